@@ -104,10 +104,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
 /// What the process needs before any thread starts, and the flags that
 /// contradict each other.
 fn prepare_process(args: &ServeArgs) -> Result<()> {
-    // A file-size limit (`ulimit -f`) must fail the write, which the store
-    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
-    // SAFETY: setting a signal to "ignore" installs no handler code.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    crate::sys::signals::survive_file_size_limit();
     crate::sys::limits::return_big_allocations();
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
@@ -297,11 +294,8 @@ const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
 fn wait_for_signal() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::io("installing signal handlers", e))?;
-    if let Some(signal) = signals.forever().next() {
-        log::info!("got signal {signal}");
-    }
+    let mut stop =
+        crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
+    log::info!("got signal {}", stop.wait());
     Ok(())
 }
