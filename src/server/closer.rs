@@ -194,6 +194,7 @@ fn read_leftovers(l: &mut Lingering, sink: &mut [u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::{TcpListener, TcpStream};
 
     fn pair() -> (TcpStream, Arc<Stream>) {
