@@ -2,19 +2,24 @@
 
 use std::path::PathBuf;
 
-/// Where a user's programs keep their data, unless told otherwise: on
-/// Unix (Linux and macOS alike) the XDG convention, `$XDG_DATA_HOME`, else
-/// `~/.local/share`; on Windows the user's local application data,
-/// `%LOCALAPPDATA%` (`C:\Users\<name>\AppData\Local`), which is not copied
-/// between machines and which only its user can open. `None` if the
-/// variables are not set.
+/// Where a user's programs keep their data, unless told otherwise; `None`
+/// if the system does not say. On Unix (Linux and macOS alike) the XDG
+/// convention: `$XDG_DATA_HOME`, else `~/.local/share`.
+#[cfg(unix)]
 pub fn data_home() -> Option<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    #[cfg(unix)]
-    return non_empty("XDG_DATA_HOME")
-        .or_else(|| non_empty("HOME").map(|home| home.join(".local").join("share")));
-    #[cfg(not(unix))]
+    non_empty("XDG_DATA_HOME").or_else(|| non_empty("HOME").map(|home| home.join(".local").join("share")))
+}
+
+/// On Windows the user's local application data, `%LOCALAPPDATA%`
+/// (`C:\Users\<name>\AppData\Local`): not copied between machines, and
+/// open to its user only.
+#[cfg(not(unix))]
+pub fn data_home() -> Option<PathBuf> {
     non_empty("LOCALAPPDATA")
+}
+
+fn non_empty(variable: &str) -> Option<PathBuf> {
+    std::env::var_os(variable).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// The file that swallows what is written to it.

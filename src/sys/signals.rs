@@ -6,42 +6,45 @@ use std::io;
 use std::process::Child;
 
 /// Listens for the requests to stop, from its creation on.
-pub struct Stop {
-    #[cfg(unix)]
-    signals: signal_hook::iterator::Signals,
-    /// Set by Ctrl+C (the C runtime's `SIGINT`), which Windows delivers
-    /// on a thread of its own, where nothing may block.
-    #[cfg(not(unix))]
-    asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
+pub struct Stop(Requests);
+
+/// The signals, as signal-hook delivers them to one thread.
+#[cfg(unix)]
+type Requests = signal_hook::iterator::Signals;
+/// A flag set by Ctrl+C (the C runtime's `SIGINT`), which Windows
+/// delivers on a thread of its own, where nothing may block.
+#[cfg(not(unix))]
+type Requests = std::sync::Arc<std::sync::atomic::AtomicBool>;
 
 impl Stop {
+    #[cfg(unix)]
     pub fn listen() -> io::Result<Stop> {
         use signal_hook::consts::{SIGINT, SIGTERM};
-        #[cfg(unix)]
-        return Ok(Stop { signals: signal_hook::iterator::Signals::new([SIGINT, SIGTERM])? });
-        #[cfg(not(unix))]
-        {
-            let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            for signal in [SIGINT, SIGTERM] {
-                signal_hook::flag::register(signal, asked.clone())?;
-            }
-            Ok(Stop { asked })
+        Ok(Stop(signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?))
+    }
+
+    #[cfg(not(unix))]
+    pub fn listen() -> io::Result<Stop> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let asked = Requests::default();
+        for signal in [SIGINT, SIGTERM] {
+            signal_hook::flag::register(signal, asked.clone())?;
         }
+        Ok(Stop(asked))
     }
 
     /// Blocks until the next request to stop; the signal's number.
     #[cfg(unix)]
     pub fn wait(&mut self) -> i32 {
-        self.signals.forever().next().unwrap_or(signal_hook::consts::SIGTERM)
+        self.0.forever().next().unwrap_or(signal_hook::consts::SIGTERM)
     }
 
-    /// Windows: looks at the flag ten times a second (nothing can wake a
-    /// thread from the handler's).
+    /// Looks at the flag ten times a second (nothing can wake a thread
+    /// from the handler's).
     #[cfg(not(unix))]
     pub fn wait(&mut self) -> i32 {
         use std::sync::atomic::Ordering;
-        while !self.asked.swap(false, Ordering::SeqCst) {
+        while !self.0.swap(false, Ordering::SeqCst) {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         signal_hook::consts::SIGINT
@@ -58,16 +61,19 @@ pub fn survive_file_size_limit() {
     }
 }
 
-/// Asks `child` to stop: `SIGTERM` on Unix, which lets a server end
-/// cleanly; Windows has no such request, so the process is ended at once
-/// (`TerminateProcess`).
+/// Asks `child` to stop: `SIGTERM`, which lets a server end cleanly.
+#[cfg(unix)]
 pub fn terminate(child: &mut Child) -> io::Result<()> {
-    #[cfg(unix)]
     // SAFETY: kill only sends a signal to a process we started.
-    return match unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } {
+    match unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
-    };
-    #[cfg(not(unix))]
+    }
+}
+
+/// Windows has no request to stop a console program from outside: the
+/// process is ended at once (`TerminateProcess`).
+#[cfg(not(unix))]
+pub fn terminate(child: &mut Child) -> io::Result<()> {
     child.kill()
 }

@@ -151,8 +151,7 @@ pub fn recv_now(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// True if `tcp` is ready for `events` now.
-#[cfg(windows)]
-fn ready_now(tcp: &TcpStream, events: Events) -> io::Result<bool> {
+pub fn ready_now(tcp: &TcpStream, events: Events) -> io::Result<bool> {
     let mut waiting = [Waiting::new(tcp, events)];
     Ok(poll(&mut waiting, 0)? > 0 && waiting[0].ready() != 0)
 }
