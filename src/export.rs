@@ -116,7 +116,7 @@ pub fn to(
     path: Option<&Path>,
     export: impl FnOnce(&mut dyn Write, Option<&Path>) -> Result<()>,
 ) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::sys::private::Mode;
     let Some(path) = path else { return export(&mut std::io::stdout().lock(), None) };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -41,7 +41,7 @@ pub struct ServerArgs {
     /// The server's port for pushed events.
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
-    /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat].
+    /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat; %LOCALAPPDATA%\wachat on Windows].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Print every frame sent (>) and received (<), with the password masked.

@@ -42,7 +42,7 @@ const READ_BUFFER: usize = 1024;
 ///
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
-/// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
+/// would `dup` the descriptor and halve how many users fit, see `sys::limits`).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     // Registered like a send connection: a shutdown waits for this thread
