@@ -7,8 +7,10 @@
 //! cluster does. One test binary, its tests by topic in `tests/cluster/`:
 //! `chat.rs` (messages, rooms, statuses, sessions and presence across
 //! nodes), `devices.rs` (several devices of one user), `accounts.rs` (a
-//! new password on every node), `calls.rs` (calls across nodes, 1.2),
-//! `durable.rs` (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
+//! new password on every node), `history.rs` (`HISTORY` a page at a time,
+//! 1.2, read on any node: nothing of the cluster's own), `people.rs`
+//! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs`
+//! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
@@ -17,6 +19,7 @@
 //! --store` while the nodes run; a node's directory refused).
 #![cfg(feature = "cluster")]
 
+mod paging;
 mod support;
 
 #[path = "cluster/accounts.rs"]
@@ -33,8 +36,12 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/history.rs"]
+mod history;
 #[path = "cluster/latency.rs"]
 mod latency;
+#[path = "cluster/people.rs"]
+mod people;
 #[path = "cluster/schema.rs"]
 mod schema;
 #[path = "cluster/teacher.rs"]

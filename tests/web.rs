@@ -544,8 +544,9 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         assert!(get(path).starts_with("HTTP/1.1 404"), "{path}");
     }
     // Every file of the first load, and their size over the wire: gzipped
-    // for a browser that takes it (issue 51; goal: under 50 KB with the
-    // largest icon, which a phone may fetch at once: src/web/assets.rs),
+    // for a browser that takes it (the budget: 60 KB on the wire, headers
+    // included, with the largest icon, which a phone may fetch at once:
+    // src/web/assets.rs),
     // and as it is for one that does not.
     let started = Instant::now();
     let (mut total, mut zipped) = (0, 0);
@@ -605,7 +606,7 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         "first load: {zipped} bytes gzipped, {total} as they are (+ {largest_icon} for an icon) in {:?}",
         started.elapsed()
     );
-    assert!(zipped + largest_icon < 50_000, "{zipped} + {largest_icon} bytes");
+    assert!(zipped + largest_icon < 58_000, "{zipped} + {largest_icon} bytes");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 // at-least-once: a message seen again by its (from, id) is dropped), and
 // states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
 
-import { fold, isRoom, isChat, DELETED } from './wire.js';
+import { fold, isRoom, isChat, fileText, DELETED } from './wire.js';
 import { applyAction, settle } from './fates.js';
 import { mentions } from './mentions.js';
 
@@ -69,6 +69,17 @@ export class Model {
     return { chat, msg, added: true };
   }
 
+  /**
+   * Adds an outbox entry's message (`queued`); returns what `add` does.
+   * A copy kept from before a reload (store.js keeps texts, no files)
+   * gets the entry's file, which shows from the bytes kept here.
+   */
+  queue(entry) {
+    const added = this.add(queued(entry, this.me));
+    if (entry.file && added.msg && !added.msg.file) added.msg.file = { ...entry.file, local: true };
+    return added;
+  }
+
   /** A STATUS: the messages whose tick changes (READ covers earlier ones). */
   status(peer, id, state) {
     const chat = this.chat(peer);
@@ -108,7 +119,11 @@ function raise(msg, state) {
  * Messages typed while the server was unreachable, kept in the browser's
  * localStorage (per server and user) until the server answers OK for
  * them: they survive a reload, and are sent again with their ids, which
- * the server deduplicates as from any client.
+ * the server deduplicates as from any client. A text is `{to, id, ts,
+ * text}` (and a reply's `re` and `quote`); a photo, a file or a voice
+ * message is `{to, id, ts, caption, file: {name, size, type}}`, its bytes
+ * kept by files.js (IndexedDB) beside it, and `upload` once the server
+ * gave them a file id (so that a cut upload goes on where it stopped).
  */
 export class Outbox {
   constructor(key) {
@@ -144,6 +159,15 @@ export class Outbox {
       /* storage full or denied: the outbox lives in memory only */
     }
   }
+}
+
+/** The message an outbox entry shows as until the server has it (`SENT`, `…`): as the server will store its text. */
+export function queued(entry, me) {
+  const text = entry.file ? fileText(entry.file.name, entry.file.size, entry.caption)
+    : entry.quote ? `${entry.quote}\n${entry.text}` : entry.text;
+  const msg = { from: me, to: entry.to, id: entry.id, ts: entry.ts, text, state: 'SENT' };
+  if (entry.file) msg.file = { ...entry.file, local: true };
+  return msg;
 }
 
 /** A new message id: time and randomness, `[A-Za-z0-9_-]`. */

@@ -34,6 +34,9 @@ const STRINGS = {
     newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
     stay: 'Stay signed in on this device', unreachable: 'Cannot reach the server.',
     owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
+    memberCountOne: '{n} member', unreadOne: '{n} unread', mentionedOne: '{n} mention of you',
+    photo: 'Photo', voiceMessage: 'Voice message ({t})', join: 'Join {room}', openRoom: 'Open {room}',
+    throttled: '{reason}. Trying again in {s} s…', tooManyLogins: 'Too many failed logins',
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
@@ -67,6 +70,9 @@ const STRINGS = {
     stay: 'Mantener la sesión en este dispositivo', unreachable: 'No se puede conectar con el servidor.',
     newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
     owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
+    memberCountOne: '{n} miembro', unreadOne: '{n} sin leer', mentionedOne: '{n} mención',
+    photo: 'Foto', voiceMessage: 'Mensaje de voz ({t})', join: 'Unirse a {room}', openRoom: 'Abrir {room}',
+    throttled: '{reason}. Nuevo intento en {s} s…', tooManyLogins: 'Demasiados inicios de sesión fallidos',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -100,6 +106,9 @@ const STRINGS = {
     stay: 'Manter conectado neste dispositivo', unreachable: 'Não foi possível conectar ao servidor.',
     newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
     owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
+    memberCountOne: '{n} membro', unreadOne: '{n} não lida', mentionedOne: '{n} menção',
+    photo: 'Foto', voiceMessage: 'Mensagem de voz ({t})', join: 'Entrar em {room}', openRoom: 'Abrir {room}',
+    throttled: '{reason}. Nova tentativa em {s} s…', tooManyLogins: 'Muitas tentativas de entrar falharam',
   },
 };
 
@@ -113,9 +122,16 @@ export const lang = (navigator.languages || [navigator.language || 'en'])
   .map((l) => String(l).slice(0, 2).toLowerCase())
   .find((l) => l in STRINGS) || 'en';
 
-/** The text of `key` with its `{name}`s filled in. */
+const plural = new Intl.PluralRules(lang);
+
+/**
+ * The text of `key` with its `{name}`s filled in. A count `n` that the
+ * language says in the singular ("1 member", and in Portuguese "0 membro"
+ * too) takes the key's `…One` form where there is one.
+ */
 export function t(key, values = {}) {
-  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  const one = typeof values.n === 'number' && plural.select(values.n) === 'one' ? `${key}One` : null;
+  const text = (one && (STRINGS[lang][one] ?? STRINGS.en[one])) ?? STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
 }
 

@@ -82,7 +82,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let web = crate::web::bind(args.host, args.web_port)?;
-    let mut signals = signals()?;
+    let mut stop =
+        crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
     // A cluster's node that was deposed starts again on the same ports,
     // as a follower (`cluster::node`); a single server runs once.
     loop {
@@ -97,7 +98,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         if let Some(addr) = args.metrics {
             serve_metrics(&mut server, addr, &args)?;
         }
-        let restart = wait_for(&mut signals, server.restart());
+        let restart = wait_for(&mut stop, server.restart());
         server.shutdown();
         match restart {
             None => return Ok(()),
@@ -109,11 +110,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
 /// What the process needs before any thread starts, and the flags that
 /// contradict each other.
 fn prepare_process(args: &ServeArgs) -> Result<()> {
-    // A file-size limit (`ulimit -f`) must fail the write, which the store
-    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
-    // SAFETY: setting a signal to "ignore" installs no handler code.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    crate::sys::return_big_allocations();
+    crate::sys::signals::survive_file_size_limit();
+    crate::sys::limits::return_big_allocations();
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
@@ -155,9 +153,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
         },
         ring_seconds: args.ring_seconds,
         turn: match (&args.turn, &args.turn_secret) {
-            (Some(url), Some(secret)) => {
-                Some(server::calls::Turn { url: url.clone(), secret: secret.clone() })
-            }
+            (Some(url), Some(secret)) => Some(server::turn::Turn::new(url, secret).map_err(Error::Usage)?),
             _ => None,
         },
         tls: match (&args.tls_cert, &args.tls_key) {
@@ -189,7 +185,7 @@ fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
 /// `--max-connections`.
 fn fit_to_system(config: Config, asked: bool) -> Config {
     let lingering = server::closer::max_lingering(config.max_connections);
-    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections, lingering);
+    let (capacity, advice) = crate::sys::limits::connection_capacity(config.max_connections, lingering);
     // A newcomer on a laptop meets the system's limits before the default
     // --max-connections (20,000), and reads warnings as failures. So: one
     // plain line when the default does not fit but plenty does; the advice
@@ -264,6 +260,11 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
             log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")
         }
     }
+    // A TURN server relays for every student who holds a credential:
+    // whether it refuses the private networks is checked, and said.
+    if let Some(turn) = &server.ctx().config.turn {
+        server::turn::check::check_in_background(turn.clone());
+    }
     Ok(server)
 }
 
@@ -301,32 +302,29 @@ fn serve_metrics(server: &mut Server, addr: SocketAddr, args: &ServeArgs) -> Res
 const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
-fn signals() -> Result<signal_hook::iterator::Signals> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::io("installing signal handlers", e))
-}
-
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM (`None`), or until `restart`
 /// says why the server must start again (a cluster's deposed leader).
 fn wait_for(
-    signals: &mut signal_hook::iterator::Signals,
+    stop: &mut crate::sys::signals::Stop,
     restart: Option<crossbeam_channel::Receiver<String>>,
 ) -> Option<String> {
+    let Some(restart) = restart else {
+        log::info!("got signal {}", stop.wait());
+        return None;
+    };
     loop {
-        if let Some(signal) = signals.pending().next() {
+        if let Some(signal) = stop.asked() {
             log::info!("got signal {signal}");
             return None;
         }
-        // A signal is looked for every tenth of a second meanwhile.
-        let tick = Duration::from_millis(100);
-        match &restart {
-            Some(restart) => match restart.recv_timeout(tick) {
-                Ok(why) => return Some(why),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
-            },
-            None => std::thread::sleep(tick),
+        // A request to stop is looked for ten times a second meanwhile.
+        match restart.recv_timeout(Duration::from_millis(100)) {
+            Ok(why) => return Some(why),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                log::info!("got signal {}", stop.wait());
+                return None;
+            }
         }
     }
 }

@@ -132,7 +132,6 @@ pub fn pair(options: &ClientOptions, code: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_token_is_kept_privately_read_back_and_forgotten() {
@@ -140,7 +139,7 @@ mod tests {
         assert_eq!(saved(dir.path()), None);
         save(dir.path(), "0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(saved(dir.path()).as_deref(), Some("0123456789abcdef0123456789abcdef"));
-        let mode = fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        let mode = crate::sys::private::mode_of(&fs::metadata(dir.path().join(FILE)).unwrap()).unwrap();
         assert_eq!(mode & 0o777, crate::client::private::FILE_MODE);
         fs::write(dir.path().join(FILE), "not a\u{1b}token\n").unwrap();
         assert_eq!(saved(dir.path()), None, "damaged");

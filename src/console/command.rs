@@ -9,8 +9,10 @@ use crate::i18n::console::Msg;
 use crate::i18n::{Lang, client::parse_chat, tr};
 use crate::protocol::Chat;
 
-/// Most messages `/history` shows at once.
-pub const MAX_HISTORY: usize = 1000;
+/// Most messages `/history` shows at once: past the 1,000 one `HISTORY`
+/// lists, the server's pages (protocol 1.2) are read back, one `HISTORY`
+/// of 1,000 after another (`client::pages`).
+pub const MAX_HISTORY: usize = 100_000;
 
 /// One line (or several joined by a trailing `\`) typed at the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub enum Command {
     Open(Chat),
     /// `/history [n]`
     History(usize),
+    /// 1.2: `/people <start of a name>`, the people to open a chat with.
+    People(String),
     Users,
     Chats,
     Rooms,
@@ -110,6 +114,7 @@ impl Parser {
             "msg" | "whisper" => self.msg(word, args),
             "history" => self.history(args),
             "users" => no_args(Command::Users),
+            "people" => Ok(Command::People(self.user(one_word(Msg::UsagePeople)?)?)),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
             "info" => no_args(Command::Info),
@@ -249,6 +254,9 @@ mod tests {
         assert_eq!(ok("/history"), Command::History(20));
         assert_eq!(ok("/history 5"), Command::History(5));
         assert_eq!(ok("/users"), Command::Users);
+        assert_eq!(ok("/people Bo"), Command::People("Bo".into()));
+        assert_eq!(err("/people"), "usage: /people <start of a name>");
+        assert!(err("/people #lab").contains("#lab"), "{}", err("/people #lab"));
         assert_eq!(ok("/chats"), Command::Chats);
         assert_eq!(ok("/rooms"), Command::Rooms);
         assert_eq!(ok("/info"), Command::Info);
@@ -279,8 +287,8 @@ mod tests {
         assert!(err("/whisper #general hi").contains("one user"));
         assert_eq!(err("@bob hi"), "usage: @user: text");
         assert_eq!(err("@bob:   "), "usage: @user: text");
-        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 1000");
-        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 1000");
+        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 100000");
+        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 100000");
         assert!(err("/join general").contains("starts with '#'"));
         assert_eq!(err("/users now"), "/users takes no arguments");
         assert_eq!(err("/p2p"), "usage: /p2p <user>");
@@ -302,7 +310,7 @@ mod tests {
         assert_eq!(pt("/frobnicate"), "comando desconhecido /frobnicate (tente /help)");
         assert_eq!(es("/chat"), "uso: /chat <usuario|#sala>");
         assert_eq!(pt("/msg bob"), "uso: /msg <usuário> <texto>");
-        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 1000");
+        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 100000");
         assert_eq!(pt("/users now"), "/users não aceita argumentos");
         assert!(
             es("/chat b@d").starts_with("nombre de usuario no válido: '@' no se permite"),

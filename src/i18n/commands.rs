@@ -76,6 +76,11 @@ catalogue! {
         es: "historial con {chat}",
         pt: "histórico com {chat}",
     },
+    HistoryOlder {
+        en: "older messages: wachat history --with {chat} --before {cursor}",
+        es: "mensajes anteriores: wachat history --with {chat} --before {cursor}",
+        pt: "mensagens anteriores: wachat history --with {chat} --before {cursor}",
+    },
 
     // ── wachat users … ───────────────────────────────────────────────────
     Added {

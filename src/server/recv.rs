@@ -43,7 +43,7 @@ const READ_BUFFER: usize = 1024;
 ///
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
-/// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
+/// would `dup` the descriptor and halve how many users fit, see `sys::limits`).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     // Registered like a send connection: a shutdown waits for this thread
@@ -304,6 +304,7 @@ fn follow(ctx: &Ctx, leader: &dyn Leader, conn: u64, outlet: &Arc<Outlet>) -> Re
 /// attached through the old leader and in its router already, are
 /// claimed here as they are (their replay is behind them): their devices
 /// on record, their users' presence told.
+#[cfg(feature = "cluster")]
 pub(crate) fn adopt(ctx: &Ctx, outlets: &[Arc<Outlet>]) {
     let mut told = std::collections::HashSet::new();
     for outlet in outlets {

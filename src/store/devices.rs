@@ -158,7 +158,7 @@ impl DeviceBook {
 
     /// Replaces `devices.csv` in `dir` with `bytes`, synced.
     pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use crate::sys::private::Mode;
         let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
         // Readable by the server's user only, as every file of the data
         // directory (`permissions.rs`): it holds token hashes.
@@ -167,9 +167,7 @@ impl DeviceBook {
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, dir.join(FILE))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+        let _ = crate::sys::disk::sync_dir(dir);
         Ok(())
     }
 

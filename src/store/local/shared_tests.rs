@@ -16,9 +16,12 @@ use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Membership, Store, StoreOptions};
 use crate::protocol::{Chat, Text};
 
-/// The shared log, in memory: each batch's base, accounts and records.
+/// One batch of the shared log: its base, its accounts and its records.
+type Batch = (Pos, Vec<u8>, Vec<u8>);
+
+/// The shared log, in memory.
 #[derive(Default)]
-struct Batches(Mutex<Vec<(Pos, Vec<u8>, Vec<u8>)>>);
+struct Batches(Mutex<Vec<Batch>>);
 
 impl SharedLog for Batches {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
@@ -35,13 +38,19 @@ impl SharedLog for Batches {
     }
 }
 
-/// A store on its own simulated disk, its events written as text; a
-/// follower is given the data's identity of the leader's disk, as a
-/// cluster gives every node its own (`server.csv`, `actions.csv`).
-fn open(
-    shared: &Arc<Batches>,
-    identity_of: Option<&Arc<dyn Disk>>,
-) -> (Arc<LocalStore>, Store, Arc<Mutex<Vec<String>>>, Arc<dyn Disk>) {
+/// A store on its own simulated disk, the store above it, the events it
+/// delivered (as text) and its disk.
+struct Node {
+    local: Arc<LocalStore>,
+    store: Store,
+    heard: Arc<Mutex<Vec<String>>>,
+    disk: Arc<dyn Disk>,
+}
+
+/// A node following `shared`; it is given the data's identity of the
+/// leader's disk, as a cluster gives every node its own (`server.csv`,
+/// `actions.csv`).
+fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> Node {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let deliver = {
         let heard = heard.clone();
@@ -65,7 +74,7 @@ fn open(
         LocalStore::open_as(disk.clone(), Path::new("/data"), options, deliver, None, Some(shared)).unwrap();
     let local = Arc::new(local);
     let store = Store::new(local.clone(), Hasher::new(8).unwrap());
-    (local, store, heard, disk)
+    Node { local, store, heard, disk }
 }
 
 /// The id of a deletion of `id` now, as the server makes it.
@@ -96,7 +105,7 @@ fn state_of(local: &LocalStore) -> Vec<String> {
 #[test]
 fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     let shared = Arc::new(Batches::default());
-    let (leader, store, leader_heard, leader_disk) = open(&shared, None);
+    let Node { local: leader, store, heard: leader_heard, disk: leader_disk } = open(&shared, None);
     leader.lead().unwrap();
     assert_eq!(leader.role(), Role::Leader);
 
@@ -125,7 +134,8 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     store.erase("carl", &Chat::parse("ana").unwrap(), "c1").unwrap();
     leader.sync().unwrap();
 
-    let (follower, follower_store, follower_heard, _) = open(&shared, Some(&leader_disk));
+    let Node { local: follower, store: follower_store, heard: follower_heard, .. } =
+        open(&shared, Some(&leader_disk));
     assert_eq!(follower.role(), Role::Follower);
     for (base, users, log) in shared.0.lock().iter() {
         follower.apply_shared(*base, users, log).unwrap();
