@@ -352,18 +352,21 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
     // A taken name is refused as slowly as a wrong password (`Store::register`).
     attempt(ctx, user, password, peer, Grace::Denied, || {
-        forget_deleted_files(ctx, user)?;
+        forget_deleted(ctx, user)?;
         ctx.store.register(user, email, password)
     })
 }
 
 /// 1.2 (issue 49): before a deleted account's name gets a new account,
-/// what the old one's files owed to its name is forgotten, again: a crash
-/// between `DELACCOUNT`'s two steps (the account, then its files) must
-/// not hand them to the new account.
-fn forget_deleted_files(ctx: &Ctx, user: &str) -> Result<(), Ko> {
+/// what the old one's devices and files owed to its name is forgotten,
+/// again: a crash between `DELACCOUNT`'s steps (the account, then its
+/// devices and files) must not hand a token or a file to the new account.
+fn forget_deleted(ctx: &Ctx, user: &str) -> Result<(), Ko> {
     match ctx.store.find_account(user) {
-        Some(old) if old.is_deleted() => ctx.files.forget_account(&old.name).map(drop),
+        Some(old) if old.is_deleted() => {
+            ctx.devices.forget_all(&old.name);
+            ctx.files.forget_account(&old.name).map(drop)
+        }
         _ => Ok(()),
     }
 }
