@@ -99,6 +99,15 @@ pub enum Standing {
     Recorded(Option<TokenHash>),
 }
 
+/// What a session's login proved: the password, or only the token of
+/// its device (1.2). A token is one device's: a session it opened makes
+/// no new credential without the password (`LINK:<password>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    Password,
+    Token,
+}
+
 /// Every user's devices, by folded user name.
 #[derive(Default)]
 pub struct DeviceBook {
