@@ -31,7 +31,7 @@ const STRINGS = {
     quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
     maxText: 'Longest message: {n} bytes.', nameQuarantine: 'A deleted account\'s name is free for a new account after {days} days.', close: 'Close',
     draft: 'Draft', memberCount: '{n} members', noMessages: 'No messages yet', wrongLogin: 'Wrong user name or password.',
-    newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
+    newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded', readMore: 'Read more', logOut: 'Log out',
     stay: 'Stay signed in on this device', unreachable: 'Cannot reach the server.',
     owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
   },
@@ -65,7 +65,7 @@ const STRINGS = {
     maxText: 'Mensaje más largo: {n} bytes.', nameQuarantine: 'El nombre de una cuenta borrada queda libre para otra cuenta a los {days} días.', close: 'Cerrar',
     draft: 'Borrador', memberCount: '{n} miembros', noMessages: 'Aún no hay mensajes', wrongLogin: 'Usuario o contraseña incorrectos.',
     stay: 'Mantener la sesión en este dispositivo', unreachable: 'No se puede conectar con el servidor.',
-    newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
+    newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado', readMore: 'Leer más', logOut: 'Cerrar sesión',
     owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
   },
   pt: {
@@ -98,7 +98,7 @@ const STRINGS = {
     maxText: 'Mensagem mais longa: {n} bytes.', nameQuarantine: 'O nome de uma conta apagada fica livre para outra conta após {days} dias.', close: 'Fechar',
     draft: 'Rascunho', memberCount: '{n} membros', noMessages: 'Ainda sem mensagens', wrongLogin: 'Usuário ou senha incorretos.',
     stay: 'Manter conectado neste dispositivo', unreachable: 'Não foi possível conectar ao servidor.',
-    newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
+    newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada', readMore: 'Ler mais', logOut: 'Sair',
     owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
   },
 };
