@@ -127,7 +127,7 @@ fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
     let reset = users(&data, &["passwd", "ana", "--random"], "").ok();
     assert!(reset.contains("logged out and its tokens revoked"), "{reset}");
     let new = reset.trim_end().rsplit("password: ").next().unwrap().to_string();
-    thief_events.hears("BYE:UNLINKED");
+    assert_eq!(thief_events.next_event(), "BYE:UNLINKED");
     thief.expect_closed();
     old.expect_closed();
     assert!(server.send_conn().request(&format!("LOGIN:ana@laptop:{laptop}")).starts_with("KO:AUTH_FAILED:"));
