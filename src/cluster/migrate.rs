@@ -86,7 +86,8 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         tx.execute(&insert, &[&0i64, &accounts, &Vec::<u8>::new()])
             .map_err(db_error(&db.url, "copying the accounts"))?;
     }
-    let book = DeviceBook::load(from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
+    let book =
+        DeviceBook::load(&disk, from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
     let mut devices = 0;
     for (user, d) in book.all() {
         let position = d.position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));

@@ -145,6 +145,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         door: Some(Box::new(door::PgDoor::new(db.clone(), &name))),
         devices: Some(Arc::new(devices::PgDevices { db })),
         node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
+        disk: Arc::new(crate::store::disk::RealDisk),
     })
 }
 

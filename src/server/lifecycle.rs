@@ -21,6 +21,7 @@ use super::{
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
+use crate::store::disk::{Disk, RealDisk};
 use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
@@ -44,6 +45,9 @@ pub struct Storage {
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.
     pub node: Option<Box<dyn NodeOf>>,
+    /// The disk the data directory's own files are written to
+    /// (`devices.csv`): the operating system's, or a test's simulated one.
+    pub disk: Arc<dyn Disk>,
 }
 
 /// What a cluster's node (`cluster::node`) does at the server's start and
@@ -64,7 +68,20 @@ pub trait NodeOf: Send + Sync {
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, devices: None, node: None }
+        Storage {
+            backend,
+            nodes: Arc::new(Alone),
+            files: None,
+            door: None,
+            devices: None,
+            node: None,
+            disk: Arc::new(RealDisk),
+        }
+    }
+
+    /// The same, its data directory's own files on `disk`.
+    pub fn on(self, disk: Arc<dyn Disk>) -> Storage {
+        Storage { disk, ..self }
     }
 }
 
@@ -110,7 +127,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door, devices: shared_devices, node } =
+        let Storage { backend, nodes, files: file_store, door, devices: shared_devices, node, disk } =
             open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
@@ -121,7 +138,7 @@ impl Server {
             .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
         let devices =
-            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+            devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
         if let Some(shared) = shared_devices.or_else(|| nodes.shared_devices()) {
             devices.share(shared);

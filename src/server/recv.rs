@@ -131,7 +131,7 @@ fn login(
                 };
                 match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
-                    auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, peer.ip(), 1) {
+                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, peer.ip(), 1) {
                         Ok(()) => return Some(Login { user, name, device }),
                         Err(ko) => {
                             log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
