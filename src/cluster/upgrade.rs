@@ -46,6 +46,12 @@ const BATCH_BYTES: usize = 1 << 20;
 
 type Id = i64;
 
+/// Where a `users.csv` row goes: the offset of the record whose batch carries it.
+type Rows = Vec<(usize, Vec<u8>)>;
+
+/// A fact ready to go, by its sort key.
+type Ready = BinaryHeap<Reverse<((i64, i32, i64), Fact)>>;
+
 struct User {
     name: String,
     email: String,
@@ -409,7 +415,7 @@ impl<'a> Plan<'a> {
                 *before.entry(b).or_default() += 1;
             }
         }
-        let mut ready: BinaryHeap<Reverse<((i64, i32, i64), Fact)>> =
+        let mut ready: Ready =
             facts.iter().filter(|f| !before.contains_key(f)).map(|&f| Reverse((key(f), f))).collect();
         let mut done = HashSet::new();
         let mut sorted = Vec::with_capacity(facts.len());
@@ -464,7 +470,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn write(mut self) -> Result<(Vec<(usize, Vec<u8>)>, Vec<u8>, Done)> {
+    fn write(mut self) -> Result<(Rows, Vec<u8>, Done)> {
         let old = self.old;
         let facts = self.order();
         let now = self.now;
@@ -537,9 +543,9 @@ impl<'a> Plan<'a> {
                 *at = (*at).max(position[&Fact::Msg(i)]);
             }
         }
-        let mut spans: Vec<(&(Id, Id), &(usize, usize))> = part.iter().collect();
+        let mut spans: Vec<_> = part.iter().map(|(&k, &v)| (k, v)).collect();
         spans.sort();
-        for (&(room, user), &(first, last)) in spans {
+        for ((room, user), (first, last)) in spans {
             let final_member = old.members.contains_key(&(room, user));
             let first = match reuse_at.get(&user) {
                 Some(&cut) if final_member => first.max(cut),
@@ -551,6 +557,12 @@ impl<'a> Plan<'a> {
                 leaves.entry(last).or_default().push((room, user));
             }
         }
+        // The first waiting receipt of each stream, reader and kind.
+        let mut first_mark: HashMap<(Stream, Id, bool), i64> = HashMap::new();
+        for (m, _) in &self.marks {
+            let first = first_mark.entry((m.stream, m.reader, m.read)).or_insert(m.ord);
+            *first = (*first).min(m.ord);
+        }
         // A member's read mark: set after the message before it, unless a
         // waiting read mark moves it there.
         let mut reads: HashMap<usize, Vec<(Id, Id, i64)>> = HashMap::new();
@@ -558,12 +570,7 @@ impl<'a> Plan<'a> {
         let mut members: Vec<(&(Id, Id), &i64)> = old.members.iter().collect();
         members.sort();
         for (&(room, user), &read) in members {
-            let waiting = self
-                .marks
-                .iter()
-                .filter(|(m, _)| m.stream == Stream::Room(room) && m.reader == user)
-                .map(|(m, _)| m.ord)
-                .min();
+            let waiting = first_mark.get(&(Stream::Room(room), user, true)).copied();
             let read = waiting.map_or(read, |w| w.min(read));
             let joined = joined.get(&(room, user)).copied();
             let after = (read > 0)
@@ -584,16 +591,11 @@ impl<'a> Plan<'a> {
         // Direct marks: brought to the value before the first waiting
         // receipt (which moves them on), after the message before it.
         let mut marks_after: HashMap<usize, Vec<(bool, Id, Id, i64)>> = HashMap::new();
-        let mut directions: Vec<(&(Id, Id), &(i64, i64))> = old.directions.iter().collect();
+        let mut directions: Vec<_> = old.directions.iter().map(|(&k, &v)| (k, v)).collect();
         directions.sort();
-        for (&(from, to), &(delivered, read)) in directions {
+        for ((from, to), (delivered, read)) in directions {
             for (is_read, value) in [(false, delivered), (true, read)] {
-                let waiting = self
-                    .marks
-                    .iter()
-                    .filter(|(m, _)| m.stream == Stream::Direct(from, to) && m.read == is_read)
-                    .map(|(m, _)| m.ord)
-                    .min();
+                let waiting = first_mark.get(&(Stream::Direct(from, to), to, is_read)).copied();
                 let value = waiting.map_or(value, |w| w.min(value));
                 // Past the cut of whom it tells (the sender; a reader's
                 // devices), a move would be an event that did not wait:
@@ -783,7 +785,7 @@ impl<'a> Plan<'a> {
             ts: m.ts as u64,
             text,
         };
-        self.put(Record::Msg { msg: Arc::new(msg), link: link })?;
+        self.put(Record::Msg { msg: Arc::new(msg), link })?;
         Ok(())
     }
 
@@ -857,12 +859,16 @@ impl<'a> Plan<'a> {
     /// Each user whose inbox did not come out as the rows had it.
     fn differences(&self) -> Vec<String> {
         let mut found = Vec::new();
+        let mut waiting_of: HashMap<Id, u64> = HashMap::new();
+        for e in &self.old.events {
+            *waiting_of.entry(e.0).or_default() += 1;
+        }
         let mut ids: Vec<&Id> = self.old.users.keys().collect();
         ids.sort();
         for id in ids {
             let u = &self.old.users[id];
             let Some(user) = self.state.user_id(&u.name) else { continue };
-            let waiting = self.old.events.iter().filter(|e| e.0 == *id).count() as u64;
+            let waiting = waiting_of.get(id).copied().unwrap_or(0);
             let last = self.state.users[user].inbox.last_seq;
             let queued: u64 =
                 self.state.queued(user, 0, u64::MAX, usize::MAX).iter().map(|(_, q)| q.width()).sum();
@@ -895,7 +901,7 @@ fn users_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created: i6
 /// [`BATCH_BYTES`], and where a `users.csv` row goes (`rows`: the offset
 /// of the record whose batch carries it), so that a `REUSE`'s batch
 /// carries its name's new row and the first batch every other account's.
-fn batches(rows: Vec<(usize, Vec<u8>)>, records: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn batches(rows: Rows, records: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut rows = rows.into_iter().peekable();
     let mut out = Vec::new();
     let mut start = 0;
