@@ -40,6 +40,7 @@
 //! | [`devices`] | every user's devices (positions, tokens), which the leader keeps in the database |
 //! | [`door`] | who may come in: invite codes, disabled accounts, a teacher's requests |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
+//! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
 //!
 //! docs/CLUSTER.md tells how to run one, and what it measured.
 
@@ -56,6 +57,7 @@ pub mod migrate;
 pub mod node;
 pub mod parts;
 pub mod schema;
+pub mod upgrade;
 pub mod watchdog;
 pub mod wire;
 
