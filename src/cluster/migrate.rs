@@ -40,6 +40,15 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     let db = Db::new(to)?;
     let mut client = db.connect_at_start()?;
     schema::upgrade(&mut client, &db.url)?;
+    // A running leader would go on from the state it holds, which has
+    // none of what is copied here.
+    let lease = super::lease::read(&mut client).map_err(db_error(&db.url, "reading the lease"))?;
+    if let Some(lease) = lease.filter(|lease| !lease.expired) {
+        return Err(Error::Usage(format!(
+            "migrate: {}: node {} leads this cluster (epoch {}); stop every node, migrate, then start them",
+            db.url, lease.holder, lease.epoch
+        )));
+    }
     if super::log::end(&mut client).map_err(db_error(&db.url, "reading the log"))? > 0 {
         return Err(Error::Usage(format!(
             "migrate: {}: the cluster's log holds records already; migrate into an empty database",

@@ -54,10 +54,17 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert!(single.terminate().success());
 
     let cluster = Cluster::start();
-    // Node a runs before the migration, while the database still has the
-    // id it was made with: it must answer the one the migration copies.
-    let a = cluster.node("a");
+    // A node running refuses the migration: it would go on from its own
+    // state. Stopped, it lets go of its lease, and the migration goes on.
+    let mut a = cluster.node("a");
     let dir = single.data_dir.to_str().unwrap().to_string();
+    let refused = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(
+        !refused.status.success() && refused.stderr.contains("node a leads this cluster"),
+        "{}",
+        refused.stderr
+    );
+    assert!(a.terminate().success());
     let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
     assert!(moved.stdout.contains("migrated "), "{}", moved.stdout);
@@ -65,6 +72,9 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert!(!again.status.success() && again.stderr.contains("holds records already"), "{}", again.stderr);
 
     let b = cluster.node("b");
+    // Node a again, on the database it ran on before the migration: it
+    // answers what the migration copied, the server's id included.
+    let a = cluster.node("a");
     let after: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
         .iter()
         .map(|r| send_conn(&b, "ana").listing(r))
@@ -74,7 +84,7 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert_eq!(send_conn(&a, "ana").request("LASTSEEN:bob"), seen);
     // The same chat, the same identity: clients keep their folders.
     assert_eq!(send_conn(&b, "ana").request("SERVER"), id);
-    assert_eq!(send_conn(&a, "ana").request("SERVER"), id, "a node started before the migration");
+    assert_eq!(send_conn(&a, "ana").request("SERVER"), id, "a node that ran before the migration");
     // Inboxes go on where they were: bob gets what he did not acknowledge,
     // cy her message, with the numbers they had; new ones follow.
     let mut bob_recv = recv_conn(&a, "bob");
