@@ -70,7 +70,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::router::Router;
-use crate::server::{Alone, Ctx, NodeOf, Storage};
+use crate::server::{Ctx, NodeOf, Storage};
 use crate::store::disk::RealDisk;
 use crate::store::{LocalStore, StoreOptions};
 
@@ -142,7 +142,6 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     ::log::info!("cluster: node {name}, bus {}", options.bus);
     Ok(Storage {
         backend: store,
-        nodes: Arc::new(Alone),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db.clone(), &name))),
         devices: Some(Arc::new(devices::PgDevices { db })),
