@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("017_empty_rooms", include_str!("migrations/017_empty_rooms.sql")),
     ("018_carriers_order", include_str!("migrations/018_carriers_order.sql")),
     ("019_log", include_str!("migrations/019_log.sql")),
+    ("021_checkpoints", include_str!("migrations/021_checkpoints.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

@@ -12,6 +12,7 @@
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
 //! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
+//! | [`seed`] | a cluster node's copy made from the cluster's checkpoint, not from every record |
 //! | `tests` | the store on a simulated disk |
 //!
 //! ## Files (in the data directory)
@@ -51,6 +52,7 @@ pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
 pub mod search;
+pub mod seed;
 mod send;
 #[cfg(test)]
 mod shared_tests;
@@ -301,7 +303,8 @@ impl LocalStore {
         Ok(LocalStore { inner })
     }
 
-    /// Writes a checkpoint now (tests; the checkpointer does it by itself).
+    /// Writes a checkpoint now (tests, and a cluster's new leader that
+    /// finds none in the database; the checkpointer does it by itself).
     pub fn checkpoint(&self) -> Result<()> {
         checkpointer::checkpoint(&self.inner)
     }

@@ -19,9 +19,10 @@ use crate::protocol::{Chat, Text};
 /// One batch of the shared log: its base, its accounts and its records.
 type Batch = (Pos, Vec<u8>, Vec<u8>);
 
-/// The shared log, in memory.
+/// The shared log, in memory, and the checkpoints stored in it (their
+/// position and the erasures they carry).
 #[derive(Default)]
-struct Batches(Mutex<Vec<Batch>>);
+struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>);
 
 impl SharedLog for Batches {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
@@ -34,6 +35,12 @@ impl SharedLog for Batches {
         let batch = batches.iter_mut().rev().find(|(base, _, _)| *base <= pos).expect("a batch");
         let at = (pos - batch.0) as usize;
         batch.2[at..at + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], _kept_from: Pos) -> io::Result<()> {
+        assert_eq!(checkpoint::verify(state), Ok(pos), "a whole checkpoint, of its position");
+        self.1.lock().push((pos, erasures.to_vec()));
         Ok(())
     }
 }
