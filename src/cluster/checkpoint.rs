@@ -58,6 +58,11 @@ const PART: usize = 4 << 20;
 /// stretch of this many bytes.
 const PIECE: i64 = 4 << 20;
 
+/// Bytes of `log`'s rows moved to the archive in one transaction at most
+/// (and one more row): a log of a cluster just migrated or upgraded is
+/// moved a step at a time, each within the database's deadline.
+const STEP: i64 = 16 * PIECE;
+
 /// Checkpoints kept: the rows after the older one stay in `log`.
 const KEEP: i64 = 2;
 
@@ -65,27 +70,25 @@ const KEEP: i64 = 2;
 const PIECES_AT_ONCE: i64 = 4;
 
 /// Rows of `log` read at once when a node copies them.
-const ROWS_AT_ONCE: i64 = 64;
+const ROWS_AT_ONCE: i64 = 16;
 
 fn failed(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
     move |e| super::db::error(format!("cluster: {doing}"), &e)
 }
 
-/// Stores the leader's checkpoint at `pos` under `epoch` (the fence: in
-/// a transaction that holds the lease's row `FOR SHARE` while the lease
-/// names `epoch`), within the database's deadline. `Ok(false)`: refused, another node leads. `users.csv`
-/// as of `pos` is the previous checkpoint's and the rows' accounts since
-/// (a row holding `pos` counts whole: its accounts are in the file
-/// before the checkpoint's records, as a single server's are).
+/// Stores the leader's checkpoint at `pos` under `epoch` (the fence,
+/// [`fenced`]), within the database's deadline. `Ok(false)`: refused,
+/// another node leads. `users.csv` as of `pos` is the previous
+/// checkpoint's and the rows' accounts since (a row holding `pos` counts
+/// whole: its accounts are in the file before the checkpoint's records,
+/// as a single server's are).
 pub fn store(db: &Db, link: &mut Link, epoch: i64, pos: Pos, state: &[u8], erasures: &[u8]) -> Result<bool> {
     let at = pos as i64;
     let armed = db.arm(link);
     let mut tx = link.client.transaction().map_err(failed("storing a checkpoint"))?;
-    let fence = tx.query_opt("SELECT 1 FROM lease WHERE epoch = $1 FOR SHARE", &[&epoch]);
-    if fence.map_err(failed("storing a checkpoint"))?.is_none() {
-        return Ok(false);
-    }
-    let there = tx.query_opt("SELECT 1 FROM checkpoints WHERE pos = $1", &[&at]);
+    // One there already at this position or after it: this one is of no
+    // use (the archive may hold what a node would need after it).
+    let there = tx.query_opt("SELECT 1 FROM checkpoints WHERE pos >= $1 LIMIT 1", &[&at]);
     if there.map_err(failed("storing a checkpoint"))?.is_some() {
         return Ok(true);
     }
@@ -128,41 +131,73 @@ pub fn store(db: &Db, link: &mut Link, epoch: i64, pos: Pos, state: &[u8], erasu
         &[&KEEP],
     )
     .map_err(failed("removing old checkpoints"))?;
+    if !fenced(&mut tx, epoch)? {
+        return Ok(false);
+    }
     tx.commit().map_err(failed("storing a checkpoint"))?;
     drop(armed);
     Ok(true)
 }
 
+/// The fence, the last statement of a transaction before its commit:
+/// whether the lease still names `epoch`, its row then held `FOR SHARE`
+/// until the commit, so that a node taking the lease waits for this
+/// transaction, and one that took it before makes it fail. Last, so that
+/// the lease's renewals wait for a commit only, not for the work before it.
+fn fenced(tx: &mut Transaction, epoch: i64) -> Result<bool> {
+    let fence = tx.query_opt("SELECT 1 FROM lease WHERE epoch = $1 FOR SHARE", &[&epoch]);
+    Ok(fence.map_err(failed("reading the lease"))?.is_some())
+}
+
 /// Moves the rows of `log` that end before the older kept checkpoint
 /// into `log_archive`, and removes from the archive what ends before
 /// `kept_from` (the leader's log's start: `--retain-days`), under the
-/// fence of `epoch`. `Ok(None)`: refused, another node leads; else the
-/// rows moved. The newest row always stays: it says where the log ends.
+/// fence of `epoch`: [`STEP`] bytes of rows a transaction, each within
+/// the database's deadline. `Ok(None)`: refused, another node leads;
+/// else the rows moved. The newest row always stays: it says where the
+/// log ends.
 pub fn trim(db: &Db, link: &mut Link, epoch: i64, kept_from: Pos) -> Result<Option<u64>> {
-    let armed = db.arm(link);
-    let mut tx = link.client.transaction().map_err(failed("trimming the log"))?;
-    let fence = tx.query_opt("SELECT 1 FROM lease WHERE epoch = $1 FOR SHARE", &[&epoch]);
-    if fence.map_err(failed("trimming the log"))?.is_none() {
-        return Ok(None);
+    let mut moved = 0;
+    loop {
+        let armed = db.arm(link);
+        let mut tx = link.client.transaction().map_err(failed("trimming the log"))?;
+        let older: Option<i64> = tx
+            .query_one("SELECT CASE WHEN count(*) >= $1 THEN min(pos) END FROM checkpoints", &[&KEEP])
+            .map_err(failed("reading the checkpoints"))?
+            .get(0);
+        let step = match older {
+            None => 0,
+            Some(older) => tx
+                .execute(
+                    "WITH moved AS (
+                         DELETE FROM log
+                         WHERE pos + octet_length(records) <= $1
+                           AND pos + octet_length(records) <= (SELECT min(pos) FROM log) + $2
+                           AND pos < (SELECT max(pos) FROM log)
+                         RETURNING pos, records)
+                     INSERT INTO log_archive (pos, records)
+                     SELECT min(pos), string_agg(records, ''::bytea ORDER BY pos) FROM moved GROUP BY pos / $3",
+                    &[&older, &STEP, &PIECE],
+                )
+                .map_err(failed("moving the log's old rows"))?,
+        };
+        if step == 0 {
+            tx.execute(
+                "DELETE FROM log_archive WHERE pos + octet_length(records) <= $1",
+                &[&(kept_from as i64)],
+            )
+            .map_err(failed("removing what retention removed"))?;
+        }
+        if !fenced(&mut tx, epoch)? {
+            return Ok(None);
+        }
+        tx.commit().map_err(failed("trimming the log"))?;
+        drop(armed);
+        if step == 0 {
+            return Ok(Some(moved));
+        }
+        moved += step;
     }
-    let moved = tx
-        .execute(
-            "WITH older AS (SELECT CASE WHEN count(*) >= $1 THEN min(pos) END AS pos FROM checkpoints),
-                  moved AS (
-                      DELETE FROM log
-                      WHERE pos + octet_length(records) <= (SELECT pos FROM older)
-                        AND pos < (SELECT max(pos) FROM log)
-                      RETURNING pos, records)
-             INSERT INTO log_archive (pos, records)
-             SELECT min(pos), string_agg(records, ''::bytea ORDER BY pos) FROM moved GROUP BY pos / $2",
-            &[&KEEP, &PIECE],
-        )
-        .map_err(failed("moving the log's old rows"))?;
-    tx.execute("DELETE FROM log_archive WHERE pos + octet_length(records) <= $1", &[&(kept_from as i64)])
-        .map_err(failed("removing what retention removed"))?;
-    tx.commit().map_err(failed("trimming the log"))?;
-    drop(armed);
-    Ok(Some(moved))
 }
 
 /// The position of the newest checkpoint, if any.

@@ -178,7 +178,9 @@ impl SharedLog for PgLog {
             return Err(refused());
         }
         match checkpoint::trim(&self.db, &mut link, epoch, kept_from).map_err(io::Error::other)? {
-            Some(moved) if moved > 0 => ::log::info!("cluster: {moved} rows of the log moved to its archive"),
+            Some(moved) if moved > 0 => {
+                ::log::info!("cluster: {moved} pieces of the log moved to its archive")
+            }
             Some(_) => {}
             None => return Err(refused()),
         }

@@ -171,3 +171,31 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     assert!(follower_store.change_membership(ana, "#other", Membership::Join).is_err());
     assert!(follower.apply_shared(0, b"", b"").is_err());
 }
+
+#[test]
+fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do() {
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, disk: leader_disk, .. } = open(&shared, None);
+    leader.lead().unwrap();
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    store.register("bob", "", "password-b").unwrap();
+    let bob = Chat::parse("bob").unwrap();
+    let (_, ticket) = store.send(ana, &[(bob.clone(), "m1".into(), text("to be deleted"))]);
+    store.wait(ticket).unwrap();
+    let (_, ticket) =
+        store.send(ana, &[(bob.clone(), deletion_of("m1"), text(crate::protocol::action::DELETED))]);
+    store.wait(ticket).unwrap();
+    store.erase("ana", &bob, "m1").unwrap();
+    leader.checkpoint().unwrap();
+    let stored = shared.1.lock().clone();
+    assert_eq!(stored.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(), vec![leader.end()]);
+    assert_eq!(stored[0].1, b"ana,bob,m1\n", "the erasure still to do comes with it");
+
+    // A follower's checkpoints stay on its own disk.
+    let Node { local: follower, .. } = open(&shared, Some(&leader_disk));
+    for (base, users, log) in shared.0.lock().clone() {
+        follower.apply_shared(base, &users, &log).unwrap();
+    }
+    follower.checkpoint().unwrap();
+    assert_eq!(shared.1.lock().len(), 1);
+}
