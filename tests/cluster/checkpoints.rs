@@ -105,6 +105,7 @@ fn a_node_coming_back_applies_the_rows_after_its_copy_or_starts_from_the_checkpo
     let cluster = Cluster::start();
     let a = leader(&cluster);
     let mut b = cluster.node("b");
+    let b_args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", "b", "--rate", "0"];
     let [mut ana, _bob] = a.logged_in(["ana", "bob"]);
     send(&mut ana, "bob", "a", 60);
     assert_eq!(ids(&b, "ana", "bob").len(), 60);
@@ -112,16 +113,7 @@ fn a_node_coming_back_applies_the_rows_after_its_copy_or_starts_from_the_checkpo
     // Stopped, then back while the log still has the rows after its copy.
     assert!(b.terminate().success());
     send(&mut ana, "bob", "b", 5);
-    b.restart_in_place(&[
-        "--store",
-        &cluster.pg.url,
-        "--bus",
-        &cluster.nats.url,
-        "--node",
-        "b",
-        "--rate",
-        "0",
-    ]);
+    b.restart_in_place(&b_args);
     b.wait_for_log("the log's rows after it follow");
     assert!(!b.log().iter().any(|l| l.contains("copy was made")), "{:?}", b.log());
     assert_eq!(ids(&b, "ana", "bob").len(), 65);
@@ -131,16 +123,7 @@ fn a_node_coming_back_applies_the_rows_after_its_copy_or_starts_from_the_checkpo
     let (_, stopped_at, _, _) = log_state(&cluster);
     send(&mut ana, "bob", "c", 200);
     trimmed_past(&cluster, stopped_at);
-    b.restart_in_place(&[
-        "--store",
-        &cluster.pg.url,
-        "--bus",
-        &cluster.nats.url,
-        "--node",
-        "b",
-        "--rate",
-        "0",
-    ]);
+    b.restart_in_place(&b_args);
     b.wait_for_log("is made again from the checkpoint");
     let on_a = ids(&a, "ana", "bob");
     assert_eq!(on_a.len(), 265);
