@@ -2,9 +2,10 @@
 //! the leader stores its checkpoints in the database and trims the log's
 //! rows before the older kept one; a node that joins after that, or
 //! comes back with a copy older than the rows left, is made from the
-//! newest checkpoint and reads every message; a copy recent enough
-//! applies only the rows after it; a deposed leader's checkpoint is
-//! refused.
+//! newest checkpoint and reads every message, and so does a running
+//! follower that missed batches the log no longer holds; a copy recent
+//! enough applies only the rows after it; a deposed leader's checkpoint
+//! is refused.
 
 use std::path::Path;
 use std::time::Duration;
@@ -164,4 +165,35 @@ fn a_checkpoint_of_a_deposed_leader_is_refused() {
         .map(|row| row.get(0))
         .collect();
     assert!(epochs.iter().all(|&e| e == 1), "only the checkpoints epoch 1 stored while it led: {epochs:?}");
+}
+
+#[test]
+fn a_follower_that_missed_batches_the_log_no_longer_holds_starts_again_from_the_checkpoint() {
+    let mut cluster = Cluster::start();
+    let a = leader(&cluster);
+    let b = cluster.node("b");
+    let [mut ana, _bob] = a.logged_in(["ana", "bob"]);
+    send(&mut ana, "bob", "a", 30);
+    assert_eq!(ids(&b, "ana", "bob").len(), 30);
+
+    // Node b frozen, and NATS down meanwhile: the batches it did not
+    // hear are in the log's archive only when it wakes.
+    let signal = |which: &str| {
+        let status = std::process::Command::new("kill").args([which, &b.pid().to_string()]).status();
+        assert!(status.unwrap().success(), "kill {which}");
+    };
+    signal("-STOP");
+    cluster.nats.stop();
+    let (_, paused_at, _, _) = log_state(&cluster);
+    send(&mut ana, "bob", "b", 200);
+    trimmed_past(&cluster, paused_at);
+    cluster.nats.start_again();
+    signal("-CONT");
+    b.wait_for_log("is made again from the checkpoint");
+    let on_a = ids(&a, "ana", "bob");
+    assert_eq!(on_a.len(), 230);
+    eventually("node b serves again", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(b.send).is_ok()
+    });
+    assert_eq!(ids(&b, "ana", "bob"), on_a, "every message on the follower that fell behind");
 }
