@@ -29,6 +29,7 @@
 //! | [`node`] | a node's part, follower or leader, and the two threads that keep it |
 //! | [`lease`] | which node leads, its epoch, renewed each second |
 //! | [`log`] | the shared log: the leader's fenced writes, the followers' reads |
+//! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
 //! | [`forward`] | a follower's way to the leader: its connections' requests, logins and `ACK`s |
 //! | [`gateway`] | the leader's end of the followers' connections |
 //! | [`wire`] | what the nodes say to each other on NATS |
@@ -45,6 +46,7 @@
 //! docs/CLUSTER.md tells how to run one, and what it measured.
 
 pub mod bus;
+pub mod checkpoint;
 pub mod db;
 pub mod devices;
 pub mod door;
@@ -134,6 +136,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     // The shared log is the durable copy: this one needs no fsync.
     let store_options = StoreOptions { fsync: false, ..options.options.clone() };
     let shared = Arc::new(log::PgLog::new(db.clone(), bus.clone(), format!("{prefix}.log")));
+    checkpoint::prepare(&db, &options.data_dir, &store_options)?;
     let store =
         Arc::new(LocalStore::open_follower(&options.data_dir, store_options, deliver, shared.clone())?);
     let (restart, restarted) = crossbeam_channel::unbounded();

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("018_carriers_order", include_str!("migrations/018_carriers_order.sql")),
     ("019_log", include_str!("migrations/019_log.sql")),
     ("020_one_log", include_str!("migrations/020_one_log.sql")),
+    ("021_checkpoints", include_str!("migrations/021_checkpoints.sql")),
 ];
 
 /// The version whose SQL drops the first design's tables: their rows are
