@@ -15,6 +15,9 @@
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
 //! per read, no message taking seconds), `teacher.rs` (`wachat users …
 //! --store` while the nodes run; a node's directory refused).
+//! Also `files.rs` (photos and files on two nodes), `chaos.rs` (`wachat
+//! chaos` against two nodes under faults) and `ha.rs` (a pg_auto_failover
+//! formation: no single point of failure).
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -29,6 +32,8 @@ mod archive;
 mod bounded;
 #[path = "cluster/calls.rs"]
 mod calls;
+#[path = "cluster/chaos.rs"]
+mod chaos;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/devices.rs"]
@@ -39,6 +44,10 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/files.rs"]
+mod files;
+#[path = "cluster/ha.rs"]
+mod ha;
 #[path = "cluster/latency.rs"]
 mod latency;
 #[path = "cluster/moderation.rs"]

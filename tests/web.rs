@@ -1,8 +1,27 @@
 //! The browser client, end to end: a real `wachat serve` with its web
 //! port, Debian's chromium driven headless (tests/support/browser.rs), and
 //! raw protocol connections for the other side of each conversation.
+//!
+//! One test binary: the chat, rooms, actions and the account panel here,
+//! the rest by topic in `tests/web/` (the app's own features, calls,
+//! files, media, rough edges, starred messages, staying signed in).
 
 mod support;
+
+#[path = "web/app.rs"]
+mod app;
+#[path = "web/calls.rs"]
+mod calls;
+#[path = "web/files.rs"]
+mod files;
+#[path = "web/media.rs"]
+mod media;
+#[path = "web/polish.rs"]
+mod polish;
+#[path = "web/starred.rs"]
+mod starred;
+#[path = "web/stay.rs"]
+mod stay;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

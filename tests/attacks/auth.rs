@@ -6,7 +6,7 @@
 //! signed in", a console that keeps one) gets in while a classmate at the
 //! same address sprays wrong passwords at its account, through a restart.
 
-mod support;
+use super::support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -3,7 +3,7 @@
 //! stops it. Each failed on the code before the issue. The figures are
 //! measured by `examples/abuse` (`cargo run --release --example abuse`).
 
-mod support;
+use super::support;
 
 use support::{Conn, TestServer, without_ts};
 

@@ -6,7 +6,7 @@
 //! segment damaged by hand is repaired by `wachat users check --repair`,
 //! losing only the damaged line.
 
-mod support;
+use super::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

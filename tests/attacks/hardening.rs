@@ -3,7 +3,7 @@
 //! that stops it — the `KO`, the drop or the throttle. The figures (how
 //! fast, how much memory) are measured by `examples/abuse.rs`, never here.
 
-mod support;
+use super::support;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! invisible characters in names, a text that draws itself as a quote
 //! (item 10). Black-box, over sockets (and a browser for the quote).
 
-mod support;
+use super::support;
 
 use support::TestServer;
 

@@ -5,7 +5,7 @@
 //! was relayed raw, and a classmate's line-reading client could be shown a
 //! forged line. Old data that holds one still loads and is served as stored.
 
-mod support;
+use super::support;
 
 use support::{TestServer, without_ts};
 

@@ -3,7 +3,7 @@
 //! written by hand (masked, as a browser's), so that the test can do what
 //! no browser does — ping without ever reading, or lie about its `Host`.
 
-mod support;
+use super::support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -4,7 +4,7 @@
 //! within the limits); resends; the replay to a device that was offline;
 //! and a deleted text gone from the server's files.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! go with a deleted account. tests/cluster/archive.rs runs them on a
 //! cluster.
 
-mod support;
+use super::support;
 
 use support::{Conn, TestServer};
 

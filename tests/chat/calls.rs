@@ -6,7 +6,7 @@
 //! the SDP's size, `--rate`, one ringing call per peer, a few at once.
 //! And the console, which takes no call but says who calls.
 
-mod support;
+use super::support;
 
 use support::console::Console;
 use support::{Conn, TestServer};

@@ -2,7 +2,7 @@
 //! end to end over sockets, in the manner of irctest's bouncer tests: each
 //! device is its own receive connection, `LOGIN:<user>@<device>:<secret>`.
 
-mod support;
+use super::support;
 
 use std::time::{Duration, Instant};
 

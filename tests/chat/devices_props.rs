@@ -9,7 +9,7 @@
 //! every event after its own last `ACK` (no loss, no duplicate), then each
 //! new one live; a 1.0 device never gets a `READMARK` or a copy.
 
-mod support;
+use super::support;
 
 use proptest::prelude::*;
 use support::{Conn, TestServer, without_ts};

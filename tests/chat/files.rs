@@ -6,7 +6,7 @@
 //! a `kill -9` in the middle of an upload; a decompression bomb; and
 //! `wachat send --file` with a 10 MB file, byte for byte.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

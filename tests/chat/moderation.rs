@@ -4,7 +4,7 @@
 //! admins; and what a client of 1.0 sees (the notice in the room's text)
 //! beside what a 1.2 client sees (the event too).
 
-mod support;
+use super::support;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! all survives a `kill -9`. tests/cluster/prefs.rs runs the same on a
 //! cluster.
 
-mod support;
+use super::support;
 
 use support::TestServer;
 

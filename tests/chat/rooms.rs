@@ -1,7 +1,7 @@
 //! Rooms: fan-out into every member's inbox, leave/join, presence and its
 //! limit, history from before joining, and a restart.
 
-mod support;
+use super::support;
 
 use support::{TestServer, without_ts};
 

@@ -5,7 +5,7 @@
 //! checkpoint, go with a deleted account and are in an account's export.
 //! tests/cluster/starred.rs runs them across two nodes.
 
-mod support;
+use super::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! `CHATS` (`protocol::unread`), in a direct chat or a room, and after a
 //! restart (which reads the counts from the log again).
 
-mod support;
+use super::support;
 
 use support::TestServer;
 

@@ -5,7 +5,7 @@
 //! has the server's side (the raw protocol); tests/tui.rs has the full
 //! screen's list.
 
-mod support;
+use super::support;
 
 use support::TestServer;
 use support::console::Console;

@@ -4,7 +4,7 @@
 //! The room's other member, ana, speaks raw protocol frames, so what the
 //! bots put on the wire is pinned byte for byte.
 
-mod support;
+use super::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -4,7 +4,7 @@
 //! codes. A fake server at the end pins what the receiver does with a
 //! duplicate `MSG`.
 
-mod support;
+use super::support;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;

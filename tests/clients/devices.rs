@@ -3,7 +3,7 @@
 //! devices, `/devices`, `/unlink`, `/link` and `--pair`. Every case runs
 //! real `wachat connect` processes against a real server, over sockets.
 
-mod support;
+use super::support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -6,7 +6,7 @@
 //! listing past the client's bounds ends the connection with a clear
 //! protocol error instead of eating memory.
 
-mod support;
+use super::support;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

@@ -8,7 +8,7 @@
 //! test `i18n::tests::every_message_has_all_three_languages_with_the_same_placeholders`;
 //! these tests check that the program really uses them.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //! and the client goes on. The library is used directly where the test
 //! needs to look at notices, `wachat connect` where it is about the console.
 
-mod support;
+use super::support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};

@@ -4,7 +4,7 @@
 //! server or the protocol changes under it, this test fails, so the lab
 //! that teaches with it cannot drift. It needs `python3` (CI installs it).
 
-mod support;
+use super::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -6,7 +6,7 @@
 //! `data/` and starts the server again at the same address (a server's
 //! identity, protocol 1.1's `SERVER`, tells the two apart).
 
-mod support;
+use super::support;
 
 use std::fs;
 use std::net::TcpListener;

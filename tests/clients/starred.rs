@@ -4,7 +4,7 @@
 //! commands in Spanish and Portuguese. tests/starred.rs has the server's
 //! side (the raw protocol); tests/web_starred.rs the browser's.
 
-mod support;
+use super::support;
 
 use support::TestServer;
 use support::console::Console;

@@ -4,7 +4,7 @@
 //! that must stop while the keyboard is being read, and a new password
 //! typed twice at a hidden prompt.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 use std::process::Command;

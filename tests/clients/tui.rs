@@ -3,7 +3,7 @@
 //! terminal emulator (`support::pty::Pty::wait_screen`), the other side a
 //! raw protocol client that acknowledges and reads like any client would.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -18,7 +18,7 @@
 
 #![cfg(feature = "cluster")]
 
-mod support;
+use super::support;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};

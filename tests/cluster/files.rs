@@ -8,7 +8,7 @@
 //! the same answers (`FILEOF` too). Built with `--features cluster` only.
 #![cfg(feature = "cluster")]
 
-mod support;
+use super::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -33,11 +33,11 @@
 //! the longest wait): the figures of docs/CLUSTER.md come from these runs.
 #![cfg(feature = "cluster")]
 
-#[path = "cluster_ha/formation.rs"]
+#[path = "ha/formation.rs"]
 mod formation;
-#[path = "cluster_ha/line.rs"]
+#[path = "ha/line.rs"]
 mod line;
-mod support;
+use super::support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! The receive port (protocol §5–§7): inbox replay, live events, sequence
 //! numbers, cumulative ACK, DELIVERED/READ states, replacement, timeouts.
 
-mod support;
+use super::support;
 
 use support::{TestServer, without_ts};
 

@@ -3,7 +3,7 @@
 //! wait behind the `OK` of a `MSG` read before it, which waits for the
 //! disk. Over the send port and over the web port's `/ws/send`.
 
-mod support;
+use super::support;
 
 use std::net::TcpStream;
 

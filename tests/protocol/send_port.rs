@@ -1,7 +1,7 @@
 //! The send port, byte for byte: every request and every error code the
 //! wire contract lists (protocol §2–§4), against a real server.
 
-mod support;
+use super::support;
 
 use support::{Conn, TestServer};
 

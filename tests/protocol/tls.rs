@@ -5,7 +5,7 @@
 //! a plaintext port) ended quickly; a handshake that never ends dropped;
 //! no direct chat over plaintext.
 
-mod support;
+use super::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -18,7 +18,7 @@
 //! It needs `nc` (`.ci/test` installs netcat-openbsd): without it, this
 //! fails rather than skips.
 
-mod support;
+use super::support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

@@ -4,7 +4,7 @@
 //! promise: a version-1 client, which never says `VERSION:1.1`, sees no
 //! difference.
 
-mod support;
+use super::support;
 
 use std::time::{Duration, Instant};
 

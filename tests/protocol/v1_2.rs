@@ -3,7 +3,7 @@
 //! the receive port. Ephemeral: never stored, never replayed, no sequence
 //! number; and a client that did not say `VERSION:1.2` sees no difference.
 
-mod support;
+use super::support;
 
 use std::time::Instant;
 

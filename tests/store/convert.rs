@@ -8,7 +8,7 @@
 //! directions, a room spelled `#Club`, a member who left `#general` and
 //! came back, acknowledgements, DELIVERED and READ states.
 
-mod support;
+use super::support;
 
 use support::TestServer;
 

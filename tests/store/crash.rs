@@ -14,7 +14,7 @@
 //! The random seed is printed; `WACHAT_CRASH_SEED=<seed>` runs the same
 //! kill moments again.
 
-mod support;
+use super::support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

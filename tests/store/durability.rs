@@ -1,7 +1,7 @@
 //! What survives a crash: every `OK`ed message, states, inboxes and sequence
 //! numbers across SIGKILL and restart; torn last lines; corrupt files.
 
-mod support;
+use super::support;
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! writes nothing, rooms per user are capped, and the data directory is
 //! private.
 
-mod support;
+use super::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

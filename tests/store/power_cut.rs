@@ -19,7 +19,7 @@
 //! --test power_cut -- --nocapture`. A failure prints its seed; replay it with
 //! `WACHAT_POWER_CUT_SEED=<seed>`.
 
-mod support;
+use super::support;
 
 use std::collections::HashMap;
 use std::path::Path;

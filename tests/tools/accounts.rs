@@ -3,7 +3,7 @@
 //! log in (or not). While a server runs, `remove` refuses; the others
 //! work beside it (`add`, `import`, `passwd`, `admin`, `room`: tests/teacher.rs).
 
-mod support;
+use super::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

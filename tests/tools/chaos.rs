@@ -9,7 +9,7 @@
 //! down. The seeds are fixed, so a failure here replays with the same
 //! `--seed`.
 
-mod support;
+use super::support;
 
 use std::collections::BTreeMap;
 use std::process::Output;

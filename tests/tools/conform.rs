@@ -5,7 +5,7 @@
 //! copies of it with one planted bug each, and in client mode against
 //! examples/wachat_client.py and `wachat connect`.
 
-mod support;
+use super::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

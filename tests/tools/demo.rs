@@ -1,7 +1,7 @@
 //! `wachat demo` runs to the end, exits 0, shows every step it promises
 //! (as real frames), and deletes its data directory.
 
-mod support;
+use super::support;
 
 use support::console::run_wachat;
 

@@ -3,7 +3,7 @@
 //! counter +10), and who may scrape it. `wachat top --once` reads the same
 //! endpoint: tested at the bottom.
 
-mod support;
+use super::support;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};

@@ -4,7 +4,7 @@
 //! functions stay short enough to read in an afternoon (1,000 lines in
 //! all).
 
-mod support;
+use super::support;
 
 use std::path::Path;
 
@@ -15,7 +15,7 @@ const MOST_LINES: usize = 1000;
 
 // The stops and the functions' lengths are read as `examples/code_figures`
 // reads them.
-#[path = "../examples/support/functions.rs"]
+#[path = "../../examples/support/functions.rs"]
 mod functions;
 use functions::{functions, stop};
 

@@ -3,7 +3,7 @@
 //! beside it, students stay connected, and a roster is put in a room in
 //! one command; `users list` shows who is a server admin.
 
-mod support;
+use super::support;
 
 use std::path::Path;
 

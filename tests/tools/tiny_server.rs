@@ -4,7 +4,7 @@
 //! start on the same data, which must give back every account, room,
 //! message, inbox and sequence number from its log.
 
-mod support;
+use super::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

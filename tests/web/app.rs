@@ -6,7 +6,7 @@
 //! admin's controls, the installable app and its offline start, mentions,
 //! the link code's QR code, and the little things.
 
-mod support;
+use super::support;
 
 use std::process::Command;
 
@@ -281,7 +281,7 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
 fn the_browsers_mention_rule_passes_every_shared_case() {
     let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
-    let cases: Vec<Value> = include_str!("data/mentions.txt")
+    let cases: Vec<Value> = include_str!("../data/mentions.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {

@@ -8,7 +8,7 @@
 //!
 //! Prints the time from the answer to media flowing; asserts no figure.
 
-mod support;
+use super::support;
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};

@@ -6,7 +6,7 @@
 //! client to the browser and back, byte for byte, through the page's own
 //! download and attach paths.
 
-mod support;
+use super::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! uploaded again: the server's rule of docs/PROTOCOL.md §21), and the
 //! server's side of that rule over raw protocol connections.
 
-mod support;
+use super::support;
 
 use serde_json::json;
 use support::browser::Browser;
@@ -138,7 +138,7 @@ fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
 fn the_browser_reads_voice_messages_by_the_consoles_rule() {
     let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
-    let cases: Vec<serde_json::Value> = include_str!("data/voice.txt")
+    let cases: Vec<serde_json::Value> = include_str!("../data/voice.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {

@@ -10,7 +10,7 @@
 //! Each test leaves a screenshot of what it checked in
 //! `target/tmp/screenshots/` (docs/ keeps a few).
 
-mod support;
+use super::support;
 
 use serde_json::json;
 use support::browser::Browser;

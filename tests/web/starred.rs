@@ -5,7 +5,7 @@
 //! button, a deletion hiding the star, a new login finding the stars, and
 //! the wire's lines. tests/starred.rs has the server's side.
 
-mod support;
+use super::support;
 
 use serde_json::json;
 use support::webapp::{logged_in, one_at_a_time, open_chat, web_server};

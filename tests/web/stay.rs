@@ -4,7 +4,7 @@
 //! in with it, and nothing the browser keeps holds the password. Unticked,
 //! a reload asks again. With the server gone, the login form says so.
 
-mod support;
+use super::support;
 
 use serde_json::json;
 use support::webapp::{new_link_code, one_at_a_time, web_server};

@@ -1,0 +1,27 @@
+//! The tools teachers and students run: `wachat users`, the class
+//! commands, `conform`, `chaos`, `demo`, the metrics endpoint, the tiny
+//! server of `examples/`, and the checks that keep docs/READING.md and the
+//! layers of `src/` true.
+//!
+//! One test binary, its tests by topic in `tests/tools/`.
+
+mod support;
+
+#[path = "tools/accounts.rs"]
+mod accounts;
+#[path = "tools/chaos.rs"]
+mod chaos;
+#[path = "tools/conform.rs"]
+mod conform;
+#[path = "tools/demo.rs"]
+mod demo;
+#[path = "tools/layers.rs"]
+mod layers;
+#[path = "tools/metrics.rs"]
+mod metrics;
+#[path = "tools/reading.rs"]
+mod reading;
+#[path = "tools/teacher.rs"]
+mod teacher;
+#[path = "tools/tiny_server.rs"]
+mod tiny_server;
