@@ -9,7 +9,7 @@
 //! It is written to be read on a projector, so it is as long as plain
 //! code needs (about 650 lines): one thing a line, no tuples packed to
 //! save a line. `wachat conform --level 1.0` passes against it, at its
-//! default timeout too (tests/tiny_server.rs).
+//! default timeout too (tests/tools/tiny_server.rs).
 //!
 //! The idea of wachat in one sitting; read it before `src/`: **two
 //! listeners**, **a thread per connection**, **one lock** around the state

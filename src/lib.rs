@@ -29,8 +29,8 @@
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable`, `list` and `export`, beside a running server (`admin/live.rs`, `admin/export.rs`, `server::operator`). |
-//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
-//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/chaos.rs. |
+//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/tools/conform.rs runs it against `wachat serve`. |
+//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/tools/chaos.rs. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |

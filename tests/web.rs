@@ -287,7 +287,7 @@ fn a_laptop_screenshot_for_the_readme() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
 
-/// Saves a screenshot in the test's temporary directory (the README's pictures: tests/web_app.rs, `screenshots_for_the_readme`).
+/// Saves a screenshot in the test's temporary directory (the README's pictures: tests/web/app.rs, `screenshots_for_the_readme`).
 fn save_screenshot(browser: &Browser, name: &str) -> Vec<u8> {
     let png = browser.screenshot();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -7,7 +7,7 @@
 // (docs/PROTOCOL.md §21), so the consoles show `🎤 voice message (0:12)`
 // and `/save` saves it, with no new request or type. `voice` below reads
 // a message's text by the rule of `protocol::files::voice`: both pass the
-// cases of tests/data/voice.txt (tests/web_media.rs runs them here). The sound is fetched at
+// cases of tests/data/voice.txt (tests/web/media.rs runs them here). The sound is fetched at
 // the first ▶, and played from a blob: URL of its bytes.
 
 import { t, addStrings } from './i18n.js';

@@ -1,6 +1,6 @@
 //! Plays the attacks of issue 13 against a real `wachat serve` and prints
 //! what each one costs the server, for docs/RELIABILITY.md. The tests in
-//! `tests/hardening.rs` check that each limit holds; this measures how
+//! `tests/attacks/hardening.rs` check that each limit holds; this measures how
 //! well (memory, threads, seconds), which a shared machine makes too noisy
 //! for a test.
 //!

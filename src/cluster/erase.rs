@@ -56,7 +56,7 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
 /// The rows to rewrite, each with its new text: `protocol::erase`'s rule
 /// over the conversation's rows (`(row id, from, msg_id, text as
 /// stored)`, oldest first). Pure, so that it is tested without a
-/// database (tests/erase_props.rs).
+/// database (tests/store/erase_props.rs).
 pub fn rewrites(rows: &[(i64, String, String, String)], author: &str, id: &str) -> Vec<(i64, Text)> {
     // A text that is not one (none is stored so) holds nothing to find.
     let rows: Vec<(i64, &str, &str, Text)> = rows

@@ -5,7 +5,7 @@
 //! them to ask "does mine speak it?" with nothing but `wachat` and their
 //! own code, and for a teacher to grade a class with one command. So the
 //! suite lives in the binary, and the project's own tests run these same
-//! cases against `wachat serve` (tests/conform.rs): one suite, not two.
+//! cases against `wachat serve` (tests/tools/conform.rs): one suite, not two.
 //!
 //! - [`case`]: what a case is, the context it runs in (fresh users with a
 //!   random prefix, labelled connections), and the [`Failure`] it returns;

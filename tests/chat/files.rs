@@ -274,7 +274,7 @@ fn the_consoles_client_sends_a_file_and_the_receiver_saves_it_by_its_message() {
 }
 
 /// A user's messages count for a file, and its files for a message
-/// (tests/files_cluster.rs tells a cluster the same story).
+/// (tests/cluster/files.rs tells a cluster the same story).
 #[test]
 fn messages_and_files_share_the_quota() {
     let server = TestServer::start_with(&["--user-quota", "200000", "--rate", "0"]);

@@ -1,8 +1,8 @@
 //! Archived chats (docs/PROTOCOL.md §23) in the line console, end to end:
 //! `/archive`, `/unarchive` and `/archived` on one device, the change told
 //! on another, `/chats` listing the archived chats last under their
-//! heading, and a new login still finding them archived. tests/archive.rs
-//! has the server's side (the raw protocol); tests/tui.rs has the full
+//! heading, and a new login still finding them archived. tests/chat/archive.rs
+//! has the server's side (the raw protocol); tests/clients/tui.rs has the full
 //! screen's list.
 
 use super::support;

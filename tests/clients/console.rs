@@ -360,7 +360,7 @@ fn trace_shows_every_frame_with_the_password_masked() {
     ana.expect("send < OK:ana");
     // 1.2: the receive port asks for 1.2's events before its login.
     ana.expect("recv > VERSION:1.2");
-    // LOGIN:ana@lab:*** (tests/client_devices.rs pins the 1.2 frames).
+    // LOGIN:ana@lab:*** (tests/clients/devices.rs pins the 1.2 frames).
     ana.expect("recv > LOGIN:ana");
     ana.expect("recv < OK:ana");
     ana.type_line("/users");
@@ -523,7 +523,7 @@ fn a_second_console_on_the_same_device_is_refused_and_the_first_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = Console::connected(&server, "ana", dir.path(), &[]);
     // The device the first one made up (a second console without
-    // --device is a second device: tests/client_devices.rs).
+    // --device is a second device: tests/clients/devices.rs).
     let folder = user_dir(dir.path(), server.send, "ana");
     let device = folder.file_name().unwrap().to_string_lossy().into_owned();
     assert!(first.seen.iter().any(|l| l.contains(&format!("(this device: {device})"))), "{:?}", first.seen);

@@ -1,8 +1,8 @@
 //! Starred messages (docs/PROTOCOL.md §25) in the line console, end to
 //! end: `/star N`, `/unstar N` and `/starred` on one device, the star
 //! told on another, the list after a deletion and a new login, and the
-//! commands in Spanish and Portuguese. tests/starred.rs has the server's
-//! side (the raw protocol); tests/web_starred.rs the browser's.
+//! commands in Spanish and Portuguese. tests/chat/starred.rs has the server's
+//! side (the raw protocol); tests/web/starred.rs the browser's.
 
 use super::support;
 

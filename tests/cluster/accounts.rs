@@ -156,7 +156,7 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
 
 /// `wachat users disable --store` shuts a student out of every node: its
 /// sessions on both nodes close, and no node lets it log in, until
-/// `enable` (on a single server, tests/accounts.rs). A disable through
+/// `enable` (on a single server, tests/tools/accounts.rs). A disable through
 /// one node's data directory reached that node alone.
 #[test]
 fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
@@ -196,7 +196,7 @@ fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
 /// `wachat users list --store` lists the cluster's accounts as its
 /// database has them, beside running nodes: who is online on any node,
 /// rooms, chats and unread messages, and the marks (disabled, deleted by
-/// its user), in the listing a single server's gives (tests/accounts.rs).
+/// its user), in the listing a single server's gives (tests/tools/accounts.rs).
 #[test]
 fn users_list_shows_the_accounts_of_the_cluster_as_its_nodes_know_them() {
     let cluster = Cluster::start();

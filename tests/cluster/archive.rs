@@ -1,5 +1,5 @@
 //! Archived chats (protocol 1.2, §23) on a cluster: the session of
-//! PROTOCOL.md §23 answered as a single server answers it (tests/archive.rs
+//! PROTOCOL.md §23 answered as a single server answers it (tests/chat/archive.rs
 //! plays the same), the phone on another node; an archive made on one
 //! node listed on another and told to a device there; the bound of 1,000;
 //! `DELACCOUNT` and `wachat migrate`.

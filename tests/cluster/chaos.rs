@@ -29,7 +29,7 @@ use support::TestServer;
 use support::cluster::Cluster;
 
 /// The seed of the schedule (a failure here replays with it); another
-/// with `CHAOS_SEED=N cargo test --features cluster --test chaos_cluster`.
+/// with `CHAOS_SEED=N cargo test --features cluster --test cluster chaos::`.
 const SEED: &str = "4343";
 
 fn seed() -> String {

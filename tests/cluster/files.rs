@@ -353,7 +353,7 @@ fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
 }
 
 /// Issue 54: a user's messages count for a file, and its files for a
-/// message, on a cluster as on a single server (tests/files.rs): the
+/// message, on a cluster as on a single server (tests/chat/files.rs): the
 /// messages' bytes are the committer's counter, read beside the files'.
 #[test]
 fn on_a_cluster_messages_and_files_share_the_quota() {

@@ -1,6 +1,6 @@
 //! Blocks and chat preferences (protocol 1.2, §22) on a cluster: the
 //! session of PROTOCOL.md §22 answered as a single server answers it
-//! (tests/prefs.rs plays the same), its device on another node; a block
+//! (tests/chat/prefs.rs plays the same), its device on another node; a block
 //! made on one node hides messages sent through another.
 
 use super::support::cluster::Cluster;
@@ -88,7 +88,7 @@ fn schema_14_moves_the_blocks_and_preferences_into_the_settings() {
 }
 
 /// Issue 54: what other users kept about a deleted account does not
-/// apply to the next account of its name (tests/prefs.rs: the same on a
+/// apply to the next account of its name (tests/chat/prefs.rs: the same on a
 /// single server), its connections on either node.
 #[test]
 fn a_name_taken_again_is_somebody_else_on_every_node() {
@@ -186,7 +186,7 @@ fn the_rooms_of_several_users_are_read_at_once_each_as_alone_and_within_a_bound(
 }
 
 /// Issue 54: a block is read in the batch's transaction and is the last
-/// check of a direct message, as on a single server (tests/prefs.rs):
+/// check of a direct message, as on a single server (tests/chat/prefs.rs):
 /// ana blocks bob on node a, bob's quota runs out on node b, and ana's
 /// answer to him is `KO:FULL` as carl's is.
 #[test]

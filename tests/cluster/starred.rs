@@ -1,5 +1,5 @@
 //! Starred messages (protocol 1.2, §25) on a cluster: the session of
-//! PROTOCOL.md §25 answered as a single server answers it (tests/starred.rs
+//! PROTOCOL.md §25 answered as a single server answers it (tests/chat/starred.rs
 //! plays the same), bob and ana's phone on the other node; a star made on
 //! one node listed on another and told to a device there, hidden there by
 //! a deletion made on the first; `DELACCOUNT` and `wachat migrate`.

@@ -1,6 +1,6 @@
 //! Issue 40 item 8 on a cluster: an action (a reaction, an edit) is never
 //! counted as unread by `CHATS`, as on a single server
-//! (`protocol::unread`, tests/unread.rs).
+//! (`protocol::unread`, tests/chat/unread.rs).
 
 use super::support::cluster::Cluster;
 use super::{register, send_conn};

@@ -342,7 +342,7 @@ fn an_idle_send_connection_times_out() {
 fn failed_logins_are_throttled_without_closing_the_connection() {
     let server = TestServer::start();
     // ana registers from elsewhere: 127.0.0.1 is not a known address of
-    // hers (from one, her right password gets in: tests/bounded.rs).
+    // hers (from one, her right password gets in: tests/attacks/bounded.rs).
     let mut elsewhere = Conn::connect_from(server.send, [127, 0, 0, 2]);
     assert_eq!(elsewhere.request("REGISTER:ana::pw-ana"), "OK:ana");
     // Five wrong passwords are allowed (each closes its connection) ...

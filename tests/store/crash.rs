@@ -10,7 +10,7 @@
 //! simulated disk).
 //!
 //! CI runs a few kills; the long run is
-//! `WACHAT_CRASH_KILLS=50 cargo test --release --test crash -- --nocapture`.
+//! `WACHAT_CRASH_KILLS=50 cargo test --release --test store crash:: -- --nocapture`.
 //! The random seed is printed; `WACHAT_CRASH_SEED=<seed>` runs the same
 //! kill moments again.
 

@@ -1,5 +1,5 @@
 //! Power cuts on a simulated disk ([`SimDisk`]): unlike SIGKILL (which
-//! keeps the kernel's page cache, see `tests/crash.rs`), a power cut keeps
+//! keeps the kernel's page cache, see `tests/store/crash.rs`), a power cut keeps
 //! only what was synced. Users register, send direct and room messages,
 //! acknowledge and read, while the power is cut at random moments — in
 //! the middle of a batch, a segment roll, a checkpoint — and the store is
@@ -16,7 +16,7 @@
 //! broken promise.
 //!
 //! CI runs a few seeds; more: `WACHAT_POWER_CUT_SEEDS=200 cargo test --release
-//! --test power_cut -- --nocapture`. A failure prints its seed; replay it with
+//! --test store power_cut:: -- --nocapture`. A failure prints its seed; replay it with
 //! `WACHAT_POWER_CUT_SEED=<seed>`.
 
 use super::support;

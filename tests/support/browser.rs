@@ -38,7 +38,7 @@ impl Browser {
         Browser::start_with(width, height, lang, &[])
     }
 
-    /// The same, with more of chromium's flags (tests/web_calls.rs: a
+    /// The same, with more of chromium's flags (tests/web/calls.rs: a
     /// fake camera and microphone).
     pub fn start_with(width: u32, height: u32, lang: &str, flags: &[&str]) -> Browser {
         for program in [CHROMIUM, DRIVER] {

@@ -1,7 +1,7 @@
 //! `wachat users add|list|remove|passwd|import`, end to end: the commands
 //! edit a data directory, then a real server started on it lets the users
 //! log in (or not). While a server runs, `remove` refuses; the others
-//! work beside it (`add`, `import`, `passwd`, `admin`, `room`: tests/teacher.rs).
+//! work beside it (`add`, `import`, `passwd`, `admin`, `room`: tests/tools/teacher.rs).
 
 use super::support;
 

@@ -677,7 +677,7 @@ fn an_archived_chat_notifies_only_when_it_mentions_me() {
 }
 
 /// The README's pictures, from a real server with a little conversation:
-/// `cargo test --all-features --test web_app -- --ignored screenshots`
+/// `cargo test --all-features --test web -- --ignored screenshots`
 /// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).
 #[test]
 #[ignore]

@@ -3,7 +3,7 @@
 //! message's menu, the ★ it then wears on every device of the user (the
 //! server's `STAR` event), the "Starred messages" view of the header's ★
 //! button, a deletion hiding the star, a new login finding the stars, and
-//! the wire's lines. tests/starred.rs has the server's side.
+//! the wire's lines. tests/chat/starred.rs has the server's side.
 
 use super::support;
 

@@ -89,7 +89,7 @@ pub enum Outcome {
 /// a malformed one of those is told what is wrong, anything else that it
 /// must log in first. The caller asks the table because this module
 /// cannot: the table's rows of the first frames (`requests::login`) call
-/// it, and an arrow back would close a circle of imports (tests/layers.rs).
+/// it, and an arrow back would close a circle of imports (tests/tools/layers.rs).
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
     let outcome = match check_first_frame(ctx, line, peer, opens) {
         // A disabled account's password is right, and it is still refused

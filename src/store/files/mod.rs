@@ -13,7 +13,7 @@
 //! [`Files`], once for both, by the small functions of "the rules" below:
 //! who may fetch ([`may_fetch`]), the quota ([`check_quota`]), which
 //! uploads are swept ([`is_stale`]) and when a `DELETE` takes the bytes
-//! with it ([`is_orphan`]). `tests/files_cluster.rs` runs the same story
+//! with it ([`is_orphan`]). `tests/cluster/files.rs` runs the same story
 //! on both stores and checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from

@@ -1,4 +1,4 @@
-//! The formation of `examples/cluster_ha.sh` for `tests/cluster_ha.rs`:
+//! The formation of `examples/cluster_ha.sh` for `tests/cluster/ha.rs`:
 //! a pg_auto_failover monitor, two PostgreSQL servers and three NATS
 //! servers, started by the script a student runs, and the faults the
 //! test causes in it.

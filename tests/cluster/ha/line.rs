@@ -1,4 +1,4 @@
-//! A protocol connection of `tests/cluster_ha.rs` that reports
+//! A protocol connection of `tests/cluster/ha.rs` that reports
 //! failures instead of failing the test: a failover makes them expected.
 
 use std::io::{BufRead, BufReader, Write};
