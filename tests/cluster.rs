@@ -1,6 +1,7 @@
 //! Two (or three) `wachat serve` nodes on one PostgreSQL and one NATS,
-//! each test with its own (`tests/support/cluster.rs`): whatever node a
-//! client uses, it sees one chat. Built with `--features cluster` only.
+//! each test with a database of its own (`tests/support/cluster.rs`):
+//! whatever node a client uses, it sees one chat. Built with `--features
+//! cluster` only.
 //!
 //! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
 //! (messages, rooms, statuses, sessions and presence across nodes),

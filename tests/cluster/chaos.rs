@@ -167,7 +167,7 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) 
 
 #[test]
 fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_restarts() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start_own();
     let mut a = start_node(&cluster, "a");
     let mut b = start_node(&cluster, "b");
     let done = AtomicBool::new(false);

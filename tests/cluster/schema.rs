@@ -91,7 +91,7 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
 /// with their numbers, new ones follow, marks and history are kept.
 #[test]
 fn a_database_at_schema_version_1_is_upgraded_with_its_inboxes() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_empty();
     let mut pg = cluster.pg.client();
     pg.batch_execute(include_str!("../../src/cluster/migrations/001_initial.sql")).unwrap();
     pg.batch_execute(
