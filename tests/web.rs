@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
+use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, open_chat, web_server};
 use support::{Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
@@ -45,7 +45,6 @@ fn texts(browser: &Browser) -> Vec<String> {
 
 #[test]
 fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -72,7 +71,6 @@ fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
 
 #[test]
 fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob_recv = server.login_recv("bob", "pw-bob");
@@ -114,7 +112,6 @@ fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
 
 #[test]
 fn an_offline_browser_queues_reconnects_and_delivers_once() {
-    let _one = one_at_a_time();
     let (mut server, _, ana, web_port) = typed_offline("typed offline");
     let outbox = ana.exec("return Object.keys(localStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(localStorage[k]).length)", json!([]));
     assert_eq!(outbox, json!([1]));
@@ -130,7 +127,6 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
 
 #[test]
 fn hostile_text_is_shown_as_text_and_does_nothing() {
-    let _one = one_at_a_time();
     let (mut server, _) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let long = "x".repeat(4096);
@@ -178,7 +174,6 @@ fn hostile_text_is_shown_as_text_and_does_nothing() {
 
 #[test]
 fn the_phone_layout_is_one_column_without_horizontal_scroll() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -204,7 +199,6 @@ fn the_phone_layout_is_one_column_without_horizontal_scroll() {
 
 #[test]
 fn rooms_join_members_and_leave() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -232,7 +226,6 @@ fn rooms_join_members_and_leave() {
 
 #[test]
 fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members_panel() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let (mut ana_raw, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
@@ -269,7 +262,6 @@ fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members
 
 #[test]
 fn a_laptop_screenshot_for_the_readme() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -431,7 +423,6 @@ fn a_websocket_message_past_the_frame_limit_closes_the_socket() {
 
 #[test]
 fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
-    let _one = one_at_a_time();
     use wachat::protocol::{Event, Text, names};
     let (_server, url) = web_server(&[]);
     let browser = Browser::start(800, 600);
@@ -683,7 +674,6 @@ fn forwarded_addresses_count_only_from_a_trusted_proxy() {
 
 #[test]
 fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -709,7 +699,6 @@ fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
 
 #[test]
 fn the_app_speaks_the_browsers_language() {
-    let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
     for (lang, login) in [("es", "Entrar"), ("pt-BR", "Entrar"), ("en-US", "Log in"), ("de", "Log in")] {
         let browser = Browser::start_in(800, 600, lang);
@@ -749,7 +738,6 @@ fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
 
 #[test]
 fn the_outbox_survives_a_reload_and_is_sent_once() {
-    let _one = one_at_a_time();
     let (mut server, url, ana, web_port) = typed_offline("kept in the outbox");
     server.restart_in_place(&["--web-port", &web_port]);
     // A reload forgets the password (it was in the page's memory only), not the outbox.
@@ -774,7 +762,6 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
 /// out at once, its token gone.
 #[test]
 fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     // The laptop logs in with the password (as a device of its own) and
@@ -826,7 +813,6 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
 /// its ticks; a read on the console clears the browser's badge.
 #[test]
 fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
@@ -868,7 +854,6 @@ fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
 
 #[test]
 fn the_rules_show_on_the_button_never_by_themselves() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&["--retain-days", "30"]);
     server.register(&["ana"]);
     let rules = "[...document.querySelectorAll('#rules-list li')].map(e => e.textContent).join('|')";
@@ -913,7 +898,6 @@ fn gone_everywhere(browser: &Browser, text: &str) -> bool {
 
 #[test]
 fn reply_edit_react_and_delete_from_the_menu_reach_the_other_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -986,7 +970,6 @@ fn reply_edit_react_and_delete_from_the_menu_reach_the_other_browser() {
 
 #[test]
 fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -1025,7 +1008,6 @@ fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
 /// `(message from <author> deleted)`, which the browser applies to the author's message.
 #[test]
 fn a_room_admin_deletes_a_members_message_from_the_menu() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carl"]);
     let mut ana_raw = server.login_send("ana", "pw-ana");
@@ -1061,7 +1043,6 @@ fn a_room_admin_deletes_a_members_message_from_the_menu() {
 /// then sees it reacted to and deleted from the laptop.
 #[test]
 fn actions_from_my_other_device_apply_in_the_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut laptop_recv = server.recv_conn();
@@ -1088,7 +1069,6 @@ fn actions_from_my_other_device_apply_in_the_browser() {
 /// quotes a text in a reply as the server does.
 #[test]
 fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
-    let _one = one_at_a_time();
     use wachat::protocol::Text;
     use wachat::protocol::action::{self, Action};
     let (_server, url) = web_server(&[]);
@@ -1185,7 +1165,6 @@ fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
 /// the screen, and a reply goes out from it; Escape cancels one.
 #[test]
 fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -1217,7 +1196,6 @@ fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
 
 #[test]
 fn the_account_panel_changes_the_password() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let mut old_device = server.login_recv("ana", "pw-ana");
@@ -1241,7 +1219,6 @@ fn the_account_panel_changes_the_password() {
 
 #[test]
 fn the_account_panel_deletes_the_account_once_the_name_is_typed() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -1278,7 +1255,6 @@ fn invite_codes(server: &TestServer, count: usize) -> (Vec<String>, String) {
 /// shows, or filled in by the teacher's link `#invite=CODE`.
 #[test]
 fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&["--registration", "invite"]);
     let (codes, said) = invite_codes(&server, 2);
     // The link names the web port the server runs on (it writes it down for `users invite`).
@@ -1322,7 +1298,6 @@ fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
 /// not when its 5 s are over.
 #[test]
 fn item9_typing_is_cleared_by_the_message_it_announced() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");

@@ -12,9 +12,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{
-    ENTER, joined, logged_in, logged_in_speaking, new_link_code, one_at_a_time, open_chat, web_server,
-};
+use support::webapp::{ENTER, joined, logged_in, logged_in_speaking, new_link_code, open_chat, web_server};
 
 /// The labels of the app's own words that are shown, each as `[text, fits]`:
 /// none may be cut (`scrollWidth <= clientWidth`), and the page may not
@@ -34,7 +32,6 @@ fn assert_labels_fit(browser: &Browser, what: &str) {
 
 #[test]
 fn the_header_never_cuts_a_label_at_360_390_and_1280_px() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -64,7 +61,6 @@ fn the_header_never_cuts_a_label_at_360_390_and_1280_px() {
 
 #[test]
 fn a_rooms_notice_is_drawn_as_a_notice_and_announce_only_closes_the_composer_with_its_reason() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["prof", "bob", "carla"]);
     let mut prof = server.login_send("prof", "pw-prof");
@@ -110,7 +106,6 @@ fn a_rooms_notice_is_drawn_as_a_notice_and_announce_only_closes_the_composer_wit
 
 #[test]
 fn a_refusal_is_shown_as_text_in_an_error_colour_on_a_phone() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let ana = logged_in(&url, "ana", 390, 844);
@@ -132,7 +127,6 @@ fn a_refusal_is_shown_as_text_in_an_error_colour_on_a_phone() {
 
 #[test]
 fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["prof", "bob", "carla"]);
     let [mut prof_raw, mut bob]: [_; 2] = joined(&server, "#lab", &["prof", "bob"]).try_into().ok().unwrap();
@@ -203,7 +197,6 @@ fn linked(server: &support::TestServer, url: &str, user: &str, width: u32, heigh
 
 #[test]
 fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
-    let _one = one_at_a_time();
     let (mut server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -279,7 +272,6 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
 
 #[test]
 fn the_browsers_mention_rule_passes_every_shared_case() {
-    let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
     let cases: Vec<Value> = include_str!("../data/mentions.txt")
         .lines()
@@ -302,7 +294,6 @@ fn the_browsers_mention_rule_passes_every_shared_case() {
 
 #[test]
 fn a_mention_is_highlighted_and_counted_in_its_own_badge() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let [_ana_raw, mut bob]: [_; 2] = joined(&server, "#lab", &["ana", "bob"]).try_into().ok().unwrap();
@@ -323,7 +314,6 @@ fn a_mention_is_highlighted_and_counted_in_its_own_badge() {
 
 #[test]
 fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let laptop = logged_in(&url, "ana", 1280, 800);
@@ -367,7 +357,6 @@ fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
 
 #[test]
 fn the_little_things_name_scope_suggestions_and_avatars() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -412,7 +401,6 @@ fn the_little_things_name_scope_suggestions_and_avatars() {
 
 #[test]
 fn a_chat_whose_newest_lines_are_reactions_keeps_its_preview_and_time() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut carla = server.login_send("carla", "pw-carla");
@@ -447,7 +435,6 @@ fn a_chat_whose_newest_lines_are_reactions_keeps_its_preview_and_time() {
 /// events are on the wire (docs/PROTOCOL.md).
 #[test]
 fn the_apps_lines_of_levels_pins_and_blocks() {
-    let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
     let browser = Browser::start(800, 600);
     browser.goto(&url);
@@ -521,7 +508,6 @@ fn set_level(browser: &Browser, level: &str) {
 /// §22) with the app's.
 #[test]
 fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla", "dan", "eve"]);
     for (i, who) in ["carla", "dan", "eve", "bob"].iter().enumerate() {
@@ -572,7 +558,6 @@ fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow(
 /// archived view, it is back everywhere. And the wire's lines.
 #[test]
 fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_it_there() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -643,7 +628,6 @@ fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_i
 /// direct chat whose level is `mentions`, every message.
 #[test]
 fn an_archived_chat_notifies_only_when_it_mentions_me() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla", "dan"]);
     let [mut ana_raw, mut bob, mut dan]: [_; 3] =
@@ -682,7 +666,6 @@ fn an_archived_chat_notifies_only_when_it_mentions_me() {
 #[test]
 #[ignore]
 fn screenshots_for_the_readme() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla", "prof"]);
     let mut raw: Vec<_> =

@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde_json::json;
 use support::TestServer;
 use support::browser::Browser;
-use support::webapp::{ENTER, one_at_a_time, web_server};
+use support::webapp::{ENTER, web_server};
 
 /// chromium's flags for a call on one machine: a fake camera and
 /// microphone that need no permission prompt, and host candidates with
@@ -177,7 +177,6 @@ fn path_name(relay: bool) -> &'static str {
 
 #[test]
 fn ana_calls_bob_whose_two_devices_ring_and_the_media_flow_browser_to_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&["--ring-seconds", "30"]);
     server.register(&["ana", "bob"]);
     assert_eq!(call(&server, &url, false), "host", "on loopback the media go straight, not through wachat");
@@ -227,7 +226,6 @@ impl Drop for Coturn {
 
 #[test]
 fn the_same_call_forced_through_coturn_with_the_credentials_wachat_hands_out() {
-    let _one = one_at_a_time();
     let (_coturn, port) = Coturn::start("north-wind");
     let turn = format!("turn:127.0.0.1:{port}");
     let (server, url) = web_server(&["--ring-seconds", "30", "--turn", &turn, "--turn-secret", "north-wind"]);

@@ -36,7 +36,6 @@ fn wait_long(browser: &Browser, js: &str) -> Value {
 
 #[test]
 fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
-    let _one = support::webapp::one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let bob = logged_in(&url, "bob");
@@ -115,7 +114,6 @@ fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
 
 #[test]
 fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
-    let _one = support::webapp::one_at_a_time();
     let (server, url) = web_server(&["--rate", "0"]);
     server.register(&["ana", "bob"]);
     let bob = logged_in(&url, "bob");
@@ -201,7 +199,6 @@ fn next_file_event_long(events: &mut support::Conn) -> String {
 /// (web/files.js `remember`), a dropped thumbnail's URL revoked.
 #[test]
 fn the_browser_keeps_a_bounded_number_of_thumbnails_and_lookups() {
-    let _one = support::webapp::one_at_a_time();
     let (_server, url) = web_server(&[]);
     let browser = Browser::start(800, 600);
     browser.goto(&url);
@@ -225,7 +222,6 @@ fn the_browser_keeps_a_bounded_number_of_thumbnails_and_lookups() {
 #[test]
 fn on_a_phone_a_photo_fits_the_screen_and_one_goes_back_through_the_attach_button() {
     use base64::Engine as _;
-    let _one = support::webapp::one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let bob = support::webapp::logged_in(&url, "bob", 390, 844);

@@ -8,7 +8,7 @@ use super::support;
 use serde_json::json;
 use support::browser::Browser;
 use support::files::{fetch, login_recv_1_2, next_file_event, photo, upload};
-use support::webapp::{logged_in, one_at_a_time, web_server};
+use support::webapp::{logged_in, web_server};
 
 /// Keeps what `browser` shows as `name`.png, to look at (`target/tmp/screenshots/`).
 fn shot(browser: &Browser, name: &str) {
@@ -48,7 +48,6 @@ fn whoever_may_fetch_a_file_may_forward_it_and_nobody_else() {
 
 #[test]
 fn a_photo_opens_in_a_viewer_and_is_forwarded_with_a_text_without_uploading_again() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -136,7 +135,6 @@ fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
 
 #[test]
 fn the_browser_reads_voice_messages_by_the_consoles_rule() {
-    let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
     let cases: Vec<serde_json::Value> = include_str!("../data/voice.txt")
         .lines()
@@ -163,7 +161,6 @@ fn the_browser_reads_voice_messages_by_the_consoles_rule() {
 
 #[test]
 fn a_voice_message_is_recorded_sent_as_a_file_and_played_with_its_length() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob_events = login_recv_1_2(&server, "bob");

@@ -14,7 +14,7 @@ use super::support;
 
 use serde_json::json;
 use support::browser::Browser;
-use support::webapp::{ENTER, joined, log_in_again, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{ENTER, joined, log_in_again, logged_in, open_chat, web_server};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -41,7 +41,6 @@ fn errors(browser: &Browser) -> serde_json::Value {
 
 #[test]
 fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let ana = logged_in(&url, "ana", PHONE.0, PHONE.1);
@@ -75,7 +74,6 @@ fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
 
 #[test]
 fn leaving_a_room_leaves_no_header_no_details_and_no_error() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let _owner = joined(&server, "#os-lab", &["bob"]);
@@ -103,7 +101,6 @@ fn leaving_a_room_leaves_no_header_no_details_and_no_error() {
 
 #[test]
 fn escape_closes_details_devices_search_and_the_message_menu() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
@@ -144,7 +141,6 @@ fn header_heights(browser: &Browser) -> serde_json::Value {
 
 #[test]
 fn offline_shows_inside_the_chat_and_the_header_neither_wraps_nor_moves() {
-    let _one = one_at_a_time();
     for (width, height) in [PHONE, LAPTOP] {
         let (mut server, url) = web_server(&[]);
         server.register(&["ana", "bob"]);
@@ -188,7 +184,6 @@ fn offline_shows_inside_the_chat_and_the_header_neither_wraps_nor_moves() {
 
 #[test]
 fn jump_to_newest_counts_what_arrives_while_scrolled_up() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -255,7 +250,6 @@ fn lowest_over_hues() -> String {
 
 #[test]
 fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut carla = joined(&server, "#lab", &["carla", "ana"]).remove(0);
@@ -318,7 +312,6 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
 
 #[test]
 fn a_room_colours_each_sender_and_a_finger_gets_44_px_targets() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla", "dan"]);
     let mut conns = joined(&server, "#lab", &["ana", "bob", "carla"]);
@@ -379,7 +372,6 @@ fn a_room_colours_each_sender_and_a_finger_gets_44_px_targets() {
 
 #[test]
 fn formatting_and_links_are_built_as_nodes_never_as_html() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -413,7 +405,6 @@ fn formatting_and_links_are_built_as_nodes_never_as_html() {
 
 #[test]
 fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla", "carlos"]);
     let _members = joined(&server, "#lab", &["bob", "carla", "carlos", "ana"]);
@@ -446,7 +437,6 @@ fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
 
 #[test]
 fn the_login_says_a_wrong_password_plainly_and_asks_no_email() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let browser = Browser::start(PHONE.0, PHONE.1);
@@ -465,7 +455,6 @@ fn the_login_says_a_wrong_password_plainly_and_asks_no_email() {
 
 #[test]
 fn focus_rings_show_whole_on_chat_rows_and_the_scope_select() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
@@ -590,7 +579,6 @@ fn names_in(lang: &str) -> Vec<(String, String, bool)> {
 
 #[test]
 fn every_control_has_a_name_in_english_spanish_and_portuguese() {
-    let _one = one_at_a_time();
     let english = names_in("en-US");
     for state in [
         "login",
@@ -647,7 +635,6 @@ const PANE_BACKGROUNDS: &str = "
 
 #[test]
 fn the_conversation_has_one_background_with_no_white_strip_or_band() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -684,7 +671,6 @@ fn the_conversation_has_one_background_with_no_white_strip_or_band() {
 
 #[test]
 fn a_quiet_room_says_its_members_and_my_message_there_is_ticked() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let _owner = joined(&server, "#quiet", &["bob", "carla", "ana"]);

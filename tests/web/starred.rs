@@ -8,7 +8,7 @@
 use super::support;
 
 use serde_json::json;
-use support::webapp::{logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{logged_in, open_chat, web_server};
 
 /// Whether the bubble of the message `id` wears a ★.
 fn wears_star(id: &str) -> String {
@@ -25,7 +25,6 @@ fn tap(browser: &support::browser::Browser, id: &str, act: &str) {
 
 #[test]
 fn a_message_starred_on_the_phone_wears_a_star_on_the_laptop_and_is_in_the_starred_view() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -83,7 +82,6 @@ fn a_message_starred_on_the_phone_wears_a_star_on_the_laptop_and_is_in_the_starr
 
 #[test]
 fn the_wire_writes_star_requests_and_reads_star_events_hostile_ones_refused() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let phone = logged_in(&url, "ana", 390, 844);

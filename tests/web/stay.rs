@@ -7,7 +7,7 @@
 use super::support;
 
 use serde_json::json;
-use support::webapp::{new_link_code, one_at_a_time, web_server};
+use support::webapp::{new_link_code, web_server};
 
 const LAPTOP: (u32, u32) = (1280, 800);
 
@@ -27,7 +27,6 @@ fn log_in(browser: &support::browser::Browser, user: &str, stay: bool) {
 
 #[test]
 fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let ana = support::browser::Browser::start(LAPTOP.0, LAPTOP.1);
@@ -59,7 +58,6 @@ fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
 
 #[test]
 fn unticked_a_reload_shows_the_login_form() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["bob"]);
     let bob = support::browser::Browser::start(LAPTOP.0, LAPTOP.1);
@@ -78,7 +76,6 @@ fn unticked_a_reload_shows_the_login_form() {
 
 #[test]
 fn with_the_server_down_the_login_form_says_it_cannot_reach_it() {
-    let _one = one_at_a_time();
     let (mut server, url) = web_server(&[]);
     server.register(&["carla"]);
     let carla = support::browser::Browser::start(LAPTOP.0, LAPTOP.1);
