@@ -32,6 +32,10 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// timeouts, for a server that pings while the event is on its way.
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The idle timeout of a test's server (`--timeout`), unless the test
+/// gives one.
+pub const TEST_TIMEOUT_SECS: &str = "60";
+
 /// Path of the binary under test.
 pub fn wachat_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wachat")
@@ -49,6 +53,14 @@ fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) ->
     // race for it. A test that wants the web port passes --web-port 0.
     if !args.iter().any(|a| a.starts_with("--web-port")) {
         all.extend(["--web-port".into(), "off".into()]);
+    }
+    // A test's raw connections answer no PING and may sit silent while the
+    // test does something slow, which on a busy machine (tests in
+    // parallel, a load of 20) took longer than the default 10 s: the
+    // server dropped them and the test failed for nothing it checks. A
+    // test about the timeout gives its own --timeout.
+    if !args.iter().any(|a| a.starts_with("--timeout")) {
+        all.extend(["--timeout".into(), TEST_TIMEOUT_SECS.into()]);
     }
     all.extend(args.iter().map(|s| s.into()));
     all

@@ -10,14 +10,9 @@ use super::browser::Browser;
 /// Enter, as `type_into` types it.
 pub const ENTER: &str = "\u{E007}";
 
-/// A server with its web port, and the app's URL. Its timeout is 2
-/// minutes unless `args` give one: the raw connections of a browser test
-/// sit silent while the browsers work, which on a busy machine takes more
-/// than the default 10 s, and the server would drop them.
+/// A server with its web port, and the app's URL.
 pub fn web_server(args: &[&str]) -> (TestServer, String) {
-    let timeout: &[&str] =
-        if args.iter().any(|a| a.starts_with("--timeout")) { &[] } else { &["--timeout", "120"] };
-    let server = TestServer::start_with(&[&["--web-port", "0"], timeout, args].concat());
+    let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
     let url = format!("http://{}", server.web.expect("the web port"));
     (server, url)
 }

@@ -262,7 +262,8 @@ fn users_list_beside_a_running_server_shows_presence_and_usage() {
 
 #[test]
 fn info_tells_the_rules_of_the_server() {
-    let server = TestServer::start_with(&["--retain-days", "30", "--registration", "invite", "--rate", "50"]);
+    let rules = ["--retain-days", "30", "--registration", "invite", "--rate", "50", "--timeout", "10"];
+    let server = TestServer::start_with(&rules);
     let mut conn = server.send_conn();
     assert!(conn.request("INFO").starts_with("KO:AUTH_REQUIRED:"), "after a login only");
     let ana = ok(users(&server.data_dir, &["invite"], "", ""));
