@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_presence, register, send_conn, wachat};
+use super::{PW, next_presence, register, send_conn};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -412,9 +412,11 @@ fn under_load_every_acknowledged_message_leaves_the_inboxes() {
         b.send.port(),
         b.recv.port()
     );
-    let bench =
-        wachat(&["bench", "--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"], "");
-    assert!(bench.status.success(), "{}", bench.stderr);
+    // 2 s of messages, after 120 accounts made: more than a one-shot
+    // command's 10 s on a busy machine.
+    let args = ["--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"];
+    let bench = super::support::run_wachat_output("bench", &args, Duration::from_secs(120));
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
     let mut pg = cluster.pg.client();
     let left = |pg: &mut postgres::Client| -> i64 {
         // Messages (kind 0) still in an inbox; the senders' STATUS
