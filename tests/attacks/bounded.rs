@@ -320,7 +320,7 @@ fn a_full_inbox_refuses_the_sender_and_loses_nothing() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "still {reply}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(20)); // polling
     }
 }
 

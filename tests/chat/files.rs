@@ -306,7 +306,7 @@ fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
             break;
         }
         assert!(Instant::now() < deadline, "the quota not given back");
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100)); // polling
     }
 }
 

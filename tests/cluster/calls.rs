@@ -30,7 +30,7 @@ fn call_event(events: &mut Conn) -> String {
 }
 
 #[test]
-fn a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_up() {
+fn waits_1_5_s_a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_up() {
     let cluster = Cluster::start();
     let a = cluster.node_with("a", &["--ring-seconds", "1"]);
     let b = cluster.node_with("b", &["--ring-seconds", "1"]);
@@ -351,7 +351,7 @@ fn a_call_declined_after_two_beats(eve_at: &TestServer, bob_at: &TestServer) -> 
 /// and bob's decline found no call: the differential script, seed 316 at
 /// 800 steps.)
 #[test]
-fn a_call_kept_by_a_node_without_devices_is_not_forgotten_by_the_others() {
+fn waits_2_5_s_a_call_kept_by_a_node_without_devices_is_not_forgotten_by_the_others() {
     let expected = alike(&["bob", "eve"], a_call_declined_after_two_beats);
     assert_eq!(expected[2], "OK", "a single server: {expected:?}");
 }

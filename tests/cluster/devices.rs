@@ -367,7 +367,7 @@ fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_
 }
 
 #[test]
-fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
+fn waits_2_5_s_a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
     // 0.00002 days is 1.7 s.
     let cluster = Cluster::start();
     let a = cluster.node_with("a", &["--device-days", "0.00002"]);

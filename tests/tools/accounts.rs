@@ -249,7 +249,7 @@ fn users_list_beside_a_running_server_shows_presence_and_usage() {
         if listed.contains("last seen") || std::time::Instant::now() > deadline {
             break listed;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50)); // carl's last seen is being recorded
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling: carl's last seen is being recorded
     };
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), 3, "{listed}");
@@ -515,7 +515,7 @@ fn the_console_changes_the_password_with_passwd_and_logs_in_with_it_again() {
     let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
     while !bob.listing("USERS").contains(&"ana".to_string()) {
         assert!(std::time::Instant::now() < deadline, "the console did not come back");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling
     }
     let (status, seen) = ana.quit("/quit");
     assert!(status.success(), "{seen:?}");

@@ -148,7 +148,7 @@ fn item9_silent_sockets_do_not_delay_a_scrape() {
         if !scrape.starts_with("HTTP/1.1 503 ") || at.elapsed() > READ_TIMEOUT {
             break scrape;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50)); // polling
     };
     assert!(scrape.starts_with("HTTP/1.1 200 OK\r\n"), "answered beside the silent ones: {scrape:?}");
     // The silent ones are closed at their deadline, unanswered, or

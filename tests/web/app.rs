@@ -177,7 +177,7 @@ fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
             return value;
         }
         assert!(std::time::Instant::now() < deadline, "the server never said so");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server
     }
 }
 
@@ -218,7 +218,7 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "not installable: {errors}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::thread::sleep(std::time::Duration::from_millis(200)); // polling chromium
     }
 
     // The service worker keeps the app's own files, and nothing else: no WebSocket, no query, no token.
