@@ -380,8 +380,10 @@ impl Shared {
         migrate(pg.port, TEMPLATE);
         // Its own process group, as pg_ctl's: the runner kills a test's
         // group, and the run's NATS must outlive the test that started it.
+        // Nobody here waits for it: .ci/test stops it by its pid file.
         let nats_port = free_port();
         let pid_file = dir.join("nats.pid");
+        #[allow(clippy::zombie_processes, reason = "it outlives this process; .ci/test stops it")]
         nats_command(nats_port)
             .arg("-P")
             .arg(&pid_file)
