@@ -184,7 +184,9 @@ fn messages_to_yourself_work_like_any_other() {
 
 #[test]
 fn a_receiver_that_stops_reading_gets_bye_slow_and_loses_nothing() {
-    let server = TestServer::start_with(&["--max-pending", "65536", "--rate", "0"]);
+    // The server's own default --timeout, 10 s: how long it waits for a
+    // receiver that leaves what it was sent unread before it cuts it off.
+    let server = TestServer::start_with(&["--max-pending", "65536", "--rate", "0", "--timeout", "10"]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_recv("bob", "pw-bob");
     // bob stops reading. ana sends far more than the kernel buffers hold:

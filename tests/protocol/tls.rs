@@ -251,8 +251,10 @@ fn serve_refuses_a_missing_or_mismatched_certificate_with_a_clear_error() {
 #[test]
 fn a_tls_receiver_that_stops_reading_never_slows_the_sender_and_loses_nothing() {
     let certs = Certs::make(&["127.0.0.1"]);
-    let server =
-        TestServer::start_with(&[certs.serve_args(), vec!["--max-pending", "65536", "--rate", "0"]].concat());
+    // The server's own default --timeout, 10 s: how long it waits for a
+    // receiver that leaves what it was sent unread before it cuts it off.
+    let slow = vec!["--max-pending", "65536", "--rate", "0", "--timeout", "10"];
+    let server = TestServer::start_with(&[certs.serve_args(), slow].concat());
     register(&server, &certs, &["ana", "bob"]);
     let mut bob = login_recv(&server, &certs, "bob");
     let mut ana = login_send(&server, &certs, "ana");
