@@ -125,6 +125,9 @@ impl Committer {
         match &*self.jobs.lock() {
             Some((jobs, wake)) => {
                 let queued = jobs.send((Instant::now(), job)).is_ok();
+                if queued {
+                    crate::metrics::get().pg_queued.inc();
+                }
                 if queued && jobs.len() > SPILL {
                     let _ = wake.try_send(()); // full: enough calls are pending
                 }
@@ -217,10 +220,11 @@ fn run(
                 Err(_) => break,
             }
         }
-        let waited = &crate::metrics::get().pg_queue;
+        let metrics = crate::metrics::get();
         let mut batch = held.take();
         batch.extend(queued.into_iter().map(|(at, job)| {
-            waited.observe(at.elapsed().as_secs_f64());
+            metrics.pg_queued.dec();
+            metrics.pg_queue.observe(at.elapsed().as_secs_f64());
             job
         }));
         // A batch whose connection broke before its COMMIT was sent (the

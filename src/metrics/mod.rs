@@ -95,6 +95,8 @@ pub struct Metrics {
     /// Cluster: a job's wait in its node's queue, from its request to the
     /// start of the transaction that takes it, seconds.
     pub pg_queue: Histogram,
+    /// Cluster: jobs waiting in this node's queue for a committer now.
+    pub pg_queued: Gauge,
     /// Cluster: the statement that locks a batch's inbox rows, seconds: a
     /// round trip, plus the wait for other transactions holding those rows.
     pub pg_lock: Histogram,
@@ -164,6 +166,7 @@ impl Metrics {
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
             pg_queue: latency_buckets(),
+            pg_queued: Gauge::default(),
             pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
             part_commits: Counter::default(),
@@ -252,6 +255,7 @@ impl Metrics {
             Unit::Seconds,
             self.pg_queue.clone(),
         );
+        r.register("pg_queued", "Jobs waiting in this node's queue for a committer", self.pg_queued.clone());
         r.register_with_unit(
             "pg_lock",
             "The statement locking a batch's inbox rows (waits for other transactions included)",

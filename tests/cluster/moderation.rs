@@ -3,10 +3,12 @@
 //! room), the event reaches members wherever they are connected, and a
 //! ban holds when the nodes restart.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use super::support::cluster::{Cluster, eventually};
-use super::support::{Conn, TestServer};
+use super::support::metrics::{http_get, metrics_address, scrape_until, value};
+use super::support::{Conn, READ_TIMEOUT, TestServer};
 use super::{PW, recv_conn, register, send_conn};
 
 fn forbidden(reply: &str) -> bool {
@@ -396,9 +398,9 @@ fn a_room_emptied_and_joined_again_in_one_batch_is_a_new_room() {
     );
 
     let cluster = Cluster::start();
-    let a = cluster.node("a");
+    let a = cluster.node_with("a", &["--metrics", "0"]);
     let mut carl = plug(&a, "carl");
-    let in_one_batch = in_one_batch(&cluster, &mut carl);
+    let in_one_batch = in_one_batch(&cluster, &a, &mut carl);
     assert_eq!(rules_of_a_room_joined_again(&a, in_one_batch), expected, "the cluster, in one batch");
 }
 
@@ -412,9 +414,11 @@ fn one_at_a_time<const N: usize>(conns: [&mut Conn; N], requests: [&str; N]) -> 
 /// by `plug`).
 fn in_one_batch<'a, const N: usize>(
     cluster: &'a Cluster,
+    node: &TestServer,
     plug: &'a mut Conn,
 ) -> impl FnOnce([&mut Conn; N], [&str; N]) -> Vec<String> + 'a {
-    move |conns, requests| one_batch(cluster, plug, conns.into_iter().zip(requests).collect())
+    let metrics = metrics_address(node);
+    move |conns, requests| one_batch(cluster, metrics, plug, conns.into_iter().zip(requests).collect())
 }
 
 /// `user`, registered on `node`, in `#plug` and out of `#general`: the
@@ -431,21 +435,50 @@ fn plug(node: &TestServer, user: &str) -> Conn {
 /// the node's committer, and returns their replies: `plug`'s message to
 /// `#plug`, whose row is held locked here, keeps the committer in its
 /// transaction while they queue; released, they are the next batch.
-fn one_batch(cluster: &Cluster, plug: &mut Conn, requests: Vec<(&mut Conn, &str)>) -> Vec<String> {
+///
+/// The node's metrics (at `metrics`) say when the committer has taken
+/// the plug's job, and when each request is in its queue: only then is
+/// the next one sent, so that they queue in their order however slowly
+/// the node's threads are scheduled. A request the node answers without
+/// its committer is answered at once, and is in no batch.
+fn one_batch(
+    cluster: &Cluster,
+    metrics: SocketAddr,
+    plug: &mut Conn,
+    requests: Vec<(&mut Conn, &str)>,
+) -> Vec<String> {
+    const TAKEN: &str = "wachat_cluster_pg_queue_seconds_count";
+    const QUEUED: &str = "wachat_cluster_pg_queued";
     let mut holder = cluster.pg.client();
     let mut tx = holder.transaction().unwrap();
     tx.query_one("SELECT id FROM rooms WHERE folded = 'plug' AND live FOR UPDATE", &[]).unwrap();
+    let taken = value(&http_get(metrics, "/metrics"), TAKEN);
     plug.send("MSG:#plug:p1:hold on");
+    let scrape = scrape_until(metrics, TAKEN, taken + 1.0);
+    assert!(value(&scrape, TAKEN) > taken, "the committer took the plug's job");
     assert_eq!(plug.line_within(Duration::from_millis(300)), None, "the plug's batch waits for #plug");
-    let mut conns = Vec::new();
+    let mut queued = value(&http_get(metrics, "/metrics"), QUEUED);
+    let mut sent = Vec::new();
     for (c, r) in requests {
         c.send(r);
-        std::thread::sleep(Duration::from_millis(100)); // queued in this order
-        conns.push(c);
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let answered = loop {
+            let now_queued = value(&http_get(metrics, "/metrics"), QUEUED);
+            if now_queued > queued {
+                queued = now_queued;
+                break None;
+            }
+            // Polling: the request in the queue, or its answer.
+            if let Some(reply) = c.line_within(Duration::from_millis(20)) {
+                break Some(reply);
+            }
+            assert!(Instant::now() < deadline, "{r}: neither queued nor answered");
+        };
+        sent.push((c, answered));
     }
     tx.commit().unwrap();
     assert!(plug.line().starts_with("OK:p1:"));
-    conns.into_iter().map(|c| c.line()).collect()
+    sent.into_iter().map(|(c, answered)| answered.unwrap_or_else(|| c.line())).collect()
 }
 
 /// The reply to `request`: its lines after `OK:<n>`, or its one line.
@@ -512,9 +545,9 @@ fn a_refused_join_leaves_no_room_behind() {
     assert_eq!(expected, decided, "a single server: no room where a JOIN was refused");
 
     let cluster = Cluster::start();
-    let a = cluster.node("a");
+    let a = cluster.node_with("a", &["--metrics", "0"]);
     let mut dan = plug(&a, "dan");
-    let in_one_batch = in_one_batch(&cluster, &mut dan);
+    let in_one_batch = in_one_batch(&cluster, &a, &mut dan);
     assert_eq!(rooms_of_refused_joins(&a, in_one_batch), expected, "the cluster, in one batch");
 }
 
@@ -582,8 +615,8 @@ fn a_new_account_joins_general_where_its_registration_comes() {
     );
 
     let cluster = Cluster::start();
-    let a = cluster.node("a");
+    let a = cluster.node_with("a", &["--metrics", "0"]);
     let mut plug = plug(&a, "plug");
-    let in_one_batch = in_one_batch(&cluster, &mut plug);
+    let in_one_batch = in_one_batch(&cluster, &a, &mut plug);
     assert_eq!(general_as_accounts_come(&a, in_one_batch), expected, "the cluster, in one batch");
 }

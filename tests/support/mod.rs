@@ -11,6 +11,7 @@ pub mod console;
 pub mod examples;
 pub mod fake_telegram;
 pub mod files;
+pub mod metrics;
 pub mod minimal;
 pub mod old_data;
 pub mod png;

@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use support::metrics::{http_get, metrics_address, scrape_until, value};
 use support::{READ_TIMEOUT, TestServer};
 
 /// A server with `--metrics` on a free loopback port (unless `args`
@@ -20,44 +21,8 @@ fn server_with_metrics(args: &[&str]) -> (TestServer, SocketAddr) {
         all.extend(["--metrics", "0"]);
     }
     let server = TestServer::start_with(&all);
-    let line = server.wait_for_log("listening: metrics http://");
-    let addr = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics");
-    (server, addr.parse().unwrap())
-}
-
-/// The whole HTTP response to `GET path`, or what came before the close.
-fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).unwrap();
-    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    // A refused scraper's connection is closed unread: the write may then
-    // meet a reset, which is an answer too (nothing comes back).
-    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    let mut out = String::new();
-    let _ = stream.read_to_string(&mut out);
-    out
-}
-
-/// The value of the sample `name` (with its labels, as written) in a scrape.
-fn value(scrape: &str, name: &str) -> f64 {
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in\n{scrape}"))
-        .parse()
-        .unwrap()
-}
-
-/// Scrapes until `name` reaches `at_least` (the metrics move once the
-/// server has done the work, which may be just after our reply).
-fn scrape_until(addr: SocketAddr, name: &str, at_least: f64) -> String {
-    let deadline = Instant::now() + READ_TIMEOUT;
-    loop {
-        let scrape = http_get(addr, "/metrics");
-        if value(&scrape, name) >= at_least || Instant::now() > deadline {
-            return scrape;
-        }
-        std::thread::sleep(Duration::from_millis(20)); // polling the endpoint
-    }
+    let addr = metrics_address(&server);
+    (server, addr)
 }
 
 #[test]
@@ -356,13 +321,9 @@ fn top_draws_a_live_dashboard_and_q_quits() {
 fn a_cluster_node_has_its_own_metrics() {
     use support::cluster::{Cluster, eventually};
     let cluster = Cluster::start();
-    let metrics_of = |node: &TestServer| -> SocketAddr {
-        let line = node.wait_for_log("listening: metrics http://");
-        line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics").parse().unwrap()
-    };
     let a = cluster.node_with("a", &["--metrics", "0"]);
     let b = cluster.node_with("b", &["--metrics", "0"]);
-    let (at_a, at_b) = (metrics_of(&a), metrics_of(&b));
+    let (at_a, at_b) = (metrics_address(&a), metrics_address(&b));
     a.register(&["bob"]);
     a.register(&["ana"]);
     let mut bob = a.login_recv("bob", "pw-bob");
@@ -375,6 +336,11 @@ fn a_cluster_node_has_its_own_metrics() {
     eventually("bob's node counts 5 deliveries", timeout, || {
         value(&http_get(at_a, "/metrics"), "wachat_deliveries_total") >= 5.0
     });
+    for at in [at_a, at_b] {
+        eventually("every job taken from the node's queue", timeout, || {
+            value(&http_get(at, "/metrics"), "wachat_cluster_pg_queued") == 0.0
+        });
+    }
     let scrape_a = http_get(at_a, "/metrics");
     let scrape_b = http_get(at_b, "/metrics");
     assert_eq!(value(&scrape_b, "wachat_messages_accepted_total"), 5.0, "accepted on ana's node");
