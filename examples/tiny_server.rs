@@ -264,7 +264,7 @@ fn request(chat: &Shared, me: &str, line: &str) -> Reply {
         Request::Read { chat: with, id } => chat.read(me, at, with, id),
         Request::Join { room } => chat.join(me, at, room),
         Request::Leave { room } => chat.leave(me, at, room),
-        Request::History { chat: with, limit } => chat.history(me, &with, limit),
+        Request::History { chat: with, limit, page: None } => chat.history(me, &with, limit),
         Request::Users => Ok(chat.users_online()),
         Request::Rooms => Ok(chat.rooms_of(me)),
         Request::Chats => Ok(chat.chats(me)),

@@ -1,6 +1,7 @@
 //! Chatting over sockets, feature by feature, against a real server:
 //! rooms, devices, message actions, archived and starred chats, calls,
-//! files, moderation, preferences and unread counts (protocol 1.2).
+//! files, moderation, preferences, unread counts, history a page at a
+//! time and finding people (protocol 1.2).
 //!
 //! One test binary, its tests by topic in `tests/chat/`.
 
@@ -20,8 +21,12 @@ mod devices;
 mod devices_props;
 #[path = "chat/files.rs"]
 mod files;
+#[path = "chat/history.rs"]
+mod history;
 #[path = "chat/moderation.rs"]
 mod moderation;
+#[path = "chat/people.rs"]
+mod people;
 #[path = "chat/prefs.rs"]
 mod prefs;
 #[path = "chat/rooms.rs"]

@@ -8,7 +8,7 @@
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `accounts.rs` (a new
 //! password on every node), `reuse.rs` (a deleted account's name taken
-//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
+//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `history.rs` (`HISTORY` a page at a time, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
 //! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
@@ -49,10 +49,14 @@ mod failures;
 mod files;
 #[path = "cluster/ha.rs"]
 mod ha;
+#[path = "cluster/history.rs"]
+mod history;
 #[path = "cluster/latency.rs"]
 mod latency;
 #[path = "cluster/moderation.rs"]
 mod moderation;
+#[path = "cluster/people.rs"]
+mod people;
 #[path = "cluster/prefs.rs"]
 mod prefs;
 #[path = "cluster/reuse.rs"]

@@ -1,7 +1,7 @@
 //! The tools teachers and students run: `wachat users`, the class
 //! commands, `conform`, `chaos`, `demo`, the metrics endpoint, the tiny
-//! server of `examples/`, and the checks that keep docs/READING.md and the
-//! layers of `src/` true.
+//! server of `examples/`, and the checks that keep docs/READING.md, the
+//! layers of `src/` and its portability (system calls in `src/sys/`) true.
 //!
 //! One test binary, its tests by topic in `tests/tools/`.
 
@@ -19,6 +19,8 @@ mod demo;
 mod layers;
 #[path = "tools/metrics.rs"]
 mod metrics;
+#[path = "tools/portable.rs"]
+mod portable;
 #[path = "tools/reading.rs"]
 mod reading;
 #[path = "tools/teacher.rs"]

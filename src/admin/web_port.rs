@@ -14,8 +14,9 @@
 //! printed link: nothing else reads it.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use crate::sys::private::Mode;
 
 /// The file, in the data directory.
 pub const FILE: &str = "web.csv";

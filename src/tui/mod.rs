@@ -150,13 +150,13 @@ pub const LOG_FILE: &str = "wachat.log";
 /// files) for as long as the screen is up. If it cannot be opened, the
 /// log is dropped rather than drawn over the screen.
 fn log_to(path: &std::path::Path) {
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::sys::private::Mode;
     let file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(crate::client::local::FILE_MODE)
         .open(path)
-        .or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/null"));
+        .or_else(|_| std::fs::OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
     crate::display::log_to_file(file.ok());
 }
 

@@ -8,12 +8,14 @@ pub mod browser;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod console;
+pub mod coturn;
 pub mod examples;
 pub mod fake_telegram;
 pub mod files;
 pub mod metrics;
 pub mod minimal;
 pub mod old_data;
+pub mod paging;
 pub mod png;
 pub mod prefs;
 pub mod pty;
