@@ -525,12 +525,28 @@ async function loadOlder() {
   }
 }
 
-/** READ for the newest message from the others in `chat`, if the reader can see it. */
+/** A chat gets at most one READ in this interval (READ is cumulative: the
+ *  newest message says it all), as in the terminal clients
+ *  (src/client/reads.rs): a busy room costs its readers one request every
+ *  two seconds, not one per message, of the budget their address shares. */
+const READ_EVERY_MS = 2000;
+
+/** READ for the newest message from the others in `chat`, if the reader can
+ *  see it: at once in a quiet chat, else once its interval is over. */
 function markRead(chat) {
   if (document.hidden || !link || fold(chat.name) !== openKey) return;
   const last = model.lastFromOthers(chat);
   if (!last || chat.readSent === last) return;
+  const wait = (chat.readAt || 0) + READ_EVERY_MS - Date.now();
+  if (wait > 0) {
+    chat.readLater ||= setTimeout(() => {
+      chat.readLater = null;
+      markRead(chat);
+    }, wait);
+    return;
+  }
   chat.readSent = last;
+  chat.readAt = Date.now();
   link.request(request.read(chat.room ? chat.name : last.from, last.id)).catch(() => {
     chat.readSent = null;
   });
