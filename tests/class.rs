@@ -45,7 +45,7 @@ fn all_see(consoles: &mut [Console], n: usize) {
 
 #[test]
 fn sixty_consoles_behind_one_address_chat_at_class_pace_without_a_refusal() {
-    let server = TestServer::start_with(&["--timeout", "600"]);
+    let server = TestServer::start_with(&["--timeout", "600", "--metrics", "0"]);
     let names: Vec<String> = (0..STUDENTS).map(|i| format!("st{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     server.register(&refs);
@@ -129,6 +129,23 @@ fn sixty_consoles_behind_one_address_chat_at_class_pace_without_a_refusal() {
         named.iter().any(|l| l.contains("mallory refused: its address 127.0.0.1 is over --address-rate")),
         "{named:?}"
     );
+    // The teacher's `wachat top` names who, and which limit.
+    let line = server.wait_for_log("listening: metrics http://");
+    let metrics = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics");
+    let top = support::console::run_wachat(
+        &["top".into(), metrics.into(), "--once".into(), "--interval".into(), "0.1".into()],
+        "",
+        "",
+    )
+    .ok();
+    let mallory = format!("user mallory: {refused} refused (--address-rate {refused})");
+    assert!(top.contains(&mallory), "{mallory:?} not in\n{top}");
+    assert!(top.contains("address 127.0.0.1: "), "{top}");
+    // The class's READs of the bystander's messages were refused with
+    // mallory's, and waited: no console went offline for it.
+    for (i, console) in consoles.iter_mut().enumerate() {
+        assert_eq!(console.count("(offline"), 0, "console {i} went offline during the flood");
+    }
 }
 
 /// Registers `user` (password `pw-<user>`) from the address `from`.

@@ -167,6 +167,27 @@ impl Watch {
     }
 }
 
+/// Users and addresses shown at most, of each.
+pub const SHOWN: usize = 8;
+
+/// Logins in the last minute that are a console's usual (its two ports,
+/// and one reconnection): those who log in more are reconnecting.
+pub const USUAL_LOGINS: u32 = 3;
+
+/// What the metrics endpoint shows of `watch` (its [`SHOWN`] most refused
+/// or reconnecting users and addresses).
+pub fn watched(watch: &Watch) -> Vec<crate::metrics::Watched> {
+    let top = watch.top(SHOWN, USUAL_LOGINS);
+    let shown = |who: &'static str, name: String, tally: Tally| crate::metrics::Watched {
+        who,
+        name,
+        refused: Limit::ALL.iter().map(|l| l.as_str()).zip(tally.refused).collect(),
+        logins: tally.logins,
+    };
+    let users = top.users.into_iter().map(|(name, t)| shown("user", name, t));
+    users.chain(top.addresses.into_iter().map(|(addr, t)| shown("address", addr.to_string(), t))).collect()
+}
+
 fn most<K: Clone + Ord + std::hash::Hash>(
     current: &HashMap<K, Tally>,
     previous: &HashMap<K, Tally>,
