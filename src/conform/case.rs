@@ -166,6 +166,10 @@ pub struct Settings {
     /// made with `REDEEM` and a code, and the cases that register by
     /// themselves are skipped.
     pub invite_only: bool,
+    /// The server limits requests (its `INFO` says a `rate`): the clean-up
+    /// deletes its accounts at a pace that leaves the budget of the
+    /// suite's address to whoever shares it (`preflight::clean_up`).
+    pub limited: bool,
 }
 
 impl Settings {
@@ -185,6 +189,7 @@ impl Settings {
             made: Arc::default(),
             invites: Arc::default(),
             invite_only: false,
+            limited: false,
         }
     }
 
