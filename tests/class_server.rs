@@ -24,7 +24,8 @@ fn users(dir: &Path, args: &[&str]) -> Outcome {
 fn an_invite_link_names_the_scheme_and_the_web_port_every_time() {
     let certs = Certs::make(&["127.0.0.1"]);
     let args = [certs.serve_args(), vec!["--registration", "invite", "--web-port", "0"]].concat();
-    let server = TestServer::start_with(&args);
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(&tmp.path().join("data"), &args);
     let port = server.web.expect("a web port").port();
     for _ in 0..3 {
         let said = users(&server.data_dir, &["invite"]);
