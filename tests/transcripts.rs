@@ -338,7 +338,7 @@ const LAB_PLAN: &[Step] = &[
     after(
         PYTHON,
         &[
-            Prose::Types("terminal 3", "ACK:5"),
+            Prose::Types("terminal 3", "ACK:6"),
             Prose::Types("terminal 5", "READ:ana:{py}"),
             Prose::Gets("terminal 5", "OK"),
         ],
