@@ -10,6 +10,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -208,7 +209,10 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     }
     for i in 0..6 {
         let away = line(&format!("away{i}"));
-        assert!(away.contains(" not reachable ") && away.contains("0.0/"), "{away}");
+        assert!(
+            away.contains(" not reachable ") && away.contains(" 0.0/90 "),
+            "what a server without a restart command is graded on: {away}"
+        );
         assert!(away.to_lowercase().contains("refused"), "{away}");
     }
     // The page: a failing case is one click from its transcript.
@@ -242,4 +246,39 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     assert!(lines[0].contains("\"groups\":{\"framing\":{\"pass\":"), "{}", lines[0]);
     drop(minimals);
     drop(tinies);
+}
+
+/// docs/CONFORM.md's table of groups and its totals say what `--list`
+/// lists: a case added without its line in the table fails here.
+#[test]
+fn conform_md_counts_the_cases_that_list_gives() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFORM.md")).unwrap();
+    let listed = |level: &str| {
+        let out = support::run_wachat_output(
+            "conform",
+            &["server", "--list", "--level", level],
+            Duration::from_secs(60),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = listed("1.2");
+    // `| `framing` | 1.0 | 10 | …`, `| `timing` | 1.0 | 7 (4 slow) | …`
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (group, count) = (cells[1].trim_matches('`'), cells[3]);
+        let Some(Ok(said)) = count.split(' ').next().map(str::parse::<usize>) else { continue };
+        if !all.lines().any(|l| l.starts_with(&format!("{group}/"))) {
+            continue; // another table of the page (options, scenarios)
+        }
+        let counted = all.lines().filter(|l| l.starts_with(&format!("{group}/"))).count();
+        assert_eq!(said, counted, "docs/CONFORM.md says {said} cases in {group}; --list lists {counted}");
+    }
+    let groups_listed: BTreeSet<&str> = all.lines().filter_map(|l| l.split('/').next()).collect();
+    for group in groups_listed {
+        assert!(doc.contains(&format!("| `{group}` |")), "docs/CONFORM.md has no line for the group {group}");
+    }
+    let totals: Vec<usize> = ["1.0", "1.1", "1.2"].iter().map(|l| listed(l).lines().count()).collect();
+    let said =
+        format!("That is {} cases at level 1.0, {} at 1.1 and {} at 1.2", totals[0], totals[1], totals[2]);
+    assert!(doc.contains(&said), "docs/CONFORM.md should say: {said}");
 }

@@ -74,6 +74,10 @@ pub struct ClassRow {
     /// `host:send:recv` as the roster gave them.
     pub address: String,
     pub checked: Checked,
+    /// The groups with a case the run would not skip (the level, `--only`,
+    /// `--fast`, this row's restart command): what a server that answers
+    /// is graded on, and so the maximum of one that does not.
+    pub gradable: Vec<Group>,
 }
 
 /// A group's part of a student's grade.
@@ -130,15 +134,15 @@ impl ClassRow {
     }
 
     /// Points earned and the most there were to earn. A server not
-    /// reachable or not checked earns nothing of every group's weight.
+    /// reachable or not checked earns nothing of its gradable groups.
     pub fn points(&self, weights: &Weights) -> (f64, f64) {
-        let grades = self.grades(weights);
         match self.checked {
-            Checked::Ran(_) => grades
+            Checked::Ran(_) => self
+                .grades(weights)
                 .iter()
                 .filter_map(|g| Some((g.points?, g.weight)))
                 .fold((0.0, 0.0), |(p, m), (gp, gm)| (p + gp, m + gm)),
-            _ => (0.0, grades.iter().map(|g| g.weight).sum()),
+            _ => (0.0, self.gradable.iter().map(|&g| weights.of(g)).sum()),
         }
     }
 
@@ -230,9 +234,12 @@ pub fn check_all(
                     let started = Instant::now();
                     let checked = match row {
                         Ok(row) => check_one(row, settings),
-                        Err((student, why)) => {
-                            ClassRow { student, address: String::new(), checked: Checked::Unchecked(why) }
-                        }
+                        Err((student, why)) => ClassRow {
+                            student,
+                            address: String::new(),
+                            checked: Checked::Unchecked(why),
+                            gradable: Vec::new(),
+                        },
                     };
                     eprintln!("{}", progress(&checked, started.elapsed()));
                     done.lock().unwrap_or_else(|e| e.into_inner()).push((n, checked));
@@ -248,22 +255,29 @@ pub fn check_all(
 /// One student's server: reachable? then the probe, the cases, the clean-up.
 fn check_one(row: Row, settings: &(dyn Fn(&Row) -> Result<Settings> + Sync)) -> ClassRow {
     let address = format!("{}:{}:{}", row.host, row.send_port, row.recv_port);
-    let checked = match settings(&row) {
-        Err(e) => Checked::Unchecked(e.to_string()),
-        Ok(mut settings) => match reachable(&settings) {
-            Err(why) => Checked::Unreachable(why),
-            Ok(()) => match super::preflight::check(&mut settings) {
-                Err(why) => Checked::Unchecked(why.lines().next().unwrap_or_default().to_string()),
-                Ok(_) => {
-                    let cases = runner::selected(all_cases(), &settings);
-                    let outcomes = runner::run(&cases, &settings, &mut |_| {});
-                    super::preflight::clean_up(&settings);
-                    Checked::Ran(outcomes)
-                }
-            },
+    let mut settings = match settings(&row) {
+        Ok(settings) => settings,
+        Err(e) => {
+            let checked = Checked::Unchecked(e.to_string());
+            return ClassRow { student: row.student, address, checked, gradable: Vec::new() };
+        }
+    };
+    let cases = runner::selected(all_cases(), &settings);
+    let mut gradable: Vec<Group> =
+        cases.iter().filter(|c| runner::skipped(c, &settings).is_none()).map(|c| c.group).collect();
+    gradable.dedup(); // the cases come group by group
+    let checked = match reachable(&settings) {
+        Err(why) => Checked::Unreachable(why),
+        Ok(()) => match super::preflight::check(&mut settings) {
+            Err(why) => Checked::Unchecked(why.lines().next().unwrap_or_default().to_string()),
+            Ok(_) => {
+                let outcomes = runner::run(&cases, &settings, &mut |_| {});
+                super::preflight::clean_up(&settings);
+                Checked::Ran(outcomes)
+            }
         },
     };
-    ClassRow { student: row.student, address, checked }
+    ClassRow { student: row.student, address, checked, gradable }
 }
 
 /// Whether the send port accepts a connection within the suite's wait.
@@ -443,6 +457,7 @@ mod tests {
                 outcome(Group::Auth, "e", Status::Pass),
                 outcome(Group::Restart, "f", Status::Skip("needs --allow-restart CMD")),
             ]),
+            gradable: vec![Group::Framing, Group::Auth],
         };
         let weights = Weights(vec![(Group::Framing, 20.0), (Group::Auth, 5.0)]);
         let grades = row.grades(&weights);
@@ -455,7 +470,7 @@ mod tests {
         assert_eq!(row.status(), "failing");
         let down = ClassRow { checked: Checked::Unreachable("refused".into()), ..row };
         assert_eq!(down.status(), "not reachable");
-        assert_eq!(down.points(&weights).0, 0.0);
+        assert_eq!(down.points(&weights), (0.0, 25.0), "nothing of what it would be graded on");
         assert!(verdict(&[down]).is_err());
     }
 
@@ -501,6 +516,7 @@ mod tests {
             student: "ana".into(),
             address: "h:1:2".into(),
             checked: Checked::Ran(vec![outcome(Group::Auth, "e", Status::Pass)]),
+            gradable: vec![Group::Auth],
         }];
         let text = csv(&rows, &Weights::default()).unwrap();
         let mut lines = text.lines();
