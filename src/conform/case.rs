@@ -166,9 +166,10 @@ pub struct Settings {
     /// made with `REDEEM` and a code, and the cases that register by
     /// themselves are skipped.
     pub invite_only: bool,
-    /// The server limits requests (its `INFO` says a `rate`): the clean-up
-    /// deletes its accounts at a pace that leaves the budget of the
-    /// suite's address to whoever shares it (`preflight::clean_up`).
+    /// The server limits the requests of the suite's address (its `INFO`
+    /// says a `rate`, and counts the address's new accounts: it is not
+    /// exempt): the clean-up deletes its accounts at a pace that leaves
+    /// that address's budget to whoever shares it (`preflight::clean_up`).
     pub limited: bool,
 }
 

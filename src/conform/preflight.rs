@@ -73,7 +73,11 @@ pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
             ));
         }
         settings.made.lock().unwrap_or_else(|e| e.into_inner()).push((name, password));
-        settings.limited = InfoLine::find(&info, "rate").is_some_and(|rate| rate.parse::<f64>().is_ok());
+        // Requests limited (a rate), and this address not exempt from the
+        // per-address limits (its new accounts are counted): a class's
+        // budget the clean-up must leave alone.
+        let rate = InfoLine::find(&info, "rate").is_some_and(|rate| rate.parse::<f64>().is_ok());
+        settings.limited = rate && limited(&info).is_some();
         return Ok(Allowed { info });
     }
     if reply.starts_with("KO:RATE_LIMITED") {
