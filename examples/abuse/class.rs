@@ -2,7 +2,7 @@
 //! library, as the consoles use it (each marks read what arrives in its
 //! open chat, `#general`), from 127.0.0.1 against a server with its
 //! default budgets: all of them say hello within one second, then each
-//! writes every 5 s, for 30 s. Played twice: alone, then with a hostile
+//! writes every 5 s, six times. Played twice: alone, then with a hostile
 //! script from the same address (8 connections of one account pipelining
 //! `USERS` as fast as they are answered). A bystander on 127.0.0.2 sends
 //! a `MSG` every 100 ms meanwhile and times it.
@@ -23,7 +23,8 @@ use super::harness::Server;
 
 const STUDENTS: usize = 60;
 const PACE: Duration = Duration::from_secs(5);
-const LASTS: Duration = Duration::from_secs(30);
+/// Messages each student writes after its hello, one every `PACE`.
+const ROUNDS: u32 = 6;
 
 pub fn class() -> Result<()> {
     for hostile in [false, true] {
@@ -37,6 +38,8 @@ pub fn class() -> Result<()> {
 struct Seen {
     messages: AtomicUsize,
     offline: AtomicUsize,
+    /// Why, the first few times.
+    why: Mutex<Vec<String>>,
 }
 
 fn play(hostile: bool) -> Result<()> {
@@ -63,25 +66,26 @@ fn play(hostile: bool) -> Result<()> {
     let watchers: Vec<_> = clients.iter().map(|c| watch(c.clone(), seen.clone(), stop.clone())).collect();
     let cpu_before = server.cpu_ms();
     let started = Instant::now();
-    let flood = hostile.then(|| flood(&server, started + LASTS + PACE));
-    let bystander = bystander(&server, started + LASTS + PACE)?;
+    let ends = started + PACE * (ROUNDS + 1);
+    let flood = hostile.then(|| flood(&server, ends));
+    let bystander = bystander(&server, ends)?;
     let mut sent = 0;
     for (i, client) in clients.iter().enumerate() {
         client.send("#general", &format!("hello from st{i}"))?;
         sent += 1;
     }
-    while started.elapsed() < LASTS {
+    for round in 1..=ROUNDS {
         for (i, client) in clients.iter().enumerate() {
-            let round = started.elapsed().as_secs_f64() / PACE.as_secs_f64();
-            let at = started + PACE.mul_f64(round.ceil()) + PACE * i as u32 / STUDENTS as u32;
+            let at = started + PACE * round + PACE * i as u32 / STUDENTS as u32;
             std::thread::sleep(at.saturating_duration_since(Instant::now())); // the class's pace
             client.send("#general", &format!("on with the lab, st{i}"))?;
             sent += 1;
         }
     }
-    std::thread::sleep(PACE); // the last messages arrive, their READs leave
+    std::thread::sleep(ends.saturating_duration_since(Instant::now())); // the last ones arrive, their READs leave
     let secs = started.elapsed().as_secs_f64();
     let cpu = (server.cpu_ms() - cpu_before) as f64 / 1000.0 / secs;
+    eprintln!("  (the class has written; waiting for the bystander and the script)");
     let (p50, p99, bystander_sent) = bystander.join().map_err(|_| "the bystander panicked")??;
     stop.store(true, Ordering::SeqCst);
     let refused = server.lines_with(" refused: ");
@@ -101,8 +105,14 @@ fn play(hostile: bool) -> Result<()> {
         );
     }
     println!(
-        "  bystander (another address): {bystander_sent} MSGs, p50 {p50:.2} ms, p99 {p99:.2} ms; server CPU {cpu:.2} s/s"
+        "  bystander (another address): {bystander_sent} MSGs, p50 {p50:.2} ms, p99 {p99:.2} ms; server CPU {cpu:.3} s/s"
     );
+    for why in seen.why.lock().unwrap().iter() {
+        println!("  offline: {why}");
+    }
+    for line in server.lines_matching(&["WARN", "ERROR", "dropped", "closed"]).iter().take(10) {
+        println!("  server: {line}");
+    }
     drop(watchers);
     Ok(())
 }
@@ -120,8 +130,12 @@ fn watch(client: Arc<Client>, seen: Arc<Seen>, stop: Arc<AtomicBool>) -> std::th
                 Ok(Notice::Sent(_)) => {
                     seen.messages.fetch_add(1, Ordering::SeqCst);
                 }
-                Ok(Notice::Offline(_)) => {
+                Ok(Notice::Offline(why)) => {
                     seen.offline.fetch_add(1, Ordering::SeqCst);
+                    let mut whys = seen.why.lock().unwrap();
+                    if whys.len() < 3 {
+                        whys.push(why);
+                    }
                 }
                 _ => {}
             }

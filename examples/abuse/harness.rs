@@ -105,6 +105,12 @@ impl Server {
         self.log.lock().unwrap().iter().find(|(_, line)| line.contains(needle)).map(|(at, _)| *at)
     }
 
+    /// The lines the server logged that contain one of `needles`.
+    pub fn lines_matching(&self, needles: &[&str]) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|(_, l)| needles.iter().any(|n| l.contains(n))).map(|(_, l)| l.clone()).collect()
+    }
+
     /// How many lines the server logged that contain `needle`.
     pub fn lines_with(&self, needle: &str) -> usize {
         self.log.lock().unwrap().iter().filter(|(_, line)| line.contains(needle)).count()

@@ -89,6 +89,12 @@ impl Reads {
             .collect()
     }
 
+    /// Every `READ` waiting, due or not: the client is closing, and says
+    /// them once.
+    pub fn take_all(&mut self) -> Vec<Due> {
+        self.waiting.drain().map(|(_, read)| read).collect()
+    }
+
     /// A `READ` taken and not said: it waits again, unless a newer
     /// message of its chat was read meanwhile.
     pub fn put_back(&mut self, read: Due) {

@@ -132,6 +132,10 @@ pub struct SenderThread {
     hold: Option<(Instant, Duration)>,
 }
 
+/// How long a closing client may wait for the server's limits to let its
+/// outbox go (`SenderThread::finish`).
+pub const FINISH_WITHIN: Duration = Duration::from_secs(5);
+
 /// The shortest `ping_every` learned from a server (one `PING` in 250 ms
 /// costs nothing; a shorter server timeout is not a usable one).
 pub const MIN_PING_EVERY: Duration = Duration::from_millis(250);
@@ -450,15 +454,30 @@ impl SenderThread {
     }
 
     /// The client is closing: deliver what the outbox holds if the server
-    /// can be reached (one attempt), then say goodbye.
+    /// can be reached (one attempt, waiting out a refusal that says to
+    /// wait, [`FINISH_WITHIN`] at most: what is left is sent at the next
+    /// start), say the `READ`s owed now, then say goodbye.
     fn finish(mut self) {
+        let deadline = Instant::now() + FINISH_WITHIN;
         if !self.shared.outbox.lock().is_empty() {
             if self.conn.is_none() {
                 self.reconnect();
             }
             while self.conn.is_some() && !self.shared.outbox.lock().is_empty() {
+                if let Some((until, _)) = self.hold {
+                    if until > deadline {
+                        break;
+                    }
+                    std::thread::sleep(until.saturating_duration_since(Instant::now())); // as the server said
+                }
                 self.drain();
             }
+        }
+        let reads = self.shared.reads.lock().take_all();
+        if self.conn.is_some() && !reads.is_empty() {
+            let requests: Vec<Request> =
+                reads.into_iter().map(|d| Request::Read { chat: d.chat, id: d.id }).collect();
+            let _ = self.requests(&requests);
         }
         if let Some(conn) = self.conn.as_mut() {
             let _ = conn.request(&Request::Quit);
