@@ -156,13 +156,14 @@ impl Watch {
     }
 
     /// The `n` users and addresses most refused, then most logged in, over
-    /// both windows; those neither refused nor logged in more than
-    /// `usual_logins` times (a console's two ports) are left out.
+    /// both windows. A user neither refused nor logged in more than
+    /// `usual_logins` times (a console's two ports) is left out; an address
+    /// only when refused (a class behind one logs in by the dozen).
     pub fn top(&self, n: usize, usual_logins: u32) -> Top {
         let windows = self.now();
         Top {
             users: most(&windows.current.users, &windows.previous.users, n, usual_logins),
-            addresses: most(&windows.current.addresses, &windows.previous.addresses, n, usual_logins),
+            addresses: most(&windows.current.addresses, &windows.previous.addresses, n, u32::MAX),
         }
     }
 }
@@ -227,6 +228,9 @@ mod tests {
         }
         watch.logged_in("calm", HOME);
         watch.logged_in("calm", HOME);
+        for i in 0..100 {
+            watch.logged_in(&format!("class{i}"), HOME);
+        }
         let top = watch.top(10, 2);
         let users: Vec<(&str, u32, u32)> =
             top.users.iter().map(|(u, t)| (u.as_str(), t.refusals(), t.logins)).collect();
@@ -234,7 +238,13 @@ mod tests {
         assert_eq!(top.users[0].1.refused, [0, 5, 0, 0]);
         assert_eq!(top.addresses[0].0, NAT);
         assert_eq!(top.addresses[0].1.refused, [1, 5, 0, 0]);
-        assert_eq!(top.addresses[1].1, Tally { refused: [0, 0, 1, 0], logins: 6 });
+        assert_eq!(top.addresses[1].1, Tally { refused: [0, 0, 1, 0], logins: 106 });
+        let home_only_logs_in = Watch::default();
+        home_only_logs_in.logged_in("calm", HOME);
+        home_only_logs_in.logged_in("calm", HOME);
+        home_only_logs_in.logged_in("calm", HOME);
+        home_only_logs_in.logged_in("calm", HOME);
+        assert!(home_only_logs_in.top(10, 3).addresses.is_empty(), "an address logging in is no news");
         assert_eq!(watch.top(1, 2).users.len(), 1);
     }
 
