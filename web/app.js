@@ -525,14 +525,10 @@ async function loadOlder() {
   }
 }
 
-/** A chat gets at most one READ in this interval (READ is cumulative: the
- *  newest message says it all), as in the terminal clients
- *  (src/client/reads.rs): a busy room costs its readers one request every
- *  two seconds, not one per message, of the budget their address shares. */
+/** One READ a chat every 2 s at most: it is cumulative (src/client/reads.rs). */
 const READ_EVERY_MS = 2000;
 
-/** READ for the newest message from the others in `chat`, if the reader can
- *  see it: at once in a quiet chat, else once its interval is over. */
+/** READ for the newest message from the others in `chat`, if the reader can see it. */
 function markRead(chat) {
   if (document.hidden || !link || fold(chat.name) !== openKey) return;
   const last = model.lastFromOthers(chat);
