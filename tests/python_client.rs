@@ -143,14 +143,7 @@ fn the_python_client_says_read_for_what_it_shows_once_per_chat() {
         assert!(bob.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
     }
     python.expect("bob → ana: burst 5");
-    let mut reads = Vec::new();
-    while !reads.last().is_some_and(|r: &String| r.contains(":b5:READ:")) {
-        let event = next_event(&mut bob_events);
-        if event.contains(":READ:") {
-            reads.push(without_ts(&event));
-        }
-        bob_events.send(&format!("ACK:{}", event.split(':').nth(1).unwrap()));
-    }
+    let reads = bob_events.reads_until("b5");
     assert!(reads.len() <= 2, "{reads:?}");
     drop(python.stdin.take()); // Ctrl+D
     assert!(wait_with_timeout(&mut python.child, READ_TIMEOUT).success());

@@ -77,6 +77,27 @@ fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
     assert_eq!(texts(&ana), ["line one\nline two", "from the terminal"]);
 }
 
+/// What the open chat shows is read with a cumulative `READ` now and
+/// then, never one per message: a burst of ten costs two at most.
+#[test]
+fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "bob");
+    assert!(bob_send.request("MSG:ana:b0:hola").starts_with("OK:b0:"));
+    assert_eq!(bob_recv.reads_until("b0").len(), 1, "shown in the open chat, read at once");
+    for n in 1..=10 {
+        assert!(bob_send.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
+    }
+    ana.wait_for("[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'burst 10')");
+    let reads = bob_recv.reads_until("b10");
+    assert!(reads.len() <= 2, "{reads:?}");
+}
+
 /// Ana's browser in her chat with bob, the server killed, and `text`
 /// sent while offline (in the outbox, `SENT`): the server, the app's URL,
 /// the browser and the web port to start the server again on.
