@@ -8,9 +8,10 @@
 //! a `MSG` every 100 ms meanwhile and times it.
 //!
 //! Printed: the server's refusals and the class's `Offline` notices, the
-//! messages the class saw of the ones sent, the hostile script's requests
-//! served and refused a second, the bystander's p50 and p99, and the
-//! server's CPU, for each half.
+//! messages the class saw of the ones sent, how long a message took from
+//! its writer to the others' screens (p50, p99, max), the hostile
+//! script's requests served and refused a second, the bystander's p50 and
+//! p99, and the server's CPU, for each half.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,8 @@ pub fn class() -> Result<()> {
 struct Seen {
     messages: AtomicUsize,
     offline: AtomicUsize,
+    /// Milliseconds from a student's `send` to another's screen.
+    delays: Mutex<Vec<f64>>,
     /// Why, the first few times.
     why: Mutex<Vec<String>>,
 }
@@ -63,22 +66,23 @@ fn play(hostile: bool) -> Result<()> {
         })
         .collect::<std::result::Result<_, _>>()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let watchers: Vec<_> = clients.iter().map(|c| watch(c.clone(), seen.clone(), stop.clone())).collect();
-    let cpu_before = server.cpu_ms();
     let started = Instant::now();
+    let watchers: Vec<_> =
+        clients.iter().map(|c| watch(c.clone(), seen.clone(), started, stop.clone())).collect();
+    let cpu_before = server.cpu_ms();
     let ends = started + PACE * (ROUNDS + 1);
     let flood = hostile.then(|| flood(&server, ends));
     let bystander = bystander(&server, ends)?;
     let mut sent = 0;
     for (i, client) in clients.iter().enumerate() {
-        client.send("#general", &format!("hello from st{i}"))?;
+        client.send("#general", &format!("hello from st{i} @{}", started.elapsed().as_micros()))?;
         sent += 1;
     }
     for round in 1..=ROUNDS {
         for (i, client) in clients.iter().enumerate() {
             let at = started + PACE * round + PACE * i as u32 / STUDENTS as u32;
             std::thread::sleep(at.saturating_duration_since(Instant::now())); // the class's pace
-            client.send("#general", &format!("on with the lab, st{i}"))?;
+            client.send("#general", &format!("on with the lab, st{i} @{}", started.elapsed().as_micros()))?;
             sent += 1;
         }
     }
@@ -96,6 +100,16 @@ fn play(hostile: bool) -> Result<()> {
         sent,
         seen.offline.load(Ordering::SeqCst),
     );
+    let mut delays = std::mem::take(&mut *seen.delays.lock().unwrap());
+    delays.sort_by(f64::total_cmp);
+    if let Some(&max) = delays.last() {
+        let at = |q: f64| delays[((delays.len() - 1) as f64 * q) as usize];
+        println!(
+            "  a message, writer to the others' screens: p50 {:.1} ms, p99 {:.1} ms, max {max:.0} ms",
+            at(0.5),
+            at(0.99)
+        );
+    }
     if let Some(flood) = flood {
         let (served, denied) = flood.join().map_err(|_| "the flood panicked")?;
         println!(
@@ -118,13 +132,25 @@ fn play(hostile: bool) -> Result<()> {
 }
 
 /// Reads `client`'s notices as the console does: a message in the open
-/// chat is read (`READ`, paced by the client), an `Offline` is counted.
-fn watch(client: Arc<Client>, seen: Arc<Seen>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// chat is read (`READ`, paced by the client) and timed from the `@`
+/// its writer put in it (microseconds since `started`), an `Offline` is
+/// counted.
+fn watch(
+    client: Arc<Client>,
+    seen: Arc<Seen>,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
             match client.events().recv_timeout(Duration::from_millis(100)) {
                 Ok(Notice::Message(m)) => {
                     seen.messages.fetch_add(1, Ordering::SeqCst);
+                    let text = m.text.to_string();
+                    if let Some(at) = text.rsplit_once('@').and_then(|(_, at)| at.parse::<u128>().ok()) {
+                        let delay = started.elapsed().as_micros().saturating_sub(at) as f64 / 1000.0;
+                        seen.delays.lock().unwrap().push(delay);
+                    }
                     let _ = client.read(&m);
                 }
                 Ok(Notice::Sent(_)) => {
@@ -148,10 +174,10 @@ fn watch(client: Arc<Client>, seen: Arc<Seen>, stop: Arc<AtomicBool>) -> std::th
 fn flood(server: &Server, until: Instant) -> std::thread::JoinHandle<(usize, usize)> {
     let conns: Vec<_> = (0..8).filter_map(|_| server.login("mallory", [127, 0, 0, 1]).ok()).collect();
     std::thread::spawn(move || {
-        let counts = Arc::new(Mutex::new((0, 0)));
+        let (served, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
         std::thread::scope(|scope| {
             for mut conn in conns {
-                let counts = counts.clone();
+                let (served, refused) = (&served, &refused);
                 scope.spawn(move || {
                     while Instant::now() < until {
                         if conn.send(&"USERS\n".repeat(50)).is_err() {
@@ -159,22 +185,19 @@ fn flood(server: &Server, until: Instant) -> std::thread::JoinHandle<(usize, usi
                         }
                         for _ in 0..50 {
                             let Ok(head) = conn.line() else { return };
-                            let mut counts = counts.lock().unwrap();
                             match head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok()) {
                                 Some(n) => {
-                                    counts.0 += 1;
-                                    drop(counts);
+                                    served.fetch_add(1, Ordering::Relaxed);
                                     (0..n).for_each(|_| drop(conn.line()));
                                 }
-                                None => counts.1 += 1,
+                                None => _ = refused.fetch_add(1, Ordering::Relaxed),
                             }
                         }
                     }
                 });
             }
         });
-        let counts = *counts.lock().unwrap();
-        counts
+        (served.into_inner(), refused.into_inner())
     })
 }
 
