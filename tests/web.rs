@@ -98,6 +98,25 @@ fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
     assert!(reads.len() <= 2, "{reads:?}");
 }
 
+/// A disabled student's browser says so in plain words and stops: no
+/// login after it, which the server would refuse (and log) every time.
+#[test]
+fn a_disabled_accounts_browser_says_so_and_stops_trying() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", 1200, 800);
+    let disabled = std::process::Command::new(support::wachat_bin())
+        .args(["users", "disable", "ana", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert!(disabled.status.success(), "{disabled:?}");
+    ana.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.includes('administrator disabled your account')");
+    std::thread::sleep(std::time::Duration::from_secs(2)); // longer than a reconnection's backoff
+    assert!(!server.log().iter().any(|l| l.contains("ana refused: disabled")), "{:?}", server.log());
+}
+
 /// Ana's browser in her chat with bob, the server killed, and `text`
 /// sent while offline (in the outbox, `SENT`): the server, the app's URL,
 /// the browser and the web port to start the server again on.

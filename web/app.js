@@ -295,7 +295,7 @@ function onStatus({ status, retryMs, reply }) {
   $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
   if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
-  if (status === 'refused' && !$('app').hidden) {
+  if ((status === 'refused' || status === 'disabled') && !$('app').hidden) {
     $('app').hidden = true;
     $('login').hidden = false;
     $('login-error').textContent = text;
