@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use support::browser::Browser;
 use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
-use support::{Random, TestServer};
+use support::{Conn, Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
 
@@ -51,15 +51,22 @@ fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
     assert_eq!(bob.exec("return document.querySelectorAll('.unread-line').length", json!([])), json!(1));
 }
 
+/// Ana's browser in her chat with bob, and bob on raw connections: the
+/// server, ana's browser, bob's receive and send connections.
+fn ana_in_her_chat_with_bob() -> (TestServer, Browser, Conn, Conn) {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let bob_recv = server.login_recv("bob", "pw-bob");
+    let bob_send = server.login_send("bob", "pw-bob");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "bob");
+    (server, ana, bob_recv, bob_send)
+}
+
 #[test]
 fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
     let _one = one_at_a_time();
-    let (server, url) = web_server(&[]);
-    server.register(&["ana", "bob"]);
-    let mut bob_recv = server.login_recv("bob", "pw-bob");
-    let mut bob_send = server.login_send("bob", "pw-bob");
-    let ana = logged_in(&url, "ana", 1200, 800);
-    open_chat(&ana, "bob");
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
     // Enter sends; Shift+Enter is a new line inside the message.
     ana.type_into("#input", &format!("line one{SHIFT_ENTER}line two{ENTER}"));
     let event = bob_recv.next_msg();
@@ -82,12 +89,7 @@ fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
 #[test]
 fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
     let _one = one_at_a_time();
-    let (server, url) = web_server(&[]);
-    server.register(&["ana", "bob"]);
-    let mut bob_recv = server.login_recv("bob", "pw-bob");
-    let mut bob_send = server.login_send("bob", "pw-bob");
-    let ana = logged_in(&url, "ana", 1200, 800);
-    open_chat(&ana, "bob");
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
     assert!(bob_send.request("MSG:ana:b0:hola").starts_with("OK:b0:"));
     assert_eq!(bob_recv.reads_until("b0").len(), 1, "shown in the open chat, read at once");
     for n in 1..=10 {
