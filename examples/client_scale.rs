@@ -45,7 +45,7 @@ fn main() -> Result<()> {
         size as f64 / 1048576.0,
         started.elapsed().as_secs_f64()
     );
-    let rss = || wachat::sys::rss_bytes(std::process::id()).unwrap_or(0) as f64 / 1048576.0;
+    let rss = || wachat::sys::process::rss_bytes(std::process::id()).unwrap_or(0) as f64 / 1048576.0;
     let before = rss();
     let opening = Instant::now();
     let history = History::open(path)?;

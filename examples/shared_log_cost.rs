@@ -359,7 +359,7 @@ fn child(which: &str, args: &[String]) -> Result<()> {
         other => return Err(format!("unknown measurement {other:?}").into()),
     };
     let seconds = started.elapsed().as_secs_f64();
-    let rss = wachat::sys::rss_bytes(std::process::id()).unwrap_or(0);
+    let rss = wachat::sys::process::rss_bytes(std::process::id()).unwrap_or(0);
     println!("{replayed} {seconds} {}", mib(rss));
     drop(kept);
     Ok(())

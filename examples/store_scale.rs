@@ -219,7 +219,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn rss_kib() -> u64 {
-    wachat::sys::rss_bytes(std::process::id()).unwrap_or(0) / 1024
+    wachat::sys::process::rss_bytes(std::process::id()).unwrap_or(0) / 1024
 }
 
 fn dir_bytes(dir: &std::path::Path) -> u64 {

@@ -465,12 +465,12 @@ fn spawn_poller(api: Arc<BotApi>, mut offset: i64) -> std::io::Result<(Receiver<
 /// which every waiting loop of the bridge sees at once. A second Ctrl+C
 /// quits without finishing.
 fn stop_on_ctrl_c() -> std::io::Result<Receiver<()>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let mut signals = wachat::sys::signals::Stop::listen()?;
     let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
     std::thread::Builder::new().name("signals".into()).spawn(move || {
         let mut stop = Some(stop);
-        for _ in signals.forever() {
+        loop {
+            signals.wait();
             if stop.take().is_none() {
                 eprintln!("telegram_bridge: quitting now");
                 std::process::exit(130);

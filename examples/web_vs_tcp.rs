@@ -253,13 +253,7 @@ impl Server {
 
     /// The server's CPU time so far (user + system), in seconds.
     fn cpu(&self) -> Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name, which ends with the last ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')').ok_or("stat")?.1.split_whitespace().collect();
-        let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-        // SAFETY: sysconf reads a constant of the system.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        Ok(ticks / per_second)
+        Ok(wachat::sys::process::cpu_seconds(self.child.id()).ok_or("no CPU time (Linux's /proc only)")?)
     }
 
     /// Registers `name` (password `pw-<name>-1234`), then logs it in on `port`.

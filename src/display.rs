@@ -121,15 +121,8 @@ impl LocalTime {
 /// Unix milliseconds as local time. A time the C library cannot convert
 /// (far outside any real clock) reads as the epoch.
 pub fn local_time(ts_ms: u64) -> LocalTime {
-    let secs = libc::time_t::try_from(ts_ms / 1000).unwrap_or(0);
-    // SAFETY: `tm` is plain data that localtime_r fills; both pointers are
-    // valid for the call. localtime_r is the thread-safe form.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return LocalTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, weekday: 4 };
-        }
-        tm
+    let Some(tm) = i64::try_from(ts_ms / 1000).ok().and_then(crate::sys::clock::local) else {
+        return LocalTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, weekday: 4 };
     };
     LocalTime {
         year: tm.tm_year + 1900,

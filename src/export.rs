@@ -62,7 +62,11 @@ impl Source for Client {
     }
 
     fn history(&mut self, chat: &Chat) -> Result<Vec<String>> {
-        listing(&mut self.0, Request::History { chat: chat.clone(), limit: MAX_HISTORY }, "HISTORY")
+        listing(
+            &mut self.0,
+            Request::History { chat: chat.clone(), limit: MAX_HISTORY, page: None },
+            "HISTORY",
+        )
     }
 
     fn devices(&mut self) -> Result<Option<Vec<String>>> {
@@ -112,7 +116,7 @@ pub fn to(
     path: Option<&Path>,
     export: impl FnOnce(&mut dyn Write, Option<&Path>) -> Result<()>,
 ) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::sys::private::Mode;
     let Some(path) = path else { return export(&mut std::io::stdout().lock(), None) };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

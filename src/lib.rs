@@ -36,7 +36,7 @@
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client); a leaf. The small HTTP listener that serves them is `web::metrics`. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
-//! | [`sys`] | the operating system's limits (open files, threads). |
+//! | [`sys`] | what differs between operating systems (Linux, macOS, Windows), one file per concern: sockets, disk, file modes, limits, signals, the terminal. |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |

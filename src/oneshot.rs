@@ -14,6 +14,7 @@ use crate::display::visible;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, tr};
+use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Chat, Reply, Request};
 
 /// `wachat register`: creates the account.
@@ -146,13 +147,36 @@ pub fn users(options: &ClientOptions) -> Result<()> {
 }
 
 /// `wachat history --with <peer>`: the conversation, oldest first, each
-/// message with its time, and a date line before each day's first.
-pub fn history(options: &ClientOptions, with: &Chat, limit: usize) -> Result<()> {
-    let request = Request::History { chat: with.clone(), limit };
-    let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
-    let messages = lines.iter().map(|line| client::parse_history_line(line)).collect::<Result<Vec<_>>>()?;
+/// message with its time, and a date line before each day's first. Past
+/// [`MAX_HISTORY`](crate::protocol::MAX_HISTORY) messages, or from
+/// `--before <cursor>`, it reads the server's pages (protocol 1.2), and
+/// says on stderr how to read the page before what it printed.
+pub fn history(options: &ClientOptions, with: &Chat, limit: usize, before: Option<u64>) -> Result<()> {
+    let paged = before.is_some() || limit > crate::protocol::MAX_HISTORY;
+    let (me, messages, older) = if paged {
+        let (mut conn, me) = open(options)?;
+        let start = before.map_or(Start::Newest, Start::At);
+        let page = client::pages::read_back(&mut |request| conn.request(&request), with, start, limit)
+            .map_err(|e| match e {
+                Error::Refused { ko, .. } => {
+                    Error::Refused { request: tr!(Msg::ReqHistoryWith, chat = with), ko }
+                }
+                e => e,
+            })?;
+        quit(conn);
+        (me, page.messages, page.before)
+    } else {
+        let request = Request::History { chat: with.clone(), limit, page: None };
+        let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
+        let messages =
+            lines.iter().map(|line| client::parse_history_line(line)).collect::<Result<Vec<_>>>()?;
+        (me, messages, None)
+    };
     for line in view::listing(i18n::current(), &me, &messages, client::now_ms()) {
         println!("{}", visible(&line));
+    }
+    if let Some(cursor) = older {
+        eprintln!("{}", tr!(Msg::HistoryOlder, chat = with, cursor = cursor));
     }
     Ok(())
 }

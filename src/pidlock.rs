@@ -1,17 +1,19 @@
-//! A lock file that names its holder: an exclusive `flock` on a file that
-//! holds the pid of the process that took it.
+//! A lock file that names its holder: an exclusive lock (`File::try_lock`:
+//! `flock` on Unix, `LockFileEx` on Windows) on a file that holds the pid
+//! of the process that took it.
 //!
 //! Shared by the server's data directory ([`crate::store::lock`]) and the
 //! client's folders ([`crate::client::local`]): in both, one process at a
 //! time may own the files, and the one refused is told who holds them. The
 //! kernel drops the lock when the process ends, even by `kill -9`, so a
-//! stale lock file never blocks anyone.
+//! stale lock file never blocks anyone. (Windows keeps others from
+//! reading a locked file: there the one refused is not told the pid.)
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use crate::sys::private::Mode;
 
 /// What [`try_lock`] found.
 pub enum Locked {
@@ -26,8 +28,7 @@ pub enum Locked {
 pub fn try_lock(path: &Path, mode: u32) -> io::Result<Locked> {
     let mut file =
         OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(mode).open(path)?;
-    // SAFETY: flock only takes a valid descriptor, which `file` owns.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+    if file.try_lock().is_err() {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         return Ok(Locked::Busy(holder.trim().to_string()));

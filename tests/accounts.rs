@@ -287,6 +287,7 @@ fn info_tells_the_rules_of_the_server() {
             "timeout_secs=10".into(),
             // REDEEM takes none of the address's budget of new accounts.
             "new_accounts_left=60".into(),
+            "max_file_bytes=16777216".into(),
         ]
     );
     assert_eq!(ana.request("INFO:x"), "KO:BAD_REQUEST:INFO takes no fields");

@@ -409,7 +409,7 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("hi bob", "you → bob: hi bob …"),
         ("/chats", "  you: hi bob"),
         ("/history 1", "── bob (offline): last 1 message(s) ──"),
-        ("/history lots", "error: usage: /history [n], n from 1 to 1000"),
+        ("/history lots", "error: usage: /history [n], n from 1 to 100000"),
         ("/chat zed", "error: look up zed: no user named zed (UNKNOWN_USER)"),
         // The account's name as registered, not as typed.
         ("/chat BOB", "── bob (offline): last 1 message(s) ──"),

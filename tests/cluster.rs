@@ -7,7 +7,7 @@
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `accounts.rs` (a new
 //! password on every node), `reuse.rs` (a deleted account's name taken
-//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
+//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `history.rs` (`HISTORY` a page at a time, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
 //! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
@@ -17,6 +17,7 @@
 //! --store` while the nodes run; a node's directory refused).
 #![cfg(feature = "cluster")]
 
+mod paging;
 mod support;
 
 #[path = "cluster/accounts.rs"]
@@ -39,10 +40,14 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/history.rs"]
+mod history;
 #[path = "cluster/latency.rs"]
 mod latency;
 #[path = "cluster/moderation.rs"]
 mod moderation;
+#[path = "cluster/people.rs"]
+mod people;
 #[path = "cluster/prefs.rs"]
 mod prefs;
 #[path = "cluster/reuse.rs"]

@@ -141,6 +141,11 @@ fn wachat_serve_passes_level_1_2() {
     for case in ["v1.2/star-and-list", "v1.2/star-hidden-by-delete", "v1.2/star-told-to-devices"] {
         assert!(passed.contains(case), "{case}: {stdout}");
     }
+    // §4, HISTORY a page at a time.
+    for case in ["v1.2/history-pages-meet", "v1.2/history-pages-while-sending", "v1.2/history-page-not-yours"]
+    {
+        assert!(passed.contains(case), "{case}: {stdout}");
+    }
 }
 
 /// `conform` against a minimal server, with `extra` arguments.

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
 use wachat::protocol::action::REACTIONS;
+use wachat::protocol::page::Start;
 use wachat::protocol::{
     Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
     HistoryLine, Ko, Mode, MsgState, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role,
@@ -73,14 +74,16 @@ fn request() -> impl Strategy<Value = Request> {
         (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
         Just(Request::Devices),
         name().prop_map(|device| Request::Unlink { device }),
-        Just(Request::Link),
+        proptest::option::of(rest()).prop_map(|password| Request::Link { password }),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), sent_id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
         (chat(), id()).prop_map(|(chat, id)| Request::Read { chat, id }),
         name().prop_map(|room| Request::Join { room }),
         name().prop_map(|room| Request::Leave { room }),
-        (chat(), 0usize..100_000).prop_map(|(chat, limit)| Request::History { chat, limit }),
+        (chat(), 0usize..100_000).prop_map(|(chat, limit)| Request::History { chat, limit, page: None }),
+        (chat(), 0usize..100_000, prop_oneof![Just(Start::Newest), any::<u64>().prop_map(Start::At)])
+            .prop_map(|(chat, limit, start)| Request::History { chat, limit, page: Some(start) }),
         (1u16..).prop_map(|port| Request::P2p { port }),
         name().prop_map(|user| Request::Peer { user }),
         name().prop_map(|user| Request::LastSeen { user }),

@@ -219,21 +219,7 @@ fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
         assert!(elsewhere.request(&format!("MSG:bob:old{i}:old message {i}")).starts_with("OK:"));
     }
     let mut ana = tui(&server, "ana", dir.path(), &[]);
-    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
-    ana.type_keys("\r");
-    let mut screen = ana.wait_screen("the last message", |s| s.find("old message 130 ").is_some());
-    for _ in 0..60 {
-        if screen.find("── start of the conversation ──").is_some() {
-            break;
-        }
-        let before = screen.text();
-        ana.type_keys("\x1b[5~"); // PgUp
-        screen = ana.wait_screen("the conversation scrolled", |s| s.text() != before);
-    }
-    let (start, _) = screen.find("── start of the conversation ──").expect("the start, in time");
-    let (first, _) = screen.find("old message 1 ").expect("the first message under it");
-    assert!(start < first, "{}", screen.text());
-    assert!(screen.find("old message 2 ").is_some_and(|(y, _)| y == first + 1), "{}", screen.text());
+    let mut screen = scrolled_to_start(&mut ana, 130);
     // Back down to the newest, each message once on the way.
     let mut seen = std::collections::HashSet::new();
     for _ in 0..60 {
@@ -251,6 +237,47 @@ fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
         screen = ana.wait_screen("the conversation scrolled down", |s| s.text() != before);
     }
     assert_eq!(seen.len(), 130, "{seen:?}");
+}
+
+#[test]
+fn scrolling_up_reads_the_servers_pages_past_1000_to_the_start() {
+    // No limit for the address: 1,010 messages are written at once.
+    let server = TestServer::start_with(&["--address-rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut elsewhere = server.login_send("ana", "pw-ana");
+    let n = 1_010;
+    for i in 1..=n {
+        elsewhere.send(&format!("MSG:bob:old{i}:old message {i}"));
+    }
+    for _ in 1..=n {
+        assert!(elsewhere.line().starts_with("OK:"));
+    }
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    scrolled_to_start(&mut ana, n);
+}
+
+/// Opens the first chat of `ana`'s list (bob's, whose newest message is
+/// `old message <newest>`) and scrolls up until the start of the
+/// conversation shows, above "old message 1" and "old message 2": the screen.
+fn scrolled_to_start(ana: &mut Pty, newest: usize) -> Screen {
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    let last = format!("old message {newest} ");
+    let mut screen = ana.wait_screen("the last message", |s| s.find(&last).is_some());
+    for _ in 0..newest {
+        if screen.find("── start of the conversation ──").is_some() {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[5~"); // PgUp
+        screen = ana.wait_screen("the conversation scrolled", |s| s.text() != before);
+    }
+    let (start, _) = screen.find("── start of the conversation ──").expect("the start, in time");
+    let (first, _) = screen.find("old message 1 ").expect("the first message under it");
+    assert!(start < first, "{}", screen.text());
+    assert!(screen.find("old message 2 ").is_some_and(|(y, _)| y == first + 1), "{}", screen.text());
+    screen
 }
 
 #[test]

@@ -8,14 +8,7 @@ mod support;
 use serde_json::json;
 use support::browser::Browser;
 use support::files::{fetch, login_recv_1_2, next_file_event, photo, upload};
-use support::webapp::{logged_in, one_at_a_time, web_server};
-
-/// Keeps what `browser` shows as `name`.png, to look at (`target/tmp/screenshots/`).
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
+use support::webapp::{logged_in, one_at_a_time, shot, web_server};
 
 #[test]
 fn whoever_may_fetch_a_file_may_forward_it_and_nobody_else() {

@@ -14,17 +14,12 @@ mod support;
 
 use serde_json::json;
 use support::browser::Browser;
-use support::webapp::{ENTER, joined, log_in_again, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{
+    ENTER, RATIO, joined, log_in_again, logged_in, one_at_a_time, open_chat, shot, web_server,
+};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
-
-/// Keeps what `browser` shows as `name`.png, to look at.
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
 
 /// Uncaught errors of the page from now on, gathered in `window.errors`.
 fn watch_errors(browser: &Browser) {
@@ -226,16 +221,6 @@ fn poll_ok(conn: &mut support::Conn, line: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server
     }
 }
-
-/// `ratio(n)`: the contrast of node `n`'s text on its own (or its bubble's)
-/// background (WCAG 2's formula), computed by the page.
-const RATIO: &str = "
-  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const back = (n) => { for (; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
-  const ratio = (n) => { const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
-    return Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100; };";
 
 /// The contrast of each of the elements `arguments[0]` names.
 fn contrast() -> String {

@@ -12,7 +12,7 @@
 
 import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REACTIONS, DELETED } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { visible } from './view.js';
+import { preview } from './view.js';
 import { isAdmin } from './moderation.js';
 import { starred, toggle } from './starred.js';
 
@@ -114,7 +114,7 @@ export class Actions {
     const quote = parseQuote(msg.text);
     const body = quote ? quote.body : msg.text;
     $('compose-what').textContent = kind === 'edit' ? t('editing')
-      : `${t('replyingTo', { who: msg.from })}: ${visible(snippet(body))}`;
+      : `${t('replyingTo', { who: msg.from })}: ${snippet(preview(body, msg))}`;
     $('compose-note').hidden = false;
     if (kind === 'edit') $('input').value = body;
     $('input').focus();

@@ -6,13 +6,11 @@ import { Link } from './link.js';
 import { Model, Outbox, Drafts, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
-import { renderList, seenText, visible, Conversation } from './view.js';
+import { renderList, seenText, preview, banner, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './moderation.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Messages asked for when a chat opens, and each time the reader scrolls to the top. */
-const PAGE = 50;
 /** HISTORY returns at most this many (protocol 1.1). */
 const MOST = 1000;
 /** TYPING is sent at most this often, and shown this long. */
@@ -22,6 +20,8 @@ const TYPING_SHOWN_MS = 5000;
 let link = null;
 let model = null;
 let outbox = null;
+// Where the account's outbox and drafts are kept: the tab's sessionStorage after a password's login.
+let storage = sessionStorage;
 /** What was typed and not sent, per chat (chats.js). */
 let drafts = null;
 let view = null;
@@ -32,22 +32,28 @@ let openKey = null;
 let hiddenCount = 0;
 let typingSupported = true;
 let lastTyping = 0;
-let loadingOlder = false;
 /** The open room's rules (ROOMINFO, 1.2), or null. */
 let rules = null;
 const inFlight = new Set();
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
 let archive = null; // archive.js, once a chat is archived (1.2, §23)
+/** A chat's pages (1.2 §4): history.js, loaded at the login. */
+let pages = null;
+const paged = () => (pages ||= import('./history.js'));
 let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
 const LINK_KEY = `wachat:link:${location.host}`;
-/** The last user name typed here (never a password). */
+/** The last user name that logged in here (never a password). */
 const USER_KEY = `wachat:user:${location.host}`;
 
+/** A "Log out" the server did not hear (account.js says so once). */
+const UNTOLD_KEY = `wachat:untold:${location.host}`;
+
 translate(document);
-$('user').value = localStorage.getItem(USER_KEY) || '';
+$('user').value = sessionStorage.getItem(USER_KEY) || localStorage.getItem(USER_KEY) || '';
+if (sessionStorage.getItem(UNTOLD_KEY)) import('./account.js').then((m) => m.untold(UNTOLD_KEY));
 // The app's files kept for a start without the network (sw.js); never a WebSocket or a token.
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js').catch(() => {});
@@ -74,6 +80,8 @@ let calls = null;
 const callsReady = () => (calls ||= import('./call.js').then((m) => m.setup(app)));
 $('call-voice').addEventListener('click', () => callsReady().then((c) => c.start('voice')));
 $('call-video').addEventListener('click', () => callsReady().then((c) => c.start('video')));
+// "New chat" finds people by the start of their name (1.2, §26): people.js, at the first letter typed.
+$('new-chat-name').addEventListener('input', () => { if (link) import('./people.js').then((m) => m.suggest(app)); });
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
   newChat($('new-chat-name').value.trim());
@@ -103,8 +111,10 @@ document.addEventListener('keydown', (e) => {
   if (e.key !== 'Escape' || e.defaultPrevented) return;
   const menu = document.querySelector('#messages .menu');
   const open = (id) => !$(id).hidden;
-  if (menu) menu.remove();
-  else if (open('chat-panel')) panel?.toggle(app);
+  if (menu) {
+    menu.parentNode.querySelector('.more')?.focus(); // back on the ⋯ that opened it
+    menu.remove();
+  } else if (open('chat-panel')) panel?.toggle(app);
   else if (open('devices-panel')) import('./devices.js').then((m) => m.toggle(app));
   else if (open('search-panel')) $('search-panel').hidden = true;
   else if (open('rules')) $('rules').hidden = true;
@@ -112,7 +122,9 @@ document.addEventListener('keydown', (e) => {
 const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
-  error: showError, refusal, composer: updateComposer, sub: updateSub, close: closeChat, showRules, draw,
+  error: showError, refusal, composer: updateComposer, sub: updateSub, close: closeChat, showRules, draw, enqueue,
+  // Whether this browser keeps the account's data past the tab (a token: "stay signed in", a code).
+  persists: () => storage === localStorage,
 };
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -121,8 +133,9 @@ $('search').addEventListener('submit', (e) => {
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
 $('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
+$('logout-button').onclick = () => import('./account.js').then((m) => m.logOut(link, UNTOLD_KEY));
 $('messages').addEventListener('scroll', () => {
-  if ($('messages').scrollTop < 40) loadOlder();
+  if ($('messages').scrollTop < 40) paged().then((m) => m.older(app), () => {});
 });
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
@@ -183,10 +196,10 @@ function savedLink() {
   }
 }
 
-/** This browser's device name for `user`: `browser-` and 4 random hex digits, kept. */
+/** This browser's device name: `browser-` and 4 random hex digits, kept, the same for every account (an older app's, per user, first). */
 function deviceFor(user) {
-  const key = `wachat:device:${location.host}:${fold(user)}`;
-  let device = localStorage.getItem(key);
+  const key = `wachat:device:${location.host}`;
+  let device = localStorage.getItem(`${key}:${fold(user)}`) || localStorage.getItem(key);
   if (!device || !isName(device)) {
     const random = crypto.getRandomValues(new Uint16Array(1))[0];
     device = `browser-${random.toString(16).padStart(4, '0')}`;
@@ -200,11 +213,14 @@ function base() {
   return `${scheme}://${location.host}`;
 }
 
-/** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): the token goes, the login comes back. */
+/** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): all the account left here goes (store.js). */
 function unlinked(why = 'unlinked') {
   localStorage.removeItem(LINK_KEY);
-  if (link) store?.forget(location.host, link.user); // what the browser kept of the chats goes with the token
-  if (link) link.stop();
+  if (link) {
+    const user = link.user;
+    import('./store.js').then((m) => m.forget(location.host, user));
+    link.stop();
+  }
   link = null;
   $('app').hidden = true;
   $('login').hidden = false;
@@ -219,9 +235,14 @@ async function begin(who) {
   const offlineStart = Boolean(store?.hasKept(location.host, user));
   link = new Link(base(), { ...who, persist: offlineStart });
   model = new Model(user);
-  outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
-  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`);
+  // A password's login keeps nothing past the tab (README, "What stays in this browser").
+  storage = who.token || who.stay ? localStorage : sessionStorage;
+  outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`, storage);
+  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`, storage);
   view = new Conversation();
+  // An invitation's Join (§18): JOIN, then the room opens.
+  view.onJoin = (room) => newChat(room);
+  view.isIn = (room) => model.chats.has(fold(room));
   view.onMore = async (item, msg) => {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
     (await actionsLoading).menu(item, msg);
@@ -247,7 +268,7 @@ async function begin(who) {
   }
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
-  localStorage.setItem(USER_KEY, link.user);
+  (who.token || who.stay ? localStorage : sessionStorage).setItem(USER_KEY, link.user);
   if (who.stay) import('./stay.js').then((m) => m.stay(link, base(), who.device, LINK_KEY)).then(() => import('./store.js')).then((m) => { store = m; }).catch((r) => showError(refusal(r)));
   enter(who);
 }
@@ -257,16 +278,16 @@ async function enter(who) {
   model.me = view.me = link.user;
   const kept = store ? store.restore(location.host, model) : null;
   for (const name of drafts.names()) model.chat(name); // a chat with a draft is in the list, as WhatsApp keeps it
-  for (const entry of outbox.entries) {
-    model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
-  }
+  for (const entry of outbox.entries) model.queue(entry);
   $('login').hidden = true;
   $('app').hidden = false;
   $('me').textContent = `${link.user} · ${who.device}`;
   $('me').title = $('me').textContent;
   draw();
   if (kept) openChat(model.chat(kept).name);
-  import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
+  // 1.2 (§21): attach, drop, paste; the photo viewer's Forward is forward.js's (which imports files.js: never the other way).
+  import('./files.js').then((m) => m.setup(app, (msg) => import('./forward.js').then((f) => f.choose(app, msg))));
+  paged().catch(() => { pages = null; });
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
 }
@@ -284,9 +305,20 @@ function onStatus({ status, retryMs, reply }) {
     unlinked();
     return;
   }
+  if (status !== 'throttling') clearInterval(onStatus.counting);
+  if (status === 'throttled') {
+    // The server's words and its wait, counted down, on the login form or the header, until the link tries again.
+    const until = Date.now() + retryMs;
+    const say = () => onStatus({ status: 'throttling', reply, retryMs: Math.max(0, until - Date.now()) });
+    onStatus.counting = setInterval(say, 1000);
+    say();
+    return;
+  }
   const text = status === 'offline' && retryMs ? t('retrying', { s: Math.ceil(retryMs / 1000) })
     : status === 'refused' ? t('refused', { reason: reply ? reply.reason || reply.code : '' })
+    : status === 'throttling' ? t('throttled', { reason: slowDown(reply), s: Math.ceil(retryMs / 1000) })
     : t(status);
+  if (status === 'throttling' && !$('login').hidden) $('login-error').textContent = text;
   $('status').textContent = text;
   $('status').className = `status ${status}`;
   // Offline: said in the header, and nobody's presence is shown as known.
@@ -300,6 +332,13 @@ function onStatus({ status, retryMs, reply }) {
     $('login').hidden = false;
     $('login-error').textContent = text;
   }
+}
+
+/** What a `KO:RATE_LIMITED` of a login says, without its wait (the app counts it) or an operator's flag. */
+function slowDown(reply) {
+  const said = (reply.reason || '').split(/; try again in /)[0].replace(/ \(--[a-z-]+\)$/, '');
+  if (said.startsWith('too many failed logins')) return t('tooManyLogins');
+  return said ? said[0].toUpperCase() + said.slice(1) : t('tooManyLogins');
 }
 
 /** Everything the server knows that the app may have missed: after login and each reconnection. */
@@ -347,9 +386,7 @@ async function refresh() {
     }));
     if (openKey) {
       const chat = model.chat(openKey);
-      const before = new Set(chat.messages);
-      await loadPage(chat, Math.max(chat.limit || 0, PAGE));
-      for (const msg of chat.messages) if (!before.has(msg)) view.append(msg);
+      await (await paged()).newest(app, chat, true);
       markRead(chat);
     }
   } catch (_) {
@@ -384,11 +421,9 @@ function suggest() {
   $('suggested').replaceChildren(...[...names].sort().map((name) => Object.assign(document.createElement('option'), { value: name })));
 }
 
-/** A refusal or a failure, where the user looks: the banner, in an error's colour (`info`: news, in blue), until closed. */
-function showError(text, info = false) {
-  $('banner-text').textContent = text;
-  $('banner').classList.toggle('info', info);
-  $('banner').hidden = false;
+/** A refusal or a failure, where the user looks: view.js's banner, in an error's colour (`info`: news, in blue), with an `action` if given. */
+function showError(text, info = false, action = null) {
+  banner(text, info, action);
 }
 
 /** A KO (or an Error) in words. */
@@ -439,12 +474,13 @@ async function openChat(name) {
   if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
-    if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
+    if (chat.cursor === undefined) await (await paged()).newest(app, chat); // older pages on scrolling up
   } catch (_) {
     /* offline: show what is known */
   }
   if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
   view.open(chat, unread);
+  paged().then((m) => m.shown(app, chat), () => {});
   chat.unread = chat.mentions = 0;
   markRead(chat);
   draw();
@@ -480,7 +516,8 @@ function updateComposer() {
   const chat = openKey && model.chat(openKey);
   if (!chat) return;
   const why = !chat.room && model.blocked.has(openKey) ? t('youBlocked', { who: chat.name }) : chat.room ? whyNotWrite(rules) : '';
-  $('input').disabled = $('send').disabled = Boolean(why);
+  // The composer's every way to send (files.js's 📎 and 🎤 among them) closes alike.
+  for (const control of $('composer').querySelectorAll('textarea, button')) control.disabled = Boolean(why);
   $('input').placeholder = why || t('message');
   $('room-note').textContent = why;
   $('room-note').hidden = !why;
@@ -489,7 +526,12 @@ function updateComposer() {
 
 async function updateSub(chat) {
   if (chat.room) {
-    $('chat-sub').textContent = chat.memberCount ? t('memberCount', { n: chat.memberCount }) : '';
+    // A room just joined is in no ROOMS answer yet: asked now, for its count.
+    if (chat.memberCount === undefined && link.status === 'online') {
+      const { reply, lines } = await link.request(request.rooms()).catch(() => ({ reply: {} }));
+      if (reply.ok) for (const entry of lines.map(parseRoomsLine).filter(Boolean)) model.chat(entry.room).memberCount = entry.members;
+    }
+    if (openKey === fold(chat.name)) $('chat-sub').textContent = chat.memberCount ? t('memberCount', { n: chat.memberCount }) : '';
     return;
   }
   if (link.status !== 'online') {
@@ -506,22 +548,6 @@ async function updateSub(chat) {
     if (seen && openKey === fold(chat.name)) $('chat-sub').textContent = seenText(seen.seen);
   } catch (_) {
     /* offline */
-  }
-}
-
-async function loadOlder() {
-  const chat = view && view.chat;
-  if (!chat || !chat.more || loadingOlder) return;
-  loadingOlder = true;
-  try {
-    const added = await loadPage(chat, chat.limit + PAGE);
-    const first = chat.messages.find((m) => view.elements.has(m));
-    const older = added.filter((m) => first && m.ts < first.ts);
-    if (older.length && view.chat === chat) view.prepend(older);
-  } catch (_) {
-    /* offline */
-  } finally {
-    loadingOlder = false;
   }
 }
 
@@ -565,9 +591,14 @@ function send() {
   }
   $('input').value = '';
   drafts.set(chat.name, '');
+  enqueue(entry);
+}
+
+/** Puts a new message in the outbox (a text here, a file from files.js), shows it, and sends it if online. */
+function enqueue(entry) {
   outbox.add(entry);
-  const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
-  view.append(msg);
+  const { msg } = model.queue(entry);
+  if (view.chat === model.chatOf(msg)) view.append(msg);
   draw();
   trySend(entry);
 }
@@ -579,7 +610,9 @@ const retryWait = new Map();
 function trySend(entry) {
   if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
   inFlight.add(entry.id);
-  link.request(sendLine(entry))
+  // A file goes through files.js (its bytes, then its FILE), a text in one line.
+  const sending = entry.file ? import('./files.js').then((m) => m.deliver(app, entry, () => outbox.save())) : link.request(sendLine(entry));
+  sending
     .then(({ reply }) => {
       inFlight.delete(entry.id);
       // Refused for now (--rate; 1.2's UNAVAILABLE, a cluster failing
@@ -599,6 +632,7 @@ function trySend(entry) {
         const ok = parseMsgOk(reply.value);
         if (ok) msg.ts = ok.ts;
         if (msg.state === 'SENT') msg.state = 'RECEIVED';
+        if (entry.file) msg.file = { ...entry.file, id: entry.upload.id }; // now the server's, to fetch and forward
       } else {
         msg.failed = reply.reason || reply.code;
         showError(t('failed', { reason: msg.failed }));
@@ -612,11 +646,6 @@ function trySend(entry) {
 /** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */
 function sendLine(entry) {
   return entry.re ? request.reply(entry.to, entry.id, entry.re, entry.text) : request.msg(entry.to, entry.id, entry.text);
-}
-
-/** An outbox entry as the server will store it: a reply starts with its quote. */
-function shownText(entry) {
-  return entry.quote ? `${entry.quote}\n${entry.text}` : entry.text;
 }
 
 /** What an action (1.2) changed: drawn again where shown; a deleted text leaves the outbox too. */
@@ -724,7 +753,8 @@ function onEvent(event) {
 /** A moderation event (1.2): the header of the open room, and a line if it is about me. */
 function onModeration(event) {
   const said = aboutMe(event, model.me);
-  if (said) showError(said, !['KICKED', 'BANNED', 'MUTED'].includes(event.kind));
+  const join = event.kind === 'INVITED' ? { label: t('join', { room: event.room }), run: () => newChat(event.room) } : null;
+  if (said) showError(said, !['KICKED', 'BANNED', 'MUTED'].includes(event.kind), join);
   if (openKey === fold(event.room)) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
@@ -818,7 +848,7 @@ function notify(chat, msg) {
   if ('Notification' in window && Notification.permission === 'granted') {
     const where = isRoom(msg.to) ? ` ${msg.to}` : '';
     const title = t(msg.mention ? 'mentionFrom' : 'newMessage', { who: msg.from + where });
-    const options = { body: visible(msg.text).slice(0, 120), tag: 'wachat' };
+    const options = { body: preview(msg.text, msg).slice(0, 120), tag: 'wachat' };
     // An installed app on a phone may only notify through its service worker.
     if (navigator.serviceWorker?.controller) navigator.serviceWorker.ready.then((r) => r.showNotification(title, options)).catch(() => {});
     else new Notification(title, options);

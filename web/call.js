@@ -8,37 +8,37 @@
 // never through wachat. The screens (incoming, in call) are drawn here,
 // with text nodes only: every byte from the network is text.
 
-import { request, parseTurn, fold } from './wire.js';
+import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
 
+// The screens' look, loaded with this module (the first visit fetches neither).
+document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/call.css' }));
+
 addStrings({
   en: {
-    calling: 'Calling {who}…', incoming: '{who} is calling ({media})',
+    calling: 'Calling…', incomingVoice: 'Incoming voice call', incomingVideo: 'Incoming video call', incoming: '{who} is calling ({media})',
     voice: 'voice', video: 'video', answer: 'Answer', decline: 'Decline', hangUp: 'Hang up', mute: 'Mute', unmute: 'Unmute',
-    cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device',
-    callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
+    cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device', connecting: 'Connecting…',
+    callDetails: 'Details', callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
     endGone: 'Call ended: the other side left', endBusy: '{who} is in another call', endFailed: 'Call failed: {why}',
-    callLine: '📞 {media} call with {who}, {duration}', callLineShort: '📞 {media} call with {who}: {how}',
-    received: '↓ audio {audio} · video {video}',
+    received: '↓ audio {audio} · video {video}', via: 'Path: {path}',
   },
   es: {
-    calling: 'Llamando a {who}…', incoming: '{who} te llama ({media})',
+    calling: 'Llamando…', incomingVoice: 'Llamada de voz entrante', incomingVideo: 'Videollamada entrante', incoming: '{who} te llama ({media})',
     voice: 'voz', video: 'vídeo', answer: 'Contestar', decline: 'Rechazar', hangUp: 'Colgar', mute: 'Silenciar', unmute: 'Activar micrófono',
-    cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo',
-    callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
+    cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo', connecting: 'Conectando…',
+    callDetails: 'Detalles', callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
     endGone: 'Llamada terminada: el otro lado se fue', endBusy: '{who} está en otra llamada', endFailed: 'La llamada falló: {why}',
-    callLine: '📞 Llamada de {media} con {who}, {duration}', callLineShort: '📞 Llamada de {media} con {who}: {how}',
-    received: '↓ audio {audio} · vídeo {video}',
+    received: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}',
   },
   pt: {
-    calling: 'Ligando para {who}…', incoming: '{who} está ligando ({media})',
+    calling: 'Ligando…', incomingVoice: 'Chamada de voz recebida', incomingVideo: 'Chamada de vídeo recebida', incoming: '{who} está ligando ({media})',
     voice: 'voz', video: 'vídeo', answer: 'Atender', decline: 'Recusar', hangUp: 'Desligar', mute: 'Silenciar', unmute: 'Ativar microfone',
-    cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo',
-    callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
+    cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo', connecting: 'Conectando…',
+    callDetails: 'Detalhes', callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
     endGone: 'Chamada encerrada: o outro lado saiu', endBusy: '{who} está em outra chamada', endFailed: 'A chamada falhou: {why}',
-    callLine: '📞 Chamada de {media} com {who}, {duration}', callLineShort: '📞 Chamada de {media} com {who}: {how}',
-    received: '↓ áudio {audio} · vídeo {video}',
+    received: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}',
   },
 });
 
@@ -72,10 +72,14 @@ async function signal(call, what) {
   }
 }
 
-/** The ICE servers for a call: the TURN server the wachat server names, if any (§24). */
-async function iceServers() {
+/**
+ * The ICE servers for `call`: the TURN server the wachat server names, if
+ * any (§24), whose credentials it hands out for a call with this peer
+ * only (a refusal: no relay, the call goes on with direct paths).
+ */
+async function iceServers(call) {
   try {
-    const { reply } = await app.link().request(request.turn());
+    const { reply } = await app.link().request(request.turn(call.peer));
     const turn = reply.ok ? parseTurn(reply.value) : null;
     if (!turn) return [];
     // The TURN server answers STUN too: its server-reflexive candidates as well as its relay.
@@ -89,7 +93,7 @@ async function iceServers() {
 async function connect(call) {
   // `localStorage['wachat:relay'] = '1'` forces the TURN relay (docs/CALLS.md): what a class sees behind a strict NAT.
   const policy = localStorage.getItem('wachat:relay') === '1' ? 'relay' : 'all';
-  const pc = new RTCPeerConnection({ iceServers: await iceServers(), iceTransportPolicy: policy });
+  const pc = new RTCPeerConnection({ iceServers: await iceServers(call), iceTransportPolicy: policy });
   call.pc = pc;
   pc.onicecandidate = (e) => {
     if (!e.candidate || !e.candidate.candidate) return;
@@ -104,6 +108,8 @@ async function connect(call) {
   pc.onconnectionstatechange = () => connectionChanged(call);
   call.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === 'video' });
   for (const track of call.local.getTracks()) pc.addTrack(track, call.local);
+  const self = call.screen?.querySelector('video.self');
+  if (self) self.srcObject = call.local;
   return pc;
 }
 
@@ -136,6 +142,7 @@ async function start(media) {
     const pc = await connect(call);
     await pc.setLocalDescription(await pc.createOffer());
     await signal(call, { offer: { media, sdp: pc.localDescription.sdp } });
+    if (call.state === 'calling') playTone(call, 'ringback');
     sent(call);
   } catch (e) {
     finish(call, t('endFailed', { why: e.message || String(e) }));
@@ -159,9 +166,10 @@ export function onEvent(event) {
     case 'ANSWER':
       if (!call) return;
       if (call.role === 'callee' && call.state === 'ringing-here' && app.model().isMe(event.from)) {
-        finish(call, t('answeredElsewhere'), false); // another of my devices took it
+        finish(call, t('answeredElsewhere')); // another of my devices took it
       } else if (call.role === 'caller' && fold(event.from) === fold(call.peer)) {
         call.state = 'connecting';
+        stopTone(call);
         watchMedia(call);
         call.pc.setRemoteDescription({ type: 'answer', sdp: event.sdp }).then(() => addCandidates(call)).catch((e) => hangUp(call, e.message));
         draw(call);
@@ -175,14 +183,19 @@ export function onEvent(event) {
       addCandidates(call);
       break;
     case 'END':
-      if (call) finish(call, endText(event, call));
+      // Only the call's two ends end it: another user's call may carry the same id.
+      if (call && (fold(event.from) === fold(call.peer) || app.model().isMe(event.from))) {
+        finish(call, endText(event, call));
+        if (call.role === 'caller') caughtUp(call.peer);
+      }
       break;
   }
 }
 
-/** An incoming call: the screen, and a notification if the tab is hidden. */
+/** An incoming call: the screen, the ringtone, and a notification if the tab is hidden. */
 function ring(call) {
   draw(call);
+  playTone(call, 'ringtone');
   if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
     try {
       call.notification = new Notification(t('incoming', { who: call.peer, media: t(call.media) }), { tag: `wachat-call-${call.id}` });
@@ -195,6 +208,7 @@ function ring(call) {
 
 async function answer(call) {
   call.state = 'connecting';
+  stopTone(call);
   draw(call);
   try {
     const pc = await connect(call);
@@ -211,12 +225,37 @@ async function answer(call) {
 
 function decline(call) {
   signal(call, { decline: true });
-  finish(call, t('endDeclined'), false);
+  finish(call, t('endDeclined'));
 }
 
 function hangUp(call, why) {
-  signal(call, { hangup: true });
+  // Its answer comes once the call's line is stored.
+  signal(call, { hangup: true }).then(() => { if (call.role === 'caller') caughtUp(call.peer); });
   finish(call, why ? t('endFailed', { why }) : t('endHangup'));
+}
+
+/**
+ * The call's line, from the server: the callee gets it as a message; the
+ * caller, in whose name the server stores it, is told of no message of
+ * its own, so it asks for the chat's newest lines (the line, and the
+ * fold of a missed call into the one before) once the end is told,
+ * which is after the line is stored.
+ */
+async function caughtUp(peer) {
+  try {
+    const { reply, lines } = await app.link().request(request.history(peer, 3));
+    if (!reply.ok) return;
+    for (const line of lines) {
+      const msg = parseHistoryLine(line);
+      if (!msg) continue;
+      const result = app.model().add(msg);
+      if (result.added && app.view().chat === result.chat) app.view().append(result.msg);
+      else if (!result.msg) app.applied(result);
+    }
+    app.draw();
+  } catch (_) {
+    /* offline: the line comes with the chat's next HISTORY */
+  }
 }
 
 function connectionChanged(call) {
@@ -241,33 +280,22 @@ function endText(event, call) {
   }
 }
 
-/** Ends `call` here: media stopped, screen gone, and its line in the chat (`line` false: nothing to say there). */
-function finish(call, text, line = true) {
+/**
+ * Ends `call` here: its sounds and media stopped, its screen gone, and
+ * why, in the status line. Its line in the chat is the server's, which
+ * arrives as a message (`📞 Voice call, 4:12`: view.js draws it).
+ */
+function finish(call, text) {
   if (!calls.has(call.id)) return;
   calls.delete(call.id);
+  stopTone(call);
   clearInterval(call.timer);
   clearTimeout(call.lost);
   call.notification?.close();
   call.local?.getTracks().forEach((track) => track.stop());
   call.pc?.close();
   call.screen?.remove();
-  if (line) callLine(call, text);
-  else app.say(text);
-}
-
-/** The call's line in its chat (this tab's, under the messages); a missed call is also a message, from the server. */
-function callLine(call, text) {
-  const media = t(call.media);
-  const line = call.since
-    ? t('callLine', { media, who: call.peer, duration: duration(Date.now() - call.since) })
-    : t('callLineShort', { media, who: call.peer, how: text });
-  if (fold(app.chat()?.name || '') === fold(call.peer)) {
-    const item = document.createElement('li');
-    item.className = 'call-line';
-    item.textContent = line;
-    document.getElementById('messages').append(item);
-  }
-  app.say(line);
+  app.say(text);
 }
 
 /** `1:05`: a call's length, as the voice player writes a clip's (one formatter). */
@@ -275,7 +303,13 @@ const duration = (ms) => clock(ms / 1000);
 
 const kB = (bytes) => `${Math.round(bytes / 1024)} kB`;
 
-/** Draws `call`'s screen: incoming (answer, decline), or calling and in call (mute, camera, hang up, duration, state). */
+/**
+ * Draws `call`'s screen, full screen on a phone: who and how long (or
+ * what is happening), the other's video large and this side's small, and
+ * big round buttons: answer and decline while it rings here; mute,
+ * camera and hang up otherwise. The connection's facts (its state, its
+ * path, the bytes received) wait behind "Details".
+ */
 function draw(call) {
   if (!call.screen) {
     call.screen = document.createElement('section');
@@ -287,61 +321,157 @@ function draw(call) {
   const screen = call.screen;
   screen.replaceChildren();
   screen.dataset.state = call.state;
-  const title = document.createElement('h2');
-  title.textContent = call.state === 'ringing-here'
-    ? t('incoming', { who: call.peer, media: t(call.media) })
-    : call.state === 'calling' ? t('calling', { who: call.peer }) : call.peer;
-  screen.append(title);
-  const button = (key, cls, act) => {
-    const b = document.createElement('button');
+  screen.dataset.media = call.media;
+  screen.setAttribute('aria-label', call.peer);
+  const node = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const media = (tag, cls) => {
+    const e = node(tag, cls);
+    e.autoplay = true;
+    if (tag === 'video') e.playsInline = true;
+    return e;
+  };
+  // The other side: its video large (a voice call plays it unseen), or its initial.
+  if (call.state !== 'ringing-here') {
+    const remote = media(call.media === 'video' ? 'video' : 'audio', 'remote');
+    if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
+    screen.append(remote);
+  }
+  if (call.media !== 'video' || call.state === 'ringing-here') screen.append(node('div', 'call-avatar', call.peer.slice(0, 1).toUpperCase()));
+  if (call.media === 'video' && call.state !== 'ringing-here') {
+    const self = media('video', 'self');
+    self.muted = true; // never this side's own sound
+    if (call.local) self.srcObject = call.local;
+    screen.append(self);
+  }
+  const who = node('header', 'call-who');
+  who.append(node('h2', null, call.peer));
+  const status = node('p', 'call-duration', statusText(call));
+  who.append(status);
+  screen.append(who);
+
+  const controls = node('div', 'call-controls');
+  const button = (icon, key, cls, act) => {
+    const b = node('button', `call-button ${cls}`);
     b.type = 'button';
-    b.className = cls;
-    b.textContent = t(key);
+    b.setAttribute('aria-label', t(key));
+    b.append(node('span', 'call-icon', icon), node('span', 'call-label', t(key)));
     b.addEventListener('click', act);
-    screen.append(b);
+    controls.append(b);
     return b;
   };
+  screen.append(controls);
   if (call.state === 'ringing-here') {
-    button('answer', 'call-answer', () => answer(call));
-    button('decline', 'call-decline secondary', () => decline(call));
+    button('✕', 'decline', 'call-decline', () => decline(call));
+    button(call.media === 'video' ? '🎥' : '📞', 'answer', 'call-answer', () => answer(call));
     return;
   }
-  if (call.media === 'video') {
-    const remote = document.createElement('video');
-    remote.className = 'remote';
-    remote.autoplay = remote.playsInline = true;
-    if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
-    screen.append(remote);
-  } else {
-    const remote = document.createElement('audio');
-    remote.className = 'remote';
-    remote.autoplay = true;
-    if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
-    screen.append(remote);
-  }
-  const state = document.createElement('p');
-  state.className = 'call-state';
-  state.textContent = t('callState', { state: call.pc?.connectionState || 'new' });
-  const clock = document.createElement('p');
-  clock.className = 'call-duration';
-  const bytes = document.createElement('p');
-  bytes.className = 'call-bytes';
-  screen.append(state, clock, bytes);
   const audio = () => call.local?.getAudioTracks()[0];
   const video = () => call.local?.getVideoTracks()[0];
-  const mute = button(audio()?.enabled === false ? 'unmute' : 'mute', 'call-mute secondary', () => {
+  const toggle = (b, track, on, off, iconOn, iconOff) => {
+    const enabled = track()?.enabled !== false;
+    b.setAttribute('aria-pressed', String(!enabled));
+    b.setAttribute('aria-label', t(enabled ? on : off));
+    b.querySelector('.call-icon').textContent = enabled ? iconOn : iconOff;
+    b.querySelector('.call-label').textContent = t(enabled ? on : off);
+  };
+  const mute = button('🎤', 'mute', 'call-mute', () => {
     if (audio()) audio().enabled = !audio().enabled;
-    mute.textContent = t(audio()?.enabled === false ? 'unmute' : 'mute');
+    toggle(mute, audio, 'mute', 'unmute', '🎤', '🔇');
   });
+  toggle(mute, audio, 'mute', 'unmute', '🎤', '🔇');
   if (call.media === 'video') {
-    const camera = button(video()?.enabled === false ? 'cameraOn' : 'cameraOff', 'call-camera secondary', () => {
+    const camera = button('📷', 'cameraOff', 'call-camera', () => {
       if (video()) video().enabled = !video().enabled;
-      camera.textContent = t(video()?.enabled === false ? 'cameraOn' : 'cameraOff');
+      toggle(camera, video, 'cameraOff', 'cameraOn', '📷', '🚫');
     });
+    toggle(camera, video, 'cameraOff', 'cameraOn', '📷', '🚫');
   }
-  button('hangUp', 'call-hangup', () => hangUp(call));
+  button('📞', 'hangUp', 'call-hangup', () => hangUp(call));
+
+  const details = node('details', 'call-details');
+  details.open = Boolean(call.detailsOpen);
+  details.addEventListener('toggle', () => { call.detailsOpen = details.open; });
+  const state = node('p', 'call-state', t('callState', { state: call.pc?.connectionState || 'new' }));
+  const bytes = node('p', 'call-bytes');
+  details.append(node('summary', null, t('callDetails')), state, bytes);
+  screen.append(details);
   clearInterval(call.timer);
-  call.timer = setInterval(() => tick(call, clock, bytes), STATS_MS);
+  call.timer = setInterval(() => tick(call, status, bytes), STATS_MS);
+}
+
+/** What the screen says under the name: calling, ringing, connecting, or how long. */
+function statusText(call) {
+  switch (call.state) {
+    case 'ringing-here': return t(call.media === 'video' ? 'incomingVideo' : 'incomingVoice');
+    case 'calling': return t('calling');
+    case 'in-call': return duration(Date.now() - call.since);
+    default: return t('connecting');
+  }
+}
+
+/**
+ * The sounds of a call, made in the page (WebAudio: no file to fetch):
+ * the callee's ringtone, two short rising tones every 2 s, and the
+ * caller's ringback, the telephone's 425 Hz, 1 s in every 4.
+ */
+const TONES = {
+  ringtone: { freqs: [660, 880], beeps: [[0, 0.35], [0.5, 0.35]], every: 2 },
+  ringback: { freqs: [425], beeps: [[0, 1]], every: 4 },
+};
+/** How loud a tone plays (of the page's full volume). */
+const TONE_GAIN = 0.15;
+
+/** Plays `kind` for `call` until stopTone (its screen says which, `data-tone`, once the sound runs). */
+function playTone(call, kind) {
+  stopTone(call);
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  const ctx = new Context();
+  const gain = ctx.createGain();
+  gain.gain.value = 0;
+  gain.connect(ctx.destination);
+  const { freqs, beeps, every } = TONES[kind];
+  const oscillators = freqs.map((frequency) => {
+    const o = ctx.createOscillator();
+    o.frequency.value = frequency;
+    const g = ctx.createGain();
+    // The ringtone's two tones one after the other; the ringback's one, steady.
+    g.gain.value = freqs.length > 1 ? 0 : 1;
+    o.connect(g).connect(gain);
+    o.start();
+    return g;
+  });
+  const schedule = () => {
+    const now = ctx.currentTime;
+    beeps.forEach(([at, length], i) => {
+      const pitch = oscillators[Math.min(i, oscillators.length - 1)].gain;
+      if (oscillators.length > 1) {
+        pitch.setValueAtTime(1, now + at);
+        pitch.setValueAtTime(0, now + at + length);
+      }
+      gain.gain.setValueAtTime(TONE_GAIN, now + at);
+      gain.gain.setValueAtTime(0, now + at + length);
+    });
+  };
+  schedule();
+  const timer = setInterval(schedule, every * 1000);
+  call.tone = { ctx, timer };
+  const shown = () => { if (call.tone?.ctx === ctx && call.screen) call.screen.dataset.tone = ctx.state === 'running' ? kind : ''; };
+  ctx.onstatechange = shown;
+  ctx.resume().then(shown, () => {});
+}
+
+function stopTone(call) {
+  if (!call.tone) return;
+  clearInterval(call.tone.timer);
+  call.tone.ctx.close().catch(() => {});
+  call.tone = null;
+  if (call.screen) call.screen.dataset.tone = '';
 }
 
 /**
@@ -353,17 +483,20 @@ function watchMedia(call) {
   const from = performance.now();
   const look = async () => {
     if (!calls.has(call.id) || !call.pc) return;
-    let audio = 0;
-    (await call.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') audio += r.bytesReceived || 0; });
-    if (audio > 0) call.screen.dataset.mediaMs = Math.round(performance.now() - from);
-    else setTimeout(look, 20);
+    const got = { audio: 0, video: 0 };
+    (await call.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind in got) got[r.kind] += r.bytesReceived || 0; });
+    const ms = String(Math.round(performance.now() - from));
+    if (got.audio > 0 && !call.screen.dataset.mediaMs) call.screen.dataset.mediaMs = ms;
+    // A video call's first picture's bytes too (`data-video-ms`).
+    if (got.video > 0 && !call.screen.dataset.videoMs) call.screen.dataset.videoMs = ms;
+    if (!call.screen.dataset.mediaMs || (call.media === 'video' && !call.screen.dataset.videoMs)) setTimeout(look, 20);
   };
   look();
 }
 
 /** Once a second: the duration, and the media bytes received (getStats), which a student compares with the server's metrics. */
-async function tick(call, clock, bytes) {
-  if (call.since) clock.textContent = duration(Date.now() - call.since);
+async function tick(call, status, bytes) {
+  status.textContent = statusText(call);
   if (!call.pc) return;
   const got = { audio: 0, video: 0 };
   const stats = await call.pc.getStats();
@@ -377,5 +510,5 @@ async function tick(call, clock, bytes) {
   call.screen.dataset.inboundAudio = got.audio;
   call.screen.dataset.inboundVideo = got.video;
   if (path) call.screen.dataset.path = path;
-  bytes.textContent = t('received', { audio: kB(got.audio), video: kB(got.video) }) + (path ? ` · ${path}` : '');
+  bytes.textContent = t('received', { audio: kB(got.audio), video: kB(got.video) }) + (path ? ` · ${t('via', { path })}` : '');
 }

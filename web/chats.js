@@ -5,7 +5,7 @@
 // at-least-once: a message seen again by its (from, id) is dropped), and
 // states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
 
-import { fold, isRoom, isChat, DELETED } from './wire.js';
+import { fold, isRoom, isChat, fileText, DELETED } from './wire.js';
 import { applyAction, settle } from './fates.js';
 import { mentions } from './mentions.js';
 
@@ -69,6 +69,17 @@ export class Model {
     return { chat, msg, added: true };
   }
 
+  /**
+   * Adds an outbox entry's message (`queued`); returns what `add` does.
+   * A copy kept from before a reload (store.js keeps texts, no files)
+   * gets the entry's file, which shows from the bytes kept here.
+   */
+  queue(entry) {
+    const added = this.add(queued(entry, this.me));
+    if (entry.file && added.msg && !added.msg.file) added.msg.file = { ...entry.file, local: true };
+    return added;
+  }
+
   /** A STATUS: the messages whose tick changes (READ covers earlier ones). */
   status(peer, id, state) {
     const chat = this.chat(peer);
@@ -106,15 +117,20 @@ function raise(msg, state) {
 
 /**
  * Messages typed while the server was unreachable, kept in the browser's
- * localStorage (per server and user) until the server answers OK for
+ * `storage` (per server and user) until the server answers OK for
  * them: they survive a reload, and are sent again with their ids, which
- * the server deduplicates as from any client.
+ * the server deduplicates as from any client. A text is `{to, id, ts,
+ * text}` (and a reply's `re` and `quote`); a photo, a file or a voice
+ * message is `{to, id, ts, caption, file: {name, size, type}}`, its bytes
+ * kept by files.js (IndexedDB) beside it, and `upload` once the server
+ * gave them a file id (so that a cut upload goes on where it stopped).
  */
 export class Outbox {
-  constructor(key) {
+  constructor(key, storage = localStorage) {
     this.key = key;
+    this.storage = storage;
     try {
-      this.entries = JSON.parse(localStorage.getItem(key) || '[]');
+      this.entries = JSON.parse(storage.getItem(key) || '[]');
       if (!Array.isArray(this.entries)) this.entries = [];
     } catch (_) {
       this.entries = [];
@@ -139,11 +155,20 @@ export class Outbox {
 
   save() {
     try {
-      localStorage.setItem(this.key, JSON.stringify(this.entries));
+      this.storage.setItem(this.key, JSON.stringify(this.entries));
     } catch (_) {
       /* storage full or denied: the outbox lives in memory only */
     }
   }
+}
+
+/** The message an outbox entry shows as until the server has it (`SENT`, `…`): as the server will store its text. */
+export function queued(entry, me) {
+  const text = entry.file ? fileText(entry.file.name, entry.file.size, entry.caption)
+    : entry.quote ? `${entry.quote}\n${entry.text}` : entry.text;
+  const msg = { from: me, to: entry.to, id: entry.id, ts: entry.ts, text, state: 'SENT' };
+  if (entry.file) msg.file = { ...entry.file, local: true };
+  return msg;
 }
 
 /** A new message id: time and randomness, `[A-Za-z0-9_-]`. */
@@ -154,17 +179,18 @@ export function newId() {
 }
 
 /**
- * What was typed and not sent, per chat (issue 51): kept in localStorage
+ * What was typed and not sent, per chat (issue 51): kept in `storage`
  * (per server and user) so that it survives a reload, and shown as
- * "Draft:" in the chat list. Each chat has its own, so a text typed for
- * one chat is never sent into another. Bounded as the composer is: at
- * most MOST_DRAFTS chats of a message's length each.
+ * "Draft:" in the chat list. Each chat has its own, so a text
+ * typed for one chat is never sent into another. Bounded as the composer
+ * is: at most MOST_DRAFTS chats of a message's length each.
  */
 export class Drafts {
-  constructor(key) {
+  constructor(key, storage = localStorage) {
     this.key = key;
+    this.storage = storage;
     try {
-      const kept = JSON.parse(localStorage.getItem(key) || '{}');
+      const kept = JSON.parse(storage.getItem(key) || '{}');
       this.texts = new Map(Object.entries(kept && typeof kept === 'object' ? kept : {}).filter(([, v]) => typeof v === 'string'));
     } catch (_) {
       this.texts = new Map();
@@ -188,7 +214,7 @@ export class Drafts {
     if (text.trim()) this.texts.set(key, text.slice(0, 4096));
     while (this.texts.size > MOST_DRAFTS) this.texts.delete(this.texts.keys().next().value);
     try {
-      localStorage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));
+      this.storage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));
     } catch (_) {
       /* storage full or denied: the drafts live in memory only */
     }

@@ -1,23 +1,48 @@
-// files.js: photos and files in chats (protocol 1.2, docs/PROTOCOL.md §21),
-// loaded at the first message carrying a file or after login, never on
-// the first load. Everything goes over the logged-in device's own send
-// WebSocket (`UPLOAD`, `PART`, `FILE`, `FETCH`, `FILEOF`): no URL that
-// anyone who has it could open. A message loaded from HISTORY (whose lines
-// are version 1's) that reads `📎 …` is asked about with FILEOF when it is
-// drawn, once; if it carries no file its text stays text. Bytes are read and sent a part (12,000 bytes) at a time.
+// files.js: photos, files and voice messages in chats (protocol 1.2,
+// docs/PROTOCOL.md §21), loaded after login, never on the first load.
+// Everything goes over the logged-in device's own send WebSocket
+// (`UPLOAD`, `PART`, `FILE`, `FETCH`, `FILEOF`): no URL that anyone who
+// has it could open. A message loaded from HISTORY (whose lines are
+// version 1's) that reads `📎 …` is asked about with FILEOF when it is
+// drawn, once; if it carries no file its text stays text. Bytes are read
+// and sent a part (12,000 bytes) at a time.
+//
+// A file sent is queued as a text is (app.js's outbox, chats.js): its
+// message shows at once with `…`, its bytes wait in this browser
+// (IndexedDB) while the server cannot be reached, across a reload, and
+// it is sent once back, under the message id it was given when it was
+// queued: the server answers a `FILE` sent again with its first `OK`, so
+// it arrives once. A cut upload goes on where the server's bytes end.
+// What the server refuses is said in the user's words, never a code.
+//
 // What the server names and types is hostile text: names are set as text,
 // and an image is shown only for the four types the server decoded
 // itself (never SVG or HTML), from a blob: URL of the bytes fetched.
 
-import { request, parseFileOf } from './wire.js';
+import { request, parseFileOf, parseInfoLine, sizeWords, fileText } from './wire.js';
 import { newId } from './chats.js';
-import { el, visible, rich, FORWARDED } from './view.js';
+import { el, visible, rich, icon, shortTime, FORWARDED } from './view.js';
 import { t, addStrings } from './i18n.js';
 
 addStrings({
-  en: { recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', forward: 'Forward', sending: 'Sending {name}…', photoOf: 'Photo: {name}' },
-  es: { recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', forward: 'Reenviar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
-  pt: { recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', forward: 'Encaminhar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
+  en: {
+    recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', sending: 'Sending {name}…', photoOf: 'Photo: {name}', forward: 'Forward',
+    tooBig: 'This file is too big: the limit is {limit}', emptyFile: 'This file is empty', badName: 'This file\'s name cannot be sent: rename it and try again',
+    quotaFull: 'Your space on this server is full ({quota}): delete some messages or files first', tooManyUploads: 'Too many files are on their way: wait until some are sent',
+    serverFull: 'The server has no room for files now: try again later', fileGone: 'This file is no longer on the server', notKept: 'This browser did not keep the file: send it again',
+  },
+  es: {
+    recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}', forward: 'Reenviar',
+    tooBig: 'Este archivo es demasiado grande: el límite es {limit}', emptyFile: 'Este archivo está vacío', badName: 'El nombre de este archivo no se puede enviar: cámbialo e inténtalo otra vez',
+    quotaFull: 'Tu espacio en este servidor está lleno ({quota}): borra antes algunos mensajes o archivos', tooManyUploads: 'Hay demasiados archivos en camino: espera a que se envíen algunos',
+    serverFull: 'El servidor no tiene sitio para archivos ahora: inténtalo más tarde', fileGone: 'Este archivo ya no está en el servidor', notKept: 'Este navegador no guardó el archivo: envíalo otra vez',
+  },
+  pt: {
+    recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}', forward: 'Encaminhar',
+    tooBig: 'Este arquivo é grande demais: o limite é {limit}', emptyFile: 'Este arquivo está vazio', badName: 'O nome deste arquivo não pode ser enviado: renomeie-o e tente de novo',
+    quotaFull: 'Seu espaço neste servidor está cheio ({quota}): apague antes algumas mensagens ou arquivos', tooManyUploads: 'Há arquivos demais a caminho: espere alguns serem enviados',
+    serverFull: 'O servidor está sem espaço para arquivos agora: tente mais tarde', fileGone: 'Este arquivo não está mais no servidor', notKept: 'Este navegador não guardou o arquivo: envie-o de novo',
+  },
 });
 
 const PART = 12000;
@@ -33,12 +58,8 @@ const WINDOW = 64;
 const IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const $ = (id) => document.getElementById(id);
 
-/** `245 KB`, as the server writes sizes (protocol/files.rs). */
-export function sizeWords(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${Math.ceil(n / 1024)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+/** `245 KB`, as the server writes sizes (wire.js's, kept here for the callers of this module). */
+export { sizeWords };
 
 function b64(bytes) {
   let s = '';
@@ -121,60 +142,202 @@ async function slice(file, offset) {
 /** A wait after `KO:RATE_LIMITED` (the server's --rate), before going on. */
 const pause = () => new Promise((resolve) => { setTimeout(resolve, 250); });
 
-function refused(reply) {
-  return new Error(reply ? `${reply.code}: ${reply.reason}` : 'no reply');
+/**
+ * A refusal of a file request, in the user's words: what it means for
+ * them, never its code or the server's flag (`--max-file-mb`, which is
+ * an operator's). A reason the app has no words for is shown as the
+ * server wrote it, its flag left out.
+ */
+export function fileWords(reply) {
+  const reason = reply?.reason || '';
+  const sizeIn = (words) => /([0-9.]+ (?:B|KB|MB|GB|MiB|GiB))/.exec(words)?.[1];
+  switch (reply?.code) {
+    case 'TOO_LONG':
+      return t('tooBig', { limit: sizeIn(reason) ?? `${largest ?? ''}` });
+    case 'FULL':
+      if (/quota/.test(reason)) return t('quotaFull', { quota: /quota of ([0-9.]+ \w+)/.exec(reason)?.[1] ?? sizeIn(reason) ?? '' });
+      if (/uploads/.test(reason)) return t('tooManyUploads');
+      if (/disk/.test(reason)) return t('serverFull');
+      break;
+    case 'UNKNOWN_FILE':
+      return t('fileGone');
+    case 'BAD_REQUEST':
+      if (/name/.test(reason)) return t('badName');
+      break;
+    default:
+  }
+  const said = reason.replace(/ ?\(--[a-z-]+\)/g, '').split('; ')[0] || reply?.code || 'no reply';
+  return said[0].toUpperCase() + said.slice(1);
+}
+
+/** The largest file this server takes, in words (INFO's `max_file_bytes`, 1.2), once asked; null: not said. */
+let largest = null;
+/** …and in bytes, as a promise (asked once a session). */
+let largestBytes = null;
+
+function limitOf(link) {
+  largestBytes ||= link.request(request.info()).then(({ reply, lines }) => {
+    const said = reply.ok ? lines.map(parseInfoLine).find((l) => l?.key === 'max_file_bytes') : null;
+    const bytes = said && /^[0-9]{1,15}$/.test(said.value) ? Number(said.value) : null;
+    if (bytes) largest = sizeWords(bytes);
+    return bytes;
+  }, () => {
+    largestBytes = null; // offline: asked again next time
+    return null;
+  });
+  return largestBytes;
+}
+
+// The bytes of the files in the outbox, by message id: in memory, and,
+// in a browser that stays signed in, in IndexedDB so that they survive a
+// reload (a password's login keeps nothing past the tab; a browser
+// without IndexedDB keeps them in memory only). Each goes once the
+// server has the file, or has refused it for good.
+const waiting = new Map();
+let opened = null;
+
+function database() {
+  opened ||= new Promise((resolve, reject) => {
+    const asked = indexedDB.open('wachat-outbox', 1);
+    asked.onupgradeneeded = () => asked.result.createObjectStore('files');
+    asked.onsuccess = () => resolve(asked.result);
+    asked.onerror = () => reject(asked.error);
+  });
+  return opened;
+}
+
+/** One request on the kept files (`act(store)`), its result once its transaction is done. */
+async function onKept(mode, act) {
+  const done = (await database()).transaction('files', mode);
+  const asked = act(done.objectStore('files'));
+  return new Promise((resolve, reject) => {
+    done.oncomplete = () => resolve(asked.result);
+    done.onerror = done.onabort = () => reject(done.error);
+  });
+}
+
+function keep(id, blob, persists) {
+  waiting.set(id, blob);
+  if (!persists) return Promise.resolve();
+  return onKept('readwrite', (store) => store.put(blob, id)).catch(() => {});
+}
+
+/** The bytes of outbox entry `id`, or null if this browser lost them. */
+async function kept(id) {
+  return waiting.get(id) ?? (await onKept('readonly', (store) => store.get(id)).catch(() => null)) ?? null;
+}
+
+function forget(id) {
+  waiting.delete(id);
+  onKept('readwrite', (store) => store.delete(id)).catch(() => {});
 }
 
 /**
- * Sends `file` (a File or Blob with a name) to the open chat with its
- * `caption`; `progress(bytes)` hears how far the upload is. The message,
- * added to the model.
+ * Puts `file` in the outbox for the open chat, with `caption`: its
+ * message shows at once, and it goes now if the server can be reached,
+ * else once it can. A file over the server's limit (or empty) is
+ * refused here, in words, before a byte is read.
  */
-export async function send(app, file, name = file.name, caption = '', progress = () => {}) {
-  const link = app.link();
+export async function queue(app, file, name = file.name, caption = '') {
   const chat = app.chat();
-  if (!link || !chat) throw new Error('no chat open');
-  const hash = new Sha256();
-  for (let at = 0; at < file.size; at += PART) hash.update(await slice(file, at));
-  const up = (await link.request(request.upload(name, file.size, hash.hex()))).reply;
-  if (!up || !up.ok) throw refused(up);
-  const fileId = up.value;
-  // Parts in batches of WINDOW; a batch cut by --rate is sent again from
-  // what the server has (a part sent twice is harmless).
-  let confirmed = 0;
-  while (confirmed < file.size) {
-    const batch = [];
-    for (let at = confirmed; at < file.size && batch.length < WINDOW; at += PART) {
-      batch.push(link.request(request.part(fileId, at, b64(await slice(file, at)))));
-    }
-    for (const waiting of batch) {
-      const { reply } = await waiting;
-      if (reply && reply.ok) {
-        confirmed = Math.max(confirmed, Number(reply.value));
-        progress(confirmed);
-      } else if (reply && reply.code === 'RATE_LIMITED') {
-        await pause();
-        break;
-      } else throw refused(reply);
+  if (!chat) return;
+  const most = await limitOf(app.link());
+  if (!file.size || (most && file.size > most)) {
+    app.error(t('failed', { reason: file.size ? t('tooBig', { limit: sizeWords(most) }) : t('emptyFile') }));
+    return;
+  }
+  const type = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
+  const entry = { to: chat.name, id: newId(), ts: Date.now(), caption, file: { name, size: file.size, type } };
+  await keep(entry.id, file, app.persists());
+  app.enqueue(entry);
+}
+
+/**
+ * Sends outbox entry `entry` (a file): its bytes, then its `FILE` under
+ * the entry's id. Resolves with the `FILE`'s reply, or a refusal whose
+ * reason is in the user's words; rejects when the link drops (the entry
+ * stays for the next time). `save` writes the outbox down (the upload's
+ * id, so that a cut upload goes on after a reload).
+ */
+export async function deliver(app, entry, save) {
+  const link = app.link();
+  const blob = await kept(entry.id);
+  if (!blob) return { reply: { ok: false, code: 'GONE', reason: t('notKept') } };
+  if (!entry.upload?.done) {
+    const meter = progressBar(entry.file.name, blob.size);
+    try {
+      const refused = await upload(link, blob, entry, save, (n) => { meter.value = n; });
+      if (refused) {
+        forget(entry.id);
+        return { reply: { ...refused, reason: fileWords(refused) } };
+      }
+    } finally {
+      meter.parentNode.remove();
     }
   }
-  const kind = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
-  return carry(app, chat, { id: fileId, size: file.size, type: kind, name }, caption);
+  const { reply } = await link.request(request.file(entry.to, entry.id, entry.upload.id, entry.caption));
+  if (reply.ok || !['RATE_LIMITED', 'UNAVAILABLE'].includes(reply.code)) forget(entry.id);
+  return { reply: reply.ok ? reply : { ...reply, reason: fileWords(reply) } };
+}
+
+/**
+ * Uploads `blob` for `entry`: UPLOAD (its id kept in `entry.upload`),
+ * then the parts in batches of WINDOW, from what the server has: after
+ * a cut, the first part sent again answers how far its bytes reach (a
+ * part the server has changes nothing), and an upload it forgot begins
+ * again. A batch cut by --rate is sent again from there. Returns the
+ * refusal, or null once the server has every byte, checked.
+ */
+async function upload(link, blob, entry, save, progress) {
+  let confirmed = 0;
+  if (entry.upload) {
+    const { reply } = await link.request(request.part(entry.upload.id, 0, b64(await slice(blob, 0))));
+    if (reply.ok) confirmed = Number(reply.value);
+    else if (reply.code === 'RATE_LIMITED') return pause().then(() => upload(link, blob, entry, save, progress));
+    else entry.upload = null;
+  }
+  if (!entry.upload) {
+    const hash = new Sha256();
+    for (let at = 0; at < blob.size; at += PART) hash.update(await slice(blob, at));
+    const { reply } = await link.request(request.upload(entry.file.name, blob.size, hash.hex()));
+    if (!reply.ok) return reply;
+    entry.upload = { id: reply.value };
+    save();
+  }
+  while (confirmed < blob.size) {
+    const batch = [];
+    for (let at = confirmed; at < blob.size && batch.length < WINDOW; at += PART) {
+      batch.push(link.request(request.part(entry.upload.id, at, b64(await slice(blob, at)))));
+    }
+    for (const waited of batch) {
+      const { reply } = await waited;
+      if (reply.ok) {
+        confirmed = Math.max(confirmed, Number(reply.value));
+        progress(confirmed);
+      } else if (reply.code === 'RATE_LIMITED') {
+        await pause();
+        break;
+      } else return reply;
+    }
+  }
+  entry.upload.done = true;
+  save();
+  return null;
 }
 
 /**
  * Sends a message to `chat` carrying `file` (`{id, size, type, name}`),
- * uploaded here or (a forward, 1.2) a file this user may fetch: the
- * server lets whoever may fetch a file send it on (docs/PROTOCOL.md §21).
+ * a file this user may fetch (a forward, 1.2): the server lets whoever
+ * may fetch a file send it on (docs/PROTOCOL.md §21). Its refusal
+ * throws, in the user's words.
  */
 export async function carry(app, chat, file, caption = '') {
   const link = app.link();
   const id = newId();
   const sent = (await link.request(request.file(chat.name, id, file.id, caption))).reply;
-  if (!sent || !sent.ok) throw refused(sent);
+  if (!sent || !sent.ok) throw new Error(fileWords(sent));
   const ts = Number(sent.value.split(':')[1]);
-  const text = `📎 ${file.name} (${sizeWords(file.size)})${caption ? ` ${caption}` : ''}`;
-  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text };
+  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text: fileText(file.name, file.size, caption) };
   msg.file = { ...file };
   const added = app.model().add(msg);
   if (added.added && app.chat() === chat) app.view().append(added.msg);
@@ -184,8 +347,16 @@ export async function carry(app, chat, file, caption = '') {
 
 /** What a file message says besides its file: its text after `📎 <name> (<size>)`, which the photo or card shows. */
 export function captionOf(msg) {
-  const head = `📎 ${msg.file.name} (${sizeWords(msg.file.size)})`;
+  const head = fileText(msg.file.name, msg.file.size);
   return msg.text.startsWith(head) ? msg.text.slice(head.length).replace(/^ /, '') : msg.text;
+}
+
+/** The bytes of `msg`'s file as a Blob of `type`: kept here while it waits in the outbox (or was sent from here), else fetched. */
+async function bytesOf(msg, link, type) {
+  const here = msg.mine && (await kept(msg.id));
+  if (here) return here;
+  if (!msg.file.id) throw new Error(t('notKept'));
+  return fetchBlob(link, msg.file.id, type);
 }
 
 /** Every byte of `what` (a file id, or `<id>-t` for its thumbnail), as a Blob of `type`. */
@@ -198,7 +369,7 @@ export async function fetchBlob(link, what, type) {
       await pause();
       continue;
     }
-    if (!reply || !reply.ok) throw refused(reply);
+    if (!reply || !reply.ok) throw new Error(fileWords(reply));
     if (!reply.value) break;
     const bytes = unb64(reply.value);
     parts.push(bytes);
@@ -238,7 +409,7 @@ export function lookup(link, chat, msg) {
   return looked.get(key);
 }
 
-/** Draws a message's file in its bubble: an image from its thumbnail (the full one on tap), or a card. */
+/** Draws a message's file in its bubble: an image from its thumbnail (the full one on tap), a voice message's player, or a card. */
 export function show(item, msg, link, chat) {
   const file = msg.file;
   if (!file && chat) {
@@ -250,17 +421,22 @@ export function show(item, msg, link, chat) {
   }
   if (!file || item.querySelector('.file')) return;
   const box = el('div', 'file');
-  box.dataset.file = file.id;
+  if (file.id) box.dataset.file = file.id;
+  const local = msg.mine && (file.local || waiting.has(msg.id));
   if (IMAGES.includes(file.type)) {
     const img = el('img', 'thumb');
     img.alt = file.name;
     const known = thumbs.get(file.id);
-    const shown = known ? Promise.resolve(known) : fetchBlob(link, `${file.id}-t`, 'image/jpeg').then((blob) => {
-      const url = URL.createObjectURL(blob);
-      remember(thumbs, file.id, url, MOST_THUMBS, (old) => URL.revokeObjectURL(old));
-      return url;
-    });
-    shown.then((url) => { img.src = url; }).catch(() => { img.alt = `${file.name} ✕`; });
+    const shown = local ? kept(msg.id).then((blob) => (blob ? URL.createObjectURL(blob) : Promise.reject()))
+      : known ? Promise.resolve(known) : fetchBlob(link, `${file.id}-t`, 'image/jpeg').then((blob) => {
+        const url = URL.createObjectURL(blob);
+        remember(thumbs, file.id, url, MOST_THUMBS, (old) => URL.revokeObjectURL(old));
+        return url;
+      });
+    shown.then((url) => {
+      img.src = url;
+      if (local) img.onload = () => URL.revokeObjectURL(url); // a local one is made again when drawn again
+    }).catch(() => { img.alt = `${file.name} ✕`; });
     // A tap opens the photo whole, in the viewer (never inside the bubble).
     const open = el('button', 'photo');
     open.type = 'button';
@@ -271,10 +447,10 @@ export function show(item, msg, link, chat) {
   } else if (msg.text.startsWith('📎 voice-')) {
     // A voice message (issue 51): voice.js draws its player, if the name is one (else a card, as any file).
     import('./voice.js').then((m) => {
-      if (m.voice(msg.text)) m.player(box, msg, link, fetchBlob);
-      else card(box, link, file);
+      if (m.voice(msg.text)) m.player(box, msg, link, (_, __, type) => bytesOf(msg, link, type));
+      else card(box, link, msg);
     });
-  } else card(box, link, file);
+  } else card(box, link, msg);
   // The text says the name and size the photo or card shows already: only the caption stays (issue 51).
   const text = item.querySelector('.text');
   if (text) {
@@ -290,34 +466,34 @@ export function show(item, msg, link, chat) {
 }
 
 /** A file's card: its name, its size, ⬇. */
-function card(box, link, file) {
-  box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
-  box.append(downloadButton(link, file, 'application/octet-stream'));
+function card(box, link, msg) {
+  box.append(el('span', 'file-name', msg.file.name), ' ', el('span', 'file-size', sizeWords(msg.file.size)), ' ');
+  box.append(downloadButton(link, msg, 'application/octet-stream'));
 }
 
-/** A ⬇ button that saves `file` under its name; `type`: what the bytes are called (octet-stream: never shown). */
-function downloadButton(link, file, type) {
+/** A ⬇ button that saves `msg`'s file under its name; `type`: what the bytes are called (octet-stream: never shown). */
+function downloadButton(link, msg, type) {
   const save = el('button', 'secondary small', '⬇');
   save.type = 'button';
-  save.setAttribute('aria-label', t('download', { name: file.name }));
+  save.setAttribute('aria-label', t('download', { name: msg.file.name }));
   save.addEventListener('click', async () => {
-    const blob = await fetchBlob(link, file.id, type);
+    const blob = await bytesOf(msg, link, type);
     const a = el('a');
     a.href = URL.createObjectURL(blob);
-    a.download = file.name;
+    a.download = msg.file.name;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 60000);
   });
   return save;
 }
 
-/** The app (app.js's getters), once logged in: the viewer's Forward needs it. */
-let theApp = null;
+/** What the viewer's Forward does (`setup`'s `forward`, app.js's: forward.js's chooser), once logged in. */
+let forwarding = null;
 
 /**
  * The photo viewer (issue 51): the photo whole, over everything, with
- * its name, Download, Forward and ✕; Esc closes it, and the focus goes
- * back where it was.
+ * its name, Download, Forward and ✕ above it, and its caption under it;
+ * Esc closes it, and the focus goes back where it was.
  */
 export function viewer(msg, link) {
   const file = msg.file;
@@ -342,16 +518,26 @@ export function viewer(msg, link) {
   const close = button('✕', t('close'), shut);
   const forward = button('↪', t('forward'), () => {
     shut();
-    import('./forward.js').then((m) => m.choose(theApp, msg));
+    forwarding(msg);
   });
-  forward.hidden = !theApp;
+  forward.hidden = !forwarding || !file.id;
   const bar = el('div', 'viewer-bar');
-  bar.append(el('span', 'viewer-name', file.name), downloadButton(link, file, file.type), forward, close);
+  const name = el('span', 'viewer-name', file.name);
+  name.title = `${msg.from} · ${shortTime(msg.ts)}`;
+  bar.append(name, downloadButton(link, msg, file.type), forward, close);
   const box = el('div', 'viewer');
   box.setAttribute('role', 'dialog');
   box.setAttribute('aria-modal', 'true');
   box.setAttribute('aria-label', file.name);
   box.append(bar, img);
+  let caption = visible(captionOf(msg));
+  if (caption.startsWith(FORWARDED)) caption = caption.slice(FORWARDED.length);
+  if (caption) {
+    const under = el('p', 'viewer-caption');
+    under.dir = 'auto';
+    under.append(rich(caption));
+    box.append(under);
+  }
   // Esc closes the viewer first (captured before app.js's Esc), and Tab stays inside it.
   function onKey(e) {
     if (e.key === 'Escape') {
@@ -369,28 +555,39 @@ export function viewer(msg, link) {
   document.addEventListener('keydown', onKey, true);
   document.body.append(box);
   close.focus();
-  fetchBlob(link, file.id, file.type).then((blob) => {
+  bytesOf(msg, link, file.type).then((blob) => {
     url = URL.createObjectURL(blob);
     img.src = url;
     img.dataset.full = 'shown';
   }).catch(() => { img.alt = `${file.name} ✕`; });
 }
 
-/** The attach button, drag and drop, and pasting an image into the message box. */
-export function setup(app) {
-  theApp = app;
+/** The 📎 and 🎤 icons (view.js `icon`): a paper clip, a microphone. */
+const CLIP = ['path', { d: 'M20 11.5 12 19.5a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7L9.7 17.2a1.7 1.7 0 0 1-2.4-2.4L15 7' }];
+const MIC = [['rect', { x: 9, y: 3, width: 6, height: 11, rx: 3 }], ['path', { d: 'M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M8.5 21h7' }]];
+
+/**
+ * The attach button, the microphone, drag and drop, and pasting an image
+ * into the message box; `forward(msg)`: what the viewer's Forward does.
+ * Each file goes to the outbox (`queue`); one picked alone is asked its
+ * caption first. While the composer is closed (muted, announce-only,
+ * blocked: app.js disables its buttons) nothing is taken.
+ */
+export function setup(app, forward) {
+  forwarding = forward;
   if ($('attach')) return;
-  const say = (e) => app.say(`📎 ${e.message}`);
-  // One file: asked its caption first, then sent with its progress shown; several: each sent as it is.
+  const closed = () => $('input').disabled;
   const take = (files) => {
-    if (files.length === 1) stage(app, files[0], files[0].name, say);
-    else for (const file of files) send(app, file).catch(say);
+    if (closed()) return;
+    if (files.length === 1) stage(app, files[0], files[0].name);
+    else for (const file of files) queue(app, file);
   };
   const picker = el('input');
   picker.type = 'file';
   picker.hidden = true;
   picker.id = 'attach-file';
-  const button = el('button', 'secondary', '📎');
+  const button = el('button', 'secondary');
+  button.append(icon(CLIP));
   button.type = 'button';
   button.id = 'attach';
   button.setAttribute('aria-label', t('attach'));
@@ -400,16 +597,16 @@ export function setup(app) {
     take([...picker.files]);
     picker.value = '';
   });
-  // A voice message (issue 51): voice.js records at the first tap, and files go as any file.
-  const mic = el('button', 'secondary', '🎤');
+  // A voice message (issue 51): voice.js records at the first tap, and it goes as any file.
+  const mic = el('button', 'secondary');
+  mic.append(icon(...MIC));
   mic.type = 'button';
   mic.id = 'record';
   mic.setAttribute('aria-label', t('recordVoice'));
   mic.title = t('recordVoice');
-  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => {
-    const bar = progressBar(name, file.size);
-    send(app, file, name, '', (n) => { bar.value = n; }).catch(say).finally(() => bar.parentNode.remove());
-  })));
+  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => queue(app, file, name))));
+  import('./voice.js').catch(() => {}); // now, while the server is there: a voice message is recorded offline too
+  button.disabled = mic.disabled = closed(); // as app.js's composer is now
   $('composer').prepend(button, picker);
   $('send').before(mic);
   for (const zone of [$('messages'), $('composer')]) {
@@ -423,34 +620,30 @@ export function setup(app) {
     const images = [...e.clipboardData.files].filter((f) => IMAGES.includes(f.type));
     if (!images.length) return;
     e.preventDefault();
-    if (images.length === 1) stage(app, images[0], images[0].name || `pasted-${Date.now()}.${images[0].type.split('/')[1]}`, say);
-    else for (const image of images) send(app, image, image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`).catch(say);
+    const named = (image) => image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`;
+    if (images.length === 1) stage(app, images[0], named(images[0]));
+    else for (const image of images) queue(app, image, named(image));
   });
 }
 
 /** A bar above the composer saying what is being sent, and how far: its <progress>. */
 function progressBar(name, size) {
   const bar = el('div', 'attach-bar');
-  const meter = progressMeter(name, size);
+  const meter = el('progress');
+  meter.max = size;
+  meter.value = 0;
+  meter.setAttribute('aria-label', t('sending', { name }));
   bar.append(el('span', 'attach-name', t('sending', { name })), meter);
   $('composer').before(bar);
   return meter;
 }
 
-/** The <progress> of `name`'s upload of `size` bytes: `send`'s `progress` sets its value. */
-function progressMeter(name, size) {
-  const meter = el('progress');
-  meter.max = size;
-  meter.value = 0;
-  meter.setAttribute('aria-label', t('sending', { name }));
-  return meter;
-}
-
 /**
- * A file about to go (issue 51): its name, a caption field, Send and ✕
- * above the composer; once sent, a progress bar until the server has it.
+ * A file about to go (issue 51): a photo's preview (or the file's name),
+ * a caption field, Send and ✕ above the composer. Send puts it in the
+ * outbox (`queue`).
  */
-function stage(app, file, name, say) {
+function stage(app, file, name) {
   $('attach-bar')?.remove();
   const bar = el('div', 'attach-bar');
   bar.id = 'attach-bar';
@@ -466,14 +659,9 @@ function stage(app, file, name, say) {
   cancel.type = 'button';
   cancel.setAttribute('aria-label', t('close'));
   cancel.addEventListener('click', () => bar.remove());
-  const meter = progressMeter(name, file.size);
-  meter.hidden = true;
   go.addEventListener('click', () => {
-    go.disabled = caption.disabled = true;
-    meter.hidden = false;
-    send(app, file, name, caption.value.trim(), (n) => { meter.value = n; })
-      .catch(say)
-      .finally(() => bar.remove());
+    bar.remove();
+    queue(app, file, name, caption.value.trim());
   });
   caption.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
@@ -484,8 +672,16 @@ function stage(app, file, name, say) {
       bar.remove();
     }
   });
-  bar.append(el('span', 'attach-name', `📎 ${name} (${sizeWords(file.size)})`), caption, go, cancel, meter);
+  if (IMAGES.includes(file.type)) {
+    // The photo itself, as it will go (its thumbnail is the server's).
+    const preview = el('img', 'attach-preview');
+    preview.alt = t('photoOf', { name });
+    const url = URL.createObjectURL(file);
+    preview.onload = () => URL.revokeObjectURL(url);
+    preview.src = url;
+    bar.append(preview);
+  }
+  bar.append(el('span', 'attach-name', fileText(name, file.size)), caption, go, cancel);
   $('composer').before(bar);
   caption.focus();
 }
-

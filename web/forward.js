@@ -6,12 +6,15 @@
 // this one shows as "Forwarded" (docs/PROTOCOL.md §21). A photo or a file
 // is not uploaded again: the FILE names the same file id, which the
 // server lets whoever may fetch a file send on. The chat chosen gets
-// what the reader saw, never a reply's quote line.
+// what the reader saw, never a reply's quote line. (files.js's viewer
+// opens this through a callback app.js gives it: this module imports
+// files.js, never the other way.)
 
 import { request, parseMsgOk, parseQuote } from './wire.js';
 import { newId } from './chats.js';
 import { t, addStrings } from './i18n.js';
 import { el, FORWARDED } from './view.js';
+import { carry, captionOf } from './files.js';
 
 addStrings({
   en: { forwardTo: 'Forward to…', forwardedTo: 'Forwarded to {chat}' },
@@ -73,10 +76,7 @@ export function choose(app, msg) {
 /** Sends `msg` on to `chat`, marked forwarded; the new message (added to the model). */
 export async function forward(app, msg, chat) {
   const unmarked = (text) => (text.startsWith(FORWARDED) ? text.slice(FORWARDED.length) : text);
-  if (msg.file) {
-    const files = await import('./files.js');
-    return files.carry(app, chat, msg.file, FORWARDED + unmarked(files.captionOf(msg)));
-  }
+  if (msg.file) return carry(app, chat, msg.file, FORWARDED + unmarked(captionOf(msg)));
   const text = FORWARDED + unmarked(parseQuote(msg.text)?.body ?? msg.text);
   const id = newId();
   const { reply } = await app.link().request(request.msg(chat.name, id, text));

@@ -32,9 +32,12 @@ const STRINGS = {
     quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
     maxText: 'Longest message: {n} bytes.', nameQuarantine: 'A deleted account\'s name is free for a new account after {days} days.', close: 'Close',
     draft: 'Draft', memberCount: '{n} members', noMessages: 'No messages yet', wrongLogin: 'Wrong user name or password.',
-    newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
+    newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded', readMore: 'Read more', logOut: 'Log out',
     stay: 'Stay signed in on this device', unreachable: 'Cannot reach the server.',
     owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
+    memberCountOne: '{n} member', unreadOne: '{n} unread', mentionedOne: '{n} mention of you',
+    photo: 'Photo', voiceMessage: 'Voice message ({t})', join: 'Join {room}', openRoom: 'Open {room}',
+    throttled: '{reason}. Trying again in {s} s…', tooManyLogins: 'Too many failed logins',
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
@@ -67,8 +70,11 @@ const STRINGS = {
     maxText: 'Mensaje más largo: {n} bytes.', nameQuarantine: 'El nombre de una cuenta borrada queda libre para otra cuenta a los {days} días.', close: 'Cerrar',
     draft: 'Borrador', memberCount: '{n} miembros', noMessages: 'Aún no hay mensajes', wrongLogin: 'Usuario o contraseña incorrectos.',
     stay: 'Mantener la sesión en este dispositivo', unreachable: 'No se puede conectar con el servidor.',
-    newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
+    newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado', readMore: 'Leer más', logOut: 'Cerrar sesión',
     owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
+    memberCountOne: '{n} miembro', unreadOne: '{n} sin leer', mentionedOne: '{n} mención',
+    photo: 'Foto', voiceMessage: 'Mensaje de voz ({t})', join: 'Unirse a {room}', openRoom: 'Abrir {room}',
+    throttled: '{reason}. Nuevo intento en {s} s…', tooManyLogins: 'Demasiados inicios de sesión fallidos',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -101,8 +107,11 @@ const STRINGS = {
     maxText: 'Mensagem mais longa: {n} bytes.', nameQuarantine: 'O nome de uma conta apagada fica livre para outra conta após {days} dias.', close: 'Fechar',
     draft: 'Rascunho', memberCount: '{n} membros', noMessages: 'Ainda sem mensagens', wrongLogin: 'Usuário ou senha incorretos.',
     stay: 'Manter conectado neste dispositivo', unreachable: 'Não foi possível conectar ao servidor.',
-    newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
+    newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada', readMore: 'Ler mais', logOut: 'Sair',
     owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
+    memberCountOne: '{n} membro', unreadOne: '{n} não lida', mentionedOne: '{n} menção',
+    photo: 'Foto', voiceMessage: 'Mensagem de voz ({t})', join: 'Entrar em {room}', openRoom: 'Abrir {room}',
+    throttled: '{reason}. Nova tentativa em {s} s…', tooManyLogins: 'Muitas tentativas de entrar falharam',
   },
 };
 
@@ -116,9 +125,16 @@ export const lang = (navigator.languages || [navigator.language || 'en'])
   .map((l) => String(l).slice(0, 2).toLowerCase())
   .find((l) => l in STRINGS) || 'en';
 
-/** The text of `key` with its `{name}`s filled in. */
+const plural = new Intl.PluralRules(lang);
+
+/**
+ * The text of `key` with its `{name}`s filled in. A count `n` that the
+ * language says in the singular ("1 member", and in Portuguese "0 membro"
+ * too) takes the key's `…One` form where there is one.
+ */
 export function t(key, values = {}) {
-  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  const one = typeof values.n === 'number' && plural.select(values.n) === 'one' ? `${key}One` : null;
+  const text = (one && (STRINGS[lang][one] ?? STRINGS.en[one])) ?? STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
 }
 

@@ -11,7 +11,8 @@
 // copies of my messages sent from my other devices and their read marks.
 // When either socket drops, both are closed and opened again with a
 // growing pause (0.5 s doubling up to 15 s, with jitter), and the app is
-// told each change of status.
+// told each change of status. A login refused for now (`KO:RATE_LIMITED`)
+// waits as long as the server's reason says, then tries again.
 
 import { request, parseReply, parseEvent, listingCount, isListing, CLOSING } from './wire.js';
 
@@ -71,13 +72,23 @@ export class Link extends EventTarget {
     send.onopen = () => send.send(first);
     send.onmessage = (e) => this.onSendLine(sockets, e.data);
     recv.onopen = () => {
-      if (!this.who.register || sockets.sendUp) this.recvLogin(sockets);
+      if (!this.oneByOne() || sockets.sendUp) this.recvLogin(sockets);
     };
     recv.onmessage = (e) => this.onRecvLine(sockets, e.data);
     for (const ws of [send, recv]) {
       ws.onclose = () => this.dropped(sockets);
       ws.onerror = () => this.dropped(sockets);
     }
+  }
+
+  /**
+   * Whether the receive socket logs in only once the send socket has: a
+   * registration (the account exists by then), and a login after one
+   * that was throttled (the two at once would spend two of the tokens
+   * the server let back, and be throttled again).
+   */
+  oneByOne() {
+    return this.who.register || this.throttledOnce;
   }
 
   loginLine() {
@@ -132,6 +143,7 @@ export class Link extends EventTarget {
   up(sockets) {
     if (!sockets.sendUp || !sockets.recvUp) return;
     this.backoff = 500;
+    this.throttledOnce = false;
     this.loggedInOnce = true;
     this.who.register = false; // from now on the account exists
     this.lastSent = Date.now();
@@ -143,6 +155,22 @@ export class Link extends EventTarget {
       this.firstLogin = null;
     }
     this.setStatus('online');
+  }
+
+  /**
+   * A login refused for now (`KO:RATE_LIMITED`: failed logins at this
+   * account or from this address, or new accounts): both sockets close,
+   * and it is tried again once the server's wait (`try again in 4 s`) is
+   * over, the app told the reply and the wait (status `throttled`). A
+   * first login stays pending meanwhile: it is not unreachable.
+   */
+  throttled(sockets, reply) {
+    if (sockets !== this.sockets) return;
+    this.close();
+    this.throttledOnce = true;
+    const wait = waitOf(reply.reason) ?? Math.min(this.backoff, 15000);
+    this.setStatus('throttled', { reply, retryMs: wait });
+    this.retry = setTimeout(() => this.connect(), wait);
   }
 
   refused(reply) {
@@ -162,10 +190,10 @@ export class Link extends EventTarget {
       if (reply && reply.ok) {
         this.user = reply.value;
         sockets.sendUp = true;
-        if (this.who.register && sockets.recv.readyState === WebSocket.OPEN) this.recvLogin(sockets);
+        if (this.oneByOne() && sockets.recv.readyState === WebSocket.OPEN) this.recvLogin(sockets);
         this.up(sockets);
       } else if (reply && reply.code === 'RATE_LIMITED') {
-        this.dropped(sockets); // try again later, as after a cut
+        this.throttled(sockets, reply);
       } else {
         this.refused(reply || { ok: false, code: 'BAD_REQUEST', reason: line });
       }
@@ -200,7 +228,7 @@ export class Link extends EventTarget {
         sockets.recvUp = true;
         this.up(sockets);
       } else if (reply && reply.code === 'RATE_LIMITED') {
-        this.dropped(sockets);
+        this.throttled(sockets, reply);
       } else {
         this.refused(reply || { ok: false, code: 'BAD_REQUEST', reason: line });
       }
@@ -262,3 +290,8 @@ export class Link extends EventTarget {
   }
 }
 
+/** The wait a `KO:RATE_LIMITED` names (`…; try again in 4 s`, `… in 250 ms (--rate)`), in ms; null if none. */
+export function waitOf(reason = '') {
+  const m = /try again in ([0-9]{1,9}) (s|ms)\b/.exec(reason);
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : null;
+}

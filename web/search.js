@@ -4,9 +4,9 @@
 // with at most 50 HISTORY lines, newest first. A result opens its chat,
 // scrolled to the message when it is loaded. Texts go in as text.
 
-import { request, parseHistoryLine, parseAction, isRoom, fold } from './wire.js';
+import { request, parseHistoryLine, parseAction, parseQuote, isRoom, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { visible, shortTime } from './view.js';
+import { preview, shortTime } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -46,7 +46,8 @@ export async function search(app) {
     head.className = 'from';
     head.textContent = `${model.isMe(m.from) ? t('you') : m.from}${isRoom(chat) || model.isMe(m.from) ? ` · ${chat}` : ''} · ${shortTime(m.ts)}`;
     const text = document.createElement('span');
-    text.textContent = visible(m.text);
+    text.textContent = preview(parseQuote(m.text)?.body ?? m.text, m);
+    text.dir = 'auto';
     b.append(head, text);
     b.addEventListener('click', () => reveal(app, chat, m));
     item.append(b);

@@ -13,9 +13,9 @@
 // `protocol::erase::star_shows` rules: its bubble wears no ★, and the
 // view asks STARRED again. Texts go in as text.
 
-import { request, parseHistoryLine, isRoom, fold } from './wire.js';
+import { request, parseHistoryLine, parseQuote, isRoom, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { el, visible, shortTime } from './view.js';
+import { el, preview, shortTime } from './view.js';
 import { reveal } from './search.js';
 
 addStrings({
@@ -121,8 +121,9 @@ function item(model, m) {
   b.dataset.chat = fold(chat);
   b.dataset.id = m.id;
   const who = model.isMe(m.from) ? t('you') : m.from;
-  b.append(el('span', 'from', `★ ${who}${isRoom(chat) || model.isMe(m.from) ? ` · ${chat}` : ''} · ${shortTime(m.ts)}`),
-    el('span', '', visible(m.text)));
+  const text = el('span', '', preview(parseQuote(m.text)?.body ?? m.text, m));
+  text.dir = 'auto';
+  b.append(el('span', 'from', `★ ${who}${isRoom(chat) || model.isMe(m.from) ? ` · ${chat}` : ''} · ${shortTime(m.ts)}`), text);
   b.addEventListener('click', () => reveal(app, chat, m));
   const li = el('li');
   li.append(b);

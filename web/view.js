@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED, isNotice, fold } from './wire.js';
+import { DELETED, isNotice, isRoom, invitation, fold } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +15,25 @@ export function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/**
+ * A line icon on a 24×24 grid (app.css's `.ico` strokes it in the
+ * text's colour, so it has the contrast of the text beside it, in both
+ * schemes): `shapes` are `[tag, {attribute: value}]`.
+ */
+export function icon(...shapes) {
+  const svg = document.createElementNS(SVG, 'svg');
+  const set = (node, attributes) => { for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v); };
+  set(svg, { class: 'ico', viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' });
+  for (const [tag, attributes] of shapes) {
+    const shape = document.createElementNS(SVG, tag);
+    set(shape, attributes);
+    svg.append(shape);
+  }
+  return svg;
 }
 
 /**
@@ -121,6 +140,12 @@ export function rich(text) {
       a.href = m[0];
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
+      // A host not in ASCII shows its punycode until links.js finds it is no look-alike.
+      const host = m[0].split(/[/?#]/)[2];
+      if (/[^\x21-\x7e]/.test(host)) {
+        a.textContent = m[0].replace(host, a.host);
+        import('./links.js').then((links) => links.check(a, m[0], host));
+      }
       out.append(a);
     }
     at = end;
@@ -131,6 +156,54 @@ export function rich(text) {
 
 /** What marks a forwarded message's text (or a file's caption), as every client reads it (docs/PROTOCOL.md §21). */
 export const FORWARDED = '↪ ';
+
+/** Longest voice message (protocol::files::MAX_VOICE_SECONDS): 5 minutes. */
+export const MAX_VOICE_SECONDS = 300;
+const VOICE = /^📎 voice-(0|[1-9][0-9]{0,2})s\.(webm|ogg|m4a) \([^)]*\)(?: ([\s\S]*))?$/u;
+
+/**
+ * A message's readable text as a voice message, `{seconds, ext,
+ * caption}`, or null: the rule of `protocol::files::voice` (both pass
+ * the cases of tests/data/voice.txt).
+ */
+export function voice(text) {
+  const m = VOICE.exec(text);
+  if (!m || Number(m[1]) > MAX_VOICE_SECONDS) return null;
+  return { seconds: Number(m[1]), ext: m[2], caption: m[3] ?? '' };
+}
+
+/** `0:12`: a length as the player shows it (protocol::files::clock). */
+export const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s) % 60).padStart(2, '0')}`;
+
+/**
+ * A file message's readable text, `📎 <name> (<size>) <caption>` (§21):
+ * its name and caption; also as a reply's quote cuts it (`📎 <name> (24…`).
+ */
+const FILE_TEXT = /^📎 (.+?)(?: \([0-9.]+ (?:B|KB|MB)\)(?: ([\s\S]*))?| \([^)]*)?$/u;
+/** Names of the images a server may show (the types it decodes), for a file known by its text only. */
+const PHOTO_NAME = /\.(png|jpe?g|gif|webp)$/i;
+
+/**
+ * What a list, a quote, the starred view and a notification show of a
+ * message's text: a photo, a voice message or a file in words ("📷 the
+ * board", "🎤 Voice message (0:03)", "📎 lab3.pdf"), an invitation as
+ * its sentence, the formatting marks and the forwarded mark left out,
+ * control characters made visible. `msg` (optional) is the message
+ * itself, whose file type, if known, says whether it is a photo.
+ */
+export function preview(text, msg = null) {
+  const room = msg && invitation(msg);
+  if (room) return t('youInvited', { by: msg.from, room });
+  const sound = voice(text);
+  if (sound) return `🎤 ${t('voiceMessage', { t: clock(sound.seconds) })}`;
+  const file = FILE_TEXT.exec(text);
+  let plain = file ? file[2] ?? '' : text;
+  if (plain.startsWith(FORWARDED)) plain = plain.slice(FORWARDED.length);
+  plain = rich(visible(plain)).textContent;
+  if (!file) return plain;
+  const photo = msg?.file ? msg.file.type.startsWith('image/') : PHOTO_NAME.test(file[1]);
+  return photo ? `📷 ${plain || t('photo')}` : `📎 ${visible(file[1])}`;
+}
 
 const TICKS = { SENT: '…', RECEIVED: '✓', DELIVERED: '✓✓', READ: '✓✓' };
 
@@ -160,10 +233,11 @@ export function renderList(model, openKey, onOpen) {
     name.classList.toggle('pinned', Boolean(chat.pinned));
     name.classList.toggle('silent', chat.level === 'none');
     button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
-    const shown = chat.last && (chat.last.deleted ? t('deleted') : replyQuote(chat, chat.last)?.body ?? chat.last.text);
-    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}`
+    const shown = chat.last && (chat.last.deleted ? t('deleted') : preview(replyQuote(chat, chat.last)?.body ?? chat.last.text, chat.last));
+    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${shown}`
       : chat.room && chat.memberCount ? t('memberCount', { n: chat.memberCount }) : t('noMessages');
     const line = el('span', 'chat-last', last.slice(0, 200));
+    line.dir = 'auto';
     // What was typed here and not sent (chats.js's Drafts), as WhatsApp says it.
     const draft = key !== openKey && model.drafts?.get(chat.name);
     if (draft) line.replaceChildren(el('span', 'draft', `${t('draft')}: `), visible(draft).slice(0, 200));
@@ -265,7 +339,7 @@ export class Conversation {
   }
 
   element(msg) {
-    const item = el('li', isNotice(msg) ? 'notice' : msg.mine ? 'msg mine' : 'msg');
+    const item = el('li', isNotice(msg) ? 'notice' : isCallLine(msg) ? 'notice call-log' : msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
     this.elements.set(msg, item);
     this.fill(item, msg);
@@ -286,6 +360,14 @@ export class Conversation {
       item.textContent = visible(msg.text.slice(2));
       return;
     }
+    if (isCallLine(msg)) {
+      // 1.2 (§24): said from this side by calllog.js, loaded at the first.
+      const text = el('span', 'text', visible(msg.text));
+      item.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
+      callLogs ||= import('./calllog.js');
+      callLogs.then((m) => { text.textContent = m.said(msg); });
+      return;
+    }
     item.classList.toggle('mention', Boolean(msg.mention));
     item.classList.toggle('deleted', Boolean(msg.deleted));
     if (this.chat && this.chat.room && !msg.mine) {
@@ -298,7 +380,18 @@ export class Conversation {
     const quote = msg.deleted ? null : replyQuote(this.chat, msg);
     if (quote) {
       const deleted = quote.quoted === DELETED;
-      item.append(el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : visible(quote.quoted)}`));
+      const said = el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
+      said.dir = 'auto';
+      item.append(said);
+    }
+    // An invitation to a room (§18): its sentence, and Join (or Open, once in it).
+    const room = !msg.deleted && invitation(msg);
+    if (room) {
+      item.append(el('div', 'text', t('youInvited', { by: msg.from, room })));
+      const go = el('button', 'join', t(this.isIn?.(room) ? 'openRoom' : 'join', { room }));
+      go.type = 'button';
+      go.addEventListener('click', () => this.onJoin?.(room));
+      item.append(go);
     }
     let body = msg.deleted ? t('deleted') : visible(quote ? quote.body : msg.text);
     if (!msg.deleted && body.startsWith(FORWARDED)) {
@@ -306,8 +399,19 @@ export class Conversation {
       body = body.slice(FORWARDED.length);
     }
     const text = el('div', 'text');
+    text.dir = 'auto'; // a right-to-left message reads right to left
     text.append(msg.deleted ? body : rich(body));
-    item.append(text);
+    if (!room) item.append(text);
+    // Over 20 lines (the consoles' cut) or 700 characters: folded to 20 lines (app.css), Read more unfolds it.
+    if (!room && !msg.deleted && !msg.unfolded && (body.length > 700 || body.split('\n', 21).length > 20)) {
+      text.classList.add('folded');
+      const more = el('button', 'read-more secondary small', t('readMore'));
+      more.type = 'button';
+      more.onclick = () => this.fill(item, Object.assign(msg, { unfolded: true }));
+      item.append(more);
+      // Shown, it may fit after all (a laptop's wide bubble): then nothing is folded.
+      requestAnimationFrame(() => text.scrollHeight <= text.clientHeight && (text.classList.remove('folded'), more.remove()));
+    }
     const reactions = this.chat ? reactionsOn(this.chat, msg, this.me) : [];
     if (reactions.length) {
       const row = el('div', 'reactions');
@@ -339,7 +443,7 @@ export class Conversation {
   /** Changes a message's tick in place. */
   tick(msg) {
     const item = this.elements.get(msg);
-    if (!item || !msg.mine || isNotice(msg)) return;
+    if (!item || !msg.mine || isNotice(msg) || isCallLine(msg)) return;
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
@@ -353,6 +457,10 @@ export class Conversation {
   }
 }
 
+/** 1.2 (§24): a call's line, stored by the server (`call-…`). */
+const isCallLine = (msg) => !msg.deleted && !isRoom(msg.to) && msg.id.startsWith('call-') && msg.text.startsWith('📞 ');
+let callLogs = null;
+
 /** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */
 export function renderMembers(members, info) {
   const same = (a, b) => fold(a) === fold(b || '');
@@ -364,4 +472,61 @@ export function renderMembers(members, info) {
     if (role) item.append(el('span', `role ${role}`, t(role)));
     return item;
   }));
+}
+
+/** Puts the banner over the foot of what is shown: the open conversation, or the chat list (a phone's), or the page. */
+function placeBanner(box) {
+  const chat = $('messages');
+  const over = chat.checkVisibility() ? chat : $('chat-list').checkVisibility() ? $('chat-list') : document.body;
+  const area = over.getBoundingClientRect();
+  box.style.left = `${area.left + area.width / 2}px`;
+  box.style.maxWidth = `${Math.max(area.width - 16, 200)}px`;
+  box.style.bottom = `${Math.max(innerHeight - area.bottom, 0) + 8}px`;
+}
+
+/** How long a banner stays: news, and a refusal (it waits while pointed at or focused). */
+const NEWS_MS = 4000;
+const REFUSAL_MS = 7000;
+
+/**
+ * A banner: `text` (`info`: news, in blue; else a refusal, in an error's
+ * colour), with a button that does `action.run` if given, and ✕. It
+ * goes by itself, and stays while the pointer or the focus is on it. It
+ * sits over the foot of the open conversation, above its composer (or
+ * the foot of the list), never over a header: the navigation stays
+ * where it is.
+ */
+export function banner(text, info = false, action = null) {
+  const box = $('banner');
+  $('banner-text').textContent = text;
+  box.classList.toggle('info', info);
+  let act = $('banner-action');
+  if (action && !act) {
+    act = el('button', 'small');
+    act.type = 'button';
+    act.id = 'banner-action';
+    $('banner-close').before(act);
+  }
+  if (act) {
+    act.hidden = !action;
+    act.textContent = action?.label ?? '';
+    act.onclick = () => {
+      box.hidden = true;
+      action?.run();
+    };
+  }
+  box.hidden = false;
+  // Placed again when what it sits over changes (a chat opened or closed,
+  // a photo's caption bar above the composer): a ResizeObserver says so.
+  if (!banner.watching) {
+    banner.watching = new ResizeObserver(() => { if (!box.hidden) placeBanner(box); });
+    for (const id of ['messages', 'chat-list']) banner.watching.observe($(id));
+  }
+  placeBanner(box);
+  clearTimeout(banner.timer);
+  const hide = () => {
+    if (box.matches(':hover, :focus-within')) banner.timer = setTimeout(hide, 1000);
+    else box.hidden = true;
+  };
+  banner.timer = setTimeout(hide, info ? NEWS_MS : REFUSAL_MS);
 }

@@ -5,13 +5,15 @@
 // MediaRecorder, sent by files.js (UPLOAD, PART, FILE), and named
 // `voice-<seconds>s.<webm|ogg|m4a>`. The name alone says what it is
 // (docs/PROTOCOL.md §21), so the consoles show `🎤 voice message (0:12)`
-// and `/save` saves it, with no new request or type. `voice` below reads
-// a message's text by the rule of `protocol::files::voice`: both pass the
-// cases of tests/data/voice.txt (tests/web_media.rs runs them here). The sound is fetched at
-// the first ▶, and played from a blob: URL of its bytes.
+// and `/save` saves it, with no new request or type. view.js's `voice`
+// reads a message's text by the rule of `protocol::files::voice` (the
+// chat list says "🎤 Voice message (0:12)" before this module loads):
+// both pass the cases of tests/data/voice.txt (tests/web_media.rs runs
+// them through this module). The sound is fetched at the first ▶, and
+// played from a blob: URL of its bytes.
 
 import { t, addStrings } from './i18n.js';
-import { el } from './view.js';
+import { el, voice, clock, MAX_VOICE_SECONDS } from './view.js';
 
 addStrings({
   en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}' },
@@ -19,25 +21,16 @@ addStrings({
   pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}' },
 });
 
-/** Longest recording (protocol::files::MAX_VOICE_SECONDS): 5 minutes. */
-export const MAX_SECONDS = 300;
-const VOICE = /^📎 voice-(0|[1-9][0-9]{0,2})s\.(webm|ogg|m4a) \([^)]*\)(?: ([\s\S]*))?$/u;
+/** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web_media.rs ask them here. */
+export { voice, clock };
+
+/** The media type of each extension a voice message's name may have. */
 const TYPES = { webm: 'audio/webm', ogg: 'audio/ogg', m4a: 'audio/mp4' };
-
-/** A message's readable text as a voice message: `{seconds, ext, caption}`, or null. */
-export function voice(text) {
-  const m = VOICE.exec(text);
-  if (!m || Number(m[1]) > MAX_SECONDS) return null;
-  return { seconds: Number(m[1]), ext: m[2], caption: m[3] ?? '' };
-}
-
-/** `0:12`: a length as the player shows it (protocol::files::clock). */
-export const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s) % 60).padStart(2, '0')}`;
 
 /**
  * Records a voice message: the bar above the composer says how long, ■
  * sends it (`sendFile(file)`, files.js), ✕ drops it; it stops by itself
- * at MAX_SECONDS. The microphone is released as soon as it stops.
+ * at MAX_VOICE_SECONDS. The microphone is released as soon as it stops.
  */
 export async function record(app, sendFile) {
   if (document.getElementById('voice-bar')) return;
@@ -53,7 +46,7 @@ export async function record(app, sendFile) {
   const chunks = [];
   recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
   const started = Date.now();
-  const seconds = () => Math.min(MAX_SECONDS, Math.max(1, Math.round((Date.now() - started) / 1000)));
+  const seconds = () => Math.min(MAX_VOICE_SECONDS, Math.max(1, Math.round((Date.now() - started) / 1000)));
   let keep = true;
   const bar = el('div', 'attach-bar voice-bar');
   bar.id = 'voice-bar';
@@ -72,7 +65,7 @@ export async function record(app, sendFile) {
   stop.focus();
   const ticking = setInterval(() => {
     time.textContent = t('recording', { t: clock(Math.floor((Date.now() - started) / 1000)) });
-    if (Date.now() - started >= MAX_SECONDS * 1000) recorder.stop();
+    if (Date.now() - started >= MAX_VOICE_SECONDS * 1000) recorder.stop();
   }, 250);
   recorder.onstop = () => {
     clearInterval(ticking);
@@ -95,7 +88,7 @@ export async function record(app, sendFile) {
 /**
  * Draws a voice message's player in its bubble's `box`: ▶/❚❚, a
  * progress bar and the time, the length known from the name before any
- * byte is fetched. `fetchBlob(link, id, type)`: files.js's.
+ * byte is fetched. `fetchBlob(link, id, type)`: where its bytes come from (files.js: kept here, or fetched).
  */
 export function player(box, msg, link, fetchBlob) {
   const found = voice(msg.text);

@@ -25,6 +25,16 @@ const FETCHED = /^[0-9a-f]{32}(-t)?$/;
 export const isFileName = (s) => s.length > 0 && new TextEncoder().encode(s).length <= 200 && s !== '.' && s !== '..'
   && s.trim() === s && !/[\/\\:\u0000-\u001f\u007f]/.test(s);
 
+/** `245 KB`, as the server writes sizes (protocol/files.rs): 1 KB = 1024 bytes. */
+export function sizeWords(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.ceil(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** A file message's readable text as the server stores it (§21): `📎 <name> (<size>) <caption>`. */
+export const fileText = (name, size, caption = '') => `📎 ${name} (${sizeWords(size)})${caption ? ` ${caption}` : ''}`;
+
 /** The key of a user or room: names are unique ignoring case. */
 export const fold = (s) => s.toLowerCase();
 /** A typed code as the server made it (protocol/codes.rs). */
@@ -62,8 +72,11 @@ export function textProblem(escaped) {
 export function unescapeText(escaped) {
   const problem = textProblem(escaped);
   if (problem) throw new Error(problem);
-  return escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
+  return unescaped(escaped);
 }
+
+/** An escaped text, checked, unescaped. */
+const unescaped = (escaped) => escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
 
 /** Splits `line` into `n` fields; the last takes the rest, colons included. */
 function fields(line, n) {
@@ -143,14 +156,17 @@ export const request = {
     need(isChat(chat) && isId(id), 'bad chat or id');
     return `READ:${chat}:${id}`;
   },
-  history(chat, limit) {
-    need(isChat(chat), 'bad chat');
-    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}`;
+  /** 1.2 (§4): `start`, '*' or a cursor, asks for a page. */
+  history(chat, limit, start) {
+    need(isChat(chat) && /^(\*|[0-9]{1,20})?$/.test(start || ''), 'bad chat or cursor');
+    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}${start ? `:${start}` : ''}`;
   },
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
+  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
+  people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
   // 1.2 §20: no ':' in the old password
@@ -158,7 +174,8 @@ export const request = {
   // 1.2 §20: the password is the whole rest of the line
   delaccount: (p) => (need(/^[^\n\r]+$/.test(p), 'bad password'), `DELACCOUNT:${p}`),
   devices: () => 'DEVICES',
-  link: () => 'LINK',
+  /** LINK, or (1.2) LINK:<password> from a session that logged in with its token. */
+  link: (p) => (p === undefined ? 'LINK' : (need(/^[^\n\r]+$/.test(p), 'bad password'), `LINK:${p}`)),
   info: () => 'INFO',
   users: () => 'USERS',
   rooms: () => 'ROOMS',
@@ -222,8 +239,11 @@ export const request = {
     if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
     return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
   },
-  /** 1.2 (§24): the TURN server's credentials, `OK` alone if there is none. */
-  turn: () => 'TURN',
+  /** 1.2 (§24): the TURN server's credentials for a call with `peer`, `OK` alone if there is none. */
+  turn(peer) {
+    need(isName(peer), 'bad user name');
+    return `TURN:${peer}`;
+  },
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -255,7 +275,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -274,6 +294,20 @@ export function parsePrefLine(line) {
  * sender, so a notice never speaks for someone else.)
  */
 export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
+
+const INVITATION = /^\* ([A-Za-z0-9_.-]{1,32}) invites you to (#[A-Za-z0-9_.-]{1,32}): join it with JOIN:\2$/;
+/**
+ * The room a direct message invites me to, or null: the notice the
+ * server writes for an `INVITE` (§18), `* <by> invites you to <#room>:
+ * join it with JOIN:<#room>`, with an id `mod-…`, from <by> itself. Its
+ * frame is version 1's, so an older client reads the same words; like a
+ * room's notice, anyone could type one, and it then invites in its
+ * sender's name only (a JOIN is refused where no admin invited).
+ */
+export function invitation(msg) {
+  const found = !isRoom(msg.to) && msg.id.startsWith('mod-') && INVITATION.exec(msg.text);
+  return found && fold(found[1]) === fold(msg.from) ? found[2] : null;
+}
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -295,11 +329,11 @@ export function parseReply(line) {
 export const MAX_SDP = 12 * 1024;
 export const MAX_CANDIDATE = 1024;
 
-/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one. */
+/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one (its own limit, not a message's). */
 function callText(escaped, limit) {
-  if (!escaped || escaped.length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
+  if (!escaped || new TextEncoder().encode(escaped).length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
   if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
-  return unescapeText(escaped);
+  return unescaped(escaped);
 }
 
 /** 1.2 (§24): `TURN`'s `OK:<expiry>:<user>:<password>:<url>`, or null (`OK` alone: no TURN server). */
@@ -314,7 +348,8 @@ export const CLOSING = ['AUTH_REQUIRED', 'AUTH_FAILED', 'TOO_LONG', 'BUSY', 'TIM
 
 /** The n of a listing's `OK:<n>`, or null. */
 export function listingCount(reply) {
-  return reply && reply.ok && DIGITS.test(reply.value) ? Number(reply.value) : null;
+  const head = reply && reply.ok && /^([0-9]{1,20})(:[0-9]{0,20})?$/.exec(reply.value); // 1.2: a page's `<n>:<cursor>`
+  return head ? Number(head[1]) : null;
 }
 
 /** `OK:<id>:<ts>`, a MSG's reply: `{id, ts}` or null. */

@@ -142,12 +142,7 @@ impl Server {
 
     /// CPU time (user + system) the server used so far, from /proc.
     pub fn cpu_ms(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // After the command's closing parenthesis: utime and stime are the
-        // 12th and 13th fields, in clock ticks (100 a second on Linux).
-        let fields: Vec<&str> = stat.rsplit_once(") ").map_or(vec![], |(_, rest)| rest.split(' ').collect());
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        (ticks(11) + ticks(12)) * 10
+        (wachat::sys::process::cpu_seconds(self.pid).unwrap_or(0.0) * 1000.0) as u64
     }
 
     /// Bytes of the files in the data directory (log, checkpoints…).
@@ -201,8 +196,7 @@ impl Server {
     /// SIGTERM; how long the server took to exit.
     pub fn terminate(mut self) -> Result<Duration> {
         let started = Instant::now();
-        // SAFETY: kill only sends a signal to our own child.
-        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        wachat::sys::signals::terminate(&mut self.child)?;
         self.child.wait()?;
         Ok(started.elapsed())
     }

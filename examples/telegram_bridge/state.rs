@@ -11,12 +11,12 @@
 //! is atomic, so after a crash the file is the old state or the new one,
 //! never half of each.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use wachat::sys::private::Mode;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct State {
@@ -65,6 +65,6 @@ impl State {
         fs::rename(&tmp, path)?;
         // The rename itself lives in the directory: sync it too, or a power
         // cut could bring the old file back.
-        File::open(dir)?.sync_all()
+        wachat::sys::disk::sync_dir(dir)
     }
 }

@@ -16,8 +16,9 @@
 //! else reads it.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use crate::sys::private::Mode;
 
 /// The file, in the data directory.
 pub const FILE: &str = "web.csv";

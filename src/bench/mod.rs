@@ -107,7 +107,7 @@ impl BenchArgs {
 /// Runs the bench and prints its report.
 pub fn run(mut args: BenchArgs) -> Result<()> {
     args.tls_config = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
-    if let Ok((soft, _)) = crate::sys::raise_nofile_limit() {
+    if let Ok((soft, _)) = crate::sys::limits::raise_nofile_limit() {
         let needed = 2 * (args.idle_users + args.room_size + 2 * args.pairs) + 64;
         if (soft as usize) < needed {
             log::warn!("open-files limit {soft} < {needed} needed: some connections will fail");
@@ -118,7 +118,7 @@ pub fn run(mut args: BenchArgs) -> Result<()> {
     let crowd = if args.idle_users > 0 {
         let crowd = crowd::Crowd::start(&args)?;
         report.idle_users = Some((args.idle_users, crowd.login_time));
-        report.rss_idle = args.server_pid.and_then(crate::sys::rss_bytes);
+        report.rss_idle = args.server_pid.and_then(crate::sys::process::rss_bytes);
         Some(crowd)
     } else {
         None
@@ -128,7 +128,7 @@ pub fn run(mut args: BenchArgs) -> Result<()> {
     } else if args.pairs > 0 {
         pairs(&args, &run_id, &mut report)?;
     }
-    report.rss_end = args.server_pid.and_then(crate::sys::rss_bytes);
+    report.rss_end = args.server_pid.and_then(crate::sys::process::rss_bytes);
     drop(crowd);
     report.print(args.json);
     Ok(())

@@ -2,7 +2,6 @@
 //! on the server itself (restart: `--restart CMD`, then wait for its ports).
 
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -70,7 +69,7 @@ impl Faults {
 
     fn restart(&self, from: u64) {
         let Some(cmd) = &self.restart else { return };
-        let ok = Command::new("sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false);
+        let ok = crate::sys::shell::command(cmd).status().map(|s| s.success()).unwrap_or(false);
         let up = wait_for_servers(&self.servers).is_none();
         let what = match (ok, up) {
             (true, true) => "restart".to_string(),

@@ -218,6 +218,7 @@ fn listings(team: &Team, plan: &Plan) -> Vec<Listing> {
             let request = Request::History {
                 chat: Chat::parse(&chat).unwrap_or(Chat::User(chat.clone())),
                 limit: MAX_HISTORY,
+                page: None,
             };
             if let Ok(lines) = line.listing(&request.to_string(), Duration::from_secs(10)) {
                 out.push(Listing { user, chat, lines, limit: MAX_HISTORY });

@@ -41,7 +41,7 @@ pub struct ServerArgs {
     /// The server's port for pushed events.
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
-    /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat].
+    /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat; %LOCALAPPDATA%\wachat on Windows].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Print every frame sent (>) and received (<), with the password masked.
@@ -164,14 +164,23 @@ pub struct HistoryArgs {
     /// A user name, or #room.
     #[arg(long = "with", value_parser = parse_chat)]
     pub with: Chat,
-    /// How many messages, newest last.
+    /// How many messages, newest last (past 1,000: read a page at a time).
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Start at this cursor instead of the newest message: the page before
+    /// what an earlier `wachat history` printed (it says the cursor).
+    #[arg(long, value_parser = parse_cursor)]
+    pub before: Option<u64>,
 }
 
 // clap parses the arguments before `run` has set the language, so these
 // two find it themselves: a bad name on the command line is the user's
 // mistake, explained in the user's words.
+fn parse_cursor(s: &str) -> std::result::Result<u64, String> {
+    crate::protocol::page::parse_cursor(s)
+        .ok_or_else(|| format!("{s:?} is not a cursor (the digits wachat history printed)"))
+}
+
 fn parse_user(s: &str) -> std::result::Result<String, String> {
     set_language_early();
     i18n::client::check_user(i18n::current(), s)?;

@@ -341,7 +341,9 @@ pub fn run(cli: Cli) -> Result<()> {
         ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
-        Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
+        Command::History(args) => {
+            oneshot::history(&options(&args.server)?, &args.with, args.limit, args.before)
+        }
         Command::Export(args) => client_args::export(&args),
         Command::Passwd(args) => account::passwd(&args),
         Command::Migrate(args) => serve::migrate(&args),

@@ -105,11 +105,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
 /// What the process needs before any thread starts, and the flags that
 /// contradict each other.
 fn prepare_process(args: &ServeArgs) -> Result<()> {
-    // A file-size limit (`ulimit -f`) must fail the write, which the store
-    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
-    // SAFETY: setting a signal to "ignore" installs no handler code.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    crate::sys::return_big_allocations();
+    crate::sys::signals::survive_file_size_limit();
+    crate::sys::limits::return_big_allocations();
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
@@ -151,9 +148,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
         },
         ring_seconds: args.ring_seconds,
         turn: match (&args.turn, &args.turn_secret) {
-            (Some(url), Some(secret)) => {
-                Some(server::calls::Turn { url: url.clone(), secret: secret.clone() })
-            }
+            (Some(url), Some(secret)) => Some(server::turn::Turn::new(url, secret).map_err(Error::Usage)?),
             _ => None,
         },
         tls: match (&args.tls_cert, &args.tls_key) {
@@ -185,7 +180,7 @@ fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
 /// `--max-connections`.
 fn fit_to_system(config: Config, asked: bool) -> Config {
     let lingering = server::closer::max_lingering(config.max_connections);
-    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections, lingering);
+    let (capacity, advice) = crate::sys::limits::connection_capacity(config.max_connections, lingering);
     // A newcomer on a laptop meets the system's limits before the default
     // --max-connections (20,000), and reads warnings as failures. So: one
     // plain line when the default does not fit but plenty does; the advice
@@ -260,6 +255,11 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
             log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")
         }
     }
+    // A TURN server relays for every student who holds a credential:
+    // whether it refuses the private networks is checked, and said.
+    if let Some(turn) = &server.ctx().config.turn {
+        server::turn::check::check_in_background(turn.clone());
+    }
     Ok(server)
 }
 
@@ -298,11 +298,8 @@ const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
 fn wait_for_signal() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::io("installing signal handlers", e))?;
-    if let Some(signal) = signals.forever().next() {
-        log::info!("got signal {signal}");
-    }
+    let mut stop =
+        crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
+    log::info!("got signal {}", stop.wait());
     Ok(())
 }

@@ -219,13 +219,18 @@ impl Connection {
         // user's words, with the line as it came.
         let not_a_reply = || self.protocol_error(&tr!(Msg::UnexpectedReply, reply = format!("{head:?}")));
         let reply = Reply::parse(&head).map_err(|_| not_a_reply())?;
-        let n = match (&reply, listing_limit(request)) {
-            (Reply::OkWith(_), Some(max)) => {
-                let n = reply.listing_len().ok_or_else(not_a_reply)?;
+        // 1.2: a page of `HISTORY` says where the page before it starts.
+        let paged = matches!(request, Request::History { page: Some(_), .. });
+        let (n, before) = match (&reply, listing_limit(request)) {
+            (Reply::OkWith(head), Some(max)) => {
+                let (n, before) = match paged {
+                    true => crate::protocol::page::parse_head(head).ok_or_else(not_a_reply)?,
+                    false => (reply.listing_len().ok_or_else(not_a_reply)?, None),
+                };
                 if n > max {
                     return Err(self.protocol_error(&tr!(Msg::ListingTooLong, n = n, max = max)));
                 }
-                n
+                (n, before)
             }
             _ => return Ok(reply),
         };
@@ -239,7 +244,7 @@ impl Connection {
             }
             lines.push(line);
         }
-        Ok(Reply::Listing(lines))
+        Ok(if paged { Reply::Page { lines, before } } else { Reply::Listing(lines) })
     }
 
     /// Writes one frame (`ACK:3`, `PONG`, a request); `shown` is what the
@@ -348,6 +353,7 @@ fn listing_limit(request: &Request) -> Option<usize> {
         Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
         Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
         Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
+        Request::People { .. } => Some(crate::protocol::request::MAX_PEOPLE), // 1.2 (§26)
         _ => None,
     }
 }

@@ -9,13 +9,13 @@
 
 use std::fs::{DirBuilder, File};
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::csvlog::{self, RowError};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::sys::private::Mode;
 
 /// One append-only CSV file.
 pub struct CsvFile {

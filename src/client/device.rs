@@ -51,7 +51,7 @@ pub fn check(lang: crate::i18n::Lang, name: &str) -> std::result::Result<(), Str
 /// four random hex digits (`SUFFIX_LEN`).
 pub fn new_name() -> Result<String> {
     let random = getrandom::u32().map_err(|e| Error::Usage(tr!(Msg::NoRandom, error = e)))?;
-    Ok(format!("{}-{:04x}", from_host(&host_name()), random & 0xffff))
+    Ok(format!("{}-{:04x}", from_host(&crate::sys::host::name()), random & 0xffff))
 }
 
 /// `lab-pc-07.school.example` → `lab-pc-07`: the first label of the host
@@ -66,19 +66,6 @@ fn from_host(host: &str) -> String {
         .collect();
     name = name.trim_matches('-').to_string();
     if name.is_empty() { "device".to_string() } else { name }
-}
-
-/// The machine's host name (`gethostname`); empty if the system says none.
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at
-    // most that many bytes (and may leave the name unterminated if cut,
-    // hence the search for the NUL within the buffer).
-    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// The default names kept in `user_dir`, oldest first; lines that are not
@@ -130,9 +117,9 @@ mod tests {
         assert_eq!(kept(dir.path()), ["lab-1a2b", "lab-9f00"]);
         fs::write(dir.path().join(DEFAULTS_FILE), "lab-1a2b\nnot a name\nLAB-1A2B\nok\n").unwrap();
         assert_eq!(kept(dir.path()), ["lab-1a2b", "ok"]);
-        use std::os::unix::fs::PermissionsExt;
         keep(dir.path(), "x").unwrap();
-        let mode = fs::metadata(dir.path().join(DEFAULTS_FILE)).unwrap().permissions().mode();
+        let mode =
+            crate::sys::private::mode_of(&fs::metadata(dir.path().join(DEFAULTS_FILE)).unwrap()).unwrap();
         assert_eq!(mode & 0o777, crate::client::private::FILE_MODE);
     }
 

@@ -54,7 +54,6 @@
 //! device's folder ([`DirLock`]).
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::options::ClientOptions;
@@ -63,6 +62,7 @@ use crate::i18n::client::Msg;
 use crate::i18n::commands::Msg::HolderPid;
 use crate::i18n::tr;
 use crate::protocol::names::fold;
+use crate::sys::private::{Mode, open_to_others, set_mode};
 
 /// Permissions of the client's folders: the owner only.
 pub const DIR_MODE: u32 = 0o700;
@@ -189,8 +189,8 @@ fn move_files(from: &Path, to: &Path, keep: &[&str]) -> Result<()> {
         }
         fs::rename(entry.path(), target).map_err(failed)?;
     }
-    fs::File::open(to).and_then(|d| d.sync_all()).map_err(failed)?;
-    fs::File::open(from).and_then(|d| d.sync_all()).map_err(failed)
+    crate::sys::disk::sync_dir(to).map_err(failed)?;
+    crate::sys::disk::sync_dir(from).map_err(failed)
 }
 
 /// Creates `dir` and its missing parents with mode `0700`; an existing
@@ -198,9 +198,8 @@ fn move_files(from: &Path, to: &Path, keep: &[&str]) -> Result<()> {
 pub(super) fn create_private_dir(dir: &Path) -> Result<()> {
     let ctx = |e| Error::io(tr!(Msg::Creating, path = dir.display()), e);
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir).map_err(ctx)?;
-    let mode = fs::metadata(dir).map_err(ctx)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(ctx)?;
+    if open_to_others(&fs::metadata(dir).map_err(ctx)?) {
+        set_mode(dir, DIR_MODE).map_err(ctx)?;
     }
     Ok(())
 }
@@ -240,9 +239,8 @@ pub fn server_name(options: &ClientOptions) -> String {
 /// readable by its owner only.
 pub fn open_private(path: &Path) -> std::io::Result<File> {
     let file = OpenOptions::new().read(true).append(true).create(true).mode(FILE_MODE).open(path)?;
-    let mode = file.metadata()?.permissions().mode();
-    if mode & 0o077 != 0 {
-        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+    if open_to_others(&file.metadata()?) {
+        set_mode(path, FILE_MODE)?;
     }
     Ok(file)
 }
@@ -258,7 +256,7 @@ pub const LOG_FILE: &str = "wachat.log";
 /// opened, the log is dropped rather than printed there.
 pub fn log_into(folder: &Path) -> PathBuf {
     let path = folder.join(LOG_FILE);
-    let file = open_private(&path).or_else(|_| OpenOptions::new().write(true).open("/dev/null"));
+    let file = open_private(&path).or_else(|_| OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
     crate::display::log_to_file(file.ok());
     path
 }
@@ -347,6 +345,7 @@ impl UserLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::private::mode_of;
 
     fn options(dir: &Path, server: &str, port: u16) -> ClientOptions {
         let mut options = ClientOptions::new("Ana", "pw");
@@ -371,7 +370,7 @@ mod tests {
         let second = prepare(&options(data.path(), "other", 6666)).unwrap();
         assert!(!second.join("history.csv").exists(), "another server starts empty");
         for dir in [&first.dir, &second, &data.path().join("other:6666")] {
-            assert_eq!(fs::metadata(dir).unwrap().permissions().mode() & 0o777, DIR_MODE, "{dir:?}");
+            assert_eq!(mode_of(&fs::metadata(dir).unwrap()).unwrap() & 0o777, DIR_MODE, "{dir:?}");
         }
     }
 
@@ -433,8 +432,8 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let path = data.path().join("f.csv");
         fs::write(&path, "x\n").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        set_mode(&path, 0o644).unwrap();
         open_private(&path).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, FILE_MODE);
+        assert_eq!(mode_of(&fs::metadata(&path).unwrap()).unwrap() & 0o777, FILE_MODE);
     }
 }

@@ -46,6 +46,10 @@
 //! does not acknowledge goes through the server when the chat ends. See
 //! [`crate::p2p`] for the connections and `direct.rs` for this glue.
 //!
+//! A conversation longer than one `HISTORY` (1,000 messages) is read back
+//! from the server a page at a time (protocol 1.2): [`Client::history`]
+//! past 1,000, [`Client::earlier`] as a screen scrolls up ([`pages`]).
+//!
 //! # A bot in a few lines
 //!
 //! Two whole bots are in `examples/`: `echo_bot.rs` (the loop below, with the
@@ -87,6 +91,7 @@ mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
+pub mod pages;
 mod prefs;
 mod private;
 pub mod reads;
@@ -116,7 +121,8 @@ pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
 pub use options::{ClientOptions, Endpoint, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
-pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
+pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
+pub use pages::{Page, Resume, ServerPage};
 pub use requests::parse_history_line;
 pub use sender::{FIRST_BACKOFF, longer, try_again};
 

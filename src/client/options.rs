@@ -118,7 +118,8 @@ impl ClientOptions {
 /// The longest folder name made from a host (file systems allow 255 bytes).
 const MAX_HOST_NAME: usize = 200;
 
-/// The folder name of a server: `<host>:<send port>`, safe on disk. The
+/// The folder name of a server: `<host>:<send port>` (`+` for `:` on
+/// Windows, `sys::places::PORT_SEPARATOR`), safe on disk. The
 /// host is lowercased (host names ignore case) and every byte outside
 /// `a-z 0-9 . -` is written `%XX`: no `/`, no control character, and an
 /// IPv6 address keeps its colons apart from the port's (`%3A%3A1:6666` for
@@ -137,7 +138,7 @@ pub fn server_folder(host: &str, send_port: u16) -> String {
         name.truncate(MAX_HOST_NAME - 17);
         name.push_str(&format!("~{:016x}", fnv1a(host.as_bytes())));
     }
-    format!("{name}:{send_port}")
+    format!("{name}{}{send_port}", crate::sys::places::PORT_SEPARATOR)
 }
 
 /// FNV-1a, 64 bits: a stable hash with no dependency, for the rare long host.
@@ -262,14 +263,12 @@ impl fmt::Debug for ClientOptions {
     }
 }
 
-/// Where wachat keeps its files when `--data-dir` is not given, following
-/// the XDG convention: `$XDG_DATA_HOME/wachat`, else
-/// `~/.local/share/wachat`. `None` if neither variable is set.
+/// Where wachat keeps its files when `--data-dir` is not given: `wachat`
+/// in the user's data folder (`$XDG_DATA_HOME`, else `~/.local/share`;
+/// `%LOCALAPPDATA%` on Windows: `sys::places::data_home`). `None` if the
+/// system does not say where that is.
 pub fn default_data_dir() -> Option<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    non_empty("XDG_DATA_HOME")
-        .or_else(|| non_empty("HOME").map(|home| home.join(".local").join("share")))
-        .map(|base| base.join("wachat"))
+    crate::sys::places::data_home().map(|base| base.join("wachat"))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! What a chat screen shows at a glance, for the line console and any
 //! other front end (a full-screen one): the list of chats with their
 //! unread counts, last message and time; who is online or since when; the
-//! members of a room; a conversation as a person reads it, and its older
-//! pages as the person scrolls up ([`Client::earlier`]).
+//! members of a room; a conversation as a person reads it (its older
+//! pages as the person scrolls up are `pages.rs`'s).
 //!
 //! Each works offline too, from the local log, and says so: a front end
 //! shows what it has. Presence needs protocol 1.1 (`LASTSEEN`,
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, MAX_HISTORY, Reply, Request, SeenLine};
+use crate::protocol::{Chat, Code, Reply, Request, SeenLine};
 
 /// Whether a user is online, as the server says (a wire type).
 pub use crate::protocol::Presence;
@@ -109,6 +109,17 @@ impl Client {
             .collect()
     }
 
+    /// 1.2 (§26): the people whose names start with `start`, among the
+    /// members of your rooms, sorted, each with its presence (`PEOPLE`).
+    pub fn people(&self, start: &str) -> Result<Vec<UserInfo>> {
+        let what = tr!(Msg::ReqPeople, start = start);
+        let lines = self.listing(Request::People { prefix: start.to_string() }, &what)?;
+        lines
+            .iter()
+            .map(|line| parse_seen(line).map_err(|e| Error::Protocol(format!("{what}: {e}"))))
+            .collect()
+    }
+
     /// The chat list, most recent first: from the server when it can be
     /// reached (`CHATS` for the unread counts, `USERS` for who is online,
     /// one `HISTORY:<chat>:1` each for the last message, in one round
@@ -142,7 +153,7 @@ impl Client {
         }
         let requests = parsed
             .iter()
-            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN })
+            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN, page: None })
             .collect();
         let replies = self.requests(requests)?;
         let mut list = Vec::new();
@@ -179,78 +190,6 @@ impl Client {
             Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => Err(e),
             Err(_) => Ok(Conversation { messages: self.local_history(chat, n), offline: true }),
         }
-    }
-}
-
-/// Older messages of a chat, for a screen scrolled up past what it shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page {
-    /// Oldest first, all older than the message asked about.
-    pub messages: Vec<Message>,
-    /// From the server's `HISTORY` (the local log had no more).
-    pub from_server: bool,
-    /// Scrolling further up may bring more (false at the start of the
-    /// conversation, or at the most the server lists).
-    pub more: bool,
-    /// No more because the server lists at most [`MAX_HISTORY`] messages
-    /// of a chat: older ones exist, on the server only.
-    pub at_limit: bool,
-    /// The local log had no more and the server could not be asked.
-    pub offline: bool,
-}
-
-impl Client {
-    /// Up to `n` messages of `chat` older than those a screen shows
-    /// (`shown`, oldest first, none of which comes back): first from the
-    /// local log (no round trip), then, once the log has no more, from the
-    /// server. `HISTORY` only gives a chat's newest messages, so the server
-    /// is asked for the newest `shown + n` and the page is what comes before
-    /// the oldest shown; it lists at most [`MAX_HISTORY`].
-    pub fn earlier(&self, chat: &Chat, shown: &[Message], n: usize) -> Result<Page> {
-        let key = |m: &Message| key(&m.from, &m.id);
-        let on_screen: HashSet<(String, String)> = shown.iter().map(key).collect();
-        let fresh = |m: &Message| !on_screen.contains(&key(m));
-        let local = match shown.first() {
-            Some(oldest) => {
-                let at = (oldest.from.as_str(), oldest.id.as_str(), oldest.ts);
-                self.shared.log.lock().before(self.me(), chat, at, n)
-            }
-            None => self.local_history(chat, n),
-        };
-        let local: Vec<Message> = local.into_iter().filter(fresh).collect();
-        if local.len() == n {
-            return Ok(Page {
-                messages: local,
-                from_server: false,
-                more: true,
-                at_limit: false,
-                offline: false,
-            });
-        }
-        let limit = (shown.len() + n).min(MAX_HISTORY);
-        let conversation = self.conversation(chat, limit)?;
-        if conversation.offline {
-            return Ok(Page {
-                messages: local,
-                from_server: false,
-                more: true,
-                at_limit: false,
-                offline: true,
-            });
-        }
-        let all = conversation.messages;
-        let cut = match shown.first() {
-            Some(oldest) => all
-                .iter()
-                .position(|m| key(m) == key(oldest))
-                .unwrap_or_else(|| all.partition_point(|m| m.ts < oldest.ts)),
-            None => all.len(),
-        };
-        let older: Vec<Message> = all[..cut].iter().filter(|m| fresh(m)).cloned().collect();
-        let messages = older[older.len().saturating_sub(n)..].to_vec();
-        let full = all.len() == limit;
-        let more = (full && limit < MAX_HISTORY) || older.len() > n;
-        Ok(Page { messages, from_server: true, more, at_limit: full && !more, offline: false })
     }
 }
 
@@ -293,10 +232,12 @@ fn with_local(mut list: Vec<ChatSummary>, local: Vec<(Chat, Message, u64)>) -> V
 }
 
 /// The server's history of a chat with the direct messages of the local log
-/// put in (the server never saw them), by time, the last `n`. Two messages
-/// of the same millisecond are in the order this client logged them
-/// (`position` in the local log), which is the order it saw them happen;
-/// messages it never logged keep the server's order.
+/// put in (the server never saw them), by time, the last `n`. The server's
+/// messages keep the server's order, which their times cannot always
+/// tell (several share a millisecond). A direct message goes before the
+/// first server message that is later, or of the same millisecond and
+/// logged after it by this client (`position` in the local log: the order
+/// it saw them happen; a message it never logged comes after).
 ///
 /// A direct message can be on the server too: when the direct chat closed
 /// before the peer heard our `ACK`, the peer relayed it through the server
@@ -308,14 +249,23 @@ fn with_direct(
     n: usize,
     position: impl Fn(&Message) -> Option<usize>,
 ) -> Vec<Message> {
-    let direct: Vec<Message> = local.into_iter().filter(|m| m.p2p).collect();
+    let mut direct: Vec<Message> = local.into_iter().filter(|m| m.p2p).collect();
     let came_direct: HashSet<(String, String)> = direct.iter().map(|m| key(&m.from, &m.id)).collect();
     messages.retain(|m| !came_direct.contains(&key(&m.from, &m.id)));
-    messages.extend(direct);
-    messages.sort_by_cached_key(|m| (m.ts, position(m).unwrap_or(usize::MAX)));
-    let extra = messages.len().saturating_sub(n);
-    messages.drain(..extra);
-    messages
+    let place = |m: &Message| (m.ts, position(m).unwrap_or(usize::MAX));
+    direct.sort_by_cached_key(place);
+    let mut direct = direct.into_iter().peekable();
+    let mut all = Vec::with_capacity(messages.len() + direct.len());
+    for m in messages {
+        while let Some(d) = direct.next_if(|d| place(d) < place(&m)) {
+            all.push(d);
+        }
+        all.push(m);
+    }
+    all.extend(direct);
+    let extra = all.len().saturating_sub(n);
+    all.drain(..extra);
+    all
 }
 
 #[cfg(test)]
@@ -398,6 +348,22 @@ mod tests {
         let listed = with_direct(server, local, 10, position);
         let ids: Vec<(&str, bool)> = listed.iter().map(|m| (m.id.as_str(), m.p2p)).collect();
         assert_eq!(ids, [("s1", false), ("q1", true), ("s2", false)]);
+    }
+
+    #[test]
+    fn the_servers_messages_of_one_millisecond_keep_the_servers_order() {
+        // b1 was logged here (it came on the receive port); a1 and a2 were
+        // sent from another device: the server stored a1, b1, a2.
+        let server = vec![
+            m("ana", "bob", "a1", 10, false),
+            m("bob", "ana", "b1", 10, false),
+            m("ana", "bob", "a2", 10, false),
+        ];
+        let logged = ["b1"];
+        let position = |m: &Message| logged.iter().position(|id| *id == m.id);
+        let ids: Vec<String> =
+            with_direct(server, Vec::new(), 10, position).into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["a1", "b1", "a2"]);
     }
 
     #[test]

@@ -4,14 +4,14 @@
 //! that the modules those files belong to need nothing of the folder's
 //! other rules.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::sys::private::Mode;
 
 /// Permissions of the client's files: the owner only.
 pub const FILE_MODE: u32 = 0o600;
@@ -32,5 +32,5 @@ pub fn replace_private(dir: &Path, name: &str, text: &str) -> Result<()> {
         .map_err(failed)?;
     file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
     fs::rename(&tmp, &path).map_err(failed)?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
+    crate::sys::disk::sync_dir(dir).map_err(failed)
 }

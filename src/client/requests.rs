@@ -86,13 +86,6 @@ impl Client {
         self.job(Job::Request { request: Request::Typing { to: chat.clone() }, reply });
     }
 
-    /// The last `n` messages of a conversation, from the server.
-    pub fn history(&self, chat: &Chat, n: usize) -> Result<Vec<Message>> {
-        let what = tr!(Msg::ReqHistory, chat = chat);
-        let lines = self.listing(Request::History { chat: chat.clone(), limit: n }, &what)?;
-        lines.iter().map(|line| parse_history_line(line)).collect()
-    }
-
     /// The last `n` messages of a conversation from the local log (works
     /// offline; holds only what this device sent or received).
     pub fn local_history(&self, chat: &Chat, n: usize) -> Vec<Message> {

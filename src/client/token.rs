@@ -95,7 +95,7 @@ pub fn use_saved_or_pair(options: &mut ClientOptions, dir: &Path) -> Result<bool
 /// never written down.
 pub fn stay(conn: &mut Connection, options: &mut ClientOptions, dir: &Path) -> Result<()> {
     let what = tr!(Msg::ReqPair, user = options.user, device = options.device.as_deref().unwrap_or_default());
-    let code = match conn.request(&Request::Link)? {
+    let code = match conn.request(&Request::Link { password: None })? {
         Reply::OkWith(code) => code,
         Reply::Ko(ko) => return Err(Error::Refused { request: what, ko }),
         other => return Err(conn.unexpected(&other)),
@@ -132,7 +132,6 @@ pub fn pair(options: &ClientOptions, code: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_token_is_kept_privately_read_back_and_forgotten() {
@@ -140,7 +139,7 @@ mod tests {
         assert_eq!(saved(dir.path()), None);
         save(dir.path(), "0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(saved(dir.path()).as_deref(), Some("0123456789abcdef0123456789abcdef"));
-        let mode = fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        let mode = crate::sys::private::mode_of(&fs::metadata(dir.path().join(FILE)).unwrap()).unwrap();
         assert_eq!(mode & 0o777, crate::client::private::FILE_MODE);
         fs::write(dir.path().join(FILE), "not a\u{1b}token\n").unwrap();
         assert_eq!(saved(dir.path()), None, "damaged");

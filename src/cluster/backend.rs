@@ -17,6 +17,7 @@ use super::names::Names;
 use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
+use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
@@ -273,8 +274,15 @@ impl Backend for PgBackend {
         Self::or_log(self.memory.last_seen.or_recall(user, seen), "last seen", None)
     }
 
-    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
-        reads::history(&self.db, &self.names, user, chat, limit, max_bytes)
+    fn history_page(
+        &self,
+        user: UserId,
+        chat: &Chat,
+        start: Start,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
+        reads::history(&self.db, &self.names, user, chat, start, limit, max_bytes)
     }
 
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {

@@ -121,10 +121,16 @@ impl Node {
             // but the asking one, which closes after its `OK`: closing that
             // one here too lost the `OK` of a `DELACCOUNT` (issue 54).
             Notice::Unlinked { user, device, node, why } if node != self.name => {
-                // Its send connections too (issue 38).
-                self.router.sends.close_device(user, &device, None);
+                // Its send connections too (issue 38); every session of
+                // the user for `EVERY_DEVICE` (a deleted account, a reset).
+                let every = device == crate::router::EVERY_DEVICE;
+                if every {
+                    self.router.sends.close(user, None);
+                } else {
+                    self.router.sends.close_device(user, &device, None);
+                }
                 for outlet in self.router.outlets(user) {
-                    if outlet.device.eq_ignore_ascii_case(&device) {
+                    if every || outlet.device.eq_ignore_ascii_case(&device) {
                         outlet.log_out(why);
                     }
                 }

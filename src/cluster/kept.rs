@@ -209,7 +209,7 @@ mod tests {
             caller: crate::server::calls::Party { id: 3, name: "carl".into() },
             callee: crate::server::calls::Party { id: 4, name: "dan".into() },
             media: Media::Voice,
-            answered: false,
+            answered: None,
         };
         elsewhere.stepped(4, 3, "c1", &Ok(Outcome::Answered));
         assert_eq!(elsewhere.of(3, 3), [brief(3, 4, true)]);

@@ -52,7 +52,8 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     import(&mut tx, &data).map_err(db_error(&db.url, "copying"))?;
     // Each sender's bytes, for --user-quota (as `007_stored` does).
     tx.execute(super::budget::FILL_STORED, &[]).map_err(db_error(&db.url, "counting stored bytes"))?;
-    let book = DeviceBook::load(from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
+    let book = DeviceBook::load(&crate::store::disk::RealDisk, from)
+        .map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
     let devices = import_devices(&mut tx, &book).map_err(db_error(&db.url, "copying the devices"))?;
     // The same chat, moved: its clients must meet the same server (its
     // id is what their folders are kept by), not a new one.

@@ -182,5 +182,5 @@ pub fn open(
     let files: Option<Box<dyn crate::store::files::FileStore>> =
         Some(Box::new(files::PgFiles::new(db.clone())));
     let backend = Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() });
-    Ok(Storage { backend, nodes: node, files, door })
+    Ok(Storage { backend, nodes: node, files, door, disk: Arc::new(crate::store::disk::RealDisk) })
 }

@@ -8,8 +8,8 @@
 //! | `ON <user> <epoch> <node> <name> <device>` | `user`'s `device` logged in on `node` (session `epoch`); a lower epoch of the same device elsewhere says `BYE:REPLACED` |
 //! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
-//! | `UNLINK <user> <device> <node> <why>` | `user`'s `device` was logged out on `node` (protocol 1.2), `why` being `UNLINKED` (an `UNLINK`, a `PASSWD`) or `DELETED` (a `DELACCOUNT`; `router::LoggedOut`): another node where it is online logs it out, telling it as `node` told its own (`node` did already, all but the asking connection, which closes after its `OK`); a line without `<why>`, from a node of an older build, is an unlinking |
-//! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
+//! | `UNLINK <user> <device> <node> <why>` | `user`'s `device` (`*`: every session of `user`) was logged out on `node` (protocol 1.2), `why` being `UNLINKED` (an `UNLINK`, a `PASSWD`) or `DELETED` (a `DELACCOUNT`; `router::LoggedOut`): another node where it is online logs it out, telling it as `node` told its own (`node` did already, all but the asking connection, which closes after its `OK`); a line without `<why>`, from a node of an older build, is an unlinking |
+//! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0: not answered, or 1 <ms it went on>>` or the refusal, `KO:<CODE>:<reason>` |
 //! | `KEPT <user> <peer> <call id> <node> <user name> <peer name>` | (protocol 1.2, §24) `peer` just offered the call `id` to `user`, and `node` keeps it: every node remembers it until its end (`kept::Elsewhere`), the two names being what an answer or an end names it by (`calls::is_about`): the signals about it go to that node alone, and new calls are judged against it. A node of an older build sent `KEEP <user> <peer> <call id> <node>`, without the names, and read the last field as the rest of the line: each build skips the other's line (logged), so a call offered on the other is as one whose notice was lost (its signals ask a round of nodes) |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
@@ -124,7 +124,11 @@ pub fn call_answer(kept: Option<Result<Outcome, Ko>>) -> String {
         Some(Ok(Outcome::Answered)) => "OK ANSWERED".to_string(),
         Some(Ok(Outcome::Ice)) => "OK ICE".to_string(),
         Some(Ok(Outcome::Ended(call, why))) => {
-            let (media, answered) = (call.media.as_str(), u8::from(call.answered));
+            let media = call.media.as_str();
+            let answered = match call.answered {
+                Some(talked) => format!("1 {}", talked.as_millis()),
+                None => "0".to_string(),
+            };
             format!("OK ENDED {} {media} {} {answered}", why.as_str(), call.caller.id)
         }
     }
@@ -152,16 +156,17 @@ pub fn call_outcome(
     Ok(Some(Ok(match fields[..] {
         ["OK", "ANSWERED"] => Outcome::Answered,
         ["OK", "ICE"] => Outcome::Ice,
-        ["OK", "ENDED", why, media, caller, answered] => {
+        ["OK", "ENDED", why, media, caller, "0" | "1", ..] if fields.len() <= 7 => {
+            // `1 <ms>`: answered, and how long it went on (`1` alone: a
+            // node of an older build, which did not say).
+            let talked_ms = fields.get(6).map_or(Ok(0), |ms| ms.parse::<u64>()).map_err(|_| bad())?;
+            let answered = (fields[5] == "1").then_some(std::time::Duration::from_millis(talked_ms));
             let why = End::parse(why).map_err(|_| bad())?;
             let media = Media::parse(media).map_err(|_| bad())?;
             let caller: UserId = caller.parse().map_err(|_| bad())?;
             let (caller, callee) = if caller == me.id { (me, peer) } else { (peer, me) };
             let (caller, callee) = (caller.clone(), callee.clone());
-            Outcome::Ended(
-                Ended { id: id.to_string(), caller, callee, media, answered: answered == "1" },
-                why,
-            )
+            Outcome::Ended(Ended { id: id.to_string(), caller, callee, media, answered }, why)
         }
         _ => return Err(bad()),
     })))
@@ -237,7 +242,7 @@ mod tests {
     #[test]
     fn an_ended_call_reads_back_as_the_keeping_node_ended_it() {
         let (ana, bob) = (Party { id: 1, name: "ana".into() }, Party { id: 2, name: "bob".into() });
-        for answered in [false, true] {
+        for answered in [None, Some(std::time::Duration::from_millis(252_031))] {
             let ended = Ended {
                 id: "c1".into(),
                 caller: ana.clone(),
@@ -253,5 +258,9 @@ mod tests {
             }
         }
         assert!(matches!(call_outcome(&call_answer(None), &ana, &bob, "c1"), Ok(None)));
+        // An older build says answered without how long.
+        let read = call_outcome("OK ENDED hangup voice 1 1", &ana, &bob, "c1");
+        let Ok(Some(Ok(Outcome::Ended(back, _)))) = read else { panic!("{read:?}") };
+        assert_eq!(back.answered, Some(std::time::Duration::ZERO));
     }
 }

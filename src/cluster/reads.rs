@@ -16,6 +16,7 @@ use postgres::GenericClient;
 use super::db::{Db, OrKo, count};
 use super::names::Names;
 use crate::protocol::names::fold;
+use crate::protocol::page::{Start, not_a_page};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, MsgState, RoomLine, Text};
 use crate::store::meaning::{accounts, rooms};
@@ -38,21 +39,43 @@ impl Lines for Ready {
     }
 }
 
-/// `HISTORY` of `user` with `chat`: the newest `limit` messages within
-/// `max_bytes` of lines, oldest first.
+/// `HISTORY` of `user` with `chat`: the messages from `start` back (1.2:
+/// a page's cursor is the id of its newest message), at most `limit` of
+/// them within `max_bytes` of lines, oldest first, and where the page
+/// before starts. One more row than asked says whether there is one.
 pub fn history(
     db: &Db,
     names: &Names,
     user: UserId,
     chat: &Chat,
+    start: Start,
     limit: usize,
     max_bytes: usize,
 ) -> Result<Listing, Ko> {
     let mut conn = db.get()?;
     let conn = &mut *conn;
+    let cursor = match start {
+        Start::Newest => None,
+        Start::At(at) => Some(i64::try_from(at).map_err(|_| not_a_page(at, chat))?),
+    };
+    let rows_wanted = limit.saturating_add(1).min(i64::MAX as usize) as i64;
     let (rows, marks) = match chat {
         Chat::User(name) => {
             let (peer, _) = accounts::user(name, names.find(conn, name).or_ko("reading a user")?)?;
+            // A cursor is a message of these two, from after the reader's cut.
+            if let Some(at) = cursor {
+                let mine = conn
+                    .query_opt(
+                        "SELECT 1 FROM messages WHERE id = $1 AND recipient IS NOT NULL \
+                         AND ((sender = $2 AND recipient = $3) OR (sender = $3 AND recipient = $2)) \
+                         AND id >= (SELECT since FROM users WHERE id = $2)",
+                        &[&at, &(user as i64), &(peer as i64)],
+                    )
+                    .or_ko("reading a history")?;
+                if mine.is_none() {
+                    return Err(not_a_page(at as u64, chat));
+                }
+            }
             // The newest of each direction (by number), then both in the
             // order they were stored; none from before the reader's cut
             // (1.2, a freed name's new account: `accounts::reuse`). A chat
@@ -61,14 +84,14 @@ pub fn history(
             let rows = conn
                 .query(
                     "WITH me AS (SELECT since FROM users WHERE id = $1) \
-                     SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
+                     SELECT from_name, to_name, msg_id, ts, text, sender, ord, id FROM ( \
                        (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 AND id >= (SELECT since FROM me) \
-                        ORDER BY ord DESC LIMIT $3) \
+                        AND ($4::bigint IS NULL OR id <= $4) ORDER BY ord DESC LIMIT $3) \
                        UNION ALL \
                        (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND $1 <> $2 AND id >= (SELECT since FROM me) \
-                        ORDER BY ord DESC LIMIT $3) \
+                        AND ($4::bigint IS NULL OR id <= $4) ORDER BY ord DESC LIMIT $3) \
                      ) AS both_ways ORDER BY id DESC LIMIT $3",
-                    &[&(user as i64), &(peer as i64), &(limit as i64)],
+                    &[&(user as i64), &(peer as i64), &rows_wanted, &cursor],
                 )
                 .or_ko("reading a history")?;
             let marks = conn
@@ -90,20 +113,37 @@ pub fn history(
         }
         Chat::Room(name) => {
             let room = member_room(conn, name, user)?;
+            // A room's order is its numbering: a cursor is a message of
+            // this room from after the reader's cut, and the page is read
+            // from its number back.
             let rows = conn
                 .query(
-                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages \
+                    "WITH at AS (SELECT ord FROM messages WHERE id = $4 AND room = $1 \
+                                 AND id >= (SELECT since FROM users WHERE id = $3)) \
+                     SELECT from_name, to_name, msg_id, ts, text, sender, ord, id FROM messages \
                      WHERE room = $1 AND id >= (SELECT since FROM users WHERE id = $3) \
+                     AND ($4::bigint IS NULL OR ord <= (SELECT ord FROM at)) \
                      ORDER BY ord DESC LIMIT $2",
-                    &[&room, &(limit as i64), &(user as i64)],
+                    &[&room, &rows_wanted, &(user as i64), &cursor],
                 )
                 .or_ko("reading a history")?;
+            if let (Some(at), true) = (cursor, rows.is_empty()) {
+                // No row: the cursor is no message of this room (one of
+                // it always shows itself).
+                return Err(not_a_page(at as u64, chat));
+            }
             (rows, None)
         }
     };
     let mut lines = Vec::with_capacity(rows.len());
     let mut bytes = 0;
+    let mut before = None;
     for row in &rows {
+        let row_id: i64 = row.get(7);
+        if lines.len() == limit {
+            before = Some(row_id as u64);
+            break;
+        }
         let sender = row.get::<_, i64>(5) as UserId;
         let ord: i64 = row.get(6);
         // A room's messages, and a direction with no marks yet: received.
@@ -116,12 +156,13 @@ pub fn history(
         let line = HistoryLineRef { from, to, id, ts: ts as u64, state, text }.to_string();
         bytes += line.len() + 1;
         if bytes > max_bytes {
+            before = Some(row_id as u64);
             break;
         }
         lines.push(line);
     }
     lines.reverse();
-    Ok(Listing { len: lines.len(), lines: Box::new(Ready(lines)) })
+    Ok(Listing { len: lines.len(), lines: Box::new(Ready(lines)), before })
 }
 
 /// The id of the live room `name` if `user` is in it.

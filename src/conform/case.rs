@@ -10,7 +10,6 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -358,7 +357,7 @@ impl<'a> CaseCtx<'a> {
             return Err(Failure::new("a restart command (--allow-restart)", "none"));
         };
         self.note(&format!("restarting the server: {command}"));
-        let status = Command::new("sh").arg("-c").arg(command).status();
+        let status = crate::sys::shell::command(command).status();
         match status {
             Ok(s) if s.success() => {}
             other => return Err(Failure::new("the restart command to succeed", format!("{other:?}"))),

@@ -14,7 +14,8 @@
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
 //!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins),
-//!   [`archive`] (1.2: archived chats), [`starred`] (1.2: starred messages);
+//!   [`archive`] (1.2: archived chats), [`starred`] (1.2: starred messages),
+//!   [`paging`] (1.2: `HISTORY` a page at a time);
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
@@ -41,6 +42,7 @@ pub mod html;
 pub mod later;
 pub mod listings;
 pub mod messages;
+pub mod paging;
 pub mod preflight;
 pub mod prefs;
 pub mod receive;
@@ -74,6 +76,7 @@ pub fn all_cases() -> Vec<Case> {
         prefs::cases(),
         archive::cases(),
         starred::cases(),
+        paging::cases(),
     ]
     .concat()
 }

@@ -9,8 +9,10 @@ use crate::i18n::console::Msg;
 use crate::i18n::{Lang, client::parse_chat, tr};
 use crate::protocol::Chat;
 
-/// Most messages `/history` shows at once.
-pub const MAX_HISTORY: usize = 1000;
+/// Most messages `/history` shows at once: past the 1,000 one `HISTORY`
+/// lists, the server's pages (protocol 1.2) are read back, one `HISTORY`
+/// of 1,000 after another (`client::pages`).
+pub const MAX_HISTORY: usize = 100_000;
 
 /// One line (or several joined by a trailing `\`) typed at the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub enum Command {
     Open(Chat),
     /// `/history [n]`
     History(usize),
+    /// 1.2: `/people <start of a name>`, the people to open a chat with.
+    People(String),
     Users,
     Chats,
     Rooms,
@@ -45,8 +49,6 @@ pub enum Command {
     Devices,
     /// `/unlink <device>`: log a device out for good.
     Unlink(String),
-    /// `/link`: a code to link a new device with.
-    Link,
     /// `/info`: the server's rules (retention, quota, limits).
     Info,
     Help,
@@ -110,6 +112,7 @@ impl Parser {
             "msg" | "whisper" => self.msg(word, args),
             "history" => self.history(args),
             "users" => no_args(Command::Users),
+            "people" => Ok(Command::People(self.user(one_word(Msg::UsagePeople)?)?)),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
             "info" => no_args(Command::Info),
@@ -139,7 +142,6 @@ impl Parser {
                 crate::client::device::check(lang, device)?;
                 Ok(Command::Unlink(device.to_string()))
             }
-            "link" => no_args(Command::Link),
             "help" => Ok(Command::Help),
             word if super::moderation::WORDS.contains(&word) => {
                 super::moderation::parse(lang, word, args).map(Command::Moderation)
@@ -249,6 +251,9 @@ mod tests {
         assert_eq!(ok("/history"), Command::History(20));
         assert_eq!(ok("/history 5"), Command::History(5));
         assert_eq!(ok("/users"), Command::Users);
+        assert_eq!(ok("/people Bo"), Command::People("Bo".into()));
+        assert_eq!(err("/people"), "usage: /people <start of a name>");
+        assert!(err("/people #lab").contains("#lab"), "{}", err("/people #lab"));
         assert_eq!(ok("/chats"), Command::Chats);
         assert_eq!(ok("/rooms"), Command::Rooms);
         assert_eq!(ok("/info"), Command::Info);
@@ -262,7 +267,8 @@ mod tests {
         assert_eq!(ok("/hangup bob"), Command::HangUp(Some("bob".into())));
         assert_eq!(ok("/devices"), Command::Devices);
         assert_eq!(ok("/unlink old-laptop"), Command::Unlink("old-laptop".into()));
-        assert_eq!(ok("/link"), Command::Link);
+        let link = super::super::account::AccountCommand::Ask(super::super::account::Dialog::Link);
+        assert_eq!(ok("/link"), Command::Account(link));
         assert_eq!(ok("/help"), Command::Help);
         for quit in ["/quit", "/salir", "/sair", "@salir"] {
             assert_eq!(ok(quit), Command::Quit);
@@ -279,8 +285,8 @@ mod tests {
         assert!(err("/whisper #general hi").contains("one user"));
         assert_eq!(err("@bob hi"), "usage: @user: text");
         assert_eq!(err("@bob:   "), "usage: @user: text");
-        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 1000");
-        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 1000");
+        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 100000");
+        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 100000");
         assert!(err("/join general").contains("starts with '#'"));
         assert_eq!(err("/users now"), "/users takes no arguments");
         assert_eq!(err("/p2p"), "usage: /p2p <user>");
@@ -291,7 +297,7 @@ mod tests {
         assert_eq!(err("/"), "a command follows the /: try /help");
         assert_eq!(err("/unlink"), "usage: /unlink <device>");
         assert!(err("/unlink a@b").contains("bad device name"), "{}", err("/unlink a@b"));
-        assert_eq!(err("/link now"), "/link takes no arguments");
+        assert!(err("/link now").starts_with("usage: /link"));
     }
 
     #[test]
@@ -302,7 +308,7 @@ mod tests {
         assert_eq!(pt("/frobnicate"), "comando desconhecido /frobnicate (tente /help)");
         assert_eq!(es("/chat"), "uso: /chat <usuario|#sala>");
         assert_eq!(pt("/msg bob"), "uso: /msg <usuário> <texto>");
-        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 1000");
+        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 100000");
         assert_eq!(pt("/users now"), "/users não aceita argumentos");
         assert!(
             es("/chat b@d").starts_with("nombre de usuario no válido: '@' no se permite"),

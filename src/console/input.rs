@@ -154,7 +154,7 @@ impl Input {
         let (prompts, prompts_rx) = crossbeam_channel::bounded::<Arc<LivePrompt>>(0);
         let (lines_tx, lines) = crossbeam_channel::bounded(1);
         let terminal = match &self {
-            Input::Terminal(_) => Terminal::save(),
+            Input::Terminal(_) => crate::sys::terminal::Saved::save(),
             Input::Piped(_) => None,
         };
         std::thread::Builder::new()
@@ -184,7 +184,7 @@ pub struct Reader {
     /// What each read gave.
     pub lines: Receiver<Result<Read>>,
     /// The terminal's settings from before rustyline changed them.
-    terminal: Option<Terminal>,
+    terminal: Option<crate::sys::terminal::Saved>,
 }
 
 impl Reader {
@@ -194,32 +194,12 @@ impl Reader {
     pub fn restore_terminal(&self) {
         if let Some(terminal) = &self.terminal {
             terminal.restore();
+            // A fresh line for the shell's prompt.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\r\n");
+            let _ = out.flush();
         }
-    }
-}
-
-/// The terminal's settings, saved.
-struct Terminal(libc::termios);
-
-impl Terminal {
-    fn save() -> Option<Terminal> {
-        // SAFETY: tcgetattr fills the struct we pass for descriptor 0.
-        unsafe {
-            let mut termios: libc::termios = std::mem::zeroed();
-            (libc::tcgetattr(libc::STDIN_FILENO, &mut termios) == 0).then_some(Terminal(termios))
-        }
-    }
-
-    fn restore(&self) {
-        // SAFETY: tcsetattr reads the struct we saved for descriptor 0.
-        unsafe {
-            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.0);
-        }
-        // rustyline's bracketed-paste mode off, and a fresh line.
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(b"\x1b[?2004l\r\n");
-        let _ = out.flush();
     }
 }
 

@@ -154,6 +154,7 @@ impl<'a> ConsoleSession<'a> {
                 }
             }
             Command::Members(room) => self.members(room, out)?,
+            Command::People(start) => self.people(&start, out)?,
             Command::Info => {
                 for line in super::rules::describe(lang, &self.client.info()?, false) {
                     out.line(&line);
@@ -178,7 +179,6 @@ impl<'a> ConsoleSession<'a> {
             }
             Command::Devices => self.devices(out)?,
             Command::Unlink(device) => self.unlink(&device, out)?,
-            Command::Link => self.link(out)?,
             Command::Account(command) => self.account(command, out)?,
             Command::Prefs(command) => {
                 for line in super::prefs::act(self.lang, self.client, &self.expected, command)? {
@@ -359,6 +359,28 @@ impl<'a> ConsoleSession<'a> {
             n => tr!(in lang; Msg::MembersOf, room = room, n = n),
         });
         self.presence_lines(&members, out);
+        Ok(())
+    }
+
+    /// `/people <start>` (1.2, §26): who shares a room with me and is
+    /// named so, each online or last seen: `/chat` opens one.
+    fn people(&self, start: &str, out: &dyn Output) -> Result<()> {
+        let lang = self.lang;
+        let people = match self.client.people(start) {
+            Ok(people) => people,
+            // An older server does not know the request.
+            Err(Error::Refused { ko, .. }) if ko.code == Code::BadRequest => {
+                out.line(Msg::PeopleUnknownServer.text(lang));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if people.is_empty() {
+            out.line(&tr!(in lang; Msg::NobodyNamed, start = start));
+            return Ok(());
+        }
+        out.line(&tr!(in lang; Msg::PeopleNamed, start = start, n = people.len()));
+        self.presence_lines(&people, out);
         Ok(())
     }
 

@@ -117,6 +117,7 @@ catalogue! {
         pt: "vincular o dispositivo {device} de {user}",
     },
     ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
+    ReqPeople { en: "people named {start}…", es: "personas llamadas {start}…", pt: "pessoas chamadas {start}…" },
 
     // ── Connections to the server ────────────────────────────────────────
     SendPort { en: "send port", es: "puerto de envío", pt: "porta de envio" },
@@ -249,9 +250,9 @@ catalogue! {
         pt: "não foi possível guardar um evento: {error}",
     },
     NoDataDir {
-        en: "no HOME nor XDG_DATA_HOME: give --data-dir",
-        es: "no hay HOME ni XDG_DATA_HOME: indica --data-dir",
-        pt: "não há HOME nem XDG_DATA_HOME: informe --data-dir",
+        en: "no HOME nor XDG_DATA_HOME (LOCALAPPDATA on Windows): give --data-dir",
+        es: "no hay HOME ni XDG_DATA_HOME (LOCALAPPDATA en Windows): indica --data-dir",
+        pt: "não há HOME nem XDG_DATA_HOME (LOCALAPPDATA no Windows): informe --data-dir",
     },
     Creating { en: "creating {path}", es: "creando {path}", pt: "criando {path}" },
     Starting { en: "starting {name}", es: "iniciando {name}", pt: "iniciando {name}" },

@@ -101,6 +101,22 @@ catalogue! {
         es: "(este servidor no dice quién estuvo en línea y cuándo: habla el protocolo 1.0)",
         pt: "(este servidor não diz quem esteve online e quando: ele fala o protocolo 1.0)",
     },
+    /// The head of `/people`.
+    PeopleNamed {
+        en: "people named {start}… ({n}):",
+        es: "personas llamadas {start}… ({n}):",
+        pt: "pessoas chamadas {start}… ({n}):",
+    },
+    NobodyNamed {
+        en: "nobody named {start}… shares a room with you: /chat <their full name> opens a chat anyway",
+        es: "nadie llamado {start}… comparte una sala contigo: /chat <su nombre completo> abre el chat igualmente",
+        pt: "ninguém chamado {start}… divide uma sala com você: /chat <nome completo> abre o chat mesmo assim",
+    },
+    PeopleUnknownServer {
+        en: "(this server cannot look for people: it is older than protocol 1.2's PEOPLE; /chat <full name> opens a chat)",
+        es: "(este servidor no busca personas: es anterior al PEOPLE del protocolo 1.2; /chat <nombre completo> abre un chat)",
+        pt: "(este servidor não busca pessoas: é anterior ao PEOPLE do protocolo 1.2; /chat <nome completo> abre um chat)",
+    },
     NotOnlineLately {
         en: "not online ({n}):",
         es: "sin conexión ({n}):",
@@ -339,6 +355,11 @@ catalogue! {
         es: "/members [#sala]",
         pt: "/members [#sala]",
     },
+    UsagePeople {
+        en: "/people <start of a name>",
+        es: "/people <inicio de un nombre>",
+        pt: "/people <início de um nome>",
+    },
     UsageP2p {
         en: "/p2p <user>",
         es: "/p2p <usuario>",
@@ -462,7 +483,7 @@ commands:
   /chat <user|#room>      open a chat and show its last 20 messages
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
   /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
-  /users                  who is online, and when the people you write to were last seen
+  /users, /people <start>   who is online, and last seen; people named <start>… in your rooms
   /chats, /archived, /starred   your chats (unread, last message); /archive /unarchive <chat>
   /history [n], /file <path>, /save n   last n messages; send a file; save n's file
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
@@ -481,7 +502,7 @@ comandos:
   /chat <usuario|#sala>   abrir un chat y ver sus últimos 20 mensajes
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
   /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
-  /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
+  /users, /people <inicio>   en línea y visto por última vez; personas <inicio>… de tus salas
   /chats, /archived, /starred   tus chats (no leídos, último mensaje); /archive /unarchive <chat>
   /history [n], /file <ruta>, /save n   últimos n mensajes; enviar archivo; guardar el de n
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
@@ -500,7 +521,7 @@ comandos:
   /chat <usuário|#sala>   abrir um chat e ver suas últimas 20 mensagens
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
   /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
-  /users                  quem está online, e quando quem você escreve foi visto por último
+  /users, /people <início>   online e visto por último; pessoas <início>… das suas salas
   /chats, /archived, /starred   conversas (não lidas, última mensagem); /archive /unarchive <chat>
   /history [n], /file <arq.>, /save n   últimas n mensagens; enviar arquivo; salvar o de n
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)

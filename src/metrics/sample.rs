@@ -30,15 +30,7 @@ pub fn dir_bytes(dir: &Path, depth: u32) -> u64 {
 /// Bytes an unprivileged process may still write on the file system of
 /// `path` (`statvfs`: free blocks for users times the block size).
 pub fn free_bytes(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs writes into the struct we hand it and reads the
-    // NUL-terminated path, which lives until the call returns.
-    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stats) };
-    // The fields' types differ between platforms (u64 on Linux).
-    #[allow(clippy::useless_conversion)]
-    (rc == 0).then(|| u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+    fs4::available_space(path).ok()
 }
 
 #[cfg(test)]

@@ -32,6 +32,22 @@ pub const MAX_CANDIDATE: usize = 1024;
 /// end. One call per peer rings at a time.
 pub const MAX_RINGING: usize = 3;
 
+/// Most calls a user may offer in a minute (`KO:RATE_LIMITED` past it):
+/// a call rings every device of its callee, and leaves a line in the
+/// chat, so ringing and hanging up in a loop is bounded by this, not by
+/// `--rate` alone.
+pub const OFFERS_PER_MINUTE: usize = 6;
+
+/// Most calls that ring one user at once, from everyone together: past
+/// it, a new call finds the callee busy (`END:busy`), so twenty
+/// classmates cannot stack twenty call screens (and each of them offers
+/// at most [`OFFERS_PER_MINUTE`]).
+pub const MAX_RINGING_CALLEE: usize = 3;
+
+/// Most ICE candidates each end of a call sends (`KO:FULL` past it): a
+/// browser sends 5 to 30.
+pub const MAX_CANDIDATES: u16 = 64;
+
 /// What a call carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Media {
@@ -180,6 +196,85 @@ pub fn split(line: &str) -> Option<(&str, &str, &str)> {
     Some((f[1], f[2], f[3]))
 }
 
+/// 1.2 (§24): the line a call leaves in its chat, a message from the
+/// caller to the callee that the server stores when the call ends, so
+/// that both sides, every device, `HISTORY` and a 1.0 client see it:
+///
+/// ```text
+/// 📞 Voice call, 4:12        answered: how long it went on
+/// 📞 Missed video call       nobody answered, the caller gave up, busy
+/// 📞 3 missed voice calls    missed calls in a row fold into one line
+/// 📞 Declined voice call     the callee said no
+/// ```
+///
+/// The words read the same from either side. A client that knows them
+/// ([`CallLog::parse`]) may say them from its own side: to the caller, a
+/// missed call is one nobody answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallLog {
+    Talked { media: Media, seconds: u64 },
+    Missed { media: Media, count: u32 },
+    Declined { media: Media },
+}
+
+impl CallLog {
+    /// Reads a line of the call log (and the line of older servers,
+    /// `📞 Missed voice call from ana`); `None` for any other text.
+    pub fn parse(text: &str) -> Option<CallLog> {
+        let rest = text.strip_prefix("📞 ")?;
+        let media = |word: &str| Media::parse(word).ok();
+        if let Some(rest) = rest.strip_prefix("Missed ") {
+            let (word, after) = rest.split_once(" call")?;
+            return (after.is_empty() || after.starts_with(" from "))
+                .then_some(CallLog::Missed { media: media(word)?, count: 1 });
+        }
+        if let Some(rest) = rest.strip_prefix("Declined ") {
+            return Some(CallLog::Declined { media: media(rest.strip_suffix(" call")?)? });
+        }
+        if let Some((count, rest)) = rest.split_once(" missed ") {
+            let count: u32 = count.parse().ok().filter(|n| *n > 1)?;
+            return Some(CallLog::Missed { media: media(rest.strip_suffix(" calls")?)?, count });
+        }
+        let (word, length) = rest.split_once(" call, ")?;
+        let mut first = word.chars();
+        let word = first.next()?.to_lowercase().chain(first).collect::<String>();
+        let part = |p: &str| {
+            (!p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
+        };
+        let parts: Vec<u64> = length.split(':').map(part).collect::<Option<_>>()?;
+        let seconds = match parts[..] {
+            [m, s] => m * 60 + s,
+            [h, m, s] => h * 3600 + m * 60 + s,
+            _ => return None,
+        };
+        Some(CallLog::Talked { media: media(&word)?, seconds })
+    }
+}
+
+impl fmt::Display for CallLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            CallLog::Talked { media: Media::Voice, seconds } => {
+                write!(f, "📞 Voice call, {}", clock(seconds))
+            }
+            CallLog::Talked { media: Media::Video, seconds } => {
+                write!(f, "📞 Video call, {}", clock(seconds))
+            }
+            CallLog::Missed { media, count: 1 } => write!(f, "📞 Missed {} call", media.as_str()),
+            CallLog::Missed { media, count } => write!(f, "📞 {count} missed {} calls", media.as_str()),
+            CallLog::Declined { media } => write!(f, "📞 Declined {} call", media.as_str()),
+        }
+    }
+}
+
+/// `4:12`, or `1:02:03` past an hour.
+fn clock(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}
+
 /// 1.2: the `OK` of `TURN`: `<expiry>:<user>:<password>:<url>`, a TURN
 /// server's short-lived credentials in coturn's REST form (its
 /// `use-auth-secret`): the username is `<expiry>:<user>`, the password
@@ -248,6 +343,32 @@ mod tests {
         ] {
             let e = Signal::parse(s).unwrap_err();
             assert!(e.contains(why), "{s:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn call_log_lines_round_trip_and_read_the_older_servers_line() {
+        for (line, log) in [
+            ("📞 Voice call, 4:12", CallLog::Talked { media: Media::Voice, seconds: 252 }),
+            ("📞 Video call, 0:00", CallLog::Talked { media: Media::Video, seconds: 0 }),
+            ("📞 Voice call, 1:02:03", CallLog::Talked { media: Media::Voice, seconds: 3723 }),
+            ("📞 Missed voice call", CallLog::Missed { media: Media::Voice, count: 1 }),
+            ("📞 3 missed video calls", CallLog::Missed { media: Media::Video, count: 3 }),
+            ("📞 Declined video call", CallLog::Declined { media: Media::Video }),
+        ] {
+            assert_eq!(log.to_string(), line);
+            assert_eq!(CallLog::parse(line), Some(log), "{line}");
+        }
+        let old = CallLog::parse("📞 Missed video call from ana");
+        assert_eq!(old, Some(CallLog::Missed { media: Media::Video, count: 1 }));
+        for not in [
+            "📞 hello",
+            "Missed voice call",
+            "📞 1 missed voice calls",
+            "📞 Voice call, 4:1x",
+            "📞 Audio call, 1:00",
+        ] {
+            assert_eq!(CallLog::parse(not), None, "{not}");
         }
     }
 

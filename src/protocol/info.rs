@@ -18,6 +18,7 @@
 //! | `name_quarantine_days` | days a deleted account's name stays reserved before anyone may register it (`0.5`: half a day) |
 //! | `new_accounts_left` | accounts the asker's address may still `REGISTER` now (`unlimited`: exempt) |
 //! | `timeout_secs` | the server's `--timeout`: a connection silent that long is closed, so a client keeps its connections alive within it (`0.5`: half a second) |
+//! | `max_file_bytes` | the largest file an `UPLOAD` may announce (`--max-file-mb`) |
 
 use std::fmt;
 
@@ -35,7 +36,7 @@ pub struct InfoLine {
 /// (1.2): the server writes it, a client keeps alive within it.
 pub const TIMEOUT_SECS: &str = "timeout_secs";
 
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "version",
     "server",
     "retention_days",
@@ -49,6 +50,7 @@ pub const KEYS: [&str; 13] = [
     "name_quarantine_days",
     TIMEOUT_SECS,
     "new_accounts_left",
+    "max_file_bytes",
 ];
 
 impl InfoLine {

@@ -31,6 +31,7 @@ pub mod lines;
 pub mod mentions;
 pub mod moderation;
 pub mod names;
+pub mod page;
 pub mod peer;
 pub mod prefs;
 pub mod refusal;

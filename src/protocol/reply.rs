@@ -120,6 +120,9 @@ pub enum Reply {
     /// `OK:<n>` then the `n` lines, each a [`lines`](super::lines) type as
     /// written; build it with [`Reply::listing`].
     Listing(Vec<String>),
+    /// 1.2: `OK:<n>:<cursor>` then the `n` lines of a page of `HISTORY`
+    /// ([`page`](super::page)); no cursor (an empty field): no page before.
+    Page { lines: Vec<String>, before: Option<u64> },
     /// `KO:<CODE>:<reason>`
     Ko(Ko),
 }
@@ -153,6 +156,15 @@ impl Reply {
         Err(format!("not a reply: {line:?}"))
     }
 
+    /// The lines of a listing or (1.2) of a page of `HISTORY`: a reply
+    /// that may be long.
+    pub fn lines(&self) -> Option<&[String]> {
+        match self {
+            Reply::Listing(lines) | Reply::Page { lines, .. } => Some(lines),
+            _ => None,
+        }
+    }
+
     /// The `n` of an `OK:<n>` listing head.
     pub fn listing_len(&self) -> Option<usize> {
         match self {
@@ -178,6 +190,13 @@ impl fmt::Display for Reply {
                 writeln!(f, "OK:{}", lines.len())?;
                 lines.iter().try_for_each(|line| writeln!(f, "{line}"))
             }
+            Reply::Page { lines, before } => {
+                match before {
+                    Some(cursor) => writeln!(f, "OK:{}:{cursor}", lines.len())?,
+                    None => writeln!(f, "OK:{}:", lines.len())?,
+                }
+                lines.iter().try_for_each(|line| writeln!(f, "{line}"))
+            }
             Reply::Ko(ko) => writeln!(f, "{ko}"),
         }
     }
@@ -192,6 +211,10 @@ mod tests {
         assert_eq!(Reply::Ok.to_string(), "OK\n");
         assert_eq!(Reply::OkWith("m1:17".into()).to_string(), "OK:m1:17\n");
         assert_eq!(Reply::Listing(vec!["a".into(), "b".into()]).to_string(), "OK:2\na\nb\n");
+        let page = Reply::Page { lines: vec!["a".into()], before: Some(812) };
+        assert_eq!(page.to_string(), "OK:1:812\na\n");
+        assert_eq!(page.lines().map(<[String]>::len), Some(1), "a long reply, as a listing");
+        assert_eq!(Reply::Page { lines: vec![], before: None }.to_string(), "OK:0:\n");
         let ko = Ko::new(Code::UnknownUser, "no user\nnamed x");
         assert_eq!(Reply::Ko(ko).to_string(), "KO:UNKNOWN_USER:no user named x\n");
     }

@@ -26,6 +26,11 @@ pub enum LoggedOut {
     AccountDeleted,
 }
 
+/// The device a log-out names when it is of every session of the
+/// account, whatever its device (`DELACCOUNT`, an administrator's new
+/// password): no device is called so (names are `A-Z a-z 0-9 _ . -`).
+pub const EVERY_DEVICE: &str = "*";
+
 impl LoggedOut {
     /// The word a cluster's notice carries (`cluster::notice`).
     pub fn as_str(self) -> &'static str {

@@ -46,7 +46,7 @@ use crate::transport::Stream;
 
 mod closing;
 mod sends;
-pub use closing::LoggedOut;
+pub use closing::{EVERY_DEVICE, LoggedOut};
 pub use sends::SendSessions;
 
 /// The writing end of one receive connection.

@@ -27,6 +27,7 @@ use std::time::Duration;
 use super::base::Base;
 use crate::protocol::action::{self, Act, ActionId};
 use crate::protocol::fates::Fates;
+use crate::protocol::page::Start;
 use crate::protocol::{
     Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
 };
@@ -192,13 +193,27 @@ pub fn react(
 /// eraser's pass the texts are still in the log; from here they never
 /// leave the server.) `HISTORY` and an account's export both show them so.
 pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
-    let lines = store.history(user, chat, limit, MAX_HISTORY_BYTES)?.messages()?;
+    Ok(history_page(store, user, chat, Start::Newest, limit)?.0)
+}
+
+/// 1.2: a page of `HISTORY` from `start` back, shown as [`history`]
+/// shows the newest, and where the page before it starts.
+pub fn history_page(
+    store: &dyn Backend,
+    user: UserId,
+    chat: &Chat,
+    start: Start,
+    limit: usize,
+) -> Result<(Vec<String>, Option<u64>), Ko> {
+    let listing = store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?;
+    let before = listing.before;
+    let lines = listing.messages()?;
     let fates = Fates::of(store.server()?.actions_since, &lines);
     let shown = lines.into_iter().map(|mut line| {
         line.text = fates.shown(&line.from, &line.id, &line.text);
         line.to_string()
     });
-    Ok(shown.collect())
+    Ok((shown.collect(), before))
 }
 
 /// The conversation as the store serves `HISTORY` (its newest lines,

@@ -1,19 +1,22 @@
 //! 1.2 (§24): what the server tells as a call changes (`calls.rs` keeps
 //! the table of calls, which the router holds): an answer or a candidate
-//! relayed to the other end, an end told to both ends, a call nobody
-//! answered left as a missed call in the chat; and the timer thread that
-//! ends the calls that rang out (and, on a cluster, those whose device
-//! left another node).
+//! relayed to the other end, an end told to both ends, and the call's
+//! line in the chat (`📞 Voice call, 4:12`, `📞 Missed voice call`: a
+//! [`CallLog`]) stored for both; and the timer thread that ends the calls
+//! that rang out (and, on a cluster, those whose device left another
+//! node), all of one sweep stored together.
 
 use std::sync::Weak;
 use std::time::Instant;
 
 use super::Ctx;
-use super::calls::{Ended, Outcome, Party, TICK, missed_text};
+use super::calls::{Ended, Outcome, Party, TICK};
+use super::log_limit::log_limited;
 use super::relay::relay;
-use crate::protocol::call::{End, Signal};
-use crate::protocol::{Chat, Code, Event, Ko, Text};
-use crate::store::UserId;
+use crate::protocol::action::{Act, ActionId};
+use crate::protocol::call::{CallLog, End, Signal};
+use crate::protocol::{Chat, Event, Text};
+use crate::store::{Ticket, UserId};
 
 /// Says what `me`'s signal did, wherever the call was kept: an answer goes
 /// to the caller's devices and the callee's others, which stop ringing
@@ -24,62 +27,160 @@ pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outco
     match outcome {
         Outcome::Answered => relay(ctx, [peer, me.id], &event),
         Outcome::Ice => relay(ctx, [peer], &event),
-        Outcome::Ended(call, why) => end(ctx, &call, &me.name, why),
+        Outcome::Ended(call, why) => end(ctx, &[Over { call, by: me.name.clone(), why }]),
     }
 }
 
-/// Ends `call`, taken out of the table already, because of `by`: both
-/// ends' devices are told `CALL:<by>:<id>:END:<why>`; unanswered and not
-/// declined (nor busy: it never rang), it leaves the missed call in the
-/// chat, unless its caller deleted the account ([`caller_is_live`]).
-pub fn end(ctx: &Ctx, call: &Ended, by: &str, why: End) {
-    // The missed call first: whoever hears the end finds it in `HISTORY`.
-    if !call.answered && !matches!(why, End::Declined | End::Busy) && caller_is_live(ctx, &call.caller) {
-        missed(ctx, call);
-    }
-    let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
-    relay(ctx, [call.caller.id, call.callee.id], &event);
-    log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
+/// A call that is over: taken out of its table (or, busy, never in it),
+/// ended by `by` (a user's name), for `why`.
+pub struct Over {
+    pub call: Ended,
+    pub by: String,
+    pub why: End,
 }
 
-/// Whether the caller of a call still has its account (1.2 note, issue
-/// 54). A missed call is a new message from the caller, and a deleted
-/// account sends nothing more (§20): when its `DELACCOUNT` is what ended
-/// the call (its devices' connections closed: `END:gone`), the callee's
-/// devices are told the end and the chat gets no missed call. Asked of
-/// the store, which both backends answer alike (a cluster's row, read
-/// after the deletion committed: the deletion's `OK` comes after, and the
-/// connections close after that). Before, a single server stored the
-/// notice and a cluster did too, with a copy for the deleted caller's
-/// devices, which then numbered the next account of the name's first
-/// event 2 where a single server numbered it 1.
+/// Ends `calls`: first each one's line in its chat, stored together (one
+/// wait for the storage for them all: the calls of one sweep of the timer
+/// are stored as one batch, not one after the other), so that whoever
+/// hears an end finds its line in `HISTORY`; then each end told,
+/// `CALL:<by>:<id>:END:<why>`, to both ends' devices (a busy call, which
+/// never rang, to its caller's alone).
+pub fn end(ctx: &Ctx, calls: &[Over]) {
+    store_lines(ctx, calls);
+    for Over { call, by, why } in calls {
+        let event = Event::Call { from: by.clone(), id: call.id.clone(), signal: Signal::End(*why) };
+        match why {
+            End::Busy => relay(ctx, [call.caller.id], &event),
+            _ => relay(ctx, [call.caller.id, call.callee.id], &event),
+        }
+        // Asked first, so that a line that would not be printed does not
+        // spend the budget of those that would.
+        if log::log_enabled!(log::Level::Debug) {
+            log_limited!(
+                ctx.logs.calls,
+                debug,
+                "call {} from {} to {}: {}",
+                call.id,
+                call.caller.name,
+                call.callee.name,
+                why.as_str()
+            );
+        }
+    }
+}
+
+/// Stores the line of each call, from the caller to the callee (the
+/// durable path of any message, `Store::send`, so a block hides it as
+/// any message), unless its caller deleted the account
+/// ([`caller_is_live`]); then waits once for the last of them.
+fn store_lines(ctx: &Ctx, calls: &[Over]) {
+    let mut last = Ticket(0);
+    for Over { call, why, .. } in calls.iter().filter(|over| caller_is_live(ctx, &over.call.caller)) {
+        let (id, text) = line(ctx, call, *why);
+        let Ok(text) = Text::from_plain(&text) else { continue };
+        let (results, ticket) =
+            ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
+        match results.into_iter().next() {
+            Some(Ok(_)) => last = last.max(ticket),
+            Some(Err(ko)) => {
+                log_limited!(ctx.logs.calls, warn, "call {}: its line was not stored: {}", call.id, ko.reason)
+            }
+            None => {}
+        }
+    }
+    if last > Ticket(0)
+        && let Err(ko) = ctx.store.wait(last)
+    {
+        log_limited!(ctx.logs.calls, warn, "calls: their lines were not stored: {}", ko.reason);
+    }
+}
+
+/// The id and text of `call`'s line: a new message of the caller's
+/// (`call-<ms>-<n>`), or, for a missed call right after the caller's line
+/// of missed calls of the same media, an edit of that line with one more
+/// (`📞 3 missed voice calls`): a caller ringing again and again leaves
+/// one line, which every 1.2 client shows updated.
+fn line(ctx: &Ctx, call: &Ended, why: End) -> (String, String) {
+    let media = call.media;
+    let log = match (call.answered, why) {
+        (Some(talked), _) => CallLog::Talked { media, seconds: talked.as_secs() },
+        (None, End::Declined) => CallLog::Declined { media },
+        (None, _) => CallLog::Missed { media, count: 1 },
+    };
+    if let CallLog::Missed { .. } = log
+        && let Some(Missed { target, count, stamp }) = missed_before(ctx, call)
+    {
+        // An edit's id is its stamp and its target: two missed calls ended
+        // within the same millisecond would make the same id, and the
+        // second would be taken for a resend of the first (and not counted).
+        let stamp = crate::store::now_ms().max(stamp + 1);
+        let edit = ActionId { act: Act::Edit, stamp, target };
+        return (edit.to_string(), format!("✎ {}", CallLog::Missed { media, count: count + 1 }));
+    }
+    (super::own_ids::own_message_id("call"), log.to_string())
+}
+
+/// A line of missed calls, as the chat's last message shows it.
+struct Missed {
+    /// The id of the line's first message, which every edit targets.
+    target: String,
+    /// How many calls it counts.
+    count: u32,
+    /// The stamp of its last edit (0 if none).
+    stamp: u64,
+}
+
+/// The line of missed calls a new missed `call` folds into: the chat's
+/// last message, if it is that line of the caller's (or its last edit),
+/// of the same media. Read from the store, so it works alike on both
+/// backends and after a restart.
+fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
+    let chat = Chat::User(call.caller.name.clone());
+    let last = ctx.store.history(call.callee.id, &chat, 1, 16 * 1024).ok()?.messages().ok()?.pop()?;
+    if !last.from.eq_ignore_ascii_case(&call.caller.name) {
+        return None;
+    }
+    let plain = last.text.unescaped();
+    let (target, text, stamp) = match ActionId::parse(&last.id) {
+        Some(edit) if edit.act == Act::Edit => {
+            (edit.target, plain.strip_prefix("✎ ")?.to_string(), edit.stamp)
+        }
+        Some(_) => return None,
+        None => (last.id, plain, 0),
+    };
+    if !target.starts_with("call-") {
+        return None;
+    }
+    match CallLog::parse(&text)? {
+        CallLog::Missed { media, count } if media == call.media => Some(Missed { target, count, stamp }),
+        _ => None,
+    }
+}
+
+/// Whether the caller of a call still has its account. A call's line is
+/// a new message from the caller, and a deleted account sends nothing
+/// more (§20): when its `DELACCOUNT` is what ended the call (its devices'
+/// connections closed: `END:gone`), the callee's devices are told the end
+/// and the chat gets no line. Asked of the store, which both backends
+/// answer alike (a cluster's row, read after the deletion committed: the
+/// deletion's `OK` comes after, and the connections close after that).
 fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
     ctx.store
         .find_account(&caller.name)
         .is_some_and(|account| account.id == caller.id && !account.is_deleted())
 }
 
-/// The missed call's message, from the caller to the callee: the normal
-/// durable path (`Store::send`), so a block hides it as any message.
-fn missed(ctx: &Ctx, call: &Ended) {
-    let text = missed_text(call.media, &call.caller.name);
-    let Ok(text) = Text::from_plain(&text) else { return };
-    // An id of the caller's that the server makes (`own_message_id`).
-    let id = super::own_ids::own_message_id("call");
-    let (results, ticket) =
-        ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
-    let stored = results.into_iter().next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
-    if let Err(ko) = stored.and_then(|_| ctx.store.wait(ticket)) {
-        log::warn!("call {}: the missed call was not stored: {}", call.id, ko.reason);
-    }
-}
-
 /// The receive connection of `device` of `user` ended: its calls end
 /// (`END:gone`), within the time the server takes to see a connection go.
 pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
-    for call in ctx.router.calls.of_device(user, device) {
-        end(ctx, &call, name, End::Gone);
-    }
+    let over: Vec<Over> = ctx
+        .router
+        .calls
+        .of_device(user, device)
+        .into_iter()
+        .map(|call| Over { call, by: name.to_string(), why: End::Gone })
+        .collect();
+    end(ctx, &over);
 }
 
 /// Starts the timer thread that ends calls nobody answered. It holds the
@@ -96,15 +197,21 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                 if ctx.shutting_down() {
                     return;
                 }
-                for call in ctx.router.calls.rung_out(Instant::now()) {
-                    // Storing the missed call waits for the storage as a request does.
-                    crate::store::deadline::within(|| end(&ctx, &call, &call.caller.name, End::Missed));
-                }
+                let mut over: Vec<Over> = ctx
+                    .router
+                    .calls
+                    .rung_out(Instant::now())
+                    .into_iter()
+                    .map(|call| Over { by: call.caller.name.clone(), call, why: End::Missed })
+                    .collect();
                 // A cluster: ends whose device left another node (`Calls::left_elsewhere`).
                 for (call, user) in ctx.router.calls.gone_elsewhere() {
                     let left = if call.caller.id == user { &call.caller } else { &call.callee };
-                    let by = left.name.clone();
-                    crate::store::deadline::within(|| end(&ctx, &call, &by, End::Gone));
+                    over.push(Over { by: left.name.clone(), call, why: End::Gone });
+                }
+                if !over.is_empty() {
+                    // Storing the lines waits for the storage as a request does.
+                    crate::store::deadline::within(|| end(&ctx, &over));
                 }
             }
         },

@@ -15,16 +15,21 @@
 //!                └──────────────────────────────────────────────────────▶ END
 //! ```
 //!
-//! A call that ends unanswered, other than declined, leaves a **missed
-//! call** in the chat: a message from the caller to the callee, `📞 Missed
-//! voice call from ana`, stored through the durable message path like any
-//! other (`Store::send`), so every client of every version and `HISTORY`
-//! show it as text, and a block hides it like any message.
+//! Every call leaves a line in its chat when it ends (`📞 Voice call,
+//! 4:12`, `📞 Missed voice call`, `protocol::call::CallLog`): a message
+//! from the caller to the callee, stored through the durable message path
+//! like any other (`Store::send`), so every client of every version and
+//! `HISTORY` show it as text, and a block hides it like any message.
 //!
-//! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer;
-//! the table holds at most that many per online user. The timer thread
-//! wakes every [`TICK`], so a missed call ends within `--ring-seconds` and
-//! a quarter of a second.
+//! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer,
+//! and [`OFFERS_PER_MINUTE`] offers a minute; at most
+//! [`MAX_RINGING_CALLEE`] calls ringing one callee (past it, busy), counted
+//! over the calls other nodes keep too, so a cluster rings no more than
+//! one server; [`MAX_CANDIDATES`] ICE candidates from each end of a call.
+//! The table holds at most [`MAX_RINGING`] calls per online user. The
+//! timer thread wakes every
+//! [`TICK`], so a missed call ends within `--ring-seconds` and a quarter
+//! of a second, its line stored with those of the same sweep.
 //!
 //! This file is the table, which the router holds; `call_relay.rs` tells
 //! the two ends what happened to their call, stores the missed call, and
@@ -43,11 +48,14 @@
 //! the calls kept here for it ([`Calls::left_elsewhere`]). docs/CALLS.md
 //! says what that means.
 
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::protocol::call::{End, MAX_RINGING, Media, Signal, TurnLine};
+use crate::protocol::call::{
+    End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, Signal,
+};
 use crate::protocol::{Code, Event, Ko};
 use crate::store::UserId;
 
@@ -69,9 +77,10 @@ enum CallState {
     Ringing {
         until: Instant,
     },
-    /// `device` of the callee took the call.
+    /// `device` of the callee took the call `at`.
     Answered {
         device: String,
+        at: Instant,
     },
 }
 
@@ -86,6 +95,9 @@ struct Call {
     callee: Party,
     media: Media,
     state: CallState,
+    /// ICE candidates sent so far by the caller and by the callee
+    /// ([`MAX_CANDIDATES`] each).
+    candidates: [u16; 2],
 }
 
 /// A call taken out of a table, here or on the cluster node that kept it
@@ -100,8 +112,9 @@ pub struct Ended {
     pub caller: Party,
     pub callee: Party,
     pub media: Media,
-    /// Whether the callee had taken it (then it was no missed call).
-    pub answered: bool,
+    /// How long it went on after the callee took it; `None`: never
+    /// answered (a missed call, or declined).
+    pub answered: Option<Duration>,
 }
 
 /// A call as the rule for a new one reads it ([`may_ring`]): kept in
@@ -167,7 +180,10 @@ impl Call {
 
     /// What is told of it, once out of the table.
     fn ended(self) -> Ended {
-        let answered = self.answered();
+        let answered = match self.state {
+            CallState::Answered { at, .. } => Some(at.elapsed()),
+            CallState::Ringing { .. } => None,
+        };
         Ended { id: self.id, caller: self.caller, callee: self.callee, media: self.media, answered }
     }
 
@@ -225,10 +241,52 @@ pub enum Outcome {
     Ended(Ended, End),
 }
 
+/// When each user offered its calls of the last minute: at most as many
+/// times as it may, per user; a user whose last is a minute old is
+/// forgotten (at the timer's sweep).
+#[derive(Default)]
+struct Recent(HashMap<UserId, VecDeque<Instant>>);
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl Recent {
+    /// How many times of `user`'s are within the minute before `now`.
+    fn count(&mut self, user: UserId, now: Instant) -> usize {
+        let Some(times) = self.0.get_mut(&user) else { return 0 };
+        while times.front().is_some_and(|t| now.duration_since(*t) >= MINUTE) {
+            times.pop_front();
+        }
+        times.len()
+    }
+
+    /// How long until the oldest of `user`'s times is a minute old.
+    fn wait(&self, user: UserId, now: Instant) -> Duration {
+        let oldest = self.0.get(&user).and_then(|times| times.front().copied()).unwrap_or(now);
+        MINUTE.saturating_sub(now.duration_since(oldest))
+    }
+
+    fn note(&mut self, user: UserId, now: Instant) {
+        self.0.entry(user).or_default().push_back(now);
+    }
+
+    fn forget_old(&mut self, now: Instant) {
+        self.0.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < MINUTE));
+    }
+}
+
+/// The calls, and who offered lately (one lock: a new call is judged
+/// against both at once).
+#[derive(Default)]
+struct Table {
+    calls: Vec<Call>,
+    /// Offers each caller made ([`OFFERS_PER_MINUTE`]).
+    offers: Recent,
+}
+
 /// The table of calls (one per server, or per node).
 #[derive(Default)]
 pub struct Calls {
-    table: Mutex<Vec<Call>>,
+    table: Mutex<Table>,
     /// The calls whose end left on another node of a cluster
     /// ([`Calls::left_elsewhere`]), each with the user who left, until the
     /// timer tells their end (it holds the server; the dispatcher that
@@ -241,12 +299,21 @@ pub struct Calls {
 }
 
 impl Calls {
+    /// Every call this table keeps, and those of `elsewhere` (other
+    /// nodes' calls, on a cluster), as [`may_ring`] reads them.
+    pub fn known(&self, elsewhere: &[Brief]) -> Vec<Brief> {
+        let table = self.table.lock();
+        table.calls.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect()
+    }
+
     /// Rings a new call from `caller` (on `device`) to `callee`, or says
-    /// why not, by [`may_ring`] over this table's calls and those of
-    /// `elsewhere` (other nodes' calls of the two, on a cluster).
-    /// `Ok(false)`: the callee is in a call, busy: the call ends before
-    /// it rings. (The offer's five facts, its ring time and the calls
-    /// known elsewhere: each is its own, as the `CALL` request gives them.)
+    /// why not: past [`OFFERS_PER_MINUTE`] of the caller's, or by
+    /// [`may_ring`] over this table's calls and those of `elsewhere`
+    /// (other nodes' calls of the two, on a cluster). `Ok(false)`: the
+    /// callee is busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls:
+    /// the call ends before it rings. (The
+    /// offer's five facts, its ring time and the calls known elsewhere:
+    /// each is its own, as the `CALL` request gives them.)
     #[allow(clippy::too_many_arguments)]
     pub fn ring(
         &self,
@@ -258,14 +325,27 @@ impl Calls {
         ring: Duration,
         elsewhere: &[Brief],
     ) -> Result<bool, Ko> {
+        let now = Instant::now();
         let mut table = self.table.lock();
-        let known: Vec<Brief> = table.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect();
-        if !may_ring(&known, &caller, &callee, id)? {
+        let table = &mut *table;
+        if table.offers.count(caller.id, now) >= OFFERS_PER_MINUTE {
+            let wait = table.offers.wait(caller.id, now).as_secs() + 1;
+            return Err(Ko::new(
+                Code::RateLimited,
+                format!("you offered {OFFERS_PER_MINUTE} calls in a minute, the most: try again in {wait} s"),
+            ));
+        }
+        let known: Vec<Brief> =
+            table.calls.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect();
+        let free = may_ring(&known, &caller, &callee, id)?;
+        table.offers.note(caller.id, now);
+        let ringing = known.iter().filter(|c| !c.answered && c.callee == callee.id).count();
+        if !free || ringing >= MAX_RINGING_CALLEE {
             return Ok(false);
         }
-        let state = CallState::Ringing { until: Instant::now() + ring };
+        let state = CallState::Ringing { until: now + ring };
         let (id, caller_device) = (id.to_string(), device.to_string());
-        table.push(Call { id, caller, caller_device, callee, media, state });
+        table.calls.push(Call { id, caller, caller_device, callee, media, state, candidates: [0, 0] });
         Ok(true)
     }
 
@@ -292,6 +372,7 @@ impl Calls {
         step: Step,
     ) -> Option<Result<Outcome, Ko>> {
         let mut table = self.table.lock();
+        let table = &mut table.calls;
         let at = table.iter().position(|c| c.id == id && c.has(me) && c.has(peer))?;
         let call = &mut table[at];
         Some(match step {
@@ -300,10 +381,20 @@ impl Calls {
                 Err(Ko::new(Code::BadRequest, "the call was answered on another device"))
             }
             Step::Answer => {
-                call.state = CallState::Answered { device: device.to_string() };
+                call.state = CallState::Answered { device: device.to_string(), at: Instant::now() };
                 Ok(Outcome::Answered)
             }
-            Step::Ice => Ok(Outcome::Ice),
+            Step::Ice => {
+                let sent = &mut call.candidates[usize::from(call.callee.id == me)];
+                if *sent >= MAX_CANDIDATES {
+                    return Some(Err(Ko::new(
+                        Code::Full,
+                        format!("a call carries at most {MAX_CANDIDATES} candidates from each end"),
+                    )));
+                }
+                *sent += 1;
+                Ok(Outcome::Ice)
+            }
             Step::Decline if call.callee.id != me => {
                 Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"))
             }
@@ -312,12 +403,14 @@ impl Calls {
         })
     }
 
-    /// Takes out the calls that rang out by `now`.
+    /// Takes out the calls that rang out by `now` (and forgets who
+    /// offered over a minute ago).
     pub fn rung_out(&self, now: Instant) -> Vec<Ended> {
         let mut table = self.table.lock();
+        table.offers.forget_old(now);
         // In place: the sweep runs every `TICK`, and most find nothing.
         let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
-        table.extract_if(.., out).map(Call::ended).collect()
+        table.calls.extract_if(.., out).map(Call::ended).collect()
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
@@ -326,11 +419,11 @@ impl Calls {
     pub fn of_device(&self, user: UserId, device: &str) -> Vec<Ended> {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
-            let answered_on = |d: &str| matches!(&c.state, CallState::Answered { device } if device.eq_ignore_ascii_case(d));
+            let answered_on = |d: &str| matches!(&c.state, CallState::Answered { device, .. } if device.eq_ignore_ascii_case(d));
             (c.caller.id == user && c.caller_device.eq_ignore_ascii_case(device))
                 || (c.callee.id == user && answered_on(device))
         };
-        table.extract_if(.., with).map(Call::ended).collect()
+        table.calls.extract_if(.., with).map(Call::ended).collect()
     }
 
     /// A cluster's dispatcher heard that `device` of `user` left another
@@ -368,7 +461,7 @@ impl Calls {
 /// keeps the call: `Calls::step`.)
 pub fn heard(calls: &Calls, user: UserId, event: &Event) {
     let Event::Call { from, id, signal: Signal::End(_) } = event else { return };
-    calls.table.lock().retain(|c| !is_about((&c.caller, &c.callee), &c.id, user, (from, id)));
+    calls.table.lock().calls.retain(|c| !is_about((&c.caller, &c.callee), &c.id, user, (from, id)));
 }
 
 /// The one rule for which call a `CALL:<from>:<id>:…` event told to
@@ -394,37 +487,6 @@ pub fn is_about(ends: (&Party, &Party), call_id: &str, user: UserId, (from, id):
 
 pub(super) fn no_call(id: &str) -> Ko {
     Ko::new(Code::BadRequest, format!("no call {id} (it ended, or never rang)"))
-}
-
-/// `📞 Missed voice call from ana`: the one spelling, for the server that
-/// stores it and the tests and documents that quote it.
-pub fn missed_text(media: Media, caller: &str) -> String {
-    format!("📞 Missed {} call from {caller}", media.as_str())
-}
-
-/// What `wachat serve --turn URL --turn-secret S` gives: the TURN server
-/// and the secret it shares with this server (coturn's
-/// `--use-auth-secret --static-auth-secret S`).
-#[derive(Clone, Debug)]
-pub struct Turn {
-    pub url: String,
-    pub secret: String,
-}
-
-/// How long a TURN credential is good for: a day, coturn's usual; a
-/// browser asks again for each call.
-pub const TURN_SECONDS: u64 = 24 * 3600;
-
-impl Turn {
-    /// Credentials for `user` at `now` (Unix s), in coturn's REST form.
-    pub fn credentials(&self, user: &str, now: u64) -> TurnLine {
-        let username = format!("{}:{user}", now + TURN_SECONDS);
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, self.secret.as_bytes());
-        let tag = ring::hmac::sign(&key, username.as_bytes());
-        use base64::Engine as _;
-        let password = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
-        TurnLine { username, password, url: self.url.clone() }
-    }
 }
 
 #[cfg(test)]
@@ -456,7 +518,9 @@ mod tests {
         let ended = calls.step(1, "laptop", 3, "c2", Step::Hangup);
         let Ok(Outcome::Ended(ended, End::Hangup)) = ended else { panic!("{ended:?}") };
         let (caller, callee) = (party(1, "ana"), party(3, "carl"));
-        assert_eq!(ended, Ended { id: "c2".into(), caller, callee, media: Media::Voice, answered: true });
+        assert!(ended.answered.is_some(), "answered, so it went on for a while");
+        let ended = Ended { answered: None, ..ended };
+        assert_eq!(ended, Ended { id: "c2".into(), caller, callee, media: Media::Voice, answered: None });
         assert!(calls.step_if_kept(3, "phone", 1, "c2", Step::Ice).is_none());
     }
 
@@ -497,6 +561,51 @@ mod tests {
         assert_eq!(ring("c1", party(2, "bob"), &[brief("c7", 3, 2, false)]), Ok(true), "rung, not in a call");
     }
 
+    /// A caller offers at most `OFFERS_PER_MINUTE` calls a minute; a
+    /// callee rings for at most `MAX_RINGING_CALLEE` at once, counting
+    /// the calls kept elsewhere (past it, busy); an end sends at most
+    /// `MAX_CANDIDATES` candidates.
+    #[test]
+    fn rings_and_candidates_are_bounded() {
+        let calls = Calls::default();
+        let party = |id, name: &str| Party { id, name: name.into() };
+        let ring = |caller: UserId, callee: UserId, id: &str, elsewhere: &[Brief]| {
+            let (caller, callee) =
+                (party(caller, &format!("u{caller}")), party(callee, &format!("u{callee}")));
+            calls.ring(caller, "d", callee, id, Media::Voice, Duration::from_secs(60), elsewhere)
+        };
+        let hang_up = |caller: UserId, callee: UserId, id: &str| {
+            calls.step(caller, "d", callee, id, Step::Hangup).map(|_| ())
+        };
+        for n in 0..OFFERS_PER_MINUTE {
+            assert_eq!(ring(1, 2, &format!("a{n}"), &[]), Ok(true), "offer {n}");
+            assert_eq!(hang_up(1, 2, &format!("a{n}")), Ok(()));
+        }
+        let refused = ring(1, 2, "a9", &[]).unwrap_err();
+        assert_eq!(refused.code, Code::RateLimited, "{refused:?}");
+        assert!(
+            refused.reason.starts_with("you offered 6 calls in a minute, the most: try again in "),
+            "{refused:?}"
+        );
+        // Callee 2 rings for 3 and 4: a third call rings; a fourth, with
+        // one kept on another node, finds it busy.
+        assert_eq!(ring(3, 2, "b1", &[]), Ok(true));
+        assert_eq!(ring(4, 2, "b2", &[]), Ok(true));
+        let elsewhere = [Brief { id: "x1".into(), caller: 9, callee: 2, answered: false }];
+        assert_eq!(ring(5, 2, "b3", &elsewhere), Ok(false), "three ring it already, one elsewhere");
+        assert_eq!(ring(5, 2, "b3", &[]), Ok(true));
+        assert_eq!(ring(6, 2, "b4", &[]), Ok(false), "three ring it already");
+        assert_eq!(ring(6, 7, "b6", &[]), Ok(true), "another callee rings");
+        for n in 0..MAX_CANDIDATES {
+            assert!(calls.step(6, "d", 7, "b6", Step::Ice).is_ok(), "candidate {n}");
+        }
+        assert_eq!(calls.step(6, "d", 7, "b6", Step::Ice).map(|_| ()).unwrap_err().code, Code::Full);
+        assert!(calls.step(7, "d", 6, "b6", Step::Ice).is_ok(), "the other end counts its own");
+        // A minute later, who offered is forgotten.
+        calls.rung_out(Instant::now() + MINUTE);
+        assert!(calls.table.lock().offers.0.is_empty());
+    }
+
     /// One lookup answers "kept here?" and the step: `None` for a call
     /// this table does not keep (a cluster node asks the others), the
     /// rule's own answer, refusal included, for one it keeps.
@@ -516,19 +625,7 @@ mod tests {
         assert!(matches!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice), Some(Ok(Outcome::Ice))));
         let declined = calls.step_if_kept(2, "phone", 1, "c1", Step::Decline);
         let Some(Ok(Outcome::Ended(ended, End::Declined))) = declined else { panic!("{declined:?}") };
-        assert!(!ended.answered && ended.media == Media::Video && ended.caller.name == "ana");
+        assert!(ended.answered.is_none() && ended.media == Media::Video && ended.caller.name == "ana");
         assert!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice).is_none(), "ended: no longer kept");
-    }
-
-    #[test]
-    fn turn_credentials_are_coturns_rest_form() {
-        // HMAC-SHA1 of "<expiry>:<user>" with the shared secret, base64,
-        // as `openssl` computes it:
-        let turn = Turn { url: "turn:127.0.0.1:3478".into(), secret: "north".into() };
-        let line = turn.credentials("ana", 1_700_000_000 - TURN_SECONDS);
-        assert_eq!(line.username, "1700000000:ana");
-        // `printf 1700000000:ana | openssl dgst -sha1 -hmac north -binary | base64`
-        assert_eq!(line.password, "/V6vMibmvRAPIMy3tyPu2GxFkDI=");
-        assert_eq!(line.url, "turn:127.0.0.1:3478");
     }
 }

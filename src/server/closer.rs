@@ -27,16 +27,15 @@
 //! `poll()`. When the server is dropped, the channel's sender goes, and the
 //! closer closes what it holds and ends.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
+use crate::sys::socket::{self, READABLE, Waiting, Waker, Woken};
 use crate::transport::Stream;
 
 /// How long a lingering close reads leftovers at most.
@@ -48,7 +47,7 @@ pub const LINGER_BYTES: usize = 64 * 1024;
 /// 16 connections, at least 16, at most 256. Each is one descriptor, so
 /// the default (20,000 connections, 256 lingering) leaves the descriptors
 /// of ≥ 9,800 users within this machine's hard limit of 20,000 (see
-/// `sys::connection_capacity`, which counts them).
+/// `sys::limits::connection_capacity`, which counts them).
 pub fn max_lingering(max_connections: usize) -> usize {
     (max_connections / 16).clamp(16, 256)
 }
@@ -56,8 +55,8 @@ pub fn max_lingering(max_connections: usize) -> usize {
 /// The handlers' end of the closer thread.
 pub struct Closer {
     sockets: Sender<Arc<Stream>>,
-    /// Written one byte per socket handed over: wakes the closer's `poll`.
-    wake: UnixStream,
+    /// Woken once per socket handed over: wakes the closer's `poll`.
+    wake: Waker,
     /// Sockets handed over and not closed yet.
     lingering: Arc<AtomicUsize>,
     max: usize,
@@ -66,9 +65,7 @@ pub struct Closer {
 impl Closer {
     /// Starts the closer thread, which lingers over `max` sockets at most.
     pub fn start(max: usize) -> io::Result<Closer> {
-        let (wake, woken) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        woken.set_nonblocking(true)?;
+        let (wake, woken) = socket::wake_pair()?;
         let (sockets, incoming) = crossbeam_channel::unbounded();
         let lingering = Arc::new(AtomicUsize::new(0));
         let count = lingering.clone();
@@ -93,8 +90,7 @@ impl Closer {
             drop(stream);
             return;
         }
-        // A full pipe already wakes the closer: a failed write changes nothing.
-        let _ = (&self.wake).write(&[1]);
+        self.wake.wake();
     }
 
     /// Sockets lingering now (for tests and logs).
@@ -114,9 +110,9 @@ struct Lingering {
 /// The closer thread: polls the wake-up pipe and every lingering socket,
 /// reads what came, and closes each socket at end-of-file, on an error,
 /// past its budget or past its deadline.
-fn run(incoming: &Receiver<Arc<Stream>>, mut woken: UnixStream, count: &AtomicUsize) {
+fn run(incoming: &Receiver<Arc<Stream>>, woken: Woken, count: &AtomicUsize) {
     let mut held: Vec<Lingering> = Vec::new();
-    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut fds: Vec<Waiting> = Vec::new();
     let mut sink = [0u8; 4096];
     loop {
         // Take what the handlers handed over.
@@ -144,32 +140,32 @@ fn run(incoming: &Receiver<Arc<Stream>>, mut woken: UnixStream, count: &AtomicUs
         // Wait for bytes (or end-of-file) on any of them, or a new one,
         // or the nearest deadline.
         fds.clear();
-        fds.push(libc::pollfd { fd: woken.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-        fds.extend(held.iter().map(|l| libc::pollfd {
-            fd: l.stream.tcp().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }));
+        fds.push(woken.waiting());
+        fds.extend(held.iter().map(|l| Waiting::new(l.stream.tcp(), READABLE)));
         let now = Instant::now();
         let timeout_ms = held.iter().map(|l| l.deadline).min().map_or(-1, |deadline| {
             // Rounded up: a wait of 0.4 ms must not become a busy loop.
             deadline.saturating_duration_since(now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
         });
-        // SAFETY: `fds` is a valid array of `fds.len()` pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            log::error!("closer: poll failed: {}", io::Error::last_os_error());
-            std::thread::sleep(Duration::from_millis(10)); // never spin
-        }
-        if fds[0].revents != 0 {
-            while matches!(woken.read(&mut sink), Ok(1..)) {}
+        let n = match socket::poll(&mut fds, timeout_ms) {
+            Ok(n) => n,
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("closer: poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10)); // never spin
+                }
+                0
+            }
+        };
+        if fds[0].ready() != 0 {
+            woken.drain();
         }
         // Read what came; keep those that may still send.
         let now = Instant::now();
         let mut i = 0;
         held.retain_mut(|l| {
             i += 1;
-            let ready = n > 0 && fds[i].revents != 0;
+            let ready = n > 0 && fds[i].ready() != 0;
             let open = (!ready || read_leftovers(l, &mut sink)) && now < l.deadline;
             if !open {
                 count.fetch_sub(1, Ordering::SeqCst);
@@ -198,6 +194,7 @@ fn read_leftovers(l: &mut Lingering, sink: &mut [u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::{TcpListener, TcpStream};
 
     fn pair() -> (TcpStream, Arc<Stream>) {

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::calls::{DEFAULT_RING_SECONDS, Turn};
+use super::calls::DEFAULT_RING_SECONDS;
 use super::registration::Registration;
+use super::turn::Turn;
 use crate::protocol::MAX_FRAME;
 use crate::store::files::{MAX_FILE_MB, UPLOAD_MINUTES};
 use crate::store::password::DEFAULT_KDF_COST;

@@ -199,7 +199,7 @@ pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
 /// Copies complete file `id` into `dest`, a new private file (0600), synced
 /// (an administrator's export).
 pub fn save(files: &Files, id: &str, dest: &std::path::Path) -> crate::error::Result<u64> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::sys::private::Mode;
     let io = |e| crate::error::Error::io(format!("export: {}", dest.display()), e);
     let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest).map_err(io)?;
     let mut out = std::io::BufWriter::new(file);

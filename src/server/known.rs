@@ -42,7 +42,6 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,6 +50,7 @@ use blake2::digest::{KeyInit, Mac};
 use parking_lot::Mutex;
 
 use crate::store::now_ms;
+use crate::sys::private::Mode;
 
 /// An account (its name folded) at an address (its `address_key`).
 pub type Pair = (String, IpAddr);

@@ -21,6 +21,7 @@ use super::{
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
+use crate::store::disk::{Disk, RealDisk};
 use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
@@ -37,12 +38,20 @@ pub struct Storage {
     /// Where invite codes and disabled accounts are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
+    /// The disk the data directory's own files are written to
+    /// (`devices.csv`): the operating system's, or a test's simulated one.
+    pub disk: Arc<dyn Disk>,
 }
 
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None }
+        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, disk: Arc::new(RealDisk) }
+    }
+
+    /// The same, its data directory's own files on `disk`.
+    pub fn on(self, disk: Arc<dyn Disk>) -> Storage {
+        Storage { disk, ..self }
     }
 }
 
@@ -86,7 +95,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door } = open(&router)?;
+        let Storage { backend, nodes, files: file_store, door, disk } = open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
@@ -96,7 +105,7 @@ impl Server {
             .then(|| throttle::Throttle::new(address_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
         let devices =
-            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+            devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
         if let Some(shared) = nodes.shared_devices() {
             devices.share(shared);

@@ -75,6 +75,9 @@ pub struct Logs {
     pub refused: LogLimit,
     /// Clients dropped for not reading what they were sent.
     pub dropped: LogLimit,
+    /// Calls ended, and their lines in the chat not stored (a caller past
+    /// its quota may ring and hang up in a loop).
+    pub calls: LogLimit,
 }
 
 #[cfg(test)]

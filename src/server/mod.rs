@@ -67,6 +67,7 @@ pub mod send;
 mod session;
 pub mod threads;
 pub mod throttle;
+pub mod turn;
 
 pub use base::Base;
 pub use config::{

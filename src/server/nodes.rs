@@ -64,7 +64,8 @@ pub trait Nodes: Send + Sync {
         Vec::new()
     }
     /// `user`'s `device` was logged out here, for `why`: other nodes log
-    /// it out too, telling its connections there as this one did.
+    /// it out too, telling its connections there as this one did;
+    /// [`EVERY_DEVICE`](crate::router::EVERY_DEVICE): every session of `user`.
     fn logged_out(&self, user: UserId, device: &str, why: LoggedOut) {
         let _ = (user, device, why);
     }

@@ -390,6 +390,13 @@ fn seen(base: &Base, user: UserId) -> Presence {
     base.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
 }
 
+/// Each user's presence as `me` sees it in a listing: [`seen`], but
+/// `UNKNOWN` for a user who blocked `me` (1.2, §22).
+fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
+    let blockers = base.store.blockers(me).unwrap_or_default();
+    move |user| if blockers.contains(&user) { Presence::Unknown } else { seen(base, user) }
+}
+
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
@@ -407,12 +414,33 @@ pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, K
         return Err(crate::protocol::Ko::not_member(room));
     }
     members.sort_by_key(|(_, name)| fold(name));
-    // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).
-    let blockers = base.store.blockers(me).unwrap_or_default();
-    let presence = |user: UserId| if blockers.contains(&user) { Presence::Unknown } else { seen(base, user) };
+    let presence = seen_by(base, me);
     Ok(members
         .iter()
         .map(|(user, name)| MemberLine { user: name.to_string(), presence: presence(*user) })
+        .collect())
+}
+
+/// `PEOPLE:<prefix>` (1.2): the first `most` people (sorted ignoring
+/// case) whose names start with `prefix`, ignoring case, among the
+/// members of `me`'s rooms (`me` left out), as [`members`] shows each: the
+/// people `MEMBERS` lets `me` see, in one read of the rooms and their
+/// members, on either backend.
+pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<SeenLine>, Ko> {
+    let start = fold(prefix);
+    let rooms = base.store.rooms_of(me, usize::MAX)?;
+    let mut found: Vec<(UserId, Arc<str>)> = rooms
+        .into_iter()
+        .flat_map(|(_, members)| members)
+        .filter(|(user, name)| *user != me && fold(name).starts_with(&start))
+        .collect();
+    found.sort_by_key(|(_, name)| fold(name));
+    found.dedup_by_key(|(user, _)| *user);
+    found.truncate(most);
+    let presence = seen_by(base, me);
+    Ok(found
+        .into_iter()
+        .map(|(user, name)| SeenLine { user: name.to_string(), presence: presence(user) })
         .collect())
 }
 

@@ -42,7 +42,7 @@ const READ_BUFFER: usize = 1024;
 ///
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
-/// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
+/// would `dup` the descriptor and halve how many users fit, see `sys::limits`).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     // Registered like a send connection: a shutdown waits for this thread
@@ -106,7 +106,7 @@ fn login(
                 let device = auth::login_device(line);
                 match auth::authenticate(ctx, line, peer.ip(), super::requests::may_open(line)) {
                     // Attaching replays the inbox: it costs a request (--rate).
-                    auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, &name, peer, 1) {
+                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
                         Ok(()) => return Some(Login { user, name, device }),
                         Err(ko) => ko,
                     },

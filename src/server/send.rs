@@ -236,7 +236,7 @@ impl Session<'_> {
     /// no listing (long replies are written by this thread, a chunk at a
     /// time) and no room members to tell.
     fn only_waits_for_the_disk(&self) -> bool {
-        self.member_changes.is_empty() && !self.replies.iter().any(|(r, _)| matches!(r, Reply::Listing(_)))
+        self.member_changes.is_empty() && !self.replies.iter().any(|(r, _)| r.lines().is_some())
     }
 
     /// Hands the queued replies to the store, to be written once `ticket`

@@ -90,9 +90,9 @@ impl Session<'_> {
     /// overtake them.
     pub fn queue(&mut self, reply: Reply, durable: bool) {
         self.send_msgs();
-        self.queued += match &reply {
-            Reply::Listing(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
-            _ => 64,
+        self.queued += match reply.lines() {
+            Some(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
+            None => 64,
         };
         self.replies.push((reply, durable));
     }

@@ -180,7 +180,7 @@ pub fn write_files(me: &str, source: &mut dyn Source, out: &mut dyn Write, dir: 
 /// Copies a file into `dest` (its folder made private, 0700: it holds
 /// someone's files) and checks its sha256 against the listing's.
 fn save_checked(source: &mut dyn Source, f: &FileLine, dest: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use crate::sys::private::Mode;
     let folder = dest.parent().unwrap_or(Path::new("."));
     let io = |e| Error::io(format!("export: {}", dest.display()), e);
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io)?;

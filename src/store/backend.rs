@@ -117,6 +117,7 @@ use std::time::Duration;
 use super::settings::{KeptKey, KeyChange, Keys, Setting};
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
+use crate::protocol::page::Start;
 use crate::protocol::{
     Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
 };
@@ -347,6 +348,9 @@ pub trait Lines: Send {
 pub struct Listing {
     pub len: usize,
     pub lines: Box<dyn Lines>,
+    /// A page of `HISTORY` (1.2): where the page before it starts, `None`
+    /// if its lines reach the conversation's start (`protocol::page`).
+    pub before: Option<u64>,
 }
 
 impl Listing {
@@ -427,7 +431,22 @@ pub trait Backend: Send + Sync {
     fn last_seen(&self, user: UserId) -> Option<u64>;
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
-    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        self.history_page(user, chat, Start::Newest, limit, max_bytes)
+    }
+    /// 1.2: a page of `HISTORY`: the messages from `start` back, at most
+    /// `limit` of them and `max_bytes` of lines, oldest first, and where
+    /// the page before starts (`protocol::page`). A cursor that is not a
+    /// place in `user`'s conversation `chat` is refused with
+    /// [`not_a_page`](crate::protocol::page::not_a_page).
+    fn history_page(
+        &self,
+        user: UserId,
+        chat: &Chat,
+        start: Start,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko>;
     /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
     /// that hold every word of `query`, newest first, edits and deletions
     /// folded in. The default reads each chat's newest messages through

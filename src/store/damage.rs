@@ -327,7 +327,7 @@ fn replace_segment(path: &Path, kept: &Path, repaired: &[u8]) -> std::io::Result
     file.write_all(repaired)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
-    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
+    crate::sys::disk::sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// The lines of a segment's records (after the header, each ending in

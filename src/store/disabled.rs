@@ -39,7 +39,7 @@ fn flag(data_dir: &Path, name: &str) -> Option<PathBuf> {
 pub fn disable(data_dir: &Path, name: &str) -> io::Result<bool> {
     let path = flag(data_dir, name).ok_or_else(|| io::Error::other(format!("bad name {name:?}")))?;
     {
-        use std::os::unix::fs::DirBuilderExt;
+        use crate::sys::private::Mode;
         fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir.join(FOLDER))?;
     }
     match fs::OpenOptions::new().write(true).create_new(true).open(&path) {

@@ -17,9 +17,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Arc;
+
+use crate::sys::disk::At;
+use crate::sys::private::Mode;
 
 /// Why the store syncs: one name per fsync in the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -135,7 +137,9 @@ pub trait Disk: Send + Sync {
 
     /// Replaces `path` with `bytes` atomically: a temporary file next to
     /// it, synced, renamed over it, then the directory synced. A power cut
-    /// leaves the old file or the new one, never a mix.
+    /// leaves the old file or the new one, never a mix; a failed write
+    /// (a full disk) leaves the old one, and gives back what the
+    /// temporary file took.
     fn replace(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let dir = parent(path);
         let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -144,10 +148,14 @@ pub trait Disk: Send + Sync {
         if self.exists(&tmp) {
             self.remove(&tmp)?; // left by a crash
         }
-        let mut file = self.open_append(&tmp)?;
-        file.append(bytes)?;
-        file.sync(SyncPoint::Replace)?;
-        drop(file);
+        let written = self.open_append(&tmp).and_then(|mut file| {
+            file.append(bytes)?;
+            file.sync(SyncPoint::Replace)
+        });
+        if let Err(e) = written {
+            let _ = self.remove(&tmp);
+            return Err(e);
+        }
         self.rename(&tmp, path)?;
         self.sync_dir(dir, SyncPoint::Replace)
     }
@@ -216,7 +224,7 @@ impl Appender for RealAppender {
 impl ReadAt for File {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         loop {
-            match FileExt::read_at(self, buf, offset) {
+            match At::read_at(self, buf, offset) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }
@@ -264,40 +272,19 @@ impl Disk for RealDisk {
     }
 
     fn sync_dir(&self, dir: &Path, _why: SyncPoint) -> io::Result<()> {
-        File::open(dir)?.sync_all()
+        crate::sys::disk::sync_dir(dir)
     }
 
-    // `statvfs`'s fields are u64 here but narrower on some systems.
-    #[allow(clippy::useless_conversion)]
     fn space(&self, dir: &Path) -> io::Result<Space> {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
-        // SAFETY: an all-zero `statvfs` is a valid value of that plain C
-        // struct; `path` is NUL-terminated and `st` outlives the call,
-        // which writes only into it.
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let unit = u64::from(st.f_frsize);
-        Ok(Space {
-            available: u64::from(st.f_bavail).saturating_mul(unit),
-            total: u64::from(st.f_blocks).saturating_mul(unit),
-        })
+        let stats = fs4::statvfs(dir)?;
+        Ok(Space { available: stats.available_space(), total: stats.total_space() })
     }
 
     fn reserve(&self, path: &Path, len: u64) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         let file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-        let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: a plain call on a descriptor `file` owns for its length.
-        // Blocks allocated, not written: a ballast costs no write of its
-        // size (glibc writes them itself on a file system that cannot).
-        match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
-            0 => file.sync_all(),
-            errno => Err(io::Error::from_raw_os_error(errno)),
-        }
+        // Blocks allocated, not written: a ballast costs no write of its size.
+        crate::sys::disk::reserve(&file, len)?;
+        file.sync_all()
     }
 
     fn write_at(&self, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {

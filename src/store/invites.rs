@@ -105,7 +105,7 @@ pub mod files {
     pub fn keep(data_dir: &Path, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
         let dir = data_dir.join(FOLDER);
         let write = || -> std::io::Result<()> {
-            use std::os::unix::fs::DirBuilderExt;
+            use crate::sys::private::Mode;
             fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?; // private, as the rest
             for code in codes {
                 // A code already there (1 in 2^74) fails, never overwritten.
@@ -190,12 +190,12 @@ pub mod files {
 
     /// Creates a file only its owner may read, failing if it exists.
     fn private_new_file(path: &Path) -> std::io::Result<fs::File> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use crate::sys::private::Mode;
         fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
     }
 
     fn sync_dir(dir: &Path) -> std::io::Result<()> {
-        fs::File::open(dir)?.sync_all()
+        crate::sys::disk::sync_dir(dir)
     }
 }
 

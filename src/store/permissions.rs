@@ -8,8 +8,9 @@
 //! modes change after the first `serve` looks modified to git).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use crate::sys::private::{mode_of, set_mode};
 
 /// Makes `dir`, its subdirectories and their files accessible to their
 /// owner only; logs what it changed.
@@ -33,10 +34,10 @@ fn tighten_tree(path: &Path, depth: usize, changed: &mut Vec<String>) {
     if meta.file_type().is_symlink() {
         return; // not ours to change
     }
-    let mode = meta.permissions().mode() & 0o777;
+    let Some(mode) = mode_of(&meta).map(|mode| mode & 0o777) else { return }; // no modes here
     let wanted = if meta.is_dir() { mode & 0o700 | 0o700 } else { mode & 0o600 };
     if mode != wanted {
-        match fs::set_permissions(path, fs::Permissions::from_mode(wanted)) {
+        match set_mode(path, wanted) {
             Ok(()) => changed.push(format!("{} (was {mode:04o})", path.display())),
             Err(e) => log::warn!("store: cannot make {} private: {e}", path.display()),
         }
@@ -78,11 +79,11 @@ mod tests {
         fs::write(data.join("users.csv"), "x").unwrap();
         fs::write(data.join("log").join("0.csv"), "y").unwrap();
         for p in [&data, &data.join("log")] {
-            fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+            set_mode(p, 0o755).unwrap();
         }
-        fs::set_permissions(data.join("users.csv"), fs::Permissions::from_mode(0o644)).unwrap();
+        set_mode(&data.join("users.csv"), 0o644).unwrap();
         tighten(&data);
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = |p: &Path| mode_of(&fs::metadata(p).unwrap()).unwrap() & 0o777;
         assert_eq!(mode(&data), 0o700);
         assert_eq!(mode(&data.join("log")), 0o700);
         assert_eq!(mode(&data.join("users.csv")), 0o600);
@@ -95,10 +96,10 @@ mod tests {
         let data = dir.path();
         for name in ["roster.sample.csv", "users.csv", "checkpoint-7.csv.tmp"] {
             fs::write(data.join(name), "x").unwrap();
-            fs::set_permissions(data.join(name), fs::Permissions::from_mode(0o644)).unwrap();
+            set_mode(&data.join(name), 0o644).unwrap();
         }
         tighten(data);
-        let mode = |name: &str| fs::metadata(data.join(name)).unwrap().permissions().mode() & 0o777;
+        let mode = |name: &str| mode_of(&fs::metadata(data.join(name)).unwrap()).unwrap() & 0o777;
         assert_eq!(mode("roster.sample.csv"), 0o644);
         assert_eq!(mode("users.csv"), 0o600);
         assert_eq!(mode("checkpoint-7.csv.tmp"), 0o600);

@@ -19,8 +19,8 @@
 //! requests. So the state sits behind a mutex, and **no thread ever waits
 //! for the network while holding it**: it waits in `poll()` first, then
 //! takes the lock for work that cannot block — feeding the bytes that came
-//! into rustls, taking plaintext out, or encrypting and writing with
-//! `MSG_DONTWAIT` what the kernel takes now. That is what keeps the
+//! into rustls, taking plaintext out, or encrypting and writing what the
+//! kernel takes now (`MSG_DONTWAIT`, see `sys::socket`). That is what keeps the
 //! router's promise (a slow reader never blocks it) with TLS too. Lock
 //! order: an `Outlet`'s buffer, then its stream's WebSocket state (a
 //! browser's connection, see [`websocket`]), then its TLS state; a stream
@@ -40,12 +40,13 @@ pub mod websocket;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use crate::sys::socket::{self, Events, READABLE, WRITABLE};
 
 pub use stream_io::Shared;
 pub use tls::Tls;
@@ -216,7 +217,7 @@ impl Stream {
 
     /// [`Stream::send_now`] under any WebSocket: the bytes as they are.
     fn send_bytes_now(&self, bytes: &[u8]) -> io::Result<usize> {
-        let Some(tls) = &self.tls else { return send_dontwait(&self.tcp, bytes) };
+        let Some(tls) = &self.tls else { return socket::send_now(&self.tcp, bytes) };
         let mut conn = tls.lock();
         let taken = if bytes.is_empty() { 0 } else { conn.writer().write(bytes)? };
         self.flush_tls(&mut conn)?;
@@ -240,7 +241,7 @@ impl Stream {
                 return Ok(());
             }
             if taken == 0 {
-                self.wait(libc::POLLOUT, Some(deadline)).map_err(|e| match e.kind() {
+                self.wait(WRITABLE, Some(deadline)).map_err(|e| match e.kind() {
                     io::ErrorKind::WouldBlock => {
                         io::Error::new(io::ErrorKind::TimedOut, "the peer did not read in time")
                     }
@@ -289,11 +290,11 @@ impl Stream {
     fn receive(&self, deadline: Option<Instant>) -> io::Result<bool> {
         let tls = self.tls.as_ref().expect("a TLS stream");
         let wants_write = tls.lock().wants_write();
-        let events = if wants_write { libc::POLLIN | libc::POLLOUT } else { libc::POLLIN };
+        let events = if wants_write { READABLE | WRITABLE } else { READABLE };
         let ready = self.wait(events, deadline)?;
         let mut conn = tls.lock();
         self.flush_tls(&mut conn)?;
-        if ready & libc::POLLIN == 0 {
+        if ready & READABLE == 0 {
             return Ok(true); // only room to write: the handshake went on
         }
         let server = matches!(*conn, rustls::Connection::Server(_));
@@ -336,13 +337,13 @@ impl Stream {
     /// Tells a plaintext client, in plaintext, that this port speaks TLS
     /// (it could read nothing else), without waiting.
     pub fn refuse_plaintext(&self, line: &str) {
-        let _ = send_dontwait(&self.tcp, line.as_bytes());
+        let _ = socket::send_now(&self.tcp, line.as_bytes());
     }
 
     /// Waits until the socket is ready for `events` or `deadline` passes
     /// (`WouldBlock` then, as a socket timeout says); returns the events.
-    fn wait(&self, events: libc::c_short, deadline: Option<Instant>) -> io::Result<libc::c_short> {
-        let mut fd = libc::pollfd { fd: self.tcp.as_raw_fd(), events, revents: 0 };
+    fn wait(&self, events: Events, deadline: Option<Instant>) -> io::Result<Events> {
+        let mut waiting = [socket::Waiting::new(&self.tcp, events)];
         loop {
             let timeout_ms = match deadline {
                 _ if self.waits.lock().nonblocking => 0,
@@ -353,17 +354,11 @@ impl Stream {
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 }
             };
-            // SAFETY: one valid pollfd, for the length we pass.
-            let n = unsafe { libc::poll(&mut fd, 1, timeout_ms) };
-            match n {
-                1.. => return Ok(ready(fd.revents, events)),
-                0 => return Err(io::ErrorKind::WouldBlock.into()),
-                _ => {
-                    let e = io::Error::last_os_error();
-                    if e.kind() != io::ErrorKind::Interrupted {
-                        return Err(e);
-                    }
-                }
+            match socket::poll(&mut waiting, timeout_ms) {
+                Ok(1..) => return Ok(waiting[0].ready()),
+                Ok(0) => return Err(io::ErrorKind::WouldBlock.into()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
     }
@@ -373,39 +368,18 @@ impl Stream {
     }
 }
 
-/// An error or a hang-up wakes `poll` without the events asked for: count
-/// it as ready for all of them, so that the next read or write finds out.
-fn ready(revents: libc::c_short, asked: libc::c_short) -> libc::c_short {
-    if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 { asked } else { revents & asked }
-}
-
-/// Sends what the kernel takes now; how much it took.
-fn send_dontwait(tcp: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
-    let socket = socket2::SockRef::from(tcp);
-    loop {
-        match socket.send_with_flags(bytes, libc::MSG_DONTWAIT) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-            other => return other,
-        }
-    }
-}
-
 /// The socket as rustls's reader and writer, never waiting.
 struct DontWait<'a>(&'a TcpStream);
 
 impl Read for DontWait<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let socket = socket2::SockRef::from(self.0);
-        // SAFETY: recv writes initialised bytes only, at most buf.len().
-        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-        socket.recv_with_flags(uninit, libc::MSG_DONTWAIT)
+        socket::recv_now(self.0, buf)
     }
 }
 
 impl Write for DontWait<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match send_dontwait(self.0, buf)? {
+        match socket::send_now(self.0, buf)? {
             0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
             n => Ok(n),
         }

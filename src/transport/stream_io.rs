@@ -63,13 +63,13 @@ impl Write for &Stream {
             if taken > 0 || buf.is_empty() {
                 break taken;
             }
-            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
+            self.wait(crate::sys::socket::WRITABLE, deadline).map_err(timed_out)?;
         };
         if self.waits.lock().nonblocking {
             return Ok(taken); // the next call pushes the rest on
         }
         while self.unsent() {
-            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
+            self.wait(crate::sys::socket::WRITABLE, deadline).map_err(timed_out)?;
             self.send_now(&[])?;
         }
         Ok(taken)

@@ -285,7 +285,7 @@ impl Stream {
             }
             match &self.tls {
                 None => {
-                    self.wait(libc::POLLIN, deadline)?;
+                    self.wait(crate::sys::socket::READABLE, deadline)?;
                 }
                 Some(_) => ended = !self.receive(deadline)?,
             }

@@ -4,9 +4,9 @@
 //! "unread" line goes, how far it is scrolled, and whether older pages may
 //! be loaded. Drawing it is `render/conversation.rs`'s.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
-use crate::client::{Message, Page, Presence};
+use crate::client::{Message, Page, Presence, Resume};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, MsgState};
 
@@ -60,10 +60,18 @@ pub struct ChatView {
     /// Lines scrolled up from the bottom (0: the newest at the bottom).
     pub scroll: usize,
     pub top: Top,
+    /// Where the server's page above the oldest message shown starts
+    /// (protocol 1.2), once a page came from it.
+    pub resume: Option<Resume>,
 }
 
 fn same(a: &Message, b: &Message) -> bool {
     a.id == b.id && fold(&a.from) == fold(&b.from)
+}
+
+/// A message's `(sender, id)`, the sender folded: what [`same`] compares.
+fn key(m: &Message) -> (String, String) {
+    (fold(&m.from), m.id.clone())
 }
 
 impl ChatView {
@@ -72,8 +80,16 @@ impl ChatView {
     pub fn new(me: &str, chat: Chat, messages: Vec<Message>, unread: u64) -> ChatView {
         let divider = if unread > 0 { Divider::Pending(unread) } else { Divider::None };
         let me = me.to_string();
-        let mut view =
-            ChatView { me, chat, presence: None, messages: Vec::new(), divider, scroll: 0, top: Top::More };
+        let mut view = ChatView {
+            me,
+            chat,
+            presence: None,
+            messages: Vec::new(),
+            divider,
+            scroll: 0,
+            top: Top::More,
+            resume: None,
+        };
         view.merge(messages, false);
         view
     }
@@ -93,8 +109,12 @@ impl ChatView {
     /// takes the furthest state of the two (states only move forward) and
     /// the server's time once it has one; the rest go in by time.
     /// `complete`: these are the chat's last messages as the server has
-    /// them, so the "unread" line can be placed whatever is missing.
+    /// them, so the "unread" line can be placed whatever is missing, and
+    /// they are in the server's order, which the view takes (several may
+    /// share a millisecond: their times cannot tell it).
     pub fn merge(&mut self, messages: Vec<Message>, complete: bool) {
+        let order: HashMap<(String, String), usize> =
+            messages.iter().enumerate().map(|(i, m)| (key(m), i)).collect();
         for m in messages {
             match self.messages.iter_mut().find(|old| same(old, &m)) {
                 Some(old) => {
@@ -113,7 +133,27 @@ impl ChatView {
                 }
             }
         }
+        if complete {
+            self.take_order(&order);
+        }
         self.place_divider(complete);
+    }
+
+    /// Puts the messages `order` names in that order; the others (direct
+    /// ones, those not sent yet) keep theirs, each before the first of
+    /// `order` that is later.
+    fn take_order(&mut self, order: &HashMap<(String, String), usize>) {
+        let (mut listed, rest): (Vec<Message>, Vec<Message>) =
+            std::mem::take(&mut self.messages).into_iter().partition(|m| order.contains_key(&key(m)));
+        listed.sort_by_key(|m| order[&key(m)]);
+        let mut rest = rest.into_iter().peekable();
+        for m in listed {
+            while let Some(r) = rest.next_if(|r| r.ts < m.ts) {
+                self.messages.push(r);
+            }
+            self.messages.push(m);
+        }
+        self.messages.extend(rest);
     }
 
     /// A page of older messages came.
@@ -124,6 +164,7 @@ impl ChatView {
             (false, false, true) => Top::ServerLimit,
             (false, false, false) => Top::Start,
         };
+        self.resume = page.resume;
         let fresh: Vec<Message> =
             page.messages.into_iter().filter(|m| !self.messages.iter().any(|old| same(old, m))).collect();
         let mut all = fresh;
@@ -211,6 +252,25 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_list_of_one_millisecond_is_shown_in_its_order() {
+        // The local log had b1 (received here); a1 and a2 were sent from
+        // another device: the server stored a1, b1, a2 in one millisecond.
+        let local = vec![msg("bob", "ana", "b1", 10, MsgState::Delivered)];
+        let mut view = ChatView::new("ana", Chat::User("bob".into()), local, 0);
+        let server = ["a1", "b1", "a2"].map(|id| {
+            msg(
+                if id == "b1" { "bob" } else { "ana" },
+                if id == "b1" { "ana" } else { "bob" },
+                id,
+                10,
+                MsgState::Received,
+            )
+        });
+        view.merge(server.to_vec(), true);
+        assert_eq!(ids(&view), ["a1", "b1", "a2"]);
+    }
+
+    #[test]
     fn merged_messages_show_once_in_time_order_with_the_furthest_state() {
         let bob = Chat::User("bob".into());
         let local = vec![
@@ -281,6 +341,7 @@ mod tests {
             more,
             at_limit,
             offline: false,
+            resume: None,
         };
         view.prepend(page(&[("b3", 30), ("b4", 40)], true, false, false));
         assert_eq!((ids(&view), view.top), (vec!["b3", "b4", "b5"], Top::More));

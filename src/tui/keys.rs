@@ -261,7 +261,8 @@ impl App {
         if view.scroll == top && matches!(view.top, Top::More | Top::Offline) {
             view.top = Top::Loading;
             let shown = view.messages.clone();
-            return vec![Effect::Work(Work::Earlier { chat: view.chat.clone(), shown })];
+            let resume = view.resume.clone();
+            return vec![Effect::Work(Work::Earlier { chat: view.chat.clone(), shown, resume })];
         }
         Vec::new()
     }

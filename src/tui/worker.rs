@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::client::{ChatSummary, Message, Page};
+use crate::client::{ChatSummary, Message, Page, Resume};
 use crate::console::command::Command;
 use crate::console::session::{ConsoleSession, Opened, Output};
 use crate::protocol::Chat;
@@ -29,7 +29,9 @@ pub enum Work {
     /// This message was shown: `READ`.
     Read(Message),
     /// The page of `chat` before the messages shown.
-    Earlier { chat: Chat, shown: Vec<Message> },
+    /// The page above `shown`; `resume`: where the last one from the
+    /// server said it starts.
+    Earlier { chat: Chat, shown: Vec<Message>, resume: Option<Resume> },
     /// The chat list again, from the server (after a reconnection).
     ChatList,
     /// 1.2: a room's rules for its header (`ROOMINFO`).
@@ -175,7 +177,7 @@ fn answer(session: &ConsoleSession, job: Work) -> Vec<Done> {
             session.mark_read(&message);
             Vec::new()
         }
-        Work::Earlier { chat, shown } => match client.earlier(&chat, &shown, PAGE) {
+        Work::Earlier { chat, shown, resume } => match client.earlier(&chat, &shown, PAGE, resume.as_ref()) {
             Ok(page) => vec![Done::Page { chat, page }],
             Err(e) => vec![Done::PageFailed { chat, error: e.to_string() }],
         },

@@ -8,6 +8,7 @@ pub mod browser;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod console;
+pub mod coturn;
 pub mod examples;
 pub mod fake_telegram;
 pub mod files;

@@ -79,3 +79,31 @@ pub fn joined(server: &TestServer, room: &str, users: &[&str]) -> Vec<super::Con
         })
         .collect()
 }
+
+/// Page script that defines `ratio(n, colour)`: the contrast (WCAG 2's
+/// formula) of `colour` (by default node `n`'s text colour: give an
+/// icon's stroke, a placeholder's colour) on `n`'s own background, or
+/// the nearest one behind it (its bubble's, its button's).
+pub const RATIO: &str = "
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const back = (n) => { for (; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  const ratio = (n, colour = getComputedStyle(n).color) => { const a = lum(rgb(colour)), b = lum(back(n));
+    return Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100; };";
+
+/// Keeps what `browser` shows as `target/tmp/screenshots/<name>.png`, to look at (docs/ keeps a few).
+pub fn shot(browser: &Browser, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
+}
+
+/// The page as in the system's dark scheme (`dark`), or its light one.
+pub fn scheme(browser: &Browser, dark: bool) {
+    let value = if dark { "dark" } else { "light" };
+    browser.cdp(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
+    );
+}

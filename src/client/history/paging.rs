@@ -14,8 +14,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+use crate::sys::disk::At;
 
 use super::{HEADER, History, Later, Message, chat_key, key};
 use crate::protocol::names::fold;

@@ -112,6 +112,9 @@ pub fn check_email(e: &str) -> Result<(), String> {
 /// Most lines of a `SEARCH`'s reply (1.2).
 pub const MAX_SEARCH_RESULTS: usize = 50;
 
+/// Most lines a `PEOPLE` (1.2) answers: the first names, ignoring case.
+pub const MAX_PEOPLE: usize = 20;
+
 /// Most bytes of a `SEARCH`'s words.
 pub const MAX_QUERY: usize = 200;
 

@@ -28,13 +28,14 @@ mod tests;
 use std::fmt;
 use std::num::IntErrorKind;
 
-pub use fields::{MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
+pub use fields::{MAX_PEOPLE, MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
 use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
 
 use super::action::REACTIONS;
 use super::call::Signal;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
-use super::names::check_id;
+use super::names::{check_id, check_name};
+use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
 /// One request from a client on the send port.
@@ -80,9 +81,12 @@ pub enum Request {
     },
     Rooms,
     Chats,
+    /// `HISTORY:<chat>:<limit>`, or (1.2) `HISTORY:<chat>:<limit>:<start>`:
+    /// a page, read back from `start` ([`page`](super::page)).
     History {
         chat: Chat,
         limit: usize,
+        page: Option<Start>,
     },
     P2p {
         port: u16,
@@ -97,6 +101,12 @@ pub enum Request {
     /// 1.1: the members of a room you are in, each online or last seen.
     Members {
         room: String,
+    },
+    /// 1.2: the people whose names start with `prefix` (ignoring case),
+    /// among the members of your rooms, each online or last seen: a
+    /// "new chat" box's suggestions.
+    People {
+        prefix: String,
     },
     /// 1.1: which server this is: `OK:<id>`, the random identity of its
     /// data, so that a client keeps apart two servers at one address.
@@ -160,8 +170,12 @@ pub enum Request {
     Unlink {
         device: String,
     },
-    /// 1.2: a one-time code with which a new device gets a token (`PAIR`).
-    Link,
+    /// 1.2: a one-time code with which a new device gets a token
+    /// (`PAIR`). `LINK:<password>` (1.2, §16) gives the password again: a
+    /// session logged in with a device's token must.
+    Link {
+        password: Option<String>,
+    },
     /// 1.2, a first frame: `PAIR:<user>@<device>:<code>` trades a code of
     /// `LINK` for the device's token, `OK:<token>`.
     Pair {
@@ -277,9 +291,12 @@ pub enum Request {
         id: String,
         signal: Signal,
     },
-    /// 1.2 (§24): `TURN`: short-lived credentials for the TURN server
-    /// (`wachat serve --turn`), `OK` alone if it has none.
-    Turn,
+    /// 1.2 (§24): `TURN` or `TURN:<peer>`: short-lived credentials for
+    /// the TURN server (`wachat serve --turn`), `OK` alone if it has none;
+    /// for a call ringing or going on, or about to be offered to `peer`.
+    Turn {
+        peer: Option<String>,
+    },
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -301,18 +318,19 @@ impl Request {
     pub fn parse(line: &str) -> Result<Request, Ko> {
         match command_word(line) {
             "LOGIN" | "REGISTER" | "REDEEM" | "PAIR" => first_frame(line),
-            "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS" => {
-                conversation(line)
-            }
+            "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS"
+            | "PEOPLE" => conversation(line),
             "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => message_action(line),
             word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
-            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
+            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" | account::LINK => {
+                account_request(line)
+            }
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
             | "UNSTAR" => preference(line),
             "CALL" | "TURN" => call_request(line),
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
+            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -329,6 +347,7 @@ impl Request {
             Request::Passwd { keep: false, .. } => "PASSWD:***:***".into(),
             Request::Passwd { keep: true, .. } => "PASSWDKEEP:***:***".into(),
             Request::DelAccount { .. } => "DELACCOUNT:***".into(),
+            Request::Link { password: Some(_) } => "LINK:***".into(),
             other => other.to_string(),
         }
     }
@@ -356,11 +375,15 @@ impl fmt::Display for Request {
             Request::Leave { room } => write!(f, "LEAVE:#{room}"),
             Request::Rooms => f.write_str("ROOMS"),
             Request::Chats => f.write_str("CHATS"),
-            Request::History { chat, limit } => write!(f, "HISTORY:{chat}:{limit}"),
+            Request::History { chat, limit, page: None } => write!(f, "HISTORY:{chat}:{limit}"),
+            Request::History { chat, limit, page: Some(start) } => {
+                write!(f, "HISTORY:{chat}:{limit}:{start}")
+            }
             Request::P2p { port } => write!(f, "P2P:{port}"),
             Request::Peer { user } => write!(f, "PEER:{user}"),
             Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
+            Request::People { prefix } => write!(f, "PEOPLE:{prefix}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
             Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
@@ -373,7 +396,8 @@ impl fmt::Display for Request {
             Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
             Request::Devices => f.write_str("DEVICES"),
             Request::Unlink { device } => write!(f, "UNLINK:{device}"),
-            Request::Link => f.write_str("LINK"),
+            Request::Link { password: None } => f.write_str("LINK"),
+            Request::Link { password: Some(password) } => write!(f, "LINK:{password}"),
             Request::Info => f.write_str("INFO"),
             Request::Passwd { old, new, keep: false } => write!(f, "PASSWD:{old}:{new}"),
             Request::Passwd { old, new, keep: true } => write!(f, "PASSWDKEEP:{old}:{new}"),
@@ -402,7 +426,8 @@ impl fmt::Display for Request {
             Request::Starred => f.write_str("STARRED"),
             Request::Files => f.write_str("FILES"),
             Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
-            Request::Turn => f.write_str("TURN"),
+            Request::Turn { peer: None } => f.write_str("TURN"),
+            Request::Turn { peer: Some(peer) } => write!(f, "TURN:{peer}"),
         }
     }
 }
@@ -456,7 +481,8 @@ fn first_frame(line: &str) -> Result<Request, Ko> {
 }
 
 /// The conversations of version 1.0 (`MSG`, `READ`, `JOIN`, `LEAVE`,
-/// `HISTORY`, `P2P`, `PEER`) and of 1.1 (`LASTSEEN`, `MEMBERS`).
+/// `HISTORY`, `P2P`, `PEER`), of 1.1 (`LASTSEEN`, `MEMBERS`) and of 1.2
+/// (`PEOPLE`).
 fn conversation(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         "MSG" => {
@@ -472,14 +498,19 @@ fn conversation(line: &str) -> Result<Request, Ko> {
         "JOIN" => Request::Join { room: room(fields(line, 2, "JOIN:<#room>")?[1])? },
         "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
         "HISTORY" => {
-            let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
+            // 1.2: a fourth field is where a page starts (a limit holds no `:`).
+            let f = match split_fields(line, 4) {
+                Some(f) => f,
+                None => fields(line, 3, "HISTORY:<peer or #room>:<limit>")?,
+            };
+            let page = f.get(3).map(|start| Start::parse(start).map_err(bad)).transpose()?;
             // A number past 2^64 − 1 is refused as before (the code is
             // version 1's), saying why: it is a number, only too large.
             let limit = f[2].parse::<usize>().map_err(|e| match e.kind() {
                 IntErrorKind::PosOverflow => bad(format!("the limit must be at most {}", usize::MAX)),
                 _ => bad(format!("the limit must be a number, not {:?}", f[2])),
             })?;
-            Request::History { chat: chat(f[1])?, limit }
+            Request::History { chat: chat(f[1])?, limit, page }
         }
         "P2P" => {
             let f = fields(line, 2, "P2P:<port>")?;
@@ -491,6 +522,12 @@ fn conversation(line: &str) -> Result<Request, Ko> {
         "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
         "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
         "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
+        // A name's start is a name's shape: 1 to 32 of its characters.
+        "PEOPLE" => {
+            let f = fields(line, 2, "PEOPLE:<the start of a user name>")?;
+            check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            Request::People { prefix: f[1].to_string() }
+        }
         other => return Err(unknown(other)),
     })
 }
@@ -548,7 +585,7 @@ fn room_request(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2: the account and its devices: `PASSWD`, `PASSWDKEEP` and
-/// `DELACCOUNT` (§20, see [`account`]) and `UNLINK` (§16).
+/// `DELACCOUNT` (§20, see [`account`]), `UNLINK` and `LINK` (§16).
 fn account_request(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         account::PASSWD | account::PASSWD_KEEP => {
@@ -556,6 +593,7 @@ fn account_request(line: &str) -> Result<Request, Ko> {
             Request::Passwd { old, new, keep }
         }
         account::DELACCOUNT => Request::DelAccount { password: account::parse_delaccount(line)? },
+        account::LINK => Request::Link { password: account::parse_link(line)? },
         "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
         other => return Err(unknown(other)),
     })
@@ -646,7 +684,6 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "CHATS" => Request::Chats,
         "SERVER" => Request::Server,
         "DEVICES" => Request::Devices,
-        "LINK" => Request::Link,
         "INFO" => Request::Info,
         "BLOCKS" => Request::Blocks,
         "PREFS" => Request::Prefs,
@@ -660,11 +697,18 @@ fn bare(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2 (§24): a call's signalling, `CALL:<peer>:<call id>:<signal>`, and
-/// `TURN`. The peer is a user: `#room` is refused here (1:1 calls only).
+/// `TURN` or `TURN:<peer>`. The peer is a user: `#room` is refused here
+/// (1:1 calls only).
 fn call_request(line: &str) -> Result<Request, Ko> {
     match command_word(line) {
-        "TURN" if line == "TURN" => Ok(Request::Turn),
-        "TURN" => Err(bad("TURN takes no fields")),
+        "TURN" if line == "TURN" => Ok(Request::Turn { peer: None }),
+        "TURN" => {
+            let peer = &line["TURN:".len()..];
+            if peer.starts_with('#') {
+                return Err(bad(format!("{peer} is a room: only a user can be called")));
+            }
+            Ok(Request::Turn { peer: Some(user(peer)?) })
+        }
         _ => {
             let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
             let (peer, id, signal) =

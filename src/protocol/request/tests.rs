@@ -32,6 +32,7 @@ fn every_request_round_trips() {
         "DEVICES",
         "UNLINK:laptop",
         "LINK",
+        "LINK:s:e:c",
         "REGISTER:ana::secret",
         "REGISTER:ana:ana@example.org:s:e:c",
         "REDEEM:k7qmx-9pzrt-w4abc:ana::s:e:c",
@@ -45,10 +46,14 @@ fn every_request_round_trips() {
         "CHATS",
         "HISTORY:bob:20",
         "HISTORY:#general:0",
+        "HISTORY:bob:100:*",
+        "HISTORY:#general:50:81234",
         "P2P:9000",
         "PEER:bob",
         "LASTSEEN:bob",
         "MEMBERS:#general",
+        "PEOPLE:an",
+        "PEOPLE:Bob.S",
         "SERVER",
         "TYPING:bob",
         "TYPING:#general",
@@ -58,6 +63,7 @@ fn every_request_round_trips() {
         "CALL:ana:c1:DECLINE",
         "CALL:bob:c1:HANGUP",
         "TURN",
+        "TURN:bob",
         "KICK:#lab3:bob",
         "MUTE:#lab3:bob:10",
         "TOPIC:#lab3:week 2: sockets",
@@ -113,7 +119,10 @@ fn bad_requests_say_why() {
     assert!(reason("PAIR:ana@x:").contains("bad link code"));
     assert!(reason("UNLINK:").contains("bad device name"));
     assert!(reason("DEVICES:x").contains("takes no fields"));
-    assert!(reason("LINK:x").contains("takes no fields"));
+    assert!(reason("LINK:").contains("LINK:<password>"));
+    assert!(reason("TURN:#lab").contains("only a user can be called"));
+    assert!(reason("TURN:a b").contains("bad user name"));
+    assert!(reason("TURN:").contains("bad user name"));
     assert!(reason("LOGIN:ana:").contains("password is empty"));
     assert!(reason("LOGIN:a b:pw").contains("bad user name"));
     assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
@@ -129,6 +138,10 @@ fn bad_requests_say_why() {
     assert!(reason("HISTORY:bob:lots").contains("number"));
     assert!(reason("HISTORY:bob:-1").contains("number"));
     assert!(reason("HISTORY:bob:").contains("number"));
+    assert!(reason("HISTORY:bob:10:").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:10:x7").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:10:1:2").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:x:*").contains("number"));
     assert!(reason("JOIN:general").contains("starts with '#'"));
     assert!(reason("ARCHIVE").contains("ARCHIVE:<user or #room>"));
     assert!(reason("UNARCHIVE:#").contains("room"), "{}", reason("UNARCHIVE:#"));
@@ -141,6 +154,11 @@ fn bad_requests_say_why() {
     assert!(reason("P2P:0").contains("bad port"));
     assert!(reason("LASTSEEN:a b").contains("bad user name"));
     assert!(reason("MEMBERS:general").contains("starts with '#'"));
+    assert!(reason("PEOPLE:").contains("bad start of a name"));
+    assert!(reason("PEOPLE:a b").contains("not allowed in a name"));
+    assert!(reason("PEOPLE:#general").contains("not allowed in a name"));
+    assert!(reason("PEOPLE").contains("PEOPLE:<the start of a user name>"));
+    assert!(reason(&format!("PEOPLE:{}", "a".repeat(33))).contains("1 to 32"));
     assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
     assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
     assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
@@ -174,7 +192,7 @@ fn a_history_limit_past_the_largest_integer_is_refused_as_too_large_not_as_no_nu
         assert_eq!(why, "the limit must be at most 18446744073709551615", "{line}");
     }
     let largest = Request::parse(&format!("HISTORY:bob:{}", usize::MAX)).unwrap();
-    assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX });
+    assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX, page: None });
 }
 
 #[test]

@@ -14,11 +14,11 @@
 
 use std::time::Duration;
 
-use crate::protocol::call::{End, Signal};
+use crate::protocol::call::{End, Media, Signal};
 use crate::protocol::{Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
 use crate::server::Ctx;
 use crate::server::call_relay;
-use crate::server::calls::{self, Party};
+use crate::server::calls::{self, Ended, Party};
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
@@ -46,50 +46,63 @@ fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
     s.reply(call(s.ctx, who, &device, &peer, &id, signal).map(|()| Reply::Ok))
 }
 
-fn turn(s: &mut Session, who: Who, _: Request) -> Flow {
+fn turn(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Turn { peer } = request else { return not_served(s, &request) };
     let reply = match &s.ctx.config.turn {
-        Some(turn) => Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000)),
-        None => Reply::Ok,
+        Some(turn) => may_relay(s.ctx, who, peer.as_deref())
+            .map(|()| Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000))),
+        None => Ok(Reply::Ok),
     };
-    s.reply(Ok(reply))
+    s.reply(reply)
+}
+
+/// Who gets a TURN credential: a user with a call ringing or going on
+/// (`TURN`), or with one between it and `peer`, or about to offer `peer`
+/// one that would ring now (`TURN:<peer>`, as a caller asks before its
+/// offer: the same rule as the offer's, `calls::may_ring`, over every
+/// call the server knows of). Anyone else is refused: a credential lets
+/// its holder relay through the TURN server for minutes.
+fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
+    let Some(peer) = peer else {
+        let known = ctx.router.calls.known(&ctx.nodes.calls_elsewhere(me.id, me.id));
+        return match known.iter().any(|c| c.has(me.id)) {
+            true => Ok(()),
+            false => Err(Ko::new(
+                Code::Forbidden,
+                "TURN is for a call: you have none ringing or going on (before an offer, TURN:<peer>)",
+            )),
+        };
+    };
+    let other = callee(ctx, me, peer)?;
+    let known = ctx.router.calls.known(&ctx.nodes.calls_elsewhere(me.id, other.id));
+    if known.iter().any(|c| c.has(me.id) && c.has(other.id)) {
+        return Ok(());
+    }
+    let caller = Party { id: me.id, name: me.name.to_string() };
+    match calls::may_ring(&known, &caller, &other, "")? {
+        true => Ok(()),
+        false => Err(Ko::new(Code::Full, format!("{} is in another call", other.name))),
+    }
+}
+
+/// The peer `me` may offer a call to: a user, not `me`, with a device
+/// online, and no block either way (§22). Blocked and offline get the
+/// same answer, so that a caller cannot tell a block from an absence.
+fn callee(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
+    let other = party(ctx, me, peer)?;
+    // (Either way: a user does not ring someone it blocked either.)
+    if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.is_online(other.id) {
+        return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
+    }
+    Ok(other)
 }
 
 /// One signal of `me` (on `device`) about the call `id` with `peer`.
 fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) -> Result<(), Ko> {
-    let unknown = || Ko::no_user(peer);
-    let account = ctx.store.find_account(peer).ok_or_else(unknown)?;
-    if account.id == me.id {
-        return Err(Ko::new(Code::BadRequest, "you cannot call yourself"));
-    }
-    let other = Party { id: account.id, name: account.name.to_string() };
-    let event = |signal| Event::Call { from: me.name.to_string(), id: id.to_string(), signal };
     match signal {
-        Signal::Offer { media, sdp } => {
-            // Blocked, or no device online anywhere: the same answer, so
-            // that a caller cannot tell a block from an absence (§22).
-            // (Either way: a user does not ring someone it blocked either.)
-            if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.is_online(other.id) {
-                return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
-            }
-            let ring = Duration::from_secs(ctx.config.ring_seconds);
-            let callee = other.clone();
-            let caller = Party { id: me.id, name: me.name.to_string() };
-            let ends = (caller.clone(), callee.clone());
-            // The calls other nodes of a cluster keep count as this
-            // node's own do (`calls::may_ring`).
-            let elsewhere = ctx.nodes.calls_elsewhere(me.id, other.id);
-            if ctx.router.calls.ring(caller, device, callee, id, media, ring, &elsewhere)? {
-                // This node keeps the call: the callee's nodes hear so first.
-                ctx.nodes.offered(&ends.0, &ends.1, id);
-                relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
-            } else {
-                // Busy: the caller hears it, the callee's call goes on undisturbed.
-                let busy =
-                    Event::Call { from: other.name, id: id.to_string(), signal: Signal::End(End::Busy) };
-                relay(ctx, [me.id], &busy);
-            }
-        }
+        Signal::Offer { media, sdp } => offer(ctx, me, device, peer, id, (media, sdp)),
         signal => {
+            let other = party(ctx, me, peer)?;
             let step =
                 calls::Step::of(&signal).ok_or_else(|| Ko::new(Code::BadRequest, "END is the server's"))?;
             let me = Party { id: me.id, name: me.name.to_string() };
@@ -102,9 +115,49 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
                 .or_else(|| ctx.nodes.call(&me, device, &other, id, step))
                 .unwrap_or_else(|| Err(calls::no_call(id)))?;
             call_relay::tell(ctx, &me, other.id, id, signal, outcome);
+            Ok(())
         }
     }
+}
+
+/// `me`'s offer of the call `id` to `peer`: it rings every device of the
+/// peer, or, the peer busy, ends at once (the caller hears `END:busy`,
+/// the chat gets its line, the peer's call goes on undisturbed).
+fn offer(
+    ctx: &Ctx,
+    me: Who,
+    device: &str,
+    peer: &str,
+    id: &str,
+    (media, sdp): (Media, String),
+) -> Result<(), Ko> {
+    let callee = callee(ctx, me, peer)?;
+    let caller = Party { id: me.id, name: me.name.to_string() };
+    let ring = Duration::from_secs(ctx.config.ring_seconds);
+    // The calls other nodes of a cluster keep count as this node's own
+    // do (`calls::may_ring`).
+    let elsewhere = ctx.nodes.calls_elsewhere(caller.id, callee.id);
+    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring, &elsewhere)? {
+        // This node keeps the call: the callee's nodes hear so first.
+        ctx.nodes.offered(&caller, &callee, id);
+        let offer =
+            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
+        relay(ctx, [callee.id], &offer);
+    } else {
+        let by = callee.name.clone();
+        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
+        call_relay::end(ctx, &[call_relay::Over { call, by, why: End::Busy }]);
+    }
     Ok(())
+}
+
+/// The user `peer` names, who is not `me`.
+fn party(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
+    let account = ctx.store.find_account(peer).ok_or_else(|| Ko::no_user(peer))?;
+    if account.id == me.id {
+        return Err(Ko::new(Code::BadRequest, "you cannot call yourself"));
+    }
+    Ok(Party { id: account.id, name: account.name.to_string() })
 }
 
 /// Whether `a` blocked `b` or `b` blocked `a` (§22): no call either way.

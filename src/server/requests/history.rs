@@ -1,6 +1,9 @@
 //! `HISTORY:<peer or #room>:<limit>` (protocol §4): the newest messages
-//! of a chat, edits and deletions shown in place (1.2).
+//! of a chat, edits and deletions shown in place (1.2); and (1.2)
+//! `HISTORY:<peer or #room>:<limit>:<start>`, a page of it read back from
+//! `*` or a cursor, answered `OK:<n>:<cursor>` (`protocol::page`).
 
+use crate::protocol::page::Start;
 use crate::protocol::{MAX_HISTORY, Reply, Request};
 use crate::server::actions;
 use crate::server::session::Flow;
@@ -12,7 +15,9 @@ use super::row::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
-/// 1,000 messages, costs 11).
+/// 1,000 messages, costs 11), a page (1.2) as any: reading 10,000
+/// messages back takes 110 tokens in pages of 1,000, 200 in pages of 100
+/// (docs/PROTOCOL.md §4 "Paging back").
 fn cost(request: &Request) -> u32 {
     match request {
         Request::History { limit, .. } => 1 + (served(*limit) / 100) as u32,
@@ -28,9 +33,13 @@ fn served(limit: usize) -> usize {
 }
 
 fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::History { chat, limit } = request else { return a.not_served(&request) };
+    let Request::History { chat, limit, page } = request else { return a.not_served(&request) };
     a.settle();
-    // The newest lines, edits and deletions shown in place (1.2).
-    let shown = actions::history(&**a.base.store, a.who.id, &chat, served(limit));
-    a.reply(shown.map(Reply::Listing))
+    // The lines, edits and deletions shown in place (1.2).
+    let shown =
+        actions::history_page(&**a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
+    a.reply(shown.map(|(lines, before)| match page {
+        None => Reply::Listing(lines),
+        Some(_) => Reply::Page { lines, before },
+    }))
 }

@@ -59,6 +59,10 @@ fn info(config: &Config, new_accounts_left: Option<u32>) -> Vec<InfoLine> {
             "new_accounts_left",
             new_accounts_left.map_or("unlimited".to_string(), |n| n.to_string()),
         ),
+        // `--max-file-mb`, in bytes: a client refuses a larger file before
+        // reading a byte of it (an `UPLOAD` over it is `KO:TOO_LONG`, and
+        // its connection is closed).
+        InfoLine::new("max_file_bytes", config.files.max_size),
     ]
 }
 
@@ -81,6 +85,7 @@ mod tests {
         assert_eq!(InfoLine::find(&lines, "max_devices"), Some("5"));
         assert_eq!(InfoLine::find(&lines, "quota_bytes"), Some("67108864"));
         assert_eq!(InfoLine::find(&lines, "timeout_secs"), Some("10"));
+        assert_eq!(InfoLine::find(&lines, "max_file_bytes"), Some("16777216"));
         config.timeout = Duration::from_millis(600_500);
         assert_eq!(InfoLine::find(&info(&config, None), "timeout_secs"), Some("600.5"));
         config.store.retain = Some(Duration::from_secs(30 * 86_400));

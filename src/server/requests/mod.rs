@@ -86,6 +86,7 @@ mod msg;
 mod not_served;
 mod p2p;
 mod passwd;
+mod people;
 mod ping;
 mod prefs;
 mod quit;
@@ -158,6 +159,7 @@ pub static TABLE: &[Row] = &[
     star::STARRED,
     call::ROW,
     call::TURN,
+    people::ROW,
 ];
 
 /// The row of the request sent with `word`.
@@ -216,6 +218,7 @@ mod tests {
             ("USERS", 1),
             ("INFO", 1),
             ("LINK", 1),
+            ("LINK:pw", 10),
             ("BLOCK:bob", 1),
             ("BLOCKS", 1),
             ("UNPIN:#lab", 1),

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
 use super::*;
@@ -152,7 +151,8 @@ fn a_new_password_replaces_the_old_one() {
     assert!(server.login("ana", "mine", false).is_err());
     assert!(server.login("ana", "reset", false).is_ok());
     assert!(server.login("cy", "pw", false).is_ok());
-    let mode = fs::metadata(dir.path().join("users.csv")).unwrap().permissions().mode() & 0o777;
+    let mode =
+        crate::sys::private::mode_of(&fs::metadata(dir.path().join("users.csv")).unwrap()).unwrap() & 0o777;
     assert_eq!(mode, 0o600, "users.csv is private");
 }
 

@@ -23,7 +23,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -31,6 +30,8 @@ use parking_lot::Mutex;
 use super::{Carrier, FileStore, Meta, ReadSeek, Usage, internal};
 use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
+use crate::sys::disk::At;
+use crate::sys::private::Mode;
 
 /// The `files/` directory of a data directory.
 pub struct DiskFiles {
@@ -282,6 +283,17 @@ impl FileStore for DiskFiles {
         }
         Ok(touched)
     }
+
+    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
+        let handed = self.change(id, |meta| {
+            let still = fold(&meta.owner) == fold(from);
+            if still {
+                meta.owner = to.to_string();
+            }
+            still
+        })?;
+        Ok(handed.unwrap_or(false))
+    }
 }
 
 /// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per
@@ -368,7 +380,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    crate::sys::disk::sync_dir(dir)
 }
 
 /// A new, empty file only its owner may read (0600), as the data

@@ -28,6 +28,7 @@ use super::erase::Unerased;
 use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
+use crate::protocol::page::{Start, not_a_page};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, MsgState};
 use crate::store::meaning::rooms;
@@ -41,17 +42,22 @@ const CHUNK: usize = 64;
 const KEEP_BYTES: usize = 512 * 1024;
 
 impl Inner {
-    /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
+    /// `HISTORY`: the messages of a conversation from `start` back (its
+    /// newest, or a page's cursor: 1.2), at most `limit` of them, oldest
+    /// first, and where the page before them starts.
     pub(in crate::store) fn history(
         self: &Arc<Self>,
         user: UserId,
         chat: &Chat,
+        start: Start,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
-        let (head, direct, since) = {
+        let (head, direct, floor) = {
             let state = self.state.lock();
-            // 1.2: an account whose name was reused sees nothing before its cut.
+            // 1.2: an account whose name was reused sees nothing before its
+            // cut; nor is anything before its room's birth (a room made
+            // again) part of a room's conversation.
             let since = state.users[user].since;
             match chat {
                 Chat::User(name) => {
@@ -60,22 +66,38 @@ impl Inner {
                 }
                 Chat::Room(name) => {
                     let room = rooms::member(name, state.member_room(name, user))?;
-                    (state.room_head(room), None, since)
+                    (state.room_head(room), None, since.max(state.room(room).born))
                 }
             }
         };
         let synced = self.synced();
         let mut reader = Reader::new(self.clone());
+        let in_chat = in_chat(chat, direct.as_ref());
+        let (mut pos, mut unerased) = match start {
+            Start::Newest => (head, None),
+            Start::At(cursor) => {
+                self.check_cursor(&mut reader, cursor, floor, synced, &in_chat).map_err(|e| match e {
+                    Some(ko) => ko,
+                    None => not_a_page(cursor, chat),
+                })?;
+                // A page further back may hold a message deleted in a newer
+                // page, not yet erased from the log: shown as erased.
+                (cursor, Some(Unerased::now(self)))
+            }
+        };
         // Newest first, as the chain runs; each with its reply line, made
         // as the record is read, while they fit in KEEP_BYTES.
         let mut found: Vec<(Pos, Option<HistoryLine>)> = Vec::new();
         let (mut reply_bytes, mut keep) = (0, true);
-        let in_chat = in_chat(chat, direct.as_ref());
-        let mut pos = head;
-        while pos != NO_POS && pos >= since && found.len() < limit {
+        let mut before = None;
+        while pos != NO_POS && pos >= floor {
+            if found.len() == limit && pos < synced {
+                before = Some(pos); // the next page starts here
+                break;
+            }
             // `None`: the rest of the chain was removed by retention.
             let Some(line) = reader.line(pos, true)? else { break };
-            let m = match MsgRef::decode(line) {
+            let mut m = match MsgRef::decode(line) {
                 Ok(m) => m,
                 Err(e) => {
                     // Its link to the previous message is lost with it:
@@ -93,11 +115,15 @@ impl Inner {
             };
             let prev = m.prev;
             if pos < synced {
+                if let Some(unerased) = unerased.as_mut() {
+                    unerased.apply(self, pos, &mut m);
+                }
                 // Measured without being made: past KEEP_BYTES, a line is
                 // made once, as it is written out.
                 let len = reply_len(&m, direct.as_ref());
                 reply_bytes += len;
                 if reply_bytes > max_bytes {
+                    before = Some(pos);
                     break;
                 }
                 if keep && reply_bytes > KEEP_BYTES {
@@ -115,8 +141,35 @@ impl Inner {
         }
         found.reverse();
         let len = found.len();
-        let lines = HistoryLines { reader, found, next: 0, direct };
-        Ok(Listing { len, lines: Box::new(lines) })
+        let lines = HistoryLines { inner: self.clone(), reader, found, next: 0, direct, unerased };
+        Ok(Listing { len, lines: Box::new(lines), before })
+    }
+
+    /// Checks a page's cursor (1.2) before anything is read from it: a
+    /// position on disk, within the conversation's bounds (`floor`), where
+    /// a line of the log begins, holding a message of this conversation
+    /// (or a damaged record there, which the walk passes as it passes any).
+    /// `Err(None)`: it is not a page of this conversation.
+    fn check_cursor(
+        &self,
+        reader: &mut Reader,
+        cursor: Pos,
+        floor: Pos,
+        synced: Pos,
+        in_chat: &impl Fn(&MsgRef) -> bool,
+    ) -> Result<(), Option<Ko>> {
+        if cursor < floor || cursor >= synced {
+            return Err(None);
+        }
+        if !self.log.is_line_start(cursor).map_err(|e| Some(read_failed(cursor, e)))? {
+            return Err(None);
+        }
+        match reader.line(cursor, true).map_err(Some)? {
+            Some(line) if MsgRef::decode(line).is_ok_and(|m| !in_chat(&m)) => Err(None),
+            // Another record kind is not a message of any chat.
+            Some(line) if MsgRef::decode(line).is_err() && Record::decode(line).is_ok() => Err(None),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -256,12 +309,15 @@ impl Directions {
 
 /// The lines of a `HISTORY` reply, a chunk at a time.
 struct HistoryLines {
+    inner: Arc<Inner>,
     reader: Reader,
     /// The messages to show, oldest first: position, and line if kept.
     found: Vec<(Pos, Option<HistoryLine>)>,
     next: usize,
     /// `None` for a room (every message is RECEIVED).
     direct: Option<Directions>,
+    /// A page further back (1.2): the erasures pending as it was read.
+    unerased: Option<Unerased>,
 }
 
 impl Lines for HistoryLines {
@@ -273,7 +329,10 @@ impl Lines for HistoryLines {
                 Some(kept) => drop(writeln!(out, "{kept}")),
                 None => {
                     let pos = self.found[i].0;
-                    let m = read_message(&mut self.reader, pos)?;
+                    let mut m = read_message(&mut self.reader, pos)?;
+                    if let Some(unerased) = self.unerased.as_mut() {
+                        unerased.apply(&self.inner, pos, &mut m);
+                    }
                     write_history_line(out, &m, self.direct.as_ref());
                 }
             }
@@ -291,7 +350,10 @@ impl Lines for HistoryLines {
             match kept.take() {
                 Some(kept) => out.push(kept),
                 None => {
-                    let m = read_message(&mut self.reader, pos)?;
+                    let mut m = read_message(&mut self.reader, pos)?;
+                    if let Some(unerased) = self.unerased.as_mut() {
+                        unerased.apply(&self.inner, pos, &mut m);
+                    }
                     out.push(
                         history_line(&m, self.direct.as_ref()).to_line().map_err(|e| read_failed(pos, e))?,
                     );

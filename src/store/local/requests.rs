@@ -27,6 +27,7 @@ use super::reads::ReplayLines;
 use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
+use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
@@ -138,8 +139,15 @@ impl Backend for LocalStore {
     }
 
     /// The walk back along the conversation is reads.rs's.
-    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, limit, max_bytes)
+    fn history_page(
+        &self,
+        user: UserId,
+        chat: &Chat,
+        start: Start,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
+        self.inner.history(user, chat, start, limit, max_bytes)
     }
 
     fn search(

@@ -242,6 +242,22 @@ impl Log {
         self.disk.write_at(&segment.path, segment.offset(pos), bytes)
     }
 
+    /// Whether a line of the log begins at `pos`: the first record of its
+    /// segment, or the byte before it ends a line. A position that a
+    /// client hands back (a page's cursor, `store::local::reads`) is read
+    /// only if so: from the middle of a record, a text could be taken
+    /// for a record of someone else's conversation. `false` if that
+    /// segment was removed by retention.
+    pub fn is_line_start(&self, pos: Pos) -> io::Result<bool> {
+        let Some(segment) = self.segment_of(pos) else { return Ok(false) };
+        if pos == segment.base {
+            return Ok(true);
+        }
+        let mut byte = [0u8; 1];
+        let n = segment.reader.read_at(&mut byte, segment.offset(pos - 1))?;
+        Ok(n == 1 && byte[0] == b'\n')
+    }
+
     /// The line of the record at `pos`, without its `\n`. `None` if that
     /// segment was removed by retention. Only for positions already written.
     /// Blank lines at `pos` are passed over ([`BLANK_LINES_PASSED`]).

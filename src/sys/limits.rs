@@ -7,6 +7,11 @@
 //! `kernel.pid_max` (threads take pids). The server checks them at start
 //! and lowers its connection limit, saying which setting to raise, rather
 //! than dying at connection 16,000.
+//!
+//! macOS has the open-files limit (`ulimit -n`, 256 by default in a
+//! terminal) but not the two `/proc` settings, which are then skipped.
+//! Windows has none of them: a socket is a handle, and handles are bounded
+//! by memory only, so the open-files limit reads as unlimited there.
 
 use std::fs;
 
@@ -30,6 +35,7 @@ pub fn return_big_allocations() {
 }
 
 /// Raises the soft open-files limit to the hard limit; returns (soft, hard).
+#[cfg(unix)]
 pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
@@ -47,16 +53,15 @@ pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
     Ok((limit.rlim_cur, limit.rlim_max))
 }
 
-fn read_number(path: &str) -> Option<usize> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
+/// Windows bounds a process's sockets by memory alone: the limit reads as
+/// unlimited, as `RLIM_INFINITY` does on Unix.
+#[cfg(not(unix))]
+pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
+    Ok((u64::MAX, u64::MAX))
 }
 
-/// The server's resident memory in bytes (Linux, `/proc/<pid>/status`).
-pub fn rss_bytes(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+fn read_number(path: &str) -> Option<usize> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// How many connections this machine lets one process serve with a thread

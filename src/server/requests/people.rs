@@ -1,0 +1,24 @@
+//! `PEOPLE:<start of a name>` (protocol 1.2): the people a "new chat" box
+//! suggests as a name is typed, among those `MEMBERS` shows you (the
+//! members of your rooms), each online or last seen as there. It tells
+//! nothing that `MEMBERS` of each of your rooms would not, in at most
+//! [`MAX_PEOPLE`] lines.
+
+use crate::protocol::Request;
+use crate::protocol::request::MAX_PEOPLE;
+use crate::server::presence;
+use crate::server::session::{Flow, listing};
+
+use super::asking::Asking;
+use super::row::{Kind, Row, Version, tokens};
+
+/// Reads the members of every room of the asker, as a `MEMBERS` of each
+/// would: a few tokens, though it answers at most [`MAX_PEOPLE`] lines.
+pub(super) const ROW: Row =
+    Row::asking(&["PEOPLE"], Version::V1_2, Kind::Ephemeral, serve).costing(tokens::<5>);
+
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::People { prefix } = request else { return a.not_served(&request) };
+    let people = presence::people(a.base, a.who.id, &prefix, MAX_PEOPLE);
+    a.reply(people.map(listing))
+}

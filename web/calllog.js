@@ -1,0 +1,73 @@
+// calllog.js: a call's line in a chat (1.2, §24), said from this side.
+// The server stores it when the call ends, from the caller to the callee
+// (protocol/call.rs's CallLog): `📞 Voice call, 4:12`, `📞 Missed voice
+// call` (or `📞 3 missed voice calls`, missed calls in a row folded into
+// one), `📞 Declined voice call`; an older server wrote `📞 Missed voice
+// call from ana`. view.js loads this at the first such line.
+
+import { addStrings, t } from './i18n.js';
+
+addStrings({
+  en: {
+    callVoice: 'voice call', callVideo: 'video call', callsVoice: 'voice calls', callsVideo: 'video calls',
+    callTalked: '📞 {Call}, {length}', callMissed: '📞 Missed {call}', callMissedN: '📞 {n} missed {calls}',
+    callUnanswered: '📞 {Call}, no answer', callUnansweredN: '📞 {n} {calls}, no answer',
+    callDeclined: '📞 Declined {call}', callRefused: '📞 {Call}, declined',
+  },
+  es: {
+    callVoice: 'llamada de voz', callVideo: 'videollamada', callsVoice: 'llamadas de voz', callsVideo: 'videollamadas',
+    callTalked: '📞 {Call}, {length}', callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
+    callUnanswered: '📞 {Call}, sin respuesta', callUnansweredN: '📞 {n} {calls}, sin respuesta',
+    callDeclined: '📞 {Call} rechazada', callRefused: '📞 {Call}, rechazada',
+  },
+  pt: {
+    callVoice: 'chamada de voz', callVideo: 'chamada de vídeo', callsVoice: 'chamadas de voz', callsVideo: 'chamadas de vídeo',
+    callTalked: '📞 {Call}, {length}', callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
+    callUnanswered: '📞 {Call}, sem resposta', callUnansweredN: '📞 {n} {calls}, sem resposta',
+    callDeclined: '📞 {Call} recusada', callRefused: '📞 {Call}, recusada',
+  },
+});
+
+/**
+ * A call's line read: `{what: 'talked', media, seconds}`, `{what:
+ * 'missed', media, count}` or `{what: 'declined', media}`; null for any
+ * other text (shown as it is).
+ */
+export function parse(text) {
+  let m = /^📞 Missed (voice|video) call( from [A-Za-z0-9_.-]{1,32})?$/.exec(text);
+  if (m) return { what: 'missed', media: m[1], count: 1 };
+  if ((m = /^📞 ([1-9][0-9]{0,8}) missed (voice|video) calls$/.exec(text)) && m[1] !== '1') {
+    return { what: 'missed', media: m[2], count: Number(m[1]) };
+  }
+  if ((m = /^📞 Declined (voice|video) call$/.exec(text))) return { what: 'declined', media: m[1] };
+  if ((m = /^📞 (Voice|Video) call, (?:([0-9]{1,4}):)?([0-9]{1,4}):([0-9]{1,4})$/.exec(text))) {
+    return { what: 'talked', media: m[1].toLowerCase(), seconds: Number(m[2] || 0) * 3600 + Number(m[3]) * 60 + Number(m[4]) };
+  }
+  return null;
+}
+
+const two = (n) => String(n).padStart(2, '0');
+
+/** `4:12`, or `1:02:03` past an hour. */
+function clock(s) {
+  const m = Math.floor(s / 60);
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(m % 60)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
+}
+
+/**
+ * The line of `msg` as this side says it: to the caller (`msg.mine`) a
+ * missed call is one nobody answered, a declined one was declined by the
+ * other; to the callee, missed and declined.
+ */
+export function said(msg) {
+  const call = parse(msg.text);
+  if (!call) return msg.text;
+  const media = call.media === 'video' ? 'Video' : 'Voice';
+  const word = t(`call${media}`);
+  const words = { call: word, Call: word[0].toUpperCase() + word.slice(1), calls: t(`calls${media}`), n: call.count };
+  switch (call.what) {
+    case 'talked': return t('callTalked', { ...words, length: clock(call.seconds) });
+    case 'missed': return t(`call${msg.mine ? 'Unanswered' : 'Missed'}${call.count > 1 ? 'N' : ''}`, words);
+    default: return t(msg.mine ? 'callRefused' : 'callDeclined', words);
+  }
+}

@@ -1,0 +1,116 @@
+// people.js: "New chat" finds people by the start of their name
+// (protocol 1.2 `PEOPLE`, docs/PROTOCOL.md §26), loaded at the first
+// letter typed there. The server answers the people whose names start
+// so among the members of my rooms (whom MEMBERS shows me), at most 20;
+// the list under the box shows each with its avatar and when it was
+// last seen, and a tap (or ↓, then Enter) opens the chat. A name typed
+// whole and Enter still open any chat, as before. Names are set as text.
+
+import { request, parseSeen, isName, fold } from './wire.js';
+import { t, addStrings } from './i18n.js';
+import { el, avatar, seenText } from './view.js';
+
+addStrings({
+  en: { people: 'People', nobody: 'Nobody in your rooms is called {start}…' },
+  es: { people: 'Personas', nobody: 'Nadie en tus salas se llama {start}…' },
+  pt: { people: 'Pessoas', nobody: 'Ninguém nas suas salas se chama {start}…' },
+});
+
+/** How long typing pauses before the server is asked. */
+const PAUSE_MS = 200;
+const $ = (id) => document.getElementById(id);
+/** False once the server said it does not know `PEOPLE` (an older one): the box's own suggestions stay. */
+let served = true;
+let timer = null;
+/** The start of a name asked last: an answer to an older one is dropped. */
+let asked = '';
+
+// ↓ from the box goes down the list; Esc, or opening a chat by its name, closes it.
+$('new-chat-name').addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown' && $('people')) {
+    e.preventDefault();
+    $('people').querySelector('button')?.focus();
+  } else if (e.key === 'Escape') close();
+});
+$('new-chat').addEventListener('submit', () => close());
+
+/** Called at each change of the "New chat" box: asks, after a pause, and shows the list (or closes it). */
+export function suggest(app) {
+  clearTimeout(timer);
+  const start = $('new-chat-name').value.trim();
+  // The box's own list (my chats, who is online) where this one does not answer: a #room, or an older server.
+  $('new-chat-name').setAttribute('list', served && !start.startsWith('#') ? '' : 'suggested');
+  if (!served || !isName(start) || !app.link() || app.link().status !== 'online') {
+    close();
+    return;
+  }
+  timer = setTimeout(() => ask(app, start), PAUSE_MS);
+}
+
+async function ask(app, start) {
+  asked = start;
+  let answer;
+  try {
+    answer = await app.link().request(request.people(start));
+  } catch (_) {
+    return; // offline meanwhile
+  }
+  if (asked !== start || $('new-chat-name').value.trim() !== start) return;
+  if (!answer.reply.ok) {
+    if (answer.reply.code === 'BAD_REQUEST') served = false;
+    close();
+    return;
+  }
+  show(app, start, answer.lines.map(parseSeen).filter(Boolean));
+}
+
+function show(app, start, people) {
+  let list = $('people');
+  if (!list) {
+    list = el('ul', 'people');
+    list.id = 'people';
+    list.setAttribute('aria-label', t('people'));
+    list.addEventListener('keydown', (e) => move(e, list));
+    $('new-chat').after(list);
+  }
+  if (!people.length) {
+    list.replaceChildren(el('li', 'note', t('nobody', { start })));
+    return;
+  }
+  list.replaceChildren(...people.map(({ user, seen }) => {
+    const pick = el('button', 'person');
+    pick.type = 'button';
+    pick.dataset.user = fold(user);
+    pick.append(avatar(user), el('span', 'chat-name', user), el('span', 'chat-last', seenText(seen)));
+    pick.addEventListener('click', () => {
+      $('new-chat-name').value = '';
+      close();
+      app.open(user);
+    });
+    const item = el('li');
+    item.append(pick);
+    return item;
+  }));
+}
+
+/** ↑ and ↓ between the people (↑ from the first goes back to the box), Esc back to the box. */
+function move(e, list) {
+  const buttons = [...list.querySelectorAll('button')];
+  const at = buttons.indexOf(document.activeElement);
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    const next = at + (e.key === 'ArrowDown' ? 1 : -1);
+    (next < 0 ? $('new-chat-name') : buttons[Math.min(next, buttons.length - 1)]).focus();
+  } else if (e.key === 'Escape') {
+    e.preventDefault();
+    e.stopPropagation();
+    $('new-chat-name').focus();
+    close();
+  }
+}
+
+export function close() {
+  clearTimeout(timer);
+  asked = '';
+  $('people')?.remove();
+}
