@@ -256,7 +256,8 @@ pub const LOG_FILE: &str = "wachat.log";
 /// opened, the log is dropped rather than printed there.
 pub fn log_into(folder: &Path) -> PathBuf {
     let path = folder.join(LOG_FILE);
-    let file = open_private(&path).or_else(|_| OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
+    let file =
+        open_private(&path).or_else(|_| OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
     crate::display::log_to_file(file.ok());
     path
 }

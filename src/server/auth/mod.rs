@@ -67,8 +67,8 @@ use super::throttle::address_key;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, Request};
 use crate::store::UserId;
-use watch::Limit;
 pub use crate::store::devices::Proof;
+use watch::Limit;
 
 mod limits;
 pub mod watch;
