@@ -152,6 +152,7 @@ fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
 fn an_invite_only_server_says_so_and_its_invite_link_has_its_web_port() {
     let server = TestServer::start_with(&["--registration", "invite", "--web-port", "0"]);
     server.wait_for_log("registration: invite-only");
+    server.wait_for_log("listening: web "); // the port is noted for `users` once it listens
     let port = server.web.expect("a web port").port();
     let invite = users(&server.data_dir, &["invite"], "");
     assert!(invite.status.success(), "{}", invite.stderr);
