@@ -6,7 +6,7 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
+//! about 950 plain lines, its own framing and parsing), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout

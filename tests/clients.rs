@@ -11,6 +11,8 @@ mod support;
 mod archive;
 #[path = "clients/bots.rs"]
 mod bots;
+#[path = "clients/class.rs"]
+mod class;
 #[path = "clients/console.rs"]
 mod console;
 #[path = "clients/devices.rs"]

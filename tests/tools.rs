@@ -11,8 +11,12 @@ mod support;
 mod accounts;
 #[path = "tools/chaos.rs"]
 mod chaos;
+#[path = "tools/class_server.rs"]
+mod class_server;
 #[path = "tools/conform.rs"]
 mod conform;
+#[path = "tools/conform_class.rs"]
+mod conform_class;
 #[path = "tools/demo.rs"]
 mod demo;
 #[path = "tools/layers.rs"]

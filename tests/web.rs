@@ -41,7 +41,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use support::browser::Browser;
 use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, open_chat, web_server};
-use support::{Random, TestServer};
+use support::{Conn, Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
 
@@ -80,14 +80,21 @@ fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
     assert_eq!(bob.exec("return document.querySelectorAll('.unread-line').length", json!([])), json!(1));
 }
 
-#[test]
-fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
+/// Ana's browser in her chat with bob, and bob on raw connections: the
+/// server, ana's browser, bob's receive and send connections.
+fn ana_in_her_chat_with_bob() -> (TestServer, Browser, Conn, Conn) {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
-    let mut bob_recv = server.login_recv("bob", "pw-bob");
-    let mut bob_send = server.login_send("bob", "pw-bob");
+    let bob_recv = server.login_recv("bob", "pw-bob");
+    let bob_send = server.login_send("bob", "pw-bob");
     let ana = logged_in(&url, "ana", 1200, 800);
     open_chat(&ana, "bob");
+    (server, ana, bob_recv, bob_send)
+}
+
+#[test]
+fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
     // Enter sends; Shift+Enter is a new line inside the message.
     ana.type_into("#input", &format!("line one{SHIFT_ENTER}line two{ENTER}"));
     let event = bob_recv.next_msg();
@@ -103,6 +110,39 @@ fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
         "[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'from the terminal')",
     );
     assert_eq!(texts(&ana), ["line one\nline two", "from the terminal"]);
+}
+
+/// What the open chat shows is read with a cumulative `READ` now and
+/// then, never one per message: a burst of ten costs two at most.
+#[test]
+fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
+    assert!(bob_send.request("MSG:ana:b0:hola").starts_with("OK:b0:"));
+    assert_eq!(bob_recv.reads_until("b0").len(), 1, "shown in the open chat, read at once");
+    for n in 1..=10 {
+        assert!(bob_send.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
+    }
+    ana.wait_for("[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'burst 10')");
+    let reads = bob_recv.reads_until("b10");
+    assert!(reads.len() <= 2, "{reads:?}");
+}
+
+/// A disabled student's browser says so in plain words and stops: no
+/// login after it, which the server would refuse (and log) every time.
+#[test]
+fn a_disabled_accounts_browser_says_so_and_stops_trying() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", 1200, 800);
+    let disabled = std::process::Command::new(support::wachat_bin())
+        .args(["users", "disable", "ana", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert!(disabled.status.success(), "{disabled:?}");
+    ana.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.includes('administrator disabled your account')");
+    std::thread::sleep(std::time::Duration::from_secs(2)); // longer than a reconnection's backoff
+    assert!(!server.log().iter().any(|l| l.contains("ana refused: disabled")), "{:?}", server.log());
 }
 
 /// Ana's browser in her chat with bob, the server killed, and `text`

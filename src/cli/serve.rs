@@ -91,7 +91,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         serve_web(&mut server, web, tls, &args)?;
     }
     if args.store.is_none() {
-        crate::admin::web_port::record(&args.data_dir, web_port);
+        let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
+        crate::admin::web_port::record(&args.data_dir, served);
     }
     if let Some(addr) = args.metrics {
         serve_metrics(&mut server, addr, &args)?;

@@ -66,7 +66,7 @@
 //!         if let Notice::Message(m) = notice {
 //!             let chat = m.chat(client.me()).to_string();
 //!             client.send(&chat, &format!("you said: {}", m.text.unescaped()))?;
-//!             client.read(&m)?; // your ticks turn "✓✓ read"
+//!             client.read(&m)?; // the sender's ticks turn "✓✓ read"
 //!         }
 //!     }
 //!     Ok(())
@@ -94,6 +94,7 @@ mod overview;
 pub mod pages;
 mod prefs;
 mod private;
+pub mod reads;
 mod receiver;
 mod requests;
 mod sender;
@@ -189,6 +190,13 @@ pub enum Notice {
     /// your devices): logged out for good, its token forgotten. Link it
     /// again (`--pair`) or log in with the password.
     Unlinked,
+    /// The server will not let this client in any more: its administrator
+    /// disabled the account (1.2's `BYE:DISABLED`), or a login after a
+    /// lost connection was refused (`KO:AUTH_FAILED`: the account disabled
+    /// or deleted, its password changed elsewhere). The client stopped
+    /// reconnecting: trying again every few seconds would only count
+    /// failed logins. The text says why, in the user's words.
+    Ended(String),
     /// A direct chat with `peer` is open (`incoming`: the peer opened it):
     /// your messages to `peer` now go straight to it, marked `[p2p]`.
     P2pOpened { peer: String, incoming: bool },

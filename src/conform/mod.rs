@@ -19,8 +19,9 @@
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
-//! - [`report`]: text, JSON, and the class table; [`html`]: the page with
-//!   sequence diagrams;
+//! - [`report`]: text and JSON; [`html`]: the page with sequence
+//!   diagrams; [`class`]: a roster of servers checked in parallel, with
+//!   points per group (`--class`);
 //! - [`client`]: `wachat conform client`, the suite playing the server;
 //! - [`command`]: the command line, `wachat conform server|client`.
 //!
@@ -31,6 +32,7 @@
 pub mod archive;
 pub mod auth;
 pub mod case;
+pub mod class;
 pub mod client;
 pub mod codes;
 pub mod command;

@@ -106,12 +106,9 @@ fn login(
                 let device = auth::login_device(line);
                 match auth::authenticate(ctx, line, peer.ip(), super::requests::may_open(line)) {
                     // Attaching replays the inbox: it costs a request (--rate).
-                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, peer.ip(), 1) {
+                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
                         Ok(()) => return Some(Login { user, name, device }),
-                        Err(ko) => {
-                            log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
-                            ko
-                        }
+                        Err(ko) => ko,
                     },
                     auth::Outcome::Refused(ko) => ko,
                     auth::Outcome::Paired(token) => {

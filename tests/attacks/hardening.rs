@@ -434,7 +434,7 @@ fn the_default_burst_is_two_seconds_of_rate_and_every_request_counts() {
         assert!(refused.starts_with("KO:RATE_LIMITED:too many requests; try again in "), "{refused}");
     }
     if ok < replies.len() {
-        server.wait_for_log("ana throttled (--rate)");
+        server.wait_for_log("ana refused: over its own --rate (5 requests a second)");
     }
 }
 

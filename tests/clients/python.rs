@@ -100,15 +100,17 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     assert_eq!(without_ts(&next_event(&mut bob_events)), "STATUS:1:ana:b1:DELIVERED:<ts>");
     bob_events.send("ACK:1");
 
-    // A backslash is escaped on the way out.
+    // A backslash is escaped on the way out; what was shown is read first
+    // (one cumulative READ, before the answer).
     python.type_line(r"bob hi from python \o/");
     let sent = python.expect("  ✓ py");
     let id = sent.trim_start_matches("  ✓ ").to_string();
+    assert_eq!(without_ts(&next_event(&mut bob_events)), "STATUS:2:ana:b1:READ:<ts>");
     assert_eq!(
         without_ts(&next_event(&mut bob_events)),
-        format!(r"MSG:2:ana:bob:{id}:<ts>:hi from python \\o/")
+        format!(r"MSG:3:ana:bob:{id}:<ts>:hi from python \\o/")
     );
-    bob_events.send("ACK:2");
+    bob_events.send("ACK:3");
     python.expect(&format!("  ✓✓ {id} (to bob)"));
     assert_eq!(bob.request(&format!("READ:ana:{id}")), "OK");
     python.expect(&format!("  ✓✓ read {id} (to bob)"));
@@ -124,6 +126,27 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     drop(python.stdin.take()); // Ctrl+D
     let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);
     assert!(status.success(), "the Python client exited with {status}");
+}
+
+/// What the client shows is read: a burst of five messages, shown, costs
+/// one cumulative `READ` (two if the burst straddles its two seconds),
+/// never one per message, with nothing typed.
+#[test]
+fn the_python_client_says_read_for_what_it_shows_once_per_chat() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let mut bob_events = server.login_recv("bob", "pw-bob");
+    let mut python = Python::start(&server, "ana", "pw-ana", &[]);
+    bob_events.hears("JOINED:ana"); // its receive port is up
+    for n in 1..=5 {
+        assert!(bob.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
+    }
+    python.expect("bob → ana: burst 5");
+    let reads = bob_events.reads_until("b5");
+    assert!(reads.len() <= 2, "{reads:?}");
+    drop(python.stdin.take()); // Ctrl+D
+    assert!(wait_with_timeout(&mut python.child, READ_TIMEOUT).success());
 }
 
 /// Control characters from the network are shown, not obeyed. Since 1.2

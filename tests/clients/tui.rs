@@ -135,6 +135,28 @@ fn receive_open_reply_and_watch_the_tick_turn_to_read() {
     assert!(screen.find("Chats").is_none(), "{}", screen.text());
 }
 
+/// What the open chat shows is read with a cumulative `READ` now and
+/// then, never one per message: a burst of ten costs two at most.
+#[test]
+fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b0:hola").starts_with("OK:b0:"));
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains(" bob "));
+    ana.type_keys("\r");
+    assert_eq!(bob.reads_until("b0").len(), 1, "opening the chat reads it at once");
+    for n in 1..=10 {
+        assert!(bob_send.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
+    }
+    ana.wait_screen("the burst shown", |s| s.find("burst 10").is_some());
+    let reads = bob.reads_until("b10");
+    assert!(reads.len() <= 2, "{reads:?}");
+}
+
 #[test]
 fn without_a_terminal_or_with_a_dumb_one_tui_refuses() {
     let server = TestServer::start();

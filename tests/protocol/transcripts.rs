@@ -338,7 +338,7 @@ const LAB_PLAN: &[Step] = &[
     after(
         PYTHON,
         &[
-            Prose::Types("terminal 3", "ACK:5"),
+            Prose::Types("terminal 3", "ACK:6"),
             Prose::Types("terminal 5", "READ:ana:{py}"),
             Prose::Gets("terminal 5", "OK"),
         ],
@@ -613,4 +613,39 @@ fn what_the_documents_have_a_student_make_in_the_checkout_is_ignored_by_git() {
     for (doc, dir) in made {
         assert!(ignored.lines().any(|l| l == format!("/{dir}/")), "{doc} makes {dir}/, which git would show");
     }
+}
+
+/// LAB.md part 1 shows what `wachat serve` prints at its first start on a
+/// new data directory: the same lines, in the same order, figures aside
+/// (the machine's limits, the directory's id, the time, the ports).
+#[test]
+fn the_labs_first_start_shows_every_line_the_server_prints() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md")).unwrap();
+    let start = "$ wachat serve --data-dir lab-data --timeout 600\n";
+    let shown: Vec<&str> = text[text.find(start).expect("part 1's start") + start.len()..]
+        .lines()
+        .take_while(|l| l.starts_with("[… "))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("lab-data");
+    let server = TestServer::start_in(&data, &["--timeout", "600", "--web-port", "0"]);
+    server.wait_for_log("listening: web ");
+    let printed = server.log();
+    // What may differ: the figures, and where the data directory is.
+    let plain = |line: &str| {
+        let line = line
+            .split_once("] ")
+            .map_or(line, |(_, rest)| rest)
+            .replace(&data.display().to_string(), "lab-data");
+        let mut out = String::new();
+        for c in line.chars() {
+            if !(c.is_ascii_hexdigit() && out.ends_with('#')) {
+                out.push(if c.is_ascii_digit() { '#' } else { c });
+            }
+        }
+        out
+    };
+    let shown: Vec<String> = shown.iter().map(|l| plain(l)).collect();
+    let printed: Vec<String> = printed.iter().take(shown.len()).map(|l| plain(l)).collect();
+    assert_eq!(shown, printed, "LAB.md part 1 shows other lines than the server prints");
 }

@@ -556,6 +556,26 @@ impl Conn {
         }
     }
 
+    /// The `READ` statuses on a receive connection, without their times,
+    /// until one names the message `id`; every event is acknowledged on
+    /// the way (a client's `READ` is cumulative: how many it sends for a
+    /// burst is what a test of its pace counts).
+    pub fn reads_until(&mut self, id: &str) -> Vec<String> {
+        let mut reads = Vec::new();
+        loop {
+            let event = self.next_event();
+            if let Some(seq) = event.split(':').nth(1) {
+                self.send(&format!("ACK:{seq}"));
+            }
+            if event.starts_with("STATUS:") && event.contains(":READ:") {
+                reads.push(without_ts(&event));
+                if event.contains(&format!(":{id}:READ:")) {
+                    return reads;
+                }
+            }
+        }
+    }
+
     /// Reads `n` event lines.
     pub fn events(&mut self, n: usize) -> Vec<String> {
         (0..n).map(|_| self.line()).collect()

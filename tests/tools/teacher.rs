@@ -152,6 +152,7 @@ fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
 fn an_invite_only_server_says_so_and_its_invite_link_has_its_web_port() {
     let server = TestServer::start_with(&["--registration", "invite", "--web-port", "0"]);
     server.wait_for_log("registration: invite-only");
+    server.wait_for_log("listening: web "); // the port is noted for `users` once it listens
     let port = server.web.expect("a web port").port();
     let invite = users(&server.data_dir, &["invite"], "");
     assert!(invite.status.success(), "{}", invite.stderr);
@@ -204,11 +205,16 @@ fn users_list_beside_a_running_server_marks_an_account_deleted_a_moment_ago() {
     assert_eq!(bob.request("DELACCOUNT:pw-bob"), "OK");
     let bob_line =
         |listed: &str| listed.lines().find(|l| l.starts_with("bob")).unwrap_or_default().to_string();
-    let listed = users(&data, &["list"], "").ok();
+    let listed = users(&data, &["list", "--all"], "").ok();
     assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
     assert!(!bob_line(&listed).contains("never seen"), "{listed}");
     assert!(!listed.lines().find(|l| l.starts_with("ana")).unwrap().contains("deleted"), "{listed}");
+    // Without --all, the deleted accounts do not crowd the class's list.
+    let plain = users(&data, &["list"], "");
+    assert!(plain.stderr.contains("(1 accounts deleted by their users not listed"), "{}", plain.stderr);
+    assert_eq!(plain.ok().lines().map(|l| l.split(' ').next().unwrap()).collect::<Vec<_>>(), ["ana"]);
     server.terminate();
-    let listed = users(&data, &["list"], "").ok();
+    let listed = users(&data, &["list", "--all"], "").ok();
     assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
+    assert!(bob_line(&users(&data, &["list"], "").ok()).is_empty(), "stopped, the same");
 }

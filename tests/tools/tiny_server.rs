@@ -14,9 +14,10 @@ use std::time::Duration;
 use support::examples::example;
 
 /// The example's promise to its readers (its header, README,
-/// docs/READING.md): about 650 lines of plain code. A bound to notice
-/// growth by, not a target: it is never squeezed to meet it.
-const MOST_LINES: usize = 700;
+/// docs/READING.md): about 950 lines of plain code, its own framing,
+/// escaping and parsing included. A bound to notice growth by, not a
+/// target: it is never squeezed to meet it.
+const MOST_LINES: usize = 1000;
 
 /// A running tiny server and the ports it listens on.
 struct Tiny {
@@ -113,14 +114,18 @@ fn tiny_server_keeps_its_timeouts_at_the_default_timeout() {
 }
 
 #[test]
-fn the_tiny_server_is_a_whole_server_in_about_650_plain_lines() {
+fn the_tiny_server_is_a_whole_server_in_about_950_plain_lines_that_stand_alone() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs");
     let source = std::fs::read_to_string(path).unwrap();
     let lines = source.lines().count();
     assert!(lines <= MOST_LINES, "examples/tiny_server.rs has {lines} lines, more than {MOST_LINES}");
-    // Only the standard library and wachat's protocol module (argon2 for
-    // the password hash, getrandom for P2P tokens): not the server.
-    for line in source.lines().filter(|l| l.starts_with("use wachat::")) {
-        assert!(line.starts_with("use wachat::protocol"), "{line}");
+    // Only the standard library, argon2 for the password hash and
+    // getrandom for P2P tokens: nothing of wachat, not even its protocol
+    // module. Its framing, escaping and parsing are its own, as a
+    // student's server in another language has to have them.
+    assert!(!source.contains("wachat::"), "examples/tiny_server.rs uses wachat's own code");
+    for section in ["Framing", "Text and names", "Requests"] {
+        let heading = |l: &str| l.starts_with("// ─") && l.contains(&format!(" {section} "));
+        assert!(source.lines().any(heading), "no section {section:?}");
     }
 }
