@@ -189,9 +189,9 @@ impl Connection {
         loop {
             let reply = self.request(request)?;
             match &reply {
-                Reply::Ko(ko) if tries < PATIENCE && super::sender::rate_wait(ko).is_some() => {
+                Reply::Ko(ko) if tries < PATIENCE && super::backoff::rate_wait(ko).is_some() => {
                     tries += 1;
-                    std::thread::sleep(super::sender::rate_wait(ko).unwrap_or_default());
+                    std::thread::sleep(super::backoff::rate_wait(ko).unwrap_or_default());
                 }
                 _ => return Ok(reply),
             }

@@ -75,6 +75,7 @@
 
 mod account;
 pub mod actions;
+mod backoff;
 pub mod connection;
 mod csv_file;
 pub mod device;
@@ -115,6 +116,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
+pub use backoff::{FIRST_BACKOFF, longer, try_again};
 pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
 pub use live::LiveChats;
@@ -124,7 +126,6 @@ pub use outbox::{Outbox, Outgoing};
 pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
 pub use pages::{Page, Resume, ServerPage};
 pub use requests::parse_history_line;
-pub use sender::{FIRST_BACKOFF, longer, try_again};
 
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};

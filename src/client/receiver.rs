@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
+use super::backoff::{FIRST_BACKOFF, MAX_BACKOFF};
 use super::connection::{Connection, Port};
 use super::history::Message;
 use super::keepalive::silence_limit;
 use super::link::why_offline;
-use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
+use super::sender::Job;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;

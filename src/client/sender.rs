@@ -47,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::backoff::{FIRST_BACKOFF, longer, rate_wait, try_again};
 use super::connection::{Connection, Port};
 use super::link::why_offline;
 use super::outbox::Outgoing;
@@ -54,38 +55,11 @@ use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
-use crate::protocol::{Accepted, Code, Ko, MsgState, Reply, Request};
+use crate::protocol::{Accepted, Code, MsgState, Reply, Request};
 
 /// Most messages sent before reading their replies. Bounded so that
 /// neither side's socket buffer can fill while the other is not reading.
 pub const BATCH: usize = 64;
-
-/// First wait before reconnecting, doubled after each failure…
-pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// …up to this.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
-
-/// True for a refusal that says "try again" (1.2's `KO:UNAVAILABLE`): the
-/// request was not done, or is recognised when sent again with its id.
-/// The one rule of every client that retries (the outbox, `wachat send`).
-pub fn try_again(code: Code) -> bool {
-    code == Code::Unavailable
-}
-
-/// How long to wait before sending again what `ko` refused for the rate
-/// (`KO:RATE_LIMITED`, protocol 1.1): as long as the server says, at least
-/// [`FIRST_BACKOFF`] and at most [`MAX_BACKOFF`]; `None` for any other
-/// refusal. The request was not done; the connection stays usable, so a
-/// refusal for the rate is never a reason to go offline.
-pub fn rate_wait(ko: &Ko) -> Option<Duration> {
-    (ko.code == Code::RateLimited)
-        .then(|| ko.retry_after().unwrap_or(FIRST_BACKOFF).clamp(FIRST_BACKOFF, MAX_BACKOFF))
-}
-
-/// The wait after `backoff`: doubled, up to [`MAX_BACKOFF`].
-pub fn longer(backoff: Duration) -> Duration {
-    (backoff * 2).min(MAX_BACKOFF)
-}
 
 /// Work for the sender thread.
 pub enum Job {
