@@ -1,7 +1,8 @@
 //! # The echo bot: a wachat bot in one screen
 //!
-//! It logs in as its own account and answers every direct message: first
-//! `READ` (the sender's ticks turn `✓✓ read`), then the same text back.
+//! It logs in as its own account and answers every direct message: it
+//! reads it (the sender's ticks turn `✓✓ read` once its client says
+//! `READ`, at most once a chat every 2 s), then sends the same text back.
 //!
 //! ```sh
 //! wachat register --user echo-bot          # once, on the server

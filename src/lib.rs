@@ -184,6 +184,7 @@
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
 //! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |
+//! | `devices.spare` | room kept on the disk for `devices.csv`: the size of the book and 64 KiB more, given up so that an `UNLINK` or a new password is written whole on a full disk, then made again (see `store::devices`) |
 //! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
