@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::backoff::{FIRST_BACKOFF, MAX_BACKOFF};
+use super::backoff::{FIRST_BACKOFF, longer};
 use super::connection::{Connection, Port};
 use super::history::Message;
 use super::keepalive::silence_limit;
@@ -105,7 +105,7 @@ impl ReceiverThread {
                         {
                             return;
                         }
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        backoff = longer(backoff);
                         continue;
                     }
                 },
