@@ -6,7 +6,7 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
+//! about 950 plain lines, its own framing and parsing), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
@@ -29,8 +29,8 @@
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable`, `list` and `export`, beside a running server (`admin/live.rs`, `admin/export.rs`, `server::operator`). |
-//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
-//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/chaos.rs. |
+//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/tools/conform.rs runs it against `wachat serve`. |
+//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/tools/chaos.rs. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
@@ -184,6 +184,7 @@
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
 //! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |
+//! | `devices.spare` | room kept on the disk for `devices.csv`: the size of the book and 64 KiB more, given up so that an `UNLINK` or a new password is written whole on a full disk, then made again (see `store::devices`) |
 //! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |

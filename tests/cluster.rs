@@ -1,6 +1,7 @@
 //! Two (or three) `wachat serve` nodes on one PostgreSQL and one NATS,
-//! each test with its own (`tests/support/cluster.rs`): whatever node a
-//! client uses, it sees one chat. Built with `--features cluster` only.
+//! each test with a database of its own (`tests/support/cluster.rs`):
+//! whatever node a client uses, it sees one chat. Built with `--features
+//! cluster` only.
 //!
 //! A cluster is the single server replicated (`store::shared_log`): what
 //! a request means is tested once, on a single server; here, what only a
@@ -18,15 +19,19 @@
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
 //! per read, no message taking seconds), `teacher.rs` (`wachat users …
 //! --store` while the nodes run; a node's directory refused).
+//! Also `files.rs` (photos and files on two nodes), `chaos.rs` (`wachat
+//! chaos` against two nodes under faults) and `ha.rs` (a pg_auto_failover
+//! formation: no single point of failure).
 #![cfg(feature = "cluster")]
 
-mod paging;
 mod support;
 
 #[path = "cluster/accounts.rs"]
 mod accounts;
 #[path = "cluster/calls.rs"]
 mod calls;
+#[path = "cluster/chaos.rs"]
+mod chaos;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/checkpoints.rs"]
@@ -39,6 +44,10 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/files.rs"]
+mod files;
+#[path = "cluster/ha.rs"]
+mod ha;
 #[path = "cluster/history.rs"]
 mod history;
 #[path = "cluster/latency.rs"]

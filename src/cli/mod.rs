@@ -198,7 +198,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub rate_burst: Option<u32>,
     /// Requests per second from one address (an IPv6 /64), all its users
-    /// together, 2 seconds' worth at once; 0 = no limit (nor with --rate 0).
+    /// together, 10 seconds' worth at once; 0 = no limit (nor with --rate 0).
     /// --exempt lifts it for an address.
     #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
     pub address_rate: f64,

@@ -44,6 +44,21 @@ use crate::protocol::Code;
 /// A label set of one pair, e.g. `code="RATE_LIMITED"`.
 type Label = [(&'static str, &'static str); 1];
 
+/// The labels of who was refused or logged in lately: `who` (`user` or
+/// `address`), `name`, and for a refusal the `limit`.
+type Who = Vec<(&'static str, String)>;
+
+/// One user or address of `wachat top`'s "who" (see [`Metrics::set_watch`]).
+pub struct Watched {
+    /// `user` or `address`.
+    pub who: &'static str,
+    pub name: String,
+    /// Refusals in the last minute, by the limit's name (`--address-rate`).
+    pub refused: Vec<(&'static str, u32)>,
+    /// Logins in the last minute.
+    pub logins: u32,
+}
+
 /// Every metric of a server (see the module documentation for why there
 /// is one set per process).
 pub struct Metrics {
@@ -95,6 +110,8 @@ pub struct Metrics {
     /// Cluster: a job's wait in its node's queue, from its request to the
     /// start of the transaction that takes it, seconds.
     pub pg_queue: Histogram,
+    /// Cluster: jobs waiting in this node's queue for a committer now.
+    pub pg_queued: Gauge,
     /// Cluster: the statement that locks a batch's inbox rows, seconds: a
     /// round trip, plus the wait for other transactions holding those rows.
     pub pg_lock: Histogram,
@@ -122,6 +139,13 @@ pub struct Metrics {
     /// Cluster: times this node found the primary on another host of
     /// `--store` than before (a failover followed).
     pub pg_switches: Counter,
+    /// Requests refused in the last minute, by user and by address and by
+    /// the limit that refused them: the most refused few, set at each
+    /// scrape (`server::auth::watch`), for `wachat top`.
+    watch_refused: Family<Who, Gauge>,
+    /// Logins in the last minute of the users and addresses that log in
+    /// more than a console does (reconnecting), the most few.
+    watch_logins: Family<Who, Gauge>,
 }
 
 /// The server's metrics (made on first use).
@@ -164,6 +188,7 @@ impl Metrics {
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
             pg_queue: latency_buckets(),
+            pg_queued: Gauge::default(),
             pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
             part_commits: Counter::default(),
@@ -173,6 +198,8 @@ impl Metrics {
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
+            watch_refused: Family::default(),
+            watch_logins: Family::default(),
         };
         // The registry is taken out while the metrics are registered in
         // it, as each registration borrows a metric of `self`.
@@ -229,6 +256,16 @@ impl Metrics {
         );
         r.register("batch_records", "Records per group commit", self.batch_records.clone());
         r.register_with_unit("fsync", "Time of one fsync of the log", Unit::Seconds, self.fsync.clone());
+        r.register(
+            "watch_refused",
+            "Requests refused in the last minute, the most refused users and addresses, by limit",
+            self.watch_refused.clone(),
+        );
+        r.register(
+            "watch_logins",
+            "Logins in the last minute of the users and addresses that reconnect most",
+            self.watch_logins.clone(),
+        );
     }
 
     /// The metrics only a cluster's node moves, under `wachat_cluster_`
@@ -252,6 +289,7 @@ impl Metrics {
             Unit::Seconds,
             self.pg_queue.clone(),
         );
+        r.register("pg_queued", "Jobs waiting in this node's queue for a committer", self.pg_queued.clone());
         r.register_with_unit(
             "pg_lock",
             "The statement locking a batch's inbox rows (waits for other transactions included)",
@@ -305,6 +343,25 @@ impl Metrics {
         self.ko.get_or_create(&[("code", code.as_str())]).inc();
     }
 
+    /// Sets who was refused or logged in lately (`server::auth::watch`),
+    /// replacing what the last scrape showed: a user or address that
+    /// is no longer among them goes.
+    pub fn set_watch(&self, watched: &[Watched]) {
+        self.watch_refused.clear();
+        self.watch_logins.clear();
+        for w in watched {
+            let who = vec![("who", w.who.to_string()), ("name", w.name.clone())];
+            for &(limit, n) in w.refused.iter().filter(|(_, n)| *n > 0) {
+                let mut labels = who.clone();
+                labels.push(("limit", limit.to_string()));
+                self.watch_refused.get_or_create(&labels).set(i64::from(n));
+            }
+            if w.logins > 0 {
+                self.watch_logins.get_or_create(&who).set(i64::from(w.logins));
+            }
+        }
+    }
+
     /// The metrics in the Prometheus (OpenMetrics) text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -347,5 +404,22 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn who_was_refused_is_replaced_at_each_scrape() {
+        let metrics = Metrics::new();
+        let st13 =
+            |n| Watched { who: "user", name: "st13".into(), refused: vec![("--address-rate", n)], logins: 4 };
+        metrics.set_watch(&[st13(7)]);
+        let text = metrics.encode();
+        for line in [
+            "wachat_watch_refused{who=\"user\",name=\"st13\",limit=\"--address-rate\"} 7",
+            "wachat_watch_logins{who=\"user\",name=\"st13\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+        }
+        metrics.set_watch(&[]);
+        assert!(!metrics.encode().contains("st13"));
     }
 }

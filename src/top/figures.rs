@@ -34,8 +34,76 @@ pub struct Figures {
     pub rate_limited: f64,
     /// `KO` replies by code since the start, the most frequent first.
     pub kos: Vec<(String, f64)>,
+    /// Who was refused or reconnected in the last minute, by user and by
+    /// address, the most first (the server's `wachat_watch_*`).
+    pub watched: Vec<Watched>,
     /// A cluster node's own figures (`None` on a single server).
     pub cluster: Option<Cluster>,
+}
+
+/// A user or an address the limits refused, or that logs in again and
+/// again, in the last minute.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Watched {
+    /// `user` or `address`.
+    pub who: String,
+    pub name: String,
+    /// Refusals by the limit that refused them (`--address-rate`, `--rate`,
+    /// `failed-logins`, `new-accounts`), the most first.
+    pub refused: Vec<(String, f64)>,
+    pub logins: f64,
+}
+
+impl Watched {
+    fn refusals(&self) -> f64 {
+        self.refused.iter().map(|(_, n)| n).sum()
+    }
+
+    /// `user st13: 12 refused (--address-rate 12), 5 logins`.
+    fn show(&self) -> String {
+        let mut said = format!("{} {}:", self.who, crate::display::visible(&self.name));
+        if !self.refused.is_empty() {
+            let by: Vec<String> = self.refused.iter().map(|(limit, n)| format!("{limit} {n}")).collect();
+            let _ = write!(said, " {} refused ({})", self.refusals(), by.join(", "));
+        }
+        if self.logins > 0.0 {
+            let _ = write!(said, "{} {} logins", if self.refused.is_empty() { "" } else { "," }, self.logins);
+        }
+        said
+    }
+}
+
+/// The users and addresses of the `wachat_watch_*` samples, most refused
+/// (then most logged in) first.
+fn watched(now: &Scrape) -> Vec<Watched> {
+    let mut all: Vec<Watched> = Vec::new();
+    let label = |s: &super::scrape::Sample, key: &str| {
+        s.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    for sample in
+        now.samples.iter().filter(|s| s.name == name("watch_refused") || s.name == name("watch_logins"))
+    {
+        let (who, who_name) = (label(sample, "who"), label(sample, "name"));
+        let at = match all.iter().position(|w| w.who == who && w.name == who_name) {
+            Some(at) => at,
+            None => {
+                all.push(Watched { who, name: who_name, ..Watched::default() });
+                all.len() - 1
+            }
+        };
+        if sample.name == name("watch_logins") {
+            all[at].logins = sample.value;
+        } else {
+            all[at].refused.push((label(sample, "limit"), sample.value));
+        }
+    }
+    for w in &mut all {
+        w.refused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    }
+    all.sort_by(|a, b| {
+        (b.refusals(), b.logins).partial_cmp(&(a.refusals(), a.logins)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    all
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -112,6 +180,7 @@ impl Figures {
             logins_failed: now.value(&name("logins_total"), &[("result", "failed")]),
             rate_limited: total("rate_limited_total"),
             kos,
+            watched: watched(now),
             cluster,
         }
     }
@@ -164,6 +233,12 @@ impl Figures {
                 }
             ),
         ];
+        // Who, when anyone: a count of refusals points at nobody (one
+        // student's loop, or a whole class over its address's budget).
+        for (i, watched) in self.watched.iter().enumerate() {
+            let head = if i == 0 { "last minute" } else { "" };
+            lines.push(format!("{head:<14} {}", watched.show()));
+        }
         if let Some(cluster) = &self.cluster {
             lines.push(format!(
                 "cluster        PostgreSQL transaction p99 {}   NATS publish lag p99 {}   gap refills {}",
@@ -306,6 +381,26 @@ mod tests {
         assert!(figures.cluster.is_none());
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(ms(Some(0.0004)), "0.40 ms");
+    }
+
+    #[test]
+    fn who_is_refused_or_reconnecting_is_shown_per_user_and_address() {
+        let text = "wachat_watch_refused{who=\"user\",name=\"st13\",limit=\"--address-rate\"} 12\n\
+                    wachat_watch_refused{who=\"address\",name=\"10.0.0.1\",limit=\"--address-rate\"} 790\n\
+                    wachat_watch_refused{who=\"address\",name=\"10.0.0.1\",limit=\"--rate\"} 3\n\
+                    wachat_watch_logins{who=\"user\",name=\"loopy\"} 9\n\
+                    wachat_watch_logins{who=\"user\",name=\"st13\"} 4\n";
+        let lines = Figures::new(None, &Scrape::parse(text)).lines();
+        let who: Vec<&String> = lines.iter().skip_while(|l| !l.starts_with("last minute")).collect();
+        assert_eq!(
+            who,
+            [
+                "last minute    address 10.0.0.1: 793 refused (--address-rate 790, --rate 3)",
+                "               user st13: 12 refused (--address-rate 12), 4 logins",
+                "               user loopy: 9 logins",
+            ]
+        );
+        assert!(!Figures::new(None, &Scrape::parse("")).lines().iter().any(|l| l.starts_with("last minute")));
     }
 
     #[test]

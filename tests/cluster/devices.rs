@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_presence, register, send_conn, wachat};
+use super::{PW, next_presence, register, send_conn};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -390,7 +390,7 @@ fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_
 }
 
 #[test]
-fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
+fn waits_2_5_s_a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
     // 0.00002 days is 1.7 s.
     let cluster = Cluster::start();
     let a = cluster.node_with("a", &["--device-days", "0.00002"]);
@@ -435,9 +435,11 @@ fn under_load_every_acknowledged_message_leaves_the_inboxes() {
         b.send.port(),
         b.recv.port()
     );
-    let bench =
-        wachat(&["bench", "--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"], "");
-    assert!(bench.status.success(), "{}", bench.stderr);
+    // 2 s of messages, after 120 accounts made: more than a one-shot
+    // command's 10 s on a busy machine.
+    let args = ["--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"];
+    let bench = super::support::run_wachat_output("bench", &args, Duration::from_secs(120));
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
     // Each receiver's inbox is trimmed past its 40 messages: an `ACK`
     // record of each in the log (the senders' STATUS events may wait, as
     // their receive connections are gone).

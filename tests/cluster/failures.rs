@@ -175,7 +175,7 @@ fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
 
 #[test]
 fn while_nats_is_down_messages_still_arrive_by_polling() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start_own();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
     register(&a, "bob");
@@ -201,7 +201,7 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
 
 #[test]
 fn a_node_stops_on_sigterm_while_nats_is_down() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start_own();
     let mut a = cluster.node("a");
     register(&a, "ana");
     cluster.nats.stop();
@@ -217,7 +217,7 @@ fn a_node_stops_on_sigterm_while_nats_is_down() {
 /// of the database but the shared log (the quota counts a user's files,
 /// which are the database's).
 fn ana_sent_bob_one_message() -> (Cluster, [TestServer; 2], Conn, Conn) {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_own();
     let no_quota = ["--user-quota", "0"];
     let (a, b) = (cluster.node_with("a", &no_quota), cluster.node_with("b", &no_quota));
     register(&a, "ana");
