@@ -237,6 +237,12 @@ fn while_postgresql_is_down_writes_wait_or_are_refused_reads_go_on_and_the_nodes
     // The write that meets the database gone waits, unanswered, for it:
     // the leader keeps its batch and commits it again each second.
     ana.send("MSG:bob:m2:two");
+    // A write the leader takes while that batch is still on its way to
+    // the database joins the next one, and waits too (its reply is owed
+    // once both are written). So the next write is sent once the leader
+    // has found the database gone: a write forwarded at once from node b
+    // reached the leader a millisecond after m2, before its commit failed.
+    a.wait_for_log("refusing writes");
     // Every later write is refused at once, with the code that says "try
     // again" (a 1.0 client reads its reason), on either node.
     eventually("writes refused", Duration::from_secs(20), || {
