@@ -225,7 +225,7 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     let mut pg = cluster.pg.client();
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert_eq!(version, 20);
+    assert_eq!(version, wachat::cluster::schema::current(), "the schema brought up to date");
     let old: i64 = pg
         .query_one("SELECT count(*) FROM pg_tables WHERE tablename IN ('users', 'messages', 'events')", &[])
         .unwrap()
