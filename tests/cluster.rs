@@ -88,6 +88,25 @@ fn next_presence(c: &mut Conn) -> String {
     }
 }
 
+/// A send connection of `user` on `node` once the cluster takes requests
+/// again after its leader was killed: as a client does, it connects
+/// again until a `PING` is answered (docs/CLUSTER.md, "Failover").
+fn after_failover(node: &TestServer, user: &str, password: &str) -> Conn {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut c = node.send_conn();
+        c.send(&format!("LOGIN:{user}:{password}"));
+        if c.line_or_none() == Some(format!("OK:{user}")) {
+            c.send("PING");
+            if c.line_or_none().as_deref() == Some("OK") {
+                return c;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no leader took over within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(200)); // a client's back-off
+    }
+}
+
 /// `wachat migrate` of the single server `single`, stopped first, into a
 /// new cluster's database: the cluster, and what the command printed.
 fn migrated(single: &mut TestServer) -> (support::cluster::Cluster, String) {
