@@ -13,7 +13,8 @@
 //! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
-//! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
+//! killed, NATS or PostgreSQL down, a node of the list down), `lease.rs`
+//! (who leads: nodes started at once, a lease run out or let go), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
@@ -52,6 +53,8 @@ mod ha;
 mod history;
 #[path = "cluster/latency.rs"]
 mod latency;
+#[path = "cluster/lease.rs"]
+mod lease;
 #[path = "cluster/people.rs"]
 mod people;
 #[path = "cluster/schema.rs"]

@@ -283,6 +283,35 @@ fn an_ack_taken_while_postgresql_is_down_is_stored_once_it_is_back() {
     assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
 }
 
+/// The follower's reads of the log fail for a moment (the table out of
+/// reach: renamed, then back): it reads again at its next poll, and goes
+/// on following, its clients' connections open. (A follower took a read
+/// that failed, as a connection cut during a database's failover makes
+/// one fail, for a copy that could not follow, and started again, cutting
+/// every client.)
+#[test]
+fn a_follower_whose_reads_of_the_log_fail_goes_on_following() {
+    let (cluster, [_a, b], _ana, mut bob_recv) = ana_sent_bob_one_message();
+    let mut ana_on_b = send_conn(&b, "ana");
+    let mut pg = cluster.pg.client();
+    let failed = |pg: &mut postgres::Client| -> i64 {
+        let sql = "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()";
+        pg.query_one(sql, &[]).unwrap().get(0)
+    };
+    let before = failed(&mut pg);
+    pg.batch_execute("ALTER TABLE log RENAME TO log_away").unwrap();
+    // Node b's keeper reads the log every 200 ms while no batch comes.
+    eventually("node b's reads failing", Duration::from_secs(10), || {
+        pg.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+        failed(&mut pg) >= before + 3
+    });
+    pg.batch_execute("ALTER TABLE log_away RENAME TO log").unwrap();
+    assert!(ana_on_b.request("MSG:bob:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m2:<ts>:two");
+    let restarted: Vec<String> = b.log().into_iter().filter(|l| l.contains("starting again")).collect();
+    assert!(restarted.is_empty(), "{restarted:?}");
+}
+
 #[test]
 fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
     let cluster = Cluster::start();
