@@ -10,9 +10,9 @@
 //! until it gets `OK`, and bob receives them on node b. Three faults in
 //! turn, each checked: every message acknowledged arrives once, in order.
 //! 1. The primary frozen (SIGSTOP of its PostgreSQL and keeper: a hung
-//!    machine) for longer than the failover: no `MSG` waits more than
-//!    the deadline, writes resume on the secondary, and the frozen
-//!    one rejoins as a secondary once woken.
+//!    machine) for longer than the failover: no `MSG` waits longer than
+//!    the secondary's promotion, writes resume on the secondary, and the
+//!    frozen one rejoins as a secondary once woken.
 //! 2. The (new) primary and its keeper killed (`kill -9`) mid-stream: a
 //!    `MSG` waits at most for the secondary's promotion.
 //! 3. One NATS server of three killed: no delivery gap over 2 s.
@@ -52,17 +52,13 @@ use line::Line;
 use support::TestServer;
 use support::cluster::{eventually, eventually_or};
 
-/// The longest a `MSG` may wait for its `OK` while the primary is frozen:
-/// the database's deadline for a call (5 s, `db::DEADLINE`), after which
-/// the watchdog cuts it and the batch goes to the new primary, plus a
-/// margin for a loaded machine.
-const MSG_WAIT_FROZEN: Duration = Duration::from_secs(7);
-
-/// The longest a `MSG` may wait for its `OK` when the primary dies: one
-/// in the batch on its way to it waits, kept by the leader, for the
-/// secondary's promotion (8-10 s with the formation's settings,
-/// docs/CLUSTER.md) and the commit's retry a second later; plus a margin.
-const MSG_WAIT_KILLED: Duration = Duration::from_secs(15);
+/// The longest a `MSG` may wait for its `OK`: one in the batch on its
+/// way to a primary that hangs or dies waits, kept by the leader, for
+/// the secondary's promotion (the watchdog cuts a hung call after the
+/// database's 5 s deadline; the promotion comes 6-10 s after the fault
+/// with the formation's settings, docs/CLUSTER.md) and the commit's retry
+/// a second later; plus a margin for a loaded machine.
+const MSG_WAIT_MAX: Duration = Duration::from_secs(15);
 
 /// What ana's sender saw.
 #[derive(Clone, Default)]
@@ -464,7 +460,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     report("primary frozen", fault, &sent, &received);
     println!("primary frozen: the phase took {:?}", phase.elapsed());
     assert_delivered_without_stall("primary frozen", fault, &sent, &received);
-    assert!(sent.longest <= MSG_WAIT_FROZEN, "a MSG waited {:?}", sent.longest);
+    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
     let followed =
         |node: &TestServer| node.log().iter().any(|l| l.contains("the primary database is now host"));
     assert!(followed(&a) && followed(&b), "{:?}", a.log());
@@ -497,7 +493,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     let mut ana = a.login_send("ana", "pw-ana");
     let last = ana.listing("HISTORY:bob:1000");
     assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
-    assert!(sent.longest <= MSG_WAIT_KILLED, "a MSG waited {:?}", sent.longest);
+    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
 
     // 3. One NATS server of three killed.
     let phase = Instant::now();
