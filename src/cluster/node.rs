@@ -125,6 +125,7 @@ impl Node {
                 }
             }
         };
+        shown(&part);
         let node = Arc::new(Node {
             name,
             db,
@@ -308,7 +309,8 @@ impl Node {
     fn read_log(&self, client: &mut Option<super::db::Link>, unread: &mut bool) {
         let Some(db) = self.client(client) else { return };
         match catch_up_from(&self.store, db) {
-            Ok(()) => {
+            Ok(read) => {
+                crate::metrics::get().gap_refills.inc_by(read);
                 if std::mem::take(unread) {
                     log::info!("cluster: the log is read again");
                 }
@@ -387,10 +389,9 @@ impl Node {
             lead_subject(&self.prefix, epoch),
             self.timeout,
         ));
-        let old = std::mem::replace(
-            &mut *self.part.lock(),
-            Part::Following { epoch, holder, forward: forward.clone() },
-        );
+        let part = Part::Following { epoch, holder, forward: forward.clone() };
+        shown(&part);
+        let old = std::mem::replace(&mut *self.part.lock(), part);
         if let Part::Following { forward: old, .. } = old {
             forward.take(old.hand_over());
         }
@@ -411,7 +412,9 @@ impl Node {
                 Ok(gateway) => Arc::new(gateway),
                 Err(e) => return self.depose(&format!("its gateway cannot listen: {e}")),
             };
-        let old = std::mem::replace(&mut *self.part.lock(), Part::Leading { epoch, gateway: Some(gateway) });
+        let part = Part::Leading { epoch, gateway: Some(gateway) };
+        shown(&part);
+        let old = std::mem::replace(&mut *self.part.lock(), part);
         self.bus.subscribe(lead_subject(&self.prefix, epoch));
         ctx.follow(None);
         // What went through the old leader is this node's now.
@@ -475,6 +478,18 @@ impl Node {
     }
 }
 
+/// This node's part, in its metrics (`wachat_cluster_epoch`,
+/// `wachat_cluster_leading`).
+fn shown(part: &Part) {
+    let metrics = crate::metrics::get();
+    let (epoch, leading) = match part {
+        Part::Following { epoch, .. } => (*epoch, 0),
+        Part::Leading { epoch, .. } => (*epoch, 1),
+    };
+    metrics.epoch.set(epoch);
+    metrics.leading.set(leading);
+}
+
 /// The subject the leader of `epoch` listens to.
 fn lead_subject(prefix: &str, epoch: i64) -> String {
     format!("{prefix}.lead.{epoch}")
@@ -482,7 +497,7 @@ fn lead_subject(prefix: &str, epoch: i64) -> String {
 
 /// Applies every batch of the log after this copy's end.
 fn catch_up(store: &LocalStore, client: &mut postgres::Client) -> Result<()> {
-    catch_up_from(store, client).map_err(|behind| match behind {
+    catch_up_from(store, client).map(drop).map_err(|behind| match behind {
         Behind::Unread(e) => super::db::error("cluster: reading the log".into(), &e),
         Behind::Differs(e) => e,
     })
@@ -496,12 +511,13 @@ enum Behind {
     Differs(Error),
 }
 
-/// [`catch_up`], saying why it stopped.
-fn catch_up_from(store: &LocalStore, client: &mut postgres::Client) -> std::result::Result<(), Behind> {
+/// [`catch_up`]: how many batches it applied, or why it stopped.
+fn catch_up_from(store: &LocalStore, client: &mut postgres::Client) -> std::result::Result<u64, Behind> {
+    let mut applied = 0;
     loop {
         let batches = shared::read_from(client, store.end()).map_err(Behind::Unread)?;
         if batches.is_empty() {
-            return Ok(());
+            return Ok(applied);
         }
         for batch in batches {
             if batch.base != store.end() {
@@ -512,6 +528,7 @@ fn catch_up_from(store: &LocalStore, client: &mut postgres::Client) -> std::resu
                 ))));
             }
             store.apply_shared(batch.base, &batch.users, &batch.records).map_err(Behind::Differs)?;
+            applied += 1;
         }
     }
 }
