@@ -222,13 +222,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
             crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
             Server::start(send, recv, config)?
         }
-        Some(_) => {
-            log::info!(
-                "--min-free is a single server's: on a cluster the disk that fills is the \
-                 database's, whose writes then get KO:FULL (docs/CLUSTER.md, \"Budgets\")"
-            );
-            start_node(send, recv, config, args)?
-        }
+        Some(_) => start_node(send, recv, config, args)?,
     };
     match &args.store {
         None => log::info!("data directory: {}", args.data_dir.display()),
