@@ -91,10 +91,11 @@ fn next_presence(c: &mut Conn) -> String {
     }
 }
 
-/// A send connection of `user` on `node` once the cluster takes requests
-/// again after its leader was killed: as a client does, it connects
-/// again until a `PING` is answered (docs/CLUSTER.md, "Failover").
-fn after_failover(node: &TestServer, user: &str, password: &str) -> Conn {
+/// A send connection of `user` on `node` once the node takes requests
+/// again (after its leader was killed, or once it started again with NATS
+/// still reconnecting): as a client does, it connects again until a
+/// `PING` is answered (docs/CLUSTER.md, "Failover, step by step").
+fn once_it_serves(node: &TestServer, user: &str, password: &str) -> Conn {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let mut c = node.send_conn();
@@ -105,7 +106,7 @@ fn after_failover(node: &TestServer, user: &str, password: &str) -> Conn {
                 return c;
             }
         }
-        assert!(std::time::Instant::now() < deadline, "no leader took over within 30 s");
+        assert!(std::time::Instant::now() < deadline, "the node took no request within 30 s");
         std::thread::sleep(std::time::Duration::from_millis(200)); // a client's back-off
     }
 }

@@ -59,7 +59,7 @@ fn the_devices_of_a_killed_node_come_back_on_another_and_nothing_is_lost() {
     // leads once the lease runs out; both devices come back on it, and
     // the phone gets what it never acknowledged.
     a.kill();
-    let mut bob = super::after_failover(&b, "bob", PW);
+    let mut bob = super::once_it_serves(&b, "bob", PW);
     let mut phone = device(&b, "ana", "phone");
     assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     let mut laptop = device(&b, "ana", "laptop");
@@ -296,7 +296,7 @@ fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_
     a.kill();
     // Node a led: node b leads once the lease runs out, and the phone, on
     // node b, goes on (its client sends again what got no answer).
-    let mut bob = super::after_failover(&b, "bob", PW);
+    let mut bob = super::once_it_serves(&b, "bob", PW);
     for (id, text) in [("m2", "two"), ("m3", "three")] {
         assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
     }

@@ -582,7 +582,7 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
 
     // Node a led: node b leads once the lease runs out.
     let b = cluster.node("b");
-    let mut ana = super::after_failover(&b, "ana", "pw-ana");
+    let mut ana = super::once_it_serves(&b, "ana", "pw-ana");
     send_parts(&mut ana, &id, &bytes, stored);
     assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
