@@ -96,9 +96,12 @@ pub fn take(db: &mut Client, node: &str, seen: Option<i64>) -> Result<Option<i64
     Ok(row.map(|row| row.get(0)))
 }
 
-/// Renews the lease of `epoch`: false if another node took it.
+/// Renews the lease of `epoch`: false if another node took it, or if it
+/// was let go ([`release`]): a renewal racing its own leader's release
+/// must not make a lease held by nobody look alive, which no node would
+/// then take until its term ran out.
 pub fn renew(db: &mut Client, epoch: i64) -> Result<bool, postgres::Error> {
-    Ok(db.execute("UPDATE lease SET renewed = now() WHERE epoch = $1", &[&epoch])? == 1)
+    Ok(db.execute("UPDATE lease SET renewed = now() WHERE epoch = $1 AND holder <> ''", &[&epoch])? == 1)
 }
 
 /// Lets the lease go at once (a leader that stops): run out, and held by
