@@ -183,8 +183,10 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
     ana.say("echo-bot", "a1", "hola bot\\ncon dos líneas");
     let (ticks, echo) = ticks_then_message(&mut ana);
     assert_eq!(echo, ("echo-bot".into(), "ana".into(), "hola bot\\ncon dos líneas".into()));
-    // The bot reads before it answers: the tick comes before the echo.
-    assert_eq!(ticks.last().map(String::as_str), Some("echo-bot:a1:READ"), "{ticks:?}");
+    // The bot reads before it answers, and its client says a chat's READ
+    // before it writes there (client::reads); a READ the server refuses
+    // for the rate waits, so the tick may come just after the echo.
+    read_by_the_bot(&mut ana, ticks, "echo-bot:a1:READ");
 
     // The server restarts; the bot logs in again by itself.
     server.restart_in_place(&[]);
@@ -193,7 +195,7 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
     ana.say("echo-bot", "a2", "¿sigues ahí?");
     let (ticks, echo) = ticks_then_message(&mut ana);
     assert_eq!(echo, ("echo-bot".into(), "ana".into(), "¿sigues ahí?".into()));
-    assert_eq!(ticks.last().map(String::as_str), Some("echo-bot:a2:READ"), "{ticks:?}");
+    read_by_the_bot(&mut ana, ticks, "echo-bot:a2:READ");
 
     // 1.2: the same text sent now is refused; nothing the bot logged
     // carried the control character raw.
@@ -213,6 +215,20 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
     ana.say("echo-bot", "a1", "hola, servidor nuevo");
     let (_, echo) = ticks_then_message(&mut ana);
     assert_eq!(echo, ("echo-bot".into(), "ana".into(), "hola, servidor nuevo".into()));
+}
+
+/// The `STATUS` events (`peer:id:state`) up to the next `MSG`, and that
+/// message's sender, recipient and text.
+/// `read` is among `ticks` (the statuses before the bot's answer) or the
+/// next status, within the client's pace of `READ`s; nothing follows a READ.
+fn read_by_the_bot(member: &mut Member, mut ticks: Vec<String>, read: &str) {
+    if ticks.last().map(String::as_str) != Some(read) {
+        let event = member.next_event();
+        let f: Vec<&str> = event.splitn(7, ':').collect();
+        assert_eq!(f[0], "STATUS", "{event}");
+        ticks.push(format!("{}:{}:{}", f[2], f[3], f[4]));
+    }
+    assert_eq!(ticks.last().map(String::as_str), Some(read), "{ticks:?}");
 }
 
 fn ticks_then_message(member: &mut Member) -> (Vec<String>, (String, String, String)) {
