@@ -267,7 +267,7 @@ impl Db {
         Ok(link)
     }
 
-    /// A connection at start (the schema's migrations, `wachat migrate`:
+    /// A connection at start (the schema, `wachat migrate`:
     /// no deadline); an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
         let context = format!("cluster: {}", self.url);
