@@ -210,6 +210,37 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
     assert_eq!(without_ts(&cy.line()), "MSG:15:ana:cy:n1:<ts>:after the upgrade");
 }
 
+/// A schema-18 database whose rows do not make a log (a message numbered
+/// past its chat's end) is refused whole: the start fails, and the
+/// database is as it was, at version 18, its tables (the devices by
+/// account number among them) all there and no table of the log made.
+#[test]
+fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cluster = Cluster::start_empty();
+    let sql = std::fs::read_to_string(fixtures.join("cluster_v18.sql")).unwrap();
+    cluster.pg.client().batch_execute(&sql).unwrap();
+    let mut pg = cluster.pg.client();
+    pg.batch_execute("UPDATE messages SET ord = ord + 1000 WHERE id = (SELECT min(id) FROM messages)")
+        .unwrap();
+    let tables = |pg: &mut postgres::Client| -> Vec<String> {
+        let query = "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1";
+        pg.query(query, &[]).unwrap().iter().map(|row| row.get(0)).collect()
+    };
+    let before = tables(&mut pg);
+    let stderr = refused_start(&cluster);
+    assert!(stderr.contains("upgrading the first design's tables"), "{stderr}");
+    assert_eq!(tables(&mut pg), before);
+    assert!(!before.iter().any(|t| t == "log"));
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 18);
+    let by_account: i64 = pg
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'user_id'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(by_account, 1, "the devices' table as version 18 has it");
+}
+
 /// The sections of an answers file: `== <user> <request>` and its lines.
 fn sections(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
