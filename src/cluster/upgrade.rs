@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use postgres::Transaction;
 
+use super::log::Accounts;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, Mode};
@@ -43,13 +44,7 @@ use crate::store::moderation::Rule;
 use crate::store::record::{Message, Pos, Record};
 use crate::store::state::{DELETED, State};
 
-/// Bytes of records per row of the log written.
-const BATCH_BYTES: usize = 1 << 20;
-
 type Id = i64;
-
-/// Where a `users.csv` row goes: the offset of the record whose batch carries it.
-type Rows = Vec<(usize, Vec<u8>)>;
 
 /// A fact ready to go, by its sort key.
 type Ready = BinaryHeap<Reverse<((i64, i32, i64), Fact)>>;
@@ -151,16 +146,8 @@ pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
         None
     } else {
         let old = read(tx).map_err(fail("reading the old tables"))?;
-        let (rows, records, mut done) = Plan::new(&old).write()?;
-        let insert = tx
-            .prepare("INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)")
-            .map_err(fail("preparing"))?;
-        let mut pos = 0i64;
-        for (users, bytes) in batches(rows, &records) {
-            tx.execute(&insert, &[&pos, &users, &bytes]).map_err(fail("writing the log"))?;
-            pos += bytes.len() as i64;
-            done.batches += 1;
-        }
+        let (accounts, records, mut done) = Plan::new(&old).write()?;
+        done.batches = super::log::write_unled(tx, 0, accounts, &records).map_err(fail("writing the log"))?;
         Some(done)
     };
     tx.batch_execute(DROP_FIRST_DESIGN).map_err(fail("dropping the first design's tables"))?;
@@ -474,7 +461,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn write(mut self) -> Result<(Rows, Vec<u8>, Done)> {
+    fn write(mut self) -> Result<(Accounts, Vec<u8>, Done)> {
         let old = self.old;
         let facts = self.order();
         let now = self.now;
@@ -899,31 +886,4 @@ fn users_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created: i6
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     let _ = w.write_record([name, email, hash, &created.to_string()]);
     out.extend_from_slice(&w.into_inner().unwrap_or_default());
-}
-
-/// The log's rows: the records cut after whole lines into about
-/// [`BATCH_BYTES`], and where a `users.csv` row goes (`rows`: the offset
-/// of the record whose batch carries it), so that a `REUSE`'s batch
-/// carries its name's new row and the first batch every other account's.
-fn batches(rows: Rows, records: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut rows = rows.into_iter().peekable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    loop {
-        let mut users = Vec::new();
-        while let Some((_, row)) = rows.next_if(|(at, _)| *at <= start) {
-            users.extend_from_slice(&row);
-        }
-        let forced = rows.peek().map_or(records.len(), |(at, _)| *at);
-        let mut end = forced.min(start + BATCH_BYTES);
-        if end < forced {
-            end =
-                start + records[start..end].iter().rposition(|&b| b == b'\n').map_or(end - start, |i| i + 1);
-        }
-        out.push((users, records[start..end].to_vec()));
-        start = end;
-        if start >= records.len() && rows.peek().is_none() {
-            return out;
-        }
-    }
 }
