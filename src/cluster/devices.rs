@@ -1,5 +1,5 @@
 //! The devices of every user in the cluster's database (`devices`,
-//! schema version 19, protocol 1.2): the [`SharedDevices`] of the leader,
+//! protocol 1.2): the [`SharedDevices`] of the leader,
 //! so that the node that leads after it has every device's position and
 //! token (a linked device logs in on any node, an `UNLINK` revokes it for
 //! good).

@@ -1,6 +1,6 @@
 //! A cluster's door (`store::door`): invite codes and disabled accounts in
-//! its database (schema version 15), so that `wachat users invite --store …`
-//! prints codes for the whole cluster, a student redeems one through
+//! its database, so that `wachat users invite --store …` prints codes
+//! for the whole cluster, a student redeems one through
 //! whichever node it reaches, once, and `wachat users disable --store …`
 //! shuts a student out of every node.
 //!
@@ -15,7 +15,7 @@
 //! server looks at its `disabled/` folder. While no primary answers, a
 //! node goes by the names it read last.
 //!
-//! A teacher's request (`wachat users add --store …`, schema version 16)
+//! A teacher's request (`wachat users add --store …`)
 //! is a row of `admin_requests`: the command inserts it and waits; one
 //! live node takes it (`FOR UPDATE SKIP LOCKED`: two nodes looking at
 //! once take two different rows), makes the changes through its backend

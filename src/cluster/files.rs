@@ -1,4 +1,4 @@
-//! The files of chats on a cluster (protocol 1.2, §21; schema version 11):
+//! The files of chats on a cluster (protocol 1.2, §21):
 //! the `files`, `file_chunks` and `file_carriers` tables, so that a file
 //! uploaded through one node is fetched through any other.
 //!

@@ -258,6 +258,52 @@ pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres:
     Ok(batches)
 }
 
+/// The bytes of records a row holds, about, in a log written all at once
+/// before any node led (`wachat migrate`, an upgrade): what a large group
+/// commit holds.
+const ROW_BYTES: usize = 1 << 20;
+
+/// `users.csv` rows, each with the offset in the records of the record
+/// whose row must carry it (the first row carries those at 0).
+pub type Accounts = Vec<(usize, Vec<u8>)>;
+
+/// Writes `records` into the log from position `pos`, before any node
+/// leads (epoch 0): rows of about [`ROW_BYTES`] cut after whole lines,
+/// and cut too where an account must be carried ([`Accounts`]: a `REUSE`
+/// carries its name's new row). Returns how many rows it wrote (none for
+/// no record and no account).
+pub fn write_unled(
+    tx: &mut postgres::Transaction,
+    pos: Pos,
+    accounts: Accounts,
+    records: &[u8],
+) -> Result<u64, postgres::Error> {
+    if records.is_empty() && accounts.iter().all(|(_, row)| row.is_empty()) {
+        return Ok(0);
+    }
+    let insert = tx.prepare("INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)")?;
+    let mut accounts = accounts.into_iter().peekable();
+    let (mut start, mut rows) = (0, 0);
+    loop {
+        let mut users = Vec::new();
+        while let Some((_, row)) = accounts.next_if(|(at, _)| *at <= start) {
+            users.extend_from_slice(&row);
+        }
+        let forced = accounts.peek().map_or(records.len(), |(at, _)| *at);
+        let mut end = forced.min(start + ROW_BYTES);
+        if end < forced {
+            end =
+                start + records[start..end].iter().rposition(|&b| b == b'\n').map_or(end - start, |i| i + 1);
+        }
+        tx.execute(&insert, &[&((pos + start as Pos) as i64), &users, &&records[start..end]])?;
+        rows += 1;
+        start = end;
+        if start >= records.len() && accounts.peek().is_none() {
+            return Ok(rows);
+        }
+    }
+}
+
 /// Where the log ends (0: empty).
 pub fn end(client: &mut Client) -> Result<Pos, postgres::Error> {
     let row =

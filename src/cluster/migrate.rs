@@ -26,9 +26,6 @@ use crate::store::devices::DeviceBook;
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
 
-/// Bytes of records per batch copied: what a large group commit holds.
-const BATCH_BYTES: usize = 1 << 20;
-
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");
     move |e| super::db::error(context.clone(), &e)
@@ -67,10 +64,8 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         )));
     }
     let mut tx = client.transaction().map_err(db_error(&db.url, "starting"))?;
-    let insert = tx
-        .prepare("INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)")
-        .map_err(db_error(&db.url, "preparing"))?;
     let (mut pos, mut batches, mut records) = (0u64, 0u64, 0u64);
+    // The accounts go with the first row.
     let mut users = Some(users);
     for (base, path) in &segments {
         if *base != pos {
@@ -81,18 +76,15 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         }
         let bytes = disk.read_all(path).map_err(|e| Error::io(format!("migrate: {}", path.display()), e))?;
         let body = bytes.splitn(2, |&b| b == b'\n').nth(1).unwrap_or(&[]);
-        for chunk in whole_lines(body, BATCH_BYTES) {
-            let accounts = users.take().unwrap_or_default();
-            tx.execute(&insert, &[&(pos as i64), &accounts, &chunk])
-                .map_err(db_error(&db.url, "copying the log"))?;
-            pos += chunk.len() as u64;
-            records += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-            batches += 1;
-        }
+        let accounts = users.take().map(|u| vec![(0, u)]).unwrap_or_default();
+        batches += super::log::write_unled(&mut tx, pos, accounts, body)
+            .map_err(db_error(&db.url, "copying the log"))?;
+        pos += body.len() as u64;
+        records += body.iter().filter(|&&b| b == b'\n').count() as u64;
     }
-    if let Some(accounts) = users.filter(|u| !u.is_empty()) {
+    if let Some(accounts) = users {
         // Accounts and no record yet.
-        tx.execute(&insert, &[&0i64, &accounts, &Vec::<u8>::new()])
+        batches += super::log::write_unled(&mut tx, 0, vec![(0, accounts)], &[])
             .map_err(db_error(&db.url, "copying the accounts"))?;
     }
     let book =
@@ -134,19 +126,4 @@ fn segments(disk: &dyn Disk, dir: &Path) -> Result<Vec<(u64, std::path::PathBuf)
         .collect();
     found.sort();
     Ok(found)
-}
-
-/// `bytes` cut after whole lines into pieces of about `size` bytes.
-fn whole_lines(bytes: &[u8], size: usize) -> Vec<Vec<u8>> {
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let mut end = (start + size).min(bytes.len());
-        if end < bytes.len() {
-            end = start + bytes[start..end].iter().rposition(|&b| b == b'\n').map_or(end - start, |i| i + 1);
-        }
-        pieces.push(bytes[start..end].to_vec());
-        start = end;
-    }
-    pieces
 }

@@ -36,7 +36,7 @@
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`db`] | connections to PostgreSQL (`--store`, one host or several: a failover followed), their deadlines |
 //! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
-//! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
+//! | [`schema`] | the database's tables (`schema.sql`), made at start |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
 //! | [`devices`] | every user's devices (positions, tokens), which the leader keeps in the database |
 //! | [`door`] | who may come in: invite codes, disabled accounts, a teacher's requests |
@@ -111,7 +111,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     let db = Arc::new(db::Db::new(&options.store)?);
     let mut client = db.connect_at_start()?;
     let was = schema::upgrade(&mut client, &db.url)?;
-    ::log::info!("cluster: {} at schema version {} (was {was})", db.url, schema::current());
+    ::log::info!("cluster: {} at schema version {} (was {was})", db.url, schema::CURRENT);
     let name = options.node.clone().unwrap_or_else(|| default_node_name(send_port));
     if name.is_empty() || name.len() > 64 || name.contains(char::is_whitespace) {
         return Err(Error::Usage(format!("--node {name:?}: 1 to 64 characters, no spaces")));

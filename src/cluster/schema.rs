@@ -1,62 +1,36 @@
-//! The schema, created and upgraded at start from the SQL files in
-//! `migrations/` (embedded in the binary), one version per file.
+//! The database's schema: made from `schema.sql` (embedded in the binary)
+//! at a node's start, or brought to it from the first design's last
+//! schema (version 18, `upgrade.rs`).
 //!
 //! `wachat_schema` holds the version the database is at. A start takes an
-//! advisory lock first (two nodes starting together: one migrates, the
-//! other waits and finds it done), applies each missing file in order and
-//! records the new version, all in one transaction: a failed upgrade
+//! advisory lock first (two nodes starting together: one makes the
+//! schema, the other waits and finds it made), then makes or upgrades it
+//! and records the version, all in one transaction: a failed upgrade
 //! leaves the database as it was. A database at a version this binary
 //! does not know (a newer wachat upgraded it) is refused: an older binary
-//! would misread what it does not know.
-//!
-//! Version 20 is more than SQL: a database of the first design (version
-//! 18 or before, with accounts) has its rows written into the log first
-//! (`upgrade.rs`), in the same transaction, and `020_one_log.sql` then
-//! drops their tables.
+//! would misread what it does not know. So is one older than version 18,
+//! which only a wachat of the first design can bring to 18.
 
 use postgres::Client;
 
 use crate::error::{Error, Result};
 
-/// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
-pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("001_initial", include_str!("migrations/001_initial.sql")),
-    ("002_server_id", include_str!("migrations/002_server_id.sql")),
-    ("003_runs", include_str!("migrations/003_runs.sql")),
-    ("004_moderation", include_str!("migrations/004_moderation.sql")),
-    ("005_devices", include_str!("migrations/005_devices.sql")),
-    ("006_device_sessions", include_str!("migrations/006_device_sessions.sql")),
-    ("007_stored", include_str!("migrations/007_stored.sql")),
-    ("008_reuse", include_str!("migrations/008_reuse.sql")),
-    ("009_actions_since", include_str!("migrations/009_actions_since.sql")),
-    ("010_prefs", include_str!("migrations/010_prefs.sql")),
-    ("011_files", include_str!("migrations/011_files.sql")),
-    ("012_settings", include_str!("migrations/012_settings.sql")),
-    ("013_files_left", include_str!("migrations/013_files_left.sql")),
-    ("014_settings_once", include_str!("migrations/014_settings_once.sql")),
-    ("015_door", include_str!("migrations/015_door.sql")),
-    ("016_admin_requests", include_str!("migrations/016_admin_requests.sql")),
-    ("017_empty_rooms", include_str!("migrations/017_empty_rooms.sql")),
-    ("018_carriers_order", include_str!("migrations/018_carriers_order.sql")),
-    ("019_log", include_str!("migrations/019_log.sql")),
-    ("020_one_log", include_str!("migrations/020_one_log.sql")),
-    ("021_checkpoints", include_str!("migrations/021_checkpoints.sql")),
-];
+/// The tables, as [`CURRENT`] has them.
+pub const SCHEMA: &str = include_str!("schema.sql");
 
-/// The version whose SQL drops the first design's tables: their rows are
-/// written into the log just before it runs.
-const ONE_LOG: usize = 20;
+/// The version `schema.sql` makes.
+pub const CURRENT: i32 = 19;
+
+/// The one older version upgraded in place: the first design's last
+/// (`upgrade.rs`).
+pub const FIRST_DESIGN: i32 = 18;
 
 /// The advisory lock that starting nodes take while they look at the
 /// schema (any number that no other program on the database uses).
 const SCHEMA_LOCK: i64 = 0x7761_6368_6174; // "wachat"
 
-/// The schema version this binary works with.
-pub fn current() -> i32 {
-    MIGRATIONS.len() as i32
-}
-
-/// Brings the database to [`current`]; returns the version it was at.
+/// Brings the database to [`CURRENT`]; returns the version it was at
+/// (0: a new database).
 pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
     let fail = |doing: &str, e: postgres::Error| super::db::error(format!("cluster: {url}: {doing}"), &e);
     let mut tx = client.transaction().map_err(|e| fail("starting the upgrade", e))?;
@@ -70,30 +44,37 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
         .query_opt("SELECT version FROM wachat_schema", &[])
         .map_err(|e| fail("reading the schema version", e))?
         .map_or(0, |row| row.get(0));
-    if found > current() {
-        return Err(Error::Usage(format!(
-            "cluster: {url}: the database's schema is version {found}, newer than this wachat knows \
-             (version {}): upgrade wachat on this node",
-            current()
-        )));
-    }
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        log::info!("cluster: applying migration {name} (schema version {})", i + 1);
-        if i + 1 == ONE_LOG {
-            convert(&mut tx, url)?;
+    match found {
+        CURRENT => return Ok(found),
+        0 => {
+            log::info!("cluster: {url}: a new database; making its tables (schema version {CURRENT})");
+            tx.batch_execute(SCHEMA).map_err(|e| fail("making the tables", e))?;
         }
-        tx.batch_execute(sql).map_err(|e| fail(&format!("applying {name}"), e))?;
+        FIRST_DESIGN => convert(&mut tx, url)?,
+        newer if newer > CURRENT => {
+            return Err(Error::Usage(format!(
+                "cluster: {url}: the database's schema is version {newer}, newer than this wachat knows \
+                 (version {CURRENT}): upgrade wachat on this node"
+            )));
+        }
+        older => {
+            return Err(Error::Usage(format!(
+                "cluster: {url}: the database's schema is version {older}, older than version \
+                 {FIRST_DESIGN}, the oldest this wachat upgrades: first bring it to version \
+                 {FIRST_DESIGN} with wachat a2d2db5 (a node of that build, started once on this \
+                 database, upgrades its schema), then start this wachat"
+            )));
+        }
     }
-    if found < current() {
-        tx.execute("DELETE FROM wachat_schema", &[]).map_err(|e| fail("recording the version", e))?;
-        tx.execute("INSERT INTO wachat_schema VALUES ($1)", &[&current()])
-            .map_err(|e| fail("recording the version", e))?;
-    }
+    tx.execute("DELETE FROM wachat_schema", &[]).map_err(|e| fail("recording the version", e))?;
+    tx.execute("INSERT INTO wachat_schema VALUES ($1)", &[&CURRENT])
+        .map_err(|e| fail("recording the version", e))?;
     tx.commit().map_err(|e| fail("committing the upgrade", e))?;
     Ok(found)
 }
 
-/// Writes the first design's rows into the log, if the database has any.
+/// A database of the first design: its rows into the log, its tables to
+/// [`SCHEMA`]'s.
 fn convert(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
     let started = std::time::Instant::now();
     let Some(done) = super::upgrade::run(tx, url)? else { return Ok(()) };

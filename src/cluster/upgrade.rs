@@ -1,13 +1,15 @@
 //! A cluster of the first design (schema 18: accounts, inboxes, rooms,
-//! messages … as rows of their own) into the log of schema 19 and on.
+//! messages … as rows of their own) into the log, once.
 //!
-//! It runs once, when a node starts on such a database (or `wachat
-//! migrate` opens one), in the transaction that brings the schema to
-//! version 20 (`schema.rs`), before `020_one_log.sql` drops the old
-//! tables: all of it, or nothing. It writes the records a single server
-//! would have written to hold what the rows hold, and checks them with
-//! the single server's own code: each record is applied to a `State` as
-//! it is written, as every node will apply it.
+//! It runs when a node starts on such a database (or `wachat migrate` or
+//! `wachat users --store` opens one), in the transaction that brings the
+//! schema to the current version (`schema.rs`): all of it, or nothing.
+//! The tables the cluster still keeps (the files, the door, the server's
+//! identity) stay as they are; the devices are keyed by name instead of
+//! account number; the rest is written into the log as the records a
+//! single server would have written to hold what the rows hold, checked
+//! with the single server's own code (each record is applied to a `State`
+//! as it is written, as every node will apply it), and its tables go.
 //!
 //! The rows keep only what is now, not how it came to be, so the records
 //! are put in an order that gives the same state:
@@ -24,7 +26,7 @@
 //! - where a user's first waiting event is made, an `INBOX` record: what
 //!   the conversion gave the inbox before is dropped, and the events
 //!   after it get the numbers they had, which the devices' positions
-//!   (table `devices`, kept) count in;
+//!   (kept) count in;
 //! - then each room's rules, the server admins, the settings, the
 //!   last-seen times, the deleted accounts.
 
@@ -34,6 +36,7 @@ use std::sync::Arc;
 
 use postgres::Transaction;
 
+use super::log::Accounts;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, Mode};
@@ -41,13 +44,7 @@ use crate::store::moderation::Rule;
 use crate::store::record::{Message, Pos, Record};
 use crate::store::state::{DELETED, State};
 
-/// Bytes of records per row of the log written.
-const BATCH_BYTES: usize = 1 << 20;
-
 type Id = i64;
-
-/// Where a `users.csv` row goes: the offset of the record whose batch carries it.
-type Rows = Vec<(usize, Vec<u8>)>;
 
 /// A fact ready to go, by its sort key.
 type Ready = BinaryHeap<Reverse<((i64, i32, i64), Fact)>>;
@@ -135,42 +132,36 @@ pub struct Done {
     pub differences: Vec<String>,
 }
 
-/// Writes a schema-18 database's rows into the (empty) log; `None` if it
-/// holds no account (a new database: nothing to convert).
+/// Brings a schema-18 database to [`SCHEMA`](super::schema::SCHEMA), its
+/// rows written into the (new) log; `None` if it held no account.
 pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading ({doing})");
         move |e: postgres::Error| super::db::error(context.clone(), &e)
     };
-    let old_tables: bool =
-        tx.query_one("SELECT to_regclass('users') IS NOT NULL", &[]).map_err(fail("looking"))?.get(0);
-    if !old_tables {
-        return Ok(None);
-    }
+    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {}", super::schema::SCHEMA))
+        .map_err(fail("making the tables"))?;
     let accounts: i64 = tx.query_one("SELECT count(*) FROM users", &[]).map_err(fail("counting"))?.get(0);
-    if accounts == 0 {
-        return Ok(None);
-    }
-    let logged: i64 = tx.query_one("SELECT count(*) FROM log", &[]).map_err(fail("reading the log"))?.get(0);
-    if logged > 0 {
-        return Err(Error::Usage(format!(
-            "cluster: {url}: the database holds both the first design's accounts and a log; \
-             it cannot be upgraded (restore the schema-18 backup and start again)"
-        )));
-    }
-    let old = read(tx).map_err(fail("reading the old tables"))?;
-    let (rows, records, mut done) = Plan::new(&old).write()?;
-    let insert = tx
-        .prepare("INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)")
-        .map_err(fail("preparing"))?;
-    let mut pos = 0i64;
-    for (users, bytes) in batches(rows, &records) {
-        tx.execute(&insert, &[&pos, &users, &bytes]).map_err(fail("writing the log"))?;
-        pos += bytes.len() as i64;
-        done.batches += 1;
-    }
-    Ok(Some(done))
+    let done = if accounts == 0 {
+        None
+    } else {
+        let old = read(tx).map_err(fail("reading the old tables"))?;
+        let (accounts, records, mut done) = Plan::new(&old).write()?;
+        done.batches = super::log::write_unled(tx, 0, accounts, &records).map_err(fail("writing the log"))?;
+        Some(done)
+    };
+    tx.batch_execute(DROP_FIRST_DESIGN).map_err(fail("dropping the first design's tables"))?;
+    Ok(done)
 }
+
+/// The devices by name, and the first design's tables dropped: their rows
+/// are the log's now.
+const DROP_FIRST_DESIGN: &str = "
+    INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token)
+    SELECT u.folded, d.folded, d.name, d.position, d.seen_ms, d.address, d.token
+    FROM devices_v18 d JOIN users u ON u.id = d.user_id;
+    DROP TABLE devices_v18, events, inboxes, members, room_rules, rooms, directions, messages,
+        settings, device_sessions, sessions, nodes, users CASCADE;";
 
 fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
     let mut users = HashMap::new();
@@ -470,7 +461,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn write(mut self) -> Result<(Rows, Vec<u8>, Done)> {
+    fn write(mut self) -> Result<(Accounts, Vec<u8>, Done)> {
         let old = self.old;
         let facts = self.order();
         let now = self.now;
@@ -895,31 +886,4 @@ fn users_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created: i6
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     let _ = w.write_record([name, email, hash, &created.to_string()]);
     out.extend_from_slice(&w.into_inner().unwrap_or_default());
-}
-
-/// The log's rows: the records cut after whole lines into about
-/// [`BATCH_BYTES`], and where a `users.csv` row goes (`rows`: the offset
-/// of the record whose batch carries it), so that a `REUSE`'s batch
-/// carries its name's new row and the first batch every other account's.
-fn batches(rows: Rows, records: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut rows = rows.into_iter().peekable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    loop {
-        let mut users = Vec::new();
-        while let Some((_, row)) = rows.next_if(|(at, _)| *at <= start) {
-            users.extend_from_slice(&row);
-        }
-        let forced = rows.peek().map_or(records.len(), |(at, _)| *at);
-        let mut end = forced.min(start + BATCH_BYTES);
-        if end < forced {
-            end =
-                start + records[start..end].iter().rposition(|&b| b == b'\n').map_or(end - start, |i| i + 1);
-        }
-        out.push((users, records[start..end].to_vec()));
-        start = end;
-        if start >= records.len() && rows.peek().is_none() {
-            return out;
-        }
-    }
 }

@@ -5,8 +5,8 @@
 //! primary, a machine swapping to death: its kernel still acknowledges
 //! every byte, keeps the TCP connection open, and nothing ever answers.
 //! The `postgres` crate's calls are blocking and have no deadline of their
-//! own, so a request thread (or the committer) would wait for as long as
-//! the freeze lasts. (Nor is `statement_timeout` the answer: a `COMMIT`
+//! own, so a request thread (or the leader writing the log) would wait
+//! for as long as the freeze lasts. (Nor is `statement_timeout` the answer: a `COMMIT`
 //! it cancels while waiting for the synchronous standby is committed on
 //! the primary alone and reported as a success: `db::parse_store`.)
 //!

@@ -11,13 +11,13 @@
 //!    AUTH <node> <addr> <opens>\n<line> a receive login (request: answered)
 //!    ATTACH <node> <conn> <user> <addr> <minor>\n<name>\n<device>
 //!                                       it comes online (request: answered)
-//!    VERSION <node> <conn> <minor> · ACK <node> <conn> <seq> · DETACH <node> <conn>
+//!    MINOR <node> <conn> <minor> · ACKED <node> <conn> <seq> · DETACH <node> <conn>
 //!    ALIVE <node>                       each second: the node is there
 //!    WHERE <node>                       how far the log is (request: answered
 //!                                       AT <position>): a read waits for it
 //!
 //!  leader ──▶ follower  (<prefix>.node.<node>)
-//!    REPLY <conn> <position>\n<bytes>   replies of its session, in order
+//!    REPLIES <conn> <position>\n<bytes> replies of its session, in order
 //!    CLOSED <conn>                      its session ended there
 //!    PUSH <conn>\n<frames>              unnumbered events for a receive connection
 //!    SHUT <conn>                        that connection is to close
@@ -32,7 +32,7 @@
 //! end of the log when it said it: what the follower's copy must reach
 //! before the answer's effects can be read there. Requests and frames
 //! travel as the clients wrote them: nothing here knows the protocol's
-//! requests.
+//! requests, and no word here is one of theirs.
 
 use std::net::SocketAddr;
 
@@ -169,8 +169,8 @@ impl ToLeader {
                 format!("ATTACH {node} {conn} {user} {peer} {minor}"),
                 format!("{name}\n{device}").as_bytes(),
             ),
-            ToLeader::Version { node, conn, minor } => message(format!("VERSION {node} {conn} {minor}"), b""),
-            ToLeader::Ack { node, conn, seq } => message(format!("ACK {node} {conn} {seq}"), b""),
+            ToLeader::Version { node, conn, minor } => message(format!("MINOR {node} {conn} {minor}"), b""),
+            ToLeader::Ack { node, conn, seq } => message(format!("ACKED {node} {conn} {seq}"), b""),
             ToLeader::Detach { node, conn } => message(format!("DETACH {node} {conn}"), b""),
             ToLeader::Alive { node } => message(format!("ALIVE {node}"), b""),
             ToLeader::Where { node } => message(format!("WHERE {node}"), b""),
@@ -214,8 +214,8 @@ impl ToLeader {
                     device,
                 }
             }
-            ("VERSION", 4) => ToLeader::Version { node, conn: number(2)?, minor: number(3)?.min(9) as u8 },
-            ("ACK", 4) => ToLeader::Ack { node, conn: number(2)?, seq: number(3)? },
+            ("MINOR", 4) => ToLeader::Version { node, conn: number(2)?, minor: number(3)?.min(9) as u8 },
+            ("ACKED", 4) => ToLeader::Ack { node, conn: number(2)?, seq: number(3)? },
             ("DETACH", 3) => ToLeader::Detach { node, conn: number(2)? },
             ("ALIVE", 2) => ToLeader::Alive { node },
             ("WHERE", 2) => ToLeader::Where { node },
@@ -227,7 +227,7 @@ impl ToLeader {
 impl ToNode {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            ToNode::Reply { conn, pos, bytes } => message(format!("REPLY {conn} {pos}"), bytes),
+            ToNode::Reply { conn, pos, bytes } => message(format!("REPLIES {conn} {pos}"), bytes),
             ToNode::Closed { conn } => message(format!("CLOSED {conn}"), b""),
             ToNode::Push { conn, frames } => message(format!("PUSH {conn}"), frames),
             ToNode::Shut { conn } => message(format!("SHUT {conn}"), b""),
@@ -238,7 +238,7 @@ impl ToNode {
         let (words, body) = split(payload)?;
         let number = |i: usize| words.get(i)?.parse::<u64>().ok();
         Some(match (words[0], words.len()) {
-            ("REPLY", 3) => ToNode::Reply { conn: number(1)?, pos: number(2)?, bytes: body.to_vec() },
+            ("REPLIES", 3) => ToNode::Reply { conn: number(1)?, pos: number(2)?, bytes: body.to_vec() },
             ("CLOSED", 2) => ToNode::Closed { conn: number(1)? },
             ("PUSH", 2) => ToNode::Push { conn: number(1)?, frames: body.to_vec() },
             ("SHUT", 2) => ToNode::Shut { conn: number(1)? },
@@ -344,6 +344,6 @@ mod tests {
             assert_eq!(Answer::parse(&answer.encode()), Some(answer));
         }
         assert_eq!(ToLeader::parse(b"SEND lab-a"), None);
-        assert_eq!(ToNode::parse(b"REPLY x 1\n"), None);
+        assert_eq!(ToNode::parse(b"REPLIES x 1\n"), None);
     }
 }

@@ -100,3 +100,21 @@ fn a_lease_let_go_by_a_leader_that_stops_is_taken_at_once() {
     assert_eq!(lease(&cluster), ("b".to_string(), 2));
     a_message_goes_through(&b, "m1");
 }
+
+/// A renewal that comes after its leader let the lease go (the keeper's
+/// last renewal racing the stop's release) is refused and leaves the
+/// lease as released: let go and run out, taken at once by the next node,
+/// not held by nobody for a whole term.
+#[test]
+fn a_renewal_never_revives_a_lease_its_leader_let_go() {
+    use wachat::cluster::lease;
+    let cluster = Cluster::start();
+    let mut pg = cluster.pg.client();
+    let epoch = lease::take(&mut pg, "a", None).unwrap().expect("nobody held it");
+    assert!(lease::renew(&mut pg, epoch).unwrap(), "its leader renews it");
+    lease::release(&mut pg, epoch).unwrap();
+    assert!(!lease::renew(&mut pg, epoch).unwrap(), "a renewal after the release");
+    let after = lease::read(&mut pg).unwrap().expect("a lease");
+    assert!(after.released() && after.expired, "{after:?}");
+    assert_eq!(lease::take(&mut pg, "b", Some(epoch)).unwrap(), Some(epoch + 1), "taken at once");
+}

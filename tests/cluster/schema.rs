@@ -1,5 +1,6 @@
-//! The schema: a single server's data moved in (`wachat migrate`), an
-//! older schema upgraded with what it holds, a newer one refused.
+//! The schema: a single server's data moved in (`wachat migrate`), the
+//! first design's last schema upgraded with what it holds, an older or a
+//! newer one refused.
 
 use std::time::Duration;
 
@@ -99,64 +100,48 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert_eq!(send_conn(&b, "bob").listing("HISTORY:ana:10").len(), 4);
 }
 
-/// A database a node of schema version 1 left (every event a row of its
-/// own) is upgraded at start: unacknowledged messages and statuses come
-/// with their numbers, new ones follow, marks and history are kept.
-#[test]
-fn a_database_at_schema_version_1_is_upgraded_with_its_inboxes() {
-    let cluster = Cluster::start_empty();
-    let mut pg = cluster.pg.client();
-    pg.batch_execute(include_str!("../../src/cluster/migrations/001_initial.sql")).unwrap();
-    pg.batch_execute(
-        "CREATE TABLE wachat_schema (version integer NOT NULL); INSERT INTO wachat_schema VALUES (1)",
-    )
-    .unwrap();
-    let hash = wachat::store::password::Hasher::new(8).unwrap().hash(PW).unwrap();
-    // ana (1) sent bob (2) three messages; bob acknowledged the first,
-    // which gave ana a DELIVERED (her event 1); bob has 2 and 3 to come.
-    pg.execute(
-        "INSERT INTO users (id, name, folded, hash, created_ms) VALUES (1, 'ana', 'ana', $1, 0), (2, 'bob', 'bob', $1, 0)",
-        &[&hash],
-    )
-    .unwrap();
-    pg.batch_execute(
-        "SELECT setval('users_id_seq', 2); \
-         INSERT INTO sessions (user_id) VALUES (1), (2); \
-         INSERT INTO inboxes VALUES (1, 1, 0, 3), (2, 3, 1, 0); \
-         INSERT INTO directions VALUES (1, 2, 3, 1, 0, 3); \
-         INSERT INTO messages SELECT i, 1, i - 1, 2, NULL, i - 1, 'd' || (i - 1), 1000 + i, 'ana', 'bob', 'text ' || (i - 1) \
-             FROM generate_series(1, 3) AS i; \
-         SELECT setval('messages_id_seq', 3); \
-         INSERT INTO events VALUES (2, 2, 2, 0, 1002), (2, 3, 3, 0, 1003), (1, 1, 1, 1, 5000);",
-    )
-    .unwrap();
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert!(version > 1);
-    let mut bob_recv = recv_conn(&b, "bob");
-    assert_eq!(bob_recv.next_event(), "MSG:2:ana:bob:d1:1002:text 1");
-    assert_eq!(bob_recv.next_event(), "MSG:3:ana:bob:d2:1003:text 2");
-    let mut ana_recv = recv_conn(&a, "ana");
-    assert_eq!(ana_recv.next_event(), "STATUS:1:bob:d0:DELIVERED:5000");
-    let mut ana = send_conn(&a, "ana");
-    assert!(ana.request("MSG:bob:d3:after").starts_with("OK:d3:"));
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:4:ana:bob:d3:<ts>:after");
-    // A resend of an old message is still recognised.
-    assert_eq!(ana.request("MSG:bob:d1:again"), "OK:d1:1002");
-    bob_recv.send("ACK:4");
-    for (seq, id) in [(2, "d1"), (3, "d2"), (4, "d3")] {
-        assert_eq!(without_ts(&ana_recv.next_event()), format!("STATUS:{seq}:bob:{id}:DELIVERED:<ts>"));
-    }
-    let history = send_conn(&b, "bob").listing("HISTORY:ana:10");
-    assert_eq!(history[0], "ana:bob:d0:1001:DELIVERED:text 0");
-    assert_eq!(history.len(), 4);
-}
-
 #[test]
 fn a_node_refuses_a_schema_newer_than_it_knows() {
     let cluster = Cluster::start();
     drop(cluster.node("a")); // creates the schema
     cluster.pg.client().batch_execute("UPDATE wachat_schema SET version = 999").unwrap();
+    let stderr = refused_start(&cluster);
+    assert!(stderr.contains("schema is version 999, newer than this wachat knows"), "{stderr}");
+}
+
+/// A database of the first design older than its last schema (18) is
+/// refused with what to do, and left as it was: only version 18 is
+/// upgraded in place.
+#[test]
+fn a_node_refuses_a_schema_older_than_the_first_designs_last() {
+    let cluster = Cluster::start_empty();
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(
+        "CREATE TABLE wachat_schema (version integer NOT NULL); INSERT INTO wachat_schema VALUES (17); \
+         CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL); \
+         INSERT INTO users (name) VALUES ('ana');",
+    )
+    .unwrap();
+    let stderr = refused_start(&cluster);
+    assert!(
+        stderr.contains("schema is version 17, older than version 18")
+            && stderr.contains("first bring it to version 18 with wachat a2d2db5"),
+        "{stderr}"
+    );
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 17);
+    let tables: Vec<String> = pg
+        .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(tables, ["users", "wachat_schema"], "nothing made, nothing dropped");
+}
+
+/// What a node started on `cluster`'s database said as it exited, which
+/// it must have done, and not well.
+fn refused_start(cluster: &Cluster) -> String {
     let data = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(support::wachat_bin())
         .args(["serve", "--send-port", "0", "--recv-port", "0", "--data-dir"])
@@ -169,41 +154,8 @@ fn a_node_refuses_a_schema_newer_than_it_knows() {
     let status = support::wait_with_timeout(&mut child, support::READ_TIMEOUT);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success());
-    assert!(stderr.contains("schema is version 999, newer than this wachat knows"), "{stderr}");
-}
-
-/// Version 18: the messages that carry a file are numbered in the order
-/// they are stored (issue 54), and `FILES` lists them so from then on.
-#[test]
-fn schema_18_numbers_the_messages_that_carry_a_file() {
-    let cluster = Cluster::start();
-    let mut a = cluster.node("a");
-    for user in ["ana", "bob"] {
-        register(&a, user);
-    }
-    let mut ana = send_conn(&a, "ana");
-    let id = support::files::upload(&mut ana, "notes.txt", b"hello");
-    for msg in ["f1", "f2"] {
-        assert!(ana.request(&format!("FILE:bob:{msg}:{id}:")).starts_with(&format!("OK:{msg}:")));
-    }
-    drop(ana);
-    // Stopped, it lets the lease go: b leads at once.
-    assert!(a.terminate().success());
-    // The database as version 17 left it: no number.
-    let mut pg = cluster.pg.client();
-    pg.batch_execute(
-        "ALTER TABLE file_carriers DROP COLUMN attached; UPDATE wachat_schema SET version = 17;",
-    )
-    .unwrap();
-    let b = cluster.node("b");
-    let numbered: i64 = pg.query_one("SELECT count(attached) FROM file_carriers", &[]).unwrap().get(0);
-    assert_eq!(numbered, 2);
-    let mut ana = send_conn(&b, "ana");
-    assert!(ana.request(&format!("FILE:bob:f3:{id}:")).starts_with("OK:f3:"));
-    let messages: Vec<String> =
-        ana.listing("FILES").iter().map(|l| l.rsplit(':').nth(1).unwrap().to_string()).collect();
-    assert_eq!(messages, ["f1", "f2", "f3"]);
+    assert!(!status.success(), "{stderr}");
+    stderr
 }
 
 /// A database made by the first design's build (schema 18, a2d2db5), with
@@ -225,7 +177,7 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     let mut pg = cluster.pg.client();
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert_eq!(version, wachat::cluster::schema::current(), "the schema brought up to date");
+    assert_eq!(version, wachat::cluster::schema::CURRENT, "the schema brought up to date");
     let old: i64 = pg
         .query_one("SELECT count(*) FROM pg_tables WHERE tablename IN ('users', 'messages', 'events')", &[])
         .unwrap()
@@ -256,6 +208,37 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
     let mut ana = a.login_send("ana", PW);
     assert!(ana.request("MSG:cy:n1:after the upgrade").starts_with("OK:n1:"));
     assert_eq!(without_ts(&cy.line()), "MSG:15:ana:cy:n1:<ts>:after the upgrade");
+}
+
+/// A schema-18 database whose rows do not make a log (a message numbered
+/// past its chat's end) is refused whole: the start fails, and the
+/// database is as it was, at version 18, its tables (the devices by
+/// account number among them) all there and no table of the log made.
+#[test]
+fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cluster = Cluster::start_empty();
+    let sql = std::fs::read_to_string(fixtures.join("cluster_v18.sql")).unwrap();
+    cluster.pg.client().batch_execute(&sql).unwrap();
+    let mut pg = cluster.pg.client();
+    pg.batch_execute("UPDATE messages SET ord = ord + 1000 WHERE id = (SELECT min(id) FROM messages)")
+        .unwrap();
+    let tables = |pg: &mut postgres::Client| -> Vec<String> {
+        let query = "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1";
+        pg.query(query, &[]).unwrap().iter().map(|row| row.get(0)).collect()
+    };
+    let before = tables(&mut pg);
+    let stderr = refused_start(&cluster);
+    assert!(stderr.contains("upgrading the first design's tables"), "{stderr}");
+    assert_eq!(tables(&mut pg), before);
+    assert!(!before.iter().any(|t| t == "log"));
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 18);
+    let by_account: i64 = pg
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'user_id'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(by_account, 1, "the devices' table as version 18 has it");
 }
 
 /// The sections of an answers file: `== <user> <request>` and its lines.

@@ -1,9 +1,11 @@
 //! Connections to PostgreSQL: how one is made, and a small pool of them.
 //!
-//! The `postgres` crate's client is synchronous: a request thread that
-//! reads (`HISTORY`, `CHATS`, a login) borrows a connection from the pool,
-//! runs its query and gives it back, like any blocking call. The committer
-//! has a connection of its own (`committer.rs`). A connection that broke
+//! The `postgres` crate's client is synchronous: a thread that needs the
+//! database for a moment (a file's chunk, a login's devices and door, a
+//! batch of uploads' parts) borrows a connection from the pool, runs its
+//! query and gives it back, like any blocking call. The leader's writes
+//! of the log, a node's keeper and the checkpoints have connections of
+//! their own (`log.rs`, `node.rs`, `checkpoint.rs`). A connection that broke
 //! (the database restarted) is not given back: the next borrower connects
 //! anew, so the node recovers by itself when the database returns.
 //!
@@ -257,17 +259,7 @@ impl Db {
         link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
     }
 
-    /// A connection for a committer, which runs the same few statements
-    /// for every batch, prepared once (`tx.rs`): each is planned once too
-    /// (`plan_cache_mode`), not again for every batch. Its lookups are
-    /// all by key (`writes.rs`), so one plan fits batches of any size.
-    pub fn connect_committer(&self) -> std::result::Result<Link, String> {
-        let mut link = self.connect()?;
-        link.client.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(|e| describe(&e))?;
-        Ok(link)
-    }
-
-    /// A connection at start (the schema's migrations, `wachat migrate`:
+    /// A connection at start (the schema, `wachat migrate`:
     /// no deadline); an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
         let context = format!("cluster: {}", self.url);

@@ -6,10 +6,9 @@
 //! of its own: a new connection is a PostgreSQL process forked, its
 //! handshake, the primary checked and its socket found for the watchdog
 //! (`db/mod.rs`), tens of times the cost of the read itself, and a machine
-//! that is slow already is made slower by every one. Connecting and
-//! closing one per read past 16 idle ones is what took the p50 at
-//! 2,000 msgs/s on two nodes from ~5 ms to ~200 ms (docs/CLUSTER.md,
-//! "A regression at 2,000 msgs/s").
+//! that is slow already is made slower by every one (connecting and
+//! closing one per read past 16 idle ones took the p50 at 2,000 msgs/s
+//! on two nodes from ~5 ms to ~200 ms).
 //!
 //! The one reader that never waits is a thread that already holds one of
 //! the pool's connections and asks for a second: it could wait for

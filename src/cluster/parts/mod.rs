@@ -1,6 +1,6 @@
-//! Group commit of an upload's parts on a cluster (issue 54): the
-//! `PART`s that wait are stored by one transaction, as the `MSG`s of a
-//! batch are (`committer.rs`).
+//! Group commit of an upload's parts on a cluster: the `PART`s that wait
+//! are stored by one transaction, as the records of a batch of the log
+//! are (the store's committer).
 //!
 //! ```text
 //!  send connections                      the node's parts committer

@@ -112,7 +112,7 @@ pub struct Meta {
     pub complete: bool,
     /// The messages that carry it, in the order they were attached (as
     /// `FILES` lists them): both stores keep that order (a cluster's rows
-    /// by their `attached` number, schema version 18).
+    /// by their `attached` number).
     pub carriers: Vec<Carrier>,
 }
 

@@ -1,0 +1,196 @@
+-- A cluster's database, made by `schema.rs` in one transaction with the
+-- version it is (`wachat_schema`). What the cluster keeps here is what
+-- no node's copy of the store holds: the shared log and its lease, the
+-- checkpoints, the files of chats, the devices, the door and the
+-- server's identity. Everything else a single server keeps is in the log.
+--
+-- (IF NOT EXISTS: a database of schema 18 has the tables of the files,
+-- the door and the server's identity already, as they are here, and
+-- `upgrade.rs` brings it to this schema with this file.)
+
+-- The cluster's identity, which protocol 1.1's `SERVER` answers: one row,
+-- made once and shared by every node, so that a client that fails over
+-- from one node to another meets the same server. A single server keeps
+-- its id in its data directory (`server.csv`); `wachat migrate` copies
+-- that one here. 32 lowercase hex digits, like a single server's. Since
+-- `actions_since` (Unix ms), a message's action id (`_e…`, `_d…`, …,
+-- protocol 1.2 §19) is the server's own (`protocol::action::ActionsSince`,
+-- a single server's `actions.csv`).
+CREATE TABLE IF NOT EXISTS server (
+    one            boolean PRIMARY KEY DEFAULT true CHECK (one),
+    id             text    NOT NULL,
+    created_ms     bigint  NOT NULL,
+    actions_since  bigint  NOT NULL
+);
+INSERT INTO server (id, created_ms, actions_since)
+SELECT replace(gen_random_uuid()::text, '-', ''), now_ms, now_ms
+FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS now
+WHERE NOT EXISTS (SELECT 1 FROM server);
+
+-- Which node leads, and its epoch (`cluster::lease`). The leader runs the
+-- single server's store and commits each of its batches as one row of
+-- `log` before it writes the batch to its own disk; every other node
+-- reads the rows in order and applies them with the same code
+-- (`store::shared_log`, `cluster::log`). A row is written only under the
+-- epoch that holds the lease (the fence), so a deposed leader's write
+-- fails instead of forking the log.
+CREATE TABLE IF NOT EXISTS lease (
+    one      boolean     PRIMARY KEY DEFAULT true CHECK (one),
+    -- Grows by one with each new leader.
+    epoch    bigint      NOT NULL,
+    -- The leader's node name.
+    holder   text        NOT NULL,
+    -- Its last renewal, by the database's clock: the lease runs out
+    -- `cluster::lease::TERM` after it.
+    renewed  timestamptz NOT NULL
+);
+
+-- One group commit of the leader: its first record's position in the log
+-- (positions count the bytes of records, as a single server's log files
+-- do), the epoch it was written under, the new accounts' lines of
+-- `users.csv`, and the records, one line each.
+CREATE TABLE IF NOT EXISTS log (
+    pos      bigint PRIMARY KEY,
+    epoch    bigint NOT NULL,
+    users    bytea  NOT NULL,
+    records  bytea  NOT NULL
+);
+
+-- The log's records before the older checkpoint kept, moved out of `log`
+-- in pieces of about 4 MiB (`cluster::checkpoint`): no node applies them
+-- any more (a node that far behind starts from a checkpoint), but every
+-- node keeps their bytes, which `HISTORY`, `SEARCH` and the inbox
+-- replays read. `pos` is the position of the piece's first record.
+CREATE TABLE IF NOT EXISTS log_archive (
+    pos      bigint PRIMARY KEY,
+    records  bytea  NOT NULL
+);
+
+-- A checkpoint of the leader's state, stored here as the single server
+-- writes it to its disk: a node that joins loads the newest and applies
+-- only the log's rows after it. The log position it covers, the epoch of
+-- the leader that stored it (only while that epoch held the lease: the
+-- fence, as for the log's rows), `users.csv` as of that position (no
+-- header line), and the erasures the leader still had to do
+-- (`erase.csv`'s rows, no header line).
+CREATE TABLE IF NOT EXISTS checkpoints (
+    pos       bigint  PRIMARY KEY,
+    epoch     bigint  NOT NULL,
+    users     bytea   NOT NULL,
+    erasures  bytea   NOT NULL,
+    parts     integer NOT NULL
+);
+
+-- The checkpoint's file (`store::checkpoint`), in parts of 4 MiB at most.
+CREATE TABLE IF NOT EXISTS checkpoint_parts (
+    pos    bigint  NOT NULL REFERENCES checkpoints (pos) ON DELETE CASCADE,
+    part   integer NOT NULL,
+    bytes  bytea   NOT NULL,
+    PRIMARY KEY (pos, part)
+);
+
+-- Every user's devices (protocol 1.2), which the leader keeps here beside
+-- its own `devices.csv` (`cluster::devices`), so that a node that leads
+-- after it has them: positions, when each was seen and from where, and
+-- the SHA-256 of a linked device's token. By the user's name, folded (the
+-- accounts are the log's) and the device's name, folded: names are
+-- unique ignoring case.
+CREATE TABLE IF NOT EXISTS devices (
+    user_folded  text   NOT NULL,
+    folded       text   NOT NULL,
+    name         text   NOT NULL,
+    position     bigint,
+    seen_ms      bigint NOT NULL,
+    address      text   NOT NULL,
+    token        bytea,
+    PRIMARY KEY (user_folded, folded)
+);
+
+-- The door (`cluster::door`, `store::door`): what an administrator
+-- decides about who may come in, kept where every node reads it (a
+-- single server keeps the same in files).
+--
+-- Invite codes (`wachat users invite --store`, protocol 1.2 `REDEEM`): a
+-- code printed for a class lets a student in through any node, once. A
+-- registration takes a code by locking its row, judging it by the rule
+-- both stores follow (src/store/invites.rs, `judge`) and setting
+-- `used_ms`, in one transaction; a failed registration sets it back.
+CREATE TABLE IF NOT EXISTS invites (
+    code       text PRIMARY KEY,
+    expires_ms bigint NOT NULL,
+    used_ms    bigint
+);
+-- Disabled accounts (`wachat users disable --store`): a name each,
+-- folded, as a single server's `disabled/<name>` files; every node
+-- refuses its logins and closes its sessions.
+CREATE TABLE IF NOT EXISTS disabled (
+    folded text PRIMARY KEY
+);
+-- The requests of a teacher's commands (`wachat users
+-- add|import|passwd|admin|room|export --store`), left at the door for a
+-- running node, as a single server's are left in its data directory
+-- (`accounts.request`). The command inserts a row and waits for its
+-- `answer`; one node takes the oldest row no one took (`FOR UPDATE SKIP
+-- LOCKED`), makes the changes and writes the answer. The command deletes
+-- its row once read, or when no node took it in time; rows a killed
+-- command left are deleted by the next command an hour on.
+CREATE TABLE IF NOT EXISTS admin_requests (
+    id       bigserial PRIMARY KEY,
+    kind     text NOT NULL,
+    body     bytea NOT NULL,
+    asked_ms bigint NOT NULL,
+    taken_by text,
+    answer   bytea
+);
+
+-- Photos and files in chats (protocol 1.2, §21), so that any node serves
+-- any file (`cluster::files`). A single server keeps them in
+-- <data>/files/ (src/store/files/disk.rs), and src/store/files/mod.rs
+-- holds the rules both follow. Names are kept as written and, in *_key
+-- columns, folded (lowercased) for lookups.
+CREATE TABLE IF NOT EXISTS files (
+    id        text    PRIMARY KEY,          -- 128 random bits in hex
+    owner     text    NOT NULL,             -- the uploader, as registered ('' once deleted)
+    owner_key text    NOT NULL,
+    name      text    NOT NULL,             -- shown only, never a path
+    size      bigint  NOT NULL,
+    sha256    text    NOT NULL,
+    type      text    NOT NULL,             -- an image type or application/octet-stream
+    complete  boolean NOT NULL DEFAULT false,
+    created   bigint  NOT NULL,             -- Unix ms of the UPLOAD
+    received  bigint  NOT NULL DEFAULT 0    -- bytes in file_chunks so far
+);
+CREATE INDEX IF NOT EXISTS files_owner ON files (owner_key);
+CREATE INDEX IF NOT EXISTS files_uploads ON files (created) WHERE NOT complete;
+-- The bytes, a row per PART (at most 12,000 bytes each), and the
+-- thumbnail's (thumb = true) cut the same way: a FETCH reads one or two
+-- rows, never the whole file.
+CREATE TABLE IF NOT EXISTS file_chunks (
+    file  text    NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    thumb boolean NOT NULL,
+    off   bigint  NOT NULL,
+    data  bytea   NOT NULL,
+    PRIMARY KEY (file, thumb, off)
+);
+-- Photos and archives do not compress: stored as they are, out of line.
+ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+-- The messages that carry a file: a DELETE of the last one removes it.
+-- They are listed in the order they were attached (`attached`), as a
+-- single server keeps them. A file belongs to the account that uploaded
+-- it, not to its name, which a new account may take once the old one is
+-- deleted: each message a deleted account wrote or received marks that
+-- side as left, and its name reads the file by it no more.
+CREATE TABLE IF NOT EXISTS file_carriers (
+    file           text      NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    sender         text      NOT NULL,
+    chat           text      NOT NULL,  -- a user or #room, as events show it
+    msg            text      NOT NULL,  -- the message's id
+    sender_key     text      NOT NULL,
+    chat_key       text      NOT NULL,
+    author_left    boolean   NOT NULL DEFAULT false,
+    recipient_left boolean   NOT NULL DEFAULT false,
+    attached       bigserial,
+    PRIMARY KEY (sender_key, chat_key, msg)
+);
+CREATE INDEX IF NOT EXISTS file_carriers_file ON file_carriers (file);
+CREATE INDEX IF NOT EXISTS file_carriers_chat ON file_carriers (chat_key);
