@@ -19,7 +19,7 @@
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to its backend, through `Deref`), the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
-//! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
+//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it and forward their clients' writes to the leader over NATS (one bridge thread); checkpoints, files, devices and the door in PostgreSQL, versioned migrations, `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -131,13 +131,14 @@
 //! the router's table may be taken under it. It runs the callbacks left
 //! with it (the `OK`s) holding no lock.
 //!
-//! A cluster node (`--store postgres://…`) has the same threads, with a
-//! PostgreSQL committer in place of the log's, plus a NATS bridge thread,
-//! a dispatcher (what other nodes said) and a heartbeat thread; the
-//! server asks the other nodes through [`server::Nodes`] (a single server
-//! is [`server::Alone`]). Its locks: a user's login stripe, then the
-//! router's table, then an outlet's buffer; the feeder's per-user stripe
-//! is taken with no other lock held but outlets' (see `src/cluster/`).
+//! A cluster node (`--store postgres://…`) has the same threads and
+//! locks, its committer writing each batch into PostgreSQL's shared log
+//! before its own files (the leader) or applying the leader's (a
+//! follower), plus a NATS bridge thread, a dispatcher (what the other
+//! nodes said: batches, forwarded requests and their replies) and a
+//! keeper (a follower reads the log's table and watches the lease; the
+//! leader renews it), and on the leader a thread per forwarded send
+//! connection and its replies' (`cluster::gateway`; see `src/cluster/`).
 //!
 //! Four more kinds of thread: the **closer** (one), which lingers over
 //! every closing socket with one `poll()` once its handler thread has

@@ -640,7 +640,13 @@ function trySend(entry) {
       if (view.chat === chat) view.redraw(msg); // its tick, and now its actions
       draw();
     })
-    .catch(() => inFlight.delete(entry.id)); // offline: stays in the outbox
+    .catch(() => {
+      // Cut off: it stays in the outbox for the next reconnection, whose
+      // flush it may have missed while this attempt was still winding
+      // down; if the link is back already, it goes again now.
+      inFlight.delete(entry.id);
+      if (link && link.status === 'online') setTimeout(() => trySend(entry), 250);
+    });
 }
 
 /** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */

@@ -9,7 +9,8 @@
 //! within a second in `status.csv`); and whether it is deleted, since the
 //! server knows a `DELACCOUNT` before `users.csv` says it (the state the
 //! server has, as the same command shows once it stopped). On a cluster
-//! (`--store`) it reads the same from the database ([`read_cluster`]).
+//! (`--store`) the rows are those its log carries ([`read_cluster`]), and
+//! the figures the leader's.
 
 use std::path::Path;
 use std::time::Duration;
@@ -55,14 +56,27 @@ pub struct Live {
 pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
     let path = data_dir.join("users.csv");
     let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("{}", path.display()), e))?;
+    rows_of(&path, &bytes, &disabled::all(data_dir))
+}
+
+/// `users list --store`: a cluster's accounts, as its log carries them
+/// (its nodes may be running), marked disabled.
+#[cfg(feature = "cluster")]
+pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
+    let mut bytes = format!("{USERS_HEADER}\n").into_bytes();
+    bytes.extend(door.accounts().map_err(|ko| door.error(ko))?);
+    rows_of(Path::new("users.csv"), &bytes, &crate::store::door::Door::disabled(door))
+}
+
+/// The rows of `users.csv`'s `bytes`, marked disabled (`off`) or removed.
+fn rows_of(path: &Path, bytes: &[u8], off: &std::collections::BTreeSet<String>) -> Result<Vec<Row>> {
     // A row being appended right now may be torn: only whole lines count.
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let off = disabled::all(data_dir);
     let mut rows: Vec<Row> = Vec::new();
     // 1.2: a deleted account's name registered again has a newer row,
     // which counts (the next start drops the old one).
     let mut at = std::collections::HashMap::new();
-    crate::csvlog::read_rows_from(&path, &bytes[..whole], USERS_HEADER, |row| {
+    crate::csvlog::read_rows_from(path, &bytes[..whole], USERS_HEADER, |row| {
         let name = row.get(0).unwrap_or_default().to_string();
         let i = *at.entry(crate::protocol::names::fold(&name)).or_insert(rows.len());
         let row = Row {
@@ -79,35 +93,10 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
         }
         Ok(())
     })
-    .map_err(|e| e.into_error(&path))?;
+    .map_err(|e| e.into_error(path))?;
     // By name, ignoring case, as the stopped server's list (issue 53).
     rows.sort_by_key(|r| crate::protocol::names::fold(&r.name));
     Ok(rows)
-}
-
-/// `users list --store`: the accounts of a cluster, as its database has
-/// them (its nodes may be running), and `with_usage` with the figures a
-/// single server's `status.csv` gives: the same rows, the same listing.
-#[cfg(feature = "cluster")]
-pub fn read_cluster(door: &crate::cluster::door::PgDoor, with_usage: bool) -> Result<Vec<Row>> {
-    let off = crate::store::door::Door::disabled(door);
-    let listed = crate::cluster::accounts::list(door.db(), with_usage).map_err(|ko| door.error(ko))?;
-    let rows = listed.into_iter().map(|a| Row {
-        disabled: off.contains(&crate::protocol::names::fold(&a.name)),
-        removed: false, // a cluster's accounts are deleted by their users, never removed
-        deleted: a.deleted,
-        live: with_usage.then_some(Live {
-            online: a.online,
-            last_seen_ms: a.last_seen_ms,
-            rooms: a.rooms,
-            chats: a.chats,
-            unread: a.unread,
-            admin: a.admin,
-        }),
-        name: a.name,
-        email: a.email,
-    });
-    Ok(rows.collect())
 }
 
 /// The request for the live figures of `rows` (`Asking::Status`).

@@ -89,36 +89,23 @@ impl OpenedDoor {
         match self {
             OpenedDoor::Folder(_, dir) => live::read_accounts(dir),
             #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => live::read_cluster(pg, false),
+            OpenedDoor::Cluster(pg) => live::read_cluster(pg),
         }
     }
 
     /// `users list` beside the running server: the accounts and what the
-    /// server knows of each, asked of a single server, read from a
-    /// cluster's database.
+    /// server (a cluster's leader) knows of each, asked at its door.
     pub fn listing(&self) -> Result<Vec<Row>> {
-        match self {
-            OpenedDoor::Folder(..) => {
-                let mut rows = self.accounts()?;
-                let request = live::status_request(&rows);
-                let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
-                live::read_status(&mut rows, &answer)?;
-                Ok(rows)
-            }
-            #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => live::read_cluster(pg, true),
-        }
+        let mut rows = self.accounts()?;
+        let request = live::status_request(&rows);
+        let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
+        live::read_status(&mut rows, &answer)?;
+        Ok(rows)
     }
 
     /// Whether `name` has an account there (removed ones do not count).
     pub fn has_account(&self, name: &str) -> Result<bool> {
-        match self {
-            OpenedDoor::Folder(_, dir) => {
-                Ok(live::read_accounts(dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed))
-            }
-            #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => pg.has_account(name).map_err(|ko| pg.error(ko)),
-        }
+        Ok(self.accounts()?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed))
     }
 
     /// Asks the running server (a node of a cluster) `kind` with `body`,
@@ -140,7 +127,7 @@ impl OpenedDoor {
         match self {
             OpenedDoor::Folder(_, dir) => dir.display().to_string(),
             #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => format!("cluster: {}", pg.db().url),
+            OpenedDoor::Cluster(pg) => format!("cluster: {}", pg.url()),
         }
     }
 

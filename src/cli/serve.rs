@@ -32,20 +32,17 @@ fn start_node(
         store: args.store.clone().unwrap_or_default(),
         bus: args.bus.clone().unwrap_or_default(),
         node: args.node.clone(),
-        budget: crate::store::budget::Budget {
-            user_quota: args.user_quota,
-            inbox_max: args.inbox_max,
-            min_free: crate::store::budget::MinFree::Bytes(0),
-        },
+        data_dir: args.data_dir.clone(),
+        options: store_options(args),
+        timeout: config.timeout,
     };
-    let limits = (config.presence_limit, config.max_devices);
     let port = send.local_addr()?.port();
     // `wachat users --data-dir` on this directory is refused from now on:
     // the accounts are the database's.
     let node = args.node.clone().unwrap_or_else(|| crate::cluster::default_node_name(port));
     crate::store::door::mark_node(&args.data_dir, &node)
         .map_err(|e| Error::io(format!("{}", args.data_dir.display()), e))?;
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limits, port))
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, port))
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -85,21 +82,30 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let web = crate::web::bind(args.host, args.web_port)?;
-    let mut server = start(send, recv, config, &args)?;
-    let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
-    if let Some(web) = web {
-        serve_web(&mut server, web, tls, &args)?;
+    let mut stop =
+        crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
+    // A cluster's node that was deposed starts again on the same ports,
+    // as a follower (`cluster::node`); a single server runs once.
+    loop {
+        let mut server = start(send.try_clone()?, recv.try_clone()?, config.clone(), &args)?;
+        let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
+        if let Some(web) = &web {
+            serve_web(&mut server, web.try_clone()?, tls, &args)?;
+        }
+        if args.store.is_none() {
+            let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
+            crate::admin::web_port::record(&args.data_dir, served);
+        }
+        if let Some(addr) = args.metrics {
+            serve_metrics(&mut server, addr, &args)?;
+        }
+        let restart = wait_for(&mut stop, server.restart());
+        server.shutdown();
+        match restart {
+            None => return Ok(()),
+            Some(why) => log::warn!("starting again ({why})"),
+        }
     }
-    if args.store.is_none() {
-        let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
-        crate::admin::web_port::record(&args.data_dir, served);
-    }
-    if let Some(addr) = args.metrics {
-        serve_metrics(&mut server, addr, &args)?;
-    }
-    wait_for_signal()?;
-    server.shutdown();
-    Ok(())
 }
 
 /// What the process needs before any thread starts, and the flags that
@@ -216,13 +222,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
             crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
             Server::start(send, recv, config)?
         }
-        Some(_) => {
-            log::info!(
-                "--min-free is a single server's: on a cluster the disk that fills is the \
-                 database's, whose writes then get KO:FULL (docs/CLUSTER.md, \"Budgets\")"
-            );
-            start_node(send, recv, config, args)?
-        }
+        Some(_) => start_node(send, recv, config, args)?,
     };
     match &args.store {
         None => log::info!("data directory: {}", args.data_dir.display()),
@@ -296,10 +296,29 @@ fn serve_metrics(server: &mut Server, addr: SocketAddr, args: &ServeArgs) -> Res
 /// the system's limits are worth a warning even if nobody asked for more.
 const FEW_CONNECTIONS: usize = 1000;
 
-/// Blocks until Ctrl+C (SIGINT) or SIGTERM.
-fn wait_for_signal() -> Result<()> {
-    let mut stop =
-        crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
-    log::info!("got signal {}", stop.wait());
-    Ok(())
+/// Blocks until Ctrl+C (SIGINT) or SIGTERM (`None`), or until `restart`
+/// says why the server must start again (a cluster's deposed leader).
+fn wait_for(
+    stop: &mut crate::sys::signals::Stop,
+    restart: Option<crossbeam_channel::Receiver<String>>,
+) -> Option<String> {
+    let Some(restart) = restart else {
+        log::info!("got signal {}", stop.wait());
+        return None;
+    };
+    loop {
+        if let Some(signal) = stop.asked() {
+            log::info!("got signal {signal}");
+            return None;
+        }
+        // A request to stop is looked for ten times a second meanwhile.
+        match restart.recv_timeout(Duration::from_millis(100)) {
+            Ok(why) => return Some(why),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                log::info!("got signal {}", stop.wait());
+                return None;
+            }
+        }
+    }
 }

@@ -13,7 +13,10 @@
 //!
 //! The application marks messages read ([`Reads::mark`], from
 //! `Client::read`); the sender thread, which owns the send connection,
-//! takes the `READ`s that are due ([`Reads::take_due`]) and puts back
+//! takes the `READ`s that are due ([`Reads::take_due`]), and before a
+//! message goes into a chat the `READ` owed there, paced or not
+//! ([`Reads::take_for`]: the answer must not reach its reader before the
+//! tick that says the question was read), and puts back
 //! those that could not be said ([`Reads::put_back`]): offline, or refused
 //! for the rate (then it waits as long as the server says, [`Reads::hold`]).
 //! Nothing grows without bound: one waiting `READ` per chat, and the
@@ -89,6 +92,21 @@ impl Reads {
             .collect()
     }
 
+    /// The `READ`s waiting in `chats`, due or not, counted as said from
+    /// `now`: a message is about to go into those chats, and whoever
+    /// answers has read what they answer, so its `READ` goes first.
+    pub fn take_for<'a>(&mut self, chats: impl IntoIterator<Item = &'a Chat>, now: Instant) -> Vec<Due> {
+        let mut due = Vec::new();
+        for chat in chats {
+            let key = fold(&chat.to_string());
+            if let Some(read) = self.waiting.remove(&key) {
+                self.said.insert(key, now);
+                due.push(read);
+            }
+        }
+        due
+    }
+
     /// Every `READ` waiting, due or not: the client is closing, and says
     /// them once.
     pub fn take_all(&mut self) -> Vec<Due> {
@@ -146,6 +164,20 @@ mod tests {
         reads.mark(Chat::User("bob".into()), "b1");
         assert_eq!(ids(&reads.take_due(start)), ["b1"], "bob's chat said nothing lately");
         assert_eq!(ids(&reads.take_due(start + READ_EVERY)), ["a2"]);
+    }
+
+    #[test]
+    fn a_message_about_to_go_into_a_chat_takes_its_read_first_paced_or_not() {
+        let mut reads = Reads::default();
+        let start = Instant::now();
+        reads.mark(room("a"), "a1");
+        assert_eq!(reads.take_due(start).len(), 1);
+        reads.mark(room("a"), "a2");
+        reads.mark(Chat::User("bob".into()), "b1");
+        let answered = [room("A")];
+        assert_eq!(ids(&reads.take_for(&answered, start)), ["a2"], "within the pace, and by the folded name");
+        assert!(reads.take_for(&answered, start).is_empty(), "said once");
+        assert_eq!(ids(&reads.take_due(start)), ["b1"], "the other chat keeps its own pace");
     }
 
     #[test]

@@ -144,12 +144,16 @@ impl SenderThread {
             }
             let held = self.hold.is_some_and(|(until, _)| Instant::now() < until);
             if self.conn.is_some() && !held && !self.shared.outbox.lock().is_empty() {
+                let next = self.shared.outbox.lock().waiting(BATCH);
+                let owed = self.shared.reads.lock().take_for(next.iter().map(|m| &m.to), Instant::now());
+                self.say_reads(owed);
                 self.drain();
                 continue;
             }
             let reads_at = self.shared.reads.lock().next_at();
             if self.conn.is_some() && reads_at.is_some_and(|at| at <= Instant::now()) {
-                self.say_reads();
+                let due = self.shared.reads.lock().take_due(Instant::now());
+                self.say_reads(due);
                 continue;
             }
             let wake_at = match (&self.conn, self.hold) {
@@ -317,12 +321,17 @@ impl SenderThread {
         }
     }
 
-    /// Says the `READ`s that are due, pipelined (see [`super::reads`]).
-    /// One refused for the rate waits as long as the server says, with
-    /// those behind it; one the server cannot take (a message it no longer
-    /// has) is dropped; without a connection, they all wait.
-    fn say_reads(&mut self) {
-        let due = self.shared.reads.lock().take_due(Instant::now());
+    /// Says the `READ`s `due`, pipelined (see [`super::reads`]): those
+    /// due by their pace, or those owed in the chats the outbox is about
+    /// to write to, so that a reply never reaches its reader before the
+    /// tick that says its question was read. One refused for the rate
+    /// waits as long as the server says, with those behind it; one the
+    /// server cannot take (a message it no longer has) is dropped; without
+    /// a connection, they all wait.
+    fn say_reads(&mut self, due: Vec<super::reads::Due>) {
+        if due.is_empty() {
+            return;
+        }
         let requests: Vec<Request> =
             due.iter().map(|d| Request::Read { chat: d.chat.clone(), id: d.id.clone() }).collect();
         let replies = match self.requests(&requests) {

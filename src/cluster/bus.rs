@@ -13,9 +13,12 @@
 //!
 //! NATS is "at most once": a message published while the bus is down is
 //! dropped here on purpose (nothing waits behind it), and one the server
-//! drops is gone. Nothing depends on the bus for correctness: what it
-//! carries is either also in PostgreSQL (events: refilled by the next
-//! poll, see `feeder.rs`) or refreshed by the next heartbeat (sessions).
+//! drops is gone. Nothing depends on the bus for correctness: a batch it
+//! carries is also in PostgreSQL's log (a follower reads the table when
+//! NATS did not bring it: `node.rs`'s keeper); a forwarded request or its
+//! reply that is lost leaves the request unanswered, and its connection
+//! is cut after `--timeout` (the client sends it again, with its id:
+//! `forward.rs`); a follower's `ALIVE` is said again each second.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -40,9 +43,12 @@ enum Command {
     Publish(String, Vec<u8>, std::time::Instant),
     /// A request and where to hand its answer (`None`: no answer in time).
     Request(String, Vec<u8>, Sender<Option<Vec<u8>>>),
+    /// A subject to listen to from now on.
+    Subscribe(String),
 }
 
-/// How long a request (`PEER` to another node) waits for its answer.
+/// How long a request (a follower's question to the leader: a login, a
+/// receive connection's attach, the read index) waits for its answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// At stop, how long the bridge waits for NATS to take what was
@@ -138,6 +144,10 @@ impl Bus {
                                 let lag = asked.elapsed().as_secs_f64();
                                 crate::metrics::get().nats_publish_lag.observe(lag);
                             }
+                            Command::Subscribe(subject) => match bridge.subscribe(subject.clone()).await {
+                                Ok(subscriber) => drop(tokio::spawn(forward(subscriber, incoming.clone()))),
+                                Err(e) => log::error!("cluster: NATS: subscribing to {subject}: {e}"),
+                            },
                             Command::Request(subject, payload, answer) => {
                                 let bridge = bridge.clone();
                                 tokio::spawn(async move {
@@ -177,6 +187,14 @@ impl Bus {
                 commands.send(Command::Publish(subject, payload, std::time::Instant::now())).is_ok()
             }
             None => false,
+        }
+    }
+
+    /// Listens to `subject` from now on (what comes goes where the
+    /// others' messages go).
+    pub fn subscribe(&self, subject: String) {
+        if let Some(commands) = &*self.commands.lock() {
+            let _ = commands.send(Command::Subscribe(subject));
         }
     }
 

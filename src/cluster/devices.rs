@@ -1,17 +1,17 @@
-//! The devices of every user in the cluster's database (schema version 5,
-//! protocol 1.2): the [`SharedDevices`] of a node, so that a token made on
-//! one node logs in on any, an `UNLINK` on one revokes on all, and a device
-//! that logs in on another node starts from its own position.
+//! The devices of every user in the cluster's database (`devices`,
+//! schema version 19, protocol 1.2): the [`SharedDevices`] of the leader,
+//! so that the node that leads after it has every device's position and
+//! token (a linked device logs in on any node, an `UNLINK` revokes it for
+//! good).
 //!
-//! Each node still keeps its `devices.csv` (`server::devices`), as a cache
-//! read at start; the table is the truth. Rows are found by the user's
-//! folded name (`users.folded`), so the server's device code needs no ids.
-//! A position written here only moves forward (`GREATEST`), whichever node
-//! writes last: two nodes flushing the same device in either order keep
-//! the further one. A token is written only by [`SharedDevices::add`] of a link,
-//! never by the flusher (which updates rows, and adds none), so a node that
-//! still holds an unlinked device in memory cannot bring it or its token
-//! back.
+//! The leader still keeps its `devices.csv` (`server::devices`), as a
+//! cache read at start; the table is the truth. Rows are found by the
+//! user's folded name, so the server's device code needs no ids. A
+//! position written here only moves forward (`GREATEST`), whoever writes
+//! last. A token is written only by [`SharedDevices::add`] of a link,
+//! never by the flusher (which updates rows, and adds none), so a book
+//! that still holds an unlinked device in memory cannot bring it or its
+//! token back.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -43,12 +43,12 @@ const UPDATE: &str = "UPDATE devices SET \
      position = CASE WHEN $3::bigint IS NULL THEN NULL \
                      ELSE GREATEST(devices.position, $3::bigint) END, \
      seen_ms = GREATEST(devices.seen_ms, $4), address = $5 \
-     FROM users u WHERE u.folded = $1 AND devices.user_id = u.id AND devices.folded = lower($2)";
+     WHERE user_folded = $1 AND folded = lower($2)";
 
 /// A device put on record, or its row brought up to date.
-const UPSERT: &str = "INSERT INTO devices (user_id, folded, name, position, seen_ms, address) \
-     SELECT id, lower($2), $2, $3, $4, $5 FROM users WHERE folded = $1 \
-     ON CONFLICT (user_id, folded) DO UPDATE SET \
+const UPSERT: &str = "INSERT INTO devices (user_folded, folded, name, position, seen_ms, address) \
+     VALUES ($1, lower($2), $2, $3, $4, $5) \
+     ON CONFLICT (user_folded, folded) DO UPDATE SET \
      position = CASE WHEN EXCLUDED.position IS NULL THEN NULL \
                      ELSE GREATEST(devices.position, EXCLUDED.position) END, \
      seen_ms = GREATEST(devices.seen_ms, EXCLUDED.seen_ms), address = EXCLUDED.address";
@@ -58,8 +58,8 @@ impl SharedDevices for PgDevices {
         let mut conn = self.db.get().map_err(ko_error)?;
         let rows = conn
             .query(
-                "SELECT d.name, d.position, d.seen_ms, d.address, d.token FROM devices d \
-                 JOIN users u ON u.id = d.user_id WHERE u.folded = $1 ORDER BY d.folded",
+                "SELECT name, position, seen_ms, address, token FROM devices \
+                 WHERE user_folded = $1 ORDER BY folded",
                 &[&user],
             )
             .map_err(|e| io_error(&e))?;
@@ -111,8 +111,7 @@ impl SharedDevices for PgDevices {
         if with_token {
             let token: Option<&[u8]> = device.token.as_ref().map(|t| &t[..]);
             tx.execute(
-                "UPDATE devices SET token = $3 FROM users u \
-                 WHERE u.folded = $1 AND devices.user_id = u.id AND devices.folded = lower($2)",
+                "UPDATE devices SET token = $3 WHERE user_folded = $1 AND folded = lower($2)",
                 &[&user, &&*device.name, &token],
             )
             .map_err(|e| io_error(&e))?;
@@ -122,12 +121,8 @@ impl SharedDevices for PgDevices {
 
     fn remove(&self, user: &str, name: &str) -> io::Result<()> {
         let mut conn = self.db.get().map_err(ko_error)?;
-        conn.execute(
-            "DELETE FROM devices USING users u \
-             WHERE u.folded = $1 AND devices.user_id = u.id AND devices.folded = lower($2)",
-            &[&user, &name],
-        )
-        .map_err(|e| io_error(&e))?;
+        conn.execute("DELETE FROM devices WHERE user_folded = $1 AND folded = lower($2)", &[&user, &name])
+            .map_err(|e| io_error(&e))?;
         Ok(())
     }
 }

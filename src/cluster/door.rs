@@ -66,10 +66,9 @@ impl PgDoor {
         Ok(PgDoor { db, disabled_last: Mutex::default(), node: None })
     }
 
-    /// The cluster's database (`wachat users list --store` reads its
-    /// accounts there too).
-    pub fn db(&self) -> &Db {
-        &self.db
+    /// The database's URL, without a password, for messages.
+    pub fn url(&self) -> &str {
+        &self.db.url
     }
 
     /// `wachat users`' error for a `KO` of the database.
@@ -77,13 +76,16 @@ impl PgDoor {
         Error::Usage(format!("cluster: {}: {}", self.db.url, ko.reason))
     }
 
-    /// Whether the account `name` exists (deleted by its user or not).
-    pub fn has_account(&self, name: &str) -> std::result::Result<bool, Ko> {
+    /// The cluster's accounts as rows of `users.csv`, without its header,
+    /// in the order they were made: the rows the leader's batches carry
+    /// (`wachat users list --store` reads them, as a single server's
+    /// command reads the file).
+    pub fn accounts(&self) -> std::result::Result<Vec<u8>, Ko> {
         let mut conn = self.db.get()?;
-        let row = conn
-            .query_opt("SELECT 1 FROM users WHERE folded = $1", &[&fold(name)])
-            .or_ko("finding an account")?;
-        Ok(row.is_some())
+        let rows = conn
+            .query("SELECT users FROM log WHERE octet_length(users) > 0 ORDER BY pos", &[])
+            .or_ko("reading the accounts")?;
+        Ok(rows.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect())
     }
 }
 

@@ -103,32 +103,29 @@ pub struct Metrics {
     pub batch_records: Histogram,
     /// Time of one fsync of the log, in seconds.
     pub fsync: Histogram,
-    /// Cluster: one batch's PostgreSQL transaction, begin to commit, seconds.
+    /// Cluster: a transaction of upload parts (`cluster::parts`), begin
+    /// to commit, seconds.
     pub pg_transaction: Histogram,
-    /// Cluster: from a batch's commit to its notice published on NATS, seconds.
+    /// Cluster: from asking to publish (a batch, a forwarded request, a
+    /// reply) to the NATS client taking it, seconds.
     pub nats_publish_lag: Histogram,
-    /// Cluster: a job's wait in its node's queue, from its request to the
-    /// start of the transaction that takes it, seconds.
-    pub pg_queue: Histogram,
-    /// Cluster: jobs waiting in this node's queue for a committer now.
-    pub pg_queued: Gauge,
-    /// Cluster: the statement that locks a batch's inbox rows, seconds: a
-    /// round trip, plus the wait for other transactions holding those rows.
-    pub pg_lock: Histogram,
-    /// Cluster: a batch's `COMMIT`, seconds: a round trip and the flush of
-    /// PostgreSQL's log (its fsync), with the row locks still held.
+    /// Cluster: a transaction of upload parts' `COMMIT`, seconds: a round
+    /// trip and the flush of PostgreSQL's log.
     pub pg_commit: Histogram,
     /// Cluster: transactions that stored upload parts (`cluster::parts`).
     pub part_commits: Counter,
     /// Cluster: upload parts those transactions stored: divided by
     /// `part_commits`, how many shared a commit.
     pub parts_committed: Counter,
-    /// Cluster: notices missed on NATS and read back from PostgreSQL.
+    /// Cluster: batches a follower read from the log's table because
+    /// NATS had not brought them (lost, too large to publish, or NATS
+    /// down).
     pub gap_refills: Counter,
-    /// Cluster (1.2): another node's questions about a call's signal that
-    /// this node answered, kept here or not (`NONE`): a node asks the one
-    /// that keeps the call, so the others answer none (`cluster::kept`).
-    pub call_asks: Counter,
+    /// Cluster: the epoch this node leads or follows (0 on a single
+    /// server): it grows by one with each new leader.
+    pub epoch: Gauge,
+    /// Cluster: 1 while this node leads, 0 while it follows.
+    pub leading: Gauge,
     /// Cluster: 1 while this node reaches a primary PostgreSQL, 0 while
     /// it cannot (a failover: writes get `KO:UNAVAILABLE`); 0 on a single
     /// server.
@@ -187,14 +184,12 @@ impl Metrics {
             fsync: latency_buckets(),
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
-            pg_queue: latency_buckets(),
-            pg_queued: Gauge::default(),
-            pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
             part_commits: Counter::default(),
             parts_committed: Counter::default(),
             gap_refills: Counter::default(),
-            call_asks: Counter::default(),
+            epoch: Gauge::default(),
+            leading: Gauge::default(),
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
@@ -271,34 +266,31 @@ impl Metrics {
     /// The metrics only a cluster's node moves, under `wachat_cluster_`
     /// (a single server shows them at zero).
     fn register_cluster(&self, r: &mut Registry) {
+        r.register(
+            "epoch",
+            "The epoch this node leads or follows; one more with each new leader",
+            self.epoch.clone(),
+        );
+        r.register(
+            "leading",
+            "1 while this node leads the cluster, 0 while it follows",
+            self.leading.clone(),
+        );
         r.register_with_unit(
             "pg_transaction",
-            "One batch's PostgreSQL transaction, begin to commit",
+            "A transaction of upload parts, begin to commit",
             Unit::Seconds,
             self.pg_transaction.clone(),
         );
         r.register_with_unit(
             "nats_publish_lag",
-            "From a batch's commit to its notice published on NATS",
+            "From asking to publish (a batch, a forwarded request, a reply) to the NATS client taking it",
             Unit::Seconds,
             self.nats_publish_lag.clone(),
         );
         r.register_with_unit(
-            "pg_queue",
-            "A job's wait for the transaction that takes it",
-            Unit::Seconds,
-            self.pg_queue.clone(),
-        );
-        r.register("pg_queued", "Jobs waiting in this node's queue for a committer", self.pg_queued.clone());
-        r.register_with_unit(
-            "pg_lock",
-            "The statement locking a batch's inbox rows (waits for other transactions included)",
-            Unit::Seconds,
-            self.pg_lock.clone(),
-        );
-        r.register_with_unit(
             "pg_commit",
-            "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
+            "A transaction of upload parts' COMMIT: the flush of PostgreSQL's log",
             Unit::Seconds,
             self.pg_commit.clone(),
         );
@@ -310,13 +302,8 @@ impl Metrics {
         );
         r.register(
             "gap_refills",
-            "Notices missed on NATS and read back from PostgreSQL",
+            "Batches a follower read from PostgreSQL that NATS had not brought",
             self.gap_refills.clone(),
-        );
-        r.register(
-            "call_asks",
-            "Other nodes' questions about a call's signal answered here",
-            self.call_asks.clone(),
         );
         r.register(
             "pg_reachable",
@@ -396,7 +383,8 @@ mod tests {
             "wachat_logins_total{result=\"failed\"} 0",
             "wachat_request_latency_seconds_count 1",
             "wachat_cluster_gap_refills_total 0",
-            "wachat_cluster_call_asks_total 0",
+            "wachat_cluster_epoch 0",
+            "wachat_cluster_leading 0",
             "wachat_cluster_pg_reachable 0",
             "wachat_cluster_pg_cut_total 0",
             "wachat_disk_free_bytes 0",

@@ -26,11 +26,6 @@ pub enum LoggedOut {
     AccountDeleted,
 }
 
-/// The device a log-out names when it is of every session of the
-/// account, whatever its device (`DELACCOUNT`, an administrator's new
-/// password): no device is called so (names are `A-Z a-z 0-9 _ . -`).
-pub const EVERY_DEVICE: &str = "*";
-
 impl LoggedOut {
     /// The word a cluster's notice carries (`cluster::notice`).
     pub fn as_str(self) -> &'static str {
@@ -115,6 +110,9 @@ impl Outlet {
         // FIN. The reading thread sees `closed`, reads until the client
         // hangs up, and closes the socket (closing with unread input would
         // reset the connection and could destroy the BYE in flight).
-        let _ = self.stream.shutdown(Shutdown::Write);
+        match &self.sink {
+            super::Sink::Socket(stream) => drop(stream.shutdown(Shutdown::Write)),
+            super::Sink::Node(node) => node.shut(),
+        }
     }
 }

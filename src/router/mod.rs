@@ -46,7 +46,7 @@ use crate::transport::Stream;
 
 mod closing;
 mod sends;
-pub use closing::{EVERY_DEVICE, LoggedOut};
+pub use closing::LoggedOut;
 pub use sends::SendSessions;
 
 /// The writing end of one receive connection.
@@ -59,9 +59,8 @@ pub struct Outlet {
     pub device: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
-    /// The connection's stream, shared with its thread (which reads it).
-    /// It takes bytes without waiting ([`Stream::send_now`]), TLS or not.
-    stream: Arc<Stream>,
+    /// Where its bytes go: the connection's stream, or another node.
+    sink: Sink,
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
@@ -72,6 +71,29 @@ pub struct Outlet {
     /// 1.2 (§21): where a 1.2 connection learns which `MSG`s carry a
     /// file, sent to it as `FILE` events instead.
     files: Option<Arc<crate::store::files::Files>>,
+}
+
+/// Where an outlet's bytes go.
+enum Sink {
+    /// The connection's stream, shared with its thread (which reads it).
+    /// It takes bytes without waiting ([`Stream::send_now`]), TLS or not.
+    Socket(Arc<Stream>),
+    /// A receive connection that another node of a cluster serves, as its
+    /// leader sees it (`cluster::gateway`): the unnumbered events its
+    /// router pushes (`JOINED`, `TYPING`, `CALL`, a `BYE`) go to that node,
+    /// which writes them into the connection. The numbered ones, that
+    /// node delivers from its own copy of the log: [`Router::deliver`]
+    /// passes such an outlet by.
+    Node(Arc<dyn FarSide>),
+}
+
+/// The node that serves a receive connection of another node's router
+/// ([`Outlet::far`]).
+pub trait FarSide: Send + Sync {
+    /// Frames for the connection, whole lines; never waits.
+    fn send(&self, frames: &[u8]);
+    /// The connection's writing side is to be shut (after a `BYE`).
+    fn shut(&self);
 }
 
 struct Out {
@@ -97,6 +119,17 @@ struct Out {
 
 impl Outlet {
     pub fn new(user: UserId, name: Arc<str>, stream: Arc<Stream>, max_pending: usize) -> io::Result<Outlet> {
+        let peer_ip = stream.peer_addr()?.ip();
+        Ok(Outlet::with_sink(user, name, peer_ip, Sink::Socket(stream), max_pending))
+    }
+
+    /// The outlet, on a cluster's leader, of a receive connection that
+    /// another node serves (see [`Sink::Node`]), from `peer_ip`.
+    pub fn far(user: UserId, name: Arc<str>, peer_ip: IpAddr, node: Arc<dyn FarSide>) -> Outlet {
+        Outlet::with_sink(user, name, peer_ip, Sink::Node(node), usize::MAX)
+    }
+
+    fn with_sink(user: UserId, name: Arc<str>, peer_ip: IpAddr, sink: Sink, max_pending: usize) -> Outlet {
         let out = Out {
             next_seq: 1,
             pending: Vec::new(),
@@ -106,11 +139,35 @@ impl Outlet {
             closed: false,
             stalled_since: None,
         };
-        let peer_ip = stream.peer_addr()?.ip();
         let version = AtomicU8::new(0);
         let device = crate::protocol::DEFAULT_DEVICE.into();
         let files = None;
-        Ok(Outlet { user, name, device, peer_ip, stream, out: Mutex::new(out), max_pending, version, files })
+        Outlet { user, name, device, peer_ip, sink, out: Mutex::new(out), max_pending, version, files }
+    }
+
+    /// True for the outlet of a connection another node serves.
+    pub fn is_far(&self) -> bool {
+        matches!(self.sink, Sink::Node(_))
+    }
+
+    /// Bytes taken by the sink without waiting (all of them, for another
+    /// node's connection).
+    fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
+        match &self.sink {
+            Sink::Socket(stream) => stream.send_now(bytes),
+            Sink::Node(node) => {
+                node.send(bytes);
+                Ok(bytes.len())
+            }
+        }
+    }
+
+    /// Bytes taken but still inside TLS (never for another node).
+    fn unsent(&self) -> bool {
+        match &self.sink {
+            Sink::Socket(stream) => stream.unsent(),
+            Sink::Node(_) => false,
+        }
     }
 
     /// 1.2 (§21): the outlet turns a `MSG` carrying a file into a `FILE`
@@ -147,6 +204,11 @@ impl Outlet {
     /// that version. A 1.0 client never says it, and never gets them.
     pub fn opt_in(&self, minor: u8) {
         self.version.fetch_max(minor, Ordering::Relaxed);
+    }
+
+    /// The newest `VERSION:1.<minor>` the client said (0: none).
+    pub fn minor(&self) -> u8 {
+        self.version.load(Ordering::Relaxed)
     }
 
     /// True if the client said `VERSION:1.<minor>` or later.
@@ -205,6 +267,28 @@ impl Outlet {
         }
     }
 
+    /// Queues frames that the leader of a cluster pushed for this
+    /// connection (`cluster::forward`): whole lines, the version gate
+    /// passed there.
+    pub fn push_frames(&self, frames: &[u8]) {
+        let mut out = self.out.lock();
+        if !(out.closing || out.closed) {
+            out.pending.extend_from_slice(frames);
+            self.flush_or_give_up(&mut out);
+        }
+    }
+
+    /// No more frames: the writing side shuts once what waits is out (the
+    /// leader said `BYE`, `cluster::forward`).
+    pub fn finish(&self) {
+        let mut out = self.out.lock();
+        out.closing = true;
+        self.flush_locked(&mut out);
+        if out.pending.is_empty() && !out.replaying && !self.unsent() {
+            self.shut(&mut out);
+        }
+    }
+
     fn flush_or_give_up(&self, out: &mut Out) {
         if !out.replaying {
             self.flush_locked(out);
@@ -223,18 +307,18 @@ impl Outlet {
     }
 
     fn flush_locked(&self, out: &mut Out) {
-        if out.closed || out.replaying || (out.pending.is_empty() && !self.stream.unsent()) {
+        if out.closed || out.replaying || (out.pending.is_empty() && !self.unsent()) {
             return;
         }
         // With TLS, "taken" means encrypted into the stream's bounded
         // buffer, which every call also pushes on towards the kernel.
-        match self.stream.send_now(&out.pending) {
+        match self.send_now(&out.pending) {
             Ok(n) => {
                 if n > 0 {
                     out.mid_frame = out.pending[n - 1] != b'\n';
                     out.pending.drain(..n);
                 }
-                let waiting = !out.pending.is_empty() || self.stream.unsent();
+                let waiting = !out.pending.is_empty() || self.unsent();
                 if n == 0 && waiting {
                     out.stalled_since.get_or_insert_with(Instant::now);
                 } else {
@@ -247,14 +331,14 @@ impl Outlet {
                 out.closing = true;
             }
         }
-        if out.closing && out.pending.is_empty() && !self.stream.unsent() {
+        if out.closing && out.pending.is_empty() && !self.unsent() {
             self.shut(out);
         }
     }
 
     /// True while bytes wait for the kernel (the thread then wakes up often).
     pub fn has_pending(&self) -> bool {
-        !self.out.lock().pending.is_empty() || self.stream.unsent()
+        !self.out.lock().pending.is_empty() || self.unsent()
     }
 
     /// How long waiting bytes have gone without the kernel taking any.
@@ -405,14 +489,16 @@ impl Router {
         {
             let online = self.online.lock();
             for d in deliveries {
-                if let Some(outlets) = online.get(&d.user) {
+                // Another node delivers to its own connections, from its
+                // copy of the log (`Sink::Node`).
+                if let Some(outlets) = online.get(&d.user).filter(|o| o.iter().any(|o| !o.is_far())) {
                     let entry = per_user.entry(d.user).or_insert_with(|| (outlets.clone(), Vec::new()));
                     entry.1.push((d.seq, &*d.event));
                 }
             }
         }
         for (outlets, events) in per_user.values() {
-            for outlet in outlets {
+            for outlet in outlets.iter().filter(|o| !o.is_far()) {
                 outlet.push_events(events);
             }
         }

@@ -65,7 +65,7 @@ use std::sync::Arc;
 
 use super::{Ctx, auth};
 use crate::protocol::{Chat, Code, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
-use crate::router::{EVERY_DEVICE, LoggedOut};
+use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
 use crate::store::devices as book;
 use crate::store::files::Files;
@@ -109,8 +109,9 @@ pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result
 /// A new password `hash` for `user` (registered as `name`) that logs out
 /// every device but `keep` (its name and the send connection that
 /// asked; none: an administrator's reset, every device): their tokens
-/// revoked first, then the password stored, then their sessions closed,
-/// here and on a cluster's other nodes. Refused (`KO`) with nothing
+/// revoked first, then the password stored, then their sessions closed
+/// (on a cluster, the leader's router holds every node's sessions).
+/// Refused (`KO`) with nothing
 /// changed: the tokens are put back if the password cannot be stored.
 /// Returns how many devices were logged out or revoked.
 pub fn new_password(
@@ -131,15 +132,6 @@ pub fn new_password(
         if keep.is_none_or(|(mine, _)| !outlet.device.eq_ignore_ascii_case(mine)) {
             outlet.log_out(LoggedOut::Unlinked);
             closed.push(outlet.device.clone());
-        }
-    }
-    // A cluster: the sessions on other nodes are closed there.
-    match keep {
-        None => ctx.nodes.logged_out(user, EVERY_DEVICE, LoggedOut::Unlinked),
-        Some(_) => {
-            for device in &revoked {
-                ctx.nodes.logged_out(user, &device.name, LoggedOut::Unlinked);
-            }
         }
     }
     closed.retain(|c| book::find(&revoked, c).is_none());
@@ -168,7 +160,6 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     for outlet in ctx.router.outlets(me.user) {
         outlet.log_out(LoggedOut::AccountDeleted);
     }
-    ctx.nodes.logged_out(me.user, EVERY_DEVICE, LoggedOut::AccountDeleted); // a cluster's other nodes
     let forgot = devices.len();
     log::info!(
         "{}: {} deleted its account ({forgot} devices forgotten, {files} files removed)",

@@ -189,26 +189,19 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
     std::thread::Builder::new().name("calls".into()).stack_size(super::threads::STACK_SIZE).spawn(
         move || {
             loop {
-                // The router alone is held while waiting, not the server.
-                let Some(router) = ctx.upgrade().map(|ctx| ctx.router.clone()) else { return };
-                router.calls.wait(TICK);
-                drop(router);
+                // Nothing of the server is held while waiting.
+                std::thread::sleep(TICK);
                 let Some(ctx) = ctx.upgrade() else { return };
                 if ctx.shutting_down() {
                     return;
                 }
-                let mut over: Vec<Over> = ctx
+                let over: Vec<Over> = ctx
                     .router
                     .calls
                     .rung_out(Instant::now())
                     .into_iter()
                     .map(|call| Over { by: call.caller.name.clone(), call, why: End::Missed })
                     .collect();
-                // A cluster: ends whose device left another node (`Calls::left_elsewhere`).
-                for (call, user) in ctx.router.calls.gone_elsewhere() {
-                    let left = if call.caller.id == user { &call.caller } else { &call.callee };
-                    over.push(Over { by: left.name.clone(), call, why: End::Gone });
-                }
                 if !over.is_empty() {
                     // Storing the lines waits for the storage as a request does.
                     crate::store::deadline::within(|| end(&ctx, &over));

@@ -111,6 +111,14 @@ impl Connections {
     /// After that, a client that does not read must not hold the server
     /// up: shutting both directions makes a write blocked on it fail at
     /// once, and the connections get `grace` once more to end.
+    /// Cuts every connection at once, both ways: a cluster's node that
+    /// was deposed (`cluster::node`) answers nobody.
+    pub fn cut_all(&self) {
+        for stream in self.open.lock().values() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
     pub fn stop_reading(&self, grace: std::time::Duration) {
         let mut open = self.open.lock();
         for stream in open.values() {

@@ -55,6 +55,10 @@ pub struct Ctx {
     /// The thread that lingers over closing sockets (see `closer`).
     pub(super) closer: Closer,
     pub(super) shutting_down: AtomicBool,
+    /// On a cluster's follower: the node that leads, to which it hands
+    /// what it does not answer itself (`server::leader`); `None` on a
+    /// single server and on the leader.
+    pub(super) leader: parking_lot::RwLock<(u64, Option<Arc<dyn super::leader::Leader>>)>,
 }
 
 impl std::ops::Deref for Ctx {
@@ -68,6 +72,29 @@ impl std::ops::Deref for Ctx {
 impl Ctx {
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// The leader, on a cluster's follower (`server::leader`).
+    pub fn leader(&self) -> Option<Arc<dyn super::leader::Leader>> {
+        self.leader.read().1.clone()
+    }
+
+    /// The leader, and how many times it changed: a connection that
+    /// reached the leader of another turn goes to this one instead.
+    pub fn leader_now(&self) -> (u64, Option<Arc<dyn super::leader::Leader>>) {
+        self.leader.read().clone()
+    }
+
+    /// Cuts every connection at once (a cluster's deposed node).
+    pub fn cut_all_connections(&self) {
+        self.connections.cut_all();
+    }
+
+    /// This node follows `leader` from now on (`None`: it leads, or is
+    /// alone).
+    pub fn follow(&self, leader: Option<Arc<dyn super::leader::Leader>>) {
+        let mut now = self.leader.write();
+        *now = (now.0 + 1, leader);
     }
 
     /// A slot for a new connection from `peer` on a port served outside

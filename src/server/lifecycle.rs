@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::base::Base;
 use super::{
-    Alone, Config, Ctx, Nodes, address_burst, auth, call_relay, closer, devices, files, listener, log_limit,
-    operator, p2p, presence, throttle,
+    Config, Ctx, address_burst, auth, call_relay, closer, devices, files, listener, log_limit, operator, p2p,
+    presence, throttle,
 };
 use crate::error::Result;
 use crate::protocol::Bye;
@@ -27,26 +27,46 @@ use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
 
 /// What the server runs on: the local store, or a cluster node's in its
-/// place (handed the router, to deliver through it), with its [`Nodes`]
-/// and (1.2) where the files of chats are kept if not in the data
+/// place (handed the router, to deliver through it), and (1.2) where the files of chats are kept if not in the data
 /// directory (a cluster's database): handed over once, at the start, as
 /// nothing else of the store needs to know it.
 pub struct Storage {
     pub backend: Arc<dyn Backend>,
-    pub nodes: Arc<dyn Nodes>,
     pub files: Option<Box<dyn FileStore>>,
     /// Where invite codes and disabled accounts are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
+    /// Where every user's devices are kept besides `devices.csv` (a
+    /// cluster's database, for whichever node leads next).
+    pub devices: Option<Arc<dyn crate::store::devices::SharedDevices>>,
+    /// A cluster's node: what it does once the server's parts are made,
+    /// before it accepts a connection (it takes its part, `cluster::node`),
+    /// and before the store stops.
+    pub node: Option<Box<dyn NodeOf>>,
     /// The disk the data directory's own files are written to
     /// (`devices.csv`): the operating system's, or a test's simulated one.
     pub disk: Arc<dyn Disk>,
 }
 
+/// What a cluster's node (`cluster::node`) does at the server's start and
+/// stop.
+pub trait NodeOf: Send + Sync {
+    /// The server's parts are made: the node takes its part.
+    fn started(&self, ctx: &Arc<Ctx>) -> Result<()>;
+    /// Told why when the server must start again (a deposed leader).
+    fn restart(&self) -> crossbeam_channel::Receiver<String>;
+    /// The server stops: the connections of other nodes that a leader
+    /// serves end (before its own clients are told `BYE:SHUTDOWN`).
+    fn stopping(&self);
+    /// The server stopped, its last batch written: a leader lets its
+    /// lease go, so that another node leads at once.
+    fn stopped(&self);
+}
+
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, disk: Arc::new(RealDisk) }
+        Storage { backend, files: None, door: None, devices: None, node: None, disk: Arc::new(RealDisk) }
     }
 
     /// The same, its data directory's own files on `disk`.
@@ -66,6 +86,8 @@ pub struct Server {
     more_listeners: Vec<SocketAddr>,
     /// Tells presence changes held back by their limit (see `presence`).
     presence_timer: Option<JoinHandle<()>>,
+    /// A cluster's node (see [`Storage::node`]).
+    node: Option<Box<dyn NodeOf>>,
 }
 
 impl Server {
@@ -95,7 +117,8 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door, disk } = open(&router)?;
+        let Storage { backend, files: file_store, door, devices: shared_devices, node, disk } =
+            open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
@@ -107,14 +130,14 @@ impl Server {
         let devices =
             devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
-        if let Some(shared) = nodes.shared_devices() {
+        if let Some(shared) = shared_devices {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
-            base: Base { files, config, store, router, nodes, door },
+            base: Base { files, config, store, router, door },
             p2p_ports: p2p::Ports::default(),
             devices,
             presence,
@@ -126,6 +149,7 @@ impl Server {
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
             shutting_down: AtomicBool::new(false),
+            leader: Default::default(),
         });
         let server = Arc::downgrade(&ctx);
         let presence_timer = presence_timer
@@ -139,6 +163,9 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
         call_relay::start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
+        if let Some(node) = &node {
+            node.started(&ctx)?;
+        }
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
@@ -151,7 +178,14 @@ impl Server {
             accept_threads,
             more_listeners: Vec::new(),
             presence_timer: Some(presence_timer),
+            node,
         })
+    }
+
+    /// A cluster's node: told why when this server must start again (it
+    /// was deposed as the leader); `None` for a single server.
+    pub fn restart(&self) -> Option<crossbeam_channel::Receiver<String>> {
+        self.node.as_ref().map(|node| node.restart())
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -180,6 +214,9 @@ impl Server {
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(node) = &self.node {
+            node.stopping();
+        }
         // Wake each accept loop, blocked in accept(), with a connection.
         for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
             let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
@@ -203,10 +240,11 @@ impl Server {
         }
         // Stop reading requests; let those in progress finish.
         self.ctx.connections.stop_reading(SHUTDOWN_GRACE);
-        // The other nodes hear that this one's sessions ended.
-        self.ctx.nodes.stop();
         // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
+        if let Some(node) = &self.node {
+            node.stopped();
+        }
         log::info!("stopped");
     }
 }

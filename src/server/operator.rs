@@ -26,8 +26,8 @@
 //! private to its owner (0700), so whoever may write there is the
 //! administrator, and a teacher can see and undo it with `ls` and `rm`. A
 //! cluster's rows are written by whoever may write its database: the same
-//! administrator; whichever node takes a request makes the changes for
-//! the whole cluster.
+//! administrator; the leader takes the requests and makes the changes for
+//! the whole cluster (a follower's operator does nothing).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -81,6 +81,12 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
             if ctx.shutting_down() {
                 return;
             }
+            // A cluster's follower leaves it all to the leader, which
+            // answers the door and logs out every node's sessions.
+            if ctx.leader().is_some() {
+                known = None;
+                continue;
+            }
             known = Some(look(&ctx, known));
             ctx.files.sweep(crate::store::now_ms()); // 1.2: uploads not finished in time
         }
@@ -124,7 +130,7 @@ fn status(ctx: &Ctx, request: &str) -> String {
         // which `users.csv` says only from the next checkpoint on (issue 54).
         let Some(account) = ctx.store.find_account(name) else { continue };
         let (user, admin, deleted) = (account.id, account.admin, account.is_deleted());
-        let online = ctx.is_online(user);
+        let online = ctx.router.is_online(user);
         let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
         let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
         let (chats, unread) =

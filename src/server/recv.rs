@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::leader::Leader;
 use super::log_limit::log_limited;
 use super::replies::RETRY_FLUSH;
 use super::{Ctx, auth};
@@ -51,8 +52,9 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let id = ctx.connections.add(&stream);
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     let mut version = 0;
+    let here = Here { ctx, conn: id };
     // A login refused for one device too many waits for another login.
-    while let Some(login) = login(ctx, &stream, peer, &mut reader, &mut version) {
+    while let Some(login) = login(&here, &stream, peer, &mut reader, &mut version) {
         match Outlet::new(login.user, login.name, stream.clone(), ctx.config.max_pending) {
             Ok(outlet) => {
                 let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
@@ -61,7 +63,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
                 if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
                     break;
                 }
-                if live(ctx, &stream, &mut reader, &Arc::new(outlet)) == Live::Ended {
+                if live(&here, &stream, &mut reader, &Arc::new(outlet)) == Live::Ended {
                     break;
                 }
             }
@@ -73,6 +75,16 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     }
     ctx.connections.remove(id);
     stream
+}
+
+/// A receive connection. What only a cluster's leader decides (its
+/// login, its device, its `ACK`s: `server::leader`) goes to the node that
+/// leads at that moment: `ctx.leader()`, `None` on a single server and on
+/// the leader.
+struct Here<'a> {
+    ctx: &'a Ctx,
+    /// The connection's number (`Connections::add`).
+    conn: u64,
 }
 
 /// A successful login.
@@ -87,12 +99,13 @@ struct Login {
 /// The `OK:<user>` is written by [`live`], once the user is online.
 /// `VERSION:1.x` before it is answered `OK` and noted in `version`.
 fn login(
-    ctx: &Ctx,
+    here: &Here,
     stream: &Stream,
     peer: SocketAddr,
     reader: &mut FrameReader<&Stream>,
     version: &mut u8,
 ) -> Option<Login> {
+    let ctx = here.ctx;
     let say = |frame: &str| stream.write_all_by(frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
@@ -104,7 +117,19 @@ fn login(
                     continue;
                 }
                 let device = auth::login_device(line);
-                match auth::authenticate(ctx, line, peer.ip(), super::requests::may_open(line)) {
+                let opens = super::requests::may_open(line);
+                let outcome = match ctx.leader() {
+                    None => auth::authenticate(ctx, line, peer.ip(), opens),
+                    Some(leader) => {
+                        // A new account must be in this node's copy too.
+                        let (outcome, ticket) = leader.authenticate(line, peer, opens);
+                        match ctx.store.wait(ticket) {
+                            Ok(()) => outcome,
+                            Err(ko) => auth::Outcome::Refused(ko),
+                        }
+                    }
+                };
+                match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
                     auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
                         Ok(()) => return Some(Login { user, name, device }),
@@ -176,16 +201,17 @@ enum Live {
 
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> Live {
+fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> Live {
+    let ctx = here.ctx;
     let say =
         |reply: Reply| stream.write_all_by(reply.to_string().as_bytes(), Instant::now() + ctx.config.timeout);
-    // In a cluster, claiming the session replaces one on another node.
-    let mut attached = None;
-    // In a cluster, the device's position and tokens are the database's.
-    ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
-    let elsewhere = match ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet))) {
-        Ok(elsewhere) => elsewhere,
-        // A cluster counts `--max-devices` on every node: refused as below.
+    let claimed = match ctx.leader() {
+        None => claim(ctx, outlet),
+        Some(leader) => follow(ctx, &*leader, here.conn, outlet),
+    };
+    let Attached { upto, after, .. } = match claimed {
+        Ok(attached) => attached,
+        // `--max-devices`: the connection may log in again.
         Err(ko) if ko.code == Code::TooManyDevices => {
             log::info!("{}: device {} refused: {}", outlet.name, outlet.device, ko.reason);
             return if say(Reply::Ko(ko)).is_ok() { Live::Refused } else { Live::Ended };
@@ -195,30 +221,11 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
             return Live::Ended;
         }
     };
-    let Some(attached) = attached else { return Live::Ended };
-    let Some(Attached { upto, after, replaced, alone }) = attached else {
-        let max = ctx.devices.max_devices;
-        let ko = crate::store::meaning::too_many_devices(max);
-        log::info!("{}: device {} refused: {max} online already", outlet.name, outlet.device);
-        if let Some(current) = ctx.router.get(outlet.user) {
-            ctx.nodes.handover(outlet, &current); // the claim was this outlet's
-        }
-        return if say(Reply::Ko(ko)).is_ok() { Live::Refused } else { Live::Ended };
-    };
-    match replaced {
-        Some(old) => {
-            ctx.presence.replaced(&old, outlet);
-            old.close(Bye::Replaced);
-        }
-        None if !alone => {} // another device of a user online here
-        None if !elsewhere => ctx.presence.came_online(ctx, outlet),
-        None => ctx.presence.moved_here(outlet), // not coming online
-    }
     log::debug!("{} is online on {} (inbox durable up to {upto})", outlet.name, outlet.device);
     match send_replay(ctx, stream, after, upto, outlet) {
         Ok(()) => {
             outlet.finish_replay();
-            serve_live(ctx, reader, outlet);
+            serve_live(here, reader, outlet);
         }
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => dropped(ctx, outlet),
         Err(e) => log::debug!("{}: replay: {e}", outlet.name),
@@ -229,13 +236,80 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         // hears why (a BYE is said once, whoever says it first).
         outlet.close(Bye::Shutdown);
     }
-    went_away(ctx, outlet);
+    match ctx.leader() {
+        None => went_away(ctx, outlet),
+        Some(leader) => {
+            leader.detach(here.conn);
+            ctx.router.remove(outlet);
+        }
+    }
     Live::Ended
+}
+
+/// `outlet`'s device comes online: its session claimed (a cluster's
+/// leader holds every node's, `Outlet::far`), registered with the router
+/// with where its replay ends, and its user's presence told. `Err`: it
+/// may not (`KO:TOO_MANY_DEVICES`, or a cluster's store unreachable).
+pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
+    // In a cluster, the device's position and tokens are the database's.
+    ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
+    let Some(attached) = attach(ctx, outlet) else {
+        return Err(crate::store::meaning::too_many_devices(ctx.devices.max_devices));
+    };
+    match &attached.replaced {
+        Some(old) => {
+            ctx.presence.replaced(old, outlet);
+            old.close(Bye::Replaced);
+        }
+        None if !attached.alone => {} // another device of a user online here
+        None => ctx.presence.came_online(ctx, outlet),
+    }
+    Ok(attached)
+}
+
+/// [`claim`] on a cluster's follower: the leader claims the device and
+/// says where its replay begins; this node registers the outlet for the
+/// events of its copy of the log, once that copy is as new as the
+/// leader's answer.
+fn follow(ctx: &Ctx, leader: &dyn Leader, conn: u64, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
+    // What the leader pushes from now on (the roommates online, `JOINED`)
+    // waits behind the `OK` and the replay, as on the leader itself.
+    outlet.start_replay(0);
+    let claimed = leader.attach(conn, outlet, outlet.minor())?;
+    ctx.store.wait(claimed.ticket)?;
+    let mut upto = 0;
+    let inserted = ctx.router.insert_with(outlet.user, outlet.clone(), || {
+        upto = ctx.store.inbox_end(outlet.user);
+        outlet.start_replay(upto);
+    });
+    if let Some(old) = inserted {
+        old.close(Bye::Replaced);
+    }
+    Ok(Attached { upto, after: claimed.after.min(upto), replaced: None, alone: false })
+}
+
+/// A cluster's follower became the leader: its receive connections,
+/// attached through the old leader and in its router already, are
+/// claimed here as they are (their replay is behind them): their devices
+/// on record, their users' presence told.
+#[cfg(feature = "cluster")]
+pub(crate) fn adopt(ctx: &Ctx, outlets: &[Arc<Outlet>]) {
+    let mut told = std::collections::HashSet::new();
+    for outlet in outlets {
+        ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
+        let (_, several) = ctx.devices.attach(outlet, outlet.peer_ip);
+        if several {
+            super::devices::Devices::several(ctx, outlet.user, true);
+        }
+        if told.insert(outlet.user) {
+            ctx.presence.came_online(ctx, outlet);
+        }
+    }
 }
 
 /// The receive connection of `outlet` ended: its device is detached, and
 /// the user goes offline if this was its last device anywhere.
-fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
+pub(crate) fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
     // 1.2 (§24): a device that left ends its calls, unless a newer
@@ -245,16 +319,12 @@ fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
-    // never the one before it. (A connection replaced by a newer one, here
-    // or on another node, is not the user going offline.)
+    // never the one before it. (A connection replaced by a newer one is
+    // not the user going offline.)
     let now = crate::store::now_ms();
-    // Only the user's last device here going is the user going.
-    let last = ctx.router.is_only(outlet);
-    let offline_everywhere = last && ctx.nodes.release(outlet, now);
-    if last && !offline_everywhere {
-        ctx.presence.moved_away(outlet); // online on another node still
-    }
-    if offline_everywhere {
+    // Only the user's last device going is the user going.
+    let offline = ctx.router.is_only(outlet);
+    if offline {
         ctx.store.note_offline(outlet.user, now);
     }
     if ctx.router.remove(outlet) {
@@ -262,9 +332,8 @@ fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     } else if let Some(remaining) = ctx.router.get(outlet.user) {
         // Another device stays: its end is the one that says LEFT.
         ctx.presence.replaced(outlet, &remaining);
-        ctx.nodes.handover(outlet, &remaining);
     }
-    if offline_everywhere {
+    if offline {
         ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }
@@ -272,9 +341,9 @@ fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
 
 /// An outlet attached: the replay goes after `after` (its device's
 /// position) up to `upto`.
-struct Attached {
-    upto: u64,
-    after: u64,
+pub(crate) struct Attached {
+    pub upto: u64,
+    pub after: u64,
     /// The outlet of the same device it replaced.
     replaced: Option<Arc<Outlet>>,
     /// The user had no other device online here.
@@ -330,7 +399,8 @@ fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outle
     }
 }
 
-fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
+fn serve_live(here: &Here, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
+    let ctx = here.ctx;
     let timeout = ctx.config.timeout;
     let mut last_frame = Instant::now();
     let mut pinged = false;
@@ -353,10 +423,20 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                     // node, whose change this node's book has not read
                     // (differential seed 6: a `DELIVERED` from it).
                     Some(EventReply::Ack(_)) if outlet.is_closing() => {}
-                    Some(EventReply::Ack(seq)) => ctx.devices.ack(ctx, outlet, seq.min(outlet.last_sent())),
+                    Some(EventReply::Ack(seq)) => {
+                        let seq = seq.min(outlet.last_sent());
+                        match ctx.leader() {
+                            None => ctx.devices.ack(ctx, outlet, seq),
+                            Some(leader) => leader.ack(here.conn, seq),
+                        }
+                    }
                     Some(EventReply::Pong) => {}
                     Some(version @ (EventReply::Version11 | EventReply::Version12)) => {
-                        outlet.opt_in(version.minor().unwrap_or(0))
+                        let minor = version.minor().unwrap_or(0);
+                        outlet.opt_in(minor);
+                        if let Some(leader) = ctx.leader() {
+                            leader.version(here.conn, minor);
+                        }
                     }
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }

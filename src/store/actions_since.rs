@@ -45,6 +45,14 @@ pub fn load_or_create(disk: &dyn Disk, dir: &Path, newest_ts: u64) -> Result<u64
     Ok(since)
 }
 
+/// Gives the directory the time `since` (a cluster's node: the
+/// cluster's, `store::shared_log`).
+pub fn write(disk: &dyn Disk, dir: &Path, since: u64) -> Result<()> {
+    let path = dir.join(FILE);
+    let row = format!("{HEADER}\n{since}\n");
+    disk.replace(&path, row.as_bytes()).map_err(|e| Error::io(format!("store: {}", path.display()), e))
+}
+
 /// The directory's time, if it has one (`wachat migrate` carries it
 /// into a cluster, whose messages it copies with their times).
 pub fn read_in(disk: &dyn Disk, dir: &Path) -> Result<Option<u64>> {

@@ -55,6 +55,14 @@ pub fn load_or_create(disk: &dyn Disk, dir: &Path) -> Result<String> {
     Ok(id)
 }
 
+/// Gives the data directory the id `id` (a cluster's node: every node
+/// is the one server the cluster is, `store::shared_log`).
+pub fn write(disk: &dyn Disk, dir: &Path, id: &str, created_ms: u64) -> Result<()> {
+    let path = dir.join(FILE);
+    let row = format!("{HEADER}\n{id},{created_ms}\n");
+    disk.replace(&path, row.as_bytes()).map_err(|e| Error::io(format!("store: {}", path.display()), e))
+}
+
 /// The data directory's id; `None` if it has none yet.
 pub fn read(disk: &dyn Disk, dir: &Path) -> Result<Option<String>> {
     let path = dir.join(FILE);

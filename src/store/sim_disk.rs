@@ -371,6 +371,23 @@ impl Disk for Arc<SimDisk> {
         Ok(())
     }
 
+    /// In place and synced, as the real disk does; past the end refused.
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut sim = self.inner.lock();
+        let generation = sim.generation;
+        self.step(&mut sim, generation)?;
+        let inode = sim.files.get(path).cloned().ok_or_else(|| not_found(path))?;
+        let mut inode = inode.lock();
+        let range = offset as usize..offset as usize + bytes.len();
+        if range.end > inode.data.len() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an overwrite past the end of the file"));
+        }
+        inode.data[range.clone()].copy_from_slice(bytes);
+        let synced = inode.data.clone();
+        inode.synced = synced;
+        Ok(())
+    }
+
     fn space(&self, _dir: &Path) -> io::Result<Space> {
         let sim = self.inner.lock();
         let total = sim.capacity.unwrap_or(u64::MAX);

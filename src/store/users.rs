@@ -38,19 +38,44 @@ pub fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> 
         file.truncate(complete as u64).map_err(ctx)?;
         bytes.truncate(complete);
     }
-    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
+    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| apply_row(state, row))
+        .map_err(|e| e.into_error(&path))
+}
+
+/// The rows of a batch a cluster's leader committed (`store::shared_log`,
+/// no header line), into `state`, as the leader applied them: a new
+/// account is added; the row of a deleted name registered again is only
+/// written to the file, and its `REUSE` record, which follows in the
+/// batch, gives the account its new hash, as on the leader.
+pub fn apply_rows(state: &mut State, rows: &[u8]) -> std::result::Result<(), String> {
+    let mut file = format!("{USERS_HEADER}\n").into_bytes();
+    file.extend_from_slice(rows);
+    let each = |row: &csv::StringRecord| {
         let name = row.get(0).ok_or("missing the name")?;
         let hash = row.get(2).ok_or("missing the password hash")?;
-        match state.user_id(name) {
-            // 1.2: a deleted account's name registered again (`REUSE`): its
-            // newer row. The log's record, or a checkpoint, says the hash
-            // that counts (the row may be of a `REUSE` a crash took back).
-            Some(id) => state.users[id].hash = hash.to_string(),
-            None => drop(state.add_user(name, hash)?),
+        if state.user_id(name).is_none() {
+            state.add_user(name, hash)?;
         }
         Ok(())
+    };
+    crate::csvlog::read_rows_from(Path::new("users.csv"), &file, USERS_HEADER, each).map_err(|e| match e {
+        crate::csvlog::RowError::Row(line, why) => format!("users.csv row {line}: {why}"),
+        crate::csvlog::RowError::Open(e) => e.to_string(),
     })
-    .map_err(|e| e.into_error(&path))
+}
+
+/// One row: a new account, or the newer row of a name registered again.
+fn apply_row(state: &mut State, row: &csv::StringRecord) -> std::result::Result<(), String> {
+    let name = row.get(0).ok_or("missing the name")?;
+    let hash = row.get(2).ok_or("missing the password hash")?;
+    match state.user_id(name) {
+        // 1.2: a deleted account's name registered again (`REUSE`): its
+        // newer row. The log's record, or a checkpoint, says the hash
+        // that counts (the row may be of a `REUSE` a crash took back).
+        Some(id) => state.users[id].hash = hash.to_string(),
+        None => drop(state.add_user(name, hash)?),
+    }
+    Ok(())
 }
 
 /// 1.2 `DELACCOUNT` (§20): a deleted account's row in `users.csv` still

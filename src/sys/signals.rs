@@ -39,6 +39,19 @@ impl Stop {
         self.0.forever().next().unwrap_or(signal_hook::consts::SIGTERM)
     }
 
+    /// A request to stop that came already, if any, without waiting.
+    #[cfg(unix)]
+    pub fn asked(&mut self) -> Option<i32> {
+        self.0.pending().next()
+    }
+
+    /// A request to stop that came already, if any, without waiting.
+    #[cfg(not(unix))]
+    pub fn asked(&mut self) -> Option<i32> {
+        use std::sync::atomic::Ordering;
+        self.0.swap(false, Ordering::SeqCst).then_some(signal_hook::consts::SIGINT)
+    }
+
     /// Looks at the flag ten times a second (nothing can wake a thread
     /// from the handler's).
     #[cfg(not(unix))]

@@ -116,8 +116,12 @@ pub struct Percentiles {
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cluster {
-    pub pg_transaction: Percentiles,
+    /// The epoch the node leads or follows.
+    pub epoch: f64,
+    /// It leads (else it follows).
+    pub leading: bool,
     pub nats_lag: Percentiles,
+    /// Batches it read from the log's table that NATS had not brought.
     pub gap_refills: f64,
     /// A primary database answers (else: failing over, writes refused).
     pub pg_reachable: bool,
@@ -149,15 +153,15 @@ impl Figures {
             now.by_label(&name("ko_replies_total"), "code").map(|(c, n)| (c.to_string(), n)).collect();
         kos.retain(|(_, n)| *n > 0.0);
         kos.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let cluster =
-            (now.value(&name("cluster_pg_transaction_seconds_count"), &[]) > 0.0).then(|| Cluster {
-                pg_transaction: percentiles(before, now, "cluster_pg_transaction_seconds"),
-                nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
-                gap_refills: total("cluster_gap_refills_total"),
-                pg_reachable: total("cluster_pg_reachable") > 0.0,
-                pg_switches: total("cluster_pg_switches_total"),
-                pg_cut: total("cluster_pg_cut_total"),
-            });
+        let cluster = (total("cluster_epoch") > 0.0).then(|| Cluster {
+            epoch: total("cluster_epoch"),
+            leading: total("cluster_leading") > 0.0,
+            nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
+            gap_refills: total("cluster_gap_refills_total"),
+            pg_reachable: total("cluster_pg_reachable") > 0.0,
+            pg_switches: total("cluster_pg_switches_total"),
+            pg_cut: total("cluster_pg_cut_total"),
+        });
         Figures {
             interval_s,
             messages: total("messages_accepted_total"),
@@ -241,8 +245,9 @@ impl Figures {
         }
         if let Some(cluster) = &self.cluster {
             lines.push(format!(
-                "cluster        PostgreSQL transaction p99 {}   NATS publish lag p99 {}   gap refills {}",
-                ms(cluster.pg_transaction.p99),
+                "cluster        {} in epoch {}   NATS publish lag p99 {}   batches read from the table {}",
+                if cluster.leading { "leads" } else { "follows" },
+                cluster.epoch,
                 ms(cluster.nats_lag.p99),
                 cluster.gap_refills
             ));
@@ -405,16 +410,18 @@ mod tests {
 
     #[test]
     fn a_cluster_node_shows_its_database_state() {
-        let up = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 1\n\
+        let up = "wachat_cluster_epoch 3\nwachat_cluster_leading 1\nwachat_cluster_pg_reachable 1\n\
                   wachat_cluster_pg_switches_total 1\nwachat_cluster_pg_cut_total 2\n";
         let lines = Figures::new(None, &Scrape::parse(up)).lines();
+        assert!(lines.iter().any(|l| l.starts_with("cluster        leads in epoch 3 ")), "{lines:?}");
         let database = lines.iter().find(|l| l.starts_with("database")).unwrap();
         assert!(
             database.contains("reachable   primary moved 1   connections cut (no answer in time) 2"),
             "{database}"
         );
-        let down = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 0\n";
+        let down = "wachat_cluster_epoch 3\nwachat_cluster_pg_reachable 0\n";
         let lines = Figures::new(None, &Scrape::parse(down)).lines();
+        assert!(lines.iter().any(|l| l.starts_with("cluster        follows in epoch 3 ")), "{lines:?}");
         assert!(lines.iter().any(|l| l.contains("UNREACHABLE: failing over")), "{lines:?}");
     }
 }

@@ -183,8 +183,9 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
     ana.say("echo-bot", "a1", "hola bot\\ncon dos líneas");
     let (ticks, echo) = ticks_then_message(&mut ana);
     assert_eq!(echo, ("echo-bot".into(), "ana".into(), "hola bot\\ncon dos líneas".into()));
-    // The bot reads before it answers; its client says READ at most once
-    // a chat every 2 s (client::reads), so the tick may come after the echo.
+    // The bot reads before it answers, and its client says a chat's READ
+    // before it writes there (client::reads); a READ the server refuses
+    // for the rate waits, so the tick may come just after the echo.
     read_by_the_bot(&mut ana, ticks, "echo-bot:a1:READ");
 
     // The server restarts; the bot logs in again by itself.

@@ -1,10 +1,11 @@
 //! Calls (protocol 1.2, §24) on a cluster: ana's laptop on node a, bob's
-//! phone on node b. The offer rings across nodes, the answer served by b
-//! reaches ana and takes the call out of a's ring time (`calls::heard`),
-//! a hang-up ends it on both; a call nobody answers is missed as on one
-//! server, the notice in bob's inbox on his node. Over three nodes, a
-//! signal goes to the node that keeps its call alone (`cluster::kept`),
-//! counted by each node's metrics.
+//! phone on node b. The leader keeps every call, as a single server does
+//! (`server::calls`): each signal a follower's connection sends goes to
+//! it, and what it relays reaches the devices on every node. The offer
+//! rings across nodes, the answer reaches ana and takes the call out of
+//! its ring time, a hang-up ends it on both; a call nobody answers is
+//! missed as on one server; a device that leaves another node ends its
+//! calls; a new call is judged against every call.
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, READ_TIMEOUT, TestServer};
@@ -104,94 +105,16 @@ fn a_signal_about_no_call_between_the_two_is_refused_across_nodes_as_on_one_serv
     let mut expected = vec![no_call("c9"); 4];
     expected.extend([no_call("c1"), no_call("c1"), format!("CALL:bob:c2:OFFER:voice:{SDP}")]);
     assert_eq!(alone, expected, "one server");
-    // ana on node a keeps the call; bob and carl are on node b only.
+    // ana on node a, bob and carl on node b only.
     assert_eq!(strays(&a, &b), alone, "the cluster answers as one server");
 }
 
-/// `wachat_cluster_call_asks_total` of a node started with `--metrics 0`:
-/// the other nodes' questions about a call's signal it answered.
-fn call_asks(node: &TestServer) -> u64 {
-    use std::io::{Read, Write};
-    let line = node.wait_for_log("listening: metrics http://");
-    let addr = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics");
-    let mut stream = std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), READ_TIMEOUT).unwrap();
-    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut scrape = String::new();
-    let _ = stream.read_to_string(&mut scrape);
-    let value = scrape.lines().find_map(|l| l.strip_prefix("wachat_cluster_call_asks_total "));
-    value.unwrap_or_else(|| panic!("no call_asks in\n{scrape}")).parse().unwrap()
-}
-
-/// Whether `DEVICES` of `user`, asked on `node`, shows `device` online.
+/// Whether `user`'s `device` is online, as `DEVICES` on `node` says.
 fn seen_online(node: &TestServer, user: &str, device: &str) -> bool {
     let lines = node.login_send(user, PW).listing("DEVICES");
     lines.iter().any(|l| l.starts_with(&format!("{device}:ONLINE")))
 }
 
-/// Where a call is kept is remembered (`cluster::kept`): ana's laptop on
-/// node c offers, her phone is on node a, bob's phone on node b. Asking
-/// ana's nodes in turn (by name) would ask node a first; each of bob's
-/// signals goes to node c alone, told at the offer, and so do those of
-/// ana's phone: every node hears the offer's `KEEP`. A call over is
-/// forgotten: a stray signal after it goes round, refused as before.
-#[test]
-fn a_signal_after_the_offer_goes_to_the_node_that_keeps_the_call_only() {
-    let cluster = Cluster::start();
-    let node = |name| cluster.node_with(name, &["--metrics", "0"]);
-    let (a, b, c) = (node("a"), node("b"), node("c"));
-    register(&a, "ana");
-    register(&a, "bob");
-    let (mut ana, mut ana_events) = device(&c, "ana", "laptop");
-    let (mut phone, _phone_events) = device(&a, "ana", "phone");
-    let (mut bob, mut bob_events) = device(&b, "bob", "phone");
-    let timeout = READ_TIMEOUT;
-    eventually("node b sees both of ana's devices", timeout, || {
-        seen_online(&b, "ana", "laptop") && seen_online(&b, "ana", "phone")
-    });
-    eventually("nodes a and c see bob", timeout, || {
-        seen_online(&a, "bob", "phone") && seen_online(&c, "bob", "phone")
-    });
-
-    assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
-    assert_eq!(bob.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
-    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:ANSWER:v=0\\n");
-    for candidate in ["b1", "b2", "b3"] {
-        assert_eq!(bob.request(&format!("CALL:ana:c1:ICE:{candidate}")), "OK");
-        assert_eq!(call_event(&mut ana_events), format!("CALL:bob:c1:ICE:{candidate}"));
-    }
-    assert_eq!((call_asks(&a), call_asks(&c)), (0, 4), "bob's 4 signals, to node c alone");
-
-    for candidate in ["p1", "p2"] {
-        assert_eq!(phone.request(&format!("CALL:bob:c1:ICE:{candidate}")), "OK");
-        assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:ICE:{candidate}"));
-    }
-    // Node b is not asked: node a heard the `KEEP` too, and knows node c
-    // keeps the call. (Before, only the nodes where the callee was online
-    // remembered the keeping node, so the phone asked a round once — node
-    // b said `NONE`, then node c — which the answers did not show: ana and
-    // bob see the same replies and events.)
-    assert_eq!((call_asks(&b), call_asks(&c)), (0, 6), "the phone's signals, to node c alone");
-
-    assert_eq!(bob.request("CALL:ana:c1:HANGUP"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:END:hangup");
-    let refused = bob.request("CALL:ana:c1:ICE:late");
-    assert_eq!(refused, "KO:BAD_REQUEST:no call c1 (it ended, or never rang)");
-    assert_eq!((call_asks(&a), call_asks(&c)), (1, 8), "over: forgotten, the stray asks both");
-}
-
-/// A device that leaves another node than the one keeping its call ends
-/// the call there, `gone`, as on one server (`Calls::left_elsewhere`):
-/// ana offers through node a while her laptop receives through node b;
-/// her laptop's connection closes, and bob, ringing on node b, hears the
-/// end and finds the missed call. Then bob answers a call of carl's kept
-/// on node a with his phone on node b, and the phone leaves: carl hears
-/// `gone` from bob. (Before, node a never heard of either: the first call
-/// rang on until its ring time and was then told `missed`, the second
-/// went on with nobody at the other end; the differential script, seed 1
-/// at 200 steps.)
 #[test]
 fn a_device_that_leaves_another_node_ends_the_calls_kept_for_it() {
     let cluster = Cluster::start();
@@ -228,12 +151,10 @@ fn a_device_that_leaves_another_node_ends_the_calls_kept_for_it() {
     assert_eq!(carl.request("CALL:bob:c2:HANGUP"), "KO:BAD_REQUEST:no call c2 (it ended, or never rang)");
 }
 
-/// A new call is judged against the calls other nodes keep, as one server
-/// judges it against its one table (`calls::may_ring`, `cluster::kept`'s
-/// `Elsewhere`): ana on node a calls bob on node b, who answers; then
-/// carl, on node b, finds bob busy and ana busy, and bob may not reuse the
-/// id of the call he is in. (Before, node b rang bob and ana for carl, and
-/// took bob's id: the differential script, seed 26 at 200 steps.)
+/// A new call is judged against every call, as one server judges it
+/// against its one table (`calls::may_ring`): ana on node a calls bob on
+/// node b, who answers; then carl, on node b, finds bob busy and ana
+/// busy, and bob may not reuse the id of the call he is in.
 #[test]
 fn a_call_offered_on_one_node_is_judged_against_the_calls_of_the_others() {
     let cluster = Cluster::start();
@@ -266,95 +187,4 @@ fn a_call_offered_on_one_node_is_judged_against_the_calls_of_the_others() {
     assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:END:hangup");
     assert_eq!(carl.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
     assert_eq!(call_event(&mut bob_events), format!("CALL:carl:c5:OFFER:voice:{SDP}"));
-}
-
-/// eve, sending through `eve_at` and receiving through `bob_at`, calls
-/// bob (`c2`); ana, through `ana_at`, calls eve with the same id, and
-/// hangs up. bob then declines eve's call: the replies, and the end eve
-/// hears.
-fn a_declined_call_after_another_of_its_id(
-    ana_at: &TestServer,
-    eve_at: &TestServer,
-    bob_at: &TestServer,
-) -> Vec<String> {
-    let mut eve_events = bob_at.recv_conn();
-    assert_eq!(eve_events.request("VERSION:1.2"), "OK");
-    assert_eq!(eve_events.request(&format!("LOGIN:eve:{PW}")), "OK:eve");
-    let mut eve = eve_at.login_send("eve", PW);
-    let (mut bob, mut bob_events) = device(bob_at, "bob", "phone");
-    let (mut ana, _ana_events) = device(ana_at, "ana", "laptop");
-    eventually("every node sees eve and bob", READ_TIMEOUT, || {
-        [ana_at, eve_at].iter().all(|n| seen_online(n, "eve", "default") && seen_online(n, "bob", "phone"))
-    });
-    let mut seen = vec![eve.request(&format!("CALL:bob:c2:OFFER:voice:{SDP}"))];
-    seen.push(call_event(&mut bob_events));
-    seen.push(ana.request(&format!("CALL:eve:c2:OFFER:video:{SDP}")));
-    seen.push(call_event(&mut eve_events));
-    seen.push(ana.request("CALL:eve:c2:HANGUP"));
-    seen.push(call_event(&mut eve_events));
-    seen.push(bob.request("CALL:eve:c2:DECLINE"));
-    seen.push(call_event(&mut eve_events));
-    seen
-}
-
-/// The end of ana's call `c2` with eve ends no other call of eve's named
-/// `c2` on the node that heard of it (`cluster::kept`'s `Elsewhere`
-/// matches an end by both ends, as `calls::heard` does): bob, on node b,
-/// declines eve's call `c2`, kept on node a, as on one server. (Before,
-/// node b forgot eve's call with bob when it heard ana's end, and bob's
-/// decline found no call: the differential script, seed 316 at 800
-/// steps.)
-#[test]
-fn an_end_heard_from_another_node_ends_only_the_call_between_its_two_ends() {
-    let expected = alike(&["ana", "bob", "eve"], |a, b| a_declined_call_after_another_of_its_id(a, a, b));
-    assert_eq!(expected[6], "OK", "a single server: {expected:?}");
-}
-
-/// Plays `script` on a single server (`script(one, one)`) and on a
-/// two-node cluster (`script(a, b)`), `users` registered on each: the
-/// same replies and events, which it returns.
-fn alike(users: &[&str], script: impl Fn(&TestServer, &TestServer) -> Vec<String>) -> Vec<String> {
-    let one = TestServer::start();
-    for user in users {
-        register(&one, user);
-    }
-    let expected = script(&one, &one);
-    let cluster = Cluster::start();
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
-    for user in users {
-        register(&a, user);
-    }
-    assert_eq!(script(&a, &b), expected, "the cluster, where a single server said {expected:?}");
-    expected
-}
-
-/// eve, sending through `eve_at` and receiving through `bob_at`, calls
-/// bob, who declines after two heartbeats: the replies, and the end eve
-/// hears.
-fn a_call_declined_after_two_beats(eve_at: &TestServer, bob_at: &TestServer) -> Vec<String> {
-    let mut eve_events = bob_at.recv_conn();
-    assert_eq!(eve_events.request("VERSION:1.2"), "OK");
-    assert_eq!(eve_events.request(&format!("LOGIN:eve:{PW}")), "OK:eve");
-    let mut eve = eve_at.login_send("eve", PW);
-    let (mut bob, mut bob_events) = device(bob_at, "bob", "phone");
-    eventually("eve's node sees bob", READ_TIMEOUT, || seen_online(eve_at, "bob", "phone"));
-    let mut seen = vec![eve.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}"))];
-    seen.push(call_event(&mut bob_events));
-    // The heartbeat's sweep (`kept.rs`) runs every second.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    seen.push(bob.request("CALL:eve:c1:DECLINE"));
-    seen.push(call_event(&mut eve_events));
-    seen
-}
-
-/// A call kept by a node that holds no device (its caller's requests
-/// alone go through it) is still that node's after a heartbeat: bob, on
-/// node b, declines it as on one server. (Before, node b's heartbeat
-/// forgot the calls of every node without a device, as if it were gone,
-/// and bob's decline found no call: the differential script, seed 316 at
-/// 800 steps.)
-#[test]
-fn waits_2_5_s_a_call_kept_by_a_node_without_devices_is_not_forgotten_by_the_others() {
-    let expected = alike(&["bob", "eve"], a_call_declined_after_two_beats);
-    assert_eq!(expected[2], "OK", "a single server: {expected:?}");
 }

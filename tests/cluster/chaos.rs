@@ -4,8 +4,11 @@
 //! partition) while this harness strikes the processes behind them:
 //!
 //! - node B killed (`kill -9`), down 2 s, started again on its ports;
-//! - node A paused (`SIGSTOP`) for 5 s, longer than the 4 s lease, then
-//!   `SIGCONT`: the "zombie" that wakes up after the others gave it up;
+//! - node A, the leader, paused (`SIGSTOP`) for 8 s, longer than its
+//!   lease's 3 s term and the 2 s node B takes to confirm that it ran
+//!   out (docs/CLUSTER.md, "The lease, the epoch and fencing"), then
+//!   `SIGCONT`: the "zombie" that wakes up after the others gave it up,
+//!   and is deposed;
 //! - PostgreSQL crashed (`pg_ctl stop -m immediate`) and started again;
 //! - NATS killed, down 4 s, started again.
 //!
@@ -115,10 +118,10 @@ impl Harness<'_> {
         }
         signal(self.a.pid(), "STOP");
         self.note("node A paused (SIGSTOP)");
-        std::thread::sleep(Duration::from_secs(5)); // past the 4 s lease
+        std::thread::sleep(Duration::from_secs(8)); // past the lease's term, its confirmation and a look
         signal(self.a.pid(), "CONT");
         self.note("node A resumed (SIGCONT)");
-        if !self.at(18, stop) {
+        if !self.at(20, stop) {
             return;
         }
         self.cluster.pg.crash();
@@ -126,7 +129,7 @@ impl Harness<'_> {
         std::thread::sleep(Duration::from_secs(1)); // PostgreSQL down
         self.cluster.pg.start_again();
         self.note("PostgreSQL started again");
-        if !self.at(23, stop) {
+        if !self.at(24, stop) {
             return;
         }
         self.cluster.nats.stop();
@@ -195,6 +198,9 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         json["seed"], json["operations"], json["oks"], json["fault_kinds"], json["failovers"]
     );
     assert_eq!(log.len(), 8, "every process fault was done: {log:?}");
+    let deposed =
+        a.log().iter().any(|l| l.contains("node a stops:") && l.contains("starts again as a follower"));
+    assert!(deposed, "node A, woken after node B took the lease, was not deposed: {:?}", a.log());
     let violated: Vec<&str> = json["guarantees"]
         .as_array()
         .expect("guarantees")

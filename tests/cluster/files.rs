@@ -580,8 +580,9 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
     let stored = received(&cluster, &id) as usize;
     assert!(stored >= answered && (stored - answered).is_multiple_of(PART), "{stored} bytes stored");
 
+    // Node a led: node b leads once the lease runs out.
     let b = cluster.node("b");
-    let mut ana = b.login_send("ana", "pw-ana");
+    let mut ana = super::once_it_serves(&b, "ana", "pw-ana");
     send_parts(&mut ana, &id, &bytes, stored);
     assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);

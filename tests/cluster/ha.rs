@@ -10,10 +10,11 @@
 //! until it gets `OK`, and bob receives them on node b. Three faults in
 //! turn, each checked: every message acknowledged arrives once, in order.
 //! 1. The primary frozen (SIGSTOP of its PostgreSQL and keeper: a hung
-//!    machine) for longer than the failover: no `MSG` waits more than the
-//!    deadline, writes resume on the secondary, and the frozen one
-//!    rejoins as a secondary once woken.
-//! 2. The (new) primary and its keeper killed (`kill -9`) mid-stream.
+//!    machine) for longer than the failover: no `MSG` waits longer than
+//!    the secondary's promotion, writes resume on the secondary, and the
+//!    frozen one rejoins as a secondary once woken.
+//! 2. The (new) primary and its keeper killed (`kill -9`) mid-stream: a
+//!    `MSG` waits at most for the secondary's promotion.
 //! 3. One NATS server of three killed: no delivery gap over 2 s.
 //!
 //! In every phase the receive connection must never stall (get nothing
@@ -22,12 +23,12 @@
 //! most the longest time ana gets no `OK`, plus that.
 //!
 //! While the killed primary's secondary is not promoted yet, node a
-//! answers from memory (docs/CLUSTER.md, "While no primary answers"):
-//! ana, who logged in there before, logs in again and reads `ROOMS`,
-//! `MEMBERS` and `LASTSEEN` as before; cyd, whom node a never read, gets
-//! `KO:UNAVAILABLE`. (A frozen primary leaves a window too short to
-//! aim at: the node's calls wait their 5 s deadline, and the secondary
-//! is often promoted within 6.)
+//! serves logins and reads from its copy of the log (docs/CLUSTER.md,
+//! "Failover, step by step"): ana logs in again and reads `ROOMS`,
+//! `MEMBERS` and `LASTSEEN` as before; cyd, who only ever used node b,
+//! logs in too (every node's copy has every account). (A frozen primary
+//! leaves a window too short to aim at: the node's calls wait their 5 s
+//! deadline, and the secondary is often promoted within 6.)
 //!
 //! Each phase prints what it measured (failover time, refusals by code,
 //! the longest wait): the figures of docs/CLUSTER.md come from these runs.
@@ -51,10 +52,13 @@ use line::Line;
 use support::TestServer;
 use support::cluster::{eventually, eventually_or};
 
-/// A request's deadline for the database, all its calls together
-/// (`src/store/deadline.rs`, 5 s), and what a `MSG` may wait at most:
-/// that, plus a margin for a loaded machine.
-const MSG_WAIT_MAX: Duration = Duration::from_secs(7);
+/// The longest a `MSG` may wait for its `OK`: one in the batch on its
+/// way to a primary that hangs or dies waits, kept by the leader, for
+/// the secondary's promotion (the watchdog cuts a hung call after the
+/// database's 5 s deadline; the promotion comes 6-10 s after the fault
+/// with the formation's settings, docs/CLUSTER.md) and the commit's retry
+/// a second later; plus a margin for a loaded machine.
+const MSG_WAIT_MAX: Duration = Duration::from_secs(15);
 
 /// What ana's sender saw.
 #[derive(Clone, Default)]
@@ -338,9 +342,8 @@ struct Offline {
     cyd: String,
 }
 
-/// While node a finds no primary, at once: ana logs in there (node a
-/// read her account when she logged in before) and reads; cyd (whose
-/// account node a never read) logs in. With the primary dead, each
+/// While node a finds no primary, at once: ana logs in there and reads;
+/// cyd (who only ever used node b) logs in. With the primary dead, each
 /// database call fails at once (connection refused, the standby
 /// read-only), well within the failover (~9 s).
 fn logins_while_down(a: &TestServer) -> std::thread::JoinHandle<Offline> {
@@ -356,25 +359,16 @@ fn logins_while_down(a: &TestServer) -> std::thread::JoinHandle<Offline> {
     })
 }
 
-/// Node a answered ana from memory while no primary answered, as the
-/// database did before, and refused cyd with `KO:UNAVAILABLE`.
-fn check_answers_from_memory(a: &TestServer, before: &[Vec<String>], offline: Offline) {
-    // What the database answered before: #general, its three members, bob online.
+/// Node a answered ana from its copy of the log while no primary
+/// answered, as before, and let cyd in: every node has every account.
+fn check_answers_from_the_copy(before: &[Vec<String>], offline: Offline) {
+    // What node a answered before: #general, its three members, bob online.
     assert!(before[0].iter().any(|l| l.starts_with("#general")), "ROOMS before: {:?}", before[0]);
     assert_eq!(before[1].len(), 3, "MEMBERS:#general before: {:?}", before[1]);
     assert_eq!(before[2], ["OK:bob:ONLINE"], "LASTSEEN:bob before");
     assert_eq!(offline.ana.0, "OK:ana", "ana's login while no primary answered");
-    assert!(
-        a.log().iter().any(|l| l.contains("ana's account as this node read it last")),
-        "ana's login was not served from memory: {:?}",
-        a.log()
-    );
     assert_eq!(offline.ana.1, before, "ana's reads while no primary answered");
-    assert!(
-        offline.cyd.starts_with("KO:UNAVAILABLE"),
-        "cyd's login while no primary answered: {}",
-        offline.cyd
-    );
+    assert_eq!(offline.cyd, "OK:cyd", "cyd's login while no primary answered");
 }
 
 /// `wachat send --to bob TEXT` as ana through `node`, on a thread of its own.
@@ -444,7 +438,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     let (a, b) = (formation.node("a"), formation.node("b"));
     a.register(&["ana", "bob"]);
 
-    b.register(&["cyd"]); // through node b only: node a never reads cyd's account
+    b.register(&["cyd"]); // through node b only: cyd never uses node a
 
     // 1. The primary frozen longer than the failover.
     let phase = Instant::now();
@@ -489,7 +483,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     // id, while the node answers KO:UNAVAILABLE, and succeeds.
     let send = one_shot_send(&a, "sent during the failover");
     workload.wait_acked(100, Duration::from_secs(60));
-    check_answers_from_memory(&a, &before, offline.join().unwrap());
+    check_answers_from_the_copy(&before, offline.join().unwrap());
     let send = send.join().unwrap();
     assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
     let (sent, received) = workload.finish(&a, &b);

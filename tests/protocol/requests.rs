@@ -140,6 +140,7 @@ fn table_in_markdown(rows: &[Row]) -> String {
         let kept = match row.kind {
             Kind::Stored => "stored",
             Kind::Ephemeral => "ephemeral",
+            Kind::Read => "read",
         };
         out += &format!("| {} | {} | {first} | {kept} |\n", words.join(" "), row.since);
     }

@@ -1,21 +1,18 @@
-//! What a `DELETE` erases (protocol 1.2, issue 39 item 3): one rule,
-//! `protocol::erase`, that the local store, the cluster and the client
-//! apply. A property test drives any sequence of messages, replies,
-//! edits, deletions (the author's, or a room admin's) and reactions, by
-//! authors whose names come in any case, through
+//! What a `DELETE` erases (protocol 1.2): one rule, `protocol::erase`,
+//! that the store (a single server's, every node's of a cluster) and the
+//! client apply. A property test drives any sequence of messages,
+//! replies, edits, deletions (the author's, or a room admin's) and
+//! reactions, by authors whose names come in any case, through
 //!
-//! - the local store's part that says which bytes of its log records to
+//! - the store's part that says which bytes of its log records to
 //!   overwrite (`store::local::erase_overwrites`), on `MSG` records;
 //! - the client's real `history.csv` (`client::History`, in a tempdir);
-//! - the cluster's part that says which rows get which text
-//!   (`cluster::erase::rewrites`, without PostgreSQL; with `--features
-//!   cluster` only);
 //!
 //! and checks that each ends with the texts the rule gives
-//! ([`Blank::apply`]), the local store and the client with fillers of the
-//! same length in place of `(message deleted)`, and that no deleted word
-//! is left anywhere. The named tests are the differences the three copies
-//! had before they called the one rule.
+//! ([`Blank::apply`]), with fillers of the same length in place of
+//! `(message deleted)`, and that no deleted word is left anywhere. The
+//! named tests are the differences the copies had before they called the
+//! one rule.
 
 use std::collections::{HashMap, HashSet};
 
@@ -76,8 +73,7 @@ struct Talk {
     secrets: Vec<String>,
 }
 
-/// Plays the steps as a server that erases at once (a cluster, or
-/// `--erase-minutes 0`). A reply or a reaction quotes what its message
+/// Plays the steps as a server that erases at once (`--erase-minutes 0`). A reply or a reaction quotes what its message
 /// reads; none is made to a message an erasure touched (its quote of a
 /// deleted one): the stores would quote their fillers, which read alike
 /// but are not the same bytes, and would hold no deleted word anyway.
@@ -150,7 +146,7 @@ fn talk(steps: &[(Step, usize)]) -> Talk {
 /// deleted).
 type Sent = (usize, usize, Option<Vec<String>>);
 
-/// The rule, applied as the cluster does: each line's new text.
+/// The rule, applied to the texts themselves: each line's new text.
 fn erase_in(now: &mut [Text], lines: &[(String, String, Text)], author: &str, id: &str) {
     let rule: Vec<Line> =
         lines.iter().zip(now.iter()).map(|((from, id, _), text)| Line { from, id, text }).collect();
@@ -262,11 +258,6 @@ fn check_all_agree(t: &Talk) -> Result<(), TestCaseError> {
     for (i, want) in rule.iter().enumerate() {
         prop_assert_eq!(&normal(&local[i]), want, "line {}: {:?}", i, t.lines[i]);
     }
-    #[cfg(feature = "cluster")]
-    {
-        let cluster = by_the_cluster(t);
-        prop_assert_eq!(&cluster, &rule);
-    }
     for secret in &t.secrets {
         for (i, line) in rule.iter().enumerate() {
             prop_assert!(!line.contains(&format!("{secret} ")), "{} still in line {}: {}", secret, i, line);
@@ -274,22 +265,6 @@ fn check_all_agree(t: &Talk) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
-}
-
-/// The cluster's rows, rewritten as `cluster::erase` does.
-#[cfg(feature = "cluster")]
-fn by_the_cluster(t: &Talk) -> Vec<String> {
-    let mut rows: Vec<(i64, String, String, String)> = Vec::new();
-    let mut deletions = t.deletions.iter().peekable();
-    for (i, (from, id, body)) in t.lines.iter().enumerate() {
-        rows.push((i as i64 + 1, from.clone(), id.clone(), body.as_escaped().to_string()));
-        while let Some((_, author, target)) = deletions.next_if(|(at, _, _)| *at == i) {
-            for (row, new) in wachat::cluster::erase::rewrites(&rows, author, target) {
-                rows[row as usize - 1].3 = new.as_escaped().to_string();
-            }
-        }
-    }
-    rows.iter().map(|r| Text::parse(&r.3).unwrap().unescaped()).collect()
 }
 
 proptest! {
@@ -311,7 +286,7 @@ fn lines(rows: &[(&str, &str, &str)]) -> Vec<(String, String, Text)> {
 
 /// The client did not erase a reaction to a reply, which repeats the
 /// reply's quote of the deleted message (`👍 to: > ana: …`); the store
-/// and the cluster did.
+/// did.
 #[test]
 fn item3_the_client_erases_a_reaction_repeating_a_deleted_quote() {
     let t = Talk {
@@ -330,8 +305,7 @@ fn item3_the_client_erases_a_reaction_repeating_a_deleted_quote() {
 }
 
 /// The local store matched the author exactly: `DELETE` by `ana` of a
-/// message stored from `Ana` erased nothing; the client and the cluster
-/// folded the case.
+/// message stored from `Ana` erased nothing; the client folded the case.
 #[test]
 fn item3_the_store_compares_the_author_ignoring_case() {
     let t = Talk {
@@ -440,28 +414,6 @@ fn item3_the_client_erases_the_right_message_after_the_window_moves() {
     let bytes = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
     assert!(!bytes.contains("secret1x"));
     assert_eq!(bytes.matches("filler words").count(), n);
-}
-
-/// The cluster took every row of the conversation, older than the
-/// deleted message too: a reaction to an older message of the same id
-/// (someone else's) was erased with it.
-#[cfg(feature = "cluster")]
-#[test]
-fn item3_the_cluster_leaves_what_came_before_the_message() {
-    let rows: Vec<(i64, String, String, String)> = [
-        ("carl", "m1", "carl's m1"),
-        ("bob", "_r1_m1", "👍 to: carl's m1"),
-        ("ana", "m1", "secret1x text"),
-        ("bob", "_r2_m1", "👍 to: secret1x text"),
-        ("ana", "_d3_m1", "(message deleted)"),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, (f, id, b))| (i as i64, f.to_string(), id.to_string(), text(b).as_escaped().to_string()))
-    .collect();
-    let rewritten: Vec<i64> =
-        wachat::cluster::erase::rewrites(&rows, "ANA", "m1").iter().map(|r| r.0).collect();
-    assert_eq!(rewritten, [2, 3]);
 }
 
 /// An erasure's blank applied to a text it does not fit changes nothing.

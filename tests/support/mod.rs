@@ -98,6 +98,17 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server of another build (`bin`, a `wachat` binary) with a fresh
+    /// data directory: what a test of an upgrade makes its data with.
+    pub fn start_bin(bin: &str, args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(bin);
+        command.args(serve_args(dir.path(), 0, 0, args));
+        let mut server = Self::spawn(command, dir.path());
+        server._dir = Some(dir);
+        server
+    }
+
     /// A server with a fresh data directory and fast password hashing.
     pub fn start() -> TestServer {
         Self::start_with(&[])
@@ -475,6 +486,16 @@ impl Conn {
                 None
             }
             Err(e) => panic!("reading a line: {e}"),
+        }
+    }
+
+    /// The next line, or `None` if none comes in time or the connection
+    /// closed (a server that died, a node that cut it).
+    pub fn line_or_none(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end_matches('\n').to_string()),
+            _ => None,
         }
     }
 

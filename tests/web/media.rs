@@ -173,7 +173,8 @@ fn a_voice_message_is_recorded_sent_as_a_file_and_played_with_its_length() {
     assert!(name.starts_with("voice-") && name.ends_with("s.webm"), "{event}");
     let (seconds, caption) =
         wachat::protocol::files::voice(text).unwrap_or_else(|| panic!("a voice message: {event}"));
-    assert!((2..=4).contains(&seconds) && caption.is_empty(), "{event}");
+    // At least the 2 s seen on the bar; more when a loaded machine is slow to click.
+    assert!((2..=9).contains(&seconds) && caption.is_empty(), "{event}");
     let mut bob = server.login_send("bob", "pw-bob");
     let bytes = fetch(&mut bob, file).unwrap();
     assert!(bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]), "a WebM file");

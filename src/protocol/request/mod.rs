@@ -335,6 +335,29 @@ impl Request {
         }
     }
 
+    /// True if this request is answered with a listing, `OK:<n>` and `n`
+    /// lines (or a `KO`): only who sent it can tell such a head from an
+    /// `OK:<fields>` (see `Reply::parse`).
+    pub fn lists(&self) -> bool {
+        matches!(
+            self,
+            Request::Users
+                | Request::Rooms
+                | Request::Chats
+                | Request::Members { .. }
+                | Request::Devices
+                | Request::Info
+                | Request::History { .. }
+                | Request::Search { .. }
+                | Request::RoomInfo { .. }
+                | Request::Blocks
+                | Request::Prefs
+                | Request::Archived
+                | Request::Files
+                | Request::Starred
+        )
+    }
+
     /// The frame as `Display` writes it, with any password replaced by
     /// `***`, for traces and logs.
     pub fn redacted(&self) -> String {

@@ -71,20 +71,11 @@ pub use crate::store::devices::Proof;
 use watch::Limit;
 
 mod limits;
+mod outcome;
 pub mod watch;
 use limits::Second;
 pub use limits::{AuthLimits, GRACE_BURST, GRACE_PER_SEC, RELEARN_BURST, RELEARN_PER_SEC};
-
-/// What a frame sent before login leads to.
-pub enum Outcome {
-    /// Logged in as this user (registered spelling), by what proof.
-    LoggedIn(UserId, Arc<str>, Proof),
-    /// Refused; the connection stays open if the code allows it.
-    Refused(Ko),
-    /// `PAIR` gave this device token (`OK:<token>`); the connection waits
-    /// for a `LOGIN`.
-    Paired(String),
-}
+pub use outcome::Outcome;
 
 /// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from, and `opens` whether the frame's word

@@ -299,17 +299,6 @@ impl Devices {
         if trim.forgot && trim.live <= 1 {
             Devices::several(base, user, false);
         }
-        if self.is_shared() && (!trim.forgot || self.acked_shared(&outlet.name)) {
-            // A cluster: the ACK's transaction writes this device's
-            // position in the table, trims to the lowest there, whatever
-            // node each device is on, and marks DELIVERED up to `seq`
-            // (`cluster::apply`). A device just forgotten is written first.
-            // Only the cache (devices.csv) is behind: the table gets the
-            // position from the ACK's transaction, not again from the flusher.
-            self.dirty.store(true, Ordering::SeqCst);
-            base.store.ack_device(user, &outlet.device, seq);
-            return;
-        }
         let lowest = trim.lowest.unwrap_or(seq);
         self.moved(&outlet.name);
         if seq > lowest {
@@ -366,8 +355,7 @@ impl Devices {
     /// out for good and revokes its token and position, written before
     /// anything else changes ([`Devices::commit`]); then its receive
     /// connection hears `BYE:UNLINKED`, its send connections (but `asker`,
-    /// which its caller closes after the `OK`) are closed, here and on a
-    /// cluster's other nodes.
+    /// which its caller closes after the `OK`) are closed.
     pub fn unlink(
         &self,
         base: &Base,
@@ -388,7 +376,6 @@ impl Devices {
             })?;
         }
         self.commit(name, true, |devices| book::remove(devices, device))?;
-        base.nodes.logged_out(user, device, LoggedOut::Unlinked);
         base.router.sends.close_device(user, device, Some(asker));
         if let Some(outlet) = base.router.device(user, device) {
             outlet.log_out(LoggedOut::Unlinked);
@@ -444,12 +431,9 @@ struct Trim {
     forgot: bool,
 }
 
-/// The names of `user`'s devices online here, and on a cluster's other
-/// nodes (protocol 1.2: devices of one user on several nodes at once).
+/// The names of `user`'s devices online.
 fn online_devices(base: &Base, user: UserId) -> Vec<Arc<str>> {
-    let mut online: Vec<Arc<str>> = base.router.outlets(user).iter().map(|o| o.device.clone()).collect();
-    online.extend(base.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
-    online
+    base.router.outlets(user).iter().map(|o| o.device.clone()).collect()
 }
 
 /// The flusher: writes the book once a [`FLUSH_EVERY`] if it moved.

@@ -1,6 +1,6 @@
 //! A device's send connections (issue 38): an unlinked device keeps no
 //! session open. `UNLINK` closes every connection of the device, on both
-//! ports and, through `Nodes::unlinked`, on the cluster's other nodes;
+//! ports (on a cluster, the leader holds every node's sessions);
 //! and `LINK`, the one request that makes a new credential (a code that
 //! trades for a permanent token), checks against the record that the
 //! asking session's device is still what it was when the session logged

@@ -27,6 +27,11 @@ impl Devices {
         let _ = self.disk.remove(&self.dir.join(crate::store::devices::SPARE));
     }
 
+    /// Whether the devices are a shared record's (a cluster).
+    pub(super) fn is_shared(&self) -> bool {
+        self.shared.get().is_some()
+    }
+
     /// Reads `user`'s devices from the shared record into the book (a
     /// cluster; a single server has nothing to read). False if the record
     /// could not be read: what this node knows is used as it is.
@@ -76,37 +81,6 @@ impl Devices {
         if let Err(e) = written {
             log::warn!("devices: writing {user}'s device {device} to the cluster: {e}");
             self.moved.lock().insert(user);
-        }
-    }
-
-    /// Whether the devices' positions are a shared record's (a cluster).
-    pub(super) fn is_shared(&self) -> bool {
-        self.shared.get().is_some()
-    }
-
-    /// An `ACK` of one of `user`'s devices found another device to forget
-    /// (a cluster): the user's devices are written to the shared record
-    /// now, before the `ACK` goes to the store, whose transaction writes
-    /// the acknowledging device's position and trims the inbox to the
-    /// lowest position in the record. False if the record could not be
-    /// written (then the flusher tries again, and the `ACK` trims to the
-    /// lowest position this node knows). The book is let go before the
-    /// database is asked: held across that round trip, it stopped a node's
-    /// `ACK`s under load.
-    pub(super) fn acked_shared(&self, user: &str) -> bool {
-        let Some(shared) = self.shared.get() else { return false };
-        let devices = self.book.lock().devices(user).to_vec();
-        let written = shared.save(&fold(user), &devices);
-        match written {
-            Ok(()) => {
-                self.dirty.store(true, Ordering::SeqCst); // devices.csv, the cache
-                true
-            }
-            Err(e) => {
-                log::warn!("devices: writing {user}'s positions to the cluster: {e}");
-                self.moved(user);
-                false
-            }
         }
     }
 

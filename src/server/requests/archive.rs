@@ -39,7 +39,7 @@ pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what
 pub(super) const ROW: Row = Row::asking(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored, serve);
 
 /// At most 1,000 lines ([`MAX_ARCHIVED`]): a token.
-pub(super) const ARCHIVED: Row = Row::asking(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const ARCHIVED: Row = Row::asking(&["ARCHIVED"], Version::V1_2, Kind::Read, list);
 
 /// `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`.
 fn serve(a: Asking, request: Request) -> Flow {

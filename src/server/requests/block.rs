@@ -12,7 +12,7 @@ use super::row::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::asking(&["BLOCK", "UNBLOCK"], Version::V1_2, Kind::Stored, serve);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_BLOCKS`): a token.
-pub(super) const BLOCKS: Row = Row::asking(&["BLOCKS"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const BLOCKS: Row = Row::asking(&["BLOCKS"], Version::V1_2, Kind::Read, list);
 
 /// `BLOCK` or `UNBLOCK`: one change of one setting, on or off.
 fn serve(a: Asking, request: Request) -> Flow {

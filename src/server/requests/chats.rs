@@ -8,7 +8,7 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["CHATS"], Version::V1_0, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["CHATS"], Version::V1_0, Kind::Read, serve);
 
 fn serve(mut a: Asking, _: Request) -> Flow {
     a.settle();

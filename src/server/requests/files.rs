@@ -20,13 +20,13 @@ pub(super) const PART: Row = Row::asking(&["PART"], Version::V1_2, Kind::Stored,
 
 pub(super) const FILE: Row = Row::asking(&["FILE"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const FETCH: Row = Row::asking(&["FETCH"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FETCH: Row = Row::asking(&["FETCH"], Version::V1_2, Kind::Read, serve);
 
 /// `FILEOF`: the file a message carries, a lookup as cheap as a `FETCH`.
-pub(super) const FILEOF: Row = Row::asking(&["FILEOF"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FILEOF: Row = Row::asking(&["FILEOF"], Version::V1_2, Kind::Read, serve);
 
 /// `FILES`: your files, for `wachat export`.
-pub(super) const FILES: Row = Row::asking(&["FILES"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FILES: Row = Row::asking(&["FILES"], Version::V1_2, Kind::Read, serve);
 
 /// Serves one of the six: one handler for the family.
 fn serve(a: Asking, request: Request) -> Flow {

@@ -12,7 +12,7 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
+pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Read, serve).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
 /// 1,000 messages, costs 11), a page (1.2) as any: reading 10,000

@@ -11,7 +11,7 @@ use crate::server::session::{Flow, listing};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["INFO"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["INFO"], Version::V1_2, Kind::Read, serve);
 
 fn serve(a: Asking, _: Request) -> Flow {
     let lines = info(&a.base.config, a.new_accounts_left());

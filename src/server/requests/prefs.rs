@@ -14,7 +14,7 @@ pub(super) const NOTIFY: Row = Row::asking(&["NOTIFY"], Version::V1_2, Kind::Sto
 pub(super) const PIN: Row = Row::asking(&["PIN", "UNPIN"], Version::V1_2, Kind::Stored, pin);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_PREFS`): a token.
-pub(super) const PREFS: Row = Row::asking(&["PREFS"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const PREFS: Row = Row::asking(&["PREFS"], Version::V1_2, Kind::Read, list);
 
 fn notify(a: Asking, request: Request) -> Flow {
     let Request::Notify { chat, level } = request else { return a.not_served(&request) };

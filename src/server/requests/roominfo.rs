@@ -8,7 +8,7 @@ use crate::server::session::{Flow, listing};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["ROOMINFO"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["ROOMINFO"], Version::V1_2, Kind::Read, serve);
 
 fn serve(a: Asking, request: Request) -> Flow {
     let Request::RoomInfo { room } = request else { return a.not_served(&request) };

@@ -7,7 +7,7 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["ROOMS"], Version::V1_0, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["ROOMS"], Version::V1_0, Kind::Read, serve);
 
 fn serve(a: Asking, _: Request) -> Flow {
     let rooms = a.base.store.rooms(a.who.id);

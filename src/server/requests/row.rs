@@ -114,8 +114,13 @@ pub enum Kind {
     /// Written to the data directory (a record of the log, an account, a
     /// device) before its `OK`: it survives a restart.
     Stored,
-    /// Nothing kept: a read, or something relayed to whoever is online.
+    /// Nothing kept: something relayed to whoever is online, or a read
+    /// of what only the leader of a cluster knows (who is online where,
+    /// the devices).
     Ephemeral,
+    /// Nothing kept: a read of what the store holds, which a cluster's
+    /// follower answers from its own copy (`server::leader`).
+    Read,
 }
 
 /// What a message action (`REPLY`, `EDIT`, `DELETE`, `REACT`) costs: it

@@ -11,7 +11,7 @@ use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["SEARCH"], Version::V1_2, Kind::Ephemeral, serve).costing(row_cost);
+pub(super) const ROW: Row = Row::asking(&["SEARCH"], Version::V1_2, Kind::Read, serve).costing(row_cost);
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;

@@ -10,7 +10,7 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["SERVER"], Version::V1_1, Kind::Read, serve);
 
 fn serve(a: Asking, _: Request) -> Flow {
     let id = a.base.store.server_id();

@@ -42,8 +42,8 @@ pub(super) const ROW: Row =
 /// A `STARRED` reads a chat per star's chat: [`STARRED_COST`] tokens
 /// first, then what it read past them, priced as a `SEARCH`'s reading
 /// (`search::read_cost`, charged once known).
-pub(super) const STARRED: Row = Row::asking(&["STARRED"], Version::V1_2, Kind::Ephemeral, list)
-    .costing(super::row::tokens::<STARRED_COST>);
+pub(super) const STARRED: Row =
+    Row::asking(&["STARRED"], Version::V1_2, Kind::Read, list).costing(super::row::tokens::<STARRED_COST>);
 
 /// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
 const STARRED_COST: u32 = 11;

@@ -138,6 +138,25 @@ impl Eraser {
         self.pending.lock().clone()
     }
 
+    /// The erasures not done yet, as rows of `erase.csv` (no header): a
+    /// cluster's checkpoint carries them to the nodes that start from it
+    /// (`store::local::seed`), whose copy of the log may still hold
+    /// those texts.
+    pub(in crate::store) fn rows(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in self.pending.lock().iter() {
+            push_row(&mut out, e);
+        }
+        out
+    }
+
+    /// `erase.csv` holding `rows` (as [`Eraser::rows`] gives them).
+    pub(in crate::store) fn file(rows: &[u8]) -> Vec<u8> {
+        let mut out = format!("{HEADER}\n").into_bytes();
+        out.extend_from_slice(rows);
+        out
+    }
+
     /// Wakes the thread (to stop, or to erase now).
     pub fn ring(&self) {
         let _ = self.wake.try_send(());
@@ -216,7 +235,13 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
     let spans = overwrites(&lines, &e.author, &e.id).map_err(std::io::Error::other)?;
     for (i, range) in &spans {
         let filler = filler(range.len());
-        inner.log.overwrite(found[*i].pos + range.start as u64, filler.as_bytes())?;
+        let pos = found[*i].pos + range.start as u64;
+        inner.log.overwrite(pos, filler.as_bytes())?;
+        // A cluster's node erases the shared log's copy too (the same
+        // filler at the same place, whichever node writes it first).
+        if let Some(shared) = inner.shared.get() {
+            shared.overwrite(pos, filler.as_bytes())?;
+        }
     }
     Ok(spans.len())
 }

@@ -12,6 +12,7 @@
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
 //! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
+//! | [`seed`] | a cluster node's copy made from the cluster's checkpoint, not from every record |
 //! | `tests` | the store on a simulated disk |
 //!
 //! ## Files (in the data directory)
@@ -24,6 +25,7 @@
 //! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `actions.csv` | 1.2: since when message ids of actions are the server's own, made at the first start of a server that refuses them from clients (see `actions_since.rs`) |
+//! | `seeding` | a cluster node's copy being made from the cluster's checkpoint; left by a crash, the copy is made again (see `seed.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
@@ -51,7 +53,10 @@ pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
 pub mod search;
+pub mod seed;
 mod send;
+#[cfg(test)]
+mod shared_tests;
 mod stretch;
 #[cfg(test)]
 mod tests;
@@ -60,8 +65,8 @@ pub use erase::overwrites as erase_overwrites;
 pub use read_receipt::READ_SEARCH_LIMIT;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
@@ -72,6 +77,7 @@ use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 pub use super::options::{CHECKPOINT_RECORDS, SEGMENT_SIZE, StoreOptions};
 use super::record::{Pos, Record};
+use super::shared_log::SharedLog;
 use super::state::{Batch, State};
 use super::users::load_users;
 use super::{checkpoint, convert, lock::DataLock, server_id};
@@ -131,6 +137,13 @@ pub(in crate::store) struct Inner {
     pub(in crate::store) eraser: erase::Eraser,
     /// 1.2: the words of the log's blocks, for `SEARCH` (`search.rs`).
     pub(in crate::store) search_index: search::Index,
+    /// A cluster's follower: it writes no batch of its own and applies the
+    /// leader's (`store::shared_log`), until it leads.
+    pub(super) following: AtomicBool,
+    /// A cluster's log (`store::shared_log`): where a leader's batches
+    /// become durable before they reach its own disk, and where every
+    /// node's erasures blank the deleted texts too.
+    pub(super) shared: OnceLock<Arc<dyn SharedLog>>,
 }
 
 /// Records applied but not yet handed to the log.
@@ -162,6 +175,28 @@ impl LocalStore {
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
     pub fn open(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
+        Self::open_here(dir, options, deliver, None)
+    }
+
+    /// Opens the data directory `dir` of a cluster's node as a follower
+    /// of `shared` (`store::shared_log`): it serves reads and applies the
+    /// leader's batches ([`LocalStore::apply_shared`]) until it leads
+    /// ([`LocalStore::lead`]).
+    pub fn open_follower(
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        shared: Arc<dyn SharedLog>,
+    ) -> Result<LocalStore> {
+        Self::open_here(dir, options, deliver, Some(shared))
+    }
+
+    fn open_here(
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        shared: Option<Arc<dyn SharedLog>>,
+    ) -> Result<LocalStore> {
         let disk = RealDisk;
         if !disk.exists(dir) {
             let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
@@ -170,7 +205,7 @@ impl LocalStore {
         }
         let lock = DataLock::acquire(dir)?;
         super::permissions::tighten(dir);
-        Self::open_on(Arc::new(disk), dir, options, deliver, Some(lock))
+        Self::open_as(Arc::new(disk), dir, options, deliver, Some(lock), shared)
     }
 
     /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::sim_disk::SimDisk)).
@@ -180,6 +215,17 @@ impl LocalStore {
         options: StoreOptions,
         deliver: Deliver,
         lock: Option<DataLock>,
+    ) -> Result<LocalStore> {
+        Self::open_as(disk, dir, options, deliver, lock, None)
+    }
+
+    fn open_as(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        lock: Option<DataLock>,
+        shared: Option<Arc<dyn SharedLog>>,
     ) -> Result<LocalStore> {
         if !disk.exists(dir) {
             // A new directory's name must be durable before anything in it is.
@@ -241,7 +287,12 @@ impl LocalStore {
             floor: super::budget::Floor::new(&ballast),
             eraser,
             search_index: Default::default(),
+            following: AtomicBool::new(shared.is_some()),
+            shared: OnceLock::new(),
         });
+        if let Some(shared) = shared {
+            let _ = inner.shared.set(shared);
+        }
         // What a previous run left to erase goes before anyone is served.
         inner.eraser.erase_all(&inner);
         let threads = vec![
@@ -253,7 +304,8 @@ impl LocalStore {
         Ok(LocalStore { inner })
     }
 
-    /// Writes a checkpoint now (tests; the checkpointer does it by itself).
+    /// Writes a checkpoint now (tests, and a cluster's new leader that
+    /// finds none in the database; the checkpointer does it by itself).
     pub fn checkpoint(&self) -> Result<()> {
         checkpointer::checkpoint(&self.inner)
     }
@@ -381,24 +433,38 @@ impl Inner {
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
     /// resend's check needs (`send.rs`'s `send_one`).
-    /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
+    /// Refused with `KO:FULL` below the free-space floor (`--min-free`),
+    /// and at once while a write is failing (see `committer`): `KO` means
+    /// "not stored".
     pub(super) fn write_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
         self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
+        if self.durable.failed.load(Ordering::SeqCst) {
+            if self.shared.get().is_some() {
+                let why = "the cluster's database does not answer; try again in a moment";
+                return Err(ko(Code::Unavailable, why));
+            }
+            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        }
         self.apply_in(f)
     }
 
-    /// Applies `f` as [`Inner::write_in`] does, below the floor too:
-    /// for the small records nobody waits for (acknowledgements, last-seen
-    /// times), which the floor's room is also there for.
+    /// Applies `f` as [`Inner::write_in`] does, below the floor and while
+    /// a write is failing too: for the small records nobody waits for
+    /// (acknowledgements, last-seen times), which the floor's room is also
+    /// there for, and which no client would send again if they were
+    /// dropped; they are written after the failing batch, once it is.
     fn apply_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
-        if self.durable.failed.load(Ordering::SeqCst) {
-            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        if self.following.load(Ordering::SeqCst) {
+            // The server forwards every write of a follower to the leader
+            // (`store::shared_log`): one reaching the store is a bug.
+            log::error!("store: a write reached a follower's store");
+            return Err(ko(Code::Internal, "this node does not lead the cluster; try again"));
         }
         let mut state = self.state.lock();
         // The pending batch has its own lock, taken inside the state lock:

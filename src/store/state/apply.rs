@@ -58,6 +58,24 @@ impl State {
         Ok(())
     }
 
+    /// Applies a record of a batch the leader of a cluster committed
+    /// (`store::shared_log`), at the end of the state, `len` bytes with
+    /// its `\n`: what [`State::commit`] does on the leader, with the
+    /// events it pushes, but its line is written already.
+    pub fn follow(
+        &mut self,
+        record: &Record,
+        len: u64,
+        push: &mut Vec<super::Delivery>,
+    ) -> Result<(), String> {
+        record.apply(self, self.end, Some(push))?;
+        self.count_usage(record, len);
+        self.end += len;
+        self.sync_end = self.end;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
     /// Applies a new record and adds it to `batch`: its line for the log,
     /// and the events to push once it is written.
     pub fn commit(&mut self, record: Record, batch: &mut Batch) -> Result<(), Ko> {

@@ -58,15 +58,19 @@
 //! unwritten are they answered `KO:INTERNAL`: the batch is then not on
 //! disk, and never will be. (Issue 38: they were answered `KO:INTERNAL` at
 //! once, and a retry that succeeded later stored a message whose sender
-//! had been told it was refused.) Only the lack of room is waited for;
-//! any other failure (an I/O error, a failed fsync) is final until a
-//! restart, and answered `KO:INTERNAL` at once: the batch is never
-//! written ([`Inner::final_failure`]).
+//! had been told it was refused.) Only the lack of room is waited for,
+//! and, on a cluster's leader, a shared log that does not answer (its
+//! database failing over: new writes are refused `KO:UNAVAILABLE`
+//! meanwhile, `store::shared_log`); any other failure (an I/O error, a
+//! failed fsync, another node leading) is final until a restart, and
+//! answered `KO:INTERNAL` at once: the batch is never written
+//! ([`Inner::final_failure`]).
 //!
 //! The checkpointer thread and retention are in `checkpointer.rs`. Beside
 //! this file: [`write`], a leader's term at the disk (`commit_pending`),
 //! and [`wake`], how the threads here sleep and are woken.
 
+mod shared;
 mod wake;
 mod write;
 
@@ -232,9 +236,19 @@ impl Inner {
                 if failed && leader == Leader::Committer {
                     return Err(Durable::failure()); // it retries on its own clock
                 }
+                // The committer never sleeps behind another leader: if
+                // that leader's write failed, nobody would be left to try
+                // it again. It comes back after a ride instead.
+                if queue.leading && leader == Leader::Committer {
+                    drop(queue);
+                    self.bell.ring(Bell::SOON);
+                    return Ok(());
+                }
                 // While the disk fails, only the committer's retries lead:
                 // the others sleep until one succeeds (or the store stops).
-                if queue.leading || failed {
+                // A follower's batches come from the shared log: it waits
+                // for them (`shared.rs`), it never leads.
+                if queue.leading || failed || self.following.load(Ordering::SeqCst) {
                     let sleeper = Sleeper::new();
                     queue.waiters.push((goal, Waiter::Asleep(sleeper.clone())));
                     Some(sleeper)
@@ -272,7 +286,8 @@ impl Inner {
                 return then(Err(Durable::failure()));
             }
             queue.waiters.push((goal, Waiter::Then(then)));
-            if queue.leading || durable.failed.load(Ordering::SeqCst) {
+            if queue.leading || durable.failed.load(Ordering::SeqCst) || self.following.load(Ordering::SeqCst)
+            {
                 // The leader's term ends by looking at the queue; while the
                 // disk fails, the committer's retry does.
                 return;
@@ -296,34 +311,8 @@ impl Inner {
                 let mut files = self.files.lock(); // only ever the leader's: never contended
                 commit_pending(self, &mut files, want_sync)
             };
-            // The delivery turn before the leadership is given up: batches
-            // reach the router in the order they were written.
-            let turn = self.delivering.lock();
-            let (next, ready) = self.hand_over(&done, leader);
-            match &next {
-                // First: the next batch's fsync starts while this one is delivered.
-                Next::Sleeper(sleeper) => sleeper.wake(),
-                Next::Committer => self.bell.ring(Bell::NOW),
-                Next::Nobody | Next::Same => {}
-            }
-            if let Done::Wrote { batch, .. } = &done {
-                (self.deliver)(&batch.deliveries);
-            }
-            drop(turn);
-            for (goal, waiter) in ready {
-                match waiter {
-                    Waiter::Asleep(sleeper) => sleeper.wake(),
-                    // Not reached: refused, the store stops with the disk failed.
-                    Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
-                    Waiter::Then(then) => then(Err(Durable::failure())),
-                }
-            }
             let idle = matches!(done, Done::Nothing);
-            if let Done::Wrote { mut batch, .. } = done {
-                batch.clear();
-                self.pending.lock().spare = batch; // its buffers, for reuse
-            }
-            if !matches!(next, Next::Same) {
+            if !self.end_term(done, leader) {
                 return;
             }
             if idle && want_sync {
@@ -337,6 +326,39 @@ impl Inner {
             // records written without a sync; the next term syncs them.
             want_sync |= idle;
         }
+    }
+
+    /// Ends a term that did `done`: passes the leadership on, hands the
+    /// batch's events to the router and tells who waited. True if the
+    /// same leader (the committer) goes on.
+    fn end_term(&self, done: Done, leader: Leader) -> bool {
+        // The delivery turn before the leadership is given up: batches
+        // reach the router in the order they were written.
+        let turn = self.delivering.lock();
+        let (next, ready) = self.hand_over(&done, leader);
+        match &next {
+            // First: the next batch's fsync starts while this one is delivered.
+            Next::Sleeper(sleeper) => sleeper.wake(),
+            Next::Committer => self.bell.ring(Bell::NOW),
+            Next::Nobody | Next::Same => {}
+        }
+        if let Done::Wrote { batch, .. } = &done {
+            (self.deliver)(&batch.deliveries);
+        }
+        drop(turn);
+        for (goal, waiter) in ready {
+            match waiter {
+                Waiter::Asleep(sleeper) => sleeper.wake(),
+                // Not reached: refused, the store stops with the disk failed.
+                Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
+                Waiter::Then(then) => then(Err(Durable::failure())),
+            }
+        }
+        if let Done::Wrote { mut batch, .. } = done {
+            batch.clear();
+            self.pending.lock().spare = batch; // its buffers, for reuse
+        }
+        matches!(next, Next::Same)
     }
 
     /// Publishes what a term did and passes the leadership on, in one
@@ -410,19 +432,19 @@ impl Inner {
     }
 
     /// Whether the failure `e` of a write or sync is final: only the lack
-    /// of room (a full disk, a quota, `ulimit -f`) may pass, and is waited
-    /// for. Anything else (an I/O error of a failing disk, a power cut of
+    /// of room (a full disk, a quota, `ulimit -f`) and a cluster's shared
+    /// log that did not answer may pass, and are waited for. Anything else (an I/O error of a failing disk, a power cut of
     /// the simulated one) ends writing until a restart: the batch is then
     /// never written, and its waiters are answered `KO:INTERNAL` at once,
     /// which is true. (A failed fsync cannot be retried safely: Linux may
     /// have dropped the pages it could not write, and a second fsync then
     /// reports success for data that is not on disk.)
     fn final_failure(&self, e: &Error) -> bool {
-        let room = write::no_room(e);
-        if !room {
+        let passes = write::passes(e);
+        if !passes {
             self.durable.given_up.store(true, Ordering::SeqCst);
         }
-        !room
+        !passes
     }
 
     /// The store stops: one last try of what failed; after it a failure is

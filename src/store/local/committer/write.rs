@@ -75,15 +75,16 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
         pending.in_flight = Some(in_flight.clone());
         (batch, in_flight)
     };
-    let sync = batch.sync || want_sync;
+    // A leader's every batch is durable once the shared log has it.
+    let sync = batch.sync || want_sync || inner.shared.get().is_some();
     let started = Instant::now();
     let (base, bytes) = (in_flight.0, &in_flight.1);
-    let mut result = write(inner, files, &mut batch.users, bytes, sync);
+    let mut result = write(inner, files, base, &mut batch.users, bytes, sync);
     if let Err(e) = &result
         && no_room(e)
         && spend_ballast(inner, files, base, e)
     {
-        result = write(inner, files, &mut batch.users, bytes, sync);
+        result = write(inner, files, base, &mut batch.users, bytes, sync);
     }
     files.stats.add(bytes.len(), started.elapsed());
     match result {
@@ -135,6 +136,12 @@ pub(super) fn no_room(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if crate::store::disk::no_space(source))
 }
 
+/// Whether a write failed for what passes by itself, and is waited for:
+/// no room on the disk, or a cluster's shared log that did not answer.
+pub(super) fn passes(e: &Error) -> bool {
+    no_room(e) || matches!(e, Error::Io { source, .. } if crate::store::shared_log::is_unreachable(source))
+}
+
 /// Writes the stalled batch again, at the position it was given; synced.
 fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
     if files.log.end() != stalled.base {
@@ -148,7 +155,7 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
             return Done::Failed;
         }
     };
-    match write(inner, files, &mut stalled.batch.users, &bytes.1, true) {
+    match write(inner, files, stalled.base, &mut stalled.batch.users, &bytes.1, true) {
         Ok(()) => {
             inner.pending.lock().in_flight = None;
             let mut batch = stalled.batch;
@@ -183,12 +190,30 @@ fn resync(inner: &Inner, files: &mut Files) -> Done {
     }
 }
 
-/// Appends a batch: new accounts first (a record never names a user that
-/// a crash could leave out), then the log; one sync each if needed.
-/// `users` is emptied once written, so that a retry after the log failed
-/// does not write the accounts twice.
-fn write(inner: &Inner, files: &mut Files, users: &mut Vec<u8>, log: &[u8], sync: bool) -> Result<()> {
-    let fsync = inner.options.fsync;
+/// Appends a batch that begins at `base`: new accounts first (a record
+/// never names a user that a crash could leave out), then the log; one
+/// sync each if needed. `users` is emptied once written, so that a retry
+/// after the log failed does not write the accounts twice.
+///
+/// A cluster's leader commits the batch to the shared log first
+/// (`store::shared_log`): that is its durable copy, so its own files need
+/// no sync, and they never hold a batch the shared log does not.
+pub(super) fn write(
+    inner: &Inner,
+    files: &mut Files,
+    base: Pos,
+    users: &mut Vec<u8>,
+    log: &[u8],
+    sync: bool,
+) -> Result<()> {
+    // A follower writes only the leader's batches, committed already.
+    let shared = inner.shared.get().filter(|_| !inner.following.load(Ordering::SeqCst));
+    if let Some(shared) = shared {
+        let started = Instant::now();
+        shared.commit(base, users, log).map_err(|e| Error::io("store: the shared log", e))?;
+        crate::metrics::get().fsync.observe(started.elapsed().as_secs_f64());
+    }
+    let fsync = inner.options.fsync && shared.is_none();
     if !users.is_empty() {
         let path = inner.dir.join("users.csv");
         let ctx = |e| Error::io(format!("store: {} (write)", path.display()), e);

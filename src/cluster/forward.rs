@@ -1,0 +1,426 @@
+//! A follower's way to the leader (`server::leader::Leader`), over NATS:
+//! the far end is `gateway.rs`.
+//!
+//! A forwarded send connection keeps, in order, the requests it sent
+//! whose replies have not come yet (and whether each is answered with a
+//! listing). The leader's replies come back as bytes, in chunks cut
+//! anywhere; they are gathered and cut into replies again here, the
+//! `n` lines of an `OK:<n>` listing with their head, and each answers the
+//! oldest request waiting. A reply comes with the leader's durable end
+//! of the log: a read of the same connection waits until this node's copy
+//! reaches it (`Session::settle`).
+//!
+//! A request the leader does not answer within `--timeout` (it died, or
+//! NATS lost the message) is answered with nothing: the connection is
+//! cut, and the client sends it again after it reconnects (a message id
+//! makes that harmless), as when a single server dies.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::bus::Bus;
+use super::wire::{Answer, ToLeader, ToNode};
+use crate::protocol::{Code, Event, Ko, Reply};
+use crate::router::Outlet;
+use crate::server::auth::Outcome;
+use crate::server::leader::{self, Leader, Upstream};
+use crate::store::Ticket;
+use crate::transport::Stream;
+
+/// The leader of one epoch, as this follower reaches it.
+pub struct Forward {
+    bus: Arc<Bus>,
+    /// This node's name, as a NATS token.
+    node: String,
+    /// `<prefix>.lead.<epoch>`.
+    leader: String,
+    /// How long an answer may take (`--timeout`).
+    timeout: Duration,
+    sends: Mutex<HashMap<u64, Arc<Session>>>,
+    /// The receive connections attached through the leader: where its
+    /// `PUSH`es go.
+    outlets: Mutex<HashMap<u64, Attached>>,
+}
+
+/// A receive connection attached through the leader.
+struct Attached {
+    outlet: std::sync::Weak<Outlet>,
+    /// Who the leader told it is online (`JOINED` not `LEFT` since): at a
+    /// failover it hears that they left, and the new leader tells it who
+    /// is online again.
+    joined: HashSet<String>,
+}
+
+impl Forward {
+    pub fn new(bus: Arc<Bus>, node: String, leader: String, timeout: Duration) -> Forward {
+        Forward { bus, node, leader, timeout, sends: Mutex::default(), outlets: Mutex::default() }
+    }
+
+    fn tell(&self, message: ToLeader) {
+        self.bus.publish(self.leader.clone(), message.encode());
+    }
+
+    fn ask(&self, message: ToLeader) -> Option<Answer> {
+        Answer::parse(&self.bus.request(self.leader.clone(), message.encode())?)
+    }
+
+    /// What the leader sent this node about its connections.
+    pub fn heard(&self, message: ToNode) {
+        match message {
+            ToNode::Reply { conn, pos, bytes } => {
+                let session = self.sends.lock().get(&conn).cloned();
+                if let Some(session) = session {
+                    session.replied(pos, &bytes);
+                }
+            }
+            ToNode::Closed { conn } => {
+                if let Some(session) = self.sends.lock().remove(&conn) {
+                    session.ended();
+                }
+            }
+            ToNode::Push { conn, frames } => {
+                let outlet = {
+                    let mut outlets = self.outlets.lock();
+                    let Some(attached) = outlets.get_mut(&conn) else { return };
+                    for line in String::from_utf8_lossy(&frames).lines() {
+                        match Event::parse(line) {
+                            Ok(Event::Joined { user }) => drop(attached.joined.insert(user)),
+                            Ok(Event::Left { user }) => drop(attached.joined.remove(&user)),
+                            _ => {}
+                        }
+                    }
+                    attached.outlet.upgrade()
+                };
+                if let Some(outlet) = outlet {
+                    outlet.push_frames(&frames);
+                }
+            }
+            ToNode::Shut { conn } => {
+                if let Some(outlet) = self.outlet(conn) {
+                    outlet.finish();
+                }
+            }
+        }
+    }
+
+    fn outlet(&self, conn: u64) -> Option<Arc<Outlet>> {
+        self.outlets.lock().get(&conn).and_then(|a| a.outlet.upgrade())
+    }
+
+    /// This leader is not the leader any more: the send connections with
+    /// a request on its way to it are cut (their clients send it again,
+    /// to the new one; the others go to the new one with their next
+    /// request, `Session::follow_the_leader`), and the receive connections
+    /// hear that whoever it told them of left. Returns those receive
+    /// connections, for the next leader.
+    pub fn hand_over(&self) -> Vec<(u64, Arc<Outlet>)> {
+        for (_, session) in self.sends.lock().drain() {
+            if session.waits() {
+                session.cut();
+            }
+        }
+        let mut kept = Vec::new();
+        for (conn, attached) in self.outlets.lock().drain() {
+            let Some(outlet) = attached.outlet.upgrade() else { continue };
+            for user in attached.joined {
+                outlet.push(&Event::Left { user });
+            }
+            kept.push((conn, outlet));
+        }
+        kept
+    }
+
+    /// Receive connections that came through the previous leader are
+    /// attached to this one, as they are (their replay is behind them).
+    pub fn take(&self, outlets: Vec<(u64, Arc<Outlet>)>) {
+        for (conn, outlet) in outlets {
+            let minor = outlet.minor();
+            let attached = Attached { outlet: Arc::downgrade(&outlet), joined: HashSet::new() };
+            self.outlets.lock().insert(conn, attached);
+            let (user, peer) = (outlet.user, SocketAddr::new(outlet.peer_ip, 0));
+            let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
+            // Not waited for: its answer changes nothing here.
+            self.tell(ToLeader::Attach { node: self.node.clone(), conn, user, peer, minor, name, device });
+        }
+    }
+
+    /// Cuts every connection that goes through this leader: the server
+    /// stops.
+    pub fn cut_all(&self) {
+        for (_, session) in self.sends.lock().drain() {
+            session.cut();
+        }
+        for (_, attached) in self.outlets.lock().drain() {
+            if let Some(outlet) = attached.outlet.upgrade() {
+                outlet.shut_down();
+            }
+        }
+    }
+
+    /// Tells the leader this node is there (each second).
+    pub fn alive(&self) {
+        self.tell(ToLeader::Alive { node: self.node.clone() });
+    }
+
+    /// Cuts the sessions whose oldest request waited past the timeout
+    /// (the dispatcher calls it now and then).
+    pub fn cut_late(&self) {
+        let late: Vec<u64> =
+            self.sends.lock().iter().filter(|(_, s)| s.late(self.timeout)).map(|(&conn, _)| conn).collect();
+        for conn in late {
+            if let Some(session) = self.sends.lock().remove(&conn) {
+                log::info!("cluster: the leader did not answer a request of connection {conn}: cut");
+                session.cut();
+            }
+        }
+    }
+}
+
+impl Leader for Forward {
+    fn open(
+        &self,
+        conn: u64,
+        peer: SocketAddr,
+        client: Arc<Stream>,
+        user: Option<(&str, Option<&str>)>,
+    ) -> Arc<dyn Upstream> {
+        let session = Arc::new(Session {
+            forward: Forwarding {
+                bus: self.bus.clone(),
+                node: self.node.clone(),
+                leader: self.leader.clone(),
+            },
+            conn,
+            client,
+            state: Mutex::default(),
+            answered: Condvar::new(),
+            timeout: self.timeout,
+        });
+        self.sends.lock().insert(conn, session.clone());
+        let user = user.map(|(name, device)| (name.to_string(), device.map(str::to_string)));
+        self.tell(ToLeader::Open { node: self.node.clone(), conn, peer, user });
+        session
+    }
+
+    fn authenticate(&self, line: &str, peer: SocketAddr, opens: bool) -> (Outcome, Ticket) {
+        let asked = ToLeader::Auth { node: self.node.clone(), peer, opens, line: line.to_string() };
+        match self.ask(asked) {
+            Some(Answer::LoggedIn { user, name, proof, pos }) => {
+                (Outcome::LoggedIn(user, name.into(), proof), Ticket(pos))
+            }
+            Some(Answer::Paired { token, pos }) => (Outcome::Paired(token), Ticket(pos)),
+            Some(Answer::Refused { ko, pos }) => (Outcome::Refused(ko), Ticket(pos)),
+            _ => (Outcome::Refused(Ko::no_leader()), Ticket(0)),
+        }
+    }
+
+    fn attach(&self, conn: u64, outlet: &Arc<Outlet>, minor: u8) -> Result<leader::Attached, Ko> {
+        let (node, user, peer) = (self.node.clone(), outlet.user, SocketAddr::new(outlet.peer_ip, 0));
+        let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
+        // Registered before the leader answers: what it pushes at once
+        // (`JOINED` of the others) finds the outlet.
+        let attached = Attached { outlet: Arc::downgrade(outlet), joined: HashSet::new() };
+        self.outlets.lock().insert(conn, attached);
+        let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });
+        match answer {
+            Some(Answer::Attached { after, pos }) => Ok(leader::Attached { after, ticket: Ticket(pos) }),
+            other => {
+                self.outlets.lock().remove(&conn);
+                match other {
+                    Some(Answer::Refused { ko, .. }) => Err(ko),
+                    _ => Err(Ko::no_leader()),
+                }
+            }
+        }
+    }
+
+    fn version(&self, conn: u64, minor: u8) {
+        self.tell(ToLeader::Version { node: self.node.clone(), conn, minor });
+    }
+
+    fn ack(&self, conn: u64, seq: u64) {
+        self.tell(ToLeader::Ack { node: self.node.clone(), conn, seq });
+    }
+
+    fn detach(&self, conn: u64) {
+        self.outlets.lock().remove(&conn);
+        self.tell(ToLeader::Detach { node: self.node.clone(), conn });
+    }
+
+    fn log_end(&self) -> Result<Ticket, Ko> {
+        match self.ask(ToLeader::Where { node: self.node.clone() }) {
+            Some(Answer::At { pos }) => Ok(Ticket(pos)),
+            _ => Err(Ko::no_leader()),
+        }
+    }
+}
+
+/// Where a session's requests go.
+struct Forwarding {
+    bus: Arc<Bus>,
+    node: String,
+    leader: String,
+}
+
+/// A send connection forwarded to the leader.
+struct Session {
+    forward: Forwarding,
+    conn: u64,
+    /// The client's connection: its reading is stopped once the leader's
+    /// session ended (its thread then writes the last replies and ends).
+    client: Arc<Stream>,
+    state: Mutex<State>,
+    /// Signalled as answers come (`settle` waits for the last).
+    answered: Condvar,
+    timeout: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    /// Requests sent and not answered yet, oldest first: whether each is
+    /// answered with a listing, where its answer goes, and when it went.
+    waiting: VecDeque<(bool, leader::Answer, Instant)>,
+    /// Reply bytes not yet a whole reply.
+    bytes: Vec<u8>,
+    /// The newest position a reply came with.
+    newest: u64,
+    /// The leader's session ended.
+    closed: bool,
+}
+
+impl Session {
+    /// A chunk of replies, true as of `pos`.
+    fn replied(&self, pos: u64, bytes: &[u8]) {
+        let mut state = self.state.lock();
+        state.bytes.extend_from_slice(bytes);
+        state.newest = state.newest.max(pos);
+        let mut done = Vec::new();
+        while let Some(&(lists, _, _)) = state.waiting.front() {
+            let Some((reply, len)) = whole_reply(&state.bytes, lists) else { break };
+            state.bytes.drain(..len);
+            let (_, answer, _) = state.waiting.pop_front().expect("a request waits");
+            done.push((answer, reply));
+        }
+        drop(state);
+        self.answered.notify_all();
+        for (answer, reply) in done {
+            let reply = reply.unwrap_or_else(Reply::Ko);
+            answer(Some((reply, Ticket(pos))));
+        }
+    }
+
+    /// The leader's session ended: what waits gets no answer, and the
+    /// client's connection ends once the answers given are written.
+    fn ended(&self) {
+        let waiting = {
+            let mut state = self.state.lock();
+            state.closed = true;
+            std::mem::take(&mut state.waiting)
+        };
+        self.answered.notify_all();
+        for (_, answer, _) in waiting {
+            answer(None);
+        }
+        let _ = self.client.shutdown(std::net::Shutdown::Read);
+    }
+
+    /// The session is given up: the client's connection is cut now.
+    fn cut(&self) {
+        self.ended();
+        let _ = self.client.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Requests of it wait for their answers.
+    fn waits(&self) -> bool {
+        !self.state.lock().waiting.is_empty()
+    }
+
+    fn late(&self, timeout: Duration) -> bool {
+        self.state.lock().waiting.front().is_some_and(|(_, _, sent)| sent.elapsed() > timeout)
+    }
+}
+
+impl Upstream for Session {
+    fn send(&self, line: &str, lists: bool, answer: leader::Answer) {
+        {
+            let mut state = self.state.lock();
+            if state.closed {
+                drop(state);
+                return answer(None);
+            }
+            state.waiting.push_back((lists, answer, Instant::now()));
+        }
+        let mut lines = line.as_bytes().to_vec();
+        lines.push(b'\n');
+        let message = ToLeader::Send { node: self.forward.node.clone(), conn: self.conn, lines };
+        self.forward.bus.publish(self.forward.leader.clone(), message.encode());
+    }
+
+    fn settle(&self) -> Ticket {
+        let deadline = Instant::now() + self.timeout;
+        let mut state = self.state.lock();
+        while !state.waiting.is_empty() && !state.closed {
+            if self.answered.wait_until(&mut state, deadline).timed_out() {
+                break;
+            }
+        }
+        Ticket(state.newest)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    fn close(&self) {
+        self.state.lock().closed = true;
+        let message = ToLeader::Close { node: self.forward.node.clone(), conn: self.conn };
+        self.forward.bus.publish(self.forward.leader.clone(), message.encode());
+    }
+}
+
+/// The first whole reply in `bytes` and its length, or `None` if it is not
+/// all there yet. A reply the server could not have sent (not `OK`/`KO`)
+/// is a `KO:INTERNAL` of its line.
+fn whole_reply(bytes: &[u8], lists: bool) -> Option<(Result<Reply, Ko>, usize)> {
+    let head_end = bytes.iter().position(|&b| b == b'\n')?;
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let reply = match Reply::parse(&head) {
+        Ok(reply) => reply,
+        Err(why) => return Some((Err(Ko::new(Code::Internal, why)), head_end + 1)),
+    };
+    let n = match (&reply, lists) {
+        (Reply::OkWith(_), true) => reply.listing_len().unwrap_or(0),
+        _ => return Some((Ok(reply), head_end + 1)),
+    };
+    let mut at = head_end + 1;
+    let mut lines = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let end = at + bytes[at..].iter().position(|&b| b == b'\n')?;
+        lines.push(String::from_utf8_lossy(&bytes[at..end]).into_owned());
+        at = end + 1;
+    }
+    Some((Ok(Reply::Listing(lines)), at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_cut_whole_listings_with_their_lines() {
+        let bytes = b"OK:m1:17\nOK:2\na\nb\nKO:BAD_REQUEST:no\nOK:3\nx\n";
+        let (first, len) = whole_reply(bytes, false).unwrap();
+        assert_eq!(first.unwrap(), Reply::OkWith("m1:17".into()));
+        let rest = &bytes[len..];
+        let (listing, len) = whole_reply(rest, true).unwrap();
+        assert_eq!(listing.unwrap(), Reply::Listing(vec!["a".into(), "b".into()]));
+        let rest = &rest[len..];
+        let (ko, len) = whole_reply(rest, true).unwrap();
+        assert!(matches!(ko.unwrap(), Reply::Ko(ko) if ko.code == Code::BadRequest));
+        assert!(whole_reply(&rest[len..], true).is_none(), "a listing not all there yet");
+    }
+}

@@ -1,0 +1,266 @@
+//! The log the nodes share, in PostgreSQL: the leader's batches, one row
+//! each (`log`, schema 19); its checkpoints and the records before them
+//! are `cluster::checkpoint`'s.
+//!
+//! ```text
+//!   leader: a batch of the group commit ──▶ INSERT one row, fenced ──▶ its own files
+//!                                               │   (then NATS: "BATCH …", the bytes)
+//!   follower: ◀── the row (NATS first; PostgreSQL when NATS lost it, or at a start)
+//!             └─▶ LocalStore::apply_shared: the same records, the same code
+//! ```
+//!
+//! **The fence.** The leader writes a batch in one statement that reads
+//! the lease's row `FOR SHARE` and inserts only if the lease still holds
+//! the leader's epoch ([`PgLog::commit`]). A node taking the lease updates
+//! that row, so it waits for a batch being written, and every batch
+//! written after it fails: a deposed leader cannot add to the log, and
+//! two batches can never claim one position (`pos` is the primary key).
+//! Being one statement, a batch never leaves a transaction open behind a
+//! frozen leader: its locks last as long as PostgreSQL takes to run it.
+
+use std::io;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use postgres::Client;
+
+use super::bus::Bus;
+use super::checkpoint;
+use super::db::{Db, Link, describe};
+use crate::store::record::Pos;
+use crate::store::shared_log::{SharedLog, unreachable};
+
+/// Batches a follower reads from PostgreSQL at once.
+pub const READ_AT_ONCE: i64 = 64;
+
+/// A batch published on NATS at most this big: a larger one is only
+/// announced, and followers read it from PostgreSQL (NATS's own limit is
+/// 1 MiB a message).
+const MAX_PUBLISHED: usize = 512 * 1024;
+
+/// One row of the log.
+pub struct Batch {
+    pub base: Pos,
+    pub users: Vec<u8>,
+    pub records: Vec<u8>,
+}
+
+/// A node's end of the shared log (`store::shared_log::SharedLog`): the
+/// leader's writes, and every node's erasures.
+pub struct PgLog {
+    db: Arc<Db>,
+    /// The epoch this node leads in (0: it does not lead).
+    epoch: AtomicI64,
+    /// Its own connection, made again when it breaks.
+    link: Mutex<Option<Link>>,
+    bus: Arc<Bus>,
+    /// Where batches are published for the followers.
+    subject: String,
+    /// Called when a write is refused for another epoch: the node is no
+    /// longer the leader.
+    deposed: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl PgLog {
+    pub fn new(db: Arc<Db>, bus: Arc<Bus>, subject: String) -> PgLog {
+        PgLog { db, epoch: AtomicI64::new(0), link: Mutex::new(None), bus, subject, deposed: OnceLock::new() }
+    }
+
+    /// This node leads in `epoch` from now on; `deposed` is called if
+    /// another node turns out to lead instead.
+    pub fn lead(&self, epoch: i64, deposed: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.deposed.set(deposed);
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    fn deposed(&self) {
+        if let Some(deposed) = self.deposed.get() {
+            deposed();
+        }
+    }
+
+    /// Inserts the batch under the fence: `Ok(true)` if written (now or by
+    /// an earlier try whose answer was lost), `Ok(false)` if refused
+    /// (another epoch holds the lease, or another batch is at `base`).
+    fn insert(
+        &self,
+        client: &mut Client,
+        base: Pos,
+        users: &[u8],
+        records: &[u8],
+    ) -> Result<bool, postgres::Error> {
+        let written = client.execute(
+            "WITH fence AS (SELECT 1 FROM lease WHERE epoch = $2 FOR SHARE)
+             INSERT INTO log (pos, epoch, users, records) SELECT $1, $2, $3, $4 FROM fence
+             ON CONFLICT (pos) DO NOTHING",
+            &[&(base as i64), &self.epoch.load(Ordering::SeqCst), &users, &records],
+        )?;
+        if written == 1 {
+            return Ok(true);
+        }
+        // Nothing written: this batch already (an earlier try committed,
+        // its answer lost), or another's, or the fence refused.
+        let there = client.query_opt("SELECT epoch, records FROM log WHERE pos = $1", &[&(base as i64)])?;
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        Ok(there.is_some_and(|row| row.get::<_, i64>(0) == epoch && row.get::<_, Vec<u8>>(1) == records))
+    }
+}
+
+impl SharedLog for PgLog {
+    fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
+        let mut link = self.link.lock();
+        let connected = match link.take() {
+            Some(l) if l.usable() => Ok(l),
+            _ => self.db.connect(),
+        };
+        let why = match connected {
+            Ok(mut l) => {
+                let armed = self.db.arm(&l);
+                let inserted = self.insert(&mut l.client, base, users, log);
+                drop(armed);
+                match inserted {
+                    Ok(true) => {
+                        *link = Some(l);
+                        drop(link);
+                        self.publish(base, users, log);
+                        return Ok(());
+                    }
+                    Ok(false) => {
+                        self.deposed();
+                        let epoch = self.epoch.load(Ordering::SeqCst);
+                        return Err(io::Error::other(format!(
+                            "the batch at {base} was refused: epoch {epoch} does not lead any more"
+                        )));
+                    }
+                    Err(e) => {
+                        self.db.broken(&l);
+                        describe(&e)
+                    }
+                }
+            }
+            Err(e) => e,
+        };
+        // The store keeps the batch and commits it again each second.
+        Err(unreachable(format!("the batch at {base}: {why}")))
+    }
+
+    fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
+        let mut client = self.db.connect().map_err(io::Error::other)?;
+        // In `log`, then in the archive: a row that the leader's trim
+        // moves meanwhile (`cluster::checkpoint`) is found there by the
+        // second statement, which sees what the move committed.
+        for table in ["log", "log_archive"] {
+            client
+                .client
+                .execute(
+                    &format!(
+                        "UPDATE {table} SET records = overlay(records PLACING $2 FROM ($1 - pos + 1)::int)
+                         WHERE pos = (SELECT max(pos) FROM {table} WHERE pos <= $1)
+                           AND pos + octet_length(records) >= $1 + octet_length($2)"
+                    ),
+                    &[&(pos as i64), &bytes],
+                )
+                .map_err(|e| io::Error::other(describe(&e)))?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], kept_from: Pos) -> io::Result<()> {
+        let mut link = self.db.connect().map_err(io::Error::other)?;
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let refused = || {
+            self.deposed();
+            io::Error::other(format!("refused: epoch {epoch} does not lead any more"))
+        };
+        let stored = checkpoint::store(&self.db, &mut link, epoch, pos, state, erasures);
+        if !stored.map_err(io::Error::other)? {
+            return Err(refused());
+        }
+        match checkpoint::trim(&self.db, &mut link, epoch, kept_from).map_err(io::Error::other)? {
+            Some(moved) if moved > 0 => {
+                ::log::info!("cluster: {moved} pieces of the log moved to its archive")
+            }
+            Some(_) => {}
+            None => return Err(refused()),
+        }
+        Ok(())
+    }
+}
+
+impl PgLog {
+    /// Tells the followers of a batch at once (they read it from
+    /// PostgreSQL if this message is lost).
+    fn publish(&self, base: Pos, users: &[u8], records: &[u8]) {
+        let mut payload = format!("BATCH {base} {}\n", users.len()).into_bytes();
+        if users.len() + records.len() <= MAX_PUBLISHED {
+            payload.extend_from_slice(users);
+            payload.extend_from_slice(records);
+        } else {
+            payload = format!("AT {}\n", base + records.len() as u64).into_bytes();
+        }
+        self.bus.publish(self.subject.clone(), payload);
+    }
+}
+
+/// What a follower heard on NATS about the log.
+pub enum Heard {
+    /// A whole batch.
+    Batch(Batch),
+    /// The log reaches this position now (read it from PostgreSQL).
+    At(Pos),
+}
+
+/// Reads a message of [`PgLog::publish`].
+pub fn heard(payload: &[u8]) -> Option<Heard> {
+    let end = payload.iter().position(|&b| b == b'\n')?;
+    let head = std::str::from_utf8(&payload[..end]).ok()?;
+    let body = &payload[end + 1..];
+    let mut words = head.split(' ');
+    match (words.next()?, words.next()?, words.next()) {
+        ("BATCH", base, Some(users)) => {
+            let (base, users): (Pos, usize) = (base.parse().ok()?, users.parse().ok()?);
+            let (users, records) = (body.get(..users)?, body.get(users..)?);
+            Some(Heard::Batch(Batch { base, users: users.to_vec(), records: records.to_vec() }))
+        }
+        ("AT", end, None) => Some(Heard::At(end.parse().ok()?)),
+        _ => None,
+    }
+}
+
+/// The batches from position `from` on, in order, at most [`READ_AT_ONCE`].
+/// A copy made from a checkpoint inside a batch (`cluster::checkpoint`)
+/// gets the rest of that batch first, from `from`, without its accounts:
+/// the checkpoint's `users.csv` has them.
+pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres::Error> {
+    let rows = client.query(
+        "SELECT pos, users, records FROM log
+         WHERE pos >= (SELECT coalesce(max(pos), 0) FROM log WHERE pos <= $1) ORDER BY pos LIMIT $2",
+        &[&(from as i64), &READ_AT_ONCE],
+    )?;
+    let mut batches = Vec::new();
+    for row in rows {
+        let batch = Batch { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) };
+        let inside = (from - batch.base.min(from)) as usize;
+        match batch.records.get(..inside) {
+            _ if batch.base >= from => batches.push(batch),
+            // A batch that ends where the copy does: it has it all.
+            _ if inside >= batch.records.len() => {}
+            Some(before) if before.ends_with(b"\n") => batches.push(Batch {
+                base: from,
+                users: Vec::new(),
+                records: batch.records[inside..].to_vec(),
+            }),
+            // Not at a record's start: the copy differs from the log.
+            _ => batches.push(batch),
+        }
+    }
+    Ok(batches)
+}
+
+/// Where the log ends (0: empty).
+pub fn end(client: &mut Client) -> Result<Pos, postgres::Error> {
+    let row =
+        client.query_opt("SELECT pos + octet_length(records) FROM log ORDER BY pos DESC LIMIT 1", &[])?;
+    Ok(row.map_or(0, |row| row.get::<_, i64>(0) as Pos))
+}

@@ -1,0 +1,201 @@
+//! A follower applying a leader's batches (`store::shared_log`) ends with
+//! the leader's state, the leader's events and the leader's history, on
+//! simulated disks, with a shared log kept in memory.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::super::checkpoint;
+use super::super::disk::Disk;
+use super::super::record::Pos;
+use super::super::shared_log::{Role, SharedLog};
+use super::super::sim_disk::SimDisk;
+use super::super::{Hasher, LocalStore, Membership, Store, StoreOptions};
+use crate::protocol::{Chat, Text};
+
+/// One batch of the shared log: its base, its accounts and its records.
+type Batch = (Pos, Vec<u8>, Vec<u8>);
+
+/// The shared log, in memory, and the checkpoints stored in it (their
+/// position and the erasures they carry).
+#[derive(Default)]
+struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>);
+
+impl SharedLog for Batches {
+    fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
+        self.0.lock().push((base, users.to_vec(), log.to_vec()));
+        Ok(())
+    }
+
+    fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
+        let mut batches = self.0.lock();
+        let batch = batches.iter_mut().rev().find(|(base, _, _)| *base <= pos).expect("a batch");
+        let at = (pos - batch.0) as usize;
+        batch.2[at..at + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], _kept_from: Pos) -> io::Result<()> {
+        assert_eq!(checkpoint::verify(state), Ok(pos), "a whole checkpoint, of its position");
+        self.1.lock().push((pos, erasures.to_vec()));
+        Ok(())
+    }
+}
+
+/// A store on its own simulated disk, the store above it, the events it
+/// delivered (as text) and its disk.
+struct Node {
+    local: Arc<LocalStore>,
+    store: Store,
+    heard: Arc<Mutex<Vec<String>>>,
+    disk: Arc<dyn Disk>,
+}
+
+/// A node following `shared`; it is given the data's identity of the
+/// leader's disk, as a cluster gives every node its own (`server.csv`,
+/// `actions.csv`).
+fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> Node {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let deliver = {
+        let heard = heard.clone();
+        Box::new(move |deliveries: &[crate::store::Delivery]| {
+            heard.lock().extend(deliveries.iter().map(|d| format!("{} {} {:?}", d.user, d.seq, d.event)))
+        })
+    };
+    let disk: Arc<dyn Disk> = Arc::new(SimDisk::new());
+    if let Some(leader) = identity_of {
+        disk.create_dir_all(Path::new("/data")).unwrap();
+        for file in ["server.csv", "actions.csv"] {
+            let path = Path::new("/data").join(file);
+            disk.replace(&path, &leader.read_all(&path).unwrap()).unwrap();
+        }
+    }
+    // The erasers run when the test says (`erase_all`), not on their own.
+    let options =
+        StoreOptions { erase_interval: std::time::Duration::from_secs(3600), ..StoreOptions::default() };
+    let shared: Arc<dyn SharedLog> = shared.clone();
+    let local =
+        LocalStore::open_as(disk.clone(), Path::new("/data"), options, deliver, None, Some(shared)).unwrap();
+    let local = Arc::new(local);
+    let store = Store::new(local.clone(), Hasher::new(8).unwrap());
+    Node { local, store, heard, disk }
+}
+
+/// The id of a deletion of `id` now, as the server makes it.
+fn deletion_of(id: &str) -> String {
+    use crate::protocol::action::{Act, ActionId};
+    ActionId { act: Act::Delete, stamp: crate::store::now_ms(), target: id.into() }.to_string()
+}
+
+fn text(s: &str) -> Text {
+    Text::parse(s).unwrap()
+}
+
+fn history(store: &Store, user: crate::store::UserId, chat: &str) -> Vec<String> {
+    store.history(user, &Chat::parse(chat).unwrap(), 1_000, usize::MAX).unwrap().collect().unwrap()
+}
+
+/// The state as a checkpoint writes it, its lines sorted (a room's
+/// members are kept in a map, written in no set order) and without the
+/// checksum line.
+fn state_of(local: &LocalStore) -> Vec<String> {
+    let bytes = checkpoint::encode(&checkpoint::snapshot(&local.inner.state.lock())).1;
+    let mut lines: Vec<String> = String::from_utf8(bytes).unwrap().lines().map(str::to_string).collect();
+    lines.retain(|line| !line.starts_with("END,"));
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, heard: leader_heard, disk: leader_disk } = open(&shared, None);
+    leader.lead().unwrap();
+    assert_eq!(leader.role(), Role::Leader);
+
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    let (bob, _) = store.register("Bob", "bob@lab", "password-b").unwrap();
+    let (carl, _) = store.register("carl", "", "password-c").unwrap();
+    let (_, ticket) = store.send(ana, &[(Chat::parse("bob").unwrap(), "m1".into(), text("hello, bob: one"))]);
+    store.wait(ticket).unwrap();
+    for who in [ana, bob, carl] {
+        store.wait(store.change_membership(who, "#lab", Membership::Join).unwrap()).unwrap();
+    }
+    let (_, ticket) = store.send(bob, &[(Chat::parse("#lab").unwrap(), "r1".into(), text("in the room"))]);
+    store.wait(ticket).unwrap();
+    let (_, ticket) = store.send(carl, &[(Chat::parse("ana").unwrap(), "c1".into(), text("secret"))]);
+    store.wait(ticket).unwrap();
+    store.wait(store.read(bob, &Chat::parse("ana").unwrap(), "m1").unwrap()).unwrap();
+    store.ack(bob, 1);
+    store.wait(store.change_membership(carl, "#lab", Membership::Leave).unwrap()).unwrap();
+    // carl deletes his message: the leader erases it as the server asks,
+    // the follower from the deletion's record.
+    let (_, ticket) = store.send(
+        carl,
+        &[(Chat::parse("ana").unwrap(), deletion_of("c1"), text(crate::protocol::action::DELETED))],
+    );
+    store.wait(ticket).unwrap();
+    store.erase("carl", &Chat::parse("ana").unwrap(), "c1").unwrap();
+    leader.sync().unwrap();
+
+    let Node { local: follower, store: follower_store, heard: follower_heard, .. } =
+        open(&shared, Some(&leader_disk));
+    assert_eq!(follower.role(), Role::Follower);
+    for (base, users, log) in shared.0.lock().iter() {
+        follower.apply_shared(*base, users, log).unwrap();
+    }
+    assert_eq!(follower.end(), leader.end());
+    assert_eq!(state_of(&follower), state_of(&leader), "the follower's state is the leader's");
+    // Each user's events in the same order (a room's members are told in
+    // no set order among them).
+    let sorted = |heard: &Mutex<Vec<String>>| {
+        let mut heard = heard.lock().clone();
+        heard.sort();
+        heard
+    };
+    assert_eq!(sorted(&follower_heard), sorted(&leader_heard), "the same events, numbered alike");
+    leader.inner.eraser.erase_all(&leader.inner);
+    follower.inner.eraser.erase_all(&follower.inner);
+    for (user, chat) in [(ana, "bob"), (bob, "#lab"), (ana, "carl"), (bob, "ana")] {
+        assert_eq!(history(&follower_store, user, chat), history(&store, user, chat), "{chat}");
+    }
+    let erased = history(&follower_store, ana, "carl");
+    assert!(!erased.iter().any(|line| line.contains("secret")), "erased on the follower too: {erased:?}");
+    let shared_bytes: Vec<u8> = shared.0.lock().iter().flat_map(|(_, _, log)| log.clone()).collect();
+    assert!(!String::from_utf8_lossy(&shared_bytes).contains("secret"), "and in the shared log");
+    assert!(follower_store.login("Bob", "password-b", false).is_ok(), "accounts come with the batches");
+    // A follower writes nothing of its own, and a batch out of place is refused.
+    assert!(follower_store.change_membership(ana, "#other", Membership::Join).is_err());
+    assert!(follower.apply_shared(0, b"", b"").is_err());
+}
+
+#[test]
+fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do() {
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, disk: leader_disk, .. } = open(&shared, None);
+    leader.lead().unwrap();
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    store.register("bob", "", "password-b").unwrap();
+    let bob = Chat::parse("bob").unwrap();
+    let (_, ticket) = store.send(ana, &[(bob.clone(), "m1".into(), text("to be deleted"))]);
+    store.wait(ticket).unwrap();
+    let (_, ticket) =
+        store.send(ana, &[(bob.clone(), deletion_of("m1"), text(crate::protocol::action::DELETED))]);
+    store.wait(ticket).unwrap();
+    store.erase("ana", &bob, "m1").unwrap();
+    leader.checkpoint().unwrap();
+    let stored = shared.1.lock().clone();
+    assert_eq!(stored.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(), vec![leader.end()]);
+    assert_eq!(stored[0].1, b"ana,bob,m1\n", "the erasure still to do comes with it");
+
+    // A follower's checkpoints stay on its own disk.
+    let Node { local: follower, .. } = open(&shared, Some(&leader_disk));
+    for (base, users, log) in shared.0.lock().clone() {
+        follower.apply_shared(base, &users, &log).unwrap();
+    }
+    follower.checkpoint().unwrap();
+    assert_eq!(shared.1.lock().len(), 1);
+}
