@@ -77,6 +77,10 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
 /// [`SCHEMA`]'s.
 fn convert(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
     let started = std::time::Instant::now();
+    // The old `devices` is a table of the same name with other columns:
+    // set aside, for `upgrade.rs` to re-key its rows by user name.
+    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {SCHEMA}"))
+        .map_err(|e| super::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e))?;
     let Some(done) = super::upgrade::run(tx, url)? else { return Ok(()) };
     log::warn!(
         "cluster: {url}: the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",

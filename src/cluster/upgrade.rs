@@ -132,15 +132,15 @@ pub struct Done {
     pub differences: Vec<String>,
 }
 
-/// Brings a schema-18 database to [`SCHEMA`](super::schema::SCHEMA), its
-/// rows written into the (new) log; `None` if it held no account.
+/// Moves a schema-18 database's rows into the log of the current tables,
+/// which `schema.rs` has made beside the old ones (the old `devices`
+/// renamed `devices_v18`), and drops the old tables; `None` if it held no
+/// account.
 pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading ({doing})");
         move |e: postgres::Error| super::db::error(context.clone(), &e)
     };
-    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {}", super::schema::SCHEMA))
-        .map_err(fail("making the tables"))?;
     let accounts: i64 = tx.query_one("SELECT count(*) FROM users", &[]).map_err(fail("counting"))?.get(0);
     let done = if accounts == 0 {
         None
