@@ -33,6 +33,7 @@
 //! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/chaos.rs. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
+//! | [`federation`] | 1.3: the class network (`--name --peers --link-port`): the roster, the link port (a thread per link: hello, dialback, frames taken into the store), a dialer thread per peer (its queue sent, answers recorded, backoff, bounces past `--give-up`). What it stores is the store's (`store::state::remote`, `store::local::link`). docs/PROTOCOL.md §27. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client); a leaf. The small HTTP listener that serves them is `web::metrics`. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
@@ -253,6 +254,7 @@ pub mod demo;
 pub mod display;
 pub mod error;
 pub mod export;
+pub mod federation;
 pub mod i18n;
 pub mod metrics;
 pub mod oneshot;

@@ -93,10 +93,26 @@ impl Chat {
                 check_name(room).map_err(|e| format!("bad room name: {e}"))?;
                 Ok(Chat::Room(room.to_string()))
             }
+            // 1.3 (§27): `bob@lab2`, a user of another server; whether
+            // this server knows `lab2` is the server's to say.
+            None if s.contains('@') => match super::link::check_address(s) {
+                Ok(_) => Ok(Chat::User(s.to_string())),
+                Err(_) => check_name(s)
+                    .map(|_| Chat::User(s.to_string()))
+                    .map_err(|e| format!("bad user name: {e}")),
+            },
             None => {
                 check_name(s).map_err(|e| format!("bad user name: {e}"))?;
                 Ok(Chat::User(s.to_string()))
             }
+        }
+    }
+
+    /// 1.3: the server part of an address (`lab2` of `bob@lab2`).
+    pub fn server(&self) -> Option<&str> {
+        match self {
+            Chat::User(name) => name.split_once('@').map(|(_, server)| server),
+            Chat::Room(_) => None,
         }
     }
 

@@ -125,17 +125,31 @@ pub struct Budget {
     pub inbox_max: u64,
     /// Writes are refused while less than this is free.
     pub min_free: MinFree,
+    /// 1.3 (§27): frames that may wait for one peer server before messages
+    /// to its users are refused (`--link-queue-max`).
+    pub link_queue_max: u64,
 }
+
+/// Default `--link-queue-max`: 100,000 frames waiting for one peer, each
+/// ~100 bytes of memory as an inbox's event is: ~10 MiB for a peer that
+/// stays away while its class writes to it.
+pub const LINK_QUEUE_MAX: u64 = 100_000;
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget { user_quota: USER_QUOTA, inbox_max: INBOX_MAX, min_free: MIN_FREE }
+        Budget {
+            user_quota: USER_QUOTA,
+            inbox_max: INBOX_MAX,
+            min_free: MIN_FREE,
+            link_queue_max: LINK_QUEUE_MAX,
+        }
     }
 }
 
 impl Budget {
     /// No budget at all (tests that are about something else).
-    pub const NONE: Budget = Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0) };
+    pub const NONE: Budget =
+        Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0), link_queue_max: 0 };
 
     /// What `user` has stored against its quota, as a message's rule
     /// (`meaning::send`) and a moderation change ask it ([`Quota::check`]).
@@ -186,6 +200,18 @@ pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
         let why = format!(
             "{name} has {waiting} events not yet received, the most an inbox holds (--inbox-max); \
              try again once they have connected"
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
+/// 1.3 (§27): refuses a message to a peer's user while `waiting` frames
+/// wait for that peer, `max` or more (0: no limit).
+pub fn check_link_queue(max: u64, server: &str, waiting: u64) -> Result<(), Ko> {
+    if max > 0 && waiting >= max {
+        let why = format!(
+            "{server} has {waiting} messages waiting for it, the most (--link-queue-max); try again later"
         );
         return Err(Ko::new(Code::Full, why));
     }

@@ -45,6 +45,7 @@ mod budget_tests;
 mod checkpointer;
 pub mod committer;
 mod erase;
+pub mod link;
 mod moderation;
 mod read_receipt;
 pub(in crate::store) mod reader;

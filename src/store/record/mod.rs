@@ -27,6 +27,7 @@
 //! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
 //! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
 //! | `SET` (1.2) | user | the key (`bob`, `#lab3`) | the setting (`archive`) | | 1: set, 0: removed | | the value |
+//! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`) | the message id | | | | why it was not delivered |
 //!
 //! ## One file per kind
 //!
@@ -79,6 +80,7 @@ use super::moderation::Rule;
 use super::state::{Delivery, RoomId, State, UserId};
 
 mod accounts;
+mod failed;
 mod fields;
 pub mod marks;
 pub mod message;
@@ -122,6 +124,9 @@ pub enum Record {
     /// `None`, gone): `store::settings`. (The `BLOCK` and `PREF` lines of
     /// before read as such records: `record/prefs.rs`.)
     Set { ts: u64, user: Arc<str>, name: String, key: String, value: Option<String> },
+    /// 1.3 (§27): `author`'s message `id` to `address`, a user of another
+    /// server, was not delivered, for `reason` (`record/failed.rs`).
+    Failed { ts: u64, author: Arc<str>, address: Arc<str>, id: Arc<str>, reason: Arc<str> },
 }
 
 impl Record {
@@ -161,7 +166,8 @@ impl Record {
             | Record::Passwd { ts, .. }
             | Record::DelAccount { ts, .. }
             | Record::Reuse { ts, .. }
-            | Record::Set { ts, .. } => *ts,
+            | Record::Set { ts, .. }
+            | Record::Failed { ts, .. } => *ts,
         }
     }
 
@@ -187,6 +193,9 @@ impl Record {
             Record::Set { ts, user, name, key, value } => {
                 settings::encode(l, *ts, user, name, key, value.as_deref())
             }
+            Record::Failed { ts, author, address, id, reason } => {
+                failed::encode(l, *ts, [author, address, id, reason])
+            }
         }
         line.0.push(b'\n');
     }
@@ -205,6 +214,7 @@ impl Record {
             kind @ ("DEVICES" | "PASSWD" | "DELACCOUNT" | "REUSE") => accounts::decode(kind, &f, ts),
             kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
             "SET" => settings::decode(&f, ts),
+            "FAILED" => failed::decode(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -240,6 +250,9 @@ impl Record {
             Record::DelAccount { ts, user } => state.apply_delaccount(user, *ts),
             Record::Reuse { user, hash, .. } => state.apply_reuse(user, hash, pos),
             Record::Set { user, name, key, value, .. } => state.apply_set(user, name, key, value.as_deref()),
+            Record::Failed { ts, author, address, id, reason } => {
+                state.apply_failed((author, address, id), (*ts, reason), pos, push)
+            }
         }
     }
 }

@@ -122,7 +122,9 @@ impl State {
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
-        let (from, to) = (self.need_user(&msg.from)?, self.need_user(&msg.to)?);
+        // 1.3: a message from or to another server's user names it by
+        // its address, an account made the first time (`state::remote`).
+        let (from, to) = (self.user_or_remote(&msg.from)?, self.user_or_remote(&msg.to)?);
         let expected = self.direct_link(from, to);
         if *link != expected {
             return Err(format!(
@@ -139,6 +141,8 @@ impl State {
         self.users[from].peers.insert(to);
         self.users[to].peers.insert(from);
         self.remember(from, msg, pos);
+        // A remote recipient's event waits in its server's queue.
+        let inbox = self.inbox_of(to);
         let to = effects::Recipient { id: to, deleted: self.users[to].is_deleted() };
         let (several, users) = (self.users[from].several, &mut self.users);
         let mut push = push;
@@ -146,7 +150,8 @@ impl State {
             Gets::Msg => {
                 let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
                 let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
-                users[user].inbox.enqueue(user, queued, event, push.as_deref_mut());
+                let at = if user == to.id { inbox } else { user };
+                users[at].inbox.enqueue(at, queued, event, push.as_deref_mut());
             }
             Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
         });

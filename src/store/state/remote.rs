@@ -1,0 +1,107 @@
+//! 1.3 (§27, the class network): users of other servers, and what waits
+//! for those servers, as accounts of this one.
+//!
+//! - A **remote user** `bob@lab2` is an account named by its address, with
+//!   no password ([`REMOTE`] is no hash): its conversations with local
+//!   users, their chains, marks and resend windows are a local user's, so
+//!   `HISTORY`, `CHATS`, `READ` and duplicates work unchanged.
+//! - A **peer** `lab2` is an account named `@lab2` (no user name can start
+//!   with `@`), whose inbox is the **queue of frames for lab2**: each event
+//!   for one of lab2's users (a message to `bob@lab2`, a `STATUS` for
+//!   `ana@lab2`) is numbered in it as a client's event is, and its
+//!   sequence number is the frame's number `<n>` on the link. The link's
+//!   `ACK:<n>` is an `ACK` record of `@lab2`; how far a peer's frames were
+//!   taken here, and the identity it presented, are settings of it
+//!   (`link` / `took`, `link` / `pin`), so a checkpoint keeps all of it.
+//!
+//! Both kinds of account are made by the first record that names them
+//! (a start that reads the same records makes them again), never by a
+//! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
+
+use super::{Delivery, Pushed, Queued, State, UserId};
+use std::sync::Arc;
+
+/// The hash of a remote user's or a peer's account: not a PHC string, so
+/// no password matches it.
+pub const REMOTE: &str = "!remote";
+
+/// The setting family of a peer's account that holds its link's facts.
+pub const LINK: &str = "link";
+/// How far the peer's frames were taken here (the `<last>` of `OK:<last>`).
+pub const TOOK: &str = "took";
+/// The identity the peer presented first, with the secret of that time
+/// (`<identity> <fingerprint>`).
+pub const PIN: &str = "pin";
+
+/// `bob@lab2` → `("bob", "lab2")`; `None` for a local name.
+pub fn address(name: &str) -> Option<(&str, &str)> {
+    name.split_once('@').filter(|(user, server)| !user.is_empty() && !server.is_empty())
+}
+
+/// The account whose inbox is the queue of frames for `server`: `@lab2`.
+pub fn peer_account(server: &str) -> String {
+    format!("@{server}")
+}
+
+impl State {
+    /// The account a record names: made if it is a remote user's address
+    /// (with its server's queue) or a peer's queue seen for the first time.
+    pub(in crate::store) fn user_or_remote(&mut self, name: &str) -> Result<UserId, String> {
+        if let Some(id) = self.user_id(name) {
+            return Ok(id);
+        }
+        if let Some((_, server)) = address(name) {
+            self.user_or_remote(&peer_account(server))?;
+            return self.add_user(name, REMOTE);
+        }
+        if name.len() > 1 && name.starts_with('@') {
+            return self.add_user(name, REMOTE);
+        }
+        Err(format!("unknown user {name:?}"))
+    }
+
+    /// True for a remote user's or a peer's account.
+    pub fn is_remote(&self, user: UserId) -> bool {
+        self.users[user].hash == REMOTE
+    }
+
+    /// The peer's queue account, if it exists.
+    pub fn peer_queue(&self, server: &str) -> Option<UserId> {
+        self.user_id(&peer_account(server))
+    }
+
+    /// Whose inbox an event for `user` waits in: its own, or, for a remote
+    /// user, its server's queue (made with it, `user_or_remote`).
+    pub(in crate::store) fn inbox_of(&self, user: UserId) -> UserId {
+        match address(&self.users[user].name) {
+            Some((_, server)) => self.peer_queue(server).unwrap_or(user),
+            None => user,
+        }
+    }
+
+    /// Enqueues an event for `user` where it waits ([`State::inbox_of`]).
+    pub(in crate::store) fn enqueue_for(
+        &mut self,
+        user: UserId,
+        queued: Queued,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let at = self.inbox_of(user);
+        self.users[at].inbox.enqueue(at, queued, event, push);
+    }
+
+    /// A fact of a peer's link ([`TOOK`], [`PIN`]).
+    pub fn link_fact(&self, server: &str, key: &str) -> Option<&str> {
+        let peer = self.peer_queue(server)?;
+        self.users[peer].settings.get(LINK, key)
+    }
+
+    /// How many remote users of `server` this server knows.
+    pub fn remote_users(&self, server: &str) -> usize {
+        self.users
+            .iter()
+            .filter(|u| address(&u.name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server)))
+            .count()
+    }
+}
