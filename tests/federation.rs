@@ -1,0 +1,338 @@
+//! The class network (protocol 1.3, docs/PROTOCOL.md §27), tested from
+//! outside: real `wachat serve` processes on port 0, each in its own
+//! temporary directory, linked by a roster file that the test writes once
+//! their link ports are known (a server reads its roster again when it
+//! changes). Where the test plays a peer itself, it speaks the link
+//! protocol over a plain socket, as a student's server would.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::{Conn, TestServer, without_ts};
+
+/// A server of the test's network: its process and its link port.
+struct Lab {
+    name: &'static str,
+    server: TestServer,
+    link: SocketAddr,
+    /// Its data directory (kept across kills).
+    dir: PathBuf,
+}
+
+fn link_port(server: &TestServer) -> SocketAddr {
+    let line = server.wait_for_log("listening: link ");
+    let addr = line.split("listening: link ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap();
+    addr.parse().unwrap()
+}
+
+/// Starts `name` on `dir` with the roster `roster` (and `more` flags).
+fn start(name: &'static str, dir: &Path, roster: &Path, link: u16, more: &[&str]) -> Lab {
+    let port = link.to_string();
+    let mut args =
+        vec!["--name", name, "--peers", roster.to_str().unwrap(), "--link-port", &port, "--timeout", "4"];
+    args.extend_from_slice(more);
+    let server = TestServer::start_in(dir, &args);
+    let link = link_port(&server);
+    Lab { name, server, link, dir: dir.to_path_buf() }
+}
+
+/// Writes the roster of `labs` (secret `s-<name>`), plus `extra` lines.
+fn write_roster(path: &Path, labs: &[(&str, u16)], extra: &str) {
+    let mut text: String =
+        labs.iter().map(|(name, port)| format!("{name},127.0.0.1,{port},s-{name}\n")).collect();
+    text.push_str(extra);
+    std::fs::write(path, text).unwrap();
+}
+
+/// Starts servers named `names`, each in a directory of `root`, linked by
+/// one roster (`root/class.csv`).
+fn network(root: &Path, names: &[&'static str], more: &[&str]) -> Vec<Lab> {
+    let roster = root.join("class.csv");
+    // Ports not known yet: each server finds its own line, the others'
+    // are put right below once they listen.
+    write_roster(&roster, &names.iter().map(|n| (*n, 1)).collect::<Vec<_>>(), "");
+    let labs: Vec<Lab> = names
+        .iter()
+        .map(|name| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            start(name, &dir, &roster, 0, more)
+        })
+        .collect();
+    write_roster(&roster, &labs.iter().map(|l| (l.name, l.link.port())).collect::<Vec<_>>(), "");
+    labs
+}
+
+/// A receive connection that said `VERSION:1.3` before its login.
+fn events_1_3(server: &TestServer, user: &str) -> Conn {
+    let mut events = server.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
+    events
+}
+
+/// A bounce (`STATUS:…:FAILED:<ts>:<reason>`) without its time.
+fn failed(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!(f.len(), 7, "{event}");
+    format!("{}:{}:{}:{}:{}:<ts>:{}", f[0], f[1], f[2], f[3], f[4], f[6])
+}
+
+/// The next event that is not a presence or a ping, without its time.
+fn event(conn: &mut Conn) -> String {
+    without_ts(&conn.next_event())
+}
+
+#[test]
+fn a_message_crosses_servers_and_its_statuses_come_back() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let [mut carl] = lab3.logged_in(["carl"]);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut bob_events = lab2.login_recv("bob", "pw-bob");
+
+    let ok = ana.request("MSG:bob@lab2:m1:hi bob, from lab1");
+    let ts = ok.strip_prefix("OK:m1:").expect(&ok);
+    assert_eq!(bob_events.next_msg(), format!("MSG:1:ana@lab1:bob:m1:{ts}:hi bob, from lab1"));
+    bob_events.send("ACK:1");
+    assert_eq!(event(&mut ana_events), "STATUS:1:bob@lab2:m1:DELIVERED:<ts>");
+    assert_eq!(bob.request("READ:ana@lab1:m1"), "OK");
+    assert_eq!(event(&mut ana_events), "STATUS:2:bob@lab2:m1:READ:<ts>");
+    assert!(bob.request("MSG:ana@lab1:b1:hello ana").starts_with("OK:b1:"));
+    assert_eq!(event(&mut ana_events), "MSG:3:bob@lab2:ana:b1:<ts>:hello ana");
+    let history = ana.listing("HISTORY:bob@lab2:10");
+    let no_ts = |l: &String| {
+        let f: Vec<&str> = l.splitn(5, ':').collect();
+        format!("{}:{}:{}:<ts>:{}", f[0], f[1], f[2], f[4])
+    };
+    assert_eq!(
+        history.iter().map(no_ts).collect::<Vec<_>>(),
+        ["ana:bob@lab2:m1:<ts>:READ:hi bob, from lab1", "bob@lab2:ana:b1:<ts>:RECEIVED:hello ana"]
+    );
+
+    // A third server, both ways.
+    assert!(carl.request("MSG:ana@lab1:c1:from lab3").starts_with("OK:c1:"));
+    assert_eq!(event(&mut ana_events), "MSG:4:carl@lab3:ana:c1:<ts>:from lab3");
+    assert!(carl.request("MSG:bob@lab2:c2:lab3 to lab2").starts_with("OK:c2:"));
+    assert_eq!(without_ts(&bob_events.next_msg()), "MSG:2:carl@lab3:bob:c2:<ts>:lab3 to lab2");
+
+    // Refusals: a server not in the roster at once; a user the peer does
+    // not have, bounced within seconds (a 1.3 client reads a STATUS, an
+    // older one a message in the chat).
+    assert_eq!(ana.request("MSG:bob@lab9:m2:hi"), "KO:UNKNOWN_SERVER:no server named lab9 in the roster");
+    assert!(ana.request("MSG:nobody@lab2:m3:anyone?").starts_with("OK:m3:"));
+    assert_eq!(
+        failed(&ana_events.next_event()),
+        "STATUS:5:nobody@lab2:m3:FAILED:<ts>:lab2 refused it: lab2 has no user nobody"
+    );
+    let mut old = lab1.login_recv("ana", "pw-ana");
+    let replay: Vec<String> = (0..5).map(|_| old.next_event()).collect();
+    let f: Vec<&str> = replay[4].splitn(7, ':').collect();
+    assert_eq!((f[0], f[1], f[2], f[3]), ("MSG", "5", "nobody@lab2", "ana"), "{replay:?}");
+    assert!(f[4].starts_with("_x") && f[4].ends_with("_failed"), "a server's id: {replay:?}");
+    assert_eq!(f[6], "⚠ not delivered: lab2 refused it: lab2 has no user nobody (your message m3)");
+    // The name of this server is this server.
+    assert!(ana.request("MSG:ana@lab1:m4:note to self").starts_with("OK:m4:"));
+    let info = ana.listing("INFO");
+    assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
+}
+
+#[test]
+fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = network(root.path(), &["lab1", "lab2"], &[]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let roster = root.path().join("class.csv");
+    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
+
+    // lab2 down: ana's messages are held by lab1.
+    labs[1].server.kill();
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    for i in 0..40 {
+        assert!(ana.request(&format!("MSG:bob@lab2:a{i}:to bob {i}")).starts_with(&format!("OK:a{i}:")));
+    }
+    // lab2 back: bob writes to ana while lab1 is killed mid-queue.
+    let dir2 = labs[1].dir.clone();
+    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    labs[0].server.kill();
+    for i in 0..20 {
+        assert!(bob.request(&format!("MSG:ana@lab1:b{i}:to ana {i}")).starts_with(&format!("OK:b{i}:")));
+    }
+    labs[1].server.kill(); // queued both ways, both killed
+    let dir1 = labs[0].dir.clone();
+    labs[0] = start("lab1", &dir1, &roster, port1, &[]);
+    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
+
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let mut got = Vec::new();
+    while got.len() < 40 {
+        let m = bob_events.next_msg();
+        let id = m.split(':').nth(4).unwrap().to_string();
+        if !got.contains(&id) {
+            got.push(id); // the wire is at-least-once: a resend is dropped by its id
+        }
+    }
+    assert_eq!(got, (0..40).map(|i| format!("a{i}")).collect::<Vec<_>>(), "every message once, in order");
+    let mut ana_events = labs[0].server.login_recv("ana", "pw-ana");
+    let mut got = Vec::new();
+    while got.len() < 20 {
+        let m = ana_events.next_msg();
+        let id = m.split(':').nth(4).unwrap().to_string();
+        if !got.contains(&id) {
+            got.push(id);
+        }
+    }
+    assert_eq!(got, (0..20).map(|i| format!("b{i}")).collect::<Vec<_>>());
+    // Nothing more is delivered: no duplicates after the acknowledgement.
+    bob_events.send("ACK:1000");
+    let mut bob_again = labs[1].server.login_recv("bob", "pw-bob");
+    assert_eq!(bob_again.line_within(Duration::from_millis(500)), None);
+}
+
+#[test]
+fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    // lab2's port is one nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    write_roster(&roster, &[("lab1", 1), ("lab2", closed)], "");
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, &["--give-up", "2s"]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut events = events_1_3(&lab1.server, "ana");
+    assert!(ana.request("MSG:bob@lab2:m1:are you there?").starts_with("OK:m1:"));
+    let bounce = failed(&events.next_event());
+    assert!(
+        bounce.starts_with("STATUS:1:bob@lab2:m1:FAILED:<ts>:lab2 unreachable for 2 s (--give-up): "),
+        "{bounce}"
+    );
+}
+
+/// The test as `lab9`: a link port of its own that answers lab1's
+/// dialback for the keys it sent, and a link to lab1.
+struct Lab9 {
+    vouch: TcpListener,
+}
+
+impl Lab9 {
+    /// Opens a link to `to` with `key` and identity `id`, answering the
+    /// dialback; returns the link and `to`'s answer to the hello.
+    fn hello(
+        &self,
+        to: SocketAddr,
+        secret: &str,
+        key: &str,
+        id: &str,
+    ) -> (TcpStream, BufReader<TcpStream>, String) {
+        self.hello_as(to, (secret, secret.starts_with("s-lab9")), key, id)
+    }
+
+    /// As [`Lab9::hello`]; `vouches`: lab1 calls back (the secret is right).
+    fn hello_as(
+        &self,
+        to: SocketAddr,
+        (secret, vouches): (&str, bool),
+        key: &str,
+        id: &str,
+    ) -> (TcpStream, BufReader<TcpStream>, String) {
+        let link = TcpStream::connect(to).unwrap();
+        link.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut reader = BufReader::new(link.try_clone().unwrap());
+        writeln!(&link, "HELLO:1.3:lab9:lab1:{secret}:{key}:{id}").unwrap();
+        if vouches {
+            let (vouch, _) = self.vouch.accept().unwrap();
+            vouch.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut line = String::new();
+            BufReader::new(vouch.try_clone().unwrap()).read_line(&mut line).unwrap();
+            assert_eq!(line.trim_end(), format!("VERIFY:lab1:lab9:{key}"));
+            writeln!(&vouch, "OK").unwrap();
+        }
+        let mut answer = String::new();
+        reader.read_line(&mut answer).unwrap();
+        (link, reader, answer.trim_end().to_string())
+    }
+}
+
+fn ask(link: &TcpStream, reader: &mut BufReader<TcpStream>, frame: &str) -> String {
+    writeln!(&*link, "{frame}").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+#[test]
+fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lab9 = Lab9 { vouch };
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    write_roster(&roster, &[("lab1", 1)], &lab9_line);
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, &[]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let id = "00000000000000000000000000000009";
+
+    let (_, _, wrong) = lab9.hello(lab1.link, "wrong", "Zk3q9wPpXc41LmNc", id);
+    assert_eq!(wrong, "KO:AUTH_FAILED:wrong secret for lab9");
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "MSG:1:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:1");
+    assert_eq!(bob.next_msg(), "MSG:1:ana@lab9:bob:m1:1795500000100:hi");
+    // The same frame again, and the same message under a new number.
+    assert_eq!(ask(&link, &mut r, "MSG:1:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:1");
+    assert_eq!(ask(&link, &mut r, "MSG:2:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:2");
+    // Spoofed origin, unknown user, a hostile text, a status for nothing.
+    assert_eq!(
+        ask(&link, &mut r, "MSG:3:eve@lab3:bob@lab1:x1:1795500000500:I am eve"),
+        "KO:3:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+    assert_eq!(
+        ask(&link, &mut r, "MSG:4:ana@lab9:nobody@lab1:m2:1:hi"),
+        "KO:4:UNKNOWN_USER:lab1 has no user nobody"
+    );
+    assert!(ask(&link, &mut r, "MSG:5:ana@lab9:bob@lab1:m3:1:a\u{1b}[2Jb").starts_with("KO:5:BAD_REQUEST:"));
+    assert_eq!(
+        ask(&link, &mut r, "STATUS:6:ana@lab9:bob@lab1:zz:READ:1"),
+        "KO:6:UNKNOWN_MESSAGE:bob sent ana@lab9 no message zz"
+    );
+    assert_eq!(ask(&link, &mut r, "PING"), "PONG");
+    assert_eq!(ask(&link, &mut r, "MSG:7:ana@lab9:bob@lab1:m4:1795500000900:second"), "ACK:7");
+    assert_eq!(without_ts(&bob.next_msg()), "MSG:2:ana@lab9:bob:m4:<ts>:second", "m1 once, nothing refused");
+    drop(link);
+
+    // A new hello resumes at the last frame taken; another identity under
+    // the same secret is refused.
+    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    assert_eq!(again, "OK:7");
+    let other = "ffffffffffffffffffffffffffffffff";
+    let (_, _, changed) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNe", other);
+    assert!(changed.starts_with(&format!("KO:AUTH_FAILED:lab9 was {id}, it is now {other}")), "{changed}");
+    // The teacher gives lab9 a new secret: the old one is refused, and
+    // the new server is taken from frame 1.
+    write_roster(&roster, &[("lab1", 1)], &lab9_line.replace("s-lab9", "s-lab9-new"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, old) = lab9.hello_as(lab1.link, ("s-lab9", false), "Zk3q9wPpXc41LmNf", other);
+        if old == "KO:AUTH_FAILED:wrong secret for lab9" {
+            break; // the roster was read again
+        }
+        assert!(Instant::now() < deadline, "{old}");
+        std::thread::sleep(Duration::from_millis(100)); // the roster is looked at again each second
+    }
+    let (_, _, fresh) = lab9.hello(lab1.link, "s-lab9-new", "Zk3q9wPpXc41LmNg", other);
+    assert_eq!(fresh, "OK:0");
+}
