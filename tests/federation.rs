@@ -147,7 +147,10 @@ fn a_message_crosses_servers_and_its_statuses_come_back() {
 #[test]
 fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     let root = tempfile::tempdir().unwrap();
-    let mut labs = network(root.path(), &["lab1", "lab2"], &[]);
+    // Checkpoints every few records: the queues, remote users and link
+    // counters must come back from a checkpoint as from the log.
+    let often = ["--checkpoint-records", "7"];
+    let mut labs = network(root.path(), &["lab1", "lab2"], &often);
     labs[0].server.register(&["ana"]);
     labs[1].server.register(&["bob"]);
     let roster = root.path().join("class.csv");
@@ -161,7 +164,7 @@ fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     }
     // lab2 back: bob writes to ana while lab1 is killed mid-queue.
     let dir2 = labs[1].dir.clone();
-    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
+    labs[1] = start("lab2", &dir2, &roster, port2, &often);
     let mut bob = labs[1].server.login_send("bob", "pw-bob");
     labs[0].server.kill();
     for i in 0..20 {
@@ -169,8 +172,8 @@ fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     }
     labs[1].server.kill(); // queued both ways, both killed
     let dir1 = labs[0].dir.clone();
-    labs[0] = start("lab1", &dir1, &roster, port1, &[]);
-    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
+    labs[0] = start("lab1", &dir1, &roster, port1, &often);
+    labs[1] = start("lab2", &dir2, &roster, port2, &often);
 
     let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
     let mut got = Vec::new();

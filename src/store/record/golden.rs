@@ -78,6 +78,18 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         (set(ana.clone(), "bob", Some("Bob")), "SET,19,ana,bob,archive,,1,,Bob\n"),
         (set(ana.clone(), "#lab", Some("a, \"b\"")), "SET,19,ana,#lab,archive,,1,,\"a, \"\"b\"\"\"\n"),
         (set(ana, "bob", None), "SET,19,ana,bob,archive,,0\n"),
+        // 1.3: a bounce, and a message from and to another server's user.
+        (
+            Record::Failed {
+                ts: 23,
+                author: name("ana"),
+                address: name("bob@lab2"),
+                id: name("m1"),
+                reason: name("lab2 refused it: lab2 has no user bob"),
+            },
+            "FAILED,23,ana,bob@lab2,m1,,,,lab2 refused it: lab2 has no user bob\n",
+        ),
+        (msg("bob@lab2", "hi", NO_POS), "MSG,17,ana,bob@lab2,m1,,3,1,hi\n"),
     ]
 }
 
@@ -96,6 +108,7 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "DELACCOUNT",
         "DELIVERED",
         "DEVICES",
+        "FAILED",
         "JOIN",
         "LEAVE",
         "MSG",
