@@ -144,6 +144,19 @@ fn a_message_crosses_servers_and_its_statuses_come_back() {
     assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
 }
 
+/// The ids of the next `n` different messages, in order: the wire is
+/// at-least-once, and a client drops a resend by its id.
+fn ids_once(events: &mut Conn, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let id = events.next_msg().split(':').nth(4).unwrap().to_string();
+        if !got.contains(&id) {
+            got.push(id);
+        }
+    }
+    got
+}
+
 #[test]
 fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     let root = tempfile::tempdir().unwrap();
@@ -176,25 +189,10 @@ fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     labs[1] = start("lab2", &dir2, &roster, port2, &often);
 
     let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
-    let mut got = Vec::new();
-    while got.len() < 40 {
-        let m = bob_events.next_msg();
-        let id = m.split(':').nth(4).unwrap().to_string();
-        if !got.contains(&id) {
-            got.push(id); // the wire is at-least-once: a resend is dropped by its id
-        }
-    }
-    assert_eq!(got, (0..40).map(|i| format!("a{i}")).collect::<Vec<_>>(), "every message once, in order");
+    let expected = |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
+    assert_eq!(ids_once(&mut bob_events, 40), expected("a", 40), "every message once, in order");
     let mut ana_events = labs[0].server.login_recv("ana", "pw-ana");
-    let mut got = Vec::new();
-    while got.len() < 20 {
-        let m = ana_events.next_msg();
-        let id = m.split(':').nth(4).unwrap().to_string();
-        if !got.contains(&id) {
-            got.push(id);
-        }
-    }
-    assert_eq!(got, (0..20).map(|i| format!("b{i}")).collect::<Vec<_>>());
+    assert_eq!(ids_once(&mut ana_events, 20), expected("b", 20));
     // Nothing more is delivered: no duplicates after the acknowledgement.
     bob_events.send("ACK:1000");
     let mut bob_again = labs[1].server.login_recv("bob", "pw-bob");

@@ -35,7 +35,7 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
                 let spawned = std::thread::Builder::new().name("link-in".into()).spawn(move || {
                     let peer = stream.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string());
                     if let Err(e) = serve(&f, stream) {
-                        log::info!("link from {peer}: {e}");
+                        log::debug!("link from {peer}: {e}");
                     }
                     f.closed();
                 });
@@ -240,7 +240,7 @@ fn take_frames(
                 return Err(std::io::Error::other(format!("frame {n} refused for now: {}", ko.reason)));
             }
             Err(ko) => {
-                log::info!("link: {from}'s frame {n} refused: {}", ko.reason);
+                log::debug!("link: {from}'s frame {n} refused: {}", ko.reason);
                 say(stream, &Answer::Ko(Some(n), ko.code, ko.reason))?
             }
         }

@@ -222,7 +222,7 @@ impl Dialer {
                             stop = Some(format!("frame {n} refused for now: {} {why}", code.as_str()));
                             break;
                         }
-                        log::info!("link to {}: frame {n} refused: {} {why}", self.peer, code.as_str());
+                        log::debug!("link to {}: frame {n} refused: {} {why}", self.peer, code.as_str());
                         refused.insert(n, format!("{} refused it: {why}", self.peer));
                         done = n;
                     }

@@ -226,6 +226,21 @@ impl LocalStore {
     }
 }
 
+/// The two sides of a frame from `server` to this server, `me`: the one
+/// who speaks must be `server`'s user (a peer speaks only for its own),
+/// the other one of ours, whose local name is returned.
+fn sides<'a>((server, me): (&str, &str), speaker: &str, ours: &'a str) -> Result<&'a str, Ko> {
+    let (_, origin) = address(speaker).unwrap_or((speaker, ""));
+    if !origin.eq_ignore_ascii_case(server) {
+        return Err(ko(Code::Forbidden, format!("{server} speaks only for its own users, not {speaker}")));
+    }
+    let (user, dest) = address(ours).unwrap_or((ours, ""));
+    if !dest.eq_ignore_ascii_case(me) {
+        return Err(ko(Code::UnknownServer, format!("this is {me}, not {dest}")));
+    }
+    Ok(user)
+}
+
 impl Inner {
     /// A direct message from a peer's user to one of ours.
     fn take_msg(
@@ -235,14 +250,7 @@ impl Inner {
         (server, me): (&str, &str),
         (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
     ) -> Result<(), Ko> {
-        let (_, origin) = address(from).unwrap_or((from, ""));
-        if !origin.eq_ignore_ascii_case(server) {
-            return Err(ko(Code::Forbidden, format!("{server} speaks only for its own users, not {from}")));
-        }
-        let (user, dest) = address(to).unwrap_or((to, ""));
-        if !dest.eq_ignore_ascii_case(me) {
-            return Err(ko(Code::UnknownServer, format!("this is {me}, not {dest}")));
-        }
+        let user = sides((server, me), from, to)?;
         let to = state.user_id(user).filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted());
         let to = to.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
         let sender = state.user_id(from);
@@ -288,14 +296,7 @@ impl Inner {
         (reader, author, id): (&str, &str, &str),
         what: LinkState,
     ) -> Result<(), Ko> {
-        let (_, origin) = address(reader).unwrap_or((reader, ""));
-        if !origin.eq_ignore_ascii_case(server) {
-            return Err(ko(Code::Forbidden, format!("{server} speaks only for its own users, not {reader}")));
-        }
-        let (user, dest) = address(author).unwrap_or((author, ""));
-        if !dest.eq_ignore_ascii_case(me) {
-            return Err(ko(Code::UnknownServer, format!("this is {me}, not {dest}")));
-        }
+        let user = sides((server, me), reader, author)?;
         let unknown = || ko(Code::UnknownMessage, format!("{user} sent {reader} no message {id}"));
         let (Some(author), Some(reader_id)) = (state.user_id(user), state.user_id(reader)) else {
             return Err(unknown());
