@@ -15,7 +15,9 @@
 # to PostgreSQL's command line: on a machine whose disk other work
 # shares, PG_OPTS="-c fsync=off -c synchronous_commit=off" takes its
 # fsync stalls out of the figures (they made e481098 itself measure a
-# p50 of 59-77 ms beside a test suite), to compare builds, not disks. As root, PostgreSQL
+# p50 of 59-77 ms beside a test suite), to compare builds, not disks.
+# NODE_OPTS adds flags to both nodes' command line (on a machine whose
+# disk other work fills, NODE_OPTS="--min-free 100MiB"). As root, PostgreSQL
 # runs under `runuser -u postgres`. tests/cluster/latency.rs runs the
 # latency run in CI.
 set -u
@@ -27,10 +29,12 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$D"; runuser -u postg
 # empty line of figures (a build without the `cluster` feature, a node that
 # did not start).
 fail() { echo "$0: $1" >&2; shift; printf '%s\n' "$@" | tail -n 5 >&2; finish; exit 1; }
-# Waits up to 20 s for a node's send port; a node that exits or never
-# listens fails the round with its log's last lines.
+# Waits up to 60 s for a node to say where it listens: its ports are
+# bound before it has joined the cluster (taken the lease, or found who
+# holds it), so an answering port is not a started node. A node that
+# exits or never says so fails the round with its log's last lines.
 up() {
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.2; done
+  for _ in $(seq 300); do grep -q "listening: send" "$2" 2>/dev/null && return; sleep 0.2; done
   fail "a node did not start on port $1:" "$(cat "$2")"
 }
 round() {
@@ -42,11 +46,11 @@ round() {
   Q() { psql -h 127.0.0.1 -p "$pg" -U wachat "$@"; }
   Q postgres -qc "CREATE DATABASE bench"
   nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
-  local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off"
+  local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off ${NODE_OPTS:-}"
   # Each node its own data directory (its device cache), in the round's
   # temporary one: not the checkout's data/, nor one for both.
   "$BIN" serve $S --node a --data-dir "$D/node-a" --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
-  up "$s1" "$D/a.log" # a migrates the schema
+  up "$s1" "$D/a.log" # a migrates the schema (and takes the lease, on a build that has one)
   "$BIN" serve $S --node b --data-dir "$D/node-b" --send-port "$s2" --recv-port "$r2" >"$D/b.log" 2>&1 & B=$!
   up "$s2" "$D/b.log"
   local N=127.0.0.1:$s1:$r1,127.0.0.1:$s2:$r2

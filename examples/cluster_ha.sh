@@ -150,6 +150,13 @@ stop() {
   return 0
 }
 
+# Waits up to 60 s for the node logging to $1 to say where it listens:
+# its ports are bound before it has joined the cluster, so the next node
+# starts once this one has taken the lease (or found who holds it).
+listening() {
+  for _ in $(seq 300); do grep -q "listening: send" "$1" 2>/dev/null && return; sleep 0.2; done
+}
+
 # Two nodes on --store $1, --bus $2, ports from $3; prints their --server list.
 two_nodes() {
   local i
@@ -157,8 +164,8 @@ two_nodes() {
     "$BIN" serve --store "$1" --bus "$2" --rate 0 --exempt 127.0.0.1 --web-port off --node "n$3$i" \
       --send-port $(($3 + i)) --recv-port $(($3 + 10 + i)) --data-dir "$D/node$3$i" >"$D/node$3$i.log" 2>&1 &
     echo $! >>"$D/nodes.pid"
+    listening "$D/node$3$i.log"
   done
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$(($3 + 12))) 2>/dev/null && break; sleep 0.2; done
   echo "127.0.0.1:$(($3 + 1)):$(($3 + 11)),127.0.0.1:$(($3 + 2)):$(($3 + 12))"
 }
 
@@ -199,9 +206,10 @@ trap 'kill $A $B 2>/dev/null; stop "$D"' EXIT
 formation "$D" 24100 || exit 1
 . "$D/env"
 S=(--store "$STORE" --bus "$BUS" --rate 0 --web-port off)
-"$BIN" serve "${S[@]}" --node a --send-port 6201 --recv-port 9201 --metrics 127.0.0.1:9291 >"$D/a.log" 2>&1 & A=$!
-"$BIN" serve "${S[@]}" --node b --send-port 6202 --recv-port 9202 --metrics 127.0.0.1:9292 >"$D/b.log" 2>&1 & B=$!
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/6202) 2>/dev/null && break; sleep 0.2; done
+"$BIN" serve "${S[@]}" --node a --data-dir "$D/node-a" --send-port 6201 --recv-port 9201 --metrics 127.0.0.1:9291 >"$D/a.log" 2>&1 & A=$!
+listening "$D/a.log"
+"$BIN" serve "${S[@]}" --node b --data-dir "$D/node-b" --send-port 6202 --recv-port 9202 --metrics 127.0.0.1:9292 >"$D/b.log" 2>&1 & B=$!
+listening "$D/b.log"
 cat <<EOF
 Running, in $D:
   the monitor        pg_autoctl run --pgdata $D/monitor     port $PGMONITOR
@@ -212,8 +220,8 @@ Running, in $D:
   node b             send 6202, receive 9202, metrics http://127.0.0.1:9292/metrics (pid $B)
 
 Chat through both nodes (two terminals):
-  $BIN register --server 127.0.0.1:6201:9201 alice    then   $BIN console --server 127.0.0.1:6201:9201 alice
-  $BIN register --server 127.0.0.1:6202:9202 bob      then   $BIN console --server 127.0.0.1:6202:9202 bob
+  $BIN connect --register --user alice --server 127.0.0.1:6201:9201,127.0.0.1:6202:9202
+  $BIN connect --register --user bob --server 127.0.0.1:6202:9202,127.0.0.1:6201:9201
 Watch:
   watch -n1 pg_autoctl show state --pgdata $D/monitor     (as the postgres user when root)
   $BIN top --metrics 127.0.0.1:9291                      (the node's database state)
@@ -221,11 +229,11 @@ Kill one thing and watch the chat go on:
   the primary (pg1 at first) and its keeper:  kill -9 -\$(cat $D/pg1.pgid) \$(head -1 $D/pg1/postmaster.pid)
   freeze it (a hung machine):  kill -STOP -\$(cat $D/pg1.pgid); later kill -CONT -\$(cat $D/pg1.pgid)
   a NATS:       kill -9 \$(cat $D/nats1.pid)
-  a node:       kill -9 $A   (its clients reconnect to the other)
+  a node:       kill -9 $A   (node a leads at first: b takes the lease within ~5 s,
+                and the clients of a reconnect to b)
+  who leads:    psql "$STORE" -c 'SELECT holder, epoch FROM lease'
 While no primary answers (~9 s after the kill -9), writes get KO:UNAVAILABLE
-and node a answers from memory: alice, who logged in there, logs in again
-on the send port and reads ROOMS, MEMBERS:#general, LASTSEEN:bob as before
-  (printf 'LOGIN:alice:<password>\nROOMS\n' | nc -q1 127.0.0.1 6201)
+and are sent again; reads (HISTORY, ROOMS) are answered from each node's copy.
 Ctrl-C stops everything.
 EOF
 wait $A $B

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The cluster's latency at 2,000 msgs/s, and where it goes (docs/CLUSTER.md,
-# "Where the p99 goes at 2,000 msgs/s"): a fresh PostgreSQL and NATS, two
+# "Figures"): a fresh PostgreSQL and NATS, two
 # nodes with --metrics, then three runs of `wachat bench` (100 pairs, 20
 # msgs/s each, every message crossing nodes). Prints each run's latency and
 # the change of every histogram of both nodes during it (bucket bounds), and
@@ -25,10 +25,14 @@ Q postgres -qc "CREATE DATABASE bench"
 Q bench -qc "CREATE EXTENSION pg_stat_statements"
 nats-server -p 4333 -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
 S="--store postgres://wachat@127.0.0.1:5433/bench --bus nats://127.0.0.1:4333 --rate 0 --exempt 127.0.0.1 --web-port off"
-"$BIN" serve $S --node a --send-port 6101 --recv-port 9101 --metrics 127.0.0.1:9191 >"$D/a.log" 2>&1 & A=$!
-"$BIN" serve $S --node b --send-port 6102 --recv-port 9102 --metrics 127.0.0.1:9192 >"$D/b.log" 2>&1 & B=$!
-trap 'kill $A $B $NATS 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null' EXIT
-for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/6102) 2>/dev/null && break; sleep 0.2; done
+# Each node its own data directory (its copy of the log); b started once
+# a has joined the cluster (its ports are bound before that).
+listening() { for _ in $(seq 300); do grep -q "listening: send" "$1" 2>/dev/null && return; sleep 0.2; done; }
+"$BIN" serve $S --node a --data-dir "$D/node-a" --send-port 6101 --recv-port 9101 --metrics 127.0.0.1:9191 >"$D/a.log" 2>&1 & A=$!
+trap 'kill $A ${B:-} $NATS 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null' EXIT
+listening "$D/a.log"
+"$BIN" serve $S --node b --data-dir "$D/node-b" --send-port 6102 --recv-port 9102 --metrics 127.0.0.1:9192 >"$D/b.log" 2>&1 & B=$!
+listening "$D/b.log"
 N=127.0.0.1:6101:9101,127.0.0.1:6102:9102
 "$BIN" bench --server $N --pairs 100 --messages 10 >/dev/null 2>&1   # the accounts
 for r in 1 2 3; do

@@ -9,7 +9,8 @@
 //! nodes), `devices.rs` (several devices of one user), `accounts.rs` (a
 //! new password on every node), `history.rs` (`HISTORY` a page at a time,
 //! 1.2, read on any node: nothing of the cluster's own), `people.rs`
-//! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs`
+//! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
+//! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
@@ -28,6 +29,8 @@ mod accounts;
 mod calls;
 #[path = "cluster/chat.rs"]
 mod chat;
+#[path = "cluster/checkpoints.rs"]
+mod checkpoints;
 #[path = "cluster/devices.rs"]
 mod devices;
 #[path = "cluster/differential.rs"]

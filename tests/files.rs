@@ -310,6 +310,39 @@ fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
     }
 }
 
+/// Issue 69, item 6: bob forwarded ana's 900 KiB file to himself, ana
+/// deleted her message, and the file stayed in her quota, with no
+/// message of hers left whose deletion would free it. A file is its
+/// uploader's while a message of hers carries it; after that it is the
+/// forwarder's: in his quota, and freed when he deletes his message.
+#[test]
+fn a_forwarded_file_is_the_forwarders_once_its_sender_deleted_hers() {
+    let server = TestServer::start_with(&["--user-quota", "1000000", "--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    let bytes = noise(900 * 1024, 7);
+    let id = upload(&mut ana, "notes.pdf", &bytes);
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
+    assert!(bob.request(&format!("FILE:bob:fw1:{id}:↪ ")).starts_with("OK:fw1:"), "bob keeps it");
+    let sha = sha256(&bytes);
+    let hers = format!("UPLOAD:again.pdf:{}:{sha}", bytes.len());
+    assert!(ana.request(&hers).starts_with("KO:FULL:"), "ana pays while her message carries it");
+
+    assert!(ana.request("DELETE:bob:f1").starts_with("OK:"));
+    let again = ana.request(&hers);
+    assert!(again.starts_with("OK:"), "ana's quota is hers again: {again}");
+    let small = noise(200 * 1024, 8);
+    let his = format!("UPLOAD:more.bin:{}:{}", small.len(), sha256(&small));
+    let full = bob.request(&his);
+    assert!(full.starts_with("KO:FULL:"), "bob pays for what he kept: {full}");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes, "and still has it");
+
+    assert!(bob.request("DELETE:bob:fw1").starts_with("OK:"));
+    assert!(bob.request(&his).starts_with("OK:"), "deleting his message frees it");
+    assert!(fetch(&mut bob, &id).is_err(), "nothing carries it any more: gone");
+}
+
 /// The lines of an export, parsed.
 fn export_lines(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap();

@@ -323,6 +323,46 @@ fn both_stores_list_a_files_messages_in_the_order_they_were_attached() {
     assert_eq!(carriers_story(&pg, &vacuum), expected, "in the database");
 }
 
+/// Issue 69, item 6, told to a store: ana's file, sent to bob and
+/// forwarded by him to himself and by carl to dan. While a message of
+/// ana's carries it, it is in her quota; once she deleted both of hers it
+/// is bob's (the first forwarder), and once he deleted his, carl's.
+fn forward_story(files: &Files) -> Vec<String> {
+    let mut out = Vec::new();
+    let id = files.upload("Ana", "f", 3, &sha256(b"abc"), 0, 0).unwrap();
+    files.part("ana", &id, 0, b"abc").unwrap();
+    for (from, to, msg) in
+        [("ana", "bob", "m1"), ("bob", "bob", "fw1"), ("ana", "#lab", "m2"), ("carl", "dan", "fw2")]
+    {
+        files.carry(&id, Carrier::new(from, to, msg)).unwrap();
+    }
+    let quotas = |out: &mut Vec<String>| {
+        out.push(["ana", "bob", "carl"].map(|who| said(files.bytes_of(who))).join(" "));
+    };
+    quotas(&mut out);
+    files.forget("ana", "bob", "m1");
+    quotas(&mut out);
+    files.forget("ana", "#lab", "m2");
+    quotas(&mut out);
+    out.push(said(files.fetch("ana", &id, 0, |c| c.is_party("ana"))));
+    files.forget("bob", "bob", "fw1");
+    quotas(&mut out);
+    out.push(said(files.fetch("dan", &id, 0, |c| c.is_party("dan"))));
+    files.forget("carl", "dan", "fw2");
+    quotas(&mut out);
+    out
+}
+
+#[test]
+fn a_forwarded_file_passes_to_its_forwarder_alike_on_both_stores() {
+    let (_dir, disk, _cluster, pg) = both_stores(Duration::from_secs(3600));
+    let on_disk = forward_story(&disk);
+    assert_eq!(on_disk, forward_story(&pg), "the same answers");
+    let unknown = format!("{:?}", Code::UnknownFile);
+    let expected = ["3 0 0", "3 0 0", "0 3 0", unknown.as_str(), "0 0 3", "[97, 98, 99]", "0 0 0"];
+    assert_eq!(on_disk, expected);
+}
+
 /// Issue 49, item 1, on a cluster: the name's next account, on the other
 /// node, sees nothing of the old one's files; bob keeps his.
 #[test]

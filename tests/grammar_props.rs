@@ -74,7 +74,7 @@ fn request() -> impl Strategy<Value = Request> {
         (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
         Just(Request::Devices),
         name().prop_map(|device| Request::Unlink { device }),
-        Just(Request::Link),
+        proptest::option::of(rest()).prop_map(|password| Request::Link { password }),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), sent_id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),

@@ -260,6 +260,41 @@ fn item13_after_a_flood_from_many_addresses_a_fresh_address_registers() {
     assert!(c.request("REGISTER:more::secret").starts_with("KO:RATE_LIMITED:"));
 }
 
+// ----- issue 69, item 4: a token is one device's --------------------------------
+
+/// Issue 69, item 4: a stolen token minted more devices (`LINK`, then
+/// `PAIR`), which outlived the stolen one's unlinking and could `UNLINK`
+/// the owner's browser. A token is one device's now: a session that
+/// logged in with one gets no link code without the password
+/// (`LINK:<password>`, a wrong one refused as `PASSWD`'s, the session
+/// staying), so every device on record was made by someone who knows the
+/// password, and unlinking the stolen one leaves nothing of the thief's.
+#[test]
+fn item4_a_session_of_a_token_links_no_device_without_the_password() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let token = pair(&server, "ana", "laptop");
+    let mut thief = server.send_conn();
+    assert_eq!(thief.request(&format!("LOGIN:ana@laptop:{token}")), "OK:ana");
+    let refused = thief.request("LINK");
+    assert!(refused.starts_with("KO:FORBIDDEN:") && refused.contains("LINK:<password>"), "{refused}");
+    let wrong = thief.request("LINK:a-guess");
+    assert!(wrong.starts_with("KO:FORBIDDEN:"), "{wrong}");
+    assert_eq!(thief.request("PING"), "OK", "the session stays: the device is still ana's");
+    let mut owner = server.login_send("ana@phone", "pw-ana");
+    let listed = owner.listing("DEVICES");
+    assert_eq!(listed.len(), 1, "nothing minted: {listed:?}");
+    // The owner's laptop, with her password, links a tablet from that session.
+    let code = thief.request("LINK:pw-ana");
+    let code = code.strip_prefix("OK:").unwrap_or_else(|| panic!("{code}"));
+    assert!(server.send_conn().request(&format!("PAIR:ana@tablet:{code}")).starts_with("OK:"));
+    // Unlinked, the stolen laptop leaves no device of the thief's behind.
+    assert_eq!(owner.request("UNLINK:laptop"), "OK");
+    let names: Vec<String> =
+        owner.listing("DEVICES").iter().map(|l| l.split(':').next().unwrap().into()).collect();
+    assert_eq!(names, ["tablet"]);
+}
+
 // ----- item 2 on a cluster -----------------------------------------------------
 
 #[cfg(feature = "cluster")]

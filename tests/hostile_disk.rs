@@ -254,8 +254,15 @@ fn item8_a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() 
     assert!(store.login("carl", "pw-carl", false).is_ok());
 }
 
-/// A server (`--min-free 0`) whose store is on `disk`, its files in `files`.
+/// A server (`--min-free 0`) whose store is on `disk`, its files in
+/// `files`. Its data directory's own files (`devices.csv`) are on `disk`
+/// too, in a directory `files` made there durably, as a real data
+/// directory is before its server starts.
 fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
+    disk.create_dir_all(files).unwrap();
+    for dir in files.ancestors().skip(1) {
+        disk.sync_dir(dir, wachat::store::disk::SyncPoint::DataDir).unwrap();
+    }
     let listen = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config::new(files);
     config.store = no_floor();
@@ -265,10 +272,113 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
     Server::start_with(listen(), listen(), config, move |router| {
         let router = router.clone();
         let deliver = Box::new(move |deliveries: &[wachat::store::Delivery]| router.deliver(deliveries));
-        let local = LocalStore::open_on(d, Path::new("/data"), no_floor(), deliver, None)?;
-        Ok(Storage::alone(Arc::new(local)))
+        let local = LocalStore::open_on(d.clone(), Path::new("/data"), no_floor(), deliver, None)?;
+        Ok(Storage::alone(Arc::new(local)).on(d))
     })
     .unwrap()
+}
+
+// ----- issue 69, item 3: a device revoked on a full disk -------------------
+
+/// A new device of ana's, linked with a code her session `ana` asks for
+/// (`LINK`, then `PAIR` on a fresh connection): its token.
+fn paired(server: &Server, ana: &mut Conn, device: &str) -> String {
+    let code = ana.request("LINK");
+    let code = code.strip_prefix("OK:").unwrap_or_else(|| panic!("{code}"));
+    let token = Conn::connect(server.send_addr()).request(&format!("PAIR:ana@{device}:{code}"));
+    token.strip_prefix("OK:").unwrap_or_else(|| panic!("{token}")).to_string()
+}
+
+/// What `LOGIN:ana@<device>:<secret>` on a fresh send connection answers,
+/// and the connection.
+fn login_as(server: &Server, device: &str, secret: &str) -> (String, Conn) {
+    let mut conn = Conn::connect(server.send_addr());
+    (conn.request(&format!("LOGIN:ana@{device}:{secret}")), conn)
+}
+
+/// The names of ana's devices, as `DEVICES` lists them.
+fn device_names(ana: &mut Conn) -> Vec<String> {
+    ana.listing("DEVICES").iter().map(|l| l.split(':').next().unwrap().to_string()).collect()
+}
+
+/// Issue 69, item 3: with `--min-free 0` and a disk another program
+/// filled, `UNLINK:stolen` answered `KO:FULL` with the device gone in
+/// memory, the thief's sessions open, and its token logging in again
+/// after a restart; a refused `DELACCOUNT` forgot the devices. Now the
+/// revocation is written first, in the room of the book's spare, and
+/// answered `OK`: the thief's sessions end and its token never logs in
+/// again, through a power cut (harsher than a kill -9: what was not
+/// synced is lost too) and a restart. Once the spare is spent as well,
+/// `UNLINK` and `DELACCOUNT` are refused and change nothing, before and
+/// after the restart.
+#[test]
+fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
+    let disk = SimDisk::new();
+    let files = tempfile::tempdir().unwrap();
+    let server = sim_server(&disk, files.path());
+    for user in ["ana", "bob"] {
+        let mut c = Conn::connect(server.send_addr());
+        assert_eq!(c.request(&format!("REGISTER:{user}::pw-{user}")), format!("OK:{user}"));
+    }
+    let (ok, mut ana) = login_as(&server, "laptop", "pw-ana");
+    assert_eq!(ok, "OK:ana");
+    let stolen = paired(&server, &mut ana, "stolen");
+    let phone = paired(&server, &mut ana, "phone");
+    let (ok, mut thief) = login_as(&server, "stolen", &stolen);
+    assert_eq!(ok, "OK:ana");
+    let events = |device: &str, secret: &str| {
+        let mut conn = Conn::connect(server.recv_addr());
+        assert_eq!(conn.request("VERSION:1.2"), "OK");
+        assert_eq!(conn.request(&format!("LOGIN:ana@{device}:{secret}")), "OK:ana");
+        conn
+    };
+    let _laptop_events = events("laptop", "pw-ana");
+    let mut thief_events = events("stolen", &stolen);
+    assert_eq!(device_names(&mut ana), ["laptop", "phone", "stolen"]);
+
+    // Another program fills the disk: the revocation spends the spare.
+    disk.set_capacity(Some(disk.used_bytes()));
+    assert_eq!(ana.request("UNLINK:stolen"), "OK");
+    assert_eq!(thief_events.next_event(), "BYE:UNLINKED");
+    thief.expect_closed();
+    assert!(login_as(&server, "stolen", &stolen).0.starts_with("KO:AUTH_FAILED:"), "the token is dead");
+    assert_eq!(device_names(&mut ana), ["laptop", "phone"]);
+
+    // The spare is spent and the disk still full: refused, nothing changed.
+    disk.set_capacity(Some(disk.used_bytes()));
+    let refused = ana.request("UNLINK:phone");
+    assert!(refused.starts_with("KO:FULL:"), "{refused}");
+    assert_eq!(device_names(&mut ana), ["laptop", "phone"]);
+    let (ok, mut phone_session) = login_as(&server, "phone", &phone);
+    assert_eq!(ok, "OK:ana", "its token still logs in");
+    assert_eq!(phone_session.request("PING"), "OK");
+    // The log's own ballast is spent by the first write that meets the
+    // full disk; after it every write is refused, DELACCOUNT's too.
+    let mut stored = 0;
+    while !ana.request(&format!("MSG:bob:m{stored}:a full disk")).starts_with("KO:FULL:") {
+        stored += 1;
+        assert!(stored < 5, "writes are refused once the ballast is spent");
+        disk.set_capacity(Some(disk.used_bytes()));
+    }
+    let refused = ana.request("DELACCOUNT:pw-ana");
+    assert!(refused.starts_with("KO:FULL:"), "{refused}");
+    assert_eq!(device_names(&mut ana), ["laptop", "phone"], "a refused DELACCOUNT forgets no device");
+    assert_eq!(login_as(&server, "phone", &phone).0, "OK:ana");
+
+    // The power goes (the server writes nothing more), then a restart.
+    disk.power_cut();
+    disk.fill();
+    server.shutdown();
+    disk.free_up();
+    disk.set_capacity(None);
+    let server = sim_server(&disk, files.path());
+    assert!(login_as(&server, "stolen", &stolen).0.starts_with("KO:AUTH_FAILED:"), "revoked for good");
+    assert_eq!(login_as(&server, "phone", &phone).0, "OK:ana", "refused: nothing changed");
+    let (ok, mut ana) = login_as(&server, "laptop", "pw-ana");
+    assert_eq!(ok, "OK:ana", "the account was not deleted");
+    assert_eq!(device_names(&mut ana), ["laptop", "phone"], "as answered, through the power cut");
+    assert_eq!(ana.request("UNLINK:phone"), "OK", "room again: the revocation goes through");
+    server.shutdown();
 }
 
 /// Sends `line` until it is not refused `KO:FULL` (room came back: the

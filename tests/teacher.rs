@@ -98,6 +98,53 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     assert!(listed.lines().any(|l| l.starts_with("prof") && l.contains("server admin")), "{listed}");
 }
 
+/// Issue 69, item 4: a teacher's `users passwd` is the recovery of a
+/// student who lost both laptop and password, and it revoked nothing:
+/// the old password's session and the laptop's token sessions answered
+/// on, and the token logged in again. Now it ends every session of the
+/// account and revokes every token, beside a running server as on a
+/// stopped one's data directory.
+#[test]
+fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana"]);
+    let mut old = server.login_send("ana", "pw-ana");
+    let link = |from: &mut Conn, device: &str| {
+        let code = from.request("LINK");
+        let code = code.strip_prefix("OK:").unwrap_or_else(|| panic!("{code}")).to_string();
+        let token = server.send_conn().request(&format!("PAIR:ana@{device}:{code}"));
+        token.strip_prefix("OK:").unwrap_or_else(|| panic!("{token}")).to_string()
+    };
+    let laptop = link(&mut old, "laptop");
+    let mut thief = server.send_conn();
+    assert_eq!(thief.request(&format!("LOGIN:ana@laptop:{laptop}")), "OK:ana");
+    let mut thief_events = server.recv_conn();
+    assert_eq!(thief_events.request("VERSION:1.2"), "OK");
+    assert_eq!(thief_events.request(&format!("LOGIN:ana@laptop:{laptop}")), "OK:ana");
+
+    let reset = users(&data, &["passwd", "ana", "--random"], "").ok();
+    assert!(reset.contains("logged out and its tokens revoked"), "{reset}");
+    let new = reset.trim_end().rsplit("password: ").next().unwrap().to_string();
+    assert_eq!(thief_events.next_event(), "BYE:UNLINKED");
+    thief.expect_closed();
+    old.expect_closed();
+    assert!(server.send_conn().request(&format!("LOGIN:ana@laptop:{laptop}")).starts_with("KO:AUTH_FAILED:"));
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    let mut ana = server.login_send("ana", &new);
+
+    // The same on a stopped server's data directory: no token survives it.
+    let phone = link(&mut ana, "phone");
+    drop(ana);
+    server.terminate();
+    let reset = users(&data, &["passwd", "ana", "--random"], "").ok();
+    let newer = reset.trim_end().rsplit("password: ").next().unwrap().to_string();
+    server.restart(&[]);
+    assert!(server.send_conn().request(&format!("LOGIN:ana@phone:{phone}")).starts_with("KO:AUTH_FAILED:"));
+    drop(server.login_send("ana", &newer));
+}
+
 /// Issue 53, the teacher's edges: `serve` says at start that registration
 /// is invite-only; `users invite` prints a link with the web port the
 /// server really serves; `users list` is sorted by name.

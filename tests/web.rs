@@ -97,8 +97,16 @@ fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
 fn an_offline_browser_queues_reconnects_and_delivers_once() {
     let _one = one_at_a_time();
     let (mut server, _, ana, web_port) = typed_offline("typed offline");
-    let outbox = ana.exec("return Object.keys(localStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(localStorage[k]).length)", json!([]));
+    // A password's login keeps its outbox in the tab (issue 69), not past it.
+    let outbox = ana.exec("return Object.keys(sessionStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(sessionStorage[k]).length)", json!([]));
     assert_eq!(outbox, json!([1]));
+    assert_eq!(
+        ana.exec(
+            "return Object.keys(localStorage).filter(k => k.startsWith('wachat:outbox:')).length",
+            json!([])
+        ),
+        json!(0)
+    );
     // The server comes back on the same ports; the app reconnects by itself.
     server.restart_in_place(&["--web-port", &web_port]);
     ana.wait_for("document.querySelector('#status.online') && document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
@@ -106,7 +114,7 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
     assert!(bob.next_msg().ends_with(":typed offline"));
     let mut bob_send = server.login_send("bob", "pw-bob");
     assert_eq!(bob_send.listing("HISTORY:ana:10").len(), 1, "delivered once");
-    assert_eq!(ana.exec("return JSON.parse(localStorage[Object.keys(localStorage).find(k => k.startsWith('wachat:outbox:'))]).length", json!([])), json!(0));
+    assert_eq!(ana.exec("return JSON.parse(sessionStorage[Object.keys(sessionStorage).find(k => k.startsWith('wachat:outbox:'))]).length", json!([])), json!(0));
 }
 
 #[test]
@@ -544,9 +552,8 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         assert!(get(path).starts_with("HTTP/1.1 404"), "{path}");
     }
     // Every file of the first load, and their size over the wire: gzipped
-    // for a browser that takes it (the budget: 60 KB on the wire, headers
-    // included, with the largest icon, which a phone may fetch at once:
-    // src/web/assets.rs),
+    // for a browser that takes it (budget: FIRST_LOAD_BUDGET with the
+    // largest icon, which a phone may fetch at once: src/web/assets.rs),
     // and as it is for one that does not.
     let started = Instant::now();
     let (mut total, mut zipped) = (0, 0);
@@ -606,7 +613,10 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         "first load: {zipped} bytes gzipped, {total} as they are (+ {largest_icon} for an icon) in {:?}",
         started.elapsed()
     );
-    assert!(zipped + largest_icon < 58_000, "{zipped} + {largest_icon} bytes");
+    assert!(
+        zipped + largest_icon < wachat::web::assets::FIRST_LOAD_BUDGET,
+        "{zipped} + {largest_icon} bytes"
+    );
 }
 
 #[test]
@@ -748,7 +758,7 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
     assert!(bob.next_msg().ends_with(":kept in the outbox"));
     let mut bob_send = server.login_send("bob", "pw-bob");
     assert_eq!(bob_send.listing("HISTORY:ana:10").len(), 1, "sent once");
-    ana.wait_for("JSON.parse(localStorage[Object.keys(localStorage).find(k => k.startsWith('wachat:outbox:'))]).length === 0");
+    ana.wait_for("JSON.parse(sessionStorage[Object.keys(sessionStorage).find(k => k.startsWith('wachat:outbox:'))]).length === 0");
 }
 
 /// Issue 27 in the browser: a browser linked with a code keeps only its
@@ -1216,7 +1226,9 @@ fn the_account_panel_changes_the_password() {
     ana.click("#passwd-button");
     ana.wait_for("document.getElementById('account-note').textContent.startsWith('Password changed. Your other devices are logged out')");
     assert_eq!(ana.exec("return document.getElementById('new-password').value", json!([])), json!(""));
-    assert_eq!(old_device.read_to_close(), "BYE:REPLACED\n", "the other device");
+    // The other device (a server's PING may come first: the password's hashing takes a while).
+    let said = old_device.read_to_close();
+    assert_eq!(said.lines().filter(|l| *l != "PING").collect::<Vec<_>>(), ["BYE:REPLACED"], "{said:?}");
     assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
     server.login_send("ana", "new:secret");
 }

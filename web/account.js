@@ -8,6 +8,9 @@
 // Below it, "Delete my account" (DELACCOUNT): the password, and the user
 // name typed in full as the confirmation; on the OK the server closes the
 // connections and the login screen comes back, saying so (app.js).
+// And "Log out" (`logOut`, the devices panel's last button): this
+// browser's device unlinked at the server, everything the account left
+// in the browser forgotten (store.js), and the page loaded afresh.
 
 import { request } from './wire.js';
 import { lang } from './i18n.js';
@@ -24,6 +27,7 @@ const WORDS = {
     remove: 'Delete my account', password: 'Password', confirm: 'Type your user name ({user}) to confirm',
     removeWhat: 'Deletes your account for good: its password, devices, inbox and rooms. Messages you sent stay with their recipients. Your name stays reserved for the server\'s quarantine (see Server rules); then someone else may register it, without your conversations.',
     notName: 'That is not your user name: nothing was deleted.', noPassword: 'Type your password.',
+    untold: 'Logged out: nothing of your account is left in this browser. The server could not be told: {device} stays linked until you unlink it from another device (Devices).',
   },
   es: {
     current: 'Contraseña actual', fresh: 'Contraseña nueva', again: 'Contraseña nueva otra vez',
@@ -36,6 +40,7 @@ const WORDS = {
     remove: 'Eliminar mi cuenta', password: 'Contraseña', confirm: 'Escribe tu nombre de usuario ({user}) para confirmar',
     removeWhat: 'Elimina tu cuenta para siempre: su contraseña, dispositivos, bandeja y salas. Los mensajes que enviaste quedan con sus destinatarios. Tu nombre queda reservado durante la cuarentena del servidor (ver Reglas del servidor); luego otra persona puede registrarlo, sin tus conversaciones.',
     notName: 'Ese no es tu nombre de usuario: no se eliminó nada.', noPassword: 'Escribe tu contraseña.',
+    untold: 'Sesión cerrada: no queda nada de tu cuenta en este navegador. No se pudo avisar al servidor: {device} sigue vinculado hasta que lo desvincules desde otro dispositivo (Dispositivos).',
   },
   pt: {
     current: 'Senha atual', fresh: 'Senha nova', again: 'Senha nova de novo',
@@ -48,6 +53,7 @@ const WORDS = {
     remove: 'Excluir minha conta', password: 'Senha', confirm: 'Digite seu nome de usuário ({user}) para confirmar',
     removeWhat: 'Exclui sua conta para sempre: sua senha, dispositivos, caixa de entrada e salas. As mensagens que você enviou ficam com seus destinatários. Seu nome fica reservado durante a quarentena do servidor (veja Regras do servidor); depois outra pessoa pode registrá-lo, sem suas conversas.',
     notName: 'Esse não é seu nome de usuário: nada foi excluído.', noPassword: 'Digite sua senha.',
+    untold: 'Sessão encerrada: nada da sua conta ficou neste navegador. Não foi possível avisar o servidor: {device} continua vinculado até você desvinculá-lo de outro dispositivo (Dispositivos).',
   },
 };
 
@@ -187,6 +193,38 @@ async function remove(link, note) {
   }
   link.stop();
   link.setStatus('deleted');
+}
+
+/**
+ * "Log out": UNLINK of this browser's own device, so that its token (a
+ * browser that stays signed in) dies at the server, not only here, and
+ * its place in the account's inbox goes; then everything this account
+ * left in the browser is forgotten (store.js: the token, the kept chats,
+ * the outbox, the drafts, the user name), and the page is loaded afresh,
+ * which leaves nothing of the account in memory either. Offline, the
+ * browser forgets all the same, and the login screen says that the
+ * device is still linked (Devices on another device unlinks it): the
+ * device's name is left under `untold` in the tab's sessionStorage.
+ */
+export async function logOut(link, untold) {
+  if (!link) return;
+  let told = false;
+  try {
+    told = (await link.request(request.unlink(link.who.device))).reply.ok;
+  } catch (_) {
+    told = link.status === 'unlinked'; // its BYE:UNLINKED came first, and closed the link
+  }
+  link.stop();
+  (await import('./store.js')).forget(location.host, link.user);
+  if (!told) sessionStorage.setItem(untold, link.who.device);
+  location.replace(location.pathname);
+}
+
+/** The login screen says, once, that the last "Log out" was not heard by the server (its device under `key`). */
+export function untold(key) {
+  const device = sessionStorage.getItem(key);
+  sessionStorage.removeItem(key);
+  document.getElementById('login-error').textContent = say('untold', { device });
 }
 
 /** The link the panel acts on: the one of the last click. */

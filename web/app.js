@@ -20,6 +20,8 @@ const TYPING_SHOWN_MS = 5000;
 let link = null;
 let model = null;
 let outbox = null;
+// Where the account's outbox and drafts are kept: the tab's sessionStorage after a password's login.
+let storage = sessionStorage;
 /** What was typed and not sent, per chat (chats.js). */
 let drafts = null;
 let view = null;
@@ -43,11 +45,15 @@ let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
 const LINK_KEY = `wachat:link:${location.host}`;
-/** The last user name typed here (never a password). */
+/** The last user name that logged in here (never a password). */
 const USER_KEY = `wachat:user:${location.host}`;
 
+/** A "Log out" the server did not hear (account.js says so once). */
+const UNTOLD_KEY = `wachat:untold:${location.host}`;
+
 translate(document);
-$('user').value = localStorage.getItem(USER_KEY) || '';
+$('user').value = sessionStorage.getItem(USER_KEY) || localStorage.getItem(USER_KEY) || '';
+if (sessionStorage.getItem(UNTOLD_KEY)) import('./account.js').then((m) => m.untold(UNTOLD_KEY));
 // The app's files kept for a start without the network (sw.js); never a WebSocket or a token.
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js').catch(() => {});
@@ -117,6 +123,8 @@ const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
   error: showError, refusal, composer: updateComposer, sub: updateSub, close: closeChat, showRules, draw, enqueue,
+  // Whether this browser keeps the account's data past the tab (a token: "stay signed in", a code).
+  persists: () => storage === localStorage,
 };
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -125,6 +133,7 @@ $('search').addEventListener('submit', (e) => {
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
 $('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
+$('logout-button').onclick = () => import('./account.js').then((m) => m.logOut(link, UNTOLD_KEY));
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) paged().then((m) => m.older(app), () => {});
 });
@@ -187,10 +196,10 @@ function savedLink() {
   }
 }
 
-/** This browser's device name for `user`: `browser-` and 4 random hex digits, kept. */
+/** This browser's device name: `browser-` and 4 random hex digits, kept, the same for every account (an older app's, per user, first). */
 function deviceFor(user) {
-  const key = `wachat:device:${location.host}:${fold(user)}`;
-  let device = localStorage.getItem(key);
+  const key = `wachat:device:${location.host}`;
+  let device = localStorage.getItem(`${key}:${fold(user)}`) || localStorage.getItem(key);
   if (!device || !isName(device)) {
     const random = crypto.getRandomValues(new Uint16Array(1))[0];
     device = `browser-${random.toString(16).padStart(4, '0')}`;
@@ -204,11 +213,14 @@ function base() {
   return `${scheme}://${location.host}`;
 }
 
-/** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): the token goes, the login comes back. */
+/** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): all the account left here goes (store.js). */
 function unlinked(why = 'unlinked') {
   localStorage.removeItem(LINK_KEY);
-  if (link) store?.forget(location.host, link.user); // what the browser kept of the chats goes with the token
-  if (link) link.stop();
+  if (link) {
+    const user = link.user;
+    import('./store.js').then((m) => m.forget(location.host, user));
+    link.stop();
+  }
   link = null;
   $('app').hidden = true;
   $('login').hidden = false;
@@ -223,8 +235,10 @@ async function begin(who) {
   const offlineStart = Boolean(store?.hasKept(location.host, user));
   link = new Link(base(), { ...who, persist: offlineStart });
   model = new Model(user);
-  outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
-  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`);
+  // A password's login keeps nothing past the tab (README, "What stays in this browser").
+  storage = who.token || who.stay ? localStorage : sessionStorage;
+  outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`, storage);
+  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`, storage);
   view = new Conversation();
   // An invitation's Join (§18): JOIN, then the room opens.
   view.onJoin = (room) => newChat(room);
@@ -254,7 +268,7 @@ async function begin(who) {
   }
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
-  localStorage.setItem(USER_KEY, link.user);
+  (who.token || who.stay ? localStorage : sessionStorage).setItem(USER_KEY, link.user);
   if (who.stay) import('./stay.js').then((m) => m.stay(link, base(), who.device, LINK_KEY)).then(() => import('./store.js')).then((m) => { store = m; }).catch((r) => showError(refusal(r)));
   enter(who);
 }

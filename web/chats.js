@@ -117,7 +117,7 @@ function raise(msg, state) {
 
 /**
  * Messages typed while the server was unreachable, kept in the browser's
- * localStorage (per server and user) until the server answers OK for
+ * `storage` (per server and user) until the server answers OK for
  * them: they survive a reload, and are sent again with their ids, which
  * the server deduplicates as from any client. A text is `{to, id, ts,
  * text}` (and a reply's `re` and `quote`); a photo, a file or a voice
@@ -126,10 +126,11 @@ function raise(msg, state) {
  * gave them a file id (so that a cut upload goes on where it stopped).
  */
 export class Outbox {
-  constructor(key) {
+  constructor(key, storage = localStorage) {
     this.key = key;
+    this.storage = storage;
     try {
-      this.entries = JSON.parse(localStorage.getItem(key) || '[]');
+      this.entries = JSON.parse(storage.getItem(key) || '[]');
       if (!Array.isArray(this.entries)) this.entries = [];
     } catch (_) {
       this.entries = [];
@@ -154,7 +155,7 @@ export class Outbox {
 
   save() {
     try {
-      localStorage.setItem(this.key, JSON.stringify(this.entries));
+      this.storage.setItem(this.key, JSON.stringify(this.entries));
     } catch (_) {
       /* storage full or denied: the outbox lives in memory only */
     }
@@ -178,17 +179,18 @@ export function newId() {
 }
 
 /**
- * What was typed and not sent, per chat (issue 51): kept in localStorage
+ * What was typed and not sent, per chat (issue 51): kept in `storage`
  * (per server and user) so that it survives a reload, and shown as
- * "Draft:" in the chat list. Each chat has its own, so a text typed for
- * one chat is never sent into another. Bounded as the composer is: at
- * most MOST_DRAFTS chats of a message's length each.
+ * "Draft:" in the chat list. Each chat has its own, so a text
+ * typed for one chat is never sent into another. Bounded as the composer
+ * is: at most MOST_DRAFTS chats of a message's length each.
  */
 export class Drafts {
-  constructor(key) {
+  constructor(key, storage = localStorage) {
     this.key = key;
+    this.storage = storage;
     try {
-      const kept = JSON.parse(localStorage.getItem(key) || '{}');
+      const kept = JSON.parse(storage.getItem(key) || '{}');
       this.texts = new Map(Object.entries(kept && typeof kept === 'object' ? kept : {}).filter(([, v]) => typeof v === 'string'));
     } catch (_) {
       this.texts = new Map();
@@ -212,7 +214,7 @@ export class Drafts {
     if (text.trim()) this.texts.set(key, text.slice(0, 4096));
     while (this.texts.size > MOST_DRAFTS) this.texts.delete(this.texts.keys().next().value);
     try {
-      localStorage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));
+      this.storage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));
     } catch (_) {
       /* storage full or denied: the drafts live in memory only */
     }

@@ -1,8 +1,10 @@
 // devices.js: the devices panel, loaded at the first tap on "Devices":
 // my devices (DEVICES, each with Unlink, protocol 1.2 §16), "Link a new
 // device" (LINK's code, large and copyable, with a QR code for a phone's
-// camera), and the users I blocked (1.2), each with Unblock. Names and
-// addresses come from the network: inserted as text only.
+// camera; a browser that logged in with its token asks the password
+// first, LINK:<password>: a token is one device's), and the users I
+// blocked (1.2), each with Unblock. Names and addresses come from the
+// network: inserted as text only.
 
 import { request, parseDeviceLine, isId, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
@@ -13,11 +15,14 @@ import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 const $ = (id) => document.getElementById(id);
 addStrings({
   en: { thisDevice: 'this browser', unlink: 'Unlink', deviceFrom: '{seen}, from {address}', copy: 'Copy', blockedTitle: 'Blocked',
-    linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}' },
+    linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}',
+    linkPassword: 'This browser stays signed in with its own token: type your password to link a new device.', showCode: 'Show the code' },
   es: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, desde {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
-    linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}' },
+    linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}',
+    linkPassword: 'Este navegador sigue conectado con su propio token: escribe tu contraseña para vincular un dispositivo nuevo.', showCode: 'Mostrar el código' },
   pt: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, de {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
-    linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}' },
+    linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}',
+    linkPassword: 'Este navegador continua conectado com seu próprio token: digite sua senha para vincular um dispositivo novo.', showCode: 'Mostrar o código' },
 });
 
 /** A link code is valid this long (protocol §16). */
@@ -92,15 +97,42 @@ async function unlinkDevice(device) {
 }
 
 /**
- * "Link a new device": LINK's code, large and copyable, and a QR code
- * (qr.js) of this app's address with the user and the code, which opens
- * the phone's browser on "Link with a code" filled in (app.js). Gone
- * once used (a device more in DEVICES) or expired.
+ * "Link a new device": a browser that logged in with its token (linked
+ * with a code, or "Stay signed in") gives the password first, in a field
+ * cleared once sent; one that logged in with the password asks at once.
  */
-async function linkNew() {
+function linkNew() {
+  if (!app.link().who.token) {
+    showCode();
+    return;
+  }
+  const password = el('input', { type: 'password', id: 'link-password', autocomplete: 'current-password' });
+  password.setAttribute('aria-label', t('password'));
+  const form = el('form', { id: 'link-password-form', className: 'row' }, password,
+    el('button', { type: 'submit', textContent: t('showCode') }));
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const secret = password.value;
+    password.value = '';
+    if (secret) showCode(secret);
+  };
+  $('link-code').textContent = t('linkPassword');
+  $('link-box').replaceChildren(form);
+  $('link-box').hidden = false;
+  password.focus();
+}
+
+/**
+ * LINK's code (LINK:<password> if `password` is given), large and
+ * copyable, and a QR code (qr.js) of this app's address with the user
+ * and the code, which opens the phone's browser on "Link with a code"
+ * filled in (app.js). Gone once used (a device more in DEVICES) or
+ * expired.
+ */
+async function showCode(password) {
   let code;
   try {
-    const { reply } = await app.link().request(request.link());
+    const { reply } = await app.link().request(request.link(password));
     if (!reply.ok || !isId(reply.value)) throw reply;
     code = reply.value;
   } catch (reply) {

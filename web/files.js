@@ -188,10 +188,11 @@ function limitOf(link) {
   return largestBytes;
 }
 
-// The bytes of the files in the outbox, by message id: in memory, and in
-// IndexedDB so that they survive a reload (a browser without it keeps
-// them in memory only). Each goes once the server has the file, or has
-// refused it for good.
+// The bytes of the files in the outbox, by message id: in memory, and,
+// in a browser that stays signed in, in IndexedDB so that they survive a
+// reload (a password's login keeps nothing past the tab; a browser
+// without IndexedDB keeps them in memory only). Each goes once the
+// server has the file, or has refused it for good.
 const waiting = new Map();
 let opened = null;
 
@@ -215,8 +216,9 @@ async function onKept(mode, act) {
   });
 }
 
-function keep(id, blob) {
+function keep(id, blob, persists) {
   waiting.set(id, blob);
+  if (!persists) return Promise.resolve();
   return onKept('readwrite', (store) => store.put(blob, id)).catch(() => {});
 }
 
@@ -246,7 +248,7 @@ export async function queue(app, file, name = file.name, caption = '') {
   }
   const type = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
   const entry = { to: chat.name, id: newId(), ts: Date.now(), caption, file: { name, size: file.size, type } };
-  await keep(entry.id, file);
+  await keep(entry.id, file, app.persists());
   app.enqueue(entry);
 }
 

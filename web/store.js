@@ -4,7 +4,19 @@
 // messages of the most recent chats, as the model has them now, so a
 // deleted text is already `(message deleted)` and leaves the copy at the
 // next save (app.js saves at once after a deletion). Bounded: at most
-// KEPT_CHATS chats of KEPT_MESSAGES messages. Forgotten at a logout.
+// KEPT_CHATS chats of KEPT_MESSAGES messages. Only a browser that stays
+// signed in (a token) keeps them.
+//
+// And `forget`: everything an account left in this browser, at "Log out"
+// (account.js) or once the browser is unlinked. Every key the app keeps
+// for an account ends with `:<host>:<user folded>` (the chats here, the
+// outbox and the drafts of chats.js), in localStorage or, for a
+// password's login, in the tab's sessionStorage; the token (`wachat:link:`)
+// and the last user name (`wachat:user:`) are per server, and go if they
+// are this account's; the bytes of files still queued to send are in
+// IndexedDB (`wachat-outbox`, files.js), deleted whole. Nothing else holds
+// an account's data: no cookie, and the service worker keeps the app's
+// files only.
 
 import { isChat, isName, isId } from './wire.js';
 
@@ -54,6 +66,32 @@ export function restore(host, model) {
 
 export const hasKept = (host, user) => localStorage.getItem(keyOf(host, user)) !== null;
 
+/** The user a kept token is for, folded ('' if it does not say). */
+function userOf(json) {
+  try {
+    return String(JSON.parse(json).user).toLowerCase();
+  } catch (_) {
+    return '';
+  }
+}
+
+/** Forgets everything `user` left in this browser for the server at `host` (see the top). */
 export function forget(host, user) {
-  localStorage.removeItem(keyOf(host, user));
+  const mine = `:${host}:${user.toLowerCase()}`;
+  for (const storage of [localStorage, sessionStorage]) {
+    for (const key of Object.keys(storage)) {
+      const value = storage.getItem(key) || '';
+      const ours = key.startsWith('wachat:') && key.endsWith(mine);
+      const token = key === `wachat:link:${host}` && userOf(value) === user.toLowerCase();
+      const name = key === `wachat:user:${host}` && value.toLowerCase() === user.toLowerCase();
+      if (ours || token || name) storage.removeItem(key);
+    }
+  }
+  // The bytes of files still queued to send (files.js): gone once the page
+  // that holds the database open is left.
+  try {
+    indexedDB.deleteDatabase('wachat-outbox');
+  } catch (_) {
+    // No IndexedDB (a private window of some browsers): nothing was kept.
+  }
 }

@@ -11,7 +11,7 @@ const SHELL = ['/', '/app.css', '/app.js', '/wire.js', '/link.js', '/chats.js', 
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
   '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/autocomplete.js', '/stay.js',
-  '/history.js', '/people.js'];
+  '/history.js', '/people.js', '/links.js'];
 
 /** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {

@@ -140,6 +140,12 @@ export function rich(text) {
       a.href = m[0];
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
+      // A host not in ASCII shows its punycode until links.js finds it is no look-alike.
+      const host = m[0].split(/[/?#]/)[2];
+      if (/[^\x21-\x7e]/.test(host)) {
+        a.textContent = m[0].replace(host, a.host);
+        import('./links.js').then((links) => links.check(a, m[0], host));
+      }
       out.append(a);
     }
     at = end;
@@ -396,6 +402,16 @@ export class Conversation {
     text.dir = 'auto'; // a right-to-left message reads right to left
     text.append(msg.deleted ? body : rich(body));
     if (!room) item.append(text);
+    // Over 20 lines (the consoles' cut) or 700 characters: folded to 20 lines (app.css), Read more unfolds it.
+    if (!room && !msg.deleted && !msg.unfolded && (body.length > 700 || body.split('\n', 21).length > 20)) {
+      text.classList.add('folded');
+      const more = el('button', 'read-more secondary small', t('readMore'));
+      more.type = 'button';
+      more.onclick = () => this.fill(item, Object.assign(msg, { unfolded: true }));
+      item.append(more);
+      // Shown, it may fit after all (a laptop's wide bubble): then nothing is folded.
+      requestAnimationFrame(() => text.scrollHeight <= text.clientHeight && (text.classList.remove('folded'), more.remove()));
+    }
     const reactions = this.chat ? reactionsOn(this.chat, msg, this.me) : [];
     if (reactions.length) {
       const row = el('div', 'reactions');

@@ -174,7 +174,8 @@ export const request = {
   // 1.2 §20: the password is the whole rest of the line
   delaccount: (p) => (need(/^[^\n\r]+$/.test(p), 'bad password'), `DELACCOUNT:${p}`),
   devices: () => 'DEVICES',
-  link: () => 'LINK',
+  /** LINK, or (1.2) LINK:<password> from a session that logged in with its token. */
+  link: (p) => (p === undefined ? 'LINK' : (need(/^[^\n\r]+$/.test(p), 'bad password'), `LINK:${p}`)),
   info: () => 'INFO',
   users: () => 'USERS',
   rooms: () => 'ROOMS',

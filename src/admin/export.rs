@@ -49,7 +49,8 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
     if account.hash.starts_with(crate::store::accounts::REMOVED) {
         return Err(no_account());
     }
-    let book = DeviceBook::load(data_dir).map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
+    let book = DeviceBook::load(&crate::store::disk::RealDisk, data_dir)
+        .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
     let devices = book
         .devices(&account.name)
         .iter()

@@ -26,6 +26,7 @@ use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::store::Hasher;
 use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
+use crate::store::devices::{DeviceBook, FILE as DEVICES};
 use crate::store::password::DEFAULT_KDF_COST;
 
 pub mod export;
@@ -343,7 +344,10 @@ fn list(data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `wachat users passwd` on a stopped server's data directory.
+/// `wachat users passwd` on a stopped server's data directory: as a
+/// running server does it (`server::accounts::new_password`), every token
+/// of the account is revoked first, then the password is set; if it
+/// cannot be, the tokens are put back.
 fn passwd(name: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing) -> Result<()> {
     let mut accounts = Accounts::open(existing(data_dir)?)?;
     if accounts.find(name).is_none_or(accounts::Account::is_removed) {
@@ -351,7 +355,21 @@ fn passwd(name: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    accounts.set_password(name, hash).map_err(|e| explain(e, data_dir, &[], |_| String::new()))?;
+    let disk = crate::store::disk::RealDisk;
+    let writing = |e| Error::io(format!("{}", data_dir.join(DEVICES).display()), e);
+    let book = DeviceBook::load(&disk, data_dir).map_err(writing)?;
+    let mut devices = book.devices(name).to_vec();
+    let revoking = devices.iter().any(|d| d.token.is_some());
+    if revoking {
+        devices.iter_mut().for_each(|d| d.token = None);
+        DeviceBook::write(&disk, data_dir, &book.encode_changed(name, &devices)).map_err(writing)?;
+    }
+    if let Err(e) = accounts.set_password(name, hash) {
+        if revoking {
+            DeviceBook::write(&disk, data_dir, &book.encode()).map_err(writing)?;
+        }
+        return Err(explain(e, data_dir, &[], |_| String::new()));
+    }
     println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }

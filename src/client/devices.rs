@@ -29,11 +29,12 @@ impl Client {
         self.expect_ok(Request::Unlink { device: device.to_string() }, &what)
     }
 
-    /// A one-time code for linking a new device (`LINK`): valid
-    /// [`crate::protocol::LINK_CODE_SECS`] seconds, once.
-    pub fn link_code(&self) -> Result<String> {
+    /// A one-time code for linking a new device (`LINK:<password>`: the
+    /// password given again, as a session logged in with this device's
+    /// token must): valid [`crate::protocol::LINK_CODE_SECS`] seconds, once.
+    pub fn link_code(&self, password: &str) -> Result<String> {
         let what = tr!(Msg::ReqLink);
-        match self.request(Request::Link)? {
+        match self.request(Request::Link { password: Some(password.to_string()) })? {
             Reply::OkWith(code) if crate::protocol::names::check_id(&code).is_ok() => Ok(code),
             Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
             other => Err(unexpected(&what, &other)),

@@ -95,7 +95,7 @@ pub fn use_saved_or_pair(options: &mut ClientOptions, dir: &Path) -> Result<bool
 /// never written down.
 pub fn stay(conn: &mut Connection, options: &mut ClientOptions, dir: &Path) -> Result<()> {
     let what = tr!(Msg::ReqPair, user = options.user, device = options.device.as_deref().unwrap_or_default());
-    let code = match conn.request(&Request::Link)? {
+    let code = match conn.request(&Request::Link { password: None })? {
         Reply::OkWith(code) => code,
         Reply::Ko(ko) => return Err(Error::Refused { request: what, ko }),
         other => return Err(conn.unexpected(&other)),

@@ -307,6 +307,17 @@ impl FileStore for PgFiles {
         ids.dedup();
         self.files(&format!("SELECT {META} FROM files WHERE id = ANY($1)"), &[&ids])
     }
+
+    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
+        let mut conn = self.db.get()?;
+        let handed = conn
+            .execute(
+                "UPDATE files SET owner = $3, owner_key = $4 WHERE id = $1 AND owner_key = $2",
+                &[&id, &fold(from), &to, &fold(to)],
+            )
+            .or_ko("handing a file over")?;
+        Ok(handed == 1)
+    }
 }
 
 /// The first key of the advisory locks of `UPLOAD`s (the second is the

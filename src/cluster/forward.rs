@@ -209,7 +209,9 @@ impl Leader for Forward {
     fn authenticate(&self, line: &str, peer: SocketAddr, opens: bool) -> (Outcome, Ticket) {
         let asked = ToLeader::Auth { node: self.node.clone(), peer, opens, line: line.to_string() };
         match self.ask(asked) {
-            Some(Answer::LoggedIn { user, name, pos }) => (Outcome::LoggedIn(user, name.into()), Ticket(pos)),
+            Some(Answer::LoggedIn { user, name, proof, pos }) => {
+                (Outcome::LoggedIn(user, name.into(), proof), Ticket(pos))
+            }
             Some(Answer::Paired { token, pos }) => (Outcome::Paired(token), Ticket(pos)),
             Some(Answer::Refused { ko, pos }) => (Outcome::Refused(ko), Ticket(pos)),
             _ => (Outcome::Refused(Ko::no_leader()), Ticket(0)),

@@ -103,7 +103,9 @@ impl Gateway {
                 let outcome = crate::server::auth::authenticate(&ctx, &line, peer.ip(), opens);
                 let pos = self.store.durable_end();
                 let said = match outcome {
-                    Outcome::LoggedIn(user, name) => Answer::LoggedIn { user, name: name.to_string(), pos },
+                    Outcome::LoggedIn(user, name, proof) => {
+                        Answer::LoggedIn { user, name: name.to_string(), proof, pos }
+                    }
                     Outcome::Paired(token) => Answer::Paired { token, pos },
                     Outcome::Refused(ko) => Answer::Refused { ko, pos },
                 };

@@ -1,5 +1,6 @@
 //! The log the nodes share, in PostgreSQL: the leader's batches, one row
-//! each (`log`, schema 19), and the newest checkpoints (`checkpoints`).
+//! each (`log`, schema 19); its checkpoints and the records before them
+//! are `cluster::checkpoint`'s.
 //!
 //! ```text
 //!   leader: a batch of the group commit ──▶ INSERT one row, fenced ──▶ its own files
@@ -25,6 +26,7 @@ use parking_lot::Mutex;
 use postgres::Client;
 
 use super::bus::Bus;
+use super::checkpoint;
 use super::db::{Db, Link, describe};
 use crate::store::record::Pos;
 use crate::store::shared_log::{SharedLog, unreachable};
@@ -145,14 +147,43 @@ impl SharedLog for PgLog {
 
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
         let mut client = self.db.connect().map_err(io::Error::other)?;
-        client
-            .client
-            .execute(
-                "UPDATE log SET records = overlay(records PLACING $2 FROM ($1 - pos + 1)::int)
-                 WHERE pos = (SELECT max(pos) FROM log WHERE pos <= $1)",
-                &[&(pos as i64), &bytes],
-            )
-            .map_err(|e| io::Error::other(describe(&e)))?;
+        // In `log`, then in the archive: a row that the leader's trim
+        // moves meanwhile (`cluster::checkpoint`) is found there by the
+        // second statement, which sees what the move committed.
+        for table in ["log", "log_archive"] {
+            client
+                .client
+                .execute(
+                    &format!(
+                        "UPDATE {table} SET records = overlay(records PLACING $2 FROM ($1 - pos + 1)::int)
+                         WHERE pos = (SELECT max(pos) FROM {table} WHERE pos <= $1)
+                           AND pos + octet_length(records) >= $1 + octet_length($2)"
+                    ),
+                    &[&(pos as i64), &bytes],
+                )
+                .map_err(|e| io::Error::other(describe(&e)))?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], kept_from: Pos) -> io::Result<()> {
+        let mut link = self.db.connect().map_err(io::Error::other)?;
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let refused = || {
+            self.deposed();
+            io::Error::other(format!("refused: epoch {epoch} does not lead any more"))
+        };
+        let stored = checkpoint::store(&self.db, &mut link, epoch, pos, state, erasures);
+        if !stored.map_err(io::Error::other)? {
+            return Err(refused());
+        }
+        match checkpoint::trim(&self.db, &mut link, epoch, kept_from).map_err(io::Error::other)? {
+            Some(moved) if moved > 0 => {
+                ::log::info!("cluster: {moved} pieces of the log moved to its archive")
+            }
+            Some(_) => {}
+            None => return Err(refused()),
+        }
         Ok(())
     }
 }
@@ -198,15 +229,33 @@ pub fn heard(payload: &[u8]) -> Option<Heard> {
 }
 
 /// The batches from position `from` on, in order, at most [`READ_AT_ONCE`].
+/// A copy made from a checkpoint inside a batch (`cluster::checkpoint`)
+/// gets the rest of that batch first, from `from`, without its accounts:
+/// the checkpoint's `users.csv` has them.
 pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres::Error> {
     let rows = client.query(
-        "SELECT pos, users, records FROM log WHERE pos >= $1 ORDER BY pos LIMIT $2",
+        "SELECT pos, users, records FROM log
+         WHERE pos >= (SELECT coalesce(max(pos), 0) FROM log WHERE pos <= $1) ORDER BY pos LIMIT $2",
         &[&(from as i64), &READ_AT_ONCE],
     )?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Batch { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) })
-        .collect())
+    let mut batches = Vec::new();
+    for row in rows {
+        let batch = Batch { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) };
+        let inside = (from - batch.base.min(from)) as usize;
+        match batch.records.get(..inside) {
+            _ if batch.base >= from => batches.push(batch),
+            // A batch that ends where the copy does: it has it all.
+            _ if inside >= batch.records.len() => {}
+            Some(before) if before.ends_with(b"\n") => batches.push(Batch {
+                base: from,
+                users: Vec::new(),
+                records: batch.records[inside..].to_vec(),
+            }),
+            // Not at a record's start: the copy differs from the log.
+            _ => batches.push(batch),
+        }
+    }
+    Ok(batches)
 }
 
 /// Where the log ends (0: empty).

@@ -40,6 +40,15 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     let db = Db::new(to)?;
     let mut client = db.connect_at_start()?;
     schema::upgrade(&mut client, &db.url)?;
+    // A running leader would go on from the state it holds, which has
+    // none of what is copied here.
+    let lease = super::lease::read(&mut client).map_err(db_error(&db.url, "reading the lease"))?;
+    if let Some(lease) = lease.filter(|lease| !lease.expired) {
+        return Err(Error::Usage(format!(
+            "migrate: {}: node {} leads this cluster (epoch {}); stop every node, migrate, then start them",
+            db.url, lease.holder, lease.epoch
+        )));
+    }
     if super::log::end(&mut client).map_err(db_error(&db.url, "reading the log"))? > 0 {
         return Err(Error::Usage(format!(
             "migrate: {}: the cluster's log holds records already; migrate into an empty database",
@@ -86,7 +95,8 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         tx.execute(&insert, &[&0i64, &accounts, &Vec::<u8>::new()])
             .map_err(db_error(&db.url, "copying the accounts"))?;
     }
-    let book = DeviceBook::load(from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
+    let book =
+        DeviceBook::load(&disk, from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
     let mut devices = 0;
     for (user, d) in book.all() {
         let position = d.position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));

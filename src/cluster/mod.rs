@@ -29,6 +29,7 @@
 //! | [`node`] | a node's part, follower or leader, and the two threads that keep it |
 //! | [`lease`] | which node leads, its epoch, renewed each second |
 //! | [`log`] | the shared log: the leader's fenced writes, the followers' reads |
+//! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
 //! | [`forward`] | a follower's way to the leader: its connections' requests, logins and `ACK`s |
 //! | [`gateway`] | the leader's end of the followers' connections |
 //! | [`wire`] | what the nodes say to each other on NATS |
@@ -40,10 +41,12 @@
 //! | [`devices`] | every user's devices (positions, tokens), which the leader keeps in the database |
 //! | [`door`] | who may come in: invite codes, disabled accounts, a teacher's requests |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
+//! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
 //!
 //! docs/CLUSTER.md tells how to run one, and what it measured.
 
 pub mod bus;
+pub mod checkpoint;
 pub mod db;
 pub mod devices;
 pub mod door;
@@ -56,6 +59,7 @@ pub mod migrate;
 pub mod node;
 pub mod parts;
 pub mod schema;
+pub mod upgrade;
 pub mod watchdog;
 pub mod wire;
 
@@ -68,7 +72,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::router::Router;
-use crate::server::{Alone, Ctx, NodeOf, Storage};
+use crate::server::{Ctx, NodeOf, Storage};
 use crate::store::disk::RealDisk;
 use crate::store::{LocalStore, StoreOptions};
 
@@ -132,6 +136,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     // The shared log is the durable copy: this one needs no fsync.
     let store_options = StoreOptions { fsync: false, ..options.options.clone() };
     let shared = Arc::new(log::PgLog::new(db.clone(), bus.clone(), format!("{prefix}.log")));
+    checkpoint::prepare(&db, &options.data_dir, &store_options)?;
     let store =
         Arc::new(LocalStore::open_follower(&options.data_dir, store_options, deliver, shared.clone())?);
     let (restart, restarted) = crossbeam_channel::unbounded();
@@ -140,11 +145,11 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     ::log::info!("cluster: node {name}, bus {}", options.bus);
     Ok(Storage {
         backend: store,
-        nodes: Arc::new(Alone),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db.clone(), &name))),
         devices: Some(Arc::new(devices::PgDevices { db })),
         node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
+        disk: Arc::new(crate::store::disk::RealDisk),
     })
 }
 

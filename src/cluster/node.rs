@@ -2,7 +2,8 @@
 //! cluster, follower or leader, which the lease decides (`lease.rs`).
 //!
 //! ```text
-//!            start: the data directory's copy, then the log's rows after it
+//!   start: the data directory's copy (or one made from the newest
+//!   checkpoint, `checkpoint.rs`), then the log's rows after it
 //!                                   │
 //!              the lease free or run out? ──yes──▶ take it (epoch + 1),
 //!                  │ no                            read the log to its end,
@@ -189,6 +190,21 @@ impl Node {
             self.name,
             self.store.end()
         );
+        // A cluster just migrated or upgraded has no checkpoint yet: one
+        // now, so that a node that joins need not apply the whole log.
+        let newest = super::checkpoint::newest(client)
+            .map_err(|e| super::db::error("cluster: reading the newest checkpoint".into(), &e))?;
+        if newest.is_none() && self.store.end() > 0 {
+            let store = self.store.clone();
+            let spawned = std::thread::Builder::new().name("first-checkpoint".into()).spawn(move || {
+                if let Err(e) = store.checkpoint() {
+                    log::warn!("cluster: the first checkpoint: {e}");
+                }
+            });
+            if let Err(e) = spawned {
+                log::warn!("cluster: starting the first checkpoint: {e}");
+            }
+        }
         Ok(())
     }
 

@@ -8,6 +8,11 @@
 //! leaves the database as it was. A database at a version this binary
 //! does not know (a newer wachat upgraded it) is refused: an older binary
 //! would misread what it does not know.
+//!
+//! Version 20 is more than SQL: a database of the first design (version
+//! 18 or before, with accounts) has its rows written into the log first
+//! (`upgrade.rs`), in the same transaction, and `020_one_log.sql` then
+//! drops their tables.
 
 use postgres::Client;
 
@@ -34,7 +39,13 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("017_empty_rooms", include_str!("migrations/017_empty_rooms.sql")),
     ("018_carriers_order", include_str!("migrations/018_carriers_order.sql")),
     ("019_log", include_str!("migrations/019_log.sql")),
+    ("020_one_log", include_str!("migrations/020_one_log.sql")),
+    ("021_checkpoints", include_str!("migrations/021_checkpoints.sql")),
 ];
+
+/// The version whose SQL drops the first design's tables: their rows are
+/// written into the log just before it runs.
+const ONE_LOG: usize = 20;
 
 /// The advisory lock that starting nodes take while they look at the
 /// schema (any number that no other program on the database uses).
@@ -68,6 +79,9 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
     }
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         log::info!("cluster: applying migration {name} (schema version {})", i + 1);
+        if i + 1 == ONE_LOG {
+            convert(&mut tx, url)?;
+        }
         tx.batch_execute(sql).map_err(|e| fail(&format!("applying {name}"), e))?;
     }
     if found < current() {
@@ -77,4 +91,21 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
     }
     tx.commit().map_err(|e| fail("committing the upgrade", e))?;
     Ok(found)
+}
+
+/// Writes the first design's rows into the log, if the database has any.
+fn convert(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let Some(done) = super::upgrade::run(tx, url)? else { return Ok(()) };
+    log::warn!(
+        "cluster: {url}: the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",
+        done.messages,
+        done.records,
+        done.batches,
+        started.elapsed().as_millis()
+    );
+    for difference in &done.differences {
+        log::warn!("cluster: {url}: upgraded inbox differs: {difference}");
+    }
+    Ok(())
 }

@@ -38,6 +38,7 @@ use std::net::SocketAddr;
 
 use crate::protocol::{Ko, Reply};
 use crate::store::UserId;
+use crate::store::devices::Proof;
 use crate::store::record::Pos;
 
 /// A message to the leader.
@@ -107,7 +108,7 @@ pub enum ToNode {
 /// The leader's answer to `AUTH` or `ATTACH`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Answer {
-    LoggedIn { user: UserId, name: String, pos: Pos },
+    LoggedIn { user: UserId, name: String, proof: Proof, pos: Pos },
     Paired { token: String, pos: Pos },
     Attached { after: u64, pos: Pos },
     Refused { ko: Ko, pos: Pos },
@@ -249,7 +250,10 @@ impl ToNode {
 impl Answer {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            Answer::LoggedIn { user, name, pos } => message(format!("OK {user} {pos}"), name.as_bytes()),
+            Answer::LoggedIn { user, name, proof, pos } => {
+                let proof = if *proof == Proof::Token { "TOKEN" } else { "PASSWORD" };
+                message(format!("OK {user} {pos} {proof}"), name.as_bytes())
+            }
             Answer::Paired { token, pos } => message(format!("PAIRED {pos}"), token.as_bytes()),
             Answer::Attached { after, pos } => message(format!("ATTACHED {after} {pos}"), b""),
             Answer::Refused { ko, pos } => {
@@ -263,7 +267,16 @@ impl Answer {
         let (words, body) = split(payload)?;
         let number = |i: usize| words.get(i)?.parse::<u64>().ok();
         Some(match (words[0], words.len()) {
-            ("OK", 3) => Answer::LoggedIn { user: number(1)? as UserId, name: text(body)?, pos: number(2)? },
+            ("OK", 4) => Answer::LoggedIn {
+                user: number(1)? as UserId,
+                name: text(body)?,
+                proof: match words[3] {
+                    "TOKEN" => Proof::Token,
+                    "PASSWORD" => Proof::Password,
+                    _ => return None,
+                },
+                pos: number(2)?,
+            },
             ("PAIRED", 2) => Answer::Paired { token: text(body)?, pos: number(1)? },
             ("ATTACHED", 3) => Answer::Attached { after: number(1)?, pos: number(2)? },
             ("AT", 2) => Answer::At { pos: number(1)? },
@@ -322,7 +335,7 @@ mod tests {
             assert_eq!(ToNode::parse(&message.encode()), Some(message));
         }
         for answer in [
-            Answer::LoggedIn { user: 3, name: "Ana".into(), pos: 99 },
+            Answer::LoggedIn { user: 3, name: "Ana".into(), proof: Proof::Token, pos: 99 },
             Answer::Paired { token: "t0k3n".into(), pos: 99 },
             Answer::Attached { after: 4, pos: 99 },
             Answer::Refused { ko: Ko::wrong_login(), pos: 0 },

@@ -1,5 +1,12 @@
-//! `/passwd [keep]` and `/delete-account` (protocol 1.2, §20), in both
-//! consoles: short dialogs whose secret answers are never shown.
+//! `/passwd [keep]` and `/delete-account` (protocol 1.2, §20), and
+//! `/link` (§16), in both consoles: short dialogs whose secret answers are
+//! never shown.
+//!
+//! `/link` asks the password (hidden), then asks the server for a link
+//! code with it (`LINK:<password>`): a new device is a new credential, and
+//! a console that logs in with its device's token must give the password
+//! for it (a token is one device's); one that logged in with the password
+//! gives it again, as `/passwd` does.
 //!
 //! `/delete-account` asks the password (hidden), then the user's name,
 //! typed in full as a confirmation (shown: it is no secret, and a typo
@@ -37,6 +44,8 @@ pub enum Dialog {
     Passwd { keep: bool },
     /// `/delete-account`: the password, then the name as a confirmation.
     DeleteAccount,
+    /// `/link`: the password.
+    Link,
 }
 
 /// The account commands.
@@ -48,6 +57,8 @@ pub enum AccountCommand {
     Passwd { old: Secret, new: Secret, keep: bool },
     /// Its answers: delete the account, if `name` is the user's.
     DeleteAccount { password: Secret, name: String },
+    /// Its answer: a link code for a new device.
+    Link { password: Secret },
 }
 
 /// One question of a dialog.
@@ -59,15 +70,17 @@ pub struct Question {
 }
 
 /// The words of the account commands.
-pub const WORDS: &[&str] = &["passwd", "delete-account"];
+pub const WORDS: &[&str] = &["passwd", "delete-account", "link"];
 
-/// `/passwd [keep]`, `/delete-account`.
+/// `/passwd [keep]`, `/delete-account`, `/link`.
 pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<AccountCommand, String> {
     match (word, args.trim()) {
         ("passwd", "") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: false })),
         ("passwd", "keep") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: true })),
         ("delete-account", "") => Ok(AccountCommand::Ask(Dialog::DeleteAccount)),
         ("delete-account", _) => Err(Msg::UsageDelete.text(lang).to_string()),
+        ("link", "") => Ok(AccountCommand::Ask(Dialog::Link)),
+        ("link", _) => Err(Msg::UsageLink.text(lang).to_string()),
         _ => Err(Msg::UsagePasswd.text(lang).to_string()),
     }
 }
@@ -86,6 +99,7 @@ impl Dialog {
                 hidden(Msg::AskPassword.text(lang).to_string()),
                 Question { text: Msg::AskConfirmName.text(lang).to_string(), hidden: false },
             ],
+            Dialog::Link => vec![hidden(Msg::AskPassword.text(lang).to_string())],
         }
     }
 
@@ -112,6 +126,12 @@ impl Dialog {
                     name: name.trim().to_string(),
                 })
             }
+            Dialog::Link => match <[String; 1]>::try_from(answers) {
+                Ok([password]) if !password.is_empty() => {
+                    Ok(AccountCommand::Link { password: Secret(password) })
+                }
+                _ => Err(cancelled(lang)),
+            },
         }
     }
 }
@@ -142,6 +162,18 @@ mod tests {
         );
         assert!(dialog.finish(lang, answers(&["old", "short", "short"])).unwrap_err().contains("at least 6"));
         assert!(dialog.finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
+    }
+
+    #[test]
+    fn link_asks_the_password_hidden() {
+        let lang = Lang::En;
+        assert_eq!(parse(lang, "link", ""), Ok(AccountCommand::Ask(Dialog::Link)));
+        assert!(parse(lang, "link", "now").unwrap_err().starts_with("usage: /link"));
+        let questions = Dialog::Link.questions(lang);
+        assert!(questions.len() == 1 && questions[0].hidden);
+        let done = Dialog::Link.finish(lang, vec!["pw".into()]).unwrap();
+        assert_eq!(format!("{done:?}"), "Link { password: *** }", "never shown");
+        assert!(Dialog::Link.finish(lang, vec![String::new()]).unwrap_err().contains("cancelled"));
     }
 
     #[test]

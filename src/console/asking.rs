@@ -1,4 +1,5 @@
-//! The account dialogs carried out (protocol 1.2, `console::account`):
+//! The account dialogs carried out (protocol 1.2, `console::account`:
+//! `/passwd`, `/delete-account`, `/link`):
 //! the line console asks their questions ([`Console::ask`](super::Console)),
 //! and the session sends the answered request. Apart from `account.rs`,
 //! which only parses and words them, so that `command` can name them
@@ -38,6 +39,7 @@ impl ConsoleSession<'_> {
                 out.line(&tr!(in lang; Msg::AccountDeleted, user = me));
                 Ok(())
             }
+            AccountCommand::Link { password } => self.link(&password.0, out),
         }
     }
 }

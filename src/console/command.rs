@@ -49,8 +49,6 @@ pub enum Command {
     Devices,
     /// `/unlink <device>`: log a device out for good.
     Unlink(String),
-    /// `/link`: a code to link a new device with.
-    Link,
     /// `/info`: the server's rules (retention, quota, limits).
     Info,
     Help,
@@ -144,7 +142,6 @@ impl Parser {
                 crate::client::device::check(lang, device)?;
                 Ok(Command::Unlink(device.to_string()))
             }
-            "link" => no_args(Command::Link),
             "help" => Ok(Command::Help),
             word if super::moderation::WORDS.contains(&word) => {
                 super::moderation::parse(lang, word, args).map(Command::Moderation)
@@ -270,7 +267,8 @@ mod tests {
         assert_eq!(ok("/hangup bob"), Command::HangUp(Some("bob".into())));
         assert_eq!(ok("/devices"), Command::Devices);
         assert_eq!(ok("/unlink old-laptop"), Command::Unlink("old-laptop".into()));
-        assert_eq!(ok("/link"), Command::Link);
+        let link = super::super::account::AccountCommand::Ask(super::super::account::Dialog::Link);
+        assert_eq!(ok("/link"), Command::Account(link));
         assert_eq!(ok("/help"), Command::Help);
         for quit in ["/quit", "/salir", "/sair", "@salir"] {
             assert_eq!(ok(quit), Command::Quit);
@@ -302,7 +300,7 @@ mod tests {
         assert_eq!(err("/"), "a command follows the /: try /help");
         assert_eq!(err("/unlink"), "usage: /unlink <device>");
         assert!(err("/unlink a@b").contains("bad device name"), "{}", err("/unlink a@b"));
-        assert_eq!(err("/link now"), "/link takes no arguments");
+        assert!(err("/link now").starts_with("usage: /link"));
     }
 
     #[test]

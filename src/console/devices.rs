@@ -1,4 +1,5 @@
-//! `/devices`, `/unlink <device>` and `/link` (protocol 1.2): managing the
+//! `/devices`, `/unlink <device>` and `/link` (protocol 1.2; `/link` asks
+//! the password first, `console::account`): managing the
 //! devices of the account, for both consoles, as [`super::session`] does
 //! every other command.
 
@@ -46,9 +47,10 @@ impl ConsoleSession<'_> {
         Ok(())
     }
 
-    /// `/link`: the code, how long it is valid, and what to type with it.
-    pub(super) fn link(&self, out: &dyn Output) -> Result<()> {
-        let code = self.client.link_code()?;
+    /// `/link`, its password given: the code, how long it is valid, and
+    /// what to type with it.
+    pub(super) fn link(&self, password: &str, out: &dyn Output) -> Result<()> {
+        let code = self.client.link_code(password)?;
         let minutes = crate::protocol::LINK_CODE_SECS / 60;
         out.line(&tr!(in self.lang; Msg::LinkCode, code = code, minutes = minutes, user = self.client.me()));
         Ok(())

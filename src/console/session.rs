@@ -179,7 +179,6 @@ impl<'a> ConsoleSession<'a> {
             }
             Command::Devices => self.devices(out)?,
             Command::Unlink(device) => self.unlink(&device, out)?,
-            Command::Link => self.link(out)?,
             Command::Account(command) => self.account(command, out)?,
             Command::Prefs(command) => {
                 for line in super::prefs::act(self.lang, self.client, &self.expected, command)? {

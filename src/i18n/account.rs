@@ -71,6 +71,11 @@ catalogue! {
         es: "la cuenta {user} está eliminada: su contraseña, dispositivos, bandeja y salas ya no están; los mensajes que enviaste quedan con sus destinatarios",
         pt: "a conta {user} foi excluída: sua senha, dispositivos, caixa de entrada e salas se foram; as mensagens que você enviou ficam com seus destinatários",
     },
+    UsageLink {
+        en: "usage: /link (asks your password, then shows a code for the new device)",
+        es: "uso: /link (pide tu contraseña y luego muestra un código para el dispositivo nuevo)",
+        pt: "uso: /link (pede sua senha e depois mostra um código para o dispositivo novo)",
+    },
     UsageDelete {
         en: "usage: /delete-account (asks your password, then your user name to confirm)",
         es: "uso: /delete-account (pide tu contraseña y luego tu nombre de usuario para confirmar)",

@@ -179,9 +179,9 @@ catalogue! {
         pt: "{name} não é mais administrador do servidor",
     },
     PasswordSet {
-        en: "new password set for {name}{shown}",
-        es: "nueva contraseña para {name}{shown}",
-        pt: "nova senha definida para {name}{shown}",
+        en: "new password set for {name}, every device of it logged out and its tokens revoked{shown}",
+        es: "nueva contraseña para {name}, todos sus dispositivos desconectados y sus tokens revocados{shown}",
+        pt: "nova senha definida para {name}, todos os seus dispositivos desconectados e seus tokens revogados{shown}",
     },
     NoSuchAccount {
         en: "no account named {name} (or it was removed)",

@@ -19,6 +19,11 @@
 //! - `DELACCOUNT:<password>`: the account is deleted for good, once its
 //!   password is checked (a session left open on a lab machine is not
 //!   enough). The password is the only field, so it may hold any `:`.
+//!
+//! And one of the devices' requests (§16) that gives the password again:
+//! `LINK:<password>`, a link code asked by a session that logged in with
+//! a device's token (plain `LINK` is a password session's), as
+//! `DELACCOUNT`'s password, the only field.
 
 use super::{Code, Ko};
 
@@ -26,6 +31,7 @@ use super::{Code, Ko};
 pub const PASSWD: &str = "PASSWD";
 pub const PASSWD_KEEP: &str = "PASSWDKEEP";
 pub const DELACCOUNT: &str = "DELACCOUNT";
+pub const LINK: &str = "LINK";
 
 fn bad(reason: impl Into<String>) -> Ko {
     Ko::new(Code::BadRequest, reason)
@@ -53,6 +59,16 @@ pub fn parse_delaccount(line: &str) -> Result<String, Ko> {
     }
 }
 
+/// `LINK` (`None`) or `LINK:<password>`: the password, everything after
+/// the first `:`.
+pub fn parse_link(line: &str) -> Result<Option<String>, Ko> {
+    match line.split_once(':') {
+        None => Ok(None),
+        Some((_, password)) if !password.is_empty() => Ok(Some(password.to_string())),
+        Some(_) => Err(bad(format!("expected {LINK}, or {LINK}:<password> after a login with a token"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +80,13 @@ mod tests {
             let ko = parse_delaccount(bad).unwrap_err();
             assert_eq!((ko.code, ko.reason.as_str()), (Code::BadRequest, "expected DELACCOUNT:<password>"));
         }
+    }
+
+    #[test]
+    fn link_takes_no_field_or_the_whole_rest_as_the_password() {
+        assert_eq!(parse_link("LINK").unwrap(), None);
+        assert_eq!(parse_link("LINK:pass:word").unwrap().as_deref(), Some("pass:word"));
+        assert_eq!(parse_link("LINK:").unwrap_err().code, Code::BadRequest);
     }
 
     #[test]

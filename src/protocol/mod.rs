@@ -42,7 +42,7 @@ pub mod room_info;
 pub mod unread;
 
 pub use escape::Text;
-pub use event::{Bye, Event, EventRef, EventReply, MsgState, Travel};
+pub use event::{Bye, Event, EventRef, EventReply, MsgState};
 pub use framing::{FrameError, FrameReader};
 pub use info::InfoLine;
 pub use lines::{

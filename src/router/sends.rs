@@ -15,7 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::store::UserId;
-use crate::store::devices::Standing;
+use crate::store::devices::{Proof, Standing};
 use crate::transport::Stream;
 
 /// One logged-in send connection.
@@ -24,6 +24,8 @@ struct Send {
     device: Arc<str>,
     /// What that device was on record as at the login (see [`Standing`]).
     standing: Standing,
+    /// What its login proved (see [`Proof`]).
+    proof: Proof,
     stream: Arc<Stream>,
 }
 
@@ -35,8 +37,14 @@ pub struct SendSessions {
 
 impl SendSessions {
     /// A send connection (`id`) logged in as `user`'s `device`.
-    pub fn add(&self, user: UserId, id: u64, device: Arc<str>, standing: Standing, stream: &Arc<Stream>) {
-        let send = Send { device, standing, stream: stream.clone() };
+    pub fn add(
+        &self,
+        user: UserId,
+        id: u64,
+        (device, standing, proof): (Arc<str>, Standing, Proof),
+        stream: &Arc<Stream>,
+    ) {
+        let send = Send { device, standing, proof, stream: stream.clone() };
         self.by_user.lock().entry(user).or_default().insert(id, send);
     }
 
@@ -51,10 +59,11 @@ impl SendSessions {
         }
     }
 
-    /// The device and standing of `user`'s connection `id`, if logged in.
-    pub fn device(&self, user: UserId, id: u64) -> Option<(Arc<str>, Standing)> {
+    /// The device, standing and proof of `user`'s connection `id`, if
+    /// logged in.
+    pub fn device(&self, user: UserId, id: u64) -> Option<(Arc<str>, Standing, Proof)> {
         let by_user = self.by_user.lock();
-        by_user.get(&user)?.get(&id).map(|s| (s.device.clone(), s.standing))
+        by_user.get(&user)?.get(&id).map(|s| (s.device.clone(), s.standing, s.proof))
     }
 
     /// Closes every send connection of `user` but `keep`: its handler's

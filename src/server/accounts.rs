@@ -12,32 +12,48 @@
 //!    limits** (`auth::check_password`): an open session left on a lab
 //!    machine does not let a passer-by guess at the password faster than
 //!    a login would;
-//! 3. the new hash is made on the hashing pool and stored durably (a
-//!    `PASSWD` record on a single server, the `users` row on a cluster)
-//!    before the `OK`; what the login limits remember of the old password
-//!    is forgotten (`auth::forget_password`), and the cache of recent
-//!    logins no longer matches it (it is keyed by the hash);
-//! 4. unless the user keeps them (`PASSWDKEEP`), every **other** device is
-//!    logged out and its token revoked: its receive connection hears
-//!    `BYE:UNLINKED` (`BYE:REPLACED` below 1.2, which also tells it not to
-//!    come back by itself), the account's other send connections are
-//!    closed, and the device must log in with the new password. The
-//!    device that asked stays logged in, on both ports.
+//! 3. the new hash is made on the hashing pool;
+//! 4. unless the user keeps them (`PASSWDKEEP`), the tokens of every
+//!    **other** device are revoked, written before the password is
+//!    (`Devices::revoke_tokens`): a disk with no room for that refuses
+//!    the change before anything changed;
+//! 5. the hash is stored durably (a `PASSWD` record on a single server,
+//!    the `users` row on a cluster) before the `OK`; if it cannot be, the
+//!    tokens are put back and the change is refused. What the login
+//!    limits remember of the old password is forgotten
+//!    (`auth::forget_password`), and the cache of recent logins no longer
+//!    matches it (it is keyed by the hash);
+//! 6. unless kept, every other device is logged out: its receive
+//!    connection hears `BYE:UNLINKED` (`BYE:REPLACED` below 1.2, which
+//!    also tells it not to come back by itself), the account's other send
+//!    connections are closed, and the device must log in with the new
+//!    password. The device that asked stays logged in, on both ports.
+//!
+//! An administrator's `wachat users passwd` beside a running server
+//! (`server::operator::changes`) is the same change from step 4, with no
+//! device kept: every token of the account is revoked and every session
+//! of it closed, on every node of a cluster ([`new_password`]): it is
+//! how a student who lost both laptop and password gets the account
+//! back, and the laptop's sessions and token must end with it.
 //!
 //! And what deleting an account (`DELACCOUNT`) does, in order:
 //!
 //! 1. the password is checked as `PASSWD`'s old one is, within the
 //!    failed-login limits;
-//! 2. every device is forgotten (tokens and positions), so no token logs
-//!    in again, on any node;
-//! 3. a `DELACCOUNT` record (a single server) or the `users` row and the
+//! 2. a `DELACCOUNT` record (a single server) or the `users` row and the
 //!    account's rows of the database (a cluster) are stored before the
 //!    `OK`: the hash is gone (no password matches what replaces it), the
 //!    inbox is emptied, the account leaves every room with its read
 //!    marks. Messages already delivered stay with their recipients (as in
 //!    WhatsApp): they are theirs too. The name stays taken for
 //!    `--name-quarantine-days`, then may be registered again as a new
-//!    account that sees nothing of this one's (docs/PROTOCOL.md §20);
+//!    account that sees nothing of this one's (docs/PROTOCOL.md §20). A
+//!    refusal here (a full disk) changes nothing: devices and files stay;
+//! 3. every device is forgotten (tokens and positions) and the account's
+//!    files are its name's no more. Neither is refused once the account
+//!    is gone: a token of a deleted account finds no account, and a new
+//!    account of the name forgets both again before it is made
+//!    (`auth::forget_deleted`);
 //! 4. every session of the account is closed: its receive connections
 //!    hear `BYE:UNLINKED` (a plain close below 1.2), its other send
 //!    connections are closed, and the one that asked is closed after its
@@ -51,6 +67,7 @@ use super::{Ctx, auth};
 use crate::protocol::{Chat, Code, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
 use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
+use crate::store::devices as book;
 use crate::store::files::Files;
 use crate::store::{Backend, UserId};
 
@@ -77,11 +94,53 @@ impl Asker<'_> {
 pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result<(), Ko> {
     crate::store::password::check_new(new)?;
     auth::check_password(ctx, me.name, old, me.peer)?;
-    ctx.store.change_password(me.user, new)?;
-    auth::forget_password(ctx, me.name);
-    let others = if keep { 0 } else { log_out_others(ctx, me)? };
+    let hash = ctx.store.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
+    let others = if keep {
+        store_password(ctx, me.user, hash)?;
+        auth::forget_password(ctx, me.name);
+        0
+    } else {
+        new_password(ctx, (me.user, me.name), Some((me.device(), me.conn_id)), hash)?
+    };
     log::info!("{}: {} changed its password ({others} other devices logged out)", me.peer, me.name);
     Ok(())
+}
+
+/// A new password `hash` for `user` (registered as `name`) that logs out
+/// every device but `keep` (its name and the send connection that
+/// asked; none: an administrator's reset, every device): their tokens
+/// revoked first, then the password stored, then their sessions closed
+/// (on a cluster, the leader's router holds every node's sessions).
+/// Refused (`KO`) with nothing
+/// changed: the tokens are put back if the password cannot be stored.
+/// Returns how many devices were logged out or revoked.
+pub fn new_password(
+    ctx: &Ctx,
+    (user, name): (UserId, &str),
+    keep: Option<(&str, u64)>,
+    hash: String,
+) -> Result<usize, Ko> {
+    let revoked = ctx.devices.revoke_tokens(name, keep.map(|(device, _)| device))?;
+    if let Err(ko) = store_password(ctx, user, hash) {
+        ctx.devices.restore_tokens(name, &revoked);
+        return Err(ko);
+    }
+    auth::forget_password(ctx, name);
+    ctx.router.sends.close(user, keep.map(|(_, conn)| conn));
+    let mut closed: Vec<Arc<str>> = Vec::new();
+    for outlet in ctx.router.outlets(user) {
+        if keep.is_none_or(|(mine, _)| !outlet.device.eq_ignore_ascii_case(mine)) {
+            outlet.log_out(LoggedOut::Unlinked);
+            closed.push(outlet.device.clone());
+        }
+    }
+    closed.retain(|c| book::find(&revoked, c).is_none());
+    Ok(revoked.len() + closed.len())
+}
+
+/// `user`'s password hash becomes `hash`, durably.
+fn store_password(ctx: &Ctx, user: UserId, hash: String) -> Result<(), Ko> {
+    ctx.store.set_password(user, hash).and_then(|ticket| ctx.store.wait(ticket))
 }
 
 /// `DELACCOUNT:<password>`, in the order of the module documentation.
@@ -89,17 +148,17 @@ pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result
 /// caller closes it.
 pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
-    let devices = ctx.devices.forget_all(me.name)?;
     ctx.store.delete_account(me.user)?;
+    let devices = ctx.devices.forget_all(me.name);
     // 1.2 (issue 49): its files are its account's, not its name's.
-    let files = ctx.files.forget_account(me.name)?;
+    let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {
+        log::error!("{}: its files are forgotten when its name is registered again: {}", me.name, ko.reason);
+        0
+    });
     auth::forget_password(ctx, me.name);
     ctx.router.sends.close(me.user, Some(me.conn_id));
     for outlet in ctx.router.outlets(me.user) {
         outlet.log_out(LoggedOut::AccountDeleted);
-    }
-    for device in &devices {
-        ctx.nodes.logged_out(me.user, device, LoggedOut::AccountDeleted); // a cluster's other nodes
     }
     let forgot = devices.len();
     log::info!(
@@ -108,27 +167,6 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
         me.name
     );
     Ok(())
-}
-
-/// Logs out every device of `me`'s account but its own, and revokes
-/// their tokens; returns how many devices were logged out or revoked.
-fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
-    let mine = me.device();
-    let revoked = ctx.devices.revoke_tokens(me.name, mine)?;
-    ctx.router.sends.close(me.user, Some(me.conn_id));
-    let mut closed: Vec<Arc<str>> = Vec::new();
-    for outlet in ctx.router.outlets(me.user) {
-        if !outlet.device.eq_ignore_ascii_case(mine) {
-            outlet.log_out(LoggedOut::Unlinked);
-            closed.push(outlet.device.clone());
-        }
-    }
-    // A cluster: the devices online on other nodes are told there.
-    for device in &revoked {
-        ctx.nodes.logged_out(me.user, device, LoggedOut::Unlinked);
-    }
-    closed.retain(|c| !revoked.iter().any(|r| r.eq_ignore_ascii_case(c)));
-    Ok(revoked.len() + closed.len())
 }
 
 // ----- the server's side of `wachat users export NAME` -----------------

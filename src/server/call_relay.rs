@@ -108,35 +108,51 @@ fn line(ctx: &Ctx, call: &Ended, why: End) -> (String, String) {
         (None, _) => CallLog::Missed { media, count: 1 },
     };
     if let CallLog::Missed { .. } = log
-        && let Some((target, count)) = missed_before(ctx, call)
+        && let Some(Missed { target, count, stamp }) = missed_before(ctx, call)
     {
-        let edit = ActionId { act: Act::Edit, stamp: crate::store::now_ms(), target };
+        // An edit's id is its stamp and its target: two missed calls ended
+        // within the same millisecond would make the same id, and the
+        // second would be taken for a resend of the first (and not counted).
+        let stamp = crate::store::now_ms().max(stamp + 1);
+        let edit = ActionId { act: Act::Edit, stamp, target };
         return (edit.to_string(), format!("✎ {}", CallLog::Missed { media, count: count + 1 }));
     }
     (super::own_ids::own_message_id("call"), log.to_string())
 }
 
+/// A line of missed calls, as the chat's last message shows it.
+struct Missed {
+    /// The id of the line's first message, which every edit targets.
+    target: String,
+    /// How many calls it counts.
+    count: u32,
+    /// The stamp of its last edit (0 if none).
+    stamp: u64,
+}
+
 /// The line of missed calls a new missed `call` folds into: the chat's
 /// last message, if it is that line of the caller's (or its last edit),
-/// of the same media, and how many calls it counts. Read from the store,
-/// so it works alike on both backends and after a restart.
-fn missed_before(ctx: &Ctx, call: &Ended) -> Option<(String, u32)> {
+/// of the same media. Read from the store, so it works alike on both
+/// backends and after a restart.
+fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
     let chat = Chat::User(call.caller.name.clone());
     let last = ctx.store.history(call.callee.id, &chat, 1, 16 * 1024).ok()?.messages().ok()?.pop()?;
     if !last.from.eq_ignore_ascii_case(&call.caller.name) {
         return None;
     }
     let plain = last.text.unescaped();
-    let (target, text) = match ActionId::parse(&last.id) {
-        Some(edit) if edit.act == Act::Edit => (edit.target, plain.strip_prefix("✎ ")?.to_string()),
+    let (target, text, stamp) = match ActionId::parse(&last.id) {
+        Some(edit) if edit.act == Act::Edit => {
+            (edit.target, plain.strip_prefix("✎ ")?.to_string(), edit.stamp)
+        }
         Some(_) => return None,
-        None => (last.id, plain),
+        None => (last.id, plain, 0),
     };
     if !target.starts_with("call-") {
         return None;
     }
     match CallLog::parse(&text)? {
-        CallLog::Missed { media, count } if media == call.media => Some((target, count)),
+        CallLog::Missed { media, count } if media == call.media => Some(Missed { target, count, stamp }),
         _ => None,
     }
 }
@@ -173,26 +189,19 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
     std::thread::Builder::new().name("calls".into()).stack_size(super::threads::STACK_SIZE).spawn(
         move || {
             loop {
-                // The router alone is held while waiting, not the server.
-                let Some(router) = ctx.upgrade().map(|ctx| ctx.router.clone()) else { return };
-                router.calls.wait(TICK);
-                drop(router);
+                // Nothing of the server is held while waiting.
+                std::thread::sleep(TICK);
                 let Some(ctx) = ctx.upgrade() else { return };
                 if ctx.shutting_down() {
                     return;
                 }
-                let mut over: Vec<Over> = ctx
+                let over: Vec<Over> = ctx
                     .router
                     .calls
                     .rung_out(Instant::now())
                     .into_iter()
                     .map(|call| Over { by: call.caller.name.clone(), call, why: End::Missed })
                     .collect();
-                // A cluster: ends whose device left another node (`Calls::left_elsewhere`).
-                for (call, user) in ctx.router.calls.gone_elsewhere() {
-                    let left = if call.caller.id == user { &call.caller } else { &call.callee };
-                    over.push(Over { by: left.name.clone(), call, why: End::Gone });
-                }
                 if !over.is_empty() {
                     // Storing the lines waits for the storage as a request does.
                     crate::store::deadline::within(|| end(&ctx, &over));

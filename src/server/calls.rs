@@ -35,28 +35,19 @@
 //! the two ends what happened to their call, stores the missed call, and
 //! runs the timer.
 //!
-//! On a cluster each node keeps the calls offered through it; the
-//! signalling itself crosses nodes as every relayed event does
-//! (`relay::relay`, `Event::travel`). A signal after the offer is judged
-//! by one rule, [`Calls::step`], on the node that keeps the call: a node
-//! that does not asks it (`Nodes::call`: the node that keeps it, once
-//! known, or the others in turn), so a signal about no call is refused
-//! on a cluster as on one server, and never reaches the peer. A new call
-//! is judged by one rule too, [`may_ring`], over this node's table and
-//! the calls the other nodes keep, as this node heard of them
-//! (`Nodes::calls_elsewhere`); and a device that leaves another node ends
-//! the calls kept here for it ([`Calls::left_elsewhere`]). docs/CALLS.md
-//! says what that means.
+//! On a cluster the leader keeps every call: every `CALL` is a request
+//! that changes state, forwarded to it (`server::leader`), and its router
+//! holds every node's receive connections.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::protocol::call::{
     End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, Signal,
 };
-use crate::protocol::{Code, Event, Ko};
+use crate::protocol::{Code, Ko};
 use crate::store::UserId;
 
 /// How often the timer looks for calls rung out.
@@ -100,11 +91,9 @@ struct Call {
     candidates: [u16; 2],
 }
 
-/// A call taken out of a table, here or on the cluster node that kept it
-/// (`Nodes::call`): what telling its end needs (`call_relay::end`), and
-/// nothing of the table's (no ringing deadline, no device), so that a
-/// call ended elsewhere is told from what that node said, not from a
-/// made-up table entry.
+/// A call taken out of the table: what telling its end needs
+/// (`call_relay::end`), and nothing of the table's (no ringing deadline,
+/// no device).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ended {
     /// The caller's own id for it.
@@ -117,9 +106,7 @@ pub struct Ended {
     pub answered: Option<Duration>,
 }
 
-/// A call as the rule for a new one reads it ([`may_ring`]): kept in
-/// this table, or, on a cluster, by another node, as this one heard of it
-/// (`Nodes::calls_elsewhere`).
+/// A call as the rule for a new one reads it ([`may_ring`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Brief {
     /// The caller's own id for it.
@@ -283,38 +270,23 @@ struct Table {
     offers: Recent,
 }
 
-/// The table of calls (one per server, or per node).
+/// The table of calls, the server's (on a cluster, the leader's).
 #[derive(Default)]
 pub struct Calls {
     table: Mutex<Table>,
-    /// The calls whose end left on another node of a cluster
-    /// ([`Calls::left_elsewhere`]), each with the user who left, until the
-    /// timer tells their end (it holds the server; the dispatcher that
-    /// heard it does not). At most the table's own calls: each is moved
-    /// out of the table into here once.
-    gone: Mutex<Vec<(Ended, UserId)>>,
-    /// Wakes the timer as soon as `gone` has calls, so that their end is
-    /// told at once, as a device leaving here tells it, not a `TICK` later.
-    woken: Condvar,
 }
 
 impl Calls {
-    /// Every call this table keeps, and those of `elsewhere` (other
-    /// nodes' calls, on a cluster), as [`may_ring`] reads them.
-    pub fn known(&self, elsewhere: &[Brief]) -> Vec<Brief> {
-        let table = self.table.lock();
-        table.calls.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect()
+    /// Every call this table keeps, as [`may_ring`] reads them.
+    pub fn known(&self) -> Vec<Brief> {
+        self.table.lock().calls.iter().map(Call::brief).collect()
     }
 
     /// Rings a new call from `caller` (on `device`) to `callee`, or says
     /// why not: past [`OFFERS_PER_MINUTE`] of the caller's, or by
-    /// [`may_ring`] over this table's calls and those of `elsewhere`
-    /// (other nodes' calls of the two, on a cluster). `Ok(false)`: the
-    /// callee is busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls:
-    /// the call ends before it rings. (The
-    /// offer's five facts, its ring time and the calls known elsewhere:
-    /// each is its own, as the `CALL` request gives them.)
-    #[allow(clippy::too_many_arguments)]
+    /// [`may_ring`] over this table's calls. `Ok(false)`: the callee is
+    /// busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls: the call
+    /// ends before it rings.
     pub fn ring(
         &self,
         caller: Party,
@@ -323,7 +295,6 @@ impl Calls {
         id: &str,
         media: Media,
         ring: Duration,
-        elsewhere: &[Brief],
     ) -> Result<bool, Ko> {
         let now = Instant::now();
         let mut table = self.table.lock();
@@ -335,8 +306,7 @@ impl Calls {
                 format!("you offered {OFFERS_PER_MINUTE} calls in a minute, the most: try again in {wait} s"),
             ));
         }
-        let known: Vec<Brief> =
-            table.calls.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect();
+        let known: Vec<Brief> = table.calls.iter().map(Call::brief).collect();
         let free = may_ring(&known, &caller, &callee, id)?;
         table.offers.note(caller.id, now);
         let ringing = known.iter().filter(|c| !c.answered && c.callee == callee.id).count();
@@ -349,33 +319,19 @@ impl Calls {
         Ok(true)
     }
 
-    /// The one rule for a signal after the offer, on a single server and
-    /// on the cluster node that keeps the call (`Nodes::call` asks it):
-    /// the signal belongs to a call that exists, between `me` (on
-    /// `device`) and `peer`; the first answer of the callee takes it, a
-    /// decline is the callee's, a decline or a hang-up takes it out of the
-    /// table. What it did ([`tell`] says it), or why not.
+    /// The one rule for a signal after the offer: the signal belongs to a
+    /// call that exists, between `me` (on `device`) and `peer`; the first
+    /// answer of the callee takes it, a decline is the callee's, a decline
+    /// or a hang-up takes it out of the table. What it did ([`tell`] says
+    /// it), or why not.
     pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Outcome, Ko> {
-        self.step_if_kept(me, device, peer, id, step).unwrap_or_else(|| Err(no_call(id)))
-    }
-
-    /// [`Calls::step`] if this table keeps the call; `None` if it does
-    /// not (a cluster node then asks the others, `Nodes::call`). One
-    /// lookup under one lock answers both, so the call cannot end or
-    /// appear between "is it here" and "what does the step do".
-    pub fn step_if_kept(
-        &self,
-        me: UserId,
-        device: &str,
-        peer: UserId,
-        id: &str,
-        step: Step,
-    ) -> Option<Result<Outcome, Ko>> {
         let mut table = self.table.lock();
         let table = &mut table.calls;
-        let at = table.iter().position(|c| c.id == id && c.has(me) && c.has(peer))?;
+        let Some(at) = table.iter().position(|c| c.id == id && c.has(me) && c.has(peer)) else {
+            return Err(no_call(id));
+        };
         let call = &mut table[at];
-        Some(match step {
+        match step {
             Step::Answer if call.callee.id != me => Err(no_call(id)),
             Step::Answer if call.answered() => {
                 Err(Ko::new(Code::BadRequest, "the call was answered on another device"))
@@ -387,10 +343,10 @@ impl Calls {
             Step::Ice => {
                 let sent = &mut call.candidates[usize::from(call.callee.id == me)];
                 if *sent >= MAX_CANDIDATES {
-                    return Some(Err(Ko::new(
+                    return Err(Ko::new(
                         Code::Full,
                         format!("a call carries at most {MAX_CANDIDATES} candidates from each end"),
-                    )));
+                    ));
                 }
                 *sent += 1;
                 Ok(Outcome::Ice)
@@ -400,7 +356,7 @@ impl Calls {
             }
             Step::Decline => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Declined)),
             Step::Hangup => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Hangup)),
-        })
+        }
     }
 
     /// Takes out the calls that rang out by `now` (and forgets who
@@ -414,8 +370,8 @@ impl Calls {
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
-    /// caller's device, or the callee's device that answered. (A device's
-    /// name in any case: a cluster's notices carry it folded.)
+    /// caller's device, or the callee's device that answered (its name in
+    /// any case).
     pub fn of_device(&self, user: UserId, device: &str) -> Vec<Ended> {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
@@ -425,64 +381,6 @@ impl Calls {
         };
         table.calls.extract_if(.., with).map(Call::ended).collect()
     }
-
-    /// A cluster's dispatcher heard that `device` of `user` left another
-    /// node for good (its receive connection closed there, no newer one
-    /// took its place): the calls it was an end of here end, `gone`, as
-    /// they would if it had left here (`call_relay::device_gone`). The
-    /// timer tells them within a [`TICK`] ([`Calls::gone_elsewhere`]).
-    pub fn left_elsewhere(&self, user: UserId, device: &str) {
-        let ended = self.of_device(user, device);
-        if !ended.is_empty() {
-            self.gone.lock().extend(ended.into_iter().map(|call| (call, user)));
-            self.woken.notify_one();
-        }
-    }
-
-    /// The timer's wait: `tick`, or less if [`Calls::left_elsewhere`] has
-    /// calls to tell.
-    pub fn wait(&self, tick: Duration) {
-        let mut gone = self.gone.lock();
-        if gone.is_empty() {
-            let _ = self.woken.wait_for(&mut gone, tick);
-        }
-    }
-
-    /// The calls [`Calls::left_elsewhere`] took out, each with the user
-    /// who left, to be told.
-    pub fn gone_elsewhere(&self) -> Vec<(Ended, UserId)> {
-        std::mem::take(&mut *self.gone.lock())
-    }
-}
-
-/// A cluster's dispatcher heard `event` for `user`, served by another
-/// node: an end (a device gone there, say) ends the call here too. (An
-/// answer or a hang-up served there was asked of this node first, which
-/// keeps the call: `Calls::step`.)
-pub fn heard(calls: &Calls, user: UserId, event: &Event) {
-    let Event::Call { from, id, signal: Signal::End(_) } = event else { return };
-    calls.table.lock().calls.retain(|c| !is_about((&c.caller, &c.callee), &c.id, user, (from, id)));
-}
-
-/// The one rule for which call a `CALL:<from>:<id>:…` event told to
-/// `user` (an answer or an end that another node of a cluster served) is
-/// about: the call `id` between `user` and `from`, its two ends `ends`
-/// (caller, callee) and its id `call_id`; the copy told to `from` itself
-/// names none (the copy told to the other end does). Both the table of
-/// calls kept here ([`heard`]) and a cluster's list of the calls kept
-/// elsewhere (`cluster::kept`) read it. (By the id and `user` alone, the
-/// end of ana's call `c2` with eve ended eve's own call `c2` with bob:
-/// the differential script, seed 316 at 800 steps.)
-pub fn is_about(ends: (&Party, &Party), call_id: &str, user: UserId, (from, id): (&str, &str)) -> bool {
-    let (caller, callee) = ends;
-    let other = if caller.id == user {
-        callee
-    } else if callee.id == user {
-        caller
-    } else {
-        return false;
-    };
-    call_id == id && other.name.eq_ignore_ascii_case(from)
 }
 
 pub(super) fn no_call(id: &str) -> Ko {
@@ -498,7 +396,7 @@ mod tests {
         let calls = Calls::default();
         let party = |id, name: &str| Party { id, name: name.into() };
         let ring = |id, callee: Party, secs| {
-            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs), &[])
+            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs))
         };
         assert_eq!(ring("c1", party(2, "bob"), 0), Ok(true));
         assert_eq!(ring("c2", party(3, "carl"), 60), Ok(true));
@@ -514,88 +412,48 @@ mod tests {
         assert_eq!(again, Err("the call was answered on another device".into()));
         let gone: Vec<String> = calls.rung_out(Instant::now()).into_iter().map(|c| c.id).collect();
         assert_eq!(gone, ["c1"], "c1 rang for no time; c2 was answered");
-        assert!(calls.step_if_kept(1, "laptop", 2, "c1", Step::Ice).is_none(), "c1 is out of the table");
+        assert_eq!(code(calls.step(1, "laptop", 2, "c1", Step::Ice)), Err(no_call("c1").reason), "c1 is out");
         let ended = calls.step(1, "laptop", 3, "c2", Step::Hangup);
         let Ok(Outcome::Ended(ended, End::Hangup)) = ended else { panic!("{ended:?}") };
         let (caller, callee) = (party(1, "ana"), party(3, "carl"));
         assert!(ended.answered.is_some(), "answered, so it went on for a while");
         let ended = Ended { answered: None, ..ended };
         assert_eq!(ended, Ended { id: "c2".into(), caller, callee, media: Media::Voice, answered: None });
-        assert!(calls.step_if_kept(3, "phone", 1, "c2", Step::Ice).is_none());
-    }
-
-    /// A call another node keeps counts as one of this table's: an id in
-    /// use, a peer rung already, a caller or a callee in a call.
-    #[test]
-    fn a_new_call_is_judged_against_the_calls_kept_elsewhere_too() {
-        let calls = Calls::default();
-        let party = |id, name: &str| Party { id, name: name.into() };
-        let brief = |id: &str, caller, callee, answered| Brief { id: id.into(), caller, callee, answered };
-        let ring = |id, callee: Party, elsewhere: &[Brief]| {
-            calls.ring(
-                party(1, "ana"),
-                "laptop",
-                callee,
-                id,
-                Media::Voice,
-                Duration::from_secs(60),
-                elsewhere,
-            )
-        };
-        let reason = |r: Result<bool, Ko>| r.map_err(|ko| ko.reason);
-        // carl (3) called ana with c1 on another node.
-        assert_eq!(
-            reason(ring("c1", party(2, "bob"), &[brief("c1", 3, 1, false)])),
-            Err("the call id c1 is in use".into())
-        );
-        let ringing = [brief("c7", 1, 2, false)];
-        assert_eq!(reason(ring("c1", party(2, "bob"), &ringing)), Err("you are calling bob already".into()));
-        let talking = [brief("c7", 3, 1, true)];
-        assert_eq!(
-            reason(ring("c1", party(2, "bob"), &talking)),
-            Err("you are in a call: hang up first".into())
-        );
-        // bob (2) is in a call with carl kept elsewhere: busy, no ring.
-        assert_eq!(ring("c1", party(2, "bob"), &[brief("c7", 3, 2, true)]), Ok(false));
-        assert!(calls.step_if_kept(1, "laptop", 2, "c1", Step::Ice).is_none(), "a busy call is not kept");
-        assert_eq!(ring("c1", party(2, "bob"), &[brief("c7", 3, 2, false)]), Ok(true), "rung, not in a call");
+        assert_eq!(code(calls.step(3, "phone", 1, "c2", Step::Ice)), Err(no_call("c2").reason));
     }
 
     /// A caller offers at most `OFFERS_PER_MINUTE` calls a minute; a
-    /// callee rings for at most `MAX_RINGING_CALLEE` at once, counting
-    /// the calls kept elsewhere (past it, busy); an end sends at most
+    /// callee rings for at most `MAX_RINGING_CALLEE` at once (past it,
+    /// busy); an end sends at most
     /// `MAX_CANDIDATES` candidates.
     #[test]
     fn rings_and_candidates_are_bounded() {
         let calls = Calls::default();
         let party = |id, name: &str| Party { id, name: name.into() };
-        let ring = |caller: UserId, callee: UserId, id: &str, elsewhere: &[Brief]| {
+        let ring = |caller: UserId, callee: UserId, id: &str| {
             let (caller, callee) =
                 (party(caller, &format!("u{caller}")), party(callee, &format!("u{callee}")));
-            calls.ring(caller, "d", callee, id, Media::Voice, Duration::from_secs(60), elsewhere)
+            calls.ring(caller, "d", callee, id, Media::Voice, Duration::from_secs(60))
         };
         let hang_up = |caller: UserId, callee: UserId, id: &str| {
             calls.step(caller, "d", callee, id, Step::Hangup).map(|_| ())
         };
         for n in 0..OFFERS_PER_MINUTE {
-            assert_eq!(ring(1, 2, &format!("a{n}"), &[]), Ok(true), "offer {n}");
+            assert_eq!(ring(1, 2, &format!("a{n}")), Ok(true), "offer {n}");
             assert_eq!(hang_up(1, 2, &format!("a{n}")), Ok(()));
         }
-        let refused = ring(1, 2, "a9", &[]).unwrap_err();
+        let refused = ring(1, 2, "a9").unwrap_err();
         assert_eq!(refused.code, Code::RateLimited, "{refused:?}");
         assert!(
             refused.reason.starts_with("you offered 6 calls in a minute, the most: try again in "),
             "{refused:?}"
         );
-        // Callee 2 rings for 3 and 4: a third call rings; a fourth, with
-        // one kept on another node, finds it busy.
-        assert_eq!(ring(3, 2, "b1", &[]), Ok(true));
-        assert_eq!(ring(4, 2, "b2", &[]), Ok(true));
-        let elsewhere = [Brief { id: "x1".into(), caller: 9, callee: 2, answered: false }];
-        assert_eq!(ring(5, 2, "b3", &elsewhere), Ok(false), "three ring it already, one elsewhere");
-        assert_eq!(ring(5, 2, "b3", &[]), Ok(true));
-        assert_eq!(ring(6, 2, "b4", &[]), Ok(false), "three ring it already");
-        assert_eq!(ring(6, 7, "b6", &[]), Ok(true), "another callee rings");
+        // Callee 2 rings for 3, 4 and 5; a fourth finds it busy.
+        assert_eq!(ring(3, 2, "b1"), Ok(true));
+        assert_eq!(ring(4, 2, "b2"), Ok(true));
+        assert_eq!(ring(5, 2, "b3"), Ok(true));
+        assert_eq!(ring(6, 2, "b4"), Ok(false), "three ring it already");
+        assert_eq!(ring(6, 7, "b6"), Ok(true), "another callee rings");
         for n in 0..MAX_CANDIDATES {
             assert!(calls.step(6, "d", 7, "b6", Step::Ice).is_ok(), "candidate {n}");
         }
@@ -604,28 +462,5 @@ mod tests {
         // A minute later, who offered is forgotten.
         calls.rung_out(Instant::now() + MINUTE);
         assert!(calls.table.lock().offers.0.is_empty());
-    }
-
-    /// One lookup answers "kept here?" and the step: `None` for a call
-    /// this table does not keep (a cluster node asks the others), the
-    /// rule's own answer, refusal included, for one it keeps.
-    #[test]
-    fn step_if_kept_is_none_only_for_a_call_not_in_the_table() {
-        let calls = Calls::default();
-        let party = |id, name: &str| Party { id, name: name.into() };
-        let ring = Duration::from_secs(60);
-        assert_eq!(
-            calls.ring(party(1, "ana"), "laptop", party(2, "bob"), "c1", Media::Video, ring, &[]),
-            Ok(true)
-        );
-        assert!(calls.step_if_kept(1, "laptop", 2, "c9", Step::Ice).is_none(), "another id");
-        assert!(calls.step_if_kept(1, "laptop", 3, "c1", Step::Ice).is_none(), "another peer");
-        let refused = calls.step_if_kept(1, "laptop", 2, "c1", Step::Decline);
-        assert!(matches!(refused, Some(Err(_))), "kept here, refused by the rule: {refused:?}");
-        assert!(matches!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice), Some(Ok(Outcome::Ice))));
-        let declined = calls.step_if_kept(2, "phone", 1, "c1", Step::Decline);
-        let Some(Ok(Outcome::Ended(ended, End::Declined))) = declined else { panic!("{declined:?}") };
-        assert!(ended.answered.is_none() && ended.media == Media::Video && ended.caller.name == "ana");
-        assert!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice).is_none(), "ended: no longer kept");
     }
 }

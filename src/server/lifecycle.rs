@@ -15,24 +15,23 @@ use std::time::Duration;
 
 use super::base::Base;
 use super::{
-    Alone, Config, Ctx, Nodes, auth, call_relay, closer, default_burst, devices, files, listener, log_limit,
-    operator, p2p, presence, throttle,
+    Config, Ctx, auth, call_relay, closer, default_burst, devices, files, listener, log_limit, operator, p2p,
+    presence, throttle,
 };
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
+use crate::store::disk::{Disk, RealDisk};
 use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
 
 /// What the server runs on: the local store, or a cluster node's in its
-/// place (handed the router, to deliver through it), with its [`Nodes`]
-/// and (1.2) where the files of chats are kept if not in the data
+/// place (handed the router, to deliver through it), and (1.2) where the files of chats are kept if not in the data
 /// directory (a cluster's database): handed over once, at the start, as
 /// nothing else of the store needs to know it.
 pub struct Storage {
     pub backend: Arc<dyn Backend>,
-    pub nodes: Arc<dyn Nodes>,
     pub files: Option<Box<dyn FileStore>>,
     /// Where invite codes and disabled accounts are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
@@ -44,6 +43,9 @@ pub struct Storage {
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.
     pub node: Option<Box<dyn NodeOf>>,
+    /// The disk the data directory's own files are written to
+    /// (`devices.csv`): the operating system's, or a test's simulated one.
+    pub disk: Arc<dyn Disk>,
 }
 
 /// What a cluster's node (`cluster::node`) does at the server's start and
@@ -64,7 +66,12 @@ pub trait NodeOf: Send + Sync {
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, devices: None, node: None }
+        Storage { backend, files: None, door: None, devices: None, node: None, disk: Arc::new(RealDisk) }
+    }
+
+    /// The same, its data directory's own files on `disk`.
+    pub fn on(self, disk: Arc<dyn Disk>) -> Storage {
+        Storage { disk, ..self }
     }
 }
 
@@ -110,7 +117,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door, devices: shared_devices, node } =
+        let Storage { backend, files: file_store, door, devices: shared_devices, node, disk } =
             open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
@@ -121,16 +128,16 @@ impl Server {
             .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
         let devices =
-            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+            devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
-        if let Some(shared) = shared_devices.or_else(|| nodes.shared_devices()) {
+        if let Some(shared) = shared_devices {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
-            base: Base { files, config, store, router, nodes, door },
+            base: Base { files, config, store, router, door },
             p2p_ports: p2p::Ports::default(),
             devices,
             presence,
@@ -233,8 +240,6 @@ impl Server {
         }
         // Stop reading requests; let those in progress finish.
         self.ctx.connections.stop_reading(SHUTDOWN_GRACE);
-        // The other nodes hear that this one's sessions ended.
-        self.ctx.nodes.stop();
         // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
         if let Some(node) = &self.node {

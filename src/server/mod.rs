@@ -5,7 +5,7 @@
 //! - [`lifecycle`]: [`Server`], its start (everything below wired
 //!   together) and its shutdown.
 //! - [`base`]: [`Base`], what every part stands on (the config, the
-//!   store, the router, the other nodes); [`ctx`]: [`Ctx`], what every
+//!   store, the router); [`ctx`]: [`Ctx`], what every
 //!   handler thread shares, the base and the parts built on it; [`connections`]: the
 //!   connections of every port, counted against their limits ([`Slot`],
 //!   [`Refusal`]).
@@ -19,15 +19,13 @@
 //! - [`presence`]: who is online (`JOINED`/`LEFT`, coalesced by a timer
 //!   thread), `LASTSEEN`, `MEMBERS` and the `MEMBER` events.
 //! - [`relay`]: events from one user to others that are never stored
-//!   (`TYPING`), here and on a cluster's other nodes.
+//!   (`TYPING`).
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
 //! - [`accounts`]: a user's own account (1.2): `PASSWD`.
 //! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
 //!   administrator asks of the running server (disabled accounts, live
 //!   figures for `wachat users list`), and logging a user out.
-//! - [`nodes`]: what a server asks of the other nodes of its cluster
-//!   ([`nodes::Alone`] for a single server); [`leader`]: what a cluster's
-//!   follower hands to the node that leads.
+//! - [`leader`]: what a cluster's follower hands to the node that leads.
 //! - `config`: [`Config`], everything `wachat serve` can be told, and
 //!   the defaults of its flags, each with why it is that number.
 //! - [`closer`]: closes connections without letting a slow peer hold a
@@ -54,7 +52,6 @@ pub mod lifecycle;
 pub mod listener;
 pub mod log_limit;
 pub mod moderation;
-pub mod nodes;
 pub mod operator;
 pub mod own_ids;
 pub mod p2p;
@@ -80,4 +77,3 @@ pub use config::{
 pub use connections::{Refusal, Slot};
 pub use ctx::Ctx;
 pub use lifecycle::{NodeOf, Server, Storage};
-pub use nodes::{Alone, Nodes};

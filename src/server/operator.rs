@@ -126,7 +126,7 @@ fn status(ctx: &Ctx, request: &str) -> String {
         // which `users.csv` says only from the next checkpoint on (issue 54).
         let Some(account) = ctx.store.find_account(name) else { continue };
         let (user, admin, deleted) = (account.id, account.admin, account.is_deleted());
-        let online = ctx.is_online(user);
+        let online = ctx.router.is_online(user);
         let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
         let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
         let (chats, unread) =

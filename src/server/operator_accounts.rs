@@ -1,4 +1,4 @@
-//! `wachat users add|import|admin|room` beside a running server: the
+//! `wachat users add|import|passwd|admin|room` beside a running server: the
 //! teacher's changes to accounts during a class, made by the server
 //! itself, so that nobody is disconnected (issue 40).
 //!
@@ -173,15 +173,18 @@ fn add(ctx: &Ctx, c: &Change) -> Outcome {
 }
 
 /// A new password, as the user's own `PASSWD` would set it (a record in
-/// the log, which wins over `users.csv` at the next start).
+/// the log, which wins over `users.csv` at the next start), keeping no
+/// device: every token of the account is revoked and every session of
+/// it closed, on every node (`accounts::new_password`). It is how a
+/// student who lost laptop and password gets the account back.
 fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Outcome {
-    let Some(user) = ctx.store.user_id(name) else { return no_account(name) };
+    let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     if !hash.starts_with("$argon2") {
         return Outcome::Refused(format!("{name}: no password hash"));
     }
-    match ctx.store.set_password(user, hash.to_string()).and_then(|ticket| ctx.store.wait(ticket)) {
-        Ok(()) => {
-            log::info!("new password for {name} (wachat users passwd)");
+    match crate::server::accounts::new_password(ctx, (account.id, &account.name), None, hash.to_string()) {
+        Ok(devices) => {
+            log::info!("new password for {name} (wachat users passwd): {devices} devices logged out");
             Outcome::Done
         }
         Err(ko) => Outcome::Refused(ko.reason),

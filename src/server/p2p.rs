@@ -26,30 +26,18 @@ impl Ports {
         self.0.lock().remove(&user);
     }
 
-    /// `P2P:<port>`, told to the other nodes of a cluster too.
-    pub fn announce(&self, base: &Base, user: UserId, port: u16) {
+    /// `P2P:<port>`.
+    pub fn announce(&self, user: UserId, port: u16) {
         self.0.lock().insert(user, port);
-        base.nodes.announce(user, Some(port));
     }
 
     /// `PEER:<user>`: returns `<ip>:<port>:<token>` and tells the peer.
     /// Every failure is `OFFLINE` (the contract's only code for it), with
-    /// a reason. A peer whose receive connection is on another node of a
-    /// cluster is introduced by that node.
+    /// a reason. The user's newest receive connection is told.
     pub fn introduce(&self, base: &Base, me: &str, peer: &str) -> Result<PeerIntro, Ko> {
         let id = base.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
-        // The user's newest device is told, as one server tells its newest
-        // connection: on a cluster, the node holding it introduces
-        // (differential seeds 45, 51 and 62: a node told its own device
-        // when a newer one was on the other node, or asked the wrong node).
-        let here = base.router.get(id);
-        if here.as_ref().is_none_or(|outlet| base.nodes.newest_elsewhere(id, outlet))
-            && let Some(introduced) = base.nodes.introduce(me, id)
-        {
-            return introduced;
-        }
-        let Some(outlet) = here else { return Err(offline(peer, "is not connected")) };
-        let port = self.0.lock().get(&id).copied().or_else(|| base.nodes.p2p_port(id));
+        let Some(outlet) = base.router.get(id) else { return Err(offline(peer, "is not connected")) };
+        let port = self.0.lock().get(&id).copied();
         introduce_to(&outlet, me, peer, port)
     }
 }

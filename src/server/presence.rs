@@ -252,23 +252,6 @@ impl Announcer {
         self.ledger.lock().replaced(new.user, &Arc::downgrade(old), Arc::downgrade(new));
     }
 
-    /// The user came here from another node of a cluster, which announced it.
-    pub fn moved_here(&self, outlet: &Arc<Outlet>) {
-        self.ledger.lock().told.insert(outlet.user, Arc::downgrade(outlet));
-    }
-
-    /// `outlet`, the user's last device here, ended while the user stays
-    /// online on another node of a cluster (another device there, protocol
-    /// 1.2, or this one moved): this session no longer says `LEFT`; the
-    /// node's directory does, when the user's last device goes, and the
-    /// user's next login here is a coming online again.
-    pub fn moved_away(&self, outlet: &Arc<Outlet>) {
-        let mut ledger = self.ledger.lock();
-        if ledger.told.get(&outlet.user).is_some_and(|told| told.same(&Arc::downgrade(outlet))) {
-            ledger.told.remove(&outlet.user);
-        }
-    }
-
     /// `outlet`'s user went offline: `LEFT` to its roommates, after
     /// [`PRESENCE_GRACE`] if it has not come back, if this session is the
     /// one they were told about. (If a newer session was announced
@@ -288,7 +271,7 @@ impl Announcer {
     /// The timer's turn for `user`: tells its state now, if it changed.
     pub fn settle(&self, base: &Base, user: UserId) {
         let here = base.router.get(user);
-        let online = here.is_some() || base.nodes.is_online(user);
+        let online = here.is_some();
         let here = here.as_ref().map(Arc::downgrade);
         let (say, name) = self.ledger.lock().settle(user, here, online, Instant::now());
         if let Some(name) = name {
@@ -384,7 +367,7 @@ pub fn tell(
 
 /// Whether one user is online, or since when not.
 fn seen(base: &Base, user: UserId) -> Presence {
-    if base.is_online(user) {
+    if base.router.is_online(user) {
         return Presence::Online;
     }
     base.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)

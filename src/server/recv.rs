@@ -131,7 +131,7 @@ fn login(
                 };
                 match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
-                    auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, peer.ip(), 1) {
+                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, peer.ip(), 1) {
                         Ok(()) => return Some(Login { user, name, device }),
                         Err(ko) => {
                             log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
@@ -254,18 +254,10 @@ fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet:
 /// with where its replay ends, and its user's presence told. `Err`: it
 /// may not (`KO:TOO_MANY_DEVICES`, or a cluster's store unreachable).
 pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
-    // In a cluster, claiming the session replaces one on another node.
-    let mut attached = None;
     // In a cluster, the device's position and tokens are the database's.
     ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
-    let elsewhere = ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet)))?;
-    let Some(attached) = attached else { return Err(Ko::new(Code::Internal, "the device was not attached")) };
-    let Some(attached) = attached else {
-        let max = ctx.devices.max_devices;
-        if let Some(current) = ctx.router.get(outlet.user) {
-            ctx.nodes.handover(outlet, &current); // the claim was this outlet's
-        }
-        return Err(crate::store::meaning::too_many_devices(max));
+    let Some(attached) = attach(ctx, outlet) else {
+        return Err(crate::store::meaning::too_many_devices(ctx.devices.max_devices));
     };
     match &attached.replaced {
         Some(old) => {
@@ -273,8 +265,7 @@ pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
             old.close(Bye::Replaced);
         }
         None if !attached.alone => {} // another device of a user online here
-        None if !elsewhere => ctx.presence.came_online(ctx, outlet),
-        None => ctx.presence.moved_here(outlet), // not coming online
+        None => ctx.presence.came_online(ctx, outlet),
     }
     Ok(attached)
 }
@@ -331,16 +322,12 @@ pub(crate) fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
-    // never the one before it. (A connection replaced by a newer one, here
-    // or on another node, is not the user going offline.)
+    // never the one before it. (A connection replaced by a newer one is
+    // not the user going offline.)
     let now = crate::store::now_ms();
-    // Only the user's last device here going is the user going.
-    let last = ctx.router.is_only(outlet);
-    let offline_everywhere = last && ctx.nodes.release(outlet, now);
-    if last && !offline_everywhere {
-        ctx.presence.moved_away(outlet); // online on another node still
-    }
-    if offline_everywhere {
+    // Only the user's last device going is the user going.
+    let offline = ctx.router.is_only(outlet);
+    if offline {
         ctx.store.note_offline(outlet.user, now);
     }
     if ctx.router.remove(outlet) {
@@ -348,9 +335,8 @@ pub(crate) fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     } else if let Some(remaining) = ctx.router.get(outlet.user) {
         // Another device stays: its end is the one that says LEFT.
         ctx.presence.replaced(outlet, &remaining);
-        ctx.nodes.handover(outlet, &remaining);
     }
-    if offline_everywhere {
+    if offline {
         ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }

@@ -37,6 +37,7 @@ use super::requests::{self, Kind};
 use super::session::{Flow, Session, Who};
 use crate::protocol::request::command_word;
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
+use crate::store::devices::Proof;
 use crate::store::{Ticket, deadline};
 use crate::transport::Stream;
 
@@ -112,7 +113,11 @@ pub fn serve_as(
         && let Some(account) = ctx.store.find_account(&name)
     {
         session.device = device;
-        ctx.devices.open_session(ctx, (account.id, &account.name), id, session.device.as_deref(), &stream);
+        // What its first login proved is the old leader's to know: the
+        // session counts as a token's, which makes no new credential
+        // without the password (`LINK:<password>`), never more than it proved.
+        let device = (session.device.as_deref(), Proof::Token);
+        ctx.devices.open_session(ctx, (account.id, &account.name), id, device, &stream);
         session.user = Some((account.id, account.name));
     }
     if let Err(e) = session.run() {
@@ -253,12 +258,13 @@ impl Session<'_> {
             }
             None => {
                 if let Some((id, name)) = user {
+                    // As in [`serve_as`]: the session counts as a token's.
                     let device = self.device.clone();
                     self.ctx.devices.open_session(
                         self.ctx,
                         (id, &name),
                         self.conn_id,
-                        device.as_deref(),
+                        (device.as_deref(), Proof::Token),
                         self.stream,
                     );
                 }

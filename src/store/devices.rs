@@ -30,19 +30,35 @@
 //!
 //! The file is rewritten whole (to `devices.csv.tmp`, synced, renamed):
 //! 100,000 devices are about 8 MB and load in a fraction of a second
-//! (BENCHMARKS.md, "Devices").
+//! (BENCHMARKS.md, "Devices"). Every byte goes through [`Disk`], so that
+//! the tests can run it on a simulated disk that fills up and loses power.
+//!
+//! **The spare** (`devices.spare`): room kept in reserve for the book, as
+//! the store keeps its ballast for the log (`store::ballast`). A device
+//! revoked (`UNLINK`, a new password, a deleted account) must be written
+//! before the client hears `OK`, and on a disk that another program filled
+//! there is no room for the new book: the write that must win removes the
+//! spare and writes again ([`write_spending`]). A write that still fails
+//! is refused before anything changed (`server::devices::Devices::commit`).
+//! The spare is made again, at the book's size and [`SPARE_MARGIN`] more,
+//! once there is room ([`make_spare`]).
 
 use std::collections::HashMap;
-use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use super::disk::{Disk, SyncPoint, no_space};
 use crate::protocol::names::{check_name, fold};
 
 /// The file, in the data directory.
 pub const FILE: &str = "devices.csv";
+/// The room kept for it (see the module documentation).
+pub const SPARE: &str = "devices.spare";
+/// What the spare holds beyond the book's size: a new book that grew by
+/// a device or a few, and the file system's rounding to its blocks.
+pub const SPARE_MARGIN: u64 = 64 << 10;
 const HEADER: &str = "user,device,position,seen,address,token";
 
 /// Most devices a user may have on record (online or not): past it, the
@@ -81,6 +97,15 @@ pub enum Standing {
     Unrecorded,
     /// On record, with this token's hash (`None`: linked by password).
     Recorded(Option<TokenHash>),
+}
+
+/// What a session's login proved: the password, or only the token of
+/// its device (1.2). A token is one device's: a session it opened makes
+/// no new credential without the password (`LINK:<password>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    Password,
+    Token,
 }
 
 /// Every user's devices, by folded user name.
@@ -122,13 +147,12 @@ impl DeviceBook {
     /// does not parse is skipped with a warning: losing a position only
     /// replays events again, and losing a token only makes that device
     /// link again.
-    pub fn load(dir: &Path) -> io::Result<DeviceBook> {
+    pub fn load(disk: &dyn Disk, dir: &Path) -> io::Result<DeviceBook> {
         let path = dir.join(FILE);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DeviceBook::default()),
-            Err(e) => return Err(e),
-        };
+        if !disk.exists(&path) {
+            return Ok(DeviceBook::default());
+        }
+        let text = String::from_utf8_lossy(&disk.read_all(&path)?).into_owned();
         let mut book = DeviceBook::default();
         for (n, line) in text.lines().enumerate().skip(1) {
             match parse_row(line) {
@@ -142,12 +166,28 @@ impl DeviceBook {
     /// The whole file's bytes, to [`write`](DeviceBook::write) outside the
     /// lock that guards the book.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(None)
+    }
+
+    /// The file's bytes as they would be with `user`'s devices `changed`
+    /// (the rest as they are): what is written before a change is made
+    /// in memory (`server::devices::Devices::commit`).
+    pub fn encode_changed(&self, user: &str, changed: &[Device]) -> Vec<u8> {
+        self.encode_with(Some((&fold(user), changed)))
+    }
+
+    fn encode_with(&self, changed: Option<(&String, &[Device])>) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 * self.len() + HEADER.len() + 1);
         let _ = writeln!(out, "{HEADER}");
-        let mut users: Vec<&String> = self.users.keys().collect();
+        let mut users: Vec<&String> = self.users.keys().chain(changed.map(|(user, _)| user)).collect();
         users.sort();
+        users.dedup();
         for user in users {
-            for d in &self.users[user] {
+            let devices = match changed {
+                Some((changed_user, devices)) if changed_user == user => devices,
+                _ => &self.users[user],
+            };
+            for d in devices {
                 let position = d.position.map_or(String::new(), |p| p.to_string());
                 let token = d.token.map_or(String::new(), |t| hex(&t));
                 let _ = writeln!(out, "{user},{},{position},{},{},{token}", d.name, d.seen_ms, d.address);
@@ -156,19 +196,11 @@ impl DeviceBook {
         out
     }
 
-    /// Replaces `devices.csv` in `dir` with `bytes`, synced.
-    pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
-        use crate::sys::private::Mode;
-        let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-        // Readable by the server's user only, as every file of the data
-        // directory (`permissions.rs`): it holds token hashes.
-        let mut file =
-            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, dir.join(FILE))?;
-        let _ = crate::sys::disk::sync_dir(dir);
-        Ok(())
+    /// Replaces `devices.csv` in `dir` with `bytes`, synced (readable by
+    /// the server's user only, as every file of the data directory: it
+    /// holds token hashes).
+    pub fn write(disk: &dyn Disk, dir: &Path, bytes: &[u8]) -> io::Result<()> {
+        disk.replace(&dir.join(FILE), bytes)
     }
 
     /// How many devices are on record, all users together.
@@ -195,6 +227,14 @@ impl DeviceBook {
         self.users.entry(fold(user)).or_default()
     }
 
+    /// Forgets `user` if a change left it no device.
+    pub fn drop_if_empty(&mut self, user: &str) {
+        let key = fold(user);
+        if self.users.get(&key).is_some_and(Vec::is_empty) {
+            self.users.remove(&key);
+        }
+    }
+
     /// `user`'s device `name`, if on record.
     pub fn device_mut(&mut self, user: &str, name: &str) -> Option<&mut Device> {
         let key = fold(name);
@@ -211,41 +251,13 @@ impl DeviceBook {
         now_ms: u64,
         position: u64,
     ) -> &mut Device {
-        let devices = self.devices_mut(user);
-        let key = fold(name);
-        let i = match devices.iter().position(|d| fold(&d.name) == key) {
-            Some(i) => i,
-            None => {
-                if devices.len() >= MAX_KNOWN {
-                    // The one seen longest ago, preferring one without a token.
-                    let oldest =
-                        (0..devices.len()).min_by_key(|&i| (devices[i].token.is_some(), devices[i].seen_ms));
-                    if let Some(oldest) = oldest {
-                        devices.remove(oldest);
-                    }
-                }
-                devices.push(Device {
-                    name: name.into(),
-                    position: Some(position),
-                    seen_ms: now_ms,
-                    address,
-                    token: None,
-                });
-                devices.len() - 1
-            }
-        };
-        let device = &mut devices[i];
-        device.seen_ms = device.seen_ms.max(now_ms);
-        device.address = address;
-        device
+        touch(self.devices_mut(user), name, address, now_ms, position)
     }
 
     /// Removes `user`'s device `name` (`UNLINK`); `None` if there is none.
     pub fn remove(&mut self, user: &str, name: &str) -> Option<Device> {
         let devices = self.users.get_mut(&fold(user))?;
-        let key = fold(name);
-        let i = devices.iter().position(|d| fold(&d.name) == key)?;
-        let device = devices.remove(i);
+        let device = remove(devices, name)?;
         if devices.is_empty() {
             self.users.remove(&fold(user));
         }
@@ -254,8 +266,7 @@ impl DeviceBook {
 
     /// What `user`'s device `name` is on record as now.
     pub fn standing(&self, user: &str, name: &str) -> Standing {
-        let key = fold(name);
-        match self.devices(user).iter().find(|d| fold(&d.name) == key) {
+        match find(self.devices(user), name) {
             Some(device) => Standing::Recorded(device.token),
             None => Standing::Unrecorded,
         }
@@ -263,10 +274,95 @@ impl DeviceBook {
 
     /// True if `token` is the token of `user`'s device `name`.
     pub fn token_matches(&self, user: &str, name: &str, token: &str) -> bool {
-        let key = fold(name);
-        let Some(device) = self.devices(user).iter().find(|d| fold(&d.name) == key) else { return false };
+        let Some(device) = find(self.devices(user), name) else { return false };
         device.token.is_some_and(|hash| same_hash(&hash, &hash_token(token)))
     }
+}
+
+/// The device `name` of a user's `devices` (names compared ignoring case).
+pub fn find<'a>(devices: &'a [Device], name: &str) -> Option<&'a Device> {
+    let key = fold(name);
+    devices.iter().find(|d| fold(&d.name) == key)
+}
+
+/// Removes the device `name` from a user's `devices`.
+pub fn remove(devices: &mut Vec<Device>, name: &str) -> Option<Device> {
+    let key = fold(name);
+    let i = devices.iter().position(|d| fold(&d.name) == key)?;
+    Some(devices.remove(i))
+}
+
+/// The device `name` of a user's `devices`, made if new (at `position`),
+/// within [`MAX_KNOWN`]; it is seen now, from `address`.
+pub fn touch<'a>(
+    devices: &'a mut Vec<Device>,
+    name: &str,
+    address: IpAddr,
+    now_ms: u64,
+    position: u64,
+) -> &'a mut Device {
+    let key = fold(name);
+    let i = match devices.iter().position(|d| fold(&d.name) == key) {
+        Some(i) => i,
+        None => {
+            if devices.len() >= MAX_KNOWN {
+                // The one seen longest ago, preferring one without a token.
+                let oldest =
+                    (0..devices.len()).min_by_key(|&i| (devices[i].token.is_some(), devices[i].seen_ms));
+                if let Some(oldest) = oldest {
+                    devices.remove(oldest);
+                }
+            }
+            devices.push(Device {
+                name: name.into(),
+                position: Some(position),
+                seen_ms: now_ms,
+                address,
+                token: None,
+            });
+            devices.len() - 1
+        }
+    };
+    let device = &mut devices[i];
+    device.seen_ms = device.seen_ms.max(now_ms);
+    device.address = address;
+    device
+}
+
+/// [`DeviceBook::write`] for a change that must win (a device revoked):
+/// if the disk has no room, the spare is removed and the book written
+/// again in the room it leaves. `Err` if there was no spare or that
+/// room did not do.
+pub fn write_spending(disk: &dyn Disk, dir: &Path, bytes: &[u8]) -> io::Result<()> {
+    match DeviceBook::write(disk, dir, bytes) {
+        Err(e) if no_space(&e) && disk.exists(&dir.join(SPARE)) => {
+            log::warn!("devices: {e}; the spare removed for a device revoked, made again once there is room");
+            disk.remove(&dir.join(SPARE))?;
+            disk.sync_dir(dir, SyncPoint::DataDir)?;
+            DeviceBook::write(disk, dir, bytes)
+        }
+        done => done,
+    }
+}
+
+/// Makes the spare of `dir` for a book of `book_len` bytes if it is
+/// missing or smaller than that and half the margin (it grows with the
+/// book, never at every device); true if it is there now. A disk with no
+/// room for it keeps none until the next try.
+pub fn make_spare(disk: &dyn Disk, dir: &Path, book_len: u64) -> bool {
+    let path = dir.join(SPARE);
+    let len = disk.open_read(&path).and_then(|f| f.len()).ok();
+    if len.is_some_and(|len| len >= book_len + SPARE_MARGIN / 2) {
+        return true;
+    }
+    let made =
+        disk.reserve(&path, book_len + SPARE_MARGIN).and_then(|()| disk.sync_dir(dir, SyncPoint::DataDir));
+    if let Err(e) = made {
+        log::debug!("devices: the spare cannot be made yet: {e}");
+        let _ = disk.remove(&path); // what was reserved of it goes back
+        return false;
+    }
+    true
 }
 
 /// Where a cluster keeps its devices, shared by every node (its database,
@@ -333,6 +429,7 @@ fn parse_row(line: &str) -> Result<(String, Device), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::disk::RealDisk;
 
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
 
@@ -344,8 +441,8 @@ mod tests {
         book.touch("ana", "LAPTOP", HOME, 9, 0);
         book.touch("ana", "tui", "::1".parse().unwrap(), 7, 3).token = Some(hash_token("secret"));
         book.touch("bob", "default", HOME, 8, 0).position = None;
-        DeviceBook::write(dir.path(), &book.encode()).unwrap();
-        let back = DeviceBook::load(dir.path()).unwrap();
+        DeviceBook::write(&RealDisk, dir.path(), &book.encode()).unwrap();
+        let back = DeviceBook::load(&RealDisk, dir.path()).unwrap();
         assert_eq!(back.devices("ANA"), book.devices("ana"));
         assert_eq!(back.devices("ana").len(), 2, "one laptop, whatever its case");
         assert_eq!(back.devices("ana")[0].seen_ms, 9);
@@ -358,10 +455,10 @@ mod tests {
     #[test]
     fn a_missing_or_damaged_file_loses_only_what_is_damaged() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(DeviceBook::load(dir.path()).unwrap().is_empty());
+        assert!(DeviceBook::load(&RealDisk, dir.path()).unwrap().is_empty());
         let text = format!("{HEADER}\nana,laptop,4,1,127.0.0.1,\nana,a b,4,1,127.0.0.1,\nbob,x\n");
-        fs::write(dir.path().join(FILE), text).unwrap();
-        let book = DeviceBook::load(dir.path()).unwrap();
+        std::fs::write(dir.path().join(FILE), text).unwrap();
+        let book = DeviceBook::load(&RealDisk, dir.path()).unwrap();
         assert_eq!(book.len(), 1);
     }
 

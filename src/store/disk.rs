@@ -137,7 +137,9 @@ pub trait Disk: Send + Sync {
 
     /// Replaces `path` with `bytes` atomically: a temporary file next to
     /// it, synced, renamed over it, then the directory synced. A power cut
-    /// leaves the old file or the new one, never a mix.
+    /// leaves the old file or the new one, never a mix; a failed write
+    /// (a full disk) leaves the old one, and gives back what the
+    /// temporary file took.
     fn replace(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let dir = parent(path);
         let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -146,10 +148,14 @@ pub trait Disk: Send + Sync {
         if self.exists(&tmp) {
             self.remove(&tmp)?; // left by a crash
         }
-        let mut file = self.open_append(&tmp)?;
-        file.append(bytes)?;
-        file.sync(SyncPoint::Replace)?;
-        drop(file);
+        let written = self.open_append(&tmp).and_then(|mut file| {
+            file.append(bytes)?;
+            file.sync(SyncPoint::Replace)
+        });
+        if let Err(e) = written {
+            let _ = self.remove(&tmp);
+            return Err(e);
+        }
         self.rename(&tmp, path)?;
         self.sync_dir(dir, SyncPoint::Replace)
     }

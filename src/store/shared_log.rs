@@ -48,6 +48,15 @@ pub trait SharedLog: Send + Sync {
     /// own copy (the same filler at the same place: done twice, it is
     /// done once). The records keep their length.
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()>;
+
+    /// Stores the leader's checkpoint at `pos` (`store::checkpoint`'s
+    /// file, `state`), with the erasures it still has to do (`erasures`,
+    /// rows of `erase.csv`), so that a node that joins starts from it
+    /// and the log before it can be let go; `kept_from` is where the
+    /// leader's own log begins (what `--retain-days` removed goes from
+    /// the shared log too). Called by the leader's checkpointer once its
+    /// own file is written. `Err`: not stored (the next checkpoint is).
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], kept_from: Pos) -> io::Result<()>;
 }
 
 /// A commit that the shared log did not answer now (its database fails

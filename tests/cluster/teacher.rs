@@ -71,10 +71,34 @@ fn a_teachers_commands_with_store_are_the_whole_clusters() {
     let mut carla = b.login_send("carla", "pw-carla-1");
     assert_eq!(carla.listing("ROOMINFO:#general").last().map(String::as_str), Some("ROLE:SERVER_ADMIN"));
 
-    // passwd: the new password on every node, the old one nowhere.
+    // passwd (issue 69, item 4): the student who lost laptop and password.
+    // The laptop's token, and every session of hers on either node (the
+    // old password's, one of a device never on record), end with it.
+    let code = ana_send.request("LINK");
+    let code = code.strip_prefix("OK:").unwrap_or_else(|| panic!("{code}")).to_string();
+    let laptop = b.send_conn().request(&format!("PAIR:ana@laptop:{code}"));
+    let laptop = laptop.strip_prefix("OK:").unwrap_or_else(|| panic!("{laptop}")).to_string();
+    let mut thief = a.send_conn();
+    assert_eq!(thief.request(&format!("LOGIN:ana@laptop:{laptop}")), "OK:ana");
+    let mut thief_events = a.recv_conn();
+    assert_eq!(thief_events.request("VERSION:1.2"), "OK");
+    assert_eq!(thief_events.request(&format!("LOGIN:ana@laptop:{laptop}")), "OK:ana");
+    let mut unrecorded = [a.login_send("ana@spare", PW), b.login_send("ana@spare", PW)];
     users(&cluster, &["passwd", "ana"], "new-secret-1").ok();
+    assert_eq!(thief_events.next_event(), "BYE:UNLINKED");
+    for (session, which) in [(&mut thief, "the token's"), (&mut ana_send, "the old password's")]
+        .into_iter()
+        .chain(unrecorded.iter_mut().map(|c| (c, "a device never on record")))
+    {
+        let left = session.read_to_close();
+        assert!(!left.contains("OK"), "{which} session is closed: {left:?}");
+    }
+    // The new password on every node, the old one and the token nowhere.
     for node in [&a, &b] {
         assert!(node.send_conn().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:AUTH_FAILED"));
+        assert!(
+            node.send_conn().request(&format!("LOGIN:ana@laptop:{laptop}")).starts_with("KO:AUTH_FAILED")
+        );
         assert_eq!(node.send_conn().request("LOGIN:ana:new-secret-1"), "OK:ana");
     }
 

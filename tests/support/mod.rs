@@ -84,6 +84,17 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server of another build (`bin`, a `wachat` binary) with a fresh
+    /// data directory: what a test of an upgrade makes its data with.
+    pub fn start_bin(bin: &str, args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(bin);
+        command.args(serve_args(dir.path(), 0, 0, args));
+        let mut server = Self::spawn(command, dir.path());
+        server._dir = Some(dir);
+        server
+    }
+
     /// A server with a fresh data directory and fast password hashing.
     pub fn start() -> TestServer {
         Self::start_with(&[])

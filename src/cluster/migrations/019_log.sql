@@ -41,8 +41,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 -- positions, when each was seen and from where, and the SHA-256 of a
 -- linked device's token. By the user's name (folded): the accounts are
 -- the log's.
-ALTER TABLE IF EXISTS devices RENAME TO devices_before_19;
-CREATE TABLE devices (
+-- (A database of the first design has its `devices` by account number:
+-- they are copied. A later database that replays this file keeps its own.)
+DO $$
+BEGIN
+    IF to_regclass('users') IS NOT NULL THEN
+        ALTER TABLE IF EXISTS devices RENAME TO devices_before_19;
+    END IF;
+END
+$$;
+CREATE TABLE IF NOT EXISTS devices (
     user_folded  text   NOT NULL,
     folded       text   NOT NULL,
     name         text   NOT NULL,
@@ -52,7 +60,13 @@ CREATE TABLE devices (
     token        bytea,
     PRIMARY KEY (user_folded, folded)
 );
-INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token)
-SELECT u.folded, d.folded, d.name, d.position, d.seen_ms, d.address, d.token
-FROM devices_before_19 d JOIN users u ON u.id = d.user_id;
-DROP TABLE devices_before_19;
+DO $$
+BEGIN
+    IF to_regclass('devices_before_19') IS NOT NULL THEN
+        INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token)
+        SELECT u.folded, d.folded, d.name, d.position, d.seen_ms, d.address, d.token
+        FROM devices_before_19 d JOIN users u ON u.id = d.user_id;
+        DROP TABLE devices_before_19;
+    END IF;
+END
+$$;

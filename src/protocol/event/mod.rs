@@ -158,20 +158,6 @@ pub enum Event {
     Call { from: String, id: String, signal: super::call::Signal },
 }
 
-/// How an event reaches a user connected to another node of a cluster
-/// ([`Event::travel`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Travel {
-    /// Unstored, from one user to others: relayed as it is sent
-    /// (`server::relay`, which crosses to the node of each recipient).
-    Relayed,
-    /// Numbered and queued (`MSG`, `STATUS`, …): delivered once durable,
-    /// from the store's committer, never relayed.
-    Numbered,
-    /// Between a node and its own connection only (`PING`, `BYE`).
-    Local,
-}
-
 impl Event {
     /// The minor protocol version that added this event: a receive
     /// connection is sent it only once its client said `VERSION:1.<minor>`
@@ -197,29 +183,6 @@ impl Event {
             | Event::Archive { .. }
             | Event::Star { .. }
             | Event::Call { .. } => 2,
-        }
-    }
-
-    /// How it travels between a cluster's nodes: an exhaustive match, so
-    /// that a new event says it here, beside its grammar, and the cluster
-    /// (`Nodes::relay`) needs no change.
-    pub fn travel(&self) -> Travel {
-        match self {
-            Event::Typing { .. }
-            | Event::Moderation { .. }
-            | Event::Joined { .. }
-            | Event::Left { .. }
-            | Event::Member { .. }
-            | Event::P2p { .. }
-            | Event::Pref(_)
-            | Event::Block { .. }
-            | Event::Archive { .. }
-            | Event::Star { .. }
-            | Event::Call { .. } => Travel::Relayed,
-            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
-                Travel::Numbered
-            }
-            Event::Ping | Event::Bye(_) => Travel::Local,
         }
     }
 

@@ -68,17 +68,6 @@ fn events_round_trip() {
 }
 
 #[test]
-fn only_unstored_events_of_one_user_to_others_are_relayed() {
-    let archive = Event::Archive { chat: "#tea".into(), archived: true };
-    assert_eq!((archive.since(), archive.travel()), (2, Travel::Relayed));
-    let star = Event::Star { chat: "bob".into(), from: "bob".into(), id: "m1".into(), starred: true };
-    assert_eq!((star.since(), star.travel()), (2, Travel::Relayed));
-    let mark = Event::ReadMark { seq: 3, chat: "bob".into(), id: "m1".into(), ts: 9 };
-    assert_eq!(mark.travel(), Travel::Numbered);
-    assert_eq!(Event::Ping.travel(), Travel::Local);
-}
-
-#[test]
 fn device_events_are_for_1_2_connections_only() {
     let mark = Event::ReadMark { seq: 3, chat: "bob".into(), id: "m1".into(), ts: 9 };
     assert_eq!((mark.since(), mark.seq()), (2, Some(3)));

@@ -170,8 +170,12 @@ pub enum Request {
     Unlink {
         device: String,
     },
-    /// 1.2: a one-time code with which a new device gets a token (`PAIR`).
-    Link,
+    /// 1.2: a one-time code with which a new device gets a token
+    /// (`PAIR`). `LINK:<password>` (1.2, §16) gives the password again: a
+    /// session logged in with a device's token must.
+    Link {
+        password: Option<String>,
+    },
     /// 1.2, a first frame: `PAIR:<user>@<device>:<code>` trades a code of
     /// `LINK` for the device's token, `OK:<token>`.
     Pair {
@@ -318,13 +322,15 @@ impl Request {
             | "PEOPLE" => conversation(line),
             "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => message_action(line),
             word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
-            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
+            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" | account::LINK => {
+                account_request(line)
+            }
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
             | "UNSTAR" => preference(line),
             "CALL" | "TURN" => call_request(line),
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
+            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -364,6 +370,7 @@ impl Request {
             Request::Passwd { keep: false, .. } => "PASSWD:***:***".into(),
             Request::Passwd { keep: true, .. } => "PASSWDKEEP:***:***".into(),
             Request::DelAccount { .. } => "DELACCOUNT:***".into(),
+            Request::Link { password: Some(_) } => "LINK:***".into(),
             other => other.to_string(),
         }
     }
@@ -412,7 +419,8 @@ impl fmt::Display for Request {
             Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
             Request::Devices => f.write_str("DEVICES"),
             Request::Unlink { device } => write!(f, "UNLINK:{device}"),
-            Request::Link => f.write_str("LINK"),
+            Request::Link { password: None } => f.write_str("LINK"),
+            Request::Link { password: Some(password) } => write!(f, "LINK:{password}"),
             Request::Info => f.write_str("INFO"),
             Request::Passwd { old, new, keep: false } => write!(f, "PASSWD:{old}:{new}"),
             Request::Passwd { old, new, keep: true } => write!(f, "PASSWDKEEP:{old}:{new}"),
@@ -600,7 +608,7 @@ fn room_request(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2: the account and its devices: `PASSWD`, `PASSWDKEEP` and
-/// `DELACCOUNT` (§20, see [`account`]) and `UNLINK` (§16).
+/// `DELACCOUNT` (§20, see [`account`]), `UNLINK` and `LINK` (§16).
 fn account_request(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         account::PASSWD | account::PASSWD_KEEP => {
@@ -608,6 +616,7 @@ fn account_request(line: &str) -> Result<Request, Ko> {
             Request::Passwd { old, new, keep }
         }
         account::DELACCOUNT => Request::DelAccount { password: account::parse_delaccount(line)? },
+        account::LINK => Request::Link { password: account::parse_link(line)? },
         "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
         other => return Err(unknown(other)),
     })
@@ -698,7 +707,6 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "CHATS" => Request::Chats,
         "SERVER" => Request::Server,
         "DEVICES" => Request::Devices,
-        "LINK" => Request::Link,
         "INFO" => Request::Info,
         "BLOCKS" => Request::Blocks,
         "PREFS" => Request::Prefs,

@@ -67,6 +67,7 @@ use super::throttle::address_key;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, Request};
 use crate::store::UserId;
+pub use crate::store::devices::Proof;
 
 mod limits;
 use limits::Second;
@@ -74,8 +75,8 @@ pub use limits::{AuthLimits, GRACE_BURST, GRACE_PER_SEC, RELEARN_BURST, RELEARN_
 
 /// What a frame sent before login leads to.
 pub enum Outcome {
-    /// Logged in as this user (registered spelling).
-    LoggedIn(UserId, Arc<str>),
+    /// Logged in as this user (registered spelling), by what proof.
+    LoggedIn(UserId, Arc<str>, Proof),
     /// Refused; the connection stays open if the code allows it.
     Refused(Ko),
     /// `PAIR` gave this device token (`OK:<token>`); the connection waits
@@ -94,7 +95,7 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome
     let outcome = match check_first_frame(ctx, line, peer, opens) {
         // A disabled account's password is right, and it is still refused
         // (`wachat users disable`), on every port.
-        Outcome::LoggedIn(_, name) if let Err(ko) = refuse_disabled(ctx, &name) => {
+        Outcome::LoggedIn(_, name, _) if let Err(ko) = refuse_disabled(ctx, &name) => {
             log::info!("{peer}: {name} refused: disabled");
             Outcome::Refused(ko)
         }
@@ -120,7 +121,9 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
             // (1.2: a deleted account's devices are forgotten; a token
             // that a race let through still finds no account.)
             match ctx.store.find_account(&user) {
-                Some(account) if !account.is_deleted() => Outcome::LoggedIn(account.id, account.name),
+                Some(account) if !account.is_deleted() => {
+                    Outcome::LoggedIn(account.id, account.name, Proof::Token)
+                }
                 _ => Outcome::Refused(Ko::wrong_login()),
             }
         }
@@ -163,7 +166,9 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
                 Ok(claim) => {
                     let outcome = create(ctx, &user, &email, &password, peer);
                     match &outcome {
-                        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name} (invite code)"),
+                        Outcome::LoggedIn(_, name, _) => {
+                            log::info!("{peer}: new account {name} (invite code)")
+                        }
                         Outcome::Refused(_) | Outcome::Paired(_) => claim.release(),
                     }
                     outcome
@@ -293,7 +298,7 @@ fn attempt(
                 // a relearn token.
                 if let Ok((id, name)) = ctx.store.login(user, password, false) {
                     ctx.auth.let_in(user, addr, password, second);
-                    return Outcome::LoggedIn(id, name);
+                    return Outcome::LoggedIn(id, name, Proof::Password);
                 }
             }
             // A limit acting is what the operator must hear about (WARN);
@@ -305,7 +310,7 @@ fn attempt(
     match check() {
         Ok((id, name)) => {
             ctx.auth.succeeded(attempt, password);
-            Outcome::LoggedIn(id, name)
+            Outcome::LoggedIn(id, name, Proof::Password)
         }
         Err(ko) => {
             if matches!(ko.code, Code::AuthFailed | Code::UserExists) {
@@ -340,7 +345,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
     };
     let outcome = create(ctx, user, email, password, peer);
     match &outcome {
-        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
+        Outcome::LoggedIn(_, name, _) => log::info!("{peer}: new account {name}"),
         Outcome::Refused(_) | Outcome::Paired(_) => ctx.auth.cancel_registration(addr, took),
     }
     outcome
@@ -352,18 +357,21 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
     // A taken name is refused as slowly as a wrong password (`Store::register`).
     attempt(ctx, user, password, peer, Grace::Denied, || {
-        forget_deleted_files(ctx, user)?;
+        forget_deleted(ctx, user)?;
         ctx.store.register(user, email, password)
     })
 }
 
 /// 1.2 (issue 49): before a deleted account's name gets a new account,
-/// what the old one's files owed to its name is forgotten, again: a crash
-/// between `DELACCOUNT`'s two steps (the account, then its files) must
-/// not hand them to the new account.
-fn forget_deleted_files(ctx: &Ctx, user: &str) -> Result<(), Ko> {
+/// what the old one's devices and files owed to its name is forgotten,
+/// again: a crash between `DELACCOUNT`'s steps (the account, then its
+/// devices and files) must not hand a token or a file to the new account.
+fn forget_deleted(ctx: &Ctx, user: &str) -> Result<(), Ko> {
     match ctx.store.find_account(user) {
-        Some(old) if old.is_deleted() => ctx.files.forget_account(&old.name).map(drop),
+        Some(old) if old.is_deleted() => {
+            ctx.devices.forget_all(&old.name);
+            ctx.files.forget_account(&old.name).map(drop)
+        }
         _ => Ok(()),
     }
 }

@@ -46,14 +46,14 @@ use parking_lot::Mutex;
 
 use super::base::Base;
 
-mod forget;
 mod sessions;
 mod shared;
 mod tokens;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, DeviceLine, Ko, Presence};
 use crate::router::{LoggedOut, Outlet};
-use crate::store::devices::{Device, DeviceBook, SharedDevices};
+use crate::store::devices::{self as book, Device, DeviceBook, SharedDevices};
+use crate::store::disk::Disk;
 use crate::store::{UserId, now_ms};
 
 /// How often the flusher thread writes positions that moved.
@@ -67,10 +67,15 @@ struct LinkCode {
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
+    /// The disk of the data directory, where the book is written.
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
     book: Mutex<DeviceBook>,
     /// Positions or times moved since the file was last written.
     dirty: AtomicBool,
+    /// Whether the spare was there at the last look (its loss and its
+    /// return are logged once each).
+    spare: AtomicBool,
     /// One writer of the file at a time, in order.
     writing: Mutex<()>,
     /// `--max-devices`: receive connections per user at once.
@@ -91,16 +96,31 @@ pub struct Devices {
 }
 
 impl Devices {
-    /// Loads `devices.csv` from `dir` and starts the flusher thread.
-    pub fn start(dir: PathBuf, max_devices: usize, device_days: f64) -> std::io::Result<Arc<Devices>> {
+    /// Loads `devices.csv` from `dir` on `disk`, makes its spare (the
+    /// module `store::devices`) and starts the flusher thread.
+    pub fn start(
+        disk: Arc<dyn Disk>,
+        dir: PathBuf,
+        max_devices: usize,
+        device_days: f64,
+    ) -> std::io::Result<Arc<Devices>> {
         // A cluster node has no store of its own here: the folder may be new.
-        std::fs::create_dir_all(&dir)?;
-        let book = DeviceBook::load(&dir)?;
+        disk.create_dir_all(&dir)?;
+        let book = DeviceBook::load(&*disk, &dir)?;
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
+        let spare = book::make_spare(&*disk, &dir, book_len(&*disk, &dir));
+        if !spare {
+            log::warn!(
+                "devices: no room for {} yet: a device revoked on a full disk may be refused",
+                book::SPARE
+            );
+        }
         let devices = Arc::new(Devices {
+            disk,
             dir,
             book: Mutex::new(book),
             dirty: AtomicBool::new(false),
+            spare: AtomicBool::new(spare),
             writing: Mutex::new(()),
             max_devices: max_devices.max(1),
             forget_after_ms,
@@ -120,36 +140,85 @@ impl Devices {
         Ok(devices)
     }
 
-    /// Writes the book if anything moved (the flusher's turn, and stop).
+    /// Writes the book if anything moved, and makes the spare again if it
+    /// is missing (the flusher's turn, and stop).
     fn flush(&self) {
         self.flush_shared();
-        if !self.dirty.swap(false, Ordering::SeqCst) {
-            return;
-        }
-        if let Err(e) = self.save() {
+        if self.dirty.swap(false, Ordering::SeqCst)
+            && let Err(e) = self.save()
+        {
             self.dirty.store(true, Ordering::SeqCst);
-            log::warn!("devices: writing {}: {e}", crate::store::devices::FILE);
+            log::warn!("devices: writing {}: {e}", book::FILE);
         }
+        self.keep_spare();
     }
 
-    /// Writes the book now, synced (a token made, a device unlinked).
+    /// Writes the book now, synced.
     fn save(&self) -> std::io::Result<()> {
         let _one_writer = self.writing.lock();
         let bytes = self.book.lock().encode();
-        DeviceBook::write(&self.dir, &bytes)
+        DeviceBook::write(&*self.disk, &self.dir, &bytes)
     }
 
-    /// [`Devices::save`] for a request: a failure is logged, and the
-    /// client told `KO:INTERNAL`, or `KO:FULL` for a full disk (issue 49;
-    /// the book is replaced whole, so the old one stays).
-    fn save_or_ko(&self) -> Result<(), Ko> {
-        self.save().map_err(|e| {
-            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            if crate::store::disk::no_space(&e) {
-                return crate::protocol::Ko::disk_full();
-            }
-            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-        })
+    /// Makes `change` to `name`'s devices, durable before the client hears
+    /// of it. A single server writes the book as it will be **first**, and
+    /// changes memory only once that is on disk: a write that fails
+    /// (`KO:FULL`, `KO:INTERNAL`) changes nothing, the old file staying
+    /// whole. A change that `revokes` a device must win over a disk that
+    /// another program filled: it spends the spare (`store::devices`).
+    /// Why not memory first and the file when there is room: an `OK` is a
+    /// promise that the revoked token never logs in again, and a token
+    /// revoked in memory only comes back at the next start, after a crash
+    /// too; a `KO` must mean that nothing happened.
+    ///
+    /// A cluster node's caller wrote the shared record first (the truth
+    /// that every node reads before a token counts); the book, its cache,
+    /// changes at once and is written at the flusher's turn.
+    ///
+    /// `change` is called twice, on a copy then on the book, and must do
+    /// the same both times.
+    fn commit<T>(
+        &self,
+        name: &str,
+        revokes: bool,
+        mut change: impl FnMut(&mut Vec<Device>) -> T,
+    ) -> Result<T, Ko> {
+        let _one_writer = self.writing.lock();
+        if !self.is_shared() {
+            let bytes = {
+                let book = self.book.lock();
+                let mut devices = book.devices(name).to_vec();
+                change(&mut devices);
+                book.encode_changed(name, &devices)
+            };
+            let written = if revokes {
+                book::write_spending(&*self.disk, &self.dir, &bytes)
+            } else {
+                DeviceBook::write(&*self.disk, &self.dir, &bytes)
+            };
+            written.map_err(|e| refusal(&e))?;
+        } else {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
+        let mut book = self.book.lock();
+        let out = change(book.devices_mut(name));
+        book.drop_if_empty(name);
+        Ok(out)
+    }
+
+    /// Makes the spare again if it is missing or small for the book (a
+    /// single server's: a cluster node's book is a cache, the record is
+    /// its database's), saying so once when it is lost and once when back.
+    fn keep_spare(&self) {
+        if self.is_shared() {
+            return;
+        }
+        let there = book::make_spare(&*self.disk, &self.dir, book_len(&*self.disk, &self.dir));
+        match (self.spare.swap(there, Ordering::SeqCst), there) {
+            (true, false) => log::warn!("devices: no room for {} on the disk", book::SPARE),
+            (false, true) => log::info!("devices: {} made again", book::SPARE),
+            _ => {}
+        }
     }
 
     /// Writes what moved and stops the flusher (server shutdown): every
@@ -283,10 +352,10 @@ impl Devices {
     }
 
     /// `UNLINK:<device>` from the send connection `asker`: logs the device
-    /// out for good and revokes its token and position; its receive
+    /// out for good and revokes its token and position, written before
+    /// anything else changes ([`Devices::commit`]); then its receive
     /// connection hears `BYE:UNLINKED`, its send connections (but `asker`,
-    /// which its caller closes after the `OK`) are closed, here and on a
-    /// cluster's other nodes.
+    /// which its caller closes after the `OK`) are closed.
     pub fn unlink(
         &self,
         base: &Base,
@@ -297,36 +366,59 @@ impl Devices {
         if !self.refresh(name) {
             return Err(Ko::store_unavailable());
         }
-        let online = online_devices(base, user);
-        let lowest = {
-            let mut book = self.book.lock();
-            if book.remove(name, device).is_none() {
-                return Err(Ko::new(Code::UnknownDevice, format!("you have no device named {device}")));
-            }
-            self.trim_point(book.devices_mut(name), &online, now_ms())
-        };
-        if lowest.live <= 1 {
-            Devices::several(base, user, false);
+        if book::find(self.book.lock().devices(name), device).is_none() {
+            return Err(Ko::new(Code::UnknownDevice, format!("you have no device named {device}")));
         }
-        let lowest = lowest.lowest;
         if let Some(shared) = self.shared.get() {
             shared.remove(&fold(name), device).map_err(|e| {
                 log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
                 Ko::store_unavailable()
             })?;
         }
-        self.save_or_ko()?;
-        base.nodes.logged_out(user, device, LoggedOut::Unlinked);
+        self.commit(name, true, |devices| book::remove(devices, device))?;
         base.router.sends.close_device(user, device, Some(asker));
         if let Some(outlet) = base.router.device(user, device) {
             outlet.log_out(LoggedOut::Unlinked);
         }
-        if let Some(lowest) = lowest {
-            base.store.ack(user, lowest);
-        }
+        self.trim(base, user, name);
         log::info!("{name}: device {device} unlinked");
         Ok(())
     }
+
+    /// `user`'s devices changed (one left): the inbox is trimmed to the
+    /// lowest position of those still live, and whether it has several
+    /// told again.
+    fn trim(&self, base: &Base, user: UserId, name: &str) {
+        let online = online_devices(base, user);
+        let trim = {
+            let mut book = self.book.lock();
+            self.trim_point(book.devices_mut(name), &online, now_ms())
+        };
+        if trim.forgot {
+            self.moved(name);
+        }
+        if trim.live <= 1 {
+            Devices::several(base, user, false);
+        }
+        if let Some(lowest) = trim.lowest {
+            base.store.ack(user, lowest);
+        }
+    }
+}
+
+/// Bytes of the book as last written (0: none yet), which the spare must hold.
+fn book_len(disk: &dyn Disk, dir: &std::path::Path) -> u64 {
+    disk.open_read(&dir.join(book::FILE)).and_then(|f| f.len()).unwrap_or(0)
+}
+
+/// The answer to a write of the book that failed: `KO:FULL` for a full
+/// disk, else `KO:INTERNAL` (logged either way).
+fn refusal(e: &std::io::Error) -> Ko {
+    log::error!("devices: writing {}: {e}", book::FILE);
+    if crate::store::disk::no_space(e) {
+        return Ko::disk_full();
+    }
+    Ko::new(Code::Internal, "the server cannot write to its disk; try later")
 }
 
 /// What [`Devices::trim_point`] found.
@@ -339,12 +431,9 @@ struct Trim {
     forgot: bool,
 }
 
-/// The names of `user`'s devices online here, and on a cluster's other
-/// nodes (protocol 1.2: devices of one user on several nodes at once).
+/// The names of `user`'s devices online.
 fn online_devices(base: &Base, user: UserId) -> Vec<Arc<str>> {
-    let mut online: Vec<Arc<str>> = base.router.outlets(user).iter().map(|o| o.device.clone()).collect();
-    online.extend(base.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
-    online
+    base.router.outlets(user).iter().map(|o| o.device.clone()).collect()
 }
 
 /// The flusher: writes the book once a [`FLUSH_EVERY`] if it moved.
@@ -363,6 +452,7 @@ fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::disk::RealDisk;
 
     /// The `--device-days` rule with the clock given, not waited for: a
     /// device is forgotten once its days have passed, to the millisecond,
@@ -370,7 +460,7 @@ mod tests {
     #[test]
     fn a_device_is_forgotten_past_its_days_unless_online() {
         let dir = tempfile::tempdir().unwrap();
-        let devices = Devices::start(dir.path().into(), 5, 1.0).unwrap();
+        let devices = Devices::start(Arc::new(RealDisk), dir.path().into(), 5, 1.0).unwrap();
         let day_ms = 86_400_000;
         let device = |name: &str| Device {
             name: name.into(),

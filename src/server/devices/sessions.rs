@@ -1,6 +1,6 @@
 //! A device's send connections (issue 38): an unlinked device keeps no
 //! session open. `UNLINK` closes every connection of the device, on both
-//! ports and, through `Nodes::unlinked`, on the cluster's other nodes;
+//! ports (on a cluster, the leader holds every node's sessions);
 //! and `LINK`, the one request that makes a new credential (a code that
 //! trades for a permanent token), checks against the record that the
 //! asking session's device is still what it was when the session logged
@@ -8,11 +8,16 @@
 //! link itself a new device, even if its connection outlived the closing
 //! (a race, a node that did not hear).
 //!
-//! Why a check and not the password again on `LINK`: `LINK` is a 1.2
-//! frame without arguments that clients send today; asking for a password
-//! would change its grammar, and an honest device's session, logged in
-//! with its token, never had the password to give. Refusal plus closing
-//! ends the thief's session without asking anything of the owner's.
+//! And a token is one device's: a session that logged in with a device's
+//! token (not the password) may not make another credential with it.
+//! Its `LINK` must give the password again, `LINK:<password>` (1.2),
+//! checked within the failed-login limits as `PASSWD`'s; a plain `LINK`
+//! is `KO:FORBIDDEN` (the session stays). So a stolen token cannot mint
+//! devices that outlive its own unlinking, and every device on record was
+//! made by someone who knew the password. A session logged in with the
+//! password (`LOGIN:<user>@<device>:<password>`, a browser's password
+//! login, "Stay signed in" as it makes its own token) links as before:
+//! no frame of a password session changes.
 
 use std::sync::Arc;
 
@@ -20,33 +25,43 @@ use super::Devices;
 use crate::protocol::{Code, DEFAULT_DEVICE, Ko};
 use crate::server::base::Base;
 use crate::store::UserId;
-use crate::store::devices::Standing;
+use crate::store::devices::{Proof, Standing};
 use crate::transport::Stream;
 
 impl Devices {
     /// A send connection (`id`) logged in as `name`'s `device` (`None`:
-    /// `default`): it is registered with what its device is on record as,
-    /// so that `UNLINK` can close it and `LINK` can check it.
+    /// `default`), having proved `proof`: it is registered with what its
+    /// device is on record as, so that `UNLINK` can close it and `LINK`
+    /// can check it.
     pub fn open_session(
         &self,
         base: &Base,
         (user, name): (UserId, &str),
         id: u64,
-        device: Option<&str>,
+        (device, proof): (Option<&str>, Proof),
         stream: &Arc<Stream>,
     ) {
         let device = device.unwrap_or(DEFAULT_DEVICE);
         self.refresh(name);
         let standing = self.book.lock().standing(name, device);
-        base.router.sends.add(user, id, device.into(), standing, stream);
+        base.router.sends.add(user, id, (device.into(), standing, proof), stream);
     }
 
     /// `LINK` from `user`'s send connection `id`: a new code, unless the
     /// connection's device was unlinked (or its token revoked) since it
-    /// logged in. Refused with `KO:AUTH_FAILED`, which closes the
-    /// connection: it is not that device's any more.
-    pub fn link_from(&self, base: &Base, (user, name): (UserId, &str), id: u64) -> Result<String, Ko> {
-        let Some((device, then)) = base.router.sends.device(user, id) else {
+    /// logged in, refused with `KO:AUTH_FAILED`, which closes the
+    /// connection: it is not that device's any more. A session that
+    /// logged in with a token must give the password: `check_password`
+    /// (`LINK:<password>`) checks it, and without it the answer is
+    /// `KO:FORBIDDEN`.
+    pub fn link_from(
+        &self,
+        base: &Base,
+        (user, name): (UserId, &str),
+        id: u64,
+        check_password: Option<impl FnOnce() -> Result<(), Ko>>,
+    ) -> Result<String, Ko> {
+        let Some((device, then, proof)) = base.router.sends.device(user, id) else {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
         if !self.refresh(name) {
@@ -59,6 +74,18 @@ impl Devices {
                 Code::AuthFailed,
                 format!("the device {device} was unlinked or its password changed: log in again"),
             ));
+        }
+        match check_password {
+            Some(check) => check()?,
+            None if proof == Proof::Token => {
+                return Err(Ko::new(
+                    Code::Forbidden,
+                    format!(
+                        "this session logged in with the token of {device}: linking a new device needs your password, LINK:<password>"
+                    ),
+                ));
+            }
+            None => {}
         }
         Ok(self.link(user))
     }

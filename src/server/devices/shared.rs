@@ -20,8 +20,16 @@ use crate::store::now_ms;
 
 impl Devices {
     /// A cluster node's shared record of devices (set once, at start).
+    /// Its book is a cache of the record: it keeps no spare (the module
+    /// `store::devices`).
     pub fn share(&self, shared: Arc<dyn SharedDevices>) {
         let _ = self.shared.set(shared);
+        let _ = self.disk.remove(&self.dir.join(crate::store::devices::SPARE));
+    }
+
+    /// Whether the devices are a shared record's (a cluster).
+    pub(super) fn is_shared(&self) -> bool {
+        self.shared.get().is_some()
     }
 
     /// Reads `user`'s devices from the shared record into the book (a

@@ -1,12 +1,10 @@
 //! `CALL:<peer>:<call id>:<signal>` (protocol 1.2, §24): a voice or video
 //! call's signalling. A relayed request, like `TYPING`: each signal goes
-//! to the other end as a `CALL` event (`server::relay`, which also
-//! crosses a cluster's nodes), and the media then flow from browser to
-//! browser, never through here. What only the server can decide (who
-//! answered first, busy, rung out, gone, and whether a signal belongs to a
-//! call at all) is `server::calls`'s table: on a cluster, the table of
-//! the node where the call was offered, which this node asks
-//! (`Nodes::call`) when the call is not in its own.
+//! to the other end as a `CALL` event (`server::relay`), and the media
+//! then flow from browser to browser, never through here. What only the
+//! server can decide (who answered first, busy, rung out, gone, and
+//! whether a signal belongs to a call at all) is `server::calls`'s table
+//! (on a cluster, the leader's).
 //!
 //! And `TURN` (§24): the TURN server's short-lived credentials for this
 //! user (`wachat serve --turn URL --turn-secret S`), so that two browsers
@@ -64,7 +62,7 @@ fn turn(s: &mut Session, who: Who, request: Request) -> Flow {
 /// its holder relay through the TURN server for minutes.
 fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     let Some(peer) = peer else {
-        let known = ctx.router.calls.known(&ctx.nodes.calls_elsewhere(me.id, me.id));
+        let known = ctx.router.calls.known();
         return match known.iter().any(|c| c.has(me.id)) {
             true => Ok(()),
             false => Err(Ko::new(
@@ -74,7 +72,7 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
         };
     };
     let other = callee(ctx, me, peer)?;
-    let known = ctx.router.calls.known(&ctx.nodes.calls_elsewhere(me.id, other.id));
+    let known = ctx.router.calls.known();
     if known.iter().any(|c| c.has(me.id) && c.has(other.id)) {
         return Ok(());
     }
@@ -91,7 +89,7 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
 fn callee(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
     let other = party(ctx, me, peer)?;
     // (Either way: a user does not ring someone it blocked either.)
-    if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.is_online(other.id) {
+    if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.router.is_online(other.id) {
         return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
     }
     Ok(other)
@@ -106,14 +104,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let step =
                 calls::Step::of(&signal).ok_or_else(|| Ko::new(Code::BadRequest, "END is the server's"))?;
             let me = Party { id: me.id, name: me.name.to_string() };
-            // The call is kept by the node where it was offered: on a
-            // cluster, when that is not this one, that node decides by the
-            // same rule (`Calls::step`), and this one tells the outcome.
-            let calls = &ctx.router.calls;
-            let outcome = calls
-                .step_if_kept(me.id, device, other.id, id, step)
-                .or_else(|| ctx.nodes.call(&me, device, &other, id, step))
-                .unwrap_or_else(|| Err(calls::no_call(id)))?;
+            let outcome = ctx.router.calls.step(me.id, device, other.id, id, step)?;
             call_relay::tell(ctx, &me, other.id, id, signal, outcome);
             Ok(())
         }
@@ -134,12 +125,7 @@ fn offer(
     let callee = callee(ctx, me, peer)?;
     let caller = Party { id: me.id, name: me.name.to_string() };
     let ring = Duration::from_secs(ctx.config.ring_seconds);
-    // The calls other nodes of a cluster keep count as this node's own
-    // do (`calls::may_ring`).
-    let elsewhere = ctx.nodes.calls_elsewhere(caller.id, callee.id);
-    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring, &elsewhere)? {
-        // This node keeps the call: the callee's nodes hear so first.
-        ctx.nodes.offered(&caller, &callee, id);
+    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
         let offer =
             Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
         relay(ctx, [callee.id], &offer);

@@ -3,6 +3,7 @@
 //! are `server::devices`.
 
 use crate::protocol::{DEFAULT_DEVICE, Reply, Request};
+use crate::server::auth;
 use crate::server::session::{Flow, Session, Who};
 
 use super::not_served::not_served;
@@ -13,8 +14,16 @@ pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephe
 pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored, unlink);
 
 /// A code lives in memory for five minutes; the token it is traded for is
-/// stored by `PAIR`.
-pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral, link);
+/// stored by `PAIR`. `LINK:<password>` hashes the password: it costs what
+/// `DELACCOUNT` does.
+pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral, link).costing(link_cost);
+
+fn link_cost(request: &Request) -> u32 {
+    match request {
+        Request::Link { password: Some(_) } => 10,
+        _ => 1,
+    }
+}
 
 /// `DEVICES`: each online or last seen, and from where.
 fn list(s: &mut Session, who: Who, _: Request) -> Flow {
@@ -32,7 +41,11 @@ fn unlink(s: &mut Session, who: Who, request: Request) -> Flow {
     if mine.eq_ignore_ascii_case(&device) { s.ok_and_close() } else { s.reply(Ok(Reply::Ok)) }
 }
 
-/// `LINK`: a one-time code with which a new device gets a token.
-fn link(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.reply(s.ctx.devices.link_from(s.ctx, (who.id, who.name), s.conn_id).map(Reply::OkWith))
+/// `LINK` or `LINK:<password>`: a one-time code with which a new device
+/// gets a token; the password is checked as `PASSWD`'s old one is.
+fn link(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Link { password } = request else { return not_served(s, &request) };
+    let (ctx, peer) = (s.ctx, s.peer.ip());
+    let check = password.map(|password| move || auth::check_password(ctx, who.name, &password, peer));
+    s.reply(ctx.devices.link_from(ctx, (who.id, who.name), s.conn_id, check).map(Reply::OkWith))
 }

@@ -32,17 +32,23 @@ pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored, ag
 /// may open a session (`requests::may_open`).
 pub(in crate::server) fn first_frame(s: &mut Session, line: &str, opens: bool) -> Flow {
     match auth::authenticate(s.ctx, line, s.peer.ip(), opens) {
-        Outcome::LoggedIn(id, name) => logged_in(s, line, id, name),
+        Outcome::LoggedIn(id, name, proof) => logged_in(s, line, (id, name), proof),
         Outcome::Refused(ko) => s.refuse(ko),
         Outcome::Paired(token) => s.reply(Ok(Reply::OkWith(token))),
     }
 }
 
-/// The session is `name`'s from now on, on the device its `LOGIN` named.
-fn logged_in(s: &mut Session, line: &str, id: crate::store::UserId, name: Arc<str>) -> Flow {
+/// The session is `name`'s from now on, on the device its `LOGIN` named,
+/// having proved the password or only the device's token (`proof`).
+fn logged_in(
+    s: &mut Session,
+    line: &str,
+    (id, name): (crate::store::UserId, Arc<str>),
+    proof: auth::Proof,
+) -> Flow {
     s.device = auth::login_device(line);
     let device = s.device.as_deref();
-    s.ctx.devices.open_session(s.ctx, (id, &name), s.conn_id, device, s.stream);
+    s.ctx.devices.open_session(s.ctx, (id, &name), s.conn_id, (device, proof), s.stream);
     s.queue(Reply::with(name.as_ref()), false);
     s.user = Some((id, name));
     Flow::Continue

@@ -218,6 +218,7 @@ mod tests {
             ("USERS", 1),
             ("INFO", 1),
             ("LINK", 1),
+            ("LINK:pw", 10),
             ("BLOCK:bob", 1),
             ("BLOCKS", 1),
             ("UNPIN:#lab", 1),

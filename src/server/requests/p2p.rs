@@ -19,7 +19,7 @@ fn announce(a: Asking, request: Request) -> Flow {
     if a.base.config.tls.is_some() {
         return a.reply(Err(p2p::not_with_tls()));
     }
-    a.p2p_ports().announce(a.base, a.who.id, port);
+    a.p2p_ports().announce(a.who.id, port);
     a.reply(Ok(Reply::Ok))
 }
 

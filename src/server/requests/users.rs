@@ -10,6 +10,6 @@ use super::row::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::asking(&["USERS"], Version::V1_0, Kind::Ephemeral, serve);
 
 fn serve(a: Asking, _: Request) -> Flow {
-    let names = a.base.online_names();
+    let names = a.base.router.online_names();
     a.reply(Ok(listing(names)))
 }

@@ -283,6 +283,17 @@ impl FileStore for DiskFiles {
         }
         Ok(touched)
     }
+
+    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
+        let handed = self.change(id, |meta| {
+            let still = fold(&meta.owner) == fold(from);
+            if still {
+                meta.owner = to.to_string();
+            }
+            still
+        })?;
+        Ok(handed.unwrap_or(false))
+    }
 }
 
 /// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per

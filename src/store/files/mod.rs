@@ -12,8 +12,9 @@
 //! that carry a file ([`Carrier`]). What is allowed is decided here, in
 //! [`Files`], once for both, by the small functions of "the rules" below:
 //! who may fetch ([`may_fetch`]), the quota ([`check_quota`]), which
-//! uploads are swept ([`is_stale`]) and when a `DELETE` takes the bytes
-//! with it ([`is_orphan`]). `tests/files_cluster.rs` runs the same story
+//! uploads are swept ([`is_stale`]), when a `DELETE` takes the bytes
+//! with it ([`is_orphan`]) and who pays for a forwarded file once its
+//! uploader deleted her messages ([`heir`]). `tests/files_cluster.rs` runs the same story
 //! on both stores and checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from
@@ -215,6 +216,9 @@ pub trait FileStore: Send + Sync {
     /// become nobody's (`owner` empty), and each message it wrote or
     /// received marks that side [`Left`]: the files changed, as they are now.
     fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
+    /// File `id` becomes `to`'s (its quota's) if it is still `from`'s
+    /// (names as registered, compared ignoring case); true if it did.
+    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko>;
 }
 
 /// What an owner's files take: their bytes (complete or not, an upload
@@ -296,6 +300,24 @@ pub fn is_stale(meta: &Meta, now: u64, ttl: Duration) -> bool {
 /// messages: when no other message carries it.
 pub fn is_orphan(meta: &Meta) -> bool {
     meta.carriers.is_empty()
+}
+
+/// Who pays for a file from now on, if no longer its owner (1.2,
+/// forwarding): a forwarded file is the same bytes, counted once, in its
+/// uploader's quota while a message of hers carries it. Once she deleted
+/// every one of those, and others' messages still carry it (someone
+/// forwarded it, to herself or on), it is the author of the first of
+/// those who pays, and who may free it by deleting her message; she
+/// kept it, so it is hers. `None`: it stays where it is (a message of
+/// its owner still carries it, nothing does, or it is nobody's: a
+/// deleted account's, which stays with its recipients outside any
+/// quota).
+pub fn heir(meta: &Meta) -> Option<&str> {
+    let owns = |c: &&Carrier| !c.left.author && c.from.eq_ignore_ascii_case(&meta.owner);
+    if meta.owner.is_empty() || meta.carriers.iter().any(|c| owns(&c)) {
+        return None;
+    }
+    meta.carriers.iter().find(|c| !c.left.author).map(|c| c.from.as_str())
 }
 
 fn unknown() -> Ko {
@@ -781,7 +803,8 @@ impl Files {
     /// and (1.2, forwarding: docs/PROTOCOL.md §21) so may whoever may
     /// fetch it ([`may_fetch`]): a photo forwarded is the same file, never
     /// uploaded again, and reaches no one its reader could not show it to
-    /// anyway. It stays in its uploader's quota.
+    /// anyway. It stays in its uploader's quota while a message of hers
+    /// carries it ([`heir`]).
     pub fn complete_file(
         &self,
         sender: &str,
@@ -810,13 +833,30 @@ impl Files {
     }
 
     /// The message `from`/`to`/`id` was deleted (or never sent): it no
-    /// longer carries its file, and a file nothing carries any more is
-    /// removed from the store ([`is_orphan`]).
+    /// longer carries its file; a file nothing carries any more is
+    /// removed from the store ([`is_orphan`]), and one that only others'
+    /// messages carry now passes to its [`heir`], quota and all.
     pub fn forget(&self, from: &str, to: &str, id: &str) {
         let carrier = Carrier::new(from, to, id);
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
             Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
-            _ => Ok(()),
+            Some((file, meta)) => match heir(&meta) {
+                Some(heir) => {
+                    let handed = self.store.hand_over(&file, &meta.owner, heir)?;
+                    if handed {
+                        log::info!(
+                            "files: {file} is {heir}'s now: {} deleted the messages carrying it",
+                            meta.owner
+                        );
+                        let mut usage = self.usage.lock();
+                        usage.remove(&fold(&meta.owner));
+                        usage.remove(&fold(heir));
+                    }
+                    Ok(())
+                }
+                None => Ok(()),
+            },
+            None => Ok(()),
         });
         if let Err(ko) = done {
             log::error!("files: forgetting the file of message {id}: {}", ko.reason);

@@ -5,7 +5,8 @@
 //! under its lock (sharing what is big, see `checkpoint::snapshot`),
 //! formats it without the lock, waits until the log is durable up to that
 //! point (the group commit, `committer/mod.rs`), and writes the file outside
-//! every lock. Then retention (`--retain`) removes the log segments that
+//! every lock; a cluster's leader then stores it in the shared log's
+//! database too (`store::shared_log`). Then retention (`--retain`) removes the log segments that
 //! neither the older kept checkpoint nor an undelivered event needs.
 
 use std::sync::Arc;
@@ -73,11 +74,11 @@ fn give_back(inner: &Inner, end: super::super::record::Pos) {
 pub(in crate::store) fn checkpoint(inner: &Inner) -> Result<()> {
     let _one_at_a_time = inner.checkpointing.lock();
     let started = Instant::now();
-    let (snapshot, oldest_queued, records) = {
+    let (snapshot, oldest_queued, records, leading) = {
         let mut state = inner.state.lock();
         let snapshot = checkpoint::snapshot(&state);
         let records = std::mem::take(&mut state.since_checkpoint);
-        (snapshot, state.oldest_queued(), records)
+        (snapshot, state.oldest_queued(), records, !inner.following.load(Ordering::SeqCst))
     };
     let copied = started.elapsed();
     // Formatted outside the lock: requests go on meanwhile.
@@ -104,6 +105,15 @@ pub(in crate::store) fn checkpoint(inner: &Inner) -> Result<()> {
         copied.as_millis(),
         (started.elapsed() - copied).as_millis()
     );
+    // A cluster's leader stores it in the database too, where a node
+    // that joins starts from it (`store::shared_log`); not one taken
+    // while it still followed.
+    if let Some(shared) = inner.shared.get().filter(|_| leading) {
+        let stored = shared.checkpoint(pos, &bytes, &inner.eraser.rows(), inner.log.start());
+        if let Err(e) = stored {
+            log::warn!("store: the cluster's checkpoint at {pos}: {e} (the next one is tried again)");
+        }
+    }
     if let Some(retain) = inner.options.retain {
         // The older kept checkpoint must stay usable (the newer one could
         // be unreadable), and no undelivered event may lose its record.

@@ -138,6 +138,25 @@ impl Eraser {
         self.pending.lock().clone()
     }
 
+    /// The erasures not done yet, as rows of `erase.csv` (no header): a
+    /// cluster's checkpoint carries them to the nodes that start from it
+    /// (`store::local::seed`), whose copy of the log may still hold
+    /// those texts.
+    pub(in crate::store) fn rows(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in self.pending.lock().iter() {
+            push_row(&mut out, e);
+        }
+        out
+    }
+
+    /// `erase.csv` holding `rows` (as [`Eraser::rows`] gives them).
+    pub(in crate::store) fn file(rows: &[u8]) -> Vec<u8> {
+        let mut out = format!("{HEADER}\n").into_bytes();
+        out.extend_from_slice(rows);
+        out
+    }
+
     /// Wakes the thread (to stop, or to erase now).
     pub fn ring(&self) {
         let _ = self.wake.try_send(());

@@ -12,6 +12,7 @@
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
 //! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
+//! | [`seed`] | a cluster node's copy made from the cluster's checkpoint, not from every record |
 //! | `tests` | the store on a simulated disk |
 //!
 //! ## Files (in the data directory)
@@ -24,6 +25,7 @@
 //! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `actions.csv` | 1.2: since when message ids of actions are the server's own, made at the first start of a server that refuses them from clients (see `actions_since.rs`) |
+//! | `seeding` | a cluster node's copy being made from the cluster's checkpoint; left by a crash, the copy is made again (see `seed.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
@@ -52,6 +54,7 @@ pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
 pub mod search;
+pub mod seed;
 mod send;
 #[cfg(test)]
 mod shared_tests;
@@ -302,7 +305,8 @@ impl LocalStore {
         Ok(LocalStore { inner })
     }
 
-    /// Writes a checkpoint now (tests; the checkpointer does it by itself).
+    /// Writes a checkpoint now (tests, and a cluster's new leader that
+    /// finds none in the database; the checkpointer does it by itself).
     pub fn checkpoint(&self) -> Result<()> {
         checkpointer::checkpoint(&self.inner)
     }

@@ -19,9 +19,10 @@ use crate::protocol::{Chat, Text};
 /// One batch of the shared log: its base, its accounts and its records.
 type Batch = (Pos, Vec<u8>, Vec<u8>);
 
-/// The shared log, in memory.
+/// The shared log, in memory, and the checkpoints stored in it (their
+/// position and the erasures they carry).
 #[derive(Default)]
-struct Batches(Mutex<Vec<Batch>>);
+struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>);
 
 impl SharedLog for Batches {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
@@ -34,6 +35,12 @@ impl SharedLog for Batches {
         let batch = batches.iter_mut().rev().find(|(base, _, _)| *base <= pos).expect("a batch");
         let at = (pos - batch.0) as usize;
         batch.2[at..at + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn checkpoint(&self, pos: Pos, state: &[u8], erasures: &[u8], _kept_from: Pos) -> io::Result<()> {
+        assert_eq!(checkpoint::verify(state), Ok(pos), "a whole checkpoint, of its position");
+        self.1.lock().push((pos, erasures.to_vec()));
         Ok(())
     }
 }
@@ -163,4 +170,32 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     // A follower writes nothing of its own, and a batch out of place is refused.
     assert!(follower_store.change_membership(ana, "#other", Membership::Join).is_err());
     assert!(follower.apply_shared(0, b"", b"").is_err());
+}
+
+#[test]
+fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do() {
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, disk: leader_disk, .. } = open(&shared, None);
+    leader.lead().unwrap();
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    store.register("bob", "", "password-b").unwrap();
+    let bob = Chat::parse("bob").unwrap();
+    let (_, ticket) = store.send(ana, &[(bob.clone(), "m1".into(), text("to be deleted"))]);
+    store.wait(ticket).unwrap();
+    let (_, ticket) =
+        store.send(ana, &[(bob.clone(), deletion_of("m1"), text(crate::protocol::action::DELETED))]);
+    store.wait(ticket).unwrap();
+    store.erase("ana", &bob, "m1").unwrap();
+    leader.checkpoint().unwrap();
+    let stored = shared.1.lock().clone();
+    assert_eq!(stored.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(), vec![leader.end()]);
+    assert_eq!(stored[0].1, b"ana,bob,m1\n", "the erasure still to do comes with it");
+
+    // A follower's checkpoints stay on its own disk.
+    let Node { local: follower, .. } = open(&shared, Some(&leader_disk));
+    for (base, users, log) in shared.0.lock().clone() {
+        follower.apply_shared(base, &users, &log).unwrap();
+    }
+    follower.checkpoint().unwrap();
+    assert_eq!(shared.1.lock().len(), 1);
 }

@@ -144,6 +144,25 @@ impl Log {
         Ok((log, writer))
     }
 
+    /// Makes a new log in `dir`, which holds no segment, whose first
+    /// record will be at `base`: a cluster node's copy of a log whose
+    /// beginning retention removed (`store::local::seed`).
+    pub fn create_at(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        base: Pos,
+        segment_size: u64,
+    ) -> Result<(Arc<Log>, LogWriter)> {
+        let ctx = |what: &str| format!("store: {} ({what})", dir.display());
+        disk.create_dir_all(dir).map_err(|e| Error::io(ctx("create"), e))?;
+        if disk.list(dir).map_err(|e| Error::io(ctx("list"), e))?.iter().any(|n| n.ends_with(".csv")) {
+            return Err(Error::Usage(format!("{}: a log is there already", dir.display())));
+        }
+        let log = Arc::new(Log { disk, dir: dir.to_path_buf(), segments: RwLock::new(Vec::new()) });
+        let writer = log.create_segment(base, segment_size)?;
+        Ok((log, writer))
+    }
+
     /// The last segment: cuts a torn last line (or a torn header: a crash
     /// while it was being started). Returns its length.
     fn repair_last(&self, path: &Path) -> Result<u64> {

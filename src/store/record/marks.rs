@@ -1,6 +1,7 @@
 //! The marks: `DELIVERED` and `READ` (how far a conversation's messages
-//! went), `ACK` (how far a user's inbox was acknowledged) and `SEEN` (when
-//! its receive connection ended). Their lines, what they do to the state,
+//! went), `ACK` (how far a user's inbox was acknowledged), `SEEN` (when
+//! its receive connection ended) and `INBOX` (where the numbering of an
+//! inbox converted from another store goes on). Their lines, what they do to the state,
 //! and where the marks move, by the rules both backends apply
 //! ([`meaning::delivers`], [`meaning::reads`]; who is told, by
 //! [`effects::delivered`] and [`effects::read`]): the cluster's
@@ -13,6 +14,7 @@
 //! READ,<ts>,<reader>,<#room>,<id>,,<ord>          a room
 //! ACK,<ts>,<user>,,,,<seq>
 //! SEEN,<ts>,<user>
+//! INBOX,<ts>,<user>,,,,<seq>
 //! ```
 //!
 //! DELIVERED and READ are cumulative (protocol §5, §6): a mark says "the
@@ -59,6 +61,13 @@ pub(super) fn encode_ack(line: &mut Line, ts: u64, user: &str, seq: u64) {
     line.number(seq);
 }
 
+pub(super) fn encode_inbox(line: &mut Line, ts: u64, user: &str, seq: u64) {
+    line.word("INBOX");
+    line.number(ts);
+    line.fields(&[user, "", "", ""]);
+    line.number(seq);
+}
+
 pub(super) fn encode_seen(line: &mut Line, ts: u64, user: &str) {
     line.word("SEEN");
     line.number(ts);
@@ -78,6 +87,7 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
             Record::Read { ts, user: name(2)?, chat, id: name(4)?, ord }
         }
         "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
+        "INBOX" => Record::Inbox { ts, user: name(2)?, seq: f.number(6)? },
         _ => Record::Seen { ts, user: name(2)? },
     })
 }
@@ -175,6 +185,23 @@ impl State {
             }
             inbox.acked = seq;
         }
+        Ok(())
+    }
+
+    /// `INBOX`: `user`'s inbox goes on after `seq`, with nothing waiting:
+    /// its next event is number `seq + 1`. An inbox converted from another
+    /// store (a cluster of the first design, `cluster::upgrade`) keeps its
+    /// numbers so: the events the conversion's records gave it before this
+    /// record were numbered by the conversion only, and go; those after it
+    /// are the ones that waited, under the numbers they had (which the
+    /// devices' positions count in). Unlike an `ACK`, it may set the
+    /// numbering back: no client ever saw the numbers it drops.
+    pub(super) fn apply_inbox(&mut self, user: &str, seq: u64) -> Result<(), String> {
+        let user = self.need_user(user)?;
+        let inbox = &mut self.users[user].inbox;
+        inbox.last_seq = seq;
+        inbox.acked = seq;
+        inbox.queue = Arc::default();
         Ok(())
     }
 

@@ -19,6 +19,7 @@
 //! | `LEAVE` | member | `#room` | | | | | |
 //! | `ACK` | user | | | | the sequence number acknowledged | | |
 //! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
+//! | `INBOX` | user | | | | the sequence number its inbox goes on after | | |
 //! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
 //! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
 //! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
@@ -37,7 +38,7 @@
 //! | file | kinds | its checkpoint rows |
 //! |---|---|---|
 //! | `msg.rs` | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
-//! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN` | (the core: `USER`, `DIRECT`) |
+//! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN`, `INBOX` | (the core: `USER`, `DIRECT`) |
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` of before issue 54, read as `SET` | the same, read only |
@@ -108,6 +109,9 @@ pub enum Record {
     Ack { ts: u64, user: Arc<str>, seq: u64 },
     /// `user`'s receive connection ended at `ts` (last seen).
     Seen { ts: u64, user: Arc<str> },
+    /// `user`'s inbox goes on after `seq`, nothing waiting: written only
+    /// where an inbox kept by another store is converted (`cluster::upgrade`).
+    Inbox { ts: u64, user: Arc<str>, seq: u64 },
     /// 1.2: a rule of `room` changed, by `by` (see `store::moderation`).
     Rule { ts: u64, by: Arc<str>, room: Arc<str>, rule: Rule },
     /// 1.2: `user` has several devices (or, `false`, one again): its
@@ -149,7 +153,10 @@ impl Record {
     /// last few in a power cut only makes a client get a few events again
     /// (which it drops by `(from, id)`) or a last-seen time a moment older.
     pub fn needs_sync(&self) -> bool {
-        !matches!(self, Record::Ack { .. } | Record::Seen { .. } | Record::Devices { .. })
+        !matches!(
+            self,
+            Record::Ack { .. } | Record::Seen { .. } | Record::Devices { .. } | Record::Inbox { .. }
+        )
     }
 
     pub fn ts(&self) -> u64 {
@@ -161,6 +168,7 @@ impl Record {
             | Record::Leave { ts, .. }
             | Record::Ack { ts, .. }
             | Record::Seen { ts, .. }
+            | Record::Inbox { ts, .. }
             | Record::Rule { ts, .. }
             | Record::Devices { ts, .. }
             | Record::Passwd { ts, .. }
@@ -183,6 +191,7 @@ impl Record {
             Record::Read { ts, user, chat, id, ord } => marks::encode_read(l, *ts, [user, chat, id], *ord),
             Record::Ack { ts, user, seq } => marks::encode_ack(l, *ts, user, *seq),
             Record::Seen { ts, user } => marks::encode_seen(l, *ts, user),
+            Record::Inbox { ts, user, seq } => marks::encode_inbox(l, *ts, user, *seq),
             Record::Join { ts, user, room, read } => rooms::encode_join(l, *ts, user, room, *read),
             Record::Leave { ts, user, room } => rooms::encode_leave(l, *ts, user, room),
             Record::Rule { ts, by, room, rule } => rooms::encode_rule(l, *ts, by, room, rule),
@@ -209,7 +218,7 @@ impl Record {
         }
         let ts = f.number(1)?;
         match word.as_ref() {
-            kind @ ("DELIVERED" | "READ" | "ACK" | "SEEN") => marks::decode(kind, &f, ts),
+            kind @ ("DELIVERED" | "READ" | "ACK" | "SEEN" | "INBOX") => marks::decode(kind, &f, ts),
             kind @ ("JOIN" | "LEAVE" | "RULE") => rooms::decode(kind, &f, ts),
             kind @ ("DEVICES" | "PASSWD" | "DELACCOUNT" | "REUSE") => accounts::decode(kind, &f, ts),
             kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
@@ -242,6 +251,7 @@ impl Record {
             }
             Record::Ack { user, seq, .. } => state.apply_ack(user, *seq),
             Record::Seen { ts, user } => state.apply_seen(user, *ts),
+            Record::Inbox { user, seq, .. } => state.apply_inbox(user, *seq),
             Record::Join { user, room, read, .. } => state.apply_join(user, room, *read, pos),
             Record::Leave { user, room, .. } => state.apply_leave(user, room),
             Record::Rule { ts, by, room, rule } => state.apply_rule(*ts, by, room, rule),

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""A cluster's failover as its clients see it (docs/CLUSTER.md, "Failover,
+measured"): three nodes on a PostgreSQL and a NATS of the script's own,
+a steady load of messages, and the leader killed or frozen under it.
+
+    cargo build --release --features cluster
+    python3 examples/cluster_failover.py target/release/wachat kill [ROUNDS]
+    python3 examples/cluster_failover.py target/release/wachat stop [ROUNDS]
+
+`kill`: the leader is killed (`kill -9`). `stop`: it is frozen (SIGSTOP)
+for FREEZE seconds, longer than its lease, then woken (SIGCONT).
+
+The load: PAIRS senders, each sending RATE messages a second, one at a
+time, through the nodes in turn (each sender starts on its own node);
+a message that gets no `OK` (a cut connection, `KO:UNAVAILABLE`, no
+answer within 5 s) is sent again, same id, to the next node. Each
+receiver is logged in on another node than its sender and acknowledges
+what it gets. Printed per round:
+
+- **without an OK**: the longest time between two acknowledged messages
+  of all senders after the fault, i.e. from the fault to the first write
+  the new leader accepted;
+- the epoch before and after (the `lease` row);
+- **lost**: acknowledged messages that never reached their receiver or
+  are not in `HISTORY` on a surviving node; **twice**: an id stored
+  under two sequence numbers;
+- `stop` only: a client of the frozen leader's own sends messages while
+  it is frozen and keeps waiting: the `OK`s it gets after the leader
+  wakes (0: the woken leader accepted nothing), whether those ids are
+  anywhere in the log, and rows of the old epoch written after the new
+  one's first (0: the fence held).
+
+As root, PostgreSQL runs under `runuser -u postgres`. Standard library
+only; needs PostgreSQL's binaries, `psql` and `nats-server`."""
+import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+
+PAIRS, RATE, PW = 20, 25, "password1"
+WARM, AFTER, FREEZE = 5.0, 10.0, 8.0
+TIMEOUT = 5.0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def as_pg(argv, root):
+    return ["runuser", "-u", "postgres", "--"] + argv if root else argv
+
+
+class Line:
+    """One connection, lines in and out, every read with a deadline."""
+
+    def __init__(self, port, timeout=TIMEOUT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, text):
+        self.sock.sendall(text.encode() + b"\n")
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def login(port, user, recv=False):
+    c = Line(port)
+    c.send(f"LOGIN:{user}:{PW}")
+    reply = c.line()
+    if reply != f"OK:{user}":
+        c.close()
+        raise ConnectionError(reply)
+    return c
+
+
+class Cluster:
+    def __init__(self, wachat):
+        self.root = os.geteuid() == 0
+        self.dir = tempfile.mkdtemp(prefix="cluster-failover.")
+        os.chmod(self.dir, 0o755)
+        pgbin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.pgbin, self.wachat = pgbin, wachat
+        self.pg, nats = free_port(), free_port()
+        data = os.path.join(self.dir, "data")
+        if self.root:
+            shutil.chown(self.dir, "postgres")
+        subprocess.run(as_pg([f"{pgbin}/initdb", "-D", data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"], self.root),
+                       check=True, stdout=subprocess.DEVNULL)
+        opts = f"-p {self.pg} -k {self.dir} -c listen_addresses=127.0.0.1"
+        subprocess.run(as_pg([f"{pgbin}/pg_ctl", "-D", data, "-o", opts, "-l", f"{self.dir}/pg.log", "-w", "start"], self.root),
+                       check=True, stdout=subprocess.DEVNULL)
+        self.sql("postgres", "CREATE DATABASE wachat")
+        self.nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nats)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.store = f"postgres://wachat@127.0.0.1:{self.pg}/wachat"
+        self.bus = f"nats://127.0.0.1:{nats}"
+        self.nodes = {}
+        for name in "abc":  # a starts first: it leads
+            self.start(name)
+
+    def sql(self, db, query):
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg), "-U", "wachat", "-d", db, "-Atc", query],
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def start(self, name):
+        send, recv = free_port(), free_port()
+        log = open(os.path.join(self.dir, f"{name}.log"), "w")
+        proc = subprocess.Popen([self.wachat, "serve", "--store", self.store, "--bus", self.bus, "--node", name,
+                                 "--data-dir", os.path.join(self.dir, f"node-{name}"), "--send-port", str(send),
+                                 "--recv-port", str(recv), "--web-port", "off", "--rate", "0", "--exempt", "127.0.0.1",
+                                 # a shared machine's disk: the floor is not what is measured
+                                 "--min-free", "100MiB"],
+                                stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
+        self.nodes[name] = {"proc": proc, "send": send, "recv": recv}
+        # Its ports are bound before it joins the cluster: ready once it
+        # says where it listens (it has taken its part by then).
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            if "listening: send" in self.log_of(name):
+                return
+            time.sleep(0.2)
+        sys.exit(f"node {name} did not start: see {self.dir}/{name}.log")
+
+    def lease(self):
+        epoch, holder = self.sql("wachat", "SELECT epoch, holder FROM lease").split("|")
+        return int(epoch), holder
+
+    def log_of(self, name):
+        return open(os.path.join(self.dir, f"{name}.log"), errors="replace").read()
+
+    def stop(self):
+        for node in self.nodes.values():
+            p = node["proc"]
+            try:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+            except OSError:
+                pass
+            p.wait()
+        self.nats.kill()
+        self.nats.wait()
+        subprocess.run(as_pg([f"{self.pgbin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"], self.root),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if os.environ.get("KEEP"):
+            print(f"kept: {self.dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sender(threading.Thread):
+    def __init__(self, i, ports, stop):
+        super().__init__(daemon=True)
+        self.i, self.ports, self.stop = i, ports, stop
+        self.oks = []  # (time, id)
+        self.refused = 0
+
+    def run(self):
+        node, conn, n = self.i, None, 0
+        while not self.stop.is_set():
+            mid = f"m{n}"
+            started = time.time()
+            try:
+                if conn is None:
+                    conn = login(self.ports[node % len(self.ports)], f"s{self.i}")
+                conn.send(f"MSG:r{self.i}:{mid}:text {n}")
+                reply = conn.line()
+                if reply.startswith(f"OK:{mid}:"):
+                    self.oks.append((time.time(), mid))
+                    n += 1
+                    time.sleep(max(0.0, 1.0 / RATE - (time.time() - started)))
+                    continue
+                self.refused += 1
+                if not reply.startswith("KO:UNAVAILABLE"):
+                    raise ConnectionError(reply)
+                time.sleep(0.05)  # the same id again, on the same node
+            except (OSError, ConnectionError):
+                if conn:
+                    conn.close()
+                conn, node = None, node + 1
+                time.sleep(0.05)
+
+
+class Receiver(threading.Thread):
+    def __init__(self, i, ports, stop):
+        super().__init__(daemon=True)
+        self.i, self.ports, self.stop = i, ports, stop
+        self.seqs = {}  # id -> set of seqs
+
+    def run(self):
+        node, conn = self.i + 1, None
+        while not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = login(self.ports[node % len(self.ports)], f"r{self.i}", recv=True)
+                line = conn.line()
+                if line.startswith("MSG:"):
+                    f = line.split(":", 6)
+                    self.seqs.setdefault(f[4], set()).add(int(f[1]))
+                    conn.send(f"ACK:{f[1]}")
+                elif line == "PING":
+                    conn.send("PONG")
+            except socket.timeout:
+                continue
+            except (OSError, ConnectionError):
+                if conn:
+                    conn.close()
+                conn, node = None, node + 1
+                time.sleep(0.05)
+
+
+def history(port, i):
+    c = login(port, f"s{i}")
+    c.send(f"HISTORY:r{i}:1000")
+    head = c.line()
+    assert head.startswith("OK:"), head
+    ids = [c.line().split(":")[2] for _ in range(int(head[3:]))]
+    c.close()
+    return ids
+
+
+def round_(wachat, fault):
+    cl = Cluster(wachat)
+    try:
+        first = cl.nodes["a"]
+        for i in range(PAIRS):
+            for user in (f"s{i}", f"r{i}"):
+                setup = Line(first["send"], timeout=60)  # a connection is one account's
+                setup.send(f"REGISTER:{user}::{PW}")
+                reply = setup.line()
+                assert reply == f"OK:{user}", reply
+                setup.close()
+        before = cl.lease()
+        sends = [cl.nodes[n]["send"] for n in "abc"]
+        recvs = [cl.nodes[n]["recv"] for n in "abc"]
+        stop_send, stop_recv = threading.Event(), threading.Event()
+        senders = [Sender(i, sends, stop_send) for i in range(PAIRS)]
+        receivers = [Receiver(i, recvs, stop_recv) for i in range(PAIRS)]
+        for t in senders + receivers:
+            t.start()
+        time.sleep(WARM)
+        leader = cl.nodes[before[1]]["proc"]
+        zombie, zombie_ids, zombie_oks = None, [], []
+        if fault == "kill":
+            fault_at = time.time()
+            leader.kill()
+        else:
+            zombie = login(cl.nodes[before[1]]["send"], "s0")
+            fault_at = time.time()
+            leader.send_signal(signal.SIGSTOP)
+            for k in range(5):  # into the frozen leader's socket buffer
+                zombie_ids.append(f"z{k}")
+                zombie.send(f"MSG:r0:z{k}:sent to a frozen leader")
+            time.sleep(FREEZE)
+            leader.send_signal(signal.SIGCONT)
+            woke = time.time()
+            zombie.sock.settimeout(5)
+            try:
+                while time.time() < woke + 5:
+                    reply = zombie.line()
+                    if reply.startswith("OK:z"):
+                        zombie_oks.append(reply)
+            except (OSError, ConnectionError):
+                pass
+            zombie.close()
+        time.sleep(AFTER)
+        stop_send.set()
+        for t in senders:
+            t.join()
+        after = cl.lease()
+        oks = sorted(t for s in senders for t, _ in s.oks)
+        near = [t for t in oks if t >= fault_at - 1]
+        gaps = [(b - a, b) for a, b in zip(near, near[1:])]
+        gap, resumed = max(gaps) if gaps else (float("nan"), float("nan"))
+        acked = {(s.i, mid) for s in senders for _, mid in s.oks}
+        deadline = time.time() + 30
+        while time.time() < deadline and any(mid not in receivers[i].seqs for i, mid in acked):
+            time.sleep(0.2)
+        stop_recv.set()
+        lost_recv = sum(1 for i, mid in acked if mid not in receivers[i].seqs)
+        twice = sum(1 for r in receivers for seqs in r.seqs.values() if len(seqs) > 1)
+        survivor = cl.nodes["b" if before[1] != "b" else "c"]["send"]
+        lost_hist, in_log = 0, 0
+        for i in range(PAIRS):
+            ids = history(survivor, i)
+            lost_hist += sum(1 for s_i, mid in acked if s_i == i and mid not in ids)
+            if i == 0:
+                in_log = sum(1 for z in zombie_ids if z in ids)
+        late = cl.sql("wachat", f"SELECT count(*) FROM log WHERE epoch = {before[0]} AND pos > "
+                                f"(SELECT coalesce(min(pos), 0) FROM log WHERE epoch > {before[0]})")
+        load = open("/proc/loadavg").read().split()[0]
+        line = (f"{fault}: without an OK {gap:.2f} s (first write accepted {resumed - fault_at:.2f} s after the fault), "
+                f"epoch {before[0]} ({before[1]}) -> {after[0]} ({after[1]}), acked {len(acked)}, "
+                f"refused {sum(s.refused for s in senders)}, lost {lost_recv} received / {lost_hist} in HISTORY, "
+                f"twice {twice}")
+        if fault == "stop":
+            deposed = "starts again as a follower" in cl.log_of(before[1])
+            line += (f"; frozen leader: OKs after waking {len(zombie_oks)}, its ids in the log {in_log}, "
+                     f"rows of its epoch after the new one's {late}, deposed and restarted as a follower: {deposed}")
+        print(line + f" (load average {load})", flush=True)
+    except Exception:
+        for name in cl.nodes:  # what the nodes said, to see why
+            print(f"--- node {name}:", *cl.log_of(name).splitlines()[-8:], sep="\n", file=sys.stderr)
+        raise
+    finally:
+        cl.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[2] not in ("kill", "stop"):
+        sys.exit(__doc__.split("\n\n")[1])
+    wachat, fault = os.path.realpath(sys.argv[1]), sys.argv[2]
+    for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+        round_(wachat, fault)
