@@ -195,6 +195,15 @@ fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     assert_eq!(ids_once(&mut ana_events, 20), expected("b", 20));
     // Nothing more is delivered: no duplicates after the acknowledgement.
     bob_events.send("ACK:1000");
+    // The acknowledgement is taken (bob's history says DELIVERED) before
+    // a new connection replaces this one, which would drop it unread.
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bob.listing("HISTORY:ana@lab1:60").iter().any(|l| l.contains(":a39:") && l.contains(":DELIVERED:"))
+    {
+        assert!(Instant::now() < deadline, "bob's ACK was never taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut bob_again = labs[1].server.login_recv("bob", "pw-bob");
     assert_eq!(bob_again.line_within(Duration::from_millis(500)), None);
 }
@@ -336,4 +345,257 @@ fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned()
     }
     let (_, _, fresh) = lab9.hello(lab1.link, "s-lab9-new", "Zk3q9wPpXc41LmNg", other);
     assert_eq!(fresh, "OK:0");
+}
+
+/// A room event without its sequence number and time: `<from>:<to>:<id>:<text>`.
+fn room_msg(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!((f[0], f.len()), ("MSG", 7), "{event}");
+    format!("{}:{}:{}:{}", f[2], f[3], f[4], f[6])
+}
+
+/// The next `n` room messages of `events` (acknowledged), as [`room_msg`].
+fn room_msgs(events: &mut Conn, n: usize) -> Vec<String> {
+    let got: Vec<String> = (0..n).map(|_| events.next_msg()).collect();
+    if let Some(last) = got.last() {
+        events.send(&format!("ACK:{}", last.split(':').nth(1).unwrap()));
+    }
+    got.iter().map(|e| room_msg(e)).collect()
+}
+
+#[test]
+fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let roster = root.path().join("class.csv");
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[2].server.register(&["carl"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    // #lab lives on lab2, and said three things before anyone else came.
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    for i in 0..3 {
+        assert!(bob.request(&format!("MSG:#lab:b{i}:early {i}")).starts_with("OK:"));
+    }
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let mut ana_events = events_1_3(&labs[0].server, "ana");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    // The first member of lab1 gets what the room said before it came.
+    let early: Vec<String> = (0..3).map(|i| format!("bob@lab2:#lab@lab2:b{i}:early {i}")).collect();
+    assert_eq!(room_msgs(&mut ana_events, 3), early);
+    let mut carl = labs[2].server.login_send("carl", "pw-carl");
+    let mut carl_events = labs[2].server.login_recv("carl", "pw-carl");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(room_msgs(&mut carl_events, 3), early);
+    let eventually_members = |bob: &mut Conn, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let members = bob.listing("MEMBERS:#lab");
+            if members.len() == n || Instant::now() > deadline {
+                return members;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let members = eventually_members(&mut bob, 3);
+    assert!(members.iter().any(|m| m.starts_with("ana@lab1")), "{members:?}");
+    assert!(members.iter().any(|m| m.starts_with("carl@lab3")), "{members:?}");
+
+    // A message from each server, ordered by the home, seen everywhere.
+    assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "ana@lab1:#lab:a1:hi from lab1");
+    assert_eq!(room_msgs(&mut carl_events, 1), ["ana@lab1:#lab@lab2:a1:hi from lab1"]);
+    assert!(carl.request("MSG:#LAB@Lab2:c1:hi from lab3").starts_with("OK:c1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "carl@lab3:#lab:c1:hi from lab3");
+    assert_eq!(room_msgs(&mut ana_events, 1), ["carl@lab3:#lab@lab2:c1:hi from lab3"]);
+    // A resend is one message; the author's own copy is its echo (in the
+    // history, not as an event).
+    assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
+    let history = |conn: &mut Conn, room: &str| -> Vec<String> {
+        conn.listing(&format!("HISTORY:{room}:20"))
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.splitn(6, ':').collect();
+                format!("{}:{}", f[0], f[2])
+            })
+            .collect()
+    };
+    let order = ["bob:b0", "bob:b1", "bob:b2", "ana@lab1:a1", "carl@lab3:c1"];
+    assert_eq!(history(&mut bob, "#lab"), order);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history(&mut ana, "#lab@lab2").len() < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let on_lab1: Vec<String> =
+        order.iter().map(|l| l.replace("bob:", "bob@lab2:").replace("ana@lab1:", "ana:")).collect();
+    assert_eq!(history(&mut ana, "#lab@lab2"), on_lab1, "the home's order, once");
+
+    // lab3 down: the home keeps the room's messages for it, and lab3
+    // catches up when it is back, in order, once.
+    let dir3 = labs[2].dir.clone();
+    let port3 = labs[2].link.port();
+    labs[2].server.kill();
+    for i in 0..5 {
+        assert!(bob.request(&format!("MSG:#lab:d{i}:while lab3 was down {i}")).starts_with("OK:"));
+        assert!(ana.request(&format!("MSG:#lab@lab2:e{i}:lab1 too {i}")).starts_with("OK:"));
+    }
+    labs[2] = start("lab3", &dir3, &roster, port3, &[]);
+    let mut carl_events = labs[2].server.login_recv("carl", "pw-carl");
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        expected.push(format!("bob@lab2:#lab@lab2:d{i}:while lab3 was down {i}"));
+        expected.push(format!("ana@lab1:#lab@lab2:e{i}:lab1 too {i}"));
+    }
+    // bob's and ana's messages reach the home on two links: each sender's
+    // order is kept, and the home's order is the one every copy has.
+    let got = room_msgs(&mut carl_events, 10);
+    let mut sorted = got.clone();
+    sorted.sort();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(sorted, want, "every message once");
+    let of =
+        |who: &str, list: &[String]| list.iter().filter(|l| l.starts_with(who)).cloned().collect::<Vec<_>>();
+    assert_eq!(of("bob", &got), of("bob", &expected));
+    assert_eq!(of("ana", &got), of("ana", &expected));
+    let mut carl = labs[2].server.login_send("carl", "pw-carl");
+    let home_order: Vec<String> =
+        history(&mut bob, "#lab").into_iter().map(|l| l.replace("bob:", "bob@lab2:")).collect();
+    assert_eq!(
+        history(&mut carl, "#lab@lab2"),
+        home_order.iter().map(|l| l.replace("carl@lab3:", "carl:")).collect::<Vec<_>>()
+    );
+
+    // carl leaves: the home forgets lab3's member.
+    assert_eq!(carl.request("LEAVE:#lab@lab2"), "OK");
+    let members = eventually_members(&mut bob, 2);
+    assert!(!members.iter().any(|m| m.starts_with("carl@lab3")), "{members:?}");
+    // A room that is not there, a server that is not in the roster, and
+    // a room of another server run by its home.
+    assert_eq!(ana.request("JOIN:#lab@lab9"), "KO:UNKNOWN_SERVER:no server named lab9 in the roster");
+    assert_eq!(
+        ana.request("TOPIC:#lab@lab2:mine now"),
+        "KO:FORBIDDEN:#lab@lab2 is run by its home server, lab2"
+    );
+    assert_eq!(ana.request("JOIN:#nope@lab2"), "OK");
+    let bounce = loop {
+        let event = ana_events.next_msg();
+        if event.contains("_failed:") {
+            break room_msg(&event);
+        }
+    };
+    let f: Vec<&str> = bounce.splitn(4, ':').collect();
+    assert_eq!(
+        (f[0], f[1], f[3]),
+        ("ana", "#nope@lab2", "⚠ not joined: lab2 refused it: lab2 has no room #nope")
+    );
+    let rooms = ana.listing("ROOMS");
+    assert!(!rooms.iter().any(|r| r.starts_with("nope")), "{rooms:?}");
+}
+
+#[test]
+fn a_member_server_whose_room_frames_were_dropped_catches_up_from_the_home() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let mut labs = network(root.path(), &["lab2", "lab3"], &["--give-up", "1s"]);
+    labs[0].server.register(&["bob"]);
+    labs[1].server.register(&["carl"]);
+    let mut bob = labs[0].server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bob.listing("MEMBERS:#lab").len() < 2 {
+        assert!(Instant::now() < deadline, "carl@lab3 never joined");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (dir3, port3) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1].server.kill();
+    // The room's messages wait for lab3; a direct message after them
+    // waits past the give-up age and takes them along: lab3 is behind.
+    for i in 0..5 {
+        assert!(bob.request(&format!("MSG:#lab:m{i}:missed {i}")).starts_with("OK:"));
+    }
+    assert!(bob.request("MSG:carl@lab3:d1:are you there?").starts_with("OK:d1:"));
+    labs[0].server.wait_for_log("frames waited past --give-up 1 s: dropped, 1 messages bounced");
+    labs[1] = start("lab3", &dir3, &roster, port3, &["--give-up", "1s"]);
+    labs[0].server.wait_for_log("caught up with 5 messages");
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = carl.listing("HISTORY:#lab@lab2:20");
+        let ids: Vec<&str> = history.iter().map(|l| l.split(':').nth(2).unwrap()).collect();
+        if ids == ["m0", "m1", "m2", "m3", "m4"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_spoofed_room_frame_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lab9 = Lab9 { vouch };
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], &lab9_line);
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#club@lab9"), "OK");
+    assert_eq!(ana.request("JOIN:#other@lab2"), "OK");
+    let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
+    let id = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    let mut n = 0;
+    let mut ask = |frame: &str| {
+        n += 1;
+        ask(&link, &mut r, &frame.replace("<n>", &n.to_string()))
+    };
+    // lab9 speaks for its own users only, in rooms homed here too.
+    assert_eq!(
+        ask("JOIN:<n>:eve@lab2:#lab@lab1"),
+        "KO:1:FORBIDDEN:lab9 speaks only for its own users, not eve@lab2"
+    );
+    assert_eq!(ask("JOIN:<n>:zoe@lab9:#nope@lab1"), "KO:2:NOT_MEMBER:lab1 has no room #nope");
+    assert_eq!(
+        ask("MSG:<n>:zoe@lab9:#lab@lab1:z1:1:not a member"),
+        "KO:3:NOT_MEMBER:zoe@lab9 is not in #lab"
+    );
+    // lab9 is not the home of #other@lab2, and may not put words in the
+    // mouth of lab1's users, nor of a server the roster does not have.
+    assert_eq!(
+        ask("MSG:<n>:bob@lab2:#other@lab2:o1:1:I am lab2"),
+        "KO:4:FORBIDDEN:lab9 is not the home of #other@lab2"
+    );
+    assert_eq!(
+        ask("MSG:<n>:ana@lab1:#club@lab9:f1:1:ana never said this"),
+        "KO:5:FORBIDDEN:lab9 speaks only for its own users and rooms: ana@lab1 sent no f1 to #club@lab9"
+    );
+    assert_eq!(
+        ask("MSG:<n>:zed@lab7:#club@lab9:f2:1:who?"),
+        "KO:6:FORBIDDEN:lab7 of zed@lab7 is not in the roster"
+    );
+    // What lab9 may say: its room's messages, from any member, once.
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:7");
+    assert_eq!(ask("MSG:<n>:bob@lab2:#club@lab9:c2:1795500000200:hi\\nall"), "ACK:8");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:9");
+    assert_eq!(ask("JOIN:<n>:zoe@lab9:#lab@lab1"), "ACK:10");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#lab@lab1:z2:1:now a member"), "ACK:11");
+    let got: Vec<String> = (0..3).map(|_| room_msg(&ana_events.next_msg())).collect();
+    assert_eq!(
+        got,
+        [
+            "zoe@lab9:#club@lab9:c1:welcome",
+            "bob@lab2:#club@lab9:c2:hi\\nall",
+            "zoe@lab9:#lab:z2:now a member"
+        ]
+    );
 }

@@ -229,12 +229,30 @@ fn take_frames(
                 continue;
             }
             Frame::Quit => return say(stream, &Answer::Ok),
-            Frame::Msg { n, .. } | Frame::Status { n, .. } => n,
+            Frame::Msg { n, .. }
+            | Frame::Status { n, .. }
+            | Frame::Join { n, .. }
+            | Frame::Leave { n, .. } => n,
         };
+        if let Some(ko) = f.stranger(&frame) {
+            log::debug!("link: {from}'s frame {n} refused: {}", ko.reason);
+            say(stream, &Answer::Ko(Some(n), ko.code, ko.reason))?;
+            continue;
+        }
         let Some(ctx) = f.ctx() else { return refuse(stream, Code::Unavailable, "shutting down".into()) };
         let store = Federation::store(&ctx).ok_or_else(|| std::io::Error::other("no local store"))?;
         match store.take_frame(from, &f.me, &frame) {
-            Ok(()) => say(stream, &Answer::Ack(n))?,
+            Ok(changed) => {
+                say(stream, &Answer::Ack(n))?;
+                if let Some(m) = changed {
+                    // A member server joined or left a room homed here:
+                    // its local members are told as of a local member,
+                    // and a first member server gets the room's last
+                    // messages (queued with the JOIN).
+                    crate::server::presence::tell_members(&ctx, m.user, &m.name, &m.room, m.joined);
+                    f.ring(from);
+                }
+            }
             Err(ko) if Answer::for_now(ko.code) => {
                 say(stream, &Answer::Ko(Some(n), ko.code, ko.reason.clone()))?;
                 return Err(std::io::Error::other(format!("frame {n} refused for now: {}", ko.reason)));

@@ -19,6 +19,7 @@ use super::{Federation, PeerStatus};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
+use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
 
 /// Frames sent before their answers are read.
@@ -78,11 +79,11 @@ impl Dialer {
         change(self.f.status.lock().entry(self.peer.clone()).or_default());
     }
 
-    /// Frames waiting for the peer (0 if none), ringing the bell's account
-    /// hung once the queue exists.
-    fn queued(&mut self) -> u64 {
-        let Some(ctx) = self.f.ctx() else { return 0 };
-        let Some(store) = Federation::store(&ctx) else { return 0 };
+    /// What the store knows of the peer (nothing if it is going), with
+    /// the bell hung on its queue's account once that exists.
+    fn facts(&mut self) -> PeerFacts {
+        let Some(ctx) = self.f.ctx() else { return PeerFacts::default() };
+        let Some(store) = Federation::store(&ctx) else { return PeerFacts::default() };
         if !self.hung
             && let Some(id) = store.peer_account_id(&self.peer)
         {
@@ -90,8 +91,12 @@ impl Dialer {
             self.hung = true;
         }
         let facts = store.peer_facts(&self.peer);
-        self.status(|s| s.queued = facts.queued);
-        facts.queued
+        self.status(|s| {
+            s.queued = facts.queued;
+            s.oldest_ms = facts.oldest_ms;
+            s.behind = facts.behind;
+        });
+        facts
     }
 
     fn run(mut self) {
@@ -100,11 +105,11 @@ impl Dialer {
                 let _ = self.bell.recv_timeout(Duration::from_secs(1)); // not in the roster now
                 continue;
             }
-            if self.queued() == 0 {
+            let facts = self.facts();
+            if facts.queued == 0 && !facts.behind {
                 let _ = self.bell.recv_timeout(Duration::from_secs(1));
                 continue;
             }
-            self.give_up();
             match self.link() {
                 Ok(()) => self.backoff = Duration::ZERO,
                 Err(why) => {
@@ -114,6 +119,10 @@ impl Dialer {
                         s.retrying_since.get_or_insert(since);
                         s.last_error = why.clone();
                     });
+                    // Only a peer that could not take them now: one that
+                    // is back after a while takes what waited (its
+                    // `OK:<last>` may say it has it already).
+                    self.give_up();
                     log::debug!("link to {}: {why}", self.peer);
                     self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
                     let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
@@ -136,8 +145,11 @@ impl Dialer {
         let secs = self.f.give_up.as_secs();
         let reason = format!("{} unreachable for {secs} s (--give-up): {why}", self.peer);
         match store.give_up(&self.peer, cutoff, &reason) {
-            Ok(0) => {}
-            Ok(n) => log::warn!("link to {}: {n} messages bounced (--give-up {secs} s)", self.peer),
+            Ok((0, _)) => {}
+            Ok((frames, bounced)) => log::warn!(
+                "link to {}: {frames} frames waited past --give-up {secs} s: dropped, {bounced} messages bounced",
+                self.peer
+            ),
             Err(ko) => log::warn!("link to {}: give-up: {}", self.peer, ko.reason),
         }
     }
@@ -193,7 +205,13 @@ impl Dialer {
                     let _ = write_line(&stream, "QUIT");
                     return Ok(());
                 }
-                self.queued();
+                if self.facts().behind {
+                    // Everything queued is taken: now the rooms' last
+                    // messages, of which some were dropped for it.
+                    let n = store.catch_up(&self.peer).map_err(|ko| ko.reason)?;
+                    log::info!("link to {}: caught up with {n} messages of rooms homed here", self.peer);
+                    continue;
+                }
                 let half = self.f.timeout / 2;
                 if self.bell.recv_timeout(half.saturating_sub(idle_since.elapsed())).is_err() {
                     write_line(&stream, "PING")?;
@@ -232,7 +250,7 @@ impl Dialer {
             if done > 0 {
                 store.frames_done(&self.peer, done, &refused).map_err(|ko| ko.reason)?;
             }
-            self.queued();
+            self.facts();
             if let Some(why) = stop {
                 return Err(why);
             }

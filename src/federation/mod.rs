@@ -99,6 +99,9 @@ pub struct PeerStatus {
     /// Frames waiting for it, and when the oldest was written.
     pub queued: u64,
     pub oldest_ms: Option<u64>,
+    /// Frames of rooms homed here were dropped for it: it catches up when
+    /// its queue is empty.
+    pub behind: bool,
 }
 
 /// Reads `90s`, `10m`, `24h`, `2d`, or a number of seconds.
@@ -203,16 +206,15 @@ impl Federation {
         self.ctx.upgrade().filter(|ctx| !ctx.shutting_down())
     }
 
-    /// Where a message to `chat` goes (1.3, §27): `Ok(None)` if it stays as
-    /// it is (a local name or room, or an address of a peer in the
-    /// roster); `Ok(Some(local))` for an address of this server itself;
+    /// Where a request naming `chat` goes (1.3, §27): `Ok(None)` if it
+    /// stays as it is (a local name or room, or an address of a peer in
+    /// the roster); `Ok(Some(local))` for an address of this server itself
+    /// (`bob@lab1` on lab1 is `bob`, `#lab@lab1` is `#lab`);
     /// `KO:UNKNOWN_SERVER` for a server not in the roster.
     pub fn route(&self, chat: &Chat) -> std::result::Result<Option<Chat>, Ko> {
         let Some(server) = chat.server() else { return Ok(None) };
         if fold(server) == fold(&self.me) {
-            let Chat::User(name) = chat else { return Ok(None) };
-            let user = name.split_once('@').map_or(name.as_str(), |(user, _)| user);
-            return Ok(Some(Chat::User(user.to_string())));
+            return Ok(Some(chat.local_part()));
         }
         match self.roster().peer(server) {
             Some(_) => Ok(None),
@@ -223,10 +225,36 @@ impl Federation {
     /// What a server without `--peers` answers for an address: what it
     /// always answered (a name may not hold `@`).
     pub fn not_federated(chat: &Chat) -> Option<Ko> {
-        let server = chat.server()?;
-        let _ = server;
-        let why = crate::protocol::names::check_name(&chat.to_string()).err()?;
-        Some(Ko::new(Code::BadRequest, format!("bad user name: {why}")))
+        chat.server()?;
+        let (what, name) = match chat {
+            Chat::User(name) => ("user", name),
+            Chat::Room(name) => ("room", name),
+        };
+        let why = crate::protocol::names::check_name(name).err()?;
+        Some(Ko::new(Code::BadRequest, format!("bad {what} name: {why}")))
+    }
+
+    /// Rings the dialer of `server`: something waits for it that no
+    /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
+    /// there, the messages a catch-up queued).
+    pub fn ring(&self, server: &str) {
+        let Some(ctx) = self.ctx() else { return };
+        let Some(id) = Self::store(&ctx).and_then(|s| s.peer_account_id(server)) else { return };
+        if let Some(bell) = self.bells.read().get(&id) {
+            let _ = bell.try_send(());
+        }
+    }
+
+    /// A room message relayed by its home whose author is of a server the
+    /// roster does not have: refused before the store sees it (an author
+    /// of ours, or of a server of the roster, is the store's to check).
+    fn stranger(&self, frame: &crate::protocol::link::Frame) -> Option<Ko> {
+        let crate::protocol::link::Frame::Msg { from, to, .. } = frame else { return None };
+        let (_, home) = to.split_once('@').filter(|_| to.starts_with('#'))?;
+        let (_, origin) = from.split_once('@')?;
+        let known = fold(origin) == fold(&self.me) || self.roster().peer(origin).is_some();
+        (fold(home) != fold(&self.me) && !known)
+            .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
     }
 
     fn opened(&self) -> bool {

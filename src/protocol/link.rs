@@ -24,6 +24,16 @@ pub fn check_address(address: &str) -> Result<(&str, &str), String> {
     Ok((user, server))
 }
 
+/// Checks a room's address `#<room>@<home>`: both parts names; the room
+/// (with its `#`) and its home.
+pub fn check_room_address(address: &str) -> Result<(&str, &str), String> {
+    let rest = address.strip_prefix('#').ok_or_else(|| format!("{address:?} is not #room@server"))?;
+    let (room, home) = rest.split_once('@').ok_or_else(|| format!("{address:?} is not #room@server"))?;
+    check_name(room).map_err(|e| format!("bad room in {address:?}: {e}"))?;
+    check_name(home).map_err(|e| format!("bad server in {address:?}: {e}"))?;
+    Ok((&address[..room.len() + 1], home))
+}
+
 /// Checks a secret of the roster: 1–128 characters from `A-Z a-z 0-9 _ . -`.
 pub fn check_secret(secret: &str) -> Result<(), String> {
     let ok = !secret.is_empty()
@@ -107,7 +117,8 @@ pub enum LinkState {
 /// A frame of the stream, after the hello.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
-    /// `MSG:<n>:<from>@<origin>:<to>@<dest>:<id>:<ts>:<text>`.
+    /// `MSG:<n>:<from>@<origin>:<to>@<dest>:<id>:<ts>:<text>`, or a room
+    /// message, `MSG:<n>:<from>@<origin>:<#room>@<home>:<id>:<ts>:<text>`.
     Msg {
         n: u64,
         from: String,
@@ -124,6 +135,19 @@ pub enum Frame {
         id: String,
         state: LinkState,
         ts: u64,
+    },
+    /// `JOIN:<n>:<user>@<origin>:<#room>@<home>`: a user of the dialer
+    /// joins a room the acceptor is the home of.
+    Join {
+        n: u64,
+        user: String,
+        room: String,
+    },
+    /// `LEAVE:<n>:<user>@<origin>:<#room>@<home>`: it leaves it.
+    Leave {
+        n: u64,
+        user: String,
+        room: String,
     },
     Ping,
     Quit,
@@ -157,7 +181,7 @@ impl Frame {
                 }
                 let n = number(f[0]).map_err(bad)?;
                 check_address(f[1]).map_err(bad)?;
-                check_address(f[2]).map_err(bad)?;
+                check_address(f[2]).or_else(|_| check_room_address(f[2])).map_err(bad)?;
                 check_id(f[3]).map_err(bad)?;
                 let ts = number(f[4]).map_err(bad)?;
                 let text = Text::parse_sent(f[5]).map_err(bad)?;
@@ -180,6 +204,21 @@ impl Frame {
                 let ts = number(f[5]).map_err(bad)?;
                 Ok(Frame::Status { n, reader: f[1].into(), author: f[2].into(), id: f[3].into(), state, ts })
             }
+            "JOIN" | "LEAVE" => {
+                let f: Vec<&str> = rest.split(':').collect();
+                if f.len() != 3 {
+                    return Err(bad(format!("{word}:<n>:<user>@<origin>:<#room>@<home>")));
+                }
+                let n = number(f[0]).map_err(bad)?;
+                check_address(f[1]).map_err(bad)?;
+                check_room_address(f[2]).map_err(bad)?;
+                let (user, room) = (f[1].to_string(), f[2].to_string());
+                Ok(if word == "JOIN" {
+                    Frame::Join { n, user, room }
+                } else {
+                    Frame::Leave { n, user, room }
+                })
+            }
             other => Err(bad(format!("unknown frame {other:?}"))),
         }
     }
@@ -187,7 +226,10 @@ impl Frame {
     /// The frame's number (none for `PING` and `QUIT`).
     pub fn number(&self) -> Option<u64> {
         match self {
-            Frame::Msg { n, .. } | Frame::Status { n, .. } => Some(*n),
+            Frame::Msg { n, .. }
+            | Frame::Status { n, .. }
+            | Frame::Join { n, .. }
+            | Frame::Leave { n, .. } => Some(*n),
             Frame::Ping | Frame::Quit => None,
         }
     }
@@ -206,6 +248,8 @@ impl fmt::Display for Frame {
                 };
                 write!(f, "STATUS:{n}:{reader}:{author}:{id}:{state}:{ts}")
             }
+            Frame::Join { n, user, room } => write!(f, "JOIN:{n}:{user}:{room}"),
+            Frame::Leave { n, user, room } => write!(f, "LEAVE:{n}:{user}:{room}"),
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -290,7 +334,10 @@ pub fn clean_reason(reason: &str) -> String {
 /// A message the network could not deliver, as event `seq` of its
 /// author's inbox (§27, "Failures"): `STATUS:<seq>:<peer>:<id>:FAILED:<ts>:<reason>`
 /// for a client that said `VERSION:1.3`, a readable `MSG` in the chat
-/// with `peer` for every other.
+/// with `peer` for every other. `peer` may be a room homed elsewhere
+/// (`#lab@lab2`): the readable message is then the author's own in that
+/// room. A refused `JOIN` of such a room has no id: it reads, for every
+/// version, as that readable message saying so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounce<'a> {
     pub seq: u64,
@@ -312,17 +359,28 @@ impl Bounce<'_> {
 
     /// Its text, escaped as on the wire.
     pub fn message_text(&self) -> String {
+        if self.id.is_empty() {
+            return format!("⚠ not joined: {}", self.reason);
+        }
         format!("⚠ not delivered: {} (your message {})", self.reason, self.id)
+    }
+
+    /// True for a refused `JOIN` (no message).
+    pub fn is_join(&self) -> bool {
+        self.id.is_empty()
     }
 }
 
 impl fmt::Display for Bounce<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Bounce { seq, peer, author, id, ts, reason, minor } = self;
-        if *minor >= 3 {
+        let (mid, text) = (self.message_id(), self.message_text());
+        if *minor >= 3 && !self.is_join() {
             write!(f, "STATUS:{seq}:{peer}:{id}:FAILED:{ts}:{reason}")
+        } else if peer.starts_with('#') {
+            write!(f, "MSG:{seq}:{author}:{peer}:{mid}:{ts}:{text}")
         } else {
-            write!(f, "MSG:{seq}:{peer}:{author}:{}:{ts}:{}", self.message_id(), self.message_text())
+            write!(f, "MSG:{seq}:{peer}:{author}:{mid}:{ts}:{text}")
         }
     }
 }
@@ -336,6 +394,9 @@ mod tests {
         for line in [
             "MSG:1:ana@lab1:bob@lab2:m1:1795500000100:hi bob\\nline two",
             "STATUS:2:bob@lab2:ana@lab1:m1:READ:1795500000250",
+            "JOIN:3:ana@lab1:#lab@lab2",
+            "LEAVE:4:ana@lab1:#lab@lab2",
+            "MSG:5:ana@lab1:#lab@lab2:r1:1795500000300:hi room",
             "PING",
             "QUIT",
         ] {
@@ -356,6 +417,10 @@ mod tests {
         assert!(Frame::parse("MSG:3:eve@lab3:bob@lab2:x:1:a\u{1b}[2J").is_err());
         assert!(Frame::parse("MSG:99999999999999999999:a@b:c@d:x:1:hi").unwrap_err().0.is_none());
         assert!(Frame::parse("STATUS:4:a@b:c@d:x:FAILED:1").is_err());
+        assert_eq!(Frame::parse("JOIN:5:ana@lab1:lab@lab2").unwrap_err().0, Some(5));
+        assert!(Frame::parse("JOIN:6:ana@lab1:#lab").is_err());
+        assert!(Frame::parse("LEAVE:7:ana:#lab@lab2").is_err());
+        assert!(Frame::parse("MSG:8:ana@lab1:#lab:r1:1:hi").is_err());
         assert!(Opening::parse("HELLO:1.2:a:b:s:Zk3q9wPpXc41LmNb:00000000000000000000000000000009").is_err());
         assert!(Opening::parse("HELLO:1.3:a:b:s:short:00000000000000000000000000000009").is_err());
         assert!(Answer::parse("KO:1:NOPE:x").is_err());
@@ -378,6 +443,14 @@ mod tests {
             old.to_string(),
             "MSG:4:nobody@lab2:ana:_x5_failed:5:⚠ not delivered: no user (your message m2)"
         );
+        let room = Bounce { peer: "#lab@lab2", ..b };
+        assert_eq!(room.to_string(), "STATUS:4:#lab@lab2:m2:FAILED:5:no user");
+        assert_eq!(
+            Bounce { minor: 0, ..room }.to_string(),
+            "MSG:4:ana:#lab@lab2:_x5_failed:5:⚠ not delivered: no user (your message m2)"
+        );
+        let join = Bounce { id: "", reason: "lab2 has no room #lab", ..room };
+        assert_eq!(join.to_string(), "MSG:4:ana:#lab@lab2:_x5_failed:5:⚠ not joined: lab2 has no room #lab");
         assert_eq!(clean_reason("a\nb\\c\u{1b}"), "a b c ");
     }
 }

@@ -8,7 +8,7 @@
 //! kind,a,b,c,d,e,f,g,h,i,j,k
 //! CHECKPOINT,3,<position>,<last ts>,<message count>
 //! USER,<name>,<last seq>,<acked seq>,<last seen>
-//! QUEUED,<user>,<D|R|S|F>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order; F: 1.3, a bounce)
+//! QUEUED,<user>,<D|R|S|F|L>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order; 1.3: F a bounce, L a peer's frame)
 //! SENT,<user>,<tag>:<position> …    its resend window, oldest first (tags in hex, see `state::recent`)
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
@@ -202,6 +202,7 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
                 Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
                 Queued::Failed { pos } => out.row(&["QUEUED", &user.name, "F", &n(*pos)]),
+                Queued::Link { pos } => out.row(&["QUEUED", &user.name, "L", &n(*pos)]),
             }
         }
         out.0.extend_from_slice(&user.rows);
@@ -352,6 +353,7 @@ fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> 
         "C" => Queued::Copy { pos },
         "M" => Queued::Mark { pos },
         "F" => Queued::Failed { pos },
+        "L" => Queued::Link { pos },
         other => return Err(format!("unknown event kind {other:?}")),
     };
     Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);

@@ -6,6 +6,12 @@
 //! frames, and acknowledged with an `ACK` record as a client's inbox is.
 //! So a restart, a checkpoint, or a cluster's follower applying the
 //! leader's batches, has all of it.
+//!
+//! Rooms across servers (§27, "Rooms"): at a room's **home**, a peer's
+//! `JOIN` and `LEAVE` are those records for its user's address, and its
+//! room `MSG` is a message of the room, ordered here and queued for every
+//! member server (`State::fan_out`); at a **member server**, the home's
+//! room `MSG` enters the copy `#lab@lab2` as a message of it, once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,8 +20,8 @@ use super::super::backend::Ticket;
 use super::super::budget::check_inbox;
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
-use super::super::state::remote::{LINK, PIN, TOOK, address, peer_account};
-use super::super::state::{Queued, State, UserId};
+use super::super::state::remote::{BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, address, is_copy, peer_account};
+use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::link::{Frame, LinkState, clean_reason};
@@ -29,6 +35,11 @@ const FUTURE_MS: u64 = 60_000;
 /// Most users of one peer this server remembers (their conversations and
 /// the ids each sent); a message from one more is refused.
 pub const MAX_REMOTE_USERS: usize = 10_000;
+
+/// Frames of a peer's queue looked at, at most, each time the give-up age
+/// is checked (each dial of an unreachable peer): the rest wait for the
+/// next look.
+const GIVE_UP_SCAN: usize = 10_000;
 
 /// A frame waiting for a peer, as the link sends it.
 #[derive(Clone, Debug)]
@@ -49,6 +60,21 @@ pub struct PeerFacts {
     pub pin: Option<String>,
     /// Frames waiting for it.
     pub queued: u64,
+    /// Frames of rooms homed here were dropped for it: it catches up
+    /// ([`LocalStore::catch_up`]) once its queue is empty.
+    pub behind: bool,
+    /// When the oldest frame waiting for it was written (Unix ms).
+    pub oldest_ms: Option<u64>,
+}
+
+/// What a frame taken from a peer changed that the server tells its
+/// clients: a member of the peer's joined or left a room homed here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub user: UserId,
+    pub name: String,
+    pub room: String,
+    pub joined: bool,
 }
 
 fn ko(code: Code, why: impl Into<String>) -> Ko {
@@ -63,16 +89,27 @@ impl LocalStore {
 
     /// What the store knows of the link to `server`.
     pub fn peer_facts(&self, server: &str) -> PeerFacts {
-        let state = self.inner.state.lock();
-        let queued = state.peer_queue(server).map_or(0, |p| {
-            let inbox = &state.users[p].inbox;
-            inbox.last_seq - inbox.acked
-        });
-        PeerFacts {
-            took: state.link_fact(server, TOOK).and_then(|t| t.parse().ok()).unwrap_or(0),
-            pin: state.link_fact(server, PIN).map(str::to_string),
-            queued,
-        }
+        let (mut facts, oldest) = {
+            let state = self.inner.state.lock();
+            let (queued, oldest) = state.peer_queue(server).map_or((0, None), |p| {
+                let inbox = &state.users[p].inbox;
+                (inbox.last_seq - inbox.acked, inbox.queue.front().map(Queued::pos))
+            });
+            let facts = PeerFacts {
+                took: state.link_fact(server, TOOK).and_then(|t| t.parse().ok()).unwrap_or(0),
+                pin: state.link_fact(server, PIN).map(str::to_string),
+                queued,
+                behind: state.link_fact(server, BEHIND).is_some(),
+                oldest_ms: None,
+            };
+            (facts, oldest)
+        };
+        // The oldest frame's time is its record's, read outside the lock.
+        facts.oldest_ms = oldest
+            .and_then(|pos| self.inner.log.read_line(pos).ok().flatten())
+            .and_then(|line| Record::decode(&line).ok())
+            .map(|record| record.ts());
+        facts
     }
 
     /// Pins `server`'s identity (`pin`: `<identity> <fingerprint>`); a new
@@ -100,20 +137,32 @@ impl LocalStore {
     /// A frame at or below the last taken is a duplicate: nothing done.
     /// The `KO` says why it is refused ([`crate::protocol::link::Answer::for_now`]
     /// tells a refusal for now from one for good).
-    pub fn take_frame(&self, server: &str, me: &str, frame: &Frame) -> Result<(), Ko> {
-        let Some(n) = frame.number() else { return Ok(()) };
-        let (_, ticket) = self.inner.write_in(|state, pending| {
+    pub fn take_frame(&self, server: &str, me: &str, frame: &Frame) -> Result<Option<Membership>, Ko> {
+        let Some(n) = frame.number() else { return Ok(None) };
+        let (changed, ticket) = self.inner.write_in(|state, pending| {
             let took = state.link_fact(server, TOOK).and_then(|t| t.parse().ok()).unwrap_or(0u64);
             if n <= took {
-                return Ok(());
+                return Ok(None);
             }
+            let sides = (server, me);
+            let mut changed = None;
             match frame {
                 Frame::Msg { from, to, id, ts, text, .. } => {
                     let msg = (from.as_str(), to.as_str(), id.as_str(), *ts, text);
-                    self.inner.take_msg(state, pending, (server, me), msg)?
+                    if to.starts_with('#') {
+                        self.inner.take_room_msg(state, pending, sides, msg)?
+                    } else {
+                        self.inner.take_msg(state, pending, sides, msg)?
+                    }
                 }
                 Frame::Status { reader, author, id, state: what, .. } => {
-                    self.inner.take_status(state, pending, (server, me), (reader, author, id), *what)?
+                    self.inner.take_status(state, pending, sides, (reader, author, id), *what)?
+                }
+                Frame::Join { user, room, .. } => {
+                    changed = self.inner.take_membership(state, pending, sides, (user, room), true)?
+                }
+                Frame::Leave { user, room, .. } => {
+                    changed = self.inner.take_membership(state, pending, sides, (user, room), false)?
                 }
                 Frame::Ping | Frame::Quit => {}
             }
@@ -125,9 +174,11 @@ impl LocalStore {
                 key: TOOK.into(),
                 value: Some(n.to_string()),
             };
-            state.commit(took, &mut pending.batch)
+            state.commit(took, &mut pending.batch)?;
+            Ok(changed)
         })?;
-        self.inner.sync_through(ticket.0)
+        self.inner.sync_through(ticket.0)?;
+        Ok(changed)
     }
 
     /// The frames waiting for `server` after number `after`, at most
@@ -176,6 +227,11 @@ impl LocalStore {
                         ts,
                     )
                 }
+                Queued::Link { .. } => {
+                    let record = Record::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    let ts = record.ts();
+                    (link_frame(n, record, me).map_err(|e| read_failed(pos, e))?, ts)
+                }
                 other => return Err(read_failed(pos, format!("a peer's queue holds {other:?}"))),
             };
             out.push(Outgoing { n, frame, ts });
@@ -189,41 +245,104 @@ impl LocalStore {
     /// it refused for good, with its reasons; a message is then bounced to
     /// its author (`FAILED`).
     pub fn frames_done(&self, server: &str, n: u64, refused: &HashMap<u64, String>) -> Result<(), Ko> {
-        let (_, ticket) = self.inner.apply_frames_done(server, n, |seq, queued| {
-            let reason = refused.get(&seq).filter(|_| matches!(queued, Queued::Direct { .. }));
-            reason.map(|r| clean_reason(r))
-        })?;
+        let why = |seq| refused.get(&seq).map(|r: &String| clean_reason(r));
+        let (_, ticket) = self.inner.apply_frames_done(server, n, Dropped::Refused, why)?;
         self.inner.sync_through(ticket.0)
     }
 
     /// Bounces every message waiting for `server` since before `cutoff_ms`
-    /// (statuses for it are dropped): the give-up age is past. Returns
-    /// how many messages were bounced.
-    pub fn give_up(&self, server: &str, cutoff_ms: u64, reason: &str) -> Result<usize, Ko> {
+    /// (statuses for it are dropped): the give-up age is past. Messages of
+    /// rooms homed here are nobody's custody: they wait as long as the
+    /// queue has room for them (`state::remote::ROOM_QUEUE_MAX`), and go only with the
+    /// frames around them, leaving the peer behind. Returns how many frames
+    /// were dropped, and how many messages of those were bounced.
+    pub fn give_up(&self, server: &str, cutoff_ms: u64, reason: &str) -> Result<(u64, usize), Ko> {
         let reason = clean_reason(reason);
-        let last = {
+        let (acked, last) = {
             let state = self.inner.state.lock();
-            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            let Some(peer) = state.peer_queue(server) else { return Ok((0, 0)) };
             let inbox = &state.users[peer].inbox;
             let mut last = inbox.acked;
-            for (n, queued) in state.queued(peer, inbox.acked, u64::MAX, 10_000) {
+            for (n, queued) in state.queued(peer, inbox.acked, u64::MAX, GIVE_UP_SCAN) {
                 let Some(line) = self.inner.log.read_line(queued.pos()).ok().flatten() else { break };
                 match Record::decode(&line) {
+                    Ok(Record::Msg { msg, .. }) if msg.to.starts_with('#') => {}
                     Ok(record) if record.ts() < cutoff_ms => last = n,
                     _ => break,
                 }
             }
-            last
+            (inbox.acked, last)
         };
-        let mut bounced = 0;
-        let (_, ticket) = self.inner.apply_frames_done(server, last, |_, queued| {
-            let direct = matches!(queued, Queued::Direct { .. });
-            bounced += usize::from(direct);
-            direct.then(|| reason.clone())
+        let (bounced, ticket) =
+            self.inner.apply_frames_done(server, last, Dropped::GivenUp, |_| Some(reason.clone()))?;
+        self.inner.sync_through(ticket.0)?;
+        Ok((last - acked, bounced))
+    }
+
+    /// A peer that is behind (frames of rooms homed here were dropped for
+    /// it) gets the last [`BACKFILL_MAX`] messages of each room homed here
+    /// that has members of its users, and is no longer behind. Returns
+    /// how many messages were queued again.
+    pub fn catch_up(&self, server: &str) -> Result<usize, Ko> {
+        let (queued, ticket) = self.inner.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            if state.users[peer].settings.get(LINK, BEHIND).is_none() {
+                return Ok(0);
+            }
+            let mut queued = 0;
+            for room in state.rooms_with_members_of(server) {
+                queued += self.inner.backfill(state, pending, server, room)?;
+            }
+            if state.users[peer].settings.get(LINK, BEHIND).is_some() {
+                // No room had a message to give again.
+                let ts = state.next_ts(now_ms());
+                let user = state.users[peer].name.clone();
+                let done = Record::Set { ts, user, name: LINK.into(), key: BEHIND.into(), value: None };
+                state.commit(done, &mut pending.batch)?;
+            }
+            Ok(queued)
         })?;
         self.inner.sync_through(ticket.0)?;
-        Ok(bounced)
+        Ok(queued)
     }
+}
+
+/// Why frames leave a peer's queue without an `ACK`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dropped {
+    /// The peer refused them for good.
+    Refused,
+    /// They waited past the give-up age.
+    GivenUp,
+}
+
+/// The frame number `n` that the record of a [`Queued::Link`] entry is,
+/// this server being `me`.
+fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
+    let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
+    Ok(match record {
+        Record::Join { user, room, .. } => Frame::Join { n, user: ours(&user), room: room.to_string() },
+        Record::Leave { user, room, .. } => Frame::Leave { n, user: ours(&user), room: room.to_string() },
+        // A message of ours to a room homed elsewhere: for its home.
+        Record::Post { msg } => Frame::Msg {
+            n,
+            from: ours(&msg.from),
+            to: msg.to.to_string(),
+            id: msg.id.to_string(),
+            ts: msg.ts,
+            text: msg.text.clone(),
+        },
+        // A message of a room homed here: for a member server.
+        Record::Msg { msg, .. } => Frame::Msg {
+            n,
+            from: ours(&msg.from),
+            to: format!("{}@{me}", msg.to),
+            id: msg.id.to_string(),
+            ts: msg.ts,
+            text: msg.text.clone(),
+        },
+        other => return Err(format!("a peer's frame is {other:?}")),
+    })
 }
 
 /// The two sides of a frame from `server` to this server, `me`: the one
@@ -242,6 +361,187 @@ fn sides<'a>((server, me): (&str, &str), speaker: &str, ours: &'a str) -> Result
 }
 
 impl Inner {
+    /// At a room's home: a peer's user joins (`joined`) or leaves one of
+    /// its rooms. A server whose first user joins gets the room's last
+    /// messages ([`Inner::backfill`]).
+    fn take_membership(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (user, room): (&str, &str),
+        joined: bool,
+    ) -> Result<Option<Membership>, Ko> {
+        let local = sides((server, me), user, room)?;
+        let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
+        let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
+        let name = state.room(r).name.clone();
+        let account = state.user_id(user);
+        let member = account.is_some_and(|u| state.is_member(r, u));
+        let ts = state.next_ts(now_ms());
+        if !joined {
+            let Some(u) = account.filter(|_| member) else {
+                return Err(ko(Code::NotMember, format!("{user} is not in {name}")));
+            };
+            let user = state.users[u].name.clone();
+            state.commit(Record::Leave { ts, user: user.clone(), room: name.clone() }, &mut pending.batch)?;
+            return Ok(Some(Membership { user: u, name: user.to_string(), room: name.to_string(), joined }));
+        }
+        if member {
+            return Ok(None); // a member already: nothing changes
+        }
+        if account.is_none() && state.remote_users(server) >= MAX_REMOTE_USERS {
+            let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
+        let rules = state.room(r).rules.may_join(user, false, now_ms(), &name);
+        let rooms = account.map_or(0, |u| state.rooms_of(u).count());
+        crate::store::meaning::rooms::join(false, rules, rooms)?;
+        let first = !state.member_servers(r).iter().any(|s| s.eq_ignore_ascii_case(server));
+        let read = state.room_link(r).ord;
+        let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
+        state
+            .commit(Record::Join { ts, user: named.clone(), room: name.clone(), read }, &mut pending.batch)?;
+        if first {
+            self.backfill(state, pending, server, r)?;
+        }
+        let u = state.user_id(&named).ok_or_else(|| ko(Code::Internal, "a joined account is gone"))?;
+        Ok(Some(Membership { user: u, name: named.to_string(), room: name.to_string(), joined }))
+    }
+
+    /// Queues the last [`BACKFILL_MAX`] messages of `room` (homed here)
+    /// for `server` again (a `BACKFILL` record); how many.
+    fn backfill(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        server: &str,
+        room: RoomId,
+    ) -> Result<usize, Ko> {
+        let mut positions = Vec::new();
+        let mut pos = state.room_head(room);
+        while pos != NO_POS && positions.len() < BACKFILL_MAX {
+            let Some(line) = self.line(pending, pos)? else { break }; // removed by retention
+            positions.push(pos);
+            pos = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?.prev;
+        }
+        if positions.is_empty() {
+            return Ok(0);
+        }
+        positions.reverse();
+        let ts = state.next_ts(now_ms());
+        let (peer, room) = (peer_account(server).into(), state.room(room).name.clone());
+        let n = positions.len();
+        state.commit(Record::Backfill { ts, peer, room, positions }, &mut pending.batch)?;
+        Ok(n)
+    }
+
+    /// A room message from a peer: to this server as the room's home,
+    /// from one of the peer's users who is a member; or from the peer as
+    /// the home, its ordered copy, into this server's copy of the room.
+    fn take_room_msg(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
+    ) -> Result<(), Ko> {
+        let (_, home) = address(to).unwrap_or((to, ""));
+        if home.eq_ignore_ascii_case(me) {
+            return self.take_room_post(state, pending, (server, me), (from, to, id, text));
+        }
+        if !home.eq_ignore_ascii_case(server) {
+            return Err(ko(Code::Forbidden, format!("{server} is not the home of {to}")));
+        }
+        // The home's copy. The author is anyone of the room's; one of
+        // ours must have sent it (the home speaks for its room, not for
+        // our users).
+        let Some(copy) = state.room_id(to) else {
+            return Ok(()); // none of ours is in the room now: taken, stored nowhere
+        };
+        let author: Arc<str> = match address(from) {
+            Some((user, origin)) if origin.eq_ignore_ascii_case(me) => {
+                let local = state.user_id(user).filter(|&u| !state.is_remote(u));
+                let local = local.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
+                if !self.sent_where(state, pending, local, id, to, true)? {
+                    let why = format!(
+                        "{server} speaks only for its own users and rooms: {from} sent no {id} to {to}"
+                    );
+                    return Err(ko(Code::Forbidden, why));
+                }
+                state.users[local].name.clone()
+            }
+            _ => from.into(),
+        };
+        if let Some(a) = state.user_id(&author)
+            && self.sent_where(state, pending, a, id, to, false)?
+        {
+            return Ok(()); // in the copy already (a catch-up overlaps what came)
+        }
+        if state.user_id(&author).is_none() {
+            let (_, origin) = address(&author).unwrap_or(("", server));
+            if state.remote_users(origin) >= MAX_REMOTE_USERS {
+                let why = format!("{origin} has {MAX_REMOTE_USERS} users known here, the most");
+                return Err(ko(Code::Forbidden, why));
+            }
+        }
+        let now = now_ms();
+        let ts = if ts > now + FUTURE_MS { now } else { ts };
+        let (name, link) = (state.room(copy).name.clone(), state.room_link(copy));
+        let msg = Message { from: author, to: name, id: id.into(), ts, text: text.clone() };
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
+    }
+
+    /// At a room's home: a message of a peer's user who is a member, put
+    /// in the room's order (its time is this server's).
+    fn take_room_post(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (from, to, id, text): (&str, &str, &str, &crate::protocol::Text),
+    ) -> Result<(), Ko> {
+        let local = sides((server, me), from, to)?;
+        let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
+        let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
+        let name = state.room(r).name.clone();
+        let author = state.user_id(from).filter(|&u| state.is_member(r, u));
+        let author = author.ok_or_else(|| ko(Code::NotMember, format!("{from} is not in {name}")))?;
+        if self.resent(state, pending, author, id)?.is_some() {
+            return Ok(()); // a duplicate by (origin, sender, id): taken once
+        }
+        let now = now_ms();
+        state.may_send_to(r, author, now)?;
+        self.options.budget.quota(state, author).check()?;
+        let ts = state.next_ts(now);
+        let from = state.users[author].name.clone();
+        let msg = Message { from, to: name, id: id.into(), ts, text: text.clone() };
+        let link = state.room_link(r);
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
+    }
+
+    /// Whether `author` sent a message `id` to the room `room`, among its
+    /// last messages (its window): a `POST` waiting for the home
+    /// (`posted`), or a message in this server's copy of the room.
+    fn sent_where(
+        &self,
+        state: &State,
+        pending: &Pending,
+        author: UserId,
+        id: &str,
+        room: &str,
+        posted: bool,
+    ) -> Result<bool, Ko> {
+        for pos in state.sent_candidates(author, id) {
+            let Some(line) = self.line(pending, pos)? else { continue };
+            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
+            if m.id == id && m.posted == posted && m.to.eq_ignore_ascii_case(room) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// A direct message from a peer's user to one of ours.
     fn take_msg(
         &self,
@@ -348,38 +648,54 @@ impl Inner {
     }
 
     /// Drops the frames of `server`'s queue up to `n` with an `ACK` of its
-    /// account; `bounce(n, entry)` says, for each, whether its message is
-    /// bounced to its author and why.
+    /// account; `why(n)` says, for each, whether it was dropped unanswered
+    /// and why. A message of ours (to a user there, or to a room homed
+    /// there) dropped so is bounced to its author, and a `JOIN` too (its
+    /// user leaves the copy); a message of a room homed here that waited
+    /// past the give-up age leaves its member server behind. Returns how
+    /// many were bounced.
     fn apply_frames_done(
         &self,
         server: &str,
         n: u64,
-        mut bounce: impl FnMut(u64, &Queued) -> Option<String>,
-    ) -> Result<((), Ticket), Ko> {
+        dropped: Dropped,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<(usize, Ticket), Ko> {
         self.write_in(|state, pending| {
-            let Some(peer) = state.peer_queue(server) else { return Ok(()) };
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
             let (acked, n) = (state.users[peer].inbox.acked, n.min(state.users[peer].inbox.last_seq));
             if n <= acked {
-                return Ok(());
+                return Ok(0);
             }
+            let (mut bounced, mut behind) = (0, false);
             for (seq, queued) in state.queued(peer, acked, n, usize::MAX) {
-                let Some(reason) = bounce(seq, &queued) else { continue };
+                let Some(reason) = why(seq) else { continue };
                 let pos = queued.pos();
                 let Some(line) = self.line(pending, pos)? else { continue };
-                let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-                let ts = state.next_ts(now_ms());
-                let failed = Record::Failed {
-                    ts,
-                    author: m.from.into(),
-                    address: m.to.into(),
-                    id: m.id.into(),
-                    reason: reason.as_str().into(),
+                let (author, address, id) = match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
+                    Record::Msg { msg, .. } if msg.to.starts_with('#') => {
+                        behind |= dropped == Dropped::GivenUp;
+                        continue;
+                    }
+                    Record::Msg { msg, .. } | Record::Post { msg } => {
+                        (msg.from.clone(), msg.to.clone(), msg.id.clone())
+                    }
+                    Record::Join { user, room, .. } => (user, room, Arc::from("")),
+                    _ => continue, // a status, a LEAVE: nobody to tell
                 };
+                let ts = state.next_ts(now_ms());
+                let failed = Record::Failed { ts, author, address, id, reason: reason.as_str().into() };
                 state.commit(failed, &mut pending.batch)?;
+                bounced += 1;
             }
             let ts = state.next_ts(now_ms());
             let user = state.users[peer].name.clone();
-            state.commit(Record::Ack { ts, user, seq: n }, &mut pending.batch)
+            if behind {
+                let (name, key, value) = (LINK.into(), BEHIND.into(), Some("1".into()));
+                state.commit(Record::Set { ts, user: user.clone(), name, key, value }, &mut pending.batch)?;
+            }
+            state.commit(Record::Ack { ts, user, seq: n }, &mut pending.batch)?;
+            Ok(bounced)
         })
     }
 }

@@ -104,6 +104,20 @@ impl Inner {
             Recipient::Remote(address) => (address.as_str().into(), Link { prev: NO_POS, ord: 0, dord: 0 }),
             Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
             Recipient::Nowhere => return Ok(Accepted { id: id.into(), ts }),
+            // 1.3: a room homed elsewhere: the message waits for its home,
+            // and enters the room when the home's ordered copy comes back.
+            Recipient::Home(room) => {
+                let msg = Message {
+                    from: state.users[from].name.clone(),
+                    to: state.room(room).name.clone(),
+                    id: id.into(),
+                    ts,
+                    text: text.clone(),
+                };
+                state.commit(Record::Post { msg: Arc::new(msg) }, &mut pending.batch)?;
+                crate::metrics::get().messages.inc();
+                return Ok(Accepted { id: id.into(), ts });
+            }
         };
         let msg = Message {
             from: state.users[from].name.clone(),
@@ -131,11 +145,7 @@ impl Inner {
             // its budget.
             Chat::User(name) if address(name).is_some() => {
                 let (_, server) = address(name).unwrap_or_default();
-                let waiting = state.peer_queue(server).map_or(0, |p| {
-                    let inbox = &state.users[p].inbox;
-                    inbox.last_seq - inbox.acked
-                });
-                check_link_queue(budget.link_queue_max, server, waiting)?;
+                check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
                 quota.check()?;
                 Ok(match state.user_id(name) {
                     Some(to) => Recipient::User(to),
@@ -154,6 +164,15 @@ impl Inner {
                     send::Goes::Nowhere => Recipient::Nowhere,
                 })
             }
+            // 1.3 (§27): a room homed on a server of the roster, which the
+            // sender joined: its home's queue holds the message.
+            Chat::Room(name) if address(name).is_some() => {
+                let (_, server) = address(name).unwrap_or_default();
+                let room = state.member_room(name, from).ok_or_else(|| Ko::not_member(name))?;
+                check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
+                quota.check()?;
+                Ok(Recipient::Home(room))
+            }
             Chat::Room(name) => {
                 let found = state.member_room(name, from).map(|r| (r, state.may_send_to(r, from, now_ms())));
                 send::to_room(name, found, quota).map(Recipient::Room)
@@ -169,6 +188,8 @@ enum Recipient {
     /// 1.3: a user of another server not met before.
     Remote(String),
     Room(RoomId),
+    /// 1.3: this server's copy of a room homed elsewhere.
+    Home(RoomId),
     /// A user who blocked the sender (`send::Goes::Nowhere`): answered
     /// `OK`, stored nowhere.
     Nowhere,

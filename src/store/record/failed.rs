@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! FAILED,<ts>,<author>,<address>,<id>,,,,<reason>
+//! FAILED,<ts>,<author>,<#room@home>,,,,,<reason>      a JOIN of that room refused
 //! ```
 
 use std::sync::Arc;
@@ -28,7 +29,9 @@ pub(super) fn decode(f: &Fields, ts: u64) -> Result<Record, String> {
 
 impl State {
     /// `FAILED`: `author` is told that its message `id` to `address` was
-    /// not delivered.
+    /// not delivered; without an id, that its `JOIN` of `address`, a room
+    /// homed elsewhere, was refused: it is no longer in this server's copy
+    /// of the room (and its home is told nothing: it has nothing).
     pub(super) fn apply_failed(
         &mut self,
         (author, address, id): (&str, &Arc<str>, &Arc<str>),
@@ -37,6 +40,11 @@ impl State {
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
         let author = self.need_user(author)?;
+        if id.is_empty()
+            && let Some(room) = self.member_room(address, author)
+        {
+            self.leave(author, room);
+        }
         let event = push.is_some().then(|| {
             let name = self.users[author].name.clone();
             Arc::new(Pushed::Failed {

@@ -28,7 +28,9 @@
 //! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
 //! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
 //! | `SET` (1.2) | user | the key (`bob`, `#lab3`) | the setting (`archive`) | | 1: set, 0: removed | | the value |
-//! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`) | the message id | | | | why it was not delivered |
+//! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`, `#lab@lab2`) | the message id (none: a `JOIN` refused) | | | | why it was not delivered |
+//! | `POST` (1.3) | the author | a room homed elsewhere (`#lab@lab2`) | the message id | | 0 | 0 | the text |
+//! | `BACKFILL` (1.3) | a peer's account (`@lab1`) | a room homed here | | | | | the positions of the messages it gets again |
 //!
 //! ## One file per kind
 //!
@@ -81,6 +83,7 @@ use super::moderation::Rule;
 use super::state::{Delivery, RoomId, State, UserId};
 
 mod accounts;
+mod across;
 mod failed;
 mod fields;
 pub mod marks;
@@ -131,6 +134,12 @@ pub enum Record {
     /// 1.3 (§27): `author`'s message `id` to `address`, a user of another
     /// server, was not delivered, for `reason` (`record/failed.rs`).
     Failed { ts: u64, author: Arc<str>, address: Arc<str>, id: Arc<str>, reason: Arc<str> },
+    /// 1.3 (§27): a message to a room homed on another server, waiting
+    /// for that home (`record/across.rs`).
+    Post { msg: Arc<Message> },
+    /// 1.3 (§27): the messages at `positions` of `room` (homed here) are
+    /// queued again for the peer whose account is `peer` (`record/across.rs`).
+    Backfill { ts: u64, peer: Arc<str>, room: Arc<str>, positions: Vec<Pos> },
 }
 
 impl Record {
@@ -142,7 +151,7 @@ impl Record {
     /// gives them back (`budget::tally`), so the two always agree.
     pub fn payer(&self) -> Option<&Arc<str>> {
         match self {
-            Record::Msg { msg, .. } => Some(&msg.from),
+            Record::Msg { msg, .. } | Record::Post { msg } => Some(&msg.from),
             Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
             _ => None,
         }
@@ -161,7 +170,7 @@ impl Record {
 
     pub fn ts(&self) -> u64 {
         match self {
-            Record::Msg { msg, .. } => msg.ts,
+            Record::Msg { msg, .. } | Record::Post { msg } => msg.ts,
             Record::Delivered { ts, .. }
             | Record::Read { ts, .. }
             | Record::Join { ts, .. }
@@ -175,7 +184,8 @@ impl Record {
             | Record::DelAccount { ts, .. }
             | Record::Reuse { ts, .. }
             | Record::Set { ts, .. }
-            | Record::Failed { ts, .. } => *ts,
+            | Record::Failed { ts, .. }
+            | Record::Backfill { ts, .. } => *ts,
         }
     }
 
@@ -205,6 +215,10 @@ impl Record {
             Record::Failed { ts, author, address, id, reason } => {
                 failed::encode(l, *ts, [author, address, id, reason])
             }
+            Record::Post { msg } => across::encode_post(l, msg),
+            Record::Backfill { ts, peer, room, positions } => {
+                across::encode_backfill(l, *ts, peer, room, positions)
+            }
         }
         line.0.push(b'\n');
     }
@@ -213,8 +227,10 @@ impl Record {
     pub fn decode(line: &str) -> Result<Record, String> {
         let f = Fields::split(line)?;
         let word = f.get(0)?;
-        if word.as_ref() == "MSG" {
-            return msg::decode(&f);
+        match word.as_ref() {
+            "MSG" => return msg::decode(&f),
+            "POST" => return msg::message(&f).map(|(msg, _)| Record::Post { msg }),
+            _ => {}
         }
         let ts = f.number(1)?;
         match word.as_ref() {
@@ -224,6 +240,7 @@ impl Record {
             kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
             "SET" => settings::decode(&f, ts),
             "FAILED" => failed::decode(&f, ts),
+            "BACKFILL" => across::decode_backfill(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -253,7 +270,7 @@ impl Record {
             Record::Seen { ts, user } => state.apply_seen(user, *ts),
             Record::Inbox { user, seq, .. } => state.apply_inbox(user, *seq),
             Record::Join { user, room, read, .. } => state.apply_join(user, room, *read, pos),
-            Record::Leave { user, room, .. } => state.apply_leave(user, room),
+            Record::Leave { user, room, .. } => state.apply_leave(user, room, pos),
             Record::Rule { ts, by, room, rule } => state.apply_rule(*ts, by, room, rule),
             Record::Devices { user, several, .. } => state.apply_devices(user, *several),
             Record::Passwd { user, hash, .. } => state.apply_passwd(user, hash),
@@ -263,6 +280,8 @@ impl Record {
             Record::Failed { ts, author, address, id, reason } => {
                 state.apply_failed((author, address, id), (*ts, reason), pos, push)
             }
+            Record::Post { msg } => state.apply_post(msg, pos, push),
+            Record::Backfill { peer, positions, .. } => state.apply_backfill(peer, positions),
         }
     }
 }

@@ -104,6 +104,10 @@ pub enum Queued {
     /// 1.3: a message of this user that was not delivered: the `FAILED`
     /// record at `pos`.
     Failed { pos: Pos },
+    /// 1.3: in a peer's queue, a frame for it made of the record at `pos`
+    /// (a `JOIN`, `LEAVE` or `POST` of a room homed there, or a message
+    /// of a room homed here).
+    Link { pos: Pos },
 }
 
 /// A stretch of a room's chain: its `n` messages ending at `head`, the
@@ -137,7 +141,8 @@ impl Queued {
             | Queued::Status { pos }
             | Queued::Copy { pos }
             | Queued::Mark { pos }
-            | Queued::Failed { pos } => *pos,
+            | Queued::Failed { pos }
+            | Queued::Link { pos } => *pos,
         }
     }
 
@@ -146,7 +151,11 @@ impl Queued {
     pub fn since(&self) -> u8 {
         match self {
             Queued::Copy { .. } | Queued::Mark { .. } => 2,
-            Queued::Direct { .. } | Queued::Rooms { .. } | Queued::Status { .. } | Queued::Failed { .. } => 0,
+            Queued::Direct { .. }
+            | Queued::Rooms { .. }
+            | Queued::Status { .. }
+            | Queued::Failed { .. }
+            | Queued::Link { .. } => 0,
         }
     }
 }

@@ -14,11 +14,22 @@
 //!   taken here, and the identity it presented, are settings of it
 //!   (`link` / `took`, `link` / `pin`), so a checkpoint keeps all of it.
 //!
+//! - A **room homed elsewhere** `#lab@lab2` is a room of this state
+//!   named by its address, the **copy**: its members are this server's
+//!   users who joined it, its chain the messages its home relayed. A
+//!   member's `JOIN` and `LEAVE` of it, and its messages (`POST`), are
+//!   frames for the home, queued in the home's queue as [`Queued::Link`]
+//!   entries (the record at that position is the frame).
+//! - A **room homed here** may have members of other servers (remote
+//!   users): each of its messages is queued once per member server
+//!   ([`State::fan_out`]), the author's own included.
+//!
 //! Both kinds of account are made by the first record that names them
 //! (a start that reads the same records makes them again), never by a
 //! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
 
-use super::{Delivery, Pushed, Queued, State, UserId};
+use super::{Delivery, Pushed, Queued, RoomId, State, UserId};
+use crate::store::record::Pos;
 use std::sync::Arc;
 
 /// The hash of a remote user's or a peer's account: not a PHC string, so
@@ -33,7 +44,29 @@ pub const TOOK: &str = "took";
 /// (`<identity> <fingerprint>`).
 pub const PIN: &str = "pin";
 
-/// `bob@lab2` → `("bob", "lab2")`; `None` for a local name.
+/// The setting of a peer's account that says it is **behind**: frames of
+/// rooms homed here were dropped for it (its queue was full, or they
+/// waited past the give-up age), and no more are queued until it has
+/// caught up (a `BACKFILL` of each room's last messages).
+pub const BEHIND: &str = "behind";
+
+/// Frames waiting for one peer past which a room homed here queues no
+/// more of its messages for it: the peer is then behind, and catches up
+/// when it is back. A constant, not a flag, because it decides the
+/// frames' numbers, which every start of the same log must give again.
+pub const ROOM_QUEUE_MAX: u64 = 10_000;
+
+/// Messages of a room a member server gets again when it catches up, or
+/// when its first user joins the room.
+pub const BACKFILL_MAX: usize = 100;
+
+/// True for the name of a copy of a room homed elsewhere (`#lab@lab2`).
+pub fn is_copy(room: &str) -> bool {
+    room.contains('@')
+}
+
+/// `bob@lab2` → `("bob", "lab2")`, `#lab@lab2` → `("#lab", "lab2")`;
+/// `None` for a local name.
 pub fn address(name: &str) -> Option<(&str, &str)> {
     name.split_once('@').filter(|(user, server)| !user.is_empty() && !server.is_empty())
 }
@@ -89,6 +122,75 @@ impl State {
     ) {
         let at = self.inbox_of(user);
         self.users[at].inbox.enqueue(at, queued, event, push);
+    }
+
+    /// Queues the record at `pos` as a frame for `server` (a `JOIN`, a
+    /// `LEAVE`, a `POST`), with the event that rings its link's dialer.
+    pub(in crate::store) fn enqueue_link(
+        &mut self,
+        server: &str,
+        pos: Pos,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let at = self.user_or_remote(&peer_account(server))?;
+        self.users[at].inbox.enqueue(at, Queued::Link { pos }, event, push);
+        Ok(())
+    }
+
+    /// Queues the message at `pos` of a room homed here for the member
+    /// server `server`, unless it is behind, or becomes so now because
+    /// [`ROOM_QUEUE_MAX`] frames wait for it.
+    pub(in crate::store) fn fan_out(
+        &mut self,
+        server: &str,
+        pos: Pos,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let at = self.user_or_remote(&peer_account(server))?;
+        let peer = &mut self.users[at];
+        if peer.settings.get(LINK, BEHIND).is_some() {
+            return Ok(());
+        }
+        if peer.inbox.last_seq - peer.inbox.acked >= ROOM_QUEUE_MAX {
+            peer.settings.set(LINK, BEHIND, Some("1"));
+            return Ok(());
+        }
+        peer.inbox.enqueue(at, Queued::Link { pos }, event, push);
+        Ok(())
+    }
+
+    /// The servers that have members in the room `room` (homed here).
+    pub fn member_servers(&self, room: RoomId) -> Vec<String> {
+        let mut servers: Vec<String> = Vec::new();
+        for user in self.members(room) {
+            if let Some((_, server)) = address(&self.users[user].name)
+                && !servers.iter().any(|s| s.eq_ignore_ascii_case(server))
+            {
+                servers.push(server.to_string());
+            }
+        }
+        servers
+    }
+
+    /// Rooms homed here that have members of `server`.
+    pub fn rooms_with_members_of(&self, server: &str) -> Vec<RoomId> {
+        let mut rooms = std::collections::BTreeSet::new();
+        for (id, user) in self.users.iter().enumerate() {
+            if address(&user.name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server)) {
+                rooms.extend(self.rooms_of(id));
+            }
+        }
+        rooms.into_iter().collect()
+    }
+
+    /// Frames waiting for `server` (0 if it has no queue yet).
+    pub fn peer_waiting(&self, server: &str) -> u64 {
+        self.peer_queue(server).map_or(0, |p| {
+            let inbox = &self.users[p].inbox;
+            inbox.last_seq - inbox.acked
+        })
     }
 
     /// A fact of a peer's link ([`TOOK`], [`PIN`]).
