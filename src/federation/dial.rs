@@ -197,7 +197,7 @@ impl Dialer {
         let ctx = self.f.ctx().ok_or("shutting down")?;
         let store = Federation::store(&ctx).ok_or("no local store")?;
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
-        let mut idle_since = Instant::now();
+        let (mut idle_since, mut not_yet_on_disk) = (Instant::now(), 0);
         loop {
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {
@@ -205,11 +205,19 @@ impl Dialer {
                     let _ = write_line(&stream, "QUIT");
                     return Ok(());
                 }
-                if self.facts().behind {
+                let facts = self.facts();
+                if facts.queued == 0 && facts.behind {
                     // Everything queued is taken: now the rooms' last
                     // messages, of which some were dropped for it.
                     let n = store.catch_up(&self.peer).map_err(|ko| ko.reason)?;
                     log::info!("link to {}: caught up with {n} messages of rooms homed here", self.peer);
+                    continue;
+                }
+                if facts.queued > 0 && not_yet_on_disk < 500 {
+                    // Queued, not on disk yet (a bell rung by a request
+                    // before its batch was written): soon.
+                    not_yet_on_disk += 1;
+                    let _ = self.bell.recv_timeout(Duration::from_millis(2));
                     continue;
                 }
                 let half = self.f.timeout / 2;
@@ -223,6 +231,7 @@ impl Dialer {
                 continue;
             }
             idle_since = Instant::now();
+            not_yet_on_disk = 0;
             let mut out = String::new();
             for o in &frames {
                 out.push_str(&o.frame.to_string());
