@@ -599,3 +599,69 @@ fn a_spoofed_room_frame_is_refused() {
         ]
     );
 }
+
+/// `GET /metrics` of `addr`: the body.
+fn scrape(addr: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+    text
+}
+
+#[test]
+fn the_metrics_and_top_show_each_peer_s_link() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    // lab2 is up, lab3 is a port nobody listens on.
+    let dir2 = root.path().join("lab2");
+    std::fs::create_dir_all(&dir2).unwrap();
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1), ("lab3", closed)], "");
+    let lab1 = start("lab1", &dir, &roster, 0, &["--metrics", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
+    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port()), ("lab3", closed)], "");
+    let line = lab1.server.wait_for_log("listening: metrics http://");
+    let metrics = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics").to_string();
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    assert!(ana.request("MSG:bob@lab2:m1:hi").starts_with("OK:"));
+    bob_events.next_msg();
+    for i in 0..3 {
+        assert!(ana.request(&format!("MSG:carl@lab3:c{i}:anyone?")).starts_with("OK:"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = scrape(&metrics);
+        if text.contains("wachat_link_up{peer=\"lab2\"} 1")
+            && !text.contains("wachat_link_retrying_since{peer=\"lab3\"} 0")
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(text.contains("wachat_link_queue{peer=\"lab2\"} 0"), "{text}");
+    assert!(text.contains("wachat_link_up{peer=\"lab3\"} 0"), "{text}");
+    assert!(text.contains("wachat_link_queue{peer=\"lab3\"} 3"), "{text}");
+    assert!(text.contains("wachat_link_behind{peer=\"lab3\"} 0"), "{text}");
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["top", &metrics, "--once", "--interval", "0.1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.lines().any(|l| l.starts_with("links          lab2") && l.contains("linked")), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("lab3") && l.contains("retrying for") && l.contains("3 waiting, oldest")),
+        "{shown}"
+    );
+    let info = ana.listing("INFO");
+    assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
+}

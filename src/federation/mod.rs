@@ -234,6 +234,33 @@ impl Federation {
         Some(Ko::new(Code::BadRequest, format!("bad {what} name: {why}")))
     }
 
+    /// Each peer of the roster's link as it is now, for the metrics and
+    /// `wachat top`: up or retrying (the dialers' word), what waits for it
+    /// (the store's, read now: a dialer waiting out its backoff has not
+    /// looked for a while).
+    pub fn peer_links(&self) -> Vec<crate::metrics::PeerLink> {
+        let Some(ctx) = self.ctx() else { return Vec::new() };
+        let Some(store) = Self::store(&ctx) else { return Vec::new() };
+        let status = self.status.lock().clone();
+        let now = crate::store::now_ms();
+        self.roster()
+            .peers
+            .iter()
+            .map(|peer| {
+                let facts = store.peer_facts(&peer.name);
+                let seen = status.get(&peer.name).cloned().unwrap_or_default();
+                crate::metrics::PeerLink {
+                    peer: peer.name.clone(),
+                    up: seen.linked,
+                    retrying_since: seen.retrying_since.map_or(0, |ms| ms / 1000),
+                    queued: facts.queued,
+                    oldest_age: facts.oldest_ms.map_or(0, |ms| now.saturating_sub(ms) / 1000),
+                    behind: facts.behind,
+                }
+            })
+            .collect()
+    }
+
     /// Rings the dialer of `server`: something waits for it that no
     /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
     /// there, the messages a catch-up queued).
