@@ -665,3 +665,114 @@ fn the_metrics_and_top_show_each_peer_s_link() {
     let info = ana.listing("INFO");
     assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
 }
+
+#[test]
+fn the_browser_app_opens_chats_and_rooms_of_another_server() {
+    let _one = support::webapp::one_at_a_time();
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
+    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
+    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_send("bob", "pw-bob");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert!(bob.request("MSG:#lab:b0:<img src=x onerror=alert(1)> in the room").starts_with("OK:"));
+
+    let url = format!("http://{}", lab1.server.web.unwrap());
+    let ana = support::webapp::logged_in(&url, "ana", 1000, 800);
+    // A user of another server, from "New chat".
+    support::webapp::open_chat(&ana, "bob@lab2");
+    ana.type_into("#input", &format!("hi bob, from the browser{}", support::webapp::ENTER));
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "bob", "hi bob, from the browser"), "{got}");
+    bob_events.send(&format!("ACK:{}", f[1]));
+    assert!(bob.request("MSG:ana@lab1:b1:<script>document.title='owned'</script> hi").starts_with("OK:"));
+    ana.wait_for("[...document.querySelectorAll('#messages .msg .text')].some(e => e.textContent === \"<script>document.title='owned'</script> hi\")");
+    // A room of another server: joined from "New chat", what it said
+    // before shown under its authors' addresses, as text.
+    support::webapp::open_chat(&ana, "#lab@lab2");
+    let from = ana.wait_for(
+        "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === '<img src=x onerror=alert(1)> in the room')?.querySelector('.from')?.textContent",
+    );
+    assert_eq!(from, serde_json::json!("bob@lab2"));
+    assert_eq!(
+        ana.exec("return document.querySelectorAll('#messages img[src=x]').length", serde_json::json!([])),
+        serde_json::json!(0)
+    );
+    ana.type_into("#input", &format!("hello room{}", support::webapp::ENTER));
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "#lab", "hello room"), "{got}");
+    // The room's own copy comes back: ana's message in the room, once.
+    ana.wait_for("[...document.querySelectorAll('#messages .msg .text')].filter(e => e.textContent === 'hello room').length === 1");
+    ana.wait_for("document.querySelector(\"#chat-list button[data-chat='#lab@lab2']\") !== null");
+    assert_eq!(
+        ana.exec("return document.title", serde_json::json!([])).as_str().map(|t| t.contains("owned")),
+        Some(false)
+    );
+}
+
+#[test]
+fn the_console_and_the_full_screen_open_chats_and_rooms_of_another_server() {
+    use support::console::{Console, connection_args};
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    lab1.register(&["ana", "carl"]);
+    lab2.register(&["bob"]);
+    let mut bob = lab2.login_send("bob", "pw-bob");
+    let mut bob_events = lab2.login_recv("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert!(bob.request("MSG:#lab:b0:said in the room before").starts_with("OK:"));
+
+    // The console: a room and a user of lab2, by their addresses.
+    let dir = root.path().join("ana-console");
+    let mut ana = Console::connected(lab1, "ana", &dir, &[]);
+    ana.type_line("/join #lab@lab2");
+    ana.expect("#lab@lab2");
+    let line = ana.expect("said in the room before");
+    assert!(line.contains("bob@lab2"), "{line}");
+    ana.type_line("/chat bob@lab2");
+    ana.type_line("hi bob, from the console");
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "bob", "hi bob, from the console"), "{got}");
+    assert!(bob.request("MSG:ana@lab1:b1:back to you").starts_with("OK:"));
+    let line = ana.expect("back to you");
+    assert!(line.contains("bob@lab2"), "{line}");
+    let _ = ana.quit("/quit");
+
+    // The full screen: carl joins the room and sees who said what.
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", "carl"])
+        .args(connection_args(lab1.send, lab1.recv, &root.path().join("carl-tui")))
+        .env("WACHAT_PASSWORD", "pw-carl")
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("NO_COLOR");
+    let mut carl = support::pty::Pty::spawn_sized(command, 24, 80);
+    carl.wait_screen("the chat list", |s| s.rows[0].starts_with("┌ Chats "));
+    carl.type_keys("/join #lab@lab2\r");
+    carl.wait_screen("the room of lab2 in the list", |s| s.find("#lab@lab2").is_some());
+    carl.type_keys("/chat #lab@lab2\r");
+    carl.wait_screen("the room's words, under bob@lab2", |s| {
+        s.find("said in the room before").is_some() && s.find("bob@lab2").is_some()
+    });
+    carl.type_keys("hello from the full screen\r");
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("carl@lab1", "#lab", "hello from the full screen"), "{got}");
+    carl.type_keys("\x03");
+    assert!(carl.wait().success());
+}

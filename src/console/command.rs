@@ -283,6 +283,9 @@ mod tests {
         assert!(err("/chat b!d").contains("not allowed in a name"));
         // 1.3: a user of another server of the class network (§27).
         assert_eq!(ok("/chat bob@lab2"), Command::Open(Chat::User("bob@lab2".into())));
+        assert_eq!(ok("/chat #lab@lab2"), Command::Open(Chat::Room("lab@lab2".into())));
+        assert_eq!(ok("/join #lab@lab2"), Command::Join("#lab@lab2".into()));
+        assert!(err("/join #lab@").contains("not allowed in a name"));
         assert!(err("/chat bob@").contains("not allowed in a name"));
         assert_eq!(err("/msg bob"), "usage: /msg <user> <text>");
         assert!(err("/whisper #general hi").contains("one user"));
