@@ -12,7 +12,8 @@
 //! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
-//! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
+//! killed, NATS or PostgreSQL down, a node of the list down),
+//! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
@@ -39,6 +40,8 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/federation.rs"]
+mod federation;
 #[path = "cluster/history.rs"]
 mod history;
 #[path = "cluster/latency.rs"]

@@ -58,6 +58,9 @@ fn refuse(stream: &TcpStream, code: Code, why: String) -> std::io::Result<()> {
 
 fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
     stream.set_write_timeout(Some(f.timeout))?;
+    if !f.leads() {
+        return relay(f, stream);
+    }
     let mut reader = FrameReader::new(stream.try_clone()?, 4096, f.max_frame);
     let first = match reader.read_frame(Some(Instant::now() + f.timeout)) {
         Ok(line) => line.to_string(),
@@ -78,6 +81,42 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
             taken
         }
     }
+}
+
+/// A follower of a cluster passes a connection to its link port to the
+/// leader, byte for byte both ways, until either side closes it or is
+/// silent for three timeouts (a link pings every half timeout). The
+/// leader checks everything, as for a connection of its own.
+fn relay(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
+    let Some(ctx) = f.ctx() else { return refuse(&stream, Code::Unavailable, "shutting down".into()) };
+    let leader = Federation::store(&ctx).and_then(|s| s.leader_link(&f.me)).filter(|at| *at != f.link_at);
+    let Some(at) = leader else {
+        let why =
+            format!("this node of {} does not lead its cluster and knows no leader yet; try again", f.me);
+        return refuse(&stream, Code::Unavailable, why);
+    };
+    let upstream = match super::dial::connect(&at, f.timeout) {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            let why = format!("{}'s leader at {at} does not answer: {e}; try again", f.me);
+            return refuse(&stream, Code::Unavailable, why);
+        }
+    };
+    let silent = Some(f.timeout * 3);
+    stream.set_read_timeout(silent)?;
+    upstream.set_read_timeout(silent)?;
+    let (mut from_peer, mut to_leader) = (stream.try_clone()?, upstream.try_clone()?);
+    let (mut from_leader, mut to_peer) = (upstream, stream);
+    let back = std::thread::Builder::new().name("link-relay".into()).spawn(move || {
+        let _ = std::io::copy(&mut from_leader, &mut to_peer);
+        let _ = to_peer.shutdown(std::net::Shutdown::Both);
+        let _ = from_leader.shutdown(std::net::Shutdown::Both);
+    })?;
+    let _ = std::io::copy(&mut from_peer, &mut to_leader);
+    let _ = to_leader.shutdown(std::net::Shutdown::Both);
+    let _ = from_peer.shutdown(std::net::Shutdown::Both);
+    let _ = back.join();
+    Ok(())
 }
 
 fn code_of(e: &FrameError) -> Code {

@@ -101,8 +101,11 @@ impl Dialer {
 
     fn run(mut self) {
         while self.f.ctx().is_some() {
-            if self.f.roster().peer(&self.peer).is_none() {
-                let _ = self.bell.recv_timeout(Duration::from_secs(1)); // not in the roster now
+            if self.f.roster().peer(&self.peer).is_none() || !self.f.leads() {
+                // Not in the roster now, or this node follows its cluster's
+                // leader, which links for it.
+                self.status(|s| s.linked = false);
+                let _ = self.bell.recv_timeout(Duration::from_secs(1));
                 continue;
             }
             let facts = self.facts();
@@ -199,6 +202,10 @@ impl Dialer {
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
         let (mut idle_since, mut not_yet_on_disk) = (Instant::now(), 0);
         loop {
+            if !self.f.leads() {
+                let _ = write_line(&stream, "QUIT");
+                return Err("this node no longer leads its cluster".into());
+            }
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {
                 if self.f.ctx().is_none() {

@@ -18,6 +18,15 @@
 //! Threads: `accept-link`, a handler thread per link connection (at most
 //! [`MAX_LINKS`] at once), and a `link-<peer>` dialer per peer of the
 //! roster. No async: each blocks on its one socket, with deadlines.
+//!
+//! **A cluster is one server of the network.** Every node reads the
+//! roster and binds its link port, and every node routes its clients'
+//! addresses; but only the leader links: its dialers send the queues
+//! (which are the replicated state's, so a new leader has them), it takes
+//! the frames, and it says where it takes links with a record every node
+//! applies ([`LocalStore::advertise_link`]). A follower's dialers wait,
+//! and a link or a dialback a follower is given goes to the leader through
+//! it, byte for byte (`accept::relay`): the roster may name any node.
 
 mod accept;
 mod dial;
@@ -77,6 +86,11 @@ pub struct Federation {
     dialbacks: AtomicUsize,
     /// Connections to the link port open now.
     links_open: AtomicUsize,
+    /// Where this server takes links, as other nodes of its cluster reach
+    /// it (`host:port`).
+    link_at: String,
+    /// This node leads and has said where it takes links.
+    advertised: std::sync::atomic::AtomicBool,
     /// The open incoming link of each peer (folded name): a new hello from
     /// the same peer closes the older.
     incoming: Mutex<HashMap<String, std::net::TcpStream>>,
@@ -146,6 +160,13 @@ impl Federation {
         }
         let listener = crate::server::listener::bind(options.link_port)?;
         let addr = listener.local_addr()?;
+        // An address any node of the cluster reaches: the machine's name
+        // if the port is bound to every address.
+        let link_at = if addr.ip().is_unspecified() {
+            format!("{}:{}", crate::sys::host::name(), addr.port())
+        } else {
+            addr.to_string()
+        };
         let federation = Arc::new(Federation {
             me: roster.me.name.clone(),
             roster: RwLock::new(Arc::new(roster)),
@@ -157,6 +178,8 @@ impl Federation {
             keys: Mutex::default(),
             dialbacks: AtomicUsize::new(0),
             links_open: AtomicUsize::new(0),
+            link_at,
+            advertised: Default::default(),
             incoming: Mutex::default(),
             bells: RwLock::default(),
             status: Mutex::default(),
@@ -232,6 +255,28 @@ impl Federation {
         };
         let why = crate::protocol::names::check_name(name).err()?;
         Some(Ko::new(Code::BadRequest, format!("bad {what} name: {why}")))
+    }
+
+    /// True while this server links to its peers: alone, or leading its
+    /// cluster. The first time it finds itself leading, it says where it
+    /// takes links (a follower sends them there).
+    fn leads(&self) -> bool {
+        let Some(ctx) = self.ctx() else { return false };
+        let Some(store) = Self::store(&ctx) else { return false };
+        if !store.leads() {
+            self.advertised.store(false, Ordering::SeqCst);
+            return false;
+        }
+        if !self.advertised.load(Ordering::SeqCst) {
+            match store.advertise_link(&self.me, &self.link_at) {
+                Ok(()) => {
+                    self.advertised.store(true, Ordering::SeqCst);
+                    log::info!("link: this node leads; it takes links at {}", self.link_at);
+                }
+                Err(ko) => log::warn!("link: where this node takes links is not stored: {}", ko.reason),
+            }
+        }
+        true
     }
 
     /// Each peer of the roster's link as it is now, for the metrics and

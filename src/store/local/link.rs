@@ -20,7 +20,9 @@ use super::super::backend::Ticket;
 use super::super::budget::check_inbox;
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
-use super::super::state::remote::{BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, address, is_copy, peer_account};
+use super::super::state::remote::{
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, address, is_copy, peer_account,
+};
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
@@ -82,6 +84,33 @@ fn ko(code: Code, why: impl Into<String>) -> Ko {
 }
 
 impl LocalStore {
+    /// True while this store may write: a single server, or the leader of
+    /// its cluster (a follower applies the leader's batches). Only then
+    /// does a server dial its peers and take their frames.
+    pub fn leads(&self) -> bool {
+        !self.inner.following.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Where the leader of this cluster, named `me`, takes links, as it
+    /// said last ([`AT`]).
+    pub fn leader_link(&self, me: &str) -> Option<String> {
+        self.inner.state.lock().link_fact(me, AT).map(str::to_string)
+    }
+
+    /// This node leads, and takes links at `at`: says so to the other
+    /// nodes (a record they apply), unless they know it already.
+    pub fn advertise_link(&self, me: &str, at: &str) -> Result<(), Ko> {
+        let ((), ticket) = self.inner.write_in(|state, pending| {
+            if state.link_fact(me, AT) == Some(at) {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let (user, name, key) = (peer_account(me).into(), LINK.into(), AT.into());
+            state.commit(Record::Set { ts, user, name, key, value: Some(at.into()) }, &mut pending.batch)
+        })?;
+        self.inner.sync_through(ticket.0)
+    }
+
     /// The account whose inbox is `server`'s queue, once it exists.
     pub fn peer_account_id(&self, server: &str) -> Option<UserId> {
         self.inner.state.lock().peer_queue(server)

@@ -44,6 +44,12 @@ pub const TOOK: &str = "took";
 /// (`<identity> <fingerprint>`).
 pub const PIN: &str = "pin";
 
+/// The setting of this server's own account (`@lab1` on lab1) that says
+/// where its cluster's leader takes links (`host:port`): the leader writes
+/// it when it starts to lead, and a follower passes the links it is
+/// given to that address (`federation::accept`).
+pub const AT: &str = "at";
+
 /// The setting of a peer's account that says it is **behind**: frames of
 /// rooms homed here were dropped for it (its queue was full, or they
 /// waited past the give-up age), and no more are queued until it has
