@@ -776,3 +776,56 @@ fn the_console_and_the_full_screen_open_chats_and_rooms_of_another_server() {
     carl.type_keys("\x03");
     assert!(carl.wait().success());
 }
+
+#[test]
+fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lab9 = Lab9 { vouch };
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    write_roster(&roster, &[("lab1", 1)], &lab9_line);
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Each user of lab9 may store 2 KiB, lab9's users together 3 KiB.
+    let flags = ["--peer-quota", "3KiB", "--user-quota", "2KiB", "--checkpoint-records", "4"];
+    let mut lab1 = start("lab1", &dir, &roster, 0, &flags);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let info = lab1.server.login_send("bob", "pw-bob").listing("INFO");
+    assert!(info.contains(&"peer_quota_bytes=3072".to_string()), "{info:?}");
+    let id = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    let text = "x".repeat(300);
+    let mut n = 0;
+    let refused = loop {
+        n += 1;
+        let from = if n % 2 == 0 { "ana" } else { "zoe" };
+        let answer = ask(&link, &mut r, &format!("MSG:{n}:{from}@lab9:bob@lab1:m{n}:1795500000100:{text}"));
+        if answer != format!("ACK:{n}") {
+            break answer;
+        }
+        assert!(n < 50, "never refused");
+    };
+    // Neither user reached its own quota: lab9's did.
+    assert!(n > 7, "refused after {n} messages of ~350 bytes: {refused}");
+    assert!(
+        refused.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")) && refused.contains("(--peer-quota)"),
+        "{refused}"
+    );
+    for i in 1..n {
+        assert!(bob.next_msg().contains(&format!(":m{i}:")), "m{i}");
+    }
+    // Refused for now: nothing of it stored, and the link resumes before it.
+    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNc", id);
+    assert_eq!(again, format!("OK:{}", n - 1));
+    // What lab9 stored is counted again at a start (from a checkpoint).
+    let port = lab1.link.port();
+    lab1.server.kill();
+    lab1 = start("lab1", &dir, &roster, port, &flags);
+    let (link, mut r, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    assert_eq!(again, format!("OK:{}", n - 1));
+    let answer = ask(&link, &mut r, &format!("MSG:{n}:zoe@lab9:bob@lab1:m{n}:1795500000100:{text}"));
+    assert!(answer.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")), "{answer}");
+}

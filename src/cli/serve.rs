@@ -188,6 +188,7 @@ fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
             inbox_max: args.inbox_max,
             min_free: args.min_free,
             link_queue_max: args.link_queue_max,
+            peer_quota: args.peer_quota,
         },
         erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
         ..crate::store::StoreOptions::default()

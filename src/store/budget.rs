@@ -128,7 +128,20 @@ pub struct Budget {
     /// 1.3 (§27): frames that may wait for one peer server before messages
     /// to its users are refused (`--link-queue-max`).
     pub link_queue_max: u64,
+    /// 1.3 (§27): bytes of log one peer server may make this one store in
+    /// all: its users' messages and the copies of its rooms
+    /// (`--peer-quota`).
+    pub peer_quota: u64,
 }
+
+/// Default `--peer-quota`: 256 MiB from one peer server, four users'
+/// quotas: a class writing to this server from its own has room for a
+/// term, and a roster of 30 peers cannot hold more than 7.5 GiB here
+/// however its users write (each remote user still has its
+/// `--user-quota`, and a peer 10,000 users at most: without this bound,
+/// one peer could make a server store 10,000 quotas).
+pub const PEER_QUOTA: u64 = 256 << 20;
+pub const PEER_QUOTA_FLAG: &str = "256MiB";
 
 /// Default `--link-queue-max`: 100,000 frames waiting for one peer, each
 /// ~100 bytes of memory as an inbox's event is: ~10 MiB for a peer that
@@ -142,6 +155,7 @@ impl Default for Budget {
             inbox_max: INBOX_MAX,
             min_free: MIN_FREE,
             link_queue_max: LINK_QUEUE_MAX,
+            peer_quota: PEER_QUOTA,
         }
     }
 }
@@ -149,12 +163,28 @@ impl Default for Budget {
 impl Budget {
     /// No budget at all (tests that are about something else).
     pub const NONE: Budget =
-        Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0), link_queue_max: 0 };
+        Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0), link_queue_max: 0, peer_quota: 0 };
 
     /// What `user` has stored against its quota, as a message's rule
     /// (`meaning::send`) and a moderation change ask it ([`Quota::check`]).
     pub fn quota(&self, state: &State, user: UserId) -> Quota<'static> {
         Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
+    }
+
+    /// 1.3 (§27): `KO:FULL` while the peer server `server` has made this
+    /// one store its `--peer-quota` or more (0: no limit). A refusal for
+    /// now: its link keeps the frame, and sends it again once retention
+    /// gave room back, or bounces it past its give-up age.
+    pub fn check_peer(&self, state: &State, server: &str) -> Result<(), Ko> {
+        let used = state.peer_queue(server).map_or(0, |peer| state.usage.of_peer(peer));
+        if self.peer_quota > 0 && used >= self.peer_quota {
+            let why = format!(
+                "{server} has stored {} here, its quota on this server (--peer-quota); {MORE}",
+                Size(used)
+            );
+            return Err(Ko::new(Code::Full, why));
+        }
+        Ok(())
     }
 }
 
@@ -230,7 +260,7 @@ pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<Hash
             && let Ok(record) = Record::decode(line)
             && let Some(payer) = record.payer()
         {
-            *freed.entry(payer.clone()).or_default() += line.len() as u64 + 1;
+            *freed.entry(Arc::from(payer.as_ref())).or_default() += line.len() as u64 + 1;
         }
         Ok(())
     })?;

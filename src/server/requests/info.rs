@@ -20,6 +20,7 @@ fn serve(a: Asking, _: Request) -> Flow {
     if let Some(name) = &a.base.config.name {
         lines.push(InfoLine::new("name", name));
         lines.push(InfoLine::new("link_queue_max", a.base.config.store.budget.link_queue_max));
+        lines.push(InfoLine::new("peer_quota_bytes", a.base.config.store.budget.peer_quota));
     }
     a.reply(Ok(listing(lines)))
 }

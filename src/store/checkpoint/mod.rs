@@ -453,7 +453,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
         "USAGE_FROM" => state.usage.from = Some(f.number(1)?),
         "USAGE" => {
             let u = user(1)?;
-            state.usage.set(u, f.number(2)?);
+            state.set_usage(u, f.number(2)?);
         }
         "END" => {}
         other => match CHECKPOINT_ROWS.iter().find(|family| family.kinds.contains(&other)) {

@@ -514,6 +514,7 @@ impl Inner {
                 return Err(ko(Code::Forbidden, why));
             }
         }
+        self.options.budget.check_peer(state, server)?; // the home pays for its room's copy
         let now = now_ms();
         let ts = if ts > now + FUTURE_MS { now } else { ts };
         let (name, link) = (state.room(copy).name.clone(), state.room_link(copy));
@@ -542,6 +543,7 @@ impl Inner {
         let now = now_ms();
         state.may_send_to(r, author, now)?;
         self.options.budget.quota(state, author).check()?;
+        self.options.budget.check_peer(state, server)?;
         let ts = state.next_ts(now);
         let from = state.users[author].name.clone();
         let msg = Message { from, to: name, id: id.into(), ts, text: text.clone() };
@@ -597,6 +599,7 @@ impl Inner {
         if let Some(sender) = sender {
             self.options.budget.quota(state, sender).check()?;
         }
+        self.options.budget.check_peer(state, server)?;
         if prefs::blocks(&state.users[to].settings, from) {
             return Ok(()); // blocked: taken, and stored nowhere (§22)
         }

@@ -148,11 +148,21 @@ impl Record {
     /// the author of a room's rule change. The other records are small and
     /// follow what someone did or must do anyway (a `JOIN`, an `ACK`). Used
     /// where records are counted (`State::count_usage`) and where retention
-    /// gives them back (`budget::tally`), so the two always agree.
-    pub fn payer(&self) -> Option<&Arc<str>> {
+    /// gives them back (`budget::tally`), so the two always agree. 1.3: a
+    /// message of this server's copy of a room homed elsewhere is its
+    /// home's to pay, the account of that peer (`@lab2`), whatever server
+    /// its author is of: what the home sent here counts against the home.
+    pub fn payer(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         match self {
-            Record::Msg { msg, .. } | Record::Post { msg } => Some(&msg.from),
-            Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
+            Record::Msg { msg, .. } => match super::state::remote::address(&msg.to) {
+                Some((room, home)) if room.starts_with('#') => {
+                    Some(Cow::Owned(super::state::remote::peer_account(home)))
+                }
+                _ => Some(Cow::Borrowed(&msg.from)),
+            },
+            Record::Post { msg } => Some(Cow::Borrowed(&msg.from)),
+            Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(Cow::Borrowed(by)),
             _ => None,
         }
     }
