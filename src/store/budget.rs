@@ -581,6 +581,7 @@ mod tests {
     #[test]
     fn the_flags_defaults_are_the_constants() {
         assert_eq!(parse_size(USER_QUOTA_FLAG), Ok(USER_QUOTA));
+        assert_eq!(parse_size(PEER_QUOTA_FLAG), Ok(PEER_QUOTA));
         assert_eq!(MinFree::parse(MIN_FREE_FLAG), Ok(MIN_FREE));
     }
 }
