@@ -27,12 +27,17 @@ const WINDOW: usize = 256;
 /// The longest wait between two dials of an unreachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Connects to `addr` (`host:port`) within `timeout`, trying each address
-/// the name resolves to.
+/// Longest wait for a peer's TCP handshake: a host that is down (its
+/// cable pulled) answers nothing, and a server with a long `--timeout`
+/// (a lab typed by hand) would wait that long before trying again.
+const CONNECT_MAX: Duration = Duration::from_secs(10);
+
+/// Connects to `addr` (`host:port`) within `timeout` (at most
+/// [`CONNECT_MAX`]), trying each address the name resolves to.
 pub(super) fn connect(addr: &str, timeout: Duration) -> std::io::Result<TcpStream> {
     let mut last = std::io::Error::other(format!("{addr}: no address"));
     for a in addr.to_socket_addrs()? {
-        match TcpStream::connect_timeout(&a, timeout) {
+        match TcpStream::connect_timeout(&a, timeout.min(CONNECT_MAX)) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 stream.set_write_timeout(Some(timeout))?;
