@@ -749,11 +749,6 @@ impl Network {
         }
     }
 
-    fn port(&self, shown: &str) -> u16 {
-        let shown: u16 = shown.trim().parse().unwrap_or_else(|_| panic!("a port: {shown:?}"));
-        *self.ports.get(&shown).unwrap_or_else(|| panic!("LAB.md part 12 uses port {shown}"))
-    }
-
     /// A line of LAB.md with its ports and files those of this test.
     fn here(&self, line: &str) -> String {
         let root = self.root.path().display().to_string();
