@@ -274,6 +274,22 @@ impl Lab9 {
     }
 }
 
+/// The test as lab9 beside a real lab1 (and `others` in the roster, at
+/// no port: they are not started), started with `flags`; the roster's
+/// path, for a test that changes it.
+fn lab9_beside_lab1(root: &Path, others: &[&str], flags: &[&str]) -> (Lab9, Lab, PathBuf) {
+    let roster = root.join("class.csv");
+    let lab9 = Lab9 { vouch: TcpListener::bind("127.0.0.1:0").unwrap() };
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    let mut servers = vec![("lab1", 1)];
+    servers.extend(others.iter().map(|name| (*name, 1)));
+    write_roster(&roster, &servers, &lab9_line);
+    let dir = root.join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, flags);
+    (lab9, lab1, roster)
+}
+
 fn ask(link: &TcpStream, reader: &mut BufReader<TcpStream>, frame: &str) -> String {
     writeln!(&*link, "{frame}").unwrap();
     let mut line = String::new();
@@ -284,14 +300,8 @@ fn ask(link: &TcpStream, reader: &mut BufReader<TcpStream>, frame: &str) -> Stri
 #[test]
 fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned() {
     let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
-    let lab9 = Lab9 { vouch };
+    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
     let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
-    write_roster(&roster, &[("lab1", 1)], &lab9_line);
-    let dir = root.path().join("lab1");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lab1 = start("lab1", &dir, &roster, 0, &[]);
     lab1.server.register(&["bob"]);
     let mut bob = lab1.server.login_recv("bob", "pw-bob");
     let id = "00000000000000000000000000000009";
@@ -537,14 +547,7 @@ fn a_member_server_whose_room_frames_were_dropped_catches_up_from_the_home() {
 #[test]
 fn a_spoofed_room_frame_is_refused() {
     let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
-    let lab9 = Lab9 { vouch };
-    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
-    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], &lab9_line);
-    let dir = root.path().join("lab1");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lab1 = start("lab1", &dir, &roster, 0, &[]);
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &[]);
     lab1.server.register(&["ana"]);
     let mut ana = lab1.server.login_send("ana", "pw-ana");
     assert_eq!(ana.request("JOIN:#lab"), "OK");
@@ -780,16 +783,10 @@ fn the_console_and_the_full_screen_open_chats_and_rooms_of_another_server() {
 #[test]
 fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
     let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
-    let lab9 = Lab9 { vouch };
-    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
-    write_roster(&roster, &[("lab1", 1)], &lab9_line);
-    let dir = root.path().join("lab1");
-    std::fs::create_dir_all(&dir).unwrap();
     // Each user of lab9 may store 2 KiB, lab9's users together 3 KiB.
     let flags = ["--peer-quota", "3KiB", "--user-quota", "2KiB", "--checkpoint-records", "4"];
-    let mut lab1 = start("lab1", &dir, &roster, 0, &flags);
+    let (lab9, mut lab1, roster) = lab9_beside_lab1(root.path(), &[], &flags);
+    let dir = lab1.dir.clone();
     lab1.server.register(&["bob"]);
     let mut bob = lab1.server.login_recv("bob", "pw-bob");
     let info = lab1.server.login_send("bob", "pw-bob").listing("INFO");
