@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::history::Journal;
 use super::network::Network;
 use super::proxy::{Global, Proxy};
-use super::schedule::{Fault, FaultStep};
+use super::schedule::{Fault, FaultStep, SplitKind};
 
 /// How long a restarted server may take to open its ports again.
 const PORT_WAIT: Duration = Duration::from_secs(30);
@@ -79,16 +79,16 @@ impl Faults {
                 });
                 self.restarts.lock().unwrap_or_else(|e| e.into_inner()).push(restart);
             }
-            Fault::Split { a, b, for_ms, silent } => {
+            Fault::Split { a, b, for_ms, how } => {
                 let Some(network) = &self.network else { return };
                 let name = |k: usize| network.members[k].name.clone();
                 let (a, b) = (name(a), b.map(name));
-                let held = network.splits.split(&a, b.as_deref(), Duration::from_millis(for_ms), silent);
+                let hit = network.splits.split(&a, b.as_deref(), Duration::from_millis(for_ms), how);
                 let what = format!(
-                    "split {a} from {} ({}, {held} links {})",
+                    "split {a} from {} ({}, {hit} links {})",
                     b.as_deref().unwrap_or("all"),
-                    if silent { "silent" } else { "closed" },
-                    if silent { "held" } else { "cut" }
+                    how.as_str(),
+                    if how == SplitKind::Closed { "cut" } else { "held" }
                 );
                 self.journal.fault_until(from, from + for_ms * 1000, what, None);
             }

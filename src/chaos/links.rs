@@ -10,16 +10,20 @@
 //! both ways, dialbacks included. After its first line a connection is
 //! forwarded byte for byte: chaos reads no frame of the link.
 //!
-//! A split is one of two kinds, as a network fails:
+//! A split is one of three kinds, as a network fails:
 //! - **silent**: what the two servers' links carry is held back (packets
 //!   dropped, TCP sending them again), and a new link between them waits
 //!   unanswered; when the split ends, what was held arrives, in order,
-//!   if both ends still listen: so a server can take frames its peer
-//!   stopped waiting for, and answer them on a connection the peer has
-//!   left. Each side learns of the split only by its own timeout.
+//!   if both ends still listen. Each side learns of the split only by
+//!   its own timeout.
 //! - **closed**: their links are closed at once, in the middle of
 //!   whatever they carried, and a new link between them is closed after
 //!   its first line (a peer that refuses).
+//! - **one-way**: `a` hears nothing from `b` (a route lost one way): what
+//!   `b` sends to `a` is held back, what `a` sends to `b` passes. So `b`
+//!   takes `a`'s frames and its answers never come back, and a dialback
+//!   one way fails: the case where a sender cannot know that its peer
+//!   has its message.
 //!
 //! Bounded: at most [`HOLD_MAX`] bytes held per direction of a link (past
 //! it the proxy stops reading, and TCP makes the sender wait), a first
@@ -32,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::schedule::SplitKind;
 use crate::protocol::link::Opening;
 
 /// Bytes held back per direction of a link during a silent split.
@@ -55,10 +60,21 @@ struct Apart {
     a: String,
     b: Option<String>,
     until: Instant,
-    silent: bool,
+    how: SplitKind,
 }
 
 impl Apart {
+    /// What it does to the bytes `src` sends to `dst`.
+    fn to(&self, src: &str, dst: &str) -> Between {
+        match self.how {
+            _ if !self.between(src, dst) => Between::Open,
+            SplitKind::Closed => Between::Closed,
+            SplitKind::Silent => Between::Silent,
+            SplitKind::OneWay if dst.eq_ignore_ascii_case(&self.a) => Between::Silent,
+            SplitKind::OneWay => Between::Open,
+        }
+    }
+
     fn between(&self, x: &str, y: &str) -> bool {
         let is = |name: &str, other: &str| {
             name.eq_ignore_ascii_case(&self.a)
@@ -85,23 +101,24 @@ pub struct Splits {
     joined: Mutex<Vec<Joined>>,
 }
 
-/// What a split between two servers does to their links now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the splits do to the bytes one server sends another now, the
+/// worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Between {
-    Open,
-    Silent,
     Closed,
+    Silent,
+    Open,
 }
 
 impl Splits {
     /// `a` and `b` (`None`: every other server) apart for `length`; a
     /// closed split closes their links now. How many links it cut or holds.
-    pub fn split(&self, a: &str, b: Option<&str>, length: Duration, silent: bool) -> usize {
-        let apart = Apart { a: a.into(), b: b.map(str::to_string), until: Instant::now() + length, silent };
+    pub fn split(&self, a: &str, b: Option<&str>, length: Duration, how: SplitKind) -> usize {
+        let apart = Apart { a: a.into(), b: b.map(str::to_string), until: Instant::now() + length, how };
         let mut joined = locked(&self.joined);
         joined.retain(|j| !j.done.load(Ordering::SeqCst));
         let hit: Vec<&Joined> = joined.iter().filter(|j| apart.between(&j.from, &j.to)).collect();
-        if !silent {
+        if how == SplitKind::Closed {
             for j in &hit {
                 j.client.shutdown(Shutdown::Both).ok();
                 j.server.shutdown(Shutdown::Both).ok();
@@ -117,13 +134,20 @@ impl Splits {
         locked(&self.apart).clear();
     }
 
-    fn between(&self, x: &str, y: &str) -> Between {
+    /// What the splits do now to what `src` sends to `dst`.
+    fn to(&self, src: &str, dst: &str) -> Between {
         let mut apart = locked(&self.apart);
         apart.retain(|a| Instant::now() < a.until);
-        match apart.iter().filter(|a| a.between(x, y)).map(|a| a.silent).min() {
-            None => Between::Open,
-            Some(true) => Between::Silent,
-            Some(false) => Between::Closed, // a closed split wins over a silent one
+        apart.iter().map(|a| a.to(src, dst)).min().unwrap_or(Between::Open)
+    }
+
+    /// What the splits do to the bytes `src` sends `dst` on a link: all
+    /// cut if the link is closed either way, else what they do to this
+    /// direction.
+    fn on_link(&self, src: &str, dst: &str) -> Between {
+        match self.to(dst, src) {
+            Between::Closed => Between::Closed,
+            _ => self.to(src, dst),
         }
     }
 }
@@ -203,10 +227,11 @@ fn serve(mut client: TcpStream, owner: &str, target: Option<SocketAddr>, splits:
     client.set_read_timeout(Some(TICK)).ok();
     let Some(mut head) = first_line(&mut client) else { return };
     let from = speaker(&head).unwrap_or_default();
-    // A new link between servers apart: refused, or left unanswered
-    // (what it says kept) until the split ends or it gives up.
+    // A new link between servers apart: refused, or, while what it says
+    // cannot pass, left unanswered (what it says kept) until the split
+    // ends or it gives up.
     loop {
-        match splits.between(&from, owner) {
+        match splits.on_link(&from, owner) {
             Between::Open => break,
             Between::Closed => return,
             Between::Silent => {
@@ -240,26 +265,25 @@ fn serve(mut client: TcpStream, owner: &str, target: Option<SocketAddr>, splits:
         let (from, to) = (from.clone(), owner.to_string());
         joined.push(Joined { from, to, client: client3, server: server3, done: done.clone() });
     }
-    let pair = (from, owner.to_string());
     thread::scope(|scope| {
-        scope.spawn(|| pump(client, server, &pair, splits));
-        pump(server2, client2, &pair, splits);
+        scope.spawn(|| pump(client, server, (&from, owner), splits));
+        pump(server2, client2, (owner, &from), splits);
     });
     done.store(true, Ordering::SeqCst);
 }
 
-/// Forwards `from` to `to`, holding bytes back while the pair is split
-/// silently. At the end of `from`, what is held is delivered once the
-/// split is over, then `to` is told (half-closed); a failure or a closed
-/// split closes both.
-fn pump(mut from: TcpStream, mut to: TcpStream, (a, b): &(String, String), splits: &Splits) {
+/// Forwards `from` (server `src`) to `to` (server `dst`), holding bytes
+/// back while a split keeps them from passing. At the end of `from`,
+/// what is held is delivered once they pass again, then `to` is told
+/// (half-closed); a failure or a closed split closes both.
+fn pump(mut from: TcpStream, mut to: TcpStream, (src, dst): (&str, &str), splits: &Splits) {
     from.set_read_timeout(Some(TICK)).ok();
     to.set_write_timeout(Some(Duration::from_secs(10))).ok();
     let mut held: Vec<u8> = Vec::new();
     let mut ended = false;
     let mut buf = [0u8; 16 * 1024];
     loop {
-        let now = splits.between(a, b);
+        let now = splits.on_link(src, dst);
         if now == Between::Closed {
             break;
         }
@@ -283,12 +307,8 @@ fn pump(mut from: TcpStream, mut to: TcpStream, (a, b): &(String, String), split
         }
         match from.read(&mut buf) {
             Ok(0) => ended = true,
-            Ok(n) if now == Between::Silent => held.extend_from_slice(&buf[..n]),
-            Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
+            // Passed on at the top of the loop, if the splits let it.
+            Ok(n) => held.extend_from_slice(&buf[..n]),
             Err(e) if waiting(&e) => {}
             Err(_) => break,
         }
@@ -347,7 +367,7 @@ mod tests {
         assert!(line(&mut r3).unwrap().starts_with("HELLO:1.3:LAB3"));
 
         // Silent: lab1's frame is held, lab3's passes; then lab1's comes.
-        assert_eq!(splits.split("lab1", Some("lab2"), Duration::from_millis(600), true), 1);
+        assert_eq!(splits.split("lab1", Some("lab2"), Duration::from_millis(600), SplitKind::Silent), 1);
         writeln!(&s1, "msg:1").unwrap();
         writeln!(&s3, "msg:2").unwrap();
         assert_eq!(line(&mut r3).as_deref(), Some("MSG:2"));
@@ -356,12 +376,20 @@ mod tests {
         assert!(held.elapsed() >= Duration::from_millis(300), "held until the split ended");
 
         // A new link from a server split off from everyone waits too.
-        splits.split("lab1", None, Duration::from_millis(400), true);
+        splits.split("lab1", None, Duration::from_millis(400), SplitKind::Silent);
         let (_s, mut r) = dial(&proxy, "lab1");
         assert!(line(&mut r).unwrap().starts_with("HELLO:1.3:LAB1"));
 
+        // One-way, lab1 hears nothing from lab2: lab1's frames pass, the
+        // answers are held until it ends.
+        splits.split("lab1", Some("lab2"), Duration::from_millis(600), SplitKind::OneWay);
+        writeln!(&s1, "one:way").unwrap();
+        let held = Instant::now();
+        assert_eq!(line(&mut r1).as_deref(), Some("ONE:WAY"));
+        assert!(held.elapsed() >= Duration::from_millis(300), "the answer held until the split ended");
+
         // Closed: lab1's link is cut at once, and a new one refused.
-        splits.split("lab2", Some("lab1"), Duration::from_secs(30), false);
+        splits.split("lab2", Some("lab1"), Duration::from_secs(30), SplitKind::Closed);
         assert_eq!(line(&mut r1), None);
         let (_s, mut r) = dial(&proxy, "lab1");
         assert_eq!(line(&mut r), None);

@@ -124,11 +124,31 @@ pub enum Fault {
     /// data), or, `None`, what `--restart CMD` restarts.
     Restart { server: Option<usize>, down_ms: u64 },
     /// Servers `a` and `b` (`None`: `a` and every other one) cannot reach
-    /// each other for `for_ms`. `silent`: what their links carry is held
-    /// back, and new links wait unanswered, until it ends (packets
-    /// dropped, TCP retrying); else their links are closed at once and
-    /// new ones refused.
-    Split { a: usize, b: Option<usize>, for_ms: u64, silent: bool },
+    /// each other for `for_ms`, in the way `how` says.
+    Split { a: usize, b: Option<usize>, for_ms: u64, how: SplitKind },
+}
+
+/// How two servers are split (src/chaos/links.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitKind {
+    /// What their links carry is held back, both ways, and new links
+    /// wait unanswered, until it ends (packets dropped, TCP retrying).
+    Silent,
+    /// Their links are closed at once, new ones refused.
+    Closed,
+    /// `a` hears nothing from `b`: what `b` sends to `a` is held back,
+    /// what `a` sends passes (a route lost one way).
+    OneWay,
+}
+
+impl SplitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitKind::Silent => "silent",
+            SplitKind::Closed => "closed",
+            SplitKind::OneWay => "one-way",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,14 +271,15 @@ fn faults(
 }
 
 /// Two servers apart (one from all the others a quarter of the time),
-/// silently half of the time.
+/// silent, closed or one-way a third of the time each.
 fn split(rng: &mut Rng, servers: usize) -> Fault {
     let a = rng.range(0, servers as u64) as usize;
     let b = match rng.chance(25) {
         true => None,
         false => Some((a + 1 + rng.range(0, servers as u64 - 1) as usize) % servers),
     };
-    Fault::Split { a, b, for_ms: rng.range(1000, 12_000), silent: rng.chance(50) }
+    let how = [SplitKind::Silent, SplitKind::Closed, SplitKind::OneWay][rng.range(0, 3) as usize];
+    Fault::Split { a, b, for_ms: rng.range(1000, 12_000), how }
 }
 
 #[cfg(test)]
@@ -302,8 +323,9 @@ mod tests {
             }
         }
         assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { b: None, .. })));
-        assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { silent: true, .. })));
-        assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { silent: false, .. })));
+        for how in [SplitKind::Silent, SplitKind::Closed, SplitKind::OneWay] {
+            assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { how: h, .. } if h == how)));
+        }
         // Without a federation, a split is not drawn (a reset in its place).
         let alone = draw(9, Shape { servers: 0, ..shape }, 60_000, &[FaultKind::Split]);
         assert!(alone.faults.iter().all(|f| matches!(f.fault, Fault::Reset { .. })));
