@@ -12,40 +12,25 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use support::chaos::{report, violated};
 use support::{Conn, TestServer};
 
 /// Runs `wachat chaos` with `args`, its output kept.
 fn chaos(args: &[&str]) -> Output {
-    support::run_wachat_output("chaos", args, Duration::from_secs(400))
-}
-
-/// The report of a `--json` run, and each guarantee's status.
-fn report(out: &Output) -> (serde_json::Value, BTreeMap<String, String>) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    let statuses = json["guarantees"]
-        .as_array()
-        .expect("guarantees")
-        .iter()
-        .map(|g| (g["name"].as_str().unwrap().to_string(), g["status"].as_str().unwrap().to_string()))
-        .collect();
-    (json, statuses)
+    support::chaos::run(args, Duration::from_secs(400))
 }
 
 /// Every guarantee held, and the run did what it is for: messages across
 /// servers, splits, restarts.
 fn held_under_faults(out: &Output) -> serde_json::Value {
     let (json, statuses) = report(out);
-    let violated: Vec<&String> = statuses.iter().filter(|(_, s)| *s == "violated").map(|(n, _)| n).collect();
     assert!(
-        out.status.success() && violated.is_empty(),
+        out.status.success() && violated(&statuses).is_empty(),
         "{json:#}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -88,6 +73,27 @@ fn past_a_short_give_up_messages_bounce_and_none_that_was_delivered() {
     ]);
     let json = held_under_faults(&out);
     assert!(json["bounces"].as_u64().unwrap() > 0, "{json:#}");
+}
+
+#[test]
+fn a_split_without_a_federation_and_a_federation_too_small_are_usage_errors() {
+    let usage = |args: &[&str], says: &str| {
+        let out = chaos(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    };
+    usage(&["127.0.0.1", "--send-port", "1", "--recv-port", "2", "--faults", "split"], "--federation");
+    usage(&["--federation", "2"], "from 3 to 16");
+    usage(&["--federation", "3", "--level", "1.2", "--devices", "2"], "one device each");
+    usage(&["--federation", "3", "--server", "127.0.0.1:1:2"], "cannot be used with");
+    usage(&["--federation", "3", "--give-up", "soon"], "--give-up");
+    let dir = tempfile::tempdir().unwrap();
+    let two = dir.path().join("two.csv");
+    std::fs::write(&two, "lab1,127.0.0.1,1,2,3,4,\nlab2,127.0.0.1,5,6,7,8,\n").unwrap();
+    let out = chaos(&["--federation", two.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && stderr.contains("three or more"), "{stderr}");
 }
 
 /// A free port of this machine (for servers restarted on the same ports).

@@ -189,7 +189,10 @@ fn federation(given: &str, args: &ChaosArgs) -> Result<Network> {
         }
         Ok(n) => usage(&format!("--federation {n}: from 3 to 16 servers of chaos's own")),
         Err(_) => {
-            let network = Network::from_file(Path::new(given))?;
+            let network = match Network::from_file(Path::new(given)) {
+                Err(Error::Usage(why)) => usage(&why),
+                other => other?,
+            };
             let can = (0..network.members.len()).any(|k| network.restartable(k));
             if args.faults.contains(&FaultKind::Restart) && !can {
                 usage("--faults restart: no server of the --federation file has a restart command");
