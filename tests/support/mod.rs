@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod browser;
+pub mod chaos;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod console;
