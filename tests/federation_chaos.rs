@@ -211,6 +211,11 @@ fn a_message_the_peer_took_is_not_bounced_when_its_ack_was_lost() {
     // lab2 is back, and has frame 1: nothing is sent again, nothing bounced.
     let mut back = accept_link(&lab2, link, 1);
     assert_eq!(back.line_within(Duration::from_millis(500)), None, "frame 1 is not sent again");
+    // The receive connection went idle while lab1 was dialed (its PINGs
+    // unanswered): a new one, to which any bounce is replayed.
+    let mut events = lab1.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request("LOGIN:ana:pw-ana"), "OK:ana");
     let later = bounce(&mut events, Duration::from_secs(1));
     assert_eq!(later, None, "ana was told m1 failed, and lab2 has it");
 }

@@ -5,7 +5,9 @@
 //! refusal for good bounces a message to its author, a refusal for now
 //! ends the link. An unreachable peer is dialed again after 1 s, 2 s, 4 s …
 //! at most 60 s apart, ± 20 %; a message that waited past `--give-up` is
-//! bounced.
+//! bounced, unless it was written on a link that broke before its `ACK`:
+//! the store records how far frames were written before a window leaves,
+//! and such a frame waits for the peer's `OK:<last>`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -151,7 +153,10 @@ impl Dialer {
         let cutoff = now_ms().saturating_sub(self.f.give_up.as_millis() as u64);
         let why = self.f.status.lock().get(&self.peer).map(|s| s.last_error.clone()).unwrap_or_default();
         let secs = self.f.give_up.as_secs();
-        let reason = format!("{} unreachable for {secs} s (--give-up): {why}", self.peer);
+        let mut reason = format!("{} unreachable for {secs} s (--give-up)", self.peer);
+        if !why.is_empty() {
+            reason = format!("{reason}: {why}");
+        }
         match store.give_up(&self.peer, cutoff, &reason) {
             Ok((0, _)) => {}
             Ok((frames, bounced)) => log::warn!(
@@ -205,6 +210,9 @@ impl Dialer {
         let ctx = self.f.ctx().ok_or("shutting down")?;
         let store = Federation::store(&ctx).ok_or("no local store")?;
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
+        // What was written on an earlier link and is above `<last>` is not
+        // there: no longer in doubt.
+        store.written_through(&self.peer, last).map_err(|ko| ko.reason)?;
         let (mut idle_since, mut not_yet_on_disk) = (Instant::now(), 0);
         loop {
             if !self.f.leads() {
@@ -244,6 +252,10 @@ impl Dialer {
             }
             idle_since = Instant::now();
             not_yet_on_disk = 0;
+            // Once written, a frame may be taken with its ACK lost: it is in
+            // doubt from then, and never bounced by age (`give_up`).
+            let through = frames.last().map_or(0, |o| o.n);
+            store.written_through(&self.peer, through).map_err(|ko| ko.reason)?;
             let mut out = String::new();
             for o in &frames {
                 out.push_str(&o.frame.to_string());

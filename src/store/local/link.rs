@@ -21,7 +21,7 @@ use super::super::budget::check_inbox;
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
 use super::super::state::remote::{
-    AT, BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, address, is_copy, peer_account,
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, WROTE, address, is_copy, peer_account,
 };
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
@@ -210,6 +210,27 @@ impl LocalStore {
         Ok(changed)
     }
 
+    /// Records that this server's frames to `server` are written on a
+    /// link through `<n>` ([`WROTE`]), on disk (and, in a cluster, in the
+    /// replicated log, so a new leader knows it) before the link writes
+    /// them: from then, those the peer has not acknowledged are in doubt.
+    /// Also called with the peer's `OK:<last>` at a hello, which settles
+    /// the doubt: it has what is at or below `<last>`, and nothing above.
+    pub fn written_through(&self, server: &str, n: u64) -> Result<(), Ko> {
+        let ((), ticket) = self.inner.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(()) };
+            // A peer's `OK:<last>` past the last frame numbered counts as the last.
+            let n = n.min(state.users[peer].inbox.last_seq);
+            if state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64) == n {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let (user, name, key) = (peer_account(server).into(), LINK.into(), WROTE.into());
+            state.commit(Record::Set { ts, user, name, key, value: Some(n.to_string()) }, &mut pending.batch)
+        })?;
+        self.inner.sync_through(ticket.0)
+    }
+
     /// The frames waiting for `server` after number `after`, at most
     /// `max`, that are on disk; this server is `me`.
     pub fn frames_for(&self, server: &str, me: &str, after: u64, max: usize) -> Result<Vec<Outgoing>, Ko> {
@@ -280,7 +301,11 @@ impl LocalStore {
     }
 
     /// Bounces every message waiting for `server` since before `cutoff_ms`
-    /// (statuses for it are dropped): the give-up age is past. Messages of
+    /// (statuses for it are dropped): the give-up age is past. A frame
+    /// written on a link that broke before its `ACK` ([`WROTE`]) is in
+    /// doubt, not waiting: the peer may have it, so it is never bounced by
+    /// age, and neither is any frame behind it (a queue is dropped from
+    /// its front); the peer's next `OK:<last>` settles it. Messages of
     /// rooms homed here are nobody's custody: they wait as long as the
     /// queue has room for them (`state::remote::ROOM_QUEUE_MAX`), and go only with the
     /// frames around them, leaving the peer behind. Returns how many frames
@@ -291,8 +316,12 @@ impl LocalStore {
             let state = self.inner.state.lock();
             let Some(peer) = state.peer_queue(server) else { return Ok((0, 0)) };
             let inbox = &state.users[peer].inbox;
+            let wrote = state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64);
             let mut last = inbox.acked;
             for (n, queued) in state.queued(peer, inbox.acked, u64::MAX, GIVE_UP_SCAN) {
+                if n <= wrote {
+                    break; // in doubt
+                }
                 let Some(line) = self.inner.log.read_line(queued.pos()).ok().flatten() else { break };
                 match Record::decode(&line) {
                     Ok(Record::Msg { msg, .. }) if msg.to.starts_with('#') => {}

@@ -43,6 +43,12 @@ pub const TOOK: &str = "took";
 /// The identity the peer presented first, with the secret of that time
 /// (`<identity> <fingerprint>`).
 pub const PIN: &str = "pin";
+/// The last of this server's frames written to the peer on a link,
+/// recorded before the window leaves: a frame above the peer's last `ACK`
+/// and at or below it may be on the peer's disk (the link broke before
+/// its `ACK`). It is in doubt, never bounced by age, until the peer's next
+/// `OK:<last>` says whether it has it.
+pub const WROTE: &str = "wrote";
 
 /// The setting of this server's own account (`@lab1` on lab1) that says
 /// where its cluster's leader takes links (`host:port`): the leader writes
