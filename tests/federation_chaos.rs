@@ -166,6 +166,22 @@ fn chaos_over_servers_started_by_someone_else_holds_every_guarantee() {
 /// tell ana "not delivered" of a message bob has.
 #[test]
 fn a_message_the_peer_took_is_not_bounced_when_its_ack_was_lost() {
+    took_with_its_ack_lost(false);
+}
+
+/// The same, with lab1 killed (`SIGKILL`) once the link broke: the
+/// restarted server knows from its disk that frame 1 was written, and
+/// keeps it in doubt.
+#[test]
+fn a_message_the_peer_took_is_not_bounced_after_its_sender_restarts() {
+    took_with_its_ack_lost(true);
+}
+
+/// lab2 (the test) takes lab1's frame 1 and breaks the link before its
+/// `ACK`; lab1 is restarted then if `restart`; lab2 stays unreachable for
+/// twice the give-up age, then comes back with `OK:1`: no bounce at any
+/// time, and frame 1 is not sent again.
+fn took_with_its_ack_lost(restart: bool) {
     let root = tempfile::tempdir().unwrap();
     let lab2 = TcpListener::bind("127.0.0.1:0").unwrap();
     let roster = root.path().join("class.csv");
@@ -179,10 +195,12 @@ fn a_message_the_peer_took_is_not_bounced_when_its_ack_was_lost() {
     std::fs::create_dir_all(&data).unwrap();
     let peers = roster.to_str().unwrap();
     let args = ["--name", "lab1", "--peers", peers, "--link-port", "0", "--give-up", "3s", "--timeout", "2"];
-    let lab1 = TestServer::start_in(&data, &args);
-    let line = lab1.wait_for_log("listening: link ");
-    let link: SocketAddr =
-        line.split("listening: link ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    let mut lab1 = TestServer::start_in(&data, &args);
+    let link_of = |lab1: &TestServer| -> SocketAddr {
+        let line = lab1.wait_for_log("listening: link ");
+        line.split("listening: link ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap()
+    };
+    let mut link = link_of(&lab1);
     write(link.port());
     lab1.register(&["ana"]);
     let mut ana = lab1.login_send("ana", "pw-ana");
@@ -197,6 +215,14 @@ fn a_message_the_peer_took_is_not_bounced_when_its_ack_was_lost() {
     let frame = first.line();
     assert!(frame.starts_with("MSG:1:ana@lab1:bob@lab2:m1:"), "{frame}");
     drop(first);
+    if restart {
+        lab1.restart_in_place(&args);
+        link = link_of(&lab1);
+        write(link.port());
+        events = lab1.recv_conn();
+        assert_eq!(events.request("VERSION:1.3"), "OK");
+        assert_eq!(events.request("LOGIN:ana:pw-ana"), "OK:ana");
+    }
     // lab2 unreachable for twice the give-up age: each link refused.
     lab2.set_nonblocking(true).unwrap();
     let until = Instant::now() + Duration::from_secs(6);
