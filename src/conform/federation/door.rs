@@ -198,8 +198,11 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
         };
         match rule {
             None => {
+                // Answered before it is noted: a case that acts on the note
+                // (goes down) does so after the ACK left.
+                let sent = conn.send(&Answer::Ack(n).to_string());
                 peer.note_frame(frame, true, true);
-                if conn.send(&Answer::Ack(n).to_string()).is_err() {
+                if sent.is_err() {
                     return;
                 }
             }

@@ -16,7 +16,6 @@ use super::{LinkCase, LinkCtx, Wants, case};
 use crate::conform::case::check;
 use crate::conform::messages::next_msg;
 use crate::conform::{Failure, Group};
-use crate::protocol::Code;
 use crate::protocol::link::{Frame, LinkState};
 
 pub fn cases() -> Vec<LinkCase> {
@@ -73,32 +72,52 @@ fn peer_down_then_back(ctx: &mut LinkCtx) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Past `--link-queue-max` messages waiting for the suite, the next is
+/// Past `--link-queue-max` frames waiting for the suite, a message is
 /// refused with `KO:FULL`, storing nothing; once the queue drained, one
-/// more is taken.
+/// more is taken. What waited already (a frame whose `ACK` was lost with
+/// a link) fills the queue too: the frames that come back are counted.
 fn full_queue_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let max = ctx.plan.queue_max.unwrap_or(0);
+    let max = ctx.plan.queue_max.unwrap_or(0) as usize;
     let mut b = ctx.writer("b")?;
-    // The queue empty first: a message through it, and its frame taken.
-    b.msg(ctx, &ctx.remote("a"), "q0", "before")?;
-    frame_of(ctx, "q0")?;
     go_down(ctx);
-    for i in 1..=max {
-        b.msg(ctx, &ctx.remote("a"), &format!("q{i}"), "queued")?;
+    let mut taken = 0;
+    while taken <= max {
+        let line = format!("MSG:{}:q{}:queued", ctx.remote("a"), taken + 1);
+        let reply = b.conn(ctx)?.request(&line)?;
+        if reply.starts_with("KO:FULL") {
+            break;
+        }
+        check(
+            reply.starts_with("OK:"),
+            format!("OK:q{}:<ts>, or KO:FULL once {max} wait", taken + 1),
+            reply,
+        )?;
+        taken += 1;
     }
-    let one_more = format!("MSG:{}:q{}:one too many", ctx.remote("a"), max + 1);
-    b.conn(ctx)?.ko(&one_more, Code::Full)?;
+    check(taken <= max, format!("KO:FULL once {max} messages wait (--queue-max)"), format!("{taken} taken"))?;
+    let mark = ctx.peer.seen().taken.len();
     come_back(ctx)?;
-    frame_of(ctx, &format!("q{max}"))?;
+    let last = format!("q{taken}");
+    frame_of(ctx, &last)?;
+    // Each frame the server sent from the queue, up to the last message.
+    let came: Vec<Frame> = ctx.peer.seen().taken[mark..].iter().map(|t| t.frame.clone()).collect();
+    let upto = came.iter().position(|f| matches!(f, Frame::Msg { id, .. } if *id == last)).unwrap_or(0) + 1;
+    let messages = came[..upto].iter().filter(|f| matches!(f, Frame::Msg { .. })).count();
+    check(
+        messages <= max && upto >= max,
+        format!("KO:FULL when {max} frames waited"),
+        format!("KO:FULL when {upto} frames ({messages} messages) waited"),
+    )?;
     // The server takes its ACKs in as they come: the room comes soon after.
+    let one_more = format!("MSG:{}:q{}:one more", ctx.remote("a"), taken + 1);
     let deadline = Instant::now() + ctx.peer.wait;
     loop {
         let reply = b.conn(ctx)?.request(&one_more)?;
         if reply.starts_with("OK:") {
-            return frame_of(ctx, &format!("q{}", max + 1)).map(drop);
+            return frame_of(ctx, &format!("q{}", taken + 1)).map(drop);
         }
         if !reply.starts_with("KO:FULL") || Instant::now() > deadline {
-            return Err(Failure::new(format!("OK:q{}:<ts> once the queue drained", max + 1), reply));
+            return Err(Failure::new(format!("OK:q{}:<ts> once the queue drained", taken + 1), reply));
         }
         std::thread::sleep(Duration::from_millis(100)); // the server's ACK, on its way
     }
