@@ -913,27 +913,28 @@ fn hello(
 }
 
 /// A thread per peer: while frames wait for it, a link. An unreachable
-/// peer is dialed again after 1, 2, 4 … 60 s (± 20 %); past `--give-up`,
-/// what waits for it is bounced.
+/// peer is dialed again after 1, 2, 4 … 60 s (± 20 %); what waited for it
+/// past `--give-up` is bounced.
 fn dial(chat: &Shared, peer: &Peer) {
     let (account, mut backoff) = (format!("@{}", fold(&peer.name)), Duration::ZERO);
     let why = format!("{} unreachable for {} s (--give-up)", peer.name, net().give_up_ms / 1000);
     loop {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         thread::sleep(Duration::from_millis(200).max(backoff.mul_f64(0.8 + f64::from(nanos % 400) / 1000.0)));
-        let mut locked = lock(chat);
-        let cutoff = locked.now().saturating_sub(net().give_up_ms);
-        let ts = |line: &str| line.split(':').nth(5).and_then(|ts| ts.parse::<u64>().ok()).unwrap_or(0);
-        let inbox = locked.users.get(&account).map(|p| p.inbox.clone()).unwrap_or_default();
-        for (n, ..) in inbox.iter().filter(|e| ts(&e.1) < cutoff) {
-            let at = locked.now();
-            let _ = locked.bounce(&account, at, *n, &why); // the disk refused: tried again soon
+        let waiting = lock(chat).users.get(&account).is_some_and(|p| !p.inbox.is_empty());
+        if !waiting || send_queue(chat, peer, &account).is_ok() {
+            backoff = Duration::ZERO; // linked, or nothing to say: a next outage starts at 1 s
+            continue;
         }
-        drop(locked);
-        backoff = match (!inbox.is_empty()).then(|| send_queue(chat, peer, &account)) {
-            Some(Err(_)) => (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60)),
-            _ => Duration::ZERO, // linked, or nothing to say: a next outage starts at 1 s
-        };
+        backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut chat = lock(chat);
+        let cutoff = chat.now().saturating_sub(net().give_up_ms);
+        let ts = |line: &str| line.split(':').nth(5).and_then(|ts| ts.parse::<u64>().ok()).unwrap_or(0);
+        let inbox = chat.users.get(&account).map(|p| p.inbox.clone()).unwrap_or_default();
+        for (n, ..) in inbox.iter().filter(|e| ts(&e.1) < cutoff) {
+            let at = chat.now();
+            let _ = chat.bounce(&account, at, *n, &why); // the disk refused: tried again next time
+        }
     }
 }
 
