@@ -176,7 +176,8 @@ pub fn table(all: &[Entry], cells: &[Vec<Option<Cell>>], secs: f64, workers: usi
                 Some(Cell::Linked) => linked += 1,
                 Some(cell) => {
                     let said = crate::display::visible(cell.said());
-                    let _ = writeln!(problems, "  {} → {}: {} {said}", names[a], names[b], cell.word());
+                    let line = format!("  {} → {}: {} {said}", names[a], names[b], cell.word());
+                    let _ = writeln!(problems, "{}", line.trim_end());
                 }
                 None => {}
             }
