@@ -10,7 +10,7 @@
 //! (86400), `--link-queue-max` (100000).
 //!
 //! It is written to be read on a projector, so it is as long as plain
-//! code needs (about 650 lines, 250 more for the network): one thing a
+//! code needs (about 650 lines, 400 more for the network): one thing a
 //! line, no tuples packed to save a line. `wachat conform --level 1.0`
 //! and `wachat conform federation` pass against it (tests/tiny_server.rs).
 //!

@@ -21,7 +21,7 @@ use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::status::next_status;
 use crate::conform::wire::Conn;
 use crate::conform::{Failure, Group};
-use crate::protocol::link::{LinkState, MAX_NUMBER};
+use crate::protocol::link::MAX_NUMBER;
 use crate::protocol::{Code, MAX_FRAME, MsgState};
 
 pub fn cases() -> Vec<LinkCase> {
@@ -305,19 +305,21 @@ fn statuses_reach_the_author(ctx: &mut LinkCtx) -> Result<(), Failure> {
 }
 
 fn status_of_no_message_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let (_, mut link) = setup(ctx)?;
-    let n = ctx.peer.number();
-    let frame = format!("STATUS:{n}:{}:{}:zz:READ:{}", ctx.remote("a"), ctx.address("b"), now_ms());
-    link.refused(n, &frame, Code::UnknownMessage)?;
-    link.alive()
+    status_refused(ctx, "READ", Code::UnknownMessage)
 }
 
 /// `FAILED` is a client's state (a bounce), never a link's.
 fn status_of_another_state_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    status_refused(ctx, "FAILED", Code::BadRequest)
+}
+
+/// A `STATUS` frame in `state` of a message `zz` nobody sent, refused with
+/// `code`; the link goes on.
+fn status_refused(ctx: &LinkCtx, state: &str, code: Code) -> Result<(), Failure> {
     let (_, mut link) = setup(ctx)?;
     let n = ctx.peer.number();
-    let frame = format!("STATUS:{n}:{}:{}:zz:FAILED:{}", ctx.remote("a"), ctx.address("b"), now_ms());
-    link.refused(n, &frame, Code::BadRequest)?;
+    let frame = format!("STATUS:{n}:{}:{}:zz:{state}:{}", ctx.remote("a"), ctx.address("b"), now_ms());
+    link.refused(n, &frame, code)?;
     link.alive()
 }
 
@@ -327,12 +329,4 @@ fn ping_and_quit(ctx: &mut LinkCtx) -> Result<(), Failure> {
     link.send("QUIT")?;
     link.answer("OK")?;
     link.conn.expect_closed()
-}
-
-/// The state a `STATUS` frame names, as the suite's cases write it.
-pub fn state_word(state: LinkState) -> &'static str {
-    match state {
-        LinkState::Delivered => "DELIVERED",
-        LinkState::Read => "READ",
-    }
 }
