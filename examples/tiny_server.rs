@@ -4,12 +4,15 @@
 //!     cargo run --release --example tiny_server -- --send-port 7000 --recv-port 7001 --data-dir /tmp/t
 //!
 //! Options: `--send-port` (6666), `--recv-port` (9999), `--data-dir`
-//! (`data`), `--timeout` seconds (10), `--kdf-cost` KiB of argon2 (19456).
+//! (`data`), `--timeout` seconds (10), `--kdf-cost` KiB of argon2 (19456);
+//! and to join a class network (1.3, §27, the end of the file): `--name`,
+//! `--peers` (the roster), `--link-port` (7001), `--give-up` seconds
+//! (86400), `--link-queue-max` (100000).
 //!
 //! It is written to be read on a projector, so it is as long as plain
-//! code needs (about 650 lines): one thing a line, no tuples packed to
-//! save a line. `wachat conform --level 1.0` passes against it, at its
-//! default timeout too (tests/tiny_server.rs).
+//! code needs (about 650 lines, 400 more for the network): one thing a
+//! line, no tuples packed to save a line. `wachat conform --level 1.0`
+//! and `wachat conform federation` pass against it (tests/tiny_server.rs).
 //!
 //! The idea of wachat in one sitting; read it before `src/`: **two
 //! listeners**, **a thread per connection**, **one lock** around the state
@@ -27,7 +30,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -39,6 +42,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use wachat::protocol::lines::{Accepted, ChatLine, HistoryLine, PeerIntro, RoomLine};
+use wachat::protocol::link::{Frame, LinkState, Opening, clean_reason};
 use wachat::protocol::names::fold;
 use wachat::protocol::request::command_word;
 use wachat::protocol::{Bye, Chat, Code, Event, EventReply, FrameError, FrameReader, Ko, MAX_FRAME};
@@ -61,6 +65,8 @@ struct Server {
     online: HashMap<String, Outlet>, // who is logged in on the receive port
     log: Option<File>,               // the log; `None` while it is replayed
     last_ts: u64,                    // time never goes back, even across restarts
+    keys: HashMap<String, String>,   // 1.3: the keys of our hellos being answered, to whom
+    links: HashMap<String, TcpStream>, // 1.3: the link from each peer, open now
 }
 
 #[derive(Default)]
@@ -72,9 +78,12 @@ struct User {
     sent: HashMap<String, usize>,      // this user's messages by id: a resend gets the first OK
     read_upto: HashMap<String, usize>, // per room, the newest message read
     p2p: Option<u16>,                  // `P2P:<port>`, while the receive connection is up
+    took: u64,                         // 1.3, a peer's account: the last frame taken from it
+    pin: Option<(String, String)>,     // 1.3, a peer's account: its identity, and the secret then
 }
 
-/// An event in an inbox: its sequence number, line, message (for `DELIVERED`).
+/// An event in an inbox: its sequence number, line, message (for `DELIVERED`;
+/// in a peer's account, what its frame carries).
 type Queued = (u64, String, Option<usize>);
 
 struct Room {
@@ -111,6 +120,11 @@ struct Options {
     timeout_secs: u64,
     /// KiB of memory one argon2 hash takes.
     kdf_kib: u32,
+    name: String,
+    peers: Option<String>,
+    link_port: u16,
+    give_up_secs: u64,
+    link_queue_max: usize,
 }
 
 impl Options {
@@ -122,6 +136,11 @@ impl Options {
             data_dir: "data".to_string(),
             timeout_secs: 10,
             kdf_kib: 19 * 1024,
+            name: String::new(),
+            peers: None,
+            link_port: 7001,
+            give_up_secs: 86400,
+            link_queue_max: 100_000,
         };
         while let Some(flag) = args.next() {
             let Some(value) = args.next() else {
@@ -134,6 +153,11 @@ impl Options {
                 "--data-dir" => options.data_dir = value,
                 "--timeout" => options.timeout_secs = value.parse().map_err(bad)?,
                 "--kdf-cost" => options.kdf_kib = value.parse().map_err(bad)?,
+                "--name" => options.name = value,
+                "--peers" => options.peers = Some(value),
+                "--link-port" => options.link_port = value.parse().map_err(bad)?,
+                "--give-up" => options.give_up_secs = value.trim_end_matches('s').parse().map_err(bad)?,
+                "--link-queue-max" => options.link_queue_max = value.parse().map_err(bad)?,
                 _ => return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs")),
             }
         }
@@ -147,6 +171,10 @@ fn main() -> Result<(), String> {
     let _ = KDF.set(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
 
     let dir = &options.data_dir;
+    let timeout = Duration::from_secs(options.timeout_secs.max(1));
+    if let Some(roster) = &options.peers {
+        join_network(&options, roster, Path::new(dir), timeout)?;
+    }
     let server = Server::open(Path::new(dir)).map_err(|e| format!("{dir}: {e}"))?;
     let chat = Arc::new(Mutex::new(server));
 
@@ -154,9 +182,19 @@ fn main() -> Result<(), String> {
     let send = bind(options.send_port)?;
     let recv = bind(options.recv_port)?;
     let port = |l: &TcpListener| l.local_addr().map_or(0, |a| a.port());
-    println!("listening: send {} receive {}", port(&send), port(&recv));
+    let mut link = String::new();
+    if let Some(net) = NET.get() {
+        let listener = bind(options.link_port)?;
+        link = format!(" link {}", port(&listener));
+        let chat_of_links = chat.clone();
+        thread::spawn(move || listen(listener, chat_of_links, timeout, serve_link));
+        for peer in &net.peers {
+            let chat_of_peer = chat.clone();
+            thread::spawn(move || dial(&chat_of_peer, peer));
+        }
+    }
+    println!("listening: send {} receive {}{link}", port(&send), port(&recv));
 
-    let timeout = Duration::from_secs(options.timeout_secs.max(1));
     let chat_of_receive = chat.clone();
     let receiving = thread::spawn(move || listen(recv, chat_of_receive, timeout, serve_recv));
     listen(send, chat, timeout, serve_send);
@@ -373,6 +411,9 @@ impl Server {
         let [ts, me, what] = f[..] else { return Err("expected <ts>:<user>:<what>".into()) };
         let at: u64 = ts.parse().map_err(|_| format!("bad time {ts:?}"))?;
         self.last_ts = self.last_ts.max(at);
+        if let (Some(peer), None) = (me.strip_prefix('@'), EventReply::parse(what)) {
+            return self.replay_link(peer, at, what); // 1.3: a link's line
+        }
         let done = match (what.strip_prefix("HASH:"), EventReply::parse(what)) {
             (Some(hash), _) => self.register(me, at, hash.to_string()),
             (None, Some(EventReply::Ack(seq))) => self.ack(me, at, seq),
@@ -428,7 +469,7 @@ impl Server {
                 let r = self.room_of(room, me).ok_or_else(|| not_member(room))?;
                 (format!("#{}", r.name), r.members.iter().filter(|m| **m != fold(me)).cloned().collect())
             }
-            Chat::User(user) => (self.user(user)?.name.clone(), vec![fold(user)]),
+            Chat::User(user) => self.direct_to(user)?,
         };
         self.commit(at, me, &Request::Msg { to, id: id.clone(), text: text.clone() })?;
         let from = self.users[&fold(me)].name.clone();
@@ -470,7 +511,8 @@ impl Server {
         while inbox.front().is_some_and(|e| e.0 <= upto) {
             acked.extend(inbox.pop_front().and_then(|e| e.2));
         }
-        for i in acked {
+        for i in acked.into_iter().filter(|_| !me.starts_with('@')) {
+            // (a peer's account: its server took our frames, its user has not got them yet)
             if is_direct(&self.messages[i]) && self.messages[i].state == MsgState::Received {
                 self.set_state(i, MsgState::Delivered, at);
             }
@@ -530,20 +572,25 @@ impl Server {
         m.state = state;
         let sender = fold(&m.from);
         let event = Event::Status { seq: 0, peer: m.to.to_string(), id: m.id.clone(), state, ts: at };
-        self.push(&sender, None, event);
+        self.push(&sender, Some(i), event);
     }
 
     /// Queues an event under the user's next sequence number, and sends
     /// it at once if the user is online.
     fn push(&mut self, user: &str, msg: Option<usize>, mut event: Event) {
-        let Some(u) = self.users.get_mut(user) else { return };
+        // 1.3: a peer's user's events wait in its server's account, for its link.
+        let user = user.split_once('@').map_or(user.to_string(), |(_, server)| format!("@{}", fold(server)));
+        if user.starts_with('@') {
+            self.users.entry(user.clone()).or_default();
+        }
+        let Some(u) = self.users.get_mut(&user) else { return };
         u.seq += 1;
         if let Event::Msg { seq, .. } | Event::Status { seq, .. } = &mut event {
             *seq = u.seq;
         }
         let line = event.to_string();
         u.inbox.push_back((u.seq, line.clone(), msg));
-        if let Some(outlet) = self.online.get(user) {
+        if let Some(outlet) = self.online.get(&user) {
             outlet.send(line);
         }
     }
@@ -586,12 +633,38 @@ impl Server {
         let port = self.users.get(&fold(user)).and_then(|u| u.p2p).ok_or_else(offline)?;
         let outlet = self.online.get(&fold(user)).ok_or_else(offline)?;
         let ip = outlet.stream.peer_addr().map_err(|_| offline())?.ip();
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| Ko::new(Code::Internal, e.to_string()))?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = random_hex(16)?;
         let from = self.users[me].name.clone();
         outlet.send(Event::P2p { from, token: token.clone() }.to_string());
         Ok(Reply::with(PeerIntro { addr: SocketAddr::new(ip, port), token }))
+    }
+
+    /// A name as shown, and (1.3) the peer it lives on: `None` for a user
+    /// here (`<user>` or `<user>@<this server>`).
+    fn known(&self, name: &str) -> Result<(String, Option<String>), Ko> {
+        let Some((user, server)) = name.split_once('@') else {
+            return Ok((self.user(name)?.name.clone(), None));
+        };
+        let net = NET.get().ok_or_else(|| Ko::new(Code::BadRequest, "'@' is not allowed in a name here"))?;
+        if fold(server) == fold(&net.me.name) {
+            return Ok((self.user(user)?.name.clone(), None));
+        }
+        let no_such = || Ko::new(Code::UnknownServer, format!("no server named {server} in the roster"));
+        Ok((name.to_string(), Some(format!("@{}", fold(&peer(server).ok_or_else(no_such)?.name)))))
+    }
+
+    /// A direct message's recipient as shown, and whose inbox it waits in
+    /// (1.3: a peer's user's, its server's account's, within a limit).
+    fn direct_to(&self, name: &str) -> Result<(String, Vec<String>), Ko> {
+        let (shown, peer) = self.known(name)?;
+        let waiting = peer.and_then(|p| self.users.get(&p)).map_or(0, |p| p.inbox.len());
+        if waiting >= NET.get().map_or(usize::MAX, |net| net.queue_max) {
+            return Err(Ko::new(
+                Code::Full,
+                format!("{waiting} messages wait for that server (--link-queue-max)"),
+            ));
+        }
+        Ok((shown.clone(), vec![fold(&shown)]))
     }
 
     fn user(&self, name: &str) -> Result<&User, Ko> {
@@ -621,7 +694,7 @@ impl Server {
     fn history(&self, me: &str, chat: &Chat, limit: usize) -> Result<Reply, Ko> {
         match chat {
             Chat::Room(room) => _ = self.room_of(room, me).ok_or_else(|| not_member(room))?,
-            Chat::User(user) => _ = self.user(user)?,
+            Chat::User(user) => _ = self.known(user)?,
         }
         let all = self.conversation(me, chat);
         Ok(Reply::listing(all[all.len().saturating_sub(limit)..].iter().map(|&i| &self.messages[i])))
@@ -669,4 +742,326 @@ fn is_direct(m: &Message) -> bool {
 
 fn not_member(room: &str) -> Ko {
     Ko::new(Code::NotMember, format!("you are not in #{room}"))
+}
+
+/// Random bytes as hex digits: P2P tokens, dialback keys, the identity.
+fn random_hex(bytes: usize) -> Result<String, Ko> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| Ko::new(Code::Internal, e.to_string()))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+// ---- 1.3: the class network (docs/PROTOCOL.md §27) ----
+// A peer's user (`ana@lab2`) has an account here, which cannot log in,
+// so that our handlers serve it as any user; a peer has one too (`@lab2`),
+// whose inbox is the queue of frames for it, numbered by its `seq`. The
+// link port takes the frames of the peers that dial us; a dialer per peer
+// sends its queue. A link's changes are logged as `<ts>:@<peer>:<what>`.
+
+/// A server of the roster (`--peers`): a line `name,host,port,secret`.
+struct Peer {
+    name: String,
+    addr: String,
+    secret: String,
+}
+
+/// This server in the network, fixed at start: the roster is read once.
+struct Net {
+    me: Peer,
+    peers: Vec<Peer>,
+    identity: String, // 32 hex digits, made at the first start (identity.txt)
+    give_up_ms: u64,
+    queue_max: usize,
+    timeout: Duration,
+}
+
+static NET: OnceLock<Net> = OnceLock::new();
+
+fn net() -> &'static Net {
+    NET.get().expect("called in a network only")
+}
+
+fn peer(name: &str) -> Option<&'static Peer> {
+    net().peers.iter().find(|p| fold(&p.name) == fold(name))
+}
+
+/// `Err` with `code` and `why` unless `ok`.
+fn require(ok: bool, code: Code, why: String) -> Result<(), Ko> {
+    if ok { Ok(()) } else { Err(Ko::new(code, why)) }
+}
+
+/// Reads the roster and this data's identity.
+fn join_network(options: &Options, roster: &str, dir: &Path, timeout: Duration) -> Result<(), String> {
+    let mut peers = Vec::new();
+    for line in std::fs::read_to_string(roster).map_err(|e| format!("{roster}: {e}"))?.lines() {
+        if let [name, host, port, secret] = line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+            peers.push(Peer { name: name.into(), addr: format!("{host}:{port}"), secret: secret.into() });
+        }
+    }
+    let mine = peers.iter().position(|p| fold(&p.name) == fold(&options.name));
+    let me = peers.remove(mine.ok_or(format!("{roster}: no line for --name {:?}", options.name))?);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("identity.txt");
+    let identity = std::fs::read_to_string(&path).or_else(|_| random_hex(16).map_err(|ko| ko.reason))?;
+    std::fs::write(&path, &identity).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (give_up_ms, queue_max) = (options.give_up_secs * 1000, options.link_queue_max);
+    let _ = NET.set(Net { me, peers, identity, give_up_ms, queue_max, timeout });
+    Ok(())
+}
+
+/// The next line, whole within `wait`.
+fn read(frames: &mut FrameReader<TcpStream>, wait: Duration) -> io::Result<String> {
+    let line = frames.read_frame(Some(Instant::now() + wait)).map(str::to_string);
+    line.map_err(|e| io::Error::other(format!("no answer: {e:?}")))
+}
+
+/// Connects to `addr`, says `line` and reads the answer: our `VERIFY`, or
+/// our `HELLO` (answered after the peer called us back).
+fn ask(addr: &str, line: &str, wait: Duration) -> io::Result<(TcpStream, FrameReader<TcpStream>, String)> {
+    let to = addr.to_socket_addrs()?.next().ok_or(io::ErrorKind::NotFound)?;
+    let stream = TcpStream::connect_timeout(&to, net().timeout)?;
+    stream.set_write_timeout(Some(net().timeout))?;
+    writeln!(&stream, "{line}")?;
+    let mut frames = FrameReader::new(stream.try_clone()?, 4096, MAX_FRAME);
+    let answer = read(&mut frames, wait)?;
+    Ok((stream, frames, answer))
+}
+
+/// The link port: a `VERIFY` (is this key one of our hellos'?), or a
+/// peer's `HELLO`, then its numbered frames, each taken and answered.
+fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
+    let Ok(input) = stream.try_clone() else { return };
+    let mut frames = FrameReader::new(input, 4096, MAX_FRAME);
+    let mut peer = None; // who is speaking, once its hello passed
+    loop {
+        let line = frames.read_frame(Some(Instant::now() + timeout)).map(str::to_string);
+        let answer = match (line, &peer) {
+            (Err(FrameError::TooLong), _) => "KO:TOO_LONG:16384 bytes at most".into(),
+            (Err(FrameError::TimedOut), _) => "KO:TIMEOUT:no frame for too long".into(),
+            (Err(_), _) => return,
+            (Ok(line), None) => match Opening::parse(&line) {
+                Ok(Opening::Verify { dialer, .. }) if fold(&dialer) != fold(&net().me.name) => {
+                    format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", net().me.name)
+                }
+                Ok(Opening::Verify { asker, key, .. }) => match lock(chat).keys.get(&key) {
+                    Some(to) if fold(to) == fold(&asker) => "OK".into(),
+                    _ => "KO:AUTH_FAILED:not my key".into(),
+                },
+                Ok(Opening::Hello { from, to, secret, key, identity }) => {
+                    match hello(chat, stream, [&from, &to, &secret, &key, &identity]) {
+                        Ok((name, last)) => {
+                            peer = Some(name);
+                            format!("OK:{last}")
+                        }
+                        Err(ko) => ko.to_string(),
+                    }
+                }
+                Err(why) => format!("KO:BAD_REQUEST:{why}"),
+            },
+            (Ok(line), Some(peer)) => match Frame::parse(&line) {
+                Err((Some(n), why)) => format!("KO:{n}:BAD_REQUEST:{why}"),
+                Err((None, why)) => format!("KO:BAD_REQUEST:{why}"),
+                Ok(Frame::Ping) => "PONG".into(),
+                Ok(Frame::Quit) => "OK".into(),
+                Ok(frame) => {
+                    let (n, mut chat) = (frame.number().unwrap_or(0), lock(chat));
+                    let at = chat.now();
+                    match chat.take(peer, at, frame) {
+                        Ok(()) => format!("ACK:{n}"),
+                        Err(ko) => format!("KO:{n}:{}:{}", ko.code, ko.reason),
+                    }
+                }
+            },
+        };
+        let ends = peer.is_none() || answer == "OK" || answer.starts_with("KO:T"); // TIMEOUT, TOO_LONG
+        if writeln!(&*stream, "{answer}").is_err() || ends {
+            return;
+        }
+    }
+}
+
+/// The checks of a hello, in the order of §27: the peer (folded) and the
+/// last frame taken from it, for `OK:<last>`.
+fn hello(
+    chat: &Shared,
+    link: &TcpStream,
+    [from, to, secret, key, id]: [&str; 5],
+) -> Result<(String, u64), Ko> {
+    let me = &net().me.name;
+    let peer = peer(from).filter(|_| fold(to) == fold(me));
+    let peer = peer.ok_or(Ko::new(Code::UnknownServer, format!("this is {me}, {from} not in its roster")))?;
+    require(peer.secret == secret, Code::AuthFailed, format!("wrong secret for {from}"))?;
+    let said = ask(&peer.addr, &format!("VERIFY:{me}:{}:{key}", peer.name), net().timeout);
+    let said = said.map_or_else(|e| e.to_string(), |(_, _, answer)| answer);
+    let why = format!("{from} at {} did not vouch for this link: {said}", peer.addr);
+    require(said == "OK", Code::AuthFailed, why)?;
+    let (account, mut chat) = (format!("@{}", fold(from)), lock(chat));
+    let pinned = chat.users.get(&account).and_then(|p| p.pin.clone()).filter(|(_, then)| then == secret);
+    if let Some((pinned, _)) = pinned {
+        let why =
+            format!("{from} was {pinned}, it is now {id}; refused until the roster gives it a new secret");
+        require(pinned == id, Code::AuthFailed, why)?;
+    } else {
+        let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new secret
+        chat.commit(at, &account, &pin)?;
+        chat.replay_link(&account[1..], at, &pin).map_err(|e| Ko::new(Code::Internal, e))?;
+    }
+    if let Some(older) = link.try_clone().ok().and_then(|link| chat.links.insert(account.clone(), link)) {
+        let _ = older.shutdown(Shutdown::Both); // one link per peer: the newer
+    }
+    Ok((fold(from), chat.users.get(&account).map_or(0, |p| p.took)))
+}
+
+/// A thread per peer: while frames wait for it, a link. An unreachable
+/// peer is dialed again after 1, 2, 4 … 60 s (± 20 %); what waited for it
+/// past `--give-up` is bounced.
+fn dial(chat: &Shared, peer: &Peer) {
+    let (account, mut backoff) = (format!("@{}", fold(&peer.name)), Duration::ZERO);
+    let why = format!("{} unreachable for {} s (--give-up)", peer.name, net().give_up_ms / 1000);
+    loop {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        thread::sleep(Duration::from_millis(200).max(backoff.mul_f64(0.8 + f64::from(nanos % 400) / 1000.0)));
+        let waiting = lock(chat).users.get(&account).is_some_and(|p| !p.inbox.is_empty());
+        if !waiting || send_queue(chat, peer, &account).is_ok() {
+            backoff = Duration::ZERO; // linked, or nothing to say: a next outage starts at 1 s
+            continue;
+        }
+        backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut chat = lock(chat);
+        let cutoff = chat.now().saturating_sub(net().give_up_ms);
+        let ts = |line: &str| line.split(':').nth(5).and_then(|ts| ts.parse::<u64>().ok()).unwrap_or(0);
+        let inbox = chat.users.get(&account).map(|p| p.inbox.clone()).unwrap_or_default();
+        for (n, ..) in inbox.iter().filter(|e| ts(&e.1) < cutoff) {
+            let at = chat.now();
+            let _ = chat.bounce(&account, at, *n, &why); // the disk refused: tried again next time
+        }
+    }
+}
+
+/// One link: our hello (its `OK:<last>` acknowledges up to `last`), then
+/// each frame and its answer, until the queue is empty (`QUIT`).
+fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
+    let net = net();
+    let key = random_hex(12).map_err(|ko| io::Error::other(ko.reason))?;
+    lock(chat).keys.insert(key.clone(), peer.name.clone());
+    let hello = format!("HELLO:1.3:{}:{}:{}:{key}:{}", net.me.name, peer.name, net.me.secret, net.identity);
+    let link = ask(&peer.addr, &hello, net.timeout * 2);
+    lock(chat).keys.remove(&key);
+    let (stream, mut frames, said) = link?;
+    let mut n: u64 = said.strip_prefix("OK:").and_then(|n| n.parse().ok()).ok_or(io::Error::other(said))?;
+    let mut answer = format!("ACK:{n}");
+    loop {
+        let mut chat = lock(chat);
+        let at = chat.now();
+        let done = match answer.splitn(4, ':').collect::<Vec<_>>()[..] {
+            ["ACK", m] if m == n.to_string() => chat.ack(account, at, n).map(drop),
+            ["KO", m, code, why]
+                if m == n.to_string() && !["FULL", "INTERNAL", "UNAVAILABLE"].contains(&code) =>
+            {
+                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name))
+            }
+            _ => return Err(io::Error::other(answer)), // refused for now, or no answer: it stays queued
+        };
+        done.map_err(|ko| io::Error::other(ko.reason))?;
+        let Some(next) = chat.users.get(account).and_then(|p| p.inbox.front()) else {
+            return writeln!(&stream, "QUIT");
+        };
+        let frame = chat.frame(next);
+        n = next.0;
+        drop(chat);
+        writeln!(&stream, "{frame}")?;
+        answer = read(&mut frames, net.timeout)?;
+    }
+}
+
+impl Server {
+    /// A numbered frame from `peer`: checked, logged, then applied as a
+    /// replay applies a line, by the handlers of our users' requests (its
+    /// user's account speaking); at or below the last taken: a duplicate.
+    fn take(&mut self, peer: &str, at: u64, frame: Frame) -> Result<(), Ko> {
+        let (account, n, me) = (format!("@{peer}"), frame.number().unwrap_or(0), &net().me.name);
+        let (speaker, ours, id) = match &frame {
+            Frame::Msg { from, to, id, .. } => (from.clone(), to, id.clone()),
+            Frame::Status { reader, author, id, .. } => (reader.clone(), author, id.clone()),
+            Frame::Ping | Frame::Quit => return Ok(()),
+        };
+        if n <= self.users.get(&account).map_or(0, |p| p.took) {
+            return Ok(());
+        }
+        let theirs = speaker.split_once('@').is_some_and(|(_, server)| fold(server) == peer);
+        require(theirs, Code::Forbidden, format!("{peer} speaks only for its own users, not {speaker}"))?;
+        let (user, server) = ours.split_once('@').unwrap_or_default();
+        require(fold(server) == fold(me), Code::UnknownServer, format!("this is {me}, not {server}"))?;
+        let no_such = || Ko::new(Code::UnknownUser, format!("{me} has no user {user}"));
+        let user =
+            self.users.get(&fold(user)).filter(|_| !user.contains('@')).ok_or_else(no_such)?.name.clone();
+        let to_speaker =
+            |m: &Message| fold(&m.from) == fold(&user) && fold(&m.to.to_string()) == fold(&speaker);
+        let status = matches!(frame, Frame::Status { .. });
+        let sent = self.messages.iter().rposition(|m| status && to_speaker(m) && m.id == id);
+        let none = status && sent.is_none();
+        require(!none, Code::UnknownMessage, format!("{user} sent {speaker} no message {id}"))?;
+        self.commit(at, &account, &frame)?;
+        self.users.entry(account).or_default().took = n;
+        self.users.entry(fold(&speaker)).or_insert_with(|| User { name: speaker.clone(), ..User::default() });
+        let log = self.log.take(); // logged above: no line of the handlers' own
+        let done = match frame {
+            Frame::Msg { ts, text, .. } => self.msg(&speaker, ts.min(at), Chat::User(user), id, text),
+            Frame::Status { state: LinkState::Read, .. } => self.read(&speaker, at, Chat::User(user), id),
+            _ => Ok(Reply::Ok),
+        };
+        if let Some(i) = sent.filter(|&i| self.messages[i].state == MsgState::Received) {
+            self.set_state(i, MsgState::Delivered, at); // a DELIVERED (a READ has gone past it)
+        }
+        self.log = log;
+        done.map(drop)
+    }
+
+    /// The frame of an event waiting in a peer's account, numbered by it:
+    /// our user's message to its user, or the status of its user's one.
+    fn frame(&self, (n, line, i): &Queued) -> String {
+        let (m, me) = (&self.messages[i.unwrap_or_default()], &net().me.name);
+        match Event::parse(line) {
+            Ok(Event::Status { state, ts, .. }) => {
+                format!("STATUS:{n}:{}@{me}:{}:{}:{}:{ts}", m.to, m.from, m.id, state.as_str())
+            }
+            _ => format!("MSG:{n}:{}@{me}:{}:{}:{}:{}", m.from, m.to, m.id, m.ts, m.text.as_escaped()),
+        }
+    }
+
+    /// Our frame `n` will never be taken by a peer (`account`): it leaves
+    /// the queue, and a message's author is told, in the chat (§27 "Failures").
+    fn bounce(&mut self, account: &str, at: u64, n: u64, reason: &str) -> Result<(), Ko> {
+        let Some(pos) = self.users.get(account).and_then(|p| p.inbox.iter().position(|e| e.0 == n)) else {
+            return Ok(());
+        };
+        let reason = clean_reason(reason);
+        self.commit(at, account, &format_args!("KO:{n}:{reason}"))?;
+        let (_, line, i) = self.users.get_mut(account).and_then(|p| p.inbox.remove(pos)).expect("found");
+        if let (true, Some(i)) = (line.starts_with("MSG:"), i) {
+            let m = &self.messages[i];
+            let text = Text::from_plain(&format!("⚠ not delivered: {reason} (your message {})", m.id));
+            let text = text.map_err(|e| Ko::new(Code::Internal, e))?;
+            let (from, to, id) = (m.to.to_string(), m.from.clone(), format!("_x{at}_failed"));
+            self.push(&fold(&to), None, Event::Msg { seq: 0, from, to, id, ts: at, text });
+        }
+        Ok(())
+    }
+
+    /// A line a link logged, run again: a bounce (`KO:<n>:<reason>`), the
+    /// identity a peer was met with (`PIN:<identity>:<secret>`: a new
+    /// secret is a new server, its frames from 1), or a frame taken.
+    fn replay_link(&mut self, peer: &str, at: u64, what: &str) -> Result<(), String> {
+        let account = format!("@{peer}");
+        let done = match what.splitn(3, ':').collect::<Vec<_>>()[..] {
+            ["KO", n, reason] => self.bounce(&account, at, n.parse().unwrap_or(0), reason),
+            ["PIN", id, secret] => {
+                let p = self.users.entry(account).or_default();
+                (p.took, p.pin) = (0, Some((id.into(), secret.into())));
+                Ok(())
+            }
+            _ => self.take(peer, at, Frame::parse(what).map_err(|e| e.1)?),
+        };
+        done.map_err(|ko| ko.reason)
+    }
 }

@@ -13,11 +13,13 @@ pub mod coturn;
 pub mod examples;
 pub mod fake_telegram;
 pub mod files;
+pub mod json_lines;
 pub mod minimal;
 pub mod old_data;
 pub mod png;
 pub mod prefs;
 pub mod pty;
+pub mod tiny;
 pub mod tls;
 pub mod webapp;
 
