@@ -7,7 +7,8 @@
 //! (`data`), `--timeout` seconds (10), `--kdf-cost` KiB of argon2 (19456);
 //! and to join a class network (1.3, §27, the end of the file): `--name`,
 //! `--peers` (the roster), `--link-port` (7001), `--give-up` seconds
-//! (86400), `--link-queue-max` (100000).
+//! (86400), `--link-queue-max` (100000). Its users write to other
+//! servers' users; its rooms stay its own (a peer's `JOIN` is refused).
 //!
 //! It is written to be read on a projector, so it is as long as plain
 //! code needs (about 650 lines, 400 more for the network): one thing a
@@ -984,6 +985,10 @@ impl Server {
             Frame::Msg { from, to, id, .. } => (from.clone(), to, id.clone()),
             Frame::Status { reader, author, id, .. } => (reader.clone(), author, id.clone()),
             Frame::Ping | Frame::Quit => return Ok(()),
+            // Our rooms stay ours: another server's users cannot join them.
+            Frame::Join { room, .. } | Frame::Leave { room, .. } => {
+                return Err(Ko::new(Code::NotMember, format!("{me} shares no room, {room} included")));
+            }
         };
         if n <= self.users.get(&account).map_or(0, |p| p.took) {
             return Ok(());

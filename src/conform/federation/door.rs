@@ -191,6 +191,9 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 return;
             }
             Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } => (*n, id.clone()),
+            // The suite is the home of no room: a room's JOIN or LEAVE is
+            // taken like any frame, and no case has a rule for it.
+            Frame::Join { n, .. } | Frame::Leave { n, .. } => (*n, String::new()),
         };
         let rule = match &frame {
             Frame::Msg { .. } => peer.take_rule(&id),
