@@ -9,7 +9,7 @@
 #   cargo build --release --features cluster
 #   examples/cluster_ha.sh target/release/wachat        # everything, until Ctrl-C
 #   examples/cluster_ha.sh formation DIR [BASE_PORT]    # PostgreSQL and NATS only,
-#                                                       # left running (tests/cluster_ha.rs)
+#                                                       # left running (tests/cluster/ha.rs)
 #   examples/cluster_ha.sh stop DIR                     # stops what `formation` started
 #   examples/cluster_ha.sh bench target/release/wachat [RUNS]
 #       the cost of synchronous replication (docs/CLUSTER.md): two nodes on

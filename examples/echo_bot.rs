@@ -1,7 +1,10 @@
 //! # The echo bot: a wachat bot in one screen
 //!
-//! It logs in as its own account and answers every direct message: first
-//! `READ` (the sender's ticks turn `✓✓ read`), then the same text back.
+//! It logs in as its own account and answers every direct message: it
+//! reads it, then sends the same text back. The sender's ticks turn
+//! `✓✓ read` before the echo arrives: the client says a chat's `READ`
+//! before it writes into that chat (otherwise at most once a chat every
+//! 2 s).
 //!
 //! ```sh
 //! wachat register --user echo-bot          # once, on the server

@@ -6,7 +6,7 @@
 It exists to keep `wachat conform` honest: a second implementation,
 written from docs/PROTOCOL.md alone, that passes the core groups
 (`wachat conform server --fast --only …`, everything of 1.0 but the
-restart group: nothing survives a restart here). tests/conform.rs runs it,
+restart group: nothing survives a restart here). tests/tools/conform.rs runs it,
 and copies of it with one planted bug each, to show that the suite finds
 real mistakes and does not depend on wachat's own choices.
 

@@ -1,11 +1,13 @@
 //! Attack 1 of issue 25 on a cluster: accounts flood a room whose members
-//! are mostly offline, through two nodes on one PostgreSQL. What grows is
-//! PostgreSQL's `events` table: one row per batch and offline member, or,
-//! since a room message lengthens a member's last stored run
-//! (`cluster::writes::last_runs`), one row per offline member. This prints
-//! the rows of `events`, the events they hold, the tables' sizes on disk
-//! before and after the flood, both nodes' RSS, and checks that an offline
-//! member's replay is complete and in order. For docs/CLUSTER.md.
+//! are mostly offline, through two nodes on one PostgreSQL. A cluster
+//! keeps what a single server keeps (`room_flood.rs`: each node's copy of
+//! the log, its inboxes in memory), plus the shared log's rows in
+//! PostgreSQL: one row per batch of the leader's group commit, whatever
+//! the number of offline members (a room message is one record; who waits
+//! for it is each node's state). This prints the log's rows and bytes,
+//! the tables' sizes on disk, each node's copy on its disk and its RSS,
+//! before and after the flood, and checks that an offline member's replay
+//! on the follower is complete and in order. For docs/RELIABILITY.md.
 //!
 //! ```sh
 //! cargo build --release --features cluster
@@ -116,23 +118,28 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Rows and sizes in PostgreSQL, and the nodes' RSS.
+/// The shared log's rows and sizes in PostgreSQL, and each node's copy
+/// and RSS.
 fn report(db: &mut postgres::Client, nodes: &[Node; 2], when: &str) -> Result<()> {
-    db.batch_execute("VACUUM ANALYZE events")?; // sizes without dead rows' pages still counted
+    db.batch_execute("VACUUM ANALYZE log")?; // sizes without dead rows' pages still counted
     let row = db.query_one(
-        "SELECT count(*), coalesce(sum(count), 0)::int8, pg_total_relation_size('events'), \
-                pg_total_relation_size('messages'), pg_database_size(current_database()) FROM events",
+        "SELECT count(*), coalesce(sum(octet_length(records)), 0)::int8, pg_total_relation_size('log'), \
+                pg_total_relation_size('log_archive'), pg_database_size(current_database()) FROM log",
         &[],
     )?;
-    let (rows, events, table, messages, database): (i64, i64, i64, i64, i64) =
+    let (rows, bytes, table, archive, database): (i64, i64, i64, i64, i64) =
         (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
     let mib = |b: i64| b as f64 / (1 << 20) as f64;
     println!(
-        "{when}: events {rows} rows holding {events} events, {:.1} MiB; messages {:.1} MiB; database {:.1} MiB; \
+        "{when}: the shared log {rows} rows holding {:.1} MiB of records, its table {:.1} MiB, \
+         the archive {:.1} MiB, the database {:.1} MiB; each node's copy {:.1} MiB (a), {:.1} MiB (b); \
          RSS {:.0} MiB (a), {:.0} MiB (b)",
+        mib(bytes),
         mib(table),
-        mib(messages),
+        mib(archive),
         mib(database),
+        mib(nodes[0].copy_bytes()),
+        mib(nodes[1].copy_bytes()),
         nodes[0].rss_mib(),
         nodes[1].rss_mib()
     );
@@ -171,8 +178,8 @@ impl Drop for Spawned {
 /// A `wachat serve --store … --bus …` node on free ports.
 struct Node {
     child: Child,
-    /// The node's own data directory (a cache of devices).
-    _dir: tempfile::TempDir,
+    /// The node's own data directory: its copy of the log.
+    dir: tempfile::TempDir,
     send: SocketAddr,
     recv: SocketAddr,
 }
@@ -195,7 +202,20 @@ impl Node {
             "--data-dir",
             &data,
         ])?;
-        Ok(Node { child, _dir: dir, send, recv })
+        Ok(Node { child, dir, send, recv })
+    }
+
+    /// Bytes of the node's data directory: its copy of the log, its
+    /// checkpoints, its cache of devices.
+    fn copy_bytes(&self) -> i64 {
+        fn size(path: &std::path::Path) -> u64 {
+            let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+            if !meta.is_dir() {
+                return meta.len();
+            }
+            std::fs::read_dir(path).map_or(0, |entries| entries.flatten().map(|e| size(&e.path())).sum())
+        }
+        i64::try_from(size(self.dir.path())).unwrap_or(i64::MAX)
     }
 
     fn rss_mib(&self) -> f64 {

@@ -136,7 +136,7 @@ fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()
         // acknowledgements queued for their senders.
         for _ in 0..2 {
             for &id in &ids {
-                store.ack(id, Ack::Trim { device: None, seq: store.inbox_end(id) });
+                store.ack(id, Ack::Trim { seq: store.inbox_end(id) });
             }
             store.sync().map_err(|ko| ko.reason)?;
         }

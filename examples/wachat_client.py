@@ -6,7 +6,9 @@
 The password comes from WACHAT_PASSWORD, else a hidden prompt: never an
 argument, which every user of the machine could read in the process list.
 Type `bob hola` to write to bob, `#general hola` to a room; Ctrl+D quits.
-Incoming messages and the ticks of yours are printed as they come.
+Incoming messages and the ticks of yours are printed as they come, and
+what is printed is read: the client says READ for it, once per chat
+(cumulative), before your next message or within two seconds.
 With a TLS server (`wachat serve --tls-cert`): `--tls` trusts the system's
 certificates, `--ca cert.pem` the one `wachat cert` made."""
 import getpass, os, re, socket, ssl, sys, threading, time
@@ -27,6 +29,13 @@ try:
 except (EOFError, KeyboardInterrupt):
     sys.exit("no password: set WACHAT_PASSWORD or type it")
 TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
+# READ is cumulative: a chat gets one for its newest message shown, at most
+# every READ_EVERY seconds, never one per message (a busy room would cost a
+# request per message to every reader). `unread` holds them meanwhile,
+# under `marks`; `wire` lets one short send connection run at a time, so
+# that a READ goes before the message typed after it.
+READ_EVERY = 2
+unread, marks, wire = {}, threading.Lock(), threading.Lock()
 MAX_FRAME = 16384  # bytes in one frame, its newline included (docs/PROTOCOL.md)
 # TLS checks the server's certificate and name; a failure is an error,
 # never a quiet fall back to plaintext.
@@ -55,21 +64,51 @@ def read_frame(lines):
         raise ConnectionError(f"a frame longer than {MAX_FRAME} bytes, or cut short")
     return raw[:-1].decode("utf-8", "replace").removesuffix("\r")
 
-def login(port):
+def connect(port):
     """Connects to a port and logs in: LOGIN is the first frame on both.
-    No server there (or a wrong certificate) is an answer for the user, one
-    line and a non-zero exit, not a traceback: it is no bug of ours."""
-    try:
-        sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
-        if context:
-            sock = context.wrap_socket(sock, server_hostname=host)
-    except OSError as e:  # refused, unreachable, timed out, TLS refused
-        sys.exit(f"cannot connect to {host}:{port}: {e.strerror or e}")
+    An OSError says why not (refused, unreachable, TLS, the login refused)."""
+    sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
+    if context:
+        sock = context.wrap_socket(sock, server_hostname=host)
     lines = sock.makefile("rb")
     sock.sendall(f"LOGIN:{user}:{password}\n".encode())
     if not (reply := read_frame(lines) or "").startswith("OK"):
-        sys.exit(visible(f"login refused: {reply}"))
+        raise PermissionError(reply)
     return sock, lines
+
+def login(port):
+    """connect(), or one line and a non-zero exit: no server there (or a
+    wrong certificate) is an answer for the user, not a traceback."""
+    try:
+        return connect(port)
+    except PermissionError as e:
+        sys.exit(visible(f"login refused: {e}"))
+    except OSError as e:  # refused, unreachable, timed out, TLS refused
+        sys.exit(f"cannot connect to {host}:{port}: {e.strerror or e}")
+
+def reads():
+    """The READ frames owed, one per chat, and forgets them."""
+    with marks:
+        frames = "".join(f"READ:{chat}:{msg_id}\n" for chat, msg_id in unread.items())
+        unread.clear()
+    return frames
+
+def say_reads():
+    """Every READ_EVERY seconds, the READs owed, on a short connection of
+    their own (the server away: they are dropped; the next message shown
+    owes its chat's READ again)."""
+    while True:
+        time.sleep(READ_EVERY)
+        with wire:
+            if frames := reads():
+                try:
+                    sock, replies = connect(send_port)
+                    sock.sendall(frames.encode())
+                    for _ in range(frames.count("\n")):
+                        read_frame(replies)  # OK, or a KO nobody needs to see
+                    sock.close()
+                except OSError:
+                    pass
 
 def receive(sock, lines):
     """The receive port: print each event, then ACK it; PING gets PONG."""
@@ -89,10 +128,12 @@ def events(sock, lines):
 def event(sock, line):
     kind, _, rest = line.partition(":")
     if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
-        seq, sender, to, _, _, text = rest.split(":", 5)
+        seq, sender, to, msg_id, _, text = rest.split(":", 5)
         text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
         print(visible(f"{sender} → {to}: {text}"), flush=True)
         sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
+        with marks:  # shown, so read: the READ of its chat is owed
+            unread[to if to.startswith("#") else sender] = msg_id
     elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
         seq, peer, msg_id, state, _ = rest.split(":", 4)
         # A state this client does not know (a newer server) is shown as it came.
@@ -104,12 +145,17 @@ def event(sock, line):
         print(visible(f"({line})"), flush=True)
 
 threading.Thread(target=receive, args=login(recv_port), daemon=True).start()
+threading.Thread(target=say_reads, daemon=True).start()
 for n, line in enumerate(sys.stdin, 1):
     to, _, text = line.rstrip("\n").partition(" ")
     msg_id = f"py{time.time_ns()}-{n}"  # unique per sender, across runs too
     escaped = text.replace("\\", "\\\\")  # a line has no newline to escape
-    sock, replies = login(send_port)  # one short send connection per message
-    sock.sendall(f"MSG:{to}:{msg_id}:{escaped}\n".encode())
-    reply = read_frame(replies) or ""  # OK:<id>:<ts> means stored: ✓
+    with wire:
+        frames = reads()  # what was read goes first: the answer comes after it
+        sock, replies = login(send_port)  # one short send connection per message
+        sock.sendall(f"{frames}MSG:{to}:{msg_id}:{escaped}\n".encode())
+        for _ in range(frames.count("\n")):
+            read_frame(replies)
+        reply = read_frame(replies) or ""  # OK:<id>:<ts> means stored: ✓
+        sock.close()
     print(visible(f"  ✓ {msg_id}" if reply.startswith("OK") else f"  not sent: {reply}"), flush=True)
-    sock.close()

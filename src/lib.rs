@@ -6,7 +6,7 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
+//! about 950 plain lines, its own framing and parsing), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
@@ -19,7 +19,7 @@
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to its backend, through `Deref`), the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
-//! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
+//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it and forward their clients' writes to the leader over NATS (one bridge thread); checkpoints, files, devices and the door in PostgreSQL, versioned migrations, `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -29,8 +29,8 @@
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable`, `list` and `export`, beside a running server (`admin/live.rs`, `admin/export.rs`, `server::operator`). |
-//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
-//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history, bounced); with `--federation`, servers of a class network split through proxies on their link ports and killed with `kill -9`; text, JSON, a Lamport diagram. tests/chaos.rs, tests/federation_chaos.rs. |
+//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server), and `conform federation`, a peer server of the class network against a server's link port. tests/tools/conform.rs and tests/federation/conform.rs run it against `wachat serve`. |
+//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history, bounced); with `--federation`, servers of a class network split through proxies on their link ports and killed with `kill -9`; text, JSON, a Lamport diagram. tests/tools/chaos.rs, tests/federation/chaos.rs. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`federation`] | 1.3: the class network (`--name --peers --link-port`): the roster, the link port (a thread per link: hello, dialback, frames taken into the store), a dialer thread per peer (its queue sent, answers recorded, backoff, bounces past `--give-up`, a catch-up of the rooms homed here for a peer that fell behind). What it stores is the store's (`store::state::remote`: remote users, peers' queues, copies of rooms homed elsewhere; `store::local::link`), so a cluster replicates it, and only its leader links (a follower passes links to it). docs/PROTOCOL.md §27. |
@@ -132,13 +132,14 @@
 //! the router's table may be taken under it. It runs the callbacks left
 //! with it (the `OK`s) holding no lock.
 //!
-//! A cluster node (`--store postgres://…`) has the same threads, with a
-//! PostgreSQL committer in place of the log's, plus a NATS bridge thread,
-//! a dispatcher (what other nodes said) and a heartbeat thread; the
-//! server asks the other nodes through [`server::Nodes`] (a single server
-//! is [`server::Alone`]). Its locks: a user's login stripe, then the
-//! router's table, then an outlet's buffer; the feeder's per-user stripe
-//! is taken with no other lock held but outlets' (see `src/cluster/`).
+//! A cluster node (`--store postgres://…`) has the same threads and
+//! locks, its committer writing each batch into PostgreSQL's shared log
+//! before its own files (the leader) or applying the leader's (a
+//! follower), plus a NATS bridge thread, a dispatcher (what the other
+//! nodes said: batches, forwarded requests and their replies) and a
+//! keeper (a follower reads the log's table and watches the lease; the
+//! leader renews it), and on the leader a thread per forwarded send
+//! connection and its replies' (`cluster::gateway`; see `src/cluster/`).
 //!
 //! Four more kinds of thread: the **closer** (one), which lingers over
 //! every closing socket with one `poll()` once its handler thread has
@@ -185,6 +186,7 @@
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
 //! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |
+//! | `devices.spare` | room kept on the disk for `devices.csv`: the size of the book and 64 KiB more, given up so that an `UNLINK` or a new password is written whole on a full disk, then made again (see `store::devices`) |
 //! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |

@@ -1,6 +1,7 @@
 //! Two (or three) `wachat serve` nodes on one PostgreSQL and one NATS,
-//! each test with its own (`tests/support/cluster.rs`): whatever node a
-//! client uses, it sees one chat. Built with `--features cluster` only.
+//! each test with a database of its own (`tests/support/cluster.rs`):
+//! whatever node a client uses, it sees one chat. Built with `--features
+//! cluster` only.
 //!
 //! A cluster is the single server replicated (`store::shared_log`): what
 //! a request means is tested once, on a single server; here, what only a
@@ -12,22 +13,27 @@
 //! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
-//! killed, NATS or PostgreSQL down, a node of the list down),
+//! killed, NATS or PostgreSQL down, a node of the list down), `lease.rs`
+//! (who leads: nodes started at once, a lease run out or let go),
 //! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
 //! per read, no message taking seconds), `teacher.rs` (`wachat users …
 //! --store` while the nodes run; a node's directory refused).
+//! Also `files.rs` (photos and files on two nodes), `chaos.rs` (`wachat
+//! chaos` against two nodes under faults) and `ha.rs` (a pg_auto_failover
+//! formation: no single point of failure).
 #![cfg(feature = "cluster")]
 
-mod paging;
 mod support;
 
 #[path = "cluster/accounts.rs"]
 mod accounts;
 #[path = "cluster/calls.rs"]
 mod calls;
+#[path = "cluster/chaos.rs"]
+mod chaos;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/checkpoints.rs"]
@@ -42,10 +48,16 @@ mod durable;
 mod failures;
 #[path = "cluster/federation.rs"]
 mod federation;
+#[path = "cluster/files.rs"]
+mod files;
+#[path = "cluster/ha.rs"]
+mod ha;
 #[path = "cluster/history.rs"]
 mod history;
 #[path = "cluster/latency.rs"]
 mod latency;
+#[path = "cluster/lease.rs"]
+mod lease;
 #[path = "cluster/people.rs"]
 mod people;
 #[path = "cluster/schema.rs"]
@@ -79,6 +91,26 @@ fn next_presence(c: &mut Conn) -> String {
             l if l.starts_with("JOINED:") || l.starts_with("LEFT:") => return line,
             _ => {}
         }
+    }
+}
+
+/// A send connection of `user` on `node` once the node takes requests
+/// again (after its leader was killed, or once it started again with NATS
+/// still reconnecting): as a client does, it connects again until a
+/// `PING` is answered (docs/CLUSTER.md, "Failover, step by step").
+fn once_it_serves(node: &TestServer, user: &str, password: &str) -> Conn {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut c = node.send_conn();
+        c.send(&format!("LOGIN:{user}:{password}"));
+        if c.line_or_none() == Some(format!("OK:{user}")) {
+            c.send("PING");
+            if c.line_or_none().as_deref() == Some("OK") {
+                return c;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "the node took no request within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(200)); // a client's back-off
     }
 }
 

@@ -1,8 +1,38 @@
 //! The browser client, end to end: a real `wachat serve` with its web
 //! port, Debian's chromium driven headless (tests/support/browser.rs), and
 //! raw protocol connections for the other side of each conversation.
+//!
+//! One test binary: the chat, rooms, actions and the account panel here,
+//! the rest by topic in `tests/web/` (the app's own features, accounts,
+//! calls, files, a long history, its look, media, the outbox, rough
+//! edges, starred messages, staying signed in, its words).
 
 mod support;
+
+#[path = "web/accounts.rs"]
+mod accounts;
+#[path = "web/app.rs"]
+mod app;
+#[path = "web/calls.rs"]
+mod calls;
+#[path = "web/files.rs"]
+mod files;
+#[path = "web/history.rs"]
+mod history;
+#[path = "web/look.rs"]
+mod look;
+#[path = "web/media.rs"]
+mod media;
+#[path = "web/outbox.rs"]
+mod outbox;
+#[path = "web/polish.rs"]
+mod polish;
+#[path = "web/starred.rs"]
+mod starred;
+#[path = "web/stay.rs"]
+mod stay;
+#[path = "web/words.rs"]
+mod words;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,8 +40,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
-use support::{Random, TestServer};
+use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, open_chat, web_server};
+use support::{Conn, Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
 
@@ -26,7 +56,6 @@ fn texts(browser: &Browser) -> Vec<String> {
 
 #[test]
 fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -51,15 +80,21 @@ fn two_browsers_chat_and_the_ticks_reach_read_in_place() {
     assert_eq!(bob.exec("return document.querySelectorAll('.unread-line').length", json!([])), json!(1));
 }
 
-#[test]
-fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
-    let _one = one_at_a_time();
+/// Ana's browser in her chat with bob, and bob on raw connections: the
+/// server, ana's browser, bob's receive and send connections.
+fn ana_in_her_chat_with_bob() -> (TestServer, Browser, Conn, Conn) {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
-    let mut bob_recv = server.login_recv("bob", "pw-bob");
-    let mut bob_send = server.login_send("bob", "pw-bob");
+    let bob_recv = server.login_recv("bob", "pw-bob");
+    let bob_send = server.login_send("bob", "pw-bob");
     let ana = logged_in(&url, "ana", 1200, 800);
     open_chat(&ana, "bob");
+    (server, ana, bob_recv, bob_send)
+}
+
+#[test]
+fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
     // Enter sends; Shift+Enter is a new line inside the message.
     ana.type_into("#input", &format!("line one{SHIFT_ENTER}line two{ENTER}"));
     let event = bob_recv.next_msg();
@@ -75,6 +110,39 @@ fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
         "[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'from the terminal')",
     );
     assert_eq!(texts(&ana), ["line one\nline two", "from the terminal"]);
+}
+
+/// What the open chat shows is read with a cumulative `READ` now and
+/// then, never one per message: a burst of ten costs two at most.
+#[test]
+fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
+    let (_server, ana, mut bob_recv, mut bob_send) = ana_in_her_chat_with_bob();
+    assert!(bob_send.request("MSG:ana:b0:hola").starts_with("OK:b0:"));
+    assert_eq!(bob_recv.reads_until("b0").len(), 1, "shown in the open chat, read at once");
+    for n in 1..=10 {
+        assert!(bob_send.request(&format!("MSG:ana:b{n}:burst {n}")).starts_with(&format!("OK:b{n}:")));
+    }
+    ana.wait_for("[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'burst 10')");
+    let reads = bob_recv.reads_until("b10");
+    assert!(reads.len() <= 2, "{reads:?}");
+}
+
+/// A disabled student's browser says so in plain words and stops: no
+/// login after it, which the server would refuse (and log) every time.
+#[test]
+fn a_disabled_accounts_browser_says_so_and_stops_trying() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", 1200, 800);
+    let disabled = std::process::Command::new(support::wachat_bin())
+        .args(["users", "disable", "ana", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert!(disabled.status.success(), "{disabled:?}");
+    ana.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.includes('administrator disabled your account')");
+    std::thread::sleep(std::time::Duration::from_secs(2)); // longer than a reconnection's backoff
+    assert!(!server.log().iter().any(|l| l.contains("ana refused: disabled")), "{:?}", server.log());
 }
 
 /// Ana's browser in her chat with bob, the server killed, and `text`
@@ -95,7 +163,6 @@ fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
 
 #[test]
 fn an_offline_browser_queues_reconnects_and_delivers_once() {
-    let _one = one_at_a_time();
     let (mut server, _, ana, web_port) = typed_offline("typed offline");
     // A password's login keeps its outbox in the tab (issue 69), not past it.
     let outbox = ana.exec("return Object.keys(sessionStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(sessionStorage[k]).length)", json!([]));
@@ -119,7 +186,6 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
 
 #[test]
 fn hostile_text_is_shown_as_text_and_does_nothing() {
-    let _one = one_at_a_time();
     let (mut server, _) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let long = "x".repeat(4096);
@@ -167,7 +233,6 @@ fn hostile_text_is_shown_as_text_and_does_nothing() {
 
 #[test]
 fn the_phone_layout_is_one_column_without_horizontal_scroll() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -193,7 +258,6 @@ fn the_phone_layout_is_one_column_without_horizontal_scroll() {
 
 #[test]
 fn rooms_join_members_and_leave() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -221,7 +285,6 @@ fn rooms_join_members_and_leave() {
 
 #[test]
 fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members_panel() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let (mut ana_raw, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
@@ -258,7 +321,6 @@ fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members
 
 #[test]
 fn a_laptop_screenshot_for_the_readme() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -276,7 +338,7 @@ fn a_laptop_screenshot_for_the_readme() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
 
-/// Saves a screenshot in the test's temporary directory (the README's pictures: tests/web_app.rs, `screenshots_for_the_readme`).
+/// Saves a screenshot in the test's temporary directory (the README's pictures: tests/web/app.rs, `screenshots_for_the_readme`).
 fn save_screenshot(browser: &Browser, name: &str) -> Vec<u8> {
     let png = browser.screenshot();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -420,7 +482,6 @@ fn a_websocket_message_past_the_frame_limit_closes_the_socket() {
 
 #[test]
 fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
-    let _one = one_at_a_time();
     use wachat::protocol::{Event, Text, names};
     let (_server, url) = web_server(&[]);
     let browser = Browser::start(800, 600);
@@ -685,7 +746,6 @@ fn forwarded_addresses_count_only_from_a_trusted_proxy() {
 
 #[test]
 fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -711,7 +771,6 @@ fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
 
 #[test]
 fn the_app_speaks_the_browsers_language() {
-    let _one = one_at_a_time();
     let (_server, url) = web_server(&[]);
     for (lang, login) in [("es", "Entrar"), ("pt-BR", "Entrar"), ("en-US", "Log in"), ("de", "Log in")] {
         let browser = Browser::start_in(800, 600, lang);
@@ -751,7 +810,6 @@ fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
 
 #[test]
 fn the_outbox_survives_a_reload_and_is_sent_once() {
-    let _one = one_at_a_time();
     let (mut server, url, ana, web_port) = typed_offline("kept in the outbox");
     server.restart_in_place(&["--web-port", &web_port]);
     // A reload forgets the password (it was in the page's memory only), not the outbox.
@@ -776,7 +834,6 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
 /// out at once, its token gone.
 #[test]
 fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     // The laptop logs in with the password (as a device of its own) and
@@ -828,7 +885,6 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
 /// its ticks; a read on the console clears the browser's badge.
 #[test]
 fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
@@ -870,7 +926,6 @@ fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
 
 #[test]
 fn the_rules_show_on_the_button_never_by_themselves() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&["--retain-days", "30"]);
     server.register(&["ana"]);
     let rules = "[...document.querySelectorAll('#rules-list li')].map(e => e.textContent).join('|')";
@@ -915,7 +970,6 @@ fn gone_everywhere(browser: &Browser, text: &str) -> bool {
 
 #[test]
 fn reply_edit_react_and_delete_from_the_menu_reach_the_other_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -988,7 +1042,6 @@ fn reply_edit_react_and_delete_from_the_menu_reach_the_other_browser() {
 
 #[test]
 fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -1027,7 +1080,6 @@ fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
 /// `(message from <author> deleted)`, which the browser applies to the author's message.
 #[test]
 fn a_room_admin_deletes_a_members_message_from_the_menu() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carl"]);
     let mut ana_raw = server.login_send("ana", "pw-ana");
@@ -1063,7 +1115,6 @@ fn a_room_admin_deletes_a_members_message_from_the_menu() {
 /// then sees it reacted to and deleted from the laptop.
 #[test]
 fn actions_from_my_other_device_apply_in_the_browser() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut laptop_recv = server.recv_conn();
@@ -1090,7 +1141,6 @@ fn actions_from_my_other_device_apply_in_the_browser() {
 /// quotes a text in a reply as the server does.
 #[test]
 fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
-    let _one = one_at_a_time();
     use wachat::protocol::Text;
     use wachat::protocol::action::{self, Action};
     let (_server, url) = web_server(&[]);
@@ -1187,7 +1237,6 @@ fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
 /// the screen, and a reply goes out from it; Escape cancels one.
 #[test]
 fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -1219,7 +1268,6 @@ fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
 
 #[test]
 fn the_account_panel_changes_the_password() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let mut old_device = server.login_recv("ana", "pw-ana");
@@ -1245,7 +1293,6 @@ fn the_account_panel_changes_the_password() {
 
 #[test]
 fn the_account_panel_deletes_the_account_once_the_name_is_typed() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
@@ -1282,7 +1329,6 @@ fn invite_codes(server: &TestServer, count: usize) -> (Vec<String>, String) {
 /// shows, or filled in by the teacher's link `#invite=CODE`.
 #[test]
 fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&["--registration", "invite"]);
     let (codes, said) = invite_codes(&server, 2);
     // The link names the web port the server runs on (it writes it down for `users invite`).
@@ -1326,7 +1372,6 @@ fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
 /// not when its 5 s are over.
 #[test]
 fn item9_typing_is_cleared_by_the_message_it_announced() {
-    let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");

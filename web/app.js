@@ -327,7 +327,7 @@ function onStatus({ status, retryMs, reply }) {
   $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
   if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
-  if (status === 'refused' && !$('app').hidden) {
+  if ((status === 'refused' || status === 'disabled') && !$('app').hidden) {
     $('app').hidden = true;
     $('login').hidden = false;
     $('login-error').textContent = text;
@@ -551,12 +551,24 @@ async function updateSub(chat) {
   }
 }
 
+/** One READ a chat every 2 s at most: it is cumulative (src/client/reads.rs). */
+const READ_EVERY_MS = 2000;
+
 /** READ for the newest message from the others in `chat`, if the reader can see it. */
 function markRead(chat) {
   if (document.hidden || !link || fold(chat.name) !== openKey) return;
   const last = model.lastFromOthers(chat);
   if (!last || chat.readSent === last) return;
+  const wait = (chat.readAt || 0) + READ_EVERY_MS - Date.now();
+  if (wait > 0) {
+    chat.readLater ||= setTimeout(() => {
+      chat.readLater = null;
+      markRead(chat);
+    }, wait);
+    return;
+  }
   chat.readSent = last;
+  chat.readAt = Date.now();
   link.request(request.read(chat.room ? chat.name : last.from, last.id)).catch(() => {
     chat.readSent = null;
   });
@@ -628,7 +640,13 @@ function trySend(entry) {
       if (view.chat === chat) view.redraw(msg); // its tick, and now its actions
       draw();
     })
-    .catch(() => inFlight.delete(entry.id)); // offline: stays in the outbox
+    .catch(() => {
+      // Cut off: it stays in the outbox for the next reconnection, whose
+      // flush it may have missed while this attempt was still winding
+      // down; if the link is back already, it goes again now.
+      inFlight.delete(entry.id);
+      if (link && link.status === 'online') setTimeout(() => trySend(entry), 250);
+    });
 }
 
 /** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */

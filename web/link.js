@@ -245,6 +245,10 @@ export class Link extends EventTarget {
         // Another tab of this browser (the same device) took over: do not fight it.
         this.stop();
         this.setStatus('replaced');
+      } else if (event.reason === 'DISABLED') {
+        // The server's administrator disabled the account: trying again would only be refused.
+        this.stop();
+        this.setStatus('disabled');
       } else if (event.reason === 'UNLINKED') {
         // Unlinked from another device, or (1.2) the account deleted from
         // this one (account.js sets `deleting`): logged out for good.

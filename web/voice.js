@@ -8,7 +8,7 @@
 // and `/save` saves it, with no new request or type. view.js's `voice`
 // reads a message's text by the rule of `protocol::files::voice` (the
 // chat list says "🎤 Voice message (0:12)" before this module loads):
-// both pass the cases of tests/data/voice.txt (tests/web_media.rs runs
+// both pass the cases of tests/data/voice.txt (tests/web/media.rs runs
 // them through this module). The sound is fetched at the first ▶, and
 // played from a blob: URL of its bytes.
 
@@ -21,7 +21,7 @@ addStrings({
   pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}' },
 });
 
-/** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web_media.rs ask them here. */
+/** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web/media.rs ask them here. */
 export { voice, clock };
 
 /** The media type of each extension a voice message's name may have. */

@@ -25,6 +25,7 @@ pub struct Server {
     child: Child,
     pub pid: u32,
     pub send: SocketAddr,
+    pub recv: SocketAddr,
     /// Log lines with the moment each was read.
     log: Arc<Mutex<Vec<(Instant, String)>>>,
     /// How it was started (for `restart`).
@@ -86,19 +87,33 @@ impl Server {
         let (stderr, lines) = (child.stderr.take().ok_or("no stderr")?, log.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-                if let Some(addr) = line.split("listening: send ").nth(1) {
-                    let _ = found.send(addr.trim().to_string());
+                for port in ["listening: send ", "listening: receive "] {
+                    if let Some(addr) = line.split(port).nth(1) {
+                        let _ = found.send(addr.trim().to_string());
+                    }
                 }
                 lines.lock().unwrap().push((Instant::now(), line));
             }
         });
         let send = addr.recv_timeout(Duration::from_secs(10))?.parse()?;
-        Ok(Server { pid: child.id(), child, send, log, args, dir: Some(dir) })
+        let recv = addr.recv_timeout(Duration::from_secs(10))?.parse()?;
+        Ok(Server { pid: child.id(), child, send, recv, log, args, dir: Some(dir) })
     }
 
     /// When the server first logged a line containing `needle`.
     pub fn logged(&self, needle: &str) -> Option<Instant> {
         self.log.lock().unwrap().iter().find(|(_, line)| line.contains(needle)).map(|(at, _)| *at)
+    }
+
+    /// The lines the server logged that contain one of `needles`.
+    pub fn lines_matching(&self, needles: &[&str]) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|(_, l)| needles.iter().any(|n| l.contains(n))).map(|(_, l)| l.clone()).collect()
+    }
+
+    /// How many lines the server logged that contain `needle`.
+    pub fn lines_with(&self, needle: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|(_, line)| line.contains(needle)).count()
     }
 
     /// The web port's address (the server was started with `--web-port`).

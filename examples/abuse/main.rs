@@ -1,12 +1,13 @@
 //! Plays the attacks of issue 13 against a real `wachat serve` and prints
 //! what each one costs the server, for docs/RELIABILITY.md. The tests in
-//! `tests/hardening.rs` check that each limit holds; this measures how
+//! `tests/attacks/hardening.rs` check that each limit holds; this measures how
 //! well (memory, threads, seconds), which a shared machine makes too noisy
 //! for a test.
 //!
 //!     cargo build --release && cargo run --release --example abuse
 //!     cargo run --release --example abuse -- history trickle   # some of them
 //!     cargo run --release --example abuse -- search   # issue 38: SEARCH against a bystander
+//!     cargo run --release --example abuse -- class    # 60 clients behind one address, then a hostile one
 //!
 //! `ws-pongs` (issue 38) plays the web port, with WebSockets written by
 //! hand (`web.rs`).
@@ -20,6 +21,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+mod class;
 mod harness;
 mod search;
 mod web;
@@ -45,6 +47,7 @@ fn main() -> Result<()> {
         ("ws-pongs", web::ws_pongs),
         ("search", search::search),
         ("topic-flood", topic_flood),
+        ("class", class::class),
     ];
     for &(name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {

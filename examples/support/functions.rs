@@ -1,5 +1,5 @@
 //! Functions of a Rust source file and their lengths, read as text: what
-//! `examples/code_figures.rs` counts and `tests/reading.rs` checks the
+//! `examples/code_figures.rs` counts and `tests/tools/reading.rs` checks the
 //! reading path with. A function is counted from its `fn` line to its
 //! closing brace, by counting braces outside comments, strings and
 //! character literals; `#[cfg(test)]` items are left out.

@@ -60,8 +60,13 @@ pub enum UsersCommand {
         hashing: Hashing,
     },
     /// List the accounts of the data directory (or of a cluster), removed
-    /// and deleted ones marked; beside a running server, what it knows of each.
+    /// ones marked; beside a running server, what it knows of each.
+    /// Accounts deleted by their users are left out (--all shows them).
     List {
+        /// Also list the accounts deleted by their users (`DELACCOUNT`),
+        /// whose names stay reserved for a while.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         at: ServerAt,
     },
@@ -99,8 +104,9 @@ pub enum UsersCommand {
         /// Where to write the passwords [default: ROSTER with .passwords.csv].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also put every student of the roster in this room, e.g. '#lab'.
-        #[arg(long, value_name = "#ROOM")]
+        /// Also put every student of the roster in this room, e.g. lab
+        /// (its # may be left out: unquoted, the shell takes # for a comment).
+        #[arg(long, value_name = "ROOM", num_args = 0..=1, default_missing_value = "")]
         room: Option<String>,
         #[command(flatten)]
         at: ServerAt,
@@ -110,10 +116,11 @@ pub enum UsersCommand {
     /// Put accounts in a room (made if new) as their own JOIN would; the
     /// members online are told. Works while the server runs.
     Room {
-        /// The room, e.g. '#lab' (quote it: the shell takes # for a comment).
-        room: String,
+        /// The room, e.g. lab or '#lab' (its # may be left out: unquoted,
+        /// the shell takes # for a comment and drops the rest of the line).
+        room: Option<String>,
         /// The accounts, separated by commas: ana,bob,carla.
-        #[arg(long, required = true, value_delimiter = ',', value_name = "NAMES")]
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
         add: Vec<String>,
         #[command(flatten)]
         at: ServerAt,
@@ -170,6 +177,27 @@ pub enum UsersCommand {
         #[command(flatten)]
         at: ServerAt,
     },
+    /// List the invite codes: valid until when, used or expired. Works
+    /// while the server runs.
+    Invites {
+        /// Also list the codes used and those expired.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        at: ServerAt,
+    },
+    /// Revoke invite codes not used yet: they let nobody in any more.
+    /// Works while the server runs.
+    Revoke {
+        /// The codes, as `invite` printed them.
+        #[arg(required_unless_present = "unused")]
+        codes: Vec<String>,
+        /// Every code not used yet instead (the term's registration is over).
+        #[arg(long, conflicts_with = "codes")]
+        unused: bool,
+        #[command(flatten)]
+        at: ServerAt,
+    },
 }
 
 /// Which data directory, for a command of a single server's only.
@@ -213,11 +241,22 @@ pub fn run(command: UsersCommand) -> Result<()> {
                 None => add(&name, &email, &password, &at.data_dir, &hashing)?,
             }
         }
-        UsersCommand::List { at } => match OpenedDoor::running(&at)? {
-            // A server runs there: read beside it, and ask it what it knows.
-            Some(door) => print!("{}", live::format(&door.listing()?)),
-            None => list(existing(&at.data_dir)?)?,
-        },
+        UsersCommand::List { all, at } => {
+            let hidden = match OpenedDoor::running(&at)? {
+                // A server runs there: read beside it, and ask it what it knows.
+                Some(door) => {
+                    let (shown, hidden): (Vec<_>, Vec<_>) =
+                        door.listing()?.into_iter().partition(|row| all || !row.deleted);
+                    print!("{}", live::format(&shown));
+                    hidden.len()
+                }
+                None => list(existing(&at.data_dir)?, all)?,
+            };
+            if hidden > 0 {
+                // Apart from the list, which a script may read.
+                eprintln!("{}", tr!(Msg::DeletedHidden, n = hidden));
+            }
+        }
         UsersCommand::Remove { name, data } => {
             let dir = existing(&data.data_dir)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
@@ -242,10 +281,20 @@ pub fn run(command: UsersCommand) -> Result<()> {
             println!("{}", tr!(said, name = name));
         }
         UsersCommand::Import { roster, out, room, at, hashing } => {
+            let room = match room.as_deref() {
+                Some("") => return Err(Error::Usage(tr!(Msg::ImportRoomNeeded))),
+                typed => typed.map(room::with_hash),
+            };
             import(&roster, out, &at, &hashing, room.as_deref())?
         }
-        UsersCommand::Room { room, add, at } => room::add_to_room(&room, &add, &at)?,
+        UsersCommand::Room { room: Some(room), add, at } if !add.is_empty() => {
+            room::add_to_room(&room::with_hash(&room), &add, &at)?
+        }
+        // What the shell left of `users room #lab --add ana`: nothing.
+        UsersCommand::Room { .. } => return Err(Error::Usage(tr!(Msg::RoomAndNamesNeeded))),
         UsersCommand::Invite { count, days, at } => invite(count, days, &at)?,
+        UsersCommand::Invites { all, at } => invites(all, &at)?,
+        UsersCommand::Revoke { codes, unused, at } => revoke(&codes, unused, &at)?,
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
         UsersCommand::Export { name, out, at } => {
@@ -280,7 +329,7 @@ impl UsersCommand {
     fn data_dir(&self) -> Option<&Path> {
         let at = match self {
             UsersCommand::Add { at, .. }
-            | UsersCommand::List { at }
+            | UsersCommand::List { at, .. }
             | UsersCommand::Passwd { at, .. }
             | UsersCommand::Admin { at, .. }
             | UsersCommand::Import { at, .. }
@@ -288,7 +337,9 @@ impl UsersCommand {
             | UsersCommand::Export { at, .. }
             | UsersCommand::Disable { at, .. }
             | UsersCommand::Enable { at, .. }
-            | UsersCommand::Invite { at, .. } => at,
+            | UsersCommand::Invite { at, .. }
+            | UsersCommand::Invites { at, .. }
+            | UsersCommand::Revoke { at, .. } => at,
             UsersCommand::Remove { data, .. } => return Some(&data.data_dir),
             UsersCommand::Check { data_dir, .. } => return Some(data_dir),
         };
@@ -313,12 +364,14 @@ fn add(name: &str, email: &str, password: &NewPassword, data_dir: &Path, hashing
     Ok(())
 }
 
-/// `wachat users list` on a stopped server's data directory.
-fn list(data_dir: &Path) -> Result<()> {
+/// `wachat users list` on a stopped server's data directory; how many
+/// deleted accounts it left out (none with `all`).
+fn list(data_dir: &Path, all: bool) -> Result<usize> {
     let accounts = Accounts::open(data_dir)?;
-    let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
-    // By name, ignoring case, as USERS lists them (issue 53).
-    let mut sorted: Vec<&accounts::Account> = accounts.list().iter().collect();
+    let (mut sorted, hidden): (Vec<&accounts::Account>, Vec<_>) =
+        accounts.list().iter().partition(|a| all || !a.is_deleted());
+    let width = sorted.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    // By name, ignoring case, as USERS lists them.
     sorted.sort_by_key(|a| crate::protocol::names::fold(&a.name));
     for a in sorted {
         let mark = match () {
@@ -341,7 +394,7 @@ fn list(data_dir: &Path) -> Result<()> {
         let line = format!("{:width$}  {}", a.name, rest.join("  "));
         println!("{}", line.trim_end());
     }
-    Ok(())
+    Ok(hidden.len())
 }
 
 /// `wachat users passwd` on a stopped server's data directory: as a
@@ -487,16 +540,96 @@ fn invite(count: u32, days: u32, at: &ServerAt) -> Result<()> {
     );
     // The browser's way: a link that fills the code in. Its host is the
     // server's address as the class reaches it, which only the teacher
-    // knows; its port the web port the server last served (`web.csv`);
-    // the code rides in the fragment, which no server logs.
+    // knows; its scheme and port how the server serves the web app
+    // (`web.csv`); the code rides in the fragment, which no server logs.
     if let Some(code) = codes.first() {
-        let port = web_port::recorded(&at.data_dir).unwrap_or(crate::web::DEFAULT_WEB_PORT);
-        eprintln!(
-            "in a browser: http://<server>:{port}/#invite=CODE (the server's address), \
-             e.g. http://<server>:{port}/#invite={code}"
-        );
+        eprintln!("{}", invite_link(at, code));
     }
     Ok(())
+}
+
+/// `wachat users invites`: the codes, one a line, with what they allow;
+/// those used or expired only with `all`.
+fn invites(all: bool, at: &ServerAt) -> Result<()> {
+    let door = OpenedDoor::open(at)?;
+    let kept = door.as_dyn().invites().map_err(|ko| door.error(ko))?;
+    let now = crate::store::now_ms();
+    let (mut used, mut expired) = (0, 0);
+    for (code, kept) in &kept {
+        let until = crate::display::local_time(kept.expires_ms);
+        let said = match crate::store::invites::judge(Some(*kept), now) {
+            Ok(()) => tr!(Msg::InviteValid, date = until.date(), time = until.clock()),
+            Err(crate::store::invites::Refused::Used) => {
+                used += 1;
+                tr!(Msg::InviteUsed)
+            }
+            Err(_) => {
+                expired += 1;
+                tr!(Msg::InviteExpired, date = until.date(), time = until.clock())
+            }
+        };
+        if all || (!kept.used && kept.expires_ms > now) {
+            println!("{code}  {said}");
+        }
+    }
+    if !all && used + expired > 0 {
+        eprintln!("{}", tr!(Msg::InvitesHidden, used = used, expired = expired));
+    }
+    Ok(())
+}
+
+/// `wachat users revoke`: each code said revoked, or why not.
+fn revoke(codes: &[String], unused: bool, at: &ServerAt) -> Result<()> {
+    let door = OpenedDoor::open(at)?;
+    let codes: Vec<String> = match unused {
+        true => {
+            let now = crate::store::now_ms();
+            let kept = door.as_dyn().invites().map_err(|ko| door.error(ko))?;
+            kept.into_iter().filter(|(_, k)| !k.used && k.expires_ms > now).map(|(code, _)| code).collect()
+        }
+        false => codes.iter().map(|c| crate::protocol::codes::normalize(c)).collect(),
+    };
+    let mut refused = Vec::new();
+    for code in &codes {
+        match door.as_dyn().revoke(code).map_err(|ko| door.error(ko))? {
+            Some(kept) if !kept.used => println!("{}", tr!(Msg::InviteRevoked, code = code)),
+            Some(_) => refused.push(tr!(Msg::InviteAlreadyUsed, code = code)),
+            None => refused.push(tr!(Msg::NoSuchInvite, code = code)),
+        }
+    }
+    if unused {
+        println!("{}", tr!(Msg::InvitesRevoked, n = codes.len()));
+    }
+    match refused.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Usage(refused.join("\n"))),
+    }
+}
+
+/// How a student opens an invite in a browser, as the server at `at`
+/// serves the web app: `in a browser: https://<server>:8443/#invite=…`.
+fn invite_link(at: &ServerAt, code: &str) -> String {
+    let served = match &at.store {
+        // A cluster's nodes each say their own; the database knows none.
+        Some(_) => None,
+        None => web_port::recorded(&at.data_dir),
+    };
+    match served {
+        Some(served) => {
+            let url = served.url("<server>");
+            format!("in a browser: {url}#invite=CODE (the server's address), e.g. {url}#invite={code}")
+        }
+        None if at.store.is_some() => format!(
+            "in a browser: the web app of any node, with #invite=CODE after its address, e.g. \
+             https://<node>:<web port>/#invite={code}"
+        ),
+        None => format!(
+            "in a browser: the server serves no web app now (serve --web-port off, or it never ran on {}); \
+             once it does, its address with #invite=CODE, e.g. http://<server>:{}/#invite={code}",
+            at.data_dir.display(),
+            crate::web::DEFAULT_WEB_PORT
+        ),
+    }
 }
 
 /// The data directory, which must exist: only `add` and `import` create

@@ -126,6 +126,15 @@ pub(super) fn import_live(
 /// `users room ROOM --add NAMES`: each in the room, through the running
 /// server or, with none, in the directory. Prints who joined and who was
 /// in it already.
+/// A room as the teacher typed it, with its `#` (`lab` is `#lab`): a `#`
+/// the shell would take for a comment may be left out.
+pub fn with_hash(typed: &str) -> String {
+    match typed.trim() {
+        room if room.starts_with('#') => room.to_string(),
+        room => format!("#{room}"),
+    }
+}
+
 pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
     let room_name = crate::protocol::Chat::parse_room(room).map_err(Error::Usage)?;
     let outcomes = match OpenedDoor::running(at)? {

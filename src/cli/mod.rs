@@ -198,7 +198,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub rate_burst: Option<u32>,
     /// Requests per second from one address (an IPv6 /64), all its users
-    /// together, 2 seconds' worth at once; 0 = no limit (nor with --rate 0).
+    /// together, 10 seconds' worth at once; 0 = no limit (nor with --rate 0).
     /// --exempt lifts it for an address.
     #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
     pub address_rate: f64,
@@ -296,17 +296,20 @@ pub struct ServeArgs {
     /// believed (the client's address for limits). Repeatable.
     #[arg(long, value_name = "IP")]
     pub trusted_proxy: Vec<IpAddr>,
-    /// Be a node of a cluster: keep everything in this PostgreSQL database
-    /// instead of --data-dir (needs --bus, and a build with `--features
-    /// cluster`; see docs/CLUSTER.md).
+    /// Be a node of a cluster on this PostgreSQL database: the shared log
+    /// (which the node that leads writes, and every node applies to its
+    /// copy in --data-dir), the lease, checkpoints and files are there
+    /// (needs --bus, and a build with `--features cluster`; see
+    /// docs/CLUSTER.md).
     ///
     /// Several hosts (a primary and its standby, docs/CLUSTER.md):
     /// postgres://USER@HOST1:PORT1,HOST2:PORT2/DB, or libpq's keywords
     /// "host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB".
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", requires = "bus")]
     pub store: Option<String>,
-    /// The cluster's NATS server, which carries events between nodes; or
-    /// several, separated by commas (a NATS cluster).
+    /// The cluster's NATS server, which carries the leader's batches and
+    /// the requests the other nodes forward to it; or several, separated
+    /// by commas (a NATS cluster).
     #[arg(long, value_name = "nats://HOST:PORT[,…]", requires = "store")]
     pub bus: Option<String>,
     /// This node's name in the cluster [default: host name and send port].

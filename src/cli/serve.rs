@@ -93,7 +93,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             serve_web(&mut server, web.try_clone()?, tls, &args)?;
         }
         if args.store.is_none() {
-            crate::admin::web_port::record(&args.data_dir, web_port);
+            let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
+            crate::admin::web_port::record(&args.data_dir, served);
         }
         if let Some(addr) = args.metrics {
             serve_metrics(&mut server, addr, &args)?;
@@ -236,13 +237,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
             crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
             Server::start(send, recv, config)?
         }
-        Some(_) => {
-            log::info!(
-                "--min-free is a single server's: on a cluster the disk that fills is the \
-                 database's, whose writes then get KO:FULL (docs/CLUSTER.md, \"Budgets\")"
-            );
-            start_node(send, recv, config, args)?
-        }
+        Some(_) => start_node(send, recv, config, args)?,
     };
     match &args.store {
         None => log::info!("data directory: {}", args.data_dir.display()),
@@ -331,7 +326,6 @@ fn serve_metrics(server: &mut Server, addr: SocketAddr, args: &ServeArgs) -> Res
 /// the system's limits are worth a warning even if nobody asked for more.
 const FEW_CONNECTIONS: usize = 1000;
 
-/// Blocks until Ctrl+C (SIGINT) or SIGTERM.
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM (`None`), or until `restart`
 /// says why the server must start again (a cluster's deposed leader).
 fn wait_for(

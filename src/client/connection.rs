@@ -29,6 +29,10 @@ pub const MAX_LISTING_LINES: usize = 100_000;
 /// Most bytes all the lines of one listing may hold together.
 pub const MAX_LISTING_BYTES: usize = 16 << 20;
 
+/// How many times [`Connection::request_patiently`] asks again after a
+/// `KO:RATE_LIMITED` (each after the wait it says, at most 4 s).
+pub const PATIENCE: u32 = 3;
+
 /// How to log in: with an existing account, or by creating it.
 #[derive(Clone)]
 pub enum Login {
@@ -173,6 +177,25 @@ impl Connection {
     pub fn request(&mut self, request: &Request) -> Result<Reply> {
         self.write_request(request)?;
         self.read_reply(request)
+    }
+
+    /// [`Connection::request`], asked again after the wait that a
+    /// `KO:RATE_LIMITED` says, [`PATIENCE`] times at most: for the
+    /// questions every login asks (`SERVER`, `INFO`, `P2P`), whose answers
+    /// the session needs, when a class that logs in together (a server
+    /// restarted under it) is over its address's budget for a moment.
+    pub fn request_patiently(&mut self, request: &Request) -> Result<Reply> {
+        let mut tries = 0;
+        loop {
+            let reply = self.request(request)?;
+            match &reply {
+                Reply::Ko(ko) if tries < PATIENCE && super::backoff::rate_wait(ko).is_some() => {
+                    tries += 1;
+                    std::thread::sleep(super::backoff::rate_wait(ko).unwrap_or_default());
+                }
+                _ => return Ok(reply),
+            }
+        }
     }
 
     /// Sends a request without waiting for its reply (pipelining): the

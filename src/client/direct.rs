@@ -25,7 +25,7 @@ use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::p2p::{Handler, P2p};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, MsgState, PeerIntro, PeerMsg, Reply, Request};
+use crate::protocol::{Chat, Code, MsgState, PeerIntro, PeerMsg, Reply, Request};
 
 /// Starts the P2P side of a client, listening on `listener` if given.
 pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: Sender<Job>) -> Result<P2p> {
@@ -70,8 +70,14 @@ fn routed_ip(host: &str, port: u16) -> Option<IpAddr> {
 /// reconnects (the sender thread's [`Job::Check`]).
 pub(super) fn announce(conn: &mut Connection, p2p_port: Option<u16>) -> Result<()> {
     let Some(port) = p2p_port else { return Ok(()) };
-    match conn.request(&Request::P2p { port })? {
+    match conn.request_patiently(&Request::P2p { port })? {
         Reply::Ok => Ok(()),
+        // Still over the budget: said again at the next check
+        // (`Job::Check`); chatting through the server works meanwhile.
+        Reply::Ko(ko) if ko.code == Code::RateLimited => {
+            log::debug!("P2P:{port}: {}", ko.reason);
+            Ok(())
+        }
         // A server without P2P: chatting through it still works.
         other => {
             log::warn!("P2P:{port} answered {:?}", other.to_string().trim_end());

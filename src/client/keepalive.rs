@@ -35,7 +35,7 @@ pub const KEY: &str = crate::protocol::info::TIMEOUT_SECS;
 /// the connection goes on) or says it wrong; an error only if the
 /// connection broke or the server closed it.
 pub fn ask(conn: &mut Connection) -> Result<Option<Duration>> {
-    match conn.request(&Request::Info)? {
+    match conn.request_patiently(&Request::Info)? {
         Reply::Listing(lines) => {
             let lines: Vec<InfoLine> = lines.iter().filter_map(|l| InfoLine::parse(l).ok()).collect();
             Ok(InfoLine::find(&lines, KEY).and_then(parse_secs))

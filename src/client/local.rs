@@ -10,7 +10,7 @@
 //!       devices/
 //!         lab-pc-07-3f9c/          one per device (protocol 1.2)
 //!           history.csv  outbox_tmp.csv  server_id  token  wachat.lock
-//!           wachat.log             the TUI's log while its screen is up
+//!           wachat.log             the log, while a console is up
 //!         lab-pc-07-3f9c@3f9c…/    moved aside: another server had this address
 //!   class.example.org:6666/
 //!     ana/ …
@@ -243,6 +243,23 @@ pub fn open_private(path: &Path) -> std::io::Result<File> {
         set_mode(path, FILE_MODE)?;
     }
     Ok(file)
+}
+
+/// The client's log file in a device's folder, while a console is up.
+pub const LOG_FILE: &str = "wachat.log";
+
+/// Sends the log to [`LOG_FILE`] in `folder` (appended to, private like
+/// the folder's other files) until [`crate::display::log_to_file`] is
+/// given `None`; returns its path. Both consoles do it while they run: a
+/// log line is for whoever reads the file, never printed among the
+/// messages (nor drawn over the full screen). If the file cannot be
+/// opened, the log is dropped rather than printed there.
+pub fn log_into(folder: &Path) -> PathBuf {
+    let path = folder.join(LOG_FILE);
+    let file =
+        open_private(&path).or_else(|_| OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
+    crate::display::log_to_file(file.ok());
+    path
 }
 
 /// The lock of a client folder, held while a client (console, bot, bridge)

@@ -66,7 +66,7 @@
 //!         if let Notice::Message(m) = notice {
 //!             let chat = m.chat(client.me()).to_string();
 //!             client.send(&chat, &format!("you said: {}", m.text.unescaped()))?;
-//!             client.read(&m)?; // your ticks turn "✓✓ read"
+//!             client.read(&m)?; // the sender's ticks turn "✓✓ read"
 //!         }
 //!     }
 //!     Ok(())
@@ -75,6 +75,7 @@
 
 mod account;
 pub mod actions;
+mod backoff;
 pub mod connection;
 mod csv_file;
 pub mod device;
@@ -94,6 +95,7 @@ mod overview;
 pub mod pages;
 mod prefs;
 mod private;
+pub mod reads;
 mod receiver;
 mod requests;
 mod sender;
@@ -114,6 +116,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
+pub use backoff::{FIRST_BACKOFF, longer, try_again};
 pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
 pub use live::LiveChats;
@@ -123,7 +126,6 @@ pub use outbox::{Outbox, Outgoing};
 pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
 pub use pages::{Page, Resume, ServerPage};
 pub use requests::parse_history_line;
-pub use sender::{FIRST_BACKOFF, longer, try_again};
 
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
@@ -189,6 +191,13 @@ pub enum Notice {
     /// your devices): logged out for good, its token forgotten. Link it
     /// again (`--pair`) or log in with the password.
     Unlinked,
+    /// The server will not let this client in any more: its administrator
+    /// disabled the account (1.2's `BYE:DISABLED`), or a login after a
+    /// lost connection was refused (`KO:AUTH_FAILED`: the account disabled
+    /// or deleted, its password changed elsewhere). The client stopped
+    /// reconnecting: trying again every few seconds would only count
+    /// failed logins. The text says why, in the user's words.
+    Ended(String),
     /// A direct chat with `peer` is open (`incoming`: the peer opened it):
     /// your messages to `peer` now go straight to it, marked `[p2p]`.
     P2pOpened { peer: String, incoming: bool },

@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
+use super::backoff::{FIRST_BACKOFF, longer};
 use super::connection::{Connection, Port};
 use super::history::Message;
 use super::keepalive::silence_limit;
 use super::link::why_offline;
-use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
+use super::sender::Job;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -48,6 +49,8 @@ enum End {
     Replaced,
     /// This device was unlinked (1.2, `BYE:UNLINKED`).
     Unlinked,
+    /// The account was disabled (1.2, `BYE:DISABLED`).
+    Disabled,
     /// The connection broke; reconnect.
     Lost(Error),
 }
@@ -92,6 +95,9 @@ impl ReceiverThread {
                     }
                     Err(e) => {
                         log::debug!("receive port: {e}");
+                        if self.shared.ended_by(&e) {
+                            return;
+                        }
                         self.shared.link.set(Port::Receive, false, || why_offline(&e));
                         // Sleeps for the backoff, or returns at once when the client closes.
                         if self.stop.recv_timeout(backoff)
@@ -99,7 +105,7 @@ impl ReceiverThread {
                         {
                             return;
                         }
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        backoff = longer(backoff);
                         continue;
                     }
                 },
@@ -117,6 +123,11 @@ impl ReceiverThread {
                         // Logged in with the password: told all the same.
                         let _ = self.shared.notices.send(Notice::Unlinked);
                     }
+                    return;
+                }
+                End::Disabled => {
+                    let lang = crate::i18n::current();
+                    self.shared.end(tr!(in lang; Msg::DisabledHere, user = self.shared.me));
                     return;
                 }
                 End::Lost(e) => {
@@ -278,6 +289,7 @@ impl ReceiverThread {
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),
+            Event::Bye(Bye::Disabled) => return Some(End::Disabled),
             Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
             Event::P2p { from, token } => {
                 self.expect_peer(&from, &token);

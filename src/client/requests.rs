@@ -12,17 +12,22 @@ use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, HistoryLine, Reply, Request, RoomLine};
 
 impl Client {
-    /// Tells the server you have read `message` and everything before it in
-    /// its conversation: the sender of a direct message sees `✓✓ read`.
+    /// You have read `message` and everything before it in its
+    /// conversation: at once in the local log, and on the server (the
+    /// sender of a direct message sees `✓✓ read`) by a cumulative `READ`
+    /// that the sender thread says at most once per chat every
+    /// [`READ_EVERY`](super::reads::READ_EVERY), for the newest message
+    /// read (see [`super::reads`]). Offline, it is said once back online.
+    /// Fails only on a disk error.
     pub fn read(&self, message: &Message) -> Result<()> {
-        let chat = message.chat(self.me());
-        self.expect_ok(
-            Request::Read { chat, id: message.id.clone() },
-            Msg::ReqRead.text(crate::i18n::current()),
-        )?;
-        let mut log = self.shared.log.lock();
-        log.read_up_to(&self.shared.me, &message.from, &message.id, now_ms())?;
-        log.sync()
+        {
+            let mut log = self.shared.log.lock();
+            log.read_up_to(&self.shared.me, &message.from, &message.id, now_ms())?;
+            log.sync()?;
+        }
+        self.shared.reads.lock().mark(message.chat(self.me()), &message.id);
+        self.job(Job::Wake);
+        Ok(())
     }
 
     /// The users online now, sorted.

@@ -12,7 +12,7 @@
 //! 2. while online and the outbox is not empty, *drain* it: send up to
 //!    [`BATCH`] messages pipelined (all requests, then all replies), mark each
 //!    `RECEIVED ✓` on its `OK`, stop at the first failure so the order holds;
-//! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, `READ`, …);
+//! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, …);
 //! 4. when idle for half the timeout (the shorter of ours and the
 //!    server's, learned from `INFO`: [`super::keepalive`]), send `PING` so
 //!    the server does not close the connection (protocol §7). A server whose `--timeout` is
@@ -26,7 +26,14 @@
 //!    database is failing over) stays in the outbox with the rest behind
 //!    it, and the outbox is sent again, same ids, after the reconnection
 //!    backoff ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]), on the
-//!    same connection: the user sees the message wait, not an error.
+//!    same connection: the user sees the message wait, not an error. A
+//!    message answered `KO:RATE_LIMITED` (a class over its address's
+//!    budget) waits the same way, as long as the server says;
+//! 7. say the `READ`s the application owes, at most one per chat every
+//!    two seconds ([`super::reads`]); one refused for the rate waits too.
+//!
+//! No refusal for the rate takes the client offline: the request was
+//! not done, and the connection is as good as before.
 //!
 //! Every send connection asks the server who it is right after its login
 //! (`SERVER`, see [`super::server_id`]), so the outbox never reaches a
@@ -40,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::backoff::{FIRST_BACKOFF, longer, rate_wait, try_again};
 use super::connection::{Connection, Port};
 use super::link::why_offline;
 use super::outbox::Outgoing;
@@ -52,23 +60,6 @@ use crate::protocol::{Accepted, Code, MsgState, Reply, Request};
 /// Most messages sent before reading their replies. Bounded so that
 /// neither side's socket buffer can fill while the other is not reading.
 pub const BATCH: usize = 64;
-
-/// First wait before reconnecting, doubled after each failure…
-pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// …up to this.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
-
-/// True for a refusal that says "try again" (1.2's `KO:UNAVAILABLE`): the
-/// request was not done, or is recognised when sent again with its id.
-/// The one rule of every client that retries (the outbox, `wachat send`).
-pub fn try_again(code: Code) -> bool {
-    code == Code::Unavailable
-}
-
-/// The wait after `backoff`: doubled, up to [`MAX_BACKOFF`].
-pub fn longer(backoff: Duration) -> Duration {
-    (backoff * 2).min(MAX_BACKOFF)
-}
 
 /// Work for the sender thread.
 pub enum Job {
@@ -115,6 +106,10 @@ pub struct SenderThread {
     hold: Option<(Instant, Duration)>,
 }
 
+/// How long a closing client may wait for the server's limits to let its
+/// outbox go (`SenderThread::finish`).
+pub const FINISH_WITHIN: Duration = Duration::from_secs(5);
+
 /// The shortest `ping_every` learned from a server (one `PING` in 250 ms
 /// costs nothing; a shorter server timeout is not a usable one).
 pub const MIN_PING_EVERY: Duration = Duration::from_millis(250);
@@ -149,13 +144,28 @@ impl SenderThread {
             }
             let held = self.hold.is_some_and(|(until, _)| Instant::now() < until);
             if self.conn.is_some() && !held && !self.shared.outbox.lock().is_empty() {
+                let next = self.shared.outbox.lock().waiting(BATCH);
+                let owed = self.shared.reads.lock().take_for(next.iter().map(|m| &m.to), Instant::now());
+                self.say_reads(owed);
                 self.drain();
+                continue;
+            }
+            let reads_at = self.shared.reads.lock().next_at();
+            if self.conn.is_some() && reads_at.is_some_and(|at| at <= Instant::now()) {
+                let due = self.shared.reads.lock().take_due(Instant::now());
+                self.say_reads(due);
                 continue;
             }
             let wake_at = match (&self.conn, self.hold) {
                 (Some(_), Some((until, _))) if held => until.min(self.last_sent + self.ping_every),
                 (Some(_), _) => self.last_sent + self.ping_every,
+                // Ended: no reconnection to wait for, only jobs.
+                (None, _) if self.shared.is_ended() => Instant::now() + Duration::from_secs(3600),
                 (None, _) => self.retry_at,
+            };
+            let wake_at = match reads_at {
+                Some(at) if self.conn.is_some() => wake_at.min(at),
+                _ => wake_at,
             };
             match jobs.recv_deadline(wake_at) {
                 Ok(Job::Request { request, reply }) => {
@@ -185,6 +195,9 @@ impl SenderThread {
     /// One attempt to connect and log in; on failure, the next one is
     /// scheduled after a longer wait.
     fn reconnect(&mut self) {
+        if self.shared.is_ended() {
+            return;
+        }
         match self.shared.open(Port::Send) {
             Ok(conn) => {
                 self.conn = Some(conn);
@@ -195,6 +208,9 @@ impl SenderThread {
             }
             Err(e) => {
                 log::debug!("send port: {e}");
+                if self.shared.ended_by(&e) {
+                    return;
+                }
                 self.retry_at = Instant::now() + self.backoff;
                 self.backoff = longer(self.backoff);
                 self.shared.link.set(Port::Send, false, || why_offline(&e));
@@ -305,6 +321,41 @@ impl SenderThread {
         }
     }
 
+    /// Says the `READ`s `due`, pipelined (see [`super::reads`]): those
+    /// due by their pace, or those owed in the chats the outbox is about
+    /// to write to, so that a reply never reaches its reader before the
+    /// tick that says its question was read. One refused for the rate
+    /// waits as long as the server says, with those behind it; one the
+    /// server cannot take (a message it no longer has) is dropped; without
+    /// a connection, they all wait.
+    fn say_reads(&mut self, due: Vec<super::reads::Due>) {
+        if due.is_empty() {
+            return;
+        }
+        let requests: Vec<Request> =
+            due.iter().map(|d| Request::Read { chat: d.chat.clone(), id: d.id.clone() }).collect();
+        let replies = match self.requests(&requests) {
+            Ok(replies) => replies,
+            Err(e) => {
+                log::debug!("READ: {e}");
+                let mut reads = self.shared.reads.lock();
+                due.into_iter().for_each(|d| reads.put_back(d));
+                return;
+            }
+        };
+        let mut reads = self.shared.reads.lock();
+        for (read, reply) in due.into_iter().zip(replies) {
+            match reply {
+                Reply::Ok => {}
+                Reply::Ko(ko) if rate_wait(&ko).is_some() => {
+                    reads.hold(Instant::now() + rate_wait(&ko).unwrap_or(FIRST_BACKOFF));
+                    reads.put_back(read);
+                }
+                other => log::debug!("READ:{}:{} answered {:?}", read.chat, read.id, other.to_string()),
+            }
+        }
+    }
+
     fn ping(&mut self) {
         match self.request(&Request::Ping) {
             Ok(Reply::Ok) => {}
@@ -327,11 +378,21 @@ impl SenderThread {
         let mut outcome = requests.iter().try_for_each(|r| conn.write_request(r));
         if outcome.is_ok() {
             for (message, request) in batch.iter().zip(&requests) {
-                match conn.read_reply(request).and_then(|reply| self.shared.settle(message, reply)) {
-                    Ok(notice) => settled.push(notice),
+                let reply = match conn.read_reply(request) {
+                    Ok(reply) => reply,
                     Err(e) => {
                         outcome = Err(e);
                         break;
+                    }
+                };
+                // Past the first failure the replies are still read, so
+                // that the connection stays in step, and their messages
+                // stay in the outbox, the order kept: sent again with the
+                // same ids, one the server took meanwhile is recognised.
+                if outcome.is_ok() {
+                    match self.shared.settle(message, reply) {
+                        Ok(notice) => settled.push(notice),
+                        Err(e) => outcome = Err(e),
                     }
                 }
             }
@@ -359,6 +420,15 @@ impl SenderThread {
                 log::debug!("send port: {}; sending the outbox again in {wait:?}", ko.reason);
                 self.hold = Some((Instant::now() + wait, wait));
             }
+            // Over the server's budget of requests: the same ids again once
+            // it has refilled, as long as the server says, on the same
+            // connection. The user sees the message wait (`…`), not
+            // "offline".
+            Err(Error::Refused { ko, .. }) if rate_wait(&ko).is_some() => {
+                let wait = rate_wait(&ko).unwrap_or(FIRST_BACKOFF);
+                log::debug!("send port: {}; sending the outbox again in {wait:?}", ko.reason);
+                self.hold = Some((Instant::now() + wait, wait));
+            }
             // Timed out before it read the first message: it stored none of
             // the rest either, the outbox still has them all.
             Err(Error::Refused { ko, .. }) if ko.code == Code::Timeout => self.timed_out(quiet),
@@ -367,15 +437,30 @@ impl SenderThread {
     }
 
     /// The client is closing: deliver what the outbox holds if the server
-    /// can be reached (one attempt), then say goodbye.
+    /// can be reached (one attempt, waiting out a refusal that says to
+    /// wait, [`FINISH_WITHIN`] at most: what is left is sent at the next
+    /// start), say the `READ`s owed now, then say goodbye.
     fn finish(mut self) {
+        let deadline = Instant::now() + FINISH_WITHIN;
         if !self.shared.outbox.lock().is_empty() {
             if self.conn.is_none() {
                 self.reconnect();
             }
             while self.conn.is_some() && !self.shared.outbox.lock().is_empty() {
+                if let Some((until, _)) = self.hold {
+                    if until > deadline {
+                        break;
+                    }
+                    std::thread::sleep(until.saturating_duration_since(Instant::now())); // as the server said
+                }
                 self.drain();
             }
+        }
+        let reads = self.shared.reads.lock().take_all();
+        if self.conn.is_some() && !reads.is_empty() {
+            let requests: Vec<Request> =
+                reads.into_iter().map(|d| Request::Read { chat: d.chat, id: d.id }).collect();
+            let _ = self.requests(&requests);
         }
         if let Some(conn) = self.conn.as_mut() {
             let _ = conn.request(&Request::Quit);

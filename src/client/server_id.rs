@@ -54,7 +54,7 @@ pub const FILE: &str = "server_id";
 /// is. `None` from a version-1 server (`KO:BAD_REQUEST`), or from one whose
 /// answer is not an id (a test's fake server answers `OK` to anything).
 pub fn ask(conn: &mut Connection) -> Result<Option<String>> {
-    match conn.request(&Request::Server)? {
+    match conn.request_patiently(&Request::Server)? {
         Reply::OkWith(id) if check_id(&id).is_ok() => Ok(Some(id)),
         Reply::Ko(ko) if ko.code.closes_connection() => {
             Err(Error::Refused { request: Request::Server.to_string(), ko })

@@ -11,11 +11,14 @@ use parking_lot::Mutex;
 
 use super::direct::{self, announce};
 use super::link::Link;
+use super::reads::Reads;
 use super::{
     ClientOptions, Connection, History, Message, Notice, Outbox, Outgoing, Port, keepalive, login, server_id,
     token,
 };
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::p2p::Tokens;
 use crate::protocol::{Code, MsgState};
 
@@ -54,6 +57,11 @@ pub(super) struct Shared {
     /// 1.2: the server's `--timeout`, learned at each send login
     /// ([`keepalive`]): both threads keep their connections alive within it.
     pub(super) server_timeout: keepalive::Learned,
+    /// The `READ`s the sender thread owes the server, paced ([`Reads`]).
+    pub(super) reads: Mutex<Reads>,
+    /// The server will not let this client in any more ([`Notice::Ended`]):
+    /// neither thread reconnects.
+    pub(super) ended: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -87,6 +95,35 @@ impl Shared {
             }
             _ => e,
         }
+    }
+
+    /// The server will not let this client in any more: offline for good,
+    /// no thread reconnects, the application told once why.
+    pub(super) fn end(&self, why: String) {
+        self.link.replaced();
+        if !self.ended.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let _ = self.notices.send(Notice::Ended(why));
+        }
+    }
+
+    /// A login refused after the start (`KO:AUTH_FAILED` while
+    /// reconnecting, with the password or token that logged in before):
+    /// the client ends ([`Shared::end`]); a token's refusal is an unlink,
+    /// said as one ([`Shared::refused`]). True if the client has ended.
+    pub(super) fn ended_by(&self, e: &Error) -> bool {
+        match e {
+            Error::Refused { ko, .. } if ko.code == Code::AuthFailed && !self.uses_token => {
+                let lang = crate::i18n::current();
+                self.end(tr!(in lang; Msg::LoginRefusedNow, user = self.me, reason = ko.reason));
+                true
+            }
+            _ => self.is_ended(),
+        }
+    }
+
+    /// True once the client ended ([`Shared::end`]).
+    pub(super) fn is_ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// This device is unlinked: its token forgotten, the application told
@@ -192,6 +229,8 @@ mod tests {
             new_password: Mutex::new(None),
             deleted: Default::default(),
             server_timeout: Default::default(),
+            reads: Mutex::default(),
+            ended: Default::default(),
         };
         let out = Outgoing {
             ts: 1,

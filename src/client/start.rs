@@ -212,6 +212,8 @@ fn open_shared(
         new_password: Mutex::new(None),
         deleted: Default::default(),
         server_timeout: Default::default(),
+        reads: Mutex::default(),
+        ended: Default::default(),
     })
 }
 

@@ -13,9 +13,12 @@
 //!
 //! NATS is "at most once": a message published while the bus is down is
 //! dropped here on purpose (nothing waits behind it), and one the server
-//! drops is gone. Nothing depends on the bus for correctness: what it
-//! carries is either also in PostgreSQL (events: refilled by the next
-//! poll, see `feeder.rs`) or refreshed by the next heartbeat (sessions).
+//! drops is gone. Nothing depends on the bus for correctness: a batch it
+//! carries is also in PostgreSQL's log (a follower reads the table when
+//! NATS did not bring it: `node.rs`'s keeper); a forwarded request or its
+//! reply that is lost leaves the request unanswered, and its connection
+//! is cut after `--timeout` (the client sends it again, with its id:
+//! `forward.rs`); a follower's `ALIVE` is said again each second.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -44,7 +47,8 @@ enum Command {
     Subscribe(String),
 }
 
-/// How long a request (`PEER` to another node) waits for its answer.
+/// How long a request (a follower's question to the leader: a login, a
+/// receive connection's attach, the read index) waits for its answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// At stop, how long the bridge waits for NATS to take what was

@@ -132,6 +132,35 @@ impl Door for PgDoor {
         }
     }
 
+    fn invites(&self) -> std::result::Result<Vec<(String, Kept)>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query("SELECT code, expires_ms, used_ms IS NOT NULL FROM invites ORDER BY expires_ms, code", &[])
+            .or_ko("listing invite codes")?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get(0), Kept { expires_ms: count(row.get(1)), used: row.get(2) }))
+            .collect())
+    }
+
+    fn revoke(&self, code: &str) -> std::result::Result<Option<Kept>, Ko> {
+        const DOING: &str = "revoking an invite code";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let row = tx
+            .query_opt(
+                "SELECT expires_ms, used_ms IS NOT NULL FROM invites WHERE code = $1 FOR UPDATE",
+                &[&code],
+            )
+            .or_ko(DOING)?;
+        let was = row.map(|row| Kept { expires_ms: count(row.get(0)), used: row.get(1) });
+        if was.is_some_and(|kept| !kept.used) {
+            tx.execute("DELETE FROM invites WHERE code = $1", &[&code]).or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)?;
+        Ok(was)
+    }
+
     fn set_disabled(&self, name: &str, on: bool) -> std::result::Result<bool, Ko> {
         let mut conn = self.db.get()?;
         let folded = fold(name);

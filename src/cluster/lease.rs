@@ -36,13 +36,22 @@ pub const CONFIRM: Duration = Duration::from_millis(2 * RENEW_EVERY.as_millis() 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     pub epoch: i64,
-    /// The leading node's name.
+    /// The leading node's name; empty once its leader let it go
+    /// ([`release`]).
     pub holder: String,
     /// Ran out: no renewal for a whole [`TERM`].
     pub expired: bool,
     /// Its last renewal (the database's clock, Unix ms): the same lease
     /// found run out twice, [`CONFIRM`] apart, is taken.
     pub renewed_ms: i64,
+}
+
+impl Lease {
+    /// Whether another node may take it at once: its leader let it go
+    /// (it stopped after its last batch), so nobody can be renewing it.
+    pub fn released(&self) -> bool {
+        self.holder.is_empty()
+    }
 }
 
 /// The lease, if any node ever held it.
@@ -87,14 +96,21 @@ pub fn take(db: &mut Client, node: &str, seen: Option<i64>) -> Result<Option<i64
     Ok(row.map(|row| row.get(0)))
 }
 
-/// Renews the lease of `epoch`: false if another node took it.
+/// Renews the lease of `epoch`: false if another node took it, or if it
+/// was let go ([`release`]): a renewal racing its own leader's release
+/// must not make a lease held by nobody look alive, which no node would
+/// then take until its term ran out.
 pub fn renew(db: &mut Client, epoch: i64) -> Result<bool, postgres::Error> {
-    Ok(db.execute("UPDATE lease SET renewed = now() WHERE epoch = $1", &[&epoch])? == 1)
+    Ok(db.execute("UPDATE lease SET renewed = now() WHERE epoch = $1 AND holder <> ''", &[&epoch])? == 1)
 }
 
-/// Lets the lease go at once (a leader that stops): the next node need
-/// not wait for the term to run out.
+/// Lets the lease go at once (a leader that stops): run out, and held by
+/// nobody, so that the next node takes it without waiting for the term
+/// or confirming it ([`Lease::released`]).
 pub fn release(db: &mut Client, epoch: i64) -> Result<(), postgres::Error> {
-    db.execute("UPDATE lease SET renewed = now() - interval '1 hour' WHERE epoch = $1", &[&epoch])?;
+    db.execute(
+        "UPDATE lease SET holder = '', renewed = now() - interval '1 hour' WHERE epoch = $1",
+        &[&epoch],
+    )?;
     Ok(())
 }

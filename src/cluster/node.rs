@@ -87,7 +87,12 @@ impl Node {
     }
 
     /// Catches up with the log and takes its part: leader if the lease is
-    /// free or ran out, else follower of whoever holds it.
+    /// free, let go, or its own; else follower of whoever holds it, even
+    /// of a lease that ran out (the keeper takes that one once it has
+    /// confirmed it, as any follower does: a leader that could not renew
+    /// only because the database was away keeps leading when it is back).
+    /// Of two nodes that take a free lease at once, the one that did not
+    /// get it follows the one that did.
     pub fn start(
         name: String,
         db: Arc<Db>,
@@ -100,32 +105,27 @@ impl Node {
         let fail = |doing: &str, e: &postgres::Error| super::db::error(format!("cluster: {doing}"), e);
         let mut client = db.connect_at_start()?;
         catch_up(&store, &mut client)?;
-        let held = lease::read(&mut client).map_err(|e| fail("reading the lease", &e))?;
-        let part = match &held {
-            Some(Lease { epoch, holder, expired: false, .. }) if *holder != name => {
-                log::info!("cluster: node {holder} leads (epoch {epoch}): this node follows");
-                Part::Following {
-                    epoch: *epoch,
-                    holder: holder.clone(),
-                    forward: Arc::new(Forward::new(
-                        bus.clone(),
-                        name.clone(),
-                        lead_subject(&prefix, *epoch),
-                        timeout,
-                    )),
+        let part = loop {
+            let held = lease::read(&mut client).map_err(|e| fail("reading the lease", &e))?;
+            match held {
+                Some(Lease { epoch, holder, .. }) if !holder.is_empty() && holder != name => {
+                    log::info!("cluster: node {holder} leads (epoch {epoch}): this node follows");
+                    let forward =
+                        Forward::new(bus.clone(), name.clone(), lead_subject(&prefix, epoch), timeout);
+                    break Part::Following { epoch, holder, forward: Arc::new(forward) };
+                }
+                _ => {
+                    let seen = held.as_ref().map(|l| l.epoch);
+                    let taken =
+                        lease::take(&mut client, &name, seen).map_err(|e| fail("taking the lease", &e))?;
+                    if let Some(epoch) = taken {
+                        break Part::Leading { epoch, gateway: None };
+                    }
+                    // Another node took it meanwhile: read again, and follow it.
                 }
             }
-            _ => {
-                let epoch = lease::take(&mut client, &name, held.as_ref().map(|l| l.epoch))
-                    .map_err(|e| fail("taking the lease", &e))?
-                    .ok_or_else(|| {
-                        Error::Usage(
-                            "cluster: another node took the lease as this one started; start it again".into(),
-                        )
-                    })?;
-                Part::Leading { epoch, gateway: None }
-            }
         };
+        shown(&part);
         let node = Arc::new(Node {
             name,
             db,
@@ -263,6 +263,7 @@ impl Node {
         let mut client = None;
         let mut lease_looked = Instant::now();
         let mut ran_out = None;
+        let mut unread = false;
         while !self.deposed.load(Ordering::SeqCst) {
             let leading = matches!(*self.part.lock(), Part::Leading { .. });
             if leading {
@@ -279,7 +280,7 @@ impl Node {
                     }
                 }
                 Ok(Heard::Batch(batch)) if batch.base < self.store.end() => {} // had it
-                _ => self.read_log(&mut client),
+                _ => self.read_log(&mut client, &mut unread),
             }
             if lease_looked.elapsed() >= lease::RENEW_EVERY {
                 lease_looked = Instant::now();
@@ -300,10 +301,27 @@ impl Node {
     }
 
     /// A follower reads the batches it has not applied from the table.
-    fn read_log(&self, client: &mut Option<super::db::Link>) {
+    /// A read that fails (a connection cut by a database's failover) is
+    /// made again at the next poll, on a new connection, and meanwhile the
+    /// batches NATS brings are applied: only a copy that cannot take the
+    /// log's next batch starts the node again. `unread`: the last read
+    /// failed (said once, not at every poll).
+    fn read_log(&self, client: &mut Option<super::db::Link>, unread: &mut bool) {
         let Some(db) = self.client(client) else { return };
-        if let Err(e) = catch_up(&self.store, db) {
-            self.depose(&format!("its copy of the log cannot follow: {e}"));
+        match catch_up_from(&self.store, db) {
+            Ok(read) => {
+                crate::metrics::get().gap_refills.inc_by(read);
+                if std::mem::take(unread) {
+                    log::info!("cluster: the log is read again");
+                }
+            }
+            Err(Behind::Unread(e)) => {
+                if !std::mem::replace(unread, true) {
+                    log::warn!("cluster: reading the log: {}; reading it again", super::db::describe(&e));
+                }
+                *client = None; // connected again at the next poll
+            }
+            Err(Behind::Differs(e)) => self.depose(&format!("its copy of the log cannot follow: {e}")),
         }
     }
 
@@ -323,8 +341,10 @@ impl Node {
             Part::Following { epoch, holder, .. } => (*epoch, holder.clone()),
             Part::Leading { .. } => return,
         };
-        // Run out, and still the same lease `CONFIRM` later: taken.
+        // Run out, and still the same lease `CONFIRM` later: taken; let go
+        // by its leader: taken at once.
         let confirmed = match (&held, ran_out.as_ref()) {
+            (Some(now @ Lease { expired: true, .. }), _) if now.released() => true,
             (Some(now @ Lease { expired: true, .. }), Some((then, since))) if now == then => {
                 since.elapsed() >= lease::CONFIRM
             }
@@ -340,7 +360,11 @@ impl Node {
         match held {
             Some(Lease { expired: true, epoch, holder, .. }) if confirmed => {
                 *ran_out = None;
-                log::warn!("cluster: the lease of node {holder} (epoch {epoch}) ran out: taking it");
+                if holder.is_empty() {
+                    log::warn!("cluster: the lease (epoch {epoch}) was let go: taking it");
+                } else {
+                    log::warn!("cluster: the lease of node {holder} (epoch {epoch}) ran out: taking it");
+                }
                 match lease::take(db, &self.name, Some(epoch)) {
                     Ok(Some(new)) => self.take_over(db, new),
                     Ok(None) => {} // another node took it first: seen next time
@@ -365,10 +389,9 @@ impl Node {
             lead_subject(&self.prefix, epoch),
             self.timeout,
         ));
-        let old = std::mem::replace(
-            &mut *self.part.lock(),
-            Part::Following { epoch, holder, forward: forward.clone() },
-        );
+        let part = Part::Following { epoch, holder, forward: forward.clone() };
+        shown(&part);
+        let old = std::mem::replace(&mut *self.part.lock(), part);
         if let Part::Following { forward: old, .. } = old {
             forward.take(old.hand_over());
         }
@@ -389,7 +412,9 @@ impl Node {
                 Ok(gateway) => Arc::new(gateway),
                 Err(e) => return self.depose(&format!("its gateway cannot listen: {e}")),
             };
-        let old = std::mem::replace(&mut *self.part.lock(), Part::Leading { epoch, gateway: Some(gateway) });
+        let part = Part::Leading { epoch, gateway: Some(gateway) };
+        shown(&part);
+        let old = std::mem::replace(&mut *self.part.lock(), part);
         self.bus.subscribe(lead_subject(&self.prefix, epoch));
         ctx.follow(None);
         // What went through the old leader is this node's now.
@@ -453,6 +478,18 @@ impl Node {
     }
 }
 
+/// This node's part, in its metrics (`wachat_cluster_epoch`,
+/// `wachat_cluster_leading`).
+fn shown(part: &Part) {
+    let metrics = crate::metrics::get();
+    let (epoch, leading) = match part {
+        Part::Following { epoch, .. } => (*epoch, 0),
+        Part::Leading { epoch, .. } => (*epoch, 1),
+    };
+    metrics.epoch.set(epoch);
+    metrics.leading.set(leading);
+}
+
 /// The subject the leader of `epoch` listens to.
 fn lead_subject(prefix: &str, epoch: i64) -> String {
     format!("{prefix}.lead.{epoch}")
@@ -460,21 +497,38 @@ fn lead_subject(prefix: &str, epoch: i64) -> String {
 
 /// Applies every batch of the log after this copy's end.
 fn catch_up(store: &LocalStore, client: &mut postgres::Client) -> Result<()> {
+    catch_up_from(store, client).map(drop).map_err(|behind| match behind {
+        Behind::Unread(e) => super::db::error("cluster: reading the log".into(), &e),
+        Behind::Differs(e) => e,
+    })
+}
+
+/// Why a copy could not catch up with the log.
+enum Behind {
+    /// The database did not answer: the copy is as it was.
+    Unread(postgres::Error),
+    /// The log's next batch does not fit the copy, or applying it failed.
+    Differs(Error),
+}
+
+/// [`catch_up`]: how many batches it applied, or why it stopped.
+fn catch_up_from(store: &LocalStore, client: &mut postgres::Client) -> std::result::Result<u64, Behind> {
+    let mut applied = 0;
     loop {
-        let batches = shared::read_from(client, store.end())
-            .map_err(|e| super::db::error("cluster: reading the log".into(), &e))?;
+        let batches = shared::read_from(client, store.end()).map_err(Behind::Unread)?;
         if batches.is_empty() {
-            return Ok(());
+            return Ok(applied);
         }
         for batch in batches {
             if batch.base != store.end() {
-                return Err(Error::Usage(format!(
+                return Err(Behind::Differs(Error::Usage(format!(
                     "cluster: the log has a batch at {} where this copy ends at {}",
                     batch.base,
                     store.end()
-                )));
+                ))));
             }
-            store.apply_shared(batch.base, &batch.users, &batch.records)?;
+            store.apply_shared(batch.base, &batch.users, &batch.records).map_err(Behind::Differs)?;
+            applied += 1;
         }
     }
 }

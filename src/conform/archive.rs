@@ -4,7 +4,7 @@
 //! nothing to undo), and a receive connection that said `VERSION:1.2`
 //! hears `ARCHIVE:<chat>:<archived|unarchived>`. (The bound of 1,000
 //! chats is not tried here: 1,001 requests would meet a server's
-//! `--rate`; tests/archive.rs tries it.)
+//! `--rate`; tests/chat/archive.rs tries it.)
 
 use super::case::{addition, check};
 use super::{Case, CaseCtx, Failure, Level};

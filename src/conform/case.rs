@@ -190,6 +190,11 @@ pub struct Settings {
     /// made with `REDEEM` and a code, and the cases that register by
     /// themselves are skipped.
     pub invite_only: bool,
+    /// The server limits the requests of the suite's address (its `INFO`
+    /// says a `rate`, and counts the address's new accounts: it is not
+    /// exempt): the clean-up deletes its accounts at a pace that leaves
+    /// that address's budget to whoever shares it (`preflight::clean_up`).
+    pub limited: bool,
 }
 
 impl Settings {
@@ -209,6 +214,7 @@ impl Settings {
             made: Arc::default(),
             invites: Arc::default(),
             invite_only: false,
+            limited: false,
         }
     }
 

@@ -384,8 +384,13 @@ const SCENARIOS: [(&str, &str, Scenario); 8] = [
     ("bye-replaced-reported", "§6 BYE:REPLACED", bye_replaced),
 ];
 
+/// How long a client's program may take to start, at the least, before
+/// its first login: an interpreter or a JVM on a busy machine takes
+/// seconds, which is no reaction time of the client's.
+const START: Duration = Duration::from_secs(10);
+
 fn logs_in(s: &mut Script) -> Result<(), Failure> {
-    s.reconnected(s.wait, "a LOGIN or REGISTER on the receive port")
+    s.reconnected(s.wait.max(START), "a LOGIN or REGISTER on the receive port")
 }
 
 fn acks_a_burst(s: &mut Script) -> Result<(), Failure> {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::report::{self, ClassRow};
+use super::report;
 use super::{Group, Level, Settings, all_cases, html, runner};
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
@@ -73,9 +73,22 @@ pub struct ServerCheck {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Run the suite against every server of a roster (CSV with the header
-    /// student,host,send_port,recv_port) and print one summary table.
+    /// student,host,send_port,recv_port[,restart]; restart: a shell command
+    /// that restarts that student's server) and print one table, with
+    /// points per group.
     #[arg(long, value_name = "ROSTER.CSV")]
     pub class: Option<PathBuf>,
+    /// With --class: how many servers are checked at once.
+    #[arg(long, default_value_t = super::class::DEFAULT_JOBS, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: u64,
+    /// With --class: the points a group of cases weighs (default 10 each);
+    /// repeatable, e.g. --weight restart=30 --weight v1.2=0.
+    #[arg(long, value_name = "GROUP=POINTS", value_parser = super::class::parse_weight)]
+    pub weight: Vec<(Group, f64)>,
+    /// With --class: also write the grades as CSV, one row per student
+    /// (points, maximum, each group's points), for a grading script.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
     /// Speak TLS to the server, trusting the certificates the system trusts.
     #[arg(long)]
     pub tls: bool,
@@ -171,38 +184,28 @@ fn server(check: ServerCheck) -> Result<()> {
     report::verdict(&outcomes)
 }
 
-/// One run per student of the roster; the table at the end.
+/// The suite against every server of a roster, `--jobs` at a time; the
+/// table (or JSON), the CSV and the page at the end (`class.rs`).
 fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
-    let mut reader = csv::Reader::from_path(roster)
-        .map_err(|e| Error::Usage(format!("reading the roster {}: {e}", roster.display())))?;
-    let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| Error::Usage(format!("{} line {}: {e}", roster.display(), n + 2)))?;
-        let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
-        let port = |i: usize, default: u16| match field(i).as_str() {
-            "" => Ok(default),
-            s => s.parse::<u16>().map_err(|_| format!("bad port {s:?}")),
-        };
-        let (student, host) = (field(0), field(1));
-        let mut address = host.clone();
-        let result = match (port(2, DEFAULT_SEND_PORT), port(3, DEFAULT_RECV_PORT)) {
-            (Ok(send), Ok(recv)) if !host.is_empty() => {
-                address = format!("{host}:{send}:{recv}");
-                let settings = settings(check, &host, send, recv)?;
-                eprintln!("{student}: {host} …");
-                let cases = runner::selected(all_cases(), &settings);
-                let outcomes = runner::run(&cases, &settings, &mut |_| {});
-                clean_up(&settings);
-                Ok(outcomes)
-            }
-            (Err(why), _) | (_, Err(why)) => Err(why),
-            _ => Err("no host".to_string()),
-        };
-        rows.push(ClassRow { student, address, result });
+    let rows = super::class::read_roster(roster)?;
+    let settings = |row: &super::class::Row| {
+        let mut settings = settings(check, &row.host, row.send_port, row.recv_port)?;
+        settings.restart = row.restart.clone();
+        Ok(settings)
+    };
+    let checked = super::class::check_all(rows, check.jobs as usize, &settings);
+    let weights = super::class::Weights(check.weight.clone());
+    let table = if check.json {
+        super::class::json(&checked, &weights)
+    } else {
+        super::class::text(&checked, &weights)
+    };
+    print!("{table}");
+    if let Some(path) = &check.csv {
+        report::write_file(path, &super::class::csv(&checked, &weights)?)?;
     }
-    print!("{}", if check.json { report::class_json(&rows) } else { report::class_text(&rows) });
     if let Some(path) = &check.html {
-        report::write_file(path, &html::class_page(&rows))?;
+        report::write_file(path, &html::class_page(&checked, &weights))?;
     }
-    Ok(())
+    super::class::verdict(&checked)
 }

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::ClassRow;
+use super::class::{Checked, ClassRow, Weights};
 use super::wire::{Dir, Line};
 use super::{Outcome, Status, report};
 
@@ -47,46 +47,86 @@ pub fn page(title: &str, peer: &str, outcomes: &[Outcome]) -> String {
     }
     out.push_str("</table>\n");
     for (n, o) in outcomes.iter().enumerate() {
-        if let Status::Fail(failure) = &o.status {
-            // The diagram ends where the case did: at what was missing.
-            let mut lines = o.transcript.clone();
-            let at_ms = o.ms;
-            let text = format!("FAILED here: expected {}, got {}", failure.expected, failure.got);
-            lines.push(Line { at_ms, conn: "suite".into(), dir: Dir::Note, text });
-            let _ = writeln!(
-                out,
-                "<h2 id=\"case{n}\">{}</h2>\n<p>{}. Expected <code>{}</code>, got <code>{}</code>.</p>\n{}",
-                escape(&o.id),
-                escape(o.section),
-                escape(&failure.expected),
-                escape(&failure.got),
-                diagram(&lines, peer)
-            );
+        out.push_str(&failure_section(&format!("case{n}"), "h2", o, peer));
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// A failed case as a section of a page (`anchor` its id, `level` its
+/// heading): what was expected and what came, then the sequence diagram,
+/// which ends where the case did; nothing for a case that did not fail.
+fn failure_section(anchor: &str, level: &str, o: &Outcome, peer: &str) -> String {
+    let Status::Fail(failure) = &o.status else { return String::new() };
+    let mut lines = o.transcript.clone();
+    let text = format!("FAILED here: expected {}, got {}", failure.expected, failure.got);
+    lines.push(Line { at_ms: o.ms, conn: "suite".into(), dir: Dir::Note, text });
+    format!(
+        "<{level} id=\"{anchor}\">{}</{level}>\n<p>{}. Expected <code>{}</code>, got <code>{}</code>.</p>\n{}\n",
+        escape(&o.id),
+        escape(o.section),
+        escape(&failure.expected),
+        escape(&failure.got),
+        diagram(&lines, peer)
+    )
+}
+
+/// The class (`--class`) as a page: one row per student (status, points,
+/// the failing cases), each failing case a link to its transcript and
+/// diagram further down the same page.
+pub fn class_page(rows: &[ClassRow], weights: &Weights) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>wachat conform: class</title>\
+         <style>{STYLE}</style></head><body>\n<h1>wachat conform: class</h1>\n<table><tr><th>student</th>\
+         <th>address</th><th>status</th><th>pass</th><th>fail</th><th>skip</th><th>points</th><th>failing</th></tr>\n"
+    );
+    for (s, row) in rows.iter().enumerate() {
+        let (p, f, k) = match &row.checked {
+            Checked::Ran(outcomes) => report::counts(outcomes),
+            _ => (0, 0, 0),
+        };
+        let (points, max) = row.points(weights);
+        let failing = match row.why_not() {
+            Some(why) => escape(why),
+            None => row
+                .failing()
+                .iter()
+                .map(|o| format!("<a href=\"#s{s}-{}\">{}</a>", anchor_of(&o.id), escape(&o.id)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let class = if row.status() == "passing" { "pass" } else { "fail" };
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"#s{s}\">{}</a></td><td>{}</td><td class=\"{class}\">{}</td><td>{p}</td><td>{f}</td>\
+             <td>{k}</td><td>{points:.1} / {max:.0}</td><td>{failing}</td></tr>",
+            escape(&row.student),
+            escape(&row.address),
+            row.status(),
+        );
+    }
+    out.push_str("</table>\n");
+    for (s, row) in rows.iter().enumerate() {
+        let _ = writeln!(out, "<h2 id=\"s{s}\">{} ({})</h2>", escape(&row.student), escape(&row.address));
+        let grades: Vec<String> = row
+            .grades(weights)
+            .iter()
+            .filter_map(|g| Some(format!("{} {:.1}/{}", g.group.as_str(), g.points?, g.weight)))
+            .collect();
+        let _ =
+            writeln!(out, "<p>{}. {}</p>", row.status(), escape(row.why_not().unwrap_or(&grades.join(", "))));
+        for o in row.failing() {
+            out.push_str(&failure_section(&format!("s{s}-{}", anchor_of(&o.id)), "h3", o, "server"));
         }
     }
     out.push_str("</body></html>\n");
     out
 }
 
-/// The class table of `--class` as a page.
-pub fn class_page(rows: &[ClassRow]) -> String {
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>wachat conform: class</title>\
-         <style>{STYLE}</style></head><body>\n<h1>wachat conform: class</h1>\n<table><tr><th>student</th>\
-         <th>address</th><th>pass</th><th>fail</th><th>skip</th><th>failing</th></tr>\n"
-    );
-    for row in rows {
-        let (p, f, s) = row.result.as_ref().map(report::counts).unwrap_or((0, 0, 0));
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td class=\"pass\">{p}</td><td class=\"fail\">{f}</td><td>{s}</td><td>{}</td></tr>",
-            escape(&row.student),
-            escape(&row.address),
-            escape(&row.failing().join(", "))
-        );
-    }
-    out.push_str("</table></body></html>\n");
-    out
+/// A case id as a fragment of a link: `auth/wrong-password` is
+/// `auth-wrong-password` (only letters, digits and `-`).
+fn anchor_of(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
 }
 
 const LANE: usize = 150;

@@ -5,7 +5,7 @@
 //! them to ask "does mine speak it?" with nothing but `wachat` and their
 //! own code, and for a teacher to grade a class with one command. So the
 //! suite lives in the binary, and the project's own tests run these same
-//! cases against `wachat serve` (tests/conform.rs): one suite, not two.
+//! cases against `wachat serve` (tests/tools/conform.rs): one suite, not two.
 //!
 //! - [`case`]: what a case is, the context it runs in (fresh users with a
 //!   random prefix, labelled connections), and the [`Failure`] it returns;
@@ -19,8 +19,9 @@
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
-//! - [`report`]: text, JSON, and the class table; [`html`]: the page with
-//!   sequence diagrams;
+//! - [`report`]: text and JSON; [`html`]: the page with sequence
+//!   diagrams; [`class`]: a roster of servers checked in parallel, with
+//!   points per group (`--class`);
 //! - [`client`]: `wachat conform client`, the suite playing the server;
 //! - [`federation`]: `wachat conform federation`, the suite playing a
 //!   peer server of the class network (1.3), and `--class`'s table;
@@ -33,6 +34,7 @@
 pub mod archive;
 pub mod auth;
 pub mod case;
+pub mod class;
 pub mod client;
 pub mod codes;
 pub mod command;

@@ -73,6 +73,11 @@ pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
             ));
         }
         settings.made.lock().unwrap_or_else(|e| e.into_inner()).push((name, password));
+        // Requests limited (a rate), and this address not exempt from the
+        // per-address limits (its new accounts are counted): a class's
+        // budget the clean-up must leave alone.
+        let rate = InfoLine::find(&info, "rate").is_some_and(|rate| rate.parse::<f64>().is_ok());
+        settings.limited = rate && limited(&info).is_some();
         return Ok(Allowed { info });
     }
     if reply.starts_with("KO:RATE_LIMITED") {
@@ -124,11 +129,22 @@ pub fn read_invites(codes: &[String], file: Option<&std::path::Path>) -> Result<
 
 /// Deletes the accounts the run made (`LOGIN`, then `DELACCOUNT`).
 /// Returns how many were deleted, and how many are left.
+///
+/// On a server that limits requests (a class server: `settings.limited`),
+/// one account every [`CLEANUP_EVERY`] at most: a `DELACCOUNT` costs ten
+/// requests, and 150 of them at once would empty the budget that the
+/// suite's address shares with a class (its students refused, the
+/// server's log full of refusals) for a clean-up nobody waits for.
 pub fn clean_up(settings: &Settings) -> (usize, usize) {
     let made = std::mem::take(&mut *settings.made.lock().unwrap_or_else(|e| e.into_inner()));
     let ctx = CaseCtx::new(settings, String::new());
     let mut deleted = 0;
+    let mut next = std::time::Instant::now();
     for (i, (name, password)) in made.iter().enumerate() {
+        if settings.limited {
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now())); // the pace
+            next = std::time::Instant::now() + CLEANUP_EVERY;
+        }
         match delete(&ctx, name, password) {
             Ok(true) => deleted += 1,
             Ok(false) => {}
@@ -160,8 +176,11 @@ fn paced(conn: &mut Conn, line: &str) -> Result<String, Failure> {
     loop {
         let reply = conn.request(line)?;
         let Some(reason) = reply.strip_prefix("KO:RATE_LIMITED:") else { return Ok(reply) };
-        let ms = reason.split("try again in ").nth(1).and_then(|r| r.split(' ').next()?.parse::<u64>().ok());
-        let wait = Duration::from_millis(ms.unwrap_or(1000).clamp(10, 5000));
+        let ko = crate::protocol::Ko::new(crate::protocol::Code::RateLimited, reason);
+        let wait = ko
+            .retry_after()
+            .unwrap_or(Duration::from_secs(1))
+            .clamp(Duration::from_millis(10), Duration::from_secs(5));
         if started.elapsed() + wait > CLEANUP_PATIENCE {
             return Ok(reply);
         }
@@ -171,6 +190,11 @@ fn paced(conn: &mut Conn, line: &str) -> Result<String, Failure> {
 
 /// How long the clean-up waits for the server's limits, per request.
 const CLEANUP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The clean-up's pace on a server that limits requests: ten requests
+/// (a `DELACCOUNT`) every 100 ms are half of wachat's default
+/// `--address-rate`.
+pub const CLEANUP_EVERY: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! What the suite prints: one line per case as it finishes, the transcript
 //! of each failure, a summary per group; `--json`, one object per case
-//! (JSON Lines, for grading scripts); and the class table of `--class`.
+//! (JSON Lines, for grading scripts). The class's (`--class`) are
+//! `class.rs`'s.
 //!
 //! Everything that came from the server under test is shown through
 //! [`crate::display::visible`] (the transcript already is): a student's
@@ -124,67 +125,6 @@ pub fn json(outcome: &Outcome) -> String {
         json_str(got),
         json_str(skip),
     )
-}
-
-/// One student's row of the class table.
-pub struct ClassRow {
-    pub student: String,
-    pub address: String,
-    /// The outcomes, or why the suite could not run at all.
-    pub result: Result<Vec<Outcome>, String>,
-}
-
-impl ClassRow {
-    pub fn failing(&self) -> Vec<String> {
-        match &self.result {
-            Ok(outcomes) => outcomes
-                .iter()
-                .filter(|o| matches!(o.status, Status::Fail(_)))
-                .map(|o| o.id.clone())
-                .collect(),
-            Err(why) => vec![why.clone()],
-        }
-    }
-}
-
-/// The class table as text: one line per student.
-pub fn class_text(rows: &[ClassRow]) -> String {
-    let mut out =
-        format!("{:<20} {:<24} {:>4} {:>4} {:>4}  failing\n", "student", "address", "pass", "fail", "skip");
-    for row in rows {
-        let (p, f, s) = row.result.as_ref().map(counts).unwrap_or((0, 0, 0));
-        let mut failing = row.failing();
-        if failing.len() > 5 {
-            let more = failing.len() - 4;
-            failing.truncate(4);
-            failing.push(format!("… ({more} more)"));
-        }
-        let failing = failing.join(", ");
-        let _ = writeln!(
-            out,
-            "{:<20} {:<24} {p:>4} {f:>4} {s:>4}  {}",
-            crate::display::visible(&row.student),
-            row.address,
-            crate::display::visible(&failing)
-        );
-    }
-    out
-}
-
-/// The class table as JSON Lines, one object per student.
-pub fn class_json(rows: &[ClassRow]) -> String {
-    rows.iter()
-        .map(|row| {
-            let (p, f, s) = row.result.as_ref().map(counts).unwrap_or((0, 0, 0));
-            let failing: Vec<String> = row.failing().iter().map(|c| json_str(c)).collect();
-            format!(
-                r#"{{"student":{},"address":{},"pass":{p},"fail":{f},"skip":{s},"failing":[{}]}}"#,
-                json_str(&row.student),
-                json_str(&row.address),
-                failing.join(",")
-            ) + "\n"
-        })
-        .collect()
 }
 
 /// `Ok` if no case failed; else the usage error that makes the exit code

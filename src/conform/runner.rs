@@ -74,15 +74,20 @@ pub fn rate_limited(outcome: &Outcome) -> bool {
     matches!(&outcome.status, Status::Fail(f) if f.got.contains("KO:RATE_LIMITED"))
 }
 
-fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
-    let skip = match case.needs {
+/// Why `settings` leave `case` out (`--fast`, no restart command, …), if
+/// they do.
+pub fn skipped(case: &Case, settings: &Settings) -> Option<&'static str> {
+    match case.needs {
         Needs::Clock if settings.fast => Some("slow (--fast)"),
         Needs::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
         Needs::Tls if settings.tls.is_none() => Some("needs a TLS server (--tls or --ca)"),
         Needs::Register if settings.invite_only => Some("registers by itself (the server is invite-only)"),
         _ => None,
-    };
-    if let Some(why) = skip {
+    }
+}
+
+fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
+    if let Some(why) = skipped(case, settings) {
         return Outcome::new(case, Status::Skip(why), 0, Vec::new());
     }
     let start = Instant::now();

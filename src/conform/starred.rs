@@ -5,7 +5,7 @@
 //! `KO:UNKNOWN_MESSAGE`, a deletion hides the star, and a receive
 //! connection that said `VERSION:1.2` hears
 //! `STAR:<chat>:<from>:<id>:<starred|unstarred>`. (The bound of 500 is not
-//! tried here: 500 stars would meet a server's `--rate`; tests/starred.rs
+//! tried here: 500 stars would meet a server's `--rate`; tests/chat/starred.rs
 //! tries it.)
 
 use super::case::{addition, check};

@@ -92,6 +92,10 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     for line in rules::first_time(lang, &client, &folder) {
         console.say(&line);
     }
+    // From here on the log goes to the folder's `wachat.log`: a log line
+    // printed among the messages (a warning of the P2P port, a reconnection)
+    // is noise to whoever chats.
+    crate::client::local::log_into(&client.folder());
     let reader = input.spawn()?;
     let result = std::thread::scope(|scope| {
         let (quit, quit_rx) = crossbeam_channel::bounded::<()>(0);
@@ -101,6 +105,7 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
         drop(quit); // the events thread returns
         result
     });
+    crate::display::log_to_file(None);
     if result.is_err() {
         // The input thread may be in the middle of a read, the terminal
         // in its raw mode: put it back, and print plainly from now on.
@@ -170,6 +175,10 @@ impl Console<'_> {
                     }
                     Ok(Notice::Unlinked) => {
                         let _ = stop.send(self.client.unlinked_error());
+                        return;
+                    }
+                    Ok(Notice::Ended(why)) => {
+                        let _ = stop.send(Error::Usage(why));
                         return;
                     }
                     Ok(notice) => self.show(&notice),

@@ -168,6 +168,7 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),
+        Notice::Ended(why) => why.clone(),
         Notice::ReadElsewhere { chat, .. } => tr!(in lang; Msg::ReadElsewhere, chat = chat),
         Notice::Unlinked => tr!(in lang; crate::i18n::client::Msg::UnlinkedHere, device = "", user = me),
         Notice::ServerChanged(moved) => crate::client::server_id::changed_text(lang, moved),

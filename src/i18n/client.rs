@@ -306,6 +306,16 @@ catalogue! {
         pt: "o dispositivo {device} não está mais vinculado a {user} (desvinculado de outro dispositivo?); seu token foi esquecido: entre com a senha, ou vincule-o de novo com --pair CÓDIGO (/link em um dispositivo conectado)",
     },
     /// `BYE:UNLINKED` reached this device.
+    DisabledHere {
+        en: "the server's administrator disabled the account {user}: this console stopped trying to connect (start it again once the account is enabled)",
+        es: "el administrador del servidor desactivó la cuenta {user}: esta consola dejó de intentar conectarse (iníciala de nuevo cuando la cuenta esté activada)",
+        pt: "o administrador do servidor desativou a conta {user}: este console parou de tentar se conectar (inicie-o de novo quando a conta for reativada)",
+    },
+    LoginRefusedNow {
+        en: "the server no longer lets {user} in ({reason}): this console stopped trying to connect (start it again once that is fixed)",
+        es: "el servidor ya no deja entrar a {user} ({reason}): esta consola dejó de intentar conectarse (iníciala de nuevo cuando eso se arregle)",
+        pt: "o servidor não deixa mais {user} entrar ({reason}): este console parou de tentar se conectar (inicie-o de novo quando isso for resolvido)",
+    },
     UnlinkedHere {
         en: "this device ({device}) was unlinked from {user}'s other devices: it is logged out; log in with the password, or link it again with --pair CODE",
         es: "este dispositivo ({device}) se desvinculó desde otro dispositivo de {user}: se cerró su sesión; inicia sesión con la contraseña, o vincúlalo de nuevo con --pair CÓDIGO",

@@ -140,6 +140,16 @@ catalogue! {
         es: "administrador del servidor",
         pt: "administrador do servidor",
     },
+    RoomAndNamesNeeded {
+        en: "users room needs a room and --add NAMES, e.g. wachat users room lab --add ana,bob (a room may be named without its #: an unquoted #lab starts a shell comment, which drops the rest of the line; quote it, '#lab', or leave the # out)",
+        es: "users room necesita una sala y --add NOMBRES, p. ej. wachat users room lab --add ana,bob (una sala puede nombrarse sin su #: un #lab sin comillas empieza un comentario de la shell, que borra el resto de la línea; ponlo entre comillas, '#lab', o quita el #)",
+        pt: "users room precisa de uma sala e --add NOMES, p. ex. wachat users room lab --add ana,bob (uma sala pode ser nomeada sem o #: um #lab sem aspas começa um comentário do shell, que apaga o resto da linha; ponha entre aspas, '#lab', ou tire o #)",
+    },
+    ImportRoomNeeded {
+        en: "--room needs a room, e.g. --room lab (an unquoted #lab starts a shell comment, which drops the rest of the line; quote it, '#lab', or leave the # out)",
+        es: "--room necesita una sala, p. ej. --room lab (un #lab sin comillas empieza un comentario de la shell, que borra el resto de la línea; ponlo entre comillas, '#lab', o quita el #)",
+        pt: "--room precisa de uma sala, p. ex. --room lab (um #lab sem aspas começa um comentário do shell, que apaga o resto da linha; ponha entre aspas, '#lab', ou tire o #)",
+    },
     JoinedRoom {
         en: "{name} is now in {room}",
         es: "{name} ahora está en {room}",
@@ -151,6 +161,46 @@ catalogue! {
         pt: "{name} já estava em {room}",
     },
     /// `wachat users list`: an account its user deleted (1.2, `DELACCOUNT`).
+    /// `wachat users invites`: a code's state.
+    InviteValid {
+        en: "valid until {date} {time}",
+        es: "válido hasta el {date} a las {time}",
+        pt: "válido até {date} às {time}",
+    },
+    InviteUsed { en: "used (it made an account)", es: "usado (creó una cuenta)", pt: "usado (criou uma conta)" },
+    InviteExpired {
+        en: "expired on {date} {time}",
+        es: "caducó el {date} a las {time}",
+        pt: "expirou em {date} às {time}",
+    },
+    InvitesHidden {
+        en: "({used} used and {expired} expired codes not listed: wachat users invites --all lists them)",
+        es: "({used} códigos usados y {expired} caducados no listados: wachat users invites --all los lista)",
+        pt: "({used} códigos usados e {expired} expirados não listados: wachat users invites --all os lista)",
+    },
+    /// `wachat users revoke`.
+    InviteRevoked {
+        en: "{code} revoked: it lets nobody in any more",
+        es: "{code} revocado: ya no deja entrar a nadie",
+        pt: "{code} revogado: não deixa mais ninguém entrar",
+    },
+    InvitesRevoked {
+        en: "{n} unused codes revoked",
+        es: "{n} códigos sin usar revocados",
+        pt: "{n} códigos não usados revogados",
+    },
+    InviteAlreadyUsed {
+        en: "{code} was used already: its account stays (wachat users disable NAME shuts it out)",
+        es: "{code} ya se usó: su cuenta sigue (wachat users disable NOMBRE la deja fuera)",
+        pt: "{code} já foi usado: a conta continua (wachat users disable NOME a deixa de fora)",
+    },
+    NoSuchInvite { en: "no invite code {code}", es: "no hay código de invitación {code}", pt: "não há código de convite {code}" },
+    /// `wachat users list`, on stderr: the deleted accounts it left out.
+    DeletedHidden {
+        en: "({n} accounts deleted by their users not listed: wachat users list --all lists them)",
+        es: "({n} cuentas borradas por sus usuarios no listadas: wachat users list --all las lista)",
+        pt: "({n} contas apagadas pelos usuários não listadas: wachat users list --all as lista)",
+    },
     DeletedMark {
         en: "(deleted by its user)",
         es: "(borrada por su usuario)",

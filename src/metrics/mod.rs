@@ -64,6 +64,21 @@ pub struct PeerLink {
     pub behind: bool,
 }
 
+/// The labels of who was refused or logged in lately: `who` (`user` or
+/// `address`), `name`, and for a refusal the `limit`.
+type Who = Vec<(&'static str, String)>;
+
+/// One user or address of `wachat top`'s "who" (see [`Metrics::set_watch`]).
+pub struct Watched {
+    /// `user` or `address`.
+    pub who: &'static str,
+    pub name: String,
+    /// Refusals in the last minute, by the limit's name (`--address-rate`).
+    pub refused: Vec<(&'static str, u32)>,
+    /// Logins in the last minute.
+    pub logins: u32,
+}
+
 /// Every metric of a server (see the module documentation for why there
 /// is one set per process).
 pub struct Metrics {
@@ -108,30 +123,29 @@ pub struct Metrics {
     pub batch_records: Histogram,
     /// Time of one fsync of the log, in seconds.
     pub fsync: Histogram,
-    /// Cluster: one batch's PostgreSQL transaction, begin to commit, seconds.
+    /// Cluster: a transaction of upload parts (`cluster::parts`), begin
+    /// to commit, seconds.
     pub pg_transaction: Histogram,
-    /// Cluster: from a batch's commit to its notice published on NATS, seconds.
+    /// Cluster: from asking to publish (a batch, a forwarded request, a
+    /// reply) to the NATS client taking it, seconds.
     pub nats_publish_lag: Histogram,
-    /// Cluster: a job's wait in its node's queue, from its request to the
-    /// start of the transaction that takes it, seconds.
-    pub pg_queue: Histogram,
-    /// Cluster: the statement that locks a batch's inbox rows, seconds: a
-    /// round trip, plus the wait for other transactions holding those rows.
-    pub pg_lock: Histogram,
-    /// Cluster: a batch's `COMMIT`, seconds: a round trip and the flush of
-    /// PostgreSQL's log (its fsync), with the row locks still held.
+    /// Cluster: a transaction of upload parts' `COMMIT`, seconds: a round
+    /// trip and the flush of PostgreSQL's log.
     pub pg_commit: Histogram,
     /// Cluster: transactions that stored upload parts (`cluster::parts`).
     pub part_commits: Counter,
     /// Cluster: upload parts those transactions stored: divided by
     /// `part_commits`, how many shared a commit.
     pub parts_committed: Counter,
-    /// Cluster: notices missed on NATS and read back from PostgreSQL.
+    /// Cluster: batches a follower read from the log's table because
+    /// NATS had not brought them (lost, too large to publish, or NATS
+    /// down).
     pub gap_refills: Counter,
-    /// Cluster (1.2): another node's questions about a call's signal that
-    /// this node answered, kept here or not (`NONE`): a node asks the one
-    /// that keeps the call, so the others answer none (`cluster::kept`).
-    pub call_asks: Counter,
+    /// Cluster: the epoch this node leads or follows (0 on a single
+    /// server): it grows by one with each new leader.
+    pub epoch: Gauge,
+    /// Cluster: 1 while this node leads, 0 while it follows.
+    pub leading: Gauge,
     /// Cluster: 1 while this node reaches a primary PostgreSQL, 0 while
     /// it cannot (a failover: writes get `KO:UNAVAILABLE`); 0 on a single
     /// server.
@@ -148,6 +162,13 @@ pub struct Metrics {
     link_queue: Family<PeerLabel, Gauge>,
     link_oldest_age: Family<PeerLabel, Gauge>,
     link_behind: Family<PeerLabel, Gauge>,
+    /// Requests refused in the last minute, by user and by address and by
+    /// the limit that refused them: the most refused few, set at each
+    /// scrape (`server::auth::watch`), for `wachat top`.
+    watch_refused: Family<Who, Gauge>,
+    /// Logins in the last minute of the users and addresses that log in
+    /// more than a console does (reconnecting), the most few.
+    watch_logins: Family<Who, Gauge>,
 }
 
 /// The server's metrics (made on first use).
@@ -189,13 +210,12 @@ impl Metrics {
             fsync: latency_buckets(),
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
-            pg_queue: latency_buckets(),
-            pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
             part_commits: Counter::default(),
             parts_committed: Counter::default(),
             gap_refills: Counter::default(),
-            call_asks: Counter::default(),
+            epoch: Gauge::default(),
+            leading: Gauge::default(),
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
@@ -204,6 +224,8 @@ impl Metrics {
             link_queue: Family::default(),
             link_oldest_age: Family::default(),
             link_behind: Family::default(),
+            watch_refused: Family::default(),
+            watch_logins: Family::default(),
         };
         // The registry is taken out while the metrics are registered in
         // it, as each registration borrows a metric of `self`.
@@ -261,38 +283,46 @@ impl Metrics {
         );
         r.register("batch_records", "Records per group commit", self.batch_records.clone());
         r.register_with_unit("fsync", "Time of one fsync of the log", Unit::Seconds, self.fsync.clone());
+        r.register(
+            "watch_refused",
+            "Requests refused in the last minute, the most refused users and addresses, by limit",
+            self.watch_refused.clone(),
+        );
+        r.register(
+            "watch_logins",
+            "Logins in the last minute of the users and addresses that reconnect most",
+            self.watch_logins.clone(),
+        );
     }
 
     /// The metrics only a cluster's node moves, under `wachat_cluster_`
     /// (a single server shows them at zero).
     fn register_cluster(&self, r: &mut Registry) {
+        r.register(
+            "epoch",
+            "The epoch this node leads or follows; one more with each new leader",
+            self.epoch.clone(),
+        );
+        r.register(
+            "leading",
+            "1 while this node leads the cluster, 0 while it follows",
+            self.leading.clone(),
+        );
         r.register_with_unit(
             "pg_transaction",
-            "One batch's PostgreSQL transaction, begin to commit",
+            "A transaction of upload parts, begin to commit",
             Unit::Seconds,
             self.pg_transaction.clone(),
         );
         r.register_with_unit(
             "nats_publish_lag",
-            "From a batch's commit to its notice published on NATS",
+            "From asking to publish (a batch, a forwarded request, a reply) to the NATS client taking it",
             Unit::Seconds,
             self.nats_publish_lag.clone(),
         );
         r.register_with_unit(
-            "pg_queue",
-            "A job's wait for the transaction that takes it",
-            Unit::Seconds,
-            self.pg_queue.clone(),
-        );
-        r.register_with_unit(
-            "pg_lock",
-            "The statement locking a batch's inbox rows (waits for other transactions included)",
-            Unit::Seconds,
-            self.pg_lock.clone(),
-        );
-        r.register_with_unit(
             "pg_commit",
-            "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
+            "A transaction of upload parts' COMMIT: the flush of PostgreSQL's log",
             Unit::Seconds,
             self.pg_commit.clone(),
         );
@@ -304,13 +334,8 @@ impl Metrics {
         );
         r.register(
             "gap_refills",
-            "Notices missed on NATS and read back from PostgreSQL",
+            "Batches a follower read from PostgreSQL that NATS had not brought",
             self.gap_refills.clone(),
-        );
-        r.register(
-            "call_asks",
-            "Other nodes' questions about a call's signal answered here",
-            self.call_asks.clone(),
         );
         r.register(
             "pg_reachable",
@@ -384,6 +409,25 @@ impl Metrics {
         self.ko.get_or_create(&[("code", code.as_str())]).inc();
     }
 
+    /// Sets who was refused or logged in lately (`server::auth::watch`),
+    /// replacing what the last scrape showed: a user or address that
+    /// is no longer among them goes.
+    pub fn set_watch(&self, watched: &[Watched]) {
+        self.watch_refused.clear();
+        self.watch_logins.clear();
+        for w in watched {
+            let who = vec![("who", w.who.to_string()), ("name", w.name.clone())];
+            for &(limit, n) in w.refused.iter().filter(|(_, n)| *n > 0) {
+                let mut labels = who.clone();
+                labels.push(("limit", limit.to_string()));
+                self.watch_refused.get_or_create(&labels).set(i64::from(n));
+            }
+            if w.logins > 0 {
+                self.watch_logins.get_or_create(&who).set(i64::from(w.logins));
+            }
+        }
+    }
+
     /// The metrics in the Prometheus (OpenMetrics) text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -418,7 +462,8 @@ mod tests {
             "wachat_logins_total{result=\"failed\"} 0",
             "wachat_request_latency_seconds_count 1",
             "wachat_cluster_gap_refills_total 0",
-            "wachat_cluster_call_asks_total 0",
+            "wachat_cluster_epoch 0",
+            "wachat_cluster_leading 0",
             "wachat_cluster_pg_reachable 0",
             "wachat_cluster_pg_cut_total 0",
             "wachat_disk_free_bytes 0",
@@ -449,5 +494,22 @@ mod tests {
         }
         metrics.set_links(&[]);
         assert!(!metrics.encode().contains("peer=\"lab2\""), "a peer gone from the roster goes");
+    }
+
+    #[test]
+    fn who_was_refused_is_replaced_at_each_scrape() {
+        let metrics = Metrics::new();
+        let st13 =
+            |n| Watched { who: "user", name: "st13".into(), refused: vec![("--address-rate", n)], logins: 4 };
+        metrics.set_watch(&[st13(7)]);
+        let text = metrics.encode();
+        for line in [
+            "wachat_watch_refused{who=\"user\",name=\"st13\",limit=\"--address-rate\"} 7",
+            "wachat_watch_logins{who=\"user\",name=\"st13\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+        }
+        metrics.set_watch(&[]);
+        assert!(!metrics.encode().contains("st13"));
     }
 }

@@ -265,7 +265,7 @@ impl fmt::Display for FileLine {
 
 #[cfg(test)]
 mod tests {
-    /// The shared cases, which web/voice.js passes too (tests/web_media.rs).
+    /// The shared cases, which web/voice.js passes too (tests/web/media.rs).
     #[test]
     fn a_voice_message_is_told_by_its_name_alone() {
         let cases = include_str!("../../tests/data/voice.txt");

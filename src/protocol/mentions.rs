@@ -1,5 +1,5 @@
 //! 1.2: does a room message mention a user (`@ana`)? The rule and its
-//! cases are in `tests/data/mentions.txt`, which `tests/mentions.rs` runs
+//! cases are in `tests/data/mentions.txt`, which `tests/protocol/mentions.rs` runs
 //! through [`mentions`] and `tests/web.rs` through the browser's copy
 //! (`web/mentions.js`): one rule, two languages.
 //!

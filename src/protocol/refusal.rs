@@ -8,6 +8,7 @@
 //! one of these ways calls the constructor here instead of spelling it.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::{Code, Ko};
 
@@ -76,6 +77,33 @@ impl Ko {
         Ko::new(Code::Unavailable, "the cluster's leader did not answer in time; try again")
     }
 
+    /// `KO:RATE_LIMITED`: a request over a budget of requests, `whose`
+    /// (`""` for the user's own, `" from your address"`), named by the
+    /// server flag that sets it (`--rate`, `--address-rate`), with how
+    /// long until one fits: `… try again in 196 ms (--rate)`.
+    pub fn too_many_requests(whose: &str, wait: Duration, flag: &str) -> Ko {
+        let ms = wait.as_millis() + 1;
+        Ko::new(Code::RateLimited, format!("too many requests{whose}; try again in {ms} ms ({flag})"))
+    }
+
+    /// How long a `KO:RATE_LIMITED` asks to wait, as its reason says it
+    /// (`try again in 196 ms`, `… in 3 s`); `None` for another code, or a
+    /// reason that does not say (another server's). A client waits that
+    /// long before it sends the refused request again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        if self.code != Code::RateLimited {
+            return None;
+        }
+        let (_, rest) = self.reason.split_once("try again in ")?;
+        let mut words = rest.split(' ');
+        let n: u64 = words.next()?.parse().ok()?;
+        match words.next()?.trim_end_matches([',', ';', '.', ')']) {
+            "ms" => Some(Duration::from_millis(n)),
+            "s" => Some(Duration::from_secs(n)),
+            _ => None,
+        }
+    }
+
     /// `KO:FULL`: a write refused once the server's disk is full (issue
     /// 49): nothing of it is kept, and it may be sent again.
     pub fn disk_full() -> Ko {
@@ -105,5 +133,21 @@ mod tests {
         assert_eq!(Ko::not_member("ops").to_string(), "KO:NOT_MEMBER:you are not in #ops");
         assert_eq!(Ko::wrong_login().to_string(), "KO:AUTH_FAILED:wrong user or password");
         assert_eq!(Ko::store_unavailable().code, Code::Internal);
+        assert_eq!(
+            Ko::too_many_requests(" from your address", Duration::from_millis(876), "--address-rate")
+                .to_string(),
+            "KO:RATE_LIMITED:too many requests from your address; try again in 877 ms (--address-rate)"
+        );
+    }
+
+    #[test]
+    fn a_rate_refusal_says_how_long_to_wait() {
+        let wait = |ko: &Ko| ko.retry_after();
+        let refused = Ko::too_many_requests("", Duration::from_millis(195), "--rate");
+        assert_eq!(wait(&refused), Some(Duration::from_millis(196)));
+        let logins = Ko::new(Code::RateLimited, "too many failed logins; try again in 3 s");
+        assert_eq!(wait(&logins), Some(Duration::from_secs(3)));
+        assert_eq!(wait(&Ko::new(Code::RateLimited, "slow down")), None);
+        assert_eq!(wait(&Ko::new(Code::Busy, "try again in 3 s")), None, "only RATE_LIMITED");
     }
 }

@@ -92,11 +92,19 @@ pub const DEFAULT_MAX_PER_ADDRESS: usize = 256;
 /// Requests per second per user (`--rate`).
 pub const DEFAULT_RATE: f64 = 1000.0;
 /// Requests per second from one address (`--address-rate`): every user
-/// behind it together. A lab of 40 students behind one NAT chatting (a
-/// message every few seconds each, a console start of ~5 requests) uses a
-/// few dozen a second; 40 hostile addresses at this limit, 8,000 messages a
-/// second, leave a normal user's p99 within 5 ms (docs/RELIABILITY.md §7).
+/// behind it together. A class of 60 behind one NAT in one room, a message
+/// each 5 s each, uses ~40 a second (12 messages, and each console's
+/// `READ` of the room every 2 s, `client::reads`); 40 hostile addresses at
+/// this limit, 8,000 messages a second, leave a normal user's p99 within
+/// 5 ms (docs/RELIABILITY.md §7).
 pub const DEFAULT_ADDRESS_RATE: f64 = 200.0;
+
+/// The burst of an address's bucket, in seconds of its `--address-rate`:
+/// a class that starts its consoles together (~7 requests each) or says
+/// hello within the same second spends its burst, never its rate. What a
+/// hostile script behind that address gets from it is one burst of
+/// requests (2,000 at the default), then the rate: docs/RELIABILITY.md §7.
+pub const ADDRESS_BURST_SECS: f64 = 10.0;
 /// Default of `--device-days`.
 pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
 
@@ -152,6 +160,12 @@ pub const BURST_SECS: f64 = 2.0;
 /// The default `--rate-burst` for a `--rate`: [`BURST_SECS`] of it, at least 1.
 pub fn default_burst(rate: f64) -> u32 {
     (rate * BURST_SECS).ceil().clamp(1.0, f64::from(u32::MAX)) as u32
+}
+
+/// The burst of an address's bucket for an `--address-rate`:
+/// [`ADDRESS_BURST_SECS`] of it, at least 1.
+pub fn address_burst(rate: f64) -> u32 {
+    (rate * ADDRESS_BURST_SECS).ceil().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 impl Config {

@@ -10,12 +10,12 @@
 //! `&Base`, which `&ctx` gives, so that it does not depend on the `Ctx`
 //! that holds it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use super::auth::AuthLimits;
+use super::auth::watch::{Limit, Watch};
 use super::base::Base;
 use super::closer::Closer;
 use super::connections::{ConnectionLimits, Connections, Refusal, Slot};
@@ -48,6 +48,8 @@ pub struct Ctx {
     /// and `--max-per-address`; send-port ones are kept to stop their
     /// reading at shutdown.
     pub(super) connections: Arc<Connections>,
+    /// Who the limits refused and who logged in, lately, for `wachat top`.
+    pub watch: Watch,
     /// Log lines about attacks, each kind limited (see `log_limit`).
     pub(super) logs: Logs,
     /// The thread that lingers over closing sockets (see `closer`).
@@ -116,11 +118,6 @@ impl Ctx {
         self.closer.close(stream);
     }
 
-    /// Takes `cost` tokens from `user`'s `--rate` bucket and from the
-    /// `--address-rate` bucket of `peer` (unless exempt); a
-    /// `KO:RATE_LIMITED` saying how long to wait if either has too few.
-    /// Per address too, so that a student's budget cannot be multiplied by
-    /// registering more accounts (issue 25, attack 3).
     /// Takes `cost` more tokens from `user`'s and `peer`'s buckets for work
     /// already done, whose size was known only once done (a `SEARCH`'s
     /// reading): the buckets may go below empty, and the next requests
@@ -139,22 +136,49 @@ impl Ctx {
         }
     }
 
-    pub fn meter(&self, user: UserId, peer: IpAddr, cost: u32) -> std::result::Result<(), Ko> {
+    /// Takes `cost` tokens from `user`'s `--rate` bucket and from the
+    /// `--address-rate` bucket of `peer` (unless exempt); a
+    /// `KO:RATE_LIMITED` saying how long to wait if either has too few.
+    /// Per address too, so that a student's budget cannot be multiplied by
+    /// registering more accounts. A refusal is logged naming the limit
+    /// that refused it (a class over its address's budget is not one
+    /// student's loop), and counted for `wachat top` ([`Watch`]).
+    pub fn meter(
+        &self,
+        user: UserId,
+        name: &str,
+        peer: SocketAddr,
+        cost: u32,
+    ) -> std::result::Result<(), Ko> {
         let Some(requests) = &self.requests else { return Ok(()) };
-        let refused = |wait: Duration, whose: &str, flag: &str| {
-            let ms = wait.as_millis() + 1;
-            Ko::new(Code::RateLimited, format!("too many requests{whose}; try again in {ms} ms ({flag})"))
+        let address = address_key(peer.ip());
+        let refused = match requests.try_take(user, cost) {
+            Err(wait) => (Limit::Rate, Ko::too_many_requests("", wait, Limit::Rate.as_str())),
+            Ok(()) => match &self.address_requests {
+                Some(addresses) if !self.config.exempt.iter().any(|&e| address_key(e) == address) => {
+                    match addresses.try_take(address, cost) {
+                        Ok(()) => return Ok(()),
+                        Err(wait) => {
+                            requests.give_back_n(user, cost);
+                            let flag = Limit::AddressRate.as_str();
+                            (Limit::AddressRate, Ko::too_many_requests(" from your address", wait, flag))
+                        }
+                    }
+                }
+                _ => return Ok(()),
+            },
         };
-        requests.try_take(user, cost).map_err(|wait| refused(wait, "", "--rate"))?;
-        let address = address_key(peer);
-        if let Some(addresses) = &self.address_requests
-            && !self.config.exempt.iter().any(|&e| address_key(e) == address)
-            && let Err(wait) = addresses.try_take(address, cost)
-        {
-            requests.give_back_n(user, cost);
-            return Err(refused(wait, " from your address", "--address-rate"));
-        }
-        Ok(())
+        let (limit, ko) = refused;
+        self.watch.refused(Some(name), address, limit);
+        let why = match limit {
+            Limit::AddressRate => format!(
+                "its address {address} is over --address-rate ({} requests a second, all its users together)",
+                self.config.address_rate
+            ),
+            _ => format!("over its own --rate ({} requests a second)", self.config.rate),
+        };
+        log_limited!(self.logs.throttled, info, "{peer}: {name} refused: {why}");
+        Err(ko)
     }
 
     /// Tells a client that typed plaintext at a TLS port what is wrong, in

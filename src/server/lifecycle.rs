@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::base::Base;
 use super::{
-    Config, Ctx, auth, call_relay, closer, default_burst, devices, files, listener, log_limit, operator, p2p,
+    Config, Ctx, address_burst, auth, call_relay, closer, devices, files, listener, log_limit, operator, p2p,
     presence, throttle,
 };
 use crate::error::Result;
@@ -125,7 +125,7 @@ impl Server {
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let address_rate = config.address_rate;
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
-            .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
+            .then(|| throttle::Throttle::new(address_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
         let devices =
             devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
@@ -144,6 +144,7 @@ impl Server {
             requests,
             address_requests,
             connections: Arc::default(),
+            watch: auth::watch::Watch::default(),
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,

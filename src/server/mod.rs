@@ -72,7 +72,8 @@ pub use base::Base;
 pub use config::{
     ActionLimits, BURST_SECS, Config, DEFAULT_ADDRESS_RATE, DEFAULT_DELETE_HOURS, DEFAULT_DEVICE_DAYS,
     DEFAULT_EDIT_MINUTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING, DEFAULT_MAX_PER_ADDRESS,
-    DEFAULT_PRESENCE_LIMIT, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS, FileLimits, MINUTE_MS, default_burst,
+    DEFAULT_PRESENCE_LIMIT, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS, FileLimits, MINUTE_MS, address_burst,
+    default_burst,
 };
 pub use connections::{Refusal, Slot};
 pub use ctx::Ctx;

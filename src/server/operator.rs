@@ -55,15 +55,19 @@ const MAX_STATUS_NAMES: usize = 100_000;
 /// are closed at the next one whatever waits at the door.
 const MAX_ANSWERS_A_LOOK: usize = 8;
 
-/// Logs `user` out everywhere: its send connections (but `keep`) closed,
-/// its receive connection told `bye` (1.2) or closed. One function, so
-/// that per-device sessions (issue 27) hook in here.
+/// Logs `user` out everywhere: its receive connections told `bye` (1.2)
+/// or closed, then its send connections (but `keep`) closed. One
+/// function, so that per-device sessions hook in here.
+///
+/// The `BYE` goes first: a client that sees its send connection close
+/// before it has read why would log in again at once (a browser does),
+/// to be refused, when the `BYE` says not to.
 pub fn log_out(ctx: &Ctx, user: UserId, keep: Option<u64>, bye: Bye) {
-    ctx.router.sends.close(user, keep);
-    // Every device's receive connection (issue 27), not only the newest.
+    // Every device's receive connection, not only the newest.
     for outlet in ctx.router.outlets(user) {
         outlet.close(bye);
     }
+    ctx.router.sends.close(user, keep);
 }
 
 /// Starts the operator thread. It holds the server only weakly and ends

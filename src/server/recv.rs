@@ -131,12 +131,9 @@ fn login(
                 };
                 match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
-                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, peer.ip(), 1) {
+                    auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
                         Ok(()) => return Some(Login { user, name, device }),
-                        Err(ko) => {
-                            log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
-                            ko
-                        }
+                        Err(ko) => ko,
                     },
                     auth::Outcome::Refused(ko) => ko,
                     auth::Outcome::Paired(token) => {

@@ -230,8 +230,7 @@ impl Session<'_> {
             return row.serve(self, who, request);
         }
         self.send_msgs();
-        if let Err(ko) = self.ctx.meter(id, self.peer.ip(), (row.cost)(&request)) {
-            log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
+        if let Err(ko) = self.ctx.meter(id, &name, self.peer, (row.cost)(&request)) {
             return self.refuse(ko);
         }
         deadline::within(|| row.serve(self, who, request))

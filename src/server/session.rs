@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::log_limit::log_limited;
 use super::replies::Replies;
 use super::{Ctx, accounts, presence};
 use crate::protocol::{Code, FrameReader, Ko, MAX_LISTING, Reply};
@@ -207,9 +206,8 @@ impl Session<'_> {
 
     /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
     fn over_rate(&self, user: UserId) -> Option<Ko> {
-        let ko = self.ctx.meter(user, self.peer.ip(), MSG_COST).err()?;
-        log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
-        Some(ko)
+        let name = self.user.as_ref().map_or("", |(_, name)| name.as_ref());
+        self.ctx.meter(user, name, self.peer, MSG_COST).err()
     }
 
     /// Waits until this session's writes are on disk. Reads call it first:

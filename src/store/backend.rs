@@ -4,11 +4,12 @@
 //! room from its `ROOMINFO`, whom a user's presence is told), and hands
 //! everything else to an `Arc<dyn Backend>`, which it derefs to.
 //!
-//! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
-//! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
-//! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 27 methods, each change named by what it
-//! changes rather than a method per request: an account's writes are one
+//! [`LocalStore`](super::LocalStore) implements it (memory + the CSV log
+//! on the local disk), for a single server and for every node of a
+//! cluster alike: a cluster's leader runs it writing each batch into
+//! PostgreSQL's shared log first, a follower applies the leader's batches
+//! with the same code (`store::shared_log`). Each change is named by what
+//! it changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
 //! room's membership one [`Membership`], an `ACK` one [`Ack`], a user's
 //! devices one [`DevicesChange`], a setting one change and one read by
@@ -17,10 +18,10 @@
 //! it is a server admin, a user's rooms with the members of the small
 //! ones (`rooms_of`), the data's own facts ([`ServerFacts`]). `Store`
 //! keeps the request-shaped names its callers use (`join`,
-//! `set_password`, `ack_device`, `note_offline`, `rooms`, `server_id`,
-//! …), each a line over these.
+//! `set_password`, `note_offline`, `rooms`, `server_id`, …), each a line
+//! over these.
 //!
-//! What differs, method by method: accounts (`account`,
+//! The methods, by what they touch: accounts (`account`,
 //! `change_account`); messages and marks (`send`, `read`, `erase`); rooms
 //! (`change_membership`, `moderate`); inboxes (`ack`, `inbox_end`,
 //! `replay`); a user's devices (`change_devices`); durability (`wait`,
@@ -56,8 +57,8 @@
 //!   names a message, may be refused (`KO`) and is answered once durable
 //!   (a [`Ticket`]), where an `ACK` names an inbox's position, trims the
 //!   inbox, is refused nothing and waited by no one (it rides the next
-//!   batch; on a cluster it is a job the committer keeps while no
-//!   database answers, where a `READ` is told `KO`). One method would
+//!   batch, and is kept while a write fails, where a `READ` is told
+//!   `KO`). One method would
 //!   return a ticket and a refusal that two of its three variants cannot
 //!   have.
 //! - `inbox_end` and `replay` are two moments of one replay: the end is
@@ -87,24 +88,21 @@
 //! - `room_info` already ends in the one rule (`Rules::info_for`), only
 //!   the rules' loading differs; one load for it and `room_members` (the
 //!   room, its members and its rules, `ROOMINFO` decided above) would
-//!   have `TYPING` and presence read a room's rules from a cluster's
-//!   database too, and a `ROOMINFO` of a large room all its members (and
-//!   a node's memory keep the rules beside the members, to answer while
-//!   no primary does: `cluster::memory`).
+//!   have `TYPING` and presence load a room's rules too, and a
+//!   `ROOMINFO` of a large room copy all its members.
 //!
 //! What a backend does, whichever it is:
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
-//!   delivery callback with their per-user numbers (a database does this
-//!   with a counter row per user, in the transaction that stores the event);
+//!   delivery callback with their per-user numbers;
 //! - it **stores messages, marks and inbox positions**: `send`, `read`,
 //!   `ack` (the acknowledged position of an inbox), `change_membership`;
 //! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
-//!   a chunk at a time (a database pages through a query), plus the small
+//!   a chunk at a time, plus the small
 //!   listings (`rooms_of`, `chats`, …);
 //! - durability is a [`Ticket`]: a change is applied at once and becomes
-//!   durable later (group commit here; a transaction commit there), and
+//!   durable later (group commit), and
 //!   [`Backend::wait`] blocks until it is. A reply that promises durability
 //!   (`OK` of `MSG`) is sent only after `wait`.
 //!
@@ -174,9 +172,9 @@ pub struct Moderated {
     pub ticket: Ticket,
 }
 
-/// The data's own facts, made at its first start (a single server's
-/// `server.csv` and `actions.csv`, a cluster's one `server` row), read
-/// together as the one row they are on a cluster.
+/// The data's own facts, made at its first start (`server.csv` and
+/// `actions.csv`; a cluster's node writes them from its database's one
+/// `server` row, so that every node has the same), read together.
 #[derive(Clone, Debug)]
 pub struct ServerFacts {
     /// The random id of this data (`SERVER`, protocol 1.1), different for
@@ -196,8 +194,8 @@ pub struct Account {
     /// The argon2id PHC string ([`DELETED`](super::state::DELETED) once
     /// its user deleted it, 1.2).
     pub hash: String,
-    /// 1.2: a server admin (`wachat users admin` on a single server, the
-    /// `users.admin` column on a cluster): what `wachat users list` shows.
+    /// 1.2: a server admin (`wachat users admin`): what `wachat users
+    /// list` shows.
     pub admin: bool,
 }
 
@@ -247,7 +245,7 @@ fn span_words(ms: u64) -> String {
 
 /// A change to an account: one variant a record the local store appends
 /// for it (`USER`, `REUSE`, `PASSWD`, `DELACCOUNT`, a server admin's
-/// `RULE`), one row or column of `users` on a cluster. The checks that
+/// `RULE`). The checks that
 /// need no storage (a password, a name's quarantine) are
 /// [`Store`](super::Store)'s, made before.
 #[derive(Debug)]
@@ -271,24 +269,18 @@ pub enum AccountChange<'a> {
     Delete { user: UserId },
     /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
     /// (`wachat users admin`, on a running server too; on a cluster,
-    /// `--store`, made by the node that takes the request).
+    /// `--store`, made by the leader).
     ServerAdmin { user: UserId, on: bool },
 }
 
-/// What an `ACK` tells the store, from the device's position that
-/// `server::devices` keeps on a single server, or the store keeps itself
-/// (a cluster).
+/// What an `ACK` tells the store, from the devices' positions that
+/// `server::devices` keeps.
 #[derive(Clone, Copy, Debug)]
-pub enum Ack<'a> {
-    /// The inbox is acknowledged up to `seq`: its events up to it leave
-    /// it, the direct messages among them become DELIVERED. `device`
-    /// (1.2) names the device that acknowledged where the devices'
-    /// positions are the store's to keep (a cluster): the position is
-    /// written by the `ACK`'s own transaction, which trims the inbox to
-    /// the lowest position on record. A store that does not keep them
-    /// (one server: `server::devices` passes `None` and the lowest)
-    /// ignores it.
-    Trim { device: Option<&'a str>, seq: u64 },
+pub enum Ack {
+    /// The inbox is acknowledged up to `seq` (the lowest position of the
+    /// user's devices): its events up to it leave it, the direct messages
+    /// among them become DELIVERED.
+    Trim { seq: u64 },
     /// 1.2: one device acknowledged up to `upto` while another still
     /// holds the inbox at `after`: the direct messages among the events
     /// after `after` become DELIVERED (two grey ticks on the first
@@ -304,18 +296,16 @@ pub enum Ack<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DevicesChange {
     /// Its last receive connection anywhere ended at `at_ms` (Unix ms):
-    /// its last-seen time. (The local store's `SEEN` record; a cluster's
-    /// `users.last_seen`, through its committer.)
+    /// its last-seen time (the `SEEN` record).
     Offline { at_ms: u64 },
     /// 1.2: it has several devices holding its inbox (`true`) or one
     /// again: from now on its inbox gets copies of its own messages and
-    /// read marks, or not. (The local store's `DEVICES` record; a
-    /// cluster's `inboxes.several`.)
+    /// read marks, or not (the `DEVICES` record).
     Several(bool),
 }
 
-/// A change of a room's membership: a `JOIN` or a `LEAVE` (the local
-/// store's `JOIN` and `LEAVE` records; a cluster's `members` rows).
+/// A change of a room's membership: a `JOIN` or a `LEAVE` (the `JOIN`
+/// and `LEAVE` records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Membership {
     Join,
@@ -508,8 +498,8 @@ pub trait Backend: Send + Sync {
     // of a user (a block, a level and pin, an archive, a star), one mechanism
     /// `user`'s `key` of `setting` becomes what `change` makes of it,
     /// given what the user keeps of the setting, decided by
-    /// [`decide`](super::settings::decide) under the lock or in the
-    /// transaction that writes it; nothing is stored if nothing changes.
+    /// [`decide`](super::settings::decide) under the lock that writes
+    /// it; nothing is stored if nothing changes.
     fn change_setting(
         &self,
         user: UserId,
@@ -521,8 +511,7 @@ pub trait Backend: Send + Sync {
     /// key; or those about a user), each with its owner and value.
     fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
-    /// which its files are added (`store::files`): the local store's
-    /// count, a cluster's `inboxes.stored`. The default says 0.
+    /// which its files are added (`store::files`). The default says 0.
     fn stored_bytes(&self, user: UserId) -> u64 {
         let _ = user;
         0
@@ -530,8 +519,8 @@ pub trait Backend: Send + Sync {
     /// 1.2 (issue 49): `KO:FULL` while the disk this storage writes to is
     /// below its `--min-free` floor or full (`store::budget`), the same
     /// answer as a `MSG`'s: asked before the bytes of an upload are
-    /// written beside it. The default, a storage with no disk of its own
-    /// (a cluster's database, which answers for itself), has room.
+    /// written beside it. The default, a storage with no disk of its
+    /// own, has room.
     fn check_room(&self) -> Result<(), Ko> {
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! a disk in memory that loses, at a simulated power cut, everything that
 //! was not synced.
 //!
-//! Why a simulated disk: killing the server with SIGKILL (`tests/crash.rs`)
+//! Why a simulated disk: killing the server with SIGKILL (`tests/store/crash.rs`)
 //! keeps the kernel's page cache, so a test of that kind passes even if
 //! every `fsync` is removed. A power cut does not keep it. `SimDisk`
 //! keeps two copies of every file — what a reader sees, and what was last
@@ -13,7 +13,7 @@
 //!
 //! Every sync names its [`SyncPoint`]: why that fsync is there. The same
 //! name lets a test skip one of them and check that the crash test then
-//! fails (`tests/power_cut.rs`).
+//! fails (`tests/store/power_cut.rs`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

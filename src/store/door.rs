@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::invites::{self, CODE_LEN, Refused};
+use super::invites::{self, CODE_LEN, Kept, Refused};
 use crate::protocol::codes;
 use crate::protocol::names::check_id;
 use crate::protocol::{Code, Ko};
@@ -42,6 +42,12 @@ pub trait Door: Send + Sync {
     fn take(&self, code: &str, now_ms: u64) -> Result<(), Refused>;
     /// Gives invite `code` back: the registration it was taken for failed.
     fn give_back(&self, code: &str);
+    /// Every invite code kept, used or not, by expiry (`wachat users invites`).
+    fn invites(&self) -> Result<Vec<(String, Kept)>, Ko>;
+    /// Revokes invite `code` if it is unused: it lets nobody in any more
+    /// (`wachat users revoke`). Returns how it was kept (`None`: no such
+    /// code); a used one stays as it was (its account is not touched).
+    fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko>;
     /// Disables the account `name` (`on`) or enables it again; false if
     /// it already was so. (Whether the account exists is the caller's.)
     fn set_disabled(&self, name: &str, on: bool) -> Result<bool, Ko>;
@@ -198,6 +204,14 @@ impl Door for Folder {
 
     fn give_back(&self, code: &str) {
         invites::files::give_back(&self.data_dir, code)
+    }
+
+    fn invites(&self) -> Result<Vec<(String, Kept)>, Ko> {
+        invites::files::list(&self.data_dir)
+    }
+
+    fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko> {
+        invites::files::revoke(&self.data_dir, code)
     }
 
     fn set_disabled(&self, name: &str, on: bool) -> Result<bool, Ko> {

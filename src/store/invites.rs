@@ -134,6 +134,53 @@ pub mod files {
         Ok(())
     }
 
+    /// Every code of the folder with how it is kept, by expiry then code.
+    /// A file whose name is not a code (an editor's leftover) is passed over.
+    pub fn list(data_dir: &Path) -> Result<Vec<(String, Kept)>, Ko> {
+        let entries = match fs::read_dir(data_dir.join(FOLDER)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(data_dir, e)),
+        };
+        let mut all = Vec::new();
+        for entry in entries {
+            let name = entry.map_err(|e| io(data_dir, e))?.file_name().to_string_lossy().into_owned();
+            let code = name.strip_suffix(".used").unwrap_or(&name);
+            if crate::protocol::names::check_id(code).is_err() {
+                continue;
+            }
+            // Taken or revoked meanwhile: as it is now, if it still is.
+            if let Some(kept) = kept(data_dir, code).map_err(|e| io(data_dir, e))? {
+                all.push((code.to_string(), kept));
+            }
+        }
+        all.sort_by(|a, b| (a.1.expires_ms, &a.0).cmp(&(b.1.expires_ms, &b.0)));
+        all.dedup_by(|a, b| a.0 == b.0);
+        Ok(all)
+    }
+
+    /// Removes `code`'s file if it is unused; returns how it was kept.
+    /// A registration that takes it meanwhile (the rename) wins: then it
+    /// was used, and stays so.
+    pub fn revoke(data_dir: &Path, code: &str) -> Result<Option<Kept>, Ko> {
+        if crate::protocol::names::check_id(code).is_err() {
+            return Ok(None);
+        }
+        let Some(was) = kept(data_dir, code).map_err(|e| io(data_dir, e))? else { return Ok(None) };
+        if was.used {
+            return Ok(Some(was));
+        }
+        let (unused, _) = paths(data_dir, code);
+        match fs::remove_file(&unused) {
+            Ok(()) => sync_dir(&data_dir.join(FOLDER)).map_err(|e| io(data_dir, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Some(Kept { used: true, ..was }));
+            }
+            Err(e) => return Err(io(data_dir, e)),
+        }
+        Ok(Some(was))
+    }
+
     pub fn give_back(data_dir: &Path, code: &str) {
         let (unused, used) = paths(data_dir, code);
         if let Err(e) = fs::rename(&used, &unused) {
@@ -155,6 +202,28 @@ pub mod files {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_listed_and_an_unused_one_revoked_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let codes: Vec<String> = ["bbbb", "aaaa", "cccc"].map(String::from).to_vec();
+        files::keep(dir.path(), &codes[..2], 100).unwrap();
+        files::keep(dir.path(), &codes[2..], 50).unwrap();
+        files::take(dir.path(), "aaaa", 10).unwrap();
+        std::fs::write(dir.path().join("invites/.aaaa.swp"), "x").unwrap();
+        let listed: Vec<(String, bool)> =
+            files::list(dir.path()).unwrap().into_iter().map(|(c, k)| (c, k.used)).collect();
+        let want = [("cccc", false), ("aaaa", true), ("bbbb", false)].map(|(c, used)| (c.to_string(), used));
+        assert_eq!(listed, want);
+        // Revoked: gone, and a registration with it is told it is unknown.
+        assert_eq!(files::revoke(dir.path(), "bbbb").unwrap(), Some(Kept { expires_ms: 100, used: false }));
+        assert_eq!(files::take(dir.path(), "bbbb", 10), Err(Refused::Unknown));
+        // A used code stays as it was; an unknown one is none.
+        assert_eq!(files::revoke(dir.path(), "aaaa").unwrap(), Some(Kept { expires_ms: 100, used: true }));
+        assert_eq!(files::revoke(dir.path(), "zzzz").unwrap(), None);
+        assert_eq!(files::revoke(dir.path(), "../users.csv").unwrap(), None);
+        assert_eq!(files::list(dir.path()).unwrap().len(), 2);
+    }
 
     #[test]
     fn a_used_code_says_used_even_once_expired() {

@@ -4,22 +4,20 @@
 //! - [`Store`]: what the server's handlers call. It checks passwords
 //!   ([`password`]), decides what a block hides and who moderates a room,
 //!   names the backend's changes as requests (`join`, `set_password`,
-//!   `ack_device`, `note_offline`: each one line over
+//!   `ack`, `note_offline`: each one line over
 //!   [`Backend::change_membership`], [`Backend::change_account`],
 //!   [`Backend::ack`], [`Backend::change_devices`]), and derefs to its
 //!   [`Backend`] for everything else: `store.history(…)` is the backend's
 //!   own method, with no copy of it in between.
-//! - [`Backend`] ([`backend`]): the narrow interface storage implements,
-//!   what the single server and a cluster do differently.
-//!   [`LocalStore`] ([`local`]) is the one we have: the state in memory
+//! - [`Backend`] ([`backend`]): the narrow interface storage implements.
+//!   [`LocalStore`] ([`local`]) is the one we have, on a single server
+//!   and on every node of a cluster ([`shared_log`]): the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
 //!   ([`local::committer`]); `local/requests.rs` and `local/reads.rs` hold
 //!   what each request does, `local/reader.rs` how records are read back,
 //!   `local/search.rs` the index `SEARCH` reads the log with (the query
 //!   itself is [`search`]'s), `local/erase.rs` the eraser of deleted texts.
-//!   A backend on a database shared by several servers implements the same
-//!   trait.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
 //!   past it): `--user-quota`, `--inbox-max`, `--min-free`; [`ballast`]:
 //!   the room a write that meets a full disk frees, to be answered.
@@ -292,16 +290,10 @@ impl Store {
 
     // ----- inboxes ------------------------------------------------------
 
-    /// `ACK:<seq>` of `user`'s inbox, on a store that keeps no device's
-    /// position (one server: `server::devices` passes the lowest).
+    /// `ACK:<seq>` of `user`'s inbox: `server::devices` passes the
+    /// lowest position of the user's devices.
     pub fn ack(&self, user: UserId, seq: u64) {
-        self.backend.ack(user, Ack::Trim { device: None, seq })
-    }
-
-    /// 1.2 `ACK:<seq>` from `user`'s `device`, where the store keeps the
-    /// devices' positions (a cluster: [`Backend::ack`]).
-    pub fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        self.backend.ack(user, Ack::Trim { device: Some(device), seq })
+        self.backend.ack(user, Ack::Trim { seq })
     }
 
     /// 1.2: one device of `user` acknowledged up to `upto` while another

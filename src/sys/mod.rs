@@ -3,7 +3,7 @@
 //! concern, each with a branch for the systems it serves and a portable
 //! one for the rest. Elsewhere wachat calls std, the crates of
 //! Cargo.toml and these functions, and never `libc` or `std::os`
-//! (tests/portable.rs checks it on the sources).
+//! (tests/tools/portable.rs checks it on the sources).
 //!
 //! wachat builds and runs on Linux, macOS and Windows (README,
 //! "Install"); the `cluster` feature is for Linux. What each system gives,

@@ -34,6 +34,9 @@ pub struct Figures {
     pub rate_limited: f64,
     /// `KO` replies by code since the start, the most frequent first.
     pub kos: Vec<(String, f64)>,
+    /// Who was refused or reconnected in the last minute, by user and by
+    /// address, the most first (the server's `wachat_watch_*`).
+    pub watched: Vec<Watched>,
     /// A cluster node's own figures (`None` on a single server).
     pub cluster: Option<Cluster>,
     /// 1.3: the class network's peers, by name (none without `--peers`).
@@ -53,6 +56,71 @@ pub struct Link {
     pub behind: bool,
 }
 
+/// A user or an address the limits refused, or that logs in again and
+/// again, in the last minute.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Watched {
+    /// `user` or `address`.
+    pub who: String,
+    pub name: String,
+    /// Refusals by the limit that refused them (`--address-rate`, `--rate`,
+    /// `failed-logins`, `new-accounts`), the most first.
+    pub refused: Vec<(String, f64)>,
+    pub logins: f64,
+}
+
+impl Watched {
+    fn refusals(&self) -> f64 {
+        self.refused.iter().map(|(_, n)| n).sum()
+    }
+
+    /// `user st13: 12 refused (--address-rate 12), 5 logins`.
+    fn show(&self) -> String {
+        let mut said = format!("{} {}:", self.who, crate::display::visible(&self.name));
+        if !self.refused.is_empty() {
+            let by: Vec<String> = self.refused.iter().map(|(limit, n)| format!("{limit} {n}")).collect();
+            let _ = write!(said, " {} refused ({})", self.refusals(), by.join(", "));
+        }
+        if self.logins > 0.0 {
+            let _ = write!(said, "{} {} logins", if self.refused.is_empty() { "" } else { "," }, self.logins);
+        }
+        said
+    }
+}
+
+/// The users and addresses of the `wachat_watch_*` samples, most refused
+/// (then most logged in) first.
+fn watched(now: &Scrape) -> Vec<Watched> {
+    let mut all: Vec<Watched> = Vec::new();
+    let label = |s: &super::scrape::Sample, key: &str| {
+        s.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    for sample in
+        now.samples.iter().filter(|s| s.name == name("watch_refused") || s.name == name("watch_logins"))
+    {
+        let (who, who_name) = (label(sample, "who"), label(sample, "name"));
+        let at = match all.iter().position(|w| w.who == who && w.name == who_name) {
+            Some(at) => at,
+            None => {
+                all.push(Watched { who, name: who_name, ..Watched::default() });
+                all.len() - 1
+            }
+        };
+        if sample.name == name("watch_logins") {
+            all[at].logins = sample.value;
+        } else {
+            all[at].refused.push((label(sample, "limit"), sample.value));
+        }
+    }
+    for w in &mut all {
+        w.refused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    }
+    all.sort_by(|a, b| {
+        (b.refusals(), b.logins).partial_cmp(&(a.refusals(), a.logins)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    all
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Percentiles {
     pub p50: Option<f64>,
@@ -63,8 +131,12 @@ pub struct Percentiles {
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cluster {
-    pub pg_transaction: Percentiles,
+    /// The epoch the node leads or follows.
+    pub epoch: f64,
+    /// It leads (else it follows).
+    pub leading: bool,
     pub nats_lag: Percentiles,
+    /// Batches it read from the log's table that NATS had not brought.
     pub gap_refills: f64,
     /// A primary database answers (else: failing over, writes refused).
     pub pg_reachable: bool,
@@ -96,15 +168,15 @@ impl Figures {
             now.by_label(&name("ko_replies_total"), "code").map(|(c, n)| (c.to_string(), n)).collect();
         kos.retain(|(_, n)| *n > 0.0);
         kos.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let cluster =
-            (now.value(&name("cluster_pg_transaction_seconds_count"), &[]) > 0.0).then(|| Cluster {
-                pg_transaction: percentiles(before, now, "cluster_pg_transaction_seconds"),
-                nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
-                gap_refills: total("cluster_gap_refills_total"),
-                pg_reachable: total("cluster_pg_reachable") > 0.0,
-                pg_switches: total("cluster_pg_switches_total"),
-                pg_cut: total("cluster_pg_cut_total"),
-            });
+        let cluster = (total("cluster_epoch") > 0.0).then(|| Cluster {
+            epoch: total("cluster_epoch"),
+            leading: total("cluster_leading") > 0.0,
+            nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
+            gap_refills: total("cluster_gap_refills_total"),
+            pg_reachable: total("cluster_pg_reachable") > 0.0,
+            pg_switches: total("cluster_pg_switches_total"),
+            pg_cut: total("cluster_pg_cut_total"),
+        });
         let link = |short: &str, peer: &str| now.value(&name(&format!("link_{short}")), &[("peer", peer)]);
         let mut links: Vec<Link> = now
             .by_label(&name("link_up"), "peer")
@@ -141,6 +213,7 @@ impl Figures {
             logins_failed: now.value(&name("logins_total"), &[("result", "failed")]),
             rate_limited: total("rate_limited_total"),
             kos,
+            watched: watched(now),
             cluster,
         }
     }
@@ -200,10 +273,17 @@ impl Figures {
             let label = if i == 0 { "links" } else { "" };
             lines.push(format!("{label:<15}{}", link.show(now_s)));
         }
+        // Who, when anyone: a count of refusals points at nobody (one
+        // student's loop, or a whole class over its address's budget).
+        for (i, watched) in self.watched.iter().enumerate() {
+            let head = if i == 0 { "last minute" } else { "" };
+            lines.push(format!("{head:<14} {}", watched.show()));
+        }
         if let Some(cluster) = &self.cluster {
             lines.push(format!(
-                "cluster        PostgreSQL transaction p99 {}   NATS publish lag p99 {}   gap refills {}",
-                ms(cluster.pg_transaction.p99),
+                "cluster        {} in epoch {}   NATS publish lag p99 {}   batches read from the table {}",
+                if cluster.leading { "leads" } else { "follows" },
+                cluster.epoch,
                 ms(cluster.nats_lag.p99),
                 cluster.gap_refills
             ));
@@ -389,17 +469,39 @@ mod tests {
     }
 
     #[test]
+    fn who_is_refused_or_reconnecting_is_shown_per_user_and_address() {
+        let text = "wachat_watch_refused{who=\"user\",name=\"st13\",limit=\"--address-rate\"} 12\n\
+                    wachat_watch_refused{who=\"address\",name=\"10.0.0.1\",limit=\"--address-rate\"} 790\n\
+                    wachat_watch_refused{who=\"address\",name=\"10.0.0.1\",limit=\"--rate\"} 3\n\
+                    wachat_watch_logins{who=\"user\",name=\"loopy\"} 9\n\
+                    wachat_watch_logins{who=\"user\",name=\"st13\"} 4\n";
+        let lines = Figures::new(None, &Scrape::parse(text)).lines();
+        let who: Vec<&String> = lines.iter().skip_while(|l| !l.starts_with("last minute")).collect();
+        assert_eq!(
+            who,
+            [
+                "last minute    address 10.0.0.1: 793 refused (--address-rate 790, --rate 3)",
+                "               user st13: 12 refused (--address-rate 12), 4 logins",
+                "               user loopy: 9 logins",
+            ]
+        );
+        assert!(!Figures::new(None, &Scrape::parse("")).lines().iter().any(|l| l.starts_with("last minute")));
+    }
+
+    #[test]
     fn a_cluster_node_shows_its_database_state() {
-        let up = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 1\n\
+        let up = "wachat_cluster_epoch 3\nwachat_cluster_leading 1\nwachat_cluster_pg_reachable 1\n\
                   wachat_cluster_pg_switches_total 1\nwachat_cluster_pg_cut_total 2\n";
         let lines = Figures::new(None, &Scrape::parse(up)).lines();
+        assert!(lines.iter().any(|l| l.starts_with("cluster        leads in epoch 3 ")), "{lines:?}");
         let database = lines.iter().find(|l| l.starts_with("database")).unwrap();
         assert!(
             database.contains("reachable   primary moved 1   connections cut (no answer in time) 2"),
             "{database}"
         );
-        let down = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 0\n";
+        let down = "wachat_cluster_epoch 3\nwachat_cluster_pg_reachable 0\n";
         let lines = Figures::new(None, &Scrape::parse(down)).lines();
+        assert!(lines.iter().any(|l| l.starts_with("cluster        follows in epoch 3 ")), "{lines:?}");
         assert!(lines.iter().any(|l| l.contains("UNREACHABLE: failing over")), "{lines:?}");
     }
 }

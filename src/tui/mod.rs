@@ -97,7 +97,7 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     let lang = crate::i18n::current();
     let client = Client::connect(options)?;
     let folder = client.folder().to_path_buf();
-    let log_path = folder.join(LOG_FILE);
+    let log_path = folder.join(crate::client::local::LOG_FILE);
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
     let welcome = match client.is_online() {
         true => tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device()),
@@ -114,7 +114,7 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     let rules = crate::console::rules::first_time(lang, &client, &folder);
     app.log_lines(rules.iter().map(String::as_str));
     let session = ConsoleSession::new(lang, &client);
-    log_to(&log_path);
+    crate::client::local::log_into(&folder);
     let screen = Screen::enter()?;
     let result = std::thread::scope(|scope| {
         let (work, work_rx) = crossbeam_channel::unbounded();
@@ -141,23 +141,6 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
         println!("{}", tr!(in lang; crate::i18n::account::Msg::AccountDeleted, user = user));
     }
     result
-}
-
-/// The log's file in the client's folder while the screen is up.
-pub const LOG_FILE: &str = "wachat.log";
-
-/// Sends the log to `path` (appended to, private like the folder's other
-/// files) for as long as the screen is up. If it cannot be opened, the
-/// log is dropped rather than drawn over the screen.
-fn log_to(path: &std::path::Path) {
-    use crate::sys::private::Mode;
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(crate::client::local::FILE_MODE)
-        .open(path)
-        .or_else(|_| std::fs::OpenOptions::new().write(true).open(crate::sys::places::NULL_DEVICE));
-    crate::display::log_to_file(file.ok());
 }
 
 /// What the main thread waits on, besides the client's notices.
@@ -202,6 +185,7 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
                 // 1.2: this console deleted the account: a plain end (said below).
                 Ok(Notice::Unlinked) if client.is_deleted() => return Ok(()),
                 Ok(Notice::Unlinked) => return Err(client.unlinked_error()),
+                Ok(Notice::Ended(why)) => return Err(Error::Usage(why)),
                 Ok(notice) => app.notice(&notice),
                 Err(_) => return Ok(()),
             },

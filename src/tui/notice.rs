@@ -63,7 +63,7 @@ impl App {
             }
             // The loop ends the console before it gets here.
             // The chat list's badge went (`LiveChats::apply`).
-            Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
+            Notice::Replaced | Notice::Unlinked | Notice::Ended(_) | Notice::ReadElsewhere { .. } => {}
             // 1.2: the list follows (`LiveChats::apply`); the panel says it.
             // 1.2 (§25): another device's star is said; this one's changed nothing (`Done::Starring`).
             Notice::Starred { chat, from, id, starred } => {

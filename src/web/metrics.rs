@@ -237,6 +237,7 @@ fn refresh(metrics: &Metrics, ctx: &Ctx) {
     if let Some(federation) = ctx.federation.get() {
         metrics.set_links(&federation.peer_links());
     }
+    metrics.set_watch(&crate::server::auth::watch::watched(&ctx.watch));
     if let Some(events) = ctx.store.inbox_events() {
         metrics.inbox_events.set(clamp(events));
     }

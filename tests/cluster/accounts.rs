@@ -155,7 +155,7 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
 
 /// `wachat users disable --store` shuts a student out of every node: its
 /// sessions on both nodes close, and no node lets it log in, until
-/// `enable` (on a single server, tests/accounts.rs). A disable through
+/// `enable` (on a single server, tests/tools/accounts.rs). A disable through
 /// one node's data directory reached that node alone.
 #[test]
 fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
@@ -194,8 +194,8 @@ fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
 
 /// `wachat users list --store` lists the cluster's accounts as its
 /// database has them, beside running nodes: who is online on any node,
-/// rooms, chats and unread messages, and the marks (disabled, deleted by
-/// its user), in the listing a single server's gives (tests/accounts.rs).
+/// rooms, chats and unread messages, and the marks (disabled; deleted by
+/// its user, with --all), in the listing a single server's gives (tests/tools/accounts.rs).
 #[test]
 fn users_list_shows_the_accounts_of_the_cluster_as_its_nodes_know_them() {
     let cluster = Cluster::start();
@@ -208,8 +208,14 @@ fn users_list_shows_the_accounts_of_the_cluster_as_its_nodes_know_them() {
     let mut carl = send_conn(&b, "carl");
     assert_eq!(carl.request(&format!("DELACCOUNT:{PW}")), "OK");
     assert!(users(&cluster, &["disable", "bob"]).ok);
+    // Accounts deleted by their users are left out, unless --all.
     assert_eq!(
         users(&cluster, &["list"]).out,
+        "ana  online  rooms 1  chats 1  unread 1\n\
+         bob  (disabled)  never seen  rooms 1  chats 1  unread 0\n"
+    );
+    assert_eq!(
+        users(&cluster, &["list", "--all"]).out,
         "ana   online  rooms 1  chats 1  unread 1\n\
          bob   (disabled)  never seen  rooms 1  chats 1  unread 0\n\
          carl  (deleted by its user)\n"

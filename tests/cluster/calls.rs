@@ -31,7 +31,7 @@ fn call_event(events: &mut Conn) -> String {
 }
 
 #[test]
-fn a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_up() {
+fn waits_1_5_s_a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_up() {
     let cluster = Cluster::start();
     let a = cluster.node_with("a", &["--ring-seconds", "1"]);
     let b = cluster.node_with("b", &["--ring-seconds", "1"]);

@@ -178,6 +178,9 @@ fn a_login_on_one_node_replaces_the_session_on_the_other_and_presence_spans_node
     assert_eq!(bob_recv.line(), "JOINED:ana");
     let mut ana_on_b = recv_conn(&b, "ana");
     assert_eq!(ana_on_a.read_to_close(), "BYE:REPLACED\n");
+    // Told BYE, a client closes: until then node A counts the
+    // connection (its reader waits up to --timeout for the close).
+    drop(ana_on_a);
     // Moving is not leaving: bob hears neither LEFT nor JOINED; a message
     // reaches ana on B.
     let mut bob = send_conn(&a, "bob");

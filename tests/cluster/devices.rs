@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_presence, register, send_conn, wachat};
+use super::{PW, next_presence, register, send_conn};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -59,7 +59,7 @@ fn the_devices_of_a_killed_node_come_back_on_another_and_nothing_is_lost() {
     // leads once the lease runs out; both devices come back on it, and
     // the phone gets what it never acknowledged.
     a.kill();
-    let mut bob = after_failover(&b, "bob");
+    let mut bob = super::once_it_serves(&b, "bob", PW);
     let mut phone = device(&b, "ana", "phone");
     assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     let mut laptop = device(&b, "ana", "laptop");
@@ -169,25 +169,6 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let mut laptop = device(&a, "ana", "laptop");
     assert!(send_conn(&a, "bob").request("MSG:ana:m2:two").starts_with("OK:m2:"));
     assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
-}
-
-/// A send connection of `user` on `node` once the cluster takes requests
-/// again after its leader was killed: as a client does, it connects
-/// again until a `PING` is answered (docs/CLUSTER.md, "Failover").
-fn after_failover(node: &TestServer, user: &str) -> Conn {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut c = node.send_conn();
-        c.send(&format!("LOGIN:{user}:{PW}"));
-        if c.line_or_none() == Some(format!("OK:{user}")) {
-            c.send("PING");
-            if c.line_or_none().as_deref() == Some("OK") {
-                return c;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "no leader took over within 30 s");
-        std::thread::sleep(Duration::from_millis(200)); // a client's back-off
-    }
 }
 
 /// How far `user`'s inbox is acknowledged (trimmed): its newest `ACK`
@@ -315,7 +296,7 @@ fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_
     a.kill();
     // Node a led: node b leads once the lease runs out, and the phone, on
     // node b, goes on (its client sends again what got no answer).
-    let mut bob = after_failover(&b, "bob");
+    let mut bob = super::once_it_serves(&b, "bob", PW);
     for (id, text) in [("m2", "two"), ("m3", "three")] {
         assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
     }
@@ -390,7 +371,7 @@ fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_
 }
 
 #[test]
-fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
+fn waits_2_5_s_a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
     // 0.00002 days is 1.7 s.
     let cluster = Cluster::start();
     let a = cluster.node_with("a", &["--device-days", "0.00002"]);
@@ -435,9 +416,11 @@ fn under_load_every_acknowledged_message_leaves_the_inboxes() {
         b.send.port(),
         b.recv.port()
     );
-    let bench =
-        wachat(&["bench", "--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"], "");
-    assert!(bench.status.success(), "{}", bench.stderr);
+    // 2 s of messages, after 120 accounts made: more than a one-shot
+    // command's 10 s on a busy machine.
+    let args = ["--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"];
+    let bench = super::support::run_wachat_output("bench", &args, Duration::from_secs(120));
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
     // Each receiver's inbox is trimmed past its 40 messages: an `ACK`
     // record of each in the log (the senders' STATUS events may wait, as
     // their receive connections are gone).

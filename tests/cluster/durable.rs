@@ -15,7 +15,7 @@ use super::{register, send_conn};
 
 #[test]
 fn every_message_answered_ok_survives_postgresql_crashing() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_own();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     for user in ["ana", "bob", "carl"] {
         register(&a, user);

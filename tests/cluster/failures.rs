@@ -175,7 +175,7 @@ fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
 
 #[test]
 fn while_nats_is_down_messages_still_arrive_by_polling() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start_own();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
     register(&a, "bob");
@@ -201,7 +201,7 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
 
 #[test]
 fn a_node_stops_on_sigterm_while_nats_is_down() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start_own();
     let mut a = cluster.node("a");
     register(&a, "ana");
     cluster.nats.stop();
@@ -217,7 +217,7 @@ fn a_node_stops_on_sigterm_while_nats_is_down() {
 /// of the database but the shared log (the quota counts a user's files,
 /// which are the database's).
 fn ana_sent_bob_one_message() -> (Cluster, [TestServer; 2], Conn, Conn) {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_own();
     let no_quota = ["--user-quota", "0"];
     let (a, b) = (cluster.node_with("a", &no_quota), cluster.node_with("b", &no_quota));
     register(&a, "ana");
@@ -237,6 +237,12 @@ fn while_postgresql_is_down_writes_wait_or_are_refused_reads_go_on_and_the_nodes
     // The write that meets the database gone waits, unanswered, for it:
     // the leader keeps its batch and commits it again each second.
     ana.send("MSG:bob:m2:two");
+    // A write the leader takes while that batch is still on its way to
+    // the database joins the next one, and waits too (its reply is owed
+    // once both are written). So the next write is sent once the leader
+    // has found the database gone: a write forwarded at once from node b
+    // reached the leader a millisecond after m2, before its commit failed.
+    a.wait_for_log("refusing writes");
     // Every later write is refused at once, with the code that says "try
     // again" (a 1.0 client reads its reason), on either node.
     eventually("writes refused", Duration::from_secs(20), || {
@@ -275,6 +281,35 @@ fn an_ack_taken_while_postgresql_is_down_is_stored_once_it_is_back() {
     assert!(ana.line().starts_with("OK:m2:"));
     let mut ana_recv = recv_conn(&a, "ana");
     assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+}
+
+/// The follower's reads of the log fail for a moment (the table out of
+/// reach: renamed, then back): it reads again at its next poll, and goes
+/// on following, its clients' connections open. (A follower took a read
+/// that failed, as a connection cut during a database's failover makes
+/// one fail, for a copy that could not follow, and started again, cutting
+/// every client.)
+#[test]
+fn a_follower_whose_reads_of_the_log_fail_goes_on_following() {
+    let (cluster, [_a, b], _ana, mut bob_recv) = ana_sent_bob_one_message();
+    let mut ana_on_b = send_conn(&b, "ana");
+    let mut pg = cluster.pg.client();
+    let failed = |pg: &mut postgres::Client| -> i64 {
+        let sql = "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()";
+        pg.query_one(sql, &[]).unwrap().get(0)
+    };
+    let before = failed(&mut pg);
+    pg.batch_execute("ALTER TABLE log RENAME TO log_away").unwrap();
+    // Node b's keeper reads the log every 200 ms while no batch comes.
+    eventually("node b's reads failing", Duration::from_secs(10), || {
+        pg.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+        failed(&mut pg) >= before + 3
+    });
+    pg.batch_execute("ALTER TABLE log_away RENAME TO log").unwrap();
+    assert!(ana_on_b.request("MSG:bob:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m2:<ts>:two");
+    let restarted: Vec<String> = b.log().into_iter().filter(|l| l.contains("starting again")).collect();
+    assert!(restarted.is_empty(), "{restarted:?}");
 }
 
 #[test]

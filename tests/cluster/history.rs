@@ -1,12 +1,12 @@
 //! `HISTORY` a page at a time on a cluster (protocol 1.2, docs/PROTOCOL.md
-//! §4 "Paging back"), as on a single server (tests/history.rs): a chat of
+//! §4 "Paging back"), as on a single server (tests/chat/history.rs): a chat of
 //! 1,500 messages written from two nodes, read back whole and in order
 //! on either node, a room too; a cursor of another chat refused; and a
 //! new browser (a fresh profile) scrolls the chat to its start.
 
-use super::paging::{interleaved, page, read_back, same_millisecond, scroll_to_start, who_and_id};
 use super::support::cluster::Cluster;
-use super::support::webapp::{logged_in, one_at_a_time, open_chat};
+use super::support::paging::{interleaved, page, read_back, same_millisecond, scroll_to_start, who_and_id};
+use super::support::webapp::{logged_in, open_chat};
 
 const LONG: usize = 1_500;
 
@@ -61,7 +61,6 @@ fn a_chat_of_1500_is_read_back_whole_on_either_node_and_in_a_new_browser() {
     refused(&mut ana, "HISTORY:bob:10:99999999999".to_string());
     assert_eq!(page(&mut ana, &format!("HISTORY:bob:10:{cursor}")).0.len(), 10);
     // A new browser on the cluster scrolls the whole chat.
-    let _one = one_at_a_time();
     let browser = logged_in(&format!("http://{}", a.web.expect("the web port")), "ana", 390, 844);
     open_chat(&browser, "bob");
     let drawn = scroll_to_start(&browser);

@@ -25,8 +25,8 @@ const POOL: i64 = 16;
 /// Sessions PostgreSQL has started on the test's database so far.
 fn sessions(cluster: &Cluster) -> i64 {
     let mut client = cluster.pg.client();
-    let row =
-        client.query_one("SELECT sessions FROM pg_stat_database WHERE datname = 'wachat'", &[]).unwrap();
+    let sessions = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
+    let row = client.query_one(sessions, &[]).unwrap();
     row.get(0)
 }
 

@@ -1,7 +1,7 @@
 //! `PEOPLE` (protocol 1.2, §26) on a cluster: asked through one node, it
 //! finds the members of the asker's rooms whatever node they joined or
 //! logged in through, with their presence as `MEMBERS` shows it there
-//! (tests/people.rs plays the same on one server).
+//! (tests/chat/people.rs plays the same on one server).
 
 use super::support::cluster::{Cluster, eventually};
 use super::{recv_conn, register, send_conn};

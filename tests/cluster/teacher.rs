@@ -1,7 +1,7 @@
 //! A class on a cluster: the teacher's `wachat users` commands with
 //! `--store` (add, import into a room, room, admin, passwd, export) are
 //! the whole cluster's while its nodes run, as they are a single
-//! server's beside it (tests/teacher.rs); and a node's own data
+//! server's beside it (tests/tools/teacher.rs); and a node's own data
 //! directory, which holds only its device cache, is refused.
 
 use std::time::Duration;

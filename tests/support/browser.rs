@@ -38,7 +38,7 @@ impl Browser {
         Browser::start_with(width, height, lang, &[])
     }
 
-    /// The same, with more of chromium's flags (tests/web_calls.rs: a
+    /// The same, with more of chromium's flags (tests/web/calls.rs: a
     /// fake camera and microphone).
     pub fn start_with(width: u32, height: u32, lang: &str, flags: &[&str]) -> Browser {
         for program in [CHROMIUM, DRIVER] {
@@ -65,7 +65,7 @@ impl Browser {
         let deadline = Instant::now() + READ_TIMEOUT;
         while browser.agent.get(format!("{}/status", browser.base)).call().is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50)); // polling its port
         }
         let mut options = json!({
             "binary": CHROMIUM,
@@ -155,7 +155,7 @@ impl Browser {
                 return value;
             }
             assert!(Instant::now() < deadline, "timed out waiting for {js}");
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50)); // polling the page
         }
     }
 
@@ -167,7 +167,7 @@ impl Browser {
                 break;
             }
             assert!(Instant::now() < deadline, "no element {css}");
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50)); // polling the page
         }
         let value = self.call("POST", "/element", json!({"using": "css selector", "value": css}));
         value.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_string()

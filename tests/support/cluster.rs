@@ -1,14 +1,28 @@
-//! Test support for the cluster (`--features cluster`): a PostgreSQL and a
-//! `nats-server` of the test's own, on free loopback ports, and nodes on
-//! them. A missing binary fails the test with the command that installs
-//! it: nothing is skipped.
+//! Test support for the cluster (`--features cluster`): PostgreSQL and
+//! `nats-server`, and nodes on them. A missing binary fails the test with
+//! the command that installs it: nothing is skipped.
+//!
+//! A test's cluster is a database of its own. When the run names a
+//! directory for its servers (`WACHAT_TEST_SERVERS`, which `.ci/test`
+//! sets), every test of the run shares one PostgreSQL and one NATS: the
+//! first test that needs them starts them there, under a lock file, for
+//! all the test processes, and `.ci/test` stops them at the end. Each test
+//! then gets its own database, a copy of one migrated once (`CREATE
+//! DATABASE … TEMPLATE`), and so its own NATS subjects: a node names its
+//! subjects after its database (`wachat.<database>.*`, src/cluster/mod.rs).
+//! Without that variable (`cargo test` by hand), and for a test that stops
+//! or crashes them ([`Cluster::start_own`]), the test starts its own.
 //!
 //! PostgreSQL refuses to run as root: as root, its directory is given to
 //! the `postgres` user and every command runs under `runuser -u postgres`.
 
+use std::fs::File;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{READ_TIMEOUT, TestServer};
@@ -18,6 +32,12 @@ use super::{READ_TIMEOUT, TestServer};
 const INSTALL_PG: &str = "install it with `apt-get install -y postgresql`, or run the tests with `.ci/test`";
 const INSTALL_NATS: &str =
     "install it with `apt-get install -y nats-server`, or run the tests with `.ci/test`";
+
+/// The directory of the run's shared servers (set by `.ci/test`).
+const SERVERS_VAR: &str = "WACHAT_TEST_SERVERS";
+
+/// The run's migrated database, which each test's database copies.
+const TEMPLATE: &str = "wachat_template";
 
 /// A free loopback port (bound, then released for the program to take).
 pub fn free_port() -> u16 {
@@ -47,23 +67,35 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// A PostgreSQL server of the test's own.
-pub struct Postgres {
-    dir: tempfile::TempDir,
-    pub port: u16,
-    /// `postgres://wachat@127.0.0.1:<port>/wachat`
-    pub url: String,
+/// The URL of `database` on the PostgreSQL at `port`.
+fn pg_url(port: u16, database: &str) -> String {
+    format!("postgres://wachat@127.0.0.1:{port}/{database}")
 }
 
-impl Postgres {
-    pub fn start() -> Postgres {
-        let dir = tempfile::tempdir().unwrap();
+/// Brings `database` on the PostgreSQL at `port` to the schema a node
+/// would create at its start.
+fn migrate(port: u16, database: &str) {
+    let url = pg_url(port, database);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the new database");
+    wachat::cluster::schema::upgrade(&mut client, &url).expect("migrate the test's database");
+}
+
+/// A PostgreSQL server in a directory: initdb'd there, started on a free
+/// port, its socket and log beside its data.
+struct PgServer {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PgServer {
+    /// A new server in `dir` (which exists), started with `settings`
+    /// (`-c name=value …`).
+    fn start(dir: &Path, settings: &str) -> PgServer {
         if is_root() {
-            let status = Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
+            let status = Command::new("chown").args(["-R", "postgres"]).arg(dir).status().unwrap();
             assert!(status.success(), "chown to the postgres user");
         }
-        let port = free_port();
-        let mut pg = Postgres { url: format!("postgres://wachat@127.0.0.1:{port}/wachat"), dir, port };
+        let mut pg = PgServer { dir: dir.to_path_buf(), port: free_port() };
         let data = pg.data();
         pg.run(
             pg_program("initdb"),
@@ -72,27 +104,17 @@ impl Postgres {
         // `free_port` lets the port go before PostgreSQL binds it, and
         // another test's server may take it meanwhile: then another port.
         for attempt in 1.. {
-            match pg.try_start_server() {
+            match pg.try_start(settings) {
                 Ok(()) => break,
-                Err(why) if attempt < 5 && why.contains("already in use") => {
-                    pg.port = free_port();
-                    pg.url = format!("postgres://wachat@127.0.0.1:{}/wachat", pg.port);
-                }
+                Err(why) if attempt < 5 && why.contains("already in use") => pg.port = free_port(),
                 Err(why) => panic!("{why}"),
             }
         }
-        let port = pg.port;
-        let mut client = postgres::Client::connect(
-            &format!("postgres://wachat@127.0.0.1:{port}/postgres"),
-            postgres::NoTls,
-        )
-        .expect("connect to the test's PostgreSQL");
-        client.batch_execute("CREATE DATABASE wachat").unwrap();
         pg
     }
 
     fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
+        self.dir.join("data").display().to_string()
     }
 
     fn run(&self, program: PathBuf, args: &[&str]) {
@@ -101,7 +123,9 @@ impl Postgres {
         }
     }
 
-    /// Runs a PostgreSQL program; what it and the server's log said if it failed.
+    /// Runs a PostgreSQL program in a process group of its own (pg_ctl's
+    /// server must outlive a test that the runner kills with its group);
+    /// what it and the server's log said if it failed.
     fn try_run(&self, program: PathBuf, args: &[&str]) -> Result<(), String> {
         let mut command = if is_root() {
             let mut c = Command::new("runuser");
@@ -110,11 +134,16 @@ impl Postgres {
         } else {
             Command::new(&program)
         };
-        let output = command.args(args).stdin(Stdio::null()).output().expect("run a PostgreSQL program");
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .output()
+            .expect("run a PostgreSQL program");
         if output.status.success() {
             return Ok(());
         }
-        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         Err(format!(
             "{} {args:?}: {}{}\nthe end of its log:\n{}",
@@ -125,39 +154,97 @@ impl Postgres {
         ))
     }
 
-    fn start_server(&self) {
-        if let Err(why) = self.try_start_server() {
-            panic!("{why}");
-        }
-    }
-
-    fn try_start_server(&self) -> Result<(), String> {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("log").display().to_string();
+    fn try_start(&self, settings: &str) -> Result<(), String> {
+        let options =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 {settings}", self.port, self.dir.display());
+        let log = self.dir.join("log").display().to_string();
         self.try_run(
             pg_program("pg_ctl"),
             &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "-t", "30", "start"],
         )
     }
 
+    /// Stops it: `fast` cuts the connections, `immediate` is a crash.
+    fn stop(&self, mode: &str) {
+        self.run(pg_program("pg_ctl"), &["-D", &self.data(), "-m", mode, "-w", "stop"]);
+    }
+
+    /// A connection to its `postgres` database, to create and drop others.
+    fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(&pg_url(self.port, "postgres"), postgres::NoTls)
+            .expect("connect to the test's PostgreSQL")
+    }
+}
+
+/// What a PostgreSQL of a test's own runs with.
+const OWN_PG_SETTINGS: &str = "-c max_connections=200 -c shared_buffers=64MB";
+
+/// The test's database: on the run's PostgreSQL, or on one of its own.
+pub struct Postgres {
+    pub port: u16,
+    /// `postgres://wachat@127.0.0.1:<port>/<database>`
+    pub url: String,
+    /// The database's name.
+    name: String,
+    /// The server when it is the test's own (with its directory); none
+    /// when it is the run's.
+    own: Option<(PgServer, tempfile::TempDir)>,
+}
+
+impl Postgres {
+    /// A PostgreSQL of the test's own, with an empty database `wachat`.
+    fn start_own() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let server = PgServer::start(dir.path(), OWN_PG_SETTINGS);
+        server.admin().batch_execute("CREATE DATABASE wachat").unwrap();
+        Postgres {
+            port: server.port,
+            url: pg_url(server.port, "wachat"),
+            name: "wachat".into(),
+            own: Some((server, dir)),
+        }
+    }
+
+    /// A new database on the run's PostgreSQL, a copy of `template`.
+    fn on_shared(shared: &Shared, template: &str) -> Postgres {
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        // Unique across the run's processes: the pid, then this process's
+        // count, then a random part for a pid used again.
+        let name = format!(
+            "t{}_{}_{:08x}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::SeqCst),
+            getrandom::u32().unwrap()
+        );
+        let mut admin = shared.admin();
+        admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")).unwrap();
+        Postgres { port: shared.pg_port, url: pg_url(shared.pg_port, &name), name, own: None }
+    }
+
+    /// The server, which only a test that has its own may stop.
+    fn own_server(&self) -> &PgServer {
+        match &self.own {
+            Some((server, _)) => server,
+            None => panic!("this test stops PostgreSQL: it needs its own (Cluster::start_own)"),
+        }
+    }
+
     /// Stops it (fast: connections are cut).
     pub fn stop(&self) {
-        self.run(pg_program("pg_ctl"), &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+        self.own_server().stop("fast");
     }
 
     /// Stops it as a crash would (`immediate`: no checkpoint, nothing
     /// flushed on the way out; it recovers from its log at the next start).
     pub fn crash(&self) {
-        self.run(pg_program("pg_ctl"), &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        self.own_server().stop("immediate");
     }
 
     /// Starts it again, on the same port and data.
     pub fn start_again(&self) {
-        self.start_server();
+        if let Err(why) = self.own_server().try_start(OWN_PG_SETTINGS) {
+            panic!("{why}");
+        }
     }
 
     /// A client for checks.
@@ -168,57 +255,67 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let pg_ctl = pg_program("pg_ctl");
-        let data = self.data();
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
-            c
-        } else {
-            Command::new(&pg_ctl)
-        };
-        let _ = command
-            .args(["-D", &data, "-m", "immediate", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        match &self.own {
+            // Quietly: it may be stopped already.
+            Some((server, _)) => {
+                let mut command = if is_root() {
+                    let mut c = Command::new("runuser");
+                    c.args(["-u", "postgres", "--"]).arg(pg_program("pg_ctl"));
+                    c
+                } else {
+                    Command::new(pg_program("pg_ctl"))
+                };
+                let _ = command
+                    .args(["-D", &server.data(), "-m", "immediate", "stop"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            // The run's server goes on for other tests: only this test's
+            // database goes, its last connections cut.
+            None => {
+                if let Some(shared) = shared() {
+                    let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+                    let _ = shared.admin().batch_execute(&drop);
+                }
+            }
+        }
     }
 }
 
-/// A `nats-server` of the test's own.
+/// A `nats-server`: the test's own, or the run's.
 pub struct Nats {
     child: Option<Child>,
     pub port: u16,
     pub url: String,
+    /// Whether it is the test's own, which the test may stop.
+    own: bool,
 }
 
 impl Nats {
-    pub fn start() -> Nats {
+    /// A `nats-server` of the test's own.
+    fn start_own() -> Nats {
         let port = free_port();
-        let mut nats = Nats { child: None, port, url: format!("nats://127.0.0.1:{port}") };
+        let mut nats = Nats { child: None, port, url: format!("nats://127.0.0.1:{port}"), own: true };
         nats.start_again();
         nats
     }
 
     /// Starts it (again) on its port, and waits until it accepts connections.
     pub fn start_again(&mut self) {
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdin(Stdio::null())
+        assert!(self.own, "this test stops NATS: it needs its own (Cluster::start_own)");
+        let child = nats_command(self.port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("nats-server: {e}: {INSTALL_NATS}"));
         self.child = Some(child);
-        let deadline = Instant::now() + READ_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start on {}", self.port);
-            std::thread::sleep(Duration::from_millis(20)); // polling its port
-        }
+        wait_for_nats(self.port);
     }
 
     /// Kills it.
     pub fn stop(&mut self) {
+        assert!(self.own, "this test stops NATS: it needs its own (Cluster::start_own)");
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -228,7 +325,92 @@ impl Nats {
 
 impl Drop for Nats {
     fn drop(&mut self) {
-        self.stop();
+        if self.own {
+            self.stop();
+        }
+    }
+}
+
+fn nats_command(port: u16) -> Command {
+    let mut command = Command::new("nats-server");
+    command.args(["-a", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null());
+    command
+}
+
+fn wait_for_nats(port: u16) {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not start on {port}");
+        std::thread::sleep(Duration::from_millis(20)); // polling its port
+    }
+}
+
+/// The run's PostgreSQL and NATS, shared by all its tests.
+struct Shared {
+    pg_port: u16,
+    nats_port: u16,
+}
+
+/// The run's servers, when it has a directory for them; started by the
+/// first test of all the run's processes that asks.
+fn shared() -> Option<&'static Shared> {
+    static SHARED: OnceLock<Option<Shared>> = OnceLock::new();
+    SHARED.get_or_init(|| std::env::var_os(SERVERS_VAR).map(|dir| Shared::open(Path::new(&dir)))).as_ref()
+}
+
+impl Shared {
+    /// The servers whose ports `dir/ports` holds, or new ones started
+    /// there. A lock file keeps the run's processes from starting two.
+    fn open(dir: &Path) -> Shared {
+        std::fs::create_dir_all(dir).unwrap();
+        let lock = File::create(dir.join("lock")).expect("the servers' lock file");
+        lock.lock().expect("lock the servers' directory");
+        let ports = dir.join("ports");
+        if let Ok(text) = std::fs::read_to_string(&ports) {
+            let mut numbers = text.split_whitespace().map(|n| n.parse().expect("a port"));
+            return Shared { pg_port: numbers.next().unwrap(), nats_port: numbers.next().unwrap() };
+        }
+        // Set up for speed: nothing in it must survive a crash (a test
+        // that crashes PostgreSQL has its own, with fsync on).
+        let pg_dir = dir.join("postgres");
+        std::fs::create_dir_all(&pg_dir).unwrap();
+        let settings = "-c max_connections=600 -c shared_buffers=128MB -c fsync=off -c full_page_writes=off";
+        let pg = PgServer::start(&pg_dir, settings);
+        pg.admin().batch_execute(&format!("CREATE DATABASE {TEMPLATE}")).unwrap();
+        migrate(pg.port, TEMPLATE);
+        // Its own process group, as pg_ctl's: the runner kills a test's
+        // group, and the run's NATS must outlive the test that started it.
+        // Nobody here waits for it: .ci/test stops it by its pid file.
+        let nats_port = free_port();
+        let pid_file = dir.join("nats.pid");
+        #[allow(clippy::zombie_processes, reason = "it outlives this process; .ci/test stops it")]
+        nats_command(nats_port)
+            .arg("-P")
+            .arg(&pid_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("nats-server: {e}: {INSTALL_NATS}"));
+        wait_for_nats(nats_port);
+        let written = dir.join("ports.new");
+        std::fs::write(&written, format!("{} {nats_port}\n", pg.port)).unwrap();
+        std::fs::rename(&written, &ports).unwrap();
+        Shared { pg_port: pg.port, nats_port }
+    }
+
+    fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(&pg_url(self.pg_port, "postgres"), postgres::NoTls)
+            .expect("connect to the run's PostgreSQL")
+    }
+
+    fn nats(&self) -> Nats {
+        Nats {
+            child: None,
+            port: self.nats_port,
+            url: format!("nats://127.0.0.1:{}", self.nats_port),
+            own: false,
+        }
     }
 }
 
@@ -239,8 +421,30 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// A migrated database of the test's own, and NATS: on the run's
+    /// servers when it has some, else on servers of the test's own.
     pub fn start() -> Cluster {
-        Cluster { pg: Postgres::start(), nats: Nats::start() }
+        match shared() {
+            Some(shared) => Cluster { pg: Postgres::on_shared(shared, TEMPLATE), nats: shared.nats() },
+            None => Cluster::start_own(),
+        }
+    }
+
+    /// The same with an empty database, no schema yet: for tests of the
+    /// schema and its migrations.
+    pub fn start_empty() -> Cluster {
+        match shared() {
+            Some(shared) => Cluster { pg: Postgres::on_shared(shared, "template0"), nats: shared.nats() },
+            None => Cluster { pg: Postgres::start_own(), nats: Nats::start_own() },
+        }
+    }
+
+    /// PostgreSQL and NATS of the test's own, with a migrated database:
+    /// for a test that stops or crashes them.
+    pub fn start_own() -> Cluster {
+        let cluster = Cluster { pg: Postgres::start_own(), nats: Nats::start_own() };
+        migrate(cluster.pg.port, &cluster.pg.name);
+        cluster
     }
 
     /// A node named `name`, on fresh ports.

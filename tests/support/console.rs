@@ -120,20 +120,34 @@ impl Console {
     /// Waits for the next line containing `needle` (after the last one
     /// matched) and returns it; fails the test after [`READ_TIMEOUT`].
     pub fn expect(&mut self, needle: &str) -> String {
+        let at = self.expect_each(&[needle]);
+        self.seen[at].clone()
+    }
+
+    /// Waits until lines after the last one matched contain each of
+    /// `needles`, in any order (what reaches the console by two paths,
+    /// such as an event and a stored message, may come either way round);
+    /// the next match starts after the last of them, whose index it
+    /// returns. Fails the test after [`READ_TIMEOUT`].
+    pub fn expect_each(&mut self, needles: &[&str]) -> usize {
         let deadline = Instant::now() + READ_TIMEOUT;
         loop {
-            if let Some(i) = self.seen[self.next..].iter().position(|l| l.contains(needle)) {
-                self.next += i + 1;
-                return self.seen[self.next - 1].clone();
+            let found: Option<Vec<usize>> = needles
+                .iter()
+                .map(|needle| self.seen[self.next..].iter().position(|l| l.contains(needle)))
+                .collect();
+            if let Some(last) = found.and_then(|at| at.into_iter().max()) {
+                self.next += last + 1;
+                return self.next - 1;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.seen.push(line),
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no line with {needle:?} in time; got:\n{}", self.dump())
+                    panic!("no lines with {needles:?} in time; got:\n{}", self.dump())
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("the console ended without a line with {needle:?}; got:\n{}", self.dump())
+                    panic!("the console ended without lines with {needles:?}; got:\n{}", self.dump())
                 }
             }
         }

@@ -4,17 +4,32 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+/// Set by `.ci/test`, which builds the examples once before the tests.
+const BUILT_VAR: &str = "WACHAT_TEST_EXAMPLES_BUILT";
+
 /// The path of a compiled example. Integration tests are not given the
-/// examples' paths (only the binaries'), so the first call builds them with
-/// the cargo that runs the tests; when they are up to date that is quick.
+/// examples' paths (only the binaries'): `.ci/test` builds the examples
+/// that tests run (its list `examples`) before the tests and says so in
+/// `WACHAT_TEST_EXAMPLES_BUILT`; without it (`cargo test` by hand), the
+/// first call of each test process builds them all with the cargo that
+/// runs the tests (quick when up to date).
 pub fn example(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        if std::env::var_os(BUILT_VAR).is_some() {
+            return;
+        }
         let mut build = cargo_build();
         build.args(["--examples", "--quiet"]);
         assert!(build.status().expect("run cargo").success(), "cargo build --examples failed");
     });
-    profile_dir().join("examples").join(name)
+    let path = profile_dir().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: a test that runs an example needs it in .ci/test's `examples`",
+        path.display()
+    );
+    path
 }
 
 /// `cargo build` in this crate, with the profile and features of this

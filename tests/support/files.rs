@@ -1,5 +1,5 @@
 //! 1.2 files in chats (docs/PROTOCOL.md §21) on the wire, for the tests
-//! of `tests/files.rs` and `tests/web_files.rs`: an upload, a fetch, and
+//! of `tests/chat/files.rs` and `tests/web/files.rs`: an upload, a fetch, and
 //! bytes to send.
 
 use std::time::Instant;

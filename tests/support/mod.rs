@@ -14,8 +14,10 @@ pub mod examples;
 pub mod fake_telegram;
 pub mod files;
 pub mod json_lines;
+pub mod metrics;
 pub mod minimal;
 pub mod old_data;
+pub mod paging;
 pub mod png;
 pub mod prefs;
 pub mod pty;
@@ -36,6 +38,10 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// timeouts, for a server that pings while the event is on its way.
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The idle timeout of a test's server (`--timeout`), unless the test
+/// gives one.
+pub const TEST_TIMEOUT_SECS: &str = "60";
+
 /// Path of the binary under test.
 pub fn wachat_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wachat")
@@ -53,6 +59,14 @@ fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) ->
     // race for it. A test that wants the web port passes --web-port 0.
     if !args.iter().any(|a| a.starts_with("--web-port")) {
         all.extend(["--web-port".into(), "off".into()]);
+    }
+    // A test's raw connections answer no PING and may sit silent while the
+    // test does something slow, which on a busy machine (tests in
+    // parallel, a load of 20) took longer than the default 10 s: the
+    // server dropped them and the test failed for nothing it checks. A
+    // test about the timeout gives its own --timeout.
+    if !args.iter().any(|a| a.starts_with("--timeout")) {
+        all.extend(["--timeout".into(), TEST_TIMEOUT_SECS.into()]);
     }
     all.extend(args.iter().map(|s| s.into()));
     all
@@ -562,6 +576,26 @@ impl Conn {
                 self.send("PONG");
             } else if !["JOINED:", "LEFT:", "MEMBER:"].iter().any(|p| line.starts_with(p)) {
                 return line;
+            }
+        }
+    }
+
+    /// The `READ` statuses on a receive connection, without their times,
+    /// until one names the message `id`; every event is acknowledged on
+    /// the way (a client's `READ` is cumulative: how many it sends for a
+    /// burst is what a test of its pace counts).
+    pub fn reads_until(&mut self, id: &str) -> Vec<String> {
+        let mut reads = Vec::new();
+        loop {
+            let event = self.next_event();
+            if let Some(seq) = event.split(':').nth(1) {
+                self.send(&format!("ACK:{seq}"));
+            }
+            if event.starts_with("STATUS:") && event.contains(":READ:") {
+                reads.push(without_ts(&event));
+                if event.contains(&format!(":{id}:READ:")) {
+                    return reads;
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
 //! The session of docs/PROTOCOL.md §22 (blocks, notification levels,
-//! pins), played back against a single server (tests/prefs.rs) and a
+//! pins), played back against a single server (tests/chat/prefs.rs) and a
 //! cluster (tests/cluster/prefs.rs): both backends must answer it alike.
 
 use std::collections::HashMap;

@@ -1,18 +1,11 @@
-//! What the browser tests of tests/web.rs and tests/web_app.rs share: a
-//! server with its web port, a browser logged in, a chat opened, and one
-//! test driving browsers at a time. (tests/support/browser.rs stays free
+//! What the browser tests of tests/web.rs and tests/web/ share: a server
+//! with its web port, a browser logged in, a chat opened. How many tests
+//! drive browsers at once is the runner's bound (the `browser` group of
+//! .config/nextest.toml), not theirs. (tests/support/browser.rs stays free
 //! of `TestServer`: examples/web_vs_tcp.rs includes it alone.)
 
 use super::TestServer;
 use super::browser::Browser;
-
-/// One test drives browsers at a time: each is a few chromium processes,
-/// and on a small machine parallel ones starve each other past the timeouts.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Enter, as `type_into` types it.
 pub const ENTER: &str = "\u{E007}";

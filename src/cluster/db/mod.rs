@@ -470,7 +470,7 @@ mod tests {
     /// A frozen primary holds the attempts left behind on it, and the
     /// standby promoted meanwhile is still tried: the bound is per host
     /// (a bound for all hosts kept a node off the new primary until the
-    /// frozen one woke, tests/cluster_ha.rs).
+    /// frozen one woke, tests/cluster/ha.rs).
     #[test]
     fn attempts_stuck_on_a_frozen_host_do_not_keep_the_others_from_being_tried() {
         // Two servers that accept and never answer (their kernels do).

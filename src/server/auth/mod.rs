@@ -68,21 +68,14 @@ use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, Request};
 use crate::store::UserId;
 pub use crate::store::devices::Proof;
+use watch::Limit;
 
 mod limits;
+mod outcome;
+pub mod watch;
 use limits::Second;
 pub use limits::{AuthLimits, GRACE_BURST, GRACE_PER_SEC, RELEARN_BURST, RELEARN_PER_SEC};
-
-/// What a frame sent before login leads to.
-pub enum Outcome {
-    /// Logged in as this user (registered spelling), by what proof.
-    LoggedIn(UserId, Arc<str>, Proof),
-    /// Refused; the connection stays open if the code allows it.
-    Refused(Ko),
-    /// `PAIR` gave this device token (`OK:<token>`); the connection waits
-    /// for a `LOGIN`.
-    Paired(String),
-}
+pub use outcome::Outcome;
 
 /// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from, and `opens` whether the frame's word
@@ -90,24 +83,49 @@ pub enum Outcome {
 /// a malformed one of those is told what is wrong, anything else that it
 /// must log in first. The caller asks the table because this module
 /// cannot: the table's rows of the first frames (`requests::login`) call
-/// it, and an arrow back would close a circle of imports (tests/layers.rs).
+/// it, and an arrow back would close a circle of imports (tests/tools/layers.rs).
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
+    let mut disabled = false;
     let outcome = match check_first_frame(ctx, line, peer, opens) {
         // A disabled account's password is right, and it is still refused
         // (`wachat users disable`), on every port.
         Outcome::LoggedIn(_, name, _) if let Err(ko) = refuse_disabled(ctx, &name) => {
             log::info!("{peer}: {name} refused: disabled");
+            disabled = true;
             Outcome::Refused(ko)
         }
         outcome => outcome,
     };
     let metrics = crate::metrics::get();
+    let address = address_key(peer);
     match &outcome {
-        Outcome::LoggedIn(..) => metrics.logins_ok.inc(),
-        Outcome::Refused(ko) if ko.code == Code::AuthFailed => metrics.logins_failed.inc(),
-        Outcome::Refused(_) | Outcome::Paired(_) => 0,
+        Outcome::LoggedIn(_, name, _) => {
+            ctx.watch.logged_in(name, address);
+            metrics.logins_ok.inc();
+        }
+        // A disabled account's right password is no failed login.
+        Outcome::Refused(ko) if ko.code == Code::AuthFailed && !disabled => {
+            metrics.logins_failed.inc();
+        }
+        Outcome::Refused(ko) if ko.code == Code::RateLimited => {
+            let limit = if ko.reason.contains("new accounts") { Limit::NewAccounts } else { Limit::Logins };
+            ctx.watch.refused(first_frame_user(line).as_deref(), address, limit);
+        }
+        Outcome::Refused(_) | Outcome::Paired(_) => {}
     };
     outcome
+}
+
+/// The user a first frame names (`LOGIN`, `REGISTER`, `REDEEM`, `PAIR`),
+/// if it parses, for what [`watch`] counts.
+fn first_frame_user(line: &str) -> Option<String> {
+    match Request::parse(line).ok()? {
+        Request::Login { user, .. }
+        | Request::Register { user, .. }
+        | Request::Redeem { user, .. }
+        | Request::Pair { user, .. } => Some(user),
+        _ => None,
+    }
 }
 
 /// [`authenticate`], before the metrics count its outcome.

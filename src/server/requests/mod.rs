@@ -7,13 +7,13 @@
 //! says the words a request is sent with, whether it may come before the
 //! login, what it costs of its user's `--rate`, and two facts that are
 //! the table's documentation, read by no code at run time: the protocol
-//! version that has it and whether it stores anything (`tests/requests.rs`
+//! version that has it and whether it stores anything (`tests/protocol/requests.rs`
 //! checks them against docs/PROTOCOL.md, and shows them in
 //! docs/CONTRIBUTING.md).
 //!
 //! The exhaustive `match` on the words stays in `protocol/request/mod.rs`
 //! (`Request::parse` and `Display`): there the compiler checks the
-//! grammar, and a request without a row is caught by `tests/requests.rs`
+//! grammar, and a request without a row is caught by `tests/protocol/requests.rs`
 //! instead of a second match here kept in step with the first by hand.
 //!
 //! # Adding a request
@@ -57,7 +57,7 @@
 //! need the connection itself (its device, its number, closing it).
 //!
 //! Three places on this side, two of them one line each (there were four:
-//! a `match` arm here as well). `tests/requests.rs` fails until every
+//! a `match` arm here as well). `tests/protocol/requests.rs` fails until every
 //! request that `Request::parse` knows and `docs/PROTOCOL.md` names has a
 //! row, with the version the document gives it, and docs/CONTRIBUTING.md's
 //! table shows the rows.

@@ -7,7 +7,7 @@ use crate::server::session::{Flow, Session};
 
 /// What the server answers a request that reached no handler of its
 /// own: a word that parses but has no row, or a row's handler given
-/// another request. Neither can happen (`tests/requests.rs` finds a row
+/// another request. Neither can happen (`tests/protocol/requests.rs` finds a row
 /// for every word, and a row is found by the word the parser read), so
 /// it is a mistake of the server's, logged as one. The client is told
 /// what a server that does not know a request says (`KO:BAD_REQUEST`,

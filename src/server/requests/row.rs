@@ -18,7 +18,7 @@ pub struct Row {
     /// The protocol version that brought it: documentation, read by no
     /// code at run time (a server answers every request whatever version
     /// its client said), checked against docs/PROTOCOL.md by
-    /// `tests/requests.rs` and shown in docs/CONTRIBUTING.md.
+    /// `tests/protocol/requests.rs` and shown in docs/CONTRIBUTING.md.
     pub since: Version,
     /// A first frame: allowed before the login, and only then.
     pub first_frame: bool,

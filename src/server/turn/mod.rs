@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod stun;
+pub mod url;
 
 use crate::protocol::call::TurnLine;
 
@@ -37,7 +38,7 @@ pub const TURN_SECONDS: u64 = 300;
 impl Turn {
     /// `--turn`'s server, checked: `turn:<host>[:<port>]` or `turns:`.
     pub fn new(url: &str, secret: &str) -> Result<Turn, String> {
-        check::Url::parse(url)?;
+        url::Url::parse(url)?;
         if secret.is_empty() {
             return Err("--turn-secret is empty".into());
         }
@@ -45,8 +46,8 @@ impl Turn {
     }
 
     /// The server `url` names (checked by [`Turn::new`]).
-    fn parsed(&self) -> check::Url {
-        check::Url::parse(&self.url).unwrap_or(check::Url { tls: false, host: self.url.clone(), port: 3478 })
+    fn parsed(&self) -> url::Url {
+        url::Url::parse(&self.url).unwrap_or(url::Url { tls: false, host: self.url.clone(), port: 3478 })
     }
 
     /// The credential for `user` at `now` (Unix s). Its expiry is the

@@ -14,7 +14,7 @@
 //! who may fetch ([`may_fetch`]), the quota ([`check_quota`]), which
 //! uploads are swept ([`is_stale`]), when a `DELETE` takes the bytes
 //! with it ([`is_orphan`]) and who pays for a forwarded file once its
-//! uploader deleted her messages ([`heir`]). `tests/files_cluster.rs` runs the same story
+//! uploader deleted her messages ([`heir`]). `tests/cluster/files.rs` runs the same story
 //! on both stores and checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from

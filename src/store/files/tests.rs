@@ -1,5 +1,5 @@
 //! The rules of `Files` on the disk store (the cluster's store runs the
-//! same story in `tests/files_cluster.rs`).
+//! same story in `tests/cluster/files.rs`).
 
 use super::*;
 

@@ -249,7 +249,7 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
 /// What to overwrite in `lines` (`MSG` records of one conversation,
 /// oldest first) when `author` deleted their message `id`: each line's
 /// number and the bytes of it, by `protocol::erase`'s rule, leaving out
-/// what a filler holds already. Pure, so that tests/erase_props.rs
+/// what a filler holds already. Pure, so that tests/store/erase_props.rs
 /// checks it against the rule.
 pub fn overwrites(
     lines: &[&str],

@@ -106,7 +106,7 @@ impl Backend for LocalStore {
 
     fn ack(&self, user: UserId, ack: Ack) {
         match ack {
-            Ack::Trim { seq, .. } => self.trim(user, seq),
+            Ack::Trim { seq } => self.trim(user, seq),
             Ack::Deliver { after, upto } => self.deliver(user, after, upto),
         }
     }

@@ -1,0 +1,21 @@
+//! What a frame sent before login leads to, apart from the code that
+//! decides it: a cluster's follower hears it from the leader
+//! (`server::leader`), which sits below the login's code (it is a part
+//! of the `Ctx` that code takes).
+
+use std::sync::Arc;
+
+use crate::protocol::Ko;
+use crate::store::UserId;
+use crate::store::devices::Proof;
+
+/// What a frame sent before login leads to.
+pub enum Outcome {
+    /// Logged in as this user (registered spelling), by what proof.
+    LoggedIn(UserId, Arc<str>, Proof),
+    /// Refused; the connection stays open if the code allows it.
+    Refused(Ko),
+    /// `PAIR` gave this device token (`OK:<token>`); the connection waits
+    /// for a `LOGIN`.
+    Paired(String),
+}

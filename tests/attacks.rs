@@ -1,0 +1,23 @@
+//! Attacks on a real server, each checked against the bound that stops
+//! it: costs a client can cause, hostile logins, moderation and policy,
+//! a full disk, text that would forge lines, the web port over raw
+//! sockets.
+//!
+//! One test binary, its tests by topic in `tests/attacks/`.
+
+mod support;
+
+#[path = "attacks/auth.rs"]
+mod auth;
+#[path = "attacks/bounded.rs"]
+mod bounded;
+#[path = "attacks/disk.rs"]
+mod disk;
+#[path = "attacks/hardening.rs"]
+mod hardening;
+#[path = "attacks/policy.rs"]
+mod policy;
+#[path = "attacks/text_rules.rs"]
+mod text_rules;
+#[path = "attacks/web.rs"]
+mod web;

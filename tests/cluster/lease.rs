@@ -1,0 +1,102 @@
+//! Who leads (`cluster::lease`, docs/CLUSTER.md "The lease, the epoch and
+//! fencing"): a starting node takes the lease only if nobody holds it,
+//! its leader let it go, or it is the node's own; a lease that ran out is
+//! followed, and taken once it is confirmed run out, as a running
+//! follower does; of two nodes that start at once, one leads and the
+//! other follows it.
+
+use std::time::Duration;
+
+use super::support;
+use super::{register, send_conn};
+use support::TestServer;
+use support::cluster::{Cluster, eventually};
+
+/// The lease's holder and epoch, as the database has them.
+fn lease(cluster: &Cluster) -> (String, i64) {
+    let row = cluster.pg.client().query_one("SELECT holder, epoch FROM lease", &[]).unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// Sends `signal` to `node`'s process.
+fn signal(node: &TestServer, signal: libc::c_int) {
+    // SAFETY: kill(2) on a process this test started.
+    assert_eq!(unsafe { libc::kill(node.pid() as libc::pid_t, signal) }, 0);
+}
+
+/// ana's message to bob through `node` gets its `OK`: the node leads, or
+/// its leader answers what it forwards.
+fn a_message_goes_through(node: &TestServer, id: &str) {
+    let reply = send_conn(node, "ana").request(&format!("MSG:bob:{id}:through {id}"));
+    assert!(reply.starts_with(&format!("OK:{id}:")), "{reply}");
+}
+
+/// Two nodes started at once on a cluster that nobody led yet both find
+/// the lease free and take it at the same moment (the test holds the
+/// table until both wait to write it): one gets it, and the other follows
+/// it instead of stopping.
+#[test]
+fn of_two_nodes_started_at_once_one_leads_and_the_other_follows_it() {
+    let cluster = Cluster::start();
+    let mut holder = cluster.pg.client();
+    let mut hold = holder.transaction().unwrap();
+    hold.batch_execute("LOCK TABLE lease IN EXCLUSIVE MODE").unwrap();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| cluster.node("a"));
+        let b = s.spawn(|| cluster.node("b"));
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO lease%'";
+        let mut pg = cluster.pg.client();
+        eventually("both nodes taking the lease", Duration::from_secs(8), || {
+            pg.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 2
+        });
+        hold.rollback().unwrap();
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (leader, epoch) = lease(&cluster);
+    assert_eq!(epoch, 1, "one took it");
+    let follower = if leader == "a" { &b } else { &a };
+    follower.wait_for_log(&format!("node {leader} leads (epoch 1): this node follows"));
+    register(follower, "ana");
+    register(follower, "bob");
+    a_message_goes_through(follower, "m1");
+}
+
+/// A node that starts while the leader's lease has run out (the leader
+/// frozen past its term) follows that leader: woken at once, the leader
+/// renews its lease, keeps leading, and answers what the new node
+/// forwards. (Taking a run-out lease at its start, a node restarted
+/// while a database's failover kept the leader from renewing took the
+/// cluster from a leader that was about to renew.)
+#[test]
+fn a_node_started_while_the_lease_has_run_out_follows_its_leader() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, "ana");
+    register(&a, "bob");
+    signal(&a, libc::SIGSTOP);
+    let run_out = "SELECT now() - renewed > interval '3 seconds' FROM lease";
+    let mut pg = cluster.pg.client();
+    eventually("the lease run out", Duration::from_secs(10), || pg.query_one(run_out, &[]).unwrap().get(0));
+    let b = cluster.node("b");
+    signal(&a, libc::SIGCONT);
+    assert_eq!(lease(&cluster), ("a".to_string(), 1), "node b took the lease at its start");
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    a_message_goes_through(&b, "m1");
+    assert_eq!(lease(&cluster), ("a".to_string(), 1), "node a leads still");
+}
+
+/// A leader that stops lets its lease go: a running follower takes it at
+/// its next look, without confirming that it ran out.
+#[test]
+fn a_lease_let_go_by_a_leader_that_stops_is_taken_at_once() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    let b = cluster.node("b");
+    register(&a, "ana");
+    register(&a, "bob");
+    assert!(a.terminate().success());
+    b.wait_for_log("the lease (epoch 1) was let go: taking it");
+    assert_eq!(lease(&cluster), ("b".to_string(), 2));
+    a_message_goes_through(&b, "m1");
+}

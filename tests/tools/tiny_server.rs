@@ -1,0 +1,81 @@
+//! examples/tiny_server.rs, the whole idea of wachat in one file, speaks
+//! protocol version 1 as `wachat conform server --level 1.0` checks it,
+//! restarts included: each restart is a `kill -9` of the process and a
+//! start on the same data, which must give back every account, room,
+//! message, inbox and sequence number from its log.
+
+use super::support;
+
+use std::time::Duration;
+
+use support::tiny::Tiny;
+
+/// The example's promise to its readers (its header, README,
+/// docs/READING.md): about 950 lines of plain code, its own framing,
+/// escaping and parsing included. A bound to notice growth by, not a
+/// target: it is never squeezed to meet it.
+const MOST_LINES: usize = 1000;
+
+/// `wachat conform <args> <more>` to its end (at most 4 minutes): its
+/// status and its stdout (its stderr shown, as the test's own).
+fn conform(args: &[&str], more: &[&str]) -> (std::process::ExitStatus, String) {
+    let all: Vec<&str> = args.iter().chain(more).copied().collect();
+    let out = support::run_wachat_output("conform", &all, Duration::from_secs(240));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn tiny_server_passes_level_1_0_with_restarts() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Tiny::start(data.path(), ["0", "0"]);
+    let [send, recv] = server.ports.clone();
+    // The suite asks for a restart by making this file and waiting until
+    // it is gone; the loop below restarts the server and removes it.
+    let restarts = support::Restarts::new(data.path());
+    let restart = restarts.command();
+    let (out, restarted) = restarts.serve(
+        || {
+            let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv];
+            conform(&args, &["--timeout", "2", "--level", "1.0", "--allow-restart", &restart])
+        },
+        || server.crash_and_restart(),
+    );
+    assert_eq!(restarted, 4, "one restart per case of the group restart");
+    let (status, stdout) = out;
+    assert!(status.success(), "{stdout}");
+    assert!(stdout.contains("pass  restart/ok-message-survives"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
+}
+
+/// Issue 53: at its default timeout (10 s) it sent `BYE:TIMEOUT` 15 s
+/// after the last frame (a whole timeout after its `PING`), which the run
+/// at `--timeout 2` above did not see. The timing cases at 10 s, alone.
+#[test]
+fn tiny_server_keeps_its_timeouts_at_the_default_timeout() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Tiny::start_with(data.path(), ["0", "0"], &[]);
+    let [send, recv] = server.ports.clone();
+    let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv];
+    let (status, stdout) = conform(&args, &["--level", "1.0", "--only", "timing"]);
+    assert!(status.success(), "{stdout}");
+    assert!(stdout.contains("pass  timing/receive-port-silence-bye-timeout"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
+}
+
+#[test]
+fn the_tiny_server_is_a_whole_server_in_about_950_plain_lines_that_stand_alone() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs");
+    let source = std::fs::read_to_string(path).unwrap();
+    let lines = source.lines().count();
+    assert!(lines <= MOST_LINES, "examples/tiny_server.rs has {lines} lines, more than {MOST_LINES}");
+    // Only the standard library, argon2 for the password hash and
+    // getrandom for P2P tokens: nothing of wachat, not even its protocol
+    // module. Its framing, escaping and parsing are its own, as a
+    // student's server in another language has to have them.
+    assert!(!source.contains("wachat::"), "examples/tiny_server.rs uses wachat's own code");
+    for section in ["Framing", "Text and names", "Requests"] {
+        let heading = |l: &str| l.starts_with("// ─") && l.contains(&format!(" {section} "));
+        assert!(source.lines().any(heading), "no section {section:?}");
+    }
+}

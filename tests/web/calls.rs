@@ -1,0 +1,391 @@
+//! Calls in the browser (protocol 1.2, §24; web/call.js), with real
+//! media: three headless chromiums on loopback, each its own device, with
+//! chromium's fake camera and microphone: ana, and bob on a phone and a
+//! laptop. Voice and video, each way, direct and forced through the
+//! documented coturn (`iceTransportPolicy: "relay"`): every device of the
+//! callee rings (a ringtone, the caller a ringback), the one that answers
+//! takes the call and the others stop, the media flow both ways and grow
+//! (`getStats()`, which the in-call screen shows behind "Details"), a
+//! hang-up ends both, and each call leaves its line in the chat of both,
+//! said from each side, there after a reload. A video offer and answer
+//! are over 4,096 bytes (a message's limit, which once kept video calls
+//! from ringing). A stranger's `END` with the same call id ends nothing.
+//!
+//! Prints the time from the answer to the first audio and video bytes,
+//! and what the server spent; asserts no figure.
+
+use super::support;
+
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::json;
+use support::TestServer;
+use support::browser::Browser;
+use support::coturn::{self, Coturn};
+use support::webapp::{ENTER, log_in_again, web_server};
+
+/// chromium's flags for a call on one machine: a fake camera and
+/// microphone that need no permission prompt, and host candidates with
+/// real addresses instead of mDNS names (which nothing resolves here);
+/// loopback candidates for a machine whose only interface is `lo`.
+const CALL_FLAGS: [&str; 4] = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--allow-loopback-in-peer-connection",
+];
+
+/// The call's screen, as call.js draws it.
+const SCREEN: &str = "document.querySelector('.call-screen')";
+
+/// The page's peer connections, kept as call.js makes them (the test's
+/// own hook, not the app's), to read the SDPs that crossed the server.
+const KEEP_PEERS: &str = "if (!window.keptPeers) {
+    const Real = window.RTCPeerConnection;
+    window.keptPeers = [];
+    window.RTCPeerConnection = function (...args) { const pc = new Real(...args); window.keptPeers.push(pc); return pc; };
+  }";
+
+/// A phone's window, where the call's screen fills it.
+const PHONE: (u32, u32) = (390, 844);
+const LAPTOP: (u32, u32) = (1000, 800);
+
+fn browser(url: &str, user: &str, relay: bool, (width, height): (u32, u32)) -> Browser {
+    let browser = Browser::start_with(width, height, "en-US", &CALL_FLAGS);
+    browser.goto(url);
+    if relay {
+        // What docs/CALLS.md tells a student to type: the relay forced.
+        browser.exec("localStorage.setItem('wachat:relay', '1')", json!([]));
+    }
+    browser.type_into("#user", user);
+    browser.type_into("#password", &format!("pw-{user}"));
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser.exec(KEEP_PEERS, json!([]));
+    browser
+}
+
+fn open_chat(browser: &Browser, name: &str) {
+    browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
+    browser.wait_for(&format!(
+        "document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('call-voice').hidden"
+    ));
+}
+
+/// Keeps what `browser` shows as `name`.png, to look at
+/// (`target/tmp/screenshots/`; the ones in docs/ are copies).
+fn shot(browser: &Browser, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
+}
+
+/// On a phone the call's screen fills the window, and its buttons are
+/// targets of 44 px or more.
+fn fills_a_phone(browser: &Browser) {
+    let sizes = browser.exec(
+        &format!(
+            "const r = {SCREEN}.getBoundingClientRect();
+             const buttons = [...{SCREEN}.querySelectorAll('.call-icon')].map(b => b.getBoundingClientRect());
+             return [r.width === innerWidth && r.height === innerHeight, buttons.length, Math.min(...buttons.map(b => Math.min(b.width, b.height)))]"
+        ),
+        json!([]),
+    );
+    assert_eq!(sizes[0], json!(true), "full screen: {sizes}");
+    assert!(sizes[1].as_u64().unwrap() >= 2 && sizes[2].as_f64().unwrap() >= 44.0, "{sizes}");
+}
+
+/// A number of the call screen's data (from getStats, or call.js's timing).
+fn data(browser: &Browser, key: &str) -> u64 {
+    let value = browser.exec(&format!("return Number({SCREEN}?.dataset.{key} || 0)"), json!([]));
+    value.as_u64().unwrap_or(0)
+}
+
+/// One call: `caller` (on `caller_name`) calls `callee_name` with `media`;
+/// every device of `ringing` rings, `answering` (one of them) answers and
+/// the others stop; the media flow; `caller` hangs up. Returns the path
+/// the media took (`host` or `relay`).
+fn call(
+    server: &TestServer,
+    caller: (&Browser, &str),
+    callee: (&str, &[&Browser]),
+    answering: &Browser,
+    media: &str,
+) -> String {
+    let ((caller, caller_name), (callee_name, ringing)) = (caller, callee);
+    let path_name = if caller.exec("return localStorage.getItem('wachat:relay')", json!([])) == json!("1") {
+        "through coturn"
+    } else {
+        "direct"
+    };
+    open_chat(caller, callee_name);
+    let web_port = server.web.expect("the web port").port();
+    let (cpu_start, bytes_start) = (cpu_ms(server.pid()), tcp_bytes(web_port));
+    caller.click(&format!("#call-{media}"));
+    for device in ringing {
+        device.wait_for(&format!(
+            "{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.media === '{media}'"
+        ));
+        // The ringtone runs (an AudioContext playing), made in the page.
+        device.wait_for(&format!("{SCREEN}.dataset.tone === 'ringtone'"));
+        if device.exec("return innerWidth", json!([])) == json!(PHONE.0) {
+            fills_a_phone(device);
+            shot(device, &format!("web-call-incoming-{media}-phone"));
+        }
+    }
+    caller.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
+    let answered = Instant::now();
+    answering.click(".call-answer");
+    for device in ringing.iter().filter(|d| !std::ptr::eq(**d, answering)) {
+        // The others hear it was taken: "answered on another device".
+        device.wait_for(&format!("!{SCREEN}"));
+        device.wait_for("document.getElementById('typing').textContent === 'Answered on another device'");
+    }
+    let sides = [caller, answering];
+    for side in sides {
+        side.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > 0"));
+        side.wait_for(&format!("{SCREEN}.dataset.tone === ''"));
+        if media == "video" {
+            side.wait_for(&format!("Number({SCREEN}?.dataset.inboundVideo) > 0"));
+            side.wait_for(&format!("{SCREEN}.querySelector('video.self').srcObject"));
+        }
+    }
+    // call.js times it in each browser, from its side of the answer to its first bytes.
+    let timing = |side: &Browser| {
+        let audio = side.wait_for(&format!("{SCREEN}?.dataset.mediaMs")).as_str().unwrap_or("").to_string();
+        let video = match media {
+            "video" => format!(
+                ", video {} ms",
+                side.wait_for(&format!("{SCREEN}?.dataset.videoMs")).as_str().unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        format!("audio {audio} ms{video}")
+    };
+    println!(
+        "{media} call {caller_name} -> {callee_name}, {path_name}: first media after the answer: {} ({caller_name}), {} ({callee_name}); {} ms as the test polls",
+        timing(caller),
+        timing(answering),
+        answered.elapsed().as_millis()
+    );
+    if media == "video" {
+        // The SDPs that crossed the server, over a message's 4,096 bytes.
+        let sdp = |side: &Browser, which: &str| {
+            side.exec(&format!("return window.keptPeers.at(-1).{which}.sdp.length"), json!([]))
+                .as_u64()
+                .unwrap()
+        };
+        let (offer, answer) = (sdp(answering, "remoteDescription"), sdp(caller, "remoteDescription"));
+        println!(
+            "{media} call {caller_name} -> {callee_name}: the offer {offer} bytes, the answer {answer} bytes"
+        );
+        assert!(offer > 4096 && answer > 4096, "offer {offer}, answer {answer}: not past a message's limit");
+    }
+    let (cpu, bytes) = (cpu_ms(server.pid()), tcp_bytes(web_port));
+    println!(
+        "{path_name}: the signalling took {} ms of the server's CPU and {} bytes on its web port",
+        cpu - cpu_start,
+        bytes.saturating_sub(bytes_start)
+    );
+    // A window of the call: 20 KB more of audio on the caller's side, and
+    // what the server spent meanwhile: its PINGs, nothing of the media.
+    let audio = data(caller, "inboundAudio");
+    caller.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > {}", audio + 20_000));
+    let (cpu, audio) = (cpu_ms(server.pid()) - cpu, data(caller, "inboundAudio") - audio);
+    let bytes = tcp_bytes(web_port).saturating_sub(bytes);
+    println!(
+        "{path_name}: while {audio} bytes of audio arrived, the server used {cpu} ms of CPU and carried {bytes} bytes"
+    );
+    assert_eq!(udp_sockets(server.pid()), 0, "the server holds no UDP socket: no media reach it");
+    assert!(bytes < audio / 4, "the server's {bytes} bytes cannot carry {audio} bytes of audio");
+    for side in sides {
+        if side.exec("return innerWidth", json!([])) == json!(PHONE.0) {
+            fills_a_phone(side);
+            shot(side, &format!("web-call-{media}-phone"));
+        } else {
+            shot(side, &format!("web-call-{media}"));
+        }
+    }
+    // The connection's facts wait behind "Details".
+    let details =
+        caller.exec(&format!("return {SCREEN}.querySelector('details.call-details').open"), json!([]));
+    assert_eq!(details, json!(false), "the details are folded");
+    let path = caller.wait_for(&format!("{SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
+    let other_path =
+        answering.wait_for(&format!("{SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
+    assert_eq!(path, other_path, "both ends see one path");
+
+    caller.click(".call-hangup");
+    for side in sides {
+        side.wait_for(&format!("!{SCREEN}"));
+    }
+    // Its line in the caller's open chat, from the server.
+    let line = format!("📞 {} call, 0:", if media == "video" { "Video" } else { "Voice" });
+    caller.wait_for(&format!(
+        "[...document.querySelectorAll('#messages .call-log .text')].some(e => e.textContent.startsWith({line:?}))"
+    ));
+    path
+}
+
+/// The calls of one path: voice ana → bob (both of bob's devices ring, the
+/// phone answers), video bob → ana, video ana → bob (the laptop answers);
+/// then the lines they left, as each side says them, after a reload; and
+/// a missed and a declined call.
+fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
+    let ana = browser(url, "ana", relay, LAPTOP);
+    let phone = browser(url, "bob", relay, PHONE);
+    let laptop = browser(url, "bob", relay, LAPTOP);
+    let paths = vec![
+        call(server, (&ana, "ana"), ("bob", &[&phone, &laptop]), &phone, "voice"),
+        call(server, (&phone, "bob"), ("ana", &[&ana]), &ana, "video"),
+        call(server, (&ana, "ana"), ("bob", &[&phone, &laptop]), &laptop, "video"),
+    ];
+    // ana gives up before bob answers: a missed call; then bob declines one.
+    ana.click("#call-voice");
+    phone.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here'"));
+    ana.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
+    ana.click(".call-hangup");
+    phone.wait_for(&format!("!{SCREEN}"));
+    laptop.wait_for(&format!("!{SCREEN}"));
+    ana.click("#call-video");
+    phone.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here'"));
+    phone.click(".call-decline");
+    ana.wait_for(&format!("!{SCREEN}"));
+
+    // Each side's chat, after a reload: the lines from the server, each
+    // said from its side, in order.
+    let lines = |browser: &Browser, user: &str, peer: &str| {
+        log_in_again(browser, url, user);
+        open_chat(browser, peer);
+        browser.wait_for("document.querySelectorAll('#messages .call-log').length >= 5");
+        let texts = browser.exec(
+            "return [...document.querySelectorAll('#messages .call-log .text')].map(e => e.textContent)",
+            json!([]),
+        );
+        let texts: Vec<String> = serde_json::from_value(texts).unwrap();
+        texts
+            .into_iter()
+            .map(|t| t.rsplit_once(", 0:").map_or(t.clone(), |(start, _)| format!("{start}, 0:…")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        lines(&ana, "ana", "bob"),
+        [
+            "📞 Voice call, 0:…",
+            "📞 Video call, 0:…",
+            "📞 Video call, 0:…",
+            "📞 Voice call, no answer",
+            "📞 Video call, declined"
+        ]
+    );
+    assert_eq!(
+        lines(&phone, "bob", "ana"),
+        [
+            "📞 Voice call, 0:…",
+            "📞 Video call, 0:…",
+            "📞 Video call, 0:…",
+            "📞 Missed voice call",
+            "📞 Declined video call"
+        ]
+    );
+    shot(&phone, "web-call-log-phone");
+    paths
+}
+
+#[test]
+fn voice_and_video_calls_both_ways_ring_and_flow_browser_to_browser() {
+    let (server, url) = web_server(&["--ring-seconds", "30"]);
+    server.register(&["ana", "bob"]);
+    let paths = calls_both_ways(&server, &url, false);
+    assert!(
+        paths.iter().all(|p| p == "host"),
+        "on loopback the media go straight, not through wachat: {paths:?}"
+    );
+}
+
+/// The same calls forced through docs/CALLS.md's coturn, with the
+/// credentials wachat hands out for each call; on loopback it listens
+/// there and allows the one peer address the browsers use.
+#[test]
+fn the_same_calls_through_the_documented_coturn() {
+    let extra = [&coturn::ON_LOOPBACK[..2], &coturn::ONE_LOOPBACK_PEER[..]].concat();
+    let coturn = Coturn::documented(&extra);
+    let url = coturn.url();
+    let (server, web) =
+        web_server(&["--ring-seconds", "30", "--turn", &url, "--turn-secret", coturn::SECRET]);
+    server.register(&["ana", "bob"]);
+    let paths = calls_both_ways(&server, &web, true);
+    assert!(paths.iter().all(|p| p == "relay"), "{paths:?}");
+}
+
+/// A stranger who rings bob with the id of ana's call while it rings,
+/// then hangs up, ends nothing of ana's call: bob's browser hears an
+/// `END` from carl for an id it knows, and checks who sent it.
+#[test]
+fn an_end_from_someone_else_with_the_same_id_ends_nothing() {
+    let (server, url) = web_server(&["--ring-seconds", "30"]);
+    server.register(&["ana", "bob", "carl"]);
+    let ana = browser(&url, "ana", false, LAPTOP);
+    let bob = browser(&url, "bob", false, LAPTOP);
+    open_chat(&ana, "bob");
+    ana.click("#call-voice");
+    let id = bob.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.call"));
+    let id = id.as_str().unwrap().to_string();
+
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert_eq!(
+        carl.request(&format!("CALL:bob:{id}:OFFER:voice:v=0\\n")),
+        "OK",
+        "carl rings bob with ana's id"
+    );
+    assert_eq!(carl.request(&format!("CALL:bob:{id}:HANGUP")), "OK");
+    // carl's missed call reached bob's chat list; ana's call rings on.
+    bob.wait_for("[...document.querySelectorAll('#chat-list li')].some(e => e.textContent.includes('carl'))");
+    assert_eq!(bob.exec(&format!("return {SCREEN}?.dataset.call"), json!([])), json!(id));
+    bob.click(".call-answer");
+    bob.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > 0"));
+    ana.click(".call-hangup");
+    bob.wait_for(&format!("!{SCREEN}"));
+}
+
+/// CPU time of process `pid`, user and system, in ms (`/proc/<pid>/stat`,
+/// in clock ticks of 10 ms).
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) * 10
+}
+
+/// Bytes sent and received by the server's sockets on `port` (its
+/// WebSockets), as the kernel counts them (`ss -ti`).
+fn tcp_bytes(port: u16) -> u64 {
+    let out =
+        Command::new("ss").args(["-tinH", "state", "established", &format!("( sport = :{port} )")]).output();
+    let text = String::from_utf8_lossy(&out.expect("ss (iproute2)").stdout).to_string();
+    text.split_whitespace()
+        .filter_map(|w| w.strip_prefix("bytes_sent:").or_else(|| w.strip_prefix("bytes_received:")))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum()
+}
+
+/// How many UDP sockets process `pid` holds: its descriptors' socket
+/// inodes found in the kernel's UDP tables (`/proc/<pid>/io` counts no UDP,
+/// so the sockets are what shows where media could go).
+fn udp_sockets(pid: u32) -> usize {
+    let mut udp = String::new();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        udp.push_str(&std::fs::read_to_string(table).unwrap_or_default());
+    }
+    let inodes: Vec<&str> = udp.lines().skip(1).filter_map(|l| l.split_whitespace().nth(9)).collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|link| {
+            link.to_string_lossy().strip_prefix("socket:[")?.strip_suffix(']').map(String::from)
+        })
+        .filter(|inode| inodes.contains(&inode.as_str()))
+        .count()
+}
