@@ -246,6 +246,71 @@ fn took_with_its_ack_lost(restart: bool) {
     assert_eq!(later, None, "ana was told m1 failed, and lab2 has it");
 }
 
+/// Behind a frame in doubt, a message lab1 never wrote on a link: lab2
+/// cannot have it, so past the give-up age it bounces while frame 1 still
+/// waits for lab2's word; lab2, back with `OK:1`, never gets it, and the
+/// next message comes under its own number (the numbers skip).
+#[test]
+fn a_message_behind_one_in_doubt_bounces_past_the_give_up_age_and_is_never_sent() {
+    let root = tempfile::tempdir().unwrap();
+    let lab2 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let roster = root.path().join("class.csv");
+    let data = root.path().join("lab1");
+    std::fs::create_dir_all(&data).unwrap();
+    let lab2_port = lab2.local_addr().unwrap().port();
+    std::fs::write(&roster, format!("lab1,127.0.0.1,1,s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n")).unwrap();
+    let peers = roster.to_str().unwrap();
+    let args = ["--name", "lab1", "--peers", peers, "--link-port", "0", "--give-up", "3s", "--timeout", "2"];
+    let lab1 = TestServer::start_in(&data, &args);
+    let line = lab1.wait_for_log("listening: link ");
+    let link: SocketAddr =
+        line.split("listening: link ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    let lines = format!("lab1,127.0.0.1,{},s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n", link.port());
+    std::fs::write(&roster, lines).unwrap();
+    lab1.register(&["ana"]);
+    let mut ana = lab1.login_send("ana", "pw-ana");
+    let mut events = lab1.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request("LOGIN:ana:pw-ana"), "OK:ana");
+
+    assert!(ana.request("MSG:bob@lab2:m1:taken").starts_with("OK:m1:"));
+    let mut first = accept_link(&lab2, link, 0);
+    let frame = first.line();
+    assert!(frame.starts_with("MSG:1:ana@lab1:bob@lab2:m1:"), "{frame}");
+    drop(first); // frame 1 is in doubt
+    assert!(ana.request("MSG:bob@lab2:m2:never written").starts_with("OK:m2:"));
+    // lab2 unreachable: m2 bounces past the give-up age, m1 never.
+    lab2.set_nonblocking(true).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut bounced = None;
+    while Instant::now() < until && bounced.is_none() {
+        if let Ok((refused, _)) = lab2.accept() {
+            drop(refused);
+        }
+        bounced = bounce(&mut events, Duration::from_millis(100));
+    }
+    let bounced = bounced.expect("m2 bounced past --give-up 3s");
+    assert!(bounced.contains(":bob@lab2:m2:FAILED:"), "{bounced}");
+    // lab2 is back with frame 1: m2 is not sent; m3 comes as frame 3.
+    let mut back = accept_link(&lab2, link, 1);
+    assert_eq!(back.line_within(Duration::from_millis(500)), None, "neither m1 nor m2 is sent again");
+    // (ana's send connection went idle meanwhile, its PINGs unanswered.)
+    let mut ana = lab1.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob@lab2:m3:after").starts_with("OK:m3:"));
+    let frame = back.line();
+    assert!(frame.starts_with("MSG:3:ana@lab1:bob@lab2:m3:"), "{frame}");
+    back.send("ACK:3");
+    let mut events = lab1.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request("LOGIN:ana:pw-ana"), "OK:ana");
+    let mut failed = Vec::new();
+    while let Some(line) = bounce(&mut events, Duration::from_secs(1)) {
+        failed.push(line);
+    }
+    assert_eq!(failed.len(), 1, "m2 bounced once, m1 and m3 never: {failed:?}");
+    assert!(failed[0].contains(":m2:FAILED:"), "{failed:?}");
+}
+
 /// A bounce that came within `wait`, `PING`s answered on the way.
 fn bounce(events: &mut Conn, wait: Duration) -> Option<String> {
     let until = Instant::now() + wait;

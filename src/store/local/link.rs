@@ -21,7 +21,7 @@ use super::super::budget::check_inbox;
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
 use super::super::state::remote::{
-    AT, BACKFILL_MAX, BEHIND, LINK, PIN, TOOK, WROTE, address, is_copy, peer_account,
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, peer_account,
 };
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
@@ -238,7 +238,17 @@ impl LocalStore {
         let entries = {
             let state = self.inner.state.lock();
             let Some(peer) = state.peer_queue(server) else { return Ok(Vec::new()) };
-            let mut entries = state.queued(peer, after, u64::MAX, max);
+            // The frames set aside are never sent: those before them, then
+            // those after them (a link's numbers may skip).
+            let mut entries = match set_aside(&state, server) {
+                Some((first, last)) => {
+                    let mut before = state.queued(peer, after, first - 1, max);
+                    let rest = max.saturating_sub(before.len());
+                    before.extend(state.queued(peer, after.max(last), u64::MAX, rest));
+                    before
+                }
+                None => state.queued(peer, after, u64::MAX, max),
+            };
             entries.retain(|(_, q)| q.pos() < synced);
             entries
         };
@@ -303,24 +313,38 @@ impl LocalStore {
     /// Bounces every message waiting for `server` since before `cutoff_ms`
     /// (statuses for it are dropped): the give-up age is past. A frame
     /// written on a link that broke before its `ACK` ([`WROTE`]) is in
-    /// doubt, not waiting: the peer may have it, so it is never bounced by
-    /// age, and neither is any frame behind it (a queue is dropped from
-    /// its front); the peer's next `OK:<last>` settles it. Messages of
-    /// rooms homed here are nobody's custody: they wait as long as the
-    /// queue has room for them (`state::remote::ROOM_QUEUE_MAX`), and go only with the
-    /// frames around them, leaving the peer behind. Returns how many frames
-    /// were dropped, and how many messages of those were bounced.
+    /// doubt: the peer may have it, so it is never bounced by age; the
+    /// peer's next `OK:<last>` settles it. The frames behind it were never
+    /// written on a link, so the peer has none of them: past the age they
+    /// bounce all the same, and are set aside ([`SET_ASIDE`]): never sent,
+    /// they leave the queue once the frames in doubt ahead of them are
+    /// settled. Messages of rooms homed here are nobody's custody: they
+    /// wait as long as the queue has room for them
+    /// (`state::remote::ROOM_QUEUE_MAX`), and go only with the frames
+    /// around them, leaving the peer behind. Returns how many frames were
+    /// dropped or set aside, and how many messages of those were bounced.
     pub fn give_up(&self, server: &str, cutoff_ms: u64, reason: &str) -> Result<(u64, usize), Ko> {
         let reason = clean_reason(reason);
-        let (acked, last) = {
+        let (from, last, doubt) = {
             let state = self.inner.state.lock();
             let Some(peer) = state.peer_queue(server) else { return Ok((0, 0)) };
             let inbox = &state.users[peer].inbox;
             let wrote = state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64);
-            let mut last = inbox.acked;
-            for (n, queued) in state.queued(peer, inbox.acked, u64::MAX, GIVE_UP_SCAN) {
-                if n <= wrote {
-                    break; // in doubt
+            let aside = set_aside(&state, server);
+            let doubt = wrote > inbox.acked;
+            // In doubt: what follows the frames in doubt, after the run
+            // already set aside if it follows them (one run at a time).
+            let from = match (doubt, aside) {
+                (false, _) => inbox.acked,
+                (true, None) => wrote,
+                (true, Some((_, end))) if end >= wrote => end,
+                (true, Some(_)) => return Ok((0, 0)),
+            };
+            let mut last = from;
+            for (n, queued) in state.queued(peer, from, u64::MAX, GIVE_UP_SCAN) {
+                if aside.is_some_and(|(first, end)| (first..=end).contains(&n)) {
+                    last = n; // bounced already
+                    continue;
                 }
                 let Some(line) = self.inner.log.read_line(queued.pos()).ok().flatten() else { break };
                 match Record::decode(&line) {
@@ -329,12 +353,19 @@ impl LocalStore {
                     _ => break,
                 }
             }
-            (inbox.acked, last)
+            (from, last, doubt)
         };
-        let (bounced, ticket) =
-            self.inner.apply_frames_done(server, last, Dropped::GivenUp, |_| Some(reason.clone()))?;
+        if last == from {
+            return Ok((0, 0));
+        }
+        let why = |_| Some(reason.clone());
+        let (bounced, ticket) = if doubt {
+            self.inner.apply_set_aside(server, from, last, why)?
+        } else {
+            self.inner.apply_frames_done(server, last, Dropped::GivenUp, why)?
+        };
         self.inner.sync_through(ticket.0)?;
-        Ok((last - acked, bounced))
+        Ok((last - from, bounced))
     }
 
     /// A peer that is behind (frames of rooms homed here were dropped for
@@ -728,35 +759,99 @@ impl Inner {
             if n <= acked {
                 return Ok(0);
             }
-            let (mut bounced, mut behind) = (0, false);
-            for (seq, queued) in state.queued(peer, acked, n, usize::MAX) {
-                let Some(reason) = why(seq) else { continue };
-                let pos = queued.pos();
-                let Some(line) = self.line(pending, pos)? else { continue };
-                let (author, address, id) = match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
-                    Record::Msg { msg, .. } if msg.to.starts_with('#') => {
-                        behind |= dropped == Dropped::GivenUp;
-                        continue;
-                    }
-                    Record::Msg { msg, .. } | Record::Post { msg } => {
-                        (msg.from.clone(), msg.to.clone(), msg.id.clone())
-                    }
-                    Record::Join { user, room, .. } => (user, room, Arc::from("")),
-                    _ => continue, // a status, a LEAVE: nobody to tell
-                };
-                let ts = state.next_ts(now_ms());
-                let failed = Record::Failed { ts, author, address, id, reason: reason.as_str().into() };
-                state.commit(failed, &mut pending.batch)?;
-                bounced += 1;
-            }
+            let bounced = self.bounce(state, pending, server, (acked, n), dropped, why)?;
             let ts = state.next_ts(now_ms());
             let user = state.users[peer].name.clone();
-            if behind {
-                let (name, key, value) = (LINK.into(), BEHIND.into(), Some("1".into()));
-                state.commit(Record::Set { ts, user: user.clone(), name, key, value }, &mut pending.batch)?;
+            // Frames set aside right behind these leave with them: they
+            // were bounced when they were set aside.
+            let mut through = n;
+            if let Some((first, last)) = set_aside(state, server)
+                && n + 1 >= first
+            {
+                through = through.max(last.min(state.users[peer].inbox.last_seq));
+                let (name, key) = (LINK.into(), SET_ASIDE.into());
+                state.commit(
+                    Record::Set { ts, user: user.clone(), name, key, value: None },
+                    &mut pending.batch,
+                )?;
             }
-            state.commit(Record::Ack { ts, user, seq: n }, &mut pending.batch)?;
+            state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)?;
             Ok(bounced)
         })
     }
+
+    /// Sets frames `after + 1` through `last` for `server` aside, past the
+    /// give-up age behind frames in doubt: their messages bounce now, and
+    /// the run joins the one already set aside if it follows it.
+    fn apply_set_aside(
+        &self,
+        server: &str,
+        after: u64,
+        last: u64,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<(usize, Ticket), Ko> {
+        self.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            let bounced = self.bounce(state, pending, server, (after, last), Dropped::GivenUp, why)?;
+            let first = set_aside(state, server).map_or(after + 1, |(first, _)| first);
+            let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
+            let (name, key, value) = (LINK.into(), SET_ASIDE.into(), Some(format!("{first}-{last}").into()));
+            state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
+            Ok(bounced)
+        })
+    }
+
+    /// Bounces to their authors the messages of `server`'s queue numbered
+    /// `after + 1` through `upto` that `why` gives a reason for (a `JOIN`
+    /// bounces too), leaving out frames set aside (bounced already);
+    /// messages of rooms homed here dropped past the give-up age leave the
+    /// peer behind. Returns how many were bounced.
+    fn bounce(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        server: &str,
+        (after, upto): (u64, u64),
+        dropped: Dropped,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<usize, Ko> {
+        let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+        let aside = set_aside(state, server);
+        let (mut bounced, mut behind) = (0, false);
+        for (seq, queued) in state.queued(peer, after, upto, usize::MAX) {
+            if aside.is_some_and(|(first, last)| (first..=last).contains(&seq)) {
+                continue;
+            }
+            let Some(reason) = why(seq) else { continue };
+            let pos = queued.pos();
+            let Some(line) = self.line(pending, pos)? else { continue };
+            let (author, address, id) = match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
+                Record::Msg { msg, .. } if msg.to.starts_with('#') => {
+                    behind |= dropped == Dropped::GivenUp;
+                    continue;
+                }
+                Record::Msg { msg, .. } | Record::Post { msg } => {
+                    (msg.from.clone(), msg.to.clone(), msg.id.clone())
+                }
+                Record::Join { user, room, .. } => (user, room, Arc::from("")),
+                _ => continue, // a status, a LEAVE: nobody to tell
+            };
+            let ts = state.next_ts(now_ms());
+            let failed = Record::Failed { ts, author, address, id, reason: reason.as_str().into() };
+            state.commit(failed, &mut pending.batch)?;
+            bounced += 1;
+        }
+        if behind {
+            let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
+            let (name, key, value) = (LINK.into(), BEHIND.into(), Some("1".into()));
+            state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
+        }
+        Ok(bounced)
+    }
+}
+
+/// The run of frames for `server` set aside ([`SET_ASIDE`]), if any.
+fn set_aside(state: &State, server: &str) -> Option<(u64, u64)> {
+    let (first, last) = state.link_fact(server, SET_ASIDE)?.split_once('-')?;
+    Some((first.parse().ok()?, last.parse().ok()?))
 }

@@ -49,6 +49,13 @@ pub const PIN: &str = "pin";
 /// its `ACK`). It is in doubt, never bounced by age, until the peer's next
 /// `OK:<last>` says whether it has it.
 pub const WROTE: &str = "wrote";
+/// Frames of this server's queue for the peer that were bounced past the
+/// give-up age while frames ahead of them were in doubt (`<first>-<last>`,
+/// never written on a link): they stay in the queue, never sent, until
+/// the frames ahead are settled, and then leave it without a second
+/// bounce. Numbers the peer never sees are allowed: a link's numbers may
+/// skip.
+pub const SET_ASIDE: &str = "set_aside";
 
 /// The setting of this server's own account (`@lab1` on lab1) that says
 /// where its cluster's leader takes links (`host:port`): the leader writes
