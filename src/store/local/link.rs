@@ -795,7 +795,7 @@ impl Inner {
             let bounced = self.bounce(state, pending, server, (after, last), Dropped::GivenUp, why)?;
             let first = set_aside(state, server).map_or(after + 1, |(first, _)| first);
             let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
-            let (name, key, value) = (LINK.into(), SET_ASIDE.into(), Some(format!("{first}-{last}").into()));
+            let (name, key, value) = (LINK.into(), SET_ASIDE.into(), Some(format!("{first}-{last}")));
             state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
             Ok(bounced)
         })
