@@ -147,8 +147,7 @@ struct Options {
     timeout_secs: u64,
     /// KiB of memory one argon2 hash takes.
     kdf_kib: u32,
-    /// The class network's flags (the section "Federation").
-    net: NetOptions,
+    net: Vec<(String, String)>, // the other flags: the class network's (`join_network`)
 }
 
 impl Options {
@@ -160,7 +159,7 @@ impl Options {
             data_dir: "data".to_string(),
             timeout_secs: 10,
             kdf_kib: 19 * 1024,
-            net: NetOptions::new(),
+            net: Vec::new(),
         };
         while let Some(flag) = args.next() {
             let Some(value) = args.next() else {
@@ -173,7 +172,7 @@ impl Options {
                 "--data-dir" => options.data_dir = value,
                 "--timeout" => options.timeout_secs = value.parse().map_err(bad)?,
                 "--kdf-cost" => options.kdf_kib = value.parse().map_err(bad)?,
-                _ => options.net.set(&flag, value)?,
+                _ => options.net.push((flag, value)),
             }
         }
         Ok(options)
@@ -195,7 +194,7 @@ fn main() -> Result<(), String> {
     let send = bind(options.send_port)?;
     let recv = bind(options.recv_port)?;
     let port = |l: &TcpListener| l.local_addr().map_or(0, |a| a.port());
-    let link = open_links(&chat, options.net.link_port, timeout)?;
+    let link = open_links(&chat, timeout)?;
     println!("listening: send {} receive {}{link}", port(&send), port(&recv));
 
     let chat_of_receive = chat.clone();
@@ -1006,41 +1005,6 @@ fn parse_ack(line: &str) -> Option<u64> {
 // per peer sends them their queue. A link's changes are logged as
 // `<ts>:@<peer>:<what>` and replayed by `Server::replay_link`.
 
-/// The network's flags; without `--peers` the server stands alone.
-struct NetOptions {
-    name: String,
-    peers: Option<String>,
-    link_port: u16,
-    give_up_secs: u64,
-    queue_max: usize,
-}
-
-impl NetOptions {
-    fn new() -> NetOptions {
-        NetOptions {
-            name: String::new(),
-            peers: None,
-            link_port: 7001,
-            give_up_secs: 86400,
-            queue_max: 100_000,
-        }
-    }
-
-    /// One `--flag value` of the network, or the error for an unknown flag.
-    fn set(&mut self, flag: &str, value: String) -> Result<(), String> {
-        let bad = |_| format!("bad value for {flag}: {value:?}");
-        match flag {
-            "--name" => self.name = value,
-            "--peers" => self.peers = Some(value),
-            "--link-port" => self.link_port = value.parse().map_err(bad)?,
-            "--give-up" => self.give_up_secs = value.trim_end_matches('s').parse().map_err(bad)?,
-            "--link-queue-max" => self.queue_max = value.parse().map_err(bad)?,
-            _ => return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs")),
-        }
-        Ok(())
-    }
-}
-
 /// A server of the roster: a line `name,host,port,secret`.
 struct Peer {
     name: String,
@@ -1053,6 +1017,7 @@ struct Net {
     me: Peer,
     peers: Vec<Peer>,
     identity: String, // 32 hex digits, made at the first start (identity.txt)
+    link_port: u16,
     give_up_ms: u64,
     queue_max: usize,
     timeout: Duration,
@@ -1073,18 +1038,10 @@ fn require(ok: bool, code: &'static str, why: String) -> Result<(), Ko> {
     if ok { Ok(()) } else { Err(Ko::new(code, why)) }
 }
 
-/// An address `<user>@<server>`: both parts names.
-fn check_address(address: &str) -> Result<String, Ko> {
-    let (user, server) =
-        address.split_once('@').ok_or_else(|| bad(format!("{address:?} is not user@server")))?;
-    check_name(user)?;
-    check_name(server)?;
-    Ok(address.to_string())
-}
-
-/// Where a message may go: a user here, or (in a network) `<user>@<server>`.
+/// A user: a name, or `<user>@<server>` (a peer's user), both parts names.
 fn check_user(name: &str) -> Result<String, Ko> {
-    if name.contains('@') { check_address(name) } else { check_name(name) }
+    name.splitn(2, '@').try_for_each(|part| check_name(part).map(drop))?;
+    Ok(name.to_string())
 }
 
 /// A number of a frame: digits, below 2^53 (what a double holds exactly).
@@ -1095,52 +1052,57 @@ fn number(digits: &str) -> Option<u64> {
 /// A hello's fields as §27 has them: names, a secret of 1–128 of the
 /// name characters, a key of 16–64 letters and digits, 32 hex digits.
 fn well_formed([from, to, secret, key, identity]: [&str; 5]) -> bool {
-    let key_ok = (16..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric());
-    let identity_ok = identity.len() == 32 && identity.chars().all(|c| c.is_ascii_hexdigit());
-    check_name(from).is_ok()
-        && check_name(to).is_ok()
-        && check_word(secret, 128, "_.-").is_ok()
-        && key_ok
-        && identity_ok
+    let words = [check_name(from), check_name(to), check_word(secret, 128, "_.-"), check_word(key, 64, "")];
+    let hex = identity.len() == 32 && identity.chars().all(|c| c.is_ascii_hexdigit());
+    words.iter().all(Result::is_ok) && key.len() >= 16 && hex
 }
 
-/// A reason from a peer, safe to show and store: one line of printable
-/// characters without a backslash, at most 200 bytes.
+/// A reason from a peer, safe to show and store: one line of at most 200
+/// printable characters, without a backslash (texts escape with it).
 fn clean_reason(reason: &str) -> String {
     let unsafe_char = |c: char| c.is_control() || c == '\\' || c == '\u{2028}' || c == '\u{2029}';
-    let mut out: String = reason.chars().map(|c| if unsafe_char(c) { ' ' } else { c }).collect();
-    if out.len() > 200 {
-        let cut = (0..=200).rev().find(|&at| out.is_char_boundary(at)).unwrap_or(0);
-        out.truncate(cut);
-        out.push('…');
-    }
-    out
+    reason.chars().take(200).map(|c| if unsafe_char(c) { ' ' } else { c }).collect()
 }
 
-/// Reads the roster and this data's identity (with `--peers`).
-fn join_network(options: &NetOptions, dir: &Path, timeout: Duration) -> Result<(), String> {
-    let Some(roster) = &options.peers else { return Ok(()) };
+/// Reads the roster and this data's identity (with `--peers`; the flags
+/// of the network are `--name`, `--peers`, `--link-port`, `--give-up`
+/// seconds and `--link-queue-max`).
+fn join_network(flags: &[(String, String)], dir: &Path, timeout: Duration) -> Result<(), String> {
+    let known = ["--name", "--peers", "--link-port", "--give-up", "--link-queue-max"];
+    if let Some((flag, _)) = flags.iter().find(|(flag, _)| !known.contains(&flag.as_str())) {
+        return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs"));
+    }
+    let value = |flag: &str| flags.iter().rev().find(|(f, _)| f == flag).map(|(_, v)| v.as_str());
+    let number = |flag: &str, default: u64| match value(flag) {
+        Some(v) => v.trim_end_matches('s').parse().map_err(|_| format!("bad value for {flag}: {v:?}")),
+        None => Ok(default),
+    };
+    let Some(roster) = value("--peers") else { return Ok(()) };
     let mut peers = Vec::new();
     for line in std::fs::read_to_string(roster).map_err(|e| format!("{roster}: {e}"))?.lines() {
         if let [name, host, port, secret] = line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
             peers.push(Peer { name: name.into(), addr: format!("{host}:{port}"), secret: secret.into() });
         }
     }
-    let mine = peers.iter().position(|p| fold(&p.name) == fold(&options.name));
-    let me = peers.remove(mine.ok_or(format!("{roster}: no line for --name {:?}", options.name))?);
+    let name = value("--name").unwrap_or_default();
+    let mine = peers.iter().position(|p| fold(&p.name) == fold(name));
+    let me = peers.remove(mine.ok_or(format!("{roster}: no line for --name {name:?}"))?);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("identity.txt");
     let identity = std::fs::read_to_string(&path).or_else(|_| random_hex(16).map_err(|ko| ko.reason))?;
     std::fs::write(&path, &identity).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (give_up_ms, queue_max) = (options.give_up_secs * 1000, options.queue_max);
-    let _ = NET.set(Net { me, peers, identity, give_up_ms, queue_max, timeout });
+    let link_port = u16::try_from(number("--link-port", 7001)?).map_err(|e| format!("--link-port: {e}"))?;
+    let (give_up_ms, queue_max) = (number("--give-up", 86400)? * 1000, number("--link-queue-max", 100_000)?);
+    let queue_max = queue_max as usize;
+    let _ = NET.set(Net { me, peers, identity, link_port, give_up_ms, queue_max, timeout });
     Ok(())
 }
 
 /// In a network, the link port and a dialer per peer; what `listening:` adds.
-fn open_links(chat: &Shared, port: u16, timeout: Duration) -> Result<String, String> {
+fn open_links(chat: &Shared, timeout: Duration) -> Result<String, String> {
     let Some(net) = NET.get() else { return Ok(String::new()) };
-    let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen: {e}"))?;
+    let listener =
+        TcpListener::bind(("127.0.0.1", net.link_port)).map_err(|e| format!("cannot listen: {e}"))?;
     let port = listener.local_addr().map_or(0, |a| a.port());
     let chat_of_links = chat.clone();
     thread::spawn(move || listen(listener, chat_of_links, timeout, serve_link));
@@ -1151,11 +1113,6 @@ fn open_links(chat: &Shared, port: u16, timeout: Duration) -> Result<String, Str
     Ok(format!(" link {port}"))
 }
 
-/// The next line, whole within `wait`.
-fn read(frames: &mut Frames, wait: Duration) -> io::Result<String> {
-    frames.next(Instant::now() + wait).map_err(|_| io::Error::other("no answer"))
-}
-
 /// Connects to `addr`, says `line` and reads the answer: our `VERIFY`, or
 /// our `HELLO` (answered after the peer called us back).
 fn ask(addr: &str, line: &str, wait: Duration) -> io::Result<(TcpStream, Frames, String)> {
@@ -1164,7 +1121,7 @@ fn ask(addr: &str, line: &str, wait: Duration) -> io::Result<(TcpStream, Frames,
     stream.set_write_timeout(Some(net().timeout))?;
     writeln!(&stream, "{line}")?;
     let mut frames = Frames::new(stream.try_clone()?);
-    let answer = read(&mut frames, wait)?;
+    let answer = frames.next(Instant::now() + wait).map_err(|_| io::Error::other("no answer"))?;
     Ok((stream, frames, answer))
 }
 
@@ -1196,16 +1153,17 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
                         Err(ko) => format!("KO:{}:{}", ko.code, ko.reason),
                     }
                 }
-                _ => "KO:BAD_REQUEST:HELLO:1.3:<from>:<to>:<secret>:<key>:<identity> or VERIFY:<asker>:<dialer>:<key>".into(),
+                _ => "KO:BAD_REQUEST:a link starts with HELLO:1.3:… or VERIFY:… (§27)".into(),
             },
-            (Ok(line), Some(peer)) if line == "PING" || line == "QUIT" => (if line == "PING" { "PONG" } else { "OK" }).into(),
+            (Ok(line), Some(_)) if line == "PING" => "PONG".into(),
+            (Ok(line), Some(_)) if line == "QUIT" => "OK".into(),
             (Ok(line), Some(peer)) => {
                 let mut chat = lock(chat);
                 let at = chat.now();
                 match (chat.take(peer, at, &line), line.split(':').nth(1).and_then(number)) {
-                    (Ok(()), Some(n)) => format!("ACK:{n}"),
+                    (Ok(n), _) => format!("ACK:{n}"),
                     (Err(ko), Some(n)) => format!("KO:{n}:{}:{}", ko.code, ko.reason),
-                    (result, None) => format!("KO:BAD_REQUEST:{}", result.err().map_or(String::new(), |ko| ko.reason)),
+                    (Err(ko), None) => format!("KO:{}:{}", ko.code, ko.reason),
                 }
             }
         };
@@ -1306,7 +1264,7 @@ fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
         n = next.0;
         drop(chat);
         writeln!(&stream, "{frame}")?;
-        answer = read(&mut frames, net.timeout)?;
+        answer = frames.next(Instant::now() + net.timeout).map_err(|_| io::Error::other("no answer"))?;
     }
 }
 
@@ -1341,24 +1299,22 @@ impl Server {
     /// A numbered frame from `peer`: checked, logged, then applied as a
     /// replay applies a line, by the handlers of our users' requests (its
     /// user's account speaking); at or below the last taken: a duplicate.
-    fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<(), Ko> {
+    fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<u64, Ko> {
         let (account, me) = (format!("@{peer}"), &net().me.name);
         let f: Vec<&str> = line.splitn(7, ':').collect();
         let status = f[0] == "STATUS" && f.len() == 7 && ["DELIVERED", "READ"].contains(&f[5]);
         let hostile = |text: &str| {
             text.chars().any(|c| (c.is_control() && c != '\t') || "\u{2028}\u{2029}".contains(c))
         };
-        if f[0] == "JOIN" || f[0] == "LEAVE" {
-            return Err(Ko::new("NOT_MEMBER", format!("{me} shares no room with other servers"))); // our rooms stay ours
-        }
-        require(status || (f[0] == "MSG" && f.len() == 7), "BAD_REQUEST", format!("not a frame: {line:?}"))?;
+        let why = format!("{me} takes MSG and STATUS frames (its rooms stay its own), not {line:?}");
+        require(status || (f[0] == "MSG" && f.len() == 7), "BAD_REQUEST", why)?;
         let n = number(f[1]).ok_or_else(|| bad(format!("{:?} is not a number", f[1])))?;
-        let (speaker, ours, id) = (check_address(f[2])?, check_address(f[3])?, check_id(f[4])?);
+        let (speaker, ours, id) = (check_user(f[2])?, check_user(f[3])?, check_id(f[4])?);
         let ts = number(if status { f[6] } else { f[5] }).ok_or_else(|| bad("a time is a number"))?;
         let text = if status { String::new() } else { check_text(f[6])? };
         require(!hostile(&text), "BAD_REQUEST", "a text holds no control character".into())?;
         if n <= self.users.get(&account).map_or(0, |p| p.took) {
-            return Ok(());
+            return Ok(n);
         }
         let theirs = speaker.split_once('@').is_some_and(|(_, server)| fold(server) == peer);
         require(theirs, "FORBIDDEN", format!("{peer} speaks only for its own users, not {speaker}"))?;
@@ -1385,7 +1341,7 @@ impl Server {
             self.set_state(i, State::Delivered, at); // a DELIVERED (a READ has gone past it)
         }
         self.log = log;
-        done.map(drop)
+        done.map(|_| n)
     }
 
     /// The frame of an event waiting in a peer's account, numbered by it:
@@ -1430,7 +1386,7 @@ impl Server {
                 (p.took, p.pin) = (0, Some((id.into(), secret.into())));
                 Ok(())
             }
-            _ => self.take(peer, at, what),
+            _ => self.take(peer, at, what).map(drop),
         };
         done.map_err(|ko| ko.reason)
     }

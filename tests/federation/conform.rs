@@ -199,12 +199,7 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
             bug.what
         );
         let program = dir.path().join(format!("tiny_bug_{n}"));
-        compile_copy(
-            "tiny_server",
-            &original.replace(bug.from, bug.to),
-            &["argon2", "getrandom"],
-            &program,
-        );
+        compile_copy("tiny_server", &original.replace(bug.from, bug.to), &["argon2", "getrandom"], &program);
         let data = dir.path().join(format!("data_{n}"));
         let args = tiny_args(&roster, &link, &["--link-queue-max", "5"]);
         let server = Tiny::start_program(&program, &data, ["0", "0"], &args);
