@@ -6,7 +6,8 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! about 950 plain lines, its own framing and parsing), then `docs/READING.md`, which follows one `MSG`
+//! about 1,000 plain lines, its own framing and parsing; the class network
+//! in its last section), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
