@@ -69,10 +69,11 @@ fn tiny_server_keeps_its_timeouts_at_the_default_timeout() {
 fn the_tiny_server_stands_alone_in_plain_lines_its_federation_in_one_section() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs");
     let source = std::fs::read_to_string(path).unwrap();
-    let heading = |section: &str| move |l: &str| l.starts_with("// ─") && l.contains(&format!(" {section} "));
+    let heading =
+        |line: &str, section: &str| line.starts_with("// ─") && line.contains(&format!(" {section} "));
     // The federation is the last section: from its heading to the end.
     let all: Vec<&str> = source.lines().collect();
-    let federation = all.iter().position(|l| heading("Federation")(l)).expect("no section Federation");
+    let federation = all.iter().position(|l| heading(l, "Federation")).expect("no section Federation");
     assert!(
         !all[federation + 1..].iter().any(|l| l.starts_with("// ─")),
         "Federation is not the last section"
@@ -92,6 +93,6 @@ fn the_tiny_server_stands_alone_in_plain_lines_its_federation_in_one_section() {
     // student's server in another language has to have them.
     assert!(!source.contains("wachat::"), "examples/tiny_server.rs uses wachat's own code");
     for section in ["Framing", "Text and names", "Requests"] {
-        assert!(source.lines().any(heading(section)), "no section {section:?}");
+        assert!(source.lines().any(|l| heading(l, section)), "no section {section:?}");
     }
 }
