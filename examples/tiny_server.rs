@@ -1142,7 +1142,7 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
                     format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", net().me.name)
                 }
                 ["VERIFY", asker, _, key] => match lock(chat).keys.get(key) {
-                    Some(to) if fold(to) == fold(&asker) => "OK".into(),
+                    Some(to) if fold(to) == fold(asker) => "OK".into(),
                     _ => "KO:AUTH_FAILED:not my key".into(),
                 },
                 ["HELLO", "1.3", from, to, secret, key, id] if well_formed([from, to, secret, key, id]) => {

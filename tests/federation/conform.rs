@@ -161,7 +161,7 @@ const BUGS: [Bug; 5] = [
     },
     Bug {
         what: "VERIFY vouches for any key",
-        from: "Some(to) if fold(to) == fold(&asker) => \"OK\".into(),",
+        from: "Some(to) if fold(to) == fold(asker) => \"OK\".into(),",
         to: "Some(_) | None => \"OK\".into(),",
         fails: &["hello/verify-unknown-key-refused", "sending/verify-vouches-for-its-own-key-only"],
     },
