@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """What a test run took, from nextest's JUnit report (`.ci/test --timings`):
 the 20 slowest tests, then each test binary's tests, their summed time and
-the wall-clock span from its first test's start to its last test's end.
+the wall-clock span from its first test's start to its last test's end,
+then the same for each test group given as NAME=FILE, FILE listing the
+group's tests one a line as `cargo nextest list --message-format oneline`
+prints them (binary, then test).
 
-    python3 .ci/timings.py target/nextest/ci/junit.xml
+    python3 .ci/timings.py target/nextest/ci/junit.xml [NAME=FILE ...]
 """
 
 import sys
@@ -16,7 +19,16 @@ def when(stamp):
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def main(path):
+def summary(label, own):
+    """One line: how many tests, their summed time, their wall-clock span."""
+    total = sum(t[0] for t in own)
+    starts = [t[3] for t in own if t[3] is not None]
+    ends = [t[3] + t[0] for t in own if t[3] is not None]
+    span = f"{max(ends) - min(starts):7.1f} s" if starts else "      ?"
+    print(f"  {label:24} {len(own):4}  {total:8.1f} s  {span}")
+
+
+def main(path, groups):
     tests = []  # (seconds, binary, name, start)
     for suite in ET.parse(path).getroot().iter("testsuite"):
         binary = suite.get("name", "?")
@@ -32,14 +44,16 @@ def main(path):
     print("By test binary (tests, summed time, wall-clock span):")
     binaries = sorted({t[1] for t in tests})
     for binary in binaries:
-        own = [t for t in tests if t[1] == binary]
-        total = sum(t[0] for t in own)
-        starts = [t[3] for t in own if t[3] is not None]
-        ends = [t[3] + t[0] for t in own if t[3] is not None]
-        span = f"{max(ends) - min(starts):7.1f} s" if starts else "      ?"
-        print(f"  {binary:24} {len(own):4}  {total:8.1f} s  {span}")
-    print(f"  {'all':24} {len(tests):4}  {sum(t[0] for t in tests):8.1f} s")
+        summary(binary, [t for t in tests if t[1] == binary])
+    summary("all", tests)
+    if groups:
+        print("By test group (.config/nextest.toml; tests, summed time, wall-clock span):")
+    for group in groups:
+        name, listing = group.split("=", 1)
+        with open(listing) as f:
+            members = {tuple(line.split(None, 1)) for line in f.read().splitlines() if line.strip()}
+        summary(name, [t for t in tests if (t[1], t[2]) in members])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "target/nextest/ci/junit.xml")
+    main(sys.argv[1] if len(sys.argv) > 1 else "target/nextest/ci/junit.xml", sys.argv[2:])

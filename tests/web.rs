@@ -130,7 +130,7 @@ fn a_burst_in_the_open_chat_is_read_once_not_per_message() {
 /// A disabled student's browser says so in plain words and stops: no
 /// login after it, which the server would refuse (and log) every time.
 #[test]
-fn a_disabled_accounts_browser_says_so_and_stops_trying() {
+fn waits_2_s_a_disabled_accounts_browser_says_so_and_stops_trying() {
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let ana = logged_in(&url, "ana", 1200, 800);

@@ -336,6 +336,11 @@ fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     let mut thief_events = events("stolen", &stolen);
     assert_eq!(device_names(&mut ana), ["laptop", "phone", "stolen"]);
 
+    // What the pairings wrote unwaited (that ana has several devices) is
+    // written with the next batch: a message first, so that no such write
+    // meets the full disk below and spends the log's ballast.
+    assert!(ana.request("MSG:bob:b1:before the disk fills").starts_with("OK:b1:"));
+    assert!(thief_events.next_event().starts_with("MSG:1:ana:bob:b1:"), "ana's devices see what she sent");
     // Another program fills the disk: the revocation spends the spare.
     disk.set_capacity(Some(disk.used_bytes()));
     assert_eq!(ana.request("UNLINK:stolen"), "OK");

@@ -438,7 +438,7 @@ fn rings_per_caller_and_per_callee_and_candidates_per_call_are_bounded() {
 /// lines a second of a kind, then a count of those left out), however
 /// many callers do it at once.
 #[test]
-fn the_log_lines_callers_cause_are_limited() {
+fn waits_1_1_s_the_log_lines_callers_cause_are_limited() {
     // (Twenty callers on one address: exempt from --address-rate.)
     let args = ["--user-quota", "2048", "--ring-seconds", "60", "--exempt", "127.0.0.1"];
     let server = TestServer::start_logging("info", &args);

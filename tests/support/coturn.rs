@@ -5,7 +5,7 @@
 //! after it. So the tests show what the documented set-up does, and a
 //! change to the document is a change to what they run.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ impl Coturn {
             "/usr/bin/turnserver is missing: install coturn (apt-get install -y coturn), or run .ci/test"
         );
         let free = || UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let (port, low) = (free(), free().min(60000));
+        let (port, low) = (listening_port(), free().min(60000));
         let args: Vec<String> = line
             .into_iter()
             .map(|arg| match arg.split_once('=') {
@@ -78,7 +78,7 @@ impl Coturn {
             .stderr(Stdio::null())
             .spawn()
             .expect("start turnserver");
-        let coturn = Coturn { child, port, _dir: dir };
+        let mut coturn = Coturn { child, port, _dir: dir };
         coturn.wait_until_it_answers();
         coturn
     }
@@ -111,7 +111,7 @@ impl Coturn {
 
     /// Polls with an allocation until coturn answers one (it takes a
     /// moment to open its ports).
-    fn wait_until_it_answers(&self) {
+    fn wait_until_it_answers(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let mut client = self.client("+ready");
@@ -121,8 +121,35 @@ impl Coturn {
                 }
                 return;
             }
-            assert!(Instant::now() < deadline, "coturn did not answer on {} within 10 s", self.port);
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("coturn ended ({status}) before it answered on {}:\n{}", self.port, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "coturn did not answer on {} within 10 s; its log:\n{}",
+                self.port,
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50)); // polling: coturn starts
+        }
+    }
+}
+
+/// A port free for coturn's listeners: UDP and TCP, on 127.0.0.1 and ::1
+/// (`ON_LOOPBACK`). Free for UDP is not enough: while the suite runs, the
+/// same number is often some TCP connection's own port, and a coturn that
+/// cannot open its TCP listener keeps trying, and answers nothing on UDP.
+fn listening_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = udp.local_addr().unwrap().port();
+        let others = (
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)),
+            UdpSocket::bind((Ipv6Addr::LOCALHOST, port)),
+            TcpListener::bind((Ipv6Addr::LOCALHOST, port)),
+        );
+        if let (Ok(_), Ok(_), Ok(_)) = others {
+            return port;
         }
     }
 }

@@ -49,7 +49,11 @@ fn cargo_build() -> Command {
             build.env_remove(name);
         }
     }
-    if !cfg!(debug_assertions) {
+    // The profile of this test build: `cargo test` builds the library
+    // with `test`, and another profile would compile it a second time.
+    if cfg!(debug_assertions) {
+        build.args(["--profile", "test"]);
+    } else {
         build.arg("--release");
     }
     // With the features of this test build (`cargo test --all-features`):

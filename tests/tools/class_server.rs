@@ -133,7 +133,7 @@ fn the_conformance_suite_on_a_live_class_server_throttles_nothing_and_leaves_the
 }
 
 #[test]
-fn a_disabled_students_console_says_so_in_plain_words_and_stops_trying() {
+fn waits_2_s_a_disabled_students_console_says_so_in_plain_words_and_stops_trying() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let dir = tempfile::tempdir().unwrap();

@@ -107,7 +107,7 @@ fn a_password_login_keeps_nothing_past_the_tab_and_log_out_leaves_nothing_of_the
 }
 
 #[test]
-fn log_out_of_a_browser_that_stays_signed_in_kills_its_token_and_forgets_its_chats() {
+fn waits_0_5_s_log_out_of_a_browser_that_stays_signed_in_kills_its_token_and_forgets_its_chats() {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     for (width, height) in SIZES {

@@ -228,7 +228,7 @@ fn the_small_things_a_photo_and_its_caption_marks_counts_and_focus() {
 }
 
 #[test]
-fn the_first_visit_is_at_most_60_kb_on_the_wire() {
+fn waits_0_5_s_the_first_visit_is_at_most_60_kb_on_the_wire() {
     let (server, url) = web_server(&[]);
     let browser = Browser::start(PHONE.0, PHONE.1);
     browser.goto(&url);

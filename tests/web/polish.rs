@@ -66,7 +66,7 @@ fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
 }
 
 #[test]
-fn leaving_a_room_leaves_no_header_no_details_and_no_error() {
+fn waits_0_2_s_leaving_a_room_leaves_no_header_no_details_and_no_error() {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let _owner = joined(&server, "#os-lab", &["bob"]);

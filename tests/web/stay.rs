@@ -64,7 +64,7 @@ fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
 }
 
 #[test]
-fn unticked_a_reload_shows_the_login_form() {
+fn waits_0_7_s_unticked_a_reload_shows_the_login_form() {
     let (server, url) = web_server(&[]);
     server.register(&["bob"]);
     let bob = support::browser::Browser::start(LAPTOP.0, LAPTOP.1);
