@@ -2,17 +2,20 @@
 //! §1–§10) with `std::net` and nothing of wachat: its own framing, its own
 //! escaping and its own parsing of the frames, the three things a student
 //! writes first in any language (sections "Framing", "Text and names" and
-//! "Requests", about 60 lines each, at the end of the file).
+//! "Requests", about 60 lines each); and the class network of 1.3 (§27),
+//! its users writing to other servers' users, in the last section, "Federation".
 //!
 //!     cargo run --release --example tiny_server -- --send-port 7000 --recv-port 7001 --data-dir /tmp/t
 //!
 //! Options: `--send-port` (6666), `--recv-port` (9999), `--data-dir`
-//! (`data`), `--timeout` seconds (10), `--kdf-cost` KiB of argon2 (19456).
+//! (`data`), `--timeout` seconds (10), `--kdf-cost` KiB of argon2 (19456);
+//! to join a class network, those of the section "Federation".
 //!
 //! It is written to be read on a projector, so it is as long as plain
-//! code needs (about 950 lines): one thing a line, no tuples packed to
-//! save a line. `wachat conform --level 1.0` passes against it, at its
-//! default timeout too (tests/tools/tiny_server.rs).
+//! code needs (about 1,000 lines, and 400 for the network): one thing a
+//! line. `wachat conform --level 1.0`, at its default timeout too, and
+//! `wachat conform federation` pass against it (tests/tools/tiny_server.rs,
+//! tests/federation/conform.rs).
 //!
 //! The idea of wachat in one sitting; read it before `src/`: **two
 //! listeners**, **a thread per connection**, **one lock** around the state
@@ -31,7 +34,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -60,6 +63,8 @@ struct Server {
     online: HashMap<String, Outlet>, // who is logged in on the receive port
     log: Option<File>,               // the log; `None` while it is replayed
     last_ts: u64,                    // time never goes back, even across restarts
+    keys: HashMap<String, String>,   // in a network: the keys of our hellos being answered, to whom
+    links: HashMap<String, TcpStream>, // in a network: the link from each peer, open now
 }
 
 #[derive(Default)]
@@ -71,6 +76,8 @@ struct User {
     sent: HashMap<String, usize>,      // this user's messages by id: a resend gets the first OK
     read_upto: HashMap<String, usize>, // per room, the newest message read
     p2p: Option<u16>,                  // `P2P:<port>`, while the receive connection is up
+    took: u64,                         // a peer's account: the last frame taken from it
+    pin: Option<(String, String)>,     // a peer's account: its identity, and the secret then
 }
 
 /// An event in an inbox: its sequence number, line, message (for `DELIVERED`).
@@ -143,6 +150,7 @@ struct Options {
     timeout_secs: u64,
     /// KiB of memory one argon2 hash takes.
     kdf_kib: u32,
+    net: Vec<(String, String)>, // the other flags: the class network's (`join_network`)
 }
 
 impl Options {
@@ -154,6 +162,7 @@ impl Options {
             data_dir: "data".to_string(),
             timeout_secs: 10,
             kdf_kib: 19 * 1024,
+            net: Vec::new(),
         };
         while let Some(flag) = args.next() {
             let Some(value) = args.next() else {
@@ -166,7 +175,7 @@ impl Options {
                 "--data-dir" => options.data_dir = value,
                 "--timeout" => options.timeout_secs = value.parse().map_err(bad)?,
                 "--kdf-cost" => options.kdf_kib = value.parse().map_err(bad)?,
-                _ => return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs")),
+                _ => options.net.push((flag, value)),
             }
         }
         Ok(options)
@@ -179,6 +188,8 @@ fn main() -> Result<(), String> {
     let _ = KDF.set(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
 
     let dir = &options.data_dir;
+    let timeout = Duration::from_secs(options.timeout_secs.max(1));
+    join_network(&options.net, Path::new(dir), timeout)?;
     let server = Server::open(Path::new(dir)).map_err(|e| format!("{dir}: {e}"))?;
     let chat = Arc::new(Mutex::new(server));
 
@@ -186,9 +197,9 @@ fn main() -> Result<(), String> {
     let send = bind(options.send_port)?;
     let recv = bind(options.recv_port)?;
     let port = |l: &TcpListener| l.local_addr().map_or(0, |a| a.port());
-    println!("listening: send {} receive {}", port(&send), port(&recv));
+    let link = open_links(&chat, timeout)?;
+    println!("listening: send {} receive {}{link}", port(&send), port(&recv));
 
-    let timeout = Duration::from_secs(options.timeout_secs.max(1));
     let chat_of_receive = chat.clone();
     let receiving = thread::spawn(move || listen(recv, chat_of_receive, timeout, serve_recv));
     listen(send, chat, timeout, serve_send);
@@ -404,6 +415,7 @@ impl Server {
         let done = match (what.strip_prefix("HASH:"), parse_ack(what)) {
             (Some(hash), _) => self.register(me, at, hash.to_string()),
             (None, Some(seq)) => self.ack(me, at, seq),
+            _ if me.starts_with('@') => return self.replay_link(&me[1..], at, what), // a peer's account
             _ => match Request::parse(what).map_err(|e| e.reason)? {
                 Request::Msg { to, id, text } => self.msg(me, at, to, id, text),
                 Request::Read { chat, id } => self.read(me, at, chat, id),
@@ -456,7 +468,7 @@ impl Server {
                 let r = self.room_of(room, me).ok_or_else(|| not_member(room))?;
                 (format!("#{}", r.name), r.members.iter().filter(|m| **m != fold(me)).cloned().collect())
             }
-            Chat::User(user) => (self.user(user)?.name.clone(), vec![fold(user)]),
+            Chat::User(user) => self.direct_to(user)?,
         };
         self.commit(at, me, &format_args!("MSG:{to}:{id}:{text}"))?;
         let from = self.users[&fold(me)].name.clone();
@@ -493,7 +505,8 @@ impl Server {
         while inbox.front().is_some_and(|e| e.0 <= upto) {
             acked.extend(inbox.pop_front().and_then(|e| e.2));
         }
-        for i in acked {
+        // A peer's account: its server took our frames, its user has not got them yet.
+        for i in acked.into_iter().filter(|_| !me.starts_with('@')) {
             if is_direct(&self.messages[i]) && self.messages[i].state == State::Received {
                 self.set_state(i, State::Delivered, at);
             }
@@ -553,13 +566,14 @@ impl Server {
         m.state = state;
         let sender = fold(&m.from);
         let status = format!("{}:{}:{}:{at}", m.to, m.id, state.as_str());
-        self.push(&sender, None, &|seq| format!("STATUS:{seq}:{status}"));
+        self.push(&sender, Some(i), &|seq| format!("STATUS:{seq}:{status}"));
     }
 
     /// Queues an event (`event` writes its line given its number) under
     /// the user's next sequence number, and sends it at once if the user
     /// is online.
     fn push(&mut self, user: &str, msg: Option<usize>, event: &dyn Fn(u64) -> String) {
+        let user = &self.inbox_of(user);
         let Some(u) = self.users.get_mut(user) else { return };
         u.seq += 1;
         let line = event(u.seq);
@@ -606,9 +620,7 @@ impl Server {
         let port = self.users.get(&fold(user)).and_then(|u| u.p2p).ok_or_else(offline)?;
         let outlet = self.online.get(&fold(user)).ok_or_else(offline)?;
         let ip = outlet.stream.peer_addr().map_err(|_| offline())?.ip();
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| Ko::new("INTERNAL", e.to_string()))?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = random_hex(16)?;
         let from = &self.users[me].name;
         outlet.send(format!("P2P:{from}:{token}"));
         Ok(Reply::With(format!("{ip}:{port}:{token}")))
@@ -641,7 +653,8 @@ impl Server {
     fn history(&self, me: &str, chat: &Chat, limit: usize) -> Result<Reply, Ko> {
         match chat {
             Chat::Room(room) => _ = self.room_of(room, me).ok_or_else(|| not_member(room))?,
-            Chat::User(user) => _ = self.user(user)?,
+            Chat::User(user) if !user.contains('@') => _ = self.user(user)?,
+            Chat::User(_) => {} // a peer's user: what this server has of the conversation
         }
         let all = self.conversation(me, chat);
         Ok(Reply::Listing(
@@ -682,6 +695,13 @@ impl Server {
         }
         Reply::Listing(order.iter().rev().map(|(k, n)| format!("{k}:{n}")).collect())
     }
+}
+
+/// Random bytes as hex digits: P2P tokens, dialback keys, the identity.
+fn random_hex(bytes: usize) -> Result<String, Ko> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| Ko::new("INTERNAL", e.to_string()))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn is_direct(m: &Message) -> bool {
@@ -874,7 +894,7 @@ impl Chat {
     fn parse(field: &str) -> Result<Chat, Ko> {
         match field.strip_prefix('#') {
             Some(room) => Ok(Chat::Room(check_name(room)?)),
-            None => Ok(Chat::User(check_name(field)?)),
+            None => Ok(Chat::User(check_user(field)?)),
         }
     }
 }
@@ -975,4 +995,400 @@ impl Request {
 /// `ACK:<seq>` on the receive port (and in the log).
 fn parse_ack(line: &str) -> Option<u64> {
     line.strip_prefix("ACK:")?.parse().ok()
+}
+
+// ───────────────────────── Federation ─────────────────────────
+// The class network, protocol 1.3 (docs/PROTOCOL.md §27). A peer's user
+// (`ana@lab2`) has an account here that cannot log in, so that the
+// handlers above serve it as any user; a peer has one too (`@lab2`),
+// whose inbox is the queue of frames for it, numbered by its `seq`. The
+// link port takes the frames of the peers that dial us; a dialer thread
+// per peer sends them their queue. A link's changes are logged as
+// `<ts>:@<peer>:<what>` and replayed by `Server::replay_link`.
+
+/// A server of the roster: a line `name,host,port,secret`.
+struct Peer {
+    name: String,
+    addr: String,
+    secret: String,
+}
+
+/// This server in the network, fixed at start: the roster is read once.
+struct Net {
+    me: Peer,
+    peers: Vec<Peer>,
+    identity: String, // 32 hex digits, made at the first start (identity.txt)
+    link_port: u16,
+    give_up_ms: u64,
+    queue_max: usize,
+    timeout: Duration,
+}
+
+static NET: OnceLock<Net> = OnceLock::new();
+
+fn net() -> &'static Net {
+    NET.get().expect("called in a network only")
+}
+
+fn peer(name: &str) -> Option<&'static Peer> {
+    net().peers.iter().find(|p| fold(&p.name) == fold(name))
+}
+
+/// `Err` with `code` and `why` unless `ok`.
+fn require(ok: bool, code: &'static str, why: String) -> Result<(), Ko> {
+    if ok { Ok(()) } else { Err(Ko::new(code, why)) }
+}
+
+/// A user: a name, or `<user>@<server>` (a peer's user), both parts names.
+fn check_user(name: &str) -> Result<String, Ko> {
+    name.splitn(2, '@').try_for_each(|part| check_name(part).map(drop))?;
+    Ok(name.to_string())
+}
+
+/// A number of a frame: digits, below 2^53 (what a double holds exactly).
+fn number(digits: &str) -> Option<u64> {
+    digits.parse().ok().filter(|&n: &u64| n < 1 << 53 && !digits.starts_with('+'))
+}
+
+/// A hello's fields as §27 has them: names, a secret of 1–128 of the
+/// name characters, a key of 16–64 letters and digits, 32 hex digits.
+fn well_formed([from, to, secret, key, identity]: [&str; 5]) -> bool {
+    let words = [check_name(from), check_name(to), check_word(secret, 128, "_.-"), check_word(key, 64, "")];
+    let hex = identity.len() == 32 && identity.chars().all(|c| c.is_ascii_hexdigit());
+    words.iter().all(Result::is_ok) && key.len() >= 16 && hex
+}
+
+/// A reason from a peer, safe to show and store: one line of at most 200
+/// printable characters, without a backslash (texts escape with it).
+fn clean_reason(reason: &str) -> String {
+    let unsafe_char = |c: char| c.is_control() || c == '\\' || c == '\u{2028}' || c == '\u{2029}';
+    reason.chars().take(200).map(|c| if unsafe_char(c) { ' ' } else { c }).collect()
+}
+
+/// Reads the roster and this data's identity (with `--peers`; the flags
+/// of the network are `--name`, `--peers`, `--link-port`, `--give-up`
+/// seconds and `--link-queue-max`).
+fn join_network(flags: &[(String, String)], dir: &Path, timeout: Duration) -> Result<(), String> {
+    let known = ["--name", "--peers", "--link-port", "--give-up", "--link-queue-max"];
+    if let Some((flag, _)) = flags.iter().find(|(flag, _)| !known.contains(&flag.as_str())) {
+        return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs"));
+    }
+    let value = |flag: &str| flags.iter().rev().find(|(f, _)| f == flag).map(|(_, v)| v.as_str());
+    let number = |flag: &str, default: u64| match value(flag) {
+        Some(v) => v.trim_end_matches('s').parse().map_err(|_| format!("bad value for {flag}: {v:?}")),
+        None => Ok(default),
+    };
+    let Some(roster) = value("--peers") else { return Ok(()) };
+    let mut peers = Vec::new();
+    for line in std::fs::read_to_string(roster).map_err(|e| format!("{roster}: {e}"))?.lines() {
+        if let [name, host, port, secret] = line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+            peers.push(Peer { name: name.into(), addr: format!("{host}:{port}"), secret: secret.into() });
+        }
+    }
+    let name = value("--name").unwrap_or_default();
+    let mine = peers.iter().position(|p| fold(&p.name) == fold(name));
+    let me = peers.remove(mine.ok_or(format!("{roster}: no line for --name {name:?}"))?);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("identity.txt");
+    let identity = std::fs::read_to_string(&path).or_else(|_| random_hex(16).map_err(|ko| ko.reason))?;
+    std::fs::write(&path, &identity).map_err(|e| format!("{}: {e}", path.display()))?;
+    let link_port = u16::try_from(number("--link-port", 7001)?).map_err(|e| format!("--link-port: {e}"))?;
+    let (give_up_ms, queue_max) = (number("--give-up", 86400)? * 1000, number("--link-queue-max", 100_000)?);
+    let queue_max = queue_max as usize;
+    let _ = NET.set(Net { me, peers, identity, link_port, give_up_ms, queue_max, timeout });
+    Ok(())
+}
+
+/// In a network, the link port and a dialer per peer; what `listening:` adds.
+fn open_links(chat: &Shared, timeout: Duration) -> Result<String, String> {
+    let Some(net) = NET.get() else { return Ok(String::new()) };
+    let listener =
+        TcpListener::bind(("127.0.0.1", net.link_port)).map_err(|e| format!("cannot listen: {e}"))?;
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let chat_of_links = chat.clone();
+    thread::spawn(move || listen(listener, chat_of_links, timeout, serve_link));
+    for peer in &net.peers {
+        let chat = chat.clone();
+        thread::spawn(move || dial(&chat, peer));
+    }
+    Ok(format!(" link {port}"))
+}
+
+/// Connects to `addr`, says `line` and reads the answer: our `VERIFY`, or
+/// our `HELLO` (answered after the peer called us back).
+fn ask(addr: &str, line: &str, wait: Duration) -> io::Result<(TcpStream, Frames, String)> {
+    let to = addr.to_socket_addrs()?.next().ok_or(io::ErrorKind::NotFound)?;
+    let stream = TcpStream::connect_timeout(&to, net().timeout)?;
+    stream.set_write_timeout(Some(net().timeout))?;
+    writeln!(&stream, "{line}")?;
+    let mut frames = Frames::new(stream.try_clone()?);
+    let answer = frames.next(Instant::now() + wait).map_err(|_| io::Error::other("no answer"))?;
+    Ok((stream, frames, answer))
+}
+
+/// The link port: a `VERIFY` (is this key one of our hellos'?), or a
+/// peer's `HELLO`, then its numbered frames, each taken and answered.
+fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
+    let Ok(input) = stream.try_clone() else { return };
+    let mut frames = Frames::new(input);
+    let mut peer = None; // who is speaking, once its hello passed
+    loop {
+        let answer = match (frames.next(Instant::now() + timeout), &peer) {
+            (Err(FrameError::TooLong), _) => "KO:TOO_LONG:16384 bytes at most".into(),
+            (Err(FrameError::TimedOut), _) => "KO:TIMEOUT:no frame for too long".into(),
+            (Err(_), _) => return,
+            (Ok(line), None) => match line.split(':').collect::<Vec<_>>()[..] {
+                ["VERIFY", _, dialer, _] if fold(dialer) != fold(&net().me.name) => {
+                    format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", net().me.name)
+                }
+                ["VERIFY", asker, _, key] => match lock(chat).keys.get(key) {
+                    Some(to) if fold(to) == fold(asker) => "OK".into(),
+                    _ => "KO:AUTH_FAILED:not my key".into(),
+                },
+                ["HELLO", "1.3", from, to, secret, key, id] if well_formed([from, to, secret, key, id]) => {
+                    match hello(chat, stream, [from, to, secret, key, id]) {
+                        Ok((name, last)) => {
+                            peer = Some(name);
+                            format!("OK:{last}")
+                        }
+                        Err(ko) => format!("KO:{}:{}", ko.code, ko.reason),
+                    }
+                }
+                _ => "KO:BAD_REQUEST:a link starts with HELLO:1.3:… or VERIFY:… (§27)".into(),
+            },
+            (Ok(line), Some(_)) if line == "PING" => "PONG".into(),
+            (Ok(line), Some(_)) if line == "QUIT" => "OK".into(),
+            (Ok(line), Some(peer)) => {
+                let mut chat = lock(chat);
+                let at = chat.now();
+                match (chat.take(peer, at, &line), line.split(':').nth(1).and_then(number)) {
+                    (Ok(n), _) => format!("ACK:{n}"),
+                    (Err(ko), Some(n)) => format!("KO:{n}:{}:{}", ko.code, ko.reason),
+                    (Err(ko), None) => format!("KO:{}:{}", ko.code, ko.reason),
+                }
+            }
+        };
+        let ends = peer.is_none() || answer == "OK" || answer.starts_with("KO:T"); // TIMEOUT, TOO_LONG
+        if writeln!(&*stream, "{answer}").is_err() || ends {
+            return;
+        }
+    }
+}
+
+/// The checks of a hello, in the order of §27: the peer (folded) and the
+/// last frame taken from it, for `OK:<last>`.
+fn hello(
+    chat: &Shared,
+    link: &TcpStream,
+    [from, to, secret, key, id]: [&str; 5],
+) -> Result<(String, u64), Ko> {
+    let me = &net().me.name;
+    let peer = peer(from).filter(|_| fold(to) == fold(me));
+    let peer = peer.ok_or(Ko::new("UNKNOWN_SERVER", format!("this is {me}, {from} not in its roster")))?;
+    require(peer.secret == secret, "AUTH_FAILED", format!("wrong secret for {from}"))?;
+    let said = ask(&peer.addr, &format!("VERIFY:{me}:{}:{key}", peer.name), net().timeout);
+    let said = said.map_or_else(|e| e.to_string(), |(_, _, answer)| answer);
+    let why = format!("{from} at {} did not vouch for this link: {said}", peer.addr);
+    require(said == "OK", "AUTH_FAILED", why)?;
+    let (account, mut chat) = (format!("@{}", fold(from)), lock(chat));
+    let pinned = chat.users.get(&account).and_then(|p| p.pin.clone()).filter(|(_, then)| then == secret);
+    if let Some((pinned, _)) = pinned {
+        let why =
+            format!("{from} was {pinned}, it is now {id}; refused until the roster gives it a new secret");
+        require(pinned == id, "AUTH_FAILED", why)?;
+    } else {
+        let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new secret
+        chat.commit(at, &account, &pin)?;
+        chat.replay_link(&account[1..], at, &pin).map_err(|e| Ko::new("INTERNAL", e))?;
+    }
+    if let Some(older) = link.try_clone().ok().and_then(|link| chat.links.insert(account.clone(), link)) {
+        let _ = older.shutdown(Shutdown::Both); // one link per peer: the newer
+    }
+    Ok((fold(from), chat.users.get(&account).map_or(0, |p| p.took)))
+}
+
+/// A thread per peer: while frames wait for it, a link. An unreachable
+/// peer is dialed again after 1, 2, 4 … 60 s (± 20 %); what waited for it
+/// past `--give-up` is bounced.
+fn dial(chat: &Shared, peer: &Peer) {
+    let (account, mut backoff) = (format!("@{}", fold(&peer.name)), Duration::ZERO);
+    let why = format!("{} unreachable for {} s (--give-up)", peer.name, net().give_up_ms / 1000);
+    loop {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        thread::sleep(Duration::from_millis(200).max(backoff.mul_f64(0.8 + f64::from(nanos % 400) / 1000.0)));
+        let waiting = lock(chat).users.get(&account).is_some_and(|p| !p.inbox.is_empty());
+        if !waiting || send_queue(chat, peer, &account).is_ok() {
+            backoff = Duration::ZERO; // linked, or nothing to say: a next outage starts at 1 s
+            continue;
+        }
+        backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut chat = lock(chat);
+        let cutoff = chat.now().saturating_sub(net().give_up_ms);
+        let ts = |line: &str| line.split(':').nth(5).and_then(|ts| ts.parse::<u64>().ok()).unwrap_or(0);
+        let inbox = chat.users.get(&account).map(|p| p.inbox.clone()).unwrap_or_default();
+        for (n, ..) in inbox.iter().filter(|e| ts(&e.1) < cutoff) {
+            let at = chat.now();
+            let _ = chat.bounce(&account, at, *n, &why); // the disk refused: tried again next time
+        }
+    }
+}
+
+/// One link: our hello (its `OK:<last>` acknowledges up to `last`), then
+/// each frame and its answer, until the queue is empty (`QUIT`).
+fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
+    let net = net();
+    let key = random_hex(12).map_err(|ko| io::Error::other(ko.reason))?;
+    lock(chat).keys.insert(key.clone(), peer.name.clone());
+    let hello = format!("HELLO:1.3:{}:{}:{}:{key}:{}", net.me.name, peer.name, net.me.secret, net.identity);
+    let link = ask(&peer.addr, &hello, net.timeout * 2);
+    lock(chat).keys.remove(&key);
+    let (stream, mut frames, said) = link?;
+    let mut n: u64 = said.strip_prefix("OK:").and_then(number).ok_or(io::Error::other(said))?;
+    let mut answer = format!("ACK:{n}");
+    loop {
+        let mut chat = lock(chat);
+        let at = chat.now();
+        let done = match answer.splitn(4, ':').collect::<Vec<_>>()[..] {
+            ["ACK", m] if m == n.to_string() => chat.ack(account, at, n).map(drop),
+            ["KO", m, code, why]
+                if m == n.to_string() && !["FULL", "INTERNAL", "UNAVAILABLE"].contains(&code) =>
+            {
+                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name))
+            }
+            _ => return Err(io::Error::other(answer)), // refused for now, or no answer: it stays queued
+        };
+        done.map_err(|ko| io::Error::other(ko.reason))?;
+        let Some(next) = chat.users.get(account).and_then(|p| p.inbox.front()) else {
+            return writeln!(&stream, "QUIT");
+        };
+        let frame = chat.frame(next);
+        n = next.0;
+        drop(chat);
+        writeln!(&stream, "{frame}")?;
+        answer = frames.next(Instant::now() + net.timeout).map_err(|_| io::Error::other("no answer"))?;
+    }
+}
+
+impl Server {
+    /// Whose inbox an event for `user` waits in: a peer's user's waits in
+    /// its server's account (`@lab2`), the queue of its link.
+    fn inbox_of(&mut self, user: &str) -> String {
+        let Some((_, server)) = user.split_once('@') else { return user.to_string() };
+        let account = format!("@{}", fold(server));
+        self.users.entry(account.clone()).or_default();
+        account
+    }
+
+    /// A direct message's recipient as shown, and whose inbox it waits in:
+    /// a user here (`bob`, or `bob@<this server>`), or a peer's user, while
+    /// fewer than `--link-queue-max` frames wait for that peer.
+    fn direct_to(&self, name: &str) -> Result<(String, Vec<String>), Ko> {
+        let (user, server) = name.split_once('@').unwrap_or((name, ""));
+        let here = NET.get().is_none_or(|net| server.is_empty() || fold(server) == fold(&net.me.name));
+        if here {
+            return Ok((self.user(user)?.name.clone(), vec![fold(user)]));
+        }
+        let no_such = || Ko::new("UNKNOWN_SERVER", format!("no server named {server} in the roster"));
+        let peer = peer(server).ok_or_else(no_such)?;
+        let waiting = self.users.get(&format!("@{}", fold(&peer.name))).map_or(0, |p| p.inbox.len());
+        if waiting >= NET.get().map_or(usize::MAX, |net| net.queue_max) {
+            return Err(Ko::new("FULL", format!("{waiting} messages wait for {server} (--link-queue-max)")));
+        }
+        Ok((name.to_string(), vec![fold(name)]))
+    }
+
+    /// A numbered frame from `peer`: checked, logged, then applied as a
+    /// replay applies a line, by the handlers of our users' requests (its
+    /// user's account speaking); at or below the last taken: a duplicate.
+    fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<u64, Ko> {
+        let (account, me) = (format!("@{peer}"), &net().me.name);
+        let f: Vec<&str> = line.splitn(7, ':').collect();
+        let status = f[0] == "STATUS" && f.len() == 7 && ["DELIVERED", "READ"].contains(&f[5]);
+        let hostile = |text: &str| {
+            text.chars().any(|c| (c.is_control() && c != '\t') || "\u{2028}\u{2029}".contains(c))
+        };
+        let why = format!("{me} takes MSG and STATUS frames (its rooms stay its own), not {line:?}");
+        require(status || (f[0] == "MSG" && f.len() == 7), "BAD_REQUEST", why)?;
+        let n = number(f[1]).ok_or_else(|| bad(format!("{:?} is not a number", f[1])))?;
+        let (speaker, ours, id) = (check_user(f[2])?, check_user(f[3])?, check_id(f[4])?);
+        let ts = number(if status { f[6] } else { f[5] }).ok_or_else(|| bad("a time is a number"))?;
+        let text = if status { String::new() } else { check_text(f[6])? };
+        require(!hostile(&text), "BAD_REQUEST", "a text holds no control character".into())?;
+        if n <= self.users.get(&account).map_or(0, |p| p.took) {
+            return Ok(n);
+        }
+        let theirs = speaker.split_once('@').is_some_and(|(_, server)| fold(server) == peer);
+        require(theirs, "FORBIDDEN", format!("{peer} speaks only for its own users, not {speaker}"))?;
+        let (user, server) = ours.split_once('@').unwrap_or_default();
+        require(fold(server) == fold(me), "UNKNOWN_SERVER", format!("this is {me}, not {server}"))?;
+        let user = self.user(user)?.name.clone();
+        let to_speaker = |m: &Message| fold(&m.from) == fold(&user) && fold(&m.to) == fold(&speaker);
+        let sent = self.messages.iter().rposition(|m| status && to_speaker(m) && m.id == id);
+        require(
+            !status || sent.is_some(),
+            "UNKNOWN_MESSAGE",
+            format!("{user} sent {speaker} no message {id}"),
+        )?;
+        self.commit(at, &account, &line)?;
+        self.users.entry(account).or_default().took = n;
+        self.users.entry(fold(&speaker)).or_insert_with(|| User { name: speaker.clone(), ..User::default() });
+        let log = self.log.take(); // logged above: no line of the handlers' own
+        let done = match (status, f[5]) {
+            (false, _) => self.msg(&speaker, ts.min(at), Chat::User(user), id, text),
+            (true, "READ") => self.read(&speaker, at, Chat::User(user), id),
+            (true, _) => Ok(Reply::Ok),
+        };
+        if let Some(i) = sent.filter(|&i| self.messages[i].state == State::Received) {
+            self.set_state(i, State::Delivered, at); // a DELIVERED (a READ has gone past it)
+        }
+        self.log = log;
+        done.map(|_| n)
+    }
+
+    /// The frame of an event waiting in a peer's account, numbered by it:
+    /// our user's message to its user, or the status of its user's one.
+    fn frame(&self, (n, line, i): &Queued) -> String {
+        let (m, me) = (&self.messages[i.unwrap_or_default()], &net().me.name);
+        match line.split(':').collect::<Vec<_>>()[..] {
+            ["STATUS", _, _, _, state, ts] => {
+                format!("STATUS:{n}:{}@{me}:{}:{}:{state}:{ts}", m.to, m.from, m.id)
+            }
+            _ => format!("MSG:{n}:{}@{me}:{}:{}:{}:{}", m.from, m.to, m.id, m.ts, m.text),
+        }
+    }
+
+    /// Our frame `n` will never be taken by a peer (`account`): it leaves
+    /// the queue, and a message's author is told, in the chat (§27 "Failures").
+    fn bounce(&mut self, account: &str, at: u64, n: u64, reason: &str) -> Result<(), Ko> {
+        let Some(pos) = self.users.get(account).and_then(|p| p.inbox.iter().position(|e| e.0 == n)) else {
+            return Ok(());
+        };
+        let reason = clean_reason(reason);
+        self.commit(at, account, &format_args!("KO:{n}:{reason}"))?;
+        let (_, line, i) = self.users.get_mut(account).and_then(|p| p.inbox.remove(pos)).expect("found");
+        if let (true, Some(i)) = (line.starts_with("MSG:"), i) {
+            let m = &self.messages[i];
+            let text = format!("⚠ not delivered: {reason} (your message {})", m.id);
+            let event = format!("{}:{}:_x{at}_failed:{at}:{text}", m.to, m.from);
+            self.push(&fold(&m.from.clone()), None, &|seq| format!("MSG:{seq}:{event}"));
+        }
+        Ok(())
+    }
+
+    /// A line a link logged, run again: a bounce (`KO:<n>:<reason>`), the
+    /// identity a peer was met with (`PIN:<identity>:<secret>`: a new
+    /// secret is a new server, its frames from 1), or a frame taken.
+    fn replay_link(&mut self, peer: &str, at: u64, what: &str) -> Result<(), String> {
+        let account = format!("@{peer}");
+        let done = match what.splitn(3, ':').collect::<Vec<_>>()[..] {
+            ["KO", n, reason] => self.bounce(&account, at, n.parse().unwrap_or(0), reason),
+            ["PIN", id, secret] => {
+                let p = self.users.entry(account).or_default();
+                (p.took, p.pin) = (0, Some((id.into(), secret.into())));
+                Ok(())
+            }
+            _ => self.take(peer, at, what).map(drop),
+        };
+        done.map_err(|ko| ko.reason)
+    }
 }

@@ -19,7 +19,7 @@
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -27,6 +27,7 @@ use crate::i18n::demo::Msg;
 use crate::i18n::tr;
 use crate::protocol::{Event, EventReply};
 use crate::server::{Config, Server, listener};
+use crate::sys::places::TempDir;
 
 /// Password hashing cost for the demo's accounts: the smallest argon2
 /// allows, since nobody attacks a directory deleted a second later.
@@ -45,8 +46,8 @@ pub fn run() -> Result<()> {
     if std::env::var_os("RUST_LOG").is_none() {
         log::set_max_level(log::LevelFilter::Warn);
     }
-    let dir = TempDir::new()?;
-    match play(&dir.0) {
+    let dir = TempDir::new("wachat-demo").map_err(|e| Error::io("demo: a temporary directory", e))?;
+    match play(dir.path()) {
         // Whoever read the transcript has stopped reading (`wachat demo |
         // head`): stop quietly, as Unix tools do. `dir` goes on the way out.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -256,27 +257,5 @@ impl Wire {
     /// Closes the connection (the user goes offline).
     fn close(self) {
         let _ = self.stream.shutdown(Shutdown::Both);
-    }
-}
-
-/// A directory under the system's temporary directory, deleted on drop
-/// (also when the demo stops with an error).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        let random =
-            getrandom::u32().map_err(|e| Error::Usage(tr!(crate::i18n::client::Msg::NoRandom, error = e)))?;
-        let path = std::env::temp_dir().join(format!("wachat-demo-{}-{random:08x}", std::process::id()));
-        // `create_dir`, not `create_dir_all`: it fails if the name is taken,
-        // so the demo never works in (and then deletes) someone else's directory.
-        std::fs::create_dir(&path).map_err(|e| Error::io(format!("demo: {}", path.display()), e))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

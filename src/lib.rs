@@ -6,7 +6,8 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! about 950 plain lines, its own framing and parsing), then `docs/READING.md`, which follows one `MSG`
+//! about 1,000 plain lines, its own framing and parsing; the class network
+//! in its last section), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
@@ -29,10 +30,11 @@
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable`, `list` and `export`, beside a running server (`admin/live.rs`, `admin/export.rs`, `server::operator`). |
-//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/tools/conform.rs runs it against `wachat serve`. |
-//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history); text, JSON, a Lamport diagram. tests/tools/chaos.rs. |
+//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server), and `conform federation`, a peer server of the class network against a server's link port. tests/tools/conform.rs and tests/federation/conform.rs run it against `wachat serve`. |
+//! | [`chaos`] | `wachat chaos`: users driven through a fault-injecting proxy (delay, reset mid-frame, partition, restart), the run recorded frame by frame and checked against docs/MODEL.md's guarantees (lost, duplicated, reordered, phantom, status, history, bounced); with `--federation`, servers of a class network split through proxies on their link ports and killed with `kill -9`; text, JSON, a Lamport diagram. tests/tools/chaos.rs, tests/federation/chaos.rs. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
+//! | [`federation`] | 1.3: the class network (`--name --peers --link-port`): the roster, the link port (a thread per link: hello, dialback, frames taken into the store), a dialer thread per peer (its queue sent, answers recorded, backoff, bounces past `--give-up`, a catch-up of the rooms homed here for a peer that fell behind). What it stores is the store's (`store::state::remote`: remote users, peers' queues, copies of rooms homed elsewhere; `store::local::link`), so a cluster replicates it, and only its leader links (a follower passes links to it). docs/PROTOCOL.md §27. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client); a leaf. The small HTTP listener that serves them is `web::metrics`. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
@@ -255,6 +257,7 @@ pub mod demo;
 pub mod display;
 pub mod error;
 pub mod export;
+pub mod federation;
 pub mod i18n;
 pub mod metrics;
 pub mod oneshot;

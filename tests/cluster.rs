@@ -14,7 +14,8 @@
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `lease.rs`
-//! (who leads: nodes started at once, a lease run out or let go), `schema.rs`
+//! (who leads: nodes started at once, a lease run out or let go),
+//! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
@@ -45,6 +46,8 @@ mod differential;
 mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/federation.rs"]
+mod federation;
 #[path = "cluster/files.rs"]
 mod files;
 #[path = "cluster/ha.rs"]

@@ -488,8 +488,10 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     browser.goto(&url);
     // Texts, names and ids: random strings from the characters that matter.
     let mut random = Random(0x5eed_0f3a_1100);
-    let pieces =
-        ["a", "Z", "9", "\\", "\\n", "\\\\", "n", ":", "ñ", "你", "😀", "#", ".", "-", "_", " ", "\\t", "\n"];
+    let pieces = [
+        "a", "Z", "9", "\\", "\\n", "\\\\", "n", ":", "ñ", "你", "😀", "#", ".", "-", "_", " ", "\\t", "\n",
+        "@",
+    ];
     let mut cases = Vec::new();
     for _ in 0..400 {
         let len = random.below(8);
@@ -506,7 +508,7 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
          import('/wire.js').then(w => done(arguments[0].map(s => {
            let plain = null; try { plain = w.unescapeText(s); } catch (_) {}
            return [w.textProblem(s) === null, plain, w.isName(s), w.isId(s), w.isRoom(s),
-                   w.escapeText(s)];
+                   w.escapeText(s), w.isChat(s)];
          })));",
         json!([cases]),
     );
@@ -517,6 +519,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         assert_eq!(got[2], json!(names::check_name(case).is_ok()), "name {case:?}");
         assert_eq!(got[3], json!(names::check_id(case).is_ok()), "id {case:?}");
         assert_eq!(got[4], json!(names::Chat::parse_room(case).is_ok()), "room {case:?}");
+        // 1.3: `bob@lab2` and `#lab@lab2` are chats too.
+        assert_eq!(got[6], json!(names::Chat::parse(case).is_ok()), "chat {case:?}");
         if !case.is_empty() && case.len() < 2000 {
             let escaped = Text::from_plain(case).map(|t| t.as_escaped().to_string());
             assert_eq!(
@@ -542,6 +546,12 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         lines.push(format!("READMARK:{seq}:bob:m1:1795243272540"));
         lines.push(format!("READMARK:{seq}:#lab:m-2:{seq}"));
     }
+    // 1.3 (§27): users and rooms of other servers, and a bounce as a
+    // 1.2 client reads it.
+    lines.push("MSG:3:ana@lab1:bob:m1:1795243272540:hi".into());
+    lines.push("MSG:4:ana@lab1:#lab@lab2:m1:1795243272540:hi room".into());
+    lines.push("MSG:5:ana:#nope@lab2:_x1795243272540_failed:1795243272540:⚠ not joined: no room".into());
+    lines.push("STATUS:6:bob@lab2:m1:READ:1795243272540".into());
     lines.push("BYE:UNLINKED".into());
     lines.push("MSG:1:ana:bob:m1:5".into());
     lines.push("STATUS:1:bob:m1:READ".into());

@@ -4,7 +4,7 @@
 
 import { Link } from './link.js';
 import { Model, Outbox, Drafts, newId } from './chats.js';
-import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, serverOf, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, seenText, preview, banner, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './moderation.js';
@@ -812,7 +812,7 @@ function typing() {
 }
 
 async function newChat(name) {
-  if (!isName(name) && !isRoom(name)) {
+  if (!isChat(name)) {
     showError(t('refused', { reason: 'user or #room' }));
     return;
   }
@@ -820,7 +820,9 @@ async function newChat(name) {
     if (isRoom(name)) {
       const { reply } = await link.request(request.join(name));
       if (!reply.ok) throw reply;
-    } else if (!model.chats.has(fold(name))) {
+    } else if (!model.chats.has(fold(name)) && !serverOf(name)) {
+      // A user of this server; one of another server (1.3, `bob@lab2`)
+      // is that server's to know, and its first message says if not.
       const { reply } = await link.request(request.lastseen(name));
       if (!reply.ok) throw reply;
       name = parseSeen(reply.value)?.user || name;

@@ -18,7 +18,7 @@
 // an account's data: no cookie, and the service worker keeps the app's
 // files only.
 
-import { isChat, isName, isId } from './wire.js';
+import { isChat, isUser, isId } from './wire.js';
 
 const KEPT_CHATS = 40;
 const KEPT_MESSAGES = 50;
@@ -54,7 +54,7 @@ export function restore(host, model) {
     const chat = model.chat(c.name);
     for (const m of c.messages) {
       // What was kept is read as carefully as the network (another version of the app may have written it).
-      if (!m || !isName(m.from) || !isChat(m.to) || !isId(m.id) || typeof m.text !== 'string' || !Number.isFinite(m.ts)) continue;
+      if (!m || !isUser(m.from) || !isChat(m.to) || !isId(m.id) || typeof m.text !== 'string' || !Number.isFinite(m.ts)) continue;
       const { msg } = model.add({ ...m });
       if (msg) Object.assign(msg, { edited: Boolean(m.edited), deleted: Boolean(m.deleted) });
     }

@@ -10,13 +10,21 @@
 export const MAX_TEXT = 4096;
 
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+/** 1.3 (§27): `bob@lab2`, a user of another server of the class network. */
+const ADDRESS = /^[A-Za-z0-9_.-]{1,32}@[A-Za-z0-9_.-]{1,32}$/;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DIGITS = /^[0-9]{1,20}$/;
 const STATES = ['RECEIVED', 'DELIVERED', 'READ'];
 
+/** A name of this server: an account, a device, a room without its `#`. */
 export const isName = (s) => NAME.test(s);
-export const isRoom = (s) => s.length > 1 && s[0] === '#' && NAME.test(s.slice(1));
-export const isChat = (s) => isName(s) || isRoom(s);
+/** A user a conversation may name: of this server, or (1.3) of another of its network, `bob@lab2`. */
+export const isUser = (s) => NAME.test(s) || ADDRESS.test(s);
+/** A room: `#lab`, or (1.3) one homed on another server, `#lab@lab2`. */
+export const isRoom = (s) => s.length > 1 && s[0] === '#' && isUser(s.slice(1));
+export const isChat = (s) => isUser(s) || isRoom(s);
+/** 1.3: the server of an address (`lab2` of `bob@lab2` or `#lab@lab2`), or null for this server's names. */
+export const serverOf = (s) => (s.includes('@') ? s.slice(s.indexOf('@') + 1) : null);
 export const isId = (s) => ID.test(s);
 /** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
 const FILE_ID = /^[0-9a-f]{32}$/;
@@ -137,7 +145,7 @@ export const request = {
   del(to, id, author) {
     need(isChat(to) && isTarget(id), 'bad chat or id');
     if (author === undefined) return `DELETE:${to}:${id}`;
-    need(isRoom(to) && isName(author), 'bad room or author');
+    need(isRoom(to) && isUser(author), 'bad room or author');
     return `DELETE:${to}:${id}:${author}`;
   },
   react(to, id, emoji) {
@@ -210,7 +218,7 @@ export const request = {
   archive: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'ARCHIVE' : 'UNARCHIVE'}:${chat}`),
   archived: () => 'ARCHIVED',
   // 1.2 (§25): starred messages, kept by the server for all my devices.
-  star: (chat, from, id, on) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
+  star: (chat, from, id, on) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
   starred: () => 'STARRED',
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
@@ -367,7 +375,7 @@ export function parseFileOf(value) {
 /** A HISTORY line `<from>:<to>:<id>:<ts>:<state>:<text>`, or null. */
 export function parseHistoryLine(line) {
   const f = fields(line, 6);
-  if (!f || !isName(f[0]) || !isChat(f[1]) || !isId(f[2]) || !DIGITS.test(f[3])) return null;
+  if (!f || !isUser(f[0]) || !isChat(f[1]) || !isId(f[2]) || !DIGITS.test(f[3])) return null;
   if (!STATES.includes(f[4]) || textProblem(f[5])) return null;
   return { from: f[0], to: f[1], id: f[2], ts: Number(f[3]), state: f[4], text: unescapeText(f[5]) };
 }
@@ -397,7 +405,7 @@ export function parseRoomsLine(line) {
 /** `<user>:<ONLINE|ts|UNKNOWN>` (MEMBERS lines, LASTSEEN's OK), or null. */
 export function parseSeen(line) {
   const f = fields(line, 2);
-  if (!f || !isName(f[0])) return null;
+  if (!f || !isUser(f[0])) return null;
   if (f[1] === 'ONLINE' || f[1] === 'UNKNOWN') return { user: f[0], seen: f[1] };
   return DIGITS.test(f[1]) ? { user: f[0], seen: Number(f[1]) } : null;
 }
@@ -463,7 +471,7 @@ export function parseEvent(line) {
   switch (kind) {
     case 'MSG': {
       const f = fields(line, 7);
-      if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isChat(f[3]) || !isId(f[4])) return null;
+      if (!f || !DIGITS.test(f[1]) || !isUser(f[2]) || !isChat(f[3]) || !isId(f[4])) return null;
       if (!DIGITS.test(f[5]) || textProblem(f[6])) return null;
       const [, seq, from, to, id, ts, text] = f;
       return { kind, seq, from, to, id, ts: Number(ts), text: unescapeText(text) };
@@ -471,7 +479,7 @@ export function parseEvent(line) {
     case 'FILE': {
       // 1.2 (§21): a MSG carrying a file, what to show and fetch before its text.
       const f = fields(line, 11);
-      if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isChat(f[3]) || !isId(f[4]) || !DIGITS.test(f[5])) return null;
+      if (!f || !DIGITS.test(f[1]) || !isUser(f[2]) || !isChat(f[3]) || !isId(f[4]) || !DIGITS.test(f[5])) return null;
       if (!FILE_ID.test(f[6]) || !DIGITS.test(f[7]) || !isFileName(f[9]) || textProblem(f[10])) return null;
       const [, seq, from, to, id, ts, fileId, size, type, name, text] = f;
       const file = { id: fileId, size: Number(size), type, name };
@@ -479,7 +487,7 @@ export function parseEvent(line) {
     }
     case 'STATUS': {
       const f = fields(line, 6);
-      if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isId(f[3])) return null;
+      if (!f || !DIGITS.test(f[1]) || !isUser(f[2]) || !isId(f[3])) return null;
       if (!['DELIVERED', 'READ'].includes(f[4]) || !DIGITS.test(f[5])) return null;
       return { kind, seq: f[1], peer: f[2], id: f[3], state: f[4], ts: Number(f[5]) };
     }
@@ -498,7 +506,7 @@ export function parseEvent(line) {
     }
     case 'MEMBER': {
       const f = fields(line, 4);
-      if (!f || !isRoom(f[1]) || !isName(f[2]) || !['JOINED', 'LEFT'].includes(f[3])) return null;
+      if (!f || !isRoom(f[1]) || !isUser(f[2]) || !['JOINED', 'LEFT'].includes(f[3])) return null;
       return { kind, room: f[1], user: f[2], change: f[3] };
     }
     case 'TYPING': {
@@ -533,7 +541,7 @@ export function parseEvent(line) {
     case 'STAR': {
       // 1.2 (§25): a message starred or no more, on this device or another.
       const f = fields(line, 5);
-      return f && isChat(f[1]) && isName(f[2]) && isId(f[3]) && ['starred', 'unstarred'].includes(f[4])
+      return f && isChat(f[1]) && isUser(f[2]) && isId(f[3]) && ['starred', 'unstarred'].includes(f[4])
         ? { kind, chat: f[1], from: f[2], id: f[3], starred: f[4] === 'starred' } : null;
     }
     case 'CALL': {

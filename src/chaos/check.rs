@@ -3,7 +3,7 @@
 //! show it; none looks at anything the protocol leaves open (a `MSG` that
 //! got no `OK`, an event that was not `ACK`ed yet).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::history::Device;
 use super::model::{Model, Sent};
@@ -40,8 +40,8 @@ type Statuses = HashMap<(Dev, String, String, MsgState), Vec<(u64, usize)>>;
 type Receipts = HashMap<(Dev, usize, String), Vec<(u64, usize)>>;
 
 /// The guarantees, by the names docs/MODEL.md gives them.
-pub const GUARANTEES: [(&str, &str, Check); 6] = [
-    ("lost", "every OK'd MSG reaches each recipient", lost),
+pub const GUARANTEES: [(&str, &str, Check); 7] = [
+    ("lost", "every OK'd MSG reaches each recipient (across servers: or is bounced to its sender)", lost),
     ("duplicated", "a (from, id) under one seq only; a resend gets the original OK, stored once", duplicated),
     (
         "reordered",
@@ -51,6 +51,7 @@ pub const GUARANTEES: [(&str, &str, Check); 6] = [
     ("phantom", "nothing delivered that was never sent", phantom),
     ("status", "DELIVERED after the ACK, READ after the READ, each once; on every device", status),
     ("history", "HISTORY shows every OK'd message once", history),
+    ("bounced", "a bounce (FAILED) only for a message sent and never delivered, once", bounced),
 ];
 
 pub fn all(model: &Model) -> Vec<Verdict> {
@@ -67,6 +68,14 @@ pub fn all(model: &Model) -> Vec<Verdict> {
 fn example(m: &Model, frames: Vec<usize>, what: String) -> Example {
     let at_us = frames.iter().map(|&f| m.at_us(f)).max().unwrap_or(0);
     Example { at_us, what, frames }
+}
+
+/// Whether two names or addresses name the same user of the run.
+fn same(m: &Model, a: &str, b: &str) -> bool {
+    match (m.user(a), m.user(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.eq_ignore_ascii_case(b),
+    }
 }
 
 fn ok_frame(m: &Model, s: &Sent) -> usize {
@@ -93,8 +102,14 @@ fn receipts(m: &Model) -> Receipts {
 
 fn lost(m: &Model) -> Vec<Example> {
     let got = receipts(m);
+    // Bounced to its sender: not delivered, and said so (`bounced` checks
+    // that it was not delivered either).
+    let bounced: HashSet<(usize, &str)> = m.bounces.iter().map(|b| (b.user, b.id.as_str())).collect();
     let mut out = Vec::new();
     for s in m.accepted() {
+        if bounced.contains(&(s.user, s.id.as_str())) {
+            continue;
+        }
         for r in m.recipients(s) {
             if !got.contains_key(&(r, s.user, s.id.clone())) {
                 let what =
@@ -151,20 +166,19 @@ fn reordered(m: &Model) -> Vec<Example> {
 }
 
 fn seqs_increase(m: &Model) -> Vec<Example> {
+    // Queued events and bounces, as (frame, connection, seq, device).
+    let mut numbered: Vec<(usize, u64, u64, Dev)> =
+        m.queued.iter().map(|q| (q.frame, q.conn, q.seq, (q.user, q.device))).collect();
+    numbered.extend(m.bounces.iter().map(|b| (b.frame, b.conn, b.seq, (b.user, b.device))));
+    numbered.sort_by_key(|n| n.0);
     let mut last: HashMap<u64, (u64, usize)> = HashMap::new();
     let mut out = Vec::new();
-    for q in &m.queued {
-        if let Some(prev) = last.insert(q.conn, (q.seq, q.frame))
-            && q.seq <= prev.0
+    for (frame, conn, seq, dev) in numbered {
+        if let Some(prev) = last.insert(conn, (seq, frame))
+            && seq <= prev.0
         {
-            let what = format!(
-                "{}'s connection {}: seq {} after seq {}",
-                m.who((q.user, q.device)),
-                q.conn,
-                q.seq,
-                prev.0
-            );
-            out.push(example(m, vec![prev.1, q.frame], what));
+            let what = format!("{}'s connection {conn}: seq {seq} after seq {}", m.who(dev), prev.0);
+            out.push(example(m, vec![prev.1, frame], what));
         }
     }
     out
@@ -270,11 +284,20 @@ fn phantom(m: &Model) -> Vec<Example> {
     let mut out = Vec::new();
     for q in &m.queued {
         let Event::Msg { from, to, id, text, .. } = &q.event else { continue };
-        let Some(sender) = m.user(from) else { continue }; // someone else's user: not ours to judge
+        let ours = |name: &str| m.user(name.split('@').next().unwrap_or(name)).is_some();
+        let Some(sender) = m.user(from) else {
+            if ours(from) {
+                // One of ours, at a server it is not on.
+                let what =
+                    format!("{} got {id} from {from}, not where that user is", m.who((q.user, q.device)));
+                out.push(example(m, vec![q.frame], what));
+            }
+            continue; // someone else's user: not ours to judge
+        };
         let why = match m.sent.get(&(sender, id.clone())) {
             None => format!("{from} never sent {id}"),
             Some(s) if s.text != text.unescaped() => format!("{from}'s {id} came with another text"),
-            Some(s) if !s.chat.eq_ignore_ascii_case(to) => {
+            Some(s) if !same(m, &s.chat, to) => {
                 format!("{from}'s {id} to {} came as to {to}", s.chat)
             }
             Some(_) => continue,
@@ -293,8 +316,7 @@ fn status(m: &Model) -> Vec<Example> {
         let dev = (q.user, q.device);
         seen.entry((dev, peer.to_lowercase(), id.to_string(), state)).or_default().push((q.seq, q.frame));
         let name = m.who(dev);
-        let Some(s) = m.sent.get(&(q.user, id.to_string())).filter(|s| s.chat.eq_ignore_ascii_case(peer))
-        else {
+        let Some(s) = m.sent.get(&(q.user, id.to_string())).filter(|s| same(m, &s.chat, peer)) else {
             out.push(example(m, vec![q.frame], format!("{name} got {state} for {id} to {peer}, never sent")));
             continue;
         };
@@ -367,7 +389,7 @@ fn read_early(m: &Model, peer: usize, s: &Sent, frame: usize) -> Option<(String,
     let covered = m.reads.iter().any(|r| {
         r.user == peer
             && r.frame < frame
-            && r.peer.eq_ignore_ascii_case(&m.run.names[s.user])
+            && m.user(&r.peer) == Some(s.user)
             && m.sent.get(&(s.user, r.id.clone())).is_some_and(|read| read.index >= s.index)
     });
     (!covered).then(|| (format!("{} had sent no READ covering it", m.run.names[peer]), vec![]))
@@ -395,6 +417,53 @@ fn history(m: &Model) -> Vec<Example> {
         if n != 1 {
             let what = format!("HISTORY:{}: {name}'s {} shown {n} times", s.chat, s.id);
             out.push(example(m, vec![ok_frame(m, s)], what));
+        }
+    }
+    out
+}
+
+/// A bounce is for a message its user sent, to the address it names; it
+/// comes under one number (a replay repeats that number); and a message
+/// bounced was delivered to nobody, before or after: custody ends in one
+/// of the two, never both.
+fn bounced(m: &Model) -> Vec<Example> {
+    let got = receipts(m);
+    let mut seqs: HashMap<(usize, &str), Vec<(u64, usize)>> = HashMap::new();
+    let mut out = Vec::new();
+    for b in &m.bounces {
+        let copies = seqs.entry((b.user, b.id.as_str())).or_default();
+        copies.push((b.seq, b.frame));
+        if copies.len() > 1 {
+            continue; // a replay, or a second bounce (below): judged once
+        }
+        let name = m.who((b.user, b.device));
+        let Some(s) = m.sent.get(&(b.user, b.id.clone())).filter(|s| same(m, &s.chat, &b.peer)) else {
+            let what = format!("{name} got a bounce of {} to {}, which it never sent", b.id, b.peer);
+            out.push(example(m, vec![b.frame], what));
+            continue;
+        };
+        for r in m.recipients(s) {
+            let Some(&(_, delivered)) = got.get(&(r, s.user, s.id.clone())).and_then(|g| g.first()) else {
+                continue;
+            };
+            let order = if delivered < b.frame { "then" } else { "and later" };
+            let what = format!(
+                "{} got {}'s {} to {}, {order} {name} got a bounce of it",
+                m.who(r),
+                m.run.names[s.user],
+                s.id,
+                s.chat
+            );
+            out.push(example(m, vec![delivered, b.frame], what));
+        }
+    }
+    for ((user, id), got) in seqs {
+        if let Some(again) = got.iter().find(|g| g.0 != got[0].0) {
+            let what = format!(
+                "{} got a bounce of {id} twice (seq {}, then {})",
+                m.run.names[user], got[0].0, again.0
+            );
+            out.push(example(m, vec![got[0].1, again.1], what));
         }
     }
     out
@@ -449,6 +518,7 @@ mod tests {
         };
         Run {
             names: vec!["u0".into(), "u1".into()],
+            homes: vec![],
             devices: 2,
             rooms: vec![],
             frames,
@@ -468,5 +538,84 @@ mod tests {
         assert_eq!(violated(&run("")), Vec::<&str>::new());
         assert_eq!(violated(&run("copy")), ["lost"], "the sender's other device missed its copy");
         assert_eq!(violated(&run("status")), ["status"], "a device missed a STATUS its twin got");
+    }
+
+    /// A federation: u0 on lab1 writes m1 and m2 to u1 on lab2, both
+    /// `OK`'d; u1 gets them in order and `ACK`s them. `plant` names what
+    /// goes wrong: `duplicate` (m1 again, under a new number), `lost` (m2
+    /// never comes), `reorder` (m2 comes first), `bounce after delivery`
+    /// (u0 is told m1 failed, which u1 got), `bounced` (m2 never comes,
+    /// and u0 is told it failed: what custody allows).
+    fn federation(plant: &str) -> Run {
+        let (send, ok, recv) = ((Port::Send, Dir::Out), (Port::Send, Dir::In), (Port::Recv, Dir::In));
+        let u0 = (0, None);
+        let u1 = (1, None);
+        let m = |seq: u64, id: &str, ts: u64| format!("MSG:{seq}:u0@lab1:u1:{id}:{ts}:chaos {id} from u0");
+        let mut frames = vec![
+            frame(1, u0, 1, send, "MSG:u1@lab2:m1:chaos m1 from u0"),
+            frame(2, u0, 1, ok, "OK:m1:100"),
+            frame(3, u0, 1, send, "MSG:u1@lab2:m2:chaos m2 from u0"),
+            frame(4, u0, 1, ok, "OK:m2:101"),
+        ];
+        let got: Vec<String> = match plant {
+            "duplicate" => vec![m(1, "m1", 100), m(2, "m2", 101), m(3, "m1", 100)],
+            "lost" | "bounced" => vec![m(1, "m1", 100)],
+            "reorder" => vec![m(1, "m2", 101), m(2, "m1", 100)],
+            _ => vec![m(1, "m1", 100), m(2, "m2", 101)],
+        };
+        for (k, text) in got.iter().enumerate() {
+            frames.push(frame(10 + k as u64, u1, 2, recv, text));
+        }
+        frames.push(frame(20, u1, 2, (Port::Recv, Dir::Out), &format!("ACK:{}", got.len())));
+        match plant {
+            "bounce after delivery" => {
+                frames.push(frame(30, u0, 3, recv, "STATUS:1:u1@lab2:m1:FAILED:130:lab2 unreachable for 8 s"))
+            }
+            "bounced" => {
+                frames.push(frame(30, u0, 3, recv, "STATUS:1:u1@lab2:m2:FAILED:130:lab2 refused it"))
+            }
+            _ => {}
+        }
+        let listing = crate::chaos::history::Listing {
+            user: 0,
+            chat: "u1@lab2".into(),
+            lines: vec![
+                "u0:u1@lab2:m1:100:DELIVERED:chaos m1 from u0".into(),
+                "u0:u1@lab2:m2:101:DELIVERED:chaos m2 from u0".into(),
+            ],
+            limit: 1000,
+        };
+        Run {
+            names: vec!["u0".into(), "u1".into()],
+            homes: vec!["lab1".into(), "lab2".into()],
+            devices: 1,
+            rooms: vec![],
+            frames,
+            faults: vec![],
+            listings: vec![listing],
+            duration_us: 40,
+            failovers: 0,
+        }
+    }
+
+    #[test]
+    fn across_servers_each_message_is_delivered_once_or_bounced_in_order() {
+        assert_eq!(violated(&federation("")), Vec::<&str>::new());
+        assert_eq!(violated(&federation("bounced")), Vec::<&str>::new(), "a bounce instead of the delivery");
+        assert_eq!(violated(&federation("duplicate")), ["duplicated"]);
+        assert_eq!(violated(&federation("lost")), ["lost"]);
+        assert_eq!(violated(&federation("reorder")), ["reordered"]);
+        assert_eq!(violated(&federation("bounce after delivery")), ["bounced"]);
+    }
+
+    #[test]
+    fn addresses_name_users_where_they_live() {
+        let run = federation("");
+        let m = Model::build(&run);
+        assert_eq!((m.user("u1@lab2"), m.user("U1@LAB2"), m.user("u1")), (Some(1), Some(1), Some(1)));
+        assert_eq!(m.user("u1@lab1"), None, "u1 lives on lab2");
+        assert_eq!(m.bounces.len(), 0);
+        let bounced = Model::build(&federation("bounced")).bounces;
+        assert_eq!((bounced[0].seq, bounced[0].peer.as_str(), bounced[0].id.as_str()), (1, "u1@lab2", "m2"));
     }
 }

@@ -4,16 +4,18 @@
 
 use std::fmt::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::check;
 use super::model::Model;
+use super::network::Network;
 use super::report::{self, Header};
 use super::run::{Plan, run};
-use super::schedule::{self, FaultKind};
+use super::schedule::{self, FaultKind, Shape};
 use crate::conform::Level;
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
@@ -34,8 +36,21 @@ pub struct ChaosArgs {
     /// again (as `wachat connect --server`). Users are spread over the
     /// servers in turn; a user whose server refuses the connection goes
     /// to the next one, as a client with several does.
-    #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',')]
+    #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',', conflicts_with = "federation")]
     pub server: Vec<String>,
+    /// A federation (protocol 1.3) instead of one server: `N` (3 to 16)
+    /// starts N `wachat serve` of chaos's own, lab1 … labN, linked by a
+    /// roster through chaos's link proxies; or a FILE of servers someone
+    /// else runs, one CSV line each:
+    /// name,host,send_port,recv_port,link_port,proxy_port,restart
+    /// (docs/MODEL.md, "A federation"). Each user lives on one server and
+    /// writes to the others' users by their addresses.
+    #[arg(long, value_name = "N|FILE")]
+    pub federation: Option<String>,
+    /// The --give-up of chaos's own federated servers: how long a message
+    /// waits for an unreachable server before it is bounced.
+    #[arg(long, value_name = "DURATION", default_value = "8s")]
+    pub give_up: String,
     /// The protocol level the users speak (what each checks more:
     /// docs/MODEL.md, "Per level").
     #[arg(long, value_enum, default_value = "1.0")]
@@ -58,8 +73,10 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// The faults to inject, comma-separated: delay, reset, partition,
-    /// restart (needs --restart).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "delay,reset,partition")]
+    /// restart (needs --restart, but in a federation), split (a
+    /// federation's servers cut off from each other) [default:
+    /// delay,reset,partition; in a federation reset,partition,split,restart].
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub faults: Vec<FaultKind>,
     /// A shell command that kills the server (SIGKILL) and starts it again
     /// on its data; chaos then waits for its ports. For `wachat serve`:
@@ -79,23 +96,50 @@ pub struct ChaosArgs {
     pub html: Option<PathBuf>,
 }
 
-pub fn run_command(args: ChaosArgs) -> Result<()> {
-    if args.faults.contains(&FaultKind::Restart) && args.restart.is_none() {
+pub fn run_command(mut args: ChaosArgs) -> Result<()> {
+    if args.faults.is_empty() {
+        args.faults = match args.federation {
+            Some(_) => vec![FaultKind::Reset, FaultKind::Partition, FaultKind::Split, FaultKind::Restart],
+            None => vec![FaultKind::Delay, FaultKind::Reset, FaultKind::Partition],
+        };
+    }
+    if args.faults.contains(&FaultKind::Restart) && args.restart.is_none() && args.federation.is_none() {
         usage("--faults restart needs --restart CMD (a command that kills the server and starts it again)");
+    }
+    if args.faults.contains(&FaultKind::Split) && args.federation.is_none() {
+        usage("--faults split needs --federation (servers to split)");
     }
     if args.devices > 1 && args.level < Level::V1_2 {
         usage("--devices needs --level 1.2 (devices are protocol 1.2)");
     }
-    let mut servers = vec![(resolve(&args.host, args.send_port)?, resolve(&args.host, args.recv_port)?)];
-    for more in &args.server {
-        servers.push(another_server(more)?);
-    }
+    let network = match &args.federation {
+        Some(given) => Some(Arc::new(federation(given, &args)?)),
+        None => None,
+    };
+    let servers = match &network {
+        Some(network) => network.members.iter().map(|m| (m.send, m.recv)).collect(),
+        None => {
+            let mut servers =
+                vec![(resolve(&args.host, args.send_port)?, resolve(&args.host, args.recv_port)?)];
+            for more in &args.server {
+                servers.push(another_server(more)?);
+            }
+            servers
+        }
+    };
     let seed = args.seed.unwrap_or_else(schedule::fresh_seed);
     if args.seed.is_none() && !args.json {
         println!("seed {seed} (replay with --seed {seed})");
     }
     let duration_ms = args.duration * 1000;
-    let schedule = schedule::draw(seed, args.users as usize, args.rooms as usize, duration_ms, &args.faults);
+    // Rooms across servers are not drawn: each room lives on one server
+    // (§27), and `wachat serve` serves them on its own users only.
+    let shape = Shape {
+        users: args.users as usize,
+        rooms: if network.is_some() { 0 } else { args.rooms as usize },
+        servers: network.as_ref().map_or(0, |n| n.members.len()),
+    };
+    let schedule = schedule::draw(seed, shape, duration_ms, &args.faults);
     let plan = Plan {
         servers,
         level: args.level,
@@ -105,11 +149,17 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
         restart: args.restart.clone(),
         proxy_ports: args.proxy_ports,
         schedule,
+        network: network.clone(),
     };
     let done = run(&plan)?;
     let model = Model::build(&done);
     let verdicts = check::all(&model);
-    let header = header(&args, seed);
+    let broken = verdicts.iter().filter(|v| !v.violations.is_empty()).count();
+    // chaos's own servers stop; what they wrote stays when it must be read.
+    if let Some(kept) = network.as_ref().and_then(|n| n.finish(broken > 0)) {
+        eprintln!("chaos: the servers' data and logs are kept in {}", kept.display());
+    }
+    let header = header(&args, shape, seed, network.as_deref());
     if args.json {
         print!("{}", report::json(&header, &done, &model, &verdicts));
     } else {
@@ -119,13 +169,40 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
         let title = format!("wachat chaos: {} (seed {seed})", header.target);
         crate::conform::report::write_file(path, &super::html::page(&title, &done, &verdicts))?;
     }
-    match verdicts.iter().filter(|v| !v.violations.is_empty()).count() {
+    match broken {
         0 => Ok(()),
         n => Err(Error::Protocol(format!("{n} of {} guarantees violated (seed {seed})", verdicts.len()))),
     }
 }
 
-fn header(args: &ChaosArgs, seed: u64) -> Header {
+/// `--federation N|FILE`: chaos's own servers, or someone else's.
+fn federation(given: &str, args: &ChaosArgs) -> Result<Network> {
+    if args.devices > 1 {
+        usage("--devices and --federation: a federation's users have one device each");
+    }
+    match given.parse::<usize>() {
+        Ok(n) if (3..=16).contains(&n) => {
+            if let Err(e) = crate::federation::parse_duration(&args.give_up) {
+                usage(&format!("--give-up: {e}"));
+            }
+            Network::own(n, &args.give_up)
+        }
+        Ok(n) => usage(&format!("--federation {n}: from 3 to 16 servers of chaos's own")),
+        Err(_) => {
+            let network = match Network::from_file(Path::new(given)) {
+                Err(Error::Usage(why)) => usage(&why),
+                other => other?,
+            };
+            let can = (0..network.members.len()).any(|k| network.restartable(k));
+            if args.faults.contains(&FaultKind::Restart) && !can {
+                usage("--faults restart: no server of the --federation file has a restart command");
+            }
+            Ok(network)
+        }
+    }
+}
+
+fn header(args: &ChaosArgs, shape: Shape, seed: u64, network: Option<&Network>) -> Header {
     let faults: Vec<&str> = args.faults.iter().map(|f| fault_name(*f)).collect();
     let faults = faults.join(",");
     let mut target = format!("{} send {} receive {}", args.host, args.send_port, args.recv_port);
@@ -142,6 +219,17 @@ fn header(args: &ChaosArgs, seed: u64) -> Header {
         args.rooms,
         args.duration
     );
+    if let Some(network) = network {
+        target = network.describe();
+        let give_up = network.give_up.as_ref().map(|g| format!(" --give-up {g}")).unwrap_or_default();
+        replay = format!(
+            "wachat chaos --federation {}{give_up} --level {} --users {} --duration {} --faults {faults} --seed {seed}",
+            shell_quoted(&network.given),
+            args.level.as_str(),
+            args.users,
+            args.duration
+        );
+    }
     if args.devices > 1 {
         let _ = write!(replay, " --devices {}", args.devices);
     }
@@ -161,7 +249,7 @@ fn header(args: &ChaosArgs, seed: u64) -> Header {
         level: args.level.as_str().into(),
         devices: args.devices as usize,
         users: args.users as usize,
-        rooms: args.rooms as usize,
+        rooms: shape.rooms,
         duration_s: args.duration,
         seed,
         faults,
@@ -185,6 +273,7 @@ fn fault_name(f: FaultKind) -> &'static str {
         FaultKind::Reset => "reset",
         FaultKind::Partition => "partition",
         FaultKind::Restart => "restart",
+        FaultKind::Split => "split",
     }
 }
 

@@ -1,15 +1,19 @@
 //! Plays the fault schedule on the proxies (delay, reset, partition) and
-//! on the server itself (restart: `--restart CMD`, then wait for its ports).
+//! on the server itself (restart: `--restart CMD`, then wait for its ports);
+//! in a federation, on the links between its servers (split) and on each
+//! server (restart: kill -9, then started again, in a thread of its own so
+//! that other faults go on meanwhile).
 
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::history::Journal;
+use super::network::Network;
 use super::proxy::{Global, Proxy};
-use super::schedule::{Fault, FaultStep};
+use super::schedule::{Fault, FaultStep, SplitKind};
 
 /// How long a restarted server may take to open its ports again.
 const PORT_WAIT: Duration = Duration::from_secs(30);
@@ -21,6 +25,9 @@ pub struct Faults {
     pub journal: Arc<Journal>,
     pub restart: Option<String>,
     pub servers: Vec<(SocketAddr, SocketAddr)>,
+    pub network: Option<Arc<Network>>,
+    /// The restarts of a federation's servers under way.
+    pub restarts: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Faults {
@@ -63,7 +70,28 @@ impl Faults {
                     journal.fault(from, "partition".into(), Some(user));
                 });
             }
-            Fault::Restart => self.restart(from),
+            Fault::Restart { server: None, .. } => self.restart(from),
+            Fault::Restart { server: Some(k), down_ms } => {
+                let (Some(network), journal) = (self.network.clone(), self.journal.clone()) else { return };
+                let restart = thread::spawn(move || {
+                    let what = network.restart(k, Duration::from_millis(down_ms));
+                    journal.fault(from, what, None);
+                });
+                self.restarts.lock().unwrap_or_else(|e| e.into_inner()).push(restart);
+            }
+            Fault::Split { a, b, for_ms, how } => {
+                let Some(network) = &self.network else { return };
+                let name = |k: usize| network.members[k].name.clone();
+                let (a, b) = (name(a), b.map(name));
+                let hit = network.splits.split(&a, b.as_deref(), Duration::from_millis(for_ms), how);
+                let what = format!(
+                    "split {a} from {} ({}, {hit} links {})",
+                    b.as_deref().unwrap_or("all"),
+                    how.as_str(),
+                    if how == SplitKind::Closed { "cut" } else { "held" }
+                );
+                self.journal.fault_until(from, from + for_ms * 1000, what, None);
+            }
         }
     }
 
@@ -79,11 +107,19 @@ impl Faults {
         self.journal.fault(from, what, None);
     }
 
-    /// The end of the faults: no delay, no partition.
+    /// The end of the faults: no delay, no partition, no split, every
+    /// server up again.
     pub fn calm(&self) {
         self.global.delay_ms.store(0, Ordering::SeqCst);
         for proxy in self.proxies.iter().flatten() {
             proxy.partition(None);
+        }
+        if let Some(network) = &self.network {
+            network.splits.heal();
+        }
+        let restarts = std::mem::take(&mut *self.restarts.lock().unwrap_or_else(|e| e.into_inner()));
+        for restart in restarts {
+            let _ = restart.join();
         }
     }
 }

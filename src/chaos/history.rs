@@ -30,6 +30,21 @@ pub fn who(names: &[String], user: usize, device: Device) -> String {
     }
 }
 
+/// The user a name or an address names: `u4`, or `u4@lab2` when `lab2`
+/// is u4's server in a federation (`homes`: each user's server; empty
+/// when the run is not a federation, and then no address names anyone).
+pub fn user_of(names: &[String], homes: &[String], name: &str) -> Option<usize> {
+    let (local, server) = match name.split_once('@') {
+        Some((user, server)) => (user, Some(server)),
+        None => (name, None),
+    };
+    let user = names.iter().position(|n| n.eq_ignore_ascii_case(local))?;
+    match server {
+        None => Some(user),
+        Some(server) => homes.get(user).filter(|home| home.eq_ignore_ascii_case(server)).map(|_| user),
+    }
+}
+
 /// One frame as a user saw it.
 #[derive(Clone, Debug)]
 pub struct Frame {
@@ -112,7 +127,13 @@ impl Journal {
     }
 
     pub fn fault(&self, from_us: u64, what: String, user: Option<usize>) {
-        let span = FaultSpan { from_us, to_us: self.now_us().max(from_us + 1000), what, user };
+        self.fault_until(from_us, self.now_us(), what, user);
+    }
+
+    /// A fault known to last until `to_us` (recorded when it starts, so
+    /// that one still on at the end of the run is in it).
+    pub fn fault_until(&self, from_us: u64, to_us: u64, what: String, user: Option<usize>) {
+        let span = FaultSpan { from_us, to_us: to_us.max(from_us + 1000), what, user };
         self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(span);
     }
 
@@ -140,6 +161,8 @@ impl Default for Journal {
 /// each sender read at the end.
 pub struct Run {
     pub names: Vec<String>,
+    /// In a federation, each user's server (empty: not a federation).
+    pub homes: Vec<String>,
     /// Devices per user (1: each user's one device, unnamed).
     pub devices: usize,
     /// Room names with their `#`, and their members.

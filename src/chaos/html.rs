@@ -107,7 +107,10 @@ fn diagram(run: &Run, verdicts: &[Verdict]) -> String {
     }
     line_with_name(&mut svg, server_x, height, "server");
     if let (Some(a), Some(b)) = (marked.iter().min(), marked.iter().max()) {
-        let (ya, yb) = (row_y(rows.iter().position(|r| r == a)), row_y(rows.iter().position(|r| r == b)));
+        // A violation longer than the diagram is shaded to its last row.
+        let last = rows.len().saturating_sub(1);
+        let row = |f: &usize| Some(rows.iter().position(|r| r == f).unwrap_or(last));
+        let (ya, yb) = (row_y(row(a)), row_y(row(b)));
         let _ = writeln!(
             svg,
             "<rect x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fdd\"/>",
@@ -153,4 +156,43 @@ fn line_with_name(svg: &mut String, x: usize, height: usize, name: &str) {
         x.saturating_sub(30),
         escape(name)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::check::Example;
+    use crate::chaos::history::Frame;
+    use crate::chaos::schedule::Port;
+
+    #[test]
+    fn a_violation_longer_than_the_diagram_is_shaded_to_its_last_row() {
+        let frame = |at: usize| Frame {
+            at_us: at as u64,
+            user: 0,
+            device: None,
+            conn: 1,
+            port: Port::Recv,
+            dir: Dir::In,
+            text: format!("PING {at}"),
+        };
+        let run = Run {
+            names: vec!["u0".into()],
+            homes: vec![],
+            devices: 1,
+            rooms: vec![],
+            frames: (0..2000).map(frame).collect(),
+            faults: vec![],
+            listings: vec![],
+            duration_us: 2000,
+            failovers: 0,
+        };
+        let far = Example { at_us: 1500, what: "far apart".into(), frames: vec![100, 1500] };
+        let verdicts = [Verdict { name: "lost", promise: "", violations: vec![far] }];
+        let page = page("t", &run, &verdicts);
+        let rect = page.split("<rect x=\"0\"").nth(1).expect("the shaded window");
+        let height: usize =
+            rect.split("height=\"").nth(1).and_then(|h| h.split('"').next()).unwrap().parse().unwrap();
+        assert!(height <= MAX_ROWS * ROW, "{height}");
+    }
 }

@@ -14,6 +14,9 @@
 //!   seed, the same schedule: a failure can be replayed);
 //! - [`proxy`]: a TCP proxy per user and port that delays, resets and
 //!   partitions; [`faults`] plays the fault schedule (and `--restart`);
+//! - [`network`], [`links`]: a federation's servers (`--federation`,
+//!   protocol 1.3), chaos's own or someone else's, each behind a proxy on
+//!   its link port that splits it from the others; kill -9 and restarts;
 //! - [`wire`], [`workload`]: the users, each a sender with an outbox and a
 //!   receiver that ACKs (some late), reconnecting as a real client does;
 //! - [`history`]: every frame and fault with its time and connection;
@@ -30,7 +33,9 @@ pub mod command;
 pub mod faults;
 pub mod history;
 pub mod html;
+pub mod links;
 pub mod model;
+pub mod network;
 pub mod proxy;
 pub mod report;
 pub mod run;

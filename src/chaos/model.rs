@@ -36,6 +36,39 @@ pub struct Queued {
     pub event: Event,
 }
 
+/// A bounce as a 1.3 client reads it (§27): its message `id` to `peer`
+/// was not delivered, `STATUS:<seq>:<peer>:<id>:FAILED:<ts>:<reason>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounce<'a> {
+    pub seq: u64,
+    pub peer: &'a str,
+    pub id: &'a str,
+}
+
+impl Bounce<'_> {
+    /// The bounce `line` is, if it is one.
+    pub fn parse(line: &str) -> Option<Bounce<'_>> {
+        let f: Vec<&str> = line.splitn(7, ':').collect();
+        if f.len() != 7 || f[0] != "STATUS" || f[4] != "FAILED" {
+            return None;
+        }
+        Some(Bounce { seq: f[1].parse().ok()?, peer: f[2], id: f[3] })
+    }
+}
+
+/// A bounce read on a receive connection.
+#[derive(Clone, Debug)]
+pub struct Bounced {
+    pub user: usize,
+    pub device: Device,
+    pub conn: u64,
+    pub seq: u64,
+    /// The address it names, as written.
+    pub peer: String,
+    pub id: String,
+    pub frame: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Ack {
     pub user: usize,
@@ -60,6 +93,8 @@ pub struct Model<'a> {
     pub oks: HashMap<(usize, String), Vec<(u64, usize)>>,
     /// Every queued event, in the order read.
     pub queued: Vec<Queued>,
+    /// Every bounce (1.3), in the order read.
+    pub bounces: Vec<Bounced>,
     pub acks: Vec<Ack>,
     pub reads: Vec<ReadReq>,
 }
@@ -71,6 +106,7 @@ impl<'a> Model<'a> {
             sent: HashMap::new(),
             oks: HashMap::new(),
             queued: Vec::new(),
+            bounces: Vec::new(),
             acks: Vec::new(),
             reads: Vec::new(),
         };
@@ -93,7 +129,11 @@ impl<'a> Model<'a> {
                     }
                 }
                 (Port::Recv, Dir::In) => {
-                    if let Ok(event) = Event::parse(&f.text)
+                    if let Some(b) = Bounce::parse(&f.text) {
+                        let (peer, id) = (b.peer.to_string(), b.id.to_string());
+                        let (user, device, conn, seq) = (f.user, f.device, f.conn, b.seq);
+                        m.bounces.push(Bounced { user, device, conn, seq, peer, id, frame: i });
+                    } else if let Ok(event) = Event::parse(&f.text)
                         && let Some(seq) = event.seq()
                     {
                         m.queued.push(Queued {
@@ -144,9 +184,10 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The user called `name`, ignoring case.
+    /// The user called `name` (or, in a federation, at this address),
+    /// ignoring case.
     pub fn user(&self, name: &str) -> Option<usize> {
-        self.run.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+        super::history::user_of(&self.run.names, &self.run.homes, name)
     }
 
     /// A user's devices, as the frames name them.

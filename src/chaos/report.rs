@@ -37,6 +37,8 @@ pub struct Counts {
     pub reads: usize,
     pub acks: usize,
     pub events: usize,
+    /// Messages bounced to their senders (1.3, a federation's).
+    pub bounces: usize,
     pub connections: usize,
     pub faults: usize,
     /// How many of each kind (the first word of a fault: delay, reset,
@@ -58,6 +60,12 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
         reads: m.reads.len(),
         acks: m.acks.len(),
         events: m.queued.len(),
+        bounces: {
+            let mut bounced: Vec<(usize, &str)> = m.bounces.iter().map(|b| (b.user, b.id.as_str())).collect();
+            bounced.sort();
+            bounced.dedup();
+            bounced.len()
+        },
         connections: conns.len(),
         faults: run.faults.len(),
         fault_kinds: fault_kinds(run),
@@ -91,9 +99,10 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         h.seed
     );
     let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let bounced = if c.bounces > 0 { format!(", {} bounced", c.bounces) } else { String::new() };
     let _ = write!(
         out,
-        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
+        "{} operations: {} messages ({} OK'd, {} resends{bounced}), {} READs, {} ACKs, {} events read, {} connections; {} faults",
         c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
     );
     if !kinds.is_empty() {
@@ -132,7 +141,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         concat!(
             "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
             "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
-            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},\"failovers\":{},",
+            "\"reads\":{},\"acks\":{},\"events\":{},\"bounces\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},\"failovers\":{},",
             "\"guarantees\":[{}]}}\n"
         ),
         json_str(&h.target),
@@ -151,6 +160,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         c.reads,
         c.acks,
         c.events,
+        c.bounces,
         c.connections,
         c.faults,
         c.fault_kinds.iter().map(|(k, n)| format!("{}:{n}", json_str(k))).collect::<Vec<_>>().join(","),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::Faults;
 use super::history::{Journal, Listing, Run};
+use super::network::Network;
 use super::proxy::{Global, Proxy};
 use super::schedule::{Op, Port, Schedule, Target};
 use super::workload::{self, DRAINING, RUNNING, STOPPED, Shared, Team};
@@ -19,6 +20,11 @@ use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
 
 /// How long the drain may take: outboxes empty and events quiet.
 const DRAIN_WAIT: Duration = Duration::from_secs(45);
+
+/// How long a federation's drain may take: a link that failed again and
+/// again is tried again only after its backoff (at most 60 s, ± 20 %,
+/// §27), so the last messages may cross a minute after the faults end.
+const FEDERATION_DRAIN_WAIT: Duration = Duration::from_secs(120);
 
 /// How long without a new event counts as drained.
 const QUIET_US: u64 = 1_500_000;
@@ -36,6 +42,27 @@ pub struct Plan {
     /// `--proxy-ports`: the first local port of the proxies (`None`: any).
     pub proxy_ports: Option<u16>,
     pub schedule: Schedule,
+    /// `--federation`: the servers, split and restarted by chaos; user `u`
+    /// lives on server `u mod n` only (`servers` are theirs, in order).
+    pub network: Option<Arc<Network>>,
+}
+
+impl Plan {
+    /// The servers user `user`'s device `n` tries, in order: its own
+    /// server only in a federation (an account lives on one server).
+    fn upstreams(&self, user: usize, n: usize) -> Vec<(SocketAddr, SocketAddr)> {
+        match &self.network {
+            Some(_) => vec![self.servers[user % self.servers.len()]],
+            None => in_turn(&self.servers, user + n),
+        }
+    }
+
+    /// Each user's server, by name, in a federation (else empty).
+    fn homes(&self) -> Vec<String> {
+        let Some(network) = &self.network else { return Vec::new() };
+        let n = network.members.len();
+        (0..self.schedule.users).map(|u| network.members[u % n].name.clone()).collect()
+    }
 }
 
 pub fn run(plan: &Plan) -> Result<Run> {
@@ -58,9 +85,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
     };
     let proxies = (0..plan.schedule.users)
         .map(|user| {
-            (0..devices)
-                .map(|n| Proxy::start(in_turn(&plan.servers, user + n), &global, local(user, n)?))
-                .collect()
+            (0..devices).map(|n| Proxy::start(plan.upstreams(user, n), &global, local(user, n)?)).collect()
         })
         .collect::<std::io::Result<Vec<Vec<_>>>>()
         .map_err(|e| Error::io("starting the proxy", e))?;
@@ -73,6 +98,8 @@ pub fn run(plan: &Plan) -> Result<Run> {
         journal: journal.clone(),
         restart: plan.restart.clone(),
         servers: plan.servers.clone(),
+        network: plan.network.clone(),
+        restarts: Default::default(),
     };
     let start = Instant::now();
     let mut threads = Vec::new();
@@ -105,6 +132,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
     frames.sort_by_key(|f| f.at_us);
     Ok(Run {
         names: team.names.clone(),
+        homes: team.homes.clone(),
         devices: team.devices,
         rooms: team.rooms.clone(),
         frames,
@@ -140,6 +168,8 @@ fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> 
         proxies: proxies.clone(),
         phase: AtomicU8::new(RUNNING),
         users: (0..plan.schedule.users).map(|_| Shared::new(plan.devices.max(1))).collect(),
+        homes: plan.homes(),
+        ledger: Default::default(),
     }
 }
 
@@ -183,10 +213,12 @@ fn setup(team: &Team) -> Result<()> {
 }
 
 /// No new operation; waits until every outbox is empty and no event came
-/// for a while, then once more after every receiver logged in again.
+/// for a while (in a federation, also until every direct message `OK`'d
+/// was delivered or bounced), then once more after every receiver logged
+/// in again.
 fn drain(team: &Team) {
     team.phase.store(DRAINING, Ordering::SeqCst);
-    settle(team, DRAIN_WAIT);
+    settle(team, if team.federated() { FEDERATION_DRAIN_WAIT } else { DRAIN_WAIT });
     for user in &team.users {
         user.reconnect_all();
     }
@@ -196,13 +228,15 @@ fn drain(team: &Team) {
 }
 
 /// Waits (at most `wait`) until every outbox is empty, every receiver
-/// logged in, and no event came for a while.
+/// logged in, no event came for a while, and, in a federation, no direct
+/// message is on its way.
 fn settle(team: &Team, wait: Duration) {
     let deadline = Instant::now() + wait;
     let settled = || {
         team.users.iter().all(|u| {
             u.outbox.load(Ordering::SeqCst) == 0 && u.online.iter().all(|o| o.load(Ordering::SeqCst))
         }) && team.journal.quiet_for_us() > QUIET_US
+            && (!team.federated() || team.ledger.lock().unwrap_or_else(|e| e.into_inner()).pending() == 0)
     };
     while !settled() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(100)); // polling the drain
@@ -239,7 +273,7 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
             _ => None,
         })
         .map(|to| match to {
-            Target::User(u) => team.names[u].clone(),
+            Target::User(u) => team.address(u, user),
             Target::Room(r) => team.rooms[r].0.clone(),
         })
         .collect();

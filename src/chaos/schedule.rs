@@ -58,8 +58,12 @@ pub enum FaultKind {
     Reset,
     /// One user's receive port unreachable for seconds.
     Partition,
-    /// Kill the server and start it again (`--restart CMD`).
+    /// Kill the server and start it again (`--restart CMD`); in a
+    /// federation, one of its servers, kill -9, started again a moment later.
     Restart,
+    /// Two servers of a federation (or one and all the others) cannot
+    /// reach each other for seconds: their links are cut off.
+    Split,
 }
 
 /// Which of a user's two connections.
@@ -110,21 +114,41 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Every chunk waits `ms` before it is forwarded, for `for_ms`.
-    Delay {
-        ms: u64,
-        for_ms: u64,
-    },
+    Delay { ms: u64, for_ms: u64 },
     /// Cut the user's connection(s) on that port mid-frame.
-    Reset {
-        user: usize,
-        port: Port,
-    },
+    Reset { user: usize, port: Port },
     /// The user's receive port unreachable for `for_ms`.
-    Partition {
-        user: usize,
-        for_ms: u64,
-    },
-    Restart,
+    Partition { user: usize, for_ms: u64 },
+    /// Kill a server and start it again: the federation's server number
+    /// `server` (chaos's own: killed, down for `down_ms`, started on its
+    /// data), or, `None`, what `--restart CMD` restarts.
+    Restart { server: Option<usize>, down_ms: u64 },
+    /// Servers `a` and `b` (`None`: `a` and every other one) cannot reach
+    /// each other for `for_ms`, in the way `how` says.
+    Split { a: usize, b: Option<usize>, for_ms: u64, how: SplitKind },
+}
+
+/// How two servers are split (src/chaos/links.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitKind {
+    /// What their links carry is held back, both ways, and new links
+    /// wait unanswered, until it ends (packets dropped, TCP retrying).
+    Silent,
+    /// Their links are closed at once, new ones refused.
+    Closed,
+    /// `a` hears nothing from `b`: what `b` sends to `a` is held back,
+    /// what `a` sends passes (a route lost one way).
+    OneWay,
+}
+
+impl SplitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitKind::Silent => "silent",
+            SplitKind::Closed => "closed",
+            SplitKind::OneWay => "one-way",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,8 +167,18 @@ pub struct Schedule {
     pub faults: Vec<FaultStep>,
 }
 
+/// How big a run is: its users and rooms, and the servers of its
+/// federation (0 when it is not one).
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub users: usize,
+    pub rooms: usize,
+    pub servers: usize,
+}
+
 /// Draws the schedule of a run.
-pub fn draw(seed: u64, users: usize, rooms: usize, duration_ms: u64, kinds: &[FaultKind]) -> Schedule {
+pub fn draw(seed: u64, shape: Shape, duration_ms: u64, kinds: &[FaultKind]) -> Schedule {
+    let Shape { users, rooms, servers } = shape;
     let mut rng = Rng::new(seed);
     let rooms: Vec<Vec<usize>> = (0..rooms).map(|_| members(&mut rng, users)).collect();
     let mut steps = Vec::new();
@@ -158,7 +192,7 @@ pub fn draw(seed: u64, users: usize, rooms: usize, duration_ms: u64, kinds: &[Fa
         }
     }
     steps.sort_by_key(|s| (s.at_ms, s.user));
-    let faults = faults(&mut rng, users, duration_ms, kinds);
+    let faults = faults(&mut rng, (users, servers), duration_ms, kinds);
     Schedule { users, rooms, steps, faults }
 }
 
@@ -195,8 +229,14 @@ fn operation(rng: &mut Rng, user: usize, users: usize, rooms: &[Vec<usize>], n: 
 }
 
 /// One fault every 0.3–1.5 s, of a kind `--faults` allows; a restart at
-/// most every 6 s, so that the server spends most of the run up.
-fn faults(rng: &mut Rng, users: usize, duration_ms: u64, kinds: &[FaultKind]) -> Vec<FaultStep> {
+/// most every 6 s, so that the servers spend most of the run up. A split
+/// lasts 1–12 s: past a short `--give-up`, some messages bounce.
+fn faults(
+    rng: &mut Rng,
+    (users, servers): (usize, usize),
+    duration_ms: u64,
+    kinds: &[FaultKind],
+) -> Vec<FaultStep> {
     let mut out = Vec::new();
     if kinds.is_empty() {
         return out;
@@ -213,14 +253,33 @@ fn faults(rng: &mut Rng, users: usize, duration_ms: u64, kinds: &[FaultKind]) ->
             FaultKind::Partition => Fault::Partition { user, for_ms: rng.range(1000, 4000) },
             FaultKind::Restart if at >= last_restart + 6000 => {
                 last_restart = at;
-                Fault::Restart
+                match servers {
+                    0 | 1 => Fault::Restart { server: None, down_ms: 0 },
+                    n => Fault::Restart {
+                        server: Some(rng.range(0, n as u64) as usize),
+                        down_ms: rng.range(200, 4000),
+                    },
+                }
             }
-            FaultKind::Restart => Fault::Reset { user, port: Port::Send },
+            FaultKind::Split if servers >= 2 => split(rng, servers),
+            FaultKind::Restart | FaultKind::Split => Fault::Reset { user, port: Port::Send },
         };
         out.push(FaultStep { at_ms: at, fault });
         at += rng.range(300, 1500);
     }
     out
+}
+
+/// Two servers apart (one from all the others a quarter of the time),
+/// silent, closed or one-way a third of the time each.
+fn split(rng: &mut Rng, servers: usize) -> Fault {
+    let a = rng.range(0, servers as u64) as usize;
+    let b = match rng.chance(25) {
+        true => None,
+        false => Some((a + 1 + rng.range(0, servers as u64 - 1) as usize) % servers),
+    };
+    let how = [SplitKind::Silent, SplitKind::Closed, SplitKind::OneWay][rng.range(0, 3) as usize];
+    Fault::Split { a, b, for_ms: rng.range(1000, 12_000), how }
 }
 
 #[cfg(test)]
@@ -230,17 +289,45 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_schedule() {
         let kinds = [FaultKind::Delay, FaultKind::Reset, FaultKind::Partition, FaultKind::Restart];
-        let a = draw(42, 6, 2, 10_000, &kinds);
-        assert_eq!(a, draw(42, 6, 2, 10_000, &kinds));
-        assert_ne!(a, draw(43, 6, 2, 10_000, &kinds));
+        let shape = Shape { users: 6, rooms: 2, servers: 0 };
+        let a = draw(42, shape, 10_000, &kinds);
+        assert_eq!(a, draw(42, shape, 10_000, &kinds));
+        assert_ne!(a, draw(43, shape, 10_000, &kinds));
         assert!(a.steps.len() > 100 && !a.faults.is_empty());
         assert!(a.rooms.iter().all(|r| r.len() >= 2));
     }
 
     #[test]
     fn only_the_named_faults_are_drawn() {
-        let s = draw(7, 4, 1, 20_000, &[FaultKind::Partition]);
+        let shape = Shape { users: 4, rooms: 1, servers: 0 };
+        let s = draw(7, shape, 20_000, &[FaultKind::Partition]);
         assert!(s.faults.iter().all(|f| matches!(f.fault, Fault::Partition { .. })));
-        assert!(draw(7, 4, 1, 20_000, &[]).faults.is_empty());
+        assert!(draw(7, shape, 20_000, &[]).faults.is_empty());
+    }
+
+    #[test]
+    fn a_federation_splits_and_restarts_its_own_servers() {
+        let shape = Shape { users: 6, rooms: 0, servers: 3 };
+        let s = draw(9, shape, 60_000, &[FaultKind::Split, FaultKind::Restart]);
+        let splits: Vec<_> = s.faults.iter().filter(|f| matches!(f.fault, Fault::Split { .. })).collect();
+        assert!(splits.len() > 10, "{s:?}");
+        for f in &s.faults {
+            match f.fault {
+                Fault::Split { a, b, for_ms, .. } => {
+                    assert!(a < 3 && b.is_none_or(|b| b < 3 && b != a) && (1000..12_000).contains(&for_ms));
+                }
+                Fault::Restart { server, down_ms } => {
+                    assert!(server.is_some_and(|s| s < 3) && (200..4000).contains(&down_ms));
+                }
+                _ => {}
+            }
+        }
+        assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { b: None, .. })));
+        for how in [SplitKind::Silent, SplitKind::Closed, SplitKind::OneWay] {
+            assert!(s.faults.iter().any(|f| matches!(f.fault, Fault::Split { how: h, .. } if h == how)));
+        }
+        // Without a federation, a split is not drawn (a reset in its place).
+        let alone = draw(9, Shape { servers: 0, ..shape }, 60_000, &[FaultKind::Split]);
+        assert!(alone.faults.iter().all(|f| matches!(f.fault, Fault::Reset { .. })));
     }
 }

@@ -11,8 +11,13 @@
 //! With `--devices N` (level 1.2), each user is N devices `d0`, `d1`, …:
 //! a receiver per device, each `ACK`ing for itself, and a sender that
 //! logs in as the next device each time it connects.
+//!
+//! In a federation (`--federation`), each user lives on one server (user
+//! `u` on server `u mod n`) and writes to the others by their addresses
+//! (`u4@lab2`); its receiver says `VERSION:1.3` before its `LOGIN`, so
+//! that a bounce comes as `STATUS:…:FAILED:…`, in the replay too.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -57,6 +62,26 @@ pub struct Team {
     pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub phase: AtomicU8,
     pub users: Vec<Shared>,
+    /// In a federation, each user's server, by name (empty: not one).
+    pub homes: Vec<String>,
+    /// The direct messages `OK`'d, and those since delivered or bounced:
+    /// a federation's drain waits until every one is one or the other.
+    pub ledger: Mutex<Ledger>,
+}
+
+/// Direct messages by (sender, id): `OK`'d, and settled (delivered to
+/// their recipient or bounced to their sender).
+#[derive(Default)]
+pub struct Ledger {
+    oked: HashSet<(usize, String)>,
+    settled: HashSet<(usize, String)>,
+}
+
+impl Ledger {
+    /// How many `OK`'d messages are neither delivered nor bounced yet.
+    pub fn pending(&self) -> usize {
+        self.oked.iter().filter(|m| !self.settled.contains(*m)).count()
+    }
 }
 
 /// What a user's sender and receivers share.
@@ -93,8 +118,28 @@ impl Team {
         self.phase.load(Ordering::SeqCst)
     }
 
+    /// The user a name or an address (`u4@lab2`) names.
     fn user_of(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+        super::history::user_of(&self.names, &self.homes, name)
+    }
+
+    pub fn federated(&self) -> bool {
+        !self.homes.is_empty()
+    }
+
+    /// How `user` is written by `by`: its name, or its address when
+    /// they live on different servers of a federation.
+    pub fn address(&self, user: usize, by: usize) -> String {
+        match (self.homes.get(user), self.homes.get(by)) {
+            (Some(home), Some(mine)) if !home.eq_ignore_ascii_case(mine) => {
+                format!("{}@{home}", self.names[user])
+            }
+            _ => self.names[user].clone(),
+        }
+    }
+
+    fn note<R>(&self, ledger: impl FnOnce(&mut Ledger) -> R) -> R {
+        ledger(&mut self.ledger.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The text of message `id`: unique, so that a phantom shows.
@@ -102,9 +147,10 @@ impl Team {
         format!("chaos {id} from {}", self.names[user])
     }
 
-    fn chat(&self, to: Target) -> Chat {
+    /// Where `by`'s message to `to` goes.
+    fn chat(&self, to: Target, by: usize) -> Chat {
         match to {
-            Target::User(u) => Chat::User(self.names[u].clone()),
+            Target::User(u) => Chat::User(self.address(u, by)),
             Target::Room(r) => Chat::parse(&self.rooms[r].0).unwrap_or(Chat::Room(String::new())),
         }
     }
@@ -120,6 +166,13 @@ impl Team {
         let proxy = &self.proxies[user][device.unwrap_or(0)];
         let addr = if port == Port::Send { proxy.send } else { proxy.recv };
         let mut line = Line::open(addr, (user, device), port, &self.journal)?;
+        // 1.3 before the login, so that the replay is 1.3's too (§27).
+        if port == Port::Recv && self.federated() {
+            let said = line.request(&EventReply::Version13.to_string(), LOGIN_WAIT);
+            if said.as_deref() != Ok("OK") {
+                return None;
+            }
+        }
         let login = Request::Login {
             user: self.names[user].clone(),
             device: device.map(|d| format!("d{d}")),
@@ -146,6 +199,8 @@ struct Outgoing {
     line: String,
     /// Drop the connection right after writing it (once).
     crash: bool,
+    /// To a user (not a room): its `OK` goes into the ledger.
+    direct: bool,
 }
 
 /// A user's sender: its steps, then its outbox until the run stops.
@@ -196,8 +251,9 @@ impl Sender {
 
     fn queue(&mut self, to: Target, id: String, crash: bool) {
         let text = Text::from_plain(&self.team.text(self.user, &id)).unwrap_or_else(|_| unreachable_text());
-        let line = Request::Msg { to: self.team.chat(to), id: id.clone(), text }.to_string();
-        self.outbox.push_back(Outgoing { id, line, crash });
+        let line = Request::Msg { to: self.team.chat(to, self.user), id: id.clone(), text }.to_string();
+        let direct = matches!(to, Target::User(_));
+        self.outbox.push_back(Outgoing { id, line, crash, direct });
         self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
     }
 
@@ -214,7 +270,7 @@ impl Sender {
     /// false when the connection broke (what is left is resent later).
     fn flush(&mut self) -> bool {
         while let Some(front) = self.outbox.front_mut() {
-            let (line, id, crash) = (front.line.clone(), front.id.clone(), front.crash);
+            let (line, id, crash, direct) = (front.line.clone(), front.id.clone(), front.crash, front.direct);
             front.crash = false;
             let Some(conn) = self.connected() else { return false };
             if !conn.send(&line) {
@@ -227,6 +283,9 @@ impl Sender {
             }
             match self.conn.as_mut().map(|c| c.read(REPLY_WAIT)) {
                 Some(Ok(reply)) if self.answered(&reply, &id) => {
+                    if direct && reply.starts_with("OK:") {
+                        self.team.note(|l| l.oked.insert((self.user, id.clone())));
+                    }
                     self.outbox.pop_front();
                     self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
                 }
@@ -272,7 +331,7 @@ impl Sender {
             .get(&peer)
             .cloned();
         let Some((_, id)) = latest else { return };
-        let request = Request::Read { chat: Chat::User(self.team.names[peer].clone()), id };
+        let request = Request::Read { chat: Chat::User(self.team.address(peer, self.user)), id };
         let Some(conn) = self.connected() else { return };
         if conn.request(&request.to_string(), REPLY_WAIT).is_err() {
             self.conn = None;
@@ -312,11 +371,13 @@ struct Receiver<'a> {
 
 impl Receiver<'_> {
     fn session(&mut self, line: &mut Line) {
-        // A named device said VERSION:1.2 with its login already.
-        if self.team.level >= Level::V1_1 && self.team.devices == 1 {
+        // A named device said VERSION:1.2 with its login already, a
+        // federation's user VERSION:1.3 before it.
+        let said = self.team.devices > 1 || self.team.federated();
+        if self.team.level >= Level::V1_1 && !said {
             line.send(&EventReply::Version11.to_string());
         }
-        if self.team.level >= Level::V1_2 && self.team.devices == 1 {
+        if self.team.level >= Level::V1_2 && !said {
             line.send(&EventReply::Version12.to_string());
         }
         let (mut max_seq, mut acked, mut due) = (0u64, 0u64, None::<Instant>);
@@ -338,6 +399,13 @@ impl Receiver<'_> {
                 Err(Gone::Silent) => continue,
                 Err(Gone::Closed) => return,
             };
+            // A bounce (1.3): an event of the inbox like any other.
+            if let Some(bounce) = super::model::Bounce::parse(&text) {
+                self.team.note(|l| l.settled.insert((self.user, bounce.id.to_string())));
+                max_seq = max_seq.max(bounce.seq);
+                due.get_or_insert_with(Instant::now);
+                continue;
+            }
             match Event::parse(&text) {
                 Ok(Event::Ping) => {
                     line.send(&EventReply::Pong.to_string());
@@ -358,13 +426,15 @@ impl Receiver<'_> {
         }
     }
 
-    /// Remembers the latest direct message from each peer, for `READ`.
+    /// Remembers the latest direct message from each peer, for `READ`,
+    /// and that it was delivered.
     fn note(&self, event: &Event, seq: u64) {
         let Event::Msg { from, to, id, .. } = event else { return };
         let Some(peer) = self.team.user_of(from) else { return };
         if to.starts_with('#') || peer == self.user {
             return;
         }
+        self.team.note(|l| l.settled.insert((peer, id.clone())));
         let mut latest = self.team.users[self.user].latest_from.lock().unwrap_or_else(|e| e.into_inner());
         if latest.get(&peer).is_none_or(|(s, _)| *s < seq) {
             latest.insert(peer, (seq, id.clone()));

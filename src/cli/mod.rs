@@ -215,6 +215,31 @@ pub struct ServeArgs {
     /// messages to that user get KO:FULL (the sender's, not the user's loss). 0 = no limit.
     #[arg(long, value_name = "EVENTS", default_value_t = crate::store::budget::INBOX_MAX)]
     pub inbox_max: u64,
+    /// 1.3: this server's name in a class network (`INFO` says it; needed
+    /// with --peers): 1-32 of A-Z a-z 0-9 _ . -
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// 1.3: the class roster, a CSV file of lines `name,host,port,secret`
+    /// (its own line included): link to those servers (docs/PROTOCOL.md §27).
+    /// Without it the server is alone, as before.
+    #[arg(long, value_name = "FILE")]
+    pub peers: Option<std::path::PathBuf>,
+    /// 1.3: the port other servers of the network link to (0: any free one).
+    #[arg(long, value_name = "PORT", default_value_t = crate::federation::LINK_PORT)]
+    pub link_port: u16,
+    /// 1.3: how long a message waits for an unreachable server before it
+    /// is bounced to its sender (90s, 10m, 24h, 2d).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::federation::parse_duration)]
+    pub give_up: Duration,
+    /// 1.3: messages that may wait for one peer server; past it, messages to
+    /// its users get KO:FULL. 0 = no limit.
+    #[arg(long, value_name = "FRAMES", default_value_t = crate::store::budget::LINK_QUEUE_MAX)]
+    pub link_queue_max: u64,
+    /// 1.3: bytes one peer server may make this one store in all (its
+    /// users' messages and its rooms' copies: 256MiB, 1GiB …); past it, its
+    /// link's messages are refused for now. 0 = no limit.
+    #[arg(long, value_name = "SIZE", default_value = crate::store::budget::PEER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
+    pub peer_quota: u64,
     /// Refuse writes with KO:FULL while the data directory's disk has less
     /// than this free (1GiB, 500MiB, 5%), so that the log never meets a
     /// full disk; they resume by themselves once there is room. 0 = no

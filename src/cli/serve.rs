@@ -99,6 +99,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         if let Some(addr) = args.metrics {
             serve_metrics(&mut server, addr, &args)?;
         }
+        if let (Some(peers), Some(name)) = (&args.peers, &args.name) {
+            serve_links(&mut server, peers, name, &args)?;
+        }
         let restart = wait_for(&mut stop, server.restart());
         server.shutdown();
         match restart {
@@ -161,6 +164,16 @@ fn config(args: &ServeArgs) -> Result<Config> {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
             _ => None,
         },
+        name: match (&args.name, &args.peers) {
+            (Some(name), _) => {
+                crate::protocol::names::check_name(name).map_err(|e| Error::Usage(format!("--name: {e}")))?;
+                Some(name.clone())
+            }
+            (None, Some(_)) => {
+                return Err(Error::Usage("--peers needs --name (this server's line of the roster)".into()));
+            }
+            (None, None) => None,
+        },
         ..Config::new(&args.data_dir)
     })
 }
@@ -175,6 +188,8 @@ fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
             user_quota: args.user_quota,
             inbox_max: args.inbox_max,
             min_free: args.min_free,
+            link_queue_max: args.link_queue_max,
+            peer_quota: args.peer_quota,
         },
         erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
         ..crate::store::StoreOptions::default()
@@ -276,6 +291,21 @@ fn serve_web(server: &mut Server, web: TcpListener, tls: bool, args: &ServeArgs)
     server.adopt_listener(addr, thread);
     let scheme = if tls { "https" } else { "http" };
     log::info!("listening: web {scheme}://{addr} (the browser app)");
+    Ok(())
+}
+
+/// 1.3 `--peers`: the class network's link port and dialers (§27).
+fn serve_links(server: &mut Server, peers: &std::path::Path, name: &str, args: &ServeArgs) -> Result<()> {
+    let options = crate::federation::Options {
+        name: name.to_string(),
+        peers: peers.to_path_buf(),
+        link_port: SocketAddr::new(args.host, args.link_port),
+        give_up: args.give_up,
+    };
+    let (federation, addr, thread) = crate::federation::Federation::start(server.ctx(), options)?;
+    server.adopt_listener(addr, thread);
+    let peers = federation.roster().peers.len();
+    log::info!("listening: link {addr} ({} in a network of {} servers)", federation.me, peers + 1);
     Ok(())
 }
 

@@ -37,6 +37,10 @@ pub enum Level {
     /// the browser's tests).
     #[value(name = "1.2")]
     V1_2,
+    /// Version 1.3, the class network (docs/PROTOCOL.md §27): checked by
+    /// `wachat conform federation`, never by `--level`.
+    #[value(skip)]
+    V1_3,
 }
 
 impl Level {
@@ -45,6 +49,7 @@ impl Level {
             Level::V1_0 => "1.0",
             Level::V1_1 => "1.1",
             Level::V1_2 => "1.2",
+            Level::V1_3 => "1.3",
         }
     }
 }
@@ -82,6 +87,22 @@ pub enum Group {
     /// `wachat conform client`'s scenarios (never a server's group).
     #[value(skip)]
     Client,
+    /// `wachat conform federation`: the hello and the check of who is
+    /// speaking (`HELLO`, the dialback, `VERIFY`).
+    #[value(skip)]
+    Hello,
+    /// `wachat conform federation`: the frames the server takes from a
+    /// peer that links to it.
+    #[value(skip)]
+    Taking,
+    /// `wachat conform federation`: the frames the server sends a peer it
+    /// links to, and the bounces its users are told.
+    #[value(skip)]
+    Sending,
+    /// `wachat conform federation`: a peer down and back, the give-up
+    /// age, a full queue, restarts.
+    #[value(skip)]
+    Outage,
 }
 
 impl Group {
@@ -100,6 +121,10 @@ impl Group {
             Group::V11 => "v1.1",
             Group::V12 => "v1.2",
             Group::Client => "client",
+            Group::Hello => "hello",
+            Group::Taking => "taking",
+            Group::Sending => "sending",
+            Group::Outage => "outage",
         }
     }
 }

@@ -203,7 +203,7 @@ fn now_ms() -> u64 {
 
 /// Logs a new connection in: any `LOGIN`/`REGISTER` is accepted.
 fn accept_login(stream: TcpStream, label: &str, stage: &Stage, wait: Duration) -> Option<Conn> {
-    let mut conn = Conn::accepted(stream, label, &stage.transcript, wait);
+    let mut conn = Conn::accepted(stream, label, &stage.transcript, wait, "the client");
     let first = conn.line("LOGIN or REGISTER").ok()?;
     let fields: Vec<&str> = first.split(':').collect();
     match fields.as_slice() {

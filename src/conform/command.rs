@@ -28,6 +28,10 @@ pub enum ConformCommand {
     /// Play the server for a client: start CMD with WACHAT_SEND_PORT and
     /// WACHAT_RECV_PORT set, and check what it does.
     Client(super::client::ClientCheck),
+    /// Play a peer server of the class network (protocol 1.3) against a
+    /// server, both ways: groups hello, taking, sending, outage; or, with
+    /// --class ROSTER, the table of which servers of a roster link.
+    Federation(super::federation::FederationCheck),
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +113,7 @@ pub fn run(args: ConformArgs) -> Result<()> {
     match args.command {
         ConformCommand::Server(check) => server(check),
         ConformCommand::Client(check) => super::client::run(check),
+        ConformCommand::Federation(check) => super::federation::run(check),
     }
 }
 
@@ -128,7 +133,7 @@ fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> 
 }
 
 /// After a run: the suite's accounts deleted, and what was left said.
-fn clean_up(settings: &Settings) {
+pub(super) fn clean_up(settings: &Settings) {
     let (deleted, left) = super::preflight::clean_up(settings);
     if deleted > 0 {
         eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");

@@ -23,7 +23,9 @@
 //!   diagrams; [`class`]: a roster of servers checked in parallel, with
 //!   points per group (`--class`);
 //! - [`client`]: `wachat conform client`, the suite playing the server;
-//! - [`command`]: the command line, `wachat conform server|client`.
+//! - [`federation`]: `wachat conform federation`, the suite playing a
+//!   peer server of the class network (1.3), and `--class`'s table;
+//! - [`command`]: the command line, `wachat conform server|client|federation`.
 //!
 //! The cases assume only what the protocol promises (docs/PROTOCOL.md),
 //! never wachat's own choices: a `KO`'s text is never compared, only its code; orders the protocol leaves open are accepted
@@ -37,6 +39,7 @@ pub mod client;
 pub mod codes;
 pub mod command;
 pub mod failure;
+pub mod federation;
 pub mod framing;
 pub mod html;
 pub mod later;

@@ -70,7 +70,7 @@ pub const STOPPED: &str = "stopped: the server rate-limited the suite (run it ag
      or one started with --exempt <your address> and --rate 0)";
 
 /// Whether a case failed on the server's limits (not on the protocol).
-fn rate_limited(outcome: &Outcome) -> bool {
+pub fn rate_limited(outcome: &Outcome) -> bool {
     matches!(&outcome.status, Status::Fail(f) if f.got.contains("KO:RATE_LIMITED"))
 }
 

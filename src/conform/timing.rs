@@ -108,7 +108,7 @@ fn quit_answers_then_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
 /// its timeout fails at every timeout: one that waited a whole timeout
 /// after its `PING` (one and a half in all) hid behind a fixed 1.25 s at
 /// `--timeout 2` and failed only at 10 s (issue 53).
-fn limit(ctx: &CaseCtx) -> Duration {
+pub(crate) fn limit(ctx: &CaseCtx) -> Duration {
     slack_limit(ctx.settings.server_timeout)
 }
 

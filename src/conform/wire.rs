@@ -64,6 +64,27 @@ impl Transcript {
     pub fn lines(&self) -> Vec<Line> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// Copies into this transcript the lines `other` took from the moment
+    /// `since` on, timed from this one's start, and keeps the lines in the
+    /// order of their times: what a connection that outlives a case (a
+    /// peer's link to `wachat conform federation`) said during the case.
+    pub fn merge(&self, other: &Transcript, since: Instant) {
+        let from_ms = since.saturating_duration_since(other.start).as_millis() as u64;
+        let shift = |at_ms: u64| {
+            let at = other.start + std::time::Duration::from_millis(at_ms);
+            at.saturating_duration_since(self.start).as_millis() as u64
+        };
+        let theirs: Vec<Line> = other
+            .lines()
+            .into_iter()
+            .filter(|l| l.at_ms >= from_ms)
+            .map(|l| Line { at_ms: shift(l.at_ms), ..l })
+            .collect();
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.extend(theirs);
+        lines.sort_by_key(|l| l.at_ms); // stable: lines of one moment keep their order
+    }
 }
 
 impl Default for Transcript {
@@ -108,11 +129,11 @@ impl Conn {
         Ok(Conn::new(stream, label, transcript, wait))
     }
 
-    /// A connection accepted by the suite playing the server
-    /// (`wachat conform client`).
-    pub fn accepted(tcp: TcpStream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
+    /// A connection accepted by the suite playing a server (`wachat
+    /// conform client`, `federation`); `who` says who connected.
+    pub fn accepted(tcp: TcpStream, label: &str, transcript: &Transcript, wait: Duration, who: &str) -> Conn {
         tcp.set_nodelay(true).ok();
-        transcript.push(label, Dir::Note, "the client connected");
+        transcript.push(label, Dir::Note, &format!("{who} connected"));
         Conn::new(Stream::plain(tcp), label, transcript, wait)
     }
 

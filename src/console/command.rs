@@ -280,7 +280,13 @@ mod tests {
         assert_eq!(err("/frobnicate"), "unknown command /frobnicate (try /help)");
         assert_eq!(err("/chat"), "usage: /chat <user|#room>");
         assert_eq!(err("/chat bob ana"), "usage: /chat <user|#room>");
-        assert!(err("/chat b@d").contains("not allowed in a name"));
+        assert!(err("/chat b!d").contains("not allowed in a name"));
+        // 1.3: a user of another server of the class network (§27).
+        assert_eq!(ok("/chat bob@lab2"), Command::Open(Chat::User("bob@lab2".into())));
+        assert_eq!(ok("/chat #lab@lab2"), Command::Open(Chat::Room("lab@lab2".into())));
+        assert_eq!(ok("/join #lab@lab2"), Command::Join("#lab@lab2".into()));
+        assert!(err("/join #lab@").contains("not allowed in a name"));
+        assert!(err("/chat bob@").contains("not allowed in a name"));
         assert_eq!(err("/msg bob"), "usage: /msg <user> <text>");
         assert!(err("/whisper #general hi").contains("one user"));
         assert_eq!(err("@bob hi"), "usage: @user: text");
@@ -311,9 +317,9 @@ mod tests {
         assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 100000");
         assert_eq!(pt("/users now"), "/users não aceita argumentos");
         assert!(
-            es("/chat b@d").starts_with("nombre de usuario no válido: '@' no se permite"),
+            es("/chat b!d").starts_with("nombre de usuario no válido: '!' no se permite"),
             "{}",
-            es("/chat b@d")
+            es("/chat b!d")
         );
         assert!(pt("/join general").starts_with("o nome de uma sala começa com '#'"));
         // The commands are the same in every language.

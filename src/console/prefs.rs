@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(parse(en, "archive", "bob carl"), Err("usage: /archive <user|#room>".into()));
         assert_eq!(parse(en, "unarchive", ""), Err("usage: /unarchive <user|#room>".into()));
         assert_eq!(parse(en, "archived", "bob"), Err("/archived takes no arguments".into()));
-        assert!(parse(en, "archive", "b@d").unwrap_err().contains("not allowed in a name"));
+        assert!(parse(en, "archive", "b!d").unwrap_err().contains("not allowed in a name"));
         assert_eq!(parse(Lang::Pt, "archive", ""), Err("uso: /archive <usuário|#sala>".into()));
         assert_eq!(parse(en, "block", "#lab"), Err("usage: /block <user>".into()));
         assert_eq!(

@@ -62,6 +62,11 @@ catalogue! {
         es: "la base de datos del servidor está cambiando de primario; vuelve a intentarlo",
         pt: "o banco de dados do servidor está trocando de primário; tente de novo",
     },
+    KoUnknownServer {
+        en: "no such server in this server's network",
+        es: "no hay tal servidor en la red de este servidor",
+        pt: "não há esse servidor na rede deste servidor",
+    },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -501,6 +506,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::UnknownDevice => Msg::KoUnknownDevice,
         Code::UnknownFile => Msg::KoUnknownFile,
         Code::Unavailable => Msg::KoUnavailable,
+        Code::UnknownServer => Msg::KoUnknownServer,
     };
     msg.text(lang)
 }

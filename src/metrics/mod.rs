@@ -44,6 +44,26 @@ use crate::protocol::Code;
 /// A label set of one pair, e.g. `code="RATE_LIMITED"`.
 type Label = [(&'static str, &'static str); 1];
 
+/// 1.3: the label of a peer server of the class network, `peer="lab2"`.
+type PeerLabel = [(&'static str, String); 1];
+
+/// 1.3 (§27): one peer's link as a scrape sees it (the federation reads
+/// it; this leaf only shows it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerLink {
+    pub peer: String,
+    /// A link to it is up now.
+    pub up: bool,
+    /// Unreachable since (Unix seconds; 0: it is not).
+    pub retrying_since: u64,
+    /// Frames waiting for it.
+    pub queued: u64,
+    /// Age of the oldest of them, in seconds (0: none).
+    pub oldest_age: u64,
+    /// Frames of rooms homed here were dropped for it (it will catch up).
+    pub behind: bool,
+}
+
 /// The labels of who was refused or logged in lately: `who` (`user` or
 /// `address`), `name`, and for a refusal the `limit`.
 type Who = Vec<(&'static str, String)>;
@@ -136,6 +156,12 @@ pub struct Metrics {
     /// Cluster: times this node found the primary on another host of
     /// `--store` than before (a failover followed).
     pub pg_switches: Counter,
+    /// 1.3 (§27): each peer's link, by `peer` (see [`PeerLink`]).
+    link_up: Family<PeerLabel, Gauge>,
+    link_retrying_since: Family<PeerLabel, Gauge>,
+    link_queue: Family<PeerLabel, Gauge>,
+    link_oldest_age: Family<PeerLabel, Gauge>,
+    link_behind: Family<PeerLabel, Gauge>,
     /// Requests refused in the last minute, by user and by address and by
     /// the limit that refused them: the most refused few, set at each
     /// scrape (`server::auth::watch`), for `wachat top`.
@@ -193,6 +219,11 @@ impl Metrics {
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
+            link_up: Family::default(),
+            link_retrying_since: Family::default(),
+            link_queue: Family::default(),
+            link_oldest_age: Family::default(),
+            link_behind: Family::default(),
             watch_refused: Family::default(),
             watch_logins: Family::default(),
         };
@@ -201,6 +232,7 @@ impl Metrics {
         let mut registry = std::mem::take(&mut metrics.registry);
         metrics.register_server(&mut registry, logins, connections);
         metrics.register_cluster(registry.sub_registry_with_prefix("cluster"));
+        metrics.register_links(registry.sub_registry_with_prefix("link"));
         metrics.registry = registry;
         metrics
     }
@@ -322,6 +354,53 @@ impl Metrics {
         );
     }
 
+    /// The class network's links (1.3), under `wachat_link_`, one series
+    /// per peer of the roster (none on a server without `--peers`).
+    fn register_links(&self, r: &mut Registry) {
+        r.register("up", "1 while a link to the peer is up", self.link_up.clone());
+        r.register(
+            "retrying_since",
+            "Since when the peer is unreachable, Unix seconds (0: it is not)",
+            self.link_retrying_since.clone(),
+        );
+        r.register("queue", "Frames waiting for the peer", self.link_queue.clone());
+        r.register_with_unit(
+            "oldest_age",
+            "Age of the oldest frame waiting for the peer",
+            Unit::Seconds,
+            self.link_oldest_age.clone(),
+        );
+        r.register(
+            "behind",
+            "1 while the peer is behind: rooms' frames dropped for it, caught up when it is back",
+            self.link_behind.clone(),
+        );
+    }
+
+    /// The links of the class network as they are now: the peers given,
+    /// and no other (a peer gone from the roster goes from the metrics).
+    pub fn set_links(&self, links: &[PeerLink]) {
+        let families = [
+            &self.link_up,
+            &self.link_retrying_since,
+            &self.link_queue,
+            &self.link_oldest_age,
+            &self.link_behind,
+        ];
+        for family in families {
+            family.clear();
+        }
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        for link in links {
+            let label = [("peer", link.peer.clone())];
+            self.link_up.get_or_create(&label).set(i64::from(link.up));
+            self.link_retrying_since.get_or_create(&label).set(clamp(link.retrying_since));
+            self.link_queue.get_or_create(&label).set(clamp(link.queued));
+            self.link_oldest_age.get_or_create(&label).set(clamp(link.oldest_age));
+            self.link_behind.get_or_create(&label).set(i64::from(link.behind));
+        }
+    }
+
     /// Counts a `KO` reply (and a rate-limited request).
     pub fn ko(&self, code: Code) {
         if code == Code::RateLimited {
@@ -392,6 +471,29 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+        assert!(!text.contains("wachat_link_up{"), "no peer, no series");
+        let lab2 = PeerLink {
+            peer: "lab2".into(),
+            up: false,
+            retrying_since: 1_795_500_000,
+            queued: 12,
+            oldest_age: 40,
+            behind: true,
+        };
+        metrics.set_links(&[lab2, PeerLink { peer: "lab3".into(), up: true, ..PeerLink::default() }]);
+        let text = metrics.encode();
+        for line in [
+            "wachat_link_up{peer=\"lab2\"} 0",
+            "wachat_link_up{peer=\"lab3\"} 1",
+            "wachat_link_retrying_since{peer=\"lab2\"} 1795500000",
+            "wachat_link_queue{peer=\"lab2\"} 12",
+            "wachat_link_oldest_age_seconds{peer=\"lab2\"} 40",
+            "wachat_link_behind{peer=\"lab2\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+        }
+        metrics.set_links(&[]);
+        assert!(!metrics.encode().contains("peer=\"lab2\""), "a peer gone from the roster goes");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod files;
 pub mod framing;
 pub mod info;
 pub mod lines;
+pub mod link;
 pub mod mentions;
 pub mod moderation;
 pub mod names;

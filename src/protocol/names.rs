@@ -89,14 +89,46 @@ impl Chat {
     /// Parses `ana` or `#general`.
     pub fn parse(s: &str) -> Result<Chat, String> {
         match s.strip_prefix('#') {
+            // 1.3 (§27): `#lab@lab2`, a room whose home is another
+            // server; whether this server knows `lab2` is its to say.
+            Some(room) if room.contains('@') => match super::link::check_room_address(s) {
+                Ok(_) => Ok(Chat::Room(room.to_string())),
+                Err(_) => check_name(room)
+                    .map(|_| Chat::Room(room.to_string()))
+                    .map_err(|e| format!("bad room name: {e}")),
+            },
             Some(room) => {
                 check_name(room).map_err(|e| format!("bad room name: {e}"))?;
                 Ok(Chat::Room(room.to_string()))
             }
+            // 1.3 (§27): `bob@lab2`, a user of another server; whether
+            // this server knows `lab2` is the server's to say.
+            None if s.contains('@') => match super::link::check_address(s) {
+                Ok(_) => Ok(Chat::User(s.to_string())),
+                Err(_) => check_name(s)
+                    .map(|_| Chat::User(s.to_string()))
+                    .map_err(|e| format!("bad user name: {e}")),
+            },
             None => {
                 check_name(s).map_err(|e| format!("bad user name: {e}"))?;
                 Ok(Chat::User(s.to_string()))
             }
+        }
+    }
+
+    /// 1.3: the server part of an address (`lab2` of `bob@lab2` or of
+    /// `#lab@lab2`).
+    pub fn server(&self) -> Option<&str> {
+        match self {
+            Chat::User(name) | Chat::Room(name) => name.split_once('@').map(|(_, server)| server),
+        }
+    }
+
+    /// 1.3: the chat without its server part (`bob`, `#lab`).
+    pub fn local_part(&self) -> Chat {
+        match self {
+            Chat::User(name) => Chat::User(name.split_once('@').map_or(name.as_str(), |(n, _)| n).into()),
+            Chat::Room(name) => Chat::Room(name.split_once('@').map_or(name.as_str(), |(n, _)| n).into()),
         }
     }
 

@@ -67,6 +67,10 @@ codes! {
     /// failover): the request was not done, or done and recognised when
     /// sent again with the same id. Try again; the connection stays open.
     Unavailable => "UNAVAILABLE",
+    /// 1.3 (§27): an address `<user>@<server>` whose server is not in this
+    /// server's roster; on a link, a hello or a frame meant for another
+    /// server.
+    UnknownServer => "UNKNOWN_SERVER",
 }
 
 impl Code {

@@ -186,7 +186,7 @@ impl Outlet {
             let _ = writeln!(out, "{file}");
             return;
         }
-        write_event(out, seq, event);
+        write_event(out, seq, event, self.minor());
     }
 
     /// The outlet as the connection of `device` (see [`Outlet::device`]).
@@ -378,16 +378,22 @@ pub(crate) fn count_deliveries<'a>(events: impl Iterator<Item = &'a Pushed>) {
 }
 
 /// Writes the frame of event `seq`, `\n` included.
-fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
+fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed, minor: u8) {
     // Writing into a Vec cannot fail.
-    let _ = writeln!(out, "{}", event.frame(seq));
+    let _ = writeln!(out, "{}", event.frame_for(seq, minor));
 }
+
+/// What the router tells of each batch's events besides its outlets (1.3).
+pub type OnQueued = Box<dyn Fn(&mut dyn Iterator<Item = UserId>) + Send + Sync>;
 
 /// The table of online users: each one's outlets, one per device, the
 /// newest last.
 #[derive(Default)]
 pub struct Router {
     online: Mutex<IdMap<UserId, Vec<Arc<Outlet>>>>,
+    /// 1.3 (§27): told the users of every durable batch's events, so that
+    /// a link's dialer wakes when its peer's queue grows.
+    on_queued: std::sync::OnceLock<OnQueued>,
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
@@ -482,6 +488,9 @@ impl Router {
         if deliveries.is_empty() {
             return;
         }
+        if let Some(queued) = self.on_queued.get() {
+            queued(&mut deliveries.iter().map(|d| d.user));
+        }
         // Each online recipient's outlets (one per device), with its
         // events of this batch in order.
         type Events<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
@@ -503,6 +512,11 @@ impl Router {
             }
         }
         count_deliveries(per_user.values().flat_map(|(_, events)| events.iter().map(|(_, e)| *e)));
+    }
+
+    /// 1.3: `hook` is told the users of each batch's events from now on.
+    pub fn on_queued(&self, hook: OnQueued) {
+        let _ = self.on_queued.set(hook);
     }
 
     /// Sends an unnumbered event to every device of a user online here;

@@ -72,6 +72,9 @@ pub struct Config {
     /// 1.2 (§24): the TURN server whose credentials `TURN` hands out
     /// (`--turn`, `--turn-secret`); `None`: host and STUN candidates only.
     pub turn: Option<Turn>,
+    /// 1.3 (§27): this server's name in a class network (`--name`), which
+    /// `INFO` says; `None`: it has none.
+    pub name: Option<String>,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -194,6 +197,7 @@ impl Config {
             files: FileLimits::default(),
             ring_seconds: DEFAULT_RING_SECONDS,
             turn: None,
+            name: None,
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Ctx {
     /// what it does not answer itself (`server::leader`); `None` on a
     /// single server and on the leader.
     pub(super) leader: parking_lot::RwLock<(u64, Option<Arc<dyn super::leader::Leader>>)>,
+    /// 1.3 (§27): the class network's links, with `--peers`.
+    pub federation: std::sync::OnceLock<Arc<crate::federation::Federation>>,
 }
 
 impl std::ops::Deref for Ctx {

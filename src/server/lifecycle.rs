@@ -150,6 +150,7 @@ impl Server {
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
             shutting_down: AtomicBool::new(false),
             leader: Default::default(),
+            federation: Default::default(),
         });
         let server = Arc::downgrade(&ctx);
         let presence_timer = presence_timer

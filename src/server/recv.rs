@@ -382,7 +382,7 @@ fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> Option<Attached> {
 fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
     let mut chunk = Reply::with(&*outlet.name).to_string();
-    let minor = if outlet.speaks(2) { 2 } else { 0 };
+    let minor = outlet.minor().min(3);
     let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
@@ -431,7 +431,9 @@ fn serve_live(here: &Here, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                         }
                     }
                     Some(EventReply::Pong) => {}
-                    Some(version @ (EventReply::Version11 | EventReply::Version12)) => {
+                    Some(
+                        version @ (EventReply::Version11 | EventReply::Version12 | EventReply::Version13),
+                    ) => {
                         let minor = version.minor().unwrap_or(0);
                         outlet.opt_in(minor);
                         if let Some(leader) = ctx.leader() {

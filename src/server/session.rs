@@ -171,8 +171,14 @@ impl Session<'_> {
         let burst = msgs.len();
         let mut refused: Vec<(usize, Ko)> = Vec::new();
         let mut at = 0;
-        msgs.retain(|_| {
-            let ko = full.clone().or_else(|| self.over_rate(user));
+        msgs.retain_mut(|(to, _, _)| {
+            // 1.3 (§27): an address `bob@lab2` goes to a server of the
+            // roster, `bob@<this server>` is `bob`.
+            let routed = match crate::federation::route(self.ctx, to) {
+                Ok(local) => local.map(|local| *to = local).and(None),
+                Err(ko) => Some(ko),
+            };
+            let ko = full.clone().or(routed).or_else(|| self.over_rate(user));
             let kept = ko.is_none();
             refused.extend(ko.map(|ko| (at, ko)));
             at += 1;

@@ -478,6 +478,12 @@ pub trait Backend: Send + Sync {
     /// later change is refused.
     fn stop(&self);
 
+    /// 1.3 (§27): the local store, which the class network's links write
+    /// to (`store::local::link`); every store is one today.
+    fn local(&self) -> Option<&super::LocalStore> {
+        None
+    }
+
     /// The data's own facts ([`ServerFacts`]): made at its first start,
     /// the same after every restart and on every node of a cluster.
     fn server(&self) -> Result<ServerFacts, Ko>;

@@ -125,22 +125,66 @@ pub struct Budget {
     pub inbox_max: u64,
     /// Writes are refused while less than this is free.
     pub min_free: MinFree,
+    /// 1.3 (§27): frames that may wait for one peer server before messages
+    /// to its users are refused (`--link-queue-max`).
+    pub link_queue_max: u64,
+    /// 1.3 (§27): bytes of log one peer server may make this one store in
+    /// all: its users' messages and the copies of its rooms
+    /// (`--peer-quota`).
+    pub peer_quota: u64,
 }
+
+/// Default `--peer-quota`: 256 MiB from one peer server, four users'
+/// quotas: a class writing to this server from its own has room for a
+/// term, and a roster of 30 peers cannot hold more than 7.5 GiB here
+/// however its users write (each remote user still has its
+/// `--user-quota`, and a peer 10,000 users at most: without this bound,
+/// one peer could make a server store 10,000 quotas).
+pub const PEER_QUOTA: u64 = 256 << 20;
+pub const PEER_QUOTA_FLAG: &str = "256MiB";
+
+/// Default `--link-queue-max`: 100,000 frames waiting for one peer, each
+/// ~100 bytes of memory as an inbox's event is: ~10 MiB for a peer that
+/// stays away while its class writes to it.
+pub const LINK_QUEUE_MAX: u64 = 100_000;
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget { user_quota: USER_QUOTA, inbox_max: INBOX_MAX, min_free: MIN_FREE }
+        Budget {
+            user_quota: USER_QUOTA,
+            inbox_max: INBOX_MAX,
+            min_free: MIN_FREE,
+            link_queue_max: LINK_QUEUE_MAX,
+            peer_quota: PEER_QUOTA,
+        }
     }
 }
 
 impl Budget {
     /// No budget at all (tests that are about something else).
-    pub const NONE: Budget = Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0) };
+    pub const NONE: Budget =
+        Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0), link_queue_max: 0, peer_quota: 0 };
 
     /// What `user` has stored against its quota, as a message's rule
     /// (`meaning::send`) and a moderation change ask it ([`Quota::check`]).
     pub fn quota(&self, state: &State, user: UserId) -> Quota<'static> {
         Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
+    }
+
+    /// 1.3 (§27): `KO:FULL` while the peer server `server` has made this
+    /// one store its `--peer-quota` or more (0: no limit). A refusal for
+    /// now: its link keeps the frame, and sends it again once retention
+    /// gave room back, or bounces it past its give-up age.
+    pub fn check_peer(&self, state: &State, server: &str) -> Result<(), Ko> {
+        let used = state.peer_queue(server).map_or(0, |peer| state.usage.of_peer(peer));
+        if self.peer_quota > 0 && used >= self.peer_quota {
+            let why = format!(
+                "{server} has stored {} here, its quota on this server (--peer-quota); {MORE}",
+                Size(used)
+            );
+            return Err(Ko::new(Code::Full, why));
+        }
+        Ok(())
     }
 }
 
@@ -192,6 +236,18 @@ pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
     Ok(())
 }
 
+/// 1.3 (§27): refuses a message to a peer's user while `waiting` frames
+/// wait for that peer, `max` or more (0: no limit).
+pub fn check_link_queue(max: u64, server: &str, waiting: u64) -> Result<(), Ko> {
+    if max > 0 && waiting >= max {
+        let why = format!(
+            "{server} has {waiting} messages waiting for it, the most (--link-queue-max); try again later"
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
 // ----- stored bytes per user -------------------------------------------------
 
 /// Bytes of records per payer ([`Record::payer`], as named in the records) in the
@@ -204,7 +260,7 @@ pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<Hash
             && let Ok(record) = Record::decode(line)
             && let Some(payer) = record.payer()
         {
-            *freed.entry(payer.clone()).or_default() += line.len() as u64 + 1;
+            *freed.entry(Arc::from(payer.as_ref())).or_default() += line.len() as u64 + 1;
         }
         Ok(())
     })?;
@@ -525,6 +581,7 @@ mod tests {
     #[test]
     fn the_flags_defaults_are_the_constants() {
         assert_eq!(parse_size(USER_QUOTA_FLAG), Ok(USER_QUOTA));
+        assert_eq!(parse_size(PEER_QUOTA_FLAG), Ok(PEER_QUOTA));
         assert_eq!(MinFree::parse(MIN_FREE_FLAG), Ok(MIN_FREE));
     }
 }

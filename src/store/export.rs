@@ -311,7 +311,7 @@ fn inbox(id: UserId, user: &super::state::User, walk: &Walk, out: &mut Export) {
             // A cluster keeps no copies or read marks (docs/CLUSTER.md,
             // "Devices"): the other devices read them in HISTORY. Their
             // numbers stay used.
-            Queued::Copy { .. } | Queued::Mark { .. } => {
+            Queued::Copy { .. } | Queued::Mark { .. } | Queued::Failed { .. } | Queued::Link { .. } => {
                 seq += 1;
                 continue;
             }

@@ -35,3 +35,37 @@ pub const NULL_DEVICE: &str = "NUL";
 pub const PORT_SEPARATOR: char = ':';
 #[cfg(not(unix))]
 pub const PORT_SEPARATOR: char = '+';
+
+/// A directory of its own under the system's temporary directory,
+/// deleted on drop (also when what used it stops with an error), unless
+/// [`TempDir::keep`] kept it.
+pub struct TempDir(Option<PathBuf>);
+
+impl TempDir {
+    /// A new directory `<prefix>-<pid>-<random>`. Made with `create_dir`,
+    /// not `create_dir_all`: it fails if the name is taken, so nothing ever
+    /// works in (and then deletes) someone else's directory.
+    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        let random = getrandom::u32().map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{random:08x}", std::process::id()));
+        std::fs::create_dir(&path)?;
+        Ok(TempDir(Some(path)))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.0.as_deref().unwrap_or(std::path::Path::new(""))
+    }
+
+    /// Leaves the directory where it is, for someone to read; its path.
+    pub fn keep(mut self) -> PathBuf {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}

@@ -39,6 +39,21 @@ pub struct Figures {
     pub watched: Vec<Watched>,
     /// A cluster node's own figures (`None` on a single server).
     pub cluster: Option<Cluster>,
+    /// 1.3: the class network's peers, by name (none without `--peers`).
+    pub links: Vec<Link>,
+}
+
+/// 1.3 (§27): one peer of the class network, as its link is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Link {
+    pub peer: String,
+    pub up: bool,
+    /// Unreachable since (Unix seconds; 0: it is not).
+    pub retrying_since: f64,
+    pub queued: f64,
+    /// Age of the oldest frame waiting for it, seconds.
+    pub oldest_age: f64,
+    pub behind: bool,
 }
 
 /// A user or an address the limits refused, or that logs in again and
@@ -162,8 +177,22 @@ impl Figures {
             pg_switches: total("cluster_pg_switches_total"),
             pg_cut: total("cluster_pg_cut_total"),
         });
+        let link = |short: &str, peer: &str| now.value(&name(&format!("link_{short}")), &[("peer", peer)]);
+        let mut links: Vec<Link> = now
+            .by_label(&name("link_up"), "peer")
+            .map(|(peer, up)| Link {
+                peer: crate::display::visible(peer).into_owned(),
+                up: up > 0.0,
+                retrying_since: link("retrying_since", peer),
+                queued: link("queue", peer),
+                oldest_age: link("oldest_age_seconds", peer),
+                behind: link("behind", peer) > 0.0,
+            })
+            .collect();
+        links.sort_by(|a, b| a.peer.cmp(&b.peer));
         Figures {
             interval_s,
+            links,
             messages: total("messages_accepted_total"),
             deliveries: total("deliveries_total"),
             messages_per_s: rate("messages_accepted_total"),
@@ -237,6 +266,13 @@ impl Figures {
                 }
             ),
         ];
+        let now_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        for (i, link) in self.links.iter().enumerate() {
+            let label = if i == 0 { "links" } else { "" };
+            lines.push(format!("{label:<15}{}", link.show(now_s)));
+        }
         // Who, when anyone: a count of refusals points at nobody (one
         // student's loop, or a whole class over its address's budget).
         for (i, watched) in self.watched.iter().enumerate() {
@@ -254,6 +290,28 @@ impl Figures {
             lines.push(cluster.database());
         }
         lines
+    }
+}
+
+impl Link {
+    /// `lab2  linked   0 waiting` or `lab3  retrying for 42 s   120
+    /// waiting, oldest 40 s   behind`.
+    fn show(&self, now_s: f64) -> String {
+        let state = if self.up {
+            "linked".to_string()
+        } else if self.retrying_since > 0.0 {
+            format!("retrying for {} s", (now_s - self.retrying_since).max(0.0).round())
+        } else {
+            "idle".to_string()
+        };
+        let mut out = format!("{:<10} {state:<22} {} waiting", self.peer, self.queued);
+        if self.queued > 0.0 {
+            out.push_str(&format!(", oldest {} s", self.oldest_age));
+        }
+        if self.behind {
+            out.push_str("   behind: catches up when back");
+        }
+        out
     }
 }
 
@@ -386,6 +444,28 @@ mod tests {
         assert!(figures.cluster.is_none());
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(ms(Some(0.0004)), "0.40 ms");
+    }
+
+    #[test]
+    fn each_peer_of_the_class_network_shows_its_link() {
+        let text = "wachat_link_up{peer=\"lab2\"} 1\nwachat_link_queue{peer=\"lab2\"} 0\n\
+                    wachat_link_up{peer=\"lab3\"} 0\nwachat_link_retrying_since{peer=\"lab3\"} 1000\n\
+                    wachat_link_queue{peer=\"lab3\"} 120\nwachat_link_oldest_age_seconds{peer=\"lab3\"} 40\n\
+                    wachat_link_behind{peer=\"lab3\"} 1\n";
+        let figures = Figures::new(None, &Scrape::parse(text));
+        assert_eq!(figures.links.len(), 2);
+        let lines: Vec<String> = figures.links.iter().map(|l| l.show(1042.0)).collect();
+        assert_eq!(lines[0], "lab2       linked                 0 waiting");
+        assert_eq!(
+            lines[1],
+            "lab3       retrying for 42 s      120 waiting, oldest 40 s   behind: catches up when back"
+        );
+        assert!(
+            figures.lines().iter().any(|l| l.starts_with("links          lab2")),
+            "{:?}",
+            figures.lines()
+        );
+        assert!(Figures::new(None, &Scrape::parse("")).links.is_empty());
     }
 
     #[test]

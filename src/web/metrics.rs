@@ -234,6 +234,9 @@ fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx, hosts: &[String]) {
 /// the running server.
 fn refresh(metrics: &Metrics, ctx: &Ctx) {
     metrics.online.set(ctx.router.online_users().len() as i64);
+    if let Some(federation) = ctx.federation.get() {
+        metrics.set_links(&federation.peer_links());
+    }
     metrics.set_watch(&crate::server::auth::watch::watched(&ctx.watch));
     if let Some(events) = ctx.store.inbox_events() {
         metrics.inbox_events.set(clamp(events));

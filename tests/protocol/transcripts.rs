@@ -1,5 +1,5 @@
-//! The `nc` transcripts of the README and of LAB.md parts 1–8, run as they
-//! are printed, with the real `nc` (Debian's netcat-openbsd), against a
+//! The `nc` transcripts of the README and of LAB.md parts 1–8 and 12, run
+//! as they are printed, with the real `nc` (Debian's netcat-openbsd), against a
 //! real server: every `> ` line is typed into the right `nc`, every `< `
 //! line must come out of it (timestamps, which differ from run to run,
 //! aside). A student who follows the documents sees what they say; if
@@ -17,6 +17,12 @@
 //! counts the transcripts, so that a new one in LAB.md is noticed here.
 //! It needs `nc` (`.ci/test` installs netcat-openbsd): without it, this
 //! fails rather than skips.
+//!
+//! LAB.md part 12 (the class network, 1.3) runs the same way on two
+//! servers of its own: its shell commands too (the roster written, a
+//! server started, stopped and killed, `wachat top`, a loop of 200
+//! messages, the wait for the queue to drain), its ports and files this
+//! test's; what its prose has the student do is in [`NETWORK_PLAN`].
 
 use super::support;
 
@@ -47,6 +53,27 @@ impl Nc {
             name,
             "`nc` must be installed to check the documents' transcripts (apt-get install netcat-openbsd)",
         )
+    }
+
+    /// `nc -l <port>`: listens for one connection (LAB.md §12: a server's
+    /// call back, played by hand).
+    fn listen(port: u16, name: &str) -> Nc {
+        let mut command = Command::new("nc");
+        command.args(["-l", &port.to_string()]);
+        let nc = Nc::spawn(command, name, "`nc` must be installed to check the documents' transcripts");
+        // Listening before anyone calls (a person starts it first, and
+        // types in another terminal after): the kernel's table of sockets
+        // says so, without a connection that would be its one caller.
+        let listening = format!(":{port:04X} 00000000:0000 0A");
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while !["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .any(|table| std::fs::read_to_string(table).is_ok_and(|t| t.contains(&listening)))
+        {
+            assert!(Instant::now() < deadline, "{name}: nc -l {port} does not listen");
+            std::thread::sleep(Duration::from_millis(20)); // polling a process
+        }
+        nc
     }
 
     /// `examples/wachat_client.py` as LAB.md §4 starts it, on the test
@@ -255,11 +282,14 @@ fn port(server: &TestServer, shown: &str) -> u16 {
     }
 }
 
-/// One line of an `nc` transcript, typed or awaited in `terminal`'s `nc`.
-fn play(server: &TestServer, terms: &mut HashMap<String, Nc>, terminal: &str, line: &str) {
+/// One line of an `nc` transcript, typed or awaited in `terminal`'s `nc`;
+/// `port` gives the real port of one a document names.
+fn play(port: &dyn Fn(&str) -> u16, terms: &mut HashMap<String, Nc>, terminal: &str, line: &str) {
     let line = line.trim_end();
     if let Some(shown) = line.strip_prefix("$ nc 127.0.0.1 ") {
-        terms.insert(terminal.to_string(), Nc::open(port(server, shown), terminal));
+        terms.insert(terminal.to_string(), Nc::open(port(shown), terminal));
+    } else if let Some(shown) = line.strip_prefix("$ nc -l ") {
+        terms.insert(terminal.to_string(), Nc::listen(port(shown), terminal));
     } else if let Some(typed) = line.strip_prefix("> ") {
         terms.get_mut(terminal).unwrap_or_else(|| panic!("no nc in {terminal}")).type_line(typed);
         if typed.starts_with("ACK:") {
@@ -498,7 +528,7 @@ fn item3_every_lab_transcript_runs_in_order_against_one_server() {
             if step.terminal == PYTHON {
                 lab.python(line.trim_end(), step.typed);
             } else {
-                play(&lab.server, &mut lab.terms, step.terminal, line);
+                play(&|shown| port(&lab.server, shown), &mut lab.terms, step.terminal, line);
             }
         }
     }
@@ -526,7 +556,7 @@ fn the_readmes_two_column_transcript_runs_as_printed_with_the_real_nc() {
         };
         for (terminal, part) in [("carol", left), ("dave", right)] {
             if !part.trim().is_empty() {
-                play(&server, &mut terms, terminal, part.trim());
+                play(&|shown| port(&server, shown), &mut terms, terminal, part.trim());
             }
         }
     }
@@ -612,6 +642,288 @@ fn what_the_documents_have_a_student_make_in_the_checkout_is_ignored_by_git() {
     assert!(made.iter().any(|(_, dir)| dir == "lab-data"), "{made:?}");
     for (doc, dir) in made {
         assert!(ignored.lines().any(|l| l == format!("/{dir}/")), "{doc} makes {dir}/, which git would show");
+    }
+}
+
+/// What LAB.md part 12's prose has the student do around a block.
+enum Act {
+    /// Ctrl+C in a terminal where `nc` runs.
+    CtrlC(&'static str),
+    /// Enter in a terminal whose server died: `nc` ends.
+    Enter(&'static str),
+    /// Ctrl+C in a server's terminal: it stops.
+    Stop(&'static str),
+    /// A server started again with the command it was started with.
+    Start(&'static str),
+}
+
+/// One block of LAB.md part 12, in order, with what the prose does
+/// before it.
+enum Net {
+    /// A transcript typed in a terminal.
+    Nc(&'static str, &'static [Act]),
+    /// Commands for the shell; what the output's last line starts with,
+    /// when the prose says.
+    Shell(&'static [Act], Option<&'static str>),
+    /// What the shell block before printed (`wachat top`'s last line).
+    Output,
+}
+
+/// LAB.md part 12 as a student plays it, block by block.
+const NETWORK_PLAN: &[Net] = &[
+    // 1. the roster, the two servers
+    Net::Shell(&[], None),
+    // 2. send across
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 4", &[]),
+    Net::Nc("terminal 5", &[]),
+    Net::Nc("terminal 6", &[]),
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 6", &[]),
+    Net::Nc("terminal 4", &[]),
+    Net::Nc("terminal 5", &[]),
+    Net::Nc("terminal 4", &[]),
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 4", &[]),
+    // 3. lab9, by hand
+    Net::Shell(&[], None),
+    Net::Nc("terminal 7", &[]),
+    Net::Nc("terminal 8", &[]),
+    Net::Nc("terminal 7", &[]),
+    Net::Nc("terminal 8", &[]),
+    Net::Nc("terminal 4", &[]),
+    // 4. a room of lab2; "Close terminal 8 (Ctrl+C)"
+    Net::Nc("terminal 5", &[Act::CtrlC("terminal 8")]),
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 4", &[]),
+    Net::Nc("terminal 6", &[]),
+    Net::Nc("terminal 5", &[]),
+    // 5. lab2 killed; "press Enter there, and nc ends"
+    Net::Shell(&[], None),
+    Net::Nc("terminal 3", &[Act::Enter("terminal 6")]),
+    Net::Shell(&[], None),
+    Net::Output,
+    // "Start lab2 again (the same command in terminal 2)"
+    Net::Nc("terminal 6", &[Act::Start("lab2")]),
+    Net::Nc("terminal 4", &[]),
+    // 6. 200 messages, lab2 back, the queue drained
+    Net::Shell(&[], Some("200")),
+    Net::Shell(&[Act::Start("lab2")], None),
+    // 7. lab1 with --give-up 5s ("Ctrl+C in terminal 1"), lab2 killed
+    Net::Shell(&[Act::Stop("lab1")], None),
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 4", &[]),
+];
+
+/// The ports LAB.md part 12 names: each server's send, receive, link and
+/// metrics ports, and lab9's.
+const NETWORK_PORTS: [u16; 9] = [6661, 9991, 7001, 9101, 6662, 9992, 7002, 9102, 7009];
+
+/// LAB.md part 12 as one student plays it on one machine: its servers,
+/// its terminals, and where the document's names are here.
+struct Network {
+    root: tempfile::TempDir,
+    /// Each port LAB.md names, and the free one the test gives it.
+    ports: HashMap<u16, u16>,
+    /// Each server by its `--name`, with the command it was started with.
+    servers: HashMap<String, (TestServer, Vec<String>)>,
+    terms: HashMap<String, Nc>,
+    /// What the last shell block printed.
+    output: String,
+}
+
+impl Network {
+    fn new() -> Network {
+        let ports = NETWORK_PORTS
+            .iter()
+            .map(|&shown| {
+                (shown, std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+            })
+            .collect();
+        Network {
+            root: tempfile::tempdir().unwrap(),
+            ports,
+            servers: HashMap::new(),
+            terms: HashMap::new(),
+            output: String::new(),
+        }
+    }
+
+    /// A line of LAB.md with its ports and files those of this test.
+    fn here(&self, line: &str) -> String {
+        let root = self.root.path().display().to_string();
+        let mut out = line.replace("/tmp/class.csv", &format!("{root}/class.csv"));
+        for lab in ["lab1", "lab2"] {
+            out = out.replace(&format!("/tmp/{lab}"), &format!("{root}/{lab}"));
+        }
+        // Whole numbers only: 7001, not the 7001 of 17001.
+        let mut mapped = String::new();
+        let mut digits = String::new();
+        for c in out.chars().chain(std::iter::once('\u{0}')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            match digits.parse::<u16>().ok().and_then(|n| self.ports.get(&n)) {
+                Some(real) if digits.len() == 4 => mapped.push_str(&real.to_string()),
+                _ => mapped.push_str(&digits),
+            }
+            digits.clear();
+            if c != '\u{0}' {
+                mapped.push(c);
+            }
+        }
+        mapped
+    }
+
+    fn act(&mut self, act: &Act) {
+        match act {
+            Act::CtrlC(t) => {
+                self.terms.remove(*t).unwrap_or_else(|| panic!("nothing runs in {t}")).interrupt()
+            }
+            Act::Enter(t) => {
+                self.terms.remove(*t).unwrap_or_else(|| panic!("nothing runs in {t}")).press_enter_and_end()
+            }
+            Act::Stop(lab) => {
+                let (mut server, _) =
+                    self.servers.remove(*lab).unwrap_or_else(|| panic!("{lab} does not run"));
+                assert!(server.terminate().success(), "{lab} stops on Ctrl+C");
+            }
+            Act::Start(lab) => {
+                let (mut server, args) =
+                    self.servers.remove(*lab).unwrap_or_else(|| panic!("{lab} never ran"));
+                server.kill();
+                drop(server);
+                self.serve(&args);
+            }
+        }
+    }
+
+    /// `wachat serve <args>` (ports and files already this test's).
+    fn serve(&mut self, args: &[String]) {
+        let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].clone());
+        let name = value("--name").expect("a server of the network has a --name");
+        let dir = std::path::PathBuf::from(value("--data-dir").expect("--data-dir"));
+        let send: u16 = value("--send-port").unwrap().parse().unwrap();
+        let recv: u16 = value("--recv-port").unwrap().parse().unwrap();
+        let mut rest: Vec<&str> = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if ["--data-dir", "--send-port", "--recv-port"].contains(&a.as_str()) {
+                it.next();
+            } else {
+                rest.push(a);
+            }
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = TestServer::start_on(&dir, send, recv, &rest);
+        server.wait_for_log("listening: link ");
+        self.servers.insert(name, (server, args.to_vec()));
+    }
+
+    /// A shell block: `wachat serve` and `kill -9 $(pgrep …)` as the
+    /// test's own servers (pgrep would find any on this machine); the
+    /// rest run by `bash`, in order, with `wachat` on the `PATH`.
+    fn shell(&mut self, lines: &[String]) {
+        let mut script = Vec::new();
+        let mut output = String::new();
+        let bin = std::path::Path::new(support::wachat_bin()).parent().unwrap().to_path_buf();
+        let run = |script: &mut Vec<String>, output: &mut String| {
+            if script.is_empty() {
+                return;
+            }
+            let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+            let out = Command::new("timeout")
+                .args(["120", "bash", "-c", &script.join("\n")])
+                .env("PATH", path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{script:?}: {}", String::from_utf8_lossy(&out.stderr));
+            *output = String::from_utf8_lossy(&out.stdout).into_owned();
+            script.clear();
+        };
+        for line in lines {
+            let line = self.here(line);
+            let command = line.split("   #").next().unwrap().trim();
+            if let Some(args) = command.strip_prefix("wachat serve ") {
+                run(&mut script, &mut output);
+                let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+                self.serve(&args);
+            } else if let Some(lab) =
+                command.strip_prefix("kill -9 $(pgrep -f -- '--name ").and_then(|r| r.strip_suffix("')"))
+            {
+                run(&mut script, &mut output);
+                self.servers.get_mut(lab).unwrap_or_else(|| panic!("{lab} does not run")).0.kill();
+            } else {
+                script.push(line);
+            }
+        }
+        run(&mut script, &mut output);
+        self.output = output;
+    }
+}
+
+/// `wachat top`'s line of a peer with its seconds (which differ from run
+/// to run) made `N`.
+fn without_seconds(line: &str) -> String {
+    let mut out = Vec::new();
+    let words: Vec<&str> = line.split(' ').collect();
+    for (i, word) in words.iter().enumerate() {
+        let seconds = words.get(i + 1).is_some_and(|next| *next == "s" || next.starts_with("s,"));
+        out.push(if seconds && word.bytes().all(|b| b.is_ascii_digit()) && !word.is_empty() {
+            "N"
+        } else {
+            word
+        });
+    }
+    out.join(" ")
+}
+
+#[test]
+fn the_labs_class_network_part_runs_as_printed() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md")).unwrap();
+    let start = text.find("## 12. ").expect("LAB.md part 12");
+    let blocks = blocks(&text[start..], "## 12. ", "When you are done");
+    assert_eq!(
+        blocks.len(),
+        NETWORK_PLAN.len(),
+        "LAB.md part 12 has {} blocks: update NETWORK_PLAN",
+        blocks.len()
+    );
+    let mut net = Network::new();
+    for ((lang, lines), step) in blocks.iter().zip(NETWORK_PLAN) {
+        match step {
+            Net::Shell(before, last) => {
+                assert_eq!(lang, "sh", "{lines:?}");
+                for act in *before {
+                    net.act(act);
+                }
+                net.shell(lines);
+                if let Some(prefix) = last {
+                    let got = net.output.lines().last().unwrap_or("");
+                    assert!(got.starts_with(prefix), "{lines:?} printed {got:?}, LAB.md says {prefix}…");
+                }
+            }
+            Net::Output => {
+                let shown = without_seconds(&lines[0]);
+                let got: Vec<String> = net.output.lines().map(without_seconds).collect();
+                assert!(got.contains(&shown), "LAB.md shows {shown:?}; the command printed {got:?}");
+            }
+            Net::Nc(terminal, before) => {
+                assert_eq!(lang, "text", "{lines:?}");
+                for act in *before {
+                    net.act(act);
+                }
+                let ports = net.ports.clone();
+                let port = |shown: &str| -> u16 {
+                    let n: u16 = shown.trim().parse().unwrap();
+                    *ports.get(&n).unwrap_or_else(|| panic!("LAB.md part 12 uses port {n}"))
+                };
+                for line in lines {
+                    play(&port, &mut net.terms, terminal, line);
+                }
+            }
+        }
     }
 }
 

@@ -41,8 +41,8 @@ fn frame(seq: u64, event: &Pushed) -> String {
         Pushed::Status { peer, id, state, ts } => {
             EventRef::Status { seq, peer, id, state: *state, ts: *ts }.to_string()
         }
-        // Several devices (1.2): none in this test.
-        Pushed::Copy(_) | Pushed::Mark { .. } => event.frame(seq).to_string(),
+        // Several devices (1.2) and bounces (1.3): none in this test.
+        Pushed::Copy(_) | Pushed::Mark { .. } | Pushed::Failed { .. } => event.frame(seq).to_string(),
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod browser;
+pub mod chaos;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod console;
@@ -12,6 +13,7 @@ pub mod coturn;
 pub mod examples;
 pub mod fake_telegram;
 pub mod files;
+pub mod json_lines;
 pub mod metrics;
 pub mod minimal;
 pub mod old_data;
@@ -19,6 +21,7 @@ pub mod paging;
 pub mod png;
 pub mod prefs;
 pub mod pty;
+pub mod tiny;
 pub mod tls;
 pub mod webapp;
 

@@ -11,11 +11,11 @@
 
 use super::support;
 
-use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::Duration;
 
 use support::TestServer;
+use support::chaos::{report, violated};
 use support::minimal::{Minimal, minimal_server};
 
 /// No per-address limit on new accounts: every run registers its own.
@@ -23,25 +23,7 @@ const SERVE: [&str; 2] = ["--exempt", "127.0.0.1"];
 
 /// Runs `wachat chaos` with `args`, its output kept.
 fn chaos(args: &[&str]) -> Output {
-    support::run_wachat_output("chaos", args, Duration::from_secs(180))
-}
-
-/// The report of a `--json` run, and each guarantee's status.
-fn report(out: &Output) -> (serde_json::Value, BTreeMap<String, String>) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    let statuses = json["guarantees"]
-        .as_array()
-        .expect("guarantees")
-        .iter()
-        .map(|g| (g["name"].as_str().unwrap().to_string(), g["status"].as_str().unwrap().to_string()))
-        .collect();
-    (json, statuses)
-}
-
-fn violated(statuses: &BTreeMap<String, String>) -> Vec<String> {
-    statuses.iter().filter(|(_, s)| *s == "violated").map(|(n, _)| n.clone()).collect()
+    support::chaos::run(args, Duration::from_secs(180))
 }
 
 /// `wachat serve` at `level` with `devices` per user, 30 s of every
@@ -84,7 +66,7 @@ fn serve_holds_every_guarantee(level: &str, devices: &str, seed: &str) {
     );
     let (json, statuses) = report(&out);
     assert!(out.status.success(), "{json:#}");
-    assert!(violated(&statuses).is_empty() && statuses.len() == 6, "{json:#}");
+    assert!(violated(&statuses).is_empty() && statuses.len() == 7, "{json:#}");
     assert!(restarts >= 1, "the seed's schedule has a restart");
     assert!(json["operations"].as_u64().unwrap() > 200 && json["oks"].as_u64().unwrap() > 50, "{json:#}");
     let page = std::fs::read_to_string(&html).unwrap();

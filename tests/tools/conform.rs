@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use support::json_lines::with_status;
 use support::minimal::{Minimal, minimal_server};
 use support::{TestServer, wachat_bin};
 
@@ -22,20 +23,6 @@ const SERVE: [&str; 4] = ["--exempt", "127.0.0.1", "--timeout", "2"];
 /// Runs `wachat conform` with `args`, its output kept.
 fn conform(args: &[&str]) -> Output {
     support::run_wachat_output("conform", args, Duration::from_secs(240))
-}
-
-/// The value of `"key":"…"` in one JSON line (the suite writes no
-/// escaped quote in names and statuses).
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    let start = line.find(&format!("\"{key}\":\"")).map(|at| at + key.len() + 4).unwrap_or(line.len());
-    let rest = &line[start..];
-    &rest[..rest.find('"').unwrap_or(0)]
-}
-
-/// The cases of a `--json` run that have `status`.
-fn with_status(out: &Output, status: &str) -> BTreeSet<String> {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout.lines().filter(|l| field(l, "status") == status).map(|l| field(l, "case").to_string()).collect()
 }
 
 fn ports(server: &TestServer) -> [String; 2] {

@@ -356,6 +356,9 @@ pub enum EventRef<'a> {
     Status { seq: u64, peer: &'a str, id: &'a str, state: MsgState, ts: u64 },
     /// 1.2: `READMARK:<seq>:<peer or #room>:<id>:<ts>`.
     ReadMark { seq: u64, chat: &'a str, id: &'a str, ts: u64 },
+    /// 1.3: a message the network could not deliver (§27), as the
+    /// client's version reads it.
+    Failed(crate::protocol::link::Bounce<'a>),
 }
 
 impl fmt::Display for EventRef<'_> {
@@ -369,6 +372,7 @@ impl fmt::Display for EventRef<'_> {
                 write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
             }
             EventRef::ReadMark { seq, chat, id, ts } => write!(f, "READMARK:{seq}:{chat}:{id}:{ts}"),
+            EventRef::Failed(bounce) => bounce.fmt(f),
         }
     }
 }
@@ -415,6 +419,9 @@ pub enum EventReply {
     /// the line right after a device login (§16). A client says `VERSION:1.1` first, so that a 1.1
     /// server, which ignores this frame, still sends it 1.1's.
     Version12,
+    /// 1.3: `VERSION:1.3`: this client reads a bounce as
+    /// `STATUS:…:FAILED:<ts>:<reason>` (§27) instead of as a message.
+    Version13,
 }
 
 impl EventReply {
@@ -423,6 +430,7 @@ impl EventReply {
         match self {
             EventReply::Version11 => Some(1),
             EventReply::Version12 => Some(2),
+            EventReply::Version13 => Some(3),
             EventReply::Ack(_) | EventReply::Pong => None,
         }
     }
@@ -440,6 +448,9 @@ impl EventReply {
         if line == "VERSION:1.2" {
             return Some(EventReply::Version12);
         }
+        if line == "VERSION:1.3" {
+            return Some(EventReply::Version13);
+        }
         let seq = line.strip_prefix("ACK:")?;
         // Only plain digits: `+5` or ` 5` are not sequence numbers.
         if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
@@ -456,6 +467,7 @@ impl fmt::Display for EventReply {
             EventReply::Pong => f.write_str("PONG"),
             EventReply::Version11 => f.write_str("VERSION:1.1"),
             EventReply::Version12 => f.write_str("VERSION:1.2"),
+            EventReply::Version13 => f.write_str("VERSION:1.3"),
         }
     }
 }

@@ -106,6 +106,28 @@ impl<'s, 'a> Asking<'s, 'a> {
         self.session.ctx.auth.new_accounts_left(self.session.peer.ip())
     }
 
+    /// 1.3 (§27): the room named `room` as this server keeps it: `#lab`,
+    /// `#lab@lab1` on lab1 (`#lab`), or a room homed on a server of the
+    /// roster (`#lab@lab2`, this server's copy); `KO:UNKNOWN_SERVER` for
+    /// a server the roster does not have, and on a server that is not in
+    /// a network the `KO:BAD_REQUEST` a name with `@` always got.
+    pub fn room_here(&self, room: String) -> Result<String, Ko> {
+        use crate::protocol::Chat;
+        let routed = crate::federation::route(self.session.ctx, &Chat::Room(room.clone()))?;
+        Ok(match routed {
+            Some(Chat::Room(local)) => local,
+            _ => room,
+        })
+    }
+
+    /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), which a
+    /// `JOIN` or `LEAVE` of it queued a frame for.
+    pub fn ring_home(&self, room: &str) {
+        if let (Some(f), Some((_, home))) = (self.session.ctx.federation.get(), room.split_once('@')) {
+            f.ring(home);
+        }
+    }
+
     /// The ports users accept direct chats on (`P2P`, `PEER`).
     pub fn p2p_ports(&self) -> &'a Ports {
         &self.session.ctx.p2p_ports

@@ -14,7 +14,14 @@ use super::row::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::asking(&["INFO"], Version::V1_2, Kind::Read, serve);
 
 fn serve(a: Asking, _: Request) -> Flow {
-    let lines = info(&a.base.config, a.new_accounts_left());
+    let mut lines = info(&a.base.config, a.new_accounts_left());
+    // 1.3 (§27): a server with a name says it, and, in a network, how
+    // many messages may wait for one peer.
+    if let Some(name) = &a.base.config.name {
+        lines.push(InfoLine::new("name", name));
+        lines.push(InfoLine::new("link_queue_max", a.base.config.store.budget.link_queue_max));
+        lines.push(InfoLine::new("peer_quota_bytes", a.base.config.store.budget.peer_quota));
+    }
     a.reply(Ok(listing(lines)))
 }
 

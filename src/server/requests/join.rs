@@ -1,5 +1,7 @@
 //! `JOIN:<#room>` (protocol §4): enter a room, made if new. Its members
-//! are told (`JOINED`, 1.1's `MEMBER`) once the record is on disk.
+//! are told (`JOINED`, 1.1's `MEMBER`) once the record is on disk. 1.3
+//! (§27): `JOIN:#lab@lab2` enters a room homed on another server: its
+//! home is sent the `JOIN`, this server keeps a copy of the room.
 
 use crate::protocol::{Reply, Request};
 use crate::server::presence;
@@ -12,9 +14,14 @@ pub(super) const ROW: Row = Row::asking(&["JOIN"], Version::V1_0, Kind::Stored, 
 
 fn serve(mut a: Asking, request: Request) -> Flow {
     let Request::Join { room } = request else { return a.not_served(&request) };
+    let room = match a.room_here(room) {
+        Ok(room) => room,
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let changes = !presence::is_member(a.base, a.who.id, &room);
     let joined = a.base.store.join(a.who.id, &room);
     if joined.is_ok() && changes {
+        a.ring_home(&room);
         a.tell_members_when_durable(room, true);
     }
     a.reply_durable(joined.map(|ticket| (Reply::Ok, ticket)))

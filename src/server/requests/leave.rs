@@ -11,8 +11,13 @@ pub(super) const ROW: Row = Row::asking(&["LEAVE"], Version::V1_0, Kind::Stored,
 
 fn serve(mut a: Asking, request: Request) -> Flow {
     let Request::Leave { room } = request else { return a.not_served(&request) };
+    let room = match a.room_here(room) {
+        Ok(room) => room,
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let left = a.base.store.leave(a.who.id, &room);
     if left.is_ok() {
+        a.ring_home(&room);
         a.tell_members_when_durable(room, false);
     }
     a.reply_durable(left.map(|ticket| (Reply::Ok, ticket)))

@@ -23,6 +23,11 @@ fn cost(request: &Request) -> u32 {
 
 fn serve(mut a: Asking, request: Request) -> Flow {
     let Request::Moderate { room, action } = request else { return a.not_served(&request) };
+    // 1.3 (§27): a room homed on another server is run there.
+    if let Some((_, home)) = room.split_once('@') {
+        let why = format!("#{room} is run by its home server, {home}");
+        return a.reply(Err(crate::protocol::Ko::new(crate::protocol::Code::Forbidden, why)));
+    }
     a.settle(); // its notice follows this session's messages
     let answer = moderation::moderate(a.base, a.who.id, a.who.name, &room, action).map(|()| Reply::Ok);
     a.reply(answer)

@@ -8,7 +8,7 @@
 //! kind,a,b,c,d,e,f,g,h,i,j,k
 //! CHECKPOINT,3,<position>,<last ts>,<message count>
 //! USER,<name>,<last seq>,<acked seq>,<last seen>
-//! QUEUED,<user>,<D|R|S>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order)
+//! QUEUED,<user>,<D|R|S|F|L>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order; 1.3: F a bounce, L a peer's frame)
 //! SENT,<user>,<tag>:<position> …    its resend window, oldest first (tags in hex, see `state::recent`)
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
@@ -201,6 +201,8 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
                 Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
                 Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
+                Queued::Failed { pos } => out.row(&["QUEUED", &user.name, "F", &n(*pos)]),
+                Queued::Link { pos } => out.row(&["QUEUED", &user.name, "L", &n(*pos)]),
             }
         }
         out.0.extend_from_slice(&user.rows);
@@ -350,6 +352,8 @@ fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> 
         "S" => Queued::Status { pos },
         "C" => Queued::Copy { pos },
         "M" => Queued::Mark { pos },
+        "F" => Queued::Failed { pos },
+        "L" => Queued::Link { pos },
         other => return Err(format!("unknown event kind {other:?}")),
     };
     Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
@@ -407,7 +411,9 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             state.order = f.number(4)?;
         }
         "USER" => {
-            let u = user(1)?;
+            // 1.3: a remote user's or a peer's account is made by its row,
+            // as by its first record (`state::remote`).
+            let u = state.user_or_remote(f.get(1)?.as_ref())?;
             let inbox = &mut state.users[u].inbox;
             inbox.last_seq = f.number(2)?;
             inbox.acked = f.number(3)?;
@@ -447,7 +453,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
         "USAGE_FROM" => state.usage.from = Some(f.number(1)?),
         "USAGE" => {
             let u = user(1)?;
-            state.usage.set(u, f.number(2)?);
+            state.set_usage(u, f.number(2)?);
         }
         "END" => {}
         other => match CHECKPOINT_ROWS.iter().find(|family| family.kinds.contains(&other)) {

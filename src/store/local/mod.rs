@@ -47,6 +47,7 @@ mod budget_tests;
 mod checkpointer;
 pub mod committer;
 mod erase;
+pub mod link;
 mod moderation;
 mod read_receipt;
 pub(in crate::store) mod reader;
@@ -385,7 +386,9 @@ fn load(
             return Err(Error::Corrupt { path: dir.to_path_buf(), line: 0, reason });
         }
     };
-    debug_assert!(state.users.len() == accounts);
+    // A checkpoint adds no account of users.csv's, only (1.3) the
+    // remote users' and peers' accounts that records made.
+    debug_assert!((0..state.users.len()).filter(|&u| !state.is_remote(u)).count() == accounts);
     // The quotas' counts (`store::budget::Usage`) cover the log from
     // `usage.from`; a checkpoint from before quotas, or one written before
     // retention removed segments it counted (a crash in between), is

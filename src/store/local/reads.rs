@@ -28,6 +28,7 @@ use super::erase::Unerased;
 use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
+use crate::protocol::link::Bounce;
 use crate::protocol::page::{Start, not_a_page};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, MsgState};
@@ -468,7 +469,7 @@ impl Lines for ReplayLines {
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
             let message = |m: &mut MsgRef| self.unerased.apply(&self.inner, pos, m);
-            if let Err(e) = write_event(out, seq, &queued, line, message) {
+            if let Err(e) = write_event(out, (seq, self.minor), &queued, line, message) {
                 damage::report(&self.inner.log, pos, &e); // left out (see `damage`)
             }
         }
@@ -497,7 +498,7 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool
 /// a message as `message` leaves it.
 fn write_event(
     out: &mut String,
-    seq: u64,
+    (seq, minor): (u64, u8),
     queued: &Queued,
     line: &str,
     mut message: impl FnMut(&mut MsgRef),
@@ -506,6 +507,15 @@ fn write_event(
         let mut m = MsgRef::decode(line)?;
         message(&mut m);
         let _ = writeln!(out, "{}", m.event(seq));
+        return Ok(());
+    }
+    if let Queued::Failed { .. } = queued {
+        // 1.3: a message the network could not deliver.
+        let Record::Failed { author, address, id, ts, reason } = Record::decode(line)? else {
+            return Err("expected FAILED for a bounce".into());
+        };
+        let bounce = Bounce { seq, peer: &address, author: &author, id: &id, ts, reason: &reason, minor };
+        let _ = writeln!(out, "{bounce}");
         return Ok(());
     }
     if let Queued::Mark { .. } = queued {

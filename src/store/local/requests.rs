@@ -18,7 +18,9 @@ use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
 use super::super::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
+use super::super::budget::check_link_queue;
 use super::super::record::Record;
+use super::super::state::remote::address;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
@@ -174,6 +176,10 @@ impl Backend for LocalStore {
     /// `user`'s inbox events after what it acknowledged and `after`, up to `upto`.
     fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
+    }
+
+    fn local(&self) -> Option<&LocalStore> {
+        Some(self)
     }
 
     /// Shared with `Drop`.
@@ -356,10 +362,15 @@ impl LocalStore {
                 Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
                 None => (format!("#{room}").into(), 0),
             };
+            // 1.3: a room homed elsewhere: the JOIN is a frame for its home.
+            let home = address(&name).map(|(_, home)| home);
+            if let Some(home) = home {
+                check_link_queue(self.inner.options.budget.link_queue_max, home, state.peer_waiting(home))?;
+            }
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
             state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
-            if existing.is_none() {
+            if existing.is_none() && home.is_none() {
                 super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
             }
             Ok(())

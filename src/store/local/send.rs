@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use super::super::backend::{Outgoing, Ticket};
 use super::super::budget::Floor;
+use super::super::budget::check_link_queue;
 use super::super::now_ms;
-use super::super::record::{Message, MsgRef, Record};
+use super::super::record::{Link, Message, MsgRef, NO_POS, Record};
+use super::super::state::remote::address;
 use super::super::state::{RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, Pending};
@@ -52,7 +54,13 @@ impl Inner {
     /// being written if it is there, else from the log — and its id
     /// compared. This runs under the state lock; it reads only for a
     /// resend (or a tag shared by two ids), and what it reads is recent.
-    fn resent(&self, state: &State, pending: &Pending, from: UserId, id: &str) -> Result<Option<u64>, Ko> {
+    pub(super) fn resent(
+        &self,
+        state: &State,
+        pending: &Pending,
+        from: UserId,
+        id: &str,
+    ) -> Result<Option<u64>, Ko> {
         for pos in state.sent_candidates(from, id) {
             let line = match pending.line_at(pos) {
                 Some(line) => line,
@@ -91,8 +99,25 @@ impl Inner {
         let ts = state.next_ts(now_ms());
         let (to_name, link) = match to {
             Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
+            // 1.3: the first message to this remote user, whose account
+            // the record makes (`state::remote`).
+            Recipient::Remote(address) => (address.as_str().into(), Link { prev: NO_POS, ord: 0, dord: 0 }),
             Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
             Recipient::Nowhere => return Ok(Accepted { id: id.into(), ts }),
+            // 1.3: a room homed elsewhere: the message waits for its home,
+            // and enters the room when the home's ordered copy comes back.
+            Recipient::Home(room) => {
+                let msg = Message {
+                    from: state.users[from].name.clone(),
+                    to: state.room(room).name.clone(),
+                    id: id.into(),
+                    ts,
+                    text: text.clone(),
+                };
+                state.commit(Record::Post { msg: Arc::new(msg) }, &mut pending.batch)?;
+                crate::metrics::get().messages.inc();
+                return Ok(Accepted { id: id.into(), ts });
+            }
         };
         let msg = Message {
             from: state.users[from].name.clone(),
@@ -115,6 +140,18 @@ impl Inner {
         let budget = &self.options.budget;
         let quota = budget.quota(state, from);
         match to {
+            // 1.3 (§27): a user of another server (the server checked that
+            // it is in the roster): held in that server's queue, within
+            // its budget.
+            Chat::User(name) if address(name).is_some() => {
+                let (_, server) = address(name).unwrap_or_default();
+                check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
+                quota.check()?;
+                Ok(match state.user_id(name) {
+                    Some(to) => Recipient::User(to),
+                    None => Recipient::Remote(name.clone()),
+                })
+            }
             Chat::User(name) => {
                 let found = state.user_id(name).map(|to| {
                     let (user, inbox) = (&state.users[to], &state.users[to].inbox);
@@ -127,6 +164,15 @@ impl Inner {
                     send::Goes::Nowhere => Recipient::Nowhere,
                 })
             }
+            // 1.3 (§27): a room homed on a server of the roster, which the
+            // sender joined: its home's queue holds the message.
+            Chat::Room(name) if address(name).is_some() => {
+                let (_, server) = address(name).unwrap_or_default();
+                let room = state.member_room(name, from).ok_or_else(|| Ko::not_member(name))?;
+                check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
+                quota.check()?;
+                Ok(Recipient::Home(room))
+            }
             Chat::Room(name) => {
                 let found = state.member_room(name, from).map(|r| (r, state.may_send_to(r, from, now_ms())));
                 send::to_room(name, found, quota).map(Recipient::Room)
@@ -136,10 +182,14 @@ impl Inner {
 }
 
 /// Whom a `MSG` goes to, found in the state.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Recipient {
     User(UserId),
+    /// 1.3: a user of another server not met before.
+    Remote(String),
     Room(RoomId),
+    /// 1.3: this server's copy of a room homed elsewhere.
+    Home(RoomId),
     /// A user who blocked the sender (`send::Goes::Nowhere`): answered
     /// `OK`, stored nowhere.
     Nowhere,

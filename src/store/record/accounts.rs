@@ -139,7 +139,7 @@ impl State {
             .iter()
             .map(|&peer| (peer, self.directs[&pair(user, peer)].sent[side(peer, user)]))
             .collect();
-        self.usage.set(user, 0);
+        self.set_usage(user, 0);
         let name = self.users[user].name.clone();
         for room in self.rooms.iter_mut().flatten() {
             room.rules.forget(&name);

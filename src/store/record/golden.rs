@@ -79,6 +79,46 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         (set(ana.clone(), "bob", Some("Bob")), "SET,19,ana,bob,archive,,1,,Bob\n"),
         (set(ana.clone(), "#lab", Some("a, \"b\"")), "SET,19,ana,#lab,archive,,1,,\"a, \"\"b\"\"\"\n"),
         (set(ana, "bob", None), "SET,19,ana,bob,archive,,0\n"),
+        // 1.3: a bounce, and a message from and to another server's user.
+        (
+            Record::Failed {
+                ts: 23,
+                author: name("ana"),
+                address: name("bob@lab2"),
+                id: name("m1"),
+                reason: name("lab2 refused it: lab2 has no user bob"),
+            },
+            "FAILED,23,ana,bob@lab2,m1,,,,lab2 refused it: lab2 has no user bob\n",
+        ),
+        (msg("bob@lab2", "hi", NO_POS), "MSG,17,ana,bob@lab2,m1,,3,1,hi\n"),
+        // 1.3: a message to a room homed elsewhere, a refused JOIN of one,
+        // and a catch-up of a room homed here for a member server.
+        (
+            Record::Post {
+                msg: Arc::new(Message {
+                    from: name("ana"),
+                    to: name("#lab@lab2"),
+                    id: name("m1"),
+                    ts: 17,
+                    text: Text::parse("hi room").unwrap(),
+                }),
+            },
+            "POST,17,ana,#lab@lab2,m1,,0,0,hi room\n",
+        ),
+        (
+            Record::Failed {
+                ts: 23,
+                author: name("ana"),
+                address: name("#nope@lab2"),
+                id: name(""),
+                reason: name("lab2 refused it: lab2 has no room #nope"),
+            },
+            "FAILED,23,ana,#nope@lab2,,,,,lab2 refused it: lab2 has no room #nope\n",
+        ),
+        (
+            Record::Backfill { ts: 29, peer: name("@lab1"), room: name("#lab"), positions: vec![18, 9021] },
+            "BACKFILL,29,@lab1,#lab,,,,,18 9021\n",
+        ),
     ]
 }
 
@@ -94,14 +134,17 @@ fn every_kind_is_written_as_before_and_reads_back() {
     }
     let all = [
         "ACK",
+        "BACKFILL",
         "DELACCOUNT",
         "DELIVERED",
         "DEVICES",
+        "FAILED",
         "INBOX",
         "JOIN",
         "LEAVE",
         "MSG",
         "PASSWD",
+        "POST",
         "READ",
         "REUSE",
         "RULE",

@@ -114,7 +114,7 @@ impl State {
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
-        let (user, sender) = (self.need_user(user)?, self.need_user(sender)?);
+        let (user, sender) = (self.user_or_remote(user)?, self.user_or_remote(sender)?);
         self.need_sent(sender, user, dord)?;
         let marks = self.marks(sender, user);
         let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
@@ -136,7 +136,7 @@ impl State {
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
         let (chat, id, ts) = read;
-        let user = self.need_user(user)?;
+        let user = self.user_or_remote(user)?;
         let several = self.users[user].several;
         if chat.starts_with('#') {
             let room = self.need_room(chat)?;
@@ -151,7 +151,7 @@ impl State {
                 self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push);
             }
         } else {
-            let sender = self.need_user(chat)?;
+            let sender = self.user_or_remote(chat)?;
             self.need_sent(sender, user, ord)?;
             let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
             if let Some(receipt) =
@@ -230,7 +230,7 @@ impl State {
             let event = push.is_some().then(|| {
                 Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
             });
-            self.users[sender].inbox.enqueue(sender, Queued::Status { pos }, event, push.as_deref_mut());
+            self.enqueue_for(sender, Queued::Status { pos }, event, push.as_deref_mut());
         }
         if let (Some(reader), Some(chat)) = (receipt.readmark, chat) {
             let event =

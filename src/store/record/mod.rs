@@ -28,6 +28,9 @@
 //! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
 //! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
 //! | `SET` (1.2) | user | the key (`bob`, `#lab3`) | the setting (`archive`) | | 1: set, 0: removed | | the value |
+//! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`, `#lab@lab2`) | the message id (none: a `JOIN` refused) | | | | why it was not delivered |
+//! | `POST` (1.3) | the author | a room homed elsewhere (`#lab@lab2`) | the message id | | 0 | 0 | the text |
+//! | `BACKFILL` (1.3) | a peer's account (`@lab1`) | a room homed here | | | | | the positions of the messages it gets again |
 //!
 //! ## One file per kind
 //!
@@ -80,6 +83,8 @@ use super::moderation::Rule;
 use super::state::{Delivery, RoomId, State, UserId};
 
 mod accounts;
+mod across;
+mod failed;
 mod fields;
 pub mod marks;
 pub mod message;
@@ -126,6 +131,15 @@ pub enum Record {
     /// `None`, gone): `store::settings`. (The `BLOCK` and `PREF` lines of
     /// before read as such records: `record/prefs.rs`.)
     Set { ts: u64, user: Arc<str>, name: String, key: String, value: Option<String> },
+    /// 1.3 (§27): `author`'s message `id` to `address`, a user of another
+    /// server, was not delivered, for `reason` (`record/failed.rs`).
+    Failed { ts: u64, author: Arc<str>, address: Arc<str>, id: Arc<str>, reason: Arc<str> },
+    /// 1.3 (§27): a message to a room homed on another server, waiting
+    /// for that home (`record/across.rs`).
+    Post { msg: Arc<Message> },
+    /// 1.3 (§27): the messages at `positions` of `room` (homed here) are
+    /// queued again for the peer whose account is `peer` (`record/across.rs`).
+    Backfill { ts: u64, peer: Arc<str>, room: Arc<str>, positions: Vec<Pos> },
 }
 
 impl Record {
@@ -134,11 +148,21 @@ impl Record {
     /// the author of a room's rule change. The other records are small and
     /// follow what someone did or must do anyway (a `JOIN`, an `ACK`). Used
     /// where records are counted (`State::count_usage`) and where retention
-    /// gives them back (`budget::tally`), so the two always agree.
-    pub fn payer(&self) -> Option<&Arc<str>> {
+    /// gives them back (`budget::tally`), so the two always agree. 1.3: a
+    /// message of this server's copy of a room homed elsewhere is its
+    /// home's to pay, the account of that peer (`@lab2`), whatever server
+    /// its author is of: what the home sent here counts against the home.
+    pub fn payer(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         match self {
-            Record::Msg { msg, .. } => Some(&msg.from),
-            Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
+            Record::Msg { msg, .. } => match super::state::remote::address(&msg.to) {
+                Some((room, home)) if room.starts_with('#') => {
+                    Some(Cow::Owned(super::state::remote::peer_account(home)))
+                }
+                _ => Some(Cow::Borrowed(&msg.from)),
+            },
+            Record::Post { msg } => Some(Cow::Borrowed(&msg.from)),
+            Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(Cow::Borrowed(by)),
             _ => None,
         }
     }
@@ -156,7 +180,7 @@ impl Record {
 
     pub fn ts(&self) -> u64 {
         match self {
-            Record::Msg { msg, .. } => msg.ts,
+            Record::Msg { msg, .. } | Record::Post { msg } => msg.ts,
             Record::Delivered { ts, .. }
             | Record::Read { ts, .. }
             | Record::Join { ts, .. }
@@ -169,7 +193,9 @@ impl Record {
             | Record::Passwd { ts, .. }
             | Record::DelAccount { ts, .. }
             | Record::Reuse { ts, .. }
-            | Record::Set { ts, .. } => *ts,
+            | Record::Set { ts, .. }
+            | Record::Failed { ts, .. }
+            | Record::Backfill { ts, .. } => *ts,
         }
     }
 
@@ -196,6 +222,13 @@ impl Record {
             Record::Set { ts, user, name, key, value } => {
                 settings::encode(l, *ts, user, name, key, value.as_deref())
             }
+            Record::Failed { ts, author, address, id, reason } => {
+                failed::encode(l, *ts, [author, address, id, reason])
+            }
+            Record::Post { msg } => across::encode_post(l, msg),
+            Record::Backfill { ts, peer, room, positions } => {
+                across::encode_backfill(l, *ts, peer, room, positions)
+            }
         }
         line.0.push(b'\n');
     }
@@ -204,8 +237,10 @@ impl Record {
     pub fn decode(line: &str) -> Result<Record, String> {
         let f = Fields::split(line)?;
         let word = f.get(0)?;
-        if word.as_ref() == "MSG" {
-            return msg::decode(&f);
+        match word.as_ref() {
+            "MSG" => return msg::decode(&f),
+            "POST" => return msg::message(&f).map(|(msg, _)| Record::Post { msg }),
+            _ => {}
         }
         let ts = f.number(1)?;
         match word.as_ref() {
@@ -214,6 +249,8 @@ impl Record {
             kind @ ("DEVICES" | "PASSWD" | "DELACCOUNT" | "REUSE") => accounts::decode(kind, &f, ts),
             kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
             "SET" => settings::decode(&f, ts),
+            "FAILED" => failed::decode(&f, ts),
+            "BACKFILL" => across::decode_backfill(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -243,13 +280,18 @@ impl Record {
             Record::Seen { ts, user } => state.apply_seen(user, *ts),
             Record::Inbox { user, seq, .. } => state.apply_inbox(user, *seq),
             Record::Join { user, room, read, .. } => state.apply_join(user, room, *read, pos),
-            Record::Leave { user, room, .. } => state.apply_leave(user, room),
+            Record::Leave { user, room, .. } => state.apply_leave(user, room, pos),
             Record::Rule { ts, by, room, rule } => state.apply_rule(*ts, by, room, rule),
             Record::Devices { user, several, .. } => state.apply_devices(user, *several),
             Record::Passwd { user, hash, .. } => state.apply_passwd(user, hash),
             Record::DelAccount { ts, user } => state.apply_delaccount(user, *ts),
             Record::Reuse { user, hash, .. } => state.apply_reuse(user, hash, pos),
             Record::Set { user, name, key, value, .. } => state.apply_set(user, name, key, value.as_deref()),
+            Record::Failed { ts, author, address, id, reason } => {
+                state.apply_failed((author, address, id), (*ts, reason), pos, push)
+            }
+            Record::Post { msg } => state.apply_post(msg, pos, push),
+            Record::Backfill { peer, positions, .. } => state.apply_backfill(peer, positions),
         }
     }
 }

@@ -20,13 +20,19 @@ use super::message::{Link, Message, Pos};
 use crate::protocol::Text;
 use crate::store::meaning;
 use crate::store::meaning::effects::{self, Gets};
+use crate::store::state::remote::{REMOTE, address, is_copy};
 use crate::store::state::{
     Delivery, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side,
 };
 
 /// Writes a `MSG` line (without its `\n`).
 pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
-    line.word("MSG");
+    encode_as(line, "MSG", msg, link);
+}
+
+/// Writes a message's line under `word` (`MSG`, or 1.3's `POST`).
+pub(super) fn encode_as(line: &mut Line, word: &str, msg: &Message, link: &Link) {
+    line.word(word);
     line.number(msg.ts);
     line.fields(&[&msg.from, &msg.to, &msg.id]);
     line.pos(link.prev);
@@ -37,11 +43,16 @@ pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
 
 /// Reads a `MSG` line's fields into a record.
 pub(super) fn decode(f: &Fields) -> Result<Record, String> {
+    let (msg, link) = message(f)?;
+    Ok(Record::Msg { msg, link })
+}
+
+/// Reads the fields of a message's line (`MSG`, or 1.3's `POST`).
+pub(super) fn message(f: &Fields) -> Result<(Arc<Message>, Link), String> {
     let m = MsgRef::from_fields(f)?;
     let text = Text::parse(&m.text)?;
     let msg = Message { from: m.from.into(), to: m.to.into(), id: m.id.into(), ts: m.ts, text };
-    let link = Link { prev: m.prev, ord: m.ord, dord: m.dord };
-    Ok(Record::Msg { msg: Arc::new(msg), link })
+    Ok((Arc::new(msg), Link { prev: m.prev, ord: m.ord, dord: m.dord }))
 }
 
 /// A `MSG` record borrowed from its line: what reading a conversation
@@ -58,16 +69,23 @@ pub struct MsgRef<'a> {
     pub dord: u64,
     /// Escaped as on the wire (it was stored so); quotes undone.
     pub text: Cow<'a, str>,
+    /// 1.3: a `POST` line (a message waiting for its room's home, in its
+    /// author's resend window only), not a `MSG`.
+    pub posted: bool,
 }
 
 impl<'a> MsgRef<'a> {
-    /// Reads a `MSG` line (without the `\n`).
+    /// Reads a `MSG` line (without the `\n`), or a `POST` line (1.3),
+    /// which a sender's window holds too: readers of a window compare the
+    /// recipient, and chains and inboxes never point at a `POST`.
     pub fn decode(line: &'a str) -> Result<MsgRef<'a>, String> {
         let f = Fields::split(line)?;
-        if f.get(0)?.as_ref() != "MSG" {
-            return Err(format!("expected a message, found {:?}", f.get(0)?));
-        }
-        MsgRef::from_fields(&f)
+        let posted = match f.get(0)?.as_ref() {
+            "MSG" => false,
+            "POST" => true,
+            other => return Err(format!("expected a message, found {other:?}")),
+        };
+        Ok(MsgRef { posted, ..MsgRef::from_fields(&f)? })
     }
 
     fn from_fields(f: &Fields<'a>) -> Result<MsgRef<'a>, String> {
@@ -87,6 +105,7 @@ impl<'a> MsgRef<'a> {
             ord: f.number(6)?,
             dord: f.number(7)?,
             text: f.get(8)?.clone(),
+            posted: false,
         })
     }
 
@@ -122,7 +141,9 @@ impl State {
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
-        let (from, to) = (self.need_user(&msg.from)?, self.need_user(&msg.to)?);
+        // 1.3: a message from or to another server's user names it by
+        // its address, an account made the first time (`state::remote`).
+        let (from, to) = (self.user_or_remote(&msg.from)?, self.user_or_remote(&msg.to)?);
         let expected = self.direct_link(from, to);
         if *link != expected {
             return Err(format!(
@@ -139,6 +160,8 @@ impl State {
         self.users[from].peers.insert(to);
         self.users[to].peers.insert(from);
         self.remember(from, msg, pos);
+        // A remote recipient's event waits in its server's queue.
+        let inbox = self.inbox_of(to);
         let to = effects::Recipient { id: to, deleted: self.users[to].is_deleted() };
         let (several, users) = (self.users[from].several, &mut self.users);
         let mut push = push;
@@ -146,7 +169,8 @@ impl State {
             Gets::Msg => {
                 let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
                 let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
-                users[user].inbox.enqueue(user, queued, event, push.as_deref_mut());
+                let at = if user == to.id { inbox } else { user };
+                users[at].inbox.enqueue(at, queued, event, push.as_deref_mut());
             }
             Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
         });
@@ -160,7 +184,10 @@ impl State {
         pos: Pos,
         mut push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
-        let from = self.need_user(&msg.from)?;
+        // 1.3: at a room's home, a member of another server writes under
+        // its address; in this server's copy of a room homed elsewhere,
+        // the home relays every member's messages (`state::remote`).
+        let from = self.user_or_remote(&msg.from)?;
         let room = self.need_room(&msg.to)?;
         let expected = self.room_link(room);
         if *link != expected {
@@ -170,19 +197,25 @@ impl State {
             ));
         }
         let order = self.order;
+        let is_copy = is_copy(&self.room(room).name);
         let r = self.room_mut(room);
-        let sender = r.members.get_mut(&from).ok_or_else(|| format!("{} is not in {}", msg.from, msg.to))?;
-        // The sender's own message is not unread for it: if it had read
-        // everything, its mark moves past it (`meaning::sent_in_room`);
-        // else it is remembered.
-        if let Some(mark) = meaning::sent_in_room(sender.read, link.ord) {
-            sender.mark_read(mark);
-        } else {
-            sender.own.push_back(link.ord);
-            if sender.own.len() > OWN_UNREAD_WINDOW {
-                let oldest = sender.own.front().copied().unwrap_or(0);
-                sender.mark_read(oldest + 1);
+        match r.members.get_mut(&from) {
+            // The sender's own message is not unread for it: if it had
+            // read everything, its mark moves past it
+            // (`meaning::sent_in_room`); else it is remembered.
+            Some(sender) => {
+                if let Some(mark) = meaning::sent_in_room(sender.read, link.ord) {
+                    sender.mark_read(mark);
+                } else {
+                    sender.own.push_back(link.ord);
+                    if sender.own.len() > OWN_UNREAD_WINDOW {
+                        let oldest = sender.own.front().copied().unwrap_or(0);
+                        sender.mark_read(oldest + 1);
+                    }
+                }
             }
+            None if is_copy => {} // a copy's members are this server's users only
+            None => return Err(format!("{} is not in {}", msg.from, msg.to)),
         }
         r.head = pos;
         r.count += 1;
@@ -194,18 +227,35 @@ impl State {
         let members = rooms[room].as_ref().expect("found above").members.keys().copied();
         let several = users[from].several;
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        // 1.3: the servers of the room's members of other servers, each
+        // once, the author's own among them (its copy is the echo).
+        let mut servers: Vec<Arc<str>> = Vec::new();
+        let mut member_server = |name: &str| {
+            if let Some((_, server)) = address(name)
+                && !servers.iter().any(|s| s.eq_ignore_ascii_case(server))
+            {
+                servers.push(server.into());
+            }
+        };
+        member_server(&users[from].name);
         effects::message(from, several, effects::To::Room(members), |user, gets| match gets {
+            _ if users[user].hash == REMOTE => member_server(&users[user].name),
             Gets::Msg => {
                 users[user].inbox.enqueue_room(user, (link.prev, pos), event.clone(), push.as_deref_mut())
             }
             Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
         });
+        if !is_copy {
+            for server in servers {
+                self.fan_out(&server, pos, event.clone(), push.as_deref_mut())?;
+            }
+        }
         Ok(())
     }
 
     /// Adds the message at `pos` to its sender's window. (A resend never
     /// gets here: `send` found it in the window first.)
-    fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
+    pub(super) fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
         Arc::make_mut(&mut self.users[from].recent).push(recent::tag(&msg.id), pos);
     }
 }

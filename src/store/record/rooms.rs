@@ -21,6 +21,7 @@ use super::fields::{Fields, Line, Rows};
 use super::{CheckpointRows, Pos, Record};
 use crate::protocol::Change;
 use crate::store::moderation::Rule;
+use crate::store::state::remote::address;
 use crate::store::state::{RoomId, State, UserId};
 
 pub(super) fn encode_join(line: &mut Line, ts: u64, user: &str, room: &str, read: u64) {
@@ -80,7 +81,9 @@ impl State {
     /// `JOIN`, found at `pos` in the log: `user` is a member of `room`
     /// (made there if new), having read up to its message number `read`.
     pub(super) fn apply_join(&mut self, user: &str, room: &str, read: u64, pos: Pos) -> Result<(), String> {
-        let user = self.need_user(user)?;
+        // 1.3: a member of another server joins a room homed here under
+        // its address (`state::remote`).
+        let user = self.user_or_remote(user)?;
         let room = self.room_id(room).unwrap_or_else(|| self.create_room(room, pos));
         let member = self.room_mut(room).members.entry(user).or_default();
         member.read = read;
@@ -88,14 +91,24 @@ impl State {
         self.users[user].rooms.insert(room);
         let name = self.users[user].name.clone();
         self.room_mut(room).rules.joined(&name);
-        Ok(())
+        let room = self.room(room).name.clone();
+        self.tell_home(user, &room, pos)
     }
 
     /// `LEAVE`: `user` is no longer in `room` (forgotten once empty).
-    pub(super) fn apply_leave(&mut self, user: &str, room: &str) -> Result<(), String> {
-        let (user, room) = (self.need_user(user)?, self.need_room(room)?);
-        self.leave(user, room);
-        Ok(())
+    pub(super) fn apply_leave(&mut self, user: &str, room: &str, pos: Pos) -> Result<(), String> {
+        let (user, room_id) = (self.user_or_remote(user)?, self.need_room(room)?);
+        self.leave(user, room_id);
+        self.tell_home(user, room, pos)
+    }
+
+    /// 1.3: a `JOIN` or `LEAVE` at `pos` by one of this server's users of a
+    /// room homed elsewhere (`#lab@lab2`) is a frame for its home.
+    fn tell_home(&mut self, user: UserId, room: &str, pos: Pos) -> Result<(), String> {
+        match address(room) {
+            Some((_, home)) if !self.is_remote(user) => self.enqueue_link(home, pos, None, None),
+            _ => Ok(()),
+        }
     }
 
     /// Applies a `RULE` record. Its `ts` stands for "now", so a start

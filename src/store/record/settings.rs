@@ -43,7 +43,9 @@ impl State {
         key: &str,
         value: Option<&str>,
     ) -> Result<(), String> {
-        let user = self.need_user(user)?;
+        // 1.3: a peer's link facts are settings of its account, which the
+        // first of them makes (`state::remote`).
+        let user = self.user_or_remote(user)?;
         self.users[user].settings.set(name, key, value);
         Ok(())
     }

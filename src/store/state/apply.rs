@@ -24,9 +24,9 @@ impl State {
     /// rule change's author).
     pub(in crate::store) fn count_usage(&mut self, record: &Record, len: u64) {
         if let Some(name) = record.payer()
-            && let Some(user) = self.user_id(name)
+            && let Some(user) = self.user_id(&name)
         {
-            self.usage.add(user, len);
+            self.add_usage(user, len);
         }
     }
 

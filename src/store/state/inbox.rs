@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::UserId;
+use crate::protocol::link::Bounce;
 use crate::protocol::{Event, EventRef, MsgState};
 use crate::store::record::message::{Message, NO_POS, Pos};
 
@@ -100,6 +101,13 @@ pub enum Queued {
     Copy { pos: Pos },
     /// 1.2: a `READMARK`: the user's own `READ` record at `pos`.
     Mark { pos: Pos },
+    /// 1.3: a message of this user that was not delivered: the `FAILED`
+    /// record at `pos`.
+    Failed { pos: Pos },
+    /// 1.3: in a peer's queue, a frame for it made of the record at `pos`
+    /// (a `JOIN`, `LEAVE` or `POST` of a room homed there, or a message
+    /// of a room homed here).
+    Link { pos: Pos },
 }
 
 /// A stretch of a room's chain: its `n` messages ending at `head`, the
@@ -132,7 +140,9 @@ impl Queued {
             Queued::Direct { pos, .. }
             | Queued::Status { pos }
             | Queued::Copy { pos }
-            | Queued::Mark { pos } => *pos,
+            | Queued::Mark { pos }
+            | Queued::Failed { pos }
+            | Queued::Link { pos } => *pos,
         }
     }
 
@@ -141,7 +151,11 @@ impl Queued {
     pub fn since(&self) -> u8 {
         match self {
             Queued::Copy { .. } | Queued::Mark { .. } => 2,
-            Queued::Direct { .. } | Queued::Rooms { .. } | Queued::Status { .. } => 0,
+            Queued::Direct { .. }
+            | Queued::Rooms { .. }
+            | Queued::Status { .. }
+            | Queued::Failed { .. }
+            | Queued::Link { .. } => 0,
         }
     }
 }
@@ -164,6 +178,14 @@ pub enum Pushed {
         id: Arc<str>,
         ts: u64,
     },
+    /// 1.3: `author`'s message `id` to `peer` was not delivered.
+    Failed {
+        peer: Arc<str>,
+        author: Arc<str>,
+        id: Arc<str>,
+        ts: u64,
+        reason: Arc<str>,
+    },
 }
 
 impl Pushed {
@@ -171,13 +193,24 @@ impl Pushed {
     pub fn since(&self) -> u8 {
         match self {
             Pushed::Copy(_) | Pushed::Mark { .. } => 2,
-            Pushed::Msg(_) | Pushed::Status { .. } => 0,
+            Pushed::Msg(_) | Pushed::Status { .. } | Pushed::Failed { .. } => 0,
         }
     }
 
-    /// The event's frame as number `seq` of its user's inbox, borrowed.
+    /// The event's frame as number `seq` of its user's inbox, borrowed,
+    /// as a 1.0 client reads it.
     pub fn frame(&self, seq: u64) -> EventRef<'_> {
+        self.frame_for(seq, 0)
+    }
+
+    /// The event's frame for a client that said `VERSION:1.<minor>` (a
+    /// bounce, 1.3, reads as a `STATUS` or a message).
+    pub fn frame_for(&self, seq: u64, minor: u8) -> EventRef<'_> {
         match self {
+            Pushed::Failed { peer, author, id, ts, reason } => {
+                let (ts, reason) = (*ts, &**reason);
+                EventRef::Failed(Bounce { seq, peer, author, id, ts, reason, minor })
+            }
             Pushed::Msg(m) | Pushed::Copy(m) => {
                 let text = m.text.as_escaped();
                 EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text }

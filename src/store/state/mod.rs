@@ -243,6 +243,7 @@ pub struct State {
 mod apply;
 mod inbox;
 pub mod recent;
+pub mod remote;
 mod rules;
 #[cfg(test)]
 mod tests;

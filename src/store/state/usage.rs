@@ -20,6 +20,11 @@ use crate::store::record::message::Pos;
 #[derive(Clone, Default, Debug, PartialEq, Eq)]
 pub struct Usage {
     bytes: Vec<u64>,
+    /// 1.3 (§27): what each peer server made this one store, by the id of
+    /// its account (`@lab2`): its users' records and the copies of its
+    /// rooms together (`--peer-quota`). Derived from `bytes` as they
+    /// change ([`State::add_usage`], [`State::set_usage`]), never stored.
+    peers: HashMap<UserId, u64>,
     /// Where the counted part of the log begins; `None` in a checkpoint
     /// written before there were quotas (then a start counts again).
     pub from: Option<Pos>,
@@ -44,9 +49,14 @@ impl Usage {
         self.set(user, now);
     }
 
+    /// 1.3: bytes stored for the peer whose account is `peer`.
+    pub fn of_peer(&self, peer: UserId) -> u64 {
+        self.peers.get(&peer).copied().unwrap_or(0)
+    }
+
     /// Forgets every count: the log is counted again from `from`.
     pub fn restart_at(&mut self, from: Pos) {
-        *self = Usage { bytes: Vec::new(), from: Some(from) };
+        *self = Usage { bytes: Vec::new(), peers: HashMap::new(), from: Some(from) };
     }
 
     /// Users with something stored, with their bytes.
@@ -56,13 +66,44 @@ impl Usage {
 }
 
 impl State {
+    /// The peer account whose quota `user`'s records count against too: a
+    /// remote user's server's, a peer account's own; none for a local user.
+    fn peer_of(&self, user: UserId) -> Option<UserId> {
+        let name = &self.users[user].name;
+        match super::remote::address(name) {
+            Some((_, server)) => self.peer_queue(server),
+            None => name.starts_with('@').then_some(user),
+        }
+    }
+
+    /// Counts `bytes` more for `user` (and its peer's, if it is another
+    /// server's).
+    pub(in crate::store) fn add_usage(&mut self, user: UserId, bytes: u64) {
+        self.usage.add(user, bytes);
+        if let Some(peer) = self.peer_of(user) {
+            let total = self.usage.peers.entry(peer).or_default();
+            *total = total.saturating_add(bytes);
+        }
+    }
+
+    /// `user` has `bytes` stored now (a checkpoint's count, what is left
+    /// once retention gave some back); its peer's count follows.
+    pub(in crate::store) fn set_usage(&mut self, user: UserId, bytes: u64) {
+        let before = self.usage.of(user);
+        self.usage.set(user, bytes);
+        if let Some(peer) = self.peer_of(user) {
+            let total = self.usage.peers.entry(peer).or_default();
+            *total = total.saturating_sub(before).saturating_add(bytes);
+        }
+    }
+
     /// Gives back what `budget::tally` found, before those segments are removed:
     /// the counted part of the log now begins at `end`.
     pub(in crate::store) fn give_back(&mut self, freed: &HashMap<Arc<str>, u64>, end: Pos) {
         for (name, bytes) in freed {
             if let Some(user) = self.user_id(name) {
                 let left = self.usage.of(user).saturating_sub(*bytes);
-                self.usage.set(user, left);
+                self.set_usage(user, left);
             }
         }
         self.usage.from = Some(end);

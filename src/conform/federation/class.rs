@@ -1,0 +1,240 @@
+//! `wachat conform federation --class ROSTER`: which servers of a class
+//! roster can link to which, as an N×N table for the teacher.
+//!
+//! For each ordered pair (A, B), the suite says A's hello to B's link
+//! port, with A's secret from the roster and a key A never made. B checks
+//! the secret and calls A back at A's roster address (§27, the dialback);
+//! A, asked about a key it did not make, says no; B then refuses the
+//! hello, and its reason carries what A said (`… did not vouch for this
+//! link: <what it said>`). That refusal is the good outcome: B is up,
+//! knows A and its secret, reaches A's link port, and A answers `VERIFY`
+//! — the link A → B can be made when A dials for itself. Nothing is
+//! changed on any server: no hello is taken.
+//!
+//! The probes run in parallel, at most `--parallel` at once; the table
+//! says how long they took.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::FederationCheck;
+use crate::conform::report::json_str;
+use crate::conform::wire::{Conn, Transcript};
+use crate::error::{Error, Result};
+use crate::federation::roster::{Entry, Roster};
+use crate::protocol::Code;
+use crate::protocol::link::{Answer, Opening};
+
+/// What one probe found: can the first server link to the second?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// Yes: the second called the first back, and the first answered.
+    Linked,
+    /// The second's link port did not answer.
+    Down,
+    /// The second does not know the first (not in its roster, or it is
+    /// not the server the roster says at that address).
+    Unknown(String),
+    /// The second refused the first's secret (another roster).
+    Secret(String),
+    /// The second could not reach the first (down, or no route back).
+    NoWayBack(String),
+    /// The second took a hello the first never made: the first vouched
+    /// for a key not its own, or the second did not call it back.
+    Open,
+    /// Anything else, as said.
+    Other(String),
+}
+
+impl Cell {
+    /// The cell's word in the table.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Cell::Linked => "ok",
+            Cell::Down => "DOWN",
+            Cell::Unknown(_) => "name?",
+            Cell::Secret(_) => "secret",
+            Cell::NoWayBack(_) => "noway",
+            Cell::Open => "OPEN!",
+            Cell::Other(_) => "?",
+        }
+    }
+
+    fn said(&self) -> &str {
+        match self {
+            Cell::Unknown(s) | Cell::Secret(s) | Cell::NoWayBack(s) | Cell::Other(s) => s,
+            Cell::Linked | Cell::Down | Cell::Open => "",
+        }
+    }
+}
+
+/// What the second server's answer to the first's hello says of the pair.
+pub fn classify(answer: &str) -> Cell {
+    match Answer::parse(answer) {
+        Ok(Answer::Hello(_)) => Cell::Open,
+        Ok(Answer::Ko(None, Code::UnknownServer, _)) => Cell::Unknown(answer.into()),
+        Ok(Answer::Ko(None, Code::AuthFailed, why)) => {
+            match why.split_once("did not vouch for this link: ") {
+                Some((_, said)) if said.starts_with("KO:") => Cell::Linked,
+                Some(_) => Cell::NoWayBack(answer.into()),
+                None => Cell::Secret(answer.into()),
+            }
+        }
+        _ => Cell::Other(answer.into()),
+    }
+}
+
+/// The roster, every line in its order.
+fn servers(path: &Path) -> Result<Vec<Entry>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let first = text.lines().find_map(|l| l.split(',').next().map(str::trim).filter(|n| !n.is_empty()));
+    let first = first.ok_or_else(|| Error::Usage(format!("{}: no server in it", path.display())))?;
+    let roster = Roster::parse(&text, first).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    Ok([vec![roster.me], roster.peers].concat())
+}
+
+/// Says `from`'s hello to `to` and classifies the answer.
+fn probe(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
+    let transcript = Transcript::new(); // a probe's lines are its answer, in the table
+    let Ok(mut conn) = Conn::open(&to.addr(), None, "probe", &transcript, wait) else { return Cell::Down };
+    let hello = Opening::Hello {
+        from: from.name.clone(),
+        to: to.name.clone(),
+        secret: from.secret.clone(),
+        key: super::peer::key(),
+        identity: super::peer::identity(&from.name, "class probe"),
+    };
+    if conn.send(&hello.to_string()).is_err() {
+        return Cell::Down;
+    }
+    match conn.line_by(Instant::now() + timeout + wait, "an answer") {
+        Ok(answer) => {
+            let cell = classify(&answer);
+            if cell == Cell::Open {
+                let _ = conn.send("QUIT");
+            }
+            cell
+        }
+        Err(f) => Cell::Other(f.got),
+    }
+}
+
+pub fn run(path: &Path, check: &FederationCheck) -> Result<()> {
+    let all = servers(path)?;
+    let wait = Duration::from_secs(check.wait);
+    let timeout = Duration::from_secs(check.timeout);
+    let pairs: Vec<(usize, usize)> =
+        (0..all.len()).flat_map(|a| (0..all.len()).filter(move |&b| b != a).map(move |b| (a, b))).collect();
+    let cells = Mutex::new(vec![vec![None; all.len()]; all.len()]);
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    let workers = (check.parallel as usize).min(pairs.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(&(a, b)) = pairs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let cell = probe(&all[a], &all[b], wait, timeout);
+                    cells.lock().unwrap_or_else(|e| e.into_inner())[a][b] = Some(cell);
+                }
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
+    if check.json {
+        print!("{}", json(&all, &cells));
+    } else {
+        print!("{}", table(&all, &cells, secs, workers));
+    }
+    Ok(())
+}
+
+/// The table: a row per dialer, a column per server it links to, then
+/// what each server that was not `ok` said.
+pub fn table(all: &[Entry], cells: &[Vec<Option<Cell>>], secs: f64, workers: usize) -> String {
+    let names: Vec<String> = all.iter().map(|e| crate::display::visible(&e.name).into_owned()).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(6);
+    let mut out = format!("{:<width$}  links to →\n{:<width$}", "from ↓", "");
+    for name in &names {
+        let _ = write!(out, " {name:>width$}");
+    }
+    out.push('\n');
+    let (mut linked, mut problems) = (0, String::new());
+    for (a, row) in cells.iter().enumerate() {
+        let _ = write!(out, "{:<width$}", names[a]);
+        for (b, cell) in row.iter().enumerate() {
+            let word = match cell {
+                None => "-",
+                Some(cell) => cell.word(),
+            };
+            let _ = write!(out, " {word:>width$}");
+            match cell {
+                Some(Cell::Linked) => linked += 1,
+                Some(cell) => {
+                    let said = crate::display::visible(cell.said());
+                    let line = format!("  {} → {}: {} {said}", names[a], names[b], cell.word());
+                    let _ = writeln!(problems, "{}", line.trim_end());
+                }
+                None => {}
+            }
+        }
+        out.push('\n');
+    }
+    let n = all.len();
+    let _ = writeln!(
+        out,
+        "\n{linked} of {} links can be made ({n} servers); {} hellos in {secs:.1} s, {workers} at a time",
+        n * n.saturating_sub(1),
+        n * n.saturating_sub(1),
+    );
+    if !problems.is_empty() {
+        out.push_str(
+            "\nok: the second called the first back, which answered; DOWN: no answer on its link port; \
+             name?: it does not know the first; secret: it has another secret for the first; \
+             noway: it could not reach the first; OPEN!: it took a hello the first never made\n",
+        );
+        out.push_str(&problems);
+    }
+    out
+}
+
+fn json(all: &[Entry], cells: &[Vec<Option<Cell>>]) -> String {
+    let mut out = String::new();
+    for (a, row) in cells.iter().enumerate() {
+        for (b, cell) in row.iter().enumerate() {
+            if let Some(cell) = cell {
+                let _ = writeln!(
+                    out,
+                    r#"{{"from":{},"to":{},"link":"{}","said":{}}}"#,
+                    json_str(&all[a].name),
+                    json_str(&all[b].name),
+                    cell.word(),
+                    json_str(cell.said())
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_say_which_links_can_be_made() {
+        let vouch =
+            "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: KO:AUTH_FAILED:not my key";
+        assert_eq!(classify(vouch), Cell::Linked);
+        let refused = "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: Connection refused";
+        assert_eq!(classify(refused).word(), "noway");
+        assert_eq!(classify("KO:AUTH_FAILED:wrong secret for lab1").word(), "secret");
+        assert_eq!(classify("KO:UNKNOWN_SERVER:no server named lab1 in the roster").word(), "name?");
+        assert_eq!(classify("OK:0"), Cell::Open);
+        assert_eq!(classify("HELLO?").word(), "?");
+    }
+}

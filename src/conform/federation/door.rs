@@ -1,0 +1,235 @@
+//! The suite's link port (the door): where the server under test dials
+//! the suite, as it dials any peer of its roster. A thread per
+//! connection, as in `wachat serve`. The first frame says which kind:
+//!
+//! - `HELLO`: the server's link. The door checks who is speaking (its
+//!   name, the suite's name, the secret when the suite knows it), calls
+//!   the server back at its link port (`VERIFY`), answers `OK:<last>`,
+//!   then takes its numbered frames and answers each (`ACK`, or what a
+//!   case's [`Rule`] says), noting every one for the cases;
+//! - `VERIFY`: the server's dialback of one of the suite's own hellos:
+//!   `OK` for a key the suite is using with that server now.
+//!
+//! Every line goes to the peer's transcript, labelled `in<k>` (the k-th
+//! connection to the door) or `back` (the door's dialback).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::peer::{Peer, Rule, TheirHello};
+use crate::conform::wire::Conn;
+use crate::protocol::Code;
+use crate::protocol::link::{Answer, Frame, Opening};
+use crate::protocol::names::fold;
+
+/// The door while it is open: its accept thread, and how to stop it.
+pub struct Door {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Door {
+    /// Listens on `bind` (the same port again after a close: a peer that
+    /// comes back comes back where the roster says) and accepts.
+    pub fn open(peer: Arc<Peer>, bind: SocketAddr) -> std::io::Result<Door> {
+        let listener = bind_again(bind)?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new().name("conform-door".into()).spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return; // the wake-up connection of `close`
+                }
+                let Ok(stream) = stream else { continue };
+                let peer = peer.clone();
+                let _ = std::thread::Builder::new().name("conform-door-in".into()).spawn(move || {
+                    serve(&peer, stream);
+                });
+            }
+        })?;
+        Ok(Door { addr, stop, thread })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting: the flag, then a connection that wakes `accept`.
+    pub fn close(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let _ = self.thread.join();
+    }
+}
+
+/// Binds `addr`, trying for a few seconds while the port is still held
+/// by the connections of a door just closed.
+fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpListener::bind(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50)); // the port is freed by the system, not by us
+            }
+            other => return other,
+        }
+    }
+}
+
+fn serve(peer: &Peer, stream: TcpStream) {
+    let n = peer.change(|s| {
+        s.accepted += 1;
+        s.accepted
+    });
+    let Ok(copy) = stream.try_clone() else { return };
+    let mut conn = Conn::accepted(stream, &format!("in{n}"), &peer.log, peer.wait, "the server under test");
+    let Ok(Some(first)) = conn.read_within(peer.timeout + peer.wait) else { return };
+    match Opening::parse(&first) {
+        Ok(Opening::Verify { asker, dialer, key }) => {
+            peer.change(|s| s.verifies.push(first.clone()));
+            let answer = if fold(&dialer) != fold(&peer.names.me) {
+                format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", peer.names.me)
+            } else if peer.vouches(&key, &asker) {
+                "OK".to_string()
+            } else {
+                "KO:AUTH_FAILED:not my key".to_string()
+            };
+            let _ = conn.send(&answer);
+            conn.close();
+        }
+        Ok(Opening::Hello { from, to, secret, key, identity }) => {
+            let hello = TheirHello { from, to, secret, key, identity, wrong: None };
+            if hello_of(peer, &mut conn, hello) {
+                peer.change(|s| s.links.push(copy));
+                take_frames(peer, &mut conn);
+            }
+        }
+        Err(why) => {
+            peer.change(|s| s.bad.push(first.clone()));
+            let _ = conn.send(&format!("KO:BAD_REQUEST:{why}"));
+        }
+    }
+}
+
+/// Checks a hello as §27 lists the checks, calls the server back, and
+/// answers; true once the link is up.
+fn hello_of(peer: &Peer, conn: &mut Conn, mut hello: TheirHello) -> bool {
+    let names = &peer.names;
+    let wrong = if fold(&hello.from) != fold(&names.them) {
+        Some((Code::UnknownServer, format!("this suite plays {} only, not {}", names.me, hello.from)))
+    } else if fold(&hello.to) != fold(&names.me) {
+        Some((Code::UnknownServer, format!("this is {}, not {}", names.me, hello.to)))
+    } else if names.their_secret.as_ref().is_some_and(|s| *s != hello.secret) {
+        Some((Code::AuthFailed, format!("wrong secret for {}", names.them)))
+    } else {
+        None
+    };
+    hello.wrong = wrong.as_ref().map(|(_, why)| why.clone());
+    let key = hello.key.clone();
+    peer.change(|s| s.hellos.push(hello));
+    if let Some((code, why)) = wrong {
+        let _ = conn.send(&Answer::Ko(None, code, why).to_string());
+        return false;
+    }
+    peer.wait_released(peer.timeout);
+    if let Err(said) = dial_back(peer, &key) {
+        let why = format!("{} at {} did not vouch for this link: {said}", names.them, names.their_link);
+        peer.change(|s| {
+            if let Some(h) = s.hellos.iter_mut().rev().find(|h| h.key == key) {
+                h.wrong = Some(why.clone());
+            }
+        });
+        let _ = conn.send(&Answer::Ko(None, Code::AuthFailed, why).to_string());
+        return false;
+    }
+    conn.send(&Answer::Hello(peer.resume()).to_string()).is_ok()
+}
+
+/// The dialback: `VERIFY:<suite>:<server>:<key>` to the server's link
+/// port; `Err` with what it said (or why nothing) unless it said `OK`.
+fn dial_back(peer: &Peer, key: &str) -> Result<(), String> {
+    let names = &peer.names;
+    let mut back = Conn::open(&names.their_link, None, "back", &peer.log, peer.wait).map_err(|f| f.got)?;
+    back.send(&format!("VERIFY:{}:{}:{key}", names.me, names.them)).map_err(|f| f.got)?;
+    match back.read_within(peer.wait) {
+        Ok(Some(line)) if line == "OK" => Ok(()),
+        Ok(Some(line)) => Err(line),
+        Ok(None) => Err("the connection closed".into()),
+        Err(_) => Err(format!("nothing within {:.1} s", peer.wait.as_secs_f64())),
+    }
+}
+
+/// The stream: each numbered frame answered in order, as a case's rule
+/// says or with `ACK`; ends when the link closes or a rule closes it.
+fn take_frames(peer: &Peer, conn: &mut Conn) {
+    // A linked server sends PING every half --timeout: an hour of silence
+    // is a link that is gone (the door's close cuts it sooner).
+    while let Ok(Some(line)) = conn.read_within(Duration::from_secs(3600)) {
+        let frame = match Frame::parse(&line) {
+            Ok(frame) => frame,
+            Err((n, why)) => {
+                peer.change(|s| s.bad.push(line.clone()));
+                if conn.send(&Answer::Ko(n, Code::BadRequest, why).to_string()).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let (n, id) = match &frame {
+            Frame::Ping => {
+                let _ = conn.send("PONG");
+                continue;
+            }
+            Frame::Quit => {
+                let _ = conn.send("OK");
+                conn.close();
+                return;
+            }
+            Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } => (*n, id.clone()),
+            // The suite is the home of no room: a room's JOIN or LEAVE is
+            // taken like any frame, and no case has a rule for it.
+            Frame::Join { n, .. } | Frame::Leave { n, .. } => (*n, String::new()),
+        };
+        let rule = match &frame {
+            Frame::Msg { .. } => peer.take_rule(&id),
+            _ => None,
+        };
+        match rule {
+            None => {
+                // Answered before it is noted: a case that acts on the note
+                // (goes down) does so after the ACK left.
+                let sent = conn.send(&Answer::Ack(n).to_string());
+                peer.note_frame(frame, true, true);
+                if sent.is_err() {
+                    return;
+                }
+            }
+            Some(Rule::Refuse(code, why)) => {
+                peer.note_frame(frame, false, false);
+                let _ = conn.send(&format!("KO:{n}:{}:{why}", code.as_str()));
+                if Answer::for_now(code) {
+                    conn.note("the suite refused it for now, and closes the link (§27)");
+                    conn.close();
+                    return;
+                }
+            }
+            Some(Rule::Lose) => {
+                peer.note_frame(frame, false, false);
+                conn.note("the suite closes the link without an answer, the frame not taken");
+                conn.close();
+                return;
+            }
+            Some(Rule::TakeSilently) => {
+                peer.note_frame(frame, true, false);
+                conn.note("the suite took the frame, and closes the link before its ACK");
+                conn.close();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! `wachat conform federation HOST --name NAME`: the suite plays a peer
+//! server of the class network (protocol 1.3, docs/PROTOCOL.md §27)
+//! against a student's server, both ways:
+//!
+//! - it **dials** the server's link port as a peer of its roster does
+//!   (`HELLO`, answering the server's dialback on its own link port) and
+//!   sends it numbered frames, right and wrong ones ([`hello`],
+//!   [`taking`]);
+//! - it **is dialed**: its own link port (the door, [`door`]) takes the
+//!   links the server opens when its users write to the suite's users,
+//!   calls it back, and answers its frames as a case asks: `ACK`, a
+//!   refusal for good or for now, a link cut before the answer
+//!   ([`sending`]); it goes down and comes back, and asks for restarts
+//!   ([`outage`]).
+//!
+//! The server's roster must name the suite (`--as`, `conform` unless
+//! told): one line `conform,<this machine>,<--listen>,<--secret>`, which
+//! the suite prints as it starts. Its users are made on the server's send
+//! port as `wachat conform server` makes them ([`CaseCtx`]), and
+//! deleted after the run where the server allows it.
+//!
+//! [`class`]: `--class ROSTER`, the table of which servers of a roster
+//! can link to which.
+
+pub mod class;
+pub mod door;
+pub mod hello;
+pub mod link;
+pub mod outage;
+pub mod peer;
+pub mod sending;
+pub mod taking;
+
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::case::run_prefix;
+use super::runner::{STOPPED, rate_limited};
+use super::{CaseCtx, Failure, Group, Level, Outcome, Settings, Status, html, report};
+use crate::error::{Error, Result};
+use crate::federation::LINK_PORT;
+use crate::federation::roster::Roster;
+use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
+use peer::{Names, Peer};
+
+/// The suite's link port unless told (`--listen`): the port of its line
+/// in the roster.
+pub const LISTEN_PORT: u16 = 7099;
+
+#[derive(Args, Debug)]
+pub struct FederationCheck {
+    /// Host name or address of the server under test.
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// The server's name in the network (its --name, its line of the roster).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The server's link port (its --link-port).
+    #[arg(long, default_value_t = LINK_PORT)]
+    pub link_port: u16,
+    /// The server's port for requests (the suite makes its users there).
+    #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
+    pub send_port: u16,
+    /// The server's port for pushed events.
+    #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
+    pub recv_port: u16,
+    /// The suite's name in the roster.
+    #[arg(long = "as", value_name = "NAME", default_value = "conform")]
+    pub me: String,
+    /// The secret on the suite's line of the roster.
+    #[arg(long, value_name = "S", default_value = "conform-secret")]
+    pub secret: String,
+    /// The suite's own link port, as on its line of the roster: the
+    /// server dials the suite there.
+    #[arg(long, value_name = "PORT", default_value_t = LISTEN_PORT)]
+    pub listen: u16,
+    /// The roster the server reads: the suite's line (--as) gives its
+    /// secret and link port, the server's line (--name) the secret its
+    /// hellos must say.
+    #[arg(long, value_name = "FILE")]
+    pub peers: Option<PathBuf>,
+    /// The server's --timeout in seconds (it calls the suite back within
+    /// it; the slow cases wait for it).
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Seconds to wait for a reply, an event or a frame that must come.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub wait: u64,
+    /// The server's --give-up (90s, 2m): the case of a bounce past it
+    /// runs only when it is given, and short (at most 5 minutes).
+    #[arg(long, value_name = "DURATION", value_parser = crate::federation::parse_duration)]
+    pub give_up: Option<Duration>,
+    /// The server's --link-queue-max: the case of a full queue runs only
+    /// when it is given, and small (at most 1000).
+    #[arg(long, value_name = "N")]
+    pub queue_max: Option<u64>,
+    /// A shell command that restarts the server on its data; the cases
+    /// that need it are skipped without it.
+    #[arg(long, value_name = "CMD")]
+    pub allow_restart: Option<String>,
+    /// Leave out the slow cases (those that wait for the server's timeout).
+    #[arg(long)]
+    pub fast: bool,
+    /// Only this group of cases (repeatable): hello, taking, sending, outage.
+    #[arg(long, value_name = "GROUP", value_parser = group)]
+    pub only: Vec<Group>,
+    /// Only this case (repeatable), named as --list names it
+    /// (`outage/full-queue-refused`).
+    #[arg(long = "case", value_name = "GROUP/NAME")]
+    pub cases: Vec<String>,
+    /// Print one JSON object per case (JSON Lines) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page: the cases, and a sequence
+    /// diagram of each failure.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the table of which servers of a roster (name,host,port,secret)
+    /// can link to which, and exit.
+    #[arg(long, value_name = "ROSTER.CSV")]
+    pub class: Option<PathBuf>,
+    /// With --class: how many hellos are tried at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub parallel: u64,
+}
+
+/// The groups of the federation's cases, in the order they run.
+const GROUPS: [Group; 4] = [Group::Hello, Group::Taking, Group::Sending, Group::Outage];
+
+fn group(s: &str) -> std::result::Result<Group, String> {
+    GROUPS.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+        let names: Vec<&str> = GROUPS.iter().map(|g| g.as_str()).collect();
+        format!("the groups are {}", names.join(", "))
+    })
+}
+
+/// What a case needs beyond the server and the suite's link port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wants {
+    Nothing,
+    /// Waits for the server's `--timeout` (left out by `--fast`).
+    Clock,
+    /// Restarts the server (`--allow-restart`).
+    Restart,
+    /// Waits for the server's `--give-up` (given, and short).
+    GiveUp,
+    /// Fills the server's queue for the suite (`--queue-max`, small).
+    QueueMax,
+}
+
+/// One case: as [`super::Case`], run in a [`LinkCtx`].
+#[derive(Clone, Copy)]
+pub struct LinkCase {
+    pub name: &'static str,
+    pub section: &'static str,
+    pub group: Group,
+    pub wants: Wants,
+    pub run: fn(&mut LinkCtx) -> std::result::Result<(), Failure>,
+}
+
+impl LinkCase {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.group.as_str(), self.name)
+    }
+
+    pub fn wants(self, wants: Wants) -> LinkCase {
+        LinkCase { wants, ..self }
+    }
+}
+
+/// A case that needs nothing more (see [`LinkCase::wants`]).
+pub fn case(
+    group: Group,
+    name: &'static str,
+    section: &'static str,
+    run: fn(&mut LinkCtx) -> std::result::Result<(), Failure>,
+) -> LinkCase {
+    LinkCase { name, section, group, wants: Wants::Nothing, run }
+}
+
+/// Every case, in the order they run: the cases that make the server
+/// dial the suite again after a broken link come last (a server waits
+/// longer each time, up to a minute).
+pub fn all_cases() -> Vec<LinkCase> {
+    [hello::cases(), taking::cases(), sending::cases(), outage::cases()].concat()
+}
+
+/// What the cases may do beyond [`Settings`]: the server's limits the
+/// suite was told.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub give_up: Option<Duration>,
+    pub queue_max: Option<u64>,
+}
+
+/// The longest `--give-up` and `--link-queue-max` the cases wait out.
+const MOST_GIVE_UP: Duration = Duration::from_secs(300);
+const MOST_QUEUE: u64 = 1000;
+
+/// A case's context: the client side ([`CaseCtx`], which it derefs to:
+/// users, connections, the transcript, restarts) and the suite's side of
+/// the network ([`Peer`]).
+pub struct LinkCtx<'a> {
+    pub case: CaseCtx<'a>,
+    pub peer: &'a Arc<Peer>,
+    pub plan: &'a Plan,
+}
+
+impl<'a> Deref for LinkCtx<'a> {
+    type Target = CaseCtx<'a>;
+    fn deref(&self) -> &CaseCtx<'a> {
+        &self.case
+    }
+}
+
+impl LinkCtx<'_> {
+    /// The address of the suite's user `alias`: `<name>@<suite>`.
+    pub fn remote(&self, alias: &str) -> String {
+        format!("{}@{}", self.name(alias), self.peer.names.me)
+    }
+
+    /// The address of the server's user `alias`: `<name>@<server>`.
+    pub fn address(&self, alias: &str) -> String {
+        format!("{}@{}", self.name(alias), self.peer.names.them)
+    }
+
+    /// The server's name.
+    pub fn them(&self) -> &str {
+        &self.peer.names.them
+    }
+
+    /// When a frame the server must send comes at the latest: at once
+    /// when linked, and after a redial's wait when its link broke.
+    pub fn redial_deadline(&self) -> Instant {
+        Instant::now() + link::REDIAL
+    }
+
+    /// Restarts the server ([`CaseCtx::restart`]) and waits until its
+    /// link port accepts connections too.
+    pub fn restart(&self) -> std::result::Result<(), Failure> {
+        self.case.restart()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(&self.peer.names.their_link).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50)); // polling for the port to open
+        }
+        Err(Failure::new(
+            "the server's link port to accept connections after the restart",
+            "nothing within 30 s",
+        ))
+    }
+
+    /// The server's user `alias`, made now, to write with.
+    pub fn writer(&self, alias: &str) -> std::result::Result<Writer, Failure> {
+        let conn = self.user(alias)?;
+        Ok(Writer { alias: alias.to_string(), conn, used: Instant::now(), logins: 1 })
+    }
+}
+
+/// A user of the server under test who writes, while the case waits for
+/// the network between its messages: its send connection is opened again
+/// when the server may have closed it for silence (its `--timeout`).
+pub struct Writer {
+    alias: String,
+    conn: super::wire::Conn,
+    used: Instant,
+    logins: usize,
+}
+
+impl Writer {
+    /// The send connection, logged in.
+    pub fn conn(&mut self, ctx: &LinkCtx) -> std::result::Result<&mut super::wire::Conn, Failure> {
+        if self.used.elapsed() > ctx.settings.server_timeout / 2 {
+            self.logins += 1;
+            self.conn = ctx.login_send(&self.alias, &format!("{}.send{}", self.alias, self.logins))?;
+        }
+        self.used = Instant::now();
+        Ok(&mut self.conn)
+    }
+
+    /// `MSG:<to>:<id>:<text>`, answered `OK:<id>:<ts>`: the `<ts>`.
+    pub fn msg(
+        &mut self,
+        ctx: &LinkCtx,
+        to: &str,
+        id: &str,
+        text: &str,
+    ) -> std::result::Result<u64, Failure> {
+        super::messages::send_msg(self.conn(ctx)?, to, id, text)
+    }
+}
+
+pub fn run(check: FederationCheck) -> Result<()> {
+    if let Some(roster) = &check.class {
+        return class::run(roster, &check);
+    }
+    let cases: Vec<LinkCase> = all_cases()
+        .into_iter()
+        .filter(|c| check.only.is_empty() || check.only.contains(&c.group))
+        .filter(|c| check.cases.is_empty() || check.cases.contains(&c.id()))
+        .collect();
+    if cases.is_empty() {
+        return Err(Error::Usage("no case is selected: see --list".into()));
+    }
+    if check.list {
+        for case in &cases {
+            println!("{:<48} {:<5} {}", case.id(), "1.3", case.section);
+        }
+        return Ok(());
+    }
+    let setup = names(&check)?;
+    let plan = Plan { give_up: check.give_up, queue_max: check.queue_max };
+    let mut settings = Settings {
+        fast: check.fast,
+        restart: check.allow_restart.clone(),
+        server_timeout: Duration::from_secs(check.timeout),
+        wait: Duration::from_secs(check.wait),
+        ..Settings::new(check.host.clone(), check.send_port, check.recv_port, Level::V1_3)
+    };
+    super::preflight::check(&mut settings).map_err(Error::Usage)?;
+    let bind = door_address(&check.host, setup.listen)?;
+    let peer = Arc::new(Peer::open(setup.names, bind, settings.wait, settings.server_timeout));
+    peer.up().map_err(|e| Error::io(format!("wachat conform federation: listening on {bind}"), e))?;
+    eprintln!(
+        "the suite is {me}, its link port {addr}: the roster of {them} must have the line\n  {me},<this machine>,{port},{secret}",
+        me = peer.names.me,
+        addr = peer.door_addr(),
+        them = peer.names.them,
+        port = peer.door_addr().port(),
+        secret = peer.names.secret,
+    );
+    let start = Instant::now();
+    let mut stdout = std::io::stdout();
+    let outcomes = run_cases(&cases, &settings, &peer, &plan, &mut |o| {
+        let line = if check.json { report::json(o) + "\n" } else { report::text(o) };
+        let _ = stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush());
+    });
+    peer.down();
+    super::command::clean_up(&settings);
+    if !check.json {
+        print!("{}", report::summary(&outcomes, start.elapsed().as_secs_f64()));
+    }
+    if let Some(path) = &check.html {
+        let title = format!("wachat conform federation: {} at {}", peer.names.them, peer.names.their_link);
+        report::write_file(path, &html::page(&title, "server", &outcomes))?;
+    }
+    report::verdict(&outcomes)
+}
+
+/// The names of the run, and the suite's link port.
+struct Setup {
+    names: Names,
+    listen: u16,
+}
+
+/// Who is who, from the flags or the roster (`--peers`).
+fn names(check: &FederationCheck) -> Result<Setup> {
+    let them = check.name.clone().ok_or_else(|| {
+        Error::Usage(
+            "give the server's name in the network: --name NAME (its --name, its line of the roster)".into(),
+        )
+    })?;
+    let their_link = format!("{}:{}", check.host, check.link_port);
+    let mut setup = Setup {
+        names: Names {
+            me: check.me.clone(),
+            secret: check.secret.clone(),
+            them,
+            their_link,
+            their_secret: None,
+        },
+        listen: check.listen,
+    };
+    if let Some(path) = &check.peers {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let roster = Roster::parse(&text, &check.me)
+            .map_err(|e| Error::Usage(format!("{}: {e} (--as names the suite's line)", path.display())))?;
+        let theirs = roster.peer(&setup.names.them).ok_or_else(|| {
+            Error::Usage(format!("{}: no line for {} (--name)", path.display(), setup.names.them))
+        })?;
+        setup.names.secret = roster.me.secret.clone();
+        setup.names.their_secret = Some(theirs.secret.clone());
+        setup.listen = roster.me.port;
+    }
+    crate::protocol::names::check_name(&setup.names.me).map_err(|e| Error::Usage(format!("--as: {e}")))?;
+    crate::protocol::link::check_secret(&setup.names.secret)
+        .map_err(|e| Error::Usage(format!("--secret: {e}")))?;
+    Ok(setup)
+}
+
+/// Where the door listens: on loopback for a server on this machine, on
+/// every interface for one elsewhere (it must reach the suite).
+fn door_address(host: &str, port: u16) -> Result<SocketAddr> {
+    let there = (host, 0).to_socket_addrs().map_err(|e| Error::io(format!("resolving {host}"), e))?.next();
+    let loopback = there.is_some_and(|a| a.ip().is_loopback());
+    let ip = if loopback { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
+    Ok(SocketAddr::from((ip, port)))
+}
+
+/// Runs `cases` one after the other, as [`super::runner::run`] does,
+/// each in a [`LinkCtx`].
+pub fn run_cases(
+    cases: &[LinkCase],
+    settings: &Settings,
+    peer: &Arc<Peer>,
+    plan: &Plan,
+    each: &mut dyn FnMut(&Outcome),
+) -> Vec<Outcome> {
+    let prefix = run_prefix();
+    let mut outcomes = Vec::new();
+    let mut stopped = false;
+    for (n, case) in cases.iter().enumerate() {
+        let outcome = match stopped {
+            true => outcome(case, Status::Skip(STOPPED), 0, Vec::new()),
+            false => run_one(case, settings, peer, plan, format!("{prefix}n{n}")),
+        };
+        stopped |= rate_limited(&outcome);
+        each(&outcome);
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn run_one(case: &LinkCase, settings: &Settings, peer: &Arc<Peer>, plan: &Plan, prefix: String) -> Outcome {
+    let skip = match case.wants {
+        Wants::Clock if settings.fast => Some("slow (--fast)"),
+        Wants::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
+        Wants::GiveUp if plan.give_up.is_none_or(|g| g > MOST_GIVE_UP) => {
+            Some("needs the server's --give-up, 5 minutes at most (--give-up)")
+        }
+        Wants::QueueMax if plan.queue_max.is_none_or(|q| q > MOST_QUEUE) => {
+            Some("needs the server's --link-queue-max, 1000 at most (--queue-max)")
+        }
+        _ => None,
+    };
+    if let Some(why) = skip {
+        return outcome(case, Status::Skip(why), 0, Vec::new());
+    }
+    peer.begin_case();
+    let start = Instant::now();
+    let mut ctx = LinkCtx { case: CaseCtx::new(settings, prefix), peer, plan };
+    let result = catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
+    // A case that stopped half-way leaves the suite as the next expects it.
+    peer.release();
+    let back = peer.up();
+    let status = match (result, back) {
+        (Ok(Ok(())), Ok(())) => Status::Pass,
+        (Ok(Err(failure)), _) => Status::Fail(failure),
+        (Ok(Ok(())), Err(e)) => {
+            Status::Fail(Failure::new("the suite's link port to open again", e.to_string()))
+        }
+        (Err(_), _) => Status::Fail(Failure::new(
+            "the case to run",
+            "the suite itself panicked (a bug in wachat conform)",
+        )),
+    };
+    ctx.transcript.merge(&peer.log, start);
+    outcome(case, status, start.elapsed().as_millis() as u64, ctx.transcript.lines())
+}
+
+fn outcome(case: &LinkCase, status: Status, ms: u64, transcript: Vec<super::wire::Line>) -> Outcome {
+    Outcome {
+        id: case.id(),
+        group: case.group,
+        section: case.section,
+        level: Level::V1_3,
+        status,
+        ms,
+        transcript,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_many_unique_and_in_their_groups() {
+        let cases = all_cases();
+        let mut ids: Vec<String> = cases.iter().map(LinkCase::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), cases.len(), "two cases share a name");
+        assert!(cases.len() >= 30, "{} cases", cases.len());
+        assert!(cases.iter().all(|c| GROUPS.contains(&c.group)));
+    }
+
+    #[test]
+    fn the_suite_keeps_its_identity_for_a_secret() {
+        let one = peer::identity("conform", "s1");
+        assert_eq!(one, peer::identity("CONFORM", "s1"));
+        assert_ne!(one, peer::identity("conform", "s2"));
+        assert!(crate::protocol::link::check_identity(&one).is_ok());
+        assert!(crate::protocol::link::check_key(&peer::key()).is_ok());
+    }
+}

@@ -1,0 +1,359 @@
+//! The suite as a server of the class network: its name, secret and
+//! identity, and what its link port (the door, [`super::door`]) saw and
+//! was told to do.
+//!
+//! The door's threads write here; the cases read, and wait, with a
+//! deadline, as a client waits for a line: one lock around what was seen
+//! ([`Seen`]), one condition variable rung at every change.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::door::Door;
+use crate::conform::wire::Transcript;
+use crate::protocol::Code;
+use crate::protocol::link::{Frame, LinkState};
+use crate::protocol::names::fold;
+
+/// Who the suite is in the network, and where the server under test is.
+#[derive(Clone, Debug)]
+pub struct Names {
+    /// The suite's name (`--as`), as on its line of the roster.
+    pub me: String,
+    /// The secret on the suite's line.
+    pub secret: String,
+    /// The server under test's name (`--name`).
+    pub them: String,
+    /// Its link port, `host:port`, where the suite dials it and calls it
+    /// back.
+    pub their_link: String,
+    /// The secret on its line, when the suite was told it (`--peers`):
+    /// its hellos must say it.
+    pub their_secret: Option<String>,
+}
+
+/// What the door does with the frame of one message, instead of taking
+/// it and answering `ACK` (a case sets it, for one frame).
+#[derive(Clone, Debug)]
+pub enum Rule {
+    /// Answers `KO:<n>:<code>:<reason>`; a refusal for now closes the
+    /// link after it, as §27 says an acceptor does.
+    Refuse(Code, String),
+    /// Closes the link without an answer, the frame not taken: a door
+    /// that crashed before the frame was on its disk.
+    Lose,
+    /// Takes the frame and closes the link without an answer: an `ACK`
+    /// lost on its way back.
+    TakeSilently,
+}
+
+/// A numbered frame the door read from the server under test.
+#[derive(Clone, Debug)]
+pub struct Taken {
+    pub frame: Frame,
+    /// Numbered at or below what the door had taken already: a replay,
+    /// answered `ACK` and not taken again.
+    pub again: bool,
+    /// Answered `ACK` (a case's rule may have answered otherwise).
+    pub acked: bool,
+}
+
+/// A hello the server under test said to the door.
+#[derive(Clone, Debug, Default)]
+pub struct TheirHello {
+    pub from: String,
+    pub to: String,
+    pub secret: String,
+    pub key: String,
+    pub identity: String,
+    /// What was wrong with it (the door refused it), if anything.
+    pub wrong: Option<String>,
+}
+
+/// What the door saw and was told, under [`Peer`]'s lock.
+#[derive(Default)]
+pub struct Seen {
+    /// The keys of the suite's own hellos being answered now, each with
+    /// the server it was said to: the door vouches for these (`VERIFY`).
+    keys: HashMap<String, String>,
+    /// The number of the last frame the door took from the server.
+    took: u64,
+    /// The suite's next frame number on its links to the server.
+    next_n: u64,
+    /// Frames taken since the case began.
+    pub taken: Vec<Taken>,
+    /// Frames that did not parse (answered `KO:…:BAD_REQUEST`).
+    pub bad: Vec<String>,
+    /// Every hello of the run, oldest first.
+    pub hellos: Vec<TheirHello>,
+    /// The `VERIFY` frames the server sent the door since the case began.
+    pub verifies: Vec<String>,
+    /// What to do with the frame of a message, by its id (one frame each).
+    rules: HashMap<String, Rule>,
+    /// The `OK:<last>` to say to the next hello instead of what was taken.
+    resume_at: Option<u64>,
+    /// Hellos wait (before the dialback) until [`Peer::release`].
+    holding: bool,
+    /// The links open to the door now (cut when it goes down).
+    pub(super) links: Vec<TcpStream>,
+    /// Connections the door accepted in the run (their labels' numbers).
+    pub(super) accepted: usize,
+}
+
+/// The suite's side of the network: its names, and the door.
+pub struct Peer {
+    pub names: Names,
+    /// What the suite says as `<identity>` in its hellos ([`identity`]).
+    pub identity: String,
+    /// How long a line that must come is waited for (`--wait`).
+    pub wait: Duration,
+    /// The server's `--timeout` (its dialback answers within it).
+    pub timeout: Duration,
+    /// What the door's connections said, the whole run: each case takes
+    /// the part said while it ran ([`Transcript::merge`]).
+    pub log: Transcript,
+    seen: Mutex<Seen>,
+    changed: Condvar,
+    /// The door while it is open.
+    door: Mutex<Option<Door>>,
+    /// Where the door listens (its port fixed at the first opening).
+    bind: Mutex<SocketAddr>,
+}
+
+/// The suite's identity: 32 hex digits, the same for the same name and
+/// secret run after run (a server pins the identity it met first under a
+/// secret, §27, so a new one each run would be refused), another for
+/// another secret.
+pub fn identity(me: &str, secret: &str) -> String {
+    let text = format!("wachat conform federation\n{}\n{secret}", fold(me));
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A dialback key of the suite's: 24 random characters.
+pub fn key() -> String {
+    crate::protocol::codes::random(24).unwrap_or_else(|_| "conformkey".repeat(2))
+}
+
+/// The time now, Unix milliseconds (the `<ts>` of the suite's frames).
+pub fn now_ms() -> u64 {
+    crate::store::now_ms()
+}
+
+impl Peer {
+    /// The suite's side, its door to open on `bind` ([`Peer::up`]).
+    pub fn open(names: Names, bind: SocketAddr, wait: Duration, timeout: Duration) -> Peer {
+        Peer {
+            identity: identity(&names.me, &names.secret),
+            names,
+            wait,
+            timeout,
+            log: Transcript::new(),
+            seen: Mutex::default(),
+            changed: Condvar::new(),
+            door: Mutex::new(None),
+            bind: Mutex::new(bind),
+        }
+    }
+
+    pub(super) fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes what was seen and wakes every waiting case.
+    pub(super) fn change<T>(&self, f: impl FnOnce(&mut Seen) -> T) -> T {
+        let out = f(&mut self.seen());
+        self.changed.notify_all();
+        out
+    }
+
+    /// Waits until `f` finds what it looks for, or `deadline`.
+    pub fn wait_for<T>(&self, deadline: Instant, mut f: impl FnMut(&mut Seen) -> Option<T>) -> Option<T> {
+        let mut seen = self.seen();
+        loop {
+            if let Some(found) = f(&mut seen) {
+                return Some(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            seen = self.changed.wait_timeout(seen, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// A case begins: no frame taken yet, no rule, no hold.
+    pub fn begin_case(&self) {
+        self.change(|s| {
+            s.taken.clear();
+            s.bad.clear();
+            s.verifies.clear();
+            s.rules.clear();
+            s.resume_at = None;
+            s.holding = false;
+        });
+    }
+
+    /// The first `MSG` frame of message `id` that the door took and
+    /// acknowledged by `deadline` (a replay of a frame taken before is
+    /// not one).
+    pub fn msg(&self, id: &str, deadline: Instant) -> Option<Taken> {
+        self.wait_for(deadline, |s| {
+            let new = |t: &&Taken| t.acked && !t.again;
+            s.taken
+                .iter()
+                .filter(new)
+                .find(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id))
+                .cloned()
+        })
+    }
+
+    /// The first `MSG` frame of message `id` the door read, whatever it
+    /// answered.
+    pub fn any_msg(&self, id: &str, deadline: Instant) -> Option<Taken> {
+        self.wait_for(deadline, |s| {
+            s.taken.iter().find(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).cloned()
+        })
+    }
+
+    /// How many frames of message `id` the door read (replays included).
+    pub fn frames_of(&self, id: &str) -> usize {
+        self.seen().taken.iter().filter(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).count()
+    }
+
+    /// The first new `STATUS` frame for message `id` in `state`.
+    pub fn status(&self, id: &str, state: LinkState, deadline: Instant) -> Option<Taken> {
+        self.wait_for(deadline, |s| {
+            s.taken
+                .iter()
+                .find(|t| {
+                    t.acked
+                        && !t.again
+                        && matches!(&t.frame, Frame::Status { id: i, state: st, .. } if i == id && *st == state)
+                })
+                .cloned()
+        })
+    }
+
+    /// What to do with the frame of message `id`.
+    pub fn rule(&self, id: &str, rule: Rule) {
+        self.change(|s| s.rules.insert(id.to_string(), rule));
+    }
+
+    pub(super) fn take_rule(&self, id: &str) -> Option<Rule> {
+        self.seen().rules.remove(id)
+    }
+
+    /// The next hello says `OK:<last>` with this `last`.
+    pub fn resume_at(&self, last: u64) {
+        self.change(|s| s.resume_at = Some(last));
+    }
+
+    /// What the door answers a hello: `OK:<last>`.
+    pub(super) fn resume(&self) -> u64 {
+        self.change(|s| s.resume_at.take().unwrap_or(s.took))
+    }
+
+    /// Notes a numbered frame the door read: `count`, it is taken (the
+    /// next hello's `OK:<last>` says it), `acked`, answered `ACK`.
+    pub(super) fn note_frame(&self, frame: Frame, count: bool, acked: bool) {
+        let n = frame.number().unwrap_or(0);
+        self.change(|s| {
+            let again = n <= s.took;
+            if count && !again {
+                s.took = n;
+            }
+            s.taken.push(Taken { frame, again, acked });
+        });
+    }
+
+    /// Hellos wait before their dialback until [`Peer::release`].
+    pub fn hold_hellos(&self) {
+        self.change(|s| s.holding = true);
+    }
+
+    pub fn release(&self) {
+        self.change(|s| s.holding = false);
+    }
+
+    /// Blocks a hello's thread while hellos are held (at most `within`).
+    pub(super) fn wait_released(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        self.wait_for(deadline, |s| (!s.holding).then_some(()));
+    }
+
+    /// The hellos of the run after the first `count`, when one comes.
+    pub fn hello_after(&self, count: usize, deadline: Instant) -> Option<TheirHello> {
+        self.wait_for(deadline, |s| s.hellos.get(count).cloned())
+    }
+
+    /// How many hellos the door heard so far.
+    pub fn hellos(&self) -> usize {
+        self.seen().hellos.len()
+    }
+
+    /// The door vouches for `key`, a hello of the suite's to `to`.
+    pub fn vouch_for(&self, key: &str, to: &str) {
+        self.change(|s| s.keys.insert(key.to_string(), to.to_string()));
+    }
+
+    pub fn forget_key(&self, key: &str) {
+        self.change(|s| s.keys.remove(key));
+    }
+
+    /// Whether the door vouches for `key` to `asker`.
+    pub(super) fn vouches(&self, key: &str, asker: &str) -> bool {
+        self.seen().keys.get(key).is_some_and(|to| fold(to) == fold(asker))
+    }
+
+    /// The server said `OK:<last>` to the suite's hello: its frames go on
+    /// from `last + 1` (or from where they were, if further).
+    pub fn resumed(&self, last: u64) {
+        self.change(|s| s.next_n = s.next_n.max(last + 1));
+    }
+
+    /// The suite's next frame number.
+    pub fn number(&self) -> u64 {
+        self.change(|s| {
+            let n = s.next_n.max(1);
+            s.next_n = n + 1;
+            n
+        })
+    }
+
+    /// Opens the door (again): the server under test can reach the suite.
+    pub fn up(self: &std::sync::Arc<Self>) -> std::io::Result<()> {
+        let mut door = self.door.lock().unwrap_or_else(|e| e.into_inner());
+        if door.is_none() {
+            let mut bind = self.bind.lock().unwrap_or_else(|e| e.into_inner());
+            let opened = Door::open(self.clone(), *bind)?;
+            *bind = opened.addr();
+            *door = Some(opened);
+        }
+        Ok(())
+    }
+
+    /// Closes the door and cuts the links through it: the suite is down,
+    /// as a server that stopped (its port refuses connections).
+    pub fn down(&self) {
+        let door = self.door.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(door) = door {
+            door.close();
+        }
+        self.cut_links();
+    }
+
+    /// Cuts the links open to the door: the server must dial again.
+    pub fn cut_links(&self) {
+        for link in self.change(|s| std::mem::take(&mut s.links)) {
+            let _ = link.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Where the door listens.
+    pub fn door_addr(&self) -> SocketAddr {
+        *self.bind.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,270 @@
+//! Group `sending`: what a server sends a peer (docs/PROTOCOL.md §27,
+//! "The hello", "The stream", "Failures"). The server's users write to
+//! the suite's users; the server dials the suite's link port and the
+//! door answers as a case asks: `ACK`; nothing, the link cut (the frame
+//! must come again, under its number); the frame taken but its `ACK`
+//! lost (the next hello's `OK:<last>` says so: it must not come again);
+//! a refusal for good (the author is told at once, loudly, and the frame
+//! is never sent again); a refusal for now (it must come again, and no
+//! bounce); a refusal whose reason is hostile (nothing of it may reach
+//! the author's screen unescaped).
+
+use std::time::Instant;
+
+use super::peer::{Rule, Taken};
+use super::{LinkCase, LinkCtx, case};
+use crate::conform::case::check;
+use crate::conform::messages::{next_msg, send_msg};
+use crate::conform::wire::Conn;
+use crate::conform::{Failure, Group};
+use crate::protocol::link::{Frame, LinkState};
+use crate::protocol::names::fold;
+use crate::protocol::{Code, Event};
+
+pub fn cases() -> Vec<LinkCase> {
+    let c = |name, section, run| case(Group::Sending, name, section, run);
+    vec![
+        c("dials-with-its-hello", "§27 The hello", dials_with_its_hello),
+        c("message-frame-carries-the-message", "§27 The frames", message_frame),
+        c("verify-vouches-for-its-own-key-only", "§27 VERIFY", verify_own_key_only),
+        c("statuses-sent-to-the-author", "§27 The frames", statuses_sent),
+        c("unanswered-frame-sent-again", "§27 Replay", unanswered_frame_sent_again),
+        c("resumes-after-the-peers-last", "§27 Replay", resumes_after_the_peers_last),
+        c("refused-for-good-bounces-at-once", "§27 Failures", refused_for_good_bounces),
+        c("refused-for-now-sent-again", "§27 Failures", refused_for_now_sent_again),
+        c("hostile-reason-made-safe", "§27 Failures", hostile_reason_made_safe),
+        c("unknown-server-refused-at-once", "§27 Failures", unknown_server_refused),
+        c("own-name-is-this-server", "§27 Addresses", own_name_is_this_server),
+    ]
+}
+
+/// The frame of message `id` that the door took and acknowledged, which
+/// must come (after a redial if the server's link broke).
+pub fn frame_of(ctx: &LinkCtx, id: &str) -> Result<Taken, Failure> {
+    let want = format!("the server's MSG frame of {id} at the suite's link port");
+    ctx.peer.msg(id, ctx.redial_deadline()).ok_or_else(|| Failure::new(want, "none"))
+}
+
+/// The first frame of message `id` the door read, whatever it answered.
+fn first_frame_of(ctx: &LinkCtx, id: &str) -> Result<Taken, Failure> {
+    let want = format!("the server's MSG frame of {id} at the suite's link port");
+    ctx.peer.any_msg(id, ctx.redial_deadline()).ok_or_else(|| Failure::new(want, "none"))
+}
+
+/// The hellos of the run all named the server and the suite, said the
+/// secret (when the suite knows it), and were vouched for by the server
+/// when the suite called it back.
+fn dials_with_its_hello(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    b.msg(ctx, &ctx.remote("a"), "b1", "to the suite")?;
+    frame_of(ctx, "b1")?;
+    let hellos = ctx.peer.seen().hellos.clone();
+    let names = &ctx.peer.names;
+    let secret = names.their_secret.as_deref().unwrap_or("<its secret>");
+    let want = format!(
+        "HELLO:1.3:{}:{}:{secret}:<key>:<identity>, vouched for by {} when called back",
+        names.them, names.me, names.them
+    );
+    check(!hellos.is_empty(), &want, "a link without a hello the suite heard")?;
+    match hellos.iter().find(|h| h.wrong.is_some()) {
+        Some(h) => Err(Failure::new(
+            want,
+            format!(
+                "HELLO:1.3:{}:{}:{}:{}:{}: {}",
+                h.from,
+                h.to,
+                h.secret,
+                h.key,
+                h.identity,
+                h.wrong.clone().unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `MSG:<n>:<author>@<server>:<user>@<suite>:<id>:<ts>:<text>`, its
+/// `<ts>` the one of the author's `OK`, its text as the author wrote it.
+fn message_frame(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    let text = r"a colon: here\nand a line \\o/";
+    let ts = b.msg(ctx, &ctx.remote("a"), "b1", text)?;
+    let taken = frame_of(ctx, "b1")?;
+    let want = format!("MSG:<n>:{}:{}:b1:{ts}:{text}", ctx.address("b"), ctx.remote("a"));
+    match &taken.frame {
+        Frame::Msg { from, to, ts: got_ts, text: got, .. }
+            if fold(from) == fold(&ctx.address("b"))
+                && fold(to) == fold(&ctx.remote("a"))
+                && *got_ts == ts
+                && got.as_escaped() == text =>
+        {
+            Ok(())
+        }
+        other => Err(Failure::new(want, other.to_string())),
+    }
+}
+
+/// While the server's hello waits for the suite's answer, its key is good
+/// for the suite only: `VERIFY` from a third server's name is refused.
+fn verify_own_key_only(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    let before = ctx.peer.hellos();
+    ctx.peer.hold_hellos();
+    ctx.peer.cut_links();
+    ctx.note("the suite cut the server's link, and holds its next hello");
+    b.msg(ctx, &ctx.remote("a"), "b1", "through a new link")?;
+    let hello = ctx.peer.hello_after(before, ctx.redial_deadline());
+    let hello = hello.ok_or_else(|| Failure::new("a new HELLO from the server", "none"))?;
+    let names = &ctx.peer.names;
+    let third = format!("VERIFY:{}:{}:{}", ctx.name("lab3"), names.them, hello.key);
+    let (conn, answer) = ctx.say_first("verify", &third, None)?;
+    super::link::closed_with(conn, &answer, Code::AuthFailed)?;
+    let ours = format!("VERIFY:{}:{}:{}", names.me, names.them, hello.key);
+    let (_, answer) = ctx.say_first("verify2", &ours, None)?;
+    check(answer == "OK", "OK (the key of the hello to the suite)", answer)?;
+    ctx.peer.release();
+    frame_of(ctx, "b1").map(drop)
+}
+
+/// The suite's message to the server's user: `DELIVERED` once the user's
+/// client acknowledged it, `READ` once it read it, both as frames.
+fn statuses_sent(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.writer("b")?;
+    let mut b = ctx.recv("b")?;
+    let mut link = ctx.link("link")?;
+    let n = ctx.peer.number();
+    link.acked(n, &ctx.msg_frame(n, "a", "b", "a1", "from the suite"))?;
+    let (seq, ..) = next_msg(&mut b)?;
+    b.send(&format!("ACK:{seq}"))?;
+    let deadline = ctx.redial_deadline();
+    let delivered = ctx.peer.status("a1", LinkState::Delivered, deadline);
+    let want = |state| format!("STATUS:<n>:{}:{}:a1:{state}:<ts>", ctx.address("b"), ctx.remote("a"));
+    status_names(ctx, delivered, want("DELIVERED"))?;
+    b_send.conn(ctx)?.ok(&format!("READ:{}:a1", ctx.remote("a")))?;
+    let read = ctx.peer.status("a1", LinkState::Read, ctx.redial_deadline());
+    status_names(ctx, read, want("READ"))
+}
+
+/// A `STATUS` frame names the reader by its address and the author by
+/// the suite's.
+fn status_names(ctx: &LinkCtx, taken: Option<Taken>, want: String) -> Result<(), Failure> {
+    match taken.map(|t| t.frame) {
+        Some(Frame::Status { reader, author, .. })
+            if fold(&reader) == fold(&ctx.address("b")) && fold(&author) == fold(&ctx.remote("a")) =>
+        {
+            Ok(())
+        }
+        Some(other) => Err(Failure::new(want, other.to_string())),
+        None => Err(Failure::new(want, "none")),
+    }
+}
+
+/// The door reads a frame and cuts the link without an answer: the
+/// server sends the same frame, under the same number, on its next link.
+fn unanswered_frame_sent_again(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    ctx.peer.rule("b1", Rule::Lose);
+    b.msg(ctx, &ctx.remote("a"), "b1", "kept until answered")?;
+    let first = first_frame_of(ctx, "b1")?;
+    let again = frame_of(ctx, "b1")?;
+    let (one, two) = (first.frame.number(), again.frame.number());
+    check(one == two, format!("frame {one:?} again (the same number)"), format!("frame {two:?}"))
+}
+
+/// The door takes a frame but its `ACK` is lost with the link: its next
+/// `OK:<last>` says it has it, so it must not come again.
+fn resumes_after_the_peers_last(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    ctx.peer.rule("b1", Rule::TakeSilently);
+    b.msg(ctx, &ctx.remote("a"), "b1", "taken, its ACK lost")?;
+    first_frame_of(ctx, "b1")?;
+    b.msg(ctx, &ctx.remote("a"), "b2", "after it")?;
+    frame_of(ctx, "b2")?;
+    let sent = ctx.peer.frames_of("b1");
+    check(
+        sent == 1,
+        "b1 sent once (the suite said OK:<its number> in the next hello)",
+        format!("{sent} times"),
+    )
+}
+
+/// The next event on `b`'s receive connection is the bounce of message
+/// `id` to `to`, as a version-1 client reads it (a message in the chat
+/// with `to`, from the server: §27 "Failures"), whose text has `reason`;
+/// it must come by `deadline`.
+pub fn bounce(b: &mut Conn, to: &str, id: &str, reason: &str, deadline: Instant) -> Result<(), Failure> {
+    let want = format!("MSG:<seq>:{to}:<you>:_x…:<ts>:⚠ not delivered: …{reason}… (your message {id})");
+    b.wait = deadline.saturating_duration_since(Instant::now());
+    let (seq, from, _, got_id, ts, text) = next_msg(b).map_err(|f| Failure::new(&want, f.got))?;
+    let shown = format!("MSG:{seq}:{from}:…:{got_id}:{ts}:{text}");
+    let ok = fold(&from) == fold(to)
+        && got_id.starts_with("_x")
+        && text.starts_with("⚠ not delivered: ")
+        && text.contains(reason)
+        && text.ends_with(&format!("(your message {id})"));
+    check(ok, want, shown)
+}
+
+/// The door refuses a frame for good: the author is told at once, and
+/// the frame is never sent again.
+fn refused_for_good_bounces(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.writer("b")?;
+    let mut b = ctx.recv("b")?;
+    let reason = format!("{} has no user {}", ctx.peer.names.me, ctx.name("a"));
+    ctx.peer.rule("b1", Rule::Refuse(Code::UnknownUser, reason.clone()));
+    b_send.msg(ctx, &ctx.remote("a"), "b1", "to a user the suite has not")?;
+    let deadline = ctx.redial_deadline();
+    bounce(&mut b, &ctx.remote("a"), "b1", &reason, deadline)?;
+    b_send.msg(ctx, &ctx.remote("a"), "b2", "after the bounce")?;
+    frame_of(ctx, "b2")?;
+    let sent = ctx.peer.frames_of("b1");
+    check(sent == 1, "b1 sent once (refused for good)", format!("{sent} times"))
+}
+
+/// The door refuses a frame for now (`FULL`) and closes the link: the
+/// frame comes again, and its author is not told of a failure.
+fn refused_for_now_sent_again(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.writer("b")?;
+    ctx.peer.rule("b1", Rule::Refuse(Code::Full, "the suite's disk is full for now".into()));
+    b_send.msg(ctx, &ctx.remote("a"), "b1", "kept while the peer is full")?;
+    first_frame_of(ctx, "b1")?;
+    frame_of(ctx, "b1")?;
+    // A bounce would wait in the inbox: the login replays it.
+    let mut b = ctx.recv("b")?;
+    b.expect_quiet(std::time::Duration::from_millis(500), "no bounce for a refusal for now")
+}
+
+/// A refusal whose reason holds control characters and a lone backslash:
+/// the bounce the author gets is a valid event, with none of them.
+fn hostile_reason_made_safe(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.writer("b")?;
+    let mut b = ctx.recv("b")?;
+    let reason = "\u{1b}[2J\u{1b}]0;pwned\u{7}gone \\";
+    ctx.peer.rule("b1", Rule::Refuse(Code::UnknownUser, reason.into()));
+    b_send.msg(ctx, &ctx.remote("a"), "b1", "to a hostile peer")?;
+    b.wait = ctx.redial_deadline().saturating_duration_since(Instant::now());
+    let want = "a valid MSG event (the bounce), with no control character";
+    match b.event(want, false)? {
+        Event::Msg { text, .. } if !text.as_escaped().chars().any(|c| c.is_control()) => Ok(()),
+        other => Err(Failure::new(want, other.to_string())),
+    }
+}
+
+fn unknown_server_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.user("b")?;
+    let nowhere = format!("{}@{}", ctx.name("a"), ctx.name("nowhere"));
+    b.ko(&format!("MSG:{nowhere}:b1:anyone?"), Code::UnknownServer)
+}
+
+/// `<user>@<this server>` is the local `<user>`: delivered here, from the
+/// author's plain name.
+fn own_name_is_this_server(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.user("b")?;
+    ctx.user("c")?;
+    let mut c = ctx.recv("c")?;
+    send_msg(&mut b, &ctx.address("c"), "b1", "from next door")?;
+    let (seq, from, to, id, _, text) = next_msg(&mut c)?;
+    let want = format!("MSG:<seq>:{}:{}:b1:<ts>:from next door", ctx.name("b"), ctx.name("c"));
+    let ok = fold(&from) == fold(&ctx.name("b")) && fold(&to) == fold(&ctx.name("c")) && id == "b1";
+    check(ok, want, format!("MSG:{seq}:{from}:{to}:{id}:…:{text}"))
+}

@@ -1,0 +1,332 @@
+//! Group `taking`: the frames a server takes from a peer that linked to
+//! it (docs/PROTOCOL.md §27, "The stream", "The frames", "Bounds"). The
+//! suite links to the server and sends numbered frames: a message reaches
+//! the server's user as any message does; every frame is answered once,
+//! in order; duplicates — by number, by message id, a replay after a
+//! reconnect, a lower number sent after a higher one — are acknowledged
+//! and delivered to nobody again; a frame that speaks for another
+//! server's user, names a user or a server that is not there, carries a
+//! hostile text or a number past 2^53, or is too long, is refused, and
+//! the link goes on (but for the frame too long, which closes it).
+//!
+//! Whether a message was delivered once is seen on the user's receive
+//! connection: after the frames of a case, a last message is sent, and it
+//! must be the next event (nothing else came in between).
+
+use super::link::Link;
+use super::peer::now_ms;
+use super::{LinkCase, LinkCtx, case};
+use crate::conform::case::check;
+use crate::conform::messages::{next_msg, send_msg};
+use crate::conform::status::next_status;
+use crate::conform::wire::Conn;
+use crate::conform::{Failure, Group};
+use crate::protocol::link::MAX_NUMBER;
+use crate::protocol::{Code, MAX_FRAME, MsgState};
+
+pub fn cases() -> Vec<LinkCase> {
+    let c = |name, section, run| case(Group::Taking, name, section, run);
+    vec![
+        c("message-delivered", "§27 The frames", message_delivered),
+        c("escapes-travel-unchanged", "§27 The link", escapes_travel_unchanged),
+        c("pipelined-frames-answered-in-order", "§27 The stream", pipelined_in_order),
+        c("duplicate-number-taken-once", "§27 Replay", duplicate_number_taken_once),
+        c("duplicate-id-taken-once", "§27 The frames", duplicate_id_taken_once),
+        c("replay-resumes-after-last", "§27 Replay", replay_resumes_after_last),
+        c("numbers-may-skip", "§27 Replay", numbers_may_skip),
+        c("lower-number-not-applied", "§27 Replay", lower_number_not_applied),
+        c("spoofed-origin-forbidden", "§27 The frames", spoofed_origin_forbidden),
+        c("unknown-user-refused", "§27 The frames", unknown_user_refused),
+        c("other-destination-refused", "§27 The frames", other_destination_refused),
+        c("hostile-text-refused", "§27 The link", hostile_text_refused),
+        c("text-length-limits", "§27 Bounds", text_length_limits),
+        c("max-frame-still-read", "§27 Bounds", max_frame_still_read),
+        c("frame-too-long-closes", "§27 Bounds", frame_too_long_closes),
+        c("numbers-past-2^53-refused", "§27 Bounds", numbers_past_2_53_refused),
+        c("statuses-reach-the-author", "§27 The frames", statuses_reach_the_author),
+        c("status-of-no-message-refused", "§27 The frames", status_of_no_message_refused),
+        c("status-of-another-state-refused", "§27 The frames", status_of_another_state_refused),
+        c("ping-and-quit", "§27 Unnumbered frames", ping_and_quit),
+    ]
+}
+
+/// The server's user `b`, with its receive connection, and a link.
+fn setup(ctx: &LinkCtx) -> Result<(Conn, Link), Failure> {
+    ctx.user("b")?;
+    let b = ctx.recv("b")?;
+    Ok((b, ctx.link("link")?))
+}
+
+/// Sends message `id` from the suite's `a` to the server's `b` under the
+/// suite's next number; its `ACK` must come.
+fn send(ctx: &LinkCtx, link: &mut Link, id: &str, text: &str) -> Result<u64, Failure> {
+    let n = ctx.peer.number();
+    link.acked(n, &ctx.msg_frame(n, "a", "b", id, text))?;
+    Ok(n)
+}
+
+/// The next message on `b`'s receive connection is `id` from the suite's
+/// `a`, with `text` (escaped).
+fn next_is(ctx: &LinkCtx, b: &mut Conn, id: &str, text: &str) -> Result<(), Failure> {
+    let (seq, from, to, got_id, _, got_text) = next_msg(b)?;
+    let want = format!("MSG:<seq>:{}:{}:{id}:<ts>:{text}", ctx.remote("a"), ctx.name("b"));
+    let got = format!("MSG:{seq}:{from}:{to}:{got_id}:…:{got_text}");
+    let same_to = to.eq_ignore_ascii_case(&ctx.name("b"));
+    check(
+        (from.as_str(), got_id.as_str(), got_text.as_str()) == (&ctx.remote("a"), id, text) && same_to,
+        want,
+        got,
+    )
+}
+
+/// A last message, which must be the next one `b` gets: nothing came
+/// before it that should not have.
+fn nothing_else(ctx: &LinkCtx, link: &mut Link, b: &mut Conn) -> Result<(), Failure> {
+    send(ctx, link, "last", "the last message")?;
+    next_is(ctx, b, "last", "the last message")
+}
+
+fn message_delivered(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let ts = now_ms();
+    let frame = format!("MSG:{n}:{}:{}:m1:{ts}:hello from the suite", ctx.remote("a"), ctx.address("b"));
+    link.acked(n, &frame)?;
+    let (seq, from, to, id, got_ts, text) = next_msg(&mut b)?;
+    let want = format!("MSG:<seq>:{}:{}:m1:{ts}:hello from the suite", ctx.remote("a"), ctx.name("b"));
+    let ok = from == ctx.remote("a")
+        && to.eq_ignore_ascii_case(&ctx.name("b"))
+        && (id.as_str(), got_ts, text.as_str()) == ("m1", ts, "hello from the suite");
+    check(ok, want, format!("MSG:{seq}:{from}:{to}:{id}:{got_ts}:{text}"))
+}
+
+fn escapes_travel_unchanged(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let text = r"line one\nline two \\o/ 10:30";
+    send(ctx, &mut link, "m1", text)?;
+    next_is(ctx, &mut b, "m1", text)
+}
+
+/// Twenty frames in one go: twenty `ACK`s in order, twenty messages in
+/// order.
+fn pipelined_in_order(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let numbers: Vec<u64> = (0..20).map(|_| ctx.peer.number()).collect();
+    for (i, n) in numbers.iter().enumerate() {
+        link.send(&ctx.msg_frame(*n, "a", "b", &format!("p{i}"), &format!("pipelined {i}")))?;
+    }
+    for n in &numbers {
+        link.answer(&format!("ACK:{n}"))?;
+    }
+    for i in 0..numbers.len() {
+        next_is(ctx, &mut b, &format!("p{i}"), &format!("pipelined {i}"))?;
+    }
+    Ok(())
+}
+
+fn duplicate_number_taken_once(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let frame = ctx.msg_frame(n, "a", "b", "m1", "once");
+    link.acked(n, &frame)?;
+    link.acked(n, &frame)?;
+    next_is(ctx, &mut b, "m1", "once")?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+fn duplicate_id_taken_once(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    send(ctx, &mut link, "m1", "once")?;
+    send(ctx, &mut link, "m1", "once, under another number")?;
+    next_is(ctx, &mut b, "m1", "once")?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// After a reconnect the server says how far it took the suite's frames;
+/// the frame at that number, sent again, is acknowledged and not
+/// delivered again.
+fn replay_resumes_after_last(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    send(ctx, &mut link, "m1", "one")?;
+    let n = ctx.peer.number();
+    let frame = ctx.msg_frame(n, "a", "b", "m2", "two");
+    link.acked(n, &frame)?;
+    link.close();
+    let mut again = ctx.link("link2")?;
+    check(again.last == n, format!("OK:{n} (the last frame taken)"), format!("OK:{}", again.last))?;
+    again.acked(n, &frame)?;
+    next_is(ctx, &mut b, "m1", "one")?;
+    next_is(ctx, &mut b, "m2", "two")?;
+    nothing_else(ctx, &mut again, &mut b)
+}
+
+fn numbers_may_skip(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number() + 10;
+    ctx.peer.resumed(n);
+    link.acked(n, &ctx.msg_frame(n, "a", "b", "m1", "ten further"))?;
+    next_is(ctx, &mut b, "m1", "ten further")
+}
+
+/// A reordering attempt: frame n+1, then frame n. The stream's order is
+/// the numbers': n is at or below the last taken, a duplicate, answered
+/// `ACK` and not delivered.
+fn lower_number_not_applied(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let (low, high) = (ctx.peer.number(), ctx.peer.number());
+    link.send(&ctx.msg_frame(high, "a", "b", "m2", "sent first, numbered second"))?;
+    link.send(&ctx.msg_frame(low, "a", "b", "m1", "sent second, numbered first"))?;
+    link.answer(&format!("ACK:{high}"))?;
+    link.answer(&format!("ACK:{low}"))?;
+    next_is(ctx, &mut b, "m2", "sent first, numbered second")?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// A peer speaks only for its own users: not for a third server's, nor
+/// for the server's own.
+fn spoofed_origin_forbidden(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let third = format!("{}@{}", ctx.name("eve"), ctx.name("lab3"));
+    let theirs = ctx.address("c");
+    for (from, id) in [(&third, "x1"), (&theirs, "x2")] {
+        let n = ctx.peer.number();
+        let frame = format!("MSG:{n}:{from}:{}:{id}:{}:I am not who I say", ctx.address("b"), now_ms());
+        link.refused(n, &frame, Code::Forbidden)?;
+    }
+    let n = ctx.peer.number();
+    let status = format!("STATUS:{n}:{third}:{}:x1:READ:{}", ctx.address("b"), now_ms());
+    link.refused(n, &status, Code::Forbidden)?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+fn unknown_user_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    link.refused(n, &ctx.msg_frame(n, "a", "nobody", "m1", "anyone there?"), Code::UnknownUser)?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// A message for a user of another server (the link is to this one).
+fn other_destination_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let to = format!("{}@{}", ctx.name("b"), ctx.name("lab3"));
+    let frame = format!("MSG:{n}:{}:{to}:m1:{}:not for you", ctx.remote("a"), now_ms());
+    link.refused(n, &frame, Code::UnknownServer)?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// Control characters and a bad escape: refused as a client's text is.
+fn hostile_text_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    for (id, text) in
+        [("h1", "\u{1b}[2J\u{1b}]0;pwned\u{7}cleared"), ("h2", r"tab\there"), ("h3", "ends with \\")]
+    {
+        let n = ctx.peer.number();
+        link.refused(n, &ctx.msg_frame(n, "a", "b", id, text), Code::BadRequest)?;
+    }
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// A text is 1 to 4096 bytes once unescaped, as a client's.
+fn text_length_limits(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let longest = "ñ".repeat(2048); // 4096 bytes
+    send(ctx, &mut link, "m1", &longest)?;
+    for (id, text) in [("m2", format!("{longest}x")), ("m3", String::new())] {
+        let n = ctx.peer.number();
+        link.refused(n, &ctx.msg_frame(n, "a", "b", id, &text), Code::BadRequest)?;
+    }
+    next_is(ctx, &mut b, "m1", &longest)?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// A frame of `len` bytes with its `\n`.
+fn frame_of(ctx: &LinkCtx, n: u64, len: usize) -> String {
+    let head = ctx.msg_frame(n, "a", "b", "m1", "");
+    format!("{head}{}", "x".repeat(len - head.len() - 1))
+}
+
+/// A frame of exactly 16384 bytes is read (and refused for its text).
+fn max_frame_still_read(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (_, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    link.refused(n, &frame_of(ctx, n, MAX_FRAME), Code::BadRequest)?;
+    link.alive()
+}
+
+fn frame_too_long_closes(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (_, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    link.send(&frame_of(ctx, n, MAX_FRAME + 1))?;
+    link.conn.expect_ko(Code::TooLong)?;
+    link.conn.expect_closed()
+}
+
+/// `<n>` and `<ts>` are at most 2^53: past it a frame is refused (with
+/// its number, or without when the number is the field at fault).
+fn numbers_past_2_53_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let late =
+        format!("MSG:{n}:{}:{}:m1:{}:from the far future", ctx.remote("a"), ctx.address("b"), MAX_NUMBER + 2);
+    link.refused(n, &late, Code::BadRequest)?;
+    let huge = MAX_NUMBER + 2;
+    link.send(&ctx.msg_frame(huge, "a", "b", "m2", "numbered past 2^53"))?;
+    let got = link.conn.line("KO:BAD_REQUEST:… or KO:<n>:BAD_REQUEST:…")?;
+    let code =
+        got.strip_prefix("KO:").map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':'));
+    check(code.is_some_and(|c| c.starts_with("BAD_REQUEST")), "KO:…BAD_REQUEST:…", got)?;
+    // The server may close the link after a frame it cannot number.
+    let mut link = ctx.link("link2")?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// `DELIVERED` and `READ` of a message the server's user wrote to the
+/// suite's reach its author's receive connection, naming the reader by
+/// its address.
+fn statuses_reach_the_author(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.user("b")?;
+    let mut b = ctx.recv("b")?;
+    send_msg(&mut b_send, &ctx.remote("a"), "b1", "for the suite")?;
+    let took = ctx.peer.msg("b1", ctx.redial_deadline());
+    took.ok_or_else(|| Failure::new("the server's MSG frame of b1 at the suite's link port", "none"))?;
+    let mut link = ctx.link("link")?;
+    for (state, word) in [(MsgState::Delivered, "DELIVERED"), (MsgState::Read, "READ")] {
+        let n = ctx.peer.number();
+        let frame = format!("STATUS:{n}:{}:{}:b1:{word}:{}", ctx.remote("a"), ctx.address("b"), now_ms());
+        link.acked(n, &frame)?;
+        let (seq, peer, id, got) = next_status(&mut b)?;
+        let want = format!("STATUS:<seq>:{}:b1:{word}:<ts>", ctx.remote("a"));
+        let shown = format!("STATUS:{seq}:{peer}:{id}:{}:…", got.as_str());
+        check((peer.as_str(), id.as_str(), got) == (ctx.remote("a").as_str(), "b1", state), want, shown)?;
+    }
+    Ok(())
+}
+
+fn status_of_no_message_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    status_refused(ctx, "READ", Code::UnknownMessage)
+}
+
+/// `FAILED` is a client's state (a bounce), never a link's.
+fn status_of_another_state_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    status_refused(ctx, "FAILED", Code::BadRequest)
+}
+
+/// A `STATUS` frame in `state` of a message `zz` nobody sent, refused with
+/// `code`; the link goes on.
+fn status_refused(ctx: &LinkCtx, state: &str, code: Code) -> Result<(), Failure> {
+    let (_, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let frame = format!("STATUS:{n}:{}:{}:zz:{state}:{}", ctx.remote("a"), ctx.address("b"), now_ms());
+    link.refused(n, &frame, code)?;
+    link.alive()
+}
+
+fn ping_and_quit(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut link = ctx.link("link")?;
+    link.alive()?;
+    link.send("QUIT")?;
+    link.answer("OK")?;
+    link.conn.expect_closed()
+}

@@ -1,0 +1,315 @@
+//! A dialer per peer: while frames wait for the peer, it links to it
+//! (`HELLO`, answered `OK:<last>` once the peer called back to check the
+//! key), drops what the peer says it has, sends the rest in windows, and
+//! records each window's answers in the store: `ACK`s drop frames, a
+//! refusal for good bounces a message to its author, a refusal for now
+//! ends the link. An unreachable peer is dialed again after 1 s, 2 s, 4 s …
+//! at most 60 s apart, ± 20 %; a message that waited past `--give-up` is
+//! bounced, unless it was written on a link that broke before its `ACK`:
+//! the store records how far frames were written before a window leaves,
+//! and such a frame waits for the peer's `OK:<last>`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use super::{Federation, PeerStatus};
+use crate::error::{Error, Result};
+use crate::protocol::framing::FrameReader;
+use crate::protocol::link::{Answer, Opening};
+use crate::store::local::link::PeerFacts;
+use crate::store::now_ms;
+
+/// Frames sent before their answers are read.
+const WINDOW: usize = 256;
+/// The longest wait between two dials of an unreachable peer.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Longest wait for a peer's TCP handshake: a host that is down (its
+/// cable pulled) answers nothing, and a server with a long `--timeout`
+/// (a lab typed by hand) would wait that long before trying again.
+const CONNECT_MAX: Duration = Duration::from_secs(10);
+
+/// Connects to `addr` (`host:port`) within `timeout` (at most
+/// [`CONNECT_MAX`]), trying each address the name resolves to.
+pub(super) fn connect(addr: &str, timeout: Duration) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::other(format!("{addr}: no address"));
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, timeout.min(CONNECT_MAX)) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                stream.set_write_timeout(Some(timeout))?;
+                return Ok(stream);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Starts a dialer for each peer of the roster.
+pub(super) fn spawn_all(f: &Arc<Federation>) -> Result<()> {
+    for peer in &f.roster().peers {
+        let (f, name) = (f.clone(), peer.name.clone());
+        std::thread::Builder::new()
+            .name(format!("link-{name}"))
+            .spawn(move || Dialer::new(f, name).run())
+            .map_err(|e| Error::io("starting a link's thread", e))?;
+    }
+    Ok(())
+}
+
+struct Dialer {
+    f: Arc<Federation>,
+    peer: String,
+    bell: Receiver<()>,
+    bell_tx: crossbeam_channel::Sender<()>,
+    /// Whether the bell is hung on the peer's queue account yet.
+    hung: bool,
+    backoff: Duration,
+}
+
+/// Why a link ended.
+type Ended = String;
+
+impl Dialer {
+    fn new(f: Arc<Federation>, peer: String) -> Dialer {
+        let (bell_tx, bell) = crossbeam_channel::bounded(1);
+        Dialer { f, peer, bell, bell_tx, hung: false, backoff: Duration::ZERO }
+    }
+
+    fn status(&self, change: impl FnOnce(&mut PeerStatus)) {
+        change(self.f.status.lock().entry(self.peer.clone()).or_default());
+    }
+
+    /// What the store knows of the peer (nothing if it is going), with
+    /// the bell hung on its queue's account once that exists.
+    fn facts(&mut self) -> PeerFacts {
+        let Some(ctx) = self.f.ctx() else { return PeerFacts::default() };
+        let Some(store) = Federation::store(&ctx) else { return PeerFacts::default() };
+        if !self.hung
+            && let Some(id) = store.peer_account_id(&self.peer)
+        {
+            self.f.bells.write().insert(id, self.bell_tx.clone());
+            self.hung = true;
+        }
+        let facts = store.peer_facts(&self.peer);
+        self.status(|s| {
+            s.queued = facts.queued;
+            s.oldest_ms = facts.oldest_ms;
+            s.behind = facts.behind;
+        });
+        facts
+    }
+
+    fn run(mut self) {
+        while self.f.ctx().is_some() {
+            if self.f.roster().peer(&self.peer).is_none() || !self.f.leads() {
+                // Not in the roster now, or this node follows its cluster's
+                // leader, which links for it.
+                self.status(|s| s.linked = false);
+                let _ = self.bell.recv_timeout(Duration::from_secs(1));
+                continue;
+            }
+            let facts = self.facts();
+            if facts.queued == 0 && !facts.behind {
+                let _ = self.bell.recv_timeout(Duration::from_secs(1));
+                continue;
+            }
+            match self.link() {
+                Ok(()) => self.backoff = Duration::ZERO,
+                Err(why) => {
+                    let since = now_ms();
+                    self.status(|s| {
+                        s.linked = false;
+                        s.retrying_since.get_or_insert(since);
+                        s.last_error = why.clone();
+                    });
+                    // Only a peer that could not take them now: one that
+                    // is back after a while takes what waited (its
+                    // `OK:<last>` may say it has it already).
+                    self.give_up();
+                    log::debug!("link to {}: {why}", self.peer);
+                    self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
+                    let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
+                    let wait = self.backoff.mul_f64(jitter);
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && self.f.ctx().is_some() {
+                        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bounces what waited past the give-up age.
+    fn give_up(&self) {
+        let Some(ctx) = self.f.ctx() else { return };
+        let Some(store) = Federation::store(&ctx) else { return };
+        let cutoff = now_ms().saturating_sub(self.f.give_up.as_millis() as u64);
+        let why = self.f.status.lock().get(&self.peer).map(|s| s.last_error.clone()).unwrap_or_default();
+        let secs = self.f.give_up.as_secs();
+        let mut reason = format!("{} unreachable for {secs} s (--give-up)", self.peer);
+        if !why.is_empty() {
+            reason = format!("{reason}: {why}");
+        }
+        match store.give_up(&self.peer, cutoff, &reason) {
+            Ok((0, _)) => {}
+            Ok((frames, bounced)) => log::warn!(
+                "link to {}: {frames} frames waited past --give-up {secs} s: dropped, {bounced} messages bounced",
+                self.peer
+            ),
+            Err(ko) => log::warn!("link to {}: give-up: {}", self.peer, ko.reason),
+        }
+    }
+
+    /// One link: hello, replay, the stream while frames wait, then idle
+    /// with `PING`s until the bell or the timeout.
+    fn link(&mut self) -> std::result::Result<(), Ended> {
+        let roster = self.f.roster();
+        let entry = roster.peer(&self.peer).ok_or("not in the roster")?.clone();
+        let stream = connect(&entry.addr(), self.f.timeout).map_err(|e| e.to_string())?;
+        let mut reader =
+            FrameReader::new(stream.try_clone().map_err(|e| e.to_string())?, 8192, self.f.max_frame);
+        let key = random_key();
+        self.f.keys.lock().insert(key.clone(), entry.name.clone());
+        let hello = Opening::Hello {
+            from: self.f.me.clone(),
+            to: entry.name.clone(),
+            secret: roster.me.secret.clone(),
+            key: key.clone(),
+            identity: self.f.identity.clone(),
+        };
+        let said = write_line(&stream, &hello.to_string()).and_then(|()| {
+            // The peer calls back before it answers: twice the timeout.
+            read_answer(&mut reader, self.f.timeout * 2)
+        });
+        self.f.keys.lock().remove(&key);
+        let last = match said? {
+            Answer::Hello(last) => last,
+            other => return Err(format!("hello answered {other}")),
+        };
+        let since = self.f.status.lock().get(&self.peer).and_then(|s| s.retrying_since);
+        log::info!(
+            "link to {}: linked (it has our frames up to {last}){}",
+            self.peer,
+            match since {
+                Some(t) => format!(", after {} s away", now_ms().saturating_sub(t) / 1000),
+                None => String::new(),
+            }
+        );
+        self.status(|s| {
+            s.linked = true;
+            s.retrying_since = None;
+            s.last_error.clear();
+        });
+        let ctx = self.f.ctx().ok_or("shutting down")?;
+        let store = Federation::store(&ctx).ok_or("no local store")?;
+        store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
+        // What was written on an earlier link and is above `<last>` is not
+        // there: no longer in doubt.
+        store.written_through(&self.peer, last).map_err(|ko| ko.reason)?;
+        let (mut idle_since, mut not_yet_on_disk) = (Instant::now(), 0);
+        loop {
+            if !self.f.leads() {
+                let _ = write_line(&stream, "QUIT");
+                return Err("this node no longer leads its cluster".into());
+            }
+            let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
+            if frames.is_empty() {
+                if self.f.ctx().is_none() {
+                    let _ = write_line(&stream, "QUIT");
+                    return Ok(());
+                }
+                let facts = self.facts();
+                if facts.queued == 0 && facts.behind {
+                    // Everything queued is taken: now the rooms' last
+                    // messages, of which some were dropped for it.
+                    let n = store.catch_up(&self.peer).map_err(|ko| ko.reason)?;
+                    log::info!("link to {}: caught up with {n} messages of rooms homed here", self.peer);
+                    continue;
+                }
+                if facts.queued > 0 && not_yet_on_disk < 500 {
+                    // Queued, not on disk yet (a bell rung by a request
+                    // before its batch was written): soon.
+                    not_yet_on_disk += 1;
+                    let _ = self.bell.recv_timeout(Duration::from_millis(2));
+                    continue;
+                }
+                let half = self.f.timeout / 2;
+                if self.bell.recv_timeout(half.saturating_sub(idle_since.elapsed())).is_err() {
+                    write_line(&stream, "PING")?;
+                    match read_answer(&mut reader, self.f.timeout)? {
+                        Answer::Pong => idle_since = Instant::now(),
+                        other => return Err(format!("PING answered {other}")),
+                    }
+                }
+                continue;
+            }
+            idle_since = Instant::now();
+            not_yet_on_disk = 0;
+            // Once written, a frame may be taken with its ACK lost: it is in
+            // doubt from then, and never bounced by age (`give_up`).
+            let through = frames.last().map_or(0, |o| o.n);
+            store.written_through(&self.peer, through).map_err(|ko| ko.reason)?;
+            let mut out = String::new();
+            for o in &frames {
+                out.push_str(&o.frame.to_string());
+                out.push('\n');
+            }
+            write_line(&stream, out.trim_end_matches('\n'))?;
+            let mut refused = HashMap::new();
+            let mut done = 0;
+            let mut stop = None;
+            for o in &frames {
+                match read_answer(&mut reader, self.f.timeout)? {
+                    Answer::Ack(n) if n == o.n => done = n,
+                    Answer::Ko(Some(n), code, why) if n == o.n => {
+                        if Answer::for_now(code) {
+                            stop = Some(format!("frame {n} refused for now: {} {why}", code.as_str()));
+                            break;
+                        }
+                        log::debug!("link to {}: frame {n} refused: {} {why}", self.peer, code.as_str());
+                        refused.insert(n, format!("{} refused it: {why}", self.peer));
+                        done = n;
+                    }
+                    other => return Err(format!("frame {} answered {other}", o.n)),
+                }
+            }
+            if done > 0 {
+                store.frames_done(&self.peer, done, &refused).map_err(|ko| ko.reason)?;
+            }
+            self.facts();
+            if let Some(why) = stop {
+                return Err(why);
+            }
+        }
+    }
+}
+
+fn write_line(mut stream: &TcpStream, line: &str) -> std::result::Result<(), Ended> {
+    stream.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())
+}
+
+fn read_answer(reader: &mut FrameReader<TcpStream>, timeout: Duration) -> std::result::Result<Answer, Ended> {
+    let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| super::said(&e))?;
+    Answer::parse(line).map_err(|e| crate::protocol::link::clean_reason(&e))
+}
+
+/// A dialback key: 24 characters from `A-Z a-z 0-9`.
+fn random_key() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 24];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+}
+
+fn random_u8() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    b[0]
+}

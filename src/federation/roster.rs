@@ -1,0 +1,143 @@
+//! The class roster (`--peers FILE`): one CSV line `name,host,port,secret`
+//! per server of the network, this one's included, no header. A teacher
+//! writes it and gives everyone the same file; the server reads it again
+//! whenever it changes (`Roster::reload`), so a class adds or moves a
+//! server without restarts.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::protocol::link::check_secret;
+use crate::protocol::names::{check_name, fold};
+
+/// Most servers a roster may name: a class, with room to spare; what each
+/// costs (a dialer thread, a link) is bounded by it.
+pub const MAX_SERVERS: usize = 256;
+
+/// One server of the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub secret: String,
+}
+
+impl Entry {
+    /// `host:port`, to connect to.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// The roster as read, with what this server is in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roster {
+    /// This server's own line.
+    pub me: Entry,
+    /// The others, in the file's order.
+    pub peers: Vec<Entry>,
+}
+
+impl Roster {
+    /// Reads the roster of the server named `me` from its text; the error
+    /// names the line and what is wrong with it.
+    pub fn parse(text: &str, me: &str) -> Result<Roster, String> {
+        let mut all: Vec<Entry> = Vec::new();
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        for (i, row) in reader.records().enumerate() {
+            let line = i + 1;
+            let row = row.map_err(|e| format!("line {line}: {e}"))?;
+            if row.len() == 1 && row[0].trim().is_empty() {
+                continue;
+            }
+            if row.len() != 4 {
+                return Err(format!(
+                    "line {line}: expected name,host,port,secret, found {} fields",
+                    row.len()
+                ));
+            }
+            let name = row[0].trim();
+            check_name(name).map_err(|e| format!("line {line}: bad server name: {e}"))?;
+            let host = row[1].trim();
+            if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!("line {line}: bad host {host:?}"));
+            }
+            let port =
+                row[2].trim().parse::<u16>().map_err(|_| format!("line {line}: bad port {:?}", &row[2]))?;
+            let secret = row[3].trim();
+            check_secret(secret).map_err(|e| format!("line {line}: {e}"))?;
+            if all.iter().any(|e| fold(&e.name) == fold(name)) {
+                return Err(format!("line {line}: {name} is named twice"));
+            }
+            all.push(Entry { name: name.into(), host: host.into(), port, secret: secret.into() });
+            if all.len() > MAX_SERVERS {
+                return Err(format!("more than {MAX_SERVERS} servers"));
+            }
+        }
+        let at =
+            all.iter().position(|e| fold(&e.name) == fold(me)).ok_or(format!("no line for {me} (--name)"))?;
+        let me = all.remove(at);
+        Ok(Roster { me, peers: all })
+    }
+
+    /// The peer named `name` (ignoring case).
+    pub fn peer(&self, name: &str) -> Option<&Entry> {
+        self.peers.iter().find(|e| e.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The roster's file, and when it was last read.
+pub struct RosterFile {
+    path: PathBuf,
+    stamp: Option<(SystemTime, u64)>,
+}
+
+impl RosterFile {
+    pub fn new(path: &Path) -> RosterFile {
+        RosterFile { path: path.to_path_buf(), stamp: None }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The roster, if the file changed since the last read (or this is the
+    /// first); an error if it changed into something that is not a roster.
+    pub fn reload(&mut self, me: &str) -> Result<Option<Roster>, String> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+        if self.stamp == Some(stamp) {
+            return Ok(None);
+        }
+        self.stamp = Some(stamp);
+        let text =
+            std::fs::read_to_string(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Roster::parse(&text, me).map(Some).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_roster_names_this_server_and_its_peers() {
+        let r = Roster::parse("lab1,10.0.0.11,7001,s1\nlab2,pc-2.local,7002,s2\n\n", "LAB1").unwrap();
+        assert_eq!(r.me.name, "lab1");
+        assert_eq!(r.peers.len(), 1);
+        assert_eq!(r.peer("Lab2").unwrap().addr(), "pc-2.local:7002");
+    }
+
+    #[test]
+    fn a_bad_line_is_named() {
+        let bad = |text: &str| Roster::parse(text, "lab1").unwrap_err();
+        assert!(bad("lab2,h,1,s\n").contains("no line for lab1"));
+        assert!(bad("lab1,h,1,s\nlab 2,h,1,s\n").starts_with("line 2: bad server name"));
+        assert!(bad("lab1,h,99999,s\n").starts_with("line 1: bad port"));
+        assert!(bad("lab1,h,1\n").contains("expected name,host,port,secret"));
+        assert!(bad("lab1,h,1,s:x\n").contains("secret"));
+        assert!(bad("lab1,h,1,s\nLAB1,h,2,t\n").contains("named twice"));
+    }
+}

@@ -1,0 +1,857 @@
+//! 1.3 (§27): the local store's half of the class network. What a link
+//! takes from a peer becomes records applied by the same code as a
+//! client's (a remote user's `MSG`, a `DELIVERED`, a `READ`), with how far
+//! the peer's frames were taken written in the same batch; what waits for
+//! a peer is the inbox of its account (`state::remote`), read back as
+//! frames, and acknowledged with an `ACK` record as a client's inbox is.
+//! So a restart, a checkpoint, or a cluster's follower applying the
+//! leader's batches, has all of it.
+//!
+//! Rooms across servers (§27, "Rooms"): at a room's **home**, a peer's
+//! `JOIN` and `LEAVE` are those records for its user's address, and its
+//! room `MSG` is a message of the room, ordered here and queued for every
+//! member server (`State::fan_out`); at a **member server**, the home's
+//! room `MSG` enters the copy `#lab@lab2` as a message of it, once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::super::backend::Ticket;
+use super::super::budget::check_inbox;
+use super::super::now_ms;
+use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
+use super::super::state::remote::{
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, peer_account,
+};
+use super::super::state::{Queued, RoomId, State, UserId};
+use super::reader::read_failed;
+use super::{Inner, LocalStore, Pending};
+use crate::protocol::link::{Frame, LinkState, clean_reason};
+use crate::protocol::{Code, Ko};
+use crate::store::prefs;
+
+/// How far into the future a peer's `<ts>` may be; later is taken as now
+/// (a peer cannot push this server's clock).
+const FUTURE_MS: u64 = 60_000;
+
+/// Most users of one peer this server remembers (their conversations and
+/// the ids each sent); a message from one more is refused.
+pub const MAX_REMOTE_USERS: usize = 10_000;
+
+/// Frames of a peer's queue looked at, at most, each time the give-up age
+/// is checked (each dial of an unreachable peer): the rest wait for the
+/// next look.
+const GIVE_UP_SCAN: usize = 10_000;
+
+/// A frame waiting for a peer, as the link sends it.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// Its number `<n>`.
+    pub n: u64,
+    pub frame: Frame,
+    /// When its record was written (the give-up age counts from it).
+    pub ts: u64,
+}
+
+/// What the link knows of a peer from the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerFacts {
+    /// The last frame of the peer's taken here.
+    pub took: u64,
+    /// The identity it presented first and the secret's fingerprint then.
+    pub pin: Option<String>,
+    /// Frames waiting for it.
+    pub queued: u64,
+    /// Frames of rooms homed here were dropped for it: it catches up
+    /// ([`LocalStore::catch_up`]) once its queue is empty.
+    pub behind: bool,
+    /// When the oldest frame waiting for it was written (Unix ms).
+    pub oldest_ms: Option<u64>,
+}
+
+/// What a frame taken from a peer changed that the server tells its
+/// clients: a member of the peer's joined or left a room homed here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub user: UserId,
+    pub name: String,
+    pub room: String,
+    pub joined: bool,
+}
+
+fn ko(code: Code, why: impl Into<String>) -> Ko {
+    Ko::new(code, why.into())
+}
+
+impl LocalStore {
+    /// True while this store may write: a single server, or the leader of
+    /// its cluster (a follower applies the leader's batches). Only then
+    /// does a server dial its peers and take their frames.
+    pub fn leads(&self) -> bool {
+        !self.inner.following.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Where the leader of this cluster, named `me`, takes links, as it
+    /// said last ([`AT`]).
+    pub fn leader_link(&self, me: &str) -> Option<String> {
+        self.inner.state.lock().link_fact(me, AT).map(str::to_string)
+    }
+
+    /// This node leads, and takes links at `at`: says so to the other
+    /// nodes (a record they apply), unless they know it already.
+    pub fn advertise_link(&self, me: &str, at: &str) -> Result<(), Ko> {
+        let ((), ticket) = self.inner.write_in(|state, pending| {
+            if state.link_fact(me, AT) == Some(at) {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let (user, name, key) = (peer_account(me).into(), LINK.into(), AT.into());
+            state.commit(Record::Set { ts, user, name, key, value: Some(at.into()) }, &mut pending.batch)
+        })?;
+        self.inner.sync_through(ticket.0)
+    }
+
+    /// The account whose inbox is `server`'s queue, once it exists.
+    pub fn peer_account_id(&self, server: &str) -> Option<UserId> {
+        self.inner.state.lock().peer_queue(server)
+    }
+
+    /// What the store knows of the link to `server`.
+    pub fn peer_facts(&self, server: &str) -> PeerFacts {
+        let (mut facts, oldest) = {
+            let state = self.inner.state.lock();
+            let (queued, oldest) = state.peer_queue(server).map_or((0, None), |p| {
+                let inbox = &state.users[p].inbox;
+                (inbox.last_seq - inbox.acked, inbox.queue.front().map(Queued::pos))
+            });
+            let facts = PeerFacts {
+                took: state.link_fact(server, TOOK).and_then(|t| t.parse().ok()).unwrap_or(0),
+                pin: state.link_fact(server, PIN).map(str::to_string),
+                queued,
+                behind: state.link_fact(server, BEHIND).is_some(),
+                oldest_ms: None,
+            };
+            (facts, oldest)
+        };
+        // The oldest frame's time is its record's, read outside the lock.
+        facts.oldest_ms = oldest
+            .and_then(|pos| self.inner.log.read_line(pos).ok().flatten())
+            .and_then(|line| Record::decode(&line).ok())
+            .map(|record| record.ts());
+        facts
+    }
+
+    /// Pins `server`'s identity (`pin`: `<identity> <fingerprint>`); a new
+    /// pin forgets how far its frames were taken (a new server numbers
+    /// from 1).
+    pub fn pin_peer(&self, server: &str, pin: &str) -> Result<(), Ko> {
+        let ((), ticket) = self.inner.write_in(|state, pending| {
+            let user: Arc<str> = peer_account(server).into();
+            let ts = state.next_ts(now_ms());
+            let set = |key: &str, value: &str| Record::Set {
+                ts,
+                user: user.clone(),
+                name: LINK.into(),
+                key: key.into(),
+                value: Some(value.into()),
+            };
+            state.commit(set(PIN, pin), &mut pending.batch)?;
+            state.commit(set(TOOK, "0"), &mut pending.batch)
+        })?;
+        self.inner.sync_through(ticket.0)
+    }
+
+    /// Takes frame `<n>` from `server` (this server is `me`): applies it
+    /// and notes `<n>` as taken, in one batch; returns once it is on disk.
+    /// A frame at or below the last taken is a duplicate: nothing done.
+    /// The `KO` says why it is refused ([`crate::protocol::link::Answer::for_now`]
+    /// tells a refusal for now from one for good).
+    pub fn take_frame(&self, server: &str, me: &str, frame: &Frame) -> Result<Option<Membership>, Ko> {
+        let Some(n) = frame.number() else { return Ok(None) };
+        let (changed, ticket) = self.inner.write_in(|state, pending| {
+            let took = state.link_fact(server, TOOK).and_then(|t| t.parse().ok()).unwrap_or(0u64);
+            if n <= took {
+                return Ok(None);
+            }
+            let sides = (server, me);
+            let mut changed = None;
+            match frame {
+                Frame::Msg { from, to, id, ts, text, .. } => {
+                    let msg = (from.as_str(), to.as_str(), id.as_str(), *ts, text);
+                    if to.starts_with('#') {
+                        self.inner.take_room_msg(state, pending, sides, msg)?
+                    } else {
+                        self.inner.take_msg(state, pending, sides, msg)?
+                    }
+                }
+                Frame::Status { reader, author, id, state: what, .. } => {
+                    self.inner.take_status(state, pending, sides, (reader, author, id), *what)?
+                }
+                Frame::Join { user, room, .. } => {
+                    changed = self.inner.take_membership(state, pending, sides, (user, room), true)?
+                }
+                Frame::Leave { user, room, .. } => {
+                    changed = self.inner.take_membership(state, pending, sides, (user, room), false)?
+                }
+                Frame::Ping | Frame::Quit => {}
+            }
+            let ts = state.next_ts(now_ms());
+            let took = Record::Set {
+                ts,
+                user: peer_account(server).into(),
+                name: LINK.into(),
+                key: TOOK.into(),
+                value: Some(n.to_string()),
+            };
+            state.commit(took, &mut pending.batch)?;
+            Ok(changed)
+        })?;
+        self.inner.sync_through(ticket.0)?;
+        Ok(changed)
+    }
+
+    /// Records that this server's frames to `server` are written on a
+    /// link through `<n>` ([`WROTE`]), on disk (and, in a cluster, in the
+    /// replicated log, so a new leader knows it) before the link writes
+    /// them: from then, those the peer has not acknowledged are in doubt.
+    /// Also called with the peer's `OK:<last>` at a hello, which settles
+    /// the doubt: it has what is at or below `<last>`, and nothing above.
+    pub fn written_through(&self, server: &str, n: u64) -> Result<(), Ko> {
+        let ((), ticket) = self.inner.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(()) };
+            // A peer's `OK:<last>` past the last frame numbered counts as the last.
+            let n = n.min(state.users[peer].inbox.last_seq);
+            if state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64) == n {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let (user, name, key) = (peer_account(server).into(), LINK.into(), WROTE.into());
+            state.commit(Record::Set { ts, user, name, key, value: Some(n.to_string()) }, &mut pending.batch)
+        })?;
+        self.inner.sync_through(ticket.0)
+    }
+
+    /// The frames waiting for `server` after number `after`, at most
+    /// `max`, that are on disk; this server is `me`.
+    pub fn frames_for(&self, server: &str, me: &str, after: u64, max: usize) -> Result<Vec<Outgoing>, Ko> {
+        let synced = self.inner.synced();
+        let entries = {
+            let state = self.inner.state.lock();
+            let Some(peer) = state.peer_queue(server) else { return Ok(Vec::new()) };
+            // The frames set aside are never sent: those before them, then
+            // those after them (a link's numbers may skip).
+            let mut entries = match set_aside(&state, server) {
+                Some((first, last)) => {
+                    let mut before = state.queued(peer, after, first - 1, max);
+                    let rest = max.saturating_sub(before.len());
+                    before.extend(state.queued(peer, after.max(last), u64::MAX, rest));
+                    before
+                }
+                None => state.queued(peer, after, u64::MAX, max),
+            };
+            entries.retain(|(_, q)| q.pos() < synced);
+            entries
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (n, queued) in entries {
+            let pos = queued.pos();
+            let Some(line) = self.inner.log.read_line(pos).map_err(|e| read_failed(pos, e))? else {
+                continue; // removed by retention: nothing to send
+            };
+            let (frame, ts) = match queued {
+                Queued::Direct { .. } => {
+                    let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    let text = crate::protocol::Text::parse(&m.text).map_err(|e| read_failed(pos, e))?;
+                    let from = format!("{}@{me}", m.from);
+                    (Frame::Msg { n, from, to: m.to.into(), id: m.id.into(), ts: m.ts, text }, m.ts)
+                }
+                Queued::Status { .. } => {
+                    let (reader, author, id, state, ts) =
+                        match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
+                            Record::Delivered { user, chat, id, ts, .. } => {
+                                (user, chat, id, LinkState::Delivered, ts)
+                            }
+                            Record::Read { user, chat, id, ts, .. } => (user, chat, id, LinkState::Read, ts),
+                            other => return Err(read_failed(pos, format!("a link's status is {other:?}"))),
+                        };
+                    let reader = format!("{reader}@{me}");
+                    (
+                        Frame::Status {
+                            n,
+                            reader,
+                            author: author.to_string(),
+                            id: id.to_string(),
+                            state,
+                            ts,
+                        },
+                        ts,
+                    )
+                }
+                Queued::Link { .. } => {
+                    let record = Record::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    let ts = record.ts();
+                    (link_frame(n, record, me).map_err(|e| read_failed(pos, e))?, ts)
+                }
+                other => return Err(read_failed(pos, format!("a peer's queue holds {other:?}"))),
+            };
+            out.push(Outgoing { n, frame, ts });
+        }
+        Ok(out)
+    }
+
+    /// The peer answered frame `<n>` and every one before it: drops them
+    /// from its queue (a number past the last given counts as the last:
+    /// a peer cannot make this server skip numbers). `refused`: the frames
+    /// it refused for good, with its reasons; a message is then bounced to
+    /// its author (`FAILED`).
+    pub fn frames_done(&self, server: &str, n: u64, refused: &HashMap<u64, String>) -> Result<(), Ko> {
+        let why = |seq| refused.get(&seq).map(|r: &String| clean_reason(r));
+        let (_, ticket) = self.inner.apply_frames_done(server, n, Dropped::Refused, why)?;
+        self.inner.sync_through(ticket.0)
+    }
+
+    /// Bounces every message waiting for `server` since before `cutoff_ms`
+    /// (statuses for it are dropped): the give-up age is past. A frame
+    /// written on a link that broke before its `ACK` ([`WROTE`]) is in
+    /// doubt: the peer may have it, so it is never bounced by age; the
+    /// peer's next `OK:<last>` settles it. The frames behind it were never
+    /// written on a link, so the peer has none of them: past the age they
+    /// bounce all the same, and are set aside ([`SET_ASIDE`]): never sent,
+    /// they leave the queue once the frames in doubt ahead of them are
+    /// settled. Messages of rooms homed here are nobody's custody: they
+    /// wait as long as the queue has room for them
+    /// (`state::remote::ROOM_QUEUE_MAX`), and go only with the frames
+    /// around them, leaving the peer behind. Returns how many frames were
+    /// dropped or set aside, and how many messages of those were bounced.
+    pub fn give_up(&self, server: &str, cutoff_ms: u64, reason: &str) -> Result<(u64, usize), Ko> {
+        let reason = clean_reason(reason);
+        let (from, last, doubt) = {
+            let state = self.inner.state.lock();
+            let Some(peer) = state.peer_queue(server) else { return Ok((0, 0)) };
+            let inbox = &state.users[peer].inbox;
+            let wrote = state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64);
+            let aside = set_aside(&state, server);
+            let doubt = wrote > inbox.acked;
+            // In doubt: what follows the frames in doubt, after the run
+            // already set aside if it follows them (one run at a time).
+            let from = match (doubt, aside) {
+                (false, _) => inbox.acked,
+                (true, None) => wrote,
+                (true, Some((_, end))) if end >= wrote => end,
+                (true, Some(_)) => return Ok((0, 0)),
+            };
+            let mut last = from;
+            for (n, queued) in state.queued(peer, from, u64::MAX, GIVE_UP_SCAN) {
+                if aside.is_some_and(|(first, end)| (first..=end).contains(&n)) {
+                    last = n; // bounced already
+                    continue;
+                }
+                let Some(line) = self.inner.log.read_line(queued.pos()).ok().flatten() else { break };
+                match Record::decode(&line) {
+                    Ok(Record::Msg { msg, .. }) if msg.to.starts_with('#') => {}
+                    Ok(record) if record.ts() < cutoff_ms => last = n,
+                    _ => break,
+                }
+            }
+            (from, last, doubt)
+        };
+        if last == from {
+            return Ok((0, 0));
+        }
+        let why = |_| Some(reason.clone());
+        let (bounced, ticket) = if doubt {
+            self.inner.apply_set_aside(server, from, last, why)?
+        } else {
+            self.inner.apply_frames_done(server, last, Dropped::GivenUp, why)?
+        };
+        self.inner.sync_through(ticket.0)?;
+        Ok((last - from, bounced))
+    }
+
+    /// A peer that is behind (frames of rooms homed here were dropped for
+    /// it) gets the last [`BACKFILL_MAX`] messages of each room homed here
+    /// that has members of its users, and is no longer behind. Returns
+    /// how many messages were queued again.
+    pub fn catch_up(&self, server: &str) -> Result<usize, Ko> {
+        let (queued, ticket) = self.inner.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            if state.users[peer].settings.get(LINK, BEHIND).is_none() {
+                return Ok(0);
+            }
+            let mut queued = 0;
+            for room in state.rooms_with_members_of(server) {
+                queued += self.inner.backfill(state, pending, server, room)?;
+            }
+            if state.users[peer].settings.get(LINK, BEHIND).is_some() {
+                // No room had a message to give again.
+                let ts = state.next_ts(now_ms());
+                let user = state.users[peer].name.clone();
+                let done = Record::Set { ts, user, name: LINK.into(), key: BEHIND.into(), value: None };
+                state.commit(done, &mut pending.batch)?;
+            }
+            Ok(queued)
+        })?;
+        self.inner.sync_through(ticket.0)?;
+        Ok(queued)
+    }
+}
+
+/// Why frames leave a peer's queue without an `ACK`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dropped {
+    /// The peer refused them for good.
+    Refused,
+    /// They waited past the give-up age.
+    GivenUp,
+}
+
+/// The frame number `n` that the record of a [`Queued::Link`] entry is,
+/// this server being `me`.
+fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
+    let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
+    Ok(match record {
+        Record::Join { user, room, .. } => Frame::Join { n, user: ours(&user), room: room.to_string() },
+        Record::Leave { user, room, .. } => Frame::Leave { n, user: ours(&user), room: room.to_string() },
+        // A message of ours to a room homed elsewhere: for its home.
+        Record::Post { msg } => Frame::Msg {
+            n,
+            from: ours(&msg.from),
+            to: msg.to.to_string(),
+            id: msg.id.to_string(),
+            ts: msg.ts,
+            text: msg.text.clone(),
+        },
+        // A message of a room homed here: for a member server.
+        Record::Msg { msg, .. } => Frame::Msg {
+            n,
+            from: ours(&msg.from),
+            to: format!("{}@{me}", msg.to),
+            id: msg.id.to_string(),
+            ts: msg.ts,
+            text: msg.text.clone(),
+        },
+        other => return Err(format!("a peer's frame is {other:?}")),
+    })
+}
+
+/// The two sides of a frame from `server` to this server, `me`: the one
+/// who speaks must be `server`'s user (a peer speaks only for its own),
+/// the other one of ours, whose local name is returned.
+fn sides<'a>((server, me): (&str, &str), speaker: &str, ours: &'a str) -> Result<&'a str, Ko> {
+    let (_, origin) = address(speaker).unwrap_or((speaker, ""));
+    if !origin.eq_ignore_ascii_case(server) {
+        return Err(ko(Code::Forbidden, format!("{server} speaks only for its own users, not {speaker}")));
+    }
+    let (user, dest) = address(ours).unwrap_or((ours, ""));
+    if !dest.eq_ignore_ascii_case(me) {
+        return Err(ko(Code::UnknownServer, format!("this is {me}, not {dest}")));
+    }
+    Ok(user)
+}
+
+impl Inner {
+    /// At a room's home: a peer's user joins (`joined`) or leaves one of
+    /// its rooms. A server whose first user joins gets the room's last
+    /// messages ([`Inner::backfill`]).
+    fn take_membership(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (user, room): (&str, &str),
+        joined: bool,
+    ) -> Result<Option<Membership>, Ko> {
+        let local = sides((server, me), user, room)?;
+        let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
+        let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
+        let name = state.room(r).name.clone();
+        let account = state.user_id(user);
+        let member = account.is_some_and(|u| state.is_member(r, u));
+        let ts = state.next_ts(now_ms());
+        if !joined {
+            let Some(u) = account.filter(|_| member) else {
+                return Err(ko(Code::NotMember, format!("{user} is not in {name}")));
+            };
+            let user = state.users[u].name.clone();
+            state.commit(Record::Leave { ts, user: user.clone(), room: name.clone() }, &mut pending.batch)?;
+            return Ok(Some(Membership { user: u, name: user.to_string(), room: name.to_string(), joined }));
+        }
+        if member {
+            return Ok(None); // a member already: nothing changes
+        }
+        if account.is_none() && state.remote_users(server) >= MAX_REMOTE_USERS {
+            let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
+        let rules = state.room(r).rules.may_join(user, false, now_ms(), &name);
+        let rooms = account.map_or(0, |u| state.rooms_of(u).count());
+        crate::store::meaning::rooms::join(false, rules, rooms)?;
+        let first = !state.member_servers(r).iter().any(|s| s.eq_ignore_ascii_case(server));
+        let read = state.room_link(r).ord;
+        let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
+        state
+            .commit(Record::Join { ts, user: named.clone(), room: name.clone(), read }, &mut pending.batch)?;
+        if first {
+            self.backfill(state, pending, server, r)?;
+        }
+        let u = state.user_id(&named).ok_or_else(|| ko(Code::Internal, "a joined account is gone"))?;
+        Ok(Some(Membership { user: u, name: named.to_string(), room: name.to_string(), joined }))
+    }
+
+    /// Queues the last [`BACKFILL_MAX`] messages of `room` (homed here)
+    /// for `server` again (a `BACKFILL` record); how many.
+    fn backfill(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        server: &str,
+        room: RoomId,
+    ) -> Result<usize, Ko> {
+        let mut positions = Vec::new();
+        let mut pos = state.room_head(room);
+        while pos != NO_POS && positions.len() < BACKFILL_MAX {
+            let Some(line) = self.line(pending, pos)? else { break }; // removed by retention
+            positions.push(pos);
+            pos = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?.prev;
+        }
+        if positions.is_empty() {
+            return Ok(0);
+        }
+        positions.reverse();
+        let ts = state.next_ts(now_ms());
+        let (peer, room) = (peer_account(server).into(), state.room(room).name.clone());
+        let n = positions.len();
+        state.commit(Record::Backfill { ts, peer, room, positions }, &mut pending.batch)?;
+        Ok(n)
+    }
+
+    /// A room message from a peer: to this server as the room's home,
+    /// from one of the peer's users who is a member; or from the peer as
+    /// the home, its ordered copy, into this server's copy of the room.
+    fn take_room_msg(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
+    ) -> Result<(), Ko> {
+        let (_, home) = address(to).unwrap_or((to, ""));
+        if home.eq_ignore_ascii_case(me) {
+            return self.take_room_post(state, pending, (server, me), (from, to, id, text));
+        }
+        if !home.eq_ignore_ascii_case(server) {
+            return Err(ko(Code::Forbidden, format!("{server} is not the home of {to}")));
+        }
+        // The home's copy. The author is anyone of the room's; one of
+        // ours must have sent it (the home speaks for its room, not for
+        // our users).
+        let Some(copy) = state.room_id(to) else {
+            return Ok(()); // none of ours is in the room now: taken, stored nowhere
+        };
+        let author: Arc<str> = match address(from) {
+            Some((user, origin)) if origin.eq_ignore_ascii_case(me) => {
+                let local = state.user_id(user).filter(|&u| !state.is_remote(u));
+                let local = local.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
+                if !self.sent_where(state, pending, local, id, to, true)? {
+                    let why = format!(
+                        "{server} speaks only for its own users and rooms: {from} sent no {id} to {to}"
+                    );
+                    return Err(ko(Code::Forbidden, why));
+                }
+                state.users[local].name.clone()
+            }
+            _ => from.into(),
+        };
+        if let Some(a) = state.user_id(&author)
+            && self.sent_where(state, pending, a, id, to, false)?
+        {
+            return Ok(()); // in the copy already (a catch-up overlaps what came)
+        }
+        if state.user_id(&author).is_none() {
+            let (_, origin) = address(&author).unwrap_or(("", server));
+            if state.remote_users(origin) >= MAX_REMOTE_USERS {
+                let why = format!("{origin} has {MAX_REMOTE_USERS} users known here, the most");
+                return Err(ko(Code::Forbidden, why));
+            }
+        }
+        self.options.budget.check_peer(state, server)?; // the home pays for its room's copy
+        let now = now_ms();
+        let ts = if ts > now + FUTURE_MS { now } else { ts };
+        let (name, link) = (state.room(copy).name.clone(), state.room_link(copy));
+        let msg = Message { from: author, to: name, id: id.into(), ts, text: text.clone() };
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
+    }
+
+    /// At a room's home: a message of a peer's user who is a member, put
+    /// in the room's order (its time is this server's).
+    fn take_room_post(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (from, to, id, text): (&str, &str, &str, &crate::protocol::Text),
+    ) -> Result<(), Ko> {
+        let local = sides((server, me), from, to)?;
+        let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
+        let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
+        let name = state.room(r).name.clone();
+        let author = state.user_id(from).filter(|&u| state.is_member(r, u));
+        let author = author.ok_or_else(|| ko(Code::NotMember, format!("{from} is not in {name}")))?;
+        if self.resent(state, pending, author, id)?.is_some() {
+            return Ok(()); // a duplicate by (origin, sender, id): taken once
+        }
+        let now = now_ms();
+        state.may_send_to(r, author, now)?;
+        self.options.budget.quota(state, author).check()?;
+        self.options.budget.check_peer(state, server)?;
+        let ts = state.next_ts(now);
+        let from = state.users[author].name.clone();
+        let msg = Message { from, to: name, id: id.into(), ts, text: text.clone() };
+        let link = state.room_link(r);
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
+    }
+
+    /// Whether `author` sent a message `id` to the room `room`, among its
+    /// last messages (its window): a `POST` waiting for the home
+    /// (`posted`), or a message in this server's copy of the room.
+    fn sent_where(
+        &self,
+        state: &State,
+        pending: &Pending,
+        author: UserId,
+        id: &str,
+        room: &str,
+        posted: bool,
+    ) -> Result<bool, Ko> {
+        for pos in state.sent_candidates(author, id) {
+            let Some(line) = self.line(pending, pos)? else { continue };
+            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
+            if m.id == id && m.posted == posted && m.to.eq_ignore_ascii_case(room) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A direct message from a peer's user to one of ours.
+    fn take_msg(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
+    ) -> Result<(), Ko> {
+        let user = sides((server, me), from, to)?;
+        let to = state.user_id(user).filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted());
+        let to = to.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
+        let sender = state.user_id(from);
+        if let Some(sender) = sender
+            && self.resent(state, pending, sender, id)?.is_some()
+        {
+            return Ok(()); // a duplicate by (origin, sender, id): taken once
+        }
+        if sender.is_none() && state.remote_users(server) >= MAX_REMOTE_USERS {
+            let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
+        let inbox = &state.users[to].inbox;
+        check_inbox(self.options.budget.inbox_max, &state.users[to].name, inbox.last_seq - inbox.acked)?;
+        if let Some(sender) = sender {
+            self.options.budget.quota(state, sender).check()?;
+        }
+        self.options.budget.check_peer(state, server)?;
+        if prefs::blocks(&state.users[to].settings, from) {
+            return Ok(()); // blocked: taken, and stored nowhere (§22)
+        }
+        let now = now_ms();
+        let ts = if ts > now + FUTURE_MS { now } else { ts };
+        let link = match sender {
+            Some(sender) => state.direct_link(sender, to),
+            None => Link { prev: NO_POS, ord: 0, dord: 0 }, // its first message here
+        };
+        let msg = Message {
+            from: from.into(),
+            to: state.users[to].name.clone(),
+            id: id.into(),
+            ts,
+            text: text.clone(),
+        };
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
+    }
+
+    /// A peer's user got or read a message of one of ours.
+    fn take_status(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (reader, author, id): (&str, &str, &str),
+        what: LinkState,
+    ) -> Result<(), Ko> {
+        let user = sides((server, me), reader, author)?;
+        let unknown = || ko(Code::UnknownMessage, format!("{user} sent {reader} no message {id}"));
+        let (Some(author), Some(reader_id)) = (state.user_id(user), state.user_id(reader)) else {
+            return Err(unknown());
+        };
+        let dord = self.sent_to(state, pending, author, reader_id, id)?.ok_or_else(unknown)?;
+        let ts = state.next_ts(now_ms());
+        let (user, chat, id) =
+            (state.users[reader_id].name.clone(), state.users[author].name.clone(), Arc::from(id));
+        let record = match what {
+            LinkState::Delivered if state.would_deliver(author, reader_id, dord) => {
+                Record::Delivered { ts, user, chat, id, dord }
+            }
+            LinkState::Read if state.would_read(author, reader_id, dord) => {
+                Record::Read { ts, user, chat, id, ord: dord }
+            }
+            _ => return Ok(()), // the mark is past it already
+        };
+        state.commit(record, &mut pending.batch)
+    }
+
+    /// The number (`dord`) of `author`'s message `id` to `to`, among its
+    /// last messages (its resend window).
+    fn sent_to(
+        &self,
+        state: &State,
+        pending: &Pending,
+        author: UserId,
+        to: UserId,
+        id: &str,
+    ) -> Result<Option<u64>, Ko> {
+        for pos in state.sent_candidates(author, id) {
+            let Some(line) = self.line(pending, pos)? else { continue };
+            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
+            if m.id == id
+                && crate::protocol::names::fold(m.to) == crate::protocol::names::fold(&state.users[to].name)
+            {
+                return Ok(Some(m.dord));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The line at `pos`, from the pending batch or the log.
+    fn line(&self, pending: &Pending, pos: Pos) -> Result<Option<String>, Ko> {
+        match pending.line_at(pos) {
+            Some(line) => Ok(Some(line)),
+            None => self.log.read_line(pos).map_err(|e| read_failed(pos, e)),
+        }
+    }
+
+    /// Drops the frames of `server`'s queue up to `n` with an `ACK` of its
+    /// account; `why(n)` says, for each, whether it was dropped unanswered
+    /// and why. A message of ours (to a user there, or to a room homed
+    /// there) dropped so is bounced to its author, and a `JOIN` too (its
+    /// user leaves the copy); a message of a room homed here that waited
+    /// past the give-up age leaves its member server behind. Returns how
+    /// many were bounced.
+    fn apply_frames_done(
+        &self,
+        server: &str,
+        n: u64,
+        dropped: Dropped,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<(usize, Ticket), Ko> {
+        self.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            let (acked, n) = (state.users[peer].inbox.acked, n.min(state.users[peer].inbox.last_seq));
+            if n <= acked {
+                return Ok(0);
+            }
+            let bounced = self.bounce(state, pending, server, (acked, n), dropped, why)?;
+            let ts = state.next_ts(now_ms());
+            let user = state.users[peer].name.clone();
+            // Frames set aside right behind these leave with them: they
+            // were bounced when they were set aside.
+            let mut through = n;
+            if let Some((first, last)) = set_aside(state, server)
+                && n + 1 >= first
+            {
+                through = through.max(last.min(state.users[peer].inbox.last_seq));
+                let (name, key) = (LINK.into(), SET_ASIDE.into());
+                state.commit(
+                    Record::Set { ts, user: user.clone(), name, key, value: None },
+                    &mut pending.batch,
+                )?;
+            }
+            state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)?;
+            Ok(bounced)
+        })
+    }
+
+    /// Sets frames `after + 1` through `last` for `server` aside, past the
+    /// give-up age behind frames in doubt: their messages bounce now, and
+    /// the run joins the one already set aside if it follows it.
+    fn apply_set_aside(
+        &self,
+        server: &str,
+        after: u64,
+        last: u64,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<(usize, Ticket), Ko> {
+        self.write_in(|state, pending| {
+            let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+            let bounced = self.bounce(state, pending, server, (after, last), Dropped::GivenUp, why)?;
+            let first = set_aside(state, server).map_or(after + 1, |(first, _)| first);
+            let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
+            let (name, key, value) = (LINK.into(), SET_ASIDE.into(), Some(format!("{first}-{last}")));
+            state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
+            Ok(bounced)
+        })
+    }
+
+    /// Bounces to their authors the messages of `server`'s queue numbered
+    /// `after + 1` through `upto` that `why` gives a reason for (a `JOIN`
+    /// bounces too), leaving out frames set aside (bounced already);
+    /// messages of rooms homed here dropped past the give-up age leave the
+    /// peer behind. Returns how many were bounced.
+    fn bounce(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        server: &str,
+        (after, upto): (u64, u64),
+        dropped: Dropped,
+        why: impl Fn(u64) -> Option<String>,
+    ) -> Result<usize, Ko> {
+        let Some(peer) = state.peer_queue(server) else { return Ok(0) };
+        let aside = set_aside(state, server);
+        let (mut bounced, mut behind) = (0, false);
+        for (seq, queued) in state.queued(peer, after, upto, usize::MAX) {
+            if aside.is_some_and(|(first, last)| (first..=last).contains(&seq)) {
+                continue;
+            }
+            let Some(reason) = why(seq) else { continue };
+            let pos = queued.pos();
+            let Some(line) = self.line(pending, pos)? else { continue };
+            let (author, address, id) = match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
+                Record::Msg { msg, .. } if msg.to.starts_with('#') => {
+                    behind |= dropped == Dropped::GivenUp;
+                    continue;
+                }
+                Record::Msg { msg, .. } | Record::Post { msg } => {
+                    (msg.from.clone(), msg.to.clone(), msg.id.clone())
+                }
+                Record::Join { user, room, .. } => (user, room, Arc::from("")),
+                _ => continue, // a status, a LEAVE: nobody to tell
+            };
+            let ts = state.next_ts(now_ms());
+            let failed = Record::Failed { ts, author, address, id, reason: reason.as_str().into() };
+            state.commit(failed, &mut pending.batch)?;
+            bounced += 1;
+        }
+        if behind {
+            let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
+            let (name, key, value) = (LINK.into(), BEHIND.into(), Some("1".into()));
+            state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
+        }
+        Ok(bounced)
+    }
+}
+
+/// The run of frames for `server` set aside ([`SET_ASIDE`]), if any.
+fn set_aside(state: &State, server: &str) -> Option<(u64, u64)> {
+    let (first, last) = state.link_fact(server, SET_ASIDE)?.split_once('-')?;
+    Some((first.parse().ok()?, last.parse().ok()?))
+}

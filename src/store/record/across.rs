@@ -1,0 +1,76 @@
+//! 1.3 (§27, "Rooms"): the records of rooms across servers.
+//!
+//! - `POST`: a user of this server wrote to a room whose home is another
+//!   server (`#lab@lab2`). The message is not in the room yet: it waits
+//!   in the home's queue, and enters this server's copy of the room when
+//!   the home's ordered copy comes back. Its line is a `MSG` line under
+//!   another word, so the author's resend window finds it as it finds a
+//!   message (a resend is answered with its first `OK`).
+//! - `BACKFILL`: a peer that is a member server of rooms homed here gets
+//!   their last messages again (its first user joined one, or it fell
+//!   behind: some of the rooms' frames for it were dropped). The record
+//!   names the messages by their positions, which the writer read from
+//!   the rooms' chains; applying it queues them for the peer.
+//!
+//! ```text
+//! POST,<ts>,<author>,<#room@home>,<id>,,0,0,<text>
+//! BACKFILL,<ts>,@<peer>,<#room>,,,,,<position> <position> …
+//! ```
+
+use std::sync::Arc;
+
+use super::Record;
+use super::fields::{Fields, Line};
+use super::message::{Link, Message, NO_POS, Pos};
+use crate::store::state::remote::{BEHIND, LINK, address};
+use crate::store::state::{Delivery, Pushed, Queued, State};
+
+/// Writes a `POST` line (without its `\n`).
+pub(super) fn encode_post(line: &mut Line, msg: &Message) {
+    super::msg::encode_as(line, "POST", msg, &Link { prev: NO_POS, ord: 0, dord: 0 });
+}
+
+pub(super) fn encode_backfill(line: &mut Line, ts: u64, peer: &str, room: &str, positions: &[Pos]) {
+    line.word("BACKFILL");
+    line.number(ts);
+    let list: Vec<String> = positions.iter().map(Pos::to_string).collect();
+    line.fields(&[peer, room, "", "", "", "", &list.join(" ")]);
+}
+
+pub(super) fn decode_backfill(f: &Fields, ts: u64) -> Result<Record, String> {
+    let name = |i| -> Result<Arc<str>, String> { Ok(Arc::from(f.get(i)?.as_ref())) };
+    let positions = f
+        .get(8)?
+        .split_whitespace()
+        .map(|p| p.parse().map_err(|_| format!("bad position {p:?}")))
+        .collect::<Result<Vec<Pos>, String>>()?;
+    Ok(Record::Backfill { ts, peer: name(2)?, room: name(3)?, positions })
+}
+
+impl State {
+    /// `POST`: `msg` waits for its room's home; its author remembers it.
+    pub(super) fn apply_post(
+        &mut self,
+        msg: &Arc<Message>,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let author = self.need_user(&msg.from)?;
+        let (_, home) =
+            address(&msg.to).ok_or_else(|| format!("{} is not a room of another server", msg.to))?;
+        self.remember(author, msg, pos);
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        self.enqueue_link(home, pos, event, push)
+    }
+
+    /// `BACKFILL`: the messages at `positions` are queued for `peer` (an
+    /// account `@lab1`), which is no longer behind.
+    pub(super) fn apply_backfill(&mut self, peer: &str, positions: &[Pos]) -> Result<(), String> {
+        let at = self.user_or_remote(peer)?;
+        self.users[at].settings.set(LINK, BEHIND, None);
+        for &pos in positions {
+            self.users[at].inbox.enqueue(at, Queued::Link { pos }, None, None);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! 1.3 (§27, the class network): users of other servers, and what waits
+//! for those servers, as accounts of this one.
+//!
+//! - A **remote user** `bob@lab2` is an account named by its address, with
+//!   no password ([`REMOTE`] is no hash): its conversations with local
+//!   users, their chains, marks and resend windows are a local user's, so
+//!   `HISTORY`, `CHATS`, `READ` and duplicates work unchanged.
+//! - A **peer** `lab2` is an account named `@lab2` (no user name can start
+//!   with `@`), whose inbox is the **queue of frames for lab2**: each event
+//!   for one of lab2's users (a message to `bob@lab2`, a `STATUS` for
+//!   `ana@lab2`) is numbered in it as a client's event is, and its
+//!   sequence number is the frame's number `<n>` on the link. The link's
+//!   `ACK:<n>` is an `ACK` record of `@lab2`; how far a peer's frames were
+//!   taken here, and the identity it presented, are settings of it
+//!   (`link` / `took`, `link` / `pin`), so a checkpoint keeps all of it.
+//!
+//! - A **room homed elsewhere** `#lab@lab2` is a room of this state
+//!   named by its address, the **copy**: its members are this server's
+//!   users who joined it, its chain the messages its home relayed. A
+//!   member's `JOIN` and `LEAVE` of it, and its messages (`POST`), are
+//!   frames for the home, queued in the home's queue as [`Queued::Link`]
+//!   entries (the record at that position is the frame).
+//! - A **room homed here** may have members of other servers (remote
+//!   users): each of its messages is queued once per member server
+//!   ([`State::fan_out`]), the author's own included.
+//!
+//! Both kinds of account are made by the first record that names them
+//! (a start that reads the same records makes them again), never by a
+//! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
+
+use super::{Delivery, Pushed, Queued, RoomId, State, UserId};
+use crate::store::record::Pos;
+use std::sync::Arc;
+
+/// The hash of a remote user's or a peer's account: not a PHC string, so
+/// no password matches it.
+pub const REMOTE: &str = "!remote";
+
+/// The setting family of a peer's account that holds its link's facts.
+pub const LINK: &str = "link";
+/// How far the peer's frames were taken here (the `<last>` of `OK:<last>`).
+pub const TOOK: &str = "took";
+/// The identity the peer presented first, with the secret of that time
+/// (`<identity> <fingerprint>`).
+pub const PIN: &str = "pin";
+/// The last of this server's frames written to the peer on a link,
+/// recorded before the window leaves: a frame above the peer's last `ACK`
+/// and at or below it may be on the peer's disk (the link broke before
+/// its `ACK`). It is in doubt, never bounced by age, until the peer's next
+/// `OK:<last>` says whether it has it.
+pub const WROTE: &str = "wrote";
+/// Frames of this server's queue for the peer that were bounced past the
+/// give-up age while frames ahead of them were in doubt (`<first>-<last>`,
+/// never written on a link): they stay in the queue, never sent, until
+/// the frames ahead are settled, and then leave it without a second
+/// bounce. Numbers the peer never sees are allowed: a link's numbers may
+/// skip.
+pub const SET_ASIDE: &str = "set_aside";
+
+/// The setting of this server's own account (`@lab1` on lab1) that says
+/// where its cluster's leader takes links (`host:port`): the leader writes
+/// it when it starts to lead, and a follower passes the links it is
+/// given to that address (`federation::accept`).
+pub const AT: &str = "at";
+
+/// The setting of a peer's account that says it is **behind**: frames of
+/// rooms homed here were dropped for it (its queue was full, or they
+/// waited past the give-up age), and no more are queued until it has
+/// caught up (a `BACKFILL` of each room's last messages).
+pub const BEHIND: &str = "behind";
+
+/// Frames waiting for one peer past which a room homed here queues no
+/// more of its messages for it: the peer is then behind, and catches up
+/// when it is back. A constant, not a flag, because it decides the
+/// frames' numbers, which every start of the same log must give again.
+pub const ROOM_QUEUE_MAX: u64 = 10_000;
+
+/// Messages of a room a member server gets again when it catches up, or
+/// when its first user joins the room.
+pub const BACKFILL_MAX: usize = 100;
+
+/// True for the name of a copy of a room homed elsewhere (`#lab@lab2`).
+pub fn is_copy(room: &str) -> bool {
+    room.contains('@')
+}
+
+/// `bob@lab2` → `("bob", "lab2")`, `#lab@lab2` → `("#lab", "lab2")`;
+/// `None` for a local name.
+pub fn address(name: &str) -> Option<(&str, &str)> {
+    name.split_once('@').filter(|(user, server)| !user.is_empty() && !server.is_empty())
+}
+
+/// The account whose inbox is the queue of frames for `server`: `@lab2`.
+pub fn peer_account(server: &str) -> String {
+    format!("@{server}")
+}
+
+impl State {
+    /// The account a record names: made if it is a remote user's address
+    /// (with its server's queue) or a peer's queue seen for the first time.
+    pub(in crate::store) fn user_or_remote(&mut self, name: &str) -> Result<UserId, String> {
+        if let Some(id) = self.user_id(name) {
+            return Ok(id);
+        }
+        if let Some((_, server)) = address(name) {
+            self.user_or_remote(&peer_account(server))?;
+            return self.add_user(name, REMOTE);
+        }
+        if name.len() > 1 && name.starts_with('@') {
+            return self.add_user(name, REMOTE);
+        }
+        Err(format!("unknown user {name:?}"))
+    }
+
+    /// True for a remote user's or a peer's account.
+    pub fn is_remote(&self, user: UserId) -> bool {
+        self.users[user].hash == REMOTE
+    }
+
+    /// The peer's queue account, if it exists.
+    pub fn peer_queue(&self, server: &str) -> Option<UserId> {
+        self.user_id(&peer_account(server))
+    }
+
+    /// Whose inbox an event for `user` waits in: its own, or, for a remote
+    /// user, its server's queue (made with it, `user_or_remote`).
+    pub(in crate::store) fn inbox_of(&self, user: UserId) -> UserId {
+        match address(&self.users[user].name) {
+            Some((_, server)) => self.peer_queue(server).unwrap_or(user),
+            None => user,
+        }
+    }
+
+    /// Enqueues an event for `user` where it waits ([`State::inbox_of`]).
+    pub(in crate::store) fn enqueue_for(
+        &mut self,
+        user: UserId,
+        queued: Queued,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let at = self.inbox_of(user);
+        self.users[at].inbox.enqueue(at, queued, event, push);
+    }
+
+    /// Queues the record at `pos` as a frame for `server` (a `JOIN`, a
+    /// `LEAVE`, a `POST`), with the event that rings its link's dialer.
+    pub(in crate::store) fn enqueue_link(
+        &mut self,
+        server: &str,
+        pos: Pos,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let at = self.user_or_remote(&peer_account(server))?;
+        self.users[at].inbox.enqueue(at, Queued::Link { pos }, event, push);
+        Ok(())
+    }
+
+    /// Queues the message at `pos` of a room homed here for the member
+    /// server `server`, unless it is behind, or becomes so now because
+    /// [`ROOM_QUEUE_MAX`] frames wait for it.
+    pub(in crate::store) fn fan_out(
+        &mut self,
+        server: &str,
+        pos: Pos,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let at = self.user_or_remote(&peer_account(server))?;
+        let peer = &mut self.users[at];
+        if peer.settings.get(LINK, BEHIND).is_some() {
+            return Ok(());
+        }
+        if peer.inbox.last_seq - peer.inbox.acked >= ROOM_QUEUE_MAX {
+            peer.settings.set(LINK, BEHIND, Some("1"));
+            return Ok(());
+        }
+        peer.inbox.enqueue(at, Queued::Link { pos }, event, push);
+        Ok(())
+    }
+
+    /// The servers that have members in the room `room` (homed here).
+    pub fn member_servers(&self, room: RoomId) -> Vec<String> {
+        let mut servers: Vec<String> = Vec::new();
+        for user in self.members(room) {
+            if let Some((_, server)) = address(&self.users[user].name)
+                && !servers.iter().any(|s| s.eq_ignore_ascii_case(server))
+            {
+                servers.push(server.to_string());
+            }
+        }
+        servers
+    }
+
+    /// Rooms homed here that have members of `server`.
+    pub fn rooms_with_members_of(&self, server: &str) -> Vec<RoomId> {
+        let mut rooms = std::collections::BTreeSet::new();
+        for (id, user) in self.users.iter().enumerate() {
+            if address(&user.name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server)) {
+                rooms.extend(self.rooms_of(id));
+            }
+        }
+        rooms.into_iter().collect()
+    }
+
+    /// Frames waiting for `server` (0 if it has no queue yet).
+    pub fn peer_waiting(&self, server: &str) -> u64 {
+        self.peer_queue(server).map_or(0, |p| {
+            let inbox = &self.users[p].inbox;
+            inbox.last_seq - inbox.acked
+        })
+    }
+
+    /// A fact of a peer's link ([`TOOK`], [`PIN`]).
+    pub fn link_fact(&self, server: &str, key: &str) -> Option<&str> {
+        let peer = self.peer_queue(server)?;
+        self.users[peer].settings.get(LINK, key)
+    }
+
+    /// How many remote users of `server` this server knows.
+    pub fn remote_users(&self, server: &str) -> usize {
+        self.users
+            .iter()
+            .filter(|u| address(&u.name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server)))
+            .count()
+    }
+}

@@ -1,0 +1,20 @@
+//! The class network (protocol 1.3, docs/PROTOCOL.md §27), tested from
+//! outside with real `wachat serve` processes linked by a roster (a
+//! cluster as one server of the network is in `tests/cluster/`).
+//!
+//! One test binary, its tests by topic in `tests/federation/`:
+//! `network.rs` (messages, statuses, rooms, bounces, outages and the
+//! test as a peer; the metrics, `top`, the consoles and the browser),
+//! `chaos.rs` (`wachat chaos --federation` over three servers: every
+//! message delivered once or bounced), `conform.rs` (`wachat conform
+//! federation` against `wachat serve` and the tiny server, planted bugs,
+//! `--class`).
+
+mod support;
+
+#[path = "federation/chaos.rs"]
+mod chaos;
+#[path = "federation/conform.rs"]
+mod conform;
+#[path = "federation/network.rs"]
+mod network;

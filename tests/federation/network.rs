@@ -1,0 +1,838 @@
+//! The class network (protocol 1.3, docs/PROTOCOL.md §27), tested from
+//! outside: real `wachat serve` processes on port 0, each in its own
+//! temporary directory, linked by a roster file that the test writes once
+//! their link ports are known (a server reads its roster again when it
+//! changes). Where the test plays a peer itself, it speaks the link
+//! protocol over a plain socket, as a student's server would.
+
+use super::support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::{Conn, TestServer, without_ts};
+
+/// A server of the test's network: its process and its link port.
+struct Lab {
+    name: &'static str,
+    server: TestServer,
+    link: SocketAddr,
+    /// Its data directory (kept across kills).
+    dir: PathBuf,
+}
+
+fn link_port(server: &TestServer) -> SocketAddr {
+    let line = server.wait_for_log("listening: link ");
+    let addr = line.split("listening: link ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap();
+    addr.parse().unwrap()
+}
+
+/// Starts `name` on `dir` with the roster `roster` (and `more` flags).
+fn start(name: &'static str, dir: &Path, roster: &Path, link: u16, more: &[&str]) -> Lab {
+    let port = link.to_string();
+    let mut args =
+        vec!["--name", name, "--peers", roster.to_str().unwrap(), "--link-port", &port, "--timeout", "4"];
+    args.extend_from_slice(more);
+    let server = TestServer::start_in(dir, &args);
+    let link = link_port(&server);
+    Lab { name, server, link, dir: dir.to_path_buf() }
+}
+
+/// Writes the roster of `labs` (secret `s-<name>`), plus `extra` lines.
+fn write_roster(path: &Path, labs: &[(&str, u16)], extra: &str) {
+    let mut text: String =
+        labs.iter().map(|(name, port)| format!("{name},127.0.0.1,{port},s-{name}\n")).collect();
+    text.push_str(extra);
+    std::fs::write(path, text).unwrap();
+}
+
+/// Starts servers named `names`, each in a directory of `root`, linked by
+/// one roster (`root/class.csv`).
+fn network(root: &Path, names: &[&'static str], more: &[&str]) -> Vec<Lab> {
+    let roster = root.join("class.csv");
+    // Ports not known yet: each server finds its own line, the others'
+    // are put right below once they listen.
+    write_roster(&roster, &names.iter().map(|n| (*n, 1)).collect::<Vec<_>>(), "");
+    let labs: Vec<Lab> = names
+        .iter()
+        .map(|name| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            start(name, &dir, &roster, 0, more)
+        })
+        .collect();
+    write_roster(&roster, &labs.iter().map(|l| (l.name, l.link.port())).collect::<Vec<_>>(), "");
+    labs
+}
+
+/// A receive connection that said `VERSION:1.3` before its login.
+fn events_1_3(server: &TestServer, user: &str) -> Conn {
+    let mut events = server.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
+    events
+}
+
+/// A bounce (`STATUS:…:FAILED:<ts>:<reason>`) without its time.
+fn failed(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!(f.len(), 7, "{event}");
+    format!("{}:{}:{}:{}:{}:<ts>:{}", f[0], f[1], f[2], f[3], f[4], f[6])
+}
+
+/// The next event that is not a presence or a ping, without its time.
+fn event(conn: &mut Conn) -> String {
+    without_ts(&conn.next_event())
+}
+
+#[test]
+fn a_message_crosses_servers_and_its_statuses_come_back() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let [mut carl] = lab3.logged_in(["carl"]);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut bob_events = lab2.login_recv("bob", "pw-bob");
+
+    let ok = ana.request("MSG:bob@lab2:m1:hi bob, from lab1");
+    let ts = ok.strip_prefix("OK:m1:").expect(&ok);
+    assert_eq!(bob_events.next_msg(), format!("MSG:1:ana@lab1:bob:m1:{ts}:hi bob, from lab1"));
+    bob_events.send("ACK:1");
+    assert_eq!(event(&mut ana_events), "STATUS:1:bob@lab2:m1:DELIVERED:<ts>");
+    assert_eq!(bob.request("READ:ana@lab1:m1"), "OK");
+    assert_eq!(event(&mut ana_events), "STATUS:2:bob@lab2:m1:READ:<ts>");
+    assert!(bob.request("MSG:ana@lab1:b1:hello ana").starts_with("OK:b1:"));
+    assert_eq!(event(&mut ana_events), "MSG:3:bob@lab2:ana:b1:<ts>:hello ana");
+    let history = ana.listing("HISTORY:bob@lab2:10");
+    let no_ts = |l: &String| {
+        let f: Vec<&str> = l.splitn(5, ':').collect();
+        format!("{}:{}:{}:<ts>:{}", f[0], f[1], f[2], f[4])
+    };
+    assert_eq!(
+        history.iter().map(no_ts).collect::<Vec<_>>(),
+        ["ana:bob@lab2:m1:<ts>:READ:hi bob, from lab1", "bob@lab2:ana:b1:<ts>:RECEIVED:hello ana"]
+    );
+
+    // A third server, both ways.
+    assert!(carl.request("MSG:ana@lab1:c1:from lab3").starts_with("OK:c1:"));
+    assert_eq!(event(&mut ana_events), "MSG:4:carl@lab3:ana:c1:<ts>:from lab3");
+    assert!(carl.request("MSG:bob@lab2:c2:lab3 to lab2").starts_with("OK:c2:"));
+    assert_eq!(without_ts(&bob_events.next_msg()), "MSG:2:carl@lab3:bob:c2:<ts>:lab3 to lab2");
+
+    // Refusals: a server not in the roster at once; a user the peer does
+    // not have, bounced within seconds (a 1.3 client reads a STATUS, an
+    // older one a message in the chat).
+    assert_eq!(ana.request("MSG:bob@lab9:m2:hi"), "KO:UNKNOWN_SERVER:no server named lab9 in the roster");
+    assert!(ana.request("MSG:nobody@lab2:m3:anyone?").starts_with("OK:m3:"));
+    assert_eq!(
+        failed(&ana_events.next_event()),
+        "STATUS:5:nobody@lab2:m3:FAILED:<ts>:lab2 refused it: lab2 has no user nobody"
+    );
+    let mut old = lab1.login_recv("ana", "pw-ana");
+    let replay: Vec<String> = (0..5).map(|_| old.next_event()).collect();
+    let f: Vec<&str> = replay[4].splitn(7, ':').collect();
+    assert_eq!((f[0], f[1], f[2], f[3]), ("MSG", "5", "nobody@lab2", "ana"), "{replay:?}");
+    assert!(f[4].starts_with("_x") && f[4].ends_with("_failed"), "a server's id: {replay:?}");
+    assert_eq!(f[6], "⚠ not delivered: lab2 refused it: lab2 has no user nobody (your message m3)");
+    // The name of this server is this server.
+    assert!(ana.request("MSG:ana@lab1:m4:note to self").starts_with("OK:m4:"));
+    let info = ana.listing("INFO");
+    assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
+}
+
+/// The ids of the next `n` different messages, in order: the wire is
+/// at-least-once, and a client drops a resend by its id.
+fn ids_once(events: &mut Conn, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let id = events.next_msg().split(':').nth(4).unwrap().to_string();
+        if !got.contains(&id) {
+            got.push(id);
+        }
+    }
+    got
+}
+
+#[test]
+fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
+    let root = tempfile::tempdir().unwrap();
+    // Checkpoints every few records: the queues, remote users and link
+    // counters must come back from a checkpoint as from the log.
+    let often = ["--checkpoint-records", "7"];
+    let mut labs = network(root.path(), &["lab1", "lab2"], &often);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let roster = root.path().join("class.csv");
+    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
+
+    // lab2 down: ana's messages are held by lab1.
+    labs[1].server.kill();
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    for i in 0..40 {
+        assert!(ana.request(&format!("MSG:bob@lab2:a{i}:to bob {i}")).starts_with(&format!("OK:a{i}:")));
+    }
+    // lab2 back: bob writes to ana while lab1 is killed mid-queue.
+    let dir2 = labs[1].dir.clone();
+    labs[1] = start("lab2", &dir2, &roster, port2, &often);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    labs[0].server.kill();
+    for i in 0..20 {
+        assert!(bob.request(&format!("MSG:ana@lab1:b{i}:to ana {i}")).starts_with(&format!("OK:b{i}:")));
+    }
+    labs[1].server.kill(); // queued both ways, both killed
+    let dir1 = labs[0].dir.clone();
+    labs[0] = start("lab1", &dir1, &roster, port1, &often);
+    labs[1] = start("lab2", &dir2, &roster, port2, &often);
+
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let expected = |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
+    assert_eq!(ids_once(&mut bob_events, 40), expected("a", 40), "every message once, in order");
+    let mut ana_events = labs[0].server.login_recv("ana", "pw-ana");
+    assert_eq!(ids_once(&mut ana_events, 20), expected("b", 20));
+    // Nothing more is delivered: no duplicates after the acknowledgement.
+    bob_events.send("ACK:1000");
+    // The acknowledgement is taken (bob's history says DELIVERED) before
+    // a new connection replaces this one, which would drop it unread.
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bob.listing("HISTORY:ana@lab1:60").iter().any(|l| l.contains(":a39:") && l.contains(":DELIVERED:"))
+    {
+        assert!(Instant::now() < deadline, "bob's ACK was never taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut bob_again = labs[1].server.login_recv("bob", "pw-bob");
+    assert_eq!(bob_again.line_within(Duration::from_millis(500)), None);
+}
+
+#[test]
+fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    // lab2's port is one nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    write_roster(&roster, &[("lab1", 1), ("lab2", closed)], "");
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, &["--give-up", "2s"]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut events = events_1_3(&lab1.server, "ana");
+    assert!(ana.request("MSG:bob@lab2:m1:are you there?").starts_with("OK:m1:"));
+    let bounce = failed(&events.next_event());
+    assert!(
+        bounce.starts_with("STATUS:1:bob@lab2:m1:FAILED:<ts>:lab2 unreachable for 2 s (--give-up): "),
+        "{bounce}"
+    );
+}
+
+/// The test as `lab9`: a link port of its own that answers lab1's
+/// dialback for the keys it sent, and a link to lab1.
+struct Lab9 {
+    vouch: TcpListener,
+}
+
+impl Lab9 {
+    /// Opens a link to `to` with `key` and identity `id`, answering the
+    /// dialback; returns the link and `to`'s answer to the hello.
+    fn hello(
+        &self,
+        to: SocketAddr,
+        secret: &str,
+        key: &str,
+        id: &str,
+    ) -> (TcpStream, BufReader<TcpStream>, String) {
+        self.hello_as(to, (secret, secret.starts_with("s-lab9")), key, id)
+    }
+
+    /// As [`Lab9::hello`]; `vouches`: lab1 calls back (the secret is right).
+    fn hello_as(
+        &self,
+        to: SocketAddr,
+        (secret, vouches): (&str, bool),
+        key: &str,
+        id: &str,
+    ) -> (TcpStream, BufReader<TcpStream>, String) {
+        let link = TcpStream::connect(to).unwrap();
+        link.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut reader = BufReader::new(link.try_clone().unwrap());
+        writeln!(&link, "HELLO:1.3:lab9:lab1:{secret}:{key}:{id}").unwrap();
+        if vouches {
+            let (vouch, _) = self.vouch.accept().unwrap();
+            vouch.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut line = String::new();
+            BufReader::new(vouch.try_clone().unwrap()).read_line(&mut line).unwrap();
+            assert_eq!(line.trim_end(), format!("VERIFY:lab1:lab9:{key}"));
+            writeln!(&vouch, "OK").unwrap();
+        }
+        let mut answer = String::new();
+        reader.read_line(&mut answer).unwrap();
+        (link, reader, answer.trim_end().to_string())
+    }
+}
+
+/// The test as lab9 beside a real lab1 (and `others` in the roster, at
+/// no port: they are not started), started with `flags`; the roster's
+/// path, for a test that changes it.
+fn lab9_beside_lab1(root: &Path, others: &[&str], flags: &[&str]) -> (Lab9, Lab, PathBuf) {
+    let roster = root.join("class.csv");
+    let lab9 = Lab9 { vouch: TcpListener::bind("127.0.0.1:0").unwrap() };
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    let mut servers = vec![("lab1", 1)];
+    servers.extend(others.iter().map(|name| (*name, 1)));
+    write_roster(&roster, &servers, &lab9_line);
+    let dir = root.join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab1 = start("lab1", &dir, &roster, 0, flags);
+    (lab9, lab1, roster)
+}
+
+fn ask(link: &TcpStream, reader: &mut BufReader<TcpStream>, frame: &str) -> String {
+    writeln!(&*link, "{frame}").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+#[test]
+fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let id = "00000000000000000000000000000009";
+
+    let (_, _, wrong) = lab9.hello(lab1.link, "wrong", "Zk3q9wPpXc41LmNc", id);
+    assert_eq!(wrong, "KO:AUTH_FAILED:wrong secret for lab9");
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "MSG:1:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:1");
+    assert_eq!(bob.next_msg(), "MSG:1:ana@lab9:bob:m1:1795500000100:hi");
+    // The same frame again, and the same message under a new number.
+    assert_eq!(ask(&link, &mut r, "MSG:1:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:1");
+    assert_eq!(ask(&link, &mut r, "MSG:2:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:2");
+    // Spoofed origin, unknown user, a hostile text, a status for nothing.
+    assert_eq!(
+        ask(&link, &mut r, "MSG:3:eve@lab3:bob@lab1:x1:1795500000500:I am eve"),
+        "KO:3:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+    assert_eq!(
+        ask(&link, &mut r, "MSG:4:ana@lab9:nobody@lab1:m2:1:hi"),
+        "KO:4:UNKNOWN_USER:lab1 has no user nobody"
+    );
+    assert!(ask(&link, &mut r, "MSG:5:ana@lab9:bob@lab1:m3:1:a\u{1b}[2Jb").starts_with("KO:5:BAD_REQUEST:"));
+    assert_eq!(
+        ask(&link, &mut r, "STATUS:6:ana@lab9:bob@lab1:zz:READ:1"),
+        "KO:6:UNKNOWN_MESSAGE:bob sent ana@lab9 no message zz"
+    );
+    assert_eq!(ask(&link, &mut r, "PING"), "PONG");
+    assert_eq!(ask(&link, &mut r, "MSG:7:ana@lab9:bob@lab1:m4:1795500000900:second"), "ACK:7");
+    assert_eq!(without_ts(&bob.next_msg()), "MSG:2:ana@lab9:bob:m4:<ts>:second", "m1 once, nothing refused");
+    drop(link);
+
+    // A new hello resumes at the last frame taken; another identity under
+    // the same secret is refused.
+    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    assert_eq!(again, "OK:7");
+    let other = "ffffffffffffffffffffffffffffffff";
+    let (_, _, changed) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNe", other);
+    assert!(changed.starts_with(&format!("KO:AUTH_FAILED:lab9 was {id}, it is now {other}")), "{changed}");
+    // The teacher gives lab9 a new secret: the old one is refused, and
+    // the new server is taken from frame 1.
+    write_roster(&roster, &[("lab1", 1)], &lab9_line.replace("s-lab9", "s-lab9-new"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, old) = lab9.hello_as(lab1.link, ("s-lab9", false), "Zk3q9wPpXc41LmNf", other);
+        if old == "KO:AUTH_FAILED:wrong secret for lab9" {
+            break; // the roster was read again
+        }
+        assert!(Instant::now() < deadline, "{old}");
+        std::thread::sleep(Duration::from_millis(100)); // the roster is looked at again each second
+    }
+    let (_, _, fresh) = lab9.hello(lab1.link, "s-lab9-new", "Zk3q9wPpXc41LmNg", other);
+    assert_eq!(fresh, "OK:0");
+}
+
+/// A room event without its sequence number and time: `<from>:<to>:<id>:<text>`.
+fn room_msg(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!((f[0], f.len()), ("MSG", 7), "{event}");
+    format!("{}:{}:{}:{}", f[2], f[3], f[4], f[6])
+}
+
+/// The next `n` room messages of `events` (acknowledged), as [`room_msg`].
+fn room_msgs(events: &mut Conn, n: usize) -> Vec<String> {
+    let got: Vec<String> = (0..n).map(|_| events.next_msg()).collect();
+    if let Some(last) = got.last() {
+        events.send(&format!("ACK:{}", last.split(':').nth(1).unwrap()));
+    }
+    got.iter().map(|e| room_msg(e)).collect()
+}
+
+#[test]
+fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let roster = root.path().join("class.csv");
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[2].server.register(&["carl"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    // #lab lives on lab2, and said three things before anyone else came.
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    for i in 0..3 {
+        assert!(bob.request(&format!("MSG:#lab:b{i}:early {i}")).starts_with("OK:"));
+    }
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let mut ana_events = events_1_3(&labs[0].server, "ana");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    // The first member of lab1 gets what the room said before it came.
+    let early: Vec<String> = (0..3).map(|i| format!("bob@lab2:#lab@lab2:b{i}:early {i}")).collect();
+    assert_eq!(room_msgs(&mut ana_events, 3), early);
+    let mut carl = labs[2].server.login_send("carl", "pw-carl");
+    let mut carl_events = labs[2].server.login_recv("carl", "pw-carl");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(room_msgs(&mut carl_events, 3), early);
+    let eventually_members = |bob: &mut Conn, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let members = bob.listing("MEMBERS:#lab");
+            if members.len() == n || Instant::now() > deadline {
+                return members;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let members = eventually_members(&mut bob, 3);
+    assert!(members.iter().any(|m| m.starts_with("ana@lab1")), "{members:?}");
+    assert!(members.iter().any(|m| m.starts_with("carl@lab3")), "{members:?}");
+
+    // A message from each server, ordered by the home, seen everywhere.
+    assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "ana@lab1:#lab:a1:hi from lab1");
+    assert_eq!(room_msgs(&mut carl_events, 1), ["ana@lab1:#lab@lab2:a1:hi from lab1"]);
+    assert!(carl.request("MSG:#LAB@Lab2:c1:hi from lab3").starts_with("OK:c1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "carl@lab3:#lab:c1:hi from lab3");
+    assert_eq!(room_msgs(&mut ana_events, 1), ["carl@lab3:#lab@lab2:c1:hi from lab3"]);
+    // A resend is one message; the author's own copy is its echo (in the
+    // history, not as an event).
+    assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
+    let history = |conn: &mut Conn, room: &str| -> Vec<String> {
+        conn.listing(&format!("HISTORY:{room}:20"))
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.splitn(6, ':').collect();
+                format!("{}:{}", f[0], f[2])
+            })
+            .collect()
+    };
+    let order = ["bob:b0", "bob:b1", "bob:b2", "ana@lab1:a1", "carl@lab3:c1"];
+    assert_eq!(history(&mut bob, "#lab"), order);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history(&mut ana, "#lab@lab2").len() < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let on_lab1: Vec<String> =
+        order.iter().map(|l| l.replace("bob:", "bob@lab2:").replace("ana@lab1:", "ana:")).collect();
+    assert_eq!(history(&mut ana, "#lab@lab2"), on_lab1, "the home's order, once");
+
+    // lab3 down: the home keeps the room's messages for it, and lab3
+    // catches up when it is back, in order, once.
+    let dir3 = labs[2].dir.clone();
+    let port3 = labs[2].link.port();
+    labs[2].server.kill();
+    for i in 0..5 {
+        assert!(bob.request(&format!("MSG:#lab:d{i}:while lab3 was down {i}")).starts_with("OK:"));
+        assert!(ana.request(&format!("MSG:#lab@lab2:e{i}:lab1 too {i}")).starts_with("OK:"));
+    }
+    labs[2] = start("lab3", &dir3, &roster, port3, &[]);
+    let mut carl_events = labs[2].server.login_recv("carl", "pw-carl");
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        expected.push(format!("bob@lab2:#lab@lab2:d{i}:while lab3 was down {i}"));
+        expected.push(format!("ana@lab1:#lab@lab2:e{i}:lab1 too {i}"));
+    }
+    // bob's and ana's messages reach the home on two links: each sender's
+    // order is kept, and the home's order is the one every copy has.
+    let got = room_msgs(&mut carl_events, 10);
+    let mut sorted = got.clone();
+    sorted.sort();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(sorted, want, "every message once");
+    let of =
+        |who: &str, list: &[String]| list.iter().filter(|l| l.starts_with(who)).cloned().collect::<Vec<_>>();
+    assert_eq!(of("bob", &got), of("bob", &expected));
+    assert_eq!(of("ana", &got), of("ana", &expected));
+    let mut carl = labs[2].server.login_send("carl", "pw-carl");
+    let home_order: Vec<String> =
+        history(&mut bob, "#lab").into_iter().map(|l| l.replace("bob:", "bob@lab2:")).collect();
+    assert_eq!(
+        history(&mut carl, "#lab@lab2"),
+        home_order.iter().map(|l| l.replace("carl@lab3:", "carl:")).collect::<Vec<_>>()
+    );
+
+    // carl leaves: the home forgets lab3's member.
+    assert_eq!(carl.request("LEAVE:#lab@lab2"), "OK");
+    let members = eventually_members(&mut bob, 2);
+    assert!(!members.iter().any(|m| m.starts_with("carl@lab3")), "{members:?}");
+    // A room that is not there, a server that is not in the roster, and
+    // a room of another server run by its home.
+    assert_eq!(ana.request("JOIN:#lab@lab9"), "KO:UNKNOWN_SERVER:no server named lab9 in the roster");
+    assert_eq!(
+        ana.request("TOPIC:#lab@lab2:mine now"),
+        "KO:FORBIDDEN:#lab@lab2 is run by its home server, lab2"
+    );
+    assert_eq!(ana.request("JOIN:#nope@lab2"), "OK");
+    let bounce = loop {
+        let event = ana_events.next_msg();
+        if event.contains("_failed:") {
+            break room_msg(&event);
+        }
+    };
+    let f: Vec<&str> = bounce.splitn(4, ':').collect();
+    assert_eq!(
+        (f[0], f[1], f[3]),
+        ("ana", "#nope@lab2", "⚠ not joined: lab2 refused it: lab2 has no room #nope")
+    );
+    let rooms = ana.listing("ROOMS");
+    assert!(!rooms.iter().any(|r| r.starts_with("nope")), "{rooms:?}");
+}
+
+#[test]
+fn a_member_server_whose_room_frames_were_dropped_catches_up_from_the_home() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let mut labs = network(root.path(), &["lab2", "lab3"], &["--give-up", "1s"]);
+    labs[0].server.register(&["bob"]);
+    labs[1].server.register(&["carl"]);
+    let mut bob = labs[0].server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bob.listing("MEMBERS:#lab").len() < 2 {
+        assert!(Instant::now() < deadline, "carl@lab3 never joined");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (dir3, port3) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1].server.kill();
+    // The room's messages wait for lab3; a direct message after them
+    // waits past the give-up age and takes them along: lab3 is behind.
+    for i in 0..5 {
+        assert!(bob.request(&format!("MSG:#lab:m{i}:missed {i}")).starts_with("OK:"));
+    }
+    assert!(bob.request("MSG:carl@lab3:d1:are you there?").starts_with("OK:d1:"));
+    labs[0].server.wait_for_log("frames waited past --give-up 1 s: dropped, 1 messages bounced");
+    labs[1] = start("lab3", &dir3, &roster, port3, &["--give-up", "1s"]);
+    labs[0].server.wait_for_log("caught up with 5 messages");
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = carl.listing("HISTORY:#lab@lab2:20");
+        let ids: Vec<&str> = history.iter().map(|l| l.split(':').nth(2).unwrap()).collect();
+        if ids == ["m0", "m1", "m2", "m3", "m4"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_spoofed_room_frame_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#club@lab9"), "OK");
+    assert_eq!(ana.request("JOIN:#other@lab2"), "OK");
+    let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
+    let id = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    let mut n = 0;
+    let mut ask = |frame: &str| {
+        n += 1;
+        ask(&link, &mut r, &frame.replace("<n>", &n.to_string()))
+    };
+    // lab9 speaks for its own users only, in rooms homed here too.
+    assert_eq!(
+        ask("JOIN:<n>:eve@lab2:#lab@lab1"),
+        "KO:1:FORBIDDEN:lab9 speaks only for its own users, not eve@lab2"
+    );
+    assert_eq!(ask("JOIN:<n>:zoe@lab9:#nope@lab1"), "KO:2:NOT_MEMBER:lab1 has no room #nope");
+    assert_eq!(
+        ask("MSG:<n>:zoe@lab9:#lab@lab1:z1:1:not a member"),
+        "KO:3:NOT_MEMBER:zoe@lab9 is not in #lab"
+    );
+    // lab9 is not the home of #other@lab2, and may not put words in the
+    // mouth of lab1's users, nor of a server the roster does not have.
+    assert_eq!(
+        ask("MSG:<n>:bob@lab2:#other@lab2:o1:1:I am lab2"),
+        "KO:4:FORBIDDEN:lab9 is not the home of #other@lab2"
+    );
+    assert_eq!(
+        ask("MSG:<n>:ana@lab1:#club@lab9:f1:1:ana never said this"),
+        "KO:5:FORBIDDEN:lab9 speaks only for its own users and rooms: ana@lab1 sent no f1 to #club@lab9"
+    );
+    assert_eq!(
+        ask("MSG:<n>:zed@lab7:#club@lab9:f2:1:who?"),
+        "KO:6:FORBIDDEN:lab7 of zed@lab7 is not in the roster"
+    );
+    // What lab9 may say: its room's messages, from any member, once.
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:7");
+    assert_eq!(ask("MSG:<n>:bob@lab2:#club@lab9:c2:1795500000200:hi\\nall"), "ACK:8");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:9");
+    assert_eq!(ask("JOIN:<n>:zoe@lab9:#lab@lab1"), "ACK:10");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#lab@lab1:z2:1:now a member"), "ACK:11");
+    let got: Vec<String> = (0..3).map(|_| room_msg(&ana_events.next_msg())).collect();
+    assert_eq!(
+        got,
+        [
+            "zoe@lab9:#club@lab9:c1:welcome",
+            "bob@lab2:#club@lab9:c2:hi\\nall",
+            "zoe@lab9:#lab:z2:now a member"
+        ]
+    );
+}
+
+/// `GET /metrics` of `addr`: the body.
+fn scrape(addr: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+    text
+}
+
+#[test]
+fn the_metrics_and_top_show_each_peer_s_link() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = root.path().join("lab1");
+    std::fs::create_dir_all(&dir).unwrap();
+    // lab2 is up, lab3 is a port nobody listens on.
+    let dir2 = root.path().join("lab2");
+    std::fs::create_dir_all(&dir2).unwrap();
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1), ("lab3", closed)], "");
+    let lab1 = start("lab1", &dir, &roster, 0, &["--metrics", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
+    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port()), ("lab3", closed)], "");
+    let line = lab1.server.wait_for_log("listening: metrics http://");
+    let metrics = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics").to_string();
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    assert!(ana.request("MSG:bob@lab2:m1:hi").starts_with("OK:"));
+    bob_events.next_msg();
+    for i in 0..3 {
+        assert!(ana.request(&format!("MSG:carl@lab3:c{i}:anyone?")).starts_with("OK:"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = scrape(&metrics);
+        if text.contains("wachat_link_up{peer=\"lab2\"} 1")
+            && !text.contains("wachat_link_retrying_since{peer=\"lab3\"} 0")
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(text.contains("wachat_link_queue{peer=\"lab2\"} 0"), "{text}");
+    assert!(text.contains("wachat_link_up{peer=\"lab3\"} 0"), "{text}");
+    assert!(text.contains("wachat_link_queue{peer=\"lab3\"} 3"), "{text}");
+    assert!(text.contains("wachat_link_behind{peer=\"lab3\"} 0"), "{text}");
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["top", &metrics, "--once", "--interval", "0.1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.lines().any(|l| l.starts_with("links          lab2") && l.contains("linked")), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("lab3") && l.contains("retrying for") && l.contains("3 waiting, oldest")),
+        "{shown}"
+    );
+    let info = ana.listing("INFO");
+    assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
+}
+
+#[test]
+fn the_browser_app_opens_chats_and_rooms_of_another_server() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
+    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
+    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert!(bob.request("MSG:#lab:b0:<img src=x onerror=alert(1)> in the room").starts_with("OK:"));
+    drop(bob);
+
+    let url = format!("http://{}", lab1.server.web.unwrap());
+    let ana = support::webapp::logged_in(&url, "ana", 1000, 800);
+    // A user of another server, from "New chat". bob's connections are
+    // made when they are used: the servers' --timeout of 4 s is shorter
+    // than a browser's start on a busy machine.
+    support::webapp::open_chat(&ana, "bob@lab2");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    ana.type_into("#input", &format!("hi bob, from the browser{}", support::webapp::ENTER));
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "bob", "hi bob, from the browser"), "{got}");
+    bob_events.send(&format!("ACK:{}", f[1]));
+    let mut bob = lab2.server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana@lab1:b1:<script>document.title='owned'</script> hi").starts_with("OK:"));
+    ana.wait_for("[...document.querySelectorAll('#messages .msg .text')].some(e => e.textContent === \"<script>document.title='owned'</script> hi\")");
+    // A room of another server: joined from "New chat", what it said
+    // before shown under its authors' addresses, as text.
+    support::webapp::open_chat(&ana, "#lab@lab2");
+    let from = ana.wait_for(
+        "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === '<img src=x onerror=alert(1)> in the room')?.querySelector('.from')?.textContent",
+    );
+    assert_eq!(from, serde_json::json!("bob@lab2"));
+    assert_eq!(
+        ana.exec("return document.querySelectorAll('#messages img[src=x]').length", serde_json::json!([])),
+        serde_json::json!(0)
+    );
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    ana.type_into("#input", &format!("hello room{}", support::webapp::ENTER));
+    let got = loop {
+        let got = bob_events.next_msg();
+        bob_events.send(&format!("ACK:{}", got.split(':').nth(1).unwrap_or_default()));
+        if got.ends_with(":hello room") {
+            break got;
+        }
+    };
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "#lab", "hello room"), "{got}");
+    // The room's own copy comes back: ana's message in the room, once.
+    ana.wait_for("[...document.querySelectorAll('#messages .msg .text')].filter(e => e.textContent === 'hello room').length === 1");
+    ana.wait_for("document.querySelector(\"#chat-list button[data-chat='#lab@lab2']\") !== null");
+    assert_eq!(
+        ana.exec("return document.title", serde_json::json!([])).as_str().map(|t| t.contains("owned")),
+        Some(false)
+    );
+}
+
+#[test]
+fn the_console_and_the_full_screen_open_chats_and_rooms_of_another_server() {
+    use support::console::{Console, connection_args};
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    lab1.register(&["ana", "carl"]);
+    lab2.register(&["bob"]);
+    let mut bob = lab2.login_send("bob", "pw-bob");
+    let mut bob_events = lab2.login_recv("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert!(bob.request("MSG:#lab:b0:said in the room before").starts_with("OK:"));
+
+    // The console: a room and a user of lab2, by their addresses.
+    let dir = root.path().join("ana-console");
+    let mut ana = Console::connected(lab1, "ana", &dir, &[]);
+    ana.type_line("/join #lab@lab2");
+    ana.expect("#lab@lab2");
+    let line = ana.expect("said in the room before");
+    assert!(line.contains("bob@lab2"), "{line}");
+    ana.type_line("/chat bob@lab2");
+    ana.type_line("hi bob, from the console");
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("ana@lab1", "bob", "hi bob, from the console"), "{got}");
+    assert!(bob.request("MSG:ana@lab1:b1:back to you").starts_with("OK:"));
+    let line = ana.expect("back to you");
+    assert!(line.contains("bob@lab2"), "{line}");
+    let _ = ana.quit("/quit");
+
+    // The full screen: carl joins the room and sees who said what.
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", "carl"])
+        .args(connection_args(lab1.send, lab1.recv, &root.path().join("carl-tui")))
+        .env("WACHAT_PASSWORD", "pw-carl")
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("NO_COLOR");
+    let mut carl = support::pty::Pty::spawn_sized(command, 24, 80);
+    carl.wait_screen("the chat list", |s| s.rows[0].starts_with("┌ Chats "));
+    carl.type_keys("/join #lab@lab2\r");
+    carl.wait_screen("the room of lab2 in the list", |s| s.find("#lab@lab2").is_some());
+    carl.type_keys("/chat #lab@lab2\r");
+    carl.wait_screen("the room's words, under bob@lab2", |s| {
+        s.find("said in the room before").is_some() && s.find("bob@lab2").is_some()
+    });
+    carl.type_keys("hello from the full screen\r");
+    let got = bob_events.next_msg();
+    let f: Vec<&str> = got.splitn(7, ':').collect();
+    assert_eq!((f[2], f[3], f[6]), ("carl@lab1", "#lab", "hello from the full screen"), "{got}");
+    carl.type_keys("\x03");
+    assert!(carl.wait().success());
+}
+
+#[test]
+fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
+    let root = tempfile::tempdir().unwrap();
+    // Each user of lab9 may store 2 KiB, lab9's users together 3 KiB.
+    let flags = ["--peer-quota", "3KiB", "--user-quota", "2KiB", "--checkpoint-records", "4"];
+    let (lab9, mut lab1, roster) = lab9_beside_lab1(root.path(), &[], &flags);
+    let dir = lab1.dir.clone();
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let info = lab1.server.login_send("bob", "pw-bob").listing("INFO");
+    assert!(info.contains(&"peer_quota_bytes=3072".to_string()), "{info:?}");
+    let id = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    assert_eq!(ok, "OK:0");
+    let text = "x".repeat(300);
+    let mut n = 0;
+    let refused = loop {
+        n += 1;
+        let from = if n % 2 == 0 { "ana" } else { "zoe" };
+        let answer = ask(&link, &mut r, &format!("MSG:{n}:{from}@lab9:bob@lab1:m{n}:1795500000100:{text}"));
+        if answer != format!("ACK:{n}") {
+            break answer;
+        }
+        assert!(n < 50, "never refused");
+    };
+    // Neither user reached its own quota: lab9's did.
+    assert!(n > 7, "refused after {n} messages of ~350 bytes: {refused}");
+    assert!(
+        refused.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")) && refused.contains("(--peer-quota)"),
+        "{refused}"
+    );
+    for i in 1..n {
+        assert!(bob.next_msg().contains(&format!(":m{i}:")), "m{i}");
+    }
+    // Refused for now: nothing of it stored, and the link resumes before it.
+    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNc", id);
+    assert_eq!(again, format!("OK:{}", n - 1));
+    // What lab9 stored is counted again at a start (from a checkpoint).
+    let port = lab1.link.port();
+    lab1.server.kill();
+    lab1 = start("lab1", &dir, &roster, port, &flags);
+    let (link, mut r, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    assert_eq!(again, format!("OK:{}", n - 1));
+    let answer = ask(&link, &mut r, &format!("MSG:{n}:zoe@lab9:bob@lab1:m{n}:1795500000100:{text}"));
+    assert!(answer.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")), "{answer}");
+}
