@@ -109,6 +109,7 @@
 //! A backend never knows the router or the sockets: events go out through
 //! the [`Deliver`] callback it is given, and only once they are durable.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -360,7 +361,7 @@ impl Listing {
 }
 
 /// Everything the server asks of storage.
-pub trait Backend: Send + Sync {
+pub trait Backend: Any + Send + Sync {
     // ----- accounts
     /// The account called `name`, ignoring case, with what the server
     /// needs of it (1.2: whether it is a server admin too). (`Err`:
@@ -477,12 +478,6 @@ pub trait Backend: Send + Sync {
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);
-
-    /// 1.3 (§27): the local store, which the class network's links write
-    /// to (`store::local::link`); every store is one today.
-    fn local(&self) -> Option<&super::LocalStore> {
-        None
-    }
 
     /// The data's own facts ([`ServerFacts`]): made at its first start,
     /// the same after every restart and on every node of a cluster.

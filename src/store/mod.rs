@@ -89,6 +89,7 @@ pub mod state;
 pub mod thumbnail;
 pub mod users;
 
+use std::any::Any;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -148,6 +149,16 @@ impl Store {
     pub fn new(backend: Arc<dyn Backend>, hasher: Hasher) -> Store {
         let quarantine = Duration::from_secs_f64(NAME_QUARANTINE_DAYS * 86_400.0);
         Store { backend, hasher, logins: password::LoginCache::default(), quarantine }
+    }
+
+    /// 1.3 (§27): the backend as the local store, which the class
+    /// network's links write to (`store::local::link`): every backend is
+    /// one today, a single server's and each cluster node's alike. The
+    /// [`Backend`] trait does not name its implementations; the store that
+    /// holds one knows which it was given.
+    pub fn local(&self) -> Option<&LocalStore> {
+        let backend: &dyn Any = &*self.backend;
+        backend.downcast_ref()
     }
 
     /// With `--name-quarantine-days` of `quarantine` instead of the default.

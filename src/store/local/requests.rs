@@ -178,10 +178,6 @@ impl Backend for LocalStore {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
     }
 
-    fn local(&self) -> Option<&LocalStore> {
-        Some(self)
-    }
-
     /// Shared with `Drop`.
     fn stop(&self) {
         self.inner.stop()
