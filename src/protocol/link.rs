@@ -1,12 +1,13 @@
 //! 1.3 (§27): the link protocol between the servers of a class network,
-//! as data — addresses (`bob@lab2`), the frames a dialer sends, the
-//! answers of the acceptor, and the bounce a sender is told. Each with
-//! `parse` and `Display`; nothing here touches a socket.
+//! as data — the frames a dialer sends, the answers of the acceptor, and
+//! the bounce a sender is told. Each with `parse` and `Display`; nothing
+//! here touches a socket. The addresses the frames carry (`bob@lab2`,
+//! `#lab@lab2`) are names, checked in `names`.
 
 use std::fmt;
 
 use super::escape::Text;
-use super::names::{check_id, check_name};
+use super::names::{check_address, check_id, check_name, check_room_address};
 use super::reply::Code;
 
 /// The version a `HELLO` says.
@@ -15,24 +16,6 @@ pub const LINK_VERSION: &str = "1.3";
 /// Largest number a frame may carry (`<n>`, `<ts>`, `<last>`): what a
 /// double holds exactly, so a client in any language reads it whole.
 pub const MAX_NUMBER: u64 = (1 << 53) - 1;
-
-/// Checks an address `<user>@<server>`: both parts names.
-pub fn check_address(address: &str) -> Result<(&str, &str), String> {
-    let (user, server) = address.split_once('@').ok_or_else(|| format!("{address:?} is not user@server"))?;
-    check_name(user).map_err(|e| format!("bad user in {address:?}: {e}"))?;
-    check_name(server).map_err(|e| format!("bad server in {address:?}: {e}"))?;
-    Ok((user, server))
-}
-
-/// Checks a room's address `#<room>@<home>`: both parts names; the room
-/// (with its `#`) and its home.
-pub fn check_room_address(address: &str) -> Result<(&str, &str), String> {
-    let rest = address.strip_prefix('#').ok_or_else(|| format!("{address:?} is not #room@server"))?;
-    let (room, home) = rest.split_once('@').ok_or_else(|| format!("{address:?} is not #room@server"))?;
-    check_name(room).map_err(|e| format!("bad room in {address:?}: {e}"))?;
-    check_name(home).map_err(|e| format!("bad server in {address:?}: {e}"))?;
-    Ok((&address[..room.len() + 1], home))
-}
 
 /// Checks a secret of the roster: 1–128 characters from `A-Z a-z 0-9 _ . -`.
 pub fn check_secret(secret: &str) -> Result<(), String> {

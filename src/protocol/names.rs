@@ -54,6 +54,25 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// 1.3 (§27): checks an address `<user>@<server>`, a user of another
+/// server: both parts names.
+pub fn check_address(address: &str) -> Result<(&str, &str), String> {
+    let (user, server) = address.split_once('@').ok_or_else(|| format!("{address:?} is not user@server"))?;
+    check_name(user).map_err(|e| format!("bad user in {address:?}: {e}"))?;
+    check_name(server).map_err(|e| format!("bad server in {address:?}: {e}"))?;
+    Ok((user, server))
+}
+
+/// 1.3 (§27): checks a room's address `#<room>@<home>`: both parts
+/// names; the room (with its `#`) and its home.
+pub fn check_room_address(address: &str) -> Result<(&str, &str), String> {
+    let rest = address.strip_prefix('#').ok_or_else(|| format!("{address:?} is not #room@server"))?;
+    let (room, home) = rest.split_once('@').ok_or_else(|| format!("{address:?} is not #room@server"))?;
+    check_name(room).map_err(|e| format!("bad room in {address:?}: {e}"))?;
+    check_name(home).map_err(|e| format!("bad server in {address:?}: {e}"))?;
+    Ok((&address[..room.len() + 1], home))
+}
+
 /// Checks a device name (1.2): the user-name rules, so `@` and `:` never
 /// appear in one and `<user>@<device>` splits one way only.
 pub fn check_device(name: &str) -> Result<(), String> {
@@ -91,7 +110,7 @@ impl Chat {
         match s.strip_prefix('#') {
             // 1.3 (§27): `#lab@lab2`, a room whose home is another
             // server; whether this server knows `lab2` is its to say.
-            Some(room) if room.contains('@') => match super::link::check_room_address(s) {
+            Some(room) if room.contains('@') => match check_room_address(s) {
                 Ok(_) => Ok(Chat::Room(room.to_string())),
                 Err(_) => check_name(room)
                     .map(|_| Chat::Room(room.to_string()))
@@ -103,7 +122,7 @@ impl Chat {
             }
             // 1.3 (§27): `bob@lab2`, a user of another server; whether
             // this server knows `lab2` is the server's to say.
-            None if s.contains('@') => match super::link::check_address(s) {
+            None if s.contains('@') => match check_address(s) {
                 Ok(_) => Ok(Chat::User(s.to_string())),
                 Err(_) => check_name(s)
                     .map(|_| Chat::User(s.to_string()))
