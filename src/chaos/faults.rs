@@ -4,19 +4,16 @@
 //! server (restart: kill -9, then started again, in a thread of its own so
 //! that other faults go on meanwhile).
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::history::Journal;
-use super::network::Network;
+use super::network::{Network, PORT_WAIT, wait_for_servers};
 use super::proxy::{Global, Proxy};
 use super::schedule::{Fault, FaultStep, SplitKind};
-
-/// How long a restarted server may take to open its ports again.
-const PORT_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Faults {
     /// Per user, a proxy per device.
@@ -122,22 +119,4 @@ impl Faults {
             let _ = restart.join();
         }
     }
-}
-
-/// Polls until every server accepts on both ports; the first that did
-/// not, if any.
-pub fn wait_for_servers(servers: &[(SocketAddr, SocketAddr)]) -> Option<(SocketAddr, SocketAddr)> {
-    servers.iter().find(|(send, recv)| !wait_for_port(*send) || !wait_for_port(*recv)).copied()
-}
-
-/// Polls until the server accepts on `addr` (or [`PORT_WAIT`] passed).
-pub fn wait_for_port(addr: SocketAddr) -> bool {
-    let deadline = Instant::now() + PORT_WAIT;
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(100)); // polling for the restarted server
-    }
-    false
 }

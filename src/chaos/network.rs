@@ -16,9 +16,12 @@
 //!   where chaos listens as its proxy (its line of the roster the servers
 //!   read names this machine and that port), and a shell command that
 //!   kills it and starts it again (empty: never restarted).
+//!
+//! Whether a server is up, its own or a student's, federated or alone, is
+//! asked here too ([`wait_for_servers`]): after a start, after a restart.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +40,9 @@ const START_WAIT: Duration = Duration::from_secs(30);
 /// this long is given up (a silent split is found out after it), and a
 /// dialback waits as long.
 pub const OWN_TIMEOUT_S: u64 = 5;
+
+/// How long a restarted server may take to open its ports again.
+pub const PORT_WAIT: Duration = Duration::from_secs(30);
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -175,7 +181,7 @@ impl Network {
             How::Command(None) => format!("{} has no restart command", m.name),
             How::Command(Some(cmd)) => {
                 let ok = crate::sys::shell::command(cmd).status().is_ok_and(|s| s.success());
-                let up = super::faults::wait_for_servers(&[(m.send, m.recv)]).is_none();
+                let up = wait_for_servers(&[(m.send, m.recv)]).is_none();
                 match (ok, up) {
                     (true, true) => format!("restart {}", m.name),
                     (false, _) => format!("restart {} (the command failed)", m.name),
@@ -363,6 +369,24 @@ fn parse(text: &str) -> std::result::Result<Vec<Line>, String> {
         return Err(format!("{} servers; a federation's chaos needs three or more", out.len()));
     }
     Ok(out)
+}
+
+/// Polls until every server accepts on both ports; the first that did
+/// not, if any.
+pub fn wait_for_servers(servers: &[(SocketAddr, SocketAddr)]) -> Option<(SocketAddr, SocketAddr)> {
+    servers.iter().find(|(send, recv)| !wait_for_port(*send) || !wait_for_port(*recv)).copied()
+}
+
+/// Polls until the server accepts on `addr` (or [`PORT_WAIT`] passed).
+fn wait_for_port(addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + PORT_WAIT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(100)); // polling for the restarted server
+    }
+    false
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Plan {
 
 pub fn run(plan: &Plan) -> Result<Run> {
     // A server started a moment ago (a script's) may not listen yet.
-    if let Some((send, recv)) = super::faults::wait_for_servers(&plan.servers) {
+    if let Some((send, recv)) = super::network::wait_for_servers(&plan.servers) {
         return Err(Error::Protocol(format!("no server at {send} and {recv}")));
     }
     let journal = Arc::new(Journal::new());
