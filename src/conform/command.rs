@@ -132,21 +132,6 @@ fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> 
     })
 }
 
-/// After a run: the suite's accounts deleted, and what was left said.
-pub(super) fn clean_up(settings: &Settings) {
-    let (deleted, left) = super::preflight::clean_up(settings);
-    if deleted > 0 {
-        eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");
-    }
-    if left > 0 {
-        eprintln!(
-            "{left} accounts the suite made are left on {} (names starting with c, then 2 letters \
-             and 4 digits): the server could not delete them (DELACCOUNT is protocol 1.2)",
-            settings.send_addr()
-        );
-    }
-}
-
 fn server(check: ServerCheck) -> Result<()> {
     if let Some(roster) = &check.class {
         return class(&check, roster);
@@ -173,7 +158,7 @@ fn server(check: ServerCheck) -> Result<()> {
         // A closed stdout (`| head`) must not stop the run.
         let _ = stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush());
     });
-    clean_up(&settings);
+    super::preflight::clean_up_and_say(&settings);
     if !check.json {
         print!("{}", report::summary(&outcomes, start.elapsed().as_secs_f64()));
     }

@@ -156,6 +156,22 @@ pub fn clean_up(settings: &Settings) -> (usize, usize) {
     (deleted, 0)
 }
 
+/// After a run: [`clean_up`], and what it did said (on stderr, the
+/// report keeps stdout).
+pub fn clean_up_and_say(settings: &Settings) {
+    let (deleted, left) = clean_up(settings);
+    if deleted > 0 {
+        eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");
+    }
+    if left > 0 {
+        eprintln!(
+            "{left} accounts the suite made are left on {} (names starting with c, then 2 letters \
+             and 4 digits): the server could not delete them (DELACCOUNT is protocol 1.2)",
+            settings.send_addr()
+        );
+    }
+}
+
 /// `Ok(false)`: the account is gone already (a case deleted it, or it was
 /// never made); `Err`: it could not be deleted.
 fn delete(ctx: &CaseCtx, name: &str, password: &str) -> Result<bool, Failure> {

@@ -20,7 +20,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::FederationCheck;
 use crate::conform::report::json_str;
 use crate::conform::wire::{Conn, Transcript};
 use crate::error::{Error, Result};
@@ -123,16 +122,17 @@ fn probe(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
     }
 }
 
-pub fn run(path: &Path, check: &FederationCheck) -> Result<()> {
+/// Probes every ordered pair of the roster at `path`, `parallel` at once,
+/// each waiting `wait` for a line and `timeout` for a dialback; prints
+/// the table, or JSON.
+pub fn run(path: &Path, wait: Duration, timeout: Duration, parallel: usize, as_json: bool) -> Result<()> {
     let all = servers(path)?;
-    let wait = Duration::from_secs(check.wait);
-    let timeout = Duration::from_secs(check.timeout);
     let pairs: Vec<(usize, usize)> =
         (0..all.len()).flat_map(|a| (0..all.len()).filter(move |&b| b != a).map(move |b| (a, b))).collect();
     let cells = Mutex::new(vec![vec![None; all.len()]; all.len()]);
     let next = AtomicUsize::new(0);
     let start = Instant::now();
-    let workers = (check.parallel as usize).min(pairs.len()).max(1);
+    let workers = parallel.min(pairs.len()).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -145,7 +145,7 @@ pub fn run(path: &Path, check: &FederationCheck) -> Result<()> {
     });
     let secs = start.elapsed().as_secs_f64();
     let cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
-    if check.json {
+    if as_json {
         print!("{}", json(&all, &cells));
     } else {
         print!("{}", table(&all, &cells, secs, workers));

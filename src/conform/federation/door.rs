@@ -14,8 +14,8 @@
 //! connection to the door) or `back` (the door's dialback).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,17 +25,61 @@ use crate::protocol::Code;
 use crate::protocol::link::{Answer, Frame, Opening};
 use crate::protocol::names::fold;
 
-/// The door while it is open: its accept thread, and how to stop it.
+/// The suite's link port, opened and closed as the cases ask (a peer
+/// that goes down and comes back): what it sees goes to its [`Peer`].
 pub struct Door {
+    peer: Arc<Peer>,
+    /// Where it listens (its port fixed at the first opening).
+    bind: Mutex<SocketAddr>,
+    /// Its accept thread while it is open.
+    open: Mutex<Option<Listening>>,
+}
+
+impl Door {
+    /// The door of `peer`, to open on `bind` ([`Door::up`]).
+    pub fn new(peer: Arc<Peer>, bind: SocketAddr) -> Door {
+        Door { peer, bind: Mutex::new(bind), open: Mutex::new(None) }
+    }
+
+    /// Opens the door (again): the server under test can reach the suite.
+    pub fn up(&self) -> std::io::Result<()> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.is_none() {
+            let mut bind = self.bind.lock().unwrap_or_else(|e| e.into_inner());
+            let listening = Listening::start(self.peer.clone(), *bind)?;
+            *bind = listening.addr;
+            *open = Some(listening);
+        }
+        Ok(())
+    }
+
+    /// Closes the door and cuts the links through it: the suite is down,
+    /// as a server that stopped (its port refuses connections).
+    pub fn down(&self) {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(listening) = open {
+            listening.stop();
+        }
+        self.peer.cut_links();
+    }
+
+    /// Where the door listens.
+    pub fn addr(&self) -> SocketAddr {
+        *self.bind.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The door while it is open: its accept thread, and how to stop it.
+struct Listening {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
-impl Door {
+impl Listening {
     /// Listens on `bind` (the same port again after a close: a peer that
     /// comes back comes back where the roster says) and accepts.
-    pub fn open(peer: Arc<Peer>, bind: SocketAddr) -> std::io::Result<Door> {
+    fn start(peer: Arc<Peer>, bind: SocketAddr) -> std::io::Result<Listening> {
         let listener = bind_again(bind)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -43,7 +87,7 @@ impl Door {
         let thread = std::thread::Builder::new().name("conform-door".into()).spawn(move || {
             for stream in listener.incoming() {
                 if stopped.load(Ordering::SeqCst) {
-                    return; // the wake-up connection of `close`
+                    return; // the wake-up connection of `stop`
                 }
                 let Ok(stream) = stream else { continue };
                 let peer = peer.clone();
@@ -52,15 +96,11 @@ impl Door {
                 });
             }
         })?;
-        Ok(Door { addr, stop, thread })
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+        Ok(Listening { addr, stop, thread })
     }
 
     /// Stops accepting: the flag, then a connection that wakes `accept`.
-    pub fn close(self) {
+    fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         let _ = self.thread.join();

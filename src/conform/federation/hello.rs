@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
+use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::link::closed_with;
-use super::{LinkCase, LinkCtx, Wants, case};
 use crate::conform::case::check;
 use crate::conform::{Failure, Group};
 use crate::protocol::Code;

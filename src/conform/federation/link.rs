@@ -4,9 +4,9 @@
 //! before it answers the hello; the door vouches for the key while the
 //! hello waits ([`Peer::vouch_for`]).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::LinkCtx;
+use super::case::LinkCtx;
 use super::peer::now_ms;
 use crate::conform::wire::Conn;
 use crate::conform::{Failure, case::check};
@@ -161,7 +161,3 @@ pub fn closed_with(mut conn: Conn, answer: &str, code: Code) -> Result<(), Failu
         _ => Err(Failure::new(format!("KO:{}:…", code.as_str()), answer)),
     }
 }
-
-/// How long a server takes at most to dial a peer again after its link
-/// broke: §27's longest wait between two dials (60 s, ± 20 %) and a margin.
-pub const REDIAL: Duration = Duration::from_secs(75);

@@ -22,6 +22,7 @@
 //! [`class`]: `--class ROSTER`, the table of which servers of a roster
 //! can link to which.
 
+pub mod case;
 pub mod class;
 pub mod door;
 pub mod hello;
@@ -33,7 +34,6 @@ pub mod taking;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +48,8 @@ use crate::error::{Error, Result};
 use crate::federation::LINK_PORT;
 use crate::federation::roster::Roster;
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
+use case::{LinkCase, LinkCtx, Plan, Wants};
+use door::Door;
 use peer::{Names, Peer};
 
 /// The suite's link port unless told (`--listen`): the port of its line
@@ -144,50 +146,6 @@ fn group(s: &str) -> std::result::Result<Group, String> {
     })
 }
 
-/// What a case needs beyond the server and the suite's link port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wants {
-    Nothing,
-    /// Waits for the server's `--timeout` (left out by `--fast`).
-    Clock,
-    /// Restarts the server (`--allow-restart`).
-    Restart,
-    /// Waits for the server's `--give-up` (given, and short).
-    GiveUp,
-    /// Fills the server's queue for the suite (`--queue-max`, small).
-    QueueMax,
-}
-
-/// One case: as [`super::Case`], run in a [`LinkCtx`].
-#[derive(Clone, Copy)]
-pub struct LinkCase {
-    pub name: &'static str,
-    pub section: &'static str,
-    pub group: Group,
-    pub wants: Wants,
-    pub run: fn(&mut LinkCtx) -> std::result::Result<(), Failure>,
-}
-
-impl LinkCase {
-    pub fn id(&self) -> String {
-        format!("{}/{}", self.group.as_str(), self.name)
-    }
-
-    pub fn wants(self, wants: Wants) -> LinkCase {
-        LinkCase { wants, ..self }
-    }
-}
-
-/// A case that needs nothing more (see [`LinkCase::wants`]).
-pub fn case(
-    group: Group,
-    name: &'static str,
-    section: &'static str,
-    run: fn(&mut LinkCtx) -> std::result::Result<(), Failure>,
-) -> LinkCase {
-    LinkCase { name, section, group, wants: Wants::Nothing, run }
-}
-
 /// Every case, in the order they run: the cases that make the server
 /// dial the suite again after a broken link come last (a server waits
 /// longer each time, up to a minute).
@@ -195,116 +153,14 @@ pub fn all_cases() -> Vec<LinkCase> {
     [hello::cases(), taking::cases(), sending::cases(), outage::cases()].concat()
 }
 
-/// What the cases may do beyond [`Settings`]: the server's limits the
-/// suite was told.
-#[derive(Clone, Debug, Default)]
-pub struct Plan {
-    pub give_up: Option<Duration>,
-    pub queue_max: Option<u64>,
-}
-
 /// The longest `--give-up` and `--link-queue-max` the cases wait out.
 const MOST_GIVE_UP: Duration = Duration::from_secs(300);
 const MOST_QUEUE: u64 = 1000;
 
-/// A case's context: the client side ([`CaseCtx`], which it derefs to:
-/// users, connections, the transcript, restarts) and the suite's side of
-/// the network ([`Peer`]).
-pub struct LinkCtx<'a> {
-    pub case: CaseCtx<'a>,
-    pub peer: &'a Arc<Peer>,
-    pub plan: &'a Plan,
-}
-
-impl<'a> Deref for LinkCtx<'a> {
-    type Target = CaseCtx<'a>;
-    fn deref(&self) -> &CaseCtx<'a> {
-        &self.case
-    }
-}
-
-impl LinkCtx<'_> {
-    /// The address of the suite's user `alias`: `<name>@<suite>`.
-    pub fn remote(&self, alias: &str) -> String {
-        format!("{}@{}", self.name(alias), self.peer.names.me)
-    }
-
-    /// The address of the server's user `alias`: `<name>@<server>`.
-    pub fn address(&self, alias: &str) -> String {
-        format!("{}@{}", self.name(alias), self.peer.names.them)
-    }
-
-    /// The server's name.
-    pub fn them(&self) -> &str {
-        &self.peer.names.them
-    }
-
-    /// When a frame the server must send comes at the latest: at once
-    /// when linked, and after a redial's wait when its link broke.
-    pub fn redial_deadline(&self) -> Instant {
-        Instant::now() + link::REDIAL
-    }
-
-    /// Restarts the server ([`CaseCtx::restart`]) and waits until its
-    /// link port accepts connections too.
-    pub fn restart(&self) -> std::result::Result<(), Failure> {
-        self.case.restart()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&self.peer.names.their_link).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50)); // polling for the port to open
-        }
-        Err(Failure::new(
-            "the server's link port to accept connections after the restart",
-            "nothing within 30 s",
-        ))
-    }
-
-    /// The server's user `alias`, made now, to write with.
-    pub fn writer(&self, alias: &str) -> std::result::Result<Writer, Failure> {
-        let conn = self.user(alias)?;
-        Ok(Writer { alias: alias.to_string(), conn, used: Instant::now(), logins: 1 })
-    }
-}
-
-/// A user of the server under test who writes, while the case waits for
-/// the network between its messages: its send connection is opened again
-/// when the server may have closed it for silence (its `--timeout`).
-pub struct Writer {
-    alias: String,
-    conn: super::wire::Conn,
-    used: Instant,
-    logins: usize,
-}
-
-impl Writer {
-    /// The send connection, logged in.
-    pub fn conn(&mut self, ctx: &LinkCtx) -> std::result::Result<&mut super::wire::Conn, Failure> {
-        if self.used.elapsed() > ctx.settings.server_timeout / 2 {
-            self.logins += 1;
-            self.conn = ctx.login_send(&self.alias, &format!("{}.send{}", self.alias, self.logins))?;
-        }
-        self.used = Instant::now();
-        Ok(&mut self.conn)
-    }
-
-    /// `MSG:<to>:<id>:<text>`, answered `OK:<id>:<ts>`: the `<ts>`.
-    pub fn msg(
-        &mut self,
-        ctx: &LinkCtx,
-        to: &str,
-        id: &str,
-        text: &str,
-    ) -> std::result::Result<u64, Failure> {
-        super::messages::send_msg(self.conn(ctx)?, to, id, text)
-    }
-}
-
 pub fn run(check: FederationCheck) -> Result<()> {
     if let Some(roster) = &check.class {
-        return class::run(roster, &check);
+        let (wait, timeout) = (Duration::from_secs(check.wait), Duration::from_secs(check.timeout));
+        return class::run(roster, wait, timeout, check.parallel as usize, check.json);
     }
     let cases: Vec<LinkCase> = all_cases()
         .into_iter()
@@ -331,24 +187,25 @@ pub fn run(check: FederationCheck) -> Result<()> {
     };
     super::preflight::check(&mut settings).map_err(Error::Usage)?;
     let bind = door_address(&check.host, setup.listen)?;
-    let peer = Arc::new(Peer::open(setup.names, bind, settings.wait, settings.server_timeout));
-    peer.up().map_err(|e| Error::io(format!("wachat conform federation: listening on {bind}"), e))?;
+    let peer = Arc::new(Peer::new(setup.names, settings.wait, settings.server_timeout));
+    let door = Door::new(peer.clone(), bind);
+    door.up().map_err(|e| Error::io(format!("wachat conform federation: listening on {bind}"), e))?;
     eprintln!(
         "the suite is {me}, its link port {addr}: the roster of {them} must have the line\n  {me},<this machine>,{port},{secret}",
         me = peer.names.me,
-        addr = peer.door_addr(),
+        addr = door.addr(),
         them = peer.names.them,
-        port = peer.door_addr().port(),
+        port = door.addr().port(),
         secret = peer.names.secret,
     );
     let start = Instant::now();
     let mut stdout = std::io::stdout();
-    let outcomes = run_cases(&cases, &settings, &peer, &plan, &mut |o| {
+    let outcomes = run_cases(&cases, &settings, &peer, &door, &plan, &mut |o| {
         let line = if check.json { report::json(o) + "\n" } else { report::text(o) };
         let _ = stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush());
     });
-    peer.down();
-    super::command::clean_up(&settings);
+    door.down();
+    super::preflight::clean_up_and_say(&settings);
     if !check.json {
         print!("{}", report::summary(&outcomes, start.elapsed().as_secs_f64()));
     }
@@ -416,6 +273,7 @@ pub fn run_cases(
     cases: &[LinkCase],
     settings: &Settings,
     peer: &Arc<Peer>,
+    door: &Door,
     plan: &Plan,
     each: &mut dyn FnMut(&Outcome),
 ) -> Vec<Outcome> {
@@ -425,7 +283,7 @@ pub fn run_cases(
     for (n, case) in cases.iter().enumerate() {
         let outcome = match stopped {
             true => outcome(case, Status::Skip(STOPPED), 0, Vec::new()),
-            false => run_one(case, settings, peer, plan, format!("{prefix}n{n}")),
+            false => run_one(case, settings, peer, door, plan, format!("{prefix}n{n}")),
         };
         stopped |= rate_limited(&outcome);
         each(&outcome);
@@ -434,7 +292,14 @@ pub fn run_cases(
     outcomes
 }
 
-fn run_one(case: &LinkCase, settings: &Settings, peer: &Arc<Peer>, plan: &Plan, prefix: String) -> Outcome {
+fn run_one(
+    case: &LinkCase,
+    settings: &Settings,
+    peer: &Arc<Peer>,
+    door: &Door,
+    plan: &Plan,
+    prefix: String,
+) -> Outcome {
     let skip = match case.wants {
         Wants::Clock if settings.fast => Some("slow (--fast)"),
         Wants::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
@@ -451,11 +316,11 @@ fn run_one(case: &LinkCase, settings: &Settings, peer: &Arc<Peer>, plan: &Plan, 
     }
     peer.begin_case();
     let start = Instant::now();
-    let mut ctx = LinkCtx { case: CaseCtx::new(settings, prefix), peer, plan };
+    let mut ctx = LinkCtx { case: CaseCtx::new(settings, prefix), peer, door, plan };
     let result = catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
     // A case that stopped half-way leaves the suite as the next expects it.
     peer.release();
-    let back = peer.up();
+    let back = door.up();
     let status = match (result, back) {
         (Ok(Ok(())), Ok(())) => Status::Pass,
         (Ok(Err(failure)), _) => Status::Fail(failure),

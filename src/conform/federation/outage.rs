@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::sending::{bounce, frame_of};
-use super::{LinkCase, LinkCtx, Wants, case};
 use crate::conform::case::check;
 use crate::conform::messages::next_msg;
 use crate::conform::{Failure, Group};
@@ -36,13 +36,13 @@ const AWAY: Duration = Duration::from_millis(1500);
 
 /// Closes the suite's link port, and says so in the transcript.
 fn go_down(ctx: &LinkCtx) {
-    ctx.peer.down();
+    ctx.door.down();
     ctx.note("the suite is down: its link port closed, its links cut");
 }
 
 fn come_back(ctx: &LinkCtx) -> Result<(), Failure> {
     std::thread::sleep(AWAY); // what the server does while the suite is away is the case
-    ctx.peer.up().map_err(|e| Failure::new("the suite's link port to open again", e.to_string()))?;
+    ctx.door.up().map_err(|e| Failure::new("the suite's link port to open again", e.to_string()))?;
     ctx.note("the suite is back");
     Ok(())
 }
@@ -130,11 +130,11 @@ fn bounced_after_give_up(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let give_up = ctx.plan.give_up.unwrap_or_default();
     let mut b_send = ctx.writer("b")?;
     let mut b = ctx.recv("b")?;
-    ctx.peer.down();
+    ctx.door.down();
     ctx.note(&format!("the suite is down for the server's --give-up ({give_up:?}) and more"));
     let start = Instant::now();
     b_send.msg(ctx, &ctx.remote("a"), "g1", "to a peer that stays away")?;
-    bounce(&mut b, &ctx.remote("a"), "g1", "", Instant::now() + give_up + super::link::REDIAL)?;
+    bounce(&mut b, &ctx.remote("a"), "g1", "", Instant::now() + give_up + super::case::REDIAL)?;
     let took = start.elapsed();
     check(
         took + Duration::from_secs(1) >= give_up,

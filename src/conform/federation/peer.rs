@@ -1,5 +1,5 @@
 //! The suite as a server of the class network: its name, secret and
-//! identity, and what its link port (the door, [`super::door`]) saw and
+//! identity, and what its link port (the door, `super::door`) saw and
 //! was told to do.
 //!
 //! The door's threads write here; the cases read, and wait, with a
@@ -7,11 +7,10 @@
 //! ([`Seen`]), one condition variable rung at every change.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::door::Door;
 use crate::conform::wire::Transcript;
 use crate::protocol::Code;
 use crate::protocol::link::{Frame, LinkState};
@@ -102,7 +101,7 @@ pub struct Seen {
     pub(super) accepted: usize,
 }
 
-/// The suite's side of the network: its names, and the door.
+/// The suite's side of the network: its names, and what its door saw.
 pub struct Peer {
     pub names: Names,
     /// What the suite says as `<identity>` in its hellos ([`identity`]).
@@ -116,10 +115,6 @@ pub struct Peer {
     pub log: Transcript,
     seen: Mutex<Seen>,
     changed: Condvar,
-    /// The door while it is open.
-    door: Mutex<Option<Door>>,
-    /// Where the door listens (its port fixed at the first opening).
-    bind: Mutex<SocketAddr>,
 }
 
 /// The suite's identity: 32 hex digits, the same for the same name and
@@ -143,8 +138,8 @@ pub fn now_ms() -> u64 {
 }
 
 impl Peer {
-    /// The suite's side, its door to open on `bind` ([`Peer::up`]).
-    pub fn open(names: Names, bind: SocketAddr, wait: Duration, timeout: Duration) -> Peer {
+    /// The suite's side, nothing seen yet.
+    pub fn new(names: Names, wait: Duration, timeout: Duration) -> Peer {
         Peer {
             identity: identity(&names.me, &names.secret),
             names,
@@ -153,8 +148,6 @@ impl Peer {
             log: Transcript::new(),
             seen: Mutex::default(),
             changed: Condvar::new(),
-            door: Mutex::new(None),
-            bind: Mutex::new(bind),
         }
     }
 
@@ -323,37 +316,10 @@ impl Peer {
         })
     }
 
-    /// Opens the door (again): the server under test can reach the suite.
-    pub fn up(self: &std::sync::Arc<Self>) -> std::io::Result<()> {
-        let mut door = self.door.lock().unwrap_or_else(|e| e.into_inner());
-        if door.is_none() {
-            let mut bind = self.bind.lock().unwrap_or_else(|e| e.into_inner());
-            let opened = Door::open(self.clone(), *bind)?;
-            *bind = opened.addr();
-            *door = Some(opened);
-        }
-        Ok(())
-    }
-
-    /// Closes the door and cuts the links through it: the suite is down,
-    /// as a server that stopped (its port refuses connections).
-    pub fn down(&self) {
-        let door = self.door.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(door) = door {
-            door.close();
-        }
-        self.cut_links();
-    }
-
     /// Cuts the links open to the door: the server must dial again.
     pub fn cut_links(&self) {
         for link in self.change(|s| std::mem::take(&mut s.links)) {
             let _ = link.shutdown(std::net::Shutdown::Both);
         }
-    }
-
-    /// Where the door listens.
-    pub fn door_addr(&self) -> SocketAddr {
-        *self.bind.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

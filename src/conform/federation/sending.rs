@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
+use super::case::{LinkCase, LinkCtx, case};
 use super::peer::{Rule, Taken};
-use super::{LinkCase, LinkCtx, case};
 use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::wire::Conn;

@@ -13,9 +13,9 @@
 //! connection: after the frames of a case, a last message is sent, and it
 //! must be the next event (nothing else came in between).
 
+use super::case::{LinkCase, LinkCtx, case};
 use super::link::Link;
 use super::peer::now_ms;
-use super::{LinkCase, LinkCtx, case};
 use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::status::next_status;
