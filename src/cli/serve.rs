@@ -302,7 +302,7 @@ fn serve_links(server: &mut Server, peers: &std::path::Path, name: &str, args: &
         link_port: SocketAddr::new(args.host, args.link_port),
         give_up: args.give_up,
     };
-    let (federation, addr, thread) = crate::federation::Federation::start(server.ctx(), options)?;
+    let (federation, addr, thread) = crate::federation::start(server.ctx(), options)?;
     server.adopt_listener(addr, thread);
     let peers = federation.roster().peers.len();
     log::info!("listening: link {addr} ({} in a network of {} servers)", federation.me, peers + 1);

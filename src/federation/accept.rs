@@ -10,12 +10,13 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Federation, LINK_RATE, MAX_DIALBACKS};
+use super::links::{Federation, LINK_RATE, MAX_DIALBACKS, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame, Opening};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError};
+use crate::server::links::Links;
 
 pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -64,7 +65,7 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
     let mut reader = FrameReader::new(stream.try_clone()?, 4096, f.max_frame);
     let first = match reader.read_frame(Some(Instant::now() + f.timeout)) {
         Ok(line) => line.to_string(),
-        Err(e) => return refuse(&stream, code_of(&e), super::said(&e)),
+        Err(e) => return refuse(&stream, code_of(&e), said(&e)),
     };
     match Opening::parse(&first) {
         Err(e) => refuse(&stream, Code::BadRequest, e),
@@ -222,7 +223,7 @@ fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::re
     let verify = Opening::Verify { asker: f.me.clone(), dialer: peer.name.clone(), key: key.into() };
     (&stream).write_all(format!("{verify}\n").as_bytes()).map_err(|e| e.to_string())?;
     let mut reader = FrameReader::new(&stream, 1024, 1024);
-    let line = reader.read_frame(Some(Instant::now() + f.timeout)).map_err(|e| super::said(&e))?;
+    let line = reader.read_frame(Some(Instant::now() + f.timeout)).map_err(|e| said(&e))?;
     match Answer::parse(line) {
         Ok(Answer::Ok) => Ok(()),
         _ => Err(crate::protocol::link::clean_reason(line)),
@@ -242,7 +243,7 @@ fn take_frames(
         let line = match reader.read_frame(Some(Instant::now() + f.timeout)) {
             Ok(line) => line.to_string(),
             Err(FrameError::Closed) => return Ok(()),
-            Err(e) => return refuse(stream, code_of(&e), super::said(&e)),
+            Err(e) => return refuse(stream, code_of(&e), said(&e)),
         };
         // At most LINK_RATE frames a second: past it, the link is read
         // after the second ends.

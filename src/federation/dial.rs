@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use super::{Federation, PeerStatus};
+use super::links::{Federation, PeerStatus, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
@@ -296,7 +296,7 @@ fn write_line(mut stream: &TcpStream, line: &str) -> std::result::Result<(), End
 }
 
 fn read_answer(reader: &mut FrameReader<TcpStream>, timeout: Duration) -> std::result::Result<Answer, Ended> {
-    let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| super::said(&e))?;
+    let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
     Answer::parse(line).map_err(|e| crate::protocol::link::clean_reason(&e))
 }
 

@@ -20,11 +20,12 @@ use super::base::Base;
 use super::closer::Closer;
 use super::connections::{ConnectionLimits, Connections, Refusal, Slot};
 use super::devices::Devices;
+use super::links::{Links, not_linked};
 use super::log_limit::{Logs, log_limited};
 use super::p2p::Ports;
 use super::presence::Announcer;
 use super::throttle::{Throttle, address_key};
-use crate::protocol::{Code, Ko, Reply};
+use crate::protocol::{Chat, Code, Ko, Reply};
 use crate::store::UserId;
 use crate::transport::Stream;
 
@@ -60,7 +61,7 @@ pub struct Ctx {
     /// single server and on the leader.
     pub(super) leader: parking_lot::RwLock<(u64, Option<Arc<dyn super::leader::Leader>>)>,
     /// 1.3 (§27): the class network's links, with `--peers`.
-    pub federation: std::sync::OnceLock<Arc<crate::federation::Federation>>,
+    pub federation: std::sync::OnceLock<Arc<dyn Links>>,
 }
 
 impl std::ops::Deref for Ctx {
@@ -85,6 +86,17 @@ impl Ctx {
     /// reached the leader of another turn goes to this one instead.
     pub fn leader_now(&self) -> (u64, Option<Arc<dyn super::leader::Leader>>) {
         self.leader.read().clone()
+    }
+
+    /// Checks one address of a request against the class network (1.3,
+    /// §27): the chat to use in its place, or the refusal ([`Links::route`];
+    /// [`not_linked`] on a server without `--peers`): a `MSG`'s
+    /// recipient, the room of a `JOIN` or `LEAVE`.
+    pub fn route(&self, chat: &Chat) -> std::result::Result<Option<Chat>, Ko> {
+        match self.federation.get() {
+            Some(links) => links.route(chat),
+            None => not_linked(chat).map_or(Ok(None), Err),
+        }
     }
 
     /// Cuts every connection at once (a cluster's deposed node).

@@ -25,7 +25,8 @@
 //! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
 //!   administrator asks of the running server (disabled accounts, live
 //!   figures for `wachat users list`), and logging a user out.
-//! - [`leader`]: what a cluster's follower hands to the node that leads.
+//! - [`leader`]: what a cluster's follower hands to the node that leads;
+//!   [`links`]: what the server asks of the class network (1.3).
 //! - `config`: [`Config`], everything `wachat serve` can be told, and
 //!   the defaults of its flags, each with why it is that number.
 //! - [`closer`]: closes connections without letting a slow peer hold a
@@ -49,6 +50,7 @@ pub mod files;
 pub mod known;
 pub mod leader;
 pub mod lifecycle;
+pub mod links;
 pub mod listener;
 pub mod log_limit;
 pub mod moderation;

@@ -174,7 +174,7 @@ impl Session<'_> {
         msgs.retain_mut(|(to, _, _)| {
             // 1.3 (§27): an address `bob@lab2` goes to a server of the
             // roster, `bob@<this server>` is `bob`.
-            let routed = match crate::federation::route(self.ctx, to) {
+            let routed = match self.ctx.route(to) {
                 Ok(local) => local.map(|local| *to = local).and(None),
                 Err(ko) => Some(ko),
             };

@@ -113,7 +113,7 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// a network the `KO:BAD_REQUEST` a name with `@` always got.
     pub fn room_here(&self, room: String) -> Result<String, Ko> {
         use crate::protocol::Chat;
-        let routed = crate::federation::route(self.session.ctx, &Chat::Room(room.clone()))?;
+        let routed = self.session.ctx.route(&Chat::Room(room.clone()))?;
         Ok(match routed {
             Some(Chat::Room(local)) => local,
             _ => room,

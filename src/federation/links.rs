@@ -1,0 +1,224 @@
+//! The links of this server: what they share ([`Federation`]: the
+//! roster, the keys of the hellos under way, each dialer's bell, each
+//! peer's status), the limits on them, and what the server's handlers ask
+//! of them ([`Links`]: where an address goes, a dialer rung, each link for
+//! the metrics).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use parking_lot::{Mutex, RwLock};
+
+use super::roster::{self, Roster, RosterFile};
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Ko};
+use crate::server::Ctx;
+use crate::server::links::Links;
+use crate::store::LocalStore;
+
+/// Most connections to the link port at once (links and dialbacks): a
+/// roster's servers twice over, and a few strangers.
+pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
+
+/// Most dialbacks under way at once (each one an outgoing connection a
+/// hello makes this server open).
+pub const MAX_DIALBACKS: usize = 8;
+
+/// Frames read from one link a second, at most (`link_rate`): a faster
+/// peer is read more slowly, and TCP makes it wait.
+pub const LINK_RATE: u32 = 1_000;
+
+/// What the links of this server share.
+pub struct Federation {
+    /// This server's name (`--name`).
+    pub me: String,
+    /// The roster as last read.
+    pub(super) roster: RwLock<Arc<Roster>>,
+    pub(super) file: Mutex<RosterFile>,
+    /// This data's identity (what `SERVER` answers), said in every hello.
+    pub(super) identity: String,
+    /// `--give-up`.
+    pub give_up: Duration,
+    /// `--timeout`: every read and write of a link has it as deadline.
+    pub timeout: Duration,
+    /// `--max-frame`.
+    pub max_frame: usize,
+    /// Keys of the hellos this server's dialers are sending, by key: the
+    /// peer each was sent to (a `VERIFY` asks).
+    pub(super) keys: Mutex<HashMap<String, String>>,
+    /// Dialbacks under way.
+    pub(super) dialbacks: AtomicUsize,
+    /// Connections to the link port open now.
+    pub(super) links_open: AtomicUsize,
+    /// Where this server takes links, as other nodes of its cluster reach
+    /// it (`host:port`).
+    pub(super) link_at: String,
+    /// This node leads and has said where it takes links.
+    pub(super) advertised: std::sync::atomic::AtomicBool,
+    /// The open incoming link of each peer (folded name): a new hello from
+    /// the same peer closes the older.
+    pub(super) incoming: Mutex<HashMap<String, std::net::TcpStream>>,
+    /// Each dialer's bell, by its peer's queue account: rung when a batch
+    /// adds to that queue.
+    pub(super) bells: RwLock<HashMap<crate::store::UserId, Sender<()>>>,
+    /// What each peer's link is doing, for `INFO`, the log and metrics.
+    pub status: Mutex<HashMap<String, PeerStatus>>,
+    pub(super) ctx: Weak<Ctx>,
+}
+
+/// What a dialer is doing (for the metrics and `wachat top`).
+#[derive(Clone, Debug, Default)]
+pub struct PeerStatus {
+    /// Linked now.
+    pub linked: bool,
+    /// Unreachable since (Unix ms), and why.
+    pub retrying_since: Option<u64>,
+    pub last_error: String,
+    /// Frames waiting for it, and when the oldest was written.
+    pub queued: u64,
+    pub oldest_ms: Option<u64>,
+    /// Frames of rooms homed here were dropped for it: it catches up when
+    /// its queue is empty.
+    pub behind: bool,
+}
+
+impl Federation {
+    /// The local store the links write to.
+    pub(super) fn store(ctx: &Ctx) -> Option<&LocalStore> {
+        ctx.store.local()
+    }
+
+    /// The roster as it is now: read again if its file changed (a roster
+    /// that became unreadable is kept as it was, and the problem logged).
+    pub fn roster(&self) -> Arc<Roster> {
+        if let Some(mut file) = self.file.try_lock() {
+            match file.reload(&self.me) {
+                Ok(Some(new)) => {
+                    log::info!(
+                        "link: roster {} read again: {} peers",
+                        file.path().display(),
+                        new.peers.len()
+                    );
+                    *self.roster.write() = Arc::new(new);
+                }
+                Ok(None) => {}
+                Err(e) => log::warn!("link: the roster is not read again: {e}"),
+            }
+        }
+        self.roster.read().clone()
+    }
+
+    pub(super) fn ctx(&self) -> Option<Arc<Ctx>> {
+        self.ctx.upgrade().filter(|ctx| !ctx.shutting_down())
+    }
+
+    /// True while this server links to its peers: alone, or leading its
+    /// cluster. The first time it finds itself leading, it says where it
+    /// takes links (a follower sends them there).
+    pub(super) fn leads(&self) -> bool {
+        let Some(ctx) = self.ctx() else { return false };
+        let Some(store) = Self::store(&ctx) else { return false };
+        if !store.leads() {
+            self.advertised.store(false, Ordering::SeqCst);
+            return false;
+        }
+        if !self.advertised.load(Ordering::SeqCst) {
+            match store.advertise_link(&self.me, &self.link_at) {
+                Ok(()) => {
+                    self.advertised.store(true, Ordering::SeqCst);
+                    log::info!("link: this node leads; it takes links at {}", self.link_at);
+                }
+                Err(ko) => log::warn!("link: where this node takes links is not stored: {}", ko.reason),
+            }
+        }
+        true
+    }
+
+    /// A room message relayed by its home whose author is of a server the
+    /// roster does not have: refused before the store sees it (an author
+    /// of ours, or of a server of the roster, is the store's to check).
+    pub(super) fn stranger(&self, frame: &crate::protocol::link::Frame) -> Option<Ko> {
+        let crate::protocol::link::Frame::Msg { from, to, .. } = frame else { return None };
+        let (_, home) = to.split_once('@').filter(|_| to.starts_with('#'))?;
+        let (_, origin) = from.split_once('@')?;
+        let known = fold(origin) == fold(&self.me) || self.roster().peer(origin).is_some();
+        (fold(home) != fold(&self.me) && !known)
+            .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
+    }
+
+    pub(super) fn opened(&self) -> bool {
+        self.links_open.fetch_add(1, Ordering::SeqCst) < MAX_LINKS
+    }
+
+    pub(super) fn closed(&self) {
+        self.links_open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Links for Federation {
+    /// An address goes by the roster as it is now: this server's own
+    /// name is the local chat, a peer's stays, another is unknown.
+    fn route(&self, chat: &Chat) -> std::result::Result<Option<Chat>, Ko> {
+        let Some(server) = chat.server() else { return Ok(None) };
+        if fold(server) == fold(&self.me) {
+            return Ok(Some(chat.local_part()));
+        }
+        match self.roster().peer(server) {
+            Some(_) => Ok(None),
+            None => Err(Ko::new(Code::UnknownServer, format!("no server named {server} in the roster"))),
+        }
+    }
+
+    /// Each peer of the roster's link as it is now, for the metrics and
+    /// `wachat top`: up or retrying (the dialers' word), what waits for it
+    /// (the store's, read now: a dialer waiting out its backoff has not
+    /// looked for a while).
+    fn peer_links(&self) -> Vec<crate::metrics::PeerLink> {
+        let Some(ctx) = self.ctx() else { return Vec::new() };
+        let Some(store) = Self::store(&ctx) else { return Vec::new() };
+        let status = self.status.lock().clone();
+        let now = crate::store::now_ms();
+        self.roster()
+            .peers
+            .iter()
+            .map(|peer| {
+                let facts = store.peer_facts(&peer.name);
+                let seen = status.get(&peer.name).cloned().unwrap_or_default();
+                crate::metrics::PeerLink {
+                    peer: peer.name.clone(),
+                    up: seen.linked,
+                    retrying_since: seen.retrying_since.map_or(0, |ms| ms / 1000),
+                    queued: facts.queued,
+                    oldest_age: facts.oldest_ms.map_or(0, |ms| now.saturating_sub(ms) / 1000),
+                    behind: facts.behind,
+                }
+            })
+            .collect()
+    }
+
+    /// Rings the dialer of `server`: something waits for it that no
+    /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
+    /// there, the messages a catch-up queued).
+    fn ring(&self, server: &str) {
+        let Some(ctx) = self.ctx() else { return };
+        let Some(id) = Self::store(&ctx).and_then(|s| s.peer_account_id(server)) else { return };
+        if let Some(bell) = self.bells.read().get(&id) {
+            let _ = bell.try_send(());
+        }
+    }
+}
+
+/// A link's read that got no frame, in words.
+pub(super) fn said(e: &crate::protocol::FrameError) -> String {
+    use crate::protocol::FrameError;
+    match e {
+        FrameError::Closed => "the connection was closed".into(),
+        FrameError::TooLong => "a frame is longer than the limit".into(),
+        FrameError::TimedOut => "no frame within the timeout".into(),
+        FrameError::NotUtf8 => "a frame that is not UTF-8".into(),
+        FrameError::Io(e) => e.to_string(),
+    }
+}

@@ -1,0 +1,43 @@
+//! [`Links`]: what the server asks of the class network (protocol 1.3,
+//! docs/PROTOCOL.md §27), which `--peers` starts (`crate::federation`,
+//! built on the server as the cluster is). The server routes its
+//! clients' addresses (`bob@lab2`, `#lab@lab2`) through it, wakes the
+//! link to a room's home when a `JOIN` or `LEAVE` queued a frame for it,
+//! and shows each link in the metrics.
+//!
+//! A server without `--peers` has none (`Ctx::federation` is unset): an
+//! address gets the `KO:BAD_REQUEST` a name with `@` always got
+//! ([`not_linked`]).
+
+use crate::metrics::PeerLink;
+use crate::protocol::{Chat, Code, Ko};
+
+/// The class network's links, as the server's handlers use them.
+pub trait Links: Send + Sync {
+    /// Where a request naming `chat` goes: `Ok(None)` if it stays as it
+    /// is (a local name or room, or an address of a peer in the roster);
+    /// `Ok(Some(local))` for an address of this server itself (`bob@lab1`
+    /// on lab1 is `bob`, `#lab@lab1` is `#lab`); `KO:UNKNOWN_SERVER` for
+    /// a server not in the roster.
+    fn route(&self, chat: &Chat) -> Result<Option<Chat>, Ko>;
+
+    /// Rings the dialer of `server`: something waits for it that no event
+    /// of a batch announced (a `JOIN` or `LEAVE` of a room homed there).
+    fn ring(&self, server: &str);
+
+    /// Each peer of the roster's link as it is now, for the metrics and
+    /// `wachat top`.
+    fn peer_links(&self) -> Vec<PeerLink>;
+}
+
+/// What a server without `--peers` answers for an address: what it
+/// always answered (a name may not hold `@`); `None` for a plain name.
+pub fn not_linked(chat: &Chat) -> Option<Ko> {
+    chat.server()?;
+    let (what, name) = match chat {
+        Chat::User(name) => ("user", name),
+        Chat::Room(name) => ("room", name),
+    };
+    let why = crate::protocol::names::check_name(name).err()?;
+    Some(Ko::new(Code::BadRequest, format!("bad {what} name: {why}")))
+}
