@@ -285,8 +285,17 @@ mod tests {
         assert_eq!(ok("/chat bob@lab2"), Command::Open(Chat::User("bob@lab2".into())));
         assert_eq!(ok("/chat #lab@lab2"), Command::Open(Chat::Room("lab@lab2".into())));
         assert_eq!(ok("/join #lab@lab2"), Command::Join("#lab@lab2".into()));
-        assert!(err("/join #lab@").contains("not allowed in a name"));
-        assert!(err("/chat bob@").contains("not allowed in a name"));
+        assert_eq!(
+            err("/join #lab@"),
+            "bad room address \"#lab@\" (#room@server): a name has 1 to 32 characters: \"\""
+        );
+        assert_eq!(
+            err("/chat bob@"),
+            "bad address \"bob@\" (user@server): a name has 1 to 32 characters: \"\""
+        );
+        assert!(
+            err("/chat b!d@lab2").starts_with("bad address \"b!d@lab2\" (user@server): '!' is not allowed")
+        );
         assert_eq!(err("/msg bob"), "usage: /msg <user> <text>");
         assert!(err("/whisper #general hi").contains("one user"));
         assert_eq!(err("@bob hi"), "usage: @user: text");

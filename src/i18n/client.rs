@@ -466,6 +466,16 @@ catalogue! {
     },
     BadUserName { en: "bad user name: {why}", es: "nombre de usuario no válido: {why}", pt: "nome de usuário inválido: {why}" },
     BadRoomName { en: "bad room name: {why}", es: "nombre de sala no válido: {why}", pt: "nome de sala inválido: {why}" },
+    BadAddress {
+        en: "bad address {name} (user@server): {why}",
+        es: "dirección no válida {name} (usuario@servidor): {why}",
+        pt: "endereço inválido {name} (usuário@servidor): {why}",
+    },
+    BadRoomAddress {
+        en: "bad room address {name} (#room@server): {why}",
+        es: "dirección de sala no válida {name} (#sala@servidor): {why}",
+        pt: "endereço de sala inválido {name} (#sala@servidor): {why}",
+    },
     RoomNeedsHash {
         en: "a room name starts with '#': {name}",
         es: "el nombre de una sala empieza por '#': {name}",
@@ -544,11 +554,22 @@ pub fn name_problem(lang: Lang, problem: NameProblem, name: &str) -> String {
     }
 }
 
-/// [`Chat::parse`] with its refusal in `lang`.
+/// [`Chat::parse`] with its refusal in `lang`. An address (1.3,
+/// `bob@lab2`, `#lab@lab2`) is refused as one, naming the part that is
+/// not a name: `@` is allowed there, between two names.
 pub fn parse_chat(lang: Lang, s: &str) -> Result<Chat, String> {
-    Chat::parse(s).map_err(|_| match s.strip_prefix('#') {
-        Some(room) => tr!(in lang; Msg::BadRoomName, why = why_not(lang, room)),
-        None => tr!(in lang; Msg::BadUserName, why = why_not(lang, s)),
+    Chat::parse(s).map_err(|_| {
+        let name = format!("{s:?}");
+        match (s.strip_prefix('#'), s.split_once('@')) {
+            (Some(_), Some((room, home))) => {
+                tr!(in lang; Msg::BadRoomAddress, name = name, why = why_not_either(lang, &room[1..], home))
+            }
+            (None, Some((user, server))) => {
+                tr!(in lang; Msg::BadAddress, name = name, why = why_not_either(lang, user, server))
+            }
+            (Some(room), None) => tr!(in lang; Msg::BadRoomName, why = why_not(lang, room)),
+            (None, None) => tr!(in lang; Msg::BadUserName, why = why_not(lang, s)),
+        }
     })
 }
 
@@ -571,6 +592,11 @@ pub fn check_user(lang: Lang, s: &str) -> Result<(), String> {
 
 fn why_not(lang: Lang, name: &str) -> String {
     check_user(lang, name).err().unwrap_or_default()
+}
+
+/// Why the first of two names is not one, or else the second.
+fn why_not_either(lang: Lang, first: &str, second: &str) -> String {
+    check_user(lang, first).and_then(|()| check_user(lang, second)).err().unwrap_or_default()
 }
 
 /// [`crate::protocol::Text::from_plain`] with its refusal in `lang`.

@@ -421,7 +421,11 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("", "  ana: online"),
         ("", "  bob: offline"),
         ("/chat #nowhere", "(NOT_MEMBER)"),
-        ("/chat b@d", "error: bad user name:"),
+        ("/chat b!d", "error: bad user name: '!' is not allowed in a name"),
+        ("/chat bob@", "error: bad address \"bob@\" (user@server): a name has 1 to 32 characters"),
+        // An address `user@server` is a chat (protocol 1.3); this server
+        // is in no class network, and has no such user.
+        ("/chat b@d", "error: history b@d: no user named b@d (UNKNOWN_USER)"),
         ("/frobnicate", "error: unknown command /frobnicate (try /help)"),
         ("/msg bob", "error: usage: /msg <user> <text>"),
         ("/whisper #general hi", "error: a whisper goes to one user"),
