@@ -802,9 +802,13 @@ function keepDraft() {
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */
 function typing() {
   if (!openKey || !typingSupported || !link || link.status !== 'online') return;
+  const name = model.chat(openKey).name;
+  // Typing is told on one server only (1.3): a chat of another server
+  // (bob@lab2, #lab@lab2) would be refused.
+  if (name.includes('@')) return;
   if (Date.now() - lastTyping < TYPING_EVERY_MS) return;
   lastTyping = Date.now();
-  link.request(request.typing(model.chat(openKey).name))
+  link.request(request.typing(name))
     .then(({ reply }) => {
       if (!reply.ok && reply.code === 'BAD_REQUEST') typingSupported = false;
     })

@@ -71,7 +71,12 @@ impl Client {
     /// Tells `chat` that you are typing (protocol 1.2): at most once every
     /// [`TYPING_EVERY`](super::TYPING_EVERY) per chat, without waiting for
     /// the reply (a server older than 1.2 refuses it, and nobody minds).
+    /// Not to a chat of another server (1.3, `bob@lab2`): typing is told
+    /// on one server only, and the server would refuse it.
     pub fn typing(&self, chat: &Chat) {
+        if chat.server().is_some() {
+            return;
+        }
         let now = std::time::Instant::now();
         let mut typed = self.typed.lock();
         let key = fold(&chat.to_string());

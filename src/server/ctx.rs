@@ -99,6 +99,26 @@ impl Ctx {
         }
     }
 
+    /// The chat of what does not cross servers (1.3, §27: `TYPING`, a
+    /// call's signals, `TURN:<peer>`): a local name or room as it is, this
+    /// server's own address as the local chat ([`Ctx::route`]); an address
+    /// of another server is refused, `KO:BAD_REQUEST:<what> does not cross
+    /// servers: bob@lab2 is a user of lab2`, and nothing is done.
+    pub fn here_only(&self, chat: Chat, what: &str) -> std::result::Result<Chat, Ko> {
+        if let Some(local) = self.route(&chat)? {
+            return Ok(local);
+        }
+        let Some(server) = chat.server() else { return Ok(chat) };
+        let (kind, address) = match &chat {
+            Chat::User(address) => ("a user", address.clone()),
+            Chat::Room(room) => ("a room", format!("#{room}")),
+        };
+        Err(Ko::new(
+            Code::BadRequest,
+            format!("{what} does not cross servers: {address} is {kind} of {server}"),
+        ))
+    }
+
     /// Cuts every connection at once (a cluster's deposed node).
     pub fn cut_all_connections(&self) {
         self.connections.cut_all();

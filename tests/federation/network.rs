@@ -836,3 +836,98 @@ fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
     let answer = ask(&link, &mut r, &format!("MSG:{n}:zoe@lab9:bob@lab1:m{n}:1795500000100:{text}"));
     assert!(answer.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")), "{answer}");
 }
+
+/// `room_msg`'s fields with an action's id made readable: `_e…_m1` is
+/// `_e*_m1` (the server's stamp in the middle).
+fn action(event: &str) -> String {
+    let msg = room_msg(event);
+    let f: Vec<&str> = msg.splitn(4, ':').collect();
+    let (kind, rest) = f[2].split_at(2);
+    let target = rest.split_once('_').map_or(rest, |(_, t)| t);
+    format!("{}:{}:{kind}*_{target}:{}", f[0], f[1], f[3])
+}
+
+#[test]
+fn edits_reactions_and_deletions_cross_servers_typing_and_calls_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut bob_events = events_1_3(lab2, "bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+
+    // An action is a message of its author (§19): it crosses as one, and
+    // a client of the other server applies it to the message it names.
+    assert!(ana.request("MSG:bob@lab2:m1:hi").starts_with("OK:m1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "ana@lab1:bob:m1:hi");
+    assert!(bob.request("MSG:ana@lab1:b1:yo").starts_with("OK:b1:"));
+    assert_eq!(room_msg(&ana_events.next_msg()), "bob@lab2:ana:b1:yo");
+    assert!(ana.request("EDIT:bob@lab2:m1:hi again").starts_with("OK:_e"));
+    assert_eq!(action(&bob_events.next_msg()), "ana@lab1:bob:_e*_m1:✎ hi again");
+    assert!(ana.request("REACT:bob@lab2:b1:👍").starts_with("OK:_r"));
+    assert_eq!(action(&bob_events.next_msg()), "ana@lab1:bob:_r*_b1:👍 to: yo");
+    assert!(ana.request("DELETE:bob@lab2:m1").starts_with("OK:_d"));
+    assert_eq!(action(&bob_events.next_msg()), "ana@lab1:bob:_d*_m1:(message deleted)");
+    // In a room of another server, both ways: the home orders the actions
+    // as it orders the room's messages.
+    assert!(ana.request("MSG:#lab@lab2:r1:room hi").starts_with("OK:r1:"));
+    assert_eq!(room_msg(&bob_events.next_msg()), "ana@lab1:#lab:r1:room hi");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ana.listing("HISTORY:#lab@lab2:5").iter().any(|l| l.contains(":r1:")) {
+        assert!(Instant::now() < deadline, "r1 never came back to lab1's copy of #lab");
+        std::thread::sleep(Duration::from_millis(50)); // polling for the home's echo
+    }
+    assert!(ana.request("EDIT:#lab@lab2:r1:room edited").starts_with("OK:_e"));
+    assert_eq!(action(&bob_events.next_msg()), "ana@lab1:#lab:_e*_r1:✎ room edited");
+    assert!(bob.request("REACT:#lab:r1:❤️").starts_with("OK:_r"));
+    assert_eq!(action(&ana_events.next_msg()), "bob@lab2:#lab@lab2:_r*_r1:❤️ to: room edited");
+    assert!(ana.request("DELETE:#lab@lab2:r1").starts_with("OK:_d"));
+    assert_eq!(action(&bob_events.next_msg()), "ana@lab1:#lab:_d*_r1:(message deleted)");
+
+    // Typing and calls are told on one server only: refused at once, with
+    // the reason, and nothing reaches the other side.
+    let refusals = [
+        ("TYPING:bob@lab2", "KO:BAD_REQUEST:typing does not cross servers: bob@lab2 is a user of lab2"),
+        ("TYPING:#lab@lab2", "KO:BAD_REQUEST:typing does not cross servers: #lab@lab2 is a room of lab2"),
+        ("TYPING:bob@lab9", "KO:UNKNOWN_SERVER:no server named lab9 in the roster"),
+        (
+            "CALL:bob@lab2:c1:OFFER:voice:v=0",
+            "KO:BAD_REQUEST:a call does not cross servers: bob@lab2 is a user of lab2",
+        ),
+        (
+            "CALL:bob@lab2:c1:HANGUP",
+            "KO:BAD_REQUEST:a call does not cross servers: bob@lab2 is a user of lab2",
+        ),
+        ("TURN:bob@lab2", "KO:BAD_REQUEST:a call does not cross servers: bob@lab2 is a user of lab2"),
+        ("CALL:bob@lab9:c1:HANGUP", "KO:UNKNOWN_SERVER:no server named lab9 in the roster"),
+    ];
+    for (request, refusal) in refusals {
+        assert_eq!(ana.request(request), refusal);
+    }
+    // This server's own address is its user: typing to it is told here.
+    lab1.register(&["cleo"]);
+    let mut cleo_events = events_1_3(lab1, "cleo");
+    assert_eq!(ana.request("TYPING:cleo@lab1"), "OK");
+    assert_eq!(cleo_events.next_event(), "TYPING:ana:cleo");
+    // bob was told none of the refused: his next event, statuses aside,
+    // is ana's next word.
+    assert!(ana.request("MSG:bob@lab2:m2:still here").starts_with("OK:m2:"));
+    let next = loop {
+        let event = bob_events.next_event();
+        if !event.starts_with("STATUS:") {
+            break event;
+        }
+    };
+    assert_eq!(room_msg(&next), "ana@lab1:bob:m2:still here");
+
+    // A server that is in no network answers an address as it always did.
+    let alone = TestServer::start();
+    let [mut dora] = alone.logged_in(["dora"]);
+    let old = "KO:BAD_REQUEST:bad user name: '@' is not allowed in a name (only A-Z a-z 0-9 _ . -)";
+    for request in ["TYPING:bob@lab2", "CALL:bob@lab2:c1:HANGUP", "TURN:bob@lab2"] {
+        assert_eq!(dora.request(request), old, "{request}");
+    }
+}

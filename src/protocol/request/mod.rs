@@ -730,7 +730,7 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             if peer.starts_with('#') {
                 return Err(bad(format!("{peer} is a room: only a user can be called")));
             }
-            Ok(Request::Turn { peer: Some(user(peer)?) })
+            Ok(Request::Turn { peer: Some(callee(peer)?) })
         }
         _ => {
             let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
@@ -743,7 +743,17 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             if matches!(signal, Signal::End(_)) {
                 return Err(bad("END is the server's: send HANGUP or DECLINE"));
             }
-            Ok(Request::Call { peer: user(peer)?, id: fields::id(id)?, signal })
+            Ok(Request::Call { peer: callee(peer)?, id: fields::id(id)?, signal })
         }
+    }
+}
+
+/// The user a call names: a name or (1.3, §27) an address `bob@lab2`,
+/// which the server answers (a call does not cross servers; a server
+/// without `--peers` refuses the `@` as it always did).
+fn callee(peer: &str) -> Result<String, Ko> {
+    match chat(peer)? {
+        Chat::User(user) => Ok(user),
+        Chat::Room(room) => Err(bad(format!("#{room} is a room: only a user can be called"))),
     }
 }

@@ -19,7 +19,7 @@
 
 use std::net::IpAddr;
 
-use crate::protocol::{Ko, Reply, Request};
+use crate::protocol::{Chat, Ko, Reply, Request};
 use crate::server::base::Base;
 use crate::server::p2p::Ports;
 use crate::server::replies::Later;
@@ -112,12 +112,17 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// a server the roster does not have, and on a server that is not in
     /// a network the `KO:BAD_REQUEST` a name with `@` always got.
     pub fn room_here(&self, room: String) -> Result<String, Ko> {
-        use crate::protocol::Chat;
         let routed = self.session.ctx.route(&Chat::Room(room.clone()))?;
         Ok(match routed {
             Some(Chat::Room(local)) => local,
             _ => room,
         })
+    }
+
+    /// `chat` for what does not cross servers (1.3: `TYPING`), or the
+    /// refusal of an address of another server (`Ctx::here_only`).
+    pub fn here_only(&self, chat: Chat, what: &str) -> Result<Chat, Ko> {
+        self.session.ctx.here_only(chat, what)
     }
 
     /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), which a

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::protocol::call::{End, Media, Signal};
-use crate::protocol::{Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
+use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
 use crate::server::Ctx;
 use crate::server::call_relay;
 use crate::server::calls::{self, Ended, Party};
@@ -46,6 +46,14 @@ fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
 
 fn turn(s: &mut Session, who: Who, request: Request) -> Flow {
     let Request::Turn { peer } = request else { return not_served(s, &request) };
+    // 1.3 (§27): an address of another server is refused whether or not
+    // this server relays media (and, without `--peers`, as the name it
+    // was before 1.3).
+    if let Some(peer) = &peer
+        && let Err(ko) = s.ctx.here_only(Chat::User(peer.clone()), "a call")
+    {
+        return s.reply(Err(ko));
+    }
     let reply = match &s.ctx.config.turn {
         Some(turn) => may_relay(s.ctx, who, peer.as_deref())
             .map(|()| Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000))),
@@ -139,7 +147,15 @@ fn offer(
 
 /// The user `peer` names, who is not `me`.
 fn party(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
-    let account = ctx.store.find_account(peer).ok_or_else(|| Ko::no_user(peer))?;
+    // 1.3 (§27): a call's signals are told on this server only; an
+    // address of this server is its user.
+    let peer = match ctx.here_only(Chat::User(peer.to_string()), "a call")? {
+        Chat::User(user) => user,
+        Chat::Room(room) => {
+            return Err(Ko::new(Code::BadRequest, format!("#{room} is a room: only a user can be called")));
+        }
+    };
+    let account = ctx.store.find_account(&peer).ok_or_else(|| Ko::no_user(&peer))?;
     if account.id == me.id {
         return Err(Ko::new(Code::BadRequest, "you cannot call yourself"));
     }

@@ -15,6 +15,11 @@ pub(super) const ROW: Row = Row::asking(&["TYPING"], Version::V1_2, Kind::Epheme
 
 fn serve(a: Asking, request: Request) -> Flow {
     let Request::Typing { to } = request else { return a.not_served(&request) };
+    // 1.3 (§27): typing is told on this server only.
+    let to = match a.here_only(to, "typing") {
+        Ok(to) => to,
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let typed = typing(a.base, a.who.id, a.who.name, &to);
     a.reply(typed.map(|()| Reply::Ok))
 }
