@@ -44,7 +44,9 @@
 //!    account's rows of the database (a cluster) are stored before the
 //!    `OK`: the hash is gone (no password matches what replaces it), the
 //!    inbox is emptied, the account leaves every room with its read
-//!    marks. Messages already delivered stay with their recipients (as in
+//!    marks (1.3: a room homed on another server gets the `LEAVE` its
+//!    user's own would send, queued for its home, whose link is woken).
+//!    Messages already delivered stay with their recipients (as in
 //!    WhatsApp): they are theirs too. The name stays taken for
 //!    `--name-quarantine-days`, then may be registered again as a new
 //!    account that sees nothing of this one's (docs/PROTOCOL.md §20). A
@@ -148,7 +150,18 @@ fn store_password(ctx: &Ctx, user: UserId, hash: String) -> Result<(), Ko> {
 /// caller closes it.
 pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
+    // 1.3: the homes of its rooms on other servers (`#lab@lab2`): the
+    // deletion queues a `LEAVE` for each, and their links are woken for it.
+    let homes: Vec<String> = match ctx.federation.get() {
+        Some(_) => {
+            ctx.store.rooms(me.user)?.iter().filter_map(|r| Some(r.room.split_once('@')?.1.into())).collect()
+        }
+        None => Vec::new(),
+    };
     ctx.store.delete_account(me.user)?;
+    if let Some(links) = ctx.federation.get() {
+        homes.iter().for_each(|home| links.ring(home));
+    }
     let devices = ctx.devices.forget_all(me.name);
     // 1.2 (issue 49): its files are its account's, not its name's.
     let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {

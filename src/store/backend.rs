@@ -265,8 +265,10 @@ pub enum AccountChange<'a> {
     Password { user: UserId, hash: String },
     /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
     /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
-    /// of now, its inbox is emptied, it leaves every room. Its name stays
-    /// taken until its quarantine is over. Deleting it again changes nothing.
+    /// of now, its inbox is emptied, it leaves every room (1.3: a room
+    /// homed on another server with the `LEAVE` frame its own `LEAVE`
+    /// would queue for the home). Its name stays taken until its
+    /// quarantine is over. Deleting it again changes nothing.
     Delete { user: UserId },
     /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
     /// (`wachat users admin`, on a running server too; on a cluster,

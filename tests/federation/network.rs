@@ -931,3 +931,89 @@ fn edits_reactions_and_deletions_cross_servers_typing_and_calls_are_refused() {
         assert_eq!(dora.request(request), old, "{request}");
     }
 }
+
+#[test]
+fn a_deleted_account_leaves_the_rooms_of_other_servers_even_one_that_was_down() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let metrics = ["--metrics", "0"];
+    let mut labs = network(root.path(), &["lab1", "lab2"], &metrics);
+    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
+    let (dir1, dir2) = (labs[0].dir.clone(), labs[1].dir.clone());
+    labs[0].server.register(&["ana", "cleo", "dora"]);
+    labs[1].server.register(&["bob"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    for user in ["ana", "cleo", "dora"] {
+        let mut member = labs[0].server.login_send(user, &format!("pw-{user}"));
+        assert_eq!(member.request("JOIN:#lab@lab2"), "OK");
+    }
+    // lab2's members of #lab, once they are `want` (in sorted order).
+    let members_become = |server: &TestServer, want: &[&str]| {
+        let mut bob = server.login_send("bob", "pw-bob");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut members: Vec<String> = bob
+                .listing("MEMBERS:#lab")
+                .iter()
+                .map(|m| m.split(':').next().unwrap().to_string())
+                .collect();
+            members.sort();
+            if members == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "#lab on lab2 has {members:?}, not {want:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    members_become(&labs[1].server, &["ana@lab1", "bob", "cleo@lab1", "dora@lab1"]);
+
+    // ana deletes her account: lab2 forgets its member ana@lab1.
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    members_become(&labs[1].server, &["bob", "cleo@lab1", "dora@lab1"]);
+
+    // lab2 is down when cleo deletes hers: the leave waits in lab1's
+    // queue, and reaches lab2 once it is back.
+    labs[1].server.kill();
+    let mut cleo = labs[0].server.login_send("cleo", "pw-cleo");
+    assert_eq!(cleo.request("DELACCOUNT:pw-cleo"), "OK");
+    labs[1] = start("lab2", &dir2, &roster, port2, &metrics);
+    members_become(&labs[1].server, &["bob", "dora@lab1"]);
+
+    // An administrator removes dora's account, lab1 stopped: lab1 tells
+    // lab2 when it starts again.
+    labs[0].server.kill();
+    let removed = std::process::Command::new(support::wachat_bin())
+        .args(["users", "remove", "dora", "--data-dir", dir1.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    labs[0] = start("lab1", &dir1, &roster, port1, &metrics);
+    members_become(&labs[1].server, &["bob"]);
+
+    // The room's messages are queued for lab1 no more: with lab1 down,
+    // what waits for it is the one direct message bob writes after them.
+    labs[0].server.kill();
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    for i in 0..3 {
+        assert!(bob.request(&format!("MSG:#lab:r{i}:only bob now {i}")).starts_with("OK:"));
+    }
+    assert!(bob.request("MSG:ana@lab1:d1:are you still there?").starts_with("OK:d1:"));
+    let line = labs[1].server.wait_for_log("listening: metrics http://");
+    let at = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics").to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let queued = loop {
+        let text = scrape(&at);
+        let queued = text
+            .lines()
+            .find_map(|l| l.strip_prefix("wachat_link_queue{peer=\"lab1\"} "))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(n) = queued.filter(|&n| n > 0) {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(queued, 1, "only the direct message waits for lab1");
+}

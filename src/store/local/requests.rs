@@ -20,7 +20,7 @@ use super::super::backend::{
 use super::super::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use super::super::budget::check_link_queue;
 use super::super::record::Record;
-use super::super::state::remote::address;
+use super::super::state::remote::{address, is_copy};
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
@@ -59,10 +59,7 @@ impl Backend for LocalStore {
             AccountChange::Password { user, hash } => self
                 .inner
                 .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
-            AccountChange::Delete { user } => self.inner.change_account(user, |state, me, ts| {
-                // A second DELACCOUNT racing the first changes nothing.
-                (!state.users[user].is_deleted()).then_some(Record::DelAccount { ts, user: me })
-            }),
+            AccountChange::Delete { user } => self.inner.delete_account(user),
             // A `RULE` record in the log, kept with the account's other
             // facts there (and in checkpoints), so that `users.csv` keeps
             // its columns and an older directory loads unchanged.
@@ -322,6 +319,32 @@ impl Inner {
                 Some(record) => state.commit(record, batch),
                 None => Ok(()), // nothing changes
             }
+        })?;
+        Ok((user, ticket))
+    }
+
+    /// `DELACCOUNT` (§20): a `LEAVE` of each room homed on another server
+    /// that the account is in, then the `DELACCOUNT` record (which leaves
+    /// the rooms homed here), in one batch. Each `LEAVE` is the very record
+    /// the user's own `LEAVE:#lab@lab2` writes, so it becomes the same
+    /// frame for the room's home, in that peer's queue (§27): the home
+    /// stops listing the member and fanning the room out to it, even if it
+    /// is down now and hears it only when it is back. A second
+    /// `DELACCOUNT` racing the first changes nothing.
+    fn delete_account(&self, user: UserId) -> Result<(UserId, Ticket), Ko> {
+        let ((), ticket) = self.write(|state, batch| {
+            if state.users[user].is_deleted() {
+                return Ok(());
+            }
+            let me = state.users[user].name.clone();
+            let elsewhere: Vec<Arc<str>> =
+                state.rooms_of(user).map(|r| state.room(r).name.clone()).filter(|r| is_copy(r)).collect();
+            for room in elsewhere {
+                let ts = state.next_ts(now_ms());
+                state.commit(Record::Leave { ts, user: me.clone(), room }, batch)?;
+            }
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::DelAccount { ts, user: me }, batch)
         })?;
         Ok((user, ticket))
     }
