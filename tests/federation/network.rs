@@ -1017,3 +1017,42 @@ fn a_deleted_account_leaves_the_rooms_of_other_servers_even_one_that_was_down() 
     };
     assert_eq!(queued, 1, "only the direct message waits for lab1");
 }
+
+#[test]
+fn the_browser_app_sends_no_typing_in_a_chat_of_another_server() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
+    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
+    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
+    lab1.server.register(&["ana", "cleo"]);
+    lab2.server.register(&["bob"]);
+    let url = format!("http://{}", lab1.server.web.unwrap());
+    let ana = support::webapp::logged_in(&url, "ana", 1000, 800);
+    support::webapp::open_chat(&ana, "bob@lab2");
+    let mut bob_events = events_1_3(&lab2.server, "bob");
+    ana.type_into("#input", "typing to another server");
+    // A TYPING:bob@lab2 would be refused (KO:BAD_REQUEST), and the app
+    // takes that refusal for a server without typing: it would tell
+    // nobody again. So typing in a chat of this server must still be told.
+    let mut cleo_events = events_1_3(&lab1.server, "cleo");
+    support::webapp::open_chat(&ana, "cleo");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        ana.type_into("#input", "x");
+        match cleo_events.line_within(Duration::from_millis(500)).as_deref() {
+            Some("TYPING:ana:cleo") => break,
+            Some("PING") => cleo_events.send("PONG"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "cleo was never told that ana types: typing was turned off");
+    }
+    // And nothing reached bob.
+    while let Some(line) = bob_events.line_within(Duration::from_millis(300)) {
+        assert!(!line.starts_with("TYPING"), "{line}");
+    }
+}
