@@ -669,17 +669,23 @@ fn the_metrics_and_top_show_each_peer_s_link() {
     assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
 }
 
-#[test]
-fn the_browser_app_opens_chats_and_rooms_of_another_server() {
-    let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
+/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
+fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
+    let roster = root.join("class.csv");
     write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
-    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
     std::fs::create_dir_all(&dir1).unwrap();
     std::fs::create_dir_all(&dir2).unwrap();
     let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
     let lab2 = start("lab2", &dir2, &roster, 0, &[]);
     write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
+    (lab1, lab2)
+}
+
+#[test]
+fn the_browser_app_opens_chats_and_rooms_of_another_server() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, lab2) = lab1_with_the_browser_app_and_lab2(root.path());
     lab1.server.register(&["ana"]);
     lab2.server.register(&["bob"]);
     let mut bob = lab2.server.login_send("bob", "pw-bob");
@@ -1021,14 +1027,7 @@ fn a_deleted_account_leaves_the_rooms_of_other_servers_even_one_that_was_down() 
 #[test]
 fn the_browser_app_sends_no_typing_in_a_chat_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
-    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
-    std::fs::create_dir_all(&dir1).unwrap();
-    std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
-    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
-    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
+    let (lab1, lab2) = lab1_with_the_browser_app_and_lab2(root.path());
     lab1.server.register(&["ana", "cleo"]);
     lab2.server.register(&["bob"]);
     let url = format!("http://{}", lab1.server.web.unwrap());
