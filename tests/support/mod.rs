@@ -542,6 +542,44 @@ impl Conn {
         assert_eq!(self.read_to_close(), "", "expected the connection to close");
     }
 
+    /// Sends `count` messages `MSG:<to>:s<i>:<text>` (`i` from 0) and
+    /// reads the `OK` of each, a hundred pipelined at a time: a client
+    /// that wrote them all before reading an `OK` would leave its replies
+    /// unread for as long as the server takes to read the rest.
+    pub fn send_burst(&mut self, to: &str, text: &str, count: usize) {
+        for chunk in (0..count).step_by(100) {
+            let ids = chunk..(chunk + 100).min(count);
+            let burst: String = ids.clone().map(|i| format!("MSG:{to}:s{i}:{text}\n")).collect();
+            self.send_raw(burst.as_bytes());
+            for i in ids {
+                let reply = self.line();
+                assert!(reply.starts_with(&format!("OK:s{i}:")), "message {i}: {reply:.60}");
+            }
+        }
+    }
+
+    /// Reads a receive connection that the server gave up on, as a
+    /// client that reads again does: every line up to `bye`, each `MSG`
+    /// acknowledged (the connection's thread, asleep until a frame comes,
+    /// then writes what the kernel could not take, `bye` included; the
+    /// server applies no `ACK` that comes after its `BYE`), then the
+    /// close. The lines before `bye`.
+    pub fn read_until_bye(&mut self, bye: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            if line == bye {
+                break;
+            }
+            if let Some(seq) = line.strip_prefix("MSG:").and_then(|rest| rest.split(':').next()) {
+                self.send(&format!("ACK:{seq}"));
+            }
+            lines.push(line);
+        }
+        self.expect_closed();
+        lines
+    }
+
     /// The next `MSG` event on a receive connection, skipping presence,
     /// `P2P` offers and `PING`s (answered).
     pub fn next_msg(&mut self) -> String {
