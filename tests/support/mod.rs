@@ -31,6 +31,11 @@ use std::time::{Duration, Instant};
 
 /// How long any read in a test may wait before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits for a server it starts to listen: a cluster's
+/// node connects to PostgreSQL and NATS and catches up first, which on a
+/// loaded machine takes longer than a read (a node that fails to start
+/// exits at once, and the test with it).
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a test waits for an event that is not a `PING`: a few read
 /// timeouts, for a server that pings while the event is on its way.
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -179,7 +184,7 @@ impl TestServer {
         let (mut send, mut recv, mut web) = (None, None, None);
         let wants_web =
             command.get_args().any(|a| a == "--web-port") && !command.get_args().any(|a| a == "off");
-        let deadline = Instant::now() + READ_TIMEOUT;
+        let deadline = Instant::now() + START_TIMEOUT;
         while send.is_none() || recv.is_none() || (wants_web && web.is_none()) {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
