@@ -376,7 +376,10 @@ impl<'a> CaseCtx<'a> {
     }
 
     /// Restarts the server with the `--allow-restart` command, then waits
-    /// until its send port accepts connections again.
+    /// until both its ports accept connections again: a server opens them
+    /// one after the other, in any order, and on a loaded machine the
+    /// second may come long after the first (a case that went on at the
+    /// send port's return found the receive port closed).
     pub fn restart(&self) -> Result<(), Failure> {
         let Some(command) = &self.settings.restart else {
             return Err(Failure::new("a restart command (--allow-restart)", "none"));
@@ -389,13 +392,17 @@ impl<'a> CaseCtx<'a> {
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if TcpStream::connect(self.settings.send_addr()).is_ok() {
-                self.note("the server accepts connections again");
+            let accepts = |addr: String| TcpStream::connect(addr).is_ok();
+            if accepts(self.settings.send_addr()) && accepts(self.settings.recv_addr()) {
+                self.note("the server accepts connections again, on both ports");
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Err(Failure::new("the server to accept connections after the restart", "nothing within 30 s"))
+        Err(Failure::new(
+            "the server to accept connections on both ports after the restart",
+            "not within 30 s",
+        ))
     }
 }
 

@@ -268,6 +268,24 @@ fn while_postgresql_is_down_writes_wait_or_are_refused_reads_go_on_and_the_nodes
     }
 }
 
+/// A database too slow to answer a starting node within the 3 s a
+/// request's connection gets (a loaded machine, here a postmaster paused
+/// for 5 s) delays the node's start; it does not fail it.
+#[test]
+fn waits_5_s_a_node_starts_on_a_database_that_answers_only_after_5_s() {
+    let cluster = Cluster::start_own();
+    cluster.pg.signal(libc::SIGSTOP);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(5)); // the pause this test is about
+            cluster.pg.signal(libc::SIGCONT);
+        });
+        let node = cluster.node("a");
+        register(&node, "ana");
+        assert!(send_conn(&node, "ana").request("MSG:ana:m1:hi").starts_with("OK:m1:"));
+    });
+}
+
 /// An `ACK` gets no reply, so no client sends it again: one that the
 /// leader took while it could not reach PostgreSQL is kept, written after
 /// the batch that waits, and the sender hears DELIVERED once it can.

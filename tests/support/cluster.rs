@@ -240,6 +240,17 @@ impl Postgres {
         self.own_server().stop("immediate");
     }
 
+    /// Pauses (`SIGSTOP`) or resumes (`SIGCONT`) its postmaster: paused,
+    /// it takes no new connection (its kernel accepts them, nobody
+    /// answers), as a server slowed down by a loaded machine.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid_file = Path::new(&self.own_server().data()).join("postmaster.pid");
+        let pid: libc::pid_t =
+            std::fs::read_to_string(pid_file).unwrap().lines().next().unwrap().parse().unwrap();
+        // SAFETY: kill(2) on the PostgreSQL this test started.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
     /// Starts it again, on the same port and data.
     pub fn start_again(&self) {
         if let Err(why) = self.own_server().try_start(OWN_PG_SETTINGS) {

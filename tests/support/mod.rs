@@ -34,6 +34,11 @@ use std::time::{Duration, Instant};
 
 /// How long any read in a test may wait before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits for a server it starts to listen: a cluster's
+/// node connects to PostgreSQL and NATS and catches up first, which on a
+/// loaded machine takes longer than a read (a node that fails to start
+/// exits at once, and the test with it).
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a test waits for an event that is not a `PING`: a few read
 /// timeouts, for a server that pings while the event is on its way.
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -182,7 +187,7 @@ impl TestServer {
         let (mut send, mut recv, mut web) = (None, None, None);
         let wants_web =
             command.get_args().any(|a| a == "--web-port") && !command.get_args().any(|a| a == "off");
-        let deadline = Instant::now() + READ_TIMEOUT;
+        let deadline = Instant::now() + START_TIMEOUT;
         while send.is_none() || recv.is_none() || (wants_web && web.is_none()) {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
@@ -543,6 +548,44 @@ impl Conn {
     /// Asserts the server closes the connection with nothing more to say.
     pub fn expect_closed(&mut self) {
         assert_eq!(self.read_to_close(), "", "expected the connection to close");
+    }
+
+    /// Sends `count` messages `MSG:<to>:s<i>:<text>` (`i` from 0) and
+    /// reads the `OK` of each, a hundred pipelined at a time: a client
+    /// that wrote them all before reading an `OK` would leave its replies
+    /// unread for as long as the server takes to read the rest.
+    pub fn send_burst(&mut self, to: &str, text: &str, count: usize) {
+        for chunk in (0..count).step_by(100) {
+            let ids = chunk..(chunk + 100).min(count);
+            let burst: String = ids.clone().map(|i| format!("MSG:{to}:s{i}:{text}\n")).collect();
+            self.send_raw(burst.as_bytes());
+            for i in ids {
+                let reply = self.line();
+                assert!(reply.starts_with(&format!("OK:s{i}:")), "message {i}: {reply:.60}");
+            }
+        }
+    }
+
+    /// Reads a receive connection that the server gave up on, as a
+    /// client that reads again does: every line up to `bye`, each `MSG`
+    /// acknowledged (the connection's thread, asleep until a frame comes,
+    /// then writes what the kernel could not take, `bye` included; the
+    /// server applies no `ACK` that comes after its `BYE`), then the
+    /// close. The lines before `bye`.
+    pub fn read_until_bye(&mut self, bye: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            if line == bye {
+                break;
+            }
+            if let Some(seq) = line.strip_prefix("MSG:").and_then(|rest| rest.split(':').next()) {
+                self.send(&format!("ACK:{seq}"));
+            }
+            lines.push(line);
+        }
+        self.expect_closed();
+        lines
     }
 
     /// The next `MSG` event on a receive connection, skipping presence,

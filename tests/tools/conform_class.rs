@@ -92,6 +92,37 @@ const BUGS: [(&str, &str); 2] = [
     ),
 ];
 
+/// The failing cases of the roster's student number `s` as the class page
+/// shows them (what was expected, what came, and the transcript: each
+/// frame with its time), as text: what a failure of a server that should
+/// pass needs to explain itself.
+fn failures_of(page: &str, s: usize) -> String {
+    let Some(section) = page.split(&format!("<h2 id=\"s{s}\">")).nth(1) else { return String::new() };
+    let section = section.split("<h2").next().unwrap();
+    let mut text = String::new();
+    let mut after_time = false;
+    for piece in section.split('<').skip(1) {
+        let (tag, content) = piece.split_once('>').unwrap_or((piece, ""));
+        let is_text = tag.starts_with("text");
+        if (tag == "h3" || tag.starts_with("h3 ") || tag == "p" || is_text) && !after_time {
+            text.push('\n');
+        }
+        // The diagram's colours say the direction: sent to the server, or got.
+        if is_text && tag.contains("fill=\"#036\"") {
+            text.push_str("-> ");
+        } else if is_text && tag.contains("fill=\"#060\"") {
+            text.push_str("<- ");
+        }
+        text.push_str(content);
+        after_time = is_text && content.ends_with(" ms");
+        if after_time {
+            text.push_str("  ");
+        }
+    }
+    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+    text.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
 /// A port on loopback where nothing listens.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -185,11 +216,17 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     let header = grades.lines().next().unwrap();
     assert!(header.starts_with("student,address,status,points,max,pass,fail,skip,framing,auth,"), "{header}");
     let restart_column = header.split(',').position(|c| c == "restart").unwrap();
+    let page = std::fs::read_to_string(&html).unwrap();
     for (i, tiny) in tinies.iter().enumerate() {
         let restarts = std::fs::read_to_string(tiny.dir.join("log")).unwrap_or_default();
         let row = grades.lines().find(|l| l.starts_with(&format!("tiny{i},"))).unwrap();
         let fields: Vec<&str> = row.split(',').collect();
-        assert_eq!(fields[2], "passing", "{row}; its restarts said: {restarts}");
+        assert_eq!(
+            fields[2],
+            "passing",
+            "{row}; its restarts said: {restarts}; its failing cases:\n{}",
+            failures_of(&page, i)
+        );
         assert_eq!(
             fields[3].parse::<f64>().unwrap(),
             fields[4].parse::<f64>().unwrap(),
@@ -200,7 +237,8 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     // The Python servers pass but for the restart group, which they were
     // given no command for: not graded, not counted against them.
     for i in 0..6 {
-        assert!(line(&format!("py{i}")).contains(" passing "), "{}", line(&format!("py{i}")));
+        let py = line(&format!("py{i}"));
+        assert!(py.contains(" passing "), "{py}; its failing cases:\n{}", failures_of(&page, 12 + i));
     }
     for i in 6..12 {
         let want = if i % 2 == 0 { "messages/resend-gets-original-ok" } else { "auth/auth-required-closes" };
@@ -216,7 +254,6 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
         assert!(away.to_lowercase().contains("refused"), "{away}");
     }
     // The page: a failing case is one click from its transcript.
-    let page = std::fs::read_to_string(&html).unwrap();
     let link = "href=\"#s18-messages-resend-gets-original-ok\"";
     assert!(page.contains(link), "no link {link} in the class page");
     let section = page.split("id=\"s18-messages-resend-gets-original-ok\"").nth(1).expect("its section");

@@ -50,6 +50,45 @@ fn tiny_server_passes_level_1_0_with_restarts() {
     assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
 }
 
+/// A server opens its ports one after the other: a restart is over once
+/// both accept connections. Here the send port is back 1 s before the
+/// receive port (held meanwhile by a listener that answers nothing, as a
+/// server still starting would), and every case of the group still passes.
+#[test]
+fn waits_1_s_a_restart_is_over_once_both_ports_accept_connections() {
+    let data = tempfile::tempdir().unwrap();
+    let server = std::sync::Mutex::new(Tiny::start(data.path(), ["0", "0"]));
+    let [send, recv] = server.lock().unwrap().ports.clone();
+    let restarts = support::Restarts::new(data.path());
+    let restart = restarts.command();
+    let (out, restarted) = std::thread::scope(|scope| {
+        restarts.serve(
+            || {
+                let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv];
+                conform(&args, &["--timeout", "2", "--only", "restart", "--allow-restart", &restart])
+            },
+            || {
+                let mut tiny = server.lock().unwrap();
+                tiny.child.kill().expect("kill -9");
+                tiny.child.wait().expect("reaped");
+                let early = std::net::TcpListener::bind(("127.0.0.1", send.parse().unwrap())).unwrap();
+                drop(tiny);
+                let (server, data, ports) = (&server, data.path(), [send.as_str(), recv.as_str()]);
+                scope.spawn(move || {
+                    let mut tiny = server.lock().unwrap();
+                    std::thread::sleep(Duration::from_secs(1)); // the gap this test is about
+                    drop(early);
+                    *tiny = Tiny::start(data, ports);
+                });
+            },
+        )
+    });
+    assert_eq!(restarted, 4, "one restart per case of the group restart");
+    let (status, stdout) = out;
+    assert!(status.success(), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
+}
+
 /// Issue 53: at its default timeout (10 s) it sent `BYE:TIMEOUT` 15 s
 /// after the last frame (a whole timeout after its `PING`), which the run
 /// at `--timeout 2` above did not see. The timing cases at 10 s, alone.

@@ -42,6 +42,14 @@ use crate::protocol::{Code, Ko};
 /// `--store` is tried.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
 
+/// [`CONNECT_DEADLINE`] for a node that is starting (and `wachat
+/// migrate`, `wachat users`): nothing is served yet, so no request waits
+/// on it, and a database slowed down by a loaded machine (a connection
+/// took more than 3 s at a load of 29 here) delays the start instead of
+/// failing it. One that never answers still fails it, after this long
+/// per host, with the reason.
+const START_CONNECT_DEADLINE: Duration = Duration::from_secs(30);
+
 /// After no host could be reached, calls fail at once for this long
 /// before the next try: a database down must not cost every request a
 /// connection attempt (nor a thread, see [`Db::connect_to`]).
@@ -132,11 +140,18 @@ impl Db {
     /// A new connection to the primary (not from the pool): the host where
     /// it was last found first, then the others in turn.
     pub fn connect(&self) -> std::result::Result<Link, String> {
-        self.connect_until(Instant::now() + CONNECT_DEADLINE * self.store.hosts.len() as u32)
+        self.connect_within(CONNECT_DEADLINE)
     }
 
-    /// [`Db::connect`], given up at `until`.
-    fn connect_until(&self, until: Instant) -> std::result::Result<Link, String> {
+    /// [`Db::connect`], each host given `per_host`.
+    fn connect_within(&self, per_host: Duration) -> std::result::Result<Link, String> {
+        let until = Instant::now() + per_host * self.store.hosts.len() as u32;
+        self.connect_until(until, per_host)
+    }
+
+    /// [`Db::connect`], given up at `until`, each host given `per_host`
+    /// at most.
+    fn connect_until(&self, until: Instant, per_host: Duration) -> std::result::Result<Link, String> {
         if let Some(at) = *self.retry_at.lock()
             && Instant::now() < at
         {
@@ -151,7 +166,7 @@ impl Db {
                 why.push(format!("host {}: not tried, out of time", i + 1));
                 continue;
             }
-            match self.connect_to(i, left.min(CONNECT_DEADLINE)) {
+            match self.connect_to(i, left.min(per_host)) {
                 Ok(link) => {
                     *self.retry_at.lock() = None;
                     self.now_reachable(true, "");
@@ -188,7 +203,7 @@ impl Db {
         }
     }
 
-    /// Connects to host `i` within [`CONNECT_DEADLINE`]. The `postgres`
+    /// Connects to host `i` within `within`. The `postgres`
     /// crate cannot bound its startup handshake, so the attempt runs on a
     /// thread of its own: one that misses the deadline is left behind,
     /// blocked until the frozen server wakes or dies (a few at most per
@@ -259,11 +274,14 @@ impl Db {
         link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
     }
 
-    /// A connection at start (the schema, `wachat migrate`:
-    /// no deadline); an error says which database and why.
+    /// A connection at start (the schema, `wachat migrate`), each host
+    /// given [`START_CONNECT_DEADLINE`]; an error says which database and
+    /// why.
     pub fn connect_at_start(&self) -> Result<Client> {
         let context = format!("cluster: {}", self.url);
-        let link = self.connect().map_err(|e| Error::io(context, std::io::Error::other(e)))?;
+        let link = self
+            .connect_within(START_CONNECT_DEADLINE)
+            .map_err(|e| Error::io(context, std::io::Error::other(e)))?;
         Ok(link.client)
     }
 
@@ -286,10 +304,10 @@ impl Db {
                     Ok(link)
                 } else {
                     self.forget_all(); // the others are from the same server: as dead
-                    self.connect_until(until)
+                    self.connect_until(until, CONNECT_DEADLINE)
                 }
             }
-            _ => self.connect_until(until),
+            _ => self.connect_until(until, CONNECT_DEADLINE),
         };
         let link = match link {
             Ok(link) => link,
