@@ -65,13 +65,20 @@ impl Tiny {
     /// A crash, then a start of the same program on the same data and
     /// ports, with the same arguments.
     pub fn crash_and_restart(&mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reaped");
+        self.crash();
         let mut child =
             Command::new(&self.program).args(&self.args).stdout(Stdio::piped()).spawn().expect("start again");
         let mut first = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("its first line");
         self.child = child;
+    }
+}
+
+impl Tiny {
+    /// A `kill -9`, the process reaped: its ports are free when this returns.
+    pub fn crash(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
     }
 }
 
