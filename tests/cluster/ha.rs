@@ -494,7 +494,9 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     let fault = Instant::now();
     // SAFETY: kill(2) on a process this test's script started.
     assert_eq!(unsafe { libc::kill(formation.nats_pid(1), libc::SIGKILL) }, 0);
-    workload.wait_acked(200, Duration::from_secs(30));
+    // How long 200 take is the machine's speed (169 in 30 s, none refused,
+    // at load 30): the deadline only catches a cluster that stopped.
+    workload.wait_acked(200, Duration::from_secs(120));
     let (sent, received) = workload.finish(&a, &b);
     report("a NATS server killed", fault, &sent, &received);
     println!("a NATS server killed: the phase took {:?}", phase.elapsed());
