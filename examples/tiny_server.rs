@@ -1301,15 +1301,16 @@ impl Server {
         Ok((name.to_string(), vec![fold(name)]))
     }
 
-    /// A numbered frame from `peer`: checked, logged, then applied as a
+    /// A numbered frame from `peer`, `MSG:<n>:<from>:<to>:<id>:<ts>:<text>` or
+    /// `STATUS:<n>:<from>:<to>:<id>:<state>:<ts>`: checked, logged, then applied as a
     /// replay applies a line, by the handlers of our users' requests (its
     /// user's account speaking); at or below the last taken: a duplicate.
     fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<u64, Ko> {
         let (account, me) = (format!("@{peer}"), &net().me.name);
-        let f: Vec<&str> = line.splitn(7, ':').collect();
-        let status = f[0] == "STATUS" && f.len() == 7 && ["DELIVERED", "READ"].contains(&f[5]);
+        let f = fields(line, 7)?;
+        let status = f[0] == "STATUS" && ["DELIVERED", "READ"].contains(&f[5]);
         let why = format!("{me} takes MSG and STATUS frames (its rooms stay its own), not {line:?}");
-        require(status || (f[0] == "MSG" && f.len() == 7), "BAD_REQUEST", why)?;
+        require(status || f[0] == "MSG", "BAD_REQUEST", why)?;
         let n = number(f[1]).ok_or_else(|| bad(format!("{:?} is not a number", f[1])))?;
         let (speaker, ours, id) = (check_user(f[2])?, check_user(f[3])?, check_id(f[4])?);
         let ts = number(if status { f[6] } else { f[5] }).ok_or_else(|| bad("a time is a number"))?;
