@@ -415,12 +415,7 @@ impl Server {
         let done = match (what.strip_prefix("HASH:"), parse_ack(what)) {
             (Some(hash), _) => self.register(me, at, hash.to_string()),
             (None, Some(seq)) => self.ack(me, at, seq),
-            // A peer's account (`@lab2`): a bounce, the identity it was met with, or a frame taken.
-            _ if me.starts_with('@') => match what.splitn(3, ':').collect::<Vec<_>>()[..] {
-                ["KO", n, reason] => self.bounce(me, at, n.parse().unwrap_or(0), reason),
-                ["PIN", id, secret] => Ok(self.pin(me, id, secret)),
-                _ => self.take(&me[1..], at, what).map(|_| Reply::Ok),
-            },
+            _ if me.starts_with('@') => self.replay_link(me, at, what), // a peer's account
             _ => match Request::parse(what).map_err(|e| e.reason)? {
                 Request::Msg { to, id, text } => self.msg(me, at, to, id, text),
                 Request::Read { chat, id } => self.read(me, at, chat, id),
@@ -1009,7 +1004,7 @@ fn parse_ack(line: &str) -> Option<u64> {
 // whose inbox is the queue of frames for it, numbered by its `seq`. The
 // link port takes the frames of the peers that dial us; a dialer thread
 // per peer sends them their queue. A link's changes are logged as
-// `<ts>:@<peer>:<what>` and replayed by `Server::replay`.
+// `<ts>:@<peer>:<what>` and replayed by `Server::replay_link`.
 
 /// A server of the roster: a line `name,host,port,secret`.
 struct Peer {
@@ -1202,9 +1197,9 @@ fn hello(chat: &Shared, link: &TcpStream, fields: [&str; 5]) -> Result<(String, 
             format!("{from} was {pinned}, it is now {id}; refused until the roster gives it a new secret");
         require(pinned == id, "AUTH_FAILED", why)?;
     } else {
-        let at = chat.now(); // met first, or under a new secret
-        chat.commit(at, &account, &format_args!("PIN:{id}:{secret}"))?;
-        chat.pin(&account, id, secret);
+        let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new secret
+        chat.commit(at, &account, &pin)?;
+        chat.replay_link(&account, at, &pin)?;
     }
     if let Some(older) = link.try_clone().ok().and_then(|link| chat.links.insert(account.clone(), link)) {
         let _ = older.shutdown(Shutdown::Both); // one link per peer: the newer
@@ -1373,11 +1368,18 @@ impl Server {
         Ok(Reply::Ok)
     }
 
-    /// The identity a peer was met with, and its secret then: a new secret
-    /// is a new server, its frames numbered from 1 again.
-    fn pin(&mut self, account: &str, id: &str, secret: &str) -> Reply {
-        let p = self.users.entry(account.to_string()).or_default();
-        (p.took, p.pin) = (0, Some((id.into(), secret.into())));
-        Reply::Ok
+    /// A line a link logged, run again: a bounce (`KO:<n>:<reason>`), the
+    /// identity a peer was met with (`PIN:<identity>:<secret>`: a new
+    /// secret is a new server, its frames from 1), or a frame taken.
+    fn replay_link(&mut self, account: &str, at: u64, what: &str) -> Result<Reply, Ko> {
+        match what.splitn(3, ':').collect::<Vec<_>>()[..] {
+            ["KO", n, reason] => self.bounce(account, at, n.parse().unwrap_or(0), reason),
+            ["PIN", id, secret] => {
+                let p = self.users.entry(account.to_string()).or_default();
+                (p.took, p.pin) = (0, Some((id.into(), secret.into())));
+                Ok(Reply::Ok)
+            }
+            _ => self.take(&account[1..], at, what).map(|_| Reply::Ok),
+        }
     }
 }
