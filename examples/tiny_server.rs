@@ -415,7 +415,7 @@ impl Server {
         let done = match (what.strip_prefix("HASH:"), parse_ack(what)) {
             (Some(hash), _) => self.register(me, at, hash.to_string()),
             (None, Some(seq)) => self.ack(me, at, seq),
-            _ if me.starts_with('@') => return self.replay_link(&me[1..], at, what), // a peer's account
+            _ if me.starts_with('@') => self.replay_link(me, at, what), // a peer's account
             _ => match Request::parse(what).map_err(|e| e.reason)? {
                 Request::Msg { to, id, text } => self.msg(me, at, to, id, text),
                 Request::Read { chat, id } => self.read(me, at, chat, id),
@@ -1050,19 +1050,23 @@ fn number(digits: &str) -> Option<u64> {
     digits.parse().ok().filter(|&n: &u64| n < 1 << 53 && !digits.starts_with('+'))
 }
 
-/// A hello's fields as §27 has them: names, a secret of 1–128 of the
-/// name characters, a key of 16–64 letters and digits, 32 hex digits.
-fn well_formed([from, to, secret, key, identity]: [&str; 5]) -> bool {
-    let words = [check_name(from), check_name(to), check_word(secret, 128, "_.-"), check_word(key, 64, "")];
+/// A hello's key (16–64 letters and digits) and identity (32 hex digits),
+/// as §27 has them; its names and secret are checked against the roster.
+fn well_formed(key: &str, identity: &str) -> bool {
     let hex = identity.len() == 32 && identity.chars().all(|c| c.is_ascii_hexdigit());
-    words.iter().all(Result::is_ok) && key.len() >= 16 && hex
+    (16..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric()) && hex
+}
+
+/// What no text from a peer may hold: a control character (a tab aside)
+/// or a line separator, which would break a console's or a browser's line.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t') || "\u{2028}\u{2029}".contains(c)
 }
 
 /// A reason from a peer, safe to show and store: one line of at most 200
-/// printable characters, without a backslash (texts escape with it).
+/// characters, without a backslash (texts escape with it).
 fn clean_reason(reason: &str) -> String {
-    let unsafe_char = |c: char| c.is_control() || c == '\\' || c == '\u{2028}' || c == '\u{2029}';
-    reason.chars().take(200).map(|c| if unsafe_char(c) { ' ' } else { c }).collect()
+    reason.chars().take(200).map(|c| if unsafe_char(c) || c == '\\' { ' ' } else { c }).collect()
 }
 
 /// Reads the roster and this data's identity (with `--peers`; the flags
@@ -1145,14 +1149,13 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
                     Some(to) if fold(to) == fold(asker) => "OK".into(),
                     _ => "KO:AUTH_FAILED:not my key".into(),
                 },
-                ["HELLO", "1.3", from, to, secret, key, id] if well_formed([from, to, secret, key, id]) => {
-                    match hello(chat, stream, [from, to, secret, key, id]) {
-                        Ok((name, last)) => {
-                            peer = Some(name);
-                            format!("OK:{last}")
-                        }
-                        Err(ko) => format!("KO:{}:{}", ko.code, ko.reason),
-                    }
+                ["HELLO", "1.3", from, to, secret, key, id] if well_formed(key, id) => {
+                    let said = hello(chat, stream, [from, to, secret, key, id]);
+                    peer = said.as_ref().ok().map(|(name, _)| name.clone());
+                    said.map_or_else(
+                        |ko| format!("KO:{}:{}", ko.code, ko.reason),
+                        |(_, last)| format!("OK:{last}"),
+                    )
                 }
                 _ => "KO:BAD_REQUEST:a link starts with HELLO:1.3:… or VERIFY:… (§27)".into(),
             },
@@ -1177,11 +1180,8 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
 
 /// The checks of a hello, in the order of §27: the peer (folded) and the
 /// last frame taken from it, for `OK:<last>`.
-fn hello(
-    chat: &Shared,
-    link: &TcpStream,
-    [from, to, secret, key, id]: [&str; 5],
-) -> Result<(String, u64), Ko> {
+fn hello(chat: &Shared, link: &TcpStream, fields: [&str; 5]) -> Result<(String, u64), Ko> {
+    let [from, to, secret, key, id] = fields;
     let me = &net().me.name;
     let peer = peer(from).filter(|_| fold(to) == fold(me));
     let peer = peer.ok_or(Ko::new("UNKNOWN_SERVER", format!("this is {me}, {from} not in its roster")))?;
@@ -1199,7 +1199,7 @@ fn hello(
     } else {
         let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new secret
         chat.commit(at, &account, &pin)?;
-        chat.replay_link(&account[1..], at, &pin).map_err(|e| Ko::new("INTERNAL", e))?;
+        chat.replay_link(&account, at, &pin)?;
     }
     if let Some(older) = link.try_clone().ok().and_then(|link| chat.links.insert(account.clone(), link)) {
         let _ = older.shutdown(Shutdown::Both); // one link per peer: the newer
@@ -1253,7 +1253,7 @@ fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
             ["KO", m, code, why]
                 if m == n.to_string() && !["FULL", "INTERNAL", "UNAVAILABLE"].contains(&code) =>
             {
-                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name))
+                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name)).map(drop)
             }
             _ => return Err(io::Error::other(answer)), // refused for now, or no answer: it stays queued
         };
@@ -1291,29 +1291,26 @@ impl Server {
         let no_such = || Ko::new("UNKNOWN_SERVER", format!("no server named {server} in the roster"));
         let peer = peer(server).ok_or_else(no_such)?;
         let waiting = self.users.get(&format!("@{}", fold(&peer.name))).map_or(0, |p| p.inbox.len());
-        if waiting >= NET.get().map_or(usize::MAX, |net| net.queue_max) {
-            return Err(Ko::new("FULL", format!("{waiting} messages wait for {server} (--link-queue-max)")));
-        }
+        let why = format!("{waiting} messages wait for {server} (--link-queue-max)");
+        require(waiting < net().queue_max, "FULL", why)?;
         Ok((name.to_string(), vec![fold(name)]))
     }
 
-    /// A numbered frame from `peer`: checked, logged, then applied as a
+    /// A numbered frame from `peer`, `MSG:<n>:<from>:<to>:<id>:<ts>:<text>` or
+    /// `STATUS:<n>:<from>:<to>:<id>:<state>:<ts>`: checked, logged, then applied as a
     /// replay applies a line, by the handlers of our users' requests (its
     /// user's account speaking); at or below the last taken: a duplicate.
     fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<u64, Ko> {
         let (account, me) = (format!("@{peer}"), &net().me.name);
-        let f: Vec<&str> = line.splitn(7, ':').collect();
-        let status = f[0] == "STATUS" && f.len() == 7 && ["DELIVERED", "READ"].contains(&f[5]);
-        let hostile = |text: &str| {
-            text.chars().any(|c| (c.is_control() && c != '\t') || "\u{2028}\u{2029}".contains(c))
-        };
+        let f = fields(line, 7)?;
+        let status = f[0] == "STATUS" && ["DELIVERED", "READ"].contains(&f[5]);
         let why = format!("{me} takes MSG and STATUS frames (its rooms stay its own), not {line:?}");
-        require(status || (f[0] == "MSG" && f.len() == 7), "BAD_REQUEST", why)?;
+        require(status || f[0] == "MSG", "BAD_REQUEST", why)?;
         let n = number(f[1]).ok_or_else(|| bad(format!("{:?} is not a number", f[1])))?;
         let (speaker, ours, id) = (check_user(f[2])?, check_user(f[3])?, check_id(f[4])?);
         let ts = number(if status { f[6] } else { f[5] }).ok_or_else(|| bad("a time is a number"))?;
         let text = if status { String::new() } else { check_text(f[6])? };
-        require(!hostile(&text), "BAD_REQUEST", "a text holds no control character".into())?;
+        require(!text.contains(unsafe_char), "BAD_REQUEST", "a text holds no control character".into())?;
         if n <= self.users.get(&account).map_or(0, |p| p.took) {
             return Ok(n);
         }
@@ -1324,11 +1321,7 @@ impl Server {
         let user = self.user(user)?.name.clone();
         let to_speaker = |m: &Message| fold(&m.from) == fold(&user) && fold(&m.to) == fold(&speaker);
         let sent = self.messages.iter().rposition(|m| status && to_speaker(m) && m.id == id);
-        require(
-            !status || sent.is_some(),
-            "UNKNOWN_MESSAGE",
-            format!("{user} sent {speaker} no message {id}"),
-        )?;
+        require(!status || sent.is_some(), "UNKNOWN_MESSAGE", format!("{user} sent {speaker} no {id}"))?;
         self.commit(at, &account, &line)?;
         self.users.entry(account).or_default().took = n;
         self.users.entry(fold(&speaker)).or_insert_with(|| User { name: speaker.clone(), ..User::default() });
@@ -1359,9 +1352,9 @@ impl Server {
 
     /// Our frame `n` will never be taken by a peer (`account`): it leaves
     /// the queue, and a message's author is told, in the chat (§27 "Failures").
-    fn bounce(&mut self, account: &str, at: u64, n: u64, reason: &str) -> Result<(), Ko> {
+    fn bounce(&mut self, account: &str, at: u64, n: u64, reason: &str) -> Result<Reply, Ko> {
         let Some(pos) = self.users.get(account).and_then(|p| p.inbox.iter().position(|e| e.0 == n)) else {
-            return Ok(());
+            return Ok(Reply::Ok);
         };
         let reason = clean_reason(reason);
         self.commit(at, account, &format_args!("KO:{n}:{reason}"))?;
@@ -1372,23 +1365,21 @@ impl Server {
             let event = format!("{}:{}:_x{at}_failed:{at}:{text}", m.to, m.from);
             self.push(&fold(&m.from.clone()), None, &|seq| format!("MSG:{seq}:{event}"));
         }
-        Ok(())
+        Ok(Reply::Ok)
     }
 
     /// A line a link logged, run again: a bounce (`KO:<n>:<reason>`), the
     /// identity a peer was met with (`PIN:<identity>:<secret>`: a new
     /// secret is a new server, its frames from 1), or a frame taken.
-    fn replay_link(&mut self, peer: &str, at: u64, what: &str) -> Result<(), String> {
-        let account = format!("@{peer}");
-        let done = match what.splitn(3, ':').collect::<Vec<_>>()[..] {
-            ["KO", n, reason] => self.bounce(&account, at, n.parse().unwrap_or(0), reason),
+    fn replay_link(&mut self, account: &str, at: u64, what: &str) -> Result<Reply, Ko> {
+        match what.splitn(3, ':').collect::<Vec<_>>()[..] {
+            ["KO", n, reason] => self.bounce(account, at, n.parse().unwrap_or(0), reason),
             ["PIN", id, secret] => {
-                let p = self.users.entry(account).or_default();
+                let p = self.users.entry(account.to_string()).or_default();
                 (p.took, p.pin) = (0, Some((id.into(), secret.into())));
-                Ok(())
+                Ok(Reply::Ok)
             }
-            _ => self.take(peer, at, what).map(drop),
-        };
-        done.map_err(|ko| ko.reason)
+            _ => self.take(&account[1..], at, what).map(|_| Reply::Ok),
+        }
     }
 }

@@ -179,8 +179,8 @@ const BUGS: [Bug; 5] = [
     },
     Bug {
         what: "one message past --link-queue-max taken",
-        from: "waiting >= NET.get()",
-        to: "waiting > NET.get()",
+        from: "waiting < net().queue_max",
+        to: "waiting <= net().queue_max",
         fails: &["outage/full-queue-refused"],
     },
 ];
