@@ -62,7 +62,8 @@ pub struct ChaosArgs {
     /// How many users (each a sender and a receiver).
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(2..=64))]
     pub users: u16,
-    /// How many rooms, each with some of the users.
+    /// How many rooms, each with some of the users (in a federation,
+    /// each homed on one server, with members of several).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=16))]
     pub rooms: u16,
     /// Seconds of operations and faults (then the drain and the checks).
@@ -132,11 +133,11 @@ pub fn run_command(mut args: ChaosArgs) -> Result<()> {
         println!("seed {seed} (replay with --seed {seed})");
     }
     let duration_ms = args.duration * 1000;
-    // Rooms across servers are not drawn: each room lives on one server
-    // (§27), and `wachat serve` serves them on its own users only.
+    // In a federation each room has a home server and members on several
+    // servers (§27, "Rooms"): the run's `Plan` places them.
     let shape = Shape {
         users: args.users as usize,
-        rooms: if network.is_some() { 0 } else { args.rooms as usize },
+        rooms: args.rooms as usize,
         servers: network.as_ref().map_or(0, |n| n.members.len()),
     };
     let schedule = schedule::draw(seed, shape, duration_ms, &args.faults);
@@ -223,10 +224,11 @@ fn header(args: &ChaosArgs, shape: Shape, seed: u64, network: Option<&Network>) 
         target = network.describe();
         let give_up = network.give_up.as_ref().map(|g| format!(" --give-up {g}")).unwrap_or_default();
         replay = format!(
-            "wachat chaos --federation {}{give_up} --level {} --users {} --duration {} --faults {faults} --seed {seed}",
+            "wachat chaos --federation {}{give_up} --level {} --users {} --rooms {} --duration {} --faults {faults} --seed {seed}",
             shell_quoted(&network.given),
             args.level.as_str(),
             args.users,
+            args.rooms,
             args.duration
         );
     }

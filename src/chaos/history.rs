@@ -163,6 +163,8 @@ pub struct Run {
     pub names: Vec<String>,
     /// In a federation, each user's server (empty: not a federation).
     pub homes: Vec<String>,
+    /// In a federation, each room's home server (empty: not a federation).
+    pub room_homes: Vec<String>,
     /// Devices per user (1: each user's one device, unnamed).
     pub devices: usize,
     /// Room names with their `#`, and their members.

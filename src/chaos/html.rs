@@ -179,6 +179,7 @@ mod tests {
         let run = Run {
             names: vec!["u0".into()],
             homes: vec![],
+            room_homes: vec![],
             devices: 1,
             rooms: vec![],
             frames: (0..2000).map(frame).collect(),

@@ -190,6 +190,23 @@ impl<'a> Model<'a> {
         super::history::user_of(&self.run.names, &self.run.homes, name)
     }
 
+    /// The room a chat names: `#r0`, or, in a federation, `#r0@lab2`
+    /// when `lab2` is its home, ignoring case. Room names are the run's
+    /// own, so `#r0` names one room on whichever server it is read.
+    pub fn room(&self, chat: &str) -> Option<usize> {
+        let (name, server) = match chat.split_once('@') {
+            Some((name, server)) => (name, Some(server)),
+            None => (chat, None),
+        };
+        let room = self.run.rooms.iter().position(|(r, _)| r.eq_ignore_ascii_case(name))?;
+        match server {
+            None => Some(room),
+            Some(server) => {
+                self.run.room_homes.get(room).filter(|home| home.eq_ignore_ascii_case(server)).map(|_| room)
+            }
+        }
+    }
+
     /// A user's devices, as the frames name them.
     pub fn devices_of(&self) -> Vec<Device> {
         match self.run.devices {
@@ -207,11 +224,10 @@ impl<'a> Model<'a> {
     /// room's other members; with several devices, every device of the
     /// sender too (its copy, §16).
     pub fn recipients(&self, sent: &Sent) -> Vec<(usize, Device)> {
-        let mut users: Vec<usize> =
-            match self.run.rooms.iter().find(|(room, _)| room.eq_ignore_ascii_case(&sent.chat)) {
-                Some((_, members)) => members.iter().copied().filter(|&u| u != sent.user).collect(),
-                None => self.user(&sent.chat).into_iter().collect(),
-            };
+        let mut users: Vec<usize> = match self.room(&sent.chat) {
+            Some(room) => self.run.rooms[room].1.iter().copied().filter(|&u| u != sent.user).collect(),
+            None => self.user(&sent.chat).into_iter().collect(),
+        };
         if self.run.devices > 1 {
             users.push(sent.user);
         }

@@ -33,6 +33,8 @@ pub struct Counts {
     pub operations: usize,
     pub msgs: usize,
     pub oks: usize,
+    /// Of those `OK`'d, the messages to a room.
+    pub room_oks: usize,
     pub resends: usize,
     pub reads: usize,
     pub acks: usize,
@@ -56,6 +58,7 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
     let c = Counts {
         msgs: m.sent.len(),
         oks: m.oks.len(),
+        room_oks: m.accepted().iter().filter(|s| m.room(&s.chat).is_some()).count(),
         resends: msg_frames.saturating_sub(m.sent.len()),
         reads: m.reads.len(),
         acks: m.acks.len(),
@@ -102,8 +105,17 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     let bounced = if c.bounces > 0 { format!(", {} bounced", c.bounces) } else { String::new() };
     let _ = write!(
         out,
-        "{} operations: {} messages ({} OK'd, {} resends{bounced}), {} READs, {} ACKs, {} events read, {} connections; {} faults",
-        c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
+        "{} operations: {} messages ({} OK'd, {} of them to rooms, {} resends{bounced}), {} READs, {} ACKs, {} events read, {} connections; {} faults",
+        c.operations,
+        c.msgs,
+        c.oks,
+        c.room_oks,
+        c.resends,
+        c.reads,
+        c.acks,
+        c.events,
+        c.connections,
+        c.faults
     );
     if !kinds.is_empty() {
         let _ = write!(out, " ({})", kinds.join(", "));
@@ -140,7 +152,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     format!(
         concat!(
             "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
-            "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
+            "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"room_oks\":{},\"resends\":{},",
             "\"reads\":{},\"acks\":{},\"events\":{},\"bounces\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},\"failovers\":{},",
             "\"guarantees\":[{}]}}\n"
         ),
@@ -156,6 +168,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         c.operations,
         c.msgs,
         c.oks,
+        c.room_oks,
         c.resends,
         c.reads,
         c.acks,

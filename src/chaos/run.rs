@@ -63,6 +63,17 @@ impl Plan {
         let n = network.members.len();
         (0..self.schedule.users).map(|u| network.members[u % n].name.clone()).collect()
     }
+
+    /// Each room's home server, by name, in a federation (else empty):
+    /// room `k` lives on the server of its member `k mod members`, so
+    /// that the homes vary and each home has a member of its own.
+    fn room_homes(&self, homes: &[String]) -> Vec<String> {
+        if homes.is_empty() {
+            return Vec::new();
+        }
+        let rooms = self.schedule.rooms.iter().enumerate();
+        rooms.map(|(k, members)| homes[members[k % members.len()]].clone()).collect()
+    }
 }
 
 pub fn run(plan: &Plan) -> Result<Run> {
@@ -133,6 +144,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
     Ok(Run {
         names: team.names.clone(),
         homes: team.homes.clone(),
+        room_homes: team.room_homes.clone(),
         devices: team.devices,
         rooms: team.rooms.clone(),
         frames,
@@ -168,6 +180,7 @@ fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> 
         proxies: proxies.clone(),
         phase: AtomicU8::new(RUNNING),
         users: (0..plan.schedule.users).map(|_| Shared::new(plan.devices.max(1))).collect(),
+        room_homes: plan.room_homes(&plan.homes()),
         homes: plan.homes(),
         ledger: Default::default(),
     }
@@ -178,38 +191,84 @@ fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> 
 /// with several devices, logs each in once, so that from the first
 /// message on the user has them all (copies and read marks, §16).
 fn setup(team: &Team) -> Result<()> {
+    let mut lines = Vec::new();
     for (user, name) in team.names.iter().enumerate() {
-        let failed = |what: String| Error::Protocol(format!("chaos could not set up {name}: {what}"));
-        let device = team.device(0);
-        let mut line =
-            super::wire::Line::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
-                .ok_or_else(|| failed("no connection to the server".into()))?;
+        let mut line = setup_line(team, user)?;
         let register =
             Request::Register { user: name.clone(), email: String::new(), password: team.password.clone() };
-        let reply = line
-            .request(&register.to_string(), Duration::from_secs(10))
-            .map_err(|e| failed(format!("{e:?}")))?;
+        let reply = setup_request(team, user, &mut line, &register.to_string())?;
         if !matches!(Reply::parse(&reply), Ok(Reply::OkWith(_))) {
-            return Err(failed(format!("REGISTER got {reply}")));
+            return Err(setup_failed(team, user, format!("REGISTER got {reply}")));
         }
         let _ = line.request(&Request::Leave { room: "general".into() }.to_string(), Duration::from_secs(10));
-        for (room, members) in &team.rooms {
-            if members.contains(&user) {
-                let join = Request::Join { room: room.trim_start_matches('#').into() }.to_string();
-                let reply =
-                    line.request(&join, Duration::from_secs(10)).map_err(|e| failed(format!("{e:?}")))?;
-                if reply != "OK" {
-                    return Err(failed(format!("JOIN got {reply}")));
-                }
+        lines.push(line);
+    }
+    for (room, (_, members)) in team.rooms.iter().enumerate() {
+        // The home's own members first: their `JOIN` makes the room,
+        // which the other servers' `JOIN`s then find (§27, "Rooms").
+        let mut order = members.clone();
+        order.sort_by_key(|&u| team.room_address(room, u).contains('@'));
+        for &user in &order {
+            let join = Request::Join { room: team.room_address(room, user).trim_start_matches('#').into() };
+            let reply = setup_request(team, user, &mut lines[user], &join.to_string())?;
+            if reply != "OK" {
+                return Err(setup_failed(team, user, format!("JOIN got {reply}")));
             }
         }
+        if order.last().is_some_and(|&u| team.room_address(room, u).contains('@')) {
+            await_members(team, room, order[0], &mut lines[order[0]])?;
+        }
+    }
+    for user in 0..team.names.len() {
         for n in (0..team.devices).filter(|_| team.devices > 1) {
             if team.login(user, team.device(n), Port::Recv).is_none() {
-                return Err(failed(format!("device d{n} could not log in")));
+                return Err(setup_failed(team, user, format!("device d{n} could not log in")));
             }
         }
     }
     Ok(())
+}
+
+fn setup_failed(team: &Team, user: usize, what: String) -> Error {
+    Error::Protocol(format!("chaos could not set up {}: {what}", team.names[user]))
+}
+
+fn setup_line(team: &Team, user: usize) -> Result<super::wire::Line> {
+    let device = team.device(0);
+    super::wire::Line::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
+        .ok_or_else(|| setup_failed(team, user, "no connection to the server".into()))
+}
+
+fn setup_request(team: &Team, user: usize, line: &mut super::wire::Line, request: &str) -> Result<String> {
+    line.request(request, Duration::from_secs(10)).map_err(|e| setup_failed(team, user, format!("{e:?}")))
+}
+
+/// Waits until the home of a room lists every member (a `JOIN` from
+/// another server is `OK`'d once queued for the home), asking through
+/// `line`, that of `asker`, a member on the home, so that the run's
+/// first messages already reach every member.
+fn await_members(team: &Team, room: usize, asker: usize, line: &mut super::wire::Line) -> Result<()> {
+    let (name, members) = &team.rooms[room];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let request = Request::Members { room: name.trim_start_matches('#').into() }.to_string();
+    loop {
+        let listed = line.listing(&request, Duration::from_secs(10)).unwrap_or_default();
+        let joined = |u: usize| {
+            let address = team.address(u, asker);
+            listed
+                .iter()
+                .any(|l| l.rsplit_once(':').is_some_and(|(who, _)| who.eq_ignore_ascii_case(&address)))
+        };
+        if members.iter().all(|&u| joined(u)) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Protocol(format!(
+                "chaos could not set up {name}: its home never listed every member"
+            )));
+        }
+        thread::sleep(Duration::from_millis(100)); // polling the home
+    }
 }
 
 /// No new operation; waits until every outbox is empty and no event came
@@ -274,7 +333,7 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
         })
         .map(|to| match to {
             Target::User(u) => team.address(u, user),
-            Target::Room(r) => team.rooms[r].0.clone(),
+            Target::Room(r) => team.room_address(r, user),
         })
         .collect();
     chats.sort();
@@ -286,8 +345,9 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
 fn teardown(team: &Team) {
     for user in 0..team.names.len() {
         let Some(mut line) = team.login(user, team.device(0), Port::Send) else { continue };
-        for (room, members) in &team.rooms {
+        for (room, (_, members)) in team.rooms.iter().enumerate() {
             if members.contains(&user) {
+                let room = team.room_address(room, user);
                 let _ = line.request(
                     &Request::Leave { room: room.trim_start_matches('#').into() }.to_string(),
                     Duration::from_secs(5),

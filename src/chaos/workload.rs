@@ -14,7 +14,8 @@
 //!
 //! In a federation (`--federation`), each user lives on one server (user
 //! `u` on server `u mod n`) and writes to the others by their addresses
-//! (`u4@lab2`); its receiver says `VERSION:1.3` before its `LOGIN`, so
+//! (`u4@lab2`), and to a room homed on another server by its address
+//! (`#r0@lab2`); its receiver says `VERSION:1.3` before its `LOGIN`, so
 //! that a bounce comes as `STATUS:…:FAILED:…`, in the replay too.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -64,13 +65,15 @@ pub struct Team {
     pub users: Vec<Shared>,
     /// In a federation, each user's server, by name (empty: not one).
     pub homes: Vec<String>,
-    /// The direct messages `OK`'d, and those since delivered or bounced:
-    /// a federation's drain waits until every one is one or the other.
+    /// In a federation, each room's home server, by name (empty: not one).
+    pub room_homes: Vec<String>,
+    /// The messages `OK`'d, and those since delivered or bounced: a
+    /// federation's drain waits until every one is one or the other.
     pub ledger: Mutex<Ledger>,
 }
 
-/// Direct messages by (sender, id): `OK`'d, and settled (delivered to
-/// their recipient or bounced to their sender).
+/// Messages by (sender, id): `OK`'d, and settled (delivered to their
+/// recipient, or to a member of their room, or bounced to their sender).
 #[derive(Default)]
 pub struct Ledger {
     oked: HashSet<(usize, String)>,
@@ -147,11 +150,21 @@ impl Team {
         format!("chaos {id} from {}", self.names[user])
     }
 
+    /// How room `room` is written by `by`: `#name`, or `#name@home`
+    /// when the room's home is not `by`'s server (§27, "Rooms").
+    pub fn room_address(&self, room: usize, by: usize) -> String {
+        let name = &self.rooms[room].0;
+        match (self.room_homes.get(room), self.homes.get(by)) {
+            (Some(home), Some(mine)) if !home.eq_ignore_ascii_case(mine) => format!("{name}@{home}"),
+            _ => name.clone(),
+        }
+    }
+
     /// Where `by`'s message to `to` goes.
     fn chat(&self, to: Target, by: usize) -> Chat {
         match to {
             Target::User(u) => Chat::User(self.address(u, by)),
-            Target::Room(r) => Chat::parse(&self.rooms[r].0).unwrap_or(Chat::Room(String::new())),
+            Target::Room(r) => Chat::parse(&self.room_address(r, by)).unwrap_or(Chat::Room(String::new())),
         }
     }
 
@@ -199,8 +212,6 @@ struct Outgoing {
     line: String,
     /// Drop the connection right after writing it (once).
     crash: bool,
-    /// To a user (not a room): its `OK` goes into the ledger.
-    direct: bool,
 }
 
 /// A user's sender: its steps, then its outbox until the run stops.
@@ -252,8 +263,7 @@ impl Sender {
     fn queue(&mut self, to: Target, id: String, crash: bool) {
         let text = Text::from_plain(&self.team.text(self.user, &id)).unwrap_or_else(|_| unreachable_text());
         let line = Request::Msg { to: self.team.chat(to, self.user), id: id.clone(), text }.to_string();
-        let direct = matches!(to, Target::User(_));
-        self.outbox.push_back(Outgoing { id, line, crash, direct });
+        self.outbox.push_back(Outgoing { id, line, crash });
         self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
     }
 
@@ -270,7 +280,7 @@ impl Sender {
     /// false when the connection broke (what is left is resent later).
     fn flush(&mut self) -> bool {
         while let Some(front) = self.outbox.front_mut() {
-            let (line, id, crash, direct) = (front.line.clone(), front.id.clone(), front.crash, front.direct);
+            let (line, id, crash) = (front.line.clone(), front.id.clone(), front.crash);
             front.crash = false;
             let Some(conn) = self.connected() else { return false };
             if !conn.send(&line) {
@@ -283,7 +293,7 @@ impl Sender {
             }
             match self.conn.as_mut().map(|c| c.read(REPLY_WAIT)) {
                 Some(Ok(reply)) if self.answered(&reply, &id) => {
-                    if direct && reply.starts_with("OK:") {
+                    if reply.starts_with("OK:") {
                         self.team.note(|l| l.oked.insert((self.user, id.clone())));
                     }
                     self.outbox.pop_front();
@@ -426,15 +436,19 @@ impl Receiver<'_> {
         }
     }
 
-    /// Remembers the latest direct message from each peer, for `READ`,
-    /// and that it was delivered.
+    /// Remembers that a message was delivered (a room's, to one of its
+    /// members at least), and the latest direct message from each peer,
+    /// for `READ`.
     fn note(&self, event: &Event, seq: u64) {
         let Event::Msg { from, to, id, .. } = event else { return };
         let Some(peer) = self.team.user_of(from) else { return };
-        if to.starts_with('#') || peer == self.user {
+        if peer == self.user {
             return;
         }
         self.team.note(|l| l.settled.insert((peer, id.clone())));
+        if to.starts_with('#') {
+            return;
+        }
         let mut latest = self.team.users[self.user].latest_from.lock().unwrap_or_else(|e| e.into_inner());
         if latest.get(&peer).is_none_or(|(s, _)| *s < seq) {
             latest.insert(peer, (seq, id.clone()));
