@@ -145,6 +145,10 @@ stop() {
     groups=$(cat "$D/$name.pgid")
     pm=$(head -1 "$D/$name/postmaster.pid" 2>/dev/null)
     [ -n "$pm" ] && groups="$groups $(ps -o pgid= "$pm" 2>/dev/null | tr -d ' ')"
+    # The server's children each have a session of their own too, and
+    # some (the logger, the monitor's health check) outlive a killed
+    # server: they are killed first, by their parent.
+    [ -n "$pm" ] && pkill -CONT -P "$pm" 2>/dev/null && pkill -9 -P "$pm" 2>/dev/null
     for g in $groups; do kill -CONT -- "-$g" 2>/dev/null; kill -9 -- "-$g" 2>/dev/null; done
   done
   return 0
