@@ -242,7 +242,12 @@ impl Door for Folder {
         let failed =
             |path: &Path, e: std::io::Error| Ko::new(Code::Internal, format!("{}: {e}", path.display()));
         let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
-        std::fs::write(&request, body).map_err(|e| failed(&request, e))?;
+        // Written aside, then renamed: the server, looking twice a second,
+        // must never read a request half written.
+        let aside = request.with_extension("tmp");
+        std::fs::write(&aside, body)
+            .and_then(|()| std::fs::rename(&aside, &request))
+            .map_err(|e| failed(&request, e))?;
         let deadline = Instant::now() + within;
         while request.exists() {
             if Instant::now() > deadline {
