@@ -18,6 +18,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::chaos::{report, violated};
+use support::free_port;
 use support::{Conn, TestServer};
 
 /// Runs `wachat chaos` with `args`, its output kept.
@@ -99,11 +100,6 @@ fn a_split_without_a_federation_and_a_federation_too_small_are_usage_errors() {
     let out = chaos(&["--federation", two.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(2) && stderr.contains("three or more"), "{stderr}");
-}
-
-/// A free port of this machine (for servers restarted on the same ports).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `--federation FILE`: three servers started by the shipped restart

@@ -12,7 +12,6 @@
 use super::support;
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -22,9 +21,9 @@ use support::json_lines::{field, with_status};
 use support::tiny::Tiny;
 use support::{Restarts, TestServer};
 
-/// A port nobody listens on now.
+/// A port nobody listens on now, as an argument.
 fn free_port() -> String {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
+    support::free_port().to_string()
 }
 
 /// Writes a roster: one line `name,127.0.0.1,port,s-name` per server.

@@ -17,7 +17,6 @@
 //! the `postgres` user and every command runs under `runuser -u postgres`.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,7 +24,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{READ_TIMEOUT, TestServer};
+use super::{READ_TIMEOUT, TestServer, free_port};
 
 /// How to get a missing program. `.ci/test`, the README's test command,
 /// installs both before it runs the tests.
@@ -38,11 +37,6 @@ const SERVERS_VAR: &str = "WACHAT_TEST_SERVERS";
 
 /// The run's migrated database, which each test's database copies.
 const TEMPLATE: &str = "wachat_template";
-
-/// A free loopback port (bound, then released for the program to take).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The path of a PostgreSQL program: on the PATH, or in Debian's place.
 fn pg_program(name: &str) -> PathBuf {
