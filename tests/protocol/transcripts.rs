@@ -734,12 +734,7 @@ struct Network {
 
 impl Network {
     fn new() -> Network {
-        let ports = NETWORK_PORTS
-            .iter()
-            .map(|&shown| {
-                (shown, std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-            })
-            .collect();
+        let ports = NETWORK_PORTS.iter().map(|&shown| (shown, support::free_port())).collect();
         Network {
             root: tempfile::tempdir().unwrap(),
             ports,
