@@ -150,18 +150,11 @@ fn store_password(ctx: &Ctx, user: UserId, hash: String) -> Result<(), Ko> {
 /// caller closes it.
 pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
-    // 1.3: the homes of its rooms on other servers (`#lab@lab2`): the
-    // deletion queues a `LEAVE` for each, and their links are woken for it.
-    let homes: Vec<String> = match ctx.federation.get() {
-        Some(_) => {
-            ctx.store.rooms(me.user)?.iter().filter_map(|r| Some(r.room.split_once('@')?.1.into())).collect()
-        }
-        None => Vec::new(),
-    };
+    // 1.3: the deletion queues a `LEAVE` for the home of each of its rooms
+    // on other servers (`#lab@lab2`), whose links are then woken for it.
+    let rooms = if ctx.federation.get().is_some() { ctx.store.rooms(me.user)? } else { Vec::new() };
     ctx.store.delete_account(me.user)?;
-    if let Some(links) = ctx.federation.get() {
-        homes.iter().for_each(|home| links.ring(home));
-    }
+    rooms.iter().for_each(|r| ctx.ring_home(&r.room));
     let devices = ctx.devices.forget_all(me.name);
     // 1.2 (issue 49): its files are its account's, not its name's.
     let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {

@@ -128,9 +128,7 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), which a
     /// `JOIN` or `LEAVE` of it queued a frame for.
     pub fn ring_home(&self, room: &str) {
-        if let (Some(f), Some((_, home))) = (self.session.ctx.federation.get(), room.split_once('@')) {
-            f.ring(home);
-        }
+        self.session.ctx.ring_home(room);
     }
 
     /// The ports users accept direct chats on (`P2P`, `PEER`).
