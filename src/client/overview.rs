@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use super::fold::fold_parts;
 use super::history::key;
-use super::requests::{parse_history_line, unexpected};
+use super::requests::{parse_chats, parse_history_line, unexpected};
 use super::{Client, Message};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
@@ -143,21 +143,43 @@ impl Client {
         Ok((with_local(from_server, local), false))
     }
 
+    /// The server's chat list, its counts and previews taken together.
+    /// `CHATS` and the previews' `HISTORY` are separate requests, and a
+    /// message may land between them: a preview newer than its count
+    /// would make [`LiveChats::replace`](super::live::LiveChats::replace)
+    /// take a count that misses it. So `CHATS` is asked again after the
+    /// previews, in the same round trip, and the previews hold only if
+    /// the counts did not change meanwhile; else once more, up to
+    /// [`SNAPSHOT_TRIES`] times.
     fn server_chat_list(&self) -> Result<Vec<ChatSummary>> {
-        let chats = self.chats()?;
+        let mut counts = self.chats()?;
         let online: HashSet<String> = self.users()?.iter().map(|u| fold(u)).collect();
-        let mut parsed = Vec::new();
-        for (name, unread) in chats {
-            let chat = Chat::parse(&name).map_err(|e| Error::Protocol(format!("CHATS: {e}")))?;
-            parsed.push((chat, unread));
-        }
-        let requests = parsed
-            .iter()
-            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN, page: None })
-            .collect();
-        let replies = self.requests(requests)?;
+        let mut tries = 1;
+        let (chats, previews) = loop {
+            let mut chats = Vec::new();
+            for (name, unread) in &counts {
+                let chat = Chat::parse(name).map_err(|e| Error::Protocol(format!("CHATS: {e}")))?;
+                chats.push((chat, *unread));
+            }
+            let mut requests: Vec<Request> = chats
+                .iter()
+                .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN, page: None })
+                .collect();
+            requests.push(Request::Chats);
+            let mut replies = self.requests(requests)?;
+            let after = match replies.pop() {
+                Some(Reply::Listing(lines)) => parse_chats(&lines)?,
+                Some(Reply::Ko(ko)) => return Err(Error::Refused { request: tr!(Msg::ReqChats), ko }),
+                other => return Err(unexpected("CHATS", &other.unwrap_or(Reply::Ok))),
+            };
+            if after == counts || tries == SNAPSHOT_TRIES {
+                break (chats, replies);
+            }
+            counts = after;
+            tries += 1;
+        };
         let mut list = Vec::new();
-        for ((chat, unread), reply) in parsed.into_iter().zip(replies) {
+        for ((chat, unread), reply) in chats.into_iter().zip(previews) {
             let last = match reply {
                 Reply::Listing(lines) => {
                     let messages = lines.iter().map(|l| parse_history_line(l)).collect::<Result<Vec<_>>>()?;
@@ -197,6 +219,12 @@ impl Client {
 /// action (a reaction, an edit, 1.2) is not a message, so the newest one
 /// may be a few lines back.
 const PREVIEW_SCAN: usize = 10;
+
+/// How many times [`Client::chat_list`] asks for the previews when
+/// messages keep landing between its `CHATS` and its `HISTORY`s: past
+/// that, a busy list shows what it has, and the notices that follow
+/// bring it up to date.
+const SNAPSHOT_TRIES: usize = 5;
 
 /// The preview of a chat whose newest messages are `messages` (oldest
 /// first): its newest message that is not an action, as it now reads

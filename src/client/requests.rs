@@ -44,9 +44,7 @@ impl Client {
 
     /// Your conversations, most recent first, each with its unread count.
     pub fn chats(&self) -> Result<Vec<(String, u64)>> {
-        let lines = self.listing(Request::Chats, &tr!(Msg::ReqChats))?;
-        let chat = |line: &String| ChatLine::parse(line).map(|c| (c.chat.to_string(), c.unread));
-        lines.iter().map(|line| chat(line).map_err(|e| bad_line("CHATS", e))).collect()
+        parse_chats(&self.listing(Request::Chats, &tr!(Msg::ReqChats))?)
     }
 
     /// The rooms you are in, each with its member count.
@@ -153,6 +151,12 @@ impl Client {
 pub(super) fn unexpected(what: &str, reply: &Reply) -> Error {
     let reply = format!("{:?}", reply.to_string().trim_end());
     Error::Protocol(format!("{what}: {}", tr!(Msg::UnexpectedReply, reply = reply)))
+}
+
+/// The lines of a `CHATS` listing: each chat with its unread count.
+pub(super) fn parse_chats(lines: &[String]) -> Result<Vec<(String, u64)>> {
+    let chat = |line: &String| ChatLine::parse(line).map(|c| (c.chat.to_string(), c.unread));
+    lines.iter().map(|line| chat(line).map_err(|e| bad_line("CHATS", e))).collect()
 }
 
 /// A line of a listing that does not parse (a bug on one side).

@@ -473,6 +473,49 @@ fn item8_the_chat_list_shows_the_message_not_the_reaction() {
     assert!(screen.rows[2].contains(" 2 │"), "{}", screen.text());
 }
 
+/// The chat list's snapshot (`Client::chat_list`, which the full screen
+/// asks at its start and after every reconnection) while messages land:
+/// its unread count always covers its preview, never one message fewer.
+/// `CHATS` and the previews' `HISTORY` are separate requests; a message
+/// that landed between them gave a preview newer than its count, and the
+/// pane took the count (`item8`'s "1" where bob's two messages waited).
+#[test]
+fn the_chat_list_counts_the_message_it_shows_while_messages_land() {
+    // Snapshots one after the other, so that each message lands during one.
+    let server = TestServer::start_with(&["--rate", "1000000", "--address-rate", "1000000"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = wachat::client::ClientOptions::new("ana", "pw-ana");
+    options.send_port = server.send.port();
+    options.recv_port = server.recv.port();
+    options.data_dir = dir.path().to_path_buf();
+    let ana = wachat::client::Client::connect(options).expect("connect");
+    let messages = 20;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut bob = server.login_send("bob", "pw-bob");
+            for n in 1..=messages {
+                assert!(bob.request(&format!("MSG:ana:b{n}:message {n}")).starts_with(&format!("OK:b{n}:")));
+                // A quiet moment between messages, as people type.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut snapshots = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let (list, offline) = ana.chat_list().expect("the chat list");
+            assert!(!offline);
+            snapshots += 1;
+            let Some(bob) = list.iter().find(|c| c.chat.to_string() == "bob") else { continue };
+            let last = bob.last.as_ref().expect("bob's chat has a preview");
+            let n: u64 = last.id.trim_start_matches('b').parse().unwrap();
+            assert_eq!(bob.unread, n, "snapshot {snapshots}: the preview is b{n}, the count {}", bob.unread);
+        }
+        assert!(snapshots > messages, "only {snapshots} snapshots were taken");
+    });
+}
+
 /// 1.2 (§23): an archived chat leaves the list for its end, under an
 /// "Archived (n)" line; it rings for mentions only; the command line's
 /// `/archive` and `/unarchive` move a chat there and back.
