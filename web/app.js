@@ -35,6 +35,8 @@ let lastTyping = 0;
 /** The open room's rules (ROOMINFO, 1.2), or null. */
 let rules = null;
 const inFlight = new Set();
+/** Messages that came as events: a refresh checks none came while it asked CHATS. */
+let arrivals = 0;
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
 let archive = null; // archive.js, once a chat is archived (1.2, §23)
@@ -360,14 +362,8 @@ async function refresh() {
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
     refreshStars();
     model.online = new Set(users.lines.map(fold));
-    const recent = [];
-    for (const line of chats.lines) {
-      const entry = parseChatsLine(line);
-      if (!entry) continue;
-      const chat = model.chat(entry.chat);
-      chat.unread = fold(chat.name) === openKey ? 0 : entry.unread;
-      recent.push(chat);
-    }
+    let counts = chats.lines;
+    const recent = setCounts(counts);
     for (const line of rooms.lines) {
       const entry = parseRoomsLine(line);
       if (entry) model.chat(entry.room).memberCount = entry.members;
@@ -375,15 +371,34 @@ async function refresh() {
     draw();
     // The last message of the 30 most recent chats, for the list (an action
     // is not one: while the newest lines are all actions, ask further back).
-    await Promise.all(recent.slice(0, 30).map(async (chat) => {
-      for (let n = 10; !chat.last && n <= 250; n *= 5) {
-        await loadPage(chat, n);
-        if (!chat.more) break;
-      }
+    // CHATS and these HISTORYs are separate requests: a message that lands
+    // between them is in a preview, so its event adds nothing, but not in
+    // the count. So CHATS is asked again after the previews: the counts
+    // hold once they did not change meanwhile and no message came while
+    // it was asked (the previews are read again until then, at most five
+    // times).
+    for (let tries = 1; ; tries++) {
+      await Promise.all(recent.slice(0, 30).map(async (chat) => {
+        if (chat.last) await loadPage(chat, 10);
+        for (let n = 10; !chat.last && n <= 250; n *= 5) {
+          await loadPage(chat, n);
+          if (!chat.more) break;
+        }
+      }));
+      const arrived = arrivals;
+      const again = await link.request(request.chats());
+      if (!again.reply.ok) break;
+      // A message whose event came while CHATS was asked may be counted
+      // in it or not: its count would be taken or lost; so once more.
+      const held = again.lines.join('\n') === counts.join('\n') && arrivals === arrived;
+      counts = again.lines;
+      if (held || tries === 5) break;
+    }
+    for (const chat of setCounts(counts)) {
       // The mentions among its unread messages, for the @ badge.
       const others = chat.messages.filter((m) => !m.mine);
       chat.mentions = chat.unread ? others.slice(-chat.unread).filter((m) => m.mention).length : 0;
-    }));
+    }
     if (openKey) {
       const chat = model.chat(openKey);
       await (await paged()).newest(app, chat, true);
@@ -394,6 +409,19 @@ async function refresh() {
   }
   flushOutbox();
   draw();
+}
+
+/** The unread counts of a CHATS listing, set on its chats (the open one has none); its chats, most recent first. */
+function setCounts(lines) {
+  const chats = [];
+  for (const line of lines) {
+    const entry = parseChatsLine(line);
+    if (!entry) continue;
+    const chat = model.chat(entry.chat);
+    chat.unread = fold(chat.name) === openKey ? 0 : entry.unread;
+    chats.push(chat);
+  }
+  return chats;
 }
 
 function draw() {
@@ -674,6 +702,7 @@ function onEvent(event) {
       const { chat, msg, added } = result;
       if (!msg) applied(result);
       if (!added) return;
+      arrivals += 1;
       const open = fold(chat.name) === openKey && view.chat === chat;
       if (open) {
         view.append(msg);
