@@ -27,6 +27,8 @@
 #[path = "../tests/support/browser.rs"]
 #[allow(dead_code)]
 mod browser;
+#[path = "../tests/support/ports.rs"]
+mod ports;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -336,7 +336,7 @@ fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
     register(&a, "bob");
-    let dead = support::free_port();
+    let dead = support::ports::free_port();
     let list = format!(
         "127.0.0.1:{dead}:{dead},127.0.0.1:{}:{},127.0.0.1:{}:{}",
         a.send.port(),

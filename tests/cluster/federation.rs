@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::support::cluster::Cluster;
-use super::support::free_port;
+use super::support::ports::free_port;
 use super::support::{Conn, TestServer};
 
 /// The roster of lab1 (the cluster, at `lab1`'s port) and lab2.

@@ -18,7 +18,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::chaos::{report, violated};
-use support::free_port;
+use support::ports::free_port;
 use support::{Conn, TestServer};
 
 /// Runs `wachat chaos` with `args`, its output kept.

@@ -23,7 +23,7 @@ use support::{Restarts, TestServer};
 
 /// A port nobody listens on now, as an argument.
 fn free_port() -> String {
-    support::free_port().to_string()
+    support::ports::free_port().to_string()
 }
 
 /// Writes a roster: one line `name,127.0.0.1,port,s-name` per server.

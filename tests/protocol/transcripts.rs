@@ -734,7 +734,7 @@ struct Network {
 
 impl Network {
     fn new() -> Network {
-        let ports = NETWORK_PORTS.iter().map(|&shown| (shown, support::free_port())).collect();
+        let ports = NETWORK_PORTS.iter().map(|&shown| (shown, support::ports::free_port())).collect();
         Network {
             root: tempfile::tempdir().unwrap(),
             ports,

@@ -15,7 +15,6 @@
 //! A missing browser is a failure with the command that installs it, never
 //! a skipped test (.ci/test installs both packages).
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::READ_TIMEOUT;
+use super::ports::free_port;
 
 /// The shell itself: /usr/bin/chromium-headless-shell is a script that runs
 /// it without `exec`, so that chromedriver, ending a session, would stop the
@@ -59,7 +59,7 @@ impl Browser {
                  `apt-get install -y chromium-headless-shell chromium-driver` (as root), or run .ci/test"
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let driver = Command::new(DRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -24,7 +24,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{READ_TIMEOUT, TestServer, free_port};
+use super::ports::free_port;
+use super::{READ_TIMEOUT, TestServer};
 
 /// How to get a missing program. `.ci/test`, the README's test command,
 /// installs both before it runs the tests.
