@@ -59,25 +59,43 @@ impl Browser {
                  `apt-get install -y chromium-headless-shell chromium-driver` (as root), or run .ci/test"
             );
         }
-        let port = free_port();
-        let driver = Command::new(DRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut browser = Browser { driver, base, session: String::new(), agent };
-        let deadline = Instant::now() + READ_TIMEOUT;
-        while browser.agent.get(format!("{}/status", browser.base)).call().is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50)); // polling its port
-        }
+        // The port is free when picked, not when chromedriver binds it: one
+        // that exits at once (its port was taken meanwhile) gets another.
+        let mut tries = 0;
+        let mut browser = loop {
+            tries += 1;
+            let port = free_port();
+            let driver = Command::new(DRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            let base = format!("http://127.0.0.1:{port}");
+            let mut browser = Browser { driver, base, session: String::new(), agent: agent.clone() };
+            let deadline = Instant::now() + READ_TIMEOUT;
+            let exited = loop {
+                if browser.agent.get(format!("{}/status", browser.base)).call().is_ok() {
+                    break None;
+                }
+                if let Ok(Some(status)) = browser.driver.try_wait() {
+                    break Some(status);
+                }
+                assert!(Instant::now() < deadline, "chromedriver did not answer on port {port}");
+                std::thread::sleep(Duration::from_millis(50)); // polling its port
+            };
+            match exited {
+                None => break browser,
+                Some(status) => {
+                    assert!(tries < 5, "chromedriver exited ({status}) {tries} times, port {port} the last")
+                }
+            }
+        };
         let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
