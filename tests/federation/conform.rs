@@ -184,31 +184,40 @@ const BUGS: [Bug; 5] = [
     },
 ];
 
+/// The copies are compiled and checked all at once: each is rustc, then
+/// mostly the suite waiting on its server.
 #[test]
 fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
     let original =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (roster, link, _) = class_of_two(dir.path());
-    for (n, bug) in BUGS.iter().enumerate() {
+    let planted = |n: usize, bug: &Bug| {
         assert_eq!(
             original.matches(bug.from).count(),
             1,
             "the substitution for {:?} must match once",
             bug.what
         );
-        let program = dir.path().join(format!("tiny_bug_{n}"));
+        let own = dir.path().join(format!("bug_{n}"));
+        std::fs::create_dir(&own).unwrap();
+        let (roster, link, _) = class_of_two(&own);
+        let program = own.join("tiny_server");
         compile_copy("tiny_server", &original.replace(bug.from, bug.to), &["argon2", "getrandom"], &program);
-        let data = dir.path().join(format!("data_{n}"));
         let args = tiny_args(&roster, &link, &["--link-queue-max", "5"]);
-        let server = Tiny::start_program(&program, &data, ["0", "0"], &args);
+        let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
         let [send, recv] = server.ports.clone();
         let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast"]);
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(with_status(&out, "fail"), want, "planted bug: {}\n{stdout}", bug.what);
         assert!(!out.status.success(), "a failing case makes the exit code non-zero");
-    }
+    };
+    let planted = &planted;
+    std::thread::scope(|scope| {
+        for (n, bug) in BUGS.iter().enumerate() {
+            scope.spawn(move || planted(n, bug));
+        }
+    });
 }
 
 /// `--class` on lab1 (`wachat serve`), lab2 (the tiny server) and lab3,
