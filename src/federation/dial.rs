@@ -228,7 +228,7 @@ impl Dialer {
                 let facts = self.facts();
                 if facts.queued == 0 && facts.behind {
                     // Everything queued is taken: now the rooms' last
-                    // messages, of which some were dropped for it.
+                    // messages, of which some were not queued for it.
                     let n = store.catch_up(&self.peer).map_err(|ko| ko.reason)?;
                     log::info!("link to {}: caught up with {n} messages of rooms homed here", self.peer);
                     continue;

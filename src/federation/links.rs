@@ -80,8 +80,8 @@ pub struct PeerStatus {
     /// Frames waiting for it, and when the oldest was written.
     pub queued: u64,
     pub oldest_ms: Option<u64>,
-    /// Frames of rooms homed here were dropped for it: it catches up when
-    /// its queue is empty.
+    /// Messages of rooms homed here were not queued for it (its queue was
+    /// full): it catches up when the queue is empty.
     pub behind: bool,
 }
 

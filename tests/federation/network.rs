@@ -504,11 +504,11 @@ fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
     assert!(!rooms.iter().any(|r| r.starts_with("nope")), "{rooms:?}");
 }
 
-#[test]
-fn a_member_server_whose_room_frames_were_dropped_catches_up_from_the_home() {
-    let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    let mut labs = network(root.path(), &["lab2", "lab3"], &["--give-up", "1s"]);
+/// lab2, home of `#lab`, where bob is, and lab3, where carl joined it
+/// (both with `--give-up give_up`): the labs, bob's send connection and
+/// the roster.
+fn lab3_in_a_room_of_lab2(root: &Path, give_up: &str) -> (Vec<Lab>, Conn, PathBuf) {
+    let labs = network(root, &["lab2", "lab3"], &["--give-up", give_up]);
     labs[0].server.register(&["bob"]);
     labs[1].server.register(&["carl"]);
     let mut bob = labs[0].server.login_send("bob", "pw-bob");
@@ -520,28 +520,138 @@ fn a_member_server_whose_room_frames_were_dropped_catches_up_from_the_home() {
         assert!(Instant::now() < deadline, "carl@lab3 never joined");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (labs, bob, root.join("class.csv"))
+}
+
+/// A member server away past the give-up age: a direct message to it,
+/// between the room's messages, bounces; the room's messages wait (they
+/// are nobody's custody, and never given up), those posted before the
+/// give-up and those after it. When it is back its member gets every
+/// message of the room in the room's order, each once.
+#[test]
+fn a_member_server_back_after_the_give_up_age_gets_the_room_in_order_once() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut labs, _, roster) = lab3_in_a_room_of_lab2(root.path(), "2s");
     let (dir3, port3) = (labs[1].dir.clone(), labs[1].link.port());
     labs[1].server.kill();
-    // The room's messages wait for lab3; a direct message after them
-    // waits past the give-up age and takes them along: lab3 is behind.
-    for i in 0..5 {
-        assert!(bob.request(&format!("MSG:#lab:m{i}:missed {i}")).starts_with("OK:"));
-    }
-    assert!(bob.request("MSG:carl@lab3:d1:are you there?").starts_with("OK:d1:"));
-    labs[0].server.wait_for_log("frames waited past --give-up 1 s: dropped, 1 messages bounced");
-    labs[1] = start("lab3", &dir3, &roster, port3, &["--give-up", "1s"]);
-    labs[0].server.wait_for_log("caught up with 5 messages");
-    let mut carl = labs[1].server.login_send("carl", "pw-carl");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let history = carl.listing("HISTORY:#lab@lab2:20");
-        let ids: Vec<&str> = history.iter().map(|l| l.split(':').nth(2).unwrap()).collect();
-        if ids == ["m0", "m1", "m2", "m3", "m4"] {
-            break;
+    let post = |lab2: &Lab, ids: std::ops::Range<usize>| {
+        let mut bob = lab2.server.login_send("bob", "pw-bob");
+        for i in ids {
+            let ok = bob.request(&format!("MSG:#lab:m{i}:said {i}"));
+            assert!(ok.starts_with("OK:"), "{ok}");
         }
-        assert!(Instant::now() < deadline, "{history:?}");
-        std::thread::sleep(Duration::from_millis(100));
+        bob
+    };
+    let mut bob = post(&labs[0], 0..3);
+    assert!(bob.request("MSG:carl@lab3:d1:are you there?").starts_with("OK:d1:"));
+    post(&labs[0], 3..6);
+    labs[0].server.wait_for_log("messages bounced");
+    post(&labs[0], 6..8);
+    labs[1] = start("lab3", &dir3, &roster, port3, &["--give-up", "2s"]);
+    let mut carl_events = labs[1].server.login_recv("carl", "pw-carl");
+    let want: Vec<String> = (0..8).map(|i| format!("bob@lab2:#lab@lab2:m{i}:said {i}")).collect();
+    assert_eq!(room_msgs(&mut carl_events, 8), want, "the room's order");
+    // Nothing more of the room came twice: the next event is the next message.
+    post(&labs[0], 8..9);
+    assert_eq!(room_msgs(&mut carl_events, 1), ["bob@lab2:#lab@lab2:m8:said 8"]);
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    let ids: Vec<String> = carl
+        .listing("HISTORY:#lab@lab2:20")
+        .iter()
+        .map(|l| l.split(':').nth(2).unwrap().to_string())
+        .collect();
+    assert_eq!(ids, (0..9).map(|i| format!("m{i}")).collect::<Vec<_>>());
+}
+
+/// lab9's link port while lab1 may dial it: a thread answers each
+/// dialback `OK` and hands over each link lab1 opens (its `HELLO` read).
+fn lab9_port(vouch: TcpListener) -> std::sync::mpsc::Receiver<TcpStream> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in vouch.incoming() {
+            let Ok(conn) = conn else { return };
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut line = String::new();
+            if BufReader::new(conn.try_clone().unwrap()).read_line(&mut line).is_err() {
+                continue;
+            }
+            if line.starts_with("VERIFY:") {
+                let _ = writeln!(&conn, "OK");
+            } else if line.starts_with("HELLO:") && tx.send(conn).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A member server behind (its queue was full: the room's newer messages
+/// were not queued for it), whose first user of another room of the home
+/// joins it before the home links to it again: what was queued comes,
+/// then the catch-up, with the rest of the first room and the other room,
+/// each room in its order.
+#[test]
+fn a_member_server_behind_that_joins_another_room_still_catches_up_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--exempt", "127.0.0.1", "--rate", "0"]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(bob.request("JOIN:#two"), "OK");
+    let id = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNc", id);
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+    drop((link, r));
+    let port = lab9.vouch.local_addr().unwrap();
+    drop(lab9); // unreachable: lab1's dials are refused
+    // 10,000 frames wait for lab9 (the most): the last five are not queued.
+    let sent = 10_005;
+    bob.send_burst("#lab", "x", sent);
+    assert!(bob.request("MSG:#two:t0:x").starts_with("OK:t0:"));
+
+    // lab9 is back; yan, its first member of #two, joins before lab1
+    // links to it again.
+    let links = lab9_port(TcpListener::bind(port).unwrap());
+    let link = TcpStream::connect(lab1.link).unwrap();
+    link.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(link.try_clone().unwrap());
+    assert_eq!(ask(&link, &mut r, &format!("HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNd:{id}")), "OK:1");
+    assert_eq!(ask(&link, &mut r, "JOIN:2:yan@lab9:#two@lab1"), "ACK:2");
+    let from_lab1 = links.recv_timeout(Duration::from_secs(90)).expect("lab1 links to lab9 again");
+    writeln!(&from_lab1, "OK:0").unwrap();
+    from_lab1.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut frames = BufReader::new(from_lab1.try_clone().unwrap());
+    // As a member server takes them: a message it has is dropped.
+    let (lab, two): (Vec<String>, Vec<String>) =
+        ((0..sent).map(|i| format!("s{i}")).collect(), vec!["t0".into()]);
+    let (mut got_lab, mut got_two) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (got_lab.len() < lab.len() || got_two.len() < two.len()) && Instant::now() < deadline {
+        let mut line = String::new();
+        if frames.read_line(&mut line).is_err() {
+            continue; // nothing within a second
+        }
+        let f: Vec<&str> = line.trim_end().splitn(7, ':').collect();
+        match f[0] {
+            "PING" => writeln!(&from_lab1, "PONG").unwrap(),
+            "MSG" => {
+                writeln!(&from_lab1, "ACK:{}", f[1]).unwrap();
+                let got = if f[3] == "#lab@lab1" { &mut got_lab } else { &mut got_two };
+                if !got.iter().any(|id| id == f[4]) {
+                    got.push(f[4].to_string());
+                }
+            }
+            _ => panic!("lab1 sent {line:?}"),
+        }
     }
+    assert!(
+        got_lab == lab,
+        "#lab in its order, all of it: {} of {sent}, ends {:?}",
+        got_lab.len(),
+        got_lab.last()
+    );
+    assert_eq!(got_two, two);
 }
 
 #[test]

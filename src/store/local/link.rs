@@ -62,8 +62,9 @@ pub struct PeerFacts {
     pub pin: Option<String>,
     /// Frames waiting for it.
     pub queued: u64,
-    /// Frames of rooms homed here were dropped for it: it catches up
-    /// ([`LocalStore::catch_up`]) once its queue is empty.
+    /// Messages of rooms homed here were not queued for it (its queue was
+    /// full): it catches up ([`LocalStore::catch_up`]) once the queue is
+    /// empty.
     pub behind: bool,
     /// When the oldest frame waiting for it was written (Unix ms).
     pub oldest_ms: Option<u64>,
@@ -235,25 +236,19 @@ impl LocalStore {
     /// `max`, that are on disk; this server is `me`.
     pub fn frames_for(&self, server: &str, me: &str, after: u64, max: usize) -> Result<Vec<Outgoing>, Ko> {
         let synced = self.inner.synced();
-        let entries = {
+        let (entries, aside) = {
             let state = self.inner.state.lock();
             let Some(peer) = state.peer_queue(server) else { return Ok(Vec::new()) };
-            // The frames set aside are never sent: those before them, then
-            // those after them (a link's numbers may skip).
-            let mut entries = match set_aside(&state, server) {
-                Some((first, last)) => {
-                    let mut before = state.queued(peer, after, first - 1, max);
-                    let rest = max.saturating_sub(before.len());
-                    before.extend(state.queued(peer, after.max(last), u64::MAX, rest));
-                    before
-                }
-                None => state.queued(peer, after, u64::MAX, max),
-            };
+            let mut entries = state.queued(peer, after, u64::MAX, max);
             entries.retain(|(_, q)| q.pos() < synced);
-            entries
+            (entries, set_aside(&state, server))
         };
         let mut out = Vec::with_capacity(entries.len());
         for (n, queued) in entries {
+            // Frames given up are never sent (a link's numbers may skip).
+            if !matches!(queued, Queued::Link { .. }) && given_up(aside, n, None) {
+                continue;
+            }
             let pos = queued.pos();
             let Some(line) = self.inner.log.read_line(pos).map_err(|e| read_failed(pos, e))? else {
                 continue; // removed by retention: nothing to send
@@ -289,6 +284,9 @@ impl LocalStore {
                 }
                 Queued::Link { .. } => {
                     let record = Record::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    if given_up(aside, n, Some(&record)) {
+                        continue;
+                    }
                     let ts = record.ts();
                     (link_frame(n, record, me).map_err(|e| read_failed(pos, e))?, ts)
                 }
@@ -306,70 +304,64 @@ impl LocalStore {
     /// its author (`FAILED`).
     pub fn frames_done(&self, server: &str, n: u64, refused: &HashMap<u64, String>) -> Result<(), Ko> {
         let why = |seq| refused.get(&seq).map(|r: &String| clean_reason(r));
-        let (_, ticket) = self.inner.apply_frames_done(server, n, Dropped::Refused, why)?;
+        let (_, ticket) = self.inner.apply_frames_done(server, n, why)?;
         self.inner.sync_through(ticket.0)
     }
 
     /// Bounces every message waiting for `server` since before `cutoff_ms`
-    /// (statuses for it are dropped): the give-up age is past. A frame
-    /// written on a link that broke before its `ACK` ([`WROTE`]) is in
-    /// doubt: the peer may have it, so it is never bounced by age; the
-    /// peer's next `OK:<last>` settles it. The frames behind it were never
-    /// written on a link, so the peer has none of them: past the age they
-    /// bounce all the same, and are set aside ([`SET_ASIDE`]): never sent,
-    /// they leave the queue once the frames in doubt ahead of them are
-    /// settled. Messages of rooms homed here are nobody's custody: they
-    /// wait as long as the queue has room for them
-    /// (`state::remote::ROOM_QUEUE_MAX`), and go only with the frames
-    /// around them, leaving the peer behind. Returns how many frames were
-    /// dropped or set aside, and how many messages of those were bounced.
+    /// (statuses for it are dropped): the give-up age is past. Those
+    /// frames are **given up**: the run of frames they are in is set aside
+    /// ([`SET_ASIDE`]), and they are never sent; they leave the queue with
+    /// the frames ahead of them. Messages of rooms homed here in the run
+    /// are nobody's custody and never given up: they wait, and go in
+    /// their rooms' order, as long as the queue has room for them
+    /// (`state::remote::ROOM_QUEUE_MAX`). A frame written on a link that
+    /// broke before its `ACK` ([`WROTE`]) is in doubt: the peer may have
+    /// it, so it is never given up; the peer's next `OK:<last>` settles
+    /// it. The frames behind it were never written on a link, so the peer
+    /// has none of them: past the age they are given up all the same.
+    /// Returns how many frames were given up, and how many messages of
+    /// those were bounced.
     pub fn give_up(&self, server: &str, cutoff_ms: u64, reason: &str) -> Result<(u64, usize), Ko> {
         let reason = clean_reason(reason);
-        let (from, last, doubt) = {
+        let (from, last, given) = {
             let state = self.inner.state.lock();
             let Some(peer) = state.peer_queue(server) else { return Ok((0, 0)) };
             let inbox = &state.users[peer].inbox;
             let wrote = state.link_fact(server, WROTE).and_then(|w| w.parse().ok()).unwrap_or(0u64);
             let aside = set_aside(&state, server);
-            let doubt = wrote > inbox.acked;
-            // In doubt: what follows the frames in doubt, after the run
-            // already set aside if it follows them (one run at a time).
-            let from = match (doubt, aside) {
-                (false, _) => inbox.acked,
-                (true, None) => wrote,
-                (true, Some((_, end))) if end >= wrote => end,
-                (true, Some(_)) => return Ok((0, 0)),
+            // What follows the frames in doubt, if any; the run already
+            // set aside grows, one run at a time.
+            let from = match aside {
+                Some((_, end)) if wrote > inbox.acked && end < wrote => return Ok((0, 0)),
+                _ => wrote.max(inbox.acked),
             };
-            let mut last = from;
+            let (mut last, mut given) = (from, 0);
             for (n, queued) in state.queued(peer, from, u64::MAX, GIVE_UP_SCAN) {
                 if aside.is_some_and(|(first, end)| (first..=end).contains(&n)) {
-                    last = n; // bounced already
+                    last = n; // set aside already
                     continue;
                 }
                 let Some(line) = self.inner.log.read_line(queued.pos()).ok().flatten() else { break };
                 match Record::decode(&line) {
                     Ok(Record::Msg { msg, .. }) if msg.to.starts_with('#') => {}
-                    Ok(record) if record.ts() < cutoff_ms => last = n,
+                    Ok(record) if record.ts() < cutoff_ms => (last, given) = (n, given + 1),
                     _ => break,
                 }
             }
-            (from, last, doubt)
+            if given == 0 || aside.is_some_and(|(first, _)| last + 1 < first) {
+                return Ok((0, 0)); // nothing new, or not next to the run
+            }
+            (from, last, given)
         };
-        if last == from {
-            return Ok((0, 0));
-        }
         let why = |_| Some(reason.clone());
-        let (bounced, ticket) = if doubt {
-            self.inner.apply_set_aside(server, from, last, why)?
-        } else {
-            self.inner.apply_frames_done(server, last, Dropped::GivenUp, why)?
-        };
+        let (bounced, ticket) = self.inner.apply_set_aside(server, from, last, why)?;
         self.inner.sync_through(ticket.0)?;
-        Ok((last - from, bounced))
+        Ok((given, bounced))
     }
 
-    /// A peer that is behind (frames of rooms homed here were dropped for
-    /// it) gets the last [`BACKFILL_MAX`] messages of each room homed here
+    /// A peer that is behind (messages of rooms homed here were not queued
+    /// for it) gets the last [`BACKFILL_MAX`] messages of each room homed here
     /// that has members of its users, and is no longer behind. Returns
     /// how many messages were queued again.
     pub fn catch_up(&self, server: &str) -> Result<usize, Ko> {
@@ -394,15 +386,6 @@ impl LocalStore {
         self.inner.sync_through(ticket.0)?;
         Ok(queued)
     }
-}
-
-/// Why frames leave a peer's queue without an `ACK`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Dropped {
-    /// The peer refused them for good.
-    Refused,
-    /// They waited past the give-up age.
-    GivenUp,
 }
 
 /// The frame number `n` that the record of a [`Queued::Link`] entry is,
@@ -491,7 +474,9 @@ impl Inner {
         let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
         state
             .commit(Record::Join { ts, user: named.clone(), room: name.clone(), read }, &mut pending.batch)?;
-        if first {
+        // A server that is behind gets this room with the others when it
+        // catches up.
+        if first && state.link_fact(server, BEHIND).is_none() {
             self.backfill(state, pending, server, r)?;
         }
         let u = state.user_id(&named).ok_or_else(|| ko(Code::Internal, "a joined account is gone"))?;
@@ -740,49 +725,66 @@ impl Inner {
     }
 
     /// Drops the frames of `server`'s queue up to `n` with an `ACK` of its
-    /// account; `why(n)` says, for each, whether it was dropped unanswered
-    /// and why. A message of ours (to a user there, or to a room homed
-    /// there) dropped so is bounced to its author, and a `JOIN` too (its
-    /// user leaves the copy); a message of a room homed here that waited
-    /// past the give-up age leaves its member server behind. Returns how
-    /// many were bounced.
+    /// account; `why(n)` says, for each, whether the peer refused it for
+    /// good, and why. A message of ours (to a user there, or to a room
+    /// homed there) refused so is bounced to its author, and a `JOIN` too
+    /// (its user leaves the copy). Returns how many were bounced.
     fn apply_frames_done(
         &self,
         server: &str,
         n: u64,
-        dropped: Dropped,
         why: impl Fn(u64) -> Option<String>,
     ) -> Result<(usize, Ticket), Ko> {
         self.write_in(|state, pending| {
             let Some(peer) = state.peer_queue(server) else { return Ok(0) };
             let (acked, n) = (state.users[peer].inbox.acked, n.min(state.users[peer].inbox.last_seq));
-            if n <= acked {
-                return Ok(0);
-            }
-            let bounced = self.bounce(state, pending, server, (acked, n), dropped, why)?;
-            let ts = state.next_ts(now_ms());
-            let user = state.users[peer].name.clone();
-            // Frames set aside right behind these leave with them: they
-            // were bounced when they were set aside.
-            let mut through = n;
-            if let Some((first, last)) = set_aside(state, server)
-                && n + 1 >= first
-            {
-                through = through.max(last.min(state.users[peer].inbox.last_seq));
-                let (name, key) = (LINK.into(), SET_ASIDE.into());
-                state.commit(
-                    Record::Set { ts, user: user.clone(), name, key, value: None },
-                    &mut pending.batch,
-                )?;
-            }
-            state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)?;
+            let bounced = if n > acked { self.bounce(state, pending, server, (acked, n), why)? } else { 0 };
+            self.settle(state, pending, server, n.max(acked))?;
             Ok(bounced)
         })
     }
 
-    /// Sets frames `after + 1` through `last` for `server` aside, past the
-    /// give-up age behind frames in doubt: their messages bounce now, and
-    /// the run joins the one already set aside if it follows it.
+    /// Drops the frames of `server`'s queue through `n`, and the frames
+    /// given up right after them (never sent, they leave with the frames
+    /// ahead of them), with an `ACK` of its account; the run set aside
+    /// goes once all of it is gone. So the frames that wait for a peer
+    /// start with one to send.
+    fn settle(&self, state: &mut State, pending: &mut Pending, server: &str, n: u64) -> Result<(), Ko> {
+        let Some(peer) = state.peer_queue(server) else { return Ok(()) };
+        let aside = set_aside(state, server);
+        let mut through = n;
+        if let Some((_, last)) = aside {
+            for (seq, queued) in state.queued(peer, n, last, usize::MAX) {
+                let record = match queued {
+                    Queued::Link { pos } if given_up(aside, seq, None) => match self.line(pending, pos)? {
+                        Some(line) => Some(Record::decode(&line).map_err(|e| read_failed(pos, e))?),
+                        None => None, // removed by retention: nothing to send
+                    },
+                    _ => None,
+                };
+                if !given_up(aside, seq, record.as_ref()) {
+                    break;
+                }
+                through = seq;
+            }
+        }
+        if through <= state.users[peer].inbox.acked {
+            return Ok(());
+        }
+        let ts = state.next_ts(now_ms());
+        let user = state.users[peer].name.clone();
+        if aside.is_some_and(|(_, last)| through >= last) {
+            let (name, key) = (LINK.into(), SET_ASIDE.into());
+            state
+                .commit(Record::Set { ts, user: user.clone(), name, key, value: None }, &mut pending.batch)?;
+        }
+        state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)
+    }
+
+    /// Gives up frames `after + 1` through `last` for `server`, past the
+    /// give-up age: their messages bounce now, and the run set aside
+    /// grows to hold them (it is next to them, `give_up` checked);
+    /// those at the head of the queue leave it at once.
     fn apply_set_aside(
         &self,
         server: &str,
@@ -792,32 +794,35 @@ impl Inner {
     ) -> Result<(usize, Ticket), Ko> {
         self.write_in(|state, pending| {
             let Some(peer) = state.peer_queue(server) else { return Ok(0) };
-            let bounced = self.bounce(state, pending, server, (after, last), Dropped::GivenUp, why)?;
-            let first = set_aside(state, server).map_or(after + 1, |(first, _)| first);
+            let bounced = self.bounce(state, pending, server, (after, last), why)?;
+            let aside = set_aside(state, server);
+            let first = aside.map_or(after + 1, |(first, _)| first.min(after + 1));
+            let last = aside.map_or(last, |(_, end)| end.max(last));
             let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
             let (name, key, value) = (LINK.into(), SET_ASIDE.into(), Some(format!("{first}-{last}")));
             state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
+            let acked = state.users[peer].inbox.acked;
+            self.settle(state, pending, server, acked)?;
             Ok(bounced)
         })
     }
 
     /// Bounces to their authors the messages of `server`'s queue numbered
     /// `after + 1` through `upto` that `why` gives a reason for (a `JOIN`
-    /// bounces too), leaving out frames set aside (bounced already);
-    /// messages of rooms homed here dropped past the give-up age leave the
-    /// peer behind. Returns how many were bounced.
+    /// bounces too), leaving out frames set aside (bounced already) and
+    /// messages of rooms homed here (nobody's custody). Returns how many
+    /// were bounced.
     fn bounce(
         &self,
         state: &mut State,
         pending: &mut Pending,
         server: &str,
         (after, upto): (u64, u64),
-        dropped: Dropped,
         why: impl Fn(u64) -> Option<String>,
     ) -> Result<usize, Ko> {
         let Some(peer) = state.peer_queue(server) else { return Ok(0) };
         let aside = set_aside(state, server);
-        let (mut bounced, mut behind) = (0, false);
+        let mut bounced = 0;
         for (seq, queued) in state.queued(peer, after, upto, usize::MAX) {
             if aside.is_some_and(|(first, last)| (first..=last).contains(&seq)) {
                 continue;
@@ -826,10 +831,7 @@ impl Inner {
             let pos = queued.pos();
             let Some(line) = self.line(pending, pos)? else { continue };
             let (author, address, id) = match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
-                Record::Msg { msg, .. } if msg.to.starts_with('#') => {
-                    behind |= dropped == Dropped::GivenUp;
-                    continue;
-                }
+                Record::Msg { msg, .. } if msg.to.starts_with('#') => continue,
                 Record::Msg { msg, .. } | Record::Post { msg } => {
                     (msg.from.clone(), msg.to.clone(), msg.id.clone())
                 }
@@ -841,11 +843,6 @@ impl Inner {
             state.commit(failed, &mut pending.batch)?;
             bounced += 1;
         }
-        if behind {
-            let (ts, user) = (state.next_ts(now_ms()), state.users[peer].name.clone());
-            let (name, key, value) = (LINK.into(), BEHIND.into(), Some("1".into()));
-            state.commit(Record::Set { ts, user, name, key, value }, &mut pending.batch)?;
-        }
         Ok(bounced)
     }
 }
@@ -854,4 +851,14 @@ impl Inner {
 fn set_aside(state: &State, server: &str) -> Option<(u64, u64)> {
     let (first, last) = state.link_fact(server, SET_ASIDE)?.split_once('-')?;
     Some((first.parse().ok()?, last.parse().ok()?))
+}
+
+/// Whether frame `n` of a peer's queue was given up ([`LocalStore::give_up`]):
+/// it is in the run set aside, and is not a message of a room homed here
+/// (`record`: what a [`Queued::Link`] frame is made of, `None` for any
+/// other frame). Such a message is nobody's custody, never given up: it
+/// waits, in its room's order.
+fn given_up(aside: Option<(u64, u64)>, n: u64, record: Option<&Record>) -> bool {
+    aside.is_some_and(|(first, last)| (first..=last).contains(&n))
+        && !matches!(record, Some(Record::Msg { .. }))
 }

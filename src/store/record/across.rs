@@ -8,7 +8,8 @@
 //!   message (a resend is answered with its first `OK`).
 //! - `BACKFILL`: a peer that is a member server of rooms homed here gets
 //!   their last messages again (its first user joined one, or it fell
-//!   behind: some of the rooms' frames for it were dropped). The record
+//!   behind: its queue was full, and the rooms' messages were not queued
+//!   for it). The record
 //!   names the messages by their positions, which the writer read from
 //!   the rooms' chains; applying it queues them for the peer.
 //!

@@ -49,12 +49,14 @@ pub const PIN: &str = "pin";
 /// its `ACK`). It is in doubt, never bounced by age, until the peer's next
 /// `OK:<last>` says whether it has it.
 pub const WROTE: &str = "wrote";
-/// Frames of this server's queue for the peer that were bounced past the
-/// give-up age while frames ahead of them were in doubt (`<first>-<last>`,
-/// never written on a link): they stay in the queue, never sent, until
-/// the frames ahead are settled, and then leave it without a second
-/// bounce. Numbers the peer never sees are allowed: a link's numbers may
-/// skip.
+/// The run of this server's queue for the peer (`<first>-<last>`) whose
+/// frames were **given up** past the give-up age (messages bounced,
+/// statuses dropped), but for the messages of rooms homed here, which are
+/// nobody's custody and wait in it to be sent: a frame given up is never
+/// written on a link, and leaves the queue with the frames ahead of it
+/// (at once when none is ahead; else once those in doubt are settled, or
+/// sent), without a second bounce. Numbers the peer never sees are
+/// allowed: a link's numbers may skip.
 pub const SET_ASIDE: &str = "set_aside";
 
 /// The setting of this server's own account (`@lab1` on lab1) that says
@@ -64,9 +66,9 @@ pub const SET_ASIDE: &str = "set_aside";
 pub const AT: &str = "at";
 
 /// The setting of a peer's account that says it is **behind**: frames of
-/// rooms homed here were dropped for it (its queue was full, or they
-/// waited past the give-up age), and no more are queued until it has
-/// caught up (a `BACKFILL` of each room's last messages).
+/// rooms homed here were not queued for it (its queue was full,
+/// [`ROOM_QUEUE_MAX`]), and no more are queued until it has caught up (a
+/// `BACKFILL` of each room's last messages).
 pub const BEHIND: &str = "behind";
 
 /// Frames waiting for one peer past which a room homed here queues no
