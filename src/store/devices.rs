@@ -634,6 +634,28 @@ mod tests {
         assert!(book.remove("ana", "linked").is_none());
     }
 
+    /// A device's value in the log comes back as it went, and the
+    /// longest one (the longest name, position, time and address, and a
+    /// token) is a value a setting may hold.
+    #[test]
+    fn a_device_as_a_setting_comes_back_whole_and_fits() {
+        let name = "n".repeat(crate::protocol::names::MAX_NAME);
+        let longest = Device {
+            name: name.as_str().into(),
+            position: Some(u64::MAX),
+            seen_ms: u64::MAX,
+            address: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".parse().unwrap(),
+            token: Some(hash_token("t")),
+        };
+        let value = encode(&longest);
+        assert_eq!(decode(&value), Some(longest.clone()));
+        assert_eq!(super::super::settings::check(&key(&name), Some(&value)), Ok(()), "{} bytes", value.len());
+        let forgotten = Device { position: None, token: None, address: HOME, ..longest };
+        assert_eq!(decode(&encode(&forgotten)), Some(forgotten));
+        assert_eq!(key("Laptop"), "@laptop");
+        assert_eq!(decode("a b c"), None);
+    }
+
     #[test]
     fn a_merge_keeps_the_shared_list_at_the_further_positions() {
         let device = |name: &str, position, seen_ms, token| Device {
