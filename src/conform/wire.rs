@@ -38,6 +38,11 @@ pub struct Line {
     pub text: String,
 }
 
+/// How many lines of a long transcript a report shows from its start, and
+/// from its end ([`Transcript::excerpt`]).
+const REPORT_HEAD: usize = 50;
+const REPORT_TAIL: usize = 150;
+
 /// Everything one case said and heard, shared by its connections.
 #[derive(Clone)]
 pub struct Transcript {
@@ -63,6 +68,23 @@ impl Transcript {
 
     pub fn lines(&self) -> Vec<Line> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lines a report shows: all of them, or, for a case that says
+    /// thousands (a long inbox), the first [`REPORT_HEAD`] and the last
+    /// [`REPORT_TAIL`], where a failure shows, with a note of how many
+    /// are left out between them.
+    pub fn excerpt(&self) -> Vec<Line> {
+        let mut lines = self.lines();
+        if lines.len() <= REPORT_HEAD + REPORT_TAIL {
+            return lines;
+        }
+        let tail = lines.split_off(lines.len() - REPORT_TAIL);
+        let left_out = lines.split_off(REPORT_HEAD);
+        let text = format!("… {} lines left out …", left_out.len());
+        lines.push(Line { at_ms: left_out[0].at_ms, conn: String::new(), dir: Dir::Note, text });
+        lines.extend(tail);
+        lines
     }
 
     /// Copies into this transcript the lines `other` took from the moment
