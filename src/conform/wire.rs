@@ -365,3 +365,26 @@ impl Drop for Conn {
         self.stream.0.shutdown(Shutdown::Both).ok();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_transcript_shows_its_start_and_its_end() {
+        let long = Transcript::new();
+        for i in 0..1000 {
+            long.push("b.recv", Dir::Got, &format!("MSG:{i}"));
+        }
+        let shown = long.excerpt();
+        assert_eq!(shown.len(), REPORT_HEAD + 1 + REPORT_TAIL);
+        assert_eq!(shown[0].text, "MSG:0");
+        assert_eq!(shown[REPORT_HEAD - 1].text, format!("MSG:{}", REPORT_HEAD - 1));
+        assert_eq!(shown[REPORT_HEAD].text, "… 800 lines left out …");
+        assert_eq!(shown[REPORT_HEAD + 1].text, format!("MSG:{}", 1000 - REPORT_TAIL));
+        assert_eq!(shown.last().unwrap().text, "MSG:999");
+        let short = Transcript::new();
+        short.push("b.recv", Dir::Got, "OK:b");
+        assert_eq!(short.excerpt().len(), 1);
+    }
+}
