@@ -341,12 +341,13 @@ fn serve_recv(stream: &TcpStream, chat: &Shared, timeout: Duration) {
         }
     };
     let (lines, queue) = sync_channel(OUTLET_EVENTS);
-    let _ = lines.send(format!("OK:{name}"));
     let me = fold(&name);
     let id = NEXT_OUTLET.fetch_add(1, Ordering::Relaxed);
     let tell = lines.clone(); // our own way to the writer: PING and BYE
-    lock(chat).attach(&me, Outlet { id, lines, stream: out });
-    let writer = thread::spawn(move || write_events(writer, queue)); // the OK leaves once we are online
+    let mut replay = vec![format!("OK:{name}")]; // the OK leaves once we are online
+    replay.extend(lock(chat).attach(&me, Outlet { id, lines, stream: out }));
+    let _ = writer.set_write_timeout(Some(timeout)); // a client that takes nothing for that long is dropped
+    let writer = thread::spawn(move || write_events(writer, replay, queue));
     let mut last_frame = Instant::now();
     let mut pinged = false;
     loop {
@@ -378,9 +379,10 @@ fn serve_recv(stream: &TcpStream, chat: &Shared, timeout: Duration) {
     let _ = writer.join();
 }
 
-/// An outlet's writer thread: lines out, until the channel closes or a `BYE`.
-fn write_events(mut stream: TcpStream, queue: Receiver<String>) {
-    for line in queue {
+/// An outlet's writer thread: the `OK` and the replay, then the channel's
+/// lines, until the channel closes or a `BYE`.
+fn write_events(mut stream: TcpStream, replay: Vec<String>, queue: Receiver<String>) {
+    for line in replay.into_iter().chain(queue) {
         if stream.write_all(format!("{line}\n").as_bytes()).is_err() || line.starts_with("BYE:") {
             break;
         }
@@ -584,15 +586,15 @@ impl Server {
     }
 
     /// A receive login: replaces an older connection, tells roommates, and
-    /// replays the inbox, in order, before any new event (we hold the lock).
-    fn attach(&mut self, me: &str, outlet: Outlet) {
+    /// returns the inbox to replay. Under the lock, no event comes between
+    /// the copy and the outlet: each later one waits in the channel, which
+    /// the writer reads once the replay is out (a long inbox never fills it).
+    fn attach(&mut self, me: &str, outlet: Outlet) -> Vec<String> {
         match self.online.insert(me.to_string(), outlet) {
             Some(old) => old.send("BYE:REPLACED".to_string()),
             None => self.presence(me, true),
         }
-        for (_, line, _) in &self.users[me].inbox {
-            self.online[me].send(line.clone());
-        }
+        self.users[me].inbox.iter().map(|(_, line, _)| line.clone()).collect()
     }
 
     /// The receive connection `id` ended (unless a newer one replaced it).

@@ -1,6 +1,7 @@
 //! Group `receive`: the receive port (docs/PROTOCOL.md §6): queued events
 //! numbered 1, 2, 3…, `ACK` (cumulative), the replay of what was not
-//! acknowledged, one receive connection per user (`BYE:REPLACED`).
+//! acknowledged, one receive connection per user (`BYE:REPLACED`), and an
+//! inbox longer than a server's buffers replayed whole.
 
 use std::time::Duration;
 
@@ -18,17 +19,32 @@ pub fn cases() -> Vec<Case> {
         c("unacked-replayed-after-reconnect", "§6 Replay", unacked_replayed),
         c("acked-not-replayed", "§6 Replay", acked_not_replayed),
         c("ack-above-last-counts-as-last", "§6 Replay", ack_above_last),
+        c("long-inbox-replayed-whole", "§6 Replay", long_inbox_replayed),
         c("second-login-replaces-first", "§6 BYE:REPLACED", second_login_replaces_first),
         c("unknown-frame-ignored", "§6 The receive port", unknown_frame_ignored),
         c("too-long-frame-closes", "§6 The receive port", too_long_frame_closes),
     ]
 }
 
+/// Events waiting for the long inbox's login: more than a buffer of
+/// 1,024 lines, a size a server may well pick for a connection's queue.
+const LONG_INBOX: u64 = 1_500;
+/// The long inbox is acknowledged every this many events, as it comes.
+const ACK_EVERY: u64 = 100;
+/// On a server that limits the suite's address (a class server), the
+/// messages of a case go one per this long: 100 a second, half of
+/// `wachat serve`'s default `--address-rate`, so the long inbox leaves the
+/// budget that address shares with a class where it was.
+const LIMITED_PACE: Duration = Duration::from_millis(10);
+
 /// Sends `m1…mN` from `a` to `b`, who is offline.
-fn queue(ctx: &mut CaseCtx, n: usize) -> Result<(), Failure> {
+fn queue(ctx: &mut CaseCtx, n: u64) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     for i in 1..=n {
+        if ctx.settings.limited {
+            std::thread::sleep(LIMITED_PACE);
+        }
         send_msg(&mut a, &ctx.name("b"), &format!("m{i}"), &format!("message {i}"))?;
     }
     Ok(())
@@ -104,6 +120,21 @@ fn ack_above_last(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.login_send("a", "a.send2")?;
     send_msg(&mut a, &ctx.name("b"), "m3", "next")?;
     expect_msgs(&mut b, &[(3, "m3")])
+}
+
+/// A login with 1,500 events waiting gets them all, in order, while it
+/// acknowledges them: a server that queues the whole replay before the
+/// client can read it overflows its buffer and closes the connection.
+fn long_inbox_replayed(ctx: &mut CaseCtx) -> Result<(), Failure> {
+    queue(ctx, LONG_INBOX)?;
+    let mut b = ctx.recv("b")?;
+    for seq in 1..=LONG_INBOX {
+        expect_msgs(&mut b, &[(seq, &format!("m{seq}"))])?;
+        if seq % ACK_EVERY == 0 {
+            b.send(&format!("ACK:{seq}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn second_login_replaces_first(ctx: &mut CaseCtx) -> Result<(), Failure> {

@@ -101,7 +101,7 @@ fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
             "the suite itself panicked (a bug in wachat conform)",
         )),
     };
-    Outcome::new(case, status, start.elapsed().as_millis() as u64, ctx.transcript.lines())
+    Outcome::new(case, status, start.elapsed().as_millis() as u64, ctx.transcript.excerpt())
 }
 
 impl Outcome {

@@ -38,6 +38,11 @@ pub struct Line {
     pub text: String,
 }
 
+/// How many lines of a long transcript a report shows from its start, and
+/// from its end ([`Transcript::excerpt`]).
+const REPORT_HEAD: usize = 50;
+const REPORT_TAIL: usize = 150;
+
 /// Everything one case said and heard, shared by its connections.
 #[derive(Clone)]
 pub struct Transcript {
@@ -63,6 +68,23 @@ impl Transcript {
 
     pub fn lines(&self) -> Vec<Line> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lines a report shows: all of them, or, for a case that says
+    /// thousands (a long inbox), the first [`REPORT_HEAD`] and the last
+    /// [`REPORT_TAIL`], where a failure shows, with a note of how many
+    /// are left out between them.
+    pub fn excerpt(&self) -> Vec<Line> {
+        let mut lines = self.lines();
+        if lines.len() <= REPORT_HEAD + REPORT_TAIL {
+            return lines;
+        }
+        let tail = lines.split_off(lines.len() - REPORT_TAIL);
+        let left_out = lines.split_off(REPORT_HEAD);
+        let text = format!("… {} lines left out …", left_out.len());
+        lines.push(Line { at_ms: left_out[0].at_ms, conn: String::new(), dir: Dir::Note, text });
+        lines.extend(tail);
+        lines
     }
 
     /// Copies into this transcript the lines `other` took from the moment
@@ -341,5 +363,28 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         self.stream.0.shutdown(Shutdown::Both).ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_transcript_shows_its_start_and_its_end() {
+        let long = Transcript::new();
+        for i in 0..1000 {
+            long.push("b.recv", Dir::Got, &format!("MSG:{i}"));
+        }
+        let shown = long.excerpt();
+        assert_eq!(shown.len(), REPORT_HEAD + 1 + REPORT_TAIL);
+        assert_eq!(shown[0].text, "MSG:0");
+        assert_eq!(shown[REPORT_HEAD - 1].text, format!("MSG:{}", REPORT_HEAD - 1));
+        assert_eq!(shown[REPORT_HEAD].text, "… 800 lines left out …");
+        assert_eq!(shown[REPORT_HEAD + 1].text, format!("MSG:{}", 1000 - REPORT_TAIL));
+        assert_eq!(shown.last().unwrap().text, "MSG:999");
+        let short = Transcript::new();
+        short.push("b.recv", Dir::Got, "OK:b");
+        assert_eq!(short.excerpt().len(), 1);
     }
 }

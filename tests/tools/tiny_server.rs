@@ -15,7 +15,7 @@ use support::tiny::Tiny;
 /// its own framing, escaping and parsing included, and the class network
 /// (1.3) in one section of its own at the end, "Federation". Bounds to
 /// notice growth by, not targets: it is never squeezed to meet them.
-const MOST_LINES: usize = 1000;
+const MOST_LINES: usize = 1002;
 const FEDERATION_MOST_LINES: usize = 400;
 
 /// `wachat conform <args> <more>` to its end (at most 4 minutes): its
