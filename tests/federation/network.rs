@@ -505,10 +505,10 @@ fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
 }
 
 /// lab2, home of `#lab`, where bob is, and lab3, where carl joined it
-/// (both with `--give-up give_up`): the labs, bob's send connection and
-/// the roster.
-fn lab3_in_a_room_of_lab2(root: &Path, give_up: &str) -> (Vec<Lab>, Conn, PathBuf) {
-    let labs = network(root, &["lab2", "lab3"], &["--give-up", give_up]);
+/// (both started with `flags`): the labs, bob's send connection and the
+/// roster.
+fn lab3_in_a_room_of_lab2(root: &Path, flags: &[&str]) -> (Vec<Lab>, Conn, PathBuf) {
+    let labs = network(root, &["lab2", "lab3"], flags);
     labs[0].server.register(&["bob"]);
     labs[1].server.register(&["carl"]);
     let mut bob = labs[0].server.login_send("bob", "pw-bob");
@@ -531,7 +531,7 @@ fn lab3_in_a_room_of_lab2(root: &Path, give_up: &str) -> (Vec<Lab>, Conn, PathBu
 #[test]
 fn a_member_server_back_after_the_give_up_age_gets_the_room_in_order_once() {
     let root = tempfile::tempdir().unwrap();
-    let (mut labs, _, roster) = lab3_in_a_room_of_lab2(root.path(), "2s");
+    let (mut labs, _, roster) = lab3_in_a_room_of_lab2(root.path(), &["--give-up", "2s"]);
     let (dir3, port3) = (labs[1].dir.clone(), labs[1].link.port());
     labs[1].server.kill();
     let post = |lab2: &Lab, ids: std::ops::Range<usize>| {
@@ -561,6 +561,48 @@ fn a_member_server_back_after_the_give_up_age_gets_the_room_in_order_once() {
         .map(|l| l.split(':').nth(2).unwrap().to_string())
         .collect();
     assert_eq!(ids, (0..9).map(|i| format!("m{i}")).collect::<Vec<_>>());
+}
+
+/// A post to a room of another server is taken into the room when the
+/// home's copy comes back, however many messages its author wrote
+/// meanwhile: carl's post waits for lab2 while he writes 300 direct
+/// messages (more than the resend window holds), lab3 restarts from its
+/// checkpoints, and when lab2 is back the post is in the room, once, on
+/// both servers.
+#[test]
+fn a_post_is_taken_back_from_its_home_after_many_more_messages_of_its_author() {
+    let root = tempfile::tempdir().unwrap();
+    let flags = ["--give-up", "5m", "--checkpoint-records", "7"];
+    let (mut labs, _, roster) = lab3_in_a_room_of_lab2(root.path(), &flags);
+    labs[1].server.register(&["dora"]);
+    let (dir2, port2) = (labs[0].dir.clone(), labs[0].link.port());
+    let (dir3, port3) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[0].server.kill();
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    assert!(carl.request("MSG:#lab@lab2:p0:while lab2 was down").starts_with("OK:p0:"));
+    carl.send_burst("dora", "to dora", 300);
+    labs[1].server.kill();
+    labs[1] = start("lab3", &dir3, &roster, port3, &flags);
+    labs[0] = start("lab2", &dir2, &roster, port2, &flags);
+    let mut bob = labs[0].server.login_send("bob", "pw-bob");
+    let mut carl = labs[1].server.login_send("carl", "pw-carl");
+    let ids = |conn: &mut Conn, room: &str| -> Vec<String> {
+        let lines = conn.listing(&format!("HISTORY:{room}:10"));
+        lines.iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ids(&mut carl, "#lab@lab2").is_empty() {
+        assert!(Instant::now() < deadline, "p0 never came back to lab3's copy of #lab");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Once, and what follows it comes once too.
+    assert!(carl.request("MSG:#lab@lab2:p1:lab2 is back").starts_with("OK:p1:"));
+    while ids(&mut carl, "#lab@lab2").len() < 2 {
+        assert!(Instant::now() < deadline, "p1 never came back to lab3's copy of #lab");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ids(&mut carl, "#lab@lab2"), ["p0", "p1"]);
+    assert_eq!(ids(&mut bob, "#lab"), ["p0", "p1"]);
 }
 
 /// lab9's link port while lab1 may dial it: a thread answers each

@@ -24,6 +24,8 @@ const ROWS: &[&str] = &[
     "SET,ana,block,cy,cy",
     "SET,ana,pref,#lab,#Lab:mentions:pinned",
     "SET,ana,pref,bob,bob:none:unpinned",
+    "POSTED,ana,#lab@lab2,p1",
+    "POSTED,ana,#lab@lab2,p2",
     "SENT,ana,1f:40 2e:90",
     "USER,bob,3,3,1795000000000",
     "HASH,bob,!deleted:1795000000000",

@@ -527,30 +527,32 @@ impl Inner {
         if !home.eq_ignore_ascii_case(server) {
             return Err(ko(Code::Forbidden, format!("{server} is not the home of {to}")));
         }
-        // The home's copy. The author is anyone of the room's; one of
-        // ours must have sent it (the home speaks for its room, not for
-        // our users).
+        // The home's copy. The author is anyone of the room's; if it is
+        // one of ours, it must have made that post, which waits for this
+        // copy (the home speaks for its room, not for our users).
         let Some(copy) = state.room_id(to) else {
             return Ok(()); // none of ours is in the room now: taken, stored nowhere
         };
-        let author: Arc<str> = match address(from) {
-            Some((user, origin)) if origin.eq_ignore_ascii_case(me) => {
+        let ours = address(from).filter(|(_, origin)| origin.eq_ignore_ascii_case(me));
+        let (author, waited): (Arc<str>, bool) = match ours {
+            Some((user, _)) => {
                 let local = state.user_id(user).filter(|&u| !state.is_remote(u));
                 let local = local.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
-                if !self.sent_where(state, pending, local, id, to, true)? {
-                    let why = format!(
-                        "{server} speaks only for its own users and rooms: {from} sent no {id} to {to}"
-                    );
-                    return Err(ko(Code::Forbidden, why));
-                }
-                state.users[local].name.clone()
+                (state.users[local].name.clone(), state.waits_for_copy(local, to, id))
             }
-            _ => from.into(),
+            None => (from.into(), false),
         };
-        if let Some(a) = state.user_id(&author)
-            && self.sent_where(state, pending, a, id, to, false)?
-        {
-            return Ok(()); // in the copy already (a catch-up overlaps what came)
+        if !waited {
+            if let Some(a) = state.user_id(&author)
+                && self.in_copy(state, pending, a, id, to)?
+            {
+                return Ok(()); // in the copy already (a catch-up overlaps what came)
+            }
+            if ours.is_some() {
+                let why =
+                    format!("{server} speaks only for its own users and rooms: {from} sent no {id} to {to}");
+                return Err(ko(Code::Forbidden, why));
+            }
         }
         if state.user_id(&author).is_none() {
             let (_, origin) = address(&author).unwrap_or(("", server));
@@ -596,22 +598,20 @@ impl Inner {
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
     }
 
-    /// Whether `author` sent a message `id` to the room `room`, among its
-    /// last messages (its window): a `POST` waiting for the home
-    /// (`posted`), or a message in this server's copy of the room.
-    fn sent_where(
+    /// Whether `author`'s message `id` is in this server's copy of the
+    /// room `room` already, among its last messages (its window).
+    fn in_copy(
         &self,
         state: &State,
         pending: &Pending,
         author: UserId,
         id: &str,
         room: &str,
-        posted: bool,
     ) -> Result<bool, Ko> {
         for pos in state.sent_candidates(author, id) {
             let Some(line) = self.line(pending, pos)? else { continue };
             let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-            if m.id == id && m.posted == posted && m.to.eq_ignore_ascii_case(room) {
+            if m.id == id && !m.posted && m.to.eq_ignore_ascii_case(room) {
                 return Ok(true);
             }
         }

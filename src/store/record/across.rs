@@ -3,9 +3,11 @@
 //! - `POST`: a user of this server wrote to a room whose home is another
 //!   server (`#lab@lab2`). The message is not in the room yet: it waits
 //!   in the home's queue, and enters this server's copy of the room when
-//!   the home's ordered copy comes back. Its line is a `MSG` line under
-//!   another word, so the author's resend window finds it as it finds a
-//!   message (a resend is answered with its first `OK`).
+//!   the home's ordered copy comes back: until then its author remembers
+//!   it as waiting for that copy (`state::posts`, the checkpoint's
+//!   `POSTED` rows, below). Its line is a `MSG` line under another word,
+//!   so the author's resend window finds it as it finds a message (a
+//!   resend is answered with its first `OK`).
 //! - `BACKFILL`: a peer that is a member server of rooms homed here gets
 //!   their last messages again (its first user joined one, or it fell
 //!   behind: its queue was full, and the rooms' messages were not queued
@@ -20,11 +22,11 @@
 
 use std::sync::Arc;
 
-use super::Record;
-use super::fields::{Fields, Line};
+use super::fields::{Fields, Line, Rows};
 use super::message::{Link, Message, NO_POS, Pos};
+use super::{CheckpointRows, Record};
 use crate::store::state::remote::{BEHIND, LINK, address};
-use crate::store::state::{Delivery, Pushed, Queued, State};
+use crate::store::state::{Delivery, Pushed, Queued, State, UserId};
 
 /// Writes a `POST` line (without its `\n`).
 pub(super) fn encode_post(line: &mut Line, msg: &Message) {
@@ -49,7 +51,8 @@ pub(super) fn decode_backfill(f: &Fields, ts: u64) -> Result<Record, String> {
 }
 
 impl State {
-    /// `POST`: `msg` waits for its room's home; its author remembers it.
+    /// `POST`: `msg` waits for its room's home; its author remembers it,
+    /// in its resend window and as waiting for the home's copy.
     pub(super) fn apply_post(
         &mut self,
         msg: &Arc<Message>,
@@ -60,6 +63,9 @@ impl State {
         let (_, home) =
             address(&msg.to).ok_or_else(|| format!("{} is not a room of another server", msg.to))?;
         self.remember(author, msg, pos);
+        // The copy's name as the room holds it: one string for its posts.
+        let room = self.room_id(&msg.to).map_or_else(|| msg.to.clone(), |r| self.room(r).name.clone());
+        self.users[author].posts.add(&room, &msg.id);
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         self.enqueue_link(home, pos, event, push)
     }
@@ -74,4 +80,32 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// In a checkpoint, after a user's `SET` rows, one per post of it still
+/// waiting for its home's copy (`state::posts`), oldest first:
+///
+/// ```text
+/// POSTED,<user>,<#room@home>,<id>
+/// ```
+pub(super) const ROWS: CheckpointRows = CheckpointRows {
+    kinds: &["POSTED"],
+    user: user_rows,
+    room: |_, _, _| {},
+    end: |_, _| {},
+    load: load_row,
+};
+
+fn user_rows(state: &State, user: UserId, out: &mut Rows) {
+    let u = &state.users[user];
+    for (room, id) in u.posts.iter() {
+        out.row(&["POSTED", &u.name, room, id]);
+    }
+}
+
+fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
+    let user = state.need_user(f.get(1)?.as_ref())?;
+    let (room, id): (Arc<str>, Arc<str>) = (f.get(2)?.as_ref().into(), f.get(3)?.as_ref().into());
+    state.users[user].posts.add(&room, &id);
+    Ok(())
 }

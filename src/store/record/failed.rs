@@ -29,9 +29,11 @@ pub(super) fn decode(f: &Fields, ts: u64) -> Result<Record, String> {
 
 impl State {
     /// `FAILED`: `author` is told that its message `id` to `address` was
-    /// not delivered; without an id, that its `JOIN` of `address`, a room
-    /// homed elsewhere, was refused: it is no longer in this server's copy
-    /// of the room (and its home is told nothing: it has nothing).
+    /// not delivered (a post to a room homed elsewhere waits no more for
+    /// the home's copy: the home never got it); without an id, that its
+    /// `JOIN` of `address`, a room homed elsewhere, was refused: it is no
+    /// longer in this server's copy of the room (and its home is told
+    /// nothing: it has nothing).
     pub(super) fn apply_failed(
         &mut self,
         (author, address, id): (&str, &Arc<str>, &Arc<str>),
@@ -40,6 +42,9 @@ impl State {
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
         let author = self.need_user(author)?;
+        if !id.is_empty() && address.starts_with('#') {
+            self.users[author].posts.done(address, id);
+        }
         if id.is_empty()
             && let Some(room) = self.member_room(address, author)
         {

@@ -45,6 +45,8 @@
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` of before issue 54, read as `SET` | the same, read only |
 //! | `settings.rs` | `SET` | `SET` |
+//! | `failed.rs` | `FAILED` (1.3) | |
+//! | `across.rs` | `POST`, `BACKFILL` (1.3) | `POSTED` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
@@ -315,8 +317,8 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 4] =
-    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS];
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 5] =
+    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS, &across::ROWS];
 
 #[cfg(test)]
 mod golden;

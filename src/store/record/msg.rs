@@ -221,6 +221,10 @@ impl State {
         r.count += 1;
         r.last_order = order;
         self.remember(from, msg, pos);
+        // 1.3: the home's copy of a post of ours: it waits no more.
+        if is_copy && self.users[from].hash != REMOTE {
+            self.users[from].posts.done(&msg.to, &msg.id);
+        }
         // The members are borrowed from the room while their inboxes
         // fill: no list of them is made per message.
         let State { users, rooms, .. } = self;

@@ -8,7 +8,8 @@
 //!   acknowledged; room messages as stretches of their rooms' chains, see
 //!   [`Queued::Rooms`]), the last-seen time, and where its last
 //!   [`DEDUP_WINDOW`] messages are in the log (resends are recognised by
-//!   them, see [`recent`]);
+//!   them, see [`recent`]); 1.3: its posts to rooms of other servers
+//!   waiting for their home's copy (see [`posts`]);
 //! - **direct conversation**: the position of its newest message (the head
 //!   of its chain on disk), how many messages each side sent, and the
 //!   DELIVERED/READ marks of each direction;
@@ -101,6 +102,9 @@ pub struct User {
     /// Its latest messages (see [`recent`]); shared with a checkpoint
     /// being written, copied by the next change if so.
     pub(super) recent: Arc<Recent>,
+    /// 1.3: its posts to rooms of other servers still waiting for their
+    /// home's copy (see [`posts`]).
+    pub(super) posts: posts::Posts,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
     /// When its last receive connection ended (`None`: never seen).
@@ -242,6 +246,7 @@ pub struct State {
 
 mod apply;
 mod inbox;
+pub mod posts;
 pub mod recent;
 pub mod remote;
 mod rules;

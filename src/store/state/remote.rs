@@ -114,6 +114,12 @@ impl State {
         Err(format!("unknown user {name:?}"))
     }
 
+    /// Whether `author`'s post `id` to `room` (a copy, `#lab@lab2`)
+    /// waits for its home's copy ([`super::posts`]).
+    pub fn waits_for_copy(&self, author: UserId, room: &str, id: &str) -> bool {
+        self.users[author].posts.waits(room, id)
+    }
+
     /// True for a remote user's or a peer's account.
     pub fn is_remote(&self, user: UserId) -> bool {
         self.users[user].hash == REMOTE

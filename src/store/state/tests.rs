@@ -257,3 +257,67 @@ fn room_messages_lengthen_a_run_and_the_inbox_does_not_grow_with_them() {
     assert_eq!(s.users[ana].inbox.last_seq, 667, "its own 333 are not in its inbox");
     assert_eq!(s.users[ana].inbox.queue.len(), 1);
 }
+
+/// 1.3: a post to a room of another server waits for the home's copy
+/// however many messages its author writes meanwhile (more than its
+/// resend window holds), in a checkpoint and in the log read again; the
+/// copy, or a bounce, ends the wait.
+#[test]
+fn a_post_waits_for_its_home_s_copy_past_the_resend_window_and_across_a_start() {
+    use crate::store::checkpoint;
+    let (mut s, mut batch) = state();
+    let lab = "#lab@lab2";
+    s.commit(Record::Join { ts: 1, user: "ana".into(), room: lab.into(), read: 0 }, &mut batch).unwrap();
+    let post = |s: &mut State, batch: &mut Batch, id: &str| {
+        let text = crate::protocol::Text::parse("hi").unwrap();
+        let m = Message { from: "ana".into(), to: lab.into(), id: id.into(), ts: 5, text };
+        s.commit(Record::Post { msg: Arc::new(m) }, batch).unwrap();
+    };
+    post(&mut s, &mut batch, "p0");
+    post(&mut s, &mut batch, "p1");
+    for i in 0..DEDUP_WINDOW + 44 {
+        msg(&mut s, &mut batch, "ana", "bob", &format!("d{i}"));
+    }
+    let ana = s.user_id("ana").unwrap();
+    assert!(s.sent_candidates(ana, "p0").is_empty(), "out of the resend window");
+    assert!(s.waits_for_copy(ana, "#LAB@lab2", "p0") && s.waits_for_copy(ana, lab, "p1"));
+    assert!(!s.waits_for_copy(ana, lab, "d0") && !s.waits_for_copy(ana, "#general", "p0"));
+
+    // A start from a checkpoint, or from the log alone, knows the same.
+    let fresh = || {
+        let mut fresh = State::default();
+        for name in ["ana", "bob", "cy"] {
+            fresh.add_user(name, "hash").unwrap();
+        }
+        fresh
+    };
+    let (_, bytes) = checkpoint::encode(&checkpoint::snapshot(&s));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains("\nPOSTED,ana,#lab@lab2,p0\nPOSTED,ana,#lab@lab2,p1\n"), "{text}");
+    let mut loaded = fresh();
+    checkpoint::load(&mut loaded, &bytes).unwrap();
+    let mut replayed = fresh();
+    let mut pos = 0;
+    for line in batch.log.split_inclusive(|&b| b == b'\n') {
+        let record = Record::decode(std::str::from_utf8(&line[..line.len() - 1]).unwrap()).unwrap();
+        replayed.load(pos, line.len() as u64, &record).unwrap();
+        pos += line.len() as u64;
+    }
+    for started in [&loaded, &replayed] {
+        let ana = started.user_id("ana").unwrap();
+        assert_eq!(started.users[ana].posts, s.users[ana].posts);
+    }
+
+    // The home's copy of p0 comes: it waits no more (a second copy is a
+    // duplicate, which the link finds in the room); p1 bounces.
+    let copy = s.room_id(lab).unwrap();
+    let text = crate::protocol::Text::parse("hi").unwrap();
+    let m = Message { from: "ana".into(), to: lab.into(), id: "p0".into(), ts: 9, text };
+    s.commit(Record::Msg { msg: Arc::new(m), link: s.room_link(copy) }, &mut batch).unwrap();
+    assert!(!s.waits_for_copy(ana, lab, "p0") && s.waits_for_copy(ana, lab, "p1"));
+    let (author, address, id, reason) = ("ana".into(), lab.into(), "p1".into(), "lab2 refused it".into());
+    s.commit(Record::Failed { ts: 9, author, address, id, reason }, &mut batch).unwrap();
+    assert!(s.users[ana].posts.is_empty());
+    let (_, bytes) = checkpoint::encode(&checkpoint::snapshot(&s));
+    assert!(!String::from_utf8(bytes).unwrap().contains("POSTED"));
+}
