@@ -233,7 +233,7 @@ pub struct ServeArgs {
     pub give_up: Duration,
     /// 1.3: messages that may wait for one peer server; past it, messages to
     /// its users get KO:FULL. 0 = no limit.
-    #[arg(long, value_name = "FRAMES", default_value_t = crate::store::budget::LINK_QUEUE_MAX)]
+    #[arg(long, value_name = "FRAMES", default_value_t = crate::store::state::remote::LINK_QUEUE_MAX)]
     pub link_queue_max: u64,
     /// 1.3: bytes one peer server may make this one store in all (its
     /// users' messages and its rooms' copies: 256MiB, 1GiB …); past it, its

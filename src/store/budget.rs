@@ -75,6 +75,7 @@ use super::ballast;
 use super::disk::Disk;
 use super::log::Log;
 use super::record::{Pos, Record};
+use super::state::remote::LINK_QUEUE_MAX;
 use super::state::{State, UserId};
 use crate::protocol::{Code, Ko};
 
@@ -142,11 +143,6 @@ pub struct Budget {
 /// one peer could make a server store 10,000 quotas).
 pub const PEER_QUOTA: u64 = 256 << 20;
 pub const PEER_QUOTA_FLAG: &str = "256MiB";
-
-/// Default `--link-queue-max`: 100,000 frames waiting for one peer, each
-/// ~100 bytes of memory as an inbox's event is: ~10 MiB for a peer that
-/// stays away while its class writes to it.
-pub const LINK_QUEUE_MAX: u64 = 100_000;
 
 impl Default for Budget {
     fn default() -> Budget {

@@ -26,8 +26,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::recent::tag;
-use crate::store::budget::LINK_QUEUE_MAX;
-use crate::store::state::remote::ROOM_QUEUE_MAX;
+use super::remote::{LINK_QUEUE_MAX, ROOM_QUEUE_MAX};
 
 /// Most posts one user may have waiting for their copies. A post waits
 /// first in the queue for its home (at most `--link-queue-max` frames,

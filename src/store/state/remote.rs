@@ -71,6 +71,11 @@ pub const AT: &str = "at";
 /// `BACKFILL` of each room's last messages).
 pub const BEHIND: &str = "behind";
 
+/// Default `--link-queue-max`: 100,000 frames waiting for one peer, each
+/// ~100 bytes of memory as an inbox's event is: ~10 MiB for a peer that
+/// stays away while its class writes to it.
+pub const LINK_QUEUE_MAX: u64 = 100_000;
+
 /// Frames waiting for one peer past which a room homed here queues no
 /// more of its messages for it: the peer is then behind, and catches up
 /// when it is back. A constant, not a flag, because it decides the
