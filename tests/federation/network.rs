@@ -459,7 +459,13 @@ fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
     }
     // bob's and ana's messages reach the home on two links: each sender's
     // order is kept, and the home's order is the one every copy has.
-    let got = room_msgs(&mut carl_events, 10);
+    // carl's ACK of a1 may not have been stored when lab3 was killed: then
+    // a1 comes again first, a replay of what he had (at least once).
+    let mut got = room_msgs(&mut carl_events, 10);
+    if got[0] == "ana@lab1:#lab@lab2:a1:hi from lab1" {
+        got.remove(0);
+        got.extend(room_msgs(&mut carl_events, 1));
+    }
     let mut sorted = got.clone();
     sorted.sort();
     let mut want = expected.clone();
