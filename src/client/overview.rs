@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use super::fold::fold_parts;
 use super::history::key;
-use super::requests::{parse_chats, parse_history_line, unexpected};
+use super::requests::{listing_lines, parse_chats, parse_history_line, unexpected};
 use super::{Client, Message};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
@@ -167,11 +167,9 @@ impl Client {
                 .collect();
             requests.push(Request::Chats);
             let mut replies = self.requests(requests)?;
-            let after = match replies.pop() {
-                Some(Reply::Listing(lines)) => parse_chats(&lines)?,
-                Some(Reply::Ko(ko)) => return Err(Error::Refused { request: tr!(Msg::ReqChats), ko }),
-                other => return Err(unexpected("CHATS", &other.unwrap_or(Reply::Ok))),
-            };
+            // One reply a request: the last is the second `CHATS`'s.
+            let again = replies.pop().ok_or_else(|| Error::Protocol("CHATS: no reply".into()))?;
+            let after = parse_chats(&listing_lines(again, &tr!(Msg::ReqChats))?)?;
             if after == counts || tries == SNAPSHOT_TRIES {
                 break (chats, replies);
             }

@@ -139,11 +139,17 @@ impl Client {
     }
 
     pub(super) fn listing(&self, request: Request, what: &str) -> Result<Vec<String>> {
-        match self.request(request)? {
-            Reply::Listing(lines) => Ok(lines),
-            Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
-            other => Err(unexpected(what, &other)),
-        }
+        listing_lines(self.request(request)?, what)
+    }
+}
+
+/// The lines of the reply to a listing request `what`; its refusal, or
+/// a reply that does not fit it, as an error.
+pub(super) fn listing_lines(reply: Reply, what: &str) -> Result<Vec<String>> {
+    match reply {
+        Reply::Listing(lines) => Ok(lines),
+        Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
+        other => Err(unexpected(what, &other)),
     }
 }
 
