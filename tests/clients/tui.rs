@@ -476,9 +476,9 @@ fn item8_the_chat_list_shows_the_message_not_the_reaction() {
 /// The chat list's snapshot (`Client::chat_list`, which the full screen
 /// asks at its start and after every reconnection) while messages land:
 /// its unread count always covers its preview, never one message fewer.
-/// `CHATS` and the previews' `HISTORY` are separate requests; a message
-/// that landed between them gave a preview newer than its count, and the
-/// pane took the count (`item8`'s "1" where bob's two messages waited).
+/// `CHATS` and the previews' `HISTORY` are separate requests: a message
+/// that lands between them makes a preview newer than its count, which
+/// the snapshot must not hand to the pane.
 #[test]
 fn the_chat_list_counts_the_message_it_shows_while_messages_land() {
     // Snapshots one after the other, so that each message lands during one.

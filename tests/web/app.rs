@@ -710,9 +710,9 @@ fn screenshots_for_the_readme() {
 /// The chat list's counts when the app logs in (or comes back) while
 /// messages land: once the login's refresh is over, the badge counts every
 /// unread message up to the one the row shows, never one fewer. `CHATS`
-/// and the previews' `HISTORY` are separate requests; a message that
-/// landed between them was in the preview, so its event added nothing,
-/// and not in the count, and the badge stayed one short.
+/// and the previews' `HISTORY` are separate requests: a message that lands
+/// between them is in the preview, so its event adds nothing, and may not
+/// be in the count, which the refresh must not keep.
 #[test]
 fn the_chat_list_counts_the_message_it_shows_when_messages_land_during_a_login() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
