@@ -1022,7 +1022,7 @@ struct Net {
     identity: String, // 32 hex digits, made at the first start (identity.txt)
     link_port: u16,
     give_up_ms: u64,
-    queue_max: usize,
+    queue_max: u64,
     timeout: Duration,
 }
 
@@ -1050,13 +1050,6 @@ fn check_user(name: &str) -> Result<String, Ko> {
 /// A number of a frame: digits, below 2^53 (what a double holds exactly).
 fn number(digits: &str) -> Option<u64> {
     digits.parse().ok().filter(|&n: &u64| n < 1 << 53 && !digits.starts_with('+'))
-}
-
-/// A hello's key (16–64 letters and digits) and identity (32 hex digits),
-/// as §27 has them; its names and secret are checked against the roster.
-fn well_formed(key: &str, identity: &str) -> bool {
-    let hex = identity.len() == 32 && identity.chars().all(|c| c.is_ascii_hexdigit());
-    (16..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric()) && hex
 }
 
 /// What no text from a peer may hold: a control character (a tab aside)
@@ -1100,7 +1093,6 @@ fn join_network(flags: &[(String, String)], dir: &Path, timeout: Duration) -> Re
     std::fs::write(&path, &identity).map_err(|e| format!("{}: {e}", path.display()))?;
     let link_port = u16::try_from(number("--link-port", 7001)?).map_err(|e| format!("--link-port: {e}"))?;
     let (give_up_ms, queue_max) = (number("--give-up", 86400)? * 1000, number("--link-queue-max", 100_000)?);
-    let queue_max = queue_max as usize;
     let _ = NET.set(Net { me, peers, identity, link_port, give_up_ms, queue_max, timeout });
     Ok(())
 }
@@ -1151,7 +1143,7 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
                     Some(to) if fold(to) == fold(asker) => "OK".into(),
                     _ => "KO:AUTH_FAILED:not my key".into(),
                 },
-                ["HELLO", "1.3", from, to, secret, key, id] if well_formed(key, id) => {
+                ["HELLO", "1.3", from, to, secret, key, id] => {
                     let said = hello(chat, stream, [from, to, secret, key, id]);
                     peer = said.as_ref().ok().map(|(name, _)| name.clone());
                     said.map_or_else(
@@ -1180,10 +1172,14 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
     }
 }
 
-/// The checks of a hello, in the order of §27: the peer (folded) and the
-/// last frame taken from it, for `OK:<last>`.
+/// The checks of a hello, in the order of §27: its key and identity as
+/// §27 has them, its names and secret against the roster; the peer
+/// (folded) and the last frame taken from it, for `OK:<last>`.
 fn hello(chat: &Shared, link: &TcpStream, fields: [&str; 5]) -> Result<(String, u64), Ko> {
     let [from, to, secret, key, id] = fields;
+    let word = (16..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric());
+    let hex = id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit());
+    require(word && hex, "BAD_REQUEST", "a key is 16–64 of A-Z a-z 0-9, an identity 32 hex digits".into())?;
     let me = &net().me.name;
     let peer = peer(from).filter(|_| fold(to) == fold(me));
     let peer = peer.ok_or(Ko::new("UNKNOWN_SERVER", format!("this is {me}, {from} not in its roster")))?;
@@ -1251,11 +1247,11 @@ fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
         let mut chat = lock(chat);
         let at = chat.now();
         let done = match answer.splitn(4, ':').collect::<Vec<_>>()[..] {
-            ["ACK", m] if m == n.to_string() => chat.ack(account, at, n).map(drop),
+            ["ACK", m] if m == n.to_string() => chat.ack(account, at, n),
             ["KO", m, code, why]
                 if m == n.to_string() && !["FULL", "INTERNAL", "UNAVAILABLE"].contains(&code) =>
             {
-                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name)).map(drop)
+                chat.bounce(account, at, n, &format!("{} refused it: {why}", peer.name))
             }
             _ => return Err(io::Error::other(answer)), // refused for now, or no answer: it stays queued
         };
@@ -1292,7 +1288,7 @@ impl Server {
         }
         let no_such = || Ko::new("UNKNOWN_SERVER", format!("no server named {server} in the roster"));
         let peer = peer(server).ok_or_else(no_such)?;
-        let waiting = self.users.get(&format!("@{}", fold(&peer.name))).map_or(0, |p| p.inbox.len());
+        let waiting = self.users.get(&format!("@{}", fold(&peer.name))).map_or(0, |p| p.inbox.len() as u64);
         let why = format!("{waiting} messages wait for {server} (--link-queue-max)");
         require(waiting < net().queue_max, "FULL", why)?;
         Ok((name.to_string(), vec![fold(name)]))
