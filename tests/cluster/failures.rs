@@ -72,30 +72,49 @@ impl<'a> Failover<'a> {
     }
 }
 
+/// Kills a node (SIGKILL) from inside the flood: once `at` messages are
+/// acknowledged, by the first sender to see it, between writing a batch
+/// and reading its replies, so that the kill always lands with requests
+/// on their way: the whole flood takes a few milliseconds, less than a
+/// test thread polling the count would need to notice it.
+struct Killer {
+    pid: u32,
+    at: usize,
+    acked: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Killer {
+    /// Kills the node if the flood has come this far and nobody did yet.
+    fn strike(&self) {
+        let far = self.acked.load(std::sync::atomic::Ordering::SeqCst) >= self.at;
+        if far && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // SAFETY: kill(2) of the node this test started.
+            assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
+        }
+    }
+}
+
 /// Sends `total` messages `m0…` to `to`, 50 at a time pipelined, through
 /// the first node that answers; what got no `OK` is sent again (same id).
 /// Returns the ids acknowledged.
-fn flood(
-    nodes: &[std::net::SocketAddr],
-    from: &str,
-    to: &str,
-    total: usize,
-    acked: &std::sync::atomic::AtomicUsize,
-) -> Vec<String> {
+fn flood(nodes: &[std::net::SocketAddr], from: &str, to: &str, total: usize, killer: &Killer) -> Vec<String> {
     let mut done = Vec::new();
     let mut link = Failover::new(nodes, from);
     while done.len() < total {
         let c = link.conn();
         let batch: Vec<usize> = (done.len()..(done.len() + 50).min(total)).collect();
         let requests: String = batch.iter().map(|i| format!("MSG:{to}:m{i}:text {i}\n")).collect();
-        let replies: std::io::Result<Vec<String>> =
-            c.write(&requests).and_then(|()| batch.iter().map(|_| c.line()).collect());
+        let replies: std::io::Result<Vec<String>> = c.write(&requests).and_then(|()| {
+            killer.strike();
+            batch.iter().map(|_| c.line()).collect()
+        });
         match replies {
             Ok(replies) => {
                 for (i, reply) in batch.iter().zip(replies) {
                     assert!(reply.starts_with(&format!("OK:m{i}:")), "{reply}");
                     done.push(format!("m{i}"));
-                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    killer.acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             Err(_) => link.lost(), // the node died: the next one, and the batch again
@@ -138,22 +157,26 @@ fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
         register(&a, r);
     }
     const TOTAL: usize = 600;
-    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Node a dies once a third of the flood (of both senders) is acknowledged.
+    let killer = std::sync::Arc::new(Killer {
+        pid: a.pid(),
+        at: TOTAL * 2 / 3,
+        acked: std::sync::atomic::AtomicUsize::new(0),
+        done: std::sync::atomic::AtomicBool::new(false),
+    });
     let (send_nodes, recv_nodes) = ([a.send, b.send], [a.recv, b.recv]);
     let mut threads = Vec::new();
     for (s, r) in pairs {
-        let acked = acked.clone();
+        let killer = killer.clone();
         threads.push(std::thread::spawn(move || {
-            let sent = flood(&send_nodes, s, r, TOTAL, &acked);
+            let sent = flood(&send_nodes, s, r, TOTAL, &killer);
             (sent, Vec::new())
         }));
         threads.push(std::thread::spawn(move || (Vec::new(), receive_all(&recv_nodes, r, TOTAL))));
     }
-    eventually("a third of the flood acknowledged", Duration::from_secs(60), || {
-        acked.load(std::sync::atomic::Ordering::SeqCst) >= TOTAL * 2 / 3
-    });
-    a.kill();
     let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(killer.done.load(std::sync::atomic::Ordering::SeqCst), "node a was killed during the flood");
+    a.kill(); // reaped
     for (i, (_, received)) in results.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
         let sent = &results[i - 1].0;
         assert_eq!(sent.len(), TOTAL);
