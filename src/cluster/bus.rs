@@ -17,10 +17,14 @@
 //! carries is also in PostgreSQL's log (a follower reads the table when
 //! NATS did not bring it: `node.rs`'s keeper); a forwarded request or its
 //! reply that is lost leaves the request unanswered, and its connection
-//! is cut after `--timeout` (the client sends it again, with its id:
-//! `forward.rs`); a follower's `ALIVE` is said again each second.
+//! is cut (the client sends it again, with its id: `forward.rs`) as soon
+//! as the connection to NATS is back (the dispatcher hears
+//! [`Incoming::Reconnected`]: a NATS server that died loses what was on
+//! its way through it), else after `--timeout`; a follower's `ALIVE` is
+//! said again each second.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,8 +34,18 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 
+/// What the bridge hands the node's dispatcher.
+pub enum Incoming {
+    /// A message from another node.
+    Message(Message),
+    /// The connection to NATS was lost and is back (to another server of
+    /// the cluster, or the same): whatever this node published, or was
+    /// sent, in between may be lost, and nothing else will say so.
+    Reconnected,
+}
+
 /// A message from another node.
-pub struct Incoming {
+pub struct Message {
     pub subject: String,
     /// Where to answer, for a request.
     pub reply: Option<String>,
@@ -110,6 +124,7 @@ impl Bus {
             .build()
             .map_err(|e| Error::io("cluster: starting the NATS bridge's runtime", e))?;
         let said = Arc::new(Mutex::new(EventLog::default()));
+        let (told, lost) = (incoming.clone(), Arc::new(AtomicBool::new(false)));
         let options = async_nats::ConnectOptions::new()
             .name(name)
             .retry_on_initial_connect()
@@ -117,8 +132,17 @@ impl Bus {
             .reconnect_delay_callback(|attempts| Duration::from_millis((100 << attempts.min(4)) as u64))
             .request_timeout(Some(REQUEST_TIMEOUT))
             .event_callback(move |event| {
-                let said = said.clone();
-                async move { _ = said.lock().log(&event) }
+                let (said, told, lost) = (said.clone(), told.clone(), lost.clone());
+                async move {
+                    said.lock().log(&event);
+                    match event {
+                        async_nats::Event::Disconnected => lost.store(true, Ordering::SeqCst),
+                        async_nats::Event::Connected if lost.swap(false, Ordering::SeqCst) => {
+                            let _ = told.send(Incoming::Reconnected);
+                        }
+                        _ => {}
+                    }
+                }
             });
         let client = runtime
             .block_on(options.connect(servers(url)?))
@@ -245,11 +269,11 @@ pub fn servers(text: &str) -> Result<Vec<async_nats::ServerAddr>> {
 /// Hands what a subscription receives to the node's dispatcher.
 async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incoming>) {
     while let Some(message) = subscriber.next().await {
-        let incoming_message = Incoming {
+        let incoming_message = Incoming::Message(Message {
             subject: message.subject.to_string(),
             reply: message.reply.map(|r| r.to_string()),
             payload: message.payload.to_vec(),
-        };
+        });
         if incoming.send(incoming_message).is_err() {
             return;
         }

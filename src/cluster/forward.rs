@@ -104,6 +104,7 @@ impl Forward {
                     outlet.finish();
                 }
             }
+            ToNode::Lost => self.lost(),
         }
     }
 
@@ -118,11 +119,8 @@ impl Forward {
     /// hear that whoever it told them of left. Returns those receive
     /// connections, for the next leader.
     pub fn hand_over(&self) -> Vec<(u64, Arc<Outlet>)> {
-        for (_, session) in self.sends.lock().drain() {
-            if session.waits() {
-                session.cut();
-            }
-        }
+        self.cut_waiting();
+        self.sends.lock().clear();
         let mut kept = Vec::new();
         for (conn, attached) in self.outlets.lock().drain() {
             let Some(outlet) = attached.outlet.upgrade() else { continue };
@@ -132,6 +130,30 @@ impl Forward {
             kept.push((conn, outlet));
         }
         kept
+    }
+
+    /// What was on its way to this leader or back may be lost (NATS lost
+    /// this node or the leader a moment): the send connections with a
+    /// request waiting are cut now, not after `--timeout`; their clients
+    /// send it again, with its id. The others go on.
+    pub fn lost(&self) {
+        let cut = self.cut_waiting();
+        if cut > 0 {
+            log::info!("cluster: {cut} connections waited for a reply NATS may have lost: cut");
+        }
+    }
+
+    /// Cuts the send connections with a request waiting; how many.
+    fn cut_waiting(&self) -> usize {
+        let waiting: Vec<Arc<Session>> = {
+            let mut sends = self.sends.lock();
+            let conns: Vec<u64> = sends.iter().filter(|(_, s)| s.waits()).map(|(&conn, _)| conn).collect();
+            conns.iter().filter_map(|conn| sends.remove(conn)).collect()
+        };
+        for session in &waiting {
+            session.cut();
+        }
+        waiting.len()
     }
 
     /// Receive connections that came through the previous leader are

@@ -303,6 +303,16 @@ impl Gateway {
         }
     }
 
+    /// This node was off NATS a moment: what its followers sent it and
+    /// what it answered them meanwhile may be lost. Each follower it
+    /// knows is told (`LOST`), and cuts its connections that wait.
+    pub fn lost(&self) {
+        let nodes: Vec<String> = self.heard.lock().keys().cloned().collect();
+        for node in nodes {
+            self.bus.publish(self.subject(&node), ToNode::Lost.encode());
+        }
+    }
+
     /// Every follower's connection ends here (this node stops leading).
     pub fn close_all(&self) {
         for (_, pair) in self.sends.lock().drain() {

@@ -229,7 +229,14 @@ impl Node {
                     Part::Leading { gateway: None, .. } => {}
                 }
             }
-            let Some(message) = message else { continue };
+            let message = match message {
+                Some(Incoming::Message(message)) => message,
+                Some(Incoming::Reconnected) => {
+                    self.reconnected();
+                    continue;
+                }
+                None => continue,
+            };
             if message.subject == log_subject {
                 if let Some(heard) = shared::heard(&message.payload) {
                     let _ = self.heard.0.send(heard);
@@ -254,6 +261,20 @@ impl Node {
                 }
                 Part::Leading { gateway: None, .. } => {}
             }
+        }
+    }
+
+    /// This node's connection to NATS broke and is back: what was on its
+    /// way through the server it lost is gone (NATS is "at most once"),
+    /// and nothing else would say so before `--timeout`. A follower cuts
+    /// its connections whose requests wait for the leader (their clients
+    /// send them again); a leader tells its followers to do the same
+    /// (`LOST`), for their requests and its replies.
+    fn reconnected(&self) {
+        match &*self.part.lock() {
+            Part::Following { forward, .. } => forward.lost(),
+            Part::Leading { gateway: Some(gateway), .. } => gateway.lost(),
+            Part::Leading { gateway: None, .. } => {}
         }
     }
 

@@ -21,6 +21,8 @@
 //!    CLOSED <conn>                      its session ended there
 //!    PUSH <conn>\n<frames>              unnumbered events for a receive connection
 //!    SHUT <conn>                        that connection is to close
+//!    LOST                               the leader was off NATS a moment: what
+//!                                       was on its way may be lost
 //!
 //!  the answers:  OK <user> <position>\n<name> · PAIRED <position>\n<token>
 //!                · ATTACHED <after> <position> · REFUSED <position>\n<KO line>
@@ -103,6 +105,7 @@ pub enum ToNode {
     Closed { conn: u64 },
     Push { conn: u64, frames: Vec<u8> },
     Shut { conn: u64 },
+    Lost,
 }
 
 /// The leader's answer to `AUTH` or `ATTACH`.
@@ -231,6 +234,7 @@ impl ToNode {
             ToNode::Closed { conn } => message(format!("CLOSED {conn}"), b""),
             ToNode::Push { conn, frames } => message(format!("PUSH {conn}"), frames),
             ToNode::Shut { conn } => message(format!("SHUT {conn}"), b""),
+            ToNode::Lost => message("LOST".into(), b""),
         }
     }
 
@@ -242,6 +246,7 @@ impl ToNode {
             ("CLOSED", 2) => ToNode::Closed { conn: number(1)? },
             ("PUSH", 2) => ToNode::Push { conn: number(1)?, frames: body.to_vec() },
             ("SHUT", 2) => ToNode::Shut { conn: number(1)? },
+            ("LOST", 1) => ToNode::Lost,
             _ => return None,
         })
     }
@@ -331,6 +336,7 @@ mod tests {
             ToNode::Closed { conn: 7 },
             ToNode::Push { conn: 8, frames: b"TYPING:bob\n".to_vec() },
             ToNode::Shut { conn: 8 },
+            ToNode::Lost,
         ] {
             assert_eq!(ToNode::parse(&message.encode()), Some(message));
         }

@@ -1,6 +1,11 @@
-//! Failures: a node killed during a flood, NATS stopped, PostgreSQL
-//! stopped, a node of a client's list down.
+//! Failures: a node killed during a flood, NATS stopped, one NATS server
+//! of three killed during a flood, PostgreSQL stopped, a node of a
+//! client's list down.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
@@ -72,33 +77,65 @@ impl<'a> Failover<'a> {
     }
 }
 
+/// Kills a process (SIGKILL: a node, a NATS server) from inside a flood:
+/// once `at` messages are acknowledged, by the first sender to see it,
+/// between writing a batch and reading its replies, so that the kill
+/// always lands with requests on their way: the whole flood takes a few
+/// milliseconds, less than a test thread polling the count would need to
+/// notice it. Counts the replies that took longer than a client's
+/// [`support::READ_TIMEOUT`] to come.
+struct Killer {
+    pid: u32,
+    at: usize,
+    acked: AtomicUsize,
+    done: AtomicBool,
+    /// Reads that timed out: a request left unanswered, its connection open.
+    kept_waiting: AtomicUsize,
+}
+
+impl Killer {
+    fn new(pid: u32, at: usize) -> Arc<Killer> {
+        let (acked, kept_waiting) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        Arc::new(Killer { pid, at, acked, done: AtomicBool::new(false), kept_waiting })
+    }
+
+    /// Kills the process if the flood has come this far and nobody did yet.
+    fn strike(&self) {
+        if self.acked.load(SeqCst) >= self.at && !self.done.swap(true, SeqCst) {
+            // SAFETY: kill(2) of a process this test started.
+            assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
+        }
+    }
+}
+
 /// Sends `total` messages `m0…` to `to`, 50 at a time pipelined, through
 /// the first node that answers; what got no `OK` is sent again (same id).
 /// Returns the ids acknowledged.
-fn flood(
-    nodes: &[std::net::SocketAddr],
-    from: &str,
-    to: &str,
-    total: usize,
-    acked: &std::sync::atomic::AtomicUsize,
-) -> Vec<String> {
+fn flood(nodes: &[SocketAddr], from: &str, to: &str, total: usize, killer: &Killer) -> Vec<String> {
     let mut done = Vec::new();
     let mut link = Failover::new(nodes, from);
     while done.len() < total {
         let c = link.conn();
         let batch: Vec<usize> = (done.len()..(done.len() + 50).min(total)).collect();
         let requests: String = batch.iter().map(|i| format!("MSG:{to}:m{i}:text {i}\n")).collect();
-        let replies: std::io::Result<Vec<String>> =
-            c.write(&requests).and_then(|()| batch.iter().map(|_| c.line()).collect());
+        let replies: std::io::Result<Vec<String>> = c.write(&requests).and_then(|()| {
+            killer.strike();
+            batch.iter().map(|_| c.line()).collect()
+        });
         match replies {
             Ok(replies) => {
                 for (i, reply) in batch.iter().zip(replies) {
                     assert!(reply.starts_with(&format!("OK:m{i}:")), "{reply}");
                     done.push(format!("m{i}"));
-                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    killer.acked.fetch_add(1, SeqCst);
                 }
             }
-            Err(_) => link.lost(), // the node died: the next one, and the batch again
+            Err(e) => {
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+                    killer.kept_waiting.fetch_add(1, SeqCst);
+                }
+                link.lost(); // the node died or cut it: the next one, and the batch again
+            }
         }
     }
     done
@@ -106,7 +143,7 @@ fn flood(
 
 /// Receives until every id in `want` came, through the first node that
 /// answers, acknowledging as it goes; returns (seq, id) of every event.
-fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(u64, String)> {
+fn receive_all(nodes: &[SocketAddr], user: &str, want: usize) -> Vec<(u64, String)> {
     let mut seen: Vec<(u64, String)> = Vec::new();
     let mut ids = std::collections::HashSet::new();
     let mut link = Failover::new(nodes, user);
@@ -128,32 +165,27 @@ fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(
     seen
 }
 
-#[test]
-fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
-    let cluster = Cluster::start();
-    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+/// Messages each sender of a flood sends.
+const TOTAL: usize = 600;
+
+/// Two senders flood their receivers (`s0` → `r0`, `s1` → `r1`) through
+/// the nodes `send` and `recv` while `killer` strikes, once a third of
+/// the flood is acknowledged; every message acknowledged, and received
+/// once, numbered without a gap.
+fn flood_through_a_kill(node: &TestServer, send: &[SocketAddr], recv: &[SocketAddr], killer: &Arc<Killer>) {
     let pairs = [("s0", "r0"), ("s1", "r1")];
     for (s, r) in pairs {
-        register(&a, s);
-        register(&a, r);
+        register(node, s);
+        register(node, r);
     }
-    const TOTAL: usize = 600;
-    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (send_nodes, recv_nodes) = ([a.send, b.send], [a.recv, b.recv]);
     let mut threads = Vec::new();
     for (s, r) in pairs {
-        let acked = acked.clone();
-        threads.push(std::thread::spawn(move || {
-            let sent = flood(&send_nodes, s, r, TOTAL, &acked);
-            (sent, Vec::new())
-        }));
-        threads.push(std::thread::spawn(move || (Vec::new(), receive_all(&recv_nodes, r, TOTAL))));
+        let (killer, send, recv) = (killer.clone(), send.to_vec(), recv.to_vec());
+        threads.push(std::thread::spawn(move || (flood(&send, s, r, TOTAL, &killer), Vec::new())));
+        threads.push(std::thread::spawn(move || (Vec::new(), receive_all(&recv, r, TOTAL))));
     }
-    eventually("a third of the flood acknowledged", Duration::from_secs(60), || {
-        acked.load(std::sync::atomic::Ordering::SeqCst) >= TOTAL * 2 / 3
-    });
-    a.kill();
     let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(killer.done.load(SeqCst), "the kill came during the flood");
     for (i, (_, received)) in results.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
         let sent = &results[i - 1].0;
         assert_eq!(sent.len(), TOTAL);
@@ -169,8 +201,102 @@ fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
         seqs.sort_unstable();
         assert_eq!(seqs, (1..=TOTAL as u64).collect::<Vec<_>>(), "gap-free numbers");
     }
+}
+
+#[test]
+fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    let killer = Killer::new(a.pid(), TOTAL * 2 / 3);
+    flood_through_a_kill(&a, &[a.send, b.send], &[a.recv, b.recv], &killer);
+    a.kill(); // reaped
     let mut s0 = send_conn(&b, "s0");
     assert_eq!(s0.listing("HISTORY:r0:1000").len(), TOTAL);
+}
+
+/// Three `nats-server`s routed into one NATS cluster (docs/CLUSTER.md,
+/// "NATS: three servers"), killed when dropped.
+struct ThreeNats {
+    servers: Vec<std::process::Child>,
+    ports: Vec<u16>,
+}
+
+impl ThreeNats {
+    fn start() -> ThreeNats {
+        let (ports, routes): (Vec<u16>, Vec<u16>) =
+            (0..3).map(|_| (support::ports::free_port(), support::ports::free_port())).unzip();
+        let all: Vec<String> = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect();
+        let servers = ports
+            .iter()
+            .zip(&routes)
+            .map(|(port, route)| {
+                std::process::Command::new("nats-server")
+                    .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--cluster_name", "wachat"])
+                    .args(["--cluster", &format!("nats://127.0.0.1:{route}"), "--routes", &all.join(",")])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("nats-server (apt-get install -y nats-server)")
+            })
+            .collect();
+        for port in &ports {
+            eventually("nats-server listening", Duration::from_secs(10), || {
+                std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
+            });
+        }
+        ThreeNats { servers, ports }
+    }
+
+    fn url(&self, i: usize) -> String {
+        format!("nats://127.0.0.1:{}", self.ports[i])
+    }
+
+    fn pid(&self, i: usize) -> u32 {
+        self.servers[i].id()
+    }
+}
+
+impl Drop for ThreeNats {
+    fn drop(&mut self) {
+        for server in &mut self.servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+/// Node a leads on NATS server 0, node b follows on server 1 (each given
+/// one, it learns the others from the NATS cluster); every message goes
+/// through node b, so through NATS to the leader and back. Server
+/// `killed` dies during the flood, with requests on their way through
+/// it: they are lost (NATS is "at most once"), and the node that lost
+/// its server, once connected to another, has their connections cut at
+/// once (the leader through `LOST`) rather than after its `--timeout`
+/// (60 s in the tests): no reply keeps a client waiting its read timeout.
+fn a_nats_server_killed_during_a_flood_through_a_follower(killed: usize) {
+    let cluster = Cluster::start();
+    let nats = ThreeNats::start();
+    let node = |name: &str, i: usize| {
+        let bus = nats.url(i);
+        TestServer::start_with(&["--store", &cluster.pg.url, "--bus", &bus, "--node", name, "--rate", "0"])
+    };
+    let a = node("a", 0);
+    let b = node("b", 1);
+    let killer = Killer::new(nats.pid(killed), TOTAL * 2 / 3);
+    flood_through_a_kill(&a, &[b.send], &[b.recv], &killer);
+    let kept = killer.kept_waiting.load(SeqCst);
+    assert_eq!(kept, 0, "replies not come after {:?}: {:?}", support::READ_TIMEOUT, b.log());
+}
+
+#[test]
+fn the_followers_nats_server_killed_loses_and_keeps_waiting_no_acknowledged_message() {
+    a_nats_server_killed_during_a_flood_through_a_follower(1);
+}
+
+#[test]
+fn the_leaders_nats_server_killed_loses_and_keeps_waiting_no_acknowledged_message() {
+    a_nats_server_killed_during_a_flood_through_a_follower(0);
 }
 
 #[test]

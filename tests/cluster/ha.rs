@@ -503,5 +503,12 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     assert_delivered_without_stall("a NATS server killed", &received);
     let gap = delivery_gap(&received, fault);
     assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}");
-    assert!(sent.refused.iter().all(|r| r.1 < fault), "refusals: {:?}", sent.refused.len());
+    // Nothing refused. A request on its way through the dead server is
+    // lost with it when node a forwards ana's requests (node b took the
+    // lease in an earlier phase): its connection is cut once NATS is
+    // back, and she sends it again (docs/CLUSTER.md, "NATS: three
+    // servers"), within the gap above.
+    let refused: Vec<&(String, Instant)> =
+        sent.refused.iter().filter(|r| r.1 > fault && r.0 != "lost").collect();
+    assert!(refused.is_empty(), "refusals: {refused:?}");
 }
