@@ -25,7 +25,7 @@
 //! see `store::devices`); the codes and tokens are [`tokens`]'s.
 //!
 //! A cluster node also has the cluster's shared record
-//! ([`SharedDevices`], its database): a user's devices are read from it
+//! ([`SharedDevices`], its replicated log): a user's devices are read from it
 //! before they count (a receive login, a token, `DEVICES`, `UNLINK`), a
 //! token made or a device unlinked is written there before the client
 //! hears of it, and the flusher writes the positions that moved there too.

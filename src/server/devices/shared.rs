@@ -1,5 +1,6 @@
 //! The cluster's side of [`Devices`]: the record of devices that every
-//! node shares ([`SharedDevices`], the database's `devices` table).
+//! node shares ([`SharedDevices`]: settings of the replicated log,
+//! `store::devices::InLog`).
 //!
 //! A single server has no such record, and every function here does
 //! nothing on it. On a cluster node, a user's devices are read from the
