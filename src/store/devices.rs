@@ -59,7 +59,7 @@ use super::backend::{Backend, Ticket};
 use super::disk::{Disk, SyncPoint, no_space};
 use super::ids::UserId;
 use super::local::LocalStore;
-use super::settings::{Keys, Setting};
+use super::settings::{Kept, Keys, Setting};
 use crate::protocol::names::{check_name, fold};
 
 /// The file, in the data directory.
@@ -497,27 +497,33 @@ impl SharedDevices for InLog {
         Ok(kept.iter().filter_map(|k| decode(&k.value)).collect())
     }
 
-    /// The flusher's turn: one group commit for all of a user's devices.
-    /// A follower has none of its own to write: its devices are the
-    /// leader's, which it applies.
+    /// The flusher's turn: records nobody waits for
+    /// ([`LocalStore::change_setting_unwaited`]), as an acknowledgement's
+    /// are: they ride the next batch, and the flusher goes on at once,
+    /// whether the database answers or not. A follower has none of its
+    /// own to write: its devices are the leader's, which it applies.
     fn save(&self, user: &str, devices: &[Device]) -> io::Result<()> {
         if !self.store.leads() {
             return Ok(());
         }
-        let mut last = None;
+        let id = self.user(user)?;
         for d in devices {
-            last = Some(self.change(user, &d.name, |kept| {
-                let mut kept = kept?; // unlinked meanwhile: stays gone
+            let mut change = |kept: &Kept| {
+                let Some(mut kept) = kept.current().and_then(decode) else {
+                    return Ok(None); // unlinked meanwhile: stays gone
+                };
                 kept.position = match (kept.position, d.position) {
                     (Some(k), Some(p)) => Some(k.max(p)),
                     _ => None,
                 };
                 kept.seen_ms = kept.seen_ms.max(d.seen_ms);
                 kept.address = d.address;
-                Some(kept)
-            })?);
+                Ok(Some(encode(&kept)))
+            };
+            let written = self.store.change_setting_unwaited(id, &DEVICE, &key(&d.name), &mut change);
+            written.map_err(|ko| io::Error::other(ko.reason))?;
         }
-        last.map_or(Ok(()), |ticket| self.wait(ticket))
+        Ok(())
     }
 
     fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {

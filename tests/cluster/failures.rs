@@ -211,6 +211,19 @@ fn a_node_stops_on_sigterm_while_nats_is_down() {
     assert!(a.terminate().success(), "{:?}", a.log());
 }
 
+/// With PostgreSQL gone, a leader still stops on SIGTERM: where its
+/// users' devices are (ana's, online, seen now) goes to the log at the
+/// last flush without waiting for a database that does not answer.
+#[test]
+fn a_node_stops_on_sigterm_while_postgresql_is_down() {
+    let cluster = Cluster::start_own();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    let _ana_recv = recv_conn(&a, "ana");
+    cluster.pg.stop();
+    assert!(a.terminate().success(), "{:?}", a.log());
+}
+
 /// Two nodes; ana sends on node a, bob receives on node b, and bob got
 /// ana's first message (`m1`): the start of the tests of a database that
 /// goes away. No `--user-quota`: a message's own path then needs nothing
