@@ -38,7 +38,7 @@ pub struct Storage {
     pub door: Option<Box<dyn Door>>,
     /// Where every user's devices are kept besides `devices.csv` (a
     /// cluster's log, for whichever node leads next).
-    pub devices: Option<Arc<dyn crate::store::devices::SharedDevices>>,
+    pub devices: Option<Arc<crate::store::devices::InLog>>,
     /// A cluster's node: what it does once the server's parts are made,
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.

@@ -375,29 +375,6 @@ pub fn make_spare(disk: &dyn Disk, dir: &Path, book_len: u64) -> bool {
     true
 }
 
-/// Where a cluster keeps its devices, shared by every node: a node reads
-/// a user's devices from it before they count (a login, a token,
-/// `DEVICES`, `UNLINK`), and writes there what it changed. A single
-/// server has none: `devices.csv` is the whole truth. A cluster's is
-/// [`InLog`], its replicated log.
-///
-/// `user` is always the folded user name.
-pub trait SharedDevices: Send + Sync {
-    /// Every device of `user` on record.
-    fn load(&self, user: &str) -> io::Result<Vec<Device>>;
-    /// Writes where `user`'s `devices` are and when they were seen, for
-    /// those on record (one unlinked meanwhile stays gone). A position only
-    /// moves forward (or is forgotten: `None`); no token is written here.
-    fn save(&self, user: &str, devices: &[Device]) -> io::Result<()>;
-    /// Puts `user`'s `device` on record (a login, a link), with its token
-    /// if `with_token` (before the token is given out); without, a token
-    /// on record stays (a stale node must not bring back a revoked one).
-    fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()>;
-    /// Removes `user`'s device `name` (`UNLINK`): its token no longer logs
-    /// in on any node.
-    fn remove(&self, user: &str, name: &str) -> io::Result<()>;
-}
-
 /// The setting that holds a user's devices in the log and the `State`
 /// (`store::settings`): a `SET` record a device, keyed by [`key`], its
 /// value [`encode`]d. So a cluster's devices are replicated as every
@@ -449,8 +426,14 @@ pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
     }
 }
 
-/// The devices of a cluster: [`DEVICE`] settings of its store, whose
-/// `SET` records the leader writes through the shared log.
+/// The devices of a cluster, which every node shares: [`DEVICE`]
+/// settings of its store, whose `SET` records the leader writes through
+/// the shared log. A node reads a user's devices from it before they
+/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what
+/// it changed. A single server has none: `devices.csv` is the whole
+/// truth.
+///
+/// `user` is always the folded user name.
 pub struct InLog {
     store: Arc<LocalStore>,
 }
@@ -488,21 +471,25 @@ impl InLog {
     fn wait(&self, ticket: Ticket) -> io::Result<()> {
         self.store.wait(ticket).map_err(|ko| io::Error::other(ko.reason))
     }
-}
 
-impl SharedDevices for InLog {
-    fn load(&self, user: &str) -> io::Result<Vec<Device>> {
+    /// Every device of `user` on record.
+    pub fn load(&self, user: &str) -> io::Result<Vec<Device>> {
         let kept = self.store.read_settings(&DEVICE, Keys::Of(self.user(user)?));
         let kept = kept.map_err(|ko| io::Error::other(ko.reason))?;
         Ok(kept.iter().filter_map(|k| decode(&k.value)).collect())
     }
 
+    /// Writes where `user`'s `devices` are and when they were seen, for
+    /// those on record (one unlinked meanwhile stays gone). A position
+    /// only moves forward (or is forgotten: `None`); no token is written
+    /// here.
+    ///
     /// The flusher's turn: records nobody waits for
     /// ([`LocalStore::change_setting_unwaited`]), as an acknowledgement's
     /// are: they ride the next batch, and the flusher goes on at once,
     /// whether the database answers or not. A follower has none of its
     /// own to write: its devices are the leader's, which it applies.
-    fn save(&self, user: &str, devices: &[Device]) -> io::Result<()> {
+    pub fn save(&self, user: &str, devices: &[Device]) -> io::Result<()> {
         if !self.store.leads() {
             return Ok(());
         }
@@ -526,7 +513,10 @@ impl SharedDevices for InLog {
         Ok(())
     }
 
-    fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {
+    /// Puts `user`'s `device` on record (a login, a link), with its token
+    /// if `with_token` (before the token is given out); without, a token
+    /// on record stays (a stale node must not bring back a revoked one).
+    pub fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {
         let ticket = self.change(user, &device.name, |kept| {
             let mut new = device.clone();
             if let Some(kept) = kept {
@@ -545,7 +535,9 @@ impl SharedDevices for InLog {
         self.wait(ticket)
     }
 
-    fn remove(&self, user: &str, name: &str) -> io::Result<()> {
+    /// Removes `user`'s device `name` (`UNLINK`): its token no longer
+    /// logs in on any node.
+    pub fn remove(&self, user: &str, name: &str) -> io::Result<()> {
         let ticket = self.change(user, name, |_| None)?;
         self.wait(ticket)
     }
