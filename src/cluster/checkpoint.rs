@@ -87,10 +87,12 @@ pub fn store(db: &Db, link: &mut Link, epoch: i64, pos: Pos, state: &[u8], erasu
     let armed = db.arm(link);
     let mut tx = link.client.transaction().map_err(failed("storing a checkpoint"))?;
     // One there already at this position or after it: this one is of no
-    // use (the archive may hold what a node would need after it).
+    // use (the archive may hold what a node would need after it), and
+    // nothing is written; but a deposed leader hears that it is refused,
+    // wherever it is.
     let there = tx.query_opt("SELECT 1 FROM checkpoints WHERE pos >= $1 LIMIT 1", &[&at]);
     if there.map_err(failed("storing a checkpoint"))?.is_some() {
-        return Ok(true);
+        return fenced(&mut tx, epoch);
     }
     let before = tx
         .query_opt("SELECT pos, users FROM checkpoints WHERE pos < $1 ORDER BY pos DESC LIMIT 1", &[&at])

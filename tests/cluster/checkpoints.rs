@@ -153,6 +153,11 @@ fn a_checkpoint_of_a_deposed_leader_is_refused() {
     .unwrap();
     let stored = wachat::cluster::checkpoint::store(&db, &mut link, 1, end as u64, &state, b"");
     assert!(!stored.unwrap(), "a checkpoint under epoch 1 is refused");
+    // Refused too where a checkpoint is stored already (the old leader's
+    // newest, which may be at the log's end): not taken as done.
+    let newest = before.3.expect("a checkpoint") as u64;
+    let stored = wachat::cluster::checkpoint::store(&db, &mut link, 1, newest, &state, b"");
+    assert!(!stored.unwrap(), "a checkpoint under epoch 1 where one is stored is refused");
     let trimmed = wachat::cluster::checkpoint::trim(&db, &mut link, 1, end as u64);
     assert_eq!(trimmed.unwrap(), None, "and so is a trim");
     assert_eq!(log_state(&cluster), before, "nothing changed");
