@@ -305,7 +305,7 @@ pub fn write_unled(
 }
 
 /// Where the log ends (0: empty).
-pub fn end(client: &mut Client) -> Result<Pos, postgres::Error> {
+pub fn end(client: &mut impl postgres::GenericClient) -> Result<Pos, postgres::Error> {
     let row =
         client.query_opt("SELECT pos + octet_length(records) FROM log ORDER BY pos DESC LIMIT 1", &[])?;
     Ok(row.map_or(0, |row| row.get::<_, i64>(0) as Pos))

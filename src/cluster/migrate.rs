@@ -10,12 +10,15 @@
 //! with their sequence numbers. The server's identity (`SERVER`) and the
 //! time since which action ids are its own move with them, so that
 //! clients keep their local folders, and so do the devices of protocol
-//! 1.2 (`devices.csv`: each one's position, and a linked one's token).
+//! 1.2 (`devices.csv`: each one's position, and a linked one's token),
+//! which go into the log after its records, as the cluster keeps them
+//! (`store::devices::DEVICE`).
 //!
 //! The cluster's log must be empty, and the data directory's whole: a
 //! log whose beginning retention removed (`--retain-days`) cannot be
 //! replayed. The single server must be stopped (its directory's lock).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::db::Db;
@@ -56,6 +59,10 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         .read_all(&from.join("users.csv"))
         .map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
     let users = users.strip_prefix(format!("{USERS_HEADER}\n").as_bytes()).unwrap_or(&users).to_vec();
+    let accounts: HashSet<String> = String::from_utf8_lossy(&users)
+        .lines()
+        .map(|row| fold(row.split(',').next().unwrap_or("")))
+        .collect();
     let segments = segments(&disk, &from.join("log"))?;
     if segments.first().is_some_and(|(base, _)| *base > 0) {
         return Err(Error::Usage(format!(
@@ -82,26 +89,19 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         pos += body.len() as u64;
         records += body.iter().filter(|&&b| b == b'\n').count() as u64;
     }
-    if let Some(accounts) = users {
-        // Accounts and no record yet.
-        batches += super::log::write_unled(&mut tx, 0, vec![(0, accounts)], &[])
-            .map_err(db_error(&db.url, "copying the accounts"))?;
-    }
+    // The devices (`devices.csv`) after the log, as the records that put
+    // each on record, for the accounts there are (with the accounts if
+    // the log had no record).
     let book =
         DeviceBook::load(&disk, from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
-    let mut devices = 0;
-    for (user, d) in book.all() {
-        let position = d.position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
-        let seen = i64::try_from(d.seen_ms).unwrap_or(i64::MAX);
-        let token: Option<&[u8]> = d.token.as_ref().map(|t| &t[..]);
-        devices += tx
-            .execute(
-                "INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_folded, folded) DO NOTHING",
-                &[&fold(user), &fold(&d.name), &&*d.name, &position, &seen, &d.address.to_string(), &token],
-            )
-            .map_err(db_error(&db.url, "copying the devices"))?;
+    let (mut devices, now) = (Vec::new(), crate::store::now_ms());
+    for (user, d) in book.all().filter(|(user, _)| accounts.contains(*user)) {
+        crate::store::devices::record(now, user, d).encode(&mut devices);
     }
+    let accounts = users.map(|u| vec![(0, u)]).unwrap_or_default();
+    batches += super::log::write_unled(&mut tx, pos, accounts, &devices)
+        .map_err(db_error(&db.url, "copying the devices"))?;
+    let moved = devices.iter().filter(|&&b| b == b'\n').count();
     if let Some(id) = crate::store::server_id::read(&disk, from)? {
         tx.execute("UPDATE server SET id = $1", &[&id])
             .map_err(db_error(&db.url, "copying the server id"))?;
@@ -112,7 +112,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     }
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     println!("log: {records} records in {batches} batches, up to position {pos}");
-    println!("devices: {} in {}, {devices} in the cluster", book.len(), from.display());
+    println!("devices: {} in {}, {moved} in the cluster", book.len(), from.display());
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
 }

@@ -38,7 +38,6 @@
 //! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the database's tables (`schema.sql`), made at start |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
-//! | [`devices`] | every user's devices (positions, tokens), which the leader keeps in the database |
 //! | [`door`] | who may come in: invite codes, disabled accounts, a teacher's requests |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
@@ -48,7 +47,6 @@
 pub mod bus;
 pub mod checkpoint;
 pub mod db;
-pub mod devices;
 pub mod door;
 pub mod files;
 pub mod forward;
@@ -144,10 +142,10 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     let node = node::Node::start(name.clone(), db.clone(), bus, prefix, part, options.timeout, restart)?;
     ::log::info!("cluster: node {name}, bus {}", options.bus);
     Ok(Storage {
-        backend: store,
+        backend: store.clone(),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
-        door: Some(Box::new(door::PgDoor::new(db.clone(), &name))),
-        devices: Some(Arc::new(devices::PgDevices { db })),
+        door: Some(Box::new(door::PgDoor::new(db, &name))),
+        devices: Some(Arc::new(crate::store::devices::InLog::new(store))),
         node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
         disk: Arc::new(crate::store::disk::RealDisk),
     })

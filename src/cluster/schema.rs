@@ -1,6 +1,7 @@
 //! The database's schema: made from `schema.sql` (embedded in the binary)
 //! at a node's start, or brought to it from the first design's last
-//! schema (version 18, `upgrade.rs`).
+//! schema (version 18) or from version 19, whose devices were a table of
+//! their own (`upgrade.rs`).
 //!
 //! `wachat_schema` holds the version the database is at. A start takes an
 //! advisory lock first (two nodes starting together: one makes the
@@ -19,7 +20,11 @@ use crate::error::{Error, Result};
 pub const SCHEMA: &str = include_str!("schema.sql");
 
 /// The version `schema.sql` makes.
-pub const CURRENT: i32 = 19;
+pub const CURRENT: i32 = 20;
+
+/// The version whose devices were a table of their own beside the log
+/// (`upgrade::devices` moves them into it).
+pub const DEVICES_APART: i32 = 19;
 
 /// The one older version upgraded in place: the first design's last
 /// (`upgrade.rs`).
@@ -51,6 +56,10 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
             tx.batch_execute(SCHEMA).map_err(|e| fail("making the tables", e))?;
         }
         FIRST_DESIGN => convert(&mut tx, url)?,
+        DEVICES_APART => {
+            let moved = super::upgrade::devices(&mut tx, url)?;
+            log::warn!("cluster: {url}: {moved} devices moved from their table into the log");
+        }
         newer if newer > CURRENT => {
             return Err(Error::Usage(format!(
                 "cluster: {url}: the database's schema is version {newer}, newer than this wachat knows \

@@ -1,8 +1,8 @@
 -- A cluster's database, made by `schema.rs` in one transaction with the
 -- version it is (`wachat_schema`). What the cluster keeps here is what
 -- no node's copy of the store holds: the shared log and its lease, the
--- checkpoints, the files of chats, the devices, the door and the
--- server's identity. Everything else a single server keeps is in the log.
+-- checkpoints, the files of chats, the door and the server's identity.
+-- Everything else a single server keeps is in the log, the devices too.
 --
 -- (IF NOT EXISTS: a database of schema 18 has the tables of the files,
 -- the door and the server's identity already, as they are here, and
@@ -87,23 +87,6 @@ CREATE TABLE IF NOT EXISTS checkpoint_parts (
     part   integer NOT NULL,
     bytes  bytea   NOT NULL,
     PRIMARY KEY (pos, part)
-);
-
--- Every user's devices (protocol 1.2), which the leader keeps here beside
--- its own `devices.csv` (`cluster::devices`), so that a node that leads
--- after it has them: positions, when each was seen and from where, and
--- the SHA-256 of a linked device's token. By the user's name, folded (the
--- accounts are the log's) and the device's name, folded: names are
--- unique ignoring case.
-CREATE TABLE IF NOT EXISTS devices (
-    user_folded  text   NOT NULL,
-    folded       text   NOT NULL,
-    name         text   NOT NULL,
-    position     bigint,
-    seen_ms      bigint NOT NULL,
-    address      text   NOT NULL,
-    token        bytea,
-    PRIMARY KEY (user_folded, folded)
 );
 
 -- The door (`cluster::door`, `store::door`): what an administrator

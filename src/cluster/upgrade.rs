@@ -5,8 +5,7 @@
 //! `wachat users --store` opens one), in the transaction that brings the
 //! schema to the current version (`schema.rs`): all of it, or nothing.
 //! The tables the cluster still keeps (the files, the door, the server's
-//! identity) stay as they are; the devices are keyed by name instead of
-//! account number; the rest is written into the log as the records a
+//! identity) stay as they are; the rest, the devices too, is written into the log as the records a
 //! single server would have written to hold what the rows hold, checked
 //! with the single server's own code (each record is applied to a `State`
 //! as it is written, as every node will apply it), and its tables go.
@@ -28,7 +27,11 @@
 //!   after it get the numbers they had, which the devices' positions
 //!   (kept) count in;
 //! - then each room's rules, the server admins, the settings, the
-//!   last-seen times, the deleted accounts.
+//!   devices (`store::devices::record`), the last-seen times, the
+//!   deleted accounts.
+//!
+//! A database of schema 19 kept the devices in a table of their own
+//! beside the log: [`devices`] moves them into it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -36,10 +39,15 @@ use std::sync::Arc;
 
 use postgres::Transaction;
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::db::count;
 use super::log::Accounts;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, Mode};
+use crate::protocol::names::fold;
+use crate::store::devices::{self, Device, TokenHash};
 use crate::store::moderation::Rule;
 use crate::store::record::{Message, Pos, Record};
 use crate::store::state::{DELETED, State};
@@ -121,6 +129,8 @@ struct Old {
     /// (user, seq, kind, stream, ord, ts), one per waiting event.
     events: Vec<(Id, i64, i16, Stream, i64, i64)>,
     settings: Vec<(Id, String, String, String)>,
+    /// Every user's devices (the old `devices`, renamed `devices_v18`).
+    devices: Vec<(Id, Device)>,
 }
 
 /// What the upgrade did, for the log and `wachat migrate`.
@@ -154,12 +164,8 @@ pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
     Ok(done)
 }
 
-/// The devices by name, and the first design's tables dropped: their rows
-/// are the log's now.
+/// The first design's tables dropped: their rows are the log's now.
 const DROP_FIRST_DESIGN: &str = "
-    INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token)
-    SELECT u.folded, d.folded, d.name, d.position, d.seen_ms, d.address, d.token
-    FROM devices_v18 d JOIN users u ON u.id = d.user_id;
     DROP TABLE devices_v18, events, inboxes, members, room_rules, rooms, directions, messages,
         settings, device_sessions, sessions, nodes, users CASCADE;";
 
@@ -261,7 +267,74 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
-    Ok(Old { users, rooms, members, rules, directions, messages, events, settings })
+    let devices = tx
+        .query(
+            "SELECT user_id, name, position, seen_ms, address, token FROM devices_v18 ORDER BY user_id, folded",
+            &[],
+        )?
+        .iter()
+        .filter_map(|r| Some((r.get(0), device(r)?)))
+        .collect();
+    Ok(Old { users, rooms, members, rules, directions, messages, events, settings, devices })
+}
+
+/// A device of a row whose columns 1 to 5 are a `devices` table's name,
+/// position, seen_ms, address and token (`None`: a name no device may
+/// have, left out).
+fn device(r: &postgres::Row) -> Option<Device> {
+    let name: String = r.get(1);
+    crate::protocol::names::check_name(&name).ok()?;
+    let token: Option<Vec<u8>> = r.get(5);
+    Some(Device {
+        name: name.into(),
+        position: r.get::<_, Option<i64>>(2).map(count),
+        seen_ms: count(r.get(3)),
+        address: r.get::<_, String>(4).parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        token: token.and_then(|t| TokenHash::try_from(t.as_slice()).ok()),
+    })
+}
+
+/// A database of schema 19, whose devices were a table of their own:
+/// each device into the log, after its end, as the `SET` record that
+/// puts it on record (`store::devices::record`), and the table dropped.
+/// A device of a name that is no account in the log is left out (logged).
+/// Returns how many went into the log.
+pub fn devices(tx: &mut Transaction, url: &str) -> Result<usize> {
+    let fail = |doing: &str| {
+        let context = format!("cluster: {url}: upgrading the devices ({doing})");
+        move |e: postgres::Error| super::db::error(context.clone(), &e)
+    };
+    // Every account the log made: the checkpoints' and the batches' rows of `users.csv`.
+    let mut accounts = HashSet::new();
+    for r in tx
+        .query("SELECT users FROM checkpoints UNION ALL SELECT users FROM log", &[])
+        .map_err(fail("reading the accounts"))?
+    {
+        let users: Vec<u8> = r.get(0);
+        for row in String::from_utf8_lossy(&users).lines() {
+            accounts.insert(fold(row.split(',').next().unwrap_or("")));
+        }
+    }
+    let now = crate::store::now_ms();
+    let mut records = Vec::new();
+    let mut moved = 0;
+    for r in tx
+        .query("SELECT user_folded, name, position, seen_ms, address, token FROM devices ORDER BY user_folded, folded", &[])
+        .map_err(fail("reading them"))?
+    {
+        let user: String = r.get(0);
+        match device(&r) {
+            Some(d) if accounts.contains(&user) => {
+                devices::record(now, &user, &d).encode(&mut records);
+                moved += 1;
+            }
+            _ => log::warn!("cluster: {url}: a device of {user:?} left out of the log: no such account or device"),
+        }
+    }
+    let end = super::log::end(tx).map_err(fail("reading the log's end"))?;
+    super::log::write_unled(tx, end, Vec::new(), &records).map_err(fail("writing the log"))?;
+    tx.batch_execute("DROP TABLE devices").map_err(fail("dropping the table"))?;
+    Ok(moved)
 }
 
 /// The records, worked out from the rows.
@@ -697,6 +770,9 @@ impl<'a> Plan<'a> {
         for (user, name, key, value) in &old.settings {
             let (name, key, value) = (name.clone(), key.clone(), Some(value.clone()));
             self.put(Record::Set { ts: now, user: self.name(*user)?, name, key, value })?;
+        }
+        for (user, device) in &old.devices {
+            self.put(devices::record(now, &self.name(*user)?, device))?;
         }
         for &id in &ids {
             let u = &old.users[id];

@@ -37,8 +37,8 @@ pub struct Storage {
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
     /// Where every user's devices are kept besides `devices.csv` (a
-    /// cluster's database, for whichever node leads next).
-    pub devices: Option<Arc<dyn crate::store::devices::SharedDevices>>,
+    /// cluster's log, for whichever node leads next).
+    pub devices: Option<Arc<crate::store::devices::InLog>>,
     /// A cluster's node: what it does once the server's parts are made,
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.

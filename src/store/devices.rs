@@ -22,6 +22,12 @@
 //! file (every older one) has no devices yet: each user's first receive
 //! login makes its `default` device, at the inbox's position.
 //!
+//! A cluster keeps the same facts in its replicated log instead, as
+//! settings of each user ([`DEVICE`], [`InLog`]): the leader writes them
+//! as `SET` records, with the same timing (a token or an unlink before
+//! the `OK`, positions at the flusher's turn), and every node applies
+//! them, so that the node that leads next has them.
+//!
 //! Tokens are stored hashed with SHA-256, not argon2: a token is 128 random
 //! bits, which no one can guess or look up in a dictionary, so a slow hash
 //! would only cost the server time at every login; a password is weak and
@@ -49,7 +55,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::backend::{Backend, Ticket};
 use super::disk::{Disk, SyncPoint, no_space};
+use super::ids::UserId;
+use super::local::LocalStore;
+use super::settings::{Kept, Keys, Setting};
 use crate::protocol::names::{check_name, fold};
 
 /// The file, in the data directory.
@@ -365,26 +375,172 @@ pub fn make_spare(disk: &dyn Disk, dir: &Path, book_len: u64) -> bool {
     true
 }
 
-/// Where a cluster keeps its devices, shared by every node (its database,
-/// `cluster::devices`): a node reads a user's devices from it before they
-/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what it
-/// changed. A single server has none: `devices.csv` is the whole truth.
+/// The setting that holds a user's devices in the log and the `State`
+/// (`store::settings`): a `SET` record a device, keyed by [`key`], its
+/// value [`encode`]d. So a cluster's devices are replicated as every
+/// other stored thing is: the leader writes them through its log, every
+/// node applies them, and the node that leads next has them.
+pub const DEVICE: Setting = Setting { name: "device", most: MAX_KNOWN, what: "devices" };
+
+/// A device's key in [`DEVICE`]: `@` and its folded name, which no
+/// chat's name begins with (a name taken again forgets the settings
+/// about it, `settings::about`, and must not forget a device so named).
+pub fn key(name: &str) -> String {
+    format!("@{}", fold(name))
+}
+
+/// A device as the value of its key: `<name> <position> <seen> <address>
+/// <token>`, `-` for no position or no token (a name, an address and a
+/// hash hold no space). At most 32 + 20 + 20 + 45 + 64 bytes and the
+/// spaces: within a setting's [`MAX_VALUE`](super::settings::MAX_VALUE).
+pub fn encode(d: &Device) -> String {
+    let position = d.position.map_or("-".to_string(), |p| p.to_string());
+    let token = d.token.map_or("-".to_string(), |t| hex(&t));
+    format!("{} {position} {} {} {token}", d.name, d.seen_ms, d.address)
+}
+
+/// A device from its value ([`encode`]); `None` if it does not parse.
+pub fn decode(value: &str) -> Option<Device> {
+    let f: Vec<&str> = value.split(' ').collect();
+    let [name, position, seen, address, token] = f[..] else { return None };
+    check_name(name).ok()?;
+    Some(Device {
+        name: name.into(),
+        position: if position == "-" { None } else { Some(position.parse().ok()?) },
+        seen_ms: seen.parse().ok()?,
+        address: address.parse().ok()?,
+        token: if token == "-" { None } else { Some(unhex(token)?) },
+    })
+}
+
+/// `user`'s `device` as the `SET` record that puts it on record: what a
+/// database or a data directory that kept devices apart is converted
+/// into (`cluster::upgrade`, `cluster::migrate`).
+pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
+    super::record::Record::Set {
+        ts,
+        user: user.into(),
+        name: DEVICE.name.to_string(),
+        key: key(&device.name),
+        value: Some(encode(device)),
+    }
+}
+
+/// The devices of a cluster, which every node shares: [`DEVICE`]
+/// settings of its store, whose `SET` records the leader writes through
+/// the shared log. A node reads a user's devices from it before they
+/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what
+/// it changed. A single server has none: `devices.csv` is the whole
+/// truth.
 ///
 /// `user` is always the folded user name.
-pub trait SharedDevices: Send + Sync {
+pub struct InLog {
+    store: Arc<LocalStore>,
+}
+
+impl InLog {
+    pub fn new(store: Arc<LocalStore>) -> InLog {
+        InLog { store }
+    }
+
+    fn user(&self, user: &str) -> io::Result<UserId> {
+        match self.store.account(user) {
+            Ok(Some(account)) => Ok(account.id),
+            Ok(None) => Err(io::Error::other(format!("no account {user}"))),
+            Err(ko) => Err(io::Error::other(ko.reason)),
+        }
+    }
+
+    /// Changes `user`'s device `name` by `change` (from what is on record,
+    /// the value to keep; `None`: none). Durable once its ticket is
+    /// waited for ([`InLog::wait`]).
+    fn change(
+        &self,
+        user: &str,
+        name: &str,
+        mut change: impl FnMut(Option<Device>) -> Option<Device>,
+    ) -> io::Result<Ticket> {
+        let id = self.user(user)?;
+        let change = self.store.change_setting(id, &DEVICE, &key(name), &mut |kept| {
+            Ok(change(kept.current().and_then(decode)).as_ref().map(encode))
+        });
+        change.map_err(|ko| io::Error::other(ko.reason))
+    }
+
+    /// Waits until what `ticket` covers is in the log.
+    fn wait(&self, ticket: Ticket) -> io::Result<()> {
+        self.store.wait(ticket).map_err(|ko| io::Error::other(ko.reason))
+    }
+
     /// Every device of `user` on record.
-    fn load(&self, user: &str) -> io::Result<Vec<Device>>;
+    pub fn load(&self, user: &str) -> io::Result<Vec<Device>> {
+        let kept = self.store.read_settings(&DEVICE, Keys::Of(self.user(user)?));
+        let kept = kept.map_err(|ko| io::Error::other(ko.reason))?;
+        Ok(kept.iter().filter_map(|k| decode(&k.value)).collect())
+    }
+
     /// Writes where `user`'s `devices` are and when they were seen, for
-    /// those on record (one unlinked meanwhile stays gone). A position only
-    /// moves forward (or is forgotten: `None`); no token is written here.
-    fn save(&self, user: &str, devices: &[Device]) -> io::Result<()>;
+    /// those on record (one unlinked meanwhile stays gone). A position
+    /// only moves forward (or is forgotten: `None`); no token is written
+    /// here.
+    ///
+    /// The flusher's turn: records nobody waits for
+    /// ([`LocalStore::change_setting_unwaited`]), as an acknowledgement's
+    /// are: they ride the next batch, and the flusher goes on at once,
+    /// whether the database answers or not. A follower has none of its
+    /// own to write: its devices are the leader's, which it applies.
+    pub fn save(&self, user: &str, devices: &[Device]) -> io::Result<()> {
+        if !self.store.leads() {
+            return Ok(());
+        }
+        let id = self.user(user)?;
+        for d in devices {
+            let mut change = |kept: &Kept| {
+                let Some(mut kept) = kept.current().and_then(decode) else {
+                    return Ok(None); // unlinked meanwhile: stays gone
+                };
+                kept.position = match (kept.position, d.position) {
+                    (Some(k), Some(p)) => Some(k.max(p)),
+                    _ => None,
+                };
+                kept.seen_ms = kept.seen_ms.max(d.seen_ms);
+                kept.address = d.address;
+                Ok(Some(encode(&kept)))
+            };
+            let written = self.store.change_setting_unwaited(id, &DEVICE, &key(&d.name), &mut change);
+            written.map_err(|ko| io::Error::other(ko.reason))?;
+        }
+        Ok(())
+    }
+
     /// Puts `user`'s `device` on record (a login, a link), with its token
     /// if `with_token` (before the token is given out); without, a token
     /// on record stays (a stale node must not bring back a revoked one).
-    fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()>;
-    /// Removes `user`'s device `name` (`UNLINK`): its token no longer logs
-    /// in on any node.
-    fn remove(&self, user: &str, name: &str) -> io::Result<()>;
+    pub fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {
+        let ticket = self.change(user, &device.name, |kept| {
+            let mut new = device.clone();
+            if let Some(kept) = kept {
+                if let (Some(k), Some(p)) = (kept.position, new.position) {
+                    new.position = Some(k.max(p));
+                }
+                new.seen_ms = new.seen_ms.max(kept.seen_ms);
+                if !with_token {
+                    new.token = kept.token;
+                }
+            } else if !with_token {
+                new.token = None;
+            }
+            Some(new)
+        })?;
+        self.wait(ticket)
+    }
+
+    /// Removes `user`'s device `name` (`UNLINK`): its token no longer
+    /// logs in on any node.
+    pub fn remove(&self, user: &str, name: &str) -> io::Result<()> {
+        let ticket = self.change(user, name, |_| None)?;
+        self.wait(ticket)
+    }
 }
 
 /// What a node knows of one user's devices, merged with what the shared
@@ -474,6 +630,28 @@ mod tests {
         assert!(names.contains(&"linked") && !names.contains(&"d1"));
         assert!(book.remove("ana", "LINKED").is_some());
         assert!(book.remove("ana", "linked").is_none());
+    }
+
+    /// A device's value in the log comes back as it went, and the
+    /// longest one (the longest name, position, time and address, and a
+    /// token) is a value a setting may hold.
+    #[test]
+    fn a_device_as_a_setting_comes_back_whole_and_fits() {
+        let name = "n".repeat(crate::protocol::names::MAX_NAME);
+        let longest = Device {
+            name: name.as_str().into(),
+            position: Some(u64::MAX),
+            seen_ms: u64::MAX,
+            address: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".parse().unwrap(),
+            token: Some(hash_token("t")),
+        };
+        let value = encode(&longest);
+        assert_eq!(decode(&value), Some(longest.clone()));
+        assert_eq!(super::super::settings::check(&key(&name), Some(&value)), Ok(()), "{} bytes", value.len());
+        let forgotten = Device { position: None, token: None, address: HOME, ..longest };
+        assert_eq!(decode(&encode(&forgotten)), Some(forgotten));
+        assert_eq!(key("Laptop"), "@laptop");
+        assert_eq!(decode("a b c"), None);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use support::TestServer;
 use support::cluster::Cluster;
+use wachat::store::Record;
 
 /// The seed of the schedule (a failure here replays with it); another
 /// with `CHAOS_SEED=N cargo test --features cluster --test cluster chaos::`.
@@ -64,11 +65,17 @@ const USERS: i64 = 6;
 /// Waits until chaos has set its users up (each logged its last device,
 /// `d1`, in once), so that the faults strike the run, not its setup.
 fn wait_for_setup(cluster: &Cluster, done: &AtomicBool) {
-    let mut db = cluster.pg.client();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
-        let row = db.query_one("SELECT count(*) FROM devices WHERE name = 'd1'", &[]).unwrap();
-        if row.get::<_, i64>(0) >= USERS {
+        // Each user's device on record: a `SET` record of the setting `device` in the log.
+        let users: std::collections::HashSet<_> = super::logged(cluster)
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Set { user, name, key, .. } if name == "device" && key == "@d1" => Some(user),
+                _ => None,
+            })
+            .collect();
+        if users.len() as i64 >= USERS {
             return;
         }
         std::thread::sleep(Duration::from_millis(50)); // polling chaos's setup

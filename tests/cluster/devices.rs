@@ -1,13 +1,14 @@
 //! Several devices of one user (protocol 1.2) in a cluster: each device
 //! has its session on the node it logged in to, and a user's devices may
-//! be on several nodes at once; their positions and tokens are the
-//! database's (docs/CLUSTER.md, "Devices and the door").
+//! be on several nodes at once; their positions and tokens are records
+//! of the cluster's log (docs/CLUSTER.md, "Devices and the door").
 
 use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
 use super::{PW, next_presence, register, send_conn};
+use wachat::store::Record;
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -109,6 +110,25 @@ fn a_token_made_on_one_node_logs_in_on_the_other_until_unlinked_on_any() {
     assert!(!ana.listing("DEVICES").iter().any(|l| l.starts_with("browser:")));
 }
 
+/// A token is in the log the leader writes: the node that leads after
+/// it was killed lets the device in, and no other.
+#[test]
+fn a_token_made_through_a_killed_leader_logs_in_on_the_next() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    let code = link(&a, "ana");
+    let token = a.send_conn().request(&format!("PAIR:ana@browser:{code}"));
+    let token = token.strip_prefix("OK:").expect("OK:<token>").to_string();
+    a.kill();
+    drop(super::once_it_serves(&b, "ana", PW));
+    let mut browser = b.recv_conn();
+    assert_eq!(browser.request("VERSION:1.2"), "OK");
+    assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana");
+    let mut other = b.send_conn();
+    assert!(other.request(&format!("LOGIN:ana@laptop:{token}")).starts_with("KO:AUTH_FAILED:"));
+}
+
 #[test]
 fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     let cluster = Cluster::start();
@@ -122,13 +142,13 @@ fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
-    // Node a's flusher writes the position to the database within a second.
-    let mut pg = cluster.pg.client();
-    eventually("the laptop's position in the database", std::time::Duration::from_secs(10), || {
-        pg.query_opt("SELECT position FROM devices WHERE folded = 'laptop'", &[])
-            .unwrap()
-            .and_then(|row| row.get::<_, Option<i64>>(0))
-            == Some(1)
+    // Node a's flusher writes the position into the log within a second
+    // (a `SET` record of the setting `device`).
+    eventually("the laptop's position in the log", std::time::Duration::from_secs(10), || {
+        super::logged(&cluster).iter().any(|r| {
+            matches!(r, Record::Set { name, key, value: Some(value), .. }
+                if name == "device" && key == "@laptop" && value.starts_with("laptop 1 "))
+        })
     });
     // On node b, the phone (which never had m1) gets it; the laptop does not.
     let mut phone = device(&b, "ana", "phone");

@@ -241,6 +241,50 @@ fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
     assert_eq!(by_account, 1, "the devices' table as version 18 has it");
 }
 
+/// A database of schema 19 kept the devices in a table of their own: a
+/// node's start moves each device into the log (its position, when it
+/// was seen and from where, a linked device's token) and drops the
+/// table; a device of a name that is no account is left out.
+#[test]
+fn a_schema_19_database_has_its_devices_moved_into_the_log() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob = send_conn(&a, "bob");
+    for (id, text) in [("m1", "one"), ("m2", "two")] {
+        assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
+    }
+    drop(bob);
+    assert!(a.terminate().success(), "stopped, it lets go of its lease");
+    // The table as schema 19 had it, with what a class left in it.
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(
+        "CREATE TABLE devices (user_folded text NOT NULL, folded text NOT NULL, name text NOT NULL, \
+             position bigint, seen_ms bigint NOT NULL, address text NOT NULL, token bytea, \
+             PRIMARY KEY (user_folded, folded)); \
+         INSERT INTO devices VALUES ('ana', 'laptop', 'Laptop', 1, 1700000000000, '10.0.0.7', NULL), \
+             ('ana', 'browser', 'browser', 0, 1700000000000, '10.0.0.8', sha256('tok-123'::bytea)), \
+             ('nobody', 'x', 'x', 0, 1, '127.0.0.1', NULL); \
+         UPDATE wachat_schema SET version = 19;",
+    )
+    .unwrap();
+    let b = cluster.node("b");
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 20);
+    let table: i64 =
+        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'devices'", &[]).unwrap().get(0);
+    assert_eq!(table, 0, "the table is the log's now");
+    let listing = send_conn(&b, "ana").listing("DEVICES");
+    assert!(listing.iter().any(|l| l.starts_with("Laptop:") && l.contains("10.0.0.7")), "{listing:?}");
+    assert!(!listing.iter().any(|l| l.starts_with("x:")), "{listing:?}");
+    let mut browser = b.send_conn();
+    assert!(browser.request("LOGIN:ana@browser:tok-123").starts_with("OK"), "the token logs in");
+    // The laptop had m1: its replay is m2 alone.
+    let mut laptop = receiver(&b, "ana", "laptop");
+    assert_eq!(without_ts(&laptop.line()), "MSG:2:bob:ana:m2:<ts>:two");
+}
+
 /// The sections of an answers file: `== <user> <request>` and its lines.
 fn sections(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -25,7 +25,7 @@
 //! see `store::devices`); the codes and tokens are [`tokens`]'s.
 //!
 //! A cluster node also has the cluster's shared record
-//! ([`SharedDevices`], its database): a user's devices are read from it
+//! ([`InLog`], its replicated log): a user's devices are read from it
 //! before they count (a receive login, a token, `DEVICES`, `UNLINK`), a
 //! token made or a device unlinked is written there before the client
 //! hears of it, and the flusher writes the positions that moved there too.
@@ -52,7 +52,7 @@ mod tokens;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, DeviceLine, Ko, Presence};
 use crate::router::{LoggedOut, Outlet};
-use crate::store::devices::{self as book, Device, DeviceBook, SharedDevices};
+use crate::store::devices::{self as book, Device, DeviceBook, InLog};
 use crate::store::disk::Disk;
 use crate::store::{UserId, now_ms};
 
@@ -88,7 +88,7 @@ pub struct Devices {
     /// asked of the store, so that each `ACK` asks only for what is new.
     delivered: Mutex<HashMap<UserId, u64>>,
     /// A cluster's shared record of devices (none on a single server).
-    shared: OnceLock<Arc<dyn SharedDevices>>,
+    shared: OnceLock<Arc<InLog>>,
     /// Users whose devices moved since they were last written to `shared`.
     moved: Mutex<HashSet<String>>,
     /// The flusher thread and what stops it.

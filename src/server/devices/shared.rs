@@ -1,5 +1,5 @@
 //! The cluster's side of [`Devices`]: the record of devices that every
-//! node shares ([`SharedDevices`], the database's `devices` table).
+//! node shares ([`InLog`]: settings of the replicated log).
 //!
 //! A single server has no such record, and every function here does
 //! nothing on it. On a cluster node, a user's devices are read from the
@@ -15,14 +15,14 @@ use std::sync::atomic::Ordering;
 
 use super::Devices;
 use crate::protocol::names::fold;
-use crate::store::devices::{SharedDevices, merge};
+use crate::store::devices::{InLog, merge};
 use crate::store::now_ms;
 
 impl Devices {
     /// A cluster node's shared record of devices (set once, at start).
     /// Its book is a cache of the record: it keeps no spare (the module
     /// `store::devices`).
-    pub fn share(&self, shared: Arc<dyn SharedDevices>) {
+    pub fn share(&self, shared: Arc<InLog>) {
         let _ = self.shared.set(shared);
         let _ = self.disk.remove(&self.dir.join(crate::store::devices::SPARE));
     }

@@ -218,16 +218,7 @@ impl Backend for LocalStore {
         key: &str,
         change: KeyChange,
     ) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let kept = Kept::new(key, state.users[user].settings.of(setting.name).collect());
-            let Some(value) = settings::decide(setting, &kept, change)? else {
-                return Ok(()); // nothing changes
-            };
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            let (name, key) = (setting.name.to_string(), key.to_string());
-            state.commit(Record::Set { ts, user: me, name, key, value }, batch)
-        })?;
+        let ((), ticket) = self.inner.write(|state, batch| set(state, batch, user, setting, key, change))?;
         Ok(ticket)
     }
 
@@ -268,6 +259,26 @@ impl Backend for LocalStore {
             }
         })
     }
+}
+
+/// The `SET` record of `user`'s `key` of `setting` that `change` decides
+/// from what is kept; nothing if nothing changes.
+fn set(
+    state: &mut State,
+    batch: &mut Batch,
+    user: UserId,
+    setting: &Setting,
+    key: &str,
+    change: KeyChange,
+) -> Result<(), Ko> {
+    let kept = Kept::new(key, state.users[user].settings.of(setting.name).collect());
+    let Some(value) = settings::decide(setting, &kept, change)? else {
+        return Ok(()); // nothing changes
+    };
+    let ts = state.next_ts(now_ms());
+    let me = state.users[user].name.clone();
+    let (name, key) = (setting.name.to_string(), key.to_string());
+    state.commit(Record::Set { ts, user: me, name, key, value }, batch)
 }
 
 /// A new account joins `#general` (creating it if it is gone).
@@ -423,6 +434,23 @@ impl LocalStore {
             // store stops; a connection that ends after that lands here.
             log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
         }
+    }
+
+    /// A `SET` record that nobody waits for, as [`Backend::change_setting`]
+    /// decides it: where a cluster's device is and when it was seen, at
+    /// the devices' flusher's turn (`store::devices::InLog`). Like an
+    /// acknowledgement, it rides the next batch or the committer's, and
+    /// is applied while writes are refused too, to be written after the
+    /// batch that waits: the flusher never waits for the log, so a
+    /// database gone away cannot hold it, nor a shutdown that flushes.
+    pub fn change_setting_unwaited(
+        &self,
+        user: UserId,
+        setting: &'static Setting,
+        key: &str,
+        change: KeyChange,
+    ) -> Result<(), Ko> {
+        self.inner.write_unwaited(|state, batch| set(state, batch, user, setting, key, change))
     }
 
     /// `user` has several devices or one again (nothing written if that

@@ -5,13 +5,15 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::super::checkpoint;
 use super::super::disk::Disk;
 use super::super::record::Pos;
-use super::super::shared_log::{Role, SharedLog};
+use super::super::shared_log::{Role, SharedLog, unreachable};
 use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Membership, Store, StoreOptions};
 use crate::protocol::{Chat, Text};
@@ -20,12 +22,16 @@ use crate::protocol::{Chat, Text};
 type Batch = (Pos, Vec<u8>, Vec<u8>);
 
 /// The shared log, in memory, and the checkpoints stored in it (their
-/// position and the erasures they carry).
+/// position and the erasures they carry); while its flag is set, it does
+/// not answer (its database fails over).
 #[derive(Default)]
-struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>);
+struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>, AtomicBool);
 
 impl SharedLog for Batches {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
+        if self.2.load(Ordering::SeqCst) {
+            return Err(unreachable("the database does not answer"));
+        }
         self.0.lock().push((base, users.to_vec(), log.to_vec()));
         Ok(())
     }
@@ -198,4 +204,63 @@ fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do()
     }
     follower.checkpoint().unwrap();
     assert_eq!(shared.1.lock().len(), 1);
+}
+
+/// The shared log gone away (its database failing over): the leader's
+/// write that meets it waits, unanswered, and every later one is refused
+/// `KO:UNAVAILABLE` at once, not stored; an acknowledgement and where a
+/// device is, which nobody waits for, are kept meanwhile. Once the log
+/// answers again the committer's retry stores the waiting batch, then
+/// those records, and writes are taken again, with no restart.
+#[test]
+fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refused() {
+    use crate::store::devices::{DEVICE, Device, encode, key};
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, .. } = open(&shared, None);
+    leader.lead().unwrap();
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    let (bob, _) = store.register("bob", "", "password-b").unwrap();
+    let to_bob = |id: &str| vec![(Chat::parse("bob").unwrap(), id.into(), text(id))];
+    let (_, ticket) = store.send(ana, &to_bob("m1"));
+    store.wait(ticket).unwrap();
+
+    shared.2.store(true, Ordering::SeqCst);
+    let (sent, ticket) = store.send(ana, &to_bob("m2"));
+    assert!(sent[0].is_ok(), "{sent:?}");
+    let (answered, answer) = crossbeam_channel::bounded(1);
+    let waiting = leader.clone();
+    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !leader.inner.durable.failed.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the write never met the shared log gone");
+        std::thread::sleep(Duration::from_millis(5)); // polling the committer's state
+    }
+    let (refused, _) = store.send(ana, &to_bob("m3"));
+    assert!(matches!(&refused[0], Err(ko) if ko.code == crate::protocol::Code::Unavailable), "{refused:?}");
+    store.ack(bob, 1);
+    let phone = Device {
+        name: "phone".into(),
+        position: Some(1),
+        seen_ms: 1,
+        address: std::net::IpAddr::from([127, 0, 0, 1]),
+        token: None,
+    };
+    let mut put = |_: &crate::store::settings::Kept| Ok(Some(encode(&phone)));
+    leader.change_setting_unwaited(bob, &DEVICE, &key("phone"), &mut put).unwrap();
+    assert!(answer.try_recv().is_err(), "answered while the shared log is away");
+
+    shared.2.store(false, Ordering::SeqCst);
+    let waited = answer.recv_timeout(Duration::from_secs(10)).expect("the waiting write answered");
+    assert_eq!(waited, Ok(()));
+    leader.sync().unwrap();
+    let logged: Vec<u8> = shared.0.lock().iter().flat_map(|(_, _, log)| log.clone()).collect();
+    let logged = String::from_utf8_lossy(&logged);
+    let at =
+        |what: &str| logged.find(what).unwrap_or_else(|| panic!("{what} not in the shared log: {logged}"));
+    assert!(!logged.contains("m3"), "a refused write is not stored: {logged}");
+    assert!(at(",m2,") < at("ACK,"), "the acknowledgement after the waiting batch: {logged}");
+    assert!(at(",m2,") < at("@phone"), "the device after the waiting batch: {logged}");
+    let (sent, ticket) = store.send(ana, &to_bob("m3"));
+    assert!(sent[0].is_ok(), "{sent:?}");
+    assert_eq!(store.wait(ticket), Ok(()));
 }
