@@ -29,6 +29,7 @@ use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
 use crate::store::devices::{DeviceBook, FILE as DEVICES};
 use crate::store::password::DEFAULT_KDF_COST;
 
+mod disable;
 pub mod export;
 mod import;
 pub mod live;
@@ -311,12 +312,12 @@ pub fn run(command: UsersCommand) -> Result<()> {
             })?;
         }
         UsersCommand::Disable { name, at } => {
-            let changed = reach::set_disabled(&at, &name, true)?;
+            let changed = disable::set_disabled(&at, &name, true)?;
             let said = if changed { Msg::AccountDisabled } else { Msg::AlreadyDisabled };
             println!("{}", tr!(said, name = name));
         }
         UsersCommand::Enable { name, at } => {
-            let changed = reach::set_disabled(&at, &name, false)?;
+            let changed = disable::set_disabled(&at, &name, false)?;
             let said = if changed { Msg::AccountEnabled } else { Msg::NotDisabled };
             println!("{}", tr!(said, name = name));
         }
@@ -380,11 +381,7 @@ fn list(data_dir: &Path, all: bool) -> Result<usize> {
             () => String::new(),
         };
         let stored = stored_mark(accounts.stored_bytes(&a.name));
-        let off = if crate::store::disabled::is_disabled(data_dir, &a.name) {
-            tr!(Msg::DisabledMark)
-        } else {
-            String::new()
-        };
+        let off = if accounts.is_disabled(&a.name) { tr!(Msg::DisabledMark) } else { String::new() };
         let admin = if accounts.is_admin(&a.name) { tr!(Msg::AdminMark) } else { String::new() };
         let rest: Vec<&str> =
             [a.email.as_str(), admin.as_str(), stored.as_str(), mark.as_str(), off.as_str()]

@@ -1,46 +1,36 @@
-//! A cluster's door (`store::door`): invite codes and disabled accounts in
-//! its database, so that `wachat users invite --store …` prints codes
-//! for the whole cluster, a student redeems one through
-//! whichever node it reaches, once, and `wachat users disable --store …`
-//! shuts a student out of every node.
+//! A cluster's door (`store::door`): invite codes in its database, so
+//! that `wachat users invite --store …` prints codes for the whole
+//! cluster, and a student redeems one through whichever node it
+//! reaches, once.
 //!
 //! A code is taken as a single server renames its file: its row locked
 //! (`FOR UPDATE`), judged by the one rule ([`invites::judge`]), marked
 //! used, committed before the account is created. Two students typing the
 //! same code on two nodes queue on the row; the second finds it used.
 //!
-//! A disabled name is a row of `disabled`. Every login reads it; every
-//! node's operator thread reads them all twice a second and closes the
-//! sessions of the names newly there (`server::operator`), as a single
-//! server looks at its `disabled/` folder. While no primary answers, a
-//! node goes by the names it read last.
-//!
-//! A teacher's request (`wachat users add --store …`)
+//! A teacher's request (`wachat users add|disable --store …`)
 //! is a row of `admin_requests`: the command inserts it and waits; one
 //! live node takes it (`FOR UPDATE SKIP LOCKED`: two nodes looking at
 //! once take two different rows), makes the changes through its backend
 //! and writes the answer into the row, which the command reads and
-//! deletes.
+//! deletes. With no node running, `disable` and `enable` write their
+//! record into the log themselves ([`PgDoor::write_unled`]).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
 
 use super::db::{Db, OrKo, count};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
 use crate::protocol::names::fold;
+use crate::store::disabled;
 use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
 use crate::store::invites::{self, Kept, Refused};
+use crate::store::record::{Pos, Record};
 
 /// The door in the cluster's database.
 pub struct PgDoor {
     db: Arc<Db>,
-    /// The disabled names read last: what a login is checked against while
-    /// the database does not answer.
-    disabled_last: Mutex<BTreeSet<String>>,
     /// This node's name, written into the requests it takes (`None`: a
     /// command's door, which takes none).
     node: Option<String>,
@@ -53,7 +43,7 @@ const STALE_REQUEST_MS: i64 = 3_600_000;
 impl PgDoor {
     /// The door of node `node`.
     pub fn new(db: Arc<Db>, node: &str) -> PgDoor {
-        PgDoor { db, disabled_last: Mutex::default(), node: Some(node.to_string()) }
+        PgDoor { db, node: Some(node.to_string()) }
     }
 
     /// The door of the cluster at `--store` `store`, for `wachat users`
@@ -63,7 +53,7 @@ impl PgDoor {
         let db = Arc::new(Db::new(store)?);
         let mut client = db.connect_at_start()?;
         super::schema::upgrade(&mut client, &db.url)?;
-        Ok(PgDoor { db, disabled_last: Mutex::default(), node: None })
+        Ok(PgDoor { db, node: None })
     }
 
     /// The database's URL, without a password, for messages.
@@ -87,6 +77,86 @@ impl PgDoor {
             .or_ko("reading the accounts")?;
         Ok(rows.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect())
     }
+
+    /// `wachat users disable|enable --store` with no node leading: the
+    /// record written into the log by the command itself, as `wachat
+    /// migrate` writes without a leader ([`write_unled`](super::log::write_unled)),
+    /// in one transaction that holds the lease's row and moves it on to
+    /// a new epoch, let go: a leader frozen past its term finds its next
+    /// batch fenced off, and the next node to start takes the lease and
+    /// applies the record with the rest. `user` is the account's name as
+    /// registered. `Ok(None)`: a node leads (its lease is held and
+    /// renewed), which the command asks instead; `Ok(Some(false))`: it
+    /// already was so, nothing written.
+    pub fn write_unled(&self, user: &str, on: bool) -> std::result::Result<Option<bool>, Ko> {
+        const DOING: &str = "writing into the log";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let term = super::lease::TERM.as_millis() as f64;
+        let lease = tx
+            .query_opt(
+                "SELECT holder <> '' AND extract(epoch FROM now() - renewed) * 1000 <= $1::float8 \
+                 FROM lease FOR UPDATE",
+                &[&term],
+            )
+            .or_ko(DOING)?;
+        if lease.is_some_and(|row| row.get::<_, bool>(0)) {
+            return Ok(None);
+        }
+        if disabled_in_log(&mut tx, user).or_ko("reading the log")? == on {
+            return Ok(Some(false));
+        }
+        let mut records = Vec::new();
+        Record::disabled(crate::store::now_ms(), user, on).encode(&mut records);
+        let end = super::log::end(&mut tx).or_ko(DOING)?;
+        super::log::write_unled(&mut tx, end, Vec::new(), &records).or_ko(DOING)?;
+        tx.execute(
+            "UPDATE lease SET epoch = epoch + 1, holder = '', renewed = now() - interval '1 hour'",
+            &[],
+        )
+        .or_ko(DOING)?;
+        tx.commit().or_ko(DOING)?;
+        Ok(Some(true))
+    }
+}
+
+/// Whether the log disables `user` (`store::disabled`): the newest
+/// checkpoint's `SET` row of it, then the records after the checkpoint.
+fn disabled_in_log(tx: &mut postgres::Transaction, user: &str) -> std::result::Result<bool, postgres::Error> {
+    let is_user = |name: &str| fold(name) == fold(user);
+    let mut on = false;
+    let from = super::checkpoint::newest(tx)?.unwrap_or(0);
+    let parts =
+        tx.query("SELECT bytes FROM checkpoint_parts WHERE pos = $1 ORDER BY part", &[&(from as i64)])?;
+    let checkpoint: Vec<u8> = parts.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect();
+    for row in String::from_utf8_lossy(&checkpoint).lines() {
+        let f: Vec<&str> = row.split(',').collect();
+        if let ["SET", name, setting, key, _] = f[..]
+            && is_user(name)
+            && setting == disabled::DISABLED.name
+            && key == disabled::KEY
+        {
+            on = true;
+        }
+    }
+    for row in tx.query("SELECT pos, records FROM log ORDER BY pos", &[])? {
+        let (mut at, records): (i64, Vec<u8>) = (row.get(0), row.get(1));
+        for line in String::from_utf8_lossy(&records).split_terminator('\n') {
+            let here = at as Pos;
+            at += line.len() as i64 + 1;
+            if here < from {
+                continue; // in the checkpoint
+            }
+            if let Ok(Record::Set { user: name, name: setting, key, value, .. }) = Record::decode(line)
+                && is_user(&name)
+                && setting == disabled::DISABLED.name
+                && key == disabled::KEY
+            {
+                on = value.is_some();
+            }
+        }
+    }
+    Ok(on)
 }
 
 impl Door for PgDoor {
@@ -159,43 +229,6 @@ impl Door for PgDoor {
         }
         tx.commit().or_ko(DOING)?;
         Ok(was)
-    }
-
-    fn set_disabled(&self, name: &str, on: bool) -> std::result::Result<bool, Ko> {
-        let mut conn = self.db.get()?;
-        let folded = fold(name);
-        let changed = if on {
-            conn.execute("INSERT INTO disabled (folded) VALUES ($1) ON CONFLICT DO NOTHING", &[&folded])
-        } else {
-            conn.execute("DELETE FROM disabled WHERE folded = $1", &[&folded])
-        };
-        Ok(changed.or_ko("disabling an account")? == 1)
-    }
-
-    fn is_disabled(&self, name: &str) -> bool {
-        let folded = fold(name);
-        let read = self.db.get().and_then(|mut conn| {
-            conn.query_opt("SELECT 1 FROM disabled WHERE folded = $1", &[&folded])
-                .or_ko("reading a disabled account")
-        });
-        match read {
-            Ok(row) => row.is_some(),
-            Err(_) => self.disabled_last.lock().contains(&folded),
-        }
-    }
-
-    fn disabled(&self) -> BTreeSet<String> {
-        let read = self.db.get().and_then(|mut conn| {
-            conn.query("SELECT folded FROM disabled", &[]).or_ko("reading the disabled accounts")
-        });
-        match read {
-            Ok(rows) => {
-                let names: BTreeSet<String> = rows.iter().map(|row| row.get(0)).collect();
-                names.clone_into(&mut self.disabled_last.lock());
-                names
-            }
-            Err(_) => self.disabled_last.lock().clone(),
-        }
     }
 
     /// Inserts the request (deleting those a killed command left), then

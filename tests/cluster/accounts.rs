@@ -192,6 +192,31 @@ fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
     assert!(users(&cluster, &["enable", "ana"]).out.contains("was not disabled"));
 }
 
+/// With no node running, `wachat users disable|enable --store` writes
+/// its record into the cluster's log itself, under a new epoch of the
+/// lease; the next node to start applies it: the account is refused, and
+/// enabled again through that running node.
+#[test]
+fn an_account_disabled_while_no_node_runs_is_refused_by_the_next_node() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    assert!(a.terminate().success(), "stopped, it lets go of its lease");
+    let epoch = |cluster: &Cluster| -> i64 {
+        cluster.pg.client().query_one("SELECT epoch FROM lease", &[]).unwrap().get(0)
+    };
+    let before = epoch(&cluster);
+    let said = users(&cluster, &["disable", "ANA"]);
+    assert_eq!(said.out, "ANA disabled: its logins are refused, its sessions closed\n", "{}", said.err);
+    assert_eq!(epoch(&cluster), before + 1, "a leader of the old epoch is fenced off");
+    assert!(users(&cluster, &["disable", "ana"]).out.contains("was already disabled"));
+    let b = cluster.node("b");
+    let refused = b.send_conn().request(&format!("LOGIN:ana:{PW}"));
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+    assert_eq!(users(&cluster, &["enable", "ana"]).out, "ana enabled: it may log in again\n");
+    b.login_send("ana", PW);
+}
+
 /// `wachat users list --store` lists the cluster's accounts as its
 /// database has them, beside running nodes: who is online on any node,
 /// rooms, chats and unread messages, and the marks (disabled; deleted by
