@@ -232,11 +232,13 @@ impl Door for PgDoor {
     }
 
     /// Inserts the request (deleting those a killed command left), then
-    /// reads its row until a node has answered, and deletes it.
+    /// reads its row until a node has answered, and deletes it. Each
+    /// statement borrows a connection of its own: one held through the
+    /// whole wait would outlive the database calls' deadline and be cut.
     fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
         const DOING: &str = "asking the nodes";
-        let mut conn = self.db.get()?;
         let now = crate::store::now_ms() as i64;
+        let mut conn = self.db.get()?;
         conn.execute("DELETE FROM admin_requests WHERE asked_ms < $1", &[&(now - STALE_REQUEST_MS)])
             .or_ko(DOING)?;
         let row = conn
@@ -245,11 +247,15 @@ impl Door for PgDoor {
                 &[&kind.name(), &body, &now],
             )
             .or_ko(DOING)?;
+        drop(conn);
         let id: i64 = row.get(0);
         let deadline = Instant::now() + within;
         let answer = loop {
-            let row =
-                conn.query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+            let row = self
+                .db
+                .get()?
+                .query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id])
+                .or_ko(DOING)?;
             if let Some(answer) = row.get::<_, Option<Vec<u8>>>(0) {
                 break Some(answer);
             }
@@ -258,7 +264,7 @@ impl Door for PgDoor {
             }
             std::thread::sleep(LOOK_FOR_ANSWER);
         };
-        conn.execute("DELETE FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+        self.db.get()?.execute("DELETE FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
         Ok(answer)
     }
 
