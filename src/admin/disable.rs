@@ -1,12 +1,14 @@
 //! `wachat users disable|enable NAME`: a disabled account is a record of
 //! the log (`store::disabled`). The running server (a cluster's leader)
-//! writes it when asked at its door (`server::operator::changes`),
+//! writes it when asked at its door, as it makes the changes of `users
+//! add` (`admin::room::ask`, answered by `server::operator::changes`),
 //! refuses the account's next login and closes its open sessions as it
 //! writes it (every node of a cluster as it applies it). With no server
-//! running, the command writes it itself: into the data directory, as
-//! `users add` does (`store::accounts::Accounts`), or into a cluster's
-//! log with no leader (`cluster::door::PgDoor::write_unled`); the next
-//! start refuses the account.
+//! running on a data directory, the command writes it there itself, as
+//! `users add` does (`store::accounts::Accounts`); the next start refuses
+//! the account. A cluster's log is written by its leader alone: with no
+//! node running, the command says so after its wait, and nothing is
+//! written.
 
 use super::reach::{OpenedDoor, ServerAt, server_runs};
 use crate::error::{Error, Result};
@@ -28,21 +30,15 @@ pub fn set_disabled(at: &ServerAt, name: &str, on: bool) -> Result<bool> {
             false => Ok(false),
         };
     };
-    match &door {
-        OpenedDoor::Folder(_, dir) if !server_runs(dir) => {
-            let mut accounts = crate::store::accounts::Accounts::open(dir)?;
-            let changed = accounts.set_disabled(&account.name, on);
-            return changed.map_err(|e| super::explain(e, dir, &[], |_| String::new()));
-        }
-        OpenedDoor::Folder(..) => {}
-        #[cfg(feature = "cluster")]
-        OpenedDoor::Cluster(pg) => {
-            if let Some(changed) = pg.write_unled(&account.name, on).map_err(|ko| door.error(ko))? {
-                return Ok(changed);
-            }
-        }
+    if let OpenedDoor::Folder(_, dir) = &door
+        && !server_runs(dir)
+    {
+        let mut accounts = crate::store::accounts::Accounts::open(dir)?;
+        let changed = accounts.set_disabled(&account.name, on);
+        return changed.map_err(|e| super::explain(e, dir, &[], |_| String::new()));
     }
-    // A server runs there (a cluster's leader): it writes the record.
+    // A server runs there, or a cluster's nodes may: it (the leader)
+    // writes the record; unanswered, the command fails.
     match super::room::ask(&door, &[Change::disabled(&account.name, on)])?[..] {
         [Outcome::Unchanged] => Ok(false),
         [Outcome::Refused(ref why)] => Err(Error::Usage(why.clone())),

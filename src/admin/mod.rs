@@ -11,8 +11,9 @@
 //! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`, `invite`) |
 //! | `import.rs` | `import`: a class from a roster, all or none |
 //! | `password.rs` | where a new password comes from (a prompt, stdin, made up) |
-//! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there; `disable`, `enable` |
+//! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there |
 //! | `room.rs` | the same beside a running server, which makes the change; `users room` |
+//! | `disable.rs` | `disable`, `enable`: the record written by the running server, or in a stopped one's directory |
 //! | `live.rs` | `list` beside a running server: the accounts and their live figures |
 //! | `export.rs` | `users export`: what the server holds of one account |
 //! | `web_port.rs` | `web.csv`: the web port `serve` listens on, for `invite`'s link |

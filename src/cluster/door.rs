@@ -8,13 +8,15 @@
 //! used, committed before the account is created. Two students typing the
 //! same code on two nodes queue on the row; the second finds it used.
 //!
-//! A teacher's request (`wachat users add|disable --store …`)
-//! is a row of `admin_requests`: the command inserts it and waits; one
-//! live node takes it (`FOR UPDATE SKIP LOCKED`: two nodes looking at
-//! once take two different rows), makes the changes through its backend
-//! and writes the answer into the row, which the command reads and
-//! deletes. With no node running, `disable` and `enable` write their
-//! record into the log themselves ([`PgDoor::write_unled`]).
+//! A teacher's request (`wachat users add|disable --store …`) is a row
+//! of `admin_requests`: the command inserts it and waits; the node that
+//! holds the lease takes it (`FOR UPDATE SKIP LOCKED`), makes the
+//! changes through its store, which writes them into the log, and writes
+//! the answer into the row, which the command reads and deletes. No
+//! other node takes one ([`PgDoor::next_request`]): a follower writes
+//! nothing itself, and a leader deposed but not yet stopped could only
+//! refuse it. With no node leading, the request waits for the next
+//! leader, until the command gives up and deletes it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,11 +24,8 @@ use std::time::{Duration, Instant};
 use super::db::{Db, OrKo, count};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
-use crate::protocol::names::fold;
-use crate::store::disabled;
 use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
 use crate::store::invites::{self, Kept, Refused};
-use crate::store::record::{Pos, Record};
 
 /// The door in the cluster's database.
 pub struct PgDoor {
@@ -77,86 +76,6 @@ impl PgDoor {
             .or_ko("reading the accounts")?;
         Ok(rows.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect())
     }
-
-    /// `wachat users disable|enable --store` with no node leading: the
-    /// record written into the log by the command itself, as `wachat
-    /// migrate` writes without a leader ([`write_unled`](super::log::write_unled)),
-    /// in one transaction that holds the lease's row and moves it on to
-    /// a new epoch, let go: a leader frozen past its term finds its next
-    /// batch fenced off, and the next node to start takes the lease and
-    /// applies the record with the rest. `user` is the account's name as
-    /// registered. `Ok(None)`: a node leads (its lease is held and
-    /// renewed), which the command asks instead; `Ok(Some(false))`: it
-    /// already was so, nothing written.
-    pub fn write_unled(&self, user: &str, on: bool) -> std::result::Result<Option<bool>, Ko> {
-        const DOING: &str = "writing into the log";
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko(DOING)?;
-        let term = super::lease::TERM.as_millis() as f64;
-        let lease = tx
-            .query_opt(
-                "SELECT holder <> '' AND extract(epoch FROM now() - renewed) * 1000 <= $1::float8 \
-                 FROM lease FOR UPDATE",
-                &[&term],
-            )
-            .or_ko(DOING)?;
-        if lease.is_some_and(|row| row.get::<_, bool>(0)) {
-            return Ok(None);
-        }
-        if disabled_in_log(&mut tx, user).or_ko("reading the log")? == on {
-            return Ok(Some(false));
-        }
-        let mut records = Vec::new();
-        Record::disabled(crate::store::now_ms(), user, on).encode(&mut records);
-        let end = super::log::end(&mut tx).or_ko(DOING)?;
-        super::log::write_unled(&mut tx, end, Vec::new(), &records).or_ko(DOING)?;
-        tx.execute(
-            "UPDATE lease SET epoch = epoch + 1, holder = '', renewed = now() - interval '1 hour'",
-            &[],
-        )
-        .or_ko(DOING)?;
-        tx.commit().or_ko(DOING)?;
-        Ok(Some(true))
-    }
-}
-
-/// Whether the log disables `user` (`store::disabled`): the newest
-/// checkpoint's `SET` row of it, then the records after the checkpoint.
-fn disabled_in_log(tx: &mut postgres::Transaction, user: &str) -> std::result::Result<bool, postgres::Error> {
-    let is_user = |name: &str| fold(name) == fold(user);
-    let mut on = false;
-    let from = super::checkpoint::newest(tx)?.unwrap_or(0);
-    let parts =
-        tx.query("SELECT bytes FROM checkpoint_parts WHERE pos = $1 ORDER BY part", &[&(from as i64)])?;
-    let checkpoint: Vec<u8> = parts.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect();
-    for row in String::from_utf8_lossy(&checkpoint).lines() {
-        let f: Vec<&str> = row.split(',').collect();
-        if let ["SET", name, setting, key, _] = f[..]
-            && is_user(name)
-            && setting == disabled::DISABLED.name
-            && key == disabled::KEY
-        {
-            on = true;
-        }
-    }
-    for row in tx.query("SELECT pos, records FROM log ORDER BY pos", &[])? {
-        let (mut at, records): (i64, Vec<u8>) = (row.get(0), row.get(1));
-        for line in String::from_utf8_lossy(&records).split_terminator('\n') {
-            let here = at as Pos;
-            at += line.len() as i64 + 1;
-            if here < from {
-                continue; // in the checkpoint
-            }
-            if let Ok(Record::Set { user: name, name: setting, key, value, .. }) = Record::decode(line)
-                && is_user(&name)
-                && setting == disabled::DISABLED.name
-                && key == disabled::KEY
-            {
-                on = value.is_some();
-            }
-        }
-    }
-    Ok(on)
 }
 
 impl Door for PgDoor {
@@ -268,12 +187,15 @@ impl Door for PgDoor {
         Ok(answer)
     }
 
+    /// The oldest request nobody took, taken by this node only while it
+    /// holds the lease (see the module documentation).
     fn next_request(&self) -> Option<Asked> {
         let node = self.node.as_deref()?;
         let taken = self.db.get().and_then(|mut conn| {
             conn.query_opt(
                 "UPDATE admin_requests SET taken_by = $1 WHERE id = (SELECT id FROM admin_requests \
-                 WHERE taken_by IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, body",
+                 WHERE taken_by IS NULL AND EXISTS (SELECT 1 FROM lease WHERE holder = $1) \
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, body",
                 &[&node],
             )
             .or_ko("taking a request of wachat users")

@@ -7,9 +7,9 @@
 //! (`store::settings`): a `SET` record of the log, applied to the one
 //! `State` as every other record is, so a single server and every node
 //! of a cluster know it the same way. The server writes it (the command
-//! asks the running server, `server::operator::changes`), or the command
-//! itself when no server runs (`store::accounts::Accounts`, a cluster's
-//! `cluster::door::write_unled`); the record is made by
+//! asks the running server, a cluster's leader,
+//! `server::operator::changes`), or the command itself when no server
+//! runs on a data directory (`store::accounts::Accounts`); the record is made by
 //! `Record::disabled`, read and changed by `Store::is_disabled` and
 //! `store::set_disabled`. Every login asks the state
 //! (`server::auth::refuse_disabled`); the record, once written or applied
