@@ -155,9 +155,8 @@
 //! without spawning. And the **presence timer** (one), which tells a
 //! user's roommates a `JOINED`/`LEFT` that its limit held back, at the
 //! deadline the limit sets (`server::presence`). The **operator** thread
-//! (one) looks at the data directory twice a second for accounts an
-//! administrator disabled and for `wachat users list`'s questions
-//! (`server::operator`); with `--metrics`, one **metrics** accept thread
+//! (one) looks at the door twice a second for the questions and changes
+//! of `wachat users` (`server::operator`); with `--metrics`, one **metrics** accept thread
 //! and a thread per scrape, at most 32 at once and 4 an address
 //! (`web::metrics`).
 //!
@@ -178,7 +177,6 @@
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time (1.2: a name registered again after its quarantine has a newer row, which counts) |
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), and its name registered again after its quarantine (`REUSE`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
-//! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
 //! | `accounts.request`, `accounts.answer` | `wachat users add\|import\|passwd\|admin\|room` asking a running server for changes to accounts, and its answer (`server::operator::changes`); all these requests are left and taken at the door, `store::door` |

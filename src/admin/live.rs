@@ -3,10 +3,11 @@
 //! and the same rows for the other commands' checks (`reach.rs`).
 //!
 //! `list` reads `users.csv` (append-only, or replaced whole by a rename:
-//! safe to read while the server appends), marks disabled and removed
-//! accounts, and, when a server runs on the directory, asks it for each
-//! account's presence and usage at its door (`status.request`, answered
-//! within a second in `status.csv`); and whether it is deleted, since the
+//! safe to read while the server appends), marks removed accounts, and,
+//! when a server runs on the directory, asks it for each account's
+//! presence and usage at its door (`status.request`, answered within a
+//! second in `status.csv`); whether it is disabled (a record of its log);
+//! and whether it is deleted, since the
 //! server knows a `DELACCOUNT` before `users.csv` says it (the state the
 //! server has, as the same command shows once it stopped). On a cluster
 //! (`--store`) the rows are those its log carries ([`read_cluster`]), and
@@ -19,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::server::operator::STATUS_HEADER;
-use crate::store::disabled;
 use crate::store::door::Asking;
 use crate::store::users::USERS_HEADER;
 
@@ -52,24 +52,25 @@ pub struct Live {
     pub admin: bool,
 }
 
-/// The accounts of `users.csv`, marked disabled or removed.
+/// The accounts of `users.csv`, marked removed.
 pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
     let path = data_dir.join("users.csv");
     let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("{}", path.display()), e))?;
-    rows_of(&path, &bytes, &disabled::all(data_dir))
+    rows_of(&path, &bytes)
 }
 
 /// `users list --store`: a cluster's accounts, as its log carries them
-/// (its nodes may be running), marked disabled.
+/// (its nodes may be running).
 #[cfg(feature = "cluster")]
 pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
     let mut bytes = format!("{USERS_HEADER}\n").into_bytes();
     bytes.extend(door.accounts().map_err(|ko| door.error(ko))?);
-    rows_of(Path::new("users.csv"), &bytes, &crate::store::door::Door::disabled(door))
+    rows_of(Path::new("users.csv"), &bytes)
 }
 
-/// The rows of `users.csv`'s `bytes`, marked disabled (`off`) or removed.
-fn rows_of(path: &Path, bytes: &[u8], off: &std::collections::BTreeSet<String>) -> Result<Vec<Row>> {
+/// The rows of `users.csv`'s `bytes`, marked removed (and deleted, as the
+/// file says it).
+fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Row>> {
     // A row being appended right now may be torn: only whole lines count.
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut rows: Vec<Row> = Vec::new();
@@ -80,7 +81,7 @@ fn rows_of(path: &Path, bytes: &[u8], off: &std::collections::BTreeSet<String>) 
         let name = row.get(0).unwrap_or_default().to_string();
         let i = *at.entry(crate::protocol::names::fold(&name)).or_insert(rows.len());
         let row = Row {
-            disabled: off.contains(&crate::protocol::names::fold(&name)),
+            disabled: false,
             email: row.get(1).unwrap_or_default().to_string(),
             removed: row.get(2).unwrap_or_default().starts_with(crate::store::accounts::REMOVED),
             deleted: crate::store::state::deleted_at(row.get(2).unwrap_or_default()).is_some(),
@@ -114,6 +115,7 @@ pub fn read_status(rows: &mut [Row], text: &[u8]) -> Result<()> {
             // The server's word: an account deleted a moment ago is not in
             // `users.csv` as deleted yet.
             r.deleted |= field(7) == "true";
+            r.disabled = field(8) == "true";
             r.live = Some(Live {
                 online: field(1) == "true",
                 last_seen_ms: field(2).parse().ok(),

@@ -11,8 +11,9 @@
 //! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`, `invite`) |
 //! | `import.rs` | `import`: a class from a roster, all or none |
 //! | `password.rs` | where a new password comes from (a prompt, stdin, made up) |
-//! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there; `disable`, `enable` |
+//! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there |
 //! | `room.rs` | the same beside a running server, which makes the change; `users room` |
+//! | `disable.rs` | `disable`, `enable`: the record written by the running server, or in a stopped one's directory |
 //! | `live.rs` | `list` beside a running server: the accounts and their live figures |
 //! | `export.rs` | `users export`: what the server holds of one account |
 //! | `web_port.rs` | `web.csv`: the web port `serve` listens on, for `invite`'s link |
@@ -29,6 +30,7 @@ use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
 use crate::store::devices::{DeviceBook, FILE as DEVICES};
 use crate::store::password::DEFAULT_KDF_COST;
 
+mod disable;
 pub mod export;
 mod import;
 pub mod live;
@@ -311,12 +313,12 @@ pub fn run(command: UsersCommand) -> Result<()> {
             })?;
         }
         UsersCommand::Disable { name, at } => {
-            let changed = reach::set_disabled(&at, &name, true)?;
+            let changed = disable::set_disabled(&at, &name, true)?;
             let said = if changed { Msg::AccountDisabled } else { Msg::AlreadyDisabled };
             println!("{}", tr!(said, name = name));
         }
         UsersCommand::Enable { name, at } => {
-            let changed = reach::set_disabled(&at, &name, false)?;
+            let changed = disable::set_disabled(&at, &name, false)?;
             let said = if changed { Msg::AccountEnabled } else { Msg::NotDisabled };
             println!("{}", tr!(said, name = name));
         }
@@ -380,11 +382,7 @@ fn list(data_dir: &Path, all: bool) -> Result<usize> {
             () => String::new(),
         };
         let stored = stored_mark(accounts.stored_bytes(&a.name));
-        let off = if crate::store::disabled::is_disabled(data_dir, &a.name) {
-            tr!(Msg::DisabledMark)
-        } else {
-            String::new()
-        };
+        let off = if accounts.is_disabled(&a.name) { tr!(Msg::DisabledMark) } else { String::new() };
         let admin = if accounts.is_admin(&a.name) { tr!(Msg::AdminMark) } else { String::new() };
         let rest: Vec<&str> =
             [a.email.as_str(), admin.as_str(), stored.as_str(), mark.as_str(), off.as_str()]

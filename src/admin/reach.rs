@@ -6,12 +6,8 @@
 //! of a running server it leaves there ([`OpenedDoor::ask`]); the server
 //! (one node of a cluster) answers from its own state.
 //!
-//! `disable`/`enable` ([`set_disabled`]) change the door itself: they
-//! create or delete `disabled/<name>` (see `store::disabled`) or a
-//! cluster's row; the running server refuses the account's next login at
-//! once and closes its open sessions within half a second
-//! (`server::operator`). They work with no server running too: the flag
-//! waits for the next start.
+//! `disable`/`enable` (`admin::disable`) ask it too: the running server
+//! (a cluster's leader) writes their record into its log.
 //!
 //! A cluster node's data directory holds only its device cache: a command
 //! pointed at it would edit accounts no server reads. It is refused
@@ -139,19 +135,6 @@ impl OpenedDoor {
             OpenedDoor::Cluster(pg) => pg.error(ko),
         }
     }
-}
-
-/// `users disable` (`on`) or `users enable`, at a data directory or a
-/// cluster's database: true if it changed anything.
-pub fn set_disabled(at: &ServerAt, name: &str, on: bool) -> Result<bool> {
-    if crate::protocol::names::check_name(name).is_err() {
-        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
-    }
-    let door = OpenedDoor::open(at)?;
-    if on && !door.has_account(name)? {
-        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
-    }
-    door.as_dyn().set_disabled(name, on).map_err(|ko| door.error(ko))
 }
 
 /// Whether a server runs on `dir` now (it holds the directory's lock).

@@ -31,7 +31,7 @@ use crate::store::door::Asking;
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// Asks the running server for `changes`; their outcomes, in order.
-fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>> {
+pub(super) fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>> {
     let answer = door.ask(Asking::Accounts, &changes::request_body(changes), ANSWER_WITHIN)?;
     let outcomes = changes::read_answer(&answer);
     if outcomes.len() != changes.len() {

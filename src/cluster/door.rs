@@ -1,46 +1,35 @@
-//! A cluster's door (`store::door`): invite codes and disabled accounts in
-//! its database, so that `wachat users invite --store …` prints codes
-//! for the whole cluster, a student redeems one through
-//! whichever node it reaches, once, and `wachat users disable --store …`
-//! shuts a student out of every node.
+//! A cluster's door (`store::door`): invite codes in its database, so
+//! that `wachat users invite --store …` prints codes for the whole
+//! cluster, and a student redeems one through whichever node it
+//! reaches, once.
 //!
 //! A code is taken as a single server renames its file: its row locked
 //! (`FOR UPDATE`), judged by the one rule ([`invites::judge`]), marked
 //! used, committed before the account is created. Two students typing the
 //! same code on two nodes queue on the row; the second finds it used.
 //!
-//! A disabled name is a row of `disabled`. Every login reads it; every
-//! node's operator thread reads them all twice a second and closes the
-//! sessions of the names newly there (`server::operator`), as a single
-//! server looks at its `disabled/` folder. While no primary answers, a
-//! node goes by the names it read last.
-//!
-//! A teacher's request (`wachat users add --store …`)
-//! is a row of `admin_requests`: the command inserts it and waits; one
-//! live node takes it (`FOR UPDATE SKIP LOCKED`: two nodes looking at
-//! once take two different rows), makes the changes through its backend
-//! and writes the answer into the row, which the command reads and
-//! deletes.
+//! A teacher's request (`wachat users add|disable --store …`) is a row
+//! of `admin_requests`: the command inserts it and waits; the node that
+//! holds the lease takes it (`FOR UPDATE SKIP LOCKED`), makes the
+//! changes through its store, which writes them into the log, and writes
+//! the answer into the row, which the command reads and deletes. No
+//! other node takes one ([`PgDoor::next_request`]): a follower writes
+//! nothing itself, and a leader deposed but not yet stopped could only
+//! refuse it. With no node leading, the request waits for the next
+//! leader, until the command gives up and deletes it.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
 
 use super::db::{Db, OrKo, count};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
-use crate::protocol::names::fold;
 use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
 use crate::store::invites::{self, Kept, Refused};
 
 /// The door in the cluster's database.
 pub struct PgDoor {
     db: Arc<Db>,
-    /// The disabled names read last: what a login is checked against while
-    /// the database does not answer.
-    disabled_last: Mutex<BTreeSet<String>>,
     /// This node's name, written into the requests it takes (`None`: a
     /// command's door, which takes none).
     node: Option<String>,
@@ -53,7 +42,7 @@ const STALE_REQUEST_MS: i64 = 3_600_000;
 impl PgDoor {
     /// The door of node `node`.
     pub fn new(db: Arc<Db>, node: &str) -> PgDoor {
-        PgDoor { db, disabled_last: Mutex::default(), node: Some(node.to_string()) }
+        PgDoor { db, node: Some(node.to_string()) }
     }
 
     /// The door of the cluster at `--store` `store`, for `wachat users`
@@ -63,7 +52,7 @@ impl PgDoor {
         let db = Arc::new(Db::new(store)?);
         let mut client = db.connect_at_start()?;
         super::schema::upgrade(&mut client, &db.url)?;
-        Ok(PgDoor { db, disabled_last: Mutex::default(), node: None })
+        Ok(PgDoor { db, node: None })
     }
 
     /// The database's URL, without a password, for messages.
@@ -161,49 +150,14 @@ impl Door for PgDoor {
         Ok(was)
     }
 
-    fn set_disabled(&self, name: &str, on: bool) -> std::result::Result<bool, Ko> {
-        let mut conn = self.db.get()?;
-        let folded = fold(name);
-        let changed = if on {
-            conn.execute("INSERT INTO disabled (folded) VALUES ($1) ON CONFLICT DO NOTHING", &[&folded])
-        } else {
-            conn.execute("DELETE FROM disabled WHERE folded = $1", &[&folded])
-        };
-        Ok(changed.or_ko("disabling an account")? == 1)
-    }
-
-    fn is_disabled(&self, name: &str) -> bool {
-        let folded = fold(name);
-        let read = self.db.get().and_then(|mut conn| {
-            conn.query_opt("SELECT 1 FROM disabled WHERE folded = $1", &[&folded])
-                .or_ko("reading a disabled account")
-        });
-        match read {
-            Ok(row) => row.is_some(),
-            Err(_) => self.disabled_last.lock().contains(&folded),
-        }
-    }
-
-    fn disabled(&self) -> BTreeSet<String> {
-        let read = self.db.get().and_then(|mut conn| {
-            conn.query("SELECT folded FROM disabled", &[]).or_ko("reading the disabled accounts")
-        });
-        match read {
-            Ok(rows) => {
-                let names: BTreeSet<String> = rows.iter().map(|row| row.get(0)).collect();
-                names.clone_into(&mut self.disabled_last.lock());
-                names
-            }
-            Err(_) => self.disabled_last.lock().clone(),
-        }
-    }
-
     /// Inserts the request (deleting those a killed command left), then
-    /// reads its row until a node has answered, and deletes it.
+    /// reads its row until a node has answered, and deletes it. Each
+    /// statement borrows a connection of its own: one held through the
+    /// whole wait would outlive the database calls' deadline and be cut.
     fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
         const DOING: &str = "asking the nodes";
-        let mut conn = self.db.get()?;
         let now = crate::store::now_ms() as i64;
+        let mut conn = self.db.get()?;
         conn.execute("DELETE FROM admin_requests WHERE asked_ms < $1", &[&(now - STALE_REQUEST_MS)])
             .or_ko(DOING)?;
         let row = conn
@@ -212,11 +166,15 @@ impl Door for PgDoor {
                 &[&kind.name(), &body, &now],
             )
             .or_ko(DOING)?;
+        drop(conn);
         let id: i64 = row.get(0);
         let deadline = Instant::now() + within;
         let answer = loop {
-            let row =
-                conn.query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+            let row = self
+                .db
+                .get()?
+                .query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id])
+                .or_ko(DOING)?;
             if let Some(answer) = row.get::<_, Option<Vec<u8>>>(0) {
                 break Some(answer);
             }
@@ -225,16 +183,19 @@ impl Door for PgDoor {
             }
             std::thread::sleep(LOOK_FOR_ANSWER);
         };
-        conn.execute("DELETE FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+        self.db.get()?.execute("DELETE FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
         Ok(answer)
     }
 
+    /// The oldest request nobody took, taken by this node only while it
+    /// holds the lease (see the module documentation).
     fn next_request(&self) -> Option<Asked> {
         let node = self.node.as_deref()?;
         let taken = self.db.get().and_then(|mut conn| {
             conn.query_opt(
                 "UPDATE admin_requests SET taken_by = $1 WHERE id = (SELECT id FROM admin_requests \
-                 WHERE taken_by IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, body",
+                 WHERE taken_by IS NULL AND EXISTS (SELECT 1 FROM lease WHERE holder = $1) \
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, body",
                 &[&node],
             )
             .or_ko("taking a request of wachat users")

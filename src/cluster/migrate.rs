@@ -12,7 +12,8 @@
 //! clients keep their local folders, and so do the devices of protocol
 //! 1.2 (`devices.csv`: each one's position, and a linked one's token),
 //! which go into the log after its records, as the cluster keeps them
-//! (`store::devices::DEVICE`).
+//! (`store::devices::DEVICE`), and so do its disabled accounts
+//! (`disabled/`, as the records of `store::disabled`).
 //!
 //! The cluster's log must be empty, and the data directory's whole: a
 //! log whose beginning retention removed (`--retain-days`) cannot be
@@ -98,10 +99,17 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     for (user, d) in book.all().filter(|(user, _)| accounts.contains(*user)) {
         crate::store::devices::record(now, user, d).encode(&mut devices);
     }
+    let moved = devices.iter().filter(|&&b| b == b'\n').count();
+    // The disabled accounts (`disabled/`, a file a name) after them, as
+    // the records that disable each (`store::disabled`).
+    let disabled: Vec<String> =
+        crate::store::disabled::in_folder(from).into_iter().filter(|name| accounts.contains(name)).collect();
+    for name in &disabled {
+        crate::store::record::Record::disabled(now, name, true).encode(&mut devices);
+    }
     let accounts = users.map(|u| vec![(0, u)]).unwrap_or_default();
     batches += super::log::write_unled(&mut tx, pos, accounts, &devices)
-        .map_err(db_error(&db.url, "copying the devices"))?;
-    let moved = devices.iter().filter(|&&b| b == b'\n').count();
+        .map_err(db_error(&db.url, "copying the devices and the disabled accounts"))?;
     if let Some(id) = crate::store::server_id::read(&disk, from)? {
         tx.execute("UPDATE server SET id = $1", &[&id])
             .map_err(db_error(&db.url, "copying the server id"))?;
@@ -113,6 +121,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     println!("log: {records} records in {batches} batches, up to position {pos}");
     println!("devices: {} in {}, {moved} in the cluster", book.len(), from.display());
+    println!("disabled accounts: {}", disabled.len());
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
 }

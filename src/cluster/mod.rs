@@ -38,7 +38,7 @@
 //! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the database's tables (`schema.sql`), made at start |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
-//! | [`door`] | who may come in: invite codes, disabled accounts, a teacher's requests |
+//! | [`door`] | who may come in: invite codes, a teacher's requests |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
 //!
@@ -129,7 +129,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     }
     let deliver = {
         let router = router.clone();
-        Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+        Box::new(move |batch: &crate::store::state::Batch| router.written(batch))
     };
     // The shared log is the durable copy: this one needs no fsync.
     let store_options = StoreOptions { fsync: false, ..options.options.clone() };

@@ -1,7 +1,8 @@
 //! The database's schema: made from `schema.sql` (embedded in the binary)
 //! at a node's start, or brought to it from the first design's last
-//! schema (version 18) or from version 19, whose devices were a table of
-//! their own (`upgrade.rs`).
+//! schema (version 18), from version 19, whose devices were a table of
+//! their own, or from version 20, whose disabled accounts were
+//! (`upgrade.rs`).
 //!
 //! `wachat_schema` holds the version the database is at. A start takes an
 //! advisory lock first (two nodes starting together: one makes the
@@ -20,7 +21,11 @@ use crate::error::{Error, Result};
 pub const SCHEMA: &str = include_str!("schema.sql");
 
 /// The version `schema.sql` makes.
-pub const CURRENT: i32 = 20;
+pub const CURRENT: i32 = 21;
+
+/// The last version whose disabled accounts were a table of their own
+/// (`upgrade::disabled` moves them into the log).
+pub const DISABLED_APART: i32 = 20;
 
 /// The version whose devices were a table of their own beside the log
 /// (`upgrade::devices` moves them into it).
@@ -55,11 +60,16 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
             log::info!("cluster: {url}: a new database; making its tables (schema version {CURRENT})");
             tx.batch_execute(SCHEMA).map_err(|e| fail("making the tables", e))?;
         }
-        FIRST_DESIGN => convert(&mut tx, url)?,
+        FIRST_DESIGN => {
+            convert(&mut tx, url)?;
+            move_disabled(&mut tx, url)?;
+        }
         DEVICES_APART => {
             let moved = super::upgrade::devices(&mut tx, url)?;
             log::warn!("cluster: {url}: {moved} devices moved from their table into the log");
+            move_disabled(&mut tx, url)?;
         }
+        DISABLED_APART => move_disabled(&mut tx, url)?,
         newer if newer > CURRENT => {
             return Err(Error::Usage(format!(
                 "cluster: {url}: the database's schema is version {newer}, newer than this wachat knows \
@@ -80,6 +90,13 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
         .map_err(|e| fail("recording the version", e))?;
     tx.commit().map_err(|e| fail("committing the upgrade", e))?;
     Ok(found)
+}
+
+/// The disabled accounts of a database of schema 18 to 20 into the log.
+fn move_disabled(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
+    let moved = super::upgrade::disabled(tx, url)?;
+    log::warn!("cluster: {url}: {moved} disabled accounts moved from their table into the log");
+    Ok(())
 }
 
 /// A database of the first design: its rows into the log, its tables to

@@ -2,7 +2,8 @@
 -- version it is (`wachat_schema`). What the cluster keeps here is what
 -- no node's copy of the store holds: the shared log and its lease, the
 -- checkpoints, the files of chats, the door and the server's identity.
--- Everything else a single server keeps is in the log, the devices too.
+-- Everything else a single server keeps is in the log, the devices and
+-- the disabled accounts too.
 --
 -- (IF NOT EXISTS: a database of schema 18 has the tables of the files,
 -- the door and the server's identity already, as they are here, and
@@ -102,12 +103,6 @@ CREATE TABLE IF NOT EXISTS invites (
     code       text PRIMARY KEY,
     expires_ms bigint NOT NULL,
     used_ms    bigint
-);
--- Disabled accounts (`wachat users disable --store`): a name each,
--- folded, as a single server's `disabled/<name>` files; every node
--- refuses its logins and closes its sessions.
-CREATE TABLE IF NOT EXISTS disabled (
-    folded text PRIMARY KEY
 );
 -- The requests of a teacher's commands (`wachat users
 -- add|import|passwd|admin|room|export --store`), left at the door for a

@@ -31,7 +31,8 @@
 //!   deleted accounts.
 //!
 //! A database of schema 19 kept the devices in a table of their own
-//! beside the log: [`devices`] moves them into it.
+//! beside the log: [`devices`] moves them into it; one of schema 18 to 20
+//! kept the disabled accounts in a table: [`disabled`] moves them.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -304,17 +305,7 @@ pub fn devices(tx: &mut Transaction, url: &str) -> Result<usize> {
         let context = format!("cluster: {url}: upgrading the devices ({doing})");
         move |e: postgres::Error| super::db::error(context.clone(), &e)
     };
-    // Every account the log made: the checkpoints' and the batches' rows of `users.csv`.
-    let mut accounts = HashSet::new();
-    for r in tx
-        .query("SELECT users FROM checkpoints UNION ALL SELECT users FROM log", &[])
-        .map_err(fail("reading the accounts"))?
-    {
-        let users: Vec<u8> = r.get(0);
-        for row in String::from_utf8_lossy(&users).lines() {
-            accounts.insert(fold(row.split(',').next().unwrap_or("")));
-        }
-    }
+    let accounts = log_accounts(tx).map_err(fail("reading the accounts"))?;
     let now = crate::store::now_ms();
     let mut records = Vec::new();
     let mut moved = 0;
@@ -324,16 +315,73 @@ pub fn devices(tx: &mut Transaction, url: &str) -> Result<usize> {
     {
         let user: String = r.get(0);
         match device(&r) {
-            Some(d) if accounts.contains(&user) => {
+            Some(d) if accounts.contains_key(&user) => {
                 devices::record(now, &user, &d).encode(&mut records);
                 moved += 1;
             }
             _ => log::warn!("cluster: {url}: a device of {user:?} left out of the log: no such account or device"),
         }
     }
-    let end = super::log::end(tx).map_err(fail("reading the log's end"))?;
-    super::log::write_unled(tx, end, Vec::new(), &records).map_err(fail("writing the log"))?;
-    tx.batch_execute("DROP TABLE devices").map_err(fail("dropping the table"))?;
+    in_place_of(tx, &records, "devices").map_err(fail("writing the log"))?;
+    Ok(moved)
+}
+
+/// `records` written after the log's end, and `table`, whose rows they
+/// hold now, dropped.
+fn in_place_of(
+    tx: &mut Transaction,
+    records: &[u8],
+    table: &str,
+) -> std::result::Result<(), postgres::Error> {
+    let end = super::log::end(tx)?;
+    super::log::write_unled(tx, end, Vec::new(), records)?;
+    tx.batch_execute(&format!("DROP TABLE {table}"))
+}
+
+/// Every account the log made, by folded name, as registered: the
+/// checkpoints' and the batches' rows of `users.csv`.
+fn log_accounts(tx: &mut Transaction) -> std::result::Result<HashMap<String, String>, postgres::Error> {
+    let mut accounts = HashMap::new();
+    for r in tx.query("SELECT users FROM checkpoints UNION ALL SELECT users FROM log", &[])? {
+        let users: Vec<u8> = r.get(0);
+        for row in String::from_utf8_lossy(&users).lines() {
+            let name = row.split(',').next().unwrap_or("");
+            accounts.insert(fold(name), name.to_string());
+        }
+    }
+    Ok(accounts)
+}
+
+/// A database of schema 18 to 20, whose disabled accounts were a table of
+/// their own (`disabled`, a folded name a row): each into the log, after
+/// its end, as the `SET` record that disables it
+/// (`Record::disabled`), and the table dropped. A name that is no
+/// account in the log is left out (logged). Returns how many went into
+/// the log (none if there is no such table).
+pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
+    let fail = |doing: &str| {
+        let context = format!("cluster: {url}: upgrading the disabled accounts ({doing})");
+        move |e: postgres::Error| super::db::error(context.clone(), &e)
+    };
+    let there = tx.query_one("SELECT to_regclass('disabled') IS NOT NULL", &[]).map_err(fail("looking"))?;
+    if !there.get::<_, bool>(0) {
+        return Ok(0);
+    }
+    let accounts = log_accounts(tx).map_err(fail("reading the accounts"))?;
+    let now = crate::store::now_ms();
+    let mut records = Vec::new();
+    let mut moved = 0;
+    for r in tx.query("SELECT folded FROM disabled ORDER BY folded", &[]).map_err(fail("reading them"))? {
+        let folded: String = r.get(0);
+        match accounts.get(&folded) {
+            Some(name) => {
+                Record::disabled(now, name, true).encode(&mut records);
+                moved += 1;
+            }
+            None => log::warn!("cluster: {url}: disabled {folded:?} left out of the log: no such account"),
+        }
+    }
+    in_place_of(tx, &records, "disabled").map_err(fail("writing the log"))?;
     Ok(moved)
 }
 

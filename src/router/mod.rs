@@ -483,6 +483,35 @@ impl Router {
         self.online.lock().contains_key(&user)
     }
 
+    /// What a durable batch tells the router (the store's
+    /// [`Deliver`](crate::store::Deliver)): its events pushed, and the
+    /// sessions here of each account it disabled closed.
+    pub fn written(&self, batch: &crate::store::state::Batch) {
+        self.deliver(&batch.deliveries);
+        for (user, name) in &batch.disabled {
+            self.close_disabled(*user, name);
+        }
+    }
+
+    /// Logs `user`, just disabled, out of this server: its receive
+    /// connections told `BYE:DISABLED` (1.2) or closed, then its send
+    /// connections closed. Another node's connections are that node's,
+    /// which applies the same record.
+    ///
+    /// The `BYE` goes first: a client that sees its send connection close
+    /// before it has read why would log in again at once (a browser does),
+    /// to be refused, when the `BYE` says not to.
+    fn close_disabled(&self, user: UserId, name: &str) {
+        let outlets: Vec<Arc<Outlet>> = self.outlets(user).into_iter().filter(|o| !o.is_far()).collect();
+        for outlet in &outlets {
+            outlet.close(Bye::Disabled);
+        }
+        let sends = self.sends.close(user, None);
+        if !outlets.is_empty() || sends > 0 {
+            log::info!("account {name} disabled: closing its sessions");
+        }
+    }
+
     /// Pushes the events of a durable batch, all of a user's in one write.
     pub fn deliver(&self, deliveries: &[Delivery]) {
         if deliveries.is_empty() {

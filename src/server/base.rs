@@ -1,6 +1,6 @@
 //! [`Base`]: what every part of the server stands on: its [`Config`],
 //! the [`Store`], the [`Router`] of its connections, the files of chats
-//! and the door (invite codes, disabled accounts). The parts the
+//! and the door (invite codes, the requests of `wachat users`). The parts the
 //! [`Ctx`](super::Ctx) holds beside it (devices, presence, the limits)
 //! take a `&Base`, not the `Ctx`.
 //!
@@ -24,6 +24,7 @@ pub struct Base {
     /// 1.2: the files of chats (`store::files`).
     pub files: Arc<Files>,
     /// Who may come in (`store::door`): the invite codes `REDEEM` takes,
-    /// the accounts disabled; the data directory's, or a cluster's database.
+    /// and the requests of `wachat users`; the data directory's, or a
+    /// cluster's database.
     pub door: Box<dyn Door>,
 }

@@ -33,7 +33,7 @@ use crate::store::{Backend, Hasher, LocalStore, Store};
 pub struct Storage {
     pub backend: Arc<dyn Backend>,
     pub files: Option<Box<dyn FileStore>>,
-    /// Where invite codes and disabled accounts are kept (`store::door`),
+    /// Where invite codes and the requests of `wachat users` are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
     /// Where every user's devices are kept besides `devices.csv` (a
@@ -96,11 +96,11 @@ impl Server {
         let options = crate::store::StoreOptions { fsync: config.fsync, ..config.store.clone() };
         let data_dir = config.data_dir.clone();
         Self::start_with(send, recv, config, move |router| {
-            // The store hands the events of every durable batch to the
-            // router; it knows nothing else of it.
+            // The store hands every durable batch to the router (its
+            // events, the accounts it disabled); it knows nothing else of it.
             let deliver = {
                 let router = router.clone();
-                Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+                Box::new(move |batch: &crate::store::state::Batch| router.written(batch))
             };
             let backend = LocalStore::open(&data_dir, options, deliver)?;
             Ok(Storage::alone(Arc::new(backend)))

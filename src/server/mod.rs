@@ -23,8 +23,8 @@
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
 //! - [`accounts`]: a user's own account (1.2): `PASSWD`.
 //! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
-//!   administrator asks of the running server (disabled accounts, live
-//!   figures for `wachat users list`), and logging a user out.
+//!   administrator asks of the running server (changes to accounts,
+//!   live figures for `wachat users list`).
 //! - [`leader`]: what a cluster's follower hands to the node that leads;
 //!   [`links`]: what the server asks of the class network (1.3).
 //! - `config`: [`Config`], everything `wachat serve` can be told, and

@@ -1,25 +1,22 @@
 //! What an administrator asks of a running server, with no restart and no
-//! network port of its own: `wachat users disable|enable` (files in
-//! `disabled/`, see `store::disabled`, or a cluster's rows: the door,
-//! `store::door`) and the requests of the other `wachat users` commands,
-//! left at the same door (`Door::ask`: a file of the data directory, or a
-//! row of a cluster's database) and answered here.
+//! network port of its own: the requests of the `wachat users` commands,
+//! left at the server's door (`Door::ask`: a file of the data directory,
+//! or a row of a cluster's database) and answered here.
 //!
-//! - the send connections of each logged-in user (`Router::sends`), so
-//!   that a disabled account's can be closed (its receive connections are
-//!   the router's outlets);
-//! - [`refuse_disabled`](super::auth::refuse_disabled): the check at every
-//!   login, on every port (in `auth`);
-//! - the **operator** thread ([`start`]) looks at the data directory twice
-//!   a second: a newly disabled account's sessions are closed (its receive
-//!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and
-//!   the requests waiting at the door are answered ([`answer`]):
+//! The **operator** thread ([`start`]) looks at the door twice a second
+//! and answers the requests waiting ([`answer`]):
 //!
 //! | request (`store::door::Asking`) | command | answered by |
 //! |---|---|---|
 //! | `Status`: names | `users list` | each one's live figures ([`STATUS_HEADER`]) |
-//! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room` | [`changes`]: made by the server during a class |
+//! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room\|disable\|enable` | [`changes`]: made by the server during a class |
 //! | `Export`: a name | `users export` | its export (`server::accounts`) |
+//!
+//! A disabled account (`store::disabled`) is a record the server writes
+//! for `users disable`: every login asks the state
+//! ([`refuse_disabled`](super::auth::refuse_disabled)), and the record,
+//! once written, closes the account's sessions (the router's `written`;
+//! on a cluster, every node as it applies the record).
 //!
 //! Why files on a single server: `wachat users invite` already reaches a
 //! running server this way (`store::invites`), the data directory is
@@ -29,15 +26,13 @@
 //! administrator; the leader takes the requests and makes the changes for
 //! the whole cluster (a follower's operator does nothing).
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Weak;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::Ctx;
-use crate::protocol::{Bye, Ko};
-use crate::store::UserId;
+use crate::protocol::Ko;
 use crate::store::door::{Asked, Asking};
 
 #[path = "operator_accounts.rs"]
@@ -48,33 +43,17 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// The header of the answer to `wachat users list`'s request for live
 /// figures (one name a line).
-pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin,deleted";
+pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin,deleted,disabled";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
-/// Most requests answered in one look: the disabled accounts' sessions
-/// are closed at the next one whatever waits at the door.
+/// Most requests answered in one look: the uploads are swept at the next
+/// one whatever waits at the door.
 const MAX_ANSWERS_A_LOOK: usize = 8;
-
-/// Logs `user` out everywhere: its receive connections told `bye` (1.2)
-/// or closed, then its send connections (but `keep`) closed. One
-/// function, so that per-device sessions hook in here.
-///
-/// The `BYE` goes first: a client that sees its send connection close
-/// before it has read why would log in again at once (a browser does),
-/// to be refused, when the `BYE` says not to.
-pub fn log_out(ctx: &Ctx, user: UserId, keep: Option<u64>, bye: Bye) {
-    // Every device's receive connection, not only the newest.
-    for outlet in ctx.router.outlets(user) {
-        outlet.close(bye);
-    }
-    ctx.router.sends.close(user, keep);
-}
 
 /// Starts the operator thread. It holds the server only weakly and ends
 /// at the first look after the server is gone or shutting down.
 pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("operator".into()).spawn(move || {
-        let mut known: Option<BTreeSet<String>> = None;
         loop {
             std::thread::sleep(LOOK_EVERY);
             let Some(ctx) = ctx.upgrade() else { return };
@@ -84,32 +63,22 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
             // A cluster's follower leaves it all to the leader, which
             // answers the door and logs out every node's sessions.
             if ctx.leader().is_some() {
-                known = None;
                 continue;
             }
-            known = Some(look(&ctx, known));
+            look(&ctx);
             ctx.files.sweep(crate::store::now_ms()); // 1.2: uploads not finished in time
         }
     })
 }
 
-/// One look: closes the sessions of accounts disabled since the last
-/// one, answers the requests waiting. Returns the disabled names seen.
-fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
-    let now = ctx.door.disabled();
-    for name in now.iter().filter(|n| known.as_ref().is_none_or(|k| !k.contains(*n))) {
-        if let Some(user) = ctx.store.user_id(name) {
-            log::info!("account {name} disabled: closing its sessions");
-            log_out(ctx, user, None, Bye::Disabled);
-        }
-    }
+/// One look: answers the requests waiting.
+fn look(ctx: &Ctx) {
     for asked in std::iter::from_fn(|| ctx.door.next_request()).take(MAX_ANSWERS_A_LOOK) {
         let answered = answer(ctx, &asked).and_then(|bytes| ctx.door.answer(&asked, &bytes));
         if let Err(ko) = answered {
             log::warn!("the request of wachat users ({:?}) was not answered: {}", asked.kind, ko.reason);
         }
     }
-    now
 }
 
 /// The answer to a request taken at the door.
@@ -130,13 +99,17 @@ fn status(ctx: &Ctx, request: &str) -> String {
         // which `users.csv` says only from the next checkpoint on (issue 54).
         let Some(account) = ctx.store.find_account(name) else { continue };
         let (user, admin, deleted) = (account.id, account.admin, account.is_deleted());
+        let disabled = ctx.store.is_disabled(name);
         let online = ctx.router.is_online(user);
         let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
         let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
         let (chats, unread) =
             ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
         // The name is a checked one (an account has it): no field needs quoting.
-        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin},{deleted}");
+        let _ = writeln!(
+            out,
+            "{name},{online},{last_seen},{rooms},{chats},{unread},{admin},{deleted},{disabled}"
+        );
     }
     out
 }

@@ -1,6 +1,6 @@
-//! `wachat users add|import|passwd|admin|room` beside a running server: the
-//! teacher's changes to accounts during a class, made by the server
-//! itself, so that nobody is disconnected (issue 40).
+//! `wachat users add|import|passwd|admin|room|disable|enable` beside a
+//! running server: the teacher's changes to accounts during a class, made
+//! by the server itself, so that nobody is disconnected.
 //!
 //! The command leaves a request at the door (`store::door::Asking::Accounts`:
 //! `accounts.request` in a data directory, a row of a cluster's database),
@@ -21,8 +21,8 @@ use crate::protocol::request::check_email;
 use crate::server::{Ctx, presence};
 
 /// `op` is `add` (detail: the email; hash: the password's), `passwd`
-/// (hash: the new password's), `admin` (detail: `on` or `off`) or `join`
-/// (detail: the room, `#lab`).
+/// (hash: the new password's), `admin` or `disable` (detail: `on` or
+/// `off`) or `join` (detail: the room, `#lab`).
 pub const REQUEST_HEADER: &str = "op,name,detail,hash";
 /// `result` is `done`, `unchanged` or `refused` (reason: why).
 pub const ANSWER_HEADER: &str = "op,name,result,reason";
@@ -50,6 +50,12 @@ impl Change {
     pub fn admin(name: &str, on: bool) -> Change {
         let detail = if on { "on" } else { "off" };
         Change { op: "admin".into(), name: name.into(), detail: detail.into(), hash: String::new() }
+    }
+
+    /// The account disabled (`on`) or enabled again (`store::disabled`).
+    pub fn disabled(name: &str, on: bool) -> Change {
+        let detail = if on { "on" } else { "off" };
+        Change { op: "disable".into(), name: name.into(), detail: detail.into(), hash: String::new() }
     }
 
     pub fn join(name: &str, room: &str) -> Change {
@@ -132,6 +138,7 @@ fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
     for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op != "add") {
         outcomes[i] = match c.op.as_str() {
             "admin" => admin(ctx, &c.name, c.detail == "on"),
+            "disable" => disable(ctx, &c.name, c.detail == "on"),
             "passwd" => passwd(ctx, &c.name, &c.hash),
             "join" => join(ctx, &c.name, &c.detail),
             other => Outcome::Refused(format!("unknown change {other:?}")),
@@ -205,6 +212,20 @@ fn admin(ctx: &Ctx, name: &str, on: bool) -> Outcome {
             );
             Outcome::Done
         }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// `name` disabled (`on`) or enabled again: the record written, which
+/// closes its sessions here and on every node that applies it.
+fn disable(ctx: &Ctx, name: &str, on: bool) -> Outcome {
+    let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
+    match ctx.store.set_disabled(account.id, on) {
+        Ok(true) => {
+            log::info!("{name} {} (wachat users)", if on { "disabled" } else { "enabled again" });
+            Outcome::Done
+        }
+        Ok(false) => Outcome::Unchanged,
         Err(ko) => Outcome::Refused(ko.reason),
     }
 }

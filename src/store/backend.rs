@@ -114,7 +114,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::settings::{KeptKey, KeyChange, Keys, Setting};
-use super::state::{Delivery, UserId};
+use super::state::UserId;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::page::Start;
 use crate::protocol::{
@@ -126,13 +126,13 @@ pub type Outgoing = (Chat, String, Text);
 
 pub use super::state::Members;
 
-/// Where a backend hands the events of every durable change (the server
-/// passes the router's `deliver`), batch after batch in the order they
-/// became durable. Called from whichever thread made the batch durable
+/// Where a backend hands every durable batch, for its events and the
+/// accounts it disabled (the server passes the router's `written`), batch
+/// after batch in the order they became durable. Called from whichever thread made the batch durable
 /// (the local store: a request's thread leading the group commit, or its
 /// committer), holding no lock of the backend's other than what keeps
 /// the batches in order.
-pub type Deliver = Box<dyn Fn(&[Delivery]) + Send + Sync>;
+pub type Deliver = Box<dyn Fn(&super::state::Batch) + Send + Sync>;
 
 /// What to do once a change is durable (`Err`: it never will be); see
 /// [`Backend::when_durable`].

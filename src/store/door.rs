@@ -1,28 +1,25 @@
 //! The door: what an administrator decides about who may come in while
 //! the server runs — invite codes (`wachat users invite`, `REDEEM`,
-//! `store::invites`) and disabled accounts (`wachat users disable`,
-//! `store::disabled`) — and where it is kept; and the way the
+//! `store::invites`) — and where it is kept; and the way the
 //! administrator's other commands reach the running server (`wachat users
-//! add|import|passwd|admin|room|export|list`): a request left at the door
-//! ([`Door::ask`]), taken and answered by the server's operator thread
-//! ([`Door::next_request`], [`Door::answer`], `server::operator`).
+//! add|import|passwd|admin|room|export|list|disable|enable`): a request
+//! left at the door ([`Door::ask`]), taken and answered by the server's
+//! operator thread ([`Door::next_request`], [`Door::answer`],
+//! `server::operator`). (A disabled account is a record of the log,
+//! `store::disabled`, which the server writes.)
 //!
 //! What each means is decided once, in its own module (a code is judged
-//! by [`invites::judge`](super::invites::judge); a disabled account is
-//! refused at every login and its sessions closed, `server::operator`).
-//! Where it is kept is the storage's, as the files of chats are
-//! (`store::files::FileStore`):
+//! by [`invites::judge`](super::invites::judge)). Where it is kept is the
+//! storage's, as the files of chats are (`store::files::FileStore`):
 //!
 //! - a single server keeps it in its data directory ([`Folder`]): a file
-//!   a code, a file a disabled name, which `wachat users` writes beside
-//!   the running server, and a file a request (`accounts.request`,
-//!   answered in `accounts.answer`);
+//!   a code, which `wachat users` writes beside the running server, and
+//!   a file a request (`accounts.request`, answered in `accounts.answer`);
 //! - a cluster keeps it in its database (`cluster::door`), so that a code
-//!   printed for a class lets a student in through any node, once, a
-//!   disabled student is refused by every node, and a teacher's request
-//!   is taken by one live node, whose answer is the whole cluster's.
+//!   printed for a class lets a student in through any node, once, and a
+//!   teacher's request is taken by one live node, whose answer is the
+//!   whole cluster's.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -48,15 +45,6 @@ pub trait Door: Send + Sync {
     /// (`wachat users revoke`). Returns how it was kept (`None`: no such
     /// code); a used one stays as it was (its account is not touched).
     fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko>;
-    /// Disables the account `name` (`on`) or enables it again; false if
-    /// it already was so. (Whether the account exists is the caller's.)
-    fn set_disabled(&self, name: &str, on: bool) -> Result<bool, Ko>;
-    /// Whether `name` is disabled, asked at every login.
-    fn is_disabled(&self, name: &str) -> bool;
-    /// Every disabled name, folded: the operator thread's look, twice a
-    /// second, closes the sessions of those newly disabled.
-    fn disabled(&self) -> BTreeSet<String>;
-
     /// The command's side: leaves a request of `kind` with `body` for the
     /// running server and waits up to `within` for its answer. `Ok(None)`:
     /// no server took it in time (none runs); the request is withdrawn.
@@ -212,26 +200,6 @@ impl Door for Folder {
 
     fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko> {
         invites::files::revoke(&self.data_dir, code)
-    }
-
-    fn set_disabled(&self, name: &str, on: bool) -> Result<bool, Ko> {
-        let changed = if on {
-            super::disabled::disable(&self.data_dir, name)
-        } else {
-            super::disabled::enable(&self.data_dir, name)
-        };
-        changed.map_err(|e| {
-            log::warn!("{}: {e}", self.data_dir.join(super::disabled::FOLDER).display());
-            Ko::new(Code::Internal, "the disabled accounts cannot be written now; try again later")
-        })
-    }
-
-    fn is_disabled(&self, name: &str) -> bool {
-        super::disabled::is_disabled(&self.data_dir, name)
-    }
-
-    fn disabled(&self) -> BTreeSet<String> {
-        super::disabled::all(&self.data_dir)
     }
 
     /// Writes the request file; the server's answer file appears before

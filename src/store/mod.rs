@@ -416,6 +416,18 @@ impl Store {
         prefs::shown_to(&self.blocked(user), viewers)
     }
 
+    /// Whether the account called `name` (ignoring case) is disabled
+    /// (`store::disabled`): every login asks.
+    pub fn is_disabled(&self, name: &str) -> bool {
+        self.user_id(name).is_some_and(|user| is_disabled(&*self.backend, user))
+    }
+
+    /// Disables `user` (`on`) or enables it again; false if it already
+    /// was so. Its sessions close once the record is written.
+    pub fn set_disabled(&self, user: UserId, on: bool) -> Result<bool, Ko> {
+        set_disabled(&*self.backend, user, on)
+    }
+
     /// The id of an account.
     pub fn user_id(&self, name: &str) -> Option<UserId> {
         self.find_account(name).map(|a| a.id)
@@ -435,6 +447,26 @@ impl Store {
             None
         })
     }
+}
+
+/// Whether `user` is disabled (`store::disabled`), as `store`'s state
+/// has it (a store that cannot say: no).
+pub fn is_disabled(store: &dyn Backend, user: UserId) -> bool {
+    let kept = store.read_settings(&disabled::DISABLED, settings::Keys::Of(user));
+    kept.is_ok_and(|kept| !kept.is_empty())
+}
+
+/// Disables `user` (`on`) or enables it again (`store::disabled`),
+/// durably once it returns: false if it already was so (nothing is
+/// written then).
+pub fn set_disabled(store: &dyn Backend, user: UserId, on: bool) -> Result<bool, Ko> {
+    let mut changed = false;
+    let ticket = store.change_setting(user, &disabled::DISABLED, disabled::KEY, &mut |kept| {
+        changed = kept.current().is_some() != on;
+        Ok(on.then(|| disabled::ON.to_string()))
+    })?;
+    store.wait(ticket)?;
+    Ok(changed)
 }
 
 /// Everything but passwords, the rules above the backend (1.2: the

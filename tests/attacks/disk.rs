@@ -271,7 +271,7 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     Server::start_with(listen(), listen(), config, move |router| {
         let router = router.clone();
-        let deliver = Box::new(move |deliveries: &[wachat::store::Delivery]| router.deliver(deliveries));
+        let deliver = Box::new(move |batch: &wachat::store::state::Batch| router.written(batch));
         let local = LocalStore::open_on(d.clone(), Path::new("/data"), no_floor(), deliver, None)?;
         Ok(Storage::alone(Arc::new(local)).on(d))
     })

@@ -12,10 +12,12 @@ struct Said {
     err: String,
 }
 
-/// `wachat users <args> --store <the cluster's database>`.
+/// `wachat users <args> --store <the cluster's database>`: given longer
+/// than a request's wait for a node (a minute, `admin::room`), so that a
+/// command no node answers ends by itself.
 fn users(cluster: &Cluster, args: &[&str]) -> Said {
     let args: Vec<&str> = args.iter().copied().chain(["--store", &cluster.pg.url]).collect();
-    let run = super::support::run_wachat_output("users", &args, std::time::Duration::from_secs(60));
+    let run = super::support::run_wachat_output("users", &args, std::time::Duration::from_secs(90));
     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     Said { ok: run.status.success(), out: text(run.stdout), err: text(run.stderr) }
 }
@@ -190,6 +192,40 @@ fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
         node.login_send("ana", PW);
     }
     assert!(users(&cluster, &["enable", "ana"]).out.contains("was not disabled"));
+}
+
+/// With no node running, `wachat users disable --store` is not written
+/// by the command: a cluster's log has one writer, its leader. The
+/// command waits for a node to take its request, then says that none did
+/// and fails, as `users add` does; nothing is written (not the log, not
+/// the lease), and the request it withdrew is not done by the next node.
+#[test]
+fn disabling_an_account_with_no_node_running_fails_and_writes_nothing() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    assert!(a.terminate().success(), "stopped, it lets go of its lease");
+    let written = |cluster: &Cluster| -> (i64, i64, i64) {
+        let row = cluster
+            .pg
+            .client()
+            .query_one(
+                "SELECT (SELECT epoch FROM lease),
+                        (SELECT coalesce(max(pos + octet_length(records)), 0) FROM log),
+                        (SELECT count(*) FROM admin_requests)",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    let before = written(&cluster);
+    let said = users(&cluster, &["disable", "ana"]);
+    assert!(!said.ok, "{}", said.out);
+    assert!(said.out.is_empty(), "{}", said.out);
+    assert!(said.err.contains("no node of the cluster took the request within 60 s"), "{}", said.err);
+    assert_eq!(written(&cluster), before, "the lease's epoch, the log's end, no request left");
+    let b = cluster.node("b");
+    b.login_send("ana", PW);
 }
 
 /// `wachat users list --store` lists the cluster's accounts as its

@@ -271,7 +271,7 @@ fn a_schema_19_database_has_its_devices_moved_into_the_log() {
     .unwrap();
     let b = cluster.node("b");
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert_eq!(version, 20);
+    assert_eq!(version, 21);
     let table: i64 =
         pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'devices'", &[]).unwrap().get(0);
     assert_eq!(table, 0, "the table is the log's now");
@@ -283,6 +283,61 @@ fn a_schema_19_database_has_its_devices_moved_into_the_log() {
     // The laptop had m1: its replay is m2 alone.
     let mut laptop = receiver(&b, "ana", "laptop");
     assert_eq!(without_ts(&laptop.line()), "MSG:2:bob:ana:m2:<ts>:two");
+}
+
+/// A database of schema 20 kept the disabled accounts in a table of
+/// their own: a node's start makes each a record of the log (refused at
+/// every login, enabled as any other) and drops the table; a name that is
+/// no account is left out.
+#[test]
+fn a_schema_20_database_has_its_disabled_accounts_moved_into_the_log() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    register(&a, "bob");
+    assert!(a.terminate().success(), "stopped, it lets go of its lease");
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(
+        "CREATE TABLE disabled (folded text PRIMARY KEY); \
+         INSERT INTO disabled VALUES ('ana'), ('nobody'); \
+         UPDATE wachat_schema SET version = 20;",
+    )
+    .unwrap();
+    let b = cluster.node("b");
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 21);
+    let table: i64 =
+        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'disabled'", &[]).unwrap().get(0);
+    assert_eq!(table, 0, "the table is the log's now");
+    let refused = b.send_conn().request(&format!("LOGIN:ana:{PW}"));
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+    b.login_send("bob", PW);
+    let enabled = wachat(&["users", "enable", "ana", "--store", &cluster.pg.url], "");
+    assert_eq!(enabled.stdout, "ana enabled: it may log in again\n", "{}", enabled.stderr);
+    b.login_send("ana", PW);
+}
+
+/// A single server's disabled accounts (an older build's `disabled/`
+/// files) move into the cluster with `wachat migrate`, as records of its
+/// log.
+#[test]
+fn a_single_servers_disabled_accounts_move_into_a_cluster() {
+    let mut single = TestServer::start();
+    for user in ["ana", "bob"] {
+        register(&single, user);
+    }
+    assert!(single.terminate().success());
+    std::fs::create_dir(single.data_dir.join("disabled")).unwrap();
+    std::fs::write(single.data_dir.join("disabled").join("bob"), "").unwrap();
+    let cluster = Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    assert!(moved.stdout.contains("disabled accounts: 1"), "{}", moved.stdout);
+    let a = cluster.node("a");
+    let refused = a.send_conn().request(&format!("LOGIN:bob:{PW}"));
+    assert_eq!(refused, "KO:AUTH_FAILED:the account bob is disabled by the server's administrator");
+    a.login_send("ana", PW);
 }
 
 /// The sections of an answers file: `== <user> <request>` and its lines.

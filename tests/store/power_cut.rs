@@ -29,7 +29,7 @@ use support::Random;
 use wachat::protocol::{Chat, EventRef, Text};
 use wachat::store::disk::{Disk, SyncPoint};
 use wachat::store::sim_disk::SimDisk;
-use wachat::store::{Delivery, Hasher, LocalStore, Pushed, Store, StoreOptions};
+use wachat::store::{Hasher, LocalStore, Pushed, Store, StoreOptions};
 
 /// Frames as a receive connection would get them.
 fn frame(seq: u64, event: &Pushed) -> String {
@@ -70,9 +70,9 @@ struct Open {
 fn open(disk: &Arc<SimDisk>) -> Result<Open, String> {
     let deliveries: Arc<Mutex<Vec<(usize, u64, String)>>> = Arc::default();
     let sink = deliveries.clone();
-    let deliver = Box::new(move |batch: &[Delivery]| {
+    let deliver = Box::new(move |batch: &wachat::store::state::Batch| {
         let mut sink = sink.lock().unwrap();
-        sink.extend(batch.iter().map(|d| (d.user, d.seq, frame(d.seq, &d.event))));
+        sink.extend(batch.deliveries.iter().map(|d| (d.user, d.seq, frame(d.seq, &d.event))));
     });
     // Small segments and frequent checkpoints: cuts land in rolls and checkpoints.
     let options = StoreOptions { segment_size: 2048, checkpoint_records: 40, ..StoreOptions::default() };

@@ -224,6 +224,58 @@ fn a_disabled_user_is_refused_and_its_live_sessions_closed() {
     assert_eq!(ok(users(&data, &["list"], "", "")), "ana\nbob   (disabled)\ncarl  48 B stored\n");
 }
 
+/// A data directory of an older build kept its disabled accounts as files
+/// (`disabled/<name>`): the next start makes them records of its log,
+/// once (the folder goes), and they stay disabled: refused at login,
+/// marked in the list, enabled as any other. A file of no account is left
+/// out.
+#[test]
+fn a_data_directory_that_kept_disabled_accounts_as_files_keeps_them_disabled() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let data = server.data_dir.clone();
+    assert_eq!(server.terminate().code(), Some(0));
+    std::fs::create_dir(data.join("disabled")).unwrap();
+    for name in ["ana", "nobody"] {
+        std::fs::write(data.join("disabled").join(name), "").unwrap();
+    }
+    server.restart(&[]);
+    assert!(!data.join("disabled").exists(), "converted once");
+    let refused = server.send_conn().request("LOGIN:ana:pw-ana");
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+    server.login_send("bob", "pw-bob");
+    assert!(ok(users(&data, &["disable", "ana"], "", "")).contains("was already disabled"));
+    // Through a restart, as a record of the log.
+    server.restart(&[]);
+    let refused = server.send_conn().request("LOGIN:ana:pw-ana");
+    assert!(refused.starts_with("KO:AUTH_FAILED:"), "{refused}");
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(ok(users(&data, &["list"], "", "")), "ana  (disabled)\nbob\n");
+    assert_eq!(ok(users(&data, &["enable", "ana"], "", "")), "ana enabled: it may log in again\n");
+    server.restart(&[]);
+    server.login_send("ana", "pw-ana");
+}
+
+/// With no server running, `disable` writes the record into the data
+/// directory itself, as `users add` does: the next start refuses the
+/// account.
+#[test]
+fn an_account_disabled_while_no_server_runs_is_refused_at_the_next_start() {
+    let mut server = TestServer::start();
+    server.register(&["ana"]);
+    let data = server.data_dir.clone();
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(
+        ok(users(&data, &["disable", "ANA"], "", "")),
+        "ANA disabled: its logins are refused, its sessions closed\n"
+    );
+    assert!(ok(users(&data, &["disable", "ana"], "", "")).contains("was already disabled"));
+    assert!(!data.join("disabled").exists(), "a record of the log, no file");
+    server.restart(&[]);
+    let refused = server.send_conn().request("LOGIN:ana:pw-ana");
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+}
+
 fn refused_with(outcome: &Outcome) -> &str {
     assert_eq!(outcome.status.code(), Some(1), "{}", outcome.stdout);
     &outcome.stderr

@@ -206,10 +206,9 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
 }
 
 /// `KO:AUTH_FAILED` if `name`'s account is disabled (`wachat users
-/// disable`, `server::operator`), in the data directory or, on a
-/// cluster, in its database (`store::door`).
+/// disable`): a record of the log, as the state has it (`store::disabled`).
 pub fn refuse_disabled(ctx: &Ctx, name: &str) -> Result<(), Ko> {
-    if ctx.door.is_disabled(name) {
+    if ctx.store.is_disabled(name) {
         return Err(Ko::new(
             Code::AuthFailed,
             format!("the account {name} is disabled by the server's administrator"),

@@ -239,6 +239,19 @@ impl Accounts {
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
+    /// Disables `name` (`on`) or enables it again, as a running server
+    /// does it (`store::disabled`): false if it already was so.
+    pub fn set_disabled(&mut self, name: &str, on: bool) -> Result<bool, AdminError> {
+        let user = self.loaded(name)?;
+        super::set_disabled(&self.store, user, on).map_err(|ko| self.bug(ko.reason))
+    }
+
+    /// Whether `name` is disabled (`wachat users list`).
+    pub fn is_disabled(&self, name: &str) -> bool {
+        let user = self.store.inner.state.lock().user_id(name);
+        user.is_some_and(|user| super::is_disabled(&self.store, user))
+    }
+
     /// Whether `name` is a server admin (`wachat users list`).
     pub fn is_admin(&self, name: &str) -> bool {
         let state = self.store.inner.state.lock();

@@ -176,7 +176,38 @@ impl LocalStore {
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
     pub fn open(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
-        Self::open_here(dir, options, deliver, None)
+        let store = Self::open_here(dir, options, deliver, None)?;
+        // A data directory of an older build keeps its disabled accounts
+        // as files: they become records, once.
+        store.convert_disabled(dir)?;
+        Ok(store)
+    }
+
+    /// Converts a data directory's folder of disabled accounts
+    /// (`store::disabled::FOLDER`, a file a name) into records, once: each
+    /// name that is an account is disabled through the log, then the
+    /// folder goes. A name of no account is left out (logged).
+    fn convert_disabled(&self, dir: &Path) -> Result<()> {
+        let folder = dir.join(super::disabled::FOLDER);
+        if !folder.is_dir() {
+            return Ok(());
+        }
+        let names = super::disabled::in_folder(dir);
+        for name in &names {
+            let account = self.inner.state.lock().user_id(name);
+            let Some(account) = account else {
+                log::warn!("{}: {name} is no account: left out", folder.display());
+                continue;
+            };
+            let set = super::set_disabled(self, account, true);
+            set.map_err(|ko| {
+                Error::io(format!("store: {}", folder.display()), std::io::Error::other(ko.reason))
+            })?;
+        }
+        if !names.is_empty() {
+            log::info!("{}: {} disabled accounts are now records of the log", folder.display(), names.len());
+        }
+        std::fs::remove_dir_all(&folder).map_err(|e| Error::io(format!("store: {}", folder.display()), e))
     }
 
     /// Opens the data directory `dir` of a cluster's node as a follower

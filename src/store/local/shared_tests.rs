@@ -67,8 +67,10 @@ fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> Node {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let deliver = {
         let heard = heard.clone();
-        Box::new(move |deliveries: &[crate::store::Delivery]| {
-            heard.lock().extend(deliveries.iter().map(|d| format!("{} {} {:?}", d.user, d.seq, d.event)))
+        Box::new(move |batch: &crate::store::state::Batch| {
+            heard
+                .lock()
+                .extend(batch.deliveries.iter().map(|d| format!("{} {} {:?}", d.user, d.seq, d.event)))
         })
     };
     let disk: Arc<dyn Disk> = Arc::new(SimDisk::new());

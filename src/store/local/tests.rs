@@ -454,3 +454,39 @@ fn roommates_are_the_members_of_the_small_rooms_read_at_once() {
     assert_eq!(store.roommates(dan, 3), [ana, cy], "not itself");
     assert_eq!(wire(store.rooms(ana).unwrap()), ["#general:4", "#pair:2", "#trio:3"]);
 }
+
+/// A store on `disk` whose written batches' disabled accounts are
+/// told to `heard`, as the router is.
+fn open_hearing_disabled(disk: &Arc<SimDisk>, heard: &Arc<parking_lot::Mutex<Vec<String>>>) -> Store {
+    let d: Arc<dyn Disk> = Arc::new(disk.clone());
+    let heard = heard.clone();
+    let deliver = Box::new(move |batch: &crate::store::state::Batch| {
+        heard.lock().extend(batch.disabled.iter().map(|(_, name)| name.to_string()));
+    });
+    let local = LocalStore::open_on(d, Path::new("/data"), StoreOptions::default(), deliver, None);
+    Store::new(Arc::new(local.unwrap()), Hasher::new(8).unwrap())
+}
+
+/// Disabling is a record: changed once, the written batch names the
+/// account (whose sessions the router closes), an enable names none,
+/// and a start reads it back from the log.
+#[test]
+fn a_disabled_account_is_a_record_that_the_written_batch_names() {
+    let disk = SimDisk::new();
+    let heard = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let store = open_hearing_disabled(&disk, &heard);
+    let (ana, ticket) = store.create_account("Ana", "", "$argon2id$x".into()).unwrap();
+    store.wait(ticket).unwrap();
+    assert!(!store.is_disabled("ana"));
+    assert_eq!(store.set_disabled(ana.id, true), Ok(true));
+    assert_eq!(store.set_disabled(ana.id, true), Ok(false), "already");
+    assert!(store.is_disabled("ANA"));
+    assert_eq!(*heard.lock(), ["Ana"]);
+    drop(store);
+    let store = open_hearing_disabled(&disk, &heard);
+    assert!(store.is_disabled("ana"), "read back from the log");
+    assert_eq!(store.set_disabled(ana.id, false), Ok(true));
+    assert_eq!(store.set_disabled(ana.id, false), Ok(false));
+    assert!(!store.is_disabled("ana"));
+    assert_eq!(*heard.lock(), ["Ana"], "an enable closes nothing");
+}

@@ -25,6 +25,18 @@ pub(super) fn encode(line: &mut Line, ts: u64, user: &str, name: &str, key: &str
     }
 }
 
+impl Record {
+    /// `user` disabled (`on`) or enabled again (`store::disabled`), as
+    /// the `SET` record that puts it so: what a data directory's folder
+    /// and a cluster's table of older builds are converted into, and what
+    /// a command writes into a cluster's log with no leader.
+    pub fn disabled(ts: u64, user: &str, on: bool) -> Record {
+        use crate::store::disabled::{DISABLED, KEY, ON};
+        let (name, key, value) = (DISABLED.name.to_string(), KEY.to_string(), on.then(|| ON.to_string()));
+        Record::Set { ts, user: user.into(), name, key, value }
+    }
+}
+
 /// Reads a `SET` line, whose time is `ts`.
 pub(super) fn decode(f: &Fields, ts: u64) -> Result<Record, String> {
     let user: Arc<str> = f.get(2)?.as_ref().into();

@@ -62,13 +62,9 @@ impl State {
     /// (`store::shared_log`), at the end of the state, `len` bytes with
     /// its `\n`: what [`State::commit`] does on the leader, with the
     /// events it pushes, but its line is written already.
-    pub fn follow(
-        &mut self,
-        record: &Record,
-        len: u64,
-        push: &mut Vec<super::Delivery>,
-    ) -> Result<(), String> {
-        record.apply(self, self.end, Some(push))?;
+    pub fn follow(&mut self, record: &Record, len: u64, batch: &mut Batch) -> Result<(), String> {
+        record.apply(self, self.end, Some(&mut batch.deliveries))?;
+        self.note_disabled(record, batch);
         self.count_usage(record, len);
         self.end += len;
         self.sync_end = self.end;
@@ -86,6 +82,7 @@ impl State {
             batch.log.truncate(start);
             return Err(internal(e));
         }
+        self.note_disabled(&record, batch);
         self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {
@@ -94,6 +91,20 @@ impl State {
         }
         self.since_checkpoint += 1;
         Ok(())
+    }
+
+    /// Notes in `batch` the account `record` disabled, if it disables one
+    /// (`store::disabled`): the router closes its sessions once the batch
+    /// is written, on the leader and on every follower that applies it.
+    fn note_disabled(&self, record: &Record, batch: &mut Batch) {
+        use crate::store::disabled::{DISABLED, KEY};
+        if let Record::Set { user, name, key, value: Some(_), .. } = record
+            && name == DISABLED.name
+            && key == KEY
+            && let Some(id) = self.user_id(user)
+        {
+            batch.disabled.push((id, self.users[id].name.clone()));
+        }
     }
 
     /// `user` is no longer a member of `room` (freed once nobody is in it:

@@ -253,7 +253,8 @@ pub struct Delivery {
 }
 
 /// What a request adds for the committer: log lines, `users.csv` rows, and
-/// the events to push once they are written.
+/// what the router is told once they are written: the events to push, the
+/// accounts disabled.
 #[derive(Default)]
 pub struct Batch {
     /// Encoded records, in order, for the log.
@@ -261,6 +262,9 @@ pub struct Batch {
     /// Rows for `users.csv` (new accounts), written before `log`.
     pub users: Vec<u8>,
     pub deliveries: Vec<Delivery>,
+    /// The accounts a record of the batch disabled (`store::disabled`):
+    /// their sessions on this server are closed once it is written.
+    pub disabled: Vec<(UserId, Arc<str>)>,
     /// Some record needs a sync before anyone hears of it.
     pub sync: bool,
 }
@@ -274,6 +278,7 @@ impl Batch {
         self.log.clear();
         self.users.clear();
         self.deliveries.clear();
+        self.disabled.clear();
         self.sync = false;
     }
 }

@@ -343,7 +343,7 @@ impl Inner {
             Next::Nobody | Next::Same => {}
         }
         if let Done::Wrote { batch, .. } = &done {
-            (self.deliver)(&batch.deliveries);
+            (self.deliver)(batch);
         }
         drop(turn);
         for (goal, waiter) in ready {

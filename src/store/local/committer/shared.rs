@@ -106,7 +106,7 @@ impl LocalStore {
                 let record = Record::decode(line).map_err(|e| corrupt(format!("batch {base}: {e}")))?;
                 let at = state.end;
                 state
-                    .follow(&record, line.len() as u64 + 1, &mut batch.deliveries)
+                    .follow(&record, line.len() as u64 + 1, &mut batch)
                     .map_err(|e| corrupt(format!("position {at}: {e}")))?;
                 erasures.extend(erasure(&state, &record, ActionsSince(inner.actions_since)));
             }
