@@ -264,3 +264,45 @@ fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refuse
     assert!(sent[0].is_ok(), "{sent:?}");
     assert_eq!(store.wait(ticket), Ok(()));
 }
+
+/// While writes are refused, records nobody waits for (acknowledgements,
+/// where devices are) keep calling the committer, more often than its
+/// retries: its retry of the waiting batch still comes each
+/// [`RETRY`](super::committer::RETRY), and the store takes writes again
+/// once the shared log answers.
+#[test]
+fn the_retry_comes_while_records_nobody_waits_for_keep_calling_the_committer() {
+    let shared = Arc::new(Batches::default());
+    let Node { local: leader, store, .. } = open(&shared, None);
+    leader.lead().unwrap();
+    let (ana, _) = store.register("ana", "", "password-a").unwrap();
+    let (bob, _) = store.register("bob", "", "password-b").unwrap();
+    let to_bob = |id: &str| vec![(Chat::parse("bob").unwrap(), id.into(), text(id))];
+    let (_, ticket) = store.send(ana, &to_bob("m1"));
+    store.wait(ticket).unwrap();
+
+    shared.2.store(true, Ordering::SeqCst);
+    let (_, ticket) = store.send(ana, &to_bob("m2"));
+    let (answered, answer) = crossbeam_channel::bounded(1);
+    let waiting = leader.clone();
+    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !leader.inner.durable.failed.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the write never met the shared log gone");
+        std::thread::sleep(Duration::from_millis(5)); // polling the committer's state
+    }
+    shared.2.store(false, Ordering::SeqCst);
+    // A record nobody waits for every 100 ms, each a call of the committer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let waited = loop {
+        store.deliver(bob, 0, 1);
+        if let Ok(waited) = answer.recv_timeout(Duration::from_millis(100)) {
+            break waited;
+        }
+        assert!(Instant::now() < deadline, "the waiting write never answered: the retry never came");
+    };
+    assert_eq!(waited, Ok(()));
+    let (sent, ticket) = store.send(ana, &to_bob("m3"));
+    assert!(sent[0].is_ok(), "{sent:?}");
+    assert_eq!(store.wait(ticket), Ok(()));
+}
