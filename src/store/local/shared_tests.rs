@@ -208,6 +208,38 @@ fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do()
     assert_eq!(shared.1.lock().len(), 1);
 }
 
+/// Ana's message `id` to bob, as `Store::send` takes it.
+fn to_bob(id: &str) -> Vec<crate::store::Outgoing> {
+    vec![(Chat::parse("bob").unwrap(), id.into(), text(id))]
+}
+
+/// A leader with ana and bob, ana's `m1` to bob stored; then `shared`
+/// goes away and ana's `m2` meets it: returns the leader, ana and bob,
+/// and where the answer to `m2`'s wait comes once it is written.
+fn m2_waiting_for_the_shared_log(
+    shared: &Arc<Batches>,
+) -> (Node, [crate::store::UserId; 2], crossbeam_channel::Receiver<Result<(), crate::protocol::Ko>>) {
+    let node = open(shared, None);
+    node.local.lead().unwrap();
+    let (ana, _) = node.store.register("ana", "", "password-a").unwrap();
+    let (bob, _) = node.store.register("bob", "", "password-b").unwrap();
+    let (_, ticket) = node.store.send(ana, &to_bob("m1"));
+    node.store.wait(ticket).unwrap();
+
+    shared.2.store(true, Ordering::SeqCst);
+    let (sent, ticket) = node.store.send(ana, &to_bob("m2"));
+    assert!(sent[0].is_ok(), "{sent:?}");
+    let (answered, answer) = crossbeam_channel::bounded(1);
+    let waiting = node.local.clone();
+    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.local.inner.durable.failed.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the write never met the shared log gone");
+        std::thread::sleep(Duration::from_millis(5)); // polling the committer's state
+    }
+    (node, [ana, bob], answer)
+}
+
 /// The shared log gone away (its database failing over): the leader's
 /// write that meets it waits, unanswered, and every later one is refused
 /// `KO:UNAVAILABLE` at once, not stored; an acknowledgement and where a
@@ -218,25 +250,7 @@ fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do()
 fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refused() {
     use crate::store::devices::{DEVICE, Device, encode, key};
     let shared = Arc::new(Batches::default());
-    let Node { local: leader, store, .. } = open(&shared, None);
-    leader.lead().unwrap();
-    let (ana, _) = store.register("ana", "", "password-a").unwrap();
-    let (bob, _) = store.register("bob", "", "password-b").unwrap();
-    let to_bob = |id: &str| vec![(Chat::parse("bob").unwrap(), id.into(), text(id))];
-    let (_, ticket) = store.send(ana, &to_bob("m1"));
-    store.wait(ticket).unwrap();
-
-    shared.2.store(true, Ordering::SeqCst);
-    let (sent, ticket) = store.send(ana, &to_bob("m2"));
-    assert!(sent[0].is_ok(), "{sent:?}");
-    let (answered, answer) = crossbeam_channel::bounded(1);
-    let waiting = leader.clone();
-    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !leader.inner.durable.failed.load(Ordering::SeqCst) {
-        assert!(Instant::now() < deadline, "the write never met the shared log gone");
-        std::thread::sleep(Duration::from_millis(5)); // polling the committer's state
-    }
+    let (Node { local: leader, store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
     let (refused, _) = store.send(ana, &to_bob("m3"));
     assert!(matches!(&refused[0], Err(ko) if ko.code == crate::protocol::Code::Unavailable), "{refused:?}");
     store.ack(bob, 1);
@@ -262,6 +276,31 @@ fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refuse
     assert!(!logged.contains("m3"), "a refused write is not stored: {logged}");
     assert!(at(",m2,") < at("ACK,"), "the acknowledgement after the waiting batch: {logged}");
     assert!(at(",m2,") < at("@phone"), "the device after the waiting batch: {logged}");
+    let (sent, ticket) = store.send(ana, &to_bob("m3"));
+    assert!(sent[0].is_ok(), "{sent:?}");
+    assert_eq!(store.wait(ticket), Ok(()));
+}
+
+/// While writes are refused, records nobody waits for (acknowledgements,
+/// where devices are) keep calling the committer, more often than its
+/// retries: its retry of the waiting batch still comes each
+/// [`RETRY`](super::committer::RETRY), and the store takes writes again
+/// once the shared log answers.
+#[test]
+fn the_retry_comes_while_records_nobody_waits_for_keep_calling_the_committer() {
+    let shared = Arc::new(Batches::default());
+    let (Node { store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
+    shared.2.store(false, Ordering::SeqCst);
+    // A record nobody waits for every 100 ms, each a call of the committer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let waited = loop {
+        store.deliver(bob, 0, 1);
+        if let Ok(waited) = answer.recv_timeout(Duration::from_millis(100)) {
+            break waited;
+        }
+        assert!(Instant::now() < deadline, "the waiting write never answered: the retry never came");
+    };
+    assert_eq!(waited, Ok(()));
     let (sent, ticket) = store.send(ana, &to_bob("m3"));
     assert!(sent[0].is_ok(), "{sent:?}");
     assert_eq!(store.wait(ticket), Ok(()));

@@ -119,17 +119,28 @@ pub(in crate::store) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<
         .spawn({
             let inner = inner.clone();
             move || {
+                // While writes are refused: when the next retry is due. It
+                // comes then whatever called meanwhile: records nobody
+                // waits for (acknowledgements, where devices are) keep
+                // calling, and may call more often than each RETRY.
+                let mut retry_at: Option<Instant> = None;
                 loop {
                     let call = if inner.durable.failed.load(Ordering::SeqCst) {
-                        inner.bell.answer_within(RETRY)
+                        let at = *retry_at.get_or_insert_with(|| Instant::now() + RETRY);
+                        inner.bell.answer_within(at.saturating_duration_since(Instant::now()))
                     } else {
+                        retry_at = None;
                         inner.bell.answer()
                     };
                     if call == Bell::STOP {
                         break;
                     }
-                    if call == Bell::QUIET {
+                    if retry_at.is_some_and(|at| Instant::now() >= at) {
+                        retry_at = None;
                         inner.retry_failed(); // RETRY passed while writes are refused
+                        continue;
+                    }
+                    if call == Bell::QUIET {
                         continue;
                     }
                     if call == Bell::SOON {
