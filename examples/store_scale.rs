@@ -103,7 +103,8 @@ fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()
     let hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_string();
     let mut ids = Vec::with_capacity(users);
     for i in 0..users {
-        let change = AccountChange::Create { name: &format!("u{i}"), email: "", hash: hash.clone() };
+        let change =
+            AccountChange::Create { name: &format!("u{i}"), email: "", hash: hash.clone(), invite: None };
         let (id, _) = store.change_account(change).map_err(|ko| ko.reason)?;
         ids.push(id);
     }

@@ -176,12 +176,12 @@
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time (1.2: a name registered again after its quarantine has a newer row, which counts) |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), and its name registered again after its quarantine (`REUSE`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), its name registered again after its quarantine (`REUSE`), a user's settings (`SET`: a disabled account among them, `store::disabled`), and an invite code made, used or revoked (`INVITE`, `store::invites`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
-//! | `accounts.request`, `accounts.answer` | `wachat users add\|import\|passwd\|admin\|room` asking a running server for changes to accounts, and its answer (`server::operator::changes`); all these requests are left and taken at the door, `store::door` |
+//! | `accounts.request`, `accounts.answer` | `wachat users add\|import\|passwd\|admin\|room\|disable\|enable\|invite\|revoke` asking a running server for changes to accounts, and its answer (`server::operator::changes`); all these requests are left and taken at the door, `store::door` |
 //! | `cluster-node.txt` | a cluster node's directory (its name): `wachat users` refuses it and names `--store` (`store::door::NODE_MARK`) |
-//! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
+//! | `invites.request`, `invites.csv` | `wachat users invites` asking a running server for its invite codes, and its answer (`server::operator`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
 //! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |

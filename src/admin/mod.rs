@@ -2,13 +2,14 @@
 //! for the teacher, edited in the data directory while the server is
 //! stopped, or made by the running server (or a cluster's node) at the
 //! teacher's request (`reach.rs`). `wachat users invite` prints invite
-//! codes instead (`store::invites`). The work on the files is
+//! codes instead (`invite.rs`, `store::invites`). The work on the files is
 //! [`crate::store::accounts`]; this module reads the command line, the
 //! passwords and the roster, and says what happened.
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`, `invite`) |
+//! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`) |
+//! | `invite.rs` | `invite`, `invites`, `revoke`: the codes the running server keeps, or a stopped one's directory |
 //! | `import.rs` | `import`: a class from a roster, all or none |
 //! | `password.rs` | where a new password comes from (a prompt, stdin, made up) |
 //! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there |
@@ -33,6 +34,7 @@ use crate::store::password::DEFAULT_KDF_COST;
 mod disable;
 pub mod export;
 mod import;
+mod invite;
 pub mod live;
 mod password;
 pub mod reach;
@@ -294,9 +296,9 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         // What the shell left of `users room #lab --add ana`: nothing.
         UsersCommand::Room { .. } => return Err(Error::Usage(tr!(Msg::RoomAndNamesNeeded))),
-        UsersCommand::Invite { count, days, at } => invite(count, days, &at)?,
-        UsersCommand::Invites { all, at } => invites(all, &at)?,
-        UsersCommand::Revoke { codes, unused, at } => revoke(&codes, unused, &at)?,
+        UsersCommand::Invite { count, days, at } => invite::invite(count, days, &at)?,
+        UsersCommand::Invites { all, at } => invite::invites(all, &at)?,
+        UsersCommand::Revoke { codes, unused, at } => invite::revoke(&codes, unused, &at)?,
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
         UsersCommand::Export { name, out, at } => {
@@ -516,118 +518,6 @@ fn repair(data_dir: &Path) -> Result<()> {
         println!("left, passed over by readers: {problem}");
     }
     Ok(())
-}
-
-/// `wachat users invite`: the codes on stdout, one a line (for a script
-/// or a printer), what they are on stderr.
-fn invite(count: u32, days: u32, at: &ServerAt) -> Result<()> {
-    let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
-    let door = OpenedDoor::open(at)?;
-    let codes =
-        crate::store::door::create(door.as_dyn(), count as usize, expires_ms).map_err(|ko| door.error(ko))?;
-    for code in &codes {
-        println!("{code}");
-    }
-    let until = crate::display::local_time(expires_ms);
-    eprintln!(
-        "{} invite codes, each for one account, valid until {} {}: wachat register --invite CODE \
-         (or REDEEM:CODE:<user>:<email>:<password>), with serve --registration invite",
-        codes.len(),
-        until.date(),
-        until.clock()
-    );
-    // The browser's way: a link that fills the code in. Its host is the
-    // server's address as the class reaches it, which only the teacher
-    // knows; its scheme and port how the server serves the web app
-    // (`web.csv`); the code rides in the fragment, which no server logs.
-    if let Some(code) = codes.first() {
-        eprintln!("{}", invite_link(at, code));
-    }
-    Ok(())
-}
-
-/// `wachat users invites`: the codes, one a line, with what they allow;
-/// those used or expired only with `all`.
-fn invites(all: bool, at: &ServerAt) -> Result<()> {
-    let door = OpenedDoor::open(at)?;
-    let kept = door.as_dyn().invites().map_err(|ko| door.error(ko))?;
-    let now = crate::store::now_ms();
-    let (mut used, mut expired) = (0, 0);
-    for (code, kept) in &kept {
-        let until = crate::display::local_time(kept.expires_ms);
-        let said = match crate::store::invites::judge(Some(*kept), now) {
-            Ok(()) => tr!(Msg::InviteValid, date = until.date(), time = until.clock()),
-            Err(crate::store::invites::Refused::Used) => {
-                used += 1;
-                tr!(Msg::InviteUsed)
-            }
-            Err(_) => {
-                expired += 1;
-                tr!(Msg::InviteExpired, date = until.date(), time = until.clock())
-            }
-        };
-        if all || (!kept.used && kept.expires_ms > now) {
-            println!("{code}  {said}");
-        }
-    }
-    if !all && used + expired > 0 {
-        eprintln!("{}", tr!(Msg::InvitesHidden, used = used, expired = expired));
-    }
-    Ok(())
-}
-
-/// `wachat users revoke`: each code said revoked, or why not.
-fn revoke(codes: &[String], unused: bool, at: &ServerAt) -> Result<()> {
-    let door = OpenedDoor::open(at)?;
-    let codes: Vec<String> = match unused {
-        true => {
-            let now = crate::store::now_ms();
-            let kept = door.as_dyn().invites().map_err(|ko| door.error(ko))?;
-            kept.into_iter().filter(|(_, k)| !k.used && k.expires_ms > now).map(|(code, _)| code).collect()
-        }
-        false => codes.iter().map(|c| crate::protocol::codes::normalize(c)).collect(),
-    };
-    let mut refused = Vec::new();
-    for code in &codes {
-        match door.as_dyn().revoke(code).map_err(|ko| door.error(ko))? {
-            Some(kept) if !kept.used => println!("{}", tr!(Msg::InviteRevoked, code = code)),
-            Some(_) => refused.push(tr!(Msg::InviteAlreadyUsed, code = code)),
-            None => refused.push(tr!(Msg::NoSuchInvite, code = code)),
-        }
-    }
-    if unused {
-        println!("{}", tr!(Msg::InvitesRevoked, n = codes.len()));
-    }
-    match refused.is_empty() {
-        true => Ok(()),
-        false => Err(Error::Usage(refused.join("\n"))),
-    }
-}
-
-/// How a student opens an invite in a browser, as the server at `at`
-/// serves the web app: `in a browser: https://<server>:8443/#invite=…`.
-fn invite_link(at: &ServerAt, code: &str) -> String {
-    let served = match &at.store {
-        // A cluster's nodes each say their own; the database knows none.
-        Some(_) => None,
-        None => web_port::recorded(&at.data_dir),
-    };
-    match served {
-        Some(served) => {
-            let url = served.url("<server>");
-            format!("in a browser: {url}#invite=CODE (the server's address), e.g. {url}#invite={code}")
-        }
-        None if at.store.is_some() => format!(
-            "in a browser: the web app of any node, with #invite=CODE after its address, e.g. \
-             https://<node>:<web port>/#invite={code}"
-        ),
-        None => format!(
-            "in a browser: the server serves no web app now (serve --web-port off, or it never ran on {}); \
-             once it does, its address with #invite=CODE, e.g. http://<server>:{}/#invite={code}",
-            at.data_dir.display(),
-            crate::web::DEFAULT_WEB_PORT
-        ),
-    }
 }
 
 /// The data directory, which must exist: only `add` and `import` create

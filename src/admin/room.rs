@@ -28,7 +28,7 @@ use crate::store::door::Asking;
 /// How long a command waits for the server to take its request: it
 /// looks twice a second, and makes each change durable before answering
 /// (a roster of a few hundred joins is a few seconds of fsyncs).
-const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// Asks the running server for `changes`; their outcomes, in order.
 pub(super) fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>> {

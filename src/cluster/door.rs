@@ -1,14 +1,7 @@
-//! A cluster's door (`store::door`): invite codes in its database, so
-//! that `wachat users invite --store …` prints codes for the whole
-//! cluster, and a student redeems one through whichever node it
-//! reaches, once.
+//! A cluster's door (`store::door`): the way a teacher's command
+//! (`wachat users … --store`) reaches the node that leads.
 //!
-//! A code is taken as a single server renames its file: its row locked
-//! (`FOR UPDATE`), judged by the one rule ([`invites::judge`]), marked
-//! used, committed before the account is created. Two students typing the
-//! same code on two nodes queue on the row; the second finds it used.
-//!
-//! A teacher's request (`wachat users add|disable --store …`) is a row
+//! A teacher's request (`wachat users add|disable|invite --store …`) is a row
 //! of `admin_requests`: the command inserts it and waits; the node that
 //! holds the lease takes it (`FOR UPDATE SKIP LOCKED`), makes the
 //! changes through its store, which writes them into the log, and writes
@@ -21,11 +14,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::db::{Db, OrKo, count};
+use super::db::{Db, OrKo};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
 use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
-use crate::store::invites::{self, Kept, Refused};
 
 /// The door in the cluster's database.
 pub struct PgDoor {
@@ -79,77 +71,6 @@ impl PgDoor {
 }
 
 impl Door for PgDoor {
-    fn keep(&self, codes: &[String], expires_ms: u64) -> std::result::Result<(), Ko> {
-        const DOING: &str = "keeping invite codes";
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko(DOING)?;
-        let expires = expires_ms as i64;
-        for code in codes {
-            tx.execute("INSERT INTO invites (code, expires_ms) VALUES ($1, $2)", &[code, &expires])
-                .or_ko(DOING)?;
-        }
-        tx.commit().or_ko(DOING)
-    }
-
-    fn take(&self, code: &str, now_ms: u64) -> std::result::Result<(), Refused> {
-        const DOING: &str = "taking an invite code";
-        let failed = Refused::Failed;
-        let mut conn = self.db.get().map_err(failed)?;
-        let mut tx = conn.transaction().or_ko(DOING).map_err(failed)?;
-        let row = tx
-            .query_opt(
-                "SELECT expires_ms, used_ms IS NOT NULL FROM invites WHERE code = $1 FOR UPDATE",
-                &[&code],
-            )
-            .or_ko(DOING)
-            .map_err(failed)?;
-        let kept = row.map(|row| Kept { expires_ms: count(row.get(0)), used: row.get(1) });
-        invites::judge(kept, now_ms)?;
-        tx.execute("UPDATE invites SET used_ms = $2 WHERE code = $1", &[&code, &(now_ms as i64)])
-            .or_ko(DOING)
-            .map_err(failed)?;
-        tx.commit().or_ko(DOING).map_err(failed)
-    }
-
-    fn give_back(&self, code: &str) {
-        let given = self.db.get().and_then(|mut conn| {
-            conn.execute("UPDATE invites SET used_ms = NULL WHERE code = $1", &[&code])
-                .or_ko("giving back an invite code")
-        });
-        if let Err(ko) = given {
-            log::warn!("cluster: invite code {code} not given back: {}", ko.reason);
-        }
-    }
-
-    fn invites(&self) -> std::result::Result<Vec<(String, Kept)>, Ko> {
-        let mut conn = self.db.get()?;
-        let rows = conn
-            .query("SELECT code, expires_ms, used_ms IS NOT NULL FROM invites ORDER BY expires_ms, code", &[])
-            .or_ko("listing invite codes")?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get(0), Kept { expires_ms: count(row.get(1)), used: row.get(2) }))
-            .collect())
-    }
-
-    fn revoke(&self, code: &str) -> std::result::Result<Option<Kept>, Ko> {
-        const DOING: &str = "revoking an invite code";
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko(DOING)?;
-        let row = tx
-            .query_opt(
-                "SELECT expires_ms, used_ms IS NOT NULL FROM invites WHERE code = $1 FOR UPDATE",
-                &[&code],
-            )
-            .or_ko(DOING)?;
-        let was = row.map(|row| Kept { expires_ms: count(row.get(0)), used: row.get(1) });
-        if was.is_some_and(|kept| !kept.used) {
-            tx.execute("DELETE FROM invites WHERE code = $1", &[&code]).or_ko(DOING)?;
-        }
-        tx.commit().or_ko(DOING)?;
-        Ok(was)
-    }
-
     /// Inserts the request (deleting those a killed command left), then
     /// reads its row until a node has answered, and deletes it. Each
     /// statement borrows a connection of its own: one held through the

@@ -38,7 +38,7 @@
 //! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the database's tables (`schema.sql`), made at start |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
-//! | [`door`] | who may come in: invite codes, a teacher's requests |
+//! | [`door`] | a teacher's requests, for the leader |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
 //!

@@ -1,8 +1,8 @@
 //! The database's schema: made from `schema.sql` (embedded in the binary)
 //! at a node's start, or brought to it from the first design's last
 //! schema (version 18), from version 19, whose devices were a table of
-//! their own, or from version 20, whose disabled accounts were
-//! (`upgrade.rs`).
+//! their own, from version 20, whose disabled accounts were, or from
+//! version 21, whose invite codes were (`upgrade.rs`).
 //!
 //! `wachat_schema` holds the version the database is at. A start takes an
 //! advisory lock first (two nodes starting together: one makes the
@@ -21,7 +21,11 @@ use crate::error::{Error, Result};
 pub const SCHEMA: &str = include_str!("schema.sql");
 
 /// The version `schema.sql` makes.
-pub const CURRENT: i32 = 21;
+pub const CURRENT: i32 = 22;
+
+/// The last version whose invite codes were a table of their own
+/// (`upgrade::invites` moves them into the log).
+pub const INVITES_APART: i32 = 21;
 
 /// The last version whose disabled accounts were a table of their own
 /// (`upgrade::disabled` moves them into the log).
@@ -63,13 +67,19 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
         FIRST_DESIGN => {
             convert(&mut tx, url)?;
             move_disabled(&mut tx, url)?;
+            move_invites(&mut tx, url)?;
         }
         DEVICES_APART => {
             let moved = super::upgrade::devices(&mut tx, url)?;
             log::warn!("cluster: {url}: {moved} devices moved from their table into the log");
             move_disabled(&mut tx, url)?;
+            move_invites(&mut tx, url)?;
         }
-        DISABLED_APART => move_disabled(&mut tx, url)?,
+        DISABLED_APART => {
+            move_disabled(&mut tx, url)?;
+            move_invites(&mut tx, url)?;
+        }
+        INVITES_APART => move_invites(&mut tx, url)?,
         newer if newer > CURRENT => {
             return Err(Error::Usage(format!(
                 "cluster: {url}: the database's schema is version {newer}, newer than this wachat knows \
@@ -96,6 +106,13 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
 fn move_disabled(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
     let moved = super::upgrade::disabled(tx, url)?;
     log::warn!("cluster: {url}: {moved} disabled accounts moved from their table into the log");
+    Ok(())
+}
+
+/// The invite codes of a database of schema 18 to 21 into the log.
+fn move_invites(tx: &mut postgres::Transaction, url: &str) -> Result<()> {
+    let moved = super::upgrade::invites(tx, url)?;
+    log::warn!("cluster: {url}: {moved} invite codes moved from their table into the log");
     Ok(())
 }
 

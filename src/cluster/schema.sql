@@ -2,8 +2,8 @@
 -- version it is (`wachat_schema`). What the cluster keeps here is what
 -- no node's copy of the store holds: the shared log and its lease, the
 -- checkpoints, the files of chats, the door and the server's identity.
--- Everything else a single server keeps is in the log, the devices and
--- the disabled accounts too.
+-- Everything else a single server keeps is in the log, the devices, the
+-- disabled accounts and the invite codes too.
 --
 -- (IF NOT EXISTS: a database of schema 18 has the tables of the files,
 -- the door and the server's identity already, as they are here, and
@@ -90,20 +90,9 @@ CREATE TABLE IF NOT EXISTS checkpoint_parts (
     PRIMARY KEY (pos, part)
 );
 
--- The door (`cluster::door`, `store::door`): what an administrator
--- decides about who may come in, kept where every node reads it (a
--- single server keeps the same in files).
+-- The door (`cluster::door`, `store::door`): the way a teacher's
+-- commands reach the cluster's leader.
 --
--- Invite codes (`wachat users invite --store`, protocol 1.2 `REDEEM`): a
--- code printed for a class lets a student in through any node, once. A
--- registration takes a code by locking its row, judging it by the rule
--- both stores follow (src/store/invites.rs, `judge`) and setting
--- `used_ms`, in one transaction; a failed registration sets it back.
-CREATE TABLE IF NOT EXISTS invites (
-    code       text PRIMARY KEY,
-    expires_ms bigint NOT NULL,
-    used_ms    bigint
-);
 -- The requests of a teacher's commands (`wachat users
 -- add|import|passwd|admin|room|export --store`), left at the door for a
 -- running node, as a single server's are left in its data directory

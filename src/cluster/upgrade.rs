@@ -385,6 +385,37 @@ pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
     Ok(moved)
 }
 
+/// A database of schema 18 to 21, whose invite codes were a table of
+/// their own (`invites`: a code, its expiry, when it was used): each
+/// into the log, after its end, as the `INVITE` records that make it and,
+/// if it was used, use it (`store::invites`), and the table dropped.
+/// Returns how many went into the log (none if there is no such table).
+pub fn invites(tx: &mut Transaction, url: &str) -> Result<usize> {
+    use crate::store::invites::Mark;
+    let fail = |doing: &str| {
+        let context = format!("cluster: {url}: upgrading the invite codes ({doing})");
+        move |e: postgres::Error| super::db::error(context.clone(), &e)
+    };
+    let there = tx.query_one("SELECT to_regclass('invites') IS NOT NULL", &[]).map_err(fail("looking"))?;
+    if !there.get::<_, bool>(0) {
+        return Ok(0);
+    }
+    let rows = tx
+        .query("SELECT code, expires_ms, used_ms IS NOT NULL FROM invites ORDER BY code", &[])
+        .map_err(fail("reading them"))?;
+    let now = crate::store::now_ms();
+    let mut records = Vec::new();
+    for r in &rows {
+        let (code, expires_ms): (String, u64) = (r.get(0), r.get::<_, i64>(1).max(0) as u64);
+        let marks: &[Mark] = if r.get(2) { &[Mark::Kept, Mark::Used] } else { &[Mark::Kept] };
+        for &mark in marks {
+            Record::Invite { ts: now, code: code.clone(), mark, expires_ms }.encode(&mut records);
+        }
+    }
+    in_place_of(tx, &records, "invites").map_err(fail("writing the log"))?;
+    Ok(rows.len())
+}
+
 /// The records, worked out from the rows.
 struct Plan<'a> {
     old: &'a Old,

@@ -1,6 +1,6 @@
 //! [`Base`]: what every part of the server stands on: its [`Config`],
 //! the [`Store`], the [`Router`] of its connections, the files of chats
-//! and the door (invite codes, the requests of `wachat users`). The parts the
+//! and the door (where the requests of `wachat users` wait). The parts the
 //! [`Ctx`](super::Ctx) holds beside it (devices, presence, the limits)
 //! take a `&Base`, not the `Ctx`.
 //!
@@ -23,8 +23,7 @@ pub struct Base {
     pub router: Arc<Router>,
     /// 1.2: the files of chats (`store::files`).
     pub files: Arc<Files>,
-    /// Who may come in (`store::door`): the invite codes `REDEEM` takes,
-    /// and the requests of `wachat users`; the data directory's, or a
-    /// cluster's database.
+    /// Where the requests of `wachat users` wait (`store::door`): the
+    /// data directory's files, or a cluster's database.
     pub door: Box<dyn Door>,
 }

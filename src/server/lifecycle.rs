@@ -33,7 +33,7 @@ use crate::store::{Backend, Hasher, LocalStore, Store};
 pub struct Storage {
     pub backend: Arc<dyn Backend>,
     pub files: Option<Box<dyn FileStore>>,
-    /// Where invite codes and the requests of `wachat users` are kept (`store::door`),
+    /// Where the requests of `wachat users` wait (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
     /// Where every user's devices are kept besides `devices.csv` (a

@@ -9,8 +9,9 @@
 //! | request (`store::door::Asking`) | command | answered by |
 //! |---|---|---|
 //! | `Status`: names | `users list` | each one's live figures ([`STATUS_HEADER`]) |
-//! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room\|disable\|enable` | [`changes`]: made by the server during a class |
+//! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room\|disable\|enable\|invite\|revoke` | [`changes`]: made by the server during a class |
 //! | `Export`: a name | `users export` | its export (`server::accounts`) |
+//! | `Invites`: nothing | `users invites`, `users revoke --unused` | the invite codes ([`INVITES_HEADER`]) |
 //!
 //! A disabled account (`store::disabled`) is a record the server writes
 //! for `users disable`: every login asks the state
@@ -18,8 +19,7 @@
 //! once written, closes the account's sessions (the router's `written`;
 //! on a cluster, every node as it applies the record).
 //!
-//! Why files on a single server: `wachat users invite` already reaches a
-//! running server this way (`store::invites`), the data directory is
+//! Why files on a single server: the data directory is
 //! private to its owner (0700), so whoever may write there is the
 //! administrator, and a teacher can see and undo it with `ls` and `rm`. A
 //! cluster's rows are written by whoever may write its database: the same
@@ -44,6 +44,9 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// The header of the answer to `wachat users list`'s request for live
 /// figures (one name a line).
 pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin,deleted,disabled";
+/// The header of the answer to `wachat users invites`' request: every
+/// invite code the server keeps, by expiry (`used`: `true` or `false`).
+pub const INVITES_HEADER: &str = "code,expires_ms,used";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
 /// Most requests answered in one look: the uploads are swept at the next
@@ -87,7 +90,17 @@ fn answer(ctx: &Ctx, asked: &Asked) -> Result<Vec<u8>, Ko> {
         Asking::Status => Ok(status(ctx, &String::from_utf8_lossy(&asked.body)).into_bytes()),
         Asking::Accounts => Ok(changes::answer(ctx, &asked.body)),
         Asking::Export => super::accounts::answer_export(ctx, &String::from_utf8_lossy(&asked.body)),
+        Asking::Invites => Ok(invites(ctx).into_bytes()),
     }
+}
+
+/// Every invite code the state keeps, one a line (a code needs no quoting).
+fn invites(ctx: &Ctx) -> String {
+    let mut out = format!("{INVITES_HEADER}\n");
+    for (code, kept) in ctx.store.invites() {
+        let _ = writeln!(out, "{code},{},{}", kept.expires_ms, kept.used);
+    }
+    out
 }
 
 /// The live figures of the accounts named in `request`, one a line.

@@ -1,6 +1,7 @@
-//! `wachat users add|import|passwd|admin|room|disable|enable` beside a
-//! running server: the teacher's changes to accounts during a class, made
-//! by the server itself, so that nobody is disconnected.
+//! `wachat users add|import|passwd|admin|room|disable|enable|invite|revoke`
+//! beside a running server: the teacher's changes to accounts and invite
+//! codes during a class, made by the server itself, so that nobody is
+//! disconnected.
 //!
 //! The command leaves a request at the door (`store::door::Asking::Accounts`:
 //! `accounts.request` in a data directory, a row of a cluster's database),
@@ -11,7 +12,10 @@
 //! its clients); they are all made or none: a name taken, twice in the
 //! request, or not a valid name refuses every `add` of the request.
 //! A `join` puts an account in a room as its own `JOIN` would, and its
-//! room's members online are told (`MEMBER:…:JOINED`, 1.1).
+//! room's members online are told (`MEMBER:…:JOINED`, 1.1). The codes
+//! of one request's `invite`s (made by the command) are kept in one
+//! batch, all or none (`store::invites`); a `revoke` is `done`,
+//! `unchanged` for a code used already, or refused for no such code.
 
 use std::collections::HashSet;
 
@@ -22,7 +26,9 @@ use crate::server::{Ctx, presence};
 
 /// `op` is `add` (detail: the email; hash: the password's), `passwd`
 /// (hash: the new password's), `admin` or `disable` (detail: `on` or
-/// `off`) or `join` (detail: the room, `#lab`).
+/// `off`), `join` (detail: the room, `#lab`), `invite` (name: a new
+/// code; detail: its expiry, Unix milliseconds) or `revoke` (name: a
+/// code).
 pub const REQUEST_HEADER: &str = "op,name,detail,hash";
 /// `result` is `done`, `unchanged` or `refused` (reason: why).
 pub const ANSWER_HEADER: &str = "op,name,result,reason";
@@ -60,6 +66,16 @@ impl Change {
 
     pub fn join(name: &str, room: &str) -> Change {
         Change { op: "join".into(), name: name.into(), detail: room.into(), hash: String::new() }
+    }
+
+    /// Invite `code` (new) kept, valid until `expires_ms`.
+    pub fn invite(code: &str, expires_ms: u64) -> Change {
+        Change { op: "invite".into(), name: code.into(), detail: expires_ms.to_string(), hash: String::new() }
+    }
+
+    /// Invite `code` revoked if unused.
+    pub fn revoke(code: &str) -> Change {
+        Change { op: "revoke".into(), name: code.into(), detail: String::new(), hash: String::new() }
     }
 }
 
@@ -135,12 +151,20 @@ fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
             None => add(ctx, c),
         };
     }
-    for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op != "add") {
+    let invites: Vec<usize> = (0..changes.len()).filter(|&i| changes[i].op == "invite").collect();
+    if !invites.is_empty() {
+        let outcome = keep_invites(ctx, invites.iter().map(|&i| &changes[i]));
+        for &i in &invites {
+            outcomes[i] = outcome.clone();
+        }
+    }
+    for (i, c) in changes.iter().enumerate().filter(|(_, c)| !matches!(c.op.as_str(), "add" | "invite")) {
         outcomes[i] = match c.op.as_str() {
             "admin" => admin(ctx, &c.name, c.detail == "on"),
             "disable" => disable(ctx, &c.name, c.detail == "on"),
             "passwd" => passwd(ctx, &c.name, &c.hash),
             "join" => join(ctx, &c.name, &c.detail),
+            "revoke" => revoke(ctx, &c.name),
             other => Outcome::Refused(format!("unknown change {other:?}")),
         };
     }
@@ -246,6 +270,50 @@ fn join(ctx: &Ctx, name: &str, room: &str) -> Outcome {
             log::info!("{} joined #{room} (wachat users room)", account.name);
             Outcome::Done
         }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// The codes of `changes` kept, in one batch: all or none. Their expiry
+/// is one (one command's).
+fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a Change>) -> Outcome {
+    let mut codes = Vec::new();
+    let mut expires_ms = 0;
+    for c in changes {
+        let Ok(expires) = c.detail.parse::<u64>() else {
+            return Outcome::Refused(format!("{:?} is not an expiry", c.detail));
+        };
+        expires_ms = expires;
+        codes.push(c.name.clone());
+    }
+    match crate::store::invites::keep(&**ctx.store, &codes, expires_ms) {
+        Ok(()) => {
+            log::info!("{} invite codes made (wachat users invite)", codes.len());
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// Invite `code` revoked if unused.
+fn revoke(ctx: &Ctx, code: &str) -> Outcome {
+    let outcome = revoked(crate::store::invites::revoke(&**ctx.store, code));
+    if outcome == Outcome::Done {
+        log::info!("invite code {code} revoked (wachat users revoke)");
+    }
+    outcome
+}
+
+/// The refusal of a `revoke` of no such code.
+pub const NO_SUCH_CODE: &str = "no such invite code";
+
+/// What `store::invites::revoke`'s answer means for a `revoke`: `done`,
+/// `unchanged` for a code used already, refused for no such code.
+pub fn revoked(answer: Result<Option<crate::store::invites::Kept>, crate::protocol::Ko>) -> Outcome {
+    match answer {
+        Ok(Some(kept)) if !kept.used => Outcome::Done,
+        Ok(Some(_)) => Outcome::Unchanged,
+        Ok(None) => Outcome::Refused(NO_SUCH_CODE.to_string()),
         Err(ko) => Outcome::Refused(ko.reason),
     }
 }

@@ -7,13 +7,13 @@
 //! the global one in 0.3 s, after which no classmate could register. So a
 //! teacher may close the door instead: with `invite`, `REGISTER` is
 //! refused and only a code printed by `wachat users invite` creates an
-//! account, each code once (`store::invites`). A code is proof enough:
+//! account, each code once (`store::invites`: the store uses the code in
+//! the batch that makes the account). A code is proof enough:
 //! `REDEEM` takes none of the register caps' tokens. With `closed`, only
 //! `wachat users add|import` (server stopped) create accounts.
 
 use crate::protocol::{Code, Ko};
-use crate::store::door::{Claim, Door};
-use crate::store::invites::Refused;
+use crate::store::Store;
 
 /// Who may create an account over the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -41,26 +41,18 @@ impl Registration {
         Some(Ko::new(Code::AuthFailed, reason))
     }
 
-    /// The first half of `REDEEM`: checks that a code may create an
-    /// account now (registration not closed, REGISTER's password rule) and
-    /// claims it at the `door` (the data directory's codes, or the
-    /// cluster's database's). The caller (`auth`)
-    /// creates the account, and gives the claim back with
-    /// [`Claim::release`] if that fails (a taken name), so the code stays
-    /// valid.
-    pub fn claim_invite<'a>(self, door: &'a dyn Door, code: &str, password: &str) -> Result<Claim<'a>, Ko> {
+    /// The checks of `REDEEM` before any password is hashed: registration
+    /// not closed, REGISTER's password rule (so that a weak password does
+    /// not use up a good code), and the code valid now
+    /// ([`Store::check_invite`]). Returns the code as printed, which the
+    /// caller (`auth`) registers with ([`Store::redeem`]): the store
+    /// judges it again as it makes the account, and uses it then.
+    pub fn check_redeem(self, store: &Store, code: &str, password: &str) -> Result<String, Ko> {
         if self == Registration::Closed {
             return Err(Ko::new(Code::AuthFailed, CLOSED));
         }
-        // The same password rule as REGISTER, checked before the code is
-        // claimed, so that a weak password does not use up a good code.
         crate::store::password::check_new(password)?;
-        crate::store::door::claim(door, code, crate::store::now_ms()).map_err(|refused| match refused {
-            Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
-            Refused::Used => Ko::new(Code::AuthFailed, "this invite code was used already: ask for another"),
-            Refused::Expired(_) => Ko::new(Code::AuthFailed, "this invite code has expired: ask for another"),
-            Refused::Failed(ko) => ko,
-        })
+        store.check_invite(code)
     }
 }
 

@@ -113,6 +113,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::invites::Kept;
 use super::settings::{KeptKey, KeyChange, Keys, Setting};
 use super::state::UserId;
 use crate::protocol::action::ActionsSince;
@@ -252,14 +253,18 @@ fn span_words(ms: u64) -> String {
 #[derive(Debug)]
 pub enum AccountChange<'a> {
     /// A new account, a member of `#general` (`KO:USER_EXISTS` if the
-    /// name is taken, ignoring case). `hash` is already computed.
-    Create { name: &'a str, email: &'a str, hash: String },
+    /// name is taken, ignoring case). `hash` is already computed. With
+    /// an `invite` code (1.2 `REDEEM`, normalized), the code is judged
+    /// (`store::invites::judge`) and used in the same batch that makes
+    /// the account: both are written, or neither.
+    Create { name: &'a str, email: &'a str, hash: String, invite: Option<&'a str> },
     /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
     /// quarantine is over: the name gets a new account (`hash`, `email`,
     /// a member of `#general`) that sees nothing of the old one's
     /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
     /// is not a deleted account any more (two registrations at once).
-    Reuse { user: UserId, email: &'a str, hash: String },
+    /// With an `invite` code, as `Create`'s.
+    Reuse { user: UserId, email: &'a str, hash: String, invite: Option<&'a str> },
     /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
     /// (already computed, the old one already checked).
     Password { user: UserId, hash: String },
@@ -374,6 +379,17 @@ pub trait Backend: Any + Send + Sync {
     /// above: the password checked, the hash computed, the name's
     /// quarantine over); returns which account it changed.
     fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko>;
+    /// Keeps invite `codes`, new and unused, valid until `expires_ms`
+    /// (`store::invites`), in one batch.
+    fn keep_invites(&self, codes: &[String], expires_ms: u64) -> Result<Ticket, Ko>;
+    /// Revokes invite `code` if it is unused: it lets nobody in any
+    /// more. Returns how it was kept (`None`: no such code); a used one
+    /// stays as it was (its account is not touched).
+    fn revoke_invite(&self, code: &str) -> Result<(Option<Kept>, Ticket), Ko>;
+    /// How invite `code` is kept, if it is.
+    fn invite(&self, code: &str) -> Option<Kept>;
+    /// Every invite code kept, used or not, by expiry then code.
+    fn invites(&self) -> Vec<(String, Kept)>;
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

@@ -1,50 +1,26 @@
-//! The door: what an administrator decides about who may come in while
-//! the server runs — invite codes (`wachat users invite`, `REDEEM`,
-//! `store::invites`) — and where it is kept; and the way the
-//! administrator's other commands reach the running server (`wachat users
-//! add|import|passwd|admin|room|export|list|disable|enable`): a request
-//! left at the door ([`Door::ask`]), taken and answered by the server's
-//! operator thread ([`Door::next_request`], [`Door::answer`],
-//! `server::operator`). (A disabled account is a record of the log,
-//! `store::disabled`, which the server writes.)
+//! The door: the way the administrator's commands reach the running
+//! server (`wachat users add|import|passwd|admin|room|export|list|
+//! disable|enable|invite|invites|revoke`): a request left at the door
+//! ([`Door::ask`]), taken and answered by the server's operator thread
+//! ([`Door::next_request`], [`Door::answer`], `server::operator`). What
+//! the server changes for them (accounts, disabled accounts, invite
+//! codes: `store::disabled`, `store::invites`) are records of its log.
 //!
-//! What each means is decided once, in its own module (a code is judged
-//! by [`invites::judge`](super::invites::judge)). Where it is kept is the
-//! storage's, as the files of chats are (`store::files::FileStore`):
+//! Where a request waits is the storage's:
 //!
-//! - a single server keeps it in its data directory ([`Folder`]): a file
-//!   a code, which `wachat users` writes beside the running server, and
-//!   a file a request (`accounts.request`, answered in `accounts.answer`);
-//! - a cluster keeps it in its database (`cluster::door`), so that a code
-//!   printed for a class lets a student in through any node, once, and a
-//!   teacher's request is taken by one live node, whose answer is the
-//!   whole cluster's.
+//! - a single server's data directory ([`Folder`]): a file a request
+//!   (`accounts.request`, answered in `accounts.answer`);
+//! - a cluster's database (`cluster::door`), so that a teacher's request
+//!   is taken by the node that leads, whose answer is the whole
+//!   cluster's.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::invites::{self, CODE_LEN, Kept, Refused};
-use crate::protocol::codes;
-use crate::protocol::names::check_id;
 use crate::protocol::{Code, Ko};
 
-/// Where the door's decisions are kept. Each change is durable when it
-/// returns `Ok`.
+/// Where a command's requests wait for the running server.
 pub trait Door: Send + Sync {
-    /// Keeps invite `codes`, new and unused, valid until `expires_ms`.
-    fn keep(&self, codes: &[String], expires_ms: u64) -> Result<(), Ko>;
-    /// Takes invite `code` (checked) for one registration at `now_ms` if
-    /// [`invites::judge`] lets it: the judging and the taking in one step,
-    /// so that two students typing one code are let in once.
-    fn take(&self, code: &str, now_ms: u64) -> Result<(), Refused>;
-    /// Gives invite `code` back: the registration it was taken for failed.
-    fn give_back(&self, code: &str);
-    /// Every invite code kept, used or not, by expiry (`wachat users invites`).
-    fn invites(&self) -> Result<Vec<(String, Kept)>, Ko>;
-    /// Revokes invite `code` if it is unused: it lets nobody in any more
-    /// (`wachat users revoke`). Returns how it was kept (`None`: no such
-    /// code); a used one stays as it was (its account is not touched).
-    fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko>;
     /// The command's side: leaves a request of `kind` with `body` for the
     /// running server and waits up to `within` for its answer. `Ok(None)`:
     /// no server took it in time (none runs); the request is withdrawn.
@@ -70,10 +46,13 @@ pub enum Asking {
     /// `users export NAME`: an account's export (the name; answered in
     /// JSON Lines, `server::accounts`).
     Export,
+    /// `users invites|revoke --unused`: the invite codes (no body;
+    /// answered in CSV, `server::operator::INVITES_HEADER`).
+    Invites,
 }
 
 impl Asking {
-    pub const ALL: [Asking; 3] = [Asking::Status, Asking::Accounts, Asking::Export];
+    pub const ALL: [Asking; 4] = [Asking::Status, Asking::Accounts, Asking::Export, Asking::Invites];
 
     /// Its name, as a cluster's `admin_requests` rows keep it.
     pub fn name(self) -> &'static str {
@@ -81,6 +60,7 @@ impl Asking {
             Asking::Status => "status",
             Asking::Accounts => "accounts",
             Asking::Export => "export",
+            Asking::Invites => "invites",
         }
     }
 
@@ -94,6 +74,7 @@ impl Asking {
             Asking::Status => ("status.request", "status.csv"),
             Asking::Accounts => ("accounts.request", "accounts.answer"),
             Asking::Export => ("export.request", "export.jsonl"),
+            Asking::Invites => ("invites.request", "invites.csv"),
         }
     }
 }
@@ -134,42 +115,6 @@ pub fn node_of(data_dir: &Path) -> Option<String> {
     Some(text.lines().next().unwrap_or("").chars().take(64).collect())
 }
 
-/// Makes `count` new codes valid until `expires_ms`, keeps them in
-/// `door`, and returns them.
-pub fn create(door: &dyn Door, count: usize, expires_ms: u64) -> Result<Vec<String>, Ko> {
-    let codes = (0..count)
-        .map(|_| codes::random(CODE_LEN))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Ko::new(Code::Internal, format!("no random numbers for the codes: {e}")))?;
-    door.keep(&codes, expires_ms)?;
-    Ok(codes)
-}
-
-/// A code taken for one registration: [`Claim::release`] it if the
-/// account was not created, so that the student can try again.
-pub struct Claim<'a> {
-    door: &'a dyn Door,
-    code: String,
-}
-
-impl Claim<'_> {
-    /// The registration failed (a taken name, a full disk): the code is
-    /// valid again.
-    pub fn release(self) {
-        self.door.give_back(&self.code);
-    }
-}
-
-/// Takes `code`, as typed, for a registration at `now_ms`, if it is valid.
-pub fn claim<'a>(door: &'a dyn Door, code: &str, now_ms: u64) -> Result<Claim<'a>, Refused> {
-    let code = codes::normalize(code); // as printed, whatever the keyboard did
-    if check_id(&code).is_err() {
-        return Err(Refused::Unknown);
-    }
-    door.take(&code, now_ms)?;
-    Ok(Claim { door, code })
-}
-
 /// A single server's door: files in its data directory.
 pub struct Folder {
     data_dir: PathBuf,
@@ -182,26 +127,6 @@ impl Folder {
 }
 
 impl Door for Folder {
-    fn keep(&self, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
-        invites::files::keep(&self.data_dir, codes, expires_ms)
-    }
-
-    fn take(&self, code: &str, now_ms: u64) -> Result<(), Refused> {
-        invites::files::take(&self.data_dir, code, now_ms)
-    }
-
-    fn give_back(&self, code: &str) {
-        invites::files::give_back(&self.data_dir, code)
-    }
-
-    fn invites(&self) -> Result<Vec<(String, Kept)>, Ko> {
-        invites::files::list(&self.data_dir)
-    }
-
-    fn revoke(&self, code: &str) -> Result<Option<Kept>, Ko> {
-        invites::files::revoke(&self.data_dir, code)
-    }
-
     /// Writes the request file; the server's answer file appears before
     /// the request file goes (`answer`).
     fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko> {
@@ -253,27 +178,6 @@ impl Door for Folder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_code_lets_in_once_until_it_expires() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = Folder::new(dir.path());
-        let codes = create(&folder, 3, 1_000).unwrap();
-        assert_eq!(codes.len(), 3);
-        assert!(codes.iter().all(|c| c.len() == CODE_LEN && c.bytes().all(|b| codes::ALPHABET.contains(&b))));
-        assert_ne!(codes[0], codes[1]);
-        // Used once; typed in capitals, with a space, it is the same code.
-        let typed = format!("{} {}", codes[0][..5].to_uppercase(), &codes[0][5..]);
-        let claim = claim(&folder, &typed, 999).unwrap();
-        assert_eq!(super::claim(&folder, &codes[0], 999).err(), Some(Refused::Used));
-        // Given back (the name was taken): valid again.
-        claim.release();
-        assert!(super::claim(&folder, &codes[0], 999).is_ok());
-        assert_eq!(super::claim(&folder, &codes[1], 1_000).err(), Some(Refused::Expired(1_000)));
-        assert_eq!(super::claim(&folder, "nosuchcode", 0).err(), Some(Refused::Unknown));
-        assert_eq!(super::claim(&folder, "../users.csv", 0).err(), Some(Refused::Unknown));
-        assert_eq!(super::claim(&folder, "", 0).err(), Some(Refused::Unknown));
-    }
 
     #[test]
     fn a_request_left_at_the_door_is_answered_once_by_whoever_takes_it() {

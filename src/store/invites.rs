@@ -4,23 +4,31 @@
 //!
 //! What a code allows is decided here, once ([`judge`]): an unknown code,
 //! one used already and one past its expiry let nobody in, in that
-//! order. Where codes are kept is the storage's (`store::door`): a file each in
-//! a single server's data directory ([`files`]), a row each in a
-//! cluster's database (`cluster::door`), so that a code printed for a
-//! class lets a student in through whichever node the student reaches.
+//! order. A code is kept as records of the log (`INVITE`,
+//! `store::record::invites`): made (with its expiry), used, revoked,
+//! each applied to the one `State` ([`Invites`]) as every other record
+//! is, so a single server and every node of a cluster know the codes
+//! the same way, and its checkpoints keep them as they keep the rest.
 //!
-//! Either way a code is taken in one step (a rename; a row locked in a
-//! transaction), so it is used once even if two students type it at the
-//! same moment, and the taking is durable before the account is created:
-//! after a crash, a code that made an account is never valid again (one
-//! that did not may be lost; the teacher prints another). A registration
-//! that fails after (a taken name) gives the code back (`door::Claim`).
-//! No cache: a code printed a second ago works at once.
+//! `REDEEM` judges the code and creates the account in one write of the
+//! store (`AccountChange::Create`'s `invite`): the `INVITE` record that
+//! uses the code and the account's records are one group commit, so two
+//! students typing one code at once make one account (the second write
+//! finds the code used), and a registration refused (a taken name)
+//! leaves the code as it was. The server writes the records that make
+//! and revoke codes when `wachat users invite|revoke` asks it at its
+//! door (`server::operator::changes`); with no server running on a data
+//! directory, the command writes them itself (`store::accounts`).
 //!
-//! The code is checked (`A-Z a-z 0-9 _ -`, as a message id) before it
-//! names a file or a row, so no request can reach another path.
+//! The code is checked (`A-Z a-z 0-9 _ -`, as a message id) before it is
+//! looked up, so no request names anything but a code.
 
-use crate::protocol::Ko;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::Backend;
+use crate::protocol::names::check_id;
+use crate::protocol::{Code, Ko, codes};
 
 /// Characters of a code: 15 of `codes::ALPHABET` (no look-alikes, which
 /// a student copying from paper would mistype), about 74 bits.
@@ -35,12 +43,21 @@ pub enum Refused {
     Used,
     /// Past its expiry (Unix milliseconds).
     Expired(u64),
-    /// The codes cannot be read now (a disk failed, the database does
-    /// not answer): the `KO` to tell, the cause already logged.
-    Failed(Ko),
 }
 
-/// A code as its storage keeps it.
+impl Refused {
+    /// The `KO` a `REDEEM` with such a code is answered.
+    pub fn ko(&self) -> Ko {
+        let reason = match self {
+            Refused::Unknown => "no such invite code: check how you typed it",
+            Refused::Used => "this invite code was used already: ask for another",
+            Refused::Expired(_) => "this invite code has expired: ask for another",
+        };
+        Ko::new(Code::AuthFailed, reason)
+    }
+}
+
+/// A code as the state keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kept {
     /// Valid until (Unix milliseconds).
@@ -49,8 +66,8 @@ pub struct Kept {
     pub used: bool,
 }
 
-/// The rule, for every storage: whether the code kept as `kept` (`None`:
-/// no such code) lets one account in at `now_ms`.
+/// The rule: whether the code kept as `kept` (`None`: no such code) lets
+/// one account in at `now_ms`.
 pub fn judge(kept: Option<Kept>, now_ms: u64) -> Result<(), Refused> {
     match kept {
         None => Err(Refused::Unknown),
@@ -60,170 +77,137 @@ pub fn judge(kept: Option<Kept>, now_ms: u64) -> Result<(), Refused> {
     }
 }
 
-/// A single server's codes: a file each, `invites/<code>` in the data
-/// directory, holding its expiry (Unix milliseconds). One file per code,
-/// because two processes share them while the server runs: `wachat users
-/// invite` creates files (never touching an existing one), and the server
-/// takes a code by renaming its file to `<code>.used`, which is atomic.
-pub mod files {
-    use std::fs;
-    use std::io::Write;
-    use std::path::{Path, PathBuf};
+/// A code as typed, as it was printed (whatever the keyboard did to it),
+/// if it can be a code at all.
+pub fn normalize(typed: &str) -> Option<String> {
+    let code = codes::normalize(typed);
+    check_id(&code).is_ok().then_some(code)
+}
 
-    use super::{Kept, Refused, judge};
-    use crate::protocol::{Code, Ko};
+/// `wachat users invite`: `count` new random codes.
+pub fn make(count: usize) -> Result<Vec<String>, Ko> {
+    (0..count)
+        .map(|_| codes::random(CODE_LEN))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Ko::new(Code::Internal, format!("no random numbers for the codes: {e}")))
+}
 
-    /// The folder of the codes, in the data directory.
-    const FOLDER: &str = "invites";
+/// `wachat users invite`: `codes`, valid until `expires_ms`, kept by
+/// `store` (in one batch), durably when it returns. A code that is not
+/// one is refused, and then none is kept.
+pub fn keep(store: &dyn Backend, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
+    if let Some(bad) = codes.iter().find(|code| normalize(code).as_deref() != Some(code.as_str())) {
+        return Err(Ko::new(Code::BadRequest, format!("{bad:?} is not an invite code")));
+    }
+    let ticket = store.keep_invites(codes, expires_ms)?;
+    store.wait(ticket)
+}
 
-    /// The file of an unused `code`, and of a used one.
-    fn paths(data_dir: &Path, code: &str) -> (PathBuf, PathBuf) {
-        let dir = data_dir.join(FOLDER);
-        (dir.join(code), dir.join(format!("{code}.used")))
+/// `wachat users revoke`: how `code` (as typed) was kept (`None`: no such
+/// code), revoked durably when it returns if it was unused.
+pub fn revoke(store: &dyn Backend, code: &str) -> Result<Option<Kept>, Ko> {
+    let Some(code) = normalize(code) else { return Ok(None) };
+    let (was, ticket) = store.revoke_invite(&code)?;
+    store.wait(ticket)?;
+    Ok(was)
+}
+
+/// What becomes of a code: the `INVITE` record's word for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Made, unused, valid until its expiry.
+    Kept,
+    /// Taken by a registration.
+    Used,
+    /// Revoked while unused: gone.
+    Revoked,
+}
+
+impl Mark {
+    pub fn word(self) -> &'static str {
+        match self {
+            Mark::Kept => "KEPT",
+            Mark::Used => "USED",
+            Mark::Revoked => "REVOKED",
+        }
     }
 
-    /// How `code` is kept, read from whichever of its two files there is.
-    fn kept(data_dir: &Path, code: &str) -> std::io::Result<Option<Kept>> {
-        let (unused, used) = paths(data_dir, code);
-        for (path, used) in [(unused, false), (used, true)] {
-            match fs::read_to_string(path) {
-                // Unreadable: expired.
-                Ok(text) => return Ok(Some(Kept { expires_ms: text.trim().parse().unwrap_or(0), used })),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+    pub fn from_word(word: &str) -> Option<Mark> {
+        [Mark::Kept, Mark::Used, Mark::Revoked].into_iter().find(|m| m.word() == word)
+    }
+}
+
+/// Every code the state keeps, used or not (a revoked one is gone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Invites(BTreeMap<String, Kept>);
+
+impl Invites {
+    /// How `code` is kept, if it is.
+    pub fn get(&self, code: &str) -> Option<Kept> {
+        self.0.get(code).copied()
+    }
+
+    /// What an `INVITE` record does: `code`, valid until `expires_ms`,
+    /// is kept, used or gone.
+    pub fn mark(&mut self, code: &str, expires_ms: u64, mark: Mark) {
+        match mark {
+            Mark::Kept => {
+                self.0.insert(code.to_string(), Kept { expires_ms, used: false });
+            }
+            Mark::Used => {
+                self.0.insert(code.to_string(), Kept { expires_ms, used: true });
+            }
+            Mark::Revoked => {
+                self.0.remove(code);
             }
         }
-        Ok(None)
     }
 
-    /// `KO:INTERNAL`, the cause logged with the folder's path.
-    fn io(data_dir: &Path, e: std::io::Error) -> Ko {
-        log::warn!("invites: {}: {e}", data_dir.join(FOLDER).display());
-        Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
+    /// Every code with how it is kept, by code.
+    pub fn all(&self) -> impl Iterator<Item = (&str, Kept)> {
+        self.0.iter().map(|(code, kept)| (code.as_str(), *kept))
     }
 
-    pub fn keep(data_dir: &Path, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
-        let dir = data_dir.join(FOLDER);
-        let write = || -> std::io::Result<()> {
-            use crate::sys::private::Mode;
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?; // private, as the rest
-            for code in codes {
-                // A code already there (1 in 2^74) fails, never overwritten.
-                let mut file = private_new_file(&dir.join(code))?;
-                writeln!(file, "{expires_ms}")?;
-                file.sync_all()?;
-            }
-            sync_dir(&dir)
-        };
-        write().map_err(|e| io(data_dir, e))
-    }
-
-    pub fn take(data_dir: &Path, code: &str, now_ms: u64) -> Result<(), Refused> {
-        judge(kept(data_dir, code).map_err(|e| Refused::Failed(io(data_dir, e)))?, now_ms)?;
-        let (unused, used) = paths(data_dir, code);
-        match fs::rename(&unused, &used) {
-            Ok(()) => {}
-            // Another registration renamed it first.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Refused::Used),
-            Err(e) => return Err(Refused::Failed(io(data_dir, e))),
-        }
-        if let Err(e) = sync_dir(&data_dir.join(FOLDER)) {
-            give_back(data_dir, code);
-            return Err(Refused::Failed(io(data_dir, e)));
-        }
-        Ok(())
-    }
-
-    /// Every code of the folder with how it is kept, by expiry then code.
-    /// A file whose name is not a code (an editor's leftover) is passed over.
-    pub fn list(data_dir: &Path) -> Result<Vec<(String, Kept)>, Ko> {
-        let entries = match fs::read_dir(data_dir.join(FOLDER)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(data_dir, e)),
-        };
-        let mut all = Vec::new();
-        for entry in entries {
-            let name = entry.map_err(|e| io(data_dir, e))?.file_name().to_string_lossy().into_owned();
-            let code = name.strip_suffix(".used").unwrap_or(&name);
-            if crate::protocol::names::check_id(code).is_err() {
-                continue;
-            }
-            // Taken or revoked meanwhile: as it is now, if it still is.
-            if let Some(kept) = kept(data_dir, code).map_err(|e| io(data_dir, e))? {
-                all.push((code.to_string(), kept));
-            }
-        }
+    /// Every code, by expiry then code (`wachat users invites`).
+    pub fn listing(&self) -> Vec<(String, Kept)> {
+        let mut all: Vec<(String, Kept)> = self.all().map(|(c, k)| (c.to_string(), k)).collect();
         all.sort_by(|a, b| (a.1.expires_ms, &a.0).cmp(&(b.1.expires_ms, &b.0)));
-        all.dedup_by(|a, b| a.0 == b.0);
-        Ok(all)
+        all
     }
+}
 
-    /// Removes `code`'s file if it is unused; returns how it was kept.
-    /// A registration that takes it meanwhile (the rename) wins: then it
-    /// was used, and stays so.
-    pub fn revoke(data_dir: &Path, code: &str) -> Result<Option<Kept>, Ko> {
-        if crate::protocol::names::check_id(code).is_err() {
-            return Ok(None);
-        }
-        let Some(was) = kept(data_dir, code).map_err(|e| io(data_dir, e))? else { return Ok(None) };
-        if was.used {
-            return Ok(Some(was));
-        }
-        let (unused, _) = paths(data_dir, code);
-        match fs::remove_file(&unused) {
-            Ok(()) => sync_dir(&data_dir.join(FOLDER)).map_err(|e| io(data_dir, e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Some(Kept { used: true, ..was }));
-            }
-            Err(e) => return Err(io(data_dir, e)),
-        }
-        Ok(Some(was))
-    }
+/// The folder a data directory kept its codes in, a file each
+/// (`<code>`, or `<code>.used` once taken, holding its expiry): the
+/// store's start converts them into records once (`LocalStore::open`).
+pub const FOLDER: &str = "invites";
 
-    pub fn give_back(data_dir: &Path, code: &str) {
-        let (unused, used) = paths(data_dir, code);
-        if let Err(e) = fs::rename(&used, &unused) {
-            log::warn!("invites: giving back {}: {e}", unused.display());
+/// The codes a data directory's [`FOLDER`] holds (none if there is none),
+/// each a valid code, by code. A file whose name is not a code (an
+/// editor's leftover) is passed over; an unreadable expiry is an expired
+/// code.
+pub fn in_folder(data_dir: &Path) -> Vec<(String, Kept)> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(FOLDER)) else { return Vec::new() };
+    let mut all = BTreeMap::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        let (code, used) = match name.strip_suffix(".used") {
+            Some(code) => (code.to_string(), true),
+            None => (name, false),
+        };
+        if check_id(&code).is_err() {
+            continue;
         }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let expires_ms = text.trim().parse().unwrap_or(0);
+        let kept = all.entry(code).or_insert(Kept { expires_ms, used });
+        kept.used |= used;
     }
-
-    /// Creates a file only its owner may read, failing if it exists.
-    fn private_new_file(path: &Path) -> std::io::Result<fs::File> {
-        use crate::sys::private::Mode;
-        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
-    }
-
-    fn sync_dir(dir: &Path) -> std::io::Result<()> {
-        crate::sys::disk::sync_dir(dir)
-    }
+    all.into_iter().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_listed_and_an_unused_one_revoked_for_good() {
-        let dir = tempfile::tempdir().unwrap();
-        let codes: Vec<String> = ["bbbb", "aaaa", "cccc"].map(String::from).to_vec();
-        files::keep(dir.path(), &codes[..2], 100).unwrap();
-        files::keep(dir.path(), &codes[2..], 50).unwrap();
-        files::take(dir.path(), "aaaa", 10).unwrap();
-        std::fs::write(dir.path().join("invites/.aaaa.swp"), "x").unwrap();
-        let listed: Vec<(String, bool)> =
-            files::list(dir.path()).unwrap().into_iter().map(|(c, k)| (c, k.used)).collect();
-        let want = [("cccc", false), ("aaaa", true), ("bbbb", false)].map(|(c, used)| (c.to_string(), used));
-        assert_eq!(listed, want);
-        // Revoked: gone, and a registration with it is told it is unknown.
-        assert_eq!(files::revoke(dir.path(), "bbbb").unwrap(), Some(Kept { expires_ms: 100, used: false }));
-        assert_eq!(files::take(dir.path(), "bbbb", 10), Err(Refused::Unknown));
-        // A used code stays as it was; an unknown one is none.
-        assert_eq!(files::revoke(dir.path(), "aaaa").unwrap(), Some(Kept { expires_ms: 100, used: true }));
-        assert_eq!(files::revoke(dir.path(), "zzzz").unwrap(), None);
-        assert_eq!(files::revoke(dir.path(), "../users.csv").unwrap(), None);
-        assert_eq!(files::list(dir.path()).unwrap().len(), 2);
-    }
 
     #[test]
     fn a_used_code_says_used_even_once_expired() {
@@ -233,5 +217,38 @@ mod tests {
         assert_eq!(judge(Some(Kept { expires_ms: 10, used: false }), 10), Err(Refused::Expired(10)));
         assert_eq!(judge(Some(Kept { expires_ms: 10, used: false }), 9), Ok(()));
         assert_eq!(judge(None, 0), Err(Refused::Unknown));
+    }
+
+    #[test]
+    fn codes_are_kept_used_and_revoked_for_good() {
+        let mut invites = Invites::default();
+        invites.mark("bbbb", 100, Mark::Kept);
+        invites.mark("aaaa", 100, Mark::Kept);
+        invites.mark("cccc", 50, Mark::Kept);
+        invites.mark("aaaa", 100, Mark::Used);
+        invites.mark("bbbb", 100, Mark::Revoked);
+        let listed: Vec<(String, bool)> = invites.listing().into_iter().map(|(c, k)| (c, k.used)).collect();
+        assert_eq!(listed, [("cccc".to_string(), false), ("aaaa".to_string(), true)]);
+        assert_eq!(judge(invites.get("bbbb"), 10), Err(Refused::Unknown));
+        let typed = normalize(" CCcc ").unwrap();
+        assert_eq!(judge(invites.get(&typed), 10), Ok(()));
+        assert_eq!(normalize("../users.csv"), None);
+        assert_eq!(normalize(""), None);
+    }
+
+    #[test]
+    fn a_folder_of_codes_reads_as_it_was_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join(FOLDER);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("aaaa"), "100\n").unwrap();
+        std::fs::write(folder.join("bbbb.used"), "200\n").unwrap();
+        std::fs::write(folder.join(".aaaa.swp"), "x").unwrap();
+        let want = vec![
+            ("aaaa".to_string(), Kept { expires_ms: 100, used: false }),
+            ("bbbb".to_string(), Kept { expires_ms: 200, used: true }),
+        ];
+        assert_eq!(in_folder(dir.path()), want);
+        assert!(in_folder(&dir.path().join("none")).is_empty());
     }
 }

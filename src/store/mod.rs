@@ -173,6 +173,39 @@ impl Store {
     /// new name, or (1.2) the name of an account deleted longer than the
     /// quarantine ago, whose new account sees nothing of the old one's.
     pub fn register(&self, name: &str, email: &str, password: &str) -> Result<(UserId, Arc<str>), Ko> {
+        self.register_with(name, email, password, None)
+    }
+
+    /// 1.2 `REDEEM`'s first look at a code as typed: the code as printed,
+    /// if it lets an account in now (`store::invites::judge`), so that a
+    /// wrong one is refused before any password is hashed.
+    pub fn check_invite(&self, typed: &str) -> Result<String, Ko> {
+        let code = invites::normalize(typed).ok_or_else(|| invites::Refused::Unknown.ko())?;
+        invites::judge(self.backend.invite(&code), now_ms()).map_err(|refused| refused.ko())?;
+        Ok(code)
+    }
+
+    /// 1.2 `REDEEM`: [`Store::register`] with the invite `code` (checked),
+    /// which the account's batch judges again and uses
+    /// (`store::invites`): the account is made and the code used, or
+    /// neither.
+    pub fn redeem(
+        &self,
+        code: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<(UserId, Arc<str>), Ko> {
+        self.register_with(name, email, password, Some(code))
+    }
+
+    fn register_with(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        invite: Option<&str>,
+    ) -> Result<(UserId, Arc<str>), Ko> {
         let old = self.backend.account(name)?;
         // Hashing is slow on purpose: done before the backend locks
         // anything, and before a refusal too, so that a taken name's answer
@@ -183,11 +216,15 @@ impl Store {
         }
         let (account, ticket) = match old {
             Some(old) => {
-                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone() };
+                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone(), invite };
                 let (id, ticket) = self.backend.change_account(change)?;
                 (Account { id, hash, admin: false, ..old }, ticket)
             }
-            None => self.create_account(name, email, hash)?,
+            None => {
+                let change = AccountChange::Create { name, email, hash: hash.clone(), invite };
+                let (id, ticket) = self.backend.change_account(change)?;
+                (Account { id, name: name.into(), hash, admin: false }, ticket)
+            }
         };
         self.backend.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
@@ -198,7 +235,7 @@ impl Store {
     /// its ticket is (`KO:USER_EXISTS` if the name is taken, ignoring
     /// case): what `REGISTER` makes of a new name, and `wachat users add`.
     pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let change = AccountChange::Create { name, email, hash: hash.clone() };
+        let change = AccountChange::Create { name, email, hash: hash.clone(), invite: None };
         let (id, ticket) = self.backend.change_account(change)?;
         Ok((Account { id, name: name.into(), hash, admin: false }, ticket))
     }

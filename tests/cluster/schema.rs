@@ -271,7 +271,7 @@ fn a_schema_19_database_has_its_devices_moved_into_the_log() {
     .unwrap();
     let b = cluster.node("b");
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert_eq!(version, 21);
+    assert_eq!(version, wachat::cluster::schema::CURRENT);
     let table: i64 =
         pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'devices'", &[]).unwrap().get(0);
     assert_eq!(table, 0, "the table is the log's now");
@@ -305,7 +305,7 @@ fn a_schema_20_database_has_its_disabled_accounts_moved_into_the_log() {
     .unwrap();
     let b = cluster.node("b");
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
-    assert_eq!(version, 21);
+    assert_eq!(version, wachat::cluster::schema::CURRENT);
     let table: i64 =
         pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'disabled'", &[]).unwrap().get(0);
     assert_eq!(table, 0, "the table is the log's now");
@@ -315,6 +315,40 @@ fn a_schema_20_database_has_its_disabled_accounts_moved_into_the_log() {
     let enabled = wachat(&["users", "enable", "ana", "--store", &cluster.pg.url], "");
     assert_eq!(enabled.stdout, "ana enabled: it may log in again\n", "{}", enabled.stderr);
     b.login_send("ana", PW);
+}
+
+/// A database of schema 21 kept the invite codes in a table of their
+/// own: a node's start makes each a record of the log and drops the
+/// table: the unused code lets one student in, the used one nobody, and
+/// `users invites` lists both.
+#[test]
+fn a_schema_21_database_has_its_invite_codes_moved_into_the_log() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    assert!(a.terminate().success(), "stopped, it lets go of its lease");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let later = now + 86_400_000;
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(&format!(
+        "CREATE TABLE invites (code text PRIMARY KEY, expires_ms bigint NOT NULL, used_ms bigint); \
+         INSERT INTO invites VALUES ('aaaabbbbccccddd', {later}, NULL), ('eeeeffffgggghhh', {later}, {now}); \
+         UPDATE wachat_schema SET version = 21;"
+    ))
+    .unwrap();
+    let b = cluster.node_with("b", &["--registration", "invite"]);
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 22);
+    let table: i64 =
+        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'invites'", &[]).unwrap().get(0);
+    assert_eq!(table, 0, "the table is the log's now");
+    let made = b.send_conn().request(&format!("REDEEM:aaaabbbbccccddd:ana::{PW}"));
+    assert_eq!(made, "OK:ana");
+    let used = "KO:AUTH_FAILED:this invite code was used already: ask for another";
+    assert_eq!(b.send_conn().request(&format!("REDEEM:aaaabbbbccccddd:bob::{PW}")), used);
+    assert_eq!(b.send_conn().request(&format!("REDEEM:eeeeffffgggghhh:bob::{PW}")), used);
+    let listed = wachat(&["users", "invites", "--all", "--store", &cluster.pg.url], "");
+    assert!(listed.stdout.contains("aaaabbbbccccddd  used"), "{}{}", listed.stdout, listed.stderr);
+    assert!(listed.stdout.contains("eeeeffffgggghhh  used"), "{}", listed.stdout);
 }
 
 /// A single server's disabled accounts (an older build's `disabled/`

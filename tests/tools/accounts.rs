@@ -312,6 +312,43 @@ fn users_list_beside_a_running_server_shows_presence_and_usage() {
     assert!(!data.join("status.request").exists());
 }
 
+/// A data directory of an older build kept its invite codes as files
+/// (`invites/<code>`, `<code>.used` once taken): the next start makes them
+/// records of its log, once (the folder goes): the unused one lets one
+/// student in, the used one nobody. A code made while no server runs
+/// (the command writes the directory itself) lets a student in at the
+/// next start.
+#[test]
+fn a_data_directory_that_kept_invite_codes_as_files_keeps_them() {
+    let invite_only = ["--registration", "invite"];
+    let mut server = TestServer::start_with(&invite_only);
+    let data = server.data_dir.clone();
+    assert_eq!(server.terminate().code(), Some(0));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let later = now + 86_400_000;
+    std::fs::create_dir(data.join("invites")).unwrap();
+    std::fs::write(data.join("invites/aaaabbbbccccddd"), format!("{later}\n")).unwrap();
+    std::fs::write(data.join("invites/eeeeffffgggghhh.used"), format!("{later}\n")).unwrap();
+    server.restart(&invite_only);
+    assert!(!data.join("invites").exists(), "converted once");
+    let mut conn = server.send_conn();
+    assert_eq!(conn.request("REDEEM:aaaabbbbccccddd:ana::pw-ana-long"), "OK:ana");
+    let again = server.send_conn().request("REDEEM:aaaabbbbccccddd:bob::pw-bob-long");
+    assert_eq!(again, "KO:AUTH_FAILED:this invite code was used already: ask for another");
+    let used = server.send_conn().request("REDEEM:eeeeffffgggghhh:bob::pw-bob-long");
+    assert_eq!(used, "KO:AUTH_FAILED:this invite code was used already: ask for another");
+    assert_eq!(server.terminate().code(), Some(0));
+    // Made with no server running: the command writes the log itself.
+    let made = ok(users(&data, &["invite"], "", ""));
+    let code = made.lines().next().unwrap().to_string();
+    let listed = ok(users(&data, &["invites", "--all"], "", ""));
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains(&format!("{code}  valid until ")), "{listed}");
+    assert!(listed.contains("aaaabbbbccccddd  used"), "{listed}");
+    server.restart(&invite_only);
+    assert_eq!(server.send_conn().request(&format!("REDEEM:{code}:bob::pw-bob-long")), "OK:bob");
+}
+
 #[test]
 fn info_tells_the_rules_of_the_server() {
     let rules = ["--retain-days", "30", "--registration", "invite", "--rate", "50", "--timeout", "10"];

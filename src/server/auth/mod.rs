@@ -176,18 +176,15 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         // REDEEM: an account with an invite code, used up only if the
         // account is made (a taken name leaves it valid).
         Ok(Request::Redeem { code, user, email, password }) => {
-            match ctx.config.registration.claim_invite(&*ctx.door, &code, &password) {
+            match ctx.config.registration.check_redeem(&ctx.store, &code, &password) {
                 Err(ko) => {
                     log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
                     Outcome::Refused(ko)
                 }
-                Ok(claim) => {
-                    let outcome = create(ctx, &user, &email, &password, peer);
-                    match &outcome {
-                        Outcome::LoggedIn(_, name, _) => {
-                            log::info!("{peer}: new account {name} (invite code)")
-                        }
-                        Outcome::Refused(_) | Outcome::Paired(_) => claim.release(),
+                Ok(code) => {
+                    let outcome = create(ctx, &user, &email, &password, peer, Some(&code));
+                    if let Outcome::LoggedIn(_, name, _) = &outcome {
+                        log::info!("{peer}: new account {name} (invite code)");
                     }
                     outcome
                 }
@@ -360,7 +357,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
             return Outcome::Refused(ko);
         }
     };
-    let outcome = create(ctx, user, email, password, peer);
+    let outcome = create(ctx, user, email, password, peer, None);
     match &outcome {
         Outcome::LoggedIn(_, name, _) => log::info!("{peer}: new account {name}"),
         Outcome::Refused(_) | Outcome::Paired(_) => ctx.auth.cancel_registration(addr, took),
@@ -371,11 +368,14 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 /// Creates an account as an attempt at its name (for `REGISTER` within
 /// the register caps, and `REDEEM` with a code): a taken name costs what
 /// a wrong password costs.
-fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr, invite: Option<&str>) -> Outcome {
     // A taken name is refused as slowly as a wrong password (`Store::register`).
     attempt(ctx, user, password, peer, Grace::Denied, || {
         forget_deleted(ctx, user)?;
-        ctx.store.register(user, email, password)
+        match invite {
+            Some(code) => ctx.store.redeem(code, user, email, password),
+            None => ctx.store.register(user, email, password),
+        }
     })
 }
 

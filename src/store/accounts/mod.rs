@@ -185,7 +185,7 @@ impl Accounts {
         }
         let asked: Vec<(&str, &str, String)> =
             new.iter().map(|n| (n.name.as_str(), n.email.as_str(), n.hash.clone())).collect();
-        let (_, ticket) = self.store.inner.create_accounts(&asked).map_err(|ko| self.bug(ko.reason))?;
+        let (_, ticket) = self.store.inner.create_accounts(&asked, None).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         let created_ms = super::now_ms();
         for n in new {
@@ -244,6 +244,12 @@ impl Accounts {
     pub fn set_disabled(&mut self, name: &str, on: bool) -> Result<bool, AdminError> {
         let user = self.loaded(name)?;
         super::set_disabled(&self.store, user, on).map_err(|ko| self.bug(ko.reason))
+    }
+
+    /// The directory's store, changed as the running server would change
+    /// it (`wachat users invite|revoke`, `store::invites`).
+    pub fn backend(&self) -> &dyn Backend {
+        &self.store
     }
 
     /// Whether `name` is disabled (`wachat users list`).

@@ -42,6 +42,8 @@ const ROWS: &[&str] = &[
     "ROOM,#empty,,0,0",
     "MEMBER,#empty,cy,0,",
     "ADMIN,cy",
+    "INVITE,k7m2,1795000000000,1",
+    "INVITE,p3q4,99,0",
     "USAGE_FROM,0",
     "USAGE,ana,120",
     "USAGE,cy,40",

@@ -180,7 +180,43 @@ impl LocalStore {
         // A data directory of an older build keeps its disabled accounts
         // as files: they become records, once.
         store.convert_disabled(dir)?;
+        // And its invite codes as files: records too, once.
+        store.convert_invites(dir)?;
         Ok(store)
+    }
+
+    /// Converts a data directory's folder of invite codes
+    /// (`store::invites::FOLDER`, a file a code) into records, once: each
+    /// code made (`KEPT`, its expiry kept) and, if it was taken, used, in
+    /// one batch; then the folder goes.
+    fn convert_invites(&self, dir: &Path) -> Result<()> {
+        use super::invites::Mark;
+        let folder = dir.join(super::invites::FOLDER);
+        if !folder.is_dir() {
+            return Ok(());
+        }
+        let kept = super::invites::in_folder(dir);
+        let failed =
+            |ko: Ko| Error::io(format!("store: {}", folder.display()), std::io::Error::other(ko.reason));
+        let ((), ticket) = self
+            .inner
+            .write(|state, batch| {
+                for (code, kept) in &kept {
+                    let marks: &[Mark] = if kept.used { &[Mark::Kept, Mark::Used] } else { &[Mark::Kept] };
+                    for &mark in marks {
+                        let ts = state.next_ts(super::now_ms());
+                        let (code, expires_ms) = (code.clone(), kept.expires_ms);
+                        state.commit(Record::Invite { ts, code, mark, expires_ms }, batch)?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(failed)?;
+        self.inner.sync_through(ticket.0).map_err(failed)?;
+        if !kept.is_empty() {
+            log::info!("{}: {} invite codes are now records of the log", folder.display(), kept.len());
+        }
+        std::fs::remove_dir_all(&folder).map_err(|e| Error::io(format!("store: {}", folder.display()), e))
     }
 
     /// Converts a data directory's folder of disabled accounts

@@ -31,6 +31,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::store::invites;
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
 
@@ -51,11 +52,13 @@ impl Backend for LocalStore {
     /// changes are rare: a registration, a `PASSWD`, a `DELACCOUNT`).
     fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
         match change {
-            AccountChange::Create { name, email, hash } => {
-                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
+            AccountChange::Create { name, email, hash, invite } => {
+                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)], invite)?;
                 Ok((made[0].id, ticket))
             }
-            AccountChange::Reuse { user, email, hash } => self.inner.reuse_account(user, email, hash),
+            AccountChange::Reuse { user, email, hash, invite } => {
+                self.inner.reuse_account(user, email, hash, invite)
+            }
             AccountChange::Password { user, hash } => self
                 .inner
                 .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
@@ -69,6 +72,46 @@ impl Backend for LocalStore {
                 changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
             }),
         }
+    }
+
+    /// One `INVITE` record a code, in one batch. A code kept already (1
+    /// in 2^74) is refused, never made valid again.
+    fn keep_invites(&self, codes: &[String], expires_ms: u64) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let mut seen = std::collections::HashSet::new();
+            if codes.iter().any(|code| state.invites.get(code).is_some() || !seen.insert(code)) {
+                return Err(ko(Code::Internal, "an invite code made twice; make them again"));
+            }
+            for code in codes {
+                let ts = state.next_ts(now_ms());
+                let (code, mark) = (code.clone(), invites::Mark::Kept);
+                state.commit(Record::Invite { ts, code, mark, expires_ms }, batch)?;
+            }
+            Ok(())
+        })?;
+        Ok(ticket)
+    }
+
+    /// Decided under the lock that writes: a registration that used the
+    /// code first wins, and the code stays used.
+    fn revoke_invite(&self, code: &str) -> Result<(Option<invites::Kept>, Ticket), Ko> {
+        self.inner.write(|state, batch| {
+            let was = state.invites.get(code);
+            if let Some(kept) = was.filter(|kept| !kept.used) {
+                let ts = state.next_ts(now_ms());
+                let (code, mark, expires_ms) = (code.to_string(), invites::Mark::Revoked, kept.expires_ms);
+                state.commit(Record::Invite { ts, code, mark, expires_ms }, batch)?;
+            }
+            Ok(was)
+        })
+    }
+
+    fn invite(&self, code: &str) -> Option<invites::Kept> {
+        self.inner.state.lock().invites.get(code)
+    }
+
+    fn invites(&self) -> Vec<(String, invites::Kept)> {
+        self.inner.state.lock().invites.listing()
     }
 
     /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
@@ -281,6 +324,20 @@ fn set(
     state.commit(Record::Set { ts, user: me, name, key, value }, batch)
 }
 
+/// Uses `invite`, if there is one, for the account this batch makes: the
+/// code judged by the one rule (`store::invites::judge`) and its `USED`
+/// record committed, after the account's checks and before its records,
+/// so that a refusal of either leaves the batch empty.
+fn use_invite(state: &mut State, batch: &mut Batch, invite: Option<&str>) -> Result<(), Ko> {
+    let Some(code) = invite else { return Ok(()) };
+    let now = now_ms();
+    let kept = state.invites.get(code);
+    invites::judge(kept, now).map_err(|refused| refused.ko())?;
+    let expires_ms = kept.map_or(0, |kept| kept.expires_ms);
+    let ts = state.next_ts(now);
+    state.commit(Record::Invite { ts, code: code.to_string(), mark: invites::Mark::Used, expires_ms }, batch)
+}
+
 /// A new account joins `#general` (creating it if it is gone).
 fn join_general(state: &mut State, batch: &mut Batch, ts: u64, user: Arc<str>) -> Result<(), Ko> {
     let (room, read) = match state.room_id(GENERAL) {
@@ -293,9 +350,12 @@ fn join_general(state: &mut State, batch: &mut Batch, ts: u64, user: Arc<str>) -
 impl Inner {
     /// Creates accounts, each a member of `#general`, all in one batch:
     /// all are stored, or none. A name taken (ignoring case) is refused.
+    /// With an `invite` code, the code is used in the same batch
+    /// ([`use_invite`]).
     pub(in crate::store) fn create_accounts(
         &self,
         new: &[(&str, &str, String)],
+        invite: Option<&str>,
     ) -> Result<(Vec<Account>, Ticket), Ko> {
         self.write(|state, batch| {
             // Checked before anything is applied: all or none.
@@ -304,6 +364,7 @@ impl Inner {
                 let taken = state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name));
                 accounts::free_name(name, taken)?;
             }
+            use_invite(state, batch, invite)?;
             let mut made = Vec::new();
             for (name, email, hash) in new {
                 let ts = state.next_ts(now_ms());
@@ -362,10 +423,17 @@ impl Inner {
 
     /// `REGISTER` of a freed name: a `REUSE` record, its `users.csv` row
     /// and a membership of `#general`, in one batch.
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(UserId, Ticket), Ko> {
+    fn reuse_account(
+        &self,
+        user: UserId,
+        email: &str,
+        hash: String,
+        invite: Option<&str>,
+    ) -> Result<(UserId, Ticket), Ko> {
         self.write(|state, batch| {
             let name = state.users[user].name.clone();
             accounts::reuses(&name, state.users[user].is_deleted())?;
+            use_invite(state, batch, invite)?;
             let ts = state.next_ts(now_ms());
             // The newest row of a name is its e-mail and creation time
             // (`users::load_users`); the record is what makes the account.

@@ -490,3 +490,58 @@ fn a_disabled_account_is_a_record_that_the_written_batch_names() {
     assert!(!store.is_disabled("ana"));
     assert_eq!(*heard.lock(), ["Ana"], "an enable closes nothing");
 }
+
+/// `REDEEM` in the store: the code judged and used in the batch that
+/// makes the account. A taken name leaves the code valid; two students
+/// with one code make one account; a revoked code lets nobody in; and
+/// the codes come back from the log and from a checkpoint.
+#[test]
+fn an_invite_code_makes_one_account_in_the_batch_that_uses_it() {
+    use crate::store::invites::{self, Kept};
+    let disk = SimDisk::new();
+    let (local, store) = open(&disk, StoreOptions::default());
+    let later = super::super::now_ms() + 60_000;
+    let codes = invites::make(3).unwrap();
+    invites::keep(&*local, &codes, later).unwrap();
+    assert_eq!(store.invites().len(), 3);
+    store.register("ana", "", "pw").unwrap();
+    let (a, b, c) = (&codes[0], &codes[1], &codes[2]);
+    // A taken name: refused, and the code stays valid.
+    let taken = store.redeem(a, "ANA", "", "pw").unwrap_err();
+    assert_eq!(taken.code, Code::UserExists);
+    assert_eq!(store.invite(a), Some(Kept { expires_ms: later, used: false }));
+    // Typed in capitals, with a space: the same code.
+    let typed = format!("{} {}", a[..5].to_uppercase(), &a[5..]);
+    let code = store.check_invite(&typed).unwrap();
+    assert_eq!(&code, a);
+    // Two students, one code: one account.
+    let racing: Vec<_> = std::thread::scope(|s| {
+        let (store, code) = (&store, &code);
+        let both = ["bob", "cy"].map(|name| s.spawn(move || store.redeem(code, name, "", "pw")));
+        both.into_iter().map(|one| one.join().unwrap()).collect()
+    });
+    assert_eq!(racing.iter().filter(|made| made.is_ok()).count(), 1, "{racing:?}");
+    let refused = racing.iter().find_map(|made| made.as_ref().err()).unwrap();
+    assert_eq!(refused.reason, invites::Refused::Used.ko().reason);
+    assert_eq!(store.user_id("bob").is_some() as u8 + store.user_id("cy").is_some() as u8, 1);
+    assert_eq!(store.check_invite(a).unwrap_err().reason, invites::Refused::Used.ko().reason);
+    // Revoked: unknown from then on; a used code stays used.
+    assert_eq!(invites::revoke(&*local, b), Ok(Some(Kept { expires_ms: later, used: false })));
+    assert_eq!(store.check_invite(b).unwrap_err().reason, invites::Refused::Unknown.ko().reason);
+    assert_eq!(invites::revoke(&*local, a), Ok(Some(Kept { expires_ms: later, used: true })));
+    assert_eq!(invites::revoke(&*local, "nosuchcode"), Ok(None));
+    assert_eq!(store.check_invite("../users.csv").unwrap_err().reason, invites::Refused::Unknown.ko().reason);
+    let before = store.invites();
+    assert_eq!(before.len(), 2);
+    // From the log, then from a checkpoint.
+    drop(store);
+    drop(local);
+    let (local, store) = open(&disk, StoreOptions::default());
+    assert_eq!(store.invites(), before);
+    local.checkpoint().unwrap();
+    drop(store);
+    drop(local);
+    let (_local, store) = open(&disk, StoreOptions::default());
+    assert_eq!(store.invites(), before);
+    assert!(store.redeem(c, "dan", "", "pw").is_ok());
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Link, Message, NO_POS, Record};
 use crate::protocol::{Change, Mode, Text};
+use crate::store::invites::Mark;
 use crate::store::moderation::Rule;
 
 fn name(s: &str) -> Arc<str> {
@@ -26,6 +27,10 @@ fn rule(ts: u64, room: &str, rule: Rule) -> Record {
 fn set(user: Arc<str>, key: &str, value: Option<&str>) -> Record {
     let (name, key, value) = ("archive".into(), key.into(), value.map(String::from));
     Record::Set { ts: 19, user, name, key, value }
+}
+
+fn invite(mark: Mark) -> Record {
+    Record::Invite { ts: 20, code: "k7m2".into(), mark, expires_ms: 1_795_000_000_000 }
 }
 
 fn change(c: Change) -> Record {
@@ -77,6 +82,9 @@ fn every_kind() -> Vec<(Record, &'static str)> {
             "REUSE,16,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n",
         ),
         (set(ana.clone(), "bob", Some("Bob")), "SET,19,ana,bob,archive,,1,,Bob\n"),
+        (invite(Mark::Kept), "INVITE,20,k7m2,KEPT,1795000000000\n"),
+        (invite(Mark::Used), "INVITE,20,k7m2,USED,1795000000000\n"),
+        (invite(Mark::Revoked), "INVITE,20,k7m2,REVOKED,1795000000000\n"),
         (set(ana.clone(), "#lab", Some("a, \"b\"")), "SET,19,ana,#lab,archive,,1,,\"a, \"\"b\"\"\"\n"),
         (set(ana, "bob", None), "SET,19,ana,bob,archive,,0\n"),
         // 1.3: a bounce, and a message from and to another server's user.
@@ -140,6 +148,7 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "DEVICES",
         "FAILED",
         "INBOX",
+        "INVITE",
         "JOIN",
         "LEAVE",
         "MSG",

@@ -88,6 +88,7 @@ mod accounts;
 mod across;
 mod failed;
 mod fields;
+mod invites;
 pub mod marks;
 pub mod message;
 mod msg;
@@ -142,6 +143,9 @@ pub enum Record {
     /// 1.3 (§27): the messages at `positions` of `room` (homed here) are
     /// queued again for the peer whose account is `peer` (`record/across.rs`).
     Backfill { ts: u64, peer: Arc<str>, room: Arc<str>, positions: Vec<Pos> },
+    /// Invite `code`, valid until `expires_ms`, was made, used or revoked
+    /// (`store::invites`, `record/invites.rs`).
+    Invite { ts: u64, code: String, mark: crate::store::invites::Mark, expires_ms: u64 },
 }
 
 impl Record {
@@ -197,7 +201,8 @@ impl Record {
             | Record::Reuse { ts, .. }
             | Record::Set { ts, .. }
             | Record::Failed { ts, .. }
-            | Record::Backfill { ts, .. } => *ts,
+            | Record::Backfill { ts, .. }
+            | Record::Invite { ts, .. } => *ts,
         }
     }
 
@@ -231,6 +236,9 @@ impl Record {
             Record::Backfill { ts, peer, room, positions } => {
                 across::encode_backfill(l, *ts, peer, room, positions)
             }
+            Record::Invite { ts, code, mark, expires_ms } => {
+                invites::encode(l, *ts, code, *mark, *expires_ms)
+            }
         }
         line.0.push(b'\n');
     }
@@ -253,6 +261,7 @@ impl Record {
             "SET" => settings::decode(&f, ts),
             "FAILED" => failed::decode(&f, ts),
             "BACKFILL" => across::decode_backfill(&f, ts),
+            "INVITE" => invites::decode(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -294,6 +303,10 @@ impl Record {
             }
             Record::Post { msg } => state.apply_post(msg, pos, push),
             Record::Backfill { peer, positions, .. } => state.apply_backfill(peer, positions),
+            Record::Invite { code, mark, expires_ms, .. } => {
+                state.invites.mark(code, *expires_ms, *mark);
+                Ok(())
+            }
         }
     }
 }
@@ -317,8 +330,8 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 5] =
-    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS, &across::ROWS];
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 6] =
+    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS, &across::ROWS, &invites::ROWS];
 
 #[cfg(test)]
 mod golden;

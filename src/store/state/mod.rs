@@ -242,6 +242,8 @@ pub struct State {
     pub usage: usage::Usage,
     /// 1.2: the server admins (`wachat users admin`), who moderate every room.
     pub(super) server_admins: BTreeSet<UserId>,
+    /// The invite codes, used or not (`store::invites`): `INVITE` records.
+    pub invites: crate::store::invites::Invites,
 }
 
 mod apply;
