@@ -359,30 +359,25 @@ fn log_accounts(tx: &mut Transaction) -> std::result::Result<HashMap<String, Str
 /// account in the log is left out (logged). Returns how many went into
 /// the log (none if there is no such table).
 pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
-    let fail = |doing: &str| {
-        let context = format!("cluster: {url}: upgrading the disabled accounts ({doing})");
-        move |e: postgres::Error| super::db::error(context.clone(), &e)
-    };
-    let there = tx.query_one("SELECT to_regclass('disabled') IS NOT NULL", &[]).map_err(fail("looking"))?;
-    if !there.get::<_, bool>(0) {
-        return Ok(0);
-    }
-    let accounts = log_accounts(tx).map_err(fail("reading the accounts"))?;
-    let now = crate::store::now_ms();
-    let mut records = Vec::new();
-    let mut moved = 0;
-    for r in tx.query("SELECT folded FROM disabled ORDER BY folded", &[]).map_err(fail("reading them"))? {
-        let folded: String = r.get(0);
-        match accounts.get(&folded) {
-            Some(name) => {
-                Record::disabled(now, name, true).encode(&mut records);
-                moved += 1;
+    into_the_log(tx, url, "disabled", "disabled accounts", |tx| {
+        let accounts = log_accounts(tx)?;
+        let now = crate::store::now_ms();
+        let mut records = Vec::new();
+        let mut moved = 0;
+        for r in tx.query("SELECT folded FROM disabled ORDER BY folded", &[])? {
+            let folded: String = r.get(0);
+            match accounts.get(&folded) {
+                Some(name) => {
+                    Record::disabled(now, name, true).encode(&mut records);
+                    moved += 1;
+                }
+                None => {
+                    log::warn!("cluster: {url}: disabled {folded:?} left out of the log: no such account")
+                }
             }
-            None => log::warn!("cluster: {url}: disabled {folded:?} left out of the log: no such account"),
         }
-    }
-    in_place_of(tx, &records, "disabled").map_err(fail("writing the log"))?;
-    Ok(moved)
+        Ok((records, moved))
+    })
 }
 
 /// A database of schema 18 to 21, whose invite codes were a table of
@@ -392,28 +387,44 @@ pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
 /// Returns how many went into the log (none if there is no such table).
 pub fn invites(tx: &mut Transaction, url: &str) -> Result<usize> {
     use crate::store::invites::Mark;
+    into_the_log(tx, url, "invites", "invite codes", |tx| {
+        let rows =
+            tx.query("SELECT code, expires_ms, used_ms IS NOT NULL FROM invites ORDER BY code", &[])?;
+        let now = crate::store::now_ms();
+        let mut records = Vec::new();
+        for r in &rows {
+            let (code, expires_ms): (String, u64) = (r.get(0), count(r.get(1)));
+            let marks: &[Mark] = if r.get(2) { &[Mark::Kept, Mark::Used] } else { &[Mark::Kept] };
+            for &mark in marks {
+                Record::Invite { ts: now, code: code.clone(), mark, expires_ms }.encode(&mut records);
+            }
+        }
+        Ok((records, rows.len()))
+    })
+}
+
+/// A table of an older schema (`what` its rows, for errors) into the
+/// log, if the database has it: the records `records` makes of its rows
+/// (with how many rows went), written after the log's end in the
+/// upgrade's transaction, and the table dropped. Returns how many went.
+fn into_the_log(
+    tx: &mut Transaction,
+    url: &str,
+    table: &str,
+    what: &str,
+    records: impl FnOnce(&mut Transaction) -> std::result::Result<(Vec<u8>, usize), postgres::Error>,
+) -> Result<usize> {
     let fail = |doing: &str| {
-        let context = format!("cluster: {url}: upgrading the invite codes ({doing})");
+        let context = format!("cluster: {url}: upgrading the {what} ({doing})");
         move |e: postgres::Error| super::db::error(context.clone(), &e)
     };
-    let there = tx.query_one("SELECT to_regclass('invites') IS NOT NULL", &[]).map_err(fail("looking"))?;
-    if !there.get::<_, bool>(0) {
+    let there = format!("SELECT to_regclass('{table}') IS NOT NULL");
+    if !tx.query_one(&there, &[]).map_err(fail("looking"))?.get::<_, bool>(0) {
         return Ok(0);
     }
-    let rows = tx
-        .query("SELECT code, expires_ms, used_ms IS NOT NULL FROM invites ORDER BY code", &[])
-        .map_err(fail("reading them"))?;
-    let now = crate::store::now_ms();
-    let mut records = Vec::new();
-    for r in &rows {
-        let (code, expires_ms): (String, u64) = (r.get(0), r.get::<_, i64>(1).max(0) as u64);
-        let marks: &[Mark] = if r.get(2) { &[Mark::Kept, Mark::Used] } else { &[Mark::Kept] };
-        for &mark in marks {
-            Record::Invite { ts: now, code: code.clone(), mark, expires_ms }.encode(&mut records);
-        }
-    }
-    in_place_of(tx, &records, "invites").map_err(fail("writing the log"))?;
-    Ok(rows.len())
+    let (records, moved) = records(tx).map_err(fail("reading them"))?;
+    in_place_of(tx, &records, table).map_err(fail("writing the log"))?;
+    Ok(moved)
 }
 
 /// The records, worked out from the rows.

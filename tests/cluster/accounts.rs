@@ -228,6 +228,22 @@ fn disabling_an_account_with_no_node_running_fails_and_writes_nothing() {
     b.login_send("ana", PW);
 }
 
+/// With no node running, `wachat users invite --store` fails as `users
+/// add` does (its codes are records of the log, whose one writer is the
+/// leader): no code is printed, and none is kept.
+#[test]
+fn inviting_with_no_node_running_fails_and_keeps_no_code() {
+    let cluster = Cluster::start();
+    let said = users(&cluster, &["invite", "--count", "2"]);
+    assert!(!said.ok, "{}", said.out);
+    assert!(said.out.is_empty(), "{}", said.out);
+    assert!(said.err.contains("no node of the cluster took the request within 60 s"), "{}", said.err);
+    let _a = cluster.node_with("a", &["--registration", "invite"]);
+    let listed = users(&cluster, &["invites", "--all"]);
+    assert!(listed.ok, "{}", listed.err);
+    assert!(listed.out.is_empty(), "{}", listed.out);
+}
+
 /// `wachat users list --store` lists the cluster's accounts as its
 /// database has them, beside running nodes: who is online on any node,
 /// rooms, chats and unread messages, and the marks (disabled; deleted by
