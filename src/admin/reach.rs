@@ -6,8 +6,9 @@
 //! of a running server it leaves there ([`OpenedDoor::ask`]); the server
 //! (one node of a cluster) answers from its own state.
 //!
-//! `disable`/`enable` (`admin::disable`) ask it too: the running server
-//! (a cluster's leader) writes their record into its log.
+//! `disable`/`enable` (`admin::disable`) and `invite`/`invites`/`revoke`
+//! (`admin::invite`) ask it too: the running server (a cluster's leader)
+//! writes their records into its log.
 //!
 //! A cluster node's data directory holds only its device cache: a command
 //! pointed at it would edit accounts no server reads. It is refused

@@ -124,7 +124,7 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
     assert_eq!(b.send_conn().request(&format!("REDEEM:{}:ana::pw-ana", codes[0])), "OK:ana");
     let again = a.send_conn().request(&format!("REDEEM:{}:bob::pw-bob", codes[0]));
     assert_eq!(again, "KO:AUTH_FAILED:this invite code was used already: ask for another");
-    // A taken name gives the code back: the same code then works for
+    // A taken name uses nothing up: the same code then works for
     // another name, on the other node.
     let taken = a.send_conn().request(&format!("REDEEM:{}:ANA::pw-xyz", codes[1]));
     assert!(taken.starts_with("KO:USER_EXISTS:"), "{taken}");
