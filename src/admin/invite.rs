@@ -59,9 +59,8 @@ impl Codes {
                     None => Ok(()),
                 }
             }
-            Codes::Here(accounts, dir) => {
-                invites::keep(accounts.backend(), codes, expires_ms).map_err(|ko| Codes::error(dir, ko))
-            }
+            Codes::Here(accounts, dir) => crate::store::keep_invites(accounts.backend(), codes, expires_ms)
+                .map_err(|ko| Codes::error(dir, ko)),
         }
     }
 
@@ -83,7 +82,7 @@ impl Codes {
             }
             Codes::Here(accounts, _) => Ok(codes
                 .iter()
-                .map(|code| changes::revoked(invites::revoke(accounts.backend(), code)))
+                .map(|code| changes::revoked(crate::store::revoke_invite(accounts.backend(), code)))
                 .collect()),
         }
     }

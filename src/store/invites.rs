@@ -26,7 +26,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::Backend;
 use crate::protocol::names::check_id;
 use crate::protocol::{Code, Ko, codes};
 
@@ -90,26 +89,6 @@ pub fn make(count: usize) -> Result<Vec<String>, Ko> {
         .map(|_| codes::random(CODE_LEN))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Ko::new(Code::Internal, format!("no random numbers for the codes: {e}")))
-}
-
-/// `wachat users invite`: `codes`, valid until `expires_ms`, kept by
-/// `store` (in one batch), durably when it returns. A code that is not
-/// one is refused, and then none is kept.
-pub fn keep(store: &dyn Backend, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
-    if let Some(bad) = codes.iter().find(|code| normalize(code).as_deref() != Some(code.as_str())) {
-        return Err(Ko::new(Code::BadRequest, format!("{bad:?} is not an invite code")));
-    }
-    let ticket = store.keep_invites(codes, expires_ms)?;
-    store.wait(ticket)
-}
-
-/// `wachat users revoke`: how `code` (as typed) was kept (`None`: no such
-/// code), revoked durably when it returns if it was unused.
-pub fn revoke(store: &dyn Backend, code: &str) -> Result<Option<Kept>, Ko> {
-    let Some(code) = normalize(code) else { return Ok(None) };
-    let (was, ticket) = store.revoke_invite(&code)?;
-    store.wait(ticket)?;
-    Ok(was)
 }
 
 /// What becomes of a code: the `INVITE` record's word for it.

@@ -506,6 +506,27 @@ pub fn set_disabled(store: &dyn Backend, user: UserId, on: bool) -> Result<bool,
     Ok(changed)
 }
 
+/// `wachat users invite`: invite `codes`, valid until `expires_ms`, kept
+/// by `store` (in one batch), durably when it returns
+/// (`store::invites`). A code that is not one is refused, and then none
+/// is kept.
+pub fn keep_invites(store: &dyn Backend, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
+    if let Some(bad) = codes.iter().find(|code| invites::normalize(code).as_deref() != Some(code.as_str())) {
+        return Err(Ko::new(Code::BadRequest, format!("{bad:?} is not an invite code")));
+    }
+    let ticket = store.keep_invites(codes, expires_ms)?;
+    store.wait(ticket)
+}
+
+/// `wachat users revoke`: how invite `code` (as typed) was kept (`None`:
+/// no such code), revoked durably when it returns if it was unused.
+pub fn revoke_invite(store: &dyn Backend, code: &str) -> Result<Option<invites::Kept>, Ko> {
+    let Some(code) = invites::normalize(code) else { return Ok(None) };
+    let (was, ticket) = store.revoke_invite(&code)?;
+    store.wait(ticket)?;
+    Ok(was)
+}
+
 /// Everything but passwords, the rules above the backend (1.2: the
 /// blocks' reads of [`Store::hides`] and [`Store::shown_to`],
 /// [`Store::is_room_admin`], whom presence is told), the requests' names
