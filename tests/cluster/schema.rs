@@ -128,7 +128,7 @@ fn a_node_refuses_a_schema_older_than_the_first_designs_last() {
             && stderr.contains("first bring it to version 18 with wachat a2d2db5"),
         "{stderr}"
     );
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, 17);
     let tables: Vec<String> = pg
         .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
@@ -176,7 +176,7 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
     cluster.pg.client().batch_execute(&sql).unwrap();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     let mut pg = cluster.pg.client();
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, wachat::cluster::schema::CURRENT, "the schema brought up to date");
     let old: i64 = pg
         .query_one("SELECT count(*) FROM pg_tables WHERE tablename IN ('users', 'messages', 'events')", &[])
@@ -232,7 +232,7 @@ fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
     assert!(stderr.contains("upgrading the first design's tables"), "{stderr}");
     assert_eq!(tables(&mut pg), before);
     assert!(!before.iter().any(|t| t == "log"));
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, 18);
     let by_account: i64 = pg
         .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'user_id'", &[])
@@ -270,11 +270,9 @@ fn a_schema_19_database_has_its_devices_moved_into_the_log() {
     )
     .unwrap();
     let b = cluster.node("b");
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, wachat::cluster::schema::CURRENT);
-    let table: i64 =
-        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'devices'", &[]).unwrap().get(0);
-    assert_eq!(table, 0, "the table is the log's now");
+    assert!(!has_table(&mut pg, "devices"), "the table is the log's now");
     let listing = send_conn(&b, "ana").listing("DEVICES");
     assert!(listing.iter().any(|l| l.starts_with("Laptop:") && l.contains("10.0.0.7")), "{listing:?}");
     assert!(!listing.iter().any(|l| l.starts_with("x:")), "{listing:?}");
@@ -304,11 +302,9 @@ fn a_schema_20_database_has_its_disabled_accounts_moved_into_the_log() {
     )
     .unwrap();
     let b = cluster.node("b");
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, wachat::cluster::schema::CURRENT);
-    let table: i64 =
-        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'disabled'", &[]).unwrap().get(0);
-    assert_eq!(table, 0, "the table is the log's now");
+    assert!(!has_table(&mut pg, "disabled"), "the table is the log's now");
     let refused = b.send_conn().request(&format!("LOGIN:ana:{PW}"));
     assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
     b.login_send("bob", PW);
@@ -336,11 +332,9 @@ fn a_schema_21_database_has_its_invite_codes_moved_into_the_log() {
     ))
     .unwrap();
     let b = cluster.node_with("b", &["--registration", "invite"]);
-    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    let version = schema_version(&mut pg);
     assert_eq!(version, 22);
-    let table: i64 =
-        pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'invites'", &[]).unwrap().get(0);
-    assert_eq!(table, 0, "the table is the log's now");
+    assert!(!has_table(&mut pg, "invites"), "the table is the log's now");
     let made = b.send_conn().request(&format!("REDEEM:aaaabbbbccccddd:ana::{PW}"));
     assert_eq!(made, "OK:ana");
     let used = "KO:AUTH_FAILED:this invite code was used already: ask for another";
@@ -375,6 +369,17 @@ fn a_single_servers_disabled_accounts_move_into_a_cluster() {
 }
 
 /// The sections of an answers file: `== <user> <request>` and its lines.
+/// The version the database's schema is at.
+fn schema_version(pg: &mut postgres::Client) -> i32 {
+    pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0)
+}
+
+/// Whether the database has a table `name`.
+fn has_table(pg: &mut postgres::Client, name: &str) -> bool {
+    pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = $1", &[&name]).unwrap().get::<_, i64>(0)
+        > 0
+}
+
 fn sections(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut head = String::new();
