@@ -50,14 +50,7 @@ impl Codes {
         match self {
             Codes::Asking(door) => {
                 let asked: Vec<Change> = codes.iter().map(|code| Change::invite(code, expires_ms)).collect();
-                let outcomes = super::room::ask(door, &asked)?;
-                match outcomes
-                    .iter()
-                    .find_map(|o| if let Outcome::Refused(why) = o { Some(why) } else { None })
-                {
-                    Some(why) => Err(Error::Usage(why.clone())),
-                    None => Ok(()),
-                }
+                super::room::refused(&super::room::ask(door, &asked)?)
             }
             Codes::Here(accounts, dir) => crate::store::keep_invites(accounts.backend(), codes, expires_ms)
                 .map_err(|ko| Codes::error(dir, ko)),

@@ -42,7 +42,7 @@ pub(super) fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>>
 }
 
 /// The first refusal among `outcomes`, as an error.
-fn refused(outcomes: &[Outcome]) -> Result<()> {
+pub(super) fn refused(outcomes: &[Outcome]) -> Result<()> {
     match outcomes.iter().find_map(|o| if let Outcome::Refused(why) = o { Some(why) } else { None }) {
         Some(why) => Err(Error::Usage(why.clone())),
         None => Ok(()),
