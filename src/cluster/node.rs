@@ -35,6 +35,7 @@ use super::forward::Forward;
 use super::gateway::Gateway;
 use super::lease::{self, Lease};
 use super::log::{self as shared, Heard, PgLog};
+use super::watchdog::Armed;
 use super::wire::{ToLeader, ToNode};
 use crate::error::{Error, Result};
 use crate::server::Ctx;
@@ -313,12 +314,22 @@ impl Node {
         }
     }
 
-    /// A connection of its own to the database, made again when broken.
-    fn client<'a>(&self, client: &'a mut Option<super::db::Link>) -> Option<&'a mut postgres::Client> {
+    /// A connection of its own to the database, made again when broken,
+    /// and armed with the watchdog's deadline (`db::DEADLINE`) while the
+    /// caller holds the guard. The keeper must never wait for a frozen
+    /// primary: while it waits, a follower applies nothing NATS brings
+    /// and watches no lease, and a leader renews none. Cut, the call
+    /// fails, and the next one connects to whichever host is primary now.
+    fn client<'c>(
+        &self,
+        client: &'c mut Option<super::db::Link>,
+    ) -> Option<(&'c mut postgres::Client, Option<Armed<'_>>)> {
         if !client.as_ref().is_some_and(|l| l.usable()) {
             *client = self.db.connect().ok();
         }
-        client.as_mut().map(|l| &mut l.client)
+        let link = client.as_mut()?;
+        let armed = self.db.arm(link);
+        Some((&mut link.client, armed))
     }
 
     /// A follower reads the batches it has not applied from the table.
@@ -328,7 +339,7 @@ impl Node {
     /// log's next batch starts the node again. `unread`: the last read
     /// failed (said once, not at every poll).
     fn read_log(&self, client: &mut Option<super::db::Link>, unread: &mut bool) {
-        let Some(db) = self.client(client) else { return };
+        let Some((db, _armed)) = self.client(client) else { return };
         match catch_up_from(&self.store, db) {
             Ok(read) => {
                 crate::metrics::get().gap_refills.inc_by(read);
@@ -353,7 +364,7 @@ impl Node {
         client: &mut Option<super::db::Link>,
         ran_out: &mut Option<(Lease, Instant)>,
     ) {
-        let Some(db) = self.client(client) else { return };
+        let Some((db, _armed)) = self.client(client) else { return };
         let held = match lease::read(db) {
             Ok(held) => held,
             Err(e) => return log::debug!("cluster: reading the lease: {e}"),
@@ -421,7 +432,10 @@ impl Node {
         }
     }
 
-    /// This follower took the lease: it reads the log to its end and leads.
+    /// This follower took the lease: it reads the log to its end and leads
+    /// (within the deadline of the connection it looked at the lease on: a
+    /// follower is near the end, and a take-over takes 0–150 ms; one that
+    /// cannot lead in time stops and starts again, as any that cannot).
     fn take_over(self: &Arc<Self>, db: &mut postgres::Client, epoch: i64) {
         let started = Instant::now();
         if let Err(e) = self.lead(db, epoch) {
@@ -452,7 +466,7 @@ impl Node {
             Part::Leading { epoch, .. } => *epoch,
             Part::Following { .. } => return,
         };
-        let Some(db) = self.client(client) else { return };
+        let Some((db, _armed)) = self.client(client) else { return };
         match lease::renew(db, epoch) {
             Ok(true) => {}
             Ok(false) => self.depose("another node took the lease"),
@@ -493,6 +507,7 @@ impl Node {
             && !was
             && let Ok(mut link) = self.db.connect()
         {
+            let _armed = self.db.arm(&link);
             let _ = lease::release(&mut link.client, epoch);
         }
         self.bus.stop();
