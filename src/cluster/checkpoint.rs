@@ -26,8 +26,8 @@
 //! checkpoint as a new node does. `log` thus holds one to two intervals of
 //! rows whatever the history's length. The records themselves stay, in
 //! `log_archive`, because every node keeps the whole log's bytes:
-//! `HISTORY`, `SEARCH` and an inbox's replay read the texts there by
-//! position. What `--retain-days` removed from the leader's log goes
+//! reads of history and search and an inbox's replay read the texts
+//! there by position. What `--retain-days` removed from the leader's log goes
 //! from `log_archive` too, so with it the database's size is bounded.
 //!
 //! **A node's start** ([`prepare`], before its store opens): a copy of

@@ -12,9 +12,9 @@
 //! who fetches, the sweep, when a `DELETE` takes the bytes) is decided by
 //! `store::files::Files`, for this store and the disk's alike.
 //!
-//! Bytes are never whole in memory: a `PART` is one row of
-//! `file_chunks` (at most 12,000 bytes), a `FETCH` reads the one or two
-//! rows it spans, and the last `PART`'s sha256 (unless the parts
+//! Bytes are never whole in memory: a part uploaded is one row of
+//! `file_chunks` (at most 12,000 bytes), a download reads the one or two
+//! rows it spans, and the last part's sha256 (unless the parts
 //! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
 //! the rows back in batches ([`Chunks`]). Each change is committed before
 //! its `OK`: the parts waiting share one transaction (`parts/`), every
@@ -35,7 +35,7 @@ use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek, Stored, Usag
 /// The files of a cluster, in its database.
 pub struct PgFiles {
     db: Arc<Db>,
-    /// Where `PART`s go: committed several at a time.
+    /// Where the parts go: committed several at a time.
     parts: Parts,
 }
 
@@ -98,7 +98,7 @@ impl PgFiles {
 
 impl FileStore for PgFiles {
     /// The owner's turn is a transaction-scoped advisory lock on its
-    /// name: two nodes' `UPLOAD`s of one owner take turns, and the second
+    /// name: two nodes' uploads of one owner take turns, and the second
     /// sums the first's reservation.
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
         const DOING: &str = "recording an upload";
@@ -267,7 +267,7 @@ impl FileStore for PgFiles {
         self.files(&query, &[&fold(owner)])
     }
 
-    /// One sum by the owner's index: asked for each burst of `MSG`s.
+    /// One sum by the owner's index: asked for each burst of messages.
     fn usage(&self, owner: &str) -> Result<Usage, Ko> {
         let mut conn = self.db.get()?;
         usage_of(&mut *conn, &fold(owner))
@@ -320,7 +320,7 @@ impl FileStore for PgFiles {
     }
 }
 
-/// The first key of the advisory locks of `UPLOAD`s (the second is the
+/// The first key of the advisory locks of uploads (the second is the
 /// owner's name hashed): a number no other lock of wachat's uses.
 const FILES_LOCK: i32 = 0x6669_6c65; // "file"
 

@@ -49,7 +49,7 @@ pub struct Forward {
 /// A receive connection attached through the leader.
 struct Attached {
     outlet: std::sync::Weak<Outlet>,
-    /// Who the leader told it is online (`JOINED` not `LEFT` since): at a
+    /// Who the leader told it is online (and not gone since): at a
     /// failover it hears that they left, and the new leader tells it who
     /// is online again.
     joined: HashSet<String>,
@@ -244,7 +244,7 @@ impl Leader for Forward {
         let (node, user, peer) = (self.node.clone(), outlet.user, SocketAddr::new(outlet.peer_ip, 0));
         let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
         // Registered before the leader answers: what it pushes at once
-        // (`JOINED` of the others) finds the outlet.
+        // (who else is online) finds the outlet.
         let attached = Attached { outlet: Arc::downgrade(outlet), joined: HashSet::new() };
         self.outlets.lock().insert(conn, attached);
         let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });

@@ -6,15 +6,15 @@
 //!   the session's thread reads them at the other and answers, and a
 //!   thread of the pair reads the replies and sends them back (`REPLY`),
 //!   each chunk with the log's durable end: the session wrote them only
-//!   once what they promise was in the log. The session's end (`QUIT`,
+//!   once what they promise was in the log. The session's end (the client quits,
 //!   a device logged out, the server stopping) closes the pair, and the
 //!   follower hears `CLOSED`. So every rule, limit and refusal of a
 //!   request is the single server's, decided once.
 //! - **A receive connection** of a follower is an outlet here
 //!   (`Outlet::far`): its login is checked (`AUTH`), its device claimed
-//!   with `recv::claim` (`ATTACH`), its `ACK`s and its end applied as a
-//!   local connection's; what the router pushes to it (`JOINED`, `TYPING`,
-//!   `CALL`, a `BYE`) goes back to its node (`PUSH`, `SHUT`). Its numbered
+//!   with `recv::claim` (`ATTACH`), its acknowledgements and its end applied
+//!   as a local connection's; what the router pushes to it (presence,
+//!   typing, calls, a logout) goes back to its node (`PUSH`, `SHUT`). Its numbered
 //!   events, that node delivers from its own copy of the log.
 //!
 //! Each follower's connections are known by (node, number). What a

@@ -7,7 +7,7 @@
 //! data directory; every node that starts applies them with the same code
 //! as the single server did at each of its starts, and has what it had:
 //! accounts with their password hashes, messages, rooms, marks, inboxes
-//! with their sequence numbers. The server's identity (`SERVER`) and the
+//! with their sequence numbers. The server's identity and the
 //! time since which action ids are its own move with them, so that
 //! clients keep their local folders, and so do the devices of protocol
 //! 1.2 (`devices.csv`: each one's position, and a linked one's token),

@@ -30,7 +30,7 @@
 //! | [`lease`] | which node leads, its epoch, renewed each second |
 //! | [`log`] | the shared log: the leader's fenced writes, the followers' reads |
 //! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
-//! | [`forward`] | a follower's way to the leader: its connections' requests, logins and `ACK`s |
+//! | [`forward`] | a follower's way to the leader: its connections' requests, logins and acknowledgements |
 //! | [`gateway`] | the leader's end of the followers' connections |
 //! | [`wire`] | what the nodes say to each other on NATS |
 //! | [`bus`] | the NATS client on its one bridge thread |
@@ -151,8 +151,8 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     })
 }
 
-/// The cluster's identity in the node's data directory: the id `SERVER`
-/// answers and the time from which action ids are the server's, the same
+/// The cluster's identity in the node's data directory: the id clients
+/// are told and the time from which action ids are the server's, the same
 /// on every node. A directory that holds another cluster's copy is
 /// refused, not mixed with this one.
 fn identity(client: &mut postgres::Client, dir: &std::path::Path, url: &str) -> Result<()> {

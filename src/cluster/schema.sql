@@ -9,7 +9,7 @@
 -- the door and the server's identity already, as they are here, and
 -- `upgrade.rs` brings it to this schema with this file.)
 
--- The cluster's identity, which protocol 1.1's `SERVER` answers: one row,
+-- The cluster's identity, which protocol 1.1 tells clients: one row,
 -- made once and shared by every node, so that a client that fails over
 -- from one node to another meets the same server. A single server keeps
 -- its id in its data directory (`server.csv`); `wachat migrate` copies
@@ -60,8 +60,8 @@ CREATE TABLE IF NOT EXISTS log (
 -- The log's records before the older checkpoint kept, moved out of `log`
 -- in pieces of about 4 MiB (`cluster::checkpoint`): no node applies them
 -- any more (a node that far behind starts from a checkpoint), but every
--- node keeps their bytes, which `HISTORY`, `SEARCH` and the inbox
--- replays read. `pos` is the position of the piece's first record.
+-- node keeps their bytes, which reads of history and search and the
+-- inbox replays read. `pos` is the position of the piece's first record.
 CREATE TABLE IF NOT EXISTS log_archive (
     pos      bigint PRIMARY KEY,
     records  bytea  NOT NULL
@@ -124,13 +124,13 @@ CREATE TABLE IF NOT EXISTS files (
     sha256    text    NOT NULL,
     type      text    NOT NULL,             -- an image type or application/octet-stream
     complete  boolean NOT NULL DEFAULT false,
-    created   bigint  NOT NULL,             -- Unix ms of the UPLOAD
+    created   bigint  NOT NULL,             -- Unix ms of the upload's start
     received  bigint  NOT NULL DEFAULT 0    -- bytes in file_chunks so far
 );
 CREATE INDEX IF NOT EXISTS files_owner ON files (owner_key);
 CREATE INDEX IF NOT EXISTS files_uploads ON files (created) WHERE NOT complete;
--- The bytes, a row per PART (at most 12,000 bytes each), and the
--- thumbnail's (thumb = true) cut the same way: a FETCH reads one or two
+-- The bytes, a row per part uploaded (at most 12,000 bytes each), and the
+-- thumbnail's (thumb = true) cut the same way: a download reads one or two
 -- rows, never the whole file.
 CREATE TABLE IF NOT EXISTS file_chunks (
     file  text    NOT NULL REFERENCES files (id) ON DELETE CASCADE,

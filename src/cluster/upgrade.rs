@@ -21,7 +21,7 @@
 //!   otherwise by when things happened). A room's members join before
 //!   the first of its messages that waits for them or that they sent, and
 //!   one who is no longer a member leaves after the last; the marks
-//!   (`DELIVERED`, `READ`, a member's read mark) reach what the rows say;
+//!   (delivered, read, a member's read mark) reach what the rows say;
 //! - where a user's first waiting event is made, an `INBOX` record: what
 //!   the conversion gave the inbox before is dropped, and the events
 //!   after it get the numbers they had, which the devices' positions
@@ -382,7 +382,7 @@ pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
 
 /// A database of schema 18 to 21, whose invite codes were a table of
 /// their own (`invites`: a code, its expiry, when it was used): each
-/// into the log, after its end, as the `INVITE` records that make it and,
+/// into the log, after its end, as the invite-code records that make it and,
 /// if it was used, use it (`store::invites`), and the table dropped.
 /// Returns how many went into the log (none if there is no such table).
 pub fn invites(tx: &mut Transaction, url: &str) -> Result<usize> {

@@ -311,9 +311,9 @@ mod tests {
                 user: Some(("Ana".into(), Some("phone".into()))),
             },
             ToLeader::Open { node: node.clone(), conn: 9, peer, user: Some(("Ana".into(), None)) },
-            ToLeader::Send { node: node.clone(), conn: 7, lines: b"MSG:bob:m1:hi\nHISTORY:bob\n".to_vec() },
+            ToLeader::Send { node: node.clone(), conn: 7, lines: b"first:line\nsecond line\n".to_vec() },
             ToLeader::Close { node: node.clone(), conn: 7 },
-            ToLeader::Auth { node: node.clone(), peer, opens: true, line: "LOGIN:ana:pw word".into() },
+            ToLeader::Auth { node: node.clone(), peer, opens: true, line: "a:login line".into() },
             ToLeader::Attach {
                 node: node.clone(),
                 conn: 8,
@@ -334,7 +334,7 @@ mod tests {
         for message in [
             ToNode::Reply { conn: 7, pos: 1234, bytes: b"OK:m1:17\nOK:2\na\nb\n".to_vec() },
             ToNode::Closed { conn: 7 },
-            ToNode::Push { conn: 8, frames: b"TYPING:bob\n".to_vec() },
+            ToNode::Push { conn: 8, frames: b"an:event\n".to_vec() },
             ToNode::Shut { conn: 8 },
             ToNode::Lost,
         ] {

@@ -1,11 +1,11 @@
-//! Group commit of an upload's parts on a cluster: the `PART`s that wait
+//! Group commit of an upload's parts on a cluster: the parts that wait
 //! are stored by one transaction, as the records of a batch of the log
 //! are (the store's committer).
 //!
 //! ```text
 //!  send connections                      the node's parts committer
 //!  ────────────────                      ──────────────────────────
-//!  PART: checked (store::files), queued  BEGIN; each part where the one
+//!  a part checked (store::files), queued BEGIN; each part where the one
 //!  its OK's place in the output kept,    before it ended, and those that
 //!  read the next request           ──▶   came meanwhile (≤ BATCH_BYTES); COMMIT
 //!  OK:<received> written, in order ◀──   answer each part
@@ -13,7 +13,7 @@
 //!
 //! Why: a part (12,000 bytes, 16 KB of base64) fills a send connection's
 //! read buffer, so parts never queued for one commit the way pipelined
-//! `MSG`s do, and an upload went at one commit a part: 2.6 MB/s through a
+//! messages do, and an upload went at one commit a part: 2.6 MB/s through a
 //! node against 95.5 on a single server's disk (docs/BENCHMARKS.md). Now
 //! a connection leaves its part here and reads the next one; the parts
 //! of one upload (a client pipelines 64: `client::files::WINDOW`) and of
