@@ -106,10 +106,12 @@ impl OpenedDoor {
     }
 
     /// Asks the running server (a node of a cluster) `kind` with `body`,
-    /// and waits up to `within` for its answer.
+    /// and waits up to `within` for its answer (a cluster's door gives up
+    /// sooner when no node leads: the error says how long it waited).
     pub fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Vec<u8>> {
+        let asked = std::time::Instant::now();
         let answer = self.as_dyn().ask(kind, body, within).map_err(|ko| self.error(ko))?;
-        let secs = within.as_secs();
+        let secs = asked.elapsed().as_secs().min(within.as_secs());
         answer.ok_or_else(|| match self {
             OpenedDoor::Folder(_, dir) => {
                 Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir.display(), secs = secs))

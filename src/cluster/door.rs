@@ -9,12 +9,14 @@
 //! other node takes one ([`PgDoor::next_request`]): a follower writes
 //! nothing itself, and a leader deposed but not yet stopped could only
 //! refuse it. With no node leading, the request waits for the next
-//! leader, until the command gives up and deletes it.
+//! leader, until the command gives up and deletes it: at its time limit,
+//! or once no node has held the lease for [`NO_LEADER`] (none is running).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::db::{Db, OrKo};
+use super::lease;
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
 use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
@@ -30,6 +32,13 @@ pub struct PgDoor {
 /// How old a request left by a killed command is when the next command
 /// deletes it.
 const STALE_REQUEST_MS: i64 = 3_600_000;
+
+/// How long a command waits while no node holds the lease before it
+/// gives up: a failover gives the lease a new holder within a term and
+/// its confirmation (`lease::TERM`, `lease::CONFIRM`: about 5 s), and a
+/// leader renews it within a second of the database answering again; a
+/// lease held by nobody for three times that means no node is running.
+const NO_LEADER: Duration = Duration::from_secs(15);
 
 impl PgDoor {
     /// The door of node `node`.
@@ -72,9 +81,11 @@ impl PgDoor {
 
 impl Door for PgDoor {
     /// Inserts the request (deleting those a killed command left), then
-    /// reads its row until a node has answered, and deletes it. Each
-    /// statement borrows a connection of its own: one held through the
-    /// whole wait would outlive the database calls' deadline and be cut.
+    /// reads its row until a node has answered, and deletes it; `None`
+    /// past `within`, or once no node has held the lease for
+    /// [`NO_LEADER`]. Each look borrows a connection of its own: one held
+    /// through the whole wait would outlive the database calls' deadline
+    /// and be cut.
     fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
         const DOING: &str = "asking the nodes";
         let now = crate::store::now_ms() as i64;
@@ -90,16 +101,19 @@ impl Door for PgDoor {
         drop(conn);
         let id: i64 = row.get(0);
         let deadline = Instant::now() + within;
+        let mut leaderless = None;
         let answer = loop {
-            let row = self
-                .db
-                .get()?
-                .query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id])
-                .or_ko(DOING)?;
+            let mut conn = self.db.get()?;
+            let row =
+                conn.query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
             if let Some(answer) = row.get::<_, Option<Vec<u8>>>(0) {
                 break Some(answer);
             }
-            if Instant::now() > deadline {
+            let led = lease::read(&mut conn).or_ko(DOING)?.is_some_and(|lease| !lease.expired);
+            drop(conn);
+            let since = if led { None } else { Some(*leaderless.get_or_insert_with(Instant::now)) };
+            leaderless = since;
+            if Instant::now() > deadline || since.is_some_and(|since| since.elapsed() >= NO_LEADER) {
                 break None;
             }
             std::thread::sleep(LOOK_FOR_ANSWER);
