@@ -116,7 +116,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/invite.js", "invite.js", JS),
     asset!("/files.js", "files.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
-    // Issue 41: the installable, offline app (and its lazily loaded panels).
+    // The installable app that opens offline (and its lazily loaded panels).
     asset!("/mentions.js", "mentions.js", JS),
     asset!("/store.js", "store.js", JS),
     asset!("/sw.js", "sw.js", JS),
@@ -130,7 +130,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
     asset!("/starred.js", "starred.js", JS),
-    // Issue 51: forwarding a message or a photo.
+    // Forwarding a message or a photo; voice messages.
     asset!("/forward.js", "forward.js", JS),
     asset!("/voice.js", "voice.js", JS),
     // 1.2 (§24): calls, at the first call button or CALL event.
