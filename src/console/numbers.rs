@@ -24,7 +24,7 @@ impl Screen {
     /// Gives `m` the next number (1, 2, …) and returns it; a message
     /// shown before (the same sender, chat and id: the chat listed again,
     /// `/history`) keeps the number it had, so that `[1]` stays `[1]`
-    /// however often the chat is listed, and `/edit 1` means what it did.
+    /// however often the chat is listed, and `/edit 1` names the same message.
     pub fn number(&self, m: &Message) -> usize {
         let mut shown = self.shown.lock();
         let (first, messages) = &mut *shown;

@@ -449,7 +449,7 @@ mod tests {
                 format!("{} bob: d", t(now).clock()),
             ]
         );
-        // Today's messages alone get theirs too (`wachat history` lists today's).
+        // Today's messages alone get theirs too: a listing always says its day.
         assert_eq!(
             listing(EN, "ana", &messages[3..], now),
             ["── today ──".to_string(), format!("{} bob: d", t(now).clock())]
