@@ -187,8 +187,8 @@ fn without_colours(bytes: &[u8]) -> Vec<u8> {
 pub fn logger(default: &str) -> env_logger::Builder {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
     builder.target(env_logger::Target::Pipe(Box::new(LogSink)));
-    // Colours as before, when stderr is a terminal (a pipe target alone
-    // would lose them); RUST_LOG_STYLE still decides if set.
+    // Colours, as env_logger gives a terminal, when stderr is one (a pipe target alone would lose
+    // them); RUST_LOG_STYLE still decides if set.
     if std::env::var_os("RUST_LOG_STYLE").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         builder.write_style(env_logger::WriteStyle::Always);
     }

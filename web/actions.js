@@ -88,7 +88,7 @@ export class Actions {
     };
     add('reply', () => this.start('reply', chat, msg));
     add(starred(chat, msg) ? 'unstar' : 'star', () => { closeMenus(); toggle(this.app, chat, msg); }); // 1.2 (§25)
-    // Forward (issue 51): forward.js, loaded at the first tap.
+    // Forward: forward.js, loaded at the first tap, not with the app.
     add('forward', () => { closeMenus(); import('./forward.js').then((m) => m.choose(this.app, msg)); });
     const age = Date.now() - msg.ts;
     if (msg.mine && age < this.limits.edit * 60000) add('edit', () => this.start('edit', chat, msg));

@@ -101,7 +101,7 @@ $('input').addEventListener('keydown', (e) => {
 $('input').addEventListener('input', () => {
   keepDraft();
   typing();
-  // @mentions from the room's members (issue 51): autocomplete.js, at the first `@` typed in a room.
+  // @mentions from the room's members: autocomplete.js, at the first `@` typed in a room.
   if (openKey && isRoom(openKey) && ($('input').value.includes('@') || $('mention-list'))) import('./autocomplete.js').then((m) => m.suggest(app));
 });
 $('back').addEventListener('click', closeChat);
@@ -325,7 +325,7 @@ function onStatus({ status, retryMs, reply }) {
   $('status').className = `status ${status}`;
   // Offline: said in the header, and nobody's presence is shown as known.
   $('app').classList.toggle('offline', status !== 'online');
-  // …and inside an open chat, where a phone shows no list header (issue 51).
+  // …and inside an open chat, where a phone shows no list header, so it is said there too.
   $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
   if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();

@@ -1,4 +1,4 @@
-// autocomplete.js: @mentions from the room's members (issue 51), loaded
+// autocomplete.js: @mentions from the room's members (MEMBERS), loaded
 // the first time `@` is typed in a room. The list under the composer
 // offers the members whose names start with what follows the `@`; ↑/↓
 // choose, Enter or Tab put `@name ` in the text, Esc closes it, and a

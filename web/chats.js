@@ -179,7 +179,7 @@ export function newId() {
 }
 
 /**
- * What was typed and not sent, per chat (issue 51): kept in `storage`
+ * What was typed and not sent, per chat (a draft): kept in `storage`
  * (per server and user) so that it survives a reload, and shown as
  * "Draft:" in the chat list. Each chat has its own, so a text
  * typed for one chat is never sent into another. Bounded as the composer

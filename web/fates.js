@@ -85,7 +85,7 @@ export function settle(chat, msg) {
  * says that, now or before an edit (or is deleted and the quote says so):
  * what the server's quote of a real REPLY always is. Never from the look
  * of a text alone: a MSG whose first line is `> teacher: you all pass`
- * is drawn as the text it is (issue 38).
+ * is drawn as the text it is: nobody forges a quote.
  */
 export function replyQuote(chat, msg) {
   const quote = parseQuote(msg.text);

@@ -445,13 +445,13 @@ export function show(item, msg, link, chat) {
     open.append(img);
     box.append(open);
   } else if (msg.text.startsWith('📎 voice-')) {
-    // A voice message (issue 51): voice.js draws its player, if the name is one (else a card, as any file).
+    // A voice message (`voice-…`): voice.js draws its player, if the name is one (else a card, as any file).
     import('./voice.js').then((m) => {
       if (m.voice(msg.text)) m.player(box, msg, link, (_, __, type) => bytesOf(msg, link, type));
       else card(box, link, msg);
     });
   } else card(box, link, msg);
-  // The text says the name and size the photo or card shows already: only the caption stays (issue 51).
+  // The text says the name and size the photo or card shows already: only the caption stays, nothing said twice.
   const text = item.querySelector('.text');
   if (text) {
     let caption = visible(captionOf(msg));
@@ -491,7 +491,7 @@ function downloadButton(link, msg, type) {
 let forwarding = null;
 
 /**
- * The photo viewer (issue 51): the photo whole, over everything, with
+ * The photo viewer (a tap on a photo): the photo whole, over everything, with
  * its name, Download, Forward and ✕ above it, and its caption under it;
  * Esc closes it, and the focus goes back where it was.
  */
@@ -597,7 +597,7 @@ export function setup(app, forward) {
     take([...picker.files]);
     picker.value = '';
   });
-  // A voice message (issue 51): voice.js records at the first tap, and it goes as any file.
+  // A voice message (🎤): voice.js records at the first tap, and it goes as any file.
   const mic = el('button', 'secondary');
   mic.append(icon(...MIC));
   mic.type = 'button';
@@ -639,7 +639,7 @@ function progressBar(name, size) {
 }
 
 /**
- * A file about to go (issue 51): a photo's preview (or the file's name),
+ * A file about to go (picked, not sent): a photo's preview (or the file's name),
  * a caption field, Send and ✕ above the composer. Send puts it in the
  * outbox (`queue`).
  */

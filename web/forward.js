@@ -1,4 +1,4 @@
-// forward.js: forwarding a message or a photo to another chat (issue 51),
+// forward.js: forwarding a message or a photo to another chat (↪),
 // loaded at the first "Forward" (the message menu, or the photo viewer).
 //
 // A forward is a new message of mine, its text (or a file's caption)

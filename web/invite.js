@@ -7,7 +7,7 @@
 // a code in it, Register sends REDEEM (wire.js) instead of REGISTER.
 // Loaded only then (app.js imports it), with its own words: the first
 // load of the app stays small. Likewise for the address of a link code's
-// QR code (issue 41, devices.js draws it): `fillLink`.
+// QR code (devices.js draws it): `fillLink`.
 
 import { lang, t } from './i18n.js';
 import { isName, isId } from './wire.js';

@@ -125,7 +125,7 @@ export class Link extends EventTarget {
     if (this.firstLogin && !this.loggedInOnce) {
       this.firstLogin.reject({ ok: false, code: 'OFFLINE', reason: 'cannot reach the server' });
       this.firstLogin = null;
-      // `persist` (issue 41): the app shows what it kept, and this goes on trying.
+      // `persist` (an offline start): the app shows what it kept, and this goes on trying.
       if (!this.who.persist) {
         this.stopped = true;
         this.setStatus('offline');

@@ -23,7 +23,7 @@ let drawn = '';
 
 /**
  * Opens or closes the panel of the open chat (a drawer over the
- * conversation, issue 51); `theApp`: app.js's getters. With no chat open
+ * conversation, still in view); `theApp`: app.js's getters. With no chat open
  * there is nothing to show (after Leave room, the header is gone too).
  */
 export async function toggle(theApp) {

@@ -4,7 +4,7 @@
 // so among the members of my rooms (whom MEMBERS shows me), at most 20;
 // the list under the box shows each with its avatar and when it was
 // last seen, and a tap (or ↓, then Enter) opens the chat. A name typed
-// whole and Enter still open any chat, as before. Names are set as text.
+// whole and Enter still open any chat, found or not. Names are set as text.
 
 import { request, parseSeen, isName, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';

@@ -1,5 +1,5 @@
 // qr.js: a QR code (ISO/IEC 18004) of a short text, drawn on a canvas:
-// the link code's address, for a phone's camera (issue 41). Written for
+// the link code's address, for a phone's camera to read. Written for
 // wachat, loaded with the first link code. Only what that needs: byte
 // mode, error correction level M (15 % of the symbol may be lost),
 // versions 1 to 6 (21 to 41 modules a side, up to 106 bytes), one mask.

@@ -74,7 +74,7 @@ export function render(info, members, me, act) {
     const room = info.room;
     const user = member.user;
     const admin = info.admins.some((a) => same(a, user));
-    // The member's actions beside the member (issue 51), the mute's length with them.
+    // The member's actions beside the member (one tap), the mute's length with them.
     const duration = el('select', { className: 'mute-for', onchange: () => { muteMinutes = Number(duration.value); } },
       ...DURATIONS.map(([key, minutes]) => el('option', { value: minutes, textContent: t(key), selected: minutes === muteMinutes })));
     duration.setAttribute('aria-label', `${t('muteFor')} ${user}`);

@@ -1,6 +1,6 @@
 // rules.js: the server's rules (INFO, protocol 1.2) in the user's words,
-// on the "Server rules" button (never by themselves: issue 51 found a
-// panel that opens at a first login in the way).
+// on the "Server rules" button (never by themselves: a panel that
+// opens at a first login is in the way).
 // Values from the network are inserted as text, never as HTML.
 
 import { request, parseInfoLine } from './wire.js';

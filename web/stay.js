@@ -1,6 +1,6 @@
 // stay.js: a token of this browser's own, loaded only when one is made:
 // "Link with a code" (`pair`), and "Stay signed in on this device"
-// (issue 51, `stay`): once in by password, the browser links itself as a
+// (`stay`): once in by password, the browser links itself as a
 // browser linked with a code is linked (LINK, then PAIR as the same
 // device, on a fresh socket) and keeps only the device's token, as
 // app.js keeps a linked one's; the next load logs in with it, outside

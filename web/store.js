@@ -1,5 +1,5 @@
 // store.js: what the browser keeps of the chats, so that a reload with
-// no network still shows the chat list and the open chat (issue 41).
+// no network still shows the chat list and the open chat (offline).
 // In localStorage, per server and user, beside the outbox: the newest
 // messages of the most recent chats, as the model has them now, so a
 // deleted text is already `(message deleted)` and leaves the copy at the
@@ -36,7 +36,7 @@ export function keep(host, model, openKey) {
   try {
     localStorage.setItem(keyOf(host, model.me), JSON.stringify({ open: openKey, blocked: [...model.blocked], chats }));
   } catch (_) {
-    /* storage full or denied: nothing kept, the app works online as before */
+    /* storage full or denied: nothing kept, the app still works online */
   }
 }
 

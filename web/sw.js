@@ -1,4 +1,4 @@
-// sw.js: lets the app open without the network (issue 41). It keeps a
+// sw.js: lets the app open without the network (on a train). It keeps a
 // copy of the app's own files and nothing else: never a WebSocket, a
 // query string, another site's file (the chats: store.js). Network
 // first: a copy is served only when the server cannot be reached, so a

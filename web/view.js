@@ -50,7 +50,7 @@ const FORMAT_CHARS = new RegExp('[\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u
  * Control characters shown, not obeyed (as `display::visible` does): ESC
  * as `^[`; and the invisible characters that reorder or hide text (a
  * U+202E reverses the rest of a line, a U+200B makes `b<U+200B>ob` look like
- * `bob`) by their code, `<U+202E>`, as the consoles show them (issue 38).
+ * `bob`) by their code, `<U+202E>`, as the consoles show them: no name passes for another.
  */
 export function visible(text) {
   return text
@@ -108,7 +108,7 @@ export function avatar(name) {
 }
 
 /**
- * A message's text as WhatsApp shows it (issue 51): `*bold*`, `_italic_`,
+ * A message's text as WhatsApp shows it: `*bold*`, `_italic_`,
  * `~strike~`, `` `code` `` and links, built as DOM nodes whose text is
  * set as text: never HTML from the wire. A marker counts only at a word's
  * edge (`2*3*4` stays as typed); a code span's inside is not formatted

@@ -1,4 +1,4 @@
-// voice.js: voice messages (issue 51), loaded at the first tap on the
+// voice.js: voice messages (🎤), loaded at the first tap on the
 // microphone or the first voice message drawn, never on the first load.
 //
 // A voice message is a file of §21 like any other: recorded here with

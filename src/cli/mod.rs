@@ -221,7 +221,7 @@ pub struct ServeArgs {
     pub name: Option<String>,
     /// 1.3: the class roster, a CSV file of lines `name,host,port,secret`
     /// (its own line included): link to those servers (docs/PROTOCOL.md §27).
-    /// Without it the server is alone, as before.
+    /// Without it the server is alone, linked to no other.
     #[arg(long, value_name = "FILE")]
     pub peers: Option<std::path::PathBuf>,
     /// 1.3: the port other servers of the network link to (0: any free one).

@@ -257,7 +257,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
     }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
-    // Issue 53: a teacher who forgot `--registration invite` (or set it)
+    // A teacher who forgot `--registration invite` (or set it)
     // sees it at once, not when the first student is refused.
     match args.registration {
         server::registration::Registration::Open => log::info!("registration: open (anyone may REGISTER)"),

@@ -107,7 +107,7 @@ impl Client {
     ///
     /// An `Err` says why the direct chat cannot be made (the user is
     /// offline or accepts none, unreachable, refused…); messages to `user`
-    /// then simply go through the server, as before.
+    /// then simply go through the server, as any message does.
     ///
     /// ```no_run
     /// use wachat::client::{Client, Notice, ClientOptions};

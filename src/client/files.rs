@@ -109,7 +109,7 @@ pub fn upload(requests: &mut Requester<'_>, path: &Path) -> Result<(String, u64)
 pub fn download(requests: &mut Requester<'_>, what: &str, dest: &Path) -> Result<u64> {
     let io = |e: std::io::Error| Error::Usage(format!("{}: {e}", dest.display()));
     if dest.exists() {
-        // Issue 53: said in words, not as the raw "entity already exists".
+        // Said in words, not as the raw "entity already exists".
         let path = dest.display();
         return Err(Error::Usage(crate::i18n::tr!(crate::i18n::files::Msg::SaveExists, path = path)));
     }

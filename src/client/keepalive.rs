@@ -6,9 +6,9 @@
 //! receive connection at half of it; the client takes a receive port
 //! silent for *its* timeout as broken. With the two apart — a class server
 //! at `serve --timeout 600` and a console at its default 10 s — the server
-//! pings every 300 s, the console gave up after 10 s of quiet, reconnected,
-//! and every roommate saw it go offline and come back every 10–20 s
-//! (issue 53). So every send login asks, right after `SERVER`, and both
+//! would ping every 300 s, the console give up after 10 s of quiet and
+//! reconnect, and every roommate see it go offline and come back every
+//! 10–20 s. So every send login asks, right after `SERVER`, and both
 //! threads keep their connections alive within what they learned:
 //!
 //! | | the sender pings the send port every | the receiver takes a receive port as lost after |
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_longer_server_timeout_widens_the_silence_and_a_shorter_one_the_pings() {
-        // Issue 53: a console at 10 s and a server at 600.
+        // A console at 10 s and a class server at 600.
         assert_eq!(silence_limit(S(10), Some(S(600))), S(600));
         assert_eq!(ping_every(S(10), Some(S(600))), S(5));
         // A server at 2 s: pinged every second, silence still the client's.

@@ -33,7 +33,7 @@ pub struct ClientOptions {
     /// Once logged in with the password, link this device to itself
     /// (`LINK`, then `PAIR`) and keep its token, as `pair` does: the next
     /// start logs in with the token, never asking the password again
-    /// ("stay signed in on this device", issue 51; see [`super::token::stay`]).
+    /// ("stay signed in on this device"; see [`super::token::stay`]).
     pub stay: bool,
     /// With `register`: the invite code to create the account with
     /// (`REDEEM`, for a server with `--registration invite`).
@@ -96,8 +96,8 @@ impl ClientOptions {
     /// The folder of this user's local files on this server:
     /// `<data dir>/<host>:<send port>/<user>/` (see `client/local.rs`).
     /// Names are unique ignoring case, so `Ana` and `ana` share one.
-    /// [`crate::client::prepare_dir`] creates it (and adopts the folder of
-    /// the layout before this one); this only says where it is.
+    /// [`crate::client::prepare_dir`] creates it (and adopts a folder left
+    /// in the older layout); this only says where it is.
     ///
     /// With several servers (the nodes of one cluster, one chat), the
     /// folder is the first one's: list the same node first every time

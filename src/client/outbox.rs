@@ -171,7 +171,7 @@ mod tests {
     fn rows_another_program_appended_are_sent_not_emptied_away() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox_tmp.csv");
-        // Two consoles on one folder, as before the folder's lock.
+        // Two programs on one outbox, as if the folder's lock were bypassed.
         let (mut a, mut b) = (Outbox::open(path.clone()).unwrap(), Outbox::open(path.clone()).unwrap());
         a.push(out("x1")).unwrap();
         b.push(out("y1")).unwrap();

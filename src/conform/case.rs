@@ -307,9 +307,9 @@ impl<'a> CaseCtx<'a> {
     /// logged in (label `<alias>.send`), after it left `#general`.
     ///
     /// Why leave: `#general` holds every account of the server, so on a
-    /// live class server each receive login of the suite's users was a
-    /// "… is online / went offline" on every student's screen (59 lines in
-    /// one run, issue 53). Out of `#general` before its first receive
+    /// live class server each receive login of the suite's users would be
+    /// a "… is online / went offline" on every student's screen (59 lines
+    /// in one run). Out of `#general` before its first receive
     /// login, a user of the suite shares a room with nobody but the
     /// suite's own; and a server does not announce leaving `#general`
     /// (docs/PROTOCOL.md §11).

@@ -1,11 +1,11 @@
 //! What `wachat conform server` checks before its first case, and what it
-//! cleans up after its last (issue 40).
+//! cleans up after its last.
 //!
-//! Run against a class server, the suite used to fail half its cases on
-//! `KO:RATE_LIMITED` (the new-account limit of the teacher's address,
-//! which the students behind it share), every case of an invite-only
-//! server with no word about why, and leave its accounts behind for good.
-//! So, before the cases, one probe account asks the server what it allows
+//! Run blindly against a class server, the suite would fail half its cases
+//! on `KO:RATE_LIMITED` (the new-account limit of the teacher's address,
+//! which the students behind it share), every case of an invite-only server
+//! with no word about why, and leave its accounts behind for good. So,
+//! before the cases, one probe account asks the server what it allows
 //! (`REGISTER`, then `INFO`'s `registration` and `rate` on a 1.2 server):
 //!
 //! - registration refused (invite-only, closed): the run stops at once and
@@ -16,8 +16,8 @@
 //! - new accounts limited for the address (1.2, `INFO`'s
 //!   `new_accounts_left` is a number, not `unlimited`) and no invite codes:
 //!   the run stops before its first case, its probe deleted, naming
-//!   `--exempt` (issue 53: a run spent the teacher's address's budget and
-//!   left it rate-limited for a minute). A run leaves the address's
+//!   `--exempt` (a run would spend the teacher's address's budget and
+//!   leave it rate-limited for a minute). A run leaves the address's
 //!   budget as it found it, but for the probe's one account, back within a
 //!   minute.
 //!

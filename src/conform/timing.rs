@@ -66,7 +66,7 @@ fn pipelined_replies_in_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
 /// request, a `MSG` to nobody) still waits behind the `OK` of a `MSG`
 /// read before it, which the server may hold until that message is on
 /// disk. A server that writes refusals as it meets them and the `OK`s
-/// after its disk write fails here (wachat did, issue 40).
+/// after its disk write fails here (an easy mistake: a refusal needs no disk).
 fn pipelined_kos_keep_their_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.user("a")?;
     ctx.user("b")?;
@@ -105,9 +105,9 @@ fn quit_answers_then_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
 
 /// The server's timeout plus slack: an eighth of it and a quarter of a
 /// second. Proportional, so that a server that is late by a fraction of
-/// its timeout fails at every timeout: one that waited a whole timeout
-/// after its `PING` (one and a half in all) hid behind a fixed 1.25 s at
-/// `--timeout 2` and failed only at 10 s (issue 53).
+/// its timeout fails at every timeout: one that waits a whole timeout
+/// after its `PING` (one and a half in all) would hide behind a fixed
+/// 1.25 s at `--timeout 2` and fail only at 10 s.
 pub(crate) fn limit(ctx: &CaseCtx) -> Duration {
     slack_limit(ctx.settings.server_timeout)
 }

@@ -1,4 +1,4 @@
-//! Files in the consoles (protocol 1.2, issue 42): `/file PATH [caption]`
+//! Files in the consoles (protocol 1.2, §21): `/file PATH [caption]`
 //! sends a file to the open chat, `/save N [PATH]` saves the file of the
 //! message numbered `N` on screen (into the current folder under its own
 //! name, or into `PATH`, a folder or a file name); a message seen only in

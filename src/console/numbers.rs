@@ -24,7 +24,7 @@ impl Screen {
     /// Gives `m` the next number (1, 2, …) and returns it; a message
     /// shown before (the same sender, chat and id: the chat listed again,
     /// `/history`) keeps the number it had, so that `[1]` stays `[1]`
-    /// (issue 53: it became `[2]` at every listing).
+    /// however often the chat is listed, and `/edit 1` names the same message.
     pub fn number(&self, m: &Message) -> usize {
         let mut shown = self.shown.lock();
         let (first, messages) = &mut *shown;
@@ -96,7 +96,7 @@ mod tests {
         };
         assert_eq!(screen.number(&m("a")), 1);
         assert_eq!(screen.number(&m("b")), 2);
-        // Listed again (issue 53): the same numbers, none spent.
+        // Listed again: the same numbers, none spent.
         assert_eq!(screen.number(&m("a")), 1);
         assert_eq!(screen.number(&m("b")), 2);
         assert_eq!(screen.get(2).unwrap().id, "b");

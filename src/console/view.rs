@@ -100,7 +100,7 @@ pub const MAX_MESSAGE_LINES: usize = 20;
 /// of its text.
 fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> String {
     let whole = m.text.unescaped();
-    // 1.2 (issue 51): a voice message by its length, its caption after; `/save` saves its file.
+    // 1.2 (§21): a voice message by its length, its caption after; `/save` saves its file.
     let whole = match crate::protocol::files::voice(&whole) {
         Some((seconds, caption)) => {
             let length = crate::protocol::files::clock(seconds);
@@ -449,7 +449,7 @@ mod tests {
                 format!("{} bob: d", t(now).clock()),
             ]
         );
-        // Today's messages alone get theirs too (issue 26: `wachat history`).
+        // Today's messages alone get theirs too: a listing always says its day.
         assert_eq!(
             listing(EN, "ana", &messages[3..], now),
             ["── today ──".to_string(), format!("{} bob: d", t(now).clock())]

@@ -156,7 +156,8 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     ctx.store.delete_account(me.user)?;
     rooms.iter().for_each(|r| ctx.ring_home(&r.room));
     let devices = ctx.devices.forget_all(me.name);
-    // 1.2 (issue 49): its files are its account's, not its name's.
+    // 1.2: its files are its account's, not its name's: a new account
+    // under the name gets none of them.
     let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {
         log::error!("{}: its files are forgotten when its name is registered again: {}", me.name, ko.reason);
         0

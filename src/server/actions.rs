@@ -9,8 +9,8 @@
 //! was offline and deduplicates a resend, as for any message.
 //!
 //! The rules: only the author edits (within `--edit-minutes`) or deletes
-//! (within `--delete-hours`) a message; a deleted message takes no action
-//! any more; an edit sent again with the same text, or a delete sent
+//! (within `--delete-hours`) a message; a deleted message takes no
+//! further action; an edit sent again with the same text, or a delete sent
 //! again, gets the first one's `OK`.
 //!
 //! A room's admins, its owner and the server's admins may also delete
@@ -148,14 +148,14 @@ pub fn delete(
     Ok((reply, ticket))
 }
 
-/// 1.2 (§22, issue 54): the `OK` of the author's `DELETE` of `target` in
-/// a direct chat whose peer blocked the author. Like every message of
-/// his to that peer, it is stored nowhere, and so it deletes and erases
-/// nothing, on either backend: the message stays as both had it (a
-/// single server used to queue the erasure for its next pass while a
-/// cluster erased at once). Nothing is stored to remember it by, so its
-/// action id and time are made from the message it names: a resend gets
-/// the same `OK`, as a stored `DELETE`'s resend does (§19).
+/// 1.2 (§22): the `OK` of the author's `DELETE` of `target` in a direct
+/// chat whose peer blocked the author. Like every message of his to that
+/// peer, it is stored nowhere, and so it deletes and erases nothing, on
+/// either backend: the message stays as both had it (the same answer from a
+/// single server, which erases on its next pass, and from a cluster, which
+/// erases at once). Nothing is stored to remember it by, so its action id
+/// and time are made from the message it names: a resend gets the same
+/// `OK`, as a stored `DELETE`'s resend does (§19).
 fn hidden_delete(target: &HistoryLine) -> Reply {
     let id = ActionId { act: Act::Delete, stamp: target.ts, target: target.id.clone() };
     Reply::with(crate::protocol::Accepted { id: id.to_string(), ts: target.ts })

@@ -129,9 +129,9 @@ impl Brief {
 /// cluster, those the other nodes keep): refused if the id is in use, if
 /// the caller rings this peer already or [`MAX_RINGING`] peers, or is in
 /// a call (`KO:FULL`); `Ok(false)` if the callee is in a call (busy: it
-/// does not ring). A cluster node once read its own table alone, and so
-/// rang a callee in a call kept on another node, or took an id in use
-/// there (differential seed 26 at 200 steps).
+/// does not ring). A cluster node that read its own table alone would
+/// ring a callee in a call kept on another node, or take an id in use
+/// there (the differential test finds it, seed 26 at 200 steps).
 pub fn may_ring(calls: &[Brief], caller: &Party, callee: &Party, id: &str) -> Result<bool, Ko> {
     if calls.iter().any(|c| c.id == id && c.has(caller.id)) {
         return Err(Ko::new(Code::BadRequest, format!("the call id {id} is in use")));

@@ -6,17 +6,17 @@
 //! writing (the peer reads everything, then end-of-file), read away what
 //! the peer still sends for a moment, then close.
 //!
-//! That moment used to be spent by the connection's own thread, after it
-//! gave its slot back (`Slot`): a client that connects, sends one bad line
-//! and keeps its socket open then held a thread, its stack, a descriptor
-//! and a pid for a second, counted by no limit. Measured before this
-//! module (audit finding 1): 7,862 server threads at once from one client
-//! against `--max-connections 100`. Now the handler thread ends at once
-//! and hands the socket to the **closer**, one thread that waits on every
-//! lingering socket with one `poll()`. What a lingering close holds is a
-//! descriptor and a few bytes of bookkeeping, and there are at most
-//! [`max_lingering`] of them: past that, a socket is closed at once (which
-//! may reset it: that client may lose its last reply, nothing more).
+//! Were that moment spent by the connection's own thread, after it gave its
+//! slot back (`Slot`), a client that connects, sends one bad line and keeps
+//! its socket open would hold a thread, its stack, a descriptor and a pid
+//! for a second, counted by no limit: one client held 7,862 server threads
+//! at once against `--max-connections 100` that way. So the handler thread
+//! ends at once and hands the socket to the **closer**, one thread that
+//! waits on every lingering socket with one `poll()`. What a lingering
+//! close holds is a descriptor and a few bytes of bookkeeping, and there
+//! are at most [`max_lingering`] of them: past that, a socket is closed at
+//! once (which may reset it: that client may lose its last reply, nothing
+//! more).
 //!
 //! Each lingering socket is bounded twice, by [`LINGER_FOR`] in all and by
 //! [`LINGER_BYTES`] read: a client that trickles bytes into a closing

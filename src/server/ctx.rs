@@ -5,8 +5,8 @@
 //! is within its `--rate`, whether a connection may open. Made once by
 //! `lifecycle.rs`'s `Server::start_with`.
 //!
-//! A `Ctx` derefs to its `Base`: `ctx.store` reads as before, and a part
-//! that needs only the base (`devices`, `presence`, `relay`) takes a
+//! A `Ctx` derefs to its `Base`: `ctx.store` reads the base's store, and a
+//! part that needs only the base (`devices`, `presence`, `relay`) takes a
 //! `&Base`, which `&ctx` gives, so that it does not depend on the `Ctx`
 //! that holds it.
 

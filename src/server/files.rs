@@ -1,4 +1,4 @@
-//! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21): the
+//! 1.2: photos and files in chats (docs/PROTOCOL.md §21): the
 //! send port's `UPLOAD`, `PART`, `FILE` and `FETCH`. The bytes and their
 //! descriptions are `store::files`'; what is decided here is who may do
 //! what: an upload is its uploader's, a file is fetched by whoever may
@@ -62,7 +62,9 @@ pub fn check_message(base: &Base, user: UserId, name: &str) -> Result<(), Ko> {
 /// `PART:<file id>:<offset>:<base64>` from `peer`: `OK:<bytes received
 /// so far>`. The last part of an image costs its uploader's `--rate`
 /// (and its address's) a token per [`THUMBNAIL_MS_A_TOKEN`] of its
-/// thumbnail's making (issue 49), charged after the fact through
+/// thumbnail's making (so the thumbnail work one student can make the
+/// server do is bounded by his rate, like any request's), charged after
+/// the fact through
 /// `charge` (the asker's rate and its address's).
 pub fn part(
     base: &Base,

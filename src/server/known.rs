@@ -1,12 +1,13 @@
 //! Known (account, address) pairs: where each account has logged in
 //! before, and with which password, so that a neighbour's failures cannot
-//! lock a user out (see `auth/mod.rs`, attack 6 of issue 25).
+//! lock a user out by failing its logins on purpose (see `auth/mod.rs`).
 //!
 //! A lab shares one address (a NAT). A stranger there who guesses bob's
 //! password empties the bucket of the pair (bob, lab address), the very
-//! bucket bob's own logins take from: before this file, 14 of bob's 15
-//! correct logins were refused. Nothing on the wire tells bob from the
-//! stranger (device tokens, issue 27, will), except the password. So a
+//! bucket bob's own logins take from: with the buckets alone, 14 of bob's
+//! 15 correct logins would be refused. Nothing on a password login tells
+//! bob from the stranger (a linked device's token does, see `auth/mod.rs`)
+//! except the password. So a
 //! known pair remembers a keyed BLAKE2b MAC of the password that last
 //! logged in from there, and a login refused by the buckets may still be
 //! compared with it: a cheap check (a microsecond, no argon2), within a
@@ -17,16 +18,16 @@
 //! never stored: the MACs are useless outside this process's memory, and a
 //! restart forgets them.
 //!
-//! **Which pairs are known survives a restart** (issue 38, item 6): after
-//! one, a NAT neighbour spraying names had locked classmates out, their
-//! pairs unknown again. So each pair is also written to `known.csv` in the
-//! data directory (`name,address,ms`: the folded name, the address key and
-//! when it last logged in, no password or MAC of one): a line when a pair
-//! becomes known or was last written more than [`REWRITE_AFTER`] ago, the
-//! file rewritten whole (aside, synced, renamed) at start and whenever it
-//! holds twice the pairs it should, so it stays bounded by [`KNOWN_MAX`]
-//! pairs. A pair loaded from it is known but has no MAC yet: its grace
-//! checks the stored hash instead, within a smaller bucket
+//! **Which pairs are known survives a restart**: were they forgotten, a NAT
+//! neighbour spraying names right after one would lock classmates out,
+//! their pairs unknown again. So each pair is also written to `known.csv`
+//! in the data directory (`name,address,ms`: the folded name, the address
+//! key and when it last logged in, no password or MAC of one): a line when
+//! a pair becomes known or was last written more than [`REWRITE_AFTER`]
+//! ago, the file rewritten whole (aside, synced, renamed) at start and
+//! whenever it holds twice the pairs it should, so it stays bounded by
+//! [`KNOWN_MAX`] pairs. A pair loaded from it is known but has no MAC yet:
+//! its grace checks the stored hash instead, within a smaller bucket
 //! (`auth::RELEARN_*`), until its next login learns the MAC again.
 //!
 //! Why not write the MACs too: with the key beside them on disk, they

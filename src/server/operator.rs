@@ -109,7 +109,7 @@ fn status(ctx: &Ctx, request: &str) -> String {
     for name in request.lines().take(MAX_STATUS_NAMES) {
         // One read of the account: its id, and (1.2) whether it is a
         // server admin and deleted as the server knows it (its log),
-        // which `users.csv` says only from the next checkpoint on (issue 54).
+        // which `users.csv` says only from the next checkpoint on.
         let Some(account) = ctx.store.find_account(name) else { continue };
         let (user, admin, deleted) = (account.id, account.admin, account.is_deleted());
         let disabled = ctx.store.is_disabled(name);

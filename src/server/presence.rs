@@ -16,10 +16,10 @@
 //!
 //! And version 1's `JOINED:<user>` / `LEFT:<user>`, which a receive login
 //! and its end send to every roommate online ([`Announcer`]). They are
-//! limited per user: a client reconnecting in a loop bought two frames per
-//! roommate for each one-token login (audit finding 6: 2,547 `JOINED` and
-//! 2,608 `LEFT` in 2 s at one roommate). Now a user's comings and goings
-//! are announced [`PRESENCE_BURST`] times at once, then once per
+//! limited per user: unlimited, a client reconnecting in a loop would buy
+//! two frames per roommate for each one-token login (2,547 `JOINED` and
+//! 2,608 `LEFT` in 2 s at one roommate, measured). So a user's comings and
+//! goings are announced [`PRESENCE_BURST`] times at once, then once per
 //! [`PRESENCE_EVERY`]. A login past that is not dropped but *coalesced*:
 //! the user is noted as changed, and when its next token comes (within
 //! [`PRESENCE_EVERY`]) the **presence timer** — one thread for the whole
@@ -33,8 +33,8 @@
 //!
 //! A `LEFT` waits [`PRESENCE_GRACE`] (2 s): a user whose connection
 //! dropped and whose client logged in again within it was never away, and
-//! its roommates are told nothing (issue 53: a console reconnecting every
-//! 15 s put "went offline / is online" on every roommate's screen). The
+//! its roommates are told nothing (else a console reconnecting every 15 s
+//! would put "went offline / is online" on every roommate's screen). The
 //! presence timer settles it like a held-back change.
 //!
 //! The bookkeeping is bounded by the users: one entry per user told
@@ -57,7 +57,7 @@ use crate::protocol::{Event, Ko, MemberLine, Presence, SeenLine};
 use crate::router::{Outlet, Router};
 use crate::store::UserId;
 
-/// 1.2 (issue 38): `TYPING` to a room from a member who may not write in
+/// 1.2: `TYPING` to a room from a member who may not write in
 /// it now (muted, or `+announce` and no admin) is refused with the very
 /// `KO:FORBIDDEN` its `MSG` would get, as a non-member's `TYPING` gets
 /// `KO:NOT_MEMBER`: the client learns why at once, and the room is not
@@ -68,7 +68,7 @@ pub fn may_type(base: &Base, me: UserId, name: &str, room: &str) -> Result<(), K
 }
 
 /// How long a user whose last receive connection ended may take to come
-/// back before its roommates are told `LEFT` (issue 53): a console that
+/// back before its roommates are told `LEFT`: a console that
 /// reconnects (its backoff starts at 250 ms) is not shown going offline and
 /// coming back. The one place this grace is decided; docs/PROTOCOL.md §11
 /// says it to client writers.
@@ -437,8 +437,9 @@ pub fn is_member(base: &Base, user: UserId, room: &str) -> bool {
 /// their receive connection is; but never of `#general`, see
 /// [`announced`]. The members are read once, here, by the node that
 /// served the request: each is told once, and only those who were
-/// members when it happened (issue 54: a cluster's other nodes read the
-/// list again, later, and this node heard its own notice too).
+/// members when it happened (were the other nodes of a cluster to read the
+/// list again, they would read it later, and this node would hear its own
+/// notice too).
 pub fn tell_members(base: &Base, who: UserId, name: &str, room: &str, joined: bool) {
     if !announced(room) {
         return;
@@ -456,7 +457,7 @@ pub fn tell_members(base: &Base, who: UserId, name: &str, room: &str, joined: bo
 }
 
 /// Whether joining and leaving `room` is told to its members (`MEMBER`).
-/// Not for `#general` (1.2, issue 53): every account is put there at its
+/// Not for `#general` (1.2): every account is put there at its
 /// registration without a word, so its comings and goings are no news, and
 /// in a room that holds everyone one account leaving — every account of a
 /// `wachat conform` run against a class server, say — is a line on every
@@ -534,7 +535,7 @@ mod tests {
     fn a_user_back_within_the_grace_was_never_away() {
         let (mut ledger, name, now) = ledger();
         assert_eq!(ledger.came_online(ANA, &name, 1, now), Say::Joined);
-        // Issue 53: the connection drops, the client is back 300 ms later.
+        // The connection drops, the client is back 300 ms later.
         let at = now + PRESENCE_GRACE;
         assert_eq!(ledger.went_offline(ANA, &name, &1, now), Say::Later(at));
         let back = now + Duration::from_millis(300);

@@ -3,8 +3,9 @@
 //!
 //! The registration caps of `auth/mod.rs` (60 new accounts per address, 600
 //! overall) bound what a flood of `REGISTER`s costs, but a cap shared by
-//! everyone is a switch one attacker flips for everyone: issue 25 used up
-//! the global one in 0.3 s, after which no classmate could register. So a
+//! everyone is a switch one attacker flips for everyone: one student's
+//! script can use up the global one in 0.3 s, after which no classmate
+//! can register. So a
 //! teacher may close the door instead: with `invite`, `REGISTER` is
 //! refused and only a code printed by `wachat users invite` creates an
 //! account, each code once (`store::invites`: the store uses the code in

@@ -58,7 +58,8 @@ const SLOW_BURST: Duration = Duration::from_millis(200);
 /// How long a send connection waits, its refusal sent, before it reads on
 /// after a `KO:RATE_LIMITED`. A client that ignores the refusal and
 /// hammers on would otherwise make the server refuse ~80,000 requests a
-/// second from 12 connections, a whole core (issue 38, `abuse search`);
+/// second from 12 connections, a whole core (a script repeating `SEARCH`
+/// does);
 /// paused, a connection is refused at most 20 times a second. An honest
 /// client waits longer than this anyway ("try again in N ms").
 const RATE_PAUSE: Duration = Duration::from_millis(50);

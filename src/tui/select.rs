@@ -1,4 +1,4 @@
-//! 1.2: acting on a message on screen (issue 30, docs/PROTOCOL.md §19).
+//! 1.2: acting on a message on screen (docs/PROTOCOL.md §19).
 //!
 //! The line console names a message by its number (`/edit 3`); a
 //! full screen lets the user point at it instead. Up on an empty input

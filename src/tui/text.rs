@@ -167,7 +167,7 @@ mod tests {
             assert_eq!(clean(kept), kept);
         }
         // Emoji glued into one picture come apart, the same width everywhere;
-        // an emoji's selector stays (issue 40 item 9).
+        // an emoji's selector stays: `❤\u{FE0F}` is two columns everywhere.
         assert_eq!(clean("👨\u{200D}👩\u{200D}👧 👍\u{1F3FD} ❤\u{FE0F} ❤\u{FE0E}"), "👨👩👧 👍 ❤\u{FE0F} ❤");
     }
 

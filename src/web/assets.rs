@@ -3,11 +3,11 @@
 //! only files the web port can serve are these, looked up by exact path.
 //! No part of a request's path ever reaches the file system.
 //!
-//! Each file is sent as it is in `web/`, comments and all, and gzipped
-//! when the browser takes it (issue 51): compressed once, when the port
-//! starts ([`prepare`]), never per request. Each carries an `ETag` (a
-//! hash of its bytes), so a reload asks `If-None-Match` and gets `304`
-//! with no body for every file that did not change.
+//! Each file is sent as it is in `web/`, comments and all, and gzipped when
+//! the browser takes it (a third of the bytes): compressed once, when the
+//! port starts ([`prepare`]), never per request. Each carries an `ETag` (a
+//! hash of its bytes), so a reload asks `If-None-Match` and gets `304` with
+//! no body for every file that did not change.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -116,7 +116,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/invite.js", "invite.js", JS),
     asset!("/files.js", "files.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
-    // Issue 41: the installable, offline app (and its lazily loaded panels).
+    // The installable app that opens offline (and its lazily loaded panels).
     asset!("/mentions.js", "mentions.js", JS),
     asset!("/store.js", "store.js", JS),
     asset!("/sw.js", "sw.js", JS),
@@ -130,7 +130,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
     asset!("/starred.js", "starred.js", JS),
-    // Issue 51: forwarding a message or a photo.
+    // Forwarding a message or a photo; voice messages.
     asset!("/forward.js", "forward.js", JS),
     asset!("/voice.js", "voice.js", JS),
     // 1.2 (§24): calls, at the first call button or CALL event.
@@ -138,12 +138,12 @@ pub const ASSETS: &[Asset] = &[
     asset!("/call.css", "call.css", "text/css; charset=utf-8"),
     asset!("/calllog.js", "calllog.js", JS),
     asset!("/autocomplete.js", "autocomplete.js", JS),
-    // A token of this browser's own: "Link with a code", "Stay signed in" (issue 51).
+    // A token of this browser's own: "Link with a code", "Stay signed in" (`PAIR`).
     asset!("/stay.js", "stay.js", JS),
     // 1.2 (§4): a conversation read back a page at a time, once logged in.
     asset!("/history.js", "history.js", JS),
     asset!("/people.js", "people.js", JS),
-    // Whether a link's host, not in ASCII, is a look-alike (issue 69).
+    // Whether a link's host, not in ASCII, could pass for another host.
     asset!("/links.js", "links.js", JS),
 ];
 
@@ -157,22 +157,21 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the message actions at the first tap on a message's "⋯", search at the
 /// first search, the account panel at its button, the server's rules when
 /// they are shown (protocol 1.2), the invite code's field when a teacher's
-/// link opened the page or a registration needs a code; and (issue 41)
-/// a chat's panel at its "Details", a room's admin controls when an admin
-/// opens it, the devices panel at its button, the QR code's encoder with
-/// the first link code, and what a linked browser keeps of its chats
-/// when it logs in; files in chats (1.2, issue 42) once logged in; and
-/// the small widgets those panels share; and (1.2, §23) the chat list's
-/// "Archived" row once a chat is archived; (issue 51) forwarding at the
-/// first "Forward", voice messages at the first 🎤 or voice message;
-/// and (1.2, §25) starred messages with the message menu, the ★ button,
-/// or a first star; and (1.2, §24) calls, at the first call button or
-/// incoming call; and (issue 51) the @mentions' list at the first `@`
-/// typed in a room; and (issue 51) `PAIR` when this browser gets a token
-/// of its own ("Link with a code", "stay signed in"); and (1.2, §4) the
-/// pages of a conversation, once logged in; and (1.2, §26) the people
-/// "New chat" finds, at the first letter typed there; and the look-alike
-/// check of a link whose host is not in ASCII, with the first one.
+/// link opened the page or a registration needs a code; and a chat's panel
+/// at its "Details", a room's admin controls when an admin opens it, the
+/// devices panel at its button, the QR code's encoder with the first link
+/// code, and what a linked browser keeps of its chats when it logs in;
+/// files in chats (1.2, §21) once logged in; and the small widgets those
+/// panels share; and (1.2, §23) the chat list's "Archived" row once a chat
+/// is archived; forwarding at the first "Forward", voice messages at the
+/// first 🎤 or voice message; and (1.2, §25) starred messages with the
+/// message menu, the ★ button, or a first star; and (1.2, §24) calls, at
+/// the first call button or incoming call; and the @mentions' list at the
+/// first `@` typed in a room; and `PAIR` when this browser gets a token of
+/// its own ("Link with a code", "stay signed in"); and (1.2, §4) the pages
+/// of a conversation, once logged in; and (1.2, §26) the people "New chat"
+/// finds, at the first letter typed there; and the look-alike check of a
+/// link whose host is not in ASCII, with the first one.
 pub const LOADED_LATER: [&str; 24] = [
     "/actions.js",
     "/search.js",
@@ -200,7 +199,7 @@ pub const LOADED_LATER: [&str; 24] = [
     "/links.js",
 ];
 
-/// The icons of the manifest (issue 41): what installing the app shows.
+/// The icons of the manifest: what installing the app shows.
 /// A page's load does not fetch them (chromium 156's network log of a
 /// first load has neither); a phone that checks whether the page can be
 /// installed fetches one.
@@ -208,11 +207,11 @@ pub const INSTALL_ICONS: [&str; 2] = ["/icon-192.png", "/icon-512.png"];
 
 /// Bytes a browser fetches to show the app the first time: every file
 /// but those [`LOADED_LATER`] and the [`INSTALL_ICONS`], as sent to a
-/// browser that takes gzip (`gzip`: every browser does) or not. Issue 41
-/// set the budget at 120 KB uncompressed, its service worker and manifest
-/// included, and the largest icon too, for a phone that fetches it at
-/// once; compressed (issue 51) it is about a third of that, and a reload
-/// fetches none of it again (304).
+/// browser that takes gzip (`gzip`: every browser does) or not. Gzipped,
+/// with the service worker and manifest, and the largest icon too for a
+/// phone that fetches it at once, it stays within [`FIRST_LOAD_BUDGET`];
+/// uncompressed it is about three times that; and a reload fetches none
+/// of it again (304).
 pub fn first_load(gzip: bool) -> usize {
     ASSETS
         .iter()

@@ -36,7 +36,7 @@ pub struct Head {
     pub close: bool,
     /// The request announces a body (which is never read).
     pub body: bool,
-    /// The browser takes a gzipped body (`Accept-Encoding`, issue 51).
+    /// The browser takes a gzipped body (`Accept-Encoding`).
     pub gzip: bool,
     /// The validators of the copy the browser has (`If-None-Match`).
     pub if_none_match: Option<String>,
@@ -165,9 +165,9 @@ pub fn accepts_gzip(value: &str) -> bool {
 /// The headers every response carries: no script but the app's own
 /// files (`default-src 'self'`: no inline script, nothing from another
 /// host), never inside another site's frame, and types taken as given.
-/// Images may also come from `blob:` URLs (1.2, issue 42): the bytes of
+/// Images may also come from `blob:` URLs (1.2, §21): the bytes of
 /// a file the page fetched itself over its logged-in WebSocket; and so
-/// may a voice message's sound (`media-src`, issue 51).
+/// may a voice message's sound (`media-src`).
 pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; frame-ancestors 'none'\r\n\
      X-Content-Type-Options: nosniff\r\n\
      Referrer-Policy: no-referrer\r\n";

@@ -11,11 +11,11 @@
 //! connection, each held at most [`DEADLINE`] from its connection to its
 //! last byte. A scrape takes milliseconds, so at most [`MAX_SCRAPERS`] are
 //! served at once; past that, a connection is answered `503` at once
-//! instead of waiting. (One connection at a time, as before, let 20 silent
-//! sockets hold a scrape back for 40 s.)
+//! instead of waiting. (Served one connection at a time, 20 silent sockets
+//! would hold a scrape back for 40 s.)
 //!
-//! **One address cannot take every place** (issue 49, item 7: 32 silent
-//! connections made every scrape answer `503` for 2 s, again and again).
+//! **One address cannot take every place** (else 32 silent connections
+//! would make every scrape answer `503` for 2 s, again and again).
 //! One address (an IPv6 /64, `server::throttle::address_key`) holds at
 //! most [`MAX_SCRAPERS_PER_ADDRESS`] places, and a connection that has not
 //! sent its request head within [`HEAD_DEADLINE`] is closed unanswered: a

@@ -239,7 +239,7 @@ fn serve_file(stream: &Stream, head: &Head) -> bool {
     let Some(asset) = assets::find(&head.path) else {
         return reply(stream, &text_response("404 Not Found", "no such file", close)) && !close;
     };
-    // The browser's copy is this file (issue 51): 304, no body.
+    // The browser's copy is this file: 304, no body, nothing sent twice.
     let prepared = assets::prepared(asset);
     if head.if_none_match.as_deref().is_some_and(|tags| prepared.matches(tags)) {
         let etag = if head.gzip && prepared.gzip.is_some() { &prepared.etag_gzip } else { &prepared.etag };

@@ -1,5 +1,5 @@
-//! A deleted message's text leaves `history.csv` (protocol 1.2, issue 30:
-//! "a deleted text must not survive in any client's folder").
+//! A deleted message's text leaves `history.csv` (protocol 1.2, §19: a
+//! deleted text must not survive in any client's folder).
 //!
 //! A child of `history`, for its fields. When the log takes a `DELETE`
 //! (the author's `_d…_<id>` message, or a room admin's `_x…_<id>` naming

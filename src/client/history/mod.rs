@@ -25,10 +25,10 @@
 //! from the file, by the position of its row, when a screen asks for it.
 //! A start reads only the rows of that window, found from the end of the
 //! file (`paging.rs`), and pages older than it are read back from the
-//! file, going backwards, when someone scrolls that far. A user with
-//! 100,000 messages of 4 KB once needed their whole size in RAM, and then
-//! a start that read all 400 MB (issue 25, attack 7; figures in
-//! BENCHMARKS.md, `examples/client_scale.rs`).
+//! file, going backwards, when someone scrolls that far. So a user with
+//! 100,000 messages of 4 KB needs neither their whole size in RAM nor a
+//! start that reads all 400 MB, however much someone sends them (figures
+//! in BENCHMARKS.md, `examples/client_scale.rs`).
 //!
 //! What the window means: a duplicate is recognised among its messages
 //! (a resent event is one the client had not acknowledged, so a recent

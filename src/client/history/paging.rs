@@ -1,15 +1,15 @@
 //! Reading `history.csv` from its end: where a start begins (the rows of
 //! the last [`WINDOW`](super::WINDOW) messages), and the pages
-//! older than what is in memory (issue 25, attack 7).
+//! older than what is in memory.
 //!
-//! Why from the end: a start once read the whole file, so a user with
-//! 100,000 messages of 4 KB waited for 400 MB to be parsed and kept every
-//! message's place in RAM. Every row is one line (texts are escaped, as on
-//! the wire), and a message's row starts with `msg,` or `p2p,`, so the
-//! start of the last N messages is found by counting such lines backwards,
-//! a chunk at a time, without parsing anything: what a start costs then
-//! depends on N, not on the size of the file. `examples/client_scale.rs`
-//! measures it.
+//! Why from the end: a start that read the whole file would make a user
+//! with 100,000 messages of 4 KB (a flood anyone can send them) wait for
+//! 400 MB to be parsed and keep every message's place in RAM. Every row is
+//! one line (texts are escaped, as on the wire), and a message's row starts
+//! with `msg,` or `p2p,`, so the start of the last N messages is found by
+//! counting such lines backwards, a chunk at a time, without parsing
+//! anything: what a start costs then depends on N, not on the size of the
+//! file. `examples/client_scale.rs` measures it.
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -47,13 +47,14 @@ pub const RELEARN_PER_SEC: f64 = 1.0 / 300.0;
 /// new accounts is full), once the overall bucket is empty: 300, then one
 /// every 6 s. A flood from many addresses empties the overall bucket, and
 /// takes one of these per address at most; a classmate on a fresh
-/// address still gets in (issue 38, item 13).
+/// address still gets in: a flood cannot close registration to everyone.
 const REGISTER_FRESH_BURST: u32 = 300;
 const REGISTER_FRESH_PER_SEC: f64 = 1.0 / 6.0;
 
 /// The buckets of failed attempts, per pair, account and address: one
 /// set for passwords, one for link codes (`PAIR`), so that wrong codes
-/// lock no password out (issue 38, item 6).
+/// lock no password out: a code guesser cannot refuse the user's own
+/// right password.
 struct Failures {
     pairs: Throttle<(String, IpAddr)>,
     accounts: Throttle<String>,
@@ -246,12 +247,12 @@ impl AuthLimits {
         self.second_chance(user, addr, password) == Second::Recalled
     }
 
-    /// Takes the tokens of a new account from `addr`: its own bucket, and
-    /// the overall one; once that is empty, an address that made no
-    /// account lately takes one from the reserve of fresh addresses. An
-    /// address is counted here by its key (an IPv6 address by its /64,
-    /// issue 49), whatever the caller passed: the addresses of one /64 are
-    /// one fresh address, not 2^64 of them.
+    /// Takes the tokens of a new account from `addr`: its own bucket, and the
+    /// overall one; once that is empty, an address that made no account lately
+    /// takes one from the reserve of fresh addresses. An address is counted
+    /// here by its key (an IPv6 address by its /64, as one host usually has a
+    /// whole /64), whatever the caller passed: the addresses of one /64 are one
+    /// fresh address, not 2^64 of them.
     pub(super) fn begin_registration(&self, addr: IpAddr) -> Result<NewAccount, Ko> {
         let addr = address_key(addr);
         if self.is_exempt(addr) {
@@ -394,7 +395,7 @@ mod tests {
         }
     }
 
-    /// Issue 49, item 6: 400 addresses of one IPv6 /64, each registering
+    /// 400 addresses of one IPv6 /64, each registering
     /// until refused, are one address: they take the overall bucket's
     /// tokens that one address may, and one of the fresh reserve at most,
     /// so a classmate on a fresh address still gets in.

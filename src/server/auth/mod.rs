@@ -32,7 +32,7 @@
 //! [`GRACE_PER_SEC`]. The right password logs in and gives its token back;
 //! a wrong one is refused as if unchecked (`KO:RATE_LIMITED`) and spends
 //! it. The trade-off, in numbers: a stranger at bob's address may make
-//! 5 + 360 guesses an hour at bob (the pair's bucket, as before) plus 300
+//! 5 + 360 guesses an hour at bob (the pair's own bucket) plus 300
 //! a day (the grace), no wrong one of the grace costing a hash; bob gets in
 //! until the stranger has spent those 300 in a day. Past them he waits
 //! like everyone, with his password; his linked devices do not wait at
@@ -43,10 +43,10 @@
 //!
 //! `PAIR:<user>@<device>:<code>` (a code of `LINK`) is an attempt at
 //! `<user>` like a password, in buckets of its own (as many, as large):
-//! before issue 38, 60 wrong codes from 60 addresses emptied the account's
-//! bucket, and a right password from a new address was refused. A code
-//! is 50 random bits valid 5 minutes; guessing one is no way to guess a
-//! password, so its failures say nothing about password guessers.
+//! shared buckets would let 60 wrong codes from 60 addresses empty the
+//! account's bucket, and a right password from a new address be refused. A
+//! code is 50 random bits valid 5 minutes; guessing one is no way to guess
+//! a password, so its failures say nothing about password guessers.
 //!
 //! Known pairs survive a restart (`known.csv`, see `known.rs`), without
 //! the MAC of their password: until a pair's next login, its second
@@ -192,7 +192,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
         Err(ko) if opens => Outcome::Refused(ko),
-        // Issue 53: `VERSION` typed first on the send port is a mix-up of
+        // `VERSION` typed first on the send port is a mix-up of
         // the ports; the same code, and a text that says where it goes.
         _ if crate::protocol::request::command_word(line) == "VERSION" => Outcome::Refused(Ko::new(
             Code::AuthRequired,
@@ -379,7 +379,7 @@ fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr, invi
     })
 }
 
-/// 1.2 (issue 49): before a deleted account's name gets a new account,
+/// 1.2: before a deleted account's name gets a new account,
 /// what the old one's devices and files owed to its name is forgotten,
 /// again: a crash between `DELACCOUNT`'s steps (the account, then its
 /// devices and files) must not hand a token or a file to the new account.

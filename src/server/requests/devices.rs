@@ -31,7 +31,8 @@ fn list(s: &mut Session, who: Who, _: Request) -> Flow {
 }
 
 /// `UNLINK:<device>`: a device that unlinks itself is logged out too,
-/// this connection closing after its `OK` (issue 38).
+/// this connection closing after its `OK`: a device that unlinked itself
+/// keeps no session its token no longer backs.
 fn unlink(s: &mut Session, who: Who, request: Request) -> Flow {
     let Request::Unlink { device } = request else { return not_served(s, &request) };
     if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), &device, s.conn_id) {

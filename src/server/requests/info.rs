@@ -57,10 +57,10 @@ fn info(config: &Config, new_accounts_left: Option<u32>) -> Vec<InfoLine> {
         // `--name-quarantine-days` (30 days: `30`).
         InfoLine::new("name_quarantine_days", config.name_quarantine.as_secs_f64() / 86_400.0),
         // `--timeout`: a client that knows it keeps its connections alive
-        // within it, instead of within its own (issue 53: consoles at their
-        // 10 s dropped every 15 s from a server at `--timeout 600`).
+        // within it, instead of within its own (a console keeping to its own
+        // 10 s would be dropped every 15 s by a server at `--timeout 600`).
         InfoLine::new(crate::protocol::info::TIMEOUT_SECS, config.timeout.as_secs_f64()),
-        // Issue 53: `wachat conform` reads it to stop before it spends a
+        // `wachat conform` reads it to stop before it spends a
         // class's budget of new accounts (the address is the asker's).
         InfoLine::new(
             "new_accounts_left",

@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn the_rows_cost_what_the_requests_cost_before_the_table() {
-        // The costs of `send.rs`'s `cost()` before issue 39, unchanged.
+        // What each request takes from `--rate`, pinned line by line: a
+        // row whose cost drifts changes what a client may do a second.
         for (line, tokens) in [
             ("PING", 0),
             ("QUIT", 0),

@@ -13,7 +13,8 @@ use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::asking(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
 
-/// A token per record the action may store (issue 38).
+/// A token per record the action may store: a kick stores the rule, its
+/// notice and the member's `LEAVE`, so it costs three.
 fn cost(request: &Request) -> u32 {
     match request {
         Request::Moderate { action, .. } => action.cost(),

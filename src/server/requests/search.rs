@@ -19,8 +19,8 @@ pub const MAX_CHATS: usize = 1000;
 /// Bytes of the log a `SEARCH` reads per `--rate` token it costs.
 const BYTES_PER_TOKEN: u64 = 64 * 1024;
 
-/// Tokens a `SEARCH` takes before it runs (as before issue 38: 11 for one
-/// chat, 20 for all of them): what an ordinary search reads. What it
+/// Tokens a `SEARCH` takes before it runs (11 for one chat, 20 for all
+/// of them): what an ordinary search reads. What it
 /// reads past that is charged once known ([`extra_cost`]).
 pub fn cost(scope: &Scope) -> u32 {
     match scope {
@@ -33,9 +33,9 @@ pub fn cost(scope: &Scope) -> u32 {
 /// less what [`cost`] took. At most [`MAX_READ_BYTES`] are read, so at
 /// most 128 tokens in all: with the default `--rate 1000` a user's
 /// searches read at most ~62 MiB of the log a second, and with
-/// `--address-rate 200` an address's ~12 MiB (issue 38: 12 connections
-/// of one student searching a 1M-message log kept both cores busy at a
-/// flat 11 and 20 tokens a search).
+/// `--address-rate 200` an address's ~12 MiB (at a flat 11 and 20 tokens
+/// a search, 12 connections of one student searching a 1M-message log
+/// would keep both cores busy).
 pub fn extra_cost(scope: &Scope, bytes_read: u64) -> u32 {
     read_cost(bytes_read, cost(scope))
 }
