@@ -104,11 +104,11 @@ pub const USER_QUOTA_FLAG: &str = "64MiB";
 pub const MIN_FREE_FLAG: &str = "1GiB";
 
 /// How old the last look at the free space may be when a write is
-/// admitted: space that another program takes is seen within this
-/// (see the module documentation). A look is a
-/// `statvfs`, ~1.35 µs: made by every write it would be ~15 % of the CPU of a
-/// message sent alone; every 10 ms it is one look per ~1,000 messages at
-/// full speed, and a clock read (~25 ns) per write.
+/// admitted: space that another program takes is seen within this (see
+/// the module documentation). A look is a `statvfs`, ~1.35 µs: made by
+/// every write it would be ~15 % of the CPU of a message sent alone;
+/// every 10 ms it is one look per ~1,000 messages at full speed, and a
+/// clock read (~25 ns) per write.
 pub const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// Bytes the store may write between two looks: a burst of writes looks

@@ -21,23 +21,23 @@
 //! `wachat users check` ([`check_dir`]) names every damaged line of every
 //! segment, with its file and line number, for the operator.
 //!
-//! **Repair** (`wachat users check --repair`, [`repair_dir`]): a
-//! line removed or shortened in a closed segment, or a blank line inserted
-//! in it, moves every later record, so the segment no longer ends where the
+//! **Repair** (`wachat users check --repair`, [`repair_dir`]): a line
+//! removed or shortened in a closed segment, or a blank line inserted in
+//! it, moves every later record, so the segment no longer ends where the
 //! next one begins and the server refuses to start; with the same damage
 //! in the newest segment the server starts, but records have moved away
 //! from the positions that the links of later records (and the
 //! checkpoints) name, and `HISTORY` loses a neighbour of the damaged line
 //! too. (An inserted blank line alone is read through: a position that
 //! finds an empty line reads the next one, `log::BLANK_LINES_PASSED`.) A
-//! repair puts every record
-//! back at its position: each damaged line becomes spaces of the length the
-//! lost record had (a line readers pass over, as damage), or goes if it was
-//! an inserted blank line. How long the lost record was is read from the
-//! links (`prev`) of the records after it, which name their neighbours'
-//! positions as written, and for a closed segment from where the next
-//! segment begins. What is lost is the damaged line alone: its bytes and
-//! the segment as it was are kept in `damaged/`.
+//! repair puts every record back at its position: each damaged line
+//! becomes spaces of the length the lost record had (a line readers pass
+//! over, as damage), or goes if it was an inserted blank line. How long
+//! the lost record was is read from the links (`prev`) of the records
+//! after it, which name their neighbours' positions as written, and for a
+//! closed segment from where the next segment begins. What is lost is the
+//! damaged line alone: its bytes and the segment as it was are kept in
+//! `damaged/`.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

@@ -37,9 +37,9 @@ pub const MAX_RESULTS: usize = crate::protocol::request::MAX_SEARCH_RESULTS;
 
 /// Most bytes of the log one `SEARCH` reads, whatever they hold (without
 /// it, a search in an empty room reads every block that might hold its
-/// word: 0.7–0.9 s over a million messages). 64 blocks of ~130 KB: enough for
-/// the matches of a word in one message of 20,000, spread over a million
-/// messages (BENCHMARKS.md, "Search").
+/// word: 0.7–0.9 s over a million messages). 64 blocks of ~130 KB: enough
+/// for the matches of a word in one message of 20,000, spread over a
+/// million messages (BENCHMARKS.md, "Search").
 pub const MAX_READ_BYTES: u64 = 8 << 20;
 
 /// Most records one `SEARCH` reads, whatever they hold: 64 blocks of the

@@ -24,12 +24,11 @@
 //! (`record/settings.rs`); the cluster keeps them in its `settings`
 //! table (`cluster/settings.rs`).
 //!
-//! Every setting of a user about a chat is kept here, one rule for all
-//! and for both backends: the
-//! notification level and pin (`store::prefs::PREF`), a block
-//! (`store::prefs::BLOCK`), an archive, a star. Their own rules (three
-//! pins, no block of yourself) are the `change` a request passes, one
-//! function each in `store::prefs`.
+//! Every setting of a user about a chat is kept here, by one rule on both
+//! backends: the notification level and pin (`store::prefs::PREF`), a
+//! block (`store::prefs::BLOCK`), an archive, a star. Their own rules
+//! (three pins, no block of yourself) are the `change` a request passes,
+//! one function each in `store::prefs`.
 //!
 //! # A name taken again
 //!

@@ -387,9 +387,9 @@ impl AddressUploads {
 
 /// Most images of one uploader, and of one address, waiting for the
 /// thumbnailer or in it, so that one student cannot hold the thumbnailer:
-/// one more completing upload is
-/// `KO:RATE_LIMITED`, its last part kept (sent again, it completes).
-/// Those of others wait behind a few of each, never behind a flood.
+/// one more completing upload is `KO:RATE_LIMITED`, its last part kept
+/// (sent again, it completes). Those of others wait behind a few of each,
+/// never behind a flood.
 pub const THUMBNAILS_QUEUED: usize = 2;
 
 /// Who queues images for the thumbnailer: an uploader (its name folded)

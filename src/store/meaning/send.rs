@@ -1,5 +1,6 @@
 //! Who may send a `MSG` where, decided once for both backends, so that a
-//! single server and a cluster refuse the same messages with the same codes.
+//! single server and a cluster refuse the same messages with the same
+//! codes.
 //!
 //! A single server finds the recipient in its in-memory `State`
 //! (`store/local/send.rs`); a cluster node finds it in the rows its batch
