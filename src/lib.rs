@@ -189,9 +189,9 @@
 //! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
-//! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`, issue 38) |
+//! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
-//! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered, and made again once there is room (`store::ballast`, issue 49) |
+//! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered, and made again once there is room (`store::ballast`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the

@@ -52,8 +52,8 @@ pub(super) fn import(
     let mut problems = match &maker {
         Maker::Command(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
         // Beside a running server, the same checks against its accounts,
-        // so that a problem names the roster's line there too (issue 53;
-        // the server would refuse them all the same, without lines).
+        // so that a problem names the roster's line there too (the server
+        // would refuse them all the same, without lines).
         Maker::Server(door) => describe_all(&live_problems(&rows, door)?, &rows, &label),
     };
     if out.exists() {

@@ -95,7 +95,8 @@ fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Row>> {
         Ok(())
     })
     .map_err(|e| e.into_error(path))?;
-    // By name, ignoring case, as the stopped server's list (issue 53).
+    // By name, ignoring case, as the stopped server's list: the same list
+    // whether the server runs or not.
     rows.sort_by_key(|r| crate::protocol::names::fold(&r.name));
     Ok(rows)
 }

@@ -5,7 +5,7 @@
 //! (`store::door::Asking::Accounts`, answered by
 //! `server::operator::changes`; on a cluster by one of its nodes, for
 //! all), and say what it did. With no server running on a data directory
-//! they edit it themselves, as before.
+//! they edit it themselves.
 //!
 //! `wachat users room '#lab' --add ana,bob` (or `users import roster.csv
 //! --room '#lab'`) puts a list of students in a room in one command: each

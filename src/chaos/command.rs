@@ -239,7 +239,7 @@ fn header(args: &ChaosArgs, shape: Shape, seed: u64, network: Option<&Network>) 
         let _ = write!(replay, " --server {more}");
     }
     // The whole command, quoted for a shell, so that the line can be
-    // pasted as it is (issue 53: it printed `--restart …`).
+    // pasted as it is (a shortened `--restart …` could not be run).
     if let Some(restart) = &args.restart {
         let _ = write!(replay, " --restart {}", shell_quoted(restart));
     }

@@ -1,6 +1,6 @@
 //! The words of message actions (protocol 1.2) in both consoles: the
 //! commands `/reply`, `/edit`, `/delete`, `/react`, `/search`, and what
-//! they answer. Apart from `console.rs`, so that issue 30's additions
+//! they answer. Apart from `console.rs`, so that the words of actions
 //! stay in one place.
 
 use super::catalogue;

@@ -1,4 +1,4 @@
-//! The words of files in chats (protocol 1.2, issue 42) in both consoles:
+//! The words of files in chats (protocol 1.2) in both consoles:
 //! `/file PATH [caption]` and `/save N [PATH]`, and what they answer.
 
 use super::catalogue;
@@ -34,7 +34,7 @@ catalogue! {
         es: "[{n}] guardado como {path}",
         pt: "[{n}] salvo como {path}",
     },
-    // A voice message (1.2, issue 51: `protocol::files::voice`), shown by its length; /save saves it.
+    // A voice message (1.2: `protocol::files::voice`), shown by its length; /save saves it.
     Voice {
         en: "🎤 voice message ({length})",
         es: "🎤 mensaje de voz ({length})",

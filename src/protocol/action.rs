@@ -2,7 +2,7 @@
 //! `DELETE` and `REACT` become on the wire, and how a client reads them back.
 //!
 //! Why actions are messages: every client of version 1 must see them
-//! (issue 30's table), a device that was offline must get them in its
+//! (as readable text), a device that was offline must get them in its
 //! inbox replay, and the replay is written before a receive connection
 //! can say `VERSION:1.2`. So an action is stored and delivered as a `MSG`
 //! of its author, with a readable text (`✎ new text`, `(message
@@ -27,10 +27,10 @@
 //! The server makes every such id itself and refuses one a client sends
 //! in a `MSG` or `REPLY` ([`check_sent_id`]): else any member could
 //! "delete" another's message on every screen, or edit its own past
-//! `--edit-minutes`, by sending a message with such an id (issue 38).
-//! Messages stored before that refusal may still carry one: readers take
-//! an id for an action only from the time the server says it refused them
-//! ([`ActionsSince`]).
+//! `--edit-minutes`, by sending a message with such an id. Messages
+//! stored by an older server, which took such ids, may still carry one:
+//! readers take an id for an action only from the time the server says it
+//! refused them ([`ActionsSince`]).
 //!
 //! A `REPLY` needs no id of this kind: it is a message of its own (its id
 //! chosen by its sender) whose text starts with a one-line quote of the
@@ -228,7 +228,7 @@ pub fn is_servers(id: &str) -> bool {
 /// an action's form is refused, since it would be taken for an edit, a
 /// deletion or a reaction by `HISTORY`, `SEARCH` and every 1.2 client,
 /// with none of the action's checks (who, how late). The one place that
-/// keeps client ids and the server's apart (issue 38).
+/// keeps client ids and the server's apart.
 pub fn check_sent_id(id: &str) -> Result<(), String> {
     if is_servers(id) {
         return Err(format!(
@@ -240,14 +240,14 @@ pub fn check_sent_id(id: &str) -> Result<(), String> {
 }
 
 /// Since when (server time, Unix ms) a message's action id is the
-/// server's own (issue 38). A server that refuses action ids from clients
+/// server's own. A server that refuses action ids from clients
 /// ([`check_sent_id`]) keeps the time it first ran on its data (a data
 /// directory's `actions.csv`, a cluster's `server` row): every message
 /// stamped since was stored by it, so its id is an action only if the
 /// server made it. A message older than that was stored by a server that
 /// took such an id from anyone, so its id proves nothing, and readers
 /// show it as the plain message it is to a 1.0 client (a genuine old edit
-/// then reads `✎ new text` under the message, as it always did there).
+/// then reads `✎ new text` under the message, as a 1.0 client shows it).
 /// The message's time is the server's (`<ts>` of its `OK`), never the
 /// sender's: no client can move a message across this line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

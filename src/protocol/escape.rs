@@ -122,7 +122,7 @@ pub fn is_format(c: char) -> bool {
         | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}')
 }
 
-/// 1.2 (issue 38): checks the free text that names a thing others see in
+/// 1.2: checks the free text that names a thing others see in
 /// a list or a title (a room's topic, an e-mail address), as strict as a
 /// sent text and, besides, without a character of [`is_format`]:
 /// `evil\u{202E}txt.exe` shows as `evilexe.txt`, and `b\u{200B}ob` as

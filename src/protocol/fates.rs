@@ -28,7 +28,7 @@ pub struct Fates {
     /// default, 0, trusts every one: a reader that cannot know).
     since: ActionsSince,
     /// (author, id) of messages with an action's id from before `since`:
-    /// plain messages (issue 38).
+    /// plain messages, which a client may have sent under that id.
     plain: HashSet<(String, String)>,
 }
 
@@ -55,7 +55,7 @@ impl Fates {
     /// conversation, observed newest first, for the server's checks of an
     /// action, its `HISTORY`, and the stars (`store::stars`). An action's
     /// id counts only on a message stored since the server refused such
-    /// ids from clients (`since`, issue 38): an older one may be a
+    /// ids from clients (`since`): an older one may be a
     /// client's `MSG` that only looks like an edit.
     pub fn of(since: ActionsSince, lines: &[HistoryLine]) -> Fates {
         let mut fates = Fates::since(since);

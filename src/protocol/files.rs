@@ -32,10 +32,10 @@ pub const MAX_NAME: usize = 200;
 /// The first characters of a file message's readable text.
 pub const CLIP: &str = "📎 ";
 
-/// Longest voice message a client records (1.2, issue 51): 5 minutes.
+/// Longest voice message a client records (1.2): 5 minutes.
 pub const MAX_VOICE_SECONDS: u32 = 300;
 
-/// A voice message (1.2, issue 51, docs/PROTOCOL.md §21) is a file like
+/// A voice message (1.2, docs/PROTOCOL.md §21) is a file like
 /// any other, recorded by the browser's microphone, named
 /// `voice-<seconds>s.<webm|ogg|m4a>` (`voice-12s.webm`): the name alone
 /// says what it is, so no new request and no new type are needed, and

@@ -123,7 +123,8 @@ pub fn check_topic(escaped: &str) -> Result<(), String> {
     }
     if !escaped.is_empty() {
         Text::parse_sent(escaped)?;
-        // A topic names the room in every member's title (issue 38).
+        // A topic names the room in every member's title: no character
+        // that hides or reorders what they see.
         super::escape::check_name_text(escaped, "a topic")?;
     }
     Ok(())
@@ -174,8 +175,9 @@ impl Action {
     }
 
     /// Tokens the request takes from its author's `--rate` bucket: one
-    /// per record it may store, as a `MSG` takes one for its one record
-    /// (issue 38): the rule and its notice, and a removed member's `LEAVE`.
+    /// per record it may store, as a `MSG` takes one for its one record,
+    /// so that a flood of moderation costs what a flood of messages does:
+    /// the rule and its notice, and a removed member's `LEAVE`.
     pub fn cost(&self) -> u32 {
         match self {
             Action::Kick(_) | Action::Ban(..) => 3,

@@ -17,7 +17,8 @@ pub type MessageId = String;
 pub type DeviceName = String;
 
 /// The device of a `LOGIN` that names none (1.2): the one device a
-/// 1.0/1.1 client has, which behaves exactly as before devices existed.
+/// 1.0/1.1 client has, which sees nothing of devices: it behaves as
+/// protocol 1.0 says.
 pub const DEFAULT_DEVICE: &str = "default";
 
 /// Longest user or room name (without the `#`).

@@ -104,8 +104,8 @@ impl Ko {
         }
     }
 
-    /// `KO:FULL`: a write refused once the server's disk is full (issue
-    /// 49): nothing of it is kept, and it may be sent again.
+    /// `KO:FULL`: a write refused once the server's disk is full: nothing
+    /// of it is kept, and it may be sent again.
     pub fn disk_full() -> Ko {
         Ko::new(Code::Full, "the server's disk is full; writes resume by themselves once there is room")
     }

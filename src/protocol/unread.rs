@@ -1,4 +1,4 @@
-//! What counts as unread, and what a chat list shows (issue 40): a
+//! What counts as unread, and what a chat list shows: a
 //! reaction, an edit or a deletion (1.2's actions, [`super::action`]) is
 //! stored and delivered as a message, but it is not one to its reader. It
 //! never counts as unread in `CHATS`, and never becomes a chat's preview.

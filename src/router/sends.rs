@@ -1,7 +1,7 @@
 //! The send connections of each logged-in user, each with its device, so
 //! that a user or one device can be logged out on every port: a disabled
 //! account (`server::operator`), a new password (`PASSWD`), a deleted
-//! account, an unlinked device (`UNLINK`, issue 38). The receive
+//! account, an unlinked device (`UNLINK`). The receive
 //! connections are the router's outlets.
 //!
 //! Why here and not in `server`: a cluster node holds the router, not the

@@ -1,5 +1,5 @@
-//! Since when the message ids of actions are the server's own (issue 38,
-//! `protocol::action::ActionsSince`): the time this data directory was
+//! Since when the message ids of actions are the server's own
+//! (`protocol::action::ActionsSince`): the time this data directory was
 //! first served by a server that refuses them from clients, kept in
 //! `actions.csv`, one row under its header:
 //!
@@ -36,7 +36,8 @@ pub fn load_or_create(disk: &dyn Disk, dir: &Path, newest_ts: u64) -> Result<u64
     // Written whole and synced, then renamed into place (as `server.csv`).
     let row = format!("{HEADER}\n{since}\n");
     disk.replace(&path, row.as_bytes()).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
-    // Said for a student reading the start-up lines (issue 53).
+    // Said in words a student reading the start-up lines can follow, not
+    // only the file's name.
     log::info!(
         "store: from now on, only this server makes the ids of edits, deletions and reactions \
          (a client's MSG cannot pass for one; noted in {})",

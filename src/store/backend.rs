@@ -182,8 +182,8 @@ pub struct ServerFacts {
     /// The random id of this data (`SERVER`, protocol 1.1), different for
     /// a fresh data directory (see `server_id.rs`).
     pub id: Arc<str>,
-    /// 1.2: since when a message's action id is the server's own (issue
-    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
+    /// 1.2: since when a message's action id is the server's own
+    /// (`protocol::action::ActionsSince`; `store::actions_since`).
     pub actions_since: ActionsSince,
 }
 
@@ -529,7 +529,7 @@ pub trait Backend: Any + Send + Sync {
         let _ = user;
         0
     }
-    /// 1.2 (issue 49): `KO:FULL` while the disk this storage writes to is
+    /// 1.2: `KO:FULL` while the disk this storage writes to is
     /// below its `--min-free` floor or full (`store::budget`), the same
     /// answer as a `MSG`'s: asked before the bytes of an upload are
     /// written beside it. The default, a storage with no disk of its

@@ -1,21 +1,21 @@
 //! The ballast: a file of [`BALLAST`] bytes that the data directory keeps
-//! in reserve, given up when a write meets a full disk (issue 49, item 8;
-//! CockroachDB keeps one for the same reason).
+//! in reserve, given up when a write meets a full disk, so that the write
+//! is still answered (CockroachDB keeps one for the same reason).
 //!
 //! Why. The single server applies a batch's records to its state before
 //! the group commit writes them (`local/committer/mod.rs`). A write that
 //! meets a full disk cannot refuse them without undoing them in memory,
 //! together with every record applied after them that builds on their
 //! positions; and answering `KO` while keeping them would be a lie the
-//! first retry that succeeds exposes (issue 38). Until now their senders
-//! waited, unanswered, for room (more than 10 s in one run with
-//! `--min-free 0`). With the ballast the writer frees room it knows is
-//! there: it removes the file, writes the batch again at once (its `OK`s
-//! are then true), and the store turns *full*: every new write is refused
-//! `KO:FULL` at admission, as below the `--min-free` floor
-//! (`budget::Floor`), and reads go on. When the disk has room for the
-//! ballast and as much again, the ballast is made again and writes are
-//! admitted, without a restart.
+//! first retry that succeeds exposes (a `KO` means not stored). Without
+//! room their senders would wait, unanswered, for as long as the disk
+//! stays full (more than 10 s in one run with `--min-free 0`). With the
+//! ballast the writer frees room it knows is there: it removes the file,
+//! writes the batch again at once (its `OK`s are then true), and the
+//! store turns *full*: every new write is refused `KO:FULL` at admission,
+//! as below the `--min-free` floor (`budget::Floor`), and reads go on.
+//! When the disk has room for the ballast and as much again, the ballast
+//! is made again and writes are admitted, without a restart.
 //!
 //! Why not undo the batch. Undoing means a reverse of every change a
 //! record makes to the state (inboxes, rooms, quotas, the resend window,
@@ -26,11 +26,11 @@
 //! The bound. A batch is what the server applied while the previous one
 //! was written and synced: at the ~150,000 messages/s of ~250 bytes this
 //! server reaches (BENCHMARKS.md) that is ~40 KB per millisecond of
-//! fsync, so [`BALLAST`] covers a batch of ~200 ms of fsync at full speed,
-//! and acknowledgements written meanwhile. A batch larger than the room
-//! the ballast frees, or a disk that something else fills again at once,
-//! falls back to what the committer did before: the batch waits for room,
-//! retried every second, and its senders wait (never a false `KO`).
+//! fsync, so [`BALLAST`] covers a batch of ~200 ms of fsync at full
+//! speed, and acknowledgements written meanwhile. A batch larger than the
+//! room the ballast frees, or a disk that something else fills again at
+//! once, falls back to waiting: the batch waits for room, retried every
+//! second, and its senders wait (never a false `KO`).
 
 use std::io;
 use std::path::{Path, PathBuf};

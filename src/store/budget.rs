@@ -1,5 +1,6 @@
 //! Budgets: every byte on disk and every event waiting in memory belongs
-//! to a budget that has an owner (issue 25, "Bounded by design"). Past
+//! to a budget that has an owner, so that no client can make the server
+//! spend without bound. Past
 //! one, the request that would spend more gets `KO:FULL` (protocol 1.2)
 //! with a reason that says which budget, and nothing already accepted is
 //! lost. Each comes back on its own, without a restart: the inbox as its
@@ -21,7 +22,7 @@
 //! (the same code at a start, so a replay counts as the first run did),
 //! and saved in each checkpoint: no scan, ever, per send.
 //!
-//! **Why moderation pays too (issue 38).** A `TOPIC`, `MODE`, `BAN`…
+//! **Why moderation pays too.** A `TOPIC`, `MODE`, `BAN`…
 //! stores a `RULE` record and a notice (a `MSG` of the moderator's); an
 //! owner of a room who sends 2,000 `TOPIC`s a second fills the disk as a
 //! flood of messages would. So every moderation request is checked
@@ -44,20 +45,21 @@
 //! under way, the checkpoint and a segment roll, so the log never meets
 //! the end of the disk in normal operation.
 //!
-//! **How often it looks (issue 49).** A look is a `statvfs` (~1.35 µs):
-//! taken by every write it was ~15 % of the CPU a message sent alone
-//! costs (issue 50's figure; 2.5 looks a message with one-message
-//! bursts, BENCHMARKS.md). The floor looks when a write is admitted and the last look is
-//! older than [`LOOK_EVERY`] (10 ms) or the store wrote [`LOOK_BYTES`]
+//! **How often it looks.** A look is a `statvfs` (~1.35 µs): taken by
+//! every write it would be ~15 % of the CPU a message sent alone costs
+//! (2.5 looks a message with one-message bursts; docs/BENCHMARKS.md,
+//! "The free-space floor's look"). The floor looks when a write is
+//! admitted and the last look is older than [`LOOK_EVERY`] (10 ms) or the
+//! store wrote [`LOOK_BYTES`]
 //! (1 MiB) since; in between, what the store writes itself is counted off
 //! the room the last look saw ([`Floor::note`]), and a burst stops at the
 //! floor message by message ([`Floor::headroom`]), so the floor holds
-//! from the first write below it (issue 38). **The bound:** what the
+//! from the first write below it, a burst included. **The bound:** what the
 //! server writes itself is refused from the first byte below the floor;
 //! space another program takes is seen by the first write admitted
-//! [`LOOK_EVERY`] after it (before issue 49 it was 250 ms, and with 8 MiB
-//! left on a 16 MiB floor, filled by another process, a `MSG` was still
-//! answered `OK`): at most 10 ms of writes (~0.4 MB at the ~150,000
+//! [`LOOK_EVERY`] after it (tests/attacks/disk.rs fills the disk from
+//! elsewhere to 8 MiB left on a 16 MiB floor: a send is refused `KO:FULL`
+//! within that bound): at most 10 ms of writes (~0.4 MB at the ~150,000
 //! messages/s of BENCHMARKS.md) pass below the floor, which is there
 //! for them.
 
@@ -102,11 +104,11 @@ pub const USER_QUOTA_FLAG: &str = "64MiB";
 pub const MIN_FREE_FLAG: &str = "1GiB";
 
 /// How old the last look at the free space may be when a write is
-/// admitted: space that another program takes is seen within this
-/// (issue 49, item 9; see the module documentation). A look is a
-/// `statvfs`, ~1.35 µs: made by every write it was ~15 % of the CPU of a
-/// message sent alone; every 10 ms it is one look per ~1,000 messages at
-/// full speed, and a clock read (~25 ns) per write.
+/// admitted: space that another program takes is seen within this (see
+/// the module documentation). A look is a `statvfs`, ~1.35 µs: made by
+/// every write it would be ~15 % of the CPU of a message sent alone;
+/// every 10 ms it is one look per ~1,000 messages at full speed, and a
+/// clock read (~25 ns) per write.
 pub const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// Bytes the store may write between two looks: a burst of writes looks

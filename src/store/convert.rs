@@ -12,7 +12,8 @@
 //!    recipients are not the room's members at that point (two rows with
 //!    the same millisecond), `JOIN`/`LEAVE` records are added so that they
 //!    are: every inbox gets exactly the events, with exactly the sequence
-//!    numbers, it had. Acknowledgements go first, as the old start did;
+//!    numbers, it had. Acknowledgements go first, as a start of the first
+//!    layout replayed them;
 //! 2. syncs it, renames it to `log/`, and writes a checkpoint;
 //! 3. moves `rooms.csv`, `history.csv`, `inbox.csv` and `seen.csv`, and a copy of
 //!    `users.csv` (still used, same format), into `v1-<time>/`, and says so

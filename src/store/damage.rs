@@ -1,11 +1,12 @@
 //! A damaged record reads as damaged, not as an error for every request
-//! (issue 25, attack 10).
+//! that passes it: one bad line must not make a conversation unreadable.
 //!
 //! A crash can tear only the last line of the last segment, which
 //! `Log::open` cuts. Anything else that is not a record (a line blanked
-//! by hand, bytes garbled by a failing disk) is damage: before this file,
-//! a `HISTORY` whose chain ran through it answered `KO:INTERNAL` for ever.
-//! Now a reader passes over it, says so once in the log, and goes on:
+//! by hand, bytes garbled by a failing disk) is damage. Taken for an
+//! error, it would make every `HISTORY` whose chain runs through it
+//! answer `KO:INTERNAL` for ever; so a reader passes over it, says so
+//! once in the log, and goes on:
 //!
 //! - `HISTORY` finds the previous message of the conversation by looking
 //!   back from the damaged record (at most [`SEARCH_BACK`] bytes, within
@@ -13,29 +14,30 @@
 //!   is found there, the conversation's history stops at the damage;
 //! - an inbox replay leaves the damaged event out (its sequence number is
 //!   skipped, which a client takes as any gap);
-//! - a start-up scan skips a blank line, as before, but still stops at a
+//! - a start-up scan skips a blank line, but still stops at a
 //!   line that is not a record, naming its file and line: the state is
 //!   built from the log, and a start must not build it from a guess.
 //!
 //! `wachat users check` ([`check_dir`]) names every damaged line of every
 //! segment, with its file and line number, for the operator.
 //!
-//! **Repair** (`wachat users check --repair`, [`repair_dir`], issue 38): a
-//! line removed or shortened in a closed segment, or a blank line inserted
-//! in it, moves every later record, so the segment no longer ends where the
-//! next one begins and the server refuses to start; in the newest segment
-//! the same damage starts, but moves records away from the positions that
-//! the links of later records (and the checkpoints) name, and `HISTORY`
-//! lost a neighbour of the damaged line too. (An inserted blank line alone
-//! is read through since issue 49: a position that finds an empty line
-//! reads the next one, `log::BLANK_LINES_PASSED`.) A repair puts every record
-//! back at its position: each damaged line becomes spaces of the length the
-//! lost record had (a line readers pass over, as damage), or goes if it was
-//! an inserted blank line. How long the lost record was is read from the
-//! links (`prev`) of the records after it, which name their neighbours'
-//! positions as written, and for a closed segment from where the next
-//! segment begins. What is lost is the damaged line alone: its bytes and
-//! the segment as it was are kept in `damaged/`.
+//! **Repair** (`wachat users check --repair`, [`repair_dir`]): a line
+//! removed or shortened in a closed segment, or a blank line inserted in
+//! it, moves every later record, so the segment no longer ends where the
+//! next one begins and the server refuses to start; with the same damage
+//! in the newest segment the server starts, but records have moved away
+//! from the positions that the links of later records (and the
+//! checkpoints) name, and `HISTORY` loses a neighbour of the damaged line
+//! too. (An inserted blank line alone is read through: a position that
+//! finds an empty line reads the next one, `log::BLANK_LINES_PASSED`.) A
+//! repair puts every record back at its position: each damaged line
+//! becomes spaces of the length the lost record had (a line readers pass
+//! over, as damage), or goes if it was an inserted blank line. How long
+//! the lost record was is read from the links (`prev`) of the records
+//! after it, which name their neighbours' positions as written, and for a
+//! closed segment from where the next segment begins. What is lost is the
+//! damaged line alone: its bytes and the segment as it was are kept in
+//! `damaged/`.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

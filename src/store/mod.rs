@@ -382,7 +382,7 @@ impl Store {
     /// told. The rule is `meaning::send`'s (`Goes::Nowhere`), which each
     /// backend asks under the lock it finds the recipient under: the
     /// state's on a single server, the recipient's inbox row on a cluster
-    /// (issue 54: asked here before, it cost a cluster a read of
+    /// (asked here, above the backends, it would cost a cluster a read of
     /// PostgreSQL per direct message, outside the batch's transaction).
     pub fn send(
         &self,

@@ -14,8 +14,8 @@
 //! of their own, which a pool thread serves only when no login is waiting.
 //! A flood of registrations therefore delays a login by at most the hash
 //! each pool thread is already running (tens of milliseconds), never by
-//! the length of the flood (measured in RELIABILITY.md: 400 registrations
-//! at once had delayed a login from 62 ms to 7.9 s with one queue).
+//! the length of the flood (measured in RELIABILITY.md: with one queue,
+//! 400 registrations at once delay a login from 62 ms to 7.9 s).
 
 use std::collections::HashMap;
 use std::thread;

@@ -2,7 +2,7 @@
 //! rules both backends apply (the local store under its state lock, the
 //! cluster in its transaction), so that they cannot differ.
 //!
-//! Both are *settings* (`store::settings`, issue 54), kept as every
+//! Both are *settings* (`store::settings`), kept as every
 //! other per-chat setting is (archived chats, stars), with no record,
 //! table or `Backend` method of their own:
 //!
@@ -18,9 +18,10 @@
 //!   cluster's read of the same key), [`shown_to`] what it hides of
 //!   presence; `server::prefs` the rest (invitations).
 //!
-//! The log's `BLOCK` and `PREF` records of before are read as the `SET`
-//! records they mean (`record/prefs.rs`); a cluster's `blocks` and
-//! `prefs` tables moved into `settings` (`014_settings_once.sql`).
+//! The `BLOCK` and `PREF` records older servers wrote in the log are read
+//! as the `SET` records they mean (`record/prefs.rs`); a cluster's
+//! migration `014_settings_once.sql` moves its older `blocks` and `prefs`
+//! tables into `settings`.
 
 use super::settings::{Kept, Setting, Settings};
 use super::state::UserId;

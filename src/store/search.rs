@@ -10,10 +10,10 @@
 //! so that a search reads only the blocks that may hold all its words in
 //! one of its conversations; and it reads at most 8 MiB of the log,
 //! whatever they hold (`local::search::MAX_READ_BYTES`: what one search
-//! costs is bounded, not the log's size; issue 38). Why not an index of every
+//! costs is bounded, not the log's size). Why not an index of every
 //! word: it would hold about as many entries as the log has words, in
-//! memory (the issue asks for the server's memory unchanged with search
-//! on) or in more files to keep crash-safe; the filters are a few bits a
+//! memory (the server's memory must stay what it is with search on) or in
+//! more files to keep crash-safe; the filters are a few bits a
 //! message, and are rebuilt from the log (nothing to keep on disk): the
 //! first search after a start reads the whole log once, later ones add
 //! the blocks written since. docs/BENCHMARKS.md ("Search") has the figures
@@ -35,11 +35,11 @@ use crate::protocol::{Chat, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
 /// Most lines of a `SEARCH` reply.
 pub const MAX_RESULTS: usize = crate::protocol::request::MAX_SEARCH_RESULTS;
 
-/// Most bytes of the log one `SEARCH` reads, whatever they hold (issue 38:
-/// a search in an empty room read every block that might hold its word,
-/// 0.7–0.9 s over a million messages). 64 blocks of ~130 KB: enough for
-/// the matches of a word in one message of 20,000, spread over a million
-/// messages (BENCHMARKS.md, "Search").
+/// Most bytes of the log one `SEARCH` reads, whatever they hold (without
+/// it, a search in an empty room reads every block that might hold its
+/// word: 0.7–0.9 s over a million messages). 64 blocks of ~130 KB: enough
+/// for the matches of a word in one message of 20,000, spread over a
+/// million messages (BENCHMARKS.md, "Search").
 pub const MAX_READ_BYTES: u64 = 8 << 20;
 
 /// Most records one `SEARCH` reads, whatever they hold: 64 blocks of the
@@ -53,7 +53,7 @@ pub struct Query {
 }
 
 impl Query {
-    /// The words of `query`, each once (issue 38: a word repeated 66 times
+    /// The words of `query`, each once (a word repeated 66 times would
     /// cost 66 passes over every text read).
     pub fn new(query: &str) -> Query {
         let mut seen = std::collections::HashSet::new();
@@ -153,7 +153,8 @@ fn unaccented(c: char) -> Option<&'static str> {
 /// [`MAX_HISTORY`] messages of each conversation.
 /// `history(chat, limit, max_bytes)` is the backend's `HISTORY` of the
 /// user searching.
-/// Action ids count from `since` on (issue 38).
+/// Action ids count from `since` on: an older message's id of an
+/// action's form is read as a plain message (`ActionsSince`).
 pub fn by_history(
     history: impl Fn(&Chat, usize, usize) -> Result<Vec<String>, Ko>,
     chats: &[Chat],

@@ -24,11 +24,11 @@
 //! (`record/settings.rs`); the cluster keeps them in its `settings`
 //! table (`cluster/settings.rs`).
 //!
-//! Every setting of a user about a chat is kept here, issue 54: the
-//! notification level and pin (`store::prefs::PREF`), a block
-//! (`store::prefs::BLOCK`), an archive, a star. Their own rules (three
-//! pins, no block of yourself) are the `change` a request passes, one
-//! function each in `store::prefs`.
+//! Every setting of a user about a chat is kept here, by one rule on both
+//! backends: the notification level and pin (`store::prefs::PREF`), a
+//! block (`store::prefs::BLOCK`), an archive, a star. Their own rules
+//! (three pins, no block of yourself) are the `change` a request passes,
+//! one function each in `store::prefs`.
 //!
 //! # A name taken again
 //!
@@ -40,8 +40,8 @@
 //! backends, as the name's new account takes it: the new account is
 //! somebody else. At the reuse rather than the deletion, so that during
 //! the quarantine the old conversation (which the other side keeps,
-//! §20) stays as its owner filed it, and so that a name deleted before
-//! this rule was kept is cleared too.
+//! §20) stays as its owner filed it, and so that a name deleted by an
+//! older server, which cleared nothing, is cleared too.
 //!
 //! # Bounded
 //!

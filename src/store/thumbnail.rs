@@ -1,4 +1,4 @@
-//! 1.2: the thumbnail of an uploaded image (issue 42): a JPEG of at most
+//! 1.2: the thumbnail of an uploaded image: a JPEG of at most
 //! [`MAX_BYTES`], so that a phone scrolling a chat pulls kilobytes, not the
 //! photos. Made once, when the upload completes (`store::files`).
 //!
@@ -21,7 +21,8 @@ pub const MAX_SIDE: u32 = 8192;
 /// Most memory the decoder may take (one image at a time, see `Files`).
 pub const MAX_ALLOC: u64 = 64 * 1024 * 1024;
 
-/// Most bytes of a thumbnail (issue 42: "at most ~100 KB").
+/// Most bytes of a thumbnail: 100 KiB, kilobytes for a phone scrolling a
+/// chat of photos.
 pub const MAX_BYTES: usize = 100 * 1024;
 
 /// Sides tried, largest first, until the JPEG fits [`MAX_BYTES`].
@@ -41,7 +42,8 @@ pub const HEAD_BYTES: usize = 32;
 
 /// Whether a file beginning with `head` may be one of the four kinds
 /// decoded (its magic bytes, never its name): one that is not is never
-/// queued for the thumbnailer (issue 49).
+/// queued for the thumbnailer, so an upload of any other file never
+/// waits behind others' images.
 pub fn may_be_image(head: &[u8]) -> bool {
     matches!(
         image::guess_format(head),

@@ -100,7 +100,7 @@ pub fn check_email(e: &str) -> Result<(), String> {
     let ok = e.is_empty()
         || (e.len() <= 254
             && e.contains('@')
-            // 1.2 (issue 38): nor an invisible character that reorders
+            // 1.2: nor an invisible character that reorders
             // or hides what the operator's list shows.
             && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || crate::protocol::escape::is_format(c)));
     if !ok {

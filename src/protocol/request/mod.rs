@@ -16,10 +16,11 @@
 //! - `Display`, which writes a frame back, byte for byte what `parse` read.
 //!
 //! [`fields`] holds the checks of one field (a name, an id, a chat, …)
-//! that the families share, and the search's [`Scope`]. (The families were
-//! a file apart for a while; a new request then touched two files of the
-//! protocol instead of one. This file is the longest of the protocol,
-//! about 600 lines, and it is a table: one arm a request in each part.)
+//! that the families share, and the search's [`Scope`]. (The families
+//! share this file: a file apart for each, a new request would touch two
+//! files of the protocol instead of one. This file is the longest of the
+//! protocol, about 600 lines, and it is a table: one arm a request in each
+//! part.)
 
 mod fields;
 #[cfg(test)]
@@ -527,8 +528,8 @@ fn conversation(line: &str) -> Result<Request, Ko> {
                 None => fields(line, 3, "HISTORY:<peer or #room>:<limit>")?,
             };
             let page = f.get(3).map(|start| Start::parse(start).map_err(bad)).transpose()?;
-            // A number past 2^64 − 1 is refused as before (the code is
-            // version 1's), saying why: it is a number, only too large.
+            // A number past 2^64 − 1 is refused with version 1's code,
+            // saying why: it is a number, only too large.
             let limit = f[2].parse::<usize>().map_err(|e| match e.kind() {
                 IntErrorKind::PosOverflow => bad(format!("the limit must be at most {}", usize::MAX)),
                 _ => bad(format!("the limit must be a number, not {:?}", f[2])),
@@ -750,7 +751,7 @@ fn call_request(line: &str) -> Result<Request, Ko> {
 
 /// The user a call names: a name or (1.3, §27) an address `bob@lab2`,
 /// which the server answers (a call does not cross servers; a server
-/// without `--peers` refuses the `@` as it always did).
+/// without `--peers` refuses the `@`).
 fn callee(peer: &str) -> Result<String, Ko> {
     match chat(peer)? {
         Chat::User(user) => Ok(user),

@@ -80,9 +80,9 @@ fn a_checkpoint_of_every_row_is_written_again_byte_for_byte() {
     assert_eq!(String::from_utf8(again).unwrap(), String::from_utf8(bytes).unwrap());
 }
 
-/// Rows no longer written, which a checkpoint of before may hold: each
-/// loads as the rows that now stand for it (issue 54: blocks and
-/// preferences are settings).
+/// Rows this server never writes, which a checkpoint of an older server may
+/// hold: each loads as the rows that stand for it (blocks and
+/// preferences are settings, `SET`).
 const OLD_ROWS: &[(&str, &[&str])] = &[
     ("BLOCK,ana,cy", &["SET,ana,block,cy,cy"]),
     ("PREF,ana,#Lab,mentions,1", &["SET,ana,pref,#lab,#Lab:mentions:pinned"]),

@@ -44,7 +44,7 @@
 //! Version 2 (before the compact resend windows) had one `SENT` row per
 //! id, `SENT,<user>,<id>,<ts>,<recipient>,<ord>`, without the record's
 //! position: such rows are passed over (the windows start empty once,
-//! with a warning); the rest of a version 2 checkpoint loads as before.
+//! with a warning); the rest of a version 2 checkpoint loads in full.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -192,7 +192,7 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Direct { pos, from, dord, id } => {
                     out.row(&["QUEUED", &user.name, "D", &n(*pos), &state.users[*from].name, &n(*dord), id])
                 }
-                // Room messages in a row (issue 25): `first:head:n` per run.
+                // Room messages in a row (`Queued::Rooms`): `first:head:n` per run.
                 Queued::Rooms { runs, done } => {
                     let runs: Vec<String> =
                         runs.iter().map(|r| format!("{}:{}:{}", r.first, r.head, r.n)).collect();
@@ -346,7 +346,8 @@ fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> 
     let pos = f.number(3)?;
     let queued = match f.get(2)?.as_ref() {
         "D" => Queued::Direct { pos, from: user(4)?, dord: f.number(5)?, id: Arc::from(f.get(6)?.as_ref()) },
-        // A room message, from a checkpoint written before issue 25.
+        // A room message alone, from a checkpoint written by an older
+        // server, which kept one entry per room message.
         "R" => Queued::room(pos),
         "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
         "S" => Queued::Status { pos },

@@ -128,7 +128,7 @@ fn blocks_and_preferences_survive_a_checkpoint() {
     let mut state = accounts();
     assert_eq!(load(&mut state, &bytes), Ok(500));
     let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
-    // Issue 54: an old checkpoint's rows load as the settings they mean.
+    // An older server's checkpoint rows load as the settings they mean.
     let settings = &state.users[ana].settings;
     assert_eq!(settings.get("block", "bob"), Some("bob"));
     assert_eq!(settings.get("pref", "#lab"), Some("#Lab:mentions:pinned"));

@@ -46,7 +46,8 @@ struct Index {
     /// Which file each message carries ([`Carrier::key`]).
     carriers: HashMap<(String, String, String), String>,
     /// What each owner's files take (its name folded), kept as files
-    /// come and go: an `UPLOAD` checks its own, never the others' (issue 49).
+    /// come and go: an `UPLOAD` checks its own, never the others', so its
+    /// cost does not grow with what other users stored.
     owners: HashMap<String, Usage>,
     /// The unfinished uploads, oldest first (created, id): the sweep
     /// reads the stale ones only.
@@ -297,7 +298,7 @@ impl FileStore for DiskFiles {
 }
 
 /// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per
-/// carrier, followed (1.2, issue 49) by `\tleft=author`, `\tleft=recipient`
+/// carrier, followed (1.2) by `\tleft=author`, `\tleft=recipient`
 /// or both, for its sides whose accounts were deleted (`owner=` is then
 /// empty if the uploader's was).
 fn meta_text(meta: &Meta) -> String {

@@ -1,4 +1,4 @@
-//! 1.2: the files of chats (issue 42, docs/PROTOCOL.md §21): the rules,
+//! 1.2: the files of chats (docs/PROTOCOL.md §21): the rules,
 //! and the one interface the server calls, whatever keeps the bytes.
 //!
 //! Two stores keep them, behind the trait [`FileStore`]:
@@ -59,11 +59,11 @@ pub struct Carrier {
     pub from: String,
     pub to: String,
     pub id: String,
-    /// Which of its accounts were deleted since it was sent (issue 49).
+    /// Which of its accounts were deleted since it was sent ([`Left`]).
     pub left: Left,
 }
 
-/// 1.2 (issue 49): the sides of a message whose accounts were deleted
+/// 1.2: the sides of a message whose accounts were deleted
 /// after it was sent. A name is reused by a new account once its
 /// quarantine is over, and a message names its sides by name: a side
 /// that left no longer reads the file by that name, so the next owner of
@@ -156,7 +156,8 @@ pub trait FileStore: Send + Sync {
     /// Records a new upload `id` (not complete, carried by nothing) if
     /// `allow` lets it, asked with what the owner's files take now, in
     /// one step with the reservation: two `UPLOAD`s of one owner at once,
-    /// on one node or two, see each other's (issue 49).
+    /// on one node or two, see each other's, so that together they never
+    /// pass the owner's quota.
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko>;
     /// The description of `id`, with its carriers.
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
@@ -212,7 +213,7 @@ pub trait FileStore: Send + Sync {
     /// At most `limit` uploads not complete that began at or before
     /// `before` (Unix ms), oldest first.
     fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
-    /// 1.2 (issue 49): the account of `name` was deleted. Its files
+    /// 1.2: the account of `name` was deleted. Its files
     /// become nobody's (`owner` empty), and each message it wrote or
     /// received marks that side [`Left`]: the files changed, as they are now.
     fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
@@ -248,8 +249,8 @@ pub fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), Ko> {
     Ok(())
 }
 
-/// Most uploads a user may leave unfinished at once (issue 49): the
-/// quota counts bytes, and a 1-byte upload is two files on the disk.
+/// Most uploads a user may leave unfinished at once: the quota counts
+/// bytes, and a 1-byte upload is two files on the disk.
 pub const PENDING_PER_USER: u64 = 32;
 
 /// Most uploads unfinished at once from one address (IPv6: its /64),
@@ -385,9 +386,10 @@ impl AddressUploads {
 }
 
 /// Most images of one uploader, and of one address, waiting for the
-/// thumbnailer or in it (issue 49): one more completing upload is
-/// `KO:RATE_LIMITED`, its last part kept (sent again, it completes).
-/// Those of others wait behind a few of each, never behind a flood.
+/// thumbnailer or in it, so that one student cannot hold the thumbnailer:
+/// one more completing upload is `KO:RATE_LIMITED`, its last part kept
+/// (sent again, it completes). Those of others wait behind a few of each,
+/// never behind a flood.
 pub const THUMBNAILS_QUEUED: usize = 2;
 
 /// Who queues images for the thumbnailer: an uploader (its name folded)
@@ -863,7 +865,7 @@ impl Files {
         }
     }
 
-    /// 1.2 (issue 49): the account of `name` was deleted (or its name is
+    /// 1.2: the account of `name` was deleted (or its name is
     /// about to be registered again, which covers a crash between the
     /// two): its files are its name's no more, those nobody may read now
     /// ([`is_unread`]: its uploads, the files it never sent) are removed,
@@ -1036,7 +1038,7 @@ impl Drop for QueuePlace<'_> {
 }
 
 /// `KO:INTERNAL` for a store's error, logged; `KO:FULL` if it is the
-/// lack of room (a disk that filled between the floor's looks, issue 49):
+/// lack of room (a disk that filled between the floor's looks):
 /// what was written of it was taken back, so the client may send it again.
 pub fn internal(e: io::Error) -> Ko {
     log::error!("files: {e}");

@@ -92,10 +92,11 @@ fn the_rules_in_a_few_lines() {
     assert_eq!(export_name("ab", "noext"), "ab");
 }
 
-/// Issue 49, item 3: while the thumbnailer is busy (its lock held here),
-/// a text file completes at once, and an uploader's images queue at most
-/// [`THUMBNAILS_QUEUED`] deep: one more is `KO:RATE_LIMITED`, and its
-/// last part, sent again once there is room, completes it.
+/// One student cannot hold the thumbnailer: while it is busy (its lock
+/// held here), a text file completes at once, and an uploader's images
+/// queue at most [`THUMBNAILS_QUEUED`] deep: one more is
+/// `KO:RATE_LIMITED`, and its last part, sent again once there is room,
+/// completes it.
 #[test]
 fn a_text_never_waits_for_the_thumbnailer_and_images_queue_within_a_bound() {
     use std::sync::Arc;

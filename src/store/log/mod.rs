@@ -54,16 +54,17 @@ const REPAIR_HINT: &str =
 /// then quoted, plus its fields): a longer "line" is a corrupt file.
 pub const MAX_LINE: usize = 20 * 1024;
 
-/// Blank lines passed over when reading the record at a position (issue
-/// 49, item 10). A record never begins with `\n`, so a position that
-/// finds an empty line there is one that a blank line inserted before it
-/// (a stray newline typed into the newest segment) moved a byte on: its
-/// record is on the next line. Every link and inbox position after the
-/// blank line lands so, and without this each read fell on the damage
-/// path, which found the message *before* the one wanted: 20 of 40
-/// messages after the blank line were lost to `HISTORY`. A few, not all:
-/// a longer run of blank lines moves later records into the middle of
-/// others, which only `wachat users check --repair` puts back.
+/// Blank lines passed over when reading the record at a position, so that
+/// a stray blank line loses no message. A record never begins with `\n`,
+/// so a position that finds an empty line there is one that a blank line
+/// inserted before it (a stray newline typed into the newest segment)
+/// moved a byte on: its record is on the next line. Every link and inbox
+/// position after the blank line lands so, and without this each read
+/// would fall on the damage path, which finds the message *before* the
+/// one wanted: 20 of 40 messages after the blank line would be lost to
+/// `HISTORY`. A few, not all: a longer run of blank lines moves later
+/// records into the middle of others, which only
+/// `wachat users check --repair` puts back.
 pub const BLANK_LINES_PASSED: usize = 4;
 
 /// One segment file.

@@ -1,6 +1,7 @@
 //! What a request naming a user, or a name for a new account, is
 //! answered when the store finds nothing there (or someone there),
-//! decided once for both backends (issue 54). A deleted account named by
+//! decided once for both backends, so that a single server and a cluster
+//! answer it alike. A deleted account named by
 //! a request is [`super::named`].
 
 use crate::protocol::Ko;

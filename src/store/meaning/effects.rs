@@ -1,4 +1,5 @@
-//! Who receives what, decided once for both backends (issue 54).
+//! Who receives what, decided once for both backends, so that a single
+//! server and a cluster deliver alike.
 //!
 //! A record that was accepted gives events: a message goes to its
 //! recipient (or the room's other members) and, 1.2, as a copy to its

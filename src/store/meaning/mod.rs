@@ -16,7 +16,7 @@
 //! plays sequences through both and compares.
 //!
 //! Which request is refused with which code lives in the modules below,
-//! cut by what the request names (issue 54): each is a pure function of
+//! cut by what the request names: each is a pure function of
 //! what the store found, so a backend looks things up and stores the
 //! result, and `src/cluster/` names no refusal of its own.
 //! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
@@ -92,18 +92,20 @@ pub fn too_many_devices(max: usize) -> Ko {
 /// message's `<ts>`) is a resend, and gets its first `OK` again, before
 /// any other check: a room that became announce-only, a mute, a
 /// recipient that deleted its account, a full quota refuse only new
-/// messages. (Issue 54: a cluster checked the room's policy first, and
-/// answered a resend `KO:FORBIDDEN`.)
+/// messages. (Checked after the room's rules, a resend of a message
+/// accepted before the room turned announce-only would get
+/// `KO:FORBIDDEN`, and its sender would take an `OK`'d message for lost.)
 pub fn resend(id: &str, first: Option<u64>) -> Option<crate::protocol::Accepted> {
     first.map(|ts| crate::protocol::Accepted { id: id.into(), ts })
 }
 
-/// The account a request names, as the store found it (issue 54): none
-/// is [`Ko::no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
+/// The account a request names, as the store found it: none is
+/// [`Ko::no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
 /// message to it, for the requests that act on someone or ask after
-/// someone: an `INVITE` or another moderation change, `LASTSEEN`. (Before,
-/// a single server stored an invitation of a deleted account as a direct
-/// message that a cluster did not store, and `LASTSEEN` said `ONLINE`.)
+/// someone: an `INVITE` or another moderation change, `LASTSEEN`. One
+/// answer for both backends: an invitation of a deleted account is
+/// refused, never stored as a direct message, and `LASTSEEN` never says
+/// `ONLINE` of it.
 pub fn named(name: &str, account: Option<Account>) -> Result<Account, Ko> {
     match account {
         None => Err(Ko::no_user(name)),

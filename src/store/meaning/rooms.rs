@@ -1,8 +1,9 @@
-//! What a request naming a room is answered when the room, or the
-//! asker's place in it, is not there: decided once for both backends
-//! (issue 54). Each store looks the room up its own way (its `State`, or
-//! the rows a cluster's transaction read) and passes what it found, with
-//! its handle for the room, which comes back when the request may go on.
+//! What a request naming a room is answered when the room, or the asker's
+//! place in it, is not there: decided once for both backends, so that a
+//! single server and a cluster answer it alike. Each store looks the room
+//! up its own way (its `State`, or the rows a cluster's transaction read)
+//! and passes what it found, with its handle for the room, which comes
+//! back when the request may go on.
 
 use crate::protocol::Ko;
 
@@ -54,10 +55,10 @@ pub fn join(member: bool, rules: Result<(), Ko>, rooms: usize) -> Result<bool, K
 /// `cluster/work.rs`'s `Work::leave`); a cluster's `JOIN` of the name
 /// later in the same batch makes the new room's row there and then
 /// (`cluster/apply.rs`'s `make_again`), as a `JOIN` in a later batch does
-/// (issue 54: it brought the old room back, rules and all). A cluster
-/// asks it too of every room its batch locked, once the batch is worked
-/// out (`Work::forget_empty`): a row made for a `JOIN` that was refused is
-/// no room, as a single server makes none.
+/// (bringing back the old room's row would bring back its rules too). A
+/// cluster asks it too of every room its batch locked, once the batch is
+/// worked out (`Work::forget_empty`): a row made for a `JOIN` that was
+/// refused is no room, as a single server makes none.
 pub fn forgotten(members: usize) -> bool {
     members == 0
 }

@@ -1,4 +1,6 @@
-//! Who may send a `MSG` where, decided once for both backends (issue 54).
+//! Who may send a `MSG` where, decided once for both backends, so that a
+//! single server and a cluster refuse the same messages with the same
+//! codes.
 //!
 //! A single server finds the recipient in its in-memory `State`
 //! (`store/local/send.rs`); a cluster node finds it in the rows its batch
@@ -6,8 +8,7 @@
 //! handle it keeps for it (a `UserId`, a room id) that comes back when
 //! the message may go; neither names a refusal of its own. The order of
 //! the checks is part of the rule: a message to nobody is `UNKNOWN_USER`
-//! even from a sender whose quota is spent (a cluster used to say `FULL`
-//! first).
+//! even from a sender whose quota is spent, on either backend.
 
 use super::to_deleted;
 use crate::protocol::Ko;
@@ -44,9 +45,9 @@ pub enum Goes<U> {
 /// then for a recipient's full inbox (`inbox_max` events waiting, 0: no
 /// limit). Last, a recipient who blocked the sender takes it nowhere:
 /// every answer before is the one any sender gets, so that a block shows
-/// in none of them (1.2 note, issue 54: a sender whose quota was spent
-/// got `OK` from the one who blocked him, and `KO:FULL` from everyone
-/// else).
+/// in none of them (1.2 note: checked first, a block would answer a
+/// sender whose quota is spent `OK` from the one who blocked him, and
+/// `KO:FULL` from everyone else).
 pub fn to_user<U>(
     asked: &str,
     found: Option<(U, Addressee)>,

@@ -171,7 +171,7 @@ fn lines_of_older_writers_still_read() {
     assert_eq!(old, change(Change::Muted("bob".into(), 0)));
     // Missing trailing fields read as empty.
     assert_eq!(Record::decode("SEEN,10,bob").unwrap(), Record::Seen { ts: 10, user: name("bob") });
-    // Issue 54: the `BLOCK` and `PREF` lines of before read as the
+    // The `BLOCK` and `PREF` lines older servers wrote read as the
     // settings they mean.
     let setting = |name: &str, key: &str, value: Option<&str>| Record::Set {
         ts: 17,

@@ -43,7 +43,7 @@
 //! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN`, `INBOX` | (the core: `USER`, `DIRECT`) |
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
-//! | `prefs.rs` | `BLOCK`, `PREF` of before issue 54, read as `SET` | the same, read only |
+//! | `prefs.rs` | `BLOCK`, `PREF` of older servers, read as `SET` | the same, read only |
 //! | `settings.rs` | `SET` | `SET` |
 //! | `failed.rs` | `FAILED` (1.3) | |
 //! | `across.rs` | `POST`, `BACKFILL` (1.3) | `POSTED` |
@@ -131,8 +131,8 @@ pub enum Record {
     /// (its quarantine over): a new account, with the password `hash` is of.
     Reuse { ts: u64, user: Arc<str>, hash: Arc<str> },
     /// 1.2: `user`'s `key` of the setting `name` is now `value` (or,
-    /// `None`, gone): `store::settings`. (The `BLOCK` and `PREF` lines of
-    /// before read as such records: `record/prefs.rs`.)
+    /// `None`, gone): `store::settings`. (The `BLOCK` and `PREF` lines
+    /// older servers wrote read as such records: `record/prefs.rs`.)
     Set { ts: u64, user: Arc<str>, name: String, key: String, value: Option<String> },
     /// 1.3 (§27): `author`'s message `id` to `address`, a user of another
     /// server, was not delivered, for `reason` (`record/failed.rs`).

@@ -1,7 +1,7 @@
-//! The `BLOCK` and `PREF` records of before issue 54 (1.2, §22), still
-//! read: a data directory written then replays to the same blocks and
-//! preferences. They are no longer written: a block and a chat's
-//! preference are settings now (`store::prefs::BLOCK` and `PREF`, kept by
+//! The `BLOCK` and `PREF` records (1.2, §22) that older servers wrote,
+//! still read: a data directory they wrote replays to the same blocks and
+//! preferences. This server never writes them: a block and a chat's
+//! preference are settings (`store::prefs::BLOCK` and `PREF`, kept by
 //! `SET` records), and each old line, in the log or a checkpoint, is read
 //! as the setting it meant by one function, [`as_setting`].
 //!

@@ -88,8 +88,8 @@ pub enum Queued {
     /// A direct message from `from`, number `dord` of that direction; its
     /// acknowledgement becomes a DELIVERED for the sender (hence the id).
     Direct { pos: Pos, from: UserId, dord: u64, id: Arc<str> },
-    /// Room messages in a row (issue 25): instead of one entry per message
-    /// and member, which made a flood into a room with offline members
+    /// Room messages in a row: instead of one entry per message and
+    /// member, which would make a flood into a room with offline members
     /// cost RAM per message *and* per member, an inbox holds stretches of
     /// room chains. Their events, in log order across the runs, are
     /// numbered in a row; the first `done` of them are acknowledged.

@@ -19,7 +19,8 @@
 //! Texts stay in the log; `HISTORY` and inbox replays read them back by
 //! position. So memory grows with users, conversations and undelivered
 //! direct events, not with the history, nor with what rooms said while
-//! their members were away (issue 25, attack 1): a room message that
+//! their members were away (else a flood into a room of offline members
+//! would cost memory per message and member): a room message that
 //! follows the last one an inbox holds lengthens that stretch instead of
 //! adding an entry, so a flood into a room of 190 offline members costs
 //! 190 entries, not 190 per message.
@@ -185,7 +186,7 @@ pub struct Room {
     /// Where in the log the room was made: a room nobody is in is
     /// forgotten, and one made again under its name holds none of the
     /// messages before (`SEARCH` reads the log, so it starts here). 0 for a
-    /// room from a checkpoint that did not say (before 1.2's issue 54).
+    /// room from a checkpoint written by an older server, which did not say.
     pub(in crate::store) born: Pos,
     /// 1.2: its owner, admins, modes, topic, bans … (`store::moderation`);
     /// forgotten with the room when its last member leaves.

@@ -236,7 +236,8 @@ fn room_messages_lengthen_a_run_and_the_inbox_does_not_grow_with_them() {
     let Some(Queued::Rooms { runs, done: 0 }) = s.users[cy].inbox.queue.front() else { panic!("not a run") };
     assert_eq!(runs.len(), 2);
     assert_eq!((runs[0].first, runs[0].n, runs[1].n), (first, 667, 333));
-    // Live pushes are numbered as before, one per message and member.
+    // Live pushes are numbered one per message and member all the same:
+    // the runs change only what the inbox keeps.
     let cy_seqs: Vec<u64> = batch.deliveries.iter().filter(|d| d.user == cy).map(|d| d.seq).collect();
     assert_eq!(cy_seqs, (1..=1000).collect::<Vec<u64>>());
     // A direct message after them is the next entry, number 1001.
