@@ -18,6 +18,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -41,6 +42,9 @@ pub struct Forward {
     /// How long an answer may take (`--timeout`).
     timeout: Duration,
     sends: Mutex<HashMap<u64, Arc<Session>>>,
+    /// Set by [`Forward::hand_over`]: this leader is not the leader any
+    /// more, and a request a session sends it after all is cut at once.
+    handed_over: Arc<AtomicBool>,
     /// The receive connections attached through the leader: where its
     /// `PUSH`es go.
     outlets: Mutex<HashMap<u64, Attached>>,
@@ -57,7 +61,15 @@ struct Attached {
 
 impl Forward {
     pub fn new(bus: Arc<Bus>, node: String, leader: String, timeout: Duration) -> Forward {
-        Forward { bus, node, leader, timeout, sends: Mutex::default(), outlets: Mutex::default() }
+        Forward {
+            bus,
+            node,
+            leader,
+            timeout,
+            sends: Mutex::default(),
+            handed_over: Arc::default(),
+            outlets: Mutex::default(),
+        }
     }
 
     fn tell(&self, message: ToLeader) {
@@ -117,8 +129,11 @@ impl Forward {
     /// to the new one; the others go to the new one with their next
     /// request, `Session::follow_the_leader`), and the receive connections
     /// hear that whoever it told them of left. Returns those receive
-    /// connections, for the next leader.
+    /// connections, for the next leader. A session that read the old
+    /// leader just before and sends to it now, or opens on it, is cut by
+    /// its own send ([`Upstream::send`]): no send can slip between.
     pub fn hand_over(&self) -> Vec<(u64, Arc<Outlet>)> {
+        self.handed_over.store(true, Ordering::SeqCst);
         self.cut_waiting();
         self.sends.lock().clear();
         let mut kept = Vec::new();
@@ -215,6 +230,7 @@ impl Leader for Forward {
                 bus: self.bus.clone(),
                 node: self.node.clone(),
                 leader: self.leader.clone(),
+                handed_over: self.handed_over.clone(),
             },
             conn,
             client,
@@ -286,6 +302,8 @@ struct Forwarding {
     bus: Arc<Bus>,
     node: String,
     leader: String,
+    /// The leader was handed over ([`Forward::hand_over`]).
+    handed_over: Arc<AtomicBool>,
 }
 
 /// A send connection forwarded to the leader.
@@ -376,6 +394,11 @@ impl Upstream for Session {
             }
             state.waiting.push_back((lists, answer, Instant::now()));
         }
+        // Waiting first, then the flag: a hand-over that set it after
+        // this look finds the request waiting, and cuts the session.
+        if self.forward.handed_over.load(Ordering::SeqCst) {
+            return self.cut();
+        }
         let mut lines = line.as_bytes().to_vec();
         lines.push(b'\n');
         let message = ToLeader::Send { node: self.forward.node.clone(), conn: self.conn, lines };
@@ -431,6 +454,37 @@ fn whole_reply(bytes: &[u8], lists: bool) -> Option<(Result<Reply, Ko>, usize)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session of a leader that was handed over, and one opened on it
+    /// after, get no answer from it: each request they send is answered
+    /// with nothing at once (the connection is cut, its client resends
+    /// to the new leader), not left waiting for its client's timeout.
+    #[test]
+    fn a_request_sent_to_a_leader_handed_over_is_cut_at_once() {
+        let (incoming, _heard) = crossbeam_channel::unbounded();
+        // No NATS there: nothing sent through the bus is ever answered.
+        let bus = Bus::start("nats://127.0.0.1:9", "test", Vec::new(), incoming).unwrap();
+        let forward = Forward::new(bus.clone(), "b".into(), "wachat.lead.1".into(), Duration::from_secs(60));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = listener.local_addr().unwrap();
+        let client = || Arc::new(Stream::plain(std::net::TcpStream::connect(peer).unwrap()));
+        let before = forward.open(1, peer, client(), None);
+        let _ = forward.hand_over();
+        let after = forward.open(2, peer, client(), None);
+        for session in [before, after] {
+            let (answered, answer) = crossbeam_channel::bounded(1);
+            session.send(
+                "PING",
+                false,
+                Box::new(move |reply| {
+                    let _ = answered.send(reply.is_none());
+                }),
+            );
+            assert_eq!(answer.recv_timeout(Duration::from_secs(5)), Ok(true), "answered with nothing");
+            assert!(session.is_closed());
+        }
+        bus.stop();
+    }
 
     #[test]
     fn replies_are_cut_whole_listings_with_their_lines() {
