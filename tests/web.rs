@@ -1328,7 +1328,7 @@ fn invite_codes(server: &TestServer, count: usize) -> (Vec<String>, String) {
 /// browser registers with a code: typed into the field that the refusal
 /// shows, or filled in by the teacher's link `#invite=CODE`.
 #[test]
-fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
+fn a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
     let (server, url) = web_server(&["--registration", "invite"]);
     let (codes, said) = invite_codes(&server, 2);
     // The link names the web port the server runs on (it writes it down for `users invite`).
@@ -1371,7 +1371,7 @@ fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
 /// Issue 40 item 9: "bob is typing…" goes as soon as his message comes,
 /// not when its 5 s are over.
 #[test]
-fn item9_typing_is_cleared_by_the_message_it_announced() {
+fn typing_is_cleared_by_the_message_it_announced() {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");

@@ -60,7 +60,7 @@ fn link_succeeds(conn: &mut Conn) -> bool {
 }
 
 #[test]
-fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
+fn unlink_closes_the_devices_sessions_on_both_ports() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let token = pair(&server, "ana", "phone");
@@ -87,7 +87,7 @@ fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
 }
 
 #[test]
-fn item2_a_device_that_unlinks_itself_hears_ok_then_is_closed() {
+fn a_device_that_unlinks_itself_hears_ok_then_is_closed() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let mut phone = server.login_send("ana@phone", "pw-ana");
@@ -148,7 +148,7 @@ fn ws_read(tcp: &mut TcpStream) -> String {
 }
 
 #[test]
-fn item2_unlink_closes_the_devices_websockets_too() {
+fn unlink_closes_the_devices_websockets_too() {
     let server = TestServer::start_with(&["--web-port", "0"]);
     server.register(&["ana"]);
     let web = server.web.expect("the web port");
@@ -195,7 +195,7 @@ fn logins_of_15(server: &TestServer, user: &str) -> usize {
 }
 
 #[test]
-fn item6_a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
+fn a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
     let mut server = TestServer::start();
     for user in ["ana", "bob"] {
         let mut c = Conn::connect_from(server.send, NAT);
@@ -212,7 +212,7 @@ fn item6_a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
 }
 
 #[test]
-fn item6_wrong_link_codes_from_many_addresses_do_not_refuse_a_right_password() {
+fn wrong_link_codes_from_many_addresses_do_not_refuse_a_right_password() {
     let server = TestServer::start();
     server.register(&["ana"]);
     for i in 0..60u8 {
@@ -248,7 +248,7 @@ fn flood_registrations(server: &TestServer) {
 }
 
 #[test]
-fn item13_after_a_flood_from_many_addresses_a_fresh_address_registers() {
+fn after_a_flood_from_many_addresses_a_fresh_address_registers() {
     let server = TestServer::start();
     flood_registrations(&server);
     for i in 1..=5u8 {
@@ -270,7 +270,7 @@ fn item13_after_a_flood_from_many_addresses_a_fresh_address_registers() {
 /// staying), so every device on record was made by someone who knows the
 /// password, and unlinking the stolen one leaves nothing of the thief's.
 #[test]
-fn item4_a_session_of_a_token_links_no_device_without_the_password() {
+fn a_session_of_a_token_links_no_device_without_the_password() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let token = pair(&server, "ana", "laptop");
@@ -299,7 +299,7 @@ fn item4_a_session_of_a_token_links_no_device_without_the_password() {
 
 #[cfg(feature = "cluster")]
 #[test]
-fn item2_unlink_on_one_node_closes_the_devices_send_connection_on_the_other() {
+fn unlink_on_one_node_closes_the_devices_send_connection_on_the_other() {
     let cluster = support::cluster::Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     assert_eq!(a.send_conn().request("REGISTER:ana::pw-ana"), "OK:ana");
@@ -344,7 +344,7 @@ fn token_logins_during_a_spray(
 }
 
 #[test]
-fn issue49_item5_a_returning_device_gets_in_during_a_same_address_spray_before_and_after_a_restart() {
+fn a_returning_device_gets_in_during_a_same_address_spray_before_and_after_a_restart() {
     let mut server = TestServer::start();
     let mut bob = Conn::connect_from(server.send, NAT);
     assert_eq!(bob.request("REGISTER:bob::pw-bob"), "OK:bob");

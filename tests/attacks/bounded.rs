@@ -205,7 +205,7 @@ fn a_damaged_line_in_the_log_is_skipped_and_named() {
 /// read back, by `HISTORY`, `SEARCH` and the recipient's replay, after a
 /// restart (`HISTORY` showed 30, every other one after the blank line).
 #[test]
-fn item10_a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
+fn a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut ana = server.login_send("ana", "pw-ana");

@@ -12,7 +12,7 @@ use support::TestServer;
 
 /// ana owns `#lab3` and sends `TOPIC`s, each a rule record and a notice.
 #[test]
-fn item3_past_the_quota_topic_gets_full() {
+fn past_the_quota_topic_gets_full() {
     let server = TestServer::start_with(&["--user-quota", "2000"]);
     server.register(&["ana", "bob"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -42,7 +42,7 @@ fn item3_past_the_quota_topic_gets_full() {
 
 /// Filled by messages first, the quota refuses the next `TOPIC` at once.
 #[test]
-fn item3_a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
+fn a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
     let server = TestServer::start_with(&["--user-quota", "2000"]);
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -57,7 +57,7 @@ fn item3_a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
 // ----- item 5: only the server makes action ids ----------------------------
 
 #[test]
-fn item5_msg_with_an_action_id_is_refused() {
+fn msg_with_an_action_id_is_refused() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -83,7 +83,7 @@ fn item5_msg_with_an_action_id_is_refused() {
 /// `--edit-minutes`, or by a new account of a reused name, it would have
 /// rewritten m1 on every screen), nor does `SEARCH`.
 #[test]
-fn item5_a_stored_old_action_id_is_not_applied_as_an_edit() {
+fn a_stored_old_action_id_is_not_applied_as_an_edit() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -112,7 +112,7 @@ fn item5_a_stored_old_action_id_is_not_applied_as_an_edit() {
 /// A muted member's `TYPING` gets the `KO` its `MSG` gets, and the room
 /// is not told; an admin's still goes out.
 #[test]
-fn item10_a_muted_member_may_not_type_to_the_room() {
+fn a_muted_member_may_not_type_to_the_room() {
     let server = TestServer::start();
     server.register(&["ana", "bob", "eve"]);
     let (mut ana, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
@@ -135,7 +135,7 @@ fn item10_a_muted_member_may_not_type_to_the_room() {
 /// A topic (a room's name in every member's title) and an e-mail address
 /// may not hold a character that reorders or hides text.
 #[test]
-fn item10_invisible_characters_in_names_are_bad_requests() {
+fn invisible_characters_in_names_are_bad_requests() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -161,7 +161,7 @@ fn item10_invisible_characters_in_names_are_bad_requests() {
 /// it (a `REPLY`'s quote), never a `MSG` whose first line looks like one;
 /// and it shows invisible characters by their code.
 #[test]
-fn item10_a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
+fn a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
     use serde_json::json;
     let server = TestServer::start_with(&["--web-port", "0"]);
     let browser = support::browser::Browser::start(800, 600);

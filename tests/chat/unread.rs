@@ -8,7 +8,7 @@ use super::support;
 use support::TestServer;
 
 #[test]
-fn item8_chats_counts_a_message_and_a_reaction_as_one_unread() {
+fn chats_counts_a_message_and_a_reaction_as_one_unread() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob", "carl"]);
     let mut ana = server.login_send("ana", "pw-ana");

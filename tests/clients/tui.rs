@@ -450,7 +450,7 @@ fn delete_account_asks_in_the_input_box_and_the_full_screen_ends_saying_so() {
 /// Issue 40 item 8: a reaction or an edit is not a message: the chat list
 /// shows the newest message as it now reads, and counts it once.
 #[test]
-fn item8_the_chat_list_shows_the_message_not_the_reaction() {
+fn the_chat_list_shows_the_message_not_the_reaction() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();

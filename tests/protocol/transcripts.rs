@@ -488,7 +488,7 @@ impl Lab {
 }
 
 #[test]
-fn item3_every_lab_transcript_runs_in_order_against_one_server() {
+fn every_lab_transcript_runs_in_order_against_one_server() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md")).unwrap();
     let blocks = blocks(&text, "## 1. ", "## For the teacher");
     let played = |lang: &str, lines: &[String]| {

@@ -41,7 +41,7 @@ fn the_demo_shows_every_step_and_cleans_up() {
 /// pauses before each frame and before step 3: at least 1.5 s (a lower
 /// bound that the sleeps make sure of; a slow machine only makes it longer).
 #[test]
-fn item9_on_a_terminal_the_demo_is_paced() {
+fn on_a_terminal_the_demo_is_paced() {
     let tmp = tempfile::tempdir().unwrap();
     let mut command = std::process::Command::new(support::wachat_bin());
     command

@@ -100,7 +100,7 @@ fn anything_but_a_get_of_the_metrics_is_refused() {
 }
 
 #[test]
-fn item9_silent_sockets_do_not_delay_a_scrape() {
+fn silent_sockets_do_not_delay_a_scrape() {
     let (_server, metrics) = server_with_metrics(&[]);
     // 20 connections that never send a request, each allowed 2 s: served
     // one at a time, a scrape behind them waited 40 s.
@@ -131,7 +131,7 @@ fn item9_silent_sockets_do_not_delay_a_scrape() {
 /// place, and every scrape was answered `503` while they lasted. Now one
 /// address holds a few places, and a scrape from another is served.
 #[test]
-fn item7_silent_connections_from_one_address_leave_room_for_a_scrape() {
+fn silent_connections_from_one_address_leave_room_for_a_scrape() {
     let (_server, metrics) = server_with_metrics(&[]);
     let silent: Vec<TcpStream> = (0..32)
         .map(|_| {
@@ -157,7 +157,7 @@ fn status_for_host(addr: SocketAddr, host: &str) -> String {
 }
 
 #[test]
-fn item8_a_rebinding_page_cannot_read_the_metrics() {
+fn a_rebinding_page_cannot_read_the_metrics() {
     // A page on the attacker's name, pointed at 127.0.0.1, is a loopback
     // peer: only the name it gives tells it apart.
     let (_server, metrics) = server_with_metrics(&["--web-host", "stats.school.example"]);

@@ -25,7 +25,7 @@ fn listening(server: &TestServer, user: &str) -> Conn {
 }
 
 #[test]
-fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
+fn a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let data = server.data_dir.clone();
@@ -62,7 +62,7 @@ fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
 }
 
 #[test]
-fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins() {
+fn users_add_and_admin_work_beside_a_running_server_and_list_shows_admins() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = TestServer::start_in(&data, &[]);
@@ -105,7 +105,7 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
 /// account and revokes every token, beside a running server as on a
 /// stopped one's data directory.
 #[test]
-fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
+fn a_teachers_new_password_ends_every_session_and_token_of_the_account() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = TestServer::start_in(&data, &[]);
