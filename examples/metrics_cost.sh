@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `--metrics` costs (issue 31): `wachat bench` against a server
+# What `--metrics` costs: `wachat bench` against a server
 # without metrics (an older binary, or this one without the flag) and
 # against this one with `--metrics` scraped every second, in turns, each
 # on a fresh server and data directory. Prints one line per measurement

@@ -1,4 +1,4 @@
-//! What a hostile client can still try on the web port (issue 38), played
+//! What a hostile client can still try on the web port, played
 //! over raw sockets against a real `wachat serve`: WebSocket frames are
 //! written by hand (masked, as a browser's), so that the test can do what
 //! no browser does — ping without ever reading, or lie about its `Host`.

@@ -1,4 +1,4 @@
-//! Issue 40 item 8: an action (a reaction, an edit, a deletion) is stored
+//! An action (a reaction, an edit, a deletion) is stored
 //! and delivered as a message, but it is never counted as unread by
 //! `CHATS` (`protocol::unread`), in a direct chat or a room, and after a
 //! restart (which reads the counts from the log again).

@@ -1,4 +1,4 @@
-//! The differential test (issue 54): the same random request script,
+//! The differential test: the same random request script,
 //! played against a single server and against a two-node cluster, must
 //! get the same replies, step by step, and leave the same state, as the
 //! listing requests show it (`HISTORY`, `ROOMINFO`, `PREFS`, `ARCHIVED`,
@@ -927,11 +927,11 @@ fn the_normalization_keeps_what_matters() {
     );
 }
 
-/// The divergences issue 54 found between the backends, each decided once
-/// (docs/PROTOCOL.md) and played here on both: the answer each step must
+/// Cases where a single server and a cluster could answer differently,
+/// each decided once (docs/PROTOCOL.md) and played here on both: the answer each step must
 /// get, normalized, on a single server and on a two-node cluster alike.
 #[test]
-fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
+fn the_decided_cases_are_answered_alike_on_both_backends() {
     let [ana, bob, eve, carl] = [0, 1, 2, 3];
     let ok_ts = |id: &str| vec![format!("OK:{id}:<ts>")];
     let ok = || vec!["OK".to_string()];
@@ -1115,11 +1115,11 @@ fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
     }
 }
 
-/// A `MSG`'s refusals come in one order on both backends (issue 54,
-/// `store::meaning::send`): a sender past its quota is still told first
+/// A `MSG`'s refusals come in one order on both backends
+/// (`store::meaning::send`): a sender past its quota is still told first
 /// that nobody is there, or a deleted account, or a room it is not in;
-/// only a message that could go gets `KO:FULL`. (A cluster checked the
-/// quota first and answered `KO:FULL` to all four.)
+/// only a message that could go gets `KO:FULL`. (A backend that checked
+/// the quota first would answer `KO:FULL` to all four.)
 #[test]
 fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
     let [ana, carl] = [0, 3];

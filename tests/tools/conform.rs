@@ -351,7 +351,7 @@ fn against_a_rate_limited_server_conform_stops_and_leaves_no_account() {
     let out = conform_fast(&server, &["--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // Issue 53: it stops before its first case, naming --exempt, instead
+    // It stops before its first case, naming --exempt, instead
     // of spending the budget of new accounts that the class behind the
     // address shares.
     assert!(!out.status.success(), "{stdout}");
