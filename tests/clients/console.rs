@@ -329,7 +329,7 @@ fn a_text_over_4096_bytes_goes_as_marked_messages_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let mut ana = Console::start(&server, "ana", dir.path(), &[]);
     ana.expect("connected to 127.0.0.1 as ana");
-    // 5,003 bytes, as pasted in the issue: words, so the cut falls between two.
+    // 5,003 bytes, as a user pasted them: words, so the cut falls between two.
     let long: String = (0..715).map(|i| format!("w{:05}", i)).collect::<Vec<_>>().join(" ");
     let long = &long[..5_003];
     ana.type_line("/chat bob");
