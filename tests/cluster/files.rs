@@ -285,9 +285,10 @@ fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
 /// their room taken back, which the next rows fill), once one of their
 /// rows changed (bob's side of `m1` marked left when his account is
 /// deleted), and once one was deleted and another attached. A cluster
-/// read them in whatever order PostgreSQL found the rows, so its `FILES`
-/// listed them in another order than a single server's (the
-/// differential test, seeds 316 and 317 at 800 steps).
+/// that read them in whatever order PostgreSQL found the rows would list
+/// them in `FILES` in another order than a single server's (the
+/// differential test plays such a case with seeds 316 and 317 at 800
+/// steps).
 fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
     let complete = |owner: &str| {
         let id = files.upload(owner, "f", 3, &sha256(b"abc"), 0, 0).unwrap();

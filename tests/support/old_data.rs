@@ -59,8 +59,8 @@ fn replace_in_files(dir: &Path, from: &[u8], to: &[u8]) -> usize {
 }
 
 /// Has `from` send `to` a direct message whose stored id is `id`, as an
-/// older server (one that took an action's id, `_e1_m1`, from any client,
-/// and kept no `actions.csv`) would have stored it: sends it under a placeholder id of the
+/// older server (one that took an action's id, `_e1_m1`, from any
+/// client) would have stored it: sends it under a placeholder id of the
 /// same length, kills the server, writes `id` over the placeholder, and
 /// removes `actions.csv`, the time since when action ids are the server's,
 /// as a data directory of such a server has none; the new start makes it,
