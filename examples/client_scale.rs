@@ -1,6 +1,6 @@
-//! What a client's local log costs as it grows (issue 25, attack 7): the
-//! time to open `history.csv` and the process's memory afterwards, for a
-//! log of N messages of B bytes.
+//! What a client's local log costs as it grows (a classmate flooding a
+//! chat makes it grow): the time to open `history.csv` and the process's
+//! memory afterwards, for a log of N messages of B bytes.
 //!
 //! ```sh
 //! cargo run --release --example client_scale -- [messages] [bytes] [dir]

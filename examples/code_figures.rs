@@ -1,4 +1,4 @@
-//! The figures of issue 39 that can be counted from the source: files of
+//! The figures of the code's shape that can be counted from the source: files of
 //! `src/` over 500 lines, functions over 80 lines, and the reading path
 //! of one `MSG` (docs/READING.md's stops: how many files, how many lines
 //! of functions). Give it another checkout to compare with (a commit

@@ -1,7 +1,7 @@
-//! What one hostile student's uploads cost a bystander (issue 49, items
-//! 3 and 4), against a real `wachat serve` (the binary beside this
-//! example, or `WACHAT_BIN`, so that an older build can be measured the
-//! same way), with its default limits:
+//! What one hostile student's uploads cost a bystander (images that are
+//! slow to thumbnail, unfinished uploads), against a real `wachat serve`
+//! (the binary beside this example, or `WACHAT_BIN`, so that an older
+//! build can be measured the same way), with its default limits:
 //!
 //! The student is on addresses of its own (127.0.0.1, and 127.0.1.x for
 //! the second part), the bystander `bob` on 127.0.0.2.

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! A second argument sends that many parts a window instead (`-- 5 8`:
-//! the 8 parts, 96 KB, clients sent before issue 54), to compare.
+//! 8 parts, 96 KB, a window an eighth as wide), to compare.
 //!
 //! On a cluster node (docs/CLUSTER.md: the bytes in PostgreSQL), with
 //! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a

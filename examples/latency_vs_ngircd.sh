@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Issue 16's comparison: wachat (durable: fsync before every OK and every
+# The latency comparison: wachat (durable: fsync before every OK and every
 # delivery) against ngircd (C, in memory), driven by the same independent
-# load generator, chatload, in the same run. Prints the issue's table:
+# load generator, chatload, in the same run. Prints a table:
 #
 #   - p50 / p99 MSG→receiver and server CPU per message at 10,000 msgs/s
 #     offered (100 pairs, 100 msgs/s each);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `--metrics` costs (issue 31): `wachat bench` against a server
+# What `--metrics` costs: `wachat bench` against a server
 # without metrics (an older binary, or this one without the flag) and
 # against this one with `--metrics` scraped every second, in turns, each
 # on a fresh server and data directory. Prints one line per measurement
@@ -7,7 +7,7 @@
 #
 # Usage: examples/metrics_cost.sh --before BIN --after BIN [--runs 3]
 #   --before BIN  a wachat without metrics (e.g. a release build of main)
-#   --after BIN   this branch's release build (scraped with --metrics)
+#   --after BIN   the release build to measure (scraped with --metrics)
 #   --runs N      rounds (default 3)
 # Figures: msgs/s at saturation (20 pairs × 5,000 messages) and p50/p99
 # MSG→receiver at 10,000 msgs/s offered (100 pairs × 100/s × 5 s).

@@ -1,7 +1,7 @@
-//! Attack 1 of issue 25: accounts flood a room whose members are mostly
-//! offline. Before the issue each room message put one inbox entry per
-//! offline member in RAM (4.1 GiB in 17 s); now an inbox holds stretches of
-//! the room's chain (`store::state`, `Queued::Rooms`). This prints the
+//! A room flood: accounts flood a room whose members are mostly offline.
+//! A room message that put one inbox entry per offline member in RAM
+//! would cost 4.1 GiB in 17 s (measured on a build that did); an inbox
+//! holds stretches of the room's chain (`store::state`, `Queued::Rooms`). This prints the
 //! server's RSS before, during (peak) and after the flood, how long a
 //! restart takes and the RSS after it, and that an offline member still
 //! gets everything it missed. For docs/RELIABILITY.md and docs/BENCHMARKS.md.

@@ -1,4 +1,4 @@
-//! Attack 1 of issue 25 on a cluster: accounts flood a room whose members
+//! A room flood on a cluster: accounts flood a room whose members
 //! are mostly offline, through two nodes on one PostgreSQL. A cluster
 //! keeps what a single server keeps (`room_flood.rs`: each node's copy of
 //! the log, its inboxes in memory), plus the shared log's rows in

@@ -17,7 +17,7 @@
 //! - a word in no message: the scan reads every message (the worst case).
 //!
 //! Each line also says what the last search read of the log, and whether
-//! it stopped at its bound (`store::search::MAX_READ_BYTES`, issue 38).
+//! it stopped at its bound (`store::search::MAX_READ_BYTES`).
 //! A bystander's latency while one student searches: `cargo run --release
 //! --example abuse -- search`.
 //!

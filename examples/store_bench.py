@@ -25,7 +25,7 @@ of 50 × 4,000-byte messages to #general with 1,000 offline members.
 `history` asks `HISTORY:<peer>:1000` 1,000 times (warm) on a directory made
 by the bench and prints p50/p99/max.
 
-`limits` plays issue 13's store attacks: 5,000 identical `READ`s (bytes
+`limits` plays two attacks on the store: 5,000 identical `READ`s (bytes
 written), 20,000 `JOIN`s of new rooms (how many are refused, RSS).
 
 `tail` is the slowest start: the server is killed (SIGKILL, so no last
@@ -224,7 +224,7 @@ def cmd_tail(a):
 
 
 def cmd_limits(a):
-    """Issue 13's store attacks: requests that change nothing, rooms."""
+    """Attacks on the store: requests that change nothing, rooms."""
     data_dir = tempfile.mkdtemp(prefix="wachat-limits-bench-")
     server = Server(a.bin, data_dir)
     carl, ana = login(server, "carl"), login(server, "ana")

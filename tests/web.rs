@@ -164,7 +164,7 @@ fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
 #[test]
 fn an_offline_browser_queues_reconnects_and_delivers_once() {
     let (mut server, _, ana, web_port) = typed_offline("typed offline");
-    // A password's login keeps its outbox in the tab (issue 69), not past it.
+    // A password's login keeps its outbox in the tab, not past it.
     let outbox = ana.exec("return Object.keys(sessionStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(sessionStorage[k]).length)", json!([]));
     assert_eq!(outbox, json!([1]));
     assert_eq!(
@@ -269,7 +269,7 @@ fn rooms_join_members_and_leave() {
     ana.wait_for("[...document.querySelectorAll('#members li')].map(e => e.textContent).join('|').includes('bob · online')");
     assert!(bob.request("MSG:#lab:r1:hi room").starts_with("OK"));
     ana.wait_for("[...document.querySelectorAll('#messages .msg')].some(m => m.querySelector('.from')?.textContent === 'bob' && m.querySelector('.text').textContent === 'hi room')");
-    // Leaving asks to be tapped twice (issue 41).
+    // Leaving asks to be tapped twice.
     ana.click("#leave-button");
     ana.wait_for("document.getElementById('leave-button').classList.contains('armed')");
     assert!(
@@ -817,7 +817,7 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
     ana.wait_for(
         "!document.getElementById('login').hidden && document.getElementById('password').value === ''",
     );
-    // The user name is remembered (issue 41).
+    // The user name is remembered.
     assert_eq!(ana.exec("return document.getElementById('user').value", json!([])), json!("ana"));
     ana.type_into("#password", "pw-ana");
     ana.click("#login-button");
@@ -829,7 +829,7 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
     ana.wait_for("JSON.parse(sessionStorage[Object.keys(sessionStorage).find(k => k.startsWith('wachat:outbox:'))]).length === 0");
 }
 
-/// Issue 27 in the browser: a browser linked with a code keeps only its
+/// Devices in the browser: a browser linked with a code keeps only its
 /// token; another browser of the same user unlinks it, and it is logged
 /// out at once, its token gone.
 #[test]
@@ -849,7 +849,7 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
     phone.exec("localStorage.setItem('wachat:device:' + location.host + ':ana', 'phone')", json!([]));
     phone.click("#link-mode");
     phone.type_into("#user", "ana");
-    // Issue 40 item 5: typed in capitals, as a phone's keyboard does, with a space.
+    // Typed in capitals, as a phone's keyboard does, with a space.
     phone.type_into("#code", &format!("{} {}", code[..5].to_uppercase(), code[5..].to_uppercase()));
     phone.click("#link-button");
     phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
@@ -868,7 +868,7 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
     let me =
         laptop.exec("return document.querySelector('#devices li:not(:has(button))')?.textContent", json!([]));
     assert!(me.as_str().unwrap().contains("(this browser)"), "{me}");
-    laptop.click("#devices li[data-device=\"phone\"] button"); // asks first (issue 41)
+    laptop.click("#devices li[data-device=\"phone\"] button"); // asks first
     laptop.click("#devices li[data-device=\"phone\"] button");
     phone.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.includes('unlinked')");
     let left = phone
@@ -930,7 +930,7 @@ fn the_rules_show_on_the_button_never_by_themselves() {
     server.register(&["ana"]);
     let rules = "[...document.querySelectorAll('#rules-list li')].map(e => e.textContent).join('|')";
     let ana = logged_in(&url, "ana", 1200, 800);
-    // Issue 51: the first login does not open them by itself. Not a pause
+    // The first login does not open them by itself. Not a pause
     // but an order: a message sent after the login leaves SENT when its OK
     // comes back on the same link, after the replies to all the login asked
     // (replies leave in the order of the requests, §4), so whatever those
@@ -953,7 +953,7 @@ fn the_rules_show_on_the_button_never_by_themselves() {
     ana.wait_for("document.getElementById('rules').hidden");
 }
 
-// Message actions (issue 30, protocol 1.2 §19) in the browser.
+// Message actions (protocol 1.2 §19) in the browser.
 
 /// Opens the "⋯" menu of the message `which` (a CSS selector of its bubble) and clicks `button`.
 fn act_on(browser: &Browser, which: &str, button: &str) {
@@ -1324,11 +1324,11 @@ fn invite_codes(server: &TestServer, count: usize) -> (Vec<String>, String) {
     (codes, String::from_utf8(out.stderr).unwrap())
 }
 
-/// Issue 40 item 2: at an invite-only server (a class's set-up), the
+/// At an invite-only server (a class's set-up), the
 /// browser registers with a code: typed into the field that the refusal
 /// shows, or filled in by the teacher's link `#invite=CODE`.
 #[test]
-fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
+fn a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
     let (server, url) = web_server(&["--registration", "invite"]);
     let (codes, said) = invite_codes(&server, 2);
     // The link names the web port the server runs on (it writes it down for `users invite`).
@@ -1368,10 +1368,10 @@ fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
     assert!(again.starts_with("KO:AUTH_FAILED:this invite code was used already"), "{again}");
 }
 
-/// Issue 40 item 9: "bob is typing…" goes as soon as his message comes,
+/// "bob is typing…" goes as soon as his message comes,
 /// not when its 5 s are over.
 #[test]
-fn item9_typing_is_cleared_by_the_message_it_announced() {
+fn typing_is_cleared_by_the_message_it_announced() {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");

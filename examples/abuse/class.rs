@@ -1,4 +1,4 @@
-//! A class behind one address (issue 71): 60 clients of the client
+//! A class behind one address: 60 clients of the client
 //! library, as the consoles use it (each marks read what arrives in its
 //! open chat, `#general`), from 127.0.0.1 against a server with its
 //! default budgets: all of them say hello within one second, then each

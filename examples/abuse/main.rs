@@ -1,4 +1,4 @@
-//! Plays the attacks of issue 13 against a real `wachat serve` and prints
+//! Plays attacks on the server's resources (docs/RELIABILITY.md) against a real `wachat serve` and prints
 //! what each one costs the server, for docs/RELIABILITY.md. The tests in
 //! `tests/attacks/hardening.rs` check that each limit holds; this measures how
 //! well (memory, threads, seconds), which a shared machine makes too noisy
@@ -6,10 +6,10 @@
 //!
 //!     cargo build --release && cargo run --release --example abuse
 //!     cargo run --release --example abuse -- history trickle   # some of them
-//!     cargo run --release --example abuse -- search   # issue 38: SEARCH against a bystander
+//!     cargo run --release --example abuse -- search   # SEARCH against a bystander
 //!     cargo run --release --example abuse -- class    # 60 clients behind one address, then a hostile one
 //!
-//! `ws-pongs` (issue 38) plays the web port, with WebSockets written by
+//! `ws-pongs` plays the web port, with WebSockets written by
 //! hand (`web.rs`).
 //!
 //! Each attack starts its own server (the release binary next to this
@@ -267,7 +267,7 @@ fn register_flood() -> Result<()> {
 
 /// A flood of `REGISTER`s from 70 addresses (each until refused), while
 /// classmates on fresh addresses register, one every 250 ms; then 5 more
-/// after the flood (issue 38, item 13).
+/// after the flood.
 fn fresh_during_flood() -> Result<()> {
     let server = Server::start(&[])?;
     let send = server.send;
@@ -343,7 +343,7 @@ fn lockout() -> Result<()> {
     let bob = server.client([127, 0, 6, 1])?.request("LOGIN:bob:pw-bob")?;
     println!("60 wrong PAIR codes for bob from 60 addresses, then bob's password from a new one");
     println!(
-        "  {} AUTH_FAILED, {} RATE_LIMITED; bob: {bob} (codes have buckets of their own, issue 38)",
+        "  {} AUTH_FAILED, {} RATE_LIMITED; bob: {bob} (codes have buckets of their own)",
         count(&codes, "KO:AUTH_FAILED"),
         count(&codes, "KO:RATE_LIMITED")
     );
@@ -353,7 +353,7 @@ fn lockout() -> Result<()> {
 /// A lab behind one NAT (127.0.0.50): 4 classmates who logged in from
 /// there, and a neighbour spraying guesses at 100 names (theirs among
 /// them), 10 a second, while each classmate logs in 15 times with the
-/// right password; before a restart and after it (issue 38, item 6).
+/// right password; before a restart and after it.
 fn nat_spray(server: Server) -> Result<()> {
     const NAT: [u8; 4] = [127, 0, 0, 50];
     let classmates = ["ana", "bea", "cai", "dov"];
@@ -459,11 +459,11 @@ fn rate() -> Result<()> {
     Ok(())
 }
 
-/// Issue 38, item 3: the owner of a room sends `TOPIC`s as fast as the
+/// The owner of a room sends `TOPIC`s as fast as the
 /// server takes them for 10 s, from one address. Each one that changes
 /// the topic stores a `RULE` record and its notice (a `MSG`): what it
 /// costs the disk, with the default limits and then with a quota of
-/// 100 KiB, which a moderation now pays from as a message does.
+/// 100 KiB, which a moderation pays from as a message does.
 fn topic_flood() -> Result<()> {
     const SECONDS: u64 = 10;
     for args in [&[][..], &["--user-quota", "100KiB"][..]] {
@@ -523,16 +523,17 @@ fn per_address() -> Result<()> {
     Ok(())
 }
 
-/// Issue 25, attack 3: 40 accounts from 40 addresses, each sending at a
-/// steady pace, while ana sends one message every 10 ms and times its
-/// `OK`: nobody else; 1,000 msgs/s each (the default `--rate`) with no
-/// per-address limit, as before; each at its address's limit now (the
-/// default `--address-rate`); and each offering 1,000 a second anyway.
+/// Accounts multiplying a rate: 40 accounts from 40 addresses, each
+/// sending at a steady pace, while ana sends one message every 10 ms and
+/// times its `OK`: nobody else; 1,000 msgs/s each (the default `--rate`)
+/// with no per-address limit (`--address-rate 0`); each at its address's
+/// limit (the default `--address-rate`); and each offering 1,000 a
+/// second anyway.
 fn multiply() -> Result<()> {
     let configs: [(&str, &[&str], usize, u64); 4] = [
         ("nobody else", &[], 0, 0),
         (
-            "40 addresses at 1,000 msgs/s each, --address-rate 0 (as before)",
+            "40 addresses at 1,000 msgs/s each, --address-rate 0 (no per-address limit)",
             &["--address-rate", "0"],
             40,
             1000,

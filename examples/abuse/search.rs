@@ -1,4 +1,4 @@
-//! Issue 38, item 4: one student's `SEARCH`es against a bystander's `MSG`s.
+//! One student's `SEARCH`es against a bystander's `MSG`s.
 //!
 //! A log of `WACHAT_SEARCH_MESSAGES` messages (default 1,000,000: ana to
 //! ten peers, words of a small vocabulary, written by the store itself

@@ -1,4 +1,4 @@
-//! The attacks on the web port (issue 38): WebSockets opened by hand, with
+//! The attacks on the web port: WebSockets opened by hand, with
 //! masked frames written byte by byte, doing what no browser does.
 
 use std::io::{ErrorKind, Read, Write};

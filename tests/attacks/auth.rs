@@ -1,8 +1,7 @@
-//! What a hostile student could still do after issue 25 (issue 38), end to
-//! end against `wachat serve`: an unlinked device's open sessions
-//! (item 2), lock-out by guessing through a restart (item 6), and a
-//! `REGISTER` flood from many addresses (item 13). And issue 49's item 5:
-//! a device that logs in with its token (a browser that ticked "stay
+//! Attacks on accounts and devices, end to end against `wachat serve`: an
+//! unlinked device's open sessions, lock-out by guessing through a
+//! restart, a `REGISTER` flood from many addresses, a stolen token that
+//! would mint more devices; and a device that logs in with its token (a browser that ticked "stay
 //! signed in", a console that keeps one) gets in while a classmate at the
 //! same address sprays wrong passwords at its account, through a restart.
 
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use support::{Conn, TestServer};
 
-// ----- item 2: UNLINK ends the device's sessions ------------------------------
+// ----- UNLINK ends the device's sessions --------------------------------------
 
 /// A link code for `user`, and the token `device` gets for it.
 fn pair(server: &TestServer, user: &str, device: &str) -> String {
@@ -60,7 +59,7 @@ fn link_succeeds(conn: &mut Conn) -> bool {
 }
 
 #[test]
-fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
+fn unlink_closes_the_devices_sessions_on_both_ports() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let token = pair(&server, "ana", "phone");
@@ -87,7 +86,7 @@ fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
 }
 
 #[test]
-fn item2_a_device_that_unlinks_itself_hears_ok_then_is_closed() {
+fn a_device_that_unlinks_itself_hears_ok_then_is_closed() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let mut phone = server.login_send("ana@phone", "pw-ana");
@@ -148,7 +147,7 @@ fn ws_read(tcp: &mut TcpStream) -> String {
 }
 
 #[test]
-fn item2_unlink_closes_the_devices_websockets_too() {
+fn unlink_closes_the_devices_websockets_too() {
     let server = TestServer::start_with(&["--web-port", "0"]);
     server.register(&["ana"]);
     let web = server.web.expect("the web port");
@@ -167,7 +166,7 @@ fn item2_unlink_closes_the_devices_websockets_too() {
     assert!(closed_by_server(&mut send), "the browser's send WebSocket is closed");
 }
 
-// ----- item 6: lock-out by guessing, through a restart --------------------------
+// ----- lock-out by guessing, through a restart ---------------------------------
 
 /// The lab's NAT: the classmates and the neighbour share it.
 const NAT: [u8; 4] = [127, 0, 0, 5];
@@ -195,7 +194,7 @@ fn logins_of_15(server: &TestServer, user: &str) -> usize {
 }
 
 #[test]
-fn item6_a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
+fn a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
     let mut server = TestServer::start();
     for user in ["ana", "bob"] {
         let mut c = Conn::connect_from(server.send, NAT);
@@ -212,7 +211,7 @@ fn item6_a_classmate_gets_in_during_a_spray_from_her_nat_after_a_restart_too() {
 }
 
 #[test]
-fn item6_wrong_link_codes_from_many_addresses_do_not_refuse_a_right_password() {
+fn wrong_link_codes_from_many_addresses_do_not_refuse_a_right_password() {
     let server = TestServer::start();
     server.register(&["ana"]);
     for i in 0..60u8 {
@@ -226,7 +225,7 @@ fn item6_wrong_link_codes_from_many_addresses_do_not_refuse_a_right_password() {
     assert_eq!(newcomer.request("LOGIN:ana:pw-ana"), "OK:ana", "a password is not a code");
 }
 
-// ----- item 13: a REGISTER flood from many addresses ---------------------------
+// ----- a REGISTER flood from many addresses ------------------------------------
 
 /// Registers from 70 addresses until the server's overall cap refuses.
 fn flood_registrations(server: &TestServer) {
@@ -248,7 +247,7 @@ fn flood_registrations(server: &TestServer) {
 }
 
 #[test]
-fn item13_after_a_flood_from_many_addresses_a_fresh_address_registers() {
+fn after_a_flood_from_many_addresses_a_fresh_address_registers() {
     let server = TestServer::start();
     flood_registrations(&server);
     for i in 1..=5u8 {
@@ -260,17 +259,17 @@ fn item13_after_a_flood_from_many_addresses_a_fresh_address_registers() {
     assert!(c.request("REGISTER:more::secret").starts_with("KO:RATE_LIMITED:"));
 }
 
-// ----- issue 69, item 4: a token is one device's --------------------------------
+// ----- a token is one device's -------------------------------------------------
 
-/// Issue 69, item 4: a stolen token minted more devices (`LINK`, then
-/// `PAIR`), which outlived the stolen one's unlinking and could `UNLINK`
-/// the owner's browser. A token is one device's now: a session that
+/// A stolen token must mint no more devices (`LINK`, then `PAIR`): they
+/// would outlive the stolen one's unlinking and could `UNLINK` the
+/// owner's browser. A token is one device's: a session that
 /// logged in with one gets no link code without the password
 /// (`LINK:<password>`, a wrong one refused as `PASSWD`'s, the session
 /// staying), so every device on record was made by someone who knows the
 /// password, and unlinking the stolen one leaves nothing of the thief's.
 #[test]
-fn item4_a_session_of_a_token_links_no_device_without_the_password() {
+fn a_session_of_a_token_links_no_device_without_the_password() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let token = pair(&server, "ana", "laptop");
@@ -295,11 +294,11 @@ fn item4_a_session_of_a_token_links_no_device_without_the_password() {
     assert_eq!(names, ["tablet"]);
 }
 
-// ----- item 2 on a cluster -----------------------------------------------------
+// ----- UNLINK on a cluster -----------------------------------------------------
 
 #[cfg(feature = "cluster")]
 #[test]
-fn item2_unlink_on_one_node_closes_the_devices_send_connection_on_the_other() {
+fn unlink_on_one_node_closes_the_devices_send_connection_on_the_other() {
     let cluster = support::cluster::Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     assert_eq!(a.send_conn().request("REGISTER:ana::pw-ana"), "OK:ana");
@@ -311,7 +310,7 @@ fn item2_unlink_on_one_node_closes_the_devices_send_connection_on_the_other() {
     assert!(closed_by_server(&mut phone.stream), "the phone's send connection on node b");
 }
 
-// ----- issue 49, item 5: a returning device is not locked out by guesses -------
+// ----- a returning device is not locked out by guesses ------------------------
 
 /// Guesses at `user`'s password from the NAT, `n` of them, each on its own
 /// connection (a wrong password closes it); the replies' codes.
@@ -344,7 +343,7 @@ fn token_logins_during_a_spray(
 }
 
 #[test]
-fn issue49_item5_a_returning_device_gets_in_during_a_same_address_spray_before_and_after_a_restart() {
+fn a_returning_device_gets_in_during_a_same_address_spray_before_and_after_a_restart() {
     let mut server = TestServer::start();
     let mut bob = Conn::connect_from(server.send, NAT);
     assert_eq!(bob.request("REGISTER:bob::pw-bob"), "OK:bob");

@@ -1,13 +1,16 @@
-//! Bounded by design (issue 25): each test plays one attack of the issue
-//! against a real server, over sockets, and checks the limit that now
-//! stops it. Each failed on the code before the issue. The figures are
-//! measured by `examples/abuse` (`cargo run --release --example abuse`).
+//! Bounded by design: each test plays one attack a hostile student can
+//! make on a shared server (a guessing neighbour, accounts multiplying a
+//! rate, a registration flood, a disk filled, a damaged log, a room
+//! flooded for its offline members) against a real server, over sockets,
+//! and checks the limit that stops it. The figures are measured by
+//! `examples/abuse` (`cargo run --release --example abuse`); docs/RELIABILITY.md
+//! lists each attack with its defence.
 
 use super::support;
 
 use support::{Conn, TestServer, without_ts};
 
-/// Attack 6: a stranger behind bob's NAT guesses bob's password, and keeps
+/// A stranger behind bob's NAT guesses bob's password, and keeps
 /// guessing while bob logs in 15 times from there with the right one.
 #[test]
 fn a_neighbour_guessing_does_not_lock_bob_out() {
@@ -54,7 +57,7 @@ fn joins_refused_per_address(conn: &mut Conn, n: usize) -> usize {
     joins_per_address(conn, n).1
 }
 
-/// Attack 3: more accounts do not bring more requests from one address.
+/// More accounts do not bring more requests from one address.
 #[test]
 fn rates_cannot_be_multiplied_by_accounts() {
     // A burst of 200 per address (10 s of 20/s); 1,000 per user (--rate).
@@ -101,7 +104,7 @@ fn invite(server: &TestServer, count: usize) -> Vec<String> {
     codes
 }
 
-/// Attack 4: with `--registration invite`, nobody registers without a
+/// With `--registration invite`, nobody registers without a
 /// code, and a code is enough, whatever the register caps say.
 #[test]
 fn with_invite_registration_codes_let_the_class_in_once_each() {
@@ -112,7 +115,8 @@ fn with_invite_registration_codes_let_the_class_in_once_each() {
         "{refused}"
     );
     let codes = invite(&server, 70); // made while the server runs
-    // A password too short spends no code (issue 26: one rule, 6 characters).
+    // A password too short spends no code (one rule for every
+    // password: 6 characters).
     let short = server.send_conn().request(&format!("REDEEM:{}:ana::pw", codes[0]));
     assert_eq!(short, "KO:BAD_REQUEST:a password has at least 6 characters");
     assert_eq!(server.send_conn().request(&format!("REDEEM:{}:ana::secret:a", codes[0])), "OK:ana");
@@ -159,7 +163,7 @@ fn with_closed_registration_nobody_registers() {
     }
 }
 
-/// Attack 10: a message's line blanked in the log (by hand, or a disk that
+/// A message's line blanked in the log (by hand, or a disk that
 /// garbles a block): it is passed over, and the rest is served.
 #[test]
 fn a_damaged_line_in_the_log_is_skipped_and_named() {
@@ -199,13 +203,14 @@ fn a_damaged_line_in_the_log_is_skipped_and_named() {
     assert!(stdout.contains(&format!("{} line {}: a blank line", segment.display(), n + 1)), "{stdout}");
 }
 
-/// Issue 49, item 10: a blank line inserted in the newest log segment
-/// (a stray newline typed into it, a half-written editor save) moves the
-/// records after it by a byte. Every one of the 40 messages is still
-/// read back, by `HISTORY`, `SEARCH` and the recipient's replay, after a
-/// restart (`HISTORY` showed 30, every other one after the blank line).
+/// A blank line inserted in the newest log segment (a stray newline typed
+/// into it, a half-written editor save) moves the records after it by a
+/// byte. Every one of the 40 messages is still read back, by `HISTORY`,
+/// `SEARCH` and the recipient's replay, after a restart (a reader that
+/// stopped at the blank line, or took it for a record, would lose every
+/// other message after it).
 #[test]
-fn item10_a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
+fn a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -238,8 +243,8 @@ fn item10_a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
     }
 }
 
-/// Attack 2: accounts write long messages until the disk is full. Each
-/// user's messages now have a quota of stored bytes (`--user-quota`):
+/// Accounts write long messages until the disk is full. Each
+/// user's messages have a quota of stored bytes (`--user-quota`):
 /// past it, that user's sends get `KO:FULL` with the reason, others go
 /// on, the count survives a restart, and `wachat users list` shows it.
 #[test]
@@ -286,7 +291,7 @@ fn a_user_past_its_quota_gets_full_and_others_go_on() {
     assert!(list.lines().any(|l| l.starts_with("bob  ") && l.ends_with(" B stored")), "{list}");
 }
 
-/// Attack 2's inbox: a user who is away collects at most `--inbox-max`
+/// A user who is away collects at most `--inbox-max`
 /// events; past it the SENDER gets `KO:FULL`, and the user, once back,
 /// receives every event that was accepted.
 #[test]
@@ -324,7 +329,7 @@ fn a_full_inbox_refuses_the_sender_and_loses_nothing() {
     }
 }
 
-/// Attack 2's disk: below `--min-free` every write gets `KO:FULL` before
+/// Below `--min-free` every write gets `KO:FULL` before
 /// the disk is full (here a floor of 100 %, never met), reads go on.
 #[test]
 fn below_the_free_space_floor_writes_get_full_and_reads_go_on() {
@@ -353,7 +358,7 @@ fn msgs(conn: &mut Conn, n: usize) -> Vec<String> {
     (0..n).map(|_| without_ts(&conn.next_msg())).collect()
 }
 
-/// Attack 1: room messages are not copied into members' inboxes one by one
+/// Room messages are not copied into members' inboxes one by one
 /// (they are stretches of the rooms' chains, see `store::state`). An
 /// offline member still gets exactly what it missed, in order, once,
 /// interleaved with its direct messages, across a restart.

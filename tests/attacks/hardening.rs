@@ -1,4 +1,4 @@
-//! Every cost a client can make the server pay is bounded (issue 13):
+//! Every cost a client can make the server pay is bounded:
 //! each test plays one attack against a real server and checks the limit
 //! that stops it — the `KO`, the drop or the throttle. The figures (how
 //! fast, how much memory) are measured by `examples/abuse.rs`, never here.

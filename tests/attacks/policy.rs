@@ -1,18 +1,19 @@
-//! What a hostile student could still do (issue 38), and no longer can:
-//! moderation that stores past `--user-quota` (item 3), a `MSG` with an
-//! action's id taken for an edit (item 5), and a muted member's `TYPING`,
-//! invisible characters in names, a text that draws itself as a quote
-//! (item 10). Black-box, over sockets (and a browser for the quote).
+//! Rules a hostile student might slip past, and the checks that hold
+//! them: moderation that would store past `--user-quota`, a `MSG` with an
+//! action's id to be taken for an edit, a muted member's `TYPING`,
+//! invisible characters in names, a text that draws itself as a quote,
+//! a forgotten room's past. Black-box, over sockets (and a browser for
+//! the quote).
 
 use super::support;
 
 use support::TestServer;
 
-// ----- item 3: moderation pays from its author's quota -------------------
+// ----- moderation pays from its author's quota ---------------------------
 
 /// ana owns `#lab3` and sends `TOPIC`s, each a rule record and a notice.
 #[test]
-fn item3_past_the_quota_topic_gets_full() {
+fn past_the_quota_topic_gets_full() {
     let server = TestServer::start_with(&["--user-quota", "2000"]);
     server.register(&["ana", "bob"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -42,7 +43,7 @@ fn item3_past_the_quota_topic_gets_full() {
 
 /// Filled by messages first, the quota refuses the next `TOPIC` at once.
 #[test]
-fn item3_a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
+fn a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
     let server = TestServer::start_with(&["--user-quota", "2000"]);
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -54,10 +55,10 @@ fn item3_a_user_whose_messages_fill_the_quota_may_not_moderate_either() {
     assert!(reply.starts_with("KO:FULL:"), "{reply}");
 }
 
-// ----- item 5: only the server makes action ids ----------------------------
+// ----- only the server makes action ids ------------------------------------
 
 #[test]
-fn item5_msg_with_an_action_id_is_refused() {
+fn msg_with_an_action_id_is_refused() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -83,7 +84,7 @@ fn item5_msg_with_an_action_id_is_refused() {
 /// `--edit-minutes`, or by a new account of a reused name, it would have
 /// rewritten m1 on every screen), nor does `SEARCH`.
 #[test]
-fn item5_a_stored_old_action_id_is_not_applied_as_an_edit() {
+fn a_stored_old_action_id_is_not_applied_as_an_edit() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
@@ -107,12 +108,12 @@ fn item5_a_stored_old_action_id_is_not_applied_as_an_edit() {
     assert!(history[0].ends_with(":see you at 11"), "{history:?}");
 }
 
-// ----- item 10: mutes, invisible characters, quotes -------------------------
+// ----- mutes, invisible characters, quotes ---------------------------------
 
 /// A muted member's `TYPING` gets the `KO` its `MSG` gets, and the room
 /// is not told; an admin's still goes out.
 #[test]
-fn item10_a_muted_member_may_not_type_to_the_room() {
+fn a_muted_member_may_not_type_to_the_room() {
     let server = TestServer::start();
     server.register(&["ana", "bob", "eve"]);
     let (mut ana, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
@@ -135,7 +136,7 @@ fn item10_a_muted_member_may_not_type_to_the_room() {
 /// A topic (a room's name in every member's title) and an e-mail address
 /// may not hold a character that reorders or hides text.
 #[test]
-fn item10_invisible_characters_in_names_are_bad_requests() {
+fn invisible_characters_in_names_are_bad_requests() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");
@@ -161,7 +162,7 @@ fn item10_invisible_characters_in_names_are_bad_requests() {
 /// it (a `REPLY`'s quote), never a `MSG` whose first line looks like one;
 /// and it shows invisible characters by their code.
 #[test]
-fn item10_a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
+fn a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
     use serde_json::json;
     let server = TestServer::start_with(&["--web-port", "0"]);
     let browser = support::browser::Browser::start(800, 600);
@@ -187,13 +188,13 @@ fn item10_a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
     assert_eq!(got[3], json!("evil<U+202E>txt.exe from b<U+200B>ob <U+FEFF>"));
 }
 
-// ----- issue 54: a forgotten room's past --------------------------------------
+// ----- a forgotten room's past ---------------------------------------------
 
 /// A room nobody is in is forgotten, and one made again under its name
-/// starts empty (§7): its new maker could read the old one's messages
-/// with `SEARCH`, which read the log by the room's name, while `HISTORY`
-/// showed nothing (the differential test found it: a cluster searched
-/// right). Not after a start from the log alone, nor from a checkpoint.
+/// starts empty (§7): its new maker finds none of the old one's messages
+/// with `SEARCH` either, though the log still holds them under the room's
+/// name, as `HISTORY` shows none; the same after a start from the log
+/// alone, and from a checkpoint.
 #[test]
 fn a_room_made_again_under_a_forgotten_name_shows_its_maker_nothing_of_the_old_one() {
     let mut server = TestServer::start();

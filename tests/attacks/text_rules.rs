@@ -1,4 +1,4 @@
-//! Text that can't forge lines (issue 25, attack 5; protocol 1.2, §1
+//! Text that can't forge lines (protocol 1.2, §1
 //! "Text"): a text sent with `MSG` may not hold a control character other
 //! than tab (a newline travels escaped, as `\n`), nor U+2028 or U+2029,
 //! where Python's `str.splitlines()` also ends a line. Before 1.2 a bare CR

@@ -1,4 +1,4 @@
-//! What a hostile client can still try on the web port (issue 38), played
+//! What a hostile client can still try on the web port, played
 //! over raw sockets against a real `wachat serve`: WebSocket frames are
 //! written by hand (masked, as a browser's), so that the test can do what
 //! no browser does — ping without ever reading, or lie about its `Host`.
@@ -81,7 +81,7 @@ fn ping_without_reading(ws: &mut TcpStream, budget: usize) -> bool {
 }
 
 #[test]
-fn item1_a_websocket_that_pings_and_never_reads_is_closed() {
+fn a_websocket_that_pings_and_never_reads_is_closed() {
     let server = TestServer::start_with(&["--web-port", "0"]);
     let web = server.web.unwrap();
     // Before any login, on both WebSockets. The kernel's buffers take a
@@ -104,7 +104,7 @@ fn item1_a_websocket_that_pings_and_never_reads_is_closed() {
 }
 
 #[test]
-fn item8_a_name_the_server_does_not_answer_to_is_refused() {
+fn a_name_the_server_does_not_answer_to_is_refused() {
     let server =
         TestServer::start_with(&["--web-port", "0", "--web-host", "chat.school.example,lab.example"]);
     let web = server.web.unwrap();

@@ -1,4 +1,4 @@
-//! Property test of message actions (protocol 1.2, issue 30): any
+//! Property test of message actions (protocol 1.2): any
 //! sequence of edits, deletes and reactions leaves every reader in the same
 //! final state, however it reads them: the server's `HISTORY` (the whole
 //! conversation, newest first, `protocol::fates`) and a client's listing

@@ -1,4 +1,4 @@
-//! Property (issue 27): random interleavings of sends, ACKs, reads and
+//! Property: random interleavings of sends, ACKs, reads and
 //! device reconnections never lose or duplicate an event for any device.
 //!
 //! One real server per case; ana has three devices (two speak 1.2, one is

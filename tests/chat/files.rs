@@ -1,4 +1,4 @@
-//! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21), end to
+//! 1.2: photos and files in chats (docs/PROTOCOL.md §21), end to
 //! end against a real `wachat serve`, on the wire as `nc` would speak it:
 //! `UPLOAD`, `PART`, `FILE`, `FETCH`; what a 1.0 and a 1.2 receiver see;
 //! who may fetch; `FILEOF` for a message seen in `HISTORY` (and `/save`'s
@@ -310,9 +310,9 @@ fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
     }
 }
 
-/// Issue 69, item 6: bob forwarded ana's 900 KiB file to himself, ana
-/// deleted her message, and the file stayed in her quota, with no
-/// message of hers left whose deletion would free it. A file is its
+/// Bob forwards ana's 900 KiB file to himself and ana deletes her
+/// message: the file must not stay in her quota, where no message of
+/// hers is left whose deletion would free it. A file is its
 /// uploader's while a message of hers carries it; after that it is the
 /// forwarder's: in his quota, and freed when he deletes his message.
 #[test]
@@ -470,14 +470,14 @@ fn fileof_names_the_file_of_a_message_seen_in_history_to_whoever_may_read_it_and
     let out = dir.path().join("saved.pdf");
     assert_eq!(fresher.save_file(f1, Some(&out)).unwrap(), out);
     assert!(std::fs::read(&out).unwrap() == bytes);
-    // Issue 53: onto a file that exists, a sentence, not "entity already
+    // Onto a file that exists, a sentence, not "entity already
     // exists"; the file is left as it was.
     let again = fresher.save_file(f1, Some(&out)).unwrap_err().to_string();
     assert!(again.contains("exists already") && again.contains("/save"), "{again}");
     assert!(std::fs::read(&out).unwrap() == bytes);
 }
 
-/// Issue 49, item 1: a file belongs to the account that uploaded it, not
+/// A file belongs to the account that uploaded it, not
 /// to its name. Ana's new account (same name, registered again once the
 /// old one was deleted) sees nothing of the old one's files; the file the
 /// old ana never sent is gone from the disk; the one she sent bob stays
@@ -523,7 +523,7 @@ fn a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
 }
 
-/// Issue 49, item 2: the quota's check and the upload's reservation are
+/// The quota's check and the upload's reservation are
 /// one step. Sixty connections of one user ask at once for an upload of
 /// 1.5 MB each under a 2 MB quota: one fits, the others are `KO:FULL`.
 #[test]
@@ -539,7 +539,7 @@ fn concurrent_uploads_cannot_pass_the_quota() {
     assert!(replies.iter().all(|r| r.starts_with("OK:") || r.starts_with("KO:FULL:")), "{replies:?}");
 }
 
-/// Issue 49, item 4: unfinished uploads are counted, not only their
+/// Unfinished uploads are counted, not only their
 /// bytes: past 32 of a user, and 128 of an address, `UPLOAD` is
 /// `KO:FULL`, so what they leave on the disk is bounded.
 #[test]

@@ -1,4 +1,4 @@
-//! Moderation (protocol 1.2, issue 29), black-box over sockets: every
+//! Moderation (protocol 1.2), black-box over sockets: every
 //! request of the table, each refused to a non-admin; a mute that runs
 //! out; a ban that holds across restarts; an invite-only room; server
 //! admins; and what a client of 1.0 sees (the notice in the room's text)

@@ -54,7 +54,7 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
     assert_eq!(history.len(), 2, "b0 and b2: {history:?}");
 }
 
-/// Issue 54: a block is the last check of a direct message, so that it
+/// A block is the last check of a direct message, so that it
 /// shows in no answer (tests/cluster/prefs.rs plays the same on a cluster).
 #[test]
 fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
@@ -63,11 +63,11 @@ fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
     support::prefs::a_spent_quota_is_full_to_whoever_blocked_you(&mut ana, &mut bob);
 }
 
-/// Issue 54: a blocked user's `DELETE` of his own earlier message is
-/// stored nowhere, like his other messages to you, and so deletes and
-/// erases nothing, not even at the eraser's next pass (a single server
-/// used to queue it for erasure, while a cluster erased it at once); sent
-/// again, it gets the same `OK`. tests/cluster/differential.rs plays it
+/// A blocked user's `DELETE` of his own earlier message is stored
+/// nowhere, like his other messages to you, and so deletes and erases
+/// nothing, not even at the eraser's next pass (it must not be queued
+/// for erasure either, on any backend); sent again, it gets the same
+/// `OK`. tests/cluster/differential.rs plays it
 /// on both backends.
 #[test]
 fn a_delete_hidden_by_a_block_leaves_the_message_and_answers_alike_twice() {
@@ -256,9 +256,9 @@ fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
     lab.expect("/block /notify /pin /prefs");
 }
 
-/// Issue 54: a log written before blocks and preferences were settings
-/// holds `BLOCK` and `PREF` records, written here as that code wrote
-/// them; it replays to the same blocks and preferences, and they act.
+/// A log written by an older server, where blocks and preferences were
+/// not settings, holds `BLOCK` and `PREF` records, written here as that
+/// code wrote them; it replays to the same blocks and preferences, and they act.
 #[test]
 fn a_log_with_the_old_block_and_pref_records_replays_to_the_same_state() {
     let mut server = TestServer::start();
@@ -303,7 +303,7 @@ fn a_log_with_the_old_block_and_pref_records_replays_to_the_same_state() {
     }
 }
 
-/// Issue 54: what other users kept about a deleted account does not
+/// What other users kept about a deleted account does not
 /// apply to the next account of its name (tests/cluster/prefs.rs: the
 /// same on a cluster), after a restart too.
 #[test]

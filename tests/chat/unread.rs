@@ -1,4 +1,4 @@
-//! Issue 40 item 8: an action (a reaction, an edit, a deletion) is stored
+//! An action (a reaction, an edit, a deletion) is stored
 //! and delivered as a message, but it is never counted as unread by
 //! `CHATS` (`protocol::unread`), in a direct chat or a room, and after a
 //! restart (which reads the counts from the log again).
@@ -8,7 +8,7 @@ use super::support;
 use support::TestServer;
 
 #[test]
-fn item8_chats_counts_a_message_and_a_reaction_as_one_unread() {
+fn chats_counts_a_message_and_a_reaction_as_one_unread() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob", "carl"]);
     let mut ana = server.login_send("ana", "pw-ana");

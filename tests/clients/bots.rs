@@ -205,7 +205,7 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
 
     // A fresh server at the same address (its data deleted; accounts made
     // by their first login): ana's a1 there is a new message, answered,
-    // not taken for the a1 of the first server (issue 19).
+    // not taken for the a1 of the first server.
     server.kill();
     let fresh_data = tempfile::tempdir().unwrap();
     let fresh =

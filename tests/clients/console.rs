@@ -263,9 +263,9 @@ fn an_idle_client_pings_and_pongs_and_stays_connected() {
 
 #[test]
 fn waits_3_5_s_a_console_keeps_its_connections_within_a_longer_server_timeout() {
-    // Issue 53: a server at `--timeout 600` pings a receive connection
-    // every 300 s; a console at its own 10 s took the silence for a broken
-    // connection and reconnected every 10–20 s. Here the server's timeout
+    // A server at `--timeout 600` pings a receive connection every
+    // 300 s; a console that kept its own 10 s would take the silence for a
+    // broken connection and reconnect every 10–20 s. Here the server's timeout
     // is 30 s and the console's 1 s: it learns 30 from INFO and stays.
     let server = TestServer::start_with(&["--timeout", "30"]);
     server.register(&["ana"]);
@@ -329,7 +329,7 @@ fn a_text_over_4096_bytes_goes_as_marked_messages_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let mut ana = Console::start(&server, "ana", dir.path(), &[]);
     ana.expect("connected to 127.0.0.1 as ana");
-    // 5,003 bytes, as pasted in the issue: words, so the cut falls between two.
+    // 5,003 bytes, as a user pasted them: words, so the cut falls between two.
     let long: String = (0..715).map(|i| format!("w{:05}", i)).collect::<Vec<_>>().join(" ");
     let long = &long[..5_003];
     ana.type_line("/chat bob");

@@ -1,4 +1,4 @@
-//! The console as one device of several (protocol 1.2, issue 27): a folder
+//! The console as one device of several (protocol 1.2): a folder
 //! per device, copies of your own messages and read marks from your other
 //! devices, `/devices`, `/unlink`, `/link` and `--pair`. Every case runs
 //! real `wachat connect` processes against a real server, over sockets.
@@ -286,7 +286,7 @@ fn stay_keeps_a_token_after_a_password_login_and_the_next_start_needs_no_passwor
     // The next start: no password anywhere, the token logs it in.
     logs_in_by_its_token(&server, dir.path(), "lab", &token);
     // The session logged in with the token links another device with
-    // the password (issue 69: a token is one device's), asked hidden.
+    // the password (a token is one device's), asked hidden.
     let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
     running.type_line("/link");
     running.expect("password:");

@@ -1,4 +1,4 @@
-//! wachat speaks English, Spanish and Portuguese (issue 9): the console,
+//! wachat speaks English, Spanish and Portuguese: the console,
 //! the one-shot and account commands, the demo, and the errors users read,
 //! chosen with `--lang` or by `LANG`. The frames on the wire stay the
 //! same, and a `KO`'s reason stays the server's (English), after the

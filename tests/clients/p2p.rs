@@ -431,7 +431,7 @@ fn two_consoles_chat_over_p2p_on_a_chosen_port_and_hang_up() {
 }
 
 #[test]
-fn item7_silent_connections_from_one_address_do_not_keep_a_friend_out() {
+fn silent_connections_from_one_address_do_not_keep_a_friend_out() {
     let server = TestServer::start();
     server.register(&["ana", "bob", "eve"]);
     let dir = tempfile::tempdir().unwrap();

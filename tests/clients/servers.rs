@@ -1,4 +1,4 @@
-//! One client, several servers (issue 19): the local files are kept per
+//! One client, several servers: the local files are kept per
 //! server and user, so that a message id, an outbox or a history of one
 //! server never leaks into another's. Each test runs real servers on
 //! port 0 and `wachat connect` on one shared data directory, as a student

@@ -151,10 +151,10 @@ fn a_new_password_is_typed_twice_and_asked_again_when_too_short_or_mistyped() {
     assert_eq!(dana.wait().code(), Some(1));
 }
 
-/// Issue 40 item 8: `/chats` shows a chat's newest message as it now
+/// `/chats` shows a chat's newest message as it now
 /// reads, and counts it once: a reaction and an edit are not messages.
 #[test]
-fn item8_chats_shows_the_message_not_the_reaction() {
+fn chats_shows_the_message_not_the_reaction() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();

@@ -324,7 +324,7 @@ fn the_log_goes_to_a_file_in_the_clients_folder_while_the_screen_is_up() {
     assert!(ana.wait().success());
 }
 
-/// 1.2 (issue 30): Up on an empty input chooses a message; `e` edits
+/// 1.2: Up on an empty input chooses a message; `e` edits
 /// yours, `+` reacts, `d` deletes after a y, and `/` searches every chat,
 /// Enter opening the chat at the result. The other side, a raw client,
 /// reads each action as the `MSG` a version-1 client gets.
@@ -447,10 +447,10 @@ fn delete_account_asks_in_the_input_box_and_the_full_screen_ends_saying_so() {
     assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
 }
 
-/// Issue 40 item 8: a reaction or an edit is not a message: the chat list
+/// A reaction or an edit is not a message: the chat list
 /// shows the newest message as it now reads, and counts it once.
 #[test]
-fn item8_the_chat_list_shows_the_message_not_the_reaction() {
+fn the_chat_list_shows_the_message_not_the_reaction() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();

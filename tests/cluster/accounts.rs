@@ -120,8 +120,8 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
 
 /// `wachat users invite --store` prints codes for the whole cluster: a
 /// student redeems one through either node, once, whichever node the
-/// classmate who typed it too reached (issue 54's open end: codes were
-/// files in one node's data directory).
+/// classmate who typed it too reached (codes are in the shared store, not
+/// in one node's data directory).
 #[test]
 fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node() {
     let cluster = Cluster::start();

@@ -209,8 +209,8 @@ fn a_peer_on_another_node_is_introduced() {
     assert_eq!(&fields[..3], ["OK", "127.0.0.1", "40123"], "{answer}");
     assert_eq!(bob_recv.next_event(), format!("P2P:ana:{}", fields[3]));
     assert!(ana.request("PEER:nobody").starts_with("KO:OFFLINE:"));
-    // Issue 54: why not, in a single server's words (`p2p::offline`),
-    // though carl's node said it (it once named carl twice).
+    // Why not, in a single server's words (`p2p::offline`), though
+    // carl's node said it: the reason names carl once.
     register(&a, "carl");
     let _carl_recv = recv_conn(&b, "carl");
     // Node A learns of carl's login on B through the bus: until then it

@@ -1,4 +1,4 @@
-//! The differential test (issue 54): the same random request script,
+//! The differential test: the same random request script,
 //! played against a single server and against a two-node cluster, must
 //! get the same replies, step by step, and leave the same state, as the
 //! listing requests show it (`HISTORY`, `ROOMINFO`, `PREFS`, `ARCHIVED`,
@@ -678,9 +678,9 @@ impl Player {
             // moment after the change (a login, a `DELACCOUNT` there):
             // what shows it (`USERS`, and `MEMBERS` and `LASTSEEN`, seed
             // 124), or depends on it (`PEER`, and calls, which need the
-            // peer online and end as a device leaves: seed 5 offered a call
-            // to a device that a `PASSWD` on the other node had just
-            // logged out, seed 50 answered a call whose caller had just
+            // peer online and end as a device leaves: seed 5 offers a call
+            // to a device that a `PASSWD` on the other node has just
+            // logged out, seed 50 answers a call whose caller has just
             // deleted its account there), is asked once the earlier
             // steps' events have come.
             line if line == "USERS"
@@ -927,11 +927,11 @@ fn the_normalization_keeps_what_matters() {
     );
 }
 
-/// The divergences issue 54 found between the backends, each decided once
-/// (docs/PROTOCOL.md) and played here on both: the answer each step must
+/// Cases where a single server and a cluster could answer differently,
+/// each decided once (docs/PROTOCOL.md) and played here on both: the answer each step must
 /// get, normalized, on a single server and on a two-node cluster alike.
 #[test]
-fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
+fn the_decided_cases_are_answered_alike_on_both_backends() {
     let [ana, bob, eve, carl] = [0, 1, 2, 3];
     let ok_ts = |id: &str| vec![format!("OK:{id}:<ts>")];
     let ok = || vec!["OK".to_string()];
@@ -993,23 +993,23 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         (eve, "JOIN:#lab", ok()),
         // The deleted account's name taken again (§20): its new account's
         // CHATS lists no room whose messages are all from before it, as a
-        // direct chat's are not; a single server listed #general:0.
+        // direct chat's are not (not even as #general:0).
         (bob, "MSG:#general:g1:hi all", ok_ts("g1")),
         (carl, "REGISTER:carl::pw-differential", vec!["OK:carl".into()]),
         (carl, "CHATS", vec!["OK:0".into()]),
-        // Nor may it READ such a message (seed 97 at 200 steps: a cluster
-        // answered OK, reading the room's messages past the cut).
+        // Nor may it READ such a message, though the room's messages past
+        // the cut are still in the log (seed 97 at 200 steps plays it).
         (carl, "READ:#general:g1", vec!["KO:UNKNOWN_MESSAGE:no message g1 from #general to you".into()]),
         // ana keeps her whole conversation with the name (§20), and may
         // READ the old account's message there, though the new account's
-        // own m3 went elsewhere since (seed 152 at 300 steps: a single
-        // server looked at the sender's newest m3 alone, and refused).
+        // own m3 went elsewhere since: not the sender's newest m3 alone is
+        // looked at (seed 152 at 300 steps plays it).
         (carl, "MSG:#general:c1:the new carl", ok_ts("c1")),
         (ana, "READ:carl:c1", ok()),
         (ana, "HISTORY:carl:10", vec!["OK:1".into(), "carl:ana:c1:<ts>:READ:from the old carl".into()]),
         // A room nobody is in is forgotten (§7): one made again under its
-        // name shows its maker nothing of the old one, in SEARCH either (a
-        // single server read the log by the room's name).
+        // name shows its maker nothing of the old one, in SEARCH either,
+        // though the log still holds them under the room's name.
         (eve, "JOIN:#old", ok()),
         (eve, "MSG:#old:o1:the answers", ok_ts("o1")),
         (eve, "LEAVE:#old", ok()),
@@ -1115,11 +1115,11 @@ fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
     }
 }
 
-/// A `MSG`'s refusals come in one order on both backends (issue 54,
-/// `store::meaning::send`): a sender past its quota is still told first
+/// A `MSG`'s refusals come in one order on both backends
+/// (`store::meaning::send`): a sender past its quota is still told first
 /// that nobody is there, or a deleted account, or a room it is not in;
-/// only a message that could go gets `KO:FULL`. (A cluster checked the
-/// quota first and answered `KO:FULL` to all four.)
+/// only a message that could go gets `KO:FULL`. (A backend that checked
+/// the quota first would answer `KO:FULL` to all four.)
 #[test]
 fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
     let [ana, carl] = [0, 3];
@@ -1152,8 +1152,8 @@ fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
 /// connection heard `BYE:UNLINKED`, so what it acknowledges after is not
 /// applied. Carl sends through one node and his phone receives through
 /// the other, so on the cluster the `UNLINK` is served where the phone is
-/// not (differential seed 6 at 200 steps: the phone's `ACK` gave ana a
-/// `DELIVERED` there, and none on a single server).
+/// not (differential seed 6 at 200 steps plays it: applied there, the
+/// phone's `ACK` would give ana a `DELIVERED`).
 #[test]
 fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
     let [ana, carl] = [0, 3];
@@ -1199,9 +1199,9 @@ fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
 /// device hears `BYE:REPLACED`, and a deleted account's 1.0 and 1.1
 /// devices are closed without a word (docs/PROTOCOL.md §20). Carl's
 /// phone and eve's device receive through the node that does not serve
-/// their requests, so on the cluster they are told by the notice. (The
-/// differential script with older devices, seeds 1–20: a cluster told
-/// them `BYE:REPLACED` for a deleted account.)
+/// their requests, so on the cluster they are told by the notice, which
+/// must not say `BYE:REPLACED` for a deleted account (the differential
+/// script with older devices, seeds 1–20, plays it).
 #[test]
 fn an_older_device_logged_out_is_told_alike_on_both_backends() {
     let [eve, carl] = [2, 3];
@@ -1235,9 +1235,9 @@ fn an_older_device_logged_out_is_told_alike_on_both_backends() {
 /// either backend (`call_relay::caller_is_live`, §24): a deleted account
 /// sends nothing more. The callee hears the end (`gone`); a call whose
 /// caller hangs up still leaves its missed call. (The differential script
-/// with calls, seed 1 at 90 steps: both stored the notice, and a cluster
-/// gave the deleted caller's devices a copy, so that the name's next
-/// account numbered its first event 2, where a single server said 1.)
+/// with calls, seed 1 at 90 steps, plays it: a stored notice, with a copy
+/// for the deleted caller's devices, would make the name's next account
+/// number its first event 2, not 1.)
 #[test]
 fn a_call_ended_by_its_callers_deletion_leaves_no_missed_call_on_both_backends() {
     let [ana, eve, carl] = [0, 2, 3];
@@ -1279,9 +1279,10 @@ fn a_call_ended_by_its_callers_deletion_leaves_no_missed_call_on_both_backends()
 
 /// `PEER` tells the peer's newest device, on both backends (§9): bob's
 /// phone logged in after his default device, each on another node of the
-/// cluster; ana asks through the node of bob's default device. (A node
-/// told its own device of the user's, though a newer one was on the other
-/// node: differential seeds 45, 51, 62 and 73 at 200 steps.)
+/// cluster; ana asks through the node of bob's default device, which
+/// must not tell its own device of the user's when a newer one is on the
+/// other node (differential seeds 45, 51, 62 and 73 at 200 steps play
+/// it).
 #[test]
 fn peer_tells_the_newest_device_of_the_peer_on_both_backends() {
     let [ana, bob] = [0, 1];

@@ -1,4 +1,4 @@
-//! 1.2: photos and files on a cluster (issue 42, docs/PROTOCOL.md §21,
+//! 1.2: photos and files on a cluster (docs/PROTOCOL.md §21,
 //! docs/CLUSTER.md): two nodes on one PostgreSQL and one NATS
 //! (`tests/support/cluster.rs`), and any node serves any file. A file
 //! uploaded through node A is fetched through node B byte for byte, its
@@ -209,7 +209,7 @@ fn the_disk_and_the_database_follow_the_same_rules() {
     assert_eq!(on_disk, expected);
 }
 
-/// Issue 49, item 1, told to a store: ana's account is deleted. Her file
+/// A file belongs to the account, told to a store: ana's account is deleted. Her file
 /// sent to bob is his alone, her unsent one and her upload are removed,
 /// and neither counts for the name any more; bob's file sent to her stays
 /// his; carl's file sent to dan is removed once both leave.
@@ -279,15 +279,16 @@ fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
     assert_eq!(left, 2 * 2, "two files left, their bytes and their .meta");
 }
 
-/// Issue 54: one file's messages, as each store lists them: in the
+/// One file's messages, as each store lists them: in the
 /// order they were attached, also where the database put a later row
 /// before an earlier one (`vacuum`: another file's rows deleted and
 /// their room taken back, which the next rows fill), once one of their
 /// rows changed (bob's side of `m1` marked left when his account is
 /// deleted), and once one was deleted and another attached. A cluster
-/// read them in whatever order PostgreSQL found the rows, so its `FILES`
-/// listed them in another order than a single server's (the
-/// differential test, seeds 316 and 317 at 800 steps).
+/// that read them in whatever order PostgreSQL found the rows would list
+/// them in `FILES` in another order than a single server's (the
+/// differential test plays such a case with seeds 316 and 317 at 800
+/// steps).
 fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
     let complete = |owner: &str| {
         let id = files.upload(owner, "f", 3, &sha256(b"abc"), 0, 0).unwrap();
@@ -323,7 +324,7 @@ fn both_stores_list_a_files_messages_in_the_order_they_were_attached() {
     assert_eq!(carriers_story(&pg, &vacuum), expected, "in the database");
 }
 
-/// Issue 69, item 6, told to a store: ana's file, sent to bob and
+/// A forwarded file changes hands, told to a store: ana's file, sent to bob and
 /// forwarded by him to himself and by carl to dan. While a message of
 /// ana's carries it, it is in her quota; once she deleted both of hers it
 /// is bob's (the first forwarder), and once he deleted his, carl's.
@@ -363,7 +364,7 @@ fn a_forwarded_file_passes_to_its_forwarder_alike_on_both_stores() {
     assert_eq!(on_disk, expected);
 }
 
-/// Issue 49, item 1, on a cluster: the name's next account, on the other
+/// A file belongs to the account, on a cluster: the name's next account, on the other
 /// node, sees nothing of the old one's files; bob keeps his.
 #[test]
 fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
@@ -392,7 +393,7 @@ fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
 }
 
-/// Issue 54: a user's messages count for a file, and its files for a
+/// A user's messages count for a file, and its files for a
 /// message, on a cluster as on a single server (tests/chat/files.rs): the
 /// messages' bytes are the committer's counter, read beside the files'.
 #[test]
@@ -404,7 +405,8 @@ fn on_a_cluster_messages_and_files_share_the_quota() {
     support::files::messages_and_files_share_the_quota(&a, &b);
 }
 
-/// Issue 49, item 2, on a cluster: sixty `UPLOAD`s of one user at once,
+/// The quota's check and the upload's reservation are one step, on a
+/// cluster: sixty `UPLOAD`s of one user at once,
 /// half through each node, under a 2 MB quota: one fits.
 #[test]
 fn on_a_cluster_concurrent_uploads_cannot_pass_the_quota() {
@@ -476,7 +478,7 @@ fn no_reply_yet(conn: &mut support::Conn) {
     assert_eq!(conn.line_within(Duration::from_millis(400)), None, "a PART's OK before its commit");
 }
 
-/// Issue 54: pipelined `PART`s share commits (their chunks' rows were
+/// Pipelined `PART`s share commits (their chunks' rows were
 /// inserted by fewer transactions than there are parts), each `OK` comes
 /// only once its part is committed, in the order of the requests, and a
 /// refusal among them keeps its place.
@@ -515,7 +517,7 @@ fn on_a_cluster_pipelined_parts_share_a_commit_and_each_ok_follows_it() {
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
 
-/// Issue 54: more parts in flight than a node queues
+/// More parts in flight than a node queues
 /// (`cluster::parts::QUEUED`, 256: ten clients' windows of 64 are 640)
 /// wait for a place, and none is lost or answered out of order. The
 /// upload's row is held locked while they come, so the committer is stuck
@@ -554,7 +556,7 @@ fn on_a_cluster_more_parts_than_the_queue_are_each_answered_in_order() {
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
 
-/// Issue 54: a node killed while parts wait for their commit lost only
+/// A node killed while parts wait for their commit loses only
 /// parts it never answered: every `OK`'d byte is in the database, and
 /// the upload goes on from there through another node.
 #[test]
@@ -605,7 +607,7 @@ fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only(
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
 
-/// Issue 54: the last part's sha256 is the parts committer's hash of the
+/// The last part's sha256 is the parts committer's hash of the
 /// parts it committed (`PgFiles::digest`), without reading the file
 /// back, only if this node stored every part, in order, and the rows
 /// hold them end to end; else there is none, and the bytes are read

@@ -4,15 +4,17 @@
 //! runs it (`examples/cluster_bench.sh` prints the same figures from a
 //! release build, in turns with another build).
 //!
-//! What fails it is what the regression of issue 54 did, not a timing
-//! close to normal. Its cause, a PostgreSQL connection made and closed
-//! for most reads once 16 were busy, is counted: a node's readers share
-//! at most 16 connections (`cluster/db/pool.rs`), so a run makes at most
-//! that many per node, where the regression made hundreds. Its effect,
+//! What fails it is a known way to go slow, not a timing close to
+//! normal. Its cause, a PostgreSQL connection made and closed for most
+//! reads once 16 are busy, is counted: a node's readers share at most 16
+//! connections (`cluster/db/pool.rs`), so a run makes at most that many
+//! per node, where a pool that opens one a read past its size makes
+//! hundreds. Its effect,
 //! messages taking hundreds of milliseconds to seconds, is bounded far
 //! above what a test build on a busy machine takes (a p50 of 0.8 s was
 //! seen with the machine's load average at 20): a p50 of two seconds, a
-//! p99 of five. Checked against 304fd22's build: 384 connections made.
+//! p99 of five. Checked against 304fd22's build, whose pool did open one
+//! a read past its size: 384 connections made.
 
 use std::time::Duration;
 

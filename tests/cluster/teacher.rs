@@ -71,7 +71,7 @@ fn a_teachers_commands_with_store_are_the_whole_clusters() {
     let mut carla = b.login_send("carla", "pw-carla-1");
     assert_eq!(carla.listing("ROOMINFO:#general").last().map(String::as_str), Some("ROLE:SERVER_ADMIN"));
 
-    // passwd (issue 69, item 4): the student who lost laptop and password.
+    // passwd: the student who lost laptop and password.
     // The laptop's token, and every session of hers on either node (the
     // old password's, one of a device never on record), end with it.
     let code = ana_send.request("LINK");

@@ -21,7 +21,7 @@ fn id() -> impl Strategy<Value = String> {
 }
 
 /// An id a client may send in a `MSG` or `REPLY`: not of an action's
-/// form, which only the server makes (issue 38).
+/// form, which only the server makes.
 fn sent_id() -> impl Strategy<Value = String> {
     id().prop_filter("an action's id is the server's", |i| !wachat::protocol::action::is_servers(i))
 }
@@ -143,7 +143,7 @@ fn topic() -> impl Strategy<Value = String> {
         sent_text()
             .prop_map(|t| t.as_escaped().to_string())
             .prop_filter("at most 512 bytes", |t| t.len() <= 512)
-            // A topic names the room: no invisible format character (issue 38).
+            // A topic names the room: no invisible format character.
             .prop_filter("no format character", |t| !t.chars().any(wachat::protocol::escape::is_format)),
     ]
 }

@@ -27,7 +27,7 @@ fn assert_in_order(replies: &[String], expected: &[&str]) {
 }
 
 #[test]
-fn item1_pipelined_refusals_wait_their_turn_behind_stored_messages() {
+fn pipelined_refusals_wait_their_turn_behind_stored_messages() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut c = server.login_send("ana", "pw-ana");
@@ -63,7 +63,7 @@ fn ws_line(ws: &mut WebSocket<TcpStream>) -> String {
 }
 
 #[test]
-fn item1_pipelined_refusals_keep_their_order_over_the_websocket() {
+fn pipelined_refusals_keep_their_order_over_the_websocket() {
     let server = TestServer::start_with(&["--web-port", "0"]);
     server.register(&["ana", "bob"]);
     let mut ws = ws_send(&server);

@@ -47,7 +47,7 @@ fn requests_before_login_are_refused_and_closed() {
         assert!(!reply.contains("VERSION"), "{request:?} -> {reply}");
         c.expect_closed();
     }
-    // Issue 53: VERSION first on the send port keeps its code and says
+    // VERSION first on the send port keeps its code and says
     // where VERSION goes.
     let mut c = server.send_conn();
     assert_eq!(

@@ -1,4 +1,4 @@
-//! TLS on both ports (issue 17), against a real `wachat serve --tls-cert`
+//! TLS on both ports, against a real `wachat serve --tls-cert`
 //! whose certificate `wachat cert` made: consoles chatting with ticks and
 //! a room, and coming back after a restart; the one-shot commands; a wrong
 //! certificate or name refused clearly; plaintext on a TLS port (and TLS on

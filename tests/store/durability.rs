@@ -209,7 +209,7 @@ fn a_full_disk_refuses_writes_keeps_reads_and_keeps_no_refused_message() {
     let mut stored = Vec::new();
     // Messages are stored until the limit; the one that meets it gets no
     // answer while the disk refuses it (a KO would have to mean "not
-    // stored", and it may still be, once there is room: issue 38).
+    // stored", and it may still be, once there is room).
     loop {
         let id = format!("m{}", stored.len());
         ana.send(&format!("MSG:bob:{id}:{text}"));

@@ -274,7 +274,7 @@ proptest! {
     })]
 
     #[test]
-    fn item3_every_backend_erases_what_the_rule_says(steps in proptest::collection::vec(step(), 1..40)) {
+    fn every_backend_erases_what_the_rule_says(steps in proptest::collection::vec(step(), 1..40)) {
         let t = talk(&steps);
         check_all_agree(&t)?;
     }
@@ -288,7 +288,7 @@ fn lines(rows: &[(&str, &str, &str)]) -> Vec<(String, String, Text)> {
 /// reply's quote of the deleted message (`👍 to: > ana: …`); the store
 /// did.
 #[test]
-fn item3_the_client_erases_a_reaction_repeating_a_deleted_quote() {
+fn the_client_erases_a_reaction_repeating_a_deleted_quote() {
     let t = Talk {
         lines: lines(&[
             ("ana", "m1", "secret1x text"),
@@ -307,7 +307,7 @@ fn item3_the_client_erases_a_reaction_repeating_a_deleted_quote() {
 /// The local store matched the author exactly: `DELETE` by `ana` of a
 /// message stored from `Ana` erased nothing; the client folded the case.
 #[test]
-fn item3_the_store_compares_the_author_ignoring_case() {
+fn the_store_compares_the_author_ignoring_case() {
     let t = Talk {
         lines: lines(&[
             ("Ana", "m1", "secret1x text"),
@@ -327,7 +327,7 @@ fn item3_the_store_compares_the_author_ignoring_case() {
 /// message of the same id and replies quoting the same words; only the
 /// deleted message's conversation holds its text.
 #[test]
-fn item3_the_client_erases_only_in_the_messages_conversation() {
+fn the_client_erases_only_in_the_messages_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let mut history = History::open(dir.path().join("history.csv")).unwrap();
     let rows = [
@@ -351,7 +351,7 @@ fn item3_the_client_erases_only_in_the_messages_conversation() {
 /// out of the field as stored (its CSV quotes kept), not as its file
 /// reads: a screen showed `"> ana: \nok, sure"` until the next start.
 #[test]
-fn item3_the_clients_memory_reads_as_its_file_after_an_erasure() {
+fn the_clients_memory_reads_as_its_file_after_an_erasure() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.csv");
     let mut history = History::open(path.clone()).unwrap();
@@ -375,7 +375,7 @@ fn item3_the_clients_memory_reads_as_its_file_after_an_erasure() {
 /// A reply to a reply quotes the first reply's quote (`> bob: > ana: …`):
 /// no copy erased it, so the deleted words stayed on every disk.
 #[test]
-fn item3_a_reply_to_a_reply_loses_the_quote_too() {
+fn a_reply_to_a_reply_loses_the_quote_too() {
     let m1 = text("secret1x text");
     let b1 = action::reply_text("ana", &m1, &text("ok")).unwrap();
     let c1 = action::reply_text("bob", &b1, &text("me too")).unwrap();
@@ -401,7 +401,7 @@ fn item3_a_reply_to_a_reply_loses_the_quote_too() {
 /// memory: once the window had moved on (10,000 messages), a `DELETE`
 /// erased another message, or none.
 #[test]
-fn item3_the_client_erases_the_right_message_after_the_window_moves() {
+fn the_client_erases_the_right_message_after_the_window_moves() {
     let dir = tempfile::tempdir().unwrap();
     let mut history = History::open(dir.path().join("history.csv")).unwrap();
     let n = 2 * wachat::client::history::WINDOW + 10;

@@ -102,7 +102,7 @@ impl Browser {
                      format!("--window-size={width},{height}"), format!("--lang={lang}"),
                      // The languages the page is told (navigator.languages, Accept-Language).
                      format!("--accept-lang={lang}"),
-                     // A microphone that plays a tone, allowed without asking (voice messages, issue 51).
+                     // A microphone that plays a tone, allowed without asking (voice messages).
                      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
         });
         if let Some(args) = options["args"].as_array_mut() {

@@ -58,8 +58,8 @@ fn replace_in_files(dir: &Path, from: &[u8], to: &[u8]) -> usize {
     count
 }
 
-/// Has `from` send `to` a direct message whose stored id is `id`, as a
-/// server before issue 38 (which took an action's id, `_e1_m1`, from any
+/// Has `from` send `to` a direct message whose stored id is `id`, as an
+/// older server (one that took an action's id, `_e1_m1`, from any
 /// client) would have stored it: sends it under a placeholder id of the
 /// same length, kills the server, writes `id` over the placeholder, and
 /// removes `actions.csv`, the time since when action ids are the server's,
@@ -74,6 +74,6 @@ pub fn plant_old_id(server: &mut TestServer, from: &str, to: &str, id: &str, tex
     server.kill();
     let planted = replace_in_files(&server.data_dir, placeholder.as_bytes(), id.as_bytes());
     assert!(planted > 0, "the placeholder is nowhere in {}", server.data_dir.display());
-    let _ = std::fs::remove_file(server.data_dir.join("actions.csv")); // none before issue 38
+    let _ = std::fs::remove_file(server.data_dir.join("actions.csv")); // an older server's data has none
     server.restart_in_place(&[]);
 }

@@ -13,12 +13,12 @@ pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
     play_session("## 22. Version 1.2: blocks", 30, connect);
 }
 
-/// A block shows in no answer (issue 54, `meaning::send`): `bob`, whom
+/// A block shows in no answer (`meaning::send`): `bob`, whom
 /// `ana` blocked, spends his quota (`--user-quota 16KiB`, 4 KB messages
 /// to `#general`), and then gets `KO:FULL` from her as from `carl`, who
 /// did not block him, for a message and for the `DELETE` of one he sent
-/// before the block. (Before, the block was asked first, and she
-/// answered `OK`.)
+/// before the block. (Were the block asked first, she would answer
+/// `OK`, and tell bob that she blocked him.)
 pub fn a_spent_quota_is_full_to_whoever_blocked_you(ana: &mut Conn, bob: &mut Conn) {
     for to in ["carl", "ana"] {
         assert!(bob.request(&format!("MSG:{to}:k{to}:before")).starts_with("OK:k"), "to {to}");
@@ -70,7 +70,7 @@ pub fn play_session(heading: &str, least: usize, connect: impl Fn(&str) -> Conn)
 /// The password of the accounts [`a_name_taken_again_is_somebody_else`] makes.
 pub const REUSE_PW: &str = "pw-again";
 
-/// Issue 54, on the backend whose fresh send connections `connect` makes
+/// On the backend whose fresh send connections `connect` makes
 /// (started with `--name-quarantine-days 0`): ana keeps a block, a level,
 /// a pin, an archive and a star about bob; bob deletes his account, and
 /// they stay while his name is reserved; then somebody registers the name

@@ -4,7 +4,7 @@
 //! against examples/minimal_server.py and copies of it with one planted
 //! bug each, where chaos must name the guarantee the bug breaks.
 //!
-//! `wachat serve` runs the issue's 30 s at each level; the planted bugs
+//! `wachat serve` runs chaos's default 30 s at each level; the planted bugs
 //! 10 s each (every one is caught in its first seconds), to keep CI time
 //! down. The seeds are fixed, so a failure here replays with the same
 //! `--seed`.
@@ -202,7 +202,7 @@ fn a_restart_fault_without_a_command_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--restart"));
 }
 
-/// Issue 53: the restart script that ships (examples/restart_server.sh)
+/// The restart script that ships (examples/restart_server.sh)
 /// does what `--restart` needs for `wachat serve` — kill -9 by the pid in
 /// the lock file, then the same data and options — and the replay line
 /// quotes it so that it pastes.

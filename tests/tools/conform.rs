@@ -310,7 +310,7 @@ fn conform_fast(server: &TestServer, extra: &[&str]) -> Output {
 }
 
 #[test]
-fn item4_against_an_invite_only_server_conform_stops_at_once_and_names_invite() {
+fn against_an_invite_only_server_conform_stops_at_once_and_names_invite() {
     let server = TestServer::start_with(&["--registration", "invite", "--timeout", "2"]);
     let out = conform_fast(&server, &[]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -320,7 +320,7 @@ fn item4_against_an_invite_only_server_conform_stops_at_once_and_names_invite() 
 }
 
 #[test]
-fn item4_with_invite_codes_conform_runs_against_an_invite_only_server() {
+fn with_invite_codes_conform_runs_against_an_invite_only_server() {
     let server = TestServer::start_with(&["--registration", "invite", "--timeout", "2"]);
     let codes = Command::new(wachat_bin())
         .args(["users", "invite", "--count", "60", "--data-dir"])
@@ -343,7 +343,7 @@ fn item4_with_invite_codes_conform_runs_against_an_invite_only_server() {
 }
 
 #[test]
-fn item4_against_a_rate_limited_server_conform_stops_and_leaves_no_account() {
+fn against_a_rate_limited_server_conform_stops_and_leaves_no_account() {
     // A class server: the per-address limits on (no --exempt).
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -351,7 +351,7 @@ fn item4_against_a_rate_limited_server_conform_stops_and_leaves_no_account() {
     let out = conform_fast(&server, &["--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // Issue 53: it stops before its first case, naming --exempt, instead
+    // It stops before its first case, naming --exempt, instead
     // of spending the budget of new accounts that the class behind the
     // address shares.
     assert!(!out.status.success(), "{stdout}");

@@ -36,12 +36,12 @@ fn the_demo_shows_every_step_and_cleans_up() {
     assert!(!std::path::Path::new(dir).exists(), "{dir} was not deleted");
 }
 
-/// Issue 40 item 9: on a terminal, the demo goes frame by frame (piped,
+/// On a terminal, the demo goes frame by frame (piped,
 /// as above, it prints at once). Between step 2's line and step 3's it
 /// pauses before each frame and before step 3: at least 1.5 s (a lower
 /// bound that the sleeps make sure of; a slow machine only makes it longer).
 #[test]
-fn item9_on_a_terminal_the_demo_is_paced() {
+fn on_a_terminal_the_demo_is_paced() {
     let tmp = tempfile::tempdir().unwrap();
     let mut command = std::process::Command::new(support::wachat_bin());
     command

@@ -30,11 +30,12 @@ const OUTSIDE: [&str; 15] = [
     "client", "p2p", "chaos", "oneshot",
 ];
 
-/// Parents whose children's arrows back to them are not counted yet
-/// (issue 50): each still defines what its children use while it uses
-/// them, a circle that counting the arrows shows. They are in parts of the
-/// tree other work is changing; `server/` was cut so (its `Ctx` moved to
-/// `ctx.rs` on a `base.rs`, the request rows to `requests/row.rs`). The
+/// Parents whose children's arrows back to them are not counted: each
+/// still defines what its children use while it uses them, a circle that
+/// counting the arrows shows. They are in parts of the tree other work is
+/// changing; a parent leaves the list once what its children share is in
+/// a child of its own (as in `server/`: its `Ctx` in `ctx.rs` on a
+/// `base.rs`, the request rows in `requests/row.rs`). The
 /// list only shrinks: [`each_known_parent_is_still_in_a_circle`] fails
 /// for a parent whose circle is gone, to be taken off.
 const KNOWN_PARENTS: [&str; 15] = [
@@ -455,7 +456,7 @@ fn circles(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Vec<Vec<PathBuf>> {
 #[test]
 fn no_files_import_each_other_in_a_circle() {
     // Longer than a pair: a → b → c → a is as hard to read in order as
-    // a ↔ b (issue 39's structure drawing showed three such circles).
+    // a ↔ b, and a drawing of the structure shows it as plainly.
     let found = circles(&imports());
     let said: Vec<String> = found
         .iter()
@@ -510,7 +511,7 @@ fn a_childs_arrow_to_its_parent_counts() {
     assert!(!KNOWN_PARENTS.iter().any(|p| p.starts_with("server/")));
 }
 
-/// One module convention (issue 50): a module with children is a folder
+/// One module convention: a module with children is a folder
 /// with a `mod.rs`, never `name.rs` beside a folder `name/`, so a reader
 /// finds a module's parent one way everywhere.
 #[test]

@@ -100,12 +100,12 @@ fn anything_but_a_get_of_the_metrics_is_refused() {
 }
 
 #[test]
-fn item9_silent_sockets_do_not_delay_a_scrape() {
+fn silent_sockets_do_not_delay_a_scrape() {
     let (_server, metrics) = server_with_metrics(&[]);
     // 20 connections that never send a request, each allowed 2 s: served
-    // one at a time, a scrape behind them waited 40 s.
-    // From the scraper's own address, they hold its few places (issue 49,
-    // item 7) until their head's deadline: the scrape is served within it.
+    // one at a time, a scrape behind them would wait 40 s.
+    // From the scraper's own address, they hold its few places until
+    // their head's deadline: the scrape is served within it.
     let silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(metrics).unwrap()).collect();
     let at = Instant::now();
     let scrape = loop {
@@ -127,11 +127,12 @@ fn item9_silent_sockets_do_not_delay_a_scrape() {
     }
 }
 
-/// Issue 49, item 7: 32 silent connections from one address took every
-/// place, and every scrape was answered `503` while they lasted. Now one
-/// address holds a few places, and a scrape from another is served.
+/// 32 silent connections from one address would take every place, and
+/// every scrape would be answered `503` while they last, if one address
+/// could hold them all: it holds a few places, and a scrape from another
+/// address is served.
 #[test]
-fn item7_silent_connections_from_one_address_leave_room_for_a_scrape() {
+fn silent_connections_from_one_address_leave_room_for_a_scrape() {
     let (_server, metrics) = server_with_metrics(&[]);
     let silent: Vec<TcpStream> = (0..32)
         .map(|_| {
@@ -157,7 +158,7 @@ fn status_for_host(addr: SocketAddr, host: &str) -> String {
 }
 
 #[test]
-fn item8_a_rebinding_page_cannot_read_the_metrics() {
+fn a_rebinding_page_cannot_read_the_metrics() {
     // A page on the attacker's name, pointed at 127.0.0.1, is a loopback
     // peer: only the name it gives tells it apart.
     let (_server, metrics) = server_with_metrics(&["--web-host", "stats.school.example"]);

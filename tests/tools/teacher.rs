@@ -1,5 +1,5 @@
-//! What a teacher does during a class, against the running class server
-//! (issue 40): `wachat users add`, `import`, `admin` and `room` work
+//! What a teacher does during a class, against the running class server:
+//! `wachat users add`, `import`, `admin` and `room` work
 //! beside it, students stay connected, and a roster is put in a room in
 //! one command; `users list` shows who is a server admin.
 
@@ -25,7 +25,7 @@ fn listening(server: &TestServer, user: &str) -> Conn {
 }
 
 #[test]
-fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
+fn a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let data = server.data_dir.clone();
@@ -62,7 +62,7 @@ fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
 }
 
 #[test]
-fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins() {
+fn users_add_and_admin_work_beside_a_running_server_and_list_shows_admins() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = TestServer::start_in(&data, &[]);
@@ -98,14 +98,14 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     assert!(listed.lines().any(|l| l.starts_with("prof") && l.contains("server admin")), "{listed}");
 }
 
-/// Issue 69, item 4: a teacher's `users passwd` is the recovery of a
-/// student who lost both laptop and password, and it revoked nothing:
-/// the old password's session and the laptop's token sessions answered
-/// on, and the token logged in again. Now it ends every session of the
-/// account and revokes every token, beside a running server as on a
-/// stopped one's data directory.
+/// A teacher's `users passwd` is the recovery of a student who lost both
+/// laptop and password, so it must shut out whoever holds them: it ends
+/// every session of the account (the old password's and the laptop's
+/// token sessions) and revokes every token, so the laptop's token never
+/// logs in again, beside a running server as on a stopped one's data
+/// directory.
 #[test]
-fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
+fn a_teachers_new_password_ends_every_session_and_token_of_the_account() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = TestServer::start_in(&data, &[]);
@@ -145,7 +145,7 @@ fn item4_a_teachers_new_password_ends_every_session_and_token_of_the_account() {
     drop(server.login_send("ana", &newer));
 }
 
-/// Issue 53, the teacher's edges: `serve` says at start that registration
+/// The teacher's edges: `serve` says at start that registration
 /// is invite-only; `users invite` prints a link with the web port the
 /// server really serves; `users list` is sorted by name.
 #[test]
@@ -172,7 +172,7 @@ fn users_list_is_sorted_by_name_ignoring_case() {
     assert_eq!(names, ["ana", "Bob", "carl", "zoe"], "{listed}");
 }
 
-/// Issue 53: `users import` beside a running server names the roster and
+/// `users import` beside a running server names the roster and
 /// the line of each problem, as it does on a stopped server's directory.
 #[test]
 fn users_import_beside_a_running_server_names_the_file_and_the_line() {
@@ -190,7 +190,7 @@ fn users_import_beside_a_running_server_names_the_file_and_the_line() {
     assert!(server.send_conn().request("LOGIN:carl:x").starts_with("KO:AUTH_FAILED"));
 }
 
-/// Issue 54: beside a running server, `users list` shows the state the
+/// Beside a running server, `users list` shows the state the
 /// server has: an account deleted a moment ago (`DELACCOUNT`, which
 /// `users.csv` says only from the next checkpoint on) is listed as
 /// deleted, not as a live account never seen; and so after the server

@@ -1,5 +1,6 @@
-//! Issue 69 in a real chromium (tests/support/browser.rs), on a phone
-//! (390×844) and a laptop (1280×800): what an account leaves in a browser
+//! What a lost laptop or a hostile message can get from the browser app,
+//! in a real chromium (tests/support/browser.rs), on a phone (390×844)
+//! and a laptop (1280×800): what an account leaves in a browser
 //! (a password's login: nothing past the tab; "Log out": nothing at all,
 //! the browser's device unlinked at the server), a 2,000-line message
 //! folded behind "Read more", and a look-alike link shown by its punycode.

@@ -1,4 +1,4 @@
-//! The browser app people would rather use (issue 41), end to end: a
+//! The browser app people would rather use, end to end: a
 //! real `wachat serve` with its web port, Debian's chromium driven
 //! headless (tests/support/browser.rs), and raw protocol connections for
 //! the others. The header at phone and laptop widths, room notices, a
@@ -577,7 +577,7 @@ fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_i
     phone.wait_for("document.getElementById('archive-button')?.textContent === 'Archive'");
     phone.click("#archive-button");
     phone.wait_for("document.getElementById('archive-button').textContent === 'Unarchive'");
-    phone.click("#panel-close"); // the Details drawer covers the chat, its header too (issue 51)
+    phone.click("#panel-close"); // the Details drawer covers the chat, its header too
     phone.click("#back");
     phone.wait_for(&format!("{listed} === '#general,carla' && {row} === 'Archived (1)'"));
     laptop.wait_for(&format!("{listed} === '#general,carla' && {row} === 'Archived (1)'"));

@@ -1,4 +1,4 @@
-//! 1.2 files in chats in the browser (issue 42, docs/PROTOCOL.md §21), end
+//! 1.2 files in chats in the browser (docs/PROTOCOL.md §21), end
 //! to end: a real `wachat serve` with its web port, Debian's chromium
 //! driven headless (tests/support/browser.rs), and raw protocol
 //! connections for the other side: a photo shown inline from its
@@ -48,7 +48,7 @@ fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
     bob.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
     let thumb = bob.exec(&format!("return [{img}.naturalWidth, {img}.naturalHeight]"), json!([]));
     assert_eq!(thumb, json!([480, 360]), "the thumbnail, not the photo");
-    // Only the caption under the photo: its name and size are the photo's own (issue 51).
+    // Only the caption under the photo: its name and size are the photo's own.
     let text = bob.exec("return document.querySelector('#messages .msg .text').textContent", json!([]));
     assert_eq!(text, json!("the board"));
     // A tap opens the viewer, with the photo whole; Esc closes it.
@@ -152,7 +152,7 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
            if (p) bars.push([p.value, p.max, p.getAttribute('aria-label')]); }, 10);",
         json!([]),
     );
-    bob.click("#attach-send"); // one file: its caption asked first (issue 51), none given
+    bob.click("#attach-send"); // one file: its caption asked first, none given
     let event = next_file_event_long(&mut ana_events);
     assert!(event.contains(":bob:ana:") && event.ends_with(":back.bin:📎 back.bin (10.0 MB)"), "{event}");
     let back = event.split(':').nth(6).unwrap().to_string();
@@ -160,10 +160,10 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
     assert!(fetch(&mut ana, &back).unwrap() == bytes, "back byte for byte");
     wait_long(
         &bob,
-        // The card names it; the text, which said the same, is not repeated (issue 51).
+        // The card names it; the text, which said the same, is not repeated.
         "[...document.querySelectorAll('#messages .msg.mine')].some(m => m.querySelector('.file-name')?.textContent === 'back.bin' && m.querySelector('.text').hidden)",
     );
-    // Its progress was shown on the way (issue 51), and the bar is gone once it is sent.
+    // Its progress was shown on the way, and the bar is gone once it is sent.
     wait_long(&bob, "!document.querySelector('.attach-bar')");
     let bars = bob.exec("return window.bars", json!([]));
     let bars = bars.as_array().unwrap();

@@ -1,4 +1,4 @@
-//! The browser app shows a conversation whole and in order (issue 70):
+//! The browser app shows a conversation whole and in order:
 //! a chat of 1,500 messages, my replies interleaved with a friend's
 //! questions, written from raw sockets (my other device and the friend's)
 //! while the browser was away (logged out), then opened and scrolled up

@@ -1,4 +1,4 @@
-//! Issue 51's media in a real chromium (tests/support/browser.rs): the
+//! Photos and forwarding in a real chromium (tests/support/browser.rs): the
 //! photo viewer, forwarding a message or a photo (the same file, never
 //! uploaded again: the server's rule of docs/PROTOCOL.md §21), and the
 //! server's side of that rule over raw protocol connections.

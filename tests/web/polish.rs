@@ -1,4 +1,4 @@
-//! Issue 51's rough edges, in a real chromium (tests/support/browser.rs)
+//! The small things of the browser app, in a real chromium (tests/support/browser.rs)
 //! at a phone's 390×844 and a laptop's 1280×800: a draft per chat, no
 //! stale header after Leave room, Esc, the offline state inside a chat,
 //! a header that neither wraps nor jumps, "jump to newest", contrast in

@@ -1,4 +1,4 @@
-//! "Stay signed in on this device" (issue 51, item 7), in a real chromium
+//! "Stay signed in on this device", in a real chromium
 //! (tests/support/browser.rs): a password login with the box ticked makes
 //! the browser a device with its own token, as a linked one; a reload logs
 //! in with it, and nothing the browser keeps holds the password. Unticked,
@@ -39,7 +39,8 @@ fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
     let kept = ana.exec(STORAGE, json!([]));
     assert!(!kept.as_str().unwrap().contains("pw-ana"), "no password kept: {kept}");
     // Logged in again with the token, the session links another device
-    // once it gives the password (a token is one device's, issue 69).
+    // once it gives the password (a token is one device's: it
+    // vouches for no other).
     ana.wait_for("document.querySelector('#status.online')");
     ana.click("#devices-button");
     ana.wait_for("!document.getElementById('devices-panel').hidden");
