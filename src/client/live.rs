@@ -319,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn item8_an_action_is_never_unread_nor_the_preview_but_edits_it() {
+    fn an_action_is_never_unread_nor_the_preview_but_edits_it() {
         let mut live = LiveChats::new("ana");
         live.replace(vec![summary("bob", 1, Some(m("bob", "ana", "b1", 20))), summary("#tea", 0, None)]);
         let act = |from: &str, id: &str, ts, text: &str| {

@@ -313,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn item8_the_preview_is_the_newest_message_as_it_now_reads() {
+    fn the_preview_is_the_newest_message_as_it_now_reads() {
         let said = |from: &str, id: &str, ts: u64, text: &str| Message {
             text: Text::from_plain(text).unwrap(),
             ..m(from, "ana", id, ts, false)

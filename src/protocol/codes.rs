@@ -44,7 +44,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item5_the_alphabet_has_no_look_alikes() {
+    fn the_alphabet_has_no_look_alikes() {
         for c in b"0oO1iIlL" {
             assert!(!ALPHABET.contains(c), "{}", *c as char);
         }
@@ -58,7 +58,7 @@ mod tests {
     }
 
     #[test]
-    fn item5_a_typed_code_is_read_as_made() {
+    fn a_typed_code_is_read_as_made() {
         assert_eq!(normalize("K7QM9PZRTW"), "k7qm9pzrtw");
         assert_eq!(normalize(" k7qm 9pzr-tw\n"), "k7qm9pzrtw");
         assert_eq!(normalize("../users.csv"), "../users.csv", "other characters stay, and stay wrong");

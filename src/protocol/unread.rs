@@ -38,7 +38,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item8_actions_are_not_unread() {
+    fn actions_are_not_unread() {
         assert!(is_action("_r1a2b_m1") && is_action("_e1a2b_m1") && is_action("_d1a2b_m1"));
         assert!(!is_action("m1") && !is_action("_m1") && !is_action("msg_2"));
         // A message and a reaction to it: one unread.

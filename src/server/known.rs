@@ -323,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn item6_known_pairs_survive_a_restart_without_their_passwords() {
+    fn known_pairs_survive_a_restart_without_their_passwords() {
         let dir = tempfile::tempdir().unwrap();
         let known = KnownPairs::open(dir.path());
         let bob = ("bob".to_string(), A);

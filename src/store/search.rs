@@ -201,7 +201,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item4_a_query_holds_each_word_once() {
+    fn a_query_holds_each_word_once() {
         let q = Query::new(&"hola HOLA Hóla ".repeat(66));
         assert_eq!(q.words(), ["hola"]);
         let q = Query::new("b a b c a");

@@ -470,7 +470,7 @@ mod tests {
     }
 
     #[test]
-    fn item1_pings_whose_pongs_are_never_read_close_the_socket() {
+    fn pings_whose_pongs_are_never_read_close_the_socket() {
         // 10,000 pings of 125 bytes: 1.3 MB of pongs owed to a peer that
         // reads nothing.
         let ping = client_frame(9, &[b'p'; 125]);

@@ -150,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn item9_an_emoji_with_its_selector_takes_two_columns_in_the_input() {
+    fn an_emoji_with_its_selector_takes_two_columns_in_the_input() {
         let e = typed("a❤\u{FE0F}b");
         assert_eq!(e.rows(10), (vec!["a❤\u{FE0F}b".to_string()], (0, 4)));
         // A row of 4 holds "a", the heart and nothing more.

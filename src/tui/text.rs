@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn item9_an_emoji_with_its_selector_is_two_columns_everywhere() {
+    fn an_emoji_with_its_selector_is_two_columns_everywhere() {
         let heart = "❤\u{FE0F}";
         assert_eq!(width(heart), 2);
         assert_eq!(cells(&format!("a{heart}b")).collect::<Vec<_>>(), [("a", 1), (heart, 2), ("b", 1)]);

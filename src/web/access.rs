@@ -98,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn item8_hosts_are_addresses_localhost_or_the_names_given() {
+    fn hosts_are_addresses_localhost_or_the_names_given() {
         let names = ["chat.school.example".to_string(), "LAB.example.".to_string()];
         for host in [
             "127.0.0.1:8080",

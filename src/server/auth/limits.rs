@@ -400,7 +400,7 @@ mod tests {
     /// tokens that one address may, and one of the fresh reserve at most,
     /// so a classmate on a fresh address still gets in.
     #[test]
-    fn item6_the_addresses_of_one_ipv6_64_are_one_fresh_address() {
+    fn the_addresses_of_one_ipv6_64_are_one_fresh_address() {
         let limits = AuthLimits::new(&[]);
         // The overall bucket emptied by a flood from many IPv4 addresses.
         flood(&limits);
@@ -413,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn item13_a_flood_from_many_addresses_leaves_room_for_a_fresh_one() {
+    fn a_flood_from_many_addresses_leaves_room_for_a_fresh_one() {
         let limits = AuthLimits::new(&[]);
         flood(&limits);
         let flooder = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 9, 1));
@@ -427,7 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn item6_wrong_link_codes_leave_the_passwords_buckets_alone() {
+    fn wrong_link_codes_leave_the_passwords_buckets_alone() {
         let limits = AuthLimits::new(&[]);
         // 60 wrong codes from 60 addresses ...
         for i in 0..60u8 {
@@ -440,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn item6_after_a_restart_a_known_pair_is_let_in_by_its_stored_hash_within_a_bucket() {
+    fn after_a_restart_a_known_pair_is_let_in_by_its_stored_hash_within_a_bucket() {
         let dir = tempfile::tempdir().unwrap();
         let before = AuthLimits::open(&[], dir.path());
         before.succeeded(before.begin("bob", A).unwrap(), "pw-bob");

@@ -83,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item4_a_search_costs_what_it_read_up_to_its_bound() {
+    fn a_search_costs_what_it_read_up_to_its_bound() {
         let chat = Scope::Chat(Chat::User("bob".into()));
         assert_eq!(cost(&chat) + extra_cost(&chat, 0), 11, "an ordinary search costs as before");
         assert_eq!(extra_cost(&chat, 64 * 1024 * 11), 0);

@@ -480,7 +480,7 @@ mod tests {
     /// never in one message, read the whole log. It stops at its bounds
     /// now, and says it was cut.
     #[test]
-    fn item4_a_search_reads_at_most_its_bound_and_says_it_was_cut() {
+    fn a_search_reads_at_most_its_bound_and_says_it_was_cut() {
         let (local, _store, ana) = store_with(3000); // ~12 MB of log
         let chats = [Chat::User("bob".into())];
         let (found, reading) =
@@ -501,7 +501,7 @@ mod tests {
     /// every span that might hold the word. The spans' filters hold
     /// their conversations too: it reads none of them.
     #[test]
-    fn item4_a_search_of_an_empty_room_reads_no_block_of_other_chats() {
+    fn a_search_of_an_empty_room_reads_no_block_of_other_chats() {
         let (local, store, ana) = store_with(1000);
         store.join(ana, "empty").unwrap();
         let chats = [Chat::Room("empty".into())];
