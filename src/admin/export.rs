@@ -9,7 +9,7 @@
 //! - **stopped**: the directory is opened as the server opens it (its
 //!   lock held throughout), and the lines are read from the store
 //!   ([`StoreSource`]), its devices from the log's record of them
-//!   (`store::devices::InLog`): each one's name, when it was last seen
+//!   (`store::InLog`): each one's name, when it was last seen
 //!   and from where, as `DEVICES` lists them (never a token's hash);
 //! - **running**: it leaves the name at the server's door
 //!   (`store::door::Asking::Export`: `export.request`, or a row of a

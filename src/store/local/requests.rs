@@ -506,7 +506,7 @@ impl LocalStore {
 
     /// A `SET` record that nobody waits for, as [`Backend::change_setting`]
     /// decides it: where a device is and when it was seen, at the
-    /// devices' flusher's turn (`store::devices::InLog`). Like an
+    /// devices' flusher's turn (`store::InLog`). Like an
     /// acknowledgement, it rides the next batch or the committer's, and
     /// is applied while writes are refused too, to be written after the
     /// batch that waits: the flusher never waits for the log, so a
@@ -523,7 +523,7 @@ impl LocalStore {
 
     /// A `SET` record that must win over a full disk, as
     /// [`Backend::change_setting`] decides it: a device's token revoked
-    /// (`store::devices::InLog`), admitted where other writes are refused
+    /// (`store::InLog`), admitted where other writes are refused
     /// (`Inner::write_first`). Durable once its ticket is waited for.
     pub fn change_setting_first(
         &self,
