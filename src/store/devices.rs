@@ -1,6 +1,6 @@
 //! The devices of each user (protocol 1.2, §16): one per device a user
 //! logged in from or linked, kept as settings of the user in the log
-//! ([`DEVICE`]: a `SET` record a device, `InLog`), so that a single
+//! ([`DEVICE`]: a `SET` record a device, `store::InLog`), so that a single
 //! server and every node of a cluster know them the same way, by the same
 //! `State` code.
 //!
