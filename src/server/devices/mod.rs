@@ -370,4 +370,24 @@ pub(super) mod tests {
         assert_eq!(book.map(|d| d.position), [Some(3), None]);
         devices.stop(&[]);
     }
+
+    /// Logging in under ever new names keeps at most `MAX_KNOWN` devices
+    /// on record: each new one past it pushes the oldest without a token
+    /// out of the record, never a linked one.
+    #[test]
+    fn new_devices_past_the_limit_push_the_oldest_untokened_off_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (devices, _) = on_a_store(dir.path());
+        let home = IpAddr::from([10, 0, 0, 1]);
+        let token = devices.new_token("ana", "linked", home).unwrap();
+        for i in 0..=book::MAX_KNOWN {
+            devices.arrive("ana", &format!("d{i}"), home);
+        }
+        let kept = devices.record.load("ana").unwrap();
+        let names: Vec<&str> = kept.iter().map(|d| &*d.name).collect();
+        assert_eq!(names.len(), book::MAX_KNOWN, "{names:?}");
+        assert!(names.contains(&"linked") && !names.contains(&"d0") && !names.contains(&"d1"), "{names:?}");
+        assert!(devices.token_matches("ana", "linked", &token));
+        devices.stop(&[]);
+    }
 }
