@@ -176,7 +176,7 @@
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time (1.2: a name registered again after its quarantine has a newer row, which counts) |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), its name registered again after its quarantine (`REUSE`), a user's settings (`SET`: a disabled account among them, `store::disabled`), and an invite code made, used or revoked (`INVITE`, `store::invites`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), its name registered again after its quarantine (`REUSE`), a user's settings (`SET`: a disabled account among them, `store::disabled`; and each of its devices, 1.2: how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code, `store::devices`), and an invite code made, used or revoked (`INVITE`, `store::invites`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
 //! | `accounts.request`, `accounts.answer` | `wachat users add\|import\|passwd\|admin\|room\|disable\|enable\|invite\|revoke` asking a running server for changes to accounts, and its answer (`server::operator::changes`); all these requests are left and taken at the door, `store::door` |
@@ -184,14 +184,12 @@
 //! | `invites.request`, `invites.csv` | `wachat users invites` asking a running server for its invite codes, and its answer (`server::operator`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
-//! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |
-//! | `devices.spare` | room kept on the disk for `devices.csv`: the size of the book and 64 KiB more, given up so that an `UNLINK` or a new password is written whole on a full disk, then made again (see `store::devices`) |
 //! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
 //! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
-//! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered, and made again once there is room (`store::ballast`) |
+//! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered (and a device's token revoked then goes in its room, `store::devices`), and made again once there is room (`store::ballast`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the

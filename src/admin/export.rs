@@ -8,7 +8,9 @@
 //!
 //! - **stopped**: the directory is opened as the server opens it (its
 //!   lock held throughout), and the lines are read from the store
-//!   ([`StoreSource`]), devices from `devices.csv`;
+//!   ([`StoreSource`]), its devices from the log's record of them
+//!   (`store::InLog`): each one's name, when it was last seen
+//!   and from where, as `DEVICES` lists them (never a token's hash);
 //! - **running**: it leaves the name at the server's door
 //!   (`store::door::Asking::Export`: `export.request`, or a row of a
 //!   cluster's database, `--store`); the server's operator thread (twice
@@ -30,7 +32,7 @@ use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::protocol::{DeviceLine, Presence};
 use crate::server::accounts::StoreSource;
-use crate::store::devices::DeviceBook;
+use crate::store::InLog;
 use crate::store::door::Asking;
 use crate::store::files::Files;
 use crate::store::{Backend, LocalStore, StoreOptions};
@@ -43,16 +45,16 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 /// `files` (1.2), from a stopped server's data directory.
 pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     let options = StoreOptions { report: false, ..StoreOptions::default() };
-    let store = LocalStore::open(data_dir, options, Box::new(|_| {}))?;
+    let store = std::sync::Arc::new(LocalStore::open(data_dir, options, Box::new(|_| {}))?);
     let no_account = || Error::Usage(tr!(Msg::NoSuchAccount, name = name));
     let account = store.account(name).ok().flatten().ok_or_else(no_account)?;
     if account.hash.starts_with(crate::store::accounts::REMOVED) {
         return Err(no_account());
     }
-    let book = DeviceBook::load(&crate::store::disk::RealDisk, data_dir)
-        .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
-    let devices = book
-        .devices(&account.name)
+    let devices = InLog::new(store.clone())
+        .load(&account.name)
+        .map_err(|ko| Error::io(data_dir.display().to_string(), std::io::Error::other(ko.reason)))?;
+    let devices = devices
         .iter()
         .map(|d| DeviceLine {
             device: d.name.to_string(),
@@ -64,7 +66,7 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
     let stored = Files::open(data_dir, u64::MAX, Duration::MAX)
         .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
     let mut source =
-        StoreSource { store: &store, user: account.id, devices, files: Some((&stored, &account.name)) };
+        StoreSource { store: &*store, user: account.id, devices, files: Some((&stored, &account.name)) };
     crate::export::write(&account.name, &mut source, out, files)
 }
 

@@ -28,7 +28,6 @@ use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::store::Hasher;
 use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
-use crate::store::devices::{DeviceBook, FILE as DEVICES};
 use crate::store::password::DEFAULT_KDF_COST;
 
 mod disable;
@@ -408,19 +407,12 @@ fn passwd(name: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    let disk = crate::store::disk::RealDisk;
-    let writing = |e| Error::io(format!("{}", data_dir.join(DEVICES).display()), e);
-    let book = DeviceBook::load(&disk, data_dir).map_err(writing)?;
-    let mut devices = book.devices(name).to_vec();
-    let revoking = devices.iter().any(|d| d.token.is_some());
-    if revoking {
-        devices.iter_mut().for_each(|d| d.token = None);
-        DeviceBook::write(&disk, data_dir, &book.encode_changed(name, &devices)).map_err(writing)?;
-    }
+    let devices = accounts.devices();
+    let revoking =
+        |ko: crate::protocol::Ko| Error::io(data_dir.display().to_string(), std::io::Error::other(ko.reason));
+    let revoked = devices.revoke_tokens(name, None).map_err(revoking)?;
     if let Err(e) = accounts.set_password(name, hash) {
-        if revoking {
-            DeviceBook::write(&disk, data_dir, &book.encode()).map_err(writing)?;
-        }
+        devices.restore_tokens(name, &revoked).map_err(revoking)?;
         return Err(explain(e, data_dir, &[], |_| String::new()));
     }
     println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));

@@ -7,26 +7,26 @@
 //! data directory; every node that starts applies them with the same code
 //! as the single server did at each of its starts, and has what it had:
 //! accounts with their password hashes, messages, rooms, marks, inboxes
-//! with their sequence numbers. The server's identity and the
-//! time since which action ids are its own move with them, so that
-//! clients keep their local folders, and so do the devices of protocol
-//! 1.2 (`devices.csv`: each one's position, and a linked one's token),
-//! which go into the log after its records, as the cluster keeps them
-//! (`store::devices::DEVICE`), and so do its disabled accounts
-//! (`disabled/`, as the records of `store::disabled`).
+//! with their sequence numbers, the devices of protocol 1.2 (each one's
+//! position, and a linked one's token: `store::devices`) and the
+//! disabled accounts, which are records too. The server's identity
+//! and the time since which action ids are its own move with
+//! them, so that clients keep their local folders.
+//!
+//! The data directory is first opened as its server opens it, and
+//! stopped: what a directory of an older build keeps in files of its own
+//! (its devices, disabled accounts, invite codes) becomes records of its
+//! log then, once (`LocalStore::open`), and is copied with the rest.
 //!
 //! The cluster's log must be empty, and the data directory's whole: a
 //! log whose beginning retention removed (`--retain-days`) cannot be
 //! replayed. The single server must be stopped (its directory's lock).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use super::db::Db;
 use super::schema;
 use crate::error::{Error, Result};
-use crate::protocol::names::fold;
-use crate::store::devices::DeviceBook;
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
 
@@ -36,6 +36,8 @@ fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
 }
 
 pub fn run(from: &Path, to: &str) -> Result<()> {
+    let options = crate::store::StoreOptions { report: false, ..crate::store::StoreOptions::default() };
+    drop(crate::store::LocalStore::open(from, options, Box::new(|_| {}))?);
     let _lock = crate::store::lock::DataLock::acquire(from)?;
     let disk = RealDisk;
     let db = Db::new(to)?;
@@ -60,10 +62,6 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         .read_all(&from.join("users.csv"))
         .map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
     let users = users.strip_prefix(format!("{USERS_HEADER}\n").as_bytes()).unwrap_or(&users).to_vec();
-    let accounts: HashSet<String> = String::from_utf8_lossy(&users)
-        .lines()
-        .map(|row| fold(row.split(',').next().unwrap_or("")))
-        .collect();
     let segments = segments(&disk, &from.join("log"))?;
     if segments.first().is_some_and(|(base, _)| *base > 0) {
         return Err(Error::Usage(format!(
@@ -90,26 +88,11 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         pos += body.len() as u64;
         records += body.iter().filter(|&&b| b == b'\n').count() as u64;
     }
-    // The devices (`devices.csv`) after the log, as the records that put
-    // each on record, for the accounts there are (with the accounts if
-    // the log had no record).
-    let book =
-        DeviceBook::load(&disk, from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
-    let (mut devices, now) = (Vec::new(), crate::store::now_ms());
-    for (user, d) in book.all().filter(|(user, _)| accounts.contains(*user)) {
-        crate::store::devices::record(now, user, d).encode(&mut devices);
+    // With the accounts if the log had no record.
+    if let Some(users) = users {
+        batches += super::log::write_unled(&mut tx, pos, vec![(0, users)], &[])
+            .map_err(db_error(&db.url, "copying the accounts"))?;
     }
-    let moved = devices.iter().filter(|&&b| b == b'\n').count();
-    // The disabled accounts (`disabled/`, a file a name) after them, as
-    // the records that disable each (`store::disabled`).
-    let disabled: Vec<String> =
-        crate::store::disabled::in_folder(from).into_iter().filter(|name| accounts.contains(name)).collect();
-    for name in &disabled {
-        crate::store::record::Record::disabled(now, name, true).encode(&mut devices);
-    }
-    let accounts = users.map(|u| vec![(0, u)]).unwrap_or_default();
-    batches += super::log::write_unled(&mut tx, pos, accounts, &devices)
-        .map_err(db_error(&db.url, "copying the devices and the disabled accounts"))?;
     if let Some(id) = crate::store::server_id::read(&disk, from)? {
         tx.execute("UPDATE server SET id = $1", &[&id])
             .map_err(db_error(&db.url, "copying the server id"))?;
@@ -120,8 +103,6 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     }
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     println!("log: {records} records in {batches} batches, up to position {pos}");
-    println!("devices: {} in {}, {moved} in the cluster", book.len(), from.display());
-    println!("disabled accounts: {}", disabled.len());
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
 }

@@ -145,9 +145,8 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         backend: store.clone(),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
-        devices: Some(Arc::new(crate::store::devices::InLog::new(store))),
+        devices: Arc::new(crate::store::InLog::new(store)),
         node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
-        disk: Arc::new(crate::store::disk::RealDisk),
     })
 }
 

@@ -21,7 +21,7 @@ use super::{
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
-use crate::store::disk::{Disk, RealDisk};
+use crate::store::InLog;
 use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
@@ -36,16 +36,13 @@ pub struct Storage {
     /// Where the requests of `wachat users` wait (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
-    /// Where every user's devices are kept besides `devices.csv` (a
-    /// cluster's log, for whichever node leads next).
-    pub devices: Option<Arc<crate::store::devices::InLog>>,
+    /// Where every user's devices are kept: settings of the log
+    /// (`store::devices`), the single server's or the cluster's.
+    pub devices: Arc<InLog>,
     /// A cluster's node: what it does once the server's parts are made,
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.
     pub node: Option<Box<dyn NodeOf>>,
-    /// The disk the data directory's own files are written to
-    /// (`devices.csv`): the operating system's, or a test's simulated one.
-    pub disk: Arc<dyn Disk>,
 }
 
 /// What a cluster's node (`cluster::node`) does at the server's start and
@@ -64,14 +61,11 @@ pub trait NodeOf: Send + Sync {
 }
 
 impl Storage {
-    /// A single server's: no other node, its files in the data directory.
-    pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, files: None, door: None, devices: None, node: None, disk: Arc::new(RealDisk) }
-    }
-
-    /// The same, its data directory's own files on `disk`.
-    pub fn on(self, disk: Arc<dyn Disk>) -> Storage {
-        Storage { disk, ..self }
+    /// A single server's: no other node, its files in the data directory,
+    /// its devices in its log.
+    pub fn alone(store: Arc<LocalStore>) -> Storage {
+        let devices = Arc::new(InLog::new(store.clone()));
+        Storage { backend: store, files: None, door: None, devices, node: None }
     }
 }
 
@@ -117,8 +111,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, files: file_store, door, devices: shared_devices, node, disk } =
-            open(&router)?;
+        let Storage { backend, files: file_store, door, devices: record, node } = open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
@@ -127,12 +120,8 @@ impl Server {
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
             .then(|| throttle::Throttle::new(address_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
-        let devices =
-            devices::Devices::start(disk, config.data_dir.clone(), config.max_devices, config.device_days)
-                .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
-        if let Some(shared) = shared_devices {
-            devices.share(shared);
-        }
+        let devices = devices::Devices::start(record, config.max_devices, config.device_days)
+            .map_err(|e| crate::error::Error::io("starting the devices' flusher", e))?;
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let ctx = Arc::new(Ctx {

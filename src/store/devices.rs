@@ -1,79 +1,58 @@
-//! The devices of each user (protocol 1.2, §16): `devices.csv` in the
-//! data directory, one row per device a user logged in from or linked.
+//! The devices of each user (protocol 1.2, §16): one per device a user
+//! logged in from or linked, kept as settings of the user in the log
+//! ([`DEVICE`]: a `SET` record a device, `store::InLog`), so that a single
+//! server and every node of a cluster know them the same way, by the same
+//! `State` code.
 //!
-//! A row holds what must survive a restart:
+//! A device on record holds:
 //!
-//! - the device's **position** in its user's inbox: the last sequence
-//!   number it acknowledged (empty once the device is *forgotten*);
+//! - its **position** in its user's inbox: the last sequence number it
+//!   acknowledged (none once the device is *forgotten*);
 //! - when it was last **seen** online, and the **address** it came from
 //!   (`DEVICES` lists both);
 //! - the SHA-256 of its **token**, if it was linked with a code (`PAIR`).
 //!
-//! Why a file of its own and not records in the log: the log's records are
-//! the messages and their states, replayed to rebuild the inbox with the
-//! very same sequence numbers. A position is only a lower bound on what a
-//! device has: if the last second of positions is lost in a crash, the
-//! device is sent those events again, and clients drop a `MSG` whose
-//! `<from>`,`<id>` they already have (at-least-once, as the wire always
-//! was). So positions are written by a flusher thread once a second
-//! ([`FLUSH_EVERY`] in `server::devices`), never in the path of an `ACK`;
-//! and what must not be lost (a token made, a device unlinked) is written
-//! and synced before the client hears of it. A data directory without the
-//! file (every older one) has no devices yet: each user's first receive
-//! login makes its `default` device, at the inbox's position.
+//! **When each is written.** What must not be lost (a token made, a
+//! device unlinked, tokens revoked by a new password) is written and
+//! synced before the client hears of it; a refused write changes nothing.
+//! A position is only a lower bound on what a device has: if the last
+//! second of positions is lost in a crash, the device is sent those
+//! events again, and clients drop a `MSG` whose `<from>`,`<id>` they
+//! already have (at-least-once, as the wire always was). So positions
+//! are written by the flusher once a second (`server::devices`), as
+//! records nobody waits for (`LocalStore::change_setting_unwaited`),
+//! never in the path of an `ACK`. A deleted account's devices go with its
+//! `DELACCOUNT` record, which clears its settings.
 //!
-//! A cluster keeps the same facts in its replicated log instead, as
-//! settings of each user ([`DEVICE`], [`InLog`]): the leader writes them
-//! as `SET` records, with the same timing (a token or an unlink before
-//! the `OK`, positions at the flusher's turn), and every node applies
-//! them, so that the node that leads next has them.
+//! **On a full disk** a revocation must still win: its records are
+//! admitted below the `--min-free` floor and, once the ballast was spent,
+//! in the room the ballast left (`LocalStore::change_setting_first`);
+//! with no room at all it is refused before anything changed.
 //!
 //! Tokens are stored hashed with SHA-256, not argon2: a token is 128 random
 //! bits, which no one can guess or look up in a dictionary, so a slow hash
 //! would only cost the server time at every login; a password is weak and
-//! guessable, so it needs the slow one. Whoever reads this file learns
+//! guessable, so it needs the slow one. Whoever reads the log learns
 //! hashes that log no one in.
 //!
-//! The file is rewritten whole (to `devices.csv.tmp`, synced, renamed):
-//! 100,000 devices are about 8 MB and load in a fraction of a second
-//! (BENCHMARKS.md, "Devices"). Every byte goes through [`Disk`], so that
-//! the tests can run it on a simulated disk that fills up and loses power.
-//!
-//! **The spare** (`devices.spare`): room kept in reserve for the book, as
-//! the store keeps its ballast for the log (`store::ballast`). A device
-//! revoked (`UNLINK`, a new password, a deleted account) must be written
-//! before the client hears `OK`, and on a disk that another program filled
-//! there is no room for the new book: the write that must win removes the
-//! spare and writes again ([`write_spending`]). A write that still fails
-//! is refused before anything changed (`server::devices::Devices::commit`).
-//! The spare is made again, at the book's size and [`SPARE_MARGIN`] more,
-//! once there is room ([`make_spare`]).
+//! A data directory of an older build keeps its devices in the file
+//! [`OLD_FILE`] (with the room reserved for it, [`OLD_SPARE`]): the
+//! store's start writes its rows as the same `SET` records, once, then
+//! removes both ([`in_old_file`], `LocalStore::open`).
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::backend::{Backend, Ticket};
-use super::disk::{Disk, SyncPoint, no_space};
-use super::ids::UserId;
-use super::local::LocalStore;
-use super::settings::{Kept, Keys, Setting};
+use super::disk::Disk;
+use super::settings::Setting;
 use crate::protocol::names::{check_name, fold};
-
-/// The file, in the data directory.
-pub const FILE: &str = "devices.csv";
-/// The room kept for it (see the module documentation).
-pub const SPARE: &str = "devices.spare";
-/// What the spare holds beyond the book's size: a new book that grew by
-/// a device or a few, and the file system's rounding to its blocks.
-pub const SPARE_MARGIN: u64 = 64 << 10;
-const HEADER: &str = "user,device,position,seen,address,token";
 
 /// Most devices a user may have on record (online or not): past it, the
 /// one seen longest ago without a token is dropped, so that logging in
-/// under ever new names cannot grow the file without end.
+/// under ever new names cannot grow the record without end.
 pub const MAX_KNOWN: usize = 32;
 
 /// A token's SHA-256.
@@ -118,7 +97,9 @@ pub enum Proof {
     Token,
 }
 
-/// Every user's devices, by folded user name.
+/// Every user's devices, by folded user name, in memory: what a server
+/// knows of the record (`InLog`), with the positions and times that
+/// moved since it was last written (`server::devices`).
 #[derive(Default)]
 pub struct DeviceBook {
     users: HashMap<String, Vec<Device>>,
@@ -153,80 +134,6 @@ fn unhex(s: &str) -> Option<TokenHash> {
 }
 
 impl DeviceBook {
-    /// Reads `devices.csv` from `dir` (none: no devices yet). A row that
-    /// does not parse is skipped with a warning: losing a position only
-    /// replays events again, and losing a token only makes that device
-    /// link again.
-    pub fn load(disk: &dyn Disk, dir: &Path) -> io::Result<DeviceBook> {
-        let path = dir.join(FILE);
-        if !disk.exists(&path) {
-            return Ok(DeviceBook::default());
-        }
-        let text = String::from_utf8_lossy(&disk.read_all(&path)?).into_owned();
-        let mut book = DeviceBook::default();
-        for (n, line) in text.lines().enumerate().skip(1) {
-            match parse_row(line) {
-                Ok((user, device)) => book.users.entry(user).or_default().push(device),
-                Err(e) => log::warn!("store: {} line {}: {e}; skipped", path.display(), n + 1),
-            }
-        }
-        Ok(book)
-    }
-
-    /// The whole file's bytes, to [`write`](DeviceBook::write) outside the
-    /// lock that guards the book.
-    pub fn encode(&self) -> Vec<u8> {
-        self.encode_with(None)
-    }
-
-    /// The file's bytes as they would be with `user`'s devices `changed`
-    /// (the rest as they are): what is written before a change is made
-    /// in memory (`server::devices::Devices::commit`).
-    pub fn encode_changed(&self, user: &str, changed: &[Device]) -> Vec<u8> {
-        self.encode_with(Some((&fold(user), changed)))
-    }
-
-    fn encode_with(&self, changed: Option<(&String, &[Device])>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 * self.len() + HEADER.len() + 1);
-        let _ = writeln!(out, "{HEADER}");
-        let mut users: Vec<&String> = self.users.keys().chain(changed.map(|(user, _)| user)).collect();
-        users.sort();
-        users.dedup();
-        for user in users {
-            let devices = match changed {
-                Some((changed_user, devices)) if changed_user == user => devices,
-                _ => &self.users[user],
-            };
-            for d in devices {
-                let position = d.position.map_or(String::new(), |p| p.to_string());
-                let token = d.token.map_or(String::new(), |t| hex(&t));
-                let _ = writeln!(out, "{user},{},{position},{},{},{token}", d.name, d.seen_ms, d.address);
-            }
-        }
-        out
-    }
-
-    /// Replaces `devices.csv` in `dir` with `bytes`, synced (readable by
-    /// the server's user only, as every file of the data directory: it
-    /// holds token hashes).
-    pub fn write(disk: &dyn Disk, dir: &Path, bytes: &[u8]) -> io::Result<()> {
-        disk.replace(&dir.join(FILE), bytes)
-    }
-
-    /// How many devices are on record, all users together.
-    pub fn len(&self) -> usize {
-        self.users.values().map(Vec::len).sum()
-    }
-
-    /// Every device on record, with its folded user name.
-    pub fn all(&self) -> impl Iterator<Item = (&str, &Device)> {
-        self.users.iter().flat_map(|(user, devices)| devices.iter().map(move |d| (user.as_str(), d)))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
-
     /// `user`'s devices (none: an empty slice).
     pub fn devices(&self, user: &str) -> &[Device] {
         self.users.get(&fold(user)).map_or(&[], Vec::as_slice)
@@ -339,47 +246,12 @@ pub fn touch<'a>(
     device
 }
 
-/// [`DeviceBook::write`] for a change that must win (a device revoked):
-/// if the disk has no room, the spare is removed and the book written
-/// again in the room it leaves. `Err` if there was no spare or that
-/// room did not do.
-pub fn write_spending(disk: &dyn Disk, dir: &Path, bytes: &[u8]) -> io::Result<()> {
-    match DeviceBook::write(disk, dir, bytes) {
-        Err(e) if no_space(&e) && disk.exists(&dir.join(SPARE)) => {
-            log::warn!("devices: {e}; the spare removed for a device revoked, made again once there is room");
-            disk.remove(&dir.join(SPARE))?;
-            disk.sync_dir(dir, SyncPoint::DataDir)?;
-            DeviceBook::write(disk, dir, bytes)
-        }
-        done => done,
-    }
-}
-
-/// Makes the spare of `dir` for a book of `book_len` bytes if it is
-/// missing or smaller than that and half the margin (it grows with the
-/// book, never at every device); true if it is there now. A disk with no
-/// room for it keeps none until the next try.
-pub fn make_spare(disk: &dyn Disk, dir: &Path, book_len: u64) -> bool {
-    let path = dir.join(SPARE);
-    let len = disk.open_read(&path).and_then(|f| f.len()).ok();
-    if len.is_some_and(|len| len >= book_len + SPARE_MARGIN / 2) {
-        return true;
-    }
-    let made =
-        disk.reserve(&path, book_len + SPARE_MARGIN).and_then(|()| disk.sync_dir(dir, SyncPoint::DataDir));
-    if let Err(e) = made {
-        log::debug!("devices: the spare cannot be made yet: {e}");
-        let _ = disk.remove(&path); // what was reserved of it goes back
-        return false;
-    }
-    true
-}
-
 /// The setting that holds a user's devices in the log and the `State`
 /// (`store::settings`): a `SET` record a device, keyed by [`key`], its
-/// value [`encode`]d. So a cluster's devices are replicated as every
-/// other stored thing is: the leader writes them through its log, every
-/// node applies them, and the node that leads next has them.
+/// value [`encode`]d. So devices are kept as every other stored thing
+/// is: a single server writes them to its log; a cluster's leader writes
+/// them through the shared log, every node applies them, and the node
+/// that leads next has them.
 pub const DEVICE: Setting = Setting { name: "device", most: MAX_KNOWN, what: "devices" };
 
 /// A device's key in [`DEVICE`]: `@` and its folded name, which no
@@ -415,7 +287,7 @@ pub fn decode(value: &str) -> Option<Device> {
 
 /// `user`'s `device` as the `SET` record that puts it on record: what a
 /// database or a data directory that kept devices apart is converted
-/// into (`cluster::upgrade`, `cluster::migrate`).
+/// into (`cluster::upgrade`, `LocalStore::open`).
 pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
     super::record::Record::Set {
         ts,
@@ -426,126 +298,10 @@ pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
     }
 }
 
-/// The devices of a cluster, which every node shares: [`DEVICE`]
-/// settings of its store, whose `SET` records the leader writes through
-/// the shared log. A node reads a user's devices from it before they
-/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what
-/// it changed. A single server has none: `devices.csv` is the whole
-/// truth.
-///
-/// `user` is always the folded user name.
-pub struct InLog {
-    store: Arc<LocalStore>,
-}
-
-impl InLog {
-    pub fn new(store: Arc<LocalStore>) -> InLog {
-        InLog { store }
-    }
-
-    fn user(&self, user: &str) -> io::Result<UserId> {
-        match self.store.account(user) {
-            Ok(Some(account)) => Ok(account.id),
-            Ok(None) => Err(io::Error::other(format!("no account {user}"))),
-            Err(ko) => Err(io::Error::other(ko.reason)),
-        }
-    }
-
-    /// Changes `user`'s device `name` by `change` (from what is on record,
-    /// the value to keep; `None`: none). Durable once its ticket is
-    /// waited for ([`InLog::wait`]).
-    fn change(
-        &self,
-        user: &str,
-        name: &str,
-        mut change: impl FnMut(Option<Device>) -> Option<Device>,
-    ) -> io::Result<Ticket> {
-        let id = self.user(user)?;
-        let change = self.store.change_setting(id, &DEVICE, &key(name), &mut |kept| {
-            Ok(change(kept.current().and_then(decode)).as_ref().map(encode))
-        });
-        change.map_err(|ko| io::Error::other(ko.reason))
-    }
-
-    /// Waits until what `ticket` covers is in the log.
-    fn wait(&self, ticket: Ticket) -> io::Result<()> {
-        self.store.wait(ticket).map_err(|ko| io::Error::other(ko.reason))
-    }
-
-    /// Every device of `user` on record.
-    pub fn load(&self, user: &str) -> io::Result<Vec<Device>> {
-        let kept = self.store.read_settings(&DEVICE, Keys::Of(self.user(user)?));
-        let kept = kept.map_err(|ko| io::Error::other(ko.reason))?;
-        Ok(kept.iter().filter_map(|k| decode(&k.value)).collect())
-    }
-
-    /// Writes where `user`'s `devices` are and when they were seen, for
-    /// those on record (one unlinked meanwhile stays gone). A position
-    /// only moves forward (or is forgotten: `None`); no token is written
-    /// here.
-    ///
-    /// The flusher's turn: records nobody waits for
-    /// ([`LocalStore::change_setting_unwaited`]), as an acknowledgement's
-    /// are: they ride the next batch, and the flusher goes on at once,
-    /// whether the database answers or not. A follower has none of its
-    /// own to write: its devices are the leader's, which it applies.
-    pub fn save(&self, user: &str, devices: &[Device]) -> io::Result<()> {
-        if !self.store.leads() {
-            return Ok(());
-        }
-        let id = self.user(user)?;
-        for d in devices {
-            let mut change = |kept: &Kept| {
-                let Some(mut kept) = kept.current().and_then(decode) else {
-                    return Ok(None); // unlinked meanwhile: stays gone
-                };
-                kept.position = match (kept.position, d.position) {
-                    (Some(k), Some(p)) => Some(k.max(p)),
-                    _ => None,
-                };
-                kept.seen_ms = kept.seen_ms.max(d.seen_ms);
-                kept.address = d.address;
-                Ok(Some(encode(&kept)))
-            };
-            let written = self.store.change_setting_unwaited(id, &DEVICE, &key(&d.name), &mut change);
-            written.map_err(|ko| io::Error::other(ko.reason))?;
-        }
-        Ok(())
-    }
-
-    /// Puts `user`'s `device` on record (a login, a link), with its token
-    /// if `with_token` (before the token is given out); without, a token
-    /// on record stays (a stale node must not bring back a revoked one).
-    pub fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {
-        let ticket = self.change(user, &device.name, |kept| {
-            let mut new = device.clone();
-            if let Some(kept) = kept {
-                if let (Some(k), Some(p)) = (kept.position, new.position) {
-                    new.position = Some(k.max(p));
-                }
-                new.seen_ms = new.seen_ms.max(kept.seen_ms);
-                if !with_token {
-                    new.token = kept.token;
-                }
-            } else if !with_token {
-                new.token = None;
-            }
-            Some(new)
-        })?;
-        self.wait(ticket)
-    }
-
-    /// Removes `user`'s device `name` (`UNLINK`): its token no longer
-    /// logs in on any node.
-    pub fn remove(&self, user: &str, name: &str) -> io::Result<()> {
-        let ticket = self.change(user, name, |_| None)?;
-        self.wait(ticket)
-    }
-}
-
-/// What a node knows of one user's devices, merged with what the shared
-/// record holds: the record's list (a device unlinked elsewhere is gone,
-/// a token made elsewhere is there), each at the further of both positions.
+/// What a server knows of one user's devices in memory, merged with
+/// what the record holds: the record's list (a device unlinked is gone,
+/// a token made is there, on any node), each at the further of both
+/// positions (the memory's moved since the flusher's last turn).
 pub fn merge(local: &[Device], shared: Vec<Device>) -> Vec<Device> {
     shared
         .into_iter()
@@ -561,11 +317,38 @@ pub fn merge(local: &[Device], shared: Vec<Device>) -> Vec<Device> {
         .collect()
 }
 
-/// One row: the folded user name and its device.
+/// The file in which a data directory of an older build keeps its
+/// devices, a row each: `user,device,position,seen,address,token`.
+pub const OLD_FILE: &str = "devices.csv";
+/// The room such a directory reserved for [`OLD_FILE`].
+pub const OLD_SPARE: &str = "devices.spare";
+const OLD_HEADER: &str = "user,device,position,seen,address,token";
+
+/// The devices of [`OLD_FILE`] in `dir`, with their folded user names
+/// (none if there is no file). A row that does not parse is skipped with
+/// a warning: losing a position only replays events again, and losing a
+/// token only makes that device link again.
+pub fn in_old_file(disk: &dyn Disk, dir: &Path) -> io::Result<Vec<(String, Device)>> {
+    let path = dir.join(OLD_FILE);
+    if !disk.exists(&path) {
+        return Ok(Vec::new());
+    }
+    let text = String::from_utf8_lossy(&disk.read_all(&path)?).into_owned();
+    let mut devices = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        match parse_row(line) {
+            Ok(row) => devices.push(row),
+            Err(e) => log::warn!("store: {} line {}: {e}; skipped", path.display(), n + 1),
+        }
+    }
+    Ok(devices)
+}
+
+/// One row of [`OLD_FILE`]: the folded user name and its device.
 fn parse_row(line: &str) -> Result<(String, Device), String> {
     let f: Vec<&str> = line.split(',').collect();
     let [user, name, position, seen, address, token] = f[..] else {
-        return Err(format!("expected 6 fields: {HEADER}"));
+        return Err(format!("expected 6 fields: {OLD_HEADER}"));
     };
     check_name(user)?;
     check_name(name)?;
@@ -590,32 +373,45 @@ mod tests {
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
 
     #[test]
-    fn a_book_survives_its_file() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_book_finds_devices_and_tokens_whatever_the_case() {
         let mut book = DeviceBook::default();
         book.touch("Ana", "laptop", HOME, 5, 0).position = Some(12);
         book.touch("ana", "LAPTOP", HOME, 9, 0);
         book.touch("ana", "tui", "::1".parse().unwrap(), 7, 3).token = Some(hash_token("secret"));
-        book.touch("bob", "default", HOME, 8, 0).position = None;
-        DeviceBook::write(&RealDisk, dir.path(), &book.encode()).unwrap();
-        let back = DeviceBook::load(&RealDisk, dir.path()).unwrap();
-        assert_eq!(back.devices("ANA"), book.devices("ana"));
-        assert_eq!(back.devices("ana").len(), 2, "one laptop, whatever its case");
-        assert_eq!(back.devices("ana")[0].seen_ms, 9);
-        assert_eq!(back.devices("bob")[0].position, None);
-        assert!(back.token_matches("ana", "tui", "secret"));
-        assert!(!back.token_matches("ana", "tui", "secreT"));
-        assert!(!back.token_matches("ana", "laptop", "secret"), "a token is its own device's");
+        assert_eq!(book.devices("ANA").len(), 2, "one laptop, whatever its case");
+        assert_eq!(book.devices("ana")[0].seen_ms, 9);
+        assert_eq!(book.devices("ana")[0].position, Some(12));
+        assert!(book.token_matches("ana", "TUI", "secret"));
+        assert!(!book.token_matches("ana", "tui", "secreT"));
+        assert!(!book.token_matches("ana", "laptop", "secret"), "a token is its own device's");
     }
 
+    /// The file of an older build: each row that parses, the others skipped.
     #[test]
-    fn a_missing_or_damaged_file_loses_only_what_is_damaged() {
+    fn an_old_file_gives_its_rows_and_skips_the_damaged_ones() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(DeviceBook::load(&RealDisk, dir.path()).unwrap().is_empty());
-        let text = format!("{HEADER}\nana,laptop,4,1,127.0.0.1,\nana,a b,4,1,127.0.0.1,\nbob,x\n");
-        std::fs::write(dir.path().join(FILE), text).unwrap();
-        let book = DeviceBook::load(&RealDisk, dir.path()).unwrap();
-        assert_eq!(book.len(), 1);
+        assert!(in_old_file(&RealDisk, dir.path()).unwrap().is_empty(), "no file: no devices");
+        let token = hex(&hash_token("secret"));
+        let text = format!(
+            "{OLD_HEADER}\nAna,laptop,4,1,127.0.0.1,{token}\nana,a b,4,1,127.0.0.1,\nbob,x\nbob,tui,,2,::1,\n"
+        );
+        std::fs::write(dir.path().join(OLD_FILE), text).unwrap();
+        let rows = in_old_file(&RealDisk, dir.path()).unwrap();
+        let laptop = Device {
+            name: "laptop".into(),
+            position: Some(4),
+            seen_ms: 1,
+            address: "127.0.0.1".parse().unwrap(),
+            token: Some(hash_token("secret")),
+        };
+        let tui = Device {
+            name: "tui".into(),
+            position: None,
+            seen_ms: 2,
+            address: "::1".parse().unwrap(),
+            token: None,
+        };
+        assert_eq!(rows, [("ana".to_string(), laptop), ("bob".to_string(), tui)]);
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub use backend::{
     Outgoing, Then, Ticket,
 };
 pub use local::READ_SEARCH_LIMIT;
-pub use local::{LocalStore, StoreOptions};
+pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
 pub use record::{Message, Record};
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};

@@ -255,14 +255,8 @@ fn item8_a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() 
 }
 
 /// A server (`--min-free 0`) whose store is on `disk`, its files in
-/// `files`. Its data directory's own files (`devices.csv`) are on `disk`
-/// too, in a directory `files` made there durably, as a real data
-/// directory is before its server starts.
+/// `files`.
 fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
-    disk.create_dir_all(files).unwrap();
-    for dir in files.ancestors().skip(1) {
-        disk.sync_dir(dir, wachat::store::disk::SyncPoint::DataDir).unwrap();
-    }
     let listen = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config::new(files);
     config.store = no_floor();
@@ -273,7 +267,7 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
         let router = router.clone();
         let deliver = Box::new(move |batch: &wachat::store::state::Batch| router.written(batch));
         let local = LocalStore::open_on(d.clone(), Path::new("/data"), no_floor(), deliver, None)?;
-        Ok(Storage::alone(Arc::new(local)).on(d))
+        Ok(Storage::alone(Arc::new(local)))
     })
     .unwrap()
 }
@@ -305,12 +299,13 @@ fn device_names(ana: &mut Conn) -> Vec<String> {
 /// filled, `UNLINK:stolen` answered `KO:FULL` with the device gone in
 /// memory, the thief's sessions open, and its token logging in again
 /// after a restart; a refused `DELACCOUNT` forgot the devices. Now the
-/// revocation is written first, in the room of the book's spare, and
-/// answered `OK`: the thief's sessions end and its token never logs in
-/// again, through a power cut (harsher than a kill -9: what was not
-/// synced is lost too) and a restart. Once the spare is spent as well,
-/// `UNLINK` and `DELACCOUNT` are refused and change nothing, before and
-/// after the restart.
+/// revocation goes first (`store::devices`): whichever write met the
+/// full disk first spent the log's ballast, and the revocation is
+/// written in the room that left, and answered `OK`: the thief's sessions
+/// end and its token never logs in again, through a power cut (harsher
+/// than a kill -9: what was not synced is lost too) and a restart. Once
+/// that room is taken as well, `UNLINK` and `DELACCOUNT` are refused and
+/// change nothing, before and after the restart.
 #[test]
 fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     let disk = SimDisk::new();
@@ -336,12 +331,11 @@ fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     let mut thief_events = events("stolen", &stolen);
     assert_eq!(device_names(&mut ana), ["laptop", "phone", "stolen"]);
 
-    // What the pairings wrote unwaited (that ana has several devices) is
-    // written with the next batch: a message first, so that no such write
-    // meets the full disk below and spends the log's ballast.
     assert!(ana.request("MSG:bob:b1:before the disk fills").starts_with("OK:b1:"));
     assert!(thief_events.next_event().starts_with("MSG:1:ana:bob:b1:"), "ana's devices see what she sent");
-    // Another program fills the disk: the revocation spends the spare.
+    // Another program fills the disk. The revocation, or a write nobody
+    // waits for (the devices' positions, at the flusher's turn), meets it
+    // and spends the ballast; the revocation goes in the room it left.
     disk.set_capacity(Some(disk.used_bytes()));
     assert_eq!(ana.request("UNLINK:stolen"), "OK");
     assert_eq!(thief_events.next_event(), "BYE:UNLINKED");
@@ -349,7 +343,7 @@ fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     assert!(login_as(&server, "stolen", &stolen).0.starts_with("KO:AUTH_FAILED:"), "the token is dead");
     assert_eq!(device_names(&mut ana), ["laptop", "phone"]);
 
-    // The spare is spent and the disk still full: refused, nothing changed.
+    // The ballast is spent and its room taken: refused, nothing changed.
     disk.set_capacity(Some(disk.used_bytes()));
     let refused = ana.request("UNLINK:phone");
     assert!(refused.starts_with("KO:FULL:"), "{refused}");
@@ -357,8 +351,8 @@ fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     let (ok, mut phone_session) = login_as(&server, "phone", &phone);
     assert_eq!(ok, "OK:ana", "its token still logs in");
     assert_eq!(phone_session.request("PING"), "OK");
-    // The log's own ballast is spent by the first write that meets the
-    // full disk; after it every write is refused, DELACCOUNT's too.
+    // Every write is refused now, DELACCOUNT's too (the message that
+    // might meet the full disk first is answered within the bound).
     let mut stored = 0;
     while !ana.request(&format!("MSG:bob:m{stored}:a full disk")).starts_with("KO:FULL:") {
         stored += 1;

@@ -220,10 +220,10 @@ fn positions_survive_a_restart() {
     assert_eq!(next_event(&mut laptop), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
-    // The flusher writes positions within a second (polled).
-    let file = server.data_dir.join("devices.csv");
+    // The flusher writes positions within a second (polled): a `SET`
+    // record of the setting `device` in the log.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&file).unwrap_or_default().contains("ana,laptop,1,") {
+    while !logged(&server.data_dir).contains(",@laptop,device,,1,,laptop 1 ") {
         assert!(Instant::now() < deadline, "positions not written");
         std::thread::sleep(Duration::from_millis(50)); // polling a file
     }
@@ -234,6 +234,63 @@ fn positions_survive_a_restart() {
     let mut laptop = device(&server, "ana", "laptop");
     send(&mut bob, "ana", "m2", "two");
     assert_eq!(next_event(&mut laptop), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+}
+
+/// The text of every segment of the log of `data_dir`, oldest first.
+fn logged(data_dir: &std::path::Path) -> String {
+    let mut segments: Vec<_> =
+        std::fs::read_dir(data_dir.join("log")).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.sort();
+    segments.iter().map(|s| std::fs::read_to_string(s).unwrap_or_default()).collect()
+}
+
+/// A data directory made by an older build keeps its devices in
+/// `devices.csv` (and room for it in `devices.spare`): the first start
+/// writes them into the log, once, and removes both files. A token
+/// linked before logs in after, through a second restart too, and each
+/// device's position is kept: the laptop, which had acknowledged 1, gets
+/// 2; the tablet, which had nothing, gets both.
+#[test]
+fn devices_of_an_older_data_directory_move_into_the_log_once() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    send(&mut bob, "ana", "m1", "one");
+    send(&mut bob, "ana", "m2", "two");
+    drop(bob);
+    server.kill();
+    let token = "0123456789abcdef0123456789abcdef";
+    let hash: String = wachat::store::devices::hash_token(token).iter().map(|b| format!("{b:02x}")).collect();
+    let seen = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let rows = format!(
+        "user,device,position,seen,address,token\nana,laptop,1,{seen},10.0.0.7,\nana,tablet,0,{seen},10.0.0.8,{hash}\nghost,x,3,{seen},10.0.0.9,\n"
+    );
+    std::fs::write(server.data_dir.join("devices.csv"), rows).unwrap();
+    std::fs::write(server.data_dir.join("devices.spare"), vec![0; 4096]).unwrap();
+    server.restart(&[]);
+    for file in ["devices.csv", "devices.spare"] {
+        assert!(!server.data_dir.join(file).exists(), "{file} is removed once its rows are in the log");
+    }
+    assert!(
+        logged(&server.data_dir).contains(&format!(",@tablet,device,,1,,tablet 0 {seen} 10.0.0.8 {hash}"))
+    );
+    let devices = server.login_send("ana", "pw-ana").listing("DEVICES");
+    let names: Vec<&str> = devices.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(names, ["laptop", "tablet"], "{devices:?}");
+    let mut laptop = device(&server, "ana", "laptop");
+    assert_eq!(next_event(&mut laptop), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+    drop(laptop);
+    server.restart(&[]);
+    let mut tablet = server.recv_conn();
+    assert_eq!(tablet.request("VERSION:1.2"), "OK");
+    assert_eq!(
+        tablet.request(&format!("LOGIN:ana@tablet:{token}")),
+        "OK:ana",
+        "linked before, logs in after"
+    );
+    assert_eq!(next_event(&mut tablet), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(next_event(&mut tablet), "MSG:2:bob:ana:m2:<ts>:two");
+    assert!(server.send_conn().request(&format!("LOGIN:ana@laptop:{token}")).starts_with("KO:AUTH_FAILED:"));
 }
 
 /// `LINK` on a logged-in connection: the code.

@@ -345,11 +345,12 @@ fn a_schema_21_database_has_its_invite_codes_moved_into_the_log() {
     assert!(listed.stdout.contains("eeeeffffgggghhh  used"), "{}", listed.stdout);
 }
 
-/// A single server's disabled accounts (an older build's `disabled/`
-/// files) move into the cluster with `wachat migrate`, as records of its
-/// log.
+/// A single server's disabled accounts and devices kept in files of
+/// their own by an older build (`disabled/`, `devices.csv`) move into
+/// the cluster with `wachat migrate`, as records of its log: bob stays
+/// disabled, ana's tablet logs in with its token.
 #[test]
-fn a_single_servers_disabled_accounts_move_into_a_cluster() {
+fn a_single_servers_disabled_accounts_and_devices_move_into_a_cluster() {
     let mut single = TestServer::start();
     for user in ["ana", "bob"] {
         register(&single, user);
@@ -357,15 +358,23 @@ fn a_single_servers_disabled_accounts_move_into_a_cluster() {
     assert!(single.terminate().success());
     std::fs::create_dir(single.data_dir.join("disabled")).unwrap();
     std::fs::write(single.data_dir.join("disabled").join("bob"), "").unwrap();
+    let token = "0123456789abcdef0123456789abcdef";
+    let hash: String = wachat::store::devices::hash_token(token).iter().map(|b| format!("{b:02x}")).collect();
+    let rows = format!(
+        "user,device,position,seen,address,token\nana,tablet,0,{},10.0.0.8,{hash}\n",
+        wachat::store::now_ms()
+    );
+    std::fs::write(single.data_dir.join("devices.csv"), rows).unwrap();
     let cluster = Cluster::start();
     let dir = single.data_dir.to_str().unwrap().to_string();
     let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
-    assert!(moved.stdout.contains("disabled accounts: 1"), "{}", moved.stdout);
+    assert!(!single.data_dir.join("devices.csv").exists(), "its rows are records of the log");
     let a = cluster.node("a");
     let refused = a.send_conn().request(&format!("LOGIN:bob:{PW}"));
     assert_eq!(refused, "KO:AUTH_FAILED:the account bob is disabled by the server's administrator");
     a.login_send("ana", PW);
+    assert_eq!(a.send_conn().request(&format!("LOGIN:ana@tablet:{token}")), "OK:ana", "the token moved");
 }
 
 /// The sections of an answers file: `== <user> <request>` and its lines.

@@ -1,10 +1,10 @@
 //! Several devices on one account (protocol 1.2, docs/PROTOCOL.md §16):
 //! one inbox per user, a position in it per device.
 //!
-//! The store keeps each user's inbox as before, with one number `acked`:
-//! events up to it are gone. This module keeps, beside it, where each
-//! device is (`store::devices`, `devices.csv`), and turns the devices'
-//! `ACK`s into the store's two operations:
+//! The store keeps each user's inbox with one number `acked`: events up
+//! to it are gone. This module keeps, beside it, where each device is
+//! (`store::devices`: settings of the user in the log), and turns the
+//! devices' `ACK`s into the store's two operations:
 //!
 //! - the inbox is trimmed (`Backend::ack`) up to the **lowest** position of
 //!   the live devices: an event leaves the inbox once every device has it;
@@ -12,7 +12,7 @@
 //!   **highest**: two grey ticks as soon as the first device has it.
 //!
 //! A user with one device (every 1.0/1.1 client: the device `default`)
-//! has lowest = highest = its `ACK`, which is exactly the `ack` of before.
+//! has lowest = highest = its `ACK`: the inbox's own `ack`.
 //!
 //! A device not seen for `--device-days` is *forgotten*: its position is
 //! dropped, so an old laptop in a drawer does not keep its user's inbox
@@ -21,23 +21,22 @@
 //!
 //! Linking (`LINK`, `PAIR`): a one-time code, kept in memory for
 //! [`LINK_CODE_SECS`](crate::protocol::LINK_CODE_SECS), trades for a
-//! token whose SHA-256 goes to `devices.csv` (why SHA-256 and not argon2:
-//! see `store::devices`); the codes and tokens are [`tokens`]'s.
+//! token whose SHA-256 goes on record (why SHA-256 and not argon2: see
+//! `store::devices`); the codes and tokens are [`tokens`]'s.
 //!
-//! A cluster node also has the cluster's shared record
-//! ([`InLog`], its replicated log): a user's devices are read from it
-//! before they count (a receive login, a token, `DEVICES`, `UNLINK`), a
-//! token made or a device unlinked is written there before the client
-//! hears of it, and the flusher writes the positions that moved there too.
-//! So a token made on one node logs in on any, and a device that moves
-//! between nodes keeps its position (to within the last [`FLUSH_EVERY`]):
-//! see [`shared`].
+//! The record is the log's ([`InLog`]), on a single server as on a
+//! cluster: a user's devices are read from it before they count (a
+//! receive login, a token, `DEVICES`, `UNLINK`), a token made or a device
+//! unlinked is written there before the client hears of it, and the
+//! flusher writes the positions that moved there once a [`FLUSH_EVERY`],
+//! never in the path of an `ACK`. So a token made on one node of a
+//! cluster logs in on any, and a device keeps its position through a
+//! restart or a move between nodes (to within the last [`FLUSH_EVERY`]):
+//! see [`record`].
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -46,14 +45,14 @@ use parking_lot::Mutex;
 
 use super::base::Base;
 
+mod record;
 mod sessions;
-mod shared;
 mod tokens;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, DeviceLine, Ko, Presence};
 use crate::router::{LoggedOut, Outlet};
-use crate::store::devices::{self as book, Device, DeviceBook, InLog};
-use crate::store::disk::Disk;
+use crate::store::InLog;
+use crate::store::devices::{self as book, Device, DeviceBook};
 use crate::store::{UserId, now_ms};
 
 /// How often the flusher thread writes positions that moved.
@@ -67,17 +66,11 @@ struct LinkCode {
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
-    /// The disk of the data directory, where the book is written.
-    disk: Arc<dyn Disk>,
-    dir: PathBuf,
+    /// The record of every user's devices: settings in the store's log.
+    record: Arc<InLog>,
+    /// What this server knows of the record, with the positions and
+    /// times that moved since the flusher's last turn.
     book: Mutex<DeviceBook>,
-    /// Positions or times moved since the file was last written.
-    dirty: AtomicBool,
-    /// Whether the spare was there at the last look (its loss and its
-    /// return are logged once each).
-    spare: AtomicBool,
-    /// One writer of the file at a time, in order.
-    writing: Mutex<()>,
     /// `--max-devices`: receive connections per user at once.
     pub max_devices: usize,
     /// `--device-days`, in ms: a device not seen for longer is forgotten.
@@ -87,46 +80,24 @@ pub struct Devices {
     /// Per user with devices behind the first: up to where DELIVERED was
     /// asked of the store, so that each `ACK` asks only for what is new.
     delivered: Mutex<HashMap<UserId, u64>>,
-    /// A cluster's shared record of devices (none on a single server).
-    shared: OnceLock<Arc<InLog>>,
-    /// Users whose devices moved since they were last written to `shared`.
+    /// Users (folded) whose devices moved since they were last written
+    /// to the record.
     moved: Mutex<HashSet<String>>,
     /// The flusher thread and what stops it.
     flusher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl Devices {
-    /// Loads `devices.csv` from `dir` on `disk`, makes its spare (the
-    /// module `store::devices`) and starts the flusher thread.
-    pub fn start(
-        disk: Arc<dyn Disk>,
-        dir: PathBuf,
-        max_devices: usize,
-        device_days: f64,
-    ) -> std::io::Result<Arc<Devices>> {
-        // A cluster node has no store of its own here: the folder may be new.
-        disk.create_dir_all(&dir)?;
-        let book = DeviceBook::load(&*disk, &dir)?;
+    /// The devices on `record`, and the flusher thread started.
+    pub fn start(record: Arc<InLog>, max_devices: usize, device_days: f64) -> std::io::Result<Arc<Devices>> {
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
-        let spare = book::make_spare(&*disk, &dir, book_len(&*disk, &dir));
-        if !spare {
-            log::warn!(
-                "devices: no room for {} yet: a device revoked on a full disk may be refused",
-                book::SPARE
-            );
-        }
         let devices = Arc::new(Devices {
-            disk,
-            dir,
-            book: Mutex::new(book),
-            dirty: AtomicBool::new(false),
-            spare: AtomicBool::new(spare),
-            writing: Mutex::new(()),
+            record,
+            book: Mutex::new(DeviceBook::default()),
             max_devices: max_devices.max(1),
             forget_after_ms,
             codes: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
-            shared: OnceLock::new(),
             moved: Mutex::new(HashSet::new()),
             flusher: Mutex::new(None),
         });
@@ -140,85 +111,14 @@ impl Devices {
         Ok(devices)
     }
 
-    /// Writes the book if anything moved, and makes the spare again if it
-    /// is missing (the flusher's turn, and stop).
-    fn flush(&self) {
-        self.flush_shared();
-        if self.dirty.swap(false, Ordering::SeqCst)
-            && let Err(e) = self.save()
-        {
-            self.dirty.store(true, Ordering::SeqCst);
-            log::warn!("devices: writing {}: {e}", book::FILE);
-        }
-        self.keep_spare();
-    }
-
-    /// Writes the book now, synced.
-    fn save(&self) -> std::io::Result<()> {
-        let _one_writer = self.writing.lock();
-        let bytes = self.book.lock().encode();
-        DeviceBook::write(&*self.disk, &self.dir, &bytes)
-    }
-
-    /// Makes `change` to `name`'s devices, durable before the client hears
-    /// of it. A single server writes the book as it will be **first**, and
-    /// changes memory only once that is on disk: a write that fails
-    /// (`KO:FULL`, `KO:INTERNAL`) changes nothing, the old file staying
-    /// whole. A change that `revokes` a device must win over a disk that
-    /// another program filled: it spends the spare (`store::devices`).
-    /// Why not memory first and the file when there is room: an `OK` is a
-    /// promise that the revoked token never logs in again, and a token
-    /// revoked in memory only comes back at the next start, after a crash
-    /// too; a `KO` must mean that nothing happened.
-    ///
-    /// A cluster node's caller wrote the shared record first (the truth
-    /// that every node reads before a token counts); the book, its cache,
-    /// changes at once and is written at the flusher's turn.
-    ///
-    /// `change` is called twice, on a copy then on the book, and must do
-    /// the same both times.
-    fn commit<T>(
-        &self,
-        name: &str,
-        revokes: bool,
-        mut change: impl FnMut(&mut Vec<Device>) -> T,
-    ) -> Result<T, Ko> {
-        let _one_writer = self.writing.lock();
-        if !self.is_shared() {
-            let bytes = {
-                let book = self.book.lock();
-                let mut devices = book.devices(name).to_vec();
-                change(&mut devices);
-                book.encode_changed(name, &devices)
-            };
-            let written = if revokes {
-                book::write_spending(&*self.disk, &self.dir, &bytes)
-            } else {
-                DeviceBook::write(&*self.disk, &self.dir, &bytes)
-            };
-            written.map_err(|e| refusal(&e))?;
-        } else {
-            self.dirty.store(true, Ordering::SeqCst);
-        }
+    /// Makes `change` to `name`'s devices in memory, once its caller wrote
+    /// it on record (a token made, a device unlinked: durable before the
+    /// client hears of it; refused, nothing changed).
+    fn commit<T>(&self, name: &str, change: impl FnOnce(&mut Vec<Device>) -> T) -> T {
         let mut book = self.book.lock();
         let out = change(book.devices_mut(name));
         book.drop_if_empty(name);
-        Ok(out)
-    }
-
-    /// Makes the spare again if it is missing or small for the book (a
-    /// single server's: a cluster node's book is a cache, the record is
-    /// its database's), saying so once when it is lost and once when back.
-    fn keep_spare(&self) {
-        if self.is_shared() {
-            return;
-        }
-        let there = book::make_spare(&*self.disk, &self.dir, book_len(&*self.disk, &self.dir));
-        match (self.spare.swap(there, Ordering::SeqCst), there) {
-            (true, false) => log::warn!("devices: no room for {} on the disk", book::SPARE),
-            (false, true) => log::info!("devices: {} made again", book::SPARE),
-            _ => {}
-        }
+        out
     }
 
     /// Writes what moved and stops the flusher (server shutdown): every
@@ -236,7 +136,6 @@ impl Devices {
         for outlet in online {
             self.moved(&outlet.name);
         }
-        self.dirty.store(true, Ordering::SeqCst);
         if let Some((stop, thread)) = self.flusher.lock().take() {
             let _ = stop.send(());
             let _ = thread.join();
@@ -352,8 +251,8 @@ impl Devices {
     }
 
     /// `UNLINK:<device>` from the send connection `asker`: logs the device
-    /// out for good and revokes its token and position, written before
-    /// anything else changes ([`Devices::commit`]); then its receive
+    /// out for good and revokes its token and position, on record before
+    /// anything else changes (refused: nothing changed); then its receive
     /// connection hears `BYE:UNLINKED`, its send connections (but `asker`,
     /// which its caller closes after the `OK`) are closed.
     pub fn unlink(
@@ -369,13 +268,10 @@ impl Devices {
         if book::find(self.book.lock().devices(name), device).is_none() {
             return Err(Ko::new(Code::UnknownDevice, format!("you have no device named {device}")));
         }
-        if let Some(shared) = self.shared.get() {
-            shared.remove(&fold(name), device).map_err(|e| {
-                log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
-                Ko::store_unavailable()
-            })?;
-        }
-        self.commit(name, true, |devices| book::remove(devices, device))?;
+        self.record.remove(name, device).inspect_err(|ko| {
+            log::error!("devices: removing {name}'s device {device}: {}", ko.reason);
+        })?;
+        self.commit(name, |devices| book::remove(devices, device));
         base.router.sends.close_device(user, device, Some(asker));
         if let Some(outlet) = base.router.device(user, device) {
             outlet.log_out(LoggedOut::Unlinked);
@@ -406,21 +302,6 @@ impl Devices {
     }
 }
 
-/// Bytes of the book as last written (0: none yet), which the spare must hold.
-fn book_len(disk: &dyn Disk, dir: &std::path::Path) -> u64 {
-    disk.open_read(&dir.join(book::FILE)).and_then(|f| f.len()).unwrap_or(0)
-}
-
-/// The answer to a write of the book that failed: `KO:FULL` for a full
-/// disk, else `KO:INTERNAL` (logged either way).
-fn refusal(e: &std::io::Error) -> Ko {
-    log::error!("devices: writing {}: {e}", book::FILE);
-    if crate::store::disk::no_space(e) {
-        return Ko::disk_full();
-    }
-    Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-}
-
 /// What [`Devices::trim_point`] found.
 struct Trim {
     /// The lowest position of a live device (`None`: none is live).
@@ -436,7 +317,7 @@ fn online_devices(base: &Base, user: UserId) -> Vec<Arc<str>> {
     base.router.outlets(user).iter().map(|o| o.device.clone()).collect()
 }
 
-/// The flusher: writes the book once a [`FLUSH_EVERY`] if it moved.
+/// The flusher: writes the positions that moved once a [`FLUSH_EVERY`].
 fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
     loop {
         match stop.recv_timeout(FLUSH_EVERY) {
@@ -450,9 +331,21 @@ fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::store::disk::RealDisk;
+    use crate::store::{Hasher, LocalStore, Store, StoreOptions};
+
+    /// The devices of a store on `dir` (made if new), which has the
+    /// account `ana`; and the store, to stop or open again.
+    pub(in crate::server::devices) fn on_a_store(dir: &std::path::Path) -> (Arc<Devices>, Arc<LocalStore>) {
+        let local = Arc::new(LocalStore::open(dir, StoreOptions::default(), Box::new(|_| {})).unwrap());
+        let store = Store::new(local.clone(), Hasher::new(8).unwrap());
+        if store.find_account("ana").is_none() {
+            store.register("ana", "", "pw-ana").unwrap();
+        }
+        let devices = Devices::start(Arc::new(InLog::new(local.clone())), 5, 1.0).unwrap();
+        (devices, local)
+    }
 
     /// The `--device-days` rule with the clock given, not waited for: a
     /// device is forgotten once its days have passed, to the millisecond,
@@ -460,7 +353,7 @@ mod tests {
     #[test]
     fn a_device_is_forgotten_past_its_days_unless_online() {
         let dir = tempfile::tempdir().unwrap();
-        let devices = Devices::start(Arc::new(RealDisk), dir.path().into(), 5, 1.0).unwrap();
+        let (devices, _) = on_a_store(dir.path());
         let day_ms = 86_400_000;
         let device = |name: &str| Device {
             name: name.into(),
@@ -475,5 +368,26 @@ mod tests {
         let trim = devices.trim_point(&mut book, &["phone".into()], 1_000 + day_ms + 1);
         assert!(trim.forgot && trim.live == 1, "past it: forgotten, but the phone is online");
         assert_eq!(book.map(|d| d.position), [Some(3), None]);
+        devices.stop(&[]);
+    }
+
+    /// Logging in under ever new names keeps at most `MAX_KNOWN` devices
+    /// on record: each new one past it pushes the oldest without a token
+    /// out of the record, never a linked one.
+    #[test]
+    fn new_devices_past_the_limit_push_the_oldest_untokened_off_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (devices, _) = on_a_store(dir.path());
+        let home = IpAddr::from([10, 0, 0, 1]);
+        let token = devices.new_token("ana", "linked", home).unwrap();
+        for i in 0..=book::MAX_KNOWN {
+            devices.arrive("ana", &format!("d{i}"), home);
+        }
+        let kept = devices.record.load("ana").unwrap();
+        let names: Vec<&str> = kept.iter().map(|d| &*d.name).collect();
+        assert_eq!(names.len(), book::MAX_KNOWN, "{names:?}");
+        assert!(names.contains(&"linked") && !names.contains(&"d0") && !names.contains(&"d1"), "{names:?}");
+        assert!(devices.token_matches("ana", "linked", &token));
+        devices.stop(&[]);
     }
 }

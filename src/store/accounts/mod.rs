@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 use super::backend::{AccountChange, Backend};
 use super::disk::{Disk, RealDisk};
+use super::local::InLog;
 use super::local::{LocalStore, StoreOptions};
 use super::state::UserId;
 use super::users::{USERS_HEADER, user_row};
@@ -126,14 +127,14 @@ pub struct Accounts {
     /// The rows of `users.csv`, in file order (which is rewritten whole).
     accounts: Vec<Account>,
     /// The directory opened as the server opens it (holds its lock).
-    store: LocalStore,
+    store: Arc<LocalStore>,
 }
 
 impl Accounts {
     /// Locks `dir` (creating it if needed) and loads it.
     pub fn open(dir: &Path) -> Result<Accounts, Error> {
         let options = StoreOptions { report: false, ..StoreOptions::default() };
-        let store = LocalStore::open(dir, options, Box::new(|_| {}))?;
+        let store = Arc::new(LocalStore::open(dir, options, Box::new(|_| {}))?);
         let path = dir.join("users.csv");
         let bytes =
             RealDisk.read_all(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
@@ -243,19 +244,25 @@ impl Accounts {
     /// does it (`store::disabled`): false if it already was so.
     pub fn set_disabled(&mut self, name: &str, on: bool) -> Result<bool, AdminError> {
         let user = self.loaded(name)?;
-        super::set_disabled(&self.store, user, on).map_err(|ko| self.bug(ko.reason))
+        super::set_disabled(&*self.store, user, on).map_err(|ko| self.bug(ko.reason))
     }
 
     /// The directory's store, changed as the running server would change
     /// it (`wachat users invite|revoke`, `store::invites`).
     pub fn backend(&self) -> &dyn Backend {
-        &self.store
+        &*self.store
+    }
+
+    /// The devices of the directory's accounts, changed as the running
+    /// server would change them (`wachat users passwd`).
+    pub fn devices(&self) -> InLog {
+        InLog::new(self.store.clone())
     }
 
     /// Whether `name` is disabled (`wachat users list`).
     pub fn is_disabled(&self, name: &str) -> bool {
         let user = self.store.inner.state.lock().user_id(name);
-        user.is_some_and(|user| super::is_disabled(&self.store, user))
+        user.is_some_and(|user| super::is_disabled(&*self.store, user))
     }
 
     /// Whether `name` is a server admin (`wachat users list`).

@@ -6,8 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::super::InLog;
 use super::super::ballast::BALLAST;
 use super::super::budget::{Budget, LOOK_EVERY, MinFree};
+use super::super::devices::{Device, hash_token};
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Store, StoreOptions, UserId};
@@ -272,4 +274,66 @@ fn a_store_with_no_room_for_its_ballast_starts_full_and_makes_it_once_there_is_r
     assert!(ok.starts_with("m2:"), "{ok}");
     assert!(disk.exists(ballast), "made again");
     assert_eq!(history_ids(&store, ana, "bob"), ["m1", "m2"]);
+}
+
+/// A device of `name` linked with a token (its name's hash, for the test).
+fn linked(name: &str) -> Device {
+    let address = std::net::IpAddr::from([127, 0, 0, 1]);
+    Device { name: name.into(), position: Some(0), seen_ms: 1, address, token: Some(hash_token(name)) }
+}
+
+/// The names of ana's devices on record, and whether each has its token.
+fn on_record(devices: &InLog) -> Vec<(String, bool)> {
+    let kept = devices.load("ana").unwrap();
+    kept.iter().map(|d| (d.name.to_string(), d.token == Some(hash_token(&d.name)))).collect()
+}
+
+/// A revocation goes first (`store::devices`): below the `--min-free`
+/// floor, where other writes are refused; and once a message met a disk
+/// that another program filled and spent the ballast, in the room the
+/// ballast left. With that room taken too, it is refused and nothing
+/// changed, through a restart.
+#[test]
+fn a_revocation_goes_first_where_other_writes_are_refused() {
+    let disk = SimDisk::new();
+    let floor = 4 << 20;
+    let options = StoreOptions {
+        budget: Budget { min_free: MinFree::Bytes(floor), ..Budget::default() },
+        ..StoreOptions::default()
+    };
+    let (local, store) = open(&disk, options);
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    let devices = InLog::new(local.clone());
+    for name in ["old", "phone", "stolen", "tablet"] {
+        devices.add("ana", &linked(name), true).unwrap();
+    }
+    // Below the floor: a message is refused, an unlink is not.
+    disk.set_capacity(Some(disk.used_bytes() + floor / 2));
+    std::thread::sleep(LOOK_EVERY);
+    assert_eq!(send(&store, ana, "bob", "m1").unwrap_err().code, Code::Full);
+    devices.remove("ana", "old").unwrap();
+    store.stop();
+    drop((devices, local));
+
+    let (local, store) = open(&disk, no_floor());
+    let devices = InLog::new(local.clone());
+    // Full: the first message spends the ballast, the next is refused,
+    // and so is a new token (not a revocation); an unlink goes first.
+    disk.set_capacity(Some(disk.used_bytes()));
+    send(&store, ana, "bob", "m2").unwrap();
+    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Full);
+    assert_eq!(devices.add("ana", &linked("new"), true).unwrap_err().code, Code::Full);
+    devices.remove("ana", "stolen").unwrap();
+    // The ballast's room taken too: refused, nothing changed.
+    disk.set_capacity(Some(disk.used_bytes()));
+    assert_eq!(devices.remove("ana", "tablet").unwrap_err().code, Code::Full);
+    assert_eq!(devices.revoke_tokens("ana", None).unwrap_err().code, Code::Full);
+    let answered = [("phone".to_string(), true), ("tablet".to_string(), true)];
+    assert_eq!(on_record(&devices), answered);
+    store.stop();
+    drop((devices, local));
+    disk.set_capacity(None);
+    let (local, _) = open(&disk, no_floor());
+    assert_eq!(on_record(&InLog::new(local)), answered, "through a restart");
 }

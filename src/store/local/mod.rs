@@ -11,6 +11,7 @@
 //! | [`committer`] | the group commit and the committer thread |
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
+//! | `in_log` | every user's devices as settings of the log (`store::devices`) |
 //! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
 //! | [`seed`] | a cluster node's copy made from the cluster's checkpoint, not from every record |
 //! | `tests` | the store on a simulated disk |
@@ -47,6 +48,7 @@ mod budget_tests;
 mod checkpointer;
 pub mod committer;
 mod erase;
+mod in_log;
 pub mod link;
 mod moderation;
 mod read_receipt;
@@ -63,6 +65,7 @@ mod stretch;
 mod tests;
 
 pub use erase::overwrites as erase_overwrites;
+pub use in_log::InLog;
 pub use read_receipt::READ_SEARCH_LIMIT;
 
 use std::path::{Path, PathBuf};
@@ -147,6 +150,11 @@ pub(in crate::store) struct Inner {
     pub(super) shared: OnceLock<Arc<dyn SharedLog>>,
 }
 
+/// Bytes the disk must have free for a change that goes first
+/// ([`Inner::write_first`]) once the ballast was spent: its records (a
+/// few hundred bytes a device) and the batch they ride with.
+pub const FIRST_ROOM: u64 = 1 << 20;
+
 /// Records applied but not yet handed to the log.
 pub(super) struct Pending {
     pub(super) batch: Batch,
@@ -182,7 +190,58 @@ impl LocalStore {
         store.convert_disabled(dir)?;
         // And its invite codes as files: records too, once.
         store.convert_invites(dir)?;
+        // And its devices in a file of their own: records too, once.
+        store.convert_devices(dir)?;
         Ok(store)
+    }
+
+    /// Converts a data directory's file of devices
+    /// (`store::devices::OLD_FILE`) into the records that put each device
+    /// on record (`devices::record`, as the server writes them), in one
+    /// batch, synced; then the file and the room it kept
+    /// (`devices::OLD_SPARE`) go. A device of no account (or a deleted
+    /// one), or past a user's `devices::MAX_KNOWN`, is left out.
+    fn convert_devices(&self, dir: &Path) -> Result<()> {
+        use super::devices::{MAX_KNOWN, OLD_FILE, OLD_SPARE, in_old_file, record};
+        let disk = self.inner.disk.as_ref();
+        let (file, spare) = (dir.join(OLD_FILE), dir.join(OLD_SPARE));
+        if !disk.exists(&file) && !disk.exists(&spare) {
+            return Ok(());
+        }
+        let context = |e| Error::io(format!("store: {}", file.display()), e);
+        let rows = in_old_file(disk, dir).map_err(context)?;
+        let ((), ticket) = self
+            .inner
+            .write(|state, batch| {
+                let mut kept = std::collections::HashMap::new();
+                for (user, device) in &rows {
+                    let Some(id) = state.user_id(user).filter(|&id| !state.users[id].is_deleted()) else {
+                        log::warn!(
+                            "{}: {user} is no account: its device {} left out",
+                            file.display(),
+                            device.name
+                        );
+                        continue;
+                    };
+                    let count = kept.entry(id).or_insert(0);
+                    *count += 1;
+                    if *count > MAX_KNOWN {
+                        continue;
+                    }
+                    let (ts, name) = (state.next_ts(super::now_ms()), state.users[id].name.clone());
+                    state.commit(record(ts, &name, device), batch)?;
+                }
+                Ok(())
+            })
+            .map_err(|ko| context(std::io::Error::other(ko.reason)))?;
+        self.inner.sync_through(ticket.0).map_err(|ko| context(std::io::Error::other(ko.reason)))?;
+        log::info!("{}: {} devices are now records of the log", file.display(), rows.len());
+        for path in [&file, &spare] {
+            if disk.exists(path) {
+                disk.remove(path).map_err(context)?;
+            }
+        }
+        disk.sync_dir(dir, SyncPoint::DataDir).map_err(context)
     }
 
     /// Converts a data directory's folder of invite codes
@@ -511,14 +570,41 @@ impl Inner {
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
         self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
-        if self.durable.failed.load(Ordering::SeqCst) {
-            if self.shared.get().is_some() {
-                let why = "the cluster's database does not answer; try again in a moment";
-                return Err(ko(Code::Unavailable, why));
-            }
-            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
-        }
+        self.refuse_while_failing()?;
         self.apply_in(f)
+    }
+
+    /// Like [`Inner::write`], for a change that must win over a full disk
+    /// (a device's token revoked: `store::devices`). It is admitted below
+    /// the `--min-free` floor, which is room kept for the writes under
+    /// way, and, once the ballast was spent (`store::ballast`), while the
+    /// disk still has [`FIRST_ROOM`] free: the room the ballast left,
+    /// unless another program took it. Without that room it is refused
+    /// `KO:FULL` before anything changed, and while a write is failing
+    /// as every write is.
+    pub(super) fn write_first<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
+        let room = || self.disk.space(&self.dir).map_or(true, |space| space.available >= FIRST_ROOM);
+        if self.floor.is_spent() && !room() {
+            return Err(Ko::disk_full());
+        }
+        self.refuse_while_failing()?;
+        self.apply_in(|state, pending| f(state, &mut pending.batch))
+    }
+
+    /// `KO` while a write of the log is failing (see `committer`): on a
+    /// cluster the database does not answer, on a single server the disk.
+    fn refuse_while_failing(&self) -> std::result::Result<(), Ko> {
+        if !self.durable.failed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if self.shared.get().is_some() {
+            let why = "the cluster's database does not answer; try again in a moment";
+            return Err(ko(Code::Unavailable, why));
+        }
+        Err(ko(Code::Internal, "the server cannot write to its disk; try later"))
     }
 
     /// Applies `f` as [`Inner::write_in`] does, below the floor and while

@@ -505,8 +505,8 @@ impl LocalStore {
     }
 
     /// A `SET` record that nobody waits for, as [`Backend::change_setting`]
-    /// decides it: where a cluster's device is and when it was seen, at
-    /// the devices' flusher's turn (`store::devices::InLog`). Like an
+    /// decides it: where a device is and when it was seen, at the
+    /// devices' flusher's turn (`store::InLog`). Like an
     /// acknowledgement, it rides the next batch or the committer's, and
     /// is applied while writes are refused too, to be written after the
     /// batch that waits: the flusher never waits for the log, so a
@@ -519,6 +519,22 @@ impl LocalStore {
         change: KeyChange,
     ) -> Result<(), Ko> {
         self.inner.write_unwaited(|state, batch| set(state, batch, user, setting, key, change))
+    }
+
+    /// A `SET` record that must win over a full disk, as
+    /// [`Backend::change_setting`] decides it: a device's token revoked
+    /// (`store::InLog`), admitted where other writes are refused
+    /// (`Inner::write_first`). Durable once its ticket is waited for.
+    pub fn change_setting_first(
+        &self,
+        user: UserId,
+        setting: &'static Setting,
+        key: &str,
+        change: KeyChange,
+    ) -> Result<Ticket, Ko> {
+        let ((), ticket) =
+            self.inner.write_first(|state, batch| set(state, batch, user, setting, key, change))?;
+        Ok(ticket)
     }
 
     /// `user` has several devices or one again (nothing written if that

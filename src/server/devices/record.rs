@@ -1,0 +1,125 @@
+//! [`Devices`] and the record ([`InLog`]: settings of the log, on a
+//! single server as on every node of a cluster).
+//!
+//! A user's devices are read from the record before they count, into
+//! this server's book ([`merge`]: the record's list, each device at the
+//! further position); a new device is put on record before its login
+//! claims the session, so that no later read drops it; positions and
+//! times that moved go to the record at the flusher's turn, only forward.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::Devices;
+use crate::protocol::Ko;
+use crate::protocol::names::fold;
+use crate::store::devices::{Device, merge};
+use crate::store::now_ms;
+
+impl Devices {
+    /// Reads `user`'s devices from the record into the book. False if the
+    /// record could not be read (a cluster's database away): what this
+    /// server knows is used as it is.
+    pub fn refresh(&self, user: &str) -> bool {
+        match self.record.load(user) {
+            Ok(rows) => {
+                let mut book = self.book.lock();
+                if rows.is_empty() && book.devices(user).is_empty() {
+                    return true; // nobody's name makes no row in the book
+                }
+                let devices = book.devices_mut(user);
+                *devices = merge(devices, rows);
+                book.drop_if_empty(user);
+                true
+            }
+            Err(ko) => {
+                log::warn!("devices: reading {user}'s devices: {}", ko.reason);
+                false
+            }
+        }
+    }
+
+    /// A receive login of `user`'s `device` from `address`, before it
+    /// claims its session: the user's devices are read from the record,
+    /// and this one is written there now if new, so that no later read
+    /// forgets it (a device known already is seen again at the flusher's
+    /// turn). If it cannot be written (a full disk), the login goes on: the
+    /// device is in memory only, and starts afresh at the next read.
+    pub fn arrive(&self, user: &str, device: &str, address: IpAddr) {
+        if !self.refresh(user) {
+            return;
+        }
+        let known = crate::store::devices::find(self.book.lock().devices(user), device).is_some();
+        if known {
+            return;
+        }
+        let (made, dropped) = self
+            .put(user, |devices| crate::store::devices::touch(devices, device, address, now_ms(), 0).clone());
+        if let Err(ko) = self.write(user, &made, &dropped, false) {
+            log::warn!("devices: writing {user}'s device {device}: {}", ko.reason);
+        }
+    }
+
+    /// Makes a device of `user` by `make` on a copy of its devices (a new
+    /// one, within [`MAX_KNOWN`](crate::store::devices::MAX_KNOWN)): the
+    /// device made, and the names of those it pushed out.
+    pub(super) fn put(
+        &self,
+        user: &str,
+        make: impl FnOnce(&mut Vec<Device>) -> Device,
+    ) -> (Device, Vec<Arc<str>>) {
+        let mut devices = self.book.lock().devices(user).to_vec();
+        let before: Vec<Arc<str>> = devices.iter().map(|d| d.name.clone()).collect();
+        let made = make(&mut devices);
+        let dropped = before.into_iter().filter(|b| !devices.iter().any(|a| a.name == *b)).collect();
+        (made, dropped)
+    }
+
+    /// Writes `made` on record (its token too if `with_token`), after
+    /// removing those it pushed out (`dropped`), then into the book.
+    pub(super) fn write(
+        &self,
+        user: &str,
+        made: &Device,
+        dropped: &[Arc<str>],
+        with_token: bool,
+    ) -> Result<(), Ko> {
+        for name in dropped {
+            self.record.remove(user, name)?;
+        }
+        self.record.add(user, made, with_token)?;
+        self.commit(user, |devices| {
+            devices.retain(|d| !dropped.contains(&d.name));
+            match devices.iter_mut().find(|d| fold(&d.name) == fold(&made.name)) {
+                Some(d) => {
+                    d.token = if with_token { made.token } else { d.token };
+                    d.seen_ms = d.seen_ms.max(made.seen_ms);
+                    d.address = made.address;
+                }
+                None => devices.push(made.clone()),
+            }
+        });
+        Ok(())
+    }
+
+    /// Notes that `user`'s devices moved (written at the flusher's turn).
+    pub(super) fn moved(&self, user: &str) {
+        self.moved.lock().insert(fold(user));
+    }
+
+    /// Writes the positions and times that moved to the record (the
+    /// flusher's turn, and stop).
+    pub(super) fn flush(&self) {
+        let users: Vec<String> = self.moved.lock().drain().collect();
+        for (i, user) in users.iter().enumerate() {
+            let devices = self.book.lock().devices(user).to_vec();
+            if let Err(ko) = self.record.save(user, &devices) {
+                // The store refuses (stopping, a database away): the rest
+                // waits for the next turn.
+                log::warn!("devices: writing {user}'s devices: {}", ko.reason);
+                self.moved.lock().extend(users[i..].iter().cloned());
+                return;
+            }
+        }
+    }
+}
