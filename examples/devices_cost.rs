@@ -1,5 +1,5 @@
-//! What several devices per user cost a real `wachat serve` (issue 27,
-//! docs/BENCHMARKS.md "Devices"), each figure against its own server (the
+//! What several devices per user cost a real `wachat serve`
+//! (docs/BENCHMARKS.md "Devices"), each figure against its own server (the
 //! release binary next to this example, or `WACHAT_BIN`) on free ports
 //! with a temporary data directory:
 //!

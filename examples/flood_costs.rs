@@ -1,5 +1,4 @@
-//! What three floods cost a real `wachat serve` (docs/RELIABILITY.md §7,
-//! audit findings 1, 2 and 6), each against its own server (the release
+//! What three floods cost a real `wachat serve` (docs/RELIABILITY.md §7), each against its own server (the release
 //! binary next to this example, or `WACHAT_BIN`) on free ports with a
 //! temporary data directory:
 //!

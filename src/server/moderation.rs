@@ -41,8 +41,7 @@ pub fn room_info(base: &Base, me: UserId, room: &str) -> Result<Vec<RoomInfoLine
 }
 
 /// True if `user` moderates `room` (a room admin, its owner, a server
-/// admin): what deleting another member's message asks (issue "Message
-/// actions").
+/// admin): what deleting another member's message asks (§19).
 pub fn is_room_admin(base: &Base, user: UserId, room: &str) -> bool {
     base.store.is_room_admin(user, room)
 }

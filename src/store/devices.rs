@@ -76,7 +76,8 @@ pub struct Device {
 
 /// What a session's device was on record as when the session logged in,
 /// so that a later request can tell that the device was unlinked (or its
-/// token revoked) since, as `LINK` must (issue 38): the device gone from
+/// token revoked) since, as `LINK` must (a stolen session mints no
+/// device that outlives its unlinking): the device gone from
 /// the record, or its token changed, means the session is not the
 /// device's any more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
-//! The disk against the store (issue 38): a full disk must never store a
+//! The disk against the store: a full disk must never store a
 //! message that was answered `KO`, a message that meets it is answered
-//! within a bounded time (issue 49, the ballast), and the free-space floor
+//! within a bounded time (the ballast), and the free-space floor
 //! must hold from the first write below it (on a simulated disk, `store::sim_disk`, which
 //! fills and frees on demand, so nothing here depends on timing); a log
 //! segment damaged by hand is repaired by `wachat users check --repair`,
@@ -67,12 +67,11 @@ fn history_ids(store: &Store, user: UserId) -> Vec<String> {
 
 const ANSWER: Duration = Duration::from_secs(60);
 
-/// Issue 38, item 12: of five `MSG`s on a full disk, a `KO` came back for
-/// one that was stored once the disk had room. Now a message the disk
-/// refused waits, unanswered, and is answered `OK` once stored; every
+/// Of five `MSG`s on a full disk, none answered `KO` may be stored once
+/// the disk has room: a message the disk refused waits, unanswered, and is answered `OK` once stored; every
 /// `KO` is a message that is not stored, before and after a restart.
 #[test]
-fn item12_a_ko_on_a_full_disk_means_not_stored() {
+fn a_ko_on_a_full_disk_means_not_stored() {
     let disk = SimDisk::new();
     let store = open(&disk, no_floor());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
@@ -108,7 +107,7 @@ fn item12_a_ko_on_a_full_disk_means_not_stored() {
 /// When the store stops with the disk still full, the message that waited
 /// is answered `KO:INTERNAL` and is not stored.
 #[test]
-fn item12_a_message_still_waiting_when_the_store_stops_is_refused_and_not_stored() {
+fn a_message_still_waiting_when_the_store_stops_is_refused_and_not_stored() {
     let disk = SimDisk::new();
     let store = open(&disk, no_floor());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
@@ -123,13 +122,13 @@ fn item12_a_message_still_waiting_when_the_store_stops_is_refused_and_not_stored
     assert_eq!(history_ids(&store, ana), ["m1"]);
 }
 
-/// Issue 38, item 12: with `--min-free 16MiB` and 8 MiB left, the next
-/// sends still got `OK` until the floor's next look. Here a burst of
+/// With `--min-free 16MiB` and 8 MiB left, the next sends must not get
+/// `OK` until the floor's next look. Here a burst of
 /// messages written under one lock crosses the floor: the messages past
 /// it are refused with `KO:FULL`, so the disk never goes below the floor
 /// by more than one message.
 #[test]
-fn item12_the_floor_holds_from_the_first_write_below_it() {
+fn the_floor_holds_from_the_first_write_below_it() {
     let disk = SimDisk::new();
     let floor: u64 = 64 * 1024;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
@@ -158,14 +157,14 @@ fn item12_the_floor_holds_from_the_first_write_below_it() {
     assert_eq!(ko.code, Code::Full, "{ko}");
 }
 
-/// Issue 49, item 9: with `--min-free 16MiB`, another program fills the
+/// With `--min-free 16MiB`, another program fills the
 /// disk to 8 MiB left right after a send saw plenty of room. A send is
 /// refused `KO:FULL` within the documented bound: one accepted after the
 /// fill began less than [`LOOK_EVERY`] after it (it was `OK` until the
 /// floor's next look, 250 ms on). The test polls: the bound is a
 /// consequence of the looks' clock, not a timing assumption.
 #[test]
-fn item9_space_another_program_takes_is_seen_within_the_bound() {
+fn space_another_program_takes_is_seen_within_the_bound() {
     let disk = SimDisk::new();
     let floor: u64 = 16 << 20;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
@@ -195,18 +194,18 @@ fn item9_space_another_program_takes_is_seen_within_the_bound() {
     send(&store, ana, "room again").recv_timeout(ANSWER).unwrap().unwrap();
 }
 
-// ----- issue 49, item 8: a write that meets a full disk -------------------
+// ----- a write that meets a full disk ---------------------------------------
 
-/// Issue 49, item 8: with `--min-free 0`, a `MSG` that met a full disk
-/// got no answer for more than 10 s (the writer retried it each second).
-/// Now the writer spends the ballast: the message is stored and answered
+/// With `--min-free 0`, a `MSG` that meets a full disk must not wait for
+/// room (a writer that retried each second left it unanswered for more
+/// than 10 s): the writer spends the ballast: the message is stored and answered
 /// `OK` at once, the next writes (messages, uploads, accounts) are
 /// refused `KO:FULL` at admission, reads go on, and once there is room
 /// again the ballast is made again and writes resume. Over the wire, on
 /// a server whose store is on the simulated disk; then a restart loses
 /// nothing.
 #[test]
-fn item8_a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() {
+fn a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() {
     let disk = SimDisk::new();
     let files = tempfile::tempdir().unwrap(); // uploads stay on the real disk
     let server = sim_server(&disk, files.path());
@@ -272,7 +271,7 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
     .unwrap()
 }
 
-// ----- issue 69, item 3: a device revoked on a full disk -------------------
+// ----- a device revoked on a full disk --------------------------------------
 
 /// A new device of ana's, linked with a code her session `ana` asks for
 /// (`LINK`, then `PAIR` on a fresh connection): its token.
@@ -295,10 +294,10 @@ fn device_names(ana: &mut Conn) -> Vec<String> {
     ana.listing("DEVICES").iter().map(|l| l.split(':').next().unwrap().to_string()).collect()
 }
 
-/// Issue 69, item 3: with `--min-free 0` and a disk another program
-/// filled, `UNLINK:stolen` answered `KO:FULL` with the device gone in
+/// With `--min-free 0` and a disk another program filled, an
+/// `UNLINK:stolen` must not answer `KO:FULL` with the device gone in
 /// memory, the thief's sessions open, and its token logging in again
-/// after a restart; a refused `DELACCOUNT` forgot the devices. Now the
+/// after a restart, nor a refused `DELACCOUNT` forget the devices: the
 /// revocation goes first (`store::devices`): whichever write met the
 /// full disk first spent the log's ballast, and the revocation is
 /// written in the room that left, and answered `OK`: the thief's sessions
@@ -307,7 +306,7 @@ fn device_names(ana: &mut Conn) -> Vec<String> {
 /// that room is taken as well, `UNLINK` and `DELACCOUNT` are refused and
 /// change nothing, before and after the restart.
 #[test]
-fn item3_a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
+fn a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     let disk = SimDisk::new();
     let files = tempfile::tempdir().unwrap();
     let server = sim_server(&disk, files.path());
@@ -393,7 +392,7 @@ fn poll_until_ok(conn: &mut Conn, line: &str) -> String {
     }
 }
 
-// ----- item 11: a damaged log segment -------------------------------------
+// ----- a damaged log segment -----------------------------------------------
 
 const SEGMENT: &[&str] = &["--segment-size", "4096"];
 
@@ -490,7 +489,7 @@ fn middle(segment: &Path) -> String {
 }
 
 #[test]
-fn item11_a_line_emptied_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
+fn a_line_emptied_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
     let dir = forty_messages();
     let first = &segments(dir.path())[0];
     let id = middle(first);
@@ -506,7 +505,7 @@ fn item11_a_line_emptied_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
 }
 
 #[test]
-fn item11_shorter_garbage_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
+fn shorter_garbage_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
     let dir = forty_messages();
     let first = &segments(dir.path())[0];
     let id = middle(first);
@@ -521,7 +520,7 @@ fn item11_shorter_garbage_in_a_closed_segment_is_set_aside_and_the_rest_kept() {
 }
 
 #[test]
-fn item11_a_blank_line_inserted_in_a_closed_segment_is_removed_and_nothing_lost() {
+fn a_blank_line_inserted_in_a_closed_segment_is_removed_and_nothing_lost() {
     let dir = forty_messages();
     let first = &segments(dir.path())[0];
     let id = middle(first);
@@ -534,7 +533,7 @@ fn item11_a_blank_line_inserted_in_a_closed_segment_is_removed_and_nothing_lost(
 }
 
 #[test]
-fn item11_a_line_emptied_in_the_newest_segment_loses_that_message_alone() {
+fn a_line_emptied_in_the_newest_segment_loses_that_message_alone() {
     let dir = forty_messages();
     let all = segments(dir.path());
     assert!(all.len() >= 2, "{all:?}");

@@ -51,7 +51,7 @@ fn every_stop_of_the_reading_path_exists_and_the_path_stays_short() {
     }
     assert!(total <= MOST_LINES, "the reading path is {total} lines of code, more than {MOST_LINES}");
     assert!(doc.contains("examples/tiny_server.rs"), "the path starts from the tiny server");
-    // Issue 53: it said "about 1,000 lines" of stops that were 313.
+    // The figure the page gives is the one counted here.
     let said =
         figure(&doc).unwrap_or_else(|| panic!("docs/READING.md gives no \"about N lines of code in all\""));
     assert!(
@@ -87,7 +87,7 @@ fn the_reader_of_stops_reads_a_stop() {
     assert_eq!(function_lines(tricky, "g"), Some(1));
 }
 
-/// Issue 53: the code, its help and its documents cite docs/PROTOCOL.md,
+/// The code, its help and its documents cite docs/PROTOCOL.md,
 /// never a file outside the repository that a reader of the checkout
 /// does not have (`shared/protocol.md`).
 #[test]
@@ -175,7 +175,7 @@ fn every_file_a_server_makes_is_in_the_files_table_of_lib_rs() {
     }
 }
 
-/// Issue 53: the teacher has one page, which shows `wachat top` and
+/// The teacher has one page, which shows `wachat top` and
 /// `--metrics`, and whose links lead to files of the repository.
 #[test]
 fn the_teachers_page_gathers_the_teachers_commands_and_its_links_hold() {

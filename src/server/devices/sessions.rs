@@ -1,4 +1,4 @@
-//! A device's send connections (issue 38): an unlinked device keeps no
+//! A device's send connections: an unlinked device keeps no
 //! session open. `UNLINK` closes every connection of the device, on both
 //! ports (on a cluster, the leader holds every node's sessions);
 //! and `LINK`, the one request that makes a new credential (a code that
@@ -108,7 +108,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item2_a_session_of_a_device_unlinked_since_its_login_is_not_linked() {
+    fn a_session_of_a_device_unlinked_since_its_login_is_not_linked() {
         let token = Some([7; 32]);
         assert!(still_linked(Standing::Recorded(token), Standing::Recorded(token)));
         assert!(still_linked(Standing::Recorded(None), Standing::Recorded(None)));

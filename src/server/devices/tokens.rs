@@ -151,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn item5_a_link_code_typed_in_capitals_is_taken() {
+    fn a_link_code_typed_in_capitals_is_taken() {
         let dir = tempfile::tempdir().unwrap();
         let (devices, _) = on_a_store(dir.path());
         let code = devices.link(1);

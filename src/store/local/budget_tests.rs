@@ -248,7 +248,7 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     assert_eq!(local.inner.state.lock().usage.from, Some(local.inner.log.start()));
 }
 
-/// Issue 49, item 8: a store that starts with no room for its ballast
+/// A store that starts with no room for its ballast
 /// (`store::ballast`) starts full: every write `KO:FULL`, logins and
 /// reads go on; once there is room, the ballast is made and writes resume.
 #[test]

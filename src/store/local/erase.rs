@@ -285,8 +285,8 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
     Ok(erasure(&rule, author, id).into_iter().map(|(r, blank)| (records[r].0, blank)).collect())
 }
 
-/// What the inbox replay shows of deleted messages (issue 54,
-/// differential seed 107). A device offline when a message was deleted is
+/// What the inbox replay shows of deleted messages (the differential
+/// test's seed 107 plays it). A device offline when a message was deleted is
 /// replayed it later, and, within `--erase-minutes`, the log still holds
 /// its text. It is shown as it will read once erased, as a cluster (which
 /// erases at once) stores it: `protocol::erase`'s rule, each text given

@@ -12,7 +12,7 @@
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
 //! | `in_log` | every user's devices as settings of the log (`store::devices`) |
-//! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
+//! | `stretch` | the replay of room messages held as stretches of rooms' chains |
 //! | [`seed`] | a cluster node's copy made from the cluster's checkpoint, not from every record |
 //! | `tests` | the store on a simulated disk |
 //!
@@ -364,7 +364,7 @@ impl LocalStore {
         let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
         let (mut state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
-        // 1.2 (issue 38): from when action ids are the server's; every
+        // 1.2: from when action ids are the server's; every
         // record from now on is stamped at or after it.
         let actions_since = super::actions_since::load_or_create(disk.as_ref(), dir, state.last_ts)?;
         state.last_ts = state.last_ts.max(actions_since);

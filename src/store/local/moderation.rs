@@ -46,7 +46,7 @@ impl Inner {
                 return Ok(done);
             }
             // Its rule record and notice count against the moderator's
-            // quota, as messages do (issue 38: a flood of TOPICs).
+            // quota, as messages do: a flood of `TOPIC`s fills no disk.
             self.options.budget.quota(state, by).check()?;
             let rule = Record::Rule {
                 ts,

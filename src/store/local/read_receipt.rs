@@ -23,7 +23,7 @@ use crate::store::meaning::{read, rooms};
 /// nothing anyway once a later message is read).
 ///
 /// A `READ` costs one `--rate` token, and a miss walks the whole window:
-/// at 10,000 that was ~5 ms of CPU for one token (audit finding 2). At
+/// at 10,000 that would be ~5 ms of CPU for one token. At
 /// [`MAX_HISTORY`](crate::protocol::MAX_HISTORY), all a client can be shown
 /// of a conversation, the walk is a tenth of that (docs/RELIABILITY.md §7).
 pub const READ_SEARCH_LIMIT: usize = crate::protocol::MAX_HISTORY;

@@ -57,7 +57,7 @@ impl Reader {
     /// The line of the record at `pos` (`None`: removed by retention).
     /// `backward`: the next record wanted is probably before this one.
     /// Blank lines at `pos` are passed over, as the log's own reader does
-    /// (`log::BLANK_LINES_PASSED`, issue 49): the record is the next line.
+    /// (`log::BLANK_LINES_PASSED`): the record is the next line.
     pub(in crate::store) fn line(&mut self, mut pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
         for _ in 0..BLANK_LINES_PASSED {
             match self.line_at(pos, backward)? {

@@ -401,7 +401,7 @@ pub(super) struct ReplayLines {
 impl ReplayLines {
     /// `user`'s inbox events after what it acknowledged and after `after`
     /// (a device's position; 0: the inbox's start), up to `upto`, for a
-    /// connection that speaks 1.`minor` (issue 27).
+    /// connection that speaks 1.`minor`.
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
         let reader = Reader::new(inner.clone());
         let unerased = Unerased::now(inner);

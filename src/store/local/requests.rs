@@ -581,7 +581,8 @@ impl LocalStore {
     }
 
     /// DELIVERED for the direct messages after `after` up to `upto`, as
-    /// `ack` makes them, without trimming the inbox (issue 27).
+    /// `ack` makes them, without trimming the inbox (another device of the
+    /// user still holds it).
     fn deliver(&self, user: UserId, after: u64, upto: u64) {
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();

@@ -166,8 +166,8 @@ impl Inner {
                 let mut pos = from;
                 // Each line with its `\n` (what follows the last one is not
                 // a line). A blank line is passed over, never a stop: one
-                // inserted in the newest segment hid every later record
-                // of its span from `SEARCH` (issue 49, item 10).
+                // inserted in the newest segment would hide every later
+                // record of its span from `SEARCH`.
                 for line in buf[..len].split_inclusive(|&b| b == b'\n').filter(|l| l.ends_with(b"\n")) {
                     let record = &line[..line.len() - 1];
                     if let Ok(text) = std::str::from_utf8(record)
@@ -476,9 +476,9 @@ mod tests {
         (local, store, ana)
     }
 
-    /// Issue 38, item 4: a search whose words are all in every span, but
-    /// never in one message, read the whole log. It stops at its bounds
-    /// now, and says it was cut.
+    /// A search whose words are all in every span, but never in one
+    /// message, would read the whole log: it stops at its bounds, and says
+    /// it was cut.
     #[test]
     fn a_search_reads_at_most_its_bound_and_says_it_was_cut() {
         let (local, _store, ana) = store_with(3000); // ~12 MB of log
@@ -497,8 +497,8 @@ mod tests {
         assert!(!reading.cut && reading.bytes <= 3 * (SPAN_BYTES + 8192), "{reading:?}");
     }
 
-    /// Issue 38, item 4: a search of a conversation with no message read
-    /// every span that might hold the word. The spans' filters hold
+    /// A search of a conversation with no message could read every span
+    /// that might hold the word. The spans' filters hold
     /// their conversations too: it reads none of them.
     #[test]
     fn a_search_of_an_empty_room_reads_no_block_of_other_chats() {

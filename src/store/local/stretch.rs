@@ -1,4 +1,5 @@
-//! The replay of a `Queued::Rooms` inbox entry (issue 25, attack 1):
+//! The replay of a `Queued::Rooms` inbox entry (a flood into a room of
+//! offline members costs no memory per message and member):
 //! stretches of rooms' chains, which may be millions of messages long after
 //! a flood, read back in log order without holding a position per message.
 //!

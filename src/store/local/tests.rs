@@ -72,12 +72,12 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     send(&store, ana, "bob", "m1").unwrap();
     disk.fill();
-    // m2 meets the full disk: no answer while it is full (issue 38: a KO
-    // here was stored once the disk had room) ...
+    // m2 meets the full disk: no answer while it is full (a KO here
+    // would be a lie once the disk had room and the batch was stored) ...
     let m2 = send_later(&store, ana, "bob", "m2");
     // (`fill` makes every write fail: the ballast's room, spent on it,
     // does not help) ... and every later write is refused at once,
-    // `KO:FULL` as below the floor (issue 49) ...
+    // `KO:FULL` as below the floor ...
     assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Full);
     assert!(m2.try_recv().is_err(), "m2 is not answered while the disk is full");
     // ... while reads are still served, without the message not on disk.
@@ -373,8 +373,8 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         // The new ana sees nothing of the old one's ...
         assert!(history(&store, ana, "bob").is_empty(), "{how:?}");
         assert!(history(&store, ana, "#general").is_empty(), "{how:?}");
-        // No chat either: #general has nothing since its cut (issue 54: a
-        // cluster listed none, where this listed `#general:0`).
+        // No chat either: #general has nothing since its cut (not even
+        // `#general:0`).
         assert!(store.chats(ana).unwrap().is_empty(), "{how:?}");
         assert!(replay(&store, ana).is_empty(), "{how:?}");
         let old_b1 = store.read(ana, &Chat::parse("bob").unwrap(), "b1").unwrap_err();

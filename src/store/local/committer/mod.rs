@@ -40,7 +40,7 @@
 //! **When the disk is full**, the leader cuts the batch back out of the
 //! file, spends the ballast (`store::ballast`) and writes it again at
 //! once: its `OK`s are true, and every new write is refused `KO:FULL` at
-//! admission until there is room (issue 49, item 8).
+//! admission until there is room.
 //!
 //! **When the disk fails** (full with no ballast left, or a file-size
 //! limit), the batch being
@@ -56,9 +56,9 @@
 //! meant to be, answers them `OK`, delivers its events and lets writes in
 //! again, with no restart. Only when the store stops with the batch still
 //! unwritten are they answered `KO:INTERNAL`: the batch is then not on
-//! disk, and never will be. (Issue 38: they were answered `KO:INTERNAL` at
-//! once, and a retry that succeeded later stored a message whose sender
-//! had been told it was refused.) Only the lack of room is waited for,
+//! disk, and never will be. (Refused at once, a retry that succeeded
+//! later would store a message whose sender had been told it was
+//! refused.) Only the lack of room is waited for,
 //! and, on a cluster's leader, a shared log that does not answer (its
 //! database failing over: new writes are refused `KO:UNAVAILABLE`
 //! meanwhile, `store::shared_log`); any other failure (an I/O error, a
