@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{AccountChange, Ack, Backend, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
+use wachat::store::{AccountChange, Ack, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

@@ -71,7 +71,7 @@ use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
 use crate::store::devices as book;
 use crate::store::files::Files;
-use crate::store::{Backend, UserId};
+use crate::store::{LocalStore, UserId};
 
 /// Who asks: a logged-in send connection.
 pub struct Asker<'a> {
@@ -182,7 +182,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
 /// the very lines the account's own requests would get (`HISTORY` with
 /// edits and deletions folded in, as `server::send` serves it).
 pub struct StoreSource<'a> {
-    pub store: &'a dyn Backend,
+    pub store: &'a LocalStore,
     pub user: UserId,
     pub devices: Vec<DeviceLine>,
     /// 1.2: the files, and the account's name (their owner).
@@ -243,7 +243,7 @@ pub fn answer_export(ctx: &Ctx, request: &str) -> Result<Vec<u8>, Ko> {
         let devices = ctx.devices.list(ctx, account.id, &account.name);
         // The answer is one file of lines: the files are listed, not copied.
         let files = Some((&*ctx.files, &*account.name));
-        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices, files };
+        let mut source = StoreSource { store: &ctx.store, user: account.id, devices, files };
         account_export::write(&account.name, &mut source, &mut out, None)
             .map_err(|e| Ko::new(Code::Internal, format!("exporting {name}: {e}")))?;
     }

@@ -40,7 +40,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::backend::{AccountChange, Backend};
+use super::backend::AccountChange;
 use super::disk::{Disk, RealDisk};
 use super::local::InLog;
 use super::local::{LocalStore, StoreOptions};
@@ -156,7 +156,7 @@ impl Accounts {
 
     /// Bytes of the log that `name`'s messages take (`store::budget`).
     pub fn stored_bytes(&self, name: &str) -> u64 {
-        self.store.stored_bytes(name)
+        self.store.account(name).ok().flatten().map_or(0, |account| self.store.stored_bytes(account.id))
     }
 
     /// The account called `name`, ignoring case (as logins do).
@@ -244,13 +244,13 @@ impl Accounts {
     /// does it (`store::disabled`): false if it already was so.
     pub fn set_disabled(&mut self, name: &str, on: bool) -> Result<bool, AdminError> {
         let user = self.loaded(name)?;
-        super::set_disabled(&*self.store, user, on).map_err(|ko| self.bug(ko.reason))
+        super::set_disabled(&self.store, user, on).map_err(|ko| self.bug(ko.reason))
     }
 
     /// The directory's store, changed as the running server would change
     /// it (`wachat users invite|revoke`, `store::invites`).
-    pub fn backend(&self) -> &dyn Backend {
-        &*self.store
+    pub fn backend(&self) -> &LocalStore {
+        &self.store
     }
 
     /// The devices of the directory's accounts, changed as the running
@@ -262,7 +262,7 @@ impl Accounts {
     /// Whether `name` is disabled (`wachat users list`).
     pub fn is_disabled(&self, name: &str) -> bool {
         let user = self.store.inner.state.lock().user_id(name);
-        user.is_some_and(|user| super::is_disabled(&*self.store, user))
+        user.is_some_and(|user| super::is_disabled(&self.store, user))
     }
 
     /// Whether `name` is a server admin (`wachat users list`).

@@ -16,7 +16,7 @@ use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 use crate::store::meaning::{accounts, rooms};
 
 impl Inner {
-    /// See [`Backend::moderate`](crate::store::Backend::moderate).
+    /// See [`LocalStore::moderate`](crate::store::LocalStore::moderate).
     pub(super) fn moderate(
         &self,
         by: UserId,
@@ -71,7 +71,7 @@ impl Inner {
         Ok(Moderated { ticket, ..moderated })
     }
 
-    /// See [`Backend::room_info`](crate::store::Backend::room_info).
+    /// See [`LocalStore::room_info`](crate::store::LocalStore::room_info).
     pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         let state = self.state.lock();
         let r = rooms::existing(room, state.room_id(room))?;

@@ -231,7 +231,7 @@ fn m2_waiting_for_the_shared_log(
     assert!(sent[0].is_ok(), "{sent:?}");
     let (answered, answer) = crossbeam_channel::bounded(1);
     let waiting = node.local.clone();
-    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
+    std::thread::spawn(move || answered.send(waiting.wait(ticket)));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !node.local.inner.durable.failed.load(Ordering::SeqCst) {
         assert!(Instant::now() < deadline, "the write never met the shared log gone");

@@ -436,7 +436,7 @@ fn a_chats_key_is_read_with_the_account_it_names() {
 }
 
 /// Whom a user's presence is told, from one read of its rooms
-/// (`Backend::rooms_of`): the members of its rooms of at most the limit,
+/// (`LocalStore::rooms_of`): the members of its rooms of at most the limit,
 /// not those of a bigger room, nor itself.
 #[test]
 fn roommates_are_the_members_of_the_small_rooms_read_at_once() {
@@ -502,7 +502,7 @@ fn an_invite_code_makes_one_account_in_the_batch_that_uses_it() {
     let (local, store) = open(&disk, StoreOptions::default());
     let later = super::super::now_ms() + 60_000;
     let codes = invites::make(3).unwrap();
-    crate::store::keep_invites(&*local, &codes, later).unwrap();
+    crate::store::keep_invites(&local, &codes, later).unwrap();
     assert_eq!(store.invites().len(), 3);
     store.register("ana", "", "pw").unwrap();
     let (a, b, c) = (&codes[0], &codes[1], &codes[2]);
@@ -526,10 +526,10 @@ fn an_invite_code_makes_one_account_in_the_batch_that_uses_it() {
     assert_eq!(store.user_id("bob").is_some() as u8 + store.user_id("cy").is_some() as u8, 1);
     assert_eq!(store.check_invite(a).unwrap_err().reason, invites::Refused::Used.ko().reason);
     // Revoked: unknown from then on; a used code stays used.
-    assert_eq!(crate::store::revoke_invite(&*local, b), Ok(Some(Kept { expires_ms: later, used: false })));
+    assert_eq!(crate::store::revoke_invite(&local, b), Ok(Some(Kept { expires_ms: later, used: false })));
     assert_eq!(store.check_invite(b).unwrap_err().reason, invites::Refused::Unknown.ko().reason);
-    assert_eq!(crate::store::revoke_invite(&*local, a), Ok(Some(Kept { expires_ms: later, used: true })));
-    assert_eq!(crate::store::revoke_invite(&*local, "nosuchcode"), Ok(None));
+    assert_eq!(crate::store::revoke_invite(&local, a), Ok(Some(Kept { expires_ms: later, used: true })));
+    assert_eq!(crate::store::revoke_invite(&local, "nosuchcode"), Ok(None));
     assert_eq!(store.check_invite("../users.csv").unwrap_err().reason, invites::Refused::Unknown.ko().reason);
     let before = store.invites();
     assert_eq!(before.len(), 2);
