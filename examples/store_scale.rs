@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{AccountChange, Ack, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
+use wachat::store::{AccountChange, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -137,7 +137,7 @@ fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()
         // acknowledgements queued for their senders.
         for _ in 0..2 {
             for &id in &ids {
-                store.ack(id, Ack::Trim { seq: store.inbox_end(id) });
+                store.ack(id, store.inbox_end(id));
             }
             store.sync().map_err(|ko| ko.reason)?;
         }

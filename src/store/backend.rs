@@ -193,45 +193,6 @@ pub enum AccountChange<'a> {
     ServerAdmin { user: UserId, on: bool },
 }
 
-/// What an `ACK` tells the store, from the devices' positions that
-/// `server::devices` keeps.
-#[derive(Clone, Copy, Debug)]
-pub enum Ack {
-    /// The inbox is acknowledged up to `seq` (the lowest position of the
-    /// user's devices): its events up to it leave it, the direct messages
-    /// among them become DELIVERED.
-    Trim { seq: u64 },
-    /// 1.2: one device acknowledged up to `upto` while another still
-    /// holds the inbox at `after`: the direct messages among the events
-    /// after `after` become DELIVERED (two grey ticks on the first
-    /// device), without leaving the inbox.
-    Deliver { after: u64, upto: u64 },
-}
-
-/// A change of a user's devices that the store keeps, and nobody waits
-/// for: its connections' facts that later requests read. Told by
-/// `server::recv` and `server::devices` as they happen (a `LASTSEEN`
-/// reads the one, the next batch's inboxes the other), each written
-/// unwaited, a failure logged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DevicesChange {
-    /// Its last receive connection anywhere ended at `at_ms` (Unix ms):
-    /// its last-seen time (the `SEEN` record).
-    Offline { at_ms: u64 },
-    /// 1.2: it has several devices holding its inbox (`true`) or one
-    /// again: from now on its inbox gets copies of its own messages and
-    /// read marks, or not (the `DEVICES` record).
-    Several(bool),
-}
-
-/// A change of a room's membership: a `JOIN` or a `LEAVE` (the `JOIN`
-/// and `LEAVE` records).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Membership {
-    Join,
-    Leave,
-}
-
 /// Lines produced a chunk at a time, each chunk read without holding the
 /// store's locks, so a long reply never holds up other requests and
 /// never sits whole in memory.

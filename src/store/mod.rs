@@ -41,7 +41,7 @@
 //!   commits each batch to a log they share before its own disk, and
 //!   the others apply the leader's batches with the same code.
 //! - [`settings`]: a user's small per-chat facts (1.2, §23: archived
-//!   chats), one generic, bounded store on both backends.
+//!   chats), one generic, bounded store.
 //! - [`stars`]: starred messages (1.2, §25), a setting, and what a
 //!   user's stars show, for `STARRED` and an account's export alike.
 //! - `permissions`: the data directory and its files readable by the
@@ -93,10 +93,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{
-    Account, AccountChange, Ack, Deliver, DevicesChange, Lines, Listing, Members, Membership, Outgoing, Then,
-    Ticket,
-};
+pub use backend::{Account, AccountChange, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
@@ -113,9 +110,7 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// THE rule of whom a user's presence is told, on both stores (and a
-/// cluster's node telling its users of another node's): the users who
-/// share with `user` one of its `rooms` of at most `limit` members
+/// THE rule of whom a user's presence is told: the users who share with `user` one of its `rooms` of at most `limit` members
 /// (`--presence-limit`), as [`LocalStore::rooms_of`] reads them with the
 /// members of those up to `limit`, in one read. Sorted.
 pub fn roommates(user: UserId, limit: usize, rooms: &[(crate::protocol::RoomLine, Members)]) -> Vec<UserId> {
@@ -196,7 +191,7 @@ impl Store {
         invite: Option<&str>,
     ) -> Result<(UserId, Arc<str>), Ko> {
         let old = self.local.account(name)?;
-        // Hashing is slow on purpose: done before the backend locks
+        // Hashing is slow on purpose: done before the store locks
         // anything, and before a refusal too, so that a taken name's answer
         // does not come cheaper than a wrong password's.
         let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
@@ -287,20 +282,10 @@ impl Store {
 
     // ----- rooms ---------------------------------------------------------
 
-    /// `JOIN` of `room` ([`LocalStore::change_membership`]).
-    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.local.change_membership(user, room, Membership::Join)
-    }
-
-    /// `LEAVE` of `room` ([`LocalStore::change_membership`]).
-    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.local.change_membership(user, room, Membership::Leave)
-    }
-
     /// True if `user` moderates `room` (a room admin, its owner, or a
     /// server admin): what deleting another member's message asks. The
     /// `ROLE` line of its `ROOMINFO`, so that the rank is the one the
-    /// backend's rules give (`store::moderation`), not decided again here;
+    /// store's rules give (`store::moderation`), not decided again here;
     /// a `ROOMINFO` refused (a stranger, no such room) moderates nothing.
     pub fn is_room_admin(&self, user: UserId, room: &str) -> bool {
         let lines = self.local.room_info(user, room).unwrap_or_default();
@@ -314,7 +299,7 @@ impl Store {
 
     /// Users who share a room of at most `limit` members with `user`
     /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
-    /// Decided here for both stores ([`roommates`]), from one read of its
+    /// Decided by one rule ([`roommates`]), from one read of its
     /// rooms with the members of the small ones; a store that cannot say
     /// now tells nobody, logged.
     pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
@@ -325,61 +310,7 @@ impl Store {
         roommates(user, limit, &rooms)
     }
 
-    // ----- inboxes ------------------------------------------------------
-
-    /// `ACK:<seq>` of `user`'s inbox: `server::devices` passes the
-    /// lowest position of the user's devices.
-    pub fn ack(&self, user: UserId, seq: u64) {
-        self.local.ack(user, Ack::Trim { seq })
-    }
-
-    /// 1.2: one device of `user` acknowledged up to `upto` while another
-    /// holds the inbox at `after` ([`Ack::Deliver`]).
-    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        self.local.ack(user, Ack::Deliver { after, upto })
-    }
-
-    /// 1.2: a device's replay, from its position `after`
-    /// ([`LocalStore::replay`]).
-    pub fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
-        self.local.replay(user, after, upto, minor)
-    }
-
-    // ----- a user's devices ---------------------------------------------
-
-    /// `user`'s last receive connection anywhere ended at `ts_ms`: its
-    /// last-seen time ([`DevicesChange::Offline`]).
-    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
-        self.local.change_devices(user, DevicesChange::Offline { at_ms: ts_ms })
-    }
-
-    /// 1.2: `user` has several devices holding its inbox, or one again
-    /// ([`DevicesChange::Several`]).
-    pub fn set_several(&self, user: UserId, several: bool) {
-        self.local.change_devices(user, DevicesChange::Several(several))
-    }
-
     // ----- 1.2: what a block hides of messages (§22) ---------------------
-
-    /// `MSG`s of one sender ([`LocalStore::send`]). Every message of the
-    /// server comes this way (`MSG`, and the actions of `server::actions`:
-    /// a reply, an edit, a reaction in a direct chat), so what a block
-    /// hides is decided here for all of them: a direct message to a user
-    /// who blocked its sender gets an `OK` like any other, and is stored
-    /// nowhere (no inbox, no `HISTORY`, no `CHATS`, on either side), so it
-    /// is never delivered, not even after an `UNBLOCK`; the sender is not
-    /// told. The rule is `meaning::send`'s (`Goes::Nowhere`), which each
-    /// backend asks under the lock it finds the recipient under: the
-    /// state's on a single server, the recipient's inbox row on a cluster
-    /// (asked here, above the backends, it would cost a cluster a read of
-    /// PostgreSQL per direct message, outside the batch's transaction).
-    pub fn send(
-        &self,
-        from: UserId,
-        msgs: &[Outgoing],
-    ) -> (Vec<Result<crate::protocol::Accepted, Ko>>, Ticket) {
-        self.local.send(from, msgs)
-    }
 
     /// Whether a message of `from` to `to` is one a block takes nowhere
     /// (`meaning::send`): `to` is a user who blocked `from` (a store that

@@ -1,8 +1,8 @@
 //! What each request does to the store: `LocalStore`'s methods, read
 //! top-down — accounts, messages, rooms, reading, acknowledgements, and
-//! the small listings. Each change
-//! checks what the client asked, returns a `Ko` when it cannot be done, and
-//! otherwise commits records through [`Inner::write`]. A request that would
+//! the small listings. Each change checks what the client asked, returns
+//! a `Ko` when it cannot be done, and otherwise commits records through
+//! [`Inner::write`]. A request that would
 //! change nothing writes nothing (a second `READ` of the same message, a
 //! `JOIN` of a room one is in, an `ACK` of what was acknowledged).
 //!
@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, AccountChange, Lines, Listing, Members, Outgoing, Then, Ticket};
-use super::super::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
+use super::super::backend::{Moderated, Notice, ServerFacts};
 use super::super::budget::check_link_queue;
 use super::super::record::Record;
 use super::super::state::remote::{address, is_copy};
@@ -133,6 +133,16 @@ impl LocalStore {
     /// `OK` or its `KO`. A resend (an id among the sender's recent ones)
     /// gets its first `OK` and stores nothing. The plain path of each is
     /// `send.rs`'s.
+    ///
+    /// 1.2 (§22): every message of the server comes this way (`MSG`, and
+    /// the actions of `server::actions`: a reply, an edit, a reaction in a
+    /// direct chat), so what a block hides is decided here for all of
+    /// them: a direct message to a user who blocked its sender gets an
+    /// `OK` like any other, and is stored nowhere (no inbox, no
+    /// `HISTORY`, no `CHATS`, on either side), so it is never delivered,
+    /// not even after an `UNBLOCK`; the sender is not told. The rule is
+    /// `meaning::send`'s (`Goes::Nowhere`), asked under the state's lock,
+    /// where the recipient is found.
     pub fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.inner.send_burst(from, msgs)
     }
@@ -142,17 +152,6 @@ impl LocalStore {
         match chat {
             Chat::User(name) => self.inner.read_direct(user, name, id),
             Chat::Room(name) => self.inner.read_room(user, name, id),
-        }
-    }
-
-    /// `user` joins or leaves `room`. A `JOIN` creates the room if new
-    /// (1.2: owned by its joiner), may be refused by its rules (a ban, an
-    /// invitation missing), and changes nothing if `user` is in it; a
-    /// `LEAVE` of a room one is not in is `KO:NOT_MEMBER`.
-    pub fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
-        match change {
-            Membership::Join => self.join(user, room),
-            Membership::Leave => self.leave(user, room),
         }
     }
 
@@ -167,24 +166,6 @@ impl LocalStore {
             log::error!("store: recording an erasure in erase.csv: {e}");
             ko(Code::Internal, "the server could not record the deletion; try again")
         })
-    }
-
-    /// What an `ACK` of `user`'s tells the store ([`Ack`]). Nobody waits
-    /// for it.
-    pub fn ack(&self, user: UserId, ack: Ack) {
-        match ack {
-            Ack::Trim { seq } => self.trim(user, seq),
-            Ack::Deliver { after, upto } => self.deliver(user, after, upto),
-        }
-    }
-
-    /// What changed of `user`'s devices ([`DevicesChange`]): a `SEEN` or
-    /// a `DEVICES` record, riding the next batch. Nobody waits for it.
-    pub fn change_devices(&self, user: UserId, change: DevicesChange) {
-        match change {
-            DevicesChange::Offline { at_ms } => self.note_offline(user, at_ms),
-            DevicesChange::Several(several) => self.set_several(user, several),
-        }
     }
 
     /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
@@ -550,8 +531,10 @@ impl Inner {
 
 /// A room's membership: `JOIN` and `LEAVE`, as the records they write.
 impl LocalStore {
-    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    /// `JOIN` of `room`: creates it if new (1.2: owned by its joiner), may
+    /// be refused by its rules (a ban, an invitation missing), and changes
+    /// nothing if `user` is in it.
+    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let existing = state.room_id(room);
             let member = existing.is_some_and(|r| state.is_member(r, user));
@@ -579,8 +562,8 @@ impl LocalStore {
         Ok(ticket)
     }
 
-    /// `LEAVE`.
-    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    /// `LEAVE` of `room`: `KO:NOT_MEMBER` if `user` is not in it.
+    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
             let r = crate::store::meaning::rooms::leave(room, found)?;
@@ -592,10 +575,13 @@ impl LocalStore {
     }
 }
 
-/// What a change of a user's devices writes ([`DevicesChange`]).
+/// What the server's connections tell the store of a user's devices as
+/// it happens, and the settings its devices are kept in: records that
+/// ride the next batch, which nobody waits for.
 impl LocalStore {
-    /// The receive connection of `user` ended at `ts_ms`.
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
+    /// `user`'s last receive connection anywhere ended at `ts_ms` (Unix
+    /// ms): its last-seen time, a `SEEN` record (a failure logged).
+    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
@@ -640,9 +626,11 @@ impl LocalStore {
         Ok(ticket)
     }
 
-    /// `user` has several devices or one again (nothing written if that
-    /// is what the state says already).
-    fn set_several(&self, user: UserId, several: bool) {
+    /// 1.2: `user` has several devices holding its inbox (`true`) or one
+    /// again: from now on its inbox gets copies of its own messages and
+    /// read marks, or not. A `DEVICES` record (a failure logged), none if
+    /// that is what the state says already.
+    pub fn set_several(&self, user: UserId, several: bool) {
         let result = self.inner.write_unwaited(|state, batch| {
             if state.users[user].several == several {
                 return Ok(());
@@ -657,12 +645,13 @@ impl LocalStore {
     }
 }
 
-/// What an `ACK` does to the inbox ([`Ack`]).
+/// What an `ACK` does to the inbox, from the devices' positions that
+/// `server::devices` keeps. Nobody waits for either.
 impl LocalStore {
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED. The devices'
     /// positions are `server::devices`'s: `seq` is already the lowest.
-    fn trim(&self, user: UserId, seq: u64) {
+    pub fn ack(&self, user: UserId, seq: u64) {
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -683,9 +672,11 @@ impl LocalStore {
         }
     }
 
-    /// DELIVERED for the direct messages after `after` up to `upto`, as
-    /// `ack` makes them, without trimming the inbox (issue 27).
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+    /// 1.2: one device of `user` acknowledged up to `upto` while another
+    /// still holds the inbox at `after`: DELIVERED for the direct
+    /// messages after `after` up to `upto`, as `ack` makes them (two grey
+    /// ticks on the first device), without trimming the inbox.
+    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             let ts = state.next_ts(now_ms());
