@@ -14,8 +14,8 @@
 
 use std::sync::Arc;
 
+use super::super::backend::ServerFacts;
 use super::super::backend::{Account, AccountChange, Lines, Listing, Members, Outgoing, Then, Ticket};
-use super::super::backend::{Moderated, Notice, ServerFacts};
 use super::super::budget::check_link_queue;
 use super::super::record::Record;
 use super::super::state::remote::{address, is_copy};
@@ -28,7 +28,7 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::page::Start;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
 use crate::store::invites;
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
@@ -269,29 +269,7 @@ impl LocalStore {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
     }
 
-    // ----- 1.2: moderation (`store::moderation`)
-
-    /// `by` changes a rule of `room`: checked against the room's rules
-    /// and applied under one lock (`KO:FORBIDDEN` if `by` may not;
-    /// `KO:NOT_MEMBER` for a room that does not exist or a `KICK` of
-    /// someone not in it). A target is named as registered (the server
-    /// looked it up). The change is recorded with its `notice`, and a
-    /// `KICKED` or `BANNED` member leaves the room, in one batch.
-    pub fn moderate(
-        &self,
-        by: UserId,
-        room: &str,
-        change: &Change,
-        notice: &Notice,
-    ) -> Result<Moderated, Ko> {
-        self.inner.moderate(by, room, change, notice)
-    }
-
-    /// `ROOMINFO` lines for `user`, a member, a server admin or someone
-    /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
-    pub fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-        self.inner.room_info(user, room)
-    }
+    // ----- 1.2: moderation: `moderate` and `room_info` are moderation.rs's
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused. `Drop` does it too.
