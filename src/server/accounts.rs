@@ -153,7 +153,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     // 1.3: the deletion queues a `LEAVE` for the home of each of its rooms
     // on other servers (`#lab@lab2`), whose links are then woken for it.
     let rooms = if ctx.federation.get().is_some() { ctx.store.rooms(me.user)? } else { Vec::new() };
-    ctx.store.delete_account(me.user)?;
+    ctx.store.wait(ctx.store.delete_account(me.user)?)?;
     rooms.iter().for_each(|r| ctx.ring_home(&r.room));
     let devices = ctx.devices.forget_all(me.name);
     // 1.2: its files are its account's, not its name's: a new account

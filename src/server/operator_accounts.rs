@@ -193,7 +193,7 @@ fn refuse_adds(ctx: &Ctx, changes: &[Change]) -> Option<String> {
 }
 
 fn add(ctx: &Ctx, c: &Change) -> Outcome {
-    let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone());
+    let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone(), None);
     match made.and_then(|(_, ticket)| ctx.store.wait(ticket)) {
         Ok(()) => {
             log::info!("new account {} (wachat users, beside the server)", c.name);

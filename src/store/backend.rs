@@ -1,6 +1,6 @@
 //! The store's request and reply types: what the server hands
-//! [`LocalStore`](super::LocalStore) (an [`AccountChange`], a message to
-//! send, a moderation [`Notice`]) and what it gets back (an [`Account`],
+//! [`LocalStore`](super::LocalStore) (a message to send, a moderation
+//! [`Notice`]) and what it gets back (an [`Account`],
 //! a [`Ticket`], a [`Listing`] of [`Lines`], [`Moderated`],
 //! [`ServerFacts`]). The server holds a [`Store`](super::Store), which
 //! checks passwords, decides what needs no storage of its own (what a
@@ -155,42 +155,6 @@ fn span_words(ms: u64) -> String {
     let (unit, word) = UNITS.into_iter().find(|&(unit, _)| ms >= unit).unwrap_or(UNITS[3]);
     let n = ms.div_ceil(unit);
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// A change to an account: one variant a record the local store appends
-/// for it (`USER`, `REUSE`, `PASSWD`, `DELACCOUNT`, a server admin's
-/// `RULE`). The checks that
-/// need no storage (a password, a name's quarantine) are
-/// [`Store`](super::Store)'s, made before.
-#[derive(Debug)]
-pub enum AccountChange<'a> {
-    /// A new account, a member of `#general` (`KO:USER_EXISTS` if the
-    /// name is taken, ignoring case). `hash` is already computed. With
-    /// an `invite` code (1.2 `REDEEM`, normalized), the code is judged
-    /// (`store::invites::judge`) and used in the same batch that makes
-    /// the account: both are written, or neither.
-    Create { name: &'a str, email: &'a str, hash: String, invite: Option<&'a str> },
-    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
-    /// quarantine is over: the name gets a new account (`hash`, `email`,
-    /// a member of `#general`) that sees nothing of the old one's
-    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
-    /// is not a deleted account any more (two registrations at once).
-    /// With an `invite` code, as `Create`'s.
-    Reuse { user: UserId, email: &'a str, hash: String, invite: Option<&'a str> },
-    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
-    /// (already computed, the old one already checked).
-    Password { user: UserId, hash: String },
-    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
-    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
-    /// of now, its inbox is emptied, it leaves every room (1.3: a room
-    /// homed on another server with the `LEAVE` frame its own `LEAVE`
-    /// would queue for the home). Its name stays taken until its
-    /// quarantine is over. Deleting it again changes nothing.
-    Delete { user: UserId },
-    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin`, on a running server too; on a cluster,
-    /// `--store`, made by the leader).
-    ServerAdmin { user: UserId, on: bool },
 }
 
 /// Lines produced a chunk at a time, each chunk read without holding the

@@ -3,10 +3,9 @@
 //!
 //! - [`Store`]: what the server's handlers call. It checks passwords
 //!   ([`password`]), decides what a block hides and who moderates a room,
-//!   names the account changes as requests (`register`, `set_password`,
-//!   `delete_account`: each an [`AccountChange`] of
-//!   [`LocalStore::change_account`]), and derefs to its [`LocalStore`]
-//!   for everything else: `store.history(…)` is the store's own method,
+//!   checks what an account's change needs before the store writes it
+//!   (`register`, `redeem`, `login`, `change_password`), and derefs to
+//!   its [`LocalStore`] for everything else: `store.history(…)` is the store's own method,
 //!   with no copy of it in between.
 //! - [`LocalStore`] ([`local`]): the one store, on a single server and on
 //!   every node of a cluster ([`shared_log`]): the state in memory
@@ -93,7 +92,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, AccountChange, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use backend::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
@@ -200,28 +199,14 @@ impl Store {
         }
         let (account, ticket) = match old {
             Some(old) => {
-                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone(), invite };
-                let (id, ticket) = self.local.change_account(change)?;
-                (Account { id, hash, admin: false, ..old }, ticket)
+                let ticket = self.local.reuse_account(old.id, email, hash.clone(), invite)?;
+                (Account { hash, admin: false, ..old }, ticket)
             }
-            None => {
-                let change = AccountChange::Create { name, email, hash: hash.clone(), invite };
-                let (id, ticket) = self.local.change_account(change)?;
-                (Account { id, name: name.into(), hash, admin: false }, ticket)
-            }
+            None => self.local.create_account(name, email, hash, invite)?,
         };
         self.local.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
-    }
-
-    /// A new account called `name`, a member of `#general`, durable once
-    /// its ticket is (`KO:USER_EXISTS` if the name is taken, ignoring
-    /// case): what `REGISTER` makes of a new name, and `wachat users add`.
-    pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let change = AccountChange::Create { name, email, hash: hash.clone(), invite: None };
-        let (id, ticket) = self.local.change_account(change)?;
-        Ok((Account { id, name: name.into(), hash, admin: false }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
@@ -252,26 +237,7 @@ impl Store {
     /// changes waits behind logins as registrations do.
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
-        let ticket = self.set_password(user, hash)?;
-        self.local.wait(ticket)
-    }
-
-    /// `user`'s password is now the one `hash` is of, durable once the
-    /// ticket is: a `PASSWD`'s, or `wachat users passwd`'s.
-    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        Ok(self.local.change_account(AccountChange::Password { user, hash })?.1)
-    }
-
-    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin` beside a running server); a cluster refuses.
-    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        Ok(self.local.change_account(AccountChange::ServerAdmin { user, on })?.1)
-    }
-
-    /// 1.2 `DELACCOUNT`: deletes `user`'s account, durably (its password
-    /// was checked by the caller, within the login limits).
-    pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        let (_, ticket) = self.local.change_account(AccountChange::Delete { user })?;
+        let ticket = self.local.set_password(user, hash)?;
         self.local.wait(ticket)
     }
 

@@ -40,7 +40,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::backend::AccountChange;
 use super::disk::{Disk, RealDisk};
 use super::local::InLog;
 use super::local::{LocalStore, StoreOptions};
@@ -205,8 +204,7 @@ impl Accounts {
         self.write_users()?;
         let id = self.store.inner.state.lock().user_id(&self.accounts[i].name);
         let id = id.ok_or_else(|| self.bug("not loaded".into()))?;
-        let change = AccountChange::Password { user: id, hash };
-        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
+        let ticket = self.store.set_password(id, hash).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
@@ -232,11 +230,10 @@ impl Accounts {
     }
 
     /// Makes `name` a server admin (1.2), or no longer one (as a running
-    /// server does it: `AccountChange::ServerAdmin`).
+    /// server does it: `LocalStore::set_server_admin`).
     pub fn set_admin(&mut self, name: &str, on: bool) -> Result<(), AdminError> {
         let user = self.loaded(name)?;
-        let change = AccountChange::ServerAdmin { user, on };
-        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
+        let ticket = self.store.set_server_admin(user, on).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 

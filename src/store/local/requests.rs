@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use super::super::backend::ServerFacts;
-use super::super::backend::{Account, AccountChange, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::backend::{Account, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::budget::check_link_queue;
 use super::super::record::Record;
 use super::super::state::remote::{address, is_copy};
@@ -52,33 +52,108 @@ impl LocalStore {
         Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin }))
     }
 
-    /// Changes an account, as [`AccountChange`] says (its checks done
-    /// above: the password checked, the hash computed, the name's
-    /// quarantine over); returns which account it changed. One record per
-    /// change, written as its own batch (an account's changes are rare: a
-    /// registration, a `PASSWD`, a `DELACCOUNT`).
-    pub fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
-        match change {
-            AccountChange::Create { name, email, hash, invite } => {
-                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)], invite)?;
-                Ok((made[0].id, ticket))
+    // An account's changes: their checks that need no storage (a
+    // password, a name's quarantine, the hash computed) are `Store`'s,
+    // made before. Each is one record (with a registration's row and
+    // `JOIN`), written as its own batch: they are rare.
+
+    /// A new account called `name`, a member of `#general`
+    /// (`KO:USER_EXISTS` if the name is taken, ignoring case), `hash`
+    /// already computed: what `REGISTER` makes of a new name, and `wachat
+    /// users add`. With an `invite` code (1.2 `REDEEM`, normalized), the
+    /// code is judged (`store::invites::judge`) and used in the same batch
+    /// that makes the account: both are written, or neither.
+    pub fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        hash: String,
+        invite: Option<&str>,
+    ) -> Result<(Account, Ticket), Ko> {
+        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)], invite)?;
+        Ok((made.remove(0), ticket))
+    }
+
+    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
+    /// quarantine is over: the name gets a new account (`hash`, `email`,
+    /// a member of `#general`) that sees nothing of the old one's
+    /// (docs/PROTOCOL.md §20, "A name freed"): a `REUSE` record, its
+    /// `users.csv` row and a membership of `#general`, in one batch.
+    /// `KO:USER_EXISTS` if `user` is not a deleted account any more (two
+    /// registrations at once). With an `invite` code, as
+    /// [`Self::create_account`]'s.
+    pub fn reuse_account(
+        &self,
+        user: UserId,
+        email: &str,
+        hash: String,
+        invite: Option<&str>,
+    ) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let name = state.users[user].name.clone();
+            accounts::reuses(&name, state.users[user].is_deleted())?;
+            use_invite(state, batch, invite)?;
+            let ts = state.next_ts(now_ms());
+            // The newest row of a name is its e-mail and creation time
+            // (`users::load_users`); the record is what makes the account.
+            user_row(&mut batch.users, &name, email, &hash, ts);
+            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
+            join_general(state, batch, ts, name)
+        })?;
+        Ok(ticket)
+    }
+
+    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
+    /// (already computed, the old one already checked): a `PASSWD`
+    /// record.
+    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        self.inner.change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() }))
+    }
+
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin`, on a running server too; on a cluster,
+    /// `--store`, made by the leader). A `RULE` record in the log, kept
+    /// with the account's other facts there (and in checkpoints), so that
+    /// `users.csv` keeps its columns and an older directory loads
+    /// unchanged; none if it is so already.
+    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        self.inner.change_account(user, |state, by, ts| {
+            let rule = super::super::moderation::Rule::ServerAdmin(on);
+            let changes = state.is_server_admin(user) != on;
+            changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
+        })
+    }
+
+    /// 1.2 `DELACCOUNT` (§20): `user`'s account is deleted (its password
+    /// already checked): its hash becomes
+    /// [`deleted_hash`](super::super::state::deleted_hash) of now, its
+    /// inbox is emptied, it leaves every room. Its name stays taken until
+    /// its quarantine is over. Deleting it again changes nothing.
+    ///
+    /// One batch: a `LEAVE` of each room homed on another server that the
+    /// account is in, then the `DELACCOUNT` record (which leaves the rooms
+    /// homed here). Each `LEAVE` is the very record the user's own
+    /// `LEAVE:#lab@lab2` writes, so it becomes the same frame for the
+    /// room's home, in that peer's queue (§27): the home stops listing the
+    /// member and fanning the room out to it, even if it is down now and
+    /// hears it only when it is back. A second `DELACCOUNT` racing the
+    /// first changes nothing.
+    pub fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            if state.users[user].is_deleted() {
+                return Ok(());
             }
-            AccountChange::Reuse { user, email, hash, invite } => {
-                self.inner.reuse_account(user, email, hash, invite)
+            let me = state.users[user].name.clone();
+            let elsewhere: Vec<Arc<str>> =
+                state.rooms_of(user).map(|r| state.room(r).name.clone()).filter(|r| is_copy(r)).collect();
+            for room in elsewhere {
+                let ts = state.next_ts(now_ms());
+                state.commit(Record::Leave { ts, user: me.clone(), room }, batch)?;
             }
-            AccountChange::Password { user, hash } => self
-                .inner
-                .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
-            AccountChange::Delete { user } => self.inner.delete_account(user),
-            // A `RULE` record in the log, kept with the account's other
-            // facts there (and in checkpoints), so that `users.csv` keeps
-            // its columns and an older directory loads unchanged.
-            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, by, ts| {
-                let rule = super::super::moderation::Rule::ServerAdmin(on);
-                let changes = state.is_server_admin(user) != on;
-                changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
-            }),
-        }
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::DelAccount { ts, user: me }, batch)
+        })?;
+        Ok(ticket)
     }
 
     /// Keeps invite `codes`, new and unused, valid until `expires_ms`
@@ -445,7 +520,7 @@ impl Inner {
         &self,
         user: UserId,
         record: impl FnOnce(&State, Arc<str>, u64) -> Option<Record>,
-    ) -> Result<(UserId, Ticket), Ko> {
+    ) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
@@ -454,56 +529,7 @@ impl Inner {
                 None => Ok(()), // nothing changes
             }
         })?;
-        Ok((user, ticket))
-    }
-
-    /// `DELACCOUNT` (§20): a `LEAVE` of each room homed on another server
-    /// that the account is in, then the `DELACCOUNT` record (which leaves
-    /// the rooms homed here), in one batch. Each `LEAVE` is the very record
-    /// the user's own `LEAVE:#lab@lab2` writes, so it becomes the same
-    /// frame for the room's home, in that peer's queue (§27): the home
-    /// stops listing the member and fanning the room out to it, even if it
-    /// is down now and hears it only when it is back. A second
-    /// `DELACCOUNT` racing the first changes nothing.
-    fn delete_account(&self, user: UserId) -> Result<(UserId, Ticket), Ko> {
-        let ((), ticket) = self.write(|state, batch| {
-            if state.users[user].is_deleted() {
-                return Ok(());
-            }
-            let me = state.users[user].name.clone();
-            let elsewhere: Vec<Arc<str>> =
-                state.rooms_of(user).map(|r| state.room(r).name.clone()).filter(|r| is_copy(r)).collect();
-            for room in elsewhere {
-                let ts = state.next_ts(now_ms());
-                state.commit(Record::Leave { ts, user: me.clone(), room }, batch)?;
-            }
-            let ts = state.next_ts(now_ms());
-            state.commit(Record::DelAccount { ts, user: me }, batch)
-        })?;
-        Ok((user, ticket))
-    }
-
-    /// `REGISTER` of a freed name: a `REUSE` record, its `users.csv` row
-    /// and a membership of `#general`, in one batch.
-    fn reuse_account(
-        &self,
-        user: UserId,
-        email: &str,
-        hash: String,
-        invite: Option<&str>,
-    ) -> Result<(UserId, Ticket), Ko> {
-        self.write(|state, batch| {
-            let name = state.users[user].name.clone();
-            accounts::reuses(&name, state.users[user].is_deleted())?;
-            use_invite(state, batch, invite)?;
-            let ts = state.next_ts(now_ms());
-            // The newest row of a name is its e-mail and creation time
-            // (`users::load_users`); the record is what makes the account.
-            user_row(&mut batch.users, &name, email, &hash, ts);
-            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
-            join_general(state, batch, ts, name)?;
-            Ok(user)
-        })
+        Ok(ticket)
     }
 }
 

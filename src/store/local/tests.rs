@@ -362,7 +362,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         send(&store, ana, "#general", "g1").unwrap();
         store.wait(store.join(ana, "#lab").unwrap()).unwrap(); // its owner
         store.wait(store.join(bob, "#lab").unwrap()).unwrap();
-        store.delete_account(ana).unwrap();
+        store.wait(store.delete_account(ana).unwrap()).unwrap();
         let taken = store.register("ana", "", "pw2").unwrap_err();
         assert_eq!(taken.code, Code::UserExists, "{how:?}");
         assert!(taken.reason.contains("reserved for 30 days more"), "{}", taken.reason);
@@ -475,7 +475,7 @@ fn a_disabled_account_is_a_record_that_the_written_batch_names() {
     let disk = SimDisk::new();
     let heard = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let store = open_hearing_disabled(&disk, &heard);
-    let (ana, ticket) = store.create_account("Ana", "", "$argon2id$x".into()).unwrap();
+    let (ana, ticket) = store.create_account("Ana", "", "$argon2id$x".into(), None).unwrap();
     store.wait(ticket).unwrap();
     assert!(!store.is_disabled("ana"));
     assert_eq!(store.set_disabled(ana.id, true), Ok(true));
