@@ -16,7 +16,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use wachat::protocol::Chat;
-use wachat::store::{Backend, LocalStore, StoreOptions};
+use wachat::store::{LocalStore, StoreOptions};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
 use wachat::store::search::{MAX_RESULTS, Query};
-use wachat::store::{Backend, Hasher, LocalStore, Store, StoreOptions};
+use wachat::store::{Hasher, LocalStore, Store, StoreOptions};
 
 const PEERS: usize = 10;
 const BURST: usize = 500;

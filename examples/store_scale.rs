@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{AccountChange, Ack, Backend, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
+use wachat::store::{DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -103,10 +103,9 @@ fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()
     let hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_string();
     let mut ids = Vec::with_capacity(users);
     for i in 0..users {
-        let change =
-            AccountChange::Create { name: &format!("u{i}"), email: "", hash: hash.clone(), invite: None };
-        let (id, _) = store.change_account(change).map_err(|ko| ko.reason)?;
-        ids.push(id);
+        let (account, _) =
+            store.create_account(&format!("u{i}"), "", hash.clone(), None).map_err(|ko| ko.reason)?;
+        ids.push(account.id);
     }
     let text = Text::from_plain("a message of about the size people type, give or take a few words")?;
     for round in 0..DEDUP_WINDOW.div_ceil(ROUND) {
@@ -137,7 +136,7 @@ fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()
         // acknowledgements queued for their senders.
         for _ in 0..2 {
             for &id in &ids {
-                store.ack(id, Ack::Trim { seq: store.inbox_end(id) });
+                store.ack(id, store.inbox_end(id));
             }
             store.sync().map_err(|ko| ko.reason)?;
         }

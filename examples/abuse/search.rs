@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{Backend, Hasher, LocalStore, Store, StoreOptions};
+use wachat::store::{Hasher, LocalStore, Store, StoreOptions};
 
 use super::Result;
 use super::harness::Server;

@@ -35,7 +35,7 @@ use crate::server::accounts::StoreSource;
 use crate::store::InLog;
 use crate::store::door::Asking;
 use crate::store::files::Files;
-use crate::store::{Backend, LocalStore, StoreOptions};
+use crate::store::{LocalStore, StoreOptions};
 
 /// How long a running server may take to answer (its operator thread
 /// looks twice a second; a large account takes a moment to write).
@@ -66,7 +66,7 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
     let stored = Files::open(data_dir, u64::MAX, Duration::MAX)
         .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
     let mut source =
-        StoreSource { store: &*store, user: account.id, devices, files: Some((&stored, &account.name)) };
+        StoreSource { store: &store, user: account.id, devices, files: Some((&stored, &account.name)) };
     crate::export::write(&account.name, &mut source, out, files)
 }
 

@@ -90,7 +90,7 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
 /// leader checks everything, as for a connection of its own.
 fn relay(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
     let Some(ctx) = f.ctx() else { return refuse(&stream, Code::Unavailable, "shutting down".into()) };
-    let leader = Federation::store(&ctx).and_then(|s| s.leader_link(&f.me)).filter(|at| *at != f.link_at);
+    let leader = ctx.store.leader_link(&f.me).filter(|at| *at != f.link_at);
     let Some(at) = leader else {
         let why =
             format!("this node of {} does not lead its cluster and knows no leader yet; try again", f.me);
@@ -169,7 +169,7 @@ fn hello(
     let Some(ctx) = f.ctx() else {
         return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| String::new());
     };
-    let Some(store) = Federation::store(&ctx) else { return Err(std::io::Error::other("no local store")) };
+    let store = &ctx.store;
     let fingerprint = fingerprint(secret);
     let facts = store.peer_facts(&peer.name);
     match facts.pin.as_deref().and_then(|p| p.split_once(' ')) {
@@ -280,7 +280,7 @@ fn take_frames(
             continue;
         }
         let Some(ctx) = f.ctx() else { return refuse(stream, Code::Unavailable, "shutting down".into()) };
-        let store = Federation::store(&ctx).ok_or_else(|| std::io::Error::other("no local store"))?;
+        let store = &ctx.store;
         match store.take_frame(from, &f.me, &frame) {
             Ok(changed) => {
                 say(stream, &Answer::Ack(n))?;

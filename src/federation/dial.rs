@@ -90,7 +90,7 @@ impl Dialer {
     /// the bell hung on its queue's account once that exists.
     fn facts(&mut self) -> PeerFacts {
         let Some(ctx) = self.f.ctx() else { return PeerFacts::default() };
-        let Some(store) = Federation::store(&ctx) else { return PeerFacts::default() };
+        let store = &ctx.store;
         if !self.hung
             && let Some(id) = store.peer_account_id(&self.peer)
         {
@@ -149,7 +149,7 @@ impl Dialer {
     /// Bounces what waited past the give-up age.
     fn give_up(&self) {
         let Some(ctx) = self.f.ctx() else { return };
-        let Some(store) = Federation::store(&ctx) else { return };
+        let store = &ctx.store;
         let cutoff = now_ms().saturating_sub(self.f.give_up.as_millis() as u64);
         let why = self.f.status.lock().get(&self.peer).map(|s| s.last_error.clone()).unwrap_or_default();
         let secs = self.f.give_up.as_secs();
@@ -208,7 +208,7 @@ impl Dialer {
             s.last_error.clear();
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
-        let store = Federation::store(&ctx).ok_or("no local store")?;
+        let store = &ctx.store;
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
         // What was written on an earlier link and is above `<last>` is not
         // there: no longer in doubt.

@@ -17,7 +17,6 @@ use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Ko};
 use crate::server::Ctx;
 use crate::server::links::Links;
-use crate::store::LocalStore;
 
 /// Most connections to the link port at once (links and dialbacks): a
 /// roster's servers twice over, and a few strangers.
@@ -86,11 +85,6 @@ pub struct PeerStatus {
 }
 
 impl Federation {
-    /// The local store the links write to.
-    pub(super) fn store(ctx: &Ctx) -> Option<&LocalStore> {
-        ctx.store.local()
-    }
-
     /// The roster as it is now: read again if its file changed (a roster
     /// that became unreadable is kept as it was, and the problem logged).
     pub fn roster(&self) -> Arc<Roster> {
@@ -120,13 +114,12 @@ impl Federation {
     /// takes links (a follower sends them there).
     pub(super) fn leads(&self) -> bool {
         let Some(ctx) = self.ctx() else { return false };
-        let Some(store) = Self::store(&ctx) else { return false };
-        if !store.leads() {
+        if !ctx.store.leads() {
             self.advertised.store(false, Ordering::SeqCst);
             return false;
         }
         if !self.advertised.load(Ordering::SeqCst) {
-            match store.advertise_link(&self.me, &self.link_at) {
+            match ctx.store.advertise_link(&self.me, &self.link_at) {
                 Ok(()) => {
                     self.advertised.store(true, Ordering::SeqCst);
                     log::info!("link: this node leads; it takes links at {}", self.link_at);
@@ -178,7 +171,7 @@ impl Links for Federation {
     /// looked for a while).
     fn peer_links(&self) -> Vec<crate::metrics::PeerLink> {
         let Some(ctx) = self.ctx() else { return Vec::new() };
-        let Some(store) = Self::store(&ctx) else { return Vec::new() };
+        let store = &ctx.store;
         let status = self.status.lock().clone();
         let now = crate::store::now_ms();
         self.roster()
@@ -204,7 +197,7 @@ impl Links for Federation {
     /// there, the messages a catch-up queued).
     fn ring(&self, server: &str) {
         let Some(ctx) = self.ctx() else { return };
-        let Some(id) = Self::store(&ctx).and_then(|s| s.peer_account_id(server)) else { return };
+        let Some(id) = ctx.store.peer_account_id(server) else { return };
         if let Some(bell) = self.bells.read().get(&id) {
             let _ = bell.try_send(());
         }

@@ -81,9 +81,6 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
     let mut file = RosterFile::new(&options.peers);
     let roster = file.reload(&options.name).map_err(Error::Usage)?.expect("a first read");
     let identity = ctx.store.server().map_err(|ko| Error::Usage(ko.reason))?.id.to_string();
-    if Federation::store(ctx).is_none() {
-        return Err(Error::Usage("--peers: this store cannot link to other servers".into()));
-    }
     let listener = crate::server::listener::bind(options.link_port)?;
     let addr = listener.local_addr()?;
     // An address any node of the cluster reaches: the machine's name

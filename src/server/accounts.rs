@@ -71,7 +71,7 @@ use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
 use crate::store::devices as book;
 use crate::store::files::Files;
-use crate::store::{Backend, UserId};
+use crate::store::{LocalStore, UserId};
 
 /// Who asks: a logged-in send connection.
 pub struct Asker<'a> {
@@ -153,7 +153,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     // 1.3: the deletion queues a `LEAVE` for the home of each of its rooms
     // on other servers (`#lab@lab2`), whose links are then woken for it.
     let rooms = if ctx.federation.get().is_some() { ctx.store.rooms(me.user)? } else { Vec::new() };
-    ctx.store.delete_account(me.user)?;
+    ctx.store.wait(ctx.store.delete_account(me.user)?)?;
     rooms.iter().for_each(|r| ctx.ring_home(&r.room));
     let devices = ctx.devices.forget_all(me.name);
     // 1.2: its files are its account's, not its name's: a new account
@@ -182,7 +182,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
 /// the very lines the account's own requests would get (`HISTORY` with
 /// edits and deletions folded in, as `server::send` serves it).
 pub struct StoreSource<'a> {
-    pub store: &'a dyn Backend,
+    pub store: &'a LocalStore,
     pub user: UserId,
     pub devices: Vec<DeviceLine>,
     /// 1.2: the files, and the account's name (their owner).
@@ -243,7 +243,7 @@ pub fn answer_export(ctx: &Ctx, request: &str) -> Result<Vec<u8>, Ko> {
         let devices = ctx.devices.list(ctx, account.id, &account.name);
         // The answer is one file of lines: the files are listed, not copied.
         let files = Some((&*ctx.files, &*account.name));
-        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices, files };
+        let mut source = StoreSource { store: &ctx.store, user: account.id, devices, files };
         account_export::write(&account.name, &mut source, &mut out, None)
             .map_err(|e| Ko::new(Code::Internal, format!("exporting {name}: {e}")))?;
     }

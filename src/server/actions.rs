@@ -31,7 +31,7 @@ use crate::protocol::page::Start;
 use crate::protocol::{
     Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
 };
-use crate::store::{Account, Backend, Ticket, UserId, now_ms};
+use crate::store::{Account, LocalStore, Ticket, UserId, now_ms};
 
 /// May `me` delete `author`'s message (someone else's) in `chat`? Only
 /// in a room, where `me` moderates (a room admin, the owner or a server
@@ -192,14 +192,14 @@ pub fn react(
 /// [`action::DELETED`], and the quote of it in a reply too. (Before the
 /// eraser's pass the texts are still in the log; from here they never
 /// leave the server.) `HISTORY` and an account's export both show them so.
-pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
+pub fn history(store: &LocalStore, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
     Ok(history_page(store, user, chat, Start::Newest, limit)?.0)
 }
 
 /// 1.2: a page of `HISTORY` from `start` back, shown as [`history`]
 /// shows the newest, and where the page before it starts.
 pub fn history_page(
-    store: &dyn Backend,
+    store: &LocalStore,
     user: UserId,
     chat: &Chat,
     start: Start,

@@ -70,7 +70,7 @@ pub fn end(ctx: &Ctx, calls: &[Over]) {
 }
 
 /// Stores the line of each call, from the caller to the callee (the
-/// durable path of any message, `Store::send`, so a block hides it as
+/// durable path of any message, `LocalStore::send`, so a block hides it as
 /// any message), unless its caller deleted the account
 /// ([`caller_is_live`]); then waits once for the last of them.
 fn store_lines(ctx: &Ctx, calls: &[Over]) {

@@ -18,7 +18,7 @@
 //! Every call leaves a line in its chat when it ends (`📞 Voice call,
 //! 4:12`, `📞 Missed voice call`, `protocol::call::CallLog`): a message
 //! from the caller to the callee, stored through the durable message path
-//! like any other (`Store::send`), so every client of every version and
+//! like any other (`LocalStore::send`), so every client of every version and
 //! `HISTORY` show it as text, and a block hides it like any message.
 //!
 //! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer,

@@ -193,7 +193,7 @@ fn refuse_adds(ctx: &Ctx, changes: &[Change]) -> Option<String> {
 }
 
 fn add(ctx: &Ctx, c: &Change) -> Outcome {
-    let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone());
+    let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone(), None);
     match made.and_then(|(_, ticket)| ctx.store.wait(ticket)) {
         Ok(()) => {
             log::info!("new account {} (wachat users, beside the server)", c.name);
@@ -286,7 +286,7 @@ fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a Change>) -> Out
         expires_ms = expires;
         codes.push(c.name.clone());
     }
-    match crate::store::keep_invites(&**ctx.store, &codes, expires_ms) {
+    match crate::store::keep_invites(&ctx.store, &codes, expires_ms) {
         Ok(()) => {
             log::info!("{} invite codes made (wachat users invite)", codes.len());
             Outcome::Done
@@ -297,7 +297,7 @@ fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a Change>) -> Out
 
 /// Invite `code` revoked if unused.
 fn revoke(ctx: &Ctx, code: &str) -> Outcome {
-    let outcome = revoked(crate::store::revoke_invite(&**ctx.store, code));
+    let outcome = revoked(crate::store::revoke_invite(&ctx.store, code));
     if outcome == Outcome::Done {
         log::info!("invite code {code} revoked (wachat users revoke)");
     }

@@ -12,7 +12,7 @@
 //!   rooms above `--presence-limit` members send none.
 //!
 //! All of it is read from the router (online now) and the store (last
-//! seen, kept across restarts: [`crate::store::Store::note_offline`]).
+//! seen, kept across restarts: [`crate::store::LocalStore::note_offline`]).
 //!
 //! And version 1's `JOINED:<user>` / `LEFT:<user>`, which a receive login
 //! and its end send to every roommate online ([`Announcer`]). They are

@@ -383,7 +383,7 @@ fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outle
     let timeout = ctx.config.timeout;
     let mut chunk = Reply::with(&*outlet.name).to_string();
     let minor = outlet.minor().min(3);
-    let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
+    let mut frames = ctx.store.replay(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
         if minor >= 2 {

@@ -66,7 +66,7 @@ pub(super) struct Session<'a> {
     /// waits for it (a client sees its own writes).
     pub in_flight: Option<Ticket>,
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
-    /// the store in one go (one lock, see `Backend::send`).
+    /// the store in one go (one lock, see `LocalStore::send`).
     pub msgs: Vec<Outgoing>,
     /// Rooms this user joined (`true`) or left, to tell their members
     /// (protocol 1.1's `MEMBER`) once that is on disk.

@@ -12,7 +12,7 @@
 //!
 //! One request runs on one thread (a thread per connection), so the
 //! deadline is the thread's: a storage reads it without every call of
-//! `Backend` carrying it.
+//! the store carrying it.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};

@@ -11,7 +11,7 @@
 //! the same way, and its checkpoints keep them as they keep the rest.
 //!
 //! `REDEEM` judges the code and creates the account in one write of the
-//! store (`AccountChange::Create`'s `invite`): the `INVITE` record that
+//! store (`LocalStore::create_account`'s `invite`): the `INVITE` record that
 //! uses the code and the account's records are one group commit, so two
 //! students typing one code at once make one account (the second write
 //! finds the code used), and a registration refused (a taken name)

@@ -3,21 +3,20 @@
 //!
 //! - [`Store`]: what the server's handlers call. It checks passwords
 //!   ([`password`]), decides what a block hides and who moderates a room,
-//!   names the backend's changes as requests (`join`, `set_password`,
-//!   `ack`, `note_offline`: each one line over
-//!   [`Backend::change_membership`], [`Backend::change_account`],
-//!   [`Backend::ack`], [`Backend::change_devices`]), and derefs to its
-//!   [`Backend`] for everything else: `store.history(…)` is the backend's
-//!   own method, with no copy of it in between.
-//! - [`Backend`] ([`backend`]): the narrow interface storage implements.
-//!   [`LocalStore`] ([`local`]) is the one we have, on a single server
-//!   and on every node of a cluster ([`shared_log`]): the state in memory
+//!   checks what an account's change needs before the store writes it
+//!   (`register`, `redeem`, `login`, `change_password`), and derefs to
+//!   its [`LocalStore`] for everything else: `store.history(…)` is the store's own method,
+//!   with no copy of it in between.
+//! - [`LocalStore`] ([`local`]): the one store, on a single server and on
+//!   every node of a cluster ([`shared_log`]): the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
 //!   ([`local::committer`]); `local/requests.rs` and `local/reads.rs` hold
 //!   what each request does, `local/reader.rs` how records are read back,
 //!   `local/search.rs` the index `SEARCH` reads the log with (the query
 //!   itself is [`search`]'s), `local/erase.rs` the eraser of deleted texts.
+//!   What it takes and gives (a [`Ticket`], an [`Account`], a
+//!   [`Listing`], …) is [`backend`]'s.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
 //!   past it): `--user-quota`, `--inbox-max`, `--min-free`; [`ballast`]:
 //!   the room a write that meets a full disk frees, to be answered.
@@ -41,7 +40,7 @@
 //!   commits each batch to a log they share before its own disk, and
 //!   the others apply the leader's batches with the same code.
 //! - [`settings`]: a user's small per-chat facts (1.2, §23: archived
-//!   chats), one generic, bounded store on both backends.
+//!   chats), one generic, bounded store.
 //! - [`stars`]: starred messages (1.2, §25), a setting, and what a
 //!   user's stars show, for `STARRED` and an account's export alike.
 //! - `permissions`: the data directory and its files readable by the
@@ -89,15 +88,11 @@ pub mod state;
 pub mod thumbnail;
 pub mod users;
 
-use std::any::Any;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{
-    Account, AccountChange, Ack, Backend, Deliver, DevicesChange, Lines, Listing, Members, Membership,
-    Outgoing, Then, Ticket,
-};
+pub use backend::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
@@ -114,10 +109,8 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// THE rule of whom a user's presence is told, on both stores (and a
-/// cluster's node telling its users of another node's): the users who
-/// share with `user` one of its `rooms` of at most `limit` members
-/// (`--presence-limit`), as [`Backend::rooms_of`] reads them with the
+/// THE rule of whom a user's presence is told: the users who share with `user` one of its `rooms` of at most `limit` members
+/// (`--presence-limit`), as [`LocalStore::rooms_of`] reads them with the
 /// members of those up to `limit`, in one read. Sorted.
 pub fn roommates(user: UserId, limit: usize, rooms: &[(crate::protocol::RoomLine, Members)]) -> Vec<UserId> {
     let small = rooms.iter().filter(|(room, _)| room.members <= limit as u64);
@@ -129,9 +122,9 @@ pub fn roommates(user: UserId, limit: usize, rooms: &[(crate::protocol::RoomLine
 }
 
 /// Shared by every connection handler (behind an `Arc`): passwords here,
-/// everything else in the backend, reached through `Deref`.
+/// everything else in the [`LocalStore`], reached through `Deref`.
 pub struct Store {
-    backend: Arc<dyn Backend>,
+    local: Arc<LocalStore>,
     pub hasher: Hasher,
     /// Recent successful logins (see `password::LoginCache`).
     logins: password::LoginCache,
@@ -144,21 +137,11 @@ pub struct Store {
 pub const NAME_QUARANTINE_DAYS: f64 = 30.0;
 
 impl Store {
-    /// A test keeps its own handle on the backend (an `Arc<LocalStore>`,
-    /// to checkpoint or sync it) and hands the store a clone.
-    pub fn new(backend: Arc<dyn Backend>, hasher: Hasher) -> Store {
+    /// A test keeps its own handle on the local store (to checkpoint or
+    /// sync it) and hands the store a clone.
+    pub fn new(local: Arc<LocalStore>, hasher: Hasher) -> Store {
         let quarantine = Duration::from_secs_f64(NAME_QUARANTINE_DAYS * 86_400.0);
-        Store { backend, hasher, logins: password::LoginCache::default(), quarantine }
-    }
-
-    /// 1.3 (§27): the backend as the local store, which the class
-    /// network's links write to (`store::local::link`): every backend is
-    /// one today, a single server's and each cluster node's alike. The
-    /// [`Backend`] trait does not name its implementations; the store that
-    /// holds one knows which it was given.
-    pub fn local(&self) -> Option<&LocalStore> {
-        let backend: &dyn Any = &*self.backend;
-        backend.downcast_ref()
+        Store { local, hasher, logins: password::LoginCache::default(), quarantine }
     }
 
     /// With `--name-quarantine-days` of `quarantine` instead of the default.
@@ -181,7 +164,7 @@ impl Store {
     /// wrong one is refused before any password is hashed.
     pub fn check_invite(&self, typed: &str) -> Result<String, Ko> {
         let code = invites::normalize(typed).ok_or_else(|| invites::Refused::Unknown.ko())?;
-        invites::judge(self.backend.invite(&code), now_ms()).map_err(|refused| refused.ko())?;
+        invites::judge(self.local.invite(&code), now_ms()).map_err(|refused| refused.ko())?;
         Ok(code)
     }
 
@@ -206,8 +189,8 @@ impl Store {
         password: &str,
         invite: Option<&str>,
     ) -> Result<(UserId, Arc<str>), Ko> {
-        let old = self.backend.account(name)?;
-        // Hashing is slow on purpose: done before the backend locks
+        let old = self.local.account(name)?;
+        // Hashing is slow on purpose: done before the store locks
         // anything, and before a refusal too, so that a taken name's answer
         // does not come cheaper than a wrong password's.
         let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
@@ -216,34 +199,20 @@ impl Store {
         }
         let (account, ticket) = match old {
             Some(old) => {
-                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone(), invite };
-                let (id, ticket) = self.backend.change_account(change)?;
-                (Account { id, hash, admin: false, ..old }, ticket)
+                let ticket = self.local.reuse_account(old.id, email, hash.clone(), invite)?;
+                (Account { hash, admin: false, ..old }, ticket)
             }
-            None => {
-                let change = AccountChange::Create { name, email, hash: hash.clone(), invite };
-                let (id, ticket) = self.backend.change_account(change)?;
-                (Account { id, name: name.into(), hash, admin: false }, ticket)
-            }
+            None => self.local.create_account(name, email, hash, invite)?,
         };
-        self.backend.wait(ticket)?;
+        self.local.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
-    }
-
-    /// A new account called `name`, a member of `#general`, durable once
-    /// its ticket is (`KO:USER_EXISTS` if the name is taken, ignoring
-    /// case): what `REGISTER` makes of a new name, and `wachat users add`.
-    pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let change = AccountChange::Create { name, email, hash: hash.clone(), invite: None };
-        let (id, ticket) = self.backend.change_account(change)?;
-        Ok((Account { id, name: name.into(), hash, admin: false }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
     /// new account with this password.
     pub fn login(&self, name: &str, password: &str, auto_register: bool) -> Result<(UserId, Arc<str>), Ko> {
-        match self.backend.account(name)? {
+        match self.local.account(name)? {
             Some(a) if self.logins.recall(a.id, &a.hash, password) => Ok((a.id, a.name)),
             Some(a) if self.hasher.verify(Some(&a.hash), password) => {
                 self.logins.remember(a.id, &a.hash, password);
@@ -268,129 +237,46 @@ impl Store {
     /// changes waits behind logins as registrations do.
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
-        let ticket = self.set_password(user, hash)?;
-        self.backend.wait(ticket)
+        let ticket = self.local.set_password(user, hash)?;
+        self.local.wait(ticket)
     }
 
-    /// `user`'s password is now the one `hash` is of, durable once the
-    /// ticket is: a `PASSWD`'s, or `wachat users passwd`'s.
-    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        Ok(self.backend.change_account(AccountChange::Password { user, hash })?.1)
-    }
-
-    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin` beside a running server); a cluster refuses.
-    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        Ok(self.backend.change_account(AccountChange::ServerAdmin { user, on })?.1)
-    }
-
-    /// 1.2 `DELACCOUNT`: deletes `user`'s account, durably (its password
-    /// was checked by the caller, within the login limits).
-    pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        let (_, ticket) = self.backend.change_account(AccountChange::Delete { user })?;
-        self.backend.wait(ticket)
-    }
-
-    /// `SERVER`'s answer: the data's random id ([`Backend::server`]).
+    /// `SERVER`'s answer: the data's random id ([`LocalStore::server`]).
     pub fn server_id(&self) -> Result<String, Ko> {
-        Ok(self.backend.server()?.id.to_string())
+        Ok(self.local.server()?.id.to_string())
     }
 
     // ----- rooms ---------------------------------------------------------
 
-    /// `JOIN` of `room` ([`Backend::change_membership`]).
-    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.backend.change_membership(user, room, Membership::Join)
-    }
-
-    /// `LEAVE` of `room` ([`Backend::change_membership`]).
-    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.backend.change_membership(user, room, Membership::Leave)
-    }
-
     /// True if `user` moderates `room` (a room admin, its owner, or a
     /// server admin): what deleting another member's message asks. The
     /// `ROLE` line of its `ROOMINFO`, so that the rank is the one the
-    /// backend's rules give (`store::moderation`), not decided again here;
+    /// store's rules give (`store::moderation`), not decided again here;
     /// a `ROOMINFO` refused (a stranger, no such room) moderates nothing.
     pub fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        let lines = self.backend.room_info(user, room).unwrap_or_default();
+        let lines = self.local.room_info(user, room).unwrap_or_default();
         lines.iter().any(|line| matches!(line, crate::protocol::RoomInfoLine::Role(role) if role.moderates()))
     }
 
     /// `ROOMS` of `user`: its rooms, without their members.
     pub fn rooms(&self, user: UserId) -> Result<Vec<crate::protocol::RoomLine>, Ko> {
-        Ok(self.backend.rooms_of(user, 0)?.into_iter().map(|(line, _)| line).collect())
+        Ok(self.local.rooms_of(user, 0)?.into_iter().map(|(line, _)| line).collect())
     }
 
     /// Users who share a room of at most `limit` members with `user`
     /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
-    /// Decided here for both stores ([`roommates`]), from one read of its
+    /// Decided by one rule ([`roommates`]), from one read of its
     /// rooms with the members of the small ones; a store that cannot say
     /// now tells nobody, logged.
     pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let rooms = self.backend.rooms_of(user, limit).unwrap_or_else(|ko| {
+        let rooms = self.local.rooms_of(user, limit).unwrap_or_else(|ko| {
             ::log::warn!("store: the rooms of user #{user}: {}", ko.reason);
             Vec::new()
         });
         roommates(user, limit, &rooms)
     }
 
-    // ----- inboxes ------------------------------------------------------
-
-    /// `ACK:<seq>` of `user`'s inbox: `server::devices` passes the
-    /// lowest position of the user's devices.
-    pub fn ack(&self, user: UserId, seq: u64) {
-        self.backend.ack(user, Ack::Trim { seq })
-    }
-
-    /// 1.2: one device of `user` acknowledged up to `upto` while another
-    /// holds the inbox at `after` ([`Ack::Deliver`]).
-    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        self.backend.ack(user, Ack::Deliver { after, upto })
-    }
-
-    /// 1.2: a device's replay, from its position `after`
-    /// ([`Backend::replay`]).
-    pub fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
-        self.backend.replay(user, after, upto, minor)
-    }
-
-    // ----- a user's devices ---------------------------------------------
-
-    /// `user`'s last receive connection anywhere ended at `ts_ms`: its
-    /// last-seen time ([`DevicesChange::Offline`]).
-    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
-        self.backend.change_devices(user, DevicesChange::Offline { at_ms: ts_ms })
-    }
-
-    /// 1.2: `user` has several devices holding its inbox, or one again
-    /// ([`DevicesChange::Several`]).
-    pub fn set_several(&self, user: UserId, several: bool) {
-        self.backend.change_devices(user, DevicesChange::Several(several))
-    }
-
     // ----- 1.2: what a block hides of messages (§22) ---------------------
-
-    /// `MSG`s of one sender ([`Backend::send`]). Every message of the
-    /// server comes this way (`MSG`, and the actions of `server::actions`:
-    /// a reply, an edit, a reaction in a direct chat), so what a block
-    /// hides is decided here for all of them: a direct message to a user
-    /// who blocked its sender gets an `OK` like any other, and is stored
-    /// nowhere (no inbox, no `HISTORY`, no `CHATS`, on either side), so it
-    /// is never delivered, not even after an `UNBLOCK`; the sender is not
-    /// told. The rule is `meaning::send`'s (`Goes::Nowhere`), which each
-    /// backend asks under the lock it finds the recipient under: the
-    /// state's on a single server, the recipient's inbox row on a cluster
-    /// (asked here, above the backends, it would cost a cluster a read of
-    /// PostgreSQL per direct message, outside the batch's transaction).
-    pub fn send(
-        &self,
-        from: UserId,
-        msgs: &[Outgoing],
-    ) -> (Vec<Result<crate::protocol::Accepted, Ko>>, Ticket) {
-        self.backend.send(from, msgs)
-    }
 
     /// Whether a message of `from` to `to` is one a block takes nowhere
     /// (`meaning::send`): `to` is a user who blocked `from` (a store that
@@ -404,12 +290,12 @@ impl Store {
     /// key of its [`prefs::BLOCK`] setting (a store that cannot say: no).
     pub fn is_blocked(&self, name: &str, whom: UserId) -> bool {
         let keys = settings::Keys::OfAbout { owner: name, about: whom };
-        self.backend.read_settings(&prefs::BLOCK, keys).is_ok_and(|kept| !kept.is_empty())
+        self.local.read_settings(&prefs::BLOCK, keys).is_ok_and(|kept| !kept.is_empty())
     }
 
     /// Who blocked `whom` (`MEMBERS` shows them as `UNKNOWN` to it).
     pub fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        let kept = self.backend.read_settings(&prefs::BLOCK, settings::Keys::About(whom))?;
+        let kept = self.local.read_settings(&prefs::BLOCK, settings::Keys::About(whom))?;
         Ok(kept.into_iter().map(|k| k.owner).collect())
     }
 
@@ -421,7 +307,7 @@ impl Store {
 
     /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
     pub fn settings(&self, user: UserId, setting: &settings::Setting) -> Result<Vec<(String, String)>, Ko> {
-        let kept = self.backend.read_settings(setting, settings::Keys::Of(user))?;
+        let kept = self.local.read_settings(setting, settings::Keys::Of(user))?;
         Ok(kept.into_iter().map(|k| (k.key, k.value)).collect())
     }
 
@@ -430,7 +316,7 @@ impl Store {
     /// each key comes with the account it names ([`settings::KeptKey`]).
     pub fn blocked(&self, user: UserId) -> Vec<UserId> {
         settings::accounts(
-            self.backend.read_settings(&prefs::BLOCK, settings::Keys::Of(user)).unwrap_or_default(),
+            self.local.read_settings(&prefs::BLOCK, settings::Keys::Of(user)).unwrap_or_default(),
         )
     }
 
@@ -443,7 +329,7 @@ impl Store {
         key: &str,
         value: Option<&str>,
     ) -> Result<Ticket, Ko> {
-        self.backend.change_setting(user, setting, key, &mut |_| Ok(value.map(String::from)))
+        self.local.change_setting(user, setting, key, &mut |_| Ok(value.map(String::from)))
     }
 
     /// The users among `viewers` to whom `user`'s presence and `TYPING`
@@ -456,13 +342,13 @@ impl Store {
     /// Whether the account called `name` (ignoring case) is disabled
     /// (`store::disabled`): every login asks.
     pub fn is_disabled(&self, name: &str) -> bool {
-        self.user_id(name).is_some_and(|user| is_disabled(&*self.backend, user))
+        self.user_id(name).is_some_and(|user| is_disabled(&self.local, user))
     }
 
     /// Disables `user` (`on`) or enables it again; false if it already
     /// was so. Its sessions close once the record is written.
     pub fn set_disabled(&self, user: UserId, on: bool) -> Result<bool, Ko> {
-        set_disabled(&*self.backend, user, on)
+        set_disabled(&self.local, user, on)
     }
 
     /// The id of an account.
@@ -477,9 +363,9 @@ impl Store {
 
     /// The account, if it exists; a storage that cannot say now (a
     /// database that is down) counts as "no such account", logged.
-    /// ([`Backend::account`] says `Err` instead.)
+    /// ([`LocalStore::account`] says `Err` instead.)
     pub fn find_account(&self, name: &str) -> Option<Account> {
-        self.backend.account(name).unwrap_or_else(|ko| {
+        self.local.account(name).unwrap_or_else(|ko| {
             ::log::warn!("store: looking up {name:?}: {}", ko.reason);
             None
         })
@@ -488,7 +374,7 @@ impl Store {
 
 /// Whether `user` is disabled (`store::disabled`), as `store`'s state
 /// has it (a store that cannot say: no).
-pub fn is_disabled(store: &dyn Backend, user: UserId) -> bool {
+pub fn is_disabled(store: &LocalStore, user: UserId) -> bool {
     let kept = store.read_settings(&disabled::DISABLED, settings::Keys::Of(user));
     kept.is_ok_and(|kept| !kept.is_empty())
 }
@@ -496,7 +382,7 @@ pub fn is_disabled(store: &dyn Backend, user: UserId) -> bool {
 /// Disables `user` (`on`) or enables it again (`store::disabled`),
 /// durably once it returns: false if it already was so (nothing is
 /// written then).
-pub fn set_disabled(store: &dyn Backend, user: UserId, on: bool) -> Result<bool, Ko> {
+pub fn set_disabled(store: &LocalStore, user: UserId, on: bool) -> Result<bool, Ko> {
     let mut changed = false;
     let ticket = store.change_setting(user, &disabled::DISABLED, disabled::KEY, &mut |kept| {
         changed = kept.current().is_some() != on;
@@ -510,7 +396,7 @@ pub fn set_disabled(store: &dyn Backend, user: UserId, on: bool) -> Result<bool,
 /// by `store` (in one batch), durably when it returns
 /// (`store::invites`). A code that is not one is refused, and then none
 /// is kept.
-pub fn keep_invites(store: &dyn Backend, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
+pub fn keep_invites(store: &LocalStore, codes: &[String], expires_ms: u64) -> Result<(), Ko> {
     if let Some(bad) = codes.iter().find(|code| invites::normalize(code).as_deref() != Some(code.as_str())) {
         return Err(Ko::new(Code::BadRequest, format!("{bad:?} is not an invite code")));
     }
@@ -520,26 +406,22 @@ pub fn keep_invites(store: &dyn Backend, codes: &[String], expires_ms: u64) -> R
 
 /// `wachat users revoke`: how invite `code` (as typed) was kept (`None`:
 /// no such code), revoked durably when it returns if it was unused.
-pub fn revoke_invite(store: &dyn Backend, code: &str) -> Result<Option<invites::Kept>, Ko> {
+pub fn revoke_invite(store: &LocalStore, code: &str) -> Result<Option<invites::Kept>, Ko> {
     let Some(code) = invites::normalize(code) else { return Ok(None) };
     let (was, ticket) = store.revoke_invite(&code)?;
     store.wait(ticket)?;
     Ok(was)
 }
 
-/// Everything but passwords, the rules above the backend (1.2: the
+/// Everything but passwords and the rules above the store (1.2: the
 /// blocks' reads of [`Store::hides`] and [`Store::shown_to`],
-/// [`Store::is_room_admin`], whom presence is told), the requests' names
-/// for the backend's changes and reads, and [`Store::send`] (the reading
-/// path's hop into the store, docs/READING.md) goes straight to the
-/// backend:
-/// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
-/// documented there. (`Store` once repeated 18 of them, each a line that
-/// forwarded the call; a reader had to look in two places for nothing.)
+/// [`Store::is_room_admin`], whom presence is told), and the requests'
+/// names for the store's changes and reads: `store.history(…)`,
+/// `store.wait(ticket)` are [`LocalStore`]'s methods, documented there.
 impl Deref for Store {
-    type Target = dyn Backend;
+    type Target = LocalStore;
 
-    fn deref(&self) -> &(dyn Backend + 'static) {
-        &*self.backend
+    fn deref(&self) -> &LocalStore {
+        &self.local
     }
 }

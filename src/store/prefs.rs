@@ -4,7 +4,7 @@
 //!
 //! Both are *settings* (`store::settings`), kept as every
 //! other per-chat setting is (archived chats, stars), with no record,
-//! table or `Backend` method of their own:
+//! rows or store method of their own:
 //!
 //! - [`BLOCK`]: key, the blocked user's folded name; value, that name as
 //!   registered. [`block`] is the change a `BLOCK` or `UNBLOCK` makes,

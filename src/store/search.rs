@@ -19,18 +19,13 @@
 //! the blocks written since. docs/BENCHMARKS.md ("Search") has the figures
 //! of `examples/search_cost.rs`.
 //!
-//! Other backends (the cluster) get [`by_history`]: each conversation's
-//! newest [`MAX_HISTORY`] messages, through `history`.
-//!
 //! Accents are folded by a table of the Latin letters of the languages
 //! wachat speaks (and their neighbours), not by a Unicode normalisation
 //! crate: `é`, `ç`, `ñ`, `ã` and their kind are one table lookup each,
 //! which a scan of a million texts can afford, and a dependency is not
 //! needed for it.
 
-use crate::protocol::action::ActionsSince;
-use crate::protocol::fates::Fates;
-use crate::protocol::{Chat, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
+use crate::protocol::HistoryLine;
 
 /// Most lines of a `SEARCH` reply.
 pub const MAX_RESULTS: usize = crate::protocol::request::MAX_SEARCH_RESULTS;
@@ -147,40 +142,6 @@ fn unaccented(c: char) -> Option<&'static str> {
         'Ź'..='ž' => "z",
         _ => return None,
     })
-}
-
-/// `SEARCH` on any backend, through `history`: the newest
-/// [`MAX_HISTORY`] messages of each conversation.
-/// `history(chat, limit, max_bytes)` is the backend's `HISTORY` of the
-/// user searching.
-/// Action ids count from `since` on: an older message's id of an
-/// action's form is read as a plain message (`ActionsSince`).
-pub fn by_history(
-    history: impl Fn(&Chat, usize, usize) -> Result<Vec<String>, Ko>,
-    chats: &[Chat],
-    query: &Query,
-    limit: usize,
-    since: ActionsSince,
-) -> Result<Searched, Ko> {
-    let (mut found, mut bytes_read) = (Vec::new(), 0u64);
-    for chat in chats {
-        let lines = history(chat, MAX_HISTORY, MAX_HISTORY_BYTES)?;
-        bytes_read += lines.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
-        let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
-        let mut fates = Fates::since(since);
-        for line in lines.iter().rev() {
-            fates.observe(&line.from, &line.id, line.ts, &line.text);
-            if fates.is_live(&line.from, &line.id) {
-                let text = fates.text_of(&line.from, &line.id, &line.text);
-                if query.matches_escaped(text.as_escaped()) {
-                    found.push(HistoryLine { text, ..line.clone() });
-                }
-            }
-        }
-    }
-    found.sort_by_key(|l| std::cmp::Reverse(l.ts));
-    found.truncate(limit);
-    Ok(Searched { found, bytes_read })
 }
 
 /// What a search found, newest first, and how many bytes of messages it

@@ -1,31 +1,30 @@
 //! 1.2 (§23): a user's *settings*, one generic store for the small
-//! per-user facts a request may keep, on both backends.
+//! per-user facts a request may keep.
 //!
-//! Before it, each such fact (a block, a pin, a level) needed its own
-//! record kind, its own table and its own `Backend` methods: ten files
+//! Without it, each such fact (a block, a pin, a level) would need its
+//! own record kind, its own rows and its own store methods: ten files
 //! or more for a request that stores one word per chat. A setting is
-//! instead declared by its request, in the request's own file:
+//! declared by its request, in the request's own file:
 //!
 //! ```ignore
 //! pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
 //! ```
 //!
-//! and stored through the [`Backend`](super::Backend) methods that every
-//! setting shares: `change_setting(user, &ARCHIVE, key, change)`, where
-//! `change` makes the key's new value (`None` removes it) from what the
-//! user keeps of the setting ([`Kept`]), under the local store's lock or
-//! in the cluster's transaction; `Store::set_setting` is the change that
+//! and stored through the [`LocalStore`](super::LocalStore) methods that
+//! every setting shares: `change_setting(user, &ARCHIVE, key, change)`,
+//! where `change` makes the key's new value (`None` removes it) from what
+//! the user keeps of the setting ([`Kept`]), under the store's lock; `Store::set_setting` is the change that
 //! just puts a value. One read, `read_settings(&ARCHIVE, keys)`, gives
 //! the keys a [`Keys`] asks for: a user's own (`Store::settings` lists
 //! its `(key, value)` pairs sorted by key), and for a setting keyed by a
 //! user's name (a block) the one key an owner keeps about a user (as a
-//! message asks) or every owner's (who has the key). The local store keeps them in
-//! `state::User::settings` and writes a `SET` record
-//! (`record/settings.rs`); the cluster keeps them in its `settings`
-//! table (`cluster/settings.rs`).
+//! message asks) or every owner's (who has the key). The store keeps them
+//! in `state::User::settings` and writes a `SET` record
+//! (`record/settings.rs`), which a cluster's followers apply as its
+//! leader did.
 //!
-//! Every setting of a user about a chat is kept here, by one rule on both
-//! backends: the notification level and pin (`store::prefs::PREF`), a
+//! Every setting of a user about a chat is kept here, by one rule: the
+//! notification level and pin (`store::prefs::PREF`), a
 //! block (`store::prefs::BLOCK`), an archive, a star. Their own rules
 //! (three pins, no block of yourself) are the `change` a request passes,
 //! one function each in `store::prefs`.
@@ -142,7 +141,7 @@ impl<'a> Kept<'a> {
     }
 }
 
-/// Which keys of a setting a read wants ([`Backend::read_settings`](super::Backend::read_settings)).
+/// Which keys of a setting a read wants ([`LocalStore::read_settings`](super::LocalStore::read_settings)).
 #[derive(Clone, Copy, Debug)]
 pub enum Keys<'a> {
     /// Every key `user` keeps, sorted by key.

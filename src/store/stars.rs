@@ -14,7 +14,7 @@ use crate::protocol::erase::star_shows;
 use crate::protocol::fates::{Fates, newest};
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
 use crate::store::settings::{KeptKey, Keys, Setting};
-use crate::store::{Backend, UserId};
+use crate::store::{LocalStore, UserId};
 
 /// Most messages one user may star (`KO:FULL` for one more).
 pub const MAX_STARRED: usize = 500;
@@ -31,7 +31,7 @@ pub const STAR: Setting = Setting { name: "star", most: MAX_STARRED, what: "star
 /// `from`'s message `id` of `chat` as `HISTORY` shows it to `user`, if it
 /// is there and not deleted; the refusal that says why not otherwise.
 pub fn visible(
-    store: &dyn Backend,
+    store: &LocalStore,
     user: UserId,
     chat: &Chat,
     from: &str,
@@ -56,7 +56,7 @@ pub fn visible(
 /// `max_bytes`) and what its actions did to it; the bytes it read.
 /// `since` is the store's `actions_since`, read once by the caller.
 fn conversation(
-    store: &dyn Backend,
+    store: &LocalStore,
     (user, since): (UserId, ActionsSince),
     chat: &Chat,
     max_bytes: usize,
@@ -70,7 +70,7 @@ fn conversation(
 /// a `HISTORY` line with its text as it reads now; and the bytes of
 /// conversations read, at most [`MAX_READ_BYTES`]. `STARRED` and an
 /// account's export (`server::accounts`) both list them so.
-pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize), Ko> {
+pub fn starred(store: &LocalStore, user: UserId) -> Result<(Vec<String>, usize), Ko> {
     let mut stars: Vec<(u64, Chat, String, String)> = Vec::new();
     for KeptKey { key, value: ts, .. } in store.read_settings(&STAR, Keys::Of(user))? {
         let mut parts = key.splitn(3, ':');

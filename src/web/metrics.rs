@@ -238,9 +238,7 @@ fn refresh(metrics: &Metrics, ctx: &Ctx) {
         metrics.set_links(&federation.peer_links());
     }
     metrics.set_watch(&crate::server::auth::watch::watched(&ctx.watch));
-    if let Some(events) = ctx.store.inbox_events() {
-        metrics.inbox_events.set(clamp(events));
-    }
+    metrics.inbox_events.set(clamp(ctx.store.inbox_events()));
     let dir = &ctx.config.data_dir;
     if dir.is_dir() {
         metrics.disk_bytes.set(clamp(dir_bytes(dir, 2)));

@@ -62,7 +62,7 @@ fn every_stop_of_the_reading_path_exists_and_the_path_stays_short() {
     // receiver and back to the sender's OK.
     for stop in [
         "Inbox::enqueue", // was State::enqueue: an inbox numbers its own events
-        "Store::send",
+        "LocalStore::send",
         "Router::deliver",
         "Session::leave_with_store",
         "Replies::fill",

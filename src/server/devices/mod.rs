@@ -6,9 +6,9 @@
 //! (`store::devices`: settings of the user in the log), and turns the
 //! devices' `ACK`s into the store's two operations:
 //!
-//! - the inbox is trimmed (`Backend::ack`) up to the **lowest** position of
+//! - the inbox is trimmed (`LocalStore::ack`) up to the **lowest** position of
 //!   the live devices: an event leaves the inbox once every device has it;
-//! - direct messages become DELIVERED (`Backend::deliver`) up to the
+//! - direct messages become DELIVERED (`LocalStore::deliver`) up to the
 //!   **highest**: two grey ticks as soon as the first device has it.
 //!
 //! A user with one device (every 1.0/1.1 client: the device `default`)

@@ -171,7 +171,7 @@ mod tests {
         assert!(!devices.token_matches("ana", "laptop", &token));
         devices.stop(&[]);
         drop(devices);
-        crate::store::Backend::stop(&*store);
+        store.stop();
         drop(store);
         let segments = std::fs::read_dir(dir.path().join("log")).unwrap();
         let log: String =

@@ -37,7 +37,7 @@ fn serve(mut a: Asking, request: Request) -> Flow {
     a.settle();
     // The lines, edits and deletions shown in place (1.2).
     let shown =
-        actions::history_page(&**a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
+        actions::history_page(&a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
     a.reply(shown.map(|(lines, before)| match page {
         None => Reply::Listing(lines),
         Some(_) => Reply::Page { lines, before },

@@ -3,7 +3,7 @@
 //! The plain path of a message, in order: `Request::parse` read it;
 //! `Session::handle` found its row and called [`serve`], which gathers
 //! it; `Session::send_msgs` meters the gathered burst and hands it to
-//! the store in one call (`Backend::send`, which checks whether this user
+//! the store in one call (`LocalStore::send`, which checks whether this user
 //! may send this, appends and commits it: one fsync for the burst); the
 //! store delivers it once it is on disk, then the `OK` leaves, after the
 //! replies of the requests read before it.

@@ -27,7 +27,7 @@ use crate::protocol::{Chat, Event, Ko, Reply, Request};
 use crate::server::Base;
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Who};
-use crate::store::Backend;
+use crate::store::LocalStore;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
@@ -67,7 +67,7 @@ fn serve(mut a: Asking, request: Request) -> Flow {
 /// lines; then charges what was read past the row's cost.
 fn list(mut a: Asking, _: Request) -> Flow {
     a.settle();
-    let listed = starred(&**a.base.store, a.who.id);
+    let listed = starred(&a.base.store, a.who.id);
     if let Ok((_, bytes)) = &listed {
         a.charge(super::search::read_cost(*bytes as u64, STARRED_COST));
     }
@@ -76,7 +76,7 @@ fn list(mut a: Asking, _: Request) -> Flow {
 
 /// Stores the change, waits for it to be durable, and tells `who`'s devices.
 fn mark(base: &Base, who: Who, chat: &Chat, from: &str, id: &str, starred: bool) -> Result<(), Ko> {
-    let store: &dyn Backend = &**base.store;
+    let store: &LocalStore = &base.store;
     let (from, ts) = match starred {
         true => {
             let line = visible(store, who.id, chat, from, id)?;

@@ -40,7 +40,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::backend::{AccountChange, Backend};
 use super::disk::{Disk, RealDisk};
 use super::local::InLog;
 use super::local::{LocalStore, StoreOptions};
@@ -156,7 +155,7 @@ impl Accounts {
 
     /// Bytes of the log that `name`'s messages take (`store::budget`).
     pub fn stored_bytes(&self, name: &str) -> u64 {
-        self.store.stored_bytes(name)
+        self.store.account(name).ok().flatten().map_or(0, |account| self.store.stored_bytes(account.id))
     }
 
     /// The account called `name`, ignoring case (as logins do).
@@ -205,8 +204,7 @@ impl Accounts {
         self.write_users()?;
         let id = self.store.inner.state.lock().user_id(&self.accounts[i].name);
         let id = id.ok_or_else(|| self.bug("not loaded".into()))?;
-        let change = AccountChange::Password { user: id, hash };
-        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
+        let ticket = self.store.set_password(id, hash).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
@@ -232,11 +230,10 @@ impl Accounts {
     }
 
     /// Makes `name` a server admin (1.2), or no longer one (as a running
-    /// server does it: `AccountChange::ServerAdmin`).
+    /// server does it: `LocalStore::set_server_admin`).
     pub fn set_admin(&mut self, name: &str, on: bool) -> Result<(), AdminError> {
         let user = self.loaded(name)?;
-        let change = AccountChange::ServerAdmin { user, on };
-        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
+        let ticket = self.store.set_server_admin(user, on).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
@@ -244,13 +241,13 @@ impl Accounts {
     /// does it (`store::disabled`): false if it already was so.
     pub fn set_disabled(&mut self, name: &str, on: bool) -> Result<bool, AdminError> {
         let user = self.loaded(name)?;
-        super::set_disabled(&*self.store, user, on).map_err(|ko| self.bug(ko.reason))
+        super::set_disabled(&self.store, user, on).map_err(|ko| self.bug(ko.reason))
     }
 
     /// The directory's store, changed as the running server would change
     /// it (`wachat users invite|revoke`, `store::invites`).
-    pub fn backend(&self) -> &dyn Backend {
-        &*self.store
+    pub fn backend(&self) -> &LocalStore {
+        &self.store
     }
 
     /// The devices of the directory's accounts, changed as the running
@@ -262,7 +259,7 @@ impl Accounts {
     /// Whether `name` is disabled (`wachat users list`).
     pub fn is_disabled(&self, name: &str) -> bool {
         let user = self.store.inner.state.lock().user_id(name);
-        user.is_some_and(|user| super::is_disabled(&*self.store, user))
+        user.is_some_and(|user| super::is_disabled(&self.store, user))
     }
 
     /// Whether `name` is a server admin (`wachat users list`).

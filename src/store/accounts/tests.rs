@@ -80,7 +80,7 @@ fn a_deleted_account_is_scrubbed_from_users_csv_at_the_next_start() {
     Accounts::open(dir.path()).unwrap().add(vec![ana, new("bob", "pw")]).unwrap();
     let server = serve(dir.path());
     let (ana, _) = server.login("ana", "pw", false).unwrap();
-    server.delete_account(ana).unwrap();
+    server.wait(server.delete_account(ana).unwrap()).unwrap();
     assert!(server.login("ana", "pw", false).is_err());
     let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
     assert!(users.contains("ana@example.org"), "only appended to while a server runs");
@@ -106,7 +106,7 @@ fn a_reused_name_keeps_one_row_in_users_csv_the_new_accounts() {
     let backend = LocalStore::open(dir.path(), StoreOptions::default(), Box::new(|_| {})).unwrap();
     let server = Store::new(Arc::new(backend), hasher()).with_name_quarantine(std::time::Duration::ZERO);
     let (ana, _) = server.login("ana", "pw", false).unwrap();
-    server.delete_account(ana).unwrap();
+    server.wait(server.delete_account(ana).unwrap()).unwrap();
     assert_eq!(server.register("ana", "ana@new.example.org", "pw-new").unwrap().0, ana);
     let rows = |users: &str| users.lines().filter(|l| l.starts_with("ana,")).count();
     let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();

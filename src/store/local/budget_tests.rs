@@ -153,7 +153,7 @@ fn a_quota_refuses_the_sender_only_and_its_count_survives_a_restart() {
     assert_eq!(full.code, Code::Full);
     assert!(full.reason.contains("--user-quota"), "{}", full.reason);
     assert!((5..12).contains(&sent), "~150 bytes each against 1,000: {sent}");
-    let used = local.stored_bytes("ana");
+    let used = local.stored_bytes(ana);
     assert!((1000..1200).contains(&used), "{used}");
     assert_eq!(send(&store, ana, "bob", "direct").unwrap_err().code, Code::Full, "direct ones too");
     assert!(send(&store, bob, "ana", "b1").is_ok(), "bob has his own quota");
@@ -164,8 +164,8 @@ fn a_quota_refuses_the_sender_only_and_its_count_survives_a_restart() {
     drop(store);
     drop(local);
     let (local, store) = open(&disk, options);
-    assert_eq!(local.stored_bytes("ana"), used);
-    assert!(local.stored_bytes("bob") > 0);
+    assert_eq!(local.stored_bytes(ana), used);
+    assert!(local.stored_bytes(bob) > 0);
     assert_eq!(send(&store, ana, "#general", "again").unwrap_err().code, Code::Full);
 }
 
@@ -206,7 +206,7 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
         sent += 1;
         assert!(sent < 100);
     }
-    let full = local.stored_bytes("ana");
+    let full = local.stored_bytes(ana);
     assert!(full >= 3000, "{full}");
     store.ack(bob, store.inbox_end(bob)); // nothing waits for the old segments
     local.sync().unwrap();
@@ -215,7 +215,7 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     std::thread::sleep(Duration::from_millis(2)); // retention compares whole milliseconds
     local.checkpoint().unwrap();
     local.checkpoint().unwrap();
-    let left = local.stored_bytes("ana");
+    let left = local.stored_bytes(ana);
     assert!(left < full / 2, "retention gave bytes back: {full} → {left}");
     assert!(send(&store, ana, "bob", "again").is_ok(), "room in the quota again, no restart");
     // Two more rounds, so that the last checkpoint is written before its
@@ -231,7 +231,7 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
         std::thread::sleep(Duration::from_millis(2));
         local.checkpoint().unwrap();
     }
-    let now = local.stored_bytes("ana");
+    let now = local.stored_bytes(ana);
     let start = local.inner.log.start();
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let (_, newest) = super::super::checkpoint::list(d.as_ref(), Path::new("/data")).remove(0);
@@ -244,7 +244,7 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     drop(store);
     drop(local);
     let (local, _) = open(&disk, options);
-    assert_eq!(local.stored_bytes("ana"), now);
+    assert_eq!(local.stored_bytes(ana), now);
     assert_eq!(local.inner.state.lock().usage.from, Some(local.inner.log.start()));
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::LocalStore;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
-use crate::store::backend::Backend;
 use crate::store::devices::{DEVICE, Device, decode, encode, key};
 use crate::store::ids::UserId;
 use crate::store::settings::{Kept, KeyChange, Keys};

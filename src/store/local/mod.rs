@@ -1,4 +1,4 @@
-//! [`LocalStore`]: the backend on this machine's disk — the state in
+//! [`LocalStore`]: the store on this machine's disk — the state in
 //! memory, the records in the log, checkpoints, and the group commit.
 //!
 //! `Inner`, what the store's threads share, and its methods are in this
@@ -7,7 +7,7 @@
 //! | file | what |
 //! |---|---|
 //! | `mod.rs` | opening a data directory (`load`), `Inner`, `LocalStore` |
-//! | `requests` | `impl Backend for LocalStore`: what each request does (`MSG`, `READ`, `JOIN`, `CHATS`, …), top-down |
+//! | `requests` | `LocalStore`'s requests: what each does (`MSG`, `READ`, `JOIN`, `CHATS`, …), top-down |
 //! | [`committer`] | the group commit and the committer thread |
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
@@ -89,9 +89,9 @@ use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 use committer::{Bell, Durable, Files, Goal};
 
-/// The backend on the local disk (see the module documentation): the
-/// handle the server holds. Its [`Backend`](super::Backend) methods are in
-/// `requests.rs`; dropping it stops the store.
+/// The store on the local disk (see the module documentation): the
+/// handle the server holds. What each request does is in `requests.rs`;
+/// dropping it stops the store.
 pub struct LocalStore {
     pub(super) inner: Arc<Inner>,
 }
@@ -174,12 +174,6 @@ fn ko(code: Code, reason: impl Into<String>) -> Ko {
 }
 
 impl LocalStore {
-    /// Bytes of the log that `name`'s messages take (`wachat users list`).
-    pub fn stored_bytes(&self, name: &str) -> u64 {
-        let state = self.inner.state.lock();
-        state.user_id(name).map_or(0, |u| state.usage.of(u))
-    }
-
     /// Opens the data directory `dir` on this machine's disk: takes its
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
@@ -550,7 +544,7 @@ impl Inner {
     /// Runs `f` on the locked state with the pending batch to fill.
     /// Returns `f`'s result and the ticket that covers everything applied
     /// so far that needs a sync. Nothing is written until someone waits
-    /// for a ticket ([`Backend::wait`](super::Backend::wait)) or the committer is called
+    /// for a ticket ([`LocalStore::wait`]) or the committer is called
     /// ([`Inner::flush_later`]).
     pub(super) fn write<T>(
         &self,

@@ -11,20 +11,25 @@ use super::super::moderation::{Rule, owned_by_its_maker};
 use super::super::now_ms;
 use super::super::record::{Message, Record};
 use super::super::state::{Batch, RoomId, State, UserId};
-use super::Inner;
+use super::LocalStore;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 use crate::store::meaning::{accounts, rooms};
 
-impl Inner {
-    /// See [`Backend::moderate`](crate::store::Backend::moderate).
-    pub(super) fn moderate(
+impl LocalStore {
+    /// `by` changes a rule of `room`: checked against the room's rules
+    /// and applied under one lock (`KO:FORBIDDEN` if `by` may not;
+    /// `KO:NOT_MEMBER` for a room that does not exist or a `KICK` of
+    /// someone not in it). A target is named as registered (the server
+    /// looked it up). The change is recorded with its `notice`, and a
+    /// `KICKED` or `BANNED` member leaves the room, in one batch.
+    pub fn moderate(
         &self,
         by: UserId,
         room: &str,
         change: &Change,
         notice: &Notice,
     ) -> Result<Moderated, Ko> {
-        let (moderated, ticket) = self.write(|state, batch| {
+        let (moderated, ticket) = self.inner.write(|state, batch| {
             let r = rooms::existing(room, state.room_id(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
@@ -47,7 +52,7 @@ impl Inner {
             }
             // Its rule record and notice count against the moderator's
             // quota, as messages do: a flood of `TOPIC`s fills no disk.
-            self.options.budget.quota(state, by).check()?;
+            self.inner.options.budget.quota(state, by).check()?;
             let rule = Record::Rule {
                 ts,
                 by: actor.clone(),
@@ -71,9 +76,10 @@ impl Inner {
         Ok(Moderated { ticket, ..moderated })
     }
 
-    /// See [`Backend::room_info`](crate::store::Backend::room_info).
-    pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-        let state = self.state.lock();
+    /// `ROOMINFO` lines for `user`, a member, a server admin or someone
+    /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
+    pub fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
+        let state = self.inner.state.lock();
         let r = rooms::existing(room, state.room_id(room))?;
         let role = state.role_in(r, user);
         state.rules(r).info_for((room, &state.room(r).name), &state.users[user].name, role, now_ms())

@@ -1,8 +1,8 @@
-//! What each request does to the local store: `impl Backend for
-//! LocalStore`, in the trait's order, read top-down — accounts, messages,
-//! rooms, reading, acknowledgements, and the small listings. Each change
-//! checks what the client asked, returns a `Ko` when it cannot be done, and
-//! otherwise commits records through [`Inner::write`]. A request that would
+//! What each request does to the store: `LocalStore`'s methods, read
+//! top-down — accounts, messages, rooms, reading, acknowledgements, and
+//! the small listings. Each change checks what the client asked, returns
+//! a `Ko` when it cannot be done, and otherwise commits records through
+//! [`Inner::write`]. A request that would
 //! change nothing writes nothing (a second `READ` of the same message, a
 //! `JOIN` of a room one is in, an `ACK` of what was acknowledged).
 //!
@@ -14,10 +14,8 @@
 
 use std::sync::Arc;
 
-use super::super::backend::{
-    Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
-};
-use super::super::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
+use super::super::backend::ServerFacts;
+use super::super::backend::{Account, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::budget::check_link_queue;
 use super::super::record::Record;
 use super::super::state::remote::{address, is_copy};
@@ -30,17 +28,23 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::page::Start;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
 use crate::store::invites;
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
 
-/// Each request the server makes of the local store, in the trait's
-/// order. The walks that `READ` and `HISTORY` make back along a
-/// conversation, and the writing of a batch, are `Inner`'s: the
-/// committer and the checkpointer threads share it.
-impl Backend for LocalStore {
-    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
+/// Each request the server makes of the store, read top-down: accounts,
+/// changes (applied at once, durable once their ticket is), reads (they
+/// show only what is durable), moderation, settings. The walks that
+/// `READ` and `HISTORY` make back along a conversation, and the writing
+/// of a batch, are `Inner`'s: the committer and the checkpointer threads
+/// share it.
+impl LocalStore {
+    // ----- accounts
+
+    /// The account called `name`, ignoring case, with what the server
+    /// needs of it (1.2: whether it is a server admin too).
+    pub fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
         let state = self.inner.state.lock();
         let Some(id) = state.user_id(name) else { return Ok(None) };
         let user = &state.users[id];
@@ -48,35 +52,114 @@ impl Backend for LocalStore {
         Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin }))
     }
 
-    /// One record per change, written as its own batch (an account's
-    /// changes are rare: a registration, a `PASSWD`, a `DELACCOUNT`).
-    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
-        match change {
-            AccountChange::Create { name, email, hash, invite } => {
-                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)], invite)?;
-                Ok((made[0].id, ticket))
-            }
-            AccountChange::Reuse { user, email, hash, invite } => {
-                self.inner.reuse_account(user, email, hash, invite)
-            }
-            AccountChange::Password { user, hash } => self
-                .inner
-                .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
-            AccountChange::Delete { user } => self.inner.delete_account(user),
-            // A `RULE` record in the log, kept with the account's other
-            // facts there (and in checkpoints), so that `users.csv` keeps
-            // its columns and an older directory loads unchanged.
-            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, by, ts| {
-                let rule = super::super::moderation::Rule::ServerAdmin(on);
-                let changes = state.is_server_admin(user) != on;
-                changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
-            }),
-        }
+    // An account's changes: their checks that need no storage (a
+    // password, a name's quarantine, the hash computed) are `Store`'s,
+    // made before. Each is one record (with a registration's row and
+    // `JOIN`), written as its own batch: they are rare.
+
+    /// A new account called `name`, a member of `#general`
+    /// (`KO:USER_EXISTS` if the name is taken, ignoring case), `hash`
+    /// already computed: what `REGISTER` makes of a new name, and `wachat
+    /// users add`. With an `invite` code (1.2 `REDEEM`, normalized), the
+    /// code is judged (`store::invites::judge`) and used in the same batch
+    /// that makes the account: both are written, or neither.
+    pub fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        hash: String,
+        invite: Option<&str>,
+    ) -> Result<(Account, Ticket), Ko> {
+        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)], invite)?;
+        Ok((made.remove(0), ticket))
     }
 
-    /// One `INVITE` record a code, in one batch. A code kept already (1
-    /// in 2^74) is refused, never made valid again.
-    fn keep_invites(&self, codes: &[String], expires_ms: u64) -> Result<Ticket, Ko> {
+    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
+    /// quarantine is over: the name gets a new account (`hash`, `email`,
+    /// a member of `#general`) that sees nothing of the old one's
+    /// (docs/PROTOCOL.md §20, "A name freed"): a `REUSE` record, its
+    /// `users.csv` row and a membership of `#general`, in one batch.
+    /// `KO:USER_EXISTS` if `user` is not a deleted account any more (two
+    /// registrations at once). With an `invite` code, as
+    /// [`Self::create_account`]'s.
+    pub fn reuse_account(
+        &self,
+        user: UserId,
+        email: &str,
+        hash: String,
+        invite: Option<&str>,
+    ) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let name = state.users[user].name.clone();
+            accounts::reuses(&name, state.users[user].is_deleted())?;
+            use_invite(state, batch, invite)?;
+            let ts = state.next_ts(now_ms());
+            // The newest row of a name is its e-mail and creation time
+            // (`users::load_users`); the record is what makes the account.
+            user_row(&mut batch.users, &name, email, &hash, ts);
+            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
+            join_general(state, batch, ts, name)
+        })?;
+        Ok(ticket)
+    }
+
+    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
+    /// (already computed, the old one already checked): a `PASSWD`
+    /// record.
+    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        self.inner.change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() }))
+    }
+
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin`, on a running server too; on a cluster,
+    /// `--store`, made by the leader). A `RULE` record in the log, kept
+    /// with the account's other facts there (and in checkpoints), so that
+    /// `users.csv` keeps its columns and an older directory loads
+    /// unchanged; none if it is so already.
+    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        self.inner.change_account(user, |state, by, ts| {
+            let rule = super::super::moderation::Rule::ServerAdmin(on);
+            let changes = state.is_server_admin(user) != on;
+            changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
+        })
+    }
+
+    /// 1.2 `DELACCOUNT` (§20): `user`'s account is deleted (its password
+    /// already checked): its hash becomes
+    /// [`deleted_hash`](super::super::state::deleted_hash) of now, its
+    /// inbox is emptied, it leaves every room. Its name stays taken until
+    /// its quarantine is over. Deleting it again changes nothing.
+    ///
+    /// One batch: a `LEAVE` of each room homed on another server that the
+    /// account is in, then the `DELACCOUNT` record (which leaves the rooms
+    /// homed here). Each `LEAVE` is the very record the user's own
+    /// `LEAVE:#lab@lab2` writes, so it becomes the same frame for the
+    /// room's home, in that peer's queue (§27): the home stops listing the
+    /// member and fanning the room out to it, even if it is down now and
+    /// hears it only when it is back. A second `DELACCOUNT` racing the
+    /// first changes nothing.
+    pub fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            if state.users[user].is_deleted() {
+                return Ok(());
+            }
+            let me = state.users[user].name.clone();
+            let elsewhere: Vec<Arc<str>> =
+                state.rooms_of(user).map(|r| state.room(r).name.clone()).filter(|r| is_copy(r)).collect();
+            for room in elsewhere {
+                let ts = state.next_ts(now_ms());
+                state.commit(Record::Leave { ts, user: me.clone(), room }, batch)?;
+            }
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::DelAccount { ts, user: me }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    /// Keeps invite `codes`, new and unused, valid until `expires_ms`
+    /// (`store::invites`): one `INVITE` record a code, in one batch. A
+    /// code kept already (1 in 2^74) is refused, never made valid again.
+    pub fn keep_invites(&self, codes: &[String], expires_ms: u64) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let mut seen = std::collections::HashSet::new();
             if codes.iter().any(|code| state.invites.get(code).is_some() || !seen.insert(code)) {
@@ -92,9 +175,12 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    /// Decided under the lock that writes: a registration that used the
-    /// code first wins, and the code stays used.
-    fn revoke_invite(&self, code: &str) -> Result<(Option<invites::Kept>, Ticket), Ko> {
+    /// Revokes invite `code` if it is unused: it lets nobody in any more.
+    /// Returns how it was kept (`None`: no such code); a used one stays as
+    /// it was (its account is not touched). Decided under the lock that
+    /// writes: a registration that used the code first wins, and the code
+    /// stays used.
+    pub fn revoke_invite(&self, code: &str) -> Result<(Option<invites::Kept>, Ticket), Ko> {
         self.inner.write(|state, batch| {
             let was = state.invites.get(code);
             if let Some(kept) = was.filter(|kept| !kept.used) {
@@ -106,37 +192,50 @@ impl Backend for LocalStore {
         })
     }
 
-    fn invite(&self, code: &str) -> Option<invites::Kept> {
+    /// How invite `code` is kept, if it is.
+    pub fn invite(&self, code: &str) -> Option<invites::Kept> {
         self.inner.state.lock().invites.get(code)
     }
 
-    fn invites(&self) -> Vec<(String, invites::Kept)> {
+    /// Every invite code kept, used or not, by expiry then code.
+    pub fn invites(&self) -> Vec<(String, invites::Kept)> {
         self.inner.state.lock().invites.listing()
     }
 
-    /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
+    // ----- changes: applied at once, durable once their ticket is
+
+    /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its
+    /// `OK` or its `KO`. A resend (an id among the sender's recent ones)
+    /// gets its first `OK` and stores nothing. The plain path of each is
+    /// `send.rs`'s.
+    ///
+    /// 1.2 (§22): every message of the server comes this way (`MSG`, and
+    /// the actions of `server::actions`: a reply, an edit, a reaction in a
+    /// direct chat), so what a block hides is decided here for all of
+    /// them: a direct message to a user who blocked its sender gets an
+    /// `OK` like any other, and is stored nowhere (no inbox, no
+    /// `HISTORY`, no `CHATS`, on either side), so it is never delivered,
+    /// not even after an `UNBLOCK`; the sender is not told. The rule is
+    /// `meaning::send`'s (`Goes::Nowhere`), asked under the state's lock,
+    /// where the recipient is found.
+    pub fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.inner.send_burst(from, msgs)
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
-    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+    pub fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
         match chat {
             Chat::User(name) => self.inner.read_direct(user, name, id),
             Chat::Room(name) => self.inner.read_room(user, name, id),
         }
     }
 
-    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
-        match change {
-            Membership::Join => self.join(user, room),
-            Membership::Leave => self.leave(user, room),
-        }
-    }
-
-    /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
-    /// eraser thread (`store::local::erase`).
-    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+    /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
+    /// leave the storage (its record, and those quoting it). Called once
+    /// the `DELETE`'s own record is durable; returns once the erasure is
+    /// recorded in `erase.csv` (synced), erased then or later by the
+    /// eraser thread (`--erase-minutes`, `store::local::erase`).
+    pub fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
         let erasure = Erasure { author: author.to_string(), chat: chat.to_string(), id: id.to_string() };
         self.inner.eraser.queue(self.inner.disk.as_ref(), erasure).map_err(|e| {
             log::error!("store: recording an erasure in erase.csv: {e}");
@@ -144,44 +243,57 @@ impl Backend for LocalStore {
         })
     }
 
-    fn ack(&self, user: UserId, ack: Ack) {
-        match ack {
-            Ack::Trim { seq } => self.trim(user, seq),
-            Ack::Deliver { after, upto } => self.deliver(user, after, upto),
-        }
-    }
-
-    /// A `SEEN` or a `DEVICES` record, riding the next batch.
-    fn change_devices(&self, user: UserId, change: DevicesChange) {
-        match change {
-            DevicesChange::Offline { at_ms } => self.note_offline(user, at_ms),
-            DevicesChange::Several(several) => self.set_several(user, several),
-        }
-    }
-
-    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
+    /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
+    /// never will be (the disk failed). A request's thread blocked here
+    /// may be handed the group commit's leadership and write its own
+    /// batch (`committer/mod.rs`, "Who leads next").
+    pub fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
         self.inner.sync_through(ticket.0)
     }
 
-    fn when_durable(&self, ticket: Ticket, then: Then) {
+    /// Runs `then` once the ticket's changes are durable (`Err`: they never
+    /// will be), without making the caller wait: from whichever thread
+    /// makes them durable, holding no lock of the store's, or at once on
+    /// the caller's. A send handler leaves its `OK`s this way and goes back
+    /// to reading its socket: one thread wake-up per message less than
+    /// waiting (BENCHMARKS.md, "Latency").
+    pub fn when_durable(&self, ticket: Ticket, then: Then) {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+    // ----- reads: they show only what is durable
+
+    /// `user`'s rooms, its `ROOMS` lines, each with its members if it
+    /// has at most `members_up_to` (else none): one read, under one lock,
+    /// for `ROOMS` (0: no members) and for whom its presence is told
+    /// ([`Store::roommates`](crate::store::Store::roommates)).
+    pub fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
         Ok(self.inner.state.lock().rooms_list(user, members_up_to))
     }
 
-    /// `CHATS` (`local/reads.rs`).
-    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
+    /// `CHATS` lines (`local/reads.rs`).
+    pub fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         self.inner.chats(user)
     }
 
-    fn last_seen(&self, user: UserId) -> Option<u64> {
+    /// When `user` was last online (`None`: never since this was kept).
+    pub fn last_seen(&self, user: UserId) -> Option<u64> {
         self.inner.state.lock().last_seen(user)
     }
 
-    /// The walk back along the conversation is reads.rs's.
-    fn history_page(
+    /// `HISTORY`: the newest messages, at most `limit` of them and at most
+    /// `max_bytes` of reply lines, oldest first.
+    pub fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        self.history_page(user, chat, Start::Newest, limit, max_bytes)
+    }
+
+    /// 1.2: a page of `HISTORY`: the messages from `start` back, at most
+    /// `limit` of them and `max_bytes` of lines, oldest first, and where
+    /// the page before starts (`protocol::page`). A cursor that is not a
+    /// place in `user`'s conversation `chat` is refused with
+    /// [`not_a_page`](crate::protocol::page::not_a_page). The walk back
+    /// along the conversation is reads.rs's.
+    pub fn history_page(
         &self,
         user: UserId,
         chat: &Chat,
@@ -192,7 +304,10 @@ impl Backend for LocalStore {
         self.inner.history(user, chat, start, limit, max_bytes)
     }
 
-    fn search(
+    /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
+    /// that hold every word of `query`, newest first, edits and deletions
+    /// folded in: a scan of the log through its index (`local/search.rs`).
+    pub fn search(
         &self,
         user: UserId,
         chats: &[Chat],
@@ -202,59 +317,79 @@ impl Backend for LocalStore {
         self.inner.search_chats(user, chats, query, limit)
     }
 
-    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+    /// A room as registered (`#Tea`) and its members; `None` if there is no
+    /// such room. (Who may see them is the caller's business.)
+    pub fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.inner.state.lock();
         let r = state.room_id(room)?;
         Some((state.room(r).name.clone(), state.named_members(r)))
     }
 
-    fn inbox_end(&self, user: UserId) -> u64 {
+    /// The sequence number up to which `user`'s inbox is durable: a replay
+    /// goes up to it, live delivery takes over after it. Read inside the
+    /// router's critical section (`server::recv::attach`), which every
+    /// delivery to the user waits for, so it reads a number and nothing
+    /// more; the lines up to it are [`Self::replay`]'s, read after.
+    pub fn inbox_end(&self, user: UserId) -> u64 {
         let synced = self.inner.synced();
         self.inner.state.lock().inbox_end(user, synced)
     }
 
-    /// `user`'s inbox events after what it acknowledged and `after`, up to `upto`.
-    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+    /// The inbox events after `after` (a device's position; 0: the inbox's
+    /// start) up to `upto`, as frames, a chunk at a time outside any lock;
+    /// those the inbox no longer holds (or already acknowledged) are left
+    /// out. `minor` is the connection's version: copies and read marks
+    /// (1.2) are left out below 2.
+    pub fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
     }
 
-    /// Shared with `Drop`.
-    fn stop(&self) {
+    // ----- 1.2: moderation: `moderate` and `room_info` are moderation.rs's
+
+    /// Writes what is pending (and a last checkpoint) and stops; every
+    /// later change is refused. `Drop` does it too.
+    pub fn stop(&self) {
         self.inner.stop()
     }
 
-    fn server(&self) -> Result<ServerFacts, Ko> {
+    /// The data's own facts ([`ServerFacts`]): made at its first start,
+    /// the same after every restart and on every node of a cluster.
+    pub fn server(&self) -> Result<ServerFacts, Ko> {
         Ok(ServerFacts {
             id: self.inner.server_id.clone(),
             actions_since: ActionsSince(self.inner.actions_since),
         })
     }
 
-    /// One pass over the users under the state lock (a scrape's, every
-    /// few seconds): ~10 µs per thousand users.
-    fn inbox_events(&self) -> Option<u64> {
+    /// Events waiting in every inbox together, for the metrics
+    /// (`wachat_inbox_events`): one pass over the users under the state
+    /// lock (a scrape's, every few seconds), ~10 µs per thousand users.
+    pub fn inbox_events(&self) -> u64 {
         let state = self.inner.state.lock();
-        Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
+        state.users.iter().map(|u| u.inbox.queue.len() as u64).sum()
     }
 
-    fn stored_bytes(&self, user: UserId) -> u64 {
+    /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
+    /// which its files are added (`store::files`).
+    pub fn stored_bytes(&self, user: UserId) -> u64 {
         self.inner.state.lock().usage.of(user)
     }
 
-    fn check_room(&self) -> Result<(), Ko> {
+    /// 1.2: `KO:FULL` while the disk the store writes to is below its
+    /// `--min-free` floor or full (`store::budget`), the same answer as a
+    /// `MSG`'s: asked before the bytes of an upload are written beside it.
+    pub fn check_room(&self) -> Result<(), Ko> {
         self.inner.floor.check(self.inner.disk.as_ref(), &self.inner.dir, self.inner.options.budget.min_free)
     }
 
-    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
-        self.inner.moderate(by, room, change, notice)
-    }
+    // ----- 1.2: settings (`store::settings`, §23): every per-chat setting
+    // of a user (a block, a level and pin, an archive, a star), one mechanism
 
-    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-        self.inner.room_info(user, room)
-    }
-
-    /// 1.2: a `SET` record, decided and applied under the state lock.
-    fn change_setting(
+    /// `user`'s `key` of `setting` becomes what `change` makes of it,
+    /// given what the user keeps of the setting, decided by
+    /// [`decide`](crate::store::settings::decide) under the lock that
+    /// writes it (a `SET` record); nothing is stored if nothing changes.
+    pub fn change_setting(
         &self,
         user: UserId,
         setting: &'static Setting,
@@ -265,10 +400,12 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    /// The `holders` of a key (`Keys::About`) are a pass over the users
-    /// under the state lock (~10 µs per thousand users), for a `MEMBERS`,
-    /// which costs a `--rate` token.
-    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
+    /// The keys of `setting` that `keys` asks for (one user's, sorted by
+    /// key; or those about a user), each with its owner and value. The
+    /// `holders` of a key (`Keys::About`) are a pass over the users under
+    /// the state lock (~10 µs per thousand users), for a `MEMBERS`, which
+    /// costs a `--rate` token.
+    pub fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let state = self.inner.state.lock();
         let kept = |owner: UserId, (key, value): (&str, &str)| KeptKey {
             owner,
@@ -383,7 +520,7 @@ impl Inner {
         &self,
         user: UserId,
         record: impl FnOnce(&State, Arc<str>, u64) -> Option<Record>,
-    ) -> Result<(UserId, Ticket), Ko> {
+    ) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
@@ -392,63 +529,16 @@ impl Inner {
                 None => Ok(()), // nothing changes
             }
         })?;
-        Ok((user, ticket))
-    }
-
-    /// `DELACCOUNT` (§20): a `LEAVE` of each room homed on another server
-    /// that the account is in, then the `DELACCOUNT` record (which leaves
-    /// the rooms homed here), in one batch. Each `LEAVE` is the very record
-    /// the user's own `LEAVE:#lab@lab2` writes, so it becomes the same
-    /// frame for the room's home, in that peer's queue (§27): the home
-    /// stops listing the member and fanning the room out to it, even if it
-    /// is down now and hears it only when it is back. A second
-    /// `DELACCOUNT` racing the first changes nothing.
-    fn delete_account(&self, user: UserId) -> Result<(UserId, Ticket), Ko> {
-        let ((), ticket) = self.write(|state, batch| {
-            if state.users[user].is_deleted() {
-                return Ok(());
-            }
-            let me = state.users[user].name.clone();
-            let elsewhere: Vec<Arc<str>> =
-                state.rooms_of(user).map(|r| state.room(r).name.clone()).filter(|r| is_copy(r)).collect();
-            for room in elsewhere {
-                let ts = state.next_ts(now_ms());
-                state.commit(Record::Leave { ts, user: me.clone(), room }, batch)?;
-            }
-            let ts = state.next_ts(now_ms());
-            state.commit(Record::DelAccount { ts, user: me }, batch)
-        })?;
-        Ok((user, ticket))
-    }
-
-    /// `REGISTER` of a freed name: a `REUSE` record, its `users.csv` row
-    /// and a membership of `#general`, in one batch.
-    fn reuse_account(
-        &self,
-        user: UserId,
-        email: &str,
-        hash: String,
-        invite: Option<&str>,
-    ) -> Result<(UserId, Ticket), Ko> {
-        self.write(|state, batch| {
-            let name = state.users[user].name.clone();
-            accounts::reuses(&name, state.users[user].is_deleted())?;
-            use_invite(state, batch, invite)?;
-            let ts = state.next_ts(now_ms());
-            // The newest row of a name is its e-mail and creation time
-            // (`users::load_users`); the record is what makes the account.
-            user_row(&mut batch.users, &name, email, &hash, ts);
-            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
-            join_general(state, batch, ts, name)?;
-            Ok(user)
-        })
+        Ok(ticket)
     }
 }
 
 /// A room's membership: `JOIN` and `LEAVE`, as the records they write.
 impl LocalStore {
-    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    /// `JOIN` of `room`: creates it if new (1.2: owned by its joiner), may
+    /// be refused by its rules (a ban, an invitation missing), and changes
+    /// nothing if `user` is in it.
+    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let existing = state.room_id(room);
             let member = existing.is_some_and(|r| state.is_member(r, user));
@@ -476,8 +566,8 @@ impl LocalStore {
         Ok(ticket)
     }
 
-    /// `LEAVE`.
-    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    /// `LEAVE` of `room`: `KO:NOT_MEMBER` if `user` is not in it.
+    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
             let r = crate::store::meaning::rooms::leave(room, found)?;
@@ -489,10 +579,13 @@ impl LocalStore {
     }
 }
 
-/// What a change of a user's devices writes ([`DevicesChange`]).
+/// What the server's connections tell the store of a user's devices as
+/// it happens, and the settings its devices are kept in: records that
+/// ride the next batch, which nobody waits for.
 impl LocalStore {
-    /// The receive connection of `user` ended at `ts_ms`.
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
+    /// `user`'s last receive connection anywhere ended at `ts_ms` (Unix
+    /// ms): its last-seen time, a `SEEN` record (a failure logged).
+    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
@@ -504,7 +597,7 @@ impl LocalStore {
         }
     }
 
-    /// A `SET` record that nobody waits for, as [`Backend::change_setting`]
+    /// A `SET` record that nobody waits for, as [`Self::change_setting`]
     /// decides it: where a device is and when it was seen, at the
     /// devices' flusher's turn (`store::InLog`). Like an
     /// acknowledgement, it rides the next batch or the committer's, and
@@ -522,7 +615,7 @@ impl LocalStore {
     }
 
     /// A `SET` record that must win over a full disk, as
-    /// [`Backend::change_setting`] decides it: a device's token revoked
+    /// [`Self::change_setting`] decides it: a device's token revoked
     /// (`store::InLog`), admitted where other writes are refused
     /// (`Inner::write_first`). Durable once its ticket is waited for.
     pub fn change_setting_first(
@@ -537,9 +630,11 @@ impl LocalStore {
         Ok(ticket)
     }
 
-    /// `user` has several devices or one again (nothing written if that
-    /// is what the state says already).
-    fn set_several(&self, user: UserId, several: bool) {
+    /// 1.2: `user` has several devices holding its inbox (`true`) or one
+    /// again: from now on its inbox gets copies of its own messages and
+    /// read marks, or not. A `DEVICES` record (a failure logged), none if
+    /// that is what the state says already.
+    pub fn set_several(&self, user: UserId, several: bool) {
         let result = self.inner.write_unwaited(|state, batch| {
             if state.users[user].several == several {
                 return Ok(());
@@ -554,12 +649,13 @@ impl LocalStore {
     }
 }
 
-/// What an `ACK` does to the inbox ([`Ack`]).
+/// What an `ACK` does to the inbox, from the devices' positions that
+/// `server::devices` keeps. Nobody waits for either.
 impl LocalStore {
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED. The devices'
     /// positions are `server::devices`'s: `seq` is already the lowest.
-    fn trim(&self, user: UserId, seq: u64) {
+    pub fn ack(&self, user: UserId, seq: u64) {
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -580,10 +676,11 @@ impl LocalStore {
         }
     }
 
-    /// DELIVERED for the direct messages after `after` up to `upto`, as
-    /// `ack` makes them, without trimming the inbox (another device of the
-    /// user still holds it).
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+    /// 1.2: one device of `user` acknowledged up to `upto` while another
+    /// still holds the inbox at `after`: DELIVERED for the direct
+    /// messages after `after` up to `upto`, as `ack` makes them (two grey
+    /// ticks on the first device), without trimming the inbox.
+    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             let ts = state.next_ts(now_ms());

@@ -15,7 +15,7 @@ use super::super::disk::Disk;
 use super::super::record::Pos;
 use super::super::shared_log::{Role, SharedLog, unreachable};
 use super::super::sim_disk::SimDisk;
-use super::super::{Hasher, LocalStore, Membership, Store, StoreOptions};
+use super::super::{Hasher, LocalStore, Store, StoreOptions};
 use crate::protocol::{Chat, Text};
 
 /// One batch of the shared log: its base, its accounts and its records.
@@ -130,7 +130,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     let (_, ticket) = store.send(ana, &[(Chat::parse("bob").unwrap(), "m1".into(), text("hello, bob: one"))]);
     store.wait(ticket).unwrap();
     for who in [ana, bob, carl] {
-        store.wait(store.change_membership(who, "#lab", Membership::Join).unwrap()).unwrap();
+        store.wait(store.join(who, "#lab").unwrap()).unwrap();
     }
     let (_, ticket) = store.send(bob, &[(Chat::parse("#lab").unwrap(), "r1".into(), text("in the room"))]);
     store.wait(ticket).unwrap();
@@ -138,7 +138,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     store.wait(ticket).unwrap();
     store.wait(store.read(bob, &Chat::parse("ana").unwrap(), "m1").unwrap()).unwrap();
     store.ack(bob, 1);
-    store.wait(store.change_membership(carl, "#lab", Membership::Leave).unwrap()).unwrap();
+    store.wait(store.leave(carl, "#lab").unwrap()).unwrap();
     // carl deletes his message: the leader erases it as the server asks,
     // the follower from the deletion's record.
     let (_, ticket) = store.send(
@@ -176,7 +176,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     assert!(!String::from_utf8_lossy(&shared_bytes).contains("secret"), "and in the shared log");
     assert!(follower_store.login("Bob", "password-b", false).is_ok(), "accounts come with the batches");
     // A follower writes nothing of its own, and a batch out of place is refused.
-    assert!(follower_store.change_membership(ana, "#other", Membership::Join).is_err());
+    assert!(follower_store.join(ana, "#other").is_err());
     assert!(follower.apply_shared(0, b"", b"").is_err());
 }
 
@@ -208,7 +208,7 @@ fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do()
     assert_eq!(shared.1.lock().len(), 1);
 }
 
-/// Ana's message `id` to bob, as `Store::send` takes it.
+/// Ana's message `id` to bob, as `LocalStore::send` takes it.
 fn to_bob(id: &str) -> Vec<crate::store::Outgoing> {
     vec![(Chat::parse("bob").unwrap(), id.into(), text(id))]
 }
@@ -231,7 +231,7 @@ fn m2_waiting_for_the_shared_log(
     assert!(sent[0].is_ok(), "{sent:?}");
     let (answered, answer) = crossbeam_channel::bounded(1);
     let waiting = node.local.clone();
-    std::thread::spawn(move || answered.send(crate::store::Backend::wait(&*waiting, ticket)));
+    std::thread::spawn(move || answered.send(waiting.wait(ticket)));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !node.local.inner.durable.failed.load(Ordering::SeqCst) {
         assert!(Instant::now() < deadline, "the write never met the shared log gone");

@@ -362,7 +362,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         send(&store, ana, "#general", "g1").unwrap();
         store.wait(store.join(ana, "#lab").unwrap()).unwrap(); // its owner
         store.wait(store.join(bob, "#lab").unwrap()).unwrap();
-        store.delete_account(ana).unwrap();
+        store.wait(store.delete_account(ana).unwrap()).unwrap();
         let taken = store.register("ana", "", "pw2").unwrap_err();
         assert_eq!(taken.code, Code::UserExists, "{how:?}");
         assert!(taken.reason.contains("reserved for 30 days more"), "{}", taken.reason);
@@ -436,7 +436,7 @@ fn a_chats_key_is_read_with_the_account_it_names() {
 }
 
 /// Whom a user's presence is told, from one read of its rooms
-/// (`Backend::rooms_of`): the members of its rooms of at most the limit,
+/// (`LocalStore::rooms_of`): the members of its rooms of at most the limit,
 /// not those of a bigger room, nor itself.
 #[test]
 fn roommates_are_the_members_of_the_small_rooms_read_at_once() {
@@ -475,7 +475,7 @@ fn a_disabled_account_is_a_record_that_the_written_batch_names() {
     let disk = SimDisk::new();
     let heard = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let store = open_hearing_disabled(&disk, &heard);
-    let (ana, ticket) = store.create_account("Ana", "", "$argon2id$x".into()).unwrap();
+    let (ana, ticket) = store.create_account("Ana", "", "$argon2id$x".into(), None).unwrap();
     store.wait(ticket).unwrap();
     assert!(!store.is_disabled("ana"));
     assert_eq!(store.set_disabled(ana.id, true), Ok(true));
@@ -502,7 +502,7 @@ fn an_invite_code_makes_one_account_in_the_batch_that_uses_it() {
     let (local, store) = open(&disk, StoreOptions::default());
     let later = super::super::now_ms() + 60_000;
     let codes = invites::make(3).unwrap();
-    crate::store::keep_invites(&*local, &codes, later).unwrap();
+    crate::store::keep_invites(&local, &codes, later).unwrap();
     assert_eq!(store.invites().len(), 3);
     store.register("ana", "", "pw").unwrap();
     let (a, b, c) = (&codes[0], &codes[1], &codes[2]);
@@ -526,10 +526,10 @@ fn an_invite_code_makes_one_account_in_the_batch_that_uses_it() {
     assert_eq!(store.user_id("bob").is_some() as u8 + store.user_id("cy").is_some() as u8, 1);
     assert_eq!(store.check_invite(a).unwrap_err().reason, invites::Refused::Used.ko().reason);
     // Revoked: unknown from then on; a used code stays used.
-    assert_eq!(crate::store::revoke_invite(&*local, b), Ok(Some(Kept { expires_ms: later, used: false })));
+    assert_eq!(crate::store::revoke_invite(&local, b), Ok(Some(Kept { expires_ms: later, used: false })));
     assert_eq!(store.check_invite(b).unwrap_err().reason, invites::Refused::Unknown.ko().reason);
-    assert_eq!(crate::store::revoke_invite(&*local, a), Ok(Some(Kept { expires_ms: later, used: true })));
-    assert_eq!(crate::store::revoke_invite(&*local, "nosuchcode"), Ok(None));
+    assert_eq!(crate::store::revoke_invite(&local, a), Ok(Some(Kept { expires_ms: later, used: true })));
+    assert_eq!(crate::store::revoke_invite(&local, "nosuchcode"), Ok(None));
     assert_eq!(store.check_invite("../users.csv").unwrap_err().reason, invites::Refused::Unknown.ko().reason);
     let before = store.invites();
     assert_eq!(before.len(), 2);

@@ -62,9 +62,9 @@
 //! compiler asks for them), and its rows in `CHECKPOINT_ROWS`. `golden.rs` and
 //! `checkpoint/golden.rs` hold one line and one row of every kind as
 //! they are on disk: give them yours, they keep old data directories
-//! loading. The request that writes it is the backends' (`Backend`,
-//! `local/requests.rs`), and the cluster stores it in its tables, asking
-//! the same rules.
+//! loading. The request that writes it is the store's
+//! (`local/requests.rs`); a cluster's followers apply the record with
+//! the same code.
 //!
 //! A *position* is a byte offset in the log as if its segments were one
 //! file without their header lines (see `log.rs`). `prev` makes every
