@@ -53,6 +53,7 @@ pub type Then = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 /// Durability of a change: waiting for it
 /// ([`LocalStore::wait`](super::LocalStore::wait)) waits until
 /// the change is on disk. Ordered: a later ticket covers every earlier one.
+#[must_use = "a change is durable only once its ticket is waited for"]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
 

@@ -177,7 +177,7 @@ fn a_full_inbox_refuses_the_sender_and_the_recipient_keeps_everything() {
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     let (carl, _) = store.register("carl", "", "pw").unwrap();
-    store.leave(bob, "general").unwrap();
+    store.wait(store.leave(bob, "general").unwrap()).unwrap();
     for id in ["m1", "m2", "m3"] {
         send(&store, ana, "bob", id).unwrap();
     }

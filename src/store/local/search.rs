@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn a_search_of_an_empty_room_reads_no_block_of_other_chats() {
         let (local, store, ana) = store_with(1000);
-        store.join(ana, "empty").unwrap();
+        store.wait(store.join(ana, "empty").unwrap()).unwrap();
         let chats = [Chat::Room("empty".into())];
         let (found, reading) = local.search_reading(ana, &chats, &Query::new("alpha"), 50).unwrap();
         assert!(found.is_empty());

@@ -190,8 +190,8 @@ fn retention_removes_old_segments_that_no_inbox_needs() {
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     let (carl, _) = store.register("carl", "", "pw").unwrap();
-    store.leave(bob, "general").unwrap();
-    store.leave(carl, "general").unwrap();
+    store.wait(store.leave(bob, "general").unwrap()).unwrap();
+    store.wait(store.leave(carl, "general").unwrap()).unwrap();
     for i in 0..40 {
         send(&store, ana, "bob", &format!("m{i}")).unwrap();
     }
