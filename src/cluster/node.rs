@@ -324,6 +324,12 @@ impl Node {
         &self,
         client: &'c mut Option<super::db::Link>,
     ) -> Option<(&'c mut postgres::Client, Option<Armed<'_>>)> {
+        // Cut (a frozen primary) or gone: its host is tried last, as for
+        // every connection that breaks, so that the standby promoted
+        // meanwhile is reached first, not the old primary once it wakes.
+        if let Some(link) = client.as_ref().filter(|l| l.client.is_closed()) {
+            self.db.broken(link);
+        }
         if !client.as_ref().is_some_and(|l| l.usable()) {
             *client = self.db.connect().ok();
         }
