@@ -35,8 +35,8 @@
 //! name ([`about`]). When a deleted account's name is registered again
 //! (`REGISTER` after the quarantine, docs/PROTOCOL.md §20), everything
 //! other users kept about the old account (a block of it, a level, a
-//! pin, an archive, a star of a message in that chat) goes, on both
-//! backends, as the name's new account takes it: the new account is
+//! pin, an archive, a star of a message in that chat) goes as the
+//! name's new account takes it: the new account is
 //! somebody else. At the reuse rather than the deletion, so that during
 //! the quarantine the old conversation (which the other side keeps,
 //! §20) stays as its owner filed it, and so that a name deleted by an
@@ -109,9 +109,8 @@ pub fn may_set(setting: &Setting, have: usize, already: bool, on: bool) -> Resul
     Ok(())
 }
 
-/// What a change of one key sees, under the backend's lock or in its
-/// transaction: the key and the user's `(key, value)` pairs of the
-/// setting, sorted by key.
+/// What a change of one key sees, under the store's state lock: the key
+/// and the user's `(key, value)` pairs of the setting, sorted by key.
 pub struct Kept<'a> {
     key: &'a str,
     all: Vec<(&'a str, &'a str)>,
