@@ -19,8 +19,8 @@
 //!
 //! The `BLOCK` and `PREF` records older servers wrote in the log are read
 //! as the `SET` records they mean (`record/prefs.rs`); a cluster database
-//! of the first design has its `settings` table written into the log as
-//! `SET` records (`cluster/upgrade.rs`).
+//! of schema 18 has its `settings` table written into the log as `SET`
+//! records (`cluster/upgrade.rs`).
 
 use super::settings::{Kept, Setting, Settings};
 use super::state::UserId;
