@@ -2,7 +2,8 @@
 //! that runs there: a single server's data directory ([`ServerAt`]'s
 //! `--data-dir`), or a cluster's database (`--store`), whose nodes may be
 //! running. Either way it opens the server's door (`store::door`): the
-//! files of the directory, or the cluster's rows. What the command asks
+//! files of the directory, or the rows of the cluster's `admin_requests`
+//! (`cluster/door.rs`). What the command asks
 //! of a running server it leaves there ([`OpenedDoor::ask`]); the server
 //! (one node of a cluster) answers from its own state.
 //!

@@ -178,7 +178,8 @@ fn config(args: &ServeArgs) -> Result<Config> {
     })
 }
 
-/// The local store's part of the configuration (a cluster node ignores it).
+/// The store's part of the configuration, a single server's and a cluster
+/// node's alike (a node writes no fsync of its own: `cluster::open`).
 fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
     crate::store::StoreOptions {
         segment_size: args.segment_size,

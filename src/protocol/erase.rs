@@ -51,8 +51,9 @@ pub enum Blank {
 }
 
 impl Blank {
-    /// The text once erased, as a backend that rewrites it whole (the
-    /// cluster) stores it; `None` if the blank does not fit the text.
+    /// The text once erased, whole, as a reader is shown it
+    /// (`store/local/erase.rs`'s `Unerased`); `None` if the blank does not
+    /// fit the text.
     pub fn apply(&self, text: &Text) -> Option<Text> {
         let plain = text.unescaped();
         let new = match self {
@@ -70,7 +71,8 @@ impl Blank {
 
 /// Whether a message may hold a deleted message's text when it is not
 /// that message: an action, or a reply (its text, as stored escaped,
-/// starts with a quote). Lets a backend skip reading the others.
+/// starts with a quote). Lets the store skip reading the others
+/// (`store/local/erase.rs`'s `read_back`).
 pub fn may_quote(id: &str, escaped: &str) -> bool {
     ActionId::parse(id).is_some() || escaped.starts_with("> ")
 }
@@ -133,8 +135,8 @@ pub fn erasure(lines: &[Line], author: &str, id: &str) -> Vec<(usize, Blank)> {
 /// `STARRED` does not list it, as `HISTORY` no longer shows its words,
 /// and it cannot be starred again. The star itself stays stored until
 /// `UNSTAR` (so a deletion writes nothing to everyone who starred the
-/// message) and counts against the bound. The server's `STARRED`, on
-/// both backends, and its refusal of a new star ask this; the browser's
+/// message) and counts against the bound. The server's `STARRED` and its
+/// refusal of a new star ask this; the browser's
 /// Starred view follows it by asking `STARRED` again after a deletion.
 pub fn star_shows(fates: &Fates, author: &str, id: &str) -> bool {
     fates.deleted(author, id).is_none()

@@ -58,8 +58,7 @@ impl fmt::Display for Start {
 
 /// The refusal of a cursor that is not a place in the asker's
 /// conversation `chat` (made up, from another chat, or from before the
-/// asker's account): the same answer on both backends, and it says what
-/// to do.
+/// asker's account): one answer, worded here, and it says what to do.
 pub fn not_a_page(cursor: u64, chat: &Chat) -> Ko {
     Ko::new(Code::BadRequest, format!("{cursor} is not a page of the chat {chat}; start again at *"))
 }

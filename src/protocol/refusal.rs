@@ -2,9 +2,9 @@
 //!
 //! A `KO` names a code for programs and a reason for people (§5). Most
 //! reasons belong to one request and are written beside it; these few are
-//! given by many requests and by both backends (the single server and the
-//! cluster), so a client — or a test, or a translation — meets the same
-//! words for the same refusal, whoever refused. A request that refuses in
+//! given by many requests, so a client — or a test, or a translation —
+//! meets the same words for the same refusal, whichever request or
+//! server refused. A request that refuses in
 //! one of these ways calls the constructor here instead of spelling it.
 
 use std::fmt;

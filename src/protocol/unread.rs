@@ -2,8 +2,8 @@
 //! reaction, an edit or a deletion (1.2's actions, [`super::action`]) is
 //! stored and delivered as a message, but it is not one to its reader. It
 //! never counts as unread in `CHATS`, and never becomes a chat's preview.
-//! One rule, here, for both backends (the local store and the cluster)
-//! and every client.
+//! One rule, here, for the store (a single server's and every cluster
+//! node's) and every client.
 
 use super::action::ActionId;
 

@@ -3,7 +3,8 @@
 //!
 //! Each action is checked here against the conversation as the store
 //! has it (its newest [`MAX_HISTORY`] messages, read with `history`, so
-//! that every backend, the cluster's too, serves actions the same way),
+//! that a single server and every node of a cluster serve actions the
+//! same way),
 //! then stored as a `MSG` of its author (`protocol::action` says why and
 //! how): the store numbers it, delivers it, replays it to a device that
 //! was offline and deduplicates a resend, as for any message.
@@ -150,12 +151,10 @@ pub fn delete(
 
 /// 1.2 (§22): the `OK` of the author's `DELETE` of `target` in a direct
 /// chat whose peer blocked the author. Like every message of his to that
-/// peer, it is stored nowhere, and so it deletes and erases nothing, on
-/// either backend: the message stays as both had it (the same answer from a
-/// single server, which erases on its next pass, and from a cluster, which
-/// erases at once). Nothing is stored to remember it by, so its action id
-/// and time are made from the message it names: a resend gets the same
-/// `OK`, as a stored `DELETE`'s resend does (§19).
+/// peer, it is stored nowhere, and so it deletes and erases nothing: the
+/// message stays as both had it. Nothing is stored to remember it by, so
+/// its action id and time are made from the message it names: a resend
+/// gets the same `OK`, as a stored `DELETE`'s resend does (§19).
 fn hidden_delete(target: &HistoryLine) -> Reply {
     let id = ActionId { act: Act::Delete, stamp: target.ts, target: target.id.clone() };
     Reply::with(crate::protocol::Accepted { id: id.to_string(), ts: target.ts })

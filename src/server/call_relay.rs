@@ -132,8 +132,8 @@ struct Missed {
 
 /// The line of missed calls a new missed `call` folds into: the chat's
 /// last message, if it is that line of the caller's (or its last edit),
-/// of the same media. Read from the store, so it works alike on both
-/// backends and after a restart.
+/// of the same media. Read from the store, so it works alike on a single
+/// server, on every node of a cluster and after a restart.
 fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
     let chat = Chat::User(call.caller.name.clone());
     let last = ctx.store.history(call.callee.id, &chat, 1, 16 * 1024).ok()?.messages().ok()?.pop()?;
@@ -161,9 +161,9 @@ fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
 /// a new message from the caller, and a deleted account sends nothing
 /// more (§20): when its `DELACCOUNT` is what ended the call (its devices'
 /// connections closed: `END:gone`), the callee's devices are told the end
-/// and the chat gets no line. Asked of the store, which both backends
-/// answer alike (a cluster's row, read after the deletion committed: the
-/// deletion's `OK` comes after, and the connections close after that).
+/// and the chat gets no line. Asked of the store's state, which holds the
+/// deletion once it is applied: the deletion's `OK` comes after, and the
+/// connections close after that.
 fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
     ctx.store
         .find_account(&caller.name)

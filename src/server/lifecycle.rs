@@ -26,10 +26,11 @@ use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
 use crate::store::{Hasher, LocalStore, Store};
 
-/// What the server runs on: the local store, or a cluster node's in its
-/// place (handed the router, to deliver through it), and (1.2) where the files of chats are kept if not in the data
-/// directory (a cluster's database): handed over once, at the start, as
-/// nothing else of the store needs to know it.
+/// What the server runs on: its store (a single server's, or a cluster
+/// node's, opened by `cluster::open` and handed the router, to deliver
+/// through it), and (1.2) where the files of chats are kept if not in the
+/// data directory (a cluster's database): handed over once, at the start,
+/// as nothing else of the store needs to know it.
 pub struct Storage {
     pub backend: Arc<LocalStore>,
     pub files: Option<Box<dyn FileStore>>,

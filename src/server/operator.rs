@@ -22,8 +22,8 @@
 //! Why files on a single server: the data directory is
 //! private to its owner (0700), so whoever may write there is the
 //! administrator, and a teacher can see and undo it with `ls` and `rm`. A
-//! cluster's rows are written by whoever may write its database: the same
-//! administrator; the leader takes the requests and makes the changes for
+//! cluster's door is rows of its database's `admin_requests`, written by
+//! whoever may write that database: the same administrator; the leader takes the requests and makes the changes for
 //! the whole cluster (a follower's operator does nothing).
 
 use std::fmt::Write as _;

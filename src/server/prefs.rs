@@ -2,13 +2,13 @@
 //! `PIN`, `UNPIN` and `PREFS` on the send port.
 //!
 //! Each change is stored as a setting (`store::prefs` holds the rules
-//! both backends apply, `store::settings` the one store of settings),
+//! the store applies, `store::settings` the one store of settings),
 //! then told to every receive connection of the user that said
 //! `VERSION:1.2`, the asking device's included, as an
 //! ephemeral `PREF`, `BLOCKED` or `UNBLOCKED` (no sequence number, never
 //! replayed: a device learns the state at login with `BLOCKS` and
 //! `PREFS`). What a block hides is `meaning::send`'s (messages, asked
-//! by each backend), and `Store::shown_to`'s (presence, `TYPING`), with
+//! by the store as it sends), and `Store::shown_to`'s (presence, `TYPING`), with
 //! [`hides_invite`].
 
 use super::base::Base;

@@ -408,7 +408,7 @@ pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, K
 /// case) whose names start with `prefix`, ignoring case, among the
 /// members of `me`'s rooms (`me` left out), as [`members`] shows each: the
 /// people `MEMBERS` lets `me` see, in one read of the rooms and their
-/// members, on either backend.
+/// members.
 pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<SeenLine>, Ko> {
     let start = fold(prefix);
     let rooms = base.store.rooms_of(me, usize::MAX)?;

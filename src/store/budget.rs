@@ -186,10 +186,10 @@ impl Budget {
     }
 }
 
-/// What a sender has stored against its quota, as its store counts it
-/// (a single server in its log, a cluster in `inboxes.stored`): what
-/// counts against a quota is decided by [`Quota::check`] alone, for a
-/// message (`meaning::send`) and a moderation change, on both backends.
+/// What a sender has stored against its quota, as the store counts it
+/// (`state.usage`): what counts against a quota is decided by
+/// [`Quota::check`] alone, for a message (`meaning::send`) and a
+/// moderation change.
 #[derive(Clone, Copy, Debug)]
 pub struct Quota<'a> {
     /// Bytes a user may store (`--user-quota`; 0: no limit).

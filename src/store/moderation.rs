@@ -1,14 +1,12 @@
 //! The rules of a room (protocol 1.2, "Moderation"): who owns it, who
 //! moderates it, its modes and topic, who is invited, banned or muted,
-//! and who may do what. Plain data and checks, shared by both backends:
-//! the local store keeps a [`Rules`] in each room of its state, the
-//! cluster rebuilds one from its tables inside the transaction that
-//! changes it. Either way the check and the change happen under the same
-//! lock, so two admins acting at once cannot both pass a check that only
-//! one of them should. What follows a change (where its notice goes,
-//! whether its target leaves, who is told: [`Rules::aftermath`]) and who
-//! owns a new room ([`owned_by_its_maker`]) are decided here too; each
-//! backend only stores the answer its own way.
+//! and who may do what. Plain data and checks: the store keeps a
+//! [`Rules`] in each room of its state, and checks and changes it under
+//! the state's lock, so two admins acting at once cannot both pass a
+//! check that only one of them should. What follows a change (where its
+//! notice goes, whether its target leaves, who is told:
+//! [`Rules::aftermath`]) and who owns a new room ([`owned_by_its_maker`])
+//! are decided here too; the store only writes the answer as records.
 //!
 //! Users are kept by their names as registered (records and checkpoints
 //! name users, never in-memory ids). Times are instants in Unix
@@ -90,9 +88,8 @@ pub struct Aftermath {
 
 /// True if the room `room` (named with or without its `#`) belongs to
 /// whoever made it: every room but `#general`, every account's room,
-/// which the server admins run. Both backends ask it when a `JOIN` makes
-/// a room (`store/local/moderation.rs::claim`, `cluster/work.rs`'s
-/// `Work::join`).
+/// which the server admins run. The store asks it when a `JOIN` makes
+/// a room (`store/local/moderation.rs::claim`).
 pub fn owned_by_its_maker(room: &str) -> bool {
     let name = |room: &str| crate::protocol::names::fold(room.strip_prefix('#').unwrap_or(room));
     name(room) != name(crate::store::GENERAL)
@@ -160,7 +157,7 @@ impl Rules {
     /// May someone of rank `actor` make `change` to the room `room`, whose
     /// target (if any) has rank `target.0` and is in the room or not
     /// (`target.1`)? [`Rules::allows`], then a `KICK` of someone not in
-    /// the room is `KO:NOT_MEMBER`: the whole decision, for both backends.
+    /// the room is `KO:NOT_MEMBER`: the whole decision, made here.
     pub fn decide(actor: Role, change: &Change, target: (Role, bool), room: &str) -> Result<(), Ko> {
         Rules::allows(actor, change, target.0, room)?;
         if matches!(change, Change::Kicked(_)) && !target.1 {
@@ -173,9 +170,9 @@ impl Rules {
     /// What follows a change by `by` that changed something, to a room
     /// whose members are `members` (the change's `target`, if it has one,
     /// among them or not): where its notice goes, whether the target
-    /// leaves, who is told. Decided here for both backends; a single
-    /// server writes it as records of the change's batch, a cluster as
-    /// jobs of its committer.
+    /// leaves, who is told. Decided here; the store writes it as records
+    /// of the change's batch, which a cluster's followers apply as they
+    /// are.
     pub fn aftermath(change: &Change, by: Party, target: Option<Party>, members: Vec<UserId>) -> Aftermath {
         let notice = match (change, target) {
             (Change::Invited(_), Some(t)) if t.user != by.user => NoticeTo::Invitee(t.user),
@@ -197,7 +194,7 @@ impl Rules {
     /// `ROOMINFO` of the room `room` (as registered; `asked`, as the
     /// request named it) for `user` of rank `role`: members, server admins
     /// and those the rules name (invited, banned, the owner) may ask
-    /// (§18); anyone else is `KO:NOT_MEMBER`, on both backends.
+    /// (§18); anyone else is `KO:NOT_MEMBER`.
     pub fn info_for(
         &self,
         (asked, room): (&str, &str),
@@ -301,9 +298,7 @@ impl Rules {
     }
 
     /// `user` left (or was removed from) the room: a room admin's rank
-    /// goes with its membership, as in WhatsApp's groups. (A cluster
-    /// deletes the `ADMIN` row in the `LEAVE`'s own transaction:
-    /// `cluster/work.rs`'s `Work::leave`.)
+    /// goes with its membership, as in WhatsApp's groups.
     pub fn left(&mut self, user: &str) {
         self.admins.remove(user);
     }
@@ -323,8 +318,7 @@ impl Rules {
         self.mutes.retain(|a, _| !same(a));
     }
 
-    /// `user` joined: its invitation is used up. (A cluster deletes the
-    /// `INVITED` row in the `JOIN`'s own transaction: `Work::join`.)
+    /// `user` joined: its invitation is used up.
     pub fn joined(&mut self, user: &str) {
         self.invited.remove(user);
     }
@@ -354,7 +348,7 @@ impl Rules {
     }
 
     /// Why `user` may not send to the room now, read from its `ROOMINFO`
-    /// lines (the backend's own view, [`Rules::info`]): [`Rules::may_send`]
+    /// lines (the store's own view, [`Rules::info`]): [`Rules::may_send`]
     /// on the rules those lines say, so that a request that is no
     /// message (`TYPING`) is refused exactly as a `MSG` would be.
     pub fn may_send_by_info(lines: &[RoomInfoLine], user: &str, now: u64) -> Result<(), Ko> {

@@ -1,6 +1,6 @@
-//! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences, the
-//! rules both backends apply (the local store under its state lock, the
-//! cluster in its transaction), so that they cannot differ.
+//! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences, and
+//! the rules the store applies to them under its state lock, on a single
+//! server and on every node of a cluster alike.
 //!
 //! Both are *settings* (`store::settings`), kept as every
 //! other per-chat setting is (archived chats, stars), with no record,
@@ -14,14 +14,13 @@
 //!   change a `NOTIFY`, `PIN` or `UNPIN` makes, by the rule of
 //!   [`changed`] (`KO:FULL` past the bounds of `protocol::prefs`);
 //! - `meaning::send` holds what a block hides of the blocked user's
-//!   messages (each backend asks it with [`blocks`]' answer, or its
-//!   cluster's read of the same key), [`shown_to`] what it hides of
-//!   presence; `server::prefs` the rest (invitations).
+//!   messages (the store asks it with [`blocks`]' answer), [`shown_to`]
+//!   what it hides of presence; `server::prefs` the rest (invitations).
 //!
 //! The `BLOCK` and `PREF` records older servers wrote in the log are read
-//! as the `SET` records they mean (`record/prefs.rs`); a cluster's
-//! migration `014_settings_once.sql` moves its older `blocks` and `prefs`
-//! tables into `settings`.
+//! as the `SET` records they mean (`record/prefs.rs`); a cluster database
+//! of schema 18 has its `settings` table written into the log as `SET`
+//! records (`cluster/upgrade.rs`).
 
 use super::settings::{Kept, Setting, Settings};
 use super::state::UserId;
@@ -39,7 +38,7 @@ pub const BLOCK: Setting = Setting { name: "block", most: MAX_BLOCKS, what: "blo
 pub const PREF: Setting = Setting { name: "pref", most: MAX_PREFS, what: "chats with a preference" };
 
 /// Whether the user whose settings are `settings` blocked the user
-/// called `whom`: its [`BLOCK`] key of that name. The single server asks
+/// called `whom`: its [`BLOCK`] key of that name. The store asks
 /// it of every direct message's recipient (`meaning::send`), so a user
 /// who blocked nobody costs no lookup and no folded name.
 pub fn blocks(settings: &Settings, whom: &str) -> bool {
@@ -155,7 +154,7 @@ mod tests {
     use super::*;
     use crate::store::settings::{Settings, decide};
 
-    /// `change` of `chat` in `settings`, as both backends make it.
+    /// `change` of `chat` in `settings`, as the store makes it.
     fn apply(settings: &mut Settings, chat: &str, change: PrefChange) -> Result<PrefLine, Ko> {
         let mut line = PrefLine::new(chat);
         let k = key(chat);

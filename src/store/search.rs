@@ -3,7 +3,7 @@
 //! accents.
 //!
 //! The log is read newest first, and the reading stops at the 50th match.
-//! On the local store (`local/search.rs`), what makes it fast is a small
+//! In the store (`local/search.rs`), what makes it fast is a small
 //! index: the log's records in
 //! blocks of 1,024, each with a Bloom filter of the words of its texts
 //! and of its conversations (2 KiB a block, 2 MiB per million messages),

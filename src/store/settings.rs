@@ -35,8 +35,8 @@
 //! name ([`about`]). When a deleted account's name is registered again
 //! (`REGISTER` after the quarantine, docs/PROTOCOL.md §20), everything
 //! other users kept about the old account (a block of it, a level, a
-//! pin, an archive, a star of a message in that chat) goes, on both
-//! backends, as the name's new account takes it: the new account is
+//! pin, an archive, a star of a message in that chat) goes as the
+//! name's new account takes it: the new account is
 //! somebody else. At the reuse rather than the deletion, so that during
 //! the quarantine the old conversation (which the other side keeps,
 //! §20) stays as its owner filed it, and so that a name deleted by an
@@ -53,8 +53,8 @@
 //! - a user has at most [`Setting::most`] keys of one setting
 //!   ([`may_set`]: `KO:FULL` for one more).
 //!
-//! Both backends ask [`check`] and [`may_set`], under their lock or in
-//! their transaction, so that they cannot answer differently.
+//! The store asks [`check`] and [`may_set`] under its state lock
+//! ([`decide`]), on a single server and on every node of a cluster alike.
 
 use std::collections::BTreeMap;
 
@@ -70,8 +70,8 @@ pub const MAX_VALUE: usize = 200;
 /// One kind of setting, declared by the request that keeps it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Setting {
-    /// Its name in the log's `SET` records and the cluster's table
-    /// (lower case, no comma: it is never shown to a user).
+    /// Its name in the log's `SET` records (lower case, no comma: it is
+    /// never shown to a user).
     pub name: &'static str,
     /// Most keys one user may have of it (`KO:FULL` past it).
     pub most: usize,
@@ -96,7 +96,7 @@ pub fn check(key: &str, value: Option<&str>) -> Result<(), Ko> {
     Ok(())
 }
 
-/// THE rule of the setting's bound, which both backends ask: a user who
+/// THE rule of the setting's bound, which the store asks: a user who
 /// has `have` keys of `setting`, and sets (`on`) or removes (`!on`) a key
 /// that is `already` there or not. Only a new key past
 /// [`Setting::most`] is refused (`KO:FULL`); changing or removing a key
@@ -109,9 +109,8 @@ pub fn may_set(setting: &Setting, have: usize, already: bool, on: bool) -> Resul
     Ok(())
 }
 
-/// What a change of one key sees, under the backend's lock or in its
-/// transaction: the key and the user's `(key, value)` pairs of the
-/// setting, sorted by key.
+/// What a change of one key sees, under the store's state lock: the key
+/// and the user's `(key, value)` pairs of the setting, sorted by key.
 pub struct Kept<'a> {
     key: &'a str,
     all: Vec<(&'a str, &'a str)>,
@@ -150,7 +149,7 @@ pub enum Keys<'a> {
     /// user `about` (whose folded name is the key): whether a user blocked
     /// another, which a `DELETE`, a call and a login's presence ask
     /// (`Store::is_blocked`), so it is one lookup, not a listing. (A
-    /// message's recipient is asked by each backend under its own lock:
+    /// message's recipient is asked under the state's lock:
     /// `meaning::send`.)
     OfAbout { owner: &'a str, about: UserId },
     /// Every user's key about the user `about` (who blocked it: `MEMBERS`
@@ -182,7 +181,7 @@ pub fn accounts(kept: Vec<KeptKey>) -> Vec<UserId> {
 /// value (`None`: removed), or the refusal. Called once.
 pub type KeyChange<'c> = &'c mut dyn FnMut(&Kept) -> Result<Option<String>, Ko>;
 
-/// THE way a key of a setting changes, on both backends: the request's
+/// THE way a key of a setting changes, the one the store applies: the request's
 /// `change` first (its own rule, its own `KO`), then the bounds every
 /// setting has ([`check`], [`may_set`]). `Ok(None)` if nothing changes
 /// (nothing is stored), `Ok(Some(value))` the key's new value.

@@ -1,6 +1,6 @@
 //! Starred messages (protocol 1.2, §25): what a user's stars are kept
 //! as, and what they show. A star is a *setting* ([`STAR`],
-//! `store::settings`, both backends): its key names the message
+//! `store::settings`, kept in the log as every setting is): its key names the message
 //! (`protocol::prefs::star_key`), its value is the message's time, so
 //! that the newest can be listed first before any message is read.
 //!

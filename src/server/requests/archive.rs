@@ -5,9 +5,9 @@
 //! All of it is here: the request is kept as a *setting*
 //! (`store::settings`), [`ARCHIVE`], whose key is the chat's folded name
 //! (`protocol::names::fold`) and whose value is the chat as you named it.
-//! The setting's store (both backends, the log, checkpoints, the cluster's
-//! table, `wachat migrate`, `DELACCOUNT`) is shared by every setting, so
-//! this file adds none of it.
+//! The setting's store (the log, a cluster's shared log, checkpoints,
+//! `wachat migrate`, `DELACCOUNT`) is shared by every setting, so this
+//! file adds none of it.
 //!
 //! - The chat need not exist (as with a room's `PIN`): the store only
 //!   remembers a name.

@@ -4,16 +4,16 @@
 //!
 //! All of it is here, in the shape of `archive.rs`: a star is a
 //! *setting* (`store::settings`), [`STAR`], kept by the store that every
-//! setting shares (both backends, the log, checkpoints, the cluster's
-//! table, `wachat migrate`, `DELACCOUNT`), so this file adds none of it.
+//! setting shares (the log, a cluster's shared log, checkpoints,
+//! `wachat migrate`, `DELACCOUNT`), so this file adds none of it.
 //! Its key names the message, `<chat>:<from>:<id>` folded
 //! (`protocol::names::fold`); its value is the message's time, so that
 //! `STARRED` can list the newest first before it reads any message.
 //!
 //! - Only a message you can see may be starred: it is looked for as
 //!   `HISTORY` shows it to you (its chat's newest [`MAX_HISTORY`], your
-//!   rooms only), so both backends refuse the same stars with the same
-//!   codes, the store's (`KO:NOT_MEMBER`, `KO:UNKNOWN_USER`) or
+//!   rooms only), so a star is refused with the same codes as `HISTORY`,
+//!   the store's (`KO:NOT_MEMBER`, `KO:UNKNOWN_USER`) or
 //!   `KO:UNKNOWN_MESSAGE`.
 //! - A star stays when its message is deleted, but shows nothing: the
 //!   rule is `protocol::erase::star_shows`, beside what a deletion erases.

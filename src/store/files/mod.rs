@@ -15,7 +15,7 @@
 //! uploads are swept ([`is_stale`]), when a `DELETE` takes the bytes
 //! with it ([`is_orphan`]) and who pays for a forwarded file once its
 //! uploader deleted her messages ([`heir`]). `tests/cluster/files.rs` runs the same story
-//! on both stores and checks that they answer alike.
+//! on both file stores and checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from
 //! the stored bytes read back (a buffer or a chunk at a time, never the
@@ -111,7 +111,7 @@ pub struct Meta {
     pub created: u64,
     pub complete: bool,
     /// The messages that carry it, in the order they were attached (as
-    /// `FILES` lists them): both stores keep that order (a cluster's rows
+    /// `FILES` lists them): both file stores keep that order (a cluster's rows
     /// by their `attached` number).
     pub carriers: Vec<Carrier>,
 }
@@ -230,7 +230,7 @@ pub struct Usage {
     pub pending: u64,
 }
 
-// ----- the rules, one function each, for both stores ----------------------
+// ----- the rules, one function each, for both file stores -----------------
 
 /// `KO:FULL` if a new `size` bytes on top of `used` (messages and files)
 /// pass `quota` (`--user-quota`; 0: none). `size` 0 asks whether `used`

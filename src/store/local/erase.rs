@@ -288,15 +288,14 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
 /// What the inbox replay shows of deleted messages (the differential
 /// test's seed 107 plays it). A device offline when a message was deleted is
 /// replayed it later, and, within `--erase-minutes`, the log still holds
-/// its text. It is shown as it will read once erased, as a cluster (which
-/// erases at once) stores it: `protocol::erase`'s rule, each text given
-/// by [`Blank::apply`], the cluster's function. What the erasures of a
-/// conversation blank is found once per replay, with one walk back of its
-/// chain (the eraser's own, [`read_back`]), and only if the replay holds
+/// its text. It is shown as it will read once erased:
+/// `protocol::erase`'s rule, each text given by [`Blank::apply`]. What
+/// the erasures of a conversation blank is found once per replay, with
+/// one walk back of its chain (the eraser's own, [`read_back`]), and only if the replay holds
 /// a message of that conversation.
 ///
-/// And what the eraser overwrote already reads as the cluster's text too,
-/// not as its filler (`(message deleted)` and spaces, or dashes for a
+/// And what the eraser overwrote already reads as that same text, not as
+/// its filler (`(message deleted)` and spaces, or dashes for a
 /// short text, which a person may also have typed): a message whose text
 /// looks so is looked up in what its conversation's deletions did
 /// (`protocol::fates`, `HISTORY`'s reading), read back from the

@@ -1,6 +1,6 @@
-//! `SEARCH` on the local store: its log, newest first, through a small
-//! index of Bloom filters ([`Index`]; `store::search` says why, and holds
-//! what every backend shares: the query, the folding of texts).
+//! `SEARCH` on the store: its log, newest first, through a small index of
+//! Bloom filters ([`Index`]; `store::search` says why, and holds what
+//! does not depend on the log: the query, the folding of texts).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! What a request naming a user, or a name for a new account, is
 //! answered when the store finds nothing there (or someone there),
-//! decided once for both backends, so that a single server and a cluster
-//! answer it alike. A deleted account named by
+//! decided once, here: a single server and every node of a cluster run
+//! this same code. A deleted account named by
 //! a request is [`super::named`].
 
 use crate::protocol::Ko;

@@ -1,19 +1,16 @@
-//! Who receives what, decided once for both backends, so that a single
-//! server and a cluster deliver alike.
+//! Who receives what, decided once, here: a single server and every node
+//! of a cluster run this same code.
 //!
 //! A record that was accepted gives events: a message goes to its
 //! recipient (or the room's other members) and, 1.2, as a copy to its
 //! sender's other devices; a `DELIVERED` or a `READ` that moves a mark
 //! tells the message's sender with a `STATUS`, and a `READ` gives the
-//! reader's other devices a `READMARK`. A single server keeps these as
-//! entries of in-memory inboxes (`store/state/`, `store/record/`); a
-//! cluster as rows of runs (`cluster/work.rs`). Which users get which
-//! event is the same decision on both, so it is made here, from the
-//! facts each backend found ([`Recipient`]), and each backend stores
-//! exactly the events these functions name: before, each decided on its
-//! own, and a cluster gave a `STATUS` to a sender who had deleted its
-//! account (an event nobody will ever read) where a single server
-//! skipped it.
+//! reader's other devices a `READMARK`. The store keeps these as entries
+//! of in-memory inboxes (`store/state/`, `store/record/`). Which users
+//! get which event is decided here, from the facts the store found
+//! ([`Recipient`]), and the store keeps exactly the events these
+//! functions name: no `STATUS` to a sender who has deleted its account,
+//! an event nobody would ever read.
 //!
 //! The functions hand the events out one by one (a callback, or a small
 //! [`Receipt`]) rather than as a list: a room message reaches every
@@ -23,12 +20,12 @@
 
 use super::{delivers, reads};
 
-/// A user an event may go to, as the backend found it. (A sender or a
+/// A user an event may go to, as the store found it. (A sender or a
 /// reader is named by its id alone: it is making the request, so its
 /// account is live.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recipient<U> {
-    /// The backend's handle for it (a `UserId`).
+    /// The store's handle for it (a `UserId`).
     pub id: U,
     /// 1.2: its user deleted the account (`DELACCOUNT`, §20). Its inbox
     /// was dropped and nobody will log in to read one: it gets nothing.
@@ -50,9 +47,9 @@ pub enum To<U, M> {
     /// A direct chat's recipient.
     User(Recipient<U>),
     /// A room's members (the sender among them, left out here). They are
-    /// all live accounts: `DELACCOUNT` leaves every room first, on both
-    /// backends. Their order is the backend's and changes nobody's
-    /// numbers: each member gets one event.
+    /// all live accounts: `DELACCOUNT` leaves every room first. Their
+    /// order is the store's and changes nobody's numbers: each member
+    /// gets one event.
     Room(M),
 }
 

@@ -1,23 +1,21 @@
-//! What a stored request means, decided once for both backends.
+//! What a stored request means, decided once, here.
 //!
-//! The single server applies records to its `State` (`store/state/`); a
-//! cluster works each batch out in memory before its one SQL statement
-//! (`cluster/work.rs`). The two keep different things (positions in a log
-//! on one side, rows on the other), but where they decide the same thing
-//! they ask here: a pure function of the numbers both keep. Then the two
-//! cannot drift apart, and a student reads each rule once.
+//! The store applies each record to its `State` (`store/state/`,
+//! `store/record/`); a single server and every node of a cluster run
+//! that same code, a follower on the records its leader wrote. Where the
+//! store decides something (a refusal, a mark that moves, who is told)
+//! it asks here: a pure function of the numbers the store keeps, so a
+//! student reads each rule once, apart from how the store finds and
+//! keeps its facts.
 //!
 //! Marks are counts: a direction of a direct chat "delivered up to 3" has
 //! its messages number 0, 1 and 2 delivered. A message is named by its
 //! number in its stream (`ord`), so message `ord` is covered by a mark
 //! above it.
 //!
-//! Each backend's own test shows it calls these; `cluster/agree.rs` also
-//! plays sequences through both and compares.
-//!
 //! Which request is refused with which code lives in the modules below,
 //! cut by what the request names: each is a pure function of
-//! what the store found, so a backend looks things up and stores the
+//! what the store found, so the store looks things up and stores the
 //! result, and `src/cluster/` names no refusal of its own.
 //! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
 //! - [`rooms`]: a room that is missing, or that the asker is not in;
@@ -25,7 +23,7 @@
 //! - [`accounts`]: a user that is not there, a name that is taken.
 //!
 //! Who receives which event once a request is accepted is [`effects`]:
-//! each backend stores exactly the events it names.
+//! the store keeps exactly the events it names.
 
 pub mod accounts;
 pub mod effects;
@@ -103,7 +101,7 @@ pub fn resend(id: &str, first: Option<u64>) -> Option<crate::protocol::Accepted>
 /// [`Ko::no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
 /// message to it, for the requests that act on someone or ask after
 /// someone: an `INVITE` or another moderation change, `LASTSEEN`. One
-/// answer for both backends: an invitation of a deleted account is
+/// answer for all of them: an invitation of a deleted account is
 /// refused, never stored as a direct message, and `LASTSEEN` never says
 /// `ONLINE` of it.
 pub fn named(name: &str, account: Option<Account>) -> Result<Account, Ko> {

@@ -1,6 +1,6 @@
 //! What a `READ` (and a `DELIVERED`) naming a message that is not there is
-//! answered, decided once for both backends, so that a single server and
-//! a cluster answer it alike. The contract has
+//! answered, decided once, here: a single server and every node of a
+//! cluster run this same code. The contract has
 //! one code for it, `KO:UNKNOWN_MESSAGE`, whether the sender or its
 //! message is missing; the reason says which. Whether a message found
 //! moves a mark is [`super::reads`].

@@ -1,9 +1,8 @@
 //! What a request naming a room is answered when the room, or the asker's
-//! place in it, is not there: decided once for both backends, so that a
-//! single server and a cluster answer it alike. Each store looks the room
-//! up its own way (its `State`, or the rows a cluster's transaction read)
-//! and passes what it found, with its handle for the room, which comes
-//! back when the request may go on.
+//! place in it, is not there: decided once, here, for a single server and
+//! every node of a cluster alike. The store looks the room up in its
+//! `State` and passes what it found, with its handle for the room, which
+//! comes back when the request may go on.
 
 use crate::protocol::Ko;
 
@@ -51,14 +50,9 @@ pub fn join(member: bool, rules: Result<(), Ko>, rooms: usize) -> Result<bool, K
 /// name had never been used: no rule of the old room refuses it, and its
 /// joiner owns it
 /// ([`owned_by_its_maker`](crate::store::moderation::owned_by_its_maker)).
-/// Both backends ask it when a member leaves (`State::leave`,
-/// `cluster/work.rs`'s `Work::leave`); a cluster's `JOIN` of the name
-/// later in the same batch makes the new room's row there and then
-/// (`cluster/apply.rs`'s `make_again`), as a `JOIN` in a later batch does
-/// (bringing back the old room's row would bring back its rules too). A
-/// cluster asks it too of every room its batch locked, once the batch is
-/// worked out (`Work::forget_empty`): a row made for a `JOIN` that was
-/// refused is no room, as a single server makes none.
+/// The store asks it when a member leaves (`State::leave`); a later
+/// `JOIN` of the name, in the same batch or another, makes a new room
+/// (bringing back the old room would bring back its rules too).
 pub fn forgotten(members: usize) -> bool {
     members == 0
 }

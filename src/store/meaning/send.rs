@@ -1,14 +1,13 @@
-//! Who may send a `MSG` where, decided once for both backends, so that a
-//! single server and a cluster refuse the same messages with the same
-//! codes.
+//! Who may send a `MSG` where, decided once, here: a single server and
+//! every node of a cluster run this same code, so they refuse the same
+//! messages with the same codes.
 //!
-//! A single server finds the recipient in its in-memory `State`
-//! (`store/local/send.rs`); a cluster node finds it in the rows its batch
-//! locked (`cluster/work.rs`). Each passes what it found here, with the
+//! The store finds the recipient in its in-memory `State`
+//! (`store/local/send.rs`) and passes what it found here, with the
 //! handle it keeps for it (a `UserId`, a room id) that comes back when
-//! the message may go; neither names a refusal of its own. The order of
+//! the message may go; it names no refusal of its own. The order of
 //! the checks is part of the rule: a message to nobody is `UNKNOWN_USER`
-//! even from a sender whose quota is spent, on either backend.
+//! even from a sender whose quota is spent.
 
 use super::to_deleted;
 use crate::protocol::Ko;

@@ -2,11 +2,11 @@
 //! went), `ACK` (how far a user's inbox was acknowledged), `SEEN` (when
 //! its receive connection ended) and `INBOX` (where the numbering of an
 //! inbox converted from another store goes on). Their lines, what they do to the state,
-//! and where the marks move, by the rules both backends apply
+//! and where the marks move, by the rules of `store::meaning`
 //! ([`meaning::delivers`], [`meaning::reads`]; who is told, by
-//! [`effects::delivered`] and [`effects::read`]): the cluster's
-//! transaction asks them too, so that a `STATUS` is sent for the same
-//! messages to the same users on one server and on a cluster.
+//! [`effects::delivered`] and [`effects::read`]): a single server and
+//! every node of a cluster apply these records with this same code, so
+//! a `STATUS` is sent for the same messages to the same users on both.
 //!
 //! ```text
 //! DELIVERED,<ts>,<recipient>,<sender>,<id>,,,<dord>

@@ -51,9 +51,9 @@
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
 //! running server and a start), the rows they leave in a checkpoint (a
-//! `CheckpointRows`), and the pure rules that decide a change which the
-//! cluster's transaction asks too (`store::meaning` for the marks, the
-//! room limit and deleted accounts; `store::prefs` and `store::moderation`
+//! `CheckpointRows`). The pure rules that decide a change are asked
+//! from outside these files (`store::meaning` for the marks, the room
+//! limit and deleted accounts; `store::prefs` and `store::moderation`
 //! for blocks and rules).
 //!
 //! **A new kind** is that file, plus, here, a variant of [`Record`] and
@@ -97,7 +97,8 @@ mod rooms;
 mod settings;
 
 /// One durable fact, with names (not in-memory ids), so that it reads on
-/// its own and a backend can store it anywhere.
+/// its own wherever it is kept: a data directory's log, or the shared
+/// log a cluster's leader writes into PostgreSQL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     /// A message was accepted.

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! What a rule means and who may change it is `store::moderation`'s
-//! (both backends ask it); this file only stores it.
+//! (the store asks it before it writes the record); this file only
+//! stores it.
 
 use std::sync::Arc;
 

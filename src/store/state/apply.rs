@@ -4,7 +4,7 @@
 //! (`store/record/<kind>.rs`, `State::apply_…`); here are the steps they
 //! share: a room made and forgotten, a member leaving. (An inbox numbers
 //! its own events, `Inbox::enqueue` in `inbox.rs`; who gets one is
-//! decided by the rules both backends share, `store::meaning::effects`.)
+//! decided by the rules of `store::meaning::effects`.)
 
 use std::sync::Arc;
 
@@ -108,7 +108,7 @@ impl State {
     }
 
     /// `user` is no longer a member of `room` (freed once nobody is in it:
-    /// `meaning::rooms::forgotten`, a cluster's rule too).
+    /// `meaning::rooms::forgotten`).
     pub(in crate::store) fn leave(&mut self, user: UserId, room: RoomId) {
         let name = self.users[user].name.clone();
         let r = self.room_mut(room);

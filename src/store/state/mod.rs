@@ -61,7 +61,7 @@ pub type Members = Vec<(UserId, Arc<str>)>;
 /// member who sends thousands of messages and never reads.
 pub const OWN_UNREAD_WINDOW: usize = 4096;
 
-/// Most rooms one user may be in: a rule of both backends (`store::meaning`).
+/// Most rooms one user may be in: a rule of `store::meaning`.
 pub use crate::store::meaning::MAX_ROOMS_PER_USER;
 
 /// 1.2 `DELACCOUNT` (§20): what a deleted account's hash becomes. Not a
@@ -162,7 +162,7 @@ pub struct Marks {
 
 impl Marks {
     /// The tick of this direction's message numbered `ord` (`HISTORY`'s
-    /// state, on both backends): read, delivered, or only received.
+    /// state): read, delivered, or only received.
     pub fn state(&self, ord: u64) -> crate::protocol::MsgState {
         use crate::protocol::MsgState;
         if ord < self.read {
