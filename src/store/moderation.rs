@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn every_room_but_general_is_owned_by_its_maker() {
         assert!(owned_by_its_maker("#lab3"));
-        assert!(owned_by_its_maker("lab3"), "as a cluster's JOIN names it");
+        assert!(owned_by_its_maker("lab3"), "a room named without its #");
         assert!(!owned_by_its_maker("#general"));
         assert!(!owned_by_its_maker("General"), "names are folded");
     }

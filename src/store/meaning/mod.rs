@@ -150,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn the_refusals_both_backends_give_read_as_the_protocol_says() {
+    fn the_refusals_read_as_the_protocol_says() {
         use crate::protocol::Chat;
         assert_eq!(Ko::no_message("m1", Chat::Room("lab".into())).reason, "no message m1 from #lab to you");
         assert_eq!(Ko::no_message("m1", Chat::User("ana".into())).reason, "no message m1 from ana to you");
