@@ -130,10 +130,12 @@ def event(sock, line):
     if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
         seq, sender, to, msg_id, _, text = rest.split(":", 5)
         text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
+        # Its chat's READ is owed before it is shown: a message typed
+        # once this one is seen goes after that READ.
+        with marks:
+            unread[to if to.startswith("#") else sender] = msg_id
         print(visible(f"{sender} → {to}: {text}"), flush=True)
         sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
-        with marks:  # shown, so read: the READ of its chat is owed
-            unread[to if to.startswith("#") else sender] = msg_id
     elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
         seq, peer, msg_id, state, _ = rest.split(":", 4)
         # A state this client does not know (a newer server) is shown as it came.
