@@ -361,11 +361,13 @@ export class Conversation {
       return;
     }
     if (isCallLine(msg)) {
-      // 1.2 (§24): said from this side by calllog.js, loaded at the first.
-      const text = el('span', 'text', visible(msg.text));
+      // 1.2 (§24): said from this side by calllog.js, loaded at the first. Until
+      // then its icon alone: the stored words are the callee's ("Missed voice call").
+      const text = el('span', 'text', '📞');
       item.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
       callLogs ||= import('./calllog.js');
-      callLogs.then((m) => { text.textContent = m.said(msg); });
+      callLogs.then((m) => { text.textContent = m.said(msg); text.dataset.said = ''; },
+        () => { text.textContent = visible(msg.text); });
       return;
     }
     item.classList.toggle('mention', Boolean(msg.mention));

@@ -263,7 +263,8 @@ fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
     let lines = |browser: &Browser, user: &str, peer: &str| {
         log_in_again(browser, url, user);
         open_chat(browser, peer);
-        browser.wait_for("document.querySelectorAll('#messages .call-log').length >= 5");
+        // Each line once said from this side (calllog.js loads after the reload).
+        browser.wait_for("document.querySelectorAll('#messages .call-log .text[data-said]').length >= 5");
         let texts = browser.exec(
             "return [...document.querySelectorAll('#messages .call-log .text')].map(e => e.textContent)",
             json!([]),
