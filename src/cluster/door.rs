@@ -111,9 +111,12 @@ impl Door for PgDoor {
             }
             let led = lease::read(&mut conn).or_ko(DOING)?.is_some_and(|lease| !lease.expired);
             drop(conn);
-            let since = if led { None } else { Some(*leaderless.get_or_insert_with(Instant::now)) };
-            leaderless = since;
-            if Instant::now() > deadline || since.is_some_and(|since| since.elapsed() >= NO_LEADER) {
+            if led {
+                leaderless = None;
+            } else {
+                leaderless.get_or_insert_with(Instant::now);
+            }
+            if Instant::now() > deadline || leaderless.is_some_and(|since| since.elapsed() >= NO_LEADER) {
                 break None;
             }
             std::thread::sleep(LOOK_FOR_ANSWER);
