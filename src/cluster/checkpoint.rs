@@ -215,6 +215,7 @@ pub fn newest(
 /// lock meanwhile.
 pub fn prepare(db: &Db, dir: &Path, options: &StoreOptions) -> Result<()> {
     let _lock = crate::store::lock::DataLock::acquire(dir)?;
+    remove_devices_cache(dir)?;
     let end = copy_end(dir, options.segment_size)?.filter(|&end| end > 0);
     let mut client = db.connect_at_start()?;
     let mut tx = client
@@ -245,6 +246,23 @@ pub fn prepare(db: &Db, dir: &Path, options: &StoreOptions) -> Result<()> {
         "cluster: this node's copy was made from the checkpoint at {pos} in {} ms",
         started.elapsed().as_millis()
     );
+    Ok(())
+}
+
+/// Removes the file of devices that a node of an earlier build kept in
+/// its directory (`store::devices::OLD_FILE`, and the room it reserved),
+/// a cache of the database's rows: the devices are records of the log,
+/// which this node applies, so nothing reads it, and a single server's
+/// conversion of such a file must never run on a node's copy.
+fn remove_devices_cache(dir: &Path) -> Result<()> {
+    use crate::store::devices::{OLD_FILE, OLD_SPARE};
+    for path in [dir.join(OLD_FILE), dir.join(OLD_SPARE)] {
+        match std::fs::remove_file(&path) {
+            Ok(()) => log::info!("cluster: {} removed: the devices are records of the log", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("cluster: {}", path.display()), e)),
+        }
+    }
     Ok(())
 }
 

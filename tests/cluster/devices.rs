@@ -110,6 +110,34 @@ fn a_token_made_on_one_node_logs_in_on_the_other_until_unlinked_on_any() {
     assert!(!ana.listing("DEVICES").iter().any(|l| l.starts_with("browser:")));
 }
 
+/// A node's directory may hold the file of devices a node of an earlier
+/// build kept as a cache of the database: the node removes it at its
+/// start, and serves the devices of the log, not of the file.
+#[test]
+fn a_node_removes_an_old_cache_of_devices_and_serves_those_of_the_log() {
+    let cluster = Cluster::start();
+    let (a, mut b) = (cluster.node("a"), cluster.node("b"));
+    let b_args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", "b", "--rate", "0"];
+    register(&a, "ana");
+    let code = link(&a, "ana");
+    let token = a.send_conn().request(&format!("PAIR:ana@browser:{code}"));
+    let token = token.strip_prefix("OK:").expect("OK:<token>").to_string();
+    assert!(b.terminate().success());
+    let (file, spare) = (b.data_dir.join("devices.csv"), b.data_dir.join("devices.spare"));
+    let stale = format!("user,device,position,seen,address,token\nana,phone,3,0,,{}\n", "ab".repeat(32));
+    std::fs::write(&file, stale).unwrap();
+    std::fs::write(&spare, vec![0u8; 4096]).unwrap();
+    b.restart_in_place(&b_args);
+    b.wait_for_log("devices.csv removed: the devices are records of the log");
+    assert!(!file.exists() && !spare.exists(), "the cache is gone");
+    let mut browser = b.recv_conn();
+    assert_eq!(browser.request("VERSION:1.2"), "OK");
+    assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana");
+    let devices = send_conn(&b, "ana").listing("DEVICES");
+    assert!(devices.iter().any(|l| l.starts_with("browser:")), "{devices:?}");
+    assert!(!devices.iter().any(|l| l.starts_with("phone:")), "{devices:?}");
+}
+
 /// A token is in the log the leader writes: the node that leads after
 /// it was killed lets the device in, and no other.
 #[test]
