@@ -148,13 +148,32 @@ impl Forward {
     }
 
     /// What was on its way to this leader or back may be lost (NATS lost
-    /// this node or the leader a moment): the send connections with a
-    /// request waiting are cut now, not after `--timeout`; their clients
-    /// send it again, with its id. The others go on.
+    /// this node or the leader a moment, or the leader took this node for
+    /// dead): the send connections with a request waiting are cut now,
+    /// not after `--timeout`; their clients send it again, with its id.
+    /// The other send connections go on. The receive connections are cut
+    /// too, without a word: what the leader pushed to them (who is
+    /// online, `TYPING`, a call's signals, the `BYE` of a device logged
+    /// out) may be lost, and the leader may have let their outlets go.
+    /// Their clients log in again, as after a dropped connection on a
+    /// single server: the leader checks each login afresh (a device
+    /// unlinked meanwhile is refused), tells who is online, and the
+    /// numbered events come again from the last `ACK`.
     pub fn lost(&self) {
         let cut = self.cut_waiting();
         if cut > 0 {
             log::info!("cluster: {cut} connections waited for a reply NATS may have lost: cut");
+        }
+        let outlets: Vec<Arc<Outlet>> =
+            self.outlets.lock().drain().filter_map(|(_, attached)| attached.outlet.upgrade()).collect();
+        for outlet in &outlets {
+            outlet.shut_down();
+        }
+        if !outlets.is_empty() {
+            log::info!(
+                "cluster: {} receive connections may have missed what the leader pushed: cut",
+                outlets.len()
+            );
         }
     }
 

@@ -63,6 +63,9 @@ pub struct Gateway {
     outlets: Mutex<HashMap<Key, Arc<Outlet>>>,
     /// When each follower was last heard from (`ALIVE` each second).
     heard: Mutex<HashMap<String, Instant>>,
+    /// The followers taken for dead ([`Gateway::sweep`]): one heard from
+    /// again is told `LOST`, for the connections it still holds.
+    swept: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Gateway {
@@ -81,6 +84,7 @@ impl Gateway {
             sends: Mutex::default(),
             outlets: Mutex::default(),
             heard: Mutex::default(),
+            swept: Mutex::default(),
         })
     }
 
@@ -194,14 +198,28 @@ impl Gateway {
         }
     }
 
-    /// `SEND`: the requests into the session's pair.
+    /// `SEND`: the requests into the session's pair. A connection with
+    /// no session here (it ended, and the follower did not hear
+    /// `CLOSED`; or this node took the follower for dead) is told
+    /// `CLOSED` again: its client reconnects and sends them anew.
     fn send(&self, key: Key, lines: &[u8]) {
         let mut sends = self.sends.lock();
         let written = sends.get_mut(&key).map(|pair| pair.write_all(lines));
-        if let Some(Err(e)) = written {
-            log::info!("cluster: {}'s connection {}: its session takes no more requests ({e})", key.0, key.1);
-            if let Some(pair) = sends.remove(&key) {
-                let _ = pair.shutdown(std::net::Shutdown::Both);
+        match written {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                log::info!(
+                    "cluster: {}'s connection {}: its session takes no more requests ({e})",
+                    key.0,
+                    key.1
+                );
+                if let Some(pair) = sends.remove(&key) {
+                    let _ = pair.shutdown(std::net::Shutdown::Both);
+                }
+            }
+            None => {
+                drop(sends);
+                self.bus.publish(self.subject(&key.0), ToNode::Closed { conn: key.1 }.encode());
             }
         }
     }
@@ -263,6 +281,14 @@ impl Gateway {
             Some(at) => *at = Instant::now(),
             None => drop(heard.insert(node.to_string(), Instant::now())),
         }
+        drop(heard);
+        // A follower taken for dead that speaks again (it was frozen, or
+        // cut off from NATS) still holds connections whose outlets ended
+        // here: it cuts them, and their clients log in again.
+        if self.swept.lock().remove(node) {
+            log::info!("cluster: node {node} is back: told that what it holds was let go");
+            self.bus.publish(self.subject(node), ToNode::Lost.encode());
+        }
     }
 
     /// The connections of the followers not heard from for a lease's
@@ -279,6 +305,7 @@ impl Gateway {
             heard.retain(|n, _| !gone.contains(n));
             gone
         };
+        self.swept.lock().extend(gone.iter().cloned());
         if gone.is_empty() {
             return;
         }
@@ -304,8 +331,9 @@ impl Gateway {
     }
 
     /// This node was off NATS a moment: what its followers sent it and
-    /// what it answered them meanwhile may be lost. Each follower it
-    /// knows is told (`LOST`), and cuts its connections that wait.
+    /// what it pushed to them meanwhile may be lost. Each follower it
+    /// knows is told (`LOST`), and cuts its connections that wait and its
+    /// receive connections (`Forward::lost`).
     pub fn lost(&self) {
         let nodes: Vec<String> = self.heard.lock().keys().cloned().collect();
         for node in nodes {

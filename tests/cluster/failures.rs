@@ -300,7 +300,8 @@ fn the_leaders_nats_server_killed_loses_and_keeps_waiting_no_acknowledged_messag
 }
 
 #[test]
-fn while_nats_is_down_messages_still_arrive_by_polling() {
+fn while_nats_is_down_messages_still_arrive_by_polling_and_once_it_is_back_receive_connections_log_in_again()
+{
     let mut cluster = Cluster::start_own();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
@@ -321,7 +322,30 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
     cluster.nats.start_again();
     let connected = || b.log().iter().filter(|l| l.contains("NATS: connected")).count();
     eventually("node b back on NATS", Duration::from_secs(20), || connected() >= 2);
+    // What the leader pushed to bob's connection meanwhile may be lost
+    // (who is online, a BYE), and the leader may have taken node b for
+    // dead and let its outlet go: the connection is cut, and bob's
+    // client logs in again, shown online. His events come again from the
+    // last ACK the leader applied (none: he sent none), under the same
+    // numbers, then the next.
+    bob_recv.read_to_close();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut bob_recv = loop {
+        let mut c = b.recv_conn();
+        let said = c.request(&format!("LOGIN:bob:{PW}"));
+        if said == "OK:bob" {
+            break c;
+        }
+        // The leader's own connection to NATS may still be on its way back.
+        assert!(said.starts_with("KO:UNAVAILABLE:") && std::time::Instant::now() < deadline, "{said}");
+        std::thread::sleep(Duration::from_millis(200)); // a client's back-off
+    };
+    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
     assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:before:<ts>:1");
+    for i in 0..5 {
+        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
+    }
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:7:ana:bob:after:<ts>:y");
 }
 
