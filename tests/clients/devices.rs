@@ -243,8 +243,9 @@ fn a_folder_from_before_devices_becomes_the_first_devices_folder() {
     fs::write(old.join("history.csv"), format!("kind,ts,from,to,id,state,text\n{row}\n")).unwrap();
 
     let mut ana = Console::start(&server, "ana", dir.path(), &[]);
-    ana.expect("from before folders per device");
-    ana.expect("connected");
+    // The move is logged on stderr and the connection told on stdout:
+    // two pipes, read in either order.
+    ana.expect_each(&["from before folders per device", "connected"]);
     let device = device_of(dir.path(), server.send, "ana");
     let folder = device_dir(dir.path(), server.send, "ana", &device);
     assert!(fs::read_to_string(folder.join("history.csv")).unwrap().contains(row));
