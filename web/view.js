@@ -354,6 +354,9 @@ export class Conversation {
 
   /** A bubble's insides: who, the quote of a reply, the text, reactions, time and tick. */
   fill(item, msg) {
+    // A menu open on the bubble (actions.js) stays open through a redraw (a tick, a reaction), with its focus.
+    const menu = item.querySelector(':scope > .menu');
+    const focused = menu?.contains(document.activeElement) ? document.activeElement : null;
     item.replaceChildren();
     if (isNotice(msg)) {
       // A change of the room's rules (§18): a line of the room, not a bubble, no actions.
@@ -436,6 +439,8 @@ export class Conversation {
       more.setAttribute('aria-label', t('actions'));
       more.addEventListener('click', () => this.onMore(item, msg));
       item.append(more);
+      if (menu) item.append(menu);
+      focused?.focus();
     }
     this.tick(msg);
     // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY is asked FILEOF); app.js loads files.js for it.

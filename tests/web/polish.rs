@@ -124,6 +124,28 @@ fn escape_closes_details_devices_search_and_the_message_menu() {
     ana.wait_for("document.getElementById('search-panel').hidden");
 }
 
+/// A bubble drawn again while its menu is open (a reaction to it comes)
+/// keeps the menu open, with its focus, and its actions work.
+#[test]
+fn a_message_menu_stays_open_while_its_bubble_is_drawn_again() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    open_chat(&ana, "bob");
+    ana.type_into("#input", &format!("hello{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .more')");
+    ana.click("#messages .msg.mine .more");
+    ana.wait_for("document.activeElement?.closest('#messages .menu')");
+    let id = ana.exec("return document.querySelector('#messages .msg.mine').dataset.id", json!([]));
+    let mut bob = server.login_send("bob", "pw-bob");
+    let react = format!("REACT:ana:{}:👍", id.as_str().expect("an id"));
+    assert!(bob.request(&react).starts_with("OK:"), "{react}");
+    ana.wait_for("document.querySelector('#messages .msg.mine .reactions')?.textContent.includes('👍')");
+    ana.wait_for("document.activeElement?.closest('#messages .msg.mine .menu') != null");
+    ana.click("#messages .menu button[data-act='reply']");
+    ana.wait_for("document.getElementById('compose-what').textContent.endsWith(': hello')");
+}
+
 /// The height of the list's header and of the chat's.
 fn header_heights(browser: &Browser) -> serde_json::Value {
     browser.exec(
