@@ -92,14 +92,21 @@ fn waits_0_2_s_leaving_a_room_leaves_no_header_no_details_and_no_error() {
     shot(&ana, "after-leave-1280");
 }
 
-#[test]
-fn escape_closes_details_devices_search_and_the_message_menu() {
+/// A server, and ana's browser in her chat with bob, where she said
+/// "hello" and its bubble has its actions (⋯).
+fn ana_said_hello_to_bob() -> (support::TestServer, Browser) {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
     open_chat(&ana, "bob");
     ana.type_into("#input", &format!("hello{ENTER}"));
     ana.wait_for("document.querySelector('#messages .msg.mine .more')");
+    (server, ana)
+}
+
+#[test]
+fn escape_closes_details_devices_search_and_the_message_menu() {
+    let (_server, ana) = ana_said_hello_to_bob();
     let esc = || {
         ana.exec(
             "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
@@ -128,12 +135,7 @@ fn escape_closes_details_devices_search_and_the_message_menu() {
 /// keeps the menu open, with its focus, and its actions work.
 #[test]
 fn a_message_menu_stays_open_while_its_bubble_is_drawn_again() {
-    let (server, url) = web_server(&[]);
-    server.register(&["ana", "bob"]);
-    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
-    open_chat(&ana, "bob");
-    ana.type_into("#input", &format!("hello{ENTER}"));
-    ana.wait_for("document.querySelector('#messages .msg.mine .more')");
+    let (server, ana) = ana_said_hello_to_bob();
     ana.click("#messages .msg.mine .more");
     ana.wait_for("document.activeElement?.closest('#messages .menu')");
     let id = ana.exec("return document.querySelector('#messages .msg.mine').dataset.id", json!([]));
