@@ -114,6 +114,23 @@ fn once_it_serves(node: &TestServer, user: &str, password: &str) -> Conn {
     }
 }
 
+/// A receive connection of `user` on `node`, logged in once the node
+/// takes logins again (its leader may still be on its way back to NATS),
+/// trying again as a client does.
+fn recv_once_it_serves(node: &TestServer, user: &str) -> Conn {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut c = node.recv_conn();
+        let said = c.request(&format!("LOGIN:{user}:{PW}"));
+        if said == format!("OK:{user}") {
+            return c;
+        }
+        assert!(said.starts_with("KO:UNAVAILABLE:"), "{said}");
+        assert!(std::time::Instant::now() < deadline, "the node took no login within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(200)); // a client's back-off
+    }
+}
+
 /// `wachat migrate` of the single server `single`, stopped first, into a
 /// new cluster's database: the cluster, and what the command printed.
 fn migrated(single: &mut TestServer) -> (support::cluster::Cluster, String) {

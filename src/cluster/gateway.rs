@@ -277,10 +277,11 @@ impl Gateway {
 
     fn heard_from(&self, node: &str) {
         let mut heard = self.heard.lock();
-        match heard.get_mut(node) {
-            Some(at) => *at = Instant::now(),
-            None => drop(heard.insert(node.to_string(), Instant::now())),
+        if let Some(at) = heard.get_mut(node) {
+            *at = Instant::now();
+            return;
         }
+        heard.insert(node.to_string(), Instant::now());
         drop(heard);
         // A follower taken for dead that speaks again (it was frozen, or
         // cut off from NATS) still holds connections whose outlets ended

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, Conn, TestServer, without_ts};
-use super::{PW, recv_conn, register, send_conn, wachat};
+use super::{PW, recv_conn, recv_once_it_serves, register, send_conn, wachat};
 
 /// A raw client that reports failures instead of panicking (the node it
 /// talks to is about to be killed).
@@ -329,17 +329,7 @@ fn while_nats_is_down_messages_still_arrive_by_polling_and_once_it_is_back_recei
     // last ACK the leader applied (none: he sent none), under the same
     // numbers, then the next.
     bob_recv.read_to_close();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut bob_recv = loop {
-        let mut c = b.recv_conn();
-        let said = c.request(&format!("LOGIN:bob:{PW}"));
-        if said == "OK:bob" {
-            break c;
-        }
-        // The leader's own connection to NATS may still be on its way back.
-        assert!(said.starts_with("KO:UNAVAILABLE:") && std::time::Instant::now() < deadline, "{said}");
-        std::thread::sleep(Duration::from_millis(200)); // a client's back-off
-    };
+    let mut bob_recv = recv_once_it_serves(&b, "bob");
     assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
     assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:before:<ts>:1");

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use super::support;
-use super::{register, send_conn};
-use support::TestServer;
+use super::{recv_conn, recv_once_it_serves, register, send_conn};
 use support::cluster::{Cluster, eventually};
+use support::{TestServer, without_ts};
 
 /// The lease's holder and epoch, as the database has them.
 fn lease(cluster: &Cluster) -> (String, i64) {
@@ -119,4 +119,31 @@ fn a_renewal_never_revives_a_lease_its_leader_let_go() {
     let after = lease::read(&mut pg).unwrap().expect("a lease");
     assert!(after.released() && after.expired, "{after:?}");
     assert_eq!(lease::take(&mut pg, "b", Some(epoch)).unwrap(), Some(epoch + 1), "taken at once");
+}
+
+/// A follower frozen past a lease's term is taken for dead by the
+/// leader, which lets its connections go (bob is offline to ana). Once
+/// it wakes, bob's receive connection there ends (the leader's word for
+/// it waited in NATS's connection to the node; had NATS lost it, `LOST`
+/// would end it): bob's client logs in again, is online, and gets his
+/// messages.
+#[test]
+fn a_follower_frozen_past_its_term_cuts_its_receive_connections_when_it_wakes() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
+    signal(&b, libc::SIGSTOP);
+    let let_go = || a.log().iter().any(|l| l.contains("node b is silent"));
+    eventually("the leader lets node b's connections go", Duration::from_secs(20), let_go);
+    assert_ne!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
+    signal(&b, libc::SIGCONT);
+    bob_recv.read_to_close();
+    let mut bob_recv = recv_once_it_serves(&b, "bob");
+    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
+    assert!(ana.request("MSG:bob:m1:awake").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:awake");
 }
