@@ -47,8 +47,8 @@ fn logged_in(
     Flow::Continue
 }
 
-/// A first frame after the login: the rows of the four serve only this
-/// (their way in is [`first_frame`]).
+/// A first frame after the login, refused: what `requests::serve` does
+/// with the four (their way in is [`first_frame`]).
 pub(super) fn again(s: &mut Session, who: Who) -> Flow {
     s.refuse(Ko::new(Code::BadRequest, format!("already logged in as {}", who.name)))
 }

@@ -1,8 +1,8 @@
 //! `MSG:<to>:<id>:<text>` (protocol §4): a message to a user or a room.
 //!
 //! The plain path of a message, in order: `Request::parse` read it;
-//! `Session::handle` found its row and called [`serve`], which gathers
-//! it; `Session::send_msgs` meters the gathered burst and hands it to
+//! `Session::handle` handed it to `requests::serve`, which calls
+//! [`gather`]; `Session::send_msgs` meters the gathered burst and hands it to
 //! the store in one call (`LocalStore::send`, which checks whether this user
 //! may send this, appends and commits it: one fsync for the burst); the
 //! store delivers it once it is on disk, then the `OK` leaves, after the

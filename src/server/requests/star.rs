@@ -59,7 +59,7 @@ pub(super) fn serve(mut a: Asking, chat: Chat, from: String, id: String, starred
 }
 
 /// `STARRED`: the starred messages shown, newest first, as `HISTORY`
-/// lines; then charges what was read past the row's cost.
+/// lines; then charges what was read past [`STARRED_COST`].
 pub(super) fn list(mut a: Asking) -> Flow {
     a.settle();
     let listed = starred(&a.base.store, a.who.id);
