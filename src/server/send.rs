@@ -194,10 +194,11 @@ impl Session<'_> {
     }
 
     /// One request: a first frame before the login; after it, parsed,
-    /// metered at its row's cost, and served by its row's handler (in its
-    /// file of `requests/`), within one deadline for its storage
-    /// (`store::deadline`); a `MSG` is only gathered, its burst metered
-    /// and given its deadline as it goes to the store.
+    /// metered at its cost (`requests::cost`), and served by its handler
+    /// (`requests::serve`, in its file of `requests/`), within one
+    /// deadline for its storage (`store::deadline`); a `MSG` is only
+    /// gathered, its burst metered and given its deadline as it goes to
+    /// the store.
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
         self.follow_the_leader();
@@ -218,23 +219,19 @@ impl Session<'_> {
             Ok(request) => request,
             Err(ko) => return self.refuse(ko),
         };
-        // Its row, by the word the parser read: every word has one.
-        let Some(row) = requests::row(command_word(line)) else {
-            return requests::not_served(self, &request);
-        };
         // A `MSG` is gathered, and metered and given its deadline with its
         // burst (`send_msgs`). Any other request lets the gathered ones go
         // to the store first: a `READ` or `HISTORY` right behind a `MSG`
         // sees it.
         let who = Who { id, name: &name };
         if matches!(request, Request::Msg { .. }) {
-            return row.serve(self, who, request);
+            return requests::serve(self, who, request);
         }
         self.send_msgs();
-        if let Err(ko) = self.ctx.meter(id, &name, self.peer, (row.cost)(&request)) {
+        if let Err(ko) = self.ctx.meter(id, &name, self.peer, requests::cost(&request)) {
             return self.refuse(ko);
         }
-        deadline::within(|| row.serve(self, who, request))
+        deadline::within(|| requests::serve(self, who, request))
     }
 
     /// On a cluster, after a failover: this connection's requests go to
@@ -285,7 +282,7 @@ impl Session<'_> {
     /// answered from this node's copy of the store; the rest is the
     /// leader's (`server::leader`), first frames included.
     fn answered_here(&self, line: &str) -> bool {
-        self.user.is_some() && requests::row(command_word(line)).is_some_and(|row| row.kind == Kind::Read)
+        self.user.is_some() && requests::by_word(command_word(line)).is_some_and(|row| row.kind == Kind::Read)
     }
 
     /// Hands a request to this connection's session on the leader

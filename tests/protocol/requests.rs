@@ -1,12 +1,14 @@
 //! The table of requests (`server::requests::TABLE`) against what it
 //! describes: every request that `Request::parse` knows and
-//! docs/PROTOCOL.md names has one row, with the version the document
-//! gives it, and docs/CONTRIBUTING.md shows the table as it is.
+//! docs/PROTOCOL.md names has one row, found by its word, with the
+//! version the document gives it, and docs/CONTRIBUTING.md shows the
+//! table as it is. (That a parsed request has a cost and a handler is
+//! the compiler's check: `requests::cost` and `requests::serve`.)
 
 use std::path::Path;
 
 use wachat::protocol::Request;
-use wachat::server::requests::{Kind, Row, TABLE, Version, row};
+use wachat::server::requests::{Kind, Row, TABLE, Version, by_word};
 
 fn read(path: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -85,7 +87,7 @@ fn documented_version(doc: &str, word: &str) -> Option<Version> {
 fn every_request_of_the_protocol_page_has_a_row() {
     let words = request_words(&read("docs/PROTOCOL.md"));
     assert!(words.len() >= 30, "too few requests found: {words:?}");
-    let missing: Vec<&String> = words.iter().filter(|w| row(w).is_none()).collect();
+    let missing: Vec<&String> = words.iter().filter(|w| by_word(w).is_none()).collect();
     assert!(missing.is_empty(), "requests without a row in server::requests::TABLE: {missing:?}");
 }
 
@@ -124,9 +126,9 @@ fn the_first_frames_are_the_ways_in() {
 
 #[test]
 fn a_setting_and_its_undoing_are_one_row() {
-    // One handler each, the bool of the change read from the request.
+    // One row each, and one handler given whether it is the change or its undoing.
     for (on, off) in [("BLOCK", "UNBLOCK"), ("PIN", "UNPIN"), ("ARCHIVE", "UNARCHIVE"), ("STAR", "UNSTAR")] {
-        let (on_row, off_row) = (row(on).unwrap(), row(off).unwrap());
+        let (on_row, off_row) = (by_word(on).unwrap(), by_word(off).unwrap());
         assert!(std::ptr::eq(on_row, off_row), "{on} and {off} are two rows");
     }
 }

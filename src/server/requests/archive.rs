@@ -23,7 +23,7 @@
 
 use crate::protocol::names::fold;
 use crate::protocol::prefs::MAX_ARCHIVED;
-use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply, Request};
+use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply};
 use crate::server::Base;
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Who};
@@ -36,20 +36,18 @@ use super::row::{Kind, Row, Version};
 /// value, the chat as first named.
 pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
 
-pub(super) const ROW: Row = Row::asking(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored);
 
-/// At most 1,000 lines ([`MAX_ARCHIVED`]): a token.
-pub(super) const ARCHIVED: Row = Row::asking(&["ARCHIVED"], Version::V1_2, Kind::Read, list);
+pub(super) const ARCHIVED: Row = Row::new(&["ARCHIVED"], Version::V1_2, Kind::Read);
 
 /// `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`.
-fn serve(a: Asking, request: Request) -> Flow {
-    let Request::Archive { chat, archived } = request else { return a.not_served(&request) };
+pub(super) fn serve(a: Asking, chat: Chat, archived: bool) -> Flow {
     let filed = file(a.base, a.who, &chat, archived);
     a.reply(filed.map(|()| Reply::Ok))
 }
 
 /// `ARCHIVED`: the chats archived, as named, sorted by folded name.
-fn list(a: Asking, _: Request) -> Flow {
+pub(super) fn list(a: Asking) -> Flow {
     let chats = a.base.store.settings(a.who.id, &ARCHIVE);
     a.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
 }

@@ -12,21 +12,18 @@
 //! members to tell once a room's change is on disk
 //! ([`Asking::tell_members_when_durable`]), how many accounts the
 //! address may still register ([`Asking::new_accounts_left`]) and the P2P
-//! ports ([`Asking::p2p_ports`]). A row made with
-//! [`Row::asking`](super::row::Row::asking) has such a handler; the
-//! requests that need more of their connection take the `Session`, and
-//! `mod.rs` says why for each kind.
+//! ports ([`Asking::p2p_ports`]). `mod.rs`'s `serve` gives most
+//! handlers one; the requests that need more of their connection take
+//! the `Session`, and `mod.rs` says why for each kind.
 
 use std::net::IpAddr;
 
-use crate::protocol::{Chat, Ko, Reply, Request};
+use crate::protocol::{Chat, Ko, Reply};
 use crate::server::base::Base;
 use crate::server::p2p::Ports;
 use crate::server::replies::Later;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::Ticket;
-
-use super::not_served::not_served;
 
 /// A request being served: who asks, the base, and its reply's way out.
 pub(in crate::server) struct Asking<'s, 'a> {
@@ -58,12 +55,6 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// must see it (a client sees its own writes).
     pub fn settle(&mut self) {
         self.session.settle();
-    }
-
-    /// The answer to a request this handler does not serve (see
-    /// [`not_served`]).
-    pub fn not_served(self, request: &Request) -> Flow {
-        not_served(self.session, request)
     }
 
     /// Takes `tokens` more from the asker's `--rate` and its address's

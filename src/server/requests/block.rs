@@ -2,31 +2,25 @@
 //! whom you blocked, kept by the store, told to your devices. What a
 //! block hides, and the storing and telling, are `server::prefs`.
 
-use crate::protocol::{MAX_LISTING, Reply, Request};
+use crate::protocol::{MAX_LISTING, Reply};
 use crate::server::prefs;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["BLOCK", "UNBLOCK"], Version::V1_2, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::new(&["BLOCK", "UNBLOCK"], Version::V1_2, Kind::Stored);
 
-/// At most 1,000 lines (`protocol::prefs::MAX_BLOCKS`): a token.
-pub(super) const BLOCKS: Row = Row::asking(&["BLOCKS"], Version::V1_2, Kind::Read, list);
+pub(super) const BLOCKS: Row = Row::new(&["BLOCKS"], Version::V1_2, Kind::Read);
 
-/// `BLOCK` or `UNBLOCK`: one change of one setting, on or off.
-fn serve(a: Asking, request: Request) -> Flow {
-    let (user, on) = match request {
-        Request::Block { user } => (user, true),
-        Request::Unblock { user } => (user, false),
-        _ => return a.not_served(&request),
-    };
+/// `BLOCK` (`on`) or `UNBLOCK`: one change of one setting, on or off.
+pub(super) fn serve(a: Asking, user: String, on: bool) -> Flow {
     let answer = prefs::block(a.base, a.who.id, &user, on).map(|()| Reply::Ok);
     a.reply(answer)
 }
 
 /// `BLOCKS`.
-fn list(a: Asking, _: Request) -> Flow {
+pub(super) fn list(a: Asking) -> Flow {
     let answer =
         prefs::blocks(a.base, a.who.id).map(|names| Reply::listing(names.into_iter().take(MAX_LISTING)));
     a.reply(answer)

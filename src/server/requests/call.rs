@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::protocol::call::{End, Media, Signal};
-use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
+use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, Reply};
 use crate::server::Ctx;
 use crate::server::call_relay;
 use crate::server::calls::{self, Ended, Party};
@@ -21,31 +21,32 @@ use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
-use super::not_served::not_served;
 use super::row::{Kind, Row, Version};
 
-/// An offer rings every device of the peer with up to `MAX_SDP` bytes
-/// (12 KiB): it costs what five small requests do. An answer goes to the
-/// caller's devices and the callee's others (2); a candidate, a decline
-/// or a hang-up is one small event (1). A browser sends 5 to 15
-/// candidates a call, so a call costs about 20 tokens of `--rate`.
-pub(super) const ROW: Row =
-    Row::new(&["CALL"], Version::V1_2, Kind::Ephemeral, serve).costing(|request| match request {
-        Request::Call { signal: Signal::Offer { .. }, .. } => 5,
-        Request::Call { signal: Signal::Answer { .. }, .. } => 2,
-        _ => 1,
-    });
+pub(super) const ROW: Row = Row::new(&["CALL"], Version::V1_2, Kind::Ephemeral);
 
-pub(super) const TURN: Row = Row::new(&["TURN"], Version::V1_2, Kind::Ephemeral, turn);
+pub(super) const TURN: Row = Row::new(&["TURN"], Version::V1_2, Kind::Ephemeral);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Call { peer, id, signal } = request else { return not_served(s, &request) };
+/// What a `CALL` with `signal` costs. An offer rings every device of the
+/// peer with up to `MAX_SDP` bytes (12 KiB): it costs what five small
+/// requests do. An answer goes to the caller's devices and the callee's
+/// others (2); a candidate, a decline or a hang-up is one small event
+/// (1). A browser sends 5 to 15 candidates a call, so a call costs about
+/// 20 tokens of `--rate`.
+pub(super) fn cost(signal: &Signal) -> u32 {
+    match signal {
+        Signal::Offer { .. } => 5,
+        Signal::Answer { .. } => 2,
+        Signal::Ice { .. } | Signal::Decline | Signal::Hangup | Signal::End(_) => 1,
+    }
+}
+
+pub(super) fn serve(s: &mut Session, who: Who, peer: String, id: String, signal: Signal) -> Flow {
     let device = s.device.clone().unwrap_or_else(|| DEFAULT_DEVICE.to_string());
     s.reply(call(s.ctx, who, &device, &peer, &id, signal).map(|()| Reply::Ok))
 }
 
-fn turn(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Turn { peer } = request else { return not_served(s, &request) };
+pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
     // 1.3 (§27): an address of another server is refused whether or not
     // this server relays media (and, without `--peers`, as the name it
     // was before 1.3).

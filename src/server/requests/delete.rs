@@ -1,17 +1,16 @@
 //! `DELETE` (protocol 1.2, §19): a message deleted for everyone, its text erased from the server's disk; or, by a room's admin, a member's message. Its rules (whose message, how late,
 //! what a deletion erases) are `server::actions`.
 
-use crate::protocol::Request;
+use crate::protocol::Chat;
 use crate::server::actions;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
-use super::row::{ACTION_COST, Kind, Row, Version};
+use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["DELETE"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
+pub(super) const ROW: Row = Row::new(&["DELETE"], Version::V1_2, Kind::Stored);
 
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Delete { to, id, author } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, to: Chat, id: String, author: Option<String>) -> Flow {
     a.settle();
     // 1.2 (§21): the file it carried leaves the disk with it, unless
     // another message carries it (`actions::delete` says when).

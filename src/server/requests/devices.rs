@@ -2,39 +2,29 @@
 //! devices of an account. Their tokens, codes and positions in the inbox
 //! are `server::devices`.
 
-use crate::protocol::{DEFAULT_DEVICE, Reply, Request};
+use crate::protocol::{DEFAULT_DEVICE, Reply};
 use crate::server::auth;
 use crate::server::session::{Flow, Session, Who};
 
-use super::not_served::not_served;
 use super::row::{Kind, Row, Version};
 
-pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral);
 
-pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored, unlink);
+pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored);
 
 /// A code lives in memory for five minutes; the token it is traded for is
-/// stored by `PAIR`. `LINK:<password>` hashes the password: it costs what
-/// `DELACCOUNT` does.
-pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral, link).costing(link_cost);
-
-fn link_cost(request: &Request) -> u32 {
-    match request {
-        Request::Link { password: Some(_) } => 10,
-        _ => 1,
-    }
-}
+/// stored by `PAIR`.
+pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral);
 
 /// `DEVICES`: each online or last seen, and from where.
-fn list(s: &mut Session, who: Who, _: Request) -> Flow {
+pub(super) fn list(s: &mut Session, who: Who) -> Flow {
     s.reply(Ok(Reply::listing(s.ctx.devices.list(s.ctx, who.id, who.name))))
 }
 
 /// `UNLINK:<device>`: a device that unlinks itself is logged out too,
 /// this connection closing after its `OK`: a device that unlinked itself
 /// keeps no session its token no longer backs.
-fn unlink(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Unlink { device } = request else { return not_served(s, &request) };
+pub(super) fn unlink(s: &mut Session, who: Who, device: String) -> Flow {
     if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), &device, s.conn_id) {
         return s.refuse(ko);
     }
@@ -44,8 +34,7 @@ fn unlink(s: &mut Session, who: Who, request: Request) -> Flow {
 
 /// `LINK` or `LINK:<password>`: a one-time code with which a new device
 /// gets a token; the password is checked as `PASSWD`'s old one is.
-fn link(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Link { password } = request else { return not_served(s, &request) };
+pub(super) fn link(s: &mut Session, who: Who, password: Option<String>) -> Flow {
     let (ctx, peer) = (s.ctx, s.peer.ip());
     let check = password.map(|password| move || auth::check_password(ctx, who.name, &password, peer));
     s.reply(ctx.devices.link_from(ctx, (who.id, who.name), s.conn_id, check).map(Reply::OkWith))

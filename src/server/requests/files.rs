@@ -4,61 +4,66 @@
 //! in `HISTORY`, and the list of yours. Who may do what is
 //! `server::files`'s; the bytes are `store::files`'.
 
-use crate::protocol::{Chat, Request, Text};
+use crate::protocol::{Chat, Text};
 use crate::server::files;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-/// Each costs one token: a `PART` or a `FETCH` moves at most 12,000
-/// bytes, so the default `--address-rate` (200/s) lets one address move
-/// about 2.4 MB/s.
-pub(super) const UPLOAD: Row = Row::asking(&["UPLOAD"], Version::V1_2, Kind::Stored, serve);
+pub(super) const UPLOAD: Row = Row::new(&["UPLOAD"], Version::V1_2, Kind::Stored);
 
-pub(super) const PART: Row = Row::asking(&["PART"], Version::V1_2, Kind::Stored, serve);
+pub(super) const PART: Row = Row::new(&["PART"], Version::V1_2, Kind::Stored);
 
-pub(super) const FILE: Row = Row::asking(&["FILE"], Version::V1_2, Kind::Stored, serve);
+pub(super) const FILE: Row = Row::new(&["FILE"], Version::V1_2, Kind::Stored);
 
-pub(super) const FETCH: Row = Row::asking(&["FETCH"], Version::V1_2, Kind::Read, serve);
+pub(super) const FETCH: Row = Row::new(&["FETCH"], Version::V1_2, Kind::Read);
 
 /// `FILEOF`: the file a message carries, a lookup as cheap as a `FETCH`.
-pub(super) const FILEOF: Row = Row::asking(&["FILEOF"], Version::V1_2, Kind::Read, serve);
+pub(super) const FILEOF: Row = Row::new(&["FILEOF"], Version::V1_2, Kind::Read);
 
 /// `FILES`: your files, for `wachat export`.
-pub(super) const FILES: Row = Row::asking(&["FILES"], Version::V1_2, Kind::Read, serve);
+pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Read);
 
-/// Serves one of the six: one handler for the family.
-fn serve(a: Asking, request: Request) -> Flow {
-    let (base, who) = (a.base, a.who);
-    match request {
-        Request::Upload { name, size, sha256 } => {
-            let uploaded = files::upload(base, (who.id, who.name, a.address()), &name, size, &sha256);
-            a.reply(uploaded)
-        }
-        // On a cluster the part's commit is shared (`cluster::parts`):
-        // its reply keeps its place while the next parts are read.
-        Request::Part { file, offset, data } if base.files.parts_later() => {
-            let (asker, charge) = ((who.name, a.address()), a.charger());
-            a.reply_later(|then| files::part_then(base, asker, (&file, offset, data), charge, then))
-        }
-        Request::Part { file, offset, data } => {
-            let parted = files::part(base, (who.name, a.address()), (&file, offset, &data), a.charger());
-            a.reply(parted)
-        }
-        Request::File { to, id, file, caption } => send(a, &to, &id, &file, caption.as_ref()),
-        Request::Fetch { file, offset } => a.reply(files::fetch(base, who.id, who.name, &file, offset)),
-        Request::FileOf { chat, from, id } => {
-            a.reply(files::file_of(base, who.id, who.name, &chat, &from, &id))
-        }
-        Request::Files => a.reply(files::list(base, who.name)),
-        other => a.not_served(&other),
+/// `UPLOAD`: `OK:<file id>`, the bytes to follow in `PART`s.
+pub(super) fn upload(a: Asking, name: String, size: u64, sha256: String) -> Flow {
+    let uploaded = files::upload(a.base, (a.who.id, a.who.name, a.address()), &name, size, &sha256);
+    a.reply(uploaded)
+}
+
+/// `PART`: the bytes of an upload from `offset` on.
+pub(super) fn part(a: Asking, file: String, offset: u64, data: Vec<u8>) -> Flow {
+    let (base, asker, charge) = (a.base, (a.who.name, a.address()), a.charger());
+    // On a cluster the part's commit is shared (`cluster::parts`): its
+    // reply keeps its place while the next parts are read.
+    if base.files.parts_later() {
+        return a.reply_later(|then| files::part_then(base, asker, (&file, offset, data), charge, then));
     }
+    let parted = files::part(base, asker, (&file, offset, &data), charge);
+    a.reply(parted)
 }
 
 /// `FILE`: a message as `MSG` is. The `MSG`s gathered before it are
 /// already stored (`Session::handle` sends them before any other request).
-fn send(a: Asking, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
-    let sent = files::send(a.base, (a.who.id, a.who.name), to, id, file, caption);
+pub(super) fn send(a: Asking, to: Chat, id: String, file: String, caption: Option<Text>) -> Flow {
+    let sent = files::send(a.base, (a.who.id, a.who.name), &to, &id, &file, caption.as_ref());
     a.reply_durable(sent)
+}
+
+/// `FETCH`: the next part of a file (or of its thumbnail).
+pub(super) fn fetch(a: Asking, file: String, offset: u64) -> Flow {
+    let fetched = files::fetch(a.base, a.who.id, a.who.name, &file, offset);
+    a.reply(fetched)
+}
+
+/// `FILEOF`: the file the message `id` of `from` in `chat` carries.
+pub(super) fn file_of(a: Asking, chat: Chat, from: String, id: String) -> Flow {
+    let found = files::file_of(a.base, a.who.id, a.who.name, &chat, &from, &id);
+    a.reply(found)
+}
+
+/// `FILES`: your files and the messages that carry them.
+pub(super) fn list(a: Asking) -> Flow {
+    let listed = files::list(a.base, a.who.name);
+    a.reply(listed)
 }

@@ -4,7 +4,7 @@
 //! `*` or a cursor, answered `OK:<n>:<cursor>` (`protocol::page`).
 
 use crate::protocol::page::Start;
-use crate::protocol::{MAX_HISTORY, Reply, Request};
+use crate::protocol::{Chat, MAX_HISTORY, Reply};
 use crate::server::actions;
 use crate::server::session::Flow;
 
@@ -12,17 +12,15 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Read, serve).costing(cost);
+pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Read);
 
-/// One token, and one more per 100 messages it may return (a full one,
-/// 1,000 messages, costs 11), a page (1.2) as any: reading 10,000
-/// messages back takes 110 tokens in pages of 1,000, 200 in pages of 100
-/// (docs/PROTOCOL.md §4 "Paging back").
-fn cost(request: &Request) -> u32 {
-    match request {
-        Request::History { limit, .. } => 1 + (served(*limit) / 100) as u32,
-        _ => 1,
-    }
+/// What a `HISTORY` of `limit` messages costs: one token, and one more per
+/// 100 messages it may return (a full one, 1,000 messages, costs 11), a
+/// page (1.2) as any: reading 10,000 messages back takes 110 tokens in
+/// pages of 1,000, 200 in pages of 100 (docs/PROTOCOL.md §4 "Paging
+/// back").
+pub(super) fn cost(limit: usize) -> u32 {
+    1 + (served(limit) / 100) as u32
 }
 
 /// The limit as served: a `HISTORY` asking for more than [`MAX_HISTORY`]
@@ -32,8 +30,7 @@ fn served(limit: usize) -> usize {
     limit.min(MAX_HISTORY)
 }
 
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::History { chat, limit, page } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, chat: Chat, limit: usize, page: Option<Start>) -> Flow {
     a.settle();
     // The lines, edits and deletions shown in place (1.2).
     let shown =

@@ -3,7 +3,7 @@
 //! kept, how much one may store, how many devices, who may register, the
 //! limits of a message. Read from the configuration, nothing stored.
 
-use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT, Request};
+use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT};
 use crate::server::Config;
 use crate::server::registration::Registration;
 use crate::server::session::{Flow, listing};
@@ -11,9 +11,9 @@ use crate::server::session::{Flow, listing};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["INFO"], Version::V1_2, Kind::Read, serve);
+pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Read);
 
-fn serve(a: Asking, _: Request) -> Flow {
+pub(super) fn serve(a: Asking) -> Flow {
     let mut lines = info(&a.base.config, a.new_accounts_left());
     // 1.3 (§27): a server with a name says it, and, in a network, how
     // many messages may wait for one peer.

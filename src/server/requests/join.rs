@@ -3,17 +3,16 @@
 //! (§27): `JOIN:#lab@lab2` enters a room homed on another server: its
 //! home is sent the `JOIN`, this server keeps a copy of the room.
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
 use crate::server::presence;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["JOIN"], Version::V1_0, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::new(&["JOIN"], Version::V1_0, Kind::Stored);
 
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Join { room } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, room: String) -> Flow {
     let room = match a.room_here(room) {
         Ok(room) => room,
         Err(ko) => return a.reply(Err(ko)),

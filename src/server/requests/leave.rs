@@ -1,16 +1,15 @@
 //! `LEAVE:<#room>` (protocol §4): leave a room. Its members are told
 //! (`LEFT`, 1.1's `MEMBER`) once the record is on disk.
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["LEAVE"], Version::V1_0, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored);
 
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Leave { room } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, room: String) -> Flow {
     let room = match a.room_here(room) {
         Ok(room) => room,
         Err(ko) => return a.reply(Err(ko)),

@@ -5,27 +5,20 @@
 
 use std::sync::Arc;
 
-use crate::protocol::{Code, Ko, Reply, Request};
+use crate::protocol::{Code, Ko, Reply};
 use crate::server::auth::{self, Outcome};
 use crate::server::session::{Flow, Session, Who};
 
-use super::row::{Kind, Row, Version, tokens};
+use super::row::{Kind, Row, Version};
 
-/// A first frame is metered by `server::auth`'s buckets, before any hash;
-/// a row's cost is what it takes when it comes again after the login, to
-/// be refused: nothing, as a `PING`, but for `PAIR`, which costs a token
-/// as it did before the table.
-pub(super) const LOGIN: Row =
-    Row::new(&["LOGIN"], Version::V1_0, Kind::Ephemeral, again).first_frame().costing(tokens::<0>);
+pub(super) const LOGIN: Row = Row::new(&["LOGIN"], Version::V1_0, Kind::Ephemeral).first_frame();
 
-pub(super) const REGISTER: Row =
-    Row::new(&["REGISTER"], Version::V1_0, Kind::Stored, again).first_frame().costing(tokens::<0>);
+pub(super) const REGISTER: Row = Row::new(&["REGISTER"], Version::V1_0, Kind::Stored).first_frame();
 
-pub(super) const REDEEM: Row =
-    Row::new(&["REDEEM"], Version::V1_2, Kind::Stored, again).first_frame().costing(tokens::<0>);
+pub(super) const REDEEM: Row = Row::new(&["REDEEM"], Version::V1_2, Kind::Stored).first_frame();
 
 /// Trades a code of `LINK` for a device token, which is stored.
-pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored, again).first_frame();
+pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored).first_frame();
 
 /// A frame of a connection not logged in yet: a first frame, or
 /// `KO:AUTH_REQUIRED` (`auth::authenticate`); `opens` if its word's row
@@ -54,8 +47,8 @@ fn logged_in(
     Flow::Continue
 }
 
-/// A first frame after the login: the rows of the four serve only this
-/// (their way in is [`first_frame`]).
-fn again(s: &mut Session, who: Who, _: Request) -> Flow {
+/// A first frame after the login, refused: what `requests::serve` does
+/// with the four (their way in is [`first_frame`]).
+pub(super) fn again(s: &mut Session, who: Who) -> Flow {
     s.refuse(Ko::new(Code::BadRequest, format!("already logged in as {}", who.name)))
 }

@@ -1,7 +1,6 @@
 //! `MEMBERS:<#room>` (protocol 1.1, §11): the members of a room you are
 //! in, each online or last seen.
 
-use crate::protocol::Request;
 use crate::server::presence;
 use crate::server::session::{Flow, listing};
 
@@ -9,10 +8,9 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["MEMBERS"], Version::V1_1, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::new(&["MEMBERS"], Version::V1_1, Kind::Ephemeral);
 
-fn serve(a: Asking, request: Request) -> Flow {
-    let Request::Members { room } = request else { return a.not_served(&request) };
+pub(super) fn serve(a: Asking, room: String) -> Flow {
     let members = presence::members(a.base, a.who.id, &room);
     a.reply(members.map(listing))
 }

@@ -3,27 +3,17 @@
 //! Who may do what, and the records, are `server::moderation` and
 //! `store::moderation`.
 
-use crate::protocol::moderation::REQUEST_WORDS;
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
+use crate::protocol::moderation::{Action, REQUEST_WORDS};
 use crate::server::moderation;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
+pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored);
 
-/// A token per record the action may store: a kick stores the rule, its
-/// notice and the member's `LEAVE`, so it costs three.
-fn cost(request: &Request) -> u32 {
-    match request {
-        Request::Moderate { action, .. } => action.cost(),
-        _ => 1,
-    }
-}
-
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Moderate { room, action } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, room: String, action: Action) -> Flow {
     // 1.3 (§27): a room homed on another server is run there.
     if let Some((_, home)) = room.split_once('@') {
         let why = format!("#{room} is run by its home server, {home}");

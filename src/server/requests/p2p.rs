@@ -2,20 +2,19 @@
 //! peer-to-peer chat, refused on a TLS server (whose users expect every
 //! byte encrypted). The ports and the introductions are `server::p2p`.
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
 use crate::server::p2p;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const P2P: Row = Row::asking(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
+pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral);
 
-pub(super) const PEER: Row = Row::asking(&["PEER"], Version::V1_0, Kind::Ephemeral, introduce);
+pub(super) const PEER: Row = Row::new(&["PEER"], Version::V1_0, Kind::Ephemeral);
 
 /// `P2P:<port>`: the asker accepts direct chats on `port`.
-fn announce(a: Asking, request: Request) -> Flow {
-    let Request::P2p { port } = request else { return a.not_served(&request) };
+pub(super) fn announce(a: Asking, port: u16) -> Flow {
     if a.base.config.tls.is_some() {
         return a.reply(Err(p2p::not_with_tls()));
     }
@@ -24,8 +23,7 @@ fn announce(a: Asking, request: Request) -> Flow {
 }
 
 /// `PEER:<user>`: introduces the asker to `peer`.
-fn introduce(a: Asking, request: Request) -> Flow {
-    let Request::Peer { user: peer } = request else { return a.not_served(&request) };
+pub(super) fn introduce(a: Asking, peer: String) -> Flow {
     if a.base.config.tls.is_some() {
         return a.reply(Err(p2p::not_with_tls()));
     }

@@ -4,21 +4,16 @@
 //! nothing that `MEMBERS` of each of your rooms would not, in at most
 //! [`MAX_PEOPLE`] lines.
 
-use crate::protocol::Request;
 use crate::protocol::request::MAX_PEOPLE;
 use crate::server::presence;
 use crate::server::session::{Flow, listing};
 
 use super::asking::Asking;
-use super::row::{Kind, Row, Version, tokens};
+use super::row::{Kind, Row, Version};
 
-/// Reads the members of every room of the asker, as a `MEMBERS` of each
-/// would: a few tokens, though it answers at most [`MAX_PEOPLE`] lines.
-pub(super) const ROW: Row =
-    Row::asking(&["PEOPLE"], Version::V1_2, Kind::Ephemeral, serve).costing(tokens::<5>);
+pub(super) const ROW: Row = Row::new(&["PEOPLE"], Version::V1_2, Kind::Ephemeral);
 
-fn serve(a: Asking, request: Request) -> Flow {
-    let Request::People { prefix } = request else { return a.not_served(&request) };
+pub(super) fn serve(a: Asking, prefix: String) -> Flow {
     let people = presence::people(a.base, a.who.id, &prefix, MAX_PEOPLE);
     a.reply(people.map(listing))
 }

@@ -1,16 +1,15 @@
 //! `PING` (protocol §4): `OK`. Free: keeping a connection alive costs
 //! nothing.
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 
-use super::row::{Kind, Row, Version, tokens};
+use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row =
-    Row::asking(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
+pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral);
 
-fn serve(a: Asking, _: Request) -> Flow {
+pub(super) fn serve(a: Asking) -> Flow {
     a.reply(Ok(Reply::Ok))
 }

@@ -2,17 +2,16 @@
 //! a chat; its author is told `READ` (a stored request: its record is on
 //! disk before the `OK`).
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::{Chat, Reply};
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["READ"], Version::V1_0, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::new(&["READ"], Version::V1_0, Kind::Stored);
 
-fn serve(a: Asking, request: Request) -> Flow {
-    let Request::Read { chat, id } = request else { return a.not_served(&request) };
+pub(super) fn serve(a: Asking, chat: Chat, id: String) -> Flow {
     let read = a.base.store.read(a.who.id, &chat, &id);
     a.reply_durable(read.map(|ticket| (Reply::Ok, ticket)))
 }

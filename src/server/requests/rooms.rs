@@ -1,15 +1,14 @@
 //! `ROOMS` (protocol §4): the rooms you are in.
 
-use crate::protocol::Request;
 use crate::server::session::{Flow, listing};
 
 use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["ROOMS"], Version::V1_0, Kind::Read, serve);
+pub(super) const ROW: Row = Row::new(&["ROOMS"], Version::V1_0, Kind::Read);
 
-fn serve(a: Asking, _: Request) -> Flow {
+pub(super) fn serve(a: Asking) -> Flow {
     let rooms = a.base.store.rooms(a.who.id);
     a.reply(rooms.map(listing))
 }

@@ -2,7 +2,7 @@
 //! a search looks through, what it costs, and its reply. The scan is the
 //! store's (`store::search`), which also says why there is no index.
 
-use crate::protocol::{Chat, Ko, Reply, Request, Scope};
+use crate::protocol::{Chat, Ko, Reply, Scope};
 use crate::server::Base;
 use crate::server::session::Flow;
 use crate::store::UserId;
@@ -11,7 +11,7 @@ use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["SEARCH"], Version::V1_2, Kind::Read, serve).costing(row_cost);
+pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Read);
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;
@@ -43,22 +43,14 @@ pub fn extra_cost(scope: &Scope, bytes_read: u64) -> u32 {
 /// The one price of reading the log for a reply, `SEARCH`'s and
 /// `STARRED`'s (which reads at most as much, `store::stars`): one token
 /// per 64 KiB of `bytes_read`, counted up to [`MAX_READ_BYTES`], less the
-/// `paid` tokens the request's row took before it ran.
+/// `paid` tokens the request took before it ran (`requests::cost`).
 pub fn read_cost(bytes_read: u64, paid: u32) -> u32 {
     let read = bytes_read.min(MAX_READ_BYTES).div_ceil(BYTES_PER_TOKEN) as u32;
     read.saturating_sub(paid)
 }
 
-fn row_cost(request: &Request) -> u32 {
-    match request {
-        Request::Search { scope, .. } => cost(scope),
-        _ => 1,
-    }
-}
-
 /// Searches, then charges what the search read past its [`cost`].
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Search { scope, query } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, scope: Scope, query: String) -> Flow {
     a.settle();
     let searched = search(a.base, a.who.id, &scope, &query);
     if let Ok(found) = &searched {

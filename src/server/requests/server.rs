@@ -3,16 +3,16 @@
 //! once per connection, and on a cluster node it is a query to the
 //! database.
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Reply;
 use crate::server::session::Flow;
 
 use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["SERVER"], Version::V1_1, Kind::Read, serve);
+pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Read);
 
-fn serve(a: Asking, _: Request) -> Flow {
+pub(super) fn serve(a: Asking) -> Flow {
     let id = a.base.store.server_id();
     a.reply(id.map(Reply::with))
 }

@@ -23,7 +23,7 @@
 //!   as `ARCHIVE` is: [`relay`](crate::server::relay::relay) to yourself.
 
 use crate::protocol::prefs::star_key as key;
-use crate::protocol::{Chat, Event, Ko, Reply, Request};
+use crate::protocol::{Chat, Event, Ko, Reply};
 use crate::server::Base;
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Who};
@@ -34,38 +34,33 @@ use crate::store::stars::{starred, visible};
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-/// A `STAR` reads its chat's newest 1,000 messages to find the one
-/// starred: a full `HISTORY`, as a message action.
-pub(super) const ROW: Row =
-    Row::asking(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored, serve).costing(star_cost);
+pub(super) const ROW: Row = Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored);
 
-/// A `STARRED` reads a chat per star's chat: [`STARRED_COST`] tokens
-/// first, then what it read past them, priced as a `SEARCH`'s reading
-/// (`search::read_cost`, charged once known).
-pub(super) const STARRED: Row =
-    Row::asking(&["STARRED"], Version::V1_2, Kind::Read, list).costing(super::row::tokens::<STARRED_COST>);
+pub(super) const STARRED: Row = Row::new(&["STARRED"], Version::V1_2, Kind::Read);
 
-/// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
-const STARRED_COST: u32 = 11;
-
-fn star_cost(request: &Request) -> u32 {
-    match request {
-        Request::Star { starred: true, .. } => 11,
-        _ => 1, // UNSTAR reads nothing
-    }
+/// What a `STAR` (`starred`) or an `UNSTAR` costs: a `STAR` reads its
+/// chat's newest 1,000 messages to find the one starred, a full
+/// `HISTORY`, as a message action; an `UNSTAR` reads nothing.
+pub(super) fn cost(starred: bool) -> u32 {
+    if starred { 11 } else { 1 }
 }
 
+/// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a
+/// chat's. It reads a chat per star's chat, and what it read past these
+/// tokens is charged once known, priced as a `SEARCH`'s reading
+/// (`search::read_cost`).
+pub(super) const STARRED_COST: u32 = 11;
+
 /// `STAR:<chat>:<from>:<id>` (`starred`) or `UNSTAR:…`.
-fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::Star { chat, from, id, starred } = request else { return a.not_served(&request) };
+pub(super) fn serve(mut a: Asking, chat: Chat, from: String, id: String, starred: bool) -> Flow {
     a.settle();
     let marked = mark(a.base, a.who, &chat, &from, &id, starred);
     a.reply(marked.map(|()| Reply::Ok))
 }
 
 /// `STARRED`: the starred messages shown, newest first, as `HISTORY`
-/// lines; then charges what was read past the row's cost.
-fn list(mut a: Asking, _: Request) -> Flow {
+/// lines; then charges what was read past [`STARRED_COST`].
+pub(super) fn list(mut a: Asking) -> Flow {
     a.settle();
     let listed = starred(&a.base.store, a.who.id);
     if let Ok((_, bytes)) = &listed {

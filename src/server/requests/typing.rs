@@ -3,7 +3,7 @@
 //! (`server::relay`, which also crosses a cluster's nodes), and a client
 //! that did not say `VERSION:1.2` is not sent it.
 
-use crate::protocol::{Chat, Event, Ko, Reply, Request};
+use crate::protocol::{Chat, Event, Ko, Reply};
 use crate::server::session::Flow;
 use crate::server::{Base, presence, relay::relay};
 use crate::store::UserId;
@@ -11,10 +11,9 @@ use crate::store::UserId;
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::asking(&["TYPING"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral);
 
-fn serve(a: Asking, request: Request) -> Flow {
-    let Request::Typing { to } = request else { return a.not_served(&request) };
+pub(super) fn serve(a: Asking, to: Chat) -> Flow {
     // 1.3 (§27): typing is told on this server only.
     let to = match a.here_only(to, "typing") {
         Ok(to) => to,
