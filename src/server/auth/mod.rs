@@ -82,8 +82,9 @@ pub use outcome::Outcome;
 /// may open a session (its row of the request table, `requests::may_open`):
 /// a malformed one of those is told what is wrong, anything else that it
 /// must log in first. The caller asks the table because this module
-/// cannot: the table's rows of the first frames (`requests::login`) call
-/// it, and an arrow back would close a circle of imports (tests/tools/layers.rs).
+/// cannot: the first frames' handler (`requests::login::first_frame`)
+/// calls it, and an arrow back would close a circle of imports
+/// (tests/tools/layers.rs).
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
     let mut disabled = false;
     let outcome = match check_first_frame(ctx, line, peer, opens) {
