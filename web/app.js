@@ -45,8 +45,6 @@ $('link-mode').addEventListener('click', () => {
 // The devices panel (devices.js) and the chat's panel (panel.js) load when first opened.
 $('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
 $('members-button').addEventListener('click', () => import('./panel.js').then((m) => (app.panel = m).toggle(app)));
-// "New chat" finds people by the start of their name (1.2, §26): people.js, at the first letter typed.
-$('new-chat-name').addEventListener('input', () => { if (app.link) import('./people.js').then((m) => m.suggest(app)); });
 
 // The server's rules (rules.js) load when they are shown.
 $('rules-button').addEventListener('click', () => { if (app.link) import('./rules.js').then((m) => m.showRules(app.link)).catch(() => {}); });

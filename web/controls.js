@@ -1,10 +1,11 @@
 // controls.js: the controls of the signed-in app, each hooked to the
 // module that acts on it: the composer (sending.js, typing.js), "New
-// chat" and ← (conversation.js), the call buttons (call.js), scrolling
-// up (history.js), the tab shown again (notify.js). They are hooked
-// once, at the first login (session.js), when those modules are loaded:
-// a keystroke goes to them at once, never through a load. The controls
-// of the login form and of the panels are app.js's.
+// chat" (people.js, conversation.js), ← (conversation.js), the call
+// buttons (call.js), scrolling up (history.js), the tab shown again
+// (notify.js). They are hooked once, at the first login (session.js),
+// when those modules are loaded: a keystroke goes to them at once, never
+// through a load. The controls of the login form and of the panels are
+// app.js's.
 
 import { isRoom } from './wire.js';
 import { send, keepDraft } from './sending.js';
@@ -35,6 +36,8 @@ export function hook(app) {
     // @mentions from the room's members: autocomplete.js, at the first `@` typed in a room.
     if (app.openKey && isRoom(app.openKey) && ($('input').value.includes('@') || $('mention-list'))) import('./autocomplete.js').then((m) => m.suggest(app));
   });
+  // "New chat" finds people by the start of their name (1.2, §26): people.js, at the first letter typed.
+  $('new-chat-name').addEventListener('input', () => { if (app.link) import('./people.js').then((m) => m.suggest(app)); });
   $('new-chat').addEventListener('submit', (e) => {
     e.preventDefault();
     newChat(app, $('new-chat-name').value.trim());

@@ -15,7 +15,8 @@ export const UNTOLD_KEY = `wachat:untold:${location.host}`;
 
 export class App {
   // One login's: session.js sets these at each login (begin), to the new
-  // account's; a logout sets `link` back to null.
+  // account's; a login refused, or the device unlinked, sets `link` back
+  // to null (a "Log out" loads the page again).
 
   /** The connection to the server (link.js's Link), or null while logged out. */
   link = null;
@@ -41,7 +42,7 @@ export class App {
 
   /** Messages that came as events (events.js counts them): refresh.js checks none came while it asked CHATS. */
   arrivals = 0;
-  /** Messages notified while the tab was hidden, shown in its title: notify.js counts them, app.js zeroes them when the tab shows. */
+  /** Messages notified while the tab was hidden, shown in its title: notify.js counts them, and zeroes them when the tab shows. */
   hiddenCount = 0;
   /** Whether the server takes TYPING (1.2): typing.js, false after its BAD_REQUEST. */
   typingSupported = true;
