@@ -4,7 +4,7 @@
 // everyone (yours, or any in a room you run), tapped twice to confirm.
 //
 // Reply and Edit go through the composer, which says so above the text.
-// A reply is a message (app.js queues it in the outbox, its id
+// A reply is a message (sending.js queues it in the outbox, its id
 // deduplicated by the server); an edit, a delete, a reaction need the
 // server's check, so they are sent at once, and each accepted one is
 // applied here as the server stored it (the id its OK gives): my other
@@ -12,7 +12,8 @@
 
 import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REACTIONS, DELETED } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { preview } from './view.js';
+import { preview, say } from './view.js';
+import { applied } from './chatlist.js';
 import { isAdmin } from './moderation.js';
 import { starred, toggle } from './starred.js';
 
@@ -38,7 +39,7 @@ function button(text, label, onClick) {
 }
 
 export class Actions {
-  /** `app`: app.js's getters (`link()`, `model()`, `chat()`, `rules()`), `applied` and `say`. */
+  /** `app`: the app's state (state.js): its link, model, open chat and rules. */
   constructor(app) {
     this.app = app;
     this.mode = null; // {kind: 'reply' | 'edit', chat, msg}
@@ -54,7 +55,7 @@ export class Actions {
 
   async loadLimits() {
     try {
-      const { reply, lines } = await this.app.link().request(request.info());
+      const { reply, lines } = await this.app.link.request(request.info());
       if (!reply.ok) return;
       for (const line of lines.map(parseInfoLine).filter(Boolean)) {
         const n = Number(line.value);
@@ -71,7 +72,7 @@ export class Actions {
     const open = item.querySelector('.menu');
     closeMenus();
     if (open || !item.isConnected) return;
-    const chat = this.app.chat();
+    const chat = this.app.view.chat;
     const menu = document.createElement('div');
     menu.className = 'menu';
     menu.setAttribute('role', 'group');
@@ -92,7 +93,7 @@ export class Actions {
     add('forward', () => { closeMenus(); import('./forward.js').then((m) => m.choose(this.app, msg)); });
     const age = Date.now() - msg.ts;
     if (msg.mine && age < this.limits.edit * 60000) add('edit', () => this.start('edit', chat, msg));
-    const admin = chat.room && !msg.mine && isAdmin(this.app.rules());
+    const admin = chat.room && !msg.mine && isAdmin(this.app.rules);
     if ((msg.mine && age < this.limits.del * 3600000) || admin) {
       add('del', (b) => {
         if (b.dataset.act !== 'confirm') {
@@ -161,17 +162,17 @@ export class Actions {
     closeMenus();
     let reply;
     try {
-      ({ reply } = await this.app.link().request(line()));
+      ({ reply } = await this.app.link.request(line()));
     } catch (e) {
-      this.app.say(t('failed', { reason: e.message }));
+      say(t('failed', { reason: e.message }));
       return;
     }
     const ok = reply.ok && parseMsgOk(reply.value);
     if (!ok) {
-      this.app.say(t('refused', { reason: reply.reason || reply.code || reply.value }));
+      say(t('refused', { reason: reply.reason || reply.code || reply.value }));
       return;
     }
-    const model = this.app.model();
-    this.app.applied(model.add({ from: model.me, to: chat.name, id: ok.id, ts: ok.ts, text: text(ok.id), state: 'RECEIVED' }));
+    const model = this.app.model;
+    applied(this.app, model.add({ from: model.me, to: chat.name, id: ok.id, ts: ok.ts, text: text(ok.id), state: 'RECEIVED' }));
   }
 }

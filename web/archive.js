@@ -3,7 +3,7 @@
 // out of the list; this row shows them instead (and back), with how many
 // of them have unread messages, as WhatsApp does. An archived chat stays
 // archived when a message comes, and notifies only on a mention
-// (app.js's `notify`, Rust's `Level::rings`).
+// (notify.js's `notify`, Rust's `Level::rings`).
 
 import { t, addStrings } from './i18n.js';
 import { el } from './view.js';

@@ -32,7 +32,7 @@ async function members(app, room) {
   const kept = known.get(fold(room));
   if (kept && Date.now() - kept.at < MEMBERS_FOR_MS) return kept.users;
   try {
-    const { reply, lines } = await app.link().request(request.members(room));
+    const { reply, lines } = await app.link.request(request.members(room));
     if (!reply.ok) return [];
     const users = lines.map(parseSeen).filter(Boolean).map((m) => m.user);
     known.set(fold(room), { at: Date.now(), users });
@@ -45,7 +45,7 @@ async function members(app, room) {
 /** Called at each keystroke in a room's composer: shows, narrows or closes the list. */
 export async function suggest(app) {
   const input = $('input');
-  const chat = app.chat();
+  const chat = app.view.chat;
   const typed = chat?.room && input.selectionStart === input.selectionEnd ? TYPING.exec(input.value.slice(0, input.selectionStart)) : null;
   if (!typed) {
     close();
@@ -53,8 +53,8 @@ export async function suggest(app) {
   }
   const users = await members(app, chat.name);
   const start = fold(typed[2]);
-  shown = users.filter((u) => fold(u).startsWith(start) && !app.model().isMe(u)).sort().slice(0, MOST);
-  if (!shown.length || app.chat() !== chat) {
+  shown = users.filter((u) => fold(u).startsWith(start) && !app.model.isMe(u)).sort().slice(0, MOST);
+  if (!shown.length || app.view.chat !== chat) {
     close();
     return;
   }

@@ -11,6 +11,8 @@
 import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
+import { say } from './view.js';
+import { draw as drawList, applied } from './chatlist.js';
 
 // The screens' look, loaded with this module (the first visit fetches neither).
 document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/call.css' }));
@@ -49,14 +51,12 @@ const STATS_MS = 1000;
 /** Most ICE candidates of the peer kept before the remote side is set. */
 const MOST_PENDING = 100;
 
-let app = null;
 /** The calls of this browser by id: at most one answered, and those ringing here. */
 const calls = new Map();
 
-/** Called once, by app.js, when the module loads. */
-export function setup(theApp) {
-  app = theApp;
-  return { start, onEvent };
+/** Called once, by events.js's `calling`, when the module loads: the call button's `start` and the CALL events' `onEvent`, for `app`, the app's state (state.js). */
+export function setup(app) {
+  return { start: (media) => start(app, media), onEvent: (event) => onEvent(app, event) };
 }
 
 /** A call id: a message id's shape (§1). */
@@ -65,7 +65,7 @@ const newCallId = () => `c${Date.now().toString(36)}${Math.floor(Math.random() *
 /** Sends a CALL frame; a refusal ends the call with the server's reason. */
 async function signal(call, what) {
   try {
-    const { reply } = await app.link().request(request.call(call.peer, call.id, what));
+    const { reply } = await call.app.link.request(request.call(call.peer, call.id, what));
     if (!reply.ok) finish(call, t('endFailed', { why: reply.reason || reply.code }));
   } catch (_) {
     finish(call, t('endFailed', { why: t('offline') }));
@@ -79,7 +79,7 @@ async function signal(call, what) {
  */
 async function iceServers(call) {
   try {
-    const { reply } = await app.link().request(request.turn(call.peer));
+    const { reply } = await call.app.link.request(request.turn(call.peer));
     const turn = reply.ok ? parseTurn(reply.value) : null;
     if (!turn) return [];
     // The TURN server answers STUN too: its server-reflexive candidates as well as its relay.
@@ -133,10 +133,10 @@ async function addCandidates(call) {
 }
 
 /** The call button: calls the open direct chat's user. */
-async function start(media) {
-  const chat = app.chat();
+async function start(app, media) {
+  const chat = app.view.chat;
   if (!chat || chat.room || [...calls.values()].some((c) => c.state !== 'ringing-here')) return;
-  const call = newCall({ id: newCallId(), peer: chat.name, media, role: 'caller', state: 'calling' });
+  const call = newCall({ app, id: newCallId(), peer: chat.name, media, role: 'caller', state: 'calling' });
   draw(call);
   try {
     const pc = await connect(call);
@@ -149,6 +149,7 @@ async function start(media) {
   }
 }
 
+/** A call: `fields` (its `app`: the state whose link it signals on), and what it gathers. */
 function newCall(fields) {
   const call = { unsent: [], pending: [], sent: false, pc: null, local: null, screen: null, since: 0, ...fields };
   calls.set(call.id, call);
@@ -156,16 +157,16 @@ function newCall(fields) {
 }
 
 /** A CALL event (wire.js's parseEvent). */
-export function onEvent(event) {
+function onEvent(app, event) {
   const call = calls.get(event.id);
   switch (event.what) {
     case 'OFFER':
-      if (call || app.model().isMe(event.from)) return;
-      ring(newCall({ id: event.id, peer: event.from, media: event.media, role: 'callee', state: 'ringing-here', offer: event.sdp }));
+      if (call || app.model.isMe(event.from)) return;
+      ring(newCall({ app, id: event.id, peer: event.from, media: event.media, role: 'callee', state: 'ringing-here', offer: event.sdp }));
       break;
     case 'ANSWER':
       if (!call) return;
-      if (call.role === 'callee' && call.state === 'ringing-here' && app.model().isMe(event.from)) {
+      if (call.role === 'callee' && call.state === 'ringing-here' && app.model.isMe(event.from)) {
         finish(call, t('answeredElsewhere')); // another of my devices took it
       } else if (call.role === 'caller' && fold(event.from) === fold(call.peer)) {
         call.state = 'connecting';
@@ -184,9 +185,9 @@ export function onEvent(event) {
       break;
     case 'END':
       // Only the call's two ends end it: another user's call may carry the same id.
-      if (call && (fold(event.from) === fold(call.peer) || app.model().isMe(event.from))) {
+      if (call && (fold(event.from) === fold(call.peer) || app.model.isMe(event.from))) {
         finish(call, endText(event, call));
-        if (call.role === 'caller') caughtUp(call.peer);
+        if (call.role === 'caller') caughtUp(app, call.peer);
       }
       break;
   }
@@ -230,7 +231,7 @@ function decline(call) {
 
 function hangUp(call, why) {
   // Its answer comes once the call's line is stored.
-  signal(call, { hangup: true }).then(() => { if (call.role === 'caller') caughtUp(call.peer); });
+  signal(call, { hangup: true }).then(() => { if (call.role === 'caller') caughtUp(call.app, call.peer); });
   finish(call, why ? t('endFailed', { why }) : t('endHangup'));
 }
 
@@ -241,18 +242,18 @@ function hangUp(call, why) {
  * fold of a missed call into the one before) once the end is told,
  * which is after the line is stored.
  */
-async function caughtUp(peer) {
+async function caughtUp(app, peer) {
   try {
-    const { reply, lines } = await app.link().request(request.history(peer, 3));
+    const { reply, lines } = await app.link.request(request.history(peer, 3));
     if (!reply.ok) return;
     for (const line of lines) {
       const msg = parseHistoryLine(line);
       if (!msg) continue;
-      const result = app.model().add(msg);
-      if (result.added && app.view().chat === result.chat) app.view().append(result.msg);
-      else if (!result.msg) app.applied(result);
+      const result = app.model.add(msg);
+      if (result.added && app.view.chat === result.chat) app.view.append(result.msg);
+      else if (!result.msg) applied(app, result);
     }
-    app.draw();
+    drawList(app);
   } catch (_) {
     /* offline: the line comes with the chat's next HISTORY */
   }
@@ -295,7 +296,7 @@ function finish(call, text) {
   call.local?.getTracks().forEach((track) => track.stop());
   call.pc?.close();
   call.screen?.remove();
-  app.say(text);
+  say(text);
 }
 
 /** `1:05`: a call's length, as the voice player writes a clip's (one formatter). */

@@ -8,7 +8,7 @@
 
 import { request, parseDeviceLine, isId, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { seenText } from './view.js';
+import { seenText, refusal } from './view.js';
 import { setBlock } from './panel.js';
 import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 
@@ -30,34 +30,32 @@ const LINK_CODE_MS = 5 * 60 * 1000;
 /** How often, while a code is shown, DEVICES is asked whether it was used. */
 const WATCH_MS = 3000;
 
-let app = null;
-
-// A block changed in a chat's panel: the list here follows, if it is shown.
-document.addEventListener(BLOCKS_CHANGED, () => {
-  if (app && !$('devices-panel').hidden) renderBlocked(app);
-});
-
-/** Opens or closes the panel; `theApp`: app.js's getters. */
-export async function toggle(theApp) {
-  app = theApp;
+/** Opens or closes the panel; `app`: the app's state (state.js). */
+export async function toggle(app) {
   const panel = $('devices-panel');
   panel.hidden = !panel.hidden;
   $('devices-button').setAttribute('aria-expanded', String(!panel.hidden));
-  if (!$('link-new').onclick) $('link-new').onclick = linkNew;
+  if (!$('link-new').onclick) {
+    $('link-new').onclick = () => linkNew(app);
+    // A block changed in a chat's panel: the list here follows, if it is shown.
+    document.addEventListener(BLOCKS_CHANGED, () => {
+      if (!$('devices-panel').hidden) renderBlocked(app);
+    });
+  }
   renderBlocked(app);
-  if (!panel.hidden) await showDevices();
+  if (!panel.hidden) await showDevices(app);
 }
 
 /** Draws DEVICES; returns the devices' names, or null if it could not. */
-async function showDevices() {
+async function showDevices(app) {
   try {
-    const { reply, lines } = await app.link().request(request.devices());
+    const { reply, lines } = await app.link.request(request.devices());
     if (!reply.ok) throw reply;
     const devices = lines.map(parseDeviceLine).filter(Boolean);
-    renderDevices(devices, app.link().who.device);
+    renderDevices(app, devices, app.link.who.device);
     return devices.map((d) => fold(d.device));
   } catch (reply) {
-    $('link-code').textContent = app.refusal(reply);
+    $('link-code').textContent = refusal(reply);
     return null;
   }
 }
@@ -66,7 +64,7 @@ async function showDevices() {
 let drawn = '';
 
 /** One line per device, online or last seen and from where, and Unlink (tapped twice) for each but this browser. */
-function renderDevices(devices, here) {
+function renderDevices(app, devices, here) {
   const now = JSON.stringify([here, devices]);
   if (now === drawn && $('devices').childElementCount) return;
   drawn = now;
@@ -79,21 +77,21 @@ function renderDevices(devices, here) {
     if (!mine) {
       const button = el('button', { type: 'button', className: 'secondary', textContent: t('unlink') });
       button.setAttribute('aria-label', `${t('unlink')} ${d.device}`);
-      li.append(confirmed(button, () => unlinkDevice(d.device)));
+      li.append(confirmed(button, () => unlinkDevice(app, d.device)));
     }
     return li;
   }));
 }
 
-async function unlinkDevice(device) {
+async function unlinkDevice(app, device) {
   try {
-    const { reply } = await app.link().request(request.unlink(device));
+    const { reply } = await app.link.request(request.unlink(device));
     if (!reply.ok) throw reply;
   } catch (reply) {
-    $('link-code').textContent = app.refusal(reply);
+    $('link-code').textContent = refusal(reply);
     return;
   }
-  await showDevices();
+  await showDevices(app);
 }
 
 /**
@@ -101,9 +99,9 @@ async function unlinkDevice(device) {
  * with a code, or "Stay signed in") gives the password first, in a field
  * cleared once sent; one that logged in with the password asks at once.
  */
-function linkNew() {
-  if (!app.link().who.token) {
-    showCode();
+function linkNew(app) {
+  if (!app.link.who.token) {
+    showCode(app);
     return;
   }
   const password = el('input', { type: 'password', id: 'link-password', autocomplete: 'current-password' });
@@ -114,7 +112,7 @@ function linkNew() {
     e.preventDefault();
     const secret = password.value;
     password.value = '';
-    if (secret) showCode(secret);
+    if (secret) showCode(app, secret);
   };
   $('link-code').textContent = t('linkPassword');
   $('link-box').replaceChildren(form);
@@ -129,17 +127,17 @@ function linkNew() {
  * filled in (app.js). Gone once used (a device more in DEVICES) or
  * expired.
  */
-async function showCode(password) {
+async function showCode(app, password) {
   let code;
   try {
-    const { reply } = await app.link().request(request.link(password));
+    const { reply } = await app.link.request(request.link(password));
     if (!reply.ok || !isId(reply.value)) throw reply;
     code = reply.value;
   } catch (reply) {
-    $('link-code').textContent = app.refusal(reply);
+    $('link-code').textContent = refusal(reply);
     return;
   }
-  const user = app.link().user;
+  const user = app.link.user;
   $('link-code').textContent = t('linkCode', { code, min: 5, user });
   $('link-code').dataset.code = code;
   const canvas = el('canvas', { id: 'link-qr' });
@@ -148,11 +146,11 @@ async function showCode(password) {
   $('link-box').replaceChildren(el('code', { className: 'code', id: 'link-code-text', textContent: code }), copy, canvas);
   $('link-box').hidden = false;
   import('./qr.js').then((m) => m.draw(canvas, `${location.origin}/#link=${user}:${code}`)).catch(() => {});
-  const before = await showDevices();
+  const before = await showDevices(app);
   const until = Date.now() + LINK_CODE_MS;
   const watch = async () => {
     if ($('link-code').dataset.code !== code) return; // another code since
-    const now = $('devices-panel').hidden ? null : await showDevices();
+    const now = $('devices-panel').hidden ? null : await showDevices(app);
     if (Date.now() < until && !(before && now && now.some((d) => !before.includes(d)))) {
       setTimeout(watch, WATCH_MS);
       return;
@@ -166,12 +164,12 @@ async function showCode(password) {
 }
 
 /** The users I blocked, each with Unblock. */
-export function renderBlocked(theApp) {
-  const blocked = [...theApp.model().blocked].sort();
+export function renderBlocked(app) {
+  const blocked = [...app.model.blocked].sort();
   $('blocked').replaceChildren(...(blocked.length ? [el('li', { className: 'note', textContent: t('blockedTitle') })] : []), ...blocked.map((user) => {
     const button = el('button', { type: 'button', className: 'secondary small', textContent: t('unblock') });
     button.dataset.user = user;
-    button.onclick = () => setBlock(theApp, user, false);
+    button.onclick = () => setBlock(app, user, false);
     return el('li', {}, el('span', { textContent: user }), button);
   }));
 }

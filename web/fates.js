@@ -4,7 +4,7 @@
 // action is never a bubble: it changes the message it names, in whatever
 // order lines come (an edit or a reaction counts only if newer than the
 // one applied). A deletion wins, and the text leaves memory at once, with
-// its quotes in replies (app.js scrubs the outbox).
+// its quotes in replies (chatlist.js's `applied` scrubs the outbox).
 
 import { parseAction, parseQuote, quoteLine, DELETED, REACTIONS, fold } from './wire.js';
 

@@ -7,7 +7,7 @@
 // drawn, once; if it carries no file its text stays text. Bytes are read
 // and sent a part (12,000 bytes) at a time.
 //
-// A file sent is queued as a text is (app.js's outbox, chats.js): its
+// A file sent is queued as a text is (sending.js's outbox, chats.js): its
 // message shows at once with `…`, its bytes wait in this browser
 // (IndexedDB) while the server cannot be reached, across a reload, and
 // it is sent once back, under the message id it was given when it was
@@ -21,7 +21,8 @@
 
 import { request, parseFileOf, parseInfoLine, sizeWords, fileText } from './wire.js';
 import { newId } from './chats.js';
-import { el, visible, rich, icon, shortTime, FORWARDED } from './view.js';
+import { el, visible, rich, icon, shortTime, banner, FORWARDED } from './view.js';
+import { draw } from './chatlist.js';
 import { t, addStrings } from './i18n.js';
 
 addStrings({
@@ -233,23 +234,25 @@ function forget(id) {
 }
 
 /**
- * Puts `file` in the outbox for the open chat, with `caption`: its
- * message shows at once, and it goes now if the server can be reached,
- * else once it can. A file over the server's limit (or empty) is
+ * Puts `file` in the outbox for the open chat, with `caption`, through
+ * `enqueue` (sending.js's, passed in: sending.js loads this module to
+ * deliver the file, so this one does not import it back): its message
+ * shows at once, and it goes now if the server can be reached, else
+ * once it can. A file over the server's limit (or empty) is
  * refused here, in words, before a byte is read.
  */
-export async function queue(app, file, name = file.name, caption = '') {
-  const chat = app.chat();
+export async function queue(app, enqueue, file, name = file.name, caption = '') {
+  const chat = app.view.chat;
   if (!chat) return;
-  const most = await limitOf(app.link());
+  const most = await limitOf(app.link);
   if (!file.size || (most && file.size > most)) {
-    app.error(t('failed', { reason: file.size ? t('tooBig', { limit: sizeWords(most) }) : t('emptyFile') }));
+    banner(t('failed', { reason: file.size ? t('tooBig', { limit: sizeWords(most) }) : t('emptyFile') }));
     return;
   }
   const type = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
   const entry = { to: chat.name, id: newId(), ts: Date.now(), caption, file: { name, size: file.size, type } };
   await keep(entry.id, file, app.persists());
-  app.enqueue(entry);
+  enqueue(app, entry);
 }
 
 /**
@@ -260,7 +263,7 @@ export async function queue(app, file, name = file.name, caption = '') {
  * id, so that a cut upload goes on after a reload).
  */
 export async function deliver(app, entry, save) {
-  const link = app.link();
+  const link = app.link;
   const blob = await kept(entry.id);
   if (!blob) return { reply: { ok: false, code: 'GONE', reason: t('notKept') } };
   if (!entry.upload?.done) {
@@ -332,16 +335,16 @@ async function upload(link, blob, entry, save, progress) {
  * throws, in the user's words.
  */
 export async function carry(app, chat, file, caption = '') {
-  const link = app.link();
+  const link = app.link;
   const id = newId();
   const sent = (await link.request(request.file(chat.name, id, file.id, caption))).reply;
   if (!sent || !sent.ok) throw new Error(fileWords(sent));
   const ts = Number(sent.value.split(':')[1]);
-  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text: fileText(file.name, file.size, caption) };
+  const msg = { from: app.model.me, to: chat.name, id, ts, state: 'RECEIVED', text: fileText(file.name, file.size, caption) };
   msg.file = { ...file };
-  const added = app.model().add(msg);
-  if (added.added && app.chat() === chat) app.view().append(added.msg);
-  app.draw();
+  const added = app.model.add(msg);
+  if (added.added && app.view.chat === chat) app.view.append(added.msg);
+  draw(app);
   return added.msg;
 }
 
@@ -487,7 +490,7 @@ function downloadButton(link, msg, type) {
   return save;
 }
 
-/** What the viewer's Forward does (`setup`'s `forward`, app.js's: forward.js's chooser), once logged in. */
+/** What the viewer's Forward does (`setup`'s `forward`, session.js's: forward.js's chooser), once logged in. */
 let forwarding = null;
 
 /**
@@ -568,19 +571,20 @@ const MIC = [['rect', { x: 9, y: 3, width: 6, height: 11, rx: 3 }], ['path', { d
 
 /**
  * The attach button, the microphone, drag and drop, and pasting an image
- * into the message box; `forward(msg)`: what the viewer's Forward does.
+ * into the message box; `forward(msg)`: what the viewer's Forward does;
+ * `enqueue(app, entry)`: puts an entry in the outbox (sending.js's).
  * Each file goes to the outbox (`queue`); one picked alone is asked its
  * caption first. While the composer is closed (muted, announce-only,
- * blocked: app.js disables its buttons) nothing is taken.
+ * blocked: conversation.js disables its buttons) nothing is taken.
  */
-export function setup(app, forward) {
+export function setup(app, forward, enqueue) {
   forwarding = forward;
   if ($('attach')) return;
   const closed = () => $('input').disabled;
   const take = (files) => {
     if (closed()) return;
-    if (files.length === 1) stage(app, files[0], files[0].name);
-    else for (const file of files) queue(app, file);
+    if (files.length === 1) stage(app, enqueue, files[0], files[0].name);
+    else for (const file of files) queue(app, enqueue, file);
   };
   const picker = el('input');
   picker.type = 'file';
@@ -604,9 +608,9 @@ export function setup(app, forward) {
   mic.id = 'record';
   mic.setAttribute('aria-label', t('recordVoice'));
   mic.title = t('recordVoice');
-  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => queue(app, file, name))));
+  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => queue(app, enqueue, file, name))));
   import('./voice.js').catch(() => {}); // now, while the server is there: a voice message is recorded offline too
-  button.disabled = mic.disabled = closed(); // as app.js's composer is now
+  button.disabled = mic.disabled = closed(); // as conversation.js's updateComposer left the composer
   $('composer').prepend(button, picker);
   $('send').before(mic);
   for (const zone of [$('messages'), $('composer')]) {
@@ -621,8 +625,8 @@ export function setup(app, forward) {
     if (!images.length) return;
     e.preventDefault();
     const named = (image) => image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`;
-    if (images.length === 1) stage(app, images[0], named(images[0]));
-    else for (const image of images) queue(app, image, named(image));
+    if (images.length === 1) stage(app, enqueue, images[0], named(images[0]));
+    else for (const image of images) queue(app, enqueue, image, named(image));
   });
 }
 
@@ -643,7 +647,7 @@ function progressBar(name, size) {
  * a caption field, Send and ✕ above the composer. Send puts it in the
  * outbox (`queue`).
  */
-function stage(app, file, name) {
+function stage(app, enqueue, file, name) {
   $('attach-bar')?.remove();
   const bar = el('div', 'attach-bar');
   bar.id = 'attach-bar';
@@ -661,7 +665,7 @@ function stage(app, file, name) {
   cancel.addEventListener('click', () => bar.remove());
   go.addEventListener('click', () => {
     bar.remove();
-    queue(app, file, name, caption.value.trim());
+    queue(app, enqueue, file, name, caption.value.trim());
   });
   caption.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {

@@ -7,13 +7,14 @@
 // is not uploaded again: the FILE names the same file id, which the
 // server lets whoever may fetch a file send on. The chat chosen gets
 // what the reader saw, never a reply's quote line. (files.js's viewer
-// opens this through a callback app.js gives it: this module imports
+// opens this through a callback session.js gives it: this module imports
 // files.js, never the other way.)
 
 import { request, parseMsgOk, parseQuote } from './wire.js';
 import { newId } from './chats.js';
 import { t, addStrings } from './i18n.js';
-import { el, FORWARDED } from './view.js';
+import { el, banner, refusal, FORWARDED } from './view.js';
+import { draw } from './chatlist.js';
 import { carry, captionOf } from './files.js';
 
 addStrings({
@@ -43,7 +44,7 @@ export function choose(app, msg) {
   close.setAttribute('aria-label', t('close'));
   close.addEventListener('click', shut);
   const list = el('ul', 'forward-list');
-  for (const chat of app.model().ordered()) {
+  for (const chat of app.model.ordered()) {
     const pick = el('button', 'secondary', chat.name);
     pick.type = 'button';
     pick.dataset.chat = chat.name.toLowerCase();
@@ -51,9 +52,9 @@ export function choose(app, msg) {
       shut();
       try {
         await forward(app, msg, chat);
-        app.error(t('forwardedTo', { chat: chat.name }), true);
+        banner(t('forwardedTo', { chat: chat.name }), true);
       } catch (e) {
-        app.error(app.refusal(e));
+        banner(refusal(e));
       }
     });
     const item = el('li');
@@ -79,12 +80,12 @@ export async function forward(app, msg, chat) {
   if (msg.file) return carry(app, chat, msg.file, FORWARDED + unmarked(captionOf(msg)));
   const text = FORWARDED + unmarked(parseQuote(msg.text)?.body ?? msg.text);
   const id = newId();
-  const { reply } = await app.link().request(request.msg(chat.name, id, text));
+  const { reply } = await app.link.request(request.msg(chat.name, id, text));
   const ok = reply.ok && parseMsgOk(reply.value);
   if (!ok) throw reply;
-  const model = app.model();
+  const model = app.model;
   const added = model.add({ from: model.me, to: chat.name, id, ts: ok.ts, text, state: 'RECEIVED' });
-  if (added.added && app.chat() === chat) app.view().append(added.msg);
-  app.draw();
+  if (added.added && app.view.chat === chat) app.view.append(added.msg);
+  draw(app);
   return added.msg;
 }

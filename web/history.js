@@ -17,6 +17,7 @@
 // ever drawn out of its place or left out between two pages.
 
 import { request, parseHistoryLine } from './wire.js';
+import { applied } from './chatlist.js';
 
 /** Messages asked for when a chat opens. */
 export const FIRST_PAGE = 50;
@@ -39,27 +40,27 @@ let reading = false;
  * open chat is drawn again where that changed it.
  */
 export async function newest(app, chat, draw = false) {
-  const view = app.view();
+  const view = app.view;
   const held = holding(chat);
-  const page = await askPage(app.link(), chat, FIRST_PAGE, '*');
+  const page = await askPage(app.link, chat, FIRST_PAGE, '*');
   if (!page) return;
   const was = view.chat === chat ? drawn(view, chat) : null;
-  merge(app.model(), chat, page, held, app.applied);
+  merge(app.model, chat, page, held, (result) => applied(app, result));
   if (draw && was && view.chat === chat) redraw(view, chat, was);
   showStart(view, chat);
 }
 
 /** Infinite scroll: the page before the oldest one read, drawn above what the open chat shows. */
 export async function older(app) {
-  const view = app.view();
+  const view = app.view;
   const chat = view && view.chat;
-  if (!chat || !chat.cursor || reading || !app.link()) return;
+  if (!chat || !chat.cursor || reading || !app.link) return;
   reading = true;
   try {
-    const page = await askPage(app.link(), chat, OLDER_PAGE, chat.cursor);
+    const page = await askPage(app.link, chat, OLDER_PAGE, chat.cursor);
     if (!page || view.chat !== chat) return;
     const was = drawn(view, chat);
-    merge(app.model(), chat, page, null, app.applied);
+    merge(app.model, chat, page, null, (result) => applied(app, result));
     redraw(view, chat, was);
     showStart(view, chat);
   } catch (_) {
@@ -72,7 +73,7 @@ export async function older(app) {
 
 /** The open chat drawn: says whether its start is, and reads further back while it does not fill the screen (nothing to scroll yet). */
 export function shown(app, chat) {
-  const view = app.view();
+  const view = app.view;
   if (view.chat !== chat) return;
   showStart(view, chat);
   const list = view.list;

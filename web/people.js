@@ -9,6 +9,7 @@
 import { request, parseSeen, isName, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { el, avatar, seenText } from './view.js';
+import { openChat } from './conversation.js';
 
 addStrings({
   en: { people: 'People', nobody: 'Nobody in your rooms is called {start}…' },
@@ -40,7 +41,7 @@ export function suggest(app) {
   const start = $('new-chat-name').value.trim();
   // The box's own list (my chats, who is online) where this one does not answer: a #room, or an older server.
   $('new-chat-name').setAttribute('list', served && !start.startsWith('#') ? '' : 'suggested');
-  if (!served || !isName(start) || !app.link() || app.link().status !== 'online') {
+  if (!served || !isName(start) || !app.link || app.link.status !== 'online') {
     close();
     return;
   }
@@ -51,7 +52,7 @@ async function ask(app, start) {
   asked = start;
   let answer;
   try {
-    answer = await app.link().request(request.people(start));
+    answer = await app.link.request(request.people(start));
   } catch (_) {
     return; // offline meanwhile
   }
@@ -85,7 +86,7 @@ function show(app, start, people) {
     pick.addEventListener('click', () => {
       $('new-chat-name').value = '';
       close();
-      app.open(user);
+      openChat(app, user);
     });
     const item = el('li');
     item.append(pick);

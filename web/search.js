@@ -7,6 +7,7 @@
 import { request, parseHistoryLine, parseAction, parseQuote, isRoom, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { preview, shortTime } from './view.js';
+import { openChat } from './conversation.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -15,14 +16,14 @@ addStrings({
   pt: { found: '{n} encontradas', notFound: 'Nada encontrado' },
 });
 
-/** Searches what the box says; `app`: app.js's getters and `open(name)`, which resolves once that chat is drawn. */
+/** Searches what the box says; `app`: the app's state (state.js). */
 export async function search(app) {
   const words = $('search-words').value.trim();
-  if (!words || !app.link()) return;
+  if (!words || !app.link) return;
   let answer;
   try {
-    const here = $('search-scope').value === 'here' && app.chat();
-    answer = await app.link().request(request.search(here ? here.name : '*', words));
+    const here = $('search-scope').value === 'here' && app.view.chat;
+    answer = await app.link.request(request.search(here ? here.name : '*', words));
   } catch (e) {
     show([], t('failed', { reason: e.message }));
     return;
@@ -33,7 +34,7 @@ export async function search(app) {
   }
   // An action's line (an edit's `✎ …`) is no message of its own to a 1.2 client.
   const found = answer.lines.map(parseHistoryLine).filter((m) => m && !parseAction(m.id, m.text));
-  const model = app.model();
+  const model = app.model;
   show(found.map((m) => {
     const chat = isRoom(m.to) ? m.to : model.isMe(m.from) ? m.to : m.from;
     const item = document.createElement('li');
@@ -63,9 +64,9 @@ function show(items, said) {
 
 /** Opens the chat of a result and, if that message is loaded, scrolls to it. */
 export async function reveal(app, name, found) {
-  await app.open(name);
-  const msg = app.model().chat(name).keys.get(`${fold(found.from)}\n${found.id}`);
-  const item = msg && app.view().elements.get(msg);
+  await openChat(app, name);
+  const msg = app.model.chat(name).keys.get(`${fold(found.from)}\n${found.id}`);
+  const item = msg && app.view.elements.get(msg);
   if (!item) return;
   item.scrollIntoView({ block: 'center' });
   item.classList.add('found');

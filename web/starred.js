@@ -15,7 +15,7 @@
 
 import { request, parseHistoryLine, parseQuote, isRoom, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { el, preview, shortTime } from './view.js';
+import { el, preview, shortTime, say } from './view.js';
 import { reveal } from './search.js';
 
 addStrings({
@@ -27,15 +27,12 @@ addStrings({
 const $ = (id) => document.getElementById(id);
 /** The starred messages' keys: `<chat>\n<from>\n<id>`, folded as the server folds them. */
 const stars = new Set();
-let app = null;
 
 const key = (chat, from, id) => `${fold(chat)}\n${fold(from)}\n${id}`;
 
-/** Hooks this module to app.js's getters (`link()`, `model()`, `view()`, `open(name)`, `say`), once. */
-function hook(theApp) {
-  if (app) return;
-  app = theApp;
-  app.view().starred = starred;
+/** Lends `starred` to the conversation's view (view.js draws the ★ with it); `app`: the app's state (state.js). */
+function hook(app) {
+  app.view.starred = starred;
 }
 
 /** Whether `msg` of `chat` wears a ★ (never a deleted one: §25). */
@@ -44,37 +41,37 @@ export function starred(chat, msg) {
 }
 
 /** STARRED's lines at login (or after a reconnection): the whole list, as the server has it. */
-export function load(theApp, lines) {
-  hook(theApp);
-  fill(lines.map(parseHistoryLine).filter(Boolean));
+export function load(app, lines) {
+  hook(app);
+  fill(app, lines.map(parseHistoryLine).filter(Boolean));
 }
 
 /** The stars are those of STARRED's `found` messages, as the server lists them; the open chat's ★ redrawn. */
-function fill(found) {
-  const model = app.model();
+function fill(app, found) {
+  const model = app.model;
   stars.clear();
   for (const m of found) stars.add(key(chatOf(model, m), m.from, m.id));
-  redrawOpen();
+  redrawOpen(app);
 }
 
 /** A STAR event: one of my devices (maybe this one) starred a message or took the star back. */
-export function onEvent(theApp, { chat, from, id, starred: on }) {
-  hook(theApp);
+export function onEvent(app, { chat, from, id, starred: on }) {
+  hook(app);
   if (on) stars.add(key(chat, from, id));
   else stars.delete(key(chat, from, id));
-  redrawOpen();
+  redrawOpen(app);
   if (!$('starred-panel')?.hidden) show(app);
 }
 
 /** The menu's Star / Unstar of `msg` of `chat`: sent; the STAR event that follows draws it. */
-export async function toggle(theApp, chat, msg) {
-  hook(theApp);
+export async function toggle(app, chat, msg) {
+  hook(app);
   const on = !starred(chat, msg);
   try {
-    const { reply } = await app.link().request(request.star(chat.name, msg.from, msg.id, on));
-    if (!reply.ok) app.say(t('refused', { reason: reply.reason || reply.code }));
+    const { reply } = await app.link.request(request.star(chat.name, msg.from, msg.id, on));
+    if (!reply.ok) say(t('refused', { reason: reply.reason || reply.code }));
   } catch (e) {
-    app.say(t('failed', { reason: e.message }));
+    say(t('failed', { reason: e.message }));
   }
 }
 
@@ -84,21 +81,21 @@ function chatOf(model, m) {
 }
 
 /** Draws the open chat's bubbles again, their ★ as they are now. */
-function redrawOpen() {
-  const view = app.view();
+function redrawOpen(app) {
+  const view = app.view;
   if (!view.chat) return;
   for (const msg of view.chat.messages) view.redraw(msg);
 }
 
 /** The "Starred messages" view: asks STARRED and lists what it says (the ★ button of the header opens it). */
-export async function show(theApp) {
-  hook(theApp);
+export async function show(app) {
+  hook(app);
   const panel = $('starred-panel') || makePanel();
   panel.hidden = false;
   $('starred-button').setAttribute('aria-expanded', 'true');
   let answer;
   try {
-    answer = await app.link().request(request.starred());
+    answer = await app.link.request(request.starred());
   } catch (e) {
     $('starred-count').textContent = t('failed', { reason: e.message });
     return;
@@ -107,14 +104,14 @@ export async function show(theApp) {
     $('starred-count').textContent = t('refused', { reason: answer.reply.reason || answer.reply.code });
     return;
   }
-  const model = app.model();
   const found = answer.lines.map(parseHistoryLine).filter(Boolean);
-  fill(found);
+  fill(app, found);
   $('starred-count').textContent = found.length ? t('starredCount', { n: found.length }) : t('noneStarred');
-  $('starred-list').replaceChildren(...found.map((m) => item(model, m)));
+  $('starred-list').replaceChildren(...found.map((m) => item(app, m)));
 }
 
-function item(model, m) {
+function item(app, m) {
+  const model = app.model;
   const chat = chatOf(model, m);
   const b = el('button', 'result');
   b.type = 'button';

@@ -3,7 +3,7 @@
 // (`stay`): once in by password, the browser links itself as a
 // browser linked with a code is linked (LINK, then PAIR as the same
 // device, on a fresh socket) and keeps only the device's token, as
-// app.js keeps a linked one's; the next load logs in with it, outside
+// session.js keeps a linked one's; the next load logs in with it, outside
 // the password-guessing limits (docs/PROTOCOL.md §16). The password is
 // never written down, and leaves memory here.
 

@@ -3,7 +3,7 @@
 // In localStorage, per server and user, beside the outbox: the newest
 // messages of the most recent chats, as the model has them now, so a
 // deleted text is already `(message deleted)` and leaves the copy at the
-// next save (app.js saves at once after a deletion). Bounded: at most
+// next save (chatlist.js's `applied` saves at once after a deletion). Bounded: at most
 // KEPT_CHATS chats of KEPT_MESSAGES messages. Only a browser that stays
 // signed in (a token) keeps them.
 //

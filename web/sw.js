@@ -6,12 +6,13 @@
 
 const CACHE = 'wachat-shell';
 /** The first load's files; the modules loaded later join when first used. */
-const SHELL = ['/', '/app.css', '/app.js', '/wire.js', '/link.js', '/chats.js', '/view.js', '/moderation.js',
+const SHELL = ['/', '/app.css', '/app.js', '/state.js', '/wire.js', '/link.js', '/chats.js', '/view.js', '/moderation.js',
   '/i18n.js', '/fates.js', '/mentions.js', '/icon.svg', '/manifest.webmanifest'];
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
   '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/autocomplete.js', '/stay.js',
-  '/history.js', '/people.js', '/links.js'];
+  '/history.js', '/people.js', '/links.js', '/session.js', '/controls.js', '/chatlist.js', '/conversation.js', '/sending.js',
+  '/typing.js', '/events.js', '/notify.js', '/refresh.js'];
 
 /** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {
@@ -49,7 +50,7 @@ self.addEventListener('fetch', (event) => {
   }).catch(() => caches.match(path).then((kept) => kept || Response.error())));
 });
 
-// A tap on a notification (app.js's, shown through here) brings the app back.
+// A tap on a notification (notify.js's, shown through here) brings the app back.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   event.waitUntil(self.clients.matchAll({ type: 'window' })

@@ -433,7 +433,7 @@ export class Conversation {
     // Why the server refused it, in words: a phone shows no tooltip.
     if (msg.failed) item.append(el('div', 'why', t('failed', { reason: msg.failed })));
     if (this.onMore && !msg.deleted && !msg.failed && msg.state !== 'SENT') {
-      // Actions (1.2) on a message the server has: app.js loads actions.js at the first tap.
+      // Actions (1.2) on a message the server has: session.js loads actions.js at the first tap.
       const more = el('button', 'more secondary', '⋯');
       more.type = 'button';
       more.setAttribute('aria-label', t('actions'));
@@ -443,7 +443,7 @@ export class Conversation {
       focused?.focus();
     }
     this.tick(msg);
-    // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY is asked FILEOF); app.js loads files.js for it.
+    // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY is asked FILEOF); session.js loads files.js for it.
     if ((msg.file || msg.text?.startsWith('📎 ')) && !msg.deleted && this.onFile) this.onFile(item, msg);
   }
 
@@ -536,4 +536,14 @@ export function banner(text, info = false, action = null) {
     else box.hidden = true;
   };
   banner.timer = setTimeout(hide, info ? NEWS_MS : REFUSAL_MS);
+}
+
+/** A KO (or an Error) in words, for `banner`. */
+export function refusal(reply) {
+  return t('refused', { reason: reply.reason || reply.code || reply.message || '' });
+}
+
+/** A line under the open conversation, where "… is typing" shows: an action that failed says so there. */
+export function say(text) {
+  $('typing').textContent = text;
 }

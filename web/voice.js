@@ -13,7 +13,7 @@
 // played from a blob: URL of its bytes.
 
 import { t, addStrings } from './i18n.js';
-import { el, voice, clock, MAX_VOICE_SECONDS } from './view.js';
+import { el, voice, clock, banner, MAX_VOICE_SECONDS } from './view.js';
 
 addStrings({
   en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}' },
@@ -38,7 +38,7 @@ export async function record(app, sendFile) {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   } catch (e) {
-    app.error(t('noMic', { reason: e.message || e.name }));
+    banner(t('noMic', { reason: e.message || e.name }));
     return;
   }
   const type = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'].find((m) => MediaRecorder.isTypeSupported(m)) || '';

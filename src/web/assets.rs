@@ -102,6 +102,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/", "index.html", HTML),
     asset!("/app.css", "app.css", "text/css; charset=utf-8"),
     asset!("/app.js", "app.js", JS),
+    asset!("/state.js", "state.js", JS),
     asset!("/wire.js", "wire.js", JS),
     asset!("/link.js", "link.js", JS),
     asset!("/chats.js", "chats.js", JS),
@@ -145,6 +146,15 @@ pub const ASSETS: &[Asset] = &[
     asset!("/people.js", "people.js", JS),
     // Whether a link's host, not in ASCII, could pass for another host.
     asset!("/links.js", "links.js", JS),
+    asset!("/session.js", "session.js", JS),
+    asset!("/controls.js", "controls.js", JS),
+    asset!("/chatlist.js", "chatlist.js", JS),
+    asset!("/conversation.js", "conversation.js", JS),
+    asset!("/sending.js", "sending.js", JS),
+    asset!("/typing.js", "typing.js", JS),
+    asset!("/events.js", "events.js", JS),
+    asset!("/notify.js", "notify.js", JS),
+    asset!("/refresh.js", "refresh.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -171,8 +181,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// its own ("Link with a code", "stay signed in"); and (1.2, §4) the pages
 /// of a conversation, once logged in; and (1.2, §26) the people "New chat"
 /// finds, at the first letter typed there; and the look-alike check of a
-/// link whose host is not in ASCII, with the first one.
-pub const LOADED_LATER: [&str; 24] = [
+/// link whose host is not in ASCII, with the first one; and the signed-in
+/// app itself (the session and what it imports), at the first login.
+pub const LOADED_LATER: [&str; 33] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -197,6 +208,15 @@ pub const LOADED_LATER: [&str; 24] = [
     "/history.js",
     "/people.js",
     "/links.js",
+    "/session.js",
+    "/controls.js",
+    "/chatlist.js",
+    "/conversation.js",
+    "/sending.js",
+    "/typing.js",
+    "/events.js",
+    "/notify.js",
+    "/refresh.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.

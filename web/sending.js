@@ -1,0 +1,109 @@
+// sending.js: a message from the composer to the server. What is typed
+// is kept as the chat's draft until it is sent; a sent message goes to
+// the outbox first (chats.js's Outbox, kept in the browser), shows at
+// once with one tick, and leaves the outbox at the server's answer. An
+// entry the server refuses for now is sent again, the same id; one cut
+// off goes again at the next reconnection (`flushOutbox`).
+
+import { request, parseMsgOk, fold } from './wire.js';
+import { newId } from './chats.js';
+import { t } from './i18n.js';
+import { banner } from './view.js';
+import { draw } from './chatlist.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** The ids of the outbox entries sent and not yet answered: each goes once at a time. */
+const inFlight = new Set();
+/** The next wait of an outbox entry refused for now, by id. */
+const retryWait = new Map();
+
+/** Keeps what the composer holds as the open chat's draft (an edit of a sent message is none). */
+export function keepDraft(app) {
+  if (app.openKey && app.drafts && app.actions?.mode?.kind !== 'edit') app.drafts.set(app.openKey, $('input').value);
+}
+
+/** The composer's Send: an edit (actions.js), or a new message (a reply, if one is quoted) through the outbox. */
+export function send(app) {
+  const text = $('input').value.replace(/\r/g, '');
+  if (!text.trim() || !app.openKey) return;
+  const chat = app.model.chat(app.openKey);
+  if (app.actions?.edit(chat, text)) {
+    $('input').value = '';
+    return;
+  }
+  const entry = { to: chat.name, id: newId(), text, ts: Date.now(), ...app.actions?.replyTo(chat) };
+  try {
+    sendLine(entry); // checks the text fits
+  } catch (e) {
+    banner(t('failed', { reason: e.message }));
+    return;
+  }
+  $('input').value = '';
+  app.drafts.set(chat.name, '');
+  enqueue(app, entry);
+}
+
+/** Puts a new message in the outbox (a text here, a file from files.js), shows it, and sends it if online. */
+export function enqueue(app, entry) {
+  app.outbox.add(entry);
+  const { msg } = app.model.queue(entry);
+  if (app.view.chat === app.model.chatOf(msg)) app.view.append(msg);
+  draw(app);
+  trySend(app, entry);
+}
+
+/** Sends every entry of the outbox (after a login or a reconnection). */
+export function flushOutbox(app) {
+  for (const entry of app.outbox.entries) trySend(app, entry);
+}
+
+/** Sends an outbox entry if online; it leaves the outbox at the server's answer. */
+function trySend(app, entry) {
+  const { link } = app;
+  if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
+  inFlight.add(entry.id);
+  // A file goes through files.js (its bytes, then its FILE), a text in one line.
+  const sending = entry.file ? import('./files.js').then((m) => m.deliver(app, entry, () => app.outbox.save())) : link.request(sendLine(entry));
+  sending
+    .then(({ reply }) => {
+      inFlight.delete(entry.id);
+      // Refused for now (--rate; 1.2's UNAVAILABLE, a cluster failing
+      // over): the same id again, 250 ms doubling to 4 s, as the Rust clients do.
+      if (!reply.ok && (reply.code === 'RATE_LIMITED' || reply.code === 'UNAVAILABLE')) {
+        const wait = Math.min((retryWait.get(entry.id) || 125) * 2, 4000);
+        retryWait.set(entry.id, wait);
+        setTimeout(() => trySend(app, entry), wait);
+        return;
+      }
+      retryWait.delete(entry.id);
+      app.outbox.remove(entry.id);
+      const { model, view } = app;
+      const chat = model.chat(entry.to);
+      const msg = chat.keys.get(`${fold(model.me)}\n${entry.id}`);
+      if (!msg) return;
+      if (reply.ok) {
+        const ok = parseMsgOk(reply.value);
+        if (ok) msg.ts = ok.ts;
+        if (msg.state === 'SENT') msg.state = 'RECEIVED';
+        if (entry.file) msg.file = { ...entry.file, id: entry.upload.id }; // now the server's, to fetch and forward
+      } else {
+        msg.failed = reply.reason || reply.code;
+        banner(t('failed', { reason: msg.failed }));
+      }
+      if (view.chat === chat) view.redraw(msg); // its tick, and now its actions
+      draw(app);
+    })
+    .catch(() => {
+      // Cut off: it stays in the outbox for the next reconnection, whose
+      // flush it may have missed while this attempt was still winding
+      // down; if the link is back already, it goes again now.
+      inFlight.delete(entry.id);
+      if (app.link && app.link.status === 'online') setTimeout(() => trySend(app, entry), 250);
+    });
+}
+
+/** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */
+function sendLine(entry) {
+  return entry.re ? request.reply(entry.to, entry.id, entry.re, entry.text) : request.msg(entry.to, entry.id, entry.text);
+}
