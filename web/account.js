@@ -7,7 +7,7 @@
 // unless this browser logs in with its own token.
 // Below it, "Delete my account" (DELACCOUNT): the password, and the user
 // name typed in full as the confirmation; on the OK the server closes the
-// connections and the login screen comes back, saying so (app.js).
+// connections and the login screen comes back, saying so (session.js).
 // And "Log out" (`logOut`, the devices panel's last button): this
 // browser's device unlinked at the server, everything the account left
 // in the browser forgotten (store.js), and the page loaded afresh.

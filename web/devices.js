@@ -124,7 +124,7 @@ function linkNew(app) {
  * LINK's code (LINK:<password> if `password` is given), large and
  * copyable, and a QR code (qr.js) of this app's address with the user
  * and the code, which opens the phone's browser on "Link with a code"
- * filled in (app.js). Gone once used (a device more in DEVICES) or
+ * filled in (invite.js). Gone once used (a device more in DEVICES) or
  * expired.
  */
 async function showCode(app, password) {

@@ -77,7 +77,7 @@ impl Level {
     /// in a chat `archived` or not. A direct message counts as a mention,
     /// except in an archived chat, which only an `@` wakes (§23): archiving
     /// a direct chat quiets it. The consoles ask this; the browser's copy
-    /// is `notify` in `web/app.js`.
+    /// is `web/notify.js`.
     pub fn rings(self, archived: bool, direct: bool, named: bool) -> bool {
         self.filed(archived).notifies(named || (direct && !archived))
     }
