@@ -12,7 +12,7 @@
 use super::base::Base;
 use super::relay;
 use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
-use crate::store::backend::Notice;
+use crate::store::interface::Notice;
 use crate::store::{UserId, meaning, now_ms};
 
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.

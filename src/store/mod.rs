@@ -16,7 +16,7 @@
 //!   `local/search.rs` the index `SEARCH` reads the log with (the query
 //!   itself is [`search`]'s), `local/erase.rs` the eraser of deleted texts.
 //!   What it takes and gives (a [`Ticket`], an [`Account`], a
-//!   [`Listing`], …) is [`backend`]'s.
+//!   [`Listing`], …) is [`interface`]'s.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
 //!   past it): `--user-quota`, `--inbox-max`, `--min-free`; [`ballast`]:
 //!   the room a write that meets a full disk frees, to be answered.
@@ -53,7 +53,6 @@
 pub mod account_export;
 pub mod accounts;
 pub mod actions_since;
-pub mod backend;
 pub mod ballast;
 pub mod budget;
 pub mod checkpoint;
@@ -67,6 +66,7 @@ pub mod door;
 pub mod export;
 pub mod files;
 pub mod ids;
+pub mod interface;
 pub mod invites;
 pub mod local;
 pub mod lock;
@@ -92,7 +92,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use interface::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;

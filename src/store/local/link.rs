@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::super::backend::Ticket;
 use super::super::budget::check_inbox;
+use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
 use super::super::state::remote::{

@@ -76,8 +76,8 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
-use super::backend::{Deliver, Ticket};
 use super::disk::{Disk, RealDisk, SyncPoint};
+use super::interface::{Deliver, Ticket};
 use super::log::Log;
 pub use super::options::{CHECKPOINT_RECORDS, SEGMENT_SIZE, StoreOptions};
 use super::record::{Pos, Record};

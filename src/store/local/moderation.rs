@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::super::backend::{Moderated, Notice};
+use super::super::interface::{Moderated, Notice};
 use super::super::moderation::{Rule, owned_by_its_maker};
 use super::super::now_ms;
 use super::super::record::{Message, Record};

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::super::backend::Ticket;
+use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::UserId;

@@ -20,8 +20,8 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::super::backend::{Lines, Listing};
 use super::super::damage;
+use super::super::interface::{Lines, Listing};
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::{Marks, Queued, State, UserId};
 use super::erase::Unerased;

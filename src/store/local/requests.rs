@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
-use super::super::backend::ServerFacts;
-use super::super::backend::{Account, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::budget::check_link_queue;
+use super::super::interface::ServerFacts;
+use super::super::interface::{Account, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::record::Record;
 use super::super::state::remote::{address, is_copy};
 use super::super::state::{Batch, State, UserId};

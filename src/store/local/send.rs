@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
-use super::super::backend::{Outgoing, Ticket};
 use super::super::budget::Floor;
 use super::super::budget::check_link_queue;
+use super::super::interface::{Outgoing, Ticket};
 use super::super::now_ms;
 use super::super::record::{Link, Message, MsgRef, NO_POS, Record};
 use super::super::state::remote::address;

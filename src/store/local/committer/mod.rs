@@ -84,7 +84,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::super::backend::Then;
+use super::super::interface::Then;
 use super::super::record::Pos;
 use super::super::state::Batch;
 use super::Inner;
