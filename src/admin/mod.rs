@@ -371,7 +371,7 @@ fn add(name: &str, email: &str, password: &NewPassword, data_dir: &Path, hashing
 /// deleted accounts it left out (none with `all`).
 fn list(data_dir: &Path, all: bool) -> Result<usize> {
     let accounts = Accounts::open(data_dir)?;
-    let (mut sorted, hidden): (Vec<&accounts::Account>, Vec<_>) =
+    let (mut sorted, hidden): (Vec<&accounts::AccountRow>, Vec<_>) =
         accounts.list().iter().partition(|a| all || !a.is_deleted());
     let width = sorted.iter().map(|a| a.name.len()).max().unwrap_or(0);
     // By name, ignoring case, as USERS lists them.
@@ -402,7 +402,7 @@ fn list(data_dir: &Path, all: bool) -> Result<usize> {
 /// cannot be, the tokens are put back.
 fn passwd(name: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing) -> Result<()> {
     let mut accounts = Accounts::open(existing(data_dir)?)?;
-    if accounts.find(name).is_none_or(accounts::Account::is_removed) {
+    if accounts.find(name).is_none_or(accounts::AccountRow::is_removed) {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
     let (secret, shown) = new_password(name, password)?;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::BenchArgs;
 use crate::client::connection::Port;
 use crate::client::tls;
-use crate::client::wire::{Lines, NoLine};
+use crate::client::wire::{NoLine, ReadHalf};
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_FRAME, Reply, Request};
 use crate::transport::{Shared, Stream};
@@ -29,7 +29,7 @@ pub struct LineConn {
 /// users = 20,000 sockets, the limit here); and a TLS connection is one
 /// state for both directions anyway.
 pub struct LineReader {
-    lines: Lines,
+    lines: ReadHalf,
     /// How long one line may take (`--timeout`).
     timeout: Duration,
 }
@@ -49,7 +49,7 @@ impl LineConn {
         let stream = Stream::connect(tcp, args.tls_config.as_ref(), &endpoint.host, deadline)
             .map_err(|e| Error::io(context(), tls::explain(e)))?;
         let shared = Shared(Arc::new(stream));
-        let lines = Lines::new(shared.clone(), 64 * 1024, MAX_FRAME);
+        let lines = ReadHalf::new(shared.clone(), 64 * 1024, MAX_FRAME);
         let reader = LineReader { lines, timeout: args.timeout() };
         Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, shared)) })
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::history::{Device, Dir, Journal};
 use super::schedule::Port;
-use crate::client::wire::{Lines, MAX_LINE, NoLine};
+use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
 use crate::transport::{Shared, Stream};
 
 /// What a read ended with, when not a line.
@@ -28,7 +28,7 @@ pub enum Gone {
 pub struct Line {
     /// The stream, written here and read by `lines`.
     stream: Shared,
-    lines: Lines,
+    lines: ReadHalf,
     pub conn: u64,
     user: usize,
     device: Device,
@@ -46,7 +46,7 @@ impl Line {
         let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         tcp.set_nodelay(true).ok();
         let stream = Shared(Arc::new(Stream::plain(tcp)));
-        let lines = Lines::new(stream.clone(), 8192, MAX_LINE);
+        let lines = ReadHalf::new(stream.clone(), 8192, MAX_LINE);
         let conn = journal.new_conn();
         Some(Line { stream, lines, conn, user, device, port, journal: journal.clone() })
     }

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::sender::Job;
-use super::{Client, ClientOptions, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
+use super::{
+    Client, ClientOptions, Connection, History, Message, Notice, Outbox, Shared, Unconfirmed, now_ms,
+};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -91,7 +93,12 @@ pub(super) fn recover(me: &str, log: &mut History, outbox: &mut Outbox) -> Resul
     let waiting: Vec<String> = outbox.waiting(outbox.len()).into_iter().map(|m| m.id).collect();
     for m in log.unacked_direct(me) {
         if !waiting.contains(&m.id) {
-            outbox.push(Outgoing { ts: m.ts, to: m.to.clone(), id: m.id.clone(), text: m.text.clone() })?;
+            outbox.push(Unconfirmed {
+                ts: m.ts,
+                to: m.to.clone(),
+                id: m.id.clone(),
+                text: m.text.clone(),
+            })?;
         }
         log.relay(&m.from, &m.id)?;
     }
@@ -178,7 +185,7 @@ impl Client {
     }
 
     /// [`Client::send`] for a user with an open direct chat.
-    pub(super) fn send_direct(&self, out: Outgoing) -> Result<Message> {
+    pub(super) fn send_direct(&self, out: Unconfirmed) -> Result<Message> {
         let mut message = self.shared.as_logged(&out, MsgState::Sent, out.ts);
         message.p2p = true;
         {
@@ -208,7 +215,7 @@ impl Shared {
         for m in unacked {
             let to = Chat::User(peer.to_string());
             // Outbox first: it is what makes the message leave.
-            self.outbox.lock().push(Outgoing { ts: m.ts, to, id: m.id.clone(), text: m.text })?;
+            self.outbox.lock().push(Unconfirmed { ts: m.ts, to, id: m.id.clone(), text: m.text })?;
             self.log.lock().relay(&self.me, &m.id)?;
         }
         self.log.lock().sync()?;

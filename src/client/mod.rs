@@ -122,7 +122,7 @@ pub use history::{History, Message};
 pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
 pub use options::{ClientOptions, Endpoint, default_data_dir, parse_servers};
-pub use outbox::{Outbox, Outgoing};
+pub use outbox::{Outbox, Unconfirmed};
 pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
 pub use pages::{Page, Resume, ServerPage};
 pub use requests::parse_history_line;
@@ -319,7 +319,7 @@ impl Client {
         // A bad id is the program's mistake, not the user's: said in English.
         crate::protocol::names::check_id(id).map_err(Error::Usage)?;
         let text = words::text_from_plain(crate::i18n::current(), text).map_err(Error::Usage)?;
-        let out = Outgoing { ts: now_ms(), to, id: id.to_string(), text };
+        let out = Unconfirmed { ts: now_ms(), to, id: id.to_string(), text };
         if let Chat::User(peer) = &out.to
             && self.is_direct(peer)
         {

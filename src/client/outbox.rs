@@ -32,7 +32,7 @@ const HEADER: &str = "ts,to,id,text";
 
 /// A message waiting for the server's `OK`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outgoing {
+pub struct Unconfirmed {
     /// When the user wrote it (local clock, Unix milliseconds).
     pub ts: u64,
     pub to: Chat,
@@ -44,7 +44,7 @@ pub struct Outgoing {
 pub struct Outbox {
     file: CsvFile,
     /// Every message in the file, oldest first.
-    queued: VecDeque<Outgoing>,
+    queued: VecDeque<Unconfirmed>,
     /// How many messages at the front already have their `OK`. They stay in
     /// the file until all have it (then it is emptied at once): rewriting the
     /// file for each `OK` would cost more and could lose the rest in a crash.
@@ -65,7 +65,7 @@ impl Outbox {
 
     /// Adds a message at the end, durably: when this returns, the message
     /// will be sent even if the client is closed right after.
-    pub fn push(&mut self, m: Outgoing) -> Result<()> {
+    pub fn push(&mut self, m: Unconfirmed) -> Result<()> {
         self.take_foreign_rows()?;
         self.file.append(&[&m.ts.to_string(), &m.to.to_string(), &m.id, m.text.as_escaped()])?;
         self.file.sync()?;
@@ -81,7 +81,7 @@ impl Outbox {
             return Ok(());
         }
         let known: HashSet<String> = self.queued.iter().map(|m| m.id.clone()).collect();
-        let foreign: Vec<Outgoing> =
+        let foreign: Vec<Unconfirmed> =
             read_rows(&self.file)?.into_iter().filter(|m| !known.contains(&m.id)).collect();
         let (path, n) = (self.file.path().display(), foreign.len());
         log::warn!("{}", tr!(Msg::ForeignOutboxRows, path = path, n = n));
@@ -91,7 +91,7 @@ impl Outbox {
     }
 
     /// Up to `n` messages still waiting for their `OK`, oldest first.
-    pub fn waiting(&self, n: usize) -> Vec<Outgoing> {
+    pub fn waiting(&self, n: usize) -> Vec<Unconfirmed> {
         self.queued.iter().skip(self.confirmed).take(n).cloned().collect()
     }
 
@@ -121,13 +121,13 @@ impl Outbox {
 }
 
 /// Every row of the file, oldest first.
-fn read_rows(file: &CsvFile) -> Result<VecDeque<Outgoing>> {
+fn read_rows(file: &CsvFile) -> Result<VecDeque<Unconfirmed>> {
     let mut queued = VecDeque::new();
     file.rows(|row| {
         if row.len() != 4 {
             return Err(format!("expected 4 fields, got {}", row.len()));
         }
-        queued.push_back(Outgoing {
+        queued.push_back(Unconfirmed {
             ts: row[0].parse().map_err(|_| format!("bad timestamp {:?}", &row[0]))?,
             to: Chat::parse(&row[1])?,
             id: row[2].to_string(),
@@ -142,8 +142,8 @@ fn read_rows(file: &CsvFile) -> Result<VecDeque<Outgoing>> {
 mod tests {
     use super::*;
 
-    fn out(id: &str) -> Outgoing {
-        Outgoing {
+    fn out(id: &str) -> Unconfirmed {
+        Unconfirmed {
             ts: 7,
             to: Chat::parse("bob").unwrap(),
             id: id.into(),

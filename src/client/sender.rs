@@ -50,7 +50,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::backoff::{FIRST_BACKOFF, longer, rate_wait, try_again};
 use super::connection::{Connection, Port};
 use super::link::why_offline;
-use super::outbox::Outgoing;
+use super::outbox::Unconfirmed;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -473,7 +473,7 @@ impl Shared {
     /// what to tell the application. `Err` means "stop here and keep the
     /// rest for later"; a refusal for good is not an error (the message is
     /// marked refused and the next one goes on).
-    fn settle(&self, message: &Outgoing, reply: Reply) -> Result<Option<Notice>> {
+    fn settle(&self, message: &Unconfirmed, reply: Reply) -> Result<Option<Notice>> {
         match reply {
             Reply::OkWith(fields) => {
                 let ts = Accepted::parse(&fields).map_or(message.ts, |accepted| accepted.ts);

@@ -13,8 +13,8 @@ use super::direct::{self, announce};
 use super::link::Link;
 use super::reads::Reads;
 use super::{
-    ClientOptions, Connection, History, Message, Notice, Outbox, Outgoing, Port, keepalive, login, server_id,
-    token,
+    ClientOptions, Connection, History, Message, Notice, Outbox, Port, Unconfirmed, keepalive, login,
+    server_id, token,
 };
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -189,7 +189,7 @@ impl Shared {
     }
 
     /// The log's view of an outbox entry written by `me`.
-    pub(super) fn as_logged(&self, m: &Outgoing, state: MsgState, ts: u64) -> Message {
+    pub(super) fn as_logged(&self, m: &Unconfirmed, state: MsgState, ts: u64) -> Message {
         Message {
             from: self.me.clone(),
             to: m.to.clone(),
@@ -232,7 +232,7 @@ mod tests {
             reads: Mutex::default(),
             ended: Default::default(),
         };
-        let out = Outgoing {
+        let out = Unconfirmed {
             ts: 1,
             to: Chat::User("bob".into()),
             id: "m1".into(),

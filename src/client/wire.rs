@@ -37,15 +37,15 @@ pub enum NoLine {
 }
 
 /// The reading half of a connection to a server.
-pub struct Lines {
+pub struct ReadHalf {
     frames: FrameReader<Shared>,
 }
 
-impl Lines {
+impl ReadHalf {
     /// Reads from `stream` with a buffer of `buf_size` bytes, lines of at
     /// most `max_len` bytes (`\n` included).
-    pub fn new(stream: Shared, buf_size: usize, max_len: usize) -> Lines {
-        Lines { frames: FrameReader::new(stream, buf_size, max_len) }
+    pub fn new(stream: Shared, buf_size: usize, max_len: usize) -> ReadHalf {
+        ReadHalf { frames: FrameReader::new(stream, buf_size, max_len) }
     }
 
     /// The next line, without its `\r\n`, whole by `deadline`.
@@ -76,12 +76,12 @@ mod tests {
     use super::*;
     use crate::transport::Stream;
 
-    /// `Lines` on one end of a loopback connection, the other end to write.
-    fn pair(max_len: usize) -> (Lines, TcpStream) {
+    /// `ReadHalf` on one end of a loopback connection, the other end to write.
+    fn pair(max_len: usize) -> (ReadHalf, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        (Lines::new(Shared(Arc::new(Stream::plain(client))), 64, max_len), server)
+        (ReadHalf::new(Shared(Arc::new(Stream::plain(client))), 64, max_len), server)
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 /// What the bridge hands the node's dispatcher.
 pub enum Incoming {
     /// A message from another node.
-    Message(Message),
+    Message(Inbound),
     /// The connection to NATS was lost and is back (to another server of
     /// the cluster, or the same): whatever this node published, or was
     /// sent, in between may be lost, and nothing else will say so.
@@ -45,7 +45,7 @@ pub enum Incoming {
 }
 
 /// A message from another node.
-pub struct Message {
+pub struct Inbound {
     pub subject: String,
     /// Where to answer, for a request.
     pub reply: Option<String>,
@@ -269,7 +269,7 @@ pub fn servers(text: &str) -> Result<Vec<async_nats::ServerAddr>> {
 /// Hands what a subscription receives to the node's dispatcher.
 async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incoming>) {
     while let Some(message) = subscriber.next().await {
-        let incoming_message = Incoming::Message(Message {
+        let incoming_message = Incoming::Message(Inbound {
             subject: message.subject.to_string(),
             reply: message.reply.map(|r| r.to_string()),
             payload: message.payload.to_vec(),

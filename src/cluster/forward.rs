@@ -8,7 +8,7 @@
 //! `n` lines of an `OK:<n>` listing with their head, and each answers the
 //! oldest request waiting. A reply comes with the leader's durable end
 //! of the log: a read of the same connection waits until this node's copy
-//! reaches it (`Session::settle`).
+//! reaches it (`Forwarded::settle`).
 //!
 //! A request the leader does not answer within `--timeout` (it died, or
 //! NATS lost the message) is answered with nothing: the connection is
@@ -41,7 +41,7 @@ pub struct Forward {
     leader: String,
     /// How long an answer may take (`--timeout`).
     timeout: Duration,
-    sends: Mutex<HashMap<u64, Arc<Session>>>,
+    sends: Mutex<HashMap<u64, Arc<Forwarded>>>,
     /// Set by [`Forward::hand_over`]: this leader is not the leader any
     /// more, and a request a session sends it after all is cut at once.
     handed_over: Arc<AtomicBool>,
@@ -127,7 +127,7 @@ impl Forward {
     /// This leader is not the leader any more: the send connections with
     /// a request on its way to it are cut (their clients send it again,
     /// to the new one; the others go to the new one with their next
-    /// request, `Session::follow_the_leader`), and the receive connections
+    /// request, `Forwarded::follow_the_leader`), and the receive connections
     /// hear that whoever it told them of left. Returns those receive
     /// connections, for the next leader. A session that read the old
     /// leader just before and sends to it now, or opens on it, is cut by
@@ -179,7 +179,7 @@ impl Forward {
 
     /// Cuts the send connections with a request waiting; how many.
     fn cut_waiting(&self) -> usize {
-        let waiting: Vec<Arc<Session>> = {
+        let waiting: Vec<Arc<Forwarded>> = {
             let mut sends = self.sends.lock();
             let conns: Vec<u64> = sends.iter().filter(|(_, s)| s.waits()).map(|(&conn, _)| conn).collect();
             conns.iter().filter_map(|conn| sends.remove(conn)).collect()
@@ -244,7 +244,7 @@ impl Leader for Forward {
         client: Arc<Stream>,
         user: Option<(&str, Option<&str>)>,
     ) -> Arc<dyn Upstream> {
-        let session = Arc::new(Session {
+        let session = Arc::new(Forwarded {
             forward: Forwarding {
                 bus: self.bus.clone(),
                 node: self.node.clone(),
@@ -326,20 +326,20 @@ struct Forwarding {
 }
 
 /// A send connection forwarded to the leader.
-struct Session {
+struct Forwarded {
     forward: Forwarding,
     conn: u64,
     /// The client's connection: its reading is stopped once the leader's
     /// session ended (its thread then writes the last replies and ends).
     client: Arc<Stream>,
-    state: Mutex<State>,
+    state: Mutex<Exchange>,
     /// Signalled as answers come (`settle` waits for the last).
     answered: Condvar,
     timeout: Duration,
 }
 
 #[derive(Default)]
-struct State {
+struct Exchange {
     /// Requests sent and not answered yet, oldest first: whether each is
     /// answered with a listing, where its answer goes, and when it went.
     waiting: VecDeque<(bool, leader::Answer, Instant)>,
@@ -351,7 +351,7 @@ struct State {
     closed: bool,
 }
 
-impl Session {
+impl Forwarded {
     /// A chunk of replies, true as of `pos`.
     fn replied(&self, pos: u64, bytes: &[u8]) {
         let mut state = self.state.lock();
@@ -403,7 +403,7 @@ impl Session {
     }
 }
 
-impl Upstream for Session {
+impl Upstream for Forwarded {
     fn send(&self, line: &str, lists: bool, answer: leader::Answer) {
         {
             let mut state = self.state.lock();

@@ -265,17 +265,17 @@ const ROW_BYTES: usize = 1 << 20;
 
 /// `users.csv` rows, each with the offset in the records of the record
 /// whose row must carry it (the first row carries those at 0).
-pub type Accounts = Vec<(usize, Vec<u8>)>;
+pub type AccountRows = Vec<(usize, Vec<u8>)>;
 
 /// Writes `records` into the log from position `pos`, before any node
 /// leads (epoch 0): rows of about [`ROW_BYTES`] cut after whole lines,
-/// and cut too where an account must be carried ([`Accounts`]: a `REUSE`
+/// and cut too where an account must be carried ([`AccountRows`]: a `REUSE`
 /// carries its name's new row). Returns how many rows it wrote (none for
 /// no record and no account).
 pub fn write_unled(
     tx: &mut postgres::Transaction,
     pos: Pos,
-    accounts: Accounts,
+    accounts: AccountRows,
     records: &[u8],
 ) -> Result<u64, postgres::Error> {
     if records.is_empty() && accounts.iter().all(|(_, row)| row.is_empty()) {

@@ -43,14 +43,14 @@ use postgres::Transaction;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::db::count;
-use super::log::Accounts;
+use super::log::AccountRows;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, Mode};
 use crate::protocol::names::fold;
 use crate::store::devices::{self, Device, TokenHash};
 use crate::store::moderation::Rule;
-use crate::store::record::{Message, Pos, Record};
+use crate::store::record::{Pos, Record, StoredMessage};
 use crate::store::state::{DELETED, State};
 
 type Id = i64;
@@ -624,7 +624,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn write(mut self) -> Result<(Accounts, Vec<u8>, Done)> {
+    fn write(mut self) -> Result<(AccountRows, Vec<u8>, Done)> {
         let old = self.old;
         let facts = self.order();
         let now = self.now;
@@ -935,7 +935,7 @@ impl<'a> Plan<'a> {
             return Err(bad(format!("message {} is number {ord} of its chat, expected {expected}", m.id)));
         }
         let text = Text::parse(&m.text).map_err(|e| bad(format!("message {}: {e}", m.id)))?;
-        let msg = Message {
+        let msg = StoredMessage {
             from,
             to: m.to_name.as_str().into(),
             id: m.msg_id.as_str().into(),

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 
-use crate::client::wire::{Lines, MAX_LINE, NoLine};
+use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
 use crate::transport::{Shared, Stream, Tls};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -120,7 +120,7 @@ impl Default for Transcript {
 pub struct Conn {
     /// The stream, written here and read by `lines`.
     stream: Shared,
-    lines: Lines,
+    lines: ReadHalf,
     label: String,
     transcript: Transcript,
     /// How long a read waits for a line that must come.
@@ -163,7 +163,7 @@ impl Conn {
     fn new(stream: Stream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
         let stream = Shared(Arc::new(stream));
         Conn {
-            lines: Lines::new(stream.clone(), 8192, MAX_LINE),
+            lines: ReadHalf::new(stream.clone(), 8192, MAX_LINE),
             stream,
             label: label.into(),
             transcript: transcript.clone(),

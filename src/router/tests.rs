@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::protocol::Text;
-use crate::store::Message;
+use crate::store::StoredMessage;
 
 /// An outlet on a real connection, and the client's end of it.
 fn outlet(user: UserId, max_pending: usize) -> (Arc<Outlet>, BufReader<TcpStream>) {
@@ -22,7 +22,7 @@ fn outlet(user: UserId, max_pending: usize) -> (Arc<Outlet>, BufReader<TcpStream
 
 fn event(id: &str) -> Arc<Pushed> {
     let text = Text::parse("hi").unwrap();
-    Arc::new(Pushed::Msg(Arc::new(Message {
+    Arc::new(Pushed::Msg(Arc::new(StoredMessage {
         from: "ana".into(),
         to: "#x".into(),
         id: id.into(),
@@ -107,7 +107,7 @@ fn a_receiver_that_does_not_read_is_told_bye_slow_after_a_whole_frame() {
     let mut seq = 0;
     while !outlet.is_closing() {
         seq += 1;
-        let m = Message {
+        let m = StoredMessage {
             from: "ana".into(),
             to: "#x".into(),
             id: format!("b{seq}").into(),

@@ -12,7 +12,7 @@
 use super::base::Base;
 use super::relay;
 use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
-use crate::store::interface::Notice;
+use crate::store::interface::Announcement;
 use crate::store::{UserId, meaning, now_ms};
 
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
@@ -23,8 +23,10 @@ pub fn moderate(base: &Base, me: UserId, name: &str, room: &str, action: Action)
     {
         return Ok(()); // 1.2: the invitee blocked `me` (§22)
     }
-    let notice =
-        Notice { id: super::own_ids::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
+    let notice = Announcement {
+        id: super::own_ids::own_message_id("mod"),
+        text: notice_text(name, room, &change, minutes),
+    };
     let done = base.store.moderate(me, room, &change, &notice)?;
     if !done.changed {
         return Ok(()); // nothing changed: nobody to tell

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use super::disk::{Disk, SyncPoint};
 use super::log::Log;
 use super::options::StoreOptions;
-use super::record::{Message, Record};
+use super::record::{Record, StoredMessage};
 use super::state::{Batch, State};
 use super::users::load_users;
 use super::{checkpoint, now_ms};
@@ -87,7 +87,7 @@ pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &StoreOptions) -> Re
 enum Old {
     Join { ts: u64, user: String, room: String, pos: u64 },
     Leave { ts: u64, user: String, room: String },
-    Msg { msg: Message, recipients: Vec<String> },
+    Msg { msg: StoredMessage, recipients: Vec<String> },
     Delivered { ts: u64, user: String, chat: String, id: String },
     Read { ts: u64, user: String, chat: String, id: String },
 }
@@ -243,7 +243,7 @@ impl Converter {
         }
     }
 
-    fn message(&mut self, msg: Message, recipients: Vec<String>) -> Result<()> {
+    fn message(&mut self, msg: StoredMessage, recipients: Vec<String>) -> Result<()> {
         let from = self.state.user_id(&msg.from).ok_or_else(|| Error::Corrupt {
             path: "history.csv".into(),
             line: 0,
@@ -287,7 +287,7 @@ impl Converter {
         if !msg.is_room() {
             self.sent.insert((from, msg.id.to_string()), link.dord);
         }
-        let msg = Message { from: self.state.users[from].name.clone(), to, ..msg };
+        let msg = StoredMessage { from: self.state.users[from].name.clone(), to, ..msg };
         self.messages += 1;
         self.commit(Record::Msg { msg: Arc::new(msg), link })
     }
@@ -372,7 +372,7 @@ fn parse_history(r: &csv::StringRecord) -> std::result::Result<Old, String> {
         "MSG" => {
             let recipients = field(r, 6)?.split_whitespace().map(str::to_string).collect();
             let text = Text::parse(field(r, 5)?)?;
-            let msg = Message { from: user.into(), to: chat.into(), id: id.into(), ts, text };
+            let msg = StoredMessage { from: user.into(), to: chat.into(), id: id.into(), ts, text };
             Ok(Old::Msg { msg, recipients })
         }
         "DELIVERED" => Ok(Old::Delivered { ts, user: user.into(), chat: chat.into(), id: id.into() }),

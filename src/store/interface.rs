@@ -1,6 +1,6 @@
 //! The store's request and reply types: what the server hands
 //! [`LocalStore`](super::LocalStore) (a message to send, a moderation
-//! [`Notice`]) and what it gets back (an [`Account`],
+//! [`Announcement`]) and what it gets back (an [`Account`],
 //! a [`Ticket`], a [`Listing`] of [`Lines`], [`Moderated`],
 //! [`ServerFacts`]). The server holds a [`Store`](super::Store), which
 //! checks passwords, decides what needs no storage of its own (what a
@@ -65,7 +65,7 @@ pub struct Ticket(pub u64);
 /// invitation a direct message to the invitee. Made by the server
 /// (`server::moderation`), which knows the words; the room's rules are
 /// `store::moderation`'s.
-pub struct Notice {
+pub struct Announcement {
     /// A message id of the actor's (`mod-…`).
     pub id: String,
     pub text: Text,

@@ -96,7 +96,7 @@ pub use interface::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, T
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
-pub use record::{Message, Record};
+pub use record::{Record, StoredMessage};
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};
 
 use crate::protocol::{Code, Ko};

@@ -20,7 +20,7 @@ pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEADLINE: Duration = crate::store::deadline::DEADLINE;
 
 /// What `--store` says: one configuration per host, in the given order.
-pub struct Store {
+pub struct StoreConfig {
     pub hosts: Vec<postgres::Config>,
     /// The database's name.
     pub dbname: String,
@@ -35,7 +35,7 @@ pub struct Store {
 /// dbname=DB`); one host or several (a primary and its standbys: the node
 /// writes to whichever is primary). The deadlines of `Db` are set on
 /// each host's configuration.
-pub fn parse_store(text: &str) -> Result<Store> {
+pub fn parse_store(text: &str) -> Result<StoreConfig> {
     let usage = |why: String| {
         Error::Usage(format!(
             "--store {}: {why}; expected postgres://USER@HOST:PORT/DB (several hosts: \
@@ -97,7 +97,7 @@ pub fn parse_store(text: &str) -> Result<Store> {
         configs.push(one);
     }
     let shown = format!("postgres://{user}@{}/{dbname}", shown.join(","));
-    Ok(Store { hosts: configs, dbname, shown })
+    Ok(StoreConfig { hosts: configs, dbname, shown })
 }
 
 /// `text` with the value of a password (in a URL or a keyword) as `***`.
@@ -119,7 +119,7 @@ fn hide_password(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn hosts(store: &Store) -> Vec<String> {
+    fn hosts(store: &StoreConfig) -> Vec<String> {
         let host = |c: &postgres::Config| match &c.get_hosts()[0] {
             Host::Tcp(h) => format!("{h}:{}", c.get_ports()[0]),
             Host::Unix(p) => p.display().to_string(),

@@ -30,7 +30,7 @@ mod config;
 mod pool;
 
 use self::config::CONNECT_TIMEOUT;
-pub use self::config::{DEADLINE, Store, parse_store};
+pub use self::config::{DEADLINE, StoreConfig, parse_store};
 use self::pool::{Pool, Taken};
 use super::watchdog::{Socket, Watchdog, find_socket};
 use crate::error::{Error, Result};
@@ -94,7 +94,7 @@ impl Link {
 
 /// The database of a cluster, and the idle connections to it.
 pub struct Db {
-    store: Store,
+    store: StoreConfig,
     /// The URL without a password, for messages.
     pub url: String,
     /// The readers' connections (`db/pool.rs`).

@@ -111,7 +111,7 @@ pub(super) enum Second {
 }
 
 /// Which overall bucket a new account took its token from.
-pub(super) enum NewAccount {
+pub(super) enum SignupBucket {
     Exempt,
     Overall,
     Fresh,
@@ -253,10 +253,10 @@ impl AuthLimits {
     /// here by its key (an IPv6 address by its /64, as one host usually has a
     /// whole /64), whatever the caller passed: the addresses of one /64 are one
     /// fresh address, not 2^64 of them.
-    pub(super) fn begin_registration(&self, addr: IpAddr) -> Result<NewAccount, Ko> {
+    pub(super) fn begin_registration(&self, addr: IpAddr) -> Result<SignupBucket, Ko> {
         let addr = address_key(addr);
         if self.is_exempt(addr) {
-            return Ok(NewAccount::Exempt);
+            return Ok(SignupBucket::Exempt);
         }
         let refused = |wait: Duration, whose: &str| {
             let secs = whole_secs(wait);
@@ -265,8 +265,8 @@ impl AuthLimits {
         let fresh = self.registrations.is_full(&addr);
         self.registrations.try_take(addr, 1).map_err(|wait| refused(wait, " from your address"))?;
         match self.all_registrations.try_take((), 1) {
-            Ok(()) => Ok(NewAccount::Overall),
-            Err(_) if fresh && self.fresh_registrations.try_take((), 1).is_ok() => Ok(NewAccount::Fresh),
+            Ok(()) => Ok(SignupBucket::Overall),
+            Err(_) if fresh && self.fresh_registrations.try_take((), 1).is_ok() => Ok(SignupBucket::Fresh),
             Err(wait) => {
                 self.registrations.give_back(addr);
                 Err(refused(wait, ""))
@@ -287,12 +287,12 @@ impl AuthLimits {
     }
 
     /// No account was created after all.
-    pub(super) fn cancel_registration(&self, addr: IpAddr, took: NewAccount) {
+    pub(super) fn cancel_registration(&self, addr: IpAddr, took: SignupBucket) {
         let addr = address_key(addr);
         match took {
-            NewAccount::Exempt => return,
-            NewAccount::Overall => self.all_registrations.give_back(()),
-            NewAccount::Fresh => self.fresh_registrations.give_back(()),
+            SignupBucket::Exempt => return,
+            SignupBucket::Overall => self.all_registrations.give_back(()),
+            SignupBucket::Fresh => self.fresh_registrations.give_back(()),
         }
         self.registrations.give_back(addr);
     }
@@ -377,7 +377,7 @@ mod tests {
         let limits = AuthLimits::new(&[]);
         let refused = (0..100).find(|_| limits.begin_registration(A).is_err()).unwrap();
         assert_eq!(refused, REGISTER_ADDR_BURST as usize);
-        limits.cancel_registration(A, NewAccount::Overall);
+        limits.cancel_registration(A, SignupBucket::Overall);
         assert!(limits.begin_registration(A).is_ok(), "a cancelled one is given back");
         assert!(limits.begin_registration(B).is_ok(), "per address");
         let all = (1..=255u8)

@@ -55,7 +55,7 @@ pub const REMOVED: &str = "!";
 
 /// One row of `users.csv`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
+pub struct AccountRow {
     pub name: String,
     pub email: String,
     /// The argon2id PHC string, or `!` and the old one once removed.
@@ -63,7 +63,7 @@ pub struct Account {
     pub created_ms: u64,
 }
 
-impl Account {
+impl AccountRow {
     pub fn is_removed(&self) -> bool {
         self.hash.starts_with(REMOVED)
     }
@@ -124,7 +124,7 @@ impl From<Error> for AdminError {
 pub struct Accounts {
     dir: PathBuf,
     /// The rows of `users.csv`, in file order (which is rewritten whole).
-    accounts: Vec<Account>,
+    accounts: Vec<AccountRow>,
     /// The directory opened as the server opens it (holds its lock).
     store: Arc<LocalStore>,
 }
@@ -141,7 +141,7 @@ impl Accounts {
         crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
             let field = |i: usize| row.get(i).unwrap_or("").to_string();
             let created_ms = field(3).parse().map_err(|_| format!("{:?} is not a number", field(3)))?;
-            accounts.push(Account { name: field(0), email: field(1), hash: field(2), created_ms });
+            accounts.push(AccountRow { name: field(0), email: field(1), hash: field(2), created_ms });
             Ok(())
         })
         .map_err(|e| e.into_error(&path))?;
@@ -149,7 +149,7 @@ impl Accounts {
     }
 
     /// Every account, removed ones included, in the order they were made.
-    pub fn list(&self) -> &[Account] {
+    pub fn list(&self) -> &[AccountRow] {
         &self.accounts
     }
 
@@ -159,7 +159,7 @@ impl Accounts {
     }
 
     /// The account called `name`, ignoring case (as logins do).
-    pub fn find(&self, name: &str) -> Option<&Account> {
+    pub fn find(&self, name: &str) -> Option<&AccountRow> {
         let key = fold(name);
         self.accounts.iter().find(|a| fold(&a.name) == key)
     }
@@ -189,7 +189,7 @@ impl Accounts {
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         let created_ms = super::now_ms();
         for n in new {
-            self.accounts.push(Account { name: n.name, email: n.email, hash: n.hash, created_ms });
+            self.accounts.push(AccountRow { name: n.name, email: n.email, hash: n.hash, created_ms });
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::super::budget::check_inbox;
 use super::super::interface::Ticket;
 use super::super::now_ms;
-use super::super::record::{Link, Message, MsgRef, NO_POS, Pos, Record};
+use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
 use super::super::state::remote::{
     AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, peer_account,
 };
@@ -45,7 +45,7 @@ const GIVE_UP_SCAN: usize = 10_000;
 
 /// A frame waiting for a peer, as the link sends it.
 #[derive(Clone, Debug)]
-pub struct Outgoing {
+pub struct Unacked {
     /// Its number `<n>`.
     pub n: u64,
     pub frame: Frame,
@@ -234,7 +234,7 @@ impl LocalStore {
 
     /// The frames waiting for `server` after number `after`, at most
     /// `max`, that are on disk; this server is `me`.
-    pub fn frames_for(&self, server: &str, me: &str, after: u64, max: usize) -> Result<Vec<Outgoing>, Ko> {
+    pub fn frames_for(&self, server: &str, me: &str, after: u64, max: usize) -> Result<Vec<Unacked>, Ko> {
         let synced = self.inner.synced();
         let (entries, aside) = {
             let state = self.inner.state.lock();
@@ -292,7 +292,7 @@ impl LocalStore {
                 }
                 other => return Err(read_failed(pos, format!("a peer's queue holds {other:?}"))),
             };
-            out.push(Outgoing { n, frame, ts });
+            out.push(Unacked { n, frame, ts });
         }
         Ok(out)
     }
@@ -565,7 +565,7 @@ impl Inner {
         let now = now_ms();
         let ts = if ts > now + FUTURE_MS { now } else { ts };
         let (name, link) = (state.room(copy).name.clone(), state.room_link(copy));
-        let msg = Message { from: author, to: name, id: id.into(), ts, text: text.clone() };
+        let msg = StoredMessage { from: author, to: name, id: id.into(), ts, text: text.clone() };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
     }
 
@@ -593,7 +593,7 @@ impl Inner {
         self.options.budget.check_peer(state, server)?;
         let ts = state.next_ts(now);
         let from = state.users[author].name.clone();
-        let msg = Message { from, to: name, id: id.into(), ts, text: text.clone() };
+        let msg = StoredMessage { from, to: name, id: id.into(), ts, text: text.clone() };
         let link = state.room_link(r);
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)
     }
@@ -654,7 +654,7 @@ impl Inner {
             Some(sender) => state.direct_link(sender, to),
             None => Link { prev: NO_POS, ord: 0, dord: 0 }, // its first message here
         };
-        let msg = Message {
+        let msg = StoredMessage {
             from: from.into(),
             to: state.users[to].name.clone(),
             id: id.into(),

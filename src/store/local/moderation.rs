@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use super::super::interface::{Moderated, Notice};
+use super::super::interface::{Announcement, Moderated};
 use super::super::moderation::{Rule, owned_by_its_maker};
 use super::super::now_ms;
-use super::super::record::{Message, Record};
+use super::super::record::{Record, StoredMessage};
 use super::super::state::{Batch, RoomId, State, UserId};
 use super::LocalStore;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
@@ -27,7 +27,7 @@ impl LocalStore {
         by: UserId,
         room: &str,
         change: &Change,
-        notice: &Notice,
+        notice: &Announcement,
     ) -> Result<Moderated, Ko> {
         let (moderated, ticket) = self.inner.write(|state, batch| {
             let r = rooms::existing(room, state.room_id(room))?;
@@ -96,7 +96,7 @@ fn tell_notice(
     room: RoomId,
     by: UserId,
     to: NoticeTo,
-    notice: &Notice,
+    notice: &Announcement,
 ) -> Result<(), Ko> {
     let (to, link) = match to {
         NoticeTo::Invitee(t) => (state.users[t].name.clone(), state.direct_link(by, t)),
@@ -105,7 +105,7 @@ fn tell_notice(
     };
     let ts = state.next_ts(now_ms());
     let from = state.users[by].name.clone();
-    let msg = Message { from, to, id: notice.id.as_str().into(), ts, text: notice.text.clone() };
+    let msg = StoredMessage { from, to, id: notice.id.as_str().into(), ts, text: notice.text.clone() };
     state.commit(Record::Msg { msg: Arc::new(msg), link }, batch)
 }
 

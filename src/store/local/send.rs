@@ -13,7 +13,7 @@ use super::super::budget::Floor;
 use super::super::budget::check_link_queue;
 use super::super::interface::{Outgoing, Ticket};
 use super::super::now_ms;
-use super::super::record::{Link, Message, MsgRef, NO_POS, Record};
+use super::super::record::{Link, MsgRef, NO_POS, Record, StoredMessage};
 use super::super::state::remote::address;
 use super::super::state::{RoomId, State, UserId};
 use super::reader::read_failed;
@@ -107,7 +107,7 @@ impl Inner {
             // 1.3: a room homed elsewhere: the message waits for its home,
             // and enters the room when the home's ordered copy comes back.
             Recipient::Home(room) => {
-                let msg = Message {
+                let msg = StoredMessage {
                     from: state.users[from].name.clone(),
                     to: state.room(room).name.clone(),
                     id: id.into(),
@@ -119,7 +119,7 @@ impl Inner {
                 return Ok(Accepted { id: id.into(), ts });
             }
         };
-        let msg = Message {
+        let msg = StoredMessage {
             from: state.users[from].name.clone(),
             to: to_name,
             id: id.into(),

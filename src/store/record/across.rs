@@ -23,13 +23,13 @@
 use std::sync::Arc;
 
 use super::fields::{Fields, Line, Rows};
-use super::message::{Link, Message, NO_POS, Pos};
+use super::message::{Link, NO_POS, Pos, StoredMessage};
 use super::{CheckpointRows, Record};
 use crate::store::state::remote::{BEHIND, LINK, address};
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId};
 
 /// Writes a `POST` line (without its `\n`).
-pub(super) fn encode_post(line: &mut Line, msg: &Message) {
+pub(super) fn encode_post(line: &mut Line, msg: &StoredMessage) {
     super::msg::encode_as(line, "POST", msg, &Link { prev: NO_POS, ord: 0, dord: 0 });
 }
 
@@ -55,7 +55,7 @@ impl State {
     /// in its resend window and as waiting for the home's copy.
     pub(super) fn apply_post(
         &mut self,
-        msg: &Arc<Message>,
+        msg: &Arc<StoredMessage>,
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {

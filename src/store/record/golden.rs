@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{Link, Message, NO_POS, Record};
+use super::{Link, NO_POS, Record, StoredMessage};
 use crate::protocol::{Change, Mode, Text};
 use crate::store::invites::Mark;
 use crate::store::moderation::Rule;
@@ -16,7 +16,7 @@ fn name(s: &str) -> Arc<str> {
 
 fn msg(to: &str, text: &str, prev: u64) -> Record {
     let text = Text::parse(text).unwrap();
-    let msg = Message { from: name("ana"), to: name(to), id: name("m1"), ts: 17, text };
+    let msg = StoredMessage { from: name("ana"), to: name(to), id: name("m1"), ts: 17, text };
     Record::Msg { msg: Arc::new(msg), link: Link { prev, ord: 3, dord: 1 } }
 }
 
@@ -103,7 +103,7 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         // and a catch-up of a room homed here for a member server.
         (
             Record::Post {
-                msg: Arc::new(Message {
+                msg: Arc::new(StoredMessage {
                     from: name("ana"),
                     to: name("#lab@lab2"),
                     id: name("m1"),

@@ -1,5 +1,5 @@
 //! The words every record kind is made of: a position in the log
-//! ([`Pos`]), a message ([`Message`]) and its place in its conversation
+//! ([`Pos`]), a message ([`StoredMessage`]) and its place in its conversation
 //! ([`Link`]). A leaf: the state and the readers of the log use these
 //! without knowing any record kind.
 
@@ -17,7 +17,7 @@ pub const LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,text";
 
 /// A message as the server keeps it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Message {
+pub struct StoredMessage {
     /// The sender, spelled as registered.
     pub from: Arc<str>,
     /// The recipient as it appears on the wire: a user name or `#room`.
@@ -30,7 +30,7 @@ pub struct Message {
     pub text: Text,
 }
 
-impl Message {
+impl StoredMessage {
     pub fn is_room(&self) -> bool {
         self.to.starts_with('#')
     }

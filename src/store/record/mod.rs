@@ -78,7 +78,7 @@
 use std::sync::Arc;
 
 pub use fields::{Fields, Line, Rows, push_field};
-pub use message::{LOG_HEADER, Link, Message, NO_POS, Pos};
+pub use message::{LOG_HEADER, Link, NO_POS, Pos, StoredMessage};
 pub use msg::MsgRef;
 
 use super::moderation::Rule;
@@ -102,7 +102,7 @@ mod settings;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     /// A message was accepted.
-    Msg { msg: Arc<Message>, link: Link },
+    Msg { msg: Arc<StoredMessage>, link: Link },
     /// `user`'s client acknowledged the message `id` (number `dord`) from `chat`.
     Delivered { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str>, dord: u64 },
     /// `user` read `chat` (a sender or `#room`) up to the message `id`,
@@ -140,7 +140,7 @@ pub enum Record {
     Failed { ts: u64, author: Arc<str>, address: Arc<str>, id: Arc<str>, reason: Arc<str> },
     /// 1.3 (§27): a message to a room homed on another server, waiting
     /// for that home (`record/across.rs`).
-    Post { msg: Arc<Message> },
+    Post { msg: Arc<StoredMessage> },
     /// 1.3 (§27): the messages at `positions` of `room` (homed here) are
     /// queued again for the peer whose account is `peer` (`record/across.rs`).
     Backfill { ts: u64, peer: Arc<str>, room: Arc<str>, positions: Vec<Pos> },

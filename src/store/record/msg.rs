@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::Record;
 use super::fields::{Fields, Line};
-use super::message::{Link, Message, Pos};
+use super::message::{Link, Pos, StoredMessage};
 use crate::protocol::Text;
 use crate::store::meaning;
 use crate::store::meaning::effects::{self, Gets};
@@ -26,12 +26,12 @@ use crate::store::state::{
 };
 
 /// Writes a `MSG` line (without its `\n`).
-pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
+pub(super) fn encode(line: &mut Line, msg: &StoredMessage, link: &Link) {
     encode_as(line, "MSG", msg, link);
 }
 
 /// Writes a message's line under `word` (`MSG`, or 1.3's `POST`).
-pub(super) fn encode_as(line: &mut Line, word: &str, msg: &Message, link: &Link) {
+pub(super) fn encode_as(line: &mut Line, word: &str, msg: &StoredMessage, link: &Link) {
     line.word(word);
     line.number(msg.ts);
     line.fields(&[&msg.from, &msg.to, &msg.id]);
@@ -48,10 +48,10 @@ pub(super) fn decode(f: &Fields) -> Result<Record, String> {
 }
 
 /// Reads the fields of a message's line (`MSG`, or 1.3's `POST`).
-pub(super) fn message(f: &Fields) -> Result<(Arc<Message>, Link), String> {
+pub(super) fn message(f: &Fields) -> Result<(Arc<StoredMessage>, Link), String> {
     let m = MsgRef::from_fields(f)?;
     let text = Text::parse(&m.text)?;
-    let msg = Message { from: m.from.into(), to: m.to.into(), id: m.id.into(), ts: m.ts, text };
+    let msg = StoredMessage { from: m.from.into(), to: m.to.into(), id: m.id.into(), ts: m.ts, text };
     Ok((Arc::new(msg), Link { prev: m.prev, ord: m.ord, dord: m.dord }))
 }
 
@@ -120,7 +120,7 @@ impl State {
     /// Applies a `MSG` at `pos`: a direct message or a room's.
     pub(super) fn apply_msg(
         &mut self,
-        msg: &Arc<Message>,
+        msg: &Arc<StoredMessage>,
         link: &Link,
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
@@ -136,7 +136,7 @@ impl State {
 
     fn apply_direct(
         &mut self,
-        msg: &Arc<Message>,
+        msg: &Arc<StoredMessage>,
         link: &Link,
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
@@ -179,7 +179,7 @@ impl State {
 
     fn apply_room_msg(
         &mut self,
-        msg: &Arc<Message>,
+        msg: &Arc<StoredMessage>,
         link: &Link,
         pos: Pos,
         mut push: Option<&mut Vec<Delivery>>,
@@ -259,14 +259,20 @@ impl State {
 
     /// Adds the message at `pos` to its sender's window. (A resend never
     /// gets here: `send` found it in the window first.)
-    pub(super) fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
+    pub(super) fn remember(&mut self, from: UserId, msg: &StoredMessage, pos: Pos) {
         Arc::make_mut(&mut self.users[from].recent).push(recent::tag(&msg.id), pos);
     }
 }
 
 /// 1.2: the copy of the message at `pos` that its sender's other devices
 /// get ([`Gets::Copy`]).
-fn copy(inbox: &mut Inbox, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
+fn copy(
+    inbox: &mut Inbox,
+    from: UserId,
+    msg: &Arc<StoredMessage>,
+    pos: Pos,
+    push: Option<&mut Vec<Delivery>>,
+) {
     let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
     inbox.enqueue(from, Queued::Copy { pos }, event, push);
 }

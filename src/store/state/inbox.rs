@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::UserId;
 use crate::protocol::link::Bounce;
 use crate::protocol::{Event, EventRef, MsgState};
-use crate::store::record::message::{Message, NO_POS, Pos};
+use crate::store::record::message::{NO_POS, Pos, StoredMessage};
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
 /// Each entry holds [`Queued::width`] events, numbered in a row: the first
@@ -163,7 +163,7 @@ impl Queued {
 /// An event to push to a user once its record is on disk.
 #[derive(Debug)]
 pub enum Pushed {
-    Msg(Arc<Message>),
+    Msg(Arc<StoredMessage>),
     Status {
         peer: Arc<str>,
         id: Arc<str>,
@@ -171,7 +171,7 @@ pub enum Pushed {
         ts: u64,
     },
     /// 1.2: a copy of a message the user sent, for its other devices.
-    Copy(Arc<Message>),
+    Copy(Arc<StoredMessage>),
     /// 1.2: the user read `chat` up to `id` (`READMARK`).
     Mark {
         chat: Arc<str>,
@@ -230,7 +230,7 @@ impl Pushed {
     pub fn parse(frame: &str) -> Option<(u64, Pushed)> {
         match Event::parse(frame).ok()? {
             Event::Msg { seq, from, to, id, ts, text } => {
-                let message = Message { from: from.into(), to: to.into(), id: id.into(), ts, text };
+                let message = StoredMessage { from: from.into(), to: to.into(), id: id.into(), ts, text };
                 Some((seq, Pushed::Msg(Arc::new(message))))
             }
             Event::Status { seq, peer, id, state, ts } => {
@@ -303,7 +303,7 @@ mod tests {
             assert_eq!(event.frame(seq).to_string(), frame);
         }
         let text = Text::parse("hi").unwrap();
-        let copy = Pushed::Copy(Arc::new(Message {
+        let copy = Pushed::Copy(Arc::new(StoredMessage {
             from: "ana".into(),
             to: "bob".into(),
             id: "m1".into(),

@@ -2,7 +2,7 @@
 //! window, freed rooms, and records that contradict the state.
 
 use super::*;
-use crate::store::record::{Link, Message, NO_POS, Pos, Record};
+use crate::store::record::{Link, NO_POS, Pos, Record, StoredMessage};
 
 /// Listing lines as written on the wire.
 fn wire<T: std::fmt::Display>(lines: Vec<T>) -> Vec<String> {
@@ -29,7 +29,7 @@ fn msg(state: &mut State, batch: &mut Batch, from: &str, to: &str, id: &str) -> 
         None => state.room_link(state.room_id(to).unwrap()),
     };
     let text = crate::protocol::Text::parse("hi").unwrap();
-    let m = Message { from: from.into(), to: to.into(), id: id.into(), ts: 5, text };
+    let m = StoredMessage { from: from.into(), to: to.into(), id: id.into(), ts: 5, text };
     let pos = state.end;
     state.commit(Record::Msg { msg: Arc::new(m), link }, batch).unwrap();
     pos
@@ -136,7 +136,7 @@ fn records_that_contradict_the_state_are_refused() {
     let (mut s, mut batch) = state();
     msg(&mut s, &mut batch, "ana", "bob", "m1");
     let text = crate::protocol::Text::parse("x").unwrap();
-    let m = Message { from: "ana".into(), to: "bob".into(), id: "m2".into(), ts: 9, text };
+    let m = StoredMessage { from: "ana".into(), to: "bob".into(), id: "m2".into(), ts: 9, text };
     let wrong = Record::Msg { msg: Arc::new(m), link: Link { prev: NO_POS, ord: 0, dord: 0 } };
     assert!(s.load(s.end, 10, &wrong).unwrap_err().contains("its place"));
     let ghost = Record::Delivered { ts: 1, user: "bob".into(), chat: "ana".into(), id: "zz".into(), dord: 5 };
@@ -271,7 +271,7 @@ fn a_post_waits_for_its_home_s_copy_past_the_resend_window_and_across_a_start() 
     s.commit(Record::Join { ts: 1, user: "ana".into(), room: lab.into(), read: 0 }, &mut batch).unwrap();
     let post = |s: &mut State, batch: &mut Batch, id: &str| {
         let text = crate::protocol::Text::parse("hi").unwrap();
-        let m = Message { from: "ana".into(), to: lab.into(), id: id.into(), ts: 5, text };
+        let m = StoredMessage { from: "ana".into(), to: lab.into(), id: id.into(), ts: 5, text };
         s.commit(Record::Post { msg: Arc::new(m) }, batch).unwrap();
     };
     post(&mut s, &mut batch, "p0");
@@ -313,7 +313,7 @@ fn a_post_waits_for_its_home_s_copy_past_the_resend_window_and_across_a_start() 
     // duplicate, which the link finds in the room); p1 bounces.
     let copy = s.room_id(lab).unwrap();
     let text = crate::protocol::Text::parse("hi").unwrap();
-    let m = Message { from: "ana".into(), to: lab.into(), id: "p0".into(), ts: 9, text };
+    let m = StoredMessage { from: "ana".into(), to: lab.into(), id: "p0".into(), ts: 9, text };
     s.commit(Record::Msg { msg: Arc::new(m), link: s.room_link(copy) }, &mut batch).unwrap();
     assert!(!s.waits_for_copy(ana, lab, "p0") && s.waits_for_copy(ana, lab, "p1"));
     let (author, address, id, reason) = ("ana".into(), lab.into(), "p1".into(), "lab2 refused it".into());
