@@ -14,7 +14,7 @@ use super::reach::{OpenedDoor, ServerAt, server_runs};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::server::operator::changes::{Change, Outcome};
+use crate::server::operator::changes::{AccountChange, Applied};
 
 /// `users disable` (`on`) or `users enable`, at a data directory or a
 /// cluster's database: true if it changed anything.
@@ -39,9 +39,9 @@ pub fn set_disabled(at: &ServerAt, name: &str, on: bool) -> Result<bool> {
     }
     // A server runs there, or a cluster's nodes may: it (the leader)
     // writes the record; unanswered, the command fails.
-    match super::room::ask(&door, &[Change::disabled(&account.name, on)])?[..] {
-        [Outcome::Unchanged] => Ok(false),
-        [Outcome::Refused(ref why)] => Err(Error::Usage(why.clone())),
+    match super::room::ask(&door, &[AccountChange::disabled(&account.name, on)])?[..] {
+        [Applied::Unchanged] => Ok(false),
+        [Applied::Refused(ref why)] => Err(Error::Usage(why.clone())),
         _ => Ok(true),
     }
 }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::protocol::Ko;
-use crate::server::operator::changes::{self, Change, Outcome};
+use crate::server::operator::changes::{self, AccountChange, Applied};
 use crate::store::accounts::Accounts;
 use crate::store::door::Asking;
 use crate::store::invites::{self, Kept};
@@ -49,7 +49,8 @@ impl Codes {
     fn keep(&self, codes: &[String], expires_ms: u64) -> Result<()> {
         match self {
             Codes::Asking(door) => {
-                let asked: Vec<Change> = codes.iter().map(|code| Change::invite(code, expires_ms)).collect();
+                let asked: Vec<AccountChange> =
+                    codes.iter().map(|code| AccountChange::invite(code, expires_ms)).collect();
                 super::room::refused(&super::room::ask(door, &asked)?)
             }
             Codes::Here(accounts, dir) => crate::store::keep_invites(accounts.backend(), codes, expires_ms)
@@ -68,11 +69,12 @@ impl Codes {
     }
 
     /// Revokes each of `codes` if unused: what became of each.
-    fn revoke(&self, codes: &[String]) -> Result<Vec<Outcome>> {
+    fn revoke(&self, codes: &[String]) -> Result<Vec<Applied>> {
         match self {
-            Codes::Asking(door) => {
-                super::room::ask(door, &codes.iter().map(|code| Change::revoke(code)).collect::<Vec<_>>())
-            }
+            Codes::Asking(door) => super::room::ask(
+                door,
+                &codes.iter().map(|code| AccountChange::revoke(code)).collect::<Vec<_>>(),
+            ),
             Codes::Here(accounts, _) => Ok(codes
                 .iter()
                 .map(|code| changes::revoked(crate::store::revoke_invite(accounts.backend(), code)))
@@ -165,12 +167,12 @@ pub fn revoke(codes: &[String], unused: bool, at: &ServerAt) -> Result<()> {
     let mut refused = Vec::new();
     for (code, outcome) in codes.iter().zip(at_codes.revoke(&codes)?) {
         match outcome {
-            Outcome::Done => println!("{}", tr!(Msg::InviteRevoked, code = code)),
-            Outcome::Unchanged => refused.push(tr!(Msg::InviteAlreadyUsed, code = code)),
-            Outcome::Refused(why) if why == changes::NO_SUCH_CODE => {
+            Applied::Done => println!("{}", tr!(Msg::InviteRevoked, code = code)),
+            Applied::Unchanged => refused.push(tr!(Msg::InviteAlreadyUsed, code = code)),
+            Applied::Refused(why) if why == changes::NO_SUCH_CODE => {
                 refused.push(tr!(Msg::NoSuchInvite, code = code))
             }
-            Outcome::Refused(why) => refused.push(format!("{code}: {why}")),
+            Applied::Refused(why) => refused.push(format!("{code}: {why}")),
         }
     }
     if unused {

@@ -20,7 +20,7 @@ use super::{Hashing, NewPassword, Student, explain, hasher, new_password, shown_
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::server::operator::changes::{self, Change, Outcome};
+use crate::server::operator::changes::{self, AccountChange, Applied};
 use crate::store::accounts::{Accounts, NewAccount};
 use crate::store::disk::Disk;
 use crate::store::door::Asking;
@@ -31,7 +31,7 @@ use crate::store::door::Asking;
 pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// Asks the running server for `changes`; their outcomes, in order.
-pub(super) fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>> {
+pub(super) fn ask(door: &OpenedDoor, changes: &[AccountChange]) -> Result<Vec<Applied>> {
     let answer = door.ask(Asking::Accounts, &changes::request_body(changes), ANSWER_WITHIN)?;
     let outcomes = changes::read_answer(&answer);
     if outcomes.len() != changes.len() {
@@ -42,8 +42,8 @@ pub(super) fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>>
 }
 
 /// The first refusal among `outcomes`, as an error.
-pub(super) fn refused(outcomes: &[Outcome]) -> Result<()> {
-    match outcomes.iter().find_map(|o| if let Outcome::Refused(why) = o { Some(why) } else { None }) {
+pub(super) fn refused(outcomes: &[Applied]) -> Result<()> {
+    match outcomes.iter().find_map(|o| if let Applied::Refused(why) = o { Some(why) } else { None }) {
         Some(why) => Err(Error::Usage(why.clone())),
         None => Ok(()),
     }
@@ -67,7 +67,7 @@ pub fn add_live(
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    refused(&ask(door, &[Change::add(name, email, &hash)])?)?;
+    refused(&ask(door, &[AccountChange::add(name, email, &hash)])?)?;
     println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
@@ -82,14 +82,14 @@ pub fn passwd_live(name: &str, password: &NewPassword, door: &OpenedDoor, hashin
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    refused(&ask(door, &[Change::passwd(name, &hash)])?)?;
+    refused(&ask(door, &[AccountChange::passwd(name, &hash)])?)?;
     println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 
 /// `users admin` beside a running server.
 pub fn admin_live(name: &str, on: bool, door: &OpenedDoor) -> Result<()> {
-    refused(&ask(door, &[Change::admin(name, on)])?)
+    refused(&ask(door, &[AccountChange::admin(name, on)])?)
 }
 
 /// `users import` beside a running server: the accounts (all or none),
@@ -102,9 +102,10 @@ pub(super) fn import_live(
     door: &OpenedDoor,
     (out, table): (&Path, &[u8]),
 ) -> Result<()> {
-    let mut asked: Vec<Change> = new.iter().map(|n| Change::add(&n.name, &n.email, &n.hash)).collect();
+    let mut asked: Vec<AccountChange> =
+        new.iter().map(|n| AccountChange::add(&n.name, &n.email, &n.hash)).collect();
     if let Some(room) = room {
-        asked.extend(students.iter().map(|s| Change::join(&s.name, room)));
+        asked.extend(students.iter().map(|s| AccountChange::join(&s.name, room)));
     }
     std::sync::Arc::new(crate::store::disk::RealDisk)
         .replace(out, table)
@@ -116,7 +117,7 @@ pub(super) fn import_live(
             return Err(e);
         }
     };
-    if let Some(Outcome::Refused(why)) = outcomes.first() {
+    if let Some(Applied::Refused(why)) = outcomes.first() {
         let _ = std::fs::remove_file(out);
         return Err(Error::Usage(why.clone()));
     }
@@ -139,7 +140,7 @@ pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
     let room_name = crate::protocol::Chat::parse_room(room).map_err(Error::Usage)?;
     let outcomes = match OpenedDoor::running(at)? {
         Some(door) => {
-            let asked: Vec<Change> = names.iter().map(|n| Change::join(n, room)).collect();
+            let asked: Vec<AccountChange> = names.iter().map(|n| AccountChange::join(n, room)).collect();
             ask(&door, &asked)?
         }
         None => join_here(&room_name, names, &at.data_dir)?,
@@ -147,9 +148,9 @@ pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
     let mut failed = Vec::new();
     for (name, outcome) in names.iter().zip(&outcomes) {
         match outcome {
-            Outcome::Done => println!("{}", tr!(Msg::JoinedRoom, name = name, room = room)),
-            Outcome::Unchanged => println!("{}", tr!(Msg::AlreadyInRoom, name = name, room = room)),
-            Outcome::Refused(why) => failed.push(format!("{name}: {why}")),
+            Applied::Done => println!("{}", tr!(Msg::JoinedRoom, name = name, room = room)),
+            Applied::Unchanged => println!("{}", tr!(Msg::AlreadyInRoom, name = name, room = room)),
+            Applied::Refused(why) => failed.push(format!("{name}: {why}")),
         }
     }
     if failed.is_empty() {
@@ -159,7 +160,7 @@ pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
 }
 
 /// The joins of [`add_to_room`] with no server running.
-fn join_here(room: &str, names: &[String], data_dir: &Path) -> Result<Vec<Outcome>> {
+fn join_here(room: &str, names: &[String], data_dir: &Path) -> Result<Vec<Applied>> {
     if !data_dir.is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
     }
@@ -168,10 +169,10 @@ fn join_here(room: &str, names: &[String], data_dir: &Path) -> Result<Vec<Outcom
     for name in names {
         let joined = accounts.join(name, room).map_err(|e| explain(e, data_dir, &[], |_| String::new()));
         outcomes.push(match joined {
-            Ok(Ok(true)) => Outcome::Done,
-            Ok(Ok(false)) => Outcome::Unchanged,
-            Ok(Err(ko)) => Outcome::Refused(ko.reason),
-            Err(e) => Outcome::Refused(e.to_string()),
+            Ok(Ok(true)) => Applied::Done,
+            Ok(Ok(false)) => Applied::Unchanged,
+            Ok(Err(ko)) => Applied::Refused(ko.reason),
+            Err(e) => Applied::Refused(e.to_string()),
         });
     }
     Ok(outcomes)

@@ -42,7 +42,7 @@ use crate::protocol::{Bye, Chat, Event, EventReply, MsgState};
 const POLL: Duration = Duration::from_millis(200);
 
 /// Why [`ReceiverThread::serve`] returned.
-enum End {
+enum Exit {
     /// The client is closing.
     Stopped,
     /// Another client of the same user (and device) took over.
@@ -111,13 +111,13 @@ impl ReceiverThread {
                 },
             };
             match self.serve(&mut conn) {
-                End::Stopped => return,
-                End::Replaced => {
+                Exit::Stopped => return,
+                Exit::Replaced => {
                     self.shared.link.replaced();
                     let _ = self.shared.notices.send(Notice::Replaced);
                     return;
                 }
-                End::Unlinked => {
+                Exit::Unlinked => {
                     self.shared.unlinked();
                     if !self.shared.uses_token {
                         // Logged in with the password: told all the same.
@@ -125,12 +125,12 @@ impl ReceiverThread {
                     }
                     return;
                 }
-                End::Disabled => {
+                Exit::Disabled => {
                     let lang = crate::i18n::current();
                     self.shared.end(tr!(in lang; Msg::DisabledHere, user = self.shared.me));
                     return;
                 }
-                End::Lost(e) => {
+                Exit::Lost(e) => {
                     log::debug!("receive port: {e}");
                     self.shared.link.set(Port::Receive, false, || why_offline(&e));
                     let _ = self.jobs.send(Job::Check { done: None });
@@ -164,7 +164,7 @@ impl ReceiverThread {
     }
 
     /// Reads events until the connection ends.
-    fn serve(&mut self, conn: &mut Connection) -> End {
+    fn serve(&mut self, conn: &mut Connection) -> Exit {
         let own = self.shared.options.timeout;
         let mut last_heard = Instant::now();
         // The highest sequence number stored but not yet acknowledged.
@@ -172,7 +172,7 @@ impl ReceiverThread {
         let mut notices = Vec::new();
         loop {
             if self.stopping() {
-                return End::Stopped;
+                return Exit::Stopped;
             }
             match conn.poll_frame(Instant::now() + POLL) {
                 Ok(Some(line)) => {
@@ -191,10 +191,10 @@ impl ReceiverThread {
                 Ok(None) if last_heard.elapsed() > silence_limit(own, self.shared.server_timeout.get()) => {
                     let limit = silence_limit(own, self.shared.server_timeout.get());
                     let silence = tr!(Msg::NothingFromServer, secs = limit.as_secs());
-                    return End::Lost(Error::io(silence, std::io::ErrorKind::TimedOut.into()));
+                    return Exit::Lost(Error::io(silence, std::io::ErrorKind::TimedOut.into()));
                 }
                 Ok(None) => {}
-                Err(e) => return End::Lost(e),
+                Err(e) => return Exit::Lost(e),
             }
             // More frames already buffered: store them too, then one fsync
             // and one ACK for the whole batch (a replay of 1000 events costs
@@ -205,7 +205,7 @@ impl ReceiverThread {
             if let Some(seq) = unacked.take()
                 && let Err(e) = self.shared.log.lock().sync().and_then(|()| ack(conn, seq))
             {
-                return End::Lost(e);
+                return Exit::Lost(e);
             }
             if !notices.is_empty() {
                 let log = self.shared.log.lock();
@@ -224,7 +224,7 @@ impl ReceiverThread {
         event: Event,
         unacked: &mut Option<u64>,
         notices: &mut Vec<Notice>,
-    ) -> Option<End> {
+    ) -> Option<Exit> {
         let stored = match event {
             // 1.2 (§21): a message carrying a file; noted, then kept as its `MSG`.
             Event::File(file) => match self.note_file(file) {
@@ -286,11 +286,11 @@ impl ReceiverThread {
                     _ => None,
                 };
             }
-            Event::Ping => return pong(conn).err().map(End::Lost),
-            Event::Bye(Bye::Replaced) => return Some(End::Replaced),
-            Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),
-            Event::Bye(Bye::Disabled) => return Some(End::Disabled),
-            Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
+            Event::Ping => return pong(conn).err().map(Exit::Lost),
+            Event::Bye(Bye::Replaced) => return Some(Exit::Replaced),
+            Event::Bye(Bye::Unlinked) => return Some(Exit::Unlinked),
+            Event::Bye(Bye::Disabled) => return Some(Exit::Disabled),
+            Event::Bye(reason) => return Some(Exit::Lost(Error::Bye(reason))),
             Event::P2p { from, token } => {
                 self.expect_peer(&from, &token);
                 return None;
@@ -302,17 +302,17 @@ impl ReceiverThread {
                 None
             }
             // Not stored, so not acknowledged: the server will send it again.
-            Err(e) => Some(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e)))),
+            Err(e) => Some(Exit::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e)))),
         }
     }
 
     /// 1.2 (§21): notes a file's event in the folder (`client::files`),
     /// and gives back the `MSG` it carries. A note that cannot be written
     /// ends the connection, unacknowledged: the server sends it again.
-    fn note_file(&self, file: crate::protocol::files::FileEvent) -> std::result::Result<Event, End> {
+    fn note_file(&self, file: crate::protocol::files::FileEvent) -> std::result::Result<Event, Exit> {
         let dir = self.shared.folder.lock().dir.clone();
         if let Err(e) = crate::client::files::note_event(&dir, &file) {
-            return Err(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e))));
+            return Err(Exit::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e))));
         }
         let crate::protocol::files::FileEvent { seq, from, to, id, ts, text, .. } = file;
         Ok(Event::Msg { seq, from, to, id, ts, text })
@@ -386,7 +386,7 @@ impl ReceiverThread {
     }
 }
 
-fn push(notices: &mut Vec<Notice>, notice: Notice) -> Option<End> {
+fn push(notices: &mut Vec<Notice>, notice: Notice) -> Option<Exit> {
     notices.push(notice);
     None
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::bus::Bus;
-use super::wire::{Answer, ToLeader, ToNode};
+use super::wire::{LeaderAnswer, ToLeader, ToNode};
 use crate::protocol::{Code, Event, Ko, Reply};
 use crate::router::Outlet;
 use crate::server::auth::Outcome;
@@ -76,8 +76,8 @@ impl Forward {
         self.bus.publish(self.leader.clone(), message.encode());
     }
 
-    fn ask(&self, message: ToLeader) -> Option<Answer> {
-        Answer::parse(&self.bus.request(self.leader.clone(), message.encode())?)
+    fn ask(&self, message: ToLeader) -> Option<LeaderAnswer> {
+        LeaderAnswer::parse(&self.bus.request(self.leader.clone(), message.encode())?)
     }
 
     /// What the leader sent this node about its connections.
@@ -266,11 +266,11 @@ impl Leader for Forward {
     fn authenticate(&self, line: &str, peer: SocketAddr, opens: bool) -> (Outcome, Ticket) {
         let asked = ToLeader::Auth { node: self.node.clone(), peer, opens, line: line.to_string() };
         match self.ask(asked) {
-            Some(Answer::LoggedIn { user, name, proof, pos }) => {
+            Some(LeaderAnswer::LoggedIn { user, name, proof, pos }) => {
                 (Outcome::LoggedIn(user, name.into(), proof), Ticket(pos))
             }
-            Some(Answer::Paired { token, pos }) => (Outcome::Paired(token), Ticket(pos)),
-            Some(Answer::Refused { ko, pos }) => (Outcome::Refused(ko), Ticket(pos)),
+            Some(LeaderAnswer::Paired { token, pos }) => (Outcome::Paired(token), Ticket(pos)),
+            Some(LeaderAnswer::Refused { ko, pos }) => (Outcome::Refused(ko), Ticket(pos)),
             _ => (Outcome::Refused(Ko::no_leader()), Ticket(0)),
         }
     }
@@ -284,11 +284,13 @@ impl Leader for Forward {
         self.outlets.lock().insert(conn, attached);
         let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });
         match answer {
-            Some(Answer::Attached { after, pos }) => Ok(leader::Attached { after, ticket: Ticket(pos) }),
+            Some(LeaderAnswer::Attached { after, pos }) => {
+                Ok(leader::Attached { after, ticket: Ticket(pos) })
+            }
             other => {
                 self.outlets.lock().remove(&conn);
                 match other {
-                    Some(Answer::Refused { ko, .. }) => Err(ko),
+                    Some(LeaderAnswer::Refused { ko, .. }) => Err(ko),
                     _ => Err(Ko::no_leader()),
                 }
             }
@@ -310,7 +312,7 @@ impl Leader for Forward {
 
     fn log_end(&self) -> Result<Ticket, Ko> {
         match self.ask(ToLeader::Where { node: self.node.clone() }) {
-            Some(Answer::At { pos }) => Ok(Ticket(pos)),
+            Some(LeaderAnswer::At { pos }) => Ok(Ticket(pos)),
             _ => Err(Ko::no_leader()),
         }
     }
@@ -342,7 +344,7 @@ struct Forwarded {
 struct Exchange {
     /// Requests sent and not answered yet, oldest first: whether each is
     /// answered with a listing, where its answer goes, and when it went.
-    waiting: VecDeque<(bool, leader::Answer, Instant)>,
+    waiting: VecDeque<(bool, leader::ReplyTo, Instant)>,
     /// Reply bytes not yet a whole reply.
     bytes: Vec<u8>,
     /// The newest position a reply came with.
@@ -404,7 +406,7 @@ impl Forwarded {
 }
 
 impl Upstream for Forwarded {
-    fn send(&self, line: &str, lists: bool, answer: leader::Answer) {
+    fn send(&self, line: &str, lists: bool, answer: leader::ReplyTo) {
         {
             let mut state = self.state.lock();
             if state.closed {

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::bus::Bus;
-use super::wire::{Answer, ToLeader, ToNode};
+use super::wire::{LeaderAnswer, ToLeader, ToNode};
 use crate::protocol::{Code, Ko};
 use crate::router::{FarSide, Outlet};
 use crate::server::Ctx;
@@ -94,7 +94,9 @@ impl Gateway {
         self.heard_from(message.node());
         match message {
             ToLeader::Alive { .. } => {}
-            ToLeader::Where { .. } => self.answer(answer, &Answer::At { pos: self.store.durable_end() }),
+            ToLeader::Where { .. } => {
+                self.answer(answer, &LeaderAnswer::At { pos: self.store.durable_end() })
+            }
             ToLeader::Open { node, conn, peer, user } => self.open(&ctx, (node, conn), peer, user),
             ToLeader::Send { node, conn, lines } => self.send((node, conn), &lines),
             ToLeader::Close { node, conn } => {
@@ -108,10 +110,10 @@ impl Gateway {
                 let pos = self.store.durable_end();
                 let said = match outcome {
                     Outcome::LoggedIn(user, name, proof) => {
-                        Answer::LoggedIn { user, name: name.to_string(), proof, pos }
+                        LeaderAnswer::LoggedIn { user, name: name.to_string(), proof, pos }
                     }
-                    Outcome::Paired(token) => Answer::Paired { token, pos },
-                    Outcome::Refused(ko) => Answer::Refused { ko, pos },
+                    Outcome::Paired(token) => LeaderAnswer::Paired { token, pos },
+                    Outcome::Refused(ko) => LeaderAnswer::Refused { ko, pos },
                 };
                 self.answer(answer_to, &said);
             }
@@ -139,7 +141,7 @@ impl Gateway {
         }
     }
 
-    fn answer(&self, to: Option<String>, said: &Answer) {
+    fn answer(&self, to: Option<String>, said: &LeaderAnswer) {
         if let Some(to) = to {
             self.bus.publish(to, said.encode());
         }
@@ -252,8 +254,8 @@ impl Gateway {
         peer: SocketAddr,
         minor: u8,
         (name, device): (&str, &str),
-    ) -> Answer {
-        let refused = |ko| Answer::Refused { ko, pos: 0 };
+    ) -> LeaderAnswer {
+        let refused = |ko| LeaderAnswer::Refused { ko, pos: 0 };
         let Some(account) = ctx.store.find_account(name).filter(|a| a.id == user) else {
             return refused(Ko::new(Code::AuthFailed, "no such account"));
         };
@@ -265,7 +267,7 @@ impl Gateway {
             Ok(attached) => {
                 outlet.finish_replay();
                 self.outlets.lock().insert(key, outlet);
-                Answer::Attached { after: attached.after, pos: self.store.durable_end() }
+                LeaderAnswer::Attached { after: attached.after, pos: self.store.durable_end() }
             }
             Err(ko) => refused(ko),
         }

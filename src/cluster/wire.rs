@@ -111,7 +111,7 @@ pub enum ToNode {
 
 /// The leader's answer to `AUTH` or `ATTACH`.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Answer {
+pub enum LeaderAnswer {
     LoggedIn { user: UserId, name: String, proof: Proof, pos: Pos },
     Paired { token: String, pos: Pos },
     Attached { after: u64, pos: Pos },
@@ -253,27 +253,27 @@ impl ToNode {
     }
 }
 
-impl Answer {
+impl LeaderAnswer {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            Answer::LoggedIn { user, name, proof, pos } => {
+            LeaderAnswer::LoggedIn { user, name, proof, pos } => {
                 let proof = if *proof == Proof::Token { "TOKEN" } else { "PASSWORD" };
                 message(format!("OK {user} {pos} {proof}"), name.as_bytes())
             }
-            Answer::Paired { token, pos } => message(format!("PAIRED {pos}"), token.as_bytes()),
-            Answer::Attached { after, pos } => message(format!("ATTACHED {after} {pos}"), b""),
-            Answer::Refused { ko, pos } => {
+            LeaderAnswer::Paired { token, pos } => message(format!("PAIRED {pos}"), token.as_bytes()),
+            LeaderAnswer::Attached { after, pos } => message(format!("ATTACHED {after} {pos}"), b""),
+            LeaderAnswer::Refused { ko, pos } => {
                 message(format!("REFUSED {pos}"), Reply::Ko(ko.clone()).to_string().trim_end().as_bytes())
             }
-            Answer::At { pos } => message(format!("AT {pos}"), b""),
+            LeaderAnswer::At { pos } => message(format!("AT {pos}"), b""),
         }
     }
 
-    pub fn parse(payload: &[u8]) -> Option<Answer> {
+    pub fn parse(payload: &[u8]) -> Option<LeaderAnswer> {
         let (words, body) = split(payload)?;
         let number = |i: usize| words.get(i)?.parse::<u64>().ok();
         Some(match (words[0], words.len()) {
-            ("OK", 4) => Answer::LoggedIn {
+            ("OK", 4) => LeaderAnswer::LoggedIn {
                 user: number(1)? as UserId,
                 name: text(body)?,
                 proof: match words[3] {
@@ -283,11 +283,11 @@ impl Answer {
                 },
                 pos: number(2)?,
             },
-            ("PAIRED", 2) => Answer::Paired { token: text(body)?, pos: number(1)? },
-            ("ATTACHED", 3) => Answer::Attached { after: number(1)?, pos: number(2)? },
-            ("AT", 2) => Answer::At { pos: number(1)? },
+            ("PAIRED", 2) => LeaderAnswer::Paired { token: text(body)?, pos: number(1)? },
+            ("ATTACHED", 3) => LeaderAnswer::Attached { after: number(1)?, pos: number(2)? },
+            ("AT", 2) => LeaderAnswer::At { pos: number(1)? },
             ("REFUSED", 2) => match Reply::parse(&text(body)?).ok()? {
-                Reply::Ko(ko) => Answer::Refused { ko, pos: number(1)? },
+                Reply::Ko(ko) => LeaderAnswer::Refused { ko, pos: number(1)? },
                 _ => return None,
             },
             _ => return None,
@@ -342,13 +342,13 @@ mod tests {
             assert_eq!(ToNode::parse(&message.encode()), Some(message));
         }
         for answer in [
-            Answer::LoggedIn { user: 3, name: "Ana".into(), proof: Proof::Token, pos: 99 },
-            Answer::Paired { token: "t0k3n".into(), pos: 99 },
-            Answer::Attached { after: 4, pos: 99 },
-            Answer::Refused { ko: Ko::wrong_login(), pos: 0 },
-            Answer::At { pos: 42 },
+            LeaderAnswer::LoggedIn { user: 3, name: "Ana".into(), proof: Proof::Token, pos: 99 },
+            LeaderAnswer::Paired { token: "t0k3n".into(), pos: 99 },
+            LeaderAnswer::Attached { after: 4, pos: 99 },
+            LeaderAnswer::Refused { ko: Ko::wrong_login(), pos: 0 },
+            LeaderAnswer::At { pos: 42 },
         ] {
-            assert_eq!(Answer::parse(&answer.encode()), Some(answer));
+            assert_eq!(LeaderAnswer::parse(&answer.encode()), Some(answer));
         }
         assert_eq!(ToLeader::parse(b"SEND lab-a"), None);
         assert_eq!(ToNode::parse(b"REPLIES x 1\n"), None);

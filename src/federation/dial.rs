@@ -74,7 +74,7 @@ struct Dialer {
 }
 
 /// Why a link ended.
-type Ended = String;
+type Why = String;
 
 impl Dialer {
     fn new(f: Arc<Federation>, peer: String) -> Dialer {
@@ -169,7 +169,7 @@ impl Dialer {
 
     /// One link: hello, replay, the stream while frames wait, then idle
     /// with `PING`s until the bell or the timeout.
-    fn link(&mut self) -> std::result::Result<(), Ended> {
+    fn link(&mut self) -> std::result::Result<(), Why> {
         let roster = self.f.roster();
         let entry = roster.peer(&self.peer).ok_or("not in the roster")?.clone();
         let stream = connect(&entry.addr(), self.f.timeout).map_err(|e| e.to_string())?;
@@ -291,11 +291,11 @@ impl Dialer {
     }
 }
 
-fn write_line(mut stream: &TcpStream, line: &str) -> std::result::Result<(), Ended> {
+fn write_line(mut stream: &TcpStream, line: &str) -> std::result::Result<(), Why> {
     stream.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())
 }
 
-fn read_answer(reader: &mut FrameReader<TcpStream>, timeout: Duration) -> std::result::Result<Answer, Ended> {
+fn read_answer(reader: &mut FrameReader<TcpStream>, timeout: Duration) -> std::result::Result<Answer, Why> {
     let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
     Answer::parse(line).map_err(|e| crate::protocol::link::clean_reason(&e))
 }

@@ -10,7 +10,7 @@ use std::sync::Weak;
 use std::time::Instant;
 
 use super::Ctx;
-use super::calls::{Ended, Outcome, Party, TICK};
+use super::calls::{Ended, Party, Stepped, TICK};
 use super::log_limit::log_limited;
 use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
@@ -22,12 +22,12 @@ use crate::store::{Ticket, UserId};
 /// to the caller's devices and the callee's others, which stop ringing
 /// ("answered on another device"); a candidate to the peer; an end ends
 /// the call on both sides.
-pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outcome: Outcome) {
+pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outcome: Stepped) {
     let event = Event::Call { from: me.name.clone(), id: id.to_string(), signal };
     match outcome {
-        Outcome::Answered => relay(ctx, [peer, me.id], &event),
-        Outcome::Ice => relay(ctx, [peer], &event),
-        Outcome::Ended(call, why) => end(ctx, &[Over { call, by: me.name.clone(), why }]),
+        Stepped::Answered => relay(ctx, [peer, me.id], &event),
+        Stepped::Ice => relay(ctx, [peer], &event),
+        Stepped::Ended(call, why) => end(ctx, &[Over { call, by: me.name.clone(), why }]),
     }
 }
 

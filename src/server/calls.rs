@@ -219,7 +219,7 @@ impl Step {
 
 /// What a [`Step`] did to its call.
 #[derive(Clone, Debug)]
-pub enum Outcome {
+pub enum Stepped {
     /// The callee's device took the call.
     Answered,
     /// A candidate of a call that exists.
@@ -232,11 +232,11 @@ pub enum Outcome {
 /// times as it may, per user; a user whose last is a minute old is
 /// forgotten (at the timer's sweep).
 #[derive(Default)]
-struct Recent(HashMap<UserId, VecDeque<Instant>>);
+struct Offers(HashMap<UserId, VecDeque<Instant>>);
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-impl Recent {
+impl Offers {
     /// How many times of `user`'s are within the minute before `now`.
     fn count(&mut self, user: UserId, now: Instant) -> usize {
         let Some(times) = self.0.get_mut(&user) else { return 0 };
@@ -264,16 +264,16 @@ impl Recent {
 /// The calls, and who offered lately (one lock: a new call is judged
 /// against both at once).
 #[derive(Default)]
-struct Table {
+struct Switchboard {
     calls: Vec<Call>,
     /// Offers each caller made ([`OFFERS_PER_MINUTE`]).
-    offers: Recent,
+    offers: Offers,
 }
 
 /// The table of calls, the server's (on a cluster, the leader's).
 #[derive(Default)]
 pub struct Calls {
-    table: Mutex<Table>,
+    table: Mutex<Switchboard>,
 }
 
 impl Calls {
@@ -324,7 +324,7 @@ impl Calls {
     /// answer of the callee takes it, a decline is the callee's, a decline
     /// or a hang-up takes it out of the table. What it did ([`tell`] says
     /// it), or why not.
-    pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Outcome, Ko> {
+    pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Stepped, Ko> {
         let mut table = self.table.lock();
         let table = &mut table.calls;
         let Some(at) = table.iter().position(|c| c.id == id && c.has(me) && c.has(peer)) else {
@@ -338,7 +338,7 @@ impl Calls {
             }
             Step::Answer => {
                 call.state = CallState::Answered { device: device.to_string(), at: Instant::now() };
-                Ok(Outcome::Answered)
+                Ok(Stepped::Answered)
             }
             Step::Ice => {
                 let sent = &mut call.candidates[usize::from(call.callee.id == me)];
@@ -349,13 +349,13 @@ impl Calls {
                     ));
                 }
                 *sent += 1;
-                Ok(Outcome::Ice)
+                Ok(Stepped::Ice)
             }
             Step::Decline if call.callee.id != me => {
                 Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"))
             }
-            Step::Decline => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Declined)),
-            Step::Hangup => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Hangup)),
+            Step::Decline => Ok(Stepped::Ended(table.swap_remove(at).ended(), End::Declined)),
+            Step::Hangup => Ok(Stepped::Ended(table.swap_remove(at).ended(), End::Hangup)),
         }
     }
 
@@ -400,7 +400,7 @@ mod tests {
         };
         assert_eq!(ring("c1", party(2, "bob"), 0), Ok(true));
         assert_eq!(ring("c2", party(3, "carl"), 60), Ok(true));
-        let code = |r: Result<Outcome, Ko>| r.map(|_| ()).map_err(|ko| ko.reason);
+        let code = |r: Result<Stepped, Ko>| r.map(|_| ()).map_err(|ko| ko.reason);
         assert_eq!(
             code(calls.step(3, "phone", 1, "c1", Step::Ice)),
             Err("no call c1 (it ended, or never rang)".into())
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(gone, ["c1"], "c1 rang for no time; c2 was answered");
         assert_eq!(code(calls.step(1, "laptop", 2, "c1", Step::Ice)), Err(no_call("c1").reason), "c1 is out");
         let ended = calls.step(1, "laptop", 3, "c2", Step::Hangup);
-        let Ok(Outcome::Ended(ended, End::Hangup)) = ended else { panic!("{ended:?}") };
+        let Ok(Stepped::Ended(ended, End::Hangup)) = ended else { panic!("{ended:?}") };
         let (caller, callee) = (party(1, "ana"), party(3, "carl"));
         assert!(ended.answered.is_some(), "answered, so it went on for a while");
         let ended = Ended { answered: None, ..ended };

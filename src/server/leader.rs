@@ -42,7 +42,7 @@ pub trait Upstream: Send + Sync {
     /// it is true as of; or `None` if it will get none (the leader is
     /// gone: the connection is cut, and the client sends it again to the
     /// next). Called in the order of the requests; answered in that order.
-    fn send(&self, line: &str, lists: bool, answer: Answer);
+    fn send(&self, line: &str, lists: bool, answer: ReplyTo);
     /// Waits until every request sent has its answer (a read must see
     /// them), at most `deadline`; the newest position they carry.
     fn settle(&self) -> Ticket;
@@ -54,7 +54,7 @@ pub trait Upstream: Send + Sync {
 }
 
 /// Where a forwarded request's answer goes ([`Upstream::send`]).
-pub type Answer = Box<dyn FnOnce(Option<(crate::protocol::Reply, Ticket)>) + Send>;
+pub type ReplyTo = Box<dyn FnOnce(Option<(crate::protocol::Reply, Ticket)>) + Send>;
 
 /// What a follower asks the leader (see the module documentation).
 pub trait Leader: Send + Sync {

@@ -37,51 +37,56 @@ pub const MAX_CHANGES: usize = 10_000;
 
 /// One change a teacher asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
+pub struct AccountChange {
     pub op: String,
     pub name: String,
     pub detail: String,
     pub hash: String,
 }
 
-impl Change {
-    pub fn add(name: &str, email: &str, hash: &str) -> Change {
-        Change { op: "add".into(), name: name.into(), detail: email.into(), hash: hash.into() }
+impl AccountChange {
+    pub fn add(name: &str, email: &str, hash: &str) -> AccountChange {
+        AccountChange { op: "add".into(), name: name.into(), detail: email.into(), hash: hash.into() }
     }
 
-    pub fn passwd(name: &str, hash: &str) -> Change {
-        Change { op: "passwd".into(), name: name.into(), detail: String::new(), hash: hash.into() }
+    pub fn passwd(name: &str, hash: &str) -> AccountChange {
+        AccountChange { op: "passwd".into(), name: name.into(), detail: String::new(), hash: hash.into() }
     }
 
-    pub fn admin(name: &str, on: bool) -> Change {
+    pub fn admin(name: &str, on: bool) -> AccountChange {
         let detail = if on { "on" } else { "off" };
-        Change { op: "admin".into(), name: name.into(), detail: detail.into(), hash: String::new() }
+        AccountChange { op: "admin".into(), name: name.into(), detail: detail.into(), hash: String::new() }
     }
 
     /// The account disabled (`on`) or enabled again (`store::disabled`).
-    pub fn disabled(name: &str, on: bool) -> Change {
+    pub fn disabled(name: &str, on: bool) -> AccountChange {
         let detail = if on { "on" } else { "off" };
-        Change { op: "disable".into(), name: name.into(), detail: detail.into(), hash: String::new() }
+        AccountChange { op: "disable".into(), name: name.into(), detail: detail.into(), hash: String::new() }
     }
 
-    pub fn join(name: &str, room: &str) -> Change {
-        Change { op: "join".into(), name: name.into(), detail: room.into(), hash: String::new() }
+    pub fn join(name: &str, room: &str) -> AccountChange {
+        AccountChange { op: "join".into(), name: name.into(), detail: room.into(), hash: String::new() }
     }
 
     /// Invite `code` (new) kept, valid until `expires_ms`.
-    pub fn invite(code: &str, expires_ms: u64) -> Change {
-        Change { op: "invite".into(), name: code.into(), detail: expires_ms.to_string(), hash: String::new() }
+    pub fn invite(code: &str, expires_ms: u64) -> AccountChange {
+        AccountChange {
+            op: "invite".into(),
+            name: code.into(),
+            detail: expires_ms.to_string(),
+            hash: String::new(),
+        }
     }
 
     /// Invite `code` revoked if unused.
-    pub fn revoke(code: &str) -> Change {
-        Change { op: "revoke".into(), name: code.into(), detail: String::new(), hash: String::new() }
+    pub fn revoke(code: &str) -> AccountChange {
+        AccountChange { op: "revoke".into(), name: code.into(), detail: String::new(), hash: String::new() }
     }
 }
 
 /// What became of a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Applied {
     Done,
     /// Nothing to do: already an admin, already in the room.
     Unchanged,
@@ -89,7 +94,7 @@ pub enum Outcome {
 }
 
 /// The request file's body for `changes`.
-pub fn request_body(changes: &[Change]) -> Vec<u8> {
+pub fn request_body(changes: &[AccountChange]) -> Vec<u8> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let _ = out.write_record(REQUEST_HEADER.split(','));
     for c in changes {
@@ -99,7 +104,7 @@ pub fn request_body(changes: &[Change]) -> Vec<u8> {
 }
 
 /// The changes of a request file (at most [`MAX_CHANGES`]).
-fn read_request(bytes: &[u8]) -> Vec<Change> {
+fn read_request(bytes: &[u8]) -> Vec<AccountChange> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     reader
         .records()
@@ -107,18 +112,18 @@ fn read_request(bytes: &[u8]) -> Vec<Change> {
         .take(MAX_CHANGES)
         .map(|row| {
             let field = |i| row.get(i).unwrap_or_default().to_string();
-            Change { op: field(0), name: field(1), detail: field(2), hash: field(3) }
+            AccountChange { op: field(0), name: field(1), detail: field(2), hash: field(3) }
         })
         .collect()
 }
 
 /// The outcomes of an answer file, in the order of the request.
-pub fn read_answer(bytes: &[u8]) -> Vec<Outcome> {
+pub fn read_answer(bytes: &[u8]) -> Vec<Applied> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let outcome = |row: csv::StringRecord| match row.get(2).unwrap_or_default() {
-        "done" => Outcome::Done,
-        "unchanged" => Outcome::Unchanged,
-        _ => Outcome::Refused(row.get(3).unwrap_or("the server refused it").to_string()),
+        "done" => Applied::Done,
+        "unchanged" => Applied::Unchanged,
+        _ => Applied::Refused(row.get(3).unwrap_or("the server refused it").to_string()),
     };
     reader.records().map_while(Result::ok).map(outcome).collect()
 }
@@ -131,9 +136,9 @@ pub fn answer(ctx: &Ctx, request: &[u8]) -> Vec<u8> {
     let _ = out.write_record(ANSWER_HEADER.split(','));
     for (c, outcome) in changes.iter().zip(&outcomes) {
         let (result, reason) = match outcome {
-            Outcome::Done => ("done", ""),
-            Outcome::Unchanged => ("unchanged", ""),
-            Outcome::Refused(why) => ("refused", why.as_str()),
+            Applied::Done => ("done", ""),
+            Applied::Unchanged => ("unchanged", ""),
+            Applied::Refused(why) => ("refused", why.as_str()),
         };
         let _ = out.write_record([c.op.as_str(), &c.name, result, reason]);
     }
@@ -142,12 +147,12 @@ pub fn answer(ctx: &Ctx, request: &[u8]) -> Vec<u8> {
 
 /// Each change's outcome, in order: the new accounts first (all or none),
 /// so that a roster's `join`s find them.
-fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
+fn apply(ctx: &Ctx, changes: &[AccountChange]) -> Vec<Applied> {
     let refusal = refuse_adds(ctx, changes);
-    let mut outcomes = vec![Outcome::Unchanged; changes.len()];
+    let mut outcomes = vec![Applied::Unchanged; changes.len()];
     for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op == "add") {
         outcomes[i] = match &refusal {
-            Some(why) => Outcome::Refused(why.clone()),
+            Some(why) => Applied::Refused(why.clone()),
             None => add(ctx, c),
         };
     }
@@ -165,14 +170,14 @@ fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
             "passwd" => passwd(ctx, &c.name, &c.hash),
             "join" => join(ctx, &c.name, &c.detail),
             "revoke" => revoke(ctx, &c.name),
-            other => Outcome::Refused(format!("unknown change {other:?}")),
+            other => Applied::Refused(format!("unknown change {other:?}")),
         };
     }
     outcomes
 }
 
 /// Why no `add` of `changes` may be made, if one of them cannot.
-fn refuse_adds(ctx: &Ctx, changes: &[Change]) -> Option<String> {
+fn refuse_adds(ctx: &Ctx, changes: &[AccountChange]) -> Option<String> {
     let mut seen = HashSet::new();
     let mut problems = Vec::new();
     for c in changes.iter().filter(|c| c.op == "add") {
@@ -192,14 +197,14 @@ fn refuse_adds(ctx: &Ctx, changes: &[Change]) -> Option<String> {
     (!problems.is_empty()).then(|| format!("nothing added: {}", problems.join("; ")))
 }
 
-fn add(ctx: &Ctx, c: &Change) -> Outcome {
+fn add(ctx: &Ctx, c: &AccountChange) -> Applied {
     let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone(), None);
     match made.and_then(|(_, ticket)| ctx.store.wait(ticket)) {
         Ok(()) => {
             log::info!("new account {} (wachat users, beside the server)", c.name);
-            Outcome::Done
+            Applied::Done
         }
-        Err(ko) => Outcome::Refused(ko.reason),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
@@ -208,25 +213,25 @@ fn add(ctx: &Ctx, c: &Change) -> Outcome {
 /// device: every token of the account is revoked and every session of
 /// it closed, on every node (`accounts::new_password`). It is how a
 /// student who lost laptop and password gets the account back.
-fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Outcome {
+fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Applied {
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     if !hash.starts_with("$argon2") {
-        return Outcome::Refused(format!("{name}: no password hash"));
+        return Applied::Refused(format!("{name}: no password hash"));
     }
     match crate::server::accounts::new_password(ctx, (account.id, &account.name), None, hash.to_string()) {
         Ok(devices) => {
             log::info!("new password for {name} (wachat users passwd): {devices} devices logged out");
-            Outcome::Done
+            Applied::Done
         }
-        Err(ko) => Outcome::Refused(ko.reason),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
-fn admin(ctx: &Ctx, name: &str, on: bool) -> Outcome {
+fn admin(ctx: &Ctx, name: &str, on: bool) -> Applied {
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     let user = account.id;
     if account.admin == on {
-        return Outcome::Unchanged;
+        return Applied::Unchanged;
     }
     match ctx.store.set_server_admin(user, on).and_then(|ticket| ctx.store.wait(ticket)) {
         Ok(()) => {
@@ -234,54 +239,54 @@ fn admin(ctx: &Ctx, name: &str, on: bool) -> Outcome {
                 "{name} {} a server admin (wachat users admin)",
                 if on { "is now" } else { "is no longer" }
             );
-            Outcome::Done
+            Applied::Done
         }
-        Err(ko) => Outcome::Refused(ko.reason),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
 /// `name` disabled (`on`) or enabled again: the record written, which
 /// closes its sessions here and on every node that applies it.
-fn disable(ctx: &Ctx, name: &str, on: bool) -> Outcome {
+fn disable(ctx: &Ctx, name: &str, on: bool) -> Applied {
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     match ctx.store.set_disabled(account.id, on) {
         Ok(true) => {
             log::info!("{name} {} (wachat users)", if on { "disabled" } else { "enabled again" });
-            Outcome::Done
+            Applied::Done
         }
-        Ok(false) => Outcome::Unchanged,
-        Err(ko) => Outcome::Refused(ko.reason),
+        Ok(false) => Applied::Unchanged,
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
 /// `name` joins `room` as by its own `JOIN`, and the members online hear it.
-fn join(ctx: &Ctx, name: &str, room: &str) -> Outcome {
+fn join(ctx: &Ctx, name: &str, room: &str) -> Applied {
     let room = match Chat::parse_room(room) {
         Ok(room) => room,
-        Err(why) => return Outcome::Refused(why),
+        Err(why) => return Applied::Refused(why),
     };
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     if presence::is_member(ctx, account.id, &room) {
-        return Outcome::Unchanged;
+        return Applied::Unchanged;
     }
     match ctx.store.join(account.id, &room).and_then(|ticket| ctx.store.wait(ticket)) {
         Ok(()) => {
             presence::tell_members(ctx, account.id, &account.name, &room, true);
             log::info!("{} joined #{room} (wachat users room)", account.name);
-            Outcome::Done
+            Applied::Done
         }
-        Err(ko) => Outcome::Refused(ko.reason),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
 /// The codes of `changes` kept, in one batch: all or none. Their expiry
 /// is one (one command's).
-fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a Change>) -> Outcome {
+fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a AccountChange>) -> Applied {
     let mut codes = Vec::new();
     let mut expires_ms = 0;
     for c in changes {
         let Ok(expires) = c.detail.parse::<u64>() else {
-            return Outcome::Refused(format!("{:?} is not an expiry", c.detail));
+            return Applied::Refused(format!("{:?} is not an expiry", c.detail));
         };
         expires_ms = expires;
         codes.push(c.name.clone());
@@ -289,16 +294,16 @@ fn keep_invites<'a>(ctx: &Ctx, changes: impl Iterator<Item = &'a Change>) -> Out
     match crate::store::keep_invites(&ctx.store, &codes, expires_ms) {
         Ok(()) => {
             log::info!("{} invite codes made (wachat users invite)", codes.len());
-            Outcome::Done
+            Applied::Done
         }
-        Err(ko) => Outcome::Refused(ko.reason),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
 /// Invite `code` revoked if unused.
-fn revoke(ctx: &Ctx, code: &str) -> Outcome {
+fn revoke(ctx: &Ctx, code: &str) -> Applied {
     let outcome = revoked(crate::store::revoke_invite(&ctx.store, code));
-    if outcome == Outcome::Done {
+    if outcome == Applied::Done {
         log::info!("invite code {code} revoked (wachat users revoke)");
     }
     outcome
@@ -309,17 +314,17 @@ pub const NO_SUCH_CODE: &str = "no such invite code";
 
 /// What `store::revoke_invite`'s answer means for a `revoke`: `done`,
 /// `unchanged` for a code used already, refused for no such code.
-pub fn revoked(answer: Result<Option<crate::store::invites::Kept>, crate::protocol::Ko>) -> Outcome {
+pub fn revoked(answer: Result<Option<crate::store::invites::Kept>, crate::protocol::Ko>) -> Applied {
     match answer {
-        Ok(Some(kept)) if !kept.used => Outcome::Done,
-        Ok(Some(_)) => Outcome::Unchanged,
-        Ok(None) => Outcome::Refused(NO_SUCH_CODE.to_string()),
-        Err(ko) => Outcome::Refused(ko.reason),
+        Ok(Some(kept)) if !kept.used => Applied::Done,
+        Ok(Some(_)) => Applied::Unchanged,
+        Ok(None) => Applied::Refused(NO_SUCH_CODE.to_string()),
+        Err(ko) => Applied::Refused(ko.reason),
     }
 }
 
-fn no_account(name: &str) -> Outcome {
-    Outcome::Refused(format!("no account named {name}"))
+fn no_account(name: &str) -> Applied {
+    Applied::Refused(format!("no account named {name}"))
 }
 
 #[cfg(test)]
@@ -329,9 +334,9 @@ mod tests {
     #[test]
     fn a_request_reads_back_as_written() {
         let changes = vec![
-            Change::add("ana", "ana@example.org", "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
-            Change::admin("prof", true),
-            Change::join("ana", "#lab, 2"),
+            AccountChange::add("ana", "ana@example.org", "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
+            AccountChange::admin("prof", true),
+            AccountChange::join("ana", "#lab, 2"),
         ];
         let body = request_body(&changes);
         assert!(body.starts_with(REQUEST_HEADER.as_bytes()));

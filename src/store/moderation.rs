@@ -55,7 +55,7 @@ pub struct Rules {
 
 /// Someone a change is by or about, and whether it is in the room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Party {
+pub struct Involved {
     pub user: UserId,
     pub member: bool,
 }
@@ -173,7 +173,12 @@ impl Rules {
     /// leaves, who is told. Decided here; the store writes it as records
     /// of the change's batch, which a cluster's followers apply as they
     /// are.
-    pub fn aftermath(change: &Change, by: Party, target: Option<Party>, members: Vec<UserId>) -> Aftermath {
+    pub fn aftermath(
+        change: &Change,
+        by: Involved,
+        target: Option<Involved>,
+        members: Vec<UserId>,
+    ) -> Aftermath {
         let notice = match (change, target) {
             (Change::Invited(_), Some(t)) if t.user != by.user => NoticeTo::Invitee(t.user),
             (Change::Invited(_), _) => NoticeTo::Nowhere,
@@ -441,14 +446,14 @@ mod tests {
 
     #[test]
     fn a_kick_removes_a_member_and_tells_the_room_and_an_invitation_goes_to_the_invitee() {
-        let ana = Party { user: 1, member: true };
-        let bob = Party { user: 2, member: true };
+        let ana = Involved { user: 1, member: true };
+        let bob = Involved { user: 2, member: true };
         let kick = Rules::aftermath(&Change::Kicked("bob".into()), ana, Some(bob), vec![1, 2, 3]);
         assert_eq!(kick, Aftermath { notice: NoticeTo::Room, leaves: Some(2), tell: vec![1, 2, 3] });
-        let outside = Party { user: 9, member: false };
+        let outside = Involved { user: 9, member: false };
         let ban = Rules::aftermath(&Change::Banned("bob".into(), 0), outside, Some(bob), vec![1, 2]);
         assert_eq!(ban.notice, NoticeTo::Nowhere, "a server admin from outside the room");
-        let eve = Party { user: 5, member: false };
+        let eve = Involved { user: 5, member: false };
         let invite = Rules::aftermath(&Change::Invited("eve".into()), ana, Some(eve), vec![1]);
         assert_eq!(invite, Aftermath { notice: NoticeTo::Invitee(5), leaves: None, tell: vec![1, 5] });
         let mode = Rules::aftermath(&Change::Mode(Mode::Announce, true), ana, None, vec![1]);

@@ -18,7 +18,7 @@
 //!   the same state, the same sequence numbers and the same events, which
 //!   it delivers to its own users.
 //!
-//! A store is opened [`Role::Alone`] (a single server), or as a follower
+//! A store is opened [`Duty::Alone`] (a single server), or as a follower
 //! of a shared log, which a cluster may later make the leader
 //! ([`LocalStore::lead`](super::LocalStore::lead)) once it has applied
 //! every batch of the shared log.
@@ -72,7 +72,7 @@ pub fn is_unreachable(e: &io::Error) -> bool {
 
 /// What a store does with its log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub enum Duty {
     /// A single server: its own disk is the durable copy.
     Alone,
     /// A cluster's leader: batches go to the shared log, then to the disk.

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wachat::server::turn::Turn;
-use wachat::server::turn::stun::{Client, Transport};
+use wachat::server::turn::stun::{Transport, TurnClient};
 
 /// The secret of docs/CALLS.md's line, which the tests keep.
 pub const SECRET: &str = "CHANGE-ME";
@@ -103,10 +103,10 @@ impl Coturn {
     }
 
     /// A TURN client of `user`'s, with the credential wachat would hand it.
-    pub fn client(&self, user: &str) -> Client {
+    pub fn client(&self, user: &str) -> TurnClient {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let credential = self.turn().credentials(user, now);
-        Client::new(self.addr(), &credential.username, &credential.password).unwrap()
+        TurnClient::new(self.addr(), &credential.username, &credential.password).unwrap()
     }
 
     /// Polls with an allocation until coturn answers one (it takes a

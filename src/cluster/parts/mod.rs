@@ -76,7 +76,7 @@ struct Part {
     file: String,
     offset: u64,
     data: Vec<u8>,
-    then: Answer,
+    then: Owed,
 }
 
 /// The node's parts committer: one thread, one queue, started by the
@@ -104,8 +104,8 @@ impl Parts {
     /// `then` is told once its transaction committed (or failed). Waits
     /// for a place in the queue within the request's deadline.
     pub fn append(&self, file: &str, offset: u64, data: Vec<u8>, then: Stored) {
-        let part = Part { file: file.to_string(), offset, data, then: Answer(Some(then)) };
-        let Some(queue) = self.queue() else { return }; // `part`'s `Answer` says KO as it goes
+        let part = Part { file: file.to_string(), offset, data, then: Owed(Some(then)) };
+        let Some(queue) = self.queue() else { return }; // `part`'s `Owed` says KO as it goes
         if let Err(e) = queue.send_deadline(part, crate::store::deadline::until()) {
             drop(e.into_inner());
         }
@@ -141,9 +141,9 @@ impl Drop for Parts {
 /// A part's answer, given once: a part dropped unanswered (the node
 /// stopping, a bug in its batch) is answered `KO`, so its connection
 /// never waits for it.
-struct Answer(Option<Stored>);
+struct Owed(Option<Stored>);
 
-impl Answer {
+impl Owed {
     fn give(mut self, result: Result<(), Ko>) {
         if let Some(then) = self.0.take() {
             then(result);
@@ -151,7 +151,7 @@ impl Answer {
     }
 }
 
-impl Drop for Answer {
+impl Drop for Owed {
     fn drop(&mut self) {
         if let Some(then) = self.0.take() {
             let why = "this part was not stored in time (the node is busy or stopping): send it again";
@@ -167,7 +167,7 @@ fn run(db: &Db, queue: &Receiver<Part>, hashes: &Mutex<Hashes>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         // A bug in a batch must not stop the uploads of the node: its
-        // parts are answered KO (their `Answer`s, dropped).
+        // parts are answered KO (their `Owed`s, dropped).
         let committed =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(db, queue, &mut batch)));
         match committed {

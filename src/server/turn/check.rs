@@ -19,7 +19,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 
 use super::Turn;
-use super::stun::{Client, Refused, Transport};
+use super::stun::{Transport, TurnClient, TurnRefusal};
 
 /// A range of peer addresses the TURN server must refuse, and the one
 /// address of it that the check asks for.
@@ -140,15 +140,15 @@ pub struct Report {
     pub unchecked: Option<String>,
     /// Each address asked for, with its range, and the answer: `Ok` if
     /// the server granted the permission.
-    pub peers: Vec<(Range, Result<(), Refused>)>,
+    pub peers: Vec<(Range, Result<(), TurnRefusal>)>,
     /// Why IPv6 peers were not asked for: the server relays no IPv6.
-    pub no_ipv6: Option<Refused>,
+    pub no_ipv6: Option<TurnRefusal>,
     /// A TCP relay asked for: `Ok` if allowed (a `400` over UDP: it would
     /// be granted over TCP), the refusal otherwise.
-    pub tcp: Option<Result<(), Refused>>,
+    pub tcp: Option<Result<(), TurnRefusal>>,
     /// Allocations one user got before a refusal (`None`: all of
     /// [`QUOTA_PROBE`], or not asked), and that refusal.
-    pub quota: Option<(usize, Refused)>,
+    pub quota: Option<(usize, TurnRefusal)>,
 }
 
 impl Report {
@@ -254,7 +254,7 @@ fn check_into(turn: &Turn, report: &mut Report) -> Result<(), String> {
         .next()
         .ok_or_else(|| format!("{} has no address", url.host))?;
     let credential = turn.credentials(USER, crate::store::now_ms() / 1000);
-    let client = || Client::new(server, &credential.username, &credential.password);
+    let client = || TurnClient::new(server, &credential.username, &credential.password);
     let unreachable = |e: std::io::Error| format!("no answer from {server}: {e}");
 
     let mut ipv4 = client().map_err(unreachable)?;
@@ -386,10 +386,10 @@ mod tests {
     #[test]
     fn a_report_says_what_was_granted_and_what_was_checked() {
         let mut report = Report::new("turn:127.0.0.1:3478");
-        let forbidden = Refused { code: 403, reason: "Forbidden IP".into() };
+        let forbidden = TurnRefusal { code: 403, reason: "Forbidden IP".into() };
         report.peers = DENIED.iter().map(|r| (*r, Err(forbidden.clone()))).collect();
-        report.tcp = Some(Err(Refused { code: 442, reason: "TCP Transport is not allowed".into() }));
-        report.quota = Some((12, Refused { code: 486, reason: "Allocation Quota Reached".into() }));
+        report.tcp = Some(Err(TurnRefusal { code: 442, reason: "TCP Transport is not allowed".into() }));
+        report.quota = Some((12, TurnRefusal { code: 486, reason: "Allocation Quota Reached".into() }));
         assert!(report.is_safe(), "{}", report.line());
         assert!(report.line().contains("18 of 18 denied ranges refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
         report.peers[4].1 = Ok(());

@@ -78,12 +78,12 @@ pub enum Transport {
 
 /// A TURN server's refusal: its error code and reason phrase.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refused {
+pub struct TurnRefusal {
     pub code: u16,
     pub reason: String,
 }
 
-impl fmt::Display for Refused {
+impl fmt::Display for TurnRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.code, self.reason)
     }
@@ -91,16 +91,16 @@ impl fmt::Display for Refused {
 
 /// What one request came to: answered (a success, or a refusal with its
 /// code), or no answer at all (`Err`: the network's error).
-pub type Outcome<T> = io::Result<Result<T, Refused>>;
+pub type StunResult<T> = io::Result<Result<T, TurnRefusal>>;
 
 /// One request, built attribute by attribute.
-struct Request {
+struct StunRequest {
     bytes: Vec<u8>,
     id: [u8; 12],
 }
 
-impl Request {
-    fn new(method: Method) -> Request {
+impl StunRequest {
+    fn new(method: Method) -> StunRequest {
         let mut id = [0u8; 12];
         // A transaction id only matches an answer to its request: the
         // time would do if the system's generator failed.
@@ -112,10 +112,10 @@ impl Request {
         bytes.extend_from_slice(&[0, 0]); // the length, set as attributes come
         bytes.extend_from_slice(&MAGIC.to_be_bytes());
         bytes.extend_from_slice(&id);
-        Request { bytes, id }
+        StunRequest { bytes, id }
     }
 
-    fn attr(mut self, kind: u16, value: &[u8]) -> Request {
+    fn attr(mut self, kind: u16, value: &[u8]) -> StunRequest {
         self.bytes.extend_from_slice(&kind.to_be_bytes());
         self.bytes.extend_from_slice(&(value.len() as u16).to_be_bytes());
         self.bytes.extend_from_slice(value);
@@ -130,14 +130,14 @@ impl Request {
         self.bytes[2..4].copy_from_slice(&length.to_be_bytes());
     }
 
-    fn xor_address(self, kind: u16, addr: SocketAddr) -> Request {
+    fn xor_address(self, kind: u16, addr: SocketAddr) -> StunRequest {
         let value = xor_address(addr, &self.id);
         self.attr(kind, &value)
     }
 
     /// MESSAGE-INTEGRITY over the message so far, its length counting
     /// the attribute itself (RFC 5389 §15.4).
-    fn signed(mut self, key: &[u8]) -> Request {
+    fn signed(mut self, key: &[u8]) -> StunRequest {
         let at = self.bytes.len();
         self.set_length(at + 24);
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
@@ -179,8 +179,8 @@ fn read_xor_address(value: &[u8], id: &[u8; 12]) -> Option<SocketAddr> {
 
 /// An answer, read: what this client uses of it.
 #[derive(Debug, Default)]
-struct Answer {
-    error: Option<Refused>,
+struct StunResponse {
+    error: Option<TurnRefusal>,
     realm: Option<Vec<u8>>,
     nonce: Option<Vec<u8>>,
     relayed: Option<SocketAddr>,
@@ -188,7 +188,7 @@ struct Answer {
 
 /// Reads `bytes` as the answer to the request `id` (`None`: another
 /// message, or not STUN).
-fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<Answer> {
+fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<StunResponse> {
     if bytes.len() < 20 || bytes[4..8] != MAGIC.to_be_bytes() || &bytes[8..20] != id {
         return None;
     }
@@ -199,7 +199,7 @@ fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<Answer> {
     }
     let length = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
     let mut rest = bytes.get(20..20 + length)?;
-    let mut answer = Answer::default();
+    let mut answer = StunResponse::default();
     while rest.len() >= 4 {
         let kind = u16::from_be_bytes([rest[0], rest[1]]);
         let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
@@ -208,7 +208,7 @@ fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<Answer> {
             attr::ERROR_CODE if len >= 4 => {
                 let code = u16::from(value[2] & 0x07) * 100 + u16::from(value[3]);
                 let reason = String::from_utf8_lossy(&value[4..]).into_owned();
-                answer.error = Some(Refused { code, reason });
+                answer.error = Some(TurnRefusal { code, reason });
             }
             attr::REALM => answer.realm = Some(value.to_vec()),
             attr::NONCE => answer.nonce = Some(value.to_vec()),
@@ -218,14 +218,14 @@ fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<Answer> {
         rest = rest.get((4 + len).next_multiple_of(4)..).unwrap_or(&[]);
     }
     if class == 3 && answer.error.is_none() {
-        answer.error = Some(Refused { code: 0, reason: "an error without a code".into() });
+        answer.error = Some(TurnRefusal { code: 0, reason: "an error without a code".into() });
     }
     Some(answer)
 }
 
 /// A TURN client over UDP: one socket, so one allocation at most (the
 /// server tells allocations apart by the client's address and port).
-pub struct Client {
+pub struct TurnClient {
     socket: UdpSocket,
     username: String,
     password: String,
@@ -236,9 +236,9 @@ pub struct Client {
     key: Option<[u8; 16]>,
 }
 
-impl Client {
+impl TurnClient {
     /// A client of the TURN server at `server`, with these credentials.
-    pub fn new(server: SocketAddr, username: &str, password: &str) -> io::Result<Client> {
+    pub fn new(server: SocketAddr, username: &str, password: &str) -> io::Result<TurnClient> {
         let any: SocketAddr = match server {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -246,12 +246,12 @@ impl Client {
         let socket = UdpSocket::bind(any)?;
         socket.connect(server)?;
         let (username, password) = (username.to_string(), password.to_string());
-        Ok(Client { socket, username, password, realm: Vec::new(), nonce: Vec::new(), key: None })
+        Ok(TurnClient { socket, username, password, realm: Vec::new(), nonce: Vec::new(), key: None })
     }
 
     /// Asks for a relay address of `family` (IPv4 or IPv6: the peers it
     /// may reach) for `transport`.
-    pub fn allocate(&mut self, ipv6: bool, transport: Transport) -> Outcome<SocketAddr> {
+    pub fn allocate(&mut self, ipv6: bool, transport: Transport) -> StunResult<SocketAddr> {
         let answer = self.ask(Method::Allocate, |r| {
             let r = r.attr(attr::REQUESTED_TRANSPORT, &[transport as u8, 0, 0, 0]);
             if ipv6 { r.attr(attr::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0]) } else { r }
@@ -262,7 +262,7 @@ impl Client {
     /// Asks the server to let `peer` send to and receive from this
     /// client's relay address (what ICE does for each remote candidate):
     /// `403` is the server's refusal of that peer.
-    pub fn permit(&mut self, peer: IpAddr) -> Outcome<()> {
+    pub fn permit(&mut self, peer: IpAddr) -> StunResult<()> {
         let answer = self.ask(Method::CreatePermission, |r| {
             r.xor_address(attr::XOR_PEER_ADDRESS, SocketAddr::new(peer, 0))
         })?;
@@ -270,7 +270,7 @@ impl Client {
     }
 
     /// Gives the allocation back at once (a Refresh with a lifetime of 0).
-    pub fn release(&mut self) -> Outcome<()> {
+    pub fn release(&mut self) -> StunResult<()> {
         let answer = self.ask(Method::Refresh, |r| r.attr(attr::LIFETIME, &0u32.to_be_bytes()))?;
         Ok(answer.map(|_| ()))
     }
@@ -278,29 +278,37 @@ impl Client {
     /// One request with the attributes `build` adds, signed once the
     /// server has challenged; asked again, signed, after a `401` (the
     /// first challenge) or a `438` (a stale nonce).
-    fn ask(&mut self, method: Method, build: impl Fn(Request) -> Request) -> Outcome<Answer> {
+    fn ask(
+        &mut self,
+        method: Method,
+        build: impl Fn(StunRequest) -> StunRequest,
+    ) -> StunResult<StunResponse> {
         for _ in 0..3 {
-            let request = self.sign(build(Request::new(method)));
+            let request = self.sign(build(StunRequest::new(method)));
             let answer = self.exchange(&request)?;
             match &answer.error {
-                Some(Refused { code: 401 | 438, .. }) if answer.nonce.is_some() && answer.realm.is_some() => {
+                Some(TurnRefusal { code: 401 | 438, .. })
+                    if answer.nonce.is_some() && answer.realm.is_some() =>
+                {
                     let again = self.key.is_some() && answer.error.as_ref().is_some_and(|e| e.code == 401);
                     self.realm = answer.realm.clone().unwrap_or_default();
                     self.nonce = answer.nonce.clone().unwrap_or_default();
                     self.key = Some(long_term_key(&self.username, &self.realm, &self.password));
                     if again {
                         // Signed and still refused: the credentials are wrong.
-                        return Ok(Err(answer.error.unwrap_or(Refused { code: 401, reason: String::new() })));
+                        return Ok(Err(answer
+                            .error
+                            .unwrap_or(TurnRefusal { code: 401, reason: String::new() })));
                     }
                 }
                 Some(refused) => return Ok(Err(refused.clone())),
                 None => return Ok(Ok(answer)),
             }
         }
-        Ok(Err(Refused { code: 401, reason: "challenged again and again".into() }))
+        Ok(Err(TurnRefusal { code: 401, reason: "challenged again and again".into() }))
     }
 
-    fn sign(&self, request: Request) -> Request {
+    fn sign(&self, request: StunRequest) -> StunRequest {
         match &self.key {
             None => request,
             Some(key) => request
@@ -313,7 +321,7 @@ impl Client {
 
     /// Sends `request` and reads its answer, sending again after each
     /// wait of [`RETRANSMIT`] (UDP may lose either).
-    fn exchange(&self, request: &Request) -> io::Result<Answer> {
+    fn exchange(&self, request: &StunRequest) -> io::Result<StunResponse> {
         let mut buffer = [0u8; MAX_MESSAGE];
         for wait in RETRANSMIT {
             self.socket.send(&request.bytes)?;
@@ -372,7 +380,7 @@ mod tests {
         let sent = xor_address("192.0.2.1:32853".parse().unwrap(), &id);
         assert_eq!(sent, [0, 1, 0xA1, 0x47, 0xE1, 0x12, 0xA6, 0x43]);
 
-        let request = Request::new(Method::Allocate).attr(attr::USERNAME, b"ana").signed(&[0; 16]);
+        let request = StunRequest::new(Method::Allocate).attr(attr::USERNAME, b"ana").signed(&[0; 16]);
         let b = &request.bytes;
         assert_eq!(b.len(), 20 + 8 + 24, "a 3-byte name padded to 4, and the 24 bytes of the integrity");
         assert_eq!(u16::from_be_bytes([b[2], b[3]]), 32, "the length counts the attributes");
@@ -397,7 +405,7 @@ mod tests {
         let length = (bytes.len() - 20) as u16;
         bytes[2..4].copy_from_slice(&length.to_be_bytes());
         let answer = read_answer(&bytes, &id).unwrap();
-        assert_eq!(answer.error, Some(Refused { code: 401, reason: "Unauthorized".into() }));
+        assert_eq!(answer.error, Some(TurnRefusal { code: 401, reason: "Unauthorized".into() }));
         assert_eq!((answer.realm.unwrap(), answer.nonce.unwrap()), (b"wachat".to_vec(), b"abc".to_vec()));
         assert!(read_answer(&bytes, &[8; 12]).is_none(), "another transaction's");
         assert!(read_answer(&bytes[..19], &id).is_none(), "cut short");

@@ -47,11 +47,11 @@ pub const MAX_KEPT: usize = 1024;
 /// The uploads with parts on their way (see the module documentation).
 #[derive(Default)]
 pub(super) struct InFlight {
-    table: Mutex<Table>,
+    table: Mutex<UploadTable>,
 }
 
 #[derive(Default)]
-struct Table {
+struct UploadTable {
     uploads: HashMap<String, Upload>,
     /// Twice the entries the last pruning left: the next one waits for
     /// the table to reach it (or [`MAX_KEPT`]), so that a table of busy

@@ -128,7 +128,7 @@ pub type Stored = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
 /// What to do with a `PART`'s answer (the bytes received so far), when
 /// it is known; see [`Files::part_then`].
-pub type Answer = Box<dyn FnOnce(Result<u64, Ko>) + Send>;
+pub type AfterPart = Box<dyn FnOnce(Result<u64, Ko>) + Send>;
 
 /// What a `PART` finds ([`Files::check_part`]).
 enum Checked {
@@ -617,7 +617,7 @@ impl Files {
         owner: &str,
         id: &str,
         (offset, data): (u64, Cow<'_, [u8]>),
-        then: Answer,
+        then: AfterPart,
     ) -> Duration {
         let turn = self.stripe(id).lock();
         let (meta, received) = match self.check_part(owner, id, offset, data.len() as u64) {

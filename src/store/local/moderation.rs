@@ -60,8 +60,8 @@ impl LocalStore {
                 rule: Rule::Change(change.clone()),
             };
             state.commit(rule, batch)?;
-            let actor = Party { user: by, member: state.is_member(r, by) };
-            let target = target.map(|t| Party { user: t, member: state.is_member(r, t) });
+            let actor = Involved { user: by, member: state.is_member(r, by) };
+            let target = target.map(|t| Involved { user: t, member: state.is_member(r, t) });
             let after = Rules::aftermath(change, actor, target, state.members(r).collect());
             tell_notice(state, batch, r, by, after.notice, notice)?;
             // After the notice, which the target hears if it was a member.
@@ -86,7 +86,7 @@ impl LocalStore {
     }
 }
 
-use super::super::moderation::{NoticeTo, Party, Rules};
+use super::super::moderation::{Involved, NoticeTo, Rules};
 
 /// The notice of a change, from `by`, where [`Rules::aftermath`] sends
 /// it: a record of the change's batch, as any message.

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use super::super::checkpoint;
 use super::super::disk::Disk;
 use super::super::record::Pos;
-use super::super::shared_log::{Role, SharedLog, unreachable};
+use super::super::shared_log::{Duty, SharedLog, unreachable};
 use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Store, StoreOptions};
 use crate::protocol::{Chat, Text};
@@ -122,7 +122,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     let shared = Arc::new(Batches::default());
     let Node { local: leader, store, heard: leader_heard, disk: leader_disk } = open(&shared, None);
     leader.lead().unwrap();
-    assert_eq!(leader.role(), Role::Leader);
+    assert_eq!(leader.role(), Duty::Leader);
 
     let (ana, _) = store.register("ana", "", "password-a").unwrap();
     let (bob, _) = store.register("Bob", "bob@lab", "password-b").unwrap();
@@ -151,7 +151,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
 
     let Node { local: follower, store: follower_store, heard: follower_heard, .. } =
         open(&shared, Some(&leader_disk));
-    assert_eq!(follower.role(), Role::Follower);
+    assert_eq!(follower.role(), Duty::Follower);
     for (base, users, log) in shared.0.lock().iter() {
         follower.apply_shared(*base, users, log).unwrap();
     }

@@ -15,16 +15,16 @@ use crate::protocol::action::{Action, ActionsSince};
 use crate::store::local::LocalStore;
 use crate::store::local::erase::Erasure;
 use crate::store::record::{Pos, Record};
-use crate::store::shared_log::Role;
+use crate::store::shared_log::Duty;
 use crate::store::state::{Batch, State};
 
 impl LocalStore {
     /// This store's part in a cluster (`store::shared_log`).
-    pub fn role(&self) -> Role {
+    pub fn role(&self) -> Duty {
         match (self.inner.following.load(Ordering::SeqCst), self.inner.shared.get()) {
-            (true, _) => Role::Follower,
-            (false, Some(_)) => Role::Leader,
-            (false, None) => Role::Alone,
+            (true, _) => Duty::Follower,
+            (false, Some(_)) => Duty::Leader,
+            (false, None) => Duty::Alone,
         }
     }
 
