@@ -43,9 +43,9 @@ use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
 pub use crate::store::account_export::{Source, write};
 
 /// A client's export: one send connection, the requests in turn.
-struct Client(Connection);
+struct Exporter(Connection);
 
-impl Source for Client {
+impl Source for Exporter {
     fn server(&mut self) -> Result<String> {
         Ok(match self.0.request(&Request::Server)? {
             Reply::OkWith(id) => id,
@@ -102,7 +102,7 @@ impl Source for Client {
 /// Runs the export to `out`, your files' bytes into `files` if given.
 pub fn run(options: &ClientOptions, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     let (conn, me) = crate::oneshot::open(options)?;
-    let mut source = Client(conn);
+    let mut source = Exporter(conn);
     write(&me, &mut source, out, files)?;
     let _ = source.0.request(&Request::Quit);
     Ok(())

@@ -304,7 +304,7 @@ fn stop(child: &mut Child, log: &Path, why: String) -> Error {
 
 /// A line of a `--federation` file.
 #[derive(Debug, PartialEq, Eq)]
-struct Line {
+struct Declared {
     name: String,
     send: SocketAddr,
     recv: SocketAddr,
@@ -315,13 +315,13 @@ struct Line {
 
 /// Reads a `--federation` file: one line per server, `#` comments; at
 /// least three servers. The error names the line.
-fn parse(text: &str) -> std::result::Result<Vec<Line>, String> {
+fn parse(text: &str) -> std::result::Result<Vec<Declared>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    let mut out: Vec<Line> = Vec::new();
+    let mut out: Vec<Declared> = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| e.to_string())?;
         let at = row.position().map_or(0, |p| p.line());
@@ -356,7 +356,7 @@ fn parse(text: &str) -> std::result::Result<Vec<Line>, String> {
                 .ok_or(format!("line {at}: no address for {host}"))
         };
         let restart = Some(row[6].trim().to_string()).filter(|r| !r.is_empty());
-        out.push(Line {
+        out.push(Declared {
             name: name.into(),
             send: addr(port(2, "send_port")?)?,
             recv: addr(port(3, "recv_port")?)?,

@@ -34,7 +34,7 @@ pub struct Global {
 }
 
 /// One connection through the proxy.
-struct Link {
+struct Relay {
     port: Port,
     /// The user's side, closed at once by a partition.
     client: TcpStream,
@@ -51,7 +51,7 @@ struct Link {
 struct ProxyShared {
     /// The servers' (send, receive) addresses, the user's own first.
     upstreams: Vec<(SocketAddr, SocketAddr)>,
-    links: Mutex<Vec<Link>>,
+    links: Mutex<Vec<Relay>>,
     partitioned_until: Mutex<Option<Instant>>,
     /// Until then, new connections try the user's own server last: it
     /// took a connection and answered nothing (a paused node).
@@ -90,7 +90,7 @@ impl Proxy {
     /// how many there were.
     pub fn reset(&self, port: Port) -> usize {
         let links = self.inner.links.lock().unwrap_or_else(|e| e.into_inner());
-        let live: Vec<&Link> =
+        let live: Vec<&Relay> =
             links.iter().filter(|l| l.port == port && !l.done.load(Ordering::SeqCst)).collect();
         for link in &live {
             *link.cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + CUT_WAIT);
@@ -165,7 +165,7 @@ fn accept(client: TcpStream, port: Port, inner: &Arc<ProxyShared>) {
         return;
     };
     let link =
-        Link { port, client: client3, cut: Arc::default(), hole: Arc::default(), done: Arc::default() };
+        Relay { port, client: client3, cut: Arc::default(), hole: Arc::default(), done: Arc::default() };
     let up = Pipe {
         cut: link.cut.clone(),
         hole: link.hole.clone(),

@@ -52,7 +52,7 @@ pub struct Inbound {
     pub payload: Vec<u8>,
 }
 
-enum Command {
+enum Outbound {
     /// Subject, payload, and when it was asked for (the metrics' NATS publish lag).
     Publish(String, Vec<u8>, std::time::Instant),
     /// A request and where to hand its answer (`None`: no answer in time).
@@ -104,7 +104,7 @@ impl EventLog {
 
 /// The handle the node's threads use.
 pub struct Bus {
-    commands: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>,
+    commands: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Outbound>>>,
     client: async_nats::Client,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -147,7 +147,7 @@ impl Bus {
         let client = runtime
             .block_on(options.connect(servers(url)?))
             .map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
-        let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Command>();
+        let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Outbound>();
         let bridge = client.clone();
         let thread = std::thread::Builder::new()
             .name("nats-bridge".into())
@@ -161,18 +161,18 @@ impl Bus {
                     }
                     while let Some(command) = queue.recv().await {
                         match command {
-                            Command::Publish(subject, payload, asked) => {
+                            Outbound::Publish(subject, payload, asked) => {
                                 if let Err(e) = bridge.publish(subject, payload.into()).await {
                                     log::debug!("cluster: NATS: publish: {e}");
                                 }
                                 let lag = asked.elapsed().as_secs_f64();
                                 crate::metrics::get().nats_publish_lag.observe(lag);
                             }
-                            Command::Subscribe(subject) => match bridge.subscribe(subject.clone()).await {
+                            Outbound::Subscribe(subject) => match bridge.subscribe(subject.clone()).await {
                                 Ok(subscriber) => drop(tokio::spawn(forward(subscriber, incoming.clone()))),
                                 Err(e) => log::error!("cluster: NATS: subscribing to {subject}: {e}"),
                             },
-                            Command::Request(subject, payload, answer) => {
+                            Outbound::Request(subject, payload, answer) => {
                                 let bridge = bridge.clone();
                                 tokio::spawn(async move {
                                     let reply = bridge.request(subject, payload.into()).await;
@@ -208,7 +208,7 @@ impl Bus {
         }
         match &*self.commands.lock() {
             Some(commands) => {
-                commands.send(Command::Publish(subject, payload, std::time::Instant::now())).is_ok()
+                commands.send(Outbound::Publish(subject, payload, std::time::Instant::now())).is_ok()
             }
             None => false,
         }
@@ -218,7 +218,7 @@ impl Bus {
     /// others' messages go).
     pub fn subscribe(&self, subject: String) {
         if let Some(commands) = &*self.commands.lock() {
-            let _ = commands.send(Command::Subscribe(subject));
+            let _ = commands.send(Outbound::Subscribe(subject));
         }
     }
 
@@ -229,7 +229,7 @@ impl Bus {
         }
         let (answer, answered) = crossbeam_channel::bounded(1);
         let sent = match &*self.commands.lock() {
-            Some(commands) => commands.send(Command::Request(subject, payload, answer)).is_ok(),
+            Some(commands) => commands.send(Outbound::Request(subject, payload, answer)).is_ok(),
             None => false,
         };
         if !sent {

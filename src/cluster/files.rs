@@ -16,7 +16,7 @@
 //! `file_chunks` (at most 12,000 bytes), a download reads the one or two
 //! rows it spans, and the last part's sha256 (unless the parts
 //! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
-//! the rows back in batches ([`Chunks`]). Each change is committed before
+//! the rows back in batches ([`UploadReader`]). Each change is committed before
 //! its `OK`: the parts waiting share one transaction (`parts/`), every
 //! other change is one on a pooled connection.
 
@@ -176,7 +176,14 @@ impl FileStore for PgFiles {
 
     fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
         let size = self.received(id)?;
-        Ok(Box::new(Chunks { db: &self.db, id: id.to_string(), size, pos: 0, buf: Vec::new(), buf_at: 0 }))
+        Ok(Box::new(UploadReader {
+            db: &self.db,
+            id: id.to_string(),
+            size,
+            pos: 0,
+            buf: Vec::new(),
+            buf_at: 0,
+        }))
     }
 
     /// The thumbnail's chunks and the file's new state in one transaction.
@@ -341,7 +348,7 @@ const BATCH: i64 = 64;
 
 /// An upload's bytes read back from its chunks, [`BATCH`] rows at a time
 /// (768 KB): what its sha256 and its thumbnail read.
-struct Chunks<'a> {
+struct UploadReader<'a> {
     db: &'a Db,
     id: String,
     size: u64,
@@ -351,7 +358,7 @@ struct Chunks<'a> {
     buf_at: u64,
 }
 
-impl Chunks<'_> {
+impl UploadReader<'_> {
     /// Reads the batch of rows from the one holding `pos`.
     fn fill(&mut self) -> io::Result<()> {
         let mut conn = self.db.get().map_err(|ko| io::Error::other(ko.reason))?;
@@ -373,7 +380,7 @@ impl Chunks<'_> {
     }
 }
 
-impl Read for Chunks<'_> {
+impl Read for UploadReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.size {
             return Ok(0);
@@ -393,7 +400,7 @@ impl Read for Chunks<'_> {
     }
 }
 
-impl Seek for Chunks<'_> {
+impl Seek for UploadReader<'_> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let pos = match to {
             SeekFrom::Start(n) => Some(n),

@@ -47,11 +47,11 @@ pub struct Forward {
     handed_over: Arc<AtomicBool>,
     /// The receive connections attached through the leader: where its
     /// `PUSH`es go.
-    outlets: Mutex<HashMap<u64, Attached>>,
+    outlets: Mutex<HashMap<u64, RemoteOutlet>>,
 }
 
 /// A receive connection attached through the leader.
-struct Attached {
+struct RemoteOutlet {
     outlet: std::sync::Weak<Outlet>,
     /// Who the leader told it is online (and not gone since): at a
     /// failover it hears that they left, and the new leader tells it who
@@ -195,7 +195,7 @@ impl Forward {
     pub fn take(&self, outlets: Vec<(u64, Arc<Outlet>)>) {
         for (conn, outlet) in outlets {
             let minor = outlet.minor();
-            let attached = Attached { outlet: Arc::downgrade(&outlet), joined: HashSet::new() };
+            let attached = RemoteOutlet { outlet: Arc::downgrade(&outlet), joined: HashSet::new() };
             self.outlets.lock().insert(conn, attached);
             let (user, peer) = (outlet.user, SocketAddr::new(outlet.peer_ip, 0));
             let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
@@ -280,7 +280,7 @@ impl Leader for Forward {
         let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
         // Registered before the leader answers: what it pushes at once
         // (who else is online) finds the outlet.
-        let attached = Attached { outlet: Arc::downgrade(outlet), joined: HashSet::new() };
+        let attached = RemoteOutlet { outlet: Arc::downgrade(outlet), joined: HashSet::new() };
         self.outlets.lock().insert(conn, attached);
         let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });
         match answer {

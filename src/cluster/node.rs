@@ -51,7 +51,7 @@ pub fn token(name: &str) -> String {
 }
 
 /// This node's part.
-enum Part {
+enum Stance {
     /// It follows the leader of `epoch`, named `holder`.
     Following { epoch: i64, holder: String, forward: Arc<Forward> },
     /// It leads, in `epoch`.
@@ -71,7 +71,7 @@ pub struct Node {
     ctx: OnceLock<Weak<Ctx>>,
     /// `--timeout`: how long a forwarded request may wait for its answer.
     timeout: Duration,
-    part: Mutex<Part>,
+    part: Mutex<Stance>,
     /// Batches heard on NATS, for the keeper.
     heard: (Sender<Heard>, Receiver<Heard>),
     /// Set once the node learns that another leads in its place; the
@@ -113,14 +113,14 @@ impl Node {
                     log::info!("cluster: node {holder} leads (epoch {epoch}): this node follows");
                     let forward =
                         Forward::new(bus.clone(), name.clone(), lead_subject(&prefix, epoch), timeout);
-                    break Part::Following { epoch, holder, forward: Arc::new(forward) };
+                    break Stance::Following { epoch, holder, forward: Arc::new(forward) };
                 }
                 _ => {
                     let seen = held.as_ref().map(|l| l.epoch);
                     let taken =
                         lease::take(&mut client, &name, seen).map_err(|e| fail("taking the lease", &e))?;
                     if let Some(epoch) = taken {
-                        break Part::Leading { epoch, gateway: None };
+                        break Stance::Leading { epoch, gateway: None };
                     }
                     // Another node took it meanwhile: read again, and follow it.
                 }
@@ -141,7 +141,7 @@ impl Node {
             deposed: AtomicBool::new(false),
             restart,
         });
-        if let Part::Leading { epoch, .. } = *node.part.lock() {
+        if let Stance::Leading { epoch, .. } = *node.part.lock() {
             node.lead(&mut client, epoch)?;
         }
         Ok(node)
@@ -152,8 +152,8 @@ impl Node {
     pub fn started(self: &Arc<Self>, ctx: &Arc<Ctx>, incoming: Receiver<Incoming>) -> Result<()> {
         let _ = self.ctx.set(Arc::downgrade(ctx));
         match &mut *self.part.lock() {
-            Part::Following { forward, .. } => ctx.follow(Some(forward.clone())),
-            Part::Leading { epoch, gateway } => {
+            Stance::Following { forward, .. } => ctx.follow(Some(forward.clone())),
+            Stance::Leading { epoch, gateway } => {
                 let opened =
                     Gateway::new(Arc::downgrade(ctx), self.store.clone(), self.bus.clone(), &self.prefix)
                         .map_err(|e| Error::io("cluster: the gateway's loopback listener", e))?;
@@ -225,9 +225,9 @@ impl Node {
             if looked.elapsed() >= Duration::from_secs(1) {
                 looked = Instant::now();
                 match &*self.part.lock() {
-                    Part::Following { forward, .. } => forward.cut_late(),
-                    Part::Leading { gateway: Some(gateway), .. } => gateway.sweep(),
-                    Part::Leading { gateway: None, .. } => {}
+                    Stance::Following { forward, .. } => forward.cut_late(),
+                    Stance::Leading { gateway: Some(gateway), .. } => gateway.sweep(),
+                    Stance::Leading { gateway: None, .. } => {}
                 }
             }
             let message = match message {
@@ -246,21 +246,21 @@ impl Node {
             }
             let part = self.part.lock();
             match &*part {
-                Part::Following { forward, .. } => {
+                Stance::Following { forward, .. } => {
                     if let Some(said) = ToNode::parse(&message.payload) {
                         let forward = forward.clone();
                         drop(part);
                         forward.heard(said);
                     }
                 }
-                Part::Leading { gateway: Some(gateway), .. } => {
+                Stance::Leading { gateway: Some(gateway), .. } => {
                     if let Some(asked) = ToLeader::parse(&message.payload) {
                         let gateway = gateway.clone();
                         drop(part);
                         gateway.handle(asked, message.reply);
                     }
                 }
-                Part::Leading { gateway: None, .. } => {}
+                Stance::Leading { gateway: None, .. } => {}
             }
         }
     }
@@ -273,9 +273,9 @@ impl Node {
     /// (`LOST`), for their requests and its replies.
     fn reconnected(&self) {
         match &*self.part.lock() {
-            Part::Following { forward, .. } => forward.lost(),
-            Part::Leading { gateway: Some(gateway), .. } => gateway.lost(),
-            Part::Leading { gateway: None, .. } => {}
+            Stance::Following { forward, .. } => forward.lost(),
+            Stance::Leading { gateway: Some(gateway), .. } => gateway.lost(),
+            Stance::Leading { gateway: None, .. } => {}
         }
     }
 
@@ -287,7 +287,7 @@ impl Node {
         let mut ran_out = None;
         let mut unread = false;
         while !self.deposed.load(Ordering::SeqCst) {
-            let leading = matches!(*self.part.lock(), Part::Leading { .. });
+            let leading = matches!(*self.part.lock(), Stance::Leading { .. });
             if leading {
                 std::thread::sleep(lease::RENEW_EVERY);
                 self.renew(&mut client);
@@ -306,7 +306,7 @@ impl Node {
             }
             if lease_looked.elapsed() >= lease::RENEW_EVERY {
                 lease_looked = Instant::now();
-                if let Part::Following { forward, .. } = &*self.part.lock() {
+                if let Stance::Following { forward, .. } = &*self.part.lock() {
                     forward.alive();
                 }
                 self.look_at_lease(&mut client, &mut ran_out);
@@ -376,8 +376,8 @@ impl Node {
             Err(e) => return log::debug!("cluster: reading the lease: {e}"),
         };
         let (following, current) = match &*self.part.lock() {
-            Part::Following { epoch, holder, .. } => (*epoch, holder.clone()),
-            Part::Leading { .. } => return,
+            Stance::Following { epoch, holder, .. } => (*epoch, holder.clone()),
+            Stance::Leading { .. } => return,
         };
         // Run out, and still the same lease `CONFIRM` later: taken; let go
         // by its leader: taken at once.
@@ -427,10 +427,10 @@ impl Node {
             lead_subject(&self.prefix, epoch),
             self.timeout,
         ));
-        let part = Part::Following { epoch, holder, forward: forward.clone() };
+        let part = Stance::Following { epoch, holder, forward: forward.clone() };
         shown(&part);
         let old = std::mem::replace(&mut *self.part.lock(), part);
-        if let Part::Following { forward: old, .. } = old {
+        if let Stance::Following { forward: old, .. } = old {
             forward.take(old.hand_over());
         }
         if let Some(ctx) = self.ctx.get().and_then(Weak::upgrade) {
@@ -453,13 +453,13 @@ impl Node {
                 Ok(gateway) => Arc::new(gateway),
                 Err(e) => return self.depose(&format!("its gateway cannot listen: {e}")),
             };
-        let part = Part::Leading { epoch, gateway: Some(gateway) };
+        let part = Stance::Leading { epoch, gateway: Some(gateway) };
         shown(&part);
         let old = std::mem::replace(&mut *self.part.lock(), part);
         self.bus.subscribe(lead_subject(&self.prefix, epoch));
         ctx.follow(None);
         // What went through the old leader is this node's now.
-        if let Part::Following { forward, .. } = old {
+        if let Stance::Following { forward, .. } = old {
             let outlets: Vec<_> = forward.hand_over().into_iter().map(|(_, outlet)| outlet).collect();
             crate::server::recv::adopt(&ctx, &outlets);
         }
@@ -469,8 +469,8 @@ impl Node {
     /// The leader renews its lease; refused, it is deposed.
     fn renew(&self, client: &mut Option<super::db::Link>) {
         let epoch = match &*self.part.lock() {
-            Part::Leading { epoch, .. } => *epoch,
-            Part::Following { .. } => return,
+            Stance::Leading { epoch, .. } => *epoch,
+            Stance::Following { .. } => return,
         };
         let Some((db, _armed)) = self.client(client) else { return };
         match lease::renew(db, epoch) {
@@ -499,9 +499,9 @@ impl Node {
     /// follower's connections through the leader are cut.
     pub fn stopping(&self) {
         match &*self.part.lock() {
-            Part::Leading { gateway: Some(gateway), .. } => gateway.close_all(),
-            Part::Following { forward, .. } => forward.cut_all(),
-            Part::Leading { gateway: None, .. } => {}
+            Stance::Leading { gateway: Some(gateway), .. } => gateway.close_all(),
+            Stance::Following { forward, .. } => forward.cut_all(),
+            Stance::Leading { gateway: None, .. } => {}
         }
     }
 
@@ -509,7 +509,7 @@ impl Node {
     /// lease go, so that another node leads at once; the threads end.
     pub fn stopped(&self) {
         let was = self.deposed.swap(true, Ordering::SeqCst);
-        if let Part::Leading { epoch, .. } = *self.part.lock()
+        if let Stance::Leading { epoch, .. } = *self.part.lock()
             && !was
             && let Ok(mut link) = self.db.connect()
         {
@@ -522,11 +522,11 @@ impl Node {
 
 /// This node's part, in its metrics (`wachat_cluster_epoch`,
 /// `wachat_cluster_leading`).
-fn shown(part: &Part) {
+fn shown(part: &Stance) {
     let metrics = crate::metrics::get();
     let (epoch, leading) = match part {
-        Part::Following { epoch, .. } => (*epoch, 0),
-        Part::Leading { epoch, .. } => (*epoch, 1),
+        Stance::Following { epoch, .. } => (*epoch, 0),
+        Stance::Leading { epoch, .. } => (*epoch, 1),
     };
     metrics.epoch.set(epoch);
     metrics.leading.set(leading);

@@ -58,7 +58,7 @@ type Id = i64;
 /// A fact ready to go, by its sort key.
 type Ready = BinaryHeap<Reverse<((i64, i32, i64), Fact)>>;
 
-struct User {
+struct UserRow {
     name: String,
     email: String,
     hash: String,
@@ -71,7 +71,7 @@ struct User {
     several: bool,
 }
 
-struct Room {
+struct RoomRow {
     id: Id,
     name: String,
     folded: String,
@@ -84,15 +84,15 @@ struct Room {
 
 /// A stream of messages: a direction of a direct chat, or a room.
 #[derive(Clone, Copy, Hash, PartialEq, Eq, Debug)]
-enum Stream {
+enum Thread {
     Direct(Id, Id),
     Room(Id),
 }
 
-struct Msg {
+struct MessageRow {
     id: Id,
     from: Id,
-    stream: Stream,
+    stream: Thread,
     ord: i64,
     msg_id: String,
     ts: i64,
@@ -103,10 +103,10 @@ struct Msg {
 /// A receipt that still waits in an inbox: `reader` read (or got) the
 /// message `msg`, number `ord` of its stream.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-struct Mark {
+struct WaitingReceipt {
     read: bool,
     reader: Id,
-    stream: Stream,
+    stream: Thread,
     ord: i64,
 }
 
@@ -118,24 +118,24 @@ enum Fact {
 }
 
 /// The first design's rows, read whole.
-struct Old {
-    users: HashMap<Id, User>,
-    rooms: Vec<Room>,
+struct FirstDesign {
+    users: HashMap<Id, UserRow>,
+    rooms: Vec<RoomRow>,
     /// (room, user) → read mark, the live rooms' members.
     members: HashMap<(Id, Id), i64>,
     rules: Vec<(Id, Id, String, i64)>,
     /// (sender, recipient) → (delivered, read).
     directions: HashMap<(Id, Id), (i64, i64)>,
-    messages: Vec<Msg>,
+    messages: Vec<MessageRow>,
     /// (user, seq, kind, stream, ord, ts), one per waiting event.
-    events: Vec<(Id, i64, i16, Stream, i64, i64)>,
+    events: Vec<(Id, i64, i16, Thread, i64, i64)>,
     settings: Vec<(Id, String, String, String)>,
     /// Every user's devices (the old `devices`, renamed `devices_v18`).
     devices: Vec<(Id, Device)>,
 }
 
 /// What the upgrade did, for the log and `wachat migrate`.
-pub struct Done {
+pub struct Upgraded {
     pub records: u64,
     pub batches: u64,
     pub messages: usize,
@@ -147,7 +147,7 @@ pub struct Done {
 /// which `schema.rs` has made beside the old ones (the old `devices`
 /// renamed `devices_v18`), and drops the old tables; `None` if it held no
 /// account.
-pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
+pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Upgraded>> {
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading ({doing})");
         move |e: postgres::Error| super::db::error(context.clone(), &e)
@@ -157,7 +157,7 @@ pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Done>> {
         None
     } else {
         let old = read(tx).map_err(fail("reading the old tables"))?;
-        let (accounts, records, mut done) = Plan::new(&old).write()?;
+        let (accounts, records, mut done) = Conversion::new(&old).write()?;
         done.batches = super::log::write_unled(tx, 0, accounts, &records).map_err(fail("writing the log"))?;
         Some(done)
     };
@@ -170,7 +170,7 @@ const DROP_FIRST_DESIGN: &str = "
     DROP TABLE devices_v18, events, inboxes, members, room_rules, rooms, directions, messages,
         settings, device_sessions, sessions, nodes, users CASCADE;";
 
-fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
+fn read(tx: &mut Transaction) -> std::result::Result<FirstDesign, postgres::Error> {
     let mut users = HashMap::new();
     for r in tx.query(
         "SELECT u.id, u.name, u.email, u.hash, u.created_ms, u.last_seen, u.admin, u.since,
@@ -178,7 +178,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
          FROM users u LEFT JOIN inboxes i ON i.user_id = u.id",
         &[],
     )? {
-        let user = User {
+        let user = UserRow {
             name: r.get(1),
             email: r.get(2),
             hash: r.get(3),
@@ -199,7 +199,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
             &[],
         )?
         .iter()
-        .map(|r| Room {
+        .map(|r| RoomRow {
             id: r.get(0),
             name: r.get(1),
             folded: r.get(2),
@@ -229,8 +229,8 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
         .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
         .collect();
     let stream = |room: Option<Id>, sender: Option<Id>, recipient: Option<Id>| match room {
-        Some(room) => Stream::Room(room),
-        None => Stream::Direct(sender.unwrap_or(0), recipient.unwrap_or(0)),
+        Some(room) => Thread::Room(room),
+        None => Thread::Direct(sender.unwrap_or(0), recipient.unwrap_or(0)),
     };
     let messages = tx
         .query(
@@ -238,7 +238,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
             &[],
         )?
         .iter()
-        .map(|r| Msg {
+        .map(|r| MessageRow {
             id: r.get(0),
             from: r.get(1),
             stream: stream(r.get(3), Some(r.get(1)), r.get(2)),
@@ -276,7 +276,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<Old, postgres::Error> {
         .iter()
         .filter_map(|r| Some((r.get(0), device(r)?)))
         .collect();
-    Ok(Old { users, rooms, members, rules, directions, messages, events, settings, devices })
+    Ok(FirstDesign { users, rooms, members, rules, directions, messages, events, settings, devices })
 }
 
 /// A device of a row whose columns 1 to 5 are a `devices` table's name,
@@ -428,11 +428,11 @@ fn into_the_log(
 }
 
 /// The records, worked out from the rows.
-struct Plan<'a> {
-    old: &'a Old,
+struct Conversion<'a> {
+    old: &'a FirstDesign,
     /// (stream, ord) → message index.
-    by_ord: HashMap<(Stream, i64), usize>,
-    marks: Vec<(Mark, i64)>,
+    by_ord: HashMap<(Thread, i64), usize>,
+    marks: Vec<(WaitingReceipt, i64)>,
     /// Each user's waiting events' facts, in the order of their numbers,
     /// with the number of the first.
     waiting: HashMap<Id, (i64, Vec<Fact>)>,
@@ -442,11 +442,11 @@ struct Plan<'a> {
     now: u64,
 }
 
-impl<'a> Plan<'a> {
-    fn new(old: &'a Old) -> Plan<'a> {
+impl<'a> Conversion<'a> {
+    fn new(old: &'a FirstDesign) -> Conversion<'a> {
         let by_ord = old.messages.iter().enumerate().map(|(i, m)| ((m.stream, m.ord), i)).collect();
         let now = crate::store::now_ms();
-        Plan {
+        Conversion {
             old,
             by_ord,
             marks: Vec::new(),
@@ -461,15 +461,15 @@ impl<'a> Plan<'a> {
     /// The fact an inbox's waiting event comes from.
     fn fact_of(
         &mut self,
-        marks: &mut HashMap<Mark, usize>,
-        event: &(Id, i64, i16, Stream, i64, i64),
+        marks: &mut HashMap<WaitingReceipt, usize>,
+        event: &(Id, i64, i16, Thread, i64, i64),
     ) -> Option<Fact> {
         let &(user, _, kind, stream, ord, ts) = event;
         let mark = match (kind, stream) {
             (0 | 3, _) => return self.by_ord.get(&(stream, ord)).map(|&i| Fact::Msg(i)),
-            (1, Stream::Direct(_, to)) => Mark { read: false, reader: to, stream, ord },
-            (2, Stream::Direct(_, to)) => Mark { read: true, reader: to, stream, ord },
-            (4, _) => Mark { read: true, reader: user, stream, ord },
+            (1, Thread::Direct(_, to)) => WaitingReceipt { read: false, reader: to, stream, ord },
+            (2, Thread::Direct(_, to)) => WaitingReceipt { read: true, reader: to, stream, ord },
+            (4, _) => WaitingReceipt { read: true, reader: user, stream, ord },
             _ => return None,
         };
         self.by_ord.get(&(stream, ord))?;
@@ -508,19 +508,19 @@ impl<'a> Plan<'a> {
         let mut last_of_name: HashMap<&str, usize> = HashMap::new();
         for (i, m) in old.messages.iter().enumerate() {
             let key = match m.stream {
-                Stream::Direct(a, b) => (a.min(b), a.max(b)),
-                Stream::Room(room) => (-1, room),
+                Thread::Direct(a, b) => (a.min(b), a.max(b)),
+                Thread::Room(room) => (-1, room),
             };
             if let Some(&p) = last.get(&key) {
                 edge(Fact::Msg(p), Fact::Msg(i));
-            } else if let Stream::Room(room) = m.stream
+            } else if let Thread::Room(room) = m.stream
                 && let Some(&(name, _)) = incarnation.get(&room)
                 && let Some(&p) = last_of_name.get(name)
             {
                 edge(Fact::Msg(p), Fact::Msg(i));
             }
             last.insert(key, i);
-            if let Stream::Room(room) = m.stream
+            if let Thread::Room(room) = m.stream
                 && let Some(&(name, _)) = incarnation.get(&room)
             {
                 last_of_name.insert(name, i);
@@ -624,7 +624,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn write(mut self) -> Result<(AccountRows, Vec<u8>, Done)> {
+    fn write(mut self) -> Result<(AccountRows, Vec<u8>, Upgraded)> {
         let old = self.old;
         let facts = self.order();
         let now = self.now;
@@ -660,19 +660,19 @@ impl<'a> Plan<'a> {
             span.1 = span.1.max(at);
         };
         for (i, m) in old.messages.iter().enumerate() {
-            if let Stream::Room(room) = m.stream {
+            if let Thread::Room(room) = m.stream {
                 take_part(room, m.from, position[&Fact::Msg(i)]);
             }
         }
         for event in &old.events {
-            if let (0, Stream::Room(room)) = (event.2, event.3)
+            if let (0, Thread::Room(room)) = (event.2, event.3)
                 && let Some(&i) = self.by_ord.get(&(event.3, event.4))
             {
                 take_part(room, event.0, position[&Fact::Msg(i)]);
             }
         }
         for (i, (mark, _)) in self.marks.iter().enumerate() {
-            if let Stream::Room(room) = mark.stream {
+            if let Thread::Room(room) = mark.stream {
                 take_part(room, mark.reader, position[&Fact::Mark(i)]);
             }
         }
@@ -689,10 +689,10 @@ impl<'a> Plan<'a> {
         let mut joins: HashMap<usize, Vec<(Id, Id, i64)>> = HashMap::new();
         let mut joined: HashMap<(Id, Id), usize> = HashMap::new();
         let mut leaves: HashMap<usize, Vec<(Id, Id)>> = HashMap::new();
-        let room_of: HashMap<Id, &Room> = old.rooms.iter().map(|r| (r.id, r)).collect();
+        let room_of: HashMap<Id, &RoomRow> = old.rooms.iter().map(|r| (r.id, r)).collect();
         let mut room_last: HashMap<Id, usize> = HashMap::new();
         for (i, m) in old.messages.iter().enumerate() {
-            if let Stream::Room(room) = m.stream {
+            if let Thread::Room(room) = m.stream {
                 let at = room_last.entry(room).or_default();
                 *at = (*at).max(position[&Fact::Msg(i)]);
             }
@@ -712,7 +712,7 @@ impl<'a> Plan<'a> {
             }
         }
         // The first waiting receipt of each stream, reader and kind.
-        let mut first_mark: HashMap<(Stream, Id, bool), i64> = HashMap::new();
+        let mut first_mark: HashMap<(Thread, Id, bool), i64> = HashMap::new();
         for (m, _) in &self.marks {
             let first = first_mark.entry((m.stream, m.reader, m.read)).or_insert(m.ord);
             *first = (*first).min(m.ord);
@@ -724,11 +724,11 @@ impl<'a> Plan<'a> {
         let mut members: Vec<(&(Id, Id), &i64)> = old.members.iter().collect();
         members.sort();
         for (&(room, user), &read) in members {
-            let waiting = first_mark.get(&(Stream::Room(room), user, true)).copied();
+            let waiting = first_mark.get(&(Thread::Room(room), user, true)).copied();
             let read = waiting.map_or(read, |w| w.min(read));
             let joined = joined.get(&(room, user)).copied();
             let after = (read > 0)
-                .then(|| self.by_ord.get(&(Stream::Room(room), read - 1)).map(|&i| position[&Fact::Msg(i)]))
+                .then(|| self.by_ord.get(&(Thread::Room(room), read - 1)).map(|&i| position[&Fact::Msg(i)]))
                 .flatten();
             match (joined, after) {
                 (Some(j), Some(a)) if a >= j => reads.entry(a).or_default().push((room, user, read)),
@@ -749,7 +749,7 @@ impl<'a> Plan<'a> {
         directions.sort();
         for ((from, to), (delivered, read)) in directions {
             for (is_read, value) in [(false, delivered), (true, read)] {
-                let waiting = first_mark.get(&(Stream::Direct(from, to), to, is_read)).copied();
+                let waiting = first_mark.get(&(Thread::Direct(from, to), to, is_read)).copied();
                 let value = waiting.map_or(value, |w| w.min(value));
                 // Past the cut of whom it tells (the sender; a reader's
                 // devices), a move would be an event that did not wait:
@@ -757,7 +757,7 @@ impl<'a> Plan<'a> {
                 // delivered again), and is left out.
                 let told = |user: Id| cut_pos.get(&user).copied().unwrap_or(usize::MAX);
                 if value > 0
-                    && let Some(&i) = self.by_ord.get(&(Stream::Direct(from, to), value - 1))
+                    && let Some(&i) = self.by_ord.get(&(Thread::Direct(from, to), value - 1))
                     && position[&Fact::Msg(i)] < told(from)
                     && !(is_read
                         && old.users.get(&to).is_some_and(|u| u.several)
@@ -802,7 +802,8 @@ impl<'a> Plan<'a> {
                 }
             }
             for &(is_read, from, to, ord) in marks_after.get(&at).map_or(&[][..], |v| v) {
-                let mark = Mark { read: is_read, reader: to, stream: Stream::Direct(from, to), ord };
+                let mark =
+                    WaitingReceipt { read: is_read, reader: to, stream: Thread::Direct(from, to), ord };
                 self.receipt(mark, old.messages[self.by_ord[&(mark.stream, ord)]].ts, &room_of)?;
             }
             for &(room, user, read) in reads.get(&at).map_or(&[][..], |v| v) {
@@ -819,7 +820,7 @@ impl<'a> Plan<'a> {
             // A room of another time: its members leave with its last
             // message, and the name is free for the next.
             if let Fact::Msg(i) = fact
-                && let Stream::Room(room) = old.messages[i].stream
+                && let Thread::Room(room) = old.messages[i].stream
                 && !room_of[&room].live
                 && room_last.get(&room) == Some(&at)
             {
@@ -875,7 +876,7 @@ impl<'a> Plan<'a> {
             }
         }
         let differences = self.differences();
-        let done = Done { records: self.records, batches: 0, messages: old.messages.len(), differences };
+        let done = Upgraded { records: self.records, batches: 0, messages: old.messages.len(), differences };
         // The rows of the names registered again go with their `REUSE`'s batch.
         let mut rows = vec![(0, users)];
         rows.extend(reuse_rows);
@@ -884,7 +885,7 @@ impl<'a> Plan<'a> {
 
     fn join(
         &mut self,
-        room: &Room,
+        room: &RoomRow,
         user: Id,
         read: i64,
         in_room: &mut HashMap<Id, HashSet<Id>>,
@@ -902,7 +903,7 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
-    fn leave(&mut self, room: &Room, user: Id, in_room: &mut HashMap<Id, HashSet<Id>>) -> Result<()> {
+    fn leave(&mut self, room: &RoomRow, user: Id, in_room: &mut HashMap<Id, HashSet<Id>>) -> Result<()> {
         if in_room.entry(room.id).or_default().remove(&user) {
             let name = self.name(user)?;
             self.put(Record::Leave { ts: 0, user: name, room: room.name.as_str().into() })?;
@@ -910,15 +911,15 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
-    fn message(&mut self, m: &Msg, room_of: &HashMap<Id, &Room>) -> Result<()> {
+    fn message(&mut self, m: &MessageRow, room_of: &HashMap<Id, &RoomRow>) -> Result<()> {
         let from = self.name(m.from)?;
         let link = match m.stream {
-            Stream::Direct(_, to) => {
+            Thread::Direct(_, to) => {
                 let (a, b) = (self.state.user_id(&from), self.state.user_id(&self.name(to)?));
                 let (a, b) = a.zip(b).ok_or_else(|| bad(format!("message {}: unknown users", m.id)))?;
                 self.state.direct_link(a, b)
             }
-            Stream::Room(room) => {
+            Thread::Room(room) => {
                 let name = &room_of.get(&room).ok_or_else(|| bad(format!("no room {room}")))?.name;
                 let r = self
                     .state
@@ -928,8 +929,8 @@ impl<'a> Plan<'a> {
             }
         };
         let (ord, expected) = match m.stream {
-            Stream::Direct(..) => (m.ord as u64, link.dord),
-            Stream::Room(_) => (m.ord as u64, link.ord),
+            Thread::Direct(..) => (m.ord as u64, link.dord),
+            Thread::Room(_) => (m.ord as u64, link.ord),
         };
         if ord != expected {
             return Err(bad(format!("message {} is number {ord} of its chat, expected {expected}", m.id)));
@@ -946,17 +947,17 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
-    fn receipt(&mut self, mark: Mark, ts: i64, room_of: &HashMap<Id, &Room>) -> Result<bool> {
+    fn receipt(&mut self, mark: WaitingReceipt, ts: i64, room_of: &HashMap<Id, &RoomRow>) -> Result<bool> {
         let m = &self.old.messages[self.by_ord[&(mark.stream, mark.ord)]];
         let (user, id, ts) = (self.name(mark.reader)?, Arc::from(m.msg_id.as_str()), ts as u64);
         let record = match mark.stream {
-            Stream::Direct(from, _) if !mark.read => {
+            Thread::Direct(from, _) if !mark.read => {
                 Record::Delivered { ts, user, chat: self.name(from)?, id, dord: mark.ord as u64 }
             }
-            Stream::Direct(from, _) => {
+            Thread::Direct(from, _) => {
                 Record::Read { ts, user, chat: self.name(from)?, id, ord: mark.ord as u64 }
             }
-            Stream::Room(room) => {
+            Thread::Room(room) => {
                 let chat = room_of.get(&room).map_or("#", |r| r.name.as_str()).into();
                 Record::Read { ts, user, chat, id, ord: mark.ord as u64 }
             }
@@ -965,7 +966,7 @@ impl<'a> Plan<'a> {
     }
 
     /// A live room's rules, made by its owner (or a member).
-    fn rules(&mut self, room: &Room) -> Result<()> {
+    fn rules(&mut self, room: &RoomRow) -> Result<()> {
         let name: Arc<str> = room.name.as_str().into();
         let mut members: Vec<Id> =
             self.old.members.keys().filter(|(r, _)| *r == room.id).map(|(_, u)| *u).collect();

@@ -66,7 +66,7 @@ pub struct PeerLink {
 
 /// The labels of who was refused or logged in lately: `who` (`user` or
 /// `address`), `name`, and for a refusal the `limit`.
-type Who = Vec<(&'static str, String)>;
+type WhoLabels = Vec<(&'static str, String)>;
 
 /// One user or address of `wachat top`'s "who" (see [`Metrics::set_watch`]).
 pub struct Watched {
@@ -165,10 +165,10 @@ pub struct Metrics {
     /// Requests refused in the last minute, by user and by address and by
     /// the limit that refused them: the most refused few, set at each
     /// scrape (`server::auth::watch`), for `wachat top`.
-    watch_refused: Family<Who, Gauge>,
+    watch_refused: Family<WhoLabels, Gauge>,
     /// Logins in the last minute of the users and addresses that log in
     /// more than a console does (reconnecting), the most few.
-    watch_logins: Family<Who, Gauge>,
+    watch_logins: Family<WhoLabels, Gauge>,
 }
 
 /// The server's metrics (made on first use).

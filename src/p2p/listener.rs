@@ -9,7 +9,7 @@
 //! at once, without waiting on the stranger. A `HELLO` is accepted only
 //! with a token the server handed us for that peer ([`Tokens`](super::Tokens));
 //! then the connection becomes a session like a dialed one
-//! (`Node::open`).
+//! (`Common::open`).
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{
-    HELLO_LIMIT, MAX_HELLOS_PER_ADDRESS, MAX_PEERS, Node, POLL, Reader, TOKEN_GRACE, prepare, spawn,
+    Common, HELLO_LIMIT, MAX_HELLOS_PER_ADDRESS, MAX_PEERS, POLL, PeerReader, TOKEN_GRACE, prepare, spawn,
 };
 use crate::protocol::{Code, FrameError, Ko, PeerFrame, Reply};
 // The same address rule as the server's limits: an IPv6 client holds a whole /64.
@@ -26,7 +26,7 @@ use crate::server::throttle::address_key;
 
 /// The accept loop: a thread per connection, up to [`MAX_PEERS`], and up
 /// to [`MAX_HELLOS_PER_ADDRESS`] saying `HELLO` from one address.
-pub(super) fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
+pub(super) fn accept_loop(node: &Arc<Common>, listener: &TcpListener) {
     for stream in listener.incoming() {
         if node.stopping.load(Ordering::SeqCst) {
             return;
@@ -64,7 +64,7 @@ pub(super) fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
 /// The listener's side of the handshake (§8 step 3), then the chat.
 /// `knock` holds the connection's place among its address's until the
 /// handshake is over.
-fn welcome(node: &Arc<Node>, stream: TcpStream, knock: Knock) {
+fn welcome(node: &Arc<Common>, stream: TcpStream, knock: Knock) {
     let who = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
     let mut reader = match prepare(&stream, node.timeout) {
         Ok(reader) => reader,
@@ -94,7 +94,7 @@ fn welcome(node: &Arc<Node>, stream: TcpStream, knock: Knock) {
 
 /// Waits for the first frame, which must be `HELLO:<from>:<token>`, at
 /// most [`HELLO_LIMIT`]; `Err` is the reason of the `KO:AUTH_FAILED`.
-fn read_hello(node: &Node, reader: &mut Reader) -> std::result::Result<(String, String), String> {
+fn read_hello(node: &Common, reader: &mut PeerReader) -> std::result::Result<(String, String), String> {
     let deadline = Instant::now() + HELLO_LIMIT.min(node.timeout);
     loop {
         // Short slices, so that a client closing does not wait a whole timeout.
@@ -151,7 +151,7 @@ fn refuse_at_once(mut stream: &TcpStream, ko: &Ko) {
 
 /// A connection saying `HELLO`, counted against its address until dropped.
 struct Knock {
-    node: Arc<Node>,
+    node: Arc<Common>,
     address: IpAddr,
 }
 
@@ -167,10 +167,10 @@ impl Drop for Knock {
     }
 }
 
-impl Node {
+impl Common {
     /// A place for one more connection from `ip` saying `HELLO`, or `None`
     /// if [`MAX_HELLOS_PER_ADDRESS`] of them already are.
-    fn knock(self: &Arc<Node>, ip: IpAddr) -> Option<Knock> {
+    fn knock(self: &Arc<Common>, ip: IpAddr) -> Option<Knock> {
         let address = address_key(ip);
         let mut knocking = self.knocking.lock();
         let count = knocking.entry(address).or_insert(0);

@@ -25,7 +25,7 @@
 //! `listener.rs`; one session's reading, writing and acknowledgements in
 //! `session.rs`; the server's tokens in [`tokens`].
 //!
-//! Every session ends exactly once, by `Node::end`, whoever notices first
+//! Every session ends exactly once, by `Common::end`, whoever notices first
 //! (the reading thread, a failed write, a hang-up, the shutdown): the
 //! handler then gets the messages the peer never acknowledged.
 
@@ -99,13 +99,13 @@ pub fn bind(ip: IpAddr, port: u16) -> Result<TcpListener> {
 /// The peer-to-peer side of one client. Dropping it closes every chat
 /// (each handing back its unacknowledged messages) and joins the threads.
 pub struct P2p {
-    node: Arc<Node>,
+    node: Arc<Common>,
     /// The accept loop; `None` if this client accepts no direct chats.
     listener: Option<JoinHandle<()>>,
 }
 
 /// What the threads share.
-struct Node {
+struct Common {
     /// Our user name, said in our `HELLO`s.
     me: String,
     /// The address we listen on, if we do.
@@ -137,7 +137,7 @@ impl P2p {
             Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?),
             None => None,
         };
-        let node = Arc::new(Node {
+        let node = Arc::new(Common {
             me: me.to_string(),
             addr,
             timeout,
@@ -259,13 +259,19 @@ impl Drop for P2p {
     }
 }
 
-impl Node {
+impl Common {
     fn session(&self, peer: &str) -> Option<Arc<PeerSession>> {
         self.sessions.lock().get(&fold(peer)).cloned()
     }
 
     /// Registers a chat whose handshake succeeded and starts its thread.
-    fn open(self: &Arc<Node>, peer: &str, stream: TcpStream, reader: Reader, incoming: bool) -> Result<()> {
+    fn open(
+        self: &Arc<Common>,
+        peer: &str,
+        stream: TcpStream,
+        reader: PeerReader,
+        incoming: bool,
+    ) -> Result<()> {
         let session = Arc::new(PeerSession::new(peer, stream));
         let replaced = {
             let mut sessions = self.sessions.lock();
@@ -330,10 +336,10 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-type Reader = FrameReader<TcpStream>;
+type PeerReader = FrameReader<TcpStream>;
 
 /// Socket options of a direct connection, and its reading half.
-fn prepare(stream: &TcpStream, timeout: Duration) -> std::io::Result<Reader> {
+fn prepare(stream: &TcpStream, timeout: Duration) -> std::io::Result<PeerReader> {
     // Chat frames are small and interactive: send each at once.
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(timeout))?;

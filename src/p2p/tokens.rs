@@ -27,7 +27,7 @@ pub const LIFETIME: Duration = Duration::from_secs(60);
 pub const MAX_TOKENS: usize = 256;
 
 /// One expected connection.
-struct Expected {
+struct Awaited {
     /// The user the server introduced, folded (names ignore case).
     from: String,
     token: String,
@@ -39,7 +39,7 @@ struct Expected {
 /// them) and the P2P connection threads (which use them up).
 #[derive(Default)]
 pub struct Tokens {
-    expected: Mutex<Vec<Expected>>,
+    expected: Mutex<Vec<Awaited>>,
     /// Notified on every new token, for a `HELLO` waiting in [`Tokens::take`].
     arrived: Condvar,
 }
@@ -56,7 +56,7 @@ impl Tokens {
         if expected.len() >= MAX_TOKENS {
             expected.remove(0); // the oldest
         }
-        expected.push(Expected { from: fold(from), token: token.to_string(), until: now + LIFETIME });
+        expected.push(Awaited { from: fold(from), token: token.to_string(), until: now + LIFETIME });
         drop(expected);
         self.arrived.notify_all();
     }

@@ -410,8 +410,8 @@ mod tests {
 
     #[test]
     fn events_round_trip() {
-        struct Event<'a>(&'a str, &'a str, &'a Change);
-        impl fmt::Display for Event<'_> {
+        struct Shown<'a>(&'a str, &'a str, &'a Change);
+        impl fmt::Display for Shown<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.2.fmt_event(self.0, self.1, f)
             }
@@ -431,7 +431,7 @@ mod tests {
             "DEOPPED:#g1:ana:eve",
         ] {
             let (room, by, change) = Change::parse_event(line).unwrap();
-            assert_eq!(Event(&room, &by, &change).to_string(), line);
+            assert_eq!(Shown(&room, &by, &change).to_string(), line);
             let (word, target, until, text) = change.parts();
             assert_eq!(Change::from_parts(word, &target, until, text).unwrap(), change);
         }

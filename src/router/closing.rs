@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::net::Shutdown;
 
-use super::{Out, Outlet};
+use super::{Outlet, Sending};
 use crate::protocol::{Bye, Event};
 
 /// Why a device was logged out by a request of its user's (1.2), which
@@ -75,7 +75,7 @@ impl Outlet {
         self.shut(&mut out);
     }
 
-    pub(super) fn say_bye(&self, out: &mut Out, bye: Bye) {
+    pub(super) fn say_bye(&self, out: &mut Sending, bye: Bye) {
         if out.closing || out.closed {
             return;
         }
@@ -98,7 +98,7 @@ impl Outlet {
         self.flush_locked(out);
     }
 
-    pub(super) fn shut(&self, out: &mut Out) {
+    pub(super) fn shut(&self, out: &mut Sending) {
         if out.closed {
             return;
         }

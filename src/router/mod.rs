@@ -61,8 +61,8 @@ pub struct Outlet {
     pub peer_ip: IpAddr,
     /// Where its bytes go: the connection's stream, or another node.
     sink: Sink,
-    out: Mutex<Out>,
-    /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
+    out: Mutex<Sending>,
+    /// Most bytes that may wait in `Sending::pending` before `BYE:SLOW`.
     max_pending: usize,
     /// The minor protocol version the client said on this port
     /// (`VERSION:1.1` → 1): it is sent the events of that version and
@@ -96,7 +96,7 @@ pub trait FarSide: Send + Sync {
     fn shut(&self);
 }
 
-struct Out {
+struct Sending {
     /// Events with a lower sequence number were already sent (or replayed).
     next_seq: u64,
     /// Bytes the kernel did not take yet, whole frames after the first.
@@ -130,7 +130,7 @@ impl Outlet {
     }
 
     fn with_sink(user: UserId, name: Arc<str>, peer_ip: IpAddr, sink: Sink, max_pending: usize) -> Outlet {
-        let out = Out {
+        let out = Sending {
             next_seq: 1,
             pending: Vec::new(),
             mid_frame: false,
@@ -289,7 +289,7 @@ impl Outlet {
         }
     }
 
-    fn flush_or_give_up(&self, out: &mut Out) {
+    fn flush_or_give_up(&self, out: &mut Sending) {
         if !out.replaying {
             self.flush_locked(out);
         }
@@ -306,7 +306,7 @@ impl Outlet {
         out.pending.is_empty()
     }
 
-    fn flush_locked(&self, out: &mut Out) {
+    fn flush_locked(&self, out: &mut Sending) {
         if out.closed || out.replaying || (out.pending.is_empty() && !self.unsent()) {
             return;
         }
@@ -522,8 +522,8 @@ impl Router {
         }
         // Each online recipient's outlets (one per device), with its
         // events of this batch in order.
-        type Events<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
-        let mut per_user: IdMap<UserId, Events<'_>> = IdMap::default();
+        type PerUser<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
+        let mut per_user: IdMap<UserId, PerUser<'_>> = IdMap::default();
         {
             let online = self.online.lock();
             for d in deliveries {

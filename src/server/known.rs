@@ -99,11 +99,11 @@ pub struct KnownPairs {
     key: [u8; 64],
     pairs: Mutex<HashMap<Pair, Known>>,
     /// `known.csv` (none: memory only, as in unit tests).
-    file: Option<Mutex<Writer>>,
+    file: Option<Mutex<OpenFile>>,
 }
 
 /// The file open for appending, and how many lines it holds.
-struct Writer {
+struct OpenFile {
     path: PathBuf,
     out: Option<File>,
     lines: usize,
@@ -127,7 +127,7 @@ impl KnownPairs {
         let loaded = load(&path, now_ms());
         let lines = loaded.len();
         *known.pairs.get_mut() = loaded;
-        let mut writer = Writer { path, out: None, lines };
+        let mut writer = OpenFile { path, out: None, lines };
         if let Err(e) = writer.rewrite(known.pairs.get_mut()) {
             log::warn!("auth: writing {}: {e}; known pairs are kept in memory only", writer.path.display());
         }
@@ -187,7 +187,7 @@ impl KnownPairs {
     /// until its next login), rewriting the file once it holds twice the
     /// pairs in memory. Never called under the pairs' lock: the writer's
     /// lock is taken first, the pairs' under it, never the other way.
-    fn append(&self, file: &Mutex<Writer>, line: &str) {
+    fn append(&self, file: &Mutex<OpenFile>, line: &str) {
         let mut writer = file.lock();
         let count = self.pairs.lock().len();
         let result = if writer.lines >= 2 * count.max(1_000) {
@@ -220,7 +220,7 @@ fn fresh(at_ms: u64, now: u64) -> bool {
     now.saturating_sub(at_ms) < KNOWN_FOR.as_millis() as u64
 }
 
-impl Writer {
+impl OpenFile {
     fn append(&mut self, line: &str) -> io::Result<()> {
         if self.out.is_none() {
             self.out = Some(open_private(&self.path, OpenOptions::new().append(true).create(true))?);

@@ -104,7 +104,7 @@ impl ReceiveEnd for Weak<Outlet> {
 /// What the roommates of each user were told, and who changed since
 /// without being told; every decision takes the instant `now`, so that
 /// tests give their own clock.
-struct Ledger<S> {
+struct PresenceLedger<S> {
     /// One token per `JOINED`/`LEFT` pair, per user (taken by `JOINED`).
     pairs: Throttle<UserId>,
     /// Users told `JOINED` and not `LEFT`: the session of this server
@@ -115,9 +115,9 @@ struct Ledger<S> {
     changed: HashMap<UserId, Arc<str>>,
 }
 
-impl<S: ReceiveEnd> Ledger<S> {
-    fn new(every: Duration) -> Ledger<S> {
-        Ledger {
+impl<S: ReceiveEnd> PresenceLedger<S> {
+    fn new(every: Duration) -> PresenceLedger<S> {
+        PresenceLedger {
             pairs: Throttle::new(PRESENCE_BURST, 1.0 / every.as_secs_f64()),
             told: HashMap::new(),
             changed: HashMap::new(),
@@ -220,7 +220,7 @@ impl<S: ReceiveEnd> Ledger<S> {
 /// or of the one that replaced it — says `LEFT`; and which users changed
 /// untold, for the presence timer.
 pub struct Announcer {
-    ledger: Mutex<Ledger<Weak<Outlet>>>,
+    ledger: Mutex<PresenceLedger<Weak<Outlet>>>,
     /// The presence timer's queue: a user to settle, and when (`None`:
     /// stop).
     timer: Sender<Option<(Instant, UserId)>>,
@@ -235,7 +235,7 @@ impl Announcer {
     /// per `every`, and its timer, to [`Timer::start`].
     pub fn new(every: Duration) -> (Announcer, Timer) {
         let (timer, queue) = crossbeam_channel::unbounded();
-        (Announcer { ledger: Mutex::new(Ledger::new(every)), timer }, Timer(queue))
+        (Announcer { ledger: Mutex::new(PresenceLedger::new(every)), timer }, Timer(queue))
     }
 
     /// `outlet`'s user came online here: `JOINED` to its roommates, now
@@ -479,12 +479,12 @@ mod tests {
     const ANA: UserId = 7;
 
     /// A ledger of 10 s, ana's name, and an instant to start from.
-    fn ledger() -> (Ledger<u32>, Arc<str>, Instant) {
-        (Ledger::new(PRESENCE_EVERY), "ana".into(), Instant::now())
+    fn ledger() -> (PresenceLedger<u32>, Arc<str>, Instant) {
+        (PresenceLedger::new(PRESENCE_EVERY), "ana".into(), Instant::now())
     }
 
     /// `session` ends at `now` and ana stays away: `LEFT` after the grace.
-    fn left(ledger: &mut Ledger<u32>, name: &Arc<str>, session: u32, now: Instant) {
+    fn left(ledger: &mut PresenceLedger<u32>, name: &Arc<str>, session: u32, now: Instant) {
         let at = now + PRESENCE_GRACE;
         assert_eq!(ledger.went_offline(ANA, name, &session, now), Say::Later(at), "LEFT waits");
         assert_eq!(ledger.settle(ANA, None, false, at), (Say::Left, Some(name.clone())));
@@ -492,7 +492,7 @@ mod tests {
 
     /// `PRESENCE_BURST` sessions, each announced and ended; the next one
     /// held back, to settle at the deadline returned.
-    fn burst_then_held(ledger: &mut Ledger<u32>, name: &Arc<str>, now: Instant) -> Instant {
+    fn burst_then_held(ledger: &mut PresenceLedger<u32>, name: &Arc<str>, now: Instant) -> Instant {
         for session in 0..PRESENCE_BURST {
             assert_eq!(ledger.came_online(ANA, name, session, now), Say::Joined);
             left(ledger, name, session, now);

@@ -63,7 +63,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
                 if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
                     break;
                 }
-                if live(&here, &stream, &mut reader, &Arc::new(outlet)) == Live::Ended {
+                if live(&here, &stream, &mut reader, &Arc::new(outlet)) == LoginEnd::Ended {
                     break;
                 }
             }
@@ -88,7 +88,7 @@ struct Here<'a> {
 }
 
 /// A successful login.
-struct Login {
+struct Admitted {
     user: UserId,
     name: Arc<str>,
     /// The device it named (`None`: the device `default`).
@@ -104,7 +104,7 @@ fn login(
     peer: SocketAddr,
     reader: &mut FrameReader<&Stream>,
     version: &mut u8,
-) -> Option<Login> {
+) -> Option<Admitted> {
     let ctx = here.ctx;
     let say = |frame: &str| stream.write_all_by(frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
@@ -132,7 +132,7 @@ fn login(
                 match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
                     auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
-                        Ok(()) => return Some(Login { user, name, device }),
+                        Ok(()) => return Some(Admitted { user, name, device }),
                         Err(ko) => ko,
                     },
                     auth::Outcome::Refused(ko) => ko,
@@ -192,7 +192,7 @@ fn await_version(reader: &mut FrameReader<&Stream>, outlet: &Outlet) -> bool {
 
 /// How a receive login ended.
 #[derive(PartialEq)]
-enum Live {
+enum LoginEnd {
     /// The connection is over.
     Ended,
     /// Refused for one device too many: the connection waits for a login.
@@ -201,7 +201,7 @@ enum Live {
 
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> Live {
+fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> LoginEnd {
     let ctx = here.ctx;
     let say =
         |reply: Reply| stream.write_all_by(reply.to_string().as_bytes(), Instant::now() + ctx.config.timeout);
@@ -214,11 +214,11 @@ fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet:
         // `--max-devices`: the connection may log in again.
         Err(ko) if ko.code == Code::TooManyDevices => {
             log::info!("{}: device {} refused: {}", outlet.name, outlet.device, ko.reason);
-            return if say(Reply::Ko(ko)).is_ok() { Live::Refused } else { Live::Ended };
+            return if say(Reply::Ko(ko)).is_ok() { LoginEnd::Refused } else { LoginEnd::Ended };
         }
         Err(ko) => {
             let _ = say(Reply::Ko(ko));
-            return Live::Ended;
+            return LoginEnd::Ended;
         }
     };
     log::debug!("{} is online on {} (inbox durable up to {upto})", outlet.name, outlet.device);
@@ -243,7 +243,7 @@ fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet:
             ctx.router.remove(outlet);
         }
     }
-    Live::Ended
+    LoginEnd::Ended
 }
 
 /// `outlet`'s device comes online: its session claimed (a cluster's

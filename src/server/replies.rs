@@ -45,12 +45,12 @@ pub const RETRY_FLUSH: Duration = Duration::from_millis(50);
 /// The ordered output of one send connection (see the module documentation).
 pub struct Replies {
     stream: Arc<Stream>,
-    out: Mutex<Out>,
+    out: Mutex<Pipeline>,
     /// Signalled when the last batch handed out is ready.
     all_ready: Condvar,
 }
 
-struct Out {
+struct Pipeline {
     /// Batches handed out and not yet moved to `unsent`, oldest first;
     /// `None` while one waits for the disk. `batches[0]` is number `first`.
     batches: VecDeque<Option<Vec<u8>>>,
@@ -65,8 +65,13 @@ struct Out {
 
 impl Replies {
     pub fn new(stream: Arc<Stream>) -> Replies {
-        let out =
-            Out { batches: VecDeque::new(), first: 0, unsent: Vec::new(), stalled_since: None, broken: None };
+        let out = Pipeline {
+            batches: VecDeque::new(),
+            first: 0,
+            unsent: Vec::new(),
+            stalled_since: None,
+            broken: None,
+        };
         Replies { stream, out: Mutex::new(out), all_ready: Condvar::new() }
     }
 
@@ -105,7 +110,7 @@ impl Replies {
         self.send_locked(&mut out);
     }
 
-    fn send_locked(&self, out: &mut Out) {
+    fn send_locked(&self, out: &mut Pipeline) {
         if out.unsent.is_empty() || out.broken.is_some() {
             return;
         }

@@ -84,7 +84,7 @@ pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &StoreOptions) -> Re
 }
 
 /// One row of the old `rooms.csv` or `history.csv`.
-enum Old {
+enum OldRow {
     Join { ts: u64, user: String, room: String, pos: u64 },
     Leave { ts: u64, user: String, room: String },
     Msg { msg: StoredMessage, recipients: Vec<String> },
@@ -92,14 +92,14 @@ enum Old {
     Read { ts: u64, user: String, chat: String, id: String },
 }
 
-impl Old {
+impl OldRow {
     fn ts(&self) -> u64 {
         match self {
-            Old::Join { ts, .. }
-            | Old::Leave { ts, .. }
-            | Old::Delivered { ts, .. }
-            | Old::Read { ts, .. } => *ts,
-            Old::Msg { msg, .. } => msg.ts,
+            OldRow::Join { ts, .. }
+            | OldRow::Leave { ts, .. }
+            | OldRow::Delivered { ts, .. }
+            | OldRow::Read { ts, .. } => *ts,
+            OldRow::Msg { msg, .. } => msg.ts,
         }
     }
 }
@@ -138,7 +138,7 @@ fn write_log(
     let history = read_old(disk.as_ref(), &dir.join("history.csv"), parse_history)?;
     rows.extend(history);
     // Stable: on equal timestamps, rooms.csv rows (read first) go first.
-    rows.sort_by_key(Old::ts);
+    rows.sort_by_key(OldRow::ts);
     for row in rows {
         c.apply(row)?;
         if c.batch.log.len() > 1 << 20 {
@@ -183,13 +183,13 @@ impl Converter {
         Ok(self.state.users[id].name.clone())
     }
 
-    fn apply(&mut self, row: Old) -> Result<()> {
+    fn apply(&mut self, row: OldRow) -> Result<()> {
         match row {
-            Old::Join { ts, user, room, pos } => {
+            OldRow::Join { ts, user, room, pos } => {
                 let user = self.name(&user)?;
                 self.commit(Record::Join { ts, user, room: room.into(), read: pos })
             }
-            Old::Leave { ts, user, room } => {
+            OldRow::Leave { ts, user, room } => {
                 let id = self.state.user_id(&user);
                 if id.is_some_and(|u| self.state.member_room(&room, u).is_some()) {
                     let user = self.name(&user)?;
@@ -197,8 +197,8 @@ impl Converter {
                 }
                 Ok(())
             }
-            Old::Msg { msg, recipients } => self.message(msg, recipients),
-            Old::Delivered { ts, user, chat, id } => {
+            OldRow::Msg { msg, recipients } => self.message(msg, recipients),
+            OldRow::Delivered { ts, user, chat, id } => {
                 let (reader, sender) = (self.name(&user)?, self.name(&chat)?);
                 let sender_id = self.state.user_id(&sender).expect("known");
                 let reader_id = self.state.user_id(&reader).expect("known");
@@ -209,7 +209,7 @@ impl Converter {
                 }
                 Ok(())
             }
-            Old::Read { ts, user, chat, id } => {
+            OldRow::Read { ts, user, chat, id } => {
                 let reader = self.name(&user)?;
                 let reader_id = self.state.user_id(&reader).expect("known");
                 if chat.starts_with('#') {
@@ -328,8 +328,8 @@ fn complete(disk: &dyn Disk, path: &Path) -> Result<Vec<u8>> {
 fn read_old(
     disk: &dyn Disk,
     path: &Path,
-    parse: fn(&csv::StringRecord) -> std::result::Result<Old, String>,
-) -> Result<Vec<Old>> {
+    parse: fn(&csv::StringRecord) -> std::result::Result<OldRow, String>,
+) -> Result<Vec<OldRow>> {
     if !disk.exists(path) {
         return Ok(Vec::new());
     }
@@ -356,16 +356,16 @@ fn number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
     s.parse().map_err(|_| format!("{s:?} is not a number"))
 }
 
-fn parse_room(r: &csv::StringRecord) -> std::result::Result<Old, String> {
+fn parse_room(r: &csv::StringRecord) -> std::result::Result<OldRow, String> {
     let (ts, user, room) = (number(field(r, 1)?)?, field(r, 2)?.into(), field(r, 3)?.into());
     match field(r, 0)? {
-        "JOIN" => Ok(Old::Join { ts, user, room, pos: number(field(r, 4)?)? }),
-        "LEAVE" => Ok(Old::Leave { ts, user, room }),
+        "JOIN" => Ok(OldRow::Join { ts, user, room, pos: number(field(r, 4)?)? }),
+        "LEAVE" => Ok(OldRow::Leave { ts, user, room }),
         other => Err(format!("unknown kind {other:?}")),
     }
 }
 
-fn parse_history(r: &csv::StringRecord) -> std::result::Result<Old, String> {
+fn parse_history(r: &csv::StringRecord) -> std::result::Result<OldRow, String> {
     let ts = number(field(r, 1)?)?;
     let (user, chat, id) = (field(r, 2)?, field(r, 3)?, field(r, 4)?);
     match field(r, 0)? {
@@ -373,10 +373,10 @@ fn parse_history(r: &csv::StringRecord) -> std::result::Result<Old, String> {
             let recipients = field(r, 6)?.split_whitespace().map(str::to_string).collect();
             let text = Text::parse(field(r, 5)?)?;
             let msg = StoredMessage { from: user.into(), to: chat.into(), id: id.into(), ts, text };
-            Ok(Old::Msg { msg, recipients })
+            Ok(OldRow::Msg { msg, recipients })
         }
-        "DELIVERED" => Ok(Old::Delivered { ts, user: user.into(), chat: chat.into(), id: id.into() }),
-        "READ" => Ok(Old::Read { ts, user: user.into(), chat: chat.into(), id: id.into() }),
+        "DELIVERED" => Ok(OldRow::Delivered { ts, user: user.into(), chat: chat.into(), id: id.into() }),
+        "READ" => Ok(OldRow::Read { ts, user: user.into(), chat: chat.into(), id: id.into() }),
         other => Err(format!("unknown kind {other:?}")),
     }
 }

@@ -179,7 +179,7 @@ impl std::fmt::Display for Repaired {
 /// One line of a segment as found: its offset in the file, its length
 /// without the `\n`, and for a record, the link it holds (`NO_POS` if
 /// none); `None` for a damaged line.
-struct Found {
+struct Scanned {
     offset: usize,
     len: usize,
     record: Option<Pos>,
@@ -294,7 +294,7 @@ fn repair_segment(
 /// none. Each is voted by the links of the records after it; the last of
 /// a closed segment is known: its end must meet `next`.
 fn shifts(
-    lines: &[Found],
+    lines: &[Scanned],
     sites: &[usize],
     pos_of: &dyn Fn(usize) -> Pos,
     next: Option<Pos>,
@@ -334,7 +334,7 @@ fn replace_segment(path: &Path, kept: &Path, repaired: &[u8]) -> std::io::Result
 
 /// The lines of a segment's records (after the header, each ending in
 /// `\n`), each a record or a damaged line.
-fn found_lines(bytes: &[u8], from: usize) -> Vec<Found> {
+fn found_lines(bytes: &[u8], from: usize) -> Vec<Scanned> {
     let mut lines = Vec::new();
     let mut offset = from;
     for line in bytes[from..].split(|&b| b == b'\n') {
@@ -345,7 +345,7 @@ fn found_lines(bytes: &[u8], from: usize) -> Vec<Found> {
             Record::decode(text).ok()?;
             Some(MsgRef::decode(text).map_or(NO_POS, |m| m.prev))
         });
-        lines.push(Found { offset, len: line.len(), record });
+        lines.push(Scanned { offset, len: line.len(), record });
         offset += line.len() + 1;
     }
     lines

@@ -125,7 +125,7 @@ pub fn export(dir: &Path) -> Result<Export> {
         )));
     }
     let mut out = Export::default();
-    let mut walk = Walk::default();
+    let mut walk = ReplayNotes::default();
     log.scan(0, |pos, line| {
         let record = Record::decode(line)?;
         walk.note(&state, &record, pos, &mut out)?;
@@ -138,7 +138,7 @@ pub fn export(dir: &Path) -> Result<Export> {
 
 /// What the replay notes that the state forgets.
 #[derive(Default)]
-struct Walk {
+struct ReplayNotes {
     /// Log position of each message → its index.
     at: HashMap<Pos, usize>,
     /// Log position of each room message → the one before it in its chain.
@@ -157,7 +157,7 @@ struct Walk {
     cut: HashMap<UserId, usize>,
 }
 
-impl Walk {
+impl ReplayNotes {
     /// The log positions of a queued run of room messages, oldest first,
     /// past the `done` already delivered: each run's chain, back from its
     /// head.
@@ -254,7 +254,7 @@ impl Walk {
 }
 
 /// Accounts, live rooms, directions and inboxes, from the final state.
-fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()> {
+fn finish(dir: &Path, state: &State, walk: &ReplayNotes, out: &mut Export) -> Result<()> {
     let extra = emails_and_dates(dir)?;
     for (id, user) in state.users.iter().enumerate() {
         let (email, created_ms) = extra.get(&fold(&user.name)).cloned().unwrap_or_default();
@@ -297,7 +297,7 @@ fn emails_and_dates(dir: &Path) -> Result<HashMap<String, (String, u64)>> {
 /// The events queued for `user` (`id`), numbered on from what it
 /// acknowledged: one per direct message and `STATUS`, one per message of
 /// a run of room messages.
-fn inbox(id: UserId, user: &super::state::User, walk: &Walk, out: &mut Export) {
+fn inbox(id: UserId, user: &super::state::User, walk: &ReplayNotes, out: &mut Export) {
     let mut seq = user.inbox.acked;
     for queued in user.inbox.queue.iter() {
         let message = |m: usize| (m, 0, out.messages[m].ts);
@@ -327,7 +327,7 @@ fn inbox(id: UserId, user: &super::state::User, walk: &Walk, out: &mut Export) {
 }
 
 /// The current incarnation of each room: live, its members and rules.
-fn live_rooms(state: &State, walk: &Walk, out: &mut Export) {
+fn live_rooms(state: &State, walk: &ReplayNotes, out: &mut Export) {
     for room in state.rooms.iter().flatten() {
         let Some(&now) = walk.room_now.get(&fold(room.name.trim_start_matches('#'))) else { continue };
         let incarnation = &mut out.rooms[now];
@@ -339,7 +339,7 @@ fn live_rooms(state: &State, walk: &Walk, out: &mut Export) {
 }
 
 /// Each direction of each direct conversation that carried a message.
-fn directions(state: &State, walk: &Walk, out: &mut Export) {
+fn directions(state: &State, walk: &ReplayNotes, out: &mut Export) {
     let mut directions: Vec<_> = state.directs.iter().collect();
     directions.sort_by_key(|(key, _)| **key);
     for (&(a, b), direct) in directions {

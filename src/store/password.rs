@@ -65,13 +65,13 @@ const POOL_STACK: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct Hasher {
     /// Checks of existing passwords (`LOGIN`): served first.
-    logins: Sender<Job>,
+    logins: Sender<HashJob>,
     /// New hashes (`REGISTER`): served when no login waits.
-    registrations: Sender<Job>,
+    registrations: Sender<HashJob>,
 }
 
 /// Work for the pool, with where to send the answer.
-enum Job {
+enum HashJob {
     Hash(String, Sender<Result<String, String>>),
     Verify(Option<String>, String, Sender<bool>),
 }
@@ -115,7 +115,7 @@ impl Hasher {
     /// A new salted hash of `password` (in the registrations' queue).
     pub fn hash(&self, password: &str) -> Result<String, String> {
         let (tell, told) = crossbeam_channel::bounded(1);
-        let _ = self.registrations.send(Job::Hash(password.to_string(), tell));
+        let _ = self.registrations.send(HashJob::Hash(password.to_string(), tell));
         told.recv().unwrap_or_else(|_| Err("password hashing: the pool stopped".into()))
     }
 
@@ -124,14 +124,14 @@ impl Hasher {
     /// same time.
     pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
         let (tell, told) = crossbeam_channel::bounded(1);
-        let _ = self.logins.send(Job::Verify(hash.map(str::to_string), password.to_string(), tell));
+        let _ = self.logins.send(HashJob::Verify(hash.map(str::to_string), password.to_string(), tell));
         told.recv().unwrap_or(false)
     }
 }
 
 /// A pool thread: takes jobs, a waiting login before any registration,
 /// until every `Hasher` is dropped.
-fn work(kdf: &Kdf, logins: &Receiver<Job>, registrations: &Receiver<Job>) {
+fn work(kdf: &Kdf, logins: &Receiver<HashJob>, registrations: &Receiver<HashJob>) {
     loop {
         let job = match logins.try_recv() {
             Ok(job) => job,
@@ -145,8 +145,8 @@ fn work(kdf: &Kdf, logins: &Receiver<Job>, registrations: &Receiver<Job>) {
             },
         };
         match job {
-            Job::Hash(password, tell) => drop(tell.send(kdf.hash(&password))),
-            Job::Verify(hash, password, tell) => drop(tell.send(kdf.verify(hash.as_deref(), &password))),
+            HashJob::Hash(password, tell) => drop(tell.send(kdf.hash(&password))),
+            HashJob::Verify(hash, password, tell) => drop(tell.send(kdf.verify(hash.as_deref(), &password))),
         }
     }
 }

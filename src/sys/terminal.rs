@@ -4,12 +4,12 @@
 //! crossterm, which does this itself on every system.)
 
 /// The settings of the terminal on standard input, as they were.
-pub struct Saved(Settings);
+pub struct Saved(Modes);
 
 #[cfg(unix)]
-type Settings = libc::termios;
+type Modes = libc::termios;
 #[cfg(windows)]
-type Settings = windows_sys::Win32::System::Console::CONSOLE_MODE;
+type Modes = windows_sys::Win32::System::Console::CONSOLE_MODE;
 
 impl Saved {
     /// The settings now; `None` if standard input is no terminal.

@@ -98,7 +98,7 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
-        let mut line = Line::default();
+        let mut line = Wrapping::default();
         for (i, word) in paragraph.split(' ').enumerate() {
             let w = width(word);
             let sep = usize::from(i > 0);
@@ -132,12 +132,12 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
 
 /// A line being filled, and the columns it takes.
 #[derive(Default)]
-struct Line {
+struct Wrapping {
     text: String,
     used: usize,
 }
 
-impl Line {
+impl Wrapping {
     fn push_str(&mut self, s: &str, width: usize) {
         self.text.push_str(s);
         self.used += width;

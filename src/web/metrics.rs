@@ -128,7 +128,7 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, access: &Arc<Access>) {
             log::info!("metrics: {peer} refused (not loopback, not in --metrics-allow)");
             continue; // dropped: closed unanswered
         }
-        let Some(slot) = Slot::take(&scraping, address_key(peer.ip())) else {
+        let Some(slot) = ScraperPlace::take(&scraping, address_key(peer.ip())) else {
             refuse_busy(&tcp);
             continue;
         };
@@ -150,14 +150,14 @@ struct Places {
 }
 
 /// One of the [`MAX_SCRAPERS`] places, given back when dropped.
-struct Slot {
+struct ScraperPlace {
     places: Arc<Places>,
     address: IpAddr,
 }
 
-impl Slot {
+impl ScraperPlace {
     /// A place for `address`, if there is one left in all and for it.
-    fn take(places: &Arc<Places>, address: IpAddr) -> Option<Slot> {
+    fn take(places: &Arc<Places>, address: IpAddr) -> Option<ScraperPlace> {
         let mut by_address = places.by_address.lock();
         let taken: usize = by_address.values().sum();
         let its = by_address.get(&address).copied().unwrap_or(0);
@@ -165,11 +165,11 @@ impl Slot {
             return None; // and nothing kept for a refused address
         }
         by_address.insert(address, its + 1);
-        Some(Slot { places: places.clone(), address })
+        Some(ScraperPlace { places: places.clone(), address })
     }
 }
 
-impl Drop for Slot {
+impl Drop for ScraperPlace {
     fn drop(&mut self) {
         let mut by_address = self.places.by_address.lock();
         if let Some(n) = by_address.get_mut(&self.address) {
@@ -281,13 +281,14 @@ mod tests {
     fn at_most_max_scrapers_at_once_and_a_few_an_address() {
         let places = Arc::new(Places::default());
         let address = |i: usize| IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
-        let one: Vec<Slot> = (0..10).map_while(|_| Slot::take(&places, address(0))).collect();
+        let one: Vec<ScraperPlace> = (0..10).map_while(|_| ScraperPlace::take(&places, address(0))).collect();
         assert_eq!(one.len(), MAX_SCRAPERS_PER_ADDRESS, "one address takes a few");
-        let others: Vec<Slot> = (1..100).map_while(|i| Slot::take(&places, address(i))).collect();
+        let others: Vec<ScraperPlace> =
+            (1..100).map_while(|i| ScraperPlace::take(&places, address(i))).collect();
         assert_eq!(one.len() + others.len(), MAX_SCRAPERS);
-        assert!(Slot::take(&places, address(500)).is_none(), "one more waits for none: 503");
+        assert!(ScraperPlace::take(&places, address(500)).is_none(), "one more waits for none: 503");
         drop((one, others));
         assert!(places.by_address.lock().is_empty());
-        assert!(Slot::take(&places, address(0)).is_some());
+        assert!(ScraperPlace::take(&places, address(0)).is_some());
     }
 }

@@ -77,12 +77,12 @@ impl Tally {
 
 /// The counts of one window.
 #[derive(Default)]
-struct Counts {
+struct WindowCounts {
     users: HashMap<String, Tally>,
     addresses: HashMap<IpAddr, Tally>,
 }
 
-impl Counts {
+impl WindowCounts {
     fn count(&mut self, user: Option<&str>, address: IpAddr, each: impl Fn(&mut Tally)) {
         if let Some(user) = user
             && let Some(tally) = slot(&mut self.users, user.to_string())
@@ -105,8 +105,8 @@ fn slot<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Tally>, key: K) -> Option<
 
 struct Windows {
     started: Instant,
-    current: Counts,
-    previous: Counts,
+    current: WindowCounts,
+    previous: WindowCounts,
 }
 
 /// The counts of the last minute (see the module documentation).
@@ -116,8 +116,11 @@ pub struct Watch {
 
 impl Default for Watch {
     fn default() -> Watch {
-        let windows =
-            Windows { started: Instant::now(), current: Counts::default(), previous: Counts::default() };
+        let windows = Windows {
+            started: Instant::now(),
+            current: WindowCounts::default(),
+            previous: WindowCounts::default(),
+        };
         Watch { windows: Mutex::new(windows) }
     }
 }
@@ -149,7 +152,7 @@ impl Watch {
         if elapsed >= WINDOW {
             let current = std::mem::take(&mut windows.current);
             // A window with nothing after it is as good as gone.
-            windows.previous = if elapsed < 2 * WINDOW { current } else { Counts::default() };
+            windows.previous = if elapsed < 2 * WINDOW { current } else { WindowCounts::default() };
             windows.started = now;
         }
         windows

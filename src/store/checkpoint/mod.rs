@@ -317,7 +317,7 @@ pub fn verify(bytes: &[u8]) -> std::result::Result<Pos, String> {
 /// accounts only. Returns the position it covers.
 pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8")?;
-    let mut head = Head { covered: 0, version: VERSION };
+    let mut head = Heading { covered: 0, version: VERSION };
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.is_empty() {
             log::warn!("store: checkpoint line {}: skipped a blank line", i + 1);
@@ -382,7 +382,7 @@ fn direct_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> 
 }
 
 /// What the `CHECKPOINT` line says.
-struct Head {
+struct Heading {
     covered: Pos,
     version: u64,
 }
@@ -402,7 +402,7 @@ fn runs(field: &str) -> std::result::Result<Vec<Run>, String> {
     Ok(runs)
 }
 
-fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Result<(), String> {
+fn apply_line(state: &mut State, f: &Fields, head: &mut Heading) -> std::result::Result<(), String> {
     let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
     match f.get(0)?.as_ref() {
         "CHECKPOINT" => {

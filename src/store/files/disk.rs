@@ -36,12 +36,12 @@ use crate::sys::private::Mode;
 /// The `files/` directory of a data directory.
 pub struct DiskFiles {
     dir: PathBuf,
-    index: Mutex<Index>,
+    index: Mutex<Metas>,
 }
 
 /// What the `.meta` files say, in memory.
 #[derive(Default)]
-struct Index {
+struct Metas {
     files: HashMap<String, Meta>,
     /// Which file each message carries ([`Carrier::key`]).
     carriers: HashMap<(String, String, String), String>,
@@ -54,7 +54,7 @@ struct Index {
     pending: BTreeSet<(u64, String)>,
 }
 
-impl Index {
+impl Metas {
     /// Adds (or replaces) the description of `id`, and what it counts.
     fn insert(&mut self, id: &str, meta: Meta) {
         self.take(id);
@@ -90,7 +90,7 @@ impl DiskFiles {
         let dir = data_dir.join("files");
         // Private, as the rest of the data directory (store::permissions).
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
-        let mut index = Index::default();
+        let mut index = Metas::default();
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();

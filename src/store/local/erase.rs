@@ -65,9 +65,9 @@ pub struct Erasure {
 
 /// The conversation of a message from `from` to `to`, as a key: its room
 /// (folded), or its two users (folded, in order), whichever wrote.
-type Conversation = (String, String);
+type ConversationKey = (String, String);
 
-fn conversation(from: &str, to: &str) -> Conversation {
+fn conversation(from: &str, to: &str) -> ConversationKey {
     if to.starts_with('#') {
         return (fold(to), String::new());
     }
@@ -223,7 +223,7 @@ pub(in crate::store) fn spawn(inner: Arc<Inner>) -> Result<std::thread::JoinHand
 }
 
 /// A record that may hold the text: its position, and its line as read.
-struct Found {
+struct Candidate {
     pos: Pos,
     line: String,
 }
@@ -303,14 +303,14 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
 pub(in crate::store) struct Unerased {
     pending: Vec<Erasure>,
     /// The conversation of each of `pending`, in its order.
-    of: Vec<Conversation>,
+    of: Vec<ConversationKey>,
     /// Which of `pending` were looked for.
     looked: Vec<bool>,
     /// What they blank, by position, in the order of `pending`.
     blanks: HashMap<Pos, Vec<Blank>>,
     /// By conversation (its room, or its two users, folded): what its
     /// deletions did, as far back as it was read.
-    fates: HashMap<Conversation, ReadBack>,
+    fates: HashMap<ConversationKey, ReadBack>,
 }
 
 /// A conversation read back, newest first, for what its deletions did.
@@ -436,7 +436,7 @@ impl Unerased {
 /// `erasures` (all of one conversation), keeping those that may hold
 /// their texts (`erase::may_quote`). A message gone already (retention,
 /// a removed room or account) is not among them, and so erases nothing.
-fn read_back(inner: &Arc<Inner>, erasures: &[&Erasure]) -> std::io::Result<Vec<Found>> {
+fn read_back(inner: &Arc<Inner>, erasures: &[&Erasure]) -> std::io::Result<Vec<Candidate>> {
     let Some(e) = erasures.first() else { return Ok(Vec::new()) };
     let head = {
         let state = inner.state.lock();
@@ -460,7 +460,7 @@ fn read_back(inner: &Arc<Inner>, erasures: &[&Erasure]) -> std::io::Result<Vec<F
         let before = left.len();
         left.retain(|e| !(record.id == e.id && fold(record.from) == fold(&e.author)));
         if left.len() < before || may_quote(record.id, &record.text) {
-            found.push(Found { pos, line: line.to_string() });
+            found.push(Candidate { pos, line: line.to_string() });
         }
         if left.is_empty() {
             found.reverse();

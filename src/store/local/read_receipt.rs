@@ -120,7 +120,7 @@ impl Inner {
         head: Pos,
         since: Pos,
         wanted: impl Fn(&MsgRef) -> bool,
-    ) -> Result<Option<Found>, Ko> {
+    ) -> Result<Option<Ordinals>, Ko> {
         let mut reader = Reader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
@@ -130,7 +130,7 @@ impl Inner {
             let Some(line) = reader.line(pos, true)? else { break };
             let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
             if wanted(&m) {
-                return Ok(Some(Found { ord: m.ord, dord: m.dord }));
+                return Ok(Some(Ordinals { ord: m.ord, dord: m.dord }));
             }
             pos = m.prev;
         }
@@ -139,7 +139,7 @@ impl Inner {
 }
 
 /// A message found by [`Inner::search`].
-struct Found {
+struct Ordinals {
     ord: u64,
     dord: u64,
 }

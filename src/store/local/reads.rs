@@ -197,7 +197,7 @@ impl Inner {
             // the chat's: the state counts them, so they are looked at.
             let note_to_self = matches!(&line.chat, Chat::User(peer) if **peer == *me);
             let mine = (!note_to_self).then_some(&*me);
-            let walk = Walk { head, since, synced, mine, wanted };
+            let walk = ChainWalk { head, since, synced, mine, wanted };
             let ids = walk.newest_unread(&mut reader, &mut budget)?;
             line.unread = without_actions(line.unread, ids.iter().map(String::as_str));
         }
@@ -214,7 +214,7 @@ fn chat_head(state: &State, user: UserId, chat: &Chat) -> Pos {
 }
 
 /// A walk back a chat's chain for `CHATS`, from its newest message on disk.
-struct Walk<'a> {
+struct ChainWalk<'a> {
     head: Pos,
     /// The user's cut (1.2): nothing before it is theirs.
     since: Pos,
@@ -227,7 +227,7 @@ struct Walk<'a> {
     wanted: usize,
 }
 
-impl Walk<'_> {
+impl ChainWalk<'_> {
     /// The ids of the newest `wanted` messages not `mine`, newest first,
     /// reading at most `budget` records (taken from it).
     fn newest_unread(&self, reader: &mut Reader, budget: &mut usize) -> Result<Vec<String>, Ko> {

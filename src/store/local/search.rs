@@ -18,7 +18,7 @@ use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, Searched, fo
 use crate::store::state::UserId;
 
 /// One conversation being read, newest first.
-struct Walk {
+struct Scan {
     fates: Fates,
     direct: Option<Directions>,
     /// Where its messages start: a room's making (one made again under a
@@ -245,7 +245,7 @@ impl Inner {
         query: &Query,
         limit: usize,
     ) -> Result<(Vec<HistoryLine>, Reading), Ko> {
-        let mut walks: HashMap<String, Walk> = HashMap::new();
+        let mut walks: HashMap<String, Scan> = HashMap::new();
         let mut keys = Vec::new();
         let (me, since): (String, Pos);
         {
@@ -259,14 +259,14 @@ impl Inner {
                         let (_, marks) = directions(&state, user, name)?;
                         keys.push(pair_key(&me, &fold_name(name)));
                         let fates = Fates::since(ActionsSince(self.actions_since));
-                        walks.insert(fold_name(name), Walk { fates, direct: Some(marks), from: 0 });
+                        walks.insert(fold_name(name), Scan { fates, direct: Some(marks), from: 0 });
                     }
                     Chat::Room(name) => {
                         let room = rooms::member(name, state.member_room(name, user))?;
                         let key = fold_name(&format!("#{name}"));
                         keys.push(key.clone());
                         let fates = Fates::since(ActionsSince(self.actions_since));
-                        walks.insert(key, Walk { fates, direct: None, from: state.room(room).born });
+                        walks.insert(key, Scan { fates, direct: None, from: state.room(room).born });
                     }
                 }
             }
@@ -305,7 +305,7 @@ struct Search<'q> {
     me: String,
     /// The searcher's cut (1.2): nothing before it is theirs.
     since: Pos,
-    walks: HashMap<String, Walk>,
+    walks: HashMap<String, Scan>,
     /// Messages edited in the ranges read so far (newer than what is
     /// read next): their old text may not match and their new one may.
     edited: HashSet<String>,
@@ -391,7 +391,7 @@ fn fold_name(name: &str) -> String {
     crate::protocol::names::fold(name)
 }
 
-impl Walk {
+impl Scan {
     /// The record's `HISTORY` line if it is a live message that matches.
     fn consider(&mut self, m: &MsgRef, query: &Query) -> Option<HistoryLine> {
         let ordinary = !m.id.starts_with('_');

@@ -98,15 +98,15 @@ impl Inner {
         let to = self.recipient(state, from, to)?;
         let ts = state.next_ts(now_ms());
         let (to_name, link) = match to {
-            Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
+            Resolved::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
             // 1.3: the first message to this remote user, whose account
             // the record makes (`state::remote`).
-            Recipient::Remote(address) => (address.as_str().into(), Link { prev: NO_POS, ord: 0, dord: 0 }),
-            Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
-            Recipient::Nowhere => return Ok(Accepted { id: id.into(), ts }),
+            Resolved::Remote(address) => (address.as_str().into(), Link { prev: NO_POS, ord: 0, dord: 0 }),
+            Resolved::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
+            Resolved::Nowhere => return Ok(Accepted { id: id.into(), ts }),
             // 1.3: a room homed elsewhere: the message waits for its home,
             // and enters the room when the home's ordered copy comes back.
-            Recipient::Home(room) => {
+            Resolved::Home(room) => {
                 let msg = StoredMessage {
                     from: state.users[from].name.clone(),
                     to: state.room(room).name.clone(),
@@ -136,7 +136,7 @@ impl Inner {
     /// it blocked `from`; the sender's place in a room and the room's
     /// rules; the sender's quota), decided by `meaning::send`, the rule a
     /// cluster node asks too.
-    fn recipient(&self, state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
+    fn recipient(&self, state: &State, from: UserId, to: &Chat) -> Result<Resolved, Ko> {
         let budget = &self.options.budget;
         let quota = budget.quota(state, from);
         match to {
@@ -148,8 +148,8 @@ impl Inner {
                 check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
                 quota.check()?;
                 Ok(match state.user_id(name) {
-                    Some(to) => Recipient::User(to),
-                    None => Recipient::Remote(name.clone()),
+                    Some(to) => Resolved::User(to),
+                    None => Resolved::Remote(name.clone()),
                 })
             }
             Chat::User(name) => {
@@ -160,8 +160,8 @@ impl Inner {
                     (to, send::Addressee { name: &user.name, deleted: user.is_deleted(), waiting, blocked })
                 });
                 Ok(match send::to_user(name, found, quota, budget.inbox_max)? {
-                    send::Goes::To(to) => Recipient::User(to),
-                    send::Goes::Nowhere => Recipient::Nowhere,
+                    send::Goes::To(to) => Resolved::User(to),
+                    send::Goes::Nowhere => Resolved::Nowhere,
                 })
             }
             // 1.3 (§27): a room homed on a server of the roster, which the
@@ -171,11 +171,11 @@ impl Inner {
                 let room = state.member_room(name, from).ok_or_else(|| Ko::not_member(name))?;
                 check_link_queue(budget.link_queue_max, server, state.peer_waiting(server))?;
                 quota.check()?;
-                Ok(Recipient::Home(room))
+                Ok(Resolved::Home(room))
             }
             Chat::Room(name) => {
                 let found = state.member_room(name, from).map(|r| (r, state.may_send_to(r, from, now_ms())));
-                send::to_room(name, found, quota).map(Recipient::Room)
+                send::to_room(name, found, quota).map(Resolved::Room)
             }
         }
     }
@@ -183,7 +183,7 @@ impl Inner {
 
 /// Whom a `MSG` goes to, found in the state.
 #[derive(Clone)]
-enum Recipient {
+enum Resolved {
     User(UserId),
     /// 1.3: a user of another server not met before.
     Remote(String),

@@ -19,13 +19,13 @@ use super::super::{Hasher, LocalStore, Store, StoreOptions};
 use crate::protocol::{Chat, Text};
 
 /// One batch of the shared log: its base, its accounts and its records.
-type Batch = (Pos, Vec<u8>, Vec<u8>);
+type Appended = (Pos, Vec<u8>, Vec<u8>);
 
 /// The shared log, in memory, and the checkpoints stored in it (their
 /// position and the erasures they carry); while its flag is set, it does
 /// not answer (its database fails over).
 #[derive(Default)]
-struct Batches(Mutex<Vec<Batch>>, Mutex<Vec<(Pos, Vec<u8>)>>, AtomicBool);
+struct Batches(Mutex<Vec<Appended>>, Mutex<Vec<(Pos, Vec<u8>)>>, AtomicBool);
 
 impl SharedLog for Batches {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
@@ -53,7 +53,7 @@ impl SharedLog for Batches {
 
 /// A store on its own simulated disk, the store above it, the events it
 /// delivered (as text) and its disk.
-struct Node {
+struct SimNode {
     local: Arc<LocalStore>,
     store: Store,
     heard: Arc<Mutex<Vec<String>>>,
@@ -63,7 +63,7 @@ struct Node {
 /// A node following `shared`; it is given the data's identity of the
 /// leader's disk, as a cluster gives every node its own (`server.csv`,
 /// `actions.csv`).
-fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> Node {
+fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> SimNode {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let deliver = {
         let heard = heard.clone();
@@ -89,7 +89,7 @@ fn open(shared: &Arc<Batches>, identity_of: Option<&Arc<dyn Disk>>) -> Node {
         LocalStore::open_as(disk.clone(), Path::new("/data"), options, deliver, None, Some(shared)).unwrap();
     let local = Arc::new(local);
     let store = Store::new(local.clone(), Hasher::new(8).unwrap());
-    Node { local, store, heard, disk }
+    SimNode { local, store, heard, disk }
 }
 
 /// The id of a deletion of `id` now, as the server makes it.
@@ -120,7 +120,7 @@ fn state_of(local: &LocalStore) -> Vec<String> {
 #[test]
 fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     let shared = Arc::new(Batches::default());
-    let Node { local: leader, store, heard: leader_heard, disk: leader_disk } = open(&shared, None);
+    let SimNode { local: leader, store, heard: leader_heard, disk: leader_disk } = open(&shared, None);
     leader.lead().unwrap();
     assert_eq!(leader.role(), Duty::Leader);
 
@@ -149,7 +149,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     store.erase("carl", &Chat::parse("ana").unwrap(), "c1").unwrap();
     leader.sync().unwrap();
 
-    let Node { local: follower, store: follower_store, heard: follower_heard, .. } =
+    let SimNode { local: follower, store: follower_store, heard: follower_heard, .. } =
         open(&shared, Some(&leader_disk));
     assert_eq!(follower.role(), Duty::Follower);
     for (base, users, log) in shared.0.lock().iter() {
@@ -183,7 +183,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
 #[test]
 fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do() {
     let shared = Arc::new(Batches::default());
-    let Node { local: leader, store, disk: leader_disk, .. } = open(&shared, None);
+    let SimNode { local: leader, store, disk: leader_disk, .. } = open(&shared, None);
     leader.lead().unwrap();
     let (ana, _) = store.register("ana", "", "password-a").unwrap();
     store.register("bob", "", "password-b").unwrap();
@@ -200,7 +200,7 @@ fn the_leader_stores_its_checkpoints_in_the_shared_log_with_the_erasures_to_do()
     assert_eq!(stored[0].1, b"ana,bob,m1\n", "the erasure still to do comes with it");
 
     // A follower's checkpoints stay on its own disk.
-    let Node { local: follower, .. } = open(&shared, Some(&leader_disk));
+    let SimNode { local: follower, .. } = open(&shared, Some(&leader_disk));
     for (base, users, log) in shared.0.lock().clone() {
         follower.apply_shared(base, &users, &log).unwrap();
     }
@@ -218,7 +218,7 @@ fn to_bob(id: &str) -> Vec<crate::store::Outgoing> {
 /// and where the answer to `m2`'s wait comes once it is written.
 fn m2_waiting_for_the_shared_log(
     shared: &Arc<Batches>,
-) -> (Node, [crate::store::UserId; 2], crossbeam_channel::Receiver<Result<(), crate::protocol::Ko>>) {
+) -> (SimNode, [crate::store::UserId; 2], crossbeam_channel::Receiver<Result<(), crate::protocol::Ko>>) {
     let node = open(shared, None);
     node.local.lead().unwrap();
     let (ana, _) = node.store.register("ana", "", "password-a").unwrap();
@@ -250,7 +250,7 @@ fn m2_waiting_for_the_shared_log(
 fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refused() {
     use crate::store::devices::{DEVICE, Device, encode, key};
     let shared = Arc::new(Batches::default());
-    let (Node { local: leader, store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
+    let (SimNode { local: leader, store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
     let (refused, _) = store.send(ana, &to_bob("m3"));
     assert!(matches!(&refused[0], Err(ko) if ko.code == crate::protocol::Code::Unavailable), "{refused:?}");
     store.ack(bob, 1);
@@ -289,7 +289,7 @@ fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refuse
 #[test]
 fn the_retry_comes_while_records_nobody_waits_for_keep_calling_the_committer() {
     let shared = Arc::new(Batches::default());
-    let (Node { store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
+    let (SimNode { store, .. }, [ana, bob], answer) = m2_waiting_for_the_shared_log(&shared);
     shared.2.store(false, Ordering::SeqCst);
     // A record nobody waits for every 100 ms, each a call of the committer.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -19,7 +19,7 @@ use crate::store::prefs::{BLOCK, PREF, key};
 use crate::store::state::State;
 
 /// An old line's meaning, before it is a setting.
-enum Old<'a> {
+enum Legacy<'a> {
     /// `whom` blocked (`true`) or unblocked.
     Block { whom: &'a str, on: bool },
     /// A chat's preference now.
@@ -30,10 +30,10 @@ enum Old<'a> {
 /// key and its value (`None`: removed), as `BLOCK`, `NOTIFY` and `PIN`
 /// store them now. A block's value is the name as the record wrote it,
 /// which was the name as registered; a default preference is no key.
-fn as_setting(old: Old) -> (&'static str, String, Option<String>) {
+fn as_setting(old: Legacy) -> (&'static str, String, Option<String>) {
     match old {
-        Old::Block { whom, on } => (BLOCK.name, key(whom), on.then(|| whom.to_string())),
-        Old::Pref(pref) => (PREF.name, key(&pref.chat), (!pref.is_default()).then(|| pref.to_string())),
+        Legacy::Block { whom, on } => (BLOCK.name, key(whom), on.then(|| whom.to_string())),
+        Legacy::Pref(pref) => (PREF.name, key(&pref.chat), (!pref.is_default()).then(|| pref.to_string())),
     }
 }
 
@@ -43,8 +43,8 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
     let user = f.get(2)?.as_ref().into();
     let whom = f.get(3)?;
     let old = match word {
-        "BLOCK" => Old::Block { whom: whom.as_ref(), on: f.number(6)? == 1 },
-        _ => Old::Pref(PrefLine {
+        "BLOCK" => Legacy::Block { whom: whom.as_ref(), on: f.number(6)? == 1 },
+        _ => Legacy::Pref(PrefLine {
             chat: whom.to_string(),
             level: f.get(4)?.parse()?,
             pinned: f.number(6)? == 1,
@@ -69,9 +69,13 @@ fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
     let user = state.user_id(name.as_ref()).ok_or_else(|| format!("unknown user {name:?}"))?;
     let whom = f.get(2)?;
     let old = if f.get(0)?.as_ref() == "BLOCK" {
-        Old::Block { whom: whom.as_ref(), on: true }
+        Legacy::Block { whom: whom.as_ref(), on: true }
     } else {
-        Old::Pref(PrefLine { chat: whom.to_string(), level: f.get(3)?.parse()?, pinned: f.number(4)? == 1 })
+        Legacy::Pref(PrefLine {
+            chat: whom.to_string(),
+            level: f.get(3)?.parse()?,
+            pinned: f.number(4)? == 1,
+        })
     };
     let (setting, key, value) = as_setting(old);
     state.users[user].settings.set(setting, &key, value.as_deref());

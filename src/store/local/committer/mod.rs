@@ -176,7 +176,7 @@ impl Durable {
 }
 
 /// What a leader's term did.
-enum Done {
+enum TermEnd {
     /// Nothing was pending.
     Nothing,
     /// A batch is in the file up to `end`, synced or not.
@@ -203,7 +203,7 @@ enum Next {
 /// then it passes the leadership on), or the committer (as long as
 /// callbacks are left).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Leader {
+enum Leading {
     Request { want_sync: bool },
     Committer,
 }
@@ -213,10 +213,10 @@ impl Inner {
     /// one else is (see the module documentation). `KO:INTERNAL` if the
     /// disk failed.
     pub(in crate::store) fn await_log(&self, goal: Goal) -> std::result::Result<(), Ko> {
-        self.await_as(goal, Leader::Request { want_sync: matches!(goal, Goal::Synced(_)) })
+        self.await_as(goal, Leading::Request { want_sync: matches!(goal, Goal::Synced(_)) })
     }
 
-    fn await_as(&self, goal: Goal, leader: Leader) -> std::result::Result<(), Ko> {
+    fn await_as(&self, goal: Goal, leader: Leading) -> std::result::Result<(), Ko> {
         let durable = &self.durable;
         loop {
             if durable.reached(goal) {
@@ -233,13 +233,13 @@ impl Inner {
                     return Err(Durable::failure());
                 }
                 let failed = durable.failed.load(Ordering::SeqCst);
-                if failed && leader == Leader::Committer {
+                if failed && leader == Leading::Committer {
                     return Err(Durable::failure()); // it retries on its own clock
                 }
                 // The committer never sleeps behind another leader: if
                 // that leader's write failed, nobody would be left to try
                 // it again. It comes back after a ride instead.
-                if queue.leading && leader == Leader::Committer {
+                if queue.leading && leader == Leading::Committer {
                     drop(queue);
                     self.bell.ring(Bell::SOON);
                     return Ok(());
@@ -294,24 +294,24 @@ impl Inner {
             }
             queue.leading = true;
         }
-        self.lead(Leader::Request { want_sync: true });
+        self.lead(Leading::Request { want_sync: true });
     }
 
     /// Leads: writes what is pending, syncs it if a record in it needs
     /// that (or the leader waits for a sync), passes the leadership on and
     /// tells who waited. A request's thread leads one term; the committer
     /// goes on as long as callbacks are left.
-    fn lead(&self, leader: Leader) {
+    fn lead(&self, leader: Leading) {
         let mut want_sync = match leader {
-            Leader::Request { want_sync } => want_sync,
-            Leader::Committer => false,
+            Leading::Request { want_sync } => want_sync,
+            Leading::Committer => false,
         };
         loop {
             let done = {
                 let mut files = self.files.lock(); // only ever the leader's: never contended
                 commit_pending(self, &mut files, want_sync)
             };
-            let idle = matches!(done, Done::Nothing);
+            let idle = matches!(done, TermEnd::Nothing);
             if !self.end_term(done, leader) {
                 return;
             }
@@ -331,7 +331,7 @@ impl Inner {
     /// Ends a term that did `done`: passes the leadership on, hands the
     /// batch's events to the router and tells who waited. True if the
     /// same leader (the committer) goes on.
-    fn end_term(&self, done: Done, leader: Leader) -> bool {
+    fn end_term(&self, done: TermEnd, leader: Leading) -> bool {
         // The delivery turn before the leadership is given up: batches
         // reach the router in the order they were written.
         let turn = self.delivering.lock();
@@ -342,7 +342,7 @@ impl Inner {
             Next::Committer => self.bell.ring(Bell::NOW),
             Next::Nobody | Next::Same => {}
         }
-        if let Done::Wrote { batch, .. } = &done {
+        if let TermEnd::Wrote { batch, .. } = &done {
             (self.deliver)(batch);
         }
         drop(turn);
@@ -354,7 +354,7 @@ impl Inner {
                 Waiter::Then(then) => then(Err(Durable::failure())),
             }
         }
-        if let Done::Wrote { mut batch, .. } = done {
+        if let TermEnd::Wrote { mut batch, .. } = done {
             batch.clear();
             self.pending.lock().spare = batch; // its buffers, for reuse
         }
@@ -365,24 +365,24 @@ impl Inner {
     /// critical section: a thread that finds no leader afterwards leads
     /// itself, one that queued before was counted here. Returns who leads
     /// next and the waiters whose goal is reached.
-    fn hand_over(&self, done: &Done, leader: Leader) -> (Next, Vec<(Goal, Waiter)>) {
+    fn hand_over(&self, done: &TermEnd, leader: Leading) -> (Next, Vec<(Goal, Waiter)>) {
         let durable = &self.durable;
         match *done {
-            Done::Nothing => {}
+            TermEnd::Nothing => {}
             // A write or sync that succeeds after a failure (a retry, see
             // the module documentation) lets writes in again.
-            Done::Wrote { end, synced, .. } => {
+            TermEnd::Wrote { end, synced, .. } => {
                 durable.written.store(end, Ordering::SeqCst);
                 if synced {
                     durable.synced.store(end, Ordering::SeqCst);
                 }
                 durable.failed.store(false, Ordering::SeqCst);
             }
-            Done::Synced { end } => {
+            TermEnd::Synced { end } => {
                 durable.synced.store(end, Ordering::SeqCst);
                 durable.failed.store(false, Ordering::SeqCst);
             }
-            Done::Failed => {
+            TermEnd::Failed => {
                 if !durable.failed.swap(true, Ordering::SeqCst) {
                     self.bell.ring(Bell::SOON); // the committer starts its retries
                 }
@@ -402,7 +402,7 @@ impl Inner {
                 Waiter::Asleep(sleeper) => Next::Sleeper(sleeper),
                 Waiter::Then(_) => unreachable!("position() found a sleeper"),
             },
-            None if leader == Leader::Committer => Next::Same,
+            None if leader == Leading::Committer => Next::Same,
             None => Next::Committer,
         };
         queue.leading = matches!(next, Next::Same);
@@ -424,7 +424,7 @@ impl Inner {
             }
             queue.leading = true;
         }
-        self.lead(Leader::Committer);
+        self.lead(Leading::Committer);
         if !self.durable.failed.load(Ordering::SeqCst) {
             log::info!("store: the log is written again; writes resume");
             self.bell.ring(Bell::SOON); // what was applied as the write failed

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Done, Leader};
+use super::{Leading, TermEnd};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::action::{Action, ActionsSince};
@@ -73,14 +73,14 @@ impl LocalStore {
                     inner.durable.queue.lock().leading = false;
                     return Err(e);
                 }
-                Done::Wrote { batch, end, synced: true }
+                TermEnd::Wrote { batch, end, synced: true }
             }
             Err(e) => {
                 inner.durable.queue.lock().leading = false;
                 return Err(e);
             }
         };
-        inner.end_term(done, Leader::Request { want_sync: true });
+        inner.end_term(done, Leading::Request { want_sync: true });
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use super::{Goal, Leader, RETRY, RIDE};
+use super::{Goal, Leading, RETRY, RIDE};
 use crate::error::{Error, Result};
 use crate::store::local::Inner;
 
@@ -150,7 +150,7 @@ pub(in crate::store) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<
                     // this arm it again (and come in the next round).
                     inner.flush_armed.store(false, Ordering::SeqCst);
                     let end = inner.pending.lock().end();
-                    if let Err(ko) = inner.await_as(Goal::Written(end), Leader::Committer) {
+                    if let Err(ko) = inner.await_as(Goal::Written(end), Leading::Committer) {
                         log::debug!("committer: {}", ko.reason);
                     }
                 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Done, RETRY};
+use super::{RETRY, TermEnd};
 use crate::error::{Error, Result};
 use crate::store::disk::SyncPoint;
 use crate::store::local::Inner;
@@ -38,7 +38,7 @@ impl Files {
 }
 
 /// Takes the pending batch, if any, and writes it (and syncs it if needed).
-pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
+pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> TermEnd {
     if inner.durable.failed.load(Ordering::SeqCst) {
         // Only `retry_failed` leads while writes are refused: nothing
         // after the stalled batch may be written before it.
@@ -57,15 +57,15 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
             if want_sync && inner.synced() < end {
                 let synced = if inner.options.fsync { files.log.sync() } else { Ok(()) };
                 return match synced {
-                    Ok(()) => Done::Synced { end },
+                    Ok(()) => TermEnd::Synced { end },
                     Err(e) => {
                         log::error!("store: {e}");
                         inner.final_failure(&e);
-                        Done::Failed
+                        TermEnd::Failed
                     }
                 };
             }
-            return Done::Nothing;
+            return TermEnd::Nothing;
         }
         let spare = std::mem::take(&mut pending.spare);
         let mut batch = std::mem::replace(&mut pending.batch, spare);
@@ -92,7 +92,7 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
             inner.pending.lock().in_flight = None;
             // The bytes, back for reuse if no reader holds them.
             batch.log = Arc::try_unwrap(in_flight).map(|(_, bytes)| bytes).unwrap_or_default();
-            Done::Wrote { batch, end: files.log.end(), synced: sync }
+            TermEnd::Wrote { batch, end: files.log.end(), synced: sync }
         }
         Err(e) => {
             // We cannot know what reached the disk: cut the files back to
@@ -107,7 +107,7 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
             } else {
                 log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
             }
-            Done::Failed
+            TermEnd::Failed
         }
     }
 }
@@ -143,7 +143,7 @@ pub(super) fn passes(e: &Error) -> bool {
 }
 
 /// Writes the stalled batch again, at the position it was given; synced.
-fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
+fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> TermEnd {
     if files.log.end() != stalled.base {
         files.log.truncate(stalled.base); // the cut after the failure failed too
     }
@@ -152,7 +152,7 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
         Some(bytes) if bytes.0 == stalled.base && files.log.end() == stalled.base => bytes,
         _ => {
             files.stalled = Some(stalled);
-            return Done::Failed;
+            return TermEnd::Failed;
         }
     };
     match write(inner, files, stalled.base, &mut stalled.batch.users, &bytes.1, true) {
@@ -160,7 +160,7 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
             inner.pending.lock().in_flight = None;
             let mut batch = stalled.batch;
             batch.log = Arc::try_unwrap(bytes).map(|(_, bytes)| bytes).unwrap_or_default();
-            Done::Wrote { batch, end: files.log.end(), synced: true }
+            TermEnd::Wrote { batch, end: files.log.end(), synced: true }
         }
         Err(e) => {
             log::debug!("store: still cannot write the log: {e}");
@@ -169,23 +169,23 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
             if inner.final_failure(&e) {
                 log::error!("store: {e}; refusing writes until a restart");
             }
-            Done::Failed
+            TermEnd::Failed
         }
     }
 }
 
 /// Syncs again what a failed sync (with no batch) left unsynced.
-fn resync(inner: &Inner, files: &mut Files) -> Done {
+fn resync(inner: &Inner, files: &mut Files) -> TermEnd {
     let end = files.log.end();
     if !inner.options.fsync {
-        return Done::Synced { end };
+        return TermEnd::Synced { end };
     }
     match files.log.sync() {
-        Ok(()) => Done::Synced { end },
+        Ok(()) => TermEnd::Synced { end },
         Err(e) => {
             log::debug!("store: still cannot sync the log: {e}");
             inner.final_failure(&e);
-            Done::Failed
+            TermEnd::Failed
         }
     }
 }
