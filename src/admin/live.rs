@@ -28,7 +28,7 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
 /// One account as `list` shows it.
 #[derive(Debug, Default, PartialEq)]
-pub struct Row {
+pub struct Listed {
     pub name: String,
     pub email: String,
     pub removed: bool,
@@ -53,7 +53,7 @@ pub struct Live {
 }
 
 /// The accounts of `users.csv`, marked removed.
-pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
+pub fn read_accounts(data_dir: &Path) -> Result<Vec<Listed>> {
     let path = data_dir.join("users.csv");
     let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("{}", path.display()), e))?;
     rows_of(&path, &bytes)
@@ -62,7 +62,7 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
 /// `users list --store`: a cluster's accounts, as its log carries them
 /// (its nodes may be running).
 #[cfg(feature = "cluster")]
-pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
+pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Listed>> {
     let mut bytes = format!("{USERS_HEADER}\n").into_bytes();
     bytes.extend(door.accounts().map_err(|ko| door.error(ko))?);
     rows_of(Path::new("users.csv"), &bytes)
@@ -70,17 +70,17 @@ pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
 
 /// The rows of `users.csv`'s `bytes`, marked removed (and deleted, as the
 /// file says it).
-fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Row>> {
+fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Listed>> {
     // A row being appended right now may be torn: only whole lines count.
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows: Vec<Listed> = Vec::new();
     // 1.2: a deleted account's name registered again has a newer row,
     // which counts (the next start drops the old one).
     let mut at = std::collections::HashMap::new();
     crate::csvlog::read_rows_from(path, &bytes[..whole], USERS_HEADER, |row| {
         let name = row.get(0).unwrap_or_default().to_string();
         let i = *at.entry(crate::protocol::names::fold(&name)).or_insert(rows.len());
-        let row = Row {
+        let row = Listed {
             disabled: false,
             email: row.get(1).unwrap_or_default().to_string(),
             removed: row.get(2).unwrap_or_default().starts_with(crate::store::accounts::REMOVED),
@@ -102,12 +102,12 @@ fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Row>> {
 }
 
 /// The request for the live figures of `rows` (`Asking::Status`).
-pub fn status_request(rows: &[Row]) -> String {
+pub fn status_request(rows: &[Listed]) -> String {
     rows.iter().map(|r| format!("{}\n", r.name)).collect()
 }
 
 /// Puts the server's answer to [`status_request`], `text`, into `rows`.
-pub fn read_status(rows: &mut [Row], text: &[u8]) -> Result<()> {
+pub fn read_status(rows: &mut [Listed], text: &[u8]) -> Result<()> {
     let answer = Path::new(Asking::Status.files().1);
     crate::csvlog::read_rows_from(answer, text, STATUS_HEADER, |row| {
         let field = |i| row.get(i).unwrap_or_default();
@@ -132,7 +132,7 @@ pub fn read_status(rows: &mut [Row], text: &[u8]) -> Result<()> {
 }
 
 /// `name  email  marks  presence  usage`, columns aligned.
-pub fn format(rows: &[Row]) -> String {
+pub fn format(rows: &[Listed]) -> String {
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for r in rows {

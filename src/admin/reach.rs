@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::live::{self, Row};
+use super::live::{self, Listed};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
@@ -83,7 +83,7 @@ impl OpenedDoor {
     /// The accounts there, as `users list` shows them, without what the
     /// server knows of each ([`OpenedDoor::listing`] adds it): the checks
     /// of the other commands (a taken name, an account to change).
-    pub fn accounts(&self) -> Result<Vec<Row>> {
+    pub fn accounts(&self) -> Result<Vec<Listed>> {
         match self {
             OpenedDoor::Folder(_, dir) => live::read_accounts(dir),
             #[cfg(feature = "cluster")]
@@ -93,7 +93,7 @@ impl OpenedDoor {
 
     /// `users list` beside the running server: the accounts and what the
     /// server (a cluster's leader) knows of each, asked at its door.
-    pub fn listing(&self) -> Result<Vec<Row>> {
+    pub fn listing(&self) -> Result<Vec<Listed>> {
         let mut rows = self.accounts()?;
         let request = live::status_request(&rows);
         let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;

@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::history::Device;
-use super::model::{Model, Sent};
+use super::history::DeviceIndex;
+use super::model::{Authored, Model};
 use crate::protocol::{Event, HistoryLine, MsgState};
 
 /// One violation: when, what, and the frames that show it.
@@ -28,10 +28,10 @@ pub struct Verdict {
 type Check = fn(&Model) -> Vec<Example>;
 
 /// A room's messages as one member got them: (seq, frame, message).
-type Got<'a> = Vec<(u64, usize, &'a Sent)>;
+type Got<'a> = Vec<(u64, usize, &'a Authored)>;
 
 /// A device of a user (`None`: its one device).
-type Dev = (usize, Device);
+type Dev = (usize, DeviceIndex);
 
 /// Per (device, peer, id, state): the seqs and frames of that `STATUS`.
 type Statuses = HashMap<(Dev, String, String, MsgState), Vec<(u64, usize)>>;
@@ -80,7 +80,7 @@ fn same(m: &Model, a: &str, b: &str) -> bool {
     }
 }
 
-fn ok_frame(m: &Model, s: &Sent) -> usize {
+fn ok_frame(m: &Model, s: &Authored) -> usize {
     m.oks.get(&(s.user, s.id.clone())).and_then(|o| o.first()).map_or(s.frame, |o| o.1)
 }
 
@@ -193,14 +193,14 @@ fn first_seqs(m: &Model) -> HashMap<(Dev, usize, String), (u64, usize)> {
 
 fn sender_order(m: &Model) -> Vec<Example> {
     let first = first_seqs(m);
-    let mut chats: HashMap<(usize, String), Vec<&Sent>> = HashMap::new();
+    let mut chats: HashMap<(usize, String), Vec<&Authored>> = HashMap::new();
     for s in m.accepted() {
         chats.entry((s.user, s.chat.to_lowercase())).or_default().push(s);
     }
     let mut out = Vec::new();
     for sent in chats.values() {
         for r in m.recipients(sent[0]) {
-            let mut prev: Option<(&Sent, (u64, usize))> = None;
+            let mut prev: Option<(&Authored, (u64, usize))> = None;
             for s in sent {
                 let Some(&got) = first.get(&(r, s.user, s.id.clone())) else { continue };
                 if let Some((p, pg)) = prev
@@ -255,12 +255,12 @@ fn room_order(m: &Model) -> Vec<Example> {
 fn inversion(
     m: &Model,
     room: &str,
-    a: (Dev, &[(u64, usize, &Sent)]),
-    b: (Dev, &[(u64, usize, &Sent)]),
+    a: (Dev, &[(u64, usize, &Authored)]),
+    b: (Dev, &[(u64, usize, &Authored)]),
 ) -> Option<Example> {
     let place: HashMap<(usize, &str), (usize, usize)> =
         b.1.iter().enumerate().map(|(i, g)| ((g.2.user, g.2.id.as_str()), (i, g.1))).collect();
-    let mut best: Option<(usize, usize, &Sent)> = None; // b's place of the latest so far in a's order
+    let mut best: Option<(usize, usize, &Authored)> = None; // b's place of the latest so far in a's order
     for g in a.1 {
         let Some(&(pos, frame)) = place.get(&(g.2.user, g.2.id.as_str())) else { continue };
         if let Some((bpos, bframe, prev)) = best
@@ -351,7 +351,7 @@ fn every_device(m: &Model) -> Vec<Example> {
     if m.run.devices < 2 {
         return Vec::new();
     }
-    let mut got: HashMap<(usize, u64), Vec<&super::model::Queued>> = HashMap::new();
+    let mut got: HashMap<(usize, u64), Vec<&super::model::InboxRead>> = HashMap::new();
     for q in m.queued.iter().filter(|q| matches!(q.event, Event::Status { .. } | Event::ReadMark { .. })) {
         got.entry((q.user, q.seq)).or_default().push(q);
     }
@@ -371,7 +371,7 @@ fn every_device(m: &Model) -> Vec<Example> {
 fn delivered_early(
     m: &Model,
     peer: usize,
-    s: &Sent,
+    s: &Authored,
     frame: usize,
     first: &HashMap<(Dev, usize, String), (u64, usize)>,
 ) -> Option<(String, Vec<usize>)> {
@@ -387,7 +387,7 @@ fn delivered_early(
 }
 
 /// Why a `READ` (at `frame`) came before any `READ` of the peer covering it.
-fn read_early(m: &Model, peer: usize, s: &Sent, frame: usize) -> Option<(String, Vec<usize>)> {
+fn read_early(m: &Model, peer: usize, s: &Authored, frame: usize) -> Option<(String, Vec<usize>)> {
     let covered = m.reads.iter().any(|r| {
         r.user == peer
             && r.frame < frame
@@ -480,26 +480,26 @@ fn bounced(m: &Model) -> Vec<Example> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::history::{Dir, Frame, Run};
+    use crate::chaos::history::{Observed, Recording, Way};
     use crate::chaos::schedule::Port;
 
     /// A frame of `user`'s device `device` on connection `conn`.
     fn frame(
         at: u64,
-        (user, device): (usize, Device),
+        (user, device): (usize, DeviceIndex),
         conn: u64,
-        (port, dir): (Port, Dir),
+        (port, dir): (Port, Way),
         text: &str,
-    ) -> Frame {
-        Frame { at_us: at, user, device, conn, port, dir, text: text.into() }
+    ) -> Observed {
+        Observed { at_us: at, user, device, conn, port, dir, text: text.into() }
     }
 
     /// Two users of two devices: u0 (its d0) writes m1 to u1; both of
     /// u1's devices get it; u1@d0 ACKs it and u0@d0 gets DELIVERED. What
     /// `drop` names is left out of the run.
-    fn run(drop: &str) -> Run {
-        let (send, recv) = ((Port::Send, Dir::Out), (Port::Recv, Dir::In));
-        let ok = (Port::Send, Dir::In);
+    fn run(drop: &str) -> Recording {
+        let (send, recv) = ((Port::Send, Way::Out), (Port::Recv, Way::In));
+        let ok = (Port::Send, Way::In);
         let msg = "MSG:1:u0:u1:m1:100:chaos m1 from u0";
         let frames = vec![
             frame(1, (0, Some(0)), 1, send, "MSG:u1:m1:chaos m1 from u0"),
@@ -508,7 +508,7 @@ mod tests {
             frame(4, (1, Some(1)), 3, recv, msg),
             frame(5, (0, Some(0)), 4, recv, msg),
             frame(6, (0, Some(1)), 5, recv, if drop == "copy" { "PING" } else { msg }),
-            frame(7, (1, Some(0)), 2, (Port::Recv, Dir::Out), "ACK:1"),
+            frame(7, (1, Some(0)), 2, (Port::Recv, Way::Out), "ACK:1"),
             frame(8, (0, Some(0)), 4, recv, "STATUS:2:u1:m1:DELIVERED:110"),
             frame(
                 9,
@@ -518,13 +518,13 @@ mod tests {
                 if drop == "status" { "PING" } else { "STATUS:2:u1:m1:DELIVERED:110" },
             ),
         ];
-        let listing = crate::chaos::history::Listing {
+        let listing = crate::chaos::history::HistoryRead {
             user: 0,
             chat: "u1".into(),
             lines: vec!["u0:u1:m1:100:DELIVERED:chaos m1 from u0".into()],
             limit: 1000,
         };
-        Run {
+        Recording {
             names: vec!["u0".into(), "u1".into()],
             homes: vec![],
             room_homes: vec![],
@@ -538,7 +538,7 @@ mod tests {
         }
     }
 
-    fn violated(run: &Run) -> Vec<&'static str> {
+    fn violated(run: &Recording) -> Vec<&'static str> {
         all(&Model::build(run)).into_iter().filter(|v| !v.violations.is_empty()).map(|v| v.name).collect()
     }
 
@@ -555,8 +555,8 @@ mod tests {
     /// never comes), `reorder` (m2 comes first), `bounce after delivery`
     /// (u0 is told m1 failed, which u1 got), `bounced` (m2 never comes,
     /// and u0 is told it failed: what custody allows).
-    fn federation(plant: &str) -> Run {
-        let (send, ok, recv) = ((Port::Send, Dir::Out), (Port::Send, Dir::In), (Port::Recv, Dir::In));
+    fn federation(plant: &str) -> Recording {
+        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Recv, Way::In));
         let u0 = (0, None);
         let u1 = (1, None);
         let m = |seq: u64, id: &str, ts: u64| format!("MSG:{seq}:u0@lab1:u1:{id}:{ts}:chaos {id} from u0");
@@ -575,7 +575,7 @@ mod tests {
         for (k, text) in got.iter().enumerate() {
             frames.push(frame(10 + k as u64, u1, 2, recv, text));
         }
-        frames.push(frame(20, u1, 2, (Port::Recv, Dir::Out), &format!("ACK:{}", got.len())));
+        frames.push(frame(20, u1, 2, (Port::Recv, Way::Out), &format!("ACK:{}", got.len())));
         match plant {
             "bounce after delivery" => {
                 frames.push(frame(30, u0, 3, recv, "STATUS:1:u1@lab2:m1:FAILED:130:lab2 unreachable for 8 s"))
@@ -585,7 +585,7 @@ mod tests {
             }
             _ => {}
         }
-        let listing = crate::chaos::history::Listing {
+        let listing = crate::chaos::history::HistoryRead {
             user: 0,
             chat: "u1@lab2".into(),
             lines: vec![
@@ -594,7 +594,7 @@ mod tests {
             ],
             limit: 1000,
         };
-        Run {
+        Recording {
             names: vec!["u0".into(), "u1".into()],
             homes: vec!["lab1".into(), "lab2".into()],
             room_homes: vec![],
@@ -610,7 +610,7 @@ mod tests {
 
     /// The plants every run across servers is judged on, each by the one
     /// guarantee it breaks (`run` draws a run with `plant` in it).
-    fn custody_held(run: fn(&str) -> Run) {
+    fn custody_held(run: fn(&str) -> Recording) {
         assert_eq!(violated(&run("")), Vec::<&str>::new());
         assert_eq!(violated(&run("bounced")), Vec::<&str>::new(), "a bounce instead of the delivery");
         assert_eq!(violated(&run("duplicate")), ["duplicated"]);
@@ -629,8 +629,8 @@ mod tests {
     /// `OK`'d; the home names the room `#r0` and u0 by its address, lab1
     /// names it `#r0@lab2` and u0 by its name. `plant` names what goes
     /// wrong, as in [`federation`].
-    fn room_across(plant: &str) -> Run {
-        let (send, ok, recv) = ((Port::Send, Dir::Out), (Port::Send, Dir::In), (Port::Recv, Dir::In));
+    fn room_across(plant: &str) -> Recording {
+        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Recv, Way::In));
         let (u0, u1, u2) = ((0, None), (1, None), (2, None));
         let at_home = |seq: u64, id: &str| format!("MSG:{seq}:u0@lab1:#r0:{id}:10{seq}:chaos {id} from u0");
         let at_lab1 = |seq: u64, id: &str| format!("MSG:{seq}:u0:#r0@lab2:{id}:10{seq}:chaos {id} from u0");
@@ -672,9 +672,13 @@ mod tests {
         if bounce != Some("m2") {
             shown.push("u0:#r0@lab2:m2:101:RECEIVED:chaos m2 from u0".into());
         }
-        let listing =
-            crate::chaos::history::Listing { user: 0, chat: "#r0@lab2".into(), lines: shown, limit: 1000 };
-        Run {
+        let listing = crate::chaos::history::HistoryRead {
+            user: 0,
+            chat: "#r0@lab2".into(),
+            lines: shown,
+            limit: 1000,
+        };
+        Recording {
             names: vec!["u0".into(), "u1".into(), "u2".into()],
             homes: vec!["lab1".into(), "lab2".into(), "lab1".into()],
             room_homes: vec!["lab2".into()],

@@ -16,7 +16,7 @@ use super::network::Network;
 use super::report::{self, Header};
 use super::run::{Plan, run};
 use super::schedule::{self, FaultKind, Shape};
-use crate::conform::Level;
+use crate::conform::ProtocolLevel;
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
 
@@ -54,7 +54,7 @@ pub struct ChaosArgs {
     /// The protocol level the users speak (what each checks more:
     /// docs/MODEL.md, "Per level").
     #[arg(long, value_enum, default_value = "1.0")]
-    pub level: Level,
+    pub level: ProtocolLevel,
     /// Devices per user (level 1.2 only): each user logs in as `d0`,
     /// `d1`, … and the model checks every device's copy of its inbox.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4))]
@@ -110,7 +110,7 @@ pub fn run_command(mut args: ChaosArgs) -> Result<()> {
     if args.faults.contains(&FaultKind::Split) && args.federation.is_none() {
         usage("--faults split needs --federation (servers to split)");
     }
-    if args.devices > 1 && args.level < Level::V1_2 {
+    if args.devices > 1 && args.level < ProtocolLevel::V1_2 {
         usage("--devices needs --level 1.2 (devices are protocol 1.2)");
     }
     let network = match &args.federation {

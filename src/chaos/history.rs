@@ -10,7 +10,7 @@ use super::schedule::Port;
 
 /// Which way a frame went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
+pub enum Way {
     /// Written by a user (towards the server).
     Out,
     /// Read by a user (from the server).
@@ -19,10 +19,10 @@ pub enum Dir {
 
 /// Which of a user's devices (protocol 1.2, `LOGIN:<user>@d<n>:…`), or
 /// `None`: the user's one device, logged in with no device name.
-pub type Device = Option<usize>;
+pub type DeviceIndex = Option<usize>;
 
 /// How a report names a user's device: `u3@d1`, or `u3` for the one device.
-pub fn who(names: &[String], user: usize, device: Device) -> String {
+pub fn who(names: &[String], user: usize, device: DeviceIndex) -> String {
     let name = names.get(user).map_or("?", String::as_str);
     match device {
         Some(d) => format!("{name}@d{d}"),
@@ -47,22 +47,22 @@ pub fn user_of(names: &[String], homes: &[String], name: &str) -> Option<usize> 
 
 /// One frame as a user saw it.
 #[derive(Clone, Debug)]
-pub struct Frame {
+pub struct Observed {
     /// Microseconds since the run began.
     pub at_us: u64,
     pub user: usize,
-    pub device: Device,
+    pub device: DeviceIndex,
     /// The connection's number, unique in the run.
     pub conn: u64,
     pub port: Port,
-    pub dir: Dir,
+    pub dir: Way,
     pub text: String,
 }
 
-impl Frame {
+impl Observed {
     /// How a report quotes it: `2.315 s u3 recv#41 < MSG:…`.
     pub fn show(&self, names: &[String]) -> String {
-        let arrow = if self.dir == Dir::Out { ">" } else { "<" };
+        let arrow = if self.dir == Way::Out { ">" } else { "<" };
         let text = match self.text.char_indices().nth(120) {
             Some((cut, _)) => format!("{}…", &self.text[..cut]),
             None => self.text.clone(),
@@ -90,7 +90,7 @@ pub struct FaultSpan {
 /// What the threads of a run write into; read once at the end.
 pub struct Journal {
     start: Instant,
-    frames: Mutex<Vec<Frame>>,
+    frames: Mutex<Vec<Observed>>,
     faults: Mutex<Vec<FaultSpan>>,
     next_conn: AtomicU64,
     /// When a user last read a queued event (`MSG`, `STATUS`): the drain
@@ -117,12 +117,12 @@ impl Journal {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn frame(&self, (user, device): (usize, Device), conn: u64, port: Port, dir: Dir, text: &str) {
+    pub fn frame(&self, (user, device): (usize, DeviceIndex), conn: u64, port: Port, dir: Way, text: &str) {
         let at_us = self.now_us();
-        if dir == Dir::In && port == Port::Recv && (text.starts_with("MSG:") || text.starts_with("STATUS:")) {
+        if dir == Way::In && port == Port::Recv && (text.starts_with("MSG:") || text.starts_with("STATUS:")) {
             self.last_event_us.store(at_us, Ordering::Relaxed);
         }
-        let frame = Frame { at_us, user, device, conn, port, dir, text: text.to_string() };
+        let frame = Observed { at_us, user, device, conn, port, dir, text: text.to_string() };
         self.frames.lock().unwrap_or_else(|e| e.into_inner()).push(frame);
     }
 
@@ -142,7 +142,7 @@ impl Journal {
         self.now_us().saturating_sub(self.last_event_us.load(Ordering::Relaxed))
     }
 
-    pub fn frames(&self) -> Vec<Frame> {
+    pub fn frames(&self) -> Vec<Observed> {
         self.frames.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -159,7 +159,7 @@ impl Default for Journal {
 
 /// A run, once over: who took part, what they said, and the `HISTORY`
 /// each sender read at the end.
-pub struct Run {
+pub struct Recording {
     pub names: Vec<String>,
     /// In a federation, each user's server (empty: not a federation).
     pub homes: Vec<String>,
@@ -169,9 +169,9 @@ pub struct Run {
     pub devices: usize,
     /// Room names with their `#`, and their members.
     pub rooms: Vec<(String, Vec<usize>)>,
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Observed>,
     pub faults: Vec<FaultSpan>,
-    pub listings: Vec<Listing>,
+    pub listings: Vec<HistoryRead>,
     pub duration_us: u64,
     /// Connections made to another server than the device's own.
     pub failovers: u64,
@@ -179,7 +179,7 @@ pub struct Run {
 
 /// `HISTORY:<chat>:<limit>` as one user read it at the end.
 #[derive(Clone, Debug)]
-pub struct Listing {
+pub struct HistoryRead {
     pub user: usize,
     pub chat: String,
     pub lines: Vec<String>,

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::check::Verdict;
-use super::history::{Dir, Run};
+use super::history::{Recording, Way};
 use crate::conform::html::escape;
 
 /// Most frames the diagram draws (the page stays readable and small).
@@ -19,7 +19,7 @@ const COL: usize = 110;
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}.held{color:#070}.violated{color:#b00;font-weight:bold}\
 svg text{font-family:monospace;font-size:11px}";
 
-pub fn page(title: &str, run: &Run, verdicts: &[Verdict]) -> String {
+pub fn page(title: &str, run: &Recording, verdicts: &[Verdict]) -> String {
     let mut out = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>\n<h1>{t}</h1>\n<ul>\n",
         t = escape(title)
@@ -50,7 +50,7 @@ pub fn page(title: &str, run: &Run, verdicts: &[Verdict]) -> String {
 }
 
 /// The whole run on one line of time: faults as bars, violations as marks.
-fn strip(run: &Run, verdicts: &[Verdict]) -> String {
+fn strip(run: &Recording, verdicts: &[Verdict]) -> String {
     let width = 1000.0;
     let total = run.duration_us.max(1) as f64;
     let x = |us: u64| 10.0 + width * us as f64 / total;
@@ -92,7 +92,7 @@ fn strip(run: &Run, verdicts: &[Verdict]) -> String {
 
 /// The frames around the first violation, as arrows between the users'
 /// lines and the server's, one row each in the order they happened.
-fn diagram(run: &Run, verdicts: &[Verdict]) -> String {
+fn diagram(run: &Recording, verdicts: &[Verdict]) -> String {
     let first = verdicts.iter().filter_map(|v| v.violations.first()).min_by_key(|e| e.at_us);
     let marked: Vec<usize> = first.map(|e| e.frames.clone()).unwrap_or_default();
     // A few dozen frames of what led to it, then the violation near the top.
@@ -124,14 +124,14 @@ fn diagram(run: &Run, verdicts: &[Verdict]) -> String {
         let (ux, y) = (lane_x(frame.user), row_y(Some(row)));
         let color = if marked.contains(&f) {
             "#c00"
-        } else if frame.dir == Dir::Out {
+        } else if frame.dir == Way::Out {
             "#246"
         } else {
             "#484"
         };
         let (x1, y1, x2, y2) = match frame.dir {
-            Dir::Out => (ux, y - 6, server_x, y),
-            Dir::In => (server_x, y - 6, ux, y),
+            Way::Out => (ux, y - 6, server_x, y),
+            Way::In => (server_x, y - 6, ux, y),
         };
         let _ = writeln!(
             svg,
@@ -162,21 +162,21 @@ fn line_with_name(svg: &mut String, x: usize, height: usize, name: &str) {
 mod tests {
     use super::*;
     use crate::chaos::check::Example;
-    use crate::chaos::history::Frame;
+    use crate::chaos::history::Observed;
     use crate::chaos::schedule::Port;
 
     #[test]
     fn a_violation_longer_than_the_diagram_is_shaded_to_its_last_row() {
-        let frame = |at: usize| Frame {
+        let frame = |at: usize| Observed {
             at_us: at as u64,
             user: 0,
             device: None,
             conn: 1,
             port: Port::Recv,
-            dir: Dir::In,
+            dir: Way::In,
             text: format!("PING {at}"),
         };
-        let run = Run {
+        let run = Recording {
             names: vec!["u0".into()],
             homes: vec![],
             room_homes: vec![],

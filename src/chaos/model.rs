@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 
-use super::history::{Device, Dir, Run};
+use super::history::{DeviceIndex, Recording, Way};
 use super::schedule::Port;
 use crate::protocol::{Accepted, Chat, Event, EventReply, MsgState, Reply, Request};
 
 /// A message as its sender wrote it (the first time).
 #[derive(Clone, Debug)]
-pub struct Sent {
+pub struct Authored {
     pub user: usize,
     pub id: String,
     /// The peer's name or the `#room`, as written.
@@ -27,9 +27,9 @@ pub struct Sent {
 
 /// A queued event read on a receive connection.
 #[derive(Clone, Debug)]
-pub struct Queued {
+pub struct InboxRead {
     pub user: usize,
-    pub device: Device,
+    pub device: DeviceIndex,
     pub conn: u64,
     pub seq: u64,
     pub frame: usize,
@@ -39,20 +39,20 @@ pub struct Queued {
 /// A bounce as a 1.3 client reads it (§27): its message `id` to `peer`
 /// was not delivered, `STATUS:<seq>:<peer>:<id>:FAILED:<ts>:<reason>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bounce<'a> {
+pub struct FailedNotice<'a> {
     pub seq: u64,
     pub peer: &'a str,
     pub id: &'a str,
 }
 
-impl Bounce<'_> {
+impl FailedNotice<'_> {
     /// The bounce `line` is, if it is one.
-    pub fn parse(line: &str) -> Option<Bounce<'_>> {
+    pub fn parse(line: &str) -> Option<FailedNotice<'_>> {
         let f: Vec<&str> = line.splitn(7, ':').collect();
         if f.len() != 7 || f[0] != "STATUS" || f[4] != "FAILED" {
             return None;
         }
-        Some(Bounce { seq: f[1].parse().ok()?, peer: f[2], id: f[3] })
+        Some(FailedNotice { seq: f[1].parse().ok()?, peer: f[2], id: f[3] })
     }
 }
 
@@ -60,7 +60,7 @@ impl Bounce<'_> {
 #[derive(Clone, Debug)]
 pub struct Bounced {
     pub user: usize,
-    pub device: Device,
+    pub device: DeviceIndex,
     pub conn: u64,
     pub seq: u64,
     /// The address it names, as written.
@@ -72,7 +72,7 @@ pub struct Bounced {
 #[derive(Clone, Debug)]
 pub struct Ack {
     pub user: usize,
-    pub device: Device,
+    pub device: DeviceIndex,
     pub seq: u64,
     pub frame: usize,
 }
@@ -86,13 +86,13 @@ pub struct ReadReq {
 }
 
 pub struct Model<'a> {
-    pub run: &'a Run,
+    pub run: &'a Recording,
     /// By (sender, id).
-    pub sent: HashMap<(usize, String), Sent>,
+    pub sent: HashMap<(usize, String), Authored>,
     /// By (sender, id): every `OK:<id>:<ts>`, with its frame.
     pub oks: HashMap<(usize, String), Vec<(u64, usize)>>,
     /// Every queued event, in the order read.
-    pub queued: Vec<Queued>,
+    pub queued: Vec<InboxRead>,
     /// Every bounce (1.3), in the order read.
     pub bounces: Vec<Bounced>,
     pub acks: Vec<Ack>,
@@ -100,7 +100,7 @@ pub struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
-    pub fn build(run: &'a Run) -> Model<'a> {
+    pub fn build(run: &'a Recording) -> Model<'a> {
         let mut m = Model {
             run,
             sent: HashMap::new(),
@@ -114,29 +114,29 @@ impl<'a> Model<'a> {
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for (i, f) in run.frames.iter().enumerate() {
             match (f.port, f.dir) {
-                (Port::Send, Dir::Out) => {
+                (Port::Send, Way::Out) => {
                     let id = m.request(i, &mut counts);
                     asked.insert(f.conn, id);
                 }
-                (Port::Send, Dir::In) => {
+                (Port::Send, Way::In) => {
                     if let Some(Some(id)) = asked.insert(f.conn, None) {
                         m.reply(i, id);
                     }
                 }
-                (Port::Recv, Dir::Out) => {
+                (Port::Recv, Way::Out) => {
                     if let Some(EventReply::Ack(seq)) = EventReply::parse(&f.text) {
                         m.acks.push(Ack { user: f.user, device: f.device, seq, frame: i });
                     }
                 }
-                (Port::Recv, Dir::In) => {
-                    if let Some(b) = Bounce::parse(&f.text) {
+                (Port::Recv, Way::In) => {
+                    if let Some(b) = FailedNotice::parse(&f.text) {
                         let (peer, id) = (b.peer.to_string(), b.id.to_string());
                         let (user, device, conn, seq) = (f.user, f.device, f.conn, b.seq);
                         m.bounces.push(Bounced { user, device, conn, seq, peer, id, frame: i });
                     } else if let Ok(event) = Event::parse(&f.text)
                         && let Some(seq) = event.seq()
                     {
-                        m.queued.push(Queued {
+                        m.queued.push(InboxRead {
                             user: f.user,
                             device: f.device,
                             conn: f.conn,
@@ -162,7 +162,7 @@ impl<'a> Model<'a> {
                     let n = counts.entry(f.user).or_default();
                     *n += 1;
                     let (chat, text) = (to.to_string(), text.unescaped());
-                    slot.insert(Sent { user: f.user, id: id.clone(), chat, text, index: *n, frame: i });
+                    slot.insert(Authored { user: f.user, id: id.clone(), chat, text, index: *n, frame: i });
                 }
                 Some(id)
             }
@@ -208,7 +208,7 @@ impl<'a> Model<'a> {
     }
 
     /// A user's devices, as the frames name them.
-    pub fn devices_of(&self) -> Vec<Device> {
+    pub fn devices_of(&self) -> Vec<DeviceIndex> {
         match self.run.devices {
             0 | 1 => vec![None],
             n => (0..n).map(Some).collect(),
@@ -216,14 +216,14 @@ impl<'a> Model<'a> {
     }
 
     /// How a report names a device of a user.
-    pub fn who(&self, (user, device): (usize, Device)) -> String {
+    pub fn who(&self, (user, device): (usize, DeviceIndex)) -> String {
         super::history::who(&self.run.names, user, device)
     }
 
     /// Who must receive a message: every device of the peer, or of the
     /// room's other members; with several devices, every device of the
     /// sender too (its copy, §16).
-    pub fn recipients(&self, sent: &Sent) -> Vec<(usize, Device)> {
+    pub fn recipients(&self, sent: &Authored) -> Vec<(usize, DeviceIndex)> {
         let mut users: Vec<usize> = match self.room(&sent.chat) {
             Some(room) => self.run.rooms[room].1.iter().copied().filter(|&u| u != sent.user).collect(),
             None => self.user(&sent.chat).into_iter().collect(),
@@ -235,8 +235,8 @@ impl<'a> Model<'a> {
     }
 
     /// The messages the server answered `OK`, in a stable order.
-    pub fn accepted(&self) -> Vec<&Sent> {
-        let mut out: Vec<&Sent> =
+    pub fn accepted(&self) -> Vec<&Authored> {
+        let mut out: Vec<&Authored> =
             self.sent.values().filter(|s| self.oks.contains_key(&(s.user, s.id.clone()))).collect();
         out.sort_by_key(|s| (s.user, s.index));
         out
@@ -245,7 +245,7 @@ impl<'a> Model<'a> {
     /// The `MSG` events a device read, as (from, id, seq, frame).
     pub fn receipts(
         &self,
-        (user, device): (usize, Device),
+        (user, device): (usize, DeviceIndex),
     ) -> impl Iterator<Item = (&str, &str, u64, usize)> {
         self.queued.iter().filter(move |q| q.user == user && q.device == device).filter_map(|q| {
             match &q.event {
@@ -256,7 +256,7 @@ impl<'a> Model<'a> {
     }
 
     /// The first frame at which a device had `ACK`ed `seq`, if ever.
-    pub fn acked_at(&self, (user, device): (usize, Device), seq: u64) -> Option<usize> {
+    pub fn acked_at(&self, (user, device): (usize, DeviceIndex), seq: u64) -> Option<usize> {
         self.acks.iter().find(|a| a.user == user && a.device == device && a.seq >= seq).map(|a| a.frame)
     }
 
@@ -271,7 +271,7 @@ impl<'a> Model<'a> {
     }
 
     /// A `STATUS` event's parts.
-    pub fn status(q: &Queued) -> Option<(&str, &str, MsgState)> {
+    pub fn status(q: &InboxRead) -> Option<(&str, &str, MsgState)> {
         match &q.event {
             Event::Status { peer, id, state, .. } => Some((peer, id, *state)),
             _ => None,

@@ -49,7 +49,7 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// One server of the federation.
-pub struct Member {
+pub struct Site {
     pub name: String,
     /// Its ports for clients.
     pub send: SocketAddr,
@@ -72,7 +72,7 @@ enum How {
 /// The servers of a run, the splits between them, and (for chaos's own)
 /// the directory they live in.
 pub struct Network {
-    pub members: Vec<Member>,
+    pub members: Vec<Site>,
     pub splits: Arc<Splits>,
     /// `N`, or the file, as `--federation` said it (for the replay line).
     pub given: String,
@@ -137,7 +137,7 @@ impl Network {
             let (child, [send, recv, link]) = spawn(&args, ["0", "0", "0"], &log)?;
             proxy.aim(link);
             let how = How::Own { args, log, child: Mutex::new(Some(child)) };
-            network.members.push(Member { name, send, recv, link, proxy, how, turn: Mutex::default() });
+            network.members.push(Site { name, send, recv, link, proxy, how, turn: Mutex::default() });
         }
         Ok(network)
     }
@@ -160,7 +160,7 @@ impl Network {
             proxy.aim(l.link);
             let how = How::Command(l.restart);
             let (name, send, recv, link) = (l.name, l.send, l.recv, l.link);
-            members.push(Member { name, send, recv, link, proxy, how, turn: Mutex::default() });
+            members.push(Site { name, send, recv, link, proxy, how, turn: Mutex::default() });
         }
         let given = path.display().to_string();
         Ok(Network { members, splits, given, give_up: None, dir: Mutex::default() })

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::check::Verdict;
-use super::history::{Dir, Run};
+use super::history::{Recording, Way};
 use super::model::Model;
 use super::schedule::Port;
 use crate::conform::report::json_str;
@@ -49,8 +49,8 @@ pub struct Counts {
     pub failovers: u64,
 }
 
-pub fn counts(run: &Run, m: &Model) -> Counts {
-    let out_send = run.frames.iter().filter(|f| f.port == Port::Send && f.dir == Dir::Out);
+pub fn counts(run: &Recording, m: &Model) -> Counts {
+    let out_send = run.frames.iter().filter(|f| f.port == Port::Send && f.dir == Way::Out);
     let msg_frames = out_send.filter(|f| f.text.starts_with("MSG:")).count();
     let mut conns: Vec<u64> = run.frames.iter().map(|f| f.conn).collect();
     conns.sort();
@@ -78,7 +78,7 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
     Counts { operations: msg_frames + c.reads + c.acks + c.connections, ..c }
 }
 
-fn fault_kinds(run: &Run) -> Vec<(String, usize)> {
+fn fault_kinds(run: &Recording) -> Vec<(String, usize)> {
     let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &run.faults {
         *kinds.entry(f.what.split(' ').next().unwrap_or_default().to_string()).or_default() += 1;
@@ -86,7 +86,7 @@ fn fault_kinds(run: &Run) -> Vec<(String, usize)> {
     kinds.into_iter().collect()
 }
 
-pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
+pub fn text(h: &Header, run: &Recording, m: &Model, verdicts: &[Verdict]) -> String {
     let c = counts(run, m);
     let mut out = String::new();
     let _ = writeln!(
@@ -146,7 +146,7 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     out
 }
 
-pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
+pub fn json(h: &Header, run: &Recording, m: &Model, verdicts: &[Verdict]) -> String {
     let c = counts(run, m);
     let guarantees: Vec<String> = verdicts.iter().map(|v| verdict_json(run, v)).collect();
     format!(
@@ -182,7 +182,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     )
 }
 
-fn verdict_json(run: &Run, v: &Verdict) -> String {
+fn verdict_json(run: &Recording, v: &Verdict) -> String {
     let examples: Vec<String> = v
         .violations
         .iter()

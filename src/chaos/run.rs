@@ -9,12 +9,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::faults::Faults;
-use super::history::{Journal, Listing, Run};
+use super::history::{HistoryRead, Journal, Recording};
 use super::network::Network;
 use super::proxy::{Global, Proxy};
-use super::schedule::{Op, Port, Schedule, Target};
-use super::workload::{self, DRAINING, RUNNING, STOPPED, Shared, Team};
-use crate::conform::Level;
+use super::schedule::{Destination, Op, Port, Schedule};
+use super::workload::{self, DRAINING, RUNNING, STOPPED, Team, UserState};
+use crate::conform::ProtocolLevel;
 use crate::error::{Error, Result};
 use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
 
@@ -33,7 +33,7 @@ pub struct Plan {
     /// Each server's send and receive address; device `n` of user `u`
     /// uses server `(u + n) % servers.len()` first ([`in_turn`]).
     pub servers: Vec<(SocketAddr, SocketAddr)>,
-    pub level: Level,
+    pub level: ProtocolLevel,
     /// Devices per user (more than 1 only at level 1.2).
     pub devices: usize,
     pub seed: u64,
@@ -76,7 +76,7 @@ impl Plan {
     }
 }
 
-pub fn run(plan: &Plan) -> Result<Run> {
+pub fn run(plan: &Plan) -> Result<Recording> {
     // A server started a moment ago (a script's) may not listen yet.
     if let Some((send, recv)) = super::network::wait_for_servers(&plan.servers) {
         return Err(Error::Protocol(format!("no server at {send} and {recv}")));
@@ -141,7 +141,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
     // taken two threads' frames in the other order: by time (stable).
     let mut frames = journal.frames();
     frames.sort_by_key(|f| f.at_us);
-    Ok(Run {
+    Ok(Recording {
         names: team.names.clone(),
         homes: team.homes.clone(),
         room_homes: team.room_homes.clone(),
@@ -179,7 +179,7 @@ fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> 
         journal: journal.clone(),
         proxies: proxies.clone(),
         phase: AtomicU8::new(RUNNING),
-        users: (0..plan.schedule.users).map(|_| Shared::new(plan.devices.max(1))).collect(),
+        users: (0..plan.schedule.users).map(|_| UserState::new(plan.devices.max(1))).collect(),
         room_homes: plan.room_homes(&plan.homes()),
         homes: plan.homes(),
         ledger: Default::default(),
@@ -233,13 +233,13 @@ fn setup_failed(team: &Team, user: usize, what: String) -> Error {
     Error::Protocol(format!("chaos could not set up {}: {what}", team.names[user]))
 }
 
-fn setup_line(team: &Team, user: usize) -> Result<super::wire::Line> {
+fn setup_line(team: &Team, user: usize) -> Result<super::wire::Wiretap> {
     let device = team.device(0);
-    super::wire::Line::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
+    super::wire::Wiretap::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
         .ok_or_else(|| setup_failed(team, user, "no connection to the server".into()))
 }
 
-fn setup_request(team: &Team, user: usize, line: &mut super::wire::Line, request: &str) -> Result<String> {
+fn setup_request(team: &Team, user: usize, line: &mut super::wire::Wiretap, request: &str) -> Result<String> {
     line.request(request, Duration::from_secs(10)).map_err(|e| setup_failed(team, user, format!("{e:?}")))
 }
 
@@ -247,7 +247,7 @@ fn setup_request(team: &Team, user: usize, line: &mut super::wire::Line, request
 /// another server is `OK`'d once queued for the home), asking through
 /// `line`, that of `asker`, a member on the home, so that the run's
 /// first messages already reach every member.
-fn await_members(team: &Team, room: usize, asker: usize, line: &mut super::wire::Line) -> Result<()> {
+fn await_members(team: &Team, room: usize, asker: usize, line: &mut super::wire::Wiretap) -> Result<()> {
     let (name, members) = &team.rooms[room];
     let deadline = Instant::now() + Duration::from_secs(30);
     let request = Request::Members { room: name.trim_start_matches('#').into() }.to_string();
@@ -303,7 +303,7 @@ fn settle(team: &Team, wait: Duration) {
 }
 
 /// Each user's `HISTORY` of every chat it sent to.
-fn listings(team: &Team, plan: &Plan) -> Vec<Listing> {
+fn listings(team: &Team, plan: &Plan) -> Vec<HistoryRead> {
     let mut out = Vec::new();
     for user in 0..team.names.len() {
         let Some(mut line) = team.login(user, team.device(0), Port::Send) else { continue };
@@ -314,7 +314,7 @@ fn listings(team: &Team, plan: &Plan) -> Vec<Listing> {
                 page: None,
             };
             if let Ok(lines) = line.listing(&request.to_string(), Duration::from_secs(10)) {
-                out.push(Listing { user, chat, lines, limit: MAX_HISTORY });
+                out.push(HistoryRead { user, chat, lines, limit: MAX_HISTORY });
             }
         }
     }
@@ -332,8 +332,8 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
             _ => None,
         })
         .map(|to| match to {
-            Target::User(u) => team.address(u, user),
-            Target::Room(r) => team.room_address(r, user),
+            Destination::User(u) => team.address(u, user),
+            Destination::Room(r) => team.room_address(r, user),
         })
         .collect();
     chats.sort();
@@ -354,7 +354,7 @@ fn teardown(team: &Team) {
                 );
             }
         }
-        if team.level >= Level::V1_2 {
+        if team.level >= ProtocolLevel::V1_2 {
             let _ = line.request(
                 &Request::DelAccount { password: team.password.clone() }.to_string(),
                 Duration::from_secs(5),

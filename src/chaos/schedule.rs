@@ -84,7 +84,7 @@ impl Port {
 
 /// Where a message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub enum Destination {
     User(usize),
     Room(usize),
 }
@@ -93,10 +93,10 @@ pub enum Target {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// Put a message in the outbox (ids are unique: `m<user>x<n>`).
-    Msg { to: Target, id: String },
+    Msg { to: Destination, id: String },
     /// A message written, then the connection dropped before its `OK`
     /// (a client killed after its write): the outbox resends it.
-    Crash { to: Target, id: String },
+    Crash { to: Destination, id: String },
     /// `READ` the latest direct message received from this user, if any.
     Read { peer: usize },
     /// Drop this connection and log in again.
@@ -104,7 +104,7 @@ pub enum Op {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Step {
+pub struct Scheduled {
     pub at_ms: u64,
     pub user: usize,
     pub op: Op,
@@ -163,7 +163,7 @@ pub struct Schedule {
     pub users: usize,
     /// The members of each room (users by number), at least two each.
     pub rooms: Vec<Vec<usize>>,
-    pub steps: Vec<Step>,
+    pub steps: Vec<Scheduled>,
     pub faults: Vec<FaultStep>,
 }
 
@@ -187,7 +187,7 @@ pub fn draw(seed: u64, shape: Shape, duration_ms: u64, kinds: &[FaultKind]) -> S
         let mut n = 0;
         while at < duration_ms {
             let op = operation(&mut rng, user, users, &rooms, &mut n);
-            steps.push(Step { at_ms: at, user, op });
+            steps.push(Scheduled { at_ms: at, user, op });
             at += rng.range(60, 400);
         }
     }
@@ -214,8 +214,8 @@ fn operation(rng: &mut Rng, user: usize, users: usize, rooms: &[Vec<usize>], n: 
     let mine: Vec<usize> = (0..rooms.len()).filter(|r| rooms[*r].contains(&user)).collect();
     let roll = rng.range(0, 100);
     let to = match roll {
-        60..75 if !mine.is_empty() => Target::Room(mine[rng.range(0, mine.len() as u64) as usize]),
-        _ => Target::User(peer),
+        60..75 if !mine.is_empty() => Destination::Room(mine[rng.range(0, mine.len() as u64) as usize]),
+        _ => Destination::User(peer),
     };
     *n += 1;
     let id = format!("m{user}x{n}");

@@ -11,7 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::history::{Device, Dir, Journal};
+use super::history::{DeviceIndex, Journal, Way};
 use super::schedule::Port;
 use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
 use crate::transport::{Shared, Stream};
@@ -25,30 +25,30 @@ pub enum Gone {
     Closed,
 }
 
-pub struct Line {
+pub struct Wiretap {
     /// The stream, written here and read by `lines`.
     stream: Shared,
     lines: ReadHalf,
     pub conn: u64,
     user: usize,
-    device: Device,
+    device: DeviceIndex,
     port: Port,
     journal: Arc<Journal>,
 }
 
-impl Line {
+impl Wiretap {
     pub fn open(
         addr: SocketAddr,
-        (user, device): (usize, Device),
+        (user, device): (usize, DeviceIndex),
         port: Port,
         journal: &Arc<Journal>,
-    ) -> Option<Line> {
+    ) -> Option<Wiretap> {
         let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         tcp.set_nodelay(true).ok();
         let stream = Shared(Arc::new(Stream::plain(tcp)));
         let lines = ReadHalf::new(stream.clone(), 8192, MAX_LINE);
         let conn = journal.new_conn();
-        Some(Line { stream, lines, conn, user, device, port, journal: journal.clone() })
+        Some(Wiretap { stream, lines, conn, user, device, port, journal: journal.clone() })
     }
 
     /// Writes one frame; false when the connection failed.
@@ -58,7 +58,7 @@ impl Line {
             Ok(request) => request.redacted(),
             Err(_) => text.to_string(),
         };
-        self.journal.frame((self.user, self.device), self.conn, self.port, Dir::Out, &shown);
+        self.journal.frame((self.user, self.device), self.conn, self.port, Way::Out, &shown);
         self.stream.0.set_write_timeout(Some(Duration::from_secs(5))).ok();
         (&*self.stream.0).write_all(format!("{text}\n").as_bytes()).is_ok()
     }
@@ -67,7 +67,7 @@ impl Line {
     pub fn read(&mut self, wait: Duration) -> Result<String, Gone> {
         match self.lines.next_by(Instant::now() + wait) {
             Ok(line) => {
-                self.journal.frame((self.user, self.device), self.conn, self.port, Dir::In, &line);
+                self.journal.frame((self.user, self.device), self.conn, self.port, Way::In, &line);
                 Ok(line)
             }
             Err(NoLine::Silent) => Err(Gone::Silent),
@@ -94,7 +94,7 @@ impl Line {
     }
 }
 
-impl Drop for Line {
+impl Drop for Wiretap {
     fn drop(&mut self) {
         self.stream.0.shutdown(Shutdown::Both).ok();
     }

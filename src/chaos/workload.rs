@@ -24,11 +24,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::history::{Device, Journal};
+use super::history::{DeviceIndex, Journal};
 use super::proxy::Proxy;
-use super::schedule::{Op, Port, Rng, Step, Target};
-use super::wire::{Gone, Line};
-use crate::conform::Level;
+use super::schedule::{Destination, Op, Port, Rng, Scheduled};
+use super::wire::{Gone, Wiretap};
+use crate::conform::ProtocolLevel;
 use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, Text};
 
 /// How long a reply may take before the connection counts as broken.
@@ -55,14 +55,14 @@ pub struct Team {
     pub password: String,
     /// Room names with their `#`, and their members.
     pub rooms: Vec<(String, Vec<usize>)>,
-    pub level: Level,
+    pub level: ProtocolLevel,
     /// Devices per user (1: the one device, logged in with no name).
     pub devices: usize,
     pub journal: Arc<Journal>,
     /// Per user, a proxy per device (device `n` uses the `n`th).
     pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub phase: AtomicU8,
-    pub users: Vec<Shared>,
+    pub users: Vec<UserState>,
     /// In a federation, each user's server, by name (empty: not one).
     pub homes: Vec<String>,
     /// In a federation, each room's home server, by name (empty: not one).
@@ -88,7 +88,7 @@ impl Ledger {
 }
 
 /// What a user's sender and receivers share.
-pub struct Shared {
+pub struct UserState {
     /// Messages written but not yet answered `OK`.
     pub outbox: AtomicUsize,
     /// Per device: the schedule asked its receiver to log in again.
@@ -99,10 +99,10 @@ pub struct Shared {
     latest_from: Mutex<HashMap<usize, (u64, String)>>,
 }
 
-impl Shared {
-    pub fn new(devices: usize) -> Shared {
+impl UserState {
+    pub fn new(devices: usize) -> UserState {
         let flags = || (0..devices).map(|_| AtomicBool::new(false)).collect();
-        Shared {
+        UserState {
             outbox: AtomicUsize::new(0),
             reconnect: flags(),
             online: flags(),
@@ -161,24 +161,26 @@ impl Team {
     }
 
     /// Where `by`'s message to `to` goes.
-    fn chat(&self, to: Target, by: usize) -> Chat {
+    fn chat(&self, to: Destination, by: usize) -> Chat {
         match to {
-            Target::User(u) => Chat::User(self.address(u, by)),
-            Target::Room(r) => Chat::parse(&self.room_address(r, by)).unwrap_or(Chat::Room(String::new())),
+            Destination::User(u) => Chat::User(self.address(u, by)),
+            Destination::Room(r) => {
+                Chat::parse(&self.room_address(r, by)).unwrap_or(Chat::Room(String::new()))
+            }
         }
     }
 
     /// Device number `n` of a user as the frames name it: `None` (no
     /// device name in the `LOGIN`) when users have one device.
-    pub fn device(&self, n: usize) -> Device {
+    pub fn device(&self, n: usize) -> DeviceIndex {
         (self.devices > 1).then_some(n % self.devices)
     }
 
     /// Logs `device` in on `port` of the user's proxy; `None` when anything fails.
-    pub fn login(&self, user: usize, device: Device, port: Port) -> Option<Line> {
+    pub fn login(&self, user: usize, device: DeviceIndex, port: Port) -> Option<Wiretap> {
         let proxy = &self.proxies[user][device.unwrap_or(0)];
         let addr = if port == Port::Send { proxy.send } else { proxy.recv };
-        let mut line = Line::open(addr, (user, device), port, &self.journal)?;
+        let mut line = Wiretap::open(addr, (user, device), port, &self.journal)?;
         // 1.3 before the login, so that the replay is 1.3's too (§27).
         if port == Port::Recv && self.federated() {
             let said = line.request(&EventReply::Version13.to_string(), LOGIN_WAIT);
@@ -207,7 +209,7 @@ impl Team {
     }
 }
 
-struct Outgoing {
+struct Composed {
     id: String,
     line: String,
     /// Drop the connection right after writing it (once).
@@ -215,7 +217,7 @@ struct Outgoing {
 }
 
 /// A user's sender: its steps, then its outbox until the run stops.
-pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Step>, start: Instant) {
+pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Scheduled>, start: Instant) {
     let mut s = Sender { team, user, conn: None, logins: 0, device: 0, outbox: VecDeque::new() };
     for step in steps {
         let at = start + Duration::from_millis(step.at_ms);
@@ -240,12 +242,12 @@ pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Step>, start: Instant) {
 struct Sender {
     team: Arc<Team>,
     user: usize,
-    conn: Option<Line>,
+    conn: Option<Wiretap>,
     /// How many times it logged in: the next login is as device `logins % devices`.
     logins: usize,
     /// The device of the connection now (its number).
     device: usize,
-    outbox: VecDeque<Outgoing>,
+    outbox: VecDeque<Composed>,
 }
 
 impl Sender {
@@ -260,14 +262,14 @@ impl Sender {
         self.flush();
     }
 
-    fn queue(&mut self, to: Target, id: String, crash: bool) {
+    fn queue(&mut self, to: Destination, id: String, crash: bool) {
         let text = Text::from_plain(&self.team.text(self.user, &id)).unwrap_or_else(|_| unreachable_text());
         let line = Request::Msg { to: self.team.chat(to, self.user), id: id.clone(), text }.to_string();
-        self.outbox.push_back(Outgoing { id, line, crash });
+        self.outbox.push_back(Composed { id, line, crash });
         self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
     }
 
-    fn connected(&mut self) -> Option<&mut Line> {
+    fn connected(&mut self) -> Option<&mut Wiretap> {
         if self.conn.is_none() {
             self.device = self.logins % self.team.devices;
             self.conn = self.team.login(self.user, self.team.device(self.device), Port::Send);
@@ -380,14 +382,14 @@ struct Receiver<'a> {
 }
 
 impl Receiver<'_> {
-    fn session(&mut self, line: &mut Line) {
+    fn session(&mut self, line: &mut Wiretap) {
         // A named device said VERSION:1.2 with its login already, a
         // federation's user VERSION:1.3 before it.
         let said = self.team.devices > 1 || self.team.federated();
-        if self.team.level >= Level::V1_1 && !said {
+        if self.team.level >= ProtocolLevel::V1_1 && !said {
             line.send(&EventReply::Version11.to_string());
         }
-        if self.team.level >= Level::V1_2 && !said {
+        if self.team.level >= ProtocolLevel::V1_2 && !said {
             line.send(&EventReply::Version12.to_string());
         }
         let (mut max_seq, mut acked, mut due) = (0u64, 0u64, None::<Instant>);
@@ -410,7 +412,7 @@ impl Receiver<'_> {
                 Err(Gone::Closed) => return,
             };
             // A bounce (1.3): an event of the inbox like any other.
-            if let Some(bounce) = super::model::Bounce::parse(&text) {
+            if let Some(bounce) = super::model::FailedNotice::parse(&text) {
                 self.team.note(|l| l.settled.insert((self.user, bounce.id.to_string())));
                 max_seq = max_seq.max(bounce.seq);
                 due.get_or_insert_with(Instant::now);

@@ -1,6 +1,6 @@
 //! TLS as the client's user reads it: what `--tls` and `--ca FILE` ask
 //! for, and a failed handshake in words (in the user's language). The
-//! transport below classifies ([`transport::tls::Failure`]); the words
+//! transport below classifies ([`transport::tls::HandshakeFailure`]); the words
 //! live here, above it, with the client's catalogue.
 
 use std::io;
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::transport::Tls;
-use crate::transport::tls::{self as transport, Failure};
+use crate::transport::tls::{self as transport, HandshakeFailure};
 
 /// What `--tls` and `--ca FILE` ask of a client: `None` for plaintext,
 /// else what to trust (`--ca` implies `--tls`).
@@ -30,12 +30,12 @@ pub fn for_client(tls: bool, ca: Option<&Path>) -> Result<Option<Tls>> {
 pub fn explain(e: io::Error) -> io::Error {
     let Some(failure) = transport::failure(&e) else { return e };
     let words = match failure {
-        Failure::Untrusted => tr!(Msg::TlsUntrusted),
-        Failure::WrongName => tr!(Msg::TlsWrongName),
-        Failure::Expired => tr!(Msg::TlsExpired),
-        Failure::BadCertificate(why) => tr!(Msg::TlsBadCertificate, why = why),
-        Failure::NotTls => tr!(Msg::TlsNotTls),
-        Failure::Other(why) => tr!(Msg::TlsFailed, why = why),
+        HandshakeFailure::Untrusted => tr!(Msg::TlsUntrusted),
+        HandshakeFailure::WrongName => tr!(Msg::TlsWrongName),
+        HandshakeFailure::Expired => tr!(Msg::TlsExpired),
+        HandshakeFailure::BadCertificate(why) => tr!(Msg::TlsBadCertificate, why = why),
+        HandshakeFailure::NotTls => tr!(Msg::TlsNotTls),
+        HandshakeFailure::Other(why) => tr!(Msg::TlsFailed, why = why),
     };
     io::Error::new(io::ErrorKind::InvalidData, words)
 }

@@ -7,11 +7,11 @@
 //! `--rate`; tests/chat/archive.rs tries it.)
 
 use super::case::{addition, check};
-use super::{Case, CaseCtx, Failure, Level};
+use super::{Case, CaseCtx, Failure, ProtocolLevel};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
-    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
+    let v12 = |name, section, run| addition(ProtocolLevel::V1_2, name, section, run);
     vec![
         v12("archive-and-list", "§23 ARCHIVE, UNARCHIVE, ARCHIVED", archive_and_list),
         v12("archive-told-to-devices", "§23 ARCHIVE event", archive_event),

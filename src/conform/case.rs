@@ -22,7 +22,7 @@ use crate::transport::Tls;
 /// The protocol level a case checks: a case runs when the suite's
 /// `--level` is at least its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Level {
+pub enum ProtocolLevel {
     /// Version 1: log in, MSG, ACK, STATUS, rooms, presence, timeouts
     /// (docs/PROTOCOL.md §1–§10).
     #[value(name = "1.0")]
@@ -43,13 +43,13 @@ pub enum Level {
     V1_3,
 }
 
-impl Level {
+impl ProtocolLevel {
     pub fn as_str(self) -> &'static str {
         match self {
-            Level::V1_0 => "1.0",
-            Level::V1_1 => "1.1",
-            Level::V1_2 => "1.2",
-            Level::V1_3 => "1.3",
+            ProtocolLevel::V1_0 => "1.0",
+            ProtocolLevel::V1_1 => "1.1",
+            ProtocolLevel::V1_2 => "1.2",
+            ProtocolLevel::V1_3 => "1.3",
         }
     }
 }
@@ -150,7 +150,7 @@ pub struct Case {
     pub name: &'static str,
     pub section: &'static str,
     pub group: Group,
-    pub level: Level,
+    pub level: ProtocolLevel,
     pub needs: Needs,
     pub run: fn(&mut CaseCtx) -> Result<(), Failure>,
 }
@@ -164,11 +164,11 @@ impl Case {
 
 /// How the suite reaches the server and what it may do to it.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub struct SuiteConfig {
     pub host: String,
     pub send_port: u16,
     pub recv_port: u16,
-    pub level: Level,
+    pub level: ProtocolLevel,
     /// Only these groups (all when empty).
     pub only: Vec<Group>,
     /// Leave out the cases that wait for the server's timeout.
@@ -197,10 +197,10 @@ pub struct Settings {
     pub limited: bool,
 }
 
-impl Settings {
+impl SuiteConfig {
     /// Settings with no account made and no invite code yet.
-    pub fn new(host: String, send_port: u16, recv_port: u16, level: Level) -> Settings {
-        Settings {
+    pub fn new(host: String, send_port: u16, recv_port: u16, level: ProtocolLevel) -> SuiteConfig {
+        SuiteConfig {
             host,
             send_port,
             recv_port,
@@ -252,14 +252,14 @@ pub fn run_prefix() -> String {
 
 /// What a case runs in: its users, its connections' transcript.
 pub struct CaseCtx<'a> {
-    pub settings: &'a Settings,
+    pub settings: &'a SuiteConfig,
     pub transcript: Transcript,
     /// `<run prefix><case number>`: every name of this case starts so.
     prefix: String,
 }
 
 impl<'a> CaseCtx<'a> {
-    pub fn new(settings: &'a Settings, prefix: String) -> CaseCtx<'a> {
+    pub fn new(settings: &'a SuiteConfig, prefix: String) -> CaseCtx<'a> {
         CaseCtx { settings, transcript: Transcript::new(), prefix }
     }
 
@@ -414,18 +414,18 @@ pub fn case(
     section: &'static str,
     run: fn(&mut CaseCtx) -> Result<(), Failure>,
 ) -> Case {
-    Case { name, section, group, level: Level::V1_0, needs: Needs::Nothing, run }
+    Case { name, section, group, level: ProtocolLevel::V1_0, needs: Needs::Nothing, run }
 }
 
 /// A case of an addition to version 1 (group `v1.1` or `v1.2`), run only
 /// at its level and above.
 pub fn addition(
-    level: Level,
+    level: ProtocolLevel,
     name: &'static str,
     section: &'static str,
     run: fn(&mut CaseCtx) -> Result<(), Failure>,
 ) -> Case {
-    let group = if level == Level::V1_1 { Group::V11 } else { Group::V12 };
+    let group = if level == ProtocolLevel::V1_1 { Group::V11 } else { Group::V12 };
     case(group, name, section, run).at(level)
 }
 
@@ -451,7 +451,7 @@ impl Case {
     }
 
     /// This case checks an addition of protocol `level`.
-    pub fn at(self, level: Level) -> Case {
+    pub fn at(self, level: ProtocolLevel) -> Case {
         Case { level, ..self }
     }
 }

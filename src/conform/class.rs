@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 
 use super::report::{counts, json_str};
-use super::{Group, Outcome, Settings, Status, all_cases, runner};
+use super::{CaseOutcome, Group, Status, SuiteConfig, all_cases, runner};
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
 
@@ -46,7 +46,7 @@ pub const DEFAULT_WEIGHT: f64 = 10.0;
 
 /// One row of the roster: `student,host,send_port,recv_port[,restart]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row {
+pub struct RosterEntry {
     pub student: String,
     pub host: String,
     pub send_port: u16,
@@ -57,9 +57,9 @@ pub struct Row {
 
 /// What became of one student's server.
 #[derive(Debug)]
-pub enum Checked {
+pub enum Grade {
     /// The suite ran: every case's outcome.
-    Ran(Vec<Outcome>),
+    Ran(Vec<CaseOutcome>),
     /// Its send port accepted no connection: why.
     Unreachable(String),
     /// It could not be checked (a bad roster row, a server that refuses
@@ -73,7 +73,7 @@ pub struct ClassRow {
     pub student: String,
     /// `host:send:recv` as the roster gave them.
     pub address: String,
-    pub checked: Checked,
+    pub checked: Grade,
     /// The groups with a case the run would not skip (the level, `--only`,
     /// `--fast`, this row's restart command): what a server that answers
     /// is graded on, and so the maximum of one that does not.
@@ -119,7 +119,7 @@ impl ClassRow {
     /// The grade per group, in the suite's order of groups.
     pub fn grades(&self, weights: &Weights) -> Vec<GroupGrade> {
         let outcomes = match &self.checked {
-            Checked::Ran(outcomes) => outcomes.as_slice(),
+            Grade::Ran(outcomes) => outcomes.as_slice(),
             _ => &[],
         };
         Group::value_variants()
@@ -137,7 +137,7 @@ impl ClassRow {
     /// reachable or not checked earns nothing of its gradable groups.
     pub fn points(&self, weights: &Weights) -> (f64, f64) {
         match self.checked {
-            Checked::Ran(_) => self
+            Grade::Ran(_) => self
                 .grades(weights)
                 .iter()
                 .filter_map(|g| Some((g.points?, g.weight)))
@@ -149,36 +149,32 @@ impl ClassRow {
     /// `passing`, `failing` (a case failed), `not reachable`, `not checked`.
     pub fn status(&self) -> &'static str {
         match &self.checked {
-            Checked::Ran(outcomes) if outcomes.iter().any(|o| matches!(o.status, Status::Fail(_))) => {
-                "failing"
-            }
-            Checked::Ran(_) => "passing",
-            Checked::Unreachable(_) => "not reachable",
-            Checked::Unchecked(_) => "not checked",
+            Grade::Ran(outcomes) if outcomes.iter().any(|o| matches!(o.status, Status::Fail(_))) => "failing",
+            Grade::Ran(_) => "passing",
+            Grade::Unreachable(_) => "not reachable",
+            Grade::Unchecked(_) => "not checked",
         }
     }
 
     /// Why it was not checked, if it was not.
     pub fn why_not(&self) -> Option<&str> {
         match &self.checked {
-            Checked::Ran(_) => None,
-            Checked::Unreachable(why) | Checked::Unchecked(why) => Some(why),
+            Grade::Ran(_) => None,
+            Grade::Unreachable(why) | Grade::Unchecked(why) => Some(why),
         }
     }
 
     /// The ids of the cases that failed.
-    pub fn failing(&self) -> Vec<&Outcome> {
+    pub fn failing(&self) -> Vec<&CaseOutcome> {
         match &self.checked {
-            Checked::Ran(outcomes) => {
-                outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).collect()
-            }
+            Grade::Ran(outcomes) => outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).collect(),
             _ => Vec::new(),
         }
     }
 
     fn counts(&self) -> (usize, usize, usize) {
         match &self.checked {
-            Checked::Ran(outcomes) => counts(outcomes),
+            Grade::Ran(outcomes) => counts(outcomes),
             _ => (0, 0, 0),
         }
     }
@@ -187,7 +183,7 @@ impl ClassRow {
 /// Reads the roster: a header row, then `student,host,send_port,recv_port`
 /// and an optional fifth column, the restart command. Empty ports are the
 /// defaults. A bad row is kept, as a row that cannot be checked.
-pub fn read_roster(path: &Path) -> Result<Vec<std::result::Result<Row, (String, String)>>> {
+pub fn read_roster(path: &Path) -> Result<Vec<std::result::Result<RosterEntry, (String, String)>>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -205,7 +201,7 @@ pub fn read_roster(path: &Path) -> Result<Vec<std::result::Result<Row, (String, 
             _ if host.is_empty() => Err(format!("line {}: no host", n + 2)),
             (Ok(send_port), Ok(recv_port)) => {
                 let restart = Some(field(4)).filter(|c| !c.is_empty());
-                Ok(Row { student: student.clone(), host, send_port, recv_port, restart })
+                Ok(RosterEntry { student: student.clone(), host, send_port, recv_port, restart })
             }
             (Err(why), _) | (_, Err(why)) => Err(why),
         };
@@ -218,9 +214,9 @@ pub fn read_roster(path: &Path) -> Result<Vec<std::result::Result<Row, (String, 
 /// makes for it; says each result on stderr as it comes. The rows come
 /// back in the roster's order.
 pub fn check_all(
-    rows: Vec<std::result::Result<Row, (String, String)>>,
+    rows: Vec<std::result::Result<RosterEntry, (String, String)>>,
     jobs: usize,
-    settings: &(dyn Fn(&Row) -> Result<Settings> + Sync),
+    settings: &(dyn Fn(&RosterEntry) -> Result<SuiteConfig> + Sync),
 ) -> Vec<ClassRow> {
     let queue = Mutex::new(rows.into_iter().enumerate());
     let done = Mutex::new(Vec::new());
@@ -237,7 +233,7 @@ pub fn check_all(
                         Err((student, why)) => ClassRow {
                             student,
                             address: String::new(),
-                            checked: Checked::Unchecked(why),
+                            checked: Grade::Unchecked(why),
                             gradable: Vec::new(),
                         },
                     };
@@ -253,12 +249,12 @@ pub fn check_all(
 }
 
 /// One student's server: reachable? then the probe, the cases, the clean-up.
-fn check_one(row: Row, settings: &(dyn Fn(&Row) -> Result<Settings> + Sync)) -> ClassRow {
+fn check_one(row: RosterEntry, settings: &(dyn Fn(&RosterEntry) -> Result<SuiteConfig> + Sync)) -> ClassRow {
     let address = format!("{}:{}:{}", row.host, row.send_port, row.recv_port);
     let mut settings = match settings(&row) {
         Ok(settings) => settings,
         Err(e) => {
-            let checked = Checked::Unchecked(e.to_string());
+            let checked = Grade::Unchecked(e.to_string());
             return ClassRow { student: row.student, address, checked, gradable: Vec::new() };
         }
     };
@@ -267,13 +263,13 @@ fn check_one(row: Row, settings: &(dyn Fn(&Row) -> Result<Settings> + Sync)) -> 
         cases.iter().filter(|c| runner::skipped(c, &settings).is_none()).map(|c| c.group).collect();
     gradable.dedup(); // the cases come group by group
     let checked = match reachable(&settings) {
-        Err(why) => Checked::Unreachable(why),
+        Err(why) => Grade::Unreachable(why),
         Ok(()) => match super::preflight::check(&mut settings) {
-            Err(why) => Checked::Unchecked(why.lines().next().unwrap_or_default().to_string()),
+            Err(why) => Grade::Unchecked(why.lines().next().unwrap_or_default().to_string()),
             Ok(_) => {
                 let outcomes = runner::run(&cases, &settings, &mut |_| {});
                 super::preflight::clean_up(&settings);
-                Checked::Ran(outcomes)
+                Grade::Ran(outcomes)
             }
         },
     };
@@ -281,7 +277,7 @@ fn check_one(row: Row, settings: &(dyn Fn(&Row) -> Result<Settings> + Sync)) -> 
 }
 
 /// Whether the send port accepts a connection within the suite's wait.
-fn reachable(settings: &Settings) -> std::result::Result<(), String> {
+fn reachable(settings: &SuiteConfig) -> std::result::Result<(), String> {
     let addr = settings.send_addr();
     let targets: Vec<_> = addr.to_socket_addrs().map_err(|e| format!("{addr}: {e}"))?.collect();
     let mut why = format!("{addr}: no address");
@@ -299,7 +295,7 @@ fn progress(row: &ClassRow, took: Duration) -> String {
     let student = crate::display::visible(&row.student);
     let secs = took.as_secs_f64();
     match (&row.checked, row.why_not()) {
-        (Checked::Ran(outcomes), _) => {
+        (Grade::Ran(outcomes), _) => {
             let (p, f, s) = counts(outcomes);
             format!("{student} {}: {p} pass, {f} fail, {s} skip in {secs:.1} s", row.address)
         }
@@ -426,14 +422,14 @@ pub fn verdict(rows: &[ClassRow]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::conform::Failure;
-    use crate::conform::case::Level;
+    use crate::conform::case::ProtocolLevel;
 
-    fn outcome(group: Group, name: &str, status: Status) -> Outcome {
-        Outcome {
+    fn outcome(group: Group, name: &str, status: Status) -> CaseOutcome {
+        CaseOutcome {
             id: format!("{}/{name}", group.as_str()),
             group,
             section: "§",
-            level: Level::V1_0,
+            level: ProtocolLevel::V1_0,
             status,
             ms: 1,
             transcript: Vec::new(),
@@ -449,7 +445,7 @@ mod tests {
         let row = ClassRow {
             student: "ana".into(),
             address: "h:1:2".into(),
-            checked: Checked::Ran(vec![
+            checked: Grade::Ran(vec![
                 outcome(Group::Framing, "a", Status::Pass),
                 outcome(Group::Framing, "b", Status::Pass),
                 outcome(Group::Framing, "c", Status::Pass),
@@ -468,7 +464,7 @@ mod tests {
         // 15 of 20, 5 of 5; restart and the groups with no case left out.
         assert_eq!(row.points(&weights), (20.0, 25.0));
         assert_eq!(row.status(), "failing");
-        let down = ClassRow { checked: Checked::Unreachable("refused".into()), ..row };
+        let down = ClassRow { checked: Grade::Unreachable("refused".into()), ..row };
         assert_eq!(down.status(), "not reachable");
         assert_eq!(down.points(&weights), (0.0, 25.0), "nothing of what it would be graded on");
         assert!(verdict(&[down]).is_err());
@@ -515,7 +511,7 @@ mod tests {
         let rows = [ClassRow {
             student: "ana".into(),
             address: "h:1:2".into(),
-            checked: Checked::Ran(vec![outcome(Group::Auth, "e", Status::Pass)]),
+            checked: Grade::Ran(vec![outcome(Group::Auth, "e", Status::Pass)]),
             gradable: vec![Group::Auth],
         }];
         let text = csv(&rows, &Weights::default()).unwrap();

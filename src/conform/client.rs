@@ -29,8 +29,8 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::case::run_prefix;
 use super::report::{verdict, write_file};
-use super::wire::{Conn, Dir, Line, Transcript};
-use super::{Failure, Group, Level, Outcome, Status, html, report};
+use super::wire::{Conn, Dir, Transcript, TranscriptLine};
+use super::{CaseOutcome, Failure, Group, ProtocolLevel, Status, html, report};
 use crate::error::Error;
 use crate::protocol::{Event, Text};
 
@@ -117,12 +117,12 @@ pub fn run(check: ClientCheck) -> crate::error::Result<()> {
             (Ok(()), None) => Status::Pass,
             (Err(failure), None) => Status::Fail(failure),
         };
-        let lines: Vec<Line> = stage.transcript.lines().split_off(from);
-        let outcome = Outcome {
+        let lines: Vec<TranscriptLine> = stage.transcript.lines().split_off(from);
+        let outcome = CaseOutcome {
             id: format!("client/{name}"),
             group: Group::Client,
             section,
-            level: Level::V1_0,
+            level: ProtocolLevel::V1_0,
             status,
             ms: begun.elapsed().as_millis() as u64,
             transcript: lines,

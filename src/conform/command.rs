@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use super::report;
-use super::{Group, Level, Settings, all_cases, html, runner};
+use super::{Group, ProtocolLevel, SuiteConfig, all_cases, html, runner};
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
 
@@ -48,7 +48,7 @@ pub struct ServerCheck {
     /// The protocol level to check: the cases of that version and those
     /// below it.
     #[arg(long, value_enum, default_value = "1.0")]
-    pub level: Level,
+    pub level: ProtocolLevel,
     /// Only this group of cases (repeatable).
     #[arg(long, value_enum, value_name = "GROUP")]
     pub only: Vec<Group>,
@@ -117,10 +117,10 @@ pub fn run(args: ConformArgs) -> Result<()> {
     }
 }
 
-fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Result<Settings> {
+fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Result<SuiteConfig> {
     let invites =
         super::preflight::read_invites(&check.invite, check.invites.as_deref()).map_err(Error::Usage)?;
-    Ok(Settings {
+    Ok(SuiteConfig {
         only: check.only.clone(),
         fast: check.fast,
         restart: check.allow_restart.clone(),
@@ -128,7 +128,7 @@ fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> 
         wait: Duration::from_secs(check.wait),
         tls: crate::client::tls::for_client(check.tls, check.ca.as_deref())?,
         invites: std::sync::Arc::new(std::sync::Mutex::new(invites)),
-        ..Settings::new(host.to_string(), send_port, recv_port, check.level)
+        ..SuiteConfig::new(host.to_string(), send_port, recv_port, check.level)
     })
 }
 
@@ -173,7 +173,7 @@ fn server(check: ServerCheck) -> Result<()> {
 /// table (or JSON), the CSV and the page at the end (`class.rs`).
 fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
     let rows = super::class::read_roster(roster)?;
-    let settings = |row: &super::class::Row| {
+    let settings = |row: &super::class::RosterEntry| {
         let mut settings = settings(check, &row.host, row.send_port, row.recv_port)?;
         settings.restart = row.restart.clone();
         Ok(settings)

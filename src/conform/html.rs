@@ -8,9 +8,9 @@
 
 use std::fmt::Write as _;
 
-use super::class::{Checked, ClassRow, Weights};
-use super::wire::{Dir, Line};
-use super::{Outcome, Status, report};
+use super::class::{ClassRow, Grade, Weights};
+use super::wire::{Dir, TranscriptLine};
+use super::{CaseOutcome, Status, report};
 
 /// Escapes text for HTML and SVG.
 pub fn escape(s: &str) -> String {
@@ -22,7 +22,7 @@ td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pass{color:#070}.fa
 .skip{color:#888}svg text{font-family:monospace;font-size:12px}";
 
 /// The page for one run.
-pub fn page(title: &str, peer: &str, outcomes: &[Outcome]) -> String {
+pub fn page(title: &str, peer: &str, outcomes: &[CaseOutcome]) -> String {
     let (p, f, s) = report::counts(outcomes);
     let mut out = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>\n\
@@ -56,11 +56,11 @@ pub fn page(title: &str, peer: &str, outcomes: &[Outcome]) -> String {
 /// A failed case as a section of a page (`anchor` its id, `level` its
 /// heading): what was expected and what came, then the sequence diagram,
 /// which ends where the case did; nothing for a case that did not fail.
-fn failure_section(anchor: &str, level: &str, o: &Outcome, peer: &str) -> String {
+fn failure_section(anchor: &str, level: &str, o: &CaseOutcome, peer: &str) -> String {
     let Status::Fail(failure) = &o.status else { return String::new() };
     let mut lines = o.transcript.clone();
     let text = format!("FAILED here: expected {}, got {}", failure.expected, failure.got);
-    lines.push(Line { at_ms: o.ms, conn: "suite".into(), dir: Dir::Note, text });
+    lines.push(TranscriptLine { at_ms: o.ms, conn: "suite".into(), dir: Dir::Note, text });
     format!(
         "<{level} id=\"{anchor}\">{}</{level}>\n<p>{}. Expected <code>{}</code>, got <code>{}</code>.</p>\n{}\n",
         escape(&o.id),
@@ -82,7 +82,7 @@ pub fn class_page(rows: &[ClassRow], weights: &Weights) -> String {
     );
     for (s, row) in rows.iter().enumerate() {
         let (p, f, k) = match &row.checked {
-            Checked::Ran(outcomes) => report::counts(outcomes),
+            Grade::Ran(outcomes) => report::counts(outcomes),
             _ => (0, 0, 0),
         };
         let (points, max) = row.points(weights);
@@ -135,7 +135,7 @@ const LEFT: usize = 70;
 
 /// A sequence diagram: one lifeline per connection of the suite, one for
 /// the other side (`peer`: the server, or the client) on the right, an arrow per frame, its time on the left.
-pub fn diagram(lines: &[Line], peer: &str) -> String {
+pub fn diagram(lines: &[TranscriptLine], peer: &str) -> String {
     let mut lanes: Vec<&str> = Vec::new();
     for line in lines {
         if line.conn != "suite" && !lanes.contains(&line.conn.as_str()) {
@@ -197,7 +197,12 @@ mod tests {
 
     #[test]
     fn a_hostile_frame_is_text_in_the_page() {
-        let line = Line { at_ms: 3, conn: "a.send".into(), dir: Dir::Got, text: "<script>x</script>".into() };
+        let line = TranscriptLine {
+            at_ms: 3,
+            conn: "a.send".into(),
+            dir: Dir::Got,
+            text: "<script>x</script>".into(),
+        };
         let svg = diagram(&[line], "server");
         assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
         assert!(svg.contains(">3 ms<"));

@@ -11,12 +11,12 @@
 use std::time::Duration;
 
 use super::case::{addition, check};
-use super::{Case, CaseCtx, Failure, Level};
+use super::{Case, CaseCtx, Failure, ProtocolLevel};
 use crate::protocol::{Code, Event};
 
 pub fn cases() -> Vec<Case> {
-    let v11 = |name, section, run| addition(Level::V1_1, name, section, run);
-    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
+    let v11 = |name, section, run| addition(ProtocolLevel::V1_1, name, section, run);
+    let v12 = |name, section, run| addition(ProtocolLevel::V1_2, name, section, run);
     vec![
         v11("lastseen", "§11 LASTSEEN", lastseen),
         v11("members", "§11 MEMBERS", members),

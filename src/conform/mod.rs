@@ -58,8 +58,8 @@ pub mod status;
 pub mod timing;
 pub mod wire;
 
-pub use case::{Case, CaseCtx, Failure, Group, Level, Needs, Settings};
-pub use runner::{Outcome, Status};
+pub use case::{Case, CaseCtx, Failure, Group, Needs, ProtocolLevel, SuiteConfig};
+pub use runner::{CaseOutcome, Status};
 
 /// Every case of the suite, in the order they run: the groups in the
 /// order a student should tackle them (docs/LAB.md).
@@ -103,12 +103,15 @@ mod tests {
     #[test]
     fn levels_add_cases_and_never_remove_them() {
         let at = |level| cases_at(level).len();
-        assert!(at(Level::V1_0) < at(Level::V1_1) && at(Level::V1_1) < at(Level::V1_2));
-        assert!(cases_at(Level::V1_0).iter().all(|c| c.level == Level::V1_0));
+        assert!(
+            at(ProtocolLevel::V1_0) < at(ProtocolLevel::V1_1)
+                && at(ProtocolLevel::V1_1) < at(ProtocolLevel::V1_2)
+        );
+        assert!(cases_at(ProtocolLevel::V1_0).iter().all(|c| c.level == ProtocolLevel::V1_0));
     }
 
-    fn cases_at(level: Level) -> Vec<Case> {
-        let settings = Settings::new("127.0.0.1".into(), 1, 2, level);
+    fn cases_at(level: ProtocolLevel) -> Vec<Case> {
+        let settings = SuiteConfig::new("127.0.0.1".into(), 1, 2, level);
         runner::selected(all_cases(), &settings)
     }
 }

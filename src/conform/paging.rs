@@ -10,11 +10,11 @@
 
 use super::case::{addition, check};
 use super::wire::Conn;
-use super::{Case, CaseCtx, Failure, Level};
+use super::{Case, CaseCtx, Failure, ProtocolLevel};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
-    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
+    let v12 = |name, section, run| addition(ProtocolLevel::V1_2, name, section, run);
     vec![
         v12("history-pages-meet", "§4 HISTORY:<chat>:<limit>:<start>", pages_meet),
         v12("history-pages-while-sending", "§4 a page's cursor, messages meanwhile", pages_while_sending),

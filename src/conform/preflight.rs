@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use super::case::CaseCtx;
 use super::wire::Conn;
-use super::{Failure, Settings};
+use super::{Failure, SuiteConfig};
 use crate::protocol::info::InfoLine;
 
 /// What the probe learned.
@@ -42,7 +42,7 @@ pub struct Allowed {
 
 /// Asks the server what it allows; `Err` with what to do when the suite
 /// cannot run against it as it is. Sets `settings.invite_only`.
-pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
+pub fn check(settings: &mut SuiteConfig) -> Result<Allowed, String> {
     let (name, password, reply, info) = {
         let ctx = CaseCtx::new(settings, format!("{}p", super::case::run_prefix()));
         let name = ctx.name("probe");
@@ -135,7 +135,7 @@ pub fn read_invites(codes: &[String], file: Option<&std::path::Path>) -> Result<
 /// requests, and 150 of them at once would empty the budget that the
 /// suite's address shares with a class (its students refused, the
 /// server's log full of refusals) for a clean-up nobody waits for.
-pub fn clean_up(settings: &Settings) -> (usize, usize) {
+pub fn clean_up(settings: &SuiteConfig) -> (usize, usize) {
     let made = std::mem::take(&mut *settings.made.lock().unwrap_or_else(|e| e.into_inner()));
     let ctx = CaseCtx::new(settings, String::new());
     let mut deleted = 0;
@@ -158,7 +158,7 @@ pub fn clean_up(settings: &Settings) -> (usize, usize) {
 
 /// After a run: [`clean_up`], and what it did said (on stderr, the
 /// report keeps stdout).
-pub fn clean_up_and_say(settings: &Settings) {
+pub fn clean_up_and_say(settings: &SuiteConfig) {
     let (deleted, left) = clean_up(settings);
     if deleted > 0 {
         eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");

@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use super::case::{addition, check};
-use super::{Case, CaseCtx, Failure, Level};
+use super::{Case, CaseCtx, Failure, ProtocolLevel};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
-    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
+    let v12 = |name, section, run| addition(ProtocolLevel::V1_2, name, section, run);
     vec![
         v12("block-hides-direct-messages", "§22 BLOCK", block_hides_messages),
         v12("block-hides-presence", "§22 BLOCK", block_hides_presence),

@@ -11,12 +11,12 @@ use std::fmt::Write as _;
 
 use std::path::Path;
 
-use super::wire::{Dir, Line};
-use super::{Group, Outcome, Status};
+use super::wire::{Dir, TranscriptLine};
+use super::{CaseOutcome, Group, Status};
 use crate::error::Error;
 
 /// The line of a case in the text report, and its transcript if it failed.
-pub fn text(outcome: &Outcome) -> String {
+pub fn text(outcome: &CaseOutcome) -> String {
     let mut out = String::new();
     let (word, why) = match &outcome.status {
         Status::Pass => ("pass", String::new()),
@@ -35,7 +35,7 @@ pub fn text(outcome: &Outcome) -> String {
     out
 }
 
-fn transcript_line(line: &Line) -> String {
+fn transcript_line(line: &TranscriptLine) -> String {
     let dir = match line.dir {
         Dir::Sent => ">",
         Dir::Got => "<",
@@ -45,7 +45,7 @@ fn transcript_line(line: &Line) -> String {
 }
 
 /// Passed, failed, skipped.
-pub fn counts<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> (usize, usize, usize) {
+pub fn counts<'a>(outcomes: impl IntoIterator<Item = &'a CaseOutcome>) -> (usize, usize, usize) {
     outcomes.into_iter().fold((0, 0, 0), |(p, f, s), o| match o.status {
         Status::Pass => (p + 1, f, s),
         Status::Fail(_) => (p, f + 1, s),
@@ -54,7 +54,7 @@ pub fn counts<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> (usize, us
 }
 
 /// The summary: one line per group, then the total.
-pub fn summary(outcomes: &[Outcome], secs: f64) -> String {
+pub fn summary(outcomes: &[CaseOutcome], secs: f64) -> String {
     let mut out = String::from("\ngroup        pass  fail  skip\n");
     let mut groups: Vec<Group> = Vec::new();
     for o in outcomes {
@@ -90,7 +90,7 @@ pub fn json_str(s: &str) -> String {
 }
 
 /// One case as one JSON object on one line.
-pub fn json(outcome: &Outcome) -> String {
+pub fn json(outcome: &CaseOutcome) -> String {
     let (status, expected, got, skip) = match &outcome.status {
         Status::Pass => ("pass", "", "", ""),
         Status::Fail(f) => ("fail", f.expected.as_str(), f.got.as_str(), ""),
@@ -129,7 +129,7 @@ pub fn json(outcome: &Outcome) -> String {
 
 /// `Ok` if no case failed; else the usage error that makes the exit code
 /// non-zero, counting the failures.
-pub fn verdict(outcomes: &[Outcome]) -> crate::error::Result<()> {
+pub fn verdict(outcomes: &[CaseOutcome]) -> crate::error::Result<()> {
     let failed = outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).count();
     match failed {
         0 => Ok(()),

@@ -6,7 +6,7 @@
 
 use super::case::{case, check};
 use super::messages::{next_msg, send_msg};
-use super::{Case, CaseCtx, Failure, Group, Level};
+use super::{Case, CaseCtx, Failure, Group, ProtocolLevel};
 
 pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Restart, name, section, run).restart();
@@ -15,7 +15,7 @@ pub fn cases() -> Vec<Case> {
         c("seq-continues", "§6 The receive port", seq_continues),
         c("resend-recognised", "§4 MSG", resend_recognised),
         c("membership-kept", "§4 JOIN", membership_kept),
-        c("server-id-kept", "§12 SERVER", server_id_kept).at(Level::V1_1),
+        c("server-id-kept", "§12 SERVER", server_id_kept).at(ProtocolLevel::V1_1),
     ]
 }
 

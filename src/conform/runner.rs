@@ -9,8 +9,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use super::case::run_prefix;
-use super::wire::Line;
-use super::{Case, CaseCtx, Failure, Group, Level, Needs, Settings};
+use super::wire::TranscriptLine;
+use super::{Case, CaseCtx, Failure, Group, Needs, ProtocolLevel, SuiteConfig};
 
 /// What became of a case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,19 +23,19 @@ pub enum Status {
 
 /// A case's outcome, with its transcript.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct CaseOutcome {
     /// `group/name`.
     pub id: String,
     pub group: Group,
     pub section: &'static str,
-    pub level: Level,
+    pub level: ProtocolLevel,
     pub status: Status,
     pub ms: u64,
-    pub transcript: Vec<Line>,
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// The cases `settings` selects: at its level or below, in its groups.
-pub fn selected(cases: Vec<Case>, settings: &Settings) -> Vec<Case> {
+pub fn selected(cases: Vec<Case>, settings: &SuiteConfig) -> Vec<Case> {
     cases
         .into_iter()
         .filter(|c| c.level <= settings.level)
@@ -49,13 +49,13 @@ pub fn selected(cases: Vec<Case>, settings: &Settings) -> Vec<Case> {
 /// The first case refused with `KO:RATE_LIMITED` stops the run: the
 /// others are skipped, since they would only spend more of the limits the
 /// suite's address shares with everyone behind it (a class).
-pub fn run(cases: &[Case], settings: &Settings, each: &mut dyn FnMut(&Outcome)) -> Vec<Outcome> {
+pub fn run(cases: &[Case], settings: &SuiteConfig, each: &mut dyn FnMut(&CaseOutcome)) -> Vec<CaseOutcome> {
     let prefix = run_prefix();
     let mut outcomes = Vec::new();
     let mut stopped = false;
     for (n, case) in cases.iter().enumerate() {
         let outcome = match stopped {
-            true => Outcome::new(case, Status::Skip(STOPPED), 0, Vec::new()),
+            true => CaseOutcome::new(case, Status::Skip(STOPPED), 0, Vec::new()),
             false => run_one(case, settings, format!("{prefix}n{n}")),
         };
         stopped |= rate_limited(&outcome);
@@ -70,13 +70,13 @@ pub const STOPPED: &str = "stopped: the server rate-limited the suite (run it ag
      or one started with --exempt <your address> and --rate 0)";
 
 /// Whether a case failed on the server's limits (not on the protocol).
-pub fn rate_limited(outcome: &Outcome) -> bool {
+pub fn rate_limited(outcome: &CaseOutcome) -> bool {
     matches!(&outcome.status, Status::Fail(f) if f.got.contains("KO:RATE_LIMITED"))
 }
 
 /// Why `settings` leave `case` out (`--fast`, no restart command, …), if
 /// they do.
-pub fn skipped(case: &Case, settings: &Settings) -> Option<&'static str> {
+pub fn skipped(case: &Case, settings: &SuiteConfig) -> Option<&'static str> {
     match case.needs {
         Needs::Clock if settings.fast => Some("slow (--fast)"),
         Needs::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
@@ -86,9 +86,9 @@ pub fn skipped(case: &Case, settings: &Settings) -> Option<&'static str> {
     }
 }
 
-fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
+fn run_one(case: &Case, settings: &SuiteConfig, prefix: String) -> CaseOutcome {
     if let Some(why) = skipped(case, settings) {
-        return Outcome::new(case, Status::Skip(why), 0, Vec::new());
+        return CaseOutcome::new(case, Status::Skip(why), 0, Vec::new());
     }
     let start = Instant::now();
     let mut ctx = CaseCtx::new(settings, prefix);
@@ -101,12 +101,12 @@ fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
             "the suite itself panicked (a bug in wachat conform)",
         )),
     };
-    Outcome::new(case, status, start.elapsed().as_millis() as u64, ctx.transcript.excerpt())
+    CaseOutcome::new(case, status, start.elapsed().as_millis() as u64, ctx.transcript.excerpt())
 }
 
-impl Outcome {
-    pub fn new(case: &Case, status: Status, ms: u64, transcript: Vec<Line>) -> Outcome {
-        Outcome {
+impl CaseOutcome {
+    pub fn new(case: &Case, status: Status, ms: u64, transcript: Vec<TranscriptLine>) -> CaseOutcome {
+        CaseOutcome {
             id: case.id(),
             group: case.group,
             section: case.section,

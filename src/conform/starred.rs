@@ -9,11 +9,11 @@
 //! tries it.)
 
 use super::case::{addition, check};
-use super::{Case, CaseCtx, Failure, Level};
+use super::{Case, CaseCtx, Failure, ProtocolLevel};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
-    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
+    let v12 = |name, section, run| addition(ProtocolLevel::V1_2, name, section, run);
     vec![
         v12("star-and-list", "§25 STAR, UNSTAR, STARRED", star_and_list),
         v12("star-hidden-by-delete", "§25 a deleted message's star", hidden_by_delete),

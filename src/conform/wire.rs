@@ -29,7 +29,7 @@ pub enum Dir {
 
 /// One line of a transcript.
 #[derive(Clone, Debug)]
-pub struct Line {
+pub struct TranscriptLine {
     /// Milliseconds since the case began.
     pub at_ms: u64,
     /// The connection's label (`A`, `B`, …), as in docs/PROTOCOL.md.
@@ -47,7 +47,7 @@ const REPORT_TAIL: usize = 150;
 #[derive(Clone)]
 pub struct Transcript {
     start: Instant,
-    lines: Arc<Mutex<Vec<Line>>>,
+    lines: Arc<Mutex<Vec<TranscriptLine>>>,
 }
 
 impl Transcript {
@@ -62,11 +62,11 @@ impl Transcript {
             Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
             None => text.to_string(),
         };
-        let line = Line { at_ms, conn: conn.to_string(), dir, text };
+        let line = TranscriptLine { at_ms, conn: conn.to_string(), dir, text };
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
     }
 
-    pub fn lines(&self) -> Vec<Line> {
+    pub fn lines(&self) -> Vec<TranscriptLine> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -74,7 +74,7 @@ impl Transcript {
     /// thousands (a long inbox), the first [`REPORT_HEAD`] and the last
     /// [`REPORT_TAIL`], where a failure shows, with a note of how many
     /// are left out between them.
-    pub fn excerpt(&self) -> Vec<Line> {
+    pub fn excerpt(&self) -> Vec<TranscriptLine> {
         let mut lines = self.lines();
         if lines.len() <= REPORT_HEAD + REPORT_TAIL {
             return lines;
@@ -82,7 +82,7 @@ impl Transcript {
         let tail = lines.split_off(lines.len() - REPORT_TAIL);
         let left_out = lines.split_off(REPORT_HEAD);
         let text = format!("… {} lines left out …", left_out.len());
-        lines.push(Line { at_ms: left_out[0].at_ms, conn: String::new(), dir: Dir::Note, text });
+        lines.push(TranscriptLine { at_ms: left_out[0].at_ms, conn: String::new(), dir: Dir::Note, text });
         lines.extend(tail);
         lines
     }
@@ -97,11 +97,11 @@ impl Transcript {
             let at = other.start + std::time::Duration::from_millis(at_ms);
             at.saturating_duration_since(self.start).as_millis() as u64
         };
-        let theirs: Vec<Line> = other
+        let theirs: Vec<TranscriptLine> = other
             .lines()
             .into_iter()
             .filter(|l| l.at_ms >= from_ms)
-            .map(|l| Line { at_ms: shift(l.at_ms), ..l })
+            .map(|l| TranscriptLine { at_ms: shift(l.at_ms), ..l })
             .collect();
         let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         lines.extend(theirs);

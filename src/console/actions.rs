@@ -7,10 +7,10 @@
 //! Why numbers: a message is named on the wire by its sender and id,
 //! which a person never sees; the console prints `[N]` before every
 //! message it shows (a `/chat` listing, one that arrives, a search
-//! result), and `numbers::Screen` remembers which message each number
+//! result), and `numbers::Numbered` remembers which message each number
 //! was.
 
-use super::numbers::Screen;
+use super::numbers::Numbered;
 use super::numbers::numbered;
 use super::view;
 use crate::client::Client;
@@ -62,7 +62,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> Option<std::result::Result<M
 
 /// Carries out a message action of `client`'s user; the lines to show.
 /// `screen` holds the numbers the user named the message by.
-pub fn act(lang: Lang, client: &Client, screen: &Screen, action: MessageAction) -> Result<Vec<String>> {
+pub fn act(lang: Lang, client: &Client, screen: &Numbered, action: MessageAction) -> Result<Vec<String>> {
     let me = client.me();
     let mut out = Vec::new();
     let find = |n: usize| screen.get(n).ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoSuchNumber, n = n)));

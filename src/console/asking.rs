@@ -77,7 +77,7 @@ impl super::Console<'_> {
         }
         let error = |e: &dyn fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
         match dialog.finish(lang, answers) {
-            Ok(command) => match self.session.act(super::command::Command::Account(command), self) {
+            Ok(command) => match self.session.act(super::command::Typed::Account(command), self) {
                 Ok(()) => return Ok(dialog == Dialog::DeleteAccount),
                 Err(e) => self.say(&error(&e)),
             },

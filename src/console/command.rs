@@ -1,4 +1,4 @@
-//! What the user typed, as a [`Command`]: the console's own little grammar,
+//! What the user typed, as a [`Typed`]: the console's own little grammar,
 //! parsed apart from acting on it (as the server keeps `Request::parse`
 //! apart from its handlers), so every command and every mistake can be
 //! tested without a server. Its explanations are in the user's language
@@ -16,7 +16,7 @@ pub const MAX_HISTORY: usize = 100_000;
 
 /// One line (or several joined by a trailing `\`) typed at the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
+pub enum Typed {
     /// An empty line: nothing to do.
     Nothing,
     /// Plain text: send it to the open chat.
@@ -69,7 +69,7 @@ pub enum Command {
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
-pub fn parse(lang: Lang, line: &str) -> Result<Command, String> {
+pub fn parse(lang: Lang, line: &str) -> Result<Typed, String> {
     Parser { lang }.parse(line)
 }
 
@@ -80,18 +80,18 @@ struct Parser {
 
 impl Parser {
     /// What kind of line this is: empty, `@`, plain text, or a `/command`.
-    fn parse(&self, line: &str) -> Result<Command, String> {
+    fn parse(&self, line: &str) -> Result<Typed, String> {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim().is_empty() {
-            return Ok(Command::Nothing);
+            return Ok(Typed::Nothing);
         }
         if line.trim() == "@salir" {
-            return Ok(Command::Quit);
+            return Ok(Typed::Quit);
         }
         if let Some(rest) = line.strip_prefix('@') {
             return self.direct(rest);
         }
-        let Some(rest) = line.strip_prefix('/') else { return Ok(Command::Say(line.to_string())) };
+        let Some(rest) = line.strip_prefix('/') else { return Ok(Typed::Say(line.to_string())) };
         match rest.split_once(char::is_whitespace) {
             Some((word, args)) => self.command(word, args.trim_start()),
             None => self.command(rest, ""),
@@ -100,60 +100,60 @@ impl Parser {
 
     /// `/word args`: one arm per command; the 1.2 families (actions,
     /// files, account, preferences, moderation) parse their own words.
-    fn command(&self, word: &str, args: &str) -> Result<Command, String> {
+    fn command(&self, word: &str, args: &str) -> Result<Typed, String> {
         let lang = self.lang;
-        let no_args = |command: Command| match args.trim() {
+        let no_args = |command: Typed| match args.trim() {
             "" => Ok(command),
             _ => Err(tr!(in lang; Msg::TakesNoArguments, command = format!("/{word}"))),
         };
         let one_word = |usage: Msg| self.one_word(args, usage);
         match word {
-            "chat" => Ok(Command::Open(parse_chat(lang, one_word(Msg::UsageChat)?)?)),
+            "chat" => Ok(Typed::Open(parse_chat(lang, one_word(Msg::UsageChat)?)?)),
             "msg" | "whisper" => self.msg(word, args),
             "history" => self.history(args),
-            "users" => no_args(Command::Users),
-            "people" => Ok(Command::People(self.user(one_word(Msg::UsagePeople)?)?)),
-            "chats" => no_args(Command::Chats),
-            "rooms" => no_args(Command::Rooms),
-            "info" => no_args(Command::Info),
-            "members" => optional(args, || room(lang, one_word(Msg::UsageMembers)?)).map(Command::Members),
-            "join" => Ok(Command::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
-            "leave" => optional(args, || room(lang, one_word(Msg::UsageLeave)?)).map(Command::Leave),
-            "p2p" => Ok(Command::P2p(self.user(one_word(Msg::UsageP2p)?)?)),
-            "hangup" => optional(args, || self.user(one_word(Msg::UsageHangUp)?)).map(Command::HangUp),
+            "users" => no_args(Typed::Users),
+            "people" => Ok(Typed::People(self.user(one_word(Msg::UsagePeople)?)?)),
+            "chats" => no_args(Typed::Chats),
+            "rooms" => no_args(Typed::Rooms),
+            "info" => no_args(Typed::Info),
+            "members" => optional(args, || room(lang, one_word(Msg::UsageMembers)?)).map(Typed::Members),
+            "join" => Ok(Typed::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
+            "leave" => optional(args, || room(lang, one_word(Msg::UsageLeave)?)).map(Typed::Leave),
+            "p2p" => Ok(Typed::P2p(self.user(one_word(Msg::UsageP2p)?)?)),
+            "hangup" => optional(args, || self.user(one_word(Msg::UsageHangUp)?)).map(Typed::HangUp),
             "reply" | "edit" | "delete" | "react" | "search" => {
-                super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
+                super::actions::parse(lang, word, args).expect("one of its words").map(Typed::Action)
             }
             word if super::files::WORDS.contains(&word) => {
-                super::files::parse(lang, word, args).map(Command::File)
+                super::files::parse(lang, word, args).map(Typed::File)
             }
             word if super::account::WORDS.contains(&word) => {
-                super::account::parse(lang, word, args).map(Command::Account)
+                super::account::parse(lang, word, args).map(Typed::Account)
             }
             word if super::stars::WORDS.contains(&word) => {
-                super::stars::parse(lang, word, args).map(Command::Star)
+                super::stars::parse(lang, word, args).map(Typed::Star)
             }
             word if super::prefs::WORDS.contains(&word) => {
-                super::prefs::parse(lang, word, args).map(Command::Prefs)
+                super::prefs::parse(lang, word, args).map(Typed::Prefs)
             }
-            "devices" => no_args(Command::Devices),
+            "devices" => no_args(Typed::Devices),
             "unlink" => {
                 let device = one_word(Msg::UsageUnlink)?;
                 crate::client::device::check(lang, device)?;
-                Ok(Command::Unlink(device.to_string()))
+                Ok(Typed::Unlink(device.to_string()))
             }
-            "help" => Ok(Command::Help),
+            "help" => Ok(Typed::Help),
             word if super::moderation::WORDS.contains(&word) => {
-                super::moderation::parse(lang, word, args).map(Command::Moderation)
+                super::moderation::parse(lang, word, args).map(Typed::Moderation)
             }
-            "quit" | "salir" | "sair" => Ok(Command::Quit),
+            "quit" | "salir" | "sair" => Ok(Typed::Quit),
             "" => Err(tr!(in lang; Msg::NothingAfterSlash)),
             other => Err(tr!(in lang; Msg::UnknownCommand, command = format!("/{other}"))),
         }
     }
 
     /// `/msg <user|#room> <text>`, `/whisper <user> <text>`.
-    fn msg(&self, word: &str, args: &str) -> Result<Command, String> {
+    fn msg(&self, word: &str, args: &str) -> Result<Typed, String> {
         let usage = self.usage(&tr!(in self.lang; Msg::UsageMsg, command = format!("/{word}")));
         let (to, text) = args.split_once(char::is_whitespace).ok_or_else(|| usage.clone())?;
         let to = parse_chat(self.lang, to)?;
@@ -164,18 +164,18 @@ impl Parser {
     }
 
     /// `/history [n]`: 20 unless said, at most [`MAX_HISTORY`].
-    fn history(&self, args: &str) -> Result<Command, String> {
+    fn history(&self, args: &str) -> Result<Typed, String> {
         match args.trim() {
-            "" => Ok(Command::History(20)),
+            "" => Ok(Typed::History(20)),
             n => match n.parse::<usize>() {
-                Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Command::History(n)),
+                Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Typed::History(n)),
                 _ => Err(self.usage(&tr!(in self.lang; Msg::UsageHistory, max = MAX_HISTORY))),
             },
         }
     }
 
     /// `@user: text`, the original system's way to write to someone.
-    fn direct(&self, rest: &str) -> Result<Command, String> {
+    fn direct(&self, rest: &str) -> Result<Typed, String> {
         let usage = self.usage(Msg::UsageAt.text(self.lang));
         let (to, text) = rest.split_once(':').ok_or_else(|| usage.clone())?;
         let to = parse_chat(self.lang, to.trim())?;
@@ -204,11 +204,11 @@ impl Parser {
     }
 }
 
-fn message(to: Chat, text: &str, usage: &str) -> Result<Command, String> {
+fn message(to: Chat, text: &str, usage: &str) -> Result<Typed, String> {
     if text.trim().is_empty() {
         return Err(usage.to_string());
     }
-    Ok(Command::Send { to, text: text.to_string() })
+    Ok(Typed::Send { to, text: text.to_string() })
 }
 
 /// An optional argument: `None` if there are none (the command means the
@@ -228,7 +228,7 @@ fn room(lang: Lang, s: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn ok(line: &str) -> Command {
+    fn ok(line: &str) -> Typed {
         parse(Lang::En, line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
     }
 
@@ -239,39 +239,39 @@ mod tests {
     #[test]
     fn every_command() {
         let bob = Chat::User("bob".into());
-        assert_eq!(ok(""), Command::Nothing);
-        assert_eq!(ok("hola, qué tal"), Command::Say("hola, qué tal".into()));
-        assert_eq!(ok("/chat bob"), Command::Open(bob.clone()));
-        assert_eq!(ok("/chat #general"), Command::Open(Chat::Room("general".into())));
-        let send = Command::Send { to: bob.clone(), text: "hi there".into() };
+        assert_eq!(ok(""), Typed::Nothing);
+        assert_eq!(ok("hola, qué tal"), Typed::Say("hola, qué tal".into()));
+        assert_eq!(ok("/chat bob"), Typed::Open(bob.clone()));
+        assert_eq!(ok("/chat #general"), Typed::Open(Chat::Room("general".into())));
+        let send = Typed::Send { to: bob.clone(), text: "hi there".into() };
         assert_eq!(ok("/msg bob hi there"), send);
         assert_eq!(ok("/whisper bob hi there"), send);
         assert_eq!(ok("@bob: hi there"), send);
         assert_eq!(ok("@bob:hi there"), send);
-        assert_eq!(ok("/history"), Command::History(20));
-        assert_eq!(ok("/history 5"), Command::History(5));
-        assert_eq!(ok("/users"), Command::Users);
-        assert_eq!(ok("/people Bo"), Command::People("Bo".into()));
+        assert_eq!(ok("/history"), Typed::History(20));
+        assert_eq!(ok("/history 5"), Typed::History(5));
+        assert_eq!(ok("/users"), Typed::Users);
+        assert_eq!(ok("/people Bo"), Typed::People("Bo".into()));
         assert_eq!(err("/people"), "usage: /people <start of a name>");
         assert!(err("/people #lab").contains("#lab"), "{}", err("/people #lab"));
-        assert_eq!(ok("/chats"), Command::Chats);
-        assert_eq!(ok("/rooms"), Command::Rooms);
-        assert_eq!(ok("/info"), Command::Info);
-        assert_eq!(ok("/members"), Command::Members(None));
-        assert_eq!(ok("/members #Tea"), Command::Members(Some("#Tea".into())));
-        assert_eq!(ok("/join #Tea"), Command::Join("#Tea".into()));
-        assert_eq!(ok("/leave"), Command::Leave(None));
-        assert_eq!(ok("/leave #tea"), Command::Leave(Some("#tea".into())));
-        assert_eq!(ok("/p2p bob"), Command::P2p("bob".into()));
-        assert_eq!(ok("/hangup"), Command::HangUp(None));
-        assert_eq!(ok("/hangup bob"), Command::HangUp(Some("bob".into())));
-        assert_eq!(ok("/devices"), Command::Devices);
-        assert_eq!(ok("/unlink old-laptop"), Command::Unlink("old-laptop".into()));
+        assert_eq!(ok("/chats"), Typed::Chats);
+        assert_eq!(ok("/rooms"), Typed::Rooms);
+        assert_eq!(ok("/info"), Typed::Info);
+        assert_eq!(ok("/members"), Typed::Members(None));
+        assert_eq!(ok("/members #Tea"), Typed::Members(Some("#Tea".into())));
+        assert_eq!(ok("/join #Tea"), Typed::Join("#Tea".into()));
+        assert_eq!(ok("/leave"), Typed::Leave(None));
+        assert_eq!(ok("/leave #tea"), Typed::Leave(Some("#tea".into())));
+        assert_eq!(ok("/p2p bob"), Typed::P2p("bob".into()));
+        assert_eq!(ok("/hangup"), Typed::HangUp(None));
+        assert_eq!(ok("/hangup bob"), Typed::HangUp(Some("bob".into())));
+        assert_eq!(ok("/devices"), Typed::Devices);
+        assert_eq!(ok("/unlink old-laptop"), Typed::Unlink("old-laptop".into()));
         let link = super::super::account::AccountCommand::Ask(super::super::account::Dialog::Link);
-        assert_eq!(ok("/link"), Command::Account(link));
-        assert_eq!(ok("/help"), Command::Help);
+        assert_eq!(ok("/link"), Typed::Account(link));
+        assert_eq!(ok("/help"), Typed::Help);
         for quit in ["/quit", "/salir", "/sair", "@salir"] {
-            assert_eq!(ok(quit), Command::Quit);
+            assert_eq!(ok(quit), Typed::Quit);
         }
     }
 
@@ -282,9 +282,9 @@ mod tests {
         assert_eq!(err("/chat bob ana"), "usage: /chat <user|#room>");
         assert!(err("/chat b!d").contains("not allowed in a name"));
         // 1.3: a user of another server of the class network (§27).
-        assert_eq!(ok("/chat bob@lab2"), Command::Open(Chat::User("bob@lab2".into())));
-        assert_eq!(ok("/chat #lab@lab2"), Command::Open(Chat::Room("lab@lab2".into())));
-        assert_eq!(ok("/join #lab@lab2"), Command::Join("#lab@lab2".into()));
+        assert_eq!(ok("/chat bob@lab2"), Typed::Open(Chat::User("bob@lab2".into())));
+        assert_eq!(ok("/chat #lab@lab2"), Typed::Open(Chat::Room("lab@lab2".into())));
+        assert_eq!(ok("/join #lab@lab2"), Typed::Join("#lab@lab2".into()));
         assert_eq!(
             err("/join #lab@"),
             "bad room address \"#lab@\" (#room@server): a name has 1 to 32 characters: \"\""
@@ -332,6 +332,6 @@ mod tests {
         );
         assert!(pt("/join general").starts_with("o nome de uma sala começa com '#'"));
         // The commands are the same in every language.
-        assert_eq!(parse(Lang::Pt, "/sair"), Ok(Command::Quit));
+        assert_eq!(parse(Lang::Pt, "/sair"), Ok(Typed::Quit));
     }
 }

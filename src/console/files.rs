@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::numbers::{Screen, numbered};
+use super::numbers::{Numbered, numbered};
 use super::view;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -51,7 +51,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<FileComm
 pub fn act(
     lang: Lang,
     client: &Client,
-    screen: &Screen,
+    screen: &Numbered,
     open: Option<Chat>,
     command: FileCommand,
 ) -> Result<Vec<String>> {

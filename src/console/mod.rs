@@ -60,7 +60,7 @@ use crate::i18n::console::Msg;
 use crate::i18n::{Lang, tr};
 use crate::protocol::Chat;
 use crate::protocol::names::fold;
-use command::Command;
+use command::Typed;
 use input::{Input, LivePrompt, Read, Reader};
 use session::{ConsoleSession, Opened, Output};
 use view::Printer;
@@ -311,9 +311,9 @@ impl Console<'_> {
             };
             let error = |e: &dyn std::fmt::Display| tr!(in lang; Msg::ErrorLine, error = e);
             match command::parse(lang, &line) {
-                Ok(Command::Quit) => return Ok(()),
-                Ok(Command::Help) => self.say(view::help(lang)),
-                Ok(Command::Account(account::AccountCommand::Ask(dialog))) => {
+                Ok(Typed::Quit) => return Ok(()),
+                Ok(Typed::Help) => self.say(view::help(lang)),
+                Ok(Typed::Account(account::AccountCommand::Ask(dialog))) => {
                     if self.ask(dialog, reader, stop)? {
                         return Ok(()); // the account is deleted
                     }

@@ -15,12 +15,12 @@ const REMEMBERED: usize = 1000;
 
 /// The messages shown with a number, the newest [`REMEMBERED`] of them.
 #[derive(Default)]
-pub struct Screen {
+pub struct Numbered {
     /// The number of the first message kept, and the messages.
     shown: Mutex<(usize, VecDeque<Message>)>,
 }
 
-impl Screen {
+impl Numbered {
     /// Gives `m` the next number (1, 2, …) and returns it; a message
     /// shown before (the same sender, chat and id: the chat listed again,
     /// `/history`) keeps the number it had, so that `[1]` stays `[1]`
@@ -55,7 +55,7 @@ impl Screen {
 /// 1.2: the number on screen of the message an action `m` names (the
 /// newest shown with that id: of its author for an edit or a delete, of
 /// anyone for a reaction), for an action's line to end in ` → [3]`.
-pub fn target_of(screen: &Screen, m: &Message) -> Option<usize> {
+pub fn target_of(screen: &Numbered, m: &Message) -> Option<usize> {
     let (id, author) = match Action::of(&m.id, &m.text)? {
         Action::Edit { target, .. } | Action::Delete { target } => (target, Some(m.from.clone())),
         Action::Remove { target, author } => (target, Some(author)),
@@ -68,7 +68,7 @@ pub fn target_of(screen: &Screen, m: &Message) -> Option<usize> {
 }
 
 /// The message's line with its number after its time: `14:02 [3] ana: hi`.
-pub fn numbered(screen: &Screen, line: &str, m: &Message) -> String {
+pub fn numbered(screen: &Numbered, line: &str, m: &Message) -> String {
     let n = screen.number(m);
     let timed = line.len() > 6 && line.as_bytes()[2] == b':' && line.as_bytes()[5] == b' ';
     match timed {
@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn numbers_name_the_messages_shown() {
-        let screen = Screen::default();
+        let screen = Numbered::default();
         let m = |id: &str| Message {
             from: "ana".into(),
             to: crate::protocol::Chat::User("bob".into()),

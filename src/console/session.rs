@@ -4,7 +4,7 @@
 //! can never disagree on what `/leave` or `/p2p bob` means.
 //!
 //! A [`ConsoleSession`] is the client, the language and the open chat; each
-//! [`Command`] ([`super::command`] parses it) is carried out against the
+//! [`Typed`] ([`super::command`] parses it) is carried out against the
 //! client, and what it has to show goes to an [`Output`], which each front
 //! end implements its own way: the line console prints lines, the
 //! full-screen one fills its panes. The commands block on the server (a
@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use parking_lot::Mutex;
 
-use super::command::Command;
+use super::command::Typed;
 use super::view;
 use crate::client::{Client, Message, Presence, UserInfo, now_ms};
 use crate::error::{Error, Result};
@@ -61,7 +61,7 @@ pub struct ConsoleSession<'a> {
     /// The chat plain text goes to; also the one whose messages get `READ`.
     open: Mutex<Option<Chat>>,
     /// 1.2: which message each number on screen is (`console::actions`).
-    pub screen: super::numbers::Screen,
+    pub screen: super::numbers::Numbered,
     /// 1.2: the echoes of this console's own `/block`, `/notify`, `/pin` … still to come.
     pub expected: super::echo::Expected,
 }
@@ -122,30 +122,30 @@ impl<'a> ConsoleSession<'a> {
 
     /// Carries out one command; `Err` is the line to show the user.
     /// `Quit` and `Help` do nothing here (see the module's header).
-    pub fn act(&self, command: Command, out: &dyn Output) -> Result<()> {
+    pub fn act(&self, command: Typed, out: &dyn Output) -> Result<()> {
         let lang = self.lang;
         match command {
-            Command::Nothing | Command::Quit | Command::Help => {}
-            Command::Action(action) => {
+            Typed::Nothing | Typed::Quit | Typed::Help => {}
+            Typed::Action(action) => {
                 for line in super::actions::act(self.lang, self.client, &self.screen, action)? {
                     out.line(&line);
                 }
             }
-            Command::Say(text) => {
+            Typed::Say(text) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;
                 self.send(&chat, &text, out)?;
             }
-            Command::Send { to, text } => self.send(&to, &text, out)?,
-            Command::Open(chat) => self.show_chat(chat, CHAT_LINES, out)?,
-            Command::History(n) => {
+            Typed::Send { to, text } => self.send(&to, &text, out)?,
+            Typed::Open(chat) => self.show_chat(chat, CHAT_LINES, out)?,
+            Typed::History(n) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpen)))?;
                 self.show_chat(chat, n, out)?;
             }
-            Command::Users => self.users(out)?,
-            Command::Chats => self.chats(out)?,
-            Command::Rooms => {
+            Typed::Users => self.users(out)?,
+            Typed::Chats => self.chats(out)?,
+            Typed::Rooms => {
                 for (room, members) in self.client.rooms()? {
                     out.line(&match members {
                         1 => tr!(in lang; Msg::RoomOneMember, room = room),
@@ -153,21 +153,21 @@ impl<'a> ConsoleSession<'a> {
                     });
                 }
             }
-            Command::Members(room) => self.members(room, out)?,
-            Command::People(start) => self.people(&start, out)?,
-            Command::Info => {
+            Typed::Members(room) => self.members(room, out)?,
+            Typed::People(start) => self.people(&start, out)?,
+            Typed::Info => {
                 for line in super::rules::describe(lang, &self.client.info()?, false) {
                     out.line(&line);
                 }
             }
-            Command::Join(room) => {
+            Typed::Join(room) => {
                 self.client.join(&room)?;
                 out.line(&tr!(in lang; Msg::JoinedRoom, room = room));
             }
-            Command::Leave(room) => self.leave(room, out)?,
-            Command::Moderation(command) => self.moderate(command, out)?,
-            Command::P2p(user) => self.p2p(&user, out)?,
-            Command::HangUp(user) => {
+            Typed::Leave(room) => self.leave(room, out)?,
+            Typed::Moderation(command) => self.moderate(command, out)?,
+            Typed::P2p(user) => self.p2p(&user, out)?,
+            Typed::HangUp(user) => {
                 let user = match (user, self.open_chat()) {
                     (Some(user), _) => user,
                     (None, Some(Chat::User(peer))) => peer,
@@ -177,20 +177,20 @@ impl<'a> ConsoleSession<'a> {
                     return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
-            Command::Devices => self.devices(out)?,
-            Command::Unlink(device) => self.unlink(&device, out)?,
-            Command::Account(command) => self.account(command, out)?,
-            Command::Prefs(command) => {
+            Typed::Devices => self.devices(out)?,
+            Typed::Unlink(device) => self.unlink(&device, out)?,
+            Typed::Account(command) => self.account(command, out)?,
+            Typed::Prefs(command) => {
                 for line in super::prefs::act(self.lang, self.client, &self.expected, command)? {
                     out.line(&line);
                 }
             }
-            Command::Star(command) => {
+            Typed::Star(command) => {
                 for line in super::stars::act(lang, self.client, &self.screen, &self.expected, command)? {
                     out.line(&line);
                 }
             }
-            Command::File(command) => {
+            Typed::File(command) => {
                 let open = self.open_chat();
                 for line in super::files::act(self.lang, self.client, &self.screen, open, command)? {
                     out.line(&line);

@@ -8,7 +8,7 @@
 //! said as such ([`notice`]).
 
 use super::echo;
-use super::numbers::{Screen, numbered};
+use super::numbers::{Numbered, numbered};
 use super::view;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<StarComm
 pub fn act(
     lang: Lang,
     client: &Client,
-    screen: &Screen,
+    screen: &Numbered,
     expected: &echo::Expected,
     command: StarCommand,
 ) -> Result<Vec<String>> {

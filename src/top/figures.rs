@@ -36,16 +36,16 @@ pub struct Figures {
     pub kos: Vec<(String, f64)>,
     /// Who was refused or reconnected in the last minute, by user and by
     /// address, the most first (the server's `wachat_watch_*`).
-    pub watched: Vec<Watched>,
+    pub watched: Vec<WatchedRow>,
     /// A cluster node's own figures (`None` on a single server).
     pub cluster: Option<Cluster>,
     /// 1.3: the class network's peers, by name (none without `--peers`).
-    pub links: Vec<Link>,
+    pub links: Vec<PeerRow>,
 }
 
 /// 1.3 (§27): one peer of the class network, as its link is.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Link {
+pub struct PeerRow {
     pub peer: String,
     pub up: bool,
     /// Unreachable since (Unix seconds; 0: it is not).
@@ -59,7 +59,7 @@ pub struct Link {
 /// A user or an address the limits refused, or that logs in again and
 /// again, in the last minute.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Watched {
+pub struct WatchedRow {
     /// `user` or `address`.
     pub who: String,
     pub name: String,
@@ -69,7 +69,7 @@ pub struct Watched {
     pub logins: f64,
 }
 
-impl Watched {
+impl WatchedRow {
     fn refusals(&self) -> f64 {
         self.refused.iter().map(|(_, n)| n).sum()
     }
@@ -90,8 +90,8 @@ impl Watched {
 
 /// The users and addresses of the `wachat_watch_*` samples, most refused
 /// (then most logged in) first.
-fn watched(now: &Scrape) -> Vec<Watched> {
-    let mut all: Vec<Watched> = Vec::new();
+fn watched(now: &Scrape) -> Vec<WatchedRow> {
+    let mut all: Vec<WatchedRow> = Vec::new();
     let label = |s: &super::scrape::Sample, key: &str| {
         s.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
     };
@@ -102,7 +102,7 @@ fn watched(now: &Scrape) -> Vec<Watched> {
         let at = match all.iter().position(|w| w.who == who && w.name == who_name) {
             Some(at) => at,
             None => {
-                all.push(Watched { who, name: who_name, ..Watched::default() });
+                all.push(WatchedRow { who, name: who_name, ..WatchedRow::default() });
                 all.len() - 1
             }
         };
@@ -178,9 +178,9 @@ impl Figures {
             pg_cut: total("cluster_pg_cut_total"),
         });
         let link = |short: &str, peer: &str| now.value(&name(&format!("link_{short}")), &[("peer", peer)]);
-        let mut links: Vec<Link> = now
+        let mut links: Vec<PeerRow> = now
             .by_label(&name("link_up"), "peer")
-            .map(|(peer, up)| Link {
+            .map(|(peer, up)| PeerRow {
                 peer: crate::display::visible(peer).into_owned(),
                 up: up > 0.0,
                 retrying_since: link("retrying_since", peer),
@@ -293,7 +293,7 @@ impl Figures {
     }
 }
 
-impl Link {
+impl PeerRow {
     /// `lab2  linked   0 waiting` or `lab3  retrying for 42 s   120
     /// waiting, oldest 40 s   behind`.
     fn show(&self, now_s: f64) -> String {

@@ -137,7 +137,7 @@ impl Tls {
 /// transport knows no words: the client says these in its user's
 /// language (`client::tls::explain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub enum HandshakeFailure {
     /// Signed by nobody the client trusts.
     Untrusted,
     /// Not made for the name the client connected to.
@@ -152,21 +152,21 @@ pub enum Failure {
 }
 
 /// The TLS failure inside `e`, if it is one.
-pub fn failure(e: &io::Error) -> Option<Failure> {
+pub fn failure(e: &io::Error) -> Option<HandshakeFailure> {
     let tls = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())?;
     Some(match tls {
         rustls::Error::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer | CertificateError::BadSignature => Failure::Untrusted,
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => HandshakeFailure::Untrusted,
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                Failure::WrongName
+                HandshakeFailure::WrongName
             }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => Failure::Expired,
-            other => Failure::BadCertificate(format!("{other:?}")),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => HandshakeFailure::Expired,
+            other => HandshakeFailure::BadCertificate(format!("{other:?}")),
         },
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateHandshakeMessage { .. } => {
-            Failure::NotTls
+            HandshakeFailure::NotTls
         }
-        other => Failure::Other(other.to_string()),
+        other => HandshakeFailure::Other(other.to_string()),
     })
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::choice::{Compose, Found, Selection};
+use super::choice::{Compose, SearchResults, Selection};
 use super::conversation::{ChatView, Notes, Top};
 use super::editor::Editor;
 use super::theme::Theme;
@@ -33,7 +33,7 @@ pub enum Focus {
 
 /// The connection, as the status line says it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Link {
+pub enum ConnectionStatus {
     Connected,
     /// The server could not be reached since the start; the client retries.
     Offline(String),
@@ -99,7 +99,7 @@ pub struct App {
     /// Presence, member and direct-chat notices, by chat.
     pub notes: Notes,
     pub editor: Editor,
-    pub link: Link,
+    pub link: ConnectionStatus,
     /// Messages waiting in the outbox (read from the client before each frame).
     pub pending: usize,
     /// Ring for messages in chats that are not open (Ctrl+G).
@@ -128,11 +128,11 @@ pub struct App {
     /// 1.2: what Enter in the input does instead of sending (reply, edit, search).
     pub compose: Option<Compose>,
     /// 1.2: a search's results, over the chat list.
-    pub found: Option<Found>,
+    pub found: Option<SearchResults>,
     /// 1.2: the message to choose once the chat opening is open (a search's).
     pub goto: Option<Selection>,
     /// 1.2: a dialog being asked in the input box (`/passwd`, `dialog.rs`).
-    pub asking: Option<super::asking::Asking>,
+    pub asking: Option<super::asking::Prompt>,
     /// 1.2 (§25): the starred messages' keys ([`star_key`]), for their ★
     /// and the `*` of a chosen message: `STARRED` at start, then the
     /// `STAR` events.
@@ -157,7 +157,7 @@ impl App {
             view: None,
             notes: Notes::default(),
             editor: Editor::default(),
-            link: Link::Connected,
+            link: ConnectionStatus::Connected,
             pending: 0,
             bell: true,
             line: None,
@@ -306,7 +306,7 @@ impl App {
                 }
             }
             Done::Found { words, messages } => {
-                self.found = Some(Found { words, messages, chosen: 0 });
+                self.found = Some(SearchResults { words, messages, chosen: 0 });
             }
             Done::Prefs(prefs) => self.keeping_selection(|app| app.chats.set_prefs(prefs)),
             Done::Archived(chats) => self.keeping_selection(|app| app.chats.set_archived(chats)),

@@ -6,18 +6,18 @@ use crate::console::account::{Dialog, Question};
 use crate::i18n::Lang;
 
 /// A dialog being asked.
-pub struct Asking {
+pub struct Prompt {
     pub dialog: Dialog,
     pub questions: Vec<Question>,
     /// The answers so far (one per question asked).
     answers: Vec<String>,
 }
 
-impl Asking {
+impl Prompt {
     /// Asks `dialog`'s questions, in `lang`.
-    pub fn new(dialog: Dialog, lang: Lang) -> Asking {
+    pub fn new(dialog: Dialog, lang: Lang) -> Prompt {
         let questions = dialog.questions(lang);
-        Asking { dialog, questions, answers: Vec::new() }
+        Prompt { dialog, questions, answers: Vec::new() }
     }
 
     /// The question being asked.

@@ -13,11 +13,11 @@ pub struct Selection {
     /// Its sender and id: what names it on the wire.
     pub from: String,
     pub id: String,
-    pub step: Step,
+    pub step: Choosing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
+pub enum Choosing {
     /// Chosen: a letter acts on it.
     Chosen,
     /// `d`: waiting for y or n.
@@ -39,7 +39,7 @@ pub enum Compose {
 
 /// A search's results, shown over the chat list until Esc or Enter.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Found {
+pub struct SearchResults {
     pub words: String,
     /// Newest first, as the server lists them.
     pub messages: Vec<Message>,
@@ -49,7 +49,7 @@ pub struct Found {
 
 impl Selection {
     pub(super) fn of(m: &Message) -> Selection {
-        Selection { from: m.from.clone(), id: m.id.clone(), step: Step::Chosen }
+        Selection { from: m.from.clone(), id: m.id.clone(), step: Choosing::Chosen }
     }
 
     /// True for the message `m`.

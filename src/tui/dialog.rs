@@ -6,16 +6,16 @@
 //! text once answered.
 
 use super::app::{App, Effect};
-use super::asking::Asking;
+use super::asking::Prompt;
 use super::worker::Work;
 use crate::console::account::{Dialog, cancelled};
-use crate::console::command::Command;
+use crate::console::command::Typed;
 
 impl App {
     /// `/passwd`: starts asking, with whatever was in the input dropped.
     pub(super) fn begin_dialog(&mut self, dialog: Dialog) -> Vec<Effect> {
         self.editor.take();
-        self.asking = Some(Asking::new(dialog, self.lang));
+        self.asking = Some(Prompt::new(dialog, self.lang));
         Vec::new()
     }
 
@@ -29,7 +29,7 @@ impl App {
         }
         let (dialog, answers) = self.asking.take().expect("asking").into_answers();
         match dialog.finish(self.lang, answers) {
-            Ok(command) => vec![Effect::Work(Work::Command(Command::Account(command)))],
+            Ok(command) => vec![Effect::Work(Work::Command(Typed::Account(command)))],
             Err(why) => {
                 let line = crate::i18n::tr!(in self.lang; crate::i18n::console::Msg::ErrorLine, error = why);
                 self.line = Some((line, true));
@@ -71,7 +71,7 @@ mod tests {
         assert!(typed(&mut app, "old-pw").is_empty());
         assert!(typed(&mut app, "new-secret").is_empty());
         let effects = typed(&mut app, "new-secret");
-        let [Effect::Work(Work::Command(Command::Account(AccountCommand::Passwd { old, new, keep })))] =
+        let [Effect::Work(Work::Command(Typed::Account(AccountCommand::Passwd { old, new, keep })))] =
             &effects[..]
         else {
             panic!("{effects:?}");
@@ -95,7 +95,7 @@ mod tests {
         assert!(typed(&mut app, "my-pw").is_empty());
         assert!(app.asking.as_ref().is_some_and(|a| !a.question().hidden), "the name is shown");
         let effects = typed(&mut app, "ana");
-        let [Effect::Work(Work::Command(Command::Account(AccountCommand::DeleteAccount { password, name })))] =
+        let [Effect::Work(Work::Command(Typed::Account(AccountCommand::DeleteAccount { password, name })))] =
             &effects[..]
         else {
             panic!("{effects:?}");

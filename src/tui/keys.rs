@@ -8,10 +8,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{App, Effect, Focus, Link, PanelTop};
+use super::app::{App, ConnectionStatus, Effect, Focus, PanelTop};
 use super::conversation::Top;
 use super::worker::Work;
-use crate::console::command::{self, Command};
+use crate::console::command::{self, Typed};
 use crate::console::view;
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
@@ -201,7 +201,7 @@ impl App {
     /// `/quit` and Ctrl+C on an empty line. Online, the outbox leaves as
     /// the client closes; offline it stays, so the user is asked first.
     fn quit(&mut self) -> Vec<Effect> {
-        if self.pending > 0 && self.link != Link::Connected {
+        if self.pending > 0 && self.link != ConnectionStatus::Connected {
             self.quitting = true;
             self.line = Some((tr!(in self.lang; Msg::QuitWithOutbox, n = self.pending), true));
             return Vec::new();
@@ -224,18 +224,18 @@ impl App {
             return Vec::new();
         }
         match command::parse(lang, &text) {
-            Ok(Command::Nothing) => Vec::new(),
-            Ok(Command::Quit) => self.quit(),
-            Ok(Command::Help) => self.key(KeyEvent::from(KeyCode::F(1))),
-            Ok(Command::Account(crate::console::account::AccountCommand::Ask(dialog))) => {
+            Ok(Typed::Nothing) => Vec::new(),
+            Ok(Typed::Quit) => self.quit(),
+            Ok(Typed::Help) => self.key(KeyEvent::from(KeyCode::F(1))),
+            Ok(Typed::Account(crate::console::account::AccountCommand::Ask(dialog))) => {
                 self.begin_dialog(dialog)
             }
             // Plain text goes to the chat on screen, whatever the session
             // thinks is open: what you see is where it goes.
-            Ok(Command::Say(text)) => match &mut self.view {
+            Ok(Typed::Say(text)) => match &mut self.view {
                 Some(view) => {
                     view.scroll = 0;
-                    vec![Effect::Work(Work::Command(Command::Send { to: view.chat.clone(), text }))]
+                    vec![Effect::Work(Work::Command(Typed::Send { to: view.chat.clone(), text }))]
                 }
                 None => {
                     let why = crate::i18n::console::Msg::NoChatOpenToSay.text(lang);
@@ -281,11 +281,11 @@ pub(super) fn help(lang: crate::i18n::Lang) -> String {
 mod tests {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-    use super::super::app::{App, Effect, Focus, Link};
+    use super::super::app::{App, ConnectionStatus, Effect, Focus};
     use super::super::theme::Theme;
     use super::super::worker::{Done, Work};
     use crate::client::{ChatSummary, Message, Notice};
-    use crate::console::command::Command;
+    use crate::console::command::Typed;
     use crate::i18n::Lang;
     use crate::protocol::{Chat, MsgState, Text};
 
@@ -335,7 +335,7 @@ mod tests {
         app.editor.paste(&long);
         let effects = app.key(key(KeyCode::Enter));
         assert!(
-            matches!(&effects[..], [Effect::Work(Work::Command(Command::Send { text, .. }))] if *text == long)
+            matches!(&effects[..], [Effect::Work(Work::Command(Typed::Send { text, .. }))] if *text == long)
         );
         // 70,000 bytes: more than 16 messages; refused, and nothing lost.
         let huge = "x".repeat(70_000);
@@ -358,14 +358,14 @@ mod tests {
         app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
         typed(&mut app, "two");
         let effects = app.key(key(KeyCode::Enter));
-        let [Effect::Work(Work::Command(Command::Send { to, text }))] = &effects[..] else {
+        let [Effect::Work(Work::Command(Typed::Send { to, text }))] = &effects[..] else {
             panic!("{effects:?}")
         };
         assert_eq!((to.to_string(), text.as_str()), ("#tea".into(), "one\ntwo"));
         assert!(app.editor.is_empty());
         // A command is the worker's; a mistake is explained and the line kept.
         typed(&mut app, "/users");
-        assert!(matches!(&app.key(key(KeyCode::Enter))[..], [Effect::Work(Work::Command(Command::Users))]));
+        assert!(matches!(&app.key(key(KeyCode::Enter))[..], [Effect::Work(Work::Command(Typed::Users))]));
         typed(&mut app, "/frobnicate");
         assert!(app.key(key(KeyCode::Enter)).is_empty());
         assert_eq!(app.line, Some(("error: unknown command /frobnicate (try /help)".into(), true)));
@@ -400,7 +400,7 @@ mod tests {
         assert!(app.editor.is_empty());
         assert!(matches!(&app.key(ctrl('c'))[..], [Effect::Quit]), "online: the outbox leaves on close");
         app.notice(&Notice::Offline("gone".into()));
-        assert_eq!(app.link, Link::Reconnecting("gone".into()));
+        assert_eq!(app.link, ConnectionStatus::Reconnecting("gone".into()));
         app.pending = 2;
         assert!(app.key(ctrl('c')).is_empty());
         assert!(app.line.as_ref().unwrap().0.starts_with("2 message(s) still wait in the outbox"));

@@ -65,12 +65,12 @@ use crossbeam_channel::{Receiver, Sender, select};
 use crossterm::event::Event;
 
 use crate::client::{Client, ClientOptions, Notice, now_ms};
-use crate::console::command::Command;
+use crate::console::command::Typed;
 use crate::console::session::ConsoleSession;
 use crate::error::{Error, Result};
 use crate::i18n::console::Msg as Words;
 use crate::i18n::tr;
-use app::{App, Effect, Link};
+use app::{App, ConnectionStatus, Effect};
 use screen::Screen;
 use theme::Theme;
 use worker::Work;
@@ -102,7 +102,7 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     let welcome = match client.is_online() {
         true => tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device()),
         false => {
-            app.link = Link::Offline(String::new());
+            app.link = ConnectionStatus::Offline(String::new());
             tr!(in lang; Words::WorkingOffline, me = client.me(), device = client.device())
         }
     };
@@ -215,7 +215,7 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
                 }
                 Effect::Open(chat) => {
                     app.open(chat.clone(), client.local_history(&chat, LOCAL_MESSAGES));
-                    let _ = ch.work.send(Work::Command(Command::Open(chat)));
+                    let _ = ch.work.send(Work::Command(Typed::Open(chat)));
                 }
                 Effect::Typing(chat) => client.typing(&chat),
                 Effect::Bell => screen.bell(),

@@ -8,7 +8,7 @@
 //! then calls the step. Like the rest of `app.rs`, this is pure data: what
 //! needs the client or the worker comes back as [`Effect`]s.
 
-use super::app::{App, Effect, Link};
+use super::app::{App, ConnectionStatus, Effect};
 use super::conversation::Note;
 use super::worker::Work;
 use crate::client::{Message, Notice, Presence};
@@ -145,13 +145,13 @@ impl App {
         match notice {
             Notice::Offline(why) => {
                 self.link = match self.link {
-                    Link::Offline(_) => Link::Offline(why.clone()),
-                    _ => Link::Reconnecting(why.clone()),
+                    ConnectionStatus::Offline(_) => ConnectionStatus::Offline(why.clone()),
+                    _ => ConnectionStatus::Reconnecting(why.clone()),
                 };
                 None
             }
             Notice::Online => {
-                self.link = Link::Connected;
+                self.link = ConnectionStatus::Connected;
                 // Counts and presence may have changed while away.
                 Some(Effect::Work(Work::ChatList))
             }

@@ -16,13 +16,13 @@
 //!
 //! The choice is kept as the message's sender and id, not as a row, so a
 //! message arriving (or an older page loading) does not move it. What
-//! needs the server goes to the worker thread as a [`Act`].
+//! needs the server goes to the worker thread as an [`Intent`].
 
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::app::{App, Effect, Focus};
-use super::choice::{Compose, Selection, Step};
-use super::worker::{Act, Work};
+use super::choice::{Choosing, Compose, Selection};
+use super::worker::{Intent, Work};
 use crate::client::fold::Folded;
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
@@ -59,45 +59,45 @@ impl App {
         };
         let target = shown[at].message.clone();
         let chat = target.chat(&self.me);
-        let act = |act: Act| vec![Effect::Work(Work::Act(act))];
+        let act = |act: Intent| vec![Effect::Work(Work::Act(act))];
         match (selection.step, key.code) {
-            (Step::ConfirmDelete, KeyCode::Char('y' | 'Y' | 's' | 'S')) => {
+            (Choosing::ConfirmDelete, KeyCode::Char('y' | 'Y' | 's' | 'S')) => {
                 self.select = None;
-                return act(Act::Delete { chat, target });
+                return act(Intent::Delete { chat, target });
             }
-            (Step::React, KeyCode::Char(c @ '1'..='6')) => {
+            (Choosing::React, KeyCode::Char(c @ '1'..='6')) => {
                 self.select = None;
                 let emoji = REACTIONS[c as usize - '1' as usize].to_string();
-                return act(Act::React { chat, target, emoji });
+                return act(Intent::React { chat, target, emoji });
             }
-            (Step::ConfirmDelete | Step::React, _) => self.set_step(Step::Chosen),
-            (Step::Chosen, KeyCode::Up) => {
+            (Choosing::ConfirmDelete | Choosing::React, _) => self.set_step(Choosing::Chosen),
+            (Choosing::Chosen, KeyCode::Up) => {
                 self.select = Some(Selection::of(&shown[at.saturating_sub(1)].message))
             }
-            (Step::Chosen, KeyCode::Down) => {
+            (Choosing::Chosen, KeyCode::Down) => {
                 self.select = Some(Selection::of(&shown[(at + 1).min(shown.len() - 1)].message))
             }
-            (Step::Chosen, KeyCode::Esc) => {
+            (Choosing::Chosen, KeyCode::Esc) => {
                 self.select = None;
                 return Vec::new();
             }
-            (Step::Chosen, KeyCode::Char('r')) => self.compose(Compose::Reply(target), ""),
-            (Step::Chosen, KeyCode::Char('e')) if target.is_from(&self.me) => {
+            (Choosing::Chosen, KeyCode::Char('r')) => self.compose(Compose::Reply(target), ""),
+            (Choosing::Chosen, KeyCode::Char('e')) if target.is_from(&self.me) => {
                 let text = target.text.unescaped();
                 self.compose(Compose::Edit(target), &text);
             }
-            (Step::Chosen, KeyCode::Char('e')) => {
+            (Choosing::Chosen, KeyCode::Char('e')) => {
                 self.line = Some((Msg::NotYourMessage.text(self.lang).to_string(), true));
                 return Vec::new();
             }
-            (Step::Chosen, KeyCode::Char('d')) => self.set_step(Step::ConfirmDelete),
-            (Step::Chosen, KeyCode::Char('+')) => self.set_step(Step::React),
-            (Step::Chosen, KeyCode::Char('*')) => {
+            (Choosing::Chosen, KeyCode::Char('d')) => self.set_step(Choosing::ConfirmDelete),
+            (Choosing::Chosen, KeyCode::Char('+')) => self.set_step(Choosing::React),
+            (Choosing::Chosen, KeyCode::Char('*')) => {
                 self.select = None;
                 let on = !self.is_starred(&target);
-                return act(Act::Star { chat, target, on });
+                return act(Intent::Star { chat, target, on });
             }
-            (Step::Chosen, KeyCode::Char('/')) => self.compose(Compose::Search, ""),
+            (Choosing::Chosen, KeyCode::Char('/')) => self.compose(Compose::Search, ""),
             // Anything else lets go of the message and does what it does.
             _ => {
                 self.select = None;
@@ -136,9 +136,9 @@ impl App {
             return Vec::new(); // nothing typed: the action is dropped
         }
         let act = match compose {
-            Compose::Reply(target) => Act::Reply { chat: target.chat(&self.me), target, text },
-            Compose::Edit(target) => Act::Edit { chat: target.chat(&self.me), target, text },
-            Compose::Search => Act::Search(text),
+            Compose::Reply(target) => Intent::Reply { chat: target.chat(&self.me), target, text },
+            Compose::Edit(target) => Intent::Edit { chat: target.chat(&self.me), target, text },
+            Compose::Search => Intent::Search(text),
         };
         vec![Effect::Work(Work::Act(act))]
     }
@@ -152,7 +152,7 @@ impl App {
         self.focus = Focus::Input;
     }
 
-    fn set_step(&mut self, step: Step) {
+    fn set_step(&mut self, step: Choosing) {
         if let Some(selection) = &mut self.select {
             selection.step = step;
         }
@@ -165,13 +165,13 @@ impl App {
         let Some(m) = at.map(|i| &shown[i].message) else { return };
         let lang = self.lang;
         let text = match selection.step {
-            Step::Chosen => {
+            Choosing::Chosen => {
                 let who =
                     if m.is_from(&self.me) { crate::i18n::console::Msg::You.text(lang) } else { &m.from };
                 tr!(in lang; Msg::Chosen, who = who, text = snippet(&m.text))
             }
-            Step::ConfirmDelete => Msg::ConfirmDelete.text(lang).to_string(),
-            Step::React => {
+            Choosing::ConfirmDelete => Msg::ConfirmDelete.text(lang).to_string(),
+            Choosing::React => {
                 let menu: Vec<String> =
                     REACTIONS.iter().enumerate().map(|(i, e)| format!("{} {e}", i + 1)).collect();
                 tr!(in lang; Msg::ReactMenu, menu = menu.join("  "))
@@ -186,9 +186,9 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent};
 
     use super::super::app::{App, Effect};
-    use super::super::choice::{Compose, Step};
+    use super::super::choice::{Choosing, Compose};
     use super::super::theme::Theme;
-    use super::super::worker::{Act, Done, Work};
+    use super::super::worker::{Done, Intent, Work};
     use crate::client::Message;
     use crate::i18n::Lang;
     use crate::protocol::{Chat, MsgState, Text};
@@ -223,7 +223,7 @@ mod tests {
         app.key(KeyEvent::from(code))
     }
 
-    fn the_act(effects: Vec<Effect>) -> Act {
+    fn the_act(effects: Vec<Effect>) -> Intent {
         match effects.into_iter().next() {
             Some(Effect::Work(Work::Act(act))) => act,
             other => panic!("{other:?}"),
@@ -260,7 +260,7 @@ mod tests {
         assert!(matches!(&app.compose, Some(Compose::Reply(m)) if m.id == "b1"));
         "yes".chars().for_each(|c| _ = key(&mut app, KeyCode::Char(c)));
         match the_act(key(&mut app, KeyCode::Enter)) {
-            Act::Reply { chat, target, text } => {
+            Intent::Reply { chat, target, text } => {
                 assert_eq!(
                     (chat.to_string(), target.text.unescaped(), text.as_str()),
                     ("#lab".into(), "hello".into(), "yes")
@@ -281,18 +281,18 @@ mod tests {
         let mut app = app();
         key(&mut app, KeyCode::Up);
         key(&mut app, KeyCode::Char('d'));
-        assert_eq!(app.select.as_ref().unwrap().step, Step::ConfirmDelete);
+        assert_eq!(app.select.as_ref().unwrap().step, Choosing::ConfirmDelete);
         assert!(key(&mut app, KeyCode::Char('n')).is_empty());
-        assert_eq!(app.select.as_ref().unwrap().step, Step::Chosen, "n keeps it");
+        assert_eq!(app.select.as_ref().unwrap().step, Choosing::Chosen, "n keeps it");
         key(&mut app, KeyCode::Char('d'));
         assert!(
-            matches!(the_act(key(&mut app, KeyCode::Char('y'))), Act::Delete { target, .. } if target.id == "a1")
+            matches!(the_act(key(&mut app, KeyCode::Char('y'))), Intent::Delete { target, .. } if target.id == "a1")
         );
         key(&mut app, KeyCode::Up);
         key(&mut app, KeyCode::Char('+'));
         assert!(app.line.as_ref().unwrap().0.starts_with("react with: 1 👍  2 ❤️"));
         match the_act(key(&mut app, KeyCode::Char('2'))) {
-            Act::React { target, emoji, .. } => {
+            Intent::React { target, emoji, .. } => {
                 assert_eq!((target.id.as_str(), emoji.as_str()), ("a1", "❤️"))
             }
             other => panic!("{other:?}"),
@@ -306,7 +306,7 @@ mod tests {
         key(&mut app, KeyCode::Char('/'));
         assert_eq!(app.compose, Some(Compose::Search));
         "okapi".chars().for_each(|c| _ = key(&mut app, KeyCode::Char(c)));
-        assert!(matches!(the_act(key(&mut app, KeyCode::Enter)), Act::Search(w) if w == "okapi"));
+        assert!(matches!(the_act(key(&mut app, KeyCode::Enter)), Intent::Search(w) if w == "okapi"));
         let mut found = msg("bob", "m7", 9, "an okapi");
         found.to = Chat::User("ana".into());
         app.done(Done::Found {

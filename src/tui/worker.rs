@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::client::{ChatSummary, Message, Page, Resume};
-use crate::console::command::Command;
+use crate::console::command::Typed;
 use crate::console::session::{ConsoleSession, Opened, Output};
 use crate::protocol::Chat;
 
@@ -25,7 +25,7 @@ pub const PAGE: usize = 50;
 #[derive(Debug)]
 pub enum Work {
     /// A command, as the line console would do it.
-    Command(Command),
+    Command(Typed),
     /// This message was shown: `READ`.
     Read(Message),
     /// The page of `chat` before the messages shown.
@@ -37,13 +37,13 @@ pub enum Work {
     /// 1.2: a room's rules for its header (`ROOMINFO`).
     RoomInfo(Chat),
     /// 1.2: an action on a message chosen on screen, or a search.
-    Act(Act),
+    Act(Intent),
 }
 
 /// 1.2: what the select mode (`select.rs`) asks of a message `target` of
 /// `chat`, or a search of every chat.
 #[derive(Debug)]
-pub enum Act {
+pub enum Intent {
     Reply {
         chat: Chat,
         target: Message,
@@ -155,7 +155,7 @@ fn answer(session: &ConsoleSession, job: Work) -> Vec<Done> {
     let client = session.client;
     match job {
         Work::Command(command) => {
-            let follows_open = matches!(command, Command::P2p(_) | Command::Leave(_));
+            let follows_open = matches!(command, Typed::P2p(_) | Typed::Leave(_));
             let out = Collect::default();
             let result = session.act(command, &out);
             let mut answers = Vec::new();
@@ -199,25 +199,25 @@ fn answer(session: &ConsoleSession, job: Work) -> Vec<Done> {
 
 /// Carries out an action of the select mode (as the console's `/reply`,
 /// `/edit`, `/delete`, `/react` and `/search` do).
-fn acted(session: &ConsoleSession, act: Act) -> crate::error::Result<Done> {
+fn acted(session: &ConsoleSession, act: Intent) -> crate::error::Result<Done> {
     use crate::i18n::tr;
     use crate::i18n::tui::Msg;
     let (client, lang) = (session.client, session.lang);
     let done = |chat: Chat, message: Message, said: String| Done::Acted { chat, message, said };
     Ok(match act {
-        Act::Reply { chat, target, text } => {
+        Intent::Reply { chat, target, text } => {
             let m = client.reply(&chat, &target, &text)?;
             done(chat, m, String::new())
         }
-        Act::Edit { chat, target, text } => {
+        Intent::Edit { chat, target, text } => {
             let m = client.edit(&chat, &target.id, &text)?;
             done(chat, m, Msg::EditedIt.text(lang).to_string())
         }
-        Act::Delete { chat, target } => {
+        Intent::Delete { chat, target } => {
             let m = client.delete(&chat, &target)?;
             done(chat, m, Msg::DeletedIt.text(lang).to_string())
         }
-        Act::React { chat, target, emoji } => {
+        Intent::React { chat, target, emoji } => {
             let m = client.react(&chat, &target, &emoji)?;
             let said = match crate::client::actions::is_added(&m) {
                 true => tr!(in lang; Msg::ReactedWith, emoji = emoji),
@@ -225,7 +225,7 @@ fn acted(session: &ConsoleSession, act: Act) -> crate::error::Result<Done> {
             };
             done(chat, m, said)
         }
-        Act::Star { chat, target, on } => {
+        Intent::Star { chat, target, on } => {
             client.star(&chat, &target, on)?;
             let said = if on { Msg::StarredIt } else { Msg::UnstarredIt };
             Done::Starring {
@@ -234,7 +234,7 @@ fn acted(session: &ConsoleSession, act: Act) -> crate::error::Result<Done> {
                 said: said.text(lang).to_string(),
             }
         }
-        Act::Search(words) => Done::Found { messages: client.search(None, &words)?, words },
+        Intent::Search(words) => Done::Found { messages: client.search(None, &words)?, words },
     })
 }
 

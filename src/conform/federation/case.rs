@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::door::Door;
+use super::door::LinkPort;
 use super::peer::Peer;
 use crate::conform::{CaseCtx, Failure, Group};
 
@@ -55,22 +55,22 @@ pub fn case(
     LinkCase { name, section, group, wants: Wants::Nothing, run }
 }
 
-/// What the cases may do beyond [`Settings`]: the server's limits the
+/// What the cases may do beyond [`SuiteConfig`]: the server's limits the
 /// suite was told.
 #[derive(Clone, Debug, Default)]
-pub struct Plan {
+pub struct Promised {
     pub give_up: Option<Duration>,
     pub queue_max: Option<u64>,
 }
 
 /// A case's context: the client side ([`CaseCtx`], which it derefs to:
 /// users, connections, the transcript, restarts), the suite's side of
-/// the network ([`Peer`]) and its link port ([`Door`]).
+/// the network ([`Peer`]) and its link port ([`LinkPort`]).
 pub struct LinkCtx<'a> {
     pub case: CaseCtx<'a>,
     pub peer: &'a Arc<Peer>,
-    pub door: &'a Door,
-    pub plan: &'a Plan,
+    pub door: &'a LinkPort,
+    pub plan: &'a Promised,
 }
 
 impl<'a> Deref for LinkCtx<'a> {

@@ -6,7 +6,7 @@
 //!   name, the suite's name, the secret when the suite knows it), calls
 //!   the server back at its link port (`VERIFY`), answers `OK:<last>`,
 //!   then takes its numbered frames and answers each (`ACK`, or what a
-//!   case's [`Rule`] says), noting every one for the cases;
+//!   case's [`FrameRule`] says), noting every one for the cases;
 //! - `VERIFY`: the server's dialback of one of the suite's own hellos:
 //!   `OK` for a key the suite is using with that server now.
 //!
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::peer::{Peer, Rule, TheirHello};
+use super::peer::{FrameRule, Peer, TheirHello};
 use crate::conform::wire::Conn;
 use crate::protocol::Code;
 use crate::protocol::link::{Answer, Frame, Opening};
@@ -27,7 +27,7 @@ use crate::protocol::names::fold;
 
 /// The suite's link port, opened and closed as the cases ask (a peer
 /// that goes down and comes back): what it sees goes to its [`Peer`].
-pub struct Door {
+pub struct LinkPort {
     peer: Arc<Peer>,
     /// Where it listens (its port fixed at the first opening).
     bind: Mutex<SocketAddr>,
@@ -35,10 +35,10 @@ pub struct Door {
     open: Mutex<Option<Listening>>,
 }
 
-impl Door {
-    /// The door of `peer`, to open on `bind` ([`Door::up`]).
-    pub fn new(peer: Arc<Peer>, bind: SocketAddr) -> Door {
-        Door { peer, bind: Mutex::new(bind), open: Mutex::new(None) }
+impl LinkPort {
+    /// The door of `peer`, to open on `bind` ([`LinkPort::up`]).
+    pub fn new(peer: Arc<Peer>, bind: SocketAddr) -> LinkPort {
+        LinkPort { peer, bind: Mutex::new(bind), open: Mutex::new(None) }
     }
 
     /// Opens the door (again): the server under test can reach the suite.
@@ -249,7 +249,7 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                     return;
                 }
             }
-            Some(Rule::Refuse(code, why)) => {
+            Some(FrameRule::Refuse(code, why)) => {
                 peer.note_frame(frame, false, false);
                 let _ = conn.send(&format!("KO:{n}:{}:{why}", code.as_str()));
                 if Answer::for_now(code) {
@@ -258,13 +258,13 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                     return;
                 }
             }
-            Some(Rule::Lose) => {
+            Some(FrameRule::Lose) => {
                 peer.note_frame(frame, false, false);
                 conn.note("the suite closes the link without an answer, the frame not taken");
                 conn.close();
                 return;
             }
-            Some(Rule::TakeSilently) => {
+            Some(FrameRule::TakeSilently) => {
                 peer.note_frame(frame, true, false);
                 conn.note("the suite took the frame, and closes the link before its ACK");
                 conn.close();

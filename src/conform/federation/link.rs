@@ -33,7 +33,7 @@ impl Hello {
 }
 
 /// A link that the server answered `OK:<last>`.
-pub struct Link {
+pub struct OpenedLink {
     pub conn: Conn,
     /// What the server said it has of the suite's frames.
     pub last: u64,
@@ -87,12 +87,12 @@ impl LinkCtx<'_> {
 
     /// A link of the suite's, up: its hello answered `OK:<last>`, the
     /// suite's numbers going on after `last`.
-    pub fn link(&self, label: &str) -> Result<Link, Failure> {
+    pub fn link(&self, label: &str) -> Result<OpenedLink, Failure> {
         let (conn, answer) = self.say_hello(label, &self.hello())?;
         match Answer::parse(&answer) {
             Ok(Answer::Hello(last)) => {
                 self.peer.resumed(last);
-                Ok(Link { conn, last })
+                Ok(OpenedLink { conn, last })
             }
             _ => Err(Failure::new("OK:<last> (the hello taken)", answer)),
         }
@@ -111,8 +111,8 @@ impl LinkCtx<'_> {
     }
 }
 
-impl Link {
-    /// Sends one frame (its answer is read by [`Link::answer`]).
+impl OpenedLink {
+    /// Sends one frame (its answer is read by [`OpenedLink::answer`]).
     pub fn send(&mut self, frame: &str) -> Result<(), Failure> {
         self.conn.send(frame)
     }

@@ -43,13 +43,13 @@ use clap::Args;
 
 use super::case::run_prefix;
 use super::runner::{STOPPED, rate_limited};
-use super::{CaseCtx, Failure, Group, Level, Outcome, Settings, Status, html, report};
+use super::{CaseCtx, CaseOutcome, Failure, Group, ProtocolLevel, Status, SuiteConfig, html, report};
 use crate::error::{Error, Result};
 use crate::federation::LINK_PORT;
 use crate::federation::roster::Roster;
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
-use case::{LinkCase, LinkCtx, Plan, Wants};
-use door::Door;
+use case::{LinkCase, LinkCtx, Promised, Wants};
+use door::LinkPort;
 use peer::{Names, Peer};
 
 /// The suite's link port unless told (`--listen`): the port of its line
@@ -177,18 +177,18 @@ pub fn run(check: FederationCheck) -> Result<()> {
         return Ok(());
     }
     let setup = names(&check)?;
-    let plan = Plan { give_up: check.give_up, queue_max: check.queue_max };
-    let mut settings = Settings {
+    let plan = Promised { give_up: check.give_up, queue_max: check.queue_max };
+    let mut settings = SuiteConfig {
         fast: check.fast,
         restart: check.allow_restart.clone(),
         server_timeout: Duration::from_secs(check.timeout),
         wait: Duration::from_secs(check.wait),
-        ..Settings::new(check.host.clone(), check.send_port, check.recv_port, Level::V1_3)
+        ..SuiteConfig::new(check.host.clone(), check.send_port, check.recv_port, ProtocolLevel::V1_3)
     };
     super::preflight::check(&mut settings).map_err(Error::Usage)?;
     let bind = door_address(&check.host, setup.listen)?;
     let peer = Arc::new(Peer::new(setup.names, settings.wait, settings.server_timeout));
-    let door = Door::new(peer.clone(), bind);
+    let door = LinkPort::new(peer.clone(), bind);
     door.up().map_err(|e| Error::io(format!("wachat conform federation: listening on {bind}"), e))?;
     eprintln!(
         "the suite is {me}, its link port {addr}: the roster of {them} must have the line\n  {me},<this machine>,{port},{secret}",
@@ -271,12 +271,12 @@ fn door_address(host: &str, port: u16) -> Result<SocketAddr> {
 /// each in a [`LinkCtx`].
 pub fn run_cases(
     cases: &[LinkCase],
-    settings: &Settings,
+    settings: &SuiteConfig,
     peer: &Arc<Peer>,
-    door: &Door,
-    plan: &Plan,
-    each: &mut dyn FnMut(&Outcome),
-) -> Vec<Outcome> {
+    door: &LinkPort,
+    plan: &Promised,
+    each: &mut dyn FnMut(&CaseOutcome),
+) -> Vec<CaseOutcome> {
     let prefix = run_prefix();
     let mut outcomes = Vec::new();
     let mut stopped = false;
@@ -294,12 +294,12 @@ pub fn run_cases(
 
 fn run_one(
     case: &LinkCase,
-    settings: &Settings,
+    settings: &SuiteConfig,
     peer: &Arc<Peer>,
-    door: &Door,
-    plan: &Plan,
+    door: &LinkPort,
+    plan: &Promised,
     prefix: String,
-) -> Outcome {
+) -> CaseOutcome {
     let skip = match case.wants {
         Wants::Clock if settings.fast => Some("slow (--fast)"),
         Wants::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
@@ -336,12 +336,17 @@ fn run_one(
     outcome(case, status, start.elapsed().as_millis() as u64, ctx.transcript.lines())
 }
 
-fn outcome(case: &LinkCase, status: Status, ms: u64, transcript: Vec<super::wire::Line>) -> Outcome {
-    Outcome {
+fn outcome(
+    case: &LinkCase,
+    status: Status,
+    ms: u64,
+    transcript: Vec<super::wire::TranscriptLine>,
+) -> CaseOutcome {
+    CaseOutcome {
         id: case.id(),
         group: case.group,
         section: case.section,
-        level: Level::V1_3,
+        level: ProtocolLevel::V1_3,
         status,
         ms,
         transcript,

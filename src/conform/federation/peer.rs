@@ -36,7 +36,7 @@ pub struct Names {
 /// What the door does with the frame of one message, instead of taking
 /// it and answering `ACK` (a case sets it, for one frame).
 #[derive(Clone, Debug)]
-pub enum Rule {
+pub enum FrameRule {
     /// Answers `KO:<n>:<code>:<reason>`; a refusal for now closes the
     /// link after it, as §27 says an acceptor does.
     Refuse(Code, String),
@@ -50,7 +50,7 @@ pub enum Rule {
 
 /// A numbered frame the door read from the server under test.
 #[derive(Clone, Debug)]
-pub struct Taken {
+pub struct ReadFrame {
     pub frame: Frame,
     /// Numbered at or below what the door had taken already: a replay,
     /// answered `ACK` and not taken again.
@@ -82,7 +82,7 @@ pub struct Seen {
     /// The suite's next frame number on its links to the server.
     next_n: u64,
     /// Frames taken since the case began.
-    pub taken: Vec<Taken>,
+    pub taken: Vec<ReadFrame>,
     /// Frames that did not parse (answered `KO:…:BAD_REQUEST`).
     pub bad: Vec<String>,
     /// Every hello of the run, oldest first.
@@ -90,7 +90,7 @@ pub struct Seen {
     /// The `VERIFY` frames the server sent the door since the case began.
     pub verifies: Vec<String>,
     /// What to do with the frame of a message, by its id (one frame each).
-    rules: HashMap<String, Rule>,
+    rules: HashMap<String, FrameRule>,
     /// The `OK:<last>` to say to the next hello instead of what was taken.
     resume_at: Option<u64>,
     /// Hellos wait (before the dialback) until [`Peer::release`].
@@ -192,9 +192,9 @@ impl Peer {
     /// The first `MSG` frame of message `id` that the door took and
     /// acknowledged by `deadline` (a replay of a frame taken before is
     /// not one).
-    pub fn msg(&self, id: &str, deadline: Instant) -> Option<Taken> {
+    pub fn msg(&self, id: &str, deadline: Instant) -> Option<ReadFrame> {
         self.wait_for(deadline, |s| {
-            let new = |t: &&Taken| t.acked && !t.again;
+            let new = |t: &&ReadFrame| t.acked && !t.again;
             s.taken
                 .iter()
                 .filter(new)
@@ -205,7 +205,7 @@ impl Peer {
 
     /// The first `MSG` frame of message `id` the door read, whatever it
     /// answered.
-    pub fn any_msg(&self, id: &str, deadline: Instant) -> Option<Taken> {
+    pub fn any_msg(&self, id: &str, deadline: Instant) -> Option<ReadFrame> {
         self.wait_for(deadline, |s| {
             s.taken.iter().find(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).cloned()
         })
@@ -217,7 +217,7 @@ impl Peer {
     }
 
     /// The first new `STATUS` frame for message `id` in `state`.
-    pub fn status(&self, id: &str, state: LinkState, deadline: Instant) -> Option<Taken> {
+    pub fn status(&self, id: &str, state: LinkState, deadline: Instant) -> Option<ReadFrame> {
         self.wait_for(deadline, |s| {
             s.taken
                 .iter()
@@ -231,11 +231,11 @@ impl Peer {
     }
 
     /// What to do with the frame of message `id`.
-    pub fn rule(&self, id: &str, rule: Rule) {
+    pub fn rule(&self, id: &str, rule: FrameRule) {
         self.change(|s| s.rules.insert(id.to_string(), rule));
     }
 
-    pub(super) fn take_rule(&self, id: &str) -> Option<Rule> {
+    pub(super) fn take_rule(&self, id: &str) -> Option<FrameRule> {
         self.seen().rules.remove(id)
     }
 
@@ -258,7 +258,7 @@ impl Peer {
             if count && !again {
                 s.took = n;
             }
-            s.taken.push(Taken { frame, again, acked });
+            s.taken.push(ReadFrame { frame, again, acked });
         });
     }
 

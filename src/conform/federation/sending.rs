@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use super::case::{LinkCase, LinkCtx, case};
-use super::peer::{Rule, Taken};
+use super::peer::{FrameRule, ReadFrame};
 use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::wire::Conn;
@@ -40,13 +40,13 @@ pub fn cases() -> Vec<LinkCase> {
 
 /// The frame of message `id` that the door took and acknowledged, which
 /// must come (after a redial if the server's link broke).
-pub fn frame_of(ctx: &LinkCtx, id: &str) -> Result<Taken, Failure> {
+pub fn frame_of(ctx: &LinkCtx, id: &str) -> Result<ReadFrame, Failure> {
     let want = format!("the server's MSG frame of {id} at the suite's link port");
     ctx.peer.msg(id, ctx.redial_deadline()).ok_or_else(|| Failure::new(want, "none"))
 }
 
 /// The first frame of message `id` the door read, whatever it answered.
-fn first_frame_of(ctx: &LinkCtx, id: &str) -> Result<Taken, Failure> {
+fn first_frame_of(ctx: &LinkCtx, id: &str) -> Result<ReadFrame, Failure> {
     let want = format!("the server's MSG frame of {id} at the suite's link port");
     ctx.peer.any_msg(id, ctx.redial_deadline()).ok_or_else(|| Failure::new(want, "none"))
 }
@@ -147,7 +147,7 @@ fn statuses_sent(ctx: &mut LinkCtx) -> Result<(), Failure> {
 
 /// A `STATUS` frame names the reader by its address and the author by
 /// the suite's.
-fn status_names(ctx: &LinkCtx, taken: Option<Taken>, want: String) -> Result<(), Failure> {
+fn status_names(ctx: &LinkCtx, taken: Option<ReadFrame>, want: String) -> Result<(), Failure> {
     match taken.map(|t| t.frame) {
         Some(Frame::Status { reader, author, .. })
             if fold(&reader) == fold(&ctx.address("b")) && fold(&author) == fold(&ctx.remote("a")) =>
@@ -163,7 +163,7 @@ fn status_names(ctx: &LinkCtx, taken: Option<Taken>, want: String) -> Result<(),
 /// server sends the same frame, under the same number, on its next link.
 fn unanswered_frame_sent_again(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b = ctx.writer("b")?;
-    ctx.peer.rule("b1", Rule::Lose);
+    ctx.peer.rule("b1", FrameRule::Lose);
     b.msg(ctx, &ctx.remote("a"), "b1", "kept until answered")?;
     let first = first_frame_of(ctx, "b1")?;
     let again = frame_of(ctx, "b1")?;
@@ -175,7 +175,7 @@ fn unanswered_frame_sent_again(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// `OK:<last>` says it has it, so it must not come again.
 fn resumes_after_the_peers_last(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b = ctx.writer("b")?;
-    ctx.peer.rule("b1", Rule::TakeSilently);
+    ctx.peer.rule("b1", FrameRule::TakeSilently);
     b.msg(ctx, &ctx.remote("a"), "b1", "taken, its ACK lost")?;
     first_frame_of(ctx, "b1")?;
     b.msg(ctx, &ctx.remote("a"), "b2", "after it")?;
@@ -211,7 +211,7 @@ fn refused_for_good_bounces(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b_send = ctx.writer("b")?;
     let mut b = ctx.recv("b")?;
     let reason = format!("{} has no user {}", ctx.peer.names.me, ctx.name("a"));
-    ctx.peer.rule("b1", Rule::Refuse(Code::UnknownUser, reason.clone()));
+    ctx.peer.rule("b1", FrameRule::Refuse(Code::UnknownUser, reason.clone()));
     b_send.msg(ctx, &ctx.remote("a"), "b1", "to a user the suite has not")?;
     let deadline = ctx.redial_deadline();
     bounce(&mut b, &ctx.remote("a"), "b1", &reason, deadline)?;
@@ -225,7 +225,7 @@ fn refused_for_good_bounces(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// frame comes again, and its author is not told of a failure.
 fn refused_for_now_sent_again(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b_send = ctx.writer("b")?;
-    ctx.peer.rule("b1", Rule::Refuse(Code::Full, "the suite's disk is full for now".into()));
+    ctx.peer.rule("b1", FrameRule::Refuse(Code::Full, "the suite's disk is full for now".into()));
     b_send.msg(ctx, &ctx.remote("a"), "b1", "kept while the peer is full")?;
     first_frame_of(ctx, "b1")?;
     frame_of(ctx, "b1")?;
@@ -240,7 +240,7 @@ fn hostile_reason_made_safe(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b_send = ctx.writer("b")?;
     let mut b = ctx.recv("b")?;
     let reason = "\u{1b}[2J\u{1b}]0;pwned\u{7}gone \\";
-    ctx.peer.rule("b1", Rule::Refuse(Code::UnknownUser, reason.into()));
+    ctx.peer.rule("b1", FrameRule::Refuse(Code::UnknownUser, reason.into()));
     b_send.msg(ctx, &ctx.remote("a"), "b1", "to a hostile peer")?;
     b.wait = ctx.redial_deadline().saturating_duration_since(Instant::now());
     let want = "a valid MSG event (the bounce), with no control character";

@@ -14,7 +14,7 @@
 //! must be the next event (nothing else came in between).
 
 use super::case::{LinkCase, LinkCtx, case};
-use super::link::Link;
+use super::link::OpenedLink;
 use super::peer::now_ms;
 use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
@@ -51,7 +51,7 @@ pub fn cases() -> Vec<LinkCase> {
 }
 
 /// The server's user `b`, with its receive connection, and a link.
-fn setup(ctx: &LinkCtx) -> Result<(Conn, Link), Failure> {
+fn setup(ctx: &LinkCtx) -> Result<(Conn, OpenedLink), Failure> {
     ctx.user("b")?;
     let b = ctx.recv("b")?;
     Ok((b, ctx.link("link")?))
@@ -59,7 +59,7 @@ fn setup(ctx: &LinkCtx) -> Result<(Conn, Link), Failure> {
 
 /// Sends message `id` from the suite's `a` to the server's `b` under the
 /// suite's next number; its `ACK` must come.
-fn send(ctx: &LinkCtx, link: &mut Link, id: &str, text: &str) -> Result<u64, Failure> {
+fn send(ctx: &LinkCtx, link: &mut OpenedLink, id: &str, text: &str) -> Result<u64, Failure> {
     let n = ctx.peer.number();
     link.acked(n, &ctx.msg_frame(n, "a", "b", id, text))?;
     Ok(n)
@@ -81,7 +81,7 @@ fn next_is(ctx: &LinkCtx, b: &mut Conn, id: &str, text: &str) -> Result<(), Fail
 
 /// A last message, which must be the next one `b` gets: nothing came
 /// before it that should not have.
-fn nothing_else(ctx: &LinkCtx, link: &mut Link, b: &mut Conn) -> Result<(), Failure> {
+fn nothing_else(ctx: &LinkCtx, link: &mut OpenedLink, b: &mut Conn) -> Result<(), Failure> {
     send(ctx, link, "last", "the last message")?;
     next_is(ctx, b, "last", "the last message")
 }

@@ -15,14 +15,14 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::super::app::App;
-use super::super::choice::{Compose, Found};
+use super::super::choice::{Compose, SearchResults};
 use super::super::text::{one_line, truncate};
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
 use crate::protocol::action::{quote_line, snippet};
 
 /// Draws the results in `area`, the chosen one marked `▶` and reversed.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, found: &Found) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, found: &SearchResults) {
     let title = tr!(in app.lang; Msg::FoundTitle, n = found.messages.len(), words = one_line(&found.words));
     let block = Block::bordered().title(format!(" {title} ")).border_style(app.theme.focused());
     let inner = block.inner(area);

@@ -27,7 +27,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::app::{App, Focus, Geometry, Link, PanelTop};
+use super::app::{App, ConnectionStatus, Focus, Geometry, PanelTop};
 use super::text::{clean, one_line, truncate, width, wrap};
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
@@ -113,9 +113,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let lang = app.lang;
     let (mark, state, why, style) = match &app.link {
-        Link::Connected => ("●", Msg::Connected, "", theme.online()),
-        Link::Reconnecting(why) => ("○", Msg::Reconnecting, why.as_str(), theme.warn()),
-        Link::Offline(why) => ("✗", Msg::OfflineStatus, why.as_str(), theme.bad()),
+        ConnectionStatus::Connected => ("●", Msg::Connected, "", theme.online()),
+        ConnectionStatus::Reconnecting(why) => ("○", Msg::Reconnecting, why.as_str(), theme.warn()),
+        ConnectionStatus::Offline(why) => ("✗", Msg::OfflineStatus, why.as_str(), theme.bad()),
     };
     let bell = if app.bell { Msg::BellOn } else { Msg::BellOff };
     let state = format!(" {mark} {}", state.text(lang));

@@ -8,7 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use unicode_width::UnicodeWidthStr;
 
-use super::super::app::{App, Focus, Link};
+use super::super::app::{App, ConnectionStatus, Focus};
 use super::super::conversation::{ChatView, Top};
 use super::super::theme::Theme;
 use crate::client::{ChatSummary, Message, Presence};
@@ -197,13 +197,13 @@ fn the_status_line_says_offline_reconnecting_and_what_waits() {
     let status = |app: &App| rows(&draw(app, 80, 24))[23].clone();
     let connected = " ● connected │ ana @ 127.0.0.1:6666 │ outbox 0 │ bell on                F1 keys ";
     assert_eq!(status(&app), connected);
-    app.link = Link::Reconnecting("the server closed the connection".into());
+    app.link = ConnectionStatus::Reconnecting("the server closed the connection".into());
     app.pending = 3;
     app.bell = false;
     let line = status(&app);
     // The help key makes room for why.
     assert_eq!(line, " ○ reconnecting: the server close… │ ana @ 127.0.0.1:6666 │ outbox 3 │ bell off ");
-    app.link = Link::Offline("no server at 127.0.0.1:6666".into());
+    app.link = ConnectionStatus::Offline("no server at 127.0.0.1:6666".into());
     assert!(status(&app).starts_with(" ✗ offline: no server"));
     // And in Spanish.
     app.lang = Lang::Es;
@@ -255,7 +255,7 @@ fn an_80_by_24_screen_whole() {
 fn no_colour_with_no_color() {
     let mut app = app(false);
     conversation(&mut app);
-    app.link = Link::Reconnecting("gone".into());
+    app.link = ConnectionStatus::Reconnecting("gone".into());
     let buffer = draw(&app, 80, 24);
     for cell in buffer.content() {
         let style = cell.style();
@@ -399,7 +399,7 @@ fn actions_fold_into_their_messages_and_the_chosen_one_is_reversed() {
     app.select = Some(super::super::choice::Selection {
         from: "bob".into(),
         id: "b1".into(),
-        step: super::super::choice::Step::Chosen,
+        step: super::super::choice::Choosing::Chosen,
     });
     let buffer = draw(&app, 80, 24);
     let rows = rows(&buffer);
