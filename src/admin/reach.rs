@@ -24,7 +24,7 @@ use super::live::{self, Listed};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::store::door::{Asking, Door, Folder};
+use crate::store::door::{Asking, Door, FolderDoor};
 
 /// Which server a command works on.
 #[derive(Args, Debug)]
@@ -41,7 +41,7 @@ pub struct ServerAt {
 /// The door a `users` command opened (`store::door`): a data directory's
 /// files, or a cluster's database.
 pub enum OpenedDoor {
-    Folder(Folder, PathBuf),
+    Folder(FolderDoor, PathBuf),
     #[cfg(feature = "cluster")]
     Cluster(crate::cluster::door::PgDoor),
 }
@@ -58,7 +58,7 @@ impl OpenedDoor {
             None if !at.data_dir.is_dir() => {
                 Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
             }
-            None => Ok(OpenedDoor::Folder(Folder::new(&at.data_dir), at.data_dir.clone())),
+            None => Ok(OpenedDoor::Folder(FolderDoor::new(&at.data_dir), at.data_dir.clone())),
         }
     }
 

@@ -17,14 +17,14 @@ use crate::client::tls;
 use crate::client::wire::{NoLine, ReadHalf};
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_FRAME, Reply, Request};
-use crate::transport::{Shared, Stream};
+use crate::transport::{SharedStream, Stream};
 
 pub struct LineConn {
     pub reader: LineReader,
     pub writer: LineWriter,
 }
 
-/// Both halves share one stream (`Shared`): `try_clone` would `dup` the
+/// Both halves share one stream (`SharedStream`): `try_clone` would `dup` the
 /// descriptor, and the bench needs every descriptor it can get (10,000
 /// users = 20,000 sockets, the limit here); and a TLS connection is one
 /// state for both directions anyway.
@@ -33,7 +33,7 @@ pub struct LineReader {
     /// How long one line may take (`--timeout`).
     timeout: Duration,
 }
-pub struct LineWriter(BufWriter<Shared>);
+pub struct LineWriter(BufWriter<SharedStream>);
 
 impl LineConn {
     /// Connects to `port` of the `node`-th server of `--server` (modulo
@@ -48,7 +48,7 @@ impl LineConn {
         let deadline = Instant::now() + args.timeout();
         let stream = Stream::connect(tcp, args.tls_config.as_ref(), &endpoint.host, deadline)
             .map_err(|e| Error::io(context(), tls::explain(e)))?;
-        let shared = Shared(Arc::new(stream));
+        let shared = SharedStream(Arc::new(stream));
         let lines = ReadHalf::new(shared.clone(), 64 * 1024, MAX_FRAME);
         let reader = LineReader { lines, timeout: args.timeout() };
         Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, shared)) })

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::history::{DeviceIndex, Journal, Way};
 use super::schedule::Port;
 use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
-use crate::transport::{Shared, Stream};
+use crate::transport::{SharedStream, Stream};
 
 /// What a read ended with, when not a line.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum Gone {
 
 pub struct Wiretap {
     /// The stream, written here and read by `lines`.
-    stream: Shared,
+    stream: SharedStream,
     lines: ReadHalf,
     pub conn: u64,
     user: usize,
@@ -45,7 +45,7 @@ impl Wiretap {
     ) -> Option<Wiretap> {
         let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         tcp.set_nodelay(true).ok();
-        let stream = Shared(Arc::new(Stream::plain(tcp)));
+        let stream = SharedStream(Arc::new(Stream::plain(tcp)));
         let lines = ReadHalf::new(stream.clone(), 8192, MAX_LINE);
         let conn = journal.new_conn();
         Some(Wiretap { stream, lines, conn, user, device, port, journal: journal.clone() })

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
-use crate::transport::{Shared, Stream, Tls};
+use crate::transport::{SharedStream, Stream, Tls};
 
 /// Most lines a listing reply may announce (`OK:<n>`): more than any
 /// real server sends (10,000 users online, the longest `HISTORY` the
@@ -51,8 +51,8 @@ pub struct Connection {
     /// Where it goes, for error messages: `127.0.0.1:6666`.
     addr: String,
     /// The write half (the stream the reader reads, shared: plaintext or TLS).
-    stream: Shared,
-    reader: FrameReader<Shared>,
+    stream: SharedStream,
+    reader: FrameReader<SharedStream>,
     /// How long the server may take to answer.
     timeout: Duration,
     trace: Option<Trace>,
@@ -83,7 +83,7 @@ impl Connection {
         let stream =
             Stream::connect(tcp, tls, host, deadline).map_err(|e| Error::io(context(), tls::explain(e)))?;
         stream.set_write_timeout(Some(timeout)).map_err(|e| Error::io(context(), e))?;
-        let stream = Shared(Arc::new(stream));
+        let stream = SharedStream(Arc::new(stream));
         let reader = FrameReader::new(stream.clone(), 16 * 1024, MAX_FRAME);
         Ok(Connection { port, addr, stream, reader, timeout, trace })
     }

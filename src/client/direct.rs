@@ -31,7 +31,7 @@ use crate::protocol::{Chat, Code, MsgState, PeerIntro, PeerMsg, Reply, Request};
 
 /// Starts the P2P side of a client, listening on `listener` if given.
 pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: Sender<Job>) -> Result<P2p> {
-    let handler = Direct { shared: shared.clone(), jobs };
+    let handler = PeerEvents { shared: shared.clone(), jobs };
     let o = &shared.options;
     P2p::start(&shared.me, listener, o.timeout, shared.tokens.clone(), Box::new(handler))
 }
@@ -229,20 +229,20 @@ fn parse_peer_reply(fields: &str) -> std::result::Result<(SocketAddr, String), S
 }
 
 /// The client's [`Handler`]: the P2P threads report here.
-struct Direct {
+struct PeerEvents {
     shared: Arc<Shared>,
     /// To wake the sender thread when messages fall back to the outbox.
     jobs: Sender<Job>,
 }
 
-impl Direct {
+impl PeerEvents {
     fn tell(&self, notice: Notice) {
         // The application may have dropped its end; then nobody listens.
         let _ = self.shared.notices.send(notice);
     }
 }
 
-impl Handler for Direct {
+impl Handler for PeerEvents {
     fn opened(&self, peer: &str, incoming: bool) {
         self.tell(Notice::P2pOpened { peer: peer.to_string(), incoming });
     }

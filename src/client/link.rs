@@ -29,7 +29,7 @@ use crate::i18n::client::Msg;
 use crate::protocol::Bye;
 
 /// The state of the two connections, shared by the two threads.
-pub struct Link {
+pub struct Connectivity {
     /// Is the send port up, is the receive port up; and was the receive
     /// port taken over by another client (`BYE:REPLACED`).
     up: Mutex<([bool; 2], bool)>,
@@ -37,9 +37,9 @@ pub struct Link {
     notices: Sender<Notice>,
 }
 
-impl Link {
-    pub fn new(send_up: bool, recv_up: bool, notices: Sender<Notice>) -> Link {
-        Link { up: Mutex::new(([send_up, recv_up], false)), notices }
+impl Connectivity {
+    pub fn new(send_up: bool, recv_up: bool, notices: Sender<Notice>) -> Connectivity {
+        Connectivity { up: Mutex::new(([send_up, recv_up], false)), notices }
     }
 
     /// One connection went up or down; `why` explains a loss.
@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn only_the_change_of_the_whole_is_announced() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let link = Link::new(true, true, tx);
+        let link = Connectivity::new(true, true, tx);
         link.set(Port::Receive, false, || "gone".into());
         link.set(Port::Send, false, || "gone too".into());
         link.set(Port::Send, true, String::new);
@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn a_server_restart_is_one_offline_and_one_online_not_two() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let link = Link::new(true, true, tx);
+        let link = Connectivity::new(true, true, tx);
         // The receive port notices first; it comes back before the sender
         // has found its old connection dead.
         link.set(Port::Receive, false, || "gone".into());
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn once_replaced_the_client_stays_offline_without_a_word() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let link = Link::new(true, true, tx);
+        let link = Connectivity::new(true, true, tx);
         link.replaced();
         link.set(Port::Send, false, || "restart".into());
         link.set(Port::Send, true, String::new);

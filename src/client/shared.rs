@@ -10,7 +10,7 @@ use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use super::direct::{self, announce};
-use super::link::Link;
+use super::link::Connectivity;
 use super::reads::Reads;
 use super::{
     ClientOptions, Connection, History, Message, Notice, Outbox, Port, Unconfirmed, keepalive, login,
@@ -35,7 +35,7 @@ pub(super) struct Shared {
     pub(super) folder: Mutex<server_id::Folder>,
     pub(super) log: Mutex<History>,
     pub(super) outbox: Mutex<Outbox>,
-    pub(super) link: Link,
+    pub(super) link: Connectivity,
     /// To the application; unbounded, so a slow reader never stalls the
     /// receiver (which would make the server drop it with `BYE:SLOW`).
     pub(super) notices: Sender<Notice>,
@@ -221,7 +221,7 @@ mod tests {
             me: "ana".into(),
             log: Mutex::new(History::open(dir.path().join("history.csv")).unwrap()),
             outbox: Mutex::new(Outbox::open(dir.path().join("outbox_tmp.csv")).unwrap()),
-            link: Link::new(true, true, tx.clone()),
+            link: Connectivity::new(true, true, tx.clone()),
             notices: tx,
             p2p_port: None,
             tokens: Arc::default(),

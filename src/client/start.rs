@@ -27,7 +27,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::direct::{self, announce};
-use super::link::{self, Link};
+use super::link::{self, Connectivity};
 use super::receiver::ReceiverThread;
 use super::sender::SenderThread;
 use super::shared::Shared;
@@ -99,7 +99,7 @@ impl Client {
             Ok(_) => login_receive(&shared)?,
             Err(why) => Err(why.clone()),
         };
-        shared.link = Link::new(send.is_ok(), recv.is_ok(), shared.notices.clone());
+        shared.link = Connectivity::new(send.is_ok(), recv.is_ok(), shared.notices.clone());
         if let Err(why) = &recv {
             let _ = shared.notices.send(Notice::Offline(why.clone()));
         }
@@ -204,7 +204,7 @@ fn open_shared(
         folder: Mutex::new(folder),
         log: Mutex::new(log),
         outbox: Mutex::new(outbox),
-        link: Link::new(false, false, notices.clone()),
+        link: Connectivity::new(false, false, notices.clone()),
         notices,
         p2p_port,
         tokens: Arc::new(Tokens::default()),

@@ -15,7 +15,7 @@ use std::io;
 use std::time::Instant;
 
 use crate::protocol::{FrameError, FrameReader};
-use crate::transport::Shared;
+use crate::transport::SharedStream;
 
 /// Longest line a tool reads from a server under test: a frame (16384
 /// bytes, [`MAX_FRAME`](crate::protocol::MAX_FRAME)) with room to spare
@@ -38,13 +38,13 @@ pub enum NoLine {
 
 /// The reading half of a connection to a server.
 pub struct ReadHalf {
-    frames: FrameReader<Shared>,
+    frames: FrameReader<SharedStream>,
 }
 
 impl ReadHalf {
     /// Reads from `stream` with a buffer of `buf_size` bytes, lines of at
     /// most `max_len` bytes (`\n` included).
-    pub fn new(stream: Shared, buf_size: usize, max_len: usize) -> ReadHalf {
+    pub fn new(stream: SharedStream, buf_size: usize, max_len: usize) -> ReadHalf {
         ReadHalf { frames: FrameReader::new(stream, buf_size, max_len) }
     }
 
@@ -81,7 +81,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        (ReadHalf::new(Shared(Arc::new(Stream::plain(client))), 64, max_len), server)
+        (ReadHalf::new(SharedStream(Arc::new(Stream::plain(client))), 64, max_len), server)
     }
 
     #[test]

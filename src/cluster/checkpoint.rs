@@ -45,7 +45,7 @@ use std::path::Path;
 
 use postgres::{IsolationLevel, Transaction};
 
-use super::db::{Db, Link};
+use super::db::{Db, PgLink};
 use crate::error::{Error, Result};
 use crate::store::StoreOptions;
 use crate::store::local::seed::{Filling, Seed, copy_end};
@@ -82,7 +82,14 @@ fn failed(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
 /// checkpoint's and the rows' accounts since (a row holding `pos` counts
 /// whole: its accounts are in the file before the checkpoint's records,
 /// as a single server's are).
-pub fn store(db: &Db, link: &mut Link, epoch: i64, pos: Pos, state: &[u8], erasures: &[u8]) -> Result<bool> {
+pub fn store(
+    db: &Db,
+    link: &mut PgLink,
+    epoch: i64,
+    pos: Pos,
+    state: &[u8],
+    erasures: &[u8],
+) -> Result<bool> {
     let at = pos as i64;
     let armed = db.arm(link);
     let mut tx = link.client.transaction().map_err(failed("storing a checkpoint"))?;
@@ -157,7 +164,7 @@ fn fenced(tx: &mut Transaction, epoch: i64) -> Result<bool> {
 /// the database's deadline. `Ok(None)`: refused, another node leads;
 /// else the rows moved. The newest row always stays: it says where the
 /// log ends.
-pub fn trim(db: &Db, link: &mut Link, epoch: i64, kept_from: Pos) -> Result<Option<u64>> {
+pub fn trim(db: &Db, link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Option<u64>> {
     let mut moved = 0;
     loop {
         let armed = db.arm(link);

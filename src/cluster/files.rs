@@ -30,7 +30,7 @@ use super::parts::Parts;
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek, Stored, Usage};
+use crate::store::files::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored};
 
 /// The files of a cluster, in its database.
 pub struct PgFiles {
@@ -100,7 +100,7 @@ impl FileStore for PgFiles {
     /// The owner's turn is a transaction-scoped advisory lock on its
     /// name: two nodes' uploads of one owner take turns, and the second
     /// sums the first's reservation.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko> {
         const DOING: &str = "recording an upload";
         let owner_key = fold(&meta.owner);
         let mut conn = self.db.get()?;
@@ -275,7 +275,7 @@ impl FileStore for PgFiles {
     }
 
     /// One sum by the owner's index: asked for each burst of messages.
-    fn usage(&self, owner: &str) -> Result<Usage, Ko> {
+    fn usage(&self, owner: &str) -> Result<Footprint, Ko> {
         let mut conn = self.db.get()?;
         usage_of(&mut *conn, &fold(owner))
     }
@@ -332,7 +332,7 @@ impl FileStore for PgFiles {
 const FILES_LOCK: i32 = 0x6669_6c65; // "file"
 
 /// What the files of `owner_key` take, complete or not.
-fn usage_of(client: &mut impl postgres::GenericClient, owner_key: &str) -> Result<Usage, Ko> {
+fn usage_of(client: &mut impl postgres::GenericClient, owner_key: &str) -> Result<Footprint, Ko> {
     let row = client
         .query_one(
             "SELECT coalesce(sum(size), 0)::bigint, count(*) FILTER (WHERE NOT complete) \
@@ -340,7 +340,7 @@ fn usage_of(client: &mut impl postgres::GenericClient, owner_key: &str) -> Resul
             &[&owner_key],
         )
         .or_ko("reading a quota")?;
-    Ok(Usage { bytes: row.get::<_, i64>(0) as u64, pending: row.get::<_, i64>(1) as u64 })
+    Ok(Footprint { bytes: row.get::<_, i64>(0) as u64, pending: row.get::<_, i64>(1) as u64 })
 }
 
 /// Rows of `file_chunks` fetched per round trip while reading back.

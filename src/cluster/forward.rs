@@ -275,7 +275,7 @@ impl Leader for Forward {
         }
     }
 
-    fn attach(&self, conn: u64, outlet: &Arc<Outlet>, minor: u8) -> Result<leader::Attached, Ko> {
+    fn attach(&self, conn: u64, outlet: &Arc<Outlet>, minor: u8) -> Result<leader::ReplayStart, Ko> {
         let (node, user, peer) = (self.node.clone(), outlet.user, SocketAddr::new(outlet.peer_ip, 0));
         let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
         // Registered before the leader answers: what it pushes at once
@@ -285,7 +285,7 @@ impl Leader for Forward {
         let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });
         match answer {
             Some(LeaderAnswer::Attached { after, pos }) => {
-                Ok(leader::Attached { after, ticket: Ticket(pos) })
+                Ok(leader::ReplayStart { after, ticket: Ticket(pos) })
             }
             other => {
                 self.outlets.lock().remove(&conn);

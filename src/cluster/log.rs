@@ -27,7 +27,7 @@ use postgres::Client;
 
 use super::bus::Bus;
 use super::checkpoint;
-use super::db::{Db, Link, describe};
+use super::db::{Db, PgLink, describe};
 use crate::store::record::Pos;
 use crate::store::shared_log::{SharedLog, unreachable};
 
@@ -40,7 +40,7 @@ pub const READ_AT_ONCE: i64 = 64;
 const MAX_PUBLISHED: usize = 512 * 1024;
 
 /// One row of the log.
-pub struct Batch {
+pub struct LogRow {
     pub base: Pos,
     pub users: Vec<u8>,
     pub records: Vec<u8>,
@@ -53,7 +53,7 @@ pub struct PgLog {
     /// The epoch this node leads in (0: it does not lead).
     epoch: AtomicI64,
     /// Its own connection, made again when it breaks.
-    link: Mutex<Option<Link>>,
+    link: Mutex<Option<PgLink>>,
     bus: Arc<Bus>,
     /// Where batches are published for the followers.
     subject: String,
@@ -206,7 +206,7 @@ impl PgLog {
 /// What a follower heard on NATS about the log.
 pub enum Heard {
     /// A whole batch.
-    Batch(Batch),
+    Batch(LogRow),
     /// The log reaches this position now (read it from PostgreSQL).
     At(Pos),
 }
@@ -221,7 +221,7 @@ pub fn heard(payload: &[u8]) -> Option<Heard> {
         ("BATCH", base, Some(users)) => {
             let (base, users): (Pos, usize) = (base.parse().ok()?, users.parse().ok()?);
             let (users, records) = (body.get(..users)?, body.get(users..)?);
-            Some(Heard::Batch(Batch { base, users: users.to_vec(), records: records.to_vec() }))
+            Some(Heard::Batch(LogRow { base, users: users.to_vec(), records: records.to_vec() }))
         }
         ("AT", end, None) => Some(Heard::At(end.parse().ok()?)),
         _ => None,
@@ -232,7 +232,7 @@ pub fn heard(payload: &[u8]) -> Option<Heard> {
 /// A copy made from a checkpoint inside a batch (`cluster::checkpoint`)
 /// gets the rest of that batch first, from `from`, without its accounts:
 /// the checkpoint's `users.csv` has them.
-pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres::Error> {
+pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<LogRow>, postgres::Error> {
     let rows = client.query(
         "SELECT pos, users, records FROM log
          WHERE pos >= (SELECT coalesce(max(pos), 0) FROM log WHERE pos <= $1) ORDER BY pos LIMIT $2",
@@ -240,13 +240,13 @@ pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres:
     )?;
     let mut batches = Vec::new();
     for row in rows {
-        let batch = Batch { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) };
+        let batch = LogRow { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) };
         let inside = (from - batch.base.min(from)) as usize;
         match batch.records.get(..inside) {
             _ if batch.base >= from => batches.push(batch),
             // A batch that ends where the copy does: it has it all.
             _ if inside >= batch.records.len() => {}
-            Some(before) if before.ends_with(b"\n") => batches.push(Batch {
+            Some(before) if before.ends_with(b"\n") => batches.push(LogRow {
                 base: from,
                 users: Vec::new(),
                 records: batch.records[inside..].to_vec(),

@@ -322,7 +322,7 @@ impl Node {
     /// fails, and the next one connects to whichever host is primary now.
     fn client<'c>(
         &self,
-        client: &'c mut Option<super::db::Link>,
+        client: &'c mut Option<super::db::PgLink>,
     ) -> Option<(&'c mut postgres::Client, Option<Armed<'_>>)> {
         // Cut (a frozen primary) or gone: its host is tried last, as for
         // every connection that breaks, so that the standby promoted
@@ -344,7 +344,7 @@ impl Node {
     /// batches NATS brings are applied: only a copy that cannot take the
     /// log's next batch starts the node again. `unread`: the last read
     /// failed (said once, not at every poll).
-    fn read_log(&self, client: &mut Option<super::db::Link>, unread: &mut bool) {
+    fn read_log(&self, client: &mut Option<super::db::PgLink>, unread: &mut bool) {
         let Some((db, _armed)) = self.client(client) else { return };
         match catch_up_from(&self.store, db) {
             Ok(read) => {
@@ -367,7 +367,7 @@ impl Node {
     /// that ran out is taken.
     fn look_at_lease(
         self: &Arc<Self>,
-        client: &mut Option<super::db::Link>,
+        client: &mut Option<super::db::PgLink>,
         ran_out: &mut Option<(Lease, Instant)>,
     ) {
         let Some((db, _armed)) = self.client(client) else { return };
@@ -467,7 +467,7 @@ impl Node {
     }
 
     /// The leader renews its lease; refused, it is deposed.
-    fn renew(&self, client: &mut Option<super::db::Link>) {
+    fn renew(&self, client: &mut Option<super::db::PgLink>) {
         let epoch = match &*self.part.lock() {
             Stance::Leading { epoch, .. } => *epoch,
             Stance::Following { .. } => return,

@@ -46,7 +46,7 @@ use super::db::count;
 use super::log::AccountRows;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
-use crate::protocol::moderation::{Change, Mode};
+use crate::protocol::moderation::{Change, RoomMode};
 use crate::protocol::names::fold;
 use crate::store::devices::{self, Device, TokenHash};
 use crate::store::moderation::Rule;
@@ -984,10 +984,10 @@ impl<'a> Conversion<'a> {
             rule(self, Rule::Owner)?;
         }
         if room.announce {
-            rule(self, Rule::Change(Change::Mode(Mode::Announce, true)))?;
+            rule(self, Rule::Change(Change::Mode(RoomMode::Announce, true)))?;
         }
         if room.invite_only {
-            rule(self, Rule::Change(Change::Mode(Mode::Invite, true)))?;
+            rule(self, Rule::Change(Change::Mode(RoomMode::Invite, true)))?;
         }
         if !room.topic.is_empty() {
             rule(self, Rule::Change(Change::Topic(room.topic.clone())))?;

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 
 use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
-use crate::transport::{Shared, Stream, Tls};
+use crate::transport::{SharedStream, Stream, Tls};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -119,7 +119,7 @@ impl Default for Transcript {
 /// label for the transcript.
 pub struct Conn {
     /// The stream, written here and read by `lines`.
-    stream: Shared,
+    stream: SharedStream,
     lines: ReadHalf,
     label: String,
     transcript: Transcript,
@@ -161,7 +161,7 @@ impl Conn {
 
     /// A fresh connection's state, however it began.
     fn new(stream: Stream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
-        let stream = Shared(Arc::new(stream));
+        let stream = SharedStream(Arc::new(stream));
         Conn {
             lines: ReadHalf::new(stream.clone(), 8192, MAX_LINE),
             stream,

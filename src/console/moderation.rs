@@ -14,13 +14,13 @@ use crate::error::{Error, Result};
 use crate::i18n::moderation::Msg;
 use crate::i18n::{Lang, tr};
 use crate::protocol::names::{check_name, fold};
-use crate::protocol::{Action, Change, Mode, Reply, Request, Role, RoomInfoLine, Text};
+use crate::protocol::{Change, ModAction, Reply, Request, Role, RoomInfoLine, RoomMode, Text};
 
 /// A moderation command, once parsed: the room (`None`: the open chat)
 /// and what to ask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModCommand {
-    Act { room: Option<String>, action: Action },
+    Act { room: Option<String>, action: ModAction },
     Info(Option<String>),
 }
 
@@ -59,28 +59,28 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<ModComma
             } else {
                 Text::from_plain(rest)?.as_escaped().to_string()
             };
-            Action::Topic(text)
+            ModAction::Topic(text)
         }
         "mode" => match rest {
-            "+announce" => Action::Mode(Mode::Announce, true),
-            "-announce" => Action::Mode(Mode::Announce, false),
-            "+invite" => Action::Mode(Mode::Invite, true),
-            "-invite" => Action::Mode(Mode::Invite, false),
+            "+announce" => ModAction::Mode(RoomMode::Announce, true),
+            "-announce" => ModAction::Mode(RoomMode::Announce, false),
+            "+invite" => ModAction::Mode(RoomMode::Invite, true),
+            "-invite" => ModAction::Mode(RoomMode::Invite, false),
             _ => return Err(usage()),
         },
-        "invite" => Action::Invite(user(0)?),
-        "kick" => Action::Kick(user(0)?),
-        "ban" => Action::Ban(user(0)?, minutes(1, Some(0))?),
-        "unban" => Action::Unban(user(0)?),
-        "mute" => Action::Mute(user(0)?, minutes(1, None)?),
-        "unmute" => Action::Unmute(user(0)?),
-        "op" => Action::Op(user(0)?),
-        "deop" => Action::Deop(user(0)?),
+        "invite" => ModAction::Invite(user(0)?),
+        "kick" => ModAction::Kick(user(0)?),
+        "ban" => ModAction::Ban(user(0)?, minutes(1, Some(0))?),
+        "unban" => ModAction::Unban(user(0)?),
+        "mute" => ModAction::Mute(user(0)?, minutes(1, None)?),
+        "unmute" => ModAction::Unmute(user(0)?),
+        "op" => ModAction::Op(user(0)?),
+        "deop" => ModAction::Deop(user(0)?),
         _ => return Err(usage()),
     };
     let extra = match &action {
-        Action::Topic(_) | Action::Mode(..) => false,
-        Action::Ban(..) | Action::Mute(..) => words.len() > 2,
+        ModAction::Topic(_) | ModAction::Mode(..) => false,
+        ModAction::Ban(..) | ModAction::Mute(..) => words.len() > 2,
         _ => words.len() > 1,
     };
     if extra {
@@ -150,7 +150,7 @@ pub fn header(lang: Lang, info: &[RoomInfoLine]) -> Option<String> {
     let mut parts = Vec::new();
     for line in info {
         match line {
-            RoomInfoLine::Mode(Mode::Announce) => parts.push(Msg::InfoAnnounce.text(lang).to_string()),
+            RoomInfoLine::Mode(RoomMode::Announce) => parts.push(Msg::InfoAnnounce.text(lang).to_string()),
             RoomInfoLine::Topic(t) => {
                 let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
                 parts.push(
@@ -183,8 +183,8 @@ pub fn info_lines(lang: Lang, info: &[RoomInfoLine]) -> Vec<String> {
             }
             RoomInfoLine::Owner(user) => out.push(tr!(in lang; Msg::InfoOwner, user = user)),
             RoomInfoLine::Admin(_) => {}
-            RoomInfoLine::Mode(Mode::Announce) => out.push(Msg::InfoAnnounce.text(lang).to_string()),
-            RoomInfoLine::Mode(Mode::Invite) => out.push(Msg::InfoInviteOnly.text(lang).to_string()),
+            RoomInfoLine::Mode(RoomMode::Announce) => out.push(Msg::InfoAnnounce.text(lang).to_string()),
+            RoomInfoLine::Mode(RoomMode::Invite) => out.push(Msg::InfoInviteOnly.text(lang).to_string()),
             RoomInfoLine::Topic(t) => {
                 let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
                 out.push(tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic)));
@@ -222,13 +222,16 @@ mod tests {
     fn commands_parse() {
         let en = Lang::En;
         let act = |room: Option<&str>, action| ModCommand::Act { room: room.map(str::to_string), action };
-        assert_eq!(parse(en, "mute", "bob 10"), Ok(act(None, Action::Mute("bob".into(), 10))));
-        assert_eq!(parse(en, "mute", "#lab3 bob 10"), Ok(act(Some("#lab3"), Action::Mute("bob".into(), 10))));
-        assert_eq!(parse(en, "ban", "#g bob"), Ok(act(Some("#g"), Action::Ban("bob".into(), 0))));
-        assert_eq!(parse(en, "mode", "+announce"), Ok(act(None, Action::Mode(Mode::Announce, true))));
+        assert_eq!(parse(en, "mute", "bob 10"), Ok(act(None, ModAction::Mute("bob".into(), 10))));
+        assert_eq!(
+            parse(en, "mute", "#lab3 bob 10"),
+            Ok(act(Some("#lab3"), ModAction::Mute("bob".into(), 10)))
+        );
+        assert_eq!(parse(en, "ban", "#g bob"), Ok(act(Some("#g"), ModAction::Ban("bob".into(), 0))));
+        assert_eq!(parse(en, "mode", "+announce"), Ok(act(None, ModAction::Mode(RoomMode::Announce, true))));
         assert_eq!(
             parse(en, "topic", "#a week 2: sockets"),
-            Ok(act(Some("#a"), Action::Topic("week 2: sockets".into())))
+            Ok(act(Some("#a"), ModAction::Topic("week 2: sockets".into())))
         );
         assert_eq!(parse(en, "roominfo", ""), Ok(ModCommand::Info(None)));
         assert_eq!(parse(en, "roominfo", "#a"), Ok(ModCommand::Info(Some("#a".into()))));
@@ -241,7 +244,7 @@ mod tests {
     fn a_rooms_header_line_says_announce_and_topic() {
         let info = [
             RoomInfoLine::Room("#news".into()),
-            RoomInfoLine::Mode(Mode::Announce),
+            RoomInfoLine::Mode(RoomMode::Announce),
             RoomInfoLine::Topic("a\\nb".into()),
         ];
         assert_eq!(header(Lang::En, &info).unwrap(), "📢 announce-only: only admins write · topic: a b");
@@ -254,7 +257,7 @@ mod tests {
             RoomInfoLine::Room("#news".into()),
             RoomInfoLine::Owner("prof".into()),
             RoomInfoLine::Admin("ta".into()),
-            RoomInfoLine::Mode(Mode::Announce),
+            RoomInfoLine::Mode(RoomMode::Announce),
             RoomInfoLine::Topic("Lab 3\\nfriday".into()),
             RoomInfoLine::Role(Role::Member),
         ];

@@ -49,7 +49,7 @@ pub use lines::{
     Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
     SeenLine,
 };
-pub use moderation::{Action, Change, Mode};
+pub use moderation::{Change, ModAction, RoomMode};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use prefs::{Level, PrefLine};

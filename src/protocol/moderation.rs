@@ -1,5 +1,5 @@
 //! Moderation, protocol 1.2 (docs/PROTOCOL.md, "Moderation (1.2)"): what
-//! an owner or an admin of a room asks ([`Action`]), what members are told
+//! an owner or an admin of a room asks ([`ModAction`]), what members are told
 //! once it is done ([`Change`], the payload of [`Event::Moderation`]); the
 //! lines of a `ROOMINFO` reply ([`RoomInfoLine`](super::RoomInfoLine)) are in
 //! [`room_info`](super::room_info), beside it.
@@ -30,31 +30,31 @@ pub const MAX_MINUTES: u64 = 10 * 366 * 24 * 60;
 
 /// A room's modes (`MODE:<#room>:+announce`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
+pub enum RoomMode {
     /// Only the room's admins may send to it.
     Announce,
     /// `JOIN` needs an invitation.
     Invite,
 }
 
-impl Mode {
+impl RoomMode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Mode::Announce => "announce",
-            Mode::Invite => "invite",
+            RoomMode::Announce => "announce",
+            RoomMode::Invite => "invite",
         }
     }
 
     /// `+announce` / `-invite` …
-    pub(super) fn parse_signed(s: &str) -> Option<(Mode, bool)> {
+    pub(super) fn parse_signed(s: &str) -> Option<(RoomMode, bool)> {
         let on = match s.as_bytes().first() {
             Some(b'+') => true,
             Some(b'-') => false,
             _ => return None,
         };
         let mode = match &s[1..] {
-            "announce" => Mode::Announce,
-            "invite" => Mode::Invite,
+            "announce" => RoomMode::Announce,
+            "invite" => RoomMode::Invite,
             _ => return None,
         };
         Some((mode, on))
@@ -62,7 +62,7 @@ impl Mode {
 }
 
 /// `+announce` or `-announce`, as written in a request or an event.
-pub(super) struct Signed(pub(super) Mode, pub(super) bool);
+pub(super) struct Signed(pub(super) RoomMode, pub(super) bool);
 
 impl fmt::Display for Signed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,11 +72,11 @@ impl fmt::Display for Signed {
 
 /// What a moderation request asks (after its `<#room>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum ModAction {
     /// `TOPIC:<#room>:<text>`: an empty text clears the topic.
     Topic(String),
     /// `MODE:<#room>:+announce|-announce|+invite|-invite`.
-    Mode(Mode, bool),
+    Mode(RoomMode, bool),
     /// `INVITE:<#room>:<user>`.
     Invite(String),
     /// `KICK:<#room>:<user>`.
@@ -130,10 +130,10 @@ pub fn check_topic(escaped: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl Action {
+impl ModAction {
     /// Parses a request whose first word is one of [`REQUEST_WORDS`]:
     /// the room (without its `#`) and the action.
-    pub fn parse(line: &str) -> Result<(String, Action), Ko> {
+    pub fn parse(line: &str) -> Result<(String, ModAction), Ko> {
         let word = line.split(':').next().unwrap_or("");
         let (n, shape) = match word {
             "TOPIC" => (3, "TOPIC:<#room>:<text>"),
@@ -155,21 +155,21 @@ impl Action {
         let action = match word {
             "TOPIC" => {
                 check_topic(f[2]).map_err(bad)?;
-                Action::Topic(f[2].to_string())
+                ModAction::Topic(f[2].to_string())
             }
             "MODE" => {
-                let (mode, on) = Mode::parse_signed(f[2])
+                let (mode, on) = RoomMode::parse_signed(f[2])
                     .ok_or_else(|| bad(format!("expected {shape}, not {:?}", f[2])))?;
-                Action::Mode(mode, on)
+                ModAction::Mode(mode, on)
             }
-            "BAN" => Action::Ban(user(f[2])?, minutes(f[3], 0)?),
-            "MUTE" => Action::Mute(user(f[2])?, minutes(f[3], 1)?),
-            "INVITE" => Action::Invite(user(f[2])?),
-            "KICK" => Action::Kick(user(f[2])?),
-            "UNBAN" => Action::Unban(user(f[2])?),
-            "UNMUTE" => Action::Unmute(user(f[2])?),
-            "OP" => Action::Op(user(f[2])?),
-            _ => Action::Deop(user(f[2])?),
+            "BAN" => ModAction::Ban(user(f[2])?, minutes(f[3], 0)?),
+            "MUTE" => ModAction::Mute(user(f[2])?, minutes(f[3], 1)?),
+            "INVITE" => ModAction::Invite(user(f[2])?),
+            "KICK" => ModAction::Kick(user(f[2])?),
+            "UNBAN" => ModAction::Unban(user(f[2])?),
+            "UNMUTE" => ModAction::Unmute(user(f[2])?),
+            "OP" => ModAction::Op(user(f[2])?),
+            _ => ModAction::Deop(user(f[2])?),
         };
         Ok((room, action))
     }
@@ -180,7 +180,7 @@ impl Action {
     /// the rule and its notice, and a removed member's `LEAVE`.
     pub fn cost(&self) -> u32 {
         match self {
-            Action::Kick(_) | Action::Ban(..) => 3,
+            ModAction::Kick(_) | ModAction::Ban(..) => 3,
             _ => 2,
         }
     }
@@ -188,36 +188,36 @@ impl Action {
     /// The user the action is about (`None`: the room itself).
     pub fn target(&self) -> Option<&str> {
         match self {
-            Action::Topic(_) | Action::Mode(..) => None,
-            Action::Invite(u)
-            | Action::Kick(u)
-            | Action::Ban(u, _)
-            | Action::Unban(u)
-            | Action::Mute(u, _)
-            | Action::Unmute(u)
-            | Action::Op(u)
-            | Action::Deop(u) => Some(u),
+            ModAction::Topic(_) | ModAction::Mode(..) => None,
+            ModAction::Invite(u)
+            | ModAction::Kick(u)
+            | ModAction::Ban(u, _)
+            | ModAction::Unban(u)
+            | ModAction::Mute(u, _)
+            | ModAction::Unmute(u)
+            | ModAction::Op(u)
+            | ModAction::Deop(u) => Some(u),
         }
     }
 }
 
 /// Writes the request for `room` (without its `#`), without its `\n`.
-pub struct ActionFrame<'a>(pub &'a str, pub &'a Action);
+pub struct ActionFrame<'a>(pub &'a str, pub &'a ModAction);
 
 impl fmt::Display for ActionFrame<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let room = self.0;
         match self.1 {
-            Action::Topic(text) => write!(f, "TOPIC:#{room}:{text}"),
-            Action::Mode(mode, on) => write!(f, "MODE:#{room}:{}", Signed(*mode, *on)),
-            Action::Invite(u) => write!(f, "INVITE:#{room}:{u}"),
-            Action::Kick(u) => write!(f, "KICK:#{room}:{u}"),
-            Action::Ban(u, m) => write!(f, "BAN:#{room}:{u}:{m}"),
-            Action::Unban(u) => write!(f, "UNBAN:#{room}:{u}"),
-            Action::Mute(u, m) => write!(f, "MUTE:#{room}:{u}:{m}"),
-            Action::Unmute(u) => write!(f, "UNMUTE:#{room}:{u}"),
-            Action::Op(u) => write!(f, "OP:#{room}:{u}"),
-            Action::Deop(u) => write!(f, "DEOP:#{room}:{u}"),
+            ModAction::Topic(text) => write!(f, "TOPIC:#{room}:{text}"),
+            ModAction::Mode(mode, on) => write!(f, "MODE:#{room}:{}", Signed(*mode, *on)),
+            ModAction::Invite(u) => write!(f, "INVITE:#{room}:{u}"),
+            ModAction::Kick(u) => write!(f, "KICK:#{room}:{u}"),
+            ModAction::Ban(u, m) => write!(f, "BAN:#{room}:{u}:{m}"),
+            ModAction::Unban(u) => write!(f, "UNBAN:#{room}:{u}"),
+            ModAction::Mute(u, m) => write!(f, "MUTE:#{room}:{u}:{m}"),
+            ModAction::Unmute(u) => write!(f, "UNMUTE:#{room}:{u}"),
+            ModAction::Op(u) => write!(f, "OP:#{room}:{u}"),
+            ModAction::Deop(u) => write!(f, "DEOP:#{room}:{u}"),
         }
     }
 }
@@ -229,7 +229,7 @@ pub enum Change {
     /// `TOPIC:<#room>:<by>:<text>` (empty: no topic).
     Topic(String),
     /// `MODE:<#room>:<by>:<+|-><mode>`.
-    Mode(Mode, bool),
+    Mode(RoomMode, bool),
     /// `INVITED:<#room>:<by>:<user>`.
     Invited(String),
     /// `KICKED:<#room>:<by>:<user>`.
@@ -291,7 +291,8 @@ impl Change {
         Ok(match word {
             "TOPIC" => Change::Topic(text.to_string()),
             "MODE" => {
-                let (mode, on) = Mode::parse_signed(target).ok_or_else(|| format!("bad mode {target:?}"))?;
+                let (mode, on) =
+                    RoomMode::parse_signed(target).ok_or_else(|| format!("bad mode {target:?}"))?;
                 Change::Mode(mode, on)
             }
             "INVITED" => Change::Invited(t()),
@@ -389,14 +390,14 @@ mod tests {
             "OP:#lab3:eve",
             "DEOP:#lab3:eve",
         ] {
-            let (room, action) = Action::parse(line).unwrap();
+            let (room, action) = ModAction::parse(line).unwrap();
             assert_eq!(ActionFrame(&room, &action).to_string(), line);
         }
     }
 
     #[test]
     fn bad_requests_say_why() {
-        let why = |line: &str| Action::parse(line).unwrap_err().reason;
+        let why = |line: &str| ModAction::parse(line).unwrap_err().reason;
         assert!(why("MUTE:#lab3:bob:0").contains("from 1"));
         assert!(why("MUTE:#lab3:bob").contains("MUTE:<#room>:<user>:<minutes>"));
         assert!(why("BAN:#lab3:bob:-1").contains("minutes"));

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::moderation::{Mode, Signed};
+use super::moderation::{RoomMode, Signed};
 
 /// What you are in a room (`ROOMINFO`'s `ROLE:` line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,7 +57,7 @@ pub enum RoomInfoLine {
     /// `ADMIN:<user>`.
     Admin(String),
     /// `MODE:+announce` / `MODE:+invite`.
-    Mode(Mode),
+    Mode(RoomMode),
     /// `TOPIC:<text>`.
     Topic(String),
     /// `ROLE:<NONE|MEMBER|ADMIN|OWNER|SERVER_ADMIN>`: yours.
@@ -77,7 +77,7 @@ impl RoomInfoLine {
             "ROOM" => RoomInfoLine::Room(rest.into()),
             "OWNER" => RoomInfoLine::Owner(rest.into()),
             "ADMIN" => RoomInfoLine::Admin(rest.into()),
-            "MODE" => match Mode::parse_signed(rest) {
+            "MODE" => match RoomMode::parse_signed(rest) {
                 Some((mode, true)) => RoomInfoLine::Mode(mode),
                 _ => return Err(format!("bad mode {rest:?}")),
             },

@@ -81,7 +81,7 @@ pub trait Leader: Send + Sync {
     /// comes online: the leader claims its device (`recv::claim`) and
     /// answers where its replay begins (the device's position), or why it
     /// may not come in (`KO:TOO_MANY_DEVICES`, or no leader answered).
-    fn attach(&self, conn: u64, outlet: &Arc<Outlet>, minor: u8) -> Result<Attached, Ko>;
+    fn attach(&self, conn: u64, outlet: &Arc<Outlet>, minor: u8) -> Result<ReplayStart, Ko>;
 
     /// The connection said `VERSION:1.<minor>` after its login.
     fn version(&self, conn: u64, minor: u8);
@@ -101,7 +101,7 @@ pub trait Leader: Send + Sync {
 
 /// What the leader answers a receive connection that comes online.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Attached {
+pub struct ReplayStart {
     /// The device's position in its user's inbox: the replay begins after it.
     pub after: u64,
     /// The log position the answer is true as of.

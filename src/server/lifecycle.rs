@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
 use crate::store::InLog;
-use crate::store::door::{Door, Folder};
+use crate::store::door::{Door, FolderDoor};
 use crate::store::files::FileStore;
 use crate::store::{Hasher, LocalStore, Store};
 
@@ -113,7 +113,7 @@ impl Server {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
         let Storage { backend, files: file_store, door, devices: record, node } = open(&router)?;
-        let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
+        let door = door.unwrap_or_else(|| Box::new(FolderDoor::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));

@@ -11,12 +11,12 @@
 
 use super::base::Base;
 use super::relay;
-use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
+use crate::protocol::{Change, Event, Ko, ModAction, RoomInfoLine, RoomMode, Text};
 use crate::store::interface::Announcement;
 use crate::store::{UserId, meaning, now_ms};
 
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
-pub fn moderate(base: &Base, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
+pub fn moderate(base: &Base, me: UserId, name: &str, room: &str, action: ModAction) -> Result<(), Ko> {
     let (change, minutes) = change(base, action)?;
     if let Change::Invited(invitee) = &change
         && super::prefs::hides_invite(base, me, invitee, room)
@@ -50,21 +50,21 @@ pub fn is_room_admin(base: &Base, user: UserId, room: &str) -> bool {
 
 /// The change a request asks, its target named as registered, and its
 /// minutes (for the notice).
-fn change(base: &Base, action: Action) -> Result<(Change, u64), Ko> {
+fn change(base: &Base, action: ModAction) -> Result<(Change, u64), Ko> {
     let registered = |t: &str| meaning::named(t, base.store.find_account(t)).map(|a| a.name.to_string());
     let until = |minutes: u64| now_ms() + minutes * base.config.minute_ms;
     Ok(match action {
-        Action::Topic(text) => (Change::Topic(text), 0),
-        Action::Mode(mode, on) => (Change::Mode(mode, on), 0),
-        Action::Invite(u) => (Change::Invited(registered(&u)?), 0),
-        Action::Kick(u) => (Change::Kicked(registered(&u)?), 0),
-        Action::Ban(u, 0) => (Change::Banned(registered(&u)?, 0), 0),
-        Action::Ban(u, m) => (Change::Banned(registered(&u)?, until(m)), m),
-        Action::Unban(u) => (Change::Unbanned(registered(&u)?), 0),
-        Action::Mute(u, m) => (Change::Muted(registered(&u)?, until(m)), m),
-        Action::Unmute(u) => (Change::Unmuted(registered(&u)?), 0),
-        Action::Op(u) => (Change::Opped(registered(&u)?), 0),
-        Action::Deop(u) => (Change::Deopped(registered(&u)?), 0),
+        ModAction::Topic(text) => (Change::Topic(text), 0),
+        ModAction::Mode(mode, on) => (Change::Mode(mode, on), 0),
+        ModAction::Invite(u) => (Change::Invited(registered(&u)?), 0),
+        ModAction::Kick(u) => (Change::Kicked(registered(&u)?), 0),
+        ModAction::Ban(u, 0) => (Change::Banned(registered(&u)?, 0), 0),
+        ModAction::Ban(u, m) => (Change::Banned(registered(&u)?, until(m)), m),
+        ModAction::Unban(u) => (Change::Unbanned(registered(&u)?), 0),
+        ModAction::Mute(u, m) => (Change::Muted(registered(&u)?, until(m)), m),
+        ModAction::Unmute(u) => (Change::Unmuted(registered(&u)?), 0),
+        ModAction::Op(u) => (Change::Opped(registered(&u)?), 0),
+        ModAction::Deop(u) => (Change::Deopped(registered(&u)?), 0),
     })
 }
 
@@ -80,10 +80,12 @@ fn notice_text(by: &str, room: &str, change: &Change, minutes: u64) -> Text {
     let what = match change {
         Change::Topic(text) if text.is_empty() => format!("cleared the topic of {room}"),
         Change::Topic(text) => format!("set the topic of {room}: {text}"),
-        Change::Mode(Mode::Announce, true) => format!("made {room} announce-only: only admins write in it"),
-        Change::Mode(Mode::Announce, false) => format!("let everyone write in {room} again"),
-        Change::Mode(Mode::Invite, true) => format!("made {room} invite-only"),
-        Change::Mode(Mode::Invite, false) => format!("opened {room} to everyone"),
+        Change::Mode(RoomMode::Announce, true) => {
+            format!("made {room} announce-only: only admins write in it")
+        }
+        Change::Mode(RoomMode::Announce, false) => format!("let everyone write in {room} again"),
+        Change::Mode(RoomMode::Invite, true) => format!("made {room} invite-only"),
+        Change::Mode(RoomMode::Invite, false) => format!("opened {room} to everyone"),
         Change::Invited(_) => format!("invites you to {room}: join it with JOIN:{room}"),
         Change::Kicked(u) => format!("removed {u} from {room}"),
         Change::Banned(u, _) => format!("banned {u} from {room} {}", time(minutes)),

@@ -8,7 +8,7 @@
 //!
 //! Where a request waits is the storage's:
 //!
-//! - a single server's data directory ([`Folder`]): a file a request
+//! - a single server's data directory ([`FolderDoor`]): a file a request
 //!   (`accounts.request`, answered in `accounts.answer`);
 //! - a cluster's database (`cluster::door`), so that a teacher's request
 //!   is taken by the node that leads, whose answer is the whole
@@ -116,17 +116,17 @@ pub fn node_of(data_dir: &Path) -> Option<String> {
 }
 
 /// A single server's door: files in its data directory.
-pub struct Folder {
+pub struct FolderDoor {
     data_dir: PathBuf,
 }
 
-impl Folder {
-    pub fn new(data_dir: &Path) -> Folder {
-        Folder { data_dir: data_dir.to_path_buf() }
+impl FolderDoor {
+    pub fn new(data_dir: &Path) -> FolderDoor {
+        FolderDoor { data_dir: data_dir.to_path_buf() }
     }
 }
 
-impl Door for Folder {
+impl Door for FolderDoor {
     /// Writes the request file; the server's answer file appears before
     /// the request file goes (`answer`).
     fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko> {
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn a_request_left_at_the_door_is_answered_once_by_whoever_takes_it() {
         let dir = tempfile::tempdir().unwrap();
-        let folder = std::sync::Arc::new(Folder::new(dir.path()));
+        let folder = std::sync::Arc::new(FolderDoor::new(dir.path()));
         // No server: the request is withdrawn after the wait.
         assert_eq!(folder.ask(Asking::Export, b"ana\n", Duration::from_millis(120)).unwrap(), None);
         assert!(folder.next_request().is_none(), "withdrawn");

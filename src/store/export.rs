@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::protocol::names::fold;
 
 /// An account and its inbox's counters.
-pub struct User {
+pub struct ExportedUser {
     pub name: String,
     pub email: String,
     pub hash: String,
@@ -45,10 +45,10 @@ pub struct User {
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).
-pub struct Msg {
+pub struct ExportedMessage {
     pub from: UserId,
     pub sender_ord: u64,
-    pub to: Target,
+    pub to: Addressed,
     pub ord: u64,
     pub from_name: String,
     pub to_name: String,
@@ -59,13 +59,13 @@ pub struct Msg {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Addressed {
     User(UserId),
     Room(usize),
 }
 
 /// A room incarnation: only the current one of a name is live.
-pub struct Room {
+pub struct Incarnation {
     pub name: String,
     pub live: bool,
     pub count: u64,
@@ -91,16 +91,16 @@ pub struct Direction {
 
 /// An event waiting in an inbox: (user, seq, message index, kind
 /// 0 MSG / 1 DELIVERED / 2 READ, ts).
-pub type Event = (UserId, u64, usize, i16, u64);
+pub type WaitingEvent = (UserId, u64, usize, i16, u64);
 
 /// A data directory's content.
 #[derive(Default)]
 pub struct Export {
-    pub users: Vec<User>,
-    pub messages: Vec<Msg>,
-    pub rooms: Vec<Room>,
+    pub users: Vec<ExportedUser>,
+    pub messages: Vec<ExportedMessage>,
+    pub rooms: Vec<Incarnation>,
     pub directions: Vec<Direction>,
-    pub events: Vec<Event>,
+    pub events: Vec<WaitingEvent>,
     /// The data directory's identity (`server.csv`), if it has one: the
     /// cluster takes it, so that clients see the same server.
     pub server_id: Option<String>,
@@ -186,7 +186,7 @@ impl ReplayNotes {
         match record {
             Record::Join { room, .. } if state.room_id(room).is_none() => {
                 self.room_now.insert(fold(room.trim_start_matches('#')), out.rooms.len());
-                let room = Room {
+                let room = Incarnation {
                     name: room.to_string(),
                     live: false,
                     count: 0,
@@ -206,16 +206,16 @@ impl ReplayNotes {
                         .ok_or("a room never joined")?;
                     out.rooms[room].count += 1;
                     out.rooms[room].last_msg = Some(index);
-                    Target::Room(room)
+                    Addressed::Room(room)
                 } else {
                     let to = user(&msg.to)?;
                     self.direct.insert((from, to, link.dord), index);
                     self.last_direct.insert((from, to), index);
-                    Target::User(to)
+                    Addressed::User(to)
                 };
                 let sent = self.sent.entry(from).or_insert(0);
-                let ord = if matches!(to, Target::User(_)) { link.dord } else { link.ord };
-                out.messages.push(Msg {
+                let ord = if matches!(to, Addressed::User(_)) { link.dord } else { link.ord };
+                out.messages.push(ExportedMessage {
                     from,
                     sender_ord: *sent,
                     to,
@@ -258,7 +258,7 @@ fn finish(dir: &Path, state: &State, walk: &ReplayNotes, out: &mut Export) -> Re
     let extra = emails_and_dates(dir)?;
     for (id, user) in state.users.iter().enumerate() {
         let (email, created_ms) = extra.get(&fold(&user.name)).cloned().unwrap_or_default();
-        out.users.push(User {
+        out.users.push(ExportedUser {
             name: user.name.to_string(),
             email,
             hash: user.hash.clone(),

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::protocol::{Change, Code, Ko, Mode, Role, RoomInfoLine};
+use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine, RoomMode};
 use crate::store::UserId;
 
 /// What a rule record says (`RULE` lines of the log, see `record.rs`).
@@ -249,8 +249,8 @@ impl Rules {
     pub fn unchanged_by(&self, change: &Change, now: u64) -> bool {
         match change {
             Change::Topic(text) => self.topic == *text,
-            Change::Mode(Mode::Announce, on) => self.announce == *on,
-            Change::Mode(Mode::Invite, on) => self.invite_only == *on,
+            Change::Mode(RoomMode::Announce, on) => self.announce == *on,
+            Change::Mode(RoomMode::Invite, on) => self.invite_only == *on,
             Change::Invited(u) => self.invited.contains(u.as_str()),
             Change::Kicked(_) | Change::Banned(..) | Change::Muted(..) => false,
             Change::Unbanned(u) => !self.bans.get(u.as_str()).is_some_and(|&t| holds(t, now)),
@@ -270,8 +270,8 @@ impl Rules {
         let name = |u: &String| -> Arc<str> { Arc::from(u.as_str()) };
         match change {
             Change::Topic(text) => self.topic = text.clone(),
-            Change::Mode(Mode::Announce, on) => self.announce = *on,
-            Change::Mode(Mode::Invite, on) => self.invite_only = *on,
+            Change::Mode(RoomMode::Announce, on) => self.announce = *on,
+            Change::Mode(RoomMode::Invite, on) => self.invite_only = *on,
             Change::Invited(u) => {
                 self.invited.insert(name(u));
             }
@@ -334,10 +334,10 @@ impl Rules {
         lines.extend(self.owner.iter().map(|o| RoomInfoLine::Owner(o.to_string())));
         lines.extend(self.admins.iter().map(|a| RoomInfoLine::Admin(a.to_string())));
         if self.announce {
-            lines.push(RoomInfoLine::Mode(Mode::Announce));
+            lines.push(RoomInfoLine::Mode(RoomMode::Announce));
         }
         if self.invite_only {
-            lines.push(RoomInfoLine::Mode(Mode::Invite));
+            lines.push(RoomInfoLine::Mode(RoomMode::Invite));
         }
         if !self.topic.is_empty() {
             lines.push(RoomInfoLine::Topic(self.topic.clone()));
@@ -363,7 +363,7 @@ impl Rules {
             match line {
                 RoomInfoLine::Room(name) => room = name.clone(),
                 RoomInfoLine::Role(r) => role = *r,
-                RoomInfoLine::Mode(Mode::Announce) => rules.announce = true,
+                RoomInfoLine::Mode(RoomMode::Announce) => rules.announce = true,
                 RoomInfoLine::Muted(until) => {
                     rules.mutes.insert(Arc::from(user), *until);
                 }
@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn invite_only_rooms_need_an_invitation_used_once() {
         let mut r = rules();
-        r.apply(&Change::Mode(Mode::Invite, true), 0);
+        r.apply(&Change::Mode(RoomMode::Invite, true), 0);
         assert!(r.may_join("bob", false, 0, "#g").is_err());
         assert!(r.may_join("ana", false, 0, "#g").is_ok(), "the owner");
         r.apply(&Change::Invited("bob".into()), 0);
@@ -456,7 +456,7 @@ mod tests {
         let eve = Involved { user: 5, member: false };
         let invite = Rules::aftermath(&Change::Invited("eve".into()), ana, Some(eve), vec![1]);
         assert_eq!(invite, Aftermath { notice: NoticeTo::Invitee(5), leaves: None, tell: vec![1, 5] });
-        let mode = Rules::aftermath(&Change::Mode(Mode::Announce, true), ana, None, vec![1]);
+        let mode = Rules::aftermath(&Change::Mode(RoomMode::Announce, true), ana, None, vec![1]);
         assert_eq!(mode, Aftermath { notice: NoticeTo::Room, leaves: None, tell: vec![1] });
     }
 
@@ -471,10 +471,10 @@ mod tests {
     #[test]
     fn announce_rooms_take_only_admins() {
         let mut r = rules();
-        r.apply(&Change::Mode(Mode::Announce, true), 0);
+        r.apply(&Change::Mode(RoomMode::Announce, true), 0);
         assert!(r.may_send("bob", Role::Member, 0, "#news").is_err());
         assert!(r.may_send("ana", Role::Owner, 0, "#news").is_ok());
-        assert!(r.unchanged_by(&Change::Mode(Mode::Announce, true), 0));
+        assert!(r.unchanged_by(&Change::Mode(RoomMode::Announce, true), 0));
         assert!(r.unchanged_by(&Change::Unmuted("bob".into()), 0));
     }
 }

@@ -22,7 +22,7 @@
 //! of schema 18 has its `settings` table written into the log as `SET`
 //! records (`cluster/upgrade.rs`).
 
-use super::settings::{Kept, Setting, Settings};
+use super::settings::{KeyView, Setting, Settings};
 use super::state::UserId;
 use crate::protocol::names::fold;
 use crate::protocol::prefs::{MAX_BLOCKS, MAX_PINS, MAX_PREFS};
@@ -95,7 +95,7 @@ pub fn block(
     whom: UserId,
     name: &str,
     on: bool,
-) -> impl FnMut(&Kept) -> Result<Option<String>, Ko> + '_ {
+) -> impl FnMut(&KeyView) -> Result<Option<String>, Ko> + '_ {
     move |kept| {
         if !on {
             return Ok(None);
@@ -113,7 +113,7 @@ pub fn pref<'a>(
     chat: &'a str,
     change: PrefChange,
     line: &'a mut PrefLine,
-) -> impl FnMut(&Kept) -> Result<Option<String>, Ko> + 'a {
+) -> impl FnMut(&KeyView) -> Result<Option<String>, Ko> + 'a {
     move |kept| {
         let current = kept.current().and_then(parse).unwrap_or_else(|| PrefLine::new(chat));
         let pins = kept.values().filter_map(parse).filter(|p| p.pinned).count();
@@ -160,7 +160,7 @@ mod tests {
         let k = key(chat);
         let new = decide(
             &PREF,
-            &Kept::new(&k, settings.of(PREF.name).collect()),
+            &KeyView::new(&k, settings.of(PREF.name).collect()),
             &mut pref(chat, change, &mut line),
         )?;
         if let Some(value) = new {
@@ -205,10 +205,10 @@ mod tests {
         assert_eq!(may_block(1, 1, 0, false).unwrap_err().code, Code::BadRequest);
         assert_eq!(may_block(1, 2, MAX_BLOCKS, false).unwrap_err().code, Code::Full);
         assert!(may_block(1, 2, MAX_BLOCKS, true).is_ok());
-        let kept = Kept::new("bob", vec![("bob", "Bob")]);
+        let kept = KeyView::new("bob", vec![("bob", "Bob")]);
         assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", true)), Ok(None), "blocked already");
         assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", false)), Ok(Some(None)));
-        let none = Kept::new("bob", vec![]);
+        let none = KeyView::new("bob", vec![]);
         assert_eq!(decide(&BLOCK, &none, &mut block(1, 1, "bob", true)).unwrap_err().code, Code::BadRequest);
         assert_eq!(decide(&BLOCK, &none, &mut block(1, 2, "Bob", true)), Ok(Some(Some("Bob".into()))));
     }

@@ -13,7 +13,7 @@
 //! and stored through the [`LocalStore`](super::LocalStore) methods that
 //! every setting shares: `change_setting(user, &ARCHIVE, key, change)`,
 //! where `change` makes the key's new value (`None` removes it) from what
-//! the user keeps of the setting ([`Kept`]), under the store's lock; `Store::set_setting` is the change that
+//! the user keeps of the setting ([`KeyView`]), under the store's lock; `Store::set_setting` is the change that
 //! just puts a value. One read, `read_settings(&ARCHIVE, keys)`, gives
 //! the keys a [`Keys`] asks for: a user's own (`Store::settings` lists
 //! its `(key, value)` pairs sorted by key), and for a setting keyed by a
@@ -111,16 +111,16 @@ pub fn may_set(setting: &Setting, have: usize, already: bool, on: bool) -> Resul
 
 /// What a change of one key sees, under the store's state lock: the key
 /// and the user's `(key, value)` pairs of the setting, sorted by key.
-pub struct Kept<'a> {
+pub struct KeyView<'a> {
     key: &'a str,
     all: Vec<(&'a str, &'a str)>,
 }
 
-impl<'a> Kept<'a> {
+impl<'a> KeyView<'a> {
     /// What the user keeps of a setting (`all`, sorted by key), as the
     /// change of `key` sees it.
-    pub fn new(key: &'a str, all: Vec<(&'a str, &'a str)>) -> Kept<'a> {
-        Kept { key, all }
+    pub fn new(key: &'a str, all: Vec<(&'a str, &'a str)>) -> KeyView<'a> {
+        KeyView { key, all }
     }
 
     /// The key's value now, if it has one.
@@ -177,15 +177,15 @@ pub fn accounts(kept: Vec<KeptKey>) -> Vec<UserId> {
     kept.into_iter().filter_map(|k| k.account).collect()
 }
 
-/// A request's change of one key: from what is [`Kept`], the key's new
+/// A request's change of one key: from what is [`KeyView`], the key's new
 /// value (`None`: removed), or the refusal. Called once.
-pub type KeyChange<'c> = &'c mut dyn FnMut(&Kept) -> Result<Option<String>, Ko>;
+pub type KeyChange<'c> = &'c mut dyn FnMut(&KeyView) -> Result<Option<String>, Ko>;
 
 /// THE way a key of a setting changes, the one the store applies: the request's
 /// `change` first (its own rule, its own `KO`), then the bounds every
 /// setting has ([`check`], [`may_set`]). `Ok(None)` if nothing changes
 /// (nothing is stored), `Ok(Some(value))` the key's new value.
-pub fn decide(setting: &Setting, kept: &Kept, change: KeyChange) -> Result<Option<Option<String>>, Ko> {
+pub fn decide(setting: &Setting, kept: &KeyView, change: KeyChange) -> Result<Option<Option<String>>, Ko> {
     let new = change(kept)?;
     check(kept.key, new.as_deref())?;
     may_set(setting, kept.count(), kept.current().is_some(), new.is_some())?;
@@ -304,18 +304,18 @@ mod tests {
 
     #[test]
     fn a_change_sees_what_is_kept_and_every_setting_stays_bounded() {
-        let kept = Kept::new("b", vec![("a", "A"), ("b", "B")]);
+        let kept = KeyView::new("b", vec![("a", "A"), ("b", "B")]);
         assert_eq!((kept.current(), kept.count()), (Some("B"), 2));
-        assert_eq!(Kept::new("c", vec![("a", "A")]).current(), None);
+        assert_eq!(KeyView::new("c", vec![("a", "A")]).current(), None);
         let put = |v: Option<&str>| {
             let v = v.map(String::from);
-            move |_: &Kept| Ok(v.clone())
+            move |_: &KeyView| Ok(v.clone())
         };
         assert_eq!(decide(&TWO, &kept, &mut put(Some("B"))), Ok(None), "the same value: nothing changes");
         assert_eq!(decide(&TWO, &kept, &mut put(None)), Ok(Some(None)));
-        let full = Kept::new("c", vec![("a", "A"), ("b", "B")]);
+        let full = KeyView::new("c", vec![("a", "A"), ("b", "B")]);
         assert_eq!(decide(&TWO, &full, &mut put(Some("C"))).unwrap_err().code, Code::Full);
-        let mut own = |_: &Kept| Err(Ko::new(Code::BadRequest, "its own rule"));
+        let mut own = |_: &KeyView| Err(Ko::new(Code::BadRequest, "its own rule"));
         assert_eq!(
             decide(&TWO, &full, &mut own).unwrap_err().reason,
             "its own rule",

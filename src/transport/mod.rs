@@ -4,7 +4,7 @@
 //! command, go through one type, [`Stream`], so that the rest of wachat
 //! reads and writes lines without knowing which it has.
 //!
-//! - `stream_io`: `Read` and `Write` for a [`Stream`] and a [`Shared`] one, the
+//! - `stream_io`: `Read` and `Write` for a [`Stream`] and a [`SharedStream`] one, the
 //!   face the rest of wachat sees;
 //! - [`tls`]: the configurations: the server's certificate and key from
 //!   PEM files, the client's trusted roots (the system's, or one
@@ -48,7 +48,7 @@ use parking_lot::Mutex;
 
 use crate::sys::socket::{self, Events, READABLE, WRITABLE};
 
-pub use stream_io::Shared;
+pub use stream_io::SharedStream;
 pub use tls::Tls;
 use websocket::Raw;
 

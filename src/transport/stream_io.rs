@@ -1,6 +1,6 @@
 //! A [`Stream`] as `std::io` sees it: `Read` and `Write` on `&Stream`
 //! (so that two threads holding one `Arc<Stream>` read and write it at
-//! once) and on [`Shared`]. A plaintext stream goes straight to the
+//! once) and on [`SharedStream`]. A plaintext stream goes straight to the
 //! socket; a TLS one waits in `poll()` with no lock held and takes its
 //! state's lock only for work that cannot block (see the module
 //! documentation of [`transport`](super)).
@@ -89,15 +89,15 @@ impl SetReadTimeout for &Stream {
 /// A stream shared by owners in several threads (a reader and a writer
 /// half, a connection and whoever must shut it down).
 #[derive(Clone)]
-pub struct Shared(pub Arc<Stream>);
+pub struct SharedStream(pub Arc<Stream>);
 
-impl Read for Shared {
+impl Read for SharedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self.0).read(buf)
     }
 }
 
-impl Write for Shared {
+impl Write for SharedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self.0).write(buf)
     }
@@ -107,7 +107,7 @@ impl Write for Shared {
     }
 }
 
-impl SetReadTimeout for Shared {
+impl SetReadTimeout for SharedStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.0.set_read_timeout(timeout)
     }

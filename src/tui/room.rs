@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use crate::i18n::moderation::Msg;
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Mode, RoomInfoLine, Text};
+use crate::protocol::{Chat, RoomInfoLine, RoomMode, Text};
 
 /// A room's header, from its `ROOMINFO`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl RoomHeader {
         let mut header = RoomHeader::default();
         for line in info {
             match line {
-                RoomInfoLine::Mode(Mode::Announce) => header.announce = true,
+                RoomInfoLine::Mode(RoomMode::Announce) => header.announce = true,
                 RoomInfoLine::Topic(t) => {
                     header.topic = Text::parse(t).map_or_else(|_| t.clone(), |t| t.unescaped())
                 }
@@ -77,7 +77,7 @@ mod tests {
     fn a_header_says_announce_topic_and_mute() {
         let info = [
             RoomInfoLine::Room("#lab".into()),
-            RoomInfoLine::Mode(Mode::Announce),
+            RoomInfoLine::Mode(RoomMode::Announce),
             RoomInfoLine::Topic("week 2\\nsockets".into()),
             RoomInfoLine::Muted(0),
         ];

@@ -7,9 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use wachat::protocol::action::REACTIONS;
 use wachat::protocol::page::Start;
 use wachat::protocol::{
-    Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
-    HistoryLine, Ko, Mode, MsgState, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role,
-    RoomInfoLine, RoomLine, Scope, SeenLine, Text,
+    Accepted, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader, HistoryLine, Ko,
+    ModAction, MsgState, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomInfoLine,
+    RoomLine, RoomMode, Scope, SeenLine, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -148,24 +148,24 @@ fn topic() -> impl Strategy<Value = String> {
     ]
 }
 
-fn mode() -> impl Strategy<Value = Mode> {
-    prop_oneof![Just(Mode::Announce), Just(Mode::Invite)]
+fn mode() -> impl Strategy<Value = RoomMode> {
+    prop_oneof![Just(RoomMode::Announce), Just(RoomMode::Invite)]
 }
 
 /// A moderation request's action (1.2).
-fn action() -> impl Strategy<Value = Action> {
+fn action() -> impl Strategy<Value = ModAction> {
     let minutes = 1u64..=5_270_400;
     prop_oneof![
-        topic().prop_map(Action::Topic),
-        (mode(), any::<bool>()).prop_map(|(m, on)| Action::Mode(m, on)),
-        name().prop_map(Action::Invite),
-        name().prop_map(Action::Kick),
-        (name(), prop_oneof![Just(0u64), minutes.clone()]).prop_map(|(u, m)| Action::Ban(u, m)),
-        name().prop_map(Action::Unban),
-        (name(), minutes).prop_map(|(u, m)| Action::Mute(u, m)),
-        name().prop_map(Action::Unmute),
-        name().prop_map(Action::Op),
-        name().prop_map(Action::Deop),
+        topic().prop_map(ModAction::Topic),
+        (mode(), any::<bool>()).prop_map(|(m, on)| ModAction::Mode(m, on)),
+        name().prop_map(ModAction::Invite),
+        name().prop_map(ModAction::Kick),
+        (name(), prop_oneof![Just(0u64), minutes.clone()]).prop_map(|(u, m)| ModAction::Ban(u, m)),
+        name().prop_map(ModAction::Unban),
+        (name(), minutes).prop_map(|(u, m)| ModAction::Mute(u, m)),
+        name().prop_map(ModAction::Unmute),
+        name().prop_map(ModAction::Op),
+        name().prop_map(ModAction::Deop),
     ]
 }
 

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wachat::transport::{Shared, Stream, Tls};
+use wachat::transport::{SharedStream, Stream, Tls};
 
 use super::{Conn, READ_TIMEOUT, TestServer, wachat_bin};
 
@@ -68,7 +68,7 @@ pub fn try_connect(addr: SocketAddr, tls: &Tls, host: &str) -> std::io::Result<C
     let tcp = TcpStream::connect(addr)?;
     let stream = Stream::connect(tcp.try_clone()?, Some(tls), host, Instant::now() + READ_TIMEOUT)?;
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
-    let shared = Shared(Arc::new(stream));
+    let shared = SharedStream(Arc::new(stream));
     Ok(Conn::over(tcp, Box::new(shared.clone()), Box::new(shared)))
 }
 

@@ -64,7 +64,7 @@ mod views;
 
 pub use message::Message;
 use message::set_state;
-use replay::{Later, Loading};
+use replay::{Amendments, Loading};
 
 pub(super) const HEADER: &str = "kind,ts,from,to,id,state,text";
 
@@ -112,7 +112,7 @@ pub struct History {
     first: usize,
     /// States that rows read at the start gave to messages older than the
     /// window: a page read back from the file shows them.
-    older: HashMap<(String, String), Later>,
+    older: HashMap<(String, String), Amendments>,
 }
 
 impl History {

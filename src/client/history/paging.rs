@@ -18,7 +18,7 @@ use std::path::Path;
 
 use crate::sys::disk::At;
 
-use super::{HEADER, History, Later, Message, chat_key, key};
+use super::{Amendments, HEADER, History, Message, chat_key, key};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Text};
 
@@ -121,7 +121,7 @@ impl History {
             None => return Vec::new(), // nothing in the window: nothing before it either
         };
         let mut found = Vec::new();
-        let mut later: HashMap<(String, String), Later> = HashMap::new();
+        let mut later: HashMap<(String, String), Amendments> = HashMap::new();
         let mut passed = at.is_none();
         let scanned = lines_back(self.file.path(), header_end, end, |line, _| {
             let is_message = is_message_row(line);

@@ -2,7 +2,7 @@
 //! applied to memory as it comes ([`Loading::replay`]). A `msg` row adds
 //! a message to the window, a `state` row moves one forward, `refused`
 //! and `relayed` mark it. A `state` row about a message older than the
-//! window is kept aside ([`Later`]), so that a page read back from the
+//! window is kept aside ([`Amendments`]), so that a page read back from the
 //! file later shows the message as far as it got.
 
 use std::collections::HashMap;
@@ -13,13 +13,13 @@ use crate::protocol::MsgState;
 
 /// What the `state` rows after a message's own row say of it.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Later {
+pub(super) struct Amendments {
     state: Option<MsgState>,
     /// The server's time, from its `RECEIVED`.
     received_ts: Option<u64>,
 }
 
-impl Later {
+impl Amendments {
     pub(super) fn add(&mut self, state: MsgState, ts: u64) {
         self.state = self.state.max(Some(state));
         if state == MsgState::Received {
@@ -45,7 +45,7 @@ pub(super) struct Loading<'a> {
     pub(super) rows_at: &'a mut Vec<u64>,
     pub(super) index: &'a mut HashMap<(String, String), usize>,
     pub(super) first: &'a mut usize,
-    pub(super) older: &'a mut HashMap<(String, String), Later>,
+    pub(super) older: &'a mut HashMap<(String, String), Amendments>,
 }
 
 impl Loading<'_> {

@@ -77,7 +77,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// A connection, its socket (for the watchdog) and the generation it
 /// was made in.
-pub struct Link {
+pub struct PgLink {
     pub client: Client,
     socket: Option<Socket>,
     generation: u64,
@@ -85,7 +85,7 @@ pub struct Link {
     host: usize,
 }
 
-impl Link {
+impl PgLink {
     /// False once the connection broke or the primary may have changed.
     pub fn usable(&self) -> bool {
         !self.client.is_closed() && self.generation == GENERATION.load(Ordering::Acquire)
@@ -139,19 +139,19 @@ impl Db {
 
     /// A new connection to the primary (not from the pool): the host where
     /// it was last found first, then the others in turn.
-    pub fn connect(&self) -> std::result::Result<Link, String> {
+    pub fn connect(&self) -> std::result::Result<PgLink, String> {
         self.connect_within(CONNECT_DEADLINE)
     }
 
     /// [`Db::connect`], each host given `per_host`.
-    fn connect_within(&self, per_host: Duration) -> std::result::Result<Link, String> {
+    fn connect_within(&self, per_host: Duration) -> std::result::Result<PgLink, String> {
         let until = Instant::now() + per_host * self.store.hosts.len() as u32;
         self.connect_until(until, per_host)
     }
 
     /// [`Db::connect`], given up at `until`, each host given `per_host`
     /// at most.
-    fn connect_until(&self, until: Instant, per_host: Duration) -> std::result::Result<Link, String> {
+    fn connect_until(&self, until: Instant, per_host: Duration) -> std::result::Result<PgLink, String> {
         if let Some(at) = *self.retry_at.lock()
             && Instant::now() < at
         {
@@ -176,7 +176,7 @@ impl Db {
                         self.forget_all();
                         crate::metrics::get().pg_switches.inc();
                     }
-                    return Ok(Link { generation: GENERATION.load(Ordering::Acquire), host: i, ..link });
+                    return Ok(PgLink { generation: GENERATION.load(Ordering::Acquire), host: i, ..link });
                 }
                 Err(e) => why.push(e),
             }
@@ -210,7 +210,7 @@ impl Db {
     /// host, [`MAX_STUCK`]), and the caller goes on to the next host. A
     /// host with that many left behind is not tried; the others are,
     /// so the standby promoted meanwhile is reached.
-    fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<Link, String> {
+    fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
         let config = self.store.hosts[i].clone();
         let host = format!("host {} of --store", i + 1);
         if self.stuck[i].load(Ordering::Relaxed) >= MAX_STUCK {
@@ -246,7 +246,7 @@ impl Db {
     /// run and take connections while its standby is promoted; its
     /// commits never return (nothing replicates them), and trying it
     /// first again and again would keep the node off the new primary.
-    pub fn broken(&self, link: &Link) {
+    pub fn broken(&self, link: &PgLink) {
         let count = self.store.hosts.len();
         let _ = self.primary.compare_exchange(
             link.host,
@@ -266,11 +266,11 @@ impl Db {
 
     /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
     /// was not found: a Unix socket).
-    pub fn arm(&self, link: &Link) -> Option<super::watchdog::Armed<'_>> {
+    pub fn arm(&self, link: &PgLink) -> Option<super::watchdog::Armed<'_>> {
         self.arm_until(link, Instant::now() + DEADLINE)
     }
 
-    fn arm_until(&self, link: &Link, until: Instant) -> Option<super::watchdog::Armed<'_>> {
+    fn arm_until(&self, link: &PgLink, until: Instant) -> Option<super::watchdog::Armed<'_>> {
         link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
     }
 
@@ -289,7 +289,7 @@ impl Db {
     /// are busy), armed with [`DEADLINE`] (or what is left of the
     /// request's, `store::deadline`) until given back; `KO:UNAVAILABLE` if
     /// no primary can be reached (or no connection is free) by then.
-    pub fn get(&self) -> std::result::Result<Conn<'_>, Ko> {
+    pub fn get(&self) -> std::result::Result<Borrowed<'_>, Ko> {
         let until = crate::store::deadline::until();
         let Some(taken) = self.pool.take(until) else {
             return Err(down_because("waiting for a connection", "every pooled connection stayed busy"));
@@ -319,13 +319,13 @@ impl Db {
             }
         };
         let armed = self.arm_until(&link, until);
-        Ok(Conn { db: self, link: Some(link), pooled, _armed: armed })
+        Ok(Borrowed { db: self, link: Some(link), pooled, _armed: armed })
     }
 }
 
 /// Connects with `config`, and finds the connection's socket for the
 /// watchdog (the server says which ports it is between).
-fn open(config: &postgres::Config) -> std::result::Result<Link, postgres::Error> {
+fn open(config: &postgres::Config) -> std::result::Result<PgLink, postgres::Error> {
     let mut client = config.connect(NoTls)?;
     let row = client.query_one("SELECT inet_client_port(), inet_server_port()", &[])?;
     let ports = (row.get::<_, Option<i32>>(0), row.get::<_, Option<i32>>(1));
@@ -333,13 +333,13 @@ fn open(config: &postgres::Config) -> std::result::Result<Link, postgres::Error>
         (Some(local), Some(remote)) => find_socket(local as u16, remote as u16),
         _ => None, // a Unix socket: the kernel sees a frozen server's end
     };
-    Ok(Link { client, socket, generation: 0, host: 0 })
+    Ok(PgLink { client, socket, generation: 0, host: 0 })
 }
 
 /// A borrowed connection; back to the pool when dropped, unless broken.
-pub struct Conn<'a> {
+pub struct Borrowed<'a> {
     db: &'a Db,
-    link: Option<Link>,
+    link: Option<PgLink>,
     /// Whether it holds one of the pool's places (else it is the
     /// borrower's own, closed when dropped: `db/pool.rs`).
     pooled: bool,
@@ -347,20 +347,20 @@ pub struct Conn<'a> {
     _armed: Option<super::watchdog::Armed<'a>>,
 }
 
-impl Deref for Conn<'_> {
+impl Deref for Borrowed<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
         &self.link.as_ref().expect("present until dropped").client
     }
 }
 
-impl DerefMut for Conn<'_> {
+impl DerefMut for Borrowed<'_> {
     fn deref_mut(&mut self) -> &mut Client {
         &mut self.link.as_mut().expect("present until dropped").client
     }
 }
 
-impl Drop for Conn<'_> {
+impl Drop for Borrowed<'_> {
     fn drop(&mut self) {
         let link = self.link.take().filter(|link| {
             if link.client.is_closed() {

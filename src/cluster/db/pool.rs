@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::Link;
+use super::PgLink;
 
 /// Connections the readers of a node share. Reads are by key and take
 /// about a millisecond: 16 serve thousands a second, and bound what one
@@ -38,7 +38,7 @@ thread_local! {
 #[allow(clippy::large_enum_variant)]
 pub enum Taken {
     /// An idle connection, with when it was given back.
-    Idle(Link, Instant),
+    Idle(PgLink, Instant),
     /// A place in the pool with no connection yet: connect one, which is
     /// kept when given back.
     Place,
@@ -58,7 +58,7 @@ pub struct Pool {
 #[derive(Default)]
 struct PoolState {
     /// Idle connections, each with when it was given back.
-    idle: Vec<(Link, Instant)>,
+    idle: Vec<(PgLink, Instant)>,
     /// The pool's connections borrowed now (or being made).
     out: usize,
 }
@@ -93,7 +93,7 @@ impl Pool {
     /// A place back from a borrower of [`Taken::Idle`] or [`Taken::Place`],
     /// on the thread that took it, with its connection (`None`: it broke,
     /// or could not be made).
-    pub fn give_back(&self, link: Option<Link>) {
+    pub fn give_back(&self, link: Option<PgLink>) {
         let mut state = self.state.lock();
         state.out -= 1;
         if let Some(link) = link {

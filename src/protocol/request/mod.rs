@@ -34,7 +34,7 @@ use fields::{bad, chat, device, email, fields, id, password, query, room, sent_i
 
 use super::action::REACTIONS;
 use super::call::Signal;
-use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
+use super::moderation::{ActionFrame, ModAction, REQUEST_WORDS};
 use super::names::{check_id, check_name};
 use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
@@ -122,7 +122,7 @@ pub enum Request {
     /// [`moderation`](super::moderation)).
     Moderate {
         room: String,
-        action: Action,
+        action: ModAction,
     },
     /// 1.2: `ROOMINFO:<#room>`: owner, admins, modes, topic, and your own
     /// role, mute or ban.
@@ -599,12 +599,12 @@ fn message_action(line: &str) -> Result<Request, Ko> {
 
 /// 1.2: a room's moderation (its words are
 /// [`REQUEST_WORDS`](crate::protocol::moderation::REQUEST_WORDS), parsed
-/// by [`Action::parse`]) and `ROOMINFO`.
+/// by [`ModAction::parse`]) and `ROOMINFO`.
 fn room_request(line: &str) -> Result<Request, Ko> {
     if command_word(line) == "ROOMINFO" {
         return Ok(Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? });
     }
-    let (room, action) = Action::parse(line)?;
+    let (room, action) = ModAction::parse(line)?;
     Ok(Request::Moderate { room, action })
 }
 

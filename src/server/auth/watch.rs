@@ -127,7 +127,7 @@ impl Default for Watch {
 
 /// Who is refused or reconnecting: the `n` most of each, most first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Top {
+pub struct Watchlist {
     pub users: Vec<(String, Tally)>,
     pub addresses: Vec<(IpAddr, Tally)>,
 }
@@ -162,9 +162,9 @@ impl Watch {
     /// both windows. A user neither refused nor logged in more than
     /// `usual_logins` times (a console's two ports) is left out; an address
     /// only when refused (a class behind one logs in by the dozen).
-    pub fn top(&self, n: usize, usual_logins: u32) -> Top {
+    pub fn top(&self, n: usize, usual_logins: u32) -> Watchlist {
         let windows = self.now();
-        Top {
+        Watchlist {
             users: most(&windows.current.users, &windows.previous.users, n, usual_logins),
             addresses: most(&windows.current.addresses, &windows.previous.addresses, n, u32::MAX),
         }

@@ -133,7 +133,7 @@ pub fn denied_flags() -> Vec<String> {
 
 /// What the check found.
 #[derive(Debug)]
-pub struct Report {
+pub struct Findings {
     /// The TURN server, as `--turn` names it.
     pub url: String,
     /// Why nothing was checked (no answer, credentials refused, TLS), if so.
@@ -151,9 +151,9 @@ pub struct Report {
     pub quota: Option<(usize, TurnRefusal)>,
 }
 
-impl Report {
-    fn new(url: &str) -> Report {
-        Report {
+impl Findings {
+    fn new(url: &str) -> Findings {
+        Findings {
             url: url.to_string(),
             unchecked: None,
             peers: Vec::new(),
@@ -235,15 +235,15 @@ impl Report {
 
 /// Checks the TURN server of `turn` (see the module). Takes a few
 /// seconds, most of them when it does not answer.
-pub fn check(turn: &Turn) -> Report {
-    let mut report = Report::new(&turn.url);
+pub fn check(turn: &Turn) -> Findings {
+    let mut report = Findings::new(&turn.url);
     if let Err(why) = check_into(turn, &mut report) {
         report.unchecked = Some(why);
     }
     report
 }
 
-fn check_into(turn: &Turn, report: &mut Report) -> Result<(), String> {
+fn check_into(turn: &Turn, report: &mut Findings) -> Result<(), String> {
     let url = turn.parsed();
     if url.tls {
         return Err("a turns: server is not checked: wachat asks over UDP".into());
@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_report_says_what_was_granted_and_what_was_checked() {
-        let mut report = Report::new("turn:127.0.0.1:3478");
+        let mut report = Findings::new("turn:127.0.0.1:3478");
         let forbidden = TurnRefusal { code: 403, reason: "Forbidden IP".into() };
         report.peers = DENIED.iter().map(|r| (*r, Err(forbidden.clone()))).collect();
         report.tcp = Some(Err(TurnRefusal { code: 442, reason: "TCP Transport is not allowed".into() }));

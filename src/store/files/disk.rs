@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::{Carrier, FileStore, Meta, ReadSeek, Usage, internal};
+use super::{Carrier, FileStore, Footprint, Meta, ReadSeek, internal};
 use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
 use crate::sys::disk::At;
@@ -48,7 +48,7 @@ struct Metas {
     /// What each owner's files take (its name folded), kept as files
     /// come and go: an `UPLOAD` checks its own, never the others', so its
     /// cost does not grow with what other users stored.
-    owners: HashMap<String, Usage>,
+    owners: HashMap<String, Footprint>,
     /// The unfinished uploads, oldest first (created, id): the sweep
     /// reads the stale ones only.
     pending: BTreeSet<(u64, String)>,
@@ -74,7 +74,7 @@ impl Metas {
         if let Some(usage) = self.owners.get_mut(&key) {
             usage.bytes -= meta.size;
             usage.pending -= u64::from(!meta.complete);
-            if *usage == Usage::default() {
+            if *usage == Footprint::default() {
                 self.owners.remove(&key);
             }
         }
@@ -143,7 +143,7 @@ impl DiskFiles {
 impl FileStore for DiskFiles {
     /// The check and the reservation under the index's lock: two
     /// `UPLOAD`s of one owner take turns, and see each other's.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko> {
         let mut index = self.index.lock();
         allow(index.owners.get(&fold(&meta.owner)).copied().unwrap_or_default())?;
         private_file(&self.path(id, ".part")).map_err(internal)?;
@@ -246,7 +246,7 @@ impl FileStore for DiskFiles {
         Ok(mine.map(|(id, m)| (id.clone(), m.clone())).collect())
     }
 
-    fn usage(&self, owner: &str) -> Result<Usage, Ko> {
+    fn usage(&self, owner: &str) -> Result<Footprint, Ko> {
         Ok(self.index.lock().owners.get(&fold(owner)).copied().unwrap_or_default())
     }
 

@@ -158,7 +158,7 @@ pub trait FileStore: Send + Sync {
     /// one step with the reservation: two `UPLOAD`s of one owner at once,
     /// on one node or two, see each other's, so that together they never
     /// pass the owner's quota.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko>;
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
     /// The description of `id`, with its carriers.
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
     /// Bytes of upload `id` received so far.
@@ -209,7 +209,7 @@ pub trait FileStore: Send + Sync {
     /// Every file of `owner`, complete or not.
     fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
     /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Result<Usage, Ko>;
+    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
     /// At most `limit` uploads not complete that began at or before
     /// `before` (Unix ms), oldest first.
     fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
@@ -225,7 +225,7 @@ pub trait FileStore: Send + Sync {
 /// What an owner's files take: their bytes (complete or not, an upload
 /// counts its declared size from its `UPLOAD`) and how many are unfinished.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
+pub struct Footprint {
     pub bytes: u64,
     pub pending: u64,
 }
@@ -259,7 +259,7 @@ pub const PENDING_PER_ADDRESS: usize = 128;
 
 /// `KO:FULL` if an owner whose files take `usage` may not begin an upload
 /// of `size` more bytes: [`check_quota`], then [`PENDING_PER_USER`].
-pub fn check_upload(usage: Usage, stored: u64, size: u64, quota: u64) -> Result<(), Ko> {
+pub fn check_upload(usage: Footprint, stored: u64, size: u64, quota: u64) -> Result<(), Ko> {
     check_quota(stored + usage.bytes, size, quota)?;
     if usage.pending >= PENDING_PER_USER {
         let why = format!(

@@ -8,7 +8,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::devices::{DEVICE, Device, decode, encode, key};
 use crate::store::ids::UserId;
-use crate::store::settings::{Kept, KeyChange, Keys};
+use crate::store::settings::{KeyChange, KeyView, Keys};
 
 /// Every user's devices on record: [`DEVICE`] settings of the store,
 /// written as `SET` records through its log (on a cluster, the leader's,
@@ -44,7 +44,7 @@ impl InLog {
         let Some(id) = self.user(user)? else {
             return Err(Ko::new(Code::Internal, format!("no account {user}")));
         };
-        let mut decided = |kept: &Kept| Ok(change(kept.current().and_then(decode)).as_ref().map(encode));
+        let mut decided = |kept: &KeyView| Ok(change(kept.current().and_then(decode)).as_ref().map(encode));
         let change: KeyChange = &mut decided;
         let ticket = if first {
             self.store.change_setting_first(id, &DEVICE, &key(name), change)?
@@ -78,7 +78,7 @@ impl InLog {
         }
         let Some(id) = self.user(user)? else { return Ok(()) };
         for d in devices {
-            let mut change = |kept: &Kept| {
+            let mut change = |kept: &KeyView| {
                 let Some(mut kept) = kept.current().and_then(decode) else {
                     return Ok(None); // unlinked meanwhile: stays gone
                 };

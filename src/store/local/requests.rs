@@ -31,7 +31,7 @@ use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
 use crate::store::invites;
 use crate::store::meaning::accounts;
-use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
+use crate::store::settings::{self, KeptKey, KeyChange, KeyView, Keys, Setting};
 
 /// Each request the server makes of the store, read top-down: accounts,
 /// changes (applied at once, durable once their ticket is), reads (they
@@ -451,7 +451,7 @@ fn set(
     key: &str,
     change: KeyChange,
 ) -> Result<(), Ko> {
-    let kept = Kept::new(key, state.users[user].settings.of(setting.name).collect());
+    let kept = KeyView::new(key, state.users[user].settings.of(setting.name).collect());
     let Some(value) = settings::decide(setting, &kept, change)? else {
         return Ok(()); // nothing changes
     };

@@ -261,7 +261,7 @@ fn a_write_that_meets_the_shared_log_gone_waits_for_it_and_later_ones_are_refuse
         address: std::net::IpAddr::from([127, 0, 0, 1]),
         token: None,
     };
-    let mut put = |_: &crate::store::settings::Kept| Ok(Some(encode(&phone)));
+    let mut put = |_: &crate::store::settings::KeyView| Ok(Some(encode(&phone)));
     leader.change_setting_unwaited(bob, &DEVICE, &key("phone"), &mut put).unwrap();
     assert!(answer.try_recv().is_err(), "answered while the shared log is away");
 

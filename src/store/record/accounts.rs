@@ -42,12 +42,12 @@
 
 use std::sync::Arc;
 
-use super::fields::{Fields, Line, Rows};
+use super::fields::{CsvLine, Fields, Rows};
 use super::message::Pos;
 use super::{CheckpointRows, Record};
 use crate::store::state::{DELETED, RoomId, State, UserId, deleted_hash, pair, side};
 
-pub(super) fn encode_devices(line: &mut Line, ts: u64, user: &str, several: bool) {
+pub(super) fn encode_devices(line: &mut CsvLine, ts: u64, user: &str, several: bool) {
     line.word("DEVICES");
     line.number(ts);
     line.fields(&[user, "", "", ""]);
@@ -55,14 +55,14 @@ pub(super) fn encode_devices(line: &mut Line, ts: u64, user: &str, several: bool
 }
 
 /// Writes a `PASSWD` or a `REUSE` line (`word`): a user and a hash.
-pub(super) fn encode_hash(line: &mut Line, word: &str, ts: u64, user: &str, hash: &str) {
+pub(super) fn encode_hash(line: &mut CsvLine, word: &str, ts: u64, user: &str, hash: &str) {
     line.word(word);
     line.number(ts);
     line.fields(&[user, "", "", "", "", ""]);
     line.field(hash);
 }
 
-pub(super) fn encode_delaccount(line: &mut Line, ts: u64, user: &str) {
+pub(super) fn encode_delaccount(line: &mut CsvLine, ts: u64, user: &str) {
     line.word("DELACCOUNT");
     line.number(ts);
     line.field(user);

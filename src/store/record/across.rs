@@ -22,18 +22,18 @@
 
 use std::sync::Arc;
 
-use super::fields::{Fields, Line, Rows};
+use super::fields::{CsvLine, Fields, Rows};
 use super::message::{Link, NO_POS, Pos, StoredMessage};
 use super::{CheckpointRows, Record};
 use crate::store::state::remote::{BEHIND, LINK, address};
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId};
 
 /// Writes a `POST` line (without its `\n`).
-pub(super) fn encode_post(line: &mut Line, msg: &StoredMessage) {
+pub(super) fn encode_post(line: &mut CsvLine, msg: &StoredMessage) {
     super::msg::encode_as(line, "POST", msg, &Link { prev: NO_POS, ord: 0, dord: 0 });
 }
 
-pub(super) fn encode_backfill(line: &mut Line, ts: u64, peer: &str, room: &str, positions: &[Pos]) {
+pub(super) fn encode_backfill(line: &mut CsvLine, ts: u64, peer: &str, room: &str, positions: &[Pos]) {
     line.word("BACKFILL");
     line.number(ts);
     let list: Vec<String> = positions.iter().map(Pos::to_string).collect();

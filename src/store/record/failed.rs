@@ -12,11 +12,11 @@
 use std::sync::Arc;
 
 use super::Record;
-use super::fields::{Fields, Line};
+use super::fields::{CsvLine, Fields};
 use super::message::Pos;
 use crate::store::state::{Delivery, Pushed, Queued, State};
 
-pub(super) fn encode(line: &mut Line, ts: u64, [author, address, id, reason]: [&str; 4]) {
+pub(super) fn encode(line: &mut CsvLine, ts: u64, [author, address, id, reason]: [&str; 4]) {
     line.word("FAILED");
     line.number(ts);
     line.fields(&[author, address, id, "", "", "", reason]);

@@ -1,4 +1,4 @@
-//! The CSV of the log and of checkpoints, by hand: [`Line`] writes a
+//! The CSV of the log and of checkpoints, by hand: [`CsvLine`] writes a
 //! record's line field by field, [`Rows`] a checkpoint's rows, and
 //! [`Fields`] splits a line back into its fields, borrowing them where no
 //! quote had to be undone. Every record kind (`record/*.rs`) reads and
@@ -9,9 +9,9 @@ use std::borrow::Cow;
 use super::message::{NO_POS, Pos};
 
 /// Writes one CSV line field by field.
-pub struct Line<'a>(pub &'a mut Vec<u8>);
+pub struct CsvLine<'a>(pub &'a mut Vec<u8>);
 
-impl Line<'_> {
+impl CsvLine<'_> {
     /// The first field (no comma before it).
     pub fn word(&mut self, word: &str) {
         self.0.extend_from_slice(word.as_bytes());

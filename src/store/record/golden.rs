@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::{Link, NO_POS, Record, StoredMessage};
-use crate::protocol::{Change, Mode, Text};
+use crate::protocol::{Change, RoomMode, Text};
 use crate::store::invites::Mark;
 use crate::store::moderation::Rule;
 
@@ -60,8 +60,8 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         (rule(12, "", Rule::ServerAdmin(true)), "RULE,12,ana,,ADMIN,,1\n"),
         (rule(12, "", Rule::ServerAdmin(false)), "RULE,12,ana,,ADMIN,,0\n"),
         (change(Change::Topic("a, b".into())), "RULE,11,ana,#lab,TOPIC,,0,,\"a, b\"\n"),
-        (change(Change::Mode(Mode::Announce, true)), "RULE,11,ana,#lab,MODE,+announce,0,,\n"),
-        (change(Change::Mode(Mode::Invite, false)), "RULE,11,ana,#lab,MODE,-invite,0,,\n"),
+        (change(Change::Mode(RoomMode::Announce, true)), "RULE,11,ana,#lab,MODE,+announce,0,,\n"),
+        (change(Change::Mode(RoomMode::Invite, false)), "RULE,11,ana,#lab,MODE,-invite,0,,\n"),
         (change(Change::Invited("bob".into())), "RULE,11,ana,#lab,INVITED,bob,0,,\n"),
         (change(Change::Kicked("bob".into())), "RULE,11,ana,#lab,KICKED,bob,0,,\n"),
         (change(Change::Banned("bob".into(), 99)), "RULE,11,ana,#lab,BANNED,bob,99,,\n"),

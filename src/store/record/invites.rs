@@ -7,12 +7,12 @@
 //! INVITE,<ts>,<code>,<KEPT|USED|REVOKED>,<expires_ms>
 //! ```
 
-use super::fields::{Fields, Line, Rows};
+use super::fields::{CsvLine, Fields, Rows};
 use super::{CheckpointRows, Record};
 use crate::store::invites::Mark;
 use crate::store::state::State;
 
-pub(super) fn encode(line: &mut Line, ts: u64, code: &str, mark: Mark, expires_ms: u64) {
+pub(super) fn encode(line: &mut CsvLine, ts: u64, code: &str, mark: Mark, expires_ms: u64) {
     line.word("INVITE");
     line.number(ts);
     line.fields(&[code, mark.word()]);

@@ -26,14 +26,14 @@
 use std::sync::Arc;
 
 use super::Record;
-use super::fields::{Fields, Line};
+use super::fields::{CsvLine, Fields};
 use super::message::Pos;
 use crate::protocol::MsgState;
 use crate::store::meaning::{self, effects};
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId, side};
 
 /// Writes a `DELIVERED` line.
-pub(super) fn encode_delivered(line: &mut Line, ts: u64, names: [&str; 3], dord: u64) {
+pub(super) fn encode_delivered(line: &mut CsvLine, ts: u64, names: [&str; 3], dord: u64) {
     line.word("DELIVERED");
     line.number(ts);
     line.fields(&names);
@@ -43,7 +43,7 @@ pub(super) fn encode_delivered(line: &mut Line, ts: u64, names: [&str; 3], dord:
 
 /// Writes a `READ` line: a room's `ord` in the `ord` column, a direct
 /// chat's `dord` in the `dord` column.
-pub(super) fn encode_read(line: &mut Line, ts: u64, names: [&str; 3], ord: u64) {
+pub(super) fn encode_read(line: &mut CsvLine, ts: u64, names: [&str; 3], ord: u64) {
     line.word("READ");
     line.number(ts);
     line.fields(&names);
@@ -54,21 +54,21 @@ pub(super) fn encode_read(line: &mut Line, ts: u64, names: [&str; 3], ord: u64) 
     line.number(ord);
 }
 
-pub(super) fn encode_ack(line: &mut Line, ts: u64, user: &str, seq: u64) {
+pub(super) fn encode_ack(line: &mut CsvLine, ts: u64, user: &str, seq: u64) {
     line.word("ACK");
     line.number(ts);
     line.fields(&[user, "", "", ""]);
     line.number(seq);
 }
 
-pub(super) fn encode_inbox(line: &mut Line, ts: u64, user: &str, seq: u64) {
+pub(super) fn encode_inbox(line: &mut CsvLine, ts: u64, user: &str, seq: u64) {
     line.word("INBOX");
     line.number(ts);
     line.fields(&[user, "", "", ""]);
     line.number(seq);
 }
 
-pub(super) fn encode_seen(line: &mut Line, ts: u64, user: &str) {
+pub(super) fn encode_seen(line: &mut CsvLine, ts: u64, user: &str) {
     line.word("SEEN");
     line.number(ts);
     line.field(user);

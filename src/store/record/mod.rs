@@ -77,7 +77,7 @@
 
 use std::sync::Arc;
 
-pub use fields::{Fields, Line, Rows, push_field};
+pub use fields::{CsvLine, Fields, Rows, push_field};
 pub use message::{LOG_HEADER, Link, NO_POS, Pos, StoredMessage};
 pub use msg::MsgRef;
 
@@ -209,7 +209,7 @@ impl Record {
 
     /// Appends the record's line, `\n` included, to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let mut line = Line(out);
+        let mut line = CsvLine(out);
         let l = &mut line;
         match self {
             Record::Msg { msg, link } => msg::encode(l, msg, link),

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::Record;
-use super::fields::{Fields, Line};
+use super::fields::{CsvLine, Fields};
 use super::message::{Link, Pos, StoredMessage};
 use crate::protocol::Text;
 use crate::store::meaning;
@@ -26,12 +26,12 @@ use crate::store::state::{
 };
 
 /// Writes a `MSG` line (without its `\n`).
-pub(super) fn encode(line: &mut Line, msg: &StoredMessage, link: &Link) {
+pub(super) fn encode(line: &mut CsvLine, msg: &StoredMessage, link: &Link) {
     encode_as(line, "MSG", msg, link);
 }
 
 /// Writes a message's line under `word` (`MSG`, or 1.3's `POST`).
-pub(super) fn encode_as(line: &mut Line, word: &str, msg: &StoredMessage, link: &Link) {
+pub(super) fn encode_as(line: &mut CsvLine, word: &str, msg: &StoredMessage, link: &Link) {
     line.word(word);
     line.number(msg.ts);
     line.fields(&[&msg.from, &msg.to, &msg.id]);

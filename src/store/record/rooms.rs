@@ -18,27 +18,27 @@
 
 use std::sync::Arc;
 
-use super::fields::{Fields, Line, Rows};
+use super::fields::{CsvLine, Fields, Rows};
 use super::{CheckpointRows, Pos, Record};
 use crate::protocol::Change;
 use crate::store::moderation::Rule;
 use crate::store::state::remote::address;
 use crate::store::state::{RoomId, State, UserId};
 
-pub(super) fn encode_join(line: &mut Line, ts: u64, user: &str, room: &str, read: u64) {
+pub(super) fn encode_join(line: &mut CsvLine, ts: u64, user: &str, room: &str, read: u64) {
     line.word("JOIN");
     line.number(ts);
     line.fields(&[user, room, "", ""]);
     line.number(read);
 }
 
-pub(super) fn encode_leave(line: &mut Line, ts: u64, user: &str, room: &str) {
+pub(super) fn encode_leave(line: &mut CsvLine, ts: u64, user: &str, room: &str) {
     line.word("LEAVE");
     line.number(ts);
     line.fields(&[user, room]);
 }
 
-pub(super) fn encode_rule(line: &mut Line, ts: u64, by: &str, room: &str, rule: &Rule) {
+pub(super) fn encode_rule(line: &mut CsvLine, ts: u64, by: &str, room: &str, rule: &Rule) {
     line.word("RULE");
     line.number(ts);
     line.fields(&[by, room]);

@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use super::fields::{Fields, Line, Rows};
+use super::fields::{CsvLine, Fields, Rows};
 use super::{CheckpointRows, Record};
 use crate::store::state::{State, UserId};
 
-pub(super) fn encode(line: &mut Line, ts: u64, user: &str, name: &str, key: &str, value: Option<&str>) {
+pub(super) fn encode(line: &mut CsvLine, ts: u64, user: &str, name: &str, key: &str, value: Option<&str>) {
     line.word("SET");
     line.number(ts);
     line.fields(&[user, key, name, ""]);

@@ -370,7 +370,7 @@ fn a_rooms_title_shows_announce_its_topic_and_a_mute() {
     let messages = vec![msg("carl", "#general", "c1", 10, MsgState::Received, "who's up for lunch?")];
     app.open(room.clone(), messages);
     let info = [
-        crate::protocol::RoomInfoLine::Mode(crate::protocol::Mode::Announce),
+        crate::protocol::RoomInfoLine::Mode(crate::protocol::RoomMode::Announce),
         crate::protocol::RoomInfoLine::Topic("week 2: sockets".into()),
         crate::protocol::RoomInfoLine::Muted(NOW + 10 * MINUTE),
     ];
