@@ -31,7 +31,7 @@
 //! (`store::account_export::write_files`). A server older than 1.2 has
 //! none to list. An administrator's `wachat users export NAME`
 //! (`src/admin/export.rs`) and a running server (`server::accounts`) write
-//! the very same lines: all go through [`write`] (`store::account_export`),
+//! the very same lines: all go through [`write()`] (`store::account_export`),
 //! from a [`Source`] each.
 
 use std::io::Write;

@@ -10,8 +10,8 @@
 //! and whether it is deleted, since the
 //! server knows a `DELACCOUNT` before `users.csv` says it (the state the
 //! server has, as the same command shows once it stopped). On a cluster
-//! (`--store`) the rows are those its log carries ([`read_cluster`]), and
-//! the figures the leader's.
+//! (`--store`) the rows are those its log carries (`read_cluster`, built
+//! with the `cluster` feature), and the figures the leader's.
 
 use std::path::Path;
 use std::time::Duration;

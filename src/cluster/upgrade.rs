@@ -31,7 +31,7 @@
 //!   deleted accounts.
 //!
 //! A database of schema 19 kept the devices in a table of their own
-//! beside the log: [`devices`] moves them into it; one of schema 18 to 20
+//! beside the log: [`devices()`] moves them into it; one of schema 18 to 20
 //! kept the disabled accounts in a table: [`disabled`] moves them.
 
 use std::cmp::Reverse;

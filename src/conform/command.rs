@@ -73,7 +73,7 @@ pub struct ServerCheck {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Run the suite against every server of a roster (CSV with the header
-    /// student,host,send_port,recv_port[,restart]; restart: a shell command
+    /// `student,host,send_port,recv_port[,restart]`; restart: a shell command
     /// that restarts that student's server) and print one table, with
     /// points per group.
     #[arg(long, value_name = "ROSTER.CSV")]

@@ -5,7 +5,7 @@
 //! The server tells every device of the user of a star (`STAR`), this
 //! one included: a star made here is said once, by the command
 //! (`console::echo` drops its echo), and one made on another device is
-//! said as such ([`notice`]).
+//! said as such ([`super::prefs::notice`]).
 
 use super::echo;
 use super::numbers::{Numbered, numbered};

@@ -224,7 +224,7 @@ pub enum Stepped {
     Answered,
     /// A candidate of a call that exists.
     Ice,
-    /// The call is over, taken out of the table: it ends ([`end`]).
+    /// The call is over, taken out of the table: it ends ([`end`](super::call_relay::end)).
     Ended(Ended, End),
 }
 
@@ -322,7 +322,7 @@ impl Calls {
     /// The one rule for a signal after the offer: the signal belongs to a
     /// call that exists, between `me` (on `device`) and `peer`; the first
     /// answer of the callee takes it, a decline is the callee's, a decline
-    /// or a hang-up takes it out of the table. What it did ([`tell`] says
+    /// or a hang-up takes it out of the table. What it did ([`tell`](super::call_relay::tell) says
     /// it), or why not.
     pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Stepped, Ko> {
         let mut table = self.table.lock();

@@ -22,7 +22,7 @@
 //!   (`TYPING`).
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
 //! - [`accounts`]: a user's own account (1.2): `PASSWD`.
-//! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
+//! - `requests/info.rs`: `INFO` (1.2), the server's rules; [`operator`]: what an
 //!   administrator asks of the running server (changes to accounts,
 //!   live figures for `wachat users list`).
 //! - [`leader`]: what a cluster's follower hands to the node that leads;

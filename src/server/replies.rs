@@ -4,7 +4,7 @@
 //! A reply that promises durability (`OK` of `MSG`) is ready only once
 //! its records are on disk. The connection's thread does not wait for
 //! that: it leaves its replies with the store
-//! ([`Store::when_durable`](crate::store::Store::when_durable)), which
+//! ([`LocalStore::when_durable`](crate::store::LocalStore::when_durable)), which
 //! hands them back on the thread that made them durable (the leader of
 //! the group commit, see `store::local::committer`), and goes back to reading its
 //! socket. Waiting would cost a thread wake-up per message, the largest

@@ -3,7 +3,7 @@
 //! a client (`crate::export`, over the network), an administrator
 //! (`admin::export`, from the data directory) and a running server
 //! (`server::accounts`) write the very same format through one function,
-//! [`write`], each from a [`Source`] of its own. The format is described in
+//! [`write()`], each from a [`Source`] of its own. The format is described in
 //! `crate::export`.
 //!
 //! JSON is written here by hand (the library has no JSON dependency):

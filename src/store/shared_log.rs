@@ -34,7 +34,7 @@ pub trait SharedLog: Send + Sync {
     /// lines of `users.csv` and its records (the log's bytes). Called by
     /// the leader of the group commit before it writes them to the local
     /// files, one batch at a time, in order. `Err`: the batch is not
-    /// stored. If the shared log could not be reached ([`unreachable`]),
+    /// stored. If the shared log could not be reached ([`unreachable()`]),
     /// the store keeps the batch, refuses every new write
     /// (`KO:UNAVAILABLE`) and commits it again every second, as a single
     /// server waits for room on a full disk: committed again at the same
@@ -65,7 +65,7 @@ pub fn unreachable(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, why.into())
 }
 
-/// Whether a write failed for [`unreachable`]'s reason.
+/// Whether a write failed for [`unreachable()`]'s reason.
 pub fn is_unreachable(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotConnected
 }

@@ -25,7 +25,7 @@ pub enum Wants {
     QueueMax,
 }
 
-/// One case: as [`super::Case`], run in a [`LinkCtx`].
+/// One case: as [`Case`](crate::conform::Case), run in a [`LinkCtx`].
 #[derive(Clone, Copy)]
 pub struct LinkCase {
     pub name: &'static str,
@@ -55,7 +55,7 @@ pub fn case(
     LinkCase { name, section, group, wants: Wants::Nothing, run }
 }
 
-/// What the cases may do beyond [`SuiteConfig`]: the server's limits the
+/// What the cases may do beyond [`SuiteConfig`](crate::conform::SuiteConfig): the server's limits the
 /// suite was told.
 #[derive(Clone, Debug, Default)]
 pub struct Promised {

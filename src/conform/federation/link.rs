@@ -2,7 +2,7 @@
 //! port as a peer of the roster does, says a hello (its own, or a wrong
 //! one), and sends numbered frames. The server calls the suite back
 //! before it answers the hello; the door vouches for the key while the
-//! hello waits ([`Peer::vouch_for`]).
+//! hello waits ([`Peer::vouch_for`](super::peer::Peer::vouch_for)).
 
 use std::time::Instant;
 

@@ -15,7 +15,7 @@
 //!   …), one `match` arm a request;
 //! - `Display`, which writes a frame back, byte for byte what `parse` read.
 //!
-//! [`fields`] holds the checks of one field (a name, an id, a chat, …)
+//! `fields` holds the checks of one field (a name, an id, a chat, …)
 //! that the families share, and the search's [`Scope`]. (The families
 //! share this file: a file apart for each, a new request would touch two
 //! files of the protocol instead of one. This file is the longest of the
@@ -314,7 +314,7 @@ impl Request {
     /// `KO:BAD_REQUEST` whose reason says what was expected.
     ///
     /// Each command word goes to its family's grammar, in
-    /// [`grammar`]: find a request's word here, and its arm is in the
+    /// the match below: find a request's word here, and its arm is in the
     /// function named beside it.
     pub fn parse(line: &str) -> Result<Request, Ko> {
         match command_word(line) {

@@ -234,7 +234,7 @@ pub fn check_password(ctx: &Ctx, user: &str, password: &str, peer: IpAddr) -> Re
 }
 
 /// 1.2: `user` (as registered) has a new password: what the login limits
-/// remember of the old one is forgotten (see [`KnownPairs::forget`]).
+/// remember of the old one is forgotten (see [`KnownPairs::forget`](super::known::KnownPairs::forget)).
 pub fn forget_password(ctx: &Ctx, user: &str) {
     ctx.auth.known.forget(&fold(user));
 }

@@ -1,5 +1,5 @@
 //! The in-memory state: what routing and acknowledgements need, and no
-//! message text. Built by applying [`Record`]s in log order.
+//! message text. Built by applying [`Record`](super::Record)s in log order.
 //!
 //! What is here, per thing:
 //!
