@@ -8,12 +8,13 @@
 //! to know *now* whether the server took its message.
 
 use crate::client::server_id::{self, Folder};
-use crate::client::{self, ClientOptions, Connection, History, Login, Port};
+use crate::client::{self, ClientOptions, Connection, History, Login};
 use crate::console::view;
 use crate::display::visible;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, tr};
+use crate::protocol::Port;
 use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Chat, Reply, Request};
 

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::BenchArgs;
-use crate::client::connection::Port;
 use crate::client::tls;
 use crate::client::wire::{NoLine, ReadHalf};
 use crate::error::{Error, Result};
+use crate::protocol::Port;
 use crate::protocol::{MAX_FRAME, Reply, Request};
 use crate::transport::{SharedStream, Stream};
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::BenchArgs;
 use super::conn::LineConn;
-use crate::client::connection::Port;
 use crate::error::{Error, Result};
+use crate::protocol::Port;
 use crate::protocol::{Code, Reply, Request};
 
 /// Connects a user on both ports, creating the account if needed.

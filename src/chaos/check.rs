@@ -481,7 +481,7 @@ fn bounced(m: &Model) -> Vec<Example> {
 mod tests {
     use super::*;
     use crate::chaos::history::{Observed, Recording, Way};
-    use crate::chaos::schedule::Port;
+    use crate::protocol::Port;
 
     /// A frame of `user`'s device `device` on connection `conn`.
     fn frame(
@@ -498,7 +498,7 @@ mod tests {
     /// u1's devices get it; u1@d0 ACKs it and u0@d0 gets DELIVERED. What
     /// `drop` names is left out of the run.
     fn run(drop: &str) -> Recording {
-        let (send, recv) = ((Port::Send, Way::Out), (Port::Recv, Way::In));
+        let (send, recv) = ((Port::Send, Way::Out), (Port::Receive, Way::In));
         let ok = (Port::Send, Way::In);
         let msg = "MSG:1:u0:u1:m1:100:chaos m1 from u0";
         let frames = vec![
@@ -508,7 +508,7 @@ mod tests {
             frame(4, (1, Some(1)), 3, recv, msg),
             frame(5, (0, Some(0)), 4, recv, msg),
             frame(6, (0, Some(1)), 5, recv, if drop == "copy" { "PING" } else { msg }),
-            frame(7, (1, Some(0)), 2, (Port::Recv, Way::Out), "ACK:1"),
+            frame(7, (1, Some(0)), 2, (Port::Receive, Way::Out), "ACK:1"),
             frame(8, (0, Some(0)), 4, recv, "STATUS:2:u1:m1:DELIVERED:110"),
             frame(
                 9,
@@ -556,7 +556,7 @@ mod tests {
     /// (u0 is told m1 failed, which u1 got), `bounced` (m2 never comes,
     /// and u0 is told it failed: what custody allows).
     fn federation(plant: &str) -> Recording {
-        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Recv, Way::In));
+        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Receive, Way::In));
         let u0 = (0, None);
         let u1 = (1, None);
         let m = |seq: u64, id: &str, ts: u64| format!("MSG:{seq}:u0@lab1:u1:{id}:{ts}:chaos {id} from u0");
@@ -575,7 +575,7 @@ mod tests {
         for (k, text) in got.iter().enumerate() {
             frames.push(frame(10 + k as u64, u1, 2, recv, text));
         }
-        frames.push(frame(20, u1, 2, (Port::Recv, Way::Out), &format!("ACK:{}", got.len())));
+        frames.push(frame(20, u1, 2, (Port::Receive, Way::Out), &format!("ACK:{}", got.len())));
         match plant {
             "bounce after delivery" => {
                 frames.push(frame(30, u0, 3, recv, "STATUS:1:u1@lab2:m1:FAILED:130:lab2 unreachable for 8 s"))
@@ -630,7 +630,7 @@ mod tests {
     /// names it `#r0@lab2` and u0 by its name. `plant` names what goes
     /// wrong, as in [`federation`].
     fn room_across(plant: &str) -> Recording {
-        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Recv, Way::In));
+        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Receive, Way::In));
         let (u0, u1, u2) = ((0, None), (1, None), (2, None));
         let at_home = |seq: u64, id: &str| format!("MSG:{seq}:u0@lab1:#r0:{id}:10{seq}:chaos {id} from u0");
         let at_lab1 = |seq: u64, id: &str| format!("MSG:{seq}:u0:#r0@lab2:{id}:10{seq}:chaos {id} from u0");

@@ -56,7 +56,7 @@ impl Faults {
             }
             Fault::Reset { user, port } => {
                 let cut: usize = self.proxies[user].iter().map(|p| p.reset(port)).sum();
-                self.journal.fault(from, format!("reset {} ({cut} cut)", port.as_str()), Some(user));
+                self.journal.fault(from, format!("reset {} ({cut} cut)", port), Some(user));
             }
             Fault::Partition { user, for_ms } => {
                 let until = Instant::now() + Duration::from_millis(for_ms);

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::schedule::Port;
+use crate::protocol::Port;
 
 /// Which way a frame went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,12 +69,7 @@ impl Observed {
         };
         let name = who(names, self.user, self.device);
         let time = self.at_us as f64 / 1e6;
-        format!(
-            "{time:.3} s {name} {}#{} {arrow} {}",
-            self.port.as_str(),
-            self.conn,
-            crate::display::visible(&text)
-        )
+        format!("{time:.3} s {name} {}#{} {arrow} {}", self.port, self.conn, crate::display::visible(&text))
     }
 }
 
@@ -119,7 +114,10 @@ impl Journal {
 
     pub fn frame(&self, (user, device): (usize, DeviceIndex), conn: u64, port: Port, dir: Way, text: &str) {
         let at_us = self.now_us();
-        if dir == Way::In && port == Port::Recv && (text.starts_with("MSG:") || text.starts_with("STATUS:")) {
+        if dir == Way::In
+            && port == Port::Receive
+            && (text.starts_with("MSG:") || text.starts_with("STATUS:"))
+        {
             self.last_event_us.store(at_us, Ordering::Relaxed);
         }
         let frame = Observed { at_us, user, device, conn, port, dir, text: text.to_string() };

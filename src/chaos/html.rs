@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::chaos::check::Example;
     use crate::chaos::history::Observed;
-    use crate::chaos::schedule::Port;
+    use crate::protocol::Port;
 
     #[test]
     fn a_violation_longer_than_the_diagram_is_shaded_to_its_last_row() {
@@ -172,7 +172,7 @@ mod tests {
             user: 0,
             device: None,
             conn: 1,
-            port: Port::Recv,
+            port: Port::Receive,
             dir: Way::In,
             text: format!("PING {at}"),
         };

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::history::{DeviceIndex, Recording, Way};
-use super::schedule::Port;
+use crate::protocol::Port;
 use crate::protocol::{Accepted, Chat, Event, EventReply, MsgState, Reply, Request};
 
 /// A message as its sender wrote it (the first time).
@@ -123,12 +123,12 @@ impl<'a> Model<'a> {
                         m.reply(i, id);
                     }
                 }
-                (Port::Recv, Way::Out) => {
+                (Port::Receive, Way::Out) => {
                     if let Some(EventReply::Ack(seq)) = EventReply::parse(&f.text) {
                         m.acks.push(Ack { user: f.user, device: f.device, seq, frame: i });
                     }
                 }
-                (Port::Recv, Way::In) => {
+                (Port::Receive, Way::In) => {
                     if let Some(b) = FailedNotice::parse(&f.text) {
                         let (peer, id) = (b.peer.to_string(), b.id.to_string());
                         let (user, device, conn, seq) = (f.user, f.device, f.conn, b.seq);

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::schedule::Port;
+use crate::protocol::Port;
 
 /// How long a reset waits for bytes to cut in half before it closes the
 /// connection between two frames instead.
@@ -82,7 +82,7 @@ impl Proxy {
             global: global.clone(),
         });
         let send = listen(Port::Send, send, &inner)?;
-        let recv = listen(Port::Recv, recv, &inner)?;
+        let recv = listen(Port::Receive, recv, &inner)?;
         Ok(Proxy { send, recv, inner })
     }
 
@@ -110,7 +110,7 @@ impl Proxy {
         *self.inner.partitioned_until.lock().unwrap_or_else(|e| e.into_inner()) = until;
         if until.is_some() {
             let links = self.inner.links.lock().unwrap_or_else(|e| e.into_inner());
-            for link in links.iter().filter(|l| l.port == Port::Recv && !l.done.load(Ordering::SeqCst)) {
+            for link in links.iter().filter(|l| l.port == Port::Receive && !l.done.load(Ordering::SeqCst)) {
                 *link.hole.lock().unwrap_or_else(|e| e.into_inner()) = until;
                 link.client.shutdown(Shutdown::Both).ok();
             }
@@ -124,7 +124,7 @@ fn listen(port: Port, local: u16, inner: &Arc<ProxyShared>) -> std::io::Result<S
     let addr = listener.local_addr()?;
     let inner = inner.clone();
     // The accept thread lives as long as the process: a run is one process.
-    thread::Builder::new().name(format!("chaos-proxy-{}", port.as_str())).spawn(move || {
+    thread::Builder::new().name(format!("chaos-proxy-{}", port)).spawn(move || {
         for client in listener.incoming().flatten() {
             accept(client, port, &inner);
         }
@@ -141,7 +141,7 @@ fn partitioned(inner: &ProxyShared) -> bool {
 /// down, else joined to a fresh connection to the first server that
 /// accepts (the user's own, unless it is down: then the next one).
 fn accept(client: TcpStream, port: Port, inner: &Arc<ProxyShared>) {
-    if port == Port::Recv && partitioned(inner) {
+    if port == Port::Receive && partitioned(inner) {
         return; // dropped: the user sees its connection closed at once
     }
     let shunned =

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use super::check::Verdict;
 use super::history::{Recording, Way};
 use super::model::Model;
-use super::schedule::Port;
 use crate::conform::report::json_str;
+use crate::protocol::Port;
 
 /// How many examples a report shows per guarantee.
 pub const EXAMPLES: usize = 3;

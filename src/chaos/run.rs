@@ -12,10 +12,11 @@ use super::faults::Faults;
 use super::history::{HistoryRead, Journal, Recording};
 use super::network::Network;
 use super::proxy::{Global, Proxy};
-use super::schedule::{Destination, Op, Port, Schedule};
+use super::schedule::{Destination, Op, Schedule};
 use super::workload::{self, DRAINING, RUNNING, STOPPED, Team, UserState};
 use crate::conform::ProtocolLevel;
 use crate::error::{Error, Result};
+use crate::protocol::Port;
 use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
 
 /// How long the drain may take: outboxes empty and events quiet.
@@ -221,7 +222,7 @@ fn setup(team: &Team) -> Result<()> {
     }
     for user in 0..team.names.len() {
         for n in (0..team.devices).filter(|_| team.devices > 1) {
-            if team.login(user, team.device(n), Port::Recv).is_none() {
+            if team.login(user, team.device(n), Port::Receive).is_none() {
                 return Err(setup_failed(team, user, format!("device d{n} could not log in")));
             }
         }

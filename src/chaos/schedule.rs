@@ -8,6 +8,8 @@
 
 use clap::ValueEnum;
 
+use crate::protocol::Port;
+
 /// SplitMix64 (Steele, Lea, Flood 2014): a few lines, good enough for a
 /// schedule, and the same numbers for the same seed on every machine,
 /// which is all a replay needs (no dependency for it: getrandom only
@@ -64,22 +66,6 @@ pub enum FaultKind {
     /// Two servers of a federation (or one and all the others) cannot
     /// reach each other for seconds: their links are cut off.
     Split,
-}
-
-/// Which of a user's two connections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Port {
-    Send,
-    Recv,
-}
-
-impl Port {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Port::Send => "send",
-            Port::Recv => "recv",
-        }
-    }
 }
 
 /// Where a message goes.
@@ -224,7 +210,7 @@ fn operation(rng: &mut Rng, user: usize, users: usize, rooms: &[Vec<usize>], n: 
         75..80 => Op::Crash { to, id },
         80..94 => Op::Read { peer },
         94..97 => Op::Reconnect(Port::Send),
-        _ => Op::Reconnect(Port::Recv),
+        _ => Op::Reconnect(Port::Receive),
     }
 }
 
@@ -249,7 +235,7 @@ fn faults(
         let fault = match kind {
             FaultKind::Delay => Fault::Delay { ms: rng.range(5, 150), for_ms: rng.range(500, 2500) },
             FaultKind::Reset if rng.chance(50) => Fault::Reset { user, port: Port::Send },
-            FaultKind::Reset => Fault::Reset { user, port: Port::Recv },
+            FaultKind::Reset => Fault::Reset { user, port: Port::Receive },
             FaultKind::Partition => Fault::Partition { user, for_ms: rng.range(1000, 4000) },
             FaultKind::Restart if at >= last_restart + 6000 => {
                 last_restart = at;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::history::{DeviceIndex, Journal, Way};
-use super::schedule::Port;
 use crate::client::wire::{MAX_LINE, NoLine, ReadHalf};
+use crate::protocol::Port;
 use crate::transport::{SharedStream, Stream};
 
 /// What a read ended with, when not a line.

@@ -26,9 +26,10 @@ use std::time::{Duration, Instant};
 
 use super::history::{DeviceIndex, Journal};
 use super::proxy::Proxy;
-use super::schedule::{Destination, Op, Port, Rng, Scheduled};
+use super::schedule::{Destination, Op, Rng, Scheduled};
 use super::wire::{Gone, Wiretap};
 use crate::conform::ProtocolLevel;
+use crate::protocol::Port;
 use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, Text};
 
 /// How long a reply may take before the connection counts as broken.
@@ -182,7 +183,7 @@ impl Team {
         let addr = if port == Port::Send { proxy.send } else { proxy.recv };
         let mut line = Wiretap::open(addr, (user, device), port, &self.journal)?;
         // 1.3 before the login, so that the replay is 1.3's too (§27).
-        if port == Port::Recv && self.federated() {
+        if port == Port::Receive && self.federated() {
             let said = line.request(&EventReply::Version13.to_string(), LOGIN_WAIT);
             if said.as_deref() != Ok("OK") {
                 return None;
@@ -196,7 +197,7 @@ impl Team {
         // A device's receive login says VERSION:1.2 as the very next line,
         // before the `OK`: the server waits for it (§16) so that the
         // replay, not only what comes live, holds copies and read marks.
-        let version = (port == Port::Recv && device.is_some()).then(|| EventReply::Version12.to_string());
+        let version = (port == Port::Receive && device.is_some()).then(|| EventReply::Version12.to_string());
         let sent = line.send(&login.to_string()) && version.is_none_or(|v| line.send(&v));
         match line.read(LOGIN_WAIT).map(|r| Reply::parse(&r)) {
             Ok(Ok(Reply::OkWith(_))) if sent => Some(line),
@@ -257,7 +258,7 @@ impl Sender {
             Op::Crash { to, id } => self.queue(to, id, true),
             Op::Read { peer } => self.read(peer),
             Op::Reconnect(Port::Send) => self.conn = None,
-            Op::Reconnect(Port::Recv) => self.team.users[self.user].reconnect_all(),
+            Op::Reconnect(Port::Receive) => self.team.users[self.user].reconnect_all(),
         }
         self.flush();
     }
@@ -362,7 +363,7 @@ pub fn receiver(team: Arc<Team>, user: usize, n: usize, seed: u64) {
     let shared = &team.users[user];
     while team.phase() != STOPPED {
         shared.reconnect[n].store(false, Ordering::SeqCst);
-        match team.login(user, team.device(n), Port::Recv) {
+        match team.login(user, team.device(n), Port::Receive) {
             Some(mut line) => {
                 shared.online[n].store(true, Ordering::SeqCst);
                 Receiver { team: &team, user, n, rng: &mut rng }.session(&mut line);

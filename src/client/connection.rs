@@ -14,11 +14,13 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use super::options::{Port, Trace};
+pub use super::options::Trace;
+use super::options::port_name;
 use super::tls;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::protocol::Port;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 use crate::transport::{SharedStream, Stream, Tls};
 
@@ -70,7 +72,7 @@ impl Connection {
         tls: Option<&Tls>,
     ) -> Result<Self> {
         let addr = format!("{host}:{port_number}");
-        let context = || tr!(Msg::CannotConnect, port = port.name(), addr = addr);
+        let context = || tr!(Msg::CannotConnect, port = port_name(port), addr = addr);
         let target = (host, port_number)
             .to_socket_addrs()
             .map_err(|e| Error::io(context(), e))?
@@ -318,11 +320,11 @@ impl Connection {
 
     /// `what` is [`Msg::ReadOn`] or [`Msg::WriteOn`].
     fn io_error(&self, what: Msg, e: std::io::Error) -> Error {
-        Error::io(tr!(what, port = self.port.name(), addr = self.addr), e)
+        Error::io(tr!(what, port = port_name(self.port), addr = self.addr), e)
     }
 
     fn protocol_error(&self, what: &str) -> Error {
-        Error::Protocol(format!("{} {}: {what}", self.port.name(), self.addr))
+        Error::Protocol(format!("{} {}: {what}", port_name(self.port), self.addr))
     }
 
     /// An answer that does not fit the request (a bug on one side).

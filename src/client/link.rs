@@ -23,10 +23,10 @@ use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use super::Notice;
-use super::connection::Port;
 use crate::error::Error;
 use crate::i18n::client::Msg;
 use crate::protocol::Bye;
+use crate::protocol::Port;
 
 /// The state of the two connections, shared by the two threads.
 pub struct Connectivity {

@@ -27,9 +27,10 @@
 
 use std::time::Instant;
 
-use super::connection::{Connection, Login, Port};
+use super::connection::{Connection, Login};
 use super::options::ClientOptions;
 use crate::error::{Error, Result};
+use crate::protocol::Port;
 use crate::protocol::{Code, EventReply, Reply};
 
 /// Connects to `port` of the first server that answers and logs in as the

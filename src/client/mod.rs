@@ -117,7 +117,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 pub use backoff::{FIRST_BACKOFF, longer, try_again};
-pub use connection::{Connection, Login, Port, Trace};
+pub use connection::{Connection, Login, Trace};
 pub use history::{History, Message};
 pub use live::LiveChats;
 pub use local::prepare as prepare_dir;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::i18n::client::Msg;
-use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
+use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS, Port};
 
 /// How to reach the server and as whom.
 #[derive(Clone)]
@@ -150,33 +150,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// one-shot subcommands on stderr.
 pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Which of the server's two ports a connection is on (the number is an
-/// index, used by the `link` module).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Port {
-    /// Requests and their replies.
-    Send = 0,
-    /// Events pushed by the server, `ACK`/`PONG` from the client.
-    Receive = 1,
-}
-
-impl Port {
-    /// The port's name in a sentence, in the user's language: "send port".
-    pub(super) fn name(self) -> &'static str {
-        let msg = if self == Port::Send { Msg::SendPort } else { Msg::ReceivePort };
-        msg.text(crate::i18n::current())
-    }
-}
-
-/// The short name of `--trace` lines (`send > USERS`): part of the frames'
-/// transcript, which stays as on the wire.
-impl fmt::Display for Port {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Port::Send => "send",
-            Port::Receive => "recv",
-        })
-    }
+/// A port's name in a sentence, in the user's language: "send port".
+pub(super) fn port_name(port: Port) -> &'static str {
+    let msg = if port == Port::Send { Msg::SendPort } else { Msg::ReceivePort };
+    msg.text(crate::i18n::current())
 }
 
 /// One server of a `--server` list, with its two ports.

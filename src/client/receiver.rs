@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::backoff::{FIRST_BACKOFF, longer};
-use super::connection::{Connection, Port};
+use super::connection::Connection;
 use super::history::Message;
 use super::keepalive::silence_limit;
 use super::link::why_offline;
@@ -35,6 +35,7 @@ use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::protocol::Port;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Chat, Event, EventReply, MsgState};
 

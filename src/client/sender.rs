@@ -48,13 +48,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::backoff::{FIRST_BACKOFF, longer, rate_wait, try_again};
-use super::connection::{Connection, Port};
+use super::connection::Connection;
 use super::link::why_offline;
 use super::outbox::Unconfirmed;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::protocol::Port;
 use crate::protocol::{Accepted, Code, MsgState, Reply, Request};
 
 /// Most messages sent before reading their replies. Bounded so that

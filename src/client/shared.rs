@@ -13,13 +13,14 @@ use super::direct::{self, announce};
 use super::link::Connectivity;
 use super::reads::Reads;
 use super::{
-    ClientOptions, Connection, History, Message, Notice, Outbox, Port, Unconfirmed, keepalive, login,
-    server_id, token,
+    ClientOptions, Connection, History, Message, Notice, Outbox, Unconfirmed, keepalive, login, server_id,
+    token,
 };
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::p2p::Tokens;
+use crate::protocol::Port;
 use crate::protocol::{Code, MsgState};
 
 /// What the two threads and the [`Client`](super::Client) share.

@@ -32,7 +32,7 @@ use super::receiver::ReceiverThread;
 use super::sender::SenderThread;
 use super::shared::Shared;
 use super::{
-    Client, ClientOptions, Connection, History, Login, Notice, Outbox, Port, id_prefix, keepalive, login,
+    Client, ClientOptions, Connection, History, Login, Notice, Outbox, id_prefix, keepalive, login,
     server_id, token,
 };
 use crate::error::{Error, Result};
@@ -40,6 +40,7 @@ use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::p2p::Tokens;
 use crate::protocol::Code;
+use crate::protocol::Port;
 
 /// A connection made at start, or why it could not be (in the user's
 /// words, for [`Notice::Offline`]).

@@ -20,11 +20,12 @@
 use std::fs;
 use std::path::Path;
 
-use super::connection::{Connection, Port};
+use super::connection::Connection;
 use super::options::ClientOptions;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::protocol::Port;
 use crate::protocol::{Reply, Request};
 
 /// The file, in the device's folder: one line, the token.

@@ -63,6 +63,38 @@ pub use room_info::{Role, RoomInfoLine};
 pub const DEFAULT_SEND_PORT: u16 = 6666;
 pub const DEFAULT_RECV_PORT: u16 = 9999;
 
+/// Which of a server's two ports: the send port (requests and their
+/// replies) or the receive port (events pushed by the server, `ACK` and
+/// `PONG` from the client). The number is an index, for what a client
+/// keeps per port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Port {
+    Send = 0,
+    Receive = 1,
+}
+
+impl Port {
+    /// The port's word in the server's logs and thread names.
+    pub fn label(self) -> &'static str {
+        match self {
+            Port::Send => "send",
+            Port::Receive => "receive",
+        }
+    }
+}
+
+/// The short name of transcripts (`send > USERS` of `--trace`, a chaos
+/// run's journal): part of the frames' transcript, which stays as on the
+/// wire.
+impl std::fmt::Display for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Port::Send => "send",
+            Port::Receive => "recv",
+        })
+    }
+}
+
 /// Seconds a connection may go without completing a frame before the
 /// server closes it (`wachat serve --timeout`), and that clients wait for
 /// a reply (their `--timeout`): the same on both sides (§7).

@@ -159,8 +159,8 @@ impl Server {
         }
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
-            listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
-            listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
+            listener::spawn_accept_loop(send, ctx.clone(), crate::protocol::Port::Send)?,
+            listener::spawn_accept_loop(recv, ctx.clone(), crate::protocol::Port::Receive)?,
         ];
         Ok(Server {
             ctx,

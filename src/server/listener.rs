@@ -13,6 +13,7 @@ use super::connections::{Refusal, Slot};
 use super::log_limit::log_limited;
 use super::{Ctx, recv, send};
 use crate::error::{Error, Result};
+use crate::protocol::Port;
 use crate::protocol::{Code, Ko, Reply};
 use crate::transport::Stream;
 
@@ -21,22 +22,6 @@ use crate::transport::Stream;
 /// once then wait for retransmission timeouts (~40 s measured here). The
 /// kernel caps it at `net.core.somaxconn`.
 pub const BACKLOG: i32 = 8192;
-
-/// Which port a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Port {
-    Send,
-    Receive,
-}
-
-impl Port {
-    pub fn label(self) -> &'static str {
-        match self {
-            Port::Send => "send",
-            Port::Receive => "receive",
-        }
-    }
-}
 
 /// Binds `addr` with a large backlog and `SO_REUSEADDR` (so a restarted
 /// server can bind again while old connections are in TIME_WAIT).

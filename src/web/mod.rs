@@ -204,8 +204,8 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &WebOpti
             break;
         }
         let port = match head.path.as_str() {
-            "/ws/send" => Some(listener::Port::Send),
-            "/ws/receive" => Some(listener::Port::Receive),
+            "/ws/send" => Some(crate::protocol::Port::Send),
+            "/ws/receive" => Some(crate::protocol::Port::Receive),
             _ => None,
         };
         if let (Some(port), true) = (port, head.method == "GET") {
@@ -265,7 +265,7 @@ fn upgrade(
     stream: Stream,
     head: &Head,
     early: Vec<u8>,
-    port: listener::Port,
+    port: crate::protocol::Port,
     peer: SocketAddr,
     ctx: &Arc<Ctx>,
     options: &WebOptions,
@@ -308,8 +308,8 @@ fn upgrade(
     }
     let stream = stream.into_websocket(early, ctx.config.max_frame);
     match port {
-        listener::Port::Send => crate::server::send::serve(stream, client, ctx),
-        listener::Port::Receive => crate::server::recv::serve(stream, client, ctx),
+        crate::protocol::Port::Send => crate::server::send::serve(stream, client, ctx),
+        crate::protocol::Port::Receive => crate::server::recv::serve(stream, client, ctx),
     }
 }
 
