@@ -12,7 +12,7 @@
 //!   (`store::InLog`): each one's name, when it was last seen
 //!   and from where, as `DEVICES` lists them (never a token's hash);
 //! - **running**: it leaves the name at the server's door
-//!   (`store::door::Asking::Export`: `export.request`, or a row of a
+//!   (`store::door::Inquiry::Export`: `export.request`, or a row of a
 //!   cluster's database, `--store`); the server's operator thread (twice
 //!   a second; on a cluster, a node's) answers with the export from its
 //!   own store, the same [`StoreSource`] (`export.jsonl`, or the row);
@@ -33,7 +33,7 @@ use crate::i18n::tr;
 use crate::protocol::{DeviceLine, Presence};
 use crate::server::accounts::StoreSource;
 use crate::store::InLog;
-use crate::store::door::Asking;
+use crate::store::door::Inquiry;
 use crate::store::files::Files;
 use crate::store::{LocalStore, StoreOptions};
 
@@ -76,7 +76,7 @@ pub fn ask_live(door: &OpenedDoor, name: &str, out: &mut dyn Write) -> Result<()
     if !door.has_account(name)? {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
-    let lines = door.ask(Asking::Export, format!("{name}\n").as_bytes(), ANSWER_WITHIN)?;
+    let lines = door.ask(Inquiry::Export, format!("{name}\n").as_bytes(), ANSWER_WITHIN)?;
     if lines.is_empty() {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }

@@ -3,7 +3,7 @@
 //! The running server (a cluster's leader) makes and revokes them when
 //! asked at its door, as it makes the changes of `users add`
 //! (`admin::room::ask`, answered by `server::operator::changes`), and
-//! lists them from its state (`Asking::Invites`). With no server running
+//! lists them from its state (`Inquiry::Invites`). With no server running
 //! on a data directory, the command opens the directory as the server
 //! would and writes the records there itself. A cluster's log is written
 //! by its leader alone: with no node running, the command says so after
@@ -19,7 +19,7 @@ use crate::i18n::tr;
 use crate::protocol::Ko;
 use crate::server::operator::changes::{self, AccountChange, Applied};
 use crate::store::accounts::Accounts;
-use crate::store::door::Asking;
+use crate::store::door::Inquiry;
 use crate::store::invites::{self, Kept};
 
 /// Where the codes are: asked of the running server, or in a stopped
@@ -62,7 +62,7 @@ impl Codes {
     fn list(&self) -> Result<Vec<(String, Kept)>> {
         match self {
             Codes::Asking(door) => {
-                read_listing(&door.ask(Asking::Invites, b"", super::room::ANSWER_WITHIN)?)
+                read_listing(&door.ask(Inquiry::Invites, b"", super::room::ANSWER_WITHIN)?)
             }
             Codes::Here(accounts, _) => Ok(accounts.backend().invites()),
         }
@@ -83,7 +83,7 @@ impl Codes {
     }
 }
 
-/// The running server's answer to `Asking::Invites`
+/// The running server's answer to `Inquiry::Invites`
 /// (`server::operator::INVITES_HEADER`).
 fn read_listing(answer: &[u8]) -> Result<Vec<(String, Kept)>> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(answer);

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::server::operator::STATUS_HEADER;
-use crate::store::door::Asking;
+use crate::store::door::Inquiry;
 use crate::store::users::USERS_HEADER;
 
 /// How long `list` waits for the server's answer.
@@ -101,14 +101,14 @@ fn rows_of(path: &Path, bytes: &[u8]) -> Result<Vec<Listed>> {
     Ok(rows)
 }
 
-/// The request for the live figures of `rows` (`Asking::Status`).
+/// The request for the live figures of `rows` (`Inquiry::Status`).
 pub fn status_request(rows: &[Listed]) -> String {
     rows.iter().map(|r| format!("{}\n", r.name)).collect()
 }
 
 /// Puts the server's answer to [`status_request`], `text`, into `rows`.
 pub fn read_status(rows: &mut [Listed], text: &[u8]) -> Result<()> {
-    let answer = Path::new(Asking::Status.files().1);
+    let answer = Path::new(Inquiry::Status.files().1);
     crate::csvlog::read_rows_from(answer, text, STATUS_HEADER, |row| {
         let field = |i| row.get(i).unwrap_or_default();
         let number = |i| field(i).parse::<u64>().unwrap_or(0);

@@ -24,7 +24,7 @@ use super::live::{self, Listed};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::store::door::{Asking, Door, FolderDoor};
+use crate::store::door::{Door, FolderDoor, Inquiry};
 
 /// Which server a command works on.
 #[derive(Args, Debug)]
@@ -96,7 +96,7 @@ impl OpenedDoor {
     pub fn listing(&self) -> Result<Vec<Listed>> {
         let mut rows = self.accounts()?;
         let request = live::status_request(&rows);
-        let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
+        let answer = self.ask(Inquiry::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
         live::read_status(&mut rows, &answer)?;
         Ok(rows)
     }
@@ -109,7 +109,7 @@ impl OpenedDoor {
     /// Asks the running server (a node of a cluster) `kind` with `body`,
     /// and waits up to `within` for its answer (a cluster's door gives up
     /// sooner when no node leads: the error says how long it waited).
-    pub fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Vec<u8>> {
+    pub fn ask(&self, kind: Inquiry, body: &[u8], within: Duration) -> Result<Vec<u8>> {
         let asked = std::time::Instant::now();
         let answer = self.as_dyn().ask(kind, body, within).map_err(|ko| self.error(ko))?;
         let secs = asked.elapsed().as_secs().min(within.as_secs());

@@ -2,7 +2,7 @@
 //! `import`, `passwd`, `admin` and `room` while a server runs on the data
 //! directory, or on a cluster (`--store`). They do not stop it (which
 //! would disconnect the class): they ask it at its door
-//! (`store::door::Asking::Accounts`, answered by
+//! (`store::door::Inquiry::Accounts`, answered by
 //! `server::operator::changes`; on a cluster by one of its nodes, for
 //! all), and say what it did. With no server running on a data directory
 //! they edit it themselves.
@@ -23,7 +23,7 @@ use crate::i18n::tr;
 use crate::server::operator::changes::{self, AccountChange, Applied};
 use crate::store::accounts::{Accounts, NewAccount};
 use crate::store::disk::Disk;
-use crate::store::door::Asking;
+use crate::store::door::Inquiry;
 
 /// How long a command waits for the server to take its request: it
 /// looks twice a second, and makes each change durable before answering
@@ -32,7 +32,7 @@ pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// Asks the running server for `changes`; their outcomes, in order.
 pub(super) fn ask(door: &OpenedDoor, changes: &[AccountChange]) -> Result<Vec<Applied>> {
-    let answer = door.ask(Asking::Accounts, &changes::request_body(changes), ANSWER_WITHIN)?;
+    let answer = door.ask(Inquiry::Accounts, &changes::request_body(changes), ANSWER_WITHIN)?;
     let outcomes = changes::read_answer(&answer);
     if outcomes.len() != changes.len() {
         let (dir, secs) = (door.label(), ANSWER_WITHIN.as_secs());

@@ -25,7 +25,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
-use crate::p2p::{Handler, P2p};
+use crate::p2p::{P2p, PeerHandler};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, MsgState, PeerIntro, PeerMsg, Reply, Request};
 
@@ -228,7 +228,7 @@ fn parse_peer_reply(fields: &str) -> std::result::Result<(SocketAddr, String), S
     PeerIntro::parse(fields).map(|intro| (intro.addr, intro.token))
 }
 
-/// The client's [`Handler`]: the P2P threads report here.
+/// The client's [`PeerHandler`]: the P2P threads report here.
 struct PeerEvents {
     shared: Arc<Shared>,
     /// To wake the sender thread when messages fall back to the outbox.
@@ -242,7 +242,7 @@ impl PeerEvents {
     }
 }
 
-impl Handler for PeerEvents {
+impl PeerHandler for PeerEvents {
     fn opened(&self, peer: &str, incoming: bool) {
         self.tell(Notice::P2pOpened { peer: peer.to_string(), incoming });
     }

@@ -19,7 +19,7 @@ use super::db::{Db, OrKo};
 use super::lease;
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
-use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
+use crate::store::door::{Asked, Door, Inquiry, LOOK_FOR_ANSWER};
 
 /// The door in the cluster's database.
 pub struct PgDoor {
@@ -86,7 +86,7 @@ impl Door for PgDoor {
     /// [`NO_LEADER`]. Each look borrows a connection of its own: one held
     /// through the whole wait would outlive the database calls' deadline
     /// and be cut.
-    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
+    fn ask(&self, kind: Inquiry, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
         const DOING: &str = "asking the nodes";
         let now = crate::store::now_ms() as i64;
         let mut conn = self.db.get()?;
@@ -140,12 +140,12 @@ impl Door for PgDoor {
         });
         let row = taken.ok()??;
         let kind: String = row.get(1);
-        match Asking::named(&kind) {
+        match Inquiry::named(&kind) {
             Some(kind) => Some(Asked { kind, body: row.get(2), key: row.get(0) }),
             None => {
                 // A newer command's kind: answered with nothing, which the
                 // command reads as the server not knowing it.
-                let asked = Asked { kind: Asking::Status, body: Vec::new(), key: row.get(0) };
+                let asked = Asked { kind: Inquiry::Status, body: Vec::new(), key: row.get(0) };
                 let _ = self.answer(&asked, b"");
                 log::warn!("cluster: a request of wachat users of an unknown kind {kind:?}: answered empty");
                 None

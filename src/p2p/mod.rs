@@ -5,7 +5,7 @@
 //! half of a direct chat — listening, checking who knocks, one thread per
 //! connection, bounding what a stranger can cost — and knows nothing of
 //! files or screens. What to *do* with a message (log it, show it, fall
-//! back to the server) is the [`Handler`]'s business; the client library
+//! back to the server) is the [`PeerHandler`]'s business; the client library
 //! implements it in `client/direct.rs`.
 //!
 //! ```text
@@ -74,7 +74,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// What the owner of a [`P2p`] does with what happens on its connections.
 /// Called from the connection threads; each call is short.
-pub trait Handler: Send + Sync {
+pub trait PeerHandler: Send + Sync {
     /// A direct chat with `peer` is open; `incoming` if the peer dialed.
     fn opened(&self, peer: &str, incoming: bool);
     /// Messages from `peer`: store them durably. Their `ACK`s are sent when
@@ -114,7 +114,7 @@ struct Common {
     timeout: Duration,
     /// Filled by the receiver thread from `P2P:<from>:<token>` events.
     tokens: Arc<Tokens>,
-    handler: Box<dyn Handler>,
+    handler: Box<dyn PeerHandler>,
     /// The open chats, by peer name folded: at most one per peer.
     sessions: Mutex<HashMap<String, Arc<PeerSession>>>,
     /// One per connection (handshake, then reading); joined when stopping.
@@ -131,7 +131,7 @@ impl P2p {
         listener: Option<TcpListener>,
         timeout: Duration,
         tokens: Arc<Tokens>,
-        handler: Box<dyn Handler>,
+        handler: Box<dyn PeerHandler>,
     ) -> Result<P2p> {
         let addr = match &listener {
             Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?),

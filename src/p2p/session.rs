@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::Handler;
+use super::PeerHandler;
 use crate::i18n::client::{Msg, io_error};
 use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, PeerFrame, PeerMsg};
@@ -123,7 +123,7 @@ impl PeerSession {
 pub fn read_loop(
     session: &PeerSession,
     reader: &mut FrameReader<TcpStream>,
-    handler: &dyn Handler,
+    handler: &dyn PeerHandler,
 ) -> String {
     let peer = session.peer.as_str();
     let mut rate = RateLimit::new(Instant::now());

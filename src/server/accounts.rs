@@ -233,7 +233,7 @@ fn refused(ko: Ko) -> crate::error::Error {
     crate::error::Error::Refused { request: "export".into(), ko }
 }
 
-/// The answer to `wachat users export` (`store::door::Asking::Export`):
+/// The answer to `wachat users export` (`store::door::Inquiry::Export`):
 /// the export of the account named in `request` (one line), in JSON Lines
 /// as `wachat export` writes it; empty for an unknown name.
 pub fn answer_export(ctx: &Ctx, request: &str) -> Result<Vec<u8>, Ko> {

@@ -6,7 +6,7 @@
 //! The **operator** thread ([`start`]) looks at the door twice a second
 //! and answers the requests waiting ([`answer`]):
 //!
-//! | request (`store::door::Asking`) | command | answered by |
+//! | request (`store::door::Inquiry`) | command | answered by |
 //! |---|---|---|
 //! | `Status`: names | `users list` | each one's live figures ([`STATUS_HEADER`]) |
 //! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room\|disable\|enable\|invite\|revoke` | [`changes`]: made by the server during a class |
@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::protocol::Ko;
-use crate::store::door::{Asked, Asking};
+use crate::store::door::{Asked, Inquiry};
 
 #[path = "operator_accounts.rs"]
 pub mod changes;
@@ -87,10 +87,10 @@ fn look(ctx: &Ctx) {
 /// The answer to a request taken at the door.
 fn answer(ctx: &Ctx, asked: &Asked) -> Result<Vec<u8>, Ko> {
     match asked.kind {
-        Asking::Status => Ok(status(ctx, &String::from_utf8_lossy(&asked.body)).into_bytes()),
-        Asking::Accounts => Ok(changes::answer(ctx, &asked.body)),
-        Asking::Export => super::accounts::answer_export(ctx, &String::from_utf8_lossy(&asked.body)),
-        Asking::Invites => Ok(invites(ctx).into_bytes()),
+        Inquiry::Status => Ok(status(ctx, &String::from_utf8_lossy(&asked.body)).into_bytes()),
+        Inquiry::Accounts => Ok(changes::answer(ctx, &asked.body)),
+        Inquiry::Export => super::accounts::answer_export(ctx, &String::from_utf8_lossy(&asked.body)),
+        Inquiry::Invites => Ok(invites(ctx).into_bytes()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! codes during a class, made by the server itself, so that nobody is
 //! disconnected.
 //!
-//! The command leaves a request at the door (`store::door::Asking::Accounts`:
+//! The command leaves a request at the door (`store::door::Inquiry::Accounts`:
 //! `accounts.request` in a data directory, a row of a cluster's database),
 //! one change a row (CSV, header [`REQUEST_HEADER`]); the operator thread
 //! (`server::operator`) applies them in order and answers, one row a

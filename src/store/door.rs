@@ -24,7 +24,7 @@ pub trait Door: Send + Sync {
     /// The command's side: leaves a request of `kind` with `body` for the
     /// running server and waits up to `within` for its answer. `Ok(None)`:
     /// no server took it in time (none runs); the request is withdrawn.
-    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko>;
+    fn ask(&self, kind: Inquiry, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko>;
     /// The server's side: the oldest request waiting, taken, so that no
     /// other node of a cluster takes it too.
     fn next_request(&self) -> Option<Asked>;
@@ -36,7 +36,7 @@ pub trait Door: Send + Sync {
 /// from its own state (`server::operator`), beside which `wachat users`
 /// would otherwise read files the server is changing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Asking {
+pub enum Inquiry {
     /// `users list`: each named account's live figures (one name a line;
     /// answered in CSV, `server::operator::STATUS_HEADER`).
     Status,
@@ -51,30 +51,30 @@ pub enum Asking {
     Invites,
 }
 
-impl Asking {
-    pub const ALL: [Asking; 4] = [Asking::Status, Asking::Accounts, Asking::Export, Asking::Invites];
+impl Inquiry {
+    pub const ALL: [Inquiry; 4] = [Inquiry::Status, Inquiry::Accounts, Inquiry::Export, Inquiry::Invites];
 
     /// Its name, as a cluster's `admin_requests` rows keep it.
     pub fn name(self) -> &'static str {
         match self {
-            Asking::Status => "status",
-            Asking::Accounts => "accounts",
-            Asking::Export => "export",
-            Asking::Invites => "invites",
+            Inquiry::Status => "status",
+            Inquiry::Accounts => "accounts",
+            Inquiry::Export => "export",
+            Inquiry::Invites => "invites",
         }
     }
 
-    pub fn named(name: &str) -> Option<Asking> {
-        Asking::ALL.into_iter().find(|kind| kind.name() == name)
+    pub fn named(name: &str) -> Option<Inquiry> {
+        Inquiry::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
     /// A single server's files for it: the request, and the answer.
     pub fn files(self) -> (&'static str, &'static str) {
         match self {
-            Asking::Status => ("status.request", "status.csv"),
-            Asking::Accounts => ("accounts.request", "accounts.answer"),
-            Asking::Export => ("export.request", "export.jsonl"),
-            Asking::Invites => ("invites.request", "invites.csv"),
+            Inquiry::Status => ("status.request", "status.csv"),
+            Inquiry::Accounts => ("accounts.request", "accounts.answer"),
+            Inquiry::Export => ("export.request", "export.jsonl"),
+            Inquiry::Invites => ("invites.request", "invites.csv"),
         }
     }
 }
@@ -83,7 +83,7 @@ impl Asking {
 /// (`key`: a cluster's row; a single server's files are named by `kind`).
 #[derive(Debug)]
 pub struct Asked {
-    pub kind: Asking,
+    pub kind: Inquiry,
     pub body: Vec<u8>,
     pub key: i64,
 }
@@ -129,7 +129,7 @@ impl FolderDoor {
 impl Door for FolderDoor {
     /// Writes the request file; the server's answer file appears before
     /// the request file goes (`answer`).
-    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko> {
+    fn ask(&self, kind: Inquiry, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko> {
         let (request, answer) = kind.files();
         let (request, answer) = (self.data_dir.join(request), self.data_dir.join(answer));
         let failed =
@@ -155,7 +155,7 @@ impl Door for FolderDoor {
     }
 
     fn next_request(&self) -> Option<Asked> {
-        Asking::ALL.into_iter().find_map(|kind| {
+        Inquiry::ALL.into_iter().find_map(|kind| {
             let body = std::fs::read(self.data_dir.join(kind.files().0)).ok()?;
             Some(Asked { kind, body, key: 0 })
         })
@@ -184,7 +184,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let folder = std::sync::Arc::new(FolderDoor::new(dir.path()));
         // No server: the request is withdrawn after the wait.
-        assert_eq!(folder.ask(Asking::Export, b"ana\n", Duration::from_millis(120)).unwrap(), None);
+        assert_eq!(folder.ask(Inquiry::Export, b"ana\n", Duration::from_millis(120)).unwrap(), None);
         assert!(folder.next_request().is_none(), "withdrawn");
         // A server that takes each request and answers it in capitals.
         let server = folder.clone();
@@ -192,7 +192,7 @@ mod tests {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
                 if let Some(asked) = server.next_request() {
-                    assert_eq!(asked.kind, Asking::Accounts);
+                    assert_eq!(asked.kind, Inquiry::Accounts);
                     server.answer(&asked, &asked.body.to_ascii_uppercase()).unwrap();
                     return;
                 }
@@ -200,11 +200,11 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        let answer = folder.ask(Asking::Accounts, b"op,name\nadd,ana\n", Duration::from_secs(20)).unwrap();
+        let answer = folder.ask(Inquiry::Accounts, b"op,name\nadd,ana\n", Duration::from_secs(20)).unwrap();
         answering.join().unwrap();
         assert_eq!(answer.as_deref(), Some(&b"OP,NAME\nADD,ANA\n"[..]));
         assert!(folder.next_request().is_none(), "answered once");
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file left behind");
-        assert_eq!(Asking::ALL.map(|kind| Asking::named(kind.name())), Asking::ALL.map(Some));
+        assert_eq!(Inquiry::ALL.map(|kind| Inquiry::named(kind.name())), Inquiry::ALL.map(Some));
     }
 }

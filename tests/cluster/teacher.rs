@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::support::cluster::Cluster;
 use super::support::console::{Outcome, run_wachat};
 use super::{PW, register};
-use wachat::store::door::{Asking, Door};
+use wachat::store::door::{Door, Inquiry};
 
 /// `wachat users <args> --store <the cluster's database>`.
 fn users(cluster: &Cluster, args: &[&str], password: &str) -> Outcome {
@@ -21,7 +21,7 @@ fn a_teachers_commands_with_store_are_the_whole_clusters() {
     let cluster = Cluster::start();
     // No node runs yet: a request waits, is not taken, and is withdrawn.
     let door = wachat::cluster::door::PgDoor::open(&cluster.pg.url).unwrap();
-    assert_eq!(door.ask(Asking::Export, b"ana\n", Duration::from_millis(300)).unwrap(), None);
+    assert_eq!(door.ask(Inquiry::Export, b"ana\n", Duration::from_millis(300)).unwrap(), None);
     let left: i64 = cluster.pg.client().query_one("SELECT count(*) FROM admin_requests", &[]).unwrap().get(0);
     assert_eq!(left, 0, "the request was withdrawn");
 

@@ -38,7 +38,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::Inner;
-use super::reader::Reader;
+use super::reader::RecordReader;
 use crate::csvlog::{self, blank_span, filler};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
@@ -396,7 +396,7 @@ impl Unerased {
         });
         // Each record newer than `pos`, newest first, from where the last
         // look stopped.
-        let mut reader = Reader::new(inner.clone());
+        let mut reader = RecordReader::new(inner.clone());
         while back.next != NO_POS && back.next > pos && back.read < READ_BACK_MOST {
             back.read += 1;
             let record = reader.line(back.next, true).ok().flatten().and_then(|line| {
@@ -449,7 +449,7 @@ fn read_back(inner: &Arc<Inner>, erasures: &[&Erasure]) -> std::io::Result<Vec<C
         }
     };
     let Some(mut pos) = head else { return Ok(Vec::new()) };
-    let mut reader = Reader::new(inner.clone());
+    let mut reader = RecordReader::new(inner.clone());
     let mut found = Vec::new();
     let mut left: Vec<&Erasure> = erasures.to_vec();
     while pos != NO_POS {

@@ -87,7 +87,7 @@ use super::users::load_users;
 use super::{checkpoint, convert, lock::DataLock, server_id};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
-use committer::{Bell, Durable, Files, Goal};
+use committer::{Bell, Durable, Goal, LogFiles};
 
 /// The store on the local disk (see the module documentation): the
 /// handle the server holds. What each request does is in `requests.rs`;
@@ -106,7 +106,7 @@ pub(in crate::store) struct Inner {
     /// How far the log is durable, and the group commit's queue.
     pub(super) durable: Durable,
     /// The log's writing end: taken by the thread leading a batch only.
-    pub(super) files: Mutex<Files>,
+    pub(super) files: Mutex<LogFiles>,
     /// The delivery turn: a leader holds it while it hands its batch's
     /// events to `deliver`, so batches reach the router in order.
     pub(super) delivering: Mutex<()>,
@@ -391,7 +391,7 @@ impl LocalStore {
                 closed: false,
             }),
             durable: Durable::new(end),
-            files: Mutex::new(Files::new(writer)),
+            files: Mutex::new(LogFiles::new(writer)),
             delivering: Mutex::new(()),
             log,
             bell: Bell::new(),

@@ -13,7 +13,7 @@ use super::super::now_ms;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::UserId;
 use super::Inner;
-use super::reader::{Reader, read_failed};
+use super::reader::{RecordReader, read_failed};
 use crate::protocol::{Chat, Ko};
 use crate::store::meaning::{read, rooms};
 
@@ -101,7 +101,7 @@ impl Inner {
         to: &str,
         id: &str,
     ) -> Result<Option<u64>, Ko> {
-        let mut reader = Reader::new(self.clone());
+        let mut reader = RecordReader::new(self.clone());
         for &pos in candidates {
             let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
             let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
@@ -121,7 +121,7 @@ impl Inner {
         since: Pos,
         wanted: impl Fn(&MsgRef) -> bool,
     ) -> Result<Option<Ordinals>, Ko> {
-        let mut reader = Reader::new(self.clone());
+        let mut reader = RecordReader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
             if pos == NO_POS || pos < since {

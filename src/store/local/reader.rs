@@ -1,4 +1,4 @@
-//! [`Reader`]: the records of one reply, read from the log by position a
+//! [`RecordReader`]: the records of one reply, read from the log by position a
 //! block at a time, or from memory for those not written yet. What
 //! `HISTORY`, the inbox replay (`reads.rs`, `stretch.rs`), `SEARCH` and the
 //! eraser read records with.
@@ -32,7 +32,7 @@ pub(in crate::store) fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
 
 /// Reads the records of one reply by position, a block at a time (see
 /// [`BLOCK`]); records not written yet come from memory.
-pub(in crate::store) struct Reader {
+pub(in crate::store) struct RecordReader {
     inner: Arc<Inner>,
     block: Vec<u8>,
     /// Bytes of `block` read from the log (the rest is left over).
@@ -48,10 +48,18 @@ pub(in crate::store) struct Reader {
     on_disk: Pos,
 }
 
-impl Reader {
-    pub(in crate::store) fn new(inner: Arc<Inner>) -> Reader {
+impl RecordReader {
+    pub(in crate::store) fn new(inner: Arc<Inner>) -> RecordReader {
         let on_disk = inner.synced();
-        Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None, on_disk }
+        RecordReader {
+            inner,
+            block: Vec::new(),
+            filled: 0,
+            start: 0,
+            single: String::new(),
+            last: None,
+            on_disk,
+        }
     }
 
     /// The line of the record at `pos` (`None`: removed by retention).

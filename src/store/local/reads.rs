@@ -15,7 +15,7 @@
 //! Readers see only what is on disk: a message whose record is not synced
 //! yet (its position is at or after `synced`) is walked past, not shown.
 //! Such records are still in memory (the batch pending or being written),
-//! which is where [`Reader`] (`reader.rs`) finds them.
+//! which is where [`RecordReader`] (`reader.rs`) finds them.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use super::super::interface::{Lines, Listing};
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::{Marks, Queued, State, UserId};
 use super::erase::Unerased;
-use super::reader::{Reader, read_failed};
+use super::reader::{RecordReader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::link::Bounce;
@@ -72,7 +72,7 @@ impl Inner {
             }
         };
         let synced = self.synced();
-        let mut reader = Reader::new(self.clone());
+        let mut reader = RecordReader::new(self.clone());
         let in_chat = in_chat(chat, direct.as_ref());
         let (mut pos, mut unerased) = match start {
             Start::Newest => (head, None),
@@ -153,7 +153,7 @@ impl Inner {
     /// `Err(None)`: it is not a page of this conversation.
     fn check_cursor(
         &self,
-        reader: &mut Reader,
+        reader: &mut RecordReader,
         cursor: Pos,
         floor: Pos,
         synced: Pos,
@@ -186,7 +186,7 @@ impl Inner {
             let heads: Vec<Pos> = lines.iter().map(|l| chat_head(&state, user, &l.chat)).collect();
             (lines, heads, state.users[user].name.clone(), state.users[user].since, synced)
         };
-        let mut reader = Reader::new(self.clone());
+        let mut reader = RecordReader::new(self.clone());
         let mut budget = UNREAD_SCAN_TOTAL;
         for (line, head) in lines.iter_mut().zip(heads) {
             if line.unread == 0 || budget == 0 {
@@ -230,7 +230,7 @@ struct ChainWalk<'a> {
 impl ChainWalk<'_> {
     /// The ids of the newest `wanted` messages not `mine`, newest first,
     /// reading at most `budget` records (taken from it).
-    fn newest_unread(&self, reader: &mut Reader, budget: &mut usize) -> Result<Vec<String>, Ko> {
+    fn newest_unread(&self, reader: &mut RecordReader, budget: &mut usize) -> Result<Vec<String>, Ko> {
         let mut ids = Vec::new();
         let mut pos = self.head;
         while pos != NO_POS && pos >= self.since && ids.len() < self.wanted && *budget > 0 {
@@ -311,7 +311,7 @@ impl Directions {
 /// The lines of a `HISTORY` reply, a chunk at a time.
 struct HistoryLines {
     inner: Arc<Inner>,
-    reader: Reader,
+    reader: RecordReader,
     /// The messages to show, oldest first: position, and line if kept.
     found: Vec<(Pos, Option<HistoryLine>)>,
     next: usize,
@@ -376,7 +376,7 @@ impl HistoryLines {
 }
 
 /// The message at `pos`, read from the log (or memory) by `reader`.
-fn read_message(reader: &mut Reader, pos: Pos) -> Result<MsgRef<'_>, Ko> {
+fn read_message(reader: &mut RecordReader, pos: Pos) -> Result<MsgRef<'_>, Ko> {
     let line = reader.line(pos, false)?.ok_or_else(|| read_failed(pos, "removed while being read"))?;
     MsgRef::decode(line).map_err(|e| read_failed(pos, e))
 }
@@ -384,7 +384,7 @@ fn read_message(reader: &mut Reader, pos: Pos) -> Result<MsgRef<'_>, Ko> {
 /// The frames of an inbox replay, a chunk at a time.
 pub(super) struct ReplayLines {
     inner: Arc<Inner>,
-    reader: Reader,
+    reader: RecordReader,
     user: UserId,
     upto: u64,
     /// The last sequence number written.
@@ -403,7 +403,7 @@ impl ReplayLines {
     /// (a device's position; 0: the inbox's start), up to `upto`, for a
     /// connection that speaks 1.`minor`.
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
-        let reader = Reader::new(inner.clone());
+        let reader = RecordReader::new(inner.clone());
         let unerased = Unerased::now(inner);
         ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None, unerased }
     }

@@ -14,7 +14,7 @@ use super::super::record::{MsgRef, Pos};
 use super::super::state::Run;
 use super::Inner;
 use super::committer::Goal;
-use super::reader::{Reader, read_failed};
+use super::reader::{RecordReader, read_failed};
 use crate::protocol::Ko;
 
 /// Positions noted per run on the first walk back: one every this many
@@ -53,7 +53,7 @@ impl Stretch {
     /// `end`); `first` is the number of the entry's first unacknowledged event.
     pub(super) fn new(
         inner: &Inner,
-        reader: &mut Reader,
+        reader: &mut RecordReader,
         (runs, done): (&[Run], u64),
         first: u64,
         end: Pos,
@@ -88,7 +88,7 @@ impl Stretch {
 
     /// The next event: `None` past the last; `Some(None)` for one that is
     /// acknowledged or not found; else its number and position.
-    pub(super) fn next(&mut self, reader: &mut Reader) -> Result<Option<Option<(u64, Pos)>>, Ko> {
+    pub(super) fn next(&mut self, reader: &mut RecordReader) -> Result<Option<Option<(u64, Pos)>>, Ko> {
         let pos = if self.missing > 0 {
             self.missing -= 1;
             None
@@ -118,7 +118,7 @@ impl Stretch {
 
 impl RunWalk {
     /// Reads the next stride back from its anchor if the current one is done.
-    fn fill(&mut self, reader: &mut Reader) -> Result<(), Ko> {
+    fn fill(&mut self, reader: &mut RecordReader) -> Result<(), Ko> {
         if !self.stride.is_empty() {
             return Ok(());
         }

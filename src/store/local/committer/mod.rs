@@ -75,7 +75,7 @@ mod wake;
 mod write;
 
 pub(in crate::store) use wake::{Bell, Sleeper, spawn_committer};
-pub(in crate::store) use write::Files;
+pub(in crate::store) use write::LogFiles;
 use write::commit_pending;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use crate::store::record::Pos;
 use crate::store::state::Batch;
 
 /// The files a leader appends to, with its figures.
-pub(in crate::store) struct Files {
+pub(in crate::store) struct LogFiles {
     pub(super) log: LogWriter,
     stats: Stats,
     /// The batch whose write failed, kept to be written again (its bytes
@@ -31,14 +31,14 @@ pub(super) struct Stalled {
     base: Pos,
 }
 
-impl Files {
-    pub(in crate::store) fn new(log: LogWriter) -> Files {
-        Files { log, stats: Stats::default(), stalled: None }
+impl LogFiles {
+    pub(in crate::store) fn new(log: LogWriter) -> LogFiles {
+        LogFiles { log, stats: Stats::default(), stalled: None }
     }
 }
 
 /// Takes the pending batch, if any, and writes it (and syncs it if needed).
-pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> TermEnd {
+pub(super) fn commit_pending(inner: &Inner, files: &mut LogFiles, want_sync: bool) -> TermEnd {
     if inner.durable.failed.load(Ordering::SeqCst) {
         // Only `retry_failed` leads while writes are refused: nothing
         // after the stalled batch may be written before it.
@@ -118,7 +118,7 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
 /// file, can be written again at once and its `OK`s be true
 /// (`store::ballast`). `false` if there is no ballast to spend or the
 /// cut failed: the batch then waits for room, as before.
-fn spend_ballast(inner: &Inner, files: &mut Files, base: Pos, e: &Error) -> bool {
+fn spend_ballast(inner: &Inner, files: &mut LogFiles, base: Pos, e: &Error) -> bool {
     if !inner.floor.spend() {
         return false;
     }
@@ -143,7 +143,7 @@ pub(super) fn passes(e: &Error) -> bool {
 }
 
 /// Writes the stalled batch again, at the position it was given; synced.
-fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> TermEnd {
+fn rewrite(inner: &Inner, files: &mut LogFiles, mut stalled: Stalled) -> TermEnd {
     if files.log.end() != stalled.base {
         files.log.truncate(stalled.base); // the cut after the failure failed too
     }
@@ -175,7 +175,7 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> TermEnd {
 }
 
 /// Syncs again what a failed sync (with no batch) left unsynced.
-fn resync(inner: &Inner, files: &mut Files) -> TermEnd {
+fn resync(inner: &Inner, files: &mut LogFiles) -> TermEnd {
     let end = files.log.end();
     if !inner.options.fsync {
         return TermEnd::Synced { end };
@@ -200,7 +200,7 @@ fn resync(inner: &Inner, files: &mut Files) -> TermEnd {
 /// no sync, and they never hold a batch the shared log does not.
 pub(super) fn write(
     inner: &Inner,
-    files: &mut Files,
+    files: &mut LogFiles,
     base: Pos,
     users: &mut Vec<u8>,
     log: &[u8],
