@@ -4,7 +4,7 @@
 //! `store::moderation`.
 
 use crate::protocol::Reply;
-use crate::protocol::moderation::{Action, REQUEST_WORDS};
+use crate::protocol::moderation::{ModAction, REQUEST_WORDS};
 use crate::server::moderation;
 use crate::server::session::Flow;
 
@@ -13,7 +13,7 @@ use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored);
 
-pub(super) fn serve(mut a: Asking, room: String, action: Action) -> Flow {
+pub(super) fn serve(mut a: Asking, room: String, action: ModAction) -> Flow {
     // 1.3 (§27): a room homed on another server is run there.
     if let Some((_, home)) = room.split_once('@') {
         let why = format!("#{room} is run by its home server, {home}");
