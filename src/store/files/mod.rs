@@ -8,14 +8,15 @@
 //! | [`disk::DiskFiles`] | `<data>/files/`, one file per upload | a single server |
 //! | `cluster::files::PgFiles` | PostgreSQL, `files` and `file_chunks` | a cluster: any node serves any file |
 //!
-//! A store only keeps: bytes, a description ([`Meta`]) and the messages
-//! that carry a file ([`Carrier`]). What is allowed is decided here, in
-//! [`Files`], once for both, by the small functions of "the rules" below:
-//! who may fetch ([`may_fetch`]), the quota ([`check_quota`]), which
-//! uploads are swept ([`is_stale`]), when a `DELETE` takes the bytes
-//! with it ([`is_orphan`]) and who pays for a forwarded file once its
-//! uploader deleted her messages ([`heir`]). `tests/cluster/files.rs` runs the same story
-//! on both file stores and checks that they answer alike.
+//! A store only keeps (`kept.rs`): bytes, a description ([`Meta`]) and
+//! the messages that carry a file ([`Carrier`]). What is allowed is
+//! decided here, in [`Files`], once for both, by the small functions of
+//! `rules.rs`: who may fetch ([`may_fetch`]), the quota
+//! ([`check_quota`]), which uploads are swept ([`is_stale`]), when a
+//! `DELETE` takes the bytes with it ([`is_orphan`]) and who pays for a
+//! forwarded file once its uploader deleted her messages ([`heir`]).
+//! `tests/cluster/files.rs` runs the same story on both file stores and
+//! checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from
 //! the stored bytes read back (a buffer or a chunk at a time, never the
@@ -27,7 +28,15 @@
 
 pub mod disk;
 mod in_flight;
+mod kept;
 mod names;
+mod rules;
+
+pub use kept::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
+pub use rules::{
+    PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, heir, is_orphan, is_owner, is_stale,
+    is_unread, may_fetch,
+};
 
 use names::new_id;
 pub use names::{export_name, hex, sha256_of, sha256_of_reader};
@@ -51,81 +60,6 @@ pub const MAX_FILE_MB: u64 = 16;
 /// Default `--upload-minutes`: an upload not finished by then is removed.
 pub const UPLOAD_MINUTES: u64 = 60;
 
-/// One message carrying a file: its author, its `<to>` as events show it
-/// (a user or `#room`) and its id. Names are kept as the events write
-/// them and compared ignoring case ([`Carrier::key`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Carrier {
-    pub from: String,
-    pub to: String,
-    pub id: String,
-    /// Which of its accounts were deleted since it was sent ([`Left`]).
-    pub left: Left,
-}
-
-/// 1.2: the sides of a message whose accounts were deleted
-/// after it was sent. A name is reused by a new account once its
-/// quarantine is over, and a message names its sides by name: a side
-/// that left no longer reads the file by that name, so the next owner of
-/// the name does not either. The other side keeps it, as its message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Left {
-    pub author: bool,
-    pub recipient: bool,
-}
-
-impl Carrier {
-    /// The message `id` of `from` to `to`, both of whose accounts still exist.
-    pub fn new(from: &str, to: &str, id: &str) -> Carrier {
-        Carrier { from: from.into(), to: to.into(), id: id.into(), left: Left::default() }
-    }
-
-    /// What identifies the message: author and chat folded, the id as sent.
-    pub fn key(&self) -> (String, String, String) {
-        (fold(&self.from), fold(&self.to), self.id.clone())
-    }
-
-    /// Whether `reader` is a side of this direct message whose account
-    /// has not left since (a room's message is read by its members,
-    /// which the server knows, not by name).
-    pub fn is_party(&self, reader: &str) -> bool {
-        !self.to.starts_with('#')
-            && ((!self.left.author && self.from.eq_ignore_ascii_case(reader))
-                || (!self.left.recipient && self.to.eq_ignore_ascii_case(reader)))
-    }
-}
-
-/// What a store knows about one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Meta {
-    /// The uploader's account, by its name as registered; empty once
-    /// that account was deleted ([`Files::forget_account`]): the file is
-    /// then nobody's, and no later account of the name is its owner.
-    pub owner: String,
-    pub name: String,
-    pub size: u64,
-    pub sha256: String,
-    /// One of `files::IMAGE_TYPES` or `files::OTHER_TYPE` once complete.
-    pub kind: String,
-    /// When the upload began (Unix ms).
-    pub created: u64,
-    pub complete: bool,
-    /// The messages that carry it, in the order they were attached (as
-    /// `FILES` lists them): both file stores keep that order (a cluster's rows
-    /// by their `attached` number).
-    pub carriers: Vec<Carrier>,
-}
-
-impl Meta {
-    pub fn info(&self, id: &str) -> FileInfo {
-        FileInfo { id: id.into(), size: self.size, kind: self.kind.clone(), name: self.name.clone() }
-    }
-}
-
-/// What to do once a part is durable (`Err`: it never will be); see
-/// [`FileStore::append_later`].
-pub type Stored = Box<dyn FnOnce(Result<(), Ko>) + Send>;
-
 /// What to do with a `PART`'s answer (the bytes received so far), when
 /// it is known; see [`Files::part_then`].
 pub type AfterPart = Box<dyn FnOnce(Result<u64, Ko>) + Send>;
@@ -136,189 +70,6 @@ enum Checked {
     Complete(u64),
     /// The upload, and the bytes it has received.
     Upload(Meta, u64),
-}
-
-/// Bytes read back in order, and sought in (an image decoder needs both).
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek> ReadSeek for T {}
-
-/// The `KO` of a `PART` past the bytes received (docs/PROTOCOL.md §21):
-/// sent too early, or a part before it was lost. One refusal, whichever
-/// store finds the gap (a cluster's, when an earlier part of a window it
-/// commits together was not stored).
-pub fn part_gap(received: u64) -> Ko {
-    Ko::new(Code::BadRequest, format!("expected the part at offset {received}"))
-}
-
-/// Where files are kept. Each call is one change, durable when it
-/// returns `Ok`; none decides anything (that is [`Files`]'s).
-pub trait FileStore: Send + Sync {
-    /// Records a new upload `id` (not complete, carried by nothing) if
-    /// `allow` lets it, asked with what the owner's files take now, in
-    /// one step with the reservation: two `UPLOAD`s of one owner at once,
-    /// on one node or two, see each other's, so that together they never
-    /// pass the owner's quota.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
-    /// The description of `id`, with its carriers.
-    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
-    /// Bytes of upload `id` received so far.
-    fn received(&self, id: &str) -> Result<u64, Ko>;
-    /// Appends `data`, which begins at `offset`, the bytes received so far.
-    fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko>;
-    /// Whether [`FileStore::append_later`] answers later than it is
-    /// called (a store that commits several parts together).
-    fn appends_later(&self) -> bool {
-        false
-    }
-    /// [`FileStore::append`], but `then` says when `data` is durable:
-    /// the default appends at once; a store that [appends
-    /// later](FileStore::appends_later) queues the part for a commit it
-    /// shares with others, and calls `then` once that is committed, from
-    /// its committer, in the order of the calls. `offset` is where the
-    /// bytes received end once every earlier call's part is stored; an
-    /// empty `data` asks only that they do (`Err` if an earlier part was
-    /// lost).
-    fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
-        then(self.append(id, offset, &data))
-    }
-    /// The bytes received of upload `id`, read back from where they are kept.
-    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko>;
-    /// The sha256 (hex) of upload `id`'s `size` bytes if the store
-    /// hashed them as it stored them, all of them, in order, and its
-    /// rows hold those bytes end to end (a cluster's parts committer:
-    /// `cluster::parts`); `None` if not, and they are read back
-    /// ([`FileStore::open`]). Asked once, by the last part.
-    fn digest(&self, _id: &str, _size: u64) -> Result<Option<String>, Ko> {
-        Ok(None)
-    }
-    /// Upload `id` is checked: it becomes complete, of media type `kind`,
-    /// with its thumbnail if it has one.
-    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko>;
-    /// At most `files::PART_BYTES` of complete file `id` (or of its
-    /// thumbnail) from `offset`; empty at the end.
-    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko>;
-    /// `carrier` carries file `id`; false if it already did.
-    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
-    /// `carrier` carries nothing any more: the file it carried, and the
-    /// carriers that file has left.
-    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// The file `carrier` carries.
-    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// Removes file `id`: bytes, thumbnail, description, carriers.
-    fn remove(&self, id: &str) -> Result<(), Ko>;
-    /// Every file of `owner`, complete or not.
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
-    /// At most `limit` uploads not complete that began at or before
-    /// `before` (Unix ms), oldest first.
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
-    /// 1.2: the account of `name` was deleted. Its files
-    /// become nobody's (`owner` empty), and each message it wrote or
-    /// received marks that side [`Left`]: the files changed, as they are now.
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// File `id` becomes `to`'s (its quota's) if it is still `from`'s
-    /// (names as registered, compared ignoring case); true if it did.
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko>;
-}
-
-/// What an owner's files take: their bytes (complete or not, an upload
-/// counts its declared size from its `UPLOAD`) and how many are unfinished.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Footprint {
-    pub bytes: u64,
-    pub pending: u64,
-}
-
-// ----- the rules, one function each, for both file stores -----------------
-
-/// `KO:FULL` if a new `size` bytes on top of `used` (messages and files)
-/// pass `quota` (`--user-quota`; 0: none). `size` 0 asks whether `used`
-/// alone reached it, as a `MSG` does.
-pub fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), Ko> {
-    let over = if size == 0 { used >= quota } else { used + size > quota };
-    if quota > 0 && over {
-        let why = format!(
-            "you have stored {} of messages and files; {} would pass your quota of {} (--user-quota)",
-            files::size_words(used),
-            if size == 0 { "a message" } else { "this file" },
-            files::size_words(quota)
-        );
-        return Err(Ko::new(Code::Full, why));
-    }
-    Ok(())
-}
-
-/// Most uploads a user may leave unfinished at once: the quota counts
-/// bytes, and a 1-byte upload is two files on the disk.
-pub const PENDING_PER_USER: u64 = 32;
-
-/// Most uploads unfinished at once from one address (IPv6: its /64),
-/// whoever asked them: a few accounts of one student share it.
-pub const PENDING_PER_ADDRESS: usize = 128;
-
-/// `KO:FULL` if an owner whose files take `usage` may not begin an upload
-/// of `size` more bytes: [`check_quota`], then [`PENDING_PER_USER`].
-pub fn check_upload(usage: Footprint, stored: u64, size: u64, quota: u64) -> Result<(), Ko> {
-    check_quota(stored + usage.bytes, size, quota)?;
-    if usage.pending >= PENDING_PER_USER {
-        let why = format!(
-            "you have {} uploads not finished (at most {PENDING_PER_USER}): finish them, or wait until they are removed",
-            usage.pending
-        );
-        return Err(Ko::new(Code::Full, why));
-    }
-    Ok(())
-}
-
-/// Whether `reader` may fetch the file `meta` describes: it is complete,
-/// and `reader` uploaded it or may see one of the messages that carry it.
-pub fn may_fetch(meta: &Meta, reader: &str, may_see: impl Fn(&Carrier) -> bool) -> bool {
-    meta.complete && (is_owner(meta, reader) || meta.carriers.iter().any(may_see))
-}
-
-/// Whether `name`'s account uploaded the file `meta` describes (a deleted
-/// account's files have no owner: its name's next account is not it).
-pub fn is_owner(meta: &Meta, name: &str) -> bool {
-    !meta.owner.is_empty() && meta.owner.eq_ignore_ascii_case(name)
-}
-
-/// Whether nobody may read a file any more once accounts left: it has no
-/// owner, and every message carrying it is a direct one whose two sides
-/// were deleted. A room's message stays its members'.
-pub fn is_unread(meta: &Meta) -> bool {
-    meta.owner.is_empty()
-        && meta.carriers.iter().all(|c| !c.to.starts_with('#') && c.left.author && c.left.recipient)
-}
-
-/// Whether an upload is swept: not complete `ttl` after it began.
-pub fn is_stale(meta: &Meta, now: u64, ttl: Duration) -> bool {
-    let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-    !meta.complete && meta.created.saturating_add(ttl) <= now
-}
-
-/// Whether a file leaves the store after a `DELETE` of one of its
-/// messages: when no other message carries it.
-pub fn is_orphan(meta: &Meta) -> bool {
-    meta.carriers.is_empty()
-}
-
-/// Who pays for a file from now on, if no longer its owner (1.2,
-/// forwarding): a forwarded file is the same bytes, counted once, in its
-/// uploader's quota while a message of hers carries it. Once she deleted
-/// every one of those, and others' messages still carry it (someone
-/// forwarded it, to herself or on), it is the author of the first of
-/// those who pays, and who may free it by deleting her message; she
-/// kept it, so it is hers. `None`: it stays where it is (a message of
-/// its owner still carries it, nothing does, or it is nobody's: a
-/// deleted account's, which stays with its recipients outside any
-/// quota).
-pub fn heir(meta: &Meta) -> Option<&str> {
-    let owns = |c: &&Carrier| !c.left.author && c.from.eq_ignore_ascii_case(&meta.owner);
-    if meta.owner.is_empty() || meta.carriers.iter().any(|c| owns(&c)) {
-        return None;
-    }
-    meta.carriers.iter().find(|c| !c.left.author).map(|c| c.from.as_str())
 }
 
 fn unknown() -> Ko {
