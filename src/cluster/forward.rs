@@ -148,8 +148,7 @@ impl Forward {
     }
 
     /// What was on its way to this leader or back may be lost (NATS lost
-    /// this node or the leader a moment, or the leader took this node for
-    /// dead): the send connections with a request waiting are cut now,
+    /// this node or the leader a moment): the send connections with a request waiting are cut now,
     /// not after `--timeout`; their clients send it again, with its id.
     /// The other send connections go on. The receive connections are cut
     /// too, without a word: what the leader pushed to them (who is

@@ -63,9 +63,6 @@ pub struct Gateway {
     outlets: Mutex<HashMap<Key, Arc<Outlet>>>,
     /// When each follower was last heard from (`ALIVE` each second).
     heard: Mutex<HashMap<String, Instant>>,
-    /// The followers taken for dead ([`Gateway::sweep`]): one heard from
-    /// again is told `LOST`, for the connections it still holds.
-    swept: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Gateway {
@@ -84,7 +81,6 @@ impl Gateway {
             sends: Mutex::default(),
             outlets: Mutex::default(),
             heard: Mutex::default(),
-            swept: Mutex::default(),
         })
     }
 
@@ -122,14 +118,18 @@ impl Gateway {
                 self.answer(answer, &said);
             }
             ToLeader::Version { node, conn, minor } => {
-                if let Some(outlet) = self.outlets.lock().get(&(node, conn)) {
-                    outlet.opt_in(minor);
+                let outlet = self.outlets.lock().get(&(node.clone(), conn)).cloned();
+                match outlet {
+                    Some(outlet) => outlet.opt_in(minor),
+                    None => self.let_go(&node, conn),
                 }
             }
             ToLeader::Ack { node, conn, seq } => {
-                let outlet = self.outlets.lock().get(&(node, conn)).cloned();
-                if let Some(outlet) = outlet.filter(|o| !o.is_closing()) {
-                    ctx.devices.ack(&ctx, &outlet, seq);
+                let outlet = self.outlets.lock().get(&(node.clone(), conn)).cloned();
+                match outlet {
+                    Some(outlet) if !outlet.is_closing() => ctx.devices.ack(&ctx, &outlet, seq),
+                    Some(_) => {}
+                    None => self.let_go(&node, conn),
                 }
             }
             ToLeader::Detach { node, conn } => {
@@ -279,19 +279,19 @@ impl Gateway {
 
     fn heard_from(&self, node: &str) {
         let mut heard = self.heard.lock();
-        if let Some(at) = heard.get_mut(node) {
-            *at = Instant::now();
-            return;
+        match heard.get_mut(node) {
+            Some(at) => *at = Instant::now(),
+            None => drop(heard.insert(node.to_string(), Instant::now())),
         }
-        heard.insert(node.to_string(), Instant::now());
-        drop(heard);
-        // A follower taken for dead that speaks again (it was frozen, or
-        // cut off from NATS) still holds connections whose outlets ended
-        // here: it cuts them, and their clients log in again.
-        if self.swept.lock().remove(node) {
-            log::info!("cluster: node {node} is back: told that what it holds was let go");
-            self.bus.publish(self.subject(node), ToNode::Lost.encode());
-        }
+    }
+
+    /// A follower speaks of a receive connection that has no outlet here
+    /// (this node took the follower for dead and let it go, or its `SHUT`
+    /// was lost on the way): it is told to close it, and its client logs
+    /// in again. A follower that restarted holds none of those: its
+    /// connections attach anew.
+    fn let_go(&self, node: &str, conn: u64) {
+        self.bus.publish(self.subject(node), ToNode::Shut { conn }.encode());
     }
 
     /// The connections of the followers not heard from for a lease's
@@ -308,7 +308,6 @@ impl Gateway {
             heard.retain(|n, _| !gone.contains(n));
             gone
         };
-        self.swept.lock().extend(gone.iter().cloned());
         if gone.is_empty() {
             return;
         }

@@ -21,9 +21,8 @@
 //!    CLOSED <conn>                      its session ended there
 //!    PUSH <conn>\n<frames>              unnumbered events for a receive connection
 //!    SHUT <conn>                        that connection is to close
-//!    LOST                               the leader was off NATS a moment, or took
-//!                                       this node for dead: what was on its way
-//!                                       may be lost
+//!    LOST                               the leader was off NATS a moment: what
+//!                                       was on its way may be lost
 //!
 //!  the answers:  OK <user> <position>\n<name> · PAIRED <position>\n<token>
 //!                · ATTACHED <after> <position> · REFUSED <position>\n<KO line>

@@ -124,9 +124,9 @@ fn a_renewal_never_revives_a_lease_its_leader_let_go() {
 /// A follower frozen past a lease's term is taken for dead by the
 /// leader, which lets its connections go (bob is offline to ana). Once
 /// it wakes, bob's receive connection there ends (the leader's word for
-/// it waited in NATS's connection to the node; had NATS lost it, `LOST`
-/// would end it): bob's client logs in again, is online, and gets his
-/// messages.
+/// it waited in NATS's connection to the node; had NATS lost it, the
+/// leader would answer bob's next acknowledgement by closing it): bob's
+/// client logs in again, is online, and gets his messages.
 #[test]
 fn a_follower_frozen_past_its_term_cuts_its_receive_connections_when_it_wakes() {
     let cluster = Cluster::start();
