@@ -3,7 +3,9 @@
 //! PostgreSQL, NATS, a server named in a roster). A file of its own so that
 //! an example that drives the browser (`examples/web_vs_tcp.rs`) shares it.
 
+use std::io::Write;
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 /// A port for a program that must be given its port before it starts (a
 /// roster names every server's link port; PostgreSQL and NATS take theirs
@@ -12,6 +14,11 @@ use std::net::TcpListener;
 /// running beside this one land: a port of that range found free was
 /// taken before its server bound it. Where each process starts looking
 /// is spread by its id, so that two test processes seldom try the same.
+///
+/// The port is also this process's for as long as it lives
+/// ([`claim`]): a test that kills its server and starts it again on the
+/// same port leaves the port free meanwhile, and another test process
+/// that found it free then would take it.
 pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOWEST: u32 = 10_000;
@@ -24,10 +31,39 @@ pub fn free_port() -> u16 {
     let span = ephemeral_from - LOWEST;
     let start = std::process::id().wrapping_mul(7_919) % span;
     for _ in 0..span {
-        let port = LOWEST + (start + TRIED.fetch_add(1, Ordering::Relaxed)) % span;
-        if TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
-            return port as u16;
+        let port = (LOWEST + (start + TRIED.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && claim(port) {
+            return port;
         }
     }
     panic!("no free port from {LOWEST} to {ephemeral_from}");
+}
+
+/// Claims `port` for this process among the test processes of this run
+/// (they share the temporary directory, `.ci/test`'s `TMPDIR`): a file
+/// named after the port holds the claimer's id, and a claim of a process
+/// that has ended is taken over. False if a live process claimed it.
+pub fn claim(port: u16) -> bool {
+    let dir = std::env::temp_dir().join("wachat-test-ports");
+    let _ = std::fs::create_dir_all(&dir);
+    let path: PathBuf = dir.join(port.to_string());
+    let me = std::process::id();
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => return write!(file, "{me}").is_ok(),
+            Err(_) => {
+                let owner = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                match owner {
+                    Some(pid) if pid == me => return true,
+                    // Its claimer still runs (or is just writing its id).
+                    Some(pid) if std::path::Path::new(&format!("/proc/{pid}")).exists() => return false,
+                    None => return false,
+                    // An ended process's claim: removed, then claimed anew
+                    // (of two that try at once, one creates the file).
+                    Some(_) => drop(std::fs::remove_file(&path)),
+                }
+            }
+        }
+    }
+    false
 }

@@ -128,11 +128,11 @@ fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// `n` free ports of loopback below the ephemeral range (32768 on Linux),
-/// from a place that differs from run to run.
+/// `n` free ports of loopback below the ephemeral range, each this
+/// process's while it runs (`support::ports`): a tiny server restarted
+/// on its ports finds them free.
 fn quiet_ports(n: usize) -> Vec<u16> {
-    let start = 20_000 + (std::process::id() % 1000) as u16 * 10;
-    (start..32_000).filter(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()).take(n).collect()
+    (0..n).map(|_| support::ports::free_port()).collect()
 }
 
 #[test]
