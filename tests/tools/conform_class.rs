@@ -123,9 +123,11 @@ fn failures_of(page: &str, s: usize) -> String {
     text.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
-/// A port on loopback where nothing listens.
+/// A port on loopback where nothing listens, for the whole test: below
+/// the ephemeral range, where no other test's port-0 bind lands, and
+/// claimed for this process (`support::ports`).
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    support::ports::free_port()
 }
 
 /// `n` free ports of loopback below the ephemeral range, each this
