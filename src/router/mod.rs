@@ -484,12 +484,20 @@ impl Router {
     }
 
     /// What a durable batch tells the router (the store's
-    /// [`Deliver`](crate::store::Deliver)): its events pushed, and the
-    /// sessions here of each account it disabled closed.
+    /// [`Deliver`](crate::store::Deliver)): its events pushed, the
+    /// sessions here of each account it disabled closed, and the receive
+    /// connection here of each device it removed logged out.
     pub fn written(&self, batch: &crate::store::state::Batch) {
         self.deliver(&batch.deliveries);
         for (user, name) in &batch.disabled {
             self.close_disabled(*user, name);
+        }
+        for (user, device) in &batch.unlinked {
+            // A follower's device, as the leader sees it, is that
+            // follower's to close: it applies the same record.
+            if let Some(outlet) = self.device(*user, device).filter(|o| !o.is_far()) {
+                outlet.log_out(LoggedOut::Unlinked);
+            }
         }
     }
 

@@ -138,6 +138,29 @@ fn a_node_removes_an_old_cache_of_devices_and_serves_those_of_the_log() {
     assert!(!devices.iter().any(|l| l.starts_with("phone:")), "{devices:?}");
 }
 
+/// A device is logged out by its node from the log's record of its
+/// `UNLINK`, not only by the leader's word over NATS: with NATS down, the
+/// browser on node b hears `BYE:UNLINKED` once b has read the record.
+#[test]
+fn a_device_unlinked_while_nats_is_down_is_logged_out_on_its_node() {
+    let mut cluster = Cluster::start_own();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    let code = link(&a, "ana");
+    let token = a.send_conn().request(&format!("PAIR:ana@browser:{code}"));
+    let token = token.strip_prefix("OK:").expect("OK:<token>").to_string();
+    let mut browser = b.recv_conn();
+    assert_eq!(browser.request("VERSION:1.2"), "OK");
+    assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana");
+    let mut ana = send_conn(&a, "ana");
+    cluster.nats.stop();
+    let disconnected = || b.log().iter().any(|l| l.contains("NATS: disconnected"));
+    eventually("node b off NATS", Duration::from_secs(20), disconnected);
+    assert_eq!(ana.request("UNLINK:browser"), "OK");
+    assert_eq!(browser.read_to_close(), "BYE:UNLINKED\n");
+    cluster.nats.start_again();
+}
+
 /// A token is in the log the leader writes: the node that leads after
 /// it was killed lets the device in, and no other.
 #[test]

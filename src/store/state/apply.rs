@@ -65,6 +65,7 @@ impl State {
     pub fn follow(&mut self, record: &Record, len: u64, batch: &mut Batch) -> Result<(), String> {
         record.apply(self, self.end, Some(&mut batch.deliveries))?;
         self.note_disabled(record, batch);
+        self.note_unlinked(record, batch);
         self.count_usage(record, len);
         self.end += len;
         self.sync_end = self.end;
@@ -83,6 +84,7 @@ impl State {
             return Err(internal(e));
         }
         self.note_disabled(&record, batch);
+        self.note_unlinked(&record, batch);
         self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {
@@ -104,6 +106,21 @@ impl State {
             && let Some(id) = self.user_id(user)
         {
             batch.disabled.push((id, self.users[id].name.clone()));
+        }
+    }
+
+    /// Notes in `batch` the device `record` removes, if it removes one
+    /// (`store::devices`: its setting cleared): the router logs its
+    /// receive connection out once the batch is written, on the leader and
+    /// on every follower that applies it, whatever reached them or not.
+    fn note_unlinked(&self, record: &Record, batch: &mut Batch) {
+        use crate::store::devices::DEVICE;
+        if let Record::Set { user, name, key, value: None, .. } = record
+            && name == DEVICE.name
+            && let Some(device) = key.strip_prefix('@')
+            && let Some(id) = self.user_id(user)
+        {
+            batch.unlinked.push((id, device.to_string()));
         }
     }
 

@@ -265,6 +265,10 @@ pub struct Batch {
     /// The accounts a record of the batch disabled (`store::disabled`):
     /// their sessions on this server are closed once it is written.
     pub disabled: Vec<(UserId, Arc<str>)>,
+    /// The devices a record of the batch removed (`UNLINK`, or pushed out
+    /// by a newer one), by their folded names: their receive connections
+    /// on this server are logged out once it is written.
+    pub unlinked: Vec<(UserId, String)>,
     /// Some record needs a sync before anyone hears of it.
     pub sync: bool,
 }
@@ -279,6 +283,7 @@ impl Batch {
         self.users.clear();
         self.deliveries.clear();
         self.disabled.clear();
+        self.unlinked.clear();
         self.sync = false;
     }
 }
