@@ -148,9 +148,9 @@ impl Forward {
     }
 
     /// What was on its way to this leader or back may be lost (NATS lost
-    /// this node or the leader a moment): the send connections with a request waiting are cut now,
-    /// not after `--timeout`; their clients send it again, with its id.
-    /// The other send connections go on. The receive connections are cut
+    /// this node or the leader a moment): the send connections with a
+    /// request waiting are cut now, not after `--timeout`; their clients
+    /// send it again, with its id. The other send connections go on. The receive connections are cut
     /// too, without a word: what the leader pushed to them (who is
     /// online, `TYPING`, a call's signals, the `BYE` of a device logged
     /// out) may be lost, and the leader may have let their outlets go.

@@ -252,9 +252,12 @@ impl Devices {
 
     /// `UNLINK:<device>` from the send connection `asker`: logs the device
     /// out for good and revokes its token and position, on record before
-    /// anything else changes (refused: nothing changed); then its receive
-    /// connection hears `BYE:UNLINKED`, its send connections (but `asker`,
-    /// which its caller closes after the `OK`) are closed.
+    /// anything else changes (refused: nothing changed); then its send
+    /// connections (but `asker`, which its caller closes after the `OK`)
+    /// are closed. Its receive connection hears `BYE:UNLINKED` from the
+    /// node that serves it, as the record is applied there
+    /// (`Router::written`); a cluster's leader also closes its own outlet
+    /// for a follower's device, so that it takes nothing more from it.
     pub fn unlink(
         &self,
         base: &Base,
@@ -273,7 +276,7 @@ impl Devices {
         })?;
         self.commit(name, |devices| book::remove(devices, device));
         base.router.sends.close_device(user, device, Some(asker));
-        if let Some(outlet) = base.router.device(user, device) {
+        if let Some(outlet) = base.router.device(user, device).filter(|o| o.is_far()) {
             outlet.log_out(LoggedOut::Unlinked);
         }
         self.trim(base, user, name);
