@@ -841,7 +841,18 @@ fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
 }
 
 #[test]
-fn the_browser_app_opens_chats_and_rooms_of_another_server() {
+fn the_browser_app_opens_chats_and_rooms_of_another_server_on_a_laptop() {
+    the_browser_app_opens_chats_and_rooms_of_another_server((1000, 800));
+}
+
+#[test]
+fn the_browser_app_opens_chats_and_rooms_of_another_server_on_a_phone() {
+    the_browser_app_opens_chats_and_rooms_of_another_server((390, 844));
+}
+
+/// A user and a room of lab2, from lab1's browser app of `width` ×
+/// `height`: opened from "New chat", written to, read as text.
+fn the_browser_app_opens_chats_and_rooms_of_another_server((width, height): (u32, u32)) {
     let root = tempfile::tempdir().unwrap();
     let (lab1, lab2) = lab1_with_the_browser_app_and_lab2(root.path());
     lab1.server.register(&["ana"]);
@@ -852,7 +863,7 @@ fn the_browser_app_opens_chats_and_rooms_of_another_server() {
     drop(bob);
 
     let url = format!("http://{}", lab1.server.web.unwrap());
-    let ana = support::webapp::logged_in(&url, "ana", 1000, 800);
+    let ana = support::webapp::logged_in(&url, "ana", width, height);
     // A user of another server, from "New chat". bob's connections are
     // made when they are used: the servers' --timeout of 4 s is shorter
     // than a browser's start on a busy machine.
@@ -867,7 +878,11 @@ fn the_browser_app_opens_chats_and_rooms_of_another_server() {
     assert!(bob.request("MSG:ana@lab1:b1:<script>document.title='owned'</script> hi").starts_with("OK:"));
     ana.wait_for("[...document.querySelectorAll('#messages .msg .text')].some(e => e.textContent === \"<script>document.title='owned'</script> hi\")");
     // A room of another server: joined from "New chat", what it said
-    // before shown under its authors' addresses, as text.
+    // before shown under its authors' addresses, as text. A phone shows
+    // the list or a chat: back to the list first (app.css, 480 px).
+    if width <= 480 {
+        ana.click("#back");
+    }
     support::webapp::open_chat(&ana, "#lab@lab2");
     let from = ana.wait_for(
         "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === '<img src=x onerror=alert(1)> in the room')?.querySelector('.from')?.textContent",
