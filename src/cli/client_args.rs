@@ -143,7 +143,7 @@ pub struct SendArgs {
     #[arg(required_unless_present = "file")]
     pub text: Vec<String>,
     /// 1.2: send this file (a photo, a PDF…, at most the server's
-    /// --max-file-mb), shown as "📎 name (size) <text>".
+    /// --max-file-mb), shown as "📎 name (size) &lt;text&gt;".
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 }

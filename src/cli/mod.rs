@@ -283,7 +283,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PORT|off")]
     pub web_port: Option<crate::web::WebPort>,
     /// An origin besides the app's own whose pages may open WebSockets
-    /// here, e.g. https://chat.school.example. Repeatable.
+    /// here, e.g. `https://chat.school.example`. Repeatable.
     #[arg(long, value_name = "ORIGIN")]
     pub web_origin: Vec<String>,
     /// A name besides localhost (and IP addresses) by which browsers may

@@ -25,7 +25,7 @@
 //! 6. (1.2) a message answered `KO:UNAVAILABLE` (a cluster node whose
 //!    database is failing over) stays in the outbox with the rest behind
 //!    it, and the outbox is sent again, same ids, after the reconnection
-//!    backoff ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]), on the
+//!    backoff ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`](super::backoff::MAX_BACKOFF)), on the
 //!    same connection: the user sees the message wait, not an error. A
 //!    message answered `KO:RATE_LIMITED` (a class over its address's
 //!    budget) waits the same way, as long as the server says;

@@ -1,6 +1,6 @@
 //! TLS as the client's user reads it: what `--tls` and `--ca FILE` ask
 //! for, and a failed handshake in words (in the user's language). The
-//! transport below classifies ([`HandshakeFailure`](crate::transport::tls::HandshakeFailure)); the words
+//! transport below classifies ([`crate::transport::tls::HandshakeFailure`]); the words
 //! live here, above it, with the client's catalogue.
 
 use std::io;

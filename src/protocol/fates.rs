@@ -1,5 +1,5 @@
 //! [`Fates`]: what the actions of a conversation (protocol 1.2, see
-//! [`action`](super::action)) did to its messages, learnt by reading the
+//! [`super::action`]) did to its messages, learnt by reading the
 //! conversation newest first: an action is always newer than the message
 //! it names, so by the time a message is read, every action on it was.
 //!

@@ -1,4 +1,4 @@
-//! The WebSocket kind of [`Stream`](super::Stream): the browser's
+//! The WebSocket kind of [`super::Stream`]: the browser's
 //! connections to `/ws/send` and `/ws/receive` (see `src/web/`), which
 //! carry exactly the protocol's lines, one line per text message.
 //!

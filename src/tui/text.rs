@@ -1,6 +1,6 @@
 //! Text from the network made fit for a frame, and measured.
 //!
-//! The line console prints text through [`display::visible`], which shows
+//! The line console prints text through [`crate::display::visible`], which shows
 //! control characters as `^[` and the like. A frame needs more: each
 //! cell holds one character, and the frame is only right if what the
 //! terminal draws takes exactly the columns that were counted. So,

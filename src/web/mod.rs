@@ -7,7 +7,7 @@
 //!   protocol's lines**, one line per text message, to and from the same
 //!   handlers as the send and receive ports (`server::send`,
 //!   `server::recv`). The WebSocket is a kind of
-//!   [`Stream`](crate::transport::Stream) (`transport::websocket`), so the
+//!   [`crate::transport::Stream`] (`transport::websocket`), so the
 //!   handlers, their logins, throttles, `--rate`, timeouts and the
 //!   router's never-blocking outlet are the ones every TCP client meets.
 //!   A student who opens the browser's developer tools sees the frames

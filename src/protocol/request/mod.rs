@@ -190,14 +190,14 @@ pub enum Request {
     Info,
     /// 1.2 (§20): a new password, once `old` is checked; the other devices
     /// are logged out and their tokens revoked unless `keep`
-    /// (`PASSWDKEEP`). See [`account`](super::account).
+    /// (`PASSWDKEEP`). See [`super::account`].
     Passwd {
         old: String,
         new: String,
         keep: bool,
     },
     /// 1.2 (§20): deletes the account, once `password` is checked. See
-    /// [`account`](super::account) and `server::accounts`.
+    /// [`super::account`] and `server::accounts`.
     DelAccount {
         password: String,
     },
@@ -598,7 +598,7 @@ fn message_action(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2: a room's moderation (its words are
-/// [`REQUEST_WORDS`](crate::protocol::moderation::REQUEST_WORDS), parsed
+/// [`crate::protocol::moderation::REQUEST_WORDS`], parsed
 /// by [`ModAction::parse`]) and `ROOMINFO`.
 fn room_request(line: &str) -> Result<Request, Ko> {
     if command_word(line) == "ROOMINFO" {

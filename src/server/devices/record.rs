@@ -1,4 +1,4 @@
-//! [`Devices`] and the record ([`InLog`]: settings of the log, on a
+//! [`Devices`] and the record ([`InLog`](crate::store::InLog): settings of the log, on a
 //! single server as on every node of a cluster).
 //!
 //! A user's devices are read from the record before they count, into

@@ -19,7 +19,7 @@
 //! - Once the change is durable, each of your devices that said
 //!   `VERSION:1.2` (the asking one's receive connection included) is told
 //!   `ARCHIVE:<chat>:<archived|unarchived>`, exactly as `server::prefs`
-//!   tells a `PREF`: [`relay`](crate::server::relay::relay) to yourself.
+//!   tells a `PREF`: [`crate::server::relay::relay`] to yourself.
 
 use crate::protocol::names::fold;
 use crate::protocol::prefs::MAX_ARCHIVED;

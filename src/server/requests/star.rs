@@ -11,7 +11,7 @@
 //! `STARRED` can list the newest first before it reads any message.
 //!
 //! - Only a message you can see may be starred: it is looked for as
-//!   `HISTORY` shows it to you (its chat's newest [`MAX_HISTORY`], your
+//!   `HISTORY` shows it to you (its chat's newest [`MAX_HISTORY`](crate::protocol::MAX_HISTORY), your
 //!   rooms only), so a star is refused with the same codes as `HISTORY`,
 //!   the store's (`KO:NOT_MEMBER`, `KO:UNKNOWN_USER`) or
 //!   `KO:UNKNOWN_MESSAGE`.
@@ -20,7 +20,7 @@
 //! - `UNSTAR` is always allowed, of a message deleted or never starred.
 //! - Once the change is durable, each of your devices that said
 //!   `VERSION:1.2` is told `STAR:<chat>:<from>:<id>:<starred|unstarred>`,
-//!   as `ARCHIVE` is: [`relay`](crate::server::relay::relay) to yourself.
+//!   as `ARCHIVE` is: [`crate::server::relay::relay`] to yourself.
 
 use crate::protocol::prefs::star_key as key;
 use crate::protocol::{Chat, Event, Ko, Reply};

@@ -105,16 +105,17 @@ enum Item<'a> {
     Note(&'a str),
 }
 
-/// The whole conversation as lines of `width` columns, for a pane of
-/// `pane_rows` rows: a message taller than the pane shows its first rows
-/// and how many more it has ([`cap`]), so that one message of 2,000 lines
-/// cannot bury the conversation.
+/// The lines of [`lines_and_choice`] alone, for the tests.
 #[cfg(test)]
 pub fn lines(app: &App, view: &ChatView, width_: usize, pane_rows: usize) -> Vec<Line<'static>> {
     lines_and_choice(app, view, width_, pane_rows).0
 }
 
-/// [`lines`], and which of them the chosen message (1.2, `select.rs`) has.
+/// The whole conversation as lines of `width` columns, for a pane of
+/// `pane_rows` rows: a message taller than the pane shows its first rows
+/// and how many more it has ([`cap`]), so that one message of 2,000 lines
+/// cannot bury the conversation; and which of the lines the chosen
+/// message (1.2, `select.rs`) has.
 fn lines_and_choice(
     app: &App,
     view: &ChatView,

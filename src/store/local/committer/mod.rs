@@ -67,7 +67,7 @@
 //! ([`Inner::final_failure`]).
 //!
 //! The checkpointer thread and retention are in `checkpointer.rs`. Beside
-//! this file: [`write`], a leader's term at the disk (`commit_pending`),
+//! this file: [`write`](mod@write), a leader's term at the disk (`commit_pending`),
 //! and [`wake`], how the threads here sleep and are woken.
 
 mod shared;

@@ -1,7 +1,7 @@
 //! A cluster follower's terms (`store::shared_log`): a batch the leader
 //! committed to the shared log, applied to the state with the leader's
 //! code ([`State::follow`]) and written to this node's files, then ended
-//! as a leader's term is ([`Inner::end_term`]): its events handed to the
+//! as a leader's term is ([`Inner::end_term`](super::Inner::end_term)): its events handed to the
 //! router, in order, and whoever waited for its position woken (a read
 //! that must see the writes its connection forwarded to the leader). And
 //! the moment a follower becomes the leader ([`LocalStore::lead`]).

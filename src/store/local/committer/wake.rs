@@ -44,7 +44,7 @@ impl Sleeper {
 }
 
 /// How the committer thread is called: [`Bell::SOON`] (records nobody
-/// waits for: write them after [`RIDE`](super::RIDE)) or [`Bell::NOW`] (a leader left
+/// waits for: write them after [`super::RIDE`]) or [`Bell::NOW`] (a leader left
 /// callbacks behind: lead at once). Parking, for the reason given at
 /// [`Sleeper`].
 pub(in crate::store) struct Bell {
