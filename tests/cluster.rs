@@ -13,7 +13,9 @@
 //! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
-//! killed, NATS or PostgreSQL down, a node of the list down), `lease.rs`
+//! killed, NATS or PostgreSQL down, a node of the list down), `frame_loss.rs`
+//! (a follower's frames lost on NATS past a term, its connections closed
+//! by the leader at their next word), `lease.rs`
 //! (who leads: nodes started at once, a lease run out or let go),
 //! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
@@ -50,6 +52,8 @@ mod failures;
 mod federation;
 #[path = "cluster/files.rs"]
 mod files;
+#[path = "cluster/frame_loss.rs"]
+mod frame_loss;
 #[path = "cluster/ha.rs"]
 mod ha;
 #[path = "cluster/history.rs"]

@@ -16,6 +16,8 @@ pub mod files;
 pub mod json_lines;
 pub mod metrics;
 pub mod minimal;
+#[cfg(feature = "cluster")]
+pub mod nats_proxy;
 pub mod old_data;
 pub mod paging;
 pub mod png;

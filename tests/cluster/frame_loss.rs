@@ -1,0 +1,80 @@
+//! Frames NATS loses while neither node reconnects (a proxy between node
+//! b and NATS drops them: `support::nats_proxy`). The leader hears no
+//! `ALIVE` from its follower for a lease's term and lets the follower's
+//! connections go (`Gateway::sweep`); its words that say so to the
+//! follower (`CLOSED`, `SHUT`) are lost too, so the follower still holds
+//! them. Once frames pass again, the leader answers what it hears of a
+//! connection it let go by closing it (`Gateway::send`, `Gateway::let_go`),
+//! and the user's clients reconnect at once, not after `--timeout`.
+
+use std::time::Duration;
+
+use super::support::cluster::{Cluster, eventually};
+use super::support::nats_proxy::NatsProxy;
+use super::support::{Conn, TestServer, without_ts};
+use super::{PW, once_it_serves, recv_conn, recv_once_it_serves, register, send_conn};
+
+/// Whether `USERS`, asked on `conn`, lists `user` online.
+fn online(conn: &mut Conn, user: &str) -> bool {
+    conn.listing("USERS").iter().any(|u| u == user)
+}
+
+/// Ana, on follower b, talks with bob, on leader a; b's `ALIVE`s are
+/// lost for longer than a term, and the leader's `CLOSED` and `SHUT` for
+/// ana's connections with them. Her next request on her old send
+/// connection has the connection closed (the leader has no session for
+/// it: `CLOSED` again) within a read timeout, far under `--timeout`
+/// (60 s): she sends it again on a new one, and bob gets it once. Her
+/// next acknowledgement on her old receive connection has it closed (no
+/// outlet: `SHUT`): she logs in again, bob sees her online, and her
+/// events come again from the last acknowledgement the leader applied.
+#[test]
+fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_their_next_word() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    let proxy = NatsProxy::start(cluster.nats.port);
+    // Node b's NATS is the proxy: what b publishes and what it is sent.
+    let args = ["--store", &cluster.pg.url, "--bus", &proxy.url, "--node", "b", "--rate", "0"];
+    let b = TestServer::start_with(&args);
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    register(&a, "ana");
+    register(&a, "bob");
+    let (mut bob, mut bob_recv) = (send_conn(&a, "bob"), recv_conn(&a, "bob"));
+    let (mut ana, mut ana_recv) = (send_conn(&b, "ana"), recv_conn(&b, "ana"));
+    assert!(bob.request("MSG:ana:m1:hello").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&ana_recv.next_event()), "MSG:1:bob:ana:m1:<ts>:hello");
+    assert!(ana.request("MSG:bob:m2:hi").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m2:<ts>:hi");
+    assert!(online(&mut bob, "ana"));
+
+    proxy.to_server.drop_starting_with(&["ALIVE"]);
+    proxy.to_client.drop_starting_with(&["CLOSED", "SHUT"]);
+    // Ana offline to bob is the sweep done; the lost `CLOSED` (her send
+    // session's pair shut) and `SHUT` (her outlet) are its last words.
+    eventually(
+        "the leader letting node b's connections go, its CLOSED and SHUT lost",
+        Duration::from_secs(20),
+        || {
+            !online(&mut bob, "ana")
+                && proxy.to_client.dropped("CLOSED") > 0
+                && proxy.to_client.dropped("SHUT") > 0
+        },
+    );
+    assert!(a.log().iter().any(|l| l.contains("node b is silent")), "{:?}", a.log());
+    proxy.to_server.pass_everything();
+    proxy.to_client.pass_everything();
+
+    ana.send("MSG:bob:m3:again");
+    ana.expect_closed();
+    let mut ana = once_it_serves(&b, "ana", PW);
+    assert!(ana.request("MSG:bob:m3:again").starts_with("OK:m3:"));
+    assert!(ana.request("MSG:bob:m4:next").starts_with("OK:m4:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m3:<ts>:again");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:3:ana:bob:m4:<ts>:next", "m3 once");
+
+    ana_recv.send("ACK:1");
+    ana_recv.expect_closed();
+    let mut ana_recv = recv_once_it_serves(&b, "ana");
+    eventually("bob seeing ana online", Duration::from_secs(10), || online(&mut bob, "ana"));
+    assert_eq!(without_ts(&ana_recv.next_event()), "MSG:1:bob:ana:m1:<ts>:hello", "ACK:1 not applied");
+}
