@@ -48,6 +48,11 @@ pub struct Forward {
     /// The receive connections attached through the leader: where its
     /// `PUSH`es go.
     outlets: Mutex<HashMap<u64, RemoteOutlet>>,
+    /// This follower's run with this leader, a random number said with
+    /// each `ALIVE`: a leader that took the node for dead and hears the
+    /// same run again knows that the node still holds the connections it
+    /// let go; a new run (the node started again) holds none of them.
+    run: u64,
 }
 
 /// A receive connection attached through the leader.
@@ -60,8 +65,16 @@ struct RemoteOutlet {
 }
 
 impl Forward {
+    /// The leader at subject `leader`, told at once that this node is
+    /// there in a new run: before any connection of the run reaches it.
     pub fn new(bus: Arc<Bus>, node: String, leader: String, timeout: Duration) -> Forward {
-        Forward {
+        // Without the OS's random numbers, the clock's nanoseconds: a
+        // run needs only to differ from the node's previous one.
+        let run = getrandom::u64().unwrap_or_else(|_| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            now.map_or(0, |d| d.as_nanos() as u64)
+        });
+        let forward = Forward {
             bus,
             node,
             leader,
@@ -69,7 +82,10 @@ impl Forward {
             sends: Mutex::default(),
             handed_over: Arc::default(),
             outlets: Mutex::default(),
-        }
+            run,
+        };
+        forward.alive();
+        forward
     }
 
     fn tell(&self, message: ToLeader) {
@@ -216,9 +232,9 @@ impl Forward {
         }
     }
 
-    /// Tells the leader this node is there (each second).
+    /// Tells the leader this node is there (each second), in its run.
     pub fn alive(&self) {
-        self.tell(ToLeader::Alive { node: self.node.clone() });
+        self.tell(ToLeader::Alive { node: self.node.clone(), run: self.run });
     }
 
     /// Cuts the sessions whose oldest request waited past the timeout

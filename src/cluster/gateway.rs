@@ -61,8 +61,20 @@ pub struct Gateway {
     sends: Mutex<HashMap<Key, TcpStream>>,
     /// The outlet of each receive connection of a follower.
     outlets: Mutex<HashMap<Key, Arc<Outlet>>>,
-    /// When each follower was last heard from (`ALIVE` each second).
-    heard: Mutex<HashMap<String, Instant>>,
+    /// Each follower this node hears from (`ALIVE` each second).
+    heard: Mutex<HashMap<String, LastHeard>>,
+    /// The followers taken for dead ([`Gateway::sweep`]), by the run they
+    /// were in: one that speaks again in that run still holds the
+    /// connections let go here.
+    swept: Mutex<HashMap<String, u64>>,
+}
+
+/// What the leader knows of a follower it hears from.
+struct LastHeard {
+    at: Instant,
+    /// The run its last `ALIVE` said (none yet: its first frames came
+    /// before it).
+    run: Option<u64>,
 }
 
 impl Gateway {
@@ -81,6 +93,7 @@ impl Gateway {
             sends: Mutex::default(),
             outlets: Mutex::default(),
             heard: Mutex::default(),
+            swept: Mutex::default(),
         })
     }
 
@@ -89,7 +102,7 @@ impl Gateway {
         let Some(ctx) = self.ctx.upgrade() else { return };
         self.heard_from(message.node());
         match message {
-            ToLeader::Alive { .. } => {}
+            ToLeader::Alive { node, run } => self.alive(&ctx, &node, run),
             ToLeader::Where { .. } => {
                 self.answer(answer, &LeaderAnswer::At { pos: self.store.durable_end() })
             }
@@ -280,8 +293,28 @@ impl Gateway {
     fn heard_from(&self, node: &str) {
         let mut heard = self.heard.lock();
         match heard.get_mut(node) {
-            Some(at) => *at = Instant::now(),
-            None => drop(heard.insert(node.to_string(), Instant::now())),
+            Some(last) => last.at = Instant::now(),
+            None => drop(heard.insert(node.to_string(), LastHeard { at: Instant::now(), run: None })),
+        }
+    }
+
+    /// `ALIVE` of `node` in `run`. A node that was taken for dead and
+    /// speaks again in the same run (it was frozen, or NATS lost its
+    /// words and the leader's) still holds the connections let go here,
+    /// and missed what was pushed to them since: it is told `LOST`, and
+    /// cuts them (`Forward::lost`); their clients log in again and are
+    /// shown online. A node in a new run started again, and says so
+    /// before any connection of the run: the connections of its old run
+    /// end here, as those of a node taken for dead.
+    fn alive(&self, ctx: &Ctx, node: &str, run: u64) {
+        let before = self.heard.lock().get_mut(node).and_then(|last| last.run.replace(run));
+        if before.is_some_and(|before| before != run) {
+            log::info!("cluster: node {node} started again: its connections of before end here");
+            self.let_go_all(ctx, node);
+        }
+        if self.swept.lock().remove(node) == Some(run) {
+            log::info!("cluster: node {node}, taken for dead, speaks again: told LOST");
+            self.bus.publish(self.subject(node), ToNode::Lost.encode());
         }
     }
 
@@ -298,37 +331,47 @@ impl Gateway {
     /// term end here (the node died, or lost its way here): their users
     /// go offline, as a single server's do when a connection drops.
     pub fn sweep(&self) {
-        let gone: Vec<String> = {
+        let gone: Vec<(String, Option<u64>)> = {
             let mut heard = self.heard.lock();
-            let gone: Vec<String> = heard
+            let gone: Vec<(String, Option<u64>)> = heard
                 .iter()
-                .filter(|(_, at)| at.elapsed() > super::lease::TERM)
-                .map(|(n, _)| n.clone())
+                .filter(|(_, last)| last.at.elapsed() > super::lease::TERM)
+                .map(|(n, last)| (n.clone(), last.run))
                 .collect();
-            heard.retain(|n, _| !gone.contains(n));
+            heard.retain(|n, _| !gone.iter().any(|(g, _)| g == n));
             gone
         };
         if gone.is_empty() {
             return;
         }
         let Some(ctx) = self.ctx.upgrade() else { return };
-        for node in gone {
+        for (node, run) in gone {
             log::warn!("cluster: node {node} is silent: its connections end here");
-            self.sends.lock().retain(|(n, _), pair| {
-                let keep = *n != node;
-                if !keep {
-                    let _ = pair.shutdown(std::net::Shutdown::Both);
-                }
-                keep
-            });
-            let outlets: Vec<Arc<Outlet>> = {
-                let mut all = self.outlets.lock();
-                let keys: Vec<Key> = all.keys().filter(|(n, _)| *n == node).cloned().collect();
-                keys.iter().filter_map(|k| all.remove(k)).collect()
-            };
-            for outlet in outlets {
-                crate::server::recv::went_away(&ctx, &outlet);
+            if let Some(run) = run {
+                self.swept.lock().insert(node.clone(), run);
             }
+            self.let_go_all(&ctx, &node);
+        }
+    }
+
+    /// Every connection of `node` ends here: its sessions' pairs are shut
+    /// (each tells the node `CLOSED`), its users' outlets go as when a
+    /// connection drops.
+    fn let_go_all(&self, ctx: &Ctx, node: &str) {
+        self.sends.lock().retain(|(n, _), pair| {
+            let keep = n != node;
+            if !keep {
+                let _ = pair.shutdown(std::net::Shutdown::Both);
+            }
+            keep
+        });
+        let outlets: Vec<Arc<Outlet>> = {
+            let mut all = self.outlets.lock();
+            let keys: Vec<Key> = all.keys().filter(|(n, _)| n == node).cloned().collect();
+            keys.iter().filter_map(|k| all.remove(k)).collect()
+        };
+        for outlet in outlets {
+            crate::server::recv::went_away(ctx, &outlet);
         }
     }
 

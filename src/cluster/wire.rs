@@ -12,7 +12,9 @@
 //!    ATTACH <node> <conn> <user> <addr> <minor>\n<name>\n<device>
 //!                                       it comes online (request: answered)
 //!    MINOR <node> <conn> <minor> · ACKED <node> <conn> <seq> · DETACH <node> <conn>
-//!    ALIVE <node>                       each second: the node is there
+//!    ALIVE <node> <run>                 each second, and first: the node is there,
+//!                                       in its run <run> (a number new each time
+//!                                       it starts following this leader)
 //!    WHERE <node>                       how far the log is (request: answered
 //!                                       AT <position>): a read waits for it
 //!
@@ -92,6 +94,7 @@ pub enum ToLeader {
     },
     Alive {
         node: String,
+        run: u64,
     },
     Where {
         node: String,
@@ -149,7 +152,7 @@ impl ToLeader {
             | ToLeader::Version { node, .. }
             | ToLeader::Ack { node, .. }
             | ToLeader::Detach { node, .. }
-            | ToLeader::Alive { node }
+            | ToLeader::Alive { node, .. }
             | ToLeader::Where { node } => node,
         }
     }
@@ -175,7 +178,7 @@ impl ToLeader {
             ToLeader::Version { node, conn, minor } => message(format!("MINOR {node} {conn} {minor}"), b""),
             ToLeader::Ack { node, conn, seq } => message(format!("ACKED {node} {conn} {seq}"), b""),
             ToLeader::Detach { node, conn } => message(format!("DETACH {node} {conn}"), b""),
-            ToLeader::Alive { node } => message(format!("ALIVE {node}"), b""),
+            ToLeader::Alive { node, run } => message(format!("ALIVE {node} {run}"), b""),
             ToLeader::Where { node } => message(format!("WHERE {node}"), b""),
         }
     }
@@ -220,7 +223,7 @@ impl ToLeader {
             ("MINOR", 4) => ToLeader::Version { node, conn: number(2)?, minor: number(3)?.min(9) as u8 },
             ("ACKED", 4) => ToLeader::Ack { node, conn: number(2)?, seq: number(3)? },
             ("DETACH", 3) => ToLeader::Detach { node, conn: number(2)? },
-            ("ALIVE", 2) => ToLeader::Alive { node },
+            ("ALIVE", 3) => ToLeader::Alive { node, run: number(2)? },
             ("WHERE", 2) => ToLeader::Where { node },
             _ => return None,
         })
@@ -326,7 +329,7 @@ mod tests {
             ToLeader::Version { node: node.clone(), conn: 8, minor: 2 },
             ToLeader::Ack { node: node.clone(), conn: 8, seq: 41 },
             ToLeader::Detach { node: node.clone(), conn: 8 },
-            ToLeader::Alive { node: node.clone() },
+            ToLeader::Alive { node: node.clone(), run: 7_301_442_918 },
             ToLeader::Where { node },
         ] {
             assert_eq!(ToLeader::parse(&message.encode()), Some(message));

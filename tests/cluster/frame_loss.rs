@@ -3,9 +3,12 @@
 //! `ALIVE` from its follower for a lease's term and lets the follower's
 //! connections go (`Gateway::sweep`); its words that say so to the
 //! follower (`CLOSED`, `SHUT`) are lost too, so the follower still holds
-//! them. Once frames pass again, the leader answers what it hears of a
-//! connection it let go by closing it (`Gateway::send`, `Gateway::let_go`),
-//! and the user's clients reconnect at once, not after `--timeout`.
+//! them. Once frames pass again, the leader tells the follower `LOST`
+//! at its next `ALIVE`, and the follower cuts its receive connections
+//! (`Gateway::alive`); and it answers what it hears of a connection it
+//! let go by closing it (`Gateway::send`, `Gateway::let_go`), for when
+//! that `LOST` is lost too. The user's clients reconnect at once, not
+//! after `--timeout`.
 
 use std::time::Duration;
 
@@ -19,26 +22,33 @@ fn online(conn: &mut Conn, user: &str) -> bool {
     conn.listing("USERS").iter().any(|u| u == user)
 }
 
-/// Ana, on follower b, talks with bob, on leader a; b's `ALIVE`s are
-/// lost for longer than a term, and the leader's `CLOSED` and `SHUT` for
-/// ana's connections with them. Her next request on her old send
-/// connection has the connection closed (the leader has no session for
-/// it: `CLOSED` again) within a read timeout, far under `--timeout`
-/// (60 s): she sends it again on a new one, and bob gets it once. Her
-/// next acknowledgement on her old receive connection has it closed (no
-/// outlet: `SHUT`): she logs in again, bob sees her online, and her
-/// events come again from the last acknowledgement the leader applied.
-#[test]
-fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_their_next_word() {
-    let cluster = Cluster::start();
+/// Leader a, and follower b whose NATS is a proxy (what b publishes and
+/// what it is sent), with ana and bob registered.
+fn leader_and_follower_behind_a_proxy(cluster: &Cluster) -> (TestServer, NatsProxy, TestServer) {
     let a = cluster.node("a");
     let proxy = NatsProxy::start(cluster.nats.port);
-    // Node b's NATS is the proxy: what b publishes and what it is sent.
     let args = ["--store", &cluster.pg.url, "--bus", &proxy.url, "--node", "b", "--rate", "0"];
     let b = TestServer::start_with(&args);
     b.wait_for_log("node a leads (epoch 1): this node follows");
     register(&a, "ana");
     register(&a, "bob");
+    (a, proxy, b)
+}
+
+/// Ana, on follower b, talks with bob, on leader a; b's `ALIVE`s are
+/// lost for longer than a term, and the leader's `CLOSED` and `SHUT` for
+/// ana's connections with them. Her next request on her old send
+/// connection has the connection closed (the leader has no session for
+/// it: `CLOSED` again) within a read timeout, far under `--timeout`
+/// (60 s): she sends it again on a new one, and bob gets it once. The
+/// leader's `LOST` is lost too: her next acknowledgement on her old
+/// receive connection has it closed (no outlet: `SHUT`): she logs in
+/// again, bob sees her online, and her events come again from the last
+/// acknowledgement the leader applied.
+#[test]
+fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_their_next_word() {
+    let cluster = Cluster::start();
+    let (a, proxy, b) = leader_and_follower_behind_a_proxy(&cluster);
     let (mut bob, mut bob_recv) = (send_conn(&a, "bob"), recv_conn(&a, "bob"));
     let (mut ana, mut ana_recv) = (send_conn(&b, "ana"), recv_conn(&b, "ana"));
     assert!(bob.request("MSG:ana:m1:hello").starts_with("OK:m1:"));
@@ -62,7 +72,7 @@ fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_thei
     );
     assert!(a.log().iter().any(|l| l.contains("node b is silent")), "{:?}", a.log());
     proxy.to_server.pass_everything();
-    proxy.to_client.pass_everything();
+    proxy.to_client.drop_starting_with(&["LOST"]);
 
     ana.send("MSG:bob:m3:again");
     ana.expect_closed();
@@ -72,9 +82,65 @@ fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_thei
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m3:<ts>:again");
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:3:ana:bob:m4:<ts>:next", "m3 once");
 
+    eventually("the leader's LOST lost", Duration::from_secs(10), || proxy.to_client.dropped("LOST") > 0);
+    proxy.to_client.pass_everything();
     ana_recv.send("ACK:1");
     ana_recv.expect_closed();
     let mut ana_recv = recv_once_it_serves(&b, "ana");
     eventually("bob seeing ana online", Duration::from_secs(10), || online(&mut bob, "ana"));
     assert_eq!(without_ts(&ana_recv.next_event()), "MSG:1:bob:ana:m1:<ts>:hello", "ACK:1 not applied");
+}
+
+/// As above, but ana says nothing once frames pass again (her phone lies
+/// on the table): b's next `ALIVE`, in the run the leader took for dead,
+/// gets `LOST`, and b cuts her receive connection, which she opens again
+/// at once, and bob sees her online.
+#[test]
+fn a_follower_taken_for_dead_that_speaks_again_is_told_lost_and_its_quiet_users_come_back_online() {
+    let cluster = Cluster::start();
+    let (a, proxy, b) = leader_and_follower_behind_a_proxy(&cluster);
+    let mut bob = send_conn(&a, "bob");
+    let mut ana_recv = recv_conn(&b, "ana");
+    eventually("bob seeing ana online", Duration::from_secs(10), || online(&mut bob, "ana"));
+
+    proxy.to_server.drop_starting_with(&["ALIVE"]);
+    proxy.to_client.drop_starting_with(&["SHUT"]);
+    eventually("the leader letting node b's connections go, its SHUT lost", Duration::from_secs(20), || {
+        !online(&mut bob, "ana") && proxy.to_client.dropped("SHUT") > 0
+    });
+    proxy.to_server.pass_everything();
+    proxy.to_client.pass_everything();
+
+    ana_recv.expect_closed();
+    assert!(a.log().iter().any(|l| l.contains("node b, taken for dead, speaks again: told LOST")));
+    let _ana_recv = recv_once_it_serves(&b, "ana");
+    eventually("bob seeing ana online again", Duration::from_secs(10), || online(&mut bob, "ana"));
+}
+
+/// Node b is killed and started again under its name before the leader
+/// takes it for dead: its first `ALIVE`, in a new run, ends the
+/// connections of its run before at the leader, so ana, whose phone was
+/// on b and does not come back, is shown offline to bob at once, not
+/// online for ever (b's new run keeps the leader hearing from b).
+#[test]
+fn a_follower_started_again_within_a_term_ends_its_old_connections_at_the_leader() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    let mut b = cluster.node("b");
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob = send_conn(&a, "bob");
+    let ana_recv = recv_conn(&b, "ana");
+    eventually("bob seeing ana online", Duration::from_secs(10), || online(&mut bob, "ana"));
+
+    let args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", "b"];
+    b.restart(&args);
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    drop(ana_recv);
+    eventually("bob seeing ana offline", Duration::from_secs(10), || !online(&mut bob, "ana"));
+    // A machine slow enough to start b again after a whole term has the
+    // leader take b for dead first, which ends them too.
+    let ended = |l: &String| l.contains("node b started again") || l.contains("node b is silent");
+    assert!(a.log().iter().any(ended), "{:?}", a.log());
 }
