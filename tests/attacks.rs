@@ -13,6 +13,8 @@ mod auth;
 mod bounded;
 #[path = "attacks/disk.rs"]
 mod disk;
+#[path = "attacks/federation.rs"]
+mod federation;
 #[path = "attacks/hardening.rs"]
 mod hardening;
 #[path = "attacks/policy.rs"]

@@ -246,13 +246,15 @@ fn take_frames(
             Err(e) => return refuse(stream, code_of(&e), said(&e)),
         };
         // At most LINK_RATE frames a second: past it, the link is read
-        // after the second ends.
+        // after the second ends. A second begins with its first frame: one
+        // begun at the hello would let a peer that waits most of it out
+        // have two seconds' frames read at once.
         second.1 += 1;
         if second.1 > LINK_RATE {
             let left = Duration::from_secs(1).saturating_sub(second.0.elapsed());
             std::thread::sleep(left);
             second = (Instant::now(), 1);
-        } else if second.0.elapsed() >= Duration::from_secs(1) {
+        } else if second.1 == 1 || second.0.elapsed() >= Duration::from_secs(1) {
             second = (Instant::now(), 1);
         }
         let frame = match Frame::parse(&line) {

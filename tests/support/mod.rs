@@ -12,6 +12,7 @@ pub mod console;
 pub mod coturn;
 pub mod examples;
 pub mod fake_telegram;
+pub mod federation;
 pub mod files;
 pub mod json_lines;
 pub mod metrics;

@@ -1,0 +1,322 @@
+//! Attacks on the link port of the class network (docs/PROTOCOL.md §27,
+//! "Bounds: what a peer can make a server spend"), made from outside as a
+//! hostile student's server would make them: frames past the limit,
+//! more connections than the port takes, silence instead of a hello,
+//! hellos whose dialback never answers, a flood of frames, a flood of
+//! refused frames. Each test plays `lab9` beside a real `lab1`.
+
+use super::support;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use support::READ_TIMEOUT;
+use support::federation::{Lab9, ask, lab9_beside_lab1};
+
+/// The longest frame, its `\n` included (`--max-frame`'s default).
+const MAX_FRAME: usize = 16384;
+/// Most connections to the link port at once (`links::MAX_LINKS`).
+const MAX_LINKS: usize = 528;
+/// Most dialbacks under way at once (`links::MAX_DIALBACKS`).
+const MAX_DIALBACKS: usize = 8;
+/// lab9's identity in its hellos.
+const LAB9_ID: &str = "00000000000000000000000000000009";
+
+/// A connection to `lab1`'s link port, every read bounded by `wait`.
+fn connect(link: SocketAddr, wait: Duration) -> (TcpStream, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(link).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+/// The next line, without its `\n`; fails the test if none comes.
+fn line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Ok(0) => panic!("the link was closed while a line was awaited"),
+        Ok(_) => line.trim_end_matches('\n').to_string(),
+        Err(e) => panic!("no line: {e}"),
+    }
+}
+
+/// The server closed the connection, with nothing more to say (a reset
+/// counts: the server closed it with bytes of ours still unread).
+fn assert_closed(reader: &mut BufReader<TcpStream>) {
+    let mut rest = Vec::new();
+    match reader.read_to_end(&mut rest) {
+        Ok(_) => assert_eq!(String::from_utf8_lossy(&rest), "", "more after the last answer"),
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the connection is still open: {e}"),
+    }
+}
+
+/// A frame `MSG:<n>:ana@lab9:bob@lab1:…` of `len` bytes with its `\n`.
+fn frame_of(n: u64, len: usize) -> String {
+    let head = format!("MSG:{n}:ana@lab9:bob@lab1:m{n}:1795500000100:");
+    format!("{head}{}\n", "x".repeat(len - head.len() - 1))
+}
+
+/// A link from lab9 to lab1, its hello answered `OK:<last>`.
+fn linked(lab9: &Lab9, link: SocketAddr, key: &str) -> (TcpStream, BufReader<TcpStream>) {
+    let (stream, reader, ok) = lab9.hello(link, "s-lab9", key, LAB9_ID);
+    assert!(ok.starts_with("OK:"), "{ok}");
+    (stream, reader)
+}
+
+/// Writes `frames` on `link` from a thread of their own (lab1 answers
+/// while it reads: the answers are read here meanwhile, so that neither
+/// side waits for the other), and reads one answer a frame.
+fn pipelined(link: &TcpStream, reader: &mut BufReader<TcpStream>, frames: &[String]) -> Vec<String> {
+    let text: String = frames.iter().map(|f| format!("{f}\n")).collect();
+    let mut writer = link.try_clone().unwrap();
+    let written = std::thread::spawn(move || writer.write_all(text.as_bytes()));
+    let answers = frames.iter().map(|_| line(reader)).collect();
+    written.join().unwrap().unwrap();
+    answers
+}
+
+#[test]
+fn a_frame_past_16384_bytes_is_refused_too_long_and_closes_the_link_before_and_after_a_hello() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+
+    // Before a hello: the longest frame is read (and is no opening), one
+    // byte more is not.
+    let (mut stream, mut reader) = connect(lab1.link, READ_TIMEOUT);
+    stream.write_all(format!("{}\n", "x".repeat(MAX_FRAME - 1)).as_bytes()).unwrap();
+    assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
+    assert_closed(&mut reader);
+    let (mut stream, mut reader) = connect(lab1.link, READ_TIMEOUT);
+    stream.write_all(format!("{}\n", "x".repeat(MAX_FRAME)).as_bytes()).unwrap();
+    assert_eq!(line(&mut reader), "KO:TOO_LONG:a frame is longer than the limit");
+    assert_closed(&mut reader);
+
+    // After a hello: the same, the longest frame refused for its text
+    // only, the link still open.
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let longest = frame_of(1, MAX_FRAME);
+    assert!(ask(&link, &mut reader, longest.trim_end()).starts_with("KO:1:BAD_REQUEST:"));
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
+    (&link).write_all(frame_of(2, MAX_FRAME + 1).as_bytes()).unwrap();
+    assert_eq!(line(&mut reader), "KO:TOO_LONG:a frame is longer than the limit");
+    assert_closed(&mut reader);
+}
+
+/// Whether the link port takes one more connection: it answers a frame
+/// that is no opening `BAD_REQUEST` if it took it, `BUSY` if not (that
+/// line comes before the reset our unread frame causes).
+fn takes_one_more(link: SocketAddr) -> bool {
+    let (stream, mut reader) = connect(link, READ_TIMEOUT);
+    writeln!(&stream, "PING").unwrap();
+    let answer = line(&mut reader);
+    assert!(answer.starts_with("KO:BUSY:") || answer.starts_with("KO:BAD_REQUEST:"), "{answer}");
+    answer.starts_with("KO:BAD_REQUEST:")
+}
+
+#[test]
+fn the_link_port_takes_528_connections_at_once_then_busy_until_some_close() {
+    let root = tempfile::tempdir().unwrap();
+    // Long enough that none of the test's silent connections is closed
+    // for want of a hello while it opens the others.
+    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "60"]);
+    // The port takes connections in the order they came: all of these
+    // are counted before the next one.
+    let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
+        (0..MAX_LINKS).map(|_| connect(lab1.link, READ_TIMEOUT)).collect();
+    let (_, mut refused) = connect(lab1.link, Duration::from_secs(2));
+    let mut busy = String::new();
+    let said = refused.read_line(&mut busy).map(|_| busy.trim_end());
+    assert!(matches!(said, Ok("KO:BUSY:too many links open; try later")), "one more was answered {said:?}");
+    assert_closed(&mut refused);
+    // The 528th was taken: it waits for its hello.
+    let (last, mut reader) = open.pop().unwrap();
+    writeln!(&last, "PING").unwrap();
+    assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
+    assert_closed(&mut reader);
+
+    // A few closed: new connections are taken again, once the server saw
+    // them close.
+    open.truncate(open.len() - 10);
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !takes_one_more(lab1.link) {
+        assert!(Instant::now() < deadline, "the port stayed busy after 10 connections closed");
+        std::thread::sleep(Duration::from_millis(50)); // the closed ones' threads end
+    }
+}
+
+#[test]
+fn a_connection_without_a_hello_within_the_timeout_is_closed() {
+    let root = tempfile::tempdir().unwrap();
+    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
+    let started = Instant::now();
+    // One says nothing, one half a hello, one a hello a byte at a time,
+    // too slowly to end it within the timeout.
+    let (_silent, mut silent) = connect(lab1.link, READ_TIMEOUT);
+    let (half, mut halved) = connect(lab1.link, READ_TIMEOUT);
+    (&half).write_all(b"HELLO:1.3:lab9:lab1:s-lab9").unwrap();
+    let (slow, mut slowed) = connect(lab1.link, READ_TIMEOUT);
+    let stop = Arc::new(AtomicBool::new(false));
+    let dribbling = stop.clone();
+    let dribble = std::thread::spawn(move || {
+        for byte in format!("HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}\n").bytes() {
+            if dribbling.load(Ordering::SeqCst) || (&slow).write_all(&[byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200)); // the attack: a byte each 200 ms
+        }
+    });
+    for reader in [&mut silent, &mut halved, &mut slowed] {
+        assert_eq!(line(reader), "KO:TIMEOUT:no frame within the timeout");
+        assert!(started.elapsed() >= Duration::from_secs(2), "closed before the timeout");
+        assert_closed(reader);
+    }
+    stop.store(true, Ordering::SeqCst);
+    dribble.join().unwrap();
+}
+
+/// lab9's link port, which takes lab1's dialbacks and never answers them:
+/// how many were open at once, at most, and how many came in all.
+struct Silent {
+    stop: Arc<AtomicBool>,
+    watch: std::thread::JoinHandle<(usize, usize)>,
+}
+
+impl Silent {
+    fn watch(port: TcpListener) -> Silent {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        port.set_nonblocking(true).unwrap();
+        let watch = std::thread::spawn(move || {
+            let (mut open, mut most, mut all) = (Vec::<TcpStream>::new(), 0, 0);
+            while !stopped.load(Ordering::SeqCst) {
+                match port.accept() {
+                    Ok((verify, _)) => {
+                        verify.set_nonblocking(false).unwrap();
+                        verify.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+                        let mut line = String::new();
+                        BufReader::new(&verify).read_line(&mut line).unwrap();
+                        assert!(line.starts_with("VERIFY:lab1:lab9:"), "{line}");
+                        // lab1 closes a dialback before it opens the next
+                        // in its place: each one closed is seen closed by
+                        // now (its end of file is here before the next one
+                        // connects).
+                        open.retain(still_open);
+                        open.push(verify);
+                        all += 1;
+                        most = most.max(open.len());
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5)); // polling the port
+                    }
+                    Err(e) => panic!("lab9's port: {e}"),
+                }
+            }
+            (most, all)
+        });
+        Silent { stop, watch }
+    }
+
+    fn most_and_all(self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.watch.join().unwrap()
+    }
+}
+
+/// A dialback lab1 has not closed (its `VERIFY` line read already).
+fn still_open(verify: &TcpStream) -> bool {
+    verify.set_nonblocking(true).unwrap();
+    let open = matches!(verify.peek(&mut [0u8]), Err(e) if e.kind() == ErrorKind::WouldBlock);
+    verify.set_nonblocking(false).unwrap();
+    open
+}
+
+#[test]
+fn hellos_whose_dialback_never_answers_make_at_most_8_dialbacks_at_once_each_within_the_timeout() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
+    let port = lab9.vouch.local_addr().unwrap();
+    let silent = Silent::watch(lab9.vouch);
+
+    let started = Instant::now();
+    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (0..20)
+        .map(|i| {
+            // A hello waits for a dialback slot, then for its dialback: a
+            // few timeouts, bounded.
+            let (hello, reader) = connect(lab1.link, READ_TIMEOUT * 2);
+            writeln!(&hello, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41Lm{i:02}:{LAB9_ID}").unwrap();
+            (hello, reader)
+        })
+        .collect();
+    let refused = format!("KO:AUTH_FAILED:lab9 at {port} did not vouch for this link: ");
+    for (_, mut reader) in hellos {
+        let answer = line(&mut reader);
+        let why = answer.strip_prefix(&refused).unwrap_or_else(|| panic!("{answer}"));
+        assert!(["no frame within the timeout", "too many dialbacks under way"].contains(&why), "{answer}");
+        assert_closed(&mut reader);
+    }
+    assert!(started.elapsed() >= Duration::from_secs(2), "a hello refused before its dialback's timeout");
+    let (most, all) = silent.most_and_all();
+    assert_eq!(most, MAX_DIALBACKS, "dialbacks open at once at lab9's port ({all} in all)");
+}
+
+#[test]
+fn a_link_is_read_at_1000_frames_a_second_at_most() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    // The peer waits most of a second after its hello, then floods: a
+    // second counted from the hello would be nearly spent, and the next
+    // second's frames read right after it.
+    std::thread::sleep(Duration::from_millis(900)); // the attack's timing
+    let pings = vec!["PING".to_string(); 3000];
+    let started = Instant::now();
+    let answers = pipelined(&link, &mut reader, &pings);
+    let took = started.elapsed();
+    assert!(answers.iter().all(|a| a == "PONG"), "{:?}", answers.iter().find(|a| *a != "PONG"));
+    // 1,000 at once, then 1,000 a second: the 3,000th two seconds on.
+    assert!(took >= Duration::from_millis(1950), "3,000 frames read in {took:?}");
+}
+
+#[test]
+fn refused_frames_are_not_logged_at_the_default_level() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    lab1.server.wait_for_log("lab9 linked to us");
+    let before = lab1.server.log().len();
+
+    // Refused for good, each for another reason: no such user, a user of
+    // another server, a status of no message, a text no client may send.
+    let kinds = [
+        "MSG:<n>:ana@lab9:nobody@lab1:m<n>:1795500000100:anyone?",
+        "MSG:<n>:eve@lab3:bob@lab1:m<n>:1795500000100:I am eve",
+        "STATUS:<n>:ana@lab9:bob@lab1:zz<n>:READ:1795500000100",
+        "MSG:<n>:ana@lab9:bob@lab1:m<n>:1795500000100:a\u{1b}[2Jb",
+    ];
+    let frames: Vec<String> =
+        (1..=2000).map(|n| kinds[n % kinds.len()].replace("<n>", &n.to_string())).collect();
+    let answers = pipelined(&link, &mut reader, &frames);
+    for (n, answer) in (1..).zip(&answers) {
+        assert!(answer.starts_with(&format!("KO:{n}:")), "frame {n} answered {answer}");
+    }
+
+    // A new hello is logged: every line before it is in the log by then.
+    drop(link);
+    linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNb");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let added = loop {
+        let log = lab1.server.log();
+        if let Some(at) = log[before..].iter().position(|l| l.contains("lab9 linked to us")) {
+            break log[before..before + at].to_vec();
+        }
+        assert!(Instant::now() < deadline, "the second hello was not logged");
+        std::thread::sleep(Duration::from_millis(20)); // polling the log
+    };
+    assert!(added.len() <= 5, "2,000 refused frames logged {} lines: {:?}", added.len(), &added[..5]);
+}
