@@ -19,9 +19,10 @@
 //! reply that is lost leaves the request unanswered, and its connection
 //! is cut (the client sends it again, with its id: `forward.rs`) as soon
 //! as the connection to NATS is back (the dispatcher hears
-//! [`Incoming::Reconnected`]: a NATS server that died loses what was on
-//! its way through it), else after `--timeout`; a follower's `ALIVE` is
-//! said again each second.
+//! [`Incoming::Lost`]: a NATS server that died loses what was on its way
+//! through it), or as soon as the client says it dropped messages of a
+//! subscription that could not keep up (a slow consumer), else after
+//! `--timeout`; a follower's `ALIVE` is said again each second.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,10 +39,12 @@ use crate::error::{Error, Result};
 pub enum Incoming {
     /// A message from another node.
     Message(Inbound),
-    /// The connection to NATS was lost and is back (to another server of
-    /// the cluster, or the same): whatever this node published, or was
-    /// sent, in between may be lost, and nothing else will say so.
-    Reconnected,
+    /// Messages may be lost, and nothing else will say so: the
+    /// connection to NATS was lost and is back (to another server of the
+    /// cluster, or the same), and whatever this node published, or was
+    /// sent, in between is gone; or the client dropped messages sent to
+    /// this node because their subscription's buffer was full.
+    Lost,
 }
 
 /// A message from another node.
@@ -125,6 +128,10 @@ impl Bus {
             .map_err(|e| Error::io("cluster: starting the NATS bridge's runtime", e))?;
         let said = Arc::new(Mutex::new(EventLog::default()));
         let (told, lost) = (incoming.clone(), Arc::new(AtomicBool::new(false)));
+        // The client reports a slow consumer for each message it drops:
+        // one loss a second is said, since each makes the node cut its
+        // connections (and a leader tell every follower).
+        let slow_said = Arc::new(Mutex::new(None::<Instant>));
         let options = async_nats::ConnectOptions::new()
             .name(name)
             .retry_on_initial_connect()
@@ -133,12 +140,20 @@ impl Bus {
             .request_timeout(Some(REQUEST_TIMEOUT))
             .event_callback(move |event| {
                 let (said, told, lost) = (said.clone(), told.clone(), lost.clone());
+                let slow_said = slow_said.clone();
                 async move {
                     said.lock().log(&event);
                     match event {
                         async_nats::Event::Disconnected => lost.store(true, Ordering::SeqCst),
                         async_nats::Event::Connected if lost.swap(false, Ordering::SeqCst) => {
-                            let _ = told.send(Incoming::Reconnected);
+                            let _ = told.send(Incoming::Lost);
+                        }
+                        async_nats::Event::SlowConsumer(_) => {
+                            let mut last = slow_said.lock();
+                            if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                                *last = Some(Instant::now());
+                                let _ = told.send(Incoming::Lost);
+                            }
                         }
                         _ => {}
                     }

@@ -63,10 +63,10 @@ pub struct Gateway {
     outlets: Mutex<HashMap<Key, Arc<Outlet>>>,
     /// Each follower this node hears from (`ALIVE` each second).
     heard: Mutex<HashMap<String, LastHeard>>,
-    /// The followers taken for dead ([`Gateway::sweep`]), by the run they
-    /// were in: one that speaks again in that run still holds the
-    /// connections let go here.
-    swept: Mutex<HashMap<String, u64>>,
+    /// The followers taken for dead ([`Gateway::sweep`]): the run each
+    /// was in, and the words that told it of the connections let go here
+    /// (`CLOSED`, `SHUT`), said again if it speaks again in that run.
+    swept: Mutex<HashMap<String, (u64, Vec<ToNode>)>>,
 }
 
 /// What the leader knows of a follower it hears from.
@@ -300,21 +300,28 @@ impl Gateway {
 
     /// `ALIVE` of `node` in `run`. A node that was taken for dead and
     /// speaks again in the same run (it was frozen, or NATS lost its
-    /// words and the leader's) still holds the connections let go here,
-    /// and missed what was pushed to them since: it is told `LOST`, and
-    /// cuts them (`Forward::lost`); their clients log in again and are
-    /// shown online. A node in a new run started again, and says so
-    /// before any connection of the run: the connections of its old run
-    /// end here, as those of a node taken for dead.
+    /// words and the leader's) may still hold the connections let go
+    /// here, if the words that said so were lost: they are said again,
+    /// and it closes those connections; their clients log in again and
+    /// are shown online. Its connections opened since have other numbers
+    /// and stay. A node in a new run started again, and says so before
+    /// any connection of the run: the connections of its old run end
+    /// here, as those of a node taken for dead.
     fn alive(&self, ctx: &Ctx, node: &str, run: u64) {
         let before = self.heard.lock().get_mut(node).and_then(|last| last.run.replace(run));
         if before.is_some_and(|before| before != run) {
             log::info!("cluster: node {node} started again: its connections of before end here");
             self.let_go_all(ctx, node);
         }
-        if self.swept.lock().remove(node) == Some(run) {
-            log::info!("cluster: node {node}, taken for dead, speaks again: told LOST");
-            self.bus.publish(self.subject(node), ToNode::Lost.encode());
+        let Some((swept_run, words)) = self.swept.lock().remove(node) else { return };
+        if swept_run == run && !words.is_empty() {
+            log::info!(
+                "cluster: node {node}, taken for dead, speaks again: the ends of its connections said again ({})",
+                words.len()
+            );
+            for word in words {
+                self.bus.publish(self.subject(node), word.encode());
+            }
         }
     }
 
@@ -347,32 +354,36 @@ impl Gateway {
         let Some(ctx) = self.ctx.upgrade() else { return };
         for (node, run) in gone {
             log::warn!("cluster: node {node} is silent: its connections end here");
+            let words = self.let_go_all(&ctx, &node);
             if let Some(run) = run {
-                self.swept.lock().insert(node.clone(), run);
+                self.swept.lock().insert(node, (run, words));
             }
-            self.let_go_all(&ctx, &node);
         }
     }
 
     /// Every connection of `node` ends here: its sessions' pairs are shut
     /// (each tells the node `CLOSED`), its users' outlets go as when a
-    /// connection drops.
-    fn let_go_all(&self, ctx: &Ctx, node: &str) {
-        self.sends.lock().retain(|(n, _), pair| {
+    /// connection drops (each tells it `SHUT`). Returns those words.
+    fn let_go_all(&self, ctx: &Ctx, node: &str) -> Vec<ToNode> {
+        let mut words = Vec::new();
+        self.sends.lock().retain(|(n, conn), pair| {
             let keep = n != node;
             if !keep {
                 let _ = pair.shutdown(std::net::Shutdown::Both);
+                words.push(ToNode::Closed { conn: *conn });
             }
             keep
         });
-        let outlets: Vec<Arc<Outlet>> = {
+        let outlets: Vec<(u64, Arc<Outlet>)> = {
             let mut all = self.outlets.lock();
             let keys: Vec<Key> = all.keys().filter(|(n, _)| n == node).cloned().collect();
-            keys.iter().filter_map(|k| all.remove(k)).collect()
+            keys.into_iter().filter_map(|k| all.remove(&k).map(|o| (k.1, o))).collect()
         };
-        for outlet in outlets {
+        for (conn, outlet) in outlets {
             crate::server::recv::went_away(ctx, &outlet);
+            words.push(ToNode::Shut { conn });
         }
+        words
     }
 
     /// This node was off NATS a moment: what its followers sent it and

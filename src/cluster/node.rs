@@ -232,8 +232,8 @@ impl Node {
             }
             let message = match message {
                 Some(Incoming::Message(message)) => message,
-                Some(Incoming::Reconnected) => {
-                    self.reconnected();
+                Some(Incoming::Lost) => {
+                    self.lost_frames();
                     continue;
                 }
                 None => continue,
@@ -265,13 +265,14 @@ impl Node {
         }
     }
 
-    /// This node's connection to NATS broke and is back: what was on its
-    /// way through the server it lost is gone (NATS is "at most once"),
-    /// and nothing else would say so before `--timeout`. A follower cuts
-    /// its connections whose requests wait for the leader (their clients
-    /// send them again); a leader tells its followers to do the same
-    /// (`LOST`), for their requests and its replies.
-    fn reconnected(&self) {
+    /// Messages to or from this node may be lost (its connection to NATS
+    /// broke and is back, or the client dropped some that came too fast:
+    /// NATS is "at most once"), and nothing else would say so before
+    /// `--timeout`. A follower cuts its connections whose requests wait
+    /// for the leader (their clients send them again) and its receive
+    /// connections; a leader tells its followers to do the same (`LOST`),
+    /// for their requests and its replies.
+    fn lost_frames(&self) {
         match &*self.part.lock() {
             Stance::Following { forward, .. } => forward.lost(),
             Stance::Leading { gateway: Some(gateway), .. } => gateway.lost(),

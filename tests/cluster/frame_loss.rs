@@ -3,12 +3,11 @@
 //! `ALIVE` from its follower for a lease's term and lets the follower's
 //! connections go (`Gateway::sweep`); its words that say so to the
 //! follower (`CLOSED`, `SHUT`) are lost too, so the follower still holds
-//! them. Once frames pass again, the leader tells the follower `LOST`
-//! at its next `ALIVE`, and the follower cuts its receive connections
-//! (`Gateway::alive`); and it answers what it hears of a connection it
-//! let go by closing it (`Gateway::send`, `Gateway::let_go`), for when
-//! that `LOST` is lost too. The user's clients reconnect at once, not
-//! after `--timeout`.
+//! them. Once frames pass again, the leader says those words again at
+//! the follower's next `ALIVE` in the same run (`Gateway::alive`); and
+//! should they be lost again, it answers what it hears of a connection
+//! it let go by closing it (`Gateway::send`, `Gateway::let_go`). The
+//! user's clients reconnect at once, not after `--timeout`.
 
 use std::time::Duration;
 
@@ -41,10 +40,10 @@ fn leader_and_follower_behind_a_proxy(cluster: &Cluster) -> (TestServer, NatsPro
 /// connection has the connection closed (the leader has no session for
 /// it: `CLOSED` again) within a read timeout, far under `--timeout`
 /// (60 s): she sends it again on a new one, and bob gets it once. The
-/// leader's `LOST` is lost too: her next acknowledgement on her old
-/// receive connection has it closed (no outlet: `SHUT`): she logs in
-/// again, bob sees her online, and her events come again from the last
-/// acknowledgement the leader applied.
+/// leader's words said again are lost too: her next acknowledgement on
+/// her old receive connection has it closed (no outlet: `SHUT`): she logs
+/// in again, bob sees her online, and her events come again from the
+/// last acknowledgement the leader applied.
 #[test]
 fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_their_next_word() {
     let cluster = Cluster::start();
@@ -71,8 +70,13 @@ fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_thei
         },
     );
     assert!(a.log().iter().any(|l| l.contains("node b is silent")), "{:?}", a.log());
+    let lost = |word: &str| proxy.to_client.dropped(word);
+    let (closed, shut) = (lost("CLOSED"), lost("SHUT"));
     proxy.to_server.pass_everything();
-    proxy.to_client.drop_starting_with(&["LOST"]);
+    eventually("the leader saying CLOSED and SHUT again, lost again", Duration::from_secs(10), || {
+        lost("CLOSED") > closed && lost("SHUT") > shut
+    });
+    proxy.to_client.pass_everything();
 
     ana.send("MSG:bob:m3:again");
     ana.expect_closed();
@@ -82,8 +86,6 @@ fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_thei
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m3:<ts>:again");
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:3:ana:bob:m4:<ts>:next", "m3 once");
 
-    eventually("the leader's LOST lost", Duration::from_secs(10), || proxy.to_client.dropped("LOST") > 0);
-    proxy.to_client.pass_everything();
     ana_recv.send("ACK:1");
     ana_recv.expect_closed();
     let mut ana_recv = recv_once_it_serves(&b, "ana");
@@ -92,9 +94,9 @@ fn connections_the_leader_let_go_while_their_frames_were_lost_are_closed_at_thei
 }
 
 /// As above, but ana says nothing once frames pass again (her phone lies
-/// on the table): b's next `ALIVE`, in the run the leader took for dead,
-/// gets `LOST`, and b cuts her receive connection, which she opens again
-/// at once, and bob sees her online.
+/// on the table): at b's next `ALIVE`, in the run the leader took for
+/// dead, the leader says its `SHUT` again, and b closes her receive
+/// connection, which she opens again at once, and bob sees her online.
 #[test]
 fn a_follower_taken_for_dead_that_speaks_again_is_told_lost_and_its_quiet_users_come_back_online() {
     let cluster = Cluster::start();
@@ -112,7 +114,10 @@ fn a_follower_taken_for_dead_that_speaks_again_is_told_lost_and_its_quiet_users_
     proxy.to_client.pass_everything();
 
     ana_recv.expect_closed();
-    assert!(a.log().iter().any(|l| l.contains("node b, taken for dead, speaks again: told LOST")));
+    let said_again = |l: &String| {
+        l.contains("node b, taken for dead, speaks again: the ends of its connections said again (1)")
+    };
+    assert!(a.log().iter().any(said_again), "{:?}", a.log());
     let _ana_recv = recv_once_it_serves(&b, "ana");
     eventually("bob seeing ana online again", Duration::from_secs(10), || online(&mut bob, "ana"));
 }
