@@ -32,6 +32,8 @@ mod support;
 
 #[path = "cluster/accounts.rs"]
 mod accounts;
+#[path = "cluster/browser.rs"]
+mod browser;
 #[path = "cluster/calls.rs"]
 mod calls;
 #[path = "cluster/chaos.rs"]

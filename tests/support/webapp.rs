@@ -10,6 +10,22 @@ use super::browser::Browser;
 /// Enter, as `type_into` types it.
 pub const ENTER: &str = "\u{E007}";
 
+/// chromium's flags for a call on one machine: a fake camera and
+/// microphone that need no permission prompt, and host candidates with
+/// real addresses instead of mDNS names (which nothing resolves here);
+/// loopback candidates for a machine whose only interface is `lo`. The
+/// camera films 5 frames a second, not its usual 20: each browser
+/// encodes and decodes video in software, which at 20 took a test of
+/// tests/web/calls.rs (three browsers) ~230 s of CPU (and missed its
+/// deadlines beside other tests), at 5 ~50 s; a frame still reaches the
+/// other side within the first second.
+pub const CALL_FLAGS: [&str; 4] = [
+    "--use-fake-device-for-media-stream=fps=5",
+    "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--allow-loopback-in-peer-connection",
+];
+
 /// A server with its web port, and the app's URL.
 pub fn web_server(args: &[&str]) -> (TestServer, String) {
     let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
@@ -25,7 +41,16 @@ pub fn logged_in(url: &str, user: &str, width: u32, height: u32) -> Browser {
 
 /// The same, in a browser whose language is `lang` (`es`, `pt-BR`).
 pub fn logged_in_speaking(url: &str, user: &str, width: u32, height: u32, lang: &str) -> Browser {
-    let browser = Browser::start_in(width, height, lang);
+    log_in(Browser::start_in(width, height, lang), url, user)
+}
+
+/// The same, in English, in a browser started with more of chromium's
+/// `flags` (a call's fake camera: tests/cluster/browser.rs).
+pub fn logged_in_with(url: &str, user: &str, (width, height): (u32, u32), flags: &[&str]) -> Browser {
+    log_in(Browser::start_with(width, height, "en-US", flags), url, user)
+}
+
+fn log_in(browser: Browser, url: &str, user: &str) -> Browser {
     browser.goto(url);
     browser.type_into("#user", user);
     browser.type_into("#password", &format!("pw-{user}"));

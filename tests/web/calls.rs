@@ -23,23 +23,7 @@ use serde_json::json;
 use support::TestServer;
 use support::browser::Browser;
 use support::coturn::{self, Coturn};
-use support::webapp::{ENTER, log_in_again, web_server};
-
-/// chromium's flags for a call on one machine: a fake camera and
-/// microphone that need no permission prompt, and host candidates with
-/// real addresses instead of mDNS names (which nothing resolves here);
-/// loopback candidates for a machine whose only interface is `lo`. The
-/// camera films 5 frames a second, not its usual 20: each of the three
-/// browsers encodes and decodes video in software, which at 20 took a
-/// call test ~230 s of CPU (and missed its deadlines beside other tests),
-/// at 5 ~50 s; a frame still reaches the other side within the first
-/// second.
-const CALL_FLAGS: [&str; 4] = [
-    "--use-fake-device-for-media-stream=fps=5",
-    "--use-fake-ui-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--allow-loopback-in-peer-connection",
-];
+use support::webapp::{CALL_FLAGS, ENTER, log_in_again, web_server};
 
 /// The call's screen, as call.js draws it.
 const SCREEN: &str = "document.querySelector('.call-screen')";

@@ -338,11 +338,14 @@ impl Request {
 
     /// True if this request is answered with a listing, `OK:<n>` and `n`
     /// lines (or a `KO`): only who sent it can tell such a head from an
-    /// `OK:<fields>` (see `Reply::parse`).
+    /// `OK:<fields>` (see `Reply::parse`). A cluster's follower reads the
+    /// leader's replies by it (`cluster::forward`): a listing missing here
+    /// would have its lines taken for the replies of the requests after it.
     pub fn lists(&self) -> bool {
         matches!(
             self,
             Request::Users
+                | Request::People { .. }
                 | Request::Rooms
                 | Request::Chats
                 | Request::Members { .. }
