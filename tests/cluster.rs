@@ -14,15 +14,18 @@
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `frame_loss.rs`
-//! (a follower's frames lost on NATS past a term, its connections closed
-//! by the leader at their next word), `lease.rs`
+//! (a follower's frames lost on NATS past a term: its connections closed
+//! by the leader's words said again or at their next word; a follower
+//! started again within a term), `lease.rs`
 //! (who leads: nodes started at once, a lease run out or let go),
 //! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
 //! per read, no message taking seconds), `teacher.rs` (`wachat users …
-//! --store` while the nodes run; a node's directory refused).
+//! --store` while the nodes run; a node's directory refused),
+//! `browser.rs` (the browser app on a follower: a chat, coming back to
+//! it, calls across nodes).
 //! Also `files.rs` (photos and files on two nodes), `chaos.rs` (`wachat
 //! chaos` against two nodes under faults) and `ha.rs` (a pg_auto_failover
 //! formation: no single point of failure).
