@@ -9,6 +9,8 @@ mod support;
 
 #[path = "protocol/grammar_props.rs"]
 mod grammar_props;
+#[path = "protocol/listings.rs"]
+mod listings;
 #[path = "protocol/mentions.rs"]
 mod mentions;
 #[path = "protocol/receive_port.rs"]

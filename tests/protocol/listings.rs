@@ -1,0 +1,174 @@
+//! Which replies are listings (`OK:<n>` and `n` lines) is known only to
+//! who asked: `Request::lists` says it, and a cluster's follower reads the
+//! replies the leader sends it by it (`cluster::forward`). A listing
+//! missing there has its lines taken for the replies of the requests
+//! after it, and a request there that answers one line eats the replies
+//! after it. So a real server is asked a line of every word, each after a
+//! state that makes every listing hold lines, and the lines it answers are
+//! counted against what `Request::lists` expects.
+
+use wachat::protocol::{Reply, Request};
+use wachat::server::requests::{Kind, TABLE, by_word};
+
+use super::support::files::{login_recv_1_2, upload};
+use super::support::{Conn, TestServer};
+
+/// The words whose requests cannot be asked in the middle of a logged-in
+/// session, and why: none answers a listing (docs/PROTOCOL.md).
+const NOT_ASKED: [(&str, &str); 9] = [
+    ("QUIT", "ends the connection"),
+    ("LOGIN", "a first frame"),
+    ("REGISTER", "a first frame"),
+    ("REDEEM", "a first frame"),
+    ("PAIR", "a first frame"),
+    ("PASSWD", "logs the other connections out"),
+    ("PASSWDKEEP", "changes the password the test logs in with"),
+    ("DELACCOUNT", "deletes the account"),
+    ("UNLINK", "logs a device out"),
+];
+
+/// What ana asks, each once: every listing, with lines to list, and a
+/// line of every other word.
+fn asked(file: &str) -> Vec<String> {
+    let lines = [
+        "USERS",
+        "ROOMS",
+        "CHATS",
+        "MEMBERS:#lab",
+        "PEOPLE:b",
+        "DEVICES",
+        "INFO",
+        "HISTORY:bob:10",
+        "HISTORY:bob:10:*",
+        "SEARCH:bob:hello",
+        "SEARCH:*:hello",
+        "ROOMINFO:#lab",
+        "BLOCKS",
+        "PREFS",
+        "ARCHIVED",
+        "FILES",
+        "STARRED",
+        "PING",
+        "MSG:bob:m2:again",
+        "READ:bob:b1",
+        "JOIN:#tea",
+        "LEAVE:#tea",
+        "P2P:9000",
+        "PEER:bob",
+        "LASTSEEN:bob",
+        "SERVER",
+        "TYPING:bob",
+        "LINK",
+        "LINK:pw-ana",
+        "REPLY:bob:m3:b1:yes",
+        "EDIT:bob:m3:yes!",
+        "REACT:bob:b1:👍",
+        "DELETE:bob:m3",
+        "TOPIC:#lab:week 2",
+        "MODE:#lab:+invite",
+        "INVITE:#lab:carl",
+        "KICK:#lab:carl",
+        "BAN:#lab:carl:0",
+        "UNBAN:#lab:carl",
+        "MUTE:#lab:bob:10",
+        "UNMUTE:#lab:bob",
+        "OP:#lab:bob",
+        "DEOP:#lab:bob",
+        "UNBLOCK:carl",
+        "BLOCK:carl",
+        "NOTIFY:#lab:mentions",
+        "PIN:#lab",
+        "UNPIN:#lab",
+        "UPLOAD:b.txt:5:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        "PART:<file>:0:aGVsbG8=",
+        "FETCH:<file>:0",
+        "FILEOF:bob:ana:f1",
+        "FILE:bob:f2:<file>:again",
+        "ARCHIVE:#lab",
+        "UNARCHIVE:#lab",
+        "STAR:bob:bob:b1",
+        "UNSTAR:bob:bob:b1",
+        "CALL:bob:c1:OFFER:voice:v=0",
+        "CALL:bob:c1:ICE:candidate",
+        "CALL:bob:c1:HANGUP",
+        "TURN",
+    ];
+    lines.iter().map(|line| line.replace("<file>", file)).collect()
+}
+
+/// The lines the server answered to `line`: everything before the reply
+/// to a marker asked after it, which no other reply can be.
+fn answered(ana: &mut Conn, line: &str, i: usize) -> Vec<String> {
+    let marker = format!("zz-nobody-{i}");
+    ana.send(line);
+    ana.send(&format!("LASTSEEN:{marker}"));
+    let mut lines = Vec::new();
+    loop {
+        let got = ana.line();
+        if got.starts_with("KO:") && got.contains(&marker) {
+            return lines;
+        }
+        lines.push(got);
+    }
+}
+
+/// The lines after its head a reply has, for one that `lists` says is a
+/// listing: `OK:<n>` or, for a page of `HISTORY`, `OK:<n>:<cursor>`.
+fn listed(head: &str) -> usize {
+    let Some(fields) = head.strip_prefix("OK:") else { return 0 };
+    fields.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
+    let server = TestServer::start_with(&["--rate", "0", "--exempt", "127.0.0.1"]);
+    let [mut ana, mut bob] = server.logged_in(["ana", "bob"]);
+    server.register(&["carl"]);
+    // Every listing with lines to list: bob and ana online, a chat with
+    // a starred message, a room, a block, a setting, an archived chat, a
+    // file.
+    let _bob_events = login_recv_1_2(&server, "bob");
+    let _ana_events = login_recv_1_2(&server, "ana");
+    assert!(ana.request("MSG:bob:m1:hello there").starts_with("OK:m1:"));
+    assert!(bob.request("MSG:ana:b1:hello back").starts_with("OK:b1:"));
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("BLOCK:carl"), "OK");
+    assert_eq!(ana.request("NOTIFY:bob:none"), "OK");
+    assert_eq!(ana.request("ARCHIVE:bob"), "OK");
+    assert_eq!(ana.request("STAR:bob:ana:m1"), "OK");
+    let file = upload(&mut ana, "a.txt", b"hello");
+    assert!(ana.request(&format!("FILE:bob:f1:{file}:a file")).starts_with("OK:f1:"));
+
+    let asked = asked(&file);
+    let mut listings = 0;
+    for (i, line) in asked.iter().enumerate() {
+        let request = Request::parse(line).unwrap_or_else(|ko| panic!("{line}: {ko}"));
+        let lines = answered(&mut ana, line, i);
+        let head = lines.first().unwrap_or_else(|| panic!("{line}: no reply"));
+        let expected = if request.lists() { listed(head) } else { 0 };
+        assert_eq!(
+            lines.len(),
+            1 + expected,
+            "{line}: lists() is {}, the server said {lines:?}",
+            request.lists()
+        );
+        if request.lists() {
+            assert!(head.starts_with("OK:") && expected > 0, "{line}: a listing with lines to list: {head}");
+            listings += 1;
+            // A follower forwards what it does not answer from its own
+            // copy, and reads the leader's listing by its `OK:<n>`.
+            let word = line.split(':').next().unwrap_or_default();
+            if by_word(word).is_some_and(|row| row.kind != Kind::Read) {
+                let n = Reply::parse(head).ok().and_then(|reply| reply.listing_len());
+                assert_eq!(n, Some(expected), "{line}: a forwarded listing is OK:<n>");
+            }
+        }
+    }
+    assert_eq!(listings, 17, "every listing of the protocol was asked");
+    for word in TABLE.iter().flat_map(|row| row.words) {
+        let in_list = asked.iter().any(|line| line.split(':').next() == Some(*word));
+        let left_out = NOT_ASKED.iter().any(|(w, _)| w == word);
+        assert!(in_list != left_out, "{word}: asked here, or left out with a reason, not both");
+    }
+}
