@@ -27,6 +27,9 @@ export async function openChat(app, name) {
     app.actions?.cancel();
     $('mention-list')?.remove();
     $('input').value = app.drafts.get(chat.name);
+    // The chat left's messages go at once: under this chat's title, while its page loads, they would read as its own.
+    app.view.chat = null;
+    $('messages').replaceChildren();
   }
   app.openKey = fold(chat.name);
   $('app').classList.add('chat-open');

@@ -577,6 +577,8 @@ fn names_in(lang: &str) -> Vec<(String, String, bool)> {
     take(&browser, "search");
     browser.click("#search-close");
     open_chat(&browser, "bob");
+    // Drawn once its page is in (the composer takes the focus then).
+    browser.wait_for("document.activeElement === document.getElementById('input')");
     take(&browser, "direct chat");
     browser.click("#starred-button");
     browser.wait_for("document.getElementById('starred-button').getAttribute('aria-expanded') === 'true'");
