@@ -62,6 +62,10 @@ struct RemoteOutlet {
     /// failover it hears that they left, and the new leader tells it who
     /// is online again.
     joined: HashSet<String>,
+    /// The leader answered its `ATTACH`. One not answered yet is attached
+    /// by what the leader does after a `LOST` it sent before: that `LOST`
+    /// does not concern it.
+    answered: bool,
 }
 
 impl Forward {
@@ -179,8 +183,11 @@ impl Forward {
         if cut > 0 {
             log::info!("cluster: {cut} connections waited for a reply NATS may have lost: cut");
         }
-        let outlets: Vec<Arc<Outlet>> =
-            self.outlets.lock().drain().filter_map(|(_, attached)| attached.outlet.upgrade()).collect();
+        let outlets: Vec<Arc<Outlet>> = {
+            let mut all = self.outlets.lock();
+            let answered: Vec<u64> = all.iter().filter(|(_, a)| a.answered).map(|(&conn, _)| conn).collect();
+            answered.iter().filter_map(|conn| all.remove(conn)).filter_map(|a| a.outlet.upgrade()).collect()
+        };
         for outlet in &outlets {
             outlet.shut_down();
         }
@@ -210,7 +217,10 @@ impl Forward {
     pub fn take(&self, outlets: Vec<(u64, Arc<Outlet>)>) {
         for (conn, outlet) in outlets {
             let minor = outlet.minor();
-            let attached = RemoteOutlet { outlet: Arc::downgrade(&outlet), joined: HashSet::new() };
+            // Its replay is behind it: what this leader pushes from now
+            // on is what it needs, and a LOST of this leader concerns it.
+            let attached =
+                RemoteOutlet { outlet: Arc::downgrade(&outlet), joined: HashSet::new(), answered: true };
             self.outlets.lock().insert(conn, attached);
             let (user, peer) = (outlet.user, SocketAddr::new(outlet.peer_ip, 0));
             let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
@@ -295,11 +305,15 @@ impl Leader for Forward {
         let (name, device) = (outlet.name.to_string(), outlet.device.to_string());
         // Registered before the leader answers: what it pushes at once
         // (who else is online) finds the outlet.
-        let attached = RemoteOutlet { outlet: Arc::downgrade(outlet), joined: HashSet::new() };
+        let attached =
+            RemoteOutlet { outlet: Arc::downgrade(outlet), joined: HashSet::new(), answered: false };
         self.outlets.lock().insert(conn, attached);
         let answer = self.ask(ToLeader::Attach { node, conn, user, peer, minor, name, device });
         match answer {
             Some(LeaderAnswer::Attached { after, pos }) => {
+                if let Some(attached) = self.outlets.lock().get_mut(&conn) {
+                    attached.answered = true;
+                }
                 Ok(leader::ReplayStart { after, ticket: Ticket(pos) })
             }
             other => {
