@@ -1,9 +1,9 @@
 //! The class network (protocol 1.3, docs/PROTOCOL.md §27), tested from
-//! outside: real `wachat serve` processes on port 0, each in its own
-//! temporary directory, linked by a roster file that the test writes once
-//! their link ports are known (a server reads its roster again when it
-//! changes). Where the test plays a peer itself, it speaks the link
-//! protocol over a plain socket, as a student's server would.
+//! outside: real `wachat serve` processes, each in its own temporary
+//! directory, linked by a roster file that names their link ports (a
+//! server reads its roster again when it changes). Where the test plays a
+//! peer itself, it speaks the link protocol over a plain socket, as a
+//! student's server would.
 
 use super::support;
 
@@ -13,25 +13,26 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::federation::{Lab, ask, lab9_beside_lab1, start, write_roster};
+use support::ports::free_port;
 use support::{Conn, TestServer, without_ts};
 
 /// Starts servers named `names`, each in a directory of `root`, linked by
 /// one roster (`root/class.csv`).
 fn network(root: &Path, names: &[&'static str], more: &[&str]) -> Vec<Lab> {
     let roster = root.join("class.csv");
-    // Ports not known yet: each server finds its own line, the others'
-    // are put right below once they listen.
-    write_roster(&roster, &names.iter().map(|n| (*n, 1)).collect::<Vec<_>>(), "");
-    let labs: Vec<Lab> = names
+    // Link ports below the ephemeral range, this test process's for its
+    // life: a server killed and started again finds its port still free
+    // (an outgoing connection would take one of port 0's range).
+    let servers: Vec<(&'static str, u16)> = names.iter().map(|name| (*name, free_port())).collect();
+    write_roster(&roster, &servers, "");
+    servers
         .iter()
-        .map(|name| {
+        .map(|&(name, port)| {
             let dir = root.join(name);
             std::fs::create_dir_all(&dir).unwrap();
-            start(name, &dir, &roster, 0, more)
+            start(name, &dir, &roster, port, more)
         })
-        .collect();
-    write_roster(&roster, &labs.iter().map(|l| (l.name, l.link.port())).collect::<Vec<_>>(), "");
-    labs
+        .collect()
 }
 
 /// A receive connection that said `VERSION:1.3` before its login.
