@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, open_chat, web_server};
+use support::webapp::{ENTER, app_url, log_in_again, logged_in, new_link_code, open_chat, web_server};
 use support::{Conn, Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
@@ -212,7 +212,7 @@ fn hostile_text_is_shown_as_text_and_does_nothing() {
             assert!(bob.request(&format!("MSG:ana:h{i}:{text}")).starts_with(&format!("OK:h{i}:")));
         }
     }
-    let url = format!("http://{}", server.web.expect("the web port"));
+    let url = app_url(&server);
     let ana = logged_in(&url, "ana", 1200, 800);
     let mut bob = server.login_send("bob", "pw-bob");
     assert_eq!(bob.request("MSG:ana:hx:\u{1b}[31mred"), "KO:BAD_REQUEST:a text may not hold U+001B (escape)");

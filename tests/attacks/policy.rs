@@ -8,6 +8,7 @@
 use super::support;
 
 use support::TestServer;
+use support::webapp::app_url;
 
 // ----- moderation pays from its author's quota ---------------------------
 
@@ -166,7 +167,7 @@ fn a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
     use serde_json::json;
     let server = TestServer::start_with(&["--web-port", "0"]);
     let browser = support::browser::Browser::start(800, 600);
-    browser.goto(&format!("http://{}", server.web.expect("the web port")));
+    browser.goto(&app_url(&server));
     let got = browser.exec_async(
         "const done = arguments[0];
          Promise.all([import('/fates.js'), import('/view.js')]).then(([f, v]) => {

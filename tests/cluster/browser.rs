@@ -23,7 +23,9 @@ use super::support::TestServer;
 use super::support::browser::Browser;
 use super::support::cluster::{Cluster, eventually_or};
 use super::support::paging::{interleaved_from, scroll_to_start};
-use super::support::webapp::{CALL_FLAGS, ENTER, log_in_again, logged_in, logged_in_with, open_chat};
+use super::support::webapp::{
+    CALL_FLAGS, CALL_SCREEN, ENTER, app_url, call_data, log_in_again, logged_in, logged_in_with, open_chat,
+};
 
 const LAPTOP: (u32, u32) = (1000, 800);
 
@@ -48,11 +50,6 @@ fn leader_and_follower(cluster: &Cluster, extra: &[&str]) -> (TestServer, TestSe
     b.wait_for_log("node a leads (epoch 1): this node follows");
     a.register(&["ana", "bob"]);
     (a, b)
-}
-
-/// The app's address on `node`.
-fn app_url(node: &TestServer) -> String {
-    format!("http://{}", node.web.expect("the web port"))
 }
 
 /// Waits until ana's newest tick is `state`, showing `shown`.
@@ -161,15 +158,6 @@ fn a_browser_on_a_follower_chats_with_one_on_the_leader_ticks_to_read_and_comes_
     }
 }
 
-/// The call's screen, as web/call.js draws it.
-const SCREEN: &str = "document.querySelector('.call-screen')";
-
-/// A number of the call screen's data (getStats's bytes received).
-fn inbound(browser: &Browser, kind: &str) -> u64 {
-    let value = browser.exec(&format!("return Number({SCREEN}?.dataset.inbound{kind} || 0)"), json!([]));
-    value.as_u64().unwrap_or(0)
-}
-
 /// `caller` calls `callee_name` (in `callee`'s browser) with `media`: it
 /// rings there, `callee` answers, the media flow both ways, `hanging_up`
 /// (one of the two) ends it, and both screens close.
@@ -178,29 +166,29 @@ fn call(caller: &Browser, (callee, callee_name): (&Browser, &str), media: &str, 
     caller.wait_for(&format!("!document.getElementById('call-{media}').hidden"));
     caller.click(&format!("#call-{media}"));
     callee.wait_for(&format!(
-        "{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.media === '{media}'"
+        "{CALL_SCREEN}?.dataset.state === 'ringing-here' && {CALL_SCREEN}.dataset.media === '{media}'"
     ));
-    callee.wait_for(&format!("{SCREEN}.dataset.tone === 'ringtone'"));
-    caller.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
+    callee.wait_for(&format!("{CALL_SCREEN}.dataset.tone === 'ringtone'"));
+    caller.wait_for(&format!("{CALL_SCREEN}?.dataset.tone === 'ringback'"));
     callee.click(".call-answer");
     for side in [caller, callee] {
-        side.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > 0"));
-        side.wait_for(&format!("{SCREEN}.dataset.tone === ''"));
+        side.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundAudio) > 0"));
+        side.wait_for(&format!("{CALL_SCREEN}.dataset.tone === ''"));
         if media == "video" {
-            side.wait_for(&format!("Number({SCREEN}?.dataset.inboundVideo) > 0"));
+            side.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundVideo) > 0"));
         }
     }
     // Flowing, not a first packet: 20 KB more of audio on each side.
     for side in [caller, callee] {
-        let audio = inbound(side, "Audio");
-        side.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > {}", audio + 20_000));
+        let audio = call_data(side, "inboundAudio");
+        side.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundAudio) > {}", audio + 20_000));
     }
-    let path = caller.wait_for(&format!("{SCREEN}?.dataset.path"));
-    assert_eq!(path, callee.wait_for(&format!("{SCREEN}?.dataset.path")), "both ends see one path");
+    let path = caller.wait_for(&format!("{CALL_SCREEN}?.dataset.path"));
+    assert_eq!(path, callee.wait_for(&format!("{CALL_SCREEN}?.dataset.path")), "both ends see one path");
     assert_eq!(path, json!("host"), "on loopback the media go straight");
     hanging_up.click(".call-hangup");
     for side in [caller, callee] {
-        side.wait_for(&format!("!{SCREEN}"));
+        side.wait_for(&format!("!{CALL_SCREEN}"));
     }
     let line = format!("📞 {} call, 0:", if media == "video" { "Video" } else { "Voice" });
     caller.wait_for(&format!(

@@ -6,7 +6,7 @@
 
 use super::support::cluster::Cluster;
 use super::support::paging::{interleaved, page, read_back, same_millisecond, scroll_to_start, who_and_id};
-use super::support::webapp::{logged_in, open_chat};
+use super::support::webapp::{app_url, logged_in, open_chat};
 
 const LONG: usize = 1_500;
 
@@ -61,7 +61,7 @@ fn a_chat_of_1500_is_read_back_whole_on_either_node_and_in_a_new_browser() {
     refused(&mut ana, "HISTORY:bob:10:99999999999".to_string());
     assert_eq!(page(&mut ana, &format!("HISTORY:bob:10:{cursor}")).0.len(), 10);
     // A new browser on the cluster scrolls the whole chat.
-    let browser = logged_in(&format!("http://{}", a.web.expect("the web port")), "ana", 390, 844);
+    let browser = logged_in(&app_url(&a), "ana", 390, 844);
     open_chat(&browser, "bob");
     let drawn = scroll_to_start(&browser);
     let want: Vec<String> = sent.iter().map(|(_, id)| id.clone()).collect();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use support::federation::{Lab, ask, lab9_beside_lab1, start, write_roster};
 use support::ports::free_port;
+use support::webapp::app_url;
 use support::{Conn, TestServer, without_ts};
 
 /// Starts servers named `names`, each in a directory of `root`, linked by
@@ -762,7 +763,7 @@ fn the_browser_app_opens_chats_and_rooms_of_another_server((width, height): (u32
     assert!(bob.request("MSG:#lab:b0:<img src=x onerror=alert(1)> in the room").starts_with("OK:"));
     drop(bob);
 
-    let url = format!("http://{}", lab1.server.web.unwrap());
+    let url = app_url(&lab1.server);
     let ana = support::webapp::logged_in(&url, "ana", width, height);
     // A user of another server, from "New chat". bob's connections are
     // made when they are used: the servers' --timeout of 4 s is shorter
@@ -1103,7 +1104,7 @@ fn the_browser_app_sends_no_typing_in_a_chat_of_another_server() {
     let (lab1, lab2) = lab1_with_the_browser_app_and_lab2(root.path());
     lab1.server.register(&["ana", "cleo"]);
     lab2.server.register(&["bob"]);
-    let url = format!("http://{}", lab1.server.web.unwrap());
+    let url = app_url(&lab1.server);
     let ana = support::webapp::logged_in(&url, "ana", 1000, 800);
     support::webapp::open_chat(&ana, "bob@lab2");
     let mut bob_events = events_1_3(&lab2.server, "bob");

@@ -29,8 +29,24 @@ pub const CALL_FLAGS: [&str; 4] = [
 /// A server with its web port, and the app's URL.
 pub fn web_server(args: &[&str]) -> (TestServer, String) {
     let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
-    let url = format!("http://{}", server.web.expect("the web port"));
+    let url = app_url(&server);
     (server, url)
+}
+
+/// The app's URL on `server`, started with a web port.
+pub fn app_url(server: &TestServer) -> String {
+    format!("http://{}", server.web.expect("the web port"))
+}
+
+/// The call's screen, as web/call.js draws it.
+pub const CALL_SCREEN: &str = "document.querySelector('.call-screen')";
+
+/// A number of the call screen's data in `browser` (getStats's bytes
+/// received, call.js's timing), 0 while there is none.
+pub fn call_data(browser: &Browser, key: &str) -> u64 {
+    let value =
+        browser.exec(&format!("return Number({CALL_SCREEN}?.dataset.{key} || 0)"), serde_json::json!([]));
+    value.as_u64().unwrap_or(0)
 }
 
 /// A browser on the app, logged in as `user` (password `pw-<user>`, as

@@ -23,10 +23,7 @@ use serde_json::json;
 use support::TestServer;
 use support::browser::Browser;
 use support::coturn::{self, Coturn};
-use support::webapp::{CALL_FLAGS, ENTER, log_in_again, web_server};
-
-/// The call's screen, as call.js draws it.
-const SCREEN: &str = "document.querySelector('.call-screen')";
+use support::webapp::{CALL_FLAGS, CALL_SCREEN, ENTER, call_data, log_in_again, web_server};
 
 /// The page's peer connections, kept as call.js makes them (the test's
 /// own hook, not the app's), to read the SDPs that crossed the server.
@@ -75,20 +72,14 @@ fn shot(browser: &Browser, name: &str) {
 fn fills_a_phone(browser: &Browser) {
     let sizes = browser.exec(
         &format!(
-            "const r = {SCREEN}.getBoundingClientRect();
-             const buttons = [...{SCREEN}.querySelectorAll('.call-icon')].map(b => b.getBoundingClientRect());
+            "const r = {CALL_SCREEN}.getBoundingClientRect();
+             const buttons = [...{CALL_SCREEN}.querySelectorAll('.call-icon')].map(b => b.getBoundingClientRect());
              return [r.width === innerWidth && r.height === innerHeight, buttons.length, Math.min(...buttons.map(b => Math.min(b.width, b.height)))]"
         ),
         json!([]),
     );
     assert_eq!(sizes[0], json!(true), "full screen: {sizes}");
     assert!(sizes[1].as_u64().unwrap() >= 2 && sizes[2].as_f64().unwrap() >= 44.0, "{sizes}");
-}
-
-/// A number of the call screen's data (from getStats, or call.js's timing).
-fn data(browser: &Browser, key: &str) -> u64 {
-    let value = browser.exec(&format!("return Number({SCREEN}?.dataset.{key} || 0)"), json!([]));
-    value.as_u64().unwrap_or(0)
 }
 
 /// One call: `caller` (on `caller_name`) calls `callee_name` with `media`;
@@ -114,39 +105,40 @@ fn call(
     caller.click(&format!("#call-{media}"));
     for device in ringing {
         device.wait_for(&format!(
-            "{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.media === '{media}'"
+            "{CALL_SCREEN}?.dataset.state === 'ringing-here' && {CALL_SCREEN}.dataset.media === '{media}'"
         ));
         // The ringtone runs (an AudioContext playing), made in the page.
-        device.wait_for(&format!("{SCREEN}.dataset.tone === 'ringtone'"));
+        device.wait_for(&format!("{CALL_SCREEN}.dataset.tone === 'ringtone'"));
         if device.exec("return innerWidth", json!([])) == json!(PHONE.0) {
             fills_a_phone(device);
             shot(device, &format!("web-call-incoming-{media}-phone"));
         }
     }
-    caller.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
+    caller.wait_for(&format!("{CALL_SCREEN}?.dataset.tone === 'ringback'"));
     let answered = Instant::now();
     answering.click(".call-answer");
     for device in ringing.iter().filter(|d| !std::ptr::eq(**d, answering)) {
         // The others hear it was taken: "answered on another device".
-        device.wait_for(&format!("!{SCREEN}"));
+        device.wait_for(&format!("!{CALL_SCREEN}"));
         device.wait_for("document.getElementById('typing').textContent === 'Answered on another device'");
     }
     let sides = [caller, answering];
     for side in sides {
-        side.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > 0"));
-        side.wait_for(&format!("{SCREEN}.dataset.tone === ''"));
+        side.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundAudio) > 0"));
+        side.wait_for(&format!("{CALL_SCREEN}.dataset.tone === ''"));
         if media == "video" {
-            side.wait_for(&format!("Number({SCREEN}?.dataset.inboundVideo) > 0"));
-            side.wait_for(&format!("{SCREEN}.querySelector('video.self').srcObject"));
+            side.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundVideo) > 0"));
+            side.wait_for(&format!("{CALL_SCREEN}.querySelector('video.self').srcObject"));
         }
     }
     // call.js times it in each browser, from its side of the answer to its first bytes.
     let timing = |side: &Browser| {
-        let audio = side.wait_for(&format!("{SCREEN}?.dataset.mediaMs")).as_str().unwrap_or("").to_string();
+        let audio =
+            side.wait_for(&format!("{CALL_SCREEN}?.dataset.mediaMs")).as_str().unwrap_or("").to_string();
         let video = match media {
             "video" => format!(
                 ", video {} ms",
-                side.wait_for(&format!("{SCREEN}?.dataset.videoMs")).as_str().unwrap_or("")
+                side.wait_for(&format!("{CALL_SCREEN}?.dataset.videoMs")).as_str().unwrap_or("")
             ),
             _ => String::new(),
         };
@@ -179,9 +171,9 @@ fn call(
     );
     // A window of the call: 20 KB more of audio on the caller's side, and
     // what the server spent meanwhile: its PINGs, nothing of the media.
-    let audio = data(caller, "inboundAudio");
-    caller.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > {}", audio + 20_000));
-    let (cpu, audio) = (cpu_ms(server.pid()) - cpu, data(caller, "inboundAudio") - audio);
+    let audio = call_data(caller, "inboundAudio");
+    caller.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundAudio) > {}", audio + 20_000));
+    let (cpu, audio) = (cpu_ms(server.pid()) - cpu, call_data(caller, "inboundAudio") - audio);
     let bytes = tcp_bytes(web_port).saturating_sub(bytes);
     println!(
         "{path_name}: while {audio} bytes of audio arrived, the server used {cpu} ms of CPU and carried {bytes} bytes"
@@ -198,16 +190,16 @@ fn call(
     }
     // The connection's facts wait behind "Details".
     let details =
-        caller.exec(&format!("return {SCREEN}.querySelector('details.call-details').open"), json!([]));
+        caller.exec(&format!("return {CALL_SCREEN}.querySelector('details.call-details').open"), json!([]));
     assert_eq!(details, json!(false), "the details are folded");
-    let path = caller.wait_for(&format!("{SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
+    let path = caller.wait_for(&format!("{CALL_SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
     let other_path =
-        answering.wait_for(&format!("{SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
+        answering.wait_for(&format!("{CALL_SCREEN}?.dataset.path")).as_str().unwrap_or("").to_string();
     assert_eq!(path, other_path, "both ends see one path");
 
     caller.click(".call-hangup");
     for side in sides {
-        side.wait_for(&format!("!{SCREEN}"));
+        side.wait_for(&format!("!{CALL_SCREEN}"));
     }
     // Its line in the caller's open chat, from the server.
     let line = format!("📞 {} call, 0:", if media == "video" { "Video" } else { "Voice" });
@@ -232,15 +224,15 @@ fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
     ];
     // ana gives up before bob answers: a missed call; then bob declines one.
     ana.click("#call-voice");
-    phone.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here'"));
-    ana.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
+    phone.wait_for(&format!("{CALL_SCREEN}?.dataset.state === 'ringing-here'"));
+    ana.wait_for(&format!("{CALL_SCREEN}?.dataset.tone === 'ringback'"));
     ana.click(".call-hangup");
-    phone.wait_for(&format!("!{SCREEN}"));
-    laptop.wait_for(&format!("!{SCREEN}"));
+    phone.wait_for(&format!("!{CALL_SCREEN}"));
+    laptop.wait_for(&format!("!{CALL_SCREEN}"));
     ana.click("#call-video");
-    phone.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here'"));
+    phone.wait_for(&format!("{CALL_SCREEN}?.dataset.state === 'ringing-here'"));
     phone.click(".call-decline");
-    ana.wait_for(&format!("!{SCREEN}"));
+    ana.wait_for(&format!("!{CALL_SCREEN}"));
 
     // Each side's chat, after a reload: the lines from the server, each
     // said from its side, in order.
@@ -320,7 +312,8 @@ fn an_end_from_someone_else_with_the_same_id_ends_nothing() {
     let bob = browser(&url, "bob", false, LAPTOP);
     open_chat(&ana, "bob");
     ana.click("#call-voice");
-    let id = bob.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.call"));
+    let id = bob
+        .wait_for(&format!("{CALL_SCREEN}?.dataset.state === 'ringing-here' && {CALL_SCREEN}.dataset.call"));
     let id = id.as_str().unwrap().to_string();
 
     let mut carl = server.login_send("carl", "pw-carl");
@@ -332,11 +325,11 @@ fn an_end_from_someone_else_with_the_same_id_ends_nothing() {
     assert_eq!(carl.request(&format!("CALL:bob:{id}:HANGUP")), "OK");
     // carl's missed call reached bob's chat list; ana's call rings on.
     bob.wait_for("[...document.querySelectorAll('#chat-list li')].some(e => e.textContent.includes('carl'))");
-    assert_eq!(bob.exec(&format!("return {SCREEN}?.dataset.call"), json!([])), json!(id));
+    assert_eq!(bob.exec(&format!("return {CALL_SCREEN}?.dataset.call"), json!([])), json!(id));
     bob.click(".call-answer");
-    bob.wait_for(&format!("Number({SCREEN}?.dataset.inboundAudio) > 0"));
+    bob.wait_for(&format!("Number({CALL_SCREEN}?.dataset.inboundAudio) > 0"));
     ana.click(".call-hangup");
-    bob.wait_for(&format!("!{SCREEN}"));
+    bob.wait_for(&format!("!{CALL_SCREEN}"));
 }
 
 /// CPU time of process `pid`, user and system, in ms (`/proc/<pid>/stat`,
