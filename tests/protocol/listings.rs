@@ -7,6 +7,8 @@
 //! state that makes every listing hold lines, and the lines it answers are
 //! counted against what `Request::lists` expects.
 
+use wachat::protocol::page;
+use wachat::protocol::request::command_word;
 use wachat::protocol::{Reply, Request};
 use wachat::server::requests::{Kind, TABLE, by_word};
 
@@ -116,7 +118,8 @@ fn answered(ana: &mut Conn, line: &str, i: usize) -> Vec<String> {
 /// listing: `OK:<n>` or, for a page of `HISTORY`, `OK:<n>:<cursor>`.
 fn listed(head: &str) -> usize {
     let Some(fields) = head.strip_prefix("OK:") else { return 0 };
-    fields.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    let page = page::parse_head(fields).map(|(n, _)| n);
+    page.or_else(|| Reply::parse(head).ok()?.listing_len()).unwrap_or(0)
 }
 
 #[test]
@@ -158,8 +161,7 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
             listings += 1;
             // A follower forwards what it does not answer from its own
             // copy, and reads the leader's listing by its `OK:<n>`.
-            let word = line.split(':').next().unwrap_or_default();
-            if by_word(word).is_some_and(|row| row.kind != Kind::Read) {
+            if by_word(command_word(line)).is_some_and(|row| row.kind != Kind::Read) {
                 let n = Reply::parse(head).ok().and_then(|reply| reply.listing_len());
                 assert_eq!(n, Some(expected), "{line}: a forwarded listing is OK:<n>");
             }
@@ -167,7 +169,7 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
     }
     assert_eq!(listings, 17, "every listing of the protocol was asked");
     for word in TABLE.iter().flat_map(|row| row.words) {
-        let in_list = asked.iter().any(|line| line.split(':').next() == Some(*word));
+        let in_list = asked.iter().any(|line| command_word(line) == *word);
         let left_out = NOT_ASKED.iter().any(|(w, _)| w == word);
         assert!(in_list != left_out, "{word}: asked here, or left out with a reason, not both");
     }
