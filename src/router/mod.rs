@@ -269,11 +269,15 @@ impl Outlet {
 
     /// Queues frames that the leader of a cluster pushed for this
     /// connection (`cluster::forward`): whole lines, the version gate
-    /// passed there.
+    /// passed there. A connection says one `BYE`: one that said it takes
+    /// no more frames, and a `BYE` among these closes it here too, so that
+    /// this node's own goodbye for the same end (a device unlinked: the
+    /// leader's word and the record's both reach it) is not said again.
     pub fn push_frames(&self, frames: &[u8]) {
         let mut out = self.out.lock();
         if !(out.closing || out.closed) {
             out.pending.extend_from_slice(frames);
+            out.closing = frames.split(|&b| b == b'\n').any(|line| line.starts_with(b"BYE:"));
             self.flush_or_give_up(&mut out);
         }
     }

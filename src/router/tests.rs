@@ -1,7 +1,7 @@
 //! Tests of the router and of `Outlet`s on real loopback connections:
 //! delivery in order, a slow reader's bounded buffer, goodbyes.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
@@ -55,6 +55,31 @@ fn events_reach_online_users_in_order_once_and_offline_ones_not_at_all() {
     assert_eq!(line(&mut client), "PING");
     assert!(!router.send_to(2, &Event::Ping));
     assert_eq!(router.online_names(), ["u1"]);
+}
+
+/// A device unlinked on a cluster: the leader's `BYE` (pushed) and this
+/// node's own (the record applied) reach one connection, in either
+/// order; it says one `BYE`.
+#[test]
+fn a_connection_says_one_bye_whether_the_pushed_one_or_its_own_comes_first() {
+    for pushed_first in [true, false] {
+        let (outlet, mut client) = outlet(1, 1 << 20);
+        outlet.opt_in(2);
+        outlet.finish_replay();
+        let pushed = || outlet.push_frames(b"BYE:UNLINKED\n");
+        if pushed_first {
+            pushed();
+            outlet.log_out(LoggedOut::Unlinked);
+        } else {
+            outlet.log_out(LoggedOut::Unlinked);
+            pushed();
+        }
+        outlet.finish();
+        assert_eq!(line(&mut client), "BYE:UNLINKED");
+        let mut rest = String::new();
+        client.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "", "pushed first: {pushed_first}");
+    }
 }
 
 #[test]
