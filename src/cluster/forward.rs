@@ -172,12 +172,13 @@ impl Forward {
     /// request waiting are cut now, not after `--timeout`; their clients
     /// send it again, with its id. The other send connections go on. The
     /// receive connections the leader attached are cut too, without a
-    /// word: what it pushed to them (who is online, `TYPING`, a call's
-    /// signals, the `BYE` of a device logged out) may be lost, and it may
-    /// have let their outlets go. Their clients log in again, as after a
-    /// dropped connection on a single server: the leader checks each
+    /// word: what it pushed to them (who is online or typing, a call's
+    /// signals, the goodbye of a device logged out) may be lost, and it
+    /// may have let their outlets go. Their clients log in again, as after
+    /// a dropped connection on a single server: the leader checks each
     /// login afresh (a device unlinked meanwhile is refused), tells who is
-    /// online, and the numbered events come again from the last `ACK`. A
+    /// online, and the numbered events come again from the last one
+    /// acknowledged. A
     /// receive connection still waiting for its `ATTACH`'s answer stays
     /// ([`RemoteOutlet::answered`]).
     pub fn lost(&self) {
