@@ -121,8 +121,7 @@ fn tiny_server_passes_every_case_restarts_and_give_up_included() {
     let dir = tempfile::tempdir().unwrap();
     let (roster, link, _) = class_of_two(dir.path());
     let data = dir.path().join("lab1");
-    let mut server =
-        Tiny::start_with(&data, ["0", "0"], &tiny_args(&roster, &link, &["--link-queue-max", "5"]));
+    let mut server = Tiny::start_restartable(&data, &tiny_args(&roster, &link, &["--link-queue-max", "5"]));
     let [send, recv] = server.ports.clone();
     every_case(dir.path(), &roster, [&send, &recv, &link], || server.crash_and_restart());
     drop(server);
