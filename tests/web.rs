@@ -40,7 +40,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, app_url, log_in_again, logged_in, new_link_code, open_chat, web_server};
+use support::webapp::{
+    ENTER, log_in_again, logged_in, new_link_code, open_chat, restartable_web_server, web_server,
+};
 use support::{Conn, Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
@@ -146,11 +148,10 @@ fn waits_2_s_a_disabled_accounts_browser_says_so_and_stops_trying() {
 }
 
 /// Ana's browser in her chat with bob, the server killed, and `text`
-/// sent while offline (in the outbox, `SENT`): the server, the app's URL,
-/// the browser and the web port to start the server again on.
-fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
-    let (mut server, url) = web_server(&[]);
-    let web_port = server.web.unwrap().port().to_string();
+/// sent while offline (in the outbox, `SENT`): the server, the app's URL
+/// and the browser.
+fn typed_offline(text: &str) -> (TestServer, String, Browser) {
+    let (mut server, url) = restartable_web_server(&[]);
     server.register(&["ana", "bob"]);
     let ana = logged_in(&url, "ana", 1200, 800);
     open_chat(&ana, "bob");
@@ -158,12 +159,12 @@ fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
     ana.wait_for("document.getElementById('status').className.includes('offline')");
     ana.type_into("#input", &format!("{text}{ENTER}"));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
-    (server, url, ana, web_port)
+    (server, url, ana)
 }
 
 #[test]
 fn an_offline_browser_queues_reconnects_and_delivers_once() {
-    let (mut server, _, ana, web_port) = typed_offline("typed offline");
+    let (mut server, _, ana) = typed_offline("typed offline");
     // A password's login keeps its outbox in the tab, not past it.
     let outbox = ana.exec("return Object.keys(sessionStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(sessionStorage[k]).length)", json!([]));
     assert_eq!(outbox, json!([1]));
@@ -175,7 +176,7 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
         json!(0)
     );
     // The server comes back on the same ports; the app reconnects by itself.
-    server.restart_in_place(&["--web-port", &web_port]);
+    server.restart_in_place(&[]);
     ana.wait_for("document.querySelector('#status.online') && document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
     let mut bob = server.login_recv("bob", "pw-bob");
     assert!(bob.next_msg().ends_with(":typed offline"));
@@ -186,7 +187,7 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
 
 #[test]
 fn hostile_text_is_shown_as_text_and_does_nothing() {
-    let (mut server, _) = web_server(&[]);
+    let (mut server, url) = restartable_web_server(&[]);
     server.register(&["ana", "bob"]);
     let long = "x".repeat(4096);
     let hostile = [
@@ -199,20 +200,12 @@ fn hostile_text_is_shown_as_text_and_does_nothing() {
     // before (old data, planted in the log) still reaches the browser.
     for (i, text) in hostile.iter().enumerate() {
         if text.contains('\u{1b}') {
-            support::old_data::plant_old_text(
-                &mut server,
-                &["--web-port", "0"],
-                "bob",
-                "ana",
-                &format!("h{i}"),
-                text,
-            );
+            support::old_data::plant_old_text(&mut server, &[], "bob", "ana", &format!("h{i}"), text);
         } else {
             let mut bob = server.login_send("bob", "pw-bob");
             assert!(bob.request(&format!("MSG:ana:h{i}:{text}")).starts_with(&format!("OK:h{i}:")));
         }
     }
-    let url = app_url(&server);
     let ana = logged_in(&url, "ana", 1200, 800);
     let mut bob = server.login_send("bob", "pw-bob");
     assert_eq!(bob.request("MSG:ana:hx:\u{1b}[31mred"), "KO:BAD_REQUEST:a text may not hold U+001B (escape)");
@@ -810,8 +803,8 @@ fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
 
 #[test]
 fn the_outbox_survives_a_reload_and_is_sent_once() {
-    let (mut server, url, ana, web_port) = typed_offline("kept in the outbox");
-    server.restart_in_place(&["--web-port", &web_port]);
+    let (mut server, url, ana) = typed_offline("kept in the outbox");
+    server.restart_in_place(&[]);
     // A reload forgets the password (it was in the page's memory only), not the outbox.
     ana.goto(&url);
     ana.wait_for(

@@ -86,7 +86,7 @@ fn msg_with_an_action_id_is_refused() {
 /// rewritten m1 on every screen), nor does `SEARCH`.
 #[test]
 fn a_stored_old_action_id_is_not_applied_as_an_edit() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(bob.request("MSG:ana:m1:see you at 10").starts_with("OK:m1:"));

@@ -61,7 +61,7 @@ fn tab_escaped_newlines_and_a_crlf_line_ending_are_accepted() {
 /// server starts, and `HISTORY` serves it as stored.
 #[test]
 fn old_data_with_a_control_character_still_loads() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     support::old_data::plant_old_text(&mut server, &[], "ana", "bob", "old", "\u{1b}[1mold\u{7}");
     let mut bob = server.login_send("bob", "pw-bob");

@@ -71,7 +71,7 @@ fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
 /// on both backends.
 #[test]
 fn a_delete_hidden_by_a_block_leaves_the_message_and_answers_alike_twice() {
-    let mut server = TestServer::start_with(&["--erase-minutes", "0"]);
+    let mut server = TestServer::start_restartable(&["--erase-minutes", "0"]);
     let [mut ana, mut bob] = server.logged_in(["ana", "bob"]);
     assert!(bob.request("MSG:ana:b0:keep me").starts_with("OK:b0:"));
     assert_eq!(ana.request("BLOCK:bob"), "OK");
@@ -261,7 +261,7 @@ fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
 /// code wrote them; it replays to the same blocks and preferences, and they act.
 #[test]
 fn a_log_with_the_old_block_and_pref_records_replays_to_the_same_state() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     drop(server.logged_in(["ana", "bob", "carl"]));
     server.kill();
     let log = server.data_dir.join("log");

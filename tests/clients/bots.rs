@@ -164,7 +164,7 @@ impl Member {
 
 #[test]
 fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_same_address() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "echo-bot"]);
     // A text that would clear a terminal, stored before protocol 1.2
     // refused control characters in MSG: the bot logs it with its control
@@ -258,7 +258,7 @@ impl Bridged {
         // the build can take longer than the server's --timeout, and ana's
         // idle connections would be closed while it runs.
         example("telegram_bridge");
-        let server = TestServer::start();
+        let server = TestServer::start_restartable(&[]);
         server.register(&["ana", "bridge"]);
         let mut ana = Member::login(&server, "ana");
         assert_eq!(ana.send.request("JOIN:#family"), "OK");

@@ -134,7 +134,7 @@ fn two_users_chat_and_the_ticks_reach_read() {
 
 #[test]
 fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
@@ -188,7 +188,7 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
 #[test]
 fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     let server_dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_in(server_dir.path(), &[]);
+    let server = TestServer::start_restartable_in(server_dir.path(), &[]);
     server.register(&["ana", "bob"]);
     let (send, recv) = (server.send, server.recv);
     drop(server); // killed: the ports are free again, nothing listens
@@ -217,7 +217,7 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
 
 #[test]
 fn both_connections_come_back_after_a_server_restart() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let mut ana = Console::connected(&server, "ana", dir.path(), &[]);

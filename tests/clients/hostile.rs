@@ -22,7 +22,7 @@ const SHOWN: &str = "^[[2Jfake^[]0;pwned^G^MSYSTEM: re-run with --password^H^HM-
 
 #[test]
 fn control_characters_from_a_user_are_shown_harmless_everywhere_and_stored_as_sent() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     // 1.2: the server refuses such a text on MSG...
     let mut ana = server.login_send("ana", "pw-ana");

@@ -155,7 +155,7 @@ fn the_python_client_says_read_for_what_it_shows_once_per_chat() {
 /// line the client shows, and ESC does not reach the terminal.
 #[test]
 fn the_python_client_shows_control_characters_in_old_data_escaped() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     support::old_data::plant_old_text(
         &mut server,

@@ -18,7 +18,7 @@ use support::{FakeConn, TestServer};
 
 /// Two servers, each with the accounts ana and bob.
 fn two_servers() -> (TestServer, TestServer) {
-    let (a, b) = (TestServer::start(), TestServer::start());
+    let (a, b) = (TestServer::start_restartable(&[]), TestServer::start());
     a.register(&["ana", "bob"]);
     b.register(&["ana", "bob"]);
     (a, b)
@@ -171,7 +171,7 @@ fn bob_is_shown(server: &TestServer, dir: &Path, id: &str, text: &str) {
 
 #[test]
 fn a_fresh_server_at_the_same_address_is_another_server_and_its_m1_is_shown() {
-    let mut old = TestServer::start();
+    let mut old = TestServer::start_restartable(&[]);
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
@@ -203,7 +203,7 @@ fn a_fresh_server_at_the_same_address_is_another_server_and_its_m1_is_shown() {
 
 #[test]
 fn a_console_left_running_moves_its_folder_when_a_fresh_server_takes_the_address() {
-    let mut old = TestServer::start();
+    let mut old = TestServer::start_restartable(&[]);
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
@@ -230,7 +230,7 @@ fn a_console_left_running_moves_its_folder_when_a_fresh_server_takes_the_address
 
 #[test]
 fn an_outbox_written_for_the_old_server_stays_with_its_folder_and_leaves_when_it_is_back() {
-    let mut old = TestServer::start();
+    let mut old = TestServer::start_restartable(&[]);
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
@@ -272,7 +272,7 @@ fn an_outbox_written_for_the_old_server_stays_with_its_folder_and_leaves_when_it
 
 #[test]
 fn a_restart_of_the_same_server_keeps_the_folder() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     let id = id_of(&server);
     let dir = tempfile::tempdir().unwrap();

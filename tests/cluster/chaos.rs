@@ -49,9 +49,11 @@ fn node_args(cluster: &Cluster, name: &str) -> Vec<String> {
     args.iter().map(|s| s.to_string()).chain(["--exempt".into(), "127.0.0.1".into()]).collect()
 }
 
-fn start_node(cluster: &Cluster, name: &str) -> TestServer {
+/// Node `name`, started by `start` (a node started again at its address
+/// needs [`TestServer::start_restartable`]).
+fn start_node(cluster: &Cluster, name: &str, start: fn(&[&str]) -> TestServer) -> TestServer {
     let args = node_args(cluster, name);
-    TestServer::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn signal(pid: u32, name: &str) {
@@ -114,11 +116,8 @@ impl Harness<'_> {
         self.b.kill();
         self.note("node B killed (kill -9)");
         std::thread::sleep(Duration::from_secs(2)); // node B down: its users go to A
-        let (send, recv) = (self.b.send.port(), self.b.recv.port());
         let args = node_args(self.cluster, "b");
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let dir = self.b.data_dir.clone();
-        *self.b = TestServer::start_on(&dir, send, recv, &args);
+        self.b.restart_in_place(&args.iter().map(String::as_str).collect::<Vec<_>>());
         self.note("node B started again");
         if !self.at(10, stop) {
             return;
@@ -178,8 +177,9 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) 
 #[test]
 fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_restarts() {
     let mut cluster = Cluster::start_own();
-    let mut a = start_node(&cluster, "a");
-    let mut b = start_node(&cluster, "b");
+    let mut a = start_node(&cluster, "a", TestServer::start_with);
+    // Node B is killed and started again at its address.
+    let mut b = start_node(&cluster, "b", TestServer::start_restartable);
     let done = AtomicBool::new(false);
     // The nodes keep their ports across the faults: chaos needs only those.
     let (at_a, at_b) = ((a.send, a.recv), (b.send, b.recv));

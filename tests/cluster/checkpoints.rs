@@ -105,8 +105,8 @@ fn a_node_joining_after_the_log_was_trimmed_reads_every_message() {
 fn a_node_coming_back_applies_the_rows_after_its_copy_or_starts_from_the_checkpoint() {
     let cluster = Cluster::start();
     let a = leader(&cluster);
-    let mut b = cluster.node("b");
-    let b_args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", "b", "--rate", "0"];
+    let mut b = cluster.restartable_node("b");
+    let b_args = cluster.node_args("b", &[]);
     let [mut ana, _bob] = a.logged_in(["ana", "bob"]);
     send(&mut ana, "bob", "a", 60);
     assert_eq!(ids(&b, "ana", "bob").len(), 60);

@@ -116,8 +116,8 @@ fn a_token_made_on_one_node_logs_in_on_the_other_until_unlinked_on_any() {
 #[test]
 fn a_node_removes_an_old_cache_of_devices_and_serves_those_of_the_log() {
     let cluster = Cluster::start();
-    let (a, mut b) = (cluster.node("a"), cluster.node("b"));
-    let b_args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", "b", "--rate", "0"];
+    let (a, mut b) = (cluster.node("a"), cluster.restartable_node("b"));
+    let b_args = cluster.node_args("b", &[]);
     register(&a, "ana");
     let code = link(&a, "ana");
     let token = a.send_conn().request(&format!("PAIR:ana@browser:{code}"));

@@ -45,7 +45,7 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
         args
     };
     let args_a = node_args("a", port_a);
-    let mut a = TestServer::start_with(&as_str(&args_a));
+    let mut a = TestServer::start_restartable(&as_str(&args_a));
     a.wait_for_log("node a leads (epoch 1");
     let b = TestServer::start_with(&as_str(&node_args("b", port_b)));
     b.wait_for_log("this node follows");
@@ -53,7 +53,7 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     std::fs::create_dir_all(&dir2).unwrap();
     let lab2_args =
         ["--name", "lab2", "--peers", roster_arg, "--link-port", &port2.to_string(), "--timeout", "4"];
-    let mut lab2 = TestServer::start_in(&dir2, &lab2_args);
+    let mut lab2 = TestServer::start_restartable_in(&dir2, &lab2_args);
     a.register(&["ana"]);
     lab2.register(&["bob"]);
 
@@ -80,7 +80,7 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     b.wait_for_log("node b leads (epoch 2");
     a.restart_in_place(&as_str(&args_a));
     a.wait_for_log("this node follows");
-    lab2 = TestServer::start_on(&dir2, lab2.send.port(), lab2.recv.port(), &lab2_args);
+    lab2.restart_in_place(&lab2_args);
     let mut bob_events = lab2.login_recv("bob", "pw-bob");
     let mut got = next(&mut bob_events);
     if got.contains(":m1:") {

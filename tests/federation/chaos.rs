@@ -195,7 +195,7 @@ fn took_with_its_ack_lost(restart: bool) {
     std::fs::create_dir_all(&data).unwrap();
     let peers = roster.to_str().unwrap();
     let args = ["--name", "lab1", "--peers", peers, "--link-port", "0", "--give-up", "3s", "--timeout", "2"];
-    let mut lab1 = TestServer::start_in(&data, &args);
+    let mut lab1 = TestServer::start_restartable_in(&data, &args);
     let link_of = |lab1: &TestServer| -> SocketAddr {
         let line = lab1.wait_for_log("listening: link ");
         line.split("listening: link ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap()

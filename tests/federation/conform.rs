@@ -78,7 +78,7 @@ fn wachat_serve_passes_every_case_restarts_included() {
     let (roster, link, _) = class_of_two(dir.path());
     let args = serve_args(&roster, &link, &["--link-queue-max", "5"]);
     let data = dir.path().join("lab1");
-    let mut server = TestServer::start_in(&data, &args);
+    let mut server = TestServer::start_restartable_in(&data, &args);
     let [send, recv] = [server.send.port().to_string(), server.recv.port().to_string()];
     every_case(dir.path(), &roster, [&send, &recv, &link], || server.restart_in_place(&args));
 }
@@ -121,8 +121,7 @@ fn tiny_server_passes_every_case_restarts_and_give_up_included() {
     let dir = tempfile::tempdir().unwrap();
     let (roster, link, _) = class_of_two(dir.path());
     let data = dir.path().join("lab1");
-    let mut server =
-        Tiny::start_with(&data, ["0", "0"], &tiny_args(&roster, &link, &["--link-queue-max", "5"]));
+    let mut server = Tiny::start_restartable(&data, &tiny_args(&roster, &link, &["--link-queue-max", "5"]));
     let [send, recv] = server.ports.clone();
     every_case(dir.path(), &roster, [&send, &recv, &link], || server.crash_and_restart());
     drop(server);

@@ -95,7 +95,7 @@ fn the_protocol_is_the_same_over_tls_on_both_ports() {
 #[test]
 fn two_consoles_over_tls_chat_see_ticks_use_a_room_and_come_back_after_a_restart() {
     let certs = Certs::make(&["127.0.0.1"]);
-    let mut server = TestServer::start_with(&certs.serve_args());
+    let mut server = TestServer::start_restartable(&certs.serve_args());
     register(&server, &certs, &["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let tls = ["--ca", certs.ca()];

@@ -507,7 +507,7 @@ fn every_lab_transcript_runs_in_order_against_one_server() {
         }
     }
     // As LAB.md starts it (the ports aside).
-    let server = TestServer::start_with(&["--timeout", "600"]);
+    let server = TestServer::start_restartable(&["--timeout", "600"]);
     let mut lab = Lab { server, terms: HashMap::new(), py: None, down: false };
     let mut plan = LAB_PLAN.iter();
     for (lang, lines) in &blocks {

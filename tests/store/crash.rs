@@ -122,7 +122,7 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     // Senders go as fast as they can: no --rate limit. A segment roll every
     // ~100 messages, a checkpoint every 300 records.
     let no_limit = ["--rate", "0", "--segment-size", "16384", "--checkpoint-records", "300"];
-    let mut server = TestServer::start_with(&no_limit);
+    let mut server = TestServer::start_restartable(&no_limit);
     let mut setup = server.send_conn();
     for user in (0..SENDERS).map(|k| format!("s{k}")).chain(["r".to_string()]) {
         assert_eq!(setup.request(&format!("REGISTER:{user}::secret")), format!("OK:{user}"));

@@ -459,9 +459,20 @@ impl Cluster {
     }
 
     pub fn node_with(&self, name: &str, extra: &[&str]) -> TestServer {
+        TestServer::start_with(&self.node_args(name, extra))
+    }
+
+    /// A node named `name` that the test kills and starts again at its
+    /// address, with [`Cluster::node_args`] ([`TestServer::start_restartable`]).
+    pub fn restartable_node(&self, name: &str) -> TestServer {
+        TestServer::start_restartable(&self.node_args(name, &[]))
+    }
+
+    /// The flags of a node named `name` on this cluster, then `extra`.
+    pub fn node_args<'a>(&'a self, name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["--store", &self.pg.url, "--bus", &self.nats.url, "--node", name, "--rate", "0"];
         args.extend_from_slice(extra);
-        TestServer::start_with(&args)
+        args
     }
 }
 

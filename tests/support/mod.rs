@@ -1,5 +1,6 @@
-//! Test support: a real `wachat serve` process on port 0 with its own
-//! temporary data directory, and a line-oriented client that speaks raw
+//! Test support: a real `wachat serve` process on port 0 (or, when the
+//! test starts it again at the same address, on ports of its own) with its
+//! own temporary data directory, and a line-oriented client that speaks raw
 //! protocol frames with a timeout on every read.
 
 #![allow(dead_code)] // each test file uses a different part of this
@@ -81,6 +82,16 @@ fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) ->
     all
 }
 
+/// Fails unless `port` is this process's, as a server started again at
+/// its address needs ([`TestServer::start_restartable`] says why).
+fn assert_mine(port: u16) {
+    assert!(
+        ports::is_mine(port),
+        "port {port} is not this test's own (the kernel's, from port 0?): start a server that is \
+         started again at its address with TestServer::start_restartable"
+    );
+}
+
 /// A small xorshift generator: random moments (a kill, a power cut) that
 /// a printed seed reproduces, without a dependency.
 pub struct Random(pub u64);
@@ -113,10 +124,18 @@ impl TestServer {
     /// A server of another build (`bin`, a `wachat` binary) with a fresh
     /// data directory: what a test of an upgrade makes its data with.
     pub fn start_bin(bin: &str, args: &[&str]) -> TestServer {
+        Self::in_temp_dir(|dir| {
+            let mut command = Command::new(bin);
+            command.args(serve_args(dir, 0, 0, args));
+            Self::spawn(command, dir)
+        })
+    }
+
+    /// The server `start` starts on a fresh temporary data directory,
+    /// which lives as long as the server.
+    fn in_temp_dir(start: impl FnOnce(&Path) -> TestServer) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(bin);
-        command.args(serve_args(dir.path(), 0, 0, args));
-        let mut server = Self::spawn(command, dir.path());
+        let mut server = start(dir.path());
         server._dir = Some(dir);
         server
     }
@@ -127,20 +146,53 @@ impl TestServer {
     }
 
     pub fn start_with(args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self::start_in(dir.path(), args);
-        server._dir = Some(dir);
-        server
+        Self::in_temp_dir(|dir| Self::start_in(dir, args))
     }
 
     /// A server on an existing data directory (for restarts).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
-        Self::start_on(data_dir, 0, 0, args)
+        Self::start_serve(data_dir, 0, 0, args)
     }
 
-    /// A server on an existing data directory and given ports, so that
-    /// clients of the previous one find it again (a restart in place).
+    /// A server that the test kills and starts again at the same address
+    /// ([`TestServer::restart_in_place`]), with a fresh data directory.
+    ///
+    /// Its send and receive ports, and its web port when `args` ask for
+    /// one (`--web-port 0`), come from [`ports::free_port`], not from the
+    /// kernel (port 0). A port the kernel picks is of its ephemeral range,
+    /// where the port-0 binds and the outgoing connections of the test
+    /// processes running beside this one land: while the server is down,
+    /// one of them may take its port, and the server's start again fails
+    /// to bind. A port of `free_port` is below that range, and this
+    /// process's for as long as it lives. Every other server listens on
+    /// port 0.
+    pub fn start_restartable(args: &[&str]) -> TestServer {
+        Self::in_temp_dir(|dir| Self::start_restartable_in(dir, args))
+    }
+
+    /// [`TestServer::start_restartable`] on an existing data directory.
+    pub fn start_restartable_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        let web: String;
+        let mut args = args.to_vec();
+        if let Some(at) = args.windows(2).position(|pair| pair == ["--web-port", "0"]) {
+            web = ports::free_port().to_string();
+            args[at + 1] = &web;
+        }
+        Self::start_on(data_dir, ports::free_port(), ports::free_port(), &args)
+    }
+
+    /// A server on an existing data directory and given ports (and the
+    /// web port `args` give, if any), which must be this process's
+    /// ([`TestServer::start_restartable`] says why): the address of a
+    /// server that ran before it, or ports the test chose with
+    /// [`ports::free_port`].
     pub fn start_on(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> TestServer {
+        let web = args.windows(2).find(|pair| pair[0] == "--web-port").and_then(|pair| pair[1].parse().ok());
+        [send_port, recv_port].into_iter().chain(web.filter(|&port| port != 0)).for_each(assert_mine);
+        Self::start_serve(data_dir, send_port, recv_port, args)
+    }
+
+    fn start_serve(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> TestServer {
         let mut command = Command::new(wachat_bin());
         command.args(serve_args(data_dir, send_port, recv_port, args));
         Self::spawn(command, data_dir)
@@ -160,12 +212,11 @@ impl TestServer {
 
     /// A server logging at `level` (`RUST_LOG`), on a fresh data directory.
     pub fn start_logging(level: &str, args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(wachat_bin());
-        command.args(serve_args(dir.path(), 0, 0, args)).env("RUST_LOG", level);
-        let mut server = Self::spawn(command, dir.path());
-        server._dir = Some(dir);
-        server
+        Self::in_temp_dir(|dir| {
+            let mut command = Command::new(wachat_bin());
+            command.args(serve_args(dir, 0, 0, args)).env("RUST_LOG", level);
+            Self::spawn(command, dir)
+        })
     }
 
     fn spawn(mut command: Command, data_dir: &Path) -> TestServer {
@@ -251,11 +302,19 @@ impl TestServer {
     }
 
     /// Kills the server and starts a new one on the same data directory
-    /// and the same ports: what clients see when a server is restarted.
+    /// and the same ports, its web port too if it has one: what clients
+    /// see when a server is restarted. The server must have been started
+    /// with [`TestServer::start_restartable`].
     pub fn restart_in_place(&mut self, args: &[&str]) {
+        assert!(!args.contains(&"--web-port"), "restart_in_place keeps the server's web port: {args:?}");
+        let web = self.web.map(|addr| addr.port().to_string());
+        let mut args = args.to_vec();
+        if let Some(port) = &web {
+            args.extend(["--web-port", port]);
+        }
         self.kill();
         let dir = self._dir.take();
-        let new = Self::start_on(&self.data_dir.clone(), self.send.port(), self.recv.port(), args);
+        let new = Self::start_on(&self.data_dir.clone(), self.send.port(), self.recv.port(), &args);
         let old = std::mem::replace(self, new);
         self._dir = dir;
         drop(old);

@@ -11,8 +11,9 @@ use super::TestServer;
 /// as a server before 1.2 would have stored it: sends a placeholder of the
 /// same length on disk, kills the server, writes `plain` (escaped, then
 /// quoted as the log's CSV quotes a field with a CR) over the placeholder in
-/// the data directory, and starts the server again on it, on the same ports,
-/// with `args` (its flags besides the data directory and ports).
+/// the data directory, and starts the server again on it, on the same ports
+/// (a server of [`TestServer::start_restartable`]), with `args` (its flags
+/// besides the data directory and ports).
 /// Same length, so every position in the log stays right.
 pub fn plant_old_text(server: &mut TestServer, args: &[&str], from: &str, to: &str, id: &str, plain: &str) {
     let escaped = plain.replace('\\', "\\\\").replace('\n', "\\n");
@@ -64,7 +65,8 @@ fn replace_in_files(dir: &Path, from: &[u8], to: &[u8]) -> usize {
 /// same length, kills the server, writes `id` over the placeholder, and
 /// removes `actions.csv`, the time since when action ids are the server's,
 /// as a data directory of such a server has none; the new start makes it,
-/// after this message. Then starts the server again on the same ports.
+/// after this message. Then starts the server again on the same ports (a
+/// server of [`TestServer::start_restartable`]).
 pub fn plant_old_id(server: &mut TestServer, from: &str, to: &str, id: &str, text: &str) {
     let placeholder: String = (0..id.len()).map(|i| if i % 2 == 0 { 'Z' } else { 'q' }).collect();
     let mut sender = server.login_send(from, &format!("pw-{from}"));

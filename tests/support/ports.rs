@@ -1,6 +1,7 @@
 //! Ports picked before the program that listens on them starts: a
 //! program that takes its port on the command line (chromedriver,
-//! PostgreSQL, NATS, a server named in a roster). A file of its own so that
+//! PostgreSQL, NATS, a server named in a roster, a server started again at
+//! the same address). A file of its own so that
 //! an example that drives the browser (`examples/web_vs_tcp.rs`) shares it.
 
 use std::io::Write;
@@ -44,9 +45,8 @@ pub fn free_port() -> u16 {
 /// named after the port holds the claimer's id, and a claim of a process
 /// that has ended is taken over. False if a live process claimed it.
 pub fn claim(port: u16) -> bool {
-    let dir = std::env::temp_dir().join("wachat-test-ports");
-    let _ = std::fs::create_dir_all(&dir);
-    let path: PathBuf = dir.join(port.to_string());
+    let _ = std::fs::create_dir_all(claims_dir());
+    let path = claims_dir().join(port.to_string());
     let me = std::process::id();
     for _ in 0..2 {
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -66,4 +66,18 @@ pub fn claim(port: u16) -> bool {
         }
     }
     false
+}
+
+/// Whether `port` is this process's: [`claim`]ed by it, as [`free_port`]
+/// claims each port it gives.
+#[allow(dead_code)] // examples/web_vs_tcp.rs includes this file and asks no such thing
+pub fn is_mine(port: u16) -> bool {
+    let path = claims_dir().join(port.to_string());
+    let owner = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+    owner == Some(std::process::id())
+}
+
+/// Where the claims are: a file a port.
+fn claims_dir() -> PathBuf {
+    std::env::temp_dir().join("wachat-test-ports")
 }

@@ -1,6 +1,6 @@
 //! examples/tiny_server.rs as a process of a test: started on given ports
 //! (`0`: any free one), crashed (`kill -9`) and started again on the same
-//! data, ports and arguments. A changed copy of it (a planted bug, built by
+//! data, ports (then of its own: [`Tiny::start_restartable`]) and arguments. A changed copy of it (a planted bug, built by
 //! [`super::examples::compile_copy`]) runs the same way.
 
 use std::io::{BufRead, BufReader};
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::examples::example;
+use super::ports::free_port;
 
 /// A running tiny server and the ports it listens on.
 pub struct Tiny {
@@ -29,6 +30,14 @@ impl Tiny {
     /// Starts it with more arguments (none: its defaults).
     pub fn start_with(dir: &Path, ports: [&str; 2], args: &[&str]) -> Tiny {
         Tiny::start_program(&example("tiny_server"), dir, ports, args)
+    }
+
+    /// Starts it with `args` on ports the test starts it again on
+    /// ([`Tiny::crash_and_restart`]): ports of [`free_port`], not of the
+    /// kernel, as [`super::TestServer::start_restartable`] explains.
+    pub fn start_restartable(dir: &Path, args: &[&str]) -> Tiny {
+        let [send, recv] = [free_port().to_string(), free_port().to_string()];
+        Tiny::start_with(dir, [&send, &recv], args)
     }
 
     /// Starts `program`, the tiny server or a changed copy of it.
@@ -63,8 +72,10 @@ impl Tiny {
     }
 
     /// A crash, then a start of the same program on the same data and
-    /// ports, with the same arguments.
+    /// ports, with the same arguments: a tiny server of
+    /// [`Tiny::start_restartable`].
     pub fn crash_and_restart(&mut self) {
+        self.ports.iter().for_each(|port| super::assert_mine(port.parse().expect("a port")));
         self.crash();
         let mut child =
             Command::new(&self.program).args(&self.args).stdout(Stdio::piped()).spawn().expect("start again");

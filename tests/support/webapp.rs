@@ -33,6 +33,14 @@ pub fn web_server(args: &[&str]) -> (TestServer, String) {
     (server, url)
 }
 
+/// The same, on ports the test may start it again on
+/// ([`TestServer::start_restartable`]): the app's URL stays the same.
+pub fn restartable_web_server(args: &[&str]) -> (TestServer, String) {
+    let server = TestServer::start_restartable(&[&["--web-port", "0"], args].concat());
+    let url = app_url(&server);
+    (server, url)
+}
+
 /// The app's URL on `server`, started with a web port.
 pub fn app_url(server: &TestServer) -> String {
     format!("http://{}", server.web.expect("the web port"))

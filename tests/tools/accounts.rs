@@ -584,7 +584,7 @@ fn wrong_old_passwords_are_throttled_like_logins() {
 #[test]
 fn the_console_changes_the_password_with_passwd_and_logs_in_with_it_again() {
     use support::console::Console;
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);
     let mut other_device = server.login_recv("ana", "pw-ana"); // `default`
     let tmp = tempfile::tempdir().unwrap();

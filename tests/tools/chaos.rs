@@ -31,7 +31,7 @@ fn chaos(args: &[&str]) -> Output {
 /// --restart command makes a file and waits until it is gone): kill -9,
 /// then the same data and ports.
 fn serve_holds_every_guarantee(level: &str, devices: &str, seed: &str) {
-    let mut server = TestServer::start_with(&SERVE);
+    let mut server = TestServer::start_restartable(&SERVE);
     let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
     let dir = tempfile::tempdir().unwrap();
     let restarts = support::Restarts::new(dir.path());

@@ -62,7 +62,7 @@ fn wachat_serve_passes_level_1_0_fast_with_reports() {
 
 #[test]
 fn wachat_serve_passes_level_1_1_restarts_included() {
-    let mut server = TestServer::start_with(&SERVE);
+    let mut server = TestServer::start_restartable(&SERVE);
     let [send, recv] = ports(&server);
     let dir = tempfile::tempdir().unwrap();
     // The suite asks for a restart by making this file and waiting until

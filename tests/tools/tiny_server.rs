@@ -30,7 +30,7 @@ fn conform(args: &[&str], more: &[&str]) -> (std::process::ExitStatus, String) {
 #[test]
 fn tiny_server_passes_level_1_0_with_restarts() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Tiny::start(data.path(), ["0", "0"]);
+    let mut server = Tiny::start_restartable(data.path(), &["--timeout", "2"]);
     let [send, recv] = server.ports.clone();
     // The suite asks for a restart by making this file and waiting until
     // it is gone; the loop below restarts the server and removes it.
@@ -57,7 +57,7 @@ fn tiny_server_passes_level_1_0_with_restarts() {
 #[test]
 fn waits_1_s_a_restart_is_over_once_both_ports_accept_connections() {
     let data = tempfile::tempdir().unwrap();
-    let server = std::sync::Mutex::new(Tiny::start(data.path(), ["0", "0"]));
+    let server = std::sync::Mutex::new(Tiny::start_restartable(data.path(), &["--timeout", "2"]));
     let [send, recv] = server.lock().unwrap().ports.clone();
     let restarts = support::Restarts::new(data.path());
     let restart = restarts.command();

@@ -13,7 +13,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 use support::browser::Browser;
 use support::webapp::{
-    ENTER, joined, log_in_again, logged_in, logged_in_speaking, new_link_code, open_chat, web_server,
+    ENTER, joined, log_in_again, logged_in, logged_in_speaking, new_link_code, open_chat,
+    restartable_web_server, web_server,
 };
 
 /// The labels of the app's own words that are shown, each as `[text, fits]`:
@@ -199,7 +200,7 @@ fn linked(server: &support::TestServer, url: &str, user: &str, width: u32, heigh
 
 #[test]
 fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
-    let (mut server, url) = web_server(&[]);
+    let (mut server, url) = restartable_web_server(&[]);
     server.register(&["ana", "bob"]);
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(bob.request("MSG:ana:s1:the secret plan").starts_with("OK"));
@@ -265,8 +266,7 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
     // The outbox works as before: typed offline, kept, sent when the server is back.
     ana.type_into("#input", &format!("typed with no network{ENTER}"));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
-    let web_port = server.web.unwrap().port().to_string();
-    server.restart_in_place(&["--web-port", &web_port]);
+    server.restart_in_place(&[]);
     ana.wait_for("document.querySelector('#status.online') && document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(bob.listing("HISTORY:ana:10").iter().any(|l| l.ends_with(":typed with no network")));

@@ -13,7 +13,7 @@ use serde_json::json;
 use support::READ_TIMEOUT;
 use support::browser::Browser;
 use support::files::{fetch, noise, photo};
-use support::webapp::{ENTER, open_chat, shot, web_server};
+use support::webapp::{ENTER, open_chat, restartable_web_server, shot, web_server};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -65,8 +65,7 @@ fn until(mut f: impl FnMut() -> bool, what: &str) {
 
 #[test]
 fn photos_files_and_voice_messages_wait_offline_across_a_reload_and_go_once_with_their_captions() {
-    let (mut server, url) = web_server(&[]);
-    let web_port = server.web.unwrap().port().to_string();
+    let (mut server, url) = restartable_web_server(&[]);
     server.register(&["ana", "bob"]);
     // Signed in to stay: a reload with the server down opens what was kept.
     let ana = Browser::start(PHONE.0, PHONE.1);
@@ -113,7 +112,7 @@ fn photos_files_and_voice_messages_wait_offline_across_a_reload_and_go_once_with
     assert_eq!(waiting(&ana), (4, 3));
 
     // Back: each goes once; the outbox and the kept bytes empty.
-    server.restart_in_place(&["--web-port", &web_port]);
+    server.restart_in_place(&[]);
     until(
         || {
             ana.exec(
@@ -146,8 +145,7 @@ fn photos_files_and_voice_messages_wait_offline_across_a_reload_and_go_once_with
 
 #[test]
 fn an_upload_cut_by_the_server_going_away_goes_on_and_arrives_once() {
-    let (mut server, url) = web_server(&["--rate", "0"]);
-    let web_port = server.web.unwrap().port().to_string();
+    let (mut server, url) = restartable_web_server(&["--rate", "0"]);
     server.register(&["ana", "bob"]);
     let ana = support::webapp::logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
     open_chat(&ana, "bob");
@@ -160,7 +158,7 @@ fn an_upload_cut_by_the_server_going_away_goes_on_and_arrives_once() {
     ana.wait_for("document.getElementById('status').className.includes('offline')");
     let tick = "document.querySelector('#messages .msg.mine .tick')?.dataset.state";
     assert_eq!(ana.exec(&format!("return {tick}"), json!([])), json!("SENT"));
-    server.restart_in_place(&["--web-port", &web_port, "--rate", "0"]);
+    server.restart_in_place(&["--rate", "0"]);
     until(|| ana.exec(&format!("return {tick}"), json!([])) == json!("RECEIVED"), "sent once back");
     let mut bob = server.login_send("bob", "pw-bob");
     let history = bob.listing("HISTORY:ana:10");
