@@ -89,14 +89,7 @@ struct Kdf {
 impl Hasher {
     /// `kdf_cost` is argon2's memory cost in KiB (at least 8).
     pub fn new(kdf_cost: u32) -> Result<Hasher, String> {
-        let params = Params::new(kdf_cost, Params::DEFAULT_T_COST, 1, None)
-            .map_err(|e| format!("bad --kdf-cost {kdf_cost}: {e}"))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy = argon2
-            .hash_password(b"no account has this password")
-            .map_err(|e| format!("password hashing: {e}"))?
-            .to_string();
-        let kdf = Kdf { argon2, dummy };
+        let kdf = Kdf::new(kdf_cost)?;
         let (logins, login_queue) = crossbeam_channel::unbounded();
         let (registrations, registration_queue) = crossbeam_channel::unbounded();
         let threads = thread::available_parallelism().map_or(2, |n| n.get());
@@ -152,6 +145,17 @@ fn work(kdf: &Kdf, logins: &Receiver<HashJob>, registrations: &Receiver<HashJob>
 }
 
 impl Kdf {
+    fn new(kdf_cost: u32) -> Result<Kdf, String> {
+        let params = Params::new(kdf_cost, Params::DEFAULT_T_COST, 1, None)
+            .map_err(|e| format!("bad --kdf-cost {kdf_cost}: {e}"))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy = argon2
+            .hash_password(b"no account has this password")
+            .map_err(|e| format!("password hashing: {e}"))?
+            .to_string();
+        Ok(Kdf { argon2, dummy })
+    }
+
     fn hash(&self, password: &str) -> Result<String, String> {
         self.argon2
             .hash_password(password.as_bytes())
@@ -248,26 +252,31 @@ mod tests {
 
     #[test]
     fn a_waiting_login_goes_before_waiting_registrations() {
-        // Hashes slow enough (2 MiB, unoptimised) that the flood queues.
-        let hasher = Hasher::new(2048).unwrap();
-        let (done, finished) = crossbeam_channel::unbounded();
-        let stored = hasher.hash("pw").unwrap();
-        let threads = thread::available_parallelism().map_or(2, |n| n.get());
-        for i in 0..4 * threads {
-            let (hasher, done) = (hasher.clone(), done.clone());
-            thread::spawn(move || {
-                hasher.hash("flood").unwrap();
-                let _ = done.send(format!("register {i}"));
-            });
+        // One pool thread, and a flood of registrations queued before a
+        // login. Each registration's answer waits until someone takes it
+        // (a channel of no capacity), and nobody does before the login is
+        // answered: a thread that served a registration first would wait
+        // there, and the login would never be answered.
+        let kdf = Kdf::new(8).unwrap();
+        let stored = kdf.hash("pw").unwrap();
+        let (logins, login_queue) = crossbeam_channel::unbounded();
+        let (registrations, registration_queue) = crossbeam_channel::unbounded();
+        let mut registered = Vec::new();
+        for _ in 0..4 {
+            let (tell, told) = crossbeam_channel::bounded(0);
+            registrations.send(HashJob::Hash("flood".into(), tell)).unwrap();
+            registered.push(told);
         }
-        // Wait until the pool is busy with the flood and the rest queue.
-        let first = finished.recv().unwrap();
-        assert!(hasher.verify(Some(&stored), "pw"));
-        let mut after_login: Vec<String> = finished.try_iter().collect();
-        after_login.insert(0, first);
-        // At most one registration per thread was running when the login
-        // was queued, plus the ones that finished before it was.
-        assert!(after_login.len() < 4 * threads, "the login waited for the whole flood: {after_login:?}");
+        let (tell, told) = crossbeam_channel::bounded(1);
+        logins.send(HashJob::Verify(Some(stored), "pw".into(), tell)).unwrap();
+        let pool = thread::spawn(move || work(&kdf, &login_queue, &registration_queue));
+        let answer = told.recv_timeout(Duration::from_secs(10));
+        assert_eq!(answer, Ok(true), "the login was not served before the registrations");
+        for told in registered {
+            assert!(told.recv_timeout(Duration::from_secs(10)).unwrap().is_ok());
+        }
+        drop((logins, registrations));
+        pool.join().unwrap();
     }
 
     #[test]
