@@ -178,9 +178,8 @@ impl Forward {
     /// a dropped connection on a single server: the leader checks each
     /// login afresh (a device unlinked meanwhile is refused), tells who is
     /// online, and the numbered events come again from the last one
-    /// acknowledged. A
-    /// receive connection still waiting for its `ATTACH`'s answer stays
-    /// ([`RemoteOutlet::answered`]).
+    /// acknowledged. A receive connection still waiting for its
+    /// `ATTACH`'s answer stays ([`RemoteOutlet::answered`]).
     pub fn lost(&self) {
         let cut = self.cut_waiting();
         if cut > 0 {

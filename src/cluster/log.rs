@@ -189,6 +189,16 @@ impl SharedLog for PgLog {
 }
 
 impl PgLog {
+    /// Tells the followers that `node` leads in `epoch` now. Each looks
+    /// at the lease at once rather than at its next look, up to a second
+    /// later, and stops sending its clients' requests to the old leader:
+    /// after a leader froze, every second a follower still forwards to it
+    /// is a second more before those clients' writes are accepted (their
+    /// requests wait, are cut, and are sent again).
+    pub fn announce(&self, epoch: i64, node: &str) {
+        self.bus.publish(self.subject.clone(), format!("LEADS {epoch} {node}\n").into_bytes());
+    }
+
     /// Tells the followers of a batch at once (they read it from
     /// PostgreSQL if this message is lost).
     fn publish(&self, base: Pos, users: &[u8], records: &[u8]) {
@@ -209,6 +219,8 @@ pub enum Heard {
     Batch(LogRow),
     /// The log reaches this position now (read it from PostgreSQL).
     At(Pos),
+    /// A node took the lease ([`PgLog::announce`]): look at it now.
+    Leader,
 }
 
 /// Reads a message of [`PgLog::publish`].
@@ -224,6 +236,7 @@ pub fn heard(payload: &[u8]) -> Option<Heard> {
             Some(Heard::Batch(LogRow { base, users: users.to_vec(), records: records.to_vec() }))
         }
         ("AT", end, None) => Some(Heard::At(end.parse().ok()?)),
+        ("LEADS", _, Some(_)) => Some(Heard::Leader),
         _ => None,
     }
 }

@@ -186,6 +186,7 @@ impl Node {
         });
         self.log.lead(epoch, deposed);
         self.store.lead()?;
+        self.log.announce(epoch, &self.name);
         log::info!(
             "cluster: node {} leads (epoch {epoch}), the log at position {}",
             self.name,
@@ -295,6 +296,7 @@ impl Node {
                 continue;
             }
             // Follower: a batch from NATS in its place, else the table.
+            let mut look_now = false;
             match self.heard.1.recv_timeout(POLL_EVERY) {
                 Ok(Heard::Batch(batch)) if batch.base == self.store.end() => {
                     if let Err(e) = self.store.apply_shared(batch.base, &batch.users, &batch.records) {
@@ -303,9 +305,10 @@ impl Node {
                     }
                 }
                 Ok(Heard::Batch(batch)) if batch.base < self.store.end() => {} // had it
+                Ok(Heard::Leader) => look_now = true,
                 _ => self.read_log(&mut client, &mut unread),
             }
-            if lease_looked.elapsed() >= lease::RENEW_EVERY {
+            if look_now || lease_looked.elapsed() >= lease::RENEW_EVERY {
                 lease_looked = Instant::now();
                 if let Stance::Following { forward, .. } = &*self.part.lock() {
                     forward.alive();
