@@ -23,7 +23,24 @@
 //! through it), or as soon as the client says it dropped messages of a
 //! subscription that could not keep up (a slow consumer), else after
 //! `--timeout`; a follower's `ALIVE` is said again each second.
+//!
+//! A message can also be lost while both ends stay connected (a route
+//! between two servers of a NATS cluster breaks and comes back: what was
+//! on it is gone, and no client hears of it). So the bridge numbers what
+//! this node publishes, per subject, as it publishes it (in the order it
+//! goes out, whatever thread asked), and says it in a header with who
+//! sends: the node's name and a random run, drawn when the bus starts (a
+//! node started again is a new sender). Each subscription keeps the last
+//! number of each sender; a number past the next one is a gap, and the
+//! dispatcher hears [`Incoming::Gap`] at the sender's next message on
+//! that subject (it leaves a gap in the log's batches to the keeper's
+//! read of the table). A subscription remembers [`SENDERS`] senders at most, the one heard
+//! from longest ago forgotten first; a sender it does not remember (new,
+//! or forgotten) is taken as it comes. Answers to requests are not
+//! numbered: each goes to a subject of its own, once, and the asker
+//! waits for it with a timeout.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -45,6 +62,9 @@ pub enum Incoming {
     /// sent, in between is gone; or the client dropped messages sent to
     /// this node because their subscription's buffer was full.
     Lost,
+    /// A message `from` that node sent on `subject` did not come: the
+    /// numbers of its messages there skipped one or more.
+    Gap { from: String, subject: String },
 }
 
 /// A message from another node.
@@ -58,6 +78,8 @@ pub struct Inbound {
 enum Outbound {
     /// Subject, payload, and when it was asked for (the metrics' NATS publish lag).
     Publish(String, Vec<u8>, std::time::Instant),
+    /// An answer to a request: its subject, and the payload (not numbered).
+    Answer(String, Vec<u8>),
     /// A request and where to hand its answer (`None`: no answer in time).
     Request(String, Vec<u8>, Sender<Option<Vec<u8>>>),
     /// A subject to listen to from now on.
@@ -77,6 +99,13 @@ const FLUSH_AT_STOP: Duration = Duration::from_secs(1);
 /// attempt (every second or more often), which said nothing new after the
 /// first time and buried the node's other lines.
 const SAME_EVENT_EVERY: Duration = Duration::from_secs(60);
+
+/// The header that numbers a message: `<number> <run> <node>`.
+const SENT: &str = "Wachat-Sent";
+
+/// How many senders a subscription remembers the last number of: far
+/// more than a cluster has nodes, each started again a few times.
+const SENDERS: usize = 64;
 
 /// NATS's events (connected, disconnected, errors) in the node's log: a
 /// connection regained at INFO, anything else at WARN, and the same line
@@ -164,6 +193,10 @@ impl Bus {
             .map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
         let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Outbound>();
         let bridge = client.clone();
+        let sender = format!("{} {name}", new_run());
+        // The last number used on each subject this node publishes to:
+        // the log, each follower's, the leader's of each epoch followed.
+        let mut numbers: HashMap<String, u64> = HashMap::new();
         let thread = std::thread::Builder::new()
             .name("nats-bridge".into())
             .spawn(move || {
@@ -177,11 +210,22 @@ impl Bus {
                     while let Some(command) = queue.recv().await {
                         match command {
                             Outbound::Publish(subject, payload, asked) => {
-                                if let Err(e) = bridge.publish(subject, payload.into()).await {
+                                let number = numbers.entry(subject.clone()).or_default();
+                                *number += 1;
+                                let mut headers = async_nats::HeaderMap::new();
+                                headers.insert(SENT, format!("{number} {sender}"));
+                                if let Err(e) =
+                                    bridge.publish_with_headers(subject, headers, payload.into()).await
+                                {
                                     log::debug!("cluster: NATS: publish: {e}");
                                 }
                                 let lag = asked.elapsed().as_secs_f64();
                                 crate::metrics::get().nats_publish_lag.observe(lag);
+                            }
+                            Outbound::Answer(subject, payload) => {
+                                if let Err(e) = bridge.publish(subject, payload.into()).await {
+                                    log::debug!("cluster: NATS: answer: {e}");
+                                }
                             }
                             Outbound::Subscribe(subject) => match bridge.subscribe(subject.clone()).await {
                                 Ok(subscriber) => drop(tokio::spawn(forward(subscriber, incoming.clone()))),
@@ -226,6 +270,17 @@ impl Bus {
                 commands.send(Outbound::Publish(subject, payload, std::time::Instant::now())).is_ok()
             }
             None => false,
+        }
+    }
+
+    /// Answers a request at its `reply` subject, unless the bus is down
+    /// (the asker's wait runs out). Never waits.
+    pub fn answer(&self, reply: String, payload: Vec<u8>) {
+        if !self.is_up() {
+            return;
+        }
+        if let Some(commands) = &*self.commands.lock() {
+            let _ = commands.send(Outbound::Answer(reply, payload));
         }
     }
 
@@ -281,9 +336,28 @@ pub fn servers(text: &str) -> Result<Vec<async_nats::ServerAddr>> {
     Ok(servers)
 }
 
-/// Hands what a subscription receives to the node's dispatcher.
+/// A run: a random number that tells a node's life (or part of it) from
+/// the one before. Without the OS's random numbers, the clock's
+/// nanoseconds: a run needs only to differ from the node's previous one.
+pub fn new_run() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64)
+    })
+}
+
+/// Hands what a subscription receives to the node's dispatcher, after
+/// the gap its number shows, if any.
 async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incoming>) {
+    let mut last = LastNumbers::default();
     while let Some(message) = subscriber.next().await {
+        let sent = message.headers.as_ref().and_then(|h| h.get(SENT)).map(|v| v.as_str().to_string());
+        if let Some(from) = sent.and_then(|sent| last.heard(&sent)) {
+            let gap = Incoming::Gap { from, subject: message.subject.to_string() };
+            if incoming.send(gap).is_err() {
+                return;
+            }
+        }
         let incoming_message = Incoming::Message(Inbound {
             subject: message.subject.to_string(),
             reply: message.reply.map(|r| r.to_string()),
@@ -292,6 +366,38 @@ async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incomi
         if incoming.send(incoming_message).is_err() {
             return;
         }
+    }
+}
+
+/// The last number one subscription heard from each sender.
+#[derive(Default)]
+struct LastNumbers {
+    /// (run, node) → the last number, and the count of messages heard
+    /// when it came (the sender heard from longest ago has the lowest).
+    last: HashMap<(u64, String), (u64, u64)>,
+    /// How many numbered messages this subscription heard.
+    heard: u64,
+}
+
+impl LastNumbers {
+    /// Notes a message's [`SENT`] header; returns its sender's node name
+    /// when messages it sent before this one did not come. A header that
+    /// does not parse is not a numbered message.
+    fn heard(&mut self, sent: &str) -> Option<String> {
+        let mut fields = sent.splitn(3, ' ');
+        let number: u64 = fields.next()?.parse().ok()?;
+        let run: u64 = fields.next()?.parse().ok()?;
+        let node = fields.next()?.to_string();
+        let key = (run, node);
+        let before = self.last.get(&key).map(|&(n, _)| n);
+        if before.is_none() && self.last.len() >= SENDERS {
+            let oldest = self.last.iter().min_by_key(|(_, (_, when))| *when).map(|(k, _)| k.clone());
+            oldest.and_then(|k| self.last.remove(&k));
+        }
+        let node = key.1.clone();
+        self.heard += 1;
+        self.last.insert(key, (number, self.heard));
+        before.is_some_and(|before| number > before + 1).then_some(node)
     }
 }
 
@@ -308,6 +414,25 @@ mod tests {
         assert_eq!(hosts, ["a:4222", "b:4223", "c:4224"]);
         assert!(servers("").is_err());
         assert!(servers("nats://a:4222,nats://b:notaport").is_err());
+    }
+
+    #[test]
+    fn a_gap_in_a_senders_numbers_is_a_loss_and_a_new_sender_is_taken_as_it_comes() {
+        let mut last = LastNumbers::default();
+        assert_eq!(last.heard("5 7 a"), None, "a new sender");
+        assert_eq!(last.heard("6 7 a"), None);
+        assert_eq!(last.heard("8 7 a"), Some("a".into()), "7 lost");
+        assert_eq!(last.heard("9 7 a"), None);
+        assert_eq!(last.heard("1 8 a"), None, "a started again: a new run");
+        assert_eq!(last.heard("10 7 a"), None, "the old run still known");
+        assert_eq!(last.heard("1 7 b c"), None, "a name is the rest of the line");
+        assert_eq!(last.heard("3 7 b c"), Some("b c".into()));
+        assert_eq!(last.heard("x 7 a"), None);
+        for run in 100..100 + SENDERS as u64 {
+            last.heard(&format!("1 {run} d"));
+        }
+        assert_eq!(last.last.len(), SENDERS);
+        assert_eq!(last.heard("12 7 a"), None, "forgotten, the sender heard from longest ago");
     }
 
     #[test]

@@ -72,12 +72,7 @@ impl Forward {
     /// The leader at subject `leader`, told at once that this node is
     /// there in a new run: before any connection of the run reaches it.
     pub fn new(bus: Arc<Bus>, node: String, leader: String, timeout: Duration) -> Forward {
-        // Without the OS's random numbers, the clock's nanoseconds: a
-        // run needs only to differ from the node's previous one.
-        let run = getrandom::u64().unwrap_or_else(|_| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            now.map_or(0, |d| d.as_nanos() as u64)
-        });
+        let run = super::bus::new_run();
         let forward = Forward {
             bus,
             node,

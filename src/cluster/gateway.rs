@@ -156,7 +156,7 @@ impl Gateway {
 
     fn answer(&self, to: Option<String>, said: &LeaderAnswer) {
         if let Some(to) = to {
-            self.bus.publish(to, said.encode());
+            self.bus.answer(to, said.encode());
         }
     }
 
@@ -384,6 +384,20 @@ impl Gateway {
             words.push(ToNode::Shut { conn });
         }
         words
+    }
+
+    /// NATS lost a message `node` sent here while both stayed connected
+    /// (a gap in its numbers, `bus.rs`): a `DETACH`, `CLOSE` or `ACKED`,
+    /// which one cannot be known. Its connections end here, as a sweep's
+    /// do, and it is told so (`CLOSED`, `SHUT`): it closes them, and their
+    /// clients connect and log in again.
+    pub fn lost_from(&self, node: &str) {
+        let Some(ctx) = self.ctx.upgrade() else { return };
+        let words = self.let_go_all(&ctx, node);
+        log::info!("cluster: node {node}'s connections end here ({})", words.len());
+        for word in words {
+            self.bus.publish(self.subject(node), word.encode());
+        }
     }
 
     /// This node was off NATS a moment: what its followers sent it and

@@ -84,7 +84,7 @@ pub struct Node {
 impl Node {
     /// The subjects a node listens to from its start.
     pub fn subjects(prefix: &str, name: &str) -> Vec<String> {
-        vec![format!("{prefix}.log"), format!("{prefix}.node.{name}")]
+        vec![format!("{prefix}.log"), node_subject(prefix, name)]
     }
 
     /// Catches up with the log and takes its part: leader if the lease is
@@ -237,6 +237,12 @@ impl Node {
                     self.lost_frames();
                     continue;
                 }
+                // A batch's loss is made good by the keeper's read of the log.
+                Some(Incoming::Gap { subject, .. }) if subject == log_subject => continue,
+                Some(Incoming::Gap { from, subject }) => {
+                    self.lost_from(&from, &subject);
+                    continue;
+                }
                 None => continue,
             };
             if message.subject == log_subject {
@@ -278,6 +284,27 @@ impl Node {
             Stance::Following { forward, .. } => forward.lost(),
             Stance::Leading { gateway: Some(gateway), .. } => gateway.lost(),
             Stance::Leading { gateway: None, .. } => {}
+        }
+    }
+
+    /// NATS lost a message node `from` sent on `subject`, while both
+    /// stayed connected. A follower that missed one of its leader's
+    /// (a `PUSH`, `SHUT`, `REPLIES`) does as when its connection to NATS
+    /// came back ([`Forward::lost`]); a leader that missed one of a
+    /// follower's lets that follower's connections go
+    /// ([`Gateway::lost_from`]).
+    fn lost_from(&self, from: &str, subject: &str) {
+        log::warn!("cluster: NATS lost a message of node {from} on {subject}");
+        match &*self.part.lock() {
+            Stance::Following { forward, .. } if subject == node_subject(&self.prefix, &self.name) => {
+                forward.lost()
+            }
+            Stance::Leading { epoch, gateway: Some(gateway) }
+                if subject == lead_subject(&self.prefix, *epoch) =>
+            {
+                gateway.lost_from(from)
+            }
+            _ => {}
         }
     }
 
@@ -534,6 +561,12 @@ fn shown(part: &Stance) {
     };
     metrics.epoch.set(epoch);
     metrics.leading.set(leading);
+}
+
+/// The subject node `name` listens to, as a follower, for what its
+/// leader says to it.
+fn node_subject(prefix: &str, name: &str) -> String {
+    format!("{prefix}.node.{name}")
 }
 
 /// The subject the leader of `epoch` listens to.

@@ -17,13 +17,17 @@
 //! restart), the test owns those processes, and the harness makes each
 //! happen exactly once at a known moment, where `--restart` is one
 //! command for one server at moments the seed picks. Every fault is
-//! printed with its time, to read next to chaos's report.
+//! printed with its time, to read next to chaos's report. A failed run
+//! leaves the nodes' logs (node B's before its kill apart), the faults,
+//! chaos's JSON report and its Lamport diagram (`--html`) in a directory
+//! it names, `wachat-chaos-*` in the temporary directory.
 
 #![cfg(feature = "cluster")]
 
 use super::support;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -92,6 +96,8 @@ struct Harness<'a> {
     b: &'a mut TestServer,
     start: Instant,
     log: Vec<String>,
+    /// Node B's log before its kill (its process is replaced).
+    b_killed: Vec<String>,
 }
 
 impl Harness<'_> {
@@ -114,6 +120,7 @@ impl Harness<'_> {
             return;
         }
         self.b.kill();
+        self.b_killed = self.b.log();
         self.note("node B killed (kill -9)");
         std::thread::sleep(Duration::from_secs(2)); // node B down: its users go to A
         let args = node_args(self.cluster, "b");
@@ -146,8 +153,9 @@ impl Harness<'_> {
     }
 }
 
-/// `wachat chaos` on node A's ports, with node B as `--server`.
-fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) -> Output {
+/// `wachat chaos` on node A's ports, with node B as `--server`, its
+/// Lamport diagram written to `html`.
+fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str, html: &Path) -> Output {
     let (send, recv) = (a.0.port().to_string(), a.1.port().to_string());
     let other = format!("127.0.0.1:{}:{}", b.0.port(), b.1.port());
     let (duration, seed) = (DURATION_S.to_string(), seed());
@@ -170,6 +178,8 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) 
         "--faults",
         "delay,reset,partition",
         "--json",
+        "--html",
+        html.to_str().expect("a UTF-8 path"),
     ];
     support::run_wachat_output("chaos", &args, Duration::from_secs(150))
 }
@@ -181,21 +191,32 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
     // Node B is killed and started again at its address.
     let mut b = start_node(&cluster, "b", TestServer::start_restartable);
     let done = AtomicBool::new(false);
+    // What a failure is read with: removed when every check passed.
+    let kept = tempfile::Builder::new().prefix("wachat-chaos-").tempdir().expect("temp dir").keep();
+    let html = kept.join("chaos.html");
     // The nodes keep their ports across the faults: chaos needs only those.
     let (at_a, at_b) = ((a.send, a.recv), (b.send, b.recv));
-    let (out, log) = std::thread::scope(|scope| {
+    let (out, log, b_killed) = std::thread::scope(|scope| {
         let run = scope.spawn(|| {
-            let out = chaos(at_a, at_b, "1.2");
+            let out = chaos(at_a, at_b, "1.2", &html);
             done.store(true, Ordering::SeqCst);
             out
         });
         wait_for_setup(&cluster, &done);
         let start = Instant::now();
-        let mut harness = Harness { cluster: &mut cluster, a: &mut a, b: &mut b, start, log: vec![] };
+        let mut harness =
+            Harness { cluster: &mut cluster, a: &mut a, b: &mut b, start, log: vec![], b_killed: vec![] };
         harness.play(&done);
-        let log = std::mem::take(&mut harness.log);
-        (run.join().unwrap(), log)
+        let (log, b_killed) = (std::mem::take(&mut harness.log), std::mem::take(&mut harness.b_killed));
+        (run.join().unwrap(), log, b_killed)
     });
+    let logs =
+        [("a.log", a.log()), ("b-killed.log", b_killed), ("b.log", b.log()), ("faults.log", log.clone())];
+    for (name, lines) in logs {
+        std::fs::write(kept.join(name), lines.join("\n")).expect("a node's log kept");
+    }
+    std::fs::write(kept.join("chaos.json"), &out.stdout).expect("chaos's report kept");
+    eprintln!("the nodes' logs and chaos's report (removed if every check passes): {}", kept.display());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
@@ -222,4 +243,5 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
     for kind in ["delay", "reset", "partition"] {
         assert!(json["fault_kinds"][kind].as_u64().unwrap_or(0) > 0, "no {kind} fault: {json:#}");
     }
+    let _ = std::fs::remove_dir_all(&kept);
 }

@@ -8,6 +8,11 @@
 //! should they be lost again, it answers what it hears of a connection
 //! it let go by closing it (`Gateway::send`, `Gateway::let_go`). The
 //! user's clients reconnect at once, not after `--timeout`.
+//!
+//! A single frame lost while the follower still speaks is seen sooner:
+//! the next frame of the same sender on the same subject has a number
+//! past the next one (`cluster::bus`), and the node that missed it acts
+//! at once (`Node::lost_from`).
 
 use std::time::Duration;
 
@@ -148,4 +153,67 @@ fn a_follower_started_again_within_a_term_ends_its_old_connections_at_the_leader
     // leader take b for dead first, which ends them too.
     let ended = |l: &String| l.contains("node b started again") || l.contains("node b is silent");
     assert!(a.log().iter().any(ended), "{:?}", a.log());
+}
+
+/// Ana's receive connection on `node`, in protocol 1.2 (told `TYPING`).
+fn recv_1_2(node: &TestServer) -> Conn {
+    let mut conn = node.recv_conn();
+    assert_eq!(conn.request("VERSION:1.2"), "OK");
+    assert_eq!(conn.request(&format!("LOGIN:ana:{PW}")), "OK:ana");
+    conn
+}
+
+/// The `PUSH` of bob's `TYPING` to ana's receive connection on follower
+/// b is lost, and nothing else goes wrong; no login, no message ever
+/// brings it again. The leader's next frame to b (the `PUSH` of bob's
+/// next `TYPING`) is numbered past the next one: b cuts her receive
+/// connection instead of handing it that frame alone; she logs in again,
+/// and is told what bob does from then on.
+#[test]
+fn a_push_lost_towards_a_follower_is_seen_at_the_leaders_next_frame() {
+    let cluster = Cluster::start();
+    let (a, proxy, b) = leader_and_follower_behind_a_proxy(&cluster);
+    let mut bob = send_conn(&a, "bob");
+    let mut ana_recv = recv_1_2(&b);
+    // A sender's first frame heard is taken as it comes: this one is.
+    assert_eq!(bob.request("TYPING:ana"), "OK");
+    assert_eq!(ana_recv.next_event(), "TYPING:bob:ana");
+
+    proxy.to_client.drop_starting_with(&["PUSH"]);
+    assert_eq!(bob.request("TYPING:ana"), "OK");
+    eventually("the PUSH of bob's TYPING lost", Duration::from_secs(10), || {
+        proxy.to_client.dropped("PUSH") > 0
+    });
+    proxy.to_client.pass_everything();
+
+    assert_eq!(bob.request("TYPING:ana"), "OK");
+    ana_recv.expect_closed();
+    b.wait_for_log("NATS lost a message of node a");
+    let mut ana_recv = recv_1_2(&b);
+    assert_eq!(bob.request("TYPING:ana"), "OK");
+    assert_eq!(ana_recv.next_event(), "TYPING:bob:ana");
+}
+
+/// Ana's receive connection on follower b closes, and b's `DETACH` is
+/// lost on its way to the leader: nothing else would ever show her
+/// offline to bob, since b's `ALIVE`s keep coming. Its next one is
+/// numbered past the next one: the leader lets b's connections go, and
+/// bob sees ana offline.
+#[test]
+fn a_detach_lost_towards_the_leader_is_seen_at_the_followers_next_frame() {
+    let cluster = Cluster::start();
+    let (a, proxy, b) = leader_and_follower_behind_a_proxy(&cluster);
+    let mut bob = send_conn(&a, "bob");
+    let ana_recv = recv_conn(&b, "ana");
+    eventually("bob seeing ana online", Duration::from_secs(10), || online(&mut bob, "ana"));
+
+    proxy.to_server.drop_starting_with(&["DETACH"]);
+    drop(ana_recv);
+    eventually("b's DETACH lost", Duration::from_secs(10), || proxy.to_server.dropped("DETACH") > 0);
+    proxy.to_server.pass_everything();
+
+    eventually("bob seeing ana offline", Duration::from_secs(10), || !online(&mut bob, "ana"));
+    a.wait_for_log("NATS lost a message of node b");
+    let _ana_recv = recv_once_it_serves(&b, "ana");
+    eventually("bob seeing ana online again", Duration::from_secs(10), || online(&mut bob, "ana"));
 }
