@@ -34,9 +34,9 @@
 //! number of each sender; a number past the next one is a gap, and the
 //! dispatcher hears [`Incoming::Gap`] at the sender's next message on
 //! that subject (it leaves a gap in the log's batches to the keeper's
-//! read of the table). A subscription remembers [`SENDERS`] senders at most, the one heard
-//! from longest ago forgotten first; a sender it does not remember (new,
-//! or forgotten) is taken as it comes. Answers to requests are not
+//! read of the table). A subscription remembers [`SENDERS`] senders at
+//! most, the one heard from longest ago forgotten first; a sender it does
+//! not remember (new, or forgotten) is taken as it comes. Answers to requests are not
 //! numbered: each goes to a subject of its own, once, and the asker
 //! waits for it with a timeout.
 
