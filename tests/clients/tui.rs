@@ -79,10 +79,15 @@ fn receive_open_reply_and_watch_the_tick_turn_to_read() {
             && s.find("hola ana, ¿vienes hoy?").is_some_and(|(_, r)| r.contains("││"))
     });
     assert!(!screen.rows[2].contains(" 1 │"), "{}", screen.text());
-    let delivered = next_event(&mut bob, "STATUS:");
-    assert!(delivered.starts_with("STATUS:1:ana:b1:DELIVERED:"), "{delivered}");
-    let read = next_event(&mut bob, "STATUS:");
-    assert!(read.starts_with("STATUS:2:ana:b1:READ:"), "{read}");
+    // ✓✓ first, then read; or read alone, when ana's READ (send
+    // connection) reaches the server before her client's ACK (receive
+    // connection): states only move forward, and read covers delivered.
+    let first = next_event(&mut bob, "STATUS:");
+    let read = match first.starts_with("STATUS:1:ana:b1:DELIVERED:") {
+        true => next_event(&mut bob, "STATUS:"),
+        false => first,
+    };
+    assert!(read.contains(":ana:b1:READ:"), "{read}");
 
     // A reply of two lines (Alt+Enter), and a command through the same keys.
     ana.type_keys("hola bob\x1b\r¿a las 8?\r");
