@@ -319,9 +319,14 @@ impl Gateway {
                 "cluster: node {node}, taken for dead, speaks again: the ends of its connections said again ({})",
                 words.len()
             );
-            for word in words {
-                self.bus.publish(self.subject(node), word.encode());
-            }
+            self.say(node, words);
+        }
+    }
+
+    /// Says `words` to follower `node`, in order.
+    fn say(&self, node: &str, words: Vec<ToNode>) {
+        for word in words {
+            self.bus.publish(self.subject(node), word.encode());
         }
     }
 
@@ -395,9 +400,7 @@ impl Gateway {
         let Some(ctx) = self.ctx.upgrade() else { return };
         let words = self.let_go_all(&ctx, node);
         log::info!("cluster: node {node}'s connections end here ({})", words.len());
-        for word in words {
-            self.bus.publish(self.subject(node), word.encode());
-        }
+        self.say(node, words);
     }
 
     /// This node was off NATS a moment: what its followers sent it and

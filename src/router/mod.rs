@@ -277,7 +277,7 @@ impl Outlet {
         let mut out = self.out.lock();
         if !(out.closing || out.closed) {
             out.pending.extend_from_slice(frames);
-            out.closing = frames.split(|&b| b == b'\n').any(|line| line.starts_with(b"BYE:"));
+            out.closing = frames.split(|&b| b == b'\n').any(Bye::starts);
             self.flush_or_give_up(&mut out);
         }
     }

@@ -47,18 +47,9 @@ fn seed() -> String {
 /// Seconds of operations and faults.
 const DURATION_S: u64 = 30;
 
-/// A node of the test's cluster, every new account allowed.
-fn node_args(cluster: &Cluster, name: &str) -> Vec<String> {
-    let args = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", name, "--rate", "0"];
-    args.iter().map(|s| s.to_string()).chain(["--exempt".into(), "127.0.0.1".into()]).collect()
-}
-
-/// Node `name`, started by `start` (a node started again at its address
-/// needs [`TestServer::start_restartable`]).
-fn start_node(cluster: &Cluster, name: &str, start: fn(&[&str]) -> TestServer) -> TestServer {
-    let args = node_args(cluster, name);
-    start(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
+/// What a node of the test's cluster adds to [`Cluster::node_args`]:
+/// every new account allowed.
+const EXEMPT: &[&str] = &["--exempt", "127.0.0.1"];
 
 fn signal(pid: u32, name: &str) {
     let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status();
@@ -123,8 +114,7 @@ impl Harness<'_> {
         self.b_killed = self.b.log();
         self.note("node B killed (kill -9)");
         std::thread::sleep(Duration::from_secs(2)); // node B down: its users go to A
-        let args = node_args(self.cluster, "b");
-        self.b.restart_in_place(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        self.b.restart_in_place(&self.cluster.node_args("b", EXEMPT));
         self.note("node B started again");
         if !self.at(10, stop) {
             return;
@@ -187,9 +177,9 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str, 
 #[test]
 fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_restarts() {
     let mut cluster = Cluster::start_own();
-    let mut a = start_node(&cluster, "a", TestServer::start_with);
+    let mut a = TestServer::start_with(&cluster.node_args("a", EXEMPT));
     // Node B is killed and started again at its address.
-    let mut b = start_node(&cluster, "b", TestServer::start_restartable);
+    let mut b = TestServer::start_restartable(&cluster.node_args("b", EXEMPT));
     let done = AtomicBool::new(false);
     // What a failure is read with: removed when every check passed.
     let kept = tempfile::Builder::new().prefix("wachat-chaos-").tempdir().expect("temp dir").keep();

@@ -1,6 +1,7 @@
 //! examples/tiny_server.rs as a process of a test: started on given ports
 //! (`0`: any free one), crashed (`kill -9`) and started again on the same
-//! data, ports (then of its own: [`Tiny::start_restartable`]) and arguments. A changed copy of it (a planted bug, built by
+//! data, ports (then of its own: [`Tiny::start_restartable`]) and
+//! arguments. A changed copy of it (a planted bug, built by
 //! [`super::examples::compile_copy`]) runs the same way.
 
 use std::io::{BufRead, BufReader};
