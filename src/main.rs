@@ -1,10 +1,9 @@
 //! `wachat`: parse the command line, set up logging, run, and turn an
 //! error into a message and a non-zero exit code.
 
-use clap::Parser;
-
 fn main() {
-    let cli = wachat::cli::Cli::parse();
+    // Flags, then WACHAT_ variables, then the --config file (src/cli/config.rs).
+    let cli = wachat::cli::try_parse().unwrap_or_else(|e| e.exit());
     // The server's log is what its operator reads: from INFO on. Every
     // other command prints what it has to say to the person who ran it,
     // and its log adds only what went wrong (WARN), unless RUST_LOG asks

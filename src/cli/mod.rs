@@ -6,17 +6,21 @@
 //! - `client_args.rs`: how to reach a server and as whom, for `connect`,
 //!   `register` and the one-shot subcommands, turned into the client
 //!   library's [`ClientOptions`](crate::client::ClientOptions);
+//! - [`config`]: where `serve`'s settings come from (flag, `WACHAT_`
+//!   variable, `--config` file, default), and the parse of the command line;
 //! - `account.rs`: `wachat passwd`;
 //! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 
 mod account;
 mod client_args;
+pub mod config;
 mod serve;
 
 pub use client_args::{
     ConnectArgs, ExportArgs, HistoryArgs, RegisterArgs, SendArgs, ServerArgs, UsersArgs, parse_server_list,
 };
 use client_args::{options, with_password};
+pub use config::{ConfigFile, try_parse, try_parse_from};
 
 pub use crate::prompt::MIN_NEW_PASSWORD;
 pub(crate) use crate::prompt::{read_new_password, read_password};
@@ -323,6 +327,15 @@ pub struct ServeArgs {
     /// :: for any). Repeatable.
     #[arg(long, value_name = "IP", requires = "metrics")]
     pub metrics_allow: Vec<IpAddr>,
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Print every setting (`key = value  # flag|env WACHAT_…|file
+    /// PATH:LINE|default`: where it came from), secrets masked, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// What --print-config prints, filled by [`try_parse_from`].
+    #[arg(skip)]
+    pub settings: Vec<config::Setting>,
 }
 
 /// A flag's number of days (fractions allowed) as a duration: a negative,

@@ -73,6 +73,12 @@ fn check_store(store: &str) -> Result<()> {
 /// allows, start the server and its optional listeners (web, metrics),
 /// then wait for a signal and shut down.
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
+    if args.print_config {
+        for setting in &args.settings {
+            println!("{setting}");
+        }
+        return Ok(());
+    }
     if let Some(store) = &args.store {
         check_store(store)?;
     }
