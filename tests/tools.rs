@@ -13,6 +13,8 @@ mod accounts;
 mod chaos;
 #[path = "tools/class_server.rs"]
 mod class_server;
+#[path = "tools/config.rs"]
+mod config;
 #[path = "tools/conform.rs"]
 mod conform;
 #[path = "tools/conform_class.rs"]

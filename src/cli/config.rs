@@ -160,7 +160,7 @@ fn takes_config(cmd: &Command) -> bool {
 
 /// A flag that is a key of the file: a long flag of the subcommand's own
 /// that takes a value or is a switch (not `--help`, not the global `--lang`).
-fn is_key(arg: &Arg) -> bool {
+pub fn is_key(arg: &Arg) -> bool {
     arg.get_long().is_some()
         && !NOT_KEYS.contains(&arg.get_id().as_str())
         && !arg.is_global_set()
