@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 """A console and the browser app chat through an installed server.
 
-    .ci/package-chat.py WACHAT SEND_PORT RECV_PORT WEB_PORT
+    .ci/package-chat.py WACHAT SEND_PORT RECV_PORT WEB_PORT [--suffix S]
+                        [--proxy PORT NAME CAFILE]
 
 WACHAT is the console (the installed /usr/bin/wachat); the browser's side
 is what the app does over the web port: GET / for the app, then its two
 WebSockets (docs/PROTOCOL.md §13), spoken here with the standard library
 only. ana (console) writes to bob (browser), bob answers, and ana's
 `wachat history` shows the answer. Exits non-zero, saying why, otherwise.
+
+--proxy: the browser reaches the app as a phone would, over HTTPS at
+https://NAME:PORT (a reverse proxy on 127.0.0.1 whose certificate CAFILE
+signed), sending the page's Origin. --suffix: added to the users' names,
+for a second run on the same data.
 """
 
+import argparse
 import base64
 import os
 import socket
+import ssl
 import struct
 import subprocess
-import sys
 import tempfile
 
 TIMEOUT_S = 20
@@ -24,12 +31,12 @@ TIMEOUT_S = 20
 class WebSocket:
     """A client WebSocket of text messages (RFC 6455), enough for one line each way."""
 
-    def __init__(self, port, path):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
+    def __init__(self, web, path):
+        self.sock = web.connect()
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
             (
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: {web.host}\r\n{web.origin}Upgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
         )
@@ -86,13 +93,41 @@ class WebSocket:
         return self.recv()
 
 
+class Web:
+    """Where the browser reaches the app: the web port, or a proxy over TLS."""
+
+    def __init__(self, port, proxy):
+        self.port = port
+        self.tls = None
+        self.host = f"127.0.0.1:{port}"
+        self.origin = ""
+        if proxy:
+            self.port, self.name = int(proxy[0]), proxy[1]
+            self.tls = ssl.create_default_context(cafile=proxy[2])
+            self.host = f"{self.name}:{self.port}"
+            self.origin = f"Origin: https://{self.host}\r\n"
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT_S)
+        return self.tls.wrap_socket(sock, server_hostname=self.name) if self.tls else sock
+
+
 def expect(what, got, want):
     if not got.startswith(want):
         raise SystemExit(f"{what}: expected {want!r}, got {got!r}")
 
 
 def main():
-    wachat, send_port, recv_port, web_port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("wachat")
+    parser.add_argument("send_port")
+    parser.add_argument("recv_port")
+    parser.add_argument("web_port", type=int)
+    parser.add_argument("--suffix", default="")
+    parser.add_argument("--proxy", nargs=3, metavar=("PORT", "NAME", "CAFILE"))
+    args = parser.parse_args()
+    wachat, send_port, recv_port, web = args.wachat, args.send_port, args.recv_port, Web(args.web_port, args.proxy)
+    ana, bob = "ana" + args.suffix, "bob" + args.suffix
     local = tempfile.mkdtemp(prefix="wachat-console-")
 
     def console(args, password):
@@ -105,35 +140,35 @@ def main():
         return done.stdout
 
     # The app, as a browser loads it.
-    with socket.create_connection(("127.0.0.1", web_port), timeout=TIMEOUT_S) as http:
-        http.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{web_port}\r\nConnection: close\r\n\r\n".encode())
+    with web.connect() as http:
+        http.sendall(f"GET / HTTP/1.1\r\nHost: {web.host}\r\nConnection: close\r\n\r\n".encode())
         page = b""
         while chunk := http.recv(65536):
             page += chunk
     expect("GET /", page.decode(errors="replace"), "HTTP/1.1 200")
     if b"<html" not in page.lower():
         raise SystemExit("GET /: no page")
-    print("browser: GET / is the app")
+    print(f"browser: GET {'https' if web.tls else 'http'}://{web.host}/ is the app")
 
-    bob_send = WebSocket(web_port, "/ws/send")
-    expect("bob registers", bob_send.request("REGISTER:bob::hunter22"), "OK:bob")
-    bob_recv = WebSocket(web_port, "/ws/receive")
-    expect("bob logs in", bob_recv.request("LOGIN:bob:hunter22"), "OK:bob")
+    bob_send = WebSocket(web, "/ws/send")
+    expect("bob registers", bob_send.request(f"REGISTER:{bob}::hunter22"), f"OK:{bob}")
+    bob_recv = WebSocket(web, "/ws/receive")
+    expect("bob logs in", bob_recv.request(f"LOGIN:{bob}:hunter22"), f"OK:{bob}")
 
-    console(["register", "--user", "ana"], "s3cret-ana")
-    console(["send", "--user", "ana", "--to", "bob", "hola from the console"], "s3cret-ana")
+    console(["register", "--user", ana], "s3cret-ana")
+    console(["send", "--user", ana, "--to", bob, "hola from the console"], "s3cret-ana")
     event = bob_recv.recv()
     while event.startswith("PING"):
         bob_recv.send("PONG")
         event = bob_recv.recv()
     fields = event.split(":", 6)
-    if fields[0] != "MSG" or fields[2] != "ana" or fields[6] != "hola from the console":
+    if fields[0] != "MSG" or fields[2] != ana or fields[6] != "hola from the console":
         raise SystemExit(f"bob's browser: expected ana's message, got {event!r}")
     bob_recv.send(f"ACK:{fields[1]}")
     print("browser: bob got ana's message from the console")
 
-    expect("bob answers", bob_send.request("MSG:ana:b1:hola from the browser"), "OK:b1")
-    history = console(["history", "--user", "ana", "--with", "bob"], "s3cret-ana")
+    expect("bob answers", bob_send.request(f"MSG:{ana}:b1:hola from the browser"), "OK:b1")
+    history = console(["history", "--user", ana, "--with", bob], "s3cret-ana")
     if "hola from the browser" not in history:
         raise SystemExit(f"ana's console: bob's answer is not in her history:\n{history}")
     print("console: ana's history has bob's answer from the browser")

@@ -11,7 +11,7 @@ use super::support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Arg;
 use support::TestServer;
@@ -28,7 +28,15 @@ fn wachat(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     command.envs(env.iter().copied());
     let mut child = command.spawn().expect("wachat");
-    support::wait_with_timeout(&mut child, Duration::from_secs(60));
+    // A server that started where it must not is stopped, not left behind.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("wachat {args:?} did not exit: it started?");
+        }
+        std::thread::sleep(Duration::from_millis(20)); // polling a process exit
+    }
     child.wait_with_output().expect("output")
 }
 
