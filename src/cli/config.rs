@@ -95,10 +95,28 @@ impl fmt::Display for Setting {
     }
 }
 
-/// The command line's definition with a `WACHAT_` variable on every key of
-/// every subcommand that reads the configuration file.
+/// The command line's definition with a `WACHAT_` variable on every key:
+/// on `serve`'s flags, and on those flags of every other subcommand that
+/// reads the configuration file (`--data-dir`, not its own `--force`).
 pub fn command() -> Command {
-    Cli::command().mut_subcommands(|sub| if takes_config(&sub) { sub.mut_args(with_env) } else { sub })
+    let cli = Cli::command();
+    let serve = cli.find_subcommand(SERVER).expect("wachat has a serve subcommand");
+    let keys: Vec<String> =
+        serve.get_arguments().filter(|a| is_key(a)).filter_map(|a| a.get_long()).map(String::from).collect();
+    cli.mut_subcommands(|sub| {
+        if !takes_config(&sub) {
+            return sub;
+        }
+        sub.mut_args(|arg| {
+            match arg.get_long().filter(|long| is_key(&arg) && keys.iter().any(|k| k == long)) {
+                Some(long) => {
+                    let name = env_name(long);
+                    arg.env(name)
+                }
+                None => arg,
+            }
+        })
+    })
 }
 
 /// Parses the process's command line: [`try_parse_from`] of `std::env::args_os`.
@@ -117,18 +135,19 @@ where
     let mut argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let mut cmd = command();
     cmd.build();
-    let matches = cmd.clone().try_get_matches_from(&argv).map_err(|e| name_variable(e, &argv))?;
-    let Some((name, sub)) = matches.subcommand() else {
-        return Cli::from_arg_matches(&matches);
-    };
-    let file = match sub.try_get_one::<PathBuf>("config") {
-        Ok(Some(path)) => Some(File::load(path, &server_keys(&cmd)).map_err(usage)?),
+    // A first look, which lets pass what the file may yet give (a
+    // required --data-dir, --turn-secret for --turn): which subcommand,
+    // which file, and what the flags and the variables set.
+    let first = command().ignore_errors(true).try_get_matches_from(&argv).ok();
+    let found = first.as_ref().and_then(|m| m.subcommand());
+    let file = match found.map(|(_, sub)| sub.try_get_one::<PathBuf>("config")) {
+        Some(Ok(Some(path))) => Some(File::load(path, &server_keys(&cmd)).map_err(usage)?),
         _ => None,
     };
     // The file's keys that this subcommand has and that neither a flag
     // nor a variable set, as flags after the command line's own.
     let mut from_file = HashMap::new();
-    if let Some(file) = &file {
+    if let (Some(file), Some((name, sub))) = (&file, found) {
         let args = cmd.find_subcommand(name).expect("clap matched it");
         for entry in &file.entries {
             let Some(arg) = args.get_arguments().find(|a| a.get_long() == Some(entry.key.as_str())) else {
@@ -144,7 +163,7 @@ where
             argv.extend(entry.flags());
         }
     }
-    let matches = if from_file.is_empty() { matches } else { cmd.clone().try_get_matches_from(&argv)? };
+    let matches = cmd.clone().try_get_matches_from(&argv).map_err(|e| name_variable(e, &argv))?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let (Subcommand::Serve(args), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
         let path = file.map(|f| f.path).unwrap_or_default();
@@ -170,16 +189,6 @@ pub fn is_key(arg: &Arg) -> bool {
 /// A key's environment variable: `send-port` → `WACHAT_SEND_PORT`.
 pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_uppercase().replace('-', "_"))
-}
-
-fn with_env(arg: Arg) -> Arg {
-    match arg.get_long().filter(|_| is_key(&arg)) {
-        Some(long) => {
-            let name = env_name(long);
-            arg.env(name)
-        }
-        None => arg,
-    }
 }
 
 /// The keys of the file: `serve`'s flags, in the order of its `--help`.
