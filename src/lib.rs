@@ -41,7 +41,7 @@
 //! | [`sys`] | what differs between operating systems (Linux, macOS, Windows), one file per concern: sockets, disk, file modes, limits, signals, the terminal. |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
-//! | [`cli`] | the command line. |
+//! | [`cli`] | the command line, and where `serve`'s settings come from: a flag, its `WACHAT_` variable, the `--config` file, the default ([`cli::config`]). |
 //! | [`prompt`] | passwords from stdin, `WACHAT_PASSWORD` or a hidden prompt, for `cli` and `admin`. |
 //! | [`error`] | the error type. |
 //!

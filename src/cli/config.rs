@@ -140,6 +140,9 @@ where
     // which file, and what the flags and the variables set.
     let first = command().ignore_errors(true).try_get_matches_from(&argv).ok();
     let found = first.as_ref().and_then(|m| m.subcommand());
+    if let Some((name, _)) = found {
+        check_variables(cmd.find_subcommand(name).expect("clap matched it"))?;
+    }
     let file = match found.map(|(_, sub)| sub.try_get_one::<PathBuf>("config")) {
         Some(Ok(Some(path))) => Some(File::load(path, &server_keys(&cmd)).map_err(usage)?),
         _ => None,
@@ -163,7 +166,7 @@ where
             argv.extend(entry.flags());
         }
     }
-    let matches = cmd.clone().try_get_matches_from(&argv).map_err(|e| name_variable(e, &argv))?;
+    let matches = cmd.clone().try_get_matches_from(&argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let (Subcommand::Serve(args), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
         let path = file.map(|f| f.path).unwrap_or_default();
@@ -395,24 +398,19 @@ fn reason(e: &clap::Error) -> String {
     text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string()
 }
 
-/// A clap error about a value that came from a variable, which clap does
-/// not name, said again with the variable's name.
-fn name_variable(e: clap::Error, argv: &[OsString]) -> clap::Error {
-    if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
-        return e;
+/// Every variable set for a flag of the subcommand `sub`, checked by the
+/// flag's own value parser, even where a flag overrides it (clap reads a
+/// variable only when it is used, and does not name it).
+fn check_variables(sub: &Command) -> Result<(), clap::Error> {
+    for arg in sub.get_arguments().filter(|a| a.get_long().is_some()) {
+        let Some(name) = arg.get_env() else { continue };
+        let Some(value) = std::env::var_os(name) else { continue };
+        let value = value.to_string_lossy();
+        Key::new(arg)
+            .check(&value)
+            .map_err(|why| usage(format!("{}={value}: {why}", name.to_string_lossy())))?;
     }
-    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else { return e };
-    let Some(long) = arg.split_whitespace().next().and_then(|flag| flag.strip_prefix("--")) else {
-        return e;
-    };
-    let flag = format!("--{long}");
-    let on_line =
-        argv.iter().filter_map(|a| a.to_str()).any(|a| a == flag || a.starts_with(&format!("{flag}=")));
-    let name = env_name(long);
-    match std::env::var_os(&name) {
-        Some(value) if !on_line => usage(format!("{name}={}: {}", value.to_string_lossy(), reason(&e))),
-        _ => e,
-    }
+    Ok(())
 }
 
 /// A message as clap's error, which `exit()` prints as it prints its own.

@@ -262,9 +262,23 @@ fn a_file_that_does_not_exist_is_refused() {
 }
 
 #[test]
-fn a_bad_variable_is_refused_by_its_name() {
-    let out = wachat(&["serve", "--print-config"], &[("WACHAT_SEND_PORT", "70000")]);
-    assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("WACHAT_SEND_PORT=70000: 70000 is not in 0..=65535"), "{said}");
+fn a_bad_variable_is_refused_by_its_name_even_where_a_flag_overrides_it() {
+    for (args, env, expected) in [
+        (&[][..], ("WACHAT_SEND_PORT", "70000"), "WACHAT_SEND_PORT=70000: 70000 is not in 0..=65535"),
+        (
+            &["--send-port", "0"],
+            ("WACHAT_SEND_PORT", "70000"),
+            "WACHAT_SEND_PORT=70000: 70000 is not in 0..=65535",
+        ),
+        (
+            &[],
+            ("WACHAT_AUTO_REGISTER", "maybe"),
+            "WACHAT_AUTO_REGISTER=maybe: \"maybe\" is not one of true, false",
+        ),
+    ] {
+        let out = wachat(&[&["serve", "--print-config"], args].concat(), &[env]);
+        assert!(!out.status.success(), "{env:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(expected), "{said}");
+    }
 }
