@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::links::{Federation, LINK_RATE, MAX_DIALBACKS, said};
+use super::links::{FRAME_WINDOW, Federation, LINK_RATE, MAX_DIALBACKS, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame, Opening};
@@ -71,13 +71,13 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
         Err(e) => refuse(&stream, Code::BadRequest, e),
         Ok(Opening::Verify { asker, dialer, key }) => verify(f, &stream, (&asker, &dialer, &key)),
         Ok(Opening::Hello { from, to, secret, key, identity }) => {
-            let from = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
+            let (from, took) = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
             if let Ok(copy) = stream.try_clone()
                 && let Some(old) = f.incoming.lock().insert(fold(&from), copy)
             {
                 let _ = old.shutdown(std::net::Shutdown::Both); // its older link
             }
-            let taken = take_frames(f, &stream, &mut reader, &from);
+            let taken = take_frames(f, &stream, &mut reader, (&from, took));
             f.incoming.lock().remove(&fold(&from));
             taken
         }
@@ -142,32 +142,32 @@ fn verify(
 }
 
 /// The checks of a hello, in the order §27 lists them; the peer's name
-/// as in the roster once it passed them all, and `OK:<last>` said.
+/// as in the roster and the `<last>` said once it passed them all.
 fn hello(
     f: &Federation,
     stream: &TcpStream,
     (from, to, secret): (&str, &str, &str),
     (key, identity): (&str, &str),
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, u64)> {
     if fold(to) != fold(&f.me) {
         return refuse(stream, Code::UnknownServer, format!("this is {}, not {to}", f.me))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     }
     let roster = f.roster();
     let Some(peer) = roster.peer(from).cloned() else {
         return refuse(stream, Code::UnknownServer, format!("no server named {from} in the roster"))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     };
     if peer.secret != secret {
         return refuse(stream, Code::AuthFailed, format!("wrong secret for {}", peer.name))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     }
     if let Err(why) = dialback(f, &peer, key) {
         let why = format!("{} at {} did not vouch for this link: {why}", peer.name, peer.addr());
-        return refuse(stream, Code::AuthFailed, why).map(|_| String::new());
+        return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
     }
     let Some(ctx) = f.ctx() else {
-        return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| String::new());
+        return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| (String::new(), 0));
     };
     let store = &ctx.store;
     let fingerprint = fingerprint(secret);
@@ -178,7 +178,7 @@ fn hello(
                 "{} was {pinned}, it is now {identity}; refused until the roster gives {} a new secret",
                 peer.name, peer.name
             );
-            return refuse(stream, Code::AuthFailed, why).map(|_| String::new());
+            return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
         }
         Some((pinned, print)) if print == fingerprint && pinned == identity => {}
         _ => {
@@ -192,7 +192,7 @@ fn hello(
     let took = store.peer_facts(&peer.name).took;
     say(stream, &Answer::Hello(took))?;
     log::info!("link: {} linked to us (its frames from {})", peer.name, took + 1);
-    Ok(peer.name)
+    Ok((peer.name, took))
 }
 
 /// A short fingerprint of a secret: which secret an identity was pinned
@@ -231,12 +231,14 @@ fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::re
 }
 
 /// The stream: each numbered frame taken into the store, then answered,
-/// in order; a refusal for now closes the link after its answer.
+/// in order; a refusal for now closes the link after its answer. `last`
+/// is the `<last>` of the hello: a frame is taken up to
+/// [`FRAME_WINDOW`] past it, or past the last frame answered since.
 fn take_frames(
     f: &Federation,
     stream: &TcpStream,
     reader: &mut FrameReader<TcpStream>,
-    from: &str,
+    (from, mut last): (&str, u64),
 ) -> std::io::Result<()> {
     let mut second = (Instant::now(), 0u32);
     loop {
@@ -276,6 +278,12 @@ fn take_frames(
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. } => n,
         };
+        if n > last.saturating_add(FRAME_WINDOW) {
+            let why = format!("frame {n} is more than {FRAME_WINDOW} past the last, {last}");
+            say(stream, &Answer::Ko(Some(n), Code::BadRequest, why))?;
+            continue;
+        }
+        last = last.max(n);
         if let Some(ko) = f.stranger(&frame) {
             log::debug!("link: {from}'s frame {n} refused: {}", ko.reason);
             say(stream, &Answer::Ko(Some(n), ko.code, ko.reason))?;

@@ -26,6 +26,14 @@ pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
 /// hello makes this server open).
 pub const MAX_DIALBACKS: usize = 8;
 
+/// How far past the last frame taken (or answered on this link) a
+/// frame's number may be: numbers skip the frames both sides forgot
+/// (refused for good, given up by the dialer's `--give-up`), at most a
+/// queue's worth at once, ten times the default `--link-queue-max`. A
+/// number past it is refused `KO:<n>:BAD_REQUEST`, so that no frame can
+/// make the rest of a peer's stream look like duplicates.
+pub const FRAME_WINDOW: u64 = 1_000_000;
+
 /// Frames read from one link a second, at most (`link_rate`): a faster
 /// peer is read more slowly, and TCP makes it wait.
 pub const LINK_RATE: u32 = 1_000;

@@ -320,3 +320,33 @@ fn refused_frames_are_not_logged_at_the_default_level() {
     };
     assert!(added.len() <= 5, "2,000 refused frames logged {} lines: {:?}", added.len(), &added[..5]);
 }
+
+#[test]
+fn a_frame_numbered_past_the_window_is_refused_and_the_peers_next_frames_are_taken() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let msg = |n: u64, id: &str| format!("MSG:{n}:ana@lab9:bob@lab1:{id}:1795500000100:hi {id}");
+
+    // 2^53 - 1, the largest number a frame may carry, and the first past
+    // the window: refused, and not counted as taken.
+    let far = (1u64 << 53) - 1;
+    assert!(ask(&link, &mut reader, &msg(far, "far")).starts_with(&format!("KO:{far}:BAD_REQUEST:")));
+    assert!(ask(&link, &mut reader, &msg(1_000_001, "w1")).starts_with("KO:1000001:BAD_REQUEST:"));
+    // The last number inside the window is taken; the next frames go on
+    // from it, within a window of it.
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_000, "in")), "ACK:1000000");
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_001, "next")), "ACK:1000001");
+    assert!(bob.next_msg().contains(":in:"));
+    assert!(bob.next_msg().contains(":next:"));
+
+    // A new link says where lab1 is: the far frame never counted, and the
+    // real peer's next frame is taken, not dropped as a duplicate.
+    drop(link);
+    let (link, mut reader, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", LAB9_ID);
+    assert_eq!(ok, "OK:1000001");
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_002, "after")), "ACK:1000002");
+    assert!(bob.next_msg().contains(":after:"));
+}
