@@ -73,6 +73,10 @@ pub struct Federation {
     pub(super) bells: RwLock<HashMap<crate::store::UserId, Sender<()>>>,
     /// What each peer's link is doing, for `INFO`, the log and metrics.
     pub status: Mutex<HashMap<String, PeerStatus>>,
+    /// The peers (folded names) whose dialer runs: the roster's watcher
+    /// adds one as it starts its dialer, the dialer takes itself out as it
+    /// ends (its peer left the roster).
+    pub(super) dialers: Mutex<std::collections::HashSet<String>>,
     pub(super) ctx: Weak<Ctx>,
 }
 

@@ -17,8 +17,9 @@
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
-//! [`links::MAX_LINKS`] at once), and a `link-<peer>` dialer per peer of the
-//! roster. No async: each blocks on its one socket, with deadlines.
+//! [`links::MAX_LINKS`] at once), a `link-<peer>` dialer per peer of the
+//! roster, and `roster`, which reads the roster each second and starts
+//! the dialer of a peer added to it (a dialer whose peer left ends). No async: each blocks on its one socket, with deadlines.
 //!
 //! **A cluster is one server of the network.** Every node reads the
 //! roster and binds its link port, and every node routes its clients'
@@ -106,6 +107,7 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         incoming: Mutex::default(),
         bells: RwLock::default(),
         status: Mutex::default(),
+        dialers: Mutex::default(),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());
@@ -124,6 +126,6 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         }
     }));
     let accept = accept::spawn(listener, federation.clone())?;
-    dial::spawn_all(&federation)?;
+    dial::spawn_watcher(&federation)?;
     Ok((federation, addr, accept))
 }
