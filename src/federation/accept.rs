@@ -6,11 +6,10 @@
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::links::{FRAME_WINDOW, Federation, LINK_RATE, MAX_DIALBACKS, said};
+use super::links::{FRAME_WINDOW, Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame, Opening};
@@ -27,20 +26,23 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
                     return; // shutting down: the wake-up connection
                 }
                 let Ok(stream) = stream else { continue };
-                if !f.opened() {
-                    f.closed();
-                    let _ = writeln!(&stream, "KO:BUSY:too many links open; try later");
+                let Ok(peer) = stream.peer_addr() else { continue };
+                if let Err(why) = f.opened(peer.ip()) {
+                    let _ = writeln!(&stream, "KO:BUSY:{why}");
                     continue;
                 }
                 let f = f.clone();
-                let spawned = std::thread::Builder::new().name("link-in".into()).spawn(move || {
-                    let peer = stream.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string());
-                    if let Err(e) = serve(&f, stream) {
-                        log::debug!("link from {peer}: {e}");
+                let spawned = std::thread::Builder::new().name("link-in".into()).spawn({
+                    let f = f.clone();
+                    move || {
+                        if let Err(e) = serve(&f, stream) {
+                            log::debug!("link from {peer}: {e}");
+                        }
+                        f.closed(peer.ip());
                     }
-                    f.closed();
                 });
                 if spawned.is_err() {
+                    f.closed(peer.ip());
                     log::warn!("link: no thread for a connection");
                 }
             }
@@ -63,8 +65,12 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
         return relay(f, stream);
     }
     let mut reader = FrameReader::new(stream.try_clone()?, 4096, f.max_frame);
-    let first = match reader.read_frame(Some(Instant::now() + f.timeout)) {
+    let within = f.hello_within();
+    let first = match reader.read_frame(Some(Instant::now() + within)) {
         Ok(line) => line.to_string(),
+        Err(FrameError::TimedOut) => {
+            return refuse(&stream, Code::Timeout, format!("no hello within {} s", within.as_secs_f64()));
+        }
         Err(e) => return refuse(&stream, code_of(&e), said(&e)),
     };
     match Opening::parse(&first) {
@@ -162,7 +168,19 @@ fn hello(
         return refuse(stream, Code::AuthFailed, format!("wrong secret for {}", peer.name))
             .map(|_| (String::new(), 0));
     }
-    if let Err(why) = dialback(f, &peer, key) {
+    // A slot for the dialback, waited for (polling) as long as a hello
+    // is: a dialer that links again while its last hello is checked
+    // gets one soon.
+    let until = Instant::now() + f.hello_within();
+    while let Err(why) = f.dialback_slot(&peer.name) {
+        if Instant::now() >= until {
+            return refuse(stream, Code::Busy, why).map(|_| (String::new(), 0));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let vouched = ask_verify(f, &peer, key);
+    f.dialback_done(&peer.name);
+    if let Err(why) = vouched {
         let why = format!("{} at {} did not vouch for this link: {why}", peer.name, peer.addr());
         return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
     }
@@ -202,22 +220,8 @@ fn fingerprint(secret: &str) -> String {
     digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Calls `peer` back at its roster address: `VERIFY:<me>:<peer>:<key>`,
-/// and `OK` expected within the timeout.
-fn dialback(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::result::Result<(), String> {
-    let started = Instant::now();
-    while f.dialbacks.fetch_add(1, Ordering::SeqCst) >= MAX_DIALBACKS {
-        f.dialbacks.fetch_sub(1, Ordering::SeqCst);
-        if started.elapsed() > f.timeout {
-            return Err("too many dialbacks under way".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let asked = ask_verify(f, peer, key);
-    f.dialbacks.fetch_sub(1, Ordering::SeqCst);
-    asked
-}
-
+/// The dialback: calls `peer` back at its roster address,
+/// `VERIFY:<me>:<peer>:<key>`, and `OK` expected within the timeout.
 fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::result::Result<(), String> {
     let stream = super::dial::connect(&peer.addr(), f.timeout).map_err(|e| e.to_string())?;
     let verify = Opening::Verify { asker: f.me.clone(), dialer: peer.name.clone(), key: key.into() };

@@ -5,7 +5,8 @@
 //! the metrics).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -22,9 +23,27 @@ use crate::server::links::Links;
 /// roster's servers twice over, and a few strangers.
 pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
 
+/// Most connections to the link port at once from one address: a class
+/// of 32 servers on one machine, each with its link and a dialback. So
+/// one address, silent, holds at most this many of [`MAX_LINKS`], and a
+/// peer at another address still links.
+pub const MAX_PER_ADDRESS: usize = 64;
+
 /// Most dialbacks under way at once (each one an outgoing connection a
 /// hello makes this server open).
-pub const MAX_DIALBACKS: usize = 8;
+pub const MAX_DIALBACKS: usize = 32;
+
+/// Most dialbacks under way at once for hellos that claim one server: a
+/// link and the one that replaces it. A hello past it is refused
+/// `KO:BUSY` at once, so that hellos whose dialback never answers (their
+/// sender listens at the claimed server's address and says nothing)
+/// hold no slot of another server's.
+pub const DIALBACKS_PER_SERVER: usize = 2;
+
+/// The longest wait for the first frame of a connection to the link
+/// port (a hello or a `VERIFY`): half the `--timeout`, at most this. A
+/// dialer says its hello as it connects; a student pastes one.
+pub const HELLO_WITHIN_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How far past the last frame taken (or answered on this link) a
 /// frame's number may be: numbers skip the frames both sides forgot
@@ -56,10 +75,11 @@ pub struct Federation {
     /// Keys of the hellos this server's dialers are sending, by key: the
     /// peer each was sent to (a `VERIFY` asks).
     pub(super) keys: Mutex<HashMap<String, String>>,
-    /// Dialbacks under way.
-    pub(super) dialbacks: AtomicUsize,
-    /// Connections to the link port open now.
-    pub(super) links_open: AtomicUsize,
+    /// Dialbacks under way, by the server their hello claims (folded).
+    pub(super) dialbacks: Mutex<HashMap<String, usize>>,
+    /// Connections to the link port open now, by the address they come
+    /// from (the total is their sum).
+    pub(super) links_open: Mutex<HashMap<IpAddr, usize>>,
     /// Where this server takes links, as other nodes of its cluster reach
     /// it (`host:port`).
     pub(super) link_at: String,
@@ -154,12 +174,63 @@ impl Federation {
             .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
     }
 
-    pub(super) fn opened(&self) -> bool {
-        self.links_open.fetch_add(1, Ordering::SeqCst) < MAX_LINKS
+    /// Counts a connection from `from` to the link port, if it is within
+    /// [`MAX_LINKS`] and [`MAX_PER_ADDRESS`]; the refusal's words if not.
+    /// Each one counted is given back by [`Federation::closed`].
+    pub(super) fn opened(&self, from: IpAddr) -> Result<(), String> {
+        let mut open = self.links_open.lock();
+        if open.values().sum::<usize>() >= MAX_LINKS {
+            return Err("too many links open; try later".into());
+        }
+        let here = open.entry(from).or_default();
+        if *here >= MAX_PER_ADDRESS {
+            return Err(format!("too many links open from {from}; try later"));
+        }
+        *here += 1;
+        Ok(())
     }
 
-    pub(super) fn closed(&self) {
-        self.links_open.fetch_sub(1, Ordering::SeqCst);
+    pub(super) fn closed(&self, from: IpAddr) {
+        let mut open = self.links_open.lock();
+        if let Some(here) = open.get_mut(&from) {
+            *here -= 1;
+            if *here == 0 {
+                open.remove(&from);
+            }
+        }
+    }
+
+    /// Takes a dialback slot for a hello claiming `server`, within
+    /// [`DIALBACKS_PER_SERVER`] and [`MAX_DIALBACKS`]; the refusal's
+    /// words if none is free. Given back by [`Federation::dialback_done`].
+    pub(super) fn dialback_slot(&self, server: &str) -> Result<(), String> {
+        let mut under_way = self.dialbacks.lock();
+        if under_way.values().sum::<usize>() >= MAX_DIALBACKS {
+            return Err("too many dialbacks under way; try later".into());
+        }
+        let of_server = under_way.entry(fold(server)).or_default();
+        if *of_server >= DIALBACKS_PER_SERVER {
+            return Err(format!(
+                "{DIALBACKS_PER_SERVER} hellos of {server} are being checked already; try later"
+            ));
+        }
+        *of_server += 1;
+        Ok(())
+    }
+
+    pub(super) fn dialback_done(&self, server: &str) {
+        let mut under_way = self.dialbacks.lock();
+        if let Some(of_server) = under_way.get_mut(&fold(server)) {
+            *of_server -= 1;
+            if *of_server == 0 {
+                under_way.remove(&fold(server));
+            }
+        }
+    }
+
+    /// How long a new connection has to say its first frame.
+    pub(super) fn hello_within(&self) -> Duration {
+        (self.timeout / 2).min(HELLO_WITHIN_MAX)
     }
 }
 

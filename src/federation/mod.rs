@@ -37,7 +37,6 @@ pub mod roster;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -100,8 +99,8 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         timeout: ctx.config.timeout,
         max_frame: ctx.config.max_frame,
         keys: Mutex::default(),
-        dialbacks: AtomicUsize::new(0),
-        links_open: AtomicUsize::new(0),
+        dialbacks: Mutex::default(),
+        links_open: Mutex::default(),
         link_at,
         advertised: Default::default(),
         incoming: Mutex::default(),
