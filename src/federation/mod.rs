@@ -74,9 +74,10 @@ pub struct Options {
 }
 
 /// Starts the links of `ctx`'s server: binds the link port, reads the
-/// roster, starts the accept thread and a dialer per peer. Returns the
-/// federation, the link port's address and the accept thread (joined
-/// at shutdown, woken by a connection).
+/// roster, starts the accept thread and the roster's watcher (a dialer
+/// per peer, as the roster is now). Returns the federation, the link
+/// port's address and the accept thread (joined at shutdown, woken by a
+/// connection).
 pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, SocketAddr, JoinHandle<()>)> {
     let mut file = RosterFile::new(&options.peers);
     let roster = file.reload(&options.name).map_err(Error::Usage)?.expect("a first read");
