@@ -4,7 +4,7 @@
 //! `VERIFY` (a dialback: is this key one of ours?).
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,14 +35,15 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
                 let spawned = std::thread::Builder::new().name("link-in".into()).spawn({
                     let f = f.clone();
                     move || {
-                        if let Err(e) = serve(&f, stream) {
+                        let mut linked = false;
+                        if let Err(e) = serve(&f, stream, (peer.ip(), &mut linked)) {
                             log::debug!("link from {peer}: {e}");
                         }
-                        f.closed(peer.ip());
+                        f.closed(peer.ip(), linked);
                     }
                 });
                 if spawned.is_err() {
-                    f.closed(peer.ip());
+                    f.closed(peer.ip(), false);
                     log::warn!("link: no thread for a connection");
                 }
             }
@@ -59,7 +60,9 @@ fn refuse(stream: &TcpStream, code: Code, why: String) -> std::io::Result<()> {
     Err(std::io::Error::other(why))
 }
 
-fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
+/// One connection to the link port, from `from_ip`; `linked` is set once
+/// its hello was taken (it is a link from then on, see [`Federation::linked`]).
+fn serve(f: &Federation, stream: TcpStream, (from_ip, linked): (IpAddr, &mut bool)) -> std::io::Result<()> {
     stream.set_write_timeout(Some(f.timeout))?;
     if !f.leads() {
         return relay(f, stream);
@@ -78,6 +81,8 @@ fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
         Ok(Opening::Verify { asker, dialer, key }) => verify(f, &stream, (&asker, &dialer, &key)),
         Ok(Opening::Hello { from, to, secret, key, identity }) => {
             let (from, took) = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
+            f.linked(from_ip);
+            *linked = true;
             if let Ok(copy) = stream.try_clone()
                 && let Some(old) = f.incoming.lock().insert(fold(&from), copy)
             {

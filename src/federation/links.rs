@@ -23,10 +23,13 @@ use crate::server::links::Links;
 /// roster's servers twice over, and a few strangers.
 pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
 
-/// Most connections to the link port at once from one address: a class
-/// of 32 servers on one machine, each with its link and a dialback. So
-/// one address, silent, holds at most this many of [`MAX_LINKS`], and a
-/// peer at another address still links.
+/// Most connections to the link port at once from one address that are
+/// not links yet (no hello taken: silent, saying a hello, a `VERIFY`):
+/// a class of 32 servers on one machine, each with a hello and a
+/// dialback under way. So one address, silent, holds at most this many
+/// of [`MAX_LINKS`], and a peer at another address still links. A link
+/// whose hello was taken no longer counts here (a cluster's follower
+/// passes every peer's link to its leader from its one address).
 pub const MAX_PER_ADDRESS: usize = 64;
 
 /// Most dialbacks under way at once (each one an outgoing connection a
@@ -77,9 +80,8 @@ pub struct Federation {
     pub(super) keys: Mutex<HashMap<String, String>>,
     /// Dialbacks under way, by the server their hello claims (folded).
     pub(super) dialbacks: Mutex<HashMap<String, usize>>,
-    /// Connections to the link port open now, by the address they come
-    /// from (the total is their sum).
-    pub(super) links_open: Mutex<HashMap<IpAddr, usize>>,
+    /// Connections to the link port open now.
+    pub(super) links_open: Mutex<Doorway>,
     /// Where this server takes links, as other nodes of its cluster reach
     /// it (`host:port`).
     pub(super) link_at: String,
@@ -98,6 +100,25 @@ pub struct Federation {
     /// ends (its peer left the roster).
     pub(super) dialers: Mutex<std::collections::HashSet<String>>,
     pub(super) ctx: Weak<Ctx>,
+}
+
+/// The connections to the link port open now: how many, and of those
+/// not linked yet, how many from each address.
+#[derive(Default)]
+pub struct Doorway {
+    open: usize,
+    unlinked: HashMap<IpAddr, usize>,
+}
+
+impl Doorway {
+    fn release(&mut self, from: IpAddr) {
+        if let Some(here) = self.unlinked.get_mut(&from) {
+            *here -= 1;
+            if *here == 0 {
+                self.unlinked.remove(&from);
+            }
+        }
+    }
 }
 
 /// What a dialer is doing (for the metrics and `wachat top`).
@@ -178,25 +199,32 @@ impl Federation {
     /// [`MAX_LINKS`] and [`MAX_PER_ADDRESS`]; the refusal's words if not.
     /// Each one counted is given back by [`Federation::closed`].
     pub(super) fn opened(&self, from: IpAddr) -> Result<(), String> {
-        let mut open = self.links_open.lock();
-        if open.values().sum::<usize>() >= MAX_LINKS {
+        let mut doors = self.links_open.lock();
+        if doors.open >= MAX_LINKS {
             return Err("too many links open; try later".into());
         }
-        let here = open.entry(from).or_default();
+        let here = doors.unlinked.entry(from).or_default();
         if *here >= MAX_PER_ADDRESS {
             return Err(format!("too many links open from {from}; try later"));
         }
         *here += 1;
+        doors.open += 1;
         Ok(())
     }
 
-    pub(super) fn closed(&self, from: IpAddr) {
-        let mut open = self.links_open.lock();
-        if let Some(here) = open.get_mut(&from) {
-            *here -= 1;
-            if *here == 0 {
-                open.remove(&from);
-            }
+    /// The connection from `from` is a link now (its hello was taken): it
+    /// no longer counts toward its address's [`MAX_PER_ADDRESS`].
+    pub(super) fn linked(&self, from: IpAddr) {
+        self.links_open.lock().release(from);
+    }
+
+    /// A connection counted by [`Federation::opened`] closed; `linked`:
+    /// [`Federation::linked`] was said of it.
+    pub(super) fn closed(&self, from: IpAddr, linked: bool) {
+        let mut doors = self.links_open.lock();
+        doors.open -= 1;
+        if !linked {
+            doors.release(from);
         }
     }
 

@@ -181,6 +181,27 @@ fn the_link_port_takes_64_connections_from_one_address_and_528_in_all_then_busy_
 }
 
 #[test]
+fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
+    // lab9 links from 127.0.0.3 (a cluster's follower passes every peer's
+    // link from its one address), then 63 silent connections come from
+    // there too: the link is not among the 64.
+    let (link, mut reader) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
+    writeln!(&link, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}").unwrap();
+    lab9.answer_dialback("Zk3q9wPpXc41LmNa");
+    assert_eq!(line(&mut reader), "OK:0");
+    let mut silent: Vec<(TcpStream, BufReader<TcpStream>)> =
+        (0..MAX_PER_ADDRESS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
+    assert_busy(lab1.link, [127, 0, 0, 3], "too many links open from 127.0.0.3; try later");
+    // The 64th was taken: it waits for its hello.
+    let (last, mut last_reader) = silent.pop().unwrap();
+    writeln!(&last, "PING").unwrap();
+    assert!(line(&mut last_reader).starts_with("KO:BAD_REQUEST:"));
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
+}
+
+#[test]
 fn a_connection_without_a_hello_within_half_the_timeout_is_closed() {
     let root = tempfile::tempdir().unwrap();
     let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "4"]);
