@@ -146,6 +146,21 @@ fn assert_busy(link: SocketAddr, source: [u8; 4], why: &str) {
     assert_closed(&mut refused);
 }
 
+/// Opens 64 connections from `source`, the most one address holds: the
+/// next is refused `BUSY`, and the 64th was taken (it waits for its
+/// hello: asked, it answers and is closed). The 63 others, open.
+fn fill_from(link: SocketAddr, source: [u8; 4]) -> Vec<(TcpStream, BufReader<TcpStream>)> {
+    let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
+        (0..MAX_PER_ADDRESS).map(|_| connect_from(link, source, READ_TIMEOUT)).collect();
+    let from = std::net::Ipv4Addr::from(source);
+    assert_busy(link, source, &format!("too many links open from {from}; try later"));
+    let (last, mut reader) = open.pop().unwrap();
+    writeln!(&last, "PING").unwrap();
+    assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
+    assert_closed(&mut reader);
+    open
+}
+
 #[test]
 fn the_link_port_takes_64_connections_from_one_address_and_528_in_all_then_busy_until_some_close() {
     let root = tempfile::tempdir().unwrap();
@@ -154,15 +169,8 @@ fn the_link_port_takes_64_connections_from_one_address_and_528_in_all_then_busy_
     let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
     // The port takes connections in the order they came: all of these
     // are counted before the next one. 64 from 127.0.0.3, the most from
-    // one address.
-    let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
-        (0..MAX_PER_ADDRESS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
-    assert_busy(lab1.link, [127, 0, 0, 3], "too many links open from 127.0.0.3; try later");
-    // The 64th was taken: it waits for its hello.
-    let (last, mut reader) = open.pop().unwrap();
-    writeln!(&last, "PING").unwrap();
-    assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
-    assert_closed(&mut reader);
+    // one address (63 stay open).
+    let mut open = fill_from(lab1.link, [127, 0, 0, 3]);
     // Others come from other addresses, up to 528 in all.
     for i in 0..MAX_LINKS - open.len() {
         let source = [127, 0, 1, 1 + (i / MAX_PER_ADDRESS) as u8];
@@ -185,19 +193,13 @@ fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
     // lab9 links from 127.0.0.3 (a cluster's follower passes every peer's
-    // link from its one address), then 63 silent connections come from
+    // link from its one address), then 64 silent connections come from
     // there too: the link is not among the 64.
     let (link, mut reader) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
     writeln!(&link, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}").unwrap();
     lab9.answer_dialback("Zk3q9wPpXc41LmNa");
     assert_eq!(line(&mut reader), "OK:0");
-    let mut silent: Vec<(TcpStream, BufReader<TcpStream>)> =
-        (0..MAX_PER_ADDRESS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
-    assert_busy(lab1.link, [127, 0, 0, 3], "too many links open from 127.0.0.3; try later");
-    // The 64th was taken: it waits for its hello.
-    let (last, mut last_reader) = silent.pop().unwrap();
-    writeln!(&last, "PING").unwrap();
-    assert!(line(&mut last_reader).starts_with("KO:BAD_REQUEST:"));
+    let _silent = fill_from(lab1.link, [127, 0, 0, 3]);
     assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
 }
 
