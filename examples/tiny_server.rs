@@ -1309,9 +1309,14 @@ impl Server {
         let ts = number(if status { f[6] } else { f[5] }).ok_or_else(|| bad("a time is a number"))?;
         let text = if status { String::new() } else { check_text(f[6])? };
         require(!text.contains(unsafe_char), "BAD_REQUEST", "a text holds no control character".into())?;
-        if n <= self.users.get(&account).map_or(0, |p| p.took) {
+        let took = self.users.get(&account).map_or(0, |p| p.took);
+        if n <= took {
             return Ok(n);
         }
+        // §27's window, from the last frame taken (wachat counts from the
+        // last frame answered on the link too: after a run of refusals).
+        let why = format!("frame {n} is more than 1000000 past the last, {took}");
+        require(n - took <= 1_000_000, "BAD_REQUEST", why)?;
         let theirs = speaker.split_once('@').is_some_and(|(_, server)| fold(server) == peer);
         require(theirs, "FORBIDDEN", format!("{peer} speaks only for its own users, not {speaker}"))?;
         let (user, server) = ours.split_once('@').unwrap_or_default();

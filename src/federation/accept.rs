@@ -4,13 +4,12 @@
 //! `VERIFY` (a dialback: is this key one of ours?).
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::links::{Federation, LINK_RATE, MAX_DIALBACKS, said};
+use super::links::{FRAME_WINDOW, Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame, Opening};
@@ -27,20 +26,24 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
                     return; // shutting down: the wake-up connection
                 }
                 let Ok(stream) = stream else { continue };
-                if !f.opened() {
-                    f.closed();
-                    let _ = writeln!(&stream, "KO:BUSY:too many links open; try later");
+                let Ok(peer) = stream.peer_addr() else { continue };
+                if let Err(why) = f.opened(peer.ip()) {
+                    let _ = writeln!(&stream, "KO:BUSY:{why}");
                     continue;
                 }
                 let f = f.clone();
-                let spawned = std::thread::Builder::new().name("link-in".into()).spawn(move || {
-                    let peer = stream.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string());
-                    if let Err(e) = serve(&f, stream) {
-                        log::debug!("link from {peer}: {e}");
+                let spawned = std::thread::Builder::new().name("link-in".into()).spawn({
+                    let f = f.clone();
+                    move || {
+                        let mut linked = false;
+                        if let Err(e) = serve(&f, stream, (peer.ip(), &mut linked)) {
+                            log::debug!("link from {peer}: {e}");
+                        }
+                        f.closed(peer.ip(), linked);
                     }
-                    f.closed();
                 });
                 if spawned.is_err() {
+                    f.closed(peer.ip(), false);
                     log::warn!("link: no thread for a connection");
                 }
             }
@@ -57,27 +60,35 @@ fn refuse(stream: &TcpStream, code: Code, why: String) -> std::io::Result<()> {
     Err(std::io::Error::other(why))
 }
 
-fn serve(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
+/// One connection to the link port, from `from_ip`; `linked` is set once
+/// its hello was taken (it is a link from then on, see [`Federation::linked`]).
+fn serve(f: &Federation, stream: TcpStream, (from_ip, linked): (IpAddr, &mut bool)) -> std::io::Result<()> {
     stream.set_write_timeout(Some(f.timeout))?;
     if !f.leads() {
         return relay(f, stream);
     }
     let mut reader = FrameReader::new(stream.try_clone()?, 4096, f.max_frame);
-    let first = match reader.read_frame(Some(Instant::now() + f.timeout)) {
+    let within = f.hello_within();
+    let first = match reader.read_frame(Some(Instant::now() + within)) {
         Ok(line) => line.to_string(),
+        Err(FrameError::TimedOut) => {
+            return refuse(&stream, Code::Timeout, format!("no hello within {} s", within.as_secs_f64()));
+        }
         Err(e) => return refuse(&stream, code_of(&e), said(&e)),
     };
     match Opening::parse(&first) {
         Err(e) => refuse(&stream, Code::BadRequest, e),
         Ok(Opening::Verify { asker, dialer, key }) => verify(f, &stream, (&asker, &dialer, &key)),
         Ok(Opening::Hello { from, to, secret, key, identity }) => {
-            let from = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
+            let (from, took) = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
+            f.linked(from_ip);
+            *linked = true;
             if let Ok(copy) = stream.try_clone()
                 && let Some(old) = f.incoming.lock().insert(fold(&from), copy)
             {
                 let _ = old.shutdown(std::net::Shutdown::Both); // its older link
             }
-            let taken = take_frames(f, &stream, &mut reader, &from);
+            let taken = take_frames(f, &stream, &mut reader, (&from, took));
             f.incoming.lock().remove(&fold(&from));
             taken
         }
@@ -142,32 +153,44 @@ fn verify(
 }
 
 /// The checks of a hello, in the order §27 lists them; the peer's name
-/// as in the roster once it passed them all, and `OK:<last>` said.
+/// as in the roster and the `<last>` said once it passed them all.
 fn hello(
     f: &Federation,
     stream: &TcpStream,
     (from, to, secret): (&str, &str, &str),
     (key, identity): (&str, &str),
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, u64)> {
     if fold(to) != fold(&f.me) {
         return refuse(stream, Code::UnknownServer, format!("this is {}, not {to}", f.me))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     }
     let roster = f.roster();
     let Some(peer) = roster.peer(from).cloned() else {
         return refuse(stream, Code::UnknownServer, format!("no server named {from} in the roster"))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     };
     if peer.secret != secret {
         return refuse(stream, Code::AuthFailed, format!("wrong secret for {}", peer.name))
-            .map(|_| String::new());
+            .map(|_| (String::new(), 0));
     }
-    if let Err(why) = dialback(f, &peer, key) {
+    // A slot for the dialback, waited for (polling) as long as a hello
+    // is: a dialer that links again while its last hello is checked
+    // gets one soon.
+    let until = Instant::now() + f.hello_within();
+    while let Err(why) = f.dialback_slot(&peer.name) {
+        if Instant::now() >= until {
+            return refuse(stream, Code::Busy, why).map(|_| (String::new(), 0));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let vouched = ask_verify(f, &peer, key);
+    f.dialback_done(&peer.name);
+    if let Err(why) = vouched {
         let why = format!("{} at {} did not vouch for this link: {why}", peer.name, peer.addr());
-        return refuse(stream, Code::AuthFailed, why).map(|_| String::new());
+        return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
     }
     let Some(ctx) = f.ctx() else {
-        return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| String::new());
+        return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| (String::new(), 0));
     };
     let store = &ctx.store;
     let fingerprint = fingerprint(secret);
@@ -178,7 +201,7 @@ fn hello(
                 "{} was {pinned}, it is now {identity}; refused until the roster gives {} a new secret",
                 peer.name, peer.name
             );
-            return refuse(stream, Code::AuthFailed, why).map(|_| String::new());
+            return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
         }
         Some((pinned, print)) if print == fingerprint && pinned == identity => {}
         _ => {
@@ -192,7 +215,7 @@ fn hello(
     let took = store.peer_facts(&peer.name).took;
     say(stream, &Answer::Hello(took))?;
     log::info!("link: {} linked to us (its frames from {})", peer.name, took + 1);
-    Ok(peer.name)
+    Ok((peer.name, took))
 }
 
 /// A short fingerprint of a secret: which secret an identity was pinned
@@ -202,22 +225,8 @@ fn fingerprint(secret: &str) -> String {
     digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Calls `peer` back at its roster address: `VERIFY:<me>:<peer>:<key>`,
-/// and `OK` expected within the timeout.
-fn dialback(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::result::Result<(), String> {
-    let started = Instant::now();
-    while f.dialbacks.fetch_add(1, Ordering::SeqCst) >= MAX_DIALBACKS {
-        f.dialbacks.fetch_sub(1, Ordering::SeqCst);
-        if started.elapsed() > f.timeout {
-            return Err("too many dialbacks under way".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let asked = ask_verify(f, peer, key);
-    f.dialbacks.fetch_sub(1, Ordering::SeqCst);
-    asked
-}
-
+/// The dialback: calls `peer` back at its roster address,
+/// `VERIFY:<me>:<peer>:<key>`, and `OK` expected within the timeout.
 fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::result::Result<(), String> {
     let stream = super::dial::connect(&peer.addr(), f.timeout).map_err(|e| e.to_string())?;
     let verify = Opening::Verify { asker: f.me.clone(), dialer: peer.name.clone(), key: key.into() };
@@ -231,12 +240,14 @@ fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::re
 }
 
 /// The stream: each numbered frame taken into the store, then answered,
-/// in order; a refusal for now closes the link after its answer.
+/// in order; a refusal for now closes the link after its answer. `last`
+/// is the `<last>` of the hello: a frame is taken up to
+/// [`FRAME_WINDOW`] past it, or past the last frame answered since.
 fn take_frames(
     f: &Federation,
     stream: &TcpStream,
     reader: &mut FrameReader<TcpStream>,
-    from: &str,
+    (from, mut last): (&str, u64),
 ) -> std::io::Result<()> {
     let mut second = (Instant::now(), 0u32);
     loop {
@@ -276,6 +287,12 @@ fn take_frames(
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. } => n,
         };
+        if n > last.saturating_add(FRAME_WINDOW) {
+            let why = format!("frame {n} is more than {FRAME_WINDOW} past the last, {last}");
+            say(stream, &Answer::Ko(Some(n), Code::BadRequest, why))?;
+            continue;
+        }
+        last = last.max(n);
         if let Some(ko) = f.stranger(&frame) {
             log::debug!("link: {from}'s frame {n} refused: {}", ko.reason);
             say(stream, &Answer::Ko(Some(n), ko.code, ko.reason))?;

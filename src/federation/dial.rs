@@ -21,6 +21,7 @@ use super::links::{Federation, PeerStatus, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
+use crate::protocol::names::fold;
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
 
@@ -51,14 +52,44 @@ pub(super) fn connect(addr: &str, timeout: Duration) -> std::io::Result<TcpStrea
     Err(last)
 }
 
-/// Starts a dialer for each peer of the roster.
-pub(super) fn spawn_all(f: &Arc<Federation>) -> Result<()> {
-    for peer in &f.roster().peers {
+/// Keeps a dialer running for each peer of the roster, as the roster is
+/// now: reads the roster once a second, and starts a dialer for each peer
+/// that has none (at the start, every peer; later, a line added to the
+/// file). A dialer whose peer left the roster ends by itself
+/// ([`Dialer::run`]). Ends when the server shuts down.
+pub(super) fn spawn_watcher(f: &Arc<Federation>) -> Result<()> {
+    spawn_missing(f)?;
+    let f = f.clone();
+    std::thread::Builder::new()
+        .name("roster".into())
+        .spawn(move || {
+            while f.ctx().is_some() {
+                std::thread::sleep(Duration::from_secs(1));
+                if let Err(e) = spawn_missing(&f) {
+                    log::warn!("link: {e}");
+                }
+            }
+        })
+        .map_err(|e| Error::io("starting the roster's thread", e))?;
+    Ok(())
+}
+
+/// Starts a dialer for each peer of the roster that has none running.
+fn spawn_missing(f: &Arc<Federation>) -> Result<()> {
+    let roster = f.roster();
+    let mut dialers = f.dialers.lock();
+    for peer in &roster.peers {
+        if !dialers.insert(fold(&peer.name)) {
+            continue;
+        }
         let (f, name) = (f.clone(), peer.name.clone());
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name(format!("link-{name}"))
-            .spawn(move || Dialer::new(f, name).run())
-            .map_err(|e| Error::io("starting a link's thread", e))?;
+            .spawn(move || Dialer::new(f, name).run());
+        if let Err(e) = started {
+            dialers.remove(&fold(&peer.name));
+            return Err(Error::io("starting a link's thread", e));
+        }
     }
     Ok(())
 }
@@ -108,9 +139,11 @@ impl Dialer {
 
     fn run(mut self) {
         while self.f.ctx().is_some() {
-            if self.f.roster().peer(&self.peer).is_none() || !self.f.leads() {
-                // Not in the roster now, or this node follows its cluster's
-                // leader, which links for it.
+            if self.gone() {
+                return;
+            }
+            if !self.f.leads() {
+                // This node follows its cluster's leader, which links for it.
                 self.status(|s| s.linked = false);
                 let _ = self.bell.recv_timeout(Duration::from_secs(1));
                 continue;
@@ -144,6 +177,23 @@ impl Dialer {
                 }
             }
         }
+    }
+
+    /// Whether the peer left the roster: then this dialer ends, its bell
+    /// unhung and its status dropped (what waits for the peer stays in
+    /// the store, and bounces at its give-up age if it is not back). The
+    /// roster's watcher starts another if the peer comes back.
+    fn gone(&self) -> bool {
+        let mut dialers = self.f.dialers.lock();
+        if self.f.roster().peer(&self.peer).is_some() {
+            return false;
+        }
+        dialers.remove(&fold(&self.peer));
+        drop(dialers);
+        self.f.bells.write().retain(|_, bell| !bell.same_channel(&self.bell_tx));
+        self.f.status.lock().remove(&self.peer);
+        log::info!("link to {}: no longer in the roster", self.peer);
+        true
     }
 
     /// Bounces what waited past the give-up age.
@@ -218,6 +268,10 @@ impl Dialer {
             if !self.f.leads() {
                 let _ = write_line(&stream, "QUIT");
                 return Err("this node no longer leads its cluster".into());
+            }
+            if self.f.roster().peer(&self.peer).is_none() {
+                let _ = write_line(&stream, "QUIT");
+                return Ok(());
             }
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {

@@ -5,7 +5,8 @@
 //! the metrics).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -22,9 +23,38 @@ use crate::server::links::Links;
 /// roster's servers twice over, and a few strangers.
 pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
 
+/// Most connections to the link port at once from one address that are
+/// not links yet (no hello taken: silent, saying a hello, a `VERIFY`):
+/// a class of 32 servers on one machine, each with a hello and a
+/// dialback under way. So one address, silent, holds at most this many
+/// of [`MAX_LINKS`], and a peer at another address still links. A link
+/// whose hello was taken no longer counts here (a cluster's follower
+/// passes every peer's link to its leader from its one address).
+pub const MAX_PER_ADDRESS: usize = 64;
+
 /// Most dialbacks under way at once (each one an outgoing connection a
 /// hello makes this server open).
-pub const MAX_DIALBACKS: usize = 8;
+pub const MAX_DIALBACKS: usize = 32;
+
+/// Most dialbacks under way at once for hellos that claim one server: a
+/// link and the one that replaces it. A hello past it is refused
+/// `KO:BUSY` at once, so that hellos whose dialback never answers (their
+/// sender listens at the claimed server's address and says nothing)
+/// hold no slot of another server's.
+pub const DIALBACKS_PER_SERVER: usize = 2;
+
+/// The longest wait for the first frame of a connection to the link
+/// port (a hello or a `VERIFY`): half the `--timeout`, at most this. A
+/// dialer says its hello as it connects; a student pastes one.
+pub const HELLO_WITHIN_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How far past the last frame taken (or answered on this link) a
+/// frame's number may be: numbers skip the frames both sides forgot
+/// (refused for good, given up by the dialer's `--give-up`), at most a
+/// queue's worth at once, ten times the default `--link-queue-max`. A
+/// number past it is refused `KO:<n>:BAD_REQUEST`, so that no frame can
+/// make the rest of a peer's stream look like duplicates.
+pub const FRAME_WINDOW: u64 = 1_000_000;
 
 /// Frames read from one link a second, at most (`link_rate`): a faster
 /// peer is read more slowly, and TCP makes it wait.
@@ -48,10 +78,10 @@ pub struct Federation {
     /// Keys of the hellos this server's dialers are sending, by key: the
     /// peer each was sent to (a `VERIFY` asks).
     pub(super) keys: Mutex<HashMap<String, String>>,
-    /// Dialbacks under way.
-    pub(super) dialbacks: AtomicUsize,
+    /// Dialbacks under way, by the server their hello claims (folded).
+    pub(super) dialbacks: Mutex<HashMap<String, usize>>,
     /// Connections to the link port open now.
-    pub(super) links_open: AtomicUsize,
+    pub(super) links_open: Mutex<Doorway>,
     /// Where this server takes links, as other nodes of its cluster reach
     /// it (`host:port`).
     pub(super) link_at: String,
@@ -65,7 +95,30 @@ pub struct Federation {
     pub(super) bells: RwLock<HashMap<crate::store::UserId, Sender<()>>>,
     /// What each peer's link is doing, for `INFO`, the log and metrics.
     pub status: Mutex<HashMap<String, PeerStatus>>,
+    /// The peers (folded names) whose dialer runs: the roster's watcher
+    /// adds one as it starts its dialer, the dialer takes itself out as it
+    /// ends (its peer left the roster).
+    pub(super) dialers: Mutex<std::collections::HashSet<String>>,
     pub(super) ctx: Weak<Ctx>,
+}
+
+/// The connections to the link port open now: how many, and of those
+/// not linked yet, how many from each address.
+#[derive(Default)]
+pub struct Doorway {
+    open: usize,
+    unlinked: HashMap<IpAddr, usize>,
+}
+
+impl Doorway {
+    fn release(&mut self, from: IpAddr) {
+        if let Some(here) = self.unlinked.get_mut(&from) {
+            *here -= 1;
+            if *here == 0 {
+                self.unlinked.remove(&from);
+            }
+        }
+    }
 }
 
 /// What a dialer is doing (for the metrics and `wachat top`).
@@ -142,12 +195,70 @@ impl Federation {
             .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
     }
 
-    pub(super) fn opened(&self) -> bool {
-        self.links_open.fetch_add(1, Ordering::SeqCst) < MAX_LINKS
+    /// Counts a connection from `from` to the link port, if it is within
+    /// [`MAX_LINKS`] and [`MAX_PER_ADDRESS`]; the refusal's words if not.
+    /// Each one counted is given back by [`Federation::closed`].
+    pub(super) fn opened(&self, from: IpAddr) -> Result<(), String> {
+        let mut doors = self.links_open.lock();
+        if doors.open >= MAX_LINKS {
+            return Err("too many links open; try later".into());
+        }
+        let here = doors.unlinked.entry(from).or_default();
+        if *here >= MAX_PER_ADDRESS {
+            return Err(format!("too many links open from {from}; try later"));
+        }
+        *here += 1;
+        doors.open += 1;
+        Ok(())
     }
 
-    pub(super) fn closed(&self) {
-        self.links_open.fetch_sub(1, Ordering::SeqCst);
+    /// The connection from `from` is a link now (its hello was taken): it
+    /// no longer counts toward its address's [`MAX_PER_ADDRESS`].
+    pub(super) fn linked(&self, from: IpAddr) {
+        self.links_open.lock().release(from);
+    }
+
+    /// A connection counted by [`Federation::opened`] closed; `linked`:
+    /// [`Federation::linked`] was said of it.
+    pub(super) fn closed(&self, from: IpAddr, linked: bool) {
+        let mut doors = self.links_open.lock();
+        doors.open -= 1;
+        if !linked {
+            doors.release(from);
+        }
+    }
+
+    /// Takes a dialback slot for a hello claiming `server`, within
+    /// [`DIALBACKS_PER_SERVER`] and [`MAX_DIALBACKS`]; the refusal's
+    /// words if none is free. Given back by [`Federation::dialback_done`].
+    pub(super) fn dialback_slot(&self, server: &str) -> Result<(), String> {
+        let mut under_way = self.dialbacks.lock();
+        if under_way.values().sum::<usize>() >= MAX_DIALBACKS {
+            return Err("too many dialbacks under way; try later".into());
+        }
+        let of_server = under_way.entry(fold(server)).or_default();
+        if *of_server >= DIALBACKS_PER_SERVER {
+            return Err(format!(
+                "{DIALBACKS_PER_SERVER} hellos of {server} are being checked already; try later"
+            ));
+        }
+        *of_server += 1;
+        Ok(())
+    }
+
+    pub(super) fn dialback_done(&self, server: &str) {
+        let mut under_way = self.dialbacks.lock();
+        if let Some(of_server) = under_way.get_mut(&fold(server)) {
+            *of_server -= 1;
+            if *of_server == 0 {
+                under_way.remove(&fold(server));
+            }
+        }
+    }
+
+    /// How long a new connection has to say its first frame.
+    pub(super) fn hello_within(&self) -> Duration {
+        (self.timeout / 2).min(HELLO_WITHIN_MAX)
     }
 }
 

@@ -17,8 +17,9 @@
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
-//! [`links::MAX_LINKS`] at once), and a `link-<peer>` dialer per peer of the
-//! roster. No async: each blocks on its one socket, with deadlines.
+//! [`links::MAX_LINKS`] at once), a `link-<peer>` dialer per peer of the
+//! roster, and `roster`, which reads the roster each second and starts
+//! the dialer of a peer added to it (a dialer whose peer left ends). No async: each blocks on its one socket, with deadlines.
 //!
 //! **A cluster is one server of the network.** Every node reads the
 //! roster and binds its link port, and every node routes its clients'
@@ -36,7 +37,6 @@ pub mod roster;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -74,9 +74,10 @@ pub struct Options {
 }
 
 /// Starts the links of `ctx`'s server: binds the link port, reads the
-/// roster, starts the accept thread and a dialer per peer. Returns the
-/// federation, the link port's address and the accept thread (joined
-/// at shutdown, woken by a connection).
+/// roster, starts the accept thread and the roster's watcher (a dialer
+/// per peer, as the roster is now). Returns the federation, the link
+/// port's address and the accept thread (joined at shutdown, woken by a
+/// connection).
 pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, SocketAddr, JoinHandle<()>)> {
     let mut file = RosterFile::new(&options.peers);
     let roster = file.reload(&options.name).map_err(Error::Usage)?.expect("a first read");
@@ -99,13 +100,14 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         timeout: ctx.config.timeout,
         max_frame: ctx.config.max_frame,
         keys: Mutex::default(),
-        dialbacks: AtomicUsize::new(0),
-        links_open: AtomicUsize::new(0),
+        dialbacks: Mutex::default(),
+        links_open: Mutex::default(),
         link_at,
         advertised: Default::default(),
         incoming: Mutex::default(),
         bells: RwLock::default(),
         status: Mutex::default(),
+        dialers: Mutex::default(),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());
@@ -124,6 +126,6 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         }
     }));
     let accept = accept::spawn(listener, federation.clone())?;
-    dial::spawn_all(&federation)?;
+    dial::spawn_watcher(&federation)?;
     Ok((federation, addr, accept))
 }

@@ -14,20 +14,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use support::READ_TIMEOUT;
-use support::federation::{Lab9, ask, lab9_beside_lab1};
+use support::federation::{Lab9, ask, lab9_beside_lab1, start, write_roster};
+use support::ports::free_port;
 
 /// The longest frame, its `\n` included (`--max-frame`'s default).
 const MAX_FRAME: usize = 16384;
 /// Most connections to the link port at once (`links::MAX_LINKS`).
 const MAX_LINKS: usize = 528;
-/// Most dialbacks under way at once (`links::MAX_DIALBACKS`).
-const MAX_DIALBACKS: usize = 8;
+/// Most of them from one address (`links::MAX_PER_ADDRESS`).
+const MAX_PER_ADDRESS: usize = 64;
+/// Most dialbacks under way at once for one claimed server
+/// (`links::DIALBACKS_PER_SERVER`), and in all (`links::MAX_DIALBACKS`).
+const DIALBACKS_PER_SERVER: usize = 2;
+const MAX_DIALBACKS: usize = 32;
 /// lab9's identity in its hellos.
 const LAB9_ID: &str = "00000000000000000000000000000009";
 
 /// A connection to `lab1`'s link port, every read bounded by `wait`.
 fn connect(link: SocketAddr, wait: Duration) -> (TcpStream, BufReader<TcpStream>) {
     let stream = TcpStream::connect(link).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+/// A connection to `lab1`'s link port from the loopback address
+/// `source` (127.0.0.x: another machine of the class, as the port sees
+/// it), every read bounded by `wait`.
+fn connect_from(link: SocketAddr, source: [u8; 4], wait: Duration) -> (TcpStream, BufReader<TcpStream>) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::from((source, 0)).into()).expect("bind a loopback source address");
+    socket.connect(&link.into()).unwrap();
+    let stream: TcpStream = socket.into();
     stream.set_read_timeout(Some(wait)).unwrap();
     let reader = BufReader::new(stream.try_clone().unwrap());
     (stream, reader)
@@ -107,52 +125,88 @@ fn a_frame_past_16384_bytes_is_refused_too_long_and_closes_the_link_before_and_a
     assert_closed(&mut reader);
 }
 
-/// Whether the link port takes one more connection: it answers a frame
-/// that is no opening `BAD_REQUEST` if it took it, `BUSY` if not (that
-/// line comes before the reset our unread frame causes).
-fn takes_one_more(link: SocketAddr) -> bool {
-    let (stream, mut reader) = connect(link, READ_TIMEOUT);
+/// Whether the link port takes one more connection from `source`: it
+/// answers a frame that is no opening `BAD_REQUEST` if it took it,
+/// `BUSY` if not (that line comes before the reset our unread frame
+/// causes).
+fn takes_one_more(link: SocketAddr, source: [u8; 4]) -> bool {
+    let (stream, mut reader) = connect_from(link, source, READ_TIMEOUT);
     writeln!(&stream, "PING").unwrap();
     let answer = line(&mut reader);
     assert!(answer.starts_with("KO:BUSY:") || answer.starts_with("KO:BAD_REQUEST:"), "{answer}");
     answer.starts_with("KO:BAD_REQUEST:")
 }
 
-#[test]
-fn the_link_port_takes_528_connections_at_once_then_busy_until_some_close() {
-    let root = tempfile::tempdir().unwrap();
-    // Long enough that none of the test's silent connections is closed
-    // for want of a hello while it opens the others.
-    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "60"]);
-    // The port takes connections in the order they came: all of these
-    // are counted before the next one.
-    let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
-        (0..MAX_LINKS).map(|_| connect(lab1.link, READ_TIMEOUT)).collect();
-    let (_, mut refused) = connect(lab1.link, Duration::from_secs(2));
+/// The next connection from `source` is refused `KO:BUSY:<why>` and closed.
+fn assert_busy(link: SocketAddr, source: [u8; 4], why: &str) {
+    let (_, mut refused) = connect_from(link, source, Duration::from_secs(2));
     let mut busy = String::new();
-    let said = refused.read_line(&mut busy).map(|_| busy.trim_end());
-    assert!(matches!(said, Ok("KO:BUSY:too many links open; try later")), "one more was answered {said:?}");
+    let said = refused.read_line(&mut busy).map(|_| busy.trim_end().to_string());
+    assert_eq!(said.ok(), Some(format!("KO:BUSY:{why}")), "one more from {source:?}");
     assert_closed(&mut refused);
-    // The 528th was taken: it waits for its hello.
+}
+
+/// Opens 64 connections from `source`, the most one address holds: the
+/// next is refused `BUSY`, and the 64th was taken (it waits for its
+/// hello: asked, it answers and is closed). The 63 others, open.
+fn fill_from(link: SocketAddr, source: [u8; 4]) -> Vec<(TcpStream, BufReader<TcpStream>)> {
+    let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
+        (0..MAX_PER_ADDRESS).map(|_| connect_from(link, source, READ_TIMEOUT)).collect();
+    let from = std::net::Ipv4Addr::from(source);
+    assert_busy(link, source, &format!("too many links open from {from}; try later"));
     let (last, mut reader) = open.pop().unwrap();
     writeln!(&last, "PING").unwrap();
     assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
     assert_closed(&mut reader);
+    open
+}
+
+#[test]
+fn the_link_port_takes_64_connections_from_one_address_and_528_in_all_then_busy_until_some_close() {
+    let root = tempfile::tempdir().unwrap();
+    // Long enough that none of the test's silent connections is closed
+    // for want of a hello while it opens the others.
+    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
+    // The port takes connections in the order they came: all of these
+    // are counted before the next one. 64 from 127.0.0.3, the most from
+    // one address (63 stay open).
+    let mut open = fill_from(lab1.link, [127, 0, 0, 3]);
+    // Others come from other addresses, up to 528 in all.
+    for i in 0..MAX_LINKS - open.len() {
+        let source = [127, 0, 1, 1 + (i / MAX_PER_ADDRESS) as u8];
+        open.push(connect_from(lab1.link, source, READ_TIMEOUT));
+    }
+    assert_busy(lab1.link, [127, 0, 2, 1], "too many links open; try later");
 
     // A few closed: new connections are taken again, once the server saw
     // them close.
     open.truncate(open.len() - 10);
     let deadline = Instant::now() + READ_TIMEOUT;
-    while !takes_one_more(lab1.link) {
+    while !takes_one_more(lab1.link, [127, 0, 2, 1]) {
         assert!(Instant::now() < deadline, "the port stayed busy after 10 connections closed");
         std::thread::sleep(Duration::from_millis(50)); // the closed ones' threads end
     }
 }
 
 #[test]
-fn a_connection_without_a_hello_within_the_timeout_is_closed() {
+fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
     let root = tempfile::tempdir().unwrap();
-    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
+    // lab9 links from 127.0.0.3 (a cluster's follower passes every peer's
+    // link from its one address), then 64 silent connections come from
+    // there too: the link is not among the 64.
+    let (link, mut reader) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
+    writeln!(&link, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}").unwrap();
+    lab9.answer_dialback("Zk3q9wPpXc41LmNa");
+    assert_eq!(line(&mut reader), "OK:0");
+    let _silent = fill_from(lab1.link, [127, 0, 0, 3]);
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
+}
+
+#[test]
+fn a_connection_without_a_hello_within_half_the_timeout_is_closed() {
+    let root = tempfile::tempdir().unwrap();
+    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "4"]);
     let started = Instant::now();
     // One says nothing, one half a hello, one a hello a byte at a time,
     // too slowly to end it within the timeout.
@@ -171,8 +225,8 @@ fn a_connection_without_a_hello_within_the_timeout_is_closed() {
         }
     });
     for reader in [&mut silent, &mut halved, &mut slowed] {
-        assert_eq!(line(reader), "KO:TIMEOUT:no frame within the timeout");
-        assert!(started.elapsed() >= Duration::from_secs(2), "closed before the timeout");
+        assert_eq!(line(reader), "KO:TIMEOUT:no hello within 2 s");
+        assert!(started.elapsed() >= Duration::from_secs(2), "closed before the hello's deadline");
         assert_closed(reader);
     }
     stop.store(true, Ordering::SeqCst);
@@ -200,7 +254,7 @@ impl Silent {
                         verify.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
                         let mut line = String::new();
                         BufReader::new(&verify).read_line(&mut line).unwrap();
-                        assert!(line.starts_with("VERIFY:lab1:lab9:"), "{line}");
+                        assert!(line.starts_with("VERIFY:lab1:lab"), "{line}");
                         // lab1 closes a dialback before it opens the next
                         // in its place: each one closed is seen closed by
                         // now (its end of file is here before the next one
@@ -236,7 +290,7 @@ fn still_open(verify: &TcpStream) -> bool {
 }
 
 #[test]
-fn hellos_whose_dialback_never_answers_make_at_most_8_dialbacks_at_once_each_within_the_timeout() {
+fn hellos_whose_dialback_never_answers_make_at_most_2_dialbacks_at_once_each_within_the_timeout() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
     let port = lab9.vouch.local_addr().unwrap();
@@ -245,23 +299,58 @@ fn hellos_whose_dialback_never_answers_make_at_most_8_dialbacks_at_once_each_wit
     let started = Instant::now();
     let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (0..20)
         .map(|i| {
-            // A hello waits for a dialback slot, then for its dialback: a
-            // few timeouts, bounded.
             let (hello, reader) = connect(lab1.link, READ_TIMEOUT * 2);
             writeln!(&hello, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41Lm{i:02}:{LAB9_ID}").unwrap();
             (hello, reader)
         })
         .collect();
-    let refused = format!("KO:AUTH_FAILED:lab9 at {port} did not vouch for this link: ");
+    let silent_refusal =
+        format!("KO:AUTH_FAILED:lab9 at {port} did not vouch for this link: no frame within the timeout");
+    let busy = format!("KO:BUSY:{DIALBACKS_PER_SERVER} hellos of lab9 are being checked already; try later");
+    let (mut checked, mut refused) = (0, 0);
     for (_, mut reader) in hellos {
         let answer = line(&mut reader);
-        let why = answer.strip_prefix(&refused).unwrap_or_else(|| panic!("{answer}"));
-        assert!(["no frame within the timeout", "too many dialbacks under way"].contains(&why), "{answer}");
+        match answer {
+            a if a == silent_refusal => checked += 1,
+            a if a == busy => refused += 1,
+            a => panic!("{a}"),
+        }
         assert_closed(&mut reader);
     }
     assert!(started.elapsed() >= Duration::from_secs(2), "a hello refused before its dialback's timeout");
+    assert!(checked >= DIALBACKS_PER_SERVER && refused > 0, "{checked} checked, {refused} refused busy");
     let (most, all) = silent.most_and_all();
-    assert_eq!(most, MAX_DIALBACKS, "dialbacks open at once at lab9's port ({all} in all)");
+    assert_eq!(most, DIALBACKS_PER_SERVER, "dialbacks open at once at lab9's port ({all} in all)");
+}
+
+#[test]
+fn hellos_claiming_20_servers_whose_dialbacks_never_answer_make_at_most_32_dialbacks_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
+    // 20 more servers of the roster, all at lab9's silent port.
+    let port = lab9.vouch.local_addr().unwrap().port();
+    let more: String = (10..30).map(|i| format!("lab{i},127.0.0.1,{port},s-lab{i}\n")).collect();
+    std::fs::OpenOptions::new().append(true).open(&roster).unwrap().write_all(more.as_bytes()).unwrap();
+    lab1.server.wait_for_log("read again: 21 peers");
+    let silent = Silent::watch(lab9.vouch);
+
+    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (10..30)
+        .flat_map(|i| (0..2).map(move |k| (i, k)))
+        .map(|(i, k)| {
+            let (hello, reader) = connect(lab1.link, READ_TIMEOUT * 2);
+            writeln!(&hello, "HELLO:1.3:lab{i}:lab1:s-lab{i}:Zk3q9wPpXc41Lm{i:02}{k}:{LAB9_ID}").unwrap();
+            (hello, reader)
+        })
+        .collect();
+    for (_, mut reader) in hellos {
+        let answer = line(&mut reader);
+        assert!(
+            answer.starts_with("KO:AUTH_FAILED:") || answer.starts_with("KO:BUSY:too many dialbacks"),
+            "{answer}"
+        );
+    }
+    let (most, all) = silent.most_and_all();
+    assert_eq!(most, MAX_DIALBACKS, "dialbacks open at once at the silent port ({all} in all)");
 }
 
 #[test]
@@ -319,4 +408,85 @@ fn refused_frames_are_not_logged_at_the_default_level() {
         std::thread::sleep(Duration::from_millis(20)); // polling the log
     };
     assert!(added.len() <= 5, "2,000 refused frames logged {} lines: {:?}", added.len(), &added[..5]);
+}
+
+#[test]
+fn a_frame_numbered_past_the_window_is_refused_and_the_peers_next_frames_are_taken() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let msg = |n: u64, id: &str| format!("MSG:{n}:ana@lab9:bob@lab1:{id}:1795500000100:hi {id}");
+
+    // 2^53 - 1, the largest number a frame may carry, and the first past
+    // the window: refused, and not counted as taken.
+    let far = (1u64 << 53) - 1;
+    assert!(ask(&link, &mut reader, &msg(far, "far")).starts_with(&format!("KO:{far}:BAD_REQUEST:")));
+    assert!(ask(&link, &mut reader, &msg(1_000_001, "w1")).starts_with("KO:1000001:BAD_REQUEST:"));
+    // The last number inside the window is taken; the next frames go on
+    // from it, within a window of it.
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_000, "in")), "ACK:1000000");
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_001, "next")), "ACK:1000001");
+    assert!(bob.next_msg().contains(":in:"));
+    assert!(bob.next_msg().contains(":next:"));
+
+    // A new link says where lab1 is: the far frame never counted, and the
+    // real peer's next frame is taken, not dropped as a duplicate.
+    drop(link);
+    let (link, mut reader, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", LAB9_ID);
+    assert_eq!(ok, "OK:1000001");
+    assert_eq!(ask(&link, &mut reader, &msg(1_000_002, "after")), "ACK:1000002");
+    assert!(bob.next_msg().contains(":after:"));
+}
+
+#[test]
+fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connections_and_a_member_sends_40_hellos()
+ {
+    let root = tempfile::tempdir().unwrap();
+    // lab1 and lab2 real, lab9 the test: its link port (where lab1 calls
+    // it back) takes the calls and never answers.
+    let roster = root.path().join("class.csv");
+    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", vouch.local_addr().unwrap().port());
+    let (port1, port2) = (free_port(), free_port());
+    write_roster(&roster, &[("lab1", port1), ("lab2", port2)], &lab9_line);
+    let labs: Vec<_> = [("lab1", port1), ("lab2", port2)]
+        .into_iter()
+        .map(|(name, port)| {
+            let dir = root.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            start(name, &dir, &roster, port, &["--timeout", "10"])
+        })
+        .collect();
+    let (lab1, lab2) = (&labs[0], &labs[1]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_recv("ana", "pw-ana");
+    let [mut bob] = lab2.server.logged_in(["bob"]);
+    let silent = Silent::watch(vouch);
+
+    // 528 connections from 127.0.0.3 that say nothing, held open.
+    let quiet: Vec<(TcpStream, BufReader<TcpStream>)> =
+        (0..MAX_LINKS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
+    // 40 hellos of lab9 from 127.0.0.4, whose dialback never answers.
+    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (0..40)
+        .map(|i| {
+            let (hello, reader) = connect_from(lab1.link, [127, 0, 0, 4], READ_TIMEOUT * 3);
+            writeln!(&hello, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41Lm{i:02}:{LAB9_ID}").unwrap();
+            (hello, reader)
+        })
+        .collect();
+
+    // lab2, at its own address, dials lab1 for bob's message: it links
+    // and delivers within 5 s.
+    let ok = bob.request("MSG:ana@lab1:b1:through the crowd");
+    let sent = Instant::now();
+    let ts = ok.strip_prefix("OK:b1:").unwrap_or_else(|| panic!("{ok}"));
+    assert_eq!(ana.next_msg(), format!("MSG:1:bob@lab2:ana:b1:{ts}:through the crowd"));
+    let took = sent.elapsed();
+    eprintln!("delivered {took:?} after its OK");
+    assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
+    drop((quiet, hellos));
+    let (most, _) = silent.most_and_all();
+    assert!(most <= DIALBACKS_PER_SERVER, "{most} dialbacks of lab9 at once");
 }

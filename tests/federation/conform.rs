@@ -150,7 +150,7 @@ struct Bug {
 }
 
 /// A bug for each group of cases.
-const BUGS: [Bug; 5] = [
+const BUGS: [Bug; 6] = [
     Bug {
         what: "another identity under the same secret is taken",
         from: "require(pinned == id, \"AUTH_FAILED\", why)?;",
@@ -180,6 +180,12 @@ const BUGS: [Bug; 5] = [
         from: "waiting < net().queue_max",
         to: "waiting <= net().queue_max",
         fails: &["outage/full-queue-refused"],
+    },
+    Bug {
+        what: "a frame numbered past the window taken",
+        from: "require(n - took <= 1_000_000,",
+        to: "require(n - took <= u64::MAX,",
+        fails: &["taking/number-past-the-window-refused"],
     },
 ];
 

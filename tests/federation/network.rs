@@ -1129,3 +1129,60 @@ fn the_browser_app_sends_no_typing_in_a_chat_of_another_server() {
         assert!(!line.starts_with("TYPING"), "{line}");
     }
 }
+
+#[test]
+fn a_server_added_to_the_roster_of_running_servers_is_dialed_without_a_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let roster = root.path().join("class.csv");
+    let [mut ana] = labs[0].server.logged_in(["ana"]);
+    assert_eq!(
+        ana.request("MSG:carl@lab3:c0:too early"),
+        "KO:UNKNOWN_SERVER:no server named lab3 in the roster"
+    );
+
+    // lab3 starts with the roster of all three; its line is then added to
+    // the file the running lab1 and lab2 read.
+    let port3 = free_port();
+    let line3 = format!("lab3,127.0.0.1,{port3},s-lab3\n");
+    let with_lab3 = format!("{}{line3}", std::fs::read_to_string(&roster).unwrap());
+    let roster3 = root.path().join("class3.csv");
+    std::fs::write(&roster3, &with_lab3).unwrap();
+    let dir3 = root.path().join("lab3");
+    std::fs::create_dir_all(&dir3).unwrap();
+    let lab3 = start("lab3", &dir3, &roster3, port3, &[]);
+    lab3.server.register(&["carl"]);
+    let mut carl = lab3.server.login_recv("carl", "pw-carl");
+    std::fs::OpenOptions::new().append(true).open(&roster).unwrap().write_all(line3.as_bytes()).unwrap();
+
+    // The first message lab1 takes for lab3 (the roster is read again
+    // within a second) reaches carl within 15 s of its OK.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let ok = loop {
+        let ok = ana.request("MSG:carl@lab3:c1:hi carl, from lab1");
+        if ok.starts_with("OK:c1:") {
+            break ok;
+        }
+        assert!(Instant::now() < deadline, "lab1 never read the new roster: {ok}");
+        std::thread::sleep(Duration::from_millis(100)); // the roster is looked at each second
+    };
+    let sent = Instant::now();
+    let ts = ok.strip_prefix("OK:c1:").unwrap();
+    assert_eq!(carl.next_msg(), format!("MSG:1:ana@lab1:carl:c1:{ts}:hi carl, from lab1"));
+    assert!(sent.elapsed() < Duration::from_secs(15), "carl got it {:?} after the OK", sent.elapsed());
+
+    // lab2 dials it too, and lab3 them back.
+    let [mut bob] = labs[1].server.logged_in(["bob"]);
+    assert!(bob.request("MSG:carl@lab3:b1:and from lab2").starts_with("OK:b1:"));
+    assert_eq!(without_ts(&carl.next_msg()), "MSG:2:bob@lab2:carl:b1:<ts>:and from lab2");
+    let mut ana_events = labs[0].server.login_recv("ana", "pw-ana");
+    let mut carl_send = lab3.server.login_send("carl", "pw-carl");
+    assert!(carl_send.request("MSG:ana@lab1:k1:back to lab1").starts_with("OK:k1:"));
+    assert_eq!(without_ts(&ana_events.next_msg()), "MSG:1:carl@lab3:ana:k1:<ts>:back to lab1");
+
+    // Its line taken out again: lab1's dialer for it ends, and lab3 is
+    // unknown again.
+    std::fs::write(&roster, with_lab3.replace(&line3, "")).unwrap();
+    labs[0].server.wait_for_log("link to lab3: no longer in the roster");
+    assert_eq!(ana.request("MSG:carl@lab3:c2:gone?"), "KO:UNKNOWN_SERVER:no server named lab3 in the roster");
+}

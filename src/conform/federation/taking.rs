@@ -43,6 +43,7 @@ pub fn cases() -> Vec<LinkCase> {
         c("max-frame-still-read", "§27 Bounds", max_frame_still_read),
         c("frame-too-long-closes", "§27 Bounds", frame_too_long_closes),
         c("numbers-past-2^53-refused", "§27 Bounds", numbers_past_2_53_refused),
+        c("number-past-the-window-refused", "§27 Replay", number_past_the_window_refused),
         c("statuses-reach-the-author", "§27 The frames", statuses_reach_the_author),
         c("status-of-no-message-refused", "§27 The frames", status_of_no_message_refused),
         c("status-of-another-state-refused", "§27 The frames", status_of_another_state_refused),
@@ -279,6 +280,20 @@ fn numbers_past_2_53_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
     check(code.is_some_and(|c| c.starts_with("BAD_REQUEST")), "KO:…BAD_REQUEST:…", got)?;
     // The server may close the link after a frame it cannot number.
     let mut link = ctx.link("link2")?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// A frame numbered more than 1,000,000 past the last the server took is
+/// refused `BAD_REQUEST` and not counted: the next frame in order is
+/// still taken (a frame numbered 2^53 - 1 would otherwise make every
+/// later frame of the peer a duplicate).
+fn number_past_the_window_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let n = ctx.peer.number();
+    let far = n + 1_000_000;
+    link.refused(far, &ctx.msg_frame(far, "a", "b", "m1", "too far ahead"), Code::BadRequest)?;
+    link.acked(n, &ctx.msg_frame(n, "a", "b", "m2", "next in order"))?;
+    next_is(ctx, &mut b, "m2", "next in order")?;
     nothing_else(ctx, &mut link, &mut b)
 }
 
