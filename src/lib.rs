@@ -35,6 +35,7 @@
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`federation`] | 1.3: the class network (`--name --peers --link-port`): the roster, the link port (a thread per link: hello, dialback, frames taken into the store), a dialer thread per peer (its queue sent, answers recorded, backoff, bounces past `--give-up`, a catch-up of the rooms homed here for a peer that fell behind). What it stores is the store's (`store::state::remote`: remote users, peers' queues, copies of rooms homed elsewhere; `store::local::link`), so a cluster replicates it, and only its leader links (a follower passes links to it). docs/PROTOCOL.md §27. |
+//! | [`backup`] | `wachat backup` and `wachat restore`: a running server's data directory copied in the order the store writes it (checkpoints, the log's committed length, then every other file), with a checksummed manifest that `restore` checks before it copies back. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client); a leaf. The small HTTP listener that serves them is `web::metrics`. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
@@ -245,6 +246,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub mod admin;
+pub mod backup;
 pub mod bench;
 pub mod cert;
 pub mod chaos;
