@@ -9,6 +9,8 @@ mod support;
 
 #[path = "tools/accounts.rs"]
 mod accounts;
+#[path = "tools/backup.rs"]
+mod backup;
 #[path = "tools/chaos.rs"]
 mod chaos;
 #[path = "tools/class_server.rs"]
