@@ -21,8 +21,12 @@ mod conform;
 mod conform_class;
 #[path = "tools/demo.rs"]
 mod demo;
+#[path = "tools/health.rs"]
+mod health;
 #[path = "tools/layers.rs"]
 mod layers;
+#[path = "tools/log_format.rs"]
+mod log_format;
 #[path = "tools/metrics.rs"]
 mod metrics;
 #[path = "tools/portable.rs"]

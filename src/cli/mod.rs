@@ -122,6 +122,11 @@ pub struct ServeArgs {
     /// Address to listen on (0.0.0.0 for every interface).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// How the log's lines are written: `text`, for a person, or `json`,
+    /// one object a line (timestamp, level, target, message) for a log
+    /// collector, start-up errors included.
+    #[arg(long, value_enum, default_value_t = crate::display::LogFormat::Text)]
+    pub log_format: crate::display::LogFormat,
     /// Port for requests (0 picks a free one).
     #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
     pub send_port: u16,
