@@ -189,6 +189,7 @@
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
 //! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`) |
+//! | `format.csv` | one row: the directory's data format and the version of the wachat that wrote it; a wachat refuses a newer format, naming both (`store::format`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
 //! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered (and a device's token revoked then goes in its room, `store::devices`), and made again once there is room (`store::ballast`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |

@@ -246,8 +246,14 @@ fn left_out(path: &str) -> bool {
 
 /// The lines of `erase.csv` read before the log and after it, each once
 /// (the header first, then the older lines the newer file no longer has).
+/// Whole lines only: a line being appended while it was read is cut (it
+/// could name another message than the one it will).
 fn erasures(before: Option<Vec<u8>>, after: Option<Vec<u8>>) -> Option<Vec<u8>> {
-    let (before, after) = match (before, after) {
+    let whole = |mut bytes: Vec<u8>| {
+        bytes.truncate(bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+        bytes
+    };
+    let (before, after) = match (before.map(whole), after.map(whole)) {
         (None, None) => return None,
         (Some(one), None) | (None, Some(one)) => return Some(one),
         (Some(before), Some(after)) => (before, after),
