@@ -8,10 +8,10 @@
 //! ```
 //!
 //! Fills a fresh data directory offline (`support/filling.rs`), starts
-//! the release `wachat serve` on it (or `$WACHAT_BIN`), and sends one
-//! `MSG` at a time at a steady rate (default 300 a second), each timed
-//! from the moment it was due to its `OK` (so a stall counts for every
-//! message it held back). The first 5 s are the baseline; then `wachat
+//! the release `wachat serve` on it (or `$WACHAT_BIN`), and sends `MSG`s
+//! at a steady rate (default 300 a second) from 10 senders, each one at a
+//! time at a tenth of the rate, each message timed from the moment it was
+//! due to its `OK` (so a stall counts for every message it held back). The first 5 s are the baseline; then `wachat
 //! backup` runs while the messages go on, three times, and the latency
 //! of the messages sent during each backup is printed beside the
 //! baseline's, with the backup's time and size.
@@ -32,6 +32,8 @@ use line_conn::{Conn, Result, spawn_serve, wachat_bin};
 /// Seconds of traffic measured before any backup.
 const BASELINE_SECS: u64 = 5;
 const BACKUPS: usize = 3;
+/// Senders, each `bench-s<i>` to `bench-r<i>` (made by the filling).
+const SENDERS: usize = 10;
 
 /// What each message waited, tagged with the phase it was sent in
 /// (0: no backup running; `n`: during backup `n`).
@@ -56,18 +58,22 @@ fn main() -> Result<()> {
         data.as_ref(),
     ];
     let (mut server, send, _recv) = spawn_serve(&flags)?;
-    let mut conn = Conn::connect(send)?;
-    let login = conn.request("LOGIN:bench-s0:bench-password")?;
-    if !login.starts_with("OK") {
-        return Err(login.into());
-    }
     let phase = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let samples: Samples = Arc::default();
-    let sender = {
+    let mut senders = Vec::new();
+    for i in 0..SENDERS {
+        let mut conn = Conn::connect(send)?;
+        let login = conn.request(&format!("LOGIN:bench-s{i}:bench-password"))?;
+        if !login.starts_with("OK") {
+            return Err(login.into());
+        }
         let (phase, stop, samples) = (phase.clone(), stop.clone(), samples.clone());
-        std::thread::spawn(move || paced(conn, rate, &phase, &stop, &samples).map_err(|e| e.to_string()))
-    };
+        let each = rate / SENDERS as f64;
+        senders.push(std::thread::spawn(move || {
+            paced(conn, i, each, &phase, &stop, &samples).map_err(|e| e.to_string())
+        }));
+    }
 
     std::thread::sleep(Duration::from_secs(BASELINE_SECS)); // the baseline's traffic
     for n in 1..=BACKUPS {
@@ -91,7 +97,9 @@ fn main() -> Result<()> {
         std::thread::sleep(Duration::from_secs(1)); // traffic between backups, counted in the baseline
     }
     stop.store(true, Ordering::SeqCst);
-    sender.join().map_err(|_| "the sender panicked")??;
+    for sender in senders {
+        sender.join().map_err(|_| "a sender panicked")??;
+    }
     let _ = server.kill();
     let _ = server.wait();
 
@@ -106,10 +114,11 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Sends `MSG`s to `bench-r0` at `rate` a second, one at a time, until
-/// `stop`; records each one's wait with the phase it was due in.
+/// Sends `MSG`s to `bench-r<me>` at `rate` a second, one at a time,
+/// until `stop`; records each one's wait with the phase it was due in.
 fn paced(
     mut conn: Conn,
+    me: usize,
     rate: f64,
     phase: &std::sync::atomic::AtomicUsize,
     stop: &AtomicBool,
@@ -124,7 +133,7 @@ fn paced(
             std::thread::sleep(due - now); // the steady rate
         }
         let in_phase = phase.load(Ordering::SeqCst);
-        let reply = conn.request(&format!("MSG:bench-r0:b{i}:{}", "y".repeat(100)))?;
+        let reply = conn.request(&format!("MSG:bench-r{me}:b{i}:{}", "y".repeat(100)))?;
         if !reply.starts_with("OK") {
             return Err(reply.into());
         }
