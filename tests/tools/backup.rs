@@ -135,7 +135,7 @@ fn the_drill_a_backup_under_traffic_restored_after_a_crash_keeps_every_acknowled
 }
 
 /// Backups taken while the log rolls into a new segment every 4 KiB and
-/// a checkpoint is written every 50 records (both go on under the copy,
+/// a checkpoint is written every 5 records (both go on under the copy,
 /// which starts again if a checkpoint it was copying is replaced): each
 /// backup opens, and holds the messages in order, each once, every one
 /// acknowledged before it began.
@@ -143,7 +143,7 @@ fn the_drill_a_backup_under_traffic_restored_after_a_crash_keeps_every_acknowled
 fn backups_taken_while_segments_roll_and_checkpoints_are_written_each_hold_a_whole_prefix() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let args = ["--segment-size", "4096", "--checkpoint-records", "50", "--exempt", "127.0.0.1"];
+    let args = ["--segment-size", "4096", "--checkpoint-records", "5", "--exempt", "127.0.0.1"];
     let server = TestServer::start_in(&data, &args);
     server.register(&["ana", "bob"]);
     let stop = Arc::new(AtomicBool::new(false));
