@@ -180,17 +180,119 @@ fn without_colours(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// How log lines are written (`wachat serve --log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `[2026-11-27T20:15:48Z INFO  wachat::server] listening: …`, for a person.
+    #[default]
+    Text,
+    /// One JSON object a line, for a log collector: `timestamp`, `level`,
+    /// `target`, `message`, and the fields the line was logged with.
+    Json,
+}
+
+impl LogFormat {
+    /// The format a command line asks for, read before it is parsed, so
+    /// that a start-up error (a bad flag) is written in it too:
+    /// `--log-format json`, `--log-format=json`, or `WACHAT_LOG_FORMAT=json`.
+    pub fn asked(args: &[std::ffi::OsString]) -> LogFormat {
+        let flag = args.windows(2).any(|w| w[0] == "--log-format" && w[1] == "json")
+            || args.iter().any(|a| a == "--log-format=json");
+        let env = std::env::var_os("WACHAT_LOG_FORMAT").is_some_and(|v| v == "json");
+        if flag || env { LogFormat::Json } else { LogFormat::Text }
+    }
+}
+
+/// One log line as one JSON object: what `--log-format json` writes for
+/// every line, and for the error a command ends with.
+pub fn json_line(
+    timestamp: &str,
+    level: &str,
+    target: &str,
+    message: &str,
+    fields: &[(String, String)],
+) -> String {
+    let mut line = format!(
+        "{{\"timestamp\":{},\"level\":{},\"target\":{},\"message\":{}",
+        json_str(timestamp),
+        json_str(level),
+        json_str(target),
+        json_str(message)
+    );
+    for (key, value) in fields {
+        let _ = write!(line, ",{}:{}", json_str(key), json_str(value));
+    }
+    line.push('}');
+    line
+}
+
+/// A JSON string literal (quotes, backslashes and control characters
+/// escaped): a value can never end the object or the line.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The fields a log line was written with (`log::info!(user = name; "…")`).
+fn fields_of(record: &log::Record) -> Vec<(String, String)> {
+    struct Collect(Vec<(String, String)>);
+    impl<'kvs> log::kv::VisitSource<'kvs> for Collect {
+        fn visit_pair(
+            &mut self,
+            key: log::kv::Key<'kvs>,
+            value: log::kv::Value<'kvs>,
+        ) -> Result<(), log::kv::Error> {
+            self.0.push((key.to_string(), visible(&value.to_string()).into_owned()));
+            Ok(())
+        }
+    }
+    let mut fields = Collect(Vec::new());
+    let _ = record.key_values().visit(&mut fields);
+    fields.0
+}
+
 /// `env_logger` with every message made [`visible`], for `wachat` and
 /// the examples: a log line quotes names and frames from the network too.
 /// The level comes from `RUST_LOG`, `default` when unset. Lines go to
 /// stderr, or to a file while the TUI is up ([`log_to_file`]).
 pub fn logger(default: &str) -> env_logger::Builder {
+    logger_in(default, LogFormat::Text)
+}
+
+/// [`logger`], its lines written in `format`.
+pub fn logger_in(default: &str, format: LogFormat) -> env_logger::Builder {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
     builder.target(env_logger::Target::Pipe(Box::new(LogSink)));
     // Colours, as env_logger gives a terminal, when stderr is one (a pipe target alone would lose
     // them); RUST_LOG_STYLE still decides if set.
     if std::env::var_os("RUST_LOG_STYLE").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         builder.write_style(env_logger::WriteStyle::Always);
+    }
+    if format == LogFormat::Json {
+        builder.write_style(env_logger::WriteStyle::Never);
+        builder.format(|buf, record| {
+            let message = record.args().to_string();
+            let ts = buf.timestamp_millis().to_string();
+            let level = record.level().to_string();
+            writeln!(
+                buf,
+                "{}",
+                json_line(&ts, &level, record.target(), &visible(&message), &fields_of(record))
+            )
+        });
+        return builder;
     }
     builder.format(|buf, record| {
         let mut message = String::new();

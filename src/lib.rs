@@ -17,7 +17,7 @@
 //! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` and the payloads and listing lines of replies (`protocol::lines`), each with `parse` and `Display`. Touches no socket but a reader; no other module writes or splits a frame. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown (`server::lifecycle`); what the handlers share, `server::Ctx`, on the `server::Base` its parts take (config, store, router, other nodes); every request of the send port one file of `server::requests`, with its row of the table (cost, version, before login or not, stored or not). |
-//! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP. |
+//! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP; `GET /healthz` on both (`server::health` says whether the server takes writes). |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to the `LocalStore` behind it, through `Deref`), the one store — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit; a cluster replicates its log (`store::shared_log`). |
 //! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it and forward their clients' writes to the leader over NATS (one bridge thread); checkpoints, files, devices and the door in PostgreSQL (one schema file), `wachat migrate`. docs/CLUSTER.md. |
@@ -35,6 +35,7 @@
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`federation`] | 1.3: the class network (`--name --peers --link-port`): the roster, the link port (a thread per link: hello, dialback, frames taken into the store), a dialer thread per peer of the roster as it is now (started when the file gains the peer, ended when it loses it; its queue sent, answers recorded, backoff, bounces past `--give-up`, a catch-up of the rooms homed here for a peer that fell behind). What it stores is the store's (`store::state::remote`: remote users, peers' queues, copies of rooms homed elsewhere; `store::local::link`), so a cluster replicates it, and only its leader links (a follower passes links to it). docs/PROTOCOL.md §27. |
+//! | [`backup`] | `wachat backup` and `wachat restore`: a running server's data directory copied in the order the store writes it (checkpoints, the log's committed length, then every other file), with a checksummed manifest that `restore` checks before it copies back. |
 //! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client); a leaf. The small HTTP listener that serves them is `web::metrics`. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
@@ -188,6 +189,7 @@
 //! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
 //! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
 //! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`) |
+//! | `format.csv` | one row: the directory's data format and the version of the wachat that wrote it; a wachat refuses a newer format, naming both (`store::format`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
 //! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered (and a device's token revoked then goes in its room, `store::devices`), and made again once there is room (`store::ballast`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
@@ -245,6 +247,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub mod admin;
+pub mod backup;
 pub mod bench;
 pub mod cert;
 pub mod chaos;

@@ -35,6 +35,8 @@ mod support;
 
 #[path = "cluster/accounts.rs"]
 mod accounts;
+#[path = "cluster/backup.rs"]
+mod backup;
 #[path = "cluster/browser.rs"]
 mod browser;
 #[path = "cluster/calls.rs"]

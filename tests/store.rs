@@ -22,3 +22,5 @@ mod power_cut;
 mod restart_props;
 #[path = "store/settings_lookup.rs"]
 mod settings_lookup;
+#[path = "store/upgrade.rs"]
+mod upgrade;

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "tools/accounts.rs"]
 mod accounts;
+#[path = "tools/backup.rs"]
+mod backup;
 #[path = "tools/chaos.rs"]
 mod chaos;
 #[path = "tools/class_server.rs"]
@@ -21,8 +23,12 @@ mod conform;
 mod conform_class;
 #[path = "tools/demo.rs"]
 mod demo;
+#[path = "tools/health.rs"]
+mod health;
 #[path = "tools/layers.rs"]
 mod layers;
+#[path = "tools/log_format.rs"]
+mod log_format;
 #[path = "tools/metrics.rs"]
 mod metrics;
 #[path = "tools/portable.rs"]

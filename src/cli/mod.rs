@@ -93,6 +93,12 @@ pub enum Command {
     /// Run users against a server through injected faults (delay, reset,
     /// partition, restart) and check the run against docs/MODEL.md.
     Chaos(crate::chaos::command::ChaosArgs),
+    /// Copy a server's data directory while it runs (a backup with a
+    /// checksum per file; README, "Backups").
+    Backup(crate::backup::BackupArgs),
+    /// Put a backup made by `wachat backup` back as a data directory
+    /// (checked first; no server may run on it).
+    Restore(crate::backup::RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +126,11 @@ pub struct ServeArgs {
     /// Address to listen on (0.0.0.0 for every interface).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// How the log's lines are written: `text`, for a person, or `json`,
+    /// one object a line (timestamp, level, target, message) for a log
+    /// collector, start-up errors included.
+    #[arg(long, value_enum, default_value_t = crate::display::LogFormat::Text)]
+    pub log_format: crate::display::LogFormat,
     /// Port for requests (0 picks a free one).
     #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
     pub send_port: u16,
@@ -362,7 +373,8 @@ pub fn run(cli: Cli) -> Result<()> {
     // Users read what the other commands say; operators read the server's
     // and the benchmark's output, which stays English whatever the locale.
     let for_operators =
-        matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_) | Command::Top(_));
+        matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_) | Command::Top(_))
+            || matches!(cli.command, Command::Backup(_) | Command::Restore(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve::serve(args),
@@ -390,5 +402,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
         Command::Chaos(args) => crate::chaos::command::run_command(args),
+        Command::Backup(args) => crate::backup::run(&args),
+        Command::Restore(args) => crate::backup::restore::run(&args),
     }
 }

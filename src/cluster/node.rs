@@ -401,15 +401,27 @@ impl Node {
         client: &mut Option<super::db::PgLink>,
         ran_out: &mut Option<(Lease, Instant)>,
     ) {
-        let Some((db, _armed)) = self.client(client) else { return };
+        let Some((db, _armed)) = self.client(client) else {
+            return self.leaderless(Some("no leader: the cluster's database does not answer".into()));
+        };
         let held = match lease::read(db) {
             Ok(held) => held,
-            Err(e) => return log::debug!("cluster: reading the lease: {e}"),
+            Err(e) => {
+                self.leaderless(Some("no leader: the cluster's lease cannot be read".into()));
+                return log::debug!("cluster: reading the lease: {e}");
+            }
         };
         let (following, current) = match &*self.part.lock() {
             Stance::Following { epoch, holder, .. } => (*epoch, holder.clone()),
-            Stance::Leading { .. } => return,
+            Stance::Leading { .. } => return self.leaderless(None),
         };
+        self.leaderless(match &held {
+            Some(Lease { expired: false, .. }) => None,
+            Some(Lease { holder, epoch, .. }) if !holder.is_empty() => {
+                Some(format!("no leader: the lease of node {holder} (epoch {epoch}) ran out"))
+            }
+            _ => Some("no leader: the cluster's lease is free".into()),
+        });
         // Run out, and still the same lease `CONFIRM` later: taken; let go
         // by its leader: taken at once.
         let confirmed = match (&held, ran_out.as_ref()) {
@@ -445,6 +457,14 @@ impl Node {
                 self.follow(epoch, holder);
             }
             _ => {}
+        }
+    }
+
+    /// Tells the server whether this follower sees a leader (`None`) or
+    /// why not: its writes are refused meanwhile, as `/healthz` says.
+    fn leaderless(&self, why: Option<String>) {
+        if let Some(ctx) = self.ctx.get().and_then(Weak::upgrade) {
+            ctx.refuse_writes(why);
         }
     }
 
@@ -494,6 +514,7 @@ impl Node {
             let outlets: Vec<_> = forward.hand_over().into_iter().map(|(_, outlet)| outlet).collect();
             crate::server::recv::adopt(&ctx, &outlets);
         }
+        self.leaderless(None);
         log::info!("cluster: node {} took over in {} ms", self.name, started.elapsed().as_millis());
     }
 

@@ -71,23 +71,8 @@ pub fn summary(outcomes: &[CaseOutcome], secs: f64) -> String {
     out
 }
 
-/// A JSON string literal.
-pub fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A JSON string literal (the one rule, `display`'s).
+pub use crate::display::json_str;
 
 /// One case as one JSON object on one line.
 pub fn json(outcome: &CaseOutcome) -> String {

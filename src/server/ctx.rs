@@ -62,6 +62,10 @@ pub struct Ctx {
     pub(super) leader: parking_lot::RwLock<(u64, Option<Arc<dyn super::leader::Leader>>)>,
     /// 1.3 (§27): the class network's links, with `--peers`.
     pub federation: std::sync::OnceLock<Arc<dyn Links>>,
+    /// Why the server refuses writes for now, as its storage says (a
+    /// cluster's follower that sees no leader); `None`: it does not. For
+    /// `server::health`.
+    pub(super) refusing: parking_lot::Mutex<Option<String>>,
 }
 
 impl std::ops::Deref for Ctx {
@@ -75,6 +79,17 @@ impl std::ops::Deref for Ctx {
 impl Ctx {
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// The storage says writes are refused for now, and why (`None`:
+    /// they are taken again). `server::health` reports it.
+    pub fn refuse_writes(&self, why: Option<String>) {
+        *self.refusing.lock() = why;
+    }
+
+    /// Why writes are refused, if they are ([`Ctx::refuse_writes`]).
+    pub fn refusing_writes(&self) -> Option<String> {
+        self.refusing.lock().clone()
     }
 
     /// The leader, on a cluster's follower (`server::leader`).

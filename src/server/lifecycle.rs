@@ -141,6 +141,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             leader: Default::default(),
             federation: Default::default(),
+            refusing: Default::default(),
         });
         let server = Arc::downgrade(&ctx);
         let presence_timer = presence_timer

@@ -47,6 +47,7 @@ pub mod connections;
 pub mod ctx;
 pub mod devices;
 pub mod files;
+pub mod health;
 pub mod known;
 pub mod leader;
 pub mod lifecycle;

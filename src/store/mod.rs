@@ -30,6 +30,8 @@
 //!   files replayed whole at every start) into this one, once.
 //! - [`accounts`]: class accounts edited offline (`wachat users …`),
 //!   under the data directory's [`lock`].
+//! - [`format`]: the data directory's format version (`format.csv`):
+//!   a directory a newer wachat wrote is refused, naming both versions.
 //! - [`server_id`]: the data directory's random identity (`server.csv`),
 //!   which `SERVER` (protocol 1.1) answers.
 //! - [`export`]: the whole store as records, for `wachat migrate` (a
@@ -65,6 +67,7 @@ pub mod disk;
 pub mod door;
 pub mod export;
 pub mod files;
+pub mod format;
 pub mod ids;
 pub mod interface;
 pub mod invites;

@@ -61,7 +61,7 @@ fn is_ours(name: &str) -> bool {
     let name = name.strip_suffix(".tmp").unwrap_or(name);
     matches!(
         name,
-        "users.csv" | "server.csv" | "wachat.lock" | "log" | "log.converting" // store v2
+        "users.csv" | "server.csv" | "format.csv" | "wachat.lock" | "log" | "log.converting" // store v2
             | "history.csv" | "inbox.csv" | "rooms.csv" | "seen.csv" // store v1
     ) || name.starts_with("checkpoint-")
         || name.starts_with("v1-")

@@ -208,6 +208,9 @@ fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx, hosts: &[String]) {
             let why = format!("this server does not answer to the name {host:?} (--web-host NAME)");
             text_response("403 Forbidden", &why, true)
         }
+        Ok(Some(head)) if head.path == super::health::PATH => {
+            super::health::response(ctx, head.method == "HEAD")
+        }
         Ok(Some(head)) if head.path == "/metrics" || head.path == "/" => {
             let metrics = crate::metrics::get();
             refresh(metrics, ctx);

@@ -2,7 +2,8 @@
 //! client, served by the server itself.
 //!
 //! - `GET /` and the few files beside it: the app, embedded in the binary
-//!   ([`assets`]).
+//!   ([`assets`]); `GET /healthz`, whether the server takes requests
+//!   ([`health`]).
 //! - `/ws/send` and `/ws/receive`: WebSockets that carry **exactly the
 //!   protocol's lines**, one line per text message, to and from the same
 //!   handlers as the send and receive ports (`server::send`,
@@ -30,6 +31,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod health;
 pub mod http;
 pub mod metrics;
 
@@ -210,6 +212,10 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &WebOpti
         };
         if let (Some(port), true) = (port, head.method == "GET") {
             return upgrade(stream, &head, reader.into_rest(), port, peer, ctx, options);
+        }
+        if head.path == health::PATH && (head.method == "GET" || head.method == "HEAD") {
+            reply(&stream, &health::response(ctx, head.method == "HEAD"));
+            break;
         }
         if !serve_file(&stream, &head) || head.close {
             break;

@@ -147,3 +147,26 @@ fn a_follower_frozen_past_its_term_cuts_its_receive_connections_when_it_wakes() 
     assert!(ana.request("MSG:bob:m1:awake").starts_with("OK:m1:"));
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:awake");
 }
+
+/// `GET /healthz` on a follower's metrics port: 200 while it follows a
+/// leader; 503 naming the lease that ran out while its leader is frozen
+/// and nobody leads; 200 again once it leads itself.
+#[test]
+fn a_followers_health_is_503_while_no_node_leads() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    let b = cluster.node_with("b", &["--metrics", "0"]);
+    let health = support::metrics::metrics_address(&b);
+    let status = || support::metrics::http_get(health, "/healthz");
+    eventually("b healthy, following a", Duration::from_secs(20), || status().starts_with("HTTP/1.1 200 OK"));
+    signal(&a, libc::SIGSTOP);
+    let mut seen = String::new();
+    eventually("b says no node leads", Duration::from_secs(20), || {
+        seen = status();
+        seen.starts_with("HTTP/1.1 503 ")
+    });
+    assert!(seen.contains("no leader: the lease of node a"), "{seen}");
+    eventually("b leads, healthy again", Duration::from_secs(30), || status().starts_with("HTTP/1.1 200 OK"));
+    signal(&a, libc::SIGCONT);
+    a.kill();
+}

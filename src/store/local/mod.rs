@@ -354,6 +354,9 @@ impl LocalStore {
             disk.create_dir_all(dir).map_err(ctx)?;
             disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
         }
+        // A directory a newer wachat wrote is refused before anything in
+        // it is read or changed (`store::format`).
+        super::format::check(disk.as_ref(), dir)?;
         convert::if_needed(&disk, dir, &options)?;
         let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
@@ -363,6 +366,7 @@ impl LocalStore {
         let actions_since = super::actions_since::load_or_create(disk.as_ref(), dir, state.last_ts)?;
         state.last_ts = state.last_ts.max(actions_since);
         super::users::scrub_deleted(disk.as_ref(), dir, &state)?;
+        super::format::mark(disk.as_ref(), dir)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
         log::log!(
             level,
