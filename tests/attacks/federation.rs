@@ -320,3 +320,50 @@ fn refused_frames_are_not_logged_at_the_default_level() {
     };
     assert!(added.len() <= 5, "2,000 refused frames logged {} lines: {:?}", added.len(), &added[..5]);
 }
+
+/// lab1 with `tea`, who makes `#general` and posts in it, and `ana`; and
+/// lab9's `zoe` a member of it by a link of lab9's.
+fn zoe_of_lab9_in_tea_s_room(
+    root: &std::path::Path,
+) -> (support::federation::Lab, TcpStream, BufReader<TcpStream>) {
+    let (lab9, lab1, _) = lab9_beside_lab1(root, &[], &[]);
+    lab1.server.register(&["tea", "ana"]);
+    let mut tea = lab1.server.login_send("tea", "pw-tea");
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(tea.request("JOIN:#general"), "OK");
+    assert_eq!(ana.request("JOIN:#general"), "OK");
+    assert!(tea.request("MSG:#general:t1:exam on Friday, room 4").starts_with("OK:t1:"));
+    assert!(ana.request("MSG:#general:a1:thanks!").starts_with("OK:a1:"));
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    assert_eq!(ask(&link, &mut reader, "JOIN:1:zoe@lab9:#general@lab1"), "ACK:1");
+    (lab1, link, reader)
+}
+
+#[test]
+fn a_peer_s_user_cannot_delete_another_s_message_with_an_admin_s_action_id() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, link, mut reader) = zoe_of_lab9_in_tea_s_room(root.path());
+
+    // The admin-delete form, in the room and in a direct chat: refused
+    // for good, whoever it names.
+    let remove = "MSG:2:zoe@lab9:#general@lab1:_xmwy3eogg_t1:1795500000100:(message from tea deleted)";
+    let answer = ask(&link, &mut reader, remove);
+    assert!(answer.starts_with("KO:2:FORBIDDEN:"), "{answer}");
+    let direct = "MSG:3:zoe@lab9:ana@lab1:_xmwy3eogg_a1:1795500000100:(message from ana deleted)";
+    let answer = ask(&link, &mut reader, direct);
+    assert!(answer.starts_with("KO:3:FORBIDDEN:"), "{answer}");
+
+    // Her own message and her own delete of it cross, as §27 says.
+    assert_eq!(ask(&link, &mut reader, "MSG:4:zoe@lab9:#general@lab1:z1:1795500000100:hello"), "ACK:4");
+    let own = "MSG:5:zoe@lab9:#general@lab1:_dmwy3eogg_z1:1795500000200:(message deleted)";
+    assert_eq!(ask(&link, &mut reader, own), "ACK:5");
+
+    // The teacher's announcement still reads as she wrote it.
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let history = ana.listing("HISTORY:#general:10");
+    assert!(
+        history.iter().any(|l| l.starts_with("tea:#general:t1:") && l.ends_with(":exam on Friday, room 4"))
+    );
+    assert!(history.iter().all(|l| !l.contains("message from tea deleted")), "{history:?}");
+    assert!(ana.listing("HISTORY:zoe@lab9:10").is_empty());
+}

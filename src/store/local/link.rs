@@ -26,6 +26,7 @@ use super::super::state::remote::{
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
+use crate::protocol::action::check_peer_id;
 use crate::protocol::link::{Frame, LinkState, clean_reason};
 use crate::protocol::{Code, Ko};
 use crate::store::prefs;
@@ -579,6 +580,7 @@ impl Inner {
         (from, to, id, text): (&str, &str, &str, &crate::protocol::Text),
     ) -> Result<(), Ko> {
         let local = sides((server, me), from, to)?;
+        check_peer_id(id).map_err(|why| ko(Code::Forbidden, why))?;
         let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
         let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
         let name = state.room(r).name.clone();
@@ -627,6 +629,7 @@ impl Inner {
         (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
     ) -> Result<(), Ko> {
         let user = sides((server, me), from, to)?;
+        check_peer_id(id).map_err(|why| ko(Code::Forbidden, why))?;
         let to = state.user_id(user).filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted());
         let to = to.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
         let sender = state.user_id(from);
