@@ -367,3 +367,35 @@ fn a_peer_s_user_cannot_delete_another_s_message_with_an_admin_s_action_id() {
     assert!(history.iter().all(|l| !l.contains("message from tea deleted")), "{history:?}");
     assert!(ana.listing("HISTORY:zoe@lab9:10").is_empty());
 }
+
+#[test]
+fn a_room_s_home_cannot_rewrite_a_local_user_s_post() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["ana", "bea"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut bea = lab1.server.login_send("bea", "pw-bea");
+    assert_eq!(ana.request("JOIN:#club@lab9"), "OK");
+    assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
+    assert!(ana.request("MSG:#club@lab9:a1:thanks for having me").starts_with("OK:a1:"));
+    let mut bea_events = lab1.server.login_recv("bea", "pw-bea");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+
+    // Her post's id with other words: refused, and it still waits.
+    let forged = "MSG:1:ana@lab1:#club@lab9:a1:1795500000100:I, ana, cheated on the exam";
+    let answer = ask(&link, &mut reader, forged);
+    assert!(answer.starts_with("KO:1:FORBIDDEN:"), "{answer}");
+    let copy = "MSG:2:ana@lab1:#club@lab9:a1:1795500000100:thanks for having me";
+    assert_eq!(ask(&link, &mut reader, copy), "ACK:2");
+    assert_eq!(room_msg(&bea_events.next_msg()), "ana:#club@lab9:a1:thanks for having me");
+    let history = bea.listing("HISTORY:#club@lab9:10");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(history[0].ends_with(":thanks for having me"), "{history:?}");
+}
+
+/// `<from>:<to>:<id>:<text>` of a `MSG` event.
+fn room_msg(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!(f.len(), 7, "{event}");
+    format!("{}:{}:{}:{}", f[2], f[3], f[4], f[6])
+}

@@ -539,7 +539,15 @@ impl Inner {
             Some((user, _)) => {
                 let local = state.user_id(user).filter(|&u| !state.is_remote(u));
                 let local = local.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
-                (state.users[local].name.clone(), state.waits_for_copy(local, to, id))
+                let waits = state.copy_reads_as_post(local, to, id, text.as_escaped());
+                if waits == Some(false) {
+                    let why = format!(
+                        "{server} speaks only for its own users and rooms: {from}'s {id} to {to} does not \
+                         read so"
+                    );
+                    return Err(ko(Code::Forbidden, why));
+                }
+                (state.users[local].name.clone(), waits.is_some())
             }
             None => (from.into(), false),
         };

@@ -125,6 +125,12 @@ impl State {
         self.users[author].posts.waits(room, id)
     }
 
+    /// As [`State::waits_for_copy`], and whether the post reads `text`
+    /// (escaped): `None` if none waits.
+    pub fn copy_reads_as_post(&self, author: UserId, room: &str, id: &str, text: &str) -> Option<bool> {
+        self.users[author].posts.waits_with(room, id, text)
+    }
+
     /// True for a remote user's or a peer's account.
     pub fn is_remote(&self, user: UserId) -> bool {
         self.users[user].hash == REMOTE
