@@ -399,3 +399,31 @@ fn room_msg(event: &str) -> String {
     assert_eq!(f.len(), 7, "{event}");
     format!("{}:{}:{}:{}", f[2], f[3], f[4], f[6])
 }
+
+#[test]
+fn statuses_for_a_peer_that_never_links_back_count_toward_the_link_queue_max() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--link-queue-max", "10"]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    // lab9 links to lab1, and never answers lab1's own dials: what bob's
+    // devices say back (each DELIVERED) waits for it.
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let mut taken = 0;
+    let refused = (1..=40).find_map(|n| {
+        let answer = ask(&link, &mut reader, &format!("MSG:{n}:ana@lab9:bob@lab1:m{n}:1795500000100:hi {n}"));
+        if answer != format!("ACK:{n}") {
+            return Some(answer);
+        }
+        taken += 1;
+        let event = bob.next_msg();
+        let seq = event.split(':').nth(1).unwrap();
+        bob.send(&format!("ACK:{seq}"));
+        None
+    });
+    let refused = refused.expect("40 messages taken with every status waiting for lab9");
+    assert!(refused.contains(":FULL:") && refused.contains("--link-queue-max"), "{refused}");
+    // 10 statuses wait, and the ACK of the last one or two may not have
+    // been applied when the next frame came.
+    assert!((10..=12).contains(&taken), "{taken} taken before KO:FULL");
+}

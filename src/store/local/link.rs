@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::super::budget::check_inbox;
+use super::super::budget::{check_inbox, check_link_queue};
 use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
@@ -656,6 +656,9 @@ impl Inner {
             self.options.budget.quota(state, sender).check()?;
         }
         self.options.budget.check_peer(state, server)?;
+        // What it sends makes statuses for it, which wait in its queue
+        // with everything else: a full queue takes no more (for now).
+        check_link_queue(self.options.budget.link_queue_max, server, state.peer_waiting(server))?;
         if prefs::blocks(&state.users[to].settings, from) {
             return Ok(()); // blocked: taken, and stored nowhere (§22)
         }
