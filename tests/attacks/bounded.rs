@@ -443,3 +443,42 @@ fn next_status(conn: &mut Conn, id: &str) -> String {
         }
     }
 }
+
+/// Forty classmates who each ring ana and hang up at once, each within
+/// its own 6 offers a minute: her phone rings at most 12 times a minute
+/// from everyone together (`RINGS_PER_MINUTE_CALLEE`); the others find
+/// her busy.
+#[test]
+fn rings_per_callee_are_bounded_a_minute_from_every_caller_together() {
+    const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\n";
+    // (Forty callers on one address: exempt from --address-rate.)
+    let server = TestServer::start_with(&["--ring-seconds", "60", "--exempt", "127.0.0.1"]);
+    let callers: Vec<String> = (0..40).map(|n| format!("caller{n}")).collect();
+    let names: Vec<&str> = callers.iter().map(String::as_str).chain(["ana"]).collect();
+    server.register(&names);
+    let mut ana = server.events_1_2("ana", Some("phone"));
+    let mut busy = 0;
+    for (n, caller) in callers.iter().enumerate() {
+        let mut events = server.events_1_2(caller, Some("laptop"));
+        let mut send = server.login_send(&format!("{caller}@laptop"), &format!("pw-{caller}"));
+        assert_eq!(send.request(&format!("CALL:ana:c{n}:OFFER:voice:{SDP}")), "OK");
+        // Busy comes as an END at once; a ring, as nothing.
+        if events.line_within(std::time::Duration::from_millis(300)).is_some_and(|l| l.ends_with(":END:busy"))
+        {
+            busy += 1;
+        }
+        let _ = send.request(&format!("CALL:ana:c{n}:HANGUP"));
+    }
+    // ana heard an OFFER for each call that rang her, then its hang-up.
+    let mut offers = 0;
+    while let Some(line) = ana.line_within(std::time::Duration::from_millis(500)) {
+        if line.starts_with("CALL:") && line.contains(":OFFER:") {
+            offers += 1;
+        }
+        if line == "PING" {
+            ana.send("PONG");
+        }
+    }
+    assert_eq!(offers, 12, "ana was rung {offers} times in a minute");
+    assert_eq!(busy, 28, "{busy} callers found her busy");
+}
