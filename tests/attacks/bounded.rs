@@ -482,3 +482,50 @@ fn rings_per_callee_are_bounded_a_minute_from_every_caller_together() {
     assert_eq!(offers, 12, "ana was rung {offers} times in a minute");
     assert_eq!(busy, 28, "{busy} callers found her busy");
 }
+
+/// 25 accounts registered from one address each ask `TURN` and allocate
+/// relays with it: together they hold one address's quota (coturn's
+/// `--user-quota=12`, counted by the credential's `<user>`, which is the
+/// address), and a classmate at another address still gets a relay.
+#[test]
+fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
+    use support::coturn::{self, Coturn};
+    use wachat::server::turn::stun::{Transport, TurnClient};
+
+    let coturn = Coturn::documented(&coturn::ON_LOOPBACK);
+    let args = ["--turn", &coturn.url(), "--turn-secret", coturn::SECRET, "--exempt", "127.0.0.1"];
+    let server = TestServer::start_with(&args);
+    let hostile: Vec<String> = (0..25).map(|n| format!("acct{n}")).collect();
+    let names: Vec<&str> = hostile.iter().map(String::as_str).chain(["bob", "cleo"]).collect();
+    server.register(&names);
+    let _bob = server.events_1_2("bob", Some("phone"));
+    let relay = |conn: &mut Conn| {
+        let line = conn.request("TURN:bob");
+        let f: Vec<&str> = line.splitn(5, ':').collect();
+        assert!(f.len() == 5 && f[0] == "OK", "{line}");
+        let mut client = TurnClient::new(coturn.addr(), &format!("{}:{}", f[1], f[2]), f[3]).unwrap();
+        let answer = client.allocate(false, Transport::Udp).unwrap();
+        (answer.map(|_| ()).map_err(|r| r.code), client)
+    };
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for name in &hostile {
+        let mut conn = server.login_send(name, &format!("pw-{name}"));
+        // Each account asks as often as it may: 13 allocations each.
+        for _ in 0..13 {
+            match relay(&mut conn) {
+                (Ok(()), client) => held.push(client),
+                (Err(code), _) => {
+                    assert_eq!(code, 486, "past the quota");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(held.len(), 12, "relays held from one address by 25 accounts ({refused} refused)");
+    // cleo, at another address, calls bob all the same.
+    let mut cleo = support::Conn::connect_from(server.send, [127, 0, 0, 2]);
+    assert_eq!(cleo.request("LOGIN:cleo:pw-cleo"), "OK:cleo");
+    let (answer, _client) = relay(&mut cleo);
+    assert_eq!(answer, Ok(()), "{}", coturn.log());
+}

@@ -55,9 +55,12 @@ pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
     {
         return s.reply(Err(ko));
     }
+    // The credential names the address, not the account: coturn's quota
+    // of relays is then one address's (`server::turn`).
+    let label = crate::server::turn::address_label(s.peer.ip());
     let reply = match &s.ctx.config.turn {
         Some(turn) => may_relay(s.ctx, who, peer.as_deref())
-            .map(|()| Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000))),
+            .map(|()| Reply::with(turn.credentials(&label, crate::store::now_ms() / 1000))),
         None => Ok(Reply::Ok),
     };
     s.reply(reply)
