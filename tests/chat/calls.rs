@@ -356,7 +356,7 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     // About to call bob: credentials, good for 150 to 300 s.
     let reply = ana.request("TURN:bob");
     let fields: Vec<&str> = reply.splitn(5, ':').collect();
-    assert_eq!((fields[0], fields[2], fields[4]), ("OK", "ana", "turn:127.0.0.1:3478"), "{reply}");
+    assert_eq!((fields[0], fields[2], fields[4]), ("OK", "127.0.0.1", "turn:127.0.0.1:3478"), "{reply}");
     let expiry: u64 = fields[1].parse().unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(expiry >= now + 150 && expiry <= now + 301, "{expiry} vs {now}");
