@@ -167,13 +167,23 @@ mod tests {
         assert_eq!(questions.len(), 3);
         assert!(questions.iter().all(|q| q.hidden));
         let answers = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let done = dialog.finish(lang, answers(&["old", "new-secret", "new-secret"])).unwrap();
+        let done = dialog.clone().finish(lang, answers(&["old", "new-secret", "new-secret"])).unwrap();
         assert_eq!(format!("{done:?}"), "Passwd { old: ***, new: ***, keep: false }", "never shown");
         assert!(
-            dialog.finish(lang, answers(&["old", "new-secret", "other"])).unwrap_err().contains("differ")
+            dialog
+                .clone()
+                .finish(lang, answers(&["old", "new-secret", "other"]))
+                .unwrap_err()
+                .contains("differ")
         );
-        assert!(dialog.finish(lang, answers(&["old", "short", "short"])).unwrap_err().contains("at least 6"));
-        assert!(dialog.finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
+        assert!(
+            dialog
+                .clone()
+                .finish(lang, answers(&["old", "short", "short"]))
+                .unwrap_err()
+                .contains("at least 6")
+        );
+        assert!(dialog.clone().finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
     }
 
     #[test]

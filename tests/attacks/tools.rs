@@ -44,3 +44,29 @@ fn top_once_gives_up_on_an_endpoint_that_drips() {
     assert!(stderr.contains("no whole answer within 5 s"), "{stderr}");
     assert!(took < Duration::from_secs(15), "gave up after {took:?}");
 }
+
+/// A student's restart command that prints escape sequences (a new
+/// window title, a cleared screen) and 100,000 bytes: `conform` keeps its
+/// output off the teacher's terminal, shown in the transcript only cut
+/// and with its control characters made visible.
+#[test]
+fn conform_s_restart_command_prints_nothing_raw_on_the_teacher_s_terminal() {
+    let server = support::TestServer::start_with(&["--exempt", "127.0.0.1"]);
+    let command = "printf 'restarted\\033]0;pwned\\007\\033[2J'; head -c 100000 /dev/zero | tr '\\0' y";
+    let send = server.send.port().to_string();
+    let recv = server.recv.port().to_string();
+    let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv, "--only", "restart"];
+    let args: Vec<&str> =
+        args.into_iter().chain(["--allow-restart", command, "--html", "/dev/null"]).collect();
+    let out = run_wachat_output("conform", &args, Duration::from_secs(240));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("restart"), "the restart group ran:\n{stdout}");
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !bytes.iter().any(|&b| b == 0x1b || b == 0x07),
+            "{name} holds a raw control character:\n{text}"
+        );
+        assert!(!text.contains(&"y".repeat(3000)), "{name} holds the command's whole output");
+    }
+}
