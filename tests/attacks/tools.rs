@@ -70,3 +70,41 @@ fn conform_s_restart_command_prints_nothing_raw_on_the_teacher_s_terminal() {
         assert!(!text.contains(&"y".repeat(3000)), "{name} holds the command's whole output");
     }
 }
+
+/// A "server" at lab2's roster address that answers every hello with the
+/// refusal a real server gives after a dialback (`… did not vouch for
+/// this link: KO:…`): the teacher's `conform federation --class` table
+/// must not say `ok` for it.
+#[test]
+fn a_server_that_answers_every_hello_with_a_crafted_ko_is_not_ok_in_the_class_table() {
+    use std::io::{BufRead, BufReader};
+    let fake = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = fake.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in fake.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(stream.try_clone().unwrap()).read_line(&mut line).is_ok() {
+                let _ = writeln!(
+                    stream,
+                    "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: KO:AUTH_FAILED:not my key"
+                );
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("class.csv");
+    std::fs::write(&roster, format!("lab1,127.0.0.1,{port},s1\nlab2,127.0.0.1,{port},s2\n")).unwrap();
+    let out = run_wachat_output(
+        "conform",
+        &["federation", "--class", roster.to_str().unwrap()],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 of 2 links can be made"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("checks no secret"), "{stdout}");
+}
