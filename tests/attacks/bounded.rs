@@ -529,3 +529,20 @@ fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
     let (answer, _client) = relay(&mut cleo);
     assert_eq!(answer, Ok(()), "{}", coturn.log());
 }
+
+/// The documented coturn run on a machine whose own address it relays to
+/// (on loopback, that address allowed back as the browser tests do):
+/// `wachat serve --turn` warns, naming the address and the flag.
+#[test]
+fn the_turn_check_warns_when_the_relay_reaches_the_turn_host_s_own_address() {
+    use support::coturn::{self, Coturn};
+    let extra: Vec<&str> = coturn::ON_LOOPBACK.iter().chain(&coturn::ONE_LOOPBACK_PEER).copied().collect();
+    let coturn = Coturn::documented(&extra);
+    let server = TestServer::start_with(&["--turn", &coturn.url(), "--turn-secret", coturn::SECRET]);
+    let line = server.wait_for_log("TURN turn:127.0.0.1");
+    assert!(line.contains(" WARN "), "{line}");
+    assert!(
+        line.contains("it relays to its own address 127.0.0.1 (add --denied-peer-ip=127.0.0.1)"),
+        "{line}"
+    );
+}

@@ -530,9 +530,9 @@ fn the_documented_coturn_refuses_every_denied_range_and_wachat_checks_it_at_star
     }
     println!("refused (403) at the first, best-known and last address of: {}", refused.join(", "));
     // Addresses of no denied range are granted: the 403s are the ranges'.
-    // (Documentation addresses: a permission sends nothing to them.)
-    assert_eq!(v4.permit("198.51.100.7".parse().unwrap()).unwrap(), Ok(()), "{}", coturn.log());
-    assert_eq!(v6.permit("2001:db8::7".parse().unwrap()).unwrap(), Ok(()), "{}", coturn.log());
+    // (Public addresses: a permission sends nothing to them.)
+    assert_eq!(v4.permit("8.8.4.4".parse().unwrap()).unwrap(), Ok(()), "{}", coturn.log());
+    assert_eq!(v6.permit("2606:4700::1111".parse().unwrap()).unwrap(), Ok(()), "{}", coturn.log());
     let tcp = coturn.client("eve").allocate(false, Transport::Tcp).unwrap();
     assert_eq!(tcp.map_err(|r| r.code), Err(442), "no TCP relay");
 
@@ -550,7 +550,7 @@ fn the_documented_coturn_refuses_every_denied_range_and_wachat_checks_it_at_star
     let line = server.wait_for_log("TURN turn:127.0.0.1");
     assert!(line.contains(" INFO "), "{line}");
     assert!(
-        line.contains(": checked with a test allocation: 18 of 18 denied ranges refused, TCP relays refused (442), one user held to 12 allocations (486)"),
+        line.contains(": checked with a test allocation: 22 of 22 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"),
         "{line}"
     );
 
