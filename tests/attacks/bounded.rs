@@ -500,20 +500,33 @@ fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
     server.register(&names);
     let _bob = server.events_1_2("bob", Some("phone"));
     let relay = |conn: &mut Conn| {
-        let line = conn.request("TURN:bob");
+        let line = conn.request("TURN");
         let f: Vec<&str> = line.splitn(5, ':').collect();
         assert!(f.len() == 5 && f[0] == "OK", "{line}");
         let mut client = TurnClient::new(coturn.addr(), &format!("{}:{}", f[1], f[2]), f[3]).unwrap();
         let answer = client.allocate(false, Transport::Udp).unwrap();
         (answer.map(|_| ()).map_err(|r| r.code), client)
     };
+    // No credential before an offer that rings: each account rings
+    // another of them (one call each way of a pair: both ends may ask).
+    let mut conns: Vec<(Conn, Conn)> = hostile
+        .iter()
+        .map(|name| (server.login_send(name, &format!("pw-{name}")), server.events_1_2(name, None)))
+        .collect();
+    let before = conns[0].0.request("TURN:bob");
+    assert!(before.starts_with("KO:FORBIDDEN:"), "a credential before any offer: {before}");
+    for k in (0..hostile.len() - 1).step_by(2) {
+        let offer = format!("CALL:{}:r{k}:OFFER:voice:v=0\\n", hostile[k + 1]);
+        assert_eq!(conns[k].0.request(&offer), "OK");
+    }
+    let offer = format!("CALL:{}:r24:OFFER:voice:v=0\\n", hostile[0]);
+    assert_eq!(conns[24].0.request(&offer), "OK", "the last one rings the first");
     let mut held = Vec::new();
     let mut refused = 0;
-    for name in &hostile {
-        let mut conn = server.login_send(name, &format!("pw-{name}"));
+    for (conn, _) in &mut conns {
         // Each account asks as often as it may: 13 allocations each.
         for _ in 0..13 {
-            match relay(&mut conn) {
+            match relay(conn) {
                 (Ok(()), client) => held.push(client),
                 (Err(code), _) => {
                     assert_eq!(code, 486, "past the quota");
@@ -526,6 +539,7 @@ fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
     // cleo, at another address, calls bob all the same.
     let mut cleo = support::Conn::connect_from(server.send, [127, 0, 0, 2]);
     assert_eq!(cleo.request("LOGIN:cleo:pw-cleo"), "OK:cleo");
+    assert_eq!(cleo.request("CALL:bob:c1:OFFER:voice:v=0\\n"), "OK");
     let (answer, _client) = relay(&mut cleo);
     assert_eq!(answer, Ok(()), "{}", coturn.log());
 }

@@ -329,8 +329,9 @@ fn call_requests_cost_rate_tokens() {
 }
 
 /// `TURN` hands credentials only for a call: to a user with a call
-/// ringing or going on, or about to offer one that would ring
-/// (`TURN:<peer>`), good for minutes; anyone else gets `KO:FORBIDDEN`.
+/// ringing or going on (`TURN:<peer>`: with that peer), good for
+/// minutes; anyone else gets `KO:FORBIDDEN`, a caller before its offer
+/// too.
 /// Without `--turn`, `OK` alone, as before.
 #[test]
 fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
@@ -344,8 +345,7 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     let (mut ana, _ana_events) = device(&turn, "ana", "laptop");
     let (mut bob, mut bob_events) = device(&turn, "bob", "phone");
     let (mut carl, _carl_events) = device(&turn, "carl", "phone");
-    let forbidden =
-        "KO:FORBIDDEN:TURN is for a call: you have none ringing or going on (before an offer, TURN:<peer>)";
+    let forbidden = "KO:FORBIDDEN:TURN is for a call: you have none ringing or going on";
     assert_eq!(ana.request("TURN"), forbidden);
     assert_eq!(ana.request("TURN:dan"), "KO:OFFLINE:dan cannot be called now");
     assert_eq!(ana.request("TURN:ana"), "KO:BAD_REQUEST:you cannot call yourself");
@@ -353,7 +353,12 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     assert_eq!(carl.request("BLOCK:ana"), "OK");
     assert_eq!(ana.request("TURN:carl"), "KO:OFFLINE:carl cannot be called now", "a block is not told");
 
-    // About to call bob: credentials, good for 150 to 300 s.
+    // About to call bob: nothing yet. Once the offer rings, credentials,
+    // good for 150 to 300 s.
+    assert_eq!(ana.request("TURN:bob"), "KO:FORBIDDEN:TURN is for a call: offer bob one first, then ask");
+    assert_eq!(bob.request("TURN"), forbidden);
+    assert_eq!(ana.request(&format!("CALL:bob:t1:OFFER:voice:{SDP}")), "OK");
+    assert!(call_event(&mut bob_events).starts_with("CALL:ana:t1:OFFER"));
     let reply = ana.request("TURN:bob");
     let fields: Vec<&str> = reply.splitn(5, ':').collect();
     assert_eq!((fields[0], fields[2], fields[4]), ("OK", "127.0.0.1", "turn:127.0.0.1:3478"), "{reply}");
@@ -364,9 +369,6 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     assert_eq!(ana.request("TURN:bob"), reply, "the same credential again: at most two are good at once");
 
     // bob, rung, gets them too, for this call; after it, nobody does.
-    assert_eq!(bob.request("TURN"), forbidden);
-    assert_eq!(ana.request(&format!("CALL:bob:t1:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:ana:t1:OFFER"));
     assert!(bob.request("TURN").starts_with("OK:"), "ringing");
     assert!(bob.request("TURN:ana").starts_with("OK:"), "ringing, named");
     assert!(ana.request("TURN").starts_with("OK:"), "calling");
@@ -378,7 +380,7 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     assert!(call_event(&mut bob_events).starts_with("CALL:bob:t1:ANSWER"), "bob's own answer");
     assert_eq!(call_event(&mut bob_events), "CALL:ana:t1:END:hangup");
     assert_eq!(bob.request("TURN"), forbidden);
-    assert!(carl.request("TURN:ana").starts_with("OK:"));
+    assert_eq!(carl.request("TURN:ana"), "KO:FORBIDDEN:TURN is for a call: offer ana one first, then ask");
 }
 
 /// A caller offers at most 6 calls a minute; a callee rings for at most
