@@ -427,3 +427,30 @@ fn statuses_for_a_peer_that_never_links_back_count_toward_the_link_queue_max() {
     // been applied when the next frame came.
     assert!((10..=12).contains(&taken), "{taken} taken before KO:FULL");
 }
+
+/// One roster server may have 10,000 users: 101 of them joining one room
+/// here, and 101 opening a chat with ana, find the bounds of one server's
+/// crowd (100 each); a user of it already in the room or the chat goes
+/// on.
+#[test]
+fn one_peer_s_crowd_fills_no_room_and_no_user_s_list_of_chats() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let joins: Vec<String> = (1..=101).map(|n| format!("JOIN:{n}:z{n}@lab9:#lab@lab1")).collect();
+    let answers = pipelined(&link, &mut reader, &joins);
+    assert!(answers[..100].iter().enumerate().all(|(i, a)| *a == format!("ACK:{}", i + 1)), "{answers:?}");
+    assert!(answers[100].starts_with("KO:101:FORBIDDEN:") && answers[100].contains("100 members of lab9"));
+    let chats: Vec<String> =
+        (1..=101).map(|n| format!("MSG:{}:z{n}@lab9:ana@lab1:m{n}:1795500000100:hi ana", 101 + n)).collect();
+    let answers = pipelined(&link, &mut reader, &chats);
+    assert!(answers[..100].iter().all(|a| a.starts_with("ACK:")), "{answers:?}");
+    assert!(answers[100].starts_with("KO:202:FORBIDDEN:") && answers[100].contains("100 users of lab9"));
+    // z1, in the room and in a chat with ana, goes on.
+    assert_eq!(ask(&link, &mut reader, "MSG:203:z1@lab9:ana@lab1:m0:1795500000200:again"), "ACK:203");
+    assert_eq!(ask(&link, &mut reader, "MSG:204:z1@lab9:#lab@lab1:r1:1795500000200:hello room"), "ACK:204");
+    assert_eq!(ana.listing("CHATS").len(), 101, "100 chats of lab9's users and #lab");
+}

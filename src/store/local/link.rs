@@ -39,6 +39,17 @@ const FUTURE_MS: u64 = 60_000;
 /// the ids each sent); a message from one more is refused.
 pub const MAX_REMOTE_USERS: usize = 10_000;
 
+/// Most users of one peer in one room homed here: a `JOIN` of one more
+/// is refused for good. A roster server may have 10,000 users
+/// ([`MAX_REMOTE_USERS`]); a class's server has tens, and one server's
+/// crowd must not fill a room.
+pub const PEER_MEMBERS_PER_ROOM: usize = 100;
+
+/// Most users of one peer with a direct chat with one user here: a
+/// message from one more is refused for good, so one server's crowd
+/// cannot fill a user's list of chats.
+pub const PEER_CHATS_PER_USER: usize = 100;
+
 /// Frames of a peer's queue looked at, at most, each time the give-up age
 /// is checked (each dial of an unreachable peer): the rest wait for the
 /// next look.
@@ -467,6 +478,10 @@ impl Inner {
             let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
             return Err(ko(Code::Forbidden, why));
         }
+        if state.members_of_server(r, server) >= PEER_MEMBERS_PER_ROOM {
+            let why = format!("{name} has {PEER_MEMBERS_PER_ROOM} members of {server}, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
         let rules = state.room(r).rules.may_join(user, false, now_ms(), &name);
         let rooms = account.map_or(0, |u| state.rooms_of(u).count());
         crate::store::meaning::rooms::join(false, rules, rooms)?;
@@ -648,6 +663,14 @@ impl Inner {
         }
         if sender.is_none() && state.remote_users(server) >= MAX_REMOTE_USERS {
             let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
+        let new_chat = sender.is_none_or(|s| state.direct_link(s, to).ord == 0);
+        if new_chat && state.chats_with_server(to, server) >= PEER_CHATS_PER_USER {
+            let why = format!(
+                "{} has chats with {PEER_CHATS_PER_USER} users of {server}, the most",
+                state.users[to].name
+            );
             return Err(ko(Code::Forbidden, why));
         }
         let inbox = &state.users[to].inbox;
