@@ -479,7 +479,9 @@ fn waits_1_1_s_the_log_lines_callers_cause_are_limited() {
         zed.request(&format!("MSG:bob:z{n}:{filler}"));
     }
     assert_eq!(zed.request(&format!("CALL:bob:z9:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(zed.request("CALL:bob:z9:HANGUP"), "OK");
+    // bob was rung 12 times this minute: zed finds him busy (its line
+    // stored all the same), and its hang-up finds no call.
+    zed.request("CALL:bob:z9:HANGUP");
     let summary = server.wait_for_log("more like it not logged");
     let logged = server.log().iter().filter(|l| l.contains("its line was not stored")).count();
     println!("{attempts} calls whose line could not be stored: {logged} log lines; then {summary}");
