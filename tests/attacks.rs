@@ -1,7 +1,8 @@
 //! Attacks on a real server, each checked against the bound that stops
 //! it: costs a client can cause, hostile logins, moderation and policy,
 //! a full disk, text that would forge lines, the web port over raw
-//! sockets.
+//! sockets, the teacher's tools (`top`, `conform`) against hostile
+//! endpoints.
 //!
 //! One test binary, its tests by topic in `tests/attacks/`.
 
@@ -21,5 +22,7 @@ mod hardening;
 mod policy;
 #[path = "attacks/text_rules.rs"]
 mod text_rules;
+#[path = "attacks/tools.rs"]
+mod tools;
 #[path = "attacks/web.rs"]
 mod web;

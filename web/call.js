@@ -89,11 +89,18 @@ async function iceServers(call) {
   }
 }
 
-/** A new RTCPeerConnection for `call`, its candidates sent as they come. */
+/** `localStorage['wachat:relay'] = '1'` forces the TURN relay (docs/CALLS.md): what a class sees behind a strict NAT. */
+const relayPolicy = () => (localStorage.getItem('wachat:relay') === '1' ? 'relay' : 'all');
+
+/**
+ * A new RTCPeerConnection for `call`, its candidates sent as they come.
+ * The callee's has the TURN server at once (its call rings); the caller's
+ * gets it once its offer went (`relayed`): the server hands credentials
+ * only for a call that rings.
+ */
 async function connect(call) {
-  // `localStorage['wachat:relay'] = '1'` forces the TURN relay (docs/CALLS.md): what a class sees behind a strict NAT.
-  const policy = localStorage.getItem('wachat:relay') === '1' ? 'relay' : 'all';
-  const pc = new RTCPeerConnection({ iceServers: await iceServers(call), iceTransportPolicy: policy });
+  const iceServersNow = call.role === 'callee' ? await iceServers(call) : [];
+  const pc = new RTCPeerConnection({ iceServers: iceServersNow, iceTransportPolicy: relayPolicy() });
   call.pc = pc;
   pc.onicecandidate = (e) => {
     if (!e.candidate || !e.candidate.candidate) return;
@@ -140,8 +147,13 @@ async function start(app, media) {
   draw(call);
   try {
     const pc = await connect(call);
-    await pc.setLocalDescription(await pc.createOffer());
-    await signal(call, { offer: { media, sdp: pc.localDescription.sdp } });
+    // The offer first, its candidates gathered after: the TURN server's
+    // credentials come only for a call that rings (§24).
+    const offer = await pc.createOffer();
+    await signal(call, { offer: { media, sdp: offer.sdp } });
+    if (!calls.has(call.id)) return; // refused, or found busy
+    pc.setConfiguration({ iceServers: await iceServers(call), iceTransportPolicy: relayPolicy() });
+    await pc.setLocalDescription(offer);
     if (call.state === 'calling') playTone(call, 'ringback');
     sent(call);
   } catch (e) {

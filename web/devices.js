@@ -2,7 +2,8 @@
 // my devices (DEVICES, each with Unlink, protocol 1.2 §16), "Link a new
 // device" (LINK's code, large and copyable, with a QR code for a phone's
 // camera; a browser that logged in with its token asks the password
-// first, LINK:<password>: a token is one device's), and the users I
+// first, LINK:<password>: a token is one device's, and so before it
+// unlinks another device, UNLINK:<device>:<password>), and the users I
 // blocked (1.2), each with Unblock. Names and addresses come from the
 // network: inserted as text only.
 
@@ -16,13 +17,16 @@ const $ = (id) => document.getElementById(id);
 addStrings({
   en: { thisDevice: 'this browser', unlink: 'Unlink', deviceFrom: '{seen}, from {address}', copy: 'Copy', blockedTitle: 'Blocked',
     linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}',
-    linkPassword: 'This browser stays signed in with its own token: type your password to link a new device.', showCode: 'Show the code' },
+    linkPassword: 'This browser stays signed in with its own token: type your password to link a new device.', showCode: 'Show the code',
+    unlinkPassword: 'This browser stays signed in with its own token: type your password to unlink {device}.' },
   es: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, desde {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
     linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}',
-    linkPassword: 'Este navegador sigue conectado con su propio token: escribe tu contraseña para vincular un dispositivo nuevo.', showCode: 'Mostrar el código' },
+    linkPassword: 'Este navegador sigue conectado con su propio token: escribe tu contraseña para vincular un dispositivo nuevo.', showCode: 'Mostrar el código',
+    unlinkPassword: 'Este navegador sigue conectado con su propio token: escribe tu contraseña para desvincular {device}.' },
   pt: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, de {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
     linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}',
-    linkPassword: 'Este navegador continua conectado com seu próprio token: digite sua senha para vincular um dispositivo novo.', showCode: 'Mostrar o código' },
+    linkPassword: 'Este navegador continua conectado com seu próprio token: digite sua senha para vincular um dispositivo novo.', showCode: 'Mostrar o código',
+    unlinkPassword: 'Este navegador continua conectado com seu próprio token: digite sua senha para desvincular {device}.' },
 });
 
 /** A link code is valid this long (protocol §16). */
@@ -83,9 +87,36 @@ function renderDevices(app, devices, here) {
   }));
 }
 
-async function unlinkDevice(app, device) {
+/**
+ * Unlink (tapped twice): a browser that logged in with its token gives
+ * the password first (a stolen token unlinks nothing of its owner's), in
+ * a field cleared once sent; one that logged in with the password
+ * unlinks at once.
+ */
+function unlinkDevice(app, device) {
+  if (!app.link.who.token) {
+    sendUnlink(app, device);
+    return;
+  }
+  const password = el('input', { type: 'password', id: 'unlink-password', autocomplete: 'current-password' });
+  password.setAttribute('aria-label', t('password'));
+  const form = el('form', { id: 'unlink-password-form', className: 'row' }, password,
+    el('button', { type: 'submit', textContent: t('unlink') }));
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const secret = password.value;
+    password.value = '';
+    if (secret) sendUnlink(app, device, secret);
+  };
+  $('link-code').textContent = t('unlinkPassword', { device });
+  $('link-box').replaceChildren(form);
+  $('link-box').hidden = false;
+  password.focus();
+}
+
+async function sendUnlink(app, device, password) {
   try {
-    const { reply } = await app.link.request(request.unlink(device));
+    const { reply } = await app.link.request(request.unlink(device, password));
     if (!reply.ok) throw reply;
   } catch (reply) {
     $('link-code').textContent = refusal(reply);

@@ -176,7 +176,9 @@ export const request = {
   // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
   people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
-  unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
+  /** UNLINK:<device>, or (1.2 §16) UNLINK:<device>:<password> from a session that logged in with its token. */
+  unlink: (device, password) => (need(isName(device) && (password === undefined || /^[^\n\r]+$/.test(password)), 'bad device or password'),
+    password === undefined ? `UNLINK:${device}` : `UNLINK:${device}:${password}`),
   // 1.2 §20: no ':' in the old password
   passwd: (o, n, keep) => (need(/^[^:\n\r]+$/.test(o) && /^[^\n\r]+$/.test(n), 'bad password'), `PASSWD${keep ? 'KEEP' : ''}:${o}:${n}`),
   // 1.2 §20: the password is the whole rest of the line

@@ -23,10 +23,11 @@ impl Client {
     }
 
     /// Logs `device` out for good and revokes its token (`UNLINK`).
-    pub fn unlink(&self, device: &str) -> Result<()> {
+    pub fn unlink(&self, device: &str, password: Option<&str>) -> Result<()> {
         crate::protocol::names::check_device(device).map_err(Error::Usage)?;
         let what = tr!(Msg::ReqUnlink, device = device);
-        self.expect_ok(Request::Unlink { device: device.to_string() }, &what)
+        let password = password.map(str::to_string);
+        self.expect_ok(Request::Unlink { device: device.to_string(), password }, &what)
     }
 
     /// A one-time code for linking a new device (`LINK:<password>`: the

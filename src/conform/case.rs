@@ -384,11 +384,14 @@ impl<'a> CaseCtx<'a> {
         let Some(command) = &self.settings.restart else {
             return Err(Failure::new("a restart command (--allow-restart)", "none"));
         };
-        self.note(&format!("restarting the server: {command}"));
-        let status = crate::sys::shell::command(command).status();
-        match status {
-            Ok(s) if s.success() => {}
-            other => return Err(Failure::new("the restart command to succeed", format!("{other:?}"))),
+        self.note(&format!("restarting the server: {}", crate::display::visible(command)));
+        let limit = Duration::from_secs(super::shell::RESTART_SECS);
+        let ran = super::shell::run(command, limit);
+        if !ran.output.is_empty() {
+            self.note(&format!("the restart command said: {}", ran.output));
+        }
+        if let Err(why) = ran.result {
+            return Err(Failure::new("the restart command to succeed", why));
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {

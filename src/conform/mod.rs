@@ -25,7 +25,9 @@
 //! - [`client`]: `wachat conform client`, the suite playing the server;
 //! - [`federation`]: `wachat conform federation`, the suite playing a
 //!   peer server of the class network (1.3), and `--class`'s table;
-//! - [`command`]: the command line, `wachat conform server|client|federation`.
+//! - [`command`]: the command line, `wachat conform server|client|federation`;
+//!   [`shell`]: the restart command, run within a time limit, its output
+//!   cut and filtered.
 //!
 //! The cases assume only what the protocol promises (docs/PROTOCOL.md),
 //! never wachat's own choices: a `KO`'s text is never compared, only its code; orders the protocol leaves open are accepted
@@ -53,6 +55,7 @@ pub mod report;
 pub mod restart;
 pub mod rooms;
 pub mod runner;
+pub mod shell;
 pub mod starred;
 pub mod status;
 pub mod timing;

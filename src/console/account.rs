@@ -1,12 +1,14 @@
 //! `/passwd [keep]` and `/delete-account` (protocol 1.2, §20), and
-//! `/link` (§16), in both consoles: short dialogs whose secret answers are
+//! `/link` and `/unlink <device>` (§16), in both consoles: short dialogs whose secret answers are
 //! never shown.
 //!
 //! `/link` asks the password (hidden), then asks the server for a link
 //! code with it (`LINK:<password>`): a new device is a new credential, and
 //! a console that logs in with its device's token must give the password
 //! for it (a token is one device's); one that logged in with the password
-//! gives it again, as `/passwd` does.
+//! gives it again, as `/passwd` does. `/unlink <device>` asks it too, and
+//! sends `UNLINK:<device>:<password>`: a session logged in with a token
+//! unlinks another device only so.
 //!
 //! `/delete-account` asks the password (hidden), then the user's name,
 //! typed in full as a confirmation (shown: it is no secret, and a typo
@@ -38,7 +40,7 @@ impl fmt::Debug for Secret {
 }
 
 /// What a dialog is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dialog {
     /// `/passwd`, or `/passwd keep` (the other devices stay logged in).
     Passwd { keep: bool },
@@ -46,6 +48,8 @@ pub enum Dialog {
     DeleteAccount,
     /// `/link`: the password.
     Link,
+    /// `/unlink <device>`: the password.
+    Unlink(String),
 }
 
 /// The account commands.
@@ -59,6 +63,8 @@ pub enum AccountCommand {
     DeleteAccount { password: Secret, name: String },
     /// Its answer: a link code for a new device.
     Link { password: Secret },
+    /// Its answer: unlink `device`.
+    Unlink { device: String, password: Secret },
 }
 
 /// One question of a dialog.
@@ -87,7 +93,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<AccountC
 
 impl Dialog {
     /// The questions, in order.
-    pub fn questions(self, lang: Lang) -> Vec<Question> {
+    pub fn questions(&self, lang: Lang) -> Vec<Question> {
         let hidden = |text: String| Question { text, hidden: true };
         match self {
             Dialog::Passwd { .. } => vec![
@@ -99,7 +105,7 @@ impl Dialog {
                 hidden(Msg::AskPassword.text(lang).to_string()),
                 Question { text: Msg::AskConfirmName.text(lang).to_string(), hidden: false },
             ],
-            Dialog::Link => vec![hidden(Msg::AskPassword.text(lang).to_string())],
+            Dialog::Link | Dialog::Unlink(_) => vec![hidden(Msg::AskPassword.text(lang).to_string())],
         }
     }
 
@@ -132,6 +138,12 @@ impl Dialog {
                 }
                 _ => Err(cancelled(lang)),
             },
+            Dialog::Unlink(device) => match <[String; 1]>::try_from(answers) {
+                Ok([password]) if !password.is_empty() => {
+                    Ok(AccountCommand::Unlink { device, password: Secret(password) })
+                }
+                _ => Err(cancelled(lang)),
+            },
         }
     }
 }
@@ -155,13 +167,23 @@ mod tests {
         assert_eq!(questions.len(), 3);
         assert!(questions.iter().all(|q| q.hidden));
         let answers = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let done = dialog.finish(lang, answers(&["old", "new-secret", "new-secret"])).unwrap();
+        let done = dialog.clone().finish(lang, answers(&["old", "new-secret", "new-secret"])).unwrap();
         assert_eq!(format!("{done:?}"), "Passwd { old: ***, new: ***, keep: false }", "never shown");
         assert!(
-            dialog.finish(lang, answers(&["old", "new-secret", "other"])).unwrap_err().contains("differ")
+            dialog
+                .clone()
+                .finish(lang, answers(&["old", "new-secret", "other"]))
+                .unwrap_err()
+                .contains("differ")
         );
-        assert!(dialog.finish(lang, answers(&["old", "short", "short"])).unwrap_err().contains("at least 6"));
-        assert!(dialog.finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
+        assert!(
+            dialog
+                .clone()
+                .finish(lang, answers(&["old", "short", "short"]))
+                .unwrap_err()
+                .contains("at least 6")
+        );
+        assert!(dialog.clone().finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
     }
 
     #[test]

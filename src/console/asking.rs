@@ -40,6 +40,7 @@ impl ConsoleSession<'_> {
                 Ok(())
             }
             AccountCommand::Link { password } => self.link(&password.0, out),
+            AccountCommand::Unlink { device, password } => self.unlink(&device, &password.0, out),
         }
     }
 }
@@ -76,9 +77,10 @@ impl super::Console<'_> {
             answers.push(answer);
         }
         let error = |e: &dyn fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
+        let deletes = dialog == Dialog::DeleteAccount;
         match dialog.finish(lang, answers) {
             Ok(command) => match self.session.act(super::command::Typed::Account(command), self) {
-                Ok(()) => return Ok(dialog == Dialog::DeleteAccount),
+                Ok(()) => return Ok(deletes),
                 Err(e) => self.say(&error(&e)),
             },
             Err(why) => self.say(&error(&why)),

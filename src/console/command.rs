@@ -47,8 +47,6 @@ pub enum Typed {
     HangUp(Option<String>),
     /// `/devices`: this account's devices (protocol 1.2).
     Devices,
-    /// `/unlink <device>`: log a device out for good.
-    Unlink(String),
     /// `/info`: the server's rules (retention, quota, limits).
     Info,
     Help,
@@ -140,7 +138,9 @@ impl Parser {
             "unlink" => {
                 let device = one_word(Msg::UsageUnlink)?;
                 crate::client::device::check(lang, device)?;
-                Ok(Typed::Unlink(device.to_string()))
+                Ok(Typed::Account(super::account::AccountCommand::Ask(super::account::Dialog::Unlink(
+                    device.to_string(),
+                ))))
             }
             "help" => Ok(Typed::Help),
             word if super::moderation::WORDS.contains(&word) => {
@@ -266,7 +266,11 @@ mod tests {
         assert_eq!(ok("/hangup"), Typed::HangUp(None));
         assert_eq!(ok("/hangup bob"), Typed::HangUp(Some("bob".into())));
         assert_eq!(ok("/devices"), Typed::Devices);
-        assert_eq!(ok("/unlink old-laptop"), Typed::Unlink("old-laptop".into()));
+        let unlink = super::super::account::Dialog::Unlink("old-laptop".into());
+        assert_eq!(
+            ok("/unlink old-laptop"),
+            Typed::Account(super::super::account::AccountCommand::Ask(unlink))
+        );
         let link = super::super::account::AccountCommand::Ask(super::super::account::Dialog::Link);
         assert_eq!(ok("/link"), Typed::Account(link));
         assert_eq!(ok("/help"), Typed::Help);

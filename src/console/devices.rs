@@ -1,5 +1,5 @@
-//! `/devices`, `/unlink <device>` and `/link` (protocol 1.2; `/link` asks
-//! the password first, `console::account`): managing the
+//! `/devices`, `/unlink <device>` and `/link` (protocol 1.2; `/link` and
+//! `/unlink` ask the password first, `console::account`): managing the
 //! devices of the account, for both consoles, as [`super::session`] does
 //! every other command.
 
@@ -36,13 +36,14 @@ impl ConsoleSession<'_> {
         Ok(())
     }
 
-    /// `/unlink <device>`; not this one (that is `/quit`).
-    pub(super) fn unlink(&self, device: &str, out: &dyn Output) -> Result<()> {
+    /// `/unlink <device>`, its password given; not this one (that is
+    /// `/quit`).
+    pub(super) fn unlink(&self, device: &str, password: &str, out: &dyn Output) -> Result<()> {
         let lang = self.lang;
         if fold(device) == fold(self.client.device()) {
             return Err(Error::Usage(tr!(in lang; Msg::UnlinkThisDevice, device = device)));
         }
-        self.client.unlink(device)?;
+        self.client.unlink(device, Some(password))?;
         out.line(&tr!(in lang; Msg::UnlinkedDevice, device = device));
         Ok(())
     }

@@ -178,7 +178,6 @@ impl<'a> ConsoleSession<'a> {
                 }
             }
             Typed::Devices => self.devices(out)?,
-            Typed::Unlink(device) => self.unlink(&device, out)?,
             Typed::Account(command) => self.account(command, out)?,
             Typed::Prefs(command) => {
                 for line in super::prefs::act(self.lang, self.client, &self.expected, command)? {

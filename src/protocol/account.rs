@@ -69,9 +69,30 @@ pub fn parse_link(line: &str) -> Result<Option<String>, Ko> {
     }
 }
 
+/// `UNLINK:<device>`, or `UNLINK:<device>:<password>` (1.2, §16): the
+/// password is the rest of the line, so it may hold any `:`.
+pub fn parse_unlink(line: &str) -> Result<(&str, Option<String>), Ko> {
+    let shape = || bad("expected UNLINK:<device>, or UNLINK:<device>:<password> after a login with a token");
+    let rest = line.split_once(':').map(|(_, rest)| rest).ok_or_else(shape)?;
+    match rest.split_once(':') {
+        None => Ok((rest, None)),
+        Some((device, password)) if !password.is_empty() => Ok((device, Some(password.to_string()))),
+        Some(_) => Err(shape()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unlink_takes_the_whole_rest_as_the_password() {
+        assert_eq!(parse_unlink("UNLINK:phone").unwrap(), ("phone", None));
+        assert_eq!(parse_unlink("UNLINK:phone:pass:word").unwrap(), ("phone", Some("pass:word".into())));
+        for bad in ["UNLINK", "UNLINK:phone:"] {
+            assert!(parse_unlink(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn delaccount_takes_the_whole_rest_as_the_password() {

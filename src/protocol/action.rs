@@ -239,6 +239,23 @@ pub fn check_sent_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// 1.3 (§27): checks the id of a message a peer server sends for one of
+/// its users, to a user here or to a room homed here. Its users' edits,
+/// deletions and reactions cross (each names its author's own message,
+/// or adds a reaction, as every reader applies it), but an admin's
+/// deletion of someone else's message (`_x…`) is made only by the server
+/// that runs the room, its home: from a peer it would delete, on every
+/// screen, the message of someone the peer does not speak for.
+pub fn check_peer_id(id: &str) -> Result<(), String> {
+    if id.starts_with("_x") && is_servers(id) {
+        return Err(format!(
+            "the id {id} has the form _x<stamp>_<id> of a room admin's deletion, which only the room's \
+             home server makes"
+        ));
+    }
+    Ok(())
+}
+
 /// Since when (server time, Unix ms) a message's action id is the
 /// server's own. A server that refuses action ids from clients
 /// ([`check_sent_id`]) keeps the time it first ran on its data (a data

@@ -44,6 +44,12 @@ pub const OFFERS_PER_MINUTE: usize = 6;
 /// at most [`OFFERS_PER_MINUTE`]).
 pub const MAX_RINGING_CALLEE: usize = 3;
 
+/// Most calls that ring one user in a minute, from everyone together:
+/// past it, a new call finds the callee busy (`END:busy`), so forty
+/// classmates who each offer their [`OFFERS_PER_MINUTE`] and hang up at
+/// once cannot ring one phone 240 times a minute.
+pub const RINGS_PER_MINUTE_CALLEE: usize = 12;
+
 /// Most ICE candidates each end of a call sends (`KO:FULL` past it): a
 /// browser sends 5 to 30.
 pub const MAX_CANDIDATES: u16 = 64;

@@ -25,7 +25,7 @@
 //! and [`OFFERS_PER_MINUTE`] offers a minute; at most
 //! [`MAX_RINGING_CALLEE`] calls ringing one callee (past it, busy), counted
 //! over the calls other nodes keep too, so a cluster rings no more than
-//! one server; [`MAX_CANDIDATES`] ICE candidates from each end of a call.
+//! one server, and [`RINGS_PER_MINUTE_CALLEE`] a minute (busy past it); [`MAX_CANDIDATES`] ICE candidates from each end of a call.
 //! The table holds at most [`MAX_RINGING`] calls per online user. The
 //! timer thread wakes every
 //! [`TICK`], so a missed call ends within `--ring-seconds` and a quarter
@@ -45,7 +45,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::protocol::call::{
-    End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, Signal,
+    End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, RINGS_PER_MINUTE_CALLEE,
+    Signal,
 };
 use crate::protocol::{Code, Ko};
 use crate::store::UserId;
@@ -268,6 +269,8 @@ struct Switchboard {
     calls: Vec<Call>,
     /// Offers each caller made ([`OFFERS_PER_MINUTE`]).
     offers: Offers,
+    /// Calls that rang each callee ([`RINGS_PER_MINUTE_CALLEE`]).
+    rung: Offers,
 }
 
 /// The table of calls, the server's (on a cluster, the leader's).
@@ -285,8 +288,9 @@ impl Calls {
     /// Rings a new call from `caller` (on `device`) to `callee`, or says
     /// why not: past [`OFFERS_PER_MINUTE`] of the caller's, or by
     /// [`may_ring`] over this table's calls. `Ok(false)`: the callee is
-    /// busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls: the call
-    /// ends before it rings.
+    /// busy, in a call, rung by [`MAX_RINGING_CALLEE`] calls, or by
+    /// [`RINGS_PER_MINUTE_CALLEE`] in the last minute: the call ends
+    /// before it rings.
     pub fn ring(
         &self,
         caller: Party,
@@ -310,9 +314,11 @@ impl Calls {
         let free = may_ring(&known, &caller, &callee, id)?;
         table.offers.note(caller.id, now);
         let ringing = known.iter().filter(|c| !c.answered && c.callee == callee.id).count();
-        if !free || ringing >= MAX_RINGING_CALLEE {
+        let rung = table.rung.count(callee.id, now);
+        if !free || ringing >= MAX_RINGING_CALLEE || rung >= RINGS_PER_MINUTE_CALLEE {
             return Ok(false);
         }
+        table.rung.note(callee.id, now);
         let state = CallState::Ringing { until: now + ring };
         let (id, caller_device) = (id.to_string(), device.to_string());
         table.calls.push(Call { id, caller, caller_device, callee, media, state, candidates: [0, 0] });
@@ -364,6 +370,7 @@ impl Calls {
     pub fn rung_out(&self, now: Instant) -> Vec<Ended> {
         let mut table = self.table.lock();
         table.offers.forget_old(now);
+        table.rung.forget_old(now);
         // In place: the sweep runs every `TICK`, and most find nothing.
         let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
         table.calls.extract_if(.., out).map(Call::ended).collect()

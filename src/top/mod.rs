@@ -44,7 +44,8 @@ fn parse_interval(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// How long one scrape may take.
+/// How long one scrape may take, its whole answer read (a slower
+/// endpoint is given up, with an error that says so).
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn run(args: TopArgs) -> Result<()> {

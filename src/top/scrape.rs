@@ -106,8 +106,11 @@ fn parse_line(line: &str) -> Option<Sample> {
     Some(Sample { name: name.to_string(), labels, value })
 }
 
-/// `GET /metrics` from `addr` (`HOST:PORT`, or a port on loopback).
+/// `GET /metrics` from `addr` (`HOST:PORT`, or a port on loopback), the
+/// whole answer within `timeout`: a read timeout alone would wait for
+/// ever on an endpoint that drips a byte a second.
 pub fn fetch(addr: &str, timeout: Duration) -> Result<Scrape> {
+    let deadline = Instant::now() + timeout;
     let target = resolve(addr)?;
     let fail = |e| Error::io(format!("metrics at {addr}"), e);
     let mut stream = TcpStream::connect_timeout(&target, timeout).map_err(fail)?;
@@ -117,7 +120,28 @@ pub fn fetch(addr: &str, timeout: Duration) -> Result<Scrape> {
     // and to names only from its --web-host list (DNS rebinding).
     write!(stream, "GET /metrics HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").map_err(fail)?;
     let mut response = Vec::new();
-    stream.take(MAX_BODY).read_to_end(&mut response).map_err(fail)?;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let why = format!("metrics at {addr}: no whole answer within {} s; gave up", timeout.as_secs());
+            return Err(Error::Usage(why));
+        }
+        stream.set_read_timeout(Some(left)).map_err(fail)?;
+        let n = match stream.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                continue; // the deadline above says so
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        if n == 0 || response.len() as u64 >= MAX_BODY {
+            break;
+        }
+        response.extend_from_slice(&chunk[..n]);
+    }
+    response.truncate(MAX_BODY as usize);
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.lines().next().unwrap_or("");

@@ -294,6 +294,37 @@ fn a_session_of_a_token_links_no_device_without_the_password() {
     assert_eq!(names, ["tablet"]);
 }
 
+/// A stolen token must not unlink the owner's other devices: from a
+/// session that logged in with a token, `UNLINK` of another device needs
+/// the password (`UNLINK:<device>:<password>`, a wrong one refused as
+/// `LINK:<password>`'s); the device may still unlink itself (a browser's
+/// log-out).
+#[test]
+fn a_session_of_a_token_unlinks_no_other_device_without_the_password() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let token = pair(&server, "ana", "laptop");
+    pair(&server, "ana", "phone");
+    let mut thief = server.send_conn();
+    assert_eq!(thief.request(&format!("LOGIN:ana@laptop:{token}")), "OK:ana");
+    let refused = thief.request("UNLINK:phone");
+    assert!(refused.starts_with("KO:FORBIDDEN:") && refused.contains("UNLINK:phone:<password>"), "{refused}");
+    let wrong = thief.request("UNLINK:phone:a-guess");
+    assert!(wrong.starts_with("KO:FORBIDDEN:"), "{wrong}");
+    assert_eq!(thief.request("PING"), "OK", "the session stays: the device is still ana's");
+    let mut owner = server.login_send("ana", "pw-ana");
+    let names = |owner: &mut Conn| -> Vec<String> {
+        owner.listing("DEVICES").iter().map(|l| l.split(':').next().unwrap().into()).collect()
+    };
+    assert_eq!(names(&mut owner), ["laptop", "phone"], "nothing unlinked");
+    // With the password, the token's session unlinks another; and its
+    // own device without it.
+    assert_eq!(thief.request("UNLINK:phone:pw-ana"), "OK");
+    assert_eq!(thief.request("UNLINK:laptop"), "OK");
+    thief.expect_closed();
+    assert!(names(&mut owner).is_empty());
+}
+
 // ----- UNLINK on a cluster -----------------------------------------------------
 
 #[cfg(feature = "cluster")]

@@ -443,3 +443,120 @@ fn next_status(conn: &mut Conn, id: &str) -> String {
         }
     }
 }
+
+/// Forty classmates who each ring ana and hang up at once, each within
+/// its own 6 offers a minute: her phone rings at most 12 times a minute
+/// from everyone together (`RINGS_PER_MINUTE_CALLEE`); the others find
+/// her busy.
+#[test]
+fn rings_per_callee_are_bounded_a_minute_from_every_caller_together() {
+    const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\n";
+    // (Forty callers on one address: exempt from --address-rate.)
+    let server = TestServer::start_with(&["--ring-seconds", "60", "--exempt", "127.0.0.1"]);
+    let callers: Vec<String> = (0..40).map(|n| format!("caller{n}")).collect();
+    let names: Vec<&str> = callers.iter().map(String::as_str).chain(["ana"]).collect();
+    server.register(&names);
+    let mut ana = server.events_1_2("ana", Some("phone"));
+    let mut busy = 0;
+    for (n, caller) in callers.iter().enumerate() {
+        let mut events = server.events_1_2(caller, Some("laptop"));
+        let mut send = server.login_send(&format!("{caller}@laptop"), &format!("pw-{caller}"));
+        assert_eq!(send.request(&format!("CALL:ana:c{n}:OFFER:voice:{SDP}")), "OK");
+        // Busy comes as an END at once; a ring, as nothing.
+        if events.line_within(std::time::Duration::from_millis(300)).is_some_and(|l| l.ends_with(":END:busy"))
+        {
+            busy += 1;
+        }
+        let _ = send.request(&format!("CALL:ana:c{n}:HANGUP"));
+    }
+    // ana heard an OFFER for each call that rang her, then its hang-up.
+    let mut offers = 0;
+    while let Some(line) = ana.line_within(std::time::Duration::from_millis(500)) {
+        if line.starts_with("CALL:") && line.contains(":OFFER:") {
+            offers += 1;
+        }
+        if line == "PING" {
+            ana.send("PONG");
+        }
+    }
+    assert_eq!(offers, 12, "ana was rung {offers} times in a minute");
+    assert_eq!(busy, 28, "{busy} callers found her busy");
+}
+
+/// 25 accounts registered from one address each ask `TURN` and allocate
+/// relays with it: together they hold one address's quota (coturn's
+/// `--user-quota=12`, counted by the credential's `<user>`, which is the
+/// address), and a classmate at another address still gets a relay.
+#[test]
+fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
+    use support::coturn::{self, Coturn};
+    use wachat::server::turn::stun::{Transport, TurnClient};
+
+    let coturn = Coturn::documented(&coturn::ON_LOOPBACK);
+    let args = ["--turn", &coturn.url(), "--turn-secret", coturn::SECRET, "--exempt", "127.0.0.1"];
+    let server = TestServer::start_with(&args);
+    let hostile: Vec<String> = (0..25).map(|n| format!("acct{n}")).collect();
+    let names: Vec<&str> = hostile.iter().map(String::as_str).chain(["bob", "cleo"]).collect();
+    server.register(&names);
+    let _bob = server.events_1_2("bob", Some("phone"));
+    let relay = |conn: &mut Conn| {
+        let line = conn.request("TURN");
+        let f: Vec<&str> = line.splitn(5, ':').collect();
+        assert!(f.len() == 5 && f[0] == "OK", "{line}");
+        let mut client = TurnClient::new(coturn.addr(), &format!("{}:{}", f[1], f[2]), f[3]).unwrap();
+        let answer = client.allocate(false, Transport::Udp).unwrap();
+        (answer.map(|_| ()).map_err(|r| r.code), client)
+    };
+    // No credential before an offer that rings: each account rings
+    // another of them (one call each way of a pair: both ends may ask).
+    let mut conns: Vec<(Conn, Conn)> = hostile
+        .iter()
+        .map(|name| (server.login_send(name, &format!("pw-{name}")), server.events_1_2(name, None)))
+        .collect();
+    let before = conns[0].0.request("TURN:bob");
+    assert!(before.starts_with("KO:FORBIDDEN:"), "a credential before any offer: {before}");
+    for k in (0..hostile.len() - 1).step_by(2) {
+        let offer = format!("CALL:{}:r{k}:OFFER:voice:v=0\\n", hostile[k + 1]);
+        assert_eq!(conns[k].0.request(&offer), "OK");
+    }
+    let offer = format!("CALL:{}:r24:OFFER:voice:v=0\\n", hostile[0]);
+    assert_eq!(conns[24].0.request(&offer), "OK", "the last one rings the first");
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for (conn, _) in &mut conns {
+        // Each account asks as often as it may: 13 allocations each.
+        for _ in 0..13 {
+            match relay(conn) {
+                (Ok(()), client) => held.push(client),
+                (Err(code), _) => {
+                    assert_eq!(code, 486, "past the quota");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(held.len(), 12, "relays held from one address by 25 accounts ({refused} refused)");
+    // cleo, at another address, calls bob all the same.
+    let mut cleo = support::Conn::connect_from(server.send, [127, 0, 0, 2]);
+    assert_eq!(cleo.request("LOGIN:cleo:pw-cleo"), "OK:cleo");
+    assert_eq!(cleo.request("CALL:bob:c1:OFFER:voice:v=0\\n"), "OK");
+    let (answer, _client) = relay(&mut cleo);
+    assert_eq!(answer, Ok(()), "{}", coturn.log());
+}
+
+/// The documented coturn run on a machine whose own address it relays to
+/// (on loopback, that address allowed back as the browser tests do):
+/// `wachat serve --turn` warns, naming the address and the flag.
+#[test]
+fn the_turn_check_warns_when_the_relay_reaches_the_turn_host_s_own_address() {
+    use support::coturn::{self, Coturn};
+    let extra: Vec<&str> = coturn::ON_LOOPBACK.iter().chain(&coturn::ONE_LOOPBACK_PEER).copied().collect();
+    let coturn = Coturn::documented(&extra);
+    let server = TestServer::start_with(&["--turn", &coturn.url(), "--turn-secret", coturn::SECRET]);
+    let line = server.wait_for_log("TURN turn:127.0.0.1");
+    assert!(line.contains(" WARN "), "{line}");
+    assert!(
+        line.contains("it relays to its own address 127.0.0.1 (add --denied-peer-ip=127.0.0.1)"),
+        "{line}"
+    );
+}

@@ -490,3 +490,137 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
     let (most, _) = silent.most_and_all();
     assert!(most <= DIALBACKS_PER_SERVER, "{most} dialbacks of lab9 at once");
 }
+
+/// lab1 with `tea`, who makes `#general` and posts in it, and `ana`; and
+/// lab9's `zoe` a member of it by a link of lab9's.
+fn zoe_of_lab9_in_tea_s_room(
+    root: &std::path::Path,
+) -> (support::federation::Lab, TcpStream, BufReader<TcpStream>) {
+    let (lab9, lab1, _) = lab9_beside_lab1(root, &[], &[]);
+    lab1.server.register(&["tea", "ana"]);
+    let mut tea = lab1.server.login_send("tea", "pw-tea");
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(tea.request("JOIN:#general"), "OK");
+    assert_eq!(ana.request("JOIN:#general"), "OK");
+    assert!(tea.request("MSG:#general:t1:exam on Friday, room 4").starts_with("OK:t1:"));
+    assert!(ana.request("MSG:#general:a1:thanks!").starts_with("OK:a1:"));
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    assert_eq!(ask(&link, &mut reader, "JOIN:1:zoe@lab9:#general@lab1"), "ACK:1");
+    (lab1, link, reader)
+}
+
+#[test]
+fn a_peer_s_user_cannot_delete_another_s_message_with_an_admin_s_action_id() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, link, mut reader) = zoe_of_lab9_in_tea_s_room(root.path());
+
+    // The admin-delete form, in the room and in a direct chat: refused
+    // for good, whoever it names.
+    let remove = "MSG:2:zoe@lab9:#general@lab1:_xmwy3eogg_t1:1795500000100:(message from tea deleted)";
+    let answer = ask(&link, &mut reader, remove);
+    assert!(answer.starts_with("KO:2:FORBIDDEN:"), "{answer}");
+    let direct = "MSG:3:zoe@lab9:ana@lab1:_xmwy3eogg_a1:1795500000100:(message from ana deleted)";
+    let answer = ask(&link, &mut reader, direct);
+    assert!(answer.starts_with("KO:3:FORBIDDEN:"), "{answer}");
+
+    // Her own message and her own delete of it cross, as §27 says.
+    assert_eq!(ask(&link, &mut reader, "MSG:4:zoe@lab9:#general@lab1:z1:1795500000100:hello"), "ACK:4");
+    let own = "MSG:5:zoe@lab9:#general@lab1:_dmwy3eogg_z1:1795500000200:(message deleted)";
+    assert_eq!(ask(&link, &mut reader, own), "ACK:5");
+
+    // The teacher's announcement still reads as she wrote it.
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let history = ana.listing("HISTORY:#general:10");
+    assert!(
+        history.iter().any(|l| l.starts_with("tea:#general:t1:") && l.ends_with(":exam on Friday, room 4"))
+    );
+    assert!(history.iter().all(|l| !l.contains("message from tea deleted")), "{history:?}");
+    assert!(ana.listing("HISTORY:zoe@lab9:10").is_empty());
+}
+
+#[test]
+fn a_room_s_home_cannot_rewrite_a_local_user_s_post() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["ana", "bea"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut bea = lab1.server.login_send("bea", "pw-bea");
+    assert_eq!(ana.request("JOIN:#club@lab9"), "OK");
+    assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
+    assert!(ana.request("MSG:#club@lab9:a1:thanks for having me").starts_with("OK:a1:"));
+    let mut bea_events = lab1.server.login_recv("bea", "pw-bea");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+
+    // Her post's id with other words: refused, and it still waits.
+    let forged = "MSG:1:ana@lab1:#club@lab9:a1:1795500000100:I, ana, cheated on the exam";
+    let answer = ask(&link, &mut reader, forged);
+    assert!(answer.starts_with("KO:1:FORBIDDEN:"), "{answer}");
+    let copy = "MSG:2:ana@lab1:#club@lab9:a1:1795500000100:thanks for having me";
+    assert_eq!(ask(&link, &mut reader, copy), "ACK:2");
+    assert_eq!(room_msg(&bea_events.next_msg()), "ana:#club@lab9:a1:thanks for having me");
+    let history = bea.listing("HISTORY:#club@lab9:10");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(history[0].ends_with(":thanks for having me"), "{history:?}");
+}
+
+/// `<from>:<to>:<id>:<text>` of a `MSG` event.
+fn room_msg(event: &str) -> String {
+    let f: Vec<&str> = event.splitn(7, ':').collect();
+    assert_eq!(f.len(), 7, "{event}");
+    format!("{}:{}:{}:{}", f[2], f[3], f[4], f[6])
+}
+
+#[test]
+fn statuses_for_a_peer_that_never_links_back_count_toward_the_link_queue_max() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--link-queue-max", "10"]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_recv("bob", "pw-bob");
+    // lab9 links to lab1, and never answers lab1's own dials: what bob's
+    // devices say back (each DELIVERED) waits for it.
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let mut taken = 0;
+    let refused = (1..=40).find_map(|n| {
+        let answer = ask(&link, &mut reader, &format!("MSG:{n}:ana@lab9:bob@lab1:m{n}:1795500000100:hi {n}"));
+        if answer != format!("ACK:{n}") {
+            return Some(answer);
+        }
+        taken += 1;
+        let event = bob.next_msg();
+        let seq = event.split(':').nth(1).unwrap();
+        bob.send(&format!("ACK:{seq}"));
+        None
+    });
+    let refused = refused.expect("40 messages taken with every status waiting for lab9");
+    assert!(refused.contains(":FULL:") && refused.contains("--link-queue-max"), "{refused}");
+    // 10 statuses wait, and the ACK of the last one or two may not have
+    // been applied when the next frame came.
+    assert!((10..=12).contains(&taken), "{taken} taken before KO:FULL");
+}
+
+/// One roster server may have 10,000 users: 101 of them joining one room
+/// here, and 101 opening a chat with ana, find the bounds of one server's
+/// crowd (100 each); a user of it already in the room or the chat goes
+/// on.
+#[test]
+fn one_peer_s_crowd_fills_no_room_and_no_user_s_list_of_chats() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let joins: Vec<String> = (1..=101).map(|n| format!("JOIN:{n}:z{n}@lab9:#lab@lab1")).collect();
+    let answers = pipelined(&link, &mut reader, &joins);
+    assert!(answers[..100].iter().enumerate().all(|(i, a)| *a == format!("ACK:{}", i + 1)), "{answers:?}");
+    assert!(answers[100].starts_with("KO:101:FORBIDDEN:") && answers[100].contains("100 members of lab9"));
+    let chats: Vec<String> =
+        (1..=101).map(|n| format!("MSG:{}:z{n}@lab9:ana@lab1:m{n}:1795500000100:hi ana", 101 + n)).collect();
+    let answers = pipelined(&link, &mut reader, &chats);
+    assert!(answers[..100].iter().all(|a| a.starts_with("ACK:")), "{answers:?}");
+    assert!(answers[100].starts_with("KO:202:FORBIDDEN:") && answers[100].contains("100 users of lab9"));
+    // z1, in the room and in a chat with ana, goes on.
+    assert_eq!(ask(&link, &mut reader, "MSG:203:z1@lab9:ana@lab1:m0:1795500000200:again"), "ACK:203");
+    assert_eq!(ask(&link, &mut reader, "MSG:204:z1@lab9:#lab@lab1:r1:1795500000200:hello room"), "ACK:204");
+    assert_eq!(ana.listing("CHATS").len(), 101, "100 chats of lab9's users and #lab");
+}

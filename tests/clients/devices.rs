@@ -159,12 +159,20 @@ fn devices_are_listed_and_one_is_unlinked_from_another() {
     lab.expect("2 device(s) of ana:");
     lab.expect("  lab (this one): online, from 127.0.0.1");
     lab.expect("  laptop: online, from 127.0.0.1");
+    // Each asks the password (UNLINK:<device>:<password>: a console that
+    // logged in with its token unlinks another device only so).
     lab.type_line("/unlink lab");
+    lab.expect("password:");
+    lab.type_line("pw-ana");
     lab.expect("lab is this device");
     lab.type_line("/unlink nothing-here");
+    lab.expect("password:");
+    lab.type_line("pw-ana");
     lab.expect("(UNKNOWN_DEVICE)");
 
     lab.type_line("/unlink laptop");
+    lab.expect("password:");
+    lab.type_line("pw-ana");
     lab.expect("laptop is unlinked");
     laptop.expect("this device (laptop) was unlinked from ana's other devices");
     let (status, _) = laptop.quit("/quit");
@@ -208,6 +216,8 @@ fn a_device_linked_with_a_code_logs_in_with_its_token_until_it_is_unlinked() {
     // Unlinked from the lab while it runs: it stops and forgets its token.
     let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "tablet"]);
     lab.type_line("/unlink tablet");
+    lab.expect("password:");
+    lab.type_line("pw-ana");
     lab.expect("tablet is unlinked");
     running.expect("this device (tablet) was unlinked");
     assert_eq!(running.quit("/quit").0.code(), Some(1));

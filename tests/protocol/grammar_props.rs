@@ -73,7 +73,8 @@ fn request() -> impl Strategy<Value = Request> {
         }),
         (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
         Just(Request::Devices),
-        name().prop_map(|device| Request::Unlink { device }),
+        (name(), proptest::option::of(rest()))
+            .prop_map(|(device, password)| Request::Unlink { device, password }),
         proptest::option::of(rest()).prop_map(|password| Request::Link { password }),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),

@@ -37,8 +37,15 @@ pub fn documented_line() -> Vec<String> {
     let section = &docs[docs.find("### coturn, the TURN server").expect("the coturn section")..];
     let start = section.find("\nturnserver ").expect("the turnserver line") + 1;
     let end = start + section[start..].find("\n```").expect("the end of the block");
-    let words: Vec<String> =
-        section[start..end].replace("\\\n", " ").split_whitespace().map(String::from).collect();
+    // The block's `PUBLIC_IP=<address>` line, put where the line says `$PUBLIC_IP`.
+    let public = section[..start].rsplit_once("\nPUBLIC_IP=").expect("the PUBLIC_IP line").1;
+    let public = public.split_whitespace().next().unwrap();
+    let words: Vec<String> = section[start..end]
+        .replace("\\\n", " ")
+        .replace("$PUBLIC_IP", public)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     assert_eq!(words[0], "turnserver");
     words[1..].to_vec()
 }

@@ -49,6 +49,16 @@ fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
     ana.type_into("#link-password", &format!("pw-ana{ENTER}"));
     let code = ana.wait_for("document.getElementById('link-code').dataset.code");
     assert_eq!(code.as_str().unwrap().len(), 10);
+    // The code links a tablet; this browser unlinks it only with the
+    // password too (UNLINK:<device>:<password>: a token unlinks no other).
+    let paired = server.send_conn().request(&format!("PAIR:ana@tablet:{}", code.as_str().unwrap()));
+    assert!(paired.starts_with("OK:"), "{paired}");
+    let tablet = "document.querySelector('#devices li[data-device=\"tablet\"] button')";
+    ana.wait_for(tablet);
+    ana.exec(&format!("{tablet}.click(); {tablet}.click()"), json!([]));
+    ana.wait_for("document.getElementById('unlink-password')");
+    ana.type_into("#unlink-password", &format!("pw-ana{ENTER}"));
+    ana.wait_for("!document.querySelector('#devices li[data-device=\"tablet\"]')");
 
     ana.goto(&url);
     ana.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");

@@ -11,6 +11,12 @@
 //! — the link A → B can be made when A dials for itself. Nothing is
 //! changed on any server: no hello is taken.
 //!
+//! That refusal is only words, and anything listening at B's address can
+//! say them. So a pair is `ok` only if B also refuses, as a wrong secret,
+//! a second hello of A's with a secret that is not A's ([`control`]): a
+//! "server" that answers every hello with the same crafted `KO` is `?`,
+//! with what it said.
+//!
 //! The probes run in parallel, at most `--parallel` at once; the table
 //! says how long they took.
 
@@ -96,14 +102,40 @@ fn servers(path: &Path) -> Result<Vec<Entry>> {
     Ok([vec![roster.me], roster.peers].concat())
 }
 
-/// Says `from`'s hello to `to` and classifies the answer.
+/// Says `from`'s hello to `to` and classifies the answer; a pair that
+/// looks linked is checked with [`control`].
 fn probe(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
+    match hello(from, &from.secret, to, wait, timeout) {
+        Cell::Linked => control(from, to, wait, timeout),
+        cell => cell,
+    }
+}
+
+/// `from`'s hello to `to` with a secret that is not `from`'s: a server
+/// that checks secrets refuses it as such (`secret`), and the pair is
+/// `ok`; one that answers it as it answered the right secret never
+/// checked anything.
+fn control(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
+    let wrong = format!("{}-not-{}", from.secret, from.name);
+    match hello(from, &wrong, to, wait, timeout) {
+        Cell::Secret(_) => Cell::Linked,
+        Cell::Down => Cell::Down,
+        Cell::Linked => Cell::Other(
+            "said \"did not vouch\" to a wrong secret too: it checks no secret, and called nobody back"
+                .into(),
+        ),
+        other => Cell::Other(format!("answered a wrong secret with: {}", other.said())),
+    }
+}
+
+/// Says `from`'s hello with `secret` to `to` and classifies the answer.
+fn hello(from: &Entry, secret: &str, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
     let transcript = Transcript::new(); // a probe's lines are its answer, in the table
     let Ok(mut conn) = Conn::open(&to.addr(), None, "probe", &transcript, wait) else { return Cell::Down };
     let hello = Opening::Hello {
         from: from.name.clone(),
         to: to.name.clone(),
-        secret: from.secret.clone(),
+        secret: secret.to_string(),
         key: super::peer::key(),
         identity: super::peer::identity(&from.name, "class probe"),
     };
@@ -189,13 +221,14 @@ pub fn table(all: &[Entry], cells: &[Vec<Option<Cell>>], secs: f64, workers: usi
         out,
         "\n{linked} of {} links can be made ({n} servers); {} hellos in {secs:.1} s, {workers} at a time",
         n * n.saturating_sub(1),
-        n * n.saturating_sub(1),
+        n * n.saturating_sub(1) + linked, // each `ok` checked with a second hello
     );
     if !problems.is_empty() {
         out.push_str(
             "\nok: the second called the first back, which answered; DOWN: no answer on its link port; \
              name?: it does not know the first; secret: it has another secret for the first; \
-             noway: it could not reach the first; OPEN!: it took a hello the first never made\n",
+             noway: it could not reach the first; OPEN!: it took a hello the first never made; \
+             ?: anything else (a refusal of a wrong secret like the right one's is no check)\n",
         );
         out.push_str(&problems);
     }

@@ -168,8 +168,11 @@ pub enum Request {
     /// 1.2: your devices, each online or last seen, and from where.
     Devices,
     /// 1.2: logs `device` out for good and revokes its token.
+    /// `UNLINK:<device>:<password>` (1.2, §16) gives the password again: a
+    /// session logged in with a device's token must, to unlink another.
     Unlink {
         device: String,
+        password: Option<String>,
     },
     /// 1.2: a one-time code with which a new device gets a token
     /// (`PAIR`). `LINK:<password>` (1.2, §16) gives the password again: a
@@ -375,6 +378,7 @@ impl Request {
             Request::Passwd { keep: true, .. } => "PASSWDKEEP:***:***".into(),
             Request::DelAccount { .. } => "DELACCOUNT:***".into(),
             Request::Link { password: Some(_) } => "LINK:***".into(),
+            Request::Unlink { device, password: Some(_) } => format!("UNLINK:{device}:***"),
             other => other.to_string(),
         }
     }
@@ -422,7 +426,8 @@ impl fmt::Display for Request {
             Request::React { to, id, emoji } => write!(f, "REACT:{to}:{id}:{emoji}"),
             Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
             Request::Devices => f.write_str("DEVICES"),
-            Request::Unlink { device } => write!(f, "UNLINK:{device}"),
+            Request::Unlink { device, password: None } => write!(f, "UNLINK:{device}"),
+            Request::Unlink { device, password: Some(password) } => write!(f, "UNLINK:{device}:{password}"),
             Request::Link { password: None } => f.write_str("LINK"),
             Request::Link { password: Some(password) } => write!(f, "LINK:{password}"),
             Request::Info => f.write_str("INFO"),
@@ -621,7 +626,10 @@ fn account_request(line: &str) -> Result<Request, Ko> {
         }
         account::DELACCOUNT => Request::DelAccount { password: account::parse_delaccount(line)? },
         account::LINK => Request::Link { password: account::parse_link(line)? },
-        "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
+        "UNLINK" => {
+            let (device, password) = account::parse_unlink(line)?;
+            Request::Unlink { device: fields::device(device)?, password }
+        }
         other => return Err(unknown(other)),
     })
 }

@@ -89,6 +89,38 @@ impl Devices {
         }
         Ok(self.link(user))
     }
+
+    /// `UNLINK:<device>` from the send connection `id`: a session that
+    /// logged in with a token unlinks its own device (a browser's log-out),
+    /// and another only with the password (`check_password`, from
+    /// `UNLINK:<device>:<password>`), as `LINK` needs it: a stolen token
+    /// logs its own device in and unlinks nothing of its owner's. Then
+    /// [`Devices::unlink`].
+    pub fn unlink_from(
+        &self,
+        base: &Base,
+        (user, name): (UserId, &str),
+        device: &str,
+        id: u64,
+        check_password: Option<impl FnOnce() -> Result<(), Ko>>,
+    ) -> Result<(), Ko> {
+        let Some((mine, _, proof)) = base.router.sends.device(user, id) else {
+            return Err(Ko::new(Code::Internal, "this connection is not logged in"));
+        };
+        match check_password {
+            Some(check) => check()?,
+            None if proof == Proof::Token && !mine.eq_ignore_ascii_case(device) => {
+                return Err(Ko::new(
+                    Code::Forbidden,
+                    format!(
+                        "this session logged in with the token of {mine}: unlinking another device needs your password, UNLINK:{device}:<password>"
+                    ),
+                ));
+            }
+            None => {}
+        }
+        self.unlink(base, (user, name), device, id)
+    }
 }
 
 /// True if a session whose device was `then` at its login is still that

@@ -55,29 +55,29 @@ pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
     {
         return s.reply(Err(ko));
     }
+    // The credential names the address, not the account: coturn's quota
+    // of relays is then one address's (`server::turn`).
+    let label = crate::server::turn::address_label(s.peer.ip());
     let reply = match &s.ctx.config.turn {
         Some(turn) => may_relay(s.ctx, who, peer.as_deref())
-            .map(|()| Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000))),
+            .map(|()| Reply::with(turn.credentials(&label, crate::store::now_ms() / 1000))),
         None => Ok(Reply::Ok),
     };
     s.reply(reply)
 }
 
 /// Who gets a TURN credential: a user with a call ringing or going on
-/// (`TURN`), or with one between it and `peer`, or about to offer `peer`
-/// one that would ring now (`TURN:<peer>`, as a caller asks before its
-/// offer: the same rule as the offer's, `calls::may_ring`, over every
-/// call the server knows of). Anyone else is refused: a credential lets
-/// its holder relay through the TURN server for minutes.
+/// (`TURN`), or with one between it and `peer` (`TURN:<peer>`): only once
+/// an offer rang someone who may be rung (`calls::may_ring`, the offer's
+/// rule), so a credential is never handed for a call that is not. Anyone
+/// else is refused: a credential lets its holder relay through the TURN
+/// server for minutes.
 fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     let Some(peer) = peer else {
         let known = ctx.router.calls.known();
         return match known.iter().any(|c| c.has(me.id)) {
             true => Ok(()),
-            false => Err(Ko::new(
-                Code::Forbidden,
-                "TURN is for a call: you have none ringing or going on (before an offer, TURN:<peer>)",
-            )),
+            false => Err(Ko::new(Code::Forbidden, "TURN is for a call: you have none ringing or going on")),
         };
     };
     let other = callee(ctx, me, peer)?;
@@ -87,7 +87,10 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     }
     let caller = Party { id: me.id, name: me.name.to_string() };
     match calls::may_ring(&known, &caller, &other, "")? {
-        true => Ok(()),
+        true => Err(Ko::new(
+            Code::Forbidden,
+            format!("TURN is for a call: offer {} one first, then ask", other.name),
+        )),
         false => Err(Ko::new(Code::Full, format!("{} is in another call", other.name))),
     }
 }

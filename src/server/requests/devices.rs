@@ -21,11 +21,15 @@ pub(super) fn list(s: &mut Session, who: Who) -> Flow {
     s.reply(Ok(Reply::listing(s.ctx.devices.list(s.ctx, who.id, who.name))))
 }
 
-/// `UNLINK:<device>`: a device that unlinks itself is logged out too,
-/// this connection closing after its `OK`: a device that unlinked itself
-/// keeps no session its token no longer backs.
-pub(super) fn unlink(s: &mut Session, who: Who, device: String) -> Flow {
-    if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), &device, s.conn_id) {
+/// `UNLINK:<device>` or `UNLINK:<device>:<password>`: a device that
+/// unlinks itself is logged out too, this connection closing after its
+/// `OK`: a device that unlinked itself keeps no session its token no
+/// longer backs. Another device, from a session that logged in with a
+/// token, only with the password (`Devices::unlink_from`).
+pub(super) fn unlink(s: &mut Session, who: Who, device: String, password: Option<String>) -> Flow {
+    let (ctx, peer) = (s.ctx, s.peer.ip());
+    let check = password.map(|password| move || auth::check_password(ctx, who.name, &password, peer));
+    if let Err(ko) = ctx.devices.unlink_from(ctx, (who.id, who.name), &device, s.conn_id, check) {
         return s.refuse(ko);
     }
     let mine = s.device.as_deref().unwrap_or(DEFAULT_DEVICE);

@@ -212,7 +212,9 @@ pub fn cost(request: &Request) -> u32 {
         // logins are.
         Request::Passwd { .. } => 20,
         // One argon2 check, as a login.
-        Request::DelAccount { .. } | Request::Link { password: Some(_) } => 10,
+        Request::DelAccount { .. }
+        | Request::Link { password: Some(_) }
+        | Request::Unlink { password: Some(_), .. } => 10,
         // Reads the members of every room of the asker, as a `MEMBERS` of
         // each would: a few tokens, though it answers at most
         // `MAX_PEOPLE` lines.
@@ -225,7 +227,7 @@ pub fn cost(request: &Request) -> u32 {
         | Request::Join { .. }
         | Request::Leave { .. }
         | Request::File { .. }
-        | Request::Unlink { .. } => 1,
+        | Request::Unlink { password: None, .. } => 1,
         // A setting: one record.
         Request::Block { .. }
         | Request::Unblock { .. }
@@ -283,7 +285,7 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::Server => server::serve(asking(s)),
         Request::Typing { to } => typing::serve(asking(s), to),
         Request::Devices => devices::list(s, who),
-        Request::Unlink { device } => devices::unlink(s, who, device),
+        Request::Unlink { device, password } => devices::unlink(s, who, device, password),
         Request::Link { password } => devices::link(s, who, password),
         Request::Info => info::serve(asking(s)),
         Request::Moderate { room, action } => moderate::serve(asking(s), room, action),

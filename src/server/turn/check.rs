@@ -53,7 +53,7 @@ const X: u16 = 0xffff;
 /// and its cloud live. docs/CALLS.md's coturn line denies each
 /// (`--denied-peer-ip=<first>-<last>`, coturn's form), and a unit test
 /// holds the two together.
-pub const DENIED: [Range; 18] = [
+pub const DENIED: [Range; 22] = [
     range(v4(0, 0, 0, 0), v4(0, 255, 255, 255), v4(0, 0, 0, 1), "\"this network\""),
     range(v4(10, 0, 0, 0), v4(10, 255, 255, 255), v4(10, 1, 2, 3), "private"),
     range(v4(100, 64, 0, 0), v4(100, 127, 255, 255), v4(100, 64, 0, 1), "carrier-grade NAT"),
@@ -66,8 +66,11 @@ pub const DENIED: [Range; 18] = [
     ),
     range(v4(172, 16, 0, 0), v4(172, 31, 255, 255), v4(172, 16, 0, 1), "private"),
     range(v4(192, 0, 0, 0), v4(192, 0, 0, 255), v4(192, 0, 0, 1), "IETF protocol assignments"),
+    range(v4(192, 0, 2, 0), v4(192, 0, 2, 255), v4(192, 0, 2, 1), "documentation (TEST-NET-1)"),
     range(v4(192, 168, 0, 0), v4(192, 168, 255, 255), v4(192, 168, 1, 1), "private"),
     range(v4(198, 18, 0, 0), v4(198, 19, 255, 255), v4(198, 18, 0, 1), "benchmarking networks"),
+    range(v4(198, 51, 100, 0), v4(198, 51, 100, 255), v4(198, 51, 100, 7), "documentation (TEST-NET-2)"),
+    range(v4(203, 0, 113, 0), v4(203, 0, 113, 255), v4(203, 0, 113, 5), "documentation (TEST-NET-3)"),
     range(v4(224, 0, 0, 0), v4(239, 255, 255, 255), v4(224, 0, 0, 251), "multicast"),
     range(v4(240, 0, 0, 0), v4(255, 255, 255, 255), v4(255, 255, 255, 255), "reserved and broadcast"),
     // `::1` alone: coturn 4.6 reads a range from `::` (all zeros) as one
@@ -96,6 +99,12 @@ pub const DENIED: [Range; 18] = [
         v6(0x64, 0xff9b, 1, X, X, X, X, X),
         v6(0x64, 0xff9b, 1, 0, 0, 0, 0, 1),
         "local NAT64",
+    ),
+    range(
+        v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
+        v6(0x2001, 0xdb8, X, X, X, X, X, X),
+        v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7),
+        "IPv6 documentation",
     ),
     range(
         v6(0xfc00, 0, 0, 0, 0, 0, 0, 0),
@@ -149,6 +158,10 @@ pub struct Findings {
     /// Allocations one user got before a refusal (`None`: all of
     /// [`QUOTA_PROBE`], or not asked), and that refusal.
     pub quota: Option<(usize, TurnRefusal)>,
+    /// The TURN server's own address (the one `--turn` names), asked for
+    /// as a peer, and the answer: a relay to it reaches every port of that
+    /// machine from outside, wachat's among them.
+    pub own: Option<(IpAddr, Result<(), TurnRefusal>)>,
 }
 
 impl Findings {
@@ -160,6 +173,7 @@ impl Findings {
             no_ipv6: None,
             tcp: None,
             quota: None,
+            own: None,
         }
     }
 
@@ -170,6 +184,7 @@ impl Findings {
             && self.peers.iter().all(|(_, answer)| answer.is_err())
             && matches!(self.tcp, Some(Err(_)))
             && self.quota.is_some()
+            && !matches!(self.own, Some((_, Ok(()))))
     }
 
     /// The addresses the server granted.
@@ -196,6 +211,9 @@ impl Findings {
         if !granted.is_empty() {
             wrong.push(format!("it relays to {} (add --denied-peer-ip for each range)", granted.join(", ")));
         }
+        if let Some((own, Ok(()))) = &self.own {
+            wrong.push(format!("it relays to its own address {own} (add --denied-peer-ip={own})"));
+        }
         match &self.tcp {
             Some(Ok(())) => wrong.push("it allows TCP relays (add --no-tcp-relay)".into()),
             Some(Err(refused)) if refused.code != 442 => {
@@ -214,6 +232,9 @@ impl Findings {
             format!("checked with a test allocation: {refused} of {asked} denied ranges refused");
         if let Some(why) = &self.no_ipv6 {
             checked.push_str(&format!(" (IPv6 peers not asked: no IPv6 relay, {why})"));
+        }
+        if let Some((own, Err(_))) = &self.own {
+            checked.push_str(&format!(", its own address {own} refused"));
         }
         if let Some(Err(refused)) = &self.tcp {
             checked.push_str(&format!(", TCP relays refused ({})", refused.code));
@@ -282,6 +303,15 @@ fn check_into(turn: &Turn, report: &mut Findings) -> Result<(), String> {
             IpAddr::V6(_) => continue,
         };
         report.peers.push((range, relay.permit(range.probe).map_err(unreachable)?));
+    }
+    let own = server.ip();
+    let relay = match own {
+        IpAddr::V4(_) => Some(&mut ipv4),
+        IpAddr::V6(_) if ipv6_relay => Some(&mut ipv6),
+        IpAddr::V6(_) => None,
+    };
+    if let Some(relay) = relay {
+        report.own = Some((own, relay.permit(own).map_err(unreachable)?));
     }
 
     // A TCP relay asked over UDP: refused by --no-tcp-relay with 442 before
@@ -364,7 +394,7 @@ mod tests {
         assert!(DENIED.iter().filter(|r| r.first.is_unspecified()).all(|r| r.first.is_ipv4()));
         let flags = denied_flags();
         assert_eq!(flags[1], "--denied-peer-ip=10.0.0.0-10.255.255.255");
-        assert_eq!(flags[12], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
+        assert_eq!(flags[15], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
     }
 
     /// docs/CALLS.md's coturn line denies every range of [`DENIED`], and
@@ -391,13 +421,19 @@ mod tests {
         report.tcp = Some(Err(TurnRefusal { code: 442, reason: "TCP Transport is not allowed".into() }));
         report.quota = Some((12, TurnRefusal { code: 486, reason: "Allocation Quota Reached".into() }));
         assert!(report.is_safe(), "{}", report.line());
-        assert!(report.line().contains("18 of 18 denied ranges refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
+        report.own = Some((v4(127, 0, 0, 1), Err(forbidden.clone())));
+        assert!(report.line().contains("22 of 22 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
         report.peers[4].1 = Ok(());
         report.quota = None;
+        report.own = Some((v4(198, 51, 100, 9), Ok(())));
         assert!(!report.is_safe());
         let line = report.line();
         assert!(line.contains("it relays to 169.254.169.254 (link-local: the cloud's metadata)"), "{line}");
         assert!(line.contains("add --user-quota"), "{line}");
+        assert!(
+            line.contains("it relays to its own address 198.51.100.9 (add --denied-peer-ip=198.51.100.9)"),
+            "{line}"
+        );
         assert_eq!(report.granted(), [v4(169, 254, 169, 254)]);
     }
 }

@@ -10,7 +10,11 @@
 //! username `<expiry>:<user>`, the password base64(HMAC-SHA1(secret,
 //! username)). coturn recomputes the password from the secret, refuses
 //! the credential after its expiry, and counts its `--user-quota` by the
-//! `<user>` part, so every credential of one wachat user shares one quota.
+//! `<user>` part. wachat puts there the address the client came from
+//! ([`address_label`]), not its account: every credential handed to one
+//! address shares one quota, so 25 accounts registered from one address
+//! hold no more relays than one, and a classmate at another address
+//! still gets hers.
 
 pub mod check;
 pub mod stun;
@@ -34,6 +38,13 @@ pub struct Turn {
 /// refreshes it; so a call may last hours, and a credential that leaks is
 /// worth minutes.
 pub const TURN_SECONDS: u64 = 300;
+
+/// The `<user>` of a credential asked from `ip`: the address (an IPv6
+/// client by its /64, as every per-address limit counts it), written
+/// with `-` for `:` (the username's `:` ends its expiry).
+pub fn address_label(ip: std::net::IpAddr) -> String {
+    crate::server::throttle::address_key(ip).to_string().replace(':', "-")
+}
 
 impl Turn {
     /// `--turn`'s server, checked: `turn:<host>[:<port>]` or `turns:`.
@@ -70,6 +81,13 @@ impl Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_names_its_address_an_ipv6_one_by_its_64() {
+        assert_eq!(address_label("10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(address_label("2001:db8:1:2:aa:bb:cc:dd".parse().unwrap()), "2001-db8-1-2--");
+        assert_eq!(address_label("::ffff:10.1.2.3".parse().unwrap()), "10.1.2.3");
+    }
 
     #[test]
     fn turn_credentials_are_coturns_rest_form() {

@@ -26,6 +26,7 @@ const ROWS: &[&str] = &[
     "SET,ana,pref,bob,bob:none:unpinned",
     "POSTED,ana,#lab@lab2,p1",
     "POSTED,ana,#lab@lab2,p2",
+    "POSTED,ana,#lab@lab2,p3,a430d84680aabd0b",
     "SENT,ana,1f:40 2e:90",
     "USER,bob,3,3,1795000000000",
     "HASH,bob,!deleted:1795000000000",

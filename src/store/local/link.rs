@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::super::budget::check_inbox;
+use super::super::budget::{check_inbox, check_link_queue};
 use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
@@ -26,6 +26,7 @@ use super::super::state::remote::{
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
+use crate::protocol::action::check_peer_id;
 use crate::protocol::link::{Frame, LinkState, clean_reason};
 use crate::protocol::{Code, Ko};
 use crate::store::prefs;
@@ -37,6 +38,17 @@ const FUTURE_MS: u64 = 60_000;
 /// Most users of one peer this server remembers (their conversations and
 /// the ids each sent); a message from one more is refused.
 pub const MAX_REMOTE_USERS: usize = 10_000;
+
+/// Most users of one peer in one room homed here: a `JOIN` of one more
+/// is refused for good. A roster server may have 10,000 users
+/// ([`MAX_REMOTE_USERS`]); a class's server has tens, and one server's
+/// crowd must not fill a room.
+pub const PEER_MEMBERS_PER_ROOM: usize = 100;
+
+/// Most users of one peer with a direct chat with one user here: a
+/// message from one more is refused for good, so one server's crowd
+/// cannot fill a user's list of chats.
+pub const PEER_CHATS_PER_USER: usize = 100;
 
 /// Frames of a peer's queue looked at, at most, each time the give-up age
 /// is checked (each dial of an unreachable peer): the rest wait for the
@@ -466,6 +478,10 @@ impl Inner {
             let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
             return Err(ko(Code::Forbidden, why));
         }
+        if state.members_of_server(r, server) >= PEER_MEMBERS_PER_ROOM {
+            let why = format!("{name} has {PEER_MEMBERS_PER_ROOM} members of {server}, the most");
+            return Err(ko(Code::Forbidden, why));
+        }
         let rules = state.room(r).rules.may_join(user, false, now_ms(), &name);
         let rooms = account.map_or(0, |u| state.rooms_of(u).count());
         crate::store::meaning::rooms::join(false, rules, rooms)?;
@@ -538,7 +554,15 @@ impl Inner {
             Some((user, _)) => {
                 let local = state.user_id(user).filter(|&u| !state.is_remote(u));
                 let local = local.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
-                (state.users[local].name.clone(), state.waits_for_copy(local, to, id))
+                let waits = state.copy_reads_as_post(local, to, id, text.as_escaped());
+                if waits == Some(false) {
+                    let why = format!(
+                        "{server} speaks only for its own users and rooms: {from}'s {id} to {to} does not \
+                         read so"
+                    );
+                    return Err(ko(Code::Forbidden, why));
+                }
+                (state.users[local].name.clone(), waits.is_some())
             }
             None => (from.into(), false),
         };
@@ -579,6 +603,7 @@ impl Inner {
         (from, to, id, text): (&str, &str, &str, &crate::protocol::Text),
     ) -> Result<(), Ko> {
         let local = sides((server, me), from, to)?;
+        check_peer_id(id).map_err(|why| ko(Code::Forbidden, why))?;
         let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
         let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
         let name = state.room(r).name.clone();
@@ -627,6 +652,7 @@ impl Inner {
         (from, to, id, ts, text): (&str, &str, &str, u64, &crate::protocol::Text),
     ) -> Result<(), Ko> {
         let user = sides((server, me), from, to)?;
+        check_peer_id(id).map_err(|why| ko(Code::Forbidden, why))?;
         let to = state.user_id(user).filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted());
         let to = to.ok_or_else(|| ko(Code::UnknownUser, format!("{me} has no user {user}")))?;
         let sender = state.user_id(from);
@@ -639,12 +665,23 @@ impl Inner {
             let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
             return Err(ko(Code::Forbidden, why));
         }
+        let new_chat = sender.is_none_or(|s| state.direct_link(s, to).ord == 0);
+        if new_chat && state.chats_with_server(to, server) >= PEER_CHATS_PER_USER {
+            let why = format!(
+                "{} has chats with {PEER_CHATS_PER_USER} users of {server}, the most",
+                state.users[to].name
+            );
+            return Err(ko(Code::Forbidden, why));
+        }
         let inbox = &state.users[to].inbox;
         check_inbox(self.options.budget.inbox_max, &state.users[to].name, inbox.last_seq - inbox.acked)?;
         if let Some(sender) = sender {
             self.options.budget.quota(state, sender).check()?;
         }
         self.options.budget.check_peer(state, server)?;
+        // What it sends makes statuses for it, which wait in its queue
+        // with everything else: a full queue takes no more (for now).
+        check_link_queue(self.options.budget.link_queue_max, server, state.peer_waiting(server))?;
         if prefs::blocks(&state.users[to].settings, from) {
             return Ok(()); // blocked: taken, and stored nowhere (§22)
         }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use super::fields::{CsvLine, Fields, Rows};
 use super::message::{Link, NO_POS, Pos, StoredMessage};
 use super::{CheckpointRows, Record};
+use crate::store::state::recent::tag;
 use crate::store::state::remote::{BEHIND, LINK, address};
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId};
 
@@ -65,7 +66,8 @@ impl State {
         self.remember(author, msg, pos);
         // The copy's name as the room holds it: one string for its posts.
         let room = self.room_id(&msg.to).map_or_else(|| msg.to.clone(), |r| self.room(r).name.clone());
-        self.users[author].posts.add(&room, &msg.id);
+        let text = Some(tag(msg.text.as_escaped()));
+        self.users[author].posts.add(&room, &msg.id, text);
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         self.enqueue_link(home, pos, event, push)
     }
@@ -86,8 +88,11 @@ impl State {
 /// waiting for its home's copy (`state::posts`), oldest first:
 ///
 /// ```text
-/// POSTED,<user>,<#room@home>,<id>
+/// POSTED,<user>,<#room@home>,<id>,<tag of its text>
 /// ```
+///
+/// (A row of an older checkpoint has no tag: its post's copy is then
+/// taken on its id alone.)
 pub(super) const ROWS: CheckpointRows = CheckpointRows {
     kinds: &["POSTED"],
     user: user_rows,
@@ -98,14 +103,21 @@ pub(super) const ROWS: CheckpointRows = CheckpointRows {
 
 fn user_rows(state: &State, user: UserId, out: &mut Rows) {
     let u = &state.users[user];
-    for (room, id) in u.posts.iter() {
-        out.row(&["POSTED", &u.name, room, id]);
+    for (room, id, text) in u.posts.iter() {
+        match text {
+            Some(text) => out.row(&["POSTED", &u.name, room, id, &format!("{text:x}")]),
+            None => out.row(&["POSTED", &u.name, room, id]),
+        }
     }
 }
 
 fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
     let user = state.need_user(f.get(1)?.as_ref())?;
     let (room, id): (Arc<str>, Arc<str>) = (f.get(2)?.as_ref().into(), f.get(3)?.as_ref().into());
-    state.users[user].posts.add(&room, &id);
+    let text = match f.len() > 4 {
+        true => Some(u64::from_str_radix(f.get(4)?.as_ref(), 16).map_err(|_| "a bad text tag".to_string())?),
+        false => None,
+    };
+    state.users[user].posts.add(&room, &id, text);
     Ok(())
 }

@@ -16,6 +16,11 @@
 //! other messages, which push it out of her resend window
 //! ([`super::DEDUP_WINDOW`]) but not out of here.
 //!
+//! The copy must also read as she wrote it: each post keeps the tag of
+//! its text (`recent::tag` of its escaped form), and a copy with the same
+//! id and another text is refused (the home may order her words, not
+//! change them).
+//!
 //! Entries are found by the tag of the id (`recent::tag`) and compared
 //! exactly, oldest first: copies come back in the order of the posts, so
 //! the one a copy names is nearly always the first. They are kept in
@@ -48,6 +53,9 @@ struct Post {
     /// The copy's name, `#lab@lab2`.
     room: Arc<str>,
     id: Arc<str>,
+    /// The tag of its text; `None` for a post remembered by a checkpoint
+    /// written before texts were (its copy is taken on its id alone).
+    text: Option<u64>,
 }
 
 /// A user's posts waiting for their copies, oldest first.
@@ -57,9 +65,9 @@ pub struct Posts {
 }
 
 impl Posts {
-    /// Remembers the post `id` to `room`, forgetting the oldest one past
-    /// [`POSTS_WAITING_MAX`].
-    pub fn add(&mut self, room: &Arc<str>, id: &Arc<str>) {
+    /// Remembers the post `id` to `room`, whose text has the tag `text`,
+    /// forgetting the oldest one past [`POSTS_WAITING_MAX`].
+    pub fn add(&mut self, room: &Arc<str>, id: &Arc<str>, text: Option<u64>) {
         if self.waiting.len() >= POSTS_WAITING_MAX {
             self.waiting.pop_front();
         }
@@ -68,7 +76,7 @@ impl Posts {
             Some(last) if last.room == *room => last.room.clone(),
             _ => room.clone(),
         };
-        self.waiting.push_back(Post { tag: tag(id), room, id: id.clone() });
+        self.waiting.push_back(Post { tag: tag(id), room, id: id.clone(), text });
     }
 
     /// Where the oldest post `id` to `room` waits, if it does.
@@ -82,15 +90,24 @@ impl Posts {
         self.find(room, id).is_some()
     }
 
+    /// Whether a post `id` to `room` waits for its copy and reads `text`
+    /// (escaped, as on the wire): `None` if none waits, `Some(false)` if
+    /// one waits with another text.
+    pub fn waits_with(&self, room: &str, id: &str, text: &str) -> Option<bool> {
+        let post = &self.waiting[self.find(room, id)?];
+        Some(post.text.is_none_or(|t| t == tag(text)))
+    }
+
     /// The copy of the post `id` to `room` came, or the post bounced: it
     /// waits no more. False if it was not waiting.
     pub fn done(&mut self, room: &str, id: &str) -> bool {
         self.find(room, id).and_then(|at| self.waiting.remove(at)).is_some()
     }
 
-    /// The posts waiting, oldest first: (room, id), for checkpoints.
-    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> + '_ {
-        self.waiting.iter().map(|p| (&p.room, &p.id))
+    /// The posts waiting, oldest first: (room, id, text's tag), for
+    /// checkpoints.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>, Option<u64>)> + '_ {
+        self.waiting.iter().map(|p| (&p.room, &p.id, p.text))
     }
 
     pub fn len(&self) -> usize {
@@ -113,16 +130,20 @@ mod tests {
     #[test]
     fn a_post_waits_until_its_copy_comes_once() {
         let mut posts = Posts::default();
-        posts.add(&arc("#lab@lab2"), &arc("p0"));
-        posts.add(&arc("#lab@lab2"), &arc("p1"));
-        posts.add(&arc("#club@lab9"), &arc("p0"));
+        posts.add(&arc("#lab@lab2"), &arc("p0"), Some(tag("hi")));
+        posts.add(&arc("#lab@lab2"), &arc("p1"), None);
+        posts.add(&arc("#club@lab9"), &arc("p0"), Some(tag("hi")));
         assert!(posts.waits("#LAB@Lab2", "p0"), "room names ignore case");
         assert!(!posts.waits("#lab@lab2", "P0"), "ids do not");
         assert!(!posts.waits("#other@lab2", "p1"));
+        assert_eq!(posts.waits_with("#lab@lab2", "p0", "hi"), Some(true));
+        assert_eq!(posts.waits_with("#lab@lab2", "p0", "I cheated"), Some(false), "another text");
+        assert_eq!(posts.waits_with("#lab@lab2", "p1", "anything"), Some(true), "a text not known");
+        assert_eq!(posts.waits_with("#lab@lab2", "p9", "hi"), None);
         assert!(posts.done("#lab@lab2", "p0"));
         assert!(!posts.done("#lab@lab2", "p0"), "a second copy finds none");
         assert!(posts.waits("#club@lab9", "p0"), "the same id to another room still waits");
-        let left: Vec<(&str, &str)> = posts.iter().map(|(r, i)| (&**r, &**i)).collect();
+        let left: Vec<(&str, &str)> = posts.iter().map(|(r, i, _)| (&**r, &**i)).collect();
         assert_eq!(left, [("#lab@lab2", "p1"), ("#club@lab9", "p0")]);
     }
 
@@ -130,14 +151,14 @@ mod tests {
     fn the_oldest_post_is_forgotten_past_the_bound() {
         let (mut posts, room) = (Posts::default(), arc("#lab@lab2"));
         for i in 0..=POSTS_WAITING_MAX {
-            posts.add(&room, &arc(&format!("p{i}")));
+            posts.add(&room, &arc(&format!("p{i}")), None);
         }
         assert_eq!(posts.len(), POSTS_WAITING_MAX);
         assert!(!posts.waits("#lab@lab2", "p0"));
         assert!(posts.waits("#lab@lab2", "p1"));
         assert!(posts.waits("#lab@lab2", &format!("p{POSTS_WAITING_MAX}")));
         // One room's name is held once, not once per post.
-        let names: std::collections::HashSet<*const u8> = posts.iter().map(|(r, _)| r.as_ptr()).collect();
+        let names: std::collections::HashSet<*const u8> = posts.iter().map(|(r, _, _)| r.as_ptr()).collect();
         assert_eq!(names.len(), 1);
     }
 }

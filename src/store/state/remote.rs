@@ -125,6 +125,12 @@ impl State {
         self.users[author].posts.waits(room, id)
     }
 
+    /// As [`State::waits_for_copy`], and whether the post reads `text`
+    /// (escaped): `None` if none waits.
+    pub fn copy_reads_as_post(&self, author: UserId, room: &str, id: &str, text: &str) -> Option<bool> {
+        self.users[author].posts.waits_with(room, id, text)
+    }
+
     /// True for a remote user's or a peer's account.
     pub fn is_remote(&self, user: UserId) -> bool {
         self.users[user].hash == REMOTE
@@ -193,6 +199,16 @@ impl State {
         Ok(())
     }
 
+    /// How many members of the room `room` are users of `server`.
+    pub fn members_of_server(&self, room: RoomId, server: &str) -> usize {
+        self.members(room).filter(|&u| is_of(&self.users[u].name, server)).count()
+    }
+
+    /// How many users of `server` have a direct chat with `user`.
+    pub fn chats_with_server(&self, user: UserId, server: &str) -> usize {
+        self.users[user].peers.iter().filter(|&&p| is_of(&self.users[p].name, server)).count()
+    }
+
     /// The servers that have members in the room `room` (homed here).
     pub fn member_servers(&self, room: RoomId) -> Vec<String> {
         let mut servers: Vec<String> = Vec::new();
@@ -238,4 +254,9 @@ impl State {
             .filter(|u| address(&u.name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server)))
             .count()
     }
+}
+
+/// Whether `name` is the address of a user of `server`.
+fn is_of(name: &str, server: &str) -> bool {
+    address(name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server))
 }

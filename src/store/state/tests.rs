@@ -294,7 +294,8 @@ fn a_post_waits_for_its_home_s_copy_past_the_resend_window_and_across_a_start() 
     };
     let (_, bytes) = checkpoint::encode(&checkpoint::snapshot(&s));
     let text = String::from_utf8(bytes.clone()).unwrap();
-    assert!(text.contains("\nPOSTED,ana,#lab@lab2,p0\nPOSTED,ana,#lab@lab2,p1\n"), "{text}");
+    let tagged = |id| format!("POSTED,ana,#lab@lab2,{id},{:x}\n", super::recent::tag("hi"));
+    assert!(text.contains(&format!("\n{}{}", tagged("p0"), tagged("p1"))), "{text}");
     let mut loaded = fresh();
     checkpoint::load(&mut loaded, &bytes).unwrap();
     let mut replayed = fresh();
