@@ -401,7 +401,7 @@ pub struct Router {
     /// 1.3 (§27): told the users of every durable batch's events, so that
     /// a link's dialer wakes when its peer's queue grows.
     on_queued: std::sync::OnceLock<OnQueued>,
-    /// 1.2 (§29): told every durable batch's events, for Web Push
+    /// 1.2 (§28): told every durable batch's events, for Web Push
     /// (`server::push`), which decides what becomes a push.
     on_delivered: std::sync::OnceLock<OnDelivered>,
     /// The logged-in send connections, to log a user or a device out on

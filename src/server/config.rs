@@ -72,7 +72,7 @@ pub struct Config {
     /// 1.2 (§24): the TURN server whose credentials `TURN` hands out
     /// (`--turn`, `--turn-secret`); `None`: host and STUN candidates only.
     pub turn: Option<Turn>,
-    /// 1.2 (§29): `--push-test-ca FILE`, for tests only: the push
+    /// 1.2 (§28): `--push-test-ca FILE`, for tests only: the push
     /// services' HTTPS may also be signed by this CA, and endpoints on
     /// loopback are allowed (`server::push`).
     pub push_test_ca: Option<std::path::PathBuf>,

@@ -298,16 +298,16 @@ pub enum Request {
     Turn {
         peer: Option<String>,
     },
-    /// 1.2 (§29): `PUSHKEY`: the server's VAPID public key (base64url),
+    /// 1.2 (§28): `PUSHKEY`: the server's VAPID public key (base64url),
     /// which a browser subscribes to its push service with.
     PushKey,
-    /// 1.2 (§29): `PUSH:<p256dh>:<auth>:<endpoint>`, this device's Web
+    /// 1.2 (§28): `PUSH:<p256dh>:<auth>:<endpoint>`, this device's Web
     /// Push subscription (a new one replaces it), or `PUSH:OFF` (`None`):
     /// none any more.
     Push {
         subscription: Option<PushSubscription>,
     },
-    /// 1.2 (§29): `PREVIEWS:ON` / `PREVIEWS:OFF`: whether your pushes show
+    /// 1.2 (§28): `PREVIEWS:ON` / `PREVIEWS:OFF`: whether your pushes show
     /// a message's sender and text, or "New message"; for every device.
     Previews {
         on: bool,
@@ -785,7 +785,7 @@ fn call_request(line: &str) -> Result<Request, Ko> {
     }
 }
 
-/// 1.2 (§29): Web Push: `PUSHKEY`, `PUSH:<p256dh>:<auth>:<endpoint>`,
+/// 1.2 (§28): Web Push: `PUSHKEY`, `PUSH:<p256dh>:<auth>:<endpoint>`,
 /// `PUSH:OFF`, `PREVIEWS:ON`, `PREVIEWS:OFF`.
 fn push_request(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {

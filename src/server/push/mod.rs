@@ -1,4 +1,4 @@
-//! Web Push (protocol 1.2, docs/PROTOCOL.md §29): notifications for a
+//! Web Push (protocol 1.2, docs/PROTOCOL.md §28): notifications for a
 //! browser whose page is closed. The browser subscribes at its vendor's
 //! push service (RFC 8030) and hands the subscription to wachat
 //! (`PUSH:<p256dh>:<auth>:<endpoint>`, `requests/push.rs`); for a message

@@ -229,7 +229,7 @@ impl Pusher {
 
     /// `user` read `chat` (up to a message of time ≤ `ts`) on a device:
     /// its held pushes of that chat dropped, its notifications of it closed.
-    fn read(&self, user: UserId, chat: &str, ts: u64) {
+    pub fn read(&self, user: UserId, chat: &str, ts: u64) {
         let mut state = self.state.lock();
         let before = state.held.len();
         state.held.retain(|h| !(h.user == user && h.chat == chat && h.ts <= ts));

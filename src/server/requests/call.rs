@@ -93,7 +93,7 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
 }
 
 /// The peer `me` may offer a call to: a user, not `me`, with a device
-/// online or (1.2, §29) one that can be rung by push, and no block
+/// online or (1.2, §28) one that can be rung by push, and no block
 /// either way (§22). Blocked and offline get the same answer, so that a
 /// caller cannot tell a block from an absence.
 fn callee(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {

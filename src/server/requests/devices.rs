@@ -28,7 +28,7 @@ pub(super) fn unlink(s: &mut Session, who: Who, device: String) -> Flow {
     if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), &device, s.conn_id) {
         return s.refuse(ko);
     }
-    // 1.2 (§29): an unlinked device is pushed nothing more. The device is
+    // 1.2 (§28): an unlinked device is pushed nothing more. The device is
     // gone already: a subscription left in push.csv is only logged.
     if let Err(ko) = s.ctx.push.book.unsubscribe(who.id, &device) {
         log::error!("{}: device {device} unlinked, but its push subscription stays: {}", who.name, ko.reason);

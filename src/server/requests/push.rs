@@ -1,5 +1,5 @@
 //! `PUSHKEY`, `PUSH:<p256dh>:<auth>:<endpoint>`, `PUSH:OFF` and
-//! `PREVIEWS:ON|OFF` (protocol 1.2, §29): a device's Web Push
+//! `PREVIEWS:ON|OFF` (protocol 1.2, §28): a device's Web Push
 //! subscription and the user's previews setting, kept by
 //! `server::push::book`; the sending is `server::push::sender`'s.
 
