@@ -3,7 +3,8 @@
 // device" (LINK's code, large and copyable, with a QR code for a phone's
 // camera; a browser that logged in with its token asks the password
 // first, LINK:<password>: a token is one device's), and the users I
-// blocked (1.2), each with Unblock. Names and addresses come from the
+// blocked (1.2), each with Unblock; and (1.2, §28) the Web Push
+// switches (push.js). Names and addresses come from the
 // network: inserted as text only.
 
 import { request, parseDeviceLine, isId, fold } from './wire.js';
@@ -43,6 +44,7 @@ export async function toggle(app) {
     });
   }
   renderBlocked(app);
+  import('./push.js').then((m) => m.render(app)).catch(() => {}); // 1.2 (§28)
   if (!panel.hidden) await showDevices(app);
 }
 

@@ -240,6 +240,11 @@ impl Browser {
         Browser { secret, public, auth }
     }
 
+    /// The two keys in base64url: what `PushSubscription.getKey` gives.
+    pub fn keys_b64(&self) -> (String, String) {
+        (URL_SAFE_NO_PAD.encode(&self.public), URL_SAFE_NO_PAD.encode(self.auth))
+    }
+
     /// `PUSH:<p256dh>:<auth>:<endpoint>`.
     pub fn push_line(&self, endpoint: &str) -> String {
         format!(
