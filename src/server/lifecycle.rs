@@ -131,7 +131,7 @@ impl Server {
             push::keys::load_or_make(&config.data_dir)?,
             crate::transport::tls::Tls::system_and(config.push_test_ca.as_deref(), "--push-test-ca")?,
             config.push_test_ca.is_some(),
-            router.clone(),
+            (router.clone(), store.clone()),
         )
         .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
         let ctx = Arc::new(Ctx {

@@ -161,6 +161,25 @@ fn a_message_read_on_the_laptop_first_is_not_pushed_and_a_read_closes_a_notifica
 }
 
 #[test]
+fn a_muted_chat_pushes_nothing_and_a_mentions_only_room_only_a_mention() {
+    let service = PushService::start();
+    let server = server(&service);
+    let browser = Browser::new();
+    let mut bob = subscribe(&server, &service, &browser, "phone", "bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(bob.request("NOTIFY:ana:none"), "OK");
+    assert_eq!(bob.request("NOTIFY:#general:mentions"), "OK");
+    assert!(ana.request("MSG:bob:m1:muted").starts_with("OK:"));
+    assert!(ana.request("MSG:#general:m2:to everyone").starts_with("OK:"));
+    assert!(ana.request("MSG:#general:m3:@bob look").starts_with("OK:"));
+    let pushes = service.wait_for("bob", 1, Duration::from_secs(10));
+    no_more(&service, "bob", 1, Duration::from_secs(2));
+    let json = open(&browser, &pushes[0]);
+    assert_eq!((json["chat"].as_str(), json["body"].as_str()), (Some("#general"), Some("@bob look")));
+    assert_eq!(json["title"].as_str(), Some("ana in #general"));
+}
+
+#[test]
 fn a_404_removes_the_subscription_and_the_next_message_sends_nothing() {
     let service = PushService::start();
     service.answer(|_, _| Answer::Status(404, None));

@@ -34,9 +34,12 @@ use super::book::{Book, Subscription};
 use super::crypto::{self, MAX_PLAINTEXT, Vapid};
 use super::http::{self, Headers};
 use crate::conform::report::json_str;
+use crate::protocol::Level;
 use crate::protocol::call::Media;
+use crate::protocol::names::fold;
 use crate::router::Router;
-use crate::store::{Delivery, Pushed, UserId, now_ms};
+use crate::store::prefs;
+use crate::store::{Delivery, Pushed, Store, UserId, now_ms};
 use crate::transport::tls::Tls;
 
 /// Sending threads.
@@ -110,6 +113,8 @@ pub struct Pusher {
     /// `--push-test-ca`: loopback endpoints allowed.
     pub loopback: bool,
     router: Arc<Router>,
+    /// For the chats' notification levels (`NOTIFY`, §22).
+    store: Arc<Store>,
     state: Mutex<State>,
     wake: Condvar,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -122,7 +127,7 @@ impl Pusher {
         vapid: Vapid,
         tls: Tls,
         loopback: bool,
-        router: Arc<Router>,
+        (router, store): (Arc<Router>, Arc<Store>),
     ) -> std::io::Result<Arc<Pusher>> {
         let pusher = Arc::new(Pusher {
             book,
@@ -130,6 +135,7 @@ impl Pusher {
             tls,
             loopback,
             router: router.clone(),
+            store,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             threads: Mutex::new(Vec::new()),
@@ -191,6 +197,9 @@ impl Pusher {
     fn message(&self, user: UserId, chat: &str, from: &str, ts: u64, text: &str) {
         let (subs, live_elsewhere) = self.targets(user);
         let Some(first) = subs.first() else { return };
+        if !self.rings(user, &first.name, chat, text) {
+            return;
+        }
         let body = match self.book.previews(&first.name) {
             true => text.to_string(),
             false => "New message".to_string(),
@@ -225,6 +234,19 @@ impl Pusher {
         }
         drop(state);
         self.wake.notify_all();
+    }
+
+    /// Whether a message of `chat` notifies `name` as its level says
+    /// (`NOTIFY`, §22: all, mentions, none; a direct message counts as a
+    /// mention), as the app's own notifications do (`Level::rings`).
+    fn rings(&self, user: UserId, name: &str, chat: &str, text: &str) -> bool {
+        let folded = fold(chat);
+        let level = match self.store.settings(user, &prefs::PREF) {
+            Ok(pairs) => prefs::lines(pairs).into_iter().find(|l| fold(&l.chat) == folded).map(|l| l.level),
+            Err(_) => None,
+        };
+        let direct = !chat.starts_with('#');
+        level.unwrap_or(Level::All).rings(false, direct, crate::protocol::mentions::mentions(text, name))
     }
 
     /// `user` read `chat` (up to a message of time ≤ `ts`) on a device:
