@@ -43,6 +43,10 @@ pub struct Subscription {
 #[derive(Default)]
 struct Inner {
     subs: Vec<Subscription>,
+    /// The users of `subs`: what every message delivered asks first
+    /// ([`Book::has`]), so that a user without a subscription costs one
+    /// lookup.
+    users: HashSet<UserId>,
     /// Folded names of the users who turned previews off.
     previews_off: HashSet<String>,
 }
@@ -70,6 +74,7 @@ impl Book {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
+        inner.users = inner.subs.iter().map(|s| s.user).collect();
         Ok(Book { path, inner: Mutex::new(inner) })
     }
 
@@ -141,12 +146,16 @@ impl Book {
 
     /// The subscriptions of `user`.
     pub fn of(&self, user: UserId) -> Vec<Subscription> {
-        self.inner.lock().subs.iter().filter(|s| s.user == user).cloned().collect()
+        let inner = self.inner.lock();
+        if !inner.users.contains(&user) {
+            return Vec::new();
+        }
+        inner.subs.iter().filter(|s| s.user == user).cloned().collect()
     }
 
     /// Whether `user` has a subscription.
     pub fn has(&self, user: UserId) -> bool {
-        self.inner.lock().subs.iter().any(|s| s.user == user)
+        self.inner.lock().users.contains(&user)
     }
 
     /// Makes `change` and writes the file; if the write fails, the change
@@ -160,6 +169,7 @@ impl Book {
             inner.previews_off = previews_off;
             return Err(Ko::store_unavailable());
         }
+        inner.users = inner.subs.iter().map(|s| s.user).collect();
         Ok(out)
     }
 }

@@ -168,7 +168,7 @@ impl Pusher {
 
     /// What a durable batch's events mean for pushes.
     fn delivered(&self, deliveries: &[Delivery]) {
-        for d in deliveries {
+        for d in deliveries.iter().filter(|d| self.book.has(d.user)) {
             match &*d.event {
                 Pushed::Msg(m) => {
                     let chat = if m.is_room() { m.to.to_string() } else { m.from.to_string() };
@@ -252,6 +252,9 @@ impl Pusher {
     /// `user` read `chat` (up to a message of time ≤ `ts`) on a device:
     /// its held pushes of that chat dropped, its notifications of it closed.
     pub fn read(&self, user: UserId, chat: &str, ts: u64) {
+        if !self.book.has(user) {
+            return;
+        }
         let mut state = self.state.lock();
         let before = state.held.len();
         state.held.retain(|h| !(h.user == user && h.chat == chat && h.ts <= ts));
