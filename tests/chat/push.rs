@@ -304,7 +304,8 @@ fn without_the_test_ca_no_endpoint_reaches_this_machine_in_any_notation() {
 #[test]
 fn a_call_to_a_user_with_no_device_online_but_a_subscribed_one_rings_by_push() {
     let service = PushService::start();
-    let server = server(&service);
+    let server = TestServer::start_with(&["--push-test-ca", &service.ca_arg(), "--ring-seconds", "1"]);
+    server.register(&["ana", "bob", "carl"]);
     let browser = Browser::new();
     let mut bob = subscribe(&server, &service, &browser, "phone", "bob");
     drop(bob.request("QUIT"));
@@ -320,6 +321,12 @@ fn a_call_to_a_user_with_no_device_online_but_a_subscribed_one_rings_by_push() {
         (json["type"].as_str(), json["from"].as_str(), json["id"].as_str()),
         (Some("call"), Some("ana"), Some("c1"))
     );
+    // Rung out: the missed call's line, a message of the chat, takes the
+    // ringing notification's place (one topic, one tag).
+    let pushes = service.wait_for("bob", 2, Duration::from_secs(10));
+    assert_eq!(pushes.len(), 2);
+    assert_eq!(header(&pushes[1], "topic"), header(&pushes[0], "topic"));
+    assert_eq!(open(&browser, &pushes[1])["body"].as_str(), Some("📞 Missed voice call"));
     // Without a subscription, offline is offline.
     assert!(carl.request("CALL:ana:c2:OFFER:voice:v=0").starts_with("KO:"), "ana has no receive connection");
 }
