@@ -129,7 +129,10 @@ impl Server {
             push::book::Book::open(&config.data_dir, &store)
                 .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?,
             push::keys::load_or_make(&config.data_dir)?,
-            crate::transport::tls::Tls::system_and(config.push_test_ca.as_deref(), "--push-test-ca")?,
+            match &config.push_test_ca {
+                Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
+                None => None,
+            },
             config.push_test_ca.is_some(),
             (router.clone(), store.clone()),
         )

@@ -18,8 +18,9 @@
 //!
 //! The router tells the [`Pusher`] every durable batch's events
 //! (`Router::on_delivered`): a `MSG` for a subscribed user may become a
-//! push, a `READMARK` (the user read a chat on another device) drops a
-//! push not yet sent and closes a notification already shown.
+//! push; a `READ` (`requests/read.rs`) or a `READMARK` (the user read a
+//! chat on a device) drops a push not yet sent and closes a notification
+//! already shown; a call's offer rings by push (`requests/call.rs`).
 
 pub mod book;
 pub mod crypto;

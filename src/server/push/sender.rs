@@ -1,12 +1,14 @@
 //! What is pushed when, and the threads that send it.
 //!
 //! A `MSG` for user U becomes a push to each device of U that has a
-//! subscription and no live receive connection. If another device of U
-//! is live, the push is *held* [`HOLD`] first: U may read it there, and a
-//! `READMARK` of that chat in the meantime drops it. A `READMARK` of a
-//! chat whose notification a device was shown sends that device a push
-//! with the same `Topic` and no text, which closes it. A call's offer to
-//! a user with no device online rings its subscribed devices by push.
+//! subscription and no live receive connection, if the chat's level
+//! (`NOTIFY`) rings for it. If another device of U is live, the push is
+//! *held* [`HOLD`] first: U may read it there, and a read of that chat in
+//! the meantime (its `READ`, `requests/read.rs`, or a `READMARK` event)
+//! drops it. A read of a chat whose notification a device was shown sends
+//! that device a push with the same `Topic` and no text, which closes it.
+//! A call's offer to a user with no device online rings its subscribed
+//! devices by push.
 //!
 //! Each device (endpoint) has its own queue, sent in order by one thread
 //! at a time, so that the latest push of a chat arrives last; a push
@@ -24,8 +26,7 @@
 //! for `http::CONNECT_TIMEOUT` + 2 × `http::IO_TIMEOUT` at most an attempt.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -109,15 +110,18 @@ struct State {
 pub struct Pusher {
     pub book: Book,
     pub vapid: Vapid,
-    tls: Tls,
+    /// What the push services' certificates are checked against: the
+    /// system's roots, read at the first push (not at every start), and
+    /// `--push-test-ca`'s CA, read at start.
+    tls: OnceLock<Tls>,
     /// `--push-test-ca`: loopback endpoints allowed.
     pub loopback: bool,
     router: Arc<Router>,
     /// For the chats' notification levels (`NOTIFY`, §22).
     store: Arc<Store>,
     state: Mutex<State>,
+    /// The sending threads wait on it for a push that may go.
     wake: Condvar,
-    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Pusher {
@@ -125,28 +129,27 @@ impl Pusher {
     pub fn start(
         book: Book,
         vapid: Vapid,
-        tls: Tls,
+        tls: Option<Tls>,
         loopback: bool,
         (router, store): (Arc<Router>, Arc<Store>),
     ) -> std::io::Result<Arc<Pusher>> {
         let pusher = Arc::new(Pusher {
             book,
             vapid,
-            tls,
+            tls: tls.map(OnceLock::from).unwrap_or_default(),
             loopback,
             router: router.clone(),
             store,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
-            threads: Mutex::new(Vec::new()),
         });
         for i in 0..SENDERS {
             let weak = Arc::downgrade(&pusher);
-            let thread = std::thread::Builder::new()
+            // Not joined: `stop` does not wait for a push service.
+            std::thread::Builder::new()
                 .name(format!("push-{i}"))
                 .stack_size(crate::server::threads::STACK_SIZE)
                 .spawn(move || send_loop(&weak))?;
-            pusher.threads.lock().push(thread);
         }
         let weak = Arc::downgrade(&pusher);
         router.on_delivered(Box::new(move |deliveries| {
@@ -163,7 +166,6 @@ impl Pusher {
     pub fn stop(&self) {
         self.state.lock().stopping = true;
         self.wake.notify_all();
-        self.threads.lock().clear();
     }
 
     /// What a durable batch's events mean for pushes.
@@ -335,7 +337,14 @@ impl Pusher {
             topic: &push.topic,
             authorization: &authorization,
         };
-        http::post(&self.tls, &sub.endpoint, self.loopback, &headers, &body).map_err(|e| e.to_string())
+        let tls = match self.tls.get() {
+            Some(tls) => tls,
+            None => {
+                let tls = Tls::system_and(None, "").map_err(|e| e.to_string())?;
+                self.tls.get_or_init(|| tls)
+            }
+        };
+        http::post(tls, &sub.endpoint, self.loopback, &headers, &body).map_err(|e| e.to_string())
     }
 }
 
