@@ -45,7 +45,13 @@ export function render(app) {
   const previews = el('input', { type: 'checkbox', id: 'push-previews', checked: localStorage.getItem(PREVIEWS_KEY) !== 'off' });
   previews.onchange = () => setPreviews(app, previews, note);
   box.append(el('label', {}, on, ` ${t('pushOn')}`), el('label', {}, previews, ` ${t('pushPreviews')}`), note);
-  if (!supported) note.textContent = t('pushUnsupported');
+  const unsupported = () => {
+    on.disabled = true;
+    note.textContent = t('pushUnsupported');
+  };
+  // No service worker (a certificate the browser does not trust refuses it): no push either.
+  if (!supported) unsupported();
+  else navigator.serviceWorker.getRegistration().then((r) => { if (!r) unsupported(); }).catch(unsupported);
 }
 
 /** The first switch turned: subscribe and tell the server, or the opposite; on a failure the switch goes back. */
@@ -57,7 +63,8 @@ async function turn(app, box, note) {
       if (await Notification.requestPermission() !== 'granted') throw new Error(t('pushDenied'));
       const key = (await app.link.request(request.pushKey())).reply;
       if (!key.ok) throw key;
-      const registration = await navigator.serviceWorker.ready;
+      const registration = await navigator.serviceWorker.getRegistration();
+      if (!registration?.pushManager) throw new Error(t('pushUnsupported'));
       const sub = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.value });
       const line = request.push(base64url(sub.getKey('p256dh')), base64url(sub.getKey('auth')), sub.endpoint);
       const answer = (await app.link.request(line)).reply;
