@@ -159,7 +159,10 @@
 //! (one) looks at the door twice a second for the questions and changes
 //! of `wachat users` (`server::operator`); with `--metrics`, one **metrics** accept thread
 //! and a thread per scrape, at most 32 at once and 4 an address
-//! (`web::metrics`).
+//! (`web::metrics`). The four **push** threads (1.2, §28) POST Web Push
+//! notifications to the browsers' push services, each device's in order,
+//! from queues the router's batches fill (`server::push`; their lock is a
+//! leaf, taken after the router's table, never under it).
 //!
 //! Every cost a client can make the server pay is bounded
 //! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address
@@ -191,6 +194,7 @@
 //! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`) |
 //! | `format.csv` | one row: the directory's data format and the version of the wachat that wrote it; a wachat refuses a newer format, naming both (`store::format`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
+//! | `vapid.pk8`, `push.csv` | 1.2 (§28): the server's Web Push key (PKCS#8, made at the first start, never replaced by the server) and the subscriptions, one per device, with who turned previews off (`server::push`) |
 //! | `ballast` | no rows: 8 MiB of disk kept in reserve, removed so that a write that meets a full disk is still answered (and a device's token revoked then goes in its room, `store::devices`), and made again once there is room (`store::ballast`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!

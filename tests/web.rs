@@ -27,6 +27,8 @@ mod media;
 mod outbox;
 #[path = "web/polish.rs"]
 mod polish;
+#[path = "web/push.rs"]
+mod push;
 #[path = "web/starred.rs"]
 mod starred;
 #[path = "web/stay.rs"]

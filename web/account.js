@@ -215,6 +215,7 @@ export async function logOut(link, untold) {
     told = link.status === 'unlinked'; // its BYE:UNLINKED came first, and closed the link
   }
   link.stop();
+  await (await import('./push.js')).forget().catch(() => {}); // 1.2 (§28): UNLINK removed it at the server
   (await import('./store.js')).forget(location.host, link.user);
   if (!told) sessionStorage.setItem(untold, link.who.device);
   location.replace(location.pathname);

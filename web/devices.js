@@ -4,7 +4,8 @@
 // camera; a browser that logged in with its token asks the password
 // first, LINK:<password>: a token is one device's, and so before it
 // unlinks another device, UNLINK:<device>:<password>), and the users I
-// blocked (1.2), each with Unblock. Names and addresses come from the
+// blocked (1.2), each with Unblock; and (1.2, §28) the Web Push
+// switches (push.js). Names and addresses come from the
 // network: inserted as text only.
 
 import { request, parseDeviceLine, isId, fold } from './wire.js';
@@ -47,6 +48,7 @@ export async function toggle(app) {
     });
   }
   renderBlocked(app);
+  import('./push.js').then((m) => m.render(app)).catch(() => {}); // 1.2 (§28)
   if (!panel.hidden) await showDevices(app);
 }
 

@@ -176,6 +176,13 @@ async function enter(app, who) {
   hook(app);
   draw(app);
   if (kept) openChat(app, model.chat(kept).name);
+  // 1.2 (§28): a tap on a push's notification, from a closed page (/#chat=<chat>) or an open one (sw.js's message).
+  const tapped = location.hash.startsWith('#chat=') ? decodeURIComponent(location.hash.slice(6)) : '';
+  if (tapped) {
+    history.replaceState(null, '', location.pathname);
+    openChat(app, model.chat(tapped).name);
+  }
+  navigator.serviceWorker?.addEventListener('message', (e) => { if (typeof e.data?.open === 'string') openChat(app, model.chat(e.data.open).name); });
   // 1.2 (§21): attach, drop, paste; the photo viewer's Forward is forward.js's (which imports files.js: never the other way).
   const forward = (msg) => import('./forward.js').then((f) => f.choose(app, msg));
   import('./files.js').then((m) => m.setup(app, forward, enqueue));

@@ -12,7 +12,7 @@ const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
   '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/autocomplete.js', '/stay.js',
   '/history.js', '/people.js', '/links.js', '/session.js', '/controls.js', '/chatlist.js', '/conversation.js', '/sending.js',
-  '/typing.js', '/events.js', '/notify.js', '/refresh.js'];
+  '/typing.js', '/events.js', '/notify.js', '/refresh.js', '/push.js'];
 
 /** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {
@@ -50,9 +50,42 @@ self.addEventListener('fetch', (event) => {
   }).catch(() => caches.match(path).then((kept) => kept || Response.error())));
 });
 
-// A tap on a notification (notify.js's, shown through here) brings the app back.
+// 1.2 (§28): a Web Push from the server (its JSON, decrypted by the
+// browser): a message's notification, one per chat (its tag), replaced by
+// the chat's next; a call's; or "read" (the chat was read on another
+// device), which closes the chat's notification.
+self.addEventListener('push', (event) => {
+  let push = null;
+  try { push = event.data?.json(); } catch (_) { /* not the server's */ }
+  if (!push || typeof push.chat !== 'string') return;
+  const tag = `chat:${push.chat}`;
+  if (push.type === 'read') {
+    event.waitUntil(self.registration.getNotifications({ tag }).then((shown) => shown.forEach((n) => n.close())));
+    return;
+  }
+  const call = push.type === 'call';
+  const options = {
+    body: call ? (push.media === 'video' ? '📹' : '📞') : String(push.body || ''),
+    icon: '/icon-192.png',
+    tag,
+    renotify: true,
+    requireInteraction: call,
+    data: { chat: push.chat },
+  };
+  event.waitUntil(self.registration.showNotification(String(push.title || push.from || 'wachat'), options));
+});
+
+// A tap on a notification (notify.js's, or a push's) brings the app back,
+// on the notification's chat: a window of the app is told to open it
+// (session.js), or a new one opens at /#chat=<chat>.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  event.waitUntil(self.clients.matchAll({ type: 'window' })
-    .then((windows) => (windows[0] ? windows[0].focus() : self.clients.openWindow('/'))));
+  const chat = event.notification.data?.chat;
+  event.waitUntil(self.clients.matchAll({ type: 'window' }).then((windows) => {
+    if (windows[0]) {
+      if (chat) windows[0].postMessage({ open: chat });
+      return windows[0].focus();
+    }
+    return self.clients.openWindow(chat ? `/#chat=${encodeURIComponent(chat)}` : '/');
+  }));
 });

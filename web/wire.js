@@ -254,6 +254,12 @@ export const request = {
     need(isName(peer), 'bad user name');
     return `TURN:${peer}`;
   },
+  /** 1.2 (§28): Web Push: the server's key, this browser's subscription (or none), the previews setting. */
+  pushKey: () => 'PUSHKEY',
+  push: (p256dh, auth, endpoint) => (need(/^[A-Za-z0-9_-]+$/.test(p256dh) && /^[A-Za-z0-9_-]+$/.test(auth)
+    && /^https:\/\/[\x21-\x7e]+$/.test(endpoint), 'bad subscription'), `PUSH:${p256dh}:${auth}:${endpoint}`),
+  pushOff: () => 'PUSH:OFF',
+  previews: (on) => `PREVIEWS:${on ? 'ON' : 'OFF'}`,
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',

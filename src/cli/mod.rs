@@ -173,6 +173,11 @@ pub struct ServeArgs {
     /// The secret shared with the TURN server (coturn's --static-auth-secret).
     #[arg(long, requires = "turn")]
     pub turn_secret: Option<String>,
+    /// For tests only: trust this CA (a PEM file) for the push services'
+    /// HTTPS too, and allow push endpoints on loopback, so that a test's
+    /// push service can stand in for a browser vendor's (Web Push, 1.2).
+    #[arg(long, value_name = "FILE")]
+    pub push_test_ca: Option<std::path::PathBuf>,
     /// Devices one user may have online at once (protocol 1.2); one more
     /// gets KO:TOO_MANY_DEVICES.
     #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_DEVICES)]

@@ -166,6 +166,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
             (Some(url), Some(secret)) => Some(server::turn::Turn::new(url, secret).map_err(Error::Usage)?),
             _ => None,
         },
+        push_test_ca: args.push_test_ca.clone(),
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
             _ => None,

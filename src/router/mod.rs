@@ -390,6 +390,9 @@ fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed, minor: u8) {
 /// What the router tells of each batch's events besides its outlets (1.3).
 pub type OnQueued = Box<dyn Fn(&mut dyn Iterator<Item = UserId>) + Send + Sync>;
 
+/// What the router tells of each batch's events to Web Push (1.2).
+pub type OnDelivered = Box<dyn Fn(&[Delivery]) + Send + Sync>;
+
 /// The table of online users: each one's outlets, one per device, the
 /// newest last.
 #[derive(Default)]
@@ -398,6 +401,9 @@ pub struct Router {
     /// 1.3 (§27): told the users of every durable batch's events, so that
     /// a link's dialer wakes when its peer's queue grows.
     on_queued: std::sync::OnceLock<OnQueued>,
+    /// 1.2 (§28): told every durable batch's events, for Web Push
+    /// (`server::push`), which decides what becomes a push.
+    on_delivered: std::sync::OnceLock<OnDelivered>,
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
@@ -532,6 +538,9 @@ impl Router {
         if let Some(queued) = self.on_queued.get() {
             queued(&mut deliveries.iter().map(|d| d.user));
         }
+        if let Some(delivered) = self.on_delivered.get() {
+            delivered(deliveries);
+        }
         // Each online recipient's outlets (one per device), with its
         // events of this batch in order.
         type PerUser<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
@@ -558,6 +567,11 @@ impl Router {
     /// 1.3: `hook` is told the users of each batch's events from now on.
     pub fn on_queued(&self, hook: OnQueued) {
         let _ = self.on_queued.set(hook);
+    }
+
+    /// 1.2: `hook` is told each batch's events from now on (Web Push).
+    pub fn on_delivered(&self, hook: OnDelivered) {
+        let _ = self.on_delivered.set(hook);
     }
 
     /// Sends an unnumbered event to every device of a user online here;

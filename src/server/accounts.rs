@@ -163,6 +163,10 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
         0
     });
     auth::forget_password(ctx, me.name);
+    // 1.2 (§28): its browsers are pushed nothing more.
+    if let Err(ko) = ctx.push.book.forget_user(me.user, me.name) {
+        log::error!("{}: its push subscriptions stay in push.csv until a restart: {}", me.name, ko.reason);
+    }
     ctx.router.sends.close(me.user, Some(me.conn_id));
     for outlet in ctx.router.outlets(me.user) {
         outlet.log_out(LoggedOut::AccountDeleted);

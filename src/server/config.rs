@@ -72,6 +72,10 @@ pub struct Config {
     /// 1.2 (§24): the TURN server whose credentials `TURN` hands out
     /// (`--turn`, `--turn-secret`); `None`: host and STUN candidates only.
     pub turn: Option<Turn>,
+    /// 1.2 (§28): `--push-test-ca FILE`, for tests only: the push
+    /// services' HTTPS may also be signed by this CA, and endpoints on
+    /// loopback are allowed (`server::push`).
+    pub push_test_ca: Option<std::path::PathBuf>,
     /// 1.3 (§27): this server's name in a class network (`--name`), which
     /// `INFO` says; `None`: it has none.
     pub name: Option<String>,
@@ -197,6 +201,7 @@ impl Config {
             files: FileLimits::default(),
             ring_seconds: DEFAULT_RING_SECONDS,
             turn: None,
+            push_test_ca: None,
             name: None,
         }
     }

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub p2p_ports: Ports,
     /// Each user's devices: positions, tokens, link codes (protocol 1.2).
     pub devices: Arc<Devices>,
+    /// 1.2 (§28): Web Push: subscriptions, the server's key, the senders.
+    pub push: Arc<super::push::Pusher>,
     /// Who was told `JOINED`, and how often (see `presence`).
     pub(super) presence: Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::base::Base;
 use super::{
     Config, Ctx, address_burst, auth, call_relay, closer, devices, files, listener, log_limit, operator, p2p,
-    presence, throttle,
+    presence, push, throttle,
 };
 use crate::error::Result;
 use crate::protocol::Bye;
@@ -125,11 +125,24 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the devices' flusher", e))?;
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
+        let push = push::Pusher::start(
+            push::book::Book::open(&config.data_dir, &store)
+                .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?,
+            push::keys::load_or_make(&config.data_dir)?,
+            match &config.push_test_ca {
+                Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
+                None => None,
+            },
+            config.push_test_ca.is_some(),
+            (router.clone(), store.clone()),
+        )
+        .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             base: Base { files, config, store, router, door },
             p2p_ports: p2p::Ports::default(),
             devices,
+            push,
             presence,
             requests,
             address_requests,
@@ -225,6 +238,7 @@ impl Server {
         let online: Vec<_> =
             self.ctx.router.online_users().into_iter().flat_map(|u| self.ctx.router.outlets(u)).collect();
         self.ctx.devices.stop(&online);
+        self.ctx.push.stop();
         self.ctx.router.close_all(Bye::Shutdown);
         self.ctx.presence.stop();
         if let Some(timer) = self.presence_timer.take() {

@@ -114,6 +114,23 @@ impl Tls {
         Tls::trusting_roots(roots)
     }
 
+    /// Trusts what the system trusts and the certificates of `extra`
+    /// (`serve --push-test-ca FILE`, for tests): the server's side of a
+    /// push service's HTTPS (`server::push`). With no root at all it still
+    /// starts: a push then fails its handshake and is logged.
+    pub fn system_and(extra: Option<&Path>, flag: &str) -> Result<Tls> {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if let Some(extra) = extra {
+            for cert in read_certs(extra, flag)? {
+                roots.add(cert).map_err(|e| {
+                    Error::Usage(format!("{flag} {}: not a usable certificate ({e})", extra.display()))
+                })?;
+            }
+        }
+        Tls::trusting_roots(roots)
+    }
+
     fn trusting_roots(roots: RootCertStore) -> Result<Tls> {
         let config = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
@@ -125,7 +142,7 @@ impl Tls {
 
     /// A client connection to `host` (a name or an address, which the
     /// server's certificate must carry).
-    pub(super) fn client(&self, host: &str) -> io::Result<rustls::ClientConnection> {
+    pub(crate) fn client(&self, host: &str) -> io::Result<rustls::ClientConnection> {
         let name = ServerName::try_from(host.to_string()).map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {host:?} is not a host name"))
         })?;

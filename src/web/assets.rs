@@ -155,6 +155,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/events.js", "events.js", JS),
     asset!("/notify.js", "notify.js", JS),
     asset!("/refresh.js", "refresh.js", JS),
+    // 1.2 (§28): the Web Push switches, with the ⚙ panel.
+    asset!("/push.js", "push.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -182,8 +184,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// of a conversation, once logged in; and (1.2, §26) the people "New chat"
 /// finds, at the first letter typed there; and the look-alike check of a
 /// link whose host is not in ASCII, with the first one; and the signed-in
-/// app itself (the session and what it imports), at the first login.
-pub const LOADED_LATER: [&str; 33] = [
+/// app itself (the session and what it imports), at the first login; and
+/// (1.2, §28) the Web Push switches, with the ⚙ panel.
+pub const LOADED_LATER: [&str; 34] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -217,6 +220,7 @@ pub const LOADED_LATER: [&str; 33] = [
     "/events.js",
     "/notify.js",
     "/refresh.js",
+    "/push.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.

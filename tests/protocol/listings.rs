@@ -94,6 +94,9 @@ fn asked(file: &str) -> Vec<String> {
         "CALL:bob:c1:ICE:candidate",
         "CALL:bob:c1:HANGUP",
         "TURN",
+        "PUSHKEY",
+        "PUSH:OFF",
+        "PREVIEWS:OFF",
     ];
     lines.iter().map(|line| line.replace("<file>", file)).collect()
 }

@@ -29,6 +29,8 @@ use super::ports::free_port;
 /// script and leave the browser running.
 const CHROMIUM: &str = "/usr/lib/chromium/chromium-headless-shell";
 const DRIVER: &str = "/usr/bin/chromedriver";
+/// The whole browser, which Debian's chromium-driver brings along.
+const WHOLE_CHROMIUM: &str = "/usr/lib/chromium/chromium";
 
 /// One headless browser (its own profile: its own localStorage).
 pub struct Browser {
@@ -52,7 +54,25 @@ impl Browser {
     /// The same, with more of chromium's flags (tests/web/calls.rs: a
     /// fake camera and microphone).
     pub fn start_with(width: u32, height: u32, lang: &str, flags: &[&str]) -> Browser {
-        for program in [CHROMIUM, DRIVER] {
+        Browser::start_binary(CHROMIUM, width, height, lang, flags)
+    }
+
+    /// The whole chromium, headless (`--headless=new`), instead of the
+    /// shell: the shell has no notifications (`Notification.permission`
+    /// stays "denied"), which the Web Push test shows.
+    pub fn start_whole(width: u32, height: u32) -> Browser {
+        // No back-forward cache: a page left is closed, its connections with it.
+        Browser::start_binary(
+            WHOLE_CHROMIUM,
+            width,
+            height,
+            "en-US",
+            &["--headless=new", "--disable-back-forward-cache"],
+        )
+    }
+
+    fn start_binary(binary: &str, width: u32, height: u32, lang: &str, flags: &[&str]) -> Browser {
+        for program in [binary, DRIVER] {
             assert!(
                 Path::new(program).exists(),
                 "{program} is missing: the web tests need a real browser; install it with \
@@ -97,7 +117,7 @@ impl Browser {
             }
         };
         let mut options = json!({
-            "binary": CHROMIUM,
+            "binary": binary,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      format!("--window-size={width},{height}"), format!("--lang={lang}"),
                      // The languages the page is told (navigator.languages, Accept-Language).

@@ -26,6 +26,7 @@ pub mod png;
 pub mod ports;
 pub mod prefs;
 pub mod pty;
+pub mod push_service;
 pub mod tiny;
 pub mod tls;
 pub mod webapp;

@@ -74,7 +74,8 @@ pub fn logged_in_with(url: &str, user: &str, (width, height): (u32, u32), flags:
     log_in(Browser::start_with(width, height, "en-US", flags), url, user)
 }
 
-fn log_in(browser: Browser, url: &str, user: &str) -> Browser {
+/// Logs `user` in on `browser` at `url` (password `pw-<user>`).
+pub fn log_in(browser: Browser, url: &str, user: &str) -> Browser {
     browser.goto(url);
     browser.type_into("#user", user);
     browser.type_into("#password", &format!("pw-{user}"));

@@ -301,6 +301,31 @@ pub enum Request {
     Turn {
         peer: Option<String>,
     },
+    /// 1.2 (§28): `PUSHKEY`: the server's VAPID public key (base64url),
+    /// which a browser subscribes to its push service with.
+    PushKey,
+    /// 1.2 (§28): `PUSH:<p256dh>:<auth>:<endpoint>`, this device's Web
+    /// Push subscription (a new one replaces it), or `PUSH:OFF` (`None`):
+    /// none any more.
+    Push {
+        subscription: Option<PushSubscription>,
+    },
+    /// 1.2 (§28): `PREVIEWS:ON` / `PREVIEWS:OFF`: whether your pushes show
+    /// a message's sender and text, or "New message"; for every device.
+    Previews {
+        on: bool,
+    },
+}
+
+/// A browser's Web Push subscription as `PUSH` carries it: its two keys in
+/// base64url, checked for their form here and as keys by the server
+/// (`server::push::crypto::UaKeys`), and its endpoint, last since a url
+/// holds colons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushSubscription {
+    pub p256dh: String,
+    pub auth: String,
+    pub endpoint: String,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -333,6 +358,7 @@ impl Request {
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
             | "UNSTAR" => preference(line),
             "CALL" | "TURN" => call_request(line),
+            "PUSHKEY" | "PUSH" | "PREVIEWS" => push_request(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
             | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
@@ -460,6 +486,13 @@ impl fmt::Display for Request {
             Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
             Request::Turn { peer: None } => f.write_str("TURN"),
             Request::Turn { peer: Some(peer) } => write!(f, "TURN:{peer}"),
+            Request::PushKey => f.write_str("PUSHKEY"),
+            Request::Push { subscription: None } => f.write_str("PUSH:OFF"),
+            Request::Push { subscription: Some(s) } => {
+                write!(f, "PUSH:{}:{}:{}", s.p256dh, s.auth, s.endpoint)
+            }
+            Request::Previews { on: true } => f.write_str("PREVIEWS:ON"),
+            Request::Previews { on: false } => f.write_str("PREVIEWS:OFF"),
         }
     }
 }
@@ -758,6 +791,33 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             Ok(Request::Call { peer: callee(peer)?, id: fields::id(id)?, signal })
         }
     }
+}
+
+/// 1.2 (§28): Web Push: `PUSHKEY`, `PUSH:<p256dh>:<auth>:<endpoint>`,
+/// `PUSH:OFF`, `PREVIEWS:ON`, `PREVIEWS:OFF`.
+fn push_request(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        "PUSHKEY" if line == "PUSHKEY" => Request::PushKey,
+        "PUSHKEY" => return Err(bad("PUSHKEY takes no fields")),
+        "PUSH" if line == "PUSH:OFF" => Request::Push { subscription: None },
+        "PUSH" => {
+            let f = fields(line, 4, "PUSH:<p256dh>:<auth>:<endpoint> or PUSH:OFF")?;
+            let base64url = |s: &str| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b))
+            };
+            if !base64url(f[1]) || !base64url(f[2]) {
+                return Err(bad("the subscription's keys must be base64url"));
+            }
+            let (p256dh, auth, endpoint) = (f[1].to_string(), f[2].to_string(), f[3].to_string());
+            Request::Push { subscription: Some(PushSubscription { p256dh, auth, endpoint }) }
+        }
+        "PREVIEWS" => match line {
+            "PREVIEWS:ON" => Request::Previews { on: true },
+            "PREVIEWS:OFF" => Request::Previews { on: false },
+            _ => return Err(bad("expected PREVIEWS:ON or PREVIEWS:OFF")),
+        },
+        other => return Err(unknown(other)),
+    })
 }
 
 /// The user a call names: a name or (1.3, §27) an address `bob@lab2`,

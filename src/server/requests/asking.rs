@@ -57,6 +57,12 @@ impl<'s, 'a> Asking<'s, 'a> {
         self.session.settle();
     }
 
+    /// 1.2 (§28): Web Push, told of what a request changes for it (a
+    /// chat read: its pushes held are dropped, its notifications closed).
+    pub fn pushes(&self) -> &'a crate::server::push::Pusher {
+        &self.session.ctx.push
+    }
+
     /// Takes `tokens` more from the asker's `--rate` and its address's
     /// `--address-rate`, for work whose size was known once done (what a
     /// `SEARCH` or a `STARRED` read): `Ctx::charge`.

@@ -96,12 +96,14 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
 }
 
 /// The peer `me` may offer a call to: a user, not `me`, with a device
-/// online, and no block either way (§22). Blocked and offline get the
-/// same answer, so that a caller cannot tell a block from an absence.
+/// online or (1.2, §28) one that can be rung by push, and no block
+/// either way (§22). Blocked and offline get the same answer, so that a
+/// caller cannot tell a block from an absence.
 fn callee(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
     let other = party(ctx, me, peer)?;
+    let reachable = ctx.router.is_online(other.id) || ctx.push.can_ring(other.id);
     // (Either way: a user does not ring someone it blocked either.)
-    if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.router.is_online(other.id) {
+    if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !reachable {
         return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
     }
     Ok(other)
@@ -138,6 +140,7 @@ fn offer(
     let caller = Party { id: me.id, name: me.name.to_string() };
     let ring = Duration::from_secs(ctx.config.ring_seconds);
     if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
+        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
         let offer =
             Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
         relay(ctx, [callee.id], &offer);

@@ -32,6 +32,11 @@ pub(super) fn unlink(s: &mut Session, who: Who, device: String, password: Option
     if let Err(ko) = ctx.devices.unlink_from(ctx, (who.id, who.name), &device, s.conn_id, check) {
         return s.refuse(ko);
     }
+    // 1.2 (§28): an unlinked device is pushed nothing more. The device is
+    // gone already: a subscription left in push.csv is only logged.
+    if let Err(ko) = s.ctx.push.book.unsubscribe(who.id, &device) {
+        log::error!("{}: device {device} unlinked, but its push subscription stays: {}", who.name, ko.reason);
+    }
     let mine = s.device.as_deref().unwrap_or(DEFAULT_DEVICE);
     if mine.eq_ignore_ascii_case(&device) { s.ok_and_close() } else { s.reply(Ok(Reply::Ok)) }
 }

@@ -96,6 +96,7 @@ mod passwd;
 mod people;
 mod ping;
 mod prefs;
+mod push;
 mod quit;
 mod react;
 mod read;
@@ -168,6 +169,9 @@ pub static TABLE: &[Row] = &[
     call::ROW,
     call::TURN,
     people::ROW,
+    push::PUSHKEY,
+    push::PUSH,
+    push::PREVIEWS,
 ];
 
 /// The row of a line sent with `word`, before the line is parsed; `None`
@@ -228,8 +232,13 @@ pub fn cost(request: &Request) -> u32 {
         | Request::Leave { .. }
         | Request::File { .. }
         | Request::Unlink { password: None, .. } => 1,
-        // A setting: one record.
-        Request::Block { .. }
+        // Resolves the endpoint's host name (the system's resolver, which
+        // may wait) and rewrites `push.csv`: what a few requests cost.
+        Request::Push { subscription: Some(_) } => 5,
+        // A setting: one record (or one rewrite of `push.csv`).
+        Request::Push { subscription: None }
+        | Request::Previews { .. }
+        | Request::Block { .. }
         | Request::Unblock { .. }
         | Request::Notify { .. }
         | Request::Pin { .. }
@@ -255,7 +264,8 @@ pub fn cost(request: &Request) -> u32 {
         Request::P2p { .. }
         | Request::Peer { .. }
         | Request::Link { password: None }
-        | Request::Turn { .. } => 1,
+        | Request::Turn { .. }
+        | Request::PushKey => 1,
     }
 }
 
@@ -316,6 +326,9 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::Call { peer, id, signal } => call::serve(s, who, peer, id, signal),
         Request::Turn { peer } => call::turn(s, who, peer),
         Request::People { prefix } => people::serve(asking(s), prefix),
+        Request::PushKey => push::key(s),
+        Request::Push { subscription } => push::subscribe(s, who, subscription),
+        Request::Previews { on } => push::previews(s, who, on),
     }
 }
 
@@ -403,6 +416,13 @@ mod tests {
             ("CALL:bob:c1:ICE:x", 1),
             ("CALL:bob:c1:HANGUP", 1),
             ("TURN", 1),
+            ("PUSHKEY", 1),
+            ("PUSH:OFF", 1),
+            (
+                "PUSH:BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4:BTBZMqHH6r4Tts7J_aSIgg:https://push.example.net/s/1",
+                5,
+            ),
+            ("PREVIEWS:OFF", 1),
         ];
         for (line, tokens) in lines {
             let request = Request::parse(line).unwrap_or_else(|ko| panic!("{line}: {ko}"));

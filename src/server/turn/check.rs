@@ -364,6 +364,16 @@ pub fn check_in_background(turn: Turn) {
     }
 }
 
+/// What `addr` is if it lies where no relay (and no push, `server::push`)
+/// may reach: the range of [`DENIED`] that holds it, or `::`, the
+/// unspecified IPv6 address, which coturn refuses on its own.
+pub fn refused(addr: IpAddr) -> Option<&'static str> {
+    if addr.is_unspecified() {
+        return Some("unspecified");
+    }
+    DENIED.iter().find(|range| in_range(range, addr)).map(|range| range.what)
+}
+
 /// Whether `addr` lies in `range` (an IPv4 address is never in an IPv6
 /// range: coturn compares them so).
 pub fn in_range(range: &Range, addr: IpAddr) -> bool {
