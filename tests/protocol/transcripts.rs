@@ -662,7 +662,9 @@ fn what_a_server_writes_into_data_is_ignored_by_git() {
         for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
             match entry.file_type().unwrap().is_dir() {
                 true => dirs.push(entry.path()),
-                false => written.push(entry.path().strip_prefix(&server.data_dir).unwrap().display().to_string()),
+                false => {
+                    written.push(entry.path().strip_prefix(&server.data_dir).unwrap().display().to_string())
+                }
             }
         }
     }
