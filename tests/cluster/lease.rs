@@ -24,6 +24,22 @@ fn signal(node: &TestServer, signal: libc::c_int) {
     assert_eq!(unsafe { libc::kill(node.pid() as libc::pid_t, signal) }, 0);
 }
 
+/// Waits until two nodes wait to write the lease with `statement`
+/// (`INSERT INTO lease`, `UPDATE lease SET epoch`), held back by `hold`,
+/// a transaction that holds the table (`EXCLUSIVE`: reads go on, writes
+/// wait); then ends it: the two take the lease at the same moment.
+fn let_two_race(cluster: &Cluster, hold: postgres::Transaction, statement: &str) {
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '{statement}%'"
+    );
+    let mut pg = cluster.pg.client();
+    eventually("two nodes taking the lease", Duration::from_secs(20), || {
+        pg.query_one(&waiting, &[]).unwrap().get::<_, i64>(0) == 2
+    });
+    hold.rollback().unwrap();
+}
+
 /// ana's message to bob through `node` gets its `OK`: the node leads, or
 /// its leader answers what it forwards.
 fn a_message_goes_through(node: &TestServer, id: &str) {
@@ -44,13 +60,7 @@ fn of_two_nodes_started_at_once_one_leads_and_the_other_follows_it() {
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| cluster.node("a"));
         let b = s.spawn(|| cluster.node("b"));
-        let waiting = "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO lease%'";
-        let mut pg = cluster.pg.client();
-        eventually("both nodes taking the lease", Duration::from_secs(8), || {
-            pg.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 2
-        });
-        hold.rollback().unwrap();
+        let_two_race(&cluster, hold, "INSERT INTO lease");
         (a.join().unwrap(), b.join().unwrap())
     });
     let (leader, epoch) = lease(&cluster);
@@ -119,13 +129,7 @@ fn of_two_followers_only_the_one_that_took_the_lease_says_it_takes_it() {
     let mut hold = holder.transaction().unwrap();
     hold.batch_execute("LOCK TABLE lease IN EXCLUSIVE MODE").unwrap();
     a.kill();
-    let waiting = "SELECT count(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE lease SET epoch%'";
-    let mut pg = cluster.pg.client();
-    eventually("both followers taking the lease", Duration::from_secs(20), || {
-        pg.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 2
-    });
-    hold.rollback().unwrap();
+    let_two_race(&cluster, hold, "UPDATE lease SET epoch");
     eventually("a new leader", Duration::from_secs(20), || lease(&cluster).1 == 2);
     let (leader, _) = lease(&cluster);
     let (took, other) = if leader == "b" { (&b, &c) } else { (&c, &b) };
