@@ -182,7 +182,16 @@ impl Options {
     }
 }
 
+/// What `--help` prints: the options of the top of this file.
+const USAGE: &str = "tiny_server [--send-port 6666] [--recv-port 9999] [--data-dir data] [--timeout 10] \
+[--kdf-cost 19456]\n  in a class network also: --name NAME --peers ROSTER.csv [--link-port 7001] [--give-up 86400] \
+[--link-queue-max 100000] (the section \"Federation\" of examples/tiny_server.rs)";
+
 fn main() -> Result<(), String> {
+    if env::args().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let options = Options::parse(env::args().skip(1))?;
     let params = Params::new(options.kdf_kib, 2, 1, None).map_err(|e| format!("--kdf-cost: {e}"))?;
     let _ = KDF.set(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));

@@ -118,6 +118,18 @@ impl LocalTime {
     }
 }
 
+/// Prints `lines` on stdout, one a line, for whoever reads them. A reader
+/// that stops early (`wachat users invites | head -1`) ends the printing
+/// quietly, as Unix tools do: `println!` would panic on the closed pipe.
+pub fn print_lines<T: std::fmt::Display>(lines: impl IntoIterator<Item = T>) -> crate::error::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let written = lines.into_iter().try_for_each(|line| writeln!(out, "{line}")).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::Error::io("stdout", e)),
+        _ => Ok(()),
+    }
+}
+
 /// Unix milliseconds as local time. A time the C library cannot convert
 /// (far outside any real clock) reads as the epoch.
 pub fn local_time(ts_ms: u64) -> LocalTime {

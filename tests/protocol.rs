@@ -1,7 +1,8 @@
 //! The wire, byte for byte: every request and event of protocol versions
 //! 1.0 to 1.2 against a real server (the send and receive ports, pipelined
 //! replies, the table of requests, TLS, the README's and LAB.md's `nc`
-//! transcripts), and the grammar's property tests.
+//! transcripts, LAB.md's and TEACHING.md's shell blocks), and the grammar's
+//! property tests.
 //!
 //! One test binary, its tests by topic in `tests/protocol/`.
 
@@ -21,6 +22,8 @@ mod reply_order;
 mod requests;
 #[path = "protocol/send_port.rs"]
 mod send_port;
+#[path = "protocol/shell_blocks.rs"]
+mod shell_blocks;
 #[path = "protocol/tls.rs"]
 mod tls;
 #[path = "protocol/transcripts.rs"]

@@ -34,6 +34,103 @@ pub fn class() -> Result<()> {
     Ok(())
 }
 
+/// A class's first minute: 60 students whose accounts were made from
+/// another address (127.0.0.2) on a server with the default argon2 cost,
+/// which then starts again (no password in its cache of recent logins),
+/// all start their clients from 127.0.0.1 within 0.3 s, as the consoles
+/// log in: 120 logins, each an argon2 check, four times what the
+/// address's failed-login bucket holds in flight. Played three times.
+///
+/// Printed: how many logged in and how long each took from the start
+/// (p50, max), the server's log lines calling a login failed or
+/// throttled, its peak memory (the hashes in flight) and CPU.
+pub fn first_minute() -> Result<()> {
+    for run in 1..=3 {
+        let server = Server::start_with_cost(&[], None)?;
+        // Made four at a time, from 127.0.0.2.
+        std::thread::scope(|scope| {
+            let makers: Vec<_> = (0..STUDENTS)
+                .step_by(STUDENTS / 4)
+                .map(|first| {
+                    let server = &server;
+                    scope.spawn(move || {
+                        for i in first..first + STUDENTS / 4 {
+                            let mut conn = server.client([127, 0, 0, 2]).map_err(|e| e.to_string())?;
+                            let reply = conn
+                                .request(&format!("REGISTER:st{i}::pw-st{i}"))
+                                .map_err(|e| e.to_string())?;
+                            if !reply.starts_with("OK:") {
+                                return Err(format!("st{i}: {reply}"));
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            makers.into_iter().try_for_each(|m| m.join().unwrap_or(Err("panicked".into())))
+        })?;
+        let server = server.restart()?;
+        let data = tempfile::tempdir()?;
+        let (cpu_before, rss_before) = (server.cpu_ms(), server.rss_kib());
+        let peak = AtomicUsize::new(rss_before as usize);
+        let done = AtomicBool::new(false);
+        let start = std::sync::Barrier::new(STUDENTS);
+        let started = Instant::now();
+        let results: Vec<std::result::Result<Duration, String>> = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    peak.fetch_max(server.rss_kib() as usize, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20)); // sampling /proc
+                }
+            });
+            let students: Vec<_> = (0..STUDENTS)
+                .map(|i| {
+                    let (server, data, start) = (&server, data.path(), &start);
+                    scope.spawn(move || {
+                        let mut options = ClientOptions::new(&format!("st{i}"), &format!("pw-st{i}"));
+                        (options.send_port, options.recv_port) = (server.send.port(), server.recv.port());
+                        options.data_dir = data.to_path_buf();
+                        options.p2p_port = None;
+                        start.wait();
+                        let began = Instant::now();
+                        let client = Client::connect(options).map_err(|e| e.to_string())?;
+                        let took = began.elapsed();
+                        drop(client);
+                        Ok(took)
+                    })
+                })
+                .collect();
+            let results = students.into_iter().map(|s| s.join().unwrap_or(Err("panicked".into()))).collect();
+            done.store(true, Ordering::SeqCst);
+            results
+        });
+        let secs = started.elapsed().as_secs_f64();
+        let mut took: Vec<f64> = results.iter().flatten().map(|d| d.as_secs_f64()).collect();
+        took.sort_by(f64::total_cmp);
+        let failed = server.lines_matching(&["failed login", "failed attempts", "throttled"]);
+        println!(
+            "run {run}: {} of {STUDENTS} logged in; a login p50 {:.2} s, max {:.2} s; server log: {} lines calling a login failed or throttled",
+            took.len(),
+            took.get(took.len() / 2).copied().unwrap_or(f64::NAN),
+            took.last().copied().unwrap_or(f64::NAN),
+            failed.len(),
+        );
+        println!(
+            "  server: RSS {} MiB before, peak {} MiB; CPU {:.1} s in {secs:.1} s",
+            rss_before / 1024,
+            peak.load(Ordering::SeqCst) / 1024,
+            (server.cpu_ms() - cpu_before) as f64 / 1000.0,
+        );
+        for why in results.iter().filter_map(|r| r.as_ref().err()).take(3) {
+            println!("  refused: {why}");
+        }
+        for line in failed.iter().take(3) {
+            println!("  server: {line}");
+        }
+    }
+    Ok(())
+}
+
 /// What one half measured.
 #[derive(Default)]
 struct Seen {

@@ -8,6 +8,7 @@
 //!     cargo run --release --example abuse -- history trickle   # some of them
 //!     cargo run --release --example abuse -- search   # SEARCH against a bystander
 //!     cargo run --release --example abuse -- class    # 60 clients behind one address, then a hostile one
+//!     cargo run --release --example abuse -- class-first-minute   # 60 fresh accounts logging in at once
 //!
 //! `ws-pongs` plays the web port, with WebSockets written by
 //! hand (`web.rs`).
@@ -48,6 +49,7 @@ fn main() -> Result<()> {
         ("search", search::search),
         ("topic-flood", topic_flood),
         ("class", class::class),
+        ("class-first-minute", class::first_minute),
     ];
     for &(name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {

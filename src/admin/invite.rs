@@ -103,9 +103,7 @@ pub fn invite(count: u32, days: u32, at: &ServerAt) -> Result<()> {
     let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
     let codes = invites::make(count as usize).map_err(|ko| Error::Usage(ko.reason))?;
     Codes::open(at)?.keep(&codes, expires_ms)?;
-    for code in &codes {
-        println!("{code}");
-    }
+    crate::display::print_lines(&codes)?;
     let until = crate::display::local_time(expires_ms);
     eprintln!(
         "{} invite codes, each for one account, valid until {} {}: wachat register --invite CODE \
@@ -130,6 +128,7 @@ pub fn invites(all: bool, at: &ServerAt) -> Result<()> {
     let kept = Codes::open(at)?.list()?;
     let now = crate::store::now_ms();
     let (mut used, mut expired) = (0, 0);
+    let mut shown = Vec::new();
     for (code, kept) in &kept {
         let until = crate::display::local_time(kept.expires_ms);
         let said = match invites::judge(Some(*kept), now) {
@@ -144,9 +143,10 @@ pub fn invites(all: bool, at: &ServerAt) -> Result<()> {
             }
         };
         if all || (!kept.used && kept.expires_ms > now) {
-            println!("{code}  {said}");
+            shown.push(format!("{code}  {said}"));
         }
     }
+    crate::display::print_lines(shown)?;
     if !all && used + expired > 0 {
         eprintln!("{}", tr!(Msg::InvitesHidden, used = used, expired = expired));
     }

@@ -340,8 +340,11 @@ fn wait_for(
     stop: &mut crate::sys::signals::Stop,
     restart: Option<crossbeam_channel::Receiver<String>>,
 ) -> Option<String> {
+    // The wait is a statement of its own, never inside a `log::` argument:
+    // those are not evaluated when the level is below `info`.
     let Some(restart) = restart else {
-        log::info!("got signal {}", stop.wait());
+        let signal = stop.wait();
+        log::info!("got signal {signal}");
         return None;
     };
     loop {
@@ -354,7 +357,8 @@ fn wait_for(
             Ok(why) => return Some(why),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                log::info!("got signal {}", stop.wait());
+                let signal = stop.wait();
+                log::info!("got signal {signal}");
                 return None;
             }
         }

@@ -35,6 +35,12 @@ pub const MAX_LISTING_BYTES: usize = 16 << 20;
 /// `KO:RATE_LIMITED` (each after the wait it says, at most 4 s).
 pub const PATIENCE: u32 = 3;
 
+/// How long a login asks again while the server answers `KO:RATE_LIMITED`
+/// (each time after the wait it says, at most 4 s): a class that logs in
+/// together from one address past what its failed-login bucket holds in
+/// flight, or a neighbour's guesses at one's account emptying it.
+pub const LOGIN_PATIENCE: Duration = Duration::from_secs(120);
+
 /// How to log in: with an existing account, or by creating it.
 #[derive(Clone)]
 pub enum Login {
@@ -158,19 +164,32 @@ impl Connection {
         self.logged_in(&request, tr!(Msg::ReqLogin, user = user), user)
     }
 
-    /// Sends a first frame that logs in and reads its `OK:<user>`.
+    /// Sends a first frame that logs in and reads its `OK:<user>`. Told
+    /// `KO:RATE_LIMITED` ("try again in N s"), it waits as long as the
+    /// server says and asks again on the same connection, for
+    /// [`LOGIN_PATIENCE`] at most: a refusal for the rate says the login
+    /// was not tried, not that it failed.
     fn logged_in(&mut self, request: &Request, what: String, user: &str) -> Result<String> {
-        match self.request(request)? {
-            // The name as registered: the same name, spelled the server's
-            // way. Anything else (a server that lies, or is not wachat) is
-            // not taken: the name is shown on every line and names files.
-            Reply::OkWith(name)
-                if crate::protocol::names::fold(&name) == crate::protocol::names::fold(user) =>
-            {
-                Ok(name)
+        let deadline = Instant::now() + LOGIN_PATIENCE;
+        loop {
+            match self.request(request)? {
+                // The name as registered: the same name, spelled the server's
+                // way. Anything else (a server that lies, or is not wachat) is
+                // not taken: the name is shown on every line and names files.
+                Reply::OkWith(name)
+                    if crate::protocol::names::fold(&name) == crate::protocol::names::fold(user) =>
+                {
+                    return Ok(name);
+                }
+                Reply::Ko(ko) => match super::backoff::rate_wait(&ko) {
+                    Some(wait) if Instant::now() + wait < deadline => {
+                        log::warn!("{what}: {}; asking again in {} ms", ko.reason, wait.as_millis());
+                        std::thread::sleep(wait);
+                    }
+                    _ => return Err(Error::Refused { request: what, ko }),
+                },
+                other => return Err(self.unexpected(&other)),
             }
-            Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
-            other => Err(self.unexpected(&other)),
         }
     }
 

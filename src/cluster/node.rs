@@ -441,15 +441,19 @@ impl Node {
         match held {
             Some(Lease { expired: true, epoch, holder, .. }) if confirmed => {
                 *ran_out = None;
-                if holder.is_empty() {
-                    log::warn!("cluster: the lease (epoch {epoch}) was let go: taking it");
-                } else {
-                    log::warn!("cluster: the lease of node {holder} (epoch {epoch}) ran out: taking it");
-                }
+                let lease = match holder.is_empty() {
+                    true => format!("the lease (epoch {epoch}) was let go"),
+                    false => format!("the lease of node {holder} (epoch {epoch}) ran out"),
+                };
+                // Every follower may try; only the one that took it says
+                // so (the others say who leads at their next look).
                 match lease::take(db, &self.name, Some(epoch)) {
-                    Ok(Some(new)) => self.take_over(db, new),
-                    Ok(None) => {} // another node took it first: seen next time
-                    Err(e) => log::warn!("cluster: taking the lease: {e}"),
+                    Ok(Some(new)) => {
+                        log::warn!("cluster: {lease}: taking it");
+                        self.take_over(db, new)
+                    }
+                    Ok(None) => log::debug!("cluster: {lease}, and another node took it first"),
+                    Err(e) => log::warn!("cluster: {lease}; taking it: {e}"),
                 }
             }
             Some(Lease { epoch, holder, expired: false, .. }) if epoch != following => {

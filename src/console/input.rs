@@ -6,6 +6,11 @@
 //! is not a terminal (a pipe, a script, a test), there is nothing to edit:
 //! plain lines are read and nothing is prompted.
 //!
+//! What is typed ahead or pasted while the console is busy is kept for the
+//! next read: rustyline reads the terminal through a buffer that outlives
+//! one `readline` (its `buffer-redux` feature), so five pasted lines are
+//! five reads, none dropped with the reader.
+//!
 //! Either way, a line ending in `\` continues on the next one, so one
 //! message can have several lines. In a terminal, Ctrl+C drops what is
 //! being typed (a whole multi-line message too: it is never sent half
@@ -93,7 +98,7 @@ impl rustyline::Prompt for LivePrompt {
 
 /// The source of the console's input.
 pub enum Input {
-    Terminal(DefaultEditor),
+    Terminal(Box<DefaultEditor>),
     Piped(std::io::Stdin),
 }
 
@@ -106,7 +111,7 @@ impl Input {
         }
         let mut editor = DefaultEditor::new().map_err(editor_error)?;
         let printer = editor.create_external_printer().map_err(editor_error)?;
-        Ok((Input::Terminal(editor), Printer::editor(Box::new(printer))))
+        Ok((Input::Terminal(Box::new(editor)), Printer::editor(Box::new(printer))))
     }
 
     /// Reads one logical line: lines ending in `\` are joined with a

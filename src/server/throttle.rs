@@ -7,7 +7,9 @@
 //! `KO:RATE_LIMITED` at once, without doing it: so a throttled `LOGIN`
 //! hashes nothing, and many connections from one address cannot all start
 //! an argon2 hash before the first failure is counted. Work that turns out
-//! not to count (a login that succeeds) gives its token back.
+//! not to count (a login that succeeds) gives its token back; a login that
+//! finds its bucket empty while such work holds the tokens waits for it
+//! (`auth::limits`), as only failures may refuse.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -107,8 +107,11 @@ fn draw(frame: &mut ratatui::Frame, view: &View, addr: &str, interval: Duration)
         Some(e) => format!(" — {e}"),
         None => String::new(),
     };
+    // A row wider than the terminal is cut with `…`, so that it shows it was.
+    let fit =
+        |line: String, area: ratatui::layout::Rect| crate::tui::text::truncate(&line, area.width.into());
     let header = format!(" wachat top: {addr} — every {:.1} s — q quits{status}", interval.as_secs_f64());
-    frame.render_widget(Paragraph::new(header), title);
+    frame.render_widget(Paragraph::new(fit(header, title)), title);
     let figures = view.figures.clone().unwrap_or_default();
     for (area, label, rate, total, history) in [
         (messages, "messages/s", figures.messages_per_s, figures.messages, &view.messages),
@@ -121,6 +124,29 @@ fn draw(frame: &mut ratatui::Frame, view: &View, addr: &str, interval: Duration)
             Block::default().borders(Borders::ALL).title(format!("{label} {rate:.1} ({total} total)"));
         frame.render_widget(Sparkline::default().block(block).data(&data), area);
     }
-    let lines: Vec<Line> = figures.lines().into_iter().skip(2).map(|l| Line::from(format!(" {l}"))).collect();
+    let lines: Vec<Line> =
+        figures.lines().into_iter().skip(2).map(|l| Line::from(fit(format!(" {l}"), rest))).collect();
     frame.render_widget(Paragraph::new(lines), rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn a_row_wider_than_the_terminal_ends_in_an_ellipsis() {
+        let mut terminal = Terminal::new(TestBackend::new(30, 24)).unwrap();
+        let view = super::View::default();
+        terminal
+            .draw(|frame| super::draw(frame, &view, "127.0.0.1:9100", super::Duration::from_secs(1)))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let row = |y: u16| (0..30).map(|x| buffer[(x, y)].symbol()).collect::<String>();
+        assert_eq!(row(0), " wachat top: 127.0.0.1:9100 —…", "the header, cut");
+        let rows: Vec<String> = (11..24).map(row).collect();
+        let logins = rows.iter().find(|r| r.starts_with(" logins")).expect("a logins row");
+        assert!(logins.ends_with('…'), "{rows:#?}");
+        assert!(rows.iter().any(|r| r.starts_with(" inbox events   0") && !r.contains('…')), "{rows:#?}");
+    }
 }

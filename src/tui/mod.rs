@@ -54,7 +54,7 @@ mod render;
 mod room;
 pub(crate) mod screen;
 mod select;
-mod text;
+pub(crate) mod text;
 mod theme;
 mod worker;
 

@@ -148,6 +148,74 @@ fn sixty_consoles_behind_one_address_chat_at_class_pace_without_a_refusal() {
     }
 }
 
+/// A class's first minute: 60 consoles started within 0.3 s from one
+/// address, on accounts that never logged in from it (made from another
+/// address, hashed at the default argon2 cost, as a server makes them),
+/// against a server with its default limits. Their 120 logins are more
+/// than the address's failed-login bucket holds in flight: all of them
+/// log in within 30 s, none exits or prints a refusal, and the server
+/// logs no failed login.
+#[test]
+fn a_class_first_minute_sixty_fresh_consoles_started_together_all_log_in() {
+    let cost = wachat::store::password::DEFAULT_KDF_COST.to_string();
+    let mut server = TestServer::start_with(&["--timeout", "600", "--kdf-cost", &cost]);
+    let names: Vec<String> = (0..STUDENTS).map(|i| format!("st{i}")).collect();
+    std::thread::scope(|s| {
+        for chunk in names.chunks(STUDENTS / 4) {
+            s.spawn(|| chunk.iter().for_each(|name| register_from(&server, name, [127, 0, 0, 2])));
+        }
+    });
+    // Started again: the hashes are on disk only, none in the server's
+    // cache of recent logins (as after `wachat users import`).
+    server.restart(&["--timeout", "600", "--kdf-cost", &cost]);
+    let dir = tempfile::tempdir().unwrap();
+    // Started from twelve threads: one after another, 60 processes take
+    // longer than 0.3 s to start here.
+    let started = Instant::now();
+    let mut consoles: Vec<Console> = std::thread::scope(|s| {
+        names
+            .chunks(STUDENTS / 12)
+            .map(|chunk| {
+                let (server, dir) = (&server, dir.path());
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|name| Console::start(server, name, dir, &["--timeout", "600"]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect()
+    });
+    println!("60 consoles started within {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+    let deadline = started + Duration::from_secs(30);
+    loop {
+        let waiting: Vec<usize> = (0..STUDENTS).filter(|&i| consoles[i].count("connected") == 0).collect();
+        for (i, console) in consoles.iter_mut().enumerate() {
+            let running = console.is_running();
+            for needle in ["RATE_LIMITED", "too many", "refused", "AUTH_FAILED"] {
+                assert_eq!(console.count(needle), 0, "console {i} printed {needle:?}: {:?}", console.seen);
+            }
+            assert!(running, "console {i} exited: {:?}", console.seen);
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not logged in after 30 s: {waiting:?}");
+        std::thread::sleep(Duration::from_millis(100)); // polling the consoles' output
+    }
+    println!("60 consoles logged in {:.1} s after the first started", started.elapsed().as_secs_f64());
+    let failed: Vec<String> = server
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("failed login") || l.contains("failed attempts"))
+        .collect();
+    assert_eq!(failed, Vec::<String>::new(), "the server called a login failed");
+    assert_eq!(refusals(&server), Vec::<String>::new(), "the class was refused");
+}
+
 /// Registers `user` (password `pw-<user>`) from the address `from`.
 fn register_from(server: &TestServer, user: &str, from: [u8; 4]) {
     let mut conn = Conn::connect_from(server.send, from);

@@ -216,6 +216,30 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
 }
 
 #[test]
+fn waits_10_s_a_console_told_to_try_again_at_its_login_waits_and_logs_in() {
+    let server = TestServer::start();
+    // ana's account, made elsewhere; a neighbour at this address guesses
+    // at it until the pair's bucket (5, one every 10 s) is empty.
+    let mut made = support::Conn::connect_from(server.send, [127, 0, 0, 2]);
+    assert_eq!(made.request("REGISTER:ana::pw-ana"), "OK:ana");
+    for _ in 0..5 {
+        assert!(server.send_conn().request("LOGIN:ana:guess").starts_with("KO:AUTH_FAILED:"));
+    }
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:RATE_LIMITED:"));
+    // Told "try again in 10 s", the console waits and asks again.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    let deadline = Instant::now() + 3 * READ_TIMEOUT;
+    while ana.count("connected") == 0 {
+        assert!(ana.is_running(), "the console exited: {:?}", ana.seen);
+        assert!(Instant::now() < deadline, "not logged in: {:?}", ana.seen);
+        std::thread::sleep(Duration::from_millis(100)); // polling the console's output
+    }
+    assert!(ana.count("too many failed logins; try again in 10 s; asking again in ") > 0, "{:?}", ana.seen);
+    assert!(ana.quit("/quit").0.success());
+}
+
+#[test]
 fn both_connections_come_back_after_a_server_restart() {
     let mut server = TestServer::start_restartable(&[]);
     server.register(&["ana", "bob"]);

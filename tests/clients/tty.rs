@@ -38,15 +38,21 @@ fn console(server: &TestServer, user: &str, dir: &Path) -> Pty {
     pty
 }
 
+/// ana's console on a terminal, with her chat with bob open.
+fn chatting_with_bob(server: &TestServer, dir: &Path) -> Pty {
+    let mut ana = console(server, "ana", dir);
+    ana.type_keys("/chat bob\r");
+    ana.expect("bob> ");
+    ana
+}
+
 #[test]
 fn ctrl_c_discards_a_draft_and_ctrl_c_and_ctrl_d_say_what_they_do() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let mut bob = server.login_recv("bob", "pw-bob");
-    let mut ana = console(&server, "ana", dir.path());
-    ana.type_keys("/chat bob\r");
-    ana.expect("bob> ");
+    let mut ana = chatting_with_bob(&server, dir.path());
     // A message of two lines, interrupted on the second: nothing leaves.
     ana.type_keys("first line \\\r");
     ana.expect("… ");
@@ -173,4 +179,50 @@ fn chats_shows_the_message_not_the_reaction() {
     let line = format!("{}{}", before.lines().last().unwrap_or_default(), ana.expect("\n"));
     assert!(line.contains("bob: si a las 9"), "{line}");
     assert!(line.contains(", 1 unread") && !line.contains("👍"), "{line}");
+}
+
+/// bob's next messages on his receive connection: their texts.
+fn texts(bob: &mut support::Conn, n: usize) -> Vec<String> {
+    (0..n).map(|_| bob.next_msg().splitn(7, ':').nth(6).unwrap_or_default().to_string()).collect()
+}
+
+#[test]
+fn five_lines_pasted_at_once_arrive_as_five_messages_in_order() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let mut ana = chatting_with_bob(&server, dir.path());
+    // A paste into a terminal without bracketed paste: the lines arrive as
+    // if typed, Enter after each, faster than any hand.
+    ana.type_keys("one\rtwo\rthree\rfour\rfive\r");
+    assert_eq!(texts(&mut bob, 5), ["one", "two", "three", "four", "five"]);
+}
+
+#[test]
+fn a_message_of_three_lines_typed_while_the_console_prints_ticks_arrives_whole() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let mut ana = chatting_with_bob(&server, dir.path());
+    // A line, then at once a message of three lines (`\` continues one)
+    // and /quit, all typed ahead while the console sends the first one
+    // and prints its ticks ...
+    ana.type_keys("first\rA \\\rB \\\rC\r/quit\r");
+    assert_eq!(texts(&mut bob, 2), ["first", "A \\nB \\nC"]);
+    assert!(ana.wait().success(), "/quit was a command");
+    // ... and typed once the first one's tick is on the screen.
+    let mut ana = chatting_with_bob(&server, dir.path());
+    ana.type_keys("second\r");
+    ana.expect("(to bob: second)");
+    let typed = std::time::Instant::now();
+    ana.type_keys("D \\\rE \\\rF\r/quit\r");
+    assert_eq!(texts(&mut bob, 2), ["second", "D \\nE \\nF"]);
+    println!("the three-line message arrived {:?} after it was typed", typed.elapsed());
+    // /quit was a command, never a line of a message: the console left.
+    assert!(ana.wait().success());
+    let mut raw = server.login_send("ana", "pw-ana");
+    assert!(raw.request("MSG:bob:m9:barrier").starts_with("OK:m9:"));
+    assert_eq!(texts(&mut bob, 1), ["barrier"], "nothing was sent between");
 }

@@ -24,6 +24,22 @@ fn signal(node: &TestServer, signal: libc::c_int) {
     assert_eq!(unsafe { libc::kill(node.pid() as libc::pid_t, signal) }, 0);
 }
 
+/// Waits until two nodes wait to write the lease with `statement`
+/// (`INSERT INTO lease`, `UPDATE lease SET epoch`), held back by `hold`,
+/// a transaction that holds the table (`EXCLUSIVE`: reads go on, writes
+/// wait); then ends it: the two take the lease at the same moment.
+fn let_two_race(cluster: &Cluster, hold: postgres::Transaction, statement: &str) {
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '{statement}%'"
+    );
+    let mut pg = cluster.pg.client();
+    eventually("two nodes taking the lease", Duration::from_secs(20), || {
+        pg.query_one(&waiting, &[]).unwrap().get::<_, i64>(0) == 2
+    });
+    hold.rollback().unwrap();
+}
+
 /// ana's message to bob through `node` gets its `OK`: the node leads, or
 /// its leader answers what it forwards.
 fn a_message_goes_through(node: &TestServer, id: &str) {
@@ -44,13 +60,7 @@ fn of_two_nodes_started_at_once_one_leads_and_the_other_follows_it() {
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| cluster.node("a"));
         let b = s.spawn(|| cluster.node("b"));
-        let waiting = "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO lease%'";
-        let mut pg = cluster.pg.client();
-        eventually("both nodes taking the lease", Duration::from_secs(8), || {
-            pg.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 2
-        });
-        hold.rollback().unwrap();
+        let_two_race(&cluster, hold, "INSERT INTO lease");
         (a.join().unwrap(), b.join().unwrap())
     });
     let (leader, epoch) = lease(&cluster);
@@ -97,10 +107,37 @@ fn a_lease_let_go_by_a_leader_that_stops_is_taken_at_once() {
     register(&a, "bob");
     assert!(a.terminate().success());
     b.wait_for_log("the lease (epoch 1) was let go: taking it");
-    // It logs before it takes: the lease is b's once it says it took over.
+    // It says so once the lease is its own, and leads once it took over.
     b.wait_for_log("cluster: node b took over in");
     assert_eq!(lease(&cluster), ("b".to_string(), 2));
     a_message_goes_through(&b, "m1");
+}
+
+/// The leader killed (LAB part 11): both followers find its lease run
+/// out and try to take it at once (the test holds the table until both
+/// wait to write it); the one that took it says `taking it` and leads,
+/// the other says who leads now, and never `taking it`.
+#[test]
+fn of_two_followers_only_the_one_that_took_the_lease_says_it_takes_it() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    let (b, c) = (cluster.node("b"), cluster.node("c"));
+    for node in [&b, &c] {
+        node.wait_for_log("node a leads (epoch 1): this node follows");
+    }
+    let mut holder = cluster.pg.client();
+    let mut hold = holder.transaction().unwrap();
+    hold.batch_execute("LOCK TABLE lease IN EXCLUSIVE MODE").unwrap();
+    a.kill();
+    let_two_race(&cluster, hold, "UPDATE lease SET epoch");
+    eventually("a new leader", Duration::from_secs(20), || lease(&cluster).1 == 2);
+    let (leader, _) = lease(&cluster);
+    let (took, other) = if leader == "b" { (&b, &c) } else { (&c, &b) };
+    took.wait_for_log("the lease of node a (epoch 1) ran out: taking it");
+    took.wait_for_log(&format!("cluster: node {leader} took over in"));
+    other.wait_for_log(&format!("node {leader} leads now (epoch 2, was a's 1)"));
+    let said: Vec<String> = other.log().into_iter().filter(|l| l.contains("taking it")).collect();
+    assert!(said.is_empty(), "the node that did not take the lease said {said:?}");
 }
 
 /// A renewal that comes after its leader let the lease go (the keeper's

@@ -243,7 +243,9 @@ fn class_table_of_three_servers_one_down() {
     let json: Vec<&str> = class.iter().copied().chain(["--json"]).collect();
     let out = support::run_wachat_output("conform", &json, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a server of the roster is down: the exit says so\n{stdout}{stderr}");
+    assert!(stderr.contains("4 of 6 links cannot be made"), "{stderr}");
     let cells: BTreeSet<String> = stdout
         .lines()
         .map(|l| format!("{}→{}:{}", field(l, "from"), field(l, "to"), field(l, "link")))
@@ -259,9 +261,25 @@ fn class_table_of_three_servers_one_down() {
     assert_eq!(cells, want.iter().map(|c| c.to_string()).collect(), "{stdout}");
     let out = support::run_wachat_output("conform", &class, Duration::from_secs(120));
     let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{table}");
     assert!(table.contains("2 of 6 links can be made (3 servers)"), "{table}");
     let rows: Vec<&str> = table.lines().skip(2).take(3).collect();
     let words = |row: &str| row.split_whitespace().map(String::from).collect::<Vec<_>>();
     assert_eq!(words(rows[0]), ["lab1", "-", "ok", "DOWN"], "{table}");
     assert_eq!(words(rows[2]), ["lab3", "noway", "noway", "-"], "{table}");
+    // The two that run, in a roster of their own: every cell ok, exit 0.
+    let two = dir.path().join("two.csv");
+    let lines: Vec<String> = std::fs::read_to_string(&roster)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("lab3"))
+        .map(String::from)
+        .collect();
+    std::fs::write(&two, lines.join("\n") + "\n").unwrap();
+    let two = two.display().to_string();
+    let class = ["federation", "--class", &two, "--timeout", "2", "--wait", "2"];
+    let out = support::run_wachat_output("conform", &class, Duration::from_secs(120));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(table.contains("2 of 2 links can be made (2 servers)"), "{table}");
 }

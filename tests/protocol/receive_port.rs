@@ -171,6 +171,23 @@ fn sigterm_says_bye_and_exits_zero() {
 }
 
 #[test]
+fn a_server_serves_until_sigterm_whatever_its_rust_log() {
+    // LAB part 5 starts its server with RUST_LOG=warn; most users set none.
+    for level in [Some("warn"), Some("error"), Some("off"), None] {
+        let mut server = TestServer::start_with_rust_log(level, &[]);
+        server.register(&["ana", "bob"]);
+        let mut bob = server.login_recv("bob", "pw-bob");
+        let mut ana = server.login_send("ana", "pw-ana");
+        assert!(ana.request("MSG:bob:m1:still here").starts_with("OK:m1:"), "RUST_LOG={level:?}");
+        assert!(without_ts(&bob.line()).starts_with("MSG:1:ana:bob:m1:"), "RUST_LOG={level:?}");
+        assert!(server.is_running(), "RUST_LOG={level:?}: the server exited while serving");
+        let status = server.terminate();
+        assert_eq!(bob.line(), "BYE:SHUTDOWN", "RUST_LOG={level:?}");
+        assert!(status.success(), "RUST_LOG={level:?}: {status:?}");
+    }
+}
+
+#[test]
 fn messages_to_yourself_work_like_any_other() {
     let server = TestServer::start();
     server.register(&["ana"]);

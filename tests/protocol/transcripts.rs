@@ -645,6 +645,43 @@ fn what_the_documents_have_a_student_make_in_the_checkout_is_ignored_by_git() {
     }
 }
 
+/// `cargo run -- serve` in the checkout keeps its files in `data/`: every
+/// file a server writes there (its ballast, its accounts, its log, the
+/// web app's files) is one git ignores, so `git status` stays clean.
+#[test]
+fn what_a_server_writes_into_data_is_ignored_by_git() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut server = TestServer::start_with(&["--web-port", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:hello").starts_with("OK:m1:"));
+    assert!(server.terminate().success());
+    let mut written = Vec::new();
+    let mut dirs = vec![server.data_dir.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            match entry.file_type().unwrap().is_dir() {
+                true => dirs.push(entry.path()),
+                false => {
+                    written.push(entry.path().strip_prefix(&server.data_dir).unwrap().display().to_string())
+                }
+            }
+        }
+    }
+    assert!(written.iter().any(|f| f == "ballast"), "{written:?}");
+    let shown: Vec<&String> = written
+        .iter()
+        .filter(|file| {
+            let check = std::process::Command::new("git")
+                .args(["-C", root, "check-ignore", "-q", "--no-index", &format!("data/{file}")])
+                .status()
+                .unwrap();
+            !check.success()
+        })
+        .collect();
+    assert!(shown.is_empty(), "git status would show these files of data/: {shown:?}");
+}
+
 /// What LAB.md part 12's prose has the student do around a block.
 enum Act {
     /// Ctrl+C in a terminal where `nc` runs.

@@ -159,6 +159,11 @@ impl Console {
         self.seen.iter().filter(|l| l.contains(needle)).count()
     }
 
+    /// Whether the console process still runs (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
     fn dump(&self) -> String {
         self.seen.join("\n")
     }

@@ -62,10 +62,14 @@ pub fn wachat_bin() -> &'static str {
 fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> Vec<std::ffi::OsString> {
     let mut all: Vec<std::ffi::OsString> = ["serve", "--send-port", &send_port.to_string()]
         .iter()
-        .chain(&["--recv-port", &recv_port.to_string(), "--kdf-cost", "8", "--data-dir"])
+        .chain(&["--recv-port", &recv_port.to_string(), "--data-dir"])
         .map(|s| s.into())
         .collect();
     all.push(data_dir.into());
+    // Fast password hashing, unless the test hashes as a real server does.
+    if !args.contains(&"--kdf-cost") {
+        all.extend(["--kdf-cost".into(), "8".into()]);
+    }
     // Never the default web port (8080): servers of parallel tests would
     // race for it. A test that wants the web port passes --web-port 0.
     if !args.iter().any(|a| a.starts_with("--web-port")) {
@@ -220,10 +224,42 @@ impl TestServer {
         })
     }
 
-    fn spawn(mut command: Command, data_dir: &Path) -> TestServer {
-        if !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
-            command.env("RUST_LOG", "info");
-        }
+    /// A server started with `RUST_LOG` set to `level`, or unset (`None`),
+    /// on a fresh data directory and ports of [`ports::free_port`]. Below
+    /// `info` the server says nothing when it starts, not even where it
+    /// listens: it is up when both its ports accept a connection, and a
+    /// server that exits instead fails the test with its status and log.
+    pub fn start_with_rust_log(level: Option<&str>, args: &[&str]) -> TestServer {
+        Self::in_temp_dir(|dir| {
+            let (send_port, recv_port) = (ports::free_port(), ports::free_port());
+            let mut command = Command::new(wachat_bin());
+            command.args(serve_args(dir, send_port, recv_port, args));
+            match level {
+                Some(level) => command.env("RUST_LOG", level),
+                None => command.env_remove("RUST_LOG"),
+            };
+            let (mut child, log, _) = Self::spawn_child(&mut command);
+            let [send, recv] = [send_port, recv_port].map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
+            let deadline = Instant::now() + START_TIMEOUT;
+            while TcpStream::connect(send).is_err() || TcpStream::connect(recv).is_err() {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    panic!(
+                        "RUST_LOG={level:?}: the server exited ({status}) instead of serving: {:?}",
+                        log.lock().unwrap()
+                    );
+                }
+                assert!(Instant::now() < deadline, "RUST_LOG={level:?}: the server did not listen");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            TestServer { child, send, recv, web: None, data_dir: dir.to_path_buf(), log, _dir: None }
+        })
+    }
+
+    /// Starts `command` (a `wachat serve`) with its log read into a list
+    /// and, line by line, a channel.
+    fn spawn_child(
+        command: &mut Command,
+    ) -> (Child, Arc<Mutex<Vec<String>>>, std::sync::mpsc::Receiver<String>) {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -240,6 +276,18 @@ impl TestServer {
                 log_writer.lock().unwrap().push(line);
             }
         });
+        (child, log, rx)
+    }
+
+    /// Starts the server and reads where it listens from its log: the
+    /// `listening:` lines a server writes at its default level (`info`).
+    /// Unless the test set a level, the server runs as its users start it,
+    /// with no `RUST_LOG` (not even one the test runner was given).
+    fn spawn(mut command: Command, data_dir: &Path) -> TestServer {
+        if !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
+            command.env_remove("RUST_LOG");
+        }
+        let (mut child, log, rx) = Self::spawn_child(&mut command);
         let (mut send, mut recv, mut web) = (None, None, None);
         let wants_web =
             command.get_args().any(|a| a == "--web-port") && !command.get_args().any(|a| a == "off");
@@ -284,6 +332,11 @@ impl TestServer {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Whether the server process still runs (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
     }
 
     /// Sends SIGTERM and waits for the exit status.

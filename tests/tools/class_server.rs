@@ -152,3 +152,32 @@ fn waits_2_s_a_disabled_students_console_says_so_in_plain_words_and_stops_trying
     std::thread::sleep(std::time::Duration::from_secs(2)); // longer than a reconnection's backoff
     assert!(!server.log().iter().any(|l| l.contains("ana refused: disabled")), "{:?}", server.log());
 }
+
+#[test]
+fn invite_codes_read_by_a_reader_that_stops_early_end_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = users(dir.path(), &["invite", "--count", "2000"]);
+    assert!(made.status.success(), "{}", made.stderr);
+    // `wachat users invites | head -1`, and `wachat users invite` the same
+    // way: more than a pipe holds, its reader gone after one line.
+    for args in [vec!["invites"], vec!["invite", "--count", "2000"]] {
+        let mut child = Command::new(wachat_bin())
+            .arg("users")
+            .args(&args)
+            .args(["--data-dir", &dir.path().display().to_string()])
+            .env("LANG", "C")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first)
+            .unwrap();
+        assert!(!first.trim().is_empty());
+        let status = support::wait_with_timeout(&mut child, support::READ_TIMEOUT);
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(status.success(), "{args:?}: {status:?} {stderr}");
+    }
+}

@@ -182,7 +182,25 @@ pub fn run(path: &Path, wait: Duration, timeout: Duration, parallel: usize, as_j
     } else {
         print!("{}", table(&all, &cells, secs, workers));
     }
-    Ok(())
+    verdict(&cells)
+}
+
+/// `Ok` if every link can be made (every cell `ok`); else the usage error
+/// that makes the exit code non-zero, as `conform server --class` does for
+/// a server that fails or is not reached.
+pub fn verdict(cells: &[Vec<Option<Cell>>]) -> Result<()> {
+    let probed: Vec<&Cell> = cells.iter().flatten().flatten().collect();
+    let (bad, down) = (
+        probed.iter().filter(|c| **c != &Cell::Linked).count(),
+        probed.iter().filter(|c| **c == &Cell::Down).count(),
+    );
+    if bad == 0 {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{bad} of {} links cannot be made ({down} to a link port that did not answer)",
+        probed.len()
+    )))
 }
 
 /// The table: a row per dialer, a column per server it links to, then
@@ -269,5 +287,18 @@ mod tests {
         assert_eq!(classify("KO:UNKNOWN_SERVER:no server named lab1 in the roster").word(), "name?");
         assert_eq!(classify("OK:0"), Cell::Open);
         assert_eq!(classify("HELLO?").word(), "?");
+    }
+
+    #[test]
+    fn the_verdict_is_ok_only_when_every_link_can_be_made() {
+        let row = |cells: [Option<Cell>; 2]| cells.to_vec();
+        let all_ok = [row([None, Some(Cell::Linked)]), row([Some(Cell::Linked), None])];
+        assert!(verdict(&all_ok).is_ok());
+        let one_down = [row([None, Some(Cell::Down)]), row([Some(Cell::NoWayBack("no".into())), None])];
+        let said = verdict(&one_down).unwrap_err().to_string();
+        assert!(
+            said.contains("2 of 2 links cannot be made (1 to a link port that did not answer)"),
+            "{said}"
+        );
     }
 }

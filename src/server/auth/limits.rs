@@ -4,8 +4,11 @@
 //! second chances; and the caps of new accounts, with the reserve of
 //! fresh addresses.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
 
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
@@ -51,6 +54,12 @@ pub const RELEARN_PER_SEC: f64 = 1.0 / 300.0;
 const REGISTER_FRESH_BURST: u32 = 300;
 const REGISTER_FRESH_PER_SEC: f64 = 1.0 / 6.0;
 
+/// How long an attempt waits in line for the attempts in flight before it
+/// (see [`InFlight`]) when the bucket it needs is empty: a class of 60
+/// logging in at once from one address, at the default argon2 cost, on a
+/// loaded machine with two cores, is through in a few seconds.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(20);
+
 /// The buckets of failed attempts, per pair, account and address: one
 /// set for passwords, one for link codes (`PAIR`), so that wrong codes
 /// lock no password out: a code guesser cannot refuse the user's own
@@ -71,8 +80,39 @@ impl Failures {
     }
 }
 
+/// A bucket of [`Failures`]: which set (`code`: link codes, else
+/// passwords), and whose.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Bucket {
+    Pair(bool, (String, IpAddr)),
+    Account(bool, String),
+    Addr(bool, IpAddr),
+}
+
+/// The attempts in flight (their hash not done yet), by the buckets they
+/// took a token of.
+///
+/// An attempt takes its tokens before it hashes, so that many at once
+/// cannot all hash before the first failure is counted: the tokens in
+/// flight bound the hashes in flight. Most of them come back (a right
+/// password). So an attempt that finds a bucket empty while others hold
+/// its tokens in flight is not refused: it waits in line until one of
+/// them is done and tries again. Only a bucket emptied by real failures
+/// refuses (a class of 60 logging in at once from one address, whose
+/// bucket holds 30, waits instead of being told its logins failed).
+#[derive(Default)]
+struct InFlight {
+    holders: Mutex<HashMap<Bucket, u32>>,
+    /// Told when an attempt is done.
+    done: Condvar,
+}
+
 /// The login and registration limits (see the module documentation).
 pub struct AuthLimits {
+    /// Attempts hashing now, by bucket; also the lock under which an
+    /// attempt takes its tokens, so that none is done unseen between a
+    /// refusal and the look at who holds the bucket.
+    in_flight: InFlight,
     passwords: Failures,
     codes: Failures,
     registrations: Throttle<IpAddr>,
@@ -88,13 +128,43 @@ pub struct AuthLimits {
     exempt: Vec<IpAddr>,
 }
 
-/// The tokens one attempt took, to give back if it succeeds.
-pub(super) struct Attempt {
+/// The tokens one attempt took, to give back if it succeeds. It is in
+/// flight until dropped: a failure is dropped with its tokens taken.
+pub(super) struct Attempt<'a> {
+    limits: &'a AuthLimits,
     /// Whether it was a password's or a link code's.
     code: bool,
     pair: (String, IpAddr),
     account: Option<String>,
     addr: Option<IpAddr>,
+}
+
+impl Attempt<'_> {
+    /// The buckets it took a token of.
+    fn buckets(&self) -> Vec<Bucket> {
+        let code = self.code;
+        let mut buckets = vec![Bucket::Pair(code, self.pair.clone())];
+        buckets.extend(self.account.clone().map(|account| Bucket::Account(code, account)));
+        buckets.extend(self.addr.map(|addr| Bucket::Addr(code, addr)));
+        buckets
+    }
+}
+
+impl Drop for Attempt<'_> {
+    /// Done: no longer in flight, and whoever waits in line looks again.
+    fn drop(&mut self) {
+        let in_flight = &self.limits.in_flight;
+        let mut holders = in_flight.holders.lock();
+        for bucket in self.buckets() {
+            if let Some(count) = holders.get_mut(&bucket) {
+                *count -= 1;
+                if *count == 0 {
+                    holders.remove(&bucket);
+                }
+            }
+        }
+        in_flight.done.notify_all();
+    }
 }
 
 /// A known pair's second chance, once its own bucket refused it.
@@ -131,6 +201,7 @@ impl AuthLimits {
 
     fn with_known(exempt: &[IpAddr], known: KnownPairs) -> AuthLimits {
         AuthLimits {
+            in_flight: InFlight::default(),
             passwords: Failures::new(),
             codes: Failures::new(),
             registrations: Throttle::new(REGISTER_ADDR_BURST, REGISTER_ADDR_PER_SEC),
@@ -152,61 +223,89 @@ impl AuthLimits {
     }
 
     /// Takes the tokens of one attempt at `user` from `addr`, before any
-    /// hashing; refused if a bucket that applies is empty.
-    pub(super) fn begin(&self, user: &str, addr: IpAddr) -> Result<Attempt, Ko> {
+    /// hashing; refused if a bucket that applies is empty of tokens and
+    /// of attempts in flight (else it waits in line, see [`InFlight`]).
+    pub(super) fn begin(&self, user: &str, addr: IpAddr) -> Result<Attempt<'_>, Ko> {
         self.begin_as(false, user, addr)
     }
 
     /// [`AuthLimits::begin`] for a password (`code` false) or a link code
-    /// (`PAIR`, `code` true), each in its own buckets. Knowing a pair
-    /// means its password logged in from there: it spares a password the
-    /// account's and the address's buckets, not a code.
-    pub(super) fn begin_as(&self, code: bool, user: &str, addr: IpAddr) -> Result<Attempt, Ko> {
+    /// (`PAIR`, `code` true), each in its own buckets.
+    pub(super) fn begin_as(&self, code: bool, user: &str, addr: IpAddr) -> Result<Attempt<'_>, Ko> {
+        let deadline = Instant::now() + MAX_QUEUE_WAIT;
+        let mut holders = self.in_flight.holders.lock();
+        loop {
+            match self.take(code, user, addr) {
+                Ok(attempt) => {
+                    for bucket in attempt.buckets() {
+                        *holders.entry(bucket).or_insert(0) += 1;
+                    }
+                    return Ok(attempt);
+                }
+                // Attempts in flight hold the empty bucket's tokens: their
+                // outcome decides (most give them back).
+                Err((_, empty)) if holders.contains_key(&empty) && Instant::now() < deadline => {
+                    self.in_flight.done.wait_until(&mut holders, deadline);
+                }
+                Err((ko, _)) => return Err(ko),
+            }
+        }
+    }
+
+    /// Takes the tokens of one attempt now, or none and says which bucket
+    /// is empty. Knowing a pair means its password logged in from there:
+    /// it spares a password the account's and the address's buckets, not
+    /// a code.
+    fn take(&self, code: bool, user: &str, addr: IpAddr) -> Result<Attempt<'_>, (Ko, Bucket)> {
         let buckets = self.failures(code);
         let pair = (fold(user), addr);
         let known = !code && self.known.contains(&pair);
-        let refused = |wait: Duration| {
+        let refused = |wait: Duration, empty: Bucket| {
             let secs = whole_secs(wait);
             let what = if code { "link codes" } else { "logins" };
-            Ko::new(Code::RateLimited, format!("too many failed {what}; try again in {secs} s"))
+            (Ko::new(Code::RateLimited, format!("too many failed {what}; try again in {secs} s")), empty)
         };
-        buckets.pairs.try_take(pair.clone(), 1).map_err(refused)?;
-        let mut attempt = Attempt { code, pair, account: None, addr: None };
-        if !known {
-            if let Err(wait) = buckets.accounts.try_take(attempt.pair.0.clone(), 1) {
-                self.give_back(attempt);
-                return Err(refused(wait));
-            }
-            attempt.account = Some(attempt.pair.0.clone());
+        if let Err(wait) = buckets.pairs.try_take(pair.clone(), 1) {
+            return Err(refused(wait, Bucket::Pair(code, pair)));
         }
-        if !known && !self.is_exempt(addr) {
-            if let Err(wait) = buckets.addrs.try_take(addr, 1) {
-                self.give_back(attempt);
-                return Err(refused(wait));
-            }
-            attempt.addr = Some(addr);
+        let account = (!known).then(|| pair.0.clone());
+        if let Some(account) = &account
+            && let Err(wait) = buckets.accounts.try_take(account.clone(), 1)
+        {
+            buckets.pairs.give_back(pair);
+            return Err(refused(wait, Bucket::Account(code, account.clone())));
         }
-        Ok(attempt)
+        let addr_taken = (!known && !self.is_exempt(addr)).then_some(addr);
+        if addr_taken.is_some()
+            && let Err(wait) = buckets.addrs.try_take(addr, 1)
+        {
+            buckets.pairs.give_back(pair);
+            if let Some(account) = account {
+                buckets.accounts.give_back(account);
+            }
+            return Err(refused(wait, Bucket::Addr(code, addr)));
+        }
+        Ok(Attempt { limits: self, code, pair, account, addr: addr_taken })
     }
 
-    /// The attempt did not count as a failure: its tokens go back.
+    /// The attempt did not count as a failure: its tokens go back, then it
+    /// is dropped (no longer in flight).
     pub(super) fn give_back(&self, attempt: Attempt) {
         let buckets = self.failures(attempt.code);
         if let Some(addr) = attempt.addr {
             buckets.addrs.give_back(addr);
         }
-        if let Some(account) = attempt.account {
+        if let Some(account) = attempt.account.clone() {
             buckets.accounts.give_back(account);
         }
-        buckets.pairs.give_back(attempt.pair);
+        buckets.pairs.give_back(attempt.pair.clone());
     }
 
-    /// The attempt logged in with `password`: its tokens go back, and its
-    /// pair is known.
+    /// The attempt logged in with `password`: its pair is known, and its
+    /// tokens go back.
     pub(super) fn succeeded(&self, attempt: Attempt, password: &str) {
-        let pair = attempt.pair.clone();
+        self.known.remember(attempt.pair.clone(), password);
         self.give_back(attempt);
-        self.known.remember(pair, password);
     }
 
     /// A known pair's second chance, once its own bucket refused it,
@@ -370,6 +469,29 @@ mod tests {
         assert_eq!(refused, ADDR_BURST as usize);
         let exempt = AuthLimits::new(&[A]);
         assert!((0..100).all(|i| fail(&exempt, &format!("u{i}"), A).is_ok()));
+    }
+
+    #[test]
+    fn past_the_bucket_an_attempt_waits_for_those_in_flight_and_only_failures_refuse() {
+        let limits = AuthLimits::new(&[]);
+        // A class's first logins from one address, as many in flight as
+        // the address's bucket holds ...
+        let mut in_flight: Vec<_> =
+            (0..ADDR_BURST).map(|i| limits.begin(&format!("u{i}"), A).unwrap()).collect();
+        std::thread::scope(|s| {
+            // ... the next one waits in line, and gets in when one of them
+            // logs in and gives its token back.
+            let late = s.spawn(|| limits.begin("late", A).map(|attempt| limits.succeeded(attempt, "pw")));
+            limits.succeeded(in_flight.pop().unwrap(), "pw");
+            assert!(late.join().unwrap().is_ok(), "waited in line, not refused");
+        });
+        // The others fail, and one more: their tokens stay taken, and with
+        // none in flight the empty bucket refuses.
+        drop(in_flight);
+        limits.begin("u98", A).map(drop).unwrap();
+        let refused = limits.begin("u99", A).map(drop).unwrap_err();
+        assert_eq!(refused.code, Code::RateLimited);
+        assert!(limits.in_flight.holders.lock().is_empty(), "nothing left in flight");
     }
 
     #[test]

@@ -12,6 +12,13 @@
 //! | failures per address, at any account | one client trying passwords on many accounts |
 //! | new accounts per address, and overall | filling the disk (and the hash pool) with accounts |
 //!
+//! The tokens are taken before the hash and given back when it logs in:
+//! only a real failure keeps them. An attempt that finds a bucket empty
+//! while attempts in flight hold its tokens waits in line for their
+//! outcome instead of being refused (`limits::InFlight`): a class logging
+//! in at once from one address is no failure, and the hashes in flight
+//! stay bounded by the bucket.
+//!
 //! A `REGISTER` for a name that is taken is a failed attempt at that name:
 //! it costs a hash and takes the same tokens as a wrong password, so
 //! finding out which accounts exist is as slow as guessing passwords.

@@ -1,0 +1,359 @@
+//! LAB.md's and TEACHING.md's `sh` blocks, as a student or a teacher
+//! types them: every block of the two documents is in [`PLAN`], run here
+//! or marked with why not (another test runs it, or it needs what a test
+//! cannot have: another machine, a full-screen program, the default
+//! ports). A block run here is run by `bash` as written, in a directory of
+//! the test's, with `wachat` on the `PATH`; only the ports it names are
+//! replaced by free ones ([`PORTS`]). Each command must end as the block
+//! shows (an error when the block shows `wachat: …`), and each line of
+//! output the block shows without a number or a `…` (what differs from
+//! run to run) must come out. A `$ cat FILE` whose file the prose has the
+//! reader make (the roster) writes the lines shown into it. A server
+//! started in the background (`… &`) is stopped at the end. So a document
+//! that drifts from the program (a flag renamed, an answer reworded)
+//! fails here. The `nc` transcripts are `transcripts.rs`'s.
+
+use super::support;
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What to do with a block, found by its first command.
+enum Run {
+    /// Run here, in the directory of its group: the blocks of one group
+    /// run in order, in one directory, as one person types them.
+    Here(&'static str),
+    /// Not run here, and why.
+    Not(&'static str),
+}
+
+const TRANSCRIPTS: &str = "transcripts.rs plays it, with the part's nc transcripts";
+const CLUSTER: &str =
+    "needs the cluster's PostgreSQL and NATS at fixed ports; tests/cluster/ plays a cluster";
+const NETWORK: &str = "transcripts.rs plays part 12 (the_labs_class_network_part_runs_as_printed)";
+const DEFAULT_PORTS: &str =
+    "a server on the default ports (6666, 9999, 8080), which the tests running beside this one may hold";
+
+/// Every `sh` block of the two documents: (document, how the block
+/// begins, what to do).
+const PLAN: &[(&str, &str, Run)] = &[
+    (
+        "LAB.md",
+        "$ cargo build --release",
+        Run::Not("builds the release binary: minutes, and the tests run the test build"),
+    ),
+    ("LAB.md", "$ wachat serve --data-dir lab-data --timeout 600", Run::Not(TRANSCRIPTS)),
+    ("LAB.md", "$ tail -n 1 lab-data/log/*.csv", Run::Not(TRANSCRIPTS)),
+    ("LAB.md", "$ wachat users list --data-dir lab-data", Run::Not(TRANSCRIPTS)),
+    ("LAB.md", "$ kill -9 $(cat lab-data/wachat.lock)", Run::Not(TRANSCRIPTS)),
+    (
+        "LAB.md",
+        "$ wachat cert --host 127.0.0.1 --host localhost --out class-tls\n$ wachat serve",
+        Run::Not(DEFAULT_PORTS),
+    ),
+    (
+        "LAB.md",
+        "$ wachat cert --host 127.0.0.1 --host localhost --out class-tls\ncertificate:",
+        Run::Not(
+            "ends with a server on every address (--host 0.0.0.0) at the default ports; tests/protocol/tls.rs makes its certificates with wachat cert",
+        ),
+    ),
+    ("LAB.md", "$ RUST_LOG=warn wachat serve --data-dir bench-data", Run::Here("bench")),
+    (
+        "LAB.md",
+        "$ wachat bench --send-port 7666 --recv-port 7999 --pairs 4 --messages 2000 --window 1",
+        Run::Here("bench"),
+    ),
+    (
+        "LAB.md",
+        "wachat conform server 127.0.0.1 --send-port 6666",
+        Run::Not(
+            "a student's server on the default ports; tests/tools/conform.rs runs the suite against wachat serve",
+        ),
+    ),
+    (
+        "LAB.md",
+        "wachat conform client -- sh -c",
+        Run::Not(
+            "my_client.py is the student's; tests/tools/conform.rs runs conform client against the lab's Python client",
+        ),
+    ),
+    ("LAB.md", "$ cat roster.csv", Run::Here("class")),
+    (
+        "LAB.md",
+        "$ wachat users import late.csv --data-dir class-data",
+        Run::Not("late.csv's rows are not shown; tests/tools/accounts.rs imports such a file"),
+    ),
+    ("LAB.md", "$ wachat users add prof --email prof@example.org", Run::Here("class")),
+    ("LAB.md", "$ wachat users room '#lab3' --add bea,bob,carla.souza", Run::Here("class")),
+    ("LAB.md", "$ S=postgres://wachat@127.0.0.1:5433/wachat", Run::Not(CLUSTER)),
+    ("LAB.md", "$ wachat users add prof --data-dir class-data", Run::Here("admin")),
+    (
+        "LAB.md",
+        "python3 examples/minimal_server.py --send-port 17666",
+        Run::Not(
+            "two terminals, a server in the foreground; tests/tools/chaos.rs runs chaos against the minimal server",
+        ),
+    ),
+    (
+        "LAB.md",
+        "wachat chaos --send-port 17666 --recv-port 17999 --duration 10 --faults reset,partition --seed 2024",
+        Run::Not("against part 9's buggy server, which the reader makes by hand"),
+    ),
+    ("LAB.md", "wachat chaos --send-port 6001 --recv-port 9001 --server", Run::Not(CLUSTER)),
+    ("LAB.md", "kill -9 $(pgrep -f -- '--node b')", Run::Not(CLUSTER)),
+    (
+        "LAB.md",
+        "wachat connect --user bob --trace",
+        Run::Not("an interactive console; tests/clients/console.rs drives it with --trace"),
+    ),
+    (
+        "LAB.md",
+        "curl -s 127.0.0.1:9100/metrics",
+        Run::Not("during a call between two browsers; tests/web/calls.rs makes calls"),
+    ),
+    ("LAB.md", "turnserver -n --listening-ip=127.0.0.1", Run::Not(DEFAULT_PORTS)),
+    ("LAB.md", "cargo build --release --features cluster", Run::Not(CLUSTER)),
+    ("LAB.md", "S=\"--store postgres://wachat@127.0.0.1:5433/wachat", Run::Not(CLUSTER)),
+    ("LAB.md", "watch -n 0.5 \"psql", Run::Not(CLUSTER)),
+    ("LAB.md", "wachat connect --user bob --register --server", Run::Not(CLUSTER)),
+    ("LAB.md", "export WACHAT_PASSWORD=lab-password-1", Run::Not(CLUSTER)),
+    ("LAB.md", "kill -9 $(pgrep -f -- '--node a')", Run::Not(CLUSTER)),
+    ("LAB.md", "grep -c ' OK$' /tmp/oks", Run::Not(CLUSTER)),
+    ("LAB.md", "psql -h 127.0.0.1 -p 5433", Run::Not(CLUSTER)),
+    ("LAB.md", "L=$(psql -h 127.0.0.1 -p 5433", Run::Not(CLUSTER)),
+    ("LAB.md", "python3 examples/cluster_failover.py", Run::Not(CLUSTER)),
+    ("LAB.md", "cat > /tmp/class.csv <<'EOF'", Run::Not(NETWORK)),
+    ("LAB.md", "echo 'lab9,127.0.0.1,7009,secret-of-lab9'", Run::Not(NETWORK)),
+    ("LAB.md", "kill -9 $(pgrep -f -- '--name lab2')", Run::Not(NETWORK)),
+    ("LAB.md", "wachat top 9101 --once", Run::Not(NETWORK)),
+    ("LAB.md", "time (until wachat top 9101", Run::Not(NETWORK)),
+    ("LAB.md", "wachat serve --name lab1 --peers /tmp/class.csv", Run::Not(NETWORK)),
+    (
+        "TEACHING.md",
+        "wachat cert --host chat.school.example",
+        Run::Not(
+            "serves on every address (--host 0.0.0.0) at the default ports; tests/tools/class_server.rs starts the class server with these flags",
+        ),
+    ),
+    (
+        "TEACHING.md",
+        "wachat top 9100",
+        Run::Not(
+            "a full-screen program first; tests/clients/class.rs runs top --once against a class server",
+        ),
+    ),
+    (
+        "TEACHING.md",
+        "wachat conform server 10.0.0.17",
+        Run::Not("servers on other machines (10.0.0.17, a class roster)"),
+    ),
+];
+
+/// The ports the blocks run here name, and the free ones they get.
+const PORTS: &[&str] = &["7666", "7999"];
+
+/// A document's `sh` blocks: (the whole text, every line).
+fn blocks(doc: &str) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(doc)).unwrap();
+    let mut found = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == "```sh" {
+            let body: Vec<String> = lines.by_ref().take_while(|l| *l != "```").map(String::from).collect();
+            found.push((body.join("\n"), body));
+        }
+    }
+    found
+}
+
+/// The plan's entry of a block, by how it begins.
+fn planned(doc: &str, first: &str) -> Option<&'static Run> {
+    PLAN.iter()
+        .filter(|(d, _, _)| *d == doc)
+        .find(|(_, start, _)| first.starts_with(start))
+        .map(|(_, _, run)| run)
+}
+
+/// One command of a block and what the block shows it printing.
+struct Typed {
+    command: String,
+    shown: Vec<String>,
+    /// The block's first command (a `cat` of what the reader made).
+    first: bool,
+}
+
+/// A block's commands: lines after `$ ` (joined over a trailing `\`),
+/// each with the lines shown after it; a block without prompts is all
+/// commands.
+fn commands(lines: &[String]) -> Vec<Typed> {
+    let prompted = lines.iter().any(|l| l.starts_with("$ "));
+    let mut typed: Vec<Typed> = Vec::new();
+    let mut continued = false;
+    for line in lines {
+        let command = if prompted { line.strip_prefix("$ ") } else { Some(line.as_str()) };
+        match command {
+            _ if continued => {
+                let last = typed.last_mut().unwrap();
+                last.command.push('\n');
+                last.command.push_str(line);
+            }
+            Some(command) => {
+                typed.push(Typed { command: command.to_string(), shown: Vec::new(), first: typed.is_empty() })
+            }
+            None => typed.last_mut().unwrap().shown.push(line.clone()),
+        }
+        continued = line.ends_with('\\');
+    }
+    typed
+}
+
+/// Runs one group's blocks as one bash script in `dir`: each command
+/// followed by a marker with its status; a `$ cat FILE` that opens a
+/// block shows a file the reader made: what it shows is written into it.
+fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
+    let mut script = String::new();
+    for (n, t) in typed.iter().enumerate() {
+        let mut command = t.command.clone();
+        for (port, free) in PORTS.iter().zip(free_ports()) {
+            command = command.replace(port, &free.to_string());
+        }
+        let made_by_hand = |f: &&str| t.first && !f.contains(' ') && !t.shown.is_empty();
+        if let Some(file) = command.strip_prefix("cat ").filter(made_by_hand) {
+            std::fs::write(dir.join(file), t.shown.join("\n") + "\n").unwrap();
+        }
+        script.push_str(&format!("{command}\necho \"@@{n} $?\"\n"));
+        // A server started in the background: the reader waits until it
+        // listens before typing on.
+        if let Some((_, port)) =
+            command.trim_end().strip_suffix('&').and_then(|c| c.split_once("--send-port "))
+        {
+            let port = port.split_whitespace().next().unwrap();
+            script.push_str(&format!(
+                "until (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null; do sleep 0.05; done\n"
+            ));
+        }
+    }
+    // Whatever the blocks left running in the background (a server).
+    script.push_str("kill $(jobs -p) 2>/dev/null; wait\n");
+    let bin = Path::new(support::wachat_bin()).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", &script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("LANG", "C")
+        .env_remove("RUST_LOG")
+        // The password `users add` would ask for at the terminal, given
+        // the other way the prose says.
+        .env("WACHAT_PASSWORD", "a-long-password-1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid is async-signal-safe, as pre_exec needs: a session of
+    // its own, with no terminal to ask anything at.
+    unsafe {
+        command.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+    }
+    let mut child = command.spawn().expect("bash");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: kill(2) of the process group this test started.
+            unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+            panic!("the blocks' script did not end in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50)); // polling a process
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "the blocks' script ended with {status:?}\n{out}\n{err}");
+    // Each command's output: the lines before its marker (stderr after
+    // stdout, both checked the same way).
+    let mut said = Vec::new();
+    let mut lines = String::new();
+    for line in out.lines() {
+        match line.strip_prefix("@@").and_then(|m| m.split_once(' ')) {
+            Some((_, code)) => said.push((code.parse().unwrap(), std::mem::take(&mut lines))),
+            None => lines.push_str(&format!("{line}\n")),
+        }
+    }
+    assert_eq!(said.len(), typed.len(), "{out}\n{err}");
+    // stderr is not split by command: every command sees all of it.
+    said.into_iter().map(|(code, text)| (code, format!("{text}{err}"))).collect()
+}
+
+/// Free ports for [`PORTS`], the same for every block of a run.
+fn free_ports() -> Vec<u16> {
+    static PORTS_TAKEN: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    PORTS_TAKEN.get_or_init(|| PORTS.iter().map(|_| support::ports::free_port()).collect()).clone()
+}
+
+/// `text` with its spaces squeezed and its random passwords (`--random`,
+/// an import's passwords file: 12 letters and digits of both cases) made
+/// `<password>`: what differs from run to run.
+fn squeezed(text: &str) -> String {
+    let secret = |word: &str| {
+        word.len() == 12
+            && word.chars().all(|c| c.is_ascii_alphanumeric())
+            && word.chars().any(|c| c.is_ascii_uppercase())
+            && word.chars().any(|c| c.is_ascii_lowercase())
+    };
+    let words = text.split_whitespace().map(|word| match word.rsplit_once(',') {
+        Some((head, tail)) if secret(tail) => format!("{head},<password>"),
+        None if secret(word) => "<password>".to_string(),
+        _ => word.to_string(),
+    });
+    words.collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_labs_and_teachings_shell_blocks_run_as_written_or_say_why_not() {
+    let mut groups: Vec<(&str, Vec<Typed>)> = Vec::new();
+    for doc in ["LAB.md", "TEACHING.md"] {
+        let found = blocks(doc);
+        for (first, lines) in found.iter() {
+            match planned(doc, first) {
+                None => panic!("{doc}: a sh block not in PLAN (run it here, or say why not):\n{first}"),
+                Some(Run::Not(why)) => assert!(!why.is_empty()),
+                Some(Run::Here(group)) => match groups.iter_mut().find(|(g, _)| g == group) {
+                    Some((_, typed)) => typed.extend(commands(lines)),
+                    None => groups.push((group, commands(lines))),
+                },
+            }
+        }
+        for (_, start, _) in PLAN.iter().filter(|(d, _, _)| *d == doc) {
+            assert!(
+                found.iter().any(|(first, _)| first.starts_with(start)),
+                "{doc} has no block {start:?} any more"
+            );
+        }
+    }
+    assert!(groups.len() >= 3, "the blocks run here");
+    let started = Instant::now();
+    for (group, typed) in &groups {
+        let dir = tempfile::tempdir().unwrap();
+        for (t, (code, out)) in typed.iter().zip(run_group(dir.path(), typed)) {
+            let fails = t.shown.first().is_some_and(|l| l.starts_with("wachat: "));
+            assert_eq!(code != 0, fails, "{group}: `{}` ended with {code}:\n{out}", t.command);
+            let out = squeezed(&out);
+            let fixed = |l: &&String| !l.contains('…') && !squeezed(l).chars().any(|c| c.is_ascii_digit());
+            for shown in t.shown.iter().filter(fixed) {
+                assert!(
+                    out.contains(&squeezed(shown)),
+                    "{group}: `{}` did not print {shown:?}:\n{out}",
+                    t.command
+                );
+            }
+        }
+    }
+    println!("{} groups of blocks ran in {:.1} s", groups.len(), started.elapsed().as_secs_f64());
+}
