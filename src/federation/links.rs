@@ -171,13 +171,16 @@ impl Federation {
             self.advertised.store(false, Ordering::SeqCst);
             return false;
         }
-        if !self.advertised.load(Ordering::SeqCst) {
+        // The dialers and the link port's threads all ask: the one that
+        // turns the flag says it, once; a failure turns it back, so that
+        // the next one asking tries again.
+        if self.advertised.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
             match ctx.store.advertise_link(&self.me, &self.link_at) {
-                Ok(()) => {
-                    self.advertised.store(true, Ordering::SeqCst);
-                    log::info!("link: this node leads; it takes links at {}", self.link_at);
+                Ok(()) => log::info!("link: this node leads; it takes links at {}", self.link_at),
+                Err(ko) => {
+                    self.advertised.store(false, Ordering::SeqCst);
+                    log::warn!("link: where this node takes links is not stored: {}", ko.reason)
                 }
-                Err(ko) => log::warn!("link: where this node takes links is not stored: {}", ko.reason),
             }
         }
         true
