@@ -527,7 +527,10 @@ fn one_address_holds_one_quota_of_relays_whatever_its_accounts() {
         // Each account asks as often as it may: 13 allocations each.
         for _ in 0..13 {
             match relay(conn) {
-                (Ok(()), client) => held.push(client),
+                // 437: the answer to the first Allocate came after its
+                // retransmission (a loaded machine), which found the
+                // allocation made: this client holds it all the same.
+                (Ok(()), client) | (Err(437), client) => held.push(client),
                 (Err(code), _) => {
                     assert_eq!(code, 486, "past the quota");
                     refused += 1;

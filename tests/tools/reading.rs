@@ -149,11 +149,12 @@ fn every_file_a_server_makes_is_in_the_files_table_of_lib_rs() {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&server.data_dir).unwrap().map(Result::unwrap) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        // checkpoint-1234.csv is `checkpoint-<position>.csv` in the table.
+        // checkpoint-1234.csv is `checkpoint-<position>.csv` in the table:
+        // the digits after a `-` (a name's own digits, `vapid.pk8`, stay).
         let mut shown = String::new();
         let mut digits = false;
         for c in name.chars() {
-            if c.is_ascii_digit() {
+            if c.is_ascii_digit() && (digits || shown.ends_with('-')) {
                 if !digits {
                     shown.push_str("<position>");
                 }

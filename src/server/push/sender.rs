@@ -34,7 +34,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::book::{Book, Subscription};
 use super::crypto::{self, MAX_PLAINTEXT, Vapid};
 use super::http::{self, Headers};
-use crate::conform::report::json_str;
+use crate::display::json_str;
 use crate::protocol::Level;
 use crate::protocol::call::Media;
 use crate::protocol::names::fold;
