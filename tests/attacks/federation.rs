@@ -373,3 +373,179 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
     assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
     drop(quiet);
 }
+
+/// lab1 and lab2 real, each on a link port of `free_port`'s (so that
+/// lab2 starts again on its own), and `lab2_at` the port the roster
+/// gives lab2 (its own, or a proxy's).
+fn lab1_and_lab2(
+    root: &std::path::Path,
+    lab2_at: Option<u16>,
+) -> (support::federation::Lab, support::federation::Lab, std::path::PathBuf) {
+    let roster = root.join("class.csv");
+    let (port1, port2) = (free_port(), free_port());
+    write_roster(&roster, &[("lab1", port1), ("lab2", lab2_at.unwrap_or(port2))], "");
+    let mut labs = [("lab1", port1), ("lab2", port2)].into_iter().map(|(name, port)| {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        start(name, &dir, &roster, port, &["--timeout", "4"])
+    });
+    let lab1 = labs.next().unwrap();
+    (lab1, labs.next().unwrap(), roster)
+}
+
+/// An impostor's link port at `port`, with a key of its own: it takes
+/// each connection (TLS with its key, or plaintext) and keeps every
+/// byte it could read, until it is dropped.
+struct Impostor {
+    stop: Arc<AtomicBool>,
+    heard: Arc<std::sync::Mutex<(usize, Vec<u8>)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Impostor {
+    fn listen(port: u16, key: &LinkKey) -> Impostor {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let acceptor = key.acceptor().unwrap();
+        let (stop, heard) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(std::sync::Mutex::new((0, Vec::new()))));
+        let (stopped, kept) = (stop.clone(), heard.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok((tcp, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20)); // polling the port
+                    continue;
+                };
+                tcp.set_nonblocking(false).unwrap();
+                kept.lock().unwrap().0 += 1;
+                let mut first = [0u8; 1];
+                tcp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let tls = matches!(tcp.peek(&mut first), Ok(1) if first[0] == 0x16);
+                let mut bytes = Vec::new();
+                if tls {
+                    let stream = wachat::transport::Stream::accept(tcp, Some(&acceptor)).unwrap();
+                    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let _ = (&stream).read_to_end(&mut bytes);
+                } else {
+                    let _ = (&tcp).read_to_end(&mut bytes);
+                }
+                kept.lock().unwrap().1.extend(bytes);
+            }
+        });
+        Impostor { stop, heard, thread: Some(thread) }
+    }
+
+    /// Connections taken, and what was read of them.
+    fn heard(&self) -> (usize, String) {
+        let heard = self.heard.lock().unwrap();
+        (heard.0, String::from_utf8_lossy(&heard.1).into_owned())
+    }
+}
+
+impl Drop for Impostor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn an_impostor_at_an_absent_servers_address_gets_nothing_and_forges_nothing_and_the_real_one_links_after() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, mut lab2, roster) = lab1_and_lab2(root.path(), None);
+    let port2 = lab2.link.port();
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
+    lab2.server.register(&["bob"]);
+    // lab2 stops; its port is taken by a classmate's server with a key
+    // of its own (it has the roster: every fingerprint and address).
+    lab2.server.kill();
+    let impostor_key = LinkKey::load_or_make(&root.path().join("impostor")).unwrap();
+    let impostor = Impostor::listen(port2, &impostor_key);
+    assert!(ana.request("MSG:bob@lab2:q1:for bob only").starts_with("OK:q1:"));
+    let said = lab1.server.wait_for_log("shows a key that is not the roster's");
+    assert!(said.contains("lab2 at 127.0.0.1:"), "{said}");
+    let (dials, heard) = impostor.heard();
+    assert!(dials >= 1, "lab1 never dialed lab2's address");
+    assert_eq!(heard, "", "lab1 said something to the impostor");
+
+    // It dials lab1 claiming lab2, a forged frame right behind its hello:
+    // refused before any frame is read.
+    let lab1_print = LinkKey::load_or_make(&lab1.dir).unwrap().fingerprint;
+    let link = tls_to(lab1.link, &impostor_key, &lab1_print).unwrap();
+    let id = "00000000000000000000000000000002";
+    let forged = format!(
+        "HELLO:1.3:lab2:lab1:-:0000000000000000:{id}\nMSG:9007199254740991:bob@lab2:ana@lab1:f1:1795500000100:forged"
+    );
+    let (_, mut reader, answer) = hello_on(&link, &forged);
+    assert!(answer.starts_with("KO:AUTH_FAILED:this link's key is not lab2's"), "{answer}");
+    assert_closed(&mut reader);
+    while let Some(event) = ana_events.line_within(Duration::from_millis(500)) {
+        assert!(!event.contains("forged") && !event.contains(":q1:"), "{event}");
+    }
+
+    // The real lab2 comes back at its address: ana's message, queued all
+    // along, reaches bob; lab1 takes lab2's frames (bob's read status).
+    drop(impostor);
+    lab2 = start("lab2", &lab2.dir.clone(), &roster, port2, &["--timeout", "4"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    let msg = bob.next_msg();
+    assert!(msg.contains(":ana@lab1:bob:q1:") && msg.ends_with(":for bob only"), "{msg}");
+    let mut bob_send = lab2.server.login_send("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana@lab1:b1:got it").starts_with("OK:b1:"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = ana_events.line_within(Duration::from_secs(1)).unwrap_or_default();
+        if event.starts_with("MSG:") && event.ends_with(":got it") {
+            break;
+        }
+        assert!(!event.contains("forged"), "{event}");
+        assert!(Instant::now() < deadline, "bob's answer never came to ana");
+    }
+}
+
+#[test]
+fn a_links_bytes_on_the_wire_are_not_plain_text() {
+    let root = tempfile::tempdir().unwrap();
+    // A proxy between lab1 and lab2 keeps every byte that crosses it.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let (lab1, lab2, _) = lab1_and_lab2(root.path(), Some(proxy_port));
+    let upstream = lab2.link;
+    let capture = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let kept = capture.clone();
+    std::thread::spawn(move || {
+        for conn in proxy.incoming() {
+            let Ok(from_lab1) = conn else { return };
+            let to_lab2 = TcpStream::connect(upstream).unwrap();
+            for (mut from, mut to) in
+                [(from_lab1.try_clone().unwrap(), to_lab2.try_clone().unwrap()), (to_lab2, from_lab1)]
+            {
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    assert!(ana.request("MSG:bob@lab2:p1:the exam answers are 42").starts_with("OK:p1:"));
+    assert!(bob.next_msg().ends_with(":the exam answers are 42"));
+    let wire = capture.lock().unwrap().clone();
+    assert!(wire.len() > 100, "{} bytes crossed the proxy", wire.len());
+    let text = String::from_utf8_lossy(&wire);
+    for clear in ["exam answers", "HELLO:", "bob@lab2", "ana@lab1"] {
+        assert!(!text.contains(clear), "{clear:?} crossed the network in clear");
+    }
+}
