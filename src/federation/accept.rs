@@ -89,6 +89,12 @@ fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool))
         }
         Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
             stream.refuse_plaintext(&format!("{}\n", Answer::Ko(None, Code::BadRequest, PLAINTEXT.into())));
+            let _ = stream.tcp().shutdown(std::net::Shutdown::Write);
+            // What it typed is read (and dropped) before the socket is
+            // closed, a short while at most: closed with bytes unread, it
+            // would be reset, and the reset can lose the line it was told.
+            let _ = stream.tcp().set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = std::io::copy(&mut std::io::Read::take(stream.tcp(), 64 * 1024), &mut std::io::sink());
             return Err(e);
         }
         // The TLS handshake failed (its alert said why): nothing to say.
