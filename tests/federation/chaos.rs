@@ -191,7 +191,8 @@ fn took_with_its_ack_lost(restart: bool) {
     let roster = root.path().join("class.csv");
     let write = |lab1: u16| {
         let lab2 = lab2.local_addr().unwrap().port();
-        let lines = format!("{}\n{}\n", roster_line(&roster, "lab1", lab1), roster_line(&roster, "lab2", lab2));
+        let lines =
+            format!("{}\n{}\n", roster_line(&roster, "lab1", lab1), roster_line(&roster, "lab2", lab2));
         std::fs::write(&roster, lines).unwrap();
     };
     write(1);
