@@ -15,9 +15,21 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::key::check_fingerprint;
 use crate::protocol::link::check_secret;
 use crate::protocol::names::{check_name, fold};
+
+/// Checks a fingerprint as the roster writes it: 32 bytes in hex, each
+/// two digits apart by `:` (either case).
+pub fn check_fingerprint(text: &str) -> std::result::Result<(), String> {
+    let bytes: Vec<&str> = text.split(':').collect();
+    let ok =
+        bytes.len() == 32 && bytes.iter().all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("a fingerprint is 32 bytes in hex, two digits each, apart by `:` (AB:CD:…), as `wachat roster-line` prints it".into())
+    }
+}
 
 /// Most servers a roster may name: a class, with room to spare; what each
 /// costs (a dialer thread, a link) is bounded by it.
@@ -184,6 +196,14 @@ mod tests {
         assert_eq!(r.me.fingerprint.as_deref(), Some(print("AB").as_str()));
         let why = r.peer("lab2").unwrap().fingerprint().unwrap_err();
         assert!(why.contains("has no fingerprint") && why.contains("wachat roster-line"), "{why}");
+    }
+
+    #[test]
+    fn fingerprints_are_checked() {
+        assert!(check_fingerprint(&["ab"; 32].join(":")).is_ok());
+        assert!(check_fingerprint(&["ab"; 31].join(":")).is_err());
+        assert!(check_fingerprint("s-lab1").is_err());
+        assert!(check_fingerprint(&["zz"; 32].join(":")).is_err());
     }
 
     #[test]
