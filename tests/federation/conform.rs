@@ -216,7 +216,12 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         std::fs::create_dir(&own).unwrap();
         let (roster, link, _) = class_of_two(&own);
         let program = own.join("tiny_server");
-        compile_copy("tiny_server", &original.replace(bug.from, bug.to), &["argon2", "getrandom"], &program);
+        compile_copy(
+            "tiny_server",
+            &original.replace(bug.from, bug.to),
+            &["argon2", "getrandom", "rustls", "rcgen", "ring"],
+            &program,
+        );
         let args = tiny_args(&roster, &link, &["--link-queue-max", "5"]);
         give_key(Path::new(&roster), "lab1", &own.join("data"));
         let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
