@@ -228,8 +228,16 @@ impl Dialer {
         let expected = entry.fingerprint().inspect_err(|why| log::warn!("link to {}: {why}", self.peer))?;
         let tls = self.f.key.dialer(expected).map_err(|e| e.to_string())?;
         let tcp = connect(&entry.addr(), self.f.timeout).map_err(|e| e.to_string())?;
-        let stream = Stream::connect(tcp, Some(&tls), key::SERVER_NAME, Instant::now() + self.f.timeout)
-            .map_err(|e| match crate::transport::tls::failure(&e) {
+        // The TLS server name said is this server's own name (§27): no end
+        // reads it, but a proxy between servers (chaos's) learns from it
+        // which two servers a link joins.
+        let sni = if rustls::pki_types::ServerName::try_from(self.f.me.as_str()).is_ok() {
+            self.f.me.as_str()
+        } else {
+            key::SERVER_NAME
+        };
+        let stream = Stream::connect(tcp, Some(&tls), sni, Instant::now() + self.f.timeout).map_err(|e| {
+            match crate::transport::tls::failure(&e) {
                 Some(crate::transport::tls::HandshakeFailure::BadCertificate(_)) => {
                     let why = format!(
                         "{} at {} shows a key that is not the roster's (fingerprint {expected}): not linked",
@@ -240,7 +248,8 @@ impl Dialer {
                     why
                 }
                 _ => format!("TLS: {e}"),
-            })?;
+            }
+        })?;
         let stream = std::sync::Arc::new(stream);
         stream.set_write_timeout(Some(self.f.timeout)).map_err(|e| e.to_string())?;
         let mut reader = FrameReader::new(SharedStream(stream.clone()), 8192, self.f.max_frame);

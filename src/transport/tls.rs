@@ -131,7 +131,7 @@ impl Tls {
 
     /// A client connection to `host` (a name or an address, which the
     /// server's certificate must carry).
-    pub(super) fn client(&self, host: &str) -> io::Result<rustls::ClientConnection> {
+    pub(crate) fn client(&self, host: &str) -> io::Result<rustls::ClientConnection> {
         let name = ServerName::try_from(host.to_string()).map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {host:?} is not a host name"))
         })?;
