@@ -37,8 +37,7 @@ use crate::sys::places::TempDir;
 const START_WAIT: Duration = Duration::from_secs(30);
 
 /// The `--timeout` of chaos's own servers: a link that carries nothing for
-/// this long is given up (a silent split is found out after it), and a
-/// dialback waits as long.
+/// this long is given up (a silent split is found out after it).
 pub const OWN_TIMEOUT_S: u64 = 5;
 
 /// How long a restarted server may take to open its ports again.

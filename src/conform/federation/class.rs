@@ -151,7 +151,7 @@ fn probe(from: &Entry, to: &Entry, key: &LinkKey, (wait, timeout): (Duration, Du
 }
 
 /// Probes every ordered pair of the roster at `path`, `parallel` at once,
-/// each waiting `wait` for a line and `timeout` for a dialback; prints
+/// each waiting `wait` and the server's `timeout` for its answer; prints
 /// the table, or JSON.
 pub fn run(path: &Path, wait: Duration, timeout: Duration, parallel: usize, as_json: bool) -> Result<()> {
     let all = servers(path)?;

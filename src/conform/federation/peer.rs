@@ -108,7 +108,7 @@ pub struct Peer {
     pub identity: String,
     /// How long a line that must come is waited for (`--wait`).
     pub wait: Duration,
-    /// The server's `--timeout` (its dialback answers within it).
+    /// The server's `--timeout` (a hello is answered within it).
     pub timeout: Duration,
     /// What the door's connections said, the whole run: each case takes
     /// the part said while it ran ([`Transcript::merge`]).
