@@ -1196,3 +1196,32 @@ fn a_server_added_to_the_roster_of_running_servers_is_dialed_without_a_restart()
     labs[0].server.wait_for_log("link to lab3: no longer in the roster");
     assert_eq!(ana.request("MSG:carl@lab3:c2:gone?"), "KO:UNKNOWN_SERVER:no server named lab3 in the roster");
 }
+
+/// A roster line of the earlier form (`name,host,port,secret`) links with
+/// nobody, and the servers say, in words, what to add: lab1 as it dials
+/// lab2, lab1 at its start for its own line; a hello claiming lab2 is
+/// refused with the same words. The link key is the owner's only (0600).
+#[test]
+fn an_old_roster_line_links_with_nobody_and_says_what_to_add() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let lab2_port = free_port();
+    std::fs::write(&roster, format!("lab1,127.0.0.1,1,s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n")).unwrap();
+    let dir = root.path().join("lab1");
+    let lab1 = start("lab1", &dir, &roster, 0, &[]);
+    let own = lab1.server.wait_for_log("the roster's line for lab1 has no fingerprint");
+    assert!(own.contains("wachat roster-line"), "{own}");
+    let mode = std::fs::metadata(dir.join("link-key.pem")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "link-key.pem is the owner's only");
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    assert!(ana.request("MSG:bob@lab2:o1:anyone?").starts_with("OK:o1:"));
+    let said = lab1.server.wait_for_log("the roster's line for lab2 has no fingerprint");
+    assert!(said.contains("lab2 runs `wachat roster-line`"), "{said}");
+    let key = LinkKey::load_or_make(&root.path().join("someone")).unwrap();
+    let lab1_print = LinkKey::load_or_make(&dir).unwrap().fingerprint;
+    let link = tls_to(lab1.link, &key, &lab1_print).unwrap();
+    let (_, _, answer) =
+        hello_on(&link, "HELLO:1.3:lab2:lab1:-:0000000000000000:00000000000000000000000000000002");
+    assert!(answer.starts_with("KO:AUTH_FAILED:the roster's line for lab2 has no fingerprint"), "{answer}");
+}
