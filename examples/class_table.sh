@@ -27,7 +27,7 @@ stop() {
 trap stop EXIT
 
 for i in $(seq 1 "$N"); do
-    echo "lab$i,127.0.0.1,$((BASE_PORT + i)),secret-of-lab$i"
+    "$WACHAT" roster-line --data-dir "$DIR/lab$i" --name "lab$i" --link-addr "127.0.0.1:$((BASE_PORT + i))"
 done > "$DIR/class.csv"
 
 for i in $(seq 1 "$N"); do

@@ -70,6 +70,12 @@ class Server:
         self.send, self.recv, self.link = free_port(), free_port(), link or free_port()
         self.proc = None
 
+    def roster_line(self):
+        """Its line of the roster, its link key made in its data directory."""
+        args = [self.binary, "roster-line", "--data-dir", self.dir, "--name", self.name,
+                "--link-addr", f"127.0.0.1:{self.link}"]
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
     def start(self):
         args = [self.binary, "serve", "--data-dir", self.dir, "--send-port", str(self.send),
                 "--recv-port", str(self.recv), "--web-port", "off", "--exempt", "127.0.0.1", "--rate", "0"]
@@ -142,7 +148,7 @@ def one_round(binary, n, queued, r):
         lab1 = Server(binary, root, "lab1", roster)
         lab2 = Server(binary, root, "lab2", roster)
         with open(roster, "w") as f:
-            f.write(f"lab1,127.0.0.1,{lab1.link},s1\nlab2,127.0.0.1,{lab2.link},s2\n")
+            f.write(lab1.roster_line() + lab2.roster_line())
         lab1.start()
         lab2.start()
         lab2.user("bob").close()

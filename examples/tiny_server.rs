@@ -3,7 +3,8 @@
 //! escaping and its own parsing of the frames, the three things a student
 //! writes first in any language (sections "Framing", "Text and names" and
 //! "Requests", about 60 lines each); and the class network of 1.3 (§27),
-//! its users writing to other servers' users, in the last section, "Federation".
+//! its users writing to other servers' users, in the last section, "Federation"
+//! (its links TLS with rustls, as §27 has them).
 //!
 //!     cargo run --release --example tiny_server -- --send-port 7000 --recv-port 7001 --data-dir /tmp/t
 //!
@@ -12,7 +13,7 @@
 //! to join a class network, those of the section "Federation".
 //!
 //! It is written to be read on a projector, so it is as long as plain
-//! code needs (about 1,000 lines, and 400 for the network): one thing a
+//! code needs (about 1,000 lines, and 540 for the network, its TLS included): one thing a
 //! line. `wachat conform --level 1.0`, at its default timeout too, and
 //! `wachat conform federation` pass against it (tests/tools/tiny_server.rs,
 //! tests/federation/conform.rs).
@@ -63,7 +64,6 @@ struct Server {
     online: HashMap<String, Outlet>, // who is logged in on the receive port
     log: Option<File>,               // the log; `None` while it is replayed
     last_ts: u64,                    // time never goes back, even across restarts
-    keys: HashMap<String, String>,   // in a network: the keys of our hellos being answered, to whom
     links: HashMap<String, TcpStream>, // in a network: the link from each peer, open now
 }
 
@@ -708,7 +708,7 @@ impl Server {
     }
 }
 
-/// Random bytes as hex digits: P2P tokens, dialback keys, the identity.
+/// Random bytes as hex digits: P2P tokens, the identity.
 fn random_hex(bytes: usize) -> Result<String, Ko> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| Ko::new("INTERNAL", e.to_string()))?;
@@ -784,14 +784,14 @@ enum FrameError {
 
 /// Cuts what a socket brings into frames: the bytes up to each `\n`.
 /// TCP knows no lines; one `read` may bring half a frame or three.
-struct Frames {
-    stream: TcpStream,
+struct Frames<S = TcpStream> {
+    stream: S,
     /// Bytes read and not yet a whole frame.
     buffered: Vec<u8>,
 }
 
-impl Frames {
-    fn new(stream: TcpStream) -> Frames {
+impl<S: Socket> Frames<S> {
+    fn new(stream: S) -> Frames<S> {
         Frames { stream, buffered: Vec::new() }
     }
 
@@ -815,7 +815,7 @@ impl Frames {
                 return Err(FrameError::TooLong);
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+            if left.is_zero() || self.stream.socket().set_read_timeout(Some(left)).is_err() {
                 return Err(FrameError::TimedOut);
             }
             let mut chunk = [0u8; 4096];
@@ -1015,20 +1015,51 @@ fn parse_ack(line: &str) -> Option<u64> {
 // whose inbox is the queue of frames for it, numbered by its `seq`. The
 // link port takes the frames of the peers that dial us; a dialer thread
 // per peer sends them their queue. A link's changes are logged as
-// `<ts>:@<peer>:<what>` and replayed by `Server::replay_link`.
+// `<ts>:@<peer>:<what>` and replayed by `Server::replay_link`. Every
+// link is TLS (rustls): each server has a key pair in its data directory
+// (`link-key.pem`, `link-cert.pem`), and the roster has the fingerprint
+// of each one's certificate; both ends take only the roster's.
 
-/// A server of the roster: a line `name,host,port,secret`.
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+
+/// What frames are read from: a socket, or TLS over one (a link), whose
+/// socket takes the read timeouts.
+trait Socket: Read {
+    fn socket(&self) -> &TcpStream;
+}
+
+impl Socket for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl<C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>, D: rustls::SideData> Socket
+    for rustls::StreamOwned<C, TcpStream>
+{
+    fn socket(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
+/// A server of the roster: a line `name,host,port,fingerprint`.
 struct Peer {
     name: String,
     addr: String,
-    secret: String,
+    fingerprint: String, // "" on a line without one: no link with it
 }
 
 /// This server in the network, fixed at start: the roster is read once.
 struct Net {
     me: Peer,
     peers: Vec<Peer>,
-    identity: String, // 32 hex digits, made at the first start (identity.txt)
+    identity: String,              // 32 hex digits, made at the first start (identity.txt)
+    cert: CertificateDer<'static>, // our link certificate, and its key
+    key: PrivateKeyDer<'static>,
     link_port: u16,
     give_up_ms: u64,
     queue_max: u64,
@@ -1089,9 +1120,13 @@ fn join_network(flags: &[(String, String)], dir: &Path, timeout: Duration) -> Re
     let Some(roster) = value("--peers") else { return Ok(()) };
     let mut peers = Vec::new();
     for line in std::fs::read_to_string(roster).map_err(|e| format!("{roster}: {e}"))?.lines() {
-        if let [name, host, port, secret] = line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
-            peers.push(Peer { name: name.into(), addr: format!("{host}:{port}"), secret: secret.into() });
-        }
+        let (name, host, port, print) = match line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+            [name, host, port, print] if print.contains(':') => (name, host, port, print),
+            [name, host, port, _secret] => (name, host, port, ""), // an old line: no link with it
+            [name, host, port, _secret, print] => (name, host, port, print),
+            _ => continue,
+        };
+        peers.push(Peer { name: name.into(), addr: format!("{host}:{port}"), fingerprint: print.into() });
     }
     let name = value("--name").unwrap_or_default();
     let mine = peers.iter().position(|p| fold(&p.name) == fold(name));
@@ -1102,8 +1137,115 @@ fn join_network(flags: &[(String, String)], dir: &Path, timeout: Duration) -> Re
     std::fs::write(&path, &identity).map_err(|e| format!("{}: {e}", path.display()))?;
     let link_port = u16::try_from(number("--link-port", 7001)?).map_err(|e| format!("--link-port: {e}"))?;
     let (give_up_ms, queue_max) = (number("--give-up", 86400)? * 1000, number("--link-queue-max", 100_000)?);
-    let _ = NET.set(Net { me, peers, identity, link_port, give_up_ms, queue_max, timeout });
+    let (cert, key) = link_key(dir)?;
+    let _ = NET.set(Net { me, peers, identity, cert, key, link_port, give_up_ms, queue_max, timeout });
     Ok(())
+}
+
+/// Our link key, made at the first start: a self-signed certificate and
+/// its private key, PEM, in the data directory (`wachat serve` writes the
+/// key readable by its owner only; this server has no such care).
+fn link_key(dir: &Path) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), String> {
+    let (cert_path, key_path) = (dir.join("link-cert.pem"), dir.join("link-key.pem"));
+    if !key_path.exists() {
+        let made =
+            rcgen::generate_simple_self_signed(vec!["wachat-link".into()]).map_err(|e| e.to_string())?;
+        std::fs::write(&key_path, made.signing_key.serialize_pem()).map_err(|e| e.to_string())?;
+        std::fs::write(&cert_path, made.cert.pem()).map_err(|e| e.to_string())?;
+    }
+    let cert =
+        CertificateDer::from_pem_file(&cert_path).map_err(|e| format!("{}: {e}", cert_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;
+    Ok((cert, key))
+}
+
+/// A certificate's SHA-256, as the roster writes it: `AB:CD:…`.
+fn fingerprint(cert: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert);
+    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// How our links take the other end's certificate: as a dialer, only
+/// with the fingerprint of the peer dialed (`Some`); as the link port,
+/// any (`None`): whose it is, the hello says, and `hello` checks.
+#[derive(Debug)]
+struct Pin(Option<String>);
+
+fn algorithms() -> rustls::crypto::WebPkiSupportedAlgorithms {
+    rustls::crypto::ring::default_provider().signature_verification_algorithms
+}
+
+impl ServerCertVerifier for Pin {
+    fn verify_server_cert(
+        &self,
+        cert: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let ours = self.0.as_ref().is_some_and(|p| p.eq_ignore_ascii_case(&fingerprint(cert)));
+        let no = rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure);
+        if ours { Ok(ServerCertVerified::assertion()) } else { Err(no) }
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls12_signature(m, c, d, &algorithms())
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls13_signature(m, c, d, &algorithms())
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        algorithms().supported_schemes()
+    }
+}
+
+impl ClientCertVerifier for Pin {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls12_signature(m, c, d, &algorithms())
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls13_signature(m, c, d, &algorithms())
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        algorithms().supported_schemes()
+    }
+}
+
+type Signed = Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>;
+
+/// The link port's TLS: our certificate, and one required of the dialer.
+fn tls_server() -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let net = net();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(Arc::new(Pin(None)))
+            .with_single_cert(vec![net.cert.clone()], net.key.clone_key())?;
+    Ok(Arc::new(config))
+}
+
+/// A dialer's TLS to `peer`: our certificate shown, its own taken only
+/// with its roster fingerprint.
+fn tls_client(peer: &Peer) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    let net = net();
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pin(Some(peer.fingerprint.clone()))))
+            .with_client_auth_cert(vec![net.cert.clone()], net.key.clone_key())?;
+    Ok(Arc::new(config))
 }
 
 /// In a network, the link port and a dialer per peer; what `listening:` adds.
@@ -1121,23 +1263,34 @@ fn open_links(chat: &Shared, timeout: Duration) -> Result<String, String> {
     Ok(format!(" link {port}"))
 }
 
-/// Connects to `addr`, says `line` and reads the answer: our `VERIFY`, or
-/// our `HELLO` (answered after the peer called us back).
-fn ask(addr: &str, line: &str, wait: Duration) -> io::Result<(TcpStream, Frames, String)> {
-    let to = addr.to_socket_addrs()?.next().ok_or(io::ErrorKind::NotFound)?;
+/// A link we dial: TLS over a socket.
+type Dialed = Frames<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>;
+
+/// Connects to `peer` over TLS, says `line` (our `HELLO`) and reads the
+/// answer.
+fn ask(peer: &Peer, line: &str, wait: Duration) -> io::Result<(Dialed, String)> {
+    let to = peer.addr.to_socket_addrs()?.next().ok_or(io::ErrorKind::NotFound)?;
     let stream = TcpStream::connect_timeout(&to, net().timeout)?;
     stream.set_write_timeout(Some(net().timeout))?;
-    writeln!(&stream, "{line}")?;
-    let mut frames = Frames::new(stream.try_clone()?);
+    let name = ServerName::try_from("wachat-link").map_err(io::Error::other)?;
+    let tls = rustls::ClientConnection::new(tls_client(peer).map_err(io::Error::other)?, name);
+    let mut frames = Frames::new(rustls::StreamOwned::new(tls.map_err(io::Error::other)?, stream));
+    writeln!(frames.stream, "{line}")?;
     let answer = frames.next(Instant::now() + wait).map_err(|_| io::Error::other("no answer"))?;
-    Ok((stream, frames, answer))
+    Ok((frames, answer))
 }
 
-/// The link port: a `VERIFY` (is this key one of our hellos'?), or a
-/// peer's `HELLO`, then its numbered frames, each taken and answered.
+/// The link port, TLS: a peer's `HELLO`, then its numbered frames, each
+/// taken and answered.
 fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
     let Ok(input) = stream.try_clone() else { return };
-    let mut frames = Frames::new(input);
+    let Ok(tls) = tls_server()
+        .map_err(io::Error::other)
+        .and_then(|c| rustls::ServerConnection::new(c).map_err(io::Error::other))
+    else {
+        return;
+    };
+    let mut frames = Frames::new(rustls::StreamOwned::new(tls, input));
     let mut peer = None; // who is speaking, once its hello passed
     loop {
         let answer = match (frames.next(Instant::now() + timeout), &peer) {
@@ -1145,22 +1298,20 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
             (Err(FrameError::TimedOut), _) => "KO:TIMEOUT:no frame for too long".into(),
             (Err(_), _) => return,
             (Ok(line), None) => match line.split(':').collect::<Vec<_>>()[..] {
-                ["VERIFY", _, dialer, _] if fold(dialer) != fold(&net().me.name) => {
-                    format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", net().me.name)
-                }
-                ["VERIFY", asker, _, key] => match lock(chat).keys.get(key) {
-                    Some(to) if fold(to) == fold(asker) => "OK".into(),
-                    _ => "KO:AUTH_FAILED:not my key".into(),
-                },
-                ["HELLO", "1.3", from, to, secret, key, id] => {
-                    let said = hello(chat, stream, [from, to, secret, key, id]);
+                ["HELLO", "1.3", from, to, _secret, key, id] => {
+                    let shown = frames
+                        .stream
+                        .conn
+                        .peer_certificates()
+                        .and_then(|c| c.first().map(|c| fingerprint(c)));
+                    let said = hello(chat, stream, &shown.unwrap_or_default(), [from, to, key, id]);
                     peer = said.as_ref().ok().map(|(name, _)| name.clone());
                     said.map_or_else(
                         |ko| format!("KO:{}:{}", ko.code, ko.reason),
                         |(_, last)| format!("OK:{last}"),
                     )
                 }
-                _ => "KO:BAD_REQUEST:a link starts with HELLO:1.3:… or VERIFY:… (§27)".into(),
+                _ => "KO:BAD_REQUEST:a link starts with HELLO:1.3:… (§27)".into(),
             },
             (Ok(line), Some(_)) if line == "PING" => "PONG".into(),
             (Ok(line), Some(_)) if line == "QUIT" => "OK".into(),
@@ -1175,36 +1326,37 @@ fn serve_link(stream: &TcpStream, chat: &Shared, timeout: Duration) {
             }
         };
         let ends = peer.is_none() || answer == "OK" || answer.starts_with("KO:T"); // TIMEOUT, TOO_LONG
-        if writeln!(&*stream, "{answer}").is_err() || ends {
+        if writeln!(frames.stream, "{answer}").is_err() || ends {
             return;
         }
     }
 }
 
-/// The checks of a hello, in the order of §27: its key and identity as
-/// §27 has them, its names and secret against the roster; the peer
+/// The checks of a hello, in the order of §27: its key field and
+/// identity as §27 has them, its names against the roster, the key its
+/// connection showed (`shown`) against the roster's fingerprint; the peer
 /// (folded) and the last frame taken from it, for `OK:<last>`.
-fn hello(chat: &Shared, link: &TcpStream, fields: [&str; 5]) -> Result<(String, u64), Ko> {
-    let [from, to, secret, key, id] = fields;
+fn hello(chat: &Shared, link: &TcpStream, shown: &str, fields: [&str; 4]) -> Result<(String, u64), Ko> {
+    let [from, to, key, id] = fields;
     let word = (16..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric());
     let hex = id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit());
     require(word && hex, "BAD_REQUEST", "a key is 16–64 of A-Z a-z 0-9, an identity 32 hex digits".into())?;
     let me = &net().me.name;
     let peer = peer(from).filter(|_| fold(to) == fold(me));
     let peer = peer.ok_or(Ko::new("UNKNOWN_SERVER", format!("this is {me}, {from} not in its roster")))?;
-    require(peer.secret == secret, "AUTH_FAILED", format!("wrong secret for {from}"))?;
-    let said = ask(&peer.addr, &format!("VERIFY:{me}:{}:{key}", peer.name), net().timeout);
-    let said = said.map_or_else(|e| e.to_string(), |(_, _, answer)| answer);
-    let why = format!("{from} at {} did not vouch for this link: {said}", peer.addr);
-    require(said == "OK", "AUTH_FAILED", why)?;
+    let same_key = !peer.fingerprint.is_empty() && peer.fingerprint.eq_ignore_ascii_case(shown);
+    let wrong_key =
+        format!("this link's key is not {from}'s (the roster's fingerprint for it is {})", peer.fingerprint);
+    require(same_key, "AUTH_FAILED", wrong_key)?;
+    let secret = peer.fingerprint.replace(':', ""); // the pin is under the key
     let (account, mut chat) = (format!("@{}", fold(from)), lock(chat));
-    let pinned = chat.users.get(&account).and_then(|p| p.pin.clone()).filter(|(_, then)| then == secret);
+    let pinned = chat.users.get(&account).and_then(|p| p.pin.clone()).filter(|(_, then)| *then == secret);
     if let Some((pinned, _)) = pinned {
         let why =
-            format!("{from} was {pinned}, it is now {id}; refused until the roster gives it a new secret");
+            format!("{from} was {pinned}, it is now {id}; refused until it has a new link key in the roster");
         require(pinned == id, "AUTH_FAILED", why)?;
     } else {
-        let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new secret
+        let (at, pin) = (chat.now(), format!("PIN:{id}:{secret}")); // met first, or under a new key
         chat.commit(at, &account, &pin)?;
         chat.replay_link(&account, at, &pin)?;
     }
@@ -1244,12 +1396,9 @@ fn dial(chat: &Shared, peer: &Peer) {
 /// each frame and its answer, until the queue is empty (`QUIT`).
 fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
     let net = net();
-    let key = random_hex(12).map_err(|ko| io::Error::other(ko.reason))?;
-    lock(chat).keys.insert(key.clone(), peer.name.clone());
-    let hello = format!("HELLO:1.3:{}:{}:{}:{key}:{}", net.me.name, peer.name, net.me.secret, net.identity);
-    let link = ask(&peer.addr, &hello, net.timeout * 2);
-    lock(chat).keys.remove(&key);
-    let (stream, mut frames, said) = link?;
+    // The secret and key fields are read by nobody now (§27): fixed words.
+    let hello = format!("HELLO:1.3:{}:{}:-:0000000000000000:{}", net.me.name, peer.name, net.identity);
+    let (mut frames, said) = ask(peer, &hello, net.timeout)?;
     let mut n: u64 = said.strip_prefix("OK:").and_then(number).ok_or(io::Error::other(said))?;
     let mut answer = format!("ACK:{n}");
     loop {
@@ -1266,12 +1415,12 @@ fn send_queue(chat: &Shared, peer: &Peer, account: &str) -> io::Result<()> {
         };
         done.map_err(|ko| io::Error::other(ko.reason))?;
         let Some(next) = chat.users.get(account).and_then(|p| p.inbox.front()) else {
-            return writeln!(&stream, "QUIT");
+            return writeln!(frames.stream, "QUIT");
         };
         let frame = chat.frame(next);
         n = next.0;
         drop(chat);
-        writeln!(&stream, "{frame}")?;
+        writeln!(frames.stream, "{frame}")?;
         answer = frames.next(Instant::now() + net.timeout).map_err(|_| io::Error::other("no answer"))?;
     }
 }
@@ -1381,8 +1530,9 @@ impl Server {
     }
 
     /// A line a link logged, run again: a bounce (`KO:<n>:<reason>`), the
-    /// identity a peer was met with (`PIN:<identity>:<secret>`: a new
-    /// secret is a new server, its frames from 1), or a frame taken.
+    /// identity a peer was met with (`PIN:<identity>:<its key's
+    /// fingerprint>`: a new key is a new server, its frames from 1), or a
+    /// frame taken.
     fn replay_link(&mut self, account: &str, at: u64, what: &str) -> Result<Reply, Ko> {
         match what.splitn(3, ':').collect::<Vec<_>>()[..] {
             ["KO", n, reason] => self.bounce(account, at, n.parse().unwrap_or(0), reason),

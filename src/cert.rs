@@ -107,7 +107,7 @@ fn this_year() -> i32 {
 }
 
 /// Creates `path` with `mode` (never replacing a file) and writes `bytes`.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     use crate::sys::private::Mode;
     let context = || format!("writing {}", path.display());
     let mut file = std::fs::OpenOptions::new()

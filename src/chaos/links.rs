@@ -2,13 +2,15 @@
 //! docs/PROTOCOL.md §27), and the splits between its servers.
 //!
 //! The roster the servers read names, for each server, the address of its
-//! proxy here instead of its link port; so every link and every dialback
-//! to a server comes through its proxy. The first line of a connection
-//! says who is speaking (`HELLO:1.3:<from>:…` or `VERIFY:<asker>:…`), so
-//! the proxy knows which two servers a connection joins without being
-//! told, and a split between `lab1` and `lab2` cuts exactly their links,
-//! both ways, dialbacks included. After its first line a connection is
-//! forwarded byte for byte: chaos reads no frame of the link.
+//! proxy here instead of its link port; so every link to a server comes
+//! through its proxy. A link is TLS, and its first record (the
+//! ClientHello) says who is speaking in clear: the dialer's TLS server
+//! name is its own name (§27); a plaintext connection's first line
+//! (`HELLO:1.3:<from>:…`) does too. So the proxy knows which two servers
+//! a connection joins without being told, and a split between `lab1` and
+//! `lab2` cuts exactly their links, both ways. After that first record
+//! (or line) a connection is forwarded byte for byte: chaos reads no
+//! frame of the link, and could not (they are encrypted).
 //!
 //! A split is one of three kinds, as a network fails:
 //! - **silent**: what the two servers' links carry is held back (packets
@@ -21,9 +23,8 @@
 //!   its first line (a peer that refuses).
 //! - **one-way**: `a` hears nothing from `b` (a route lost one way): what
 //!   `b` sends to `a` is held back, what `a` sends to `b` passes. So `b`
-//!   takes `a`'s frames and its answers never come back, and a dialback
-//!   one way fails: the case where a sender cannot know that its peer
-//!   has its message.
+//!   takes `a`'s frames and its answers never come back: the case where a
+//!   sender cannot know that its peer has its message.
 //!
 //! Bounded: at most [`HOLD_MAX`] bytes held per direction of a link (past
 //! it the proxy stops reading, and TCP makes the sender wait), a first
@@ -187,23 +188,59 @@ impl LinkProxy {
     }
 }
 
-/// Who speaks first on a connection to a link port: the `<from>` of a
-/// `HELLO`, the `<asker>` of a `VERIFY`; `None` for anything else (such a
-/// connection is forwarded, and no split touches it).
+/// Who speaks first on a connection to a link port: the TLS server name
+/// of its ClientHello, or the `<from>` of a plaintext `HELLO`; `None` for
+/// anything else (such a connection is forwarded, and no split touches
+/// it).
 fn speaker(first: &[u8]) -> Option<String> {
+    if first.first() == Some(&0x16) {
+        return server_name(first);
+    }
     let line = std::str::from_utf8(first).ok()?.trim_end_matches(['\n', '\r']);
     match Opening::parse(line).ok()? {
         Opening::Hello { from, .. } => Some(from),
-        Opening::Verify { asker, .. } => Some(asker),
+        Opening::Verify { .. } => None,
     }
 }
 
-/// Reads until the first `\n` (or the limits); what was read.
+/// The server name (SNI, RFC 6066 §3) of the TLS ClientHello that begins
+/// `record`: the record's header (5 bytes), the handshake's (4), the
+/// version and random (34), then the session id, the cipher suites and
+/// the compression methods, each behind its length, then the extensions.
+fn server_name(record: &[u8]) -> Option<String> {
+    let mut at = 5 + 4 + 34;
+    let len8 = |at: usize| record.get(at).map(|&b| usize::from(b));
+    let len16 = |at: usize| Some(usize::from(*record.get(at)?) << 8 | usize::from(*record.get(at + 1)?));
+    at += 1 + len8(at)?;
+    at += 2 + len16(at)?;
+    at += 1 + len8(at)?;
+    let end = (at + 2 + len16(at)?).min(record.len());
+    at += 2;
+    while at + 4 <= end {
+        let (kind, len) = (len16(at)?, len16(at + 2)?);
+        if kind == 0 {
+            // server_name_list: its length (2), a name's type (1, 0: a
+            // host name), its length (2), the name.
+            let name_len = len16(at + 4 + 3)?;
+            let name = record.get(at + 4 + 5..at + 4 + 5 + name_len)?;
+            return std::str::from_utf8(name).ok().map(str::to_string);
+        }
+        at += 4 + len;
+    }
+    None
+}
+
+/// Reads a connection's first TLS record, or its first line (a
+/// plaintext peer), within the limits; what was read.
 fn first_line(client: &mut TcpStream) -> Option<Vec<u8>> {
     let deadline = Instant::now() + FIRST_LINE_WAIT;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    while !got.contains(&b'\n') {
+    let whole = |got: &[u8]| match got.first() {
+        Some(0x16) => got.len() >= 5 && got.len() >= 5 + (usize::from(got[3]) << 8 | usize::from(got[4])),
+        _ => got.contains(&b'\n'),
+    };
+    while !whole(&got) {
         if Instant::now() >= deadline || got.len() > FIRST_LINE_MAX {
             return None;
         }
@@ -321,6 +358,21 @@ fn pump(mut from: TcpStream, mut to: TcpStream, (src, dst): (&str, &str), splits
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader};
+
+    #[test]
+    fn a_links_clienthello_says_who_dials() {
+        let key = crate::federation::key::LinkKey::generate().unwrap();
+        let tls = key.dialer(&["AB"; 32].join(":")).unwrap();
+        let mut conn = tls.client("lab1").unwrap();
+        let mut hello = Vec::new();
+        conn.write_tls(&mut hello).unwrap();
+        assert_eq!(speaker(&hello).as_deref(), Some("lab1"));
+        assert_eq!(
+            speaker(b"HELLO:1.3:lab2:lab1:-:0000000000000000:00000000000000000000000000000002\n").as_deref(),
+            Some("lab2")
+        );
+        assert_eq!(speaker(&hello[..20]), None);
+    }
 
     /// A link port that echoes each line, upper-cased after the first.
     fn echo() -> SocketAddr {

@@ -37,8 +37,7 @@ use crate::sys::places::TempDir;
 const START_WAIT: Duration = Duration::from_secs(30);
 
 /// The `--timeout` of chaos's own servers: a link that carries nothing for
-/// this long is given up (a silent split is found out after it), and a
-/// dialback waits as long.
+/// this long is given up (a silent split is found out after it).
 pub const OWN_TIMEOUT_S: u64 = 5;
 
 /// How long a restarted server may take to open its ports again.
@@ -95,12 +94,13 @@ impl Network {
             .map_err(|e| Error::io("chaos: a link proxy", e))?;
         let root = dir.path().to_path_buf();
         let roster = root.join("class.csv");
-        let secret = format!("chaos-{:x}", super::schedule::fresh_seed());
-        let lines: String = names
-            .iter()
-            .zip(&proxies)
-            .map(|(name, p)| format!("{name},127.0.0.1,{},{secret}-{name}\n", p.listen.port()))
-            .collect();
+        // Each server's link key, made in its data directory before it
+        // starts, so that the roster carries its fingerprint.
+        let mut lines = String::new();
+        for (name, p) in names.iter().zip(&proxies) {
+            let key = crate::federation::key::LinkKey::load_or_make(&root.join(name))?;
+            lines.push_str(&format!("{name},127.0.0.1,{},{}\n", p.listen.port(), key.fingerprint));
+        }
         std::fs::write(&roster, lines).map_err(|e| Error::io(format!("writing {}", roster.display()), e))?;
         // Built as the servers start: a failure stops the ones started.
         let mut network = Network {

@@ -78,6 +78,10 @@ pub enum Command {
     Demo,
     /// Make a self-signed TLS certificate and key for a server (cert.pem, key.pem).
     Cert(crate::cert::CertArgs),
+    /// 1.3: print this server's line of the class roster
+    /// (`name,host,port,fingerprint`), making its link key in --data-dir
+    /// if it has none; the server need not run.
+    RosterLine(crate::federation::key::RosterLineArgs),
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
@@ -239,9 +243,10 @@ pub struct ServeArgs {
     /// with --peers): 1-32 of A-Z a-z 0-9 _ . -
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// 1.3: the class roster, a CSV file of lines `name,host,port,secret`
-    /// (its own line included): link to those servers (docs/PROTOCOL.md §27).
-    /// Without it the server is alone, linked to no other.
+    /// 1.3: the class roster, a CSV file of lines `name,host,port,fingerprint`
+    /// (its own line included; `wachat roster-line` prints a server's):
+    /// link to those servers, over TLS with the link key of --data-dir
+    /// (docs/PROTOCOL.md §27). Without it the server is alone, linked to no other.
     #[arg(long, value_name = "FILE")]
     pub peers: Option<std::path::PathBuf>,
     /// 1.3: the port other servers of the network link to (0: any free one).
@@ -399,6 +404,7 @@ pub fn run(cli: Cli) -> Result<()> {
         ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
+        Command::RosterLine(args) => crate::federation::key::roster_line(&args),
         Command::History(args) => {
             oneshot::history(&options(&args.server)?, &args.with, args.limit, args.before)
         }

@@ -88,7 +88,7 @@ pub enum Group {
     #[value(skip)]
     Client,
     /// `wachat conform federation`: the hello and the check of who is
-    /// speaking (`HELLO`, the dialback, `VERIFY`).
+    /// speaking (TLS with link keys, `HELLO`).
     #[value(skip)]
     Hello,
     /// `wachat conform federation`: the frames the server takes from a

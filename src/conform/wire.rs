@@ -159,6 +159,25 @@ impl Conn {
         Conn::new(Stream::plain(tcp), label, transcript, wait)
     }
 
+    /// As [`Conn::accepted`], TLS with `config` (the suite's link port):
+    /// the handshake happens as the first line is read.
+    pub fn accepted_tls(
+        tcp: TcpStream,
+        config: &Arc<rustls::ServerConfig>,
+        label: &str,
+        transcript: &Transcript,
+        wait: Duration,
+    ) -> std::io::Result<Conn> {
+        tcp.set_nodelay(true).ok();
+        transcript.push(label, Dir::Note, "the server under test connected (TLS)");
+        Ok(Conn::new(Stream::accept(tcp, Some(config))?, label, transcript, wait))
+    }
+
+    /// The certificate the other end showed (TLS), once its handshake is done.
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        self.stream.0.peer_certificate()
+    }
+
     /// A fresh connection's state, however it began.
     fn new(stream: Stream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
         let stream = SharedStream(Arc::new(stream));

@@ -1,14 +1,17 @@
-//! The link port: a thread per connection. The first frame says which
-//! kind: `HELLO` (a peer's link: who is speaking is checked, then its
-//! numbered frames are taken into the store, each answered in order) or
-//! `VERIFY` (a dialback: is this key one of ours?).
+//! The link port: a thread per connection, each TLS with this server's
+//! link key (`key.rs`); the other end shows its own. Its first frame is a
+//! `HELLO`: the server it claims to be must be the roster's owner of the
+//! key it showed, then its numbered frames are taken into the store, each
+//! answered in order.
 
 use std::io::Write;
 use std::net::{IpAddr, TcpListener, TcpStream};
+
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::key;
 use super::links::{FRAME_WINDOW, Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
@@ -16,6 +19,7 @@ use crate::protocol::link::{Answer, Frame, Opening};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError};
 use crate::server::links::Links;
+use crate::transport::{SharedStream, Stream};
 
 pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -51,39 +55,60 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
         .map_err(|e| Error::io("starting the link port's thread", e))
 }
 
-fn say(mut stream: &TcpStream, answer: &Answer) -> std::io::Result<()> {
+fn say(mut stream: &Stream, answer: &Answer) -> std::io::Result<()> {
     stream.write_all(format!("{answer}\n").as_bytes())
 }
 
-fn refuse(stream: &TcpStream, code: Code, why: String) -> std::io::Result<()> {
+fn refuse(stream: &Stream, code: Code, why: String) -> std::io::Result<()> {
     say(stream, &Answer::Ko(None, code, why.clone()))?;
     Err(std::io::Error::other(why))
 }
 
 /// One connection to the link port, from `from_ip`; `linked` is set once
 /// its hello was taken (it is a link from then on, see [`Federation::linked`]).
-fn serve(f: &Federation, stream: TcpStream, (from_ip, linked): (IpAddr, &mut bool)) -> std::io::Result<()> {
-    stream.set_write_timeout(Some(f.timeout))?;
+/// The TLS handshake happens as the hello is read, within its deadline.
+fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool)) -> std::io::Result<()> {
+    tcp.set_write_timeout(Some(f.timeout))?;
     if !f.leads() {
-        return relay(f, stream);
+        return relay(f, tcp);
     }
-    let mut reader = FrameReader::new(stream.try_clone()?, 4096, f.max_frame);
+    let stream = Arc::new(Stream::accept(tcp, Some(&f.acceptor))?);
+    stream.set_write_timeout(Some(f.timeout))?;
+    let mut reader = FrameReader::new(SharedStream(stream.clone()), 4096, f.max_frame);
     let within = f.hello_within();
     let first = match reader.read_frame(Some(Instant::now() + within)) {
         Ok(line) => line.to_string(),
         Err(FrameError::TimedOut) => {
-            return refuse(&stream, Code::Timeout, format!("no hello within {} s", within.as_secs_f64()));
+            let why = format!("no hello within {} s", within.as_secs_f64());
+            if stream.peer_certificate().is_none() {
+                // No TLS yet (a connection that said nothing): in plaintext.
+                stream.refuse_plaintext(&format!("{}\n", Answer::Ko(None, Code::Timeout, why.clone())));
+                return Err(std::io::Error::other(why));
+            }
+            return refuse(&stream, Code::Timeout, why);
         }
+        Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
+            stream.refuse_plaintext(&format!("{}\n", Answer::Ko(None, Code::BadRequest, PLAINTEXT.into())));
+            let _ = stream.tcp().shutdown(std::net::Shutdown::Write);
+            // What it typed is read (and dropped) before the socket is
+            // closed, a short while at most: closed with bytes unread, it
+            // would be reset, and the reset can lose the line it was told.
+            let _ = stream.tcp().set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = std::io::copy(&mut std::io::Read::take(stream.tcp(), 64 * 1024), &mut std::io::sink());
+            return Err(e);
+        }
+        // The TLS handshake failed (its alert said why): nothing to say.
+        Err(FrameError::Io(e)) => return Err(e),
         Err(e) => return refuse(&stream, code_of(&e), said(&e)),
     };
     match Opening::parse(&first) {
         Err(e) => refuse(&stream, Code::BadRequest, e),
-        Ok(Opening::Verify { asker, dialer, key }) => verify(f, &stream, (&asker, &dialer, &key)),
-        Ok(Opening::Hello { from, to, secret, key, identity }) => {
-            let (from, took) = hello(f, &stream, (&from, &to, &secret), (&key, &identity))?;
+        Ok(Opening::Verify { .. }) => refuse(&stream, Code::BadRequest, NO_DIALBACK.into()),
+        Ok(Opening::Hello { from, to, identity, .. }) => {
+            let (from, took) = hello(f, &stream, (&from, &to), &identity)?;
             f.linked(from_ip);
             *linked = true;
-            if let Ok(copy) = stream.try_clone()
+            if let Ok(copy) = stream.tcp().try_clone()
                 && let Some(old) = f.incoming.lock().insert(fold(&from), copy)
             {
                 let _ = old.shutdown(std::net::Shutdown::Both); // its older link
@@ -95,11 +120,21 @@ fn serve(f: &Federation, stream: TcpStream, (from_ip, linked): (IpAddr, &mut boo
     }
 }
 
+/// What a plaintext connection to the link port is told.
+const PLAINTEXT: &str = "this link port speaks TLS with a link key (docs/PROTOCOL.md §27): \
+    openssl s_client -connect HOST:PORT -cert DATA/link-cert.pem -key DATA/link-key.pem";
+
+/// What a `VERIFY` is told: links prove who they are by their keys.
+const NO_DIALBACK: &str = "there is no dialback: a link proves which server it is by its TLS key (§27)";
+
 /// A follower of a cluster passes a connection to its link port to the
 /// leader, byte for byte both ways, until either side closes it or is
 /// silent for three timeouts (a link pings every half timeout). The
 /// leader checks everything, as for a connection of its own.
 fn relay(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
+    // Nothing is said in TLS here (the leader holds the TLS session): a
+    // refusal is the connection closed, and the peer dials again.
+    let refuse = |_: &TcpStream, _: Code, why: String| Err(std::io::Error::other(why));
     let Some(ctx) = f.ctx() else { return refuse(&stream, Code::Unavailable, "shutting down".into()) };
     let leader = ctx.store.leader_link(&f.me).filter(|at| *at != f.link_at);
     let Some(at) = leader else {
@@ -138,77 +173,61 @@ fn code_of(e: &FrameError) -> Code {
     }
 }
 
-/// A dialback: `OK` if this server is `dialer` and is opening a link to
-/// `asker` with `key` now.
-fn verify(
-    f: &Federation,
-    stream: &TcpStream,
-    (asker, dialer, key): (&str, &str, &str),
-) -> std::io::Result<()> {
-    if fold(dialer) != fold(&f.me) {
-        return refuse(stream, Code::UnknownServer, format!("this is {}, not {dialer}", f.me));
-    }
-    let ours = f.keys.lock().get(key).is_some_and(|to| fold(to) == fold(asker));
-    if ours { say(stream, &Answer::Ok) } else { refuse(stream, Code::AuthFailed, "not my key".into()) }
-}
-
 /// The checks of a hello, in the order §27 lists them; the peer's name
 /// as in the roster and the `<last>` said once it passed them all.
 fn hello(
     f: &Federation,
-    stream: &TcpStream,
-    (from, to, secret): (&str, &str, &str),
-    (key, identity): (&str, &str),
+    stream: &Stream,
+    (from, to): (&str, &str),
+    identity: &str,
 ) -> std::io::Result<(String, u64)> {
+    let no = |why: std::io::Result<()>| why.map(|_| (String::new(), 0));
     if fold(to) != fold(&f.me) {
-        return refuse(stream, Code::UnknownServer, format!("this is {}, not {to}", f.me))
-            .map(|_| (String::new(), 0));
+        return no(refuse(stream, Code::UnknownServer, format!("this is {}, not {to}", f.me)));
     }
     let roster = f.roster();
     let Some(peer) = roster.peer(from).cloned() else {
-        return refuse(stream, Code::UnknownServer, format!("no server named {from} in the roster"))
-            .map(|_| (String::new(), 0));
+        return no(refuse(stream, Code::UnknownServer, format!("no server named {from} in the roster")));
     };
-    if peer.secret != secret {
-        return refuse(stream, Code::AuthFailed, format!("wrong secret for {}", peer.name))
-            .map(|_| (String::new(), 0));
-    }
-    // A slot for the dialback, waited for (polling) as long as a hello
-    // is: a dialer that links again while its last hello is checked
-    // gets one soon.
-    let until = Instant::now() + f.hello_within();
-    while let Err(why) = f.dialback_slot(&peer.name) {
-        if Instant::now() >= until {
-            return refuse(stream, Code::Busy, why).map(|_| (String::new(), 0));
+    let expected = match peer.fingerprint() {
+        Ok(expected) => expected.to_string(),
+        Err(why) => {
+            log::warn!("link: {why}");
+            return no(refuse(stream, Code::AuthFailed, why));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let vouched = ask_verify(f, &peer, key);
-    f.dialback_done(&peer.name);
-    if let Err(why) = vouched {
-        let why = format!("{} at {} did not vouch for this link: {why}", peer.name, peer.addr());
-        return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
+    };
+    let shown = stream.peer_certificate().map(|cert| key::fingerprint(&cert)).unwrap_or_default();
+    if !key::same(&shown, &expected) {
+        let why =
+            format!("this link's key is not {}'s (the roster's fingerprint for it is {expected})", peer.name);
+        log::warn!(
+            "link from {}: claims {}: {why}",
+            stream.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+            peer.name
+        );
+        return no(refuse(stream, Code::AuthFailed, why));
     }
     let Some(ctx) = f.ctx() else {
-        return refuse(stream, Code::Unavailable, "shutting down".into()).map(|_| (String::new(), 0));
+        return no(refuse(stream, Code::Unavailable, "shutting down".into()));
     };
     let store = &ctx.store;
-    let fingerprint = fingerprint(secret);
+    // The identity is pinned under the key: a server whose data was
+    // replaced (a new identity) with the same key is refused; a new key
+    // in the roster is a new server, whose frames are numbered from 1.
+    let print: String = expected.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
     let facts = store.peer_facts(&peer.name);
     match facts.pin.as_deref().and_then(|p| p.split_once(' ')) {
-        Some((pinned, print)) if print == fingerprint && pinned != identity => {
+        Some((pinned, pinned_print)) if pinned_print == print && pinned != identity => {
             let why = format!(
-                "{} was {pinned}, it is now {identity}; refused until the roster gives {} a new secret",
+                "{} was {pinned}, it is now {identity}; refused until {} has a new link key in the roster",
                 peer.name, peer.name
             );
-            return refuse(stream, Code::AuthFailed, why).map(|_| (String::new(), 0));
+            return no(refuse(stream, Code::AuthFailed, why));
         }
-        Some((pinned, print)) if print == fingerprint && pinned == identity => {}
+        Some((pinned, pinned_print)) if pinned_print == print && pinned == identity => {}
         _ => {
-            // Met for the first time, or under a new secret: a new server,
-            // whose frames are numbered from 1.
             store
-                .pin_peer(&peer.name, &format!("{identity} {fingerprint}"))
+                .pin_peer(&peer.name, &format!("{identity} {print}"))
                 .map_err(|ko| std::io::Error::other(ko.reason))?;
         }
     }
@@ -218,35 +237,14 @@ fn hello(
     Ok((peer.name, took))
 }
 
-/// A short fingerprint of a secret: which secret an identity was pinned
-/// under, without keeping the secret itself in the log.
-fn fingerprint(secret: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
-    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The dialback: calls `peer` back at its roster address,
-/// `VERIFY:<me>:<peer>:<key>`, and `OK` expected within the timeout.
-fn ask_verify(f: &Federation, peer: &super::roster::Entry, key: &str) -> std::result::Result<(), String> {
-    let stream = super::dial::connect(&peer.addr(), f.timeout).map_err(|e| e.to_string())?;
-    let verify = Opening::Verify { asker: f.me.clone(), dialer: peer.name.clone(), key: key.into() };
-    (&stream).write_all(format!("{verify}\n").as_bytes()).map_err(|e| e.to_string())?;
-    let mut reader = FrameReader::new(&stream, 1024, 1024);
-    let line = reader.read_frame(Some(Instant::now() + f.timeout)).map_err(|e| said(&e))?;
-    match Answer::parse(line) {
-        Ok(Answer::Ok) => Ok(()),
-        _ => Err(crate::protocol::link::clean_reason(line)),
-    }
-}
-
 /// The stream: each numbered frame taken into the store, then answered,
 /// in order; a refusal for now closes the link after its answer. `last`
 /// is the `<last>` of the hello: a frame is taken up to
 /// [`FRAME_WINDOW`] past it, or past the last frame answered since.
 fn take_frames(
     f: &Federation,
-    stream: &TcpStream,
-    reader: &mut FrameReader<TcpStream>,
+    stream: &Stream,
+    reader: &mut FrameReader<SharedStream>,
     (from, mut last): (&str, u64),
 ) -> std::io::Result<()> {
     let mut second = (Instant::now(), 0u32);

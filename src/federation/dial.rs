@@ -1,6 +1,7 @@
 //! A dialer per peer: while frames wait for the peer, it links to it
-//! (`HELLO`, answered `OK:<last>` once the peer called back to check the
-//! key), drops what the peer says it has, sends the rest in windows, and
+//! (TLS, the peer's key checked against the roster's fingerprint and
+//! this server's shown, then `HELLO`, answered `OK:<last>`), drops what
+//! the peer says it has, sends the rest in windows, and
 //! records each window's answers in the store: `ACK`s drop frames, a
 //! refusal for good bounces a message to its author, a refusal for now
 //! ends the link. An unreachable peer is dialed again after 1 s, 2 s, 4 s …
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::key;
 use super::links::{Federation, PeerStatus, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
@@ -24,6 +26,7 @@ use crate::protocol::link::{Answer, Opening};
 use crate::protocol::names::fold;
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
+use crate::transport::{SharedStream, Stream};
 
 /// Frames sent before their answers are read.
 const WINDOW: usize = 256;
@@ -222,23 +225,45 @@ impl Dialer {
     fn link(&mut self) -> std::result::Result<(), Why> {
         let roster = self.f.roster();
         let entry = roster.peer(&self.peer).ok_or("not in the roster")?.clone();
-        let stream = connect(&entry.addr(), self.f.timeout).map_err(|e| e.to_string())?;
-        let mut reader =
-            FrameReader::new(stream.try_clone().map_err(|e| e.to_string())?, 8192, self.f.max_frame);
-        let key = random_key();
-        self.f.keys.lock().insert(key.clone(), entry.name.clone());
+        let expected = entry.fingerprint().inspect_err(|why| log::warn!("link to {}: {why}", self.peer))?;
+        let tls = self.f.key.dialer(expected).map_err(|e| e.to_string())?;
+        let tcp = connect(&entry.addr(), self.f.timeout).map_err(|e| e.to_string())?;
+        // The TLS server name said is this server's own name (§27): no end
+        // reads it, but a proxy between servers (chaos's) learns from it
+        // which two servers a link joins.
+        let sni = if rustls::pki_types::ServerName::try_from(self.f.me.as_str()).is_ok() {
+            self.f.me.as_str()
+        } else {
+            key::SERVER_NAME
+        };
+        let stream = Stream::connect(tcp, Some(&tls), sni, Instant::now() + self.f.timeout).map_err(|e| {
+            match crate::transport::tls::failure(&e) {
+                Some(crate::transport::tls::HandshakeFailure::BadCertificate(_)) => {
+                    let why = format!(
+                        "{} at {} shows a key that is not the roster's (fingerprint {expected}): not linked",
+                        self.peer,
+                        entry.addr()
+                    );
+                    log::warn!("link to {}: {why}", self.peer);
+                    why
+                }
+                _ => format!("TLS: {e}"),
+            }
+        })?;
+        let stream = std::sync::Arc::new(stream);
+        stream.set_write_timeout(Some(self.f.timeout)).map_err(|e| e.to_string())?;
+        let mut reader = FrameReader::new(SharedStream(stream.clone()), 8192, self.f.max_frame);
+        // The secret and the key of the hello have no role since links
+        // are proved by TLS keys: a fixed word fills each (§27).
         let hello = Opening::Hello {
             from: self.f.me.clone(),
             to: entry.name.clone(),
-            secret: roster.me.secret.clone(),
-            key: key.clone(),
+            secret: UNUSED_SECRET.into(),
+            key: UNUSED_KEY.into(),
             identity: self.f.identity.clone(),
         };
-        let said = write_line(&stream, &hello.to_string()).and_then(|()| {
-            // The peer calls back before it answers: twice the timeout.
-            read_answer(&mut reader, self.f.timeout * 2)
-        });
-        self.f.keys.lock().remove(&key);
+        let said =
+            write_line(&stream, &hello.to_string()).and_then(|()| read_answer(&mut reader, self.f.timeout));
         let last = match said? {
             Answer::Hello(last) => last,
             other => return Err(format!("hello answered {other}")),
@@ -345,22 +370,22 @@ impl Dialer {
     }
 }
 
-fn write_line(mut stream: &TcpStream, line: &str) -> std::result::Result<(), Why> {
+fn write_line(mut stream: &Stream, line: &str) -> std::result::Result<(), Why> {
     stream.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())
 }
 
-fn read_answer(reader: &mut FrameReader<TcpStream>, timeout: Duration) -> std::result::Result<Answer, Why> {
+fn read_answer(
+    reader: &mut FrameReader<SharedStream>,
+    timeout: Duration,
+) -> std::result::Result<Answer, Why> {
     let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
     Answer::parse(line).map_err(|e| crate::protocol::link::clean_reason(&e))
 }
 
-/// A dialback key: 24 characters from `A-Z a-z 0-9`.
-fn random_key() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 24];
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
-}
+/// The secret field of a hello, which no server reads any more.
+const UNUSED_SECRET: &str = "-";
+/// The key field of a hello (the dialback's, which is gone).
+const UNUSED_KEY: &str = "0000000000000000";
 
 fn random_u8() -> u8 {
     let mut b = [0u8; 1];

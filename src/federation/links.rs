@@ -1,5 +1,5 @@
 //! The links of this server: what they share ([`Federation`]: the
-//! roster, the keys of the hellos under way, each dialer's bell, each
+//! roster, the link key, each dialer's bell, each
 //! peer's status), the limits on them, and what the server's handlers ask
 //! of them ([`Links`]: where an address goes, a dialer rung, each link for
 //! the metrics).
@@ -19,33 +19,23 @@ use crate::protocol::{Chat, Code, Ko};
 use crate::server::Ctx;
 use crate::server::links::Links;
 
-/// Most connections to the link port at once (links and dialbacks): a
-/// roster's servers twice over, and a few strangers.
+/// Most connections to the link port at once: a roster's servers twice
+/// over, and a few strangers.
 pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
 
 /// Most connections to the link port at once from one address that are
-/// not links yet (no hello taken: silent, saying a hello, a `VERIFY`):
-/// a class of 32 servers on one machine, each with a hello and a
-/// dialback under way. So one address, silent, holds at most this many
+/// not links yet (no hello taken: silent, in the TLS handshake, saying a
+/// hello): a class of 32 servers on one machine, each with two hellos
+/// under way. So one address, silent, holds at most this many
 /// of [`MAX_LINKS`], and a peer at another address still links. A link
 /// whose hello was taken no longer counts here (a cluster's follower
 /// passes every peer's link to its leader from its one address).
 pub const MAX_PER_ADDRESS: usize = 64;
 
-/// Most dialbacks under way at once (each one an outgoing connection a
-/// hello makes this server open).
-pub const MAX_DIALBACKS: usize = 32;
-
-/// Most dialbacks under way at once for hellos that claim one server: a
-/// link and the one that replaces it. A hello past it is refused
-/// `KO:BUSY` at once, so that hellos whose dialback never answers (their
-/// sender listens at the claimed server's address and says nothing)
-/// hold no slot of another server's.
-pub const DIALBACKS_PER_SERVER: usize = 2;
-
 /// The longest wait for the first frame of a connection to the link
-/// port (a hello or a `VERIFY`): half the `--timeout`, at most this. A
-/// dialer says its hello as it connects; a student pastes one.
+/// port (its TLS handshake and its hello): half the `--timeout`, at
+/// most this. A dialer says its hello as it connects; a student pastes
+/// one.
 pub const HELLO_WITHIN_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How far past the last frame taken (or answered on this link) a
@@ -75,11 +65,11 @@ pub struct Federation {
     pub timeout: Duration,
     /// `--max-frame`.
     pub max_frame: usize,
-    /// Keys of the hellos this server's dialers are sending, by key: the
-    /// peer each was sent to (a `VERIFY` asks).
-    pub(super) keys: Mutex<HashMap<String, String>>,
-    /// Dialbacks under way, by the server their hello claims (folded).
-    pub(super) dialbacks: Mutex<HashMap<String, usize>>,
+    /// This server's link key (`--data-dir`'s `link-key.pem`): the
+    /// client certificate of its dialers.
+    pub(super) key: super::key::LinkKey,
+    /// The link port's TLS configuration, of that key.
+    pub(super) acceptor: Arc<rustls::ServerConfig>,
     /// Connections to the link port open now.
     pub(super) links_open: Mutex<Doorway>,
     /// Where this server takes links, as other nodes of its cluster reach
@@ -228,34 +218,6 @@ impl Federation {
         doors.open -= 1;
         if !linked {
             doors.release(from);
-        }
-    }
-
-    /// Takes a dialback slot for a hello claiming `server`, within
-    /// [`DIALBACKS_PER_SERVER`] and [`MAX_DIALBACKS`]; the refusal's
-    /// words if none is free. Given back by [`Federation::dialback_done`].
-    pub(super) fn dialback_slot(&self, server: &str) -> Result<(), String> {
-        let mut under_way = self.dialbacks.lock();
-        if under_way.values().sum::<usize>() >= MAX_DIALBACKS {
-            return Err("too many dialbacks under way; try later".into());
-        }
-        let of_server = under_way.entry(fold(server)).or_default();
-        if *of_server >= DIALBACKS_PER_SERVER {
-            return Err(format!(
-                "{DIALBACKS_PER_SERVER} hellos of {server} are being checked already; try later"
-            ));
-        }
-        *of_server += 1;
-        Ok(())
-    }
-
-    pub(super) fn dialback_done(&self, server: &str) {
-        let mut under_way = self.dialbacks.lock();
-        if let Some(of_server) = under_way.get_mut(&fold(server)) {
-            *of_server -= 1;
-            if *of_server == 0 {
-                under_way.remove(&fold(server));
-            }
         }
     }
 

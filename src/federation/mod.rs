@@ -13,7 +13,8 @@
 //! |---|---|
 //! | `roster.rs` | the roster file, read again when it changes |
 //! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
-//! | `accept.rs` | the link port: one thread per connection; `HELLO` (secret, dialback, identity) then frames taken into the store, `VERIFY` answered |
+//! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
+//! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store |
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
@@ -27,11 +28,15 @@
 //! (which are the replicated state's, so a new leader has them), it takes
 //! the frames, and it says where it takes links with a record every node
 //! applies ((`LocalStore::advertise_link`)). A follower's dialers wait,
-//! and a link or a dialback a follower is given goes to the leader through
-//! it, byte for byte (`accept::relay`): the roster may name any node.
+//! and a link a follower is given goes to the leader through it, byte for
+//! byte, TLS and all (`accept::relay`): the roster may name any node. So
+//! the nodes of a cluster have one link key: each node's data directory
+//! holds a copy of the same `link-key.pem` and `link-cert.pem`
+//! (docs/CLUSTER.md).
 
 mod accept;
 mod dial;
+pub mod key;
 pub mod links;
 pub mod roster;
 
@@ -82,6 +87,19 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
     let mut file = RosterFile::new(&options.peers);
     let roster = file.reload(&options.name).map_err(Error::Usage)?.expect("a first read");
     let identity = ctx.store.server().map_err(|ko| Error::Usage(ko.reason))?.id.to_string();
+    let key = key::LinkKey::load_or_make(&ctx.config.data_dir)?;
+    match &roster.me.fingerprint {
+        Some(listed) if key::same(listed, &key.fingerprint) => {}
+        listed => log::warn!(
+            "link: the roster's line for {} has {} but this server's link key ({}) has the fingerprint {}: \
+             peers refuse its links until the roster has its line as `wachat roster-line` prints it",
+            roster.me.name,
+            listed.as_deref().map_or("no fingerprint".to_string(), |f| format!("the fingerprint {f}")),
+            ctx.config.data_dir.join(key::KEY_FILE).display(),
+            key.fingerprint
+        ),
+    }
+    let acceptor = key.acceptor()?;
     let listener = crate::server::listener::bind(options.link_port)?;
     let addr = listener.local_addr()?;
     // An address any node of the cluster reaches: the machine's name
@@ -99,8 +117,8 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         give_up: options.give_up,
         timeout: ctx.config.timeout,
         max_frame: ctx.config.max_frame,
-        keys: Mutex::default(),
-        dialbacks: Mutex::default(),
+        key,
+        acceptor,
         links_open: Mutex::default(),
         link_at,
         advertised: Default::default(),

@@ -1,14 +1,35 @@
-//! The class roster (`--peers FILE`): one CSV line `name,host,port,secret`
-//! per server of the network, this one's included, no header. A teacher
-//! writes it and gives everyone the same file; the server reads it again
-//! whenever it changes (`Roster::reload`), so a class adds or moves a
-//! server without restarts.
+//! The class roster (`--peers FILE`): one CSV line
+//! `name,host,port,fingerprint` per server of the network, this one's
+//! included, no header; `fingerprint` is its link key's (`key.rs`), as
+//! `wachat roster-line` prints the line. A teacher collects the lines and
+//! gives everyone the same file; the server reads it again whenever it
+//! changes (`Roster::reload`), so a class adds or moves a server without
+//! restarts.
+//!
+//! A line of the earlier form `name,host,port,secret` is read, with no
+//! fingerprint: no link is made with that server (it is said why, in
+//! words, each time one is tried), until its line carries its
+//! fingerprint. `name,host,port,secret,fingerprint` (an old line with the
+//! fingerprint added) is read too; the secret has no role any more.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::protocol::link::check_secret;
 use crate::protocol::names::{check_name, fold};
+
+/// Checks a fingerprint as the roster writes it: 32 bytes in hex, each
+/// two digits apart by `:` (either case).
+pub fn check_fingerprint(text: &str) -> std::result::Result<(), String> {
+    let bytes: Vec<&str> = text.split(':').collect();
+    let ok =
+        bytes.len() == 32 && bytes.iter().all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("a fingerprint is 32 bytes in hex, two digits each, apart by `:` (AB:CD:…), as `wachat roster-line` prints it".into())
+    }
+}
 
 /// Most servers a roster may name: a class, with room to spare; what each
 /// costs (a dialer thread, a link) is bounded by it.
@@ -20,13 +41,29 @@ pub struct Entry {
     pub name: String,
     pub host: String,
     pub port: u16,
+    /// The secret of an earlier roster's line (no role: kept as read).
     pub secret: String,
+    /// Its link key's fingerprint; `None` on a line of the earlier form,
+    /// with which no link is made.
+    pub fingerprint: Option<String>,
 }
 
 impl Entry {
     /// `host:port`, to connect to.
     pub fn addr(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// Its fingerprint, or why no link is made with it: the words a
+    /// server with an old roster line is told.
+    pub fn fingerprint(&self) -> Result<&str, String> {
+        self.fingerprint.as_deref().ok_or_else(|| {
+            format!(
+                "the roster's line for {} has no fingerprint (name,host,port,fingerprint): \
+                 {} runs `wachat roster-line` and the teacher puts the line it prints in the roster",
+                self.name, self.name
+            )
+        })
     }
 }
 
@@ -52,9 +89,9 @@ impl Roster {
             if row.len() == 1 && row[0].trim().is_empty() {
                 continue;
             }
-            if row.len() != 4 {
+            if row.len() != 4 && row.len() != 5 {
                 return Err(format!(
-                    "line {line}: expected name,host,port,secret, found {} fields",
+                    "line {line}: expected name,host,port,fingerprint, found {} fields",
                     row.len()
                 ));
             }
@@ -66,12 +103,28 @@ impl Roster {
             }
             let port =
                 row[2].trim().parse::<u16>().map_err(|_| format!("line {line}: bad port {:?}", &row[2]))?;
-            let secret = row[3].trim();
-            check_secret(secret).map_err(|e| format!("line {line}: {e}"))?;
+            // The fourth field is a fingerprint (it has `:`s, a secret
+            // cannot), or an old line's secret, which a fifth may follow.
+            let (secret, fingerprint) = match (row[3].trim(), row.get(4).map(str::trim)) {
+                (fingerprint, None) if fingerprint.contains(':') => ("", Some(fingerprint)),
+                (secret, fingerprint) => {
+                    check_secret(secret).map_err(|e| format!("line {line}: {e}"))?;
+                    (secret, fingerprint)
+                }
+            };
+            if let Some(fingerprint) = fingerprint {
+                check_fingerprint(fingerprint).map_err(|e| format!("line {line}: {e}"))?;
+            }
             if all.iter().any(|e| fold(&e.name) == fold(name)) {
                 return Err(format!("line {line}: {name} is named twice"));
             }
-            all.push(Entry { name: name.into(), host: host.into(), port, secret: secret.into() });
+            all.push(Entry {
+                name: name.into(),
+                host: host.into(),
+                port,
+                secret: secret.into(),
+                fingerprint: fingerprint.map(str::to_string),
+            });
             if all.len() > MAX_SERVERS {
                 return Err(format!("more than {MAX_SERVERS} servers"));
             }
@@ -122,12 +175,35 @@ impl RosterFile {
 mod tests {
     use super::*;
 
+    fn print(byte: &str) -> String {
+        [byte; 32].join(":")
+    }
+
     #[test]
     fn a_roster_names_this_server_and_its_peers() {
-        let r = Roster::parse("lab1,10.0.0.11,7001,s1\nlab2,pc-2.local,7002,s2\n\n", "LAB1").unwrap();
+        let text = format!("lab1,10.0.0.11,7001,{}\nlab2,pc-2.local,7002,{}\n\n", print("AB"), print("cd"));
+        let r = Roster::parse(&text, "LAB1").unwrap();
         assert_eq!(r.me.name, "lab1");
         assert_eq!(r.peers.len(), 1);
         assert_eq!(r.peer("Lab2").unwrap().addr(), "pc-2.local:7002");
+        assert_eq!(r.peer("lab2").unwrap().fingerprint(), Ok(print("cd").as_str()));
+    }
+
+    #[test]
+    fn an_old_line_is_read_and_says_what_to_add() {
+        let text = format!("lab1,h,1,s1,{}\nlab2,h,2,s2\n", print("AB"));
+        let r = Roster::parse(&text, "lab1").unwrap();
+        assert_eq!(r.me.fingerprint.as_deref(), Some(print("AB").as_str()));
+        let why = r.peer("lab2").unwrap().fingerprint().unwrap_err();
+        assert!(why.contains("has no fingerprint") && why.contains("wachat roster-line"), "{why}");
+    }
+
+    #[test]
+    fn fingerprints_are_checked() {
+        assert!(check_fingerprint(&["ab"; 32].join(":")).is_ok());
+        assert!(check_fingerprint(&["ab"; 31].join(":")).is_err());
+        assert!(check_fingerprint("s-lab1").is_err());
+        assert!(check_fingerprint(&["zz"; 32].join(":")).is_err());
     }
 
     #[test]
@@ -136,8 +212,9 @@ mod tests {
         assert!(bad("lab2,h,1,s\n").contains("no line for lab1"));
         assert!(bad("lab1,h,1,s\nlab 2,h,1,s\n").starts_with("line 2: bad server name"));
         assert!(bad("lab1,h,99999,s\n").starts_with("line 1: bad port"));
-        assert!(bad("lab1,h,1\n").contains("expected name,host,port,secret"));
-        assert!(bad("lab1,h,1,s:x\n").contains("secret"));
+        assert!(bad("lab1,h,1\n").contains("expected name,host,port,fingerprint"));
+        assert!(bad("lab1,h,1,AB:CD\n").contains("a fingerprint is 32 bytes"));
+        assert!(bad("lab1,h,1,s x\n").contains("secret"));
         assert!(bad("lab1,h,1,s\nLAB1,h,2,t\n").contains("named twice"));
     }
 }

@@ -150,6 +150,14 @@ impl Stream {
         self.tls.is_some()
     }
 
+    /// The certificate the other end showed at the TLS handshake (DER),
+    /// once the handshake is done: a link's, whose fingerprint says which
+    /// server it is (`federation::key`).
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        let tls = self.tls.as_ref()?.lock();
+        tls.peer_certificates().and_then(|chain| chain.first()).map(|cert| cert.to_vec())
+    }
+
     /// The socket underneath (addresses, options).
     pub fn tcp(&self) -> &TcpStream {
         &self.tcp

@@ -131,6 +131,12 @@ impl Tls {
         Tls::trusting_roots(roots)
     }
 
+    /// A configuration made elsewhere: a link's, whose certificates
+    /// are pinned by fingerprint (`federation::key`).
+    pub fn from_config(config: Arc<ClientConfig>) -> Tls {
+        Tls { config }
+    }
+
     fn trusting_roots(roots: RootCertStore) -> Result<Tls> {
         let config = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])

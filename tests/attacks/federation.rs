@@ -2,20 +2,21 @@
 //! "Bounds: what a peer can make a server spend"), made from outside as a
 //! hostile student's server would make them: frames past the limit,
 //! more connections than the port takes, silence instead of a hello,
-//! hellos whose dialback never answers, a flood of frames, a flood of
-//! refused frames. Each test plays `lab9` beside a real `lab1`.
+//! hellos of a key that is not the claimed server's, a flood of frames, a
+//! flood of refused frames. Each test plays `lab9` beside a real `lab1`.
 
 use super::support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use support::READ_TIMEOUT;
-use support::federation::{Lab9, ask, lab9_beside_lab1, start, write_roster};
+use support::federation::{Lab9, Link, ask, hello_on, lab9_beside_lab1, start, tls_on, tls_to, write_roster};
 use support::ports::free_port;
+use wachat::federation::key::LinkKey;
 
 /// The longest frame, its `\n` included (`--max-frame`'s default).
 const MAX_FRAME: usize = 16384;
@@ -23,10 +24,6 @@ const MAX_FRAME: usize = 16384;
 const MAX_LINKS: usize = 528;
 /// Most of them from one address (`links::MAX_PER_ADDRESS`).
 const MAX_PER_ADDRESS: usize = 64;
-/// Most dialbacks under way at once for one claimed server
-/// (`links::DIALBACKS_PER_SERVER`), and in all (`links::MAX_DIALBACKS`).
-const DIALBACKS_PER_SERVER: usize = 2;
-const MAX_DIALBACKS: usize = 32;
 /// lab9's identity in its hellos.
 const LAB9_ID: &str = "00000000000000000000000000000009";
 
@@ -52,7 +49,7 @@ fn connect_from(link: SocketAddr, source: [u8; 4], wait: Duration) -> (TcpStream
 }
 
 /// The next line, without its `\n`; fails the test if none comes.
-fn line(reader: &mut BufReader<TcpStream>) -> String {
+fn line(reader: &mut impl BufRead) -> String {
     let mut line = String::new();
     match reader.read_line(&mut line) {
         Ok(0) => panic!("the link was closed while a line was awaited"),
@@ -63,7 +60,7 @@ fn line(reader: &mut BufReader<TcpStream>) -> String {
 
 /// The server closed the connection, with nothing more to say (a reset
 /// counts: the server closed it with bytes of ours still unread).
-fn assert_closed(reader: &mut BufReader<TcpStream>) {
+fn assert_closed(reader: &mut impl Read) {
     let mut rest = Vec::new();
     match reader.read_to_end(&mut rest) {
         Ok(_) => assert_eq!(String::from_utf8_lossy(&rest), "", "more after the last answer"),
@@ -79,8 +76,8 @@ fn frame_of(n: u64, len: usize) -> String {
 }
 
 /// A link from lab9 to lab1, its hello answered `OK:<last>`.
-fn linked(lab9: &Lab9, link: SocketAddr, key: &str) -> (TcpStream, BufReader<TcpStream>) {
-    let (stream, reader, ok) = lab9.hello(link, "s-lab9", key, LAB9_ID);
+fn linked(lab9: &Lab9, link: SocketAddr) -> (Link, BufReader<Link>) {
+    let (stream, reader, ok) = lab9.hello(link, LAB9_ID);
     assert!(ok.starts_with("OK:"), "{ok}");
     (stream, reader)
 }
@@ -88,9 +85,9 @@ fn linked(lab9: &Lab9, link: SocketAddr, key: &str) -> (TcpStream, BufReader<Tcp
 /// Writes `frames` on `link` from a thread of their own (lab1 answers
 /// while it reads: the answers are read here meanwhile, so that neither
 /// side waits for the other), and reads one answer a frame.
-fn pipelined(link: &TcpStream, reader: &mut BufReader<TcpStream>, frames: &[String]) -> Vec<String> {
+fn pipelined(link: &Link, reader: &mut BufReader<Link>, frames: &[String]) -> Vec<String> {
     let text: String = frames.iter().map(|f| format!("{f}\n")).collect();
-    let mut writer = link.try_clone().unwrap();
+    let mut writer = link.clone();
     let written = std::thread::spawn(move || writer.write_all(text.as_bytes()));
     let answers = frames.iter().map(|_| line(reader)).collect();
     written.join().unwrap().unwrap();
@@ -105,30 +102,32 @@ fn a_frame_past_16384_bytes_is_refused_too_long_and_closes_the_link_before_and_a
 
     // Before a hello: the longest frame is read (and is no opening), one
     // byte more is not.
-    let (mut stream, mut reader) = connect(lab1.link, READ_TIMEOUT);
+    let mut stream = tls_to(lab1.link, &lab9.key, &lab9.lab1).unwrap();
+    let mut reader = BufReader::new(stream.clone());
     stream.write_all(format!("{}\n", "x".repeat(MAX_FRAME - 1)).as_bytes()).unwrap();
     assert!(line(&mut reader).starts_with("KO:BAD_REQUEST:"));
     assert_closed(&mut reader);
-    let (mut stream, mut reader) = connect(lab1.link, READ_TIMEOUT);
+    let mut stream = tls_to(lab1.link, &lab9.key, &lab9.lab1).unwrap();
+    let mut reader = BufReader::new(stream.clone());
     stream.write_all(format!("{}\n", "x".repeat(MAX_FRAME)).as_bytes()).unwrap();
     assert_eq!(line(&mut reader), "KO:TOO_LONG:a frame is longer than the limit");
     assert_closed(&mut reader);
 
     // After a hello: the same, the longest frame refused for its text
     // only, the link still open.
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     let longest = frame_of(1, MAX_FRAME);
     assert!(ask(&link, &mut reader, longest.trim_end()).starts_with("KO:1:BAD_REQUEST:"));
     assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
-    (&link).write_all(frame_of(2, MAX_FRAME + 1).as_bytes()).unwrap();
+    link.clone().write_all(frame_of(2, MAX_FRAME + 1).as_bytes()).unwrap();
     assert_eq!(line(&mut reader), "KO:TOO_LONG:a frame is longer than the limit");
     assert_closed(&mut reader);
 }
 
 /// Whether the link port takes one more connection from `source`: it
-/// answers a frame that is no opening `BAD_REQUEST` if it took it,
-/// `BUSY` if not (that line comes before the reset our unread frame
-/// causes).
+/// answers plaintext (which it refuses, in plaintext) `BAD_REQUEST` if it
+/// took it, `BUSY` if not (that line comes before the reset our unread
+/// frame causes).
 fn takes_one_more(link: SocketAddr, source: [u8; 4]) -> bool {
     let (stream, mut reader) = connect_from(link, source, READ_TIMEOUT);
     writeln!(&stream, "PING").unwrap();
@@ -195,10 +194,11 @@ fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
     // lab9 links from 127.0.0.3 (a cluster's follower passes every peer's
     // link from its one address), then 64 silent connections come from
     // there too: the link is not among the 64.
-    let (link, mut reader) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
-    writeln!(&link, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}").unwrap();
-    lab9.answer_dialback("Zk3q9wPpXc41LmNa");
-    assert_eq!(line(&mut reader), "OK:0");
+    let (tcp, _) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
+    let link = tls_on(tcp, &lab9.key, &lab9.lab1).unwrap();
+    let (link, mut reader, ok) =
+        hello_on(&link, &format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{LAB9_ID}"));
+    assert_eq!(ok, "OK:0");
     let _silent = fill_from(lab1.link, [127, 0, 0, 3]);
     assert_eq!(ask(&link, &mut reader, "PING"), "PONG");
 }
@@ -206,158 +206,41 @@ fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
 #[test]
 fn a_connection_without_a_hello_within_half_the_timeout_is_closed() {
     let root = tempfile::tempdir().unwrap();
-    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "4"]);
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "4"]);
     let started = Instant::now();
-    // One says nothing, one half a hello, one a hello a byte at a time,
-    // too slowly to end it within the timeout.
-    let (_silent, mut silent) = connect(lab1.link, READ_TIMEOUT);
-    let (half, mut halved) = connect(lab1.link, READ_TIMEOUT);
-    (&half).write_all(b"HELLO:1.3:lab9:lab1:s-lab9").unwrap();
-    let (slow, mut slowed) = connect(lab1.link, READ_TIMEOUT);
+    // One says nothing (not even TLS: it is answered in plaintext), one
+    // half a hello, one a hello a byte at a time, too slowly to end it
+    // within the timeout.
+    let (_silent, silent) = connect(lab1.link, READ_TIMEOUT);
+    let half = tls_to(lab1.link, &lab9.key, &lab9.lab1).unwrap();
+    half.clone().write_all(b"HELLO:1.3:lab9:lab1:-").unwrap();
+    let slow = tls_to(lab1.link, &lab9.key, &lab9.lab1).unwrap();
+    let (halved, slowed) = (BufReader::new(half), BufReader::new(slow.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let dribbling = stop.clone();
     let dribble = std::thread::spawn(move || {
-        for byte in format!("HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNa:{LAB9_ID}\n").bytes() {
-            if dribbling.load(Ordering::SeqCst) || (&slow).write_all(&[byte]).is_err() {
+        for byte in format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{LAB9_ID}\n").bytes() {
+            if dribbling.load(Ordering::SeqCst) || slow.clone().write_all(&[byte]).is_err() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200)); // the attack: a byte each 200 ms
         }
     });
-    for reader in [&mut silent, &mut halved, &mut slowed] {
-        assert_eq!(line(reader), "KO:TIMEOUT:no hello within 2 s");
+    let readers: [Box<dyn BufRead>; 3] = [Box::new(silent), Box::new(halved), Box::new(slowed)];
+    for mut reader in readers {
+        assert_eq!(line(&mut reader), "KO:TIMEOUT:no hello within 2 s");
         assert!(started.elapsed() >= Duration::from_secs(2), "closed before the hello's deadline");
-        assert_closed(reader);
+        assert_closed(&mut reader);
     }
     stop.store(true, Ordering::SeqCst);
     dribble.join().unwrap();
-}
-
-/// lab9's link port, which takes lab1's dialbacks and never answers them:
-/// how many were open at once, at most, and how many came in all.
-struct Silent {
-    stop: Arc<AtomicBool>,
-    watch: std::thread::JoinHandle<(usize, usize)>,
-}
-
-impl Silent {
-    fn watch(port: TcpListener) -> Silent {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        port.set_nonblocking(true).unwrap();
-        let watch = std::thread::spawn(move || {
-            let (mut open, mut most, mut all) = (Vec::<TcpStream>::new(), 0, 0);
-            while !stopped.load(Ordering::SeqCst) {
-                match port.accept() {
-                    Ok((verify, _)) => {
-                        verify.set_nonblocking(false).unwrap();
-                        verify.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-                        let mut line = String::new();
-                        BufReader::new(&verify).read_line(&mut line).unwrap();
-                        assert!(line.starts_with("VERIFY:lab1:lab"), "{line}");
-                        // lab1 closes a dialback before it opens the next
-                        // in its place: each one closed is seen closed by
-                        // now (its end of file is here before the next one
-                        // connects).
-                        open.retain(still_open);
-                        open.push(verify);
-                        all += 1;
-                        most = most.max(open.len());
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5)); // polling the port
-                    }
-                    Err(e) => panic!("lab9's port: {e}"),
-                }
-            }
-            (most, all)
-        });
-        Silent { stop, watch }
-    }
-
-    fn most_and_all(self) -> (usize, usize) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.watch.join().unwrap()
-    }
-}
-
-/// A dialback lab1 has not closed (its `VERIFY` line read already).
-fn still_open(verify: &TcpStream) -> bool {
-    verify.set_nonblocking(true).unwrap();
-    let open = matches!(verify.peek(&mut [0u8]), Err(e) if e.kind() == ErrorKind::WouldBlock);
-    verify.set_nonblocking(false).unwrap();
-    open
-}
-
-#[test]
-fn hellos_whose_dialback_never_answers_make_at_most_2_dialbacks_at_once_each_within_the_timeout() {
-    let root = tempfile::tempdir().unwrap();
-    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
-    let port = lab9.vouch.local_addr().unwrap();
-    let silent = Silent::watch(lab9.vouch);
-
-    let started = Instant::now();
-    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (0..20)
-        .map(|i| {
-            let (hello, reader) = connect(lab1.link, READ_TIMEOUT * 2);
-            writeln!(&hello, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41Lm{i:02}:{LAB9_ID}").unwrap();
-            (hello, reader)
-        })
-        .collect();
-    let silent_refusal =
-        format!("KO:AUTH_FAILED:lab9 at {port} did not vouch for this link: no frame within the timeout");
-    let busy = format!("KO:BUSY:{DIALBACKS_PER_SERVER} hellos of lab9 are being checked already; try later");
-    let (mut checked, mut refused) = (0, 0);
-    for (_, mut reader) in hellos {
-        let answer = line(&mut reader);
-        match answer {
-            a if a == silent_refusal => checked += 1,
-            a if a == busy => refused += 1,
-            a => panic!("{a}"),
-        }
-        assert_closed(&mut reader);
-    }
-    assert!(started.elapsed() >= Duration::from_secs(2), "a hello refused before its dialback's timeout");
-    assert!(checked >= DIALBACKS_PER_SERVER && refused > 0, "{checked} checked, {refused} refused busy");
-    let (most, all) = silent.most_and_all();
-    assert_eq!(most, DIALBACKS_PER_SERVER, "dialbacks open at once at lab9's port ({all} in all)");
-}
-
-#[test]
-fn hellos_claiming_20_servers_whose_dialbacks_never_answer_make_at_most_32_dialbacks_at_once() {
-    let root = tempfile::tempdir().unwrap();
-    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &["--timeout", "2"]);
-    // 20 more servers of the roster, all at lab9's silent port.
-    let port = lab9.vouch.local_addr().unwrap().port();
-    let more: String = (10..30).map(|i| format!("lab{i},127.0.0.1,{port},s-lab{i}\n")).collect();
-    std::fs::OpenOptions::new().append(true).open(&roster).unwrap().write_all(more.as_bytes()).unwrap();
-    lab1.server.wait_for_log("read again: 21 peers");
-    let silent = Silent::watch(lab9.vouch);
-
-    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (10..30)
-        .flat_map(|i| (0..2).map(move |k| (i, k)))
-        .map(|(i, k)| {
-            let (hello, reader) = connect(lab1.link, READ_TIMEOUT * 2);
-            writeln!(&hello, "HELLO:1.3:lab{i}:lab1:s-lab{i}:Zk3q9wPpXc41Lm{i:02}{k}:{LAB9_ID}").unwrap();
-            (hello, reader)
-        })
-        .collect();
-    for (_, mut reader) in hellos {
-        let answer = line(&mut reader);
-        assert!(
-            answer.starts_with("KO:AUTH_FAILED:") || answer.starts_with("KO:BUSY:too many dialbacks"),
-            "{answer}"
-        );
-    }
-    let (most, all) = silent.most_and_all();
-    assert_eq!(most, MAX_DIALBACKS, "dialbacks open at once at the silent port ({all} in all)");
 }
 
 #[test]
 fn a_link_is_read_at_1000_frames_a_second_at_most() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     // The peer waits most of a second after its hello, then floods: a
     // second counted from the hello would be nearly spent, and the next
     // second's frames read right after it.
@@ -376,7 +259,7 @@ fn refused_frames_are_not_logged_at_the_default_level() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
     lab1.server.register(&["bob"]);
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     lab1.server.wait_for_log("lab9 linked to us");
     let before = lab1.server.log().len();
 
@@ -397,7 +280,7 @@ fn refused_frames_are_not_logged_at_the_default_level() {
 
     // A new hello is logged: every line before it is in the log by then.
     drop(link);
-    linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNb");
+    linked(&lab9, lab1.link);
     let deadline = Instant::now() + READ_TIMEOUT;
     let added = loop {
         let log = lab1.server.log();
@@ -416,7 +299,7 @@ fn a_frame_numbered_past_the_window_is_refused_and_the_peers_next_frames_are_tak
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
     lab1.server.register(&["bob"]);
     let mut bob = lab1.server.login_recv("bob", "pw-bob");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     let msg = |n: u64, id: &str| format!("MSG:{n}:ana@lab9:bob@lab1:{id}:1795500000100:hi {id}");
 
     // 2^53 - 1, the largest number a frame may carry, and the first past
@@ -434,23 +317,20 @@ fn a_frame_numbered_past_the_window_is_refused_and_the_peers_next_frames_are_tak
     // A new link says where lab1 is: the far frame never counted, and the
     // real peer's next frame is taken, not dropped as a duplicate.
     drop(link);
-    let (link, mut reader, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", LAB9_ID);
+    let (link, mut reader, ok) = lab9.hello(lab1.link, LAB9_ID);
     assert_eq!(ok, "OK:1000001");
     assert_eq!(ask(&link, &mut reader, &msg(1_000_002, "after")), "ACK:1000002");
     assert!(bob.next_msg().contains(":after:"));
 }
 
 #[test]
-fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connections_and_a_member_sends_40_hellos()
+fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connections_and_an_impostor_sends_40_hellos()
  {
     let root = tempfile::tempdir().unwrap();
-    // lab1 and lab2 real, lab9 the test: its link port (where lab1 calls
-    // it back) takes the calls and never answers.
+    // lab1 and lab2 real; the test holds lab1's link port.
     let roster = root.path().join("class.csv");
-    let vouch = TcpListener::bind("127.0.0.1:0").unwrap();
-    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", vouch.local_addr().unwrap().port());
     let (port1, port2) = (free_port(), free_port());
-    write_roster(&roster, &[("lab1", port1), ("lab2", port2)], &lab9_line);
+    write_roster(&roster, &[("lab1", port1), ("lab2", port2)], "");
     let labs: Vec<_> = [("lab1", port1), ("lab2", port2)]
         .into_iter()
         .map(|(name, port)| {
@@ -463,19 +343,24 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
     lab1.server.register(&["ana"]);
     let mut ana = lab1.server.login_recv("ana", "pw-ana");
     let [mut bob] = lab2.server.logged_in(["bob"]);
-    let silent = Silent::watch(vouch);
+    let lab1_print = LinkKey::load_or_make(&lab1.dir).unwrap().fingerprint;
+    let impostor = LinkKey::load_or_make(&root.path().join("impostor")).unwrap();
 
     // 528 connections from 127.0.0.3 that say nothing, held open.
     let quiet: Vec<(TcpStream, BufReader<TcpStream>)> =
         (0..MAX_LINKS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
-    // 40 hellos of lab9 from 127.0.0.4, whose dialback never answers.
-    let hellos: Vec<(TcpStream, BufReader<TcpStream>)> = (0..40)
-        .map(|i| {
-            let (hello, reader) = connect_from(lab1.link, [127, 0, 0, 4], READ_TIMEOUT * 3);
-            writeln!(&hello, "HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41Lm{i:02}:{LAB9_ID}").unwrap();
-            (hello, reader)
+    // 40 hellos claiming lab2 from 127.0.0.4, with a key not lab2's.
+    let hellos: Vec<String> = (0..40)
+        .map(|_| {
+            let (tcp, _) = connect_from(lab1.link, [127, 0, 0, 4], READ_TIMEOUT * 3);
+            let link = tls_on(tcp, &impostor, &lab1_print).unwrap();
+            hello_on(&link, &format!("HELLO:1.3:lab2:lab1:-:0000000000000000:{LAB9_ID}")).2
         })
         .collect();
+    assert!(
+        hellos.iter().all(|a| a.starts_with("KO:AUTH_FAILED:this link's key is not lab2's")),
+        "{hellos:?}"
+    );
 
     // lab2, at its own address, dials lab1 for bob's message: it links
     // and delivers within 5 s.
@@ -486,16 +371,188 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
     let took = sent.elapsed();
     eprintln!("delivered {took:?} after its OK");
     assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
-    drop((quiet, hellos));
-    let (most, _) = silent.most_and_all();
-    assert!(most <= DIALBACKS_PER_SERVER, "{most} dialbacks of lab9 at once");
+    drop(quiet);
+}
+
+/// lab1 and lab2 real, each on a link port of `free_port`'s (so that
+/// lab2 starts again on its own), and `lab2_at` the port the roster
+/// gives lab2 (its own, or a proxy's).
+fn lab1_and_lab2(
+    root: &std::path::Path,
+    lab2_at: Option<u16>,
+) -> (support::federation::Lab, support::federation::Lab, std::path::PathBuf) {
+    let roster = root.join("class.csv");
+    let (port1, port2) = (free_port(), free_port());
+    write_roster(&roster, &[("lab1", port1), ("lab2", lab2_at.unwrap_or(port2))], "");
+    let mut labs = [("lab1", port1), ("lab2", port2)].into_iter().map(|(name, port)| {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        start(name, &dir, &roster, port, &["--timeout", "4"])
+    });
+    let lab1 = labs.next().unwrap();
+    (lab1, labs.next().unwrap(), roster)
+}
+
+/// An impostor's link port at `port`, with a key of its own: it takes
+/// each connection (TLS with its key, or plaintext) and keeps every
+/// byte it could read, until it is dropped.
+struct Impostor {
+    stop: Arc<AtomicBool>,
+    heard: Arc<std::sync::Mutex<(usize, Vec<u8>)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Impostor {
+    fn listen(port: u16, key: &LinkKey) -> Impostor {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let acceptor = key.acceptor().unwrap();
+        let (stop, heard) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(std::sync::Mutex::new((0, Vec::new()))));
+        let (stopped, kept) = (stop.clone(), heard.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok((tcp, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20)); // polling the port
+                    continue;
+                };
+                tcp.set_nonblocking(false).unwrap();
+                kept.lock().unwrap().0 += 1;
+                let mut first = [0u8; 1];
+                tcp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let tls = matches!(tcp.peek(&mut first), Ok(1) if first[0] == 0x16);
+                let mut bytes = Vec::new();
+                if tls {
+                    let stream = wachat::transport::Stream::accept(tcp, Some(&acceptor)).unwrap();
+                    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let _ = (&stream).read_to_end(&mut bytes);
+                } else {
+                    let _ = (&tcp).read_to_end(&mut bytes);
+                }
+                kept.lock().unwrap().1.extend(bytes);
+            }
+        });
+        Impostor { stop, heard, thread: Some(thread) }
+    }
+
+    /// Connections taken, and what was read of them.
+    fn heard(&self) -> (usize, String) {
+        let heard = self.heard.lock().unwrap();
+        (heard.0, String::from_utf8_lossy(&heard.1).into_owned())
+    }
+}
+
+impl Drop for Impostor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn an_impostor_at_an_absent_servers_address_gets_nothing_and_forges_nothing_and_the_real_one_links_after() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, mut lab2, roster) = lab1_and_lab2(root.path(), None);
+    let port2 = lab2.link.port();
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
+    lab2.server.register(&["bob"]);
+    // lab2 stops; its port is taken by a classmate's server with a key
+    // of its own (it has the roster: every fingerprint and address).
+    lab2.server.kill();
+    let impostor_key = LinkKey::load_or_make(&root.path().join("impostor")).unwrap();
+    let impostor = Impostor::listen(port2, &impostor_key);
+    assert!(ana.request("MSG:bob@lab2:q1:for bob only").starts_with("OK:q1:"));
+    let said = lab1.server.wait_for_log("shows a key that is not the roster's");
+    assert!(said.contains("lab2 at 127.0.0.1:"), "{said}");
+    let (dials, heard) = impostor.heard();
+    assert!(dials >= 1, "lab1 never dialed lab2's address");
+    assert_eq!(heard, "", "lab1 said something to the impostor");
+
+    // It dials lab1 claiming lab2, a forged frame right behind its hello:
+    // refused before any frame is read.
+    let lab1_print = LinkKey::load_or_make(&lab1.dir).unwrap().fingerprint;
+    let link = tls_to(lab1.link, &impostor_key, &lab1_print).unwrap();
+    let id = "00000000000000000000000000000002";
+    let forged = format!(
+        "HELLO:1.3:lab2:lab1:-:0000000000000000:{id}\nMSG:9007199254740991:bob@lab2:ana@lab1:f1:1795500000100:forged"
+    );
+    let (_, mut reader, answer) = hello_on(&link, &forged);
+    assert!(answer.starts_with("KO:AUTH_FAILED:this link's key is not lab2's"), "{answer}");
+    assert_closed(&mut reader);
+    while let Some(event) = ana_events.line_within(Duration::from_millis(500)) {
+        assert!(!event.contains("forged") && !event.contains(":q1:"), "{event}");
+    }
+
+    // The real lab2 comes back at its address: ana's message, queued all
+    // along, reaches bob; lab1 takes lab2's frames (bob's read status).
+    drop(impostor);
+    lab2 = start("lab2", &lab2.dir.clone(), &roster, port2, &["--timeout", "4"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    let msg = bob.next_msg();
+    assert!(msg.contains(":ana@lab1:bob:q1:") && msg.ends_with(":for bob only"), "{msg}");
+    let mut bob_send = lab2.server.login_send("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana@lab1:b1:got it").starts_with("OK:b1:"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = ana_events.line_within(Duration::from_secs(1)).unwrap_or_default();
+        if event.starts_with("MSG:") && event.ends_with(":got it") {
+            break;
+        }
+        assert!(!event.contains("forged"), "{event}");
+        assert!(Instant::now() < deadline, "bob's answer never came to ana");
+    }
+}
+
+#[test]
+fn a_links_bytes_on_the_wire_are_not_plain_text() {
+    let root = tempfile::tempdir().unwrap();
+    // A proxy between lab1 and lab2 keeps every byte that crosses it.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let (lab1, lab2, _) = lab1_and_lab2(root.path(), Some(proxy_port));
+    let upstream = lab2.link;
+    let capture = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let kept = capture.clone();
+    std::thread::spawn(move || {
+        for conn in proxy.incoming() {
+            let Ok(from_lab1) = conn else { return };
+            let to_lab2 = TcpStream::connect(upstream).unwrap();
+            for (mut from, mut to) in
+                [(from_lab1.try_clone().unwrap(), to_lab2.try_clone().unwrap()), (to_lab2, from_lab1)]
+            {
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    assert!(ana.request("MSG:bob@lab2:p1:the exam answers are 42").starts_with("OK:p1:"));
+    assert!(bob.next_msg().ends_with(":the exam answers are 42"));
+    let wire = capture.lock().unwrap().clone();
+    assert!(wire.len() > 100, "{} bytes crossed the proxy", wire.len());
+    let text = String::from_utf8_lossy(&wire);
+    for clear in ["exam answers", "HELLO:", "bob@lab2", "ana@lab1"] {
+        assert!(!text.contains(clear), "{clear:?} crossed the network in clear");
+    }
 }
 
 /// lab1 with `tea`, who makes `#general` and posts in it, and `ana`; and
 /// lab9's `zoe` a member of it by a link of lab9's.
-fn zoe_of_lab9_in_tea_s_room(
-    root: &std::path::Path,
-) -> (support::federation::Lab, TcpStream, BufReader<TcpStream>) {
+fn zoe_of_lab9_in_tea_s_room(root: &std::path::Path) -> (support::federation::Lab, Link, BufReader<Link>) {
     let (lab9, lab1, _) = lab9_beside_lab1(root, &[], &[]);
     lab1.server.register(&["tea", "ana"]);
     let mut tea = lab1.server.login_send("tea", "pw-tea");
@@ -504,7 +561,7 @@ fn zoe_of_lab9_in_tea_s_room(
     assert_eq!(ana.request("JOIN:#general"), "OK");
     assert!(tea.request("MSG:#general:t1:exam on Friday, room 4").starts_with("OK:t1:"));
     assert!(ana.request("MSG:#general:a1:thanks!").starts_with("OK:a1:"));
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     assert_eq!(ask(&link, &mut reader, "JOIN:1:zoe@lab9:#general@lab1"), "ACK:1");
     (lab1, link, reader)
 }
@@ -549,7 +606,7 @@ fn a_room_s_home_cannot_rewrite_a_local_user_s_post() {
     assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
     assert!(ana.request("MSG:#club@lab9:a1:thanks for having me").starts_with("OK:a1:"));
     let mut bea_events = lab1.server.login_recv("bea", "pw-bea");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
 
     // Her post's id with other words: refused, and it still waits.
     let forged = "MSG:1:ana@lab1:#club@lab9:a1:1795500000100:I, ana, cheated on the exam";
@@ -578,7 +635,7 @@ fn statuses_for_a_peer_that_never_links_back_count_toward_the_link_queue_max() {
     let mut bob = lab1.server.login_recv("bob", "pw-bob");
     // lab9 links to lab1, and never answers lab1's own dials: what bob's
     // devices say back (each DELIVERED) waits for it.
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     let mut taken = 0;
     let refused = (1..=40).find_map(|n| {
         let answer = ask(&link, &mut reader, &format!("MSG:{n}:ana@lab9:bob@lab1:m{n}:1795500000100:hi {n}"));
@@ -609,7 +666,7 @@ fn one_peer_s_crowd_fills_no_room_and_no_user_s_list_of_chats() {
     lab1.server.register(&["ana"]);
     let mut ana = lab1.server.login_send("ana", "pw-ana");
     assert_eq!(ana.request("JOIN:#lab"), "OK");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     let joins: Vec<String> = (1..=101).map(|n| format!("JOIN:{n}:z{n}@lab9:#lab@lab1")).collect();
     let answers = pipelined(&link, &mut reader, &joins);
     assert!(answers[..100].iter().enumerate().all(|(i, a)| *a == format!("ACK:{}", i + 1)), "{answers:?}");

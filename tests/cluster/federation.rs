@@ -6,12 +6,15 @@
 use std::path::Path;
 
 use super::support::cluster::Cluster;
+use super::support::federation::{give_key, roster_line};
 use super::support::ports::free_port;
 use super::support::{Conn, TestServer};
 
-/// The roster of lab1 (the cluster, at `lab1`'s port) and lab2.
+/// The roster of lab1 (the cluster, at `lab1`'s port) and lab2, each
+/// line as `wachat roster-line` prints it.
 fn write_roster(path: &Path, lab1: u16, lab2: u16) {
-    std::fs::write(path, format!("lab1,127.0.0.1,{lab1},s-lab1\nlab2,127.0.0.1,{lab2},s-lab2\n")).unwrap();
+    let lines = format!("{}\n{}\n", roster_line(path, "lab1", lab1), roster_line(path, "lab2", lab2));
+    std::fs::write(path, lines).unwrap();
 }
 
 fn as_str(args: &[String]) -> Vec<&str> {
@@ -44,13 +47,18 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
         args.extend(["--timeout", "4"].map(String::from));
         args
     };
+    // The cluster's nodes share lab1's link key, copied into each data
+    // directory (docs/CLUSTER.md).
+    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
+    give_key(&roster, "lab1", &dir_a);
+    give_key(&roster, "lab1", &dir_b);
     let args_a = node_args("a", port_a);
-    let mut a = TestServer::start_restartable(&as_str(&args_a));
+    let mut a = TestServer::start_restartable_in(&dir_a, &as_str(&args_a));
     a.wait_for_log("node a leads (epoch 1");
-    let b = TestServer::start_with(&as_str(&node_args("b", port_b)));
+    let b = TestServer::start_in(&dir_b, &as_str(&node_args("b", port_b)));
     b.wait_for_log("this node follows");
     let dir2 = root.path().join("lab2");
-    std::fs::create_dir_all(&dir2).unwrap();
+    give_key(&roster, "lab2", &dir2);
     let lab2_args =
         ["--name", "lab2", "--peers", roster_arg, "--link-port", &port2.to_string(), "--timeout", "4"];
     let mut lab2 = TestServer::start_restartable_in(&dir2, &lab2_args);

@@ -13,11 +13,12 @@
 use super::support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::chaos::{report, violated};
+use support::federation::{Link, give_key, key_dir, roster_line};
 use support::ports::free_port;
 use support::{Conn, TestServer};
 
@@ -116,9 +117,12 @@ fn chaos_over_servers_started_by_someone_else_holds_every_guarantee() {
     let lines: String = names
         .iter()
         .zip(&ports)
-        .map(|(name, [_, _, _, proxy])| format!("{name},127.0.0.1,{proxy},secret-{name}\n"))
+        .map(|(name, [_, _, _, proxy])| roster_line(&roster, name, *proxy) + "\n")
         .collect();
     std::fs::write(&roster, lines).unwrap();
+    for name in names {
+        give_key(&roster, name, &root.join(name));
+    }
     let mut file = String::from("# name,host,send_port,recv_port,link_port,proxy_port,restart\n");
     let mut starts = Vec::new();
     for (name, [send, recv, link, proxy]) in names.iter().zip(&ports) {
@@ -187,12 +191,13 @@ fn took_with_its_ack_lost(restart: bool) {
     let roster = root.path().join("class.csv");
     let write = |lab1: u16| {
         let lab2 = lab2.local_addr().unwrap().port();
-        std::fs::write(&roster, format!("lab1,127.0.0.1,{lab1},s-lab1\nlab2,127.0.0.1,{lab2},s-lab2\n"))
-            .unwrap();
+        let lines =
+            format!("{}\n{}\n", roster_line(&roster, "lab1", lab1), roster_line(&roster, "lab2", lab2));
+        std::fs::write(&roster, lines).unwrap();
     };
     write(1);
     let data = root.path().join("lab1");
-    std::fs::create_dir_all(&data).unwrap();
+    give_key(&roster, "lab1", &data);
     let peers = roster.to_str().unwrap();
     let args = ["--name", "lab1", "--peers", peers, "--link-port", "0", "--give-up", "3s", "--timeout", "2"];
     let mut lab1 = TestServer::start_restartable_in(&data, &args);
@@ -211,7 +216,7 @@ fn took_with_its_ack_lost(restart: bool) {
     assert!(ana.request("MSG:bob@lab2:m1:hi bob").starts_with("OK:m1:"));
     // lab2 takes frame 1 (it is on its disk: bob will get it), and the
     // link breaks before its ACK.
-    let mut first = accept_link(&lab2, link, 0);
+    let mut first = accept_link(&lab2, &roster, 0);
     let frame = first.line();
     assert!(frame.starts_with("MSG:1:ana@lab1:bob@lab2:m1:"), "{frame}");
     drop(first);
@@ -235,7 +240,7 @@ fn took_with_its_ack_lost(restart: bool) {
     }
     assert_eq!(bounced, None, "ana was told m1 failed, and lab2 has it");
     // lab2 is back, and has frame 1: nothing is sent again, nothing bounced.
-    let mut back = accept_link(&lab2, link, 1);
+    let mut back = accept_link(&lab2, &roster, 1);
     assert_eq!(back.line_within(Duration::from_millis(500)), None, "frame 1 is not sent again");
     // The receive connection went idle while lab1 was dialed (its PINGs
     // unanswered): a new one, to which any bounce is replayed.
@@ -258,14 +263,16 @@ fn a_message_behind_one_in_doubt_bounces_past_the_give_up_age_and_is_never_sent(
     let data = root.path().join("lab1");
     std::fs::create_dir_all(&data).unwrap();
     let lab2_port = lab2.local_addr().unwrap().port();
-    std::fs::write(&roster, format!("lab1,127.0.0.1,1,s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n")).unwrap();
+    let line2 = roster_line(&roster, "lab2", lab2_port);
+    std::fs::write(&roster, format!("{}\n{line2}\n", roster_line(&roster, "lab1", 1))).unwrap();
+    give_key(&roster, "lab1", &data);
     let peers = roster.to_str().unwrap();
     let args = ["--name", "lab1", "--peers", peers, "--link-port", "0", "--give-up", "3s", "--timeout", "2"];
     let lab1 = TestServer::start_in(&data, &args);
     let line = lab1.wait_for_log("listening: link ");
     let link: SocketAddr =
         line.split("listening: link ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
-    let lines = format!("lab1,127.0.0.1,{},s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n", link.port());
+    let lines = format!("{}\n{line2}\n", roster_line(&roster, "lab1", link.port()));
     std::fs::write(&roster, lines).unwrap();
     lab1.register(&["ana"]);
     let mut ana = lab1.login_send("ana", "pw-ana");
@@ -274,7 +281,7 @@ fn a_message_behind_one_in_doubt_bounces_past_the_give_up_age_and_is_never_sent(
     assert_eq!(events.request("LOGIN:ana:pw-ana"), "OK:ana");
 
     assert!(ana.request("MSG:bob@lab2:m1:taken").starts_with("OK:m1:"));
-    let mut first = accept_link(&lab2, link, 0);
+    let mut first = accept_link(&lab2, &roster, 0);
     let frame = first.line();
     assert!(frame.starts_with("MSG:1:ana@lab1:bob@lab2:m1:"), "{frame}");
     drop(first); // frame 1 is in doubt
@@ -292,7 +299,7 @@ fn a_message_behind_one_in_doubt_bounces_past_the_give_up_age_and_is_never_sent(
     let bounced = bounced.expect("m2 bounced past --give-up 3s");
     assert!(bounced.contains(":bob@lab2:m2:FAILED:"), "{bounced}");
     // lab2 is back with frame 1: m2 is not sent; m3 comes as frame 3.
-    let mut back = accept_link(&lab2, link, 1);
+    let mut back = accept_link(&lab2, &roster, 1);
     assert_eq!(back.line_within(Duration::from_millis(500)), None, "neither m1 nor m2 is sent again");
     // (ana's send connection went idle meanwhile, its PINGs unanswered.)
     let mut ana = lab1.login_send("ana", "pw-ana");
@@ -326,9 +333,10 @@ fn bounce(events: &mut Conn, wait: Duration) -> Option<String> {
     None
 }
 
-/// Accepts lab1's next link as lab2: its hello, the dialback (lab2 calls
-/// lab1 back with the key), then `OK:<last>`.
-fn accept_link(lab2: &TcpListener, lab1: SocketAddr, last: u64) -> Conn {
+/// Accepts lab1's next link as lab2 (TLS with lab2's key of the
+/// roster): its hello, then `OK:<last>`.
+fn accept_link(lab2: &TcpListener, roster: &std::path::Path, last: u64) -> PeerLink {
+    let key = wachat::federation::key::LinkKey::load_or_make(&key_dir(roster, "lab2")).unwrap();
     lab2.set_nonblocking(true).unwrap();
     let deadline = Instant::now() + Duration::from_secs(90); // lab1's backoff is at most 60 s
     let stream = loop {
@@ -339,16 +347,37 @@ fn accept_link(lab2: &TcpListener, lab1: SocketAddr, last: u64) -> Conn {
         }
     };
     stream.set_nonblocking(false).unwrap();
-    let mut link = Conn::from_stream(stream);
+    let tls = wachat::transport::Stream::accept(stream, Some(&key.acceptor().unwrap())).unwrap();
+    let link = wachat::transport::SharedStream(std::sync::Arc::new(tls));
+    let mut link = PeerLink { reader: BufReader::new(link.clone()), link };
     let hello = link.line();
     let fields: Vec<&str> = hello.split(':').collect();
     assert_eq!(&fields[..4], ["HELLO", "1.3", "lab1", "lab2"], "{hello}");
-    let verify = TcpStream::connect(lab1).unwrap();
-    verify.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    writeln!(&verify, "VERIFY:lab2:lab1:{}", fields[5]).unwrap();
-    let mut answer = String::new();
-    BufReader::new(&verify).read_line(&mut answer).unwrap();
-    assert_eq!(answer.trim_end(), "OK");
     link.send(&format!("OK:{last}"));
     link
+}
+
+/// lab2's end of a link from lab1.
+struct PeerLink {
+    link: Link,
+    reader: BufReader<Link>,
+}
+
+impl PeerLink {
+    fn line_within(&mut self, wait: Duration) -> Option<String> {
+        self.link.0.set_read_timeout(Some(wait)).unwrap();
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(1..) => Some(line.trim_end().to_string()),
+            _ => None,
+        }
+    }
+
+    fn line(&mut self) -> String {
+        self.line_within(Duration::from_secs(10)).expect("a line from lab1")
+    }
+
+    fn send(&mut self, line: &str) {
+        writeln!(self.link.clone(), "{line}").unwrap();
+    }
 }

@@ -2,8 +2,8 @@
 //! outside: real `wachat serve` processes, each in its own temporary
 //! directory, linked by a roster file that names their link ports (a
 //! server reads its roster again when it changes). Where the test plays a
-//! peer itself, it speaks the link protocol over a plain socket, as a
-//! student's server would.
+//! peer itself, it speaks the link protocol over TLS with a link key of
+//! its own, as a student's server would.
 
 use super::support;
 
@@ -12,10 +12,14 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::federation::{Lab, ask, lab9_beside_lab1, start, write_roster};
+use support::federation::{
+    Lab, Link, ask, hello_on, key_dir, lab9_beside_lab1, roster_line, start, tls_to, write_roster,
+};
 use support::ports::free_port;
 use support::webapp::app_url;
 use support::{Conn, TestServer, without_ts};
+use wachat::federation::key::LinkKey;
+use wachat::transport::{SharedStream, Stream};
 
 /// Starts servers named `names`, each in a directory of `root`, linked by
 /// one roster (`root/class.csv`).
@@ -202,14 +206,16 @@ fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
 fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
-    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
     lab1.server.register(&["bob"]);
     let mut bob = lab1.server.login_recv("bob", "pw-bob");
     let id = "00000000000000000000000000000009";
 
-    let (_, _, wrong) = lab9.hello(lab1.link, "wrong", "Zk3q9wPpXc41LmNc", id);
-    assert_eq!(wrong, "KO:AUTH_FAILED:wrong secret for lab9");
-    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    // Another key, claiming lab9: refused before any frame.
+    let impostor = LinkKey::load_or_make(&root.path().join("impostor")).unwrap();
+    let wrong = tls_to(lab1.link, &impostor, &lab9.lab1).unwrap();
+    let (_, _, wrong) = hello_on(&wrong, &format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{id}"));
+    assert!(wrong.starts_with("KO:AUTH_FAILED:this link's key is not lab9's"), "{wrong}");
+    let (link, mut r, ok) = lab9.hello(lab1.link, id);
     assert_eq!(ok, "OK:0");
     assert_eq!(ask(&link, &mut r, "MSG:1:ana@lab9:bob@lab1:m1:1795500000100:hi"), "ACK:1");
     assert_eq!(bob.next_msg(), "MSG:1:ana@lab9:bob:m1:1795500000100:hi");
@@ -236,25 +242,29 @@ fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned()
     drop(link);
 
     // A new hello resumes at the last frame taken; another identity under
-    // the same secret is refused.
-    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    // the same key is refused.
+    let (_, _, again) = lab9.hello(lab1.link, id);
     assert_eq!(again, "OK:7");
     let other = "ffffffffffffffffffffffffffffffff";
-    let (_, _, changed) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNe", other);
+    let (_, _, changed) = lab9.hello(lab1.link, other);
     assert!(changed.starts_with(&format!("KO:AUTH_FAILED:lab9 was {id}, it is now {other}")), "{changed}");
-    // The teacher gives lab9 a new secret: the old one is refused, and
-    // the new server is taken from frame 1.
-    write_roster(&roster, &[("lab1", 1)], &lab9_line.replace("s-lab9", "s-lab9-new"));
+    // lab9 has a new key, and the teacher its new line: the old key is
+    // refused, and the new server is taken from frame 1.
+    let port = lab9.port.local_addr().unwrap().port();
+    let new_line = roster_line(&roster, "lab9-new", port).replacen("lab9-new", "lab9", 1);
+    write_roster(&roster, &[("lab1", 1)], &(new_line + "\n"));
+    let new_key = LinkKey::load_or_make(&key_dir(&roster, "lab9-new")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, _, old) = lab9.hello_as(lab1.link, ("s-lab9", false), "Zk3q9wPpXc41LmNf", other);
-        if old == "KO:AUTH_FAILED:wrong secret for lab9" {
+        let (_, _, old) = lab9.hello(lab1.link, other);
+        if old.starts_with("KO:AUTH_FAILED:this link's key is not lab9's") {
             break; // the roster was read again
         }
         assert!(Instant::now() < deadline, "{old}");
         std::thread::sleep(Duration::from_millis(100)); // the roster is looked at again each second
     }
-    let (_, _, fresh) = lab9.hello(lab1.link, "s-lab9-new", "Zk3q9wPpXc41LmNg", other);
+    let link = tls_to(lab1.link, &new_key, &lab9.lab1).unwrap();
+    let (_, _, fresh) = hello_on(&link, &format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{other}"));
     assert_eq!(fresh, "OK:0");
 }
 
@@ -512,21 +522,21 @@ fn a_post_is_taken_back_from_its_home_after_many_more_messages_of_its_author() {
     assert_eq!(ids(&mut bob, "#lab"), ["p0", "p1"]);
 }
 
-/// lab9's link port while lab1 may dial it: a thread answers each
-/// dialback `OK` and hands over each link lab1 opens (its `HELLO` read).
-fn lab9_port(vouch: TcpListener) -> std::sync::mpsc::Receiver<TcpStream> {
+/// lab9's link port while lab1 may dial it: a thread takes each link
+/// lab1 opens (TLS with lab9's key) and hands it over, its `HELLO` read.
+fn lab9_port(port: TcpListener, key: &LinkKey) -> std::sync::mpsc::Receiver<Link> {
     let (tx, rx) = std::sync::mpsc::channel();
+    let acceptor = key.acceptor().unwrap();
     std::thread::spawn(move || {
-        for conn in vouch.incoming() {
+        for conn in port.incoming() {
             let Ok(conn) = conn else { return };
-            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let link = SharedStream(std::sync::Arc::new(Stream::accept(conn, Some(&acceptor)).unwrap()));
+            link.0.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let mut line = String::new();
-            if BufReader::new(conn.try_clone().unwrap()).read_line(&mut line).is_err() {
+            if BufReader::new(link.clone()).read_line(&mut line).is_err() {
                 continue;
             }
-            if line.starts_with("VERIFY:") {
-                let _ = writeln!(&conn, "OK");
-            } else if line.starts_with("HELLO:") && tx.send(conn).is_err() {
+            if line.starts_with("HELLO:") && tx.send(link).is_err() {
                 return;
             }
         }
@@ -548,12 +558,13 @@ fn a_member_server_behind_that_joins_another_room_still_catches_up_in_order() {
     assert_eq!(bob.request("JOIN:#lab"), "OK");
     assert_eq!(bob.request("JOIN:#two"), "OK");
     let id = "00000000000000000000000000000009";
-    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNc", id);
+    let (link, mut r, ok) = lab9.hello(lab1.link, id);
     assert_eq!(ok, "OK:0");
     assert_eq!(ask(&link, &mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
     drop((link, r));
-    let port = lab9.vouch.local_addr().unwrap();
-    drop(lab9); // unreachable: lab1's dials are refused
+    let port = lab9.port.local_addr().unwrap();
+    let (key, lab1_print) = (lab9.key, lab9.lab1);
+    drop(lab9.port); // unreachable: lab1's dials are refused
     // 10,000 frames wait for lab9 (the most): the last five are not queued.
     let sent = 10_005;
     bob.send_burst("#lab", "x", sent);
@@ -561,16 +572,15 @@ fn a_member_server_behind_that_joins_another_room_still_catches_up_in_order() {
 
     // lab9 is back; yan, its first member of #two, joins before lab1
     // links to it again.
-    let links = lab9_port(TcpListener::bind(port).unwrap());
-    let link = TcpStream::connect(lab1.link).unwrap();
-    link.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut r = BufReader::new(link.try_clone().unwrap());
-    assert_eq!(ask(&link, &mut r, &format!("HELLO:1.3:lab9:lab1:s-lab9:Zk3q9wPpXc41LmNd:{id}")), "OK:1");
+    let links = lab9_port(TcpListener::bind(port).unwrap(), &key);
+    let link = tls_to(lab1.link, &key, &lab1_print).unwrap();
+    let mut r = BufReader::new(link.clone());
+    assert_eq!(ask(&link, &mut r, &format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{id}")), "OK:1");
     assert_eq!(ask(&link, &mut r, "JOIN:2:yan@lab9:#two@lab1"), "ACK:2");
     let from_lab1 = links.recv_timeout(Duration::from_secs(90)).expect("lab1 links to lab9 again");
-    writeln!(&from_lab1, "OK:0").unwrap();
-    from_lab1.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let mut frames = BufReader::new(from_lab1.try_clone().unwrap());
+    writeln!(from_lab1.clone(), "OK:0").unwrap();
+    from_lab1.0.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut frames = BufReader::new(from_lab1.clone());
     // As a member server takes them: a message it has is dropped.
     let (lab, two): (Vec<String>, Vec<String>) =
         ((0..sent).map(|i| format!("s{i}")).collect(), vec!["t0".into()]);
@@ -583,9 +593,9 @@ fn a_member_server_behind_that_joins_another_room_still_catches_up_in_order() {
         }
         let f: Vec<&str> = line.trim_end().splitn(7, ':').collect();
         match f[0] {
-            "PING" => writeln!(&from_lab1, "PONG").unwrap(),
+            "PING" => writeln!(from_lab1.clone(), "PONG").unwrap(),
             "MSG" => {
-                writeln!(&from_lab1, "ACK:{}", f[1]).unwrap();
+                writeln!(from_lab1.clone(), "ACK:{}", f[1]).unwrap();
                 let got = if f[3] == "#lab@lab1" { &mut got_lab } else { &mut got_two };
                 if !got.iter().any(|id| id == f[4]) {
                     got.push(f[4].to_string());
@@ -614,7 +624,7 @@ fn a_spoofed_room_frame_is_refused() {
     assert_eq!(ana.request("JOIN:#other@lab2"), "OK");
     let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
     let id = "00000000000000000000000000000009";
-    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    let (link, mut r, ok) = lab9.hello(lab1.link, id);
     assert_eq!(ok, "OK:0");
     let mut n = 0;
     let mut ask = |frame: &str| {
@@ -882,7 +892,7 @@ fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
     let info = lab1.server.login_send("bob", "pw-bob").listing("INFO");
     assert!(info.contains(&"peer_quota_bytes=3072".to_string()), "{info:?}");
     let id = "00000000000000000000000000000009";
-    let (link, mut r, ok) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNb", id);
+    let (link, mut r, ok) = lab9.hello(lab1.link, id);
     assert_eq!(ok, "OK:0");
     let text = "x".repeat(300);
     let mut n = 0;
@@ -905,13 +915,13 @@ fn a_peer_stores_no_more_than_its_quota_here_all_its_users_together() {
         assert!(bob.next_msg().contains(&format!(":m{i}:")), "m{i}");
     }
     // Refused for now: nothing of it stored, and the link resumes before it.
-    let (_, _, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNc", id);
+    let (_, _, again) = lab9.hello(lab1.link, id);
     assert_eq!(again, format!("OK:{}", n - 1));
     // What lab9 stored is counted again at a start (from a checkpoint).
     let port = lab1.link.port();
     lab1.server.kill();
     lab1 = start("lab1", &dir, &roster, port, &flags);
-    let (link, mut r, again) = lab9.hello(lab1.link, "s-lab9", "Zk3q9wPpXc41LmNd", id);
+    let (link, mut r, again) = lab9.hello(lab1.link, id);
     assert_eq!(again, format!("OK:{}", n - 1));
     let answer = ask(&link, &mut r, &format!("MSG:{n}:zoe@lab9:bob@lab1:m{n}:1795500000100:{text}"));
     assert!(answer.starts_with(&format!("KO:{n}:FULL:lab9 has stored ")), "{answer}");
@@ -1144,7 +1154,7 @@ fn a_server_added_to_the_roster_of_running_servers_is_dialed_without_a_restart()
     // lab3 starts with the roster of all three; its line is then added to
     // the file the running lab1 and lab2 read.
     let port3 = free_port();
-    let line3 = format!("lab3,127.0.0.1,{port3},s-lab3\n");
+    let line3 = roster_line(&roster, "lab3", port3) + "\n";
     let with_lab3 = format!("{}{line3}", std::fs::read_to_string(&roster).unwrap());
     let roster3 = root.path().join("class3.csv");
     std::fs::write(&roster3, &with_lab3).unwrap();
@@ -1185,4 +1195,33 @@ fn a_server_added_to_the_roster_of_running_servers_is_dialed_without_a_restart()
     std::fs::write(&roster, with_lab3.replace(&line3, "")).unwrap();
     labs[0].server.wait_for_log("link to lab3: no longer in the roster");
     assert_eq!(ana.request("MSG:carl@lab3:c2:gone?"), "KO:UNKNOWN_SERVER:no server named lab3 in the roster");
+}
+
+/// A roster line of the earlier form (`name,host,port,secret`) links with
+/// nobody, and the servers say, in words, what to add: lab1 as it dials
+/// lab2, lab1 at its start for its own line; a hello claiming lab2 is
+/// refused with the same words. The link key is the owner's only (0600).
+#[test]
+fn an_old_roster_line_links_with_nobody_and_says_what_to_add() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let lab2_port = free_port();
+    std::fs::write(&roster, format!("lab1,127.0.0.1,1,s-lab1\nlab2,127.0.0.1,{lab2_port},s-lab2\n")).unwrap();
+    let dir = root.path().join("lab1");
+    let lab1 = start("lab1", &dir, &roster, 0, &[]);
+    let own = lab1.server.wait_for_log("the roster's line for lab1 has no fingerprint");
+    assert!(own.contains("wachat roster-line"), "{own}");
+    let mode = std::fs::metadata(dir.join("link-key.pem")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "link-key.pem is the owner's only");
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    assert!(ana.request("MSG:bob@lab2:o1:anyone?").starts_with("OK:o1:"));
+    let said = lab1.server.wait_for_log("the roster's line for lab2 has no fingerprint");
+    assert!(said.contains("lab2 runs `wachat roster-line`"), "{said}");
+    let key = LinkKey::load_or_make(&root.path().join("someone")).unwrap();
+    let lab1_print = LinkKey::load_or_make(&dir).unwrap().fingerprint;
+    let link = tls_to(lab1.link, &key, &lab1_print).unwrap();
+    let (_, _, answer) =
+        hello_on(&link, "HELLO:1.3:lab2:lab1:-:0000000000000000:00000000000000000000000000000002");
+    assert!(answer.starts_with("KO:AUTH_FAILED:the roster's line for lab2 has no fingerprint"), "{answer}");
 }

@@ -55,25 +55,16 @@ impl Nc {
         )
     }
 
-    /// `nc -l <port>`: listens for one connection (LAB.md §12: a server's
-    /// call back, played by hand).
-    fn listen(port: u16, name: &str) -> Nc {
-        let mut command = Command::new("nc");
-        command.args(["-l", &port.to_string()]);
-        let nc = Nc::spawn(command, name, "`nc` must be installed to check the documents' transcripts");
-        // Listening before anyone calls (a person starts it first, and
-        // types in another terminal after): the kernel's table of sockets
-        // says so, without a connection that would be its one caller.
-        let listening = format!(":{port:04X} 00000000:0000 0A");
-        let deadline = Instant::now() + READ_TIMEOUT;
-        while !["/proc/net/tcp", "/proc/net/tcp6"]
-            .iter()
-            .any(|table| std::fs::read_to_string(table).is_ok_and(|t| t.contains(&listening)))
-        {
-            assert!(Instant::now() < deadline, "{name}: nc -l {port} does not listen");
-            std::thread::sleep(Duration::from_millis(20)); // polling a process
-        }
-        nc
+    /// `openssl s_client …` as LAB.md §12 types it (a link by hand, with
+    /// a server's key files), its ports and files already this test's.
+    fn openssl(args: &str, name: &str) -> Nc {
+        let mut command = Command::new("openssl");
+        command.args(args.split_whitespace());
+        Nc::spawn(
+            command,
+            name,
+            "`openssl` must be installed to check the documents' transcripts (apt-get install openssl)",
+        )
     }
 
     /// `examples/wachat_client.py` as LAB.md §4 starts it, on the test
@@ -288,8 +279,6 @@ fn play(port: &dyn Fn(&str) -> u16, terms: &mut HashMap<String, Nc>, terminal: &
     let line = line.trim_end();
     if let Some(shown) = line.strip_prefix("$ nc 127.0.0.1 ") {
         terms.insert(terminal.to_string(), Nc::open(port(shown), terminal));
-    } else if let Some(shown) = line.strip_prefix("$ nc -l ") {
-        terms.insert(terminal.to_string(), Nc::listen(port(shown), terminal));
     } else if let Some(typed) = line.strip_prefix("> ") {
         terms.get_mut(terminal).unwrap_or_else(|| panic!("no nc in {terminal}")).type_line(typed);
         if typed.starts_with("ACK:") {
@@ -722,15 +711,12 @@ const NETWORK_PLAN: &[Net] = &[
     Net::Nc("terminal 4", &[]),
     Net::Nc("terminal 3", &[]),
     Net::Nc("terminal 4", &[]),
-    // 3. lab9, by hand
+    // 3. lab9, by hand, with its key files
     Net::Shell(&[], None),
     Net::Nc("terminal 7", &[]),
-    Net::Nc("terminal 8", &[]),
-    Net::Nc("terminal 7", &[]),
-    Net::Nc("terminal 8", &[]),
     Net::Nc("terminal 4", &[]),
-    // 4. a room of lab2; "Close terminal 8 (Ctrl+C)"
-    Net::Nc("terminal 5", &[Act::CtrlC("terminal 8")]),
+    // 4. a room of lab2; "Close terminal 7 (Ctrl+C)"
+    Net::Nc("terminal 5", &[Act::CtrlC("terminal 7")]),
     Net::Nc("terminal 3", &[]),
     Net::Nc("terminal 4", &[]),
     Net::Nc("terminal 6", &[]),
@@ -785,7 +771,7 @@ impl Network {
     fn here(&self, line: &str) -> String {
         let root = self.root.path().display().to_string();
         let mut out = line.replace("/tmp/class.csv", &format!("{root}/class.csv"));
-        for lab in ["lab1", "lab2"] {
+        for lab in ["lab1", "lab2", "lab9"] {
             out = out.replace(&format!("/tmp/{lab}"), &format!("{root}/{lab}"));
         }
         // Whole numbers only: 7001, not the 7001 of 17001.
@@ -952,6 +938,11 @@ fn the_labs_class_network_part_runs_as_printed() {
                     *ports.get(&n).unwrap_or_else(|| panic!("LAB.md part 12 uses port {n}"))
                 };
                 for line in lines {
+                    if let Some(args) = line.strip_prefix("$ openssl ") {
+                        let nc = Nc::openssl(&net.here(args), terminal);
+                        net.terms.insert(terminal.to_string(), nc);
+                        continue;
+                    }
                     play(&port, &mut net.terms, terminal, line);
                 }
             }

@@ -1,14 +1,22 @@
 //! The class network's test peers (docs/PROTOCOL.md §27): servers started
 //! with a roster on a link port of their own, the roster file written by
-//! the test, and the test itself as `lab9`, a peer that links to a real
-//! server over a plain socket and answers its dialbacks.
+//! the test from each server's `wachat roster-line`, and the test itself
+//! as `lab9`, a peer that links to a real server over TLS with a link key
+//! of its own.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wachat::federation::key::LinkKey;
+use wachat::transport::{SharedStream, Stream};
 
 use super::TestServer;
+
+/// A link of the test's: TLS over a socket, read through `BufReader<Link>`.
+pub type Link = SharedStream;
 
 /// A server of the test's network: its process and its link port.
 pub struct Lab {
@@ -26,9 +34,40 @@ pub fn link_port(server: &TestServer) -> SocketAddr {
     addr.parse().unwrap()
 }
 
+/// Where the test keeps the link key of `name` for the roster `roster`
+/// (copied into its data directory as it starts).
+pub fn key_dir(roster: &Path, name: &str) -> PathBuf {
+    roster.parent().unwrap().join("keys").join(name)
+}
+
+/// The roster line of `name` at `127.0.0.1:port`, as `wachat roster-line`
+/// prints it (its key made in `key_dir` if missing).
+pub fn roster_line(roster: &Path, name: &str, port: u16) -> String {
+    let dir = key_dir(roster, name);
+    let out = super::run_wachat_output(
+        "roster-line",
+        &["--data-dir", dir.to_str().unwrap(), "--name", name, "--link-addr", &format!("127.0.0.1:{port}")],
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+/// Copies `name`'s key of the roster's into `dir` if `dir` has none.
+pub fn give_key(roster: &Path, name: &str, dir: &Path) {
+    let from = key_dir(roster, name);
+    for file in ["link-key.pem", "link-cert.pem"] {
+        if from.join(file).exists() && !dir.join(file).exists() {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::copy(from.join(file), dir.join(file)).unwrap();
+        }
+    }
+}
+
 /// Starts `name` on `dir` with the roster `roster` (and `more` flags),
 /// with `--timeout 4` unless `more` gives one.
 pub fn start(name: &'static str, dir: &Path, roster: &Path, link: u16, more: &[&str]) -> Lab {
+    give_key(roster, name, dir);
     let port = link.to_string();
     let mut args = vec!["--name", name, "--peers", roster.to_str().unwrap(), "--link-port", &port];
     if !more.contains(&"--timeout") {
@@ -40,69 +79,52 @@ pub fn start(name: &'static str, dir: &Path, roster: &Path, link: u16, more: &[&
     Lab { name, server, link, dir: dir.to_path_buf() }
 }
 
-/// Writes the roster of `labs` (secret `s-<name>`), plus `extra` lines.
+/// Writes the roster of `labs` (each line as its `wachat roster-line`
+/// prints it), plus `extra` lines.
 pub fn write_roster(path: &Path, labs: &[(&str, u16)], extra: &str) {
-    let mut text: String =
-        labs.iter().map(|(name, port)| format!("{name},127.0.0.1,{port},s-{name}\n")).collect();
+    let mut text: String = labs.iter().map(|(name, port)| roster_line(path, name, *port) + "\n").collect();
     text.push_str(extra);
     std::fs::write(path, text).unwrap();
 }
 
-/// The test as `lab9`: a link port of its own that answers lab1's
-/// dialback for the keys it sent, and a link to lab1.
+/// The test as `lab9`: its link key, a port of its own (where lab1 dials
+/// it), and links to lab1.
 pub struct Lab9 {
-    pub vouch: TcpListener,
+    pub port: TcpListener,
+    pub key: LinkKey,
+    /// lab1's fingerprint, as the roster has it.
+    pub lab1: String,
+}
+
+/// Connects to `to` over TLS with `key`, taking the other end's key only
+/// if its fingerprint is `expected`.
+pub fn tls_to(to: SocketAddr, key: &LinkKey, expected: &str) -> std::io::Result<Link> {
+    tls_on(TcpStream::connect(to)?, key, expected)
+}
+
+/// As [`tls_to`], on a socket connected already.
+pub fn tls_on(tcp: TcpStream, key: &LinkKey, expected: &str) -> std::io::Result<Link> {
+    let tls = key.dialer(expected).unwrap();
+    let stream = Stream::connect(tcp, Some(&tls), "wachat-link", Instant::now() + Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    Ok(SharedStream(Arc::new(stream)))
+}
+
+/// Says `line` on `link` and reads its one-line answer.
+pub fn hello_on(link: &Link, line: &str) -> (Link, BufReader<Link>, String) {
+    let mut reader = BufReader::new(link.clone());
+    writeln!(link.clone(), "{line}").unwrap();
+    let mut answer = String::new();
+    let _ = reader.read_line(&mut answer);
+    (link.clone(), reader, answer.trim_end().to_string())
 }
 
 impl Lab9 {
-    /// Opens a link to `to` with `key` and identity `id`, answering the
-    /// dialback; returns the link and `to`'s answer to the hello.
-    pub fn hello(
-        &self,
-        to: SocketAddr,
-        secret: &str,
-        key: &str,
-        id: &str,
-    ) -> (TcpStream, BufReader<TcpStream>, String) {
-        self.hello_as(to, (secret, secret.starts_with("s-lab9")), key, id)
-    }
-
-    /// As [`Lab9::hello`]; `vouches`: lab1 calls back (the secret is right).
-    pub fn hello_as(
-        &self,
-        to: SocketAddr,
-        (secret, vouches): (&str, bool),
-        key: &str,
-        id: &str,
-    ) -> (TcpStream, BufReader<TcpStream>, String) {
-        let link = TcpStream::connect(to).unwrap();
-        link.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut reader = BufReader::new(link.try_clone().unwrap());
-        writeln!(&link, "HELLO:1.3:lab9:lab1:{secret}:{key}:{id}").unwrap();
-        if vouches {
-            self.answer_dialback(key);
-        }
-        let mut answer = String::new();
-        reader.read_line(&mut answer).unwrap();
-        (link, reader, answer.trim_end().to_string())
-    }
-
-    /// Answers lab1's `VERIFY` of `key` with `OK`. lab1 may be dialling
-    /// lab9 at the same moment for a link of its own (a user of lab1 is
-    /// in a room of lab9's): such a link is closed unanswered, and lab1
-    /// dials again later.
-    pub fn answer_dialback(&self, key: &str) {
-        loop {
-            let (vouch, _) = self.vouch.accept().unwrap();
-            vouch.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let mut line = String::new();
-            BufReader::new(vouch.try_clone().unwrap()).read_line(&mut line).unwrap();
-            if !line.starts_with("HELLO:") {
-                assert_eq!(line.trim_end(), format!("VERIFY:lab1:lab9:{key}"));
-                writeln!(&vouch, "OK").unwrap();
-                return;
-            }
-        }
+    /// Opens a link to `to` as lab9 with identity `id`; returns the link
+    /// and `to`'s answer to the hello.
+    pub fn hello(&self, to: SocketAddr, id: &str) -> (Link, BufReader<Link>, String) {
+        let link = tls_to(to, &self.key, &self.lab1).unwrap();
+        hello_on(&link, &format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{id}"))
     }
 }
 
@@ -111,20 +133,22 @@ impl Lab9 {
 /// path, for a test that changes it.
 pub fn lab9_beside_lab1(root: &Path, others: &[&str], flags: &[&str]) -> (Lab9, Lab, PathBuf) {
     let roster = root.join("class.csv");
-    let lab9 = Lab9 { vouch: TcpListener::bind("127.0.0.1:0").unwrap() };
-    let lab9_line = format!("lab9,127.0.0.1,{},s-lab9\n", lab9.vouch.local_addr().unwrap().port());
+    let port = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lab9_line = roster_line(&roster, "lab9", port.local_addr().unwrap().port());
     let mut servers = vec![("lab1", 1)];
     servers.extend(others.iter().map(|name| (*name, 1)));
-    write_roster(&roster, &servers, &lab9_line);
+    write_roster(&roster, &servers, &(lab9_line + "\n"));
     let dir = root.join("lab1");
     std::fs::create_dir_all(&dir).unwrap();
     let lab1 = start("lab1", &dir, &roster, 0, flags);
-    (lab9, lab1, roster)
+    let key = LinkKey::load_or_make(&key_dir(&roster, "lab9")).unwrap();
+    let lab1_print = LinkKey::load_or_make(&dir).unwrap().fingerprint;
+    (Lab9 { port, key, lab1: lab1_print }, lab1, roster)
 }
 
 /// Sends `frame` on `link` and reads its one-line answer.
-pub fn ask(link: &TcpStream, reader: &mut BufReader<TcpStream>, frame: &str) -> String {
-    writeln!(&*link, "{frame}").unwrap();
+pub fn ask(link: &Link, reader: &mut BufReader<Link>, frame: &str) -> String {
+    writeln!(link.clone(), "{frame}").unwrap();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     line.trim_end().to_string()

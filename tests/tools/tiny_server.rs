@@ -16,7 +16,7 @@ use support::tiny::Tiny;
 /// (1.3) in one section of its own at the end, "Federation". Bounds to
 /// notice growth by, not targets: it is never squeezed to meet them.
 const MOST_LINES: usize = 1012;
-const FEDERATION_MOST_LINES: usize = 400;
+const FEDERATION_MOST_LINES: usize = 540;
 
 /// `wachat conform <args> <more>` to its end (at most 4 minutes): its
 /// status and its stdout (its stderr shown, as the test's own).
@@ -138,8 +138,9 @@ fn the_tiny_server_stands_alone_in_plain_lines_its_federation_in_one_section() {
         network <= FEDERATION_MOST_LINES,
         "its section Federation has {network} lines, more than {FEDERATION_MOST_LINES}"
     );
-    // Only the standard library, argon2 for the password hash and
-    // getrandom for P2P tokens, dialback keys and its identity: nothing of wachat, not even its protocol
+    // Only the standard library, argon2 for the password hash,
+    // getrandom for P2P tokens and its identity, and rustls, rcgen and ring
+    // for its links' TLS and link key: nothing of wachat, not even its protocol
     // module. Its framing, escaping and parsing are its own, as a
     // student's server in another language has to have them.
     assert!(!source.contains("wachat::"), "examples/tiny_server.rs uses wachat's own code");

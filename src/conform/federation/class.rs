@@ -1,15 +1,16 @@
 //! `wachat conform federation --class ROSTER`: which servers of a class
 //! roster can link to which, as an N×N table for the teacher.
 //!
-//! For each ordered pair (A, B), the suite says A's hello to B's link
-//! port, with A's secret from the roster and a key A never made. B checks
-//! the secret and calls A back at A's roster address (§27, the dialback);
-//! A, asked about a key it did not make, says no; B then refuses the
-//! hello, and its reason carries what A said (`… did not vouch for this
-//! link: <what it said>`). That refusal is the good outcome: B is up,
-//! knows A and its secret, reaches A's link port, and A answers `VERIFY`
-//! — the link A → B can be made when A dials for itself. Nothing is
-//! changed on any server: no hello is taken.
+//! The teacher holds no server's private key, so the suite probes with a
+//! key of its own, made for the run and in nobody's line. For each
+//! ordered pair (A, B), it dials B's link port over TLS, taking B's
+//! certificate only with B's fingerprint from the roster (so B is up, and
+//! shows the key the roster names), and says A's hello. B must refuse it,
+//! its key not being A's, and its refusal names the fingerprint B's
+//! roster has for A (`KO:AUTH_FAILED:this link's key is not A's (the
+//! roster's fingerprint for it is …)`): the same as the teacher's roster
+//! is the good outcome — A's own key will link to B when A dials for
+//! itself. Nothing is changed on any server: no hello is taken.
 //!
 //! That refusal is only words, and anything listening at B's address can
 //! say them. So a pair is `ok` only if B also refuses, as a wrong secret,
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::conform::report::json_str;
 use crate::conform::wire::{Conn, Transcript};
 use crate::error::{Error, Result};
+use crate::federation::key::{LinkKey, same};
 use crate::federation::roster::{Entry, Roster};
 use crate::protocol::Code;
 use crate::protocol::link::{Answer, Opening};
@@ -36,19 +38,22 @@ use crate::protocol::link::{Answer, Opening};
 /// What one probe found: can the first server link to the second?
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cell {
-    /// Yes: the second called the first back, and the first answered.
+    /// Yes: the second showed its roster key, and has the first's.
     Linked,
     /// The second's link port did not answer.
     Down,
+    /// What answers at the second's address shows another key than the
+    /// roster's for it (another machine there, or a new key not in the
+    /// roster).
+    WrongKey(String),
+    /// A line of the roster has no fingerprint (an old line): what to add.
+    NoKey(String),
     /// The second does not know the first (not in its roster, or it is
     /// not the server the roster says at that address).
     Unknown(String),
-    /// The second refused the first's secret (another roster).
-    Secret(String),
-    /// The second could not reach the first (down, or no route back).
-    NoWayBack(String),
-    /// The second took a hello the first never made: the first vouched
-    /// for a key not its own, or the second did not call it back.
+    /// The second has another fingerprint for the first (another roster).
+    OtherKey(String),
+    /// The second took a hello from a key that is not the first's.
     Open,
     /// Anything else, as said.
     Other(String),
@@ -60,9 +65,10 @@ impl Cell {
         match self {
             Cell::Linked => "ok",
             Cell::Down => "DOWN",
+            Cell::WrongKey(_) => "key!",
+            Cell::NoKey(_) => "nokey",
             Cell::Unknown(_) => "name?",
-            Cell::Secret(_) => "secret",
-            Cell::NoWayBack(_) => "noway",
+            Cell::OtherKey(_) => "print",
             Cell::Open => "OPEN!",
             Cell::Other(_) => "?",
         }
@@ -70,22 +76,28 @@ impl Cell {
 
     fn said(&self) -> &str {
         match self {
-            Cell::Unknown(s) | Cell::Secret(s) | Cell::NoWayBack(s) | Cell::Other(s) => s,
+            Cell::WrongKey(s) | Cell::NoKey(s) | Cell::Unknown(s) | Cell::OtherKey(s) | Cell::Other(s) => s,
             Cell::Linked | Cell::Down | Cell::Open => "",
         }
     }
 }
 
-/// What the second server's answer to the first's hello says of the pair.
-pub fn classify(answer: &str) -> Cell {
+/// What the second server's answer to the first's hello (from a key not
+/// the first's) says of the pair; `first` is the first's fingerprint in
+/// the teacher's roster.
+pub fn classify(answer: &str, first: &str) -> Cell {
     match Answer::parse(answer) {
         Ok(Answer::Hello(_)) => Cell::Open,
         Ok(Answer::Ko(None, Code::UnknownServer, _)) => Cell::Unknown(answer.into()),
+        Ok(Answer::Ko(None, Code::AuthFailed, why)) if why.contains("has no fingerprint") => {
+            Cell::NoKey(answer.into())
+        }
         Ok(Answer::Ko(None, Code::AuthFailed, why)) => {
-            match why.split_once("did not vouch for this link: ") {
-                Some((_, said)) if said.starts_with("KO:") => Cell::Linked,
-                Some(_) => Cell::NoWayBack(answer.into()),
-                None => Cell::Secret(answer.into()),
+            let theirs = why.split_once("fingerprint for it is ").map(|(_, rest)| rest.trim_end_matches(')'));
+            match theirs {
+                Some(theirs) if same(theirs, first) => Cell::Linked,
+                Some(_) => Cell::OtherKey(answer.into()),
+                None => Cell::Other(answer.into()),
             }
         }
         _ => Cell::Other(answer.into()),
@@ -102,41 +114,31 @@ fn servers(path: &Path) -> Result<Vec<Entry>> {
     Ok([vec![roster.me], roster.peers].concat())
 }
 
-/// Says `from`'s hello to `to` and classifies the answer; a pair that
-/// looks linked is checked with [`control`].
-fn probe(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
-    match hello(from, &from.secret, to, wait, timeout) {
-        Cell::Linked => control(from, to, wait, timeout),
-        cell => cell,
-    }
-}
-
-/// `from`'s hello to `to` with a secret that is not `from`'s: a server
-/// that checks secrets refuses it as such (`secret`), and the pair is
-/// `ok`; one that answers it as it answered the right secret never
-/// checked anything.
-fn control(from: &Entry, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
-    let wrong = format!("{}-not-{}", from.secret, from.name);
-    match hello(from, &wrong, to, wait, timeout) {
-        Cell::Secret(_) => Cell::Linked,
-        Cell::Down => Cell::Down,
-        Cell::Linked => Cell::Other(
-            "said \"did not vouch\" to a wrong secret too: it checks no secret, and called nobody back"
-                .into(),
-        ),
-        other => Cell::Other(format!("answered a wrong secret with: {}", other.said())),
-    }
-}
-
-/// Says `from`'s hello with `secret` to `to` and classifies the answer.
-fn hello(from: &Entry, secret: &str, to: &Entry, wait: Duration, timeout: Duration) -> Cell {
+/// Says `from`'s hello to `to`, with the suite's `key`, and classifies
+/// the answer.
+fn probe(from: &Entry, to: &Entry, key: &LinkKey, (wait, timeout): (Duration, Duration)) -> Cell {
+    let (first, second) = match (from.fingerprint(), to.fingerprint()) {
+        (Ok(first), Ok(second)) => (first, second),
+        (Err(why), _) | (_, Err(why)) => return Cell::NoKey(why),
+    };
+    let Ok(tls) = key.dialer(second) else { return Cell::Other("no TLS configuration".into()) };
     let transcript = Transcript::new(); // a probe's lines are its answer, in the table
-    let Ok(mut conn) = Conn::open(&to.addr(), None, "probe", &transcript, wait) else { return Cell::Down };
+    let mut conn = match Conn::open(&to.addr(), Some(&tls), "probe", &transcript, wait) {
+        Ok(conn) => conn,
+        Err(f) if f.expected.starts_with("a TLS handshake") => {
+            return Cell::WrongKey(format!(
+                "{} at {} shows a key that is not the roster's",
+                to.name,
+                to.addr()
+            ));
+        }
+        Err(_) => return Cell::Down,
+    };
     let hello = Opening::Hello {
         from: from.name.clone(),
         to: to.name.clone(),
-        secret: secret.to_string(),
-        key: super::peer::key(),
+        secret: "-".into(),
+        key: super::peer::UNUSED_KEY.into(),
         identity: super::peer::identity(&from.name, "class probe"),
     };
     if conn.send(&hello.to_string()).is_err() {
@@ -144,7 +146,7 @@ fn hello(from: &Entry, secret: &str, to: &Entry, wait: Duration, timeout: Durati
     }
     match conn.line_by(Instant::now() + timeout + wait, "an answer") {
         Ok(answer) => {
-            let cell = classify(&answer);
+            let cell = classify(&answer, first);
             if cell == Cell::Open {
                 let _ = conn.send("QUIT");
             }
@@ -155,10 +157,11 @@ fn hello(from: &Entry, secret: &str, to: &Entry, wait: Duration, timeout: Durati
 }
 
 /// Probes every ordered pair of the roster at `path`, `parallel` at once,
-/// each waiting `wait` for a line and `timeout` for a dialback; prints
+/// each waiting `wait` and the server's `timeout` for its answer; prints
 /// the table, or JSON.
 pub fn run(path: &Path, wait: Duration, timeout: Duration, parallel: usize, as_json: bool) -> Result<()> {
     let all = servers(path)?;
+    let key = LinkKey::generate()?;
     let pairs: Vec<(usize, usize)> =
         (0..all.len()).flat_map(|a| (0..all.len()).filter(move |&b| b != a).map(move |b| (a, b))).collect();
     let cells = Mutex::new(vec![vec![None; all.len()]; all.len()]);
@@ -169,7 +172,7 @@ pub fn run(path: &Path, wait: Duration, timeout: Duration, parallel: usize, as_j
         for _ in 0..workers {
             scope.spawn(|| {
                 while let Some(&(a, b)) = pairs.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let cell = probe(&all[a], &all[b], wait, timeout);
+                    let cell = probe(&all[a], &all[b], &key, (wait, timeout));
                     cells.lock().unwrap_or_else(|e| e.into_inner())[a][b] = Some(cell);
                 }
             });
@@ -243,10 +246,11 @@ pub fn table(all: &[Entry], cells: &[Vec<Option<Cell>>], secs: f64, workers: usi
     );
     if !problems.is_empty() {
         out.push_str(
-            "\nok: the second called the first back, which answered; DOWN: no answer on its link port; \
-             name?: it does not know the first; secret: it has another secret for the first; \
-             noway: it could not reach the first; OPEN!: it took a hello the first never made; \
-             ?: anything else (a refusal of a wrong secret like the right one's is no check)\n",
+            "\nok: the second shows its roster key and has the first's; DOWN: no answer on its link port; \
+             key!: what answers there shows another key than the roster's; nokey: a line without its \
+             fingerprint (its server runs `wachat roster-line`, the line it prints goes in the roster); \
+             name?: it does not know the first; print: it has another fingerprint for the first; \
+             OPEN!: it took a hello from a key not the first's\n",
         );
         out.push_str(&problems);
     }
@@ -278,15 +282,18 @@ mod tests {
 
     #[test]
     fn answers_say_which_links_can_be_made() {
-        let vouch =
-            "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: KO:AUTH_FAILED:not my key";
-        assert_eq!(classify(vouch), Cell::Linked);
-        let refused = "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: Connection refused";
-        assert_eq!(classify(refused).word(), "noway");
-        assert_eq!(classify("KO:AUTH_FAILED:wrong secret for lab1").word(), "secret");
-        assert_eq!(classify("KO:UNKNOWN_SERVER:no server named lab1 in the roster").word(), "name?");
-        assert_eq!(classify("OK:0"), Cell::Open);
-        assert_eq!(classify("HELLO?").word(), "?");
+        let print = ["AB"; 32].join(":");
+        let refused = format!(
+            "KO:AUTH_FAILED:this link's key is not lab1's (the roster's fingerprint for it is {print})"
+        );
+        assert_eq!(classify(&refused, &print.to_lowercase()), Cell::Linked);
+        assert_eq!(classify(&refused, &["CD"; 32].join(":")).word(), "print");
+        let old =
+            "KO:AUTH_FAILED:the roster's line for lab1 has no fingerprint (name,host,port,fingerprint): …";
+        assert_eq!(classify(old, &print).word(), "nokey");
+        assert_eq!(classify("KO:UNKNOWN_SERVER:no server named lab1 in the roster", &print).word(), "name?");
+        assert_eq!(classify("OK:0", &print), Cell::Open);
+        assert_eq!(classify("HELLO?", &print).word(), "?");
     }
 
     #[test]
@@ -294,7 +301,8 @@ mod tests {
         let row = |cells: [Option<Cell>; 2]| cells.to_vec();
         let all_ok = [row([None, Some(Cell::Linked)]), row([Some(Cell::Linked), None])];
         assert!(verdict(&all_ok).is_ok());
-        let one_down = [row([None, Some(Cell::Down)]), row([Some(Cell::NoWayBack("no".into())), None])];
+        let one_down =
+            [row([None, Some(Cell::Down)]), row([Some(Cell::WrongKey("another key".into())), None])];
         let said = verdict(&one_down).unwrap_err().to_string();
         assert!(
             said.contains("2 of 2 links cannot be made (1 to a link port that did not answer)"),

@@ -1,17 +1,14 @@
 //! The suite's link port (the door): where the server under test dials
 //! the suite, as it dials any peer of its roster. A thread per
-//! connection, as in `wachat serve`. The first frame says which kind:
-//!
-//! - `HELLO`: the server's link. The door checks who is speaking (its
-//!   name, the suite's name, the secret when the suite knows it), calls
-//!   the server back at its link port (`VERIFY`), answers `OK:<last>`,
-//!   then takes its numbered frames and answers each (`ACK`, or what a
-//!   case's [`FrameRule`] says), noting every one for the cases;
-//! - `VERIFY`: the server's dialback of one of the suite's own hellos:
-//!   `OK` for a key the suite is using with that server now.
+//! connection, as in `wachat serve`, each TLS with the suite's link key.
+//! The first frame is the server's `HELLO`: the door checks who is
+//! speaking (its name, the suite's name, the key its connection showed
+//! against its roster fingerprint), answers `OK:<last>`, then takes its
+//! numbered frames and answers each (`ACK`, or what a case's
+//! [`FrameRule`] says), noting every one for the cases.
 //!
 //! Every line goes to the peer's transcript, labelled `in<k>` (the k-th
-//! connection to the door) or `back` (the door's dialback).
+//! connection to the door).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,23 +124,22 @@ fn serve(peer: &Peer, stream: TcpStream) {
         s.accepted
     });
     let Ok(copy) = stream.try_clone() else { return };
-    let mut conn = Conn::accepted(stream, &format!("in{n}"), &peer.log, peer.wait, "the server under test");
+    let Ok(mut conn) = Conn::accepted_tls(stream, &peer.acceptor, &format!("in{n}"), &peer.log, peer.wait)
+    else {
+        return;
+    };
     let Ok(Some(first)) = conn.read_within(peer.timeout + peer.wait) else { return };
     match Opening::parse(&first) {
-        Ok(Opening::Verify { asker, dialer, key }) => {
-            peer.change(|s| s.verifies.push(first.clone()));
-            let answer = if fold(&dialer) != fold(&peer.names.me) {
-                format!("KO:UNKNOWN_SERVER:this is {}, not {dialer}", peer.names.me)
-            } else if peer.vouches(&key, &asker) {
-                "OK".to_string()
-            } else {
-                "KO:AUTH_FAILED:not my key".to_string()
-            };
-            let _ = conn.send(&answer);
+        Ok(Opening::Verify { .. }) => {
+            let _ = conn.send(
+                "KO:BAD_REQUEST:there is no dialback: a link proves which server it is by its TLS key (§27)",
+            );
             conn.close();
         }
         Ok(Opening::Hello { from, to, secret, key, identity }) => {
-            let hello = TheirHello { from, to, secret, key, identity, wrong: None };
+            let shown =
+                conn.peer_certificate().map(|c| crate::federation::key::fingerprint(&c)).unwrap_or_default();
+            let hello = TheirHello { from, to, secret, key, identity, shown, wrong: None };
             if hello_of(peer, &mut conn, hello) {
                 peer.change(|s| s.links.push(copy));
                 take_frames(peer, &mut conn);
@@ -156,52 +152,31 @@ fn serve(peer: &Peer, stream: TcpStream) {
     }
 }
 
-/// Checks a hello as §27 lists the checks, calls the server back, and
-/// answers; true once the link is up.
+/// Checks a hello as §27 lists the checks, and answers; true once the
+/// link is up.
 fn hello_of(peer: &Peer, conn: &mut Conn, mut hello: TheirHello) -> bool {
     let names = &peer.names;
     let wrong = if fold(&hello.from) != fold(&names.them) {
         Some((Code::UnknownServer, format!("this suite plays {} only, not {}", names.me, hello.from)))
     } else if fold(&hello.to) != fold(&names.me) {
         Some((Code::UnknownServer, format!("this is {}, not {}", names.me, hello.to)))
-    } else if names.their_secret.as_ref().is_some_and(|s| *s != hello.secret) {
-        Some((Code::AuthFailed, format!("wrong secret for {}", names.them)))
+    } else if !crate::federation::key::same(&hello.shown, &names.their_fingerprint) {
+        let why = format!(
+            "this link's key is not {}'s (the roster's fingerprint for it is {})",
+            names.them, names.their_fingerprint
+        );
+        Some((Code::AuthFailed, why))
     } else {
         None
     };
     hello.wrong = wrong.as_ref().map(|(_, why)| why.clone());
-    let key = hello.key.clone();
     peer.change(|s| s.hellos.push(hello));
     if let Some((code, why)) = wrong {
         let _ = conn.send(&Answer::Ko(None, code, why).to_string());
         return false;
     }
     peer.wait_released(peer.timeout);
-    if let Err(said) = dial_back(peer, &key) {
-        let why = format!("{} at {} did not vouch for this link: {said}", names.them, names.their_link);
-        peer.change(|s| {
-            if let Some(h) = s.hellos.iter_mut().rev().find(|h| h.key == key) {
-                h.wrong = Some(why.clone());
-            }
-        });
-        let _ = conn.send(&Answer::Ko(None, Code::AuthFailed, why).to_string());
-        return false;
-    }
     conn.send(&Answer::Hello(peer.resume()).to_string()).is_ok()
-}
-
-/// The dialback: `VERIFY:<suite>:<server>:<key>` to the server's link
-/// port; `Err` with what it said (or why nothing) unless it said `OK`.
-fn dial_back(peer: &Peer, key: &str) -> Result<(), String> {
-    let names = &peer.names;
-    let mut back = Conn::open(&names.their_link, None, "back", &peer.log, peer.wait).map_err(|f| f.got)?;
-    back.send(&format!("VERIFY:{}:{}:{key}", names.me, names.them)).map_err(|f| f.got)?;
-    match back.read_within(peer.wait) {
-        Ok(Some(line)) if line == "OK" => Ok(()),
-        Ok(Some(line)) => Err(line),
-        Ok(None) => Err("the connection closed".into()),
-        Err(_) => Err(format!("nothing within {:.1} s", peer.wait.as_secs_f64())),
-    }
 }
 
 /// The stream: each numbered frame answered in order, as a case's rule

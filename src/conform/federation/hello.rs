@@ -1,11 +1,10 @@
 //! Group `hello`: who is speaking (docs/PROTOCOL.md §27, "The hello and
-//! the check of who is speaking"). The suite dials the server: its own
-//! hello must be taken after the server called it back, and every wrong
-//! one refused with its `KO` and the link closed — a wrong secret, a
-//! server not in the roster, a hello meant for another, a key the
-//! claimed server does not vouch for, another identity under the same
-//! secret. `VERIFY` on a connection of its own says yes only for a key
-//! the server is using now.
+//! the check of who is speaking"). The suite dials the server over TLS
+//! with its link key: its own hello must be taken, and every wrong one
+//! refused with its `KO` and the link closed — a key that is not the
+//! claimed server's (with a frame behind it, never taken), a server not
+//! in the roster, a hello meant for another, another identity under the
+//! same key.
 
 use std::time::Instant;
 
@@ -19,40 +18,31 @@ use crate::protocol::link::Answer;
 pub fn cases() -> Vec<LinkCase> {
     let c = |name, section, run| case(Group::Hello, name, section, run);
     vec![
-        c("taken-after-a-dialback", "§27 The hello", taken_after_a_dialback),
-        c("wrong-secret-refused", "§27 The hello", wrong_secret_refused),
+        c("taken-with-its-key", "§27 The hello", taken_with_its_key),
+        c("another-key-refused", "§27 The hello", another_key_refused),
         c("unknown-server-refused", "§27 The hello", unknown_server_refused),
         c("meant-for-another-refused", "§27 The hello", meant_for_another_refused),
         c("malformed-hello-refused", "§27 The hello", malformed_hello_refused),
-        c("impostor-refused", "§27 Who is speaking", impostor_refused),
+        c("impostor-refused", "§27 What a link proves", impostor_refused),
         c("changed-identity-refused", "§27 The identity", changed_identity_refused),
-        c("verify-unknown-key-refused", "§27 VERIFY", verify_unknown_key_refused),
-        c("verify-for-another-refused", "§27 VERIFY", verify_for_another_refused),
         c("new-hello-closes-the-older-link", "§27 Bounds", new_hello_closes_the_older_link),
         c("silent-link-closed", "§27 Unnumbered frames", silent_link_closed).wants(Wants::Clock),
     ]
 }
 
-/// The suite's hello, answered `OK:<last>`, after a `VERIFY` of its key
-/// came to the suite's link port.
-fn taken_after_a_dialback(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let hello = ctx.hello();
-    let (_link, answer) = ctx.say_hello("link", &hello)?;
-    check(matches!(Answer::parse(&answer), Ok(Answer::Hello(_))), "OK:<last>", answer)?;
-    let names = &ctx.peer.names;
-    let verify = format!("VERIFY:{}:{}:{}", names.them, names.me, hello.key);
-    let asked = ctx.peer.seen().verifies.clone();
-    check(
-        asked.iter().any(|v| v.eq_ignore_ascii_case(&verify)),
-        format!("{verify} to the suite's link port before the OK (the dialback)"),
-        if asked.is_empty() { "no VERIFY".to_string() } else { asked.join(" | ") },
-    )
+/// The suite's hello, on a TLS connection showing the suite's key (the
+/// server's own taken with its roster fingerprint), answered `OK:<last>`.
+fn taken_with_its_key(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (_link, answer) = ctx.say_hello("link", &ctx.hello())?;
+    check(matches!(Answer::parse(&answer), Ok(Answer::Hello(_))), "OK:<last>", answer)
 }
 
-fn wrong_secret_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let wrong = super::link::Hello { secret: format!("{}-wrong", ctx.peer.names.secret), ..ctx.hello() };
+/// The suite's hello from a key of nobody's: refused; the suite's own
+/// key still links after it.
+fn another_key_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let wrong = super::link::Hello { stranger: true, ..ctx.hello() };
     ctx.refused_hello("link", &wrong, Code::AuthFailed)?;
-    ctx.link("link2").map(drop) // the right secret still works
+    ctx.link("link2").map(drop)
 }
 
 fn unknown_server_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
@@ -76,42 +66,34 @@ fn malformed_hello_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
         format!("HELLO:1.3:{me}:{them}:{secret}:{key}"),
     ];
     for (n, line) in lines.iter().enumerate() {
-        let (conn, answer) = ctx.say_first(&format!("link{}", n + 1), line, Some((key, them)))?;
+        let (conn, answer) = ctx.say_first(&format!("link{}", n + 1), line, false)?;
         closed_with(conn, &answer, Code::BadRequest)?;
     }
     Ok(())
 }
 
-/// Someone with the roster says it is the suite: the suite, called back,
-/// does not vouch for the key (`KO:AUTH_FAILED:not my key`).
+/// Someone with the roster says it is the suite, from a key of its own,
+/// a frame right behind the hello: refused, and the frame never taken
+/// (the suite's next link resumes where it was).
 fn impostor_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let impostor = super::link::Hello { vouched: false, ..ctx.hello() };
-    ctx.refused_hello("link", &impostor, Code::AuthFailed)?;
-    let asked = ctx.peer.seen().verifies.iter().any(|v| v.ends_with(&format!(":{}", impostor.key)));
-    check(asked, "a VERIFY of the impostor's key to the suite (the dialback)", "none: the server did not ask")
+    let before = ctx.link("link")?.last;
+    let impostor = super::link::Hello { stranger: true, ..ctx.hello() };
+    let forged = ctx.msg_frame(before + 1, "i", "a", "forged1", "I am not the suite");
+    let line = format!("{}\n{forged}", impostor.line());
+    let (conn, answer) = ctx.say_first("impostor", &line, true)?;
+    closed_with(conn, &answer, Code::AuthFailed)?;
+    let after = ctx.link("link2")?.last;
+    check(after == before, format!("OK:{before} (the impostor's frame not taken)"), format!("OK:{after}"))
 }
 
-/// Another identity under the same secret is refused, and is not
+/// Another identity under the same key is refused, and is not
 /// remembered: the suite's own is taken after it.
 fn changed_identity_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
     ctx.link("link")?;
-    let other = super::peer::identity(&ctx.peer.names.me, &format!("{}-other", ctx.peer.names.secret));
+    let other = super::peer::identity(&ctx.peer.names.me, "another data directory");
     let changed = super::link::Hello { identity: other, ..ctx.hello() };
     ctx.refused_hello("link2", &changed, Code::AuthFailed)?;
     ctx.link("link3").map(drop)
-}
-
-fn verify_unknown_key_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let names = &ctx.peer.names;
-    let line = format!("VERIFY:{}:{}:{}", names.me, names.them, super::peer::key());
-    let (conn, answer) = ctx.say_first("verify", &line, None)?;
-    closed_with(conn, &answer, Code::AuthFailed)
-}
-
-fn verify_for_another_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let line = format!("VERIFY:{}:{}:{}", ctx.peer.names.me, ctx.name("z"), super::peer::key());
-    let (conn, answer) = ctx.say_first("verify", &line, None)?;
-    closed_with(conn, &answer, Code::UnknownServer)
 }
 
 /// One link per peer at a time: a new hello closes the older link.

@@ -1,8 +1,7 @@
 //! The suite's links to the server under test: it dials the server's link
-//! port as a peer of the roster does, says a hello (its own, or a wrong
-//! one), and sends numbered frames. The server calls the suite back
-//! before it answers the hello; the door vouches for the key while the
-//! hello waits ([`Peer::vouch_for`](super::peer::Peer::vouch_for)).
+//! port as a peer of the roster does (TLS, the suite's link key shown,
+//! the server's taken only with its roster fingerprint), says a hello
+//! (its own, or a wrong one), and sends numbered frames.
 
 use std::time::Instant;
 
@@ -21,8 +20,9 @@ pub struct Hello {
     pub secret: String,
     pub key: String,
     pub identity: String,
-    /// The door vouches for the key while the hello waits.
-    pub vouched: bool,
+    /// Said on a connection that shows a key of nobody's in the roster
+    /// (an impostor's), not the suite's.
+    pub stranger: bool,
 }
 
 impl Hello {
@@ -40,48 +40,39 @@ pub struct OpenedLink {
 }
 
 impl LinkCtx<'_> {
-    /// The suite's own hello, with a fresh key.
+    /// The suite's own hello.
     pub fn hello(&self) -> Hello {
         Hello {
             from: self.peer.names.me.clone(),
             to: self.peer.names.them.clone(),
-            secret: self.peer.names.secret.clone(),
-            key: super::peer::key(),
+            secret: "-".into(),
+            key: super::peer::UNUSED_KEY.into(),
             identity: self.peer.identity.clone(),
-            vouched: true,
+            stranger: false,
         }
     }
 
     /// Says `hello` on a new connection labelled `label`; the server's
-    /// first answer, which may come after its dialback (within its
-    /// `--timeout`).
+    /// first answer.
     pub fn say_hello(&self, label: &str, hello: &Hello) -> Result<(Conn, String), Failure> {
-        let vouch = hello.vouched.then_some((hello.key.as_str(), hello.to.as_str()));
-        self.say_first(label, &hello.line(), vouch)
+        self.say_first(label, &hello.line(), hello.stranger)
     }
 
-    /// Says `line`, the first frame of a new connection to the server's
-    /// link port, the door vouching for `vouch` (a key, to whom) until
-    /// the answer comes; the connection and the answer.
-    pub fn say_first(
-        &self,
-        label: &str,
-        line: &str,
-        vouch: Option<(&str, &str)>,
-    ) -> Result<(Conn, String), Failure> {
+    /// Says `line`, the first frame of a new TLS connection to the
+    /// server's link port, showing the suite's key (a stranger's if
+    /// `stranger`); the connection and the answer.
+    pub fn say_first(&self, label: &str, line: &str, stranger: bool) -> Result<(Conn, String), Failure> {
+        let key = if stranger { &self.peer.stranger } else { &self.peer.key };
+        let tls = key
+            .dialer(&self.peer.names.their_fingerprint)
+            .map_err(|e| Failure::new("a TLS configuration of the suite's key", e.to_string()))?;
         let mut conn =
-            Conn::open(&self.peer.names.their_link, None, label, &self.transcript, self.peer.wait)?;
+            Conn::open(&self.peer.names.their_link, Some(&tls), label, &self.transcript, self.peer.wait)?;
         conn.close_wait = self.peer.wait;
-        if let Some((key, to)) = vouch {
-            self.peer.vouch_for(key, to);
-        }
         let answer = conn.send(line).and_then(|()| {
             let deadline = Instant::now() + self.peer.timeout + self.peer.wait;
             conn.line_by(deadline, "an answer")
         });
-        if let Some((key, _)) = vouch {
-            self.peer.forget_key(key);
-        }
         Ok((conn, answer?))
     }
 

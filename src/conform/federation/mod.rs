@@ -3,19 +3,20 @@
 //! against a student's server, both ways:
 //!
 //! - it **dials** the server's link port as a peer of its roster does
-//!   (`HELLO`, answering the server's dialback on its own link port) and
-//!   sends it numbered frames, right and wrong ones ([`hello`],
-//!   [`taking`]);
+//!   (TLS with the suite's link key, then `HELLO`) and sends it numbered
+//!   frames, right and wrong ones ([`hello`], [`taking`]);
 //! - it **is dialed**: its own link port (the door, [`door`]) takes the
 //!   links the server opens when its users write to the suite's users,
-//!   calls it back, and answers its frames as a case asks: `ACK`, a
+//!   checks the server's key, and answers its frames as a case asks: `ACK`, a
 //!   refusal for good or for now, a link cut before the answer
 //!   ([`sending`]); it goes down and comes back, and asks for restarts
 //!   ([`outage`]).
 //!
 //! The server's roster must name the suite (`--as`, `conform` unless
-//! told): one line `conform,<this machine>,<--listen>,<--secret>`, which
-//! the suite prints as it starts. Its users are made on the server's send
+//! told): one line `conform,<this machine>,<--listen>,<fingerprint>`, the
+//! fingerprint of the suite's own link key (`--key-dir`, made there if
+//! missing), which the suite prints as it starts; the roster (`--peers`)
+//! gives the server's fingerprint. Its users are made on the server's send
 //! port as `wachat conform server` makes them ([`CaseCtx`]), and
 //! deleted after the run where the server allows it.
 //!
@@ -76,16 +77,18 @@ pub struct FederationCheck {
     /// The suite's name in the roster.
     #[arg(long = "as", value_name = "NAME", default_value = "conform")]
     pub me: String,
-    /// The secret on the suite's line of the roster.
-    #[arg(long, value_name = "S", default_value = "conform-secret")]
-    pub secret: String,
+    /// Where the suite's link key is (`link-key.pem`, `link-cert.pem`;
+    /// made there if missing): its line of the roster carries its
+    /// fingerprint.
+    #[arg(long, value_name = "DIR", default_value = "conform-key")]
+    pub key_dir: PathBuf,
     /// The suite's own link port, as on its line of the roster: the
     /// server dials the suite there.
     #[arg(long, value_name = "PORT", default_value_t = LISTEN_PORT)]
     pub listen: u16,
     /// The roster the server reads: the suite's line (--as) gives its
-    /// secret and link port, the server's line (--name) the secret its
-    /// hellos must say.
+    /// link port, the server's line (--name) the fingerprint of its link
+    /// key (the suite takes no other).
     #[arg(long, value_name = "FILE")]
     pub peers: Option<PathBuf>,
     /// The server's --timeout in seconds (it calls the suite back within
@@ -127,7 +130,7 @@ pub struct FederationCheck {
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,
-    /// Print the table of which servers of a roster (name,host,port,secret)
+    /// Print the table of which servers of a roster (name,host,port,fingerprint)
     /// can link to which, and exit.
     #[arg(long, value_name = "ROSTER.CSV")]
     pub class: Option<PathBuf>,
@@ -187,16 +190,16 @@ pub fn run(check: FederationCheck) -> Result<()> {
     };
     super::preflight::check(&mut settings).map_err(Error::Usage)?;
     let bind = door_address(&check.host, setup.listen)?;
-    let peer = Arc::new(Peer::new(setup.names, settings.wait, settings.server_timeout));
+    let peer = Arc::new(Peer::new(setup.names, setup.key, settings.wait, settings.server_timeout)?);
     let door = LinkPort::new(peer.clone(), bind);
     door.up().map_err(|e| Error::io(format!("wachat conform federation: listening on {bind}"), e))?;
     eprintln!(
-        "the suite is {me}, its link port {addr}: the roster of {them} must have the line\n  {me},<this machine>,{port},{secret}",
+        "the suite is {me}, its link port {addr}: the roster of {them} must have the line\n  {me},<this machine>,{port},{print}",
         me = peer.names.me,
         addr = door.addr(),
         them = peer.names.them,
         port = door.addr().port(),
-        secret = peer.names.secret,
+        print = peer.key.fingerprint,
     );
     let start = Instant::now();
     let mut stdout = std::io::stdout();
@@ -216,9 +219,10 @@ pub fn run(check: FederationCheck) -> Result<()> {
     report::verdict(&outcomes)
 }
 
-/// The names of the run, and the suite's link port.
+/// The names of the run, the suite's link key and link port.
 struct Setup {
     names: Names,
+    key: crate::federation::key::LinkKey,
     listen: u16,
 }
 
@@ -230,31 +234,40 @@ fn names(check: &FederationCheck) -> Result<Setup> {
         )
     })?;
     let their_link = format!("{}:{}", check.host, check.link_port);
-    let mut setup = Setup {
-        names: Names {
-            me: check.me.clone(),
-            secret: check.secret.clone(),
-            them,
-            their_link,
-            their_secret: None,
-        },
-        listen: check.listen,
-    };
-    if let Some(path) = &check.peers {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let roster = Roster::parse(&text, &check.me)
-            .map_err(|e| Error::Usage(format!("{}: {e} (--as names the suite's line)", path.display())))?;
-        let theirs = roster.peer(&setup.names.them).ok_or_else(|| {
-            Error::Usage(format!("{}: no line for {} (--name)", path.display(), setup.names.them))
-        })?;
-        setup.names.secret = roster.me.secret.clone();
-        setup.names.their_secret = Some(theirs.secret.clone());
-        setup.listen = roster.me.port;
+    let key = crate::federation::key::LinkKey::load_or_make(&check.key_dir)?;
+    let path = check.peers.as_ref().ok_or_else(|| {
+        Error::Usage(
+            "give the roster the server reads: --peers FILE (its line gives the server's key's fingerprint)"
+                .into(),
+        )
+    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let roster = Roster::parse(&text, &check.me)
+        .map_err(|e| Error::Usage(format!("{}: {e} (--as names the suite's line)", path.display())))?;
+    let theirs = roster
+        .peer(&them)
+        .ok_or_else(|| Error::Usage(format!("{}: no line for {them} (--name)", path.display())))?;
+    let their_fingerprint = theirs.fingerprint().map_err(Error::Usage)?.to_string();
+    if !roster.me.fingerprint.as_deref().is_some_and(|f| crate::federation::key::same(f, &key.fingerprint)) {
+        return Err(Error::Usage(format!(
+            "{}: the suite's line must carry its key's fingerprint ({}, {}): \
+             {},{},{},{}",
+            path.display(),
+            check.key_dir.display(),
+            key.fingerprint,
+            roster.me.name,
+            roster.me.host,
+            roster.me.port,
+            key.fingerprint
+        )));
     }
+    let setup = Setup {
+        names: Names { me: check.me.clone(), them, their_link, their_fingerprint },
+        key,
+        listen: roster.me.port,
+    };
     crate::protocol::names::check_name(&setup.names.me).map_err(|e| Error::Usage(format!("--as: {e}")))?;
-    crate::protocol::link::check_secret(&setup.names.secret)
-        .map_err(|e| Error::Usage(format!("--secret: {e}")))?;
     Ok(setup)
 }
 
@@ -369,11 +382,11 @@ mod tests {
     }
 
     #[test]
-    fn the_suite_keeps_its_identity_for_a_secret() {
-        let one = peer::identity("conform", "s1");
-        assert_eq!(one, peer::identity("CONFORM", "s1"));
-        assert_ne!(one, peer::identity("conform", "s2"));
+    fn the_suite_keeps_its_identity_for_a_key() {
+        let one = peer::identity("conform", "AB:CD");
+        assert_eq!(one, peer::identity("CONFORM", "AB:CD"));
+        assert_ne!(one, peer::identity("conform", "EF:01"));
         assert!(crate::protocol::link::check_identity(&one).is_ok());
-        assert!(crate::protocol::link::check_key(&peer::key()).is_ok());
+        assert!(crate::protocol::link::check_key(peer::UNUSED_KEY).is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! The suite as a server of the class network: its name, secret and
+//! The suite as a server of the class network: its name, link key and
 //! identity, and what its link port (the door, `super::door`) saw and
 //! was told to do.
 //!
@@ -21,16 +21,13 @@ use crate::protocol::names::fold;
 pub struct Names {
     /// The suite's name (`--as`), as on its line of the roster.
     pub me: String,
-    /// The secret on the suite's line.
-    pub secret: String,
     /// The server under test's name (`--name`).
     pub them: String,
-    /// Its link port, `host:port`, where the suite dials it and calls it
-    /// back.
+    /// Its link port, `host:port`, where the suite dials it.
     pub their_link: String,
-    /// The secret on its line, when the suite was told it (`--peers`):
-    /// its hellos must say it.
-    pub their_secret: Option<String>,
+    /// The fingerprint of its link key, as on its line of the roster: the
+    /// suite takes its TLS certificate, dialing and dialed, only with it.
+    pub their_fingerprint: String,
 }
 
 /// What the door does with the frame of one message, instead of taking
@@ -67,6 +64,8 @@ pub struct TheirHello {
     pub secret: String,
     pub key: String,
     pub identity: String,
+    /// The fingerprint of the key its connection showed.
+    pub shown: String,
     /// What was wrong with it (the door refused it), if anything.
     pub wrong: Option<String>,
 }
@@ -74,9 +73,6 @@ pub struct TheirHello {
 /// What the door saw and was told, under [`Peer`]'s lock.
 #[derive(Default)]
 pub struct Seen {
-    /// The keys of the suite's own hellos being answered now, each with
-    /// the server it was said to: the door vouches for these (`VERIFY`).
-    keys: HashMap<String, String>,
     /// The number of the last frame the door took from the server.
     took: u64,
     /// The suite's next frame number on its links to the server.
@@ -87,13 +83,11 @@ pub struct Seen {
     pub bad: Vec<String>,
     /// Every hello of the run, oldest first.
     pub hellos: Vec<TheirHello>,
-    /// The `VERIFY` frames the server sent the door since the case began.
-    pub verifies: Vec<String>,
     /// What to do with the frame of a message, by its id (one frame each).
     rules: HashMap<String, FrameRule>,
     /// The `OK:<last>` to say to the next hello instead of what was taken.
     resume_at: Option<u64>,
-    /// Hellos wait (before the dialback) until [`Peer::release`].
+    /// Hellos wait (before their answer) until [`Peer::release`].
     holding: bool,
     /// The links open to the door now (cut when it goes down).
     pub(super) links: Vec<TcpStream>,
@@ -104,11 +98,17 @@ pub struct Seen {
 /// The suite's side of the network: its names, and what its door saw.
 pub struct Peer {
     pub names: Names,
+    /// The suite's link key (`--key-dir`): its certificate at both ends.
+    pub key: crate::federation::key::LinkKey,
+    /// A key of nobody's in the roster: an impostor's.
+    pub stranger: crate::federation::key::LinkKey,
+    /// The door's TLS configuration, of [`Peer::key`].
+    pub(super) acceptor: std::sync::Arc<rustls::ServerConfig>,
     /// What the suite says as `<identity>` in its hellos ([`identity`]).
     pub identity: String,
     /// How long a line that must come is waited for (`--wait`).
     pub wait: Duration,
-    /// The server's `--timeout` (its dialback answers within it).
+    /// The server's `--timeout` (a hello is answered within it).
     pub timeout: Duration,
     /// What the door's connections said, the whole run: each case takes
     /// the part said while it ran ([`Transcript::merge`]).
@@ -118,19 +118,17 @@ pub struct Peer {
 }
 
 /// The suite's identity: 32 hex digits, the same for the same name and
-/// secret run after run (a server pins the identity it met first under a
-/// secret, §27, so a new one each run would be refused), another for
-/// another secret.
-pub fn identity(me: &str, secret: &str) -> String {
-    let text = format!("wachat conform federation\n{}\n{secret}", fold(me));
+/// key run after run (a server pins the identity it met first under a
+/// key, §27, so a new one each run would be refused), another for
+/// another `under`.
+pub fn identity(me: &str, under: &str) -> String {
+    let text = format!("wachat conform federation\n{}\n{under}", fold(me));
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A dialback key of the suite's: 24 random characters.
-pub fn key() -> String {
-    crate::protocol::codes::random(24).unwrap_or_else(|_| "conformkey".repeat(2))
-}
+/// The key field of the suite's hellos, which no server reads (§27).
+pub const UNUSED_KEY: &str = "0000000000000000";
 
 /// The time now, Unix milliseconds (the `<ts>` of the suite's frames).
 pub fn now_ms() -> u64 {
@@ -139,16 +137,24 @@ pub fn now_ms() -> u64 {
 
 impl Peer {
     /// The suite's side, nothing seen yet.
-    pub fn new(names: Names, wait: Duration, timeout: Duration) -> Peer {
-        Peer {
-            identity: identity(&names.me, &names.secret),
+    pub fn new(
+        names: Names,
+        key: crate::federation::key::LinkKey,
+        wait: Duration,
+        timeout: Duration,
+    ) -> crate::error::Result<Peer> {
+        Ok(Peer {
+            identity: identity(&names.me, &key.fingerprint),
+            acceptor: key.acceptor()?,
+            stranger: crate::federation::key::LinkKey::generate()?,
+            key,
             names,
             wait,
             timeout,
             log: Transcript::new(),
             seen: Mutex::default(),
             changed: Condvar::new(),
-        }
+        })
     }
 
     pub(super) fn seen(&self) -> MutexGuard<'_, Seen> {
@@ -182,7 +188,6 @@ impl Peer {
         self.change(|s| {
             s.taken.clear();
             s.bad.clear();
-            s.verifies.clear();
             s.rules.clear();
             s.resume_at = None;
             s.holding = false;
@@ -262,7 +267,7 @@ impl Peer {
         });
     }
 
-    /// Hellos wait before their dialback until [`Peer::release`].
+    /// Hellos wait before their answer until [`Peer::release`].
     pub fn hold_hellos(&self) {
         self.change(|s| s.holding = true);
     }
@@ -285,20 +290,6 @@ impl Peer {
     /// How many hellos the door heard so far.
     pub fn hellos(&self) -> usize {
         self.seen().hellos.len()
-    }
-
-    /// The door vouches for `key`, a hello of the suite's to `to`.
-    pub fn vouch_for(&self, key: &str, to: &str) {
-        self.change(|s| s.keys.insert(key.to_string(), to.to_string()));
-    }
-
-    pub fn forget_key(&self, key: &str) {
-        self.change(|s| s.keys.remove(key));
-    }
-
-    /// Whether the door vouches for `key` to `asker`.
-    pub(super) fn vouches(&self, key: &str, asker: &str) -> bool {
-        self.seen().keys.get(key).is_some_and(|to| fold(to) == fold(asker))
     }
 
     /// The server said `OK:<last>` to the suite's hello: its frames go on

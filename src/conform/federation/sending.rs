@@ -26,7 +26,6 @@ pub fn cases() -> Vec<LinkCase> {
     vec![
         c("dials-with-its-hello", "§27 The hello", dials_with_its_hello),
         c("message-frame-carries-the-message", "§27 The frames", message_frame),
-        c("verify-vouches-for-its-own-key-only", "§27 VERIFY", verify_own_key_only),
         c("statuses-sent-to-the-author", "§27 The frames", statuses_sent),
         c("unanswered-frame-sent-again", "§27 Replay", unanswered_frame_sent_again),
         c("resumes-after-the-peers-last", "§27 Replay", resumes_after_the_peers_last),
@@ -51,19 +50,17 @@ fn first_frame_of(ctx: &LinkCtx, id: &str) -> Result<ReadFrame, Failure> {
     ctx.peer.any_msg(id, ctx.redial_deadline()).ok_or_else(|| Failure::new(want, "none"))
 }
 
-/// The hellos of the run all named the server and the suite, said the
-/// secret (when the suite knows it), and were vouched for by the server
-/// when the suite called it back.
+/// The hellos of the run all named the server and the suite, on
+/// connections that showed the server's key (its roster fingerprint).
 fn dials_with_its_hello(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b = ctx.writer("b")?;
     b.msg(ctx, &ctx.remote("a"), "b1", "to the suite")?;
     frame_of(ctx, "b1")?;
     let hellos = ctx.peer.seen().hellos.clone();
     let names = &ctx.peer.names;
-    let secret = names.their_secret.as_deref().unwrap_or("<its secret>");
     let want = format!(
-        "HELLO:1.3:{}:{}:{secret}:<key>:<identity>, vouched for by {} when called back",
-        names.them, names.me, names.them
+        "HELLO:1.3:{}:{}:…:<identity> over TLS with {}'s key ({})",
+        names.them, names.me, names.them, names.their_fingerprint
     );
     check(!hellos.is_empty(), &want, "a link without a hello the suite heard")?;
     match hellos.iter().find(|h| h.wrong.is_some()) {
@@ -102,28 +99,6 @@ fn message_frame(ctx: &mut LinkCtx) -> Result<(), Failure> {
         }
         other => Err(Failure::new(want, other.to_string())),
     }
-}
-
-/// While the server's hello waits for the suite's answer, its key is good
-/// for the suite only: `VERIFY` from a third server's name is refused.
-fn verify_own_key_only(ctx: &mut LinkCtx) -> Result<(), Failure> {
-    let mut b = ctx.writer("b")?;
-    let before = ctx.peer.hellos();
-    ctx.peer.hold_hellos();
-    ctx.peer.cut_links();
-    ctx.note("the suite cut the server's link, and holds its next hello");
-    b.msg(ctx, &ctx.remote("a"), "b1", "through a new link")?;
-    let hello = ctx.peer.hello_after(before, ctx.redial_deadline());
-    let hello = hello.ok_or_else(|| Failure::new("a new HELLO from the server", "none"))?;
-    let names = &ctx.peer.names;
-    let third = format!("VERIFY:{}:{}:{}", ctx.name("lab3"), names.them, hello.key);
-    let (conn, answer) = ctx.say_first("verify", &third, None)?;
-    super::link::closed_with(conn, &answer, Code::AuthFailed)?;
-    let ours = format!("VERIFY:{}:{}:{}", names.me, names.them, hello.key);
-    let (_, answer) = ctx.say_first("verify2", &ours, None)?;
-    check(answer == "OK", "OK (the key of the hello to the suite)", answer)?;
-    ctx.peer.release();
-    frame_of(ctx, "b1").map(drop)
 }
 
 /// The suite's message to the server's user: `DELIVERED` once the user's
