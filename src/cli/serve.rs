@@ -74,10 +74,8 @@ fn check_store(store: &str) -> Result<()> {
 /// then wait for a signal and shut down.
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if args.print_config {
-        for setting in &args.settings {
-            println!("{setting}");
-        }
-        return Ok(());
+        // A reader that stops early (`| grep -q`, `| head`) ends it quietly.
+        return crate::display::print_lines(&args.settings);
     }
     if let Some(store) = &args.store {
         check_store(store)?;

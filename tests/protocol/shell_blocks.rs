@@ -232,8 +232,15 @@ fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
             command.trim_end().strip_suffix('&').and_then(|c| c.split_once("--send-port "))
         {
             let port = port.split_whitespace().next().unwrap();
+            // Its port, and the lock naming it in its data directory, which
+            // the next command may read (`--server-pid $(cat …)`); a server
+            // that ended instead stops the wait.
+            let data = command
+                .split_once("--data-dir ")
+                .map_or("data", |(_, d)| d.split_whitespace().next().unwrap());
             script.push_str(&format!(
-                "until (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null; do sleep 0.05; done\n"
+                "until (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && [ -s {data}/wachat.lock ]; \
+                 do kill -0 $! 2>/dev/null || break; sleep 0.05; done\n"
             ));
         }
     }
