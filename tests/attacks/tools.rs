@@ -71,12 +71,15 @@ fn conform_s_restart_command_prints_nothing_raw_on_the_teacher_s_terminal() {
     }
 }
 
-/// A "server" at lab2's roster address that answers every hello with the
-/// refusal a real server gives after a dialback (`… did not vouch for
-/// this link: KO:…`): the teacher's `conform federation --class` table
-/// must not say `ok` for it.
+/// A "server" at lab2's roster address that answers every hello with a
+/// crafted refusal naming the roster's fingerprint for lab1, as a real
+/// server's refusal of the suite's probe does: the teacher's `conform
+/// federation --class` table must not say `ok` for it (it cannot show
+/// the key the roster names).
 #[test]
 fn a_server_that_answers_every_hello_with_a_crafted_ko_is_not_ok_in_the_class_table() {
+    const PRINT: &str =
+        "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB";
     use std::io::{BufRead, BufReader};
     let fake = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = fake.local_addr().unwrap().port();
@@ -87,14 +90,15 @@ fn a_server_that_answers_every_hello_with_a_crafted_ko_is_not_ok_in_the_class_ta
             if BufReader::new(stream.try_clone().unwrap()).read_line(&mut line).is_ok() {
                 let _ = writeln!(
                     stream,
-                    "KO:AUTH_FAILED:lab1 at 127.0.0.1:7001 did not vouch for this link: KO:AUTH_FAILED:not my key"
+                    "KO:AUTH_FAILED:this link's key is not lab1's (the roster's fingerprint for it is {PRINT})"
                 );
             }
         }
     });
     let dir = tempfile::tempdir().unwrap();
     let roster = dir.path().join("class.csv");
-    std::fs::write(&roster, format!("lab1,127.0.0.1,{port},s1\nlab2,127.0.0.1,{port},s2\n")).unwrap();
+    std::fs::write(&roster, format!("lab1,127.0.0.1,{port},{PRINT}\nlab2,127.0.0.1,{port},{PRINT}\n"))
+        .unwrap();
     let out = run_wachat_output(
         "conform",
         &["federation", "--class", roster.to_str().unwrap()],
@@ -106,5 +110,5 @@ fn a_server_that_answers_every_hello_with_a_crafted_ko_is_not_ok_in_the_class_ta
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("checks no secret"), "{stdout}");
+    assert!(stdout.contains("key!"), "{stdout}");
 }
