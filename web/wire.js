@@ -25,6 +25,21 @@ export const isRoom = (s) => s.length > 1 && s[0] === '#' && isUser(s.slice(1));
 export const isChat = (s) => isUser(s) || isRoom(s);
 /** 1.3: the server of an address (`lab2` of `bob@lab2` or `#lab@lab2`), or null for this server's names. */
 export const serverOf = (s) => (s.includes('@') ? s.slice(s.indexOf('@') + 1) : null);
+
+/**
+ * 1.3 (§27, "Rooms"): a post in the room `room` of another server by `from`, a user of a third
+ * server, is only its home's word; the member server marks its text `[relayed by <home>] `.
+ * `{ home, words }` when `text` bears the marker of the room's home, else null (as
+ * `protocol::relayed::relayed_by`).
+ */
+export function relayedBy(from, room, text) {
+  const home = room.startsWith('#') ? serverOf(room) : null;
+  const origin = serverOf(from);
+  if (!home || !origin || fold(origin) === fold(home) || !text.startsWith('[relayed by ')) return null;
+  const end = text.indexOf('] ');
+  const named = end < 0 ? '' : text.slice('[relayed by '.length, end);
+  return fold(named) === fold(home) ? { home: named, words: text.slice(end + 2) } : null;
+}
 export const isId = (s) => ID.test(s);
 /** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
 const FILE_ID = /^[0-9a-f]{32}$/;
