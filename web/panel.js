@@ -1,10 +1,11 @@
 // panel.js: the open chat's panel, loaded at the first tap on "Details":
 // its notification level and pin (protocol 1.2, kept by the server for
-// all my devices), Block for a direct chat, Leave for a room, and a
+// all my devices), Block for a direct chat (and, 1.3, for the whole
+// server of a user of another server), Leave for a room, and a
 // room's members with, for its admins, roomadmin.js's controls. Leave,
 // like every action that cannot be taken back, asks to be tapped twice.
 
-import { request, parseSeen, LEVELS, fold } from './wire.js';
+import { request, parseSeen, LEVELS, fold, serverOf } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { renderMembers, banner, refusal } from './view.js';
 import { draw } from './chatlist.js';
@@ -14,9 +15,9 @@ import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', archive: 'Archive', unarchive: 'Unarchive', block: 'Block', unblock: 'Unblock' },
-  es: { notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', archive: 'Archivar', unarchive: 'Desarchivar', block: 'Bloquear', unblock: 'Desbloquear' },
-  pt: { notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', archive: 'Arquivar', unarchive: 'Desarquivar', block: 'Bloquear', unblock: 'Desbloquear' },
+  en: { notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', archive: 'Archive', unarchive: 'Unarchive', block: 'Block', unblock: 'Unblock', blockServer: 'Block all of {server}', unblockServer: 'Unblock {server}' },
+  es: { notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', archive: 'Archivar', unarchive: 'Desarchivar', block: 'Bloquear', unblock: 'Desbloquear', blockServer: 'Bloquear todo {server}', unblockServer: 'Desbloquear {server}' },
+  pt: { notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', archive: 'Arquivar', unarchive: 'Desarquivar', block: 'Bloquear', unblock: 'Desbloquear', blockServer: 'Bloquear todo o {server}', unblockServer: 'Desbloquear {server}' },
 });
 
 /** What the members list shows now: drawn again only when it changes, so that a tapped Remove stays asking. */
@@ -62,12 +63,15 @@ function build(app) {
   const pin = button('pin-button', 'pin', () => setPref(app, (chat) => request.pin(chat.name, !chat.pinned)));
   const archive = button('archive-button', 'archive', () => setPref(app, (chat) => request.archive(chat.name, !chat.archived)));
   const block = button('block-button', 'block', () => setBlock(app, app.view.chat.name, !app.model.blocked.has(fold(app.view.chat.name))));
+  // 1.3 (§27): in a chat with a user of another server, her whole server too.
+  const atServer = () => `@${serverOf(app.view.chat.name)}`;
+  const blockServer = button('block-server-button', 'blockServer', () => setBlock(app, atServer(), !app.model.blocked.has(fold(atServer()))));
   const leave = confirmed(button('leave-button', 'leave', null), () => leaveRoom(app));
   const shut = el('button', { type: 'button', id: 'panel-close', className: 'secondary icon', textContent: '✕', onclick: close });
   shut.setAttribute('aria-label', t('close'));
   const head = el('div', { className: 'drawer-head' }, el('h3', { id: 'panel-title', textContent: t('details') }), shut);
   $('chat-panel').setAttribute('aria-labelledby', 'panel-title');
-  $('chat-panel').prepend(head, el('div', { className: 'row prefs' }, label, level, pin, archive, block, leave));
+  $('chat-panel').prepend(head, el('div', { className: 'row prefs' }, label, level, pin, archive, block, blockServer, leave));
 }
 
 /** The row as the open chat is now (called by conversation.js and events.js after each change). */
@@ -79,6 +83,9 @@ export function sync(app) {
   $('archive-button').textContent = t(chat.archived ? 'unarchive' : 'archive');
   $('block-button').textContent = t(app.model.blocked.has(fold(chat.name)) ? 'unblock' : 'block');
   $('block-button').hidden = chat.room;
+  const server = !chat.room && serverOf(chat.name);
+  $('block-server-button').hidden = !server;
+  if (server) $('block-server-button').textContent = t(app.model.blocked.has(fold(`@${server}`)) ? 'unblockServer' : 'blockServer', { server });
   $('leave-button').hidden = !chat.room;
 }
 
@@ -141,7 +148,7 @@ async function setPref(app, line) {
   draw(app);
 }
 
-/** Blocks or unblocks `user` (1.2): a blocked user's messages no longer reach me. */
+/** Blocks or unblocks `user` (1.2), or (1.3) a whole server `@lab2`: their direct messages no longer reach me. */
 export async function setBlock(app, user, on) {
   if (await ask(app, on ? request.block(user) : request.unblock(user))) app.model.blocked[on ? 'add' : 'delete'](fold(user));
   updateComposer(app);

@@ -4,7 +4,7 @@
 // chats and stars, and the last messages of the recent chats for the
 // list; then the outbox goes.
 
-import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, isName, isChat, fold } from './wire.js';
+import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, isBlockable, isChat, fold } from './wire.js';
 import { draw, applied, archived } from './chatlist.js';
 import { markRead, paged } from './conversation.js';
 import { onPref } from './events.js';
@@ -30,7 +30,7 @@ export async function refresh(app) {
       for (const chat of model.chats.values()) chat.archived = false;
       for (const name of archives.lines.filter(isChat)) archived(app, { chat: name, archived: true });
     }
-    if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
+    if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isBlockable).map(fold));
     refreshStars(app);
     model.online = new Set(users.lines.map(fold));
     let counts = chats.lines;

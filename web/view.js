@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED, isNotice, isRoom, invitation, fold } from './wire.js';
+import { DELETED, isNotice, isRoom, invitation, fold, relayedBy } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -379,6 +379,9 @@ export class Conversation {
       // Each sender's name in its own colour (its avatar's hue; app.css sets the lightness for the contrast).
       const from = el('div', 'from', msg.from);
       from.style.setProperty('--hue', hue(msg.from));
+      // 1.3: a post only the room's home vouches for says so by its author.
+      const relayed = !msg.deleted && relayedBy(msg.from, this.chat.name, msg.text);
+      if (relayed) from.append(' ', el('span', 'relayed', t('relayedBy', { home: relayed.home })));
       item.append(from);
     }
     // A quote only of a message that is there (fates.js): never a text's look.
@@ -399,6 +402,8 @@ export class Conversation {
       item.append(go);
     }
     let body = msg.deleted ? t('deleted') : visible(quote ? quote.body : msg.text);
+    const relayed = this.chat && !msg.deleted && !quote && relayedBy(msg.from, this.chat.name, body);
+    if (relayed) body = relayed.words;
     if (!msg.deleted && body.startsWith(FORWARDED)) {
       item.append(el('div', 'forwarded', t('forwarded')));
       body = body.slice(FORWARDED.length);

@@ -20,11 +20,28 @@ const STATES = ['RECEIVED', 'DELIVERED', 'READ'];
 export const isName = (s) => NAME.test(s);
 /** A user a conversation may name: of this server, or (1.3) of another of its network, `bob@lab2`. */
 export const isUser = (s) => NAME.test(s) || ADDRESS.test(s);
+/** Whom a block names: a user, or (1.3) a whole server of the network, `@lab2`. */
+export const isBlockable = (s) => NAME.test(s) || (s.startsWith('@') && NAME.test(s.slice(1)));
 /** A room: `#lab`, or (1.3) one homed on another server, `#lab@lab2`. */
 export const isRoom = (s) => s.length > 1 && s[0] === '#' && isUser(s.slice(1));
 export const isChat = (s) => isUser(s) || isRoom(s);
 /** 1.3: the server of an address (`lab2` of `bob@lab2` or `#lab@lab2`), or null for this server's names. */
 export const serverOf = (s) => (s.includes('@') ? s.slice(s.indexOf('@') + 1) : null);
+
+/**
+ * 1.3 (§27, "Rooms"): a post in the room `room` of another server by `from`, a user of a third
+ * server, is only its home's word; the member server marks its text `[relayed by <home>] `.
+ * `{ home, words }` when `text` bears the marker of the room's home, else null (as
+ * `protocol::relayed::relayed_by`).
+ */
+export function relayedBy(from, room, text) {
+  const home = room.startsWith('#') ? serverOf(room) : null;
+  const origin = serverOf(from);
+  if (!home || !origin || fold(origin) === fold(home) || !text.startsWith('[relayed by ')) return null;
+  const end = text.indexOf('] ');
+  const named = end < 0 ? '' : text.slice('[relayed by '.length, end);
+  return fold(named) === fold(home) ? { home: named, words: text.slice(end + 2) } : null;
+}
 export const isId = (s) => ID.test(s);
 /** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
 const FILE_ID = /^[0-9a-f]{32}$/;
@@ -210,8 +227,8 @@ export const request = {
   mute: (room, user, minutes) => `${onUser('MUTE', room, user)}:${wholeMinutes(minutes, 1)}`,
   roominfo: (room) => (need(isRoom(room), 'bad room'), `ROOMINFO:${room}`),
   // 1.2: blocks, notification levels and pins, kept by the server for all my devices.
-  block: (user) => (need(isName(user), 'bad user'), `BLOCK:${user}`),
-  unblock: (user) => (need(isName(user), 'bad user'), `UNBLOCK:${user}`),
+  block: (user) => (need(isBlockable(user), 'bad user'), `BLOCK:${user}`),
+  unblock: (user) => (need(isBlockable(user), 'bad user'), `UNBLOCK:${user}`),
   blocks: () => 'BLOCKS',
   notify: (chat, level) => (need(isChat(chat) && LEVELS.includes(level), 'bad chat or level'), `NOTIFY:${chat}:${level}`),
   pin: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'PIN' : 'UNPIN'}:${chat}`),
@@ -507,10 +524,11 @@ export function parseEvent(line) {
     }
     case 'JOINED':
     case 'LEFT':
-    case 'BLOCKED': // 1.2: I blocked `user`, on this device or another
+    case 'BLOCKED': // 1.2: I blocked `user`, on this device or another; 1.3: or a whole server, `@lab2`
     case 'UNBLOCKED': {
       const user = line.slice(kind.length + 1);
-      return line[kind.length] === ':' && isName(user) ? { kind, user } : null;
+      const named = kind.endsWith('BLOCKED') ? isBlockable(user) : isName(user);
+      return line[kind.length] === ':' && named ? { kind, user } : null;
     }
     case 'MEMBER': {
       const f = fields(line, 4);

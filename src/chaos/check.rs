@@ -296,9 +296,14 @@ fn phantom(m: &Model) -> Vec<Example> {
             }
             continue; // someone else's user: not ours to judge
         };
+        // A post a room's home relayed from a third server is marked so
+        // (§27): the words after the marker are the author's.
+        let plain = text.unescaped();
+        let said =
+            crate::protocol::relayed::relayed_by(from, &to.to_string(), &plain).map_or(&*plain, |(_, w)| w);
         let why = match m.sent.get(&(sender, id.clone())) {
             None => format!("{from} never sent {id}"),
-            Some(s) if s.text != text.unescaped() => format!("{from}'s {id} came with another text"),
+            Some(s) if s.text != said => format!("{from}'s {id} came with another text"),
             Some(s) if !same(m, &s.chat, to) => {
                 format!("{from}'s {id} to {} came as to {to}", s.chat)
             }

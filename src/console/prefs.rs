@@ -43,6 +43,11 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<PrefComm
     let words: Vec<&str> = args.split_whitespace().collect();
     let usage = |msg: Msg| msg.text(lang).to_string();
     let user = |msg: Msg| match words[..] {
+        // 1.3: a whole server of the class network, `@lab2` (§27).
+        [name] if name.starts_with('@') => match crate::protocol::names::check_name(&name[1..]) {
+            Ok(()) => Ok(name.to_string()),
+            Err(_) => Err(usage(msg)),
+        },
         [name] => match parse_chat(lang, name)? {
             Chat::User(name) => Ok(name),
             Chat::Room(_) => Err(usage(msg)),
@@ -208,6 +213,9 @@ mod tests {
         assert_eq!(parse(en, "block", "bob"), Ok(PrefCommand::Block("bob".into(), true)));
         assert_eq!(parse(en, "unblock", " bob "), Ok(PrefCommand::Block("bob".into(), false)));
         assert_eq!(parse(en, "blocks", ""), Ok(PrefCommand::Blocks));
+        assert_eq!(parse(en, "block", "@lab2"), Ok(PrefCommand::Block("@lab2".into(), true)));
+        assert_eq!(parse(en, "unblock", "@lab2"), Ok(PrefCommand::Block("@lab2".into(), false)));
+        assert_eq!(parse(en, "block", "@"), Err("usage: /block <user|@server>".into()));
         assert_eq!(
             parse(en, "notify", "#lab mentions"),
             Ok(PrefCommand::Notify(Chat::Room("lab".into()), Level::Mentions))
@@ -224,7 +232,7 @@ mod tests {
         assert_eq!(parse(en, "archived", "bob"), Err("/archived takes no arguments".into()));
         assert!(parse(en, "archive", "b!d").unwrap_err().contains("not allowed in a name"));
         assert_eq!(parse(Lang::Pt, "archive", ""), Err("uso: /archive <usuário|#sala>".into()));
-        assert_eq!(parse(en, "block", "#lab"), Err("usage: /block <user>".into()));
+        assert_eq!(parse(en, "block", "#lab"), Err("usage: /block <user|@server>".into()));
         assert_eq!(
             parse(en, "notify", "bob loud"),
             Err("usage: /notify <user|#room> all|mentions|none".into())

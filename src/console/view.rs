@@ -96,10 +96,23 @@ pub fn whole_message(lang: Lang, me: &str, m: &Message) -> String {
 /// the screen. The rest is said in one line, `… 1980 more lines`.
 pub const MAX_MESSAGE_LINES: usize = 20;
 
+/// The author of a room message as the console names her, and its
+/// words: 1.3, a post that only the room's home vouches for is said to be
+/// relayed by it, its marker off the words (`protocol::relayed`).
+pub fn relayed_author(lang: Lang, m: &Message, whole: String) -> (String, String) {
+    match crate::protocol::relayed::relayed_by(&m.from, &m.to.to_string(), &whole) {
+        Some((home, words)) => {
+            (tr!(in lang; Msg::RelayedAuthor, from = m.from, home = home), words.to_string())
+        }
+        None => (m.from.to_string(), whole),
+    }
+}
+
 /// A message as a chat line, without its time; at most `max_lines` lines
 /// of its text.
 fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> String {
     let whole = m.text.unescaped();
+    let (from, whole) = relayed_author(lang, m, whole);
     // 1.2 (§21): a voice message by its length, its caption after; `/save` saves its file.
     let whole = match crate::protocol::files::voice(&whole) {
         Some((seconds, caption)) => {
@@ -122,9 +135,9 @@ fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> 
         (Chat::Room(_), true) => tr!(in lang; Msg::MineInRoom, room = m.to, text = text),
         // 1.2: a room message that mentions me is marked (`protocol::mentions`).
         (Chat::Room(_), false) if crate::protocol::mentions::mentions(&whole, me) => {
-            format!("{MENTION_MARK}[{}] {}: {text}", m.to, m.from)
+            format!("{MENTION_MARK}[{}] {from}: {text}", m.to)
         }
-        (Chat::Room(_), false) => format!("[{}] {}: {text}", m.to, m.from),
+        (Chat::Room(_), false) => format!("[{}] {from}: {text}", m.to),
         (Chat::User(to), true) => tr!(in lang; Msg::MineToUser, to = to, text = text),
         (Chat::User(_), false) => format!("{}: {text}", m.from),
     };
@@ -400,6 +413,14 @@ mod tests {
         let mut refused = m("ana", "zed", "hi", MsgState::Sent);
         refused.refused = Some("no such user".into());
         assert_eq!(message(EN, "ana", &refused), at("you → zed: hi ✗ (no such user)"));
+    }
+
+    #[test]
+    fn a_post_only_its_room_s_home_vouches_for_says_so() {
+        let relayed = m("eve@lab3", "#lab@lab2", "[relayed by lab2] hi all", MsgState::Received);
+        assert_eq!(message(EN, "ana", &relayed), at("[#lab@lab2] eve@lab3 (relayed by lab2): hi all"));
+        let own = m("zoe@lab2", "#lab@lab2", "[relayed by lab2] hi all", MsgState::Received);
+        assert_eq!(message(EN, "ana", &own), at("[#lab@lab2] zoe@lab2: [relayed by lab2] hi all"));
     }
 
     #[test]

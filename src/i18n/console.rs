@@ -218,6 +218,13 @@ catalogue! {
         es: "[{room}] tú: {text}",
         pt: "[{room}] você: {text}",
     },
+    /// 1.3: the author of a post in a room of another server that only
+    /// the room's home vouches for (§27, "Rooms"): `eve@lab3 (relayed by lab2)`.
+    RelayedAuthor {
+        en: "{from} (relayed by {home})",
+        es: "{from} (reenviado por {home})",
+        pt: "{from} (repassado por {home})",
+    },
     /// Your message to a user: `you → bob: hi`.
     MineToUser {
         en: "you → {to}: {text}",

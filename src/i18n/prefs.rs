@@ -5,8 +5,16 @@
 use super::catalogue;
 
 catalogue! {
-    UsageBlock { en: "usage: /block <user>", es: "uso: /block <usuario>", pt: "uso: /block <usuário>" },
-    UsageUnblock { en: "usage: /unblock <user>", es: "uso: /unblock <usuario>", pt: "uso: /unblock <usuário>" },
+    UsageBlock {
+        en: "usage: /block <user|@server>",
+        es: "uso: /block <usuario|@servidor>",
+        pt: "uso: /block <usuário|@servidor>",
+    },
+    UsageUnblock {
+        en: "usage: /unblock <user|@server>",
+        es: "uso: /unblock <usuario|@servidor>",
+        pt: "uso: /unblock <usuário|@servidor>",
+    },
     UsageNotify {
         en: "usage: /notify <user|#room> all|mentions|none",
         es: "uso: /notify <usuario|#sala> all|mentions|none",

@@ -36,6 +36,7 @@ pub mod page;
 pub mod peer;
 pub mod prefs;
 pub mod refusal;
+pub mod relayed;
 pub mod reply;
 pub mod request;
 pub mod room_info;

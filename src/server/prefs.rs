@@ -19,6 +19,15 @@ use crate::store::prefs::{self, PrefChange};
 
 /// `BLOCK:<user>` (`on`) or `UNBLOCK:<user>` from `me`.
 pub fn block(base: &Base, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
+    if whom.starts_with('@') {
+        // 1.3: a whole server (`block::serve` checked it is a peer).
+        let key = prefs::key(whom);
+        let ticket =
+            base.store.change_setting(me, &prefs::BLOCK, &key, &mut prefs::block(me, None, whom, on))?;
+        base.store.wait(ticket)?;
+        relay::relay(base, [me], &Event::Block { user: whom.to_string(), blocked: on });
+        return Ok(());
+    }
     let Some(account) = base.store.find_account(whom).filter(|a| !a.is_deleted()) else {
         if on {
             return Err(Ko::no_user(whom));
@@ -26,8 +35,12 @@ pub fn block(base: &Base, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
         return Ok(()); // nobody by that name is blocked
     };
     let (setting, key) = (&prefs::BLOCK, prefs::key(&account.name));
-    let ticket =
-        base.store.change_setting(me, setting, &key, &mut prefs::block(me, account.id, &account.name, on))?;
+    let ticket = base.store.change_setting(
+        me,
+        setting,
+        &key,
+        &mut prefs::block(me, Some(account.id), &account.name, on),
+    )?;
     base.store.wait(ticket)?;
     relay::relay(base, [me], &Event::Block { user: account.name.to_string(), blocked: on });
     Ok(())

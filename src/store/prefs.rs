@@ -41,8 +41,13 @@ pub const PREF: Setting = Setting { name: "pref", most: MAX_PREFS, what: "chats 
 /// called `whom`: its [`BLOCK`] key of that name. The store asks
 /// it of every direct message's recipient (`meaning::send`), so a user
 /// who blocked nobody costs no lookup and no folded name.
+/// 1.3: a user of another server (`bob@lab2`) is blocked too with her
+/// whole server, the key `@lab2` (§27, "Blocking a whole server").
 pub fn blocks(settings: &Settings, whom: &str) -> bool {
-    settings.of(BLOCK.name).next().is_some() && settings.get(BLOCK.name, &fold(whom)).is_some()
+    let server = |whom: &str| whom.split_once('@').map(|(_, server)| fold(&format!("@{server}")));
+    settings.of(BLOCK.name).next().is_some()
+        && (settings.get(BLOCK.name, &fold(whom)).is_some()
+            || server(whom).is_some_and(|key| settings.get(BLOCK.name, &key).is_some()))
 }
 
 /// What a `NOTIFY`, `PIN` or `UNPIN` asks to change of a chat.
@@ -52,11 +57,12 @@ pub enum PrefChange {
     Pin(bool),
 }
 
-/// Whether `me` may block `whom`, who has `count` blocks already:
+/// Whether `me` may block `whom` (`None`: a whole server), who has
+/// `count` blocks already:
 /// `KO:BAD_REQUEST` for yourself, `KO:FULL` past [`MAX_BLOCKS`] (a block
 /// already there is no new one).
-pub fn may_block(me: UserId, whom: UserId, count: usize, already: bool) -> Result<(), Ko> {
-    if me == whom {
+pub fn may_block(me: UserId, whom: Option<UserId>, count: usize, already: bool) -> Result<(), Ko> {
+    if whom == Some(me) {
         return Err(Ko::new(Code::BadRequest, "you cannot block yourself"));
     }
     if !already && count >= MAX_BLOCKS {
@@ -88,11 +94,12 @@ pub fn changed(current: &PrefLine, change: PrefChange, pins: usize, rows: usize)
     Ok(new)
 }
 
-/// The change `me`'s `BLOCK` (`on`) or `UNBLOCK` of `whom`, registered
-/// as `name`, makes of its [`BLOCK`] key: [`may_block`]'s rule.
+/// The change `me`'s `BLOCK` (`on`) or `UNBLOCK` of `whom` (`None`: a
+/// whole server, `@lab2`), registered as `name`, makes of its [`BLOCK`]
+/// key: [`may_block`]'s rule.
 pub fn block(
     me: UserId,
-    whom: UserId,
+    whom: Option<UserId>,
     name: &str,
     on: bool,
 ) -> impl FnMut(&KeyView) -> Result<Option<String>, Ko> + '_ {
@@ -201,15 +208,27 @@ mod tests {
     }
 
     #[test]
+    fn a_server_s_block_blocks_each_of_its_users() {
+        let mut settings = Settings::default();
+        settings.set(BLOCK.name, "@lab2", Some("@Lab2"));
+        assert!(blocks(&settings, "bob@lab2") && blocks(&settings, "Zoe@LAB2"));
+        assert!(!blocks(&settings, "bob@lab3") && !blocks(&settings, "bob") && !blocks(&settings, "lab2"));
+    }
+
+    #[test]
     fn blocks_are_bounded_and_never_of_yourself() {
-        assert_eq!(may_block(1, 1, 0, false).unwrap_err().code, Code::BadRequest);
-        assert_eq!(may_block(1, 2, MAX_BLOCKS, false).unwrap_err().code, Code::Full);
-        assert!(may_block(1, 2, MAX_BLOCKS, true).is_ok());
+        assert_eq!(may_block(1, Some(1), 0, false).unwrap_err().code, Code::BadRequest);
+        assert_eq!(may_block(1, Some(2), MAX_BLOCKS, false).unwrap_err().code, Code::Full);
+        assert!(may_block(1, Some(2), MAX_BLOCKS, true).is_ok());
+        assert_eq!(may_block(1, None, MAX_BLOCKS, false).unwrap_err().code, Code::Full);
         let kept = KeyView::new("bob", vec![("bob", "Bob")]);
-        assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", true)), Ok(None), "blocked already");
-        assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", false)), Ok(Some(None)));
+        assert_eq!(decide(&BLOCK, &kept, &mut block(1, Some(2), "bob", true)), Ok(None), "blocked already");
+        assert_eq!(decide(&BLOCK, &kept, &mut block(1, Some(2), "bob", false)), Ok(Some(None)));
         let none = KeyView::new("bob", vec![]);
-        assert_eq!(decide(&BLOCK, &none, &mut block(1, 1, "bob", true)).unwrap_err().code, Code::BadRequest);
-        assert_eq!(decide(&BLOCK, &none, &mut block(1, 2, "Bob", true)), Ok(Some(Some("Bob".into()))));
+        assert_eq!(
+            decide(&BLOCK, &none, &mut block(1, Some(1), "bob", true)).unwrap_err().code,
+            Code::BadRequest
+        );
+        assert_eq!(decide(&BLOCK, &none, &mut block(1, Some(2), "Bob", true)), Ok(Some(Some("Bob".into()))));
     }
 }

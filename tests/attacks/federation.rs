@@ -681,3 +681,136 @@ fn one_peer_s_crowd_fills_no_room_and_no_user_s_list_of_chats() {
     assert_eq!(ask(&link, &mut reader, "MSG:204:z1@lab9:#lab@lab1:r1:1795500000200:hello room"), "ACK:204");
     assert_eq!(ana.listing("CHATS").len(), 101, "100 chats of lab9's users and #lab");
 }
+
+/// lab9, the home of `#club`, relays posts of lab3's users to lab1: one
+/// by a user it never announced as a member is refused; one by eve,
+/// announced with the home's `JOIN`, reaches bea marked as relayed by
+/// lab9; a post of lab9's own user is not marked.
+#[test]
+fn a_room_s_home_relays_only_posts_of_members_it_announced_and_they_reach_clients_marked() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab3"], &[]);
+    lab1.server.register(&["bea"]);
+    let mut bea = lab1.server.login_send("bea", "pw-bea");
+    assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
+    let mut bea_events = lab1.server.login_recv("bea", "pw-bea");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+
+    let stranger = "MSG:1:mal@lab3:#club@lab9:m1:1795500000100:I, mal, was never here";
+    let answer = ask(&link, &mut reader, stranger);
+    assert!(answer.starts_with("KO:1:NOT_MEMBER:mal@lab3 is not in #club@lab9"), "{answer}");
+    assert_eq!(ask(&link, &mut reader, "JOIN:2:eve@lab3:#club@lab9"), "ACK:2");
+    assert_eq!(
+        ask(&link, &mut reader, "MSG:3:eve@lab3:#club@lab9:e1:1795500000200:hello from lab3"),
+        "ACK:3"
+    );
+    assert_eq!(room_msg(&bea_events.next_msg()), "eve@lab3:#club@lab9:e1:[relayed by lab9] hello from lab3");
+    assert_eq!(ask(&link, &mut reader, "MSG:4:zoe@lab9:#club@lab9:z1:1795500000300:hi"), "ACK:4");
+    assert_eq!(room_msg(&bea_events.next_msg()), "zoe@lab9:#club@lab9:z1:hi");
+
+    // The home announces members of other servers, never lab1's own.
+    let answer = ask(&link, &mut reader, "JOIN:5:ana@lab1:#club@lab9");
+    assert!(answer.starts_with("KO:5:FORBIDDEN:"), "{answer}");
+    assert_eq!(bea.listing("MEMBERS:#club@lab9").len(), 2, "bea and eve@lab3");
+    assert_eq!(ask(&link, &mut reader, "LEAVE:6:eve@lab3:#club@lab9"), "ACK:6");
+    let answer = ask(&link, &mut reader, "MSG:7:eve@lab3:#club@lab9:e2:1795500000400:still here?");
+    assert!(answer.starts_with("KO:7:NOT_MEMBER:"), "{answer}");
+    let history = bea.listing("HISTORY:#club@lab9:10");
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(
+        history[0].starts_with("eve@lab3:#club@lab9:e1:")
+            && history[0].ends_with(":[relayed by lab9] hello from lab3")
+    );
+}
+
+/// The browser app shows a post that only the room's home vouches for
+/// under its author, said to be relayed by the home, its words without
+/// the marker.
+#[test]
+fn the_browser_app_says_a_post_of_a_third_server_s_user_was_relayed_by_the_room_s_home() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab3"], &["--web-port", "0"]);
+    lab1.server.register(&["bea"]);
+    let mut bea = lab1.server.login_send("bea", "pw-bea");
+    assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    assert_eq!(ask(&link, &mut reader, "JOIN:1:eve@lab3:#club@lab9"), "ACK:1");
+    assert_eq!(
+        ask(&link, &mut reader, "MSG:2:eve@lab3:#club@lab9:e1:1795500000200:hello from lab3"),
+        "ACK:2"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "MSG:3:zoe@lab9:#club@lab9:z1:1795500000300:hi from the home"),
+        "ACK:3"
+    );
+
+    let url = support::webapp::app_url(&lab1.server);
+    let app = support::webapp::logged_in(&url, "bea", 1000, 800);
+    support::webapp::open_chat(&app, "#club@lab9");
+    let author = |text: &str| {
+        app.wait_for(&format!(
+            "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === '{text}')?.querySelector('.from')?.textContent"
+        ))
+    };
+    assert_eq!(author("hello from lab3"), serde_json::json!("eve@lab3 relayed by lab9"));
+    assert_eq!(author("hi from the home"), serde_json::json!("zoe@lab9"));
+}
+
+/// One roster server's crowd writes to ana: she blocks the whole server
+/// (`BLOCK:@lab9`), and what any of its users sends her is taken and
+/// stored nowhere, as a blocked user's is; rooms are not affected; an
+/// `UNBLOCK:@lab9` lets what comes next through.
+#[test]
+fn a_user_blocks_a_whole_server_and_none_of_its_users_reaches_her() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, mut lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("BLOCK:@lab9"), "OK");
+    assert_eq!(ana.request("BLOCK:@lab1"), "KO:BAD_REQUEST:lab1 is this server: block its users one by one");
+    assert_eq!(ana.request("BLOCK:@lab7"), "KO:UNKNOWN_SERVER:no server named lab7 in the roster");
+    // Kept as her blocks of users are: across a restart.
+    lab1.server.kill();
+    lab1 = start("lab1", &lab1.dir.clone(), &roster, 0, &[]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.listing("BLOCKS"), ["@lab9"]);
+    let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
+    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    for (n, who) in [(1, "z1"), (2, "z2"), (3, "z3")] {
+        let frame = format!("MSG:{n}:{who}@lab9:ana@lab1:m{n}:1795500000100:buy my notes");
+        assert_eq!(ask(&link, &mut reader, &frame), format!("ACK:{n}"));
+    }
+    // Stored nowhere: lab1 does not even know z1.
+    assert_eq!(ana.request("HISTORY:z1@lab9:10"), "KO:UNKNOWN_USER:no user named z1@lab9");
+    assert!(ana.listing("CHATS").iter().all(|c| !c.contains("@lab9")), "{:?}", ana.listing("CHATS"));
+    // A room is not a direct chat: z1's post in #lab reaches her.
+    assert_eq!(ask(&link, &mut reader, "JOIN:4:z1@lab9:#lab@lab1"), "ACK:4");
+    assert_eq!(ask(&link, &mut reader, "MSG:5:z1@lab9:#lab@lab1:r1:1795500000200:hello room"), "ACK:5");
+    assert_eq!(room_msg(&ana_events.next_msg()), "z1@lab9:#lab:r1:hello room");
+    assert_eq!(ana.request("UNBLOCK:@lab9"), "OK");
+    assert!(ana.listing("BLOCKS").is_empty());
+    assert_eq!(ask(&link, &mut reader, "MSG:6:z1@lab9:ana@lab1:m6:1795500000300:sorry"), "ACK:6");
+    assert_eq!(room_msg(&ana_events.next_msg()), "z1@lab9:ana:m6:sorry");
+}
+
+/// The browser app blocks the whole server of a user of another server
+/// from her chat's panel, and unblocks it there.
+#[test]
+fn the_browser_app_blocks_the_whole_server_of_a_chat_s_user() {
+    let root = tempfile::tempdir().unwrap();
+    let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--web-port", "0"]);
+    lab1.server.register(&["ana"]);
+    let url = support::webapp::app_url(&lab1.server);
+    let app = support::webapp::logged_in(&url, "ana", 1000, 800);
+    support::webapp::open_chat(&app, "zoe@lab9");
+    app.click("#members-button");
+    app.wait_for("document.getElementById('block-server-button')?.textContent === 'Block all of lab9'");
+    app.click("#block-server-button");
+    app.wait_for("document.getElementById('block-server-button').textContent === 'Unblock lab9'");
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.listing("BLOCKS"), ["@lab9"]);
+    app.click("#block-server-button");
+    app.wait_for("document.getElementById('block-server-button').textContent === 'Block all of lab9'");
+    assert!(ana.listing("BLOCKS").is_empty());
+}

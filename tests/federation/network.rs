@@ -326,10 +326,12 @@ fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
     // A message from each server, ordered by the home, seen everywhere.
     assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
     assert_eq!(room_msg(&bob_events.next_msg()), "ana@lab1:#lab:a1:hi from lab1");
-    assert_eq!(room_msgs(&mut carl_events, 1), ["ana@lab1:#lab@lab2:a1:hi from lab1"]);
+    // A post of a third server's user reaches a member server marked as
+    // the home's word (§27, "Rooms").
+    assert_eq!(room_msgs(&mut carl_events, 1), ["ana@lab1:#lab@lab2:a1:[relayed by lab2] hi from lab1"]);
     assert!(carl.request("MSG:#LAB@Lab2:c1:hi from lab3").starts_with("OK:c1:"));
     assert_eq!(room_msg(&bob_events.next_msg()), "carl@lab3:#lab:c1:hi from lab3");
-    assert_eq!(room_msgs(&mut ana_events, 1), ["carl@lab3:#lab@lab2:c1:hi from lab3"]);
+    assert_eq!(room_msgs(&mut ana_events, 1), ["carl@lab3:#lab@lab2:c1:[relayed by lab2] hi from lab3"]);
     // A resend is one message; the author's own copy is its echo (in the
     // history, not as an event).
     assert!(ana.request("MSG:#lab@lab2:a1:hi from lab1").starts_with("OK:a1:"));
@@ -366,14 +368,14 @@ fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
     let mut expected = Vec::new();
     for i in 0..5 {
         expected.push(format!("bob@lab2:#lab@lab2:d{i}:while lab3 was down {i}"));
-        expected.push(format!("ana@lab1:#lab@lab2:e{i}:lab1 too {i}"));
+        expected.push(format!("ana@lab1:#lab@lab2:e{i}:[relayed by lab2] lab1 too {i}"));
     }
     // bob's and ana's messages reach the home on two links: each sender's
     // order is kept, and the home's order is the one every copy has.
     // carl's ACK of a1 may not have been stored when lab3 was killed: then
     // a1 comes again first, a replay of what he had (at least once).
     let mut got = room_msgs(&mut carl_events, 10);
-    if got[0] == "ana@lab1:#lab@lab2:a1:hi from lab1" {
+    if got[0] == "ana@lab1:#lab@lab2:a1:[relayed by lab2] hi from lab1" {
         got.remove(0);
         got.extend(room_msgs(&mut carl_events, 1));
     }
@@ -655,18 +657,24 @@ fn a_spoofed_room_frame_is_refused() {
         ask("MSG:<n>:zed@lab7:#club@lab9:f2:1:who?"),
         "KO:6:FORBIDDEN:lab7 of zed@lab7 is not in the roster"
     );
-    // What lab9 may say: its room's messages, from any member, once.
+    // What lab9 may say: its room's messages, from any member it
+    // announced (its own users it speaks for), once.
     assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:7");
-    assert_eq!(ask("MSG:<n>:bob@lab2:#club@lab9:c2:1795500000200:hi\\nall"), "ACK:8");
-    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:9");
-    assert_eq!(ask("JOIN:<n>:zoe@lab9:#lab@lab1"), "ACK:10");
-    assert_eq!(ask("MSG:<n>:zoe@lab9:#lab@lab1:z2:1:now a member"), "ACK:11");
+    assert_eq!(
+        ask("MSG:<n>:bob@lab2:#club@lab9:c2:1795500000200:hi\\nall"),
+        "KO:8:NOT_MEMBER:bob@lab2 is not in #club@lab9: lab9 announced no JOIN of it"
+    );
+    assert_eq!(ask("JOIN:<n>:bob@lab2:#club@lab9"), "ACK:9");
+    assert_eq!(ask("MSG:<n>:bob@lab2:#club@lab9:c2:1795500000200:hi\\nall"), "ACK:10");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#club@lab9:c1:1795500000100:welcome"), "ACK:11");
+    assert_eq!(ask("JOIN:<n>:zoe@lab9:#lab@lab1"), "ACK:12");
+    assert_eq!(ask("MSG:<n>:zoe@lab9:#lab@lab1:z2:1:now a member"), "ACK:13");
     let got: Vec<String> = (0..3).map(|_| room_msg(&ana_events.next_msg())).collect();
     assert_eq!(
         got,
         [
             "zoe@lab9:#club@lab9:c1:welcome",
-            "bob@lab2:#club@lab9:c2:hi\\nall",
+            "bob@lab2:#club@lab9:c2:[relayed by lab9] hi\\nall",
             "zoe@lab9:#lab:z2:now a member"
         ]
     );

@@ -241,7 +241,8 @@ pub enum Request {
     Quit,
     // ----- 1.2 (§22): blocks and chat preferences (`prefs`)
     /// `BLOCK:<user>`: `user`'s direct messages, invitations and view of
-    /// your presence stop, without telling them.
+    /// your presence stop, without telling them. 1.3: `BLOCK:@<server>`,
+    /// the direct messages of every user of that server.
     Block {
         user: String,
     },
@@ -706,13 +707,25 @@ fn file_request(line: &str) -> Result<Request, Ko> {
     })
 }
 
+/// Whom a `BLOCK` or `UNBLOCK` names: a user, or (1.3, §27) a whole
+/// server of the class network, `@<server>`.
+fn blocked(field: &str) -> Result<String, Ko> {
+    match field.strip_prefix('@') {
+        Some(server) => {
+            check_name(server).map_err(|e| bad(format!("bad server name: {e}")))?;
+            Ok(field.to_string())
+        }
+        None => user(field),
+    }
+}
+
 /// 1.2 (§22, §23, §25): blocks and chat preferences: `BLOCK`, `UNBLOCK`,
 /// `NOTIFY`, `PIN`, `UNPIN`, `ARCHIVE`, `UNARCHIVE`; and stars, `STAR`,
 /// `UNSTAR`.
 fn preference(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
-        "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
-        "UNBLOCK" => Request::Unblock { user: user(fields(line, 2, "UNBLOCK:<user>")?[1])? },
+        "BLOCK" => Request::Block { user: blocked(fields(line, 2, "BLOCK:<user or @server>")?[1])? },
+        "UNBLOCK" => Request::Unblock { user: blocked(fields(line, 2, "UNBLOCK:<user or @server>")?[1])? },
         "NOTIFY" => {
             let f = fields(line, 3, "NOTIFY:<user or #room>:<all|mentions|none>")?;
             Request::Notify { chat: chat(f[1])?, level: f[2].parse().map_err(bad)? }

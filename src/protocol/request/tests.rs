@@ -90,6 +90,8 @@ fn every_request_round_trips() {
         "QUIT",
         "BLOCK:bob",
         "UNBLOCK:bob",
+        "BLOCK:@lab2",
+        "UNBLOCK:@lab2",
         "BLOCKS",
         "NOTIFY:bob:none",
         "NOTIFY:#lab3:mentions",
@@ -169,6 +171,10 @@ fn bad_requests_say_why() {
     assert!(reason("PING:now").contains("takes no fields"));
     assert!(reason("BLOCKS:x").contains("takes no fields"));
     assert!(reason("BLOCK:a b").contains("bad user name"));
+    assert!(reason("BLOCK:@").contains("bad server name"));
+    assert!(reason("UNBLOCK:@lab 2").contains("bad server name"));
+    assert!(reason("BLOCK:@lab2@lab3").contains("bad server name"));
+    assert!(reason("BLOCK:bob@lab2").contains("bad user name"));
     assert!(reason("NOTIFY:bob:loud").contains("all, mentions or none"));
     assert!(reason("NOTIFY:bob").contains("NOTIFY:<user or #room>"));
     assert!(reason("PIN:#").contains("bad room name"));

@@ -116,6 +116,20 @@ impl<'s, 'a> Asking<'s, 'a> {
         })
     }
 
+    /// 1.3 (§27): checks that `@<server>` names a peer of the roster:
+    /// this server's own name is `KO:BAD_REQUEST`, another the roster
+    /// does not have `KO:UNKNOWN_SERVER`, and on a server that is not in a
+    /// network the `KO:BAD_REQUEST` a name with `@` always got.
+    pub fn peer_server(&self, at_server: &str) -> Result<(), Ko> {
+        match self.session.ctx.route(&Chat::User(at_server.to_string()))? {
+            Some(_) => {
+                let why = format!("{} is this server: block its users one by one", &at_server[1..]);
+                Err(Ko::new(crate::protocol::Code::BadRequest, why))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// `chat` for what does not cross servers (1.3: `TYPING`), or the
     /// refusal of an address of another server (`Ctx::here_only`).
     pub fn here_only(&self, chat: Chat, what: &str) -> Result<Chat, Ko> {

@@ -28,6 +28,7 @@ use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::action::check_peer_id;
 use crate::protocol::link::{Frame, LinkState, clean_reason};
+use crate::protocol::relayed;
 use crate::protocol::{Code, Ko};
 use crate::store::prefs;
 
@@ -200,11 +201,13 @@ impl LocalStore {
                 Frame::Status { reader, author, id, state: what, .. } => {
                     self.inner.take_status(state, pending, sides, (reader, author, id), *what)?
                 }
-                Frame::Join { user, room, .. } => {
-                    changed = self.inner.take_membership(state, pending, sides, (user, room), true)?
-                }
-                Frame::Leave { user, room, .. } => {
-                    changed = self.inner.take_membership(state, pending, sides, (user, room), false)?
+                Frame::Join { user, room, .. } | Frame::Leave { user, room, .. } => {
+                    let joined = matches!(frame, Frame::Join { .. });
+                    changed = if homed_at(room, server) {
+                        self.inner.take_announced(state, pending, sides, (user, room), joined)?
+                    } else {
+                        self.inner.take_membership(state, pending, sides, (user, room), joined)?
+                    }
                 }
                 Frame::Ping | Frame::Quit => {}
             }
@@ -405,8 +408,11 @@ impl LocalStore {
 fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
     let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
     Ok(match record {
-        Record::Join { user, room, .. } => Frame::Join { n, user: ours(&user), room: room.to_string() },
-        Record::Leave { user, room, .. } => Frame::Leave { n, user: ours(&user), room: room.to_string() },
+        // One of ours joins a room homed elsewhere: for its home; or a
+        // user of another server joins a room homed here: for the other
+        // member servers (the home announces its room's members).
+        Record::Join { user, room, .. } => Frame::Join { n, user: ours(&user), room: ours(&room) },
+        Record::Leave { user, room, .. } => Frame::Leave { n, user: ours(&user), room: ours(&room) },
         // A message of ours to a room homed elsewhere: for its home.
         Record::Post { msg } => Frame::Msg {
             n,
@@ -427,6 +433,34 @@ fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
         },
         other => return Err(format!("a peer's frame is {other:?}")),
     })
+}
+
+/// Checks that one more user of `server` may be a member of `room` (one
+/// of its users known here already: `known`): one server's crowd fills
+/// no room ([`MAX_REMOTE_USERS`], [`PEER_MEMBERS_PER_ROOM`]).
+fn crowd(state: &State, room: RoomId, server: &str, known: bool) -> Result<(), Ko> {
+    if !known && state.remote_users(server) >= MAX_REMOTE_USERS {
+        let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
+        return Err(ko(Code::Forbidden, why));
+    }
+    if state.members_of_server(room, server) >= PEER_MEMBERS_PER_ROOM {
+        let name = &state.room(room).name;
+        let why = format!("{name} has {PEER_MEMBERS_PER_ROOM} members of {server}, the most");
+        return Err(ko(Code::Forbidden, why));
+    }
+    Ok(())
+}
+
+/// What a `JOIN` or `LEAVE` of `user` in `room`, just written, tells the
+/// room's clients.
+fn membership(state: &State, user: &str, room: &str, joined: bool) -> Result<Option<Membership>, Ko> {
+    let u = state.user_id(user).ok_or_else(|| ko(Code::Internal, format!("{user}'s account is gone")))?;
+    Ok(Some(Membership { user: u, name: user.to_string(), room: room.to_string(), joined }))
+}
+
+/// Whether the room `room` (`#lab@lab2`) is homed at `server`.
+fn homed_at(room: &str, server: &str) -> bool {
+    address(room).is_some_and(|(_, home)| home.eq_ignore_ascii_case(server))
 }
 
 /// The two sides of a frame from `server` to this server, `me`: the one
@@ -474,14 +508,7 @@ impl Inner {
         if member {
             return Ok(None); // a member already: nothing changes
         }
-        if account.is_none() && state.remote_users(server) >= MAX_REMOTE_USERS {
-            let why = format!("{server} has {MAX_REMOTE_USERS} users known here, the most");
-            return Err(ko(Code::Forbidden, why));
-        }
-        if state.members_of_server(r, server) >= PEER_MEMBERS_PER_ROOM {
-            let why = format!("{name} has {PEER_MEMBERS_PER_ROOM} members of {server}, the most");
-            return Err(ko(Code::Forbidden, why));
-        }
+        crowd(state, r, server, account.is_some())?;
         let rules = state.room(r).rules.may_join(user, false, now_ms(), &name);
         let rooms = account.map_or(0, |u| state.rooms_of(u).count());
         crate::store::meaning::rooms::join(false, rules, rooms)?;
@@ -495,8 +522,69 @@ impl Inner {
         if first && state.link_fact(server, BEHIND).is_none() {
             self.backfill(state, pending, server, r)?;
         }
-        let u = state.user_id(&named).ok_or_else(|| ko(Code::Internal, "a joined account is gone"))?;
-        Ok(Some(Membership { user: u, name: named.to_string(), room: name.to_string(), joined }))
+        membership(state, &named, &name, joined)
+    }
+
+    /// At a member server: the home `server` announces that `user`, of
+    /// another server, joins (`joined`) or leaves its room `room`; kept
+    /// as a member of the copy, so that the home's copies of her posts
+    /// are taken ([`Inner::take_room_msg`]). Nothing is kept for a room
+    /// none of ours is in.
+    fn take_announced(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        (server, me): (&str, &str),
+        (user, room): (&str, &str),
+        joined: bool,
+    ) -> Result<Option<Membership>, Ko> {
+        let origin = address(user).map_or(me, |(_, origin)| origin);
+        if origin.eq_ignore_ascii_case(me) {
+            let why = format!("{server} announces members of other servers, not {user}");
+            return Err(ko(Code::Forbidden, why));
+        }
+        let Some(copy) = state.room_id(room) else { return Ok(None) };
+        let account = state.user_id(user);
+        if account.is_some_and(|u| state.is_member(copy, u)) == joined {
+            return Ok(None); // a member already, or no member: nothing changes
+        }
+        if joined {
+            crowd(state, copy, origin, account.is_some())?;
+        }
+        let (ts, name) = (state.next_ts(now_ms()), state.room(copy).name.clone());
+        let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
+        let record = if joined {
+            Record::Join { ts, user: named.clone(), room: name.clone(), read: 0 }
+        } else {
+            Record::Leave { ts, user: named.clone(), room: name.clone() }
+        };
+        state.commit(record, &mut pending.batch)?;
+        membership(state, &named, &name, joined)
+    }
+
+    /// At a room's home: announces to `server`, a member server now (its
+    /// first member joined, or it caught up), the room's members of
+    /// servers other than itself, each by a `JOIN` record of her again
+    /// (queued for every member server but hers; one that knows her
+    /// already answers `ACK`, nothing changes).
+    fn announce_members(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        server: &str,
+        room: RoomId,
+    ) -> Result<(), Ko> {
+        let others: Vec<Arc<str>> = state
+            .members(room)
+            .map(|u| state.users[u].name.clone())
+            .filter(|name| address(name).is_some_and(|(_, s)| !s.eq_ignore_ascii_case(server)))
+            .collect();
+        let (name, read) = (state.room(room).name.clone(), state.room_link(room).ord);
+        for user in others {
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::Join { ts, user, room: name.clone(), read }, &mut pending.batch)?;
+        }
+        Ok(())
     }
 
     /// Queues the last [`BACKFILL_MAX`] messages of `room` (homed here)
@@ -508,6 +596,7 @@ impl Inner {
         server: &str,
         room: RoomId,
     ) -> Result<usize, Ko> {
+        self.announce_members(state, pending, server, room)?;
         let mut positions = Vec::new();
         let mut pos = state.room_head(room);
         while pos != NO_POS && positions.len() < BACKFILL_MAX {
@@ -565,6 +654,24 @@ impl Inner {
                 (state.users[local].name.clone(), waits.is_some())
             }
             None => (from.into(), false),
+        };
+        // A user of a third server: the home is the authority on its
+        // room's members, and announced each with a `JOIN` (its own users
+        // it speaks for). Her words are the home's word only: marked so.
+        let third =
+            ours.is_none() && address(from).is_none_or(|(_, origin)| !origin.eq_ignore_ascii_case(server));
+        if third && !state.user_id(from).is_some_and(|u| state.is_member(copy, u)) {
+            return Err(ko(
+                Code::NotMember,
+                format!("{from} is not in {to}: {server} announced no JOIN of it"),
+            ));
+        }
+        let marked;
+        let text = if third {
+            marked = relayed::mark(server, id, text).map_err(|why| ko(Code::BadRequest, why))?;
+            &marked
+        } else {
+            text
         };
         if !waited {
             if let Some(a) = state.user_id(&author)
@@ -872,6 +979,7 @@ impl Inner {
                 Record::Msg { msg, .. } | Record::Post { msg } => {
                     (msg.from.clone(), msg.to.clone(), msg.id.clone())
                 }
+                Record::Join { room, .. } if !room.contains('@') => continue, // the home's announcement
                 Record::Join { user, room, .. } => (user, room, Arc::from("")),
                 _ => continue, // a status, a LEAVE: nobody to tell
             };
@@ -892,10 +1000,16 @@ fn set_aside(state: &State, server: &str) -> Option<(u64, u64)> {
 
 /// Whether frame `n` of a peer's queue was given up ([`LocalStore::give_up`]):
 /// it is in the run set aside, and is not a message of a room homed here
-/// (`record`: what a [`Queued::Link`] frame is made of, `None` for any
-/// other frame). Such a message is nobody's custody, never given up: it
-/// waits, in its room's order.
+/// nor the announcement of one of its members (`record`: what a
+/// [`Queued::Link`] frame is made of, `None` for any other frame). Such a
+/// frame is nobody's custody, never given up: it waits, in its room's
+/// order.
 fn given_up(aside: Option<(u64, u64)>, n: u64, record: Option<&Record>) -> bool {
-    aside.is_some_and(|(first, last)| (first..=last).contains(&n))
-        && !matches!(record, Some(Record::Msg { .. }))
+    let room_fact = match record {
+        Some(Record::Msg { .. }) => true,
+        // The home's announcement of a member of another server.
+        Some(Record::Join { room, .. } | Record::Leave { room, .. }) => !room.contains('@'),
+        _ => false,
+    };
+    aside.is_some_and(|(first, last)| (first..=last).contains(&n)) && !room_fact
 }

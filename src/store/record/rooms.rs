@@ -22,7 +22,7 @@ use super::fields::{CsvLine, Fields, Rows};
 use super::{CheckpointRows, Pos, Record};
 use crate::protocol::Change;
 use crate::store::moderation::Rule;
-use crate::store::state::remote::address;
+use crate::store::state::remote::{address, is_copy};
 use crate::store::state::{RoomId, State, UserId};
 
 pub(super) fn encode_join(line: &mut CsvLine, ts: u64, user: &str, room: &str, read: u64) {
@@ -100,14 +100,40 @@ impl State {
     pub(super) fn apply_leave(&mut self, user: &str, room: &str, pos: Pos) -> Result<(), String> {
         let (user, room_id) = (self.user_or_remote(user)?, self.need_room(room)?);
         self.leave(user, room_id);
+        // 1.3: a copy none of ours is in keeps none of the members its
+        // home announced (it announces them again to a next member).
+        if is_copy(room)
+            && !self.is_remote(user)
+            && let Some(copy) = self.room_id(room)
+        {
+            let ours = self.members(copy).any(|u| !self.is_remote(u));
+            let announced: Vec<UserId> = if ours { Vec::new() } else { self.members(copy).collect() };
+            for member in announced {
+                self.leave(member, copy);
+            }
+        }
         self.tell_home(user, room, pos)
     }
 
     /// 1.3: a `JOIN` or `LEAVE` at `pos` by one of this server's users of a
     /// room homed elsewhere (`#lab@lab2`) is a frame for its home.
+    /// At a room's home, one of another server's users joining or
+    /// leaving is announced to the room's other member servers (the home
+    /// is the authority on its room's members).
     fn tell_home(&mut self, user: UserId, room: &str, pos: Pos) -> Result<(), String> {
         match address(room) {
             Some((_, home)) if !self.is_remote(user) => self.enqueue_link(home, pos, None, None),
+            None if self.is_remote(user) => {
+                let Some((_, origin)) = address(&self.users[user].name) else { return Ok(()) };
+                let origin = origin.to_string();
+                let Some(r) = self.room_id(room) else { return Ok(()) }; // its last member left
+                for server in self.member_servers(r) {
+                    if !server.eq_ignore_ascii_case(&origin) {
+                        self.fan_out(&server, pos, None, None)?;
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

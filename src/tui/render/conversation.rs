@@ -243,9 +243,11 @@ fn theirs(
     lines: &mut Vec<Line<'static>>,
 ) {
     let theme = app.theme;
-    let who = if in_room { format!("{}: ", one_line(&m.from)) } else { String::new() };
+    // 1.3: a post only the room's home vouches for names it (§27, "Rooms").
+    let (from, words) = crate::console::view::relayed_author(app.lang, m, m.text.unescaped());
+    let who = if in_room { format!("{}: ", one_line(&from)) } else { String::new() };
     let p2p = if m.p2p { "[p2p] " } else { "" };
-    let text = format!("{p2p}{who}{}", clean(&m.text.unescaped()));
+    let text = format!("{p2p}{who}{}", clean(&words));
     for (i, mut line) in cap(app, wrap(&text, width_.saturating_sub(TIME)), max_rows).into_iter().enumerate()
     {
         if i > 0 {
