@@ -694,7 +694,7 @@ fn a_room_s_home_relays_only_posts_of_members_it_announced_and_they_reach_client
     let mut bea = lab1.server.login_send("bea", "pw-bea");
     assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
     let mut bea_events = lab1.server.login_recv("bea", "pw-bea");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
 
     let stranger = "MSG:1:mal@lab3:#club@lab9:m1:1795500000100:I, mal, was never here";
     let answer = ask(&link, &mut reader, stranger);
@@ -733,7 +733,7 @@ fn the_browser_app_says_a_post_of_a_third_server_s_user_was_relayed_by_the_room_
     lab1.server.register(&["bea"]);
     let mut bea = lab1.server.login_send("bea", "pw-bea");
     assert_eq!(bea.request("JOIN:#club@lab9"), "OK");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     assert_eq!(ask(&link, &mut reader, "JOIN:1:eve@lab3:#club@lab9"), "ACK:1");
     assert_eq!(
         ask(&link, &mut reader, "MSG:2:eve@lab3:#club@lab9:e1:1795500000200:hello from lab3"),
@@ -776,7 +776,7 @@ fn a_user_blocks_a_whole_server_and_none_of_its_users_reaches_her() {
     let mut ana = lab1.server.login_send("ana", "pw-ana");
     assert_eq!(ana.listing("BLOCKS"), ["@lab9"]);
     let mut ana_events = lab1.server.login_recv("ana", "pw-ana");
-    let (link, mut reader) = linked(&lab9, lab1.link, "Zk3q9wPpXc41LmNa");
+    let (link, mut reader) = linked(&lab9, lab1.link);
     for (n, who) in [(1, "z1"), (2, "z2"), (3, "z3")] {
         let frame = format!("MSG:{n}:{who}@lab9:ana@lab1:m{n}:1795500000100:buy my notes");
         assert_eq!(ask(&link, &mut reader, &frame), format!("ACK:{n}"));
