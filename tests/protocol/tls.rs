@@ -105,6 +105,8 @@ fn two_consoles_over_tls_chat_see_ticks_use_a_room_and_come_back_after_a_restart
     bob.expect("connected to 127.0.0.1 as bob");
 
     bob.type_line("/chat ana");
+    // bob reads what lands in the chat he has open: open before ana writes.
+    bob.expect("── ana");
     ana.type_line("/chat bob");
     ana.type_line("hola bob");
     bob.expect("ana: hola bob");
