@@ -246,7 +246,18 @@ impl<'a> ConsoleSession<'a> {
             },
             room => (room, None),
         };
-        let conversation = self.client.conversation(&chat, n)?;
+        // Open before the messages are asked for: one that lands while they
+        // are read is marked read as it is shown (the newest of those read
+        // is marked below).
+        // A chat that cannot be shown leaves the one open before.
+        let before = self.open.lock().replace(chat.clone());
+        let conversation = match self.client.conversation(&chat, n) {
+            Ok(conversation) => conversation,
+            Err(e) => {
+                *self.open.lock() = before;
+                return Err(e);
+            }
+        };
         // 1.2: edits, deletions and reactions folded into their messages.
         let messages = crate::client::fold::fold(conversation.messages);
         // A room as spelled by its creator, as its messages say.
