@@ -287,7 +287,7 @@ fn room_msgs(events: &mut Conn, n: usize) -> Vec<String> {
 #[test]
 fn a_room_homed_on_one_server_spans_three_and_a_member_server_catches_up() {
     let root = tempfile::tempdir().unwrap();
-    let mut labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let mut labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
     let roster = root.path().join("class.csv");
     labs[0].server.register(&["ana"]);
     labs[1].server.register(&["bob"]);
