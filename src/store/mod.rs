@@ -30,7 +30,7 @@
 //!   files replayed whole at every start) into this one, once.
 //! - [`accounts`]: class accounts edited offline (`wachat users …`),
 //!   under the data directory's [`lock`].
-//! - [`format`]: the data directory's format version (`format.csv`):
+//! - [`format`](mod@format): the data directory's format version (`format.csv`):
 //!   a directory a newer wachat wrote is refused, naming both versions.
 //! - [`server_id`]: the data directory's random identity (`server.csv`),
 //!   which `SERVER` (protocol 1.1) answers.

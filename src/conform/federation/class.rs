@@ -13,10 +13,9 @@
 //! itself. Nothing is changed on any server: no hello is taken.
 //!
 //! That refusal is only words, and anything listening at B's address can
-//! say them. So a pair is `ok` only if B also refuses, as a wrong secret,
-//! a second hello of A's with a secret that is not A's ([`control`]): a
-//! "server" that answers every hello with the same crafted `KO` is `?`,
-//! with what it said.
+//! say them; but it cannot show B's key: the probe takes only the
+//! certificate with B's fingerprint, so a "server" that answers every
+//! hello with a crafted `KO` is `key!`, never `ok`.
 //!
 //! The probes run in parallel, at most `--parallel` at once; the table
 //! says how long they took.
