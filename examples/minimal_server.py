@@ -3,6 +3,9 @@
 
     python3 minimal_server.py [--send-port 6666] [--recv-port 9999] [--timeout 10]
 
+A port the command line leaves out comes from WACHAT_SEND_PORT or
+WACHAT_RECV_PORT when set, as it does for `wachat serve`.
+
 It exists to keep `wachat conform` honest: a second implementation,
 written from docs/PROTOCOL.md alone, that passes the core groups
 (`wachat conform server --fast --only …`, everything of 1.0 but the
@@ -14,11 +17,11 @@ What it leaves out, on purpose: durability, password hashing (never do
 this for real: keep a salted, slow hash), rate limits, BYE:SLOW, the
 presence limit, and the 1.1/1.2 additions. One lock guards everything.
 Standard library only."""
-import re, socket, sys, threading, time
+import os, re, socket, sys, threading, time
 
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-SEND_PORT = int(args.get("--send-port", 6666))
-RECV_PORT = int(args.get("--recv-port", 9999))
+SEND_PORT = int(args.get("--send-port", os.environ.get("WACHAT_SEND_PORT", 6666)))
+RECV_PORT = int(args.get("--recv-port", os.environ.get("WACHAT_RECV_PORT", 9999)))
 TIMEOUT = float(args.get("--timeout", 10))
 MAX_FRAME, MAX_TEXT = 16384, 4096
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}\Z")

@@ -1,17 +1,24 @@
 //! LAB.md's and TEACHING.md's `sh` blocks, as a student or a teacher
 //! types them: every block of the two documents is in [`PLAN`], run here
-//! or marked with why not (another test runs it, or it needs what a test
-//! cannot have: another machine, a full-screen program, the default
-//! ports). A block run here is run by `bash` as written, in a directory of
-//! the test's, with `wachat` on the `PATH`; only the ports it names are
-//! replaced by free ones ([`PORTS`]). Each command must end as the block
+//! or marked with why not (another test plays it, or it needs what a test
+//! cannot have: another machine, a full-screen program, a release build,
+//! a file only the reader has). A block run here is run by `bash` as
+//! written, in a directory of the test's, with `wachat` on the `PATH`;
+//! only ports and paths are replaced: each port it names by a free one,
+//! the same through the whole run ([`PORTS`]); the default ports a command
+//! leaves out (6666, 9999, 8080) by the same free ones, given in the
+//! `WACHAT_` variables a flag's default yields to; `examples/` by the
+//! checkout's; and the every-address host `0.0.0.0` by `127.0.0.1`, since
+//! a test listens on loopback only. Each command must end as the block
 //! shows (an error when the block shows `wachat: …`), and each line of
 //! output the block shows without a number or a `…` (what differs from
 //! run to run) must come out. A `$ cat FILE` whose file the prose has the
-//! reader make (the roster) writes the lines shown into it. A server
-//! started in the background (`… &`) is stopped at the end. So a document
-//! that drifts from the program (a flag renamed, an answer reworded)
-//! fails here. The `nc` transcripts are `transcripts.rs`'s.
+//! reader make (the roster) writes the lines shown into it. A server the
+//! block starts (`wachat serve`, the Python server, `turnserver`), in
+//! the background (`… &`) or in a terminal of its own, must be listening
+//! before the next command, and is stopped at the end of its group. So a
+//! document that drifts from the program (a flag renamed, an answer
+//! reworded) fails here. The `nc` transcripts are `transcripts.rs`'s.
 
 use super::support;
 
@@ -30,12 +37,10 @@ enum Run {
     Not(&'static str),
 }
 
-const TRANSCRIPTS: &str = "transcripts.rs plays it, with the part's nc transcripts";
+const TRANSCRIPTS: &str = "transcripts.rs plays it between the part's nc transcripts, on their server";
 const CLUSTER: &str =
     "needs the cluster's PostgreSQL and NATS at fixed ports; tests/cluster/ plays a cluster";
 const NETWORK: &str = "transcripts.rs plays part 12 (the_labs_class_network_part_runs_as_printed)";
-const DEFAULT_PORTS: &str =
-    "a server on the default ports (6666, 9999, 8080), which the tests running beside this one may hold";
 
 /// Every `sh` block of the two documents: (document, how the block
 /// begins, what to do).
@@ -52,14 +57,12 @@ const PLAN: &[(&str, &str, Run)] = &[
     (
         "LAB.md",
         "$ wachat cert --host 127.0.0.1 --host localhost --out class-tls\n$ wachat serve",
-        Run::Not(DEFAULT_PORTS),
+        Run::Here("tls"),
     ),
     (
         "LAB.md",
         "$ wachat cert --host 127.0.0.1 --host localhost --out class-tls\ncertificate:",
-        Run::Not(
-            "ends with a server on every address (--host 0.0.0.0) at the default ports; tests/protocol/tls.rs makes its certificates with wachat cert",
-        ),
+        Run::Here("class-tls"),
     ),
     ("LAB.md", "$ RUST_LOG=warn wachat serve --data-dir bench-data", Run::Here("bench")),
     (
@@ -69,35 +72,23 @@ const PLAN: &[(&str, &str, Run)] = &[
     ),
     (
         "LAB.md",
-        "wachat conform server 127.0.0.1 --send-port 6666",
-        Run::Not(
-            "a student's server on the default ports; tests/tools/conform.rs runs the suite against wachat serve",
-        ),
+        "$ python3 examples/minimal_server.py &\n$ wachat conform server 127.0.0.1 --send-port 6666",
+        Run::Here("conform"),
     ),
     (
         "LAB.md",
         "wachat conform client -- sh -c",
         Run::Not(
-            "my_client.py is the student's; tests/tools/conform.rs runs conform client against the lab's Python client",
+            "my_client.py is the student's (the lab's Python client fails four scenarios of eight, as the part says); tests/tools/conform.rs runs conform client against it",
         ),
     ),
     ("LAB.md", "$ cat roster.csv", Run::Here("class")),
-    (
-        "LAB.md",
-        "$ wachat users import late.csv --data-dir class-data",
-        Run::Not("late.csv's rows are not shown; tests/tools/accounts.rs imports such a file"),
-    ),
+    ("LAB.md", "$ cat late.csv", Run::Here("class")),
     ("LAB.md", "$ wachat users add prof --email prof@example.org", Run::Here("class")),
     ("LAB.md", "$ wachat users room '#lab3' --add bea,bob,carla.souza", Run::Here("class")),
     ("LAB.md", "$ S=postgres://wachat@127.0.0.1:5433/wachat", Run::Not(CLUSTER)),
     ("LAB.md", "$ wachat users add prof --data-dir class-data", Run::Here("admin")),
-    (
-        "LAB.md",
-        "python3 examples/minimal_server.py --send-port 17666",
-        Run::Not(
-            "two terminals, a server in the foreground; tests/tools/chaos.rs runs chaos against the minimal server",
-        ),
-    ),
+    ("LAB.md", "python3 examples/minimal_server.py --send-port 17666", Run::Here("chaos")),
     (
         "LAB.md",
         "wachat chaos --send-port 17666 --recv-port 17999 --duration 10 --faults reset,partition --seed 2024",
@@ -115,7 +106,7 @@ const PLAN: &[(&str, &str, Run)] = &[
         "curl -s 127.0.0.1:9100/metrics",
         Run::Not("during a call between two browsers; tests/web/calls.rs makes calls"),
     ),
-    ("LAB.md", "turnserver -n --listening-ip=127.0.0.1", Run::Not(DEFAULT_PORTS)),
+    ("LAB.md", "turnserver -n --listening-ip=127.0.0.1", Run::Here("turn")),
     ("LAB.md", "cargo build --release --features cluster", Run::Not(CLUSTER)),
     ("LAB.md", "S=\"--store postgres://wachat@127.0.0.1:5433/wachat", Run::Not(CLUSTER)),
     ("LAB.md", "watch -n 0.5 \"psql", Run::Not(CLUSTER)),
@@ -137,13 +128,7 @@ const PLAN: &[(&str, &str, Run)] = &[
     ("LAB.md", "wachat top 9101 --once", Run::Not(NETWORK)),
     ("LAB.md", "time (until wachat top 9101", Run::Not(NETWORK)),
     ("LAB.md", "wachat serve --name lab1 --peers /tmp/class.csv", Run::Not(NETWORK)),
-    (
-        "TEACHING.md",
-        "wachat cert --host chat.school.example",
-        Run::Not(
-            "serves on every address (--host 0.0.0.0) at the default ports; tests/tools/class_server.rs starts the class server with these flags",
-        ),
-    ),
+    ("TEACHING.md", "wachat cert --host chat.school.example", Run::Here("teaching")),
     (
         "TEACHING.md",
         "wachat top 9100",
@@ -158,8 +143,15 @@ const PLAN: &[(&str, &str, Run)] = &[
     ),
 ];
 
-/// The ports the blocks run here name, and the free ones they get.
-const PORTS: &[&str] = &["7666", "7999"];
+/// The ports the blocks run here name, and the free ones they get: the
+/// three defaults first ([`DEFAULTS`]), then part 5's bench, part 9's
+/// Python server, part 10's TURN relay and TEACHING's metrics.
+const PORTS: &[u16] = &[6666, 9999, 8080, 7666, 7999, 17666, 17999, 3478, 9100];
+
+/// The variables that give `wachat serve` the default ports a command
+/// leaves out, with the port each stands for.
+const DEFAULTS: [(&str, u16); 3] =
+    [("WACHAT_SEND_PORT", 6666), ("WACHAT_RECV_PORT", 9999), ("WACHAT_WEB_PORT", 8080)];
 
 /// A document's `sh` blocks: (the whole text, every line).
 fn blocks(doc: &str) -> Vec<(String, Vec<String>)> {
@@ -216,38 +208,86 @@ fn commands(lines: &[String]) -> Vec<Typed> {
     typed
 }
 
+/// A command with this run's ports and paths: each port of [`PORTS`]
+/// (whole numbers only: 6666, not the 6666 of 16666) its free one, the
+/// checkout's `examples/`, and loopback for every address.
+fn here(command: &str) -> String {
+    let examples = format!(" {}/examples/", env!("CARGO_MANIFEST_DIR"));
+    let command = command.replace(" examples/", &examples).replace("0.0.0.0", "127.0.0.1");
+    let mut mapped = String::new();
+    let mut digits = String::new();
+    for c in command.chars().chain(['\u{0}']) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        match digits.parse::<u16>().ok().and_then(|n| PORTS.iter().position(|&p| p == n)) {
+            Some(at) if !digits.starts_with('0') => mapped.push_str(&free_ports()[at].to_string()),
+            _ => mapped.push_str(&digits),
+        }
+        digits.clear();
+        if c != '\u{0}' {
+            mapped.push(c);
+        }
+    }
+    mapped
+}
+
+/// The free port standing for `port`, one of [`PORTS`].
+fn free(port: u16) -> u16 {
+    free_ports()[PORTS.iter().position(|&p| p == port).unwrap()]
+}
+
+/// A server a command starts, which the reader waits for before typing
+/// on: the port it listens on, and for `wachat serve` the data directory
+/// whose lock names it (the next command may read it: `--server-pid
+/// $(cat …)`).
+fn server(command: &str) -> Option<(u16, Option<String>)> {
+    let value = |flag: &str| command.split_once(flag).and_then(|(_, v)| v.split_whitespace().next());
+    let port = |flag: &str| value(flag).and_then(|p| p.parse().ok());
+    let words: Vec<&str> = command.split_whitespace().skip_while(|w| w.contains('=')).collect();
+    match words.as_slice() {
+        ["wachat", "serve", ..] => {
+            let data = value("--data-dir ").unwrap_or("data").to_string();
+            Some((port("--send-port ").unwrap_or(free(6666)), Some(data)))
+        }
+        // The Python server takes the same variables for the ports it
+        // is not given.
+        ["python3", script, ..] if script.ends_with("_server.py") => {
+            Some((port("--send-port ").unwrap_or(free(6666)), None))
+        }
+        ["turnserver", ..] => Some((port("--listening-port=")?, None)),
+        _ => None,
+    }
+}
+
 /// Runs one group's blocks as one bash script in `dir`: each command
 /// followed by a marker with its status; a `$ cat FILE` that opens a
 /// block shows a file the reader made: what it shows is written into it.
+/// A server started in a terminal of its own runs in the background here.
 fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
     let mut script = String::new();
     for (n, t) in typed.iter().enumerate() {
-        let mut command = t.command.clone();
-        for (port, free) in PORTS.iter().zip(free_ports()) {
-            command = command.replace(port, &free.to_string());
-        }
+        let command = here(&t.command);
         let made_by_hand = |f: &&str| t.first && !f.contains(' ') && !t.shown.is_empty();
         if let Some(file) = command.strip_prefix("cat ").filter(made_by_hand) {
             std::fs::write(dir.join(file), t.shown.join("\n") + "\n").unwrap();
         }
-        script.push_str(&format!("{command}\necho \"@@{n} $?\"\n"));
-        // A server started in the background: the reader waits until it
-        // listens before typing on.
-        if let Some((_, port)) =
-            command.trim_end().strip_suffix('&').and_then(|c| c.split_once("--send-port "))
-        {
-            let port = port.split_whitespace().next().unwrap();
-            // Its port, and the lock naming it in its data directory, which
-            // the next command may read (`--server-pid $(cat …)`); a server
-            // that ended instead stops the wait.
-            let data = command
-                .split_once("--data-dir ")
-                .map_or("data", |(_, d)| d.split_whitespace().next().unwrap());
-            script.push_str(&format!(
-                "until (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && [ -s {data}/wachat.lock ]; \
-                 do kill -0 $! 2>/dev/null || break; sleep 0.05; done\n"
-            ));
-        }
+        let Some((port, data)) = server(&command) else {
+            script.push_str(&format!("{command}\necho \"@@{n} $?\"\n"));
+            continue;
+        };
+        let background = if command.trim_end().ends_with('&') { "" } else { " &" };
+        // The reader waits until it listens (and has written its lock)
+        // before typing on; a server that ended instead stops the wait,
+        // and its marker says it failed.
+        let locked = data.map_or(String::new(), |d| format!(" && [ -s {d}/wachat.lock ]"));
+        script.push_str(&format!(
+            "{command}{background}\n\
+             until (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null{locked}; \
+             do kill -0 $! 2>/dev/null || break; sleep 0.05; done\n\
+             kill -0 $! 2>/dev/null\necho \"@@{n} $?\"\n"
+        ));
     }
     // Whatever the blocks left running in the background (a server).
     script.push_str("kill $(jobs -p) 2>/dev/null; wait\n");
@@ -260,6 +300,7 @@ fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
         .env("PATH", path)
         .env("LANG", "C")
         .env_remove("RUST_LOG")
+        .envs(DEFAULTS.map(|(name, port)| (name, free(port).to_string())))
         // The password `users add` would ask for at the terminal, given
         // the other way the prose says.
         .env("WACHAT_PASSWORD", "a-long-password-1")
@@ -304,9 +345,9 @@ fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
 }
 
 /// Free ports for [`PORTS`], the same for every block of a run.
-fn free_ports() -> Vec<u16> {
+fn free_ports() -> &'static [u16] {
     static PORTS_TAKEN: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
-    PORTS_TAKEN.get_or_init(|| PORTS.iter().map(|_| support::ports::free_port()).collect()).clone()
+    PORTS_TAKEN.get_or_init(|| PORTS.iter().map(|_| support::ports::free_port()).collect())
 }
 
 /// `text` with its spaces squeezed and its random passwords (`--random`,

@@ -444,10 +444,42 @@ impl Lab {
         }
     }
 
-    /// The commands of a `sh` block that act on the lab's server: `kill
-    /// -9`, and `wachat users list`, whose output must be the one shown.
+    /// The commands of a `sh` block that look at the lab's server or act
+    /// on it, run by `bash` as written, `lab-data` being its data
+    /// directory: `tail` of its log and `cat` of its lock, whose output
+    /// must be the one shown (the lock naming this server's process), and
+    /// `kill -9`; and `wachat users list`, whose output must be the one
+    /// shown.
     fn shell(&mut self, lines: &[String]) {
+        let shown_after = |i: usize| -> Vec<&str> {
+            lines[i + 1..].iter().map(String::as_str).take_while(|l| !l.starts_with("$ ")).collect()
+        };
         for (i, line) in lines.iter().enumerate() {
+            let looks = ["$ tail ", "$ cat lab-data/", "$ kill -9 $(cat lab-data/"];
+            if looks.iter().any(|p| line.starts_with(p)) && !self.down {
+                let data = self.server.data_dir.display().to_string();
+                let out = Command::new("bash")
+                    .args(["-c", &line[2..].replace("lab-data", &data)])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+                let got = String::from_utf8_lossy(&out.stdout);
+                let got: Vec<&str> = got.lines().collect();
+                let pid = self.server.pid().to_string();
+                let shown = shown_after(i);
+                assert_eq!(got.len(), shown.len(), "{line} printed {got:?}, LAB.md shows {shown:?}");
+                for (got, shown) in got.iter().zip(&shown) {
+                    // The shown process id is the one of the reader's server;
+                    // a `…` inside a line stands for what differs (the
+                    // sender's device).
+                    let same = match shown.split_once('…') {
+                        _ if shown.bytes().all(|b| b.is_ascii_digit()) => *got == pid,
+                        Some((head, tail)) => matches(got, &format!("{head}…")) && got.ends_with(tail),
+                        None => matches(got, shown),
+                    };
+                    assert!(same, "{line} printed {got:?}, LAB.md shows {shown:?}");
+                }
+            }
             if line.starts_with("$ kill -9 ") {
                 self.server.kill();
                 // "press Enter in each nc terminal, and it ends"
@@ -456,8 +488,7 @@ impl Lab {
                 }
                 self.down = true;
             } else if line.starts_with("$ wachat users list --data-dir lab-data") {
-                let shown: Vec<&str> =
-                    lines[i + 1..].iter().map(String::as_str).take_while(|l| !l.starts_with("$ ")).collect();
+                let shown = shown_after(i);
                 let out = Command::new(support::wachat_bin())
                     .args(["users", "list", "--data-dir"])
                     .arg(&self.server.data_dir)
