@@ -220,19 +220,27 @@ impl Pusher {
             shows: Some(chat.to_string()),
             attempts: 0,
         };
+        if !live_elsewhere {
+            return self.enqueue_to_each(subs, push);
+        }
         let mut state = self.state.lock();
-        if live_elsewhere {
-            if state.count >= MAX_QUEUED {
-                log::warn!("push: {MAX_QUEUED} pushes queued; a message's push dropped");
-                return;
-            }
-            state.count += 1;
-            let due = Instant::now() + HOLD;
-            state.held.push(Held { user, chat: chat.to_string(), ts, due, push });
-        } else {
-            for sub in subs {
-                enqueue(&mut state, sub, push.clone());
-            }
+        if state.count >= MAX_QUEUED {
+            log::warn!("push: {MAX_QUEUED} pushes queued; a message's push dropped");
+            return;
+        }
+        state.count += 1;
+        let due = Instant::now() + HOLD;
+        state.held.push(Held { user, chat: chat.to_string(), ts, due, push });
+        drop(state);
+        self.wake.notify_all();
+    }
+
+    /// Queues `push` for each of `subs` ([`enqueue`]), then wakes the
+    /// sending threads.
+    fn enqueue_to_each(&self, subs: Vec<Subscription>, push: Push) {
+        let mut state = self.state.lock();
+        for sub in subs {
+            enqueue(&mut state, sub, push.clone());
         }
         drop(state);
         self.wake.notify_all();
@@ -274,12 +282,7 @@ impl Pusher {
             shows: None,
             attempts: 0,
         };
-        let mut state = self.state.lock();
-        for sub in subs {
-            enqueue(&mut state, sub, push.clone());
-        }
-        drop(state);
-        self.wake.notify_all();
+        self.enqueue_to_each(subs, push);
     }
 
     /// Whether `user` can be rung by push: a subscription and no device
@@ -315,12 +318,7 @@ impl Pusher {
             shows: None,
             attempts: 0,
         };
-        let mut state = self.state.lock();
-        for sub in subs {
-            enqueue(&mut state, sub, push.clone());
-        }
-        drop(state);
-        self.wake.notify_all();
+        self.enqueue_to_each(subs, push);
     }
 
     /// Sends one push now, from a sending thread: the service's answer.

@@ -458,6 +458,30 @@ fn membership(state: &State, user: &str, room: &str, joined: bool) -> Result<Opt
     Ok(Some(Membership { user: u, name: user.to_string(), room: room.to_string(), joined }))
 }
 
+/// A user named in a peer's frame, as room `r` here knows it.
+struct Someone {
+    /// Its account on this server, if it has one.
+    account: Option<UserId>,
+    /// Whether it is a member of the room.
+    member: bool,
+    /// Its name as the records spell it: the account's, else as given.
+    named: Arc<str>,
+    /// The room's name.
+    room: Arc<str>,
+}
+
+/// `user` as room `r` knows it: what `JOIN`s and `LEAVE`s of a peer look
+/// up first, at the room's home and in a copy of it.
+fn someone(state: &State, r: RoomId, user: &str) -> Someone {
+    let account = state.user_id(user);
+    Someone {
+        account,
+        member: account.is_some_and(|u| state.is_member(r, u)),
+        named: account.map_or_else(|| user.into(), |u| state.users[u].name.clone()),
+        room: state.room(r).name.clone(),
+    }
+}
+
 /// Whether the room `room` (`#lab@lab2`) is homed at `server`.
 fn homed_at(room: &str, server: &str) -> bool {
     address(room).is_some_and(|(_, home)| home.eq_ignore_ascii_case(server))
@@ -493,17 +517,15 @@ impl Inner {
         let local = sides((server, me), user, room)?;
         let no_room = || ko(Code::NotMember, format!("{me} has no room {local}"));
         let r = state.room_id(local).filter(|&r| !is_copy(&state.room(r).name)).ok_or_else(no_room)?;
-        let name = state.room(r).name.clone();
-        let account = state.user_id(user);
-        let member = account.is_some_and(|u| state.is_member(r, u));
+        let Someone { account, member, named, room: name } = someone(state, r, user);
         let ts = state.next_ts(now_ms());
         if !joined {
             let Some(u) = account.filter(|_| member) else {
                 return Err(ko(Code::NotMember, format!("{user} is not in {name}")));
             };
-            let user = state.users[u].name.clone();
-            state.commit(Record::Leave { ts, user: user.clone(), room: name.clone() }, &mut pending.batch)?;
-            return Ok(Some(Membership { user: u, name: user.to_string(), room: name.to_string(), joined }));
+            state
+                .commit(Record::Leave { ts, user: named.clone(), room: name.clone() }, &mut pending.batch)?;
+            return Ok(Some(Membership { user: u, name: named.to_string(), room: name.to_string(), joined }));
         }
         if member {
             return Ok(None); // a member already: nothing changes
@@ -514,7 +536,6 @@ impl Inner {
         crate::store::meaning::rooms::join(false, rules, rooms)?;
         let first = !state.member_servers(r).iter().any(|s| s.eq_ignore_ascii_case(server));
         let read = state.room_link(r).ord;
-        let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
         state
             .commit(Record::Join { ts, user: named.clone(), room: name.clone(), read }, &mut pending.batch)?;
         // A server that is behind gets this room with the others when it
@@ -544,15 +565,14 @@ impl Inner {
             return Err(ko(Code::Forbidden, why));
         }
         let Some(copy) = state.room_id(room) else { return Ok(None) };
-        let account = state.user_id(user);
-        if account.is_some_and(|u| state.is_member(copy, u)) == joined {
+        let Someone { account, member, named, room: name } = someone(state, copy, user);
+        if member == joined {
             return Ok(None); // a member already, or no member: nothing changes
         }
         if joined {
             crowd(state, copy, origin, account.is_some())?;
         }
-        let (ts, name) = (state.next_ts(now_ms()), state.room(copy).name.clone());
-        let named: Arc<str> = account.map_or_else(|| user.into(), |u| state.users[u].name.clone());
+        let ts = state.next_ts(now_ms());
         let record = if joined {
             Record::Join { ts, user: named.clone(), room: name.clone(), read: 0 }
         } else {
