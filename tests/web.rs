@@ -17,6 +17,8 @@ mod app;
 mod calls;
 #[path = "web/files.rs"]
 mod files;
+#[path = "web/habits.rs"]
+mod habits;
 #[path = "web/history.rs"]
 mod history;
 #[path = "web/look.rs"]

@@ -62,6 +62,14 @@ document.addEventListener('keydown', (e) => {
   else if (open('search-panel')) $('search-panel').hidden = true;
   else if (open('rules')) $('rules').hidden = true;
 });
+// Keyboard shortcuts (shortcuts.js, loaded at the first `?` or Ctrl+Alt key, then given every key): `?` lists them.
+let shortcuts = null;
+document.addEventListener('keydown', (e) => {
+  if (shortcuts) shortcuts.key(app, e);
+  else if (e.key === '?' || (e.altKey && (e.ctrlKey || e.metaKey))) import('./shortcuts.js').then((m) => (shortcuts = m).key(app, e));
+});
+// The emoji picker (emoji.js), loaded at the first tap on "Emoji": a pick goes into the message at the caret.
+$('emoji-button').addEventListener('click', () => import('./emoji.js').then((m) => m.open($('emoji-button'), (e) => m.insert($('input'), e), $('input'))));
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
   import('./search.js').then((m) => m.search(app));

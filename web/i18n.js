@@ -38,6 +38,7 @@ const STRINGS = {
     memberCountOne: '{n} member', unreadOne: '{n} unread', mentionedOne: '{n} mention of you',
     photo: 'Photo', voiceMessage: 'Voice message ({t})', join: 'Join {room}', openRoom: 'Open {room}',
     throttled: '{reason}. Trying again in {s} s…', tooManyLogins: 'Too many failed logins',
+    emoji: 'Emoji',
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
@@ -75,6 +76,7 @@ const STRINGS = {
     memberCountOne: '{n} miembro', unreadOne: '{n} sin leer', mentionedOne: '{n} mención',
     photo: 'Foto', voiceMessage: 'Mensaje de voz ({t})', join: 'Unirse a {room}', openRoom: 'Abrir {room}',
     throttled: '{reason}. Nuevo intento en {s} s…', tooManyLogins: 'Demasiados inicios de sesión fallidos',
+    emoji: 'Emoji',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -112,6 +114,7 @@ const STRINGS = {
     memberCountOne: '{n} membro', unreadOne: '{n} não lida', mentionedOne: '{n} menção',
     photo: 'Foto', voiceMessage: 'Mensagem de voz ({t})', join: 'Entrar em {room}', openRoom: 'Abrir {room}',
     throttled: '{reason}. Nova tentativa em {s} s…', tooManyLogins: 'Muitas tentativas de entrar falharam',
+    emoji: 'Emoji',
   },
 };
 

@@ -16,13 +16,16 @@ import { t, addStrings } from './i18n.js';
 import { el, voice, clock, banner, MAX_VOICE_SECONDS } from './view.js';
 
 addStrings({
-  en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}' },
-  es: { recording: 'Grabando {t}', stopSend: 'Enviar mensaje de voz', play: 'Reproducir mensaje de voz', pause: 'Pausa', voiceOf: 'Mensaje de voz, {t}', noMic: 'Sin micrófono: {reason}' },
-  pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}' },
+  en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}', speed: 'Playback speed {x}' },
+  es: { recording: 'Grabando {t}', stopSend: 'Enviar mensaje de voz', play: 'Reproducir mensaje de voz', pause: 'Pausa', voiceOf: 'Mensaje de voz, {t}', noMic: 'Sin micrófono: {reason}', speed: 'Velocidad de reproducción {x}' },
+  pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}', speed: 'Velocidade de reprodução {x}' },
 });
 
 /** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web/media.rs ask them here. */
 export { voice, clock };
+
+/** The speeds a voice message plays at, in the order its speed control goes through them. */
+const SPEEDS = [1, 1.5, 2];
 
 /** The media type of each extension a voice message's name may have. */
 const TYPES = { webm: 'audio/webm', ogg: 'audio/ogg', m4a: 'audio/mp4' };
@@ -86,13 +89,25 @@ export async function record(app, sendFile) {
 }
 
 /**
+ * Each voice message's sound (once fetched) and speed (an index of
+ * SPEEDS), by its file's id: a bubble drawn again (a tick, a reaction)
+ * goes on playing, at its speed, in its new player.
+ */
+const sounds = new Map();
+
+/**
  * Draws a voice message's player in its bubble's `box`: ▶/❚❚, a
- * progress bar and the time, the length known from the name before any
- * byte is fetched. `fetchBlob(link, id, type)`: where its bytes come from (files.js: kept here, or fetched).
+ * progress bar, the time, the length known from the name before any
+ * byte is fetched, and the speed (1×, 1.5×, 2×: a tap goes to the next,
+ * playing or not; its name says the speed; the box's `data-rate` is the
+ * rate the sound plays at). `fetchBlob(link, id, type)`: where its bytes
+ * come from (files.js: kept here, or fetched).
  */
 export function player(box, msg, link, fetchBlob) {
   const found = voice(msg.text);
   const length = found.seconds;
+  if (!sounds.has(msg.file.id)) sounds.set(msg.file.id, { audio: null, speed: 0 });
+  const sound = sounds.get(msg.file.id);
   const play = el('button', 'play', '▶');
   play.type = 'button';
   play.setAttribute('aria-label', t('play'));
@@ -101,33 +116,54 @@ export function player(box, msg, link, fetchBlob) {
   bar.value = 0;
   bar.setAttribute('aria-label', t('voiceOf', { t: clock(length) }));
   const time = el('span', 'voice-time', clock(length));
-  let audio = null;
+  const speedButton = el('button', 'secondary speed');
+  speedButton.type = 'button';
+  const showSpeed = () => {
+    const x = `${SPEEDS[sound.speed]}×`;
+    speedButton.textContent = x;
+    speedButton.setAttribute('aria-label', t('speed', { x }));
+    if (!sound.audio) return;
+    sound.audio.playbackRate = SPEEDS[sound.speed];
+    box.dataset.rate = String(sound.audio.playbackRate);
+  };
+  speedButton.addEventListener('click', () => {
+    sound.speed = (sound.speed + 1) % SPEEDS.length;
+    showSpeed();
+  });
   const playing = (on) => {
     play.textContent = on ? '❚❚' : '▶';
     play.setAttribute('aria-label', t(on ? 'pause' : 'play'));
   };
+  // This bubble's bar, time and button follow the sound.
+  const follow = (audio) => {
+    audio.addEventListener('timeupdate', () => {
+      bar.value = audio.currentTime;
+      time.textContent = `${clock(audio.currentTime)} / ${clock(length)}`;
+    });
+    audio.addEventListener('ended', () => { playing(false); bar.value = bar.max; });
+    audio.addEventListener('pause', () => playing(false));
+    audio.addEventListener('play', () => playing(true));
+    playing(!audio.paused && !audio.ended);
+  };
+  if (sound.audio) follow(sound.audio);
+  showSpeed();
   play.addEventListener('click', async () => {
-    if (!audio) {
+    if (!sound.audio) {
       play.disabled = true;
       try {
         const blob = await fetchBlob(link, msg.file.id, TYPES[found.ext]);
-        audio = new Audio(URL.createObjectURL(blob));
+        sound.audio = new Audio(URL.createObjectURL(blob));
       } finally {
         play.disabled = false;
       }
-      audio.addEventListener('timeupdate', () => {
-        bar.value = audio.currentTime;
-        time.textContent = `${clock(audio.currentTime)} / ${clock(length)}`;
-      });
-      audio.addEventListener('ended', () => { playing(false); bar.value = bar.max; });
-      audio.addEventListener('pause', () => playing(false));
-      audio.addEventListener('play', () => playing(true));
+      showSpeed();
+      follow(sound.audio);
     }
-    if (audio.paused) audio.play().catch(() => playing(false));
-    else audio.pause();
+    if (sound.audio.paused) sound.audio.play().catch(() => playing(false));
+    else sound.audio.pause();
   });
   box.classList.add('voice');
   const mic = el('span', 'mic', '🎤');
   mic.setAttribute('aria-hidden', 'true');
-  box.append(mic, play, bar, time);
+  box.append(mic, play, bar, time, speedButton);
 }

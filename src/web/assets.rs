@@ -157,6 +157,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("/refresh.js", "refresh.js", JS),
     // 1.2 (§28): the Web Push switches, with the ⚙ panel.
     asset!("/push.js", "push.js", JS),
+    // The keyboard shortcuts and their `?` list; the emoji picker.
+    asset!("/shortcuts.js", "shortcuts.js", JS),
+    asset!("/emoji.js", "emoji.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -185,8 +188,10 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// finds, at the first letter typed there; and the look-alike check of a
 /// link whose host is not in ASCII, with the first one; and the signed-in
 /// app itself (the session and what it imports), at the first login; and
-/// (1.2, §28) the Web Push switches, with the ⚙ panel.
-pub const LOADED_LATER: [&str; 34] = [
+/// (1.2, §28) the Web Push switches, with the ⚙ panel; and the keyboard
+/// shortcuts at the first `?` or Ctrl+Alt key, the emoji picker when first
+/// opened.
+pub const LOADED_LATER: [&str; 36] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -221,6 +226,8 @@ pub const LOADED_LATER: [&str; 34] = [
     "/notify.js",
     "/refresh.js",
     "/push.js",
+    "/shortcuts.js",
+    "/emoji.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.
