@@ -76,7 +76,7 @@ const STRINGS = {
     memberCountOne: '{n} miembro', unreadOne: '{n} sin leer', mentionedOne: '{n} mención',
     photo: 'Foto', voiceMessage: 'Mensaje de voz ({t})', join: 'Unirse a {room}', openRoom: 'Abrir {room}',
     throttled: '{reason}. Nuevo intento en {s} s…', tooManyLogins: 'Demasiados inicios de sesión fallidos',
-    emoji: 'Emoji',
+    emoji: 'Emojis',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -114,7 +114,7 @@ const STRINGS = {
     memberCountOne: '{n} membro', unreadOne: '{n} não lida', mentionedOne: '{n} menção',
     photo: 'Foto', voiceMessage: 'Mensagem de voz ({t})', join: 'Entrar em {room}', openRoom: 'Abrir {room}',
     throttled: '{reason}. Nova tentativa em {s} s…', tooManyLogins: 'Muitas tentativas de entrar falharam',
-    emoji: 'Emoji',
+    emoji: 'Emojis',
   },
 };
 

@@ -90,8 +90,9 @@ export async function record(app, sendFile) {
 
 /**
  * Each voice message's sound (once fetched) and speed (an index of
- * SPEEDS), by its file's id: a bubble drawn again (a tick, a reaction)
- * goes on playing, at its speed, in its new player.
+ * SPEEDS), by its sender and id (its file's id changes when the outbox
+ * sends it), and the players drawn of it: a bubble drawn again (a tick,
+ * a reaction) goes on playing, at its speed, in its new player.
  */
 const sounds = new Map();
 
@@ -106,8 +107,13 @@ const sounds = new Map();
 export function player(box, msg, link, fetchBlob) {
   const found = voice(msg.text);
   const length = found.seconds;
-  if (!sounds.has(msg.file.id)) sounds.set(msg.file.id, { audio: null, speed: 0 });
-  const sound = sounds.get(msg.file.id);
+  const key = `${msg.from}\n${msg.id}`;
+  if (!sounds.has(key)) sounds.set(key, { audio: null, speed: 0, players: new Set() });
+  const sound = sounds.get(key);
+  // The players of this sound still on the page, this one with them.
+  const each = (f) => {
+    for (const p of sound.players) if (p.box.isConnected) f(p); else sound.players.delete(p);
+  };
   const play = el('button', 'play', '▶');
   play.type = 'button';
   play.setAttribute('aria-label', t('play'));
@@ -128,7 +134,7 @@ export function player(box, msg, link, fetchBlob) {
   };
   speedButton.addEventListener('click', () => {
     sound.speed = (sound.speed + 1) % SPEEDS.length;
-    showSpeed();
+    each((p) => p.showSpeed());
   });
   const playing = (on) => {
     play.textContent = on ? '❚❚' : '▶';
@@ -145,6 +151,7 @@ export function player(box, msg, link, fetchBlob) {
     audio.addEventListener('play', () => playing(true));
     playing(!audio.paused && !audio.ended);
   };
+  sound.players.add({ box, showSpeed, follow });
   if (sound.audio) follow(sound.audio);
   showSpeed();
   play.addEventListener('click', async () => {
@@ -156,8 +163,10 @@ export function player(box, msg, link, fetchBlob) {
       } finally {
         play.disabled = false;
       }
-      showSpeed();
-      follow(sound.audio);
+      each((p) => {
+        p.showSpeed();
+        p.follow(sound.audio);
+      });
     }
     if (sound.audio.paused) sound.audio.play().catch(() => playing(false));
     else sound.audio.pause();
