@@ -4,7 +4,8 @@
 // WhatsApp Web's: Ctrl+Alt with a letter or a bracket, which no browser
 // takes for itself (Ctrl+N, Ctrl+F and Ctrl+Tab are the browser's). The
 // dialog also lists the keys other modules answer (controls.js: Enter,
-// Shift+Enter; app.js: Esc; autocomplete.js: a mention's ↑ ↓ Tab); a
+// Shift+Enter; app.js: Esc; autocomplete.js: a mention's ↑ ↓ Tab;
+// chatlist.js: a chat's menu, the browser's context menu key); a
 // shortcut is one row of SHORTCUTS: its keys, its name, what it does.
 
 import { t, addStrings } from './i18n.js';
@@ -14,17 +15,17 @@ addStrings({
   en: {
     shortcuts: 'Keyboard shortcuts', scNewChat: 'New chat', scSearch: 'Search messages', scNext: 'Next chat', scPrevious: 'Previous chat',
     scHelp: 'This list', scSend: 'Send the message', scNewLine: 'A new line in the message', scClose: 'Close what is open on top (a menu, a panel, this list)',
-    scMention: 'Choose a member after @ in a room',
+    scMention: 'Choose a member after @ in a room', scMenu: "A chat's menu, on a chat of the list",
   },
   es: {
     shortcuts: 'Atajos de teclado', scNewChat: 'Nuevo chat', scSearch: 'Buscar mensajes', scNext: 'Chat siguiente', scPrevious: 'Chat anterior',
     scHelp: 'Esta lista', scSend: 'Enviar el mensaje', scNewLine: 'Una línea nueva en el mensaje', scClose: 'Cerrar lo que está abierto encima (un menú, un panel, esta lista)',
-    scMention: 'Elegir un miembro después de @ en una sala',
+    scMention: 'Elegir un miembro después de @ en una sala', scMenu: 'El menú de un chat, sobre un chat de la lista',
   },
   pt: {
     shortcuts: 'Atalhos de teclado', scNewChat: 'Nova conversa', scSearch: 'Pesquisar mensagens', scNext: 'Próxima conversa', scPrevious: 'Conversa anterior',
     scHelp: 'Esta lista', scSend: 'Enviar a mensagem', scNewLine: 'Uma linha nova na mensagem', scClose: 'Fechar o que está aberto por cima (um menu, um painel, esta lista)',
-    scMention: 'Escolher um membro depois de @ numa sala',
+    scMention: 'Escolher um membro depois de @ numa sala', scMenu: 'O menu de uma conversa, sobre uma conversa da lista',
   },
 });
 
@@ -44,6 +45,7 @@ const SHORTCUTS = [
   { keys: 'Shift+Enter', name: 'scNewLine' },
   { keys: 'Esc', name: 'scClose' },
   { keys: '@ ↑ ↓ Tab', name: 'scMention' },
+  { keys: 'Shift+F10', name: 'scMenu' },
 ];
 
 /** Ctrl+Alt held (Cmd+Alt on a Mac). */

@@ -160,6 +160,8 @@ pub const ASSETS: &[Asset] = &[
     // The keyboard shortcuts and their `?` list; the emoji picker.
     asset!("/shortcuts.js", "shortcuts.js", JS),
     asset!("/emoji.js", "emoji.js", JS),
+    // A chat's menu in the list (right-click, long press).
+    asset!("/listmenu.js", "listmenu.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -190,8 +192,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// app itself (the session and what it imports), at the first login; and
 /// (1.2, §28) the Web Push switches, with the ⚙ panel; and the keyboard
 /// shortcuts at the first `?` or Ctrl+Alt key, the emoji picker when first
-/// opened.
-pub const LOADED_LATER: [&str; 36] = [
+/// opened, a chat's menu in the list at the first right-click or long
+/// press on a chat.
+pub const LOADED_LATER: [&str; 37] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -228,6 +231,7 @@ pub const LOADED_LATER: [&str; 36] = [
     "/push.js",
     "/shortcuts.js",
     "/emoji.js",
+    "/listmenu.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.

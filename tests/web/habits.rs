@@ -321,3 +321,133 @@ fn keyboard_shortcuts_open_a_new_chat_search_and_the_next_chat_and_question_mark
     assert_eq!(inside, json!(true));
     shot(&ana, "shortcuts-390");
 }
+
+/// A mouse's `button` pressed and released at `x, y` (DevTools' `Input.dispatchMouseEvent`).
+fn mouse(browser: &Browser, button: &str, x: f64, y: f64) {
+    for kind in ["mousePressed", "mouseReleased"] {
+        browser.cdp(
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": x, "y": y, "button": button, "clickCount": 1}),
+        );
+    }
+}
+
+/// The centre of the element `css`.
+fn centre(browser: &Browser, css: &str) -> (f64, f64) {
+    let at = browser.exec(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]",
+        json!([css]),
+    );
+    (at[0].as_f64().unwrap(), at[1].as_f64().unwrap())
+}
+
+/// The open chat menu: its name, its entries, whether it lies inside the window.
+fn list_menu(browser: &Browser) -> Value {
+    browser.exec(
+        "const m = document.getElementById('list-menu'); if (!m) return null; const r = m.getBoundingClientRect();
+         return [m.getAttribute('role'), m.getAttribute('aria-label'), [...m.querySelectorAll('[role=menuitem]')].map((b) => b.textContent),
+                 r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight, document.activeElement === m.querySelector('button')]",
+        json!([]),
+    )
+}
+
+#[test]
+fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archive_it() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    for (i, user) in ["bob", "carla"].iter().enumerate() {
+        let mut conn = server.login_send(user, &format!("pw-{user}"));
+        assert!(conn.request(&format!("MSG:ana:l{i}:hi ana")).starts_with(&format!("OK:l{i}:")));
+    }
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    let row = |chat: &str| format!("#chat-list button[data-chat='{chat}']");
+    // A laptop: a right-click where the pointer is.
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    ana.wait_for(&format!("document.querySelector(\"{}\")", row("bob")));
+    assert!(!fetched(&ana, "/listmenu.js"), "the menu loads when first used");
+    let (x, y) = centre(&ana, &row("bob"));
+    mouse(&ana, "right", x, y);
+    ana.wait_for("document.getElementById('list-menu')");
+    assert_eq!(
+        list_menu(&ana),
+        json!(["menu", "Chat menu: bob", ["Pin chat", "Mute notifications", "Archive chat"], true, true])
+    );
+    let at = ana.exec(
+        "const r = document.getElementById('list-menu').getBoundingClientRect(); return [r.left, r.top]",
+        json!([]),
+    );
+    assert!(
+        (at[0].as_f64().unwrap() - x).abs() < 2.0 && (at[1].as_f64().unwrap() - y).abs() < 2.0,
+        "at the pointer: {at}"
+    );
+    assert_eq!(
+        ana.exec("return document.getElementById('app').classList.contains('chat-open')", json!([])),
+        json!(false)
+    );
+    shot(&ana, "list-menu-1280");
+    // Pin: stored by the server, bob first in the list, marked pinned.
+    ana.click("#list-menu button[data-act='pin']");
+    ana.wait_for(&format!(
+        "!document.getElementById('list-menu') && document.activeElement === document.querySelector(\"{}\")",
+        row("bob")
+    ));
+    ana.wait_for(&format!("document.querySelector(\"{} .chat-name.pinned\")", row("bob")));
+    ana.wait_for("document.querySelector('#chat-list button[data-chat]').dataset.chat === 'bob'");
+    // Mute, from the keyboard's menu key on the row: the entries now say what undoes them.
+    ana.exec(&format!("document.querySelector(\"{}\").focus()", row("bob")), json!([]));
+    press(&ana, "F10", "F10", 121, SHIFT, None);
+    ana.wait_for("document.getElementById('list-menu')");
+    assert_eq!(list_menu(&ana)[2], json!(["Unpin chat", "Mute notifications", "Archive chat"]));
+    press(&ana, "ArrowDown", "ArrowDown", 40, 0, None);
+    assert_eq!(focused(&ana), json!("BUTTON"));
+    assert_eq!(
+        ana.exec("return document.activeElement.dataset.act", json!([])),
+        json!("mute"),
+        "↓ goes to the next entry"
+    );
+    press(&ana, "Enter", "Enter", 13, 0, Some("\r"));
+    ana.wait_for(&format!("document.querySelector(\"{} .chat-name.silent\")", row("bob")));
+    assert!(
+        ana_raw.listing("PREFS").contains(&"bob:none:pinned".to_string()),
+        "{:?}",
+        ana_raw.listing("PREFS")
+    );
+    // Esc closes the menu, nothing done.
+    mouse(&ana, "right", x, y);
+    ana.wait_for("document.getElementById('list-menu')");
+    press(&ana, "Escape", "Escape", 27, 0, None);
+    ana.wait_for("!document.getElementById('list-menu')");
+
+    // A phone: a long press on carla's row opens the menu, not the chat; archive.
+    let phone = logged_in(&url, "ana", PHONE.0, PHONE.1);
+    phone.wait_for(&format!("document.querySelector(\"{}\")", row("carla")));
+    let (x, y) = centre(&phone, &row("carla"));
+    let point = json!([{"x": x, "y": y}]);
+    phone.cdp("Input.dispatchTouchEvent", json!({"type": "touchStart", "touchPoints": point}));
+    phone.wait_for("document.getElementById('list-menu')");
+    phone.cdp("Input.dispatchTouchEvent", json!({"type": "touchEnd", "touchPoints": []}));
+    assert_eq!(
+        list_menu(&phone),
+        json!(["menu", "Chat menu: carla", ["Pin chat", "Mute notifications", "Archive chat"], true, true])
+    );
+    // bob's pin and mute came from the laptop.
+    phone.wait_for(&format!("document.querySelector(\"{} .chat-name.pinned.silent\")", row("bob")));
+    let sizes = phone.exec(
+        "return [...document.querySelectorAll('#list-menu button')].every((b) => b.getBoundingClientRect().height >= 44)",
+        json!([]),
+    );
+    assert_eq!(sizes, json!(true), "a finger's targets");
+    assert_eq!(
+        phone.exec("return document.getElementById('app').classList.contains('chat-open')", json!([])),
+        json!(false)
+    );
+    shot(&phone, "list-menu-390");
+    phone.click("#list-menu button[data-act='archive']");
+    phone.wait_for(&format!(
+        "!document.querySelector(\"{}\") && document.getElementById('archived-row')",
+        row("carla")
+    ));
+    assert_eq!(ana_raw.listing("ARCHIVED"), ["carla"]);
+    // The laptop follows.
+    ana.wait_for(&format!("!document.querySelector(\"{}\")", row("carla")));
+}
