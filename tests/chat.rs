@@ -23,6 +23,8 @@ mod devices_props;
 mod files;
 #[path = "chat/history.rs"]
 mod history;
+#[path = "chat/marks.rs"]
+mod marks;
 #[path = "chat/moderation.rs"]
 mod moderation;
 #[path = "chat/people.rs"]

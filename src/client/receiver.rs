@@ -270,6 +270,9 @@ impl ReceiverThread {
                     return None;
                 }
             },
+            // 1.2 (§29): a chat marked unread or deleted on another
+            // device; the consoles show every chat as the server lists it.
+            Event::Mark { .. } | Event::Hide { .. } => return None,
             Event::Star { chat, from, id, starred } => match Chat::parse(&chat) {
                 Ok(chat) => return push(notices, Notice::Starred { chat, from, id, starred }),
                 Err(_) => {

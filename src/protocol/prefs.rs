@@ -19,6 +19,10 @@ pub const MAX_PREFS: usize = 1000;
 pub const MAX_PINS: usize = 3;
 /// 1.2 (§23): most chats one user may archive (`KO:FULL` past it).
 pub const MAX_ARCHIVED: usize = 1000;
+/// 1.2 (§29): most chats one user may mark unread, and most it may
+/// delete for itself (`KO:FULL` past either).
+pub const MAX_MARKED: usize = 1000;
+pub const MAX_HIDDEN: usize = 1000;
 
 /// 1.2 (§25): which message a star names, `<chat>:<from>:<id>` with the
 /// names folded, so `STAR:Bob:BOB:m1` is the star of `STAR:bob:bob:m1`.

@@ -48,6 +48,8 @@ fn asked(file: &str) -> Vec<String> {
         "BLOCKS",
         "PREFS",
         "ARCHIVED",
+        "MARKED",
+        "HIDDEN",
         "FILES",
         "STARRED",
         "PING",
@@ -88,6 +90,9 @@ fn asked(file: &str) -> Vec<String> {
         "FILE:bob:f2:<file>:again",
         "ARCHIVE:#lab",
         "UNARCHIVE:#lab",
+        "MARK:#lab",
+        "UNMARK:#lab",
+        "HIDE:#lab",
         "STAR:bob:bob:b1",
         "UNSTAR:bob:bob:b1",
         "CALL:bob:c1:OFFER:voice:v=0",
@@ -132,7 +137,7 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
     server.register(&["carl"]);
     // Every listing with lines to list: bob and ana online, a chat with
     // a starred message, a room, a block, a setting, an archived chat, a
-    // file.
+    // chat marked unread, a chat deleted, a file.
     let _bob_events = login_recv_1_2(&server, "bob");
     let _ana_events = login_recv_1_2(&server, "ana");
     assert!(ana.request("MSG:bob:m1:hello there").starts_with("OK:m1:"));
@@ -142,6 +147,8 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
     assert_eq!(ana.request("BLOCK:carl"), "OK");
     assert_eq!(ana.request("NOTIFY:bob:none"), "OK");
     assert_eq!(ana.request("ARCHIVE:bob"), "OK");
+    assert_eq!(ana.request("MARK:bob"), "OK");
+    assert_eq!(ana.request("HIDE:bob"), "OK");
     assert_eq!(ana.request("STAR:bob:ana:m1"), "OK");
     let file = upload(&mut ana, "a.txt", b"hello");
     assert!(ana.request(&format!("FILE:bob:f1:{file}:a file")).starts_with("OK:f1:"));
@@ -170,7 +177,7 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
             }
         }
     }
-    assert_eq!(listings, 17, "every listing of the protocol was asked");
+    assert_eq!(listings, 19, "every listing of the protocol was asked");
     for word in TABLE.iter().flat_map(|row| row.words) {
         let in_list = asked.iter().any(|line| command_word(line) == *word);
         let left_out = NOT_ASKED.iter().any(|(w, _)| w == word);

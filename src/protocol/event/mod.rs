@@ -155,6 +155,12 @@ pub enum Event {
     /// 1.2 (§23): `ARCHIVE:<chat>:<archived|unarchived>`: one of your
     /// devices archived `chat` (or took it out of the archive). Ephemeral.
     Archive { chat: String, archived: bool },
+    /// 1.2 (§29): `MARK:<chat>:<marked|unmarked>`: one of your devices
+    /// marked `chat` unread (or took the mark away). Ephemeral.
+    Mark { chat: String, marked: bool },
+    /// 1.2 (§29): `HIDE:<chat>:<ts>`: one of your devices deleted `chat`
+    /// for you: what it holds up to `ts` is hidden. Ephemeral.
+    Hide { chat: String, ts: u64 },
     /// 1.2 (§25): `STAR:<chat>:<from>:<id>:<starred|unstarred>`: one of
     /// your devices starred `from`'s message `id` of `chat` (or took the
     /// star back). Ephemeral.
@@ -188,6 +194,8 @@ impl Event {
             | Event::Pref(_)
             | Event::Block { .. }
             | Event::Archive { .. }
+            | Event::Mark { .. }
+            | Event::Hide { .. }
             | Event::Star { .. }
             | Event::Call { .. } => 2,
         }
@@ -266,6 +274,19 @@ impl Event {
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
             }
             "PREF" | "BLOCKED" | "UNBLOCKED" | "ARCHIVE" | "STAR" => preference(word, line)?,
+            "MARK" => {
+                let f = shape(3, "MARK:<chat>:<marked|unmarked>")?;
+                let marked = match f[2] {
+                    "marked" => true,
+                    "unmarked" => false,
+                    other => return Err(format!("expected marked or unmarked, not {other:?}")),
+                };
+                Event::Mark { chat: f[1].into(), marked }
+            }
+            "HIDE" => {
+                let f = shape(3, "HIDE:<chat>:<ts>")?;
+                Event::Hide { chat: f[1].into(), ts: number(f[2])? }
+            }
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
@@ -347,6 +368,10 @@ impl fmt::Display for Event {
             Event::Star { chat, from, id, starred } => {
                 write!(f, "STAR:{chat}:{from}:{id}:{}", if *starred { "starred" } else { "unstarred" })
             }
+            Event::Mark { chat, marked } => {
+                write!(f, "MARK:{chat}:{}", if *marked { "marked" } else { "unmarked" })
+            }
+            Event::Hide { chat, ts } => write!(f, "HIDE:{chat}:{ts}"),
         }
     }
 }

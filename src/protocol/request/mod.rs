@@ -274,6 +274,23 @@ pub enum Request {
     },
     /// 1.2 (§23): `ARCHIVED`: the chats you archived, one a line.
     Archived,
+    /// 1.2 (§29): `MARK:<chat>` (at most
+    /// [`MAX_MARKED`](super::prefs::MAX_MARKED)) or `UNMARK:<chat>`
+    /// (`marked` false): the chat shows as unread on every device.
+    Mark {
+        chat: Chat,
+        marked: bool,
+    },
+    /// 1.2 (§29): `MARKED`: the chats you marked unread, one a line.
+    Marked,
+    /// 1.2 (§29): `HIDE:<chat>` (at most
+    /// [`MAX_HIDDEN`](super::prefs::MAX_HIDDEN)): "Delete chat", for you
+    /// only: every device of yours hides the chat up to now.
+    Hide {
+        chat: Chat,
+    },
+    /// 1.2 (§29): `HIDDEN`: the chats you deleted, `<chat>:<ts>` a line.
+    Hidden,
     /// 1.2 (§25): `STAR:<chat>:<from>:<id>` or `UNSTAR:<chat>:<from>:<id>`
     /// (`starred` false): `from`'s message `id` of `chat` is starred (or
     /// no more) on every device.
@@ -357,11 +374,11 @@ impl Request {
             }
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
-            | "UNSTAR" => preference(line),
+            | "UNSTAR" | "MARK" | "UNMARK" | "HIDE" => preference(line),
             "CALL" | "TURN" => call_request(line),
             "PUSHKEY" | "PUSH" | "PREVIEWS" => push_request(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
-            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
+            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" | "MARKED" | "HIDDEN" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -387,6 +404,8 @@ impl Request {
                 | Request::Blocks
                 | Request::Prefs
                 | Request::Archived
+                | Request::Marked
+                | Request::Hidden
                 | Request::Files
                 | Request::Starred
         )
@@ -480,6 +499,11 @@ impl fmt::Display for Request {
             Request::Archive { chat, archived: true } => write!(f, "ARCHIVE:{chat}"),
             Request::Archive { chat, archived: false } => write!(f, "UNARCHIVE:{chat}"),
             Request::Archived => f.write_str("ARCHIVED"),
+            Request::Mark { chat, marked: true } => write!(f, "MARK:{chat}"),
+            Request::Mark { chat, marked: false } => write!(f, "UNMARK:{chat}"),
+            Request::Marked => f.write_str("MARKED"),
+            Request::Hide { chat } => write!(f, "HIDE:{chat}"),
+            Request::Hidden => f.write_str("HIDDEN"),
             Request::Star { chat, from, id, starred: true } => write!(f, "STAR:{chat}:{from}:{id}"),
             Request::Star { chat, from, id, starred: false } => write!(f, "UNSTAR:{chat}:{from}:{id}"),
             Request::Starred => f.write_str("STARRED"),
@@ -719,9 +743,9 @@ fn blocked(field: &str) -> Result<String, Ko> {
     }
 }
 
-/// 1.2 (§22, §23, §25): blocks and chat preferences: `BLOCK`, `UNBLOCK`,
-/// `NOTIFY`, `PIN`, `UNPIN`, `ARCHIVE`, `UNARCHIVE`; and stars, `STAR`,
-/// `UNSTAR`.
+/// 1.2 (§22, §23, §25, §29): blocks and chat preferences: `BLOCK`,
+/// `UNBLOCK`, `NOTIFY`, `PIN`, `UNPIN`, `ARCHIVE`, `UNARCHIVE`, `MARK`,
+/// `UNMARK`, `HIDE`; and stars, `STAR`, `UNSTAR`.
 fn preference(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         "BLOCK" => Request::Block { user: blocked(fields(line, 2, "BLOCK:<user or @server>")?[1])? },
@@ -739,6 +763,11 @@ fn preference(line: &str) -> Result<Request, Ko> {
             chat: chat(fields(line, 2, "UNARCHIVE:<user or #room>")?[1])?,
             archived: false,
         },
+        "MARK" => Request::Mark { chat: chat(fields(line, 2, "MARK:<user or #room>")?[1])?, marked: true },
+        "UNMARK" => {
+            Request::Mark { chat: chat(fields(line, 2, "UNMARK:<user or #room>")?[1])?, marked: false }
+        }
+        "HIDE" => Request::Hide { chat: chat(fields(line, 2, "HIDE:<user or #room>")?[1])? },
         "STAR" | "UNSTAR" => {
             let starred = command_word(line) == "STAR";
             let what = if starred {
@@ -771,6 +800,8 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "FILES" => Request::Files,
         "ARCHIVED" => Request::Archived,
         "STARRED" => Request::Starred,
+        "MARKED" => Request::Marked,
+        "HIDDEN" => Request::Hidden,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),

@@ -88,6 +88,7 @@ mod join;
 mod lastseen;
 mod leave;
 pub(super) mod login;
+mod marks;
 mod members;
 mod moderate;
 mod msg;
@@ -164,6 +165,10 @@ pub static TABLE: &[Row] = &[
     files::FILES,
     archive::ROW,
     archive::ARCHIVED,
+    marks::MARK,
+    marks::MARKED,
+    marks::HIDE,
+    marks::HIDDEN,
     star::ROW,
     star::STARRED,
     call::ROW,
@@ -242,7 +247,9 @@ pub fn cost(request: &Request) -> u32 {
         | Request::Unblock { .. }
         | Request::Notify { .. }
         | Request::Pin { .. }
-        | Request::Archive { .. } => 1,
+        | Request::Archive { .. }
+        | Request::Mark { .. }
+        | Request::Hide { .. } => 1,
         // A `PART` or a `FETCH` moves at most 12,000 bytes, so the default
         // `--address-rate` (200/s) lets one address move about 2.4 MB/s;
         // an `UPLOAD` only says what comes, a `FILEOF` finds one file.
@@ -251,7 +258,12 @@ pub fn cost(request: &Request) -> u32 {
         Request::Rooms | Request::Chats | Request::Server | Request::RoomInfo { .. } | Request::Info => 1,
         // Listings of one's own: at most 1,000 lines each
         // (`protocol::prefs`' bounds), and one's files (`wachat export`).
-        Request::Blocks | Request::Prefs | Request::Archived | Request::Files => 1,
+        Request::Blocks
+        | Request::Prefs
+        | Request::Archived
+        | Request::Marked
+        | Request::Hidden
+        | Request::Files => 1,
         // Who is online, and when last seen; the devices; a `TYPING`,
         // relayed to who is online.
         Request::Users
@@ -321,6 +333,10 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::Files => files::list(asking(s)),
         Request::Archive { chat, archived } => archive::serve(asking(s), chat, archived),
         Request::Archived => archive::list(asking(s)),
+        Request::Mark { chat, marked } => marks::mark(asking(s), chat, marked),
+        Request::Marked => marks::marked(asking(s)),
+        Request::Hide { chat } => marks::hide(asking(s), chat),
+        Request::Hidden => marks::hidden(asking(s)),
         Request::Star { chat, from, id, starred } => star::serve(asking(s), chat, from, id, starred),
         Request::Starred => star::list(asking(s)),
         Request::Call { peer, id, signal } => call::serve(s, who, peer, id, signal),
@@ -408,6 +424,11 @@ mod tests {
             ("ARCHIVE:bob", 1),
             ("UNARCHIVE:bob", 1),
             ("ARCHIVED", 1),
+            ("MARK:bob", 1),
+            ("UNMARK:bob", 1),
+            ("MARKED", 1),
+            ("HIDE:bob", 1),
+            ("HIDDEN", 1),
             ("STAR:bob:bob:m1", 11),
             ("UNSTAR:bob:bob:m1", 1),
             ("STARRED", 11),
