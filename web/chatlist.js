@@ -5,7 +5,11 @@
 // A right-click, the menu key or a long press on a row opens the chat's
 // menu instead (listmenu.js, loaded at the first).
 
-import { renderList } from './view.js';
+import { renderList, el } from './view.js';
+import { request, isChat } from './wire.js';
+import { t, addStrings } from './i18n.js';
+
+addStrings({ en: { markedUnread: 'Marked unread' }, es: { markedUnread: 'Marcado como no leído' }, pt: { markedUnread: 'Marcada como não lida' } });
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,6 +67,14 @@ function hookMenu(app) {
   for (const end of ['pointerup', 'pointercancel']) list.addEventListener(end, cancel);
   // The finger lifted after a long press: no mouse events follow (they would move the focus off the menu).
   list.addEventListener('touchend', (e) => { if (pressed) e.preventDefault(); }, { passive: false });
+  // Opening a chat marked unread takes the mark away, on every device (1.2, §29).
+  list.addEventListener('click', (e) => {
+    const chat = app.model.chats.get(row(e.target)?.dataset.chat);
+    if (!pressed && chat?.marked) {
+      chat.marked = false;
+      app.link?.request(request.mark(chat.name, false)).catch(() => {});
+    }
+  });
   list.addEventListener('click', (e) => {
     if (!pressed) return;
     pressed = false;
@@ -75,6 +87,7 @@ function hookMenu(app) {
 export function draw(app) {
   hookMenu(app);
   renderList(app.model, app.openKey, app.open);
+  showMarks(app.model);
   app.archive?.row(app.model, () => draw(app));
   suggest(app.model);
   // What a linked browser keeps for a start without the network, written a moment later.
@@ -109,6 +122,49 @@ export function applied(app, { chat, changed, erased }) {
   if (app.actions?.mode?.msg.deleted) app.actions.cancel(); // the composer quoted it
   if (app.view.chat === chat) for (const msg of changed) app.view.redraw(msg);
   if (changed.length) draw(app);
+}
+
+/**
+ * 1.2 (§29) on the list's rows, as view.js drew them: a chat deleted for
+ * me (`hiddenTs`) leaves the list until a newer message; one marked
+ * unread (`marked`) shows an unread badge with no number.
+ */
+function showMarks(model) {
+  for (const button of document.querySelectorAll('#chat-list button[data-chat]')) {
+    const chat = model.chats.get(button.dataset.chat);
+    if (!chat) continue;
+    if (chat.hiddenTs && !(chat.last && chat.last.ts > chat.hiddenTs)) {
+      button.parentNode.remove();
+    } else if (chat.marked && !(chat.unread > 0)) {
+      const badge = el('span', 'badge unread marked', '');
+      badge.setAttribute('aria-label', t('markedUnread'));
+      button.querySelector('.badges')?.append(badge);
+    }
+  }
+}
+
+/** A MARK or HIDE event (1.2, §29), from this device or another: the list shows it. */
+export function marks(app, event) {
+  const chat = app.model.chat(event.chat);
+  if (event.kind === 'MARK') chat.marked = event.marked;
+  else chat.hiddenTs = Math.max(chat.hiddenTs || 0, event.ts);
+  draw(app);
+}
+
+/** The chats marked unread and deleted (1.2, §29), at login and each reconnection; a server without them says KO. */
+export async function refreshMarks(app) {
+  const [marked, hidden] = await Promise.all([app.link.request(request.marked()), app.link.request(request.hidden())]).catch(() => [null, null]);
+  if (marked?.reply.ok) {
+    for (const chat of app.model.chats.values()) chat.marked = false;
+    for (const name of marked.lines.filter(isChat)) app.model.chat(name).marked = true;
+  }
+  if (hidden?.reply.ok) {
+    for (const line of hidden.lines) {
+      const at = line.lastIndexOf(':');
+      if (isChat(line.slice(0, at))) app.model.chat(line.slice(0, at)).hiddenTs = Number(line.slice(at + 1));
+    }
+  }
+  draw(app);
 }
 
 /** A chat archived (1.2, §23), from ARCHIVED or an ARCHIVE event: archive.js draws the list's row. */

@@ -8,7 +8,7 @@ import { fold } from './wire.js';
 import { t } from './i18n.js';
 import { banner } from './view.js';
 import { aboutMe, isModeration } from './moderation.js';
-import { draw, applied, archived } from './chatlist.js';
+import { draw, applied, archived, marks } from './chatlist.js';
 import { markRead, newChat, showRules, updateComposer, updateSub } from './conversation.js';
 import { showTyping, typed } from './typing.js';
 import { notify } from './notify.js';
@@ -81,6 +81,10 @@ export function onEvent(app, event) {
       break;
     case 'STAR':
       import('./starred.js').then((m) => m.onEvent(app, event));
+      break;
+    case 'MARK':
+    case 'HIDE':
+      marks(app, event); // chatlist.js
       break;
     case 'BLOCKED':
     case 'UNBLOCKED':

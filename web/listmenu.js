@@ -3,17 +3,21 @@
 // or a long press on a phone (chatlist.js sees those, and loads this at
 // the first). It pins, mutes and archives the chat with the requests the
 // chat's Details use (1.2: `PIN`, `NOTIFY`, `ARCHIVE`, §22 and §23), so
-// every device of mine follows, as they follow Details.
+// every device of mine follows, as they follow Details; it marks it
+// unread (`MARK`) and deletes it for me (`HIDE`, after a second tap: it
+// leaves the list of every device of mine until a newer message), 1.2
+// §29.
 
 import { request } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { el, banner, refusal } from './view.js';
 import { draw } from './chatlist.js';
+import { closeChat } from './conversation.js';
 
 addStrings({
-  en: { chatMenu: 'Chat menu: {chat}', lmPin: 'Pin chat', lmUnpin: 'Unpin chat', lmMute: 'Mute notifications', lmUnmute: 'Unmute notifications', lmArchive: 'Archive chat', lmUnarchive: 'Unarchive chat' },
-  es: { chatMenu: 'Menú del chat: {chat}', lmPin: 'Fijar chat', lmUnpin: 'Dejar de fijar', lmMute: 'Silenciar notificaciones', lmUnmute: 'Activar notificaciones', lmArchive: 'Archivar chat', lmUnarchive: 'Desarchivar chat' },
-  pt: { chatMenu: 'Menu da conversa: {chat}', lmPin: 'Fixar conversa', lmUnpin: 'Desafixar conversa', lmMute: 'Silenciar notificações', lmUnmute: 'Ativar notificações', lmArchive: 'Arquivar conversa', lmUnarchive: 'Desarquivar conversa' },
+  en: { lmMarkUnread: 'Mark as unread', lmMarkRead: 'Mark as read', lmDelete: 'Delete chat', lmSure: 'Delete this chat? Tap again', chatMenu: 'Chat menu: {chat}', lmPin: 'Pin chat', lmUnpin: 'Unpin chat', lmMute: 'Mute notifications', lmUnmute: 'Unmute notifications', lmArchive: 'Archive chat', lmUnarchive: 'Unarchive chat' },
+  es: { lmMarkUnread: 'Marcar como no leído', lmMarkRead: 'Marcar como leído', lmDelete: 'Eliminar chat', lmSure: '¿Eliminar este chat? Toca otra vez', chatMenu: 'Menú del chat: {chat}', lmPin: 'Fijar chat', lmUnpin: 'Dejar de fijar', lmMute: 'Silenciar notificaciones', lmUnmute: 'Activar notificaciones', lmArchive: 'Archivar chat', lmUnarchive: 'Desarchivar chat' },
+  pt: { lmMarkUnread: 'Marcar como não lida', lmMarkRead: 'Marcar como lida', lmDelete: 'Apagar conversa', lmSure: 'Apagar esta conversa? Toque de novo', chatMenu: 'Menu da conversa: {chat}', lmPin: 'Fixar conversa', lmUnpin: 'Desafixar conversa', lmMute: 'Silenciar notificações', lmUnmute: 'Ativar notificações', lmArchive: 'Arquivar conversa', lmUnarchive: 'Desarquivar conversa' },
 });
 
 /**
@@ -22,12 +26,15 @@ addStrings({
  * toggled: my own PREF or ARCHIVE event may have arrived before the OK).
  */
 const ENTRIES = [
+  (c) => ({ act: 'mark', says: c.marked ? 'lmMarkRead' : 'lmMarkUnread', line: request.mark(c.name, !c.marked), set: { marked: !c.marked } }),
   (c) => ({ act: 'pin', says: c.pinned ? 'lmUnpin' : 'lmPin', line: request.pin(c.name, !c.pinned), set: { pinned: !c.pinned } }),
   (c) => {
     const level = c.level === 'none' ? 'all' : 'none';
     return { act: 'mute', says: level === 'all' ? 'lmUnmute' : 'lmMute', line: request.notify(c.name, level), set: { level } };
   },
   (c) => ({ act: 'archive', says: c.archived ? 'lmUnarchive' : 'lmArchive', line: request.archive(c.name, !c.archived), set: { archived: !c.archived } }),
+  // Hidden up to its newest message here at once; the HIDE event brings the server's time.
+  (c) => ({ act: 'delete', says: 'lmDelete', line: request.hide(c.name), set: { hiddenTs: Math.max(c.hiddenTs || 0, c.last?.ts || 0, 1) }, sure: true }),
 ];
 
 /** Closes the menu, if open; the focus goes back to the row it was opened on (`refocus`). */
@@ -58,7 +65,13 @@ export function open(app, key, x, y) {
     b.dataset.act = entry.act;
     b.setAttribute('role', 'menuitem');
     b.addEventListener('click', async () => {
+      if (entry.sure && b.dataset.act !== 'confirm') {
+        b.dataset.act = 'confirm';
+        b.textContent = t('lmSure');
+        return;
+      }
       close();
+      if (entry.sure && app.openKey === key) closeChat(app);
       try {
         const { reply } = await app.link.request(entry.line);
         if (!reply.ok) throw reply;

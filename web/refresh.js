@@ -5,7 +5,7 @@
 // list; then the outbox goes.
 
 import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, isBlockable, isChat, fold } from './wire.js';
-import { draw, applied, archived } from './chatlist.js';
+import { draw, applied, archived, refreshMarks } from './chatlist.js';
 import { markRead, paged } from './conversation.js';
 import { onPref } from './events.js';
 import { flushOutbox } from './sending.js';
@@ -32,6 +32,7 @@ export async function refresh(app) {
     }
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isBlockable).map(fold));
     refreshStars(app);
+    refreshMarks(app);
     model.online = new Set(users.lines.map(fold));
     let counts = chats.lines;
     const recent = setCounts(app, counts);

@@ -236,6 +236,11 @@ export const request = {
   // 1.2 (§23): archived chats, kept by the server for all my devices.
   archive: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'ARCHIVE' : 'UNARCHIVE'}:${chat}`),
   archived: () => 'ARCHIVED',
+  // 1.2 (§29): a chat marked unread, a chat deleted for me, on all my devices.
+  mark: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'MARK' : 'UNMARK'}:${chat}`),
+  marked: () => 'MARKED',
+  hide: (chat) => (need(isChat(chat), 'bad chat'), `HIDE:${chat}`),
+  hidden: () => 'HIDDEN',
   // 1.2 (§25): starred messages, kept by the server for all my devices.
   star: (chat, from, id, on) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
   starred: () => 'STARRED',
@@ -308,7 +313,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -563,6 +568,16 @@ export function parseEvent(line) {
       // 1.2 (§23): a chat archived or taken out, on this device or another.
       const f = fields(line, 3);
       return f && isChat(f[1]) && ['archived', 'unarchived'].includes(f[2]) ? { kind, chat: f[1], archived: f[2] === 'archived' } : null;
+    }
+    case 'MARK': {
+      // 1.2 (§29): a chat marked unread or no more, on this device or another.
+      const f = fields(line, 3);
+      return f && isChat(f[1]) && ['marked', 'unmarked'].includes(f[2]) ? { kind, chat: f[1], marked: f[2] === 'marked' } : null;
+    }
+    case 'HIDE': {
+      // 1.2 (§29): a chat deleted for me, up to its time, on this device or another.
+      const f = fields(line, 3);
+      return f && isChat(f[1]) && /^\d{1,16}$/.test(f[2]) ? { kind, chat: f[1], ts: Number(f[2]) } : null;
     }
     case 'STAR': {
       // 1.2 (§25): a message starred or no more, on this device or another.

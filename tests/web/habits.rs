@@ -352,7 +352,7 @@ fn list_menu(browser: &Browser) -> Value {
 }
 
 #[test]
-fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archive_it() {
+fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_mark_pin_mute_archive_and_delete_it() {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob", "carla"]);
     for (i, user) in ["bob", "carla"].iter().enumerate() {
@@ -370,7 +370,13 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archiv
     ana.wait_for("document.getElementById('list-menu')");
     assert_eq!(
         list_menu(&ana),
-        json!(["menu", "Chat menu: bob", ["Pin chat", "Mute notifications", "Archive chat"], true, true])
+        json!([
+            "menu",
+            "Chat menu: bob",
+            ["Mark as unread", "Pin chat", "Mute notifications", "Archive chat", "Delete chat"],
+            true,
+            true
+        ])
     );
     let at = ana.exec(
         "const r = document.getElementById('list-menu').getBoundingClientRect(); return [r.left, r.top]",
@@ -397,7 +403,11 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archiv
     ana.exec(&format!("document.querySelector(\"{}\").focus()", row("bob")), json!([]));
     press(&ana, "F10", "F10", 121, SHIFT, None);
     ana.wait_for("document.getElementById('list-menu')");
-    assert_eq!(list_menu(&ana)[2], json!(["Unpin chat", "Mute notifications", "Archive chat"]));
+    assert_eq!(
+        list_menu(&ana)[2],
+        json!(["Mark as unread", "Unpin chat", "Mute notifications", "Archive chat", "Delete chat"])
+    );
+    press(&ana, "ArrowDown", "ArrowDown", 40, 0, None);
     press(&ana, "ArrowDown", "ArrowDown", 40, 0, None);
     assert_eq!(focused(&ana), json!("BUTTON"));
     assert_eq!(
@@ -417,6 +427,19 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archiv
     ana.wait_for("document.getElementById('list-menu')");
     press(&ana, "Escape", "Escape", 27, 0, None);
     ana.wait_for("!document.getElementById('list-menu')");
+    // Mark as unread (bob's chat read first): a badge with no number,
+    // named; kept by the server.
+    ana.click(&row("bob"));
+    ana.wait_for(&format!("!document.querySelector(\"{} .badge.unread\")", row("bob")));
+    let (x, y) = centre(&ana, &row("bob"));
+    mouse(&ana, "right", x, y);
+    ana.click("#list-menu button[data-act='mark']");
+    let marked = format!(
+        "document.querySelector(\"{} .badge.marked\")?.getAttribute('aria-label') === 'Marked unread'",
+        row("bob")
+    );
+    ana.wait_for(&marked);
+    assert_eq!(ana_raw.listing("MARKED"), ["bob"]);
 
     // A phone: a long press on carla's row opens the menu, not the chat; archive.
     let phone = logged_in(&url, "ana", PHONE.0, PHONE.1);
@@ -428,10 +451,17 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archiv
     phone.cdp("Input.dispatchTouchEvent", json!({"type": "touchEnd", "touchPoints": []}));
     assert_eq!(
         list_menu(&phone),
-        json!(["menu", "Chat menu: carla", ["Pin chat", "Mute notifications", "Archive chat"], true, true])
+        json!([
+            "menu",
+            "Chat menu: carla",
+            ["Mark as unread", "Pin chat", "Mute notifications", "Archive chat", "Delete chat"],
+            true,
+            true
+        ])
     );
-    // bob's pin and mute came from the laptop.
+    // bob's pin, mute and mark came from the laptop.
     phone.wait_for(&format!("document.querySelector(\"{} .chat-name.pinned.silent\")", row("bob")));
+    phone.wait_for(&marked);
     let sizes = phone.exec(
         "return [...document.querySelectorAll('#list-menu button')].every((b) => b.getBoundingClientRect().height >= 44)",
         json!([]),
@@ -450,4 +480,29 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_pin_mute_and_archiv
     assert_eq!(ana_raw.listing("ARCHIVED"), ["carla"]);
     // The laptop follows.
     ana.wait_for(&format!("!document.querySelector(\"{}\")", row("carla")));
+    // bob opened on the phone: the mark goes, there and on the laptop.
+    phone.click(&row("bob"));
+    phone.wait_for("document.getElementById('app').classList.contains('chat-open')");
+    ana.wait_for(&format!("!document.querySelector(\"{} .badge.marked\")", row("bob")));
+    assert_eq!(ana_raw.listing("MARKED"), Vec::<String>::new());
+
+    // Delete chat, on the laptop: a second tap confirms; it leaves the
+    // list on both devices, the server keeps when; a newer message brings it back.
+    mouse(&ana, "right", x, y);
+    ana.click("#list-menu button[data-act='delete']");
+    ana.wait_for("document.querySelector('#list-menu button[data-act=confirm]')?.textContent === 'Delete this chat? Tap again'");
+    ana.click("#list-menu button[data-act='confirm']");
+    ana.wait_for(&format!("!document.querySelector(\"{}\")", row("bob")));
+    let hidden = ana_raw.listing("HIDDEN");
+    assert!(hidden.len() == 1 && hidden[0].starts_with("bob:"), "{hidden:?}");
+    phone.click("#back");
+    phone.wait_for(&format!("!document.querySelector(\"{}\")", row("bob")));
+    assert_eq!(ana_raw.listing("HISTORY:bob:10").len(), 1, "nothing is deleted on the server");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:l9:still there?").starts_with("OK:l9:"));
+    ana.wait_for(&format!(
+        "document.querySelector(\"{} .chat-last\")?.textContent === 'still there?'",
+        row("bob")
+    ));
+    phone.wait_for(&format!("document.querySelector(\"{}\")", row("bob")));
 }
