@@ -353,3 +353,48 @@ fn the_apps_reading_of_ids_agrees_with_every_id_the_server_makes() {
     assert_eq!((&js[0]["author"], &js[0]["body"]), (&json!("bob@lab2"), &json!("yes")));
     assert_eq!(js[1], json!(null));
 }
+
+/// The consoles: the bounce said at once in the peer's words, and a
+/// device that loads the chat later (a new console folder, the full
+/// screen) shows the message refused with the reason, the bounce's own
+/// line never as a message.
+#[test]
+fn the_console_and_the_full_screen_show_a_bounce_with_its_reason() {
+    use support::console::{Console, connection_args};
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, _lab2) = two_labs(root.path(), &[]);
+    lab1.server.register(&["ana"]);
+    let reason = "lab2 refused it: lab2 has no user zed";
+
+    let mut ana = Console::connected(&lab1.server, "ana", &root.path().join("ana-console"), &[]);
+    ana.type_line("@zed@lab2: anyone there?");
+    ana.expect(&format!("✗ not delivered to zed@lab2: {reason}"));
+    let _ = ana.quit("/quit");
+
+    // Another device: the chat read from HISTORY.
+    let mut other = Console::connected(&lab1.server, "ana", &root.path().join("ana-laptop"), &[]);
+    other.type_line("/chat zed@lab2");
+    let line = other.expect("anyone there?");
+    assert!(line.contains(&format!("✗ ({reason})")), "{line}");
+    let _ = other.quit("/quit");
+
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", "ana"])
+        .args(connection_args(lab1.server.send, lab1.server.recv, &root.path().join("ana-tui")))
+        .env("WACHAT_PASSWORD", "pw-ana")
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("NO_COLOR");
+    let mut tui = support::pty::Pty::spawn_sized(command, 24, 100);
+    tui.wait_screen("the chat list", |s| s.rows[0].starts_with("┌ Chats "));
+    tui.type_keys("/chat zed@lab2\r");
+    tui.wait_screen("the message refused, with the peer's reason", |s| {
+        s.find("anyone there?").is_some() && s.find(&format!("✗ not delivered: {reason}")).is_some()
+    });
+    assert!(tui.screen().find("⚠").is_none(), "the bounce's line is no message");
+    tui.type_keys("\x03");
+    assert!(tui.wait().success());
+}
