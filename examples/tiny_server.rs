@@ -96,18 +96,13 @@ struct Message {
     ts: u64,
     state: State,
     text: String, // escaped, as it came and as it goes
-    /// 1.3: it bounced: the readable line of its bounce, for `HISTORY`.
-    bounce: Option<String>,
 }
 
 impl Message {
-    /// `<from>:<to>:<id>:<ts>:<state>:<text>`, a line of `HISTORY`; 1.3:
-    /// a bounced message's (`FAILED`) is followed by its bounce's.
-    fn lines(&self) -> Vec<String> {
-        let Message { from, to, id, ts, state, text, bounce } = self;
-        let mut lines = vec![format!("{from}:{to}:{id}:{ts}:{}:{text}", state.as_str())];
-        lines.extend(bounce.clone());
-        lines
+    /// `<from>:<to>:<id>:<ts>:<state>:<text>`, a line of `HISTORY`.
+    fn line(&self) -> String {
+        let Message { from, to, id, ts, state, text } = self;
+        format!("{from}:{to}:{id}:{ts}:{}:{text}", state.as_str())
     }
 }
 
@@ -117,8 +112,7 @@ enum State {
     Received,
     Delivered,
     Read,
-    /// 1.3: a peer refused it, or it waited past `--give-up`: final.
-    Failed,
+    Failed, // 1.3: bounced (§27): HISTORY has the bounce's line after it
 }
 
 impl State {
@@ -502,7 +496,6 @@ impl Server {
             ts: at,
             text,
             state: State::Received,
-            bounce: None,
         });
         self.users.get_mut(&fold(me)).expect("logged in").sent.insert(id.clone(), i);
         for target in targets {
@@ -678,7 +671,7 @@ impl Server {
         }
         let all = self.conversation(me, chat);
         Ok(Reply::Listing(
-            all[all.len().saturating_sub(limit)..].iter().flat_map(|&i| self.messages[i].lines()).collect(),
+            all[all.len().saturating_sub(limit)..].iter().map(|&i| self.messages[i].line()).collect(),
         ))
     }
 
@@ -1530,14 +1523,13 @@ impl Server {
         self.commit(at, account, &format_args!("KO:{n}:{reason}"))?;
         let (_, line, i) = self.users.get_mut(account).and_then(|p| p.inbox.remove(pos)).expect("found");
         if let (true, Some(i)) = (line.starts_with("MSG:"), i) {
-            let m = &mut self.messages[i];
+            self.messages[i].state = State::Failed; // and the bounce a message in the chat, below
+            let m = &self.messages[i];
             let text = format!("⚠ not delivered: {reason} (your message {})", m.id);
             let event = format!("{}:{}:_x{at}_failed:{at}:{text}", m.to, m.from);
-            // HISTORY shows the message FAILED, and why after it (§27).
-            m.state = State::Failed;
-            m.bounce = Some(format!("{}:{}:_x{at}_failed:{at}:RECEIVED:{text}", m.to, m.from));
-            let author = fold(&m.from);
-            self.push(&author, None, &|seq| format!("MSG:{seq}:{event}"));
+            let (from, to, id) = (m.to.clone(), m.from.clone(), format!("_x{at}_failed"));
+            self.push(&fold(&to), None, &|seq| format!("MSG:{seq}:{event}"));
+            self.messages.push(Message { from, to, id, ts: at, state: State::Received, text });
         }
         Ok(Reply::Ok)
     }
