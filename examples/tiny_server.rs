@@ -112,6 +112,7 @@ enum State {
     Received,
     Delivered,
     Read,
+    Failed, // 1.3: bounced (§27): HISTORY has the bounce's line after it
 }
 
 impl State {
@@ -120,6 +121,7 @@ impl State {
             State::Received => "RECEIVED",
             State::Delivered => "DELIVERED",
             State::Read => "READ",
+            State::Failed => "FAILED",
         }
     }
 }
@@ -1521,10 +1523,13 @@ impl Server {
         self.commit(at, account, &format_args!("KO:{n}:{reason}"))?;
         let (_, line, i) = self.users.get_mut(account).and_then(|p| p.inbox.remove(pos)).expect("found");
         if let (true, Some(i)) = (line.starts_with("MSG:"), i) {
+            self.messages[i].state = State::Failed; // and the bounce a message in the chat, below
             let m = &self.messages[i];
             let text = format!("⚠ not delivered: {reason} (your message {})", m.id);
             let event = format!("{}:{}:_x{at}_failed:{at}:{text}", m.to, m.from);
-            self.push(&fold(&m.from.clone()), None, &|seq| format!("MSG:{seq}:{event}"));
+            let (from, to, id) = (m.to.clone(), m.from.clone(), format!("_x{at}_failed"));
+            self.push(&fold(&to), None, &|seq| format!("MSG:{seq}:{event}"));
+            self.messages.push(Message { from, to, id, ts: at, state: State::Received, text });
         }
         Ok(Reply::Ok)
     }

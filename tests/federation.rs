@@ -12,6 +12,8 @@
 
 mod support;
 
+#[path = "federation/bounces.rs"]
+mod bounces;
 #[path = "federation/chaos.rs"]
 mod chaos;
 #[path = "federation/conform.rs"]

@@ -5,11 +5,13 @@
 // at-least-once: a message seen again by its (from, id) is dropped), and
 // states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
 
-import { fold, isRoom, isChat, fileText, DELETED } from './wire.js';
+import { fold, isRoom, isChat, fileText, readId, DELETED } from './wire.js';
 import { applyAction, settle } from './fates.js';
 import { mentions } from './mentions.js';
 
 export const ORDER = ['SENT', 'RECEIVED', 'DELIVERED', 'READ'];
+/** Bounces kept per chat for messages not held yet: as many as the server remembers a user's (state::bounces). */
+const MOST_BOUNCES = 256;
 
 export class Model {
   constructor(me) {
@@ -17,6 +19,7 @@ export class Model {
     this.chats = new Map(); // fold(name) → chat
     this.online = new Set(); // fold(user)
     this.blocked = new Set(); // fold(user), 1.2: BLOCKS and BLOCKED events
+    this.server = null; // 1.3: this server's name in a class network (INFO, refresh.js)
   }
 
   isMe(name) {
@@ -48,13 +51,20 @@ export class Model {
    */
   add(msg) {
     const chat = this.chatOf(msg);
+    const read = readId(msg.id, msg.text);
+    if (read.kind === 'bounce') return { chat, msg: null, added: false, ...this.bounced(chat, msg, read) };
     const acted = applyAction(chat, msg);
     if (acted) return { chat, msg: null, added: false, ...acted };
+    // 1.3: HISTORY's FAILED, a message of mine that bounced: its reason is
+    // the bounce's line, which follows it.
+    const failed = msg.state === 'FAILED';
+    if (failed) msg.state = 'RECEIVED';
     const key = `${fold(msg.from)}\n${msg.id}`;
     const known = chat.keys.get(key);
     if (known) {
       if (msg.ts && known.state === 'SENT') known.ts = msg.ts;
       raise(known, msg.state);
+      if (failed && !known.failed) Object.assign(known, { failed: chat.bounces?.get(msg.id) || 'FAILED', bounced: true });
       return { chat, msg: known, added: false };
     }
     msg.mine = this.isMe(msg.from);
@@ -64,6 +74,8 @@ export class Model {
     let at = chat.messages.length;
     while (at > 0 && chat.messages[at - 1].ts > msg.ts && msg.ts) at--;
     chat.messages.splice(at, 0, msg);
+    if (msg.mine && chat.bounces?.has(msg.id)) Object.assign(msg, { failed: chat.bounces.get(msg.id), bounced: true });
+    else if (failed) Object.assign(msg, { failed: 'FAILED', bounced: true });
     settle(chat, msg);
     if (!chat.last || msg.ts >= chat.last.ts || !chat.last.ts) chat.last = chat.messages[chat.messages.length - 1];
     return { chat, msg, added: true };
@@ -78,6 +90,24 @@ export class Model {
     const added = this.add(queued(entry, this.me));
     if (entry.file && added.msg && !added.msg.file) added.msg.file = { ...entry.file, local: true };
     return added;
+  }
+
+  /**
+   * 1.3 (§27): a bounce (wire.js's `readId`), a message of the server's
+   * and never a bubble: my message it names is marked failed, with the
+   * peer's reason (kept in `chat.bounces` for a message not held yet, a
+   * reload's HISTORY brings it). A JOIN refused is said as `joinRefused`.
+   * What `add` returns for an action: the messages to draw again.
+   */
+  bounced(chat, msg, read) {
+    if (read.join) return { changed: [], erased: [], joinRefused: read.reason };
+    const bounces = (chat.bounces ||= new Map());
+    bounces.set(read.id, read.reason);
+    if (bounces.size > MOST_BOUNCES) bounces.delete(bounces.keys().next().value);
+    const target = chat.keys.get(`${fold(this.me)}\n${read.id}`);
+    if (!target) return { changed: [], erased: [] };
+    Object.assign(target, { failed: read.reason, bounced: true });
+    return { changed: [target], erased: [] };
   }
 
   /** A STATUS: the messages whose tick changes (READ covers earlier ones). */

@@ -26,6 +26,7 @@ export function onEvent(app, event) {
       const result = model.add({ ...event, state: 'RECEIVED' });
       const { chat, msg, added } = result;
       if (!msg) applied(app, result);
+      if (result.joinRefused) banner(t('joinRefused', { reason: result.joinRefused }));
       if (!added) return;
       app.arrivals += 1;
       const open = fold(chat.name) === openKey && view.chat === chat;

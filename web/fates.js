@@ -6,7 +6,7 @@
 // one applied). A deletion wins, and the text leaves memory at once, with
 // its quotes in replies (chatlist.js's `applied` scrubs the outbox).
 
-import { parseAction, parseQuote, quoteLine, DELETED, REACTIONS, fold } from './wire.js';
+import { parseAction, parseQuote, quoteLine, snippet, DELETED, REACTIONS, fold } from './wire.js';
 
 const keyOf = (author, id) => `${fold(author)}\n${id}`;
 
@@ -85,18 +85,22 @@ export function settle(chat, msg) {
  * says that, now or before an edit (or is deleted and the quote says so):
  * what the server's quote of a real REPLY always is. Never from the look
  * of a text alone: a MSG whose first line is `> teacher: you all pass`
- * is drawn as the text it is: nobody forges a quote.
+ * is drawn as the text it is: nobody forges a quote. 1.3: a reply written
+ * on another server names its authors as that server does: `bob@lab2`
+ * for its own `bob`, and `ana@<server>` for ana of this server (`server`,
+ * INFO's name), so an author is compared as an address.
  */
-export function replyQuote(chat, msg) {
+export function replyQuote(chat, msg, server = null) {
   const quote = parseQuote(msg.text);
   if (!quote || !chat) return null;
   const author = fold(quote.author);
-  const real = chat.messages.some((m) => {
-    if (m === msg || fold(m.from) !== author) return false;
-    const line = `> ${m.from}: ${quote.quoted}`;
-    return quoteLine(m.from, m.text) === line || Boolean(m.quotes && m.quotes.has(line));
+  const names = (from) => fold(from) === author || (server && !from.includes('@') && `${fold(from)}@${fold(server)}` === author);
+  const real = chat.messages.find((m) => {
+    if (m === msg || !names(m.from)) return false;
+    return snippet(m.text) === quote.quoted || Boolean(m.quotes && m.quotes.has(`> ${m.from}: ${quote.quoted}`));
   });
-  return real ? quote : null;
+  // Drawn under the name the chat knows its author by.
+  return real ? { ...quote, author: real.from } : null;
 }
 
 /** Replies of `chat` quoting one of `lines` now quote `(message deleted)`. */

@@ -4,7 +4,7 @@
 // chats and stars, and the last messages of the recent chats for the
 // list; then the outbox goes.
 
-import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, isBlockable, isChat, fold } from './wire.js';
+import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, parseInfoLine, isBlockable, isChat, fold } from './wire.js';
 import { draw, applied, archived, refreshMarks } from './chatlist.js';
 import { markRead, paged } from './conversation.js';
 import { onPref } from './events.js';
@@ -17,10 +17,15 @@ const MOST = 1000;
 export async function refresh(app) {
   const { link, model } = app;
   try {
-    const [users, chats, rooms, prefs, blocks, archives] = await Promise.all([
+    const [users, chats, rooms, prefs, blocks, archives, info] = await Promise.all([
       link.request(request.users()), link.request(request.chats()), link.request(request.rooms()),
       link.request(request.prefs()), link.request(request.blocks()), link.request(request.archived()),
+      link.request(request.info()),
     ]);
+    // 1.3: this server's name in a class network (INFO's `name=`), which a
+    // quote written on another server gives its users (`> ana@lab1: …`).
+    const named = info.reply.ok && info.lines.map(parseInfoLine).find((l) => l?.key === 'name');
+    model.server = app.view.server = named ? named.value : null;
     // 1.2: levels, pins and blocks, as my other devices set them (a server without them says KO).
     if (prefs.reply.ok) {
       for (const chat of model.chats.values()) Object.assign(chat, { level: 'all', pinned: false });

@@ -233,7 +233,7 @@ export function renderList(model, openKey, onOpen) {
     name.classList.toggle('pinned', Boolean(chat.pinned));
     name.classList.toggle('silent', chat.level === 'none');
     button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
-    const shown = chat.last && (chat.last.deleted ? t('deleted') : preview(replyQuote(chat, chat.last)?.body ?? chat.last.text, chat.last));
+    const shown = chat.last && (chat.last.deleted ? t('deleted') : preview(replyQuote(chat, chat.last, model.server)?.body ?? chat.last.text, chat.last));
     const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${shown}`
       : chat.room && chat.memberCount ? t('memberCount', { n: chat.memberCount }) : t('noMessages');
     const line = el('span', 'chat-last', last.slice(0, 200));
@@ -267,6 +267,7 @@ export class Conversation {
     this.list = $('messages');
     this.elements = new Map(); // message → its <li>
     this.chat = null;
+    this.server = null; // 1.3: this server's name in a class network (refresh.js), for quotes
     this.newer = 0;
     this.list.addEventListener('scroll', () => {
       if (this.newer && this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40) this.unseen(0);
@@ -385,7 +386,7 @@ export class Conversation {
       item.append(from);
     }
     // A quote only of a message that is there (fates.js): never a text's look.
-    const quote = msg.deleted ? null : replyQuote(this.chat, msg);
+    const quote = msg.deleted ? null : replyQuote(this.chat, msg, this.server);
     if (quote) {
       const deleted = quote.quoted === DELETED;
       const said = el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
@@ -436,7 +437,7 @@ export class Conversation {
     if (this.starred?.(this.chat, msg)) meta.prepend(Object.assign(el('span', 'star', '★ '), { title: t('starredMark') }));
     item.append(meta);
     // Why the server refused it, in words: a phone shows no tooltip.
-    if (msg.failed) item.append(el('div', 'why', t('failed', { reason: msg.failed })));
+    if (msg.failed) item.append(el('div', 'why', failedWords(msg)));
     if (this.onMore && !msg.deleted && !msg.failed && msg.state !== 'SENT') {
       // Actions (1.2) on a message the server has: session.js loads actions.js at the first tap.
       const more = el('button', 'more secondary', '⋯');
@@ -461,7 +462,7 @@ export class Conversation {
     tick.className = `tick ${state}`;
     tick.textContent = msg.failed ? '!' : this.chat && this.chat.room && msg.state !== 'SENT' ? '✓' : TICKS[msg.state];
     tick.dataset.state = state;
-    const label = msg.failed ? t('failed', { reason: msg.failed }) : t(msg.state.toLowerCase());
+    const label = msg.failed ? failedWords(msg) : t(msg.state.toLowerCase());
     tick.setAttribute('aria-label', label);
     tick.title = label;
     item.classList.toggle('failed', Boolean(msg.failed));
@@ -547,6 +548,9 @@ export function banner(text, info = false, action = null) {
 export function refusal(reply) {
   return t('refused', { reason: reply.reason || reply.code || reply.message || '' });
 }
+
+/** Why a message failed, in words: refused by this server (`failed`), or (1.3) bounced by another (`bounced`). */
+const failedWords = (msg) => t(msg.bounced ? 'bounced' : 'failed', { reason: msg.failed });
 
 /** A line under the open conversation, where "… is typing" shows: an action that failed says so there. */
 export function say(text) {

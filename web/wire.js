@@ -14,7 +14,8 @@ const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 const ADDRESS = /^[A-Za-z0-9_.-]{1,32}@[A-Za-z0-9_.-]{1,32}$/;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DIGITS = /^[0-9]{1,20}$/;
-const STATES = ['RECEIVED', 'DELIVERED', 'READ'];
+/** A HISTORY line's states; 1.3: `FAILED`, a message of mine that bounced (its bounce's line follows it). */
+const STATES = ['RECEIVED', 'DELIVERED', 'READ', 'FAILED'];
 
 /** A name of this server: an account, a device, a room without its `#`. */
 export const isName = (s) => NAME.test(s);
@@ -257,7 +258,7 @@ export const request = {
     return `FILE:${to}:${id}:${fileId}:${caption ? sendable(caption) : ''}`;
   },
   fetch: (what, offset) => (need(FETCHED.test(what), 'bad file id'), `FETCH:${what}:${offset}`),
-  fileOf: (chat, from, id) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `FILEOF:${chat}:${from}:${id}`),
+  fileOf: (chat, from, id) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `FILEOF:${chat}:${from}:${id}`),
   /**
    * 1.2 (§24): a call's signal to `peer`: `{offer: {media, sdp}}`,
    * `{answer: sdp}`, `{ice: candidate JSON}`, `{decline: true}` or
@@ -622,8 +623,21 @@ export function parseEvent(line) {
   }
 }
 
-// 1.2: message actions (§19; protocol/action.rs). An action is a MSG whose
-// id the server made, `_<letter><stamp, ms base 36>_<id acted on>`.
+// The ids of messages, one grammar (protocol/action.rs, protocol/link.rs).
+// A client chooses its own messages' ids (`m1`, this app's `w…`); the
+// server makes two kinds itself, which no client and no peer server may
+// send (`action::check_sent_id`, `check_peer_id`):
+//
+//   _<e|d|r|u|x><stamp, ms base 36>_<id>   1.2 (§19): an action on the message <id>,
+//                                          a MSG of its author (`_x`: a room admin's delete)
+//   _x<stamp, ms decimal>_failed           1.3 (§27): a bounce, the readable message
+//                                          that says one of mine was not delivered
+//
+// The two forms overlap (`_x17_failed` is both), so the text decides, as
+// the server writes each: a bounce reads `⚠ not delivered: <reason> (your
+// message <id>)` or `⚠ not joined: <reason>`, an admin's delete `(message
+// from <author> deleted)`. `readId` is the one reader; everything else
+// asks it.
 
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 export const DELETED = '(message deleted)';
@@ -633,34 +647,54 @@ const MAX_TARGET = 52;
 const isTarget = (id) => isId(id) && id.length <= MAX_TARGET;
 const ACTS = { e: 'edit', d: 'delete', r: 'react', u: 'unreact', x: 'remove' };
 const ACTION_ID = /^_([edrux])([0-9A-Za-z]+)_(.+)$/;
+const BOUNCE_ID = /^_x[0-9]+_failed$/;
+const NOT_DELIVERED = /^⚠ not delivered: (.*) \(your message ([A-Za-z0-9_-]{1,64})\)$/;
+const NOT_JOINED = '⚠ not joined: ';
 const REMOVED = /^\(message from ([A-Za-z0-9_.-]{1,32}) deleted\)$/;
-const QUOTE = /^> ([A-Za-z0-9_.-]{1,32}): ([^\n]*)\n/;
+/** A quote's author: a user of this server, or (1.3) of another, `bob@lab2`. */
+const QUOTE = /^> ([A-Za-z0-9_.-]{1,32}(?:@[A-Za-z0-9_.-]{1,32})?): ([^\n]*)\n/;
 
 /**
- * A MSG's action, `{act, stamp, target}` and `text` (edit), `emoji`
- * (react, unreact) or `author` (remove: an admin's delete, `_x`); `{act:
- * null}` if its text is no action's (hidden all the same); null if none.
+ * What a message's id (and text) says, as `{kind, …}`:
+ * - `{kind: 'message'}`: an ordinary message;
+ * - `{kind: 'action', action}`: an action, `{act, stamp, target}` and
+ *   `text` (edit), `emoji` (react, unreact) or `author` (remove); `act`
+ *   null if its text is no action's (hidden all the same);
+ * - `{kind: 'bounce', id, reason}`: my message `id` was not delivered;
+ *   `{kind: 'bounce', join: true, reason}`: my JOIN of a room of another
+ *   server was refused (protocol::link::ReadBounce).
  */
-export function parseAction(id, text) {
+export function readId(id, text) {
+  if (BOUNCE_ID.test(id)) {
+    if (text.startsWith(NOT_JOINED)) return { kind: 'bounce', join: true, reason: text.slice(NOT_JOINED.length) };
+    const bounce = NOT_DELIVERED.exec(text);
+    if (bounce) return { kind: 'bounce', id: bounce[2], reason: bounce[1] };
+  }
   const m = ACTION_ID.exec(id);
-  if (!m) return null;
+  if (!m) return { kind: 'message' };
   const action = { act: ACTS[m[1]], stamp: parseInt(m[2], 36), target: m[3] };
-  const none = { act: null, target: m[3] };
+  const none = { kind: 'action', action: { act: null, target: m[3] } };
   switch (action.act) {
     case 'edit':
-      return text.startsWith('✎ ') && text.length > 2 ? { ...action, text: text.slice(2) } : none;
+      return text.startsWith('✎ ') && text.length > 2 ? { kind: 'action', action: { ...action, text: text.slice(2) } } : none;
     case 'react':
     case 'unreact': {
       const emoji = text.split(' ', 1)[0];
-      return REACTIONS.includes(emoji) ? { ...action, emoji } : none;
+      return REACTIONS.includes(emoji) ? { kind: 'action', action: { ...action, emoji } } : none;
     }
     case 'remove': {
       const author = REMOVED.exec(text);
-      return author ? { ...action, author: author[1] } : none;
+      return author ? { kind: 'action', action: { ...action, author: author[1] } } : none;
     }
     default:
-      return action;
+      return { kind: 'action', action };
   }
+}
+
+/** A MSG's action (`readId`'s `action`), or null if it is none (an ordinary message, a bounce). */
+export function parseAction(id, text) {
+  const read = readId(id, text);
+  return read.kind === 'action' ? read.action : null;
 }
 
 /** The start of a text, as a quote shows it: its first line, at most 40 characters, `…` if cut. */

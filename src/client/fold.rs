@@ -8,9 +8,12 @@
 //! (`HISTORY`) and from the local log, in both consoles.
 
 use super::Message;
+use crate::protocol::MsgState;
 use crate::protocol::Text;
 use crate::protocol::action::ActionId;
 use crate::protocol::fates::Fates;
+use crate::protocol::link::ReadBounce;
+use crate::protocol::names::fold as fold_name;
 
 /// A message as shown, its actions folded in: its text now (edited,
 /// deleted, a deleted quote), whether it was edited, and its reactions
@@ -26,16 +29,27 @@ pub struct Folded {
 }
 
 /// The parts of each message of `messages` (oldest first) that is not an
-/// action.
+/// action. 1.3 (§27): nor a bounce's readable line (`HISTORY` gives it
+/// after the message it names, which it marks refused with the peer's
+/// reason; the message's own line says `FAILED`).
 pub fn fold_parts(messages: Vec<Message>) -> Vec<Folded> {
     let mut fates = Fates::default();
+    let mut bounced = std::collections::HashMap::new();
     for m in messages.iter().rev() {
         fates.observe(&m.from, &m.id, m.ts, &m.text);
+        if let Some(ReadBounce::Message { id, reason }) = ReadBounce::of(&m.id, &m.text.unescaped()) {
+            bounced.entry((fold_name(&m.from), id)).or_insert(reason);
+        }
     }
     messages
         .into_iter()
-        .filter(|m| ActionId::parse(&m.id).is_none())
+        .filter(|m| ActionId::parse(&m.id).is_none() && ReadBounce::of(&m.id, &m.text.unescaped()).is_none())
         .map(|mut m| {
+            let reason = bounced.remove(&(fold_name(&m.to.to_string()), m.id.clone()));
+            if reason.is_some() || m.state == MsgState::Failed {
+                m.refused = Some(reason.unwrap_or_else(|| MsgState::Failed.to_string()));
+                m.state = MsgState::Received;
+            }
             let live = fates.deleted(&m.from, &m.id).is_none();
             let edited = fates.edit(&m.from, &m.id).is_some() && live;
             let reactions = if live { fates.reactions_on(&m.id) } else { Vec::new() };
@@ -111,5 +125,31 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].message.text.unescaped(), "(message deleted)");
         assert!(parts[0].reactions.is_empty() && !parts[0].edited);
+    }
+
+    /// 1.3: `HISTORY`'s `FAILED` message and the bounce's line after it
+    /// fold into one refused message, with the peer's reason.
+    #[test]
+    fn a_bounce_folds_into_the_message_it_names() {
+        let direct = |from: &str, to: &str, id: &str, state, text: &str| Message {
+            to: Chat::User(to.into()),
+            state,
+            ..m(from, id, text)
+        };
+        let parts = fold_parts(vec![
+            direct("ana", "zed@lab2", "m1", MsgState::Failed, "anyone?"),
+            direct(
+                "zed@lab2",
+                "ana",
+                "_x17_failed",
+                MsgState::Received,
+                "⚠ not delivered: lab2 refused it: lab2 has no user zed (your message m1)",
+            ),
+            direct("ana", "zed@lab2", "m2", MsgState::Received, "still there?"),
+        ]);
+        let shown: Vec<(&str, Option<&str>)> =
+            parts.iter().map(|p| (p.message.id.as_str(), p.message.refused.as_deref())).collect();
+        assert_eq!(shown, [("m1", Some("lab2 refused it: lab2 has no user zed")), ("m2", None)]);
+        assert_eq!(parts[0].message.state, MsgState::Received);
     }
 }

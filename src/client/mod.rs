@@ -160,8 +160,11 @@ pub enum Notice {
     /// message to the same user too.
     State { to: Chat, id: String, state: MsgState },
     /// The server refused one of your messages for good (no such user, not
-    /// a member of the room): its `KO` code and reason.
-    Refused { to: Chat, id: String, code: Code, reason: String },
+    /// a member of the room): its `KO` code and reason. 1.3 (§27): or
+    /// another server did, or it waited past the give-up age (a bounce):
+    /// no code, the reason in words; an empty `id` is a `JOIN` of a room
+    /// of another server that its home refused.
+    Refused { to: Chat, id: String, code: Option<Code>, reason: String },
     /// A user who shares a room with you came online.
     Joined(String),
     /// A user who shares a room with you went offline.

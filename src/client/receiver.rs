@@ -36,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::Port;
+use crate::protocol::link::ReadBounce;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Chat, Event, EventReply, MsgState};
 
@@ -232,6 +233,14 @@ impl ReceiverThread {
                 Ok(msg) => return self.handle(conn, msg, unacked, notices),
                 Err(end) => return Some(end),
             },
+            // 1.3 (§27): a bounce, as a client of 1.2 reads it: told on the
+            // message it names, never a message of its own.
+            Event::Msg { seq, from, to, id, text, .. }
+                if ReadBounce::of(&id, &text.unescaped()).is_some() =>
+            {
+                let bounce = ReadBounce::of(&id, &text.unescaped()).expect("matched just above");
+                self.store_bounce(&from, &to, bounce, notices).map(|()| seq)
+            }
             Event::Msg { seq, from, to, id, ts, text } => match Chat::parse(&to) {
                 Ok(to) => self.store_message(self.received(from, to, id, ts, text), notices).map(|()| seq),
                 Err(_) => {
@@ -356,6 +365,34 @@ impl ReceiverThread {
         if self.shared.log.lock().add_received(message.clone(), &self.shared.me)? {
             notices.push(if copy { Notice::Sent(message) } else { Notice::Message(message) });
         }
+        Ok(())
+    }
+
+    /// 1.3: a bounce from `from` to `to` (its readable message): my
+    /// message it names is marked refused in the log, with the peer's
+    /// reason, and the application is told ([`Notice::Refused`], no code).
+    /// In a direct chat the bounce comes from the peer's address; in a
+    /// room of another server, from me to the room.
+    fn store_bounce(
+        &self,
+        from: &str,
+        to: &str,
+        bounce: ReadBounce,
+        notices: &mut Vec<Notice>,
+    ) -> Result<()> {
+        let chat = if to.starts_with('#') { to } else { from };
+        let Ok(chat) = Chat::parse(chat) else {
+            log::warn!("receive port: a bounce in a bad chat {chat:?}; acknowledged and dropped");
+            return Ok(());
+        };
+        let (id, reason) = match bounce {
+            ReadBounce::Message { id, reason } => {
+                self.shared.log.lock().refuse(&self.shared.me, &id, &reason)?;
+                (id, reason)
+            }
+            ReadBounce::Join { reason } => (String::new(), reason),
+        };
+        notices.push(Notice::Refused { to: chat, id, code: None, reason });
         Ok(())
     }
 

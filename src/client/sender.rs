@@ -505,7 +505,7 @@ impl Shared {
                 Ok(Some(Notice::Refused {
                     to: message.to.clone(),
                     id: message.id.clone(),
-                    code: ko.code,
+                    code: Some(ko.code),
                     reason: ko.reason,
                 }))
             }

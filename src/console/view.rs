@@ -159,9 +159,16 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
     match n {
         Notice::Message(m) | Notice::Sent(m) => message(lang, me, m),
         Notice::State { to, id, state } => state_change(lang, to, *state, lookup(id).as_ref()),
-        Notice::Refused { to, code, reason, .. } => {
+        Notice::Refused { to, code: Some(code), reason, .. } => {
             let meaning = crate::i18n::client::ko_meaning_in(lang, *code);
             tr!(in lang; Msg::NotDelivered, to = to, meaning = meaning, reason = reason)
+        }
+        // 1.3: a bounce, in the peer's words.
+        Notice::Refused { to, id, code: None, reason } if id.is_empty() => {
+            tr!(in lang; Msg::NotJoined, room = to, reason = reason)
+        }
+        Notice::Refused { to, code: None, reason, .. } => {
+            tr!(in lang; Msg::Bounced, to = to, reason = reason)
         }
         Notice::Joined(user) => tr!(in lang; Msg::IsOnline, user = user),
         Notice::Left(user) => tr!(in lang; Msg::WentOffline, user = user),
@@ -553,12 +560,27 @@ mod tests {
         let refused = Notice::Refused {
             to: Chat::User("zed".into()),
             id: "m1".into(),
-            code: Code::UnknownUser,
+            code: Some(Code::UnknownUser),
             reason: "no user named zed".into(),
         };
         assert_eq!(
             notice(Lang::Es, "ana", &refused, |_| None),
             "  ✗ no entregado a zed (ese usuario no existe): no user named zed"
+        );
+        // 1.3: a bounce has the peer's words and no code; a JOIN refused no id.
+        let reason = "lab2 refused it: lab2 has no user zed".to_string();
+        let bounced =
+            Notice::Refused { to: Chat::User("zed@lab2".into()), id: "m1".into(), code: None, reason };
+        assert_eq!(
+            notice(Lang::En, "ana", &bounced, |_| None),
+            "  ✗ not delivered to zed@lab2: lab2 refused it: lab2 has no user zed"
+        );
+        let reason = "lab2 refused it: lab2 has no room #nope".to_string();
+        let join =
+            Notice::Refused { to: Chat::Room("nope@lab2".into()), id: String::new(), code: None, reason };
+        assert_eq!(
+            notice(Lang::Pt, "ana", &join, |_| None),
+            "  ✗ não entrou em #nope@lab2: lab2 refused it: lab2 has no room #nope"
         );
         assert!(help(Lang::Pt).starts_with("comandos:\n"));
         assert!(help(Lang::Es).contains("/chat <usuario|#sala>"));

@@ -253,6 +253,19 @@ catalogue! {
         es: "  ✗ no entregado a {to} ({meaning}): {reason}",
         pt: "  ✗ não entregue para {to} ({meaning}): {reason}",
     },
+    /// 1.3 (§27): another server refused one of your messages, or it
+    /// waited past the give-up age; `reason` is the peer's words.
+    Bounced {
+        en: "  ✗ not delivered to {to}: {reason}",
+        es: "  ✗ no entregado a {to}: {reason}",
+        pt: "  ✗ não entregue para {to}: {reason}",
+    },
+    /// 1.3: the home of a room of another server refused your `JOIN`.
+    NotJoined {
+        en: "  ✗ not joined to {room}: {reason}",
+        es: "  ✗ no te uniste a {room}: {reason}",
+        pt: "  ✗ não entrou em {room}: {reason}",
+    },
     IsOnline {
         en: "{user} is online",
         es: "{user} está en línea",

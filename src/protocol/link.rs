@@ -352,6 +352,55 @@ impl Bounce<'_> {
     pub fn is_join(&self) -> bool {
         self.id.is_empty()
     }
+
+    /// 1.3: the bounce of a direct message as a line of `HISTORY`, given
+    /// right after its message's line (whose state is then `FAILED`): the
+    /// readable message a 1.0 client read in the chat when it bounced,
+    /// `<peer>:<author>:_x<ts>_failed:<ts>:RECEIVED:⚠ not delivered: <reason> (your message <id>)`,
+    /// so that every version, loading the chat later, reads why.
+    pub fn history_line(&self) -> Result<super::HistoryLine, String> {
+        Ok(super::HistoryLine {
+            from: self.peer.to_string(),
+            to: super::Chat::parse(self.author)?,
+            id: self.message_id(),
+            ts: self.ts,
+            state: super::MsgState::Received,
+            text: Text::parse(&self.message_text())?,
+        })
+    }
+}
+
+/// A bounce read back from its readable message (an event of a client
+/// that did not say `VERSION:1.3`, or a line of `HISTORY`): what a client
+/// shows on the message it names instead of a message of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadBounce {
+    /// Your message `id` was not delivered, for `reason`.
+    Message { id: String, reason: String },
+    /// Your `JOIN` of a room of another server was refused, for `reason`.
+    Join { reason: String },
+}
+
+impl ReadBounce {
+    /// The bounce a message with this id and (plain) text says, if it is
+    /// one: an id `_x<decimal ts>_failed` (`_x…` ids are the server's
+    /// alone: no client and no peer can send one, `action::check_sent_id`,
+    /// `action::check_peer_id`) and the text [`Bounce::message_text`]
+    /// writes. Anything else is `None` (an admin's deletion `_x…` reads
+    /// `(message from … deleted)`).
+    pub fn of(id: &str, text: &str) -> Option<ReadBounce> {
+        let stamp = id.strip_prefix("_x")?.strip_suffix("_failed")?;
+        if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if let Some(reason) = text.strip_prefix("⚠ not joined: ") {
+            return Some(ReadBounce::Join { reason: reason.to_string() });
+        }
+        let rest = text.strip_prefix("⚠ not delivered: ")?.strip_suffix(')')?;
+        let (reason, id) = rest.rsplit_once(" (your message ")?;
+        check_id(id).ok()?;
+        Some(ReadBounce::Message { id: id.to_string(), reason: reason.to_string() })
+    }
 }
 
 impl fmt::Display for Bounce<'_> {
@@ -432,8 +481,44 @@ mod tests {
             Bounce { minor: 0, ..room }.to_string(),
             "MSG:4:ana:#lab@lab2:_x5_failed:5:⚠ not delivered: no user (your message m2)"
         );
+        assert_eq!(
+            ReadBounce::of("_x5_failed", "⚠ not delivered: no user (your message m2)"),
+            Some(ReadBounce::Message { id: "m2".into(), reason: "no user".into() })
+        );
+        assert_eq!(
+            b.history_line().unwrap().to_string(),
+            "nobody@lab2:ana:_x5_failed:5:RECEIVED:⚠ not delivered: no user (your message m2)"
+        );
         let join = Bounce { id: "", reason: "lab2 has no room #lab", ..room };
         assert_eq!(join.to_string(), "MSG:4:ana:#lab@lab2:_x5_failed:5:⚠ not joined: lab2 has no room #lab");
         assert_eq!(clean_reason("a\nb\\c\u{1b}"), "a b c ");
+        assert_eq!(
+            ReadBounce::of(&join.message_id(), &join.message_text()),
+            Some(ReadBounce::Join { reason: "lab2 has no room #lab".into() })
+        );
+    }
+
+    #[test]
+    fn only_the_servers_bounce_reads_as_one() {
+        // A reason may hold parentheses: the id is the last one's.
+        let tricky = "⚠ not delivered: lab2 refused it: (your message x) no (your message m2)";
+        let read = ReadBounce::of("_x17_failed", tricky);
+        assert_eq!(
+            read,
+            Some(ReadBounce::Message {
+                id: "m2".into(),
+                reason: "lab2 refused it: (your message x) no".into()
+            })
+        );
+        for (id, text) in [
+            ("_x17_failed", "(message from bob deleted)"),
+            ("_xz7_failed", "⚠ not delivered: no (your message m2)"),
+            ("_x_failed", "⚠ not delivered: no (your message m2)"),
+            ("_x17_m2", "⚠ not delivered: no (your message m2)"),
+            ("m2", "⚠ not delivered: no (your message m2)"),
+            ("_x17_failed", "⚠ not delivered: no (your message a:b)"),
+        ] {
+            assert_eq!(ReadBounce::of(id, text), None, "{id} {text}");
+        }
     }
 }

@@ -28,9 +28,11 @@ use std::time::Duration;
 use super::base::Base;
 use crate::protocol::action::{self, Act, ActionId};
 use crate::protocol::fates::Fates;
+use crate::protocol::link::Bounce;
 use crate::protocol::page::Start;
 use crate::protocol::{
-    Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
+    Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, MsgState, Reply, Role,
+    RoomInfoLine, Text,
 };
 use crate::store::{Account, LocalStore, Ticket, UserId, now_ms};
 
@@ -191,6 +193,10 @@ pub fn react(
 /// [`action::DELETED`], and the quote of it in a reply too. (Before the
 /// eraser's pass the texts are still in the log; from here they never
 /// leave the server.) `HISTORY` and an account's export both show them so.
+/// 1.3: in a chat with a user of another server, a message of `user`'s
+/// that bounced is `FAILED`, its bounce's readable line right after it
+/// (`protocol::link::Bounce::history_line`; one line more than `limit`
+/// each, at most `state::bounces::BOUNCES_KEPT`).
 pub fn history(store: &LocalStore, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
     Ok(history_page(store, user, chat, Start::Newest, limit)?.0)
 }
@@ -208,11 +214,35 @@ pub fn history_page(
     let before = listing.before;
     let lines = listing.messages()?;
     let fates = Fates::of(store.server()?.actions_since, &lines);
-    let shown = lines.into_iter().map(|mut line| {
+    let bounced = match chat {
+        Chat::User(peer) if peer.contains('@') => store.bounces_to(user, peer),
+        _ => Vec::new(),
+    };
+    let mut shown = Vec::with_capacity(lines.len());
+    for mut line in lines {
         line.text = fates.shown(&line.from, &line.id, &line.text);
-        line.to_string()
-    });
-    Ok((shown.collect(), before))
+        let bounce =
+            bounced.iter().find(|b| *b.id == *line.id && line.to.to_string().eq_ignore_ascii_case(&b.peer));
+        let Some(b) = bounce else {
+            shown.push(line.to_string());
+            continue;
+        };
+        // 1.3: the message `FAILED`, then why, readable by every version.
+        line.state = MsgState::Failed;
+        let author = line.from.clone();
+        shown.push(line.to_string());
+        let told = Bounce {
+            seq: 0,
+            peer: &b.peer,
+            author: &author,
+            id: &b.id,
+            ts: b.ts,
+            reason: &b.reason,
+            minor: 0,
+        };
+        shown.push(told.history_line().map_err(|e| Ko::new(Code::Internal, e))?.to_string());
+    }
+    Ok((shown, before))
 }
 
 /// The conversation as the store serves `HISTORY` (its newest lines,

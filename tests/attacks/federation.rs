@@ -814,3 +814,85 @@ fn the_browser_app_blocks_the_whole_server_of_a_chat_s_user() {
     app.wait_for("document.getElementById('block-server-button').textContent === 'Block all of lab9'");
     assert!(ana.listing("BLOCKS").is_empty());
 }
+
+/// lab9's link port while lab1 may dial it: each link lab1 opens (TLS
+/// with lab9's key), answered `OK:0` to its hello, handed over.
+fn lab9_answers(lab9: &Lab9) -> std::sync::mpsc::Receiver<(Link, BufReader<Link>)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (port, acceptor) = (lab9.port.try_clone().unwrap(), lab9.key.acceptor().unwrap());
+    std::thread::spawn(move || {
+        for conn in port.incoming() {
+            let Ok(conn) = conn else { return };
+            let Ok(stream) = wachat::transport::Stream::accept(conn, Some(&acceptor)) else { continue };
+            let link = wachat::transport::SharedStream(Arc::new(stream));
+            link.0.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+            let mut reader = BufReader::new(link.clone());
+            let mut hello = String::new();
+            if reader.read_line(&mut hello).is_err() || !hello.starts_with("HELLO:") {
+                continue;
+            }
+            writeln!(link.clone(), "OK:0").unwrap();
+            if tx.send((link, reader)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The next frame lab1 sends on `reader` that is not a `PING`.
+fn next_frame(reader: &mut BufReader<Link>) -> String {
+    loop {
+        let mut frame = String::new();
+        reader.read_line(&mut frame).unwrap();
+        let frame = frame.trim_end().to_string();
+        if frame != "PING" {
+            return frame;
+        }
+    }
+}
+
+/// A peer's words reach a user only as a bounce's reason (§27): a refusal
+/// whose reason is long and full of escapes is shown cleaned, at most 200
+/// bytes, in the bounce and in `HISTORY`; an answer that is no answer
+/// (garbage) bounces nothing and loses nothing: lab1 drops that link and
+/// sends the frame again on the next one.
+#[test]
+fn a_peer_answering_with_garbage_or_hostile_reasons_bounces_only_what_it_refused_cleaned() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    let links = lab9_answers(&lab9);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+
+    // Garbage first: the frame is not bounced, and comes again.
+    assert!(ana.request("MSG:bob@lab9:m1:hello").starts_with("OK:m1:"));
+    let (link, mut reader) = links.recv_timeout(READ_TIMEOUT).unwrap();
+    assert!(next_frame(&mut reader).starts_with("MSG:1:ana@lab1:bob@lab9:m1:"));
+    writeln!(link.clone(), "\u{1b}[2J\\ garbage: ACK:99 OK KO").unwrap();
+    let (link, mut reader) = links.recv_timeout(Duration::from_secs(20)).expect("lab1 dials again");
+    assert!(next_frame(&mut reader).starts_with("MSG:1:ana@lab1:bob@lab9:m1:"), "sent again");
+    writeln!(link.clone(), "ACK:1").unwrap();
+    assert!(ana.listing("HISTORY:bob@lab9:10").iter().all(|l| !l.contains(":FAILED:")));
+
+    // A refusal for good with a hostile reason of 10,000 bytes.
+    assert!(ana.request("MSG:zed@lab9:m2:anyone?").starts_with("OK:m2:"));
+    assert!(next_frame(&mut reader).starts_with("MSG:2:ana@lab1:zed@lab9:m2:"));
+    let hostile = format!("no\u{1b}[2J user\\n{}", "é".repeat(5000));
+    writeln!(link.clone(), "KO:2:UNKNOWN_USER:{hostile}").unwrap();
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let history = loop {
+        let history = ana.listing("HISTORY:zed@lab9:10");
+        if history.len() == 2 {
+            break history;
+        }
+        assert!(Instant::now() < deadline, "no bounce: {history:?}");
+        std::thread::sleep(Duration::from_millis(50)); // polling for the bounce
+    };
+    assert!(history[0].contains(":m2:") && history[0].contains(":FAILED:anyone?"), "{history:?}");
+    let said = history[1].split_once(":⚠ not delivered: ").expect("the bounce's line").1;
+    let reason = said.strip_suffix(" (your message m2)").expect("names m2");
+    assert!(reason.starts_with("lab9 refused it: no [2J user n"), "{reason}");
+    assert!(!reason.chars().any(|c| c.is_control() || c == '\\'), "{reason:?}");
+    assert!(reason.len() <= 230, "{} bytes", reason.len());
+}

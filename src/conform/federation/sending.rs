@@ -7,7 +7,7 @@
 //! a refusal for good (the author is told at once, loudly, and the frame
 //! is never sent again); a refusal for now (it must come again, and no
 //! bounce); a refusal whose reason is hostile (nothing of it may reach
-//! the author's screen unescaped).
+//! the author's screen unescaped); 1.3: the bounce in `HISTORY`.
 
 use std::time::Instant;
 
@@ -17,9 +17,9 @@ use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::wire::Conn;
 use crate::conform::{Failure, Group};
-use crate::protocol::link::{Frame, LinkState};
+use crate::protocol::link::{Frame, LinkState, ReadBounce};
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Event};
+use crate::protocol::{Code, Event, HistoryLine, MsgState};
 
 pub fn cases() -> Vec<LinkCase> {
     let c = |name, section, run| case(Group::Sending, name, section, run);
@@ -30,6 +30,7 @@ pub fn cases() -> Vec<LinkCase> {
         c("unanswered-frame-sent-again", "§27 Replay", unanswered_frame_sent_again),
         c("resumes-after-the-peers-last", "§27 Replay", resumes_after_the_peers_last),
         c("refused-for-good-bounces-at-once", "§27 Failures", refused_for_good_bounces),
+        c("bounce-in-history-failed-with-its-reason", "§27 Bounces in HISTORY", bounce_in_history),
         c("refused-for-now-sent-again", "§27 Failures", refused_for_now_sent_again),
         c("hostile-reason-made-safe", "§27 Failures", hostile_reason_made_safe),
         c("unknown-server-refused-at-once", "§27 Failures", unknown_server_refused),
@@ -194,6 +195,36 @@ fn refused_for_good_bounces(ctx: &mut LinkCtx) -> Result<(), Failure> {
     frame_of(ctx, "b2")?;
     let sent = ctx.peer.frames_of("b1");
     check(sent == 1, "b1 sent once (refused for good)", format!("{sent} times"))
+}
+
+/// 1.3: after its bounce, `HISTORY` gives the message the state `FAILED`
+/// and, right after its line, the bounce's readable line with the peer's
+/// reason, so that a device loading the chat later shows why.
+fn bounce_in_history(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.writer("b")?;
+    let mut b = ctx.recv("b")?;
+    let reason = format!("{} has no user {}", ctx.peer.names.me, ctx.name("a"));
+    ctx.peer.rule("b1", FrameRule::Refuse(Code::UnknownUser, reason.clone()));
+    b_send.msg(ctx, &ctx.remote("a"), "b1", "gone astray")?;
+    bounce(&mut b, &ctx.remote("a"), "b1", &reason, ctx.redial_deadline())?;
+    let lines = b_send.conn(ctx)?.listing(&format!("HISTORY:{}:10", ctx.remote("a")))?;
+    let want = format!(
+        "{b}:{a}:b1:<ts>:FAILED:gone astray, then {a}:{b}:_x<ts>_failed:<ts>:RECEIVED:⚠ not delivered: …{reason}… (your message b1)",
+        a = ctx.remote("a"),
+        b = ctx.name("b"),
+    );
+    let read = |line: &String| HistoryLine::parse(line).ok();
+    let ok = match lines.iter().map(read).collect::<Vec<_>>()[..] {
+        [Some(ref message), Some(ref told)] => {
+            message.id == "b1"
+                && message.state == MsgState::Failed
+                && fold(&told.from) == fold(&ctx.remote("a"))
+                && matches!(ReadBounce::of(&told.id, &told.text.unescaped()),
+                    Some(ReadBounce::Message { ref id, reason: ref said }) if id == "b1" && said.contains(&reason))
+        }
+        _ => false,
+    };
+    check(ok, want, lines.join(" / "))
 }
 
 /// The door refuses a frame for now (`FULL`) and closes the link: the

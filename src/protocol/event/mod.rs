@@ -28,6 +28,10 @@ pub enum MsgState {
     Delivered,
     /// `✓✓ read` the recipient read it (or a later message).
     Read,
+    /// 1.3 (§27): `✗` another server refused it, or it waited past the
+    /// give-up age: a bounce, final. Said by `HISTORY` only (the event is
+    /// `STATUS:…:FAILED:<ts>:<reason>`, `protocol::link::Bounce`).
+    Failed,
 }
 
 impl MsgState {
@@ -37,6 +41,7 @@ impl MsgState {
             MsgState::Received => "RECEIVED",
             MsgState::Delivered => "DELIVERED",
             MsgState::Read => "READ",
+            MsgState::Failed => "FAILED",
         }
     }
 
@@ -47,6 +52,7 @@ impl MsgState {
             MsgState::Received => "✓",
             MsgState::Delivered => "✓✓",
             MsgState::Read => "✓✓ read",
+            MsgState::Failed => "✗",
         }
     }
 }
@@ -59,6 +65,7 @@ impl FromStr for MsgState {
             "RECEIVED" => Ok(MsgState::Received),
             "DELIVERED" => Ok(MsgState::Delivered),
             "READ" => Ok(MsgState::Read),
+            "FAILED" => Ok(MsgState::Failed),
             _ => Err(format!("unknown state {s:?}")),
         }
     }

@@ -281,6 +281,12 @@ impl LocalStore {
         self.inner.state.lock().last_seen(user)
     }
 
+    /// 1.3: `user`'s newest messages to `peer`, a user of another server,
+    /// that bounced (`state::bounces`), oldest first.
+    pub fn bounces_to(&self, user: UserId, peer: &str) -> Vec<crate::store::state::bounces::Bounced> {
+        self.inner.state.lock().users[user].bounces.to(peer)
+    }
+
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
     pub fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {

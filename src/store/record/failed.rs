@@ -8,13 +8,22 @@
 //! FAILED,<ts>,<author>,<address>,<id>,,,,<reason>
 //! FAILED,<ts>,<author>,<#room@home>,,,,,<reason>      a JOIN of that room refused
 //! ```
+//!
+//! A bounced direct message is also remembered by its author for
+//! `HISTORY` (`state::bounces`); a checkpoint keeps those as rows after
+//! the user's others, oldest first:
+//!
+//! ```text
+//! BOUNCED,<user>,<address>,<id>,<ts>,<reason>
+//! ```
 
 use std::sync::Arc;
 
-use super::Record;
-use super::fields::{CsvLine, Fields};
+use super::fields::{CsvLine, Fields, Rows};
 use super::message::Pos;
-use crate::store::state::{Delivery, Pushed, Queued, State};
+use super::{CheckpointRows, Record};
+use crate::store::state::bounces::Bounced;
+use crate::store::state::{Delivery, Pushed, Queued, State, UserId};
 
 pub(super) fn encode(line: &mut CsvLine, ts: u64, [author, address, id, reason]: [&str; 4]) {
     line.word("FAILED");
@@ -45,6 +54,10 @@ impl State {
         if !id.is_empty() && address.starts_with('#') {
             self.users[author].posts.done(address, id);
         }
+        if !id.is_empty() && !address.starts_with('#') {
+            let bounced = Bounced { peer: address.clone(), id: id.clone(), ts, reason: reason.clone() };
+            self.users[author].bounces.add(bounced);
+        }
         if id.is_empty()
             && let Some(room) = self.member_room(address, author)
         {
@@ -63,4 +76,29 @@ impl State {
         self.users[author].inbox.enqueue(author, Queued::Failed { pos }, event, push);
         Ok(())
     }
+}
+
+/// The checkpoint's `BOUNCED` rows (`state::bounces`).
+pub(super) const ROWS: CheckpointRows = CheckpointRows {
+    kinds: &["BOUNCED"],
+    user: user_rows,
+    room: |_, _, _| {},
+    end: |_, _| {},
+    load: load_row,
+};
+
+fn user_rows(state: &State, user: UserId, out: &mut Rows) {
+    let u = &state.users[user];
+    for b in u.bounces.iter() {
+        out.row(&["BOUNCED", &u.name, &b.peer, &b.id, &b.ts.to_string(), &b.reason]);
+    }
+}
+
+fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
+    let user = state.need_user(f.get(1)?.as_ref())?;
+    let text = |i| -> Result<Arc<str>, String> { Ok(Arc::from(f.get(i)?.as_ref())) };
+    let ts = f.get(4)?.as_ref().parse().map_err(|_| "a bad time of a bounce".to_string())?;
+    let bounced = Bounced { peer: text(2)?, id: text(3)?, ts, reason: text(5)? };
+    state.users[user].bounces.add(bounced);
+    Ok(())
 }

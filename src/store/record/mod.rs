@@ -45,7 +45,7 @@
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` of older servers, read as `SET` | the same, read only |
 //! | `settings.rs` | `SET` | `SET` |
-//! | `failed.rs` | `FAILED` (1.3) | |
+//! | `failed.rs` | `FAILED` (1.3) | `BOUNCED` |
 //! | `across.rs` | `POST`, `BACKFILL` (1.3) | `POSTED` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
@@ -331,8 +331,15 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 6] =
-    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS, &across::ROWS, &invites::ROWS];
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 7] = [
+    &accounts::ROWS,
+    &prefs::ROWS,
+    &settings::ROWS,
+    &rooms::ROWS,
+    &across::ROWS,
+    &failed::ROWS,
+    &invites::ROWS,
+];
 
 #[cfg(test)]
 mod golden;

@@ -9,7 +9,8 @@
 //!   [`Queued::Rooms`]), the last-seen time, and where its last
 //!   [`DEDUP_WINDOW`] messages are in the log (resends are recognised by
 //!   them, see [`recent`]); 1.3: its posts to rooms of other servers
-//!   waiting for their home's copy (see [`posts`]);
+//!   waiting for their home's copy (see [`posts`]), and its newest
+//!   bounced messages (see [`bounces`]);
 //! - **direct conversation**: the position of its newest message (the head
 //!   of its chain on disk), how many messages each side sent, and the
 //!   DELIVERED/READ marks of each direction;
@@ -106,6 +107,9 @@ pub struct User {
     /// 1.3: its posts to rooms of other servers still waiting for their
     /// home's copy (see [`posts`]).
     pub(super) posts: posts::Posts,
+    /// 1.3: its newest direct messages to other servers that bounced, for
+    /// `HISTORY` (see [`bounces`]).
+    pub bounces: bounces::Bounces,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
     /// When its last receive connection ended (`None`: never seen).
@@ -248,6 +252,7 @@ pub struct State {
 }
 
 mod apply;
+pub mod bounces;
 mod inbox;
 pub mod posts;
 pub mod recent;

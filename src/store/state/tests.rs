@@ -323,3 +323,42 @@ fn a_post_waits_for_its_home_s_copy_past_the_resend_window_and_across_a_start() 
     let (_, bytes) = checkpoint::encode(&checkpoint::snapshot(&s));
     assert!(!String::from_utf8(bytes).unwrap().contains("POSTED"));
 }
+
+/// 1.3: a direct message that bounced is remembered for `HISTORY`, by a
+/// checkpoint (`BOUNCED` rows, a reason with commas and quotes among them)
+/// and by the log read again; a refused `JOIN` or a room post is not.
+#[test]
+fn bounces_are_remembered_in_a_checkpoint_and_in_the_log_read_again() {
+    use crate::store::checkpoint;
+    let (mut s, mut batch) = state();
+    let failed = |s: &mut State, batch: &mut Batch, address: &str, id: &str, reason: &str| {
+        let (author, address, id, reason) = ("ana".into(), address.into(), id.into(), reason.into());
+        s.commit(Record::Failed { ts: 9, author, address, id, reason }, batch).unwrap();
+    };
+    failed(&mut s, &mut batch, "zed@lab2", "m1", "lab2 refused it: lab2 has no user zed, \"really\"");
+    failed(&mut s, &mut batch, "#nope@lab2", "", "lab2 has no room #nope");
+    failed(&mut s, &mut batch, "bob@lab3", "m2", "lab3 unreachable for 30 s (--give-up)");
+    let ana = s.user_id("ana").unwrap();
+    let kept: Vec<(String, String)> =
+        s.users[ana].bounces.iter().map(|b| (b.peer.to_string(), b.id.to_string())).collect();
+    assert_eq!(kept, [("zed@lab2".to_string(), "m1".to_string()), ("bob@lab3".into(), "m2".into())]);
+
+    let (_, bytes) = checkpoint::encode(&checkpoint::snapshot(&s));
+    let mut loaded = State::default();
+    let mut replayed = State::default();
+    for started in [&mut loaded, &mut replayed] {
+        for name in ["ana", "bob", "cy"] {
+            started.add_user(name, "hash").unwrap();
+        }
+    }
+    checkpoint::load(&mut loaded, &bytes).unwrap();
+    let mut pos = 0;
+    for line in batch.log.split_inclusive(|&b| b == b'\n') {
+        let record = Record::decode(std::str::from_utf8(&line[..line.len() - 1]).unwrap()).unwrap();
+        replayed.load(pos, line.len() as u64, &record).unwrap();
+        pos += line.len() as u64;
+    }
+    for started in [&loaded, &replayed] {
+        assert_eq!(started.users[ana].bounces, s.users[ana].bounces);
+    }
+}
