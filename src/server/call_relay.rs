@@ -7,15 +7,15 @@
 //! node), all of one sweep stored together.
 
 use std::sync::Weak;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Ctx;
 use super::calls::{Ended, Party, Stepped, TICK};
 use super::log_limit::log_limited;
 use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
-use crate::protocol::call::{CallLog, End, Signal};
-use crate::protocol::{Chat, Event, Text};
+use crate::protocol::call::{CallLog, End, Media, Signal};
+use crate::protocol::{Chat, Event, Ko, Text};
 use crate::store::{Ticket, UserId};
 
 /// Says what `me`'s signal did, wherever the call was kept: an answer goes
@@ -36,6 +36,31 @@ pub fn tell(ctx: &Ctx, me: &Party, peer: &Party, id: &str, signal: Signal, outco
 /// server is told by its own).
 fn here<'a>(parties: impl IntoIterator<Item = &'a Party>) -> Vec<UserId> {
     parties.into_iter().filter(|p| p.server().is_none()).map(|p| p.id).collect()
+}
+
+/// Rings `callee`, of this server, for `caller`'s (on `device`) new call
+/// `id`: every device of the callee rings (and its push), or, the callee
+/// busy, the call ends at once (the caller hears `END:busy`, the chat gets
+/// its line, the callee's call goes on undisturbed). Refused as
+/// [`Calls::ring`](super::calls::Calls::ring) refuses.
+pub fn ring(
+    ctx: &Ctx,
+    (caller, device, callee): (Party, &str, Party),
+    id: &str,
+    (media, sdp): (Media, String),
+) -> Result<(), Ko> {
+    let ring = Duration::from_secs(ctx.config.ring_seconds);
+    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
+        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
+        let offer =
+            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
+        relay(ctx, [callee.id], &offer);
+    } else {
+        let by = callee.name.clone();
+        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
+        end(ctx, &[Over { call, by, why: End::Busy }]);
+    }
+    Ok(())
 }
 
 /// A call that is over: taken out of its table (or, busy, never in it),

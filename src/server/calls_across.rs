@@ -24,15 +24,12 @@
 //! A peer speaks only for its own users: a `CALL` frame whose `<from>` is
 //! not of the server that sent it is refused `FORBIDDEN`, as a `MSG` is.
 
-use std::time::Duration;
-
 use super::Ctx;
 use super::call_relay::{self, Over};
 use super::calls::{self, Ended, Party, RING_ACROSS_MAX};
-use super::relay::relay;
 use crate::protocol::call::{End, Media, Signal};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Event, Ko};
+use crate::protocol::{Chat, Code, Ko};
 use crate::store::UserId;
 
 /// Whether `me` blocked `address` (`bob@lab2`), or its whole server.
@@ -136,22 +133,8 @@ fn ring(
     if blocks(ctx, callee.id, &caller.name) || !reachable {
         return Err(Ko::new(Code::Offline, format!("{} cannot be called now", callee.name)));
     }
-    let ring = Duration::from_secs(ctx.config.ring_seconds);
     // The offer's own fault (an id in use) is no sign that this server
     // does not carry calls, which `BAD_REQUEST` says on the link.
-    let free =
-        ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring).map_err(|ko| {
-            if ko.code == Code::BadRequest { Ko::new(Code::Forbidden, ko.reason) } else { ko }
-        })?;
-    if free {
-        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
-        let offer =
-            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
-        relay(ctx, [callee.id], &offer);
-    } else {
-        let by = callee.name.clone();
-        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
-        call_relay::end(ctx, &[Over { call, by, why: End::Busy }]);
-    }
-    Ok(())
+    call_relay::ring(ctx, (caller, device, callee), id, (media, sdp))
+        .map_err(|ko| if ko.code == Code::BadRequest { Ko::new(Code::Forbidden, ko.reason) } else { ko })
 }

@@ -14,14 +14,11 @@
 //! user (`wachat serve --turn URL --turn-secret S`), so that two browsers
 //! behind NATs that forbid a direct path can relay their media there.
 
-use std::time::Duration;
-
-use crate::protocol::call::{End, Media, Signal};
-use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, Reply};
+use crate::protocol::call::{Media, Signal};
+use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Ko, Reply};
 use crate::server::Ctx;
 use crate::server::call_relay;
-use crate::server::calls::{self, Ended, Party};
-use crate::server::relay::relay;
+use crate::server::calls::{self, Party};
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
@@ -158,18 +155,7 @@ fn offer(
     if callee.server().is_some() {
         return crate::server::calls_across::offer(ctx, (caller, device, callee), id, (media, sdp));
     }
-    let ring = Duration::from_secs(ctx.config.ring_seconds);
-    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
-        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
-        let offer =
-            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
-        relay(ctx, [callee.id], &offer);
-    } else {
-        let by = callee.name.clone();
-        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
-        call_relay::end(ctx, &[call_relay::Over { call, by, why: End::Busy }]);
-    }
-    Ok(())
+    call_relay::ring(ctx, (caller, device, callee), id, (media, sdp))
 }
 
 /// The user `peer` names, who is not `me`: a user of this server, or
