@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::key;
-use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, said};
+use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, carries_no_calls, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
@@ -163,10 +163,8 @@ impl Dialer {
             if Instant::now() > told.until {
                 continue; // nobody waits for it any more: a late offer would ring for nothing
             }
-            let no_calls = self.f.status.lock().get(&self.peer).and_then(|s| s.no_calls.clone());
-            if let Some(why) = no_calls {
-                let why = format!("{} does not carry calls (it answered: {why})", self.peer);
-                told.answer(Err(Ko::new(Code::BadRequest, why)));
+            if self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
+                told.answer(Err(carries_no_calls(&self.peer)));
                 continue;
             }
             if let Err(why) = write_line(stream, &told.frame.to_string()) {
@@ -185,10 +183,9 @@ impl Dialer {
                 Answer::Ok => told.answer(Ok(())),
                 Answer::Ko(None, Code::BadRequest, why) if told.is_offer() => {
                     let why = crate::protocol::link::clean_reason(&why);
-                    self.status(|s| s.no_calls = Some(why.clone()));
-                    log::info!("link to {}: it does not carry calls ({why})", self.peer);
-                    let why = format!("{} does not carry calls (it answered: {why})", self.peer);
-                    told.answer(Err(Ko::new(Code::BadRequest, why)));
+                    self.status(|s| s.no_calls = true);
+                    log::info!("link to {}: it does not carry calls (it answered: {why})", self.peer);
+                    told.answer(Err(carries_no_calls(&self.peer)));
                 }
                 Answer::Ko(None, code, why) => {
                     log::debug!("link to {}: {} refused: {} {why}", self.peer, told.frame, code.as_str());
@@ -376,7 +373,7 @@ impl Dialer {
             s.linked = true;
             s.retrying_since = None;
             s.last_error.clear();
-            s.no_calls = None;
+            s.no_calls = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
         let store = &ctx.store;

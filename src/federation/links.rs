@@ -80,6 +80,13 @@ impl Told {
     }
 }
 
+/// What a caller is told of a peer that answered an offer `BAD_REQUEST`
+/// (its own words go to the log: a peer's echo of an SDP is no sentence
+/// for a call screen).
+pub(super) fn carries_no_calls(peer: &str) -> Ko {
+    Ko::new(Code::BadRequest, format!("{peer} does not carry calls"))
+}
+
 /// What the links of this server share.
 pub struct Federation {
     /// This server's name (`--name`).
@@ -160,9 +167,9 @@ pub struct PeerStatus {
     /// full): it catches up when the queue is empty.
     pub behind: bool,
     /// 1.3: the peer answered a call's offer `KO:BAD_REQUEST` on this
-    /// link (it does not carry calls), with its words; forgotten at the
-    /// next hello (the peer may have been upgraded).
-    pub no_calls: Option<String>,
+    /// link (it does not carry calls); forgotten at the next hello (the
+    /// peer may have been upgraded).
+    pub no_calls: bool,
 }
 
 impl Federation {
@@ -317,11 +324,8 @@ impl Links for Federation {
             .peer(server)
             .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
         let name = peer.name.clone();
-        if let Some(why) = self.status.lock().get(&name).and_then(|s| s.no_calls.clone()) {
-            return Err(Ko::new(
-                Code::BadRequest,
-                format!("{name} does not carry calls (it answered: {why})"),
-            ));
+        if self.status.lock().get(&name).is_some_and(|s| s.no_calls) {
+            return Err(carries_no_calls(&name));
         }
         let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
         let dialer = self.signals.lock().get(&fold(&name)).cloned().ok_or_else(unreachable)?;
