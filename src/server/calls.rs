@@ -478,6 +478,27 @@ mod tests {
         assert_eq!(code(calls.step(3, "phone", 1, "c2", Step::Ice)), Err(no_call("c2").reason));
     }
 
+    /// 1.3: a user of another server is one party whatever the case of
+    /// its address, never an account of this server, and a call with it
+    /// is taken out by the end its server tells.
+    #[test]
+    fn a_user_of_another_server_is_a_party_of_its_own_and_its_server_ends_its_calls() {
+        let bob = Party::remote("bob@lab2");
+        assert_eq!(bob.id, Party::remote("Bob@LAB2").id);
+        assert_ne!(bob.id, Party::remote("bob@lab3").id);
+        assert!(bob.id >= REMOTE_IDS, "far above any account's id");
+        assert_eq!((bob.server(), Party { id: 1, name: "ana".into() }.server()), (Some("lab2"), None));
+        let calls = Calls::default();
+        let ana = Party { id: 1, name: "ana".into() };
+        let ring = |id| calls.ring(ana.clone(), "laptop", bob.clone(), id, Media::Video, RING_ACROSS_MAX);
+        assert_eq!(ring("c1"), Ok(true));
+        assert_eq!(ring("c2").unwrap_err().code, Code::Full, "one call ringing per peer, a remote one too");
+        assert!(calls.take(bob.id, 2, "c1").is_err(), "a call between bob@lab2 and ana only");
+        let ended = calls.take(bob.id, ana.id, "c1").unwrap();
+        assert_eq!((ended.callee, ended.answered), (bob.clone(), None));
+        assert!(calls.known().is_empty());
+    }
+
     /// A caller offers at most `OFFERS_PER_MINUTE` calls a minute; a
     /// callee rings for at most `MAX_RINGING_CALLEE` at once (past it,
     /// busy); an end sends at most
