@@ -5,6 +5,7 @@
 //! One test binary, its tests by topic in `tests/federation/`:
 //! `network.rs` (messages, statuses, rooms, bounces, outages and the
 //! test as a peer; the metrics, `top`, the consoles and the browser),
+//! `calls.rs` (calls across servers, and what cannot ring across),
 //! `chaos.rs` (`wachat chaos --federation` over three servers: every
 //! message delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
@@ -14,6 +15,8 @@ mod support;
 
 #[path = "federation/bounces.rs"]
 mod bounces;
+#[path = "federation/calls.rs"]
+mod calls;
 #[path = "federation/chaos.rs"]
 mod chaos;
 #[path = "federation/conform.rs"]

@@ -265,7 +265,7 @@ export const request = {
    * `{hangup: true}`. An SDP travels escaped on one line, without its `\r`.
    */
   call(peer, id, signal) {
-    need(isName(peer) && isId(id), 'bad peer or call id');
+    need(isUser(peer) && isId(id), 'bad peer or call id');
     const text = (s) => escapeText(s.replace(/\r\n/g, '\n'));
     if (signal.offer) return `CALL:${peer}:${id}:OFFER:${signal.offer.media === 'video' ? 'video' : 'voice'}:${text(signal.offer.sdp)}`;
     if (signal.answer) return `CALL:${peer}:${id}:ANSWER:${text(signal.answer)}`;
@@ -274,7 +274,7 @@ export const request = {
   },
   /** 1.2 (§24): the TURN server's credentials for a call with `peer`, `OK` alone if there is none. */
   turn(peer) {
-    need(isName(peer), 'bad user name');
+    need(isUser(peer), 'bad user name');
     return `TURN:${peer}`;
   },
   /** 1.2 (§28): Web Push: the server's key, this browser's subscription (or none), the previews setting. */
@@ -589,7 +589,8 @@ export function parseEvent(line) {
     case 'CALL': {
       // 1.2 (§24): a call's signal; an SDP gets its `\r\n` back.
       const f = fields(line, 5);
-      if (!f || !isName(f[1]) || !isId(f[2])) return null;
+      // (1.3: the caller may be a user of another server, `ana@lab1`.)
+      if (!f || !isUser(f[1]) || !isId(f[2])) return null;
       const [, from, id, what, rest] = f;
       const sdp = (escaped) => { const plain = callText(escaped, MAX_SDP); return plain && plain.replace(/\r?\n/g, '\r\n'); };
       switch (what) {

@@ -280,6 +280,18 @@ fn take_frames(
                 continue;
             }
             Frame::Quit => return say(stream, &Answer::Ok),
+            // 1.3: a call's signal, told and answered at once.
+            Frame::Call { from: user, to, id, signal } => {
+                let Some(ctx) = f.ctx() else {
+                    return refuse(stream, Code::Unavailable, "shutting down".into());
+                };
+                let taken = crate::server::calls_across::take(&ctx, from, (&user, &to, &id), signal);
+                if let Err(ko) = &taken {
+                    log::debug!("link: {from}'s call signal refused: {}", ko.reason);
+                }
+                say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
+                continue;
+            }
             Frame::Msg { n, .. }
             | Frame::Status { n, .. }
             | Frame::Join { n, .. }

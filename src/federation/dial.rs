@@ -9,8 +9,12 @@
 //! bounced, unless it was written on a link that broke before its `ACK`:
 //! the store records how far frames were written before a window leaves,
 //! and such a frame waits for the peer's `OK:<last>`.
+//!
+//! 1.3: it also says this server's call signals to the peer (`CALL`
+//! frames, unnumbered: told, never queued), between windows, each
+//! answered at once; a signal waiting is reason enough to dial.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -19,11 +23,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::key;
-use super::links::{Federation, PeerStatus, said};
+use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, carries_no_calls, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
 use crate::protocol::names::fold;
+use crate::protocol::{Code, Ko};
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
 use crate::transport::{SharedStream, Stream};
@@ -85,10 +90,12 @@ fn spawn_missing(f: &Arc<Federation>) -> Result<()> {
         if !dialers.insert(fold(&peer.name)) {
             continue;
         }
+        let (signal_tx, signals) = crossbeam_channel::bounded(SIGNALS_WAITING);
+        f.signals.lock().insert(fold(&peer.name), signal_tx);
         let (f, name) = (f.clone(), peer.name.clone());
         let started = std::thread::Builder::new()
             .name(format!("link-{name}"))
-            .spawn(move || Dialer::new(f, name).run());
+            .spawn(move || Dialer::new(f, name, signals).run());
         if let Err(e) = started {
             dialers.remove(&fold(&peer.name));
             return Err(Error::io("starting a link's thread", e));
@@ -105,15 +112,92 @@ struct Dialer {
     /// Whether the bell is hung on the peer's queue account yet.
     hung: bool,
     backoff: Duration,
+    /// 1.3: call signals for the peer ([`Federation::tell_call`]), and
+    /// those taken from it that wait for the link.
+    signals: Receiver<Told>,
+    pending: VecDeque<Told>,
 }
 
 /// Why a link ended.
 type Why = String;
 
 impl Dialer {
-    fn new(f: Arc<Federation>, peer: String) -> Dialer {
+    fn new(f: Arc<Federation>, peer: String, signals: Receiver<Told>) -> Dialer {
         let (bell_tx, bell) = crossbeam_channel::bounded(1);
-        Dialer { f, peer, bell, bell_tx, hung: false, backoff: Duration::ZERO }
+        let (hung, backoff, pending) = (false, Duration::ZERO, VecDeque::new());
+        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending }
+    }
+
+    /// Waits at most `wait` for the bell or a call signal (kept in
+    /// `pending`); true if either came.
+    fn wait(&mut self, wait: Duration) -> bool {
+        crossbeam_channel::select! {
+            recv(self.bell) -> _ => true,
+            recv(self.signals) -> told => {
+                self.pending.extend(told.ok());
+                true
+            }
+            default(wait) => false,
+        }
+    }
+
+    /// Answers every signal waiting with `ko`: the link could not say them.
+    fn refuse_signals(&mut self, ko: &Ko) {
+        self.pending.extend(self.signals.try_iter());
+        for told in self.pending.drain(..) {
+            told.answer(Err(ko.clone()));
+        }
+    }
+
+    /// Says the signals waiting on the link, each answered at once
+    /// (unnumbered: `OK` or `KO:<CODE>:<reason>`). An offer refused
+    /// `BAD_REQUEST` says the peer does not carry calls: so are the
+    /// signals after it, until the next hello.
+    fn say_signals(
+        &mut self,
+        stream: &Stream,
+        reader: &mut FrameReader<SharedStream>,
+    ) -> std::result::Result<(), Why> {
+        self.pending.extend(self.signals.try_iter());
+        while let Some(told) = self.pending.pop_front() {
+            if Instant::now() > told.until {
+                continue; // nobody waits for it any more: a late offer would ring for nothing
+            }
+            if self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
+                told.answer(Err(carries_no_calls(&self.peer)));
+                continue;
+            }
+            if let Err(why) = write_line(stream, &told.frame.to_string()) {
+                self.pending.push_front(told);
+                return Err(why);
+            }
+            let answer = match read_answer(reader, self.f.timeout) {
+                Ok(answer) => answer,
+                Err(why) => {
+                    let why = format!("{} cannot be reached now: {why}", self.peer);
+                    told.answer(Err(Ko::new(Code::Offline, why.clone())));
+                    return Err(why);
+                }
+            };
+            match answer {
+                Answer::Ok => told.answer(Ok(())),
+                Answer::Ko(None, Code::BadRequest, why) if told.is_offer() => {
+                    let why = crate::protocol::link::clean_reason(&why);
+                    self.status(|s| s.no_calls = true);
+                    log::info!("link to {}: it does not carry calls (it answered: {why})", self.peer);
+                    told.answer(Err(carries_no_calls(&self.peer)));
+                }
+                Answer::Ko(None, code, why) => {
+                    log::debug!("link to {}: {} refused: {} {why}", self.peer, told.frame, code.as_str());
+                    told.answer(Err(Ko::new(code, crate::protocol::link::clean_reason(&why))));
+                }
+                other => {
+                    told.answer(Err(Ko::new(Code::Offline, format!("{} answered {other}", self.peer))));
+                    return Err(format!("a call's signal answered {other}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn status(&self, change: impl FnOnce(&mut PeerStatus)) {
@@ -148,12 +232,13 @@ impl Dialer {
             if !self.f.leads() {
                 // This node follows its cluster's leader, which links for it.
                 self.status(|s| s.linked = false);
-                let _ = self.bell.recv_timeout(Duration::from_secs(1));
+                self.wait(Duration::from_secs(1));
+                self.refuse_signals(&Ko::new(Code::Unavailable, "this node does not lead its cluster"));
                 continue;
             }
             let facts = self.facts();
-            if facts.queued == 0 && !facts.behind {
-                let _ = self.bell.recv_timeout(Duration::from_secs(1));
+            if facts.queued == 0 && !facts.behind && self.pending.is_empty() {
+                self.wait(Duration::from_secs(1));
                 continue;
             }
             match self.link() {
@@ -170,11 +255,17 @@ impl Dialer {
                     // `OK:<last>` may say it has it already).
                     self.give_up();
                     log::debug!("link to {}: {why}", self.peer);
+                    self.refuse_signals(&Ko::new(
+                        Code::Offline,
+                        format!("{} cannot be reached now: {why}", self.peer),
+                    ));
                     self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
                     let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
                     let wait = self.backoff.mul_f64(jitter);
                     let until = Instant::now() + wait;
-                    while Instant::now() < until && self.f.ctx().is_some() {
+                    // A call's signal cuts the wait short: a caller
+                    // hears at once whether the peer is back.
+                    while Instant::now() < until && self.f.ctx().is_some() && self.signals.is_empty() {
                         std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
                     }
                 }
@@ -194,6 +285,7 @@ impl Dialer {
         dialers.remove(&fold(&self.peer));
         drop(dialers);
         self.f.bells.write().retain(|_, bell| !bell.same_channel(&self.bell_tx));
+        self.f.signals.lock().remove(&fold(&self.peer));
         self.f.status.lock().remove(&self.peer);
         log::info!("link to {}: no longer in the roster", self.peer);
         true
@@ -281,6 +373,7 @@ impl Dialer {
             s.linked = true;
             s.retrying_since = None;
             s.last_error.clear();
+            s.no_calls = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
         let store = &ctx.store;
@@ -298,6 +391,7 @@ impl Dialer {
                 let _ = write_line(&stream, "QUIT");
                 return Ok(());
             }
+            self.say_signals(&stream, &mut reader)?;
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {
                 if self.f.ctx().is_none() {
@@ -320,7 +414,7 @@ impl Dialer {
                     continue;
                 }
                 let half = self.f.timeout / 2;
-                if self.bell.recv_timeout(half.saturating_sub(idle_since.elapsed())).is_err() {
+                if !self.wait(half.saturating_sub(idle_since.elapsed())) {
                     write_line(&stream, "PING")?;
                     match read_answer(&mut reader, self.f.timeout)? {
                         Answer::Pong => idle_since = Instant::now(),

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use parking_lot::{Mutex, RwLock};
 
 use super::roster::{self, Roster, RosterFile};
+use crate::protocol::call::Signal;
+use crate::protocol::link::Frame;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Ko};
 use crate::server::Ctx;
@@ -49,6 +51,41 @@ pub const FRAME_WINDOW: u64 = 1_000_000;
 /// Frames read from one link a second, at most (`link_rate`): a faster
 /// peer is read more slowly, and TCP makes it wait.
 pub const LINK_RATE: u32 = 1_000;
+
+/// Call signals waiting for one peer's dialer, at most: a peer that is
+/// slow to answer makes a signal past it `KO:FULL` at once, not a wait.
+pub const SIGNALS_WAITING: usize = 64;
+
+/// A call's signal for a peer, with who waits for its answer (none: an
+/// end this server decided, told as soon as the link is free).
+pub(super) struct Told {
+    pub frame: Frame,
+    /// Past it, nobody waits for the answer: the signal is not sent.
+    pub until: Instant,
+    pub answer: Option<Sender<Result<(), Ko>>>,
+}
+
+impl Told {
+    /// Says `result` to whoever waits for it.
+    pub fn answer(self, result: Result<(), Ko>) {
+        if let Some(answer) = self.answer {
+            let _ = answer.try_send(result);
+        }
+    }
+
+    /// Whether it is an offer (the signal that finds out whether the peer
+    /// carries calls).
+    pub fn is_offer(&self) -> bool {
+        matches!(&self.frame, Frame::Call { signal: crate::protocol::call::Signal::Offer { .. }, .. })
+    }
+}
+
+/// What a caller is told of a peer that answered an offer `BAD_REQUEST`
+/// (its own words go to the log: a peer's echo of an SDP is no sentence
+/// for a call screen).
+pub(super) fn carries_no_calls(peer: &str) -> Ko {
+    Ko::new(Code::BadRequest, format!("{peer} does not carry calls"))
+}
 
 /// What the links of this server share.
 pub struct Federation {
@@ -89,6 +126,10 @@ pub struct Federation {
     /// adds one as it starts its dialer, the dialer takes itself out as it
     /// ends (its peer left the roster).
     pub(super) dialers: Mutex<std::collections::HashSet<String>>,
+    /// 1.3: each dialer's call signals to send (by its peer's folded
+    /// name): the handlers of this server's users put them in, the dialer
+    /// says them between windows of frames.
+    pub(super) signals: Mutex<HashMap<String, Sender<Told>>>,
     pub(super) ctx: Weak<Ctx>,
 }
 
@@ -125,6 +166,10 @@ pub struct PeerStatus {
     /// Messages of rooms homed here were not queued for it (its queue was
     /// full): it catches up when the queue is empty.
     pub behind: bool,
+    /// 1.3: the peer answered a call's offer `KO:BAD_REQUEST` on this
+    /// link (it does not carry calls); forgotten at the next hello (the
+    /// peer may have been upgraded).
+    pub no_calls: bool,
 }
 
 impl Federation {
@@ -266,6 +311,38 @@ impl Links for Federation {
                 }
             })
             .collect()
+    }
+
+    /// A signal to a peer that does not carry calls is refused at once
+    /// (its dialer learnt it from an earlier offer); one for a peer whose
+    /// dialer has [`SIGNALS_WAITING`] already is `KO:FULL`.
+    fn tell_call(&self, (from, to, id): (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko> {
+        let server = crate::store::state::remote::address(to).map_or("", |(_, server)| server);
+        let frame = Frame::Call { from: format!("{from}@{}", self.me), to: to.into(), id: id.into(), signal };
+        let roster = self.roster();
+        let peer = roster
+            .peer(server)
+            .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
+        let name = peer.name.clone();
+        if self.status.lock().get(&name).is_some_and(|s| s.no_calls) {
+            return Err(carries_no_calls(&name));
+        }
+        let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
+        let dialer = self.signals.lock().get(&fold(&name)).cloned().ok_or_else(unreachable)?;
+        // The dialer may have to dial (at most 10 s) and say its hello
+        // before the signal; past this, the caller hears why not.
+        let within = self.timeout * 2;
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let told = Told { frame, until: Instant::now() + within, answer: wait.then_some(answer) };
+        dialer.try_send(told).map_err(|_| {
+            Ko::new(Code::Full, format!("{SIGNALS_WAITING} call signals wait for {name} already; try again"))
+        })?;
+        if !wait {
+            return Ok(());
+        }
+        answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
+            Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
+        })
     }
 
     /// Rings the dialer of `server`: something waits for it that no

@@ -126,6 +126,7 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         bells: RwLock::default(),
         status: Mutex::default(),
         dialers: Mutex::default(),
+        signals: Mutex::default(),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::call::Signal;
 use super::escape::Text;
 use super::names::{check_address, check_id, check_name, check_room_address};
 use super::reply::Code;
@@ -132,6 +133,16 @@ pub enum Frame {
         user: String,
         room: String,
     },
+    /// 1.3: `CALL:<from>@<origin>:<to>@<dest>:<call id>:<signal>`, a
+    /// call's signal (§24) from a user of the sender's server to one of the
+    /// other's. Unnumbered, like `PING`: a signal is told, never queued
+    /// nor replayed, and answered at once, `OK` or `KO:<CODE>:<reason>`.
+    Call {
+        from: String,
+        to: String,
+        id: String,
+        signal: Signal,
+    },
     Ping,
     Quit,
 }
@@ -187,6 +198,18 @@ impl Frame {
                 let ts = number(f[5]).map_err(bad)?;
                 Ok(Frame::Status { n, reader: f[1].into(), author: f[2].into(), id: f[3].into(), state, ts })
             }
+            "CALL" => {
+                let f: Vec<&str> = rest.splitn(4, ':').collect();
+                if f.len() != 4 {
+                    return Err((None, "CALL:<from>@<origin>:<to>@<dest>:<call id>:<signal>".into()));
+                }
+                let bad = |e: String| (None, e);
+                check_address(f[0]).map_err(bad)?;
+                check_address(f[1]).map_err(bad)?;
+                check_id(f[2]).map_err(bad)?;
+                let signal = Signal::parse(f[3]).map_err(bad)?;
+                Ok(Frame::Call { from: f[0].into(), to: f[1].into(), id: f[2].into(), signal })
+            }
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -213,7 +236,7 @@ impl Frame {
             | Frame::Status { n, .. }
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. } => Some(*n),
-            Frame::Ping | Frame::Quit => None,
+            Frame::Call { .. } | Frame::Ping | Frame::Quit => None,
         }
     }
 }
@@ -233,6 +256,7 @@ impl fmt::Display for Frame {
             }
             Frame::Join { n, user, room } => write!(f, "JOIN:{n}:{user}:{room}"),
             Frame::Leave { n, user, room } => write!(f, "LEAVE:{n}:{user}:{room}"),
+            Frame::Call { from, to, id, signal } => write!(f, "CALL:{from}:{to}:{id}:{signal}"),
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -429,6 +453,8 @@ mod tests {
             "JOIN:3:ana@lab1:#lab@lab2",
             "LEAVE:4:ana@lab1:#lab@lab2",
             "MSG:5:ana@lab1:#lab@lab2:r1:1795500000300:hi room",
+            "CALL:ana@lab1:bob@lab2:c1:OFFER:video:v=0\\no=- 1 2 IN IP4 127.0.0.1\\n",
+            "CALL:bob@lab2:ana@lab1:c1:END:missed",
             "PING",
             "QUIT",
         ] {
@@ -456,6 +482,8 @@ mod tests {
         assert!(Opening::parse("HELLO:1.2:a:b:s:Zk3q9wPpXc41LmNb:00000000000000000000000000000009").is_err());
         assert!(Opening::parse("HELLO:1.3:a:b:s:short:00000000000000000000000000000009").is_err());
         assert!(Answer::parse("KO:1:NOPE:x").is_err());
+        assert!(Frame::parse("CALL:ana:bob@lab2:c1:HANGUP").is_err(), "an author without its server");
+        assert!(Frame::parse("CALL:ana@lab1:bob@lab2:c1:OFFER:voice:a\\rb").is_err(), "an SDP's bad escape");
     }
 
     #[test]

@@ -7,28 +7,60 @@
 //! node), all of one sweep stored together.
 
 use std::sync::Weak;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Ctx;
 use super::calls::{Ended, Party, Stepped, TICK};
 use super::log_limit::log_limited;
 use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
-use crate::protocol::call::{CallLog, End, Signal};
-use crate::protocol::{Chat, Event, Text};
+use crate::protocol::call::{CallLog, End, Media, Signal};
+use crate::protocol::{Chat, Event, Ko, Text};
 use crate::store::{Ticket, UserId};
 
 /// Says what `me`'s signal did, wherever the call was kept: an answer goes
 /// to the caller's devices and the callee's others, which stop ringing
 /// ("answered on another device"); a candidate to the peer; an end ends
-/// the call on both sides.
-pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outcome: Stepped) {
+/// the call on both sides. Told to the ends of this server: an end of
+/// another server (1.3) had the signal over the link, or sent it.
+pub fn tell(ctx: &Ctx, me: &Party, peer: &Party, id: &str, signal: Signal, outcome: Stepped) {
     let event = Event::Call { from: me.name.clone(), id: id.to_string(), signal };
     match outcome {
-        Stepped::Answered => relay(ctx, [peer, me.id], &event),
-        Stepped::Ice => relay(ctx, [peer], &event),
+        Stepped::Answered => relay(ctx, here([peer, me]), &event),
+        Stepped::Ice => relay(ctx, here([peer]), &event),
         Stepped::Ended(call, why) => end(ctx, &[Over { call, by: me.name.clone(), why }]),
     }
+}
+
+/// The users of this server among `parties` (1.3: a user of another
+/// server is told by its own).
+fn here<'a>(parties: impl IntoIterator<Item = &'a Party>) -> Vec<UserId> {
+    parties.into_iter().filter(|p| p.server().is_none()).map(|p| p.id).collect()
+}
+
+/// Rings `callee`, of this server, for `caller`'s (on `device`) new call
+/// `id`: every device of the callee rings (and its push), or, the callee
+/// busy, the call ends at once (the caller hears `END:busy`, the chat gets
+/// its line, the callee's call goes on undisturbed). Refused as
+/// [`Calls::ring`](super::calls::Calls::ring) refuses.
+pub fn ring(
+    ctx: &Ctx,
+    (caller, device, callee): (Party, &str, Party),
+    id: &str,
+    (media, sdp): (Media, String),
+) -> Result<(), Ko> {
+    let ring = Duration::from_secs(ctx.config.ring_seconds);
+    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
+        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
+        let offer =
+            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
+        relay(ctx, [callee.id], &offer);
+    } else {
+        let by = callee.name.clone();
+        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
+        end(ctx, &[Over { call, by, why: End::Busy }]);
+    }
+    Ok(())
 }
 
 /// A call that is over: taken out of its table (or, busy, never in it),
@@ -45,13 +77,27 @@ pub struct Over {
 /// hears an end finds its line in `HISTORY`; then each end told,
 /// `CALL:<by>:<id>:END:<why>`, to both ends' devices (a busy call, which
 /// never rang, to its caller's alone).
+///
+/// 1.3: an end of another server is told by its server, which this one
+/// tells the ends it decides itself (missed, busy, gone: a `DECLINE` or a
+/// `HANGUP` crossed as the user's signal); the line is the caller's
+/// server's to store.
 pub fn end(ctx: &Ctx, calls: &[Over]) {
+    end_calls(ctx, calls, true);
+}
+
+/// [`end`], for calls whose end the server of their other end told this
+/// one (`across`: false) or not.
+pub fn end_calls(ctx: &Ctx, calls: &[Over], across: bool) {
     store_lines(ctx, calls);
     for Over { call, by, why } in calls {
         let event = Event::Call { from: by.clone(), id: call.id.clone(), signal: Signal::End(*why) };
         match why {
-            End::Busy => relay(ctx, [call.caller.id], &event),
-            _ => relay(ctx, [call.caller.id, call.callee.id], &event),
+            End::Busy => relay(ctx, here([&call.caller]), &event),
+            _ => relay(ctx, here([&call.caller, &call.callee]), &event),
+        }
+        if across && matches!(why, End::Missed | End::Busy | End::Gone) {
+            super::calls_across::tell_end(ctx, call, *why);
         }
         // Asked first, so that a line that would not be printed does not
         // spend the budget of those that would.
@@ -76,6 +122,7 @@ pub fn end(ctx: &Ctx, calls: &[Over]) {
 fn store_lines(ctx: &Ctx, calls: &[Over]) {
     let mut last = Ticket(0);
     for Over { call, why, .. } in calls.iter().filter(|over| caller_is_live(ctx, &over.call.caller)) {
+        // (A caller of another server is not live here: its server stores the line.)
         let (id, text) = line(ctx, call, *why);
         let Ok(text) = Text::from_plain(&text) else { continue };
         let (results, ticket) =
@@ -135,8 +182,10 @@ struct Missed {
 /// of the same media. Read from the store, so it works alike on a single
 /// server, on every node of a cluster and after a restart.
 fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
-    let chat = Chat::User(call.caller.name.clone());
-    let last = ctx.store.history(call.callee.id, &chat, 1, 16 * 1024).ok()?.messages().ok()?.pop()?;
+    // Read from the caller's side, whose account is this server's (the
+    // callee may be a user of another server, 1.3).
+    let chat = Chat::User(call.callee.name.clone());
+    let last = ctx.store.history(call.caller.id, &chat, 1, 16 * 1024).ok()?.messages().ok()?.pop()?;
     if !last.from.eq_ignore_ascii_case(&call.caller.name) {
         return None;
     }
@@ -165,9 +214,11 @@ fn missed_before(ctx: &Ctx, call: &Ended) -> Option<Missed> {
 /// deletion once it is applied: the deletion's `OK` comes after, and the
 /// connections close after that.
 fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
-    ctx.store
-        .find_account(&caller.name)
-        .is_some_and(|account| account.id == caller.id && !account.is_deleted())
+    caller.server().is_none()
+        && ctx
+            .store
+            .find_account(&caller.name)
+            .is_some_and(|account| account.id == caller.id && !account.is_deleted())
 }
 
 /// The receive connection of `device` of `user` ended: its calls end

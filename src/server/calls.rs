@@ -64,6 +64,46 @@ pub struct Party {
     pub name: String,
 }
 
+/// 1.3: the first id of the users of other servers in the table, far
+/// above any account's (an account's id is its place among the store's
+/// accounts). A call with `bob@lab2` needs no account of bob's here: he
+/// may never have written to anyone of this server.
+const REMOTE_IDS: UserId = 1 << (UserId::BITS - 1);
+
+impl Party {
+    /// 1.3 (§27): `address` (`bob@lab2`), a user of another server, as
+    /// an end of a call: its id is made of its address (folded), the same
+    /// for every signal of its calls, and never an account's.
+    pub fn remote(address: &str) -> Party {
+        // FNV-1a: stable across starts and platforms, as a table of a few
+        // dozen calls needs, with no dependency.
+        let folded = crate::protocol::names::fold(address);
+        let hash = folded
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Party { id: REMOTE_IDS | (hash as UserId & (REMOTE_IDS - 1)), name: address.to_string() }
+    }
+
+    /// The server of a user of another server (`lab2` of `bob@lab2`);
+    /// `None` for a user of this one.
+    pub fn server(&self) -> Option<&str> {
+        crate::store::state::remote::address(&self.name).map(|(_, server)| server)
+    }
+}
+
+/// 1.3: the device a user of another server is on, as the table names
+/// it (`@lab2`): its server keeps its devices, and tells this one when
+/// its end leaves.
+pub fn remote_device(server: &str) -> String {
+    format!("@{server}")
+}
+
+/// 1.3: how long a call to a user of another server rings here at most:
+/// the callee's server rings it out at its own `--ring-seconds` (at most
+/// 600, the flag's limit) and says so; this ends it if that server fell
+/// silent meanwhile.
+pub const RING_ACROSS_MAX: Duration = Duration::from_secs(615);
+
 #[derive(Clone, Debug)]
 enum CallState {
     Ringing {
@@ -365,6 +405,15 @@ impl Calls {
         }
     }
 
+    /// 1.3: takes out the call `id` between `a` and `b`, which the
+    /// server of one end says is over (`END` on the link).
+    pub fn take(&self, a: UserId, b: UserId, id: &str) -> Result<Ended, Ko> {
+        let mut table = self.table.lock();
+        let calls = &mut table.calls;
+        let at = calls.iter().position(|c| c.id == id && c.has(a) && c.has(b)).ok_or_else(|| no_call(id))?;
+        Ok(calls.swap_remove(at).ended())
+    }
+
     /// Takes out the calls that rang out by `now` (and forgets who
     /// offered over a minute ago).
     pub fn rung_out(&self, now: Instant) -> Vec<Ended> {
@@ -427,6 +476,27 @@ mod tests {
         let ended = Ended { answered: None, ..ended };
         assert_eq!(ended, Ended { id: "c2".into(), caller, callee, media: Media::Voice, answered: None });
         assert_eq!(code(calls.step(3, "phone", 1, "c2", Step::Ice)), Err(no_call("c2").reason));
+    }
+
+    /// 1.3: a user of another server is one party whatever the case of
+    /// its address, never an account of this server, and a call with it
+    /// is taken out by the end its server tells.
+    #[test]
+    fn a_user_of_another_server_is_a_party_of_its_own_and_its_server_ends_its_calls() {
+        let bob = Party::remote("bob@lab2");
+        assert_eq!(bob.id, Party::remote("Bob@LAB2").id);
+        assert_ne!(bob.id, Party::remote("bob@lab3").id);
+        assert!(bob.id >= REMOTE_IDS, "far above any account's id");
+        assert_eq!((bob.server(), Party { id: 1, name: "ana".into() }.server()), (Some("lab2"), None));
+        let calls = Calls::default();
+        let ana = Party { id: 1, name: "ana".into() };
+        let ring = |id| calls.ring(ana.clone(), "laptop", bob.clone(), id, Media::Video, RING_ACROSS_MAX);
+        assert_eq!(ring("c1"), Ok(true));
+        assert_eq!(ring("c2").unwrap_err().code, Code::Full, "one call ringing per peer, a remote one too");
+        assert!(calls.take(bob.id, 2, "c1").is_err(), "a call between bob@lab2 and ana only");
+        let ended = calls.take(bob.id, ana.id, "c1").unwrap();
+        assert_eq!((ended.callee, ended.answered), (bob.clone(), None));
+        assert!(calls.known().is_empty());
     }
 
     /// A caller offers at most `OFFERS_PER_MINUTE` calls a minute; a

@@ -10,6 +10,7 @@
 //! ([`not_linked`]).
 
 use crate::metrics::PeerLink;
+use crate::protocol::call::Signal;
 use crate::protocol::{Chat, Code, Ko};
 
 /// The class network's links, as the server's handlers use them.
@@ -28,6 +29,14 @@ pub trait Links: Send + Sync {
     /// Each peer of the roster's link as it is now, for the metrics and
     /// `wachat top`.
     fn peer_links(&self) -> Vec<PeerLink>;
+
+    /// 1.3: tells the server of `to` (`bob@lab2`) the signal of the call
+    /// `id` from `from`, a user of this server (a link's `CALL` frame).
+    /// `wait`ing (a user's signal), returns the peer's answer: `Ok`, its
+    /// refusal, or `KO:OFFLINE` if it cannot be reached within the link's
+    /// timeout. Without (an end this server decided), the signal leaves
+    /// as soon as the link is free, and its answer is only logged.
+    fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko>;
 }
 
 /// What a server without `--peers` answers for an address: what it

@@ -26,7 +26,9 @@
 //!   administrator asks of the running server (changes to accounts,
 //!   live figures for `wachat users list`).
 //! - [`leader`]: what a cluster's follower hands to the node that leads;
-//!   [`links`]: what the server asks of the class network (1.3).
+//!   [`links`]: what the server asks of the class network (1.3);
+//!   [`calls_across`]: calls with a user of another server (1.3), whose
+//!   signals cross the link.
 //! - `config`: [`Config`], everything `wachat serve` can be told, and
 //!   the defaults of its flags, each with why it is that number.
 //! - [`closer`]: closes connections without letting a slow peer hold a
@@ -41,6 +43,7 @@ pub mod auth;
 pub mod base;
 pub mod call_relay;
 pub mod calls;
+pub mod calls_across;
 pub mod closer;
 mod config;
 pub mod connections;

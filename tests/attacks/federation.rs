@@ -3,7 +3,8 @@
 //! hostile student's server would make them: frames past the limit,
 //! more connections than the port takes, silence instead of a hello,
 //! hellos of a key that is not the claimed server's, a flood of frames, a
-//! flood of refused frames. Each test plays `lab9` beside a real `lab1`.
+//! flood of refused frames, forged call signals and a crowd of callers.
+//! Each test plays `lab9` beside a real `lab1`.
 
 use super::support;
 
@@ -895,4 +896,70 @@ fn a_peer_answering_with_garbage_or_hostile_reasons_bounces_only_what_it_refused
     assert!(reason.starts_with("lab9 refused it: no [2J user n"), "{reason}");
     assert!(!reason.chars().any(|c| c.is_control() || c == '\\'), "{reason:?}");
     assert!(reason.len() <= 230, "{} bytes", reason.len());
+}
+
+/// The next `CALL` or `TYPING` event on `events` (presence, messages and
+/// statuses skipped).
+fn call_or_typing(events: &mut support::Conn) -> String {
+    loop {
+        let line = events.next_event();
+        if line.starts_with("CALL:") || line.starts_with("TYPING:") {
+            return line;
+        }
+    }
+}
+
+/// A peer's call signals (1.3, §27 "Calls across servers") speak for its
+/// own users only, name calls that exist, and ring a user of this server
+/// no more than anyone of this server may: 3 calls at once (the 4th, and
+/// the 40 after it, find her busy), however many callers the peer
+/// invents.
+#[test]
+fn a_peer_cannot_forge_call_signals_nor_ring_a_user_past_her_limits() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--ring-seconds", "60"]);
+    lab1.server.register(&["ana", "dan", "cleo"]);
+    let mut ana_events = lab1.server.events_1_2("ana", None);
+    let mut dan = lab1.server.login_send("dan", "pw-dan");
+    let _dan_events = lab1.server.events_1_2("dan", None);
+    let mut cleo = lab1.server.login_send("cleo", "pw-cleo");
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    let sdp = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\n";
+
+    // dan calls ana on lab1; lab9 tries to end it, or ring as another
+    // server's user, or end a call that is not there.
+    assert_eq!(dan.request(&format!("CALL:ana:d1:OFFER:voice:{sdp}")), "OK");
+    assert_eq!(call_or_typing(&mut ana_events), format!("CALL:dan:d1:OFFER:voice:{sdp}"));
+    let forged = [
+        ("CALL:dan@lab1:ana@lab1:d1:HANGUP", "KO:FORBIDDEN:lab9 speaks only for its own users, not dan@lab1"),
+        (
+            "CALL:eve@lab3:ana@lab1:x1:OFFER:voice:v=0",
+            "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3",
+        ),
+        ("CALL:zed@lab9:ana@lab1:d1:HANGUP", "KO:BAD_REQUEST:no call d1 (it ended, or never rang)"),
+        ("CALL:zed@lab9:ana@lab1:d1:END:missed", "KO:BAD_REQUEST:no call d1 (it ended, or never rang)"),
+        ("CALL:zed@lab9:nobody@lab1:x1:OFFER:voice:v=0", "KO:UNKNOWN_USER:no user named nobody"),
+        (
+            "CALL:zed@lab9:ana@lab2:x1:OFFER:voice:v=0",
+            "KO:UNKNOWN_SERVER:ana@lab2 is not a user of this server",
+        ),
+    ];
+    for (frame, answer) in forged {
+        assert_eq!(ask(&link, &mut reader, frame), answer, "{frame}");
+    }
+    assert_eq!(dan.request("CALL:ana:d1:HANGUP"), "OK", "dan's call went on");
+    assert_eq!(call_or_typing(&mut ana_events), "CALL:dan:d1:END:hangup");
+
+    // 43 invented callers of lab9: 3 ring ana, the others find her busy.
+    let offers: Vec<String> =
+        (1..=43).map(|n| format!("CALL:z{n}@lab9:ana@lab1:x{n}:OFFER:voice:{sdp}")).collect();
+    let answers = pipelined(&link, &mut reader, &offers);
+    assert!(answers.iter().all(|a| a == "OK"), "{answers:?}");
+    for n in 1..=3 {
+        assert_eq!(call_or_typing(&mut ana_events), format!("CALL:z{n}@lab9:x{n}:OFFER:voice:{sdp}"));
+    }
+    assert_eq!(cleo.request("TYPING:ana"), "OK");
+    assert_eq!(call_or_typing(&mut ana_events), "TYPING:cleo:ana", "nothing more rang");
+    // The link still takes messages.
+    assert_eq!(ask(&link, &mut reader, "MSG:1:z1@lab9:ana@lab1:m1:1795500000100:hi"), "ACK:1");
 }

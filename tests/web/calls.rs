@@ -10,6 +10,8 @@
 //! said from each side, there after a reload. A video offer and answer
 //! are over 4,096 bytes (a message's limit, which once kept video calls
 //! from ringing). A stranger's `END` with the same call id ends nothing.
+//! And (1.3) calls across two linked servers, direct and through each
+//! side's coturn, a phone on one and a laptop on the other.
 //!
 //! Prints the time from the answer to the first audio and video bytes,
 //! and what the server spent; asserts no figure.
@@ -23,7 +25,9 @@ use serde_json::json;
 use support::TestServer;
 use support::browser::Browser;
 use support::coturn::{self, Coturn};
-use support::webapp::{CALL_FLAGS, CALL_SCREEN, ENTER, call_data, log_in_again, web_server};
+use support::federation;
+use support::ports::free_port;
+use support::webapp::{CALL_FLAGS, CALL_SCREEN, ENTER, app_url, call_data, log_in_again, web_server};
 
 /// The page's peer connections, kept as call.js makes them (the test's
 /// own hook, not the app's), to read the SDPs that crossed the server.
@@ -298,6 +302,75 @@ fn the_same_calls_through_the_documented_coturn() {
         web_server(&["--ring-seconds", "30", "--turn", &url, "--turn-secret", coturn::SECRET]);
     server.register(&["ana", "bob"]);
     let paths = calls_both_ways(&server, &web, true);
+    assert!(paths.iter().all(|p| p == "relay"), "{paths:?}");
+}
+
+/// Two servers of a class network (1.3, §27), linked, each serving the
+/// browser app with `--ring-seconds 30` and, `relay`ed, a coturn of its
+/// own (each browser takes its credentials from its own server): ana on
+/// lab1 with a phone, bob on lab2 with a laptop. A video call each way,
+/// answered and hung up, its line in both chats; then a missed call
+/// across, said from each side.
+fn calls_across_two_servers(relay: bool) -> Vec<String> {
+    let root = tempfile::tempdir().unwrap();
+    let extra = [&coturn::ON_LOOPBACK[..2], &coturn::ONE_LOOPBACK_PEER[..]].concat();
+    let coturns = relay.then(|| [Coturn::documented(&extra), Coturn::documented(&extra)]);
+    let roster = root.path().join("class.csv");
+    let ports = [("lab1", free_port()), ("lab2", free_port())];
+    federation::write_roster(&roster, &ports, "");
+    let lab = |i: usize| {
+        let (name, port) = ports[i];
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let turn = coturns.as_ref().map(|c| c[i].url()).unwrap_or_default();
+        // A browser's timeout (a busy machine films, encodes and decodes
+        // two video calls' worth), not the link tests' 4 s.
+        let mut flags = vec!["--web-port", "0", "--ring-seconds", "30", "--timeout", "10"];
+        if relay {
+            flags.extend(["--turn", &turn, "--turn-secret", coturn::SECRET]);
+        }
+        federation::start(["lab1", "lab2"][i], &dir, &roster, port, &flags)
+    };
+    let (lab1, lab2) = (lab(0), lab(1));
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let ana = browser(&app_url(&lab1.server), "ana", relay, PHONE);
+    let bob = browser(&app_url(&lab2.server), "bob", relay, (1280, 800));
+    let paths = vec![
+        call(&lab1.server, (&ana, "ana"), ("bob@lab2", &[&bob]), &bob, "video"),
+        call(&lab2.server, (&bob, "bob"), ("ana@lab1", &[&ana]), &ana, "video"),
+    ];
+    // A missed call across: ana gives up before bob answers.
+    if ana.exec("return !!document.getElementById('back')?.offsetParent", json!([])) == json!(true) {
+        ana.click("#back"); // a phone shows the list or a chat
+    }
+    open_chat(&ana, "bob@lab2");
+    ana.click("#call-voice");
+    bob.wait_for(&format!("{CALL_SCREEN}?.dataset.state === 'ringing-here'"));
+    ana.wait_for(&format!("{CALL_SCREEN}?.dataset.tone === 'ringback'"));
+    ana.click(".call-hangup");
+    bob.wait_for(&format!("!{CALL_SCREEN}"));
+    // Each side's chat: the three lines, each said from its side.
+    let lines = |browser: &Browser, want: &[&str]| {
+        let want = serde_json::to_string(want).unwrap();
+        let said = "[...document.querySelectorAll('#messages .call-log .text')].map(e => e.textContent.replace(/, 0:[0-9]+$/, ', 0:…'))";
+        browser.wait_for(&format!("JSON.stringify({said}.slice(-3)) === {want:?}"));
+    };
+    lines(&ana, &["📞 Video call, 0:…", "📞 Video call, 0:…", "📞 Voice call, no answer"]);
+    lines(&bob, &["📞 Video call, 0:…", "📞 Video call, 0:…", "📞 Missed voice call"]);
+    shot(&ana, "web-call-across-log-phone");
+    paths
+}
+
+#[test]
+fn video_calls_across_two_linked_servers_each_way_go_direct() {
+    let paths = calls_across_two_servers(false);
+    assert!(paths.iter().all(|p| p == "host"), "{paths:?}");
+}
+
+#[test]
+fn video_calls_across_two_linked_servers_go_through_each_side_s_coturn() {
+    let paths = calls_across_two_servers(true);
     assert!(paths.iter().all(|p| p == "relay"), "{paths:?}");
 }
 

@@ -205,6 +205,19 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 conn.close();
                 return;
             }
+            // The suite's peer has no users to ring: it answers a call's
+            // signal as a server that does not carry calls (§27).
+            Frame::Call { .. } => {
+                let no = Answer::Ko(
+                    None,
+                    Code::BadRequest,
+                    "the conformance suite's peer carries no calls".into(),
+                );
+                if conn.send(&no.to_string()).is_err() {
+                    return;
+                }
+                continue;
+            }
             Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } => (*n, id.clone()),
             // The suite is the home of no room: a room's JOIN or LEAVE is
             // taken like any frame, and no case has a rule for it.

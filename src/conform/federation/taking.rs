@@ -9,6 +9,13 @@
 //! hostile text or a number past 2^53, or is too long, is refused, and
 //! the link goes on (but for the frame too long, which closes it).
 //!
+//! A call's signal (1.3, an unnumbered `CALL` frame) is carried or
+//! refused cleanly: a server that carries calls answers an offer `OK` or
+//! a refusal of one server's (and refuses another server's user
+//! `FORBIDDEN`, a call that is not there `BAD_REQUEST`); one that does
+//! not answers it `KO:BAD_REQUEST`, which is its word for "no calls here";
+//! either way the link goes on.
+//!
 //! Whether a message was delivered once is seen on the user's receive
 //! connection: after the frames of a case, a last message is sent, and it
 //! must be the next event (nothing else came in between).
@@ -48,6 +55,7 @@ pub fn cases() -> Vec<LinkCase> {
         c("status-of-no-message-refused", "§27 The frames", status_of_no_message_refused),
         c("status-of-another-state-refused", "§27 The frames", status_of_another_state_refused),
         c("ping-and-quit", "§27 Unnumbered frames", ping_and_quit),
+        c("calls-carried-or-refused-cleanly", "§27 Calls across servers", calls_carried_or_refused_cleanly),
     ]
 }
 
@@ -344,4 +352,50 @@ fn ping_and_quit(ctx: &mut LinkCtx) -> Result<(), Failure> {
     link.send("QUIT")?;
     link.answer("OK")?;
     link.conn.expect_closed()
+}
+
+/// An unnumbered answer to a `CALL` frame: `OK`, or `KO:<CODE>:…`.
+fn call_answer(link: &mut OpenedLink, frame: &str) -> Result<Result<(), Code>, Failure> {
+    link.send(frame)?;
+    let want = "OK or KO:<CODE>:… (unnumbered)";
+    let got = link.conn.line(want)?;
+    match crate::protocol::link::Answer::parse(&got) {
+        Ok(crate::protocol::link::Answer::Ok) => Ok(Ok(())),
+        Ok(crate::protocol::link::Answer::Ko(None, code, _)) => Ok(Err(code)),
+        _ => Err(Failure::new(want, got)),
+    }
+}
+
+/// The suite's `a` offers the server's `b` a call. A server that does not
+/// carry calls refuses it `BAD_REQUEST`; one that does takes it (or says
+/// why `b` cannot be rung), refuses a signal of another server's user
+/// `FORBIDDEN` and one of a call that is not there `BAD_REQUEST`, and
+/// takes the hang-up of its call. Then the link still carries a message.
+fn calls_carried_or_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let (a, to) = (ctx.remote("a"), ctx.address("b"));
+    let offer = call_answer(&mut link, &format!("CALL:{a}:{to}:cf1:OFFER:voice:v=0\\n"))?;
+    if offer != Err(Code::BadRequest) {
+        let carried = [Code::Offline, Code::Full, Code::RateLimited, Code::Forbidden];
+        check(
+            offer.is_ok_and(|()| true) || offer.is_err_and(|c| carried.contains(&c)),
+            "OK, or KO:OFFLINE|FULL|RATE_LIMITED|FORBIDDEN",
+            format!("{offer:?}"),
+        )?;
+        let third = format!("{}@{}", ctx.name("eve"), ctx.name("lab3"));
+        let forged = call_answer(&mut link, &format!("CALL:{third}:{to}:cf1:HANGUP"))?;
+        check(
+            forged == Err(Code::Forbidden),
+            "KO:FORBIDDEN:… (eve of lab3 is not the suite's)",
+            format!("{forged:?}"),
+        )?;
+        let none = call_answer(&mut link, &format!("CALL:{a}:{to}:cf9:HANGUP"))?;
+        check(none == Err(Code::BadRequest), "KO:BAD_REQUEST:… (no call cf9)", format!("{none:?}"))?;
+        if offer.is_ok() {
+            let hung_up = call_answer(&mut link, &format!("CALL:{a}:{to}:cf1:HANGUP"))?;
+            check(hung_up.is_ok(), "OK (the hang-up of cf1)", format!("{hung_up:?}"))?;
+        }
+    }
+    link.alive()?;
+    nothing_else(ctx, &mut link, &mut b)
 }

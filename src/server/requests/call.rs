@@ -6,18 +6,19 @@
 //! whether a signal belongs to a call at all) is `server::calls`'s table
 //! (on a cluster, the leader's).
 //!
+//! 1.3 (§27): the peer may be a user of another server (`bob@lab2`): its
+//! signals cross the link (`server::calls_across`), and each server keeps
+//! its own user's end of the call in its table.
+//!
 //! And `TURN` (§24): the TURN server's short-lived credentials for this
 //! user (`wachat serve --turn URL --turn-secret S`), so that two browsers
 //! behind NATs that forbid a direct path can relay their media there.
 
-use std::time::Duration;
-
-use crate::protocol::call::{End, Media, Signal};
-use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, Reply};
+use crate::protocol::call::{Media, Signal};
+use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Ko, Reply};
 use crate::server::Ctx;
 use crate::server::call_relay;
-use crate::server::calls::{self, Ended, Party};
-use crate::server::relay::relay;
+use crate::server::calls::{self, Party};
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
@@ -47,11 +48,11 @@ pub(super) fn serve(s: &mut Session, who: Who, peer: String, id: String, signal:
 }
 
 pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
-    // 1.3 (§27): an address of another server is refused whether or not
-    // this server relays media (and, without `--peers`, as the name it
-    // was before 1.3).
+    // Checked whether or not this server relays media: an address of a
+    // server not in the roster (or, without `--peers`, as the name it was
+    // before 1.3) is refused.
     if let Some(peer) = &peer
-        && let Err(ko) = s.ctx.here_only(Chat::User(peer.clone()), "a call")
+        && let Err(ko) = party(s.ctx, who, peer)
     {
         return s.reply(Err(ko));
     }
@@ -101,6 +102,14 @@ fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
 /// caller cannot tell a block from an absence.
 fn callee(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
     let other = party(ctx, me, peer)?;
+    if other.server().is_some() {
+        // 1.3: whether bob@lab2 may be rung is his server's to say, as it
+        // answers the offer; a block of ours is ours.
+        if crate::server::calls_across::blocks(ctx, me.id, &other.name) {
+            return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
+        }
+        return Ok(other);
+    }
     let reachable = ctx.router.is_online(other.id) || ctx.push.can_ring(other.id);
     // (Either way: a user does not ring someone it blocked either.)
     if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !reachable {
@@ -118,8 +127,13 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let step =
                 calls::Step::of(&signal).ok_or_else(|| Ko::new(Code::BadRequest, "END is the server's"))?;
             let me = Party { id: me.id, name: me.name.to_string() };
+            if other.server().is_some() {
+                // Told across first: the peer's server may refuse it (no
+                // such call there), and then nothing changes here.
+                crate::server::calls_across::say(ctx, (&me, &other, id), &signal, true)?;
+            }
             let outcome = ctx.router.calls.step(me.id, device, other.id, id, step)?;
-            call_relay::tell(ctx, &me, other.id, id, signal, outcome);
+            call_relay::tell(ctx, &me, &other, id, signal, outcome);
             Ok(())
         }
     }
@@ -138,25 +152,23 @@ fn offer(
 ) -> Result<(), Ko> {
     let callee = callee(ctx, me, peer)?;
     let caller = Party { id: me.id, name: me.name.to_string() };
-    let ring = Duration::from_secs(ctx.config.ring_seconds);
-    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
-        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
-        let offer =
-            Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
-        relay(ctx, [callee.id], &offer);
-    } else {
-        let by = callee.name.clone();
-        let call = Ended { id: id.to_string(), caller, callee, media, answered: None };
-        call_relay::end(ctx, &[call_relay::Over { call, by, why: End::Busy }]);
+    if callee.server().is_some() {
+        return crate::server::calls_across::offer(ctx, (caller, device, callee), id, (media, sdp));
     }
-    Ok(())
+    call_relay::ring(ctx, (caller, device, callee), id, (media, sdp))
 }
 
-/// The user `peer` names, who is not `me`.
+/// The user `peer` names, who is not `me`: a user of this server, or
+/// (1.3, §27) of a server of the roster (`bob@lab2`), whose account is
+/// that server's to check; an address of this server is its user.
 fn party(ctx: &Ctx, me: Who, peer: &str) -> Result<Party, Ko> {
-    // 1.3 (§27): a call's signals are told on this server only; an
-    // address of this server is its user.
-    let peer = match ctx.here_only(Chat::User(peer.to_string()), "a call")? {
+    let chat = Chat::User(peer.to_string());
+    let peer = match ctx.route(&chat)? {
+        None if chat.server().is_some() => return Ok(Party::remote(peer)),
+        Some(local) => local,
+        None => chat,
+    };
+    let peer = match peer {
         Chat::User(user) => user,
         Chat::Room(room) => {
             return Err(Ko::new(Code::BadRequest, format!("#{room} is a room: only a user can be called")));

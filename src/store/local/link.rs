@@ -209,7 +209,8 @@ impl LocalStore {
                         self.inner.take_membership(state, pending, sides, (user, room), joined)?
                     }
                 }
-                Frame::Ping | Frame::Quit => {}
+                // Unnumbered: never taken into the store (`take_frames` answers them).
+                Frame::Call { .. } | Frame::Ping | Frame::Quit => {}
             }
             let ts = state.next_ts(now_ms());
             let took = Record::Set {
