@@ -5,7 +5,7 @@
 //! One test binary, its tests by topic in `tests/federation/`:
 //! `network.rs` (messages, statuses, rooms, bounces, outages and the
 //! test as a peer; the metrics, `top`, the consoles and the browser),
-//! `chaos.rs` (`wachat chaos --federation` over three servers: every
+//! `files.rs` (files, photos and voice notes across servers), `chaos.rs` (`wachat chaos --federation` over three servers: every
 //! message delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
 //! `--class`).
@@ -16,5 +16,7 @@ mod support;
 mod chaos;
 #[path = "federation/conform.rs"]
 mod conform;
+#[path = "federation/files.rs"]
+mod files;
 #[path = "federation/network.rs"]
 mod network;

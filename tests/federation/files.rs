@@ -1,0 +1,195 @@
+//! Files across servers (protocol 1.3, docs/PROTOCOL.md §27, "Files
+//! across servers"): a file, a photo with its caption and a voice note
+//! sent to a user or a room of another server reach its recipients as
+//! files — the `FILE` event, `FILEOF` and `FETCH` on the recipient's
+//! server, the bytes equal by checksum — and a peer that does not carry
+//! files has the message bounced in words.
+
+use super::support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::federation::{events_1_3, give_key, network, start, write_roster};
+use support::files::{fetch, noise, photo, sha256, upload};
+use support::ports::free_port;
+use support::tiny::Tiny;
+use support::{Conn, without_ts};
+
+/// The fields of a `FILE` event: `(from, to, id, file id, size, type,
+/// name, text)`.
+fn file_event(event: &str) -> (String, String, String, String, u64, String, String, String) {
+    let f: Vec<&str> = event.splitn(11, ':').collect();
+    assert_eq!((f.len(), f[0]), (11, "FILE"), "a FILE event: {event}");
+    let s = |i: usize| f[i].to_string();
+    (s(2), s(3), s(4), s(6), f[7].parse().unwrap(), s(8), s(9), s(10))
+}
+
+/// Sends `bytes` as `name` from `conn` to `to` with `caption`; the `OK`'s time.
+fn send_file(conn: &mut Conn, to: &str, id: &str, name: &str, bytes: &[u8], caption: &str) -> String {
+    let file = upload(conn, name, bytes);
+    let ok = conn.request(&format!("FILE:{to}:{id}:{file}:{caption}"));
+    ok.strip_prefix(&format!("OK:{id}:")).unwrap_or_else(|| panic!("FILE: {ok}")).to_string()
+}
+
+/// The next event of `conn` that is not a presence line, a ping or a
+/// status.
+fn next_message(conn: &mut Conn) -> String {
+    loop {
+        let event = conn.next_event();
+        if !event.starts_with("STATUS:") {
+            return event;
+        }
+    }
+}
+
+/// Waits for the `STATUS` of message `id` in state `state`.
+fn wait_status(conn: &mut Conn, id: &str, state: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let event = conn.next_event();
+        let f: Vec<&str> = event.split(':').collect();
+        if f[0] == "STATUS" && f.get(3) == Some(&id) && f.get(4) == Some(&state) {
+            return;
+        }
+    }
+    panic!("no {state} for {id}");
+}
+
+#[test]
+fn a_file_a_photo_and_a_voice_note_cross_to_a_user_each_way_whole() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut bob_events = events_1_3(lab2, "bob");
+
+    // A file of several parts (and not a whole number of them).
+    let notes = noise(40_000, 7);
+    let ts = send_file(&mut ana, "bob@lab2", "f1", "lab3 notes.bin", &notes, "for friday");
+    let event = next_message(&mut bob_events);
+    let (from, to, id, file, size, kind, name, text) = file_event(&event);
+    assert_eq!((from.as_str(), to.as_str(), id.as_str()), ("ana@lab1", "bob", "f1"), "{event}");
+    assert_eq!((size, kind.as_str(), name.as_str()), (40_000, "application/octet-stream", "lab3 notes.bin"));
+    assert_eq!(text, "📎 lab3 notes.bin (40 KB) for friday");
+    assert!(event.contains(&format!(":f1:{ts}:")), "the sender's time: {event}");
+    let got = fetch(&mut bob, &file).unwrap();
+    assert_eq!(sha256(&got), sha256(&notes), "the bytes, whole");
+    assert_eq!(
+        bob.request("FILEOF:ana@lab1:ana@lab1:f1"),
+        format!("OK:{file}:40000:application/octet-stream:lab3 notes.bin")
+    );
+    let seq = event.split(':').nth(1).unwrap().to_string();
+    bob_events.send(&format!("ACK:{seq}"));
+    wait_status(&mut ana_events, "f1", "DELIVERED");
+    // Nobody else on lab2 may fetch it.
+    let [mut eve] = lab2.logged_in(["eve"]);
+    assert!(fetch(&mut eve, &file).unwrap_err().starts_with("KO:UNKNOWN_FILE"));
+    assert!(eve.request("FILEOF:ana@lab1:ana@lab1:f1").starts_with("KO:UNKNOWN_FILE"));
+
+    // A photo with its caption, the other way: lab1 makes its thumbnail.
+    let png = photo(320, 200);
+    send_file(&mut bob, "ana@lab1", "p1", "whiteboard.png", &png, "the diagram");
+    let event = next_message(&mut ana_events);
+    let (from, _, id, file, size, kind, name, text) = file_event(&event);
+    assert_eq!((from.as_str(), id.as_str(), kind.as_str()), ("bob@lab2", "p1", "image/png"), "{event}");
+    assert_eq!((size, name.as_str()), (png.len() as u64, "whiteboard.png"));
+    assert!(text.ends_with(" the diagram"), "{text}");
+    assert_eq!(sha256(&fetch(&mut ana, &file).unwrap()), sha256(&png));
+    let thumb = fetch(&mut ana, &format!("{file}-t")).unwrap();
+    assert_eq!(&thumb[..3], &[0xff, 0xd8, 0xff], "a JPEG thumbnail made on lab1");
+
+    // A voice note: its name says what it is.
+    let voice = noise(9_214, 3);
+    send_file(&mut ana, "bob@lab2", "v1", "voice-12s.webm", &voice, "");
+    let event = next_message(&mut bob_events);
+    let (_, _, id, file, _, _, name, text) = file_event(&event);
+    assert_eq!(
+        (id.as_str(), name.as_str(), text.as_str()),
+        ("v1", "voice-12s.webm", "📎 voice-12s.webm (9 KB)")
+    );
+    assert_eq!(sha256(&fetch(&mut bob, &file).unwrap()), sha256(&voice));
+
+    // A 1.0 client reads the message's text (the voice note, not
+    // acknowledged, is replayed to it), and HISTORY has it.
+    let mut old = lab2.login_recv("bob", "pw-bob");
+    let replayed = without_ts(&old.next_msg());
+    assert!(replayed.ends_with(":ana@lab1:bob:v1:<ts>:📎 voice-12s.webm (9 KB)"), "{replayed}");
+    let history = bob.listing("HISTORY:ana@lab1:10");
+    assert!(
+        history.iter().any(|l| l.contains(":v1:") && l.ends_with("📎 voice-12s.webm (9 KB)")),
+        "{history:?}"
+    );
+    // The same file sent again reaches lab2 once: one file there.
+    let files_of = |dir: &Path| std::fs::read_dir(dir.join("files")).unwrap().count();
+    let before = files_of(&labs[1].dir);
+    let first = fetch_id(&mut ana, "bob@lab2", "f1");
+    let ok = ana.request(&format!("FILE:bob@lab2:f2:{first}:again"));
+    assert!(ok.starts_with("OK:f2:"), "{ok}");
+    let event = old.next_msg();
+    assert!(without_ts(&event).ends_with(":ana@lab1:bob:f2:<ts>:📎 lab3 notes.bin (40 KB) again"), "{event}");
+    assert_eq!(file_event_file(&mut bob, "f2"), file_event_file(&mut bob, "f1"), "the same file");
+    assert_eq!(files_of(&labs[1].dir), before, "no second copy of the bytes");
+}
+
+/// The file id the message `id` of ana to `to` carries, on her server.
+fn fetch_id(ana: &mut Conn, to: &str, id: &str) -> String {
+    let ok = ana.request(&format!("FILEOF:{to}:ana:{id}"));
+    ok.strip_prefix("OK:").unwrap().split(':').next().unwrap().to_string()
+}
+
+/// The file id ana@lab1's message `id` carries on bob's server.
+fn file_event_file(bob: &mut Conn, id: &str) -> String {
+    let ok = bob.request(&format!("FILEOF:ana@lab1:ana@lab1:{id}"));
+    ok.strip_prefix("OK:").unwrap().split(':').next().unwrap().to_string()
+}
+
+/// A peer that does not carry files (the tiny server) says so, and the
+/// sender's server bounces the message with its words: never a text in
+/// its place.
+#[test]
+fn a_file_to_a_server_that_does_not_carry_files_bounces_in_words() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let ports = [free_port(), free_port()];
+    write_roster(&roster, &[("lab1", ports[0]), ("lab2", ports[1])], "");
+    let path = roster.display().to_string();
+    let lab2_dir = root.path().join("lab2");
+    give_key(&roster, "lab2", &lab2_dir);
+    let link2 = ports[1].to_string();
+    let tiny_flags = ["--name", "lab2", "--peers", &path, "--link-port", &link2, "--timeout", "4"];
+    let tiny = Tiny::start_with(&lab2_dir, ["0", "0"], &tiny_flags);
+    let lab1_dir = root.path().join("lab1");
+    let lab1 = start("lab1", &lab1_dir, &roster, ports[0], &[]);
+    let mut bob = Conn::connect(format!("127.0.0.1:{}", tiny.ports[0]).parse().unwrap());
+    assert_eq!(bob.request("REGISTER:bob::pw-bob"), "OK:bob");
+    let mut bob_events = Conn::connect(format!("127.0.0.1:{}", tiny.ports[1]).parse().unwrap());
+    assert_eq!(bob_events.request("LOGIN:bob:pw-bob"), "OK:bob");
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+    let mut ana_events = events_1_3(&lab1.server, "ana");
+
+    // Text crosses as always; the file is refused in words.
+    assert!(ana.request("MSG:bob@lab2:m1:text crosses").starts_with("OK:m1:"));
+    let first = bob_events.next_msg();
+    assert!(first.contains(":ana@lab1:bob:m1:") && first.ends_with(":text crosses"), "{first}");
+    send_file(&mut ana, "bob@lab2", "f1", "notes.txt", b"hello, lab 3\n", "for friday");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let bounce = loop {
+        assert!(Instant::now() < deadline, "no bounce of f1");
+        let event = ana_events.next_event();
+        if event.starts_with("STATUS:") && event.contains(":f1:FAILED:") {
+            break event;
+        }
+    };
+    let reason = bounce.splitn(7, ':').nth(6).unwrap();
+    assert_eq!(
+        reason,
+        "lab2 refused its file: lab2 does not carry files (a small server, §27): send the file's link as text"
+    );
+    // Messages after it go on; bob never got a text in the file's place.
+    assert!(ana.request("MSG:bob@lab2:m2:after the file").starts_with("OK:m2:"));
+    let next = bob_events.next_msg();
+    assert!(next.contains(":ana@lab1:bob:m2:") && next.ends_with(":after the file"), "{next}");
+}
