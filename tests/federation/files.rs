@@ -193,3 +193,79 @@ fn a_file_to_a_server_that_does_not_carry_files_bounces_in_words() {
     let next = bob_events.next_msg();
     assert!(next.contains(":ana@lab1:bob:m2:") && next.ends_with(":after the file"), "{next}");
 }
+
+/// Waits until `MEMBERS:#lab` on the home lists `n` members.
+fn members_are(bob: &mut Conn, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bob.listing("MEMBERS:#lab").len() < n {
+        assert!(Instant::now() < deadline, "{n} members never joined");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The next `FILE` event of `conn` in the room `room`.
+fn room_file(conn: &mut Conn, room: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no FILE in {room}");
+        let event = conn.next_event();
+        if event.starts_with("FILE:") && event.split(':').nth(3) == Some(room) {
+            return event;
+        }
+    }
+}
+
+#[test]
+fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let [mut carl] = lab3.logged_in(["carl"]);
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    members_are(&mut bob, 3);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut bob_events = events_1_3(lab2, "bob");
+    let mut carl_events = events_1_3(lab3, "carl");
+
+    // ana's photo: at the home, and on a third member server.
+    let png = photo(400, 300);
+    send_file(&mut ana, "#lab@lab2", "p1", "board.png", &png, "friday's diagram");
+    let at_home = room_file(&mut bob_events, "#lab");
+    let (from, _, id, file, size, kind, _, text) = file_event(&at_home);
+    assert_eq!((from.as_str(), id.as_str(), kind.as_str()), ("ana@lab1", "p1", "image/png"), "{at_home}");
+    let kb = (png.len() as u64).div_ceil(1024);
+    assert_eq!((size, text), (png.len() as u64, format!("📎 board.png ({kb} KB) friday's diagram")));
+    assert_eq!(sha256(&fetch(&mut bob, &file).unwrap()), sha256(&png));
+    assert!(bob.request("FILEOF:#lab:ana@lab1:p1").starts_with(&format!("OK:{file}:")));
+    let at_lab3 = room_file(&mut carl_events, "#lab@lab2");
+    let (from, _, _, file3, _, kind, _, text) = file_event(&at_lab3);
+    assert_eq!((from.as_str(), kind.as_str()), ("ana@lab1", "image/png"), "{at_lab3}");
+    assert!(text.starts_with("[relayed by lab2] 📎 board.png"), "marked as the home's word: {text}");
+    assert_eq!(sha256(&fetch(&mut carl, &file3).unwrap()), sha256(&png));
+    assert!(fetch(&mut carl, &format!("{file3}-t")).is_ok(), "lab3 made its thumbnail");
+    // On her own server the room's copy of her post carries her own file.
+    let own = ana.request("FILEOF:#lab@lab2:ana:p1");
+    let own =
+        own.strip_prefix("OK:").unwrap_or_else(|| panic!("{own}")).split(':').next().unwrap().to_string();
+    assert_eq!(sha256(&fetch(&mut ana, &own).unwrap()), sha256(&png));
+
+    // bob's voice note in his room reaches both member servers.
+    let voice = noise(20_000, 5);
+    send_file(&mut bob, "#lab", "v1", "voice-3s.ogg", &voice, "");
+    for (conn, events) in [(&mut ana, &mut ana_events), (&mut carl, &mut carl_events)] {
+        let event = room_file(events, "#lab@lab2");
+        let (from, _, id, file, _, _, name, _) = file_event(&event);
+        assert_eq!(
+            (from.as_str(), id.as_str(), name.as_str()),
+            ("bob@lab2", "v1", "voice-3s.ogg"),
+            "{event}"
+        );
+        assert_eq!(sha256(&fetch(conn, &file).unwrap()), sha256(&voice));
+        let of = conn.request("FILEOF:#lab@lab2:bob@lab2:v1");
+        assert_eq!(of, format!("OK:{file}:20000:application/octet-stream:voice-3s.ogg"));
+    }
+}

@@ -726,7 +726,10 @@ impl Files {
 
     /// The 1.2 `FILE` event of a `MSG` event, if its message carries a file.
     pub fn event(&self, seq: u64, from: &str, to: &str, id: &str, ts: u64, text: &str) -> Option<FileEvent> {
-        if !text.starts_with(files::CLIP) {
+        // 1.3: a file a room's home relayed from a third server's user
+        // reads `[relayed by lab2] 📎 …` (`protocol::relayed`).
+        let words = crate::protocol::relayed::relayed_by(from, to, text).map_or(text, |(_, words)| words);
+        if !words.starts_with(files::CLIP) {
             return None;
         }
         let file = self.carried(from, to, id)?;
