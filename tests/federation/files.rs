@@ -14,7 +14,7 @@ use support::federation::{events_1_3, give_key, network, start, write_roster};
 use support::files::{fetch, noise, photo, sha256, upload};
 use support::ports::free_port;
 use support::tiny::Tiny;
-use support::{Conn, without_ts};
+use support::{Conn, TestServer, without_ts};
 
 /// The fields of a `FILE` event: `(from, to, id, file id, size, type,
 /// name, text)`.
@@ -268,4 +268,95 @@ fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server()
         let of = conn.request("FILEOF:#lab@lab2:bob@lab2:v1");
         assert_eq!(of, format!("OK:{file}:20000:application/octet-stream:voice-3s.ogg"));
     }
+}
+
+/// Bytes of the unfinished uploads in `dir`'s `files/` (`<id>.part`).
+fn part_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir.join("files")) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum()
+}
+
+/// Waits until lab2 holds part of a file, not all of it, of `size` bytes.
+fn wait_mid_transfer(lab2_dir: &Path, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = part_bytes(lab2_dir);
+        if got > 0 && got < size {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no transfer under way ({got} bytes)");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// bob's `HISTORY` with ana@lab1 holds message `id` exactly once, and it
+/// carries a file of `bytes`.
+fn once_and_whole(lab2: &TestServer, id: &str, bytes: &[u8]) {
+    let mut bob = lab2.login_send("bob", "pw-bob");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let of = loop {
+        let of = bob.request(&format!("FILEOF:ana@lab1:ana@lab1:{id}"));
+        if of.starts_with("OK:") || Instant::now() > deadline {
+            break of;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let file = of.strip_prefix("OK:").unwrap_or_else(|| panic!("{id}: {of}")).split(':').next().unwrap();
+    assert_eq!(sha256(&fetch(&mut bob, file).unwrap()), sha256(bytes), "{id} whole");
+    let history = bob.listing("HISTORY:ana@lab1:100");
+    assert_eq!(history.iter().filter(|l| l.split(':').nth(2) == Some(id)).count(), 1, "{history:?}");
+}
+
+#[test]
+fn a_file_cut_by_kill_9_of_either_server_arrives_once_whole_after_the_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = network(root.path(), &["lab1", "lab2"], &[]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let roster = root.path().join("class.csv");
+    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
+    let (dir1, dir2) = (labs[0].dir.clone(), labs[1].dir.clone());
+    // 1,000 parts: at most 1,000 frames a second on a link, so the
+    // transfer lasts a second at least.
+    let size = 1000 * 12_000;
+
+    // The receiving server killed in the middle of the bytes.
+    let first = noise(size, 11);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    send_file(&mut ana, "bob@lab2", "f1", "lecture.mp4", &first, "the recording");
+    wait_mid_transfer(&dir2, size as u64);
+    labs[1].server.kill();
+    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
+    once_and_whole(&labs[1].server, "f1", &first);
+
+    // The sending server killed in the middle of the bytes.
+    let second = noise(size, 12);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    send_file(&mut ana, "bob@lab2", "f2", "lecture-2.mp4", &second, "");
+    wait_mid_transfer(&dir2, size as u64);
+    labs[0].server.kill();
+    labs[0] = start("lab1", &dir1, &roster, port1, &[]);
+    once_and_whole(&labs[1].server, "f2", &second);
+
+    // ana's ticks: both delivered once bob's device has them, none lost.
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let ids: Vec<String> =
+        (0..2).map(|_| bob_events.next_msg().split(':').nth(4).unwrap().to_string()).collect();
+    assert_eq!(ids, ["f1", "f2"]);
+    bob_events.send("ACK:2");
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = ana.listing("HISTORY:bob@lab2:10");
+        if history.iter().filter(|l| l.contains(":DELIVERED:")).count() == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(part_bytes(&dir2), 0, "no upload left unfinished on lab2");
 }
