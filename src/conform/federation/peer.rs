@@ -30,6 +30,9 @@ pub struct Names {
     pub their_fingerprint: String,
 }
 
+/// A file as the door received it: the sha256 announced, the bytes.
+pub type Received = (String, Vec<u8>);
+
 /// What the door does with the frame of one message, instead of taking
 /// it and answering `ACK` (a case sets it, for one frame).
 #[derive(Clone, Debug)]
@@ -254,6 +257,20 @@ impl Peer {
     /// How many frames of message `id` the door read (replays included).
     pub fn frames_of(&self, id: &str) -> usize {
         self.seen().taken.iter().filter(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).count()
+    }
+
+    /// The first `FILE` frame of message `id` the door acknowledged, and
+    /// the bytes the door had then of the file it names, with the sha256
+    /// announced.
+    pub fn file_frame(&self, id: &str, deadline: Instant) -> Option<(Frame, Option<Received>)> {
+        self.wait_for(deadline, |s| {
+            let found =
+                s.taken.iter().find(|t| t.acked && matches!(&t.frame, Frame::File { id: i, .. } if i == id));
+            let frame = found?.frame.clone();
+            let Frame::File { file, .. } = &frame else { return None };
+            let bytes = s.files.get(file).map(|(_, sha, bytes)| (sha.clone(), bytes.clone()));
+            Some((frame, bytes))
+        })
     }
 
     /// The first new `STATUS` frame for message `id` in `state`.
