@@ -1460,6 +1460,10 @@ impl Server {
     /// user's account speaking); at or below the last taken: a duplicate.
     fn take(&mut self, peer: &str, at: u64, line: &str) -> Result<u64, Ko> {
         let (account, me) = (format!("@{peer}"), &net().me.name);
+        // Files across servers (§27) are more than this server does: it
+        // says so, and the sender's server bounces the message in words.
+        let files = format!("{me} does not carry files (a small server, §27): send the file's link as text");
+        require(!["UPLOAD", "PART", "FILE"].contains(&word(line)), "BAD_REQUEST", files)?;
         let f = fields(line, 7)?;
         let status = f[0] == "STATUS" && ["DELIVERED", "READ"].contains(&f[5]);
         let why = format!("{me} takes MSG and STATUS frames (its rooms stay its own), not {line:?}");

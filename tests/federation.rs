@@ -5,7 +5,9 @@
 //! One test binary, its tests by topic in `tests/federation/`:
 //! `network.rs` (messages, statuses, rooms, bounces, outages and the
 //! test as a peer; the metrics, `top`, the consoles and the browser),
+//! `bounces.rs` (a refused message shown failed, with its reason),
 //! `calls.rs` (calls across servers, and what cannot ring across),
+//! `files.rs` (files, photos and voice notes across servers),
 //! `chaos.rs` (`wachat chaos --federation` over three servers: every
 //! message delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
@@ -21,5 +23,7 @@ mod calls;
 mod chaos;
 #[path = "federation/conform.rs"]
 mod conform;
+#[path = "federation/files.rs"]
+mod files;
 #[path = "federation/network.rs"]
 mod network;

@@ -261,8 +261,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FRAMES", default_value_t = crate::store::state::remote::LINK_QUEUE_MAX)]
     pub link_queue_max: u64,
     /// 1.3: bytes one peer server may make this one store in all (its
-    /// users' messages and its rooms' copies: 256MiB, 1GiB …); past it, its
-    /// link's messages are refused for now. 0 = no limit.
+    /// users' messages, its rooms' copies and the files it sent: 256MiB,
+    /// 1GiB …); past it, its link's messages are refused for now. 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = crate::store::budget::PEER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
     pub peer_quota: u64,
     /// Refuse writes with KO:FULL while the data directory's disk has less

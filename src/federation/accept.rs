@@ -292,10 +292,22 @@ fn take_frames(
                 say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
                 continue;
             }
+            Frame::Upload { .. } | Frame::Part { .. } => {
+                let Some(ctx) = f.ctx() else {
+                    return refuse(stream, Code::Unavailable, "shutting down".into());
+                };
+                let answer = match &frame {
+                    Frame::Upload { .. } => super::files::take_upload(&ctx, from, &frame),
+                    _ => super::files::take_part(&ctx, from, &frame),
+                };
+                say(stream, &answer)?;
+                continue;
+            }
             Frame::Msg { n, .. }
             | Frame::Status { n, .. }
             | Frame::Join { n, .. }
-            | Frame::Leave { n, .. } => n,
+            | Frame::Leave { n, .. }
+            | Frame::File { n, .. } => n,
         };
         if n > last.saturating_add(FRAME_WINDOW) {
             let why = format!("frame {n} is more than {FRAME_WINDOW} past the last, {last}");
@@ -310,7 +322,11 @@ fn take_frames(
         }
         let Some(ctx) = f.ctx() else { return refuse(stream, Code::Unavailable, "shutting down".into()) };
         let store = &ctx.store;
-        match store.take_frame(from, &f.me, &frame) {
+        let taken = match &frame {
+            Frame::File { .. } => super::files::take_file(&ctx, from, &f.me, &frame),
+            _ => store.take_frame(from, &f.me, &frame),
+        };
+        match taken {
             Ok(changed) => {
                 say(stream, &Answer::Ack(n))?;
                 if let Some(m) = changed {

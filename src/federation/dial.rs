@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::files;
 use super::key;
 use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, carries_no_calls, said};
 use crate::error::{Error, Result};
@@ -425,6 +426,37 @@ impl Dialer {
             }
             idle_since = Instant::now();
             not_yet_on_disk = 0;
+            // A message carrying a file goes alone, once the peer has its
+            // bytes (`files.rs`); the frames before it go first.
+            let mut frames = frames;
+            let mut refused = HashMap::new();
+            if let Some(at) = frames.iter().position(|o| files::carried(&ctx, &self.f.me, &o.frame).is_some())
+            {
+                if at > 0 {
+                    frames.truncate(at);
+                } else {
+                    frames.truncate(1);
+                    let o = &mut frames[0];
+                    let (file, meta) = files::carried(&ctx, &self.f.me, &o.frame).ok_or("a file went")?;
+                    let sent = if files::needs_bytes(&o.frame, &self.peer) {
+                        files::send_bytes(&ctx, &stream, &mut reader, self.f.timeout, (&file, &meta))?
+                    } else {
+                        files::Sent::Whole
+                    };
+                    match sent {
+                        files::Sent::Whole => {
+                            o.frame = files::file_frame(&o.frame, &file).ok_or("not a message")?
+                        }
+                        files::Sent::Refused(why) => {
+                            // Never written: the peer has nothing of it.
+                            log::debug!("link to {}: the file of frame {} refused: {why}", self.peer, o.n);
+                            refused.insert(o.n, format!("{} refused its file: {why}", self.peer));
+                            store.frames_done(&self.peer, o.n, &refused).map_err(|ko| ko.reason)?;
+                            continue;
+                        }
+                    }
+                }
+            }
             // Once written, a frame may be taken with its ACK lost: it is in
             // doubt from then, and never bounced by age (`give_up`).
             let through = frames.last().map_or(0, |o| o.n);
@@ -435,7 +467,6 @@ impl Dialer {
                 out.push('\n');
             }
             write_line(&stream, out.trim_end_matches('\n'))?;
-            let mut refused = HashMap::new();
             let mut done = 0;
             let mut stop = None;
             for o in &frames {
@@ -464,11 +495,11 @@ impl Dialer {
     }
 }
 
-fn write_line(mut stream: &Stream, line: &str) -> std::result::Result<(), Why> {
+pub(super) fn write_line(mut stream: &Stream, line: &str) -> std::result::Result<(), Why> {
     stream.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())
 }
 
-fn read_answer(
+pub(super) fn read_answer(
     reader: &mut FrameReader<SharedStream>,
     timeout: Duration,
 ) -> std::result::Result<Answer, Why> {

@@ -225,7 +225,8 @@ impl Federation {
     /// roster does not have: refused before the store sees it (an author
     /// of ours, or of a server of the roster, is the store's to check).
     pub(super) fn stranger(&self, frame: &crate::protocol::link::Frame) -> Option<Ko> {
-        let crate::protocol::link::Frame::Msg { from, to, .. } = frame else { return None };
+        use crate::protocol::link::Frame;
+        let (Frame::Msg { from, to, .. } | Frame::File { from, to, .. }) = frame else { return None };
         let (_, home) = to.split_once('@').filter(|_| to.starts_with('#'))?;
         let (_, origin) = from.split_once('@')?;
         let known = fold(origin) == fold(&self.me) || self.roster().peer(origin).is_some();

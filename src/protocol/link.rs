@@ -8,6 +8,7 @@ use std::fmt;
 
 use super::call::Signal;
 use super::escape::Text;
+use super::files;
 use super::names::{check_address, check_id, check_name, check_room_address};
 use super::reply::Code;
 
@@ -143,6 +144,36 @@ pub enum Frame {
         id: String,
         signal: Signal,
     },
+    /// `FILE:<n>:<from>@<origin>:<to>:<id>:<ts>:<file id>:<text>`: a
+    /// message carrying the dialer's file `<file id>`, whose bytes it sent
+    /// whole on a link before ([`Frame::Upload`], [`Frame::Part`]); `<to>`
+    /// and `<text>` as a `MSG`'s (the text is the readable
+    /// `📎 <name> (<size>) <caption>`).
+    File {
+        n: u64,
+        from: String,
+        to: String,
+        id: String,
+        ts: u64,
+        file: String,
+        text: Text,
+    },
+    /// `UPLOAD:<file id>:<size>:<sha256>:<name>`, unnumbered: the dialer
+    /// is about to send its file `<file id>`; answered `OK:<bytes the
+    /// acceptor has of it>`, where the parts resume.
+    Upload {
+        file: String,
+        size: u64,
+        sha256: String,
+        name: String,
+    },
+    /// `PART:<file id>:<offset>:<base64>`, unnumbered: bytes of it, at
+    /// most `files::PART_BYTES`; answered `OK:<bytes received so far>`.
+    Part {
+        file: String,
+        offset: u64,
+        data: Vec<u8>,
+    },
     Ping,
     Quit,
 }
@@ -210,6 +241,43 @@ impl Frame {
                 let signal = Signal::parse(f[3]).map_err(bad)?;
                 Ok(Frame::Call { from: f[0].into(), to: f[1].into(), id: f[2].into(), signal })
             }
+            "FILE" => {
+                // A `MSG` with the file id between its time and its text.
+                let f: Vec<&str> = rest.splitn(7, ':').collect();
+                if f.len() != 7 {
+                    return Err(bad("FILE:<n>:<from>@<origin>:<to>:<id>:<ts>:<file id>:<text>".into()));
+                }
+                files::check_file_id(f[5]).map_err(bad)?;
+                let msg = format!("MSG:{}:{}", f[..5].join(":"), f[6]);
+                let Frame::Msg { n, from, to, id, ts, text } = Frame::parse(&msg)? else {
+                    return Err(bad("a FILE is a MSG with a file id".into()));
+                };
+                if !text.as_escaped().starts_with(files::CLIP) {
+                    return Err(bad(format!("a FILE's text begins {:?}", files::CLIP)));
+                }
+                Ok(Frame::File { n, from, to, id, ts, file: f[5].into(), text })
+            }
+            "UPLOAD" => {
+                let f: Vec<&str> = rest.splitn(4, ':').collect();
+                if f.len() != 4 {
+                    return Err((None, "UPLOAD:<file id>:<size>:<sha256>:<name>".into()));
+                }
+                files::check_file_id(f[0]).map_err(|e| (None, e))?;
+                let size = number(f[1]).map_err(|e| (None, e))?;
+                let sha256 = files::check_sha256(f[2]).map_err(|e| (None, e))?;
+                files::check_file_name(f[3]).map_err(|e| (None, e))?;
+                Ok(Frame::Upload { file: f[0].into(), size, sha256, name: f[3].into() })
+            }
+            "PART" => {
+                let f: Vec<&str> = rest.splitn(3, ':').collect();
+                if f.len() != 3 {
+                    return Err((None, "PART:<file id>:<offset>:<base64>".into()));
+                }
+                files::check_file_id(f[0]).map_err(|e| (None, e))?;
+                let offset = number(f[1]).map_err(|e| (None, e))?;
+                let data = files::decode(f[2]).map_err(|e| (None, e))?;
+                Ok(Frame::Part { file: f[0].into(), offset, data })
+            }
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -235,8 +303,9 @@ impl Frame {
             Frame::Msg { n, .. }
             | Frame::Status { n, .. }
             | Frame::Join { n, .. }
-            | Frame::Leave { n, .. } => Some(*n),
-            Frame::Call { .. } | Frame::Ping | Frame::Quit => None,
+            | Frame::Leave { n, .. }
+            | Frame::File { n, .. } => Some(*n),
+            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => None,
         }
     }
 }
@@ -257,6 +326,11 @@ impl fmt::Display for Frame {
             Frame::Join { n, user, room } => write!(f, "JOIN:{n}:{user}:{room}"),
             Frame::Leave { n, user, room } => write!(f, "LEAVE:{n}:{user}:{room}"),
             Frame::Call { from, to, id, signal } => write!(f, "CALL:{from}:{to}:{id}:{signal}"),
+            Frame::File { n, from, to, id, ts, file, text } => {
+                write!(f, "FILE:{n}:{from}:{to}:{id}:{ts}:{file}:{}", text.as_escaped())
+            }
+            Frame::Upload { file, size, sha256, name } => write!(f, "UPLOAD:{file}:{size}:{sha256}:{name}"),
+            Frame::Part { file, offset, data } => write!(f, "PART:{file}:{offset}:{}", files::encode(data)),
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -266,7 +340,8 @@ impl fmt::Display for Frame {
 /// What the acceptor answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// `OK:<last>`, to a `HELLO`.
+    /// `OK:<last>`, to a `HELLO`; and `OK:<bytes received>` to an
+    /// `UPLOAD` or a `PART` (the same line: the dialer knows what it asked).
     Hello(u64),
     /// `OK`, to a `VERIFY` or a `QUIT`.
     Ok,
@@ -455,6 +530,9 @@ mod tests {
             "MSG:5:ana@lab1:#lab@lab2:r1:1795500000300:hi room",
             "CALL:ana@lab1:bob@lab2:c1:OFFER:video:v=0\\no=- 1 2 IN IP4 127.0.0.1\\n",
             "CALL:bob@lab2:ana@lab1:c1:END:missed",
+            "FILE:6:ana@lab1:bob@lab2:f1:1795500000400:f52d1252566a5125f87acd8e841eadca:📎 notes.txt (13 B) for friday",
+            "UPLOAD:f52d1252566a5125f87acd8e841eadca:13:b482e431d2a3177119b78af53c10e01fc2ca43a95796433b95d5baa924b4e1a6:notes: v2.txt",
+            "PART:f52d1252566a5125f87acd8e841eadca:6:IGxhYiAzCg==",
             "PING",
             "QUIT",
         ] {
@@ -484,6 +562,12 @@ mod tests {
         assert!(Answer::parse("KO:1:NOPE:x").is_err());
         assert!(Frame::parse("CALL:ana:bob@lab2:c1:HANGUP").is_err(), "an author without its server");
         assert!(Frame::parse("CALL:ana@lab1:bob@lab2:c1:OFFER:voice:a\\rb").is_err(), "an SDP's bad escape");
+        assert_eq!(
+            Frame::parse("FILE:9:a@b:c@d:x:1:f52d1252566a5125f87acd8e841eadca:hi").unwrap_err().0,
+            Some(9)
+        );
+        assert!(Frame::parse("UPLOAD:f52d:1:00:a").is_err());
+        assert!(Frame::parse("PART:f52d1252566a5125f87acd8e841eadca:0:!!").unwrap_err().0.is_none());
     }
 
     #[test]

@@ -963,3 +963,123 @@ fn a_peer_cannot_forge_call_signals_nor_ring_a_user_past_her_limits() {
     // The link still takes messages.
     assert_eq!(ask(&link, &mut reader, "MSG:1:z1@lab9:ana@lab1:m1:1795500000100:hi"), "ACK:1");
 }
+
+/// lab9's file id `n` (32 hex digits, as a server makes them).
+fn file_id(n: u32) -> String {
+    format!("{n:032x}")
+}
+
+/// `PART:<file>:<offset>:<base64 of bytes[offset..end]>`.
+fn part(file: &str, bytes: &[u8], offset: usize, end: usize) -> String {
+    use base64::Engine as _;
+    format!("PART:{file}:{offset}:{}", base64::engine::general_purpose::STANDARD.encode(&bytes[offset..end]))
+}
+
+/// A hostile peer's files (§27, "Files across servers"): a file over
+/// `--max-file-mb`, a part of a file never announced, parts out of
+/// order, repeated and overlapping, a `FILE` whose bytes never came
+/// whole, 32 files never finished and one more, a file past the peer's
+/// `--peer-quota`, and a thousand parts of one file: each refused or
+/// bounded with its figure, the link alive throughout, and the one file
+/// sent whole reaches bob whole.
+#[test]
+fn a_peer_s_files_are_bounded_and_its_parts_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(dir.path(), &[], &["--max-file-mb", "1", "--peer-quota", "1MiB"]);
+    let [mut bob] = lab1.server.logged_in(["bob"]);
+    let mut bob_events = lab1.server.events_1_2("bob", None);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    let sha = support::files::sha256;
+
+    // Over the size any file may have here.
+    let big = ask(&link, &mut reader, &format!("UPLOAD:{}:2000000:{}:big.bin", file_id(1), sha(b"x")));
+    assert_eq!(big, "KO:TOO_LONG:a file is at most 1 MB (--max-file-mb)");
+    // A part of a file never announced.
+    let stray = ask(&link, &mut reader, &part(&file_id(2), b"hello", 0, 5));
+    assert_eq!(stray, format!("KO:UNKNOWN_FILE:lab9 announced no file {}", file_id(2)));
+
+    // Out of order, again, overlapping, resumed: the bytes stay in order.
+    let bytes = support::files::noise(30_000, 9);
+    let (f, sum) = (file_id(3), sha(&bytes));
+    assert_eq!(ask(&link, &mut reader, &format!("UPLOAD:{f}:30000:{sum}:lab3.bin")), "OK:0");
+    assert_eq!(
+        ask(&link, &mut reader, &part(&f, &bytes, 12_000, 24_000)),
+        "KO:BAD_REQUEST:expected the part at offset 0"
+    );
+    assert_eq!(ask(&link, &mut reader, &part(&f, &bytes, 0, 12_000)), "OK:12000");
+    assert_eq!(
+        ask(&link, &mut reader, &part(&f, &bytes, 0, 12_000)),
+        "OK:12000",
+        "a part again changes nothing"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, &part(&f, &bytes, 6_000, 18_000)),
+        "OK:18000",
+        "an overlap adds what is new"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, &format!("UPLOAD:{f}:30000:{sum}:lab3.bin")),
+        "OK:18000",
+        "where it resumes"
+    );
+    let other = ask(&link, &mut reader, &format!("UPLOAD:{f}:30001:{sum}:lab3.bin"));
+    assert!(other.starts_with("KO:BAD_REQUEST:the file "), "one id, one file: {other}");
+    // Its message before its bytes are whole: refused for good.
+    let early = ask(
+        &link,
+        &mut reader,
+        &format!("FILE:1:ana@lab9:bob@lab1:f1:1795500000100:{f}:📎 lab3.bin (30 KB)"),
+    );
+    assert_eq!(early, format!("KO:1:UNKNOWN_FILE:lab9 sent no file {f} whole on a link before this message"));
+    assert_eq!(ask(&link, &mut reader, &part(&f, &bytes, 18_000, 30_000)), "OK:30000");
+    assert_eq!(
+        ask(
+            &link,
+            &mut reader,
+            &format!("FILE:2:ana@lab9:bob@lab1:f1:1795500000100:{f}:📎 lab3.bin (30 KB) notes")
+        ),
+        "ACK:2"
+    );
+    let event = bob_events.next_event();
+    let fields: Vec<&str> = event.splitn(11, ':').collect();
+    assert_eq!((fields[0], fields[2], fields[4]), ("FILE", "ana@lab9", "f1"), "{event}");
+    assert_eq!(sha(&support::files::fetch(&mut bob, fields[6]).unwrap()), sum);
+
+    // A thousand parts of one unfinished file hold its declared size, no more.
+    let g = file_id(4);
+    let small = support::files::noise(1_000, 4);
+    assert_eq!(ask(&link, &mut reader, &format!("UPLOAD:{g}:1000:{}:g.bin", sha(&small))), "OK:0");
+    let frames: Vec<String> = (0..1000).map(|_| part(&g, &small, 0, 999)).collect();
+    let answers = pipelined(&link, &mut reader, &frames);
+    assert!(answers.iter().all(|a| a == "OK:999"), "{:?}", &answers[..3]);
+    let past = ask(&link, &mut reader, &format!("PART:{g}:999:{}", "AAAA"));
+    assert_eq!(past, "KO:TOO_LONG:the file is 1000 bytes, this part ends at 1002");
+
+    // 32 files never finished at once, then one more is refused.
+    for n in 5..36 {
+        let answer = ask(&link, &mut reader, &format!("UPLOAD:{}:1000:{}:u{n}.bin", file_id(n), sha(&small)));
+        assert_eq!(answer, "OK:0", "upload {n}");
+    }
+    let more = ask(&link, &mut reader, &format!("UPLOAD:{}:1000:{}:one-more.bin", file_id(99), sha(&small)));
+    assert_eq!(
+        more,
+        "KO:FULL:lab9 has 32 uploads not finished (at most 32): finish them, or wait until they are removed"
+    );
+    // The files a peer's link holds here, bytes, descriptions and all.
+    let on_disk = std::fs::read_dir(lab1.dir.join("files")).unwrap().count();
+    assert!(on_disk <= 2 * 32 + 3, "{on_disk} files for lab9's uploads");
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
+
+/// A peer's files count with its messages in its `--peer-quota`.
+#[test]
+fn a_peer_s_files_stay_within_its_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(dir.path(), &[], &["--peer-quota", "100KiB"]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    let sha = support::files::sha256(b"x");
+    assert_eq!(ask(&link, &mut reader, &format!("UPLOAD:{}:60000:{sha}:a.bin", file_id(1))), "OK:0");
+    let over = ask(&link, &mut reader, &format!("UPLOAD:{}:60000:{sha}:b.bin", file_id(2)));
+    assert_eq!(over, "KO:FULL:lab9's messages and files here reach its --peer-quota");
+}

@@ -88,19 +88,28 @@ fn wachat_serve_passes_every_case_restarts_included() {
     let data = dir.path().join("lab1");
     let mut server = TestServer::start_restartable_in(&data, &args);
     let [send, recv] = [server.send.port().to_string(), server.recv.port().to_string()];
-    every_case(dir.path(), &roster, [&send, &recv, &link], || server.restart_in_place(&args));
+    every_case(dir.path(), &roster, [&send, &recv, &link], true, || server.restart_in_place(&args));
 }
 
 /// Every case against `lab1` at `ports`, `restart` restarting it when the
 /// suite asks (a crash, then the same data and ports): all pass but the
-/// give-up age's, which needs a server started with a short one.
-fn every_case(dir: &Path, roster: &str, ports: [&str; 3], restart: impl FnMut()) {
+/// give-up age's, which needs a server started with a short one, and the
+/// file cases of the other kind of server: `files` says whether it
+/// carries files (without: `--no-files`, and its refusal is checked).
+fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: impl FnMut()) {
     let restarts = Restarts::new(dir);
     let command = restarts.command();
-    let (out, restarted) = restarts
-        .serve(|| federation(roster, ports, &["--queue-max", "5", "--allow-restart", &command]), restart);
+    let mut flags = vec!["--queue-max", "5", "--allow-restart", &command];
+    let mut skipped = vec!["outage/bounced-after-the-give-up-age"];
+    if files {
+        skipped.push("taking/files-refused-cleanly");
+    } else {
+        flags.push("--no-files");
+        skipped.extend(["taking/file-taken-whole", "sending/file-sent-before-its-message"]);
+    }
+    let (out, restarted) = restarts.serve(|| federation(roster, ports, &flags), restart);
     assert_eq!(restarted, 2, "one restart per case that asks for one");
-    passed_all_but(&out, &["outage/bounced-after-the-give-up-age"]);
+    passed_all_but(&out, &skipped);
 }
 
 #[test]
@@ -131,7 +140,7 @@ fn tiny_server_passes_every_case_restarts_and_give_up_included() {
     let data = dir.path().join("lab1");
     let mut server = Tiny::start_restartable(&data, &tiny_args(&roster, &link, &["--link-queue-max", "5"]));
     let [send, recv] = server.ports.clone();
-    every_case(dir.path(), &roster, [&send, &recv, &link], || server.crash_and_restart());
+    every_case(dir.path(), &roster, [&send, &recv, &link], false, || server.crash_and_restart());
     drop(server);
 
     // Its give-up age, on data of its own.
@@ -226,7 +235,7 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         give_key(Path::new(&roster), "lab1", &own.join("data"));
         let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
         let [send, recv] = server.ports.clone();
-        let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast"]);
+        let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast", "--no-files"]);
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(with_status(&out, "fail"), want, "planted bug: {}\n{stdout}", bug.what);

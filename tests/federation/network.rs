@@ -13,40 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::federation::{
-    Lab, Link, ask, hello_on, key_dir, lab9_beside_lab1, roster_line, start, tls_to, write_roster,
+    Lab, Link, ask, events_1_3, hello_on, key_dir, lab9_beside_lab1, network, roster_line, start, tls_to,
+    write_roster,
 };
 use support::ports::free_port;
 use support::webapp::app_url;
 use support::{Conn, TestServer, without_ts};
 use wachat::federation::key::LinkKey;
 use wachat::transport::{SharedStream, Stream};
-
-/// Starts servers named `names`, each in a directory of `root`, linked by
-/// one roster (`root/class.csv`).
-fn network(root: &Path, names: &[&'static str], more: &[&str]) -> Vec<Lab> {
-    let roster = root.join("class.csv");
-    // Link ports below the ephemeral range, this test process's for its
-    // life: a server killed and started again finds its port still free
-    // (an outgoing connection would take one of port 0's range).
-    let servers: Vec<(&'static str, u16)> = names.iter().map(|name| (*name, free_port())).collect();
-    write_roster(&roster, &servers, "");
-    servers
-        .iter()
-        .map(|&(name, port)| {
-            let dir = root.join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            start(name, &dir, &roster, port, more)
-        })
-        .collect()
-}
-
-/// A receive connection that said `VERSION:1.3` before its login.
-fn events_1_3(server: &TestServer, user: &str) -> Conn {
-    let mut events = server.recv_conn();
-    assert_eq!(events.request("VERSION:1.3"), "OK");
-    assert_eq!(events.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
-    events
-}
 
 /// A bounce (`STATUS:…:FAILED:<ts>:<reason>`) without its time.
 fn failed(event: &str) -> String {

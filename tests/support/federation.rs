@@ -153,3 +153,31 @@ pub fn ask(link: &Link, reader: &mut BufReader<Link>, frame: &str) -> String {
     reader.read_line(&mut line).unwrap();
     line.trim_end().to_string()
 }
+
+/// Starts servers named `names`, each in a directory of `root`, linked by
+/// one roster (`root/class.csv`).
+pub fn network(root: &Path, names: &[&'static str], more: &[&str]) -> Vec<Lab> {
+    let roster = root.join("class.csv");
+    // Link ports below the ephemeral range, this test process's for its
+    // life: a server killed and started again finds its port still free
+    // (an outgoing connection would take one of port 0's range).
+    let servers: Vec<(&'static str, u16)> =
+        names.iter().map(|name| (*name, super::ports::free_port())).collect();
+    write_roster(&roster, &servers, "");
+    servers
+        .iter()
+        .map(|&(name, port)| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            start(name, &dir, &roster, port, more)
+        })
+        .collect()
+}
+
+/// A receive connection that said `VERSION:1.3` before its login.
+pub fn events_1_3(server: &TestServer, user: &str) -> super::Conn {
+    let mut events = server.recv_conn();
+    assert_eq!(events.request("VERSION:1.3"), "OK");
+    assert_eq!(events.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
+    events
+}

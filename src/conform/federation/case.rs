@@ -23,6 +23,10 @@ pub enum Wants {
     GiveUp,
     /// Fills the server's queue for the suite (`--queue-max`, small).
     QueueMax,
+    /// A file crosses (1.3): left out by `--no-files`.
+    Files,
+    /// The server says it does not carry files (`--no-files`): its refusal.
+    NoFiles,
 }
 
 /// One case: as [`Case`](crate::conform::Case), run in a [`LinkCtx`].
@@ -61,6 +65,8 @@ pub fn case(
 pub struct Promised {
     pub give_up: Option<Duration>,
     pub queue_max: Option<u64>,
+    /// `--no-files`: the server declares it does not carry files.
+    pub no_files: bool,
 }
 
 /// A case's context: the client side ([`CaseCtx`], which it derefs to:

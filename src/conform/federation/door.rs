@@ -218,13 +218,22 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 }
                 continue;
             }
-            Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } => (*n, id.clone()),
+            Frame::Upload { .. } | Frame::Part { .. } => {
+                let answer = peer.change(|s| s.take_file_frame(&frame));
+                if conn.send(&answer).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } | Frame::File { n, id, .. } => {
+                (*n, id.clone())
+            }
             // The suite is the home of no room: a room's JOIN or LEAVE is
             // taken like any frame, and no case has a rule for it.
             Frame::Join { n, .. } | Frame::Leave { n, .. } => (*n, String::new()),
         };
         let rule = match &frame {
-            Frame::Msg { .. } => peer.take_rule(&id),
+            Frame::Msg { .. } | Frame::File { .. } => peer.take_rule(&id),
             _ => None,
         };
         match rule {

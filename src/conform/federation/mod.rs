@@ -106,6 +106,11 @@ pub struct FederationCheck {
     /// when it is given, and small (at most 1000).
     #[arg(long, value_name = "N")]
     pub queue_max: Option<u64>,
+    /// The server declares it does not carry files (1.3, §27 "Files
+    /// across servers"): the file cases then check that it refuses them
+    /// cleanly (a KO, the link alive) instead of taking them.
+    #[arg(long)]
+    pub no_files: bool,
     /// A shell command that restarts the server on its data; the cases
     /// that need it are skipped without it.
     #[arg(long, value_name = "CMD")]
@@ -180,7 +185,7 @@ pub fn run(check: FederationCheck) -> Result<()> {
         return Ok(());
     }
     let setup = names(&check)?;
-    let plan = Promised { give_up: check.give_up, queue_max: check.queue_max };
+    let plan = Promised { give_up: check.give_up, queue_max: check.queue_max, no_files: check.no_files };
     let mut settings = SuiteConfig {
         fast: check.fast,
         restart: check.allow_restart.clone(),
@@ -322,6 +327,8 @@ fn run_one(
         Wants::QueueMax if plan.queue_max.is_none_or(|q| q > MOST_QUEUE) => {
             Some("needs the server's --link-queue-max, 1000 at most (--queue-max)")
         }
+        Wants::Files if plan.no_files => Some("the server does not carry files (--no-files)"),
+        Wants::NoFiles if !plan.no_files => Some("the server carries files (without --no-files)"),
         _ => None,
     };
     if let Some(why) = skip {

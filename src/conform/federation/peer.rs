@@ -30,6 +30,9 @@ pub struct Names {
     pub their_fingerprint: String,
 }
 
+/// A file as the door received it: the sha256 announced, the bytes.
+pub type Received = (String, Vec<u8>);
+
 /// What the door does with the frame of one message, instead of taking
 /// it and answering `ACK` (a case sets it, for one frame).
 #[derive(Clone, Debug)]
@@ -81,6 +84,9 @@ pub struct Seen {
     pub taken: Vec<ReadFrame>,
     /// Frames that did not parse (answered `KO:…:BAD_REQUEST`).
     pub bad: Vec<String>,
+    /// 1.3: the files the server sent the door (`UPLOAD`, `PART`), by its
+    /// file id: the size and sha256 announced, and the bytes received.
+    pub files: HashMap<String, (u64, String, Vec<u8>)>,
     /// Every hello of the run, oldest first.
     pub hellos: Vec<TheirHello>,
     /// What to do with the frame of a message, by its id (one frame each).
@@ -93,6 +99,38 @@ pub struct Seen {
     pub(super) links: Vec<TcpStream>,
     /// Connections the door accepted in the run (their labels' numbers).
     pub(super) accepted: usize,
+}
+
+impl Seen {
+    /// The door takes a file's `UPLOAD` or `PART` as §27 says an acceptor
+    /// does: its answer.
+    pub(super) fn take_file_frame(&mut self, frame: &Frame) -> String {
+        match frame {
+            Frame::Upload { file, size, sha256, .. } => {
+                let entry =
+                    self.files.entry(file.clone()).or_insert_with(|| (*size, sha256.clone(), Vec::new()));
+                format!("OK:{}", entry.2.len())
+            }
+            Frame::Part { file, offset, data } => {
+                let Some((size, _, bytes)) = self.files.get_mut(file) else {
+                    return format!("KO:UNKNOWN_FILE:no file {file} was announced");
+                };
+                let have = bytes.len() as u64;
+                if *offset > have {
+                    return format!("KO:BAD_REQUEST:expected the part at offset {have}");
+                }
+                let end = offset + data.len() as u64;
+                if end > *size {
+                    return format!("KO:TOO_LONG:the file is {size} bytes, this part ends at {end}");
+                }
+                if end > have {
+                    bytes.extend_from_slice(&data[(have - offset) as usize..]);
+                }
+                format!("OK:{}", bytes.len())
+            }
+            _ => "KO:BAD_REQUEST:not a file's frame".into(),
+        }
+    }
 }
 
 /// The suite's side of the network: its names, and what its door saw.
@@ -219,6 +257,20 @@ impl Peer {
     /// How many frames of message `id` the door read (replays included).
     pub fn frames_of(&self, id: &str) -> usize {
         self.seen().taken.iter().filter(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).count()
+    }
+
+    /// The first `FILE` frame of message `id` the door acknowledged, and
+    /// the bytes the door had then of the file it names, with the sha256
+    /// announced.
+    pub fn file_frame(&self, id: &str, deadline: Instant) -> Option<(Frame, Option<Received>)> {
+        self.wait_for(deadline, |s| {
+            let found =
+                s.taken.iter().find(|t| t.acked && matches!(&t.frame, Frame::File { id: i, .. } if i == id));
+            let frame = found?.frame.clone();
+            let Frame::File { file, .. } = &frame else { return None };
+            let bytes = s.files.get(file).map(|(_, sha, bytes)| (sha.clone(), bytes.clone()));
+            Some((frame, bytes))
+        })
     }
 
     /// The first new `STATUS` frame for message `id` in `state`.

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use super::case::{LinkCase, LinkCtx, case};
+use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::peer::{FrameRule, ReadFrame};
 use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
@@ -35,6 +35,8 @@ pub fn cases() -> Vec<LinkCase> {
         c("hostile-reason-made-safe", "§27 Failures", hostile_reason_made_safe),
         c("unknown-server-refused-at-once", "§27 Failures", unknown_server_refused),
         c("own-name-is-this-server", "§27 Addresses", own_name_is_this_server),
+        c("file-sent-before-its-message", "§27 Files across servers", file_sent_before_its_message)
+            .wants(Wants::Files),
     ]
 }
 
@@ -273,4 +275,33 @@ fn own_name_is_this_server(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let want = format!("MSG:<seq>:{}:{}:b1:<ts>:from next door", ctx.name("b"), ctx.name("c"));
     let ok = fold(&from) == fold(&ctx.name("b")) && fold(&to) == fold(&ctx.name("c")) && id == "b1";
     check(ok, want, format!("MSG:{seq}:{from}:{to}:{id}:…:{text}"))
+}
+
+/// 1.3 (§27, "Files across servers"): a file the server's user sends to
+/// the suite's crosses as its bytes (`UPLOAD`, `PART`s, checked by the
+/// sha256 it announced) before its `FILE` frame, which names it.
+fn file_sent_before_its_message(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.writer("b")?;
+    let bytes: Vec<u8> = (0..30_000u32).map(|i| (i.wrapping_mul(40_503) >> 7) as u8).collect();
+    let sha = crate::store::files::sha256_of_reader(&mut &bytes[..])
+        .map_err(|e| Failure::new("a sum", e.to_string()))?;
+    let conn = b.conn(ctx)?;
+    let file = conn.ok(&format!("UPLOAD:lab3.bin:30000:{sha}"))?;
+    for from in (0..bytes.len()).step_by(12_000) {
+        let to = (from + 12_000).min(bytes.len());
+        conn.ok(&format!("PART:{file}:{from}:{}", crate::protocol::files::encode(&bytes[from..to])))?;
+    }
+    conn.ok(&format!("FILE:{}:f1:{file}:for friday", ctx.remote("a")))?;
+    let want = "UPLOAD, the PARTs of 30000 bytes, then FILE:<n>:…:f1:…:<that file id>:📎 lab3.bin (30 KB) for friday";
+    let (frame, got) = ctx
+        .peer
+        .file_frame("f1", ctx.redial_deadline())
+        .ok_or_else(|| Failure::new(want, "no FILE frame of f1"))?;
+    let Frame::File { text, .. } = &frame else { return Err(Failure::new(want, frame.to_string())) };
+    check(text.as_escaped() == "📎 lab3.bin (30 KB) for friday", want, frame.to_string())?;
+    match got {
+        Some((announced, got)) if announced == sha && got == bytes => Ok(()),
+        Some((_, got)) => Err(Failure::new(want, format!("{frame} after {} bytes that differ", got.len()))),
+        None => Err(Failure::new(want, format!("{frame} naming a file never announced"))),
+    }
 }

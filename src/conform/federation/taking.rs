@@ -20,7 +20,7 @@
 //! connection: after the frames of a case, a last message is sent, and it
 //! must be the next event (nothing else came in between).
 
-use super::case::{LinkCase, LinkCtx, case};
+use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::link::OpenedLink;
 use super::peer::now_ms;
 use crate::conform::case::check;
@@ -56,6 +56,8 @@ pub fn cases() -> Vec<LinkCase> {
         c("status-of-another-state-refused", "§27 The frames", status_of_another_state_refused),
         c("ping-and-quit", "§27 Unnumbered frames", ping_and_quit),
         c("calls-carried-or-refused-cleanly", "§27 Calls across servers", calls_carried_or_refused_cleanly),
+        c("file-taken-whole", "§27 Files across servers", file_taken_whole).wants(Wants::Files),
+        c("files-refused-cleanly", "§27 Files across servers", files_refused_cleanly).wants(Wants::NoFiles),
     ]
 }
 
@@ -395,6 +397,84 @@ fn calls_carried_or_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
             let hung_up = call_answer(&mut link, &format!("CALL:{a}:{to}:cf1:HANGUP"))?;
             check(hung_up.is_ok(), "OK (the hang-up of cf1)", format!("{hung_up:?}"))?;
         }
+    }
+    link.alive()?;
+    nothing_else(ctx, &mut link, &mut b)
+}
+
+/// 1.3 (§27, "Files across servers"): the bytes of a file, announced,
+/// sent in two parts, then its message: the server's user gets the
+/// message, and its server serves the file by `FILEOF` and `FETCH`, the
+/// same bytes.
+fn file_taken_whole(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b_send = ctx.user("b")?;
+    let mut b = ctx.recv("b")?;
+    let mut link = ctx.link("link")?;
+    let bytes: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let sha = crate::store::files::sha256_of_reader(&mut &bytes[..])
+        .map_err(|e| Failure::new("a sum", e.to_string()))?;
+    let file = "00000000000000000000000000c0ffee";
+    link.send(&format!("UPLOAD:{file}:20000:{sha}:notes.bin"))?;
+    link.answer("OK:0")?;
+    for (from, to) in [(0, 12_000), (12_000, 20_000)] {
+        let part = crate::protocol::files::encode(&bytes[from..to]);
+        link.send(&format!("PART:{file}:{from}:{part}"))?;
+        link.answer(&format!("OK:{to}"))?;
+    }
+    let n = ctx.peer.number();
+    let text = "📎 notes.bin (20 KB) from the suite";
+    let frame = format!("FILE:{n}:{}:{}:f1:{}:{file}:{text}", ctx.remote("a"), ctx.address("b"), now_ms());
+    link.acked(n, &frame)?;
+    next_is(ctx, &mut b, "f1", text)?;
+    let a = ctx.remote("a");
+    let of = b_send.ok(&format!("FILEOF:{a}:{a}:f1"))?;
+    let want = "OK:<file id>:20000:application/octet-stream:notes.bin";
+    let id = of.split(':').next().unwrap_or_default().to_string();
+    check(of.ends_with(":20000:application/octet-stream:notes.bin"), want, format!("OK:{of}"))?;
+    let mut got = Vec::new();
+    loop {
+        let part = b_send.ok(&format!("FETCH:{id}:{}", got.len()))?;
+        if part.is_empty() {
+            break;
+        }
+        let data = crate::protocol::files::decode(&part).map_err(|e| Failure::new("base64", e))?;
+        got.extend(data);
+        if got.len() > bytes.len() {
+            break;
+        }
+    }
+    check(got == bytes, "the 20000 bytes the suite sent", format!("{} bytes, not the same", got.len()))
+}
+
+/// 1.3: a server that declares it does not carry files (`--no-files`)
+/// refuses a file's `UPLOAD` and its message with a `KO`, for good, and
+/// the link goes on: the next message is delivered.
+fn files_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, mut link) = setup(ctx)?;
+    let file = "00000000000000000000000000c0ffee";
+    let sha = "b482e431d2a3177119b78af53c10e01fc2ca43a95796433b95d5baa924b4e1a6";
+    link.send(&format!("UPLOAD:{file}:13:{sha}:notes.txt"))?;
+    let want = "KO:<code>:<words saying why>, for good";
+    let got = link.conn.line(want)?;
+    match crate::protocol::link::Answer::parse(&got) {
+        Ok(crate::protocol::link::Answer::Ko(None, code, why))
+            if !crate::protocol::link::Answer::for_now(code) && !why.is_empty() => {}
+        _ => return Err(Failure::new(want, got)),
+    }
+    let n = ctx.peer.number();
+    let frame = format!(
+        "FILE:{n}:{}:{}:f1:{}:{file}:📎 notes.txt (13 B)",
+        ctx.remote("a"),
+        ctx.address("b"),
+        now_ms()
+    );
+    link.send(&frame)?;
+    let want = format!("KO:{n}:<code>:…, for good");
+    let got = link.conn.line(&want)?;
+    match crate::protocol::link::Answer::parse(&got) {
+        Ok(crate::protocol::link::Answer::Ko(Some(m), code, _))
+            if m == n && !crate::protocol::link::Answer::for_now(code) => {}
+        _ => return Err(Failure::new(want, got)),
     }
     link.alive()?;
     nothing_else(ctx, &mut link, &mut b)

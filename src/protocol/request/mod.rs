@@ -725,7 +725,12 @@ fn file_request(line: &str) -> Result<Request, Ko> {
         }
         "FILEOF" => {
             let f = fields(line, 4, "FILEOF:<#room or user>:<from>:<id>")?;
-            Request::FileOf { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])? }
+            // 1.3: `<from>` may be an address (`ana@lab1`), as a chat may.
+            let from = match chat(f[2])? {
+                Chat::User(from) => from,
+                Chat::Room(_) => return Err(bad("FILEOF's <from> is a user, not a #room")),
+            };
+            Request::FileOf { chat: chat(f[1])?, from, id: id(f[3])? }
         }
         other => return Err(unknown(other)),
     })

@@ -116,6 +116,15 @@ impl<'s, 'a> Asking<'s, 'a> {
         })
     }
 
+    /// 1.3 (§27): `chat` as this server keeps it, as a `MSG`'s recipient
+    /// is routed: this server's own address is the local chat; a server
+    /// the roster does not have is `KO:UNKNOWN_SERVER`, and on a server
+    /// that is not in a network an address is the `KO:BAD_REQUEST` a name
+    /// with `@` always got.
+    pub fn chat_here(&self, chat: Chat) -> Result<Chat, Ko> {
+        Ok(self.session.ctx.route(&chat)?.unwrap_or(chat))
+    }
+
     /// 1.3 (§27): checks that `@<server>` names a peer of the roster:
     /// this server's own name is `KO:BAD_REQUEST`, another the roster
     /// does not have `KO:UNKNOWN_SERVER`, and on a server that is not in a

@@ -46,6 +46,12 @@ pub(super) fn part(a: Asking, file: String, offset: u64, data: Vec<u8>) -> Flow 
 /// `FILE`: a message as `MSG` is. The `MSG`s gathered before it are
 /// already stored (`Session::handle` sends them before any other request).
 pub(super) fn send(a: Asking, to: Chat, id: String, file: String, caption: Option<Text>) -> Flow {
+    // 1.3 (§27): to a user or room of another server, the file crosses
+    // its link with the message (`federation::files`).
+    let to = match a.chat_here(to) {
+        Ok(to) => to,
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let sent = files::send(a.base, (a.who.id, a.who.name), &to, &id, &file, caption.as_ref());
     a.reply_durable(sent)
 }
@@ -58,6 +64,13 @@ pub(super) fn fetch(a: Asking, file: String, offset: u64) -> Flow {
 
 /// `FILEOF`: the file the message `id` of `from` in `chat` carries.
 pub(super) fn file_of(a: Asking, chat: Chat, from: String, id: String) -> Flow {
+    // 1.3: a message of another server's user names its author by address.
+    let here = a.chat_here(chat).and_then(|chat| Ok((chat, a.chat_here(Chat::User(from.clone()))?)));
+    let (chat, from) = match here {
+        Ok((chat, Chat::User(local))) => (chat, local),
+        Ok((chat, Chat::Room(_))) => (chat, from),
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let found = files::file_of(a.base, a.who.id, a.who.name, &chat, &from, &id);
     a.reply(found)
 }

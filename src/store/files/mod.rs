@@ -39,7 +39,7 @@ pub use rules::{
 };
 
 use names::new_id;
-pub use names::{export_name, hex, sha256_of, sha256_of_reader};
+pub use names::{export_name, hex, peer_file_id, sha256_of, sha256_of_reader};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -271,6 +271,51 @@ impl Files {
         self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota))?;
         self.usage.lock().remove(&fold(owner));
         Ok(id)
+    }
+
+    /// 1.3 (§27): a peer's `UPLOAD` of its file, kept here as `id`
+    /// ([`peer_file_id`]) for `owner` (the peer's account, `@lab1`), within
+    /// `quota` with its messages' `stored` bytes (`--peer-quota`) and
+    /// [`PENDING_PER_USER`] unfinished at once. Returns the bytes already
+    /// received (all of them once complete): where its parts resume. The
+    /// same id announced again with another size or sha256 is refused.
+    pub fn receive(
+        &self,
+        id: &str,
+        owner: &str,
+        (name, size, sha256): (&str, u64, &str),
+        stored: u64,
+        quota: u64,
+    ) -> Result<u64, Ko> {
+        // No stripe is held: making the upload may sweep others (one
+        // link per peer at a time announces its files one by one).
+        if let Some(meta) = self.store.meta(id)? {
+            if !is_owner(&meta, owner) || meta.size != size || meta.sha256 != sha256 {
+                let why = format!("the file {id} was announced with another owner, size or sha256");
+                return Err(Ko::new(Code::BadRequest, why));
+            }
+            return if meta.complete { Ok(meta.size) } else { self.store.received(id) };
+        }
+        self.create_upload(id.to_string(), owner, (name, size, sha256), stored, quota)?;
+        Ok(0)
+    }
+
+    /// The file a message carries, with its description (its sha256
+    /// among it), if any.
+    pub fn carried_meta(&self, from: &str, to: &str, id: &str) -> Result<Option<(String, Meta)>, Ko> {
+        self.store.carried(&Carrier::new(from, to, id))
+    }
+
+    /// Whether file `id` is complete and `owner`'s: a peer names only its
+    /// own files in a `FILE` frame.
+    pub fn complete_of(&self, id: &str, owner: &str) -> Result<bool, Ko> {
+        Ok(self.store.meta(id)?.is_some_and(|meta| meta.complete && is_owner(&meta, owner)))
+    }
+
+    /// The next part of complete file `id` from `offset`, for whoever this
+    /// server decided may have it (a link sends a file a message carries).
+    pub fn read_part(&self, id: &str, offset: u64) -> Result<Vec<u8>, Ko> {
+        self.store.read(id, false, offset)
     }
 
     /// `UPLOAD` from `address`: [`Files::upload`] within
@@ -681,7 +726,10 @@ impl Files {
 
     /// The 1.2 `FILE` event of a `MSG` event, if its message carries a file.
     pub fn event(&self, seq: u64, from: &str, to: &str, id: &str, ts: u64, text: &str) -> Option<FileEvent> {
-        if !text.starts_with(files::CLIP) {
+        // 1.3: a file a room's home relayed from a third server's user
+        // reads `[relayed by lab2] 📎 …` (`protocol::relayed`).
+        let words = crate::protocol::relayed::relayed_by(from, to, text).map_or(text, |(_, words)| words);
+        if !words.starts_with(files::CLIP) {
             return None;
         }
         let file = self.carried(from, to, id)?;

@@ -12,6 +12,16 @@ pub(super) fn new_id() -> io::Result<String> {
     Ok(hex(&bytes))
 }
 
+/// 1.3 (§27): the id here of the file `id` that the peer `server` sends
+/// over a link: the first 128 bits of a SHA-256 of the two, so the same
+/// file sent again (after a broken link, or to a second user) finds its
+/// upload, and no peer's id can name another peer's file or a local one.
+pub fn peer_file_id(server: &str, id: &str) -> String {
+    let folded = crate::protocol::names::fold(server);
+    let sum = ring::digest::digest(&ring::digest::SHA256, format!("link-file:{folded}:{id}").as_bytes());
+    hex(&sum.as_ref()[..16])
+}
+
 /// `bytes` in lowercase hex: a file id, a sha256.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -130,6 +130,15 @@ impl LocalStore {
         self.inner.state.lock().peer_queue(server)
     }
 
+    /// Bytes `server`'s users' messages and its rooms' copies take here
+    /// (what `--peer-quota` counts), and the quota (0: none): a peer's
+    /// files are counted against it with them (`server::files::receive`).
+    pub fn peer_stored(&self, server: &str) -> (u64, u64) {
+        let state = self.inner.state.lock();
+        let used = state.peer_queue(server).map_or(0, |peer| state.usage.of_peer(peer));
+        (used, self.inner.options.budget.peer_quota)
+    }
+
     /// What the store knows of the link to `server`.
     pub fn peer_facts(&self, server: &str) -> PeerFacts {
         let (mut facts, oldest) = {
@@ -208,6 +217,11 @@ impl LocalStore {
                     } else {
                         self.inner.take_membership(state, pending, sides, (user, room), joined)?
                     }
+                }
+                // A file's message is taken as its `MSG` (`federation::files`),
+                // its bytes are the file store's.
+                Frame::File { .. } | Frame::Upload { .. } | Frame::Part { .. } => {
+                    return Err(ko(Code::Internal, "a file's frame is taken as its MSG"));
                 }
                 // Unnumbered: never taken into the store (`take_frames` answers them).
                 Frame::Call { .. } | Frame::Ping | Frame::Quit => {}
