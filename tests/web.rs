@@ -4,8 +4,9 @@
 //!
 //! One test binary: the chat, rooms, actions and the account panel here,
 //! the rest by topic in `tests/web/` (the app's own features, accounts,
-//! calls, files, a long history, its look, media, the outbox, rough
-//! edges, starred messages, staying signed in, its words).
+//! calls, a user's day's rough edges, files, a long history, its look,
+//! media, the outbox, rough edges, starred messages, staying signed in,
+//! its words).
 
 mod support;
 
@@ -15,6 +16,8 @@ mod accounts;
 mod app;
 #[path = "web/calls.rs"]
 mod calls;
+#[path = "web/edges.rs"]
+mod edges;
 #[path = "web/files.rs"]
 mod files;
 #[path = "web/history.rs"]
