@@ -11,7 +11,7 @@
 import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
-import { say, icon } from './view.js';
+import { say, icon, PHONE } from './view.js';
 import { draw as drawList, applied } from './chatlist.js';
 
 // The screens' look, loaded with this module (the first visit fetches neither).
@@ -57,7 +57,6 @@ const MOST_PENDING = 100;
  * The call screen's icons, lines drawn as the header's (view.js `icon`):
  * never an emoji, which a computer without an emoji font shows as a box.
  */
-const PHONE = ['path', { d: 'M5 4h3.5l1.5 4-2 1.5a11 11 0 0 0 6.5 6.5l1.5-2 4 1.5V19a1.5 1.5 0 0 1-1.5 1.5A15.5 15.5 0 0 1 3.5 5.5 1.5 1.5 0 0 1 5 4z' }];
 const CAMERA = [['rect', { x: '2.5', y: '6', width: '13', height: '12', rx: '2' }], ['path', { d: 'M15.5 10.5 21.5 7v10l-6-3.5z' }]];
 const MIC = [['rect', { x: '9', y: '3', width: '6', height: '11', rx: '3' }], ['path', { d: 'M5 11a7 7 0 0 0 14 0M12 18v3' }]];
 const SLASH = ['path', { d: 'M4 4l16 16' }];

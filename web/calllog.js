@@ -3,34 +3,35 @@
 // (protocol/call.rs's CallLog): `📞 Voice call, 4:12`, `📞 Missed voice
 // call` (or `📞 3 missed voice calls`, missed calls in a row folded into
 // one), `📞 Declined voice call`; an older server wrote `📞 Missed voice
-// call from ana`. view.js loads this at the first such line, and makes
-// the line a button that calls back (`media`).
+// call from ana`. view.js loads this at the first such line, draws it
+// after a phone's icon (the words here have no 📞), and makes the line a
+// button that calls back (`media`).
 
 import { addStrings, t } from './i18n.js';
 
 addStrings({
   en: {
     callVoice: 'voice call', callVideo: 'video call', callsVoice: 'voice calls', callsVideo: 'video calls',
-    callOut: '📞 Outgoing {call}, {length}', callIn: '📞 Incoming {call}, {length}',
-    callMissed: '📞 Missed {call}', callMissedN: '📞 {n} missed {calls}',
-    callUnanswered: '📞 Outgoing {call}, no answer', callUnansweredN: '📞 {n} outgoing {calls}, no answer',
-    callDeclined: '📞 Declined incoming {call}', callRefused: '📞 Outgoing {call}, declined',
+    callOut: 'Outgoing {call}, {length}', callIn: 'Incoming {call}, {length}',
+    callMissed: 'Missed {call}', callMissedN: '{n} missed {calls}',
+    callUnanswered: 'Outgoing {call}, no answer', callUnansweredN: '{n} outgoing {calls}, no answer',
+    callDeclined: 'Declined incoming {call}', callRefused: 'Outgoing {call}, declined',
     callBack: '{said}. Call {who} again',
   },
   es: {
     callVoice: 'llamada de voz', callVideo: 'videollamada', callsVoice: 'llamadas de voz', callsVideo: 'videollamadas',
-    callOut: '📞 {Call} saliente, {length}', callIn: '📞 {Call} entrante, {length}',
-    callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
-    callUnanswered: '📞 {Call} saliente, sin respuesta', callUnansweredN: '📞 {n} {calls} salientes, sin respuesta',
-    callDeclined: '📞 {Call} entrante rechazada', callRefused: '📞 {Call} saliente, rechazada',
+    callOut: '{Call} saliente, {length}', callIn: '{Call} entrante, {length}',
+    callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
+    callUnanswered: '{Call} saliente, sin respuesta', callUnansweredN: '{n} {calls} salientes, sin respuesta',
+    callDeclined: '{Call} entrante rechazada', callRefused: '{Call} saliente, rechazada',
     callBack: '{said}. Llamar de nuevo a {who}',
   },
   pt: {
     callVoice: 'chamada de voz', callVideo: 'chamada de vídeo', callsVoice: 'chamadas de voz', callsVideo: 'chamadas de vídeo',
-    callOut: '📞 {Call} efetuada, {length}', callIn: '📞 {Call} recebida, {length}',
-    callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
-    callUnanswered: '📞 {Call} efetuada, sem resposta', callUnansweredN: '📞 {n} {calls} efetuadas, sem resposta',
-    callDeclined: '📞 {Call} recebida recusada', callRefused: '📞 {Call} efetuada, recusada',
+    callOut: '{Call} efetuada, {length}', callIn: '{Call} recebida, {length}',
+    callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
+    callUnanswered: '{Call} efetuada, sem resposta', callUnansweredN: '{n} {calls} efetuadas, sem resposta',
+    callDeclined: '{Call} recebida recusada', callRefused: '{Call} efetuada, recusada',
     callBack: '{said}. Ligar de novo para {who}',
   },
 });
@@ -69,7 +70,7 @@ function clock(s) {
  */
 export function said(msg) {
   const call = parse(msg.text);
-  if (!call) return msg.text;
+  if (!call) return msg.text.replace(/^📞 /u, '');
   const media = call.media === 'video' ? 'Video' : 'Voice';
   const word = t(`call${media}`);
   const words = { call: word, Call: word[0].toUpperCase() + word.slice(1), calls: t(`calls${media}`), n: call.count };

@@ -25,6 +25,9 @@ export function el(tag, className, text) {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
+/** A telephone's receiver, as the header's call button draws it: a call's line, the call screen (call.js). */
+export const PHONE = ['path', { d: 'M5 4h3.5l1.5 4-2 1.5a11 11 0 0 0 6.5 6.5l1.5-2 4 1.5V19a1.5 1.5 0 0 1-1.5 1.5A15.5 15.5 0 0 1 3.5 5.5 1.5 1.5 0 0 1 5 4z' }];
+
 /**
  * A line icon on a 24×24 grid (app.css's `.ico` strokes it in the
  * text's colour, so it has the contrast of the text beside it, in both
@@ -397,21 +400,22 @@ export class Conversation {
     }
     if (isCallLine(msg)) {
       // 1.2 (§24): said from this side by calllog.js, loaded at the first. Until
-      // then its icon alone: the stored words are the callee's ("Missed voice call").
+      // then its icon alone (drawn: a computer without an emoji font has no 📞):
+      // the stored words are the callee's ("Missed voice call").
       // A tap calls the other back, the same way (session.js's `onCall`).
       const again = el('button', 'call-again');
       again.type = 'button';
-      const text = el('span', 'text', '📞');
-      again.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
+      const text = el('span', 'text');
+      again.append(icon(PHONE), ' ', text, ' ', el('span', 'time', shortTime(msg.ts)));
       item.append(again);
       callLogs ||= import('./calllog.js');
       callLogs.then((m) => {
         text.textContent = m.said(msg);
         text.dataset.said = '';
         const media = m.media(msg);
-        again.setAttribute('aria-label', t('callBack', { said: text.textContent.replace(/^📞 /, ''), who: this.chat?.name ?? '' }));
+        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat?.name ?? '' }));
         again.onclick = () => media && this.onCall?.(media);
-      }, () => { text.textContent = visible(msg.text); });
+      }, () => { text.textContent = visible(msg.text.replace(/^📞 /u, '')); });
       return;
     }
     item.classList.toggle('mention', Boolean(msg.mention));

@@ -355,8 +355,8 @@ fn the_first_call_leaves_the_page_as_it_was_its_buttons_are_icons_and_its_lines_
 
     // The call's line says which way it went, on each side; "Call declined" leaves the foot within 10 s.
     let line = "[...document.querySelectorAll('#messages .call-log .text[data-said]')].map((e) => e.textContent).join('|')";
-    ana.wait_for(&format!("{line} === '📞 Outgoing voice call, declined'"));
-    bob.wait_for(&format!("{line} === '📞 Declined incoming voice call'"));
+    ana.wait_for(&format!("{line} === 'Outgoing voice call, declined'"));
+    bob.wait_for(&format!("{line} === 'Declined incoming voice call'"));
     for browser in [&ana, &bob] {
         let deadline = Instant::now() + Duration::from_secs(10);
         while browser.exec("return document.getElementById('typing').textContent", json!([])) != json!("") {
@@ -376,8 +376,8 @@ fn the_first_call_leaves_the_page_as_it_was_its_buttons_are_icons_and_its_lines_
     ));
     bob.click(".call-hangup");
     ana.wait_for(&format!("!{CALL_SCREEN}"));
-    bob.wait_for(&format!("{line} === '📞 Declined incoming voice call|📞 Outgoing voice call, no answer'"));
-    ana.wait_for(&format!("{line} === '📞 Outgoing voice call, declined|📞 Missed voice call'"));
+    bob.wait_for(&format!("{line} === 'Declined incoming voice call|Outgoing voice call, no answer'"));
+    ana.wait_for(&format!("{line} === 'Outgoing voice call, declined|Missed voice call'"));
 }
 
 /// Page script: what breaks the rules a phone's user needs, at this
