@@ -944,7 +944,8 @@ fn the_rules_show_on_the_button_never_by_themselves() {
     assert_eq!(
         shown,
         "Messages are deleted from the server after 30 days.|Each account may store 64 MiB.|\
-         Devices connected at once per account: 5.|Longest message: 4096 bytes.|\
+         Devices connected at once per account: 5.|\
+         One message holds 4,096 Latin letters, 2,048 Cyrillic or Arabic ones, or 1,024 emoji; a longer text goes as several.|\
          A deleted account's name is free for a new account after 30 days."
     );
     ana.click("#rules-close");
