@@ -4,8 +4,9 @@
 //!
 //! One test binary: the chat, rooms, actions and the account panel here,
 //! the rest by topic in `tests/web/` (the app's own features, accounts,
-//! calls, files, a long history, its look, media, the outbox, rough
-//! edges, starred messages, staying signed in, its words).
+//! calls, a user's day's rough edges, files, a long history, its look,
+//! media, the outbox, rough edges, starred messages, staying signed in,
+//! its words).
 
 mod support;
 
@@ -15,6 +16,8 @@ mod accounts;
 mod app;
 #[path = "web/calls.rs"]
 mod calls;
+#[path = "web/edges.rs"]
+mod edges;
 #[path = "web/files.rs"]
 mod files;
 #[path = "web/habits.rs"]
@@ -943,7 +946,8 @@ fn the_rules_show_on_the_button_never_by_themselves() {
     assert_eq!(
         shown,
         "Messages are deleted from the server after 30 days.|Each account may store 64 MiB.|\
-         Devices connected at once per account: 5.|Longest message: 4096 bytes.|\
+         Devices connected at once per account: 5.|\
+         One message holds 4,096 Latin letters, 2,048 Cyrillic or Arabic ones, or 1,024 emoji; a longer text goes as several.|\
          A deleted account's name is free for a new account after 30 days."
     );
     ana.click("#rules-close");

@@ -12,7 +12,7 @@
 
 import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REACTIONS, DELETED } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { preview, say } from './view.js';
+import { preview, say, clearBanner } from './view.js';
 import { applied } from './chatlist.js';
 import { isAdmin } from './moderation.js';
 import { starred, toggle } from './starred.js';
@@ -106,6 +106,7 @@ export class Actions {
     }
     item.append(menu);
     menu.querySelector('button').focus();
+    clearBanner(); // a banner shown moves off the menu
   }
 
   /** Reply or edit: the composer says so, and the next send is that. */

@@ -11,7 +11,7 @@
 import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
-import { say } from './view.js';
+import { say, icon, PHONE } from './view.js';
 import { draw as drawList, applied } from './chatlist.js';
 
 // The screens' look, loaded with this module (the first visit fetches neither).
@@ -24,7 +24,7 @@ addStrings({
     cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device', connecting: 'Connecting…',
     callDetails: 'Details', callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
     endGone: 'Call ended: the other side left', endBusy: '{who} is in another call', endFailed: 'Call failed: {why}',
-    received: '↓ audio {audio} · video {video}', via: 'Path: {path}',
+    callBytes: '↓ audio {audio} · video {video}', via: 'Path: {path}',
   },
   es: {
     calling: 'Llamando…', incomingVoice: 'Llamada de voz entrante', incomingVideo: 'Videollamada entrante', incoming: '{who} te llama ({media})',
@@ -32,7 +32,7 @@ addStrings({
     cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo', connecting: 'Conectando…',
     callDetails: 'Detalles', callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
     endGone: 'Llamada terminada: el otro lado se fue', endBusy: '{who} está en otra llamada', endFailed: 'La llamada falló: {why}',
-    received: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}',
+    callBytes: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}',
   },
   pt: {
     calling: 'Ligando…', incomingVoice: 'Chamada de voz recebida', incomingVideo: 'Chamada de vídeo recebida', incoming: '{who} está ligando ({media})',
@@ -40,16 +40,33 @@ addStrings({
     cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo', connecting: 'Conectando…',
     callDetails: 'Detalhes', callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
     endGone: 'Chamada encerrada: o outro lado saiu', endBusy: '{who} está em outra chamada', endFailed: 'A chamada falhou: {why}',
-    received: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}',
+    callBytes: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}',
   },
 });
 
 /** A call whose connection stays 'disconnected' this long is hung up (the server ends it too when a tab closes). */
 const DISCONNECTED_MS = 10000;
+/** How long the chat's foot says how a call ended. */
+const ENDED_MS = 5000;
 /** How often the in-call screen reads getStats(). */
 const STATS_MS = 1000;
 /** Most ICE candidates of the peer kept before the remote side is set. */
 const MOST_PENDING = 100;
+
+/**
+ * The call screen's icons, lines drawn as the header's (view.js `icon`):
+ * never an emoji, which a computer without an emoji font shows as a box.
+ */
+const CAMERA = [['rect', { x: '2.5', y: '6', width: '13', height: '12', rx: '2' }], ['path', { d: 'M15.5 10.5 21.5 7v10l-6-3.5z' }]];
+const MIC = [['rect', { x: '9', y: '3', width: '6', height: '11', rx: '3' }], ['path', { d: 'M5 11a7 7 0 0 0 14 0M12 18v3' }]];
+const SLASH = ['path', { d: 'M4 4l16 16' }];
+const ICONS = {
+  phone: () => icon(PHONE),
+  camera: () => icon(...CAMERA),
+  cameraOff: () => icon(...CAMERA, SLASH),
+  mic: () => icon(...MIC),
+  micOff: () => icon(...MIC, SLASH),
+};
 
 /** The calls of this browser by id: at most one answered, and those ringing here. */
 const calls = new Map();
@@ -309,6 +326,8 @@ function finish(call, text) {
   call.pc?.close();
   call.screen?.remove();
   say(text);
+  // Said for a while, then the chat's foot is free again (for "… is typing").
+  setTimeout(() => { if (document.getElementById('typing').textContent === text) say(''); }, ENDED_MS);
 }
 
 /** `1:05`: a call's length, as the voice player writes a clip's (one formatter). */
@@ -368,19 +387,21 @@ function draw(call) {
   screen.append(who);
 
   const controls = node('div', 'call-controls');
-  const button = (icon, key, cls, act) => {
+  const button = (shape, key, cls, act) => {
     const b = node('button', `call-button ${cls}`);
     b.type = 'button';
     b.setAttribute('aria-label', t(key));
-    b.append(node('span', 'call-icon', icon), node('span', 'call-label', t(key)));
+    const drawn = node('span', 'call-icon');
+    drawn.append(ICONS[shape]());
+    b.append(drawn, node('span', 'call-label', t(key)));
     b.addEventListener('click', act);
     controls.append(b);
     return b;
   };
   screen.append(controls);
   if (call.state === 'ringing-here') {
-    button('✕', 'decline', 'call-decline', () => decline(call));
-    button(call.media === 'video' ? '🎥' : '📞', 'answer', 'call-answer', () => answer(call));
+    button('phone', 'decline', 'call-decline', () => decline(call));
+    button(call.media === 'video' ? 'camera' : 'phone', 'answer', 'call-answer', () => answer(call));
     return;
   }
   const audio = () => call.local?.getAudioTracks()[0];
@@ -389,22 +410,22 @@ function draw(call) {
     const enabled = track()?.enabled !== false;
     b.setAttribute('aria-pressed', String(!enabled));
     b.setAttribute('aria-label', t(enabled ? on : off));
-    b.querySelector('.call-icon').textContent = enabled ? iconOn : iconOff;
+    b.querySelector('.call-icon').replaceChildren(ICONS[enabled ? iconOn : iconOff]());
     b.querySelector('.call-label').textContent = t(enabled ? on : off);
   };
-  const mute = button('🎤', 'mute', 'call-mute', () => {
+  const mute = button('mic', 'mute', 'call-mute', () => {
     if (audio()) audio().enabled = !audio().enabled;
-    toggle(mute, audio, 'mute', 'unmute', '🎤', '🔇');
+    toggle(mute, audio, 'mute', 'unmute', 'mic', 'micOff');
   });
-  toggle(mute, audio, 'mute', 'unmute', '🎤', '🔇');
+  toggle(mute, audio, 'mute', 'unmute', 'mic', 'micOff');
   if (call.media === 'video') {
-    const camera = button('📷', 'cameraOff', 'call-camera', () => {
+    const camera = button('camera', 'cameraOff', 'call-camera', () => {
       if (video()) video().enabled = !video().enabled;
-      toggle(camera, video, 'cameraOff', 'cameraOn', '📷', '🚫');
+      toggle(camera, video, 'cameraOff', 'cameraOn', 'camera', 'cameraOff');
     });
-    toggle(camera, video, 'cameraOff', 'cameraOn', '📷', '🚫');
+    toggle(camera, video, 'cameraOff', 'cameraOn', 'camera', 'cameraOff');
   }
-  button('📞', 'hangUp', 'call-hangup', () => hangUp(call));
+  button('phone', 'hangUp', 'call-hangup', () => hangUp(call));
 
   const details = node('details', 'call-details');
   details.open = Boolean(call.detailsOpen);
@@ -523,5 +544,5 @@ async function tick(call, status, bytes) {
   call.screen.dataset.inboundAudio = got.audio;
   call.screen.dataset.inboundVideo = got.video;
   if (path) call.screen.dataset.path = path;
-  bytes.textContent = t('received', { audio: kB(got.audio), video: kB(got.video) }) + (path ? ` · ${t('via', { path })}` : '');
+  bytes.textContent = t('callBytes', { audio: kB(got.audio), video: kB(got.video) }) + (path ? ` · ${t('via', { path })}` : '');
 }

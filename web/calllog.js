@@ -3,28 +3,36 @@
 // (protocol/call.rs's CallLog): `📞 Voice call, 4:12`, `📞 Missed voice
 // call` (or `📞 3 missed voice calls`, missed calls in a row folded into
 // one), `📞 Declined voice call`; an older server wrote `📞 Missed voice
-// call from ana`. view.js loads this at the first such line.
+// call from ana`. view.js loads this at the first such line, draws it
+// after a phone's icon (the words here have no 📞), and makes the line a
+// button that calls back (`media`).
 
 import { addStrings, t } from './i18n.js';
 
 addStrings({
   en: {
     callVoice: 'voice call', callVideo: 'video call', callsVoice: 'voice calls', callsVideo: 'video calls',
-    callTalked: '📞 {Call}, {length}', callMissed: '📞 Missed {call}', callMissedN: '📞 {n} missed {calls}',
-    callUnanswered: '📞 {Call}, no answer', callUnansweredN: '📞 {n} {calls}, no answer',
-    callDeclined: '📞 Declined {call}', callRefused: '📞 {Call}, declined',
+    callOut: 'Outgoing {call}, {length}', callIn: 'Incoming {call}, {length}',
+    callMissed: 'Missed {call}', callMissedN: '{n} missed {calls}',
+    callUnanswered: 'Outgoing {call}, no answer', callUnansweredN: '{n} outgoing {calls}, no answer',
+    callDeclined: 'Declined incoming {call}', callRefused: 'Outgoing {call}, declined',
+    callBack: '{said}. Call {who} again',
   },
   es: {
     callVoice: 'llamada de voz', callVideo: 'videollamada', callsVoice: 'llamadas de voz', callsVideo: 'videollamadas',
-    callTalked: '📞 {Call}, {length}', callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
-    callUnanswered: '📞 {Call}, sin respuesta', callUnansweredN: '📞 {n} {calls}, sin respuesta',
-    callDeclined: '📞 {Call} rechazada', callRefused: '📞 {Call}, rechazada',
+    callOut: '{Call} saliente, {length}', callIn: '{Call} entrante, {length}',
+    callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
+    callUnanswered: '{Call} saliente, sin respuesta', callUnansweredN: '{n} {calls} salientes, sin respuesta',
+    callDeclined: '{Call} entrante rechazada', callRefused: '{Call} saliente, rechazada',
+    callBack: '{said}. Llamar de nuevo a {who}',
   },
   pt: {
     callVoice: 'chamada de voz', callVideo: 'chamada de vídeo', callsVoice: 'chamadas de voz', callsVideo: 'chamadas de vídeo',
-    callTalked: '📞 {Call}, {length}', callMissed: '📞 {Call} perdida', callMissedN: '📞 {n} {calls} perdidas',
-    callUnanswered: '📞 {Call}, sem resposta', callUnansweredN: '📞 {n} {calls}, sem resposta',
-    callDeclined: '📞 {Call} recusada', callRefused: '📞 {Call}, recusada',
+    callOut: '{Call} efetuada, {length}', callIn: '{Call} recebida, {length}',
+    callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
+    callUnanswered: '{Call} efetuada, sem resposta', callUnansweredN: '{n} {calls} efetuadas, sem resposta',
+    callDeclined: '{Call} recebida recusada', callRefused: '{Call} efetuada, recusada',
+    callBack: '{said}. Ligar de novo para {who}',
   },
 });
 
@@ -55,19 +63,23 @@ function clock(s) {
 }
 
 /**
- * The line of `msg` as this side says it: to the caller (`msg.mine`) a
- * missed call is one nobody answered, a declined one was declined by the
- * other; to the callee, missed and declined.
+ * The line of `msg` as this side says it, with the way the call went: to
+ * the caller (`msg.mine`) an outgoing call, a missed one one nobody
+ * answered, a declined one declined by the other; to the callee an
+ * incoming one, missed or declined.
  */
 export function said(msg) {
   const call = parse(msg.text);
-  if (!call) return msg.text;
+  if (!call) return msg.text.replace(/^📞 /u, '');
   const media = call.media === 'video' ? 'Video' : 'Voice';
   const word = t(`call${media}`);
   const words = { call: word, Call: word[0].toUpperCase() + word.slice(1), calls: t(`calls${media}`), n: call.count };
   switch (call.what) {
-    case 'talked': return t('callTalked', { ...words, length: clock(call.seconds) });
+    case 'talked': return t(msg.mine ? 'callOut' : 'callIn', { ...words, length: clock(call.seconds) });
     case 'missed': return t(`call${msg.mine ? 'Unanswered' : 'Missed'}${call.count > 1 ? 'N' : ''}`, words);
     default: return t(msg.mine ? 'callRefused' : 'callDeclined', words);
   }
 }
+
+/** The kind of call `msg` was (`voice`, `video`), to call back the same way; null for a text that is none. */
+export const media = (msg) => parse(msg.text)?.media ?? null;

@@ -241,7 +241,7 @@ export class Drafts {
     const key = fold(name);
     if ((this.texts.get(key) || '') === text) return;
     this.texts.delete(key);
-    if (text.trim()) this.texts.set(key, text.slice(0, 4096));
+    if (text.trim()) this.texts.set(key, text.slice(0, 65536)); // the composer's most (sending.js: 16 messages)
     while (this.texts.size > MOST_DRAFTS) this.texts.delete(this.texts.keys().next().value);
     try {
       this.storage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));

@@ -1,6 +1,6 @@
 // controls.js: the controls of the signed-in app, each hooked to the
 // module that acts on it: the composer (sending.js, typing.js), "New
-// chat" (people.js, conversation.js), ← (conversation.js), the call
+// chat" (people.js, conversation.js), ← (back.js), the call
 // buttons (call.js), scrolling up (history.js), the tab shown again
 // (notify.js). They are hooked once, at the first login (session.js),
 // when those modules are loaded: a keystroke goes to them at once, never
@@ -10,7 +10,8 @@
 import { isRoom } from './wire.js';
 import { send, keepDraft } from './sending.js';
 import { typing } from './typing.js';
-import { newChat, closeChat, markRead, paged } from './conversation.js';
+import { newChat, markRead, paged } from './conversation.js';
+import { leave } from './back.js';
 import { calling } from './events.js';
 import { clearCount } from './notify.js';
 
@@ -42,7 +43,7 @@ export function hook(app) {
     e.preventDefault();
     newChat(app, $('new-chat-name').value.trim());
   });
-  $('back').addEventListener('click', () => closeChat(app));
+  $('back').addEventListener('click', () => leave()); // as the phone's Back (back.js)
   // 1.2 (§24): calls (call.js), loaded at the first call button or CALL event.
   $('call-voice').addEventListener('click', () => calling(app).then((c) => c.start('voice')));
   $('call-video').addEventListener('click', () => calling(app).then((c) => c.start('video')));

@@ -9,6 +9,7 @@ import { t } from './i18n.js';
 import { seenText, banner, refusal } from './view.js';
 import { loadRules, renderHeader, whyNotWrite } from './moderation.js';
 import { draw } from './chatlist.js';
+import { opened, closed } from './back.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +33,7 @@ export async function openChat(app, name) {
     $('messages').replaceChildren();
   }
   app.openKey = fold(chat.name);
+  opened(chat.name); // a history entry: the phone's Back comes back to the list
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
   $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
@@ -65,6 +67,7 @@ export async function openChat(app, name) {
 /** Back to the list alone (a phone's ←, Leave room): no chat open. */
 export function closeChat(app) {
   app.openKey = null;
+  closed();
   app.actions?.cancel();
   $('app').classList.remove('chat-open');
   $('input').value = ''; // the chat's draft stays with it

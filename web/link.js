@@ -46,6 +46,13 @@ export class Link extends EventTarget {
     });
   }
 
+  /** Connects again after a stop: "Use here", once another tab of this device took over. */
+  resume() {
+    this.stopped = false;
+    this.backoff = 500;
+    this.connect();
+  }
+
   stop() {
     this.stopped = true;
     clearTimeout(this.retry);
@@ -170,7 +177,11 @@ export class Link extends EventTarget {
     this.throttledOnce = true;
     const wait = waitOf(reply.reason) ?? Math.min(this.backoff, 15000);
     this.setStatus('throttled', { reply, retryMs: wait });
-    this.retry = setTimeout(() => this.connect(), wait);
+    this.retry = setTimeout(() => {
+      // A first login tries what the form holds then: a password corrected during the wait, never the one refused.
+      if (this.firstLogin && this.secretNow) this.who.secret = this.secretNow() || this.who.secret;
+      this.connect();
+    }, wait);
   }
 
   refused(reply) {

@@ -28,7 +28,9 @@ export function describe(info) {
   const quota = Number(info.get('quota_bytes'));
   out.push(Number.isFinite(quota) && quota > 0 ? t('quotaBytes', { size: size(quota) }) : t('quotaNone'));
   if (info.has('max_devices')) out.push(t('maxDevices', { n: info.get('max_devices') }));
-  if (info.has('max_text_bytes')) out.push(t('maxText', { n: info.get('max_text_bytes') }));
+  // The limit is in bytes (UTF-8): said in characters, which a reader counts (a Latin letter is 1 byte, Cyrillic 2, an emoji 4).
+  const bytes = Number(info.get('max_text_bytes'));
+  if (bytes > 0) out.push(t('maxText', { n: bytes.toLocaleString(), half: Math.floor(bytes / 2).toLocaleString(), quarter: Math.floor(bytes / 4).toLocaleString() }));
   if (info.has('name_quarantine_days')) out.push(t('nameQuarantine', { days: info.get('name_quarantine_days') }));
   return out;
 }

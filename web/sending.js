@@ -3,15 +3,78 @@
 // the outbox first (chats.js's Outbox, kept in the browser), shows at
 // once with one tick, and leaves the outbox at the server's answer. An
 // entry the server refuses for now is sent again, the same id; one cut
-// off goes again at the next reconnection (`flushOutbox`).
+// off goes again at the next reconnection (`flushOutbox`). A text longer
+// than one message holds goes as several, marked `(1/2) `, `(2/2) ` as
+// the console sends them (`split`).
 
-import { request, parseMsgOk, fold } from './wire.js';
+import { request, parseMsgOk, fold, MAX_TEXT } from './wire.js';
 import { newId } from './chats.js';
-import { t } from './i18n.js';
+import { addStrings, t } from './i18n.js';
 import { banner } from './view.js';
 import { draw } from './chatlist.js';
 
 const $ = (id) => document.getElementById(id);
+
+addStrings({
+  en: { tooLong: 'Too long to send: {n} characters, more than {max} messages. Send it as a file, or in pieces.' },
+  es: { tooLong: 'Demasiado largo para enviar: {n} caracteres, más de {max} mensajes. Envíalo como archivo, o por partes.' },
+  pt: { tooLong: 'Longo demais para enviar: {n} caracteres, mais de {max} mensagens. Envie como arquivo, ou em partes.' },
+});
+
+/** Most messages one text goes as (src/client/split.rs's MAX_PARTS: 64 KiB of text). */
+const MAX_PARTS = 16;
+const encoder = new TextEncoder();
+const bytes = (text) => encoder.encode(text).length;
+
+/**
+ * `text` as the messages to send, as the console cuts it
+ * (src/client/split.rs, the same rule): itself if it fits in 4,096
+ * bytes, else parts that each fit, marker included, cut after a line
+ * break, else a space, in the last quarter of a part, a word only if
+ * there is neither, a character never; the break or space at a cut is
+ * dropped.
+ */
+export function split(text) {
+  if (bytes(text) <= MAX_TEXT) return [text];
+  // The marker's width depends on how many parts there are: 9, then 99, … until it holds.
+  for (let digits = 1; ; digits++) {
+    const parts = cut(text, MAX_TEXT - (2 * digits + 4));
+    if (parts.length < 10 ** digits) return parts.map((part, i) => `(${i + 1}/${parts.length}) ${part}`);
+  }
+}
+
+/** `text` in pieces of at most `size` bytes (UTF-8), cut as `split` says. */
+function cut(text, size) {
+  const parts = [];
+  let rest = text;
+  while (bytes(rest) > size) {
+    // The longest start of `rest` that fits, in whole characters.
+    let window = '';
+    let used = 0;
+    for (const c of rest) {
+      const n = bytes(c);
+      if (used + n > size) break;
+      window += c;
+      used += n;
+    }
+    // A cut's place in bytes, as the console counts it: in the window's last quarter, not at its start.
+    const tail = used - Math.floor(used / 4);
+    const at = (c) => {
+      const i = window.lastIndexOf(c);
+      return i > 0 && bytes(window.slice(0, i)) >= tail ? i : -1;
+    };
+    const i = at('\n') >= 0 ? at('\n') : at(' ');
+    if (i >= 0) {
+      parts.push(rest.slice(0, i));
+      rest = rest.slice(i + 1);
+    } else {
+      parts.push(window);
+      rest = rest.slice(window.length);
+    }
+  }
+  if (rest || !parts.length) parts.push(rest);
+  return parts;
+}
 
 /** The ids of the outbox entries sent and not yet answered: each goes once at a time. */
 const inFlight = new Set();
@@ -32,16 +95,22 @@ export function send(app) {
     $('input').value = '';
     return;
   }
-  const entry = { to: chat.name, id: newId(), text, ts: Date.now(), ...app.actions?.replyTo(chat) };
+  const parts = split(text);
+  if (parts.length > MAX_PARTS) {
+    banner(t('tooLong', { n: [...text].length.toLocaleString(), max: MAX_PARTS }));
+    return;
+  }
+  // A reply's quote goes with its first part; each part is a message of its own, with its own id.
+  const entries = parts.map((part, i) => ({ to: chat.name, id: newId(), text: part, ts: Date.now(), ...(i === 0 && app.actions?.replyTo(chat)) }));
   try {
-    sendLine(entry); // checks the text fits
+    for (const entry of entries) sendLine(entry); // checks each fits
   } catch (e) {
     banner(t('failed', { reason: e.message }));
     return;
   }
   $('input').value = '';
   app.drafts.set(chat.name, '');
-  enqueue(app, entry);
+  for (const entry of entries) enqueue(app, entry);
 }
 
 /** Puts a new message in the outbox (a text here, a file from files.js), shows it, and sends it if online. */

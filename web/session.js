@@ -13,11 +13,12 @@
 import { Link } from './link.js';
 import { Model, Outbox, Drafts } from './chats.js';
 import { isName, isId, fold, normalizeCode } from './wire.js';
-import { t } from './i18n.js';
+import { addStrings, t } from './i18n.js';
 import { Conversation, banner, refusal } from './view.js';
 import { draw } from './chatlist.js';
-import { newChat, openChat, paged, updateSub } from './conversation.js';
-import { onEvent } from './events.js';
+import { newChat, openChat, closeChat, paged, updateSub } from './conversation.js';
+import { start as startHistory } from './back.js';
+import { onEvent, calling } from './events.js';
 import { askNotifications } from './notify.js';
 import { refresh } from './refresh.js';
 import { enqueue } from './sending.js';
@@ -25,6 +26,12 @@ import { LINK_KEY, USER_KEY } from './state.js';
 import { hook } from './controls.js';
 
 const $ = (id) => document.getElementById(id);
+
+addStrings({
+  en: { elsewhere: 'This account is open in another tab of this browser.', useHere: 'Use here' },
+  es: { elsewhere: 'Esta cuenta está abierta en otra pestaña de este navegador.', useHere: 'Usar aquí' },
+  pt: { elsewhere: 'Esta conta está aberta em outra aba deste navegador.', useHere: 'Usar aqui' },
+});
 
 /** The password way: the browser logs in as its own device, the password in memory only. */
 export function start(app, register) {
@@ -133,10 +140,14 @@ async function begin(app, who) {
     app.actionsLoading ||= import('./actions.js').then((m) => (app.actions = new m.Actions(app)));
     (await app.actionsLoading).menu(item, msg);
   };
+  // 1.2 (§24): a call's line calls back (call.js, loaded at the first call).
+  view.onCall = (media) => calling(app).then((c) => c.start(media));
   // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
   view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, app.link, app.model.chatOf(msg).name));
   link.addEventListener('status', (e) => onStatus(app, e.detail));
   link.addEventListener('event', (e) => onEvent(app, e.detail));
+  // A password login throttled tries again by itself with the password in the field at that moment.
+  if (!who.token) link.secretNow = () => $('password').value;
   $('login-button').disabled = $('register-button').disabled = true;
   try {
     await link.start();
@@ -174,6 +185,7 @@ async function enter(app, who) {
   $('me').textContent = `${link.user} · ${who.device}`;
   $('me').title = $('me').textContent;
   hook(app);
+  startHistory(app, (name) => openChat(app, name), () => closeChat(app));
   draw(app);
   if (kept) openChat(app, model.chat(kept).name);
   // 1.2 (§28): a tap on a push's notification, from a closed page (/#chat=<chat>) or an open one (sw.js's message).
@@ -203,6 +215,7 @@ function onStatus(app, { status, retryMs, reply }) {
     return;
   }
   if (status !== 'throttling') clearInterval(app.countdown);
+  elsewhere(app, status === 'replaced');
   if (status === 'throttled') {
     // The server's words and its wait, counted down, on the login form or the header, until the link tries again.
     const until = Date.now() + retryMs;
@@ -229,6 +242,32 @@ function onStatus(app, { status, retryMs, reply }) {
     $('login').hidden = false;
     $('login-error').textContent = text;
   }
+}
+
+/**
+ * Another tab of this browser (the same device) took the session: this
+ * one says so over the app, its composer closed, with "Use here", which
+ * logs this tab in again and so hands the other the same notice.
+ */
+function elsewhere(app, replaced) {
+  $('app').classList.toggle('elsewhere', replaced);
+  let box = $('elsewhere');
+  if (!replaced) {
+    box?.remove();
+    return;
+  }
+  if (box) return;
+  box = Object.assign(document.createElement('div'), { id: 'elsewhere', className: 'elsewhere' });
+  box.setAttribute('role', 'alertdialog');
+  box.setAttribute('aria-labelledby', 'elsewhere-text');
+  const use = Object.assign(document.createElement('button'), { type: 'button', id: 'use-here', textContent: t('useHere') });
+  use.onclick = () => {
+    use.disabled = true;
+    app.link?.resume();
+  };
+  box.append(Object.assign(document.createElement('p'), { id: 'elsewhere-text', textContent: t('elsewhere') }), use);
+  $('app').append(box);
+  use.focus();
 }
 
 /** What a `KO:RATE_LIMITED` of a login says, without its wait (the app counts it) or an operator's flag. */

@@ -3,11 +3,17 @@
 // `<img src=x onerror=…>` shows as those characters; control characters
 // are made visible as the terminal clients do (`^[`).
 
-import { t, lang } from './i18n.js';
+import { addStrings, t, lang } from './i18n.js';
 import { DELETED, isNotice, isRoom, invitation, fold, relayedBy } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
+
+addStrings({
+  en: { emptyRoom: 'No messages in {room} yet. What is written here goes to every member; others join by its name, {room}, or by an invitation (Details).', emptyChat: 'No messages with {who} yet: say hello.' },
+  es: { emptyRoom: 'Aún no hay mensajes en {room}. Lo que se escribe aquí llega a todos sus miembros; otros se unen por su nombre, {room}, o por invitación (Detalles).', emptyChat: 'Aún no hay mensajes con {who}: salúdalo.' },
+  pt: { emptyRoom: 'Ainda não há mensagens em {room}. O que se escreve aqui chega a todos os membros; outros entram pelo nome, {room}, ou por convite (Detalhes).', emptyChat: 'Ainda não há mensagens com {who}: diga olá.' },
+});
 
 /** An element with a class and, optionally, a text (as text). */
 export function el(tag, className, text) {
@@ -18,6 +24,9 @@ export function el(tag, className, text) {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
+
+/** A telephone's receiver, as the header's call button draws it: a call's line, the call screen (call.js). */
+export const PHONE = ['path', { d: 'M5 4h3.5l1.5 4-2 1.5a11 11 0 0 0 6.5 6.5l1.5-2 4 1.5V19a1.5 1.5 0 0 1-1.5 1.5A15.5 15.5 0 0 1 3.5 5.5 1.5 1.5 0 0 1 5 4z' }];
 
 /**
  * A line icon on a 24×24 grid (app.css's `.ico` strokes it in the
@@ -103,7 +112,8 @@ function hue(name) {
 export function avatar(name) {
   const node = el('span', 'avatar', initials(name));
   node.setAttribute('aria-hidden', 'true');
-  node.style.background = `hsl(${hue(name)}, 45%, 38%)`; // CSSOM, which the CSP allows (no style attribute)
+  // Dark enough for its white initials at 4.5:1 whatever the hue (yellow's is the lightest); CSSOM, which the CSP allows.
+  node.style.background = `hsl(${hue(name)}, 45%, 32%)`;
   return node;
 }
 
@@ -112,9 +122,10 @@ export function avatar(name) {
  * `~strike~`, `` `code` `` and links, built as DOM nodes whose text is
  * set as text: never HTML from the wire. A marker counts only at a word's
  * edge (`2*3*4` stays as typed); a code span's inside is not formatted
- * again; a link is only http(s), opened apart (`noopener noreferrer`).
+ * again; a link is only http(s), opened apart (`noopener noreferrer`); a
+ * bare `www.<host>` at a word's edge is one to `https://www.<host>`.
  */
-const RICH = /https?:\/\/[^\s]*[^\s.,;:!?'")\]]|([*_~`])(?=\S)([^\n]*?\S)\1/gu;
+const RICH = /(?:https?:\/\/|www\.(?=[^\s./]+\.[^\s.]))[^\s]*[^\s.,;:!?'")\]]|([*_~`])(?=\S)([^\n]*?\S)\1/gu;
 const TAGS = { '*': 'strong', _: 'em', '~': 's', '`': 'code' };
 const EDGE_BEFORE = /[\s([{"'¿¡]/u;
 const EDGE_AFTER = /[\s.,;:!?)\]}"']/u;
@@ -125,7 +136,9 @@ export function rich(text) {
   for (let m = RICH.exec(text); m; m = RICH.exec(text)) {
     const start = m.index;
     const end = start + m[0].length;
-    if (m[1] && ((start > 0 && !EDGE_BEFORE.test(text[start - 1])) || (end < text.length && !EDGE_AFTER.test(text[end])))) {
+    const bare = m[0].startsWith('www.');
+    const edge = start === 0 || EDGE_BEFORE.test(text[start - 1]);
+    if ((bare && !edge) || (m[1] && (!edge || (end < text.length && !EDGE_AFTER.test(text[end]))))) {
       RICH.lastIndex = start + 1; // not at a word's edge: as typed
       continue;
     }
@@ -137,11 +150,11 @@ export function rich(text) {
       RICH.lastIndex = end;
     } else {
       const a = el('a', '', m[0]);
-      a.href = m[0];
+      a.href = bare ? `https://${m[0]}` : m[0];
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
       // A host not in ASCII shows its punycode until links.js finds it is no look-alike.
-      const host = m[0].split(/[/?#]/)[2];
+      const host = bare ? m[0].split(/[/?#]/)[0] : m[0].split(/[/?#]/)[2];
       if (/[^\x21-\x7e]/.test(host)) {
         a.textContent = m[0].replace(host, a.host);
         import('./links.js').then((links) => links.check(a, m[0], host));
@@ -269,8 +282,21 @@ export class Conversation {
     this.chat = null;
     this.server = null; // 1.3: this server's name in a class network (refresh.js), for quotes
     this.newer = 0;
+    // Whether the view keeps to the newest message while what is shown
+    // grows (a photo loaded, a card drawn, the composer grown): from the
+    // time it is at the end until the reader scrolls up.
+    this.stick = false;
+    this.lastTop = 0;
+    this.sizes = new ResizeObserver(() => { if (this.stick) this.list.scrollTop = this.list.scrollHeight; });
     this.list.addEventListener('scroll', () => {
-      if (this.newer && this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40) this.unseen(0);
+      const atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+      if (this.newer && atEnd) this.unseen(0);
+      // Up is the reader's (the browser's scroll anchoring only moves down, as photos above load).
+      if (atEnd) this.stick = true;
+      else if (this.list.scrollTop < this.lastTop - 2) this.stick = false;
+      this.lastTop = this.list.scrollTop;
+      // A message's menu moved with the messages: the banner keeps off it.
+      if (this.list.querySelector('.menu')) clearBanner();
     });
     $('jump').addEventListener('click', () => this.toNewest());
   }
@@ -280,18 +306,25 @@ export class Conversation {
     this.chat = chat;
     this.unseen(0);
     this.elements.clear();
+    this.sizes.disconnect();
+    this.sizes.observe(this.list);
     this.list.replaceChildren();
     this.lastDay = null;
     const others = chat.messages.filter((m) => !m.mine);
     const firstUnread = unread > 0 ? others[Math.max(0, others.length - unread)] : null;
     for (const msg of chat.messages) this.append(msg, false, msg === firstUnread);
+    // A chat with nothing yet (a room just made): what it is for, not an empty pane.
+    if (!chat.messages.length) this.list.append(el('li', 'chat-start', chat.room ? t('emptyRoom', { room: chat.name }) : t('emptyChat', { who: chat.name })));
     const divider = this.list.querySelector('.unread-line');
     if (divider) divider.scrollIntoView({ block: 'start' });
     else this.list.scrollTop = this.list.scrollHeight;
+    this.stick = !divider;
+    this.lastTop = this.list.scrollTop;
   }
 
   /** Adds a message at the end (scrolling along if the reader was at the bottom), after the unread divider if asked. */
   append(msg, follow = true, divider = false) {
+    this.list.querySelector(':scope > .chat-start')?.remove();
     const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
     const day = msg.ts ? dayKey(msg.ts) : dayKey(Date.now());
     if (day !== this.lastDay) {
@@ -315,6 +348,7 @@ export class Conversation {
 
   /** Scrolls to the newest message. */
   toNewest() {
+    this.stick = true;
     this.list.scrollTop = this.list.scrollHeight;
     this.unseen(0);
   }
@@ -343,6 +377,7 @@ export class Conversation {
     const item = el('li', isNotice(msg) ? 'notice' : isCallLine(msg) ? 'notice call-log' : msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
     this.elements.set(msg, item);
+    this.sizes.observe(item);
     this.fill(item, msg);
     return item;
   }
@@ -366,12 +401,22 @@ export class Conversation {
     }
     if (isCallLine(msg)) {
       // 1.2 (§24): said from this side by calllog.js, loaded at the first. Until
-      // then its icon alone: the stored words are the callee's ("Missed voice call").
-      const text = el('span', 'text', '📞');
-      item.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
+      // then its icon alone (drawn: a computer without an emoji font has no 📞):
+      // the stored words are the callee's ("Missed voice call").
+      // A tap calls the other back, the same way (session.js's `onCall`).
+      const again = el('button', 'call-again');
+      again.type = 'button';
+      const text = el('span', 'text');
+      again.append(icon(PHONE), ' ', text, ' ', el('span', 'time', shortTime(msg.ts)));
+      item.append(again);
       callLogs ||= import('./calllog.js');
-      callLogs.then((m) => { text.textContent = m.said(msg); text.dataset.said = ''; },
-        () => { text.textContent = visible(msg.text); });
+      callLogs.then((m) => {
+        text.textContent = m.said(msg);
+        text.dataset.said = '';
+        const media = m.media(msg);
+        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat?.name ?? '' }));
+        again.onclick = () => media && this.onCall?.(media);
+      }, () => { text.textContent = visible(msg.text.replace(/^📞 /u, '')); });
       return;
     }
     item.classList.toggle('mention', Boolean(msg.mention));
@@ -487,7 +532,12 @@ export function renderMembers(members, info) {
   }));
 }
 
-/** Puts the banner over the foot of what is shown: the open conversation, or the chat list (a phone's), or the page. */
+/**
+ * Puts the banner over the foot of what is shown: the open conversation,
+ * or the chat list (a phone's), or the page; never over a message's menu
+ * that is open (actions.js), whose buttons it would hide and whose taps
+ * it would take: then just above the menu, or below it if there is no room.
+ */
 function placeBanner(box) {
   const chat = $('messages');
   const over = chat.checkVisibility() ? chat : $('chat-list').checkVisibility() ? $('chat-list') : document.body;
@@ -495,6 +545,17 @@ function placeBanner(box) {
   box.style.left = `${area.left + area.width / 2}px`;
   box.style.maxWidth = `${Math.max(area.width - 16, 200)}px`;
   box.style.bottom = `${Math.max(innerHeight - area.bottom, 0) + 8}px`;
+  const menu = chat.querySelector('.menu')?.getBoundingClientRect();
+  const placed = box.getBoundingClientRect();
+  if (!menu || placed.bottom <= menu.top || placed.top >= menu.bottom) return;
+  const above = menu.top - 8 - placed.height >= area.top;
+  box.style.bottom = `${above ? innerHeight - menu.top + 8 : innerHeight - menu.bottom - 8 - placed.height}px`;
+}
+
+/** A message's menu just opened (actions.js): a banner shown moves off it. */
+export function clearBanner() {
+  const box = $('banner');
+  if (!box.hidden) placeBanner(box);
 }
 
 /** How long a banner stays: news, and a refusal (it waits while pointed at or focused). */

@@ -34,6 +34,7 @@
 pub mod account;
 pub mod actions;
 mod asking;
+mod calllog;
 pub mod command;
 mod devices;
 mod echo;
@@ -237,7 +238,8 @@ impl Console<'_> {
                     Some(n) => format!("{line} → [{n}]"),
                     None => line,
                 };
-                numbers::numbered(&self.session.screen, &line, m)
+                // Missed calls folded into a call's line: that line again, no message to number.
+                if calllog::is_fold(m) { line } else { numbers::numbered(&self.session.screen, &line, m) }
             }
             _ => line,
         };

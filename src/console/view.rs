@@ -122,6 +122,8 @@ fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> 
         }
         None => whole,
     };
+    // 1.2 (§24): a call's line said from this side (`calllog`).
+    let whole = super::calllog::said(lang, me, m, &whole).unwrap_or(whole);
     let text = match max_lines {
         Some(max) if whole.lines().count() > max => {
             let shown: Vec<&str> = whole.lines().take(max - 1).collect();
@@ -242,7 +244,9 @@ fn state_change(lang: Lang, to: &Chat, state: MsgState, m: Option<&Message>) -> 
     let ticks = ticks(lang, state);
     match m {
         Some(m) => {
-            let excerpt = excerpt(&m.text.unescaped());
+            // A tick is news of my own message: a call's line as its caller says it.
+            let text = m.text.unescaped();
+            let excerpt = excerpt(&super::calllog::said(lang, &m.from, m, &text).unwrap_or(text));
             tr!(in lang; Msg::StateOfMessage, ticks = ticks, to = to, excerpt = excerpt)
         }
         None => tr!(in lang; Msg::StateOfUnknown, ticks = ticks, to = to),

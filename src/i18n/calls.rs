@@ -36,4 +36,45 @@ catalogue! {
         es: "📞 la llamada terminó: {user} se fue",
         pt: "📞 a chamada terminou: {user} saiu",
     },
+    /// 1.2 (§24): a call's line in a chat, said from this side (`console::calllog`).
+    LineOut {
+        en: "📞 Outgoing {media} call, {length}",
+        es: "📞 Llamada de {media} saliente, {length}",
+        pt: "📞 Chamada de {media} efetuada, {length}",
+    },
+    LineIn {
+        en: "📞 Incoming {media} call, {length}",
+        es: "📞 Llamada de {media} entrante, {length}",
+        pt: "📞 Chamada de {media} recebida, {length}",
+    },
+    LineMissed {
+        en: "📞 Missed {media} call",
+        es: "📞 Llamada de {media} perdida",
+        pt: "📞 Chamada de {media} perdida",
+    },
+    LineMissedN {
+        en: "📞 {n} missed {media} calls",
+        es: "📞 {n} llamadas de {media} perdidas",
+        pt: "📞 {n} chamadas de {media} perdidas",
+    },
+    LineUnanswered {
+        en: "📞 Outgoing {media} call, no answer",
+        es: "📞 Llamada de {media} saliente, sin respuesta",
+        pt: "📞 Chamada de {media} efetuada, sem resposta",
+    },
+    LineUnansweredN {
+        en: "📞 {n} outgoing {media} calls, no answer",
+        es: "📞 {n} llamadas de {media} salientes, sin respuesta",
+        pt: "📞 {n} chamadas de {media} efetuadas, sem resposta",
+    },
+    LineDeclined {
+        en: "📞 Declined incoming {media} call",
+        es: "📞 Llamada de {media} entrante rechazada",
+        pt: "📞 Chamada de {media} recebida recusada",
+    },
+    LineRefused {
+        en: "📞 Outgoing {media} call, declined",
+        es: "📞 Llamada de {media} saliente, rechazada",
+        pt: "📞 Chamada de {media} efetuada, recusada",
+    },
 }

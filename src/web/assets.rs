@@ -150,6 +150,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/controls.js", "controls.js", JS),
     asset!("/chatlist.js", "chatlist.js", JS),
     asset!("/conversation.js", "conversation.js", JS),
+    // The phone's Back inside the signed-in app.
+    asset!("/back.js", "back.js", JS),
     asset!("/sending.js", "sending.js", JS),
     asset!("/typing.js", "typing.js", JS),
     asset!("/events.js", "events.js", JS),
@@ -189,12 +191,12 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// of a conversation, once logged in; and (1.2, §26) the people "New chat"
 /// finds, at the first letter typed there; and the look-alike check of a
 /// link whose host is not in ASCII, with the first one; and the signed-in
-/// app itself (the session and what it imports), at the first login; and
-/// (1.2, §28) the Web Push switches, with the ⚙ panel; and the keyboard
-/// shortcuts at the first `?` or Ctrl+Alt key, the emoji picker when first
-/// opened, a chat's menu in the list at the first right-click or long
-/// press on a chat.
-pub const LOADED_LATER: [&str; 37] = [
+/// app itself (the session and what it imports, the phone's Back among
+/// it), at the first login; and (1.2, §28) the Web Push switches, with the
+/// ⚙ panel; and the keyboard shortcuts at the first `?` or Ctrl+Alt key,
+/// the emoji picker when first opened, a chat's menu in the list at the
+/// first right-click or long press on a chat.
+pub const LOADED_LATER: [&str; 38] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -223,6 +225,7 @@ pub const LOADED_LATER: [&str; 37] = [
     "/controls.js",
     "/chatlist.js",
     "/conversation.js",
+    "/back.js",
     "/sending.js",
     "/typing.js",
     "/events.js",

@@ -624,3 +624,35 @@ fn scrape(addr: std::net::SocketAddr) -> String {
     let _ = stream.read_to_string(&mut out);
     out
 }
+
+#[test]
+fn the_console_says_each_call_line_from_its_side_and_missed_calls_folded_are_one_line() {
+    let server = server(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = Console::connected(&server, "bob", dir.path(), &["--device", "lab"]);
+    // The caller's own console, another device of hers.
+    let mut ana = Console::connected(&server, "ana", dir.path(), &["--device", "desk"]);
+    let (mut caller, mut events) = device(&server, "ana", "laptop");
+    for id in ["c30", "c31"] {
+        assert_eq!(caller.request(&format!("CALL:bob:{id}:OFFER:voice:{SDP}")), "OK");
+        assert_eq!(call_event(&mut events), format!("CALL:ana:{id}:END:missed"));
+    }
+    // Live: the line, then the same line with its new count, pointing at it, with no number of its own.
+    bob.expect("[1] ana: 📞 Missed voice call");
+    let fold = bob.expect("ana: 📞 2 missed voice calls → [1]");
+    assert!(!fold.contains("[2]") && !fold.contains('✎'), "{fold}");
+    ana.expect("[1] you → bob: 📞 Outgoing voice call, no answer");
+    let fold = ana.expect("you → bob: 📞 2 outgoing voice calls, no answer");
+    assert!(!fold.contains("[2]") && fold.ends_with("→ [1]"), "{fold}");
+    // Listed: one line each, said from each side.
+    bob.type_line("/chat ana");
+    bob.expect("── ana");
+    bob.expect("[1] ana: 📞 2 missed voice calls");
+    ana.type_line("/chat bob");
+    ana.expect("── bob");
+    ana.expect("[1] you → bob: 📞 2 outgoing voice calls, no answer");
+    for console in [bob, ana] {
+        let (_, lines) = console.quit("/quit");
+        assert!(!lines.iter().any(|l| l.contains("[2]") || l.contains("✎")), "{lines:#?}");
+    }
+}

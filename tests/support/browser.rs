@@ -186,6 +186,32 @@ impl Browser {
         self.call("POST", "/url", json!({ "url": url }));
     }
 
+    /// The browser's Back, as a phone's gesture or the toolbar's arrow.
+    pub fn back(&self) {
+        self.call("POST", "/back", json!({}));
+    }
+
+    /// The browser's Forward.
+    pub fn forward(&self) {
+        self.call("POST", "/forward", json!({}));
+    }
+
+    /// Opens a new tab of this browser (its profile: the same
+    /// localStorage) and goes to it; the handles of the tab left and of
+    /// the new one, to go between them with [`Browser::switch_to`].
+    pub fn new_tab(&self) -> (String, String) {
+        let left = self.call("GET", "/window", json!({})).as_str().expect("a window handle").to_string();
+        let tab = self.call("POST", "/window/new", json!({"type": "tab"}));
+        let tab = tab["handle"].as_str().expect("the new tab's handle").to_string();
+        self.switch_to(&tab);
+        (left, tab)
+    }
+
+    /// Goes to the tab `handle`.
+    pub fn switch_to(&self, handle: &str) {
+        self.call("POST", "/window", json!({ "handle": handle }));
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page.
     pub fn exec(&self, script: &str, args: Value) -> Value {
         self.call("POST", "/execute/sync", json!({ "script": script, "args": args }))

@@ -206,7 +206,7 @@ fn call(
         side.wait_for(&format!("!{CALL_SCREEN}"));
     }
     // Its line in the caller's open chat, from the server.
-    let line = format!("📞 {} call, 0:", if media == "video" { "Video" } else { "Voice" });
+    let line = format!("Outgoing {media} call, 0:");
     caller.wait_for(&format!(
         "[...document.querySelectorAll('#messages .call-log .text')].some(e => e.textContent.startsWith({line:?}))"
     ));
@@ -258,21 +258,21 @@ fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
     assert_eq!(
         lines(&ana, "ana", "bob"),
         [
-            "📞 Voice call, 0:…",
-            "📞 Video call, 0:…",
-            "📞 Video call, 0:…",
-            "📞 Voice call, no answer",
-            "📞 Video call, declined"
+            "Outgoing voice call, 0:…",
+            "Incoming video call, 0:…",
+            "Outgoing video call, 0:…",
+            "Outgoing voice call, no answer",
+            "Outgoing video call, declined"
         ]
     );
     assert_eq!(
         lines(&phone, "bob", "ana"),
         [
-            "📞 Voice call, 0:…",
-            "📞 Video call, 0:…",
-            "📞 Video call, 0:…",
-            "📞 Missed voice call",
-            "📞 Declined video call"
+            "Incoming voice call, 0:…",
+            "Outgoing video call, 0:…",
+            "Incoming video call, 0:…",
+            "Missed voice call",
+            "Declined incoming video call"
         ]
     );
     shot(&phone, "web-call-log-phone");
