@@ -308,7 +308,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'PROFILES'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];

@@ -316,6 +316,9 @@ pub enum Request {
     Previews {
         on: bool,
     },
+    /// 1.2 (§29): your display name and photo, others', and your privacy:
+    /// `NAME`, `PHOTO`, `PROFILE`, `PROFILES`, `PHOTOOF`, `PRIVACY`.
+    Profile(super::profile::ProfileRequest),
 }
 
 /// A browser's Web Push subscription as `PUSH` carries it: its two keys in
@@ -360,6 +363,9 @@ impl Request {
             | "UNSTAR" => preference(line),
             "CALL" | "TURN" => call_request(line),
             "PUSHKEY" | "PUSH" | "PREVIEWS" => push_request(line),
+            word if super::profile::WORDS.contains(&word) => {
+                super::profile::ProfileRequest::parse(line).map(Request::Profile)
+            }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
             | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
@@ -389,7 +395,7 @@ impl Request {
                 | Request::Archived
                 | Request::Files
                 | Request::Starred
-        )
+        ) || matches!(self, Request::Profile(p) if p.lists())
     }
 
     /// The frame as `Display` writes it, with any password replaced by
@@ -494,6 +500,7 @@ impl fmt::Display for Request {
             }
             Request::Previews { on: true } => f.write_str("PREVIEWS:ON"),
             Request::Previews { on: false } => f.write_str("PREVIEWS:OFF"),
+            Request::Profile(p) => p.fmt(f),
         }
     }
 }
