@@ -157,6 +157,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/refresh.js", "refresh.js", JS),
     // 1.2 (§28): the Web Push switches, with the ⚙ panel.
     asset!("/push.js", "push.js", JS),
+    // 1.2 (§29): profiles and privacy, after the login and at "Profile".
+    asset!("/profiles.js", "profiles.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -185,8 +187,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// finds, at the first letter typed there; and the look-alike check of a
 /// link whose host is not in ASCII, with the first one; and the signed-in
 /// app itself (the session and what it imports), at the first login; and
-/// (1.2, §28) the Web Push switches, with the ⚙ panel.
-pub const LOADED_LATER: [&str; 34] = [
+/// (1.2, §28) the Web Push switches, with the ⚙ panel; and (1.2, §29)
+/// the profiles, once logged in.
+pub const LOADED_LATER: [&str; 35] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -221,6 +224,7 @@ pub const LOADED_LATER: [&str; 34] = [
     "/notify.js",
     "/refresh.js",
     "/push.js",
+    "/profiles.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.
