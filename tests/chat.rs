@@ -31,6 +31,8 @@ mod moderation;
 mod people;
 #[path = "chat/prefs.rs"]
 mod prefs;
+#[path = "chat/profile.rs"]
+mod profile;
 #[path = "chat/push.rs"]
 mod push;
 #[path = "chat/rooms.rs"]

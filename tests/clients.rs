@@ -23,6 +23,8 @@ mod hostile;
 mod languages;
 #[path = "clients/p2p.rs"]
 mod p2p;
+#[path = "clients/profile.rs"]
+mod profile;
 #[path = "clients/python.rs"]
 mod python;
 #[path = "clients/servers.rs"]

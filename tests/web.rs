@@ -34,6 +34,8 @@ mod outbox;
 mod polish;
 #[path = "web/push.rs"]
 mod push;
+#[path = "web/profile.rs"]
+mod profile;
 #[path = "web/starred.rs"]
 mod starred;
 #[path = "web/stay.rs"]

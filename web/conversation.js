@@ -6,7 +6,7 @@
 
 import { request, parseRoomsLine, parseSeen, isRoom, isChat, serverOf, fold } from './wire.js';
 import { t } from './i18n.js';
-import { seenText, banner, refusal } from './view.js';
+import { seenText, banner, refusal, faces } from './view.js';
 import { loadRules, renderHeader, whyNotWrite } from './moderation.js';
 import { draw } from './chatlist.js';
 import { opened, closed } from './back.js';
@@ -35,7 +35,7 @@ export async function openChat(app, name) {
   app.openKey = fold(chat.name);
   opened(chat.name); // a history entry: the phone's Back comes back to the list
   $('app').classList.add('chat-open');
-  $('chat-title').textContent = chat.name;
+  $('chat-title').textContent = chat.room ? chat.name : faces.shown(chat.name);
   $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;

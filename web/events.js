@@ -87,6 +87,10 @@ export function onEvent(app, event) {
     case 'HIDE':
       marks(app, event); // chatlist.js
       break;
+    case 'PROFILE':
+    case 'PRIVACY':
+      import('./profiles.js').then((m) => m.onEvent(app, event)); // 1.2 (§29)
+      break;
     case 'BLOCKED':
     case 'UNBLOCKED':
       model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));

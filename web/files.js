@@ -291,7 +291,7 @@ export async function deliver(app, entry, save) {
  * again. A batch cut by --rate is sent again from there. Returns the
  * refusal, or null once the server has every byte, checked.
  */
-async function upload(link, blob, entry, save, progress) {
+export async function upload(link, blob, entry, save, progress) {
   let confirmed = 0;
   if (entry.upload) {
     const { reply } = await link.request(request.part(entry.upload.id, 0, b64(await slice(blob, 0))));

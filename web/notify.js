@@ -4,7 +4,7 @@
 
 import { isRoom } from './wire.js';
 import { t } from './i18n.js';
-import { preview } from './view.js';
+import { preview, faces } from './view.js';
 
 /** Asks once whether the app may notify (at a login). */
 export function askNotifications() {
@@ -27,7 +27,7 @@ export function notify(app, chat, msg) {
   document.title = `(${app.hiddenCount}) wachat`;
   if ('Notification' in window && Notification.permission === 'granted') {
     const where = isRoom(msg.to) ? ` ${msg.to}` : '';
-    const title = t(msg.mention ? 'mentionFrom' : 'newMessage', { who: msg.from + where });
+    const title = t(msg.mention ? 'mentionFrom' : 'newMessage', { who: faces.shown(msg.from) + where });
     const options = { body: preview(msg.text, msg).slice(0, 120), tag: 'wachat' };
     // An installed app on a phone may only notify through its service worker.
     if (navigator.serviceWorker?.controller) navigator.serviceWorker.ready.then((r) => r.showNotification(title, options)).catch(() => {});

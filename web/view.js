@@ -108,12 +108,26 @@ function hue(name) {
   return hash;
 }
 
-/** An avatar: the initials on the name's colour. */
+/**
+ * 1.2 (§29): what profiles.js knows of people, lent once it is loaded: a
+ * photo's URL and a display name by account name; `shown(name)`, the name
+ * as drawn: the display name with the account's, so that two people who
+ * chose one name are told apart.
+ */
+export const faces = {
+  photo: () => null,
+  name: () => '',
+  shown: (name) => (faces.name(name) ? `${faces.name(name)} (${name})` : name),
+};
+
+/** An avatar: the person's photo, else the initials on the name's colour. */
 export function avatar(name) {
-  const node = el('span', 'avatar', initials(name));
+  const photo = faces.photo(name);
+  const node = el('span', 'avatar', photo ? '' : initials(name));
   node.setAttribute('aria-hidden', 'true');
   // Dark enough for its white initials at 4.5:1 whatever the hue (yellow's is the lightest); CSSOM, which the CSP allows.
   node.style.background = `hsl(${hue(name)}, 45%, 32%)`;
+  if (photo) node.append(Object.assign(el('img'), { src: photo, alt: '' }));
   return node;
 }
 
@@ -242,7 +256,7 @@ export function renderList(model, openKey, onOpen) {
       face.removeAttribute('aria-hidden');
       face.append(dot);
     }
-    const name = el('span', 'chat-name', chat.name);
+    const name = el('span', 'chat-name', chat.room ? chat.name : faces.shown(chat.name));
     name.classList.toggle('pinned', Boolean(chat.pinned));
     name.classList.toggle('silent', chat.level === 'none');
     button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
@@ -524,7 +538,7 @@ export function renderMembers(members, info) {
   const same = (a, b) => fold(a) === fold(b || '');
   $('members').replaceChildren(...members.map((m) => {
     const item = el('li');
-    item.append(avatar(m.user), el('span', 'who', `${m.user} · ${seenText(m.seen)}`));
+    item.append(avatar(m.user), el('span', 'who', `${faces.shown(m.user)} · ${seenText(m.seen)}`));
     // Who runs the room, marked beside the name (ROOMINFO's OWNER and ADMIN lines).
     const role = info && (same(m.user, info.owner) ? 'owner' : info.admins.some((a) => same(a, m.user)) ? 'admin' : '');
     if (role) item.append(el('span', `role ${role}`, t(role)));

@@ -245,6 +245,12 @@ export const request = {
   // 1.2 (§25): starred messages, kept by the server for all my devices.
   star: (chat, from, id, on) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
   starred: () => 'STARRED',
+  // 1.2 (§29): profiles and privacy, kept by the server for all my devices.
+  name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
+  photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
+  profiles: () => 'PROFILES',
+  photoOf: (user) => (need(isName(user), 'bad user name'), `PHOTOOF:${user}`),
+  privacy: (key, on) => (key ? (need(['lastseen', 'receipts'].includes(key), 'bad privacy'), `PRIVACY:${key}:${on ? 'on' : 'off'}`) : 'PRIVACY'),
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
   upload(name, size, sha256) {
@@ -314,7 +320,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -612,6 +618,16 @@ export function parseEvent(line) {
         default:
           return null;
       }
+    }
+    case 'PROFILE': {
+      // 1.2 (§29): someone who shares a chat with me (or I) changed a name or photo.
+      const f = fields(line, 4);
+      return f && isName(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
+    }
+    case 'PRIVACY': {
+      // 1.2 (§29): my privacy, changed on this device or another.
+      const m = /^PRIVACY:lastseen:(on|off):receipts:(on|off)$/.exec(line);
+      return m ? { kind, privacy: { lastseen: m[1] === 'on', receipts: m[2] === 'on' } } : null;
     }
     case 'PING':
       return line === 'PING' ? { kind } : null;

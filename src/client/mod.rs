@@ -95,6 +95,7 @@ mod overview;
 pub mod pages;
 mod prefs;
 mod private;
+mod profile;
 pub mod reads;
 mod receiver;
 mod requests;

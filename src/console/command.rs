@@ -60,6 +60,8 @@ pub enum Typed {
     Account(super::account::AccountCommand),
     /// 1.2: `/block`, `/notify`, `/pin`, `/prefs` … (`console::prefs`).
     Prefs(super::prefs::PrefCommand),
+    /// 1.2 (§29): `/profile`, `/name`, `/photo`, `/privacy` (`console::profile`).
+    Profile(super::profile::ProfileCommand),
     /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
     File(super::files::FileCommand),
     /// 1.2: `/star N`, `/unstar N`, `/starred` (`console::stars`).
@@ -133,6 +135,9 @@ impl Parser {
             }
             word if super::prefs::WORDS.contains(&word) => {
                 super::prefs::parse(lang, word, args).map(Typed::Prefs)
+            }
+            word if super::profile::WORDS.contains(&word) => {
+                super::profile::parse(lang, word, args).map(Typed::Profile)
             }
             "devices" => no_args(Typed::Devices),
             "unlink" => {

@@ -43,6 +43,7 @@ pub mod input;
 pub mod moderation;
 mod numbers;
 pub mod prefs;
+pub mod profile;
 pub mod rules;
 pub mod session;
 pub mod stars;

@@ -192,11 +192,17 @@ fn pref_now(lang: Lang, client: &Client, chat: &Chat) -> Result<String> {
 
 /// A server older than 1.2 does not know these requests.
 fn older_server(lang: Lang, e: Error) -> Error {
+    older_server_says(e, Msg::PrefsUnknownServer.text(lang))
+}
+
+/// `e`, or the usage `said` if it is the refusal of a request the
+/// server does not know (one older than the protocol of the request).
+pub(super) fn older_server_says(e: Error, said: &str) -> Error {
     match e {
         Error::Refused { ko, .. }
             if ko.code == Code::BadRequest && ko.reason.starts_with("unknown request") =>
         {
-            Error::Usage(Msg::PrefsUnknownServer.text(lang).to_string())
+            Error::Usage(said.to_string())
         }
         other => other,
     }

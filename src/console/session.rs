@@ -184,6 +184,11 @@ impl<'a> ConsoleSession<'a> {
                     out.line(&line);
                 }
             }
+            Typed::Profile(command) => {
+                for line in super::profile::act(lang, self.client, command)? {
+                    out.line(&line);
+                }
+            }
             Typed::Star(command) => {
                 for line in super::stars::act(lang, self.client, &self.screen, &self.expected, command)? {
                     out.line(&line);

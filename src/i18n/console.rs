@@ -511,7 +511,7 @@ commands:
   /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search words   act on message n; search
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (alone: usage)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
-  /help                   this help; /info: the server's rules (retention, quota, limits)
+  /help, /info            this help; the server's rules   /profile [user] /name /photo /privacy
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
@@ -530,7 +530,7 @@ comandos:
   /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search palabras   actuar en n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (solos: su uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
-  /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
+  /help, /info            ayuda; reglas del servidor   /profile [usuario] /name /photo /privacy
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
@@ -549,7 +549,7 @@ comandos:
   /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search palavras   agir em n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (sós: o uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
-  /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
+  /help, /info            ajuda; regras do servidor   /profile [usuário] /name /photo /privacy
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto

@@ -51,6 +51,7 @@ pub mod demo;
 pub mod files;
 pub mod moderation;
 pub mod prefs;
+pub mod profile;
 pub mod rules;
 pub mod stars;
 pub mod tui;

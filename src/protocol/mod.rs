@@ -35,6 +35,7 @@ pub mod names;
 pub mod page;
 pub mod peer;
 pub mod prefs;
+pub mod profile;
 pub mod refusal;
 pub mod relayed;
 pub mod reply;

@@ -374,19 +374,33 @@ fn seen(base: &Base, user: UserId) -> Presence {
 }
 
 /// Each user's presence as `me` sees it in a listing: [`seen`], but
-/// `UNKNOWN` for a user who blocked `me` (1.2, §22).
+/// `UNKNOWN` for a user who blocked `me` (1.2, §22), and no time last
+/// seen where either hides it (1.2, §29: `profile::seen_as`).
 fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
     let blockers = base.store.blockers(me).unwrap_or_default();
-    move |user| if blockers.contains(&user) { Presence::Unknown } else { seen(base, user) }
+    let mine = super::profile::privacy_of(base, me);
+    move |user| match blockers.contains(&user) {
+        true => Presence::Unknown,
+        false => super::profile::seen_as(base, user, mine, seen(base, user)),
+    }
 }
 
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
-/// always `UNKNOWN` if that user blocked `me` (1.2, §22).
+/// always `UNKNOWN` if that user blocked `me` (1.2, §22), and no time
+/// where either hides it (1.2, §29).
 pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     // A database that cannot say is not "no such user" (a cluster failing over).
     let account = crate::store::meaning::named(name, base.store.account(name)?)?;
     let blocked = base.store.is_blocked(&account.name, me);
-    let presence = if blocked { Presence::Unknown } else { seen(base, account.id) };
+    let presence = match blocked {
+        true => Presence::Unknown,
+        false => super::profile::seen_as(
+            base,
+            account.id,
+            super::profile::privacy_of(base, me),
+            seen(base, account.id),
+        ),
+    };
     Ok(SeenLine { user: account.name.to_string(), presence })
 }
 

@@ -80,6 +80,7 @@ pub mod options;
 pub mod password;
 mod permissions;
 pub mod prefs;
+pub mod profile;
 pub mod record;
 pub mod search;
 pub mod server_id;

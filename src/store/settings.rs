@@ -84,13 +84,25 @@ pub struct Setting {
 /// [`MAX_KEY`] or [`MAX_VALUE`], for an empty key, or for a control
 /// character in either.
 pub fn check(key: &str, value: Option<&str>) -> Result<(), Ko> {
+    check_within(key, value, MAX_VALUE)
+}
+
+/// Most bytes of a value of `setting`: [`MAX_VALUE`], but for a profile's
+/// photo (`store::profile::PHOTO`), a small JPEG in base64, whose own
+/// bound is [`PHOTO_VALUE`](super::profile::PHOTO_VALUE).
+pub fn longest(setting: &Setting) -> usize {
+    if setting.name == super::profile::PHOTO.name { super::profile::PHOTO_VALUE } else { MAX_VALUE }
+}
+
+/// [`check`], with values of at most `longest` bytes.
+fn check_within(key: &str, value: Option<&str>, longest: usize) -> Result<(), Ko> {
     let bad = |s: &str| s.chars().any(char::is_control);
     if key.is_empty() || key.len() > MAX_KEY || bad(key) {
         let why = format!("a setting's key is 1 to {MAX_KEY} bytes, without control characters");
         return Err(Ko::new(Code::BadRequest, why));
     }
-    if value.is_some_and(|v| v.len() > MAX_VALUE || bad(v)) {
-        let why = format!("a setting's value is at most {MAX_VALUE} bytes, without control characters");
+    if value.is_some_and(|v| v.len() > longest || bad(v)) {
+        let why = format!("a setting's value is at most {longest} bytes, without control characters");
         return Err(Ko::new(Code::BadRequest, why));
     }
     Ok(())
@@ -187,7 +199,7 @@ pub type KeyChange<'c> = &'c mut dyn FnMut(&KeyView) -> Result<Option<String>, K
 /// (nothing is stored), `Ok(Some(value))` the key's new value.
 pub fn decide(setting: &Setting, kept: &KeyView, change: KeyChange) -> Result<Option<Option<String>>, Ko> {
     let new = change(kept)?;
-    check(kept.key, new.as_deref())?;
+    check_within(kept.key, new.as_deref(), longest(setting))?;
     may_set(setting, kept.count(), kept.current().is_some(), new.is_some())?;
     Ok((new.as_deref() != kept.current()).then_some(new))
 }

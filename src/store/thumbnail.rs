@@ -78,15 +78,46 @@ pub fn make_from(bytes: impl BufRead + Seek, what: &str) -> Option<(&'static str
         }
     };
     for (side, quality) in SIDES {
-        let small = image.thumbnail(side, side).to_rgb8();
-        let mut jpeg = Vec::new();
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality);
-        small.write_with_encoder(encoder).ok()?;
+        let jpeg = jpeg(&image.thumbnail(side, side), quality)?;
         if jpeg.len() <= MAX_BYTES {
             return Some((kind, jpeg));
         }
     }
     None
+}
+
+/// Sides and qualities of a profile photo (1.2, §29), tried in order until
+/// its JPEG fits the bound `photo` is given.
+const PHOTO_SIDES: [(u32, u8); 4] = [(192, 80), (192, 65), (128, 70), (96, 60)];
+
+/// A profile photo made of the image `bytes` (a thumbnail made above, or
+/// any of the four kinds): its centre cropped square, resized and
+/// re-encoded as a JPEG of at most `most` bytes; `None` if it does not
+/// decode within the [`limits`] or never fits.
+pub fn photo(bytes: &[u8], most: usize) -> Option<Vec<u8>> {
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
+    if !matches!(
+        reader.format()?,
+        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP
+    ) {
+        return None;
+    }
+    reader.limits(limits());
+    let image = reader.decode().ok()?;
+    let side = image.width().min(image.height());
+    let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
+    PHOTO_SIDES.into_iter().find_map(|(side, quality)| {
+        let small = square.resize_exact(side, side, image::imageops::FilterType::Triangle);
+        jpeg(&small, quality).filter(|jpeg| jpeg.len() <= most)
+    })
+}
+
+/// `image` as a JPEG of `quality`.
+fn jpeg(image: &image::DynamicImage, quality: u8) -> Option<Vec<u8>> {
+    let mut jpeg = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality);
+    image.to_rgb8().write_with_encoder(encoder).ok()?;
+    Some(jpeg)
 }
 
 #[cfg(test)]
@@ -120,6 +151,25 @@ mod tests {
         assert!(jpeg.len() <= MAX_BYTES && jpeg.starts_with(&[0xff, 0xd8]));
         std::fs::write(&path, b"\x89PNG\r\n\x1a\n<svg onload=alert(1)>").unwrap();
         assert_eq!(make(&path), None);
+    }
+
+    #[test]
+    fn a_photo_is_the_centre_made_square_and_small() {
+        let wide = image::RgbImage::from_fn(480, 240, |x, _| {
+            if (120..360).contains(&x) { image::Rgb([200, 20, 20]) } else { image::Rgb([20, 20, 200]) }
+        });
+        let mut png = Vec::new();
+        wide.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png).unwrap();
+        let jpeg = photo(&png, 12_000).unwrap();
+        assert!(jpeg.len() <= 12_000 && jpeg.starts_with(&[0xff, 0xd8]));
+        let back = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (192, 192));
+        // Only the red centre is left, corners included.
+        let corner = back.get_pixel(2, 2);
+        assert!(corner[0] > 150 && corner[2] < 80, "{corner:?}");
+        assert_eq!(photo(b"\x89PNG\r\n\x1a\n<svg>", 12_000), None);
+        assert_eq!(photo(&png_claiming(100_000, 100_000), 12_000), None);
+        assert_eq!(photo(&png, 10), None, "never fits");
     }
 
     #[test]

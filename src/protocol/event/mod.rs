@@ -176,6 +176,13 @@ pub enum Event {
     /// from `from` (the offer rings, the answer, a candidate), or its end
     /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
     Call { from: String, id: String, signal: super::call::Signal },
+    /// 1.2 (§29): `PROFILE:<user>:<photo tag>:<display name>`: a user you
+    /// share a chat with (or you, from another device) changed a display
+    /// name or photo. Ephemeral, like `PREF`.
+    Profile(super::profile::ProfileLine),
+    /// 1.2 (§29): `PRIVACY:lastseen:<on|off>:receipts:<on|off>`: one of
+    /// your devices changed your privacy. Ephemeral.
+    Privacy(super::profile::PrivacyLine),
 }
 
 impl Event {
@@ -204,7 +211,9 @@ impl Event {
             | Event::Mark { .. }
             | Event::Hide { .. }
             | Event::Star { .. }
-            | Event::Call { .. } => 2,
+            | Event::Call { .. }
+            | Event::Profile(_)
+            | Event::Privacy(_) => 2,
         }
     }
 
@@ -295,6 +304,12 @@ impl Event {
                 Event::Hide { chat: f[1].into(), ts: number(f[2])? }
             }
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
+            "PROFILE" => {
+                Event::Profile(super::profile::ProfileLine::parse(&line["PROFILE:".len().min(line.len())..])?)
+            }
+            "PRIVACY" => {
+                Event::Privacy(super::profile::PrivacyLine::parse(&line["PRIVACY:".len().min(line.len())..])?)
+            }
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -367,6 +382,8 @@ impl fmt::Display for Event {
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
             Event::Pref(line) => write!(f, "PREF:{line}"),
+            Event::Profile(line) => write!(f, "PROFILE:{line}"),
+            Event::Privacy(line) => write!(f, "PRIVACY:{line}"),
             Event::Block { user, blocked: true } => write!(f, "BLOCKED:{user}"),
             Event::Block { user, blocked: false } => write!(f, "UNBLOCKED:{user}"),
             Event::Archive { chat, archived } => {

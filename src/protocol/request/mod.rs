@@ -333,6 +333,9 @@ pub enum Request {
     Previews {
         on: bool,
     },
+    /// 1.2 (§29): your display name and photo, others', and your privacy:
+    /// `NAME`, `PHOTO`, `PROFILE`, `PROFILES`, `PHOTOOF`, `PRIVACY`.
+    Profile(super::profile::ProfileRequest),
 }
 
 /// A browser's Web Push subscription as `PUSH` carries it: its two keys in
@@ -377,6 +380,9 @@ impl Request {
             | "UNSTAR" | "MARK" | "UNMARK" | "HIDE" => preference(line),
             "CALL" | "TURN" => call_request(line),
             "PUSHKEY" | "PUSH" | "PREVIEWS" => push_request(line),
+            word if super::profile::WORDS.contains(&word) => {
+                super::profile::ProfileRequest::parse(line).map(Request::Profile)
+            }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
             | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" | "MARKED" | "HIDDEN" => bare(line),
             other => Err(unknown(other)),
@@ -408,7 +414,7 @@ impl Request {
                 | Request::Hidden
                 | Request::Files
                 | Request::Starred
-        )
+        ) || matches!(self, Request::Profile(p) if p.lists())
     }
 
     /// The frame as `Display` writes it, with any password replaced by
@@ -518,6 +524,7 @@ impl fmt::Display for Request {
             }
             Request::Previews { on: true } => f.write_str("PREVIEWS:ON"),
             Request::Previews { on: false } => f.write_str("PREVIEWS:OFF"),
+            Request::Profile(p) => p.fmt(f),
         }
     }
 }

@@ -97,6 +97,7 @@ mod passwd;
 mod people;
 mod ping;
 mod prefs;
+mod profile;
 mod push;
 mod quit;
 mod react;
@@ -177,6 +178,10 @@ pub static TABLE: &[Row] = &[
     push::PUSHKEY,
     push::PUSH,
     push::PREVIEWS,
+    profile::NAME,
+    profile::PHOTO,
+    profile::PROFILE,
+    profile::PRIVACY,
 ];
 
 /// The row of a line sent with `word`, before the line is parsed; `None`
@@ -278,6 +283,7 @@ pub fn cost(request: &Request) -> u32 {
         | Request::Link { password: None }
         | Request::Turn { .. }
         | Request::PushKey => 1,
+        Request::Profile(p) => profile::cost(p),
     }
 }
 
@@ -345,6 +351,7 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::PushKey => push::key(s),
         Request::Push { subscription } => push::subscribe(s, who, subscription),
         Request::Previews { on } => push::previews(s, who, on),
+        Request::Profile(p) => profile::serve(asking(s), p),
     }
 }
 
@@ -444,6 +451,14 @@ mod tests {
                 5,
             ),
             ("PREVIEWS:OFF", 1),
+            ("NAME:Ana María", 1),
+            ("PHOTO:0123456789abcdef0123456789abcdef", 10),
+            ("PHOTO:", 1),
+            ("PROFILE:bob", 1),
+            ("PROFILES", 5),
+            ("PHOTOOF:bob", 1),
+            ("PRIVACY", 1),
+            ("PRIVACY:receipts:off", 1),
         ];
         for (line, tokens) in lines {
             let request = Request::parse(line).unwrap_or_else(|ko| panic!("{line}: {ko}"));

@@ -661,6 +661,21 @@ impl Files {
         }
     }
 
+    /// 1.2 (§29): removes `owner`'s complete file `id` if no message
+    /// carries it (the upload a profile photo was made of): its quota
+    /// comes back. Anyone else's file, or one a message carries, stays.
+    pub fn discard(&self, owner: &str, id: &str) -> Result<(), Ko> {
+        let _turn = self.stripe(id).lock();
+        let Some(meta) = self.store.meta(id)? else { return Ok(()) };
+        if !meta.complete || !is_owner(&meta, owner) || !is_orphan(&meta) {
+            return Ok(());
+        }
+        self.store.remove(id)?;
+        self.done(id);
+        self.usage.lock().remove(&fold(owner));
+        Ok(())
+    }
+
     /// 1.2: the account of `name` was deleted (or its name is
     /// about to be registered again, which covers a crash between the
     /// two): its files are its name's no more, those nobody may read now

@@ -154,9 +154,17 @@ impl State {
             let sender = self.user_or_remote(chat)?;
             self.need_sent(sender, user, ord)?;
             let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
-            if let Some(receipt) =
+            // 1.2 (§29): a reader or a sender who turned read receipts
+            // off tells, and is told, no `READ` (`store::profile::shows`).
+            let privacy = |u: UserId| crate::store::profile::privacy_in(&self.users[u].settings);
+            let receipts = crate::protocol::profile::PrivacyKey::Receipts;
+            let told_read = crate::store::profile::shows(receipts, privacy(user), privacy(sender));
+            if let Some(mut receipt) =
                 effects::read(self.marks(sender, user).read, ord, Some(told), user, several)
             {
+                if !told_read {
+                    receipt.status = None;
+                }
                 self.direct_mut(sender, user).marks[side(sender, user)].read = receipt.mark;
                 self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push);
             }

@@ -1,0 +1,225 @@
+//! 1.2 (docs/PROTOCOL.md §29): `NAME`, `PHOTO`, `PROFILE`, `PROFILES`,
+//! `PHOTOOF` and `PRIVACY` on the send port.
+//!
+//! A change is stored as settings (`store::profile`), then told as an
+//! ephemeral `PROFILE` event to every receive connection of 1.2 of the
+//! user and of the people who share a chat with it ([`sharers`]: its
+//! roommates and the peers of its direct chats), or, for `PRIVACY`, to
+//! the user's own devices. A device learns the state at login with
+//! `PROFILES` and `PRIVACY`. What the privacy hides is enforced here and
+//! where the facts are read: [`seen_as`] (`server::presence`)
+//! and the store's read receipts (`store::local::read_receipt`).
+
+use super::base::Base;
+use super::relay;
+use crate::protocol::profile::{MAX_PHOTO_BYTES, PrivacyKey, PrivacyLine, ProfileLine};
+use crate::protocol::{Chat, Code, Event, HistoryLine, Ko, MAX_LISTING, MsgState, Presence, files};
+use crate::store::UserId;
+use crate::store::profile::{self as kept, JPEG, NAME, PHOTO, PROFILE, TAG};
+
+/// `NAME:<display name>` (checked by the grammar; empty: none).
+pub fn set_name(base: &Base, me: UserId, my_name: &str, name: &str) -> Result<(), Ko> {
+    let value = (!name.is_empty()).then(|| name.to_string());
+    let ticket = base.store.change_setting(me, &PROFILE, NAME, &mut |_| Ok(value.clone()))?;
+    base.store.wait(ticket)?;
+    tell(base, me, my_name);
+    Ok(())
+}
+
+/// `PHOTO:<file id>`: `me`'s (called `my_name`) complete upload, an image,
+/// becomes its photo (its centre made square and small by the thumbnail
+/// code, `store::thumbnail::photo`); the upload is then removed. The
+/// photo's tag. `PHOTO:` (`None`) removes the photo.
+pub fn set_photo(base: &Base, me: UserId, my_name: &str, file: Option<&str>) -> Result<String, Ko> {
+    let Some(file) = file else {
+        // The tag first: a crash between the two leaves no tag naming a
+        // photo that is gone.
+        base.store.wait(base.store.set_setting(me, &PROFILE, TAG, None)?)?;
+        base.store.wait(base.store.set_setting(me, &PHOTO, JPEG, None)?)?;
+        tell(base, me, my_name);
+        return Ok(String::new());
+    };
+    let source = thumbnail_of(base, my_name, file)?;
+    let jpeg = make_photo(&source)?
+        .ok_or_else(|| Ko::new(Code::BadRequest, "that image could not be made into a photo"))?;
+    let tag = kept::tag(&jpeg);
+    // The photo first, then its tag: a tag never names a photo not stored.
+    let value = kept::photo_value(&jpeg);
+    base.store.wait(base.store.set_setting(me, &PHOTO, JPEG, Some(&value))?)?;
+    base.store.wait(base.store.set_setting(me, &PROFILE, TAG, Some(&tag))?)?;
+    if let Err(ko) = base.files.discard(my_name, file) {
+        log::warn!("profile: removing {my_name}'s upload {file} made into a photo: {}", ko.reason);
+    }
+    tell(base, me, my_name);
+    Ok(tag)
+}
+
+/// Stack of the thread a photo is made on: the JPEG decoder keeps its
+/// state on the stack, more than a handler's 128 KiB (`threads::STACK_SIZE`).
+const PHOTO_STACK: usize = 2 * 1024 * 1024;
+
+/// Photos are made one at a time, server-wide (as thumbnails are): at
+/// most one photo thread and its [`PHOTO_STACK`] at once.
+static MAKING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// `store::thumbnail::photo` of `source`, on a thread of its own.
+fn make_photo(source: &[u8]) -> Result<Option<Vec<u8>>, Ko> {
+    let _turn = MAKING.lock();
+    let failed = |what: &str| {
+        log::error!("profile: the photo thread {what}");
+        Ko::new(Code::Internal, "the server could not make the photo; try again")
+    };
+    std::thread::scope(|s| {
+        let made = std::thread::Builder::new()
+            .name("photo".into())
+            .stack_size(PHOTO_STACK)
+            .spawn_scoped(s, || crate::store::thumbnail::photo(source, MAX_PHOTO_BYTES))
+            .map_err(|_| failed("could not be started"))?;
+        made.join().map_err(|_| failed("panicked"))
+    })
+}
+
+/// Most bytes read of an upload's thumbnail (`store::thumbnail::MAX_BYTES`).
+const MOST_SOURCE: usize = crate::store::thumbnail::MAX_BYTES;
+
+/// The thumbnail the server made of `owner`'s upload `file` when it
+/// completed: `KO:UNKNOWN_FILE` if it is not `owner`'s complete file,
+/// `KO:BAD_REQUEST` if it is not an image (it has no thumbnail).
+fn thumbnail_of(base: &Base, owner: &str, file: &str) -> Result<Vec<u8>, Ko> {
+    let nobody_else = |_: &crate::store::files::Carrier| false;
+    base.files.fetch(owner, file, 0, nobody_else)?; // is it yours, and complete?
+    let thumb = format!("{file}{}", files::THUMB_SUFFIX);
+    let mut bytes = Vec::new();
+    loop {
+        let part = base.files.fetch(owner, &thumb, bytes.len() as u64, nobody_else).map_err(|_| {
+            Ko::new(Code::BadRequest, "not an image: a photo is a PNG, JPEG, GIF or WebP that decodes")
+        })?;
+        if part.is_empty() || bytes.len() + part.len() > MOST_SOURCE {
+            break;
+        }
+        bytes.extend_from_slice(&part);
+    }
+    Ok(bytes)
+}
+
+/// `PROFILE:<user>`: its line (empty fields for none).
+pub fn profile(base: &Base, name: &str) -> Result<ProfileLine, Ko> {
+    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    Ok(line_of(base, account.id, &account.name))
+}
+
+/// `PROFILES`: `me`'s line and those of the people who share a chat with
+/// it, but lines that say nothing; at most [`MAX_LISTING`].
+pub fn profiles(base: &Base, me: UserId, my_name: &str) -> Vec<ProfileLine> {
+    let mut lines = vec![line_of(base, me, my_name)];
+    for (user, name) in sharers(base, me) {
+        lines.push(line_of(base, user, &name));
+    }
+    lines.retain(|line| !line.is_empty());
+    lines.truncate(MAX_LISTING);
+    lines
+}
+
+/// `PHOTOOF:<user>`: its photo in base64, `KO:UNKNOWN_FILE` for none.
+pub fn photo_of(base: &Base, name: &str) -> Result<String, Ko> {
+    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    let photo = base.store.settings(account.id, &PHOTO)?;
+    let no_photo = || Ko::new(Code::UnknownFile, format!("{} has no photo", account.name));
+    photo.into_iter().find(|(key, _)| key == JPEG).map(|(_, value)| value).ok_or_else(no_photo)
+}
+
+/// `PRIVACY`: `me`'s.
+pub fn privacy(base: &Base, me: UserId) -> Result<PrivacyLine, Ko> {
+    Ok(kept::privacy(&base.store.settings(me, &PROFILE)?))
+}
+
+/// `PRIVACY:<key>:<on|off>`: stored, then told to `me`'s devices.
+pub fn set_privacy(base: &Base, me: UserId, key: PrivacyKey, on: bool) -> Result<PrivacyLine, Ko> {
+    let value = (!on).then(|| kept::OFF.to_string());
+    let ticket =
+        base.store.change_setting(me, &PROFILE, kept::privacy_key(key), &mut |_| Ok(value.clone()))?;
+    base.store.wait(ticket)?;
+    let line = privacy(base, me)?;
+    relay::relay(base, [me], &Event::Privacy(line));
+    Ok(line)
+}
+
+/// `presence` of `user` as `viewer`, whose privacy is `viewer_privacy`
+/// ([`privacy_of`]), is shown it: a time last seen only if neither hides
+/// it (`store::profile::shows`); online and unknown as they are.
+pub fn seen_as(base: &Base, user: UserId, viewer_privacy: PrivacyLine, presence: Presence) -> Presence {
+    match presence {
+        Presence::LastSeen(_)
+            if !kept::shows(PrivacyKey::LastSeen, privacy_of(base, user), viewer_privacy) =>
+        {
+            Presence::Unknown
+        }
+        other => other,
+    }
+}
+
+/// `user`'s privacy; a store that cannot say hides both facts.
+pub fn privacy_of(base: &Base, user: UserId) -> PrivacyLine {
+    privacy(base, user).unwrap_or(PrivacyLine { last_seen: false, receipts: false })
+}
+
+/// `HISTORY`'s `lines` of `me`'s direct chat with `peer` as `me` is
+/// shown them: its own messages `READ` only where neither turned read
+/// receipts off (`store::profile::shows`), `DELIVERED` otherwise. The
+/// store keeps the read mark (the reader's unread count is its), and
+/// this is where the sender's view of it is made.
+pub fn hide_reads(base: &Base, me: UserId, peer: &str, lines: &mut [String]) {
+    let Some(account) = base.store.find_account(peer) else { return };
+    let (mine, theirs) = (privacy_of(base, me), privacy_of(base, account.id));
+    if kept::shows(PrivacyKey::Receipts, theirs, mine) {
+        return;
+    }
+    for line in lines.iter_mut() {
+        if let Ok(mut parsed) = HistoryLine::parse(line)
+            && parsed.state == MsgState::Read
+            && !parsed.from.eq_ignore_ascii_case(peer)
+        {
+            parsed.state = MsgState::Delivered;
+            *line = parsed.to_string();
+        }
+    }
+}
+
+/// `user`'s line, as `PROFILE` answers it.
+fn line_of(base: &Base, user: UserId, name: &str) -> ProfileLine {
+    let pairs = base.store.settings(user, &PROFILE).unwrap_or_default();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+    ProfileLine { user: name.to_string(), tag: get(TAG), name: get(NAME) }
+}
+
+/// The people who share a chat with `me`: the members of its rooms and
+/// the peers of its direct chats, each once, `me` left out.
+fn sharers(base: &Base, me: UserId) -> Vec<(UserId, String)> {
+    let mut people: Vec<(UserId, String)> = base
+        .store
+        .rooms_of(me, usize::MAX)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(_, members)| members)
+        .map(|(user, name)| (user, name.to_string()))
+        .collect();
+    for line in base.store.chats(me).unwrap_or_default() {
+        if let Chat::User(name) = line.chat
+            && let Some(account) = base.store.find_account(&name).filter(|a| !a.is_deleted())
+        {
+            people.push((account.id, account.name.to_string()));
+        }
+    }
+    people.retain(|(user, _)| *user != me);
+    people.sort_unstable_by_key(|(user, _)| *user);
+    people.dedup_by_key(|(user, _)| *user);
+    people
+}
+
+/// Tells `me`'s devices and the people who share a chat with it its new
+/// profile (those online; the others ask `PROFILES` at their login).
+fn tell(base: &Base, me: UserId, my_name: &str) {
+    let event = Event::Profile(line_of(base, me, my_name));
+    let users: Vec<UserId> = sharers(base, me).into_iter().map(|(user, _)| user).collect();
+    relay::relay(base, std::iter::once(me).chain(users), &event);
+}

@@ -1,0 +1,108 @@
+//! The profile and privacy (1.2, docs/PROTOCOL.md §29) in the browser app,
+//! end to end in headless chromium, as a user walks them at 390×844 and
+//! 1280×800: "Profile" in the chat list's header opens a panel whose
+//! "Display name" field has the focus; a name saved, a photo chosen with
+//! the `<input type=file accept="image/*">` (uploaded, then made square by
+//! the server); a classmate's phone shows both in its chat list and the
+//! chat's header; a file that is not an image and a name the server
+//! refuses are said in the panel and change nothing; the privacy switches
+//! reach the server. tests/chat/profile.rs has the server's side.
+
+use super::support;
+
+use serde_json::json;
+use support::browser::Browser;
+use support::webapp::{logged_in, web_server};
+
+/// Chooses a file in the photo control as a person's file picker would:
+/// a PNG drawn on a canvas (`png`), else a text file.
+fn choose(browser: &Browser, png: bool) {
+    browser.exec_async(
+        "const [png, done] = arguments;
+         const pick = (file) => { const dt = new DataTransfer(); dt.items.add(file);
+           const input = document.getElementById('photo-file'); input.files = dt.files;
+           input.dispatchEvent(new Event('change')); done(); };
+         if (!png) return pick(new File(['hello, lab 3\\n'], 'notes.txt', { type: 'text/plain' }));
+         const c = document.createElement('canvas'); c.width = 480; c.height = 240;
+         const g = c.getContext('2d'); g.fillStyle = '#2040c0'; g.fillRect(0, 0, 480, 240);
+         g.fillStyle = '#c02020'; g.fillRect(120, 0, 240, 240);
+         c.toBlob((b) => pick(new File([b], 'me.png', { type: 'image/png' })), 'image/png');",
+        json!([png]),
+    );
+}
+
+/// The bounding box of `css` in `browser`, `[left, top, right, bottom]`.
+fn rect(browser: &Browser, css: &str) -> Vec<f64> {
+    let r = browser.exec(
+        &format!("const r = document.querySelector({css:?}).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];"),
+        json!([]),
+    );
+    r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+}
+
+#[test]
+fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert!(ana_raw.request("MSG:bob:a1:hello bob").starts_with("OK:a1:"));
+    let laptop = logged_in(&url, "ana", 1280, 800);
+    let phone = logged_in(&url, "bob", 390, 844);
+    phone.wait_for("document.querySelector('#chat-list [data-chat=\"ana\"]') !== null");
+
+    // The header's "Profile" opens the panel, its name field focused.
+    laptop.wait_for("document.getElementById('profile-button').getAttribute('aria-label') === 'Profile'");
+    laptop.click("#profile-button");
+    laptop.wait_for(
+        "document.activeElement.id === 'display-name' \
+         && document.querySelector('label[for=display-name]').textContent === 'Display name' \
+         && document.getElementById('profile-button').getAttribute('aria-expanded') === 'true' \
+         && document.querySelector('#profile-panel input[type=file]').accept === 'image/*'",
+    );
+    let (button, panel) = (rect(&laptop, "#profile-button"), rect(&laptop, "#profile-panel"));
+    assert!(panel[1] >= button[3] - 1.0, "the panel opens under the header: {button:?} {panel:?}");
+
+    // A name the server refuses is said, and changes nothing.
+    laptop.type_into("#display-name", "b\u{202E}ob\u{E007}");
+    laptop.wait_for(
+        "document.getElementById('profile-note').textContent.includes('U+202E') \
+         && document.getElementById('profile-note').classList.contains('error')",
+    );
+    assert_eq!(ana_raw.request("PROFILE:ana"), "OK:ana::");
+    laptop.exec("document.getElementById('display-name').value = ''", json!([]));
+    laptop.type_into("#display-name", "Ana María: TA\u{E007}");
+    laptop.wait_for("document.getElementById('profile-note').textContent === 'Saved'");
+    assert_eq!(ana_raw.request("PROFILE:ana"), "OK:ana::Ana María: TA");
+
+    // Not an image: said, nothing sent. Then a photo: shown square in the panel.
+    choose(&laptop, false);
+    laptop.wait_for("document.getElementById('profile-note').textContent === 'Choose an image (PNG, JPEG, GIF or WebP)'");
+    choose(&laptop, true);
+    laptop.wait_for(
+        "document.getElementById('profile-note').textContent === 'Your photo is set' \
+         && document.getElementById('profile-photo').naturalWidth === 192 \
+         && document.getElementById('profile-photo').naturalHeight === 192",
+    );
+    let tag = ana_raw.request("PROFILE:ana");
+    assert!(tag.len() == "OK:ana:".len() + 16 + ":Ana María: TA".len(), "{tag}");
+
+    // bob's phone: the name with the account's, and the photo, in the list and the header.
+    phone.wait_for(
+        "(() => { const row = document.querySelector('#chat-list [data-chat=\"ana\"]');
+           const img = row && row.querySelector('.avatar img');
+           return row.querySelector('.chat-name').textContent === 'Ana María: TA (ana)' && img && img.complete && img.naturalWidth === 192; })()",
+    );
+    let row = rect(&phone, "#chat-list [data-chat=\"ana\"]");
+    let face = rect(&phone, "#chat-list [data-chat=\"ana\"] .avatar img");
+    assert!(face[0] >= row[0] && face[2] <= row[2] && row[2] <= 390.0, "the photo sits in its row: {face:?} {row:?}");
+    phone.click("#chat-list [data-chat=\"ana\"]");
+    phone.wait_for("document.getElementById('chat-title').textContent === 'Ana María: TA (ana)'");
+
+    // Privacy: read receipts off, as the server has it.
+    laptop.click("#privacy-receipts");
+    laptop.wait_for("!document.getElementById('privacy-receipts').checked");
+    assert_eq!(ana_raw.request("PRIVACY"), "OK:lastseen:on:receipts:off");
+    // The photo removed: bob's list goes back to the initials.
+    laptop.click("#photo-remove");
+    phone.wait_for("document.querySelector('#chat-list [data-chat=\"ana\"] .avatar img') === null");
+}
