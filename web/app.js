@@ -76,7 +76,7 @@ $('search').addEventListener('submit', (e) => {
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
 $('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
-$('profile-button').addEventListener('click', () => import('./profiles.js').then((m) => m.toggle(app))); // 1.2 (§29)
+$('profile-button').addEventListener('click', () => import('./profiles.js').then((m) => m.toggle(app))); // 1.2 (§30)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(app.link));
 $('logout-button').onclick = () => import('./account.js').then((m) => m.logOut(app.link, UNTOLD_KEY));
 

@@ -89,7 +89,7 @@ export function onEvent(app, event) {
       break;
     case 'PROFILE':
     case 'PRIVACY':
-      import('./profiles.js').then((m) => m.onEvent(app, event)); // 1.2 (§29)
+      import('./profiles.js').then((m) => m.onEvent(app, event)); // 1.2 (§30)
       break;
     case 'BLOCKED':
     case 'UNBLOCKED':

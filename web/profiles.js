@@ -1,4 +1,4 @@
-// profiles.js: display names, photos and privacy (protocol 1.2, §29),
+// profiles.js: display names, photos and privacy (protocol 1.2, §30),
 // loaded after the login (refresh.js asks PROFILES through it) and at the
 // first tap on "Profile". It keeps what the server said of people: each
 // one's display name and photo (PHOTOOF's JPEG, as an object URL, fetched

@@ -38,7 +38,7 @@ export async function refresh(app) {
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isBlockable).map(fold));
     refreshStars(app);
     refreshMarks(app);
-    import('./profiles.js').then((m) => m.load(app)).catch(() => {}); // 1.2 (§29)
+    import('./profiles.js').then((m) => m.load(app)).catch(() => {}); // 1.2 (§30)
     model.online = new Set(users.lines.map(fold));
     let counts = chats.lines;
     const recent = setCounts(app, counts);

@@ -109,7 +109,7 @@ function hue(name) {
 }
 
 /**
- * 1.2 (§29): what profiles.js knows of people, lent once it is loaded: a
+ * 1.2 (§30): what profiles.js knows of people, lent once it is loaded: a
  * photo's URL and a display name by account name; `shown(name)`, the name
  * as drawn: the display name with the account's, so that two people who
  * chose one name are told apart.

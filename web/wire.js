@@ -245,7 +245,7 @@ export const request = {
   // 1.2 (§25): starred messages, kept by the server for all my devices.
   star: (chat, from, id, on) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
   starred: () => 'STARRED',
-  // 1.2 (§29): profiles and privacy, kept by the server for all my devices.
+  // 1.2 (§30): profiles and privacy, kept by the server for all my devices.
   name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
   photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
   profiles: () => 'PROFILES',
@@ -620,12 +620,12 @@ export function parseEvent(line) {
       }
     }
     case 'PROFILE': {
-      // 1.2 (§29): someone who shares a chat with me (or I) changed a name or photo.
+      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo.
       const f = fields(line, 4);
       return f && isName(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
     }
     case 'PRIVACY': {
-      // 1.2 (§29): my privacy, changed on this device or another.
+      // 1.2 (§30): my privacy, changed on this device or another.
       const m = /^PRIVACY:lastseen:(on|off):receipts:(on|off)$/.exec(line);
       return m ? { kind, privacy: { lastseen: m[1] === 'on', receipts: m[2] === 'on' } } : null;
     }

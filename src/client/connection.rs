@@ -375,7 +375,7 @@ fn listing_limit(request: &Request) -> Option<usize> {
         Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
         Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
         Request::People { .. } => Some(crate::protocol::request::MAX_PEOPLE), // 1.2 (§26)
-        Request::Profile(p) if p.lists() => Some(MAX_LISTING_LINES),     // 1.2 (§29)
+        Request::Profile(p) if p.lists() => Some(MAX_LISTING_LINES),     // 1.2 (§30)
         _ => None,
     }
 }

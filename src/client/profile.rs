@@ -1,4 +1,4 @@
-//! Your profile and privacy (protocol 1.2, §29): the requests both
+//! Your profile and privacy (protocol 1.2, §30): the requests both
 //! consoles make. The server keeps them and tells every device.
 
 use std::path::Path;

@@ -299,7 +299,7 @@ impl ReceiverThread {
                     _ => None,
                 };
             }
-            // 1.2 (§29): the consoles ask `PROFILE` when they show one.
+            // 1.2 (§30): the consoles ask `PROFILE` when they show one.
             Event::Profile(_) | Event::Privacy(_) => return None,
             Event::Ping => return pong(conn).err().map(Exit::Lost),
             Event::Bye(Bye::Replaced) => return Some(Exit::Replaced),

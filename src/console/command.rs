@@ -60,7 +60,7 @@ pub enum Typed {
     Account(super::account::AccountCommand),
     /// 1.2: `/block`, `/notify`, `/pin`, `/prefs` … (`console::prefs`).
     Prefs(super::prefs::PrefCommand),
-    /// 1.2 (§29): `/profile`, `/name`, `/photo`, `/privacy` (`console::profile`).
+    /// 1.2 (§30): `/profile`, `/name`, `/photo`, `/privacy` (`console::profile`).
     Profile(super::profile::ProfileCommand),
     /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
     File(super::files::FileCommand),

@@ -1,5 +1,5 @@
 //! `/profile [user]`, `/name [display name]`, `/photo [path]` and
-//! `/privacy [lastseen|receipts on|off]` (protocol 1.2, §29), in both
+//! `/privacy [lastseen|receipts on|off]` (protocol 1.2, §30), in both
 //! consoles, as [`super::session`] does every other command.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Your profile and privacy (protocol 1.2, §29) in the user's words:
+//! Your profile and privacy (protocol 1.2, §30) in the user's words:
 //! `/profile`, `/name`, `/photo` and `/privacy` in both consoles.
 
 use super::catalogue;

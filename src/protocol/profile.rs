@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §29): what others see of you, as the wire says
+//! 1.2 (docs/PROTOCOL.md §30): what others see of you, as the wire says
 //! it: a display name and a photo (your *profile*), and whether they see
 //! when you were last online and when you read their messages (your
 //! *privacy*). One request variant, [`Request::Profile`](super::Request),

@@ -375,7 +375,7 @@ fn seen(base: &Base, user: UserId) -> Presence {
 
 /// Each user's presence as `me` sees it in a listing: [`seen`], but
 /// `UNKNOWN` for a user who blocked `me` (1.2, §22), and no time last
-/// seen where either hides it (1.2, §29: `profile::seen_as`).
+/// seen where either hides it (1.2, §30: `profile::seen_as`).
 fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
     let blockers = base.store.blockers(me).unwrap_or_default();
     let mine = super::profile::privacy_of(base, me);
@@ -387,7 +387,7 @@ fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
 
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22), and no time
-/// where either hides it (1.2, §29).
+/// where either hides it (1.2, §30).
 pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     // A database that cannot say is not "no such user" (a cluster failing over).
     let account = crate::store::meaning::named(name, base.store.account(name)?)?;

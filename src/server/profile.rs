@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §29): `NAME`, `PHOTO`, `PROFILE`, `PROFILES`,
+//! 1.2 (docs/PROTOCOL.md §30): `NAME`, `PHOTO`, `PROFILE`, `PROFILES`,
 //! `PHOTOOF` and `PRIVACY` on the send port.
 //!
 //! A change is stored as settings (`store::profile`), then told as an

@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §29): what others see of a user, kept as
+//! 1.2 (docs/PROTOCOL.md §30): what others see of a user, kept as
 //! *settings* (`store::settings`) like every other per-user fact, so it
 //! is durable, on every device and every node of a cluster with no
 //! record of its own:

@@ -86,7 +86,7 @@ pub fn make_from(bytes: impl BufRead + Seek, what: &str) -> Option<(&'static str
     None
 }
 
-/// Sides and qualities of a profile photo (1.2, §29), tried in order until
+/// Sides and qualities of a profile photo (1.2, §30), tried in order until
 /// its JPEG fits the bound `photo` is given.
 const PHOTO_SIDES: [(u32, u8); 4] = [(192, 80), (192, 65), (128, 70), (96, 60)];
 

@@ -164,7 +164,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/emoji.js", "emoji.js", JS),
     // A chat's menu in the list (right-click, long press).
     asset!("/listmenu.js", "listmenu.js", JS),
-    // 1.2 (§29): profiles and privacy, after the login and at "Profile".
+    // 1.2 (§30): profiles and privacy, after the login and at "Profile".
     asset!("/profiles.js", "profiles.js", JS),
 ];
 
@@ -197,7 +197,7 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// it), at the first login; and (1.2, §28) the Web Push switches, with the
 /// ⚙ panel; and the keyboard shortcuts at the first `?` or Ctrl+Alt key,
 /// the emoji picker when first opened, a chat's menu in the list at the
-/// first right-click or long press on a chat; and (1.2, §29) the profiles,
+/// first right-click or long press on a chat; and (1.2, §30) the profiles,
 /// once logged in.
 pub const LOADED_LATER: [&str; 39] = [
     "/actions.js",

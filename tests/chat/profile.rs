@@ -1,4 +1,4 @@
-//! Protocol 1.2's profile and privacy (docs/PROTOCOL.md §29), on a
+//! Protocol 1.2's profile and privacy (docs/PROTOCOL.md §30), on a
 //! single server: `NAME`, `PHOTO` (an upload made into a square photo),
 //! `PROFILE`, `PROFILES`, `PHOTOOF`, the `PROFILE` event to your devices
 //! and to whoever shares a chat with you (and to nobody else), bad input

@@ -1,4 +1,4 @@
-//! Your profile and privacy (docs/PROTOCOL.md §29) in the line console,
+//! Your profile and privacy (docs/PROTOCOL.md §30) in the line console,
 //! end to end: `/name`, `/photo` (a file uploaded and made into the
 //! photo), `/profile` of yourself and of a classmate, `/privacy`, and bad
 //! input said and changing nothing, in English and Spanish.

@@ -1,4 +1,4 @@
-//! The profile and privacy (1.2, docs/PROTOCOL.md §29) in the browser app,
+//! The profile and privacy (1.2, docs/PROTOCOL.md §30) in the browser app,
 //! end to end in headless chromium, as a user walks them at 390×844 and
 //! 1280×800: "Profile" in the chat list's header opens a panel whose
 //! "Display name" field has the focus; a name saved, a photo chosen with

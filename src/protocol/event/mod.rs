@@ -176,11 +176,11 @@ pub enum Event {
     /// from `from` (the offer rings, the answer, a candidate), or its end
     /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
     Call { from: String, id: String, signal: super::call::Signal },
-    /// 1.2 (§29): `PROFILE:<user>:<photo tag>:<display name>`: a user you
+    /// 1.2 (§30): `PROFILE:<user>:<photo tag>:<display name>`: a user you
     /// share a chat with (or you, from another device) changed a display
     /// name or photo. Ephemeral, like `PREF`.
     Profile(super::profile::ProfileLine),
-    /// 1.2 (§29): `PRIVACY:lastseen:<on|off>:receipts:<on|off>`: one of
+    /// 1.2 (§30): `PRIVACY:lastseen:<on|off>:receipts:<on|off>`: one of
     /// your devices changed your privacy. Ephemeral.
     Privacy(super::profile::PrivacyLine),
 }

@@ -333,7 +333,7 @@ pub enum Request {
     Previews {
         on: bool,
     },
-    /// 1.2 (§29): your display name and photo, others', and your privacy:
+    /// 1.2 (§30): your display name and photo, others', and your privacy:
     /// `NAME`, `PHOTO`, `PROFILE`, `PROFILES`, `PHOTOOF`, `PRIVACY`.
     Profile(super::profile::ProfileRequest),
 }

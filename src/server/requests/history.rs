@@ -35,7 +35,7 @@ pub(super) fn serve(mut a: Asking, chat: Chat, limit: usize, page: Option<Start>
     // The lines, edits and deletions shown in place (1.2).
     let shown =
         actions::history_page(&a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
-    // 1.2 (§29): no `READ` shown where read receipts are off.
+    // 1.2 (§30): no `READ` shown where read receipts are off.
     let shown = shown.map(|(mut lines, before)| {
         if let Chat::User(peer) = &chat {
             crate::server::profile::hide_reads(a.base, a.who.id, peer, &mut lines);

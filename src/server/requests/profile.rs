@@ -1,5 +1,5 @@
 //! `NAME`, `PHOTO`, `PROFILE`, `PROFILES`, `PHOTOOF` and `PRIVACY`
-//! (protocol 1.2, §29): what others see of you, kept by the store as
+//! (protocol 1.2, §30): what others see of you, kept by the store as
 //! settings and told to whoever shares a chat with you
 //! (`server::profile`).
 

@@ -661,7 +661,7 @@ impl Files {
         }
     }
 
-    /// 1.2 (§29): removes `owner`'s complete file `id` if no message
+    /// 1.2 (§30): removes `owner`'s complete file `id` if no message
     /// carries it (the upload a profile photo was made of): its quota
     /// comes back. Anyone else's file, or one a message carries, stays.
     pub fn discard(&self, owner: &str, id: &str) -> Result<(), Ko> {

@@ -154,7 +154,7 @@ impl State {
             let sender = self.user_or_remote(chat)?;
             self.need_sent(sender, user, ord)?;
             let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
-            // 1.2 (§29): a reader or a sender who turned read receipts
+            // 1.2 (§30): a reader or a sender who turned read receipts
             // off tells, and is told, no `READ` (`store::profile::shows`).
             let privacy = |u: UserId| crate::store::profile::privacy_in(&self.users[u].settings);
             let receipts = crate::protocol::profile::PrivacyKey::Receipts;
