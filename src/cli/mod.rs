@@ -83,7 +83,7 @@ pub enum Command {
     /// if it has none; the server need not run.
     RosterLine(crate::federation::key::RosterLineArgs),
     /// Move a single server's data directory into a cluster's PostgreSQL
-    /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
+    /// (needs a build with `--features cluster`; see docs/CLUSTER-OPS.md).
     Migrate(MigrateArgs),
     /// Write everything the server holds about you (rooms, chats, their
     /// messages) as JSON Lines.
@@ -327,7 +327,7 @@ pub struct ServeArgs {
     /// (needs --bus, and a build with `--features cluster`; see
     /// docs/CLUSTER.md).
     ///
-    /// Several hosts (a primary and its standby, docs/CLUSTER.md):
+    /// Several hosts (a primary and its standby, docs/CLUSTER-OPS.md):
     /// postgres://USER@HOST1:PORT1,HOST2:PORT2/DB, or libpq's keywords
     /// "host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB".
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", requires = "bus")]

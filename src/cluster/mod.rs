@@ -42,7 +42,9 @@
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
 //!
-//! docs/CLUSTER.md tells how to run one, and what it measured.
+//! docs/CLUSTER.md tells how it works and why it is safe (its numbered
+//! invariants name the code that keeps each); docs/CLUSTER-OPS.md how to
+//! run one, and what it measured.
 
 pub mod bus;
 pub mod checkpoint;
