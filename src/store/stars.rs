@@ -95,7 +95,7 @@ pub fn starred(store: &LocalStore, user: UserId) -> Result<(Vec<String>, usize),
             break;
         }
         // A chat you may no longer read (a room you left) shows no star.
-        let Ok((lines, fates)) = conversation(store, (user, since.clone()), &chat, left) else { continue };
+        let Ok((lines, fates)) = conversation(store, (user, since), &chat, left) else { continue };
         read += lines.iter().map(|l| l.to_string().len() + 1).sum::<usize>();
         for (_, _, from, id) in stars.iter().filter(|(_, c, _, _)| *c == chat) {
             let Some(at) = newest(&lines, Some(from), id) else { continue };
