@@ -213,7 +213,7 @@ pub fn history_page(
     let listing = store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?;
     let before = listing.before;
     let lines = listing.messages()?;
-    let fates = Fates::of(store.server()?.actions_since, &lines);
+    let fates = Fates::of(store.server().actions_since, &lines);
     let bounced = match chat {
         Chat::User(peer) if peer.contains('@') => store.bounces_to(user, peer),
         _ => Vec::new(),
@@ -249,7 +249,7 @@ pub fn history_page(
 /// oldest first), and what its actions did.
 fn conversation(base: &Base, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = base.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = Fates::of(base.store.server()?.actions_since, &lines);
+    let fates = Fates::of(base.store.server().actions_since, &lines);
     Ok((lines, fates))
 }
 

@@ -377,7 +377,7 @@ fn seen(base: &Base, user: UserId) -> Presence {
 /// `UNKNOWN` for a user who blocked `me` (1.2, §22), and no time last
 /// seen where either hides it (1.2, §30: `profile::seen_as`).
 fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
-    let blockers = base.store.blockers(me).unwrap_or_default();
+    let blockers = base.store.blockers(me);
     let mine = super::profile::privacy_of(base, me);
     move |user| match blockers.contains(&user) {
         true => Presence::Unknown,
@@ -389,8 +389,7 @@ fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22), and no time
 /// where either hides it (1.2, §30).
 pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
-    // A database that cannot say is not "no such user" (a cluster failing over).
-    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    let account = crate::store::meaning::named(name, base.store.account(name))?;
     let blocked = base.store.is_blocked(&account.name, me);
     let presence = match blocked {
         true => Presence::Unknown,
@@ -425,7 +424,7 @@ pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, K
 /// members.
 pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<SeenLine>, Ko> {
     let start = fold(prefix);
-    let rooms = base.store.rooms_of(me, usize::MAX)?;
+    let rooms = base.store.rooms_of(me, usize::MAX);
     let mut found: Vec<(UserId, Arc<str>)> = rooms
         .into_iter()
         .flat_map(|(_, members)| members)

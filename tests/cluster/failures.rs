@@ -214,7 +214,7 @@ fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
     assert_eq!(s0.listing("HISTORY:r0:1000").len(), TOTAL);
 }
 
-/// Three `nats-server`s routed into one NATS cluster (docs/CLUSTER.md,
+/// Three `nats-server`s routed into one NATS cluster (docs/CLUSTER-OPS.md,
 /// "NATS: three servers"), killed when dropped.
 struct ThreeNats {
     servers: Vec<std::process::Child>,

@@ -1,5 +1,5 @@
-//! A cluster with no single point of failure (docs/CLUSTER.md, "No single
-//! point of failure"): two nodes on a pg_auto_failover formation (a
+//! A cluster with no single point of failure (docs/CLUSTER-OPS.md, "No
+//! single point of failure"): two nodes on a pg_auto_failover formation (a
 //! monitor, a primary, its synchronous secondary) and three routed NATS
 //! servers, all started by `examples/cluster_ha.sh formation` — the
 //! script a student runs. Built with `--features cluster` only.
@@ -33,7 +33,7 @@
 //! deadline, and the secondary is often promoted within 6.)
 //!
 //! Each phase prints what it measured (failover time, refusals by code,
-//! the longest wait): the figures of docs/CLUSTER.md come from these runs.
+//! the longest wait): the figures of docs/CLUSTER-OPS.md come from these runs.
 #![cfg(feature = "cluster")]
 
 #[path = "ha/formation.rs"]
@@ -58,7 +58,7 @@ use support::cluster::{eventually, eventually_or};
 /// way to a primary that hangs or dies waits, kept by the leader, for
 /// the secondary's promotion (the watchdog cuts a hung call after the
 /// database's 5 s deadline; the promotion comes 6-10 s after the fault
-/// with the formation's settings, docs/CLUSTER.md) and the commit's retry
+/// with the formation's settings, docs/CLUSTER-OPS.md) and the commit's retry
 /// a second later; plus a margin for a loaded machine.
 const MSG_WAIT_MAX: Duration = Duration::from_secs(15);
 
@@ -388,7 +388,7 @@ fn one_shot_send(node: &TestServer, text: &str) -> std::thread::JoinHandle<std::
     })
 }
 
-/// What a phase measured, printed (docs/CLUSTER.md's figures).
+/// What a phase measured, printed (docs/CLUSTER-OPS.md's figures).
 fn report(phase: &str, fault: Instant, sent: &Sent, received: &Received) {
     // The failover as a user sees it: the longest time without an `OK`.
     let outage = longest_pause(fault, sent.acked.iter().map(|a| a.1));
@@ -506,8 +506,8 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     // Nothing refused. A request on its way through the dead server is
     // lost with it when node a forwards ana's requests (node b took the
     // lease in an earlier phase): its connection is cut once NATS is
-    // back, and she sends it again (docs/CLUSTER.md, "NATS: three
-    // servers"), within the gap above.
+    // back, and she sends it again (docs/CLUSTER-OPS.md, "NATS:
+    // three servers"), within the gap above.
     let refused: Vec<&(String, Instant)> =
         sent.refused.iter().filter(|r| r.1 > fault && r.0 != "lost").collect();
     assert!(refused.is_empty(), "refusals: {refused:?}");
