@@ -35,9 +35,8 @@ use crate::store::UserId;
 /// Whether `me` blocked `address` (`bob@lab2`), or its whole server.
 pub fn blocks(ctx: &Ctx, me: UserId, address: &str) -> bool {
     let server = crate::store::state::remote::address(address).map(|(_, server)| format!("@{server}"));
-    ctx.store.blocks(me).is_ok_and(|names| {
-        names.iter().any(|n| fold(n) == fold(address) || server.as_ref().is_some_and(|s| fold(n) == fold(s)))
-    })
+    let names = ctx.store.blocks(me);
+    names.iter().any(|n| fold(n) == fold(address) || server.as_ref().is_some_and(|s| fold(n) == fold(s)))
 }
 
 /// Tells the server of `to` the signal `from` (of this server) gave

@@ -378,7 +378,7 @@ fn seen(base: &Base, user: UserId) -> Presence {
 /// seen where either hides it (1.2, §30: `profile::seen_as`).
 fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
     let blockers = base.store.blockers(me);
-    let mine = super::profile::privacy_of(base, me);
+    let mine = super::profile::privacy(base, me);
     move |user| match blockers.contains(&user) {
         true => Presence::Unknown,
         false => super::profile::seen_as(base, user, mine, seen(base, user)),
@@ -396,7 +396,7 @@ pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
         false => super::profile::seen_as(
             base,
             account.id,
-            super::profile::privacy_of(base, me),
+            super::profile::privacy(base, me),
             seen(base, account.id),
         ),
     };

@@ -104,7 +104,7 @@ fn thumbnail_of(base: &Base, owner: &str, file: &str) -> Result<Vec<u8>, Ko> {
 
 /// `PROFILE:<user>`: its line (empty fields for none).
 pub fn profile(base: &Base, name: &str) -> Result<ProfileLine, Ko> {
-    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    let account = crate::store::meaning::named(name, base.store.account(name))?;
     Ok(line_of(base, account.id, &account.name))
 }
 
@@ -122,15 +122,15 @@ pub fn profiles(base: &Base, me: UserId, my_name: &str) -> Vec<ProfileLine> {
 
 /// `PHOTOOF:<user>`: its photo in base64, `KO:UNKNOWN_FILE` for none.
 pub fn photo_of(base: &Base, name: &str) -> Result<String, Ko> {
-    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
-    let photo = base.store.settings(account.id, &PHOTO)?;
+    let account = crate::store::meaning::named(name, base.store.account(name))?;
+    let photo = base.store.settings(account.id, &PHOTO);
     let no_photo = || Ko::new(Code::UnknownFile, format!("{} has no photo", account.name));
     photo.into_iter().find(|(key, _)| key == JPEG).map(|(_, value)| value).ok_or_else(no_photo)
 }
 
 /// `PRIVACY`: `me`'s.
-pub fn privacy(base: &Base, me: UserId) -> Result<PrivacyLine, Ko> {
-    Ok(kept::privacy(&base.store.settings(me, &PROFILE)?))
+pub fn privacy(base: &Base, me: UserId) -> PrivacyLine {
+    kept::privacy(&base.store.settings(me, &PROFILE))
 }
 
 /// `PRIVACY:<key>:<on|off>`: stored, then told to `me`'s devices.
@@ -139,28 +139,23 @@ pub fn set_privacy(base: &Base, me: UserId, key: PrivacyKey, on: bool) -> Result
     let ticket =
         base.store.change_setting(me, &PROFILE, kept::privacy_key(key), &mut |_| Ok(value.clone()))?;
     base.store.wait(ticket)?;
-    let line = privacy(base, me)?;
+    let line = privacy(base, me);
     relay::relay(base, [me], &Event::Privacy(line));
     Ok(line)
 }
 
 /// `presence` of `user` as `viewer`, whose privacy is `viewer_privacy`
-/// ([`privacy_of`]), is shown it: a time last seen only if neither hides
+/// ([`privacy`]), is shown it: a time last seen only if neither hides
 /// it (`store::profile::shows`); online and unknown as they are.
 pub fn seen_as(base: &Base, user: UserId, viewer_privacy: PrivacyLine, presence: Presence) -> Presence {
     match presence {
         Presence::LastSeen(_)
-            if !kept::shows(PrivacyKey::LastSeen, privacy_of(base, user), viewer_privacy) =>
+            if !kept::shows(PrivacyKey::LastSeen, privacy(base, user), viewer_privacy) =>
         {
             Presence::Unknown
         }
         other => other,
     }
-}
-
-/// `user`'s privacy; a store that cannot say hides both facts.
-pub fn privacy_of(base: &Base, user: UserId) -> PrivacyLine {
-    privacy(base, user).unwrap_or(PrivacyLine { last_seen: false, receipts: false })
 }
 
 /// `HISTORY`'s `lines` of `me`'s direct chat with `peer` as `me` is
@@ -170,7 +165,7 @@ pub fn privacy_of(base: &Base, user: UserId) -> PrivacyLine {
 /// this is where the sender's view of it is made.
 pub fn hide_reads(base: &Base, me: UserId, peer: &str, lines: &mut [String]) {
     let Some(account) = base.store.find_account(peer) else { return };
-    let (mine, theirs) = (privacy_of(base, me), privacy_of(base, account.id));
+    let (mine, theirs) = (privacy(base, me), privacy(base, account.id));
     if kept::shows(PrivacyKey::Receipts, theirs, mine) {
         return;
     }
@@ -187,7 +182,7 @@ pub fn hide_reads(base: &Base, me: UserId, peer: &str, lines: &mut [String]) {
 
 /// `user`'s line, as `PROFILE` answers it.
 fn line_of(base: &Base, user: UserId, name: &str) -> ProfileLine {
-    let pairs = base.store.settings(user, &PROFILE).unwrap_or_default();
+    let pairs = base.store.settings(user, &PROFILE);
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
     ProfileLine { user: name.to_string(), tag: get(TAG), name: get(NAME) }
 }
@@ -198,7 +193,6 @@ fn sharers(base: &Base, me: UserId) -> Vec<(UserId, String)> {
     let mut people: Vec<(UserId, String)> = base
         .store
         .rooms_of(me, usize::MAX)
-        .unwrap_or_default()
         .into_iter()
         .flat_map(|(_, members)| members)
         .map(|(user, name)| (user, name.to_string()))

@@ -54,7 +54,7 @@ pub(super) fn mark(a: Asking, chat: Chat, marked: bool) -> Flow {
 /// `MARKED`: the chats marked unread, as named, sorted by folded name.
 pub(super) fn marked(a: Asking) -> Flow {
     let chats = a.base.store.settings(a.who.id, &MARKED_CHATS);
-    a.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
+    a.reply(Ok(Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
 }
 
 /// `HIDE:<chat>`: hidden up to now.
@@ -68,7 +68,7 @@ pub(super) fn hide(a: Asking, chat: Chat) -> Flow {
 /// `HIDDEN`: `<chat>:<ts>` for each chat deleted, sorted by folded name.
 pub(super) fn hidden(a: Asking) -> Flow {
     let chats = a.base.store.settings(a.who.id, &HIDDEN_CHATS);
-    a.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, line)| line).take(MAX_LISTING))))
+    a.reply(Ok(Reply::listing(chats.into_iter().map(|(_, line)| line).take(MAX_LISTING))))
 }
 
 /// Stores `value(name)` (`None`: removes it) as `who`'s `setting` of
@@ -82,7 +82,7 @@ fn set(
 ) -> Result<String, Ko> {
     let store = &base.store;
     let key = fold(&chat.to_string());
-    let kept = store.settings(who.id, setting)?.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+    let kept = store.settings(who.id, setting).into_iter().find(|(k, _)| *k == key).map(|(_, v)| v);
     // A hidden chat's value is `<chat>:<ts>`: its name is before the colon.
     let name = kept.map_or_else(|| chat.to_string(), |v| v.split(':').next().unwrap_or(&v).to_string());
     let ticket = store.set_setting(who.id, setting, &key, value(&name).as_deref())?;
