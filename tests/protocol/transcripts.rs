@@ -344,8 +344,10 @@ const LAB_PLAN: &[Step] = &[
     // bob does not ACK m2, and closes with Ctrl+C
     after("terminal 3", &[Prose::Gets("terminal 3", "MSG:2:ana:bob:m2:…"), Prose::CtrlC("terminal 3")]),
     after("terminal 2", &[Prose::Gets("terminal 4", "STATUS:3:bob:m2:DELIVERED:…")]),
-    // §3: "Close bob's receive connection (Ctrl+C in terminal 3)"
-    after("terminal 2", &[Prose::CtrlC("terminal 3")]),
+    // §3: "Close bob's receive connection (Ctrl+C in terminal 3): bob is
+    // offline, and ana (terminal 4) gets `< LEFT:bob`" (its last-seen time
+    // is written then, before ana's next message: part 3's `tail -n 1`).
+    after("terminal 2", &[Prose::CtrlC("terminal 3"), Prose::Gets("terminal 4", "LEFT:bob")]),
     // after kill -9 and a new start
     at("terminal 3"),
     at("terminal 2"),

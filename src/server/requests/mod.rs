@@ -57,12 +57,12 @@
 //! each (charging the address's `--rate` for work known once done, a
 //! reply written later, telling a room's members once its change is on
 //! disk, the address's registrations left, the P2P ports). So are served
-//! 27 of the 34 files' requests: the reads (`READ`, `HISTORY`, `CHATS`,
+//! 28 of the 35 files' requests: the reads (`READ`, `HISTORY`, `CHATS`,
 //! `ROOMS`, `USERS`, `SERVER`, `PING`, `LASTSEEN`, `MEMBERS`, `PEOPLE`,
 //! `ROOMINFO`, `INFO`), `TYPING`, `JOIN` and `LEAVE`, `P2P` and `PEER`,
 //! `SEARCH`, the stars, the files, the message actions (`REPLY`, `EDIT`,
 //! `DELETE`, `REACT`), moderation, and the settings (`ARCHIVE`, `BLOCK`,
-//! `NOTIFY`, `PIN`, their listings). The other 7 take the `Session`, each for what
+//! `NOTIFY`, `PIN`, `MARK`, `HIDE`, their listings). The other 7 take the `Session`, each for what
 //! only it has: `msg.rs` gathers into the session's burst (one store
 //! call, one fsync for many); `login.rs`, `devices.rs`, `quit.rs`,
 //! `passwd.rs`, `delaccount.rs` and `call.rs` need the connection itself
