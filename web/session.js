@@ -234,7 +234,8 @@ function onStatus(app, { status, retryMs, reply }) {
   // Offline: said in the header, and nobody's presence is shown as known.
   $('app').classList.toggle('offline', status !== 'online');
   // …and inside an open chat, where a phone shows no list header, so it is said there too.
-  $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
+  // (Taken by another tab, nothing waits here: its composer is closed, "Use here" says what to do.)
+  $('chat-offline').textContent = status === 'online' ? '' : status === 'replaced' ? text : `${text}. ${t('offlineHere')}`;
   if (app.openKey && model) updateSub(app, model.chat(app.openKey));
   if (status === 'online' && model && !$('app').hidden) refresh(app);
   if ((status === 'refused' || status === 'disabled') && !$('app').hidden) {
@@ -250,7 +251,7 @@ function onStatus(app, { status, retryMs, reply }) {
  * logs this tab in again and so hands the other the same notice.
  */
 function elsewhere(app, replaced) {
-  $('app').classList.toggle('elsewhere', replaced);
+  $('app').classList.toggle('replaced', replaced);
   let box = $('elsewhere');
   if (!replaced) {
     box?.remove();

@@ -118,6 +118,11 @@ fn a_second_tab_takes_the_session_and_use_here_in_the_first_takes_it_back() {
         browser.wait_for(&offered);
         let rect = browser.exec("const r = document.getElementById('use-here').getBoundingClientRect(); return [r.width, r.height]", json!([]));
         assert!(rect[0].as_f64().unwrap() >= 44.0 && rect[1].as_f64().unwrap() >= 44.0, "{rect}");
+        // The app stays laid out as it was, under the notice: the whole window, its chat's header in place.
+        let app = "const r = document.getElementById('app').getBoundingClientRect(); \
+                   const h = document.getElementById('chat-title').getBoundingClientRect(); \
+                   return [r.left, r.top, r.width === innerWidth, r.height === innerHeight, h.top < 60]";
+        assert_eq!(browser.exec(app, json!([])), json!([0, 0, true, true, true]), "{lang}");
         shot(&browser, &format!("use-here-{lang}-{}", size.0));
 
         // "Use here": this tab is back, with its composer; the other one now offers it.
