@@ -451,22 +451,6 @@ impl Bounce<'_> {
     pub fn is_join(&self) -> bool {
         self.id.is_empty()
     }
-
-    /// 1.3: the bounce of a direct message as a line of `HISTORY`, given
-    /// right after its message's line (whose state is then `FAILED`): the
-    /// readable message a 1.0 client read in the chat when it bounced,
-    /// `<peer>:<author>:_x<ts>_failed:<ts>:RECEIVED:⚠ not delivered: <reason> (your message <id>)`,
-    /// so that every version, loading the chat later, reads why.
-    pub fn history_line(&self) -> Result<super::HistoryLine, String> {
-        Ok(super::HistoryLine {
-            from: self.peer.to_string(),
-            to: super::Chat::parse(self.author)?,
-            id: self.message_id(),
-            ts: self.ts,
-            state: super::MsgState::Received,
-            text: Text::parse(&self.message_text())?,
-        })
-    }
 }
 
 /// A bounce read back from its readable message (an event of a client
@@ -596,10 +580,6 @@ mod tests {
         assert_eq!(
             ReadBounce::of("_x5_failed", "⚠ not delivered: no user (your message m2)"),
             Some(ReadBounce::Message { id: "m2".into(), reason: "no user".into() })
-        );
-        assert_eq!(
-            b.history_line().unwrap().to_string(),
-            "nobody@lab2:ana:_x5_failed:5:RECEIVED:⚠ not delivered: no user (your message m2)"
         );
         let join = Bounce { id: "", reason: "lab2 has no room #lab", ..room };
         assert_eq!(join.to_string(), "MSG:4:ana:#lab@lab2:_x5_failed:5:⚠ not joined: lab2 has no room #lab");

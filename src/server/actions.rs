@@ -195,7 +195,7 @@ pub fn react(
 /// leave the server.) `HISTORY` and an account's export both show them so.
 /// 1.3: in a chat with a user of another server, a message of `user`'s
 /// that bounced is `FAILED`, its bounce's readable line right after it
-/// (`protocol::link::Bounce::history_line`; one line more than `limit`
+/// ([`bounce_line`]; one line more than `limit`
 /// each, at most `state::bounces::BOUNCES_KEPT`).
 pub fn history(store: &LocalStore, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
     Ok(history_page(store, user, chat, Start::Newest, limit)?.0)
@@ -240,9 +240,25 @@ pub fn history_page(
             reason: &b.reason,
             minor: 0,
         };
-        shown.push(told.history_line().map_err(|e| Ko::new(Code::Internal, e))?.to_string());
+        shown.push(bounce_line(&told).map_err(|e| Ko::new(Code::Internal, e))?.to_string());
     }
     Ok((shown, before))
+}
+
+/// 1.3: the bounce of a direct message as a line of `HISTORY`, given
+/// right after its message's (whose state is then `FAILED`): the
+/// readable message a 1.0 client read in the chat when it bounced,
+/// `<peer>:<author>:_x<ts>_failed:<ts>:RECEIVED:⚠ not delivered: <reason> (your message <id>)`,
+/// so that every version, loading the chat later, reads why.
+fn bounce_line(b: &Bounce) -> Result<HistoryLine, String> {
+    Ok(HistoryLine {
+        from: b.peer.to_string(),
+        to: Chat::parse(b.author)?,
+        id: b.message_id(),
+        ts: b.ts,
+        state: MsgState::Received,
+        text: Text::parse(&b.message_text())?,
+    })
 }
 
 /// The conversation as the store serves `HISTORY` (its newest lines,
