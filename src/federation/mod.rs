@@ -14,9 +14,9 @@
 //! | `roster.rs` | the roster file, read again when it changes |
 //! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
 //! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
-//! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store |
+//! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store (a call's signal handed to `server::calls_across`) |
 //! | `files.rs` | a message carrying a file: its bytes sent before it (`UPLOAD`, `PART`), resumed where the peer's end; kept at the acceptor as an upload of the peer's account |
-//! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
+//! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age; says this server's call signals between windows |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
 //! [`links::MAX_LINKS`] at once), a `link-<peer>` dialer per peer of the

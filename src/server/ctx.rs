@@ -127,8 +127,7 @@ impl Ctx {
         }
     }
 
-    /// The chat of what does not cross servers (1.3, §27: `TYPING`, a
-    /// call's signals, `TURN:<peer>`): a local name or room as it is, this
+    /// The chat of what does not cross servers (1.3, §27: `TYPING`): a local name or room as it is, this
     /// server's own address as the local chat ([`Ctx::route`]); an address
     /// of another server is refused, `KO:BAD_REQUEST:<what> does not cross
     /// servers: bob@lab2 is a user of lab2`, and nothing is done.

@@ -11,7 +11,8 @@
 //! are over 4,096 bytes (a message's limit, which once kept video calls
 //! from ringing). A stranger's `END` with the same call id ends nothing.
 //! And (1.3) calls across two linked servers, direct and through each
-//! side's coturn, a phone on one and a laptop on the other.
+//! side's coturn, a phone on one and a laptop on the other; a call to a
+//! server that does not carry calls says so.
 //!
 //! Prints the time from the answer to the first audio and video bytes,
 //! and what the server spent; asserts no figure.
@@ -372,6 +373,36 @@ fn video_calls_across_two_linked_servers_each_way_go_direct() {
 fn video_calls_across_two_linked_servers_go_through_each_side_s_coturn() {
     let paths = calls_across_two_servers(true);
     assert!(paths.iter().all(|p| p == "relay"), "{paths:?}");
+}
+
+/// A user of a server that does not carry calls (the tiny server, in
+/// lab1's network): 📞 says why, in words, and nothing rings there.
+#[test]
+fn a_call_to_a_server_that_does_not_carry_calls_says_why() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let ports = [("lab1", free_port()), ("lab3", free_port())];
+    federation::write_roster(&roster, &ports, "");
+    let (dir1, dir3) = (root.path().join("lab1"), root.path().join("lab3"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    let lab1 = federation::start("lab1", &dir1, &roster, ports[0].1, &["--web-port", "0", "--timeout", "10"]);
+    federation::give_key(&roster, "lab3", &dir3);
+    let (path, link) = (roster.display().to_string(), ports[1].1.to_string());
+    let args = ["--name", "lab3", "--peers", &path, "--link-port", &link, "--timeout", "10"];
+    let lab3 = support::tiny::Tiny::start_with(&dir3, ["0", "0"], &args);
+    lab1.server.register(&["ana"]);
+    let send: u16 = lab3.ports[0].parse().unwrap();
+    let mut carl = support::Conn::connect(([127, 0, 0, 1], send).into());
+    assert_eq!(carl.request("REGISTER:carl::pw-carl"), "OK:carl");
+
+    let ana = browser(&app_url(&lab1.server), "ana", false, PHONE);
+    open_chat(&ana, "carl@lab3");
+    ana.click("#call-voice");
+    ana.wait_for(
+        "document.getElementById('typing').textContent === 'Call failed: lab3 does not carry calls'",
+    );
+    ana.wait_for(&format!("!{CALL_SCREEN}"));
+    shot(&ana, "web-call-no-calls-phone");
 }
 
 /// A stranger who rings bob with the id of ana's call while it rings,

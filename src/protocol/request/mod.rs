@@ -877,8 +877,8 @@ fn push_request(line: &str) -> Result<Request, Ko> {
 }
 
 /// The user a call names: a name or (1.3, §27) an address `bob@lab2`,
-/// which the server answers (a call does not cross servers; a server
-/// without `--peers` refuses the `@`).
+/// whose server the call's signals cross to (`server::calls_across`; a
+/// server without `--peers` refuses the `@`).
 fn callee(peer: &str) -> Result<String, Ko> {
     match chat(peer)? {
         Chat::User(user) => Ok(user),
