@@ -59,7 +59,7 @@ fn wait_status(conn: &mut Conn, id: &str, state: &str) {
 #[test]
 fn a_file_a_photo_and_a_voice_note_cross_to_a_user_each_way_whole() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -218,7 +218,7 @@ fn room_file(conn: &mut Conn, room: &str) -> String {
 #[test]
 fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
