@@ -15,7 +15,7 @@
 //! It is written to be read on a projector, so it is as long as plain
 //! code needs (about 1,000 lines, and 540 for the network, its TLS included): one thing a
 //! line. `wachat conform --level 1.0`, at its default timeout too, and
-//! `wachat conform federation` pass against it (tests/tools/tiny_server.rs,
+//! `wachat conform federation --no-files` pass against it (tests/tools/tiny_server.rs,
 //! tests/federation/conform.rs).
 //!
 //! The idea of wachat in one sitting; read it before `src/`: **two
@@ -1021,6 +1021,8 @@ fn parse_ack(line: &str) -> Option<u64> {
 // link is TLS (rustls): each server has a key pair in its data directory
 // (`link-key.pem`, `link-cert.pem`), and the roster has the fingerprint
 // of each one's certificate; both ends take only the roster's.
+// It carries text, not files: a file's `UPLOAD`, `PART` or `FILE` frame
+// is refused for good, in words, and the sender's server bounces it.
 
 use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;

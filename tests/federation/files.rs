@@ -59,7 +59,7 @@ fn wait_status(conn: &mut Conn, id: &str, state: &str) {
 #[test]
 fn a_file_a_photo_and_a_voice_note_cross_to_a_user_each_way_whole() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &[]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -218,7 +218,7 @@ fn room_file(conn: &mut Conn, room: &str) -> String {
 #[test]
 fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &[]);
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -359,4 +359,69 @@ fn a_file_cut_by_kill_9_of_either_server_arrives_once_whole_after_the_restart() 
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(part_bytes(&dir2), 0, "no upload left unfinished on lab2");
+}
+
+#[test]
+fn a_photo_and_a_voice_note_across_servers_in_the_browser_on_a_phone() {
+    files_across_servers_in_the_browser((390, 844), (1280, 800));
+}
+
+#[test]
+fn a_photo_and_a_voice_note_across_servers_in_the_browser_on_a_laptop() {
+    files_across_servers_in_the_browser((1280, 800), (390, 844));
+}
+
+/// ana's browser on lab1 (`ana_size`) and bob's on lab2 (`bob_size`): bob's
+/// photo with its caption shown in ana's chat, opened in her viewer, its
+/// bytes equal; ana's voice note, recorded in her browser, played in bob's.
+fn files_across_servers_in_the_browser(ana_size: (u32, u32), bob_size: (u32, u32)) {
+    use support::webapp::{app_url, logged_in};
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &["--web-port", "0", "--timeout", "10"]);
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    lab1.register(&["ana"]);
+    lab2.register(&["bob"]);
+
+    // bob's photo, from a terminal on lab2, in ana's browser on lab1.
+    let ana = logged_in(&app_url(lab1), "ana", ana_size.0, ana_size.1);
+    let mut bob = lab2.login_send("bob", "pw-bob");
+    let png = photo(1200, 900);
+    send_file(&mut bob, "ana@lab1", "p1", "whiteboard.png", &png, "the board");
+    let button = "#chat-list button[data-chat='bob@lab2']";
+    ana.wait_for(&format!("document.querySelector(\"{button}\")"));
+    ana.click(button);
+    let img = "document.querySelector('#messages .msg .file img.thumb')";
+    ana.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
+    let text =
+        ana.exec("return document.querySelector('#messages .msg .text').textContent", serde_json::json!([]));
+    assert_eq!(text, serde_json::json!("the board"), "the caption under the photo");
+    ana.click("#messages .msg .file button.photo");
+    let full = "document.querySelector('.viewer img.full')";
+    ana.wait_for(&format!(
+        "{full}?.dataset.full === 'shown' && {full}.complete && {full}.naturalWidth === 1200"
+    ));
+    // The file the page shows is lab1's copy of bob's bytes, whole.
+    let file =
+        ana.exec("return document.querySelector('#messages .msg .file').dataset.file", serde_json::json!([]));
+    let mut ana_conn = lab1.login_send("ana", "pw-ana");
+    assert_eq!(sha256(&fetch(&mut ana_conn, file.as_str().unwrap()).unwrap()), sha256(&png));
+    ana.exec(
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+        serde_json::json!([]),
+    );
+    ana.wait_for("!document.querySelector('.viewer')");
+
+    // ana's voice note, recorded on lab1 (chromium's fake microphone),
+    // played in bob's browser on lab2.
+    ana.click("#record");
+    ana.wait_for("/Recording 0:0[2-9]/.test(document.getElementById('voice-bar')?.textContent)");
+    ana.click("#voice-send");
+    let bob_browser = logged_in(&app_url(lab2), "bob", bob_size.0, bob_size.1);
+    let button = "#chat-list button[data-chat='ana@lab1']";
+    bob_browser.wait_for(&format!("document.querySelector(\"{button}\")"));
+    bob_browser.click(button);
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice .play')");
+    bob_browser.click("#messages .msg .voice .play");
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value > 0");
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value >= 1");
 }
