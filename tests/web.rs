@@ -32,10 +32,10 @@ mod media;
 mod outbox;
 #[path = "web/polish.rs"]
 mod polish;
-#[path = "web/push.rs"]
-mod push;
 #[path = "web/profile.rs"]
 mod profile;
+#[path = "web/push.rs"]
+mod push;
 #[path = "web/starred.rs"]
 mod starred;
 #[path = "web/stay.rs"]

@@ -10,8 +10,11 @@
 //! where the facts are read: [`seen_as`] (`server::presence`)
 //! and the store's read receipts (`store::local::read_receipt`).
 
+use std::collections::HashMap;
+
 use super::base::Base;
 use super::relay;
+use crate::protocol::names::fold;
 use crate::protocol::profile::{MAX_PHOTO_BYTES, PrivacyKey, PrivacyLine, ProfileLine};
 use crate::protocol::{Chat, Code, Event, HistoryLine, Ko, MAX_LISTING, MsgState, Presence, files};
 use crate::store::UserId;
@@ -158,24 +161,43 @@ pub fn seen_as(base: &Base, user: UserId, viewer_privacy: PrivacyLine, presence:
     }
 }
 
-/// `HISTORY`'s `lines` of `me`'s direct chat with `peer` as `me` is
-/// shown them: its own messages `READ` only where neither turned read
-/// receipts off (`store::profile::shows`), `DELIVERED` otherwise. The
-/// store keeps the read mark (the reader's unread count is its), and
-/// this is where the sender's view of it is made.
-pub fn hide_reads(base: &Base, me: UserId, peer: &str, lines: &mut [String]) {
-    let Some(account) = base.store.find_account(peer) else { return };
-    let (mine, theirs) = (privacy(base, me), privacy(base, account.id));
-    if kept::shows(PrivacyKey::Receipts, theirs, mine) {
-        return;
+/// Whether `me` is shown the reads of the user called `peer` (by name,
+/// each looked up once): neither turned read receipts off
+/// (`store::profile::shows`). The store keeps the read marks (a reader's
+/// unread count is its); this is where the sender's view of them is made.
+pub fn reads_shown(base: &Base, me: UserId) -> impl FnMut(&str) -> bool + '_ {
+    let mine = privacy(base, me);
+    let mut known: HashMap<String, bool> = HashMap::new();
+    move |peer| {
+        *known.entry(fold(peer)).or_insert_with(|| match base.store.find_account(peer) {
+            Some(account) => kept::shows(PrivacyKey::Receipts, privacy(base, account.id), mine),
+            None => true, // no account here: a user of another server
+        })
     }
-    for line in lines.iter_mut() {
-        if let Ok(mut parsed) = HistoryLine::parse(line)
-            && parsed.state == MsgState::Read
-            && !parsed.from.eq_ignore_ascii_case(peer)
-        {
-            parsed.state = MsgState::Delivered;
-            *line = parsed.to_string();
+}
+
+/// A `HISTORY` line as `me` (called `my_name`) is shown it: its own
+/// direct message `READ` only where `shown` its peer ([`reads_shown`]),
+/// `DELIVERED` otherwise.
+pub fn hide_read(line: &mut HistoryLine, my_name: &str, shown: &mut impl FnMut(&str) -> bool) {
+    if line.state == MsgState::Read
+        && line.from.eq_ignore_ascii_case(my_name)
+        && let Chat::User(peer) = &line.to
+        && !shown(peer)
+    {
+        line.state = MsgState::Delivered;
+    }
+}
+
+/// [`hide_read`] of the `HISTORY` lines (`HISTORY`, `STARRED`) `me` is sent.
+pub fn hide_reads(base: &Base, me: UserId, my_name: &str, lines: &mut [String]) {
+    let mut shown = reads_shown(base, me);
+    for line in lines.iter_mut().filter(|line| line.contains(":READ:")) {
+        if let Ok(mut parsed) = HistoryLine::parse(line) {
+            hide_read(&mut parsed, my_name, &mut shown);
+            if parsed.state != MsgState::Read {
+                *line = parsed.to_string();
+            }
         }
     }
 }

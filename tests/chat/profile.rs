@@ -195,6 +195,10 @@ fn hidden_last_seen_and_read_receipts_go_both_ways() {
     let history = ana.listing("HISTORY:bob:10");
     assert!(history.iter().any(|l| l.contains(":a1:") && l.contains(":DELIVERED:")), "{history:?}");
     assert!(carl.listing("HISTORY:bob:10").iter().all(|l| !l.contains(":READ:")));
+    let searched = ana.listing("SEARCH:bob:read");
+    assert!(searched.iter().all(|l| !l.contains(":READ:")) && !searched.is_empty(), "{searched:?}");
+    assert_eq!(ana.request("STAR:bob:ana:a1"), "OK");
+    assert!(ana.listing("STARRED").iter().all(|l| l.contains(":DELIVERED:")), "nor in STARRED");
     // ana reads b1: bob, who hides his, is not told hers either.
     assert_eq!(ana.request("READ:bob:b1"), "OK");
     let history = bob.listing("HISTORY:ana:10");

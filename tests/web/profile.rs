@@ -76,7 +76,9 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
 
     // Not an image: said, nothing sent. Then a photo: shown square in the panel.
     choose(&laptop, false);
-    laptop.wait_for("document.getElementById('profile-note').textContent === 'Choose an image (PNG, JPEG, GIF or WebP)'");
+    laptop.wait_for(
+        "document.getElementById('profile-note').textContent === 'Choose an image (PNG, JPEG, GIF or WebP)'",
+    );
     choose(&laptop, true);
     laptop.wait_for(
         "document.getElementById('profile-note').textContent === 'Your photo is set' \
@@ -94,9 +96,23 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
     );
     let row = rect(&phone, "#chat-list [data-chat=\"ana\"]");
     let face = rect(&phone, "#chat-list [data-chat=\"ana\"] .avatar img");
-    assert!(face[0] >= row[0] && face[2] <= row[2] && row[2] <= 390.0, "the photo sits in its row: {face:?} {row:?}");
+    assert!(
+        face[0] >= row[0] && face[2] <= row[2] && row[2] <= 390.0,
+        "the photo sits in its row: {face:?} {row:?}"
+    );
     phone.click("#chat-list [data-chat=\"ana\"]");
     phone.wait_for("document.getElementById('chat-title').textContent === 'Ana María: TA (ana)'");
+
+    // On the phone, bob's own panel: every control a thumb's size, within the screen.
+    phone.click("#back");
+    phone.click("#profile-button");
+    phone.wait_for("document.activeElement.id === 'display-name'");
+    for css in
+        ["#display-name", "#profile-panel button[type=submit]", "label[for=photo-file]", "label.switch"]
+    {
+        let r = rect(&phone, css);
+        assert!(r[3] - r[1] >= 44.0 && r[2] - r[0] >= 44.0 && r[2] <= 390.0, "{css} at 390×844: {r:?}");
+    }
 
     // Privacy: read receipts off, as the server has it.
     laptop.click("#privacy-receipts");

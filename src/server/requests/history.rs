@@ -37,8 +37,8 @@ pub(super) fn serve(mut a: Asking, chat: Chat, limit: usize, page: Option<Start>
         actions::history_page(&a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
     // 1.2 (§30): no `READ` shown where read receipts are off.
     let shown = shown.map(|(mut lines, before)| {
-        if let Chat::User(peer) = &chat {
-            crate::server::profile::hide_reads(a.base, a.who.id, peer, &mut lines);
+        if let Chat::User(_) = &chat {
+            crate::server::profile::hide_reads(a.base, a.who.id, a.who.name, &mut lines);
         }
         (lines, before)
     });

@@ -56,6 +56,14 @@ pub(super) fn serve(mut a: Asking, scope: Scope, query: String) -> Flow {
     if let Ok(found) = &searched {
         a.charge(extra_cost(&scope, found.bytes_read));
     }
+    // 1.2 (§30): no `READ` shown where read receipts are off.
+    let mut shown = crate::server::profile::reads_shown(a.base, a.who.id);
+    let searched = searched.map(|mut found| {
+        for line in &mut found.found {
+            crate::server::profile::hide_read(line, a.who.name, &mut shown);
+        }
+        found
+    });
     a.reply(searched.map(|found| Reply::listing(found.found)))
 }
 

@@ -66,7 +66,12 @@ pub(super) fn list(mut a: Asking) -> Flow {
     if let Ok((_, bytes)) = &listed {
         a.charge(super::search::read_cost(*bytes as u64, STARRED_COST));
     }
-    a.reply(listed.map(|(lines, _)| Reply::listing(lines)))
+    // 1.2 (§30): no `READ` shown where read receipts are off.
+    let listed = listed.map(|(mut lines, _)| {
+        crate::server::profile::hide_reads(a.base, a.who.id, a.who.name, &mut lines);
+        lines
+    });
+    a.reply(listed.map(Reply::listing))
 }
 
 /// Stores the change, waits for it to be durable, and tells `who`'s devices.
