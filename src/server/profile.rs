@@ -57,29 +57,16 @@ pub fn set_photo(base: &Base, me: UserId, my_name: &str, file: Option<&str>) -> 
     Ok(tag)
 }
 
-/// Stack of the thread a photo is made on: the JPEG decoder keeps its
-/// state on the stack, more than a handler's 128 KiB (`threads::STACK_SIZE`).
-const PHOTO_STACK: usize = 2 * 1024 * 1024;
-
 /// Photos are made one at a time, server-wide (as thumbnails are): at
-/// most one photo thread and its [`PHOTO_STACK`] at once.
+/// most one photo thread and its `thumbnail::DECODER_STACK` at once.
 static MAKING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
 /// `store::thumbnail::photo` of `source`, on a thread of its own.
 fn make_photo(source: &[u8]) -> Result<Option<Vec<u8>>, Ko> {
     let _turn = MAKING.lock();
-    let failed = |what: &str| {
-        log::error!("profile: the photo thread {what}");
-        Ko::new(Code::Internal, "the server could not make the photo; try again")
-    };
-    std::thread::scope(|s| {
-        let made = std::thread::Builder::new()
-            .name("photo".into())
-            .stack_size(PHOTO_STACK)
-            .spawn_scoped(s, || crate::store::thumbnail::photo(source, MAX_PHOTO_BYTES))
-            .map_err(|_| failed("could not be started"))?;
-        made.join().map_err(|_| failed("panicked"))
-    })
+    let thumbnail = crate::store::thumbnail::photo;
+    crate::store::thumbnail::on_decoder_stack(|| thumbnail(source, MAX_PHOTO_BYTES))
+        .ok_or_else(|| Ko::new(Code::Internal, "the server could not make the photo; try again"))
 }
 
 /// Most bytes read of an upload's thumbnail (`store::thumbnail::MAX_BYTES`).

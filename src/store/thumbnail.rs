@@ -58,6 +58,28 @@ pub fn make(path: &Path) -> Option<(&'static str, Vec<u8>)> {
     make_from(BufReader::new(file), &path.display().to_string())
 }
 
+/// Stack of the thread an image is decoded on: the JPEG decoder keeps its
+/// state on the stack, more than a handler's 128 KiB
+/// (`server::threads::STACK_SIZE`); an uploaded JPEG decoded there
+/// overflowed it, which ends the whole process.
+pub const DECODER_STACK: usize = 2 * 1024 * 1024;
+
+/// `make` run on a thread of its own with [`DECODER_STACK`], the caller
+/// waiting for it; `None` (logged) if the thread could not start or
+/// panicked. Its callers make one image at a time, server-wide.
+pub fn on_decoder_stack<T: Send>(make: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        let builder = std::thread::Builder::new().name("image".into()).stack_size(DECODER_STACK);
+        match builder.spawn_scoped(s, make) {
+            Ok(thread) => thread.join().map_err(|_| log::error!("images: the decoding thread panicked")).ok(),
+            Err(e) => {
+                log::error!("images: no thread to decode on: {e}");
+                None
+            }
+        }
+    })
+}
+
 /// The same from any reader of the bytes (`what` names them in the log):
 /// a file on disk, or a cluster's chunks read back from PostgreSQL.
 pub fn make_from(bytes: impl BufRead + Seek, what: &str) -> Option<(&'static str, Vec<u8>)> {

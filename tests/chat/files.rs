@@ -192,6 +192,14 @@ fn a_photo_gets_a_thumbnail_and_a_decompression_bomb_is_a_file_never_shown() {
     let thumb = fetch(&mut bob, &format!("{id}-t")).unwrap();
     assert!(thumb.starts_with(&[0xff, 0xd8]) && thumb.len() <= 100 * 1024, "a JPEG of {} bytes", thumb.len());
     assert_eq!(fetch(&mut bob, &id).unwrap(), photo);
+
+    // A JPEG, a phone's photo: decoded off the handler's small stack (it
+    // overflowed there, ending the server), it gets its thumbnail too.
+    let id = upload(&mut ana, "phone.jpg", &thumb);
+    assert!(ana.request(&format!("FILE:bob:p2:{id}:from my phone")).starts_with("OK:p2:"));
+    let event = next_file_event(&mut bob_events);
+    assert!(event.contains(&format!(":{id}:{}:image/jpeg:phone.jpg:", thumb.len())), "{event}");
+    assert!(fetch(&mut bob, &format!("{id}-t")).unwrap().starts_with(&[0xff, 0xd8]));
 }
 
 #[test]

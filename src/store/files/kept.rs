@@ -86,9 +86,10 @@ impl Meta {
 /// [`FileStore::append_later`].
 pub type Stored = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
-/// Bytes read back in order, and sought in (an image decoder needs both).
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek> ReadSeek for T {}
+/// Bytes read back in order, and sought in (an image decoder needs both),
+/// by the thread that decodes them (`thumbnail::on_decoder_stack`).
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
 
 /// The `KO` of a `PART` past the bytes received (docs/PROTOCOL.md §21):
 /// sent too early, or a part before it was lost. One refusal, whichever

@@ -567,7 +567,8 @@ impl Files {
             // Only the making is charged, not the wait behind others'.
             let began = Instant::now();
             bytes.seek(io::SeekFrom::Start(0)).map_err(internal)?;
-            let thumb = super::thumbnail::make_from(io::BufReader::with_capacity(64 * 1024, bytes), id);
+            let bytes = io::BufReader::with_capacity(64 * 1024, bytes);
+            let thumb = super::thumbnail::on_decoder_stack(|| super::thumbnail::make_from(bytes, id)).flatten();
             spent = began.elapsed();
             thumb
         } else {
