@@ -31,8 +31,7 @@ enum Run {
 }
 
 const TRANSCRIPTS: &str = "transcripts.rs plays it, with the part's nc transcripts";
-const CLUSTER: &str =
-    "needs the cluster's PostgreSQL and NATS at fixed ports; tests/cluster/ plays a cluster";
+const CLUSTER: &str = "needs the cluster's PostgreSQL at a fixed port; tests/cluster/ plays a cluster";
 const NETWORK: &str = "transcripts.rs plays part 12 (the_labs_class_network_part_runs_as_printed)";
 const DEFAULT_PORTS: &str =
     "a server on the default ports (6666, 9999, 8080), which the tests running beside this one may hold";
