@@ -1,5 +1,5 @@
 #!/bin/bash
-# docs/CLUSTER.md's own two runs on a fresh two-node cluster, as figures:
+# docs/CLUSTER-OPS.md's own two runs on a fresh two-node cluster, as figures:
 # a fresh PostgreSQL on free loopback ports, two nodes, then
 # `wachat bench --pairs 100 --messages 2000` (throughput, P = 100) and
 # `--messages 200 --rate 20` (latency at 2,000 msgs/s offered), each run

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A cluster's failover as its clients see it (docs/CLUSTER.md, "Failover,
-measured"): three nodes on a PostgreSQL of the script's own,
+"""A cluster's failover as its clients see it (docs/CLUSTER-OPS.md,
+"Failover, measured"): three nodes on a PostgreSQL of the script's own,
 a steady load of messages, and the leader killed or frozen under it.
 
     cargo build --release --features cluster

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A wachat cluster with no single point of failure, on one machine
-# (docs/CLUSTER.md, "No single point of failure"): a pg_auto_failover
+# (docs/CLUSTER-OPS.md, "No single point of failure"): a pg_auto_failover
 # monitor, two PostgreSQL servers (a primary and its synchronous
 # secondary, each run by its pg_autoctl keeper), and two wachat nodes on
 # them. Kill any one and watch the chat go on.
@@ -11,7 +11,7 @@
 #                                                       # left running (tests/cluster/ha.rs)
 #   examples/cluster_ha.sh stop DIR                     # stops what `formation` started
 #   examples/cluster_ha.sh bench target/release/wachat [RUNS]
-#       the cost of synchronous replication (docs/CLUSTER.md): two nodes on
+#       the cost of synchronous replication (docs/CLUSTER-OPS.md): two nodes on
 #       the formation and two on a single PostgreSQL, `wachat bench` at
 #       2,000 msgs/s (100 pairs, 20 msgs/s each) and flat out (100 pairs),
 #       taken in turns, RUNS times each (default 3)
@@ -22,8 +22,8 @@
 # Needs: postgresql-15-auto-failover (pg_autoctl).
 set -u
 
-# The timeouts that decide how long a failover takes (docs/CLUSTER.md,
-# "How long a failover takes"): Debian's defaults give ~50 s from a
+# The timeouts that decide how long a failover takes (docs/CLUSTER-OPS.md,
+# "How long a failover of the database takes"): Debian's defaults give ~50 s from a
 # primary's death to its secondary taking writes; these give ~10 s.
 MONITOR_SETTINGS="
 pgautofailover.health_check_period = 1000

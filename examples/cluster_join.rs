@@ -3,8 +3,8 @@
 //! serving, a copy made from the newest checkpoint and the log's rows
 //! after it applied; and, for comparison, a node that comes back with a
 //! copy of its own (only the rows after it) and the first node, which
-//! had no checkpoint and applied every row. For docs/CLUSTER.md
-//! ("Checkpoints and joining").
+//! had no checkpoint and applied every row. For docs/CLUSTER-OPS.md
+//! ("Joining, measured").
 //!
 //! ```sh
 //! cargo build --release --features cluster

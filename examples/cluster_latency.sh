@@ -1,5 +1,5 @@
 #!/bin/bash
-# The cluster's latency at 2,000 msgs/s, and where it goes (docs/CLUSTER.md,
+# The cluster's latency at 2,000 msgs/s, and where it goes (docs/CLUSTER-OPS.md,
 # "Figures"): a fresh PostgreSQL, two
 # nodes with --metrics, then three runs of `wachat bench` (100 pairs, 20
 # msgs/s each, every message crossing nodes). Prints each run's latency and

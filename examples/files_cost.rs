@@ -15,7 +15,7 @@
 //! A second argument sends that many parts a window instead (`-- 5 8`:
 //! 8 parts, 96 KB, a window an eighth as wide), to compare.
 //!
-//! On a cluster node (docs/CLUSTER.md: the bytes in PostgreSQL), with
+//! On a cluster node (docs/CLUSTER-OPS.md: the bytes in PostgreSQL), with
 //! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a
 //! node on them, with users of its own.
 //!

@@ -1,7 +1,7 @@
 //! What the cluster's log costs its leader: one writer, the single
 //! server's own log lines, each group commit one PostgreSQL transaction,
-//! fenced by the leader's epoch. For docs/CLUSTER.md ("What the log
-//! costs").
+//! fenced by the leader's epoch. For docs/CLUSTER-OPS.md ("What the
+//! log costs its leader").
 //!
 //! ```sh
 //! cargo run --release --features cluster --example leader_log_cost            # ~4 min

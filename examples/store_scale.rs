@@ -88,7 +88,7 @@ fn main() -> Result<()> {
     );
 
     let ids: Vec<UserId> = (0..users)
-        .map(|i| store.account(&format!("u{i}")).ok().flatten().map(|a| a.id))
+        .map(|i| store.account(&format!("u{i}")).map(|a| a.id))
         .collect::<Option<_>>()
         .ok_or("a user is missing")?;
     stall(&store, &ids, checkpoints)?;

@@ -21,7 +21,7 @@
 //! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
-//! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
+//! `latency.rs` (docs/CLUSTER-OPS.md's run at 2,000 msgs/s: no connection
 //! per read, no message taking seconds), `teacher.rs` (`wachat users …
 //! --store` while the nodes run; a node's directory refused),
 //! `browser.rs` (the browser app on a follower: a chat, coming back to

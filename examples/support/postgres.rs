@@ -1,5 +1,5 @@
 //! A PostgreSQL of an example's own: `initdb` in a temporary directory, on
-//! a free loopback port, default settings (as docs/CLUSTER.md starts one),
+//! a free loopback port, default settings (as docs/CLUSTER-OPS.md starts one),
 //! stopped when dropped. PostgreSQL refuses to run as root: as root, its
 //! directory is given to the `postgres` user and its programs run under
 //! `runuser -u postgres`.

@@ -47,13 +47,11 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
     let options = StoreOptions { report: false, ..StoreOptions::default() };
     let store = std::sync::Arc::new(LocalStore::open(data_dir, options, Box::new(|_| {}))?);
     let no_account = || Error::Usage(tr!(Msg::NoSuchAccount, name = name));
-    let account = store.account(name).ok().flatten().ok_or_else(no_account)?;
+    let account = store.account(name).ok_or_else(no_account)?;
     if account.hash.starts_with(crate::store::accounts::REMOVED) {
         return Err(no_account());
     }
-    let devices = InLog::new(store.clone())
-        .load(&account.name)
-        .map_err(|ko| Error::io(data_dir.display().to_string(), std::io::Error::other(ko.reason)))?;
+    let devices = InLog::new(store.clone()).load(&account.name);
     let devices = devices
         .iter()
         .map(|d| DeviceLine {

@@ -33,7 +33,7 @@ pub struct ServerAt {
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
     /// A cluster's database instead (its nodes may be running): the
-    /// command is every node's (docs/CLUSTER.md).
+    /// command is every node's (docs/CLUSTER-OPS.md).
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub store: Option<String>,
 }

@@ -43,7 +43,7 @@
 //!
 //! A cluster node's directory holds only the node's device cache: the
 //! cluster's data is its PostgreSQL database, backed up with `pg_dump`
-//! (docs/CLUSTER.md), which `backup` says.
+//! (docs/CLUSTER-OPS.md), which `backup` says.
 
 pub mod manifest;
 pub mod restore;
@@ -155,7 +155,7 @@ fn check_source(data_dir: &Path) -> Result<()> {
     if let Some(node) = crate::store::door::node_of(data_dir) {
         return Err(Error::Usage(format!(
             "backup: {} is cluster node {node}'s directory, which holds only its device cache; a \
-             cluster's data is its PostgreSQL database: back it up with pg_dump (docs/CLUSTER.md, \"Backups\")",
+             cluster's data is its PostgreSQL database: back it up with pg_dump (docs/CLUSTER-OPS.md, \"Backups\")",
             data_dir.display()
         )));
     }

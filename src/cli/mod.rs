@@ -83,7 +83,9 @@ pub enum Command {
     /// if it has none; the server need not run.
     RosterLine(crate::federation::key::RosterLineArgs),
     /// Move a single server's data directory into a cluster's PostgreSQL
-    /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
+    /// (`--from`), or convert a cluster of wachat's first design (schema
+    /// 18) in place (`--to` alone, every node stopped). Needs a build with
+    /// `--features cluster`; see docs/CLUSTER-OPS.md.
     Migrate(MigrateArgs),
     /// Write everything the server holds about you (rooms, chats, their
     /// messages) as JSON Lines.
@@ -107,10 +109,13 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
-    /// The data directory of the single server (no server may run on it).
+    /// The data directory of the single server (no server may run on
+    /// it). Without it, the database of `--to` is converted from the
+    /// first design's schema.
     #[arg(long, value_name = "DATA_DIR")]
-    pub from: PathBuf,
-    /// The cluster's database, with no accounts yet.
+    pub from: Option<PathBuf>,
+    /// The cluster's database: with no accounts yet (`--from`), or of the
+    /// first design (alone).
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub to: String,
 }
@@ -326,7 +331,7 @@ pub struct ServeArgs {
     /// copy in --data-dir), the lease, checkpoints and files are there
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     ///
-    /// Several hosts (a primary and its standby, docs/CLUSTER.md):
+    /// Several hosts (a primary and its standby, docs/CLUSTER-OPS.md):
     /// postgres://USER@HOST1:PORT1,HOST2:PORT2/DB, or libpq's keywords
     /// "host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB".
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]

@@ -12,7 +12,10 @@ use crate::server::{self, Config, Server, listener};
 
 #[cfg(feature = "cluster")]
 pub(super) fn migrate(args: &MigrateArgs) -> Result<()> {
-    crate::cluster::migrate::run(&args.from, &args.to)
+    match &args.from {
+        Some(from) => crate::cluster::migrate::run(from, &args.to),
+        None => crate::cluster::migrate::convert(&args.to),
+    }
 }
 
 #[cfg(not(feature = "cluster"))]

@@ -1,5 +1,5 @@
 //! Checkpoints in the database, a node's start from the newest, and a
-//! log that does not grow without end (schema 21).
+//! log that does not grow without end.
 //!
 //! The leader's checkpointer writes the single server's checkpoint
 //! (`store::checkpoint`: the state as of a log position) to its own disk

@@ -4,7 +4,7 @@
 //!
 //! Why PostgreSQL and not a shared directory or an object store: it is
 //! already what every node reaches, it is the cluster's durable store,
-//! and the failover set-up replicates it (docs/CLUSTER.md). A file is
+//! and the failover set-up replicates it (docs/CLUSTER-OPS.md). A file is
 //! then as safe as the message that carries it, and one more service is
 //! not needed to run a cluster in a class.
 //!

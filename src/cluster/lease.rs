@@ -1,6 +1,6 @@
 //! The lease: which node leads the cluster, and its epoch.
 //!
-//! One row of PostgreSQL's (`lease`, schema 19) holds the leader's name,
+//! One row of PostgreSQL's (`lease`) holds the leader's name,
 //! its **epoch** (a number that grows by one with each new leader) and
 //! when it last renewed the lease, by the database's own clock, so that
 //! no two nodes' clocks need agree. The leader renews it every

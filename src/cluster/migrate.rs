@@ -1,5 +1,6 @@
 //! `wachat migrate --from DATA_DIR --to postgres://…`: a single server's
-//! data directory into a cluster.
+//! data directory into a cluster; and `wachat migrate --to postgres://…`
+//! alone: a cluster of the first design converted in place ([`convert`]).
 //!
 //! A cluster keeps what a single server keeps, the same way: so moving
 //! one is copying its log. Its accounts (`users.csv`) and its records go
@@ -105,6 +106,16 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     println!("log: {records} records in {batches} batches, up to position {pos}");
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
+}
+
+/// `wachat migrate --to` alone: the database of a cluster of the first
+/// design (schema 18) converted into the log (`schema::convert`). Its
+/// nodes must be stopped: a node of that build would go on writing rows
+/// the conversion has turned into records.
+pub fn convert(to: &str) -> Result<()> {
+    let db = Db::new(to)?;
+    let mut client = db.connect_at_start()?;
+    schema::convert(&mut client, &db.url)
 }
 
 /// The log's segment files, oldest first: (position of the first record, path).

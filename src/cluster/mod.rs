@@ -38,9 +38,11 @@
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
 //! | [`door`] | a teacher's requests, for the leader |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
-//! | [`upgrade`] | a database of the cluster's first design (schema 18) into the log, once |
+//! | [`upgrade`] | `wachat migrate --to`: a database of the cluster's first design (schema 18) into the log, once |
 //!
-//! docs/CLUSTER.md tells how to run one, and what it measured.
+//! docs/CLUSTER.md tells how it works and why it is safe (its numbered
+//! invariants name the code that keeps each); docs/CLUSTER-OPS.md how to
+//! run one, and what it measured.
 
 pub mod checkpoint;
 pub mod db;

@@ -1,9 +1,10 @@
 //! A cluster of the first design (schema 18: accounts, inboxes, rooms,
 //! messages … as rows of their own) into the log, once.
 //!
-//! It runs when a node starts on such a database (or `wachat migrate` or
-//! `wachat users --store` opens one), in the transaction that brings the
-//! schema to the current version (`schema.rs`): all of it, or nothing.
+//! It runs when `wachat migrate --to` alone opens such a database (a
+//! node refuses to start on one, naming that command), in the
+//! transaction that brings the schema to the current version
+//! (`schema::convert`): all of it, or nothing.
 //! The tables the cluster still keeps (the files, the door, the server's
 //! identity) stay as they are; the rest, the devices too, is written into the log as the records a
 //! single server would have written to hold what the rows hold, checked
@@ -30,9 +31,8 @@
 //!   devices (`store::devices::record`), the last-seen times, the
 //!   deleted accounts.
 //!
-//! A database of schema 19 kept the devices in a table of their own
-//! beside the log: [`devices()`] moves them into it; one of schema 18 to 20
-//! kept the disabled accounts in a table: [`disabled`] moves them.
+//! Its disabled accounts and invite codes were tables of their own:
+//! [`disabled`] and [`invites`] write them after the log's end.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -295,37 +295,6 @@ fn device(r: &postgres::Row) -> Option<Device> {
     })
 }
 
-/// A database of schema 19, whose devices were a table of their own:
-/// each device into the log, after its end, as the `SET` record that
-/// puts it on record (`store::devices::record`), and the table dropped.
-/// A device of a name that is no account in the log is left out (logged).
-/// Returns how many went into the log.
-pub fn devices(tx: &mut Transaction, url: &str) -> Result<usize> {
-    let fail = |doing: &str| {
-        let context = format!("cluster: {url}: upgrading the devices ({doing})");
-        move |e: postgres::Error| super::db::error(context.clone(), &e)
-    };
-    let accounts = log_accounts(tx).map_err(fail("reading the accounts"))?;
-    let now = crate::store::now_ms();
-    let mut records = Vec::new();
-    let mut moved = 0;
-    for r in tx
-        .query("SELECT user_folded, name, position, seen_ms, address, token FROM devices ORDER BY user_folded, folded", &[])
-        .map_err(fail("reading them"))?
-    {
-        let user: String = r.get(0);
-        match device(&r) {
-            Some(d) if accounts.contains_key(&user) => {
-                devices::record(now, &user, &d).encode(&mut records);
-                moved += 1;
-            }
-            _ => log::warn!("cluster: {url}: a device of {user:?} left out of the log: no such account or device"),
-        }
-    }
-    in_place_of(tx, &records, "devices").map_err(fail("writing the log"))?;
-    Ok(moved)
-}
-
 /// `records` written after the log's end, and `table`, whose rows they
 /// hold now, dropped.
 fn in_place_of(
@@ -352,7 +321,7 @@ fn log_accounts(tx: &mut Transaction) -> std::result::Result<HashMap<String, Str
     Ok(accounts)
 }
 
-/// A database of schema 18 to 20, whose disabled accounts were a table of
+/// A database of schema 18, whose disabled accounts were a table of
 /// their own (`disabled`, a folded name a row): each into the log, after
 /// its end, as the `SET` record that disables it
 /// (`Record::disabled`), and the table dropped. A name that is no
@@ -380,7 +349,7 @@ pub fn disabled(tx: &mut Transaction, url: &str) -> Result<usize> {
     })
 }
 
-/// A database of schema 18 to 21, whose invite codes were a table of
+/// A database of schema 18, whose invite codes were a table of
 /// their own (`invites`: a code, its expiry, when it was used): each
 /// into the log, after its end, as the invite-code records that make it and,
 /// if it was used, use it (`store::invites`), and the table dropped.

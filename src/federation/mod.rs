@@ -86,7 +86,7 @@ pub struct Options {
 pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, SocketAddr, JoinHandle<()>)> {
     let mut file = RosterFile::new(&options.peers);
     let roster = file.reload(&options.name).map_err(Error::Usage)?.expect("a first read");
-    let identity = ctx.store.server().map_err(|ko| Error::Usage(ko.reason))?.id.to_string();
+    let identity = ctx.store.server().id.to_string();
     let key = key::LinkKey::load_or_make(&ctx.config.data_dir)?;
     match &roster.me.fingerprint {
         Some(listed) if key::same(listed, &key.fingerprint) => {}

@@ -207,7 +207,7 @@ pub fn history_page(
     let listing = store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?;
     let before = listing.before;
     let lines = listing.messages()?;
-    let fates = Fates::of(store.server()?.actions_since, &lines);
+    let fates = Fates::of(store.server().actions_since, &lines);
     let shown = lines.into_iter().map(|mut line| {
         line.text = fates.shown(&line.from, &line.id, &line.text);
         line.to_string()
@@ -219,7 +219,7 @@ pub fn history_page(
 /// oldest first), and what its actions did.
 fn conversation(base: &Base, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = base.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = Fates::of(base.store.server()?.actions_since, &lines);
+    let fates = Fates::of(base.store.server().actions_since, &lines);
     Ok((lines, fates))
 }
 

@@ -115,7 +115,7 @@ fn status(ctx: &Ctx, request: &str) -> String {
         let disabled = ctx.store.is_disabled(name);
         let online = ctx.router.is_online(user);
         let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
-        let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
+        let rooms = ctx.store.rooms(user).len();
         let (chats, unread) =
             ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
         // The name is a checked one (an account has it): no field needs quoting.

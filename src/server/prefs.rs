@@ -47,7 +47,7 @@ pub fn block(base: &Base, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
 }
 
 /// `BLOCKS`: the names `me` blocked, as registered.
-pub fn blocks(base: &Base, me: UserId) -> Result<Vec<String>, Ko> {
+pub fn blocks(base: &Base, me: UserId) -> Vec<String> {
     base.store.blocks(me)
 }
 
@@ -62,8 +62,8 @@ pub fn pin(base: &Base, me: UserId, chat: &Chat, pinned: bool) -> Result<(), Ko>
 }
 
 /// `PREFS`: the chats whose preference is not the default.
-pub fn prefs(base: &Base, me: UserId) -> Result<Vec<PrefLine>, Ko> {
-    Ok(prefs::lines(base.store.settings(me, &prefs::PREF)?))
+pub fn prefs(base: &Base, me: UserId) -> Vec<PrefLine> {
+    prefs::lines(base.store.settings(me, &prefs::PREF))
 }
 
 /// Stores a chat's new preference and tells `me`'s devices.

@@ -376,15 +376,14 @@ fn seen(base: &Base, user: UserId) -> Presence {
 /// Each user's presence as `me` sees it in a listing: [`seen`], but
 /// `UNKNOWN` for a user who blocked `me` (1.2, §22).
 fn seen_by(base: &Base, me: UserId) -> impl Fn(UserId) -> Presence + '_ {
-    let blockers = base.store.blockers(me).unwrap_or_default();
+    let blockers = base.store.blockers(me);
     move |user| if blockers.contains(&user) { Presence::Unknown } else { seen(base, user) }
 }
 
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
-    // A database that cannot say is not "no such user" (a cluster failing over).
-    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    let account = crate::store::meaning::named(name, base.store.account(name))?;
     let blocked = base.store.is_blocked(&account.name, me);
     let presence = if blocked { Presence::Unknown } else { seen(base, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })
@@ -411,7 +410,7 @@ pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, K
 /// members.
 pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<SeenLine>, Ko> {
     let start = fold(prefix);
-    let rooms = base.store.rooms_of(me, usize::MAX)?;
+    let rooms = base.store.rooms_of(me, usize::MAX);
     let mut found: Vec<(UserId, Arc<str>)> = rooms
         .into_iter()
         .flat_map(|(_, members)| members)

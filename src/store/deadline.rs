@@ -7,7 +7,7 @@
 //! Each call alone is bounded ([`DEADLINE`]); without one deadline for
 //! the request, a `MSG` during a failover could wait three of them. The
 //! server runs each request, and each burst of `MSG`s, [`within`] a
-//! deadline; the cluster's calls end at [`until`] (docs/CLUSTER.md,
+//! deadline; the cluster's calls end at [`until`] (docs/CLUSTER-OPS.md,
 //! "Nodes that never hang").
 //!
 //! One request runs on one thread (a thread per connection), so the

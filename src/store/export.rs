@@ -308,8 +308,8 @@ fn inbox(id: UserId, user: &super::state::User, walk: &ReplayNotes, out: &mut Ex
                 positions.iter().map(|pos| walk.at.get(pos).map(|&m| message(m))).collect()
             }
             Queued::Status { pos } => vec![walk.status.get(pos).map(|&(kind, m, ts)| (m, kind, ts))],
-            // A cluster keeps no copies or read marks (docs/CLUSTER.md,
-            // "Devices"): the other devices read them in HISTORY. Their
+            // A cluster keeps no copies or read marks (docs/CLUSTER-OPS.md,
+            // "Devices and the door"): the other devices read them in HISTORY. Their
             // numbers stay used.
             Queued::Copy { .. } | Queued::Mark { .. } | Queued::Failed { .. } | Queued::Link { .. } => {
                 seq += 1;

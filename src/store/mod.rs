@@ -192,7 +192,7 @@ impl Store {
         password: &str,
         invite: Option<&str>,
     ) -> Result<(UserId, Arc<str>), Ko> {
-        let old = self.local.account(name)?;
+        let old = self.local.account(name);
         // Hashing is slow on purpose: done before the store locks
         // anything, and before a refusal too, so that a taken name's answer
         // does not come cheaper than a wrong password's.
@@ -215,7 +215,7 @@ impl Store {
     /// Checks a password. With `auto_register`, an unknown name becomes a
     /// new account with this password.
     pub fn login(&self, name: &str, password: &str, auto_register: bool) -> Result<(UserId, Arc<str>), Ko> {
-        match self.local.account(name)? {
+        match self.local.account(name) {
             Some(a) if self.logins.recall(a.id, &a.hash, password) => Ok((a.id, a.name)),
             Some(a) if self.hasher.verify(Some(&a.hash), password) => {
                 self.logins.remember(a.id, &a.hash, password);
@@ -245,8 +245,8 @@ impl Store {
     }
 
     /// `SERVER`'s answer: the data's random id ([`LocalStore::server`]).
-    pub fn server_id(&self) -> Result<String, Ko> {
-        Ok(self.local.server()?.id.to_string())
+    pub fn server_id(&self) -> String {
+        self.local.server().id.to_string()
     }
 
     // ----- rooms ---------------------------------------------------------
@@ -262,65 +262,57 @@ impl Store {
     }
 
     /// `ROOMS` of `user`: its rooms, without their members.
-    pub fn rooms(&self, user: UserId) -> Result<Vec<crate::protocol::RoomLine>, Ko> {
-        Ok(self.local.rooms_of(user, 0)?.into_iter().map(|(line, _)| line).collect())
+    pub fn rooms(&self, user: UserId) -> Vec<crate::protocol::RoomLine> {
+        self.local.rooms_of(user, 0).into_iter().map(|(line, _)| line).collect()
     }
 
     /// Users who share a room of at most `limit` members with `user`
     /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
     /// Decided by one rule ([`roommates`]), from one read of its
-    /// rooms with the members of the small ones; a store that cannot say
-    /// now tells nobody, logged.
+    /// rooms with the members of the small ones.
     pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let rooms = self.local.rooms_of(user, limit).unwrap_or_else(|ko| {
-            ::log::warn!("store: the rooms of user #{user}: {}", ko.reason);
-            Vec::new()
-        });
-        roommates(user, limit, &rooms)
+        roommates(user, limit, &self.local.rooms_of(user, limit))
     }
 
     // ----- 1.2: what a block hides of messages (§22) ---------------------
 
     /// Whether a message of `from` to `to` is one a block takes nowhere
-    /// (`meaning::send`): `to` is a user who blocked `from` (a store that
-    /// cannot say hides nothing). `server::actions` asks it of a `DELETE`,
+    /// (`meaning::send`): `to` is a user who blocked `from`. `server::actions` asks it of a `DELETE`,
     /// which such a block makes inert (§22).
     pub fn hides(&self, from: UserId, to: &crate::protocol::Chat) -> bool {
         matches!(to, crate::protocol::Chat::User(name) if self.is_blocked(name, from))
     }
 
     /// True if the user called `name` (ignoring case) blocked `whom`: one
-    /// key of its [`prefs::BLOCK`] setting (a store that cannot say: no).
+    /// key of its [`prefs::BLOCK`] setting.
     pub fn is_blocked(&self, name: &str, whom: UserId) -> bool {
         let keys = settings::Keys::OfAbout { owner: name, about: whom };
-        self.local.read_settings(&prefs::BLOCK, keys).is_ok_and(|kept| !kept.is_empty())
+        !self.local.read_settings(&prefs::BLOCK, keys).is_empty()
     }
 
     /// Who blocked `whom` (`MEMBERS` shows them as `UNKNOWN` to it).
-    pub fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        let kept = self.local.read_settings(&prefs::BLOCK, settings::Keys::About(whom))?;
-        Ok(kept.into_iter().map(|k| k.owner).collect())
+    pub fn blockers(&self, whom: UserId) -> Vec<UserId> {
+        let kept = self.local.read_settings(&prefs::BLOCK, settings::Keys::About(whom));
+        kept.into_iter().map(|k| k.owner).collect()
     }
 
     /// Whom `user` blocked, as registered, sorted ignoring case (the
     /// order of the setting's keys).
-    pub fn blocks(&self, user: UserId) -> Result<Vec<String>, Ko> {
-        Ok(self.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+    pub fn blocks(&self, user: UserId) -> Vec<String> {
+        self.settings(user, &prefs::BLOCK).into_iter().map(|(_, name)| name).collect()
     }
 
     /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
-    pub fn settings(&self, user: UserId, setting: &settings::Setting) -> Result<Vec<(String, String)>, Ko> {
-        let kept = self.local.read_settings(setting, settings::Keys::Of(user))?;
-        Ok(kept.into_iter().map(|k| (k.key, k.value)).collect())
+    pub fn settings(&self, user: UserId, setting: &settings::Setting) -> Vec<(String, String)> {
+        let kept = self.local.read_settings(setting, settings::Keys::Of(user));
+        kept.into_iter().map(|k| (k.key, k.value)).collect()
     }
 
     /// The accounts `user` blocked: whom its presence skips
     /// ([`prefs::shown_to`]). One read, whatever the number of blocks:
     /// each key comes with the account it names ([`settings::KeptKey`]).
     pub fn blocked(&self, user: UserId) -> Vec<UserId> {
-        settings::accounts(
-            self.local.read_settings(&prefs::BLOCK, settings::Keys::Of(user)).unwrap_or_default(),
-        )
+        settings::accounts(self.local.read_settings(&prefs::BLOCK, settings::Keys::Of(user)))
     }
 
     /// `user`'s `key` of `setting` becomes `value` (`None`: removed), a
@@ -336,8 +328,7 @@ impl Store {
     }
 
     /// The users among `viewers` to whom `user`'s presence and `TYPING`
-    /// still flow ([`prefs::shown_to`], given whom it blocked); a store
-    /// that cannot say now hides nothing.
+    /// still flow ([`prefs::shown_to`], given whom it blocked).
     pub fn shown_to(&self, user: UserId, viewers: Vec<UserId>) -> Vec<UserId> {
         prefs::shown_to(&self.blocked(user), viewers)
     }
@@ -364,22 +355,16 @@ impl Store {
         self.find_account(name).map(|a| a.name)
     }
 
-    /// The account, if it exists; a storage that cannot say now (a
-    /// database that is down) counts as "no such account", logged.
-    /// ([`LocalStore::account`] says `Err` instead.)
+    /// The account, if it exists.
     pub fn find_account(&self, name: &str) -> Option<Account> {
-        self.local.account(name).unwrap_or_else(|ko| {
-            ::log::warn!("store: looking up {name:?}: {}", ko.reason);
-            None
-        })
+        self.local.account(name)
     }
 }
 
 /// Whether `user` is disabled (`store::disabled`), as `store`'s state
-/// has it (a store that cannot say: no).
+/// has it.
 pub fn is_disabled(store: &LocalStore, user: UserId) -> bool {
-    let kept = store.read_settings(&disabled::DISABLED, settings::Keys::Of(user));
-    kept.is_ok_and(|kept| !kept.is_empty())
+    !store.read_settings(&disabled::DISABLED, settings::Keys::Of(user)).is_empty()
 }
 
 /// Disables `user` (`on`) or enables it again (`store::disabled`),

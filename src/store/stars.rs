@@ -37,7 +37,7 @@ pub fn visible(
     from: &str,
     id: &str,
 ) -> Result<HistoryLine, Ko> {
-    let (lines, fates) = conversation(store, (user, store.server()?.actions_since), chat, MAX_HISTORY_BYTES)?;
+    let (lines, fates) = conversation(store, (user, store.server().actions_since), chat, MAX_HISTORY_BYTES)?;
     let found = newest(&lines, Some(from), id).map(|at| &lines[at]);
     if let Some(line) = found.filter(|l| !star_shows(&fates, &l.from, id)) {
         return Err(Ko::new(Code::UnknownMessage, format!("the message {id} of {} was deleted", line.from)));
@@ -72,7 +72,7 @@ fn conversation(
 /// account's export (`server::accounts`) both list them so.
 pub fn starred(store: &LocalStore, user: UserId) -> Result<(Vec<String>, usize), Ko> {
     let mut stars: Vec<(u64, Chat, String, String)> = Vec::new();
-    for KeptKey { key, value: ts, .. } in store.read_settings(&STAR, Keys::Of(user))? {
+    for KeptKey { key, value: ts, .. } in store.read_settings(&STAR, Keys::Of(user)) {
         let mut parts = key.splitn(3, ':');
         let (Some(chat), Some(from), Some(id)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let Ok(chat) = Chat::parse(chat) else { continue };
@@ -88,15 +88,14 @@ pub fn starred(store: &LocalStore, user: UserId) -> Result<(Vec<String>, usize),
     }
     let (mut shown, mut read) = (Vec::new(), 0);
     // Where the server's own action ids begin: one reading for every chat.
-    let since = store.server().map(|server| server.actions_since);
+    let since = store.server().actions_since;
     for chat in chats {
         let left = MAX_READ_BYTES.saturating_sub(read).min(MAX_HISTORY_BYTES);
         if left == 0 {
             break;
         }
         // A chat you may no longer read (a room you left) shows no star.
-        let read_chat = |since| conversation(store, (user, since), &chat, left);
-        let Ok((lines, fates)) = since.clone().and_then(read_chat) else { continue };
+        let Ok((lines, fates)) = conversation(store, (user, since), &chat, left) else { continue };
         read += lines.iter().map(|l| l.to_string().len() + 1).sum::<usize>();
         for (_, _, from, id) in stars.iter().filter(|(_, c, _, _)| *c == chat) {
             let Some(at) = newest(&lines, Some(from), id) else { continue };

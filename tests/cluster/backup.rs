@@ -1,5 +1,5 @@
 //! A cluster's backup is its database's, with PostgreSQL's own tools, as
-//! docs/CLUSTER.md "Backups" says: `pg_dump` of a running cluster, then
+//! docs/CLUSTER-OPS.md "Backups" says: `pg_dump` of a running cluster, then
 //! `pg_restore` into an empty database, and a node started on it serves
 //! what was acknowledged before the dump, with the same identity.
 

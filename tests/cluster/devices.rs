@@ -1,7 +1,7 @@
 //! Several devices of one user (protocol 1.2) in a cluster: each device
 //! has its session on the node it logged in to, and a user's devices may
 //! be on several nodes at once; their positions and tokens are records
-//! of the cluster's log (docs/CLUSTER.md, "Devices and the door").
+//! of the cluster's log (docs/CLUSTER-OPS.md, "Devices and the door").
 
 use std::time::Duration;
 

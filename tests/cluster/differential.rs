@@ -213,7 +213,7 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
             // A new account by `REGISTER`, or by `REDEEM` with a code
             // printed now, the code printed last (used, or given back by a
             // taken name) or one never printed (§14; each backend prints
-            // its own: docs/CLUSTER.md, "the door").
+            // its own: docs/CLUSTER-OPS.md, "the door").
             59 => match pick(4) {
                 0 | 1 => format!("REGISTER:{}::{PW}", USERS[user]),
                 2 => format!("REDEEM:<new code>:{}::{PW}", USERS[user]),

@@ -46,7 +46,7 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
         args
     };
     // The cluster's nodes share lab1's link key, copied into each data
-    // directory (docs/CLUSTER.md).
+    // directory (docs/CLUSTER-OPS.md).
     let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
     give_key(&roster, "lab1", &dir_a);
     give_key(&roster, "lab1", &dir_b);

@@ -1,7 +1,8 @@
-//! A cluster with no single point of failure (docs/CLUSTER.md, "No single
-//! point of failure"): two nodes on a pg_auto_failover formation (a
-//! monitor, a primary, its synchronous secondary), started by
-//! `examples/cluster_ha.sh formation` — the script a student runs. Built with `--features cluster` only.
+//! A cluster with no single point of failure (docs/CLUSTER-OPS.md, "No
+//! single point of failure"): two nodes on a pg_auto_failover formation
+//! (a monitor, a primary, its synchronous secondary), started by
+//! `examples/cluster_ha.sh formation` — the script a student runs. Built
+//! with `--features cluster` only.
 //!
 //! One formation for the whole file (it takes ~15 s to start), one
 //! workload through it: ana sends numbered messages to bob on node a
@@ -33,7 +34,7 @@
 //! deadline, and the secondary is often promoted within 6.)
 //!
 //! Each phase prints what it measured (failover time, refusals by code,
-//! the longest wait): the figures of docs/CLUSTER.md come from these runs.
+//! the longest wait): the figures of docs/CLUSTER-OPS.md come from these runs.
 #![cfg(feature = "cluster")]
 
 #[path = "ha/formation.rs"]
@@ -58,7 +59,7 @@ use support::cluster::{eventually, eventually_or};
 /// way to a primary that hangs or dies waits, kept by the leader, for
 /// the secondary's promotion (the watchdog cuts a hung call after the
 /// database's 5 s deadline; the promotion comes 6-10 s after the fault
-/// with the formation's settings, docs/CLUSTER.md) and the commit's retry
+/// with the formation's settings, docs/CLUSTER-OPS.md) and the commit's retry
 /// a second later; plus a margin for a loaded machine.
 const MSG_WAIT_MAX: Duration = Duration::from_secs(15);
 
@@ -388,7 +389,7 @@ fn one_shot_send(node: &TestServer, text: &str) -> std::thread::JoinHandle<std::
     })
 }
 
-/// What a phase measured, printed (docs/CLUSTER.md's figures).
+/// What a phase measured, printed (docs/CLUSTER-OPS.md's figures).
 fn report(phase: &str, fault: Instant, sent: &Sent, received: &Received) {
     // The failover as a user sees it: the longest time without an `OK`.
     let outage = longest_pause(fault, sent.acked.iter().map(|a| a.1));

@@ -1,4 +1,4 @@
-//! docs/CLUSTER.md's latency run in CI's reach: two nodes, 100 pairs
+//! docs/CLUSTER-OPS.md's latency run in CI's reach: two nodes, 100 pairs
 //! whose sender and receiver are on different nodes, 20 messages a second
 //! each (2,000 msgs/s offered), through `wachat bench` as the document
 //! runs it (`examples/cluster_bench.sh` prints the same figures from a
@@ -45,7 +45,7 @@ fn bench(servers: &str, args: &[&str]) -> serde_json::Value {
 #[test]
 fn two_nodes_at_2000_msgs_a_second_share_their_connections_and_take_no_message_seconds() {
     let cluster = Cluster::start();
-    // As docs/CLUSTER.md runs them: 200 accounts from one address.
+    // As docs/CLUSTER-OPS.md runs them: 200 accounts from one address.
     let exempt = ["--exempt", "127.0.0.1"];
     let (a, b) = (cluster.node_with("a", &exempt), cluster.node_with("b", &exempt));
     let servers = format!(

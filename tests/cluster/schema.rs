@@ -1,6 +1,6 @@
-//! The schema: a single server's data moved in (`wachat migrate`), the
-//! first design's last schema upgraded with what it holds, an older or a
-//! newer one refused.
+//! The schema: a single server's data moved in (`wachat migrate --from`),
+//! the first design's last schema refused at a node's start and converted
+//! with what it holds by `wachat migrate --to`, any other version refused.
 
 use std::time::Duration;
 
@@ -169,22 +169,40 @@ fn refused_start(cluster: &Cluster) -> String {
 
 /// A database made by the first design's build (schema 18, a2d2db5), with
 /// what a class leaves in it (`tests/fixtures/cluster_v18.sql`, made by
-/// `make_the_schema_18_fixture` below), is upgraded at a node's start:
+/// `make_the_schema_18_fixture` below): a node refuses to start on it,
+/// naming `wachat migrate`, and leaves it as it was; `wachat migrate
+/// --from` refuses to copy into it; `wachat migrate --to` converts it:
 /// every account logs in with its password, a linked device with its
 /// token; every read request answers what the old build answered (its
 /// answers are `cluster_v18.answers`), on the leader and on a follower;
 /// every device's inbox replays the events that waited, with their
-/// numbers; and the old tables are gone.
+/// numbers; and the old tables are gone. A second conversion has nothing
+/// to do.
 #[test]
-fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
+fn a_schema_18_database_is_refused_at_a_start_and_converted_by_wachat_migrate() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let expected = sections(&std::fs::read_to_string(fixtures.join("cluster_v18.answers")).unwrap());
     let cluster = Cluster::start_empty();
     // Its own connection: the dump empties its search_path.
     let sql = std::fs::read_to_string(fixtures.join("cluster_v18.sql")).unwrap();
     cluster.pg.client().batch_execute(&sql).unwrap();
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
     let mut pg = cluster.pg.client();
+    let stderr = refused_start(&cluster);
+    let command = format!("convert it with `wachat migrate --to {}`", cluster.pg.url);
+    assert!(stderr.contains("a cluster of wachat's first design (schema version 18)"), "{stderr}");
+    assert!(stderr.contains(&command), "{stderr}");
+    assert_eq!(schema_version(&mut pg), 18, "a start changes nothing");
+    assert!(has_table(&mut pg, "messages") && !has_table(&mut pg, "log"));
+    let single = tempfile::tempdir().unwrap();
+    let into = wachat(&["migrate", "--from", single.path().to_str().unwrap(), "--to", &cluster.pg.url], "");
+    assert!(!into.status.success() && into.stderr.contains(&command), "{}", into.stderr);
+    let converted = wachat(&["migrate", "--to", &cluster.pg.url], "");
+    assert!(converted.status.success(), "{}{}", converted.stdout, converted.stderr);
+    assert!(converted.stdout.contains("the first design's tables are now the log"), "{}", converted.stdout);
+    assert!(converted.stdout.contains("converted "), "{}", converted.stdout);
+    let again = wachat(&["migrate", "--to", &cluster.pg.url], "");
+    assert!(!again.status.success() && again.stderr.contains("nothing to convert"), "{}", again.stderr);
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
     let version = schema_version(&mut pg);
     assert_eq!(version, wachat::cluster::schema::CURRENT, "the schema brought up to date");
     let old: i64 = pg
@@ -222,7 +240,7 @@ fn a_schema_18_database_is_upgraded_with_everything_it_holds() {
 }
 
 /// A schema-18 database whose rows do not make a log (a message numbered
-/// past its chat's end) is refused whole: the start fails, and the
+/// past its chat's end) is refused whole: `wachat migrate` fails, and the
 /// database is as it was, at version 18, its tables (the devices by
 /// account number among them) all there and no table of the log made.
 #[test]
@@ -239,8 +257,9 @@ fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
         pg.query(query, &[]).unwrap().iter().map(|row| row.get(0)).collect()
     };
     let before = tables(&mut pg);
-    let stderr = refused_start(&cluster);
-    assert!(stderr.contains("upgrading the first design's tables"), "{stderr}");
+    let converted = wachat(&["migrate", "--to", &cluster.pg.url], "");
+    assert!(!converted.status.success(), "{}", converted.stdout);
+    assert!(converted.stderr.contains("upgrading the first design's tables"), "{}", converted.stderr);
     assert_eq!(tables(&mut pg), before);
     assert!(!before.iter().any(|t| t == "log"));
     let version = schema_version(&mut pg);
@@ -252,108 +271,21 @@ fn a_schema_18_database_that_cannot_be_upgraded_is_left_as_it_was() {
     assert_eq!(by_account, 1, "the devices' table as version 18 has it");
 }
 
-/// A database of schema 19 kept the devices in a table of their own: a
-/// node's start moves each device into the log (its position, when it
-/// was seen and from where, a linked device's token) and drops the
-/// table; a device of a name that is no account is left out.
+/// A database at a version between the first design's and this one's,
+/// which only development builds made, is refused at a start and by
+/// `wachat migrate`, and left as it was.
 #[test]
-fn a_schema_19_database_has_its_devices_moved_into_the_log() {
+fn a_schema_no_release_made_is_refused_and_left_as_it_was() {
     let cluster = Cluster::start();
     let mut a = cluster.node("a");
-    register(&a, "ana");
-    register(&a, "bob");
-    let mut bob = send_conn(&a, "bob");
-    for (id, text) in [("m1", "one"), ("m2", "two")] {
-        assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
-    }
-    drop(bob);
-    assert!(a.terminate().success(), "stopped, it lets go of its lease");
-    // The table as schema 19 had it, with what a class left in it.
+    assert!(a.terminate().success());
     let mut pg = cluster.pg.client();
-    pg.batch_execute(
-        "CREATE TABLE devices (user_folded text NOT NULL, folded text NOT NULL, name text NOT NULL, \
-             position bigint, seen_ms bigint NOT NULL, address text NOT NULL, token bytea, \
-             PRIMARY KEY (user_folded, folded)); \
-         INSERT INTO devices VALUES ('ana', 'laptop', 'Laptop', 1, 1700000000000, '10.0.0.7', NULL), \
-             ('ana', 'browser', 'browser', 0, 1700000000000, '10.0.0.8', sha256('tok-123'::bytea)), \
-             ('nobody', 'x', 'x', 0, 1, '127.0.0.1', NULL); \
-         UPDATE wachat_schema SET version = 19;",
-    )
-    .unwrap();
-    let b = cluster.node("b");
-    let version = schema_version(&mut pg);
-    assert_eq!(version, wachat::cluster::schema::CURRENT);
-    assert!(!has_table(&mut pg, "devices"), "the table is the log's now");
-    let listing = send_conn(&b, "ana").listing("DEVICES");
-    assert!(listing.iter().any(|l| l.starts_with("Laptop:") && l.contains("10.0.0.7")), "{listing:?}");
-    assert!(!listing.iter().any(|l| l.starts_with("x:")), "{listing:?}");
-    let mut browser = b.send_conn();
-    assert!(browser.request("LOGIN:ana@browser:tok-123").starts_with("OK"), "the token logs in");
-    // The laptop had m1: its replay is m2 alone.
-    let mut laptop = receiver(&b, "ana", "laptop");
-    assert_eq!(without_ts(&laptop.line()), "MSG:2:bob:ana:m2:<ts>:two");
-}
-
-/// A database of schema 20 kept the disabled accounts in a table of
-/// their own: a node's start makes each a record of the log (refused at
-/// every login, enabled as any other) and drops the table; a name that is
-/// no account is left out.
-#[test]
-fn a_schema_20_database_has_its_disabled_accounts_moved_into_the_log() {
-    let cluster = Cluster::start();
-    let mut a = cluster.node("a");
-    register(&a, "ana");
-    register(&a, "bob");
-    assert!(a.terminate().success(), "stopped, it lets go of its lease");
-    let mut pg = cluster.pg.client();
-    pg.batch_execute(
-        "CREATE TABLE disabled (folded text PRIMARY KEY); \
-         INSERT INTO disabled VALUES ('ana'), ('nobody'); \
-         UPDATE wachat_schema SET version = 20;",
-    )
-    .unwrap();
-    let b = cluster.node("b");
-    let version = schema_version(&mut pg);
-    assert_eq!(version, wachat::cluster::schema::CURRENT);
-    assert!(!has_table(&mut pg, "disabled"), "the table is the log's now");
-    let refused = b.send_conn().request(&format!("LOGIN:ana:{PW}"));
-    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
-    b.login_send("bob", PW);
-    let enabled = wachat(&["users", "enable", "ana", "--store", &cluster.pg.url], "");
-    assert_eq!(enabled.stdout, "ana enabled: it may log in again\n", "{}", enabled.stderr);
-    b.login_send("ana", PW);
-}
-
-/// A database of schema 21 kept the invite codes in a table of their
-/// own: a node's start makes each a record of the log and drops the
-/// table: the unused code lets one student in, the used one nobody, and
-/// `users invites` lists both.
-#[test]
-fn a_schema_21_database_has_its_invite_codes_moved_into_the_log() {
-    let cluster = Cluster::start();
-    let mut a = cluster.node("a");
-    assert!(a.terminate().success(), "stopped, it lets go of its lease");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    let later = now + 86_400_000;
-    let mut pg = cluster.pg.client();
-    pg.batch_execute(&format!(
-        "CREATE TABLE invites (code text PRIMARY KEY, expires_ms bigint NOT NULL, used_ms bigint); \
-         INSERT INTO invites VALUES ('aaaabbbbccccddd', {later}, NULL), ('eeeeffffgggghhh', {later}, {now}); \
-         UPDATE wachat_schema SET version = 21;"
-    ))
-    .unwrap();
-    let b = cluster.node_with("b", &["--registration", "invite"]);
-    let version = schema_version(&mut pg);
-    assert_eq!(version, 22);
-    assert!(!has_table(&mut pg, "invites"), "the table is the log's now");
-    let made = b.send_conn().request(&format!("REDEEM:aaaabbbbccccddd:ana::{PW}"));
-    assert_eq!(made, "OK:ana");
-    let used = "KO:AUTH_FAILED:this invite code was used already: ask for another";
-    assert_eq!(b.send_conn().request(&format!("REDEEM:aaaabbbbccccddd:bob::{PW}")), used);
-    assert_eq!(b.send_conn().request(&format!("REDEEM:eeeeffffgggghhh:bob::{PW}")), used);
-    let listed = wachat(&["users", "invites", "--all", "--store", &cluster.pg.url], "");
-    assert!(listed.stdout.contains("aaaabbbbccccddd  used"), "{}{}", listed.stdout, listed.stderr);
-    assert!(listed.stdout.contains("eeeeffffgggghhh  used"), "{}", listed.stdout);
+    pg.batch_execute("UPDATE wachat_schema SET version = 19").unwrap();
+    let stderr = refused_start(&cluster);
+    assert!(stderr.contains("schema is version 19, which no release of wachat made"), "{stderr}");
+    let converted = wachat(&["migrate", "--to", &cluster.pg.url], "");
+    assert!(!converted.status.success() && converted.stderr.contains("version 19"), "{}", converted.stderr);
+    assert_eq!(schema_version(&mut pg), 19);
 }
 
 /// A single server's disabled accounts and devices kept in files of

@@ -190,9 +190,7 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
         Op::Chats { user } => {
             s.chats(id(*user)).unwrap().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
         }
-        Op::Rooms { user } => {
-            s.rooms(id(*user)).unwrap().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
-        }
+        Op::Rooms { user } => s.rooms(id(*user)).iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n"),
         Op::Replay { user } => {
             run.backend.sync().unwrap();
             let end = s.inbox_end(id(*user));

@@ -15,7 +15,7 @@ pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The deadline of every database call a request waits for: a borrowed
 /// connection's whole use (`Db::get`), the leader's write of a batch of
 /// the log (`log.rs`). Past it the request gets `KO:UNAVAILABLE`
-/// (docs/CLUSTER.md, "Nodes that never hang"). A request's calls in all
+/// (docs/CLUSTER-OPS.md, "Nodes that never hang"). A request's calls in all
 /// end within the same (`store::deadline`).
 pub const DEADLINE: Duration = crate::store::deadline::DEADLINE;
 

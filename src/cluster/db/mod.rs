@@ -10,7 +10,7 @@
 //! anew, so the node recovers by itself when the database returns.
 //!
 //! `--store` may name several hosts: a primary and its standbys
-//! (pg_auto_failover, docs/CLUSTER.md). A connection is made to whichever
+//! (pg_auto_failover, docs/CLUSTER-OPS.md). A connection is made to whichever
 //! takes writes, trying first the host where the primary was last found
 //! (`db/config.rs` reads `--store` and sets each host's deadlines).
 //! Every call has a deadline ([`DEADLINE`]): the kernel's for a host gone

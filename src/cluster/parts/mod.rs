@@ -19,7 +19,7 @@
 //! of one upload (a client pipelines 64: `client::files::WINDOW`) and of
 //! every upload of the node share a commit. What an `OK` promises is unchanged: it is written once
 //! its transaction committed, so (synchronous replication,
-//! docs/CLUSTER.md) once the part is on two disks.
+//! docs/CLUSTER-OPS.md) once the part is on two disks.
 //!
 //! Each part is appended only where the bytes received end (`UPDATE …
 //! WHERE received = offset`; the parts of one upload that follow each

@@ -17,26 +17,16 @@ use crate::store::devices::{Device, merge};
 use crate::store::now_ms;
 
 impl Devices {
-    /// Reads `user`'s devices from the record into the book. False if the
-    /// record could not be read (a cluster's database away): what this
-    /// server knows is used as it is.
-    pub fn refresh(&self, user: &str) -> bool {
-        match self.record.load(user) {
-            Ok(rows) => {
-                let mut book = self.book.lock();
-                if rows.is_empty() && book.devices(user).is_empty() {
-                    return true; // nobody's name makes no row in the book
-                }
-                let devices = book.devices_mut(user);
-                *devices = merge(devices, rows);
-                book.drop_if_empty(user);
-                true
-            }
-            Err(ko) => {
-                log::warn!("devices: reading {user}'s devices: {}", ko.reason);
-                false
-            }
+    /// Reads `user`'s devices from the record into the book.
+    pub fn refresh(&self, user: &str) {
+        let rows = self.record.load(user);
+        let mut book = self.book.lock();
+        if rows.is_empty() && book.devices(user).is_empty() {
+            return; // nobody's name makes no row in the book
         }
+        let devices = book.devices_mut(user);
+        *devices = merge(devices, rows);
+        book.drop_if_empty(user);
     }
 
     /// A receive login of `user`'s `device` from `address`, before it
@@ -46,9 +36,7 @@ impl Devices {
     /// turn). If it cannot be written (a full disk), the login goes on: the
     /// device is in memory only, and starts afresh at the next read.
     pub fn arrive(&self, user: &str, device: &str, address: IpAddr) {
-        if !self.refresh(user) {
-            return;
-        }
+        self.refresh(user);
         let known = crate::store::devices::find(self.book.lock().devices(user), device).is_some();
         if known {
             return;

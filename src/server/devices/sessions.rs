@@ -64,9 +64,7 @@ impl Devices {
         let Some((device, then, proof)) = base.router.sends.device(user, id) else {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
-        if !self.refresh(name) {
-            return Err(Ko::store_unavailable());
-        }
+        self.refresh(name);
         let now = self.book.lock().standing(name, &device);
         if !still_linked(then, now) {
             log::warn!("{name}: LINK from the unlinked device {device} refused");

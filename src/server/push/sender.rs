@@ -243,10 +243,8 @@ impl Pusher {
     /// mention), as the app's own notifications do (`Level::rings`).
     fn rings(&self, user: UserId, name: &str, chat: &str, text: &str) -> bool {
         let folded = fold(chat);
-        let level = match self.store.settings(user, &prefs::PREF) {
-            Ok(pairs) => prefs::lines(pairs).into_iter().find(|l| fold(&l.chat) == folded).map(|l| l.level),
-            Err(_) => None,
-        };
+        let pairs = self.store.settings(user, &prefs::PREF);
+        let level = prefs::lines(pairs).into_iter().find(|l| fold(&l.chat) == folded).map(|l| l.level);
         let direct = !chat.starts_with('#');
         level.unwrap_or(Level::All).rings(false, direct, crate::protocol::mentions::mentions(text, name))
     }

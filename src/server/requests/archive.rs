@@ -49,14 +49,14 @@ pub(super) fn serve(a: Asking, chat: Chat, archived: bool) -> Flow {
 /// `ARCHIVED`: the chats archived, as named, sorted by folded name.
 pub(super) fn list(a: Asking) -> Flow {
     let chats = a.base.store.settings(a.who.id, &ARCHIVE);
-    a.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
+    a.reply(Ok(Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
 }
 
 /// Stores the change, waits for it to be durable, and tells `who`'s devices.
 fn file(base: &Base, who: Who, chat: &Chat, archived: bool) -> Result<(), Ko> {
     let store = &base.store;
     let key = fold(&chat.to_string());
-    let kept = store.settings(who.id, &ARCHIVE)?.into_iter().find(|(k, _)| *k == key).map(|(_, name)| name);
+    let kept = store.settings(who.id, &ARCHIVE).into_iter().find(|(k, _)| *k == key).map(|(_, name)| name);
     let name = kept.unwrap_or_else(|| chat.to_string());
     let ticket = store.set_setting(who.id, &ARCHIVE, &key, archived.then_some(name.as_str()))?;
     store.wait(ticket)?;

@@ -23,7 +23,6 @@ pub(super) fn serve(a: Asking, user: String, on: bool) -> Flow {
 
 /// `BLOCKS`.
 pub(super) fn list(a: Asking) -> Flow {
-    let answer =
-        prefs::blocks(a.base, a.who.id).map(|names| Reply::listing(names.into_iter().take(MAX_LISTING)));
-    a.reply(answer)
+    let names = prefs::blocks(a.base, a.who.id);
+    a.reply(Ok(Reply::listing(names.into_iter().take(MAX_LISTING))))
 }

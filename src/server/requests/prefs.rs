@@ -27,7 +27,6 @@ pub(super) fn pin(a: Asking, chat: Chat, pinned: bool) -> Flow {
 }
 
 pub(super) fn list(a: Asking) -> Flow {
-    let answer =
-        prefs::prefs(a.base, a.who.id).map(|lines| Reply::listing(lines.into_iter().take(MAX_LISTING)));
-    a.reply(answer)
+    let lines = prefs::prefs(a.base, a.who.id);
+    a.reply(Ok(Reply::listing(lines.into_iter().take(MAX_LISTING))))
 }

@@ -14,5 +14,5 @@ pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Read);
 
 pub(super) fn serve(a: Asking) -> Flow {
     let id = a.base.store.server_id();
-    a.reply(id.map(Reply::with))
+    a.reply(Ok(Reply::with(id)))
 }

@@ -155,7 +155,7 @@ impl Accounts {
 
     /// Bytes of the log that `name`'s messages take (`store::budget`).
     pub fn stored_bytes(&self, name: &str) -> u64 {
-        self.store.account(name).ok().flatten().map_or(0, |account| self.store.stored_bytes(account.id))
+        self.store.account(name).map_or(0, |account| self.store.stored_bytes(account.id))
     }
 
     /// The account called `name`, ignoring case (as logins do).

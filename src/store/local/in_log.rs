@@ -27,8 +27,8 @@ impl InLog {
     }
 
     /// `user`'s account, `None` if there is none.
-    fn user(&self, user: &str) -> Result<Option<UserId>, Ko> {
-        Ok(self.store.account(user)?.map(|account| account.id))
+    fn user(&self, user: &str) -> Option<UserId> {
+        self.store.account(user).map(|account| account.id)
     }
 
     /// Changes `user`'s device `name` by `change` (from what is on record,
@@ -41,7 +41,7 @@ impl InLog {
         first: bool,
         mut change: impl FnMut(Option<Device>) -> Option<Device>,
     ) -> Result<(), Ko> {
-        let Some(id) = self.user(user)? else {
+        let Some(id) = self.user(user) else {
             return Err(Ko::new(Code::Internal, format!("no account {user}")));
         };
         let mut decided = |kept: &KeyView| Ok(change(kept.current().and_then(decode)).as_ref().map(encode));
@@ -55,10 +55,10 @@ impl InLog {
     }
 
     /// Every device of `user` on record (none for no account).
-    pub fn load(&self, user: &str) -> Result<Vec<Device>, Ko> {
-        let Some(id) = self.user(user)? else { return Ok(Vec::new()) };
-        let kept = self.store.read_settings(&DEVICE, Keys::Of(id))?;
-        Ok(kept.iter().filter_map(|k| decode(&k.value)).collect())
+    pub fn load(&self, user: &str) -> Vec<Device> {
+        let Some(id) = self.user(user) else { return Vec::new() };
+        let kept = self.store.read_settings(&DEVICE, Keys::Of(id));
+        kept.iter().filter_map(|k| decode(&k.value)).collect()
     }
 
     /// Writes where `user`'s `devices` are and when they were seen, for
@@ -76,7 +76,7 @@ impl InLog {
         if !self.store.leads() {
             return Ok(());
         }
-        let Some(id) = self.user(user)? else { return Ok(()) };
+        let Some(id) = self.user(user) else { return Ok(()) };
         for d in devices {
             let mut change = |kept: &KeyView| {
                 let Some(mut kept) = kept.current().and_then(decode) else {
@@ -130,7 +130,7 @@ impl InLog {
     pub fn revoke_tokens(&self, user: &str, keep: Option<&str>) -> Result<Vec<Device>, Ko> {
         let others = |d: &Device| keep.is_none_or(|keep| fold(&d.name) != fold(keep));
         let tokened: Vec<Device> =
-            self.load(user)?.into_iter().filter(|d| d.token.is_some() && others(d)).collect();
+            self.load(user).into_iter().filter(|d| d.token.is_some() && others(d)).collect();
         for (i, device) in tokened.iter().enumerate() {
             let revoked =
                 self.change(user, &device.name, true, |kept| kept.map(|kept| Device { token: None, ..kept }));

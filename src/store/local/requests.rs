@@ -44,12 +44,12 @@ impl LocalStore {
 
     /// The account called `name`, ignoring case, with what the server
     /// needs of it (1.2: whether it is a server admin too).
-    pub fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
+    pub fn account(&self, name: &str) -> Option<Account> {
         let state = self.inner.state.lock();
-        let Some(id) = state.user_id(name) else { return Ok(None) };
+        let id = state.user_id(name)?;
         let user = &state.users[id];
         let admin = state.is_server_admin(id);
-        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin }))
+        Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin })
     }
 
     // An account's changes: their checks that need no storage (a
@@ -267,8 +267,8 @@ impl LocalStore {
     /// has at most `members_up_to` (else none): one read, under one lock,
     /// for `ROOMS` (0: no members) and for whom its presence is told
     /// ([`Store::roommates`](crate::store::Store::roommates)).
-    pub fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
-        Ok(self.inner.state.lock().rooms_list(user, members_up_to))
+    pub fn rooms_of(&self, user: UserId, members_up_to: usize) -> Vec<(RoomLine, Members)> {
+        self.inner.state.lock().rooms_list(user, members_up_to)
     }
 
     /// `CHATS` lines (`local/reads.rs`).
@@ -354,11 +354,11 @@ impl LocalStore {
 
     /// The data's own facts ([`ServerFacts`]): made at its first start,
     /// the same after every restart and on every node of a cluster.
-    pub fn server(&self) -> Result<ServerFacts, Ko> {
-        Ok(ServerFacts {
+    pub fn server(&self) -> ServerFacts {
+        ServerFacts {
             id: self.inner.server_id.clone(),
             actions_since: ActionsSince(self.inner.actions_since),
-        })
+        }
     }
 
     /// Events waiting in every inbox together, for the metrics
@@ -405,7 +405,7 @@ impl LocalStore {
     /// `holders` of a key (`Keys::About`) are a pass over the users under
     /// the state lock (~10 µs per thousand users), for a `MEMBERS`, which
     /// costs a `--rate` token.
-    pub fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
+    pub fn read_settings(&self, setting: &Setting, keys: Keys) -> Vec<KeptKey> {
         let state = self.inner.state.lock();
         let kept = |owner: UserId, (key, value): (&str, &str)| KeptKey {
             owner,
@@ -414,12 +414,12 @@ impl LocalStore {
             account: state.user_id(key),
         };
         let about = |about: UserId| fold(&state.users[about].name);
-        Ok(match keys {
+        match keys {
             Keys::Of(user) => {
                 state.users[user].settings.of(setting.name).map(|pair| kept(user, pair)).collect()
             }
             Keys::OfAbout { owner, about: whom } => {
-                let Some(owner) = state.user_id(owner) else { return Ok(Vec::new()) };
+                let Some(owner) = state.user_id(owner) else { return Vec::new() };
                 let key = about(whom);
                 let value = state.users[owner].settings.get(setting.name, &key);
                 // The key names `whom`: no lookup of it by name.
@@ -437,7 +437,7 @@ impl LocalStore {
                 let held = users.filter_map(|(id, u)| Some((id, u.settings.get(setting.name, &key)?)));
                 held.map(|(id, value)| kept(id, (&key, value))).collect()
             }
-        })
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub(super) fn encode(line: &mut CsvLine, ts: u64, user: &str, name: &str, key: &
 impl Record {
     /// `user` disabled (`on`) or enabled again (`store::disabled`), as
     /// the `SET` record that puts it so: what `cluster/upgrade.rs` turns
-    /// each row of a schema 18 to 20 database's `disabled` table into.
+    /// each row of a schema 18 database's `disabled` table into.
     pub fn disabled(ts: u64, user: &str, on: bool) -> Record {
         use crate::store::disabled::{DISABLED, KEY, ON};
         let (name, key, value) = (DISABLED.name.to_string(), KEY.to_string(), on.then(|| ON.to_string()));
