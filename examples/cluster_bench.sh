@@ -1,6 +1,6 @@
 #!/bin/bash
 # docs/CLUSTER-OPS.md's own two runs on a fresh two-node cluster, as figures:
-# a fresh PostgreSQL and NATS on free loopback ports, two nodes, then
+# a fresh PostgreSQL on free loopback ports, two nodes, then
 # `wachat bench --pairs 100 --messages 2000` (throughput, P = 100) and
 # `--messages 200 --rate 20` (latency at 2,000 msgs/s offered), each run
 # printed with the PostgreSQL connections the nodes made during it (a
@@ -17,7 +17,9 @@
 # fsync stalls out of the figures (they made e481098 itself measure a
 # p50 of 59-77 ms beside a test suite), to compare builds, not disks.
 # NODE_OPTS adds flags to both nodes' command line (on a machine whose
-# disk other work fills, NODE_OPTS="--min-free 100MiB"). As root, PostgreSQL
+# disk other work fills, NODE_OPTS="--min-free 100MiB"). A build from
+# before the nodes linked over TCP (one that takes `--bus`) gets a
+# nats-server of its own, so that old and new compare. As root, PostgreSQL
 # runs under `runuser -u postgres`. tests/cluster/latency.rs runs the
 # latency run in CI.
 set -u
@@ -39,14 +41,17 @@ up() {
 }
 round() {
   D=$(mktemp -d /tmp/cluster-bench.XXXX); chmod 755 "$D"
-  local pg nats s1 r1 s2 r2 A= B= NATS=
+  local pg nats s1 r1 s2 r2 A= B= NATS= BUS=
   pg=$(free_port); nats=$(free_port); s1=$(free_port); r1=$(free_port); s2=$(free_port); r2=$(free_port)
   as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U wachat --no-sync -E UTF8 >/dev/null
   as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "-p $pg -k $D -c listen_addresses=127.0.0.1 ${PG_OPTS:-}" -l "$D/pg.log" -w start >/dev/null
   Q() { psql -h 127.0.0.1 -p "$pg" -U wachat "$@"; }
   Q postgres -qc "CREATE DATABASE bench"
-  nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
-  local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off ${NODE_OPTS:-}"
+  if "$BIN" serve --help 2>/dev/null | grep -q -- '--bus'; then
+    nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
+    BUS="--bus nats://127.0.0.1:$nats"
+  fi
+  local S="--store postgres://wachat@127.0.0.1:$pg/bench $BUS --rate 0 --exempt 127.0.0.1 --web-port off ${NODE_OPTS:-}"
   # Each node its own data directory (its device cache), in the round's
   # temporary one: not the checkout's data/, nor one for both.
   "$BIN" serve $S --node a --data-dir "$D/node-a" --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
@@ -65,7 +70,7 @@ round() {
   done
   finish
 }
-# Stops the round's nodes, NATS and PostgreSQL, and removes its folder
+# Stops the round's nodes (and an old build's NATS) and PostgreSQL, and removes its folder
 # (round's locals, seen here as bash scopes them).
 finish() {
   kill ${A:-} ${B:-} ${NATS:-} 2>/dev/null; wait ${A:-} ${B:-} ${NATS:-} 2>/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A cluster's failover as its clients see it (docs/CLUSTER-OPS.md,
-"Failover, measured"): three nodes on a PostgreSQL and a NATS of the script's own,
+"Failover, measured"): three nodes on a PostgreSQL of the script's own,
 a steady load of messages, and the leader killed or frozen under it.
 
     cargo build --release --features cluster
@@ -31,7 +31,7 @@ what it gets. Printed per round:
   one's first (0: the fence held).
 
 As root, PostgreSQL runs under `runuser -u postgres`. Standard library
-only; needs PostgreSQL's binaries, `psql` and `nats-server`."""
+only; needs PostgreSQL's binaries and `psql`."""
 import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 PAIRS, RATE, PW = 20, 25, "password1"
@@ -94,7 +94,7 @@ class Cluster:
         os.chmod(self.dir, 0o755)
         pgbin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
         self.pgbin, self.wachat = pgbin, wachat
-        self.pg, nats = free_port(), free_port()
+        self.pg = free_port()
         data = os.path.join(self.dir, "data")
         if self.root:
             shutil.chown(self.dir, "postgres")
@@ -104,10 +104,7 @@ class Cluster:
         subprocess.run(as_pg([f"{pgbin}/pg_ctl", "-D", data, "-o", opts, "-l", f"{self.dir}/pg.log", "-w", "start"], self.root),
                        check=True, stdout=subprocess.DEVNULL)
         self.sql("postgres", "CREATE DATABASE wachat")
-        self.nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nats)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.store = f"postgres://wachat@127.0.0.1:{self.pg}/wachat"
-        self.bus = f"nats://127.0.0.1:{nats}"
         self.nodes = {}
         for name in "abc":  # a starts first: it leads
             self.start(name)
@@ -120,7 +117,7 @@ class Cluster:
     def start(self, name):
         send, recv = free_port(), free_port()
         log = open(os.path.join(self.dir, f"{name}.log"), "w")
-        proc = subprocess.Popen([self.wachat, "serve", "--store", self.store, "--bus", self.bus, "--node", name,
+        proc = subprocess.Popen([self.wachat, "serve", "--store", self.store, "--node", name,
                                  "--data-dir", os.path.join(self.dir, f"node-{name}"), "--send-port", str(send),
                                  "--recv-port", str(recv), "--web-port", "off", "--rate", "0", "--exempt", "127.0.0.1",
                                  # a shared machine's disk: the floor is not what is measured
@@ -152,8 +149,6 @@ class Cluster:
             except OSError:
                 pass
             p.wait()
-        self.nats.kill()
-        self.nats.wait()
         subprocess.run(as_pg([f"{self.pgbin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"], self.root),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if os.environ.get("KEEP"):

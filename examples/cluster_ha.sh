@@ -2,13 +2,12 @@
 # A wachat cluster with no single point of failure, on one machine
 # (docs/CLUSTER-OPS.md, "No single point of failure"): a pg_auto_failover
 # monitor, two PostgreSQL servers (a primary and its synchronous
-# secondary, each run by its pg_autoctl keeper), three NATS servers routed
-# to each other, and two wachat nodes on all of them. Kill any one and
-# watch the chat go on.
+# secondary, each run by its pg_autoctl keeper), and two wachat nodes on
+# them. Kill any one and watch the chat go on.
 #
 #   cargo build --release --features cluster
 #   examples/cluster_ha.sh target/release/wachat        # everything, until Ctrl-C
-#   examples/cluster_ha.sh formation DIR [BASE_PORT]    # PostgreSQL and NATS only,
+#   examples/cluster_ha.sh formation DIR [BASE_PORT]    # PostgreSQL only,
 #                                                       # left running (tests/cluster/ha.rs)
 #   examples/cluster_ha.sh stop DIR                     # stops what `formation` started
 #   examples/cluster_ha.sh bench target/release/wachat [RUNS]
@@ -17,11 +16,10 @@
 #       2,000 msgs/s (100 pairs, 20 msgs/s each) and flat out (100 pairs),
 #       taken in turns, RUNS times each (default 3)
 #
-# `formation` writes DIR/env: STORE (the multi-host --store), BUS (the
-# three NATS servers' --bus), PG1/PG2 (the two PostgreSQL ports), NATS1..3,
-# MONITOR (the monitor's URL). Ports: BASE_PORT (default 24100) and up.
+# `formation` writes DIR/env: STORE (the multi-host --store), PG1/PG2
+# (the two PostgreSQL ports), MONITOR (the monitor's URL). Ports: BASE_PORT (default 24100) and up.
 # As root, PostgreSQL and its keepers run under `runuser -u postgres`.
-# Needs: postgresql-15-auto-failover (pg_autoctl), nats-server.
+# Needs: postgresql-15-auto-failover (pg_autoctl).
 set -u
 
 # The timeouts that decide how long a failover takes (docs/CLUSTER-OPS.md,
@@ -87,19 +85,11 @@ keeper() {
   echo $! >"$D/$name.pgid" # the keeper and its PostgreSQL: one process group
 }
 
-nats() {
-  local i=$1 port=$2 routes=$3
-  setsid nats-server -a 127.0.0.1 -p "$port" --cluster_name wachat --cluster "nats://127.0.0.1:$((port + 10))" \
-    --routes "$routes" </dev/null >"$D/nats$i.log" 2>&1 &
-  echo $! >"$D/nats$i.pid"
-}
-
 formation() {
   D=$1; BASE=${2:-24100}
   mkdir -p "$D"; chmod 755 "$D"
   [ "$(id -u)" -eq 0 ] && chown postgres "$D"
   PGM=$BASE; PG1=$((BASE + 1)); PG2=$((BASE + 2))
-  N1=$((BASE + 11)); N2=$((BASE + 12)); N3=$((BASE + 13))
   MONITOR="postgres://autoctl_node@127.0.0.1:$PGM/pg_auto_failover?sslmode=disable"
   as_pg pg_autoctl create monitor --pgdata "$D/monitor" --pgport "$PGM" --hostname 127.0.0.1 \
     --auth trust --no-ssl >"$D/monitor-create.log" 2>&1 || { cat "$D/monitor-create.log" >&2; return 1; }
@@ -116,27 +106,17 @@ formation() {
   wait_primary "$PG1" || return 1
   keeper pg2 "$PG2" || return 1
   wait_secondary || return 1
-  local routes="nats://127.0.0.1:$((N1 + 10)),nats://127.0.0.1:$((N2 + 10)),nats://127.0.0.1:$((N3 + 10))"
-  nats 1 "$N1" "$routes"; nats 2 "$N2" "$routes"; nats 3 "$N3" "$routes"
-  for port in $N1 $N2 $N3; do
-    for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-  done
   cat >"$D/env" <<EOF
 STORE=postgres://wachat@127.0.0.1:$PG1,127.0.0.1:$PG2/wachat?target_session_attrs=read-write
-BUS=nats://127.0.0.1:$N1,nats://127.0.0.1:$N2,nats://127.0.0.1:$N3
 MONITOR=$MONITOR
 PGMONITOR=$PGM
 PG1=$PG1
 PG2=$PG2
-NATS1=$N1
-NATS2=$N2
-NATS3=$N3
 EOF
 }
 
 stop() {
   D=$1
-  for i in 1 2 3; do [ -f "$D/nats$i.pid" ] && kill "$(cat "$D/nats$i.pid")" 2>/dev/null; done
   for name in pg1 pg2 monitor; do
     [ -f "$D/$name.pgid" ] || continue
     # The keeper's process group, and its server's (restarted through
@@ -161,16 +141,16 @@ listening() {
   for _ in $(seq 300); do grep -q "listening: send" "$1" 2>/dev/null && return; sleep 0.2; done
 }
 
-# Two nodes on --store $1, --bus $2, ports from $3; prints their --server list.
+# Two nodes on --store $1, ports from $2; prints their --server list.
 two_nodes() {
   local i
   for i in 1 2; do
-    "$BIN" serve --store "$1" --bus "$2" --rate 0 --exempt 127.0.0.1 --web-port off --node "n$3$i" \
-      --send-port $(($3 + i)) --recv-port $(($3 + 10 + i)) --data-dir "$D/node$3$i" >"$D/node$3$i.log" 2>&1 &
+    "$BIN" serve --store "$1" --rate 0 --exempt 127.0.0.1 --web-port off --node "n$2$i" \
+      --send-port $(($2 + i)) --recv-port $(($2 + 10 + i)) --data-dir "$D/node$2$i" >"$D/node$2$i.log" 2>&1 &
     echo $! >>"$D/nodes.pid"
-    listening "$D/node$3$i.log"
+    listening "$D/node$2$i.log"
   done
-  echo "127.0.0.1:$(($3 + 1)):$(($3 + 11)),127.0.0.1:$(($3 + 2)):$(($3 + 12))"
+  echo "127.0.0.1:$(($2 + 1)):$(($2 + 11)),127.0.0.1:$(($2 + 2)):$(($2 + 12))"
 }
 
 bench() {
@@ -185,8 +165,8 @@ bench() {
   as_pg pg_ctl -D "$D/single" -o "-p 24390 -k $D -c listen_addresses=127.0.0.1 -c max_connections=200" \
     -l "$D/single.log" -w start >/dev/null
   psql -h 127.0.0.1 -p 24390 -U wachat -d postgres -qc "CREATE DATABASE wachat"
-  HA=$(two_nodes "$STORE" "$BUS" 24400)
-  ONE=$(two_nodes "postgres://wachat@127.0.0.1:24390/wachat" "$BUS" 24500)
+  HA=$(two_nodes "$STORE" 24400)
+  ONE=$(two_nodes "postgres://wachat@127.0.0.1:24390/wachat" 24500)
   for servers in "$HA" "$ONE"; do "$BIN" bench --server "$servers" --pairs 100 --messages 10 >/dev/null 2>&1; done
   for r in $(seq "$RUNS"); do
     for setup in single synchronous; do
@@ -209,7 +189,7 @@ D=$(mktemp -d /tmp/cluster-ha.XXXX)
 trap 'kill $A $B 2>/dev/null; stop "$D"' EXIT
 formation "$D" 24100 || exit 1
 . "$D/env"
-S=(--store "$STORE" --bus "$BUS" --rate 0 --web-port off)
+S=(--store "$STORE" --rate 0 --web-port off)
 "$BIN" serve "${S[@]}" --node a --data-dir "$D/node-a" --send-port 6201 --recv-port 9201 --metrics 127.0.0.1:9291 >"$D/a.log" 2>&1 & A=$!
 listening "$D/a.log"
 "$BIN" serve "${S[@]}" --node b --data-dir "$D/node-b" --send-port 6202 --recv-port 9202 --metrics 127.0.0.1:9292 >"$D/b.log" 2>&1 & B=$!
@@ -219,7 +199,6 @@ Running, in $D:
   the monitor        pg_autoctl run --pgdata $D/monitor     port $PGMONITOR
   PostgreSQL pg1     pg_autoctl run --pgdata $D/pg1         port $PG1
   PostgreSQL pg2     pg_autoctl run --pgdata $D/pg2         port $PG2
-  NATS               ports $NATS1 $NATS2 $NATS3 (pids $(cat "$D"/nats*.pid | tr '\n' ' '))
   node a             send 6201, receive 9201, metrics http://127.0.0.1:9291/metrics (pid $A)
   node b             send 6202, receive 9202, metrics http://127.0.0.1:9292/metrics (pid $B)
 
@@ -232,12 +211,11 @@ Watch:
 Kill one thing and watch the chat go on:
   the primary (pg1 at first) and its keeper:  kill -9 -\$(cat $D/pg1.pgid) \$(head -1 $D/pg1/postmaster.pid)
   freeze it (a hung machine):  kill -STOP -\$(cat $D/pg1.pgid); later kill -CONT -\$(cat $D/pg1.pgid)
-  a NATS:       kill -9 \$(cat $D/nats1.pid)
   a node:       kill -9 $A   (node a leads at first: b takes the lease within ~5 s,
                 and the clients of a reconnect to b)
   who leads:    psql "$STORE" -c 'SELECT holder, epoch FROM lease'
 While no primary answers (~9 s after the kill -9), writes get KO:UNAVAILABLE
-and are sent again; reads (HISTORY, ROOMS) are answered from each node's copy.
+and are sent again; reads (HISTORY, ROOMS) are answered from the leader's copy.
 Ctrl-C stops everything.
 EOF
 wait $A $B

@@ -12,8 +12,7 @@
 //! target/release/examples/cluster_join 100000 20000 3     # messages, tail, runs
 //! ```
 //!
-//! It starts its own PostgreSQL (default settings) and `nats-server` on
-//! free ports, fills a single server's data directory offline with the
+//! It starts its own PostgreSQL (default settings) on a free port, fills a single server's data directory offline with the
 //! messages (`support/filling.rs`: 100 pairs, 100-byte texts, each
 //! delivered), moves it into the cluster (`wachat migrate`'s code), and
 //! starts node `a` (the binary beside this example, or `WACHAT_BIN`) with
@@ -38,7 +37,7 @@ mod line_conn;
 mod postgres_of_our_own;
 
 use line_conn::{Conn, Result};
-use postgres_of_our_own::{Postgres, free_port};
+use postgres_of_our_own::Postgres;
 
 /// Records between the leader's checkpoints.
 const CHECKPOINT_RECORDS: &str = "100000";
@@ -52,16 +51,6 @@ fn main() -> Result<()> {
     };
     let (messages, tail, runs) = (arg(1, 1_000_000)?, arg(2, 150_000)?, arg(3, 5)?);
     let pg = Postgres::start()?;
-    let nats_port = free_port()?;
-    let _nats = Killed(
-        Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &nats_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("nats-server (apt-get install -y nats-server): {e}"))?,
-    );
-    let bus = format!("nats://127.0.0.1:{nats_port}");
 
     let single = tempfile::tempdir()?;
     let started = Instant::now();
@@ -76,7 +65,7 @@ fn main() -> Result<()> {
 
     let a_dir = tempfile::tempdir()?;
     let started = Instant::now();
-    let a = Node::start(&pg.url, &bus, "a", a_dir.path(), &["--checkpoint-records", CHECKPOINT_RECORDS])?;
+    let a = Node::start(&pg.url, "a", a_dir.path(), &["--checkpoint-records", CHECKPOINT_RECORDS])?;
     let whole = started.elapsed();
     println!("node a, no checkpoint yet, applied every row and listens after {:.2} s", whole.as_secs_f64());
     let mut db = postgres::Client::connect(&pg.url, postgres::NoTls)?;
@@ -89,13 +78,13 @@ fn main() -> Result<()> {
     report(&mut db)?;
 
     let b_dir = tempfile::tempdir()?;
-    let mut b = Node::start(&pg.url, &bus, "b", b_dir.path(), &[])?;
+    let mut b = Node::start(&pg.url, "b", b_dir.path(), &[])?;
     let (mut new, mut again) = (Vec::new(), Vec::new());
     for run in 0..runs {
         // A new node: an empty directory of its own.
         let dir = tempfile::tempdir()?;
         let started = Instant::now();
-        let node = Node::start(&pg.url, &bus, &format!("n{run}"), dir.path(), &[])?;
+        let node = Node::start(&pg.url, &format!("n{run}"), dir.path(), &[])?;
         new.push(started.elapsed().as_secs_f64());
         node.serves_newest(&mut sender)?;
         drop(node);
@@ -103,7 +92,7 @@ fn main() -> Result<()> {
         drop(b);
         send(&mut sender, &format!("r{run}-"), BETWEEN)?;
         let started = Instant::now();
-        b = Node::start(&pg.url, &bus, "b", b_dir.path(), &[])?;
+        b = Node::start(&pg.url, "b", b_dir.path(), &[])?;
         again.push(started.elapsed().as_secs_f64());
         b.serves_newest(&mut sender)?;
         println!(
@@ -211,10 +200,10 @@ struct Node {
 impl Node {
     /// Starts it and returns once it listens (it does once caught up
     /// with the log); if it ends first, what it logged last is the error.
-    fn start(store: &str, bus: &str, name: &str, dir: &std::path::Path, extra: &[&str]) -> Result<Node> {
+    fn start(store: &str, name: &str, dir: &std::path::Path, extra: &[&str]) -> Result<Node> {
         let data = dir.display().to_string();
         let mut args = vec!["serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8"];
-        args.extend_from_slice(&["--store", store, "--bus", bus, "--node", name, "--rate", "0"]);
+        args.extend_from_slice(&["--store", store, "--node", name, "--rate", "0"]);
         // One receiver gets the tail, offline: no bound on its inbox.
         args.extend_from_slice(&["--exempt", "127.0.0.1", "--web-port", "off", "--inbox-max", "0"]);
         args.extend_from_slice(&["--data-dir", &data]);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The cluster's latency at 2,000 msgs/s, and where it goes (docs/CLUSTER-OPS.md,
-# "Figures"): a fresh PostgreSQL and NATS, two
+# "Figures"): a fresh PostgreSQL, two
 # nodes with --metrics, then three runs of `wachat bench` (100 pairs, 20
 # msgs/s each, every message crossing nodes). Prints each run's latency and
 # the change of every histogram of both nodes during it (bucket bounds), and
@@ -10,7 +10,7 @@
 #   examples/cluster_latency.sh target/release/wachat [extra postgres -c settings]
 #
 # As root, PostgreSQL runs under `runuser -u postgres`. Uses ports 5433,
-# 4333, 6101-6102, 9101-9102 and 9191-9192.
+# 6101-6102, 9101-9102 and 9191-9192.
 set -u
 BIN=$(realpath "$1"); shift
 D=$(mktemp -d /tmp/cluster-latency.XXXX); chmod 755 "$D"
@@ -23,13 +23,12 @@ as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "$OPTS" -l "$D/pg.log" -w start >/dev/null
 Q() { psql -h 127.0.0.1 -p 5433 -U wachat "$@"; }
 Q postgres -qc "CREATE DATABASE bench"
 Q bench -qc "CREATE EXTENSION pg_stat_statements"
-nats-server -p 4333 -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
-S="--store postgres://wachat@127.0.0.1:5433/bench --bus nats://127.0.0.1:4333 --rate 0 --exempt 127.0.0.1 --web-port off"
+S="--store postgres://wachat@127.0.0.1:5433/bench --rate 0 --exempt 127.0.0.1 --web-port off"
 # Each node its own data directory (its copy of the log); b started once
 # a has joined the cluster (its ports are bound before that).
 listening() { for _ in $(seq 300); do grep -q "listening: send" "$1" 2>/dev/null && return; sleep 0.2; done; }
 "$BIN" serve $S --node a --data-dir "$D/node-a" --send-port 6101 --recv-port 9101 --metrics 127.0.0.1:9191 >"$D/a.log" 2>&1 & A=$!
-trap 'kill $A ${B:-} $NATS 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null' EXIT
+trap 'kill $A ${B:-} 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null' EXIT
 listening "$D/a.log"
 "$BIN" serve $S --node b --data-dir "$D/node-b" --send-port 6102 --recv-port 9102 --metrics 127.0.0.1:9192 >"$D/b.log" 2>&1 & B=$!
 listening "$D/b.log"

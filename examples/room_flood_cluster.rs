@@ -15,13 +15,13 @@
 //! ```
 //!
 //! It starts its own PostgreSQL (`initdb` in a temporary directory, under
-//! `runuser -u postgres` as root) and `nats-server` on free ports, and two
+//! `runuser -u postgres` as root) on a free port, and two
 //! `wachat serve` nodes (the binary next to this example, or `WACHAT_BIN`):
 //! 200 members in `#flood`, 20 flood it (10 on each node, pipelined), 10
 //! read and acknowledge (5 on each node); the other 190 stay offline.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -35,7 +35,7 @@ mod postgres_of_our_own;
 
 use flooding::{flood, read_and_ack};
 use line_conn::{Conn, Result, spawn_serve};
-use postgres_of_our_own::{Postgres, free_port};
+use postgres_of_our_own::Postgres;
 
 const MEMBERS: usize = 200;
 const FLOODERS: usize = 20;
@@ -43,12 +43,7 @@ const ONLINE: usize = 10;
 fn main() -> Result<()> {
     let secs: u64 = std::env::args().nth(1).map_or(Ok(20), |s| s.parse())?;
     let pg = Postgres::start()?;
-    let nats = Spawned::new(
-        Command::new("nats-server").args(["-a", "127.0.0.1", "-p", &free_port()?.to_string()]),
-        "nats-server (apt-get install -y nats-server)",
-    )?;
-    let bus = format!("nats://127.0.0.1:{}", nats.port);
-    let nodes = [Node::start(&pg.url, &bus, "a")?, Node::start(&pg.url, &bus, "b")?];
+    let nodes = [Node::start(&pg.url, "a")?, Node::start(&pg.url, "b")?];
     let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i}")).collect();
     for (i, name) in names.iter().enumerate() {
         let mut setup = Conn::connect(nodes[i % 2].send)?;
@@ -150,32 +145,7 @@ fn expect_ok(reply: String) -> Result<()> {
     if reply.starts_with("OK") { Ok(()) } else { Err(reply.into()) }
 }
 
-/// A child process, killed when dropped, and the port it was given.
-struct Spawned {
-    child: Child,
-    port: u16,
-}
-
-impl Spawned {
-    fn new(command: &mut Command, what: &str) -> Result<Spawned> {
-        let port = command.get_args().last().and_then(|p| p.to_str()?.parse().ok()).unwrap_or(0);
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{what}: {e}"))?;
-        Ok(Spawned { child, port })
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `wachat serve --store … --bus …` node on free ports.
+/// A `wachat serve --store …` node on free ports.
 struct Node {
     child: Child,
     /// The node's own data directory: its copy of the log.
@@ -185,14 +155,12 @@ struct Node {
 }
 
 impl Node {
-    fn start(store: &str, bus: &str, name: &str) -> Result<Node> {
+    fn start(store: &str, name: &str) -> Result<Node> {
         let dir = tempfile::tempdir()?;
         let data = dir.path().display().to_string();
         let (child, send, recv) = spawn_serve(&[
             "--store",
             store,
-            "--bus",
-            bus,
             "--node",
             name,
             "--rate",

@@ -20,7 +20,7 @@ use crate::protocol::Ko;
 
 /// What a binary built without the `cluster` feature says to `--store`
 /// (`serve`, `users invite|disable|enable`) and `migrate`.
-pub const NO_CLUSTER: &str = "this wachat was built without the `cluster` feature (PostgreSQL and NATS); \
+pub const NO_CLUSTER: &str = "this wachat was built without the `cluster` feature (PostgreSQL); \
      build it with: cargo build --release --features cluster";
 
 /// Everything that can stop the server, a command or the client library.

@@ -20,7 +20,7 @@
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP; `GET /healthz` on both (`server::health` says whether the server takes writes). |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to the `LocalStore` behind it, through `Deref`), the one store — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit; a cluster replicates its log (`store::shared_log`). |
-//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it and forward their clients' writes to the leader over NATS (one bridge thread); checkpoints, files, devices and the door in PostgreSQL (one schema file), `wachat migrate`. docs/CLUSTER.md. |
+//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it (woken by PostgreSQL's `NOTIFY`) and pass each of their clients' connections on to the leader over one TCP connection of its own; checkpoints, files, devices and the door in PostgreSQL (one schema file), `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -137,11 +137,13 @@
 //! A cluster node (`--store postgres://…`) has the same threads and
 //! locks, its committer writing each batch into PostgreSQL's shared log
 //! before its own files (the leader) or applying the leader's (a
-//! follower), plus a NATS bridge thread, a dispatcher (what the other
-//! nodes said: batches, forwarded requests and their replies) and a
-//! keeper (a follower reads the log's table and watches the lease; the
-//! leader renews it), and on the leader a thread per forwarded send
-//! connection and its replies' (`cluster::gateway`; see `src/cluster/`).
+//! follower), plus a keeper (a follower reads the log's table as the
+//! leader's `NOTIFY` says and watches the lease; the leader renews it)
+//! and the node port's accept thread. A follower serves no client: each
+//! connection it accepts is passed on to the leader over a TCP connection
+//! of its own (a node link), with one more thread for the way back; the
+//! leader serves it with a connection thread as its own clients'
+//! (`cluster::links`; see `src/cluster/`).
 //!
 //! Four more kinds of thread: the **closer** (one), which lingers over
 //! every closing socket with one `poll()` once its handler thread has

@@ -329,22 +329,22 @@ pub struct ServeArgs {
     /// Be a node of a cluster on this PostgreSQL database: the shared log
     /// (which the node that leads writes, and every node applies to its
     /// copy in --data-dir), the lease, checkpoints and files are there
-    /// (needs --bus, and a build with `--features cluster`; see
-    /// docs/CLUSTER.md).
+    /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     ///
     /// Several hosts (a primary and its standby, docs/CLUSTER-OPS.md):
     /// postgres://USER@HOST1:PORT1,HOST2:PORT2/DB, or libpq's keywords
     /// "host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB".
-    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", requires = "bus")]
+    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub store: Option<String>,
-    /// The cluster's NATS server, which carries the leader's batches and
-    /// the requests the other nodes forward to it; or several, separated
-    /// by commas (a NATS cluster).
-    #[arg(long, value_name = "nats://HOST:PORT[,…]", requires = "store")]
-    pub bus: Option<String>,
     /// This node's name in the cluster [default: host name and send port].
     #[arg(long, requires = "store")]
     pub node: Option<String>,
+    /// Where this node takes the other nodes' links when it leads (they
+    /// pass their clients on to it there): PORT, or HOST:PORT, a host the
+    /// other nodes reach [default: the send port's host (loopback if that
+    /// is every address), any free port].
+    #[arg(long, value_name = "[HOST:]PORT", requires = "store", value_parser = crate::web::metrics::parse_addr)]
+    pub node_port: Option<std::net::SocketAddr>,
     /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
     /// or HOST:PORT. Off unless given. `wachat top` reads them.
     #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]

@@ -23,7 +23,7 @@ pub(super) fn migrate(_args: &MigrateArgs) -> Result<()> {
     Err(Error::Usage(format!("migrate: {}", crate::error::NO_CLUSTER)))
 }
 
-/// Starts a server that is a node of a cluster (`--store`, `--bus`).
+/// Starts a server that is a node of a cluster (`--store`).
 #[cfg(feature = "cluster")]
 fn start_node(
     send: std::net::TcpListener,
@@ -31,9 +31,18 @@ fn start_node(
     config: Config,
     args: &ServeArgs,
 ) -> Result<Server> {
+    let host = send.local_addr()?.ip();
+    let host = if host.is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { host };
     let options = crate::cluster::ClusterOptions {
         store: args.store.clone().unwrap_or_default(),
-        bus: args.bus.clone().unwrap_or_default(),
+        node_port: args.node_port.unwrap_or(SocketAddr::new(host, 0)),
+        tls: match &args.tls_cert {
+            Some(cert) => Some(crate::federation::key::fingerprint(&crate::transport::tls::first_cert(
+                cert,
+                "--tls-cert",
+            )?)),
+            None => None,
+        },
         node: args.node.clone(),
         data_dir: args.data_dir.clone(),
         options: store_options(args),

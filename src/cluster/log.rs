@@ -3,11 +3,17 @@
 //! are `cluster::checkpoint`'s.
 //!
 //! ```text
-//!   leader: a batch of the group commit ──▶ INSERT one row, fenced ──▶ its own files
-//!                                               │   (then NATS: "BATCH …", the bytes)
-//!   follower: ◀── the row (NATS first; PostgreSQL when NATS lost it, or at a start)
-//!             └─▶ LocalStore::apply_shared: the same records, the same code
+//!   leader: a batch of the group commit ──▶ INSERT one row, fenced, ──▶ its own files
+//!                                           and NOTIFY wachat_log
+//!   follower: woken by the notification (or a second later) ──▶ SELECT the rows
+//!             after its copy's end ──▶ LocalStore::apply_shared: the same
+//!             records, the same code
 //! ```
+//!
+//! **The tail.** PostgreSQL holds the truth, and a follower reads it: the
+//! notification only says "read now" (`LISTEN`/`NOTIFY`, delivered at the
+//! batch's commit), so one that is lost (a follower reconnecting) costs
+//! at most a poll's delay, never a batch.
 //!
 //! **The fence.** The leader writes a batch in one statement that reads
 //! the lease's row `FOR SHARE` and inserts only if the lease still holds
@@ -25,7 +31,6 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use postgres::Client;
 
-use super::bus::Bus;
 use super::checkpoint;
 use super::db::{Db, PgLink, describe};
 use crate::store::record::Pos;
@@ -34,10 +39,13 @@ use crate::store::shared_log::{SharedLog, unreachable};
 /// Batches a follower reads from PostgreSQL at once.
 pub const READ_AT_ONCE: i64 = 64;
 
-/// A batch published on NATS at most this big: a larger one is only
-/// announced, and followers read it from PostgreSQL (NATS's own limit is
-/// 1 MiB a message).
-const MAX_PUBLISHED: usize = 512 * 1024;
+/// The channel on which the leader tells its followers that the log
+/// grew (`NOTIFY`), or that a node took the lease ([`LEASE_TAKEN`]).
+pub const CHANNEL: &str = "wachat_log";
+
+/// The payload of a notification that a node took the lease: followers
+/// look at it at once, rather than up to a second later.
+pub const LEASE_TAKEN: &str = "lease";
 
 /// One row of the log.
 pub struct LogRow {
@@ -54,17 +62,14 @@ pub struct PgLog {
     epoch: AtomicI64,
     /// Its own connection, made again when it breaks.
     link: Mutex<Option<PgLink>>,
-    bus: Arc<Bus>,
-    /// Where batches are published for the followers.
-    subject: String,
     /// Called when a write is refused for another epoch: the node is no
     /// longer the leader.
     deposed: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl PgLog {
-    pub fn new(db: Arc<Db>, bus: Arc<Bus>, subject: String) -> PgLog {
-        PgLog { db, epoch: AtomicI64::new(0), link: Mutex::new(None), bus, subject, deposed: OnceLock::new() }
+    pub fn new(db: Arc<Db>) -> PgLog {
+        PgLog { db, epoch: AtomicI64::new(0), link: Mutex::new(None), deposed: OnceLock::new() }
     }
 
     /// This node leads in `epoch` from now on; `deposed` is called if
@@ -80,9 +85,10 @@ impl PgLog {
         }
     }
 
-    /// Inserts the batch under the fence: `Ok(true)` if written (now or by
-    /// an earlier try whose answer was lost), `Ok(false)` if refused
-    /// (another epoch holds the lease, or another batch is at `base`).
+    /// Inserts the batch under the fence, and tells the followers at its
+    /// commit: `Ok(true)` if written (now or by an earlier try whose answer
+    /// was lost), `Ok(false)` if refused (another epoch holds the lease,
+    /// or another batch is at `base`).
     fn insert(
         &self,
         client: &mut Client,
@@ -90,13 +96,14 @@ impl PgLog {
         users: &[u8],
         records: &[u8],
     ) -> Result<bool, postgres::Error> {
-        let written = client.execute(
-            "WITH fence AS (SELECT 1 FROM lease WHERE epoch = $2 FOR SHARE)
-             INSERT INTO log (pos, epoch, users, records) SELECT $1, $2, $3, $4 FROM fence
-             ON CONFLICT (pos) DO NOTHING",
-            &[&(base as i64), &self.epoch.load(Ordering::SeqCst), &users, &records],
+        let written = client.query(
+            "WITH fence AS (SELECT 1 FROM lease WHERE epoch = $2 FOR SHARE),
+                  written AS (INSERT INTO log (pos, epoch, users, records) SELECT $1, $2, $3, $4 FROM fence
+                              ON CONFLICT (pos) DO NOTHING RETURNING pos)
+             SELECT pg_notify($5, '') FROM written",
+            &[&(base as i64), &self.epoch.load(Ordering::SeqCst), &users, &records, &CHANNEL],
         )?;
-        if written == 1 {
+        if written.len() == 1 {
             return Ok(true);
         }
         // Nothing written: this batch already (an earlier try committed,
@@ -122,8 +129,6 @@ impl SharedLog for PgLog {
                 match inserted {
                     Ok(true) => {
                         *link = Some(l);
-                        drop(link);
-                        self.publish(base, users, log);
                         return Ok(());
                     }
                     Ok(false) => {
@@ -188,57 +193,13 @@ impl SharedLog for PgLog {
     }
 }
 
-impl PgLog {
-    /// Tells the followers that `node` leads in `epoch` now. Each looks
-    /// at the lease at once rather than at its next look, up to a second
-    /// later, and stops sending its clients' requests to the old leader:
-    /// after a leader froze, every second a follower still forwards to it
-    /// is a second more before those clients' writes are accepted (their
-    /// requests wait, are cut, and are sent again).
-    pub fn announce(&self, epoch: i64, node: &str) {
-        self.bus.publish(self.subject.clone(), format!("LEADS {epoch} {node}\n").into_bytes());
-    }
-
-    /// Tells the followers of a batch at once (they read it from
-    /// PostgreSQL if this message is lost).
-    fn publish(&self, base: Pos, users: &[u8], records: &[u8]) {
-        let mut payload = format!("BATCH {base} {}\n", users.len()).into_bytes();
-        if users.len() + records.len() <= MAX_PUBLISHED {
-            payload.extend_from_slice(users);
-            payload.extend_from_slice(records);
-        } else {
-            payload = format!("AT {}\n", base + records.len() as u64).into_bytes();
-        }
-        self.bus.publish(self.subject.clone(), payload);
-    }
-}
-
-/// What a follower heard on NATS about the log.
-pub enum Heard {
-    /// A whole batch.
-    Batch(LogRow),
-    /// The log reaches this position now (read it from PostgreSQL).
-    At(Pos),
-    /// A node took the lease ([`PgLog::announce`]): look at it now.
-    Leader,
-}
-
-/// Reads a message of [`PgLog::publish`].
-pub fn heard(payload: &[u8]) -> Option<Heard> {
-    let end = payload.iter().position(|&b| b == b'\n')?;
-    let head = std::str::from_utf8(&payload[..end]).ok()?;
-    let body = &payload[end + 1..];
-    let mut words = head.split(' ');
-    match (words.next()?, words.next()?, words.next()) {
-        ("BATCH", base, Some(users)) => {
-            let (base, users): (Pos, usize) = (base.parse().ok()?, users.parse().ok()?);
-            let (users, records) = (body.get(..users)?, body.get(users..)?);
-            Some(Heard::Batch(LogRow { base, users: users.to_vec(), records: records.to_vec() }))
-        }
-        ("AT", end, None) => Some(Heard::At(end.parse().ok()?)),
-        ("LEADS", _, Some(_)) => Some(Heard::Leader),
-        _ => None,
-    }
+/// Tells the followers that a node took the lease (`epoch`, as the log
+/// says): each looks at the lease at once rather than at its next look,
+/// up to a second later, and cuts the connections it passed on to the
+/// old leader: after a leader froze, every second a follower still
+/// passes clients to it is a second more before their writes are taken.
+pub fn announce(client: &mut Client) -> Result<(), postgres::Error> {
+    client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &LEASE_TAKEN]).map(drop)
 }
 
 /// The batches from position `from` on, in order, at most [`READ_AT_ONCE`].

@@ -11,18 +11,19 @@
 //! server: the protocol is the same, byte for byte.
 //!
 //! ```text
-//!   clients ──▶ follower ── every request but the reads (NATS) ──▶ leader ◀── clients
-//!                  │  ◀──────────── the replies, each with ───────────┘  │
-//!                  │               the log's position                   │ each batch,
-//!                  │                                                    ▼ fenced by its epoch
-//!                  └──── the batches (NATS, else the table) ◀──── PostgreSQL: lease, log
+//!   clients ──▶ follower ══ one TCP connection per client (a node link) ══▶ leader ◀── clients
+//!                  │         its bytes passed on as they are, both ways      │ serves them as its own
+//!                  │                                                         │ each batch, fenced
+//!                  │                                                         ▼ by its epoch, + NOTIFY
+//!                  └── reads the batches it has not applied ◀──── PostgreSQL: lease, log
 //! ```
 //!
 //! Which node leads is a **lease** in PostgreSQL with an **epoch** that
 //! grows with each new leader; a batch is written only under the epoch
 //! that holds the lease, so a deposed leader cannot fork the log. No
-//! consensus of our own: PostgreSQL orders the log and the lease (and
-//! pg_auto_failover keeps it available), NATS carries what is forwarded.
+//! consensus of our own, and nothing else to run: PostgreSQL orders the
+//! log and the lease (and pg_auto_failover keeps it available), and the
+//! nodes speak to each other over plain TCP (`links`).
 //!
 //! | file | what it is |
 //! |---|---|
@@ -30,10 +31,7 @@
 //! | [`lease`] | which node leads, its epoch, renewed each second |
 //! | [`log`] | the shared log: the leader's fenced writes, the followers' reads |
 //! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
-//! | [`forward`] | a follower's way to the leader: its connections' requests, logins and acknowledgements |
-//! | [`gateway`] | the leader's end of the followers' connections |
-//! | [`wire`] | what the nodes say to each other on NATS |
-//! | [`bus`] | the NATS client on its one bridge thread |
+//! | [`links`] | the node links: a follower passes each client on to the leader, one TCP connection each |
 //! | [`db`] | connections to PostgreSQL (`--store`, one host or several: a failover followed), their deadlines |
 //! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the database's tables (`schema.sql`), made at start |
@@ -46,14 +44,12 @@
 //! invariants name the code that keeps each); docs/CLUSTER-OPS.md how to
 //! run one, and what it measured.
 
-pub mod bus;
 pub mod checkpoint;
 pub mod db;
 pub mod door;
 pub mod files;
-pub mod forward;
-pub mod gateway;
 pub mod lease;
+pub mod links;
 pub mod log;
 pub mod migrate;
 pub mod node;
@@ -61,14 +57,12 @@ pub mod parts;
 pub mod schema;
 pub mod upgrade;
 pub mod watchdog;
-pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::router::Router;
@@ -76,26 +70,26 @@ use crate::server::{Ctx, NodeOf, Storage};
 use crate::store::disk::RealDisk;
 use crate::store::{LocalStore, StoreOptions};
 
-/// Where a node finds the cluster (`wachat serve --store … --bus … --node …`).
+/// Where a node finds the cluster (`wachat serve --store … --node …`).
 #[derive(Clone, Debug)]
 pub struct ClusterOptions {
     /// `postgres://USER@HOST:PORT/DB`, several hosts, or libpq's keywords
     /// (`db::parse_store`)
     pub store: String,
-    /// `nats://HOST:PORT`, or several separated by commas (`bus::servers`)
-    pub bus: String,
     /// This node's name (default: host name and send port).
     pub node: Option<String>,
+    /// Where it takes node links when it leads (`links.rs`).
+    pub node_port: std::net::SocketAddr,
+    /// `--tls-cert`'s fingerprint: the node links speak TLS too.
+    pub tls: Option<String>,
     /// The node's data directory: its copy of the store.
     pub data_dir: PathBuf,
     /// How its copy keeps its files (`--segment-size`, the checkpoints).
     pub options: StoreOptions,
-    /// `--timeout`: how long a request forwarded to the leader may wait.
+    /// `--timeout`: how long the leader may take to answer a link, and
+    /// either end to take what is passed on.
     pub timeout: Duration,
 }
-
-/// How long a starting node waits for NATS.
-const BUS_WAIT: Duration = Duration::from_secs(3);
 
 /// The default name of a node: this machine's host name and send port.
 pub fn default_node_name(send_port: u16) -> String {
@@ -105,8 +99,7 @@ pub fn default_node_name(send_port: u16) -> String {
 }
 
 /// Opens a node's storage: the schema brought up to date, the data
-/// directory made the cluster's (its identity), the bus connected, the
-/// copy caught up with the log, and the node's part taken.
+/// directory made the cluster's (its identity), the copy caught up with the log, and the node's part taken.
 pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> Result<Storage> {
     let db = Arc::new(db::Db::new(&options.store)?);
     let mut client = db.connect_at_start()?;
@@ -119,36 +112,29 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     let name = node::token(&name);
     identity(&mut client, &options.data_dir, &db.url)?;
     drop(client);
-    let prefix = format!("wachat.{}", node::token(db.name()));
-    let (arrived, incoming) = crossbeam_channel::unbounded();
-    let bus = bus::Bus::start(&options.bus, &name, node::Node::subjects(&prefix, &name), arrived)?;
-    let deadline = std::time::Instant::now() + BUS_WAIT;
-    while !bus.is_up() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    if !bus.is_up() {
-        ::log::warn!("cluster: NATS at {} is not answering; forwarding waits for it", options.bus);
-    }
     let deliver = {
         let router = router.clone();
         Box::new(move |batch: &crate::store::state::Batch| router.written(batch))
     };
     // The shared log is the durable copy: this one needs no fsync.
     let store_options = StoreOptions { fsync: false, ..options.options.clone() };
-    let shared = Arc::new(log::PgLog::new(db.clone(), bus.clone(), format!("{prefix}.log")));
+    let shared = Arc::new(log::PgLog::new(db.clone()));
     checkpoint::prepare(&db, &options.data_dir, &store_options)?;
     let store =
         Arc::new(LocalStore::open_follower(&options.data_dir, store_options, deliver, shared.clone())?);
     let (restart, restarted) = crossbeam_channel::unbounded();
     let part = (store.clone(), shared);
-    let node = node::Node::start(name.clone(), db.clone(), bus, prefix, part, options.timeout, restart)?;
-    ::log::info!("cluster: node {name}, bus {}", options.bus);
+    let node_port = crate::server::listener::bind(options.node_port)?;
+    let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
+    let ports = (node_port, options.timeout, options.tls.clone());
+    let node = node::Node::start(name.clone(), db.clone(), part, ports, restart)?;
+    ::log::info!("cluster: node {name}, node links at {at}");
     Ok(Storage {
         backend: store.clone(),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
-        node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
+        node: Some(Box::new(Keeping { node, restarted })),
     })
 }
 
@@ -182,16 +168,12 @@ fn identity(client: &mut postgres::Client, dir: &std::path::Path, url: &str) -> 
 /// The node, as the server sees it (`server::NodeOf`).
 struct Keeping {
     node: Arc<node::Node>,
-    /// What NATS brings, for the dispatcher (taken at the start).
-    incoming: Mutex<Option<Receiver<bus::Incoming>>>,
     restarted: Receiver<String>,
 }
 
 impl NodeOf for Keeping {
     fn started(&self, ctx: &Arc<Ctx>) -> Result<()> {
-        let incoming =
-            self.incoming.lock().take().ok_or_else(|| Error::Usage("cluster: started twice".into()))?;
-        self.node.started(ctx, incoming)
+        self.node.started(ctx)
     }
 
     fn restart(&self) -> Receiver<String> {

@@ -9,43 +9,43 @@
 //!                  │ no                            read the log to its end,
 //!                  ▼                               LEAD: the store writes,
 //!   FOLLOW the leader of that epoch:               each batch into `log`
-//!   apply its batches (NATS, else the                first (fenced by the
-//!   table), forward what is not a read;              epoch), and renews
-//!   look at the lease each second ─── run out ──▶    the lease each second
+//!   apply its batches (PostgreSQL, as            first (fenced by the
+//!   NOTIFY says), pass its clients on to           epoch), and renews
+//!   the leader (`links.rs`); look at the             the lease each second
+//!   lease each second ─────── run out ──▶
 //!                                                          │ refused: deposed
 //!                                                          ▼
 //!                                          the server starts again, as a follower
 //! ```
 //!
-//! The threads: the **dispatcher** (what NATS brings: batches for the
-//! follower, the leader's answers for this node's connections, the
-//! followers' requests for the leader), and the **keeper** (the follower
-//! reads the log and watches the lease; the leader renews it).
+//! The threads: the **keeper** (the follower reads the log as the leader's
+//! notifications say and watches the lease; the leader renews it), and
+//! the node port's (`links.rs`).
 
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use parking_lot::Mutex;
+use postgres::fallible_iterator::FallibleIterator;
 
-use super::bus::{Bus, Incoming};
 use super::db::Db;
-use super::forward::Forward;
-use super::gateway::Gateway;
 use super::lease::{self, Lease};
-use super::log::{self as shared, Heard, PgLog};
+use super::links::{self, Advert, Relay};
+use super::log::{self as shared, PgLog};
 use super::watchdog::Armed;
-use super::wire::{ToLeader, ToNode};
 use crate::error::{Error, Result};
 use crate::server::Ctx;
 use crate::store::LocalStore;
 
-/// How long a follower waits for the next batch on NATS before it looks
-/// in PostgreSQL (a batch NATS lost, or none published).
+/// How long a follower waits for the leader's notification before it
+/// reads the log anyway (a notification lost while it reconnected).
 const POLL_EVERY: Duration = Duration::from_millis(200);
 
-/// A name as a NATS subject's token: letters, digits, `-` and `_` only.
+/// A node's name as the lease and the logs show it: letters, digits, `-`
+/// and `_` only.
 pub fn token(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
@@ -53,27 +53,32 @@ pub fn token(name: &str) -> String {
 /// This node's part.
 enum Stance {
     /// It follows the leader of `epoch`, named `holder`.
-    Following { epoch: i64, holder: String, forward: Arc<Forward> },
+    Following { epoch: i64, holder: String },
     /// It leads, in `epoch`.
-    Leading { epoch: i64, gateway: Option<Arc<Gateway>> },
+    Leading { epoch: i64 },
 }
 
 pub struct Node {
-    /// This node's name, as a NATS token.
+    /// This node's name ([`token`]).
     pub name: String,
     db: Arc<Db>,
-    bus: Arc<Bus>,
-    /// `wachat.<database>`: the cluster's subjects begin so.
-    prefix: String,
     store: Arc<LocalStore>,
     /// The store's shared log: the node leads through it.
     log: Arc<PgLog>,
     ctx: OnceLock<Weak<Ctx>>,
-    /// `--timeout`: how long a forwarded request may wait for its answer.
-    timeout: Duration,
     part: Mutex<Stance>,
-    /// Batches heard on NATS, for the keeper.
-    heard: (Sender<Heard>, Receiver<Heard>),
+    /// Where this node takes node links, and the port (taken by the
+    /// thread that serves it once the server runs).
+    node_port: (SocketAddr, Mutex<Option<TcpListener>>),
+    /// While it leads: what a link must say (`links::proof`).
+    proof: Arc<Mutex<String>>,
+    /// Its database's identity (`links::identity`).
+    identity: String,
+    /// Its certificate's fingerprint, with `--tls-cert`: its node links
+    /// speak TLS.
+    tls: Option<String>,
+    /// While it follows: its way to the leader, for its clients.
+    relay: Arc<Relay>,
     /// Set once the node learns that another leads in its place; the
     /// server starts again as a follower.
     deposed: AtomicBool,
@@ -82,11 +87,6 @@ pub struct Node {
 }
 
 impl Node {
-    /// The subjects a node listens to from its start.
-    pub fn subjects(prefix: &str, name: &str) -> Vec<String> {
-        vec![format!("{prefix}.log"), node_subject(prefix, name)]
-    }
-
     /// Catches up with the log and takes its part: leader if the lease is
     /// free, let go, or its own; else follower of whoever holds it, even
     /// of a lease that ran out (the keeper takes that one once it has
@@ -97,10 +97,8 @@ impl Node {
     pub fn start(
         name: String,
         db: Arc<Db>,
-        bus: Arc<Bus>,
-        prefix: String,
         (store, log): (Arc<LocalStore>, Arc<PgLog>),
-        timeout: Duration,
+        (node_port, timeout, tls): (TcpListener, Duration, Option<String>),
         restart: Sender<String>,
     ) -> Result<Arc<Node>> {
         let fail = |doing: &str, e: &postgres::Error| super::db::error(format!("cluster: {doing}"), e);
@@ -111,33 +109,38 @@ impl Node {
             match held {
                 Some(Lease { epoch, holder, .. }) if !holder.is_empty() && holder != name => {
                     log::info!("cluster: node {holder} leads (epoch {epoch}): this node follows");
-                    let forward =
-                        Forward::new(bus.clone(), name.clone(), lead_subject(&prefix, epoch), timeout);
-                    break Stance::Following { epoch, holder, forward: Arc::new(forward) };
+                    break Stance::Following { epoch, holder };
                 }
                 _ => {
                     let seen = held.as_ref().map(|l| l.epoch);
                     let taken =
                         lease::take(&mut client, &name, seen).map_err(|e| fail("taking the lease", &e))?;
                     if let Some(epoch) = taken {
-                        break Stance::Leading { epoch, gateway: None };
+                        break Stance::Leading { epoch };
                     }
                     // Another node took it meanwhile: read again, and follow it.
                 }
             }
         };
         shown(&part);
+        let epoch = match part {
+            Stance::Following { epoch, .. } | Stance::Leading { epoch } => epoch,
+        };
+        let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
+        let identity =
+            links::identity(&mut client).map_err(|e| fail("reading the database's identity", &e))?;
         let node = Arc::new(Node {
             name,
             db,
-            bus,
-            prefix,
             store,
             log,
             ctx: OnceLock::new(),
-            timeout,
             part: Mutex::new(part),
-            heard: crossbeam_channel::unbounded(),
+            node_port: (at, Mutex::new(Some(node_port))),
+            proof: Arc::default(),
+            relay: Arc::new(Relay::new(epoch, timeout, identity.clone())),
+            identity,
+            tls,
             deposed: AtomicBool::new(false),
             restart,
         });
@@ -147,30 +150,21 @@ impl Node {
         Ok(node)
     }
 
-    /// The server is running: the leader's gateway is opened, a follower's
-    /// connections are handed to the leader, and the threads start.
-    pub fn started(self: &Arc<Self>, ctx: &Arc<Ctx>, incoming: Receiver<Incoming>) -> Result<()> {
+    /// The server is running: a follower's clients are passed on to the
+    /// leader, and the threads start.
+    pub fn started(self: &Arc<Self>, ctx: &Arc<Ctx>) -> Result<()> {
         let _ = self.ctx.set(Arc::downgrade(ctx));
-        match &mut *self.part.lock() {
-            Stance::Following { forward, .. } => ctx.follow(Some(forward.clone())),
-            Stance::Leading { epoch, gateway } => {
-                let opened =
-                    Gateway::new(Arc::downgrade(ctx), self.store.clone(), self.bus.clone(), &self.prefix)
-                        .map_err(|e| Error::io("cluster: the gateway's loopback listener", e))?;
-                *gateway = Some(Arc::new(opened));
-                self.bus.subscribe(lead_subject(&self.prefix, *epoch));
-            }
+        if let Stance::Following { .. } = *self.part.lock() {
+            ctx.follow(Some(self.relay.clone()));
         }
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(f)
-                .map_err(|e| Error::io(format!("cluster: starting {name}"), e))
-        };
+        if let Some(port) = self.node_port.1.lock().take() {
+            links::spawn_port(port, Arc::downgrade(ctx), self.proof.clone())?;
+        }
         let node = self.clone();
-        spawn("dispatcher", Box::new(move || node.dispatch(&incoming)))?;
-        let node = self.clone();
-        spawn("keeper", Box::new(move || node.keep()))?;
+        std::thread::Builder::new()
+            .name("keeper".into())
+            .spawn(move || node.keep())
+            .map_err(|e| Error::io("cluster: starting the keeper", e))?;
         Ok(())
     }
 
@@ -186,7 +180,13 @@ impl Node {
         });
         self.log.lead(epoch, deposed);
         self.store.lead()?;
-        self.log.announce(epoch, &self.name);
+        let secret = links::new_secret();
+        *self.proof.lock() = links::proof(&secret, &self.identity);
+        let tls = self.tls.clone();
+        links::advertise(&self.store, &Advert { at: self.node_port.0, epoch, secret, tls })?;
+        if let Err(e) = shared::announce(client) {
+            log::debug!("cluster: telling the followers: {e}"); // they look within a second
+        }
         log::info!(
             "cluster: node {} leads (epoch {epoch}), the log at position {}",
             self.name,
@@ -210,108 +210,10 @@ impl Node {
         Ok(())
     }
 
-    /// What NATS brought, until the bus stops.
-    fn dispatch(&self, incoming: &Receiver<Incoming>) {
-        let log_subject = format!("{}.log", self.prefix);
-        let mut looked = Instant::now();
-        loop {
-            // Once a second: a follower's requests the leader left
-            // unanswered, a leader's followers gone silent.
-            let next = (looked + Duration::from_secs(1)).saturating_duration_since(Instant::now());
-            let message = match incoming.recv_timeout(next) {
-                Ok(message) => Some(message),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-            };
-            if looked.elapsed() >= Duration::from_secs(1) {
-                looked = Instant::now();
-                match &*self.part.lock() {
-                    Stance::Following { forward, .. } => forward.cut_late(),
-                    Stance::Leading { gateway: Some(gateway), .. } => gateway.sweep(),
-                    Stance::Leading { gateway: None, .. } => {}
-                }
-            }
-            let message = match message {
-                Some(Incoming::Message(message)) => message,
-                Some(Incoming::Lost) => {
-                    self.lost_frames();
-                    continue;
-                }
-                // A batch's loss is made good by the keeper's read of the log.
-                Some(Incoming::Gap { subject, .. }) if subject == log_subject => continue,
-                Some(Incoming::Gap { from, subject }) => {
-                    self.lost_from(&from, &subject);
-                    continue;
-                }
-                None => continue,
-            };
-            if message.subject == log_subject {
-                if let Some(heard) = shared::heard(&message.payload) {
-                    let _ = self.heard.0.send(heard);
-                }
-                continue;
-            }
-            let part = self.part.lock();
-            match &*part {
-                Stance::Following { forward, .. } => {
-                    if let Some(said) = ToNode::parse(&message.payload) {
-                        let forward = forward.clone();
-                        drop(part);
-                        forward.heard(said);
-                    }
-                }
-                Stance::Leading { gateway: Some(gateway), .. } => {
-                    if let Some(asked) = ToLeader::parse(&message.payload) {
-                        let gateway = gateway.clone();
-                        drop(part);
-                        gateway.handle(asked, message.reply);
-                    }
-                }
-                Stance::Leading { gateway: None, .. } => {}
-            }
-        }
-    }
-
-    /// Messages to or from this node may be lost (its connection to NATS
-    /// broke and is back, or the client dropped some that came too fast:
-    /// NATS is "at most once"), and nothing else would say so before
-    /// `--timeout`. A follower cuts its connections whose requests wait
-    /// for the leader (their clients send them again) and its receive
-    /// connections; a leader tells its followers to do the same (`LOST`),
-    /// for their requests and its replies.
-    fn lost_frames(&self) {
-        match &*self.part.lock() {
-            Stance::Following { forward, .. } => forward.lost(),
-            Stance::Leading { gateway: Some(gateway), .. } => gateway.lost(),
-            Stance::Leading { gateway: None, .. } => {}
-        }
-    }
-
-    /// NATS lost a message node `from` sent on `subject`, while both
-    /// stayed connected. A follower that missed one of its leader's
-    /// (a `PUSH`, `SHUT`, `REPLIES`) does as when its connection to NATS
-    /// came back ([`Forward::lost`]); a leader that missed one of a
-    /// follower's lets that follower's connections go
-    /// ([`Gateway::lost_from`]).
-    fn lost_from(&self, from: &str, subject: &str) {
-        log::warn!("cluster: NATS lost a message of node {from} on {subject}");
-        match &*self.part.lock() {
-            Stance::Following { forward, .. } if subject == node_subject(&self.prefix, &self.name) => {
-                forward.lost()
-            }
-            Stance::Leading { epoch, gateway: Some(gateway) }
-                if subject == lead_subject(&self.prefix, *epoch) =>
-            {
-                gateway.lost_from(from)
-            }
-            _ => {}
-        }
-    }
-
     /// The keeper: a follower applies the log and watches the lease; the
     /// leader renews the lease.
     fn keep(self: Arc<Self>) {
-        let mut client = None;
+        let (mut client, mut notices) = (None, None);
         let mut lease_looked = Instant::now();
         let mut ran_out = None;
         let mut unread = false;
@@ -322,33 +224,63 @@ impl Node {
                 self.renew(&mut client);
                 continue;
             }
-            // Follower: a batch from NATS in its place, else the table.
-            let mut look_now = false;
-            match self.heard.1.recv_timeout(POLL_EVERY) {
-                Ok(Heard::Batch(batch)) if batch.base == self.store.end() => {
-                    if let Err(e) = self.store.apply_shared(batch.base, &batch.users, &batch.records) {
-                        self.depose(&format!("its copy of the log differs from the leader's: {e}"));
-                        return;
-                    }
-                }
-                Ok(Heard::Batch(batch)) if batch.base < self.store.end() => {} // had it
-                Ok(Heard::Leader) => look_now = true,
-                _ => self.read_log(&mut client, &mut unread),
-            }
+            // Follower: the log is read as the leader says it grew, and
+            // at least every POLL_EVERY.
+            let look_now = self.notified(&mut notices);
+            self.read_log(&mut client, &mut unread);
             if look_now || lease_looked.elapsed() >= lease::RENEW_EVERY {
                 lease_looked = Instant::now();
-                if let Stance::Following { forward, .. } = &*self.part.lock() {
-                    forward.alive();
-                }
                 self.look_at_lease(&mut client, &mut ran_out);
             }
         }
     }
 
+    /// A follower waits up to [`POLL_EVERY`] for the leader's word on
+    /// `notices`, a connection that `LISTEN`s (made again when broken):
+    /// true if it was that a node took the lease. What else it said is
+    /// taken at once, however much: each says only "read the log".
+    fn notified(&self, notices: &mut Option<super::db::PgLink>) -> bool {
+        if !notices.as_ref().is_some_and(|l| l.usable() && !l.client.is_closed()) {
+            *notices = self.db.connect().ok().and_then(|mut link| {
+                let _armed = self.db.arm(&link);
+                let listen = format!("LISTEN {}", shared::CHANNEL);
+                link.client.batch_execute(&listen).ok().map(|()| link)
+            });
+        }
+        let Some(link) = notices.as_mut() else {
+            std::thread::sleep(POLL_EVERY);
+            return false;
+        };
+        let mut said = link.client.notifications();
+        let mut lease = false;
+        let mut broken = false;
+        let mut take =
+            |notice: std::result::Result<Option<postgres::Notification>, postgres::Error>| match notice {
+                Ok(Some(notice)) => {
+                    lease |= notice.payload() == shared::LEASE_TAKEN;
+                    true
+                }
+                Ok(None) => false,
+                Err(_) => {
+                    broken = true;
+                    false
+                }
+            };
+        if take(said.timeout_iter(POLL_EVERY).next()) {
+            let mut pending = said.iter();
+            while take(pending.next()) {}
+        }
+        drop(said);
+        if broken {
+            *notices = None;
+        }
+        lease
+    }
+
     /// A connection of its own to the database, made again when broken,
     /// and armed with the watchdog's deadline (`db::DEADLINE`) while the
     /// caller holds the guard. The keeper must never wait for a frozen
-    /// primary: while it waits, a follower applies nothing NATS brings
+    /// primary: while it waits, a follower applies nothing
     /// and watches no lease, and a leader renews none. Cut, the call
     /// fails, and the next one connects to whichever host is primary now.
     fn client<'c>(
@@ -371,15 +303,14 @@ impl Node {
 
     /// A follower reads the batches it has not applied from the table.
     /// A read that fails (a connection cut by a database's failover) is
-    /// made again at the next poll, on a new connection, and meanwhile the
-    /// batches NATS brings are applied: only a copy that cannot take the
-    /// log's next batch starts the node again. `unread`: the last read
+    /// made again at the next poll, on a new connection: only a copy
+    /// that cannot take the log's next batch starts the node again. `unread`: the last read
     /// failed (said once, not at every poll).
     fn read_log(&self, client: &mut Option<super::db::PgLink>, unread: &mut bool) {
         let Some((db, _armed)) = self.client(client) else { return };
         match catch_up_from(&self.store, db) {
             Ok(read) => {
-                crate::metrics::get().gap_refills.inc_by(read);
+                crate::metrics::get().batches_read.inc_by(read);
                 if std::mem::take(unread) {
                     log::info!("cluster: the log is read again");
                 }
@@ -473,23 +404,16 @@ impl Node {
     }
 
     /// This follower follows the leader of `epoch` from now on: the
-    /// connections that went to the old one are cut (their clients send
-    /// again, to the new one).
+    /// connections passed on to the old one are cut (their clients
+    /// connect again, and are passed on to the new one).
     fn follow(&self, epoch: i64, holder: String) {
-        let forward = Arc::new(Forward::new(
-            self.bus.clone(),
-            self.name.clone(),
-            lead_subject(&self.prefix, epoch),
-            self.timeout,
-        ));
-        let part = Stance::Following { epoch, holder, forward: forward.clone() };
+        let part = Stance::Following { epoch, holder };
         shown(&part);
-        let old = std::mem::replace(&mut *self.part.lock(), part);
-        if let Stance::Following { forward: old, .. } = old {
-            forward.take(old.hand_over());
-        }
-        if let Some(ctx) = self.ctx.get().and_then(Weak::upgrade) {
-            ctx.follow(Some(forward));
+        *self.part.lock() = part;
+        self.relay.epoch.store(epoch, Ordering::SeqCst);
+        let cut = self.relay.cut_all();
+        if cut > 0 {
+            log::info!("cluster: {cut} connections passed on to the old leader: cut");
         }
     }
 
@@ -503,21 +427,13 @@ impl Node {
             return self.depose(&format!("it took the lease but could not lead: {e}"));
         }
         let Some(ctx) = self.ctx.get().and_then(Weak::upgrade) else { return };
-        let gateway =
-            match Gateway::new(Arc::downgrade(&ctx), self.store.clone(), self.bus.clone(), &self.prefix) {
-                Ok(gateway) => Arc::new(gateway),
-                Err(e) => return self.depose(&format!("its gateway cannot listen: {e}")),
-            };
-        let part = Stance::Leading { epoch, gateway: Some(gateway) };
+        let part = Stance::Leading { epoch };
         shown(&part);
-        let old = std::mem::replace(&mut *self.part.lock(), part);
-        self.bus.subscribe(lead_subject(&self.prefix, epoch));
+        *self.part.lock() = part;
+        // Its clients are its own now; those passed on to the old leader
+        // connect again, and are served here.
         ctx.follow(None);
-        // What went through the old leader is this node's now.
-        if let Stance::Following { forward, .. } = old {
-            let outlets: Vec<_> = forward.hand_over().into_iter().map(|(_, outlet)| outlet).collect();
-            crate::server::recv::adopt(&ctx, &outlets);
-        }
+        self.relay.close();
         self.leaderless(None);
         log::info!("cluster: node {} took over in {} ms", self.name, started.elapsed().as_millis());
     }
@@ -551,28 +467,25 @@ impl Node {
         let _ = self.restart.send(why.to_string());
     }
 
-    /// The server stops: a leader's followers' connections end here, a
-    /// follower's connections through the leader are cut.
+    /// The server stops: a follower's connections passed on to the
+    /// leader are cut (a leader's, its followers' among them, end with
+    /// the server's own).
     pub fn stopping(&self) {
-        match &*self.part.lock() {
-            Stance::Leading { gateway: Some(gateway), .. } => gateway.close_all(),
-            Stance::Following { forward, .. } => forward.cut_all(),
-            Stance::Leading { gateway: None, .. } => {}
-        }
+        self.relay.close();
     }
 
     /// The server stopped, its last batch written: a leader lets its
     /// lease go, so that another node leads at once; the threads end.
     pub fn stopped(&self) {
         let was = self.deposed.swap(true, Ordering::SeqCst);
-        if let Stance::Leading { epoch, .. } = *self.part.lock()
+        self.proof.lock().clear();
+        if let Stance::Leading { epoch } = *self.part.lock()
             && !was
             && let Ok(mut link) = self.db.connect()
         {
             let _armed = self.db.arm(&link);
             let _ = lease::release(&mut link.client, epoch);
         }
-        self.bus.stop();
     }
 }
 
@@ -586,17 +499,6 @@ fn shown(part: &Stance) {
     };
     metrics.epoch.set(epoch);
     metrics.leading.set(leading);
-}
-
-/// The subject node `name` listens to, as a follower, for what its
-/// leader says to it.
-fn node_subject(prefix: &str, name: &str) -> String {
-    format!("{prefix}.node.{name}")
-}
-
-/// The subject the leader of `epoch` listens to.
-fn lead_subject(prefix: &str, epoch: i64) -> String {
-    format!("{prefix}.lead.{epoch}")
 }
 
 /// Applies every batch of the log after this copy's end.

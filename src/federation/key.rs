@@ -168,19 +168,34 @@ impl LinkKey {
     /// fingerprint is `expected`: this certificate as the client's, and
     /// the server's taken only if it has that fingerprint.
     pub fn dialer(&self, expected: &str) -> Result<crate::transport::Tls> {
-        let verifier = Arc::new(PinnedServerKey {
-            expected: expected.to_string(),
-            algorithms: provider().signature_verification_algorithms,
-        });
-        let config = ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| Error::Usage(format!("TLS: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
+        let config = pinning(expected)?
             .with_client_auth_cert(vec![self.cert.clone()], self.key.clone_key())
             .map_err(|e| Error::Usage(format!("link key: {e}")))?;
         Ok(crate::transport::Tls::from_config(Arc::new(config)))
     }
+}
+
+/// A client's TLS configuration that takes the server's certificate only
+/// if it has the fingerprint `expected`, and shows none of its own: a
+/// cluster's node linking to its leader, which said its fingerprint in
+/// the replicated state (`cluster::links`).
+pub fn pinned(expected: &str) -> Result<crate::transport::Tls> {
+    let config = pinning(expected)?.with_no_client_auth();
+    Ok(crate::transport::Tls::from_config(Arc::new(config)))
+}
+
+/// A client's TLS configuration, up to its own certificate (or none),
+/// that takes the server's only with the fingerprint `expected`.
+fn pinning(expected: &str) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>> {
+    let verifier = Arc::new(PinnedServerKey {
+        expected: expected.to_string(),
+        algorithms: provider().signature_verification_algorithms,
+    });
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| Error::Usage(format!("TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier))
 }
 
 /// Makes a key pair in `dir`: the key first (0600, never replacing a

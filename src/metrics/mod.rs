@@ -126,9 +126,6 @@ pub struct Metrics {
     /// Cluster: a transaction of upload parts (`cluster::parts`), begin
     /// to commit, seconds.
     pub pg_transaction: Histogram,
-    /// Cluster: from asking to publish (a batch, a forwarded request, a
-    /// reply) to the NATS client taking it, seconds.
-    pub nats_publish_lag: Histogram,
     /// Cluster: a transaction of upload parts' `COMMIT`, seconds: a round
     /// trip and the flush of PostgreSQL's log.
     pub pg_commit: Histogram,
@@ -137,10 +134,8 @@ pub struct Metrics {
     /// Cluster: upload parts those transactions stored: divided by
     /// `part_commits`, how many shared a commit.
     pub parts_committed: Counter,
-    /// Cluster: batches a follower read from the log's table because
-    /// NATS had not brought them (lost, too large to publish, or NATS
-    /// down).
-    pub gap_refills: Counter,
+    /// Cluster: batches a follower read from the log's table and applied.
+    pub batches_read: Counter,
     /// Cluster: the epoch this node leads or follows (0 on a single
     /// server): it grows by one with each new leader.
     pub epoch: Gauge,
@@ -209,11 +204,10 @@ impl Metrics {
             batch_records: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             fsync: latency_buckets(),
             pg_transaction: latency_buckets(),
-            nats_publish_lag: latency_buckets(),
             pg_commit: latency_buckets(),
             part_commits: Counter::default(),
             parts_committed: Counter::default(),
-            gap_refills: Counter::default(),
+            batches_read: Counter::default(),
             epoch: Gauge::default(),
             leading: Gauge::default(),
             pg_reachable: Gauge::default(),
@@ -315,12 +309,6 @@ impl Metrics {
             self.pg_transaction.clone(),
         );
         r.register_with_unit(
-            "nats_publish_lag",
-            "From asking to publish (a batch, a forwarded request, a reply) to the NATS client taking it",
-            Unit::Seconds,
-            self.nats_publish_lag.clone(),
-        );
-        r.register_with_unit(
             "pg_commit",
             "A transaction of upload parts' COMMIT: the flush of PostgreSQL's log",
             Unit::Seconds,
@@ -333,9 +321,9 @@ impl Metrics {
             self.parts_committed.clone(),
         );
         r.register(
-            "gap_refills",
-            "Batches a follower read from PostgreSQL that NATS had not brought",
-            self.gap_refills.clone(),
+            "batches_read",
+            "Batches a follower read from PostgreSQL's log and applied",
+            self.batches_read.clone(),
         );
         r.register(
             "pg_reachable",
@@ -461,7 +449,7 @@ mod tests {
             "wachat_connections{port=\"web\"} 0",
             "wachat_logins_total{result=\"failed\"} 0",
             "wachat_request_latency_seconds_count 1",
-            "wachat_cluster_gap_refills_total 0",
+            "wachat_cluster_batches_read_total 0",
             "wachat_cluster_epoch 0",
             "wachat_cluster_leading 0",
             "wachat_cluster_pg_reachable 0",

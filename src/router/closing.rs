@@ -12,11 +12,7 @@ use crate::protocol::{Bye, Event};
 
 /// Why a device was logged out by a request of its user's (1.2), which
 /// decides, with the version its receive connection speaks, what that
-/// connection is told ([`Outlet::log_out`]): one rule for the node that
-/// served the request and for every other node of a cluster, which hears
-/// the reason in its notice (differential test: a deleted account's 1.0
-/// device on another node was told `BYE:REPLACED`, where a single server
-/// closes it without a word).
+/// connection is told ([`Outlet::log_out`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoggedOut {
     /// `UNLINK`, or a `PASSWD` that logs out the other devices: the
@@ -24,20 +20,6 @@ pub enum LoggedOut {
     Unlinked,
     /// `DELACCOUNT`: the account is gone.
     AccountDeleted,
-}
-
-impl LoggedOut {
-    /// The word a cluster's notice carries (`cluster::notice`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoggedOut::Unlinked => "UNLINKED",
-            LoggedOut::AccountDeleted => "DELETED",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<LoggedOut> {
-        [LoggedOut::Unlinked, LoggedOut::AccountDeleted].into_iter().find(|why| why.as_str() == word)
-    }
 }
 
 impl Outlet {
@@ -110,9 +92,6 @@ impl Outlet {
         // FIN. The reading thread sees `closed`, reads until the client
         // hangs up, and closes the socket (closing with unread input would
         // reset the connection and could destroy the BYE in flight).
-        match &self.sink {
-            super::Sink::Socket(stream) => drop(stream.shutdown(Shutdown::Write)),
-            super::Sink::Node(node) => node.shut(),
-        }
+        let _ = self.stream.shutdown(Shutdown::Write);
     }
 }

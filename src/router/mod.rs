@@ -59,8 +59,9 @@ pub struct Outlet {
     pub device: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
-    /// Where its bytes go: the connection's stream, or another node.
-    sink: Sink,
+    /// The connection's stream, shared with its thread (which reads it).
+    /// It takes bytes without waiting ([`Stream::send_now`]), TLS or not.
+    stream: Arc<Stream>,
     out: Mutex<Sending>,
     /// Most bytes that may wait in `Sending::pending` before `BYE:SLOW`.
     max_pending: usize,
@@ -71,29 +72,6 @@ pub struct Outlet {
     /// 1.2 (§21): where a 1.2 connection learns which `MSG`s carry a
     /// file, sent to it as `FILE` events instead.
     files: Option<Arc<crate::store::files::Files>>,
-}
-
-/// Where an outlet's bytes go.
-enum Sink {
-    /// The connection's stream, shared with its thread (which reads it).
-    /// It takes bytes without waiting ([`Stream::send_now`]), TLS or not.
-    Socket(Arc<Stream>),
-    /// A receive connection that another node of a cluster serves, as its
-    /// leader sees it (`cluster::gateway`): the unnumbered events its
-    /// router pushes (`JOINED`, `TYPING`, `CALL`, a `BYE`) go to that node,
-    /// which writes them into the connection. The numbered ones, that
-    /// node delivers from its own copy of the log: [`Router::deliver`]
-    /// passes such an outlet by.
-    Node(Arc<dyn FarSide>),
-}
-
-/// The node that serves a receive connection of another node's router
-/// ([`Outlet::far`]).
-pub trait FarSide: Send + Sync {
-    /// Frames for the connection, whole lines; never waits.
-    fn send(&self, frames: &[u8]);
-    /// The connection's writing side is to be shut (after a `BYE`).
-    fn shut(&self);
 }
 
 struct Sending {
@@ -118,18 +96,15 @@ struct Sending {
 }
 
 impl Outlet {
-    pub fn new(user: UserId, name: Arc<str>, stream: Arc<Stream>, max_pending: usize) -> io::Result<Outlet> {
-        let peer_ip = stream.peer_addr()?.ip();
-        Ok(Outlet::with_sink(user, name, peer_ip, Sink::Socket(stream), max_pending))
-    }
-
-    /// The outlet, on a cluster's leader, of a receive connection that
-    /// another node serves (see [`Sink::Node`]), from `peer_ip`.
-    pub fn far(user: UserId, name: Arc<str>, peer_ip: IpAddr, node: Arc<dyn FarSide>) -> Outlet {
-        Outlet::with_sink(user, name, peer_ip, Sink::Node(node), usize::MAX)
-    }
-
-    fn with_sink(user: UserId, name: Arc<str>, peer_ip: IpAddr, sink: Sink, max_pending: usize) -> Outlet {
+    /// The outlet of `user`'s connection `stream`, from `peer_ip` (the
+    /// client's: on a cluster, not the follower's that passed it on).
+    pub fn new(
+        user: UserId,
+        name: Arc<str>,
+        stream: Arc<Stream>,
+        peer_ip: IpAddr,
+        max_pending: usize,
+    ) -> Outlet {
         let out = Sending {
             next_seq: 1,
             pending: Vec::new(),
@@ -142,32 +117,17 @@ impl Outlet {
         let version = AtomicU8::new(0);
         let device = crate::protocol::DEFAULT_DEVICE.into();
         let files = None;
-        Outlet { user, name, device, peer_ip, sink, out: Mutex::new(out), max_pending, version, files }
+        Outlet { user, name, device, peer_ip, stream, out: Mutex::new(out), max_pending, version, files }
     }
 
-    /// True for the outlet of a connection another node serves.
-    pub fn is_far(&self) -> bool {
-        matches!(self.sink, Sink::Node(_))
-    }
-
-    /// Bytes taken by the sink without waiting (all of them, for another
-    /// node's connection).
+    /// Bytes taken by the socket without waiting.
     fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
-        match &self.sink {
-            Sink::Socket(stream) => stream.send_now(bytes),
-            Sink::Node(node) => {
-                node.send(bytes);
-                Ok(bytes.len())
-            }
-        }
+        self.stream.send_now(bytes)
     }
 
-    /// Bytes taken but still inside TLS (never for another node).
+    /// Bytes taken but still inside TLS.
     fn unsent(&self) -> bool {
-        match &self.sink {
-            Sink::Socket(stream) => stream.unsent(),
-            Sink::Node(_) => false,
-        }
+        self.stream.unsent()
     }
 
     /// 1.2 (§21): the outlet turns a `MSG` carrying a file into a `FILE`
@@ -264,32 +224,6 @@ impl Outlet {
             // Writing into a Vec cannot fail.
             let _ = writeln!(out.pending, "{event}");
             self.flush_or_give_up(&mut out);
-        }
-    }
-
-    /// Queues frames that the leader of a cluster pushed for this
-    /// connection (`cluster::forward`): whole lines, the version gate
-    /// passed there. A connection says one `BYE`: one that said it takes
-    /// no more frames, and a `BYE` among these closes it here too, so that
-    /// this node's own goodbye for the same end (a device unlinked: the
-    /// leader's word and the record's both reach it) is not said again.
-    pub fn push_frames(&self, frames: &[u8]) {
-        let mut out = self.out.lock();
-        if !(out.closing || out.closed) {
-            out.pending.extend_from_slice(frames);
-            out.closing = frames.split(|&b| b == b'\n').any(Bye::starts);
-            self.flush_or_give_up(&mut out);
-        }
-    }
-
-    /// No more frames: the writing side shuts once what waits is out (the
-    /// leader said `BYE`, `cluster::forward`).
-    pub fn finish(&self) {
-        let mut out = self.out.lock();
-        out.closing = true;
-        self.flush_locked(&mut out);
-        if out.pending.is_empty() && !out.replaying && !self.unsent() {
-            self.shut(&mut out);
         }
     }
 
@@ -408,8 +342,7 @@ pub struct Router {
     /// both ports (see `sends`).
     pub sends: SendSessions,
     /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
-    /// Beside the connections because a cluster's dispatcher, which holds
-    /// the router, tells it the answers and ends that other nodes served.
+    /// Beside the connections: a connection that ends ends its calls.
     pub calls: crate::server::calls::Calls,
 }
 
@@ -503,9 +436,7 @@ impl Router {
             self.close_disabled(*user, name);
         }
         for (user, device) in &batch.unlinked {
-            // A follower's device, as the leader sees it, is that
-            // follower's to close: it applies the same record.
-            if let Some(outlet) = self.device(*user, device).filter(|o| !o.is_far()) {
+            if let Some(outlet) = self.device(*user, device) {
                 outlet.log_out(LoggedOut::Unlinked);
             }
         }
@@ -513,14 +444,13 @@ impl Router {
 
     /// Logs `user`, just disabled, out of this server: its receive
     /// connections told `BYE:DISABLED` (1.2) or closed, then its send
-    /// connections closed. Another node's connections are that node's,
-    /// which applies the same record.
+    /// connections closed.
     ///
     /// The `BYE` goes first: a client that sees its send connection close
     /// before it has read why would log in again at once (a browser does),
     /// to be refused, when the `BYE` says not to.
     fn close_disabled(&self, user: UserId, name: &str) {
-        let outlets: Vec<Arc<Outlet>> = self.outlets(user).into_iter().filter(|o| !o.is_far()).collect();
+        let outlets = self.outlets(user);
         for outlet in &outlets {
             outlet.close(Bye::Disabled);
         }
@@ -548,16 +478,14 @@ impl Router {
         {
             let online = self.online.lock();
             for d in deliveries {
-                // Another node delivers to its own connections, from its
-                // copy of the log (`Sink::Node`).
-                if let Some(outlets) = online.get(&d.user).filter(|o| o.iter().any(|o| !o.is_far())) {
+                if let Some(outlets) = online.get(&d.user) {
                     let entry = per_user.entry(d.user).or_insert_with(|| (outlets.clone(), Vec::new()));
                     entry.1.push((d.seq, &*d.event));
                 }
             }
         }
         for (outlets, events) in per_user.values() {
-            for outlet in outlets.iter().filter(|o| !o.is_far()) {
+            for outlet in outlets {
                 outlet.push_events(events);
             }
         }
@@ -622,7 +550,8 @@ pub fn online_for_tests(router: &Router, id: UserId, name: &str) -> std::net::Tc
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     client.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     let stream = Arc::new(crate::transport::Stream::plain(listener.accept().unwrap().0));
-    let outlet = Arc::new(Outlet::new(id, name.into(), stream, 1 << 20).unwrap());
+    let peer_ip = stream.peer_addr().unwrap().ip();
+    let outlet = Arc::new(Outlet::new(id, name.into(), stream, peer_ip, 1 << 20));
     router.insert_with(id, outlet.clone(), || outlet.start_replay(0));
     outlet.finish_replay();
     client

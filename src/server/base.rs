@@ -5,8 +5,8 @@
 //! take a `&Base`, not the `Ctx`.
 //!
 //! On a cluster the leader's router holds every receive connection of
-//! every node (a follower's are its far outlets, `cluster::gateway`), so
-//! who is online is the router's answer on every node.
+//! every node (a follower passes its clients on to it, `server::leader`),
+//! so who is online is the leader's router's answer.
 
 use std::sync::Arc;
 

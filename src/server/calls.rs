@@ -35,9 +35,8 @@
 //! the two ends what happened to their call, stores the missed call, and
 //! runs the timer.
 //!
-//! On a cluster the leader keeps every call: every `CALL` is a request
-//! that changes state, forwarded to it (`server::leader`), and its router
-//! holds every node's receive connections.
+//! On a cluster the leader keeps every call: every client's connection
+//! is served there (a follower passes its own on, `server::leader`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

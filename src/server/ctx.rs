@@ -59,9 +59,9 @@ pub struct Ctx {
     pub(super) closer: Closer,
     pub(super) shutting_down: AtomicBool,
     /// On a cluster's follower: the node that leads, to which it hands
-    /// what it does not answer itself (`server::leader`); `None` on a
-    /// single server and on the leader.
-    pub(super) leader: parking_lot::RwLock<(u64, Option<Arc<dyn super::leader::Leader>>)>,
+    /// its clients (`server::leader`); `None` on a single server and on
+    /// the leader.
+    pub(super) leader: parking_lot::RwLock<Option<Arc<dyn super::leader::Leader>>>,
     /// 1.3 (§27): the class network's links, with `--peers`.
     pub federation: std::sync::OnceLock<Arc<dyn Links>>,
     /// Why the server refuses writes for now, as its storage says (a
@@ -96,12 +96,6 @@ impl Ctx {
 
     /// The leader, on a cluster's follower (`server::leader`).
     pub fn leader(&self) -> Option<Arc<dyn super::leader::Leader>> {
-        self.leader.read().1.clone()
-    }
-
-    /// The leader, and how many times it changed: a connection that
-    /// reached the leader of another turn goes to this one instead.
-    pub fn leader_now(&self) -> (u64, Option<Arc<dyn super::leader::Leader>>) {
         self.leader.read().clone()
     }
 
@@ -154,8 +148,7 @@ impl Ctx {
     /// This node follows `leader` from now on (`None`: it leads, or is
     /// alone).
     pub fn follow(&self, leader: Option<Arc<dyn super::leader::Leader>>) {
-        let mut now = self.leader.write();
-        *now = (now.0 + 1, leader);
+        *self.leader.write() = leader;
     }
 
     /// A slot for a new connection from `peer` on a port served outside

@@ -72,7 +72,7 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
 /// for a connection we refuse would defeat the purpose). Nothing here may
 /// block: the write goes to an empty socket buffer, and whatever the client
 /// already sent is read away so that closing does not reset the connection.
-fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
+pub fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
     let (why, ko) = match *refusal {
         Refusal::Full(max) => (
             format!("{max} connections already (--max-connections)"),
@@ -101,22 +101,29 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 /// lingers over the close, see `closer`) and ends.
 fn spawn_handler(stream: Stream, peer: SocketAddr, ctx: Arc<Ctx>, slot: Slot, port: Port) {
     let _ = stream.tcp().set_nodelay(true);
-    let spawned = std::thread::Builder::new().stack_size(super::threads::STACK_SIZE).spawn(move || {
-        let metrics = crate::metrics::get();
-        let open = match port {
-            Port::Send => &metrics.connections_send,
-            Port::Receive => &metrics.connections_receive,
-        };
-        open.inc();
-        let stream = match port {
-            Port::Send => send::serve(stream, peer, &ctx),
-            Port::Receive => recv::serve(stream, peer, &ctx),
-        };
-        open.dec();
-        drop(slot);
-        ctx.closer.close(stream);
-    });
+    let spawned = std::thread::Builder::new()
+        .stack_size(super::threads::STACK_SIZE)
+        .spawn(move || serve_connection(stream, peer, &ctx, slot, port));
     if let Err(e) = spawned {
         log::error!("{} port: cannot start a thread for {peer}: {e}", port.label());
     }
+}
+
+/// Serves one connection of `port` from `peer` on this thread, then
+/// gives its slot back and hands its socket to the closer thread: a
+/// client's, or one a cluster's follower passed on (`cluster::links`).
+pub fn serve_connection(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, slot: Slot, port: Port) {
+    let metrics = crate::metrics::get();
+    let open = match port {
+        Port::Send => &metrics.connections_send,
+        Port::Receive => &metrics.connections_receive,
+    };
+    open.inc();
+    let stream = match port {
+        Port::Send => send::serve(stream, peer, ctx),
+        Port::Receive => recv::serve(stream, peer, ctx),
+    };
+    open.dec();
+    drop(slot);
+    ctx.closer.close(stream);
 }

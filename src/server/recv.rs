@@ -9,8 +9,8 @@
 //!    replay — every durable event not yet acknowledged, in order. Events
 //!    that become durable meanwhile wait in the outlet behind the replay.
 //! 3. Live: events are written into the socket by the thread that made
-//!    them durable (the group commit's leader, through
-//!    the outlet); this thread reads `ACK`/`PONG`, sends `PING` when the
+//!    them durable (the group commit's leader, through the outlet); this
+//!    thread reads `ACK`/`PONG`, sends `PING` when the
 //!    client has been quiet for half the timeout, says `BYE:TIMEOUT` after
 //!    the whole timeout, and flushes the outlet when a slow client left
 //!    bytes behind.
@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::leader::Leader;
 use super::log_limit::log_limited;
 use super::replies::RETRY_FLUSH;
 use super::{Ctx, auth};
@@ -44,47 +43,36 @@ const READ_BUFFER: usize = 1024;
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
 /// would `dup` the descriptor and halve how many users fit, see `sys::limits`).
+///
+/// On a cluster's follower, the leader serves it (`server::leader`).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     // Registered like a send connection: a shutdown waits for this thread
     // too, so an `ACK` the client sent before it is stored, not refused
     // by a store that stopped first.
     let id = ctx.connections.add(&stream);
+    if let Some(leader) = ctx.leader() {
+        leader.relay(ctx, stream.clone(), peer, crate::protocol::Port::Receive);
+        ctx.connections.remove(id);
+        return stream;
+    }
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     let mut version = 0;
-    let here = Here { ctx, conn: id };
     // A login refused for one device too many waits for another login.
-    while let Some(login) = login(&here, &stream, peer, &mut reader, &mut version) {
-        match Outlet::new(login.user, login.name, stream.clone(), ctx.config.max_pending) {
-            Ok(outlet) => {
-                let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
-                let outlet = outlet.with_files(ctx.files.clone());
-                outlet.opt_in(version);
-                if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
-                    break;
-                }
-                if live(&here, &stream, &mut reader, &Arc::new(outlet)) == LoginEnd::Ended {
-                    break;
-                }
-            }
-            Err(e) => {
-                log::debug!("{peer}: {e}");
-                break;
-            }
+    while let Some(login) = login(ctx, &stream, peer, &mut reader, &mut version) {
+        let outlet = Outlet::new(login.user, login.name, stream.clone(), peer.ip(), ctx.config.max_pending);
+        let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
+        let outlet = outlet.with_files(ctx.files.clone());
+        outlet.opt_in(version);
+        if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
+            break;
+        }
+        if live(ctx, &stream, &mut reader, &Arc::new(outlet)) == LoginEnd::Ended {
+            break;
         }
     }
     ctx.connections.remove(id);
     stream
-}
-
-/// A receive connection. What only a cluster's leader decides (its
-/// login, its device, its `ACK`s: `server::leader`) goes to the node that
-/// leads at that moment: `ctx.leader()`, `None` on a single server and on
-/// the leader.
-struct Here<'a> {
-    ctx: &'a Ctx,
-    /// The connection's number (`Connections::add`).
-    conn: u64,
 }
 
 /// A successful login.
@@ -99,13 +87,12 @@ struct Admitted {
 /// The `OK:<user>` is written by [`live`], once the user is online.
 /// `VERSION:1.x` before it is answered `OK` and noted in `version`.
 fn login(
-    here: &Here,
+    ctx: &Ctx,
     stream: &Stream,
     peer: SocketAddr,
     reader: &mut FrameReader<&Stream>,
     version: &mut u8,
 ) -> Option<Admitted> {
-    let ctx = here.ctx;
     let say = |frame: &str| stream.write_all_by(frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
@@ -118,17 +105,7 @@ fn login(
                 }
                 let device = auth::login_device(line);
                 let opens = super::requests::may_open(line);
-                let outcome = match ctx.leader() {
-                    None => auth::authenticate(ctx, line, peer.ip(), opens),
-                    Some(leader) => {
-                        // A new account must be in this node's copy too.
-                        let (outcome, ticket) = leader.authenticate(line, peer, opens);
-                        match ctx.store.wait(ticket) {
-                            Ok(()) => outcome,
-                            Err(ko) => auth::Outcome::Refused(ko),
-                        }
-                    }
-                };
+                let outcome = auth::authenticate(ctx, line, peer.ip(), opens);
                 match outcome {
                     // Attaching replays the inbox: it costs a request (--rate).
                     auth::Outcome::LoggedIn(user, name, _) => match ctx.meter(user, &name, peer, 1) {
@@ -201,15 +178,10 @@ enum LoginEnd {
 
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> LoginEnd {
-    let ctx = here.ctx;
+fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> LoginEnd {
     let say =
         |reply: Reply| stream.write_all_by(reply.to_string().as_bytes(), Instant::now() + ctx.config.timeout);
-    let claimed = match ctx.leader() {
-        None => claim(ctx, outlet),
-        Some(leader) => follow(ctx, &*leader, here.conn, outlet),
-    };
-    let Attached { upto, after, .. } = match claimed {
+    let Attached { upto, after, .. } = match claim(ctx, outlet) {
         Ok(attached) => attached,
         // `--max-devices`: the connection may log in again.
         Err(ko) if ko.code == Code::TooManyDevices => {
@@ -225,7 +197,7 @@ fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet:
     match send_replay(ctx, stream, after, upto, outlet) {
         Ok(()) => {
             outlet.finish_replay();
-            serve_live(here, reader, outlet);
+            serve_live(ctx, reader, outlet);
         }
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => dropped(ctx, outlet),
         Err(e) => log::debug!("{}: replay: {e}", outlet.name),
@@ -236,22 +208,14 @@ fn live(here: &Here, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet:
         // hears why (a BYE is said once, whoever says it first).
         outlet.close(Bye::Shutdown);
     }
-    match ctx.leader() {
-        None => went_away(ctx, outlet),
-        Some(leader) => {
-            leader.detach(here.conn);
-            ctx.router.remove(outlet);
-        }
-    }
+    went_away(ctx, outlet);
     LoginEnd::Ended
 }
 
-/// `outlet`'s device comes online: its session claimed (a cluster's
-/// leader holds every node's, `Outlet::far`), registered with the router
-/// with where its replay ends, and its user's presence told. `Err`: it
-/// may not (`KO:TOO_MANY_DEVICES`, or a cluster's store unreachable).
-pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
-    // In a cluster, the device's position and tokens are the database's.
+/// `outlet`'s device comes online: its session claimed, registered with
+/// the router with where its replay ends, and its user's presence told.
+/// `Err`: it may not (`KO:TOO_MANY_DEVICES`).
+fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
     ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
     let Some(attached) = attach(ctx, outlet) else {
         return Err(crate::store::meaning::too_many_devices(ctx.devices.max_devices));
@@ -267,49 +231,9 @@ pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
     Ok(attached)
 }
 
-/// [`claim`] on a cluster's follower: the leader claims the device and
-/// says where its replay begins; this node registers the outlet for the
-/// events of its copy of the log, once that copy is as new as the
-/// leader's answer.
-fn follow(ctx: &Ctx, leader: &dyn Leader, conn: u64, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
-    // What the leader pushes from now on (the roommates online, `JOINED`)
-    // waits behind the `OK` and the replay, as on the leader itself.
-    outlet.start_replay(0);
-    let claimed = leader.attach(conn, outlet, outlet.minor())?;
-    ctx.store.wait(claimed.ticket)?;
-    let mut upto = 0;
-    let inserted = ctx.router.insert_with(outlet.user, outlet.clone(), || {
-        upto = ctx.store.inbox_end(outlet.user);
-        outlet.start_replay(upto);
-    });
-    if let Some(old) = inserted {
-        old.close(Bye::Replaced);
-    }
-    Ok(Attached { upto, after: claimed.after.min(upto), replaced: None, alone: false })
-}
-
-/// A cluster's follower became the leader: its receive connections,
-/// attached through the old leader and in its router already, are
-/// claimed here as they are (their replay is behind them): their devices
-/// on record, their users' presence told.
-#[cfg(feature = "cluster")]
-pub(crate) fn adopt(ctx: &Ctx, outlets: &[Arc<Outlet>]) {
-    let mut told = std::collections::HashSet::new();
-    for outlet in outlets {
-        ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
-        let (_, several) = ctx.devices.attach(outlet, outlet.peer_ip);
-        if several {
-            super::devices::Devices::several(ctx, outlet.user, true);
-        }
-        if told.insert(outlet.user) {
-            ctx.presence.came_online(ctx, outlet);
-        }
-    }
-}
-
 /// The receive connection of `outlet` ended: its device is detached, and
-/// the user goes offline if this was its last device anywhere.
-pub(crate) fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
+/// the user goes offline if this was its last device.
+fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
     // 1.2 (§24): a device that left ends its calls, unless a newer
@@ -341,9 +265,9 @@ pub(crate) fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
 
 /// An outlet attached: the replay goes after `after` (its device's
 /// position) up to `upto`.
-pub(crate) struct Attached {
-    pub upto: u64,
-    pub after: u64,
+struct Attached {
+    upto: u64,
+    after: u64,
     /// The outlet of the same device it replaced.
     replaced: Option<Arc<Outlet>>,
     /// The user had no other device online here.
@@ -399,8 +323,7 @@ fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outle
     }
 }
 
-fn serve_live(here: &Here, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
-    let ctx = here.ctx;
+fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
     let timeout = ctx.config.timeout;
     let mut last_frame = Instant::now();
     let mut pinged = false;
@@ -417,28 +340,17 @@ fn serve_live(here: &Here, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 match EventReply::parse(line) {
                     // A connection told `BYE` (its device unlinked,
                     // replaced, …) is over: what it acknowledges after is
-                    // read away, not applied. On a single server an
-                    // unlinked device is gone from the book already; on a
-                    // cluster the `UNLINK` may have been served by another
-                    // node, whose change this node's book has not read
-                    // (differential seed 6: a `DELIVERED` from it).
+                    // read away, not applied.
                     Some(EventReply::Ack(_)) if outlet.is_closing() => {}
                     Some(EventReply::Ack(seq)) => {
                         let seq = seq.min(outlet.last_sent());
-                        match ctx.leader() {
-                            None => ctx.devices.ack(ctx, outlet, seq),
-                            Some(leader) => leader.ack(here.conn, seq),
-                        }
+                        ctx.devices.ack(ctx, outlet, seq);
                     }
                     Some(EventReply::Pong) => {}
                     Some(
                         version @ (EventReply::Version11 | EventReply::Version12 | EventReply::Version13),
                     ) => {
-                        let minor = version.minor().unwrap_or(0);
-                        outlet.opt_in(minor);
-                        if let Some(leader) = ctx.leader() {
-                            leader.version(here.conn, minor);
-                        }
+                        outlet.opt_in(version.minor().unwrap_or(0));
                     }
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }

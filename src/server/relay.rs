@@ -2,8 +2,8 @@
 //! event goes from the server to other users outside the inbox.
 //!
 //! [`relay`] pushes an [`Event`] to users through the router, which
-//! holds every receive connection (on a cluster, the leader's router
-//! holds the other nodes' as far outlets, `cluster::gateway`). The version
+//! holds every receive connection (on a cluster, the leader's: the
+//! followers pass their clients on to it, `server::leader`). The version
 //! gate is the outlet's ([`Event::since`]): a client that did not say
 //! `VERSION:1.<minor>` is not sent it.
 //!

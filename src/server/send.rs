@@ -30,14 +30,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Ctx;
-use super::leader::Upstream;
 use super::log_limit::log_limited;
 use super::replies::{Later, RETRY_FLUSH, Replies};
-use super::requests::{self, Kind};
+use super::requests;
 use super::session::{Flow, Session, Who};
-use crate::protocol::request::command_word;
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
-use crate::store::devices::Proof;
 use crate::store::{Ticket, deadline};
 use crate::transport::Stream;
 
@@ -68,27 +65,20 @@ const RATE_PAUSE: Duration = Duration::from_millis(50);
 const CHUNK: usize = 64 * 1024;
 
 /// Serves one send-port connection until it closes; returns its socket
-/// for the caller to close (after giving back the connection's slot).
+/// for the caller to close (after giving back the connection's slot). On
+/// a cluster's follower, the leader serves it (`server::leader`).
 ///
 /// One socket, one file descriptor: the registry (for shutdown) shares it
 /// through an `Arc`, and reading and writing both go through `&stream`.
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
-    serve_as(stream, peer, ctx, None)
-}
-
-/// [`serve`], logged in as `user` (its name as registered, and its device)
-/// from the start: on a cluster's leader, the session of a follower's
-/// connection that logged in through the leader before a failover.
-pub fn serve_as(
-    stream: Stream,
-    peer: SocketAddr,
-    ctx: &Arc<Ctx>,
-    user: Option<(String, Option<String>)>,
-) -> Arc<Stream> {
     let stream = Arc::new(stream);
     let id = ctx.connections.add(&stream);
+    if let Some(leader) = ctx.leader() {
+        leader.relay(ctx, stream.clone(), peer, crate::protocol::Port::Send);
+        ctx.connections.remove(id);
+        return stream;
+    }
     let reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
-    let (leader_turn, leader) = ctx.leader_now();
     let mut session = Session {
         ctx,
         stream: &stream,
@@ -107,20 +97,7 @@ pub fn serve_as(
         conn_id: id,
         device: None,
         refused_for_rate: false,
-        upstream: leader.map(|leader| leader.open(id, peer, stream.clone(), None)),
-        leader_turn,
     };
-    if let Some((name, device)) = user
-        && let Some(account) = ctx.store.find_account(&name)
-    {
-        session.device = device;
-        // What its first login proved is the old leader's to know: the
-        // session counts as a token's, which makes no new credential
-        // without the password (`LINK:<password>`), never more than it proved.
-        let device = (session.device.as_deref(), Proof::Token);
-        ctx.devices.open_session(ctx, (account.id, &account.name), id, device, &stream);
-        session.user = Some((account.id, account.name));
-    }
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
             ctx.refuse_plaintext(&stream, peer);
@@ -133,9 +110,6 @@ pub fn serve_as(
     }
     if let Some((user, _)) = &session.user {
         ctx.router.sends.remove(*user, id);
-    }
-    if let Some(upstream) = &session.upstream {
-        upstream.close();
     }
     ctx.connections.remove(id);
     stream
@@ -201,20 +175,9 @@ impl Session<'_> {
     /// the store.
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
-        self.follow_the_leader();
-        if let Some(upstream) = self.upstream.clone()
-            && !self.answered_here(line)
-        {
-            return self.forward(&*upstream, line);
-        }
         let Some((id, name)) = self.user.clone() else {
             return deadline::within(|| requests::login::first_frame(self, line, requests::may_open(line)));
         };
-        if self.upstream.is_some()
-            && let Err(ko) = self.read_index()
-        {
-            return self.refuse(ko);
-        }
         let request = match Request::parse(line) {
             Ok(request) => request,
             Err(ko) => return self.refuse(ko),
@@ -232,105 +195,6 @@ impl Session<'_> {
             return self.refuse(ko);
         }
         deadline::within(|| requests::serve(self, who, request))
-    }
-
-    /// On a cluster, after a failover: this connection's requests go to
-    /// the new leader, or are served here if this node leads now, as the
-    /// connection it was (its user, its device). (One with requests still
-    /// on their way to the old leader was cut: `cluster::forward`.)
-    fn follow_the_leader(&mut self) {
-        let (turn, leader) = self.ctx.leader_now();
-        if turn == self.leader_turn {
-            return;
-        }
-        self.leader_turn = turn;
-        if let Some(old) = self.upstream.take() {
-            old.close();
-        }
-        let user = self.user.clone();
-        match leader {
-            Some(leader) => {
-                let login = user.as_ref().map(|(_, name)| (&**name, self.device.as_deref()));
-                self.upstream = Some(leader.open(self.conn_id, self.peer, self.stream.clone(), login));
-            }
-            None => {
-                if let Some((id, name)) = user {
-                    // As in [`serve_as`]: the session counts as a token's.
-                    let device = self.device.clone();
-                    self.ctx.devices.open_session(
-                        self.ctx,
-                        (id, &name),
-                        self.conn_id,
-                        (device.as_deref(), Proof::Token),
-                        self.stream,
-                    );
-                }
-            }
-        }
-    }
-
-    /// On a cluster's follower, before a read: this connection's writes
-    /// answered, then this node's copy of the log as far as the leader's
-    /// is durable now (`server::leader`).
-    fn read_index(&mut self) -> Result<(), Ko> {
-        self.settle();
-        let leader = self.ctx.leader().ok_or_else(Ko::no_leader)?;
-        self.ctx.store.wait(leader.log_end()?)
-    }
-
-    /// On a cluster's follower: true for a read of a logged-in session,
-    /// answered from this node's copy of the store; the rest is the
-    /// leader's (`server::leader`), first frames included.
-    fn answered_here(&self, line: &str) -> bool {
-        self.user.is_some() && requests::by_word(command_word(line)).is_some_and(|row| row.kind == Kind::Read)
-    }
-
-    /// Hands a request to this connection's session on the leader
-    /// (`server::leader`). Its reply takes its place among this
-    /// connection's replies; a first frame's is waited for, since it says
-    /// who this session is from now on.
-    fn forward(&mut self, upstream: &dyn Upstream, line: &str) -> Flow {
-        let lists = Request::parse(line).is_ok_and(|request| request.lists());
-        if self.user.is_some() {
-            // The replies queued before it go first; its own, once it
-            // comes, takes the place kept for it (nothing, if the leader
-            // is gone and the connection is cut).
-            if self.flush().is_err() {
-                return Flow::Close;
-            }
-            let place = self.keep_place();
-            upstream.send(
-                line,
-                lists,
-                Box::new(move |answer| match answer {
-                    Some((reply, _)) => place.fill(reply.to_string().into_bytes(), 1),
-                    None => place.fill(Vec::new(), 0),
-                }),
-            );
-            if upstream.is_closed() || self.within_reply_budget().is_err() {
-                return Flow::Close;
-            }
-            return Flow::Continue;
-        }
-        let (answered, answer) = crossbeam_channel::bounded(1);
-        upstream.send(line, false, Box::new(move |answer| drop(answered.send(answer))));
-        let (reply, ticket) = match answer.recv_timeout(self.ctx.config.timeout) {
-            Ok(Some(answer)) => answer,
-            Ok(None) | Err(_) => return self.refuse(Ko::no_leader()),
-        };
-        // The session is the user's if the leader's is: a login, a new
-        // account or an invitation redeemed answers `OK:<name>`.
-        if let (Reply::OkWith(name), "LOGIN" | "REGISTER" | "REDEEM") = (&reply, command_word(line))
-            && self.ctx.store.wait(ticket).is_ok()
-            && let Some(account) = self.ctx.store.find_account(name)
-        {
-            self.device = super::auth::login_device(line);
-            self.user = Some((account.id, account.name));
-        }
-        match reply {
-            Reply::Ko(ko) => self.refuse(ko),
-            reply => self.reply(Ok(reply)),
-        }
     }
 
     /// Writes every queued reply: leaves them with the store if they only

@@ -79,11 +79,6 @@ pub(super) struct Session<'a> {
     /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
     /// `PASSWD` keeps logged in.
     pub device: Option<String>,
-    /// On a cluster's follower: this connection's session on the leader,
-    /// which serves every request but the reads (`server::leader`).
-    pub upstream: Option<Arc<dyn super::leader::Upstream>>,
-    /// Which turn of leaders `upstream` is of (`Ctx::leader_now`).
-    pub leader_turn: u64,
 }
 
 impl Session<'_> {
@@ -216,11 +211,6 @@ impl Session<'_> {
     /// `KO:INTERNAL`.
     pub fn settle(&mut self) {
         self.send_msgs();
-        // A follower's writes are the leader's: their answers, and the
-        // log up to where they are true, in this node's copy.
-        if let Some(upstream) = &self.upstream {
-            self.in_flight = self.in_flight.max(Some(upstream.settle()));
-        }
         let Some(ticket) = self.ticket.take().max(self.in_flight.take()) else { return };
         let stored = self.ctx.store.wait(ticket);
         for (reply, durable) in &mut self.replies {

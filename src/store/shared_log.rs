@@ -10,13 +10,12 @@
 //!   [`SharedLog`] *before* it writes the batch to its own disk (which
 //!   then needs no fsync: the shared log is the durable copy). So a node's
 //!   own log is never ahead of the shared one.
-//! - a **follower** writes no batch of its own: the server forwards every
-//!   request that changes something to the leader. It reads the leader's
-//!   batches from the shared log, in order, and applies each with
+//! - a **follower** writes no batch of its own: it passes every client
+//!   on to the leader (`server::leader`). It reads the leader's batches
+//!   from the shared log, in order, and applies each with
 //!   [`LocalStore::apply_shared`](super::LocalStore::apply_shared): the
 //!   same records, applied by the same code at the same positions, give
-//!   the same state, the same sequence numbers and the same events, which
-//!   it delivers to its own users.
+//!   the same state and the same sequence numbers: a copy ready to lead.
 //!
 //! A store is opened [`Duty::Alone`] (a single server), or as a follower
 //! of a shared log, which a cluster may later make the leader

@@ -135,9 +135,8 @@ pub struct Cluster {
     pub epoch: f64,
     /// It leads (else it follows).
     pub leading: bool,
-    pub nats_lag: Percentiles,
-    /// Batches it read from the log's table that NATS had not brought.
-    pub gap_refills: f64,
+    /// Batches it read from the log's table and applied (a follower).
+    pub batches_read: f64,
     /// A primary database answers (else: failing over, writes refused).
     pub pg_reachable: bool,
     /// Times the node found the primary on another host of `--store`.
@@ -171,8 +170,7 @@ impl Figures {
         let cluster = (total("cluster_epoch") > 0.0).then(|| Cluster {
             epoch: total("cluster_epoch"),
             leading: total("cluster_leading") > 0.0,
-            nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
-            gap_refills: total("cluster_gap_refills_total"),
+            batches_read: total("cluster_batches_read_total"),
             pg_reachable: total("cluster_pg_reachable") > 0.0,
             pg_switches: total("cluster_pg_switches_total"),
             pg_cut: total("cluster_pg_cut_total"),
@@ -281,11 +279,10 @@ impl Figures {
         }
         if let Some(cluster) = &self.cluster {
             lines.push(format!(
-                "cluster        {} in epoch {}   NATS publish lag p99 {}   batches read from the table {}",
+                "cluster        {} in epoch {}   batches read from the log {}",
                 if cluster.leading { "leads" } else { "follows" },
                 cluster.epoch,
-                ms(cluster.nats_lag.p99),
-                cluster.gap_refills
+                cluster.batches_read
             ));
             lines.push(cluster.database());
         }

@@ -199,3 +199,9 @@ pub fn fingerprint(cert: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, cert);
     digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
+
+/// The first certificate of a PEM file (`flag`'s), DER: a cluster's
+/// leader says its fingerprint, and the nodes that link to it pin it.
+pub fn first_cert(path: &Path, flag: &str) -> Result<Vec<u8>> {
+    Ok(read_certs(path, flag)?.swap_remove(0).to_vec())
+}

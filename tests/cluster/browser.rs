@@ -1,7 +1,7 @@
 //! The browser app on a cluster, as a class meets it: ana's browser on
 //! follower b, bob's on leader a (tests/web/ runs the same app on one
-//! server). Her requests go to the leader over NATS, and what she is sent
-//! comes from b's copy of the log and the leader's pushes to b:
+//! server). Node b passes her browser's two WebSockets on to the leader,
+//! one node link each, which serves them as its own:
 //! - bob found by the start of his name (`PEOPLE`, a listing the leader
 //!   answers for the follower), a chat both ways, her message ticked ✓
 //!   (stored), ✓✓ (on bob's device) and read (bob opened the chat), his

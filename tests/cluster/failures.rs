@@ -1,6 +1,5 @@
-//! Failures: a node killed during a flood, NATS stopped, one NATS server
-//! of three killed during a flood, PostgreSQL stopped, a node of a
-//! client's list down.
+//! Failures: a node killed during a flood, the node links cut during a
+//! flood, PostgreSQL stopped, a node of a client's list down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, Conn, TestServer, without_ts};
-use super::{PW, recv_conn, recv_once_it_serves, register, send_conn, wachat};
+use super::{PW, recv_conn, register, send_conn, wachat};
 
 /// A raw client that reports failures instead of panicking (the node it
 /// talks to is about to be killed).
@@ -77,7 +76,7 @@ impl<'a> Failover<'a> {
     }
 }
 
-/// Kills a process (SIGKILL: a node, a NATS server) from inside a flood:
+/// Strikes (a node killed, the node links cut) from inside a flood:
 /// once `at` messages are acknowledged, by the first sender to see it,
 /// between writing a batch and reading its replies, so that the kill
 /// always lands with requests on their way: the whole flood takes a few
@@ -85,7 +84,7 @@ impl<'a> Failover<'a> {
 /// notice it. Counts the replies that took longer than a client's
 /// [`support::READ_TIMEOUT`] to come.
 struct Killer {
-    pid: u32,
+    strike: Box<dyn Fn() + Send + Sync>,
     at: usize,
     acked: AtomicUsize,
     done: AtomicBool,
@@ -94,16 +93,15 @@ struct Killer {
 }
 
 impl Killer {
-    fn new(pid: u32, at: usize) -> Arc<Killer> {
+    fn new(strike: Box<dyn Fn() + Send + Sync>, at: usize) -> Arc<Killer> {
         let (acked, kept_waiting) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        Arc::new(Killer { pid, at, acked, done: AtomicBool::new(false), kept_waiting })
+        Arc::new(Killer { strike, at, acked, done: AtomicBool::new(false), kept_waiting })
     }
 
-    /// Kills the process if the flood has come this far and nobody did yet.
+    /// Strikes if the flood has come this far and nobody did yet.
     fn strike(&self) {
         if self.acked.load(SeqCst) >= self.at && !self.done.swap(true, SeqCst) {
-            // SAFETY: kill(2) of a process this test started.
-            assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
+            (self.strike)();
         }
     }
 }
@@ -207,148 +205,31 @@ fn flood_through_a_kill(node: &TestServer, send: &[SocketAddr], recv: &[SocketAd
 fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
     let cluster = Cluster::start();
     let (mut a, b) = (cluster.node("a"), cluster.node("b"));
-    let killer = Killer::new(a.pid(), TOTAL * 2 / 3);
+    let pid = a.pid() as i32;
+    // SAFETY: kill(2) of a process this test started.
+    let killer = Killer::new(
+        Box::new(move || assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0)),
+        TOTAL * 2 / 3,
+    );
     flood_through_a_kill(&a, &[a.send, b.send], &[a.recv, b.recv], &killer);
     a.kill(); // reaped
     let mut s0 = send_conn(&b, "s0");
     assert_eq!(s0.listing("HISTORY:r0:1000").len(), TOTAL);
 }
 
-/// Three `nats-server`s routed into one NATS cluster (docs/CLUSTER-OPS.md,
-/// "NATS: three servers"), killed when dropped.
-struct ThreeNats {
-    servers: Vec<std::process::Child>,
-    ports: Vec<u16>,
-}
-
-impl ThreeNats {
-    fn start() -> ThreeNats {
-        let (ports, routes): (Vec<u16>, Vec<u16>) =
-            (0..3).map(|_| (support::ports::free_port(), support::ports::free_port())).unzip();
-        let all: Vec<String> = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect();
-        let servers = ports
-            .iter()
-            .zip(&routes)
-            .map(|(port, route)| {
-                std::process::Command::new("nats-server")
-                    .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--cluster_name", "wachat"])
-                    .args(["--cluster", &format!("nats://127.0.0.1:{route}"), "--routes", &all.join(",")])
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("nats-server (apt-get install -y nats-server)")
-            })
-            .collect();
-        for port in &ports {
-            eventually("nats-server listening", Duration::from_secs(10), || {
-                std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
-            });
-        }
-        ThreeNats { servers, ports }
-    }
-
-    fn url(&self, i: usize) -> String {
-        format!("nats://127.0.0.1:{}", self.ports[i])
-    }
-
-    fn pid(&self, i: usize) -> u32 {
-        self.servers[i].id()
-    }
-}
-
-impl Drop for ThreeNats {
-    fn drop(&mut self) {
-        for server in &mut self.servers {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-    }
-}
-
-/// Node a leads on NATS server 0, node b follows on server 1 (each given
-/// one, it learns the others from the NATS cluster); every message goes
-/// through node b, so through NATS to the leader and back. Server
-/// `killed` dies during the flood, with requests on their way through
-/// it: they are lost (NATS is "at most once"), and the node that lost
-/// its server, once connected to another, has their connections cut at
-/// once (the leader through `LOST`) rather than after its `--timeout`
-/// (60 s in the tests): no reply keeps a client waiting its read timeout.
-fn a_nats_server_killed_during_a_flood_through_a_follower(killed: usize) {
+/// Node a leads, node b follows; every message goes through node b, so
+/// over a node link to a and back. The links are cut (reset) during the
+/// flood, with requests on their way over them: their connections end at
+/// once, the clients connect again and send what got no `OK` with its
+/// id; no reply keeps a client waiting its read timeout.
+#[test]
+fn the_node_links_cut_during_a_flood_through_a_follower_lose_and_keep_waiting_no_acknowledged_message() {
     let cluster = Cluster::start();
-    let nats = ThreeNats::start();
-    let node = |name: &str, i: usize| {
-        let bus = nats.url(i);
-        TestServer::start_with(&["--store", &cluster.pg.url, "--bus", &bus, "--node", name, "--rate", "0"])
-    };
-    let a = node("a", 0);
-    let b = node("b", 1);
-    let killer = Killer::new(nats.pid(killed), TOTAL * 2 / 3);
-    flood_through_a_kill(&a, &[b.send], &[b.recv], &killer);
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    let killer = Killer::new(Box::new(move || support::cluster::cut_node_links(&a)), TOTAL * 2 / 3);
+    flood_through_a_kill(&b, &[b.send], &[b.recv], &killer);
     let kept = killer.kept_waiting.load(SeqCst);
     assert_eq!(kept, 0, "replies not come after {:?}: {:?}", support::READ_TIMEOUT, b.log());
-}
-
-#[test]
-fn the_followers_nats_server_killed_loses_and_keeps_waiting_no_acknowledged_message() {
-    a_nats_server_killed_during_a_flood_through_a_follower(1);
-}
-
-#[test]
-fn the_leaders_nats_server_killed_loses_and_keeps_waiting_no_acknowledged_message() {
-    a_nats_server_killed_during_a_flood_through_a_follower(0);
-}
-
-#[test]
-fn while_nats_is_down_messages_still_arrive_by_polling_and_once_it_is_back_receive_connections_log_in_again()
-{
-    let mut cluster = Cluster::start_own();
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
-    register(&a, "ana");
-    register(&a, "bob");
-    let mut bob_recv = recv_conn(&b, "bob");
-    let mut ana = send_conn(&a, "ana");
-    assert!(ana.request("MSG:bob:before:1").starts_with("OK:"));
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:before:<ts>:1");
-    cluster.nats.stop();
-    let disconnected = || b.log().iter().any(|l| l.contains("NATS: disconnected"));
-    eventually("node b off NATS", Duration::from_secs(20), disconnected);
-    for i in 0..5 {
-        assert!(ana.request(&format!("MSG:bob:down{i}:x")).starts_with("OK:"));
-    }
-    for i in 0..5 {
-        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
-    }
-    cluster.nats.start_again();
-    let connected = || b.log().iter().filter(|l| l.contains("NATS: connected")).count();
-    eventually("node b back on NATS", Duration::from_secs(20), || connected() >= 2);
-    // What the leader pushed to bob's connection meanwhile may be lost
-    // (who is online, a BYE), and the leader may have taken node b for
-    // dead and let its outlet go: the connection is cut, and bob's
-    // client logs in again, shown online. His events come again from the
-    // last ACK the leader applied (none: he sent none), under the same
-    // numbers, then the next.
-    bob_recv.read_to_close();
-    let mut bob_recv = recv_once_it_serves(&b, "bob");
-    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
-    assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:before:<ts>:1");
-    for i in 0..5 {
-        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
-    }
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:7:ana:bob:after:<ts>:y");
-}
-
-#[test]
-fn a_node_stops_on_sigterm_while_nats_is_down() {
-    let mut cluster = Cluster::start_own();
-    let mut a = cluster.node("a");
-    register(&a, "ana");
-    cluster.nats.stop();
-    let disconnected = || a.log().iter().any(|l| l.contains("NATS: disconnected"));
-    eventually("node a off NATS", Duration::from_secs(20), disconnected);
-    // Its last flush to NATS cannot happen: the stop must not wait for it.
-    assert!(a.terminate().success(), "{:?}", a.log());
 }
 
 /// With PostgreSQL gone, a leader still stops on SIGTERM: where its

@@ -37,9 +37,7 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     write_roster(&roster, port_a, port2);
     let roster_arg = roster.to_str().unwrap();
     let node_args = |node: &'static str, port: u16| -> Vec<String> {
-        let mut args: Vec<String> = ["--store", &cluster.pg.url, "--bus", &cluster.nats.url, "--node", node]
-            .map(String::from)
-            .to_vec();
+        let mut args: Vec<String> = ["--store", &cluster.pg.url, "--node", node].map(String::from).to_vec();
         args.extend(
             ["--rate", "0", "--name", "lab1", "--peers", roster_arg, "--link-port", &port.to_string()]
                 .map(String::from),

@@ -1,8 +1,8 @@
 //! A cluster with no single point of failure (docs/CLUSTER-OPS.md, "No
-//! single point of failure"): two nodes on a pg_auto_failover formation (a
-//! monitor, a primary, its synchronous secondary) and three routed NATS
-//! servers, all started by `examples/cluster_ha.sh formation` — the
-//! script a student runs. Built with `--features cluster` only.
+//! single point of failure"): two nodes on a pg_auto_failover formation
+//! (a monitor, a primary, its synchronous secondary), started by
+//! `examples/cluster_ha.sh formation` — the script a student runs. Built
+//! with `--features cluster` only.
 //!
 //! One formation for the whole file (it takes ~15 s to start), one
 //! workload through it: ana sends numbered messages to bob on node a
@@ -15,7 +15,8 @@
 //!    frozen one rejoins as a secondary once woken.
 //! 2. The (new) primary and its keeper killed (`kill -9`) mid-stream: a
 //!    `MSG` waits at most for the secondary's promotion.
-//! 3. One NATS server of three killed: deliveries go on.
+//! 3. The node links cut (every TCP connection a follower passed on to
+//!    the leader, reset): the clients connect again, deliveries go on.
 //!
 //! In every phase the receive connection must never stall (a message
 //! acknowledged [`STALL`] ago not yet delivered, so that the connection
@@ -425,7 +426,7 @@ fn longest_pause(fault: Instant, times: impl Iterator<Item = Instant>) -> Durati
 }
 
 #[test]
-fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
+fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     let formation = Formation::start();
     let (a, b) = (formation.node("a"), formation.node("b"));
     a.register(&["ana", "bob"]);
@@ -487,27 +488,27 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
     assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
 
-    // 3. One NATS server of three killed.
+    // 3. The node links cut: every connection to either node's node port
+    // reset, as a network that drops them would.
     let phase = Instant::now();
     let workload = Workload::start('n', &a, &b);
     workload.wait_acked(50, Duration::from_secs(30));
     let fault = Instant::now();
-    // SAFETY: kill(2) on a process this test's script started.
-    assert_eq!(unsafe { libc::kill(formation.nats_pid(1), libc::SIGKILL) }, 0);
-    // How long 200 take is the machine's speed (169 in 30 s, none refused,
-    // at load 30): the deadline only catches a cluster that stopped.
+    for node in [&a, &b] {
+        support::cluster::cut_node_links(node);
+    }
+    // How long 200 take is the machine's speed: the deadline only
+    // catches a cluster that stopped.
     workload.wait_acked(200, Duration::from_secs(120));
     let (sent, received) = workload.finish(&a, &b);
-    report("a NATS server killed", fault, &sent, &received);
-    println!("a NATS server killed: the phase took {:?}", phase.elapsed());
-    assert_delivered_without_stall("a NATS server killed", &received);
+    report("the node links cut", fault, &sent, &received);
+    println!("the node links cut: the phase took {:?}", phase.elapsed());
+    assert_delivered_without_stall("the node links cut", &received);
     let gap = delivery_gap(&received, fault);
     assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}");
-    // Nothing refused. A request on its way through the dead server is
-    // lost with it when node a forwards ana's requests (node b took the
-    // lease in an earlier phase): its connection is cut once NATS is
-    // back, and she sends it again (docs/CLUSTER-OPS.md, "NATS:
-    // three servers"), within the gap above.
+    // Nothing refused. A request on its way over a link that was cut is
+    // lost with it: its connection ends, and she sends it again with its
+    // id (docs/CLUSTER.md, "Forwarding"), within the gap above.
     let refused: Vec<&(String, Instant)> =
         sent.refused.iter().filter(|r| r.1 > fault && r.0 != "lost").collect();
     assert!(refused.is_empty(), "refusals: {refused:?}");

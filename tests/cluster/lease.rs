@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::support;
-use super::{recv_conn, recv_once_it_serves, register, send_conn};
+use super::{recv_conn, register, send_conn};
 use support::cluster::{Cluster, eventually};
 use support::{TestServer, without_ts};
 
@@ -158,14 +158,13 @@ fn a_renewal_never_revives_a_lease_its_leader_let_go() {
     assert_eq!(lease::take(&mut pg, "b", Some(epoch)).unwrap(), Some(epoch + 1), "taken at once");
 }
 
-/// A follower frozen past a lease's term is taken for dead by the
-/// leader, which lets its connections go (bob is offline to ana). Once
-/// it wakes, bob's receive connection there ends (the leader's word for
-/// it waited in NATS's connection to the node; had NATS lost it, the
-/// leader would answer bob's next acknowledgement by closing it): bob's
-/// client logs in again, is online, and gets his messages.
+/// A follower frozen past a lease's term holds nothing the leader waits
+/// for: its clients' connections are the leader's, passed on byte for
+/// byte. Frozen, they stall as a stalled network does (the leader's own
+/// `--timeout` bounds that, as for any client); woken, they go on: bob
+/// gets what ana sent meanwhile, on the connection he had.
 #[test]
-fn a_follower_frozen_past_its_term_cuts_its_receive_connections_when_it_wakes() {
+fn a_follower_frozen_past_its_term_wakes_with_its_connections_going_on() {
     let cluster = Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
@@ -174,15 +173,13 @@ fn a_follower_frozen_past_its_term_cuts_its_receive_connections_when_it_wakes() 
     let mut ana = send_conn(&a, "ana");
     assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
     signal(&b, libc::SIGSTOP);
-    let let_go = || a.log().iter().any(|l| l.contains("node b is silent"));
-    eventually("the leader lets node b's connections go", Duration::from_secs(20), let_go);
-    assert_ne!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
+    assert!(ana.request("MSG:bob:m1:while you slept").starts_with("OK:m1:"));
+    // Past a lease's term and its confirmation: a frozen process gives
+    // nothing to poll.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE", "his connection is the leader's");
     signal(&b, libc::SIGCONT);
-    bob_recv.read_to_close();
-    let mut bob_recv = recv_once_it_serves(&b, "bob");
-    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:ONLINE");
-    assert!(ana.request("MSG:bob:m1:awake").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:awake");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:while you slept");
 }
 
 /// `GET /healthz` on a follower's metrics port: 200 while it follows a

@@ -191,3 +191,24 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
         assert!(in_list != left_out, "{word}: asked here, or left out with a reason, not both");
     }
 }
+
+/// The browser keeps the same list for its replies (`web/wire.js`,
+/// `LISTINGS`): the words of the requests `Request::lists` says list.
+#[test]
+fn the_browsers_listings_are_the_words_of_the_requests_that_list() {
+    let wire = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/wire.js")).unwrap();
+    let line =
+        wire.lines().find(|l| l.starts_with("export const LISTINGS = [")).expect("LISTINGS in wire.js");
+    let mut browser: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+    let mut listing: Vec<&str> = Vec::new();
+    let lines = asked("f1");
+    for line in &lines {
+        if Request::parse(line).is_ok_and(|request| request.lists()) {
+            listing.push(command_word(line));
+        }
+    }
+    browser.sort_unstable();
+    listing.sort_unstable();
+    listing.dedup();
+    assert_eq!(browser, listing);
+}

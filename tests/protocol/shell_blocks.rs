@@ -38,8 +38,7 @@ enum Run {
 }
 
 const TRANSCRIPTS: &str = "transcripts.rs plays it between the part's nc transcripts, on their server";
-const CLUSTER: &str =
-    "needs the cluster's PostgreSQL and NATS at fixed ports; tests/cluster/ plays a cluster";
+const CLUSTER: &str = "needs the cluster's PostgreSQL at a fixed port; tests/cluster/ plays a cluster";
 const NETWORK: &str = "transcripts.rs plays part 12 (the_labs_class_network_part_runs_as_printed)";
 
 /// Every `sh` block of the two documents: (document, how the block

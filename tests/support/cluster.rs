@@ -1,17 +1,16 @@
-//! Test support for the cluster (`--features cluster`): PostgreSQL and
-//! `nats-server`, and nodes on them. A missing binary fails the test with
-//! the command that installs it: nothing is skipped.
+//! Test support for the cluster (`--features cluster`): PostgreSQL, and
+//! nodes on it. A missing binary fails the test with the command that
+//! installs it: nothing is skipped.
 //!
 //! A test's cluster is a database of its own. When the run names a
 //! directory for its servers (`WACHAT_TEST_SERVERS`, which `.ci/test`
-//! sets), every test of the run shares one PostgreSQL and one NATS: the
-//! first test that needs them starts them there, under a lock file, for
-//! all the test processes, and `.ci/test` stops them at the end. Each test
-//! then gets its own database, a copy of one migrated once (`CREATE
-//! DATABASE … TEMPLATE`), and so its own NATS subjects: a node names its
-//! subjects after its database (`wachat.<database>.*`, src/cluster/mod.rs).
-//! Without that variable (`cargo test` by hand), and for a test that stops
-//! or crashes them ([`Cluster::start_own`]), the test starts its own.
+//! sets), every test of the run shares one PostgreSQL: the first test
+//! that needs it starts it there, under a lock file, for all the test
+//! processes, and `.ci/test` stops it at the end. Each test then gets its
+//! own database, a copy of one migrated once (`CREATE DATABASE …
+//! TEMPLATE`). Without that variable (`cargo test` by hand), and for a
+//! test that stops or crashes it ([`Cluster::start_own`]), the test
+//! starts its own.
 //!
 //! PostgreSQL refuses to run as root: as root, its directory is given to
 //! the `postgres` user and every command runs under `runuser -u postgres`.
@@ -19,19 +18,17 @@
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::TestServer;
 use super::ports::free_port;
-use super::{READ_TIMEOUT, TestServer};
 
 /// How to get a missing program. `.ci/test`, the README's test command,
-/// installs both before it runs the tests.
+/// installs it before it runs the tests.
 const INSTALL_PG: &str = "install it with `apt-get install -y postgresql`, or run the tests with `.ci/test`";
-const INSTALL_NATS: &str =
-    "install it with `apt-get install -y nats-server`, or run the tests with `.ci/test`";
 
 /// The directory of the run's shared servers (set by `.ci/test`).
 const SERVERS_VAR: &str = "WACHAT_TEST_SERVERS";
@@ -289,72 +286,9 @@ impl Drop for Postgres {
     }
 }
 
-/// A `nats-server`: the test's own, or the run's.
-pub struct Nats {
-    child: Option<Child>,
-    pub port: u16,
-    pub url: String,
-    /// Whether it is the test's own, which the test may stop.
-    own: bool,
-}
-
-impl Nats {
-    /// A `nats-server` of the test's own.
-    fn start_own() -> Nats {
-        let port = free_port();
-        let mut nats = Nats { child: None, port, url: format!("nats://127.0.0.1:{port}"), own: true };
-        nats.start_again();
-        nats
-    }
-
-    /// Starts it (again) on its port, and waits until it accepts connections.
-    pub fn start_again(&mut self) {
-        assert!(self.own, "this test stops NATS: it needs its own (Cluster::start_own)");
-        let child = nats_command(self.port)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("nats-server: {e}: {INSTALL_NATS}"));
-        self.child = Some(child);
-        wait_for_nats(self.port);
-    }
-
-    /// Kills it.
-    pub fn stop(&mut self) {
-        assert!(self.own, "this test stops NATS: it needs its own (Cluster::start_own)");
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        if self.own {
-            self.stop();
-        }
-    }
-}
-
-fn nats_command(port: u16) -> Command {
-    let mut command = Command::new("nats-server");
-    command.args(["-a", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null());
-    command
-}
-
-fn wait_for_nats(port: u16) {
-    let deadline = Instant::now() + READ_TIMEOUT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start on {port}");
-        std::thread::sleep(Duration::from_millis(20)); // polling its port
-    }
-}
-
-/// The run's PostgreSQL and NATS, shared by all its tests.
+/// The run's PostgreSQL, shared by all its tests.
 struct Shared {
     pg_port: u16,
-    nats_port: u16,
 }
 
 /// The run's servers, when it has a directory for them; started by the
@@ -374,7 +308,7 @@ impl Shared {
         let ports = dir.join("ports");
         if let Ok(text) = std::fs::read_to_string(&ports) {
             let mut numbers = text.split_whitespace().map(|n| n.parse().expect("a port"));
-            return Shared { pg_port: numbers.next().unwrap(), nats_port: numbers.next().unwrap() };
+            return Shared { pg_port: numbers.next().unwrap() };
         }
         // Set up for speed: nothing in it must survive a crash (a test
         // that crashes PostgreSQL has its own, with fsync on).
@@ -384,54 +318,29 @@ impl Shared {
         let pg = PgServer::start(&pg_dir, settings);
         pg.admin().batch_execute(&format!("CREATE DATABASE {TEMPLATE}")).unwrap();
         migrate(pg.port, TEMPLATE);
-        // Its own process group, as pg_ctl's: the runner kills a test's
-        // group, and the run's NATS must outlive the test that started it.
-        // Nobody here waits for it: .ci/test stops it by its pid file.
-        let nats_port = free_port();
-        let pid_file = dir.join("nats.pid");
-        #[allow(clippy::zombie_processes, reason = "it outlives this process; .ci/test stops it")]
-        nats_command(nats_port)
-            .arg("-P")
-            .arg(&pid_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("nats-server: {e}: {INSTALL_NATS}"));
-        wait_for_nats(nats_port);
         let written = dir.join("ports.new");
-        std::fs::write(&written, format!("{} {nats_port}\n", pg.port)).unwrap();
+        std::fs::write(&written, format!("{}\n", pg.port)).unwrap();
         std::fs::rename(&written, &ports).unwrap();
-        Shared { pg_port: pg.port, nats_port }
+        Shared { pg_port: pg.port }
     }
 
     fn admin(&self) -> postgres::Client {
         postgres::Client::connect(&pg_url(self.pg_port, "postgres"), postgres::NoTls)
             .expect("connect to the run's PostgreSQL")
     }
-
-    fn nats(&self) -> Nats {
-        Nats {
-            child: None,
-            port: self.nats_port,
-            url: format!("nats://127.0.0.1:{}", self.nats_port),
-            own: false,
-        }
-    }
 }
 
-/// PostgreSQL, NATS, and the arguments of a node on them.
+/// PostgreSQL, and the arguments of a node on it.
 pub struct Cluster {
     pub pg: Postgres,
-    pub nats: Nats,
 }
 
 impl Cluster {
-    /// A migrated database of the test's own, and NATS: on the run's
-    /// servers when it has some, else on servers of the test's own.
+    /// A migrated database of the test's own: on the run's PostgreSQL
+    /// when it has one, else on one of the test's own.
     pub fn start() -> Cluster {
         match shared() {
-            Some(shared) => Cluster { pg: Postgres::on_shared(shared, TEMPLATE), nats: shared.nats() },
+            Some(shared) => Cluster { pg: Postgres::on_shared(shared, TEMPLATE) },
             None => Cluster::start_own(),
         }
     }
@@ -440,15 +349,15 @@ impl Cluster {
     /// schema and its migrations.
     pub fn start_empty() -> Cluster {
         match shared() {
-            Some(shared) => Cluster { pg: Postgres::on_shared(shared, "template0"), nats: shared.nats() },
-            None => Cluster { pg: Postgres::start_own(), nats: Nats::start_own() },
+            Some(shared) => Cluster { pg: Postgres::on_shared(shared, "template0") },
+            None => Cluster { pg: Postgres::start_own() },
         }
     }
 
-    /// PostgreSQL and NATS of the test's own, with a migrated database:
-    /// for a test that stops or crashes them.
+    /// A PostgreSQL of the test's own, with a migrated database: for a
+    /// test that stops or crashes it.
     pub fn start_own() -> Cluster {
-        let cluster = Cluster { pg: Postgres::start_own(), nats: Nats::start_own() };
+        let cluster = Cluster { pg: Postgres::start_own() };
         migrate(cluster.pg.port, &cluster.pg.name);
         cluster
     }
@@ -470,10 +379,25 @@ impl Cluster {
 
     /// The flags of a node named `name` on this cluster, then `extra`.
     pub fn node_args<'a>(&'a self, name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut args = vec!["--store", &self.pg.url, "--bus", &self.nats.url, "--node", name, "--rate", "0"];
+        let mut args = vec!["--store", &self.pg.url, "--node", name, "--rate", "0"];
         args.extend_from_slice(extra);
         args
     }
+}
+
+/// Resets every TCP connection to or from `node`'s node port (where it
+/// takes the other nodes' links when it leads), as a network that drops
+/// them would (`ss -K`: the kernel aborts them, both ends see the error).
+pub fn cut_node_links(node: &TestServer) {
+    let at = node
+        .log()
+        .iter()
+        .find_map(|l| l.split("node links at ").nth(1).map(|at| at.trim().to_string()))
+        .expect("the node says where it takes node links");
+    let port = at.rsplit(':').next().unwrap();
+    let filter = format!("( sport = :{port} or dport = :{port} )");
+    let out = Command::new("ss").args(["-K", "-t", &filter]).output().expect("ss (iproute2)");
+    assert!(out.status.success(), "ss -K: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Polls `check` until it is true, failing after `timeout`.

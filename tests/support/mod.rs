@@ -19,7 +19,6 @@ pub mod json_lines;
 pub mod metrics;
 pub mod minimal;
 #[cfg(feature = "cluster")]
-pub mod nats_proxy;
 pub mod old_data;
 pub mod paging;
 pub mod png;
@@ -41,7 +40,7 @@ use std::time::{Duration, Instant};
 /// How long any read in a test may wait before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a test waits for a server it starts to listen: a cluster's
-/// node connects to PostgreSQL and NATS and catches up first, which on a
+/// node connects to PostgreSQL and catches up first, which on a
 /// loaded machine takes longer than a read (a node that fails to start
 /// exits at once, and the test with it).
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);

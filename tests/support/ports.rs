@@ -1,6 +1,6 @@
 //! Ports picked before the program that listens on them starts: a
 //! program that takes its port on the command line (chromedriver,
-//! PostgreSQL, NATS, a server named in a roster, a server started again at
+//! PostgreSQL, a server named in a roster, a server started again at
 //! the same address). A file of its own so that
 //! an example that drives the browser (`examples/web_vs_tcp.rs`) shares it.
 
@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 
 /// A port for a program that must be given its port before it starts (a
-/// roster names every server's link port; PostgreSQL and NATS take theirs
+/// roster names every server's link port; PostgreSQL takes its own
 /// on the command line): free now, and below the kernel's ephemeral range,
 /// where the port-0 binds and the outgoing connections of the tests
 /// running beside this one land: a port of that range found free was

@@ -100,13 +100,6 @@ pub enum Bye {
 }
 
 impl Bye {
-    /// Whether `line`, an event as it goes on the wire, is a goodbye: the
-    /// last line a receive connection is sent (read in frames a cluster's
-    /// leader pushed, without parsing each one: `Outlet::push_frames`).
-    pub fn starts(line: &[u8]) -> bool {
-        line.starts_with(b"BYE:")
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Bye::Replaced => "REPLACED",

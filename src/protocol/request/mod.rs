@@ -391,30 +391,73 @@ impl Request {
 
     /// True if this request is answered with a listing, `OK:<n>` and `n`
     /// lines (or a `KO`): only who sent it can tell such a head from an
-    /// `OK:<fields>` (see `Reply::parse`). A cluster's follower reads the
-    /// leader's replies by it (`cluster::forward`): a listing missing here
-    /// would have its lines taken for the replies of the requests after it.
+    /// `OK:<fields>` (see `Reply::parse`). Every request is named here, so
+    /// that a new one must say which it is; the browser's copy
+    /// (`web/wire.js`, `LISTINGS`) is checked against it by
+    /// tests/protocol/listings.rs, and a real server's answers too.
     pub fn lists(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Request::Users
-                | Request::People { .. }
-                | Request::Rooms
-                | Request::Chats
-                | Request::Members { .. }
-                | Request::Devices
-                | Request::Info
-                | Request::History { .. }
-                | Request::Search { .. }
-                | Request::RoomInfo { .. }
-                | Request::Blocks
-                | Request::Prefs
-                | Request::Archived
-                | Request::Marked
-                | Request::Hidden
-                | Request::Files
-                | Request::Starred
-        ) || matches!(self, Request::Profile(p) if p.lists())
+            | Request::People { .. }
+            | Request::Rooms
+            | Request::Chats
+            | Request::Members { .. }
+            | Request::Devices
+            | Request::Info
+            | Request::History { .. }
+            | Request::Search { .. }
+            | Request::RoomInfo { .. }
+            | Request::Blocks
+            | Request::Prefs
+            | Request::Archived
+            | Request::Marked
+            | Request::Hidden
+            | Request::Files
+            | Request::Starred => true,
+            Request::Profile(p) => p.lists(),
+            Request::Login { .. }
+            | Request::Register { .. }
+            | Request::Redeem { .. }
+            | Request::Msg { .. }
+            | Request::Read { .. }
+            | Request::Join { .. }
+            | Request::Leave { .. }
+            | Request::Peer { .. }
+            | Request::P2p { .. }
+            | Request::LastSeen { .. }
+            | Request::Server
+            | Request::Typing { .. }
+            | Request::Moderate { .. }
+            | Request::Reply { .. }
+            | Request::Edit { .. }
+            | Request::Delete { .. }
+            | Request::React { .. }
+            | Request::Unlink { .. }
+            | Request::Link { .. }
+            | Request::Pair { .. }
+            | Request::Passwd { .. }
+            | Request::DelAccount { .. }
+            | Request::Upload { .. }
+            | Request::Part { .. }
+            | Request::File { .. }
+            | Request::Fetch { .. }
+            | Request::FileOf { .. }
+            | Request::Ping
+            | Request::Quit
+            | Request::Block { .. }
+            | Request::Unblock { .. }
+            | Request::Notify { .. }
+            | Request::Pin { .. }
+            | Request::Archive { .. }
+            | Request::Star { .. }
+            | Request::Call { .. }
+            | Request::Turn { .. }
+            | Request::PushKey
+            | Request::Push { .. }
+            | Request::Previews { .. }
+            | Request::Mark { .. }
+            | Request::Hide { .. } => false,
+        }
     }
 
     /// The frame as `Display` writes it, with any password replaced by

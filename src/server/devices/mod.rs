@@ -50,7 +50,7 @@ mod sessions;
 mod tokens;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, DeviceLine, Ko, Presence};
-use crate::router::{LoggedOut, Outlet};
+use crate::router::Outlet;
 use crate::store::InLog;
 use crate::store::devices::{self as book, Device, DeviceBook};
 use crate::store::{UserId, now_ms};
@@ -255,9 +255,7 @@ impl Devices {
     /// anything else changes (refused: nothing changed); then its send
     /// connections (but `asker`, which its caller closes after the `OK`)
     /// are closed. Its receive connection hears `BYE:UNLINKED` from the
-    /// node that serves it, as the record is applied there
-    /// (`Router::written`); a cluster's leader also closes its own outlet
-    /// for a follower's device, so that it takes nothing more from it.
+    /// router as the record is applied (`Router::written`).
     pub fn unlink(
         &self,
         base: &Base,
@@ -274,9 +272,6 @@ impl Devices {
         })?;
         self.commit(name, |devices| book::remove(devices, device));
         base.router.sends.close_device(user, device, Some(asker));
-        if let Some(outlet) = base.router.device(user, device).filter(|o| o.is_far()) {
-            outlet.log_out(LoggedOut::Unlinked);
-        }
         self.trim(base, user, name);
         log::info!("{name}: device {device} unlinked");
         Ok(())

@@ -615,8 +615,8 @@ impl Inner {
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
         if self.following.load(Ordering::SeqCst) {
-            // The server forwards every write of a follower to the leader
-            // (`store::shared_log`): one reaching the store is a bug.
+            // A follower passes every client on to the leader
+            // (`store::shared_log`): a write reaching its store is a bug.
             log::error!("store: a write reached a follower's store");
             return Err(ko(Code::Internal, "this node does not lead the cluster; try again"));
         }

@@ -1,7 +1,6 @@
 //! The formation of `examples/cluster_ha.sh` for `tests/cluster/ha.rs`:
-//! a pg_auto_failover monitor, two PostgreSQL servers and three NATS
-//! servers, started by the script a student runs, and the faults the
-//! test causes in it.
+//! a pg_auto_failover monitor and two PostgreSQL servers, started by the
+//! script a student runs, and the faults the test causes in it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,7 +53,7 @@ impl Formation {
     }
 
     pub fn node(&self, name: &str) -> TestServer {
-        let args = ["--store", self.get("STORE"), "--bus", self.get("BUS"), "--node", name, "--rate", "0"];
+        let args = ["--store", self.get("STORE"), "--node", name, "--rate", "0"];
         TestServer::start_with(&args)
     }
 
@@ -96,10 +95,6 @@ impl Formation {
             std::fs::read_to_string(self.dir.join(format!("{pg}.pgid"))).unwrap().trim().parse().unwrap();
         // SAFETY: kill(2) on a process group this test started.
         assert_eq!(unsafe { libc::kill(-pgid, signal) }, 0, "kill -{signal} -{pgid}");
-    }
-
-    pub fn nats_pid(&self, i: usize) -> i32 {
-        std::fs::read_to_string(self.dir.join(format!("nats{i}.pid"))).unwrap().trim().parse().unwrap()
     }
 }
 

@@ -2,8 +2,7 @@
 //! committed to the shared log, applied to the state with the leader's
 //! code ([`State::follow`]) and written to this node's files, then ended
 //! as a leader's term is ([`Inner::end_term`](super::Inner::end_term)): its events handed to the
-//! router, in order, and whoever waited for its position woken (a read
-//! that must see the writes its connection forwarded to the leader). And
+//! router, in order, and whoever waited for its position woken. And
 //! the moment a follower becomes the leader ([`LocalStore::lead`]).
 
 use std::sync::atomic::Ordering;
@@ -28,8 +27,7 @@ impl LocalStore {
         }
     }
 
-    /// Where the log is durable up to: a leader's replies are true as of
-    /// it (`cluster::gateway`).
+    /// Where the log is durable up to.
     pub fn durable_end(&self) -> Pos {
         self.inner.durable.synced()
     }
