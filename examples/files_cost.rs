@@ -16,8 +16,8 @@
 //! 8 parts, 96 KB, a window an eighth as wide), to compare.
 //!
 //! On a cluster node (docs/CLUSTER-OPS.md: the bytes in PostgreSQL), with
-//! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a
-//! node on them, with users of its own.
+//! `WACHAT_STORE=postgres://…` set: each run starts a node on that
+//! database, with users of its own.
 //!
 //! With `FILES_COST_TRACE=1` set, where an upload's time goes: for each
 //! of the two, its windows' median and slowest time, from the first
@@ -177,10 +177,10 @@ fn run(bytes: &[u8], window: usize) -> Result<[f64; 5]> {
     let data = dir.path().display().to_string();
     let web_port = web_port.to_string();
     let mut args = vec!["--rate", "0", "--data-dir", &data, "--web-port", &web_port];
-    let cluster = std::env::var("WACHAT_STORE").ok().zip(std::env::var("WACHAT_BUS").ok());
+    let cluster = std::env::var("WACHAT_STORE").ok();
     let node = format!("files-cost-{web_port}");
-    if let Some((store, bus)) = &cluster {
-        args.extend(["--store", store, "--bus", bus, "--node", &node]);
+    if let Some(store) = &cluster {
+        args.extend(["--store", store, "--node", &node]);
     }
     let (mut child, send, _) = spawn_serve(&args)?;
     let web: SocketAddr = format!("127.0.0.1:{web_port}").parse()?;
