@@ -72,11 +72,21 @@ export function key(app, e) {
   return true;
 }
 
-/** Focuses the list pane's field `id` ("New chat", search); on a phone the list comes back first. */
+/**
+ * Focuses the list pane's field `id` ("New chat", search); on a phone the
+ * list comes back first, by ← (back.js: Back, so the list shows at the
+ * popstate, after this key's event).
+ */
 function field(app, id) {
-  if ($('app').classList.contains('chat-open') && getComputedStyle($('list-pane')).display === 'none') $('back').click();
-  $(id).focus();
-  $(id).select?.();
+  const focus = () => {
+    $(id).focus();
+    $(id).select?.();
+  };
+  const listHidden = () => getComputedStyle($('list-pane')).display === 'none';
+  if (!$('app').classList.contains('chat-open') || !listHidden()) return focus();
+  $('back').click();
+  if (listHidden()) addEventListener('popstate', focus, { once: true });
+  else focus();
 }
 
 /** Opens the chat `by` rows after (or before) the open one in the list, round the end. */

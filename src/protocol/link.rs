@@ -305,7 +305,9 @@ impl Frame {
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. }
             | Frame::File { n, .. } => Some(*n),
-            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => None,
+            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => {
+                None
+            }
         }
     }
 }

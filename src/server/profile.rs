@@ -139,9 +139,7 @@ pub fn set_privacy(base: &Base, me: UserId, key: PrivacyKey, on: bool) -> Result
 /// it (`store::profile::shows`); online and unknown as they are.
 pub fn seen_as(base: &Base, user: UserId, viewer_privacy: PrivacyLine, presence: Presence) -> Presence {
     match presence {
-        Presence::LastSeen(_)
-            if !kept::shows(PrivacyKey::LastSeen, privacy(base, user), viewer_privacy) =>
-        {
+        Presence::LastSeen(_) if !kept::shows(PrivacyKey::LastSeen, privacy(base, user), viewer_privacy) => {
             Presence::Unknown
         }
         other => other,

@@ -357,8 +357,8 @@ fn calls_across_two_servers(relay: bool) -> Vec<String> {
         let said = "[...document.querySelectorAll('#messages .call-log .text')].map(e => e.textContent.replace(/, 0:[0-9]+$/, ', 0:…'))";
         browser.wait_for(&format!("JSON.stringify({said}.slice(-3)) === {want:?}"));
     };
-    lines(&ana, &["📞 Video call, 0:…", "📞 Video call, 0:…", "📞 Voice call, no answer"]);
-    lines(&bob, &["📞 Video call, 0:…", "📞 Video call, 0:…", "📞 Missed voice call"]);
+    lines(&ana, &["Outgoing video call, 0:…", "Incoming video call, 0:…", "Outgoing voice call, no answer"]);
+    lines(&bob, &["Incoming video call, 0:…", "Outgoing video call, 0:…", "Missed voice call"]);
     shot(&ana, "web-call-across-log-phone");
     paths
 }

@@ -488,6 +488,7 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_mark_pin_mute_archi
 
     // Delete chat, on the laptop: a second tap confirms; it leaves the
     // list on both devices, the server keeps when; a newer message brings it back.
+    let (x, y) = centre(&ana, &row("bob"));
     mouse(&ana, "right", x, y);
     ana.click("#list-menu button[data-act='delete']");
     ana.wait_for("document.querySelector('#list-menu button[data-act=confirm]')?.textContent === 'Delete this chat? Tap again'");

@@ -51,9 +51,7 @@ pub(super) fn serve(a: Asking, request: ProfileRequest) -> Flow {
         }
         ProfileRequest::Profiles => Ok(listing(profile::profiles(base, me, my_name))),
         ProfileRequest::PhotoOf(user) => profile::photo_of(base, &user).map(Reply::OkWith),
-        ProfileRequest::Privacy(None) => {
-            Ok(Reply::OkWith(profile::privacy(base, me).to_string()))
-        }
+        ProfileRequest::Privacy(None) => Ok(Reply::OkWith(profile::privacy(base, me).to_string())),
         ProfileRequest::Privacy(Some((key, on))) => {
             profile::set_privacy(base, me, key, on).map(|line| Reply::OkWith(line.to_string()))
         }

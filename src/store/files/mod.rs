@@ -568,7 +568,8 @@ impl Files {
             let began = Instant::now();
             bytes.seek(io::SeekFrom::Start(0)).map_err(internal)?;
             let bytes = io::BufReader::with_capacity(64 * 1024, bytes);
-            let thumb = super::thumbnail::on_decoder_stack(|| super::thumbnail::make_from(bytes, id)).flatten();
+            let thumb =
+                super::thumbnail::on_decoder_stack(|| super::thumbnail::make_from(bytes, id)).flatten();
             spent = began.elapsed();
             thumb
         } else {
