@@ -116,19 +116,6 @@ fn lab1_args(lab1: &Lab, root: &Path) -> Vec<&'static str> {
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
 
-/// Uncaught errors of the page from now on, gathered in `window.errors`.
-fn watch_errors(browser: &Browser) {
-    browser.exec(
-        "window.errors = []; addEventListener('error', (e) => errors.push(e.message));
-         addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));",
-        json!([]),
-    );
-}
-
-fn errors(browser: &Browser) -> serde_json::Value {
-    browser.exec("return window.errors", json!([]))
-}
-
 /// Clicks, in the page, the first element `css` (a bubble's ⋯ is drawn
 /// for the pointer over it on a laptop).
 fn tap(browser: &Browser, css: &str) {
@@ -151,8 +138,8 @@ fn a_bounce_is_shown_failed_with_its_reason_on_two_devices_and_after_a_reload() 
     let url = app_url(&lab1.server);
     let phone = logged_in(&url, "ana", PHONE.0, PHONE.1);
     let laptop = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
-    watch_errors(&phone);
-    watch_errors(&laptop);
+    phone.watch_errors();
+    laptop.watch_errors();
     open_chat(&phone, "zed@lab2");
     phone.type_into("#input", &format!("anyone there?{ENTER}"));
     let said = "not delivered: lab2 refused it: lab2 has no user zed";
@@ -163,16 +150,16 @@ fn a_bounce_is_shown_failed_with_its_reason_on_two_devices_and_after_a_reload() 
     // ana's other device: the chat came with her copy, the bounce after it.
     laptop.click("#chat-list button[data-chat='zed@lab2']");
     assert_eq!(laptop.wait_for(&failed_words("anyone there?")), json!(said));
-    assert_eq!(errors(&phone), json!([]));
-    assert_eq!(errors(&laptop), json!([]));
+    assert_eq!(phone.errors(), json!([]));
+    assert_eq!(laptop.errors(), json!([]));
     // A reload: the chat from HISTORY, the bounce event acknowledged long
     // since. The bounce's own line is no bubble.
     log_in_again(&phone, &url, "ana");
-    watch_errors(&phone);
+    phone.watch_errors();
     phone.click("#chat-list button[data-chat='zed@lab2']");
     assert_eq!(phone.wait_for(&failed_words("anyone there?")), json!(said));
     assert_eq!(phone.exec("return document.querySelectorAll('#messages .msg').length", json!([])), json!(1));
-    assert_eq!(errors(&phone), json!([]));
+    assert_eq!(phone.errors(), json!([]));
 }
 
 #[test]
@@ -183,8 +170,8 @@ fn replies_reactions_and_edits_across_servers_are_drawn_as_local_ones() {
     lab2.server.register(&["bob"]);
     let ana = logged_in(&app_url(&lab1.server), "ana", LAPTOP.0, LAPTOP.1);
     let bob = logged_in(&app_url(&lab2.server), "bob", PHONE.0, PHONE.1);
-    watch_errors(&ana);
-    watch_errors(&bob);
+    ana.watch_errors();
+    bob.watch_errors();
     open_chat(&ana, "bob@lab2");
     ana.type_into("#input", &format!("see you at 10{ENTER}"));
     bob.click("#chat-list button[data-chat='ana@lab1']");
@@ -224,8 +211,8 @@ fn replies_reactions_and_edits_across_servers_are_drawn_as_local_ones() {
     ana.type_into("#input", &format!("see you at 11{ENTER}"));
     bob.wait_for("[...document.querySelectorAll('#messages .msg:not(.mine)')].some(m => m.querySelector('.text')?.textContent === 'see you at 11' && m.querySelector('.edited'))");
     bob.wait_for(&quoted("ana@lab1"));
-    assert_eq!(errors(&ana), json!([]));
-    assert_eq!(errors(&bob), json!([]));
+    assert_eq!(ana.errors(), json!([]));
+    assert_eq!(bob.errors(), json!([]));
 }
 
 /// lab1 and lab2, both with the browser app.

@@ -217,6 +217,21 @@ impl Browser {
         self.call("POST", "/execute/sync", json!({ "script": script, "args": args }))
     }
 
+    /// Uncaught errors of the page from now on, gathered in
+    /// `window.errors` ([`Browser::errors`]).
+    pub fn watch_errors(&self) {
+        self.exec(
+            "window.errors = []; addEventListener('error', (e) => errors.push(e.message));
+             addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));",
+            json!([]),
+        );
+    }
+
+    /// The page's uncaught errors since [`Browser::watch_errors`].
+    pub fn errors(&self) -> Value {
+        self.exec("return window.errors", json!([]))
+    }
+
     /// Runs `script`, which calls `arguments[arguments.length - 1](result)` when done.
     pub fn exec_async(&self, script: &str, args: Value) -> Value {
         self.call("POST", "/execute/async", json!({ "script": script, "args": args }))

@@ -19,19 +19,6 @@ use support::webapp::{ENTER, RATIO, joined, log_in_again, logged_in, open_chat, 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
 
-/// Uncaught errors of the page from now on, gathered in `window.errors`.
-fn watch_errors(browser: &Browser) {
-    browser.exec(
-        "window.errors = []; addEventListener('error', (e) => errors.push(e.message));
-         addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));",
-        json!([]),
-    );
-}
-
-fn errors(browser: &Browser) -> serde_json::Value {
-    browser.exec("return window.errors", json!([]))
-}
-
 #[test]
 fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
     let (server, url) = web_server(&[]);
@@ -71,7 +58,7 @@ fn waits_0_2_s_leaving_a_room_leaves_no_header_no_details_and_no_error() {
     server.register(&["ana", "bob"]);
     let _owner = joined(&server, "#os-lab", &["bob"]);
     let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
-    watch_errors(&ana);
+    ana.watch_errors();
     // No chat open: no header to act on.
     let header_shown = "getComputedStyle(document.getElementById('members-button')).display !== 'none'";
     assert_eq!(ana.exec(&format!("return {header_shown}"), json!([])), json!(false));
@@ -88,7 +75,7 @@ fn waits_0_2_s_leaving_a_room_leaves_no_header_no_details_and_no_error() {
     ana.exec("document.getElementById('members-button').click()", json!([]));
     std::thread::sleep(std::time::Duration::from_millis(200)); // time for panel.js to act, if it would
     assert_eq!(ana.exec("return document.getElementById('chat-panel').hidden", json!([])), json!(true));
-    assert_eq!(errors(&ana), json!([]));
+    assert_eq!(ana.errors(), json!([]));
     shot(&ana, "after-leave-1280");
 }
 
