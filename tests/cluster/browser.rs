@@ -190,7 +190,8 @@ fn call(caller: &Browser, (callee, callee_name): (&Browser, &str), media: &str, 
     for side in [caller, callee] {
         side.wait_for(&format!("!{CALL_SCREEN}"));
     }
-    let line = format!("📞 {} call, 0:", if media == "video" { "Video" } else { "Voice" });
+    // The caller's own line says which way the call went.
+    let line = format!("Outgoing {media} call, 0:");
     caller.wait_for(&format!(
         "[...document.querySelectorAll('#messages .call-log .text')].some((e) => e.textContent.startsWith({line:?}))"
     ));
@@ -211,7 +212,7 @@ fn a_browser_on_a_follower_calls_one_on_the_leader_with_video_and_is_called_back
     );
     let lines: Vec<String> = serde_json::from_value(lines).unwrap();
     assert!(
-        lines[0].starts_with("📞 Video call, 0:") && lines[1].starts_with("📞 Voice call, 0:"),
+        lines[0].starts_with("Outgoing video call, 0:") && lines[1].starts_with("Incoming voice call, 0:"),
         "{lines:?}"
     );
 }

@@ -67,8 +67,11 @@ fn log_out(bob: &Browser) {
     bob.exec("const back = document.getElementById('back'); if (back.offsetParent) back.click();", json!([]));
     bob.click("#devices-button");
     bob.wait_for("!document.getElementById('devices-panel').hidden");
+    // The page that logs out is replaced by a fresh one: wait for that one
+    // (the old may show its login form, filled, before it goes).
+    bob.exec("window.loggingOut = true", json!([]));
     bob.click("#logout-button");
-    bob.wait_for("document.getElementById('login') && !document.getElementById('login').hidden && document.readyState === 'complete'");
+    bob.wait_for("!window.loggingOut && document.getElementById('login') && !document.getElementById('login').hidden && document.readyState === 'complete'");
     assert_eq!(bob.exec("return document.getElementById('user').value", json!([])), json!(""));
     assert_eq!(bob.exec("return document.getElementById('messages').childElementCount", json!([])), json!(0));
 }
