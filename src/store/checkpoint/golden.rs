@@ -27,6 +27,7 @@ const ROWS: &[&str] = &[
     "POSTED,ana,#lab@lab2,p1",
     "POSTED,ana,#lab@lab2,p2",
     "POSTED,ana,#lab@lab2,p3,a430d84680aabd0b",
+    "BOUNCED,ana,zed@lab2,m9,1795000000000,lab2 refused it: no user zed",
     "SENT,ana,1f:40 2e:90",
     "USER,bob,3,3,1795000000000",
     "HASH,bob,!deleted:1795000000000",
