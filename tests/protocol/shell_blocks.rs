@@ -8,8 +8,11 @@
 //! the same through the whole run ([`PORTS`]); the default ports a command
 //! leaves out (6666, 9999, 8080) by the same free ones, given in the
 //! `WACHAT_` variables a flag's default yields to; `examples/` by the
-//! checkout's; and the every-address host `0.0.0.0` by `127.0.0.1`, since
-//! a test listens on loopback only. Each command must end as the block
+//! checkout's; `/tmp/` by the group's directory; and the every-address
+//! host `0.0.0.0` by `127.0.0.1`, since a test listens on loopback only.
+//! Run as root, part 11's PostgreSQL commands get what its prose has root
+//! add (`runuser -u postgres --`), and its PostgreSQL is stopped at the
+//! end of the group as the prose says. Each command must end as the block
 //! shows (an error when the block shows `wachat: …`), and each line of
 //! output the block shows without a number or a `…` (what differs from
 //! run to run) must come out. A `$ cat FILE` whose file the prose has the
@@ -38,7 +41,10 @@ enum Run {
 }
 
 const TRANSCRIPTS: &str = "transcripts.rs plays it between the part's nc transcripts, on their server";
-const CLUSTER: &str = "needs the cluster's PostgreSQL at a fixed port; tests/cluster/ plays a cluster";
+const CLUSTER: &str =
+    "on part 11's cluster, which the document starts after this block; tests/cluster/ plays a cluster";
+const LOOP: &str = "part 11's ana loop runs a minute in one terminal while another kills or freezes the \
+                    leader (steps 3 to 5); examples/cluster_failover.py and tests/cluster/ play that";
 const NETWORK: &str = "transcripts.rs plays part 12 (the_labs_class_network_part_runs_as_printed)";
 
 /// Every `sh` block of the two documents: (document, how the block
@@ -106,16 +112,27 @@ const PLAN: &[(&str, &str, Run)] = &[
         Run::Not("during a call between two browsers; tests/web/calls.rs makes calls"),
     ),
     ("LAB.md", "turnserver -n --listening-ip=127.0.0.1", Run::Here("turn")),
-    ("LAB.md", "cargo build --release --features cluster", Run::Not(CLUSTER)),
-    ("LAB.md", "S=\"--store postgres://wachat@127.0.0.1:5433/wachat", Run::Not(CLUSTER)),
-    ("LAB.md", "watch -n 0.5 \"psql", Run::Not(CLUSTER)),
-    ("LAB.md", "wachat connect --user bob --register --server", Run::Not(CLUSTER)),
-    ("LAB.md", "export WACHAT_PASSWORD=lab-password-1", Run::Not(CLUSTER)),
-    ("LAB.md", "kill -9 $(pgrep -f -- '--node a')", Run::Not(CLUSTER)),
-    ("LAB.md", "grep -c ' OK$' /tmp/oks", Run::Not(CLUSTER)),
-    ("LAB.md", "psql -h 127.0.0.1 -p 5433", Run::Not(CLUSTER)),
-    ("LAB.md", "L=$(psql -h 127.0.0.1 -p 5433", Run::Not(CLUSTER)),
-    ("LAB.md", "python3 examples/cluster_failover.py", Run::Not(CLUSTER)),
+    (
+        "LAB.md",
+        "cargo build --release --features cluster",
+        Run::Not("builds the release binary: minutes, and the tests run the test build (with `cluster`)"),
+    ),
+    ("LAB.md", "PG=$(ls -d /usr/lib/postgresql/*/bin | tail -1)", Run::Here("cluster")),
+    ("LAB.md", "S=\"--store postgres://wachat@127.0.0.1:5433/wachat", Run::Here("cluster")),
+    ("LAB.md", "watch -n 0.5 \"psql", Run::Not("`watch`: a full-screen program, refreshed until Ctrl+C")),
+    // Its console reads nothing (no terminal): it registers bob, and
+    // ends at the end of its input.
+    ("LAB.md", "wachat connect --user bob --register --server", Run::Here("cluster")),
+    ("LAB.md", "export WACHAT_PASSWORD=lab-password-1", Run::Not(LOOP)),
+    ("LAB.md", "kill -9 $(pgrep -f -- '--node a')", Run::Not(LOOP)),
+    ("LAB.md", "grep -c ' OK$' /tmp/oks", Run::Not(LOOP)),
+    ("LAB.md", "psql -h 127.0.0.1 -p 5433", Run::Here("cluster")),
+    ("LAB.md", "L=$(psql -h 127.0.0.1 -p 5433", Run::Not(LOOP)),
+    (
+        "LAB.md",
+        "python3 examples/cluster_failover.py",
+        Run::Not("runs the release build's binary for minutes; tests/cluster/ plays its failovers"),
+    ),
     ("LAB.md", "wachat roster-line --data-dir /tmp/lab1 --name lab1", Run::Not(NETWORK)),
     (
         "TEACHING.md",
@@ -144,8 +161,10 @@ const PLAN: &[(&str, &str, Run)] = &[
 
 /// The ports the blocks run here name, and the free ones they get: the
 /// three defaults first ([`DEFAULTS`]), then part 5's bench, part 9's
-/// Python server, part 10's TURN relay and TEACHING's metrics.
-const PORTS: &[u16] = &[6666, 9999, 8080, 7666, 7999, 17666, 17999, 3478, 9100];
+/// Python server, part 10's TURN relay, TEACHING's metrics, and part
+/// 11's PostgreSQL and nodes.
+const PORTS: &[u16] =
+    &[6666, 9999, 8080, 7666, 7999, 17666, 17999, 3478, 9100, 5433, 6001, 6002, 6003, 9001, 9002, 9003];
 
 /// The variables that give `wachat serve` the default ports a command
 /// leaves out, with the port each stands for.
@@ -209,8 +228,10 @@ fn commands(lines: &[String]) -> Vec<Typed> {
 
 /// A command with this run's ports and paths: each port of [`PORTS`]
 /// (whole numbers only: 6666, not the 6666 of 16666) its free one, the
-/// checkout's `examples/`, and loopback for every address.
-fn here(command: &str) -> String {
+/// checkout's `examples/`, loopback for every address, the group's
+/// directory `dir` for `/tmp/`, and what the prose has a root reader add
+/// ([`as_root`]).
+fn here(command: &str, dir: &Path) -> String {
     let examples = format!(" {}/examples/", env!("CARGO_MANIFEST_DIR"));
     let command = command.replace(" examples/", &examples).replace("0.0.0.0", "127.0.0.1");
     let mut mapped = String::new();
@@ -229,7 +250,41 @@ fn here(command: &str) -> String {
             mapped.push(c);
         }
     }
-    mapped
+    as_root(&mapped.replace("/tmp/", &format!("{}/", dir.display())))
+}
+
+/// What part 11's prose has a reader who is root do, since PostgreSQL
+/// refuses root: `chown postgres` the directory after its `mkdir`, and
+/// `runuser -u postgres --` before `initdb` and `pg_ctl`.
+fn as_root(command: &str) -> String {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return command.to_string();
+    }
+    match command.strip_prefix("mkdir ") {
+        Some(made) if made.ends_with("/lab-pg") => format!("{command} && chown postgres {made}"),
+        _ => ["initdb", "pg_ctl"].iter().fold(command.to_string(), |c, program| {
+            c.replace(&format!("$PG/{program}"), &format!("runuser -u postgres -- $PG/{program}"))
+        }),
+    }
+}
+
+/// What ends a group besides its servers, as the prose says at the end of
+/// its part: part 11's PostgreSQL. Run when the group ends, whether its
+/// blocks passed or not.
+const STOPS: &[(&str, &str)] =
+    &[("cluster", "PG=$(ls -d /usr/lib/postgresql/*/bin | tail -1); $PG/pg_ctl -D /tmp/lab-pg/data stop")];
+
+/// Runs a group's [`STOPS`] in its directory when dropped.
+struct Stop<'a>(&'a str, &'a Path);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        for (_, stop) in STOPS.iter().filter(|(group, _)| *group == self.0) {
+            let stopped = Command::new("bash").args(["-c", &here(stop, self.1)]).current_dir(self.1).status();
+            assert!(stopped.is_ok_and(|s| s.success()) || std::thread::panicking(), "{stop}");
+        }
+    }
 }
 
 /// The free port standing for `port`, one of [`PORTS`].
@@ -267,7 +322,7 @@ fn server(command: &str) -> Option<(u16, Option<String>)> {
 fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
     let mut script = String::new();
     for (n, t) in typed.iter().enumerate() {
-        let command = here(&t.command);
+        let command = here(&t.command, dir);
         let made_by_hand = |f: &&str| t.first && !f.contains(' ') && !t.shown.is_empty();
         if let Some(file) = command.strip_prefix("cat ").filter(made_by_hand) {
             std::fs::write(dir.join(file), t.shown.join("\n") + "\n").unwrap();
@@ -276,6 +331,8 @@ fn run_group(dir: &Path, typed: &[Typed]) -> Vec<(i32, String)> {
             script.push_str(&format!("{command}\necho \"@@{n} $?\"\n"));
             continue;
         };
+        // Which terminal it runs in (`# terminal 2`) is the reader's.
+        let command = command.split_once(" # ").map_or(command.as_str(), |(c, _)| c.trim_end());
         let background = if command.trim_end().ends_with('&') { "" } else { " &" };
         // The reader waits until it listens (and has written its lock)
         // before typing on; a server that ended instead stops the wait,
@@ -393,6 +450,9 @@ fn the_labs_and_teachings_shell_blocks_run_as_written_or_say_why_not() {
     let started = Instant::now();
     for (group, typed) in &groups {
         let dir = tempfile::tempdir().unwrap();
+        // The postgres user of part 11 goes through it to its own.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let _stop = Stop(group, dir.path());
         for (t, (code, out)) in typed.iter().zip(run_group(dir.path(), typed)) {
             let fails = t.shown.first().is_some_and(|l| l.starts_with("wachat: "));
             assert_eq!(code != 0, fails, "{group}: `{}` ended with {code}:\n{out}", t.command);
