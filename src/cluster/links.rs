@@ -43,7 +43,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Port, Reply};
-use crate::server::{Ctx, leader::Leader};
+use crate::server::{Ctx, Leader};
 use crate::transport::Stream;
 
 /// The account whose setting says where the leader takes node links: a

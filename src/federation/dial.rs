@@ -439,7 +439,10 @@ impl Dialer {
                     let o = &mut frames[0];
                     let (file, meta) = files::carried(&ctx, &self.f.me, &o.frame).ok_or("a file went")?;
                     let sent = if files::needs_bytes(&o.frame, &self.peer) {
-                        files::send_bytes(&ctx, &stream, &mut reader, self.f.timeout, (&file, &meta))?
+                        let timeout = self.f.timeout;
+                        let (mut write, mut read) =
+                            (|line: &str| write_line(&stream, line), || read_answer(&mut reader, timeout));
+                        files::send_bytes(&ctx, (&mut write, &mut read), (&file, &meta))?
                     } else {
                         files::Sent::Whole
                     };

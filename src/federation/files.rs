@@ -20,11 +20,7 @@
 //! local message carries its file, so `FILEOF`, `FETCH`, the `FILE`
 //! event and thumbnails are the single server's.
 
-use std::time::Duration;
-
-use super::dial::{read_answer, write_line};
 use crate::protocol::files::CLIP;
-use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
@@ -32,7 +28,6 @@ use crate::server::Ctx;
 use crate::store::files::{Carrier, Meta, peer_file_id};
 use crate::store::local::link::Membership;
 use crate::store::state::remote::{address, peer_account};
-use crate::transport::{SharedStream, Stream};
 
 /// Parts written before their answers are read.
 const PARTS_AHEAD: usize = 8;
@@ -174,15 +169,17 @@ pub(super) enum Sent {
 }
 
 /// The dialer: sends the bytes of file `file` (this server's id) to the
-/// peer on `stream`, from where the peer says it has them: `UPLOAD`, then
+/// peer, writing on its link with `write_line` and reading each answer
+/// with `read_answer`, from where the peer says it has them: `UPLOAD`, then
 /// [`PARTS_AHEAD`] parts at a time, each answered. A refusal for now (a
 /// full disk, a quota, a thumbnail's turn) or a broken link is an `Err`:
 /// the link ends, and the next one resumes where the peer's bytes end.
 pub(super) fn send_bytes(
     ctx: &Ctx,
-    stream: &Stream,
-    reader: &mut FrameReader<SharedStream>,
-    timeout: Duration,
+    (write_line, read_answer): (
+        &mut dyn FnMut(&str) -> Result<(), String>,
+        &mut dyn FnMut() -> Result<Answer, String>,
+    ),
     (file, meta): (&str, &Meta),
 ) -> Result<Sent, String> {
     let upload = Frame::Upload {
@@ -191,8 +188,8 @@ pub(super) fn send_bytes(
         sha256: meta.sha256.clone(),
         name: meta.name.clone(),
     };
-    write_line(stream, &upload.to_string())?;
-    let mut offset = match read_answer(reader, timeout)? {
+    write_line(&upload.to_string())?;
+    let mut offset = match read_answer()? {
         Answer::Hello(have) => have,
         Answer::Ko(None, code, why) if !Answer::for_now(code) => return Ok(Sent::Refused(why)),
         other => return Err(format!("UPLOAD of {file} answered {other}")),
@@ -210,10 +207,10 @@ pub(super) fn send_bytes(
             out.push('\n');
             (at, sent) = (at + len, sent + 1);
         }
-        write_line(stream, out.trim_end_matches('\n'))?;
+        write_line(out.trim_end_matches('\n'))?;
         let mut refused = None;
         for _ in 0..sent {
-            match read_answer(reader, timeout)? {
+            match read_answer()? {
                 Answer::Hello(received) => offset = offset.max(received),
                 Answer::Ko(None, code, why) if !Answer::for_now(code) => {
                     refused.get_or_insert(why);

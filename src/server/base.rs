@@ -5,7 +5,7 @@
 //! take a `&Base`, not the `Ctx`.
 //!
 //! On a cluster the leader's router holds every receive connection of
-//! every node (a follower passes its clients on to it, `server::leader`),
+//! every node (a follower passes its clients on to it, `server::Leader`),
 //! so who is online is the leader's router's answer.
 
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use super::log_limit::log_limited;
 use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
 use crate::protocol::call::{CallLog, End, Media, Signal};
-use crate::protocol::{Chat, Event, Ko, Text};
+use crate::protocol::{Chat, Code, Event, Ko, Text};
 use crate::store::{Ticket, UserId};
 
 /// Says what `me`'s signal did, wherever the call was kept: an answer goes
@@ -97,7 +97,7 @@ pub fn end_calls(ctx: &Ctx, calls: &[Over], across: bool) {
             _ => relay(ctx, here([&call.caller, &call.callee]), &event),
         }
         if across && matches!(why, End::Missed | End::Busy | End::Gone) {
-            super::calls_across::tell_end(ctx, call, *why);
+            tell_end(ctx, call, *why);
         }
         // Asked first, so that a line that would not be printed does not
         // spend the budget of those that would.
@@ -261,4 +261,27 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// 1.3 (§27, `server::calls_across`): a signal of this server's user,
+/// told to the server of the other end over the link.
+/// Tells the server of `to` the signal `from` (of this server) gave
+/// about the call `id`; `wait`: the peer's answer is returned.
+pub fn say(ctx: &Ctx, (from, to, id): (&Party, &Party, &str), signal: &Signal, wait: bool) -> Result<(), Ko> {
+    let links =
+        ctx.federation.get().ok_or_else(|| Ko::new(Code::BadRequest, "this server is in no network"))?;
+    links.tell_call((&from.name, &to.name, id), signal.clone(), wait)
+}
+
+/// Tells the other end's server that this one ended `call` for `why`
+/// (missed, busy, gone), without waiting: its answer is only logged.
+pub fn tell_end(ctx: &Ctx, call: &Ended, why: End) {
+    let (ours, theirs) = match call.callee.server() {
+        Some(_) => (&call.caller, &call.callee),
+        None if call.caller.server().is_some() => (&call.callee, &call.caller),
+        None => return,
+    };
+    if let Err(ko) = say(ctx, (ours, theirs, &call.id), &Signal::End(why), false) {
+        log::debug!("call {}: its end was not told to {}: {}", call.id, theirs.name, ko.reason);
+    }
 }

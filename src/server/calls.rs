@@ -36,7 +36,7 @@
 //! runs the timer.
 //!
 //! On a cluster the leader keeps every call: every client's connection
-//! is served there (a follower passes its own on, `server::leader`).
+//! is served there (a follower passes its own on, `server::Leader`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

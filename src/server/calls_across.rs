@@ -39,14 +39,6 @@ pub fn blocks(ctx: &Ctx, me: UserId, address: &str) -> bool {
     names.iter().any(|n| fold(n) == fold(address) || server.as_ref().is_some_and(|s| fold(n) == fold(s)))
 }
 
-/// Tells the server of `to` the signal `from` (of this server) gave
-/// about the call `id`; `wait`: the peer's answer is returned.
-pub fn say(ctx: &Ctx, (from, to, id): (&Party, &Party, &str), signal: &Signal, wait: bool) -> Result<(), Ko> {
-    let links =
-        ctx.federation.get().ok_or_else(|| Ko::new(Code::BadRequest, "this server is in no network"))?;
-    links.tell_call((&from.name, &to.name, id), signal.clone(), wait)
-}
-
 /// `caller`'s offer (on `device`) of the call `id` to `callee`, a user of
 /// another server: kept in this server's table (the caller's limits), then told
 /// across; the peer's refusal takes it out again and is the caller's
@@ -63,26 +55,13 @@ pub fn offer(
         call_relay::end_calls(ctx, &[Over { call, by: callee.name, why: End::Busy }], false);
         return Ok(());
     }
-    let said = say(ctx, (&caller, &callee, id), &Signal::Offer { media, sdp }, true);
+    let said = call_relay::say(ctx, (&caller, &callee, id), &Signal::Offer { media, sdp }, true);
     if let Err(ko) = said {
         // Never rang: no line, nothing to tell.
         let _ = ctx.router.calls.take(caller.id, callee.id, id);
         return Err(ko);
     }
     Ok(())
-}
-
-/// Tells the other end's server that this one ended `call` for `why`
-/// (missed, busy, gone), without waiting: its answer is only logged.
-pub fn tell_end(ctx: &Ctx, call: &Ended, why: End) {
-    let (ours, theirs) = match call.callee.server() {
-        Some(_) => (&call.caller, &call.callee),
-        None if call.caller.server().is_some() => (&call.callee, &call.caller),
-        None => return,
-    };
-    if let Err(ko) = say(ctx, (ours, theirs, &call.id), &Signal::End(why), false) {
-        log::debug!("call {}: its end was not told to {}: {}", call.id, theirs.name, ko.reason);
-    }
 }
 
 /// A `CALL` frame from `server` (the sender of the link): checked, then

@@ -25,7 +25,7 @@ use super::log_limit::{Logs, log_limited};
 use super::p2p::Ports;
 use super::presence::Announcer;
 use super::throttle::{Throttle, address_key};
-use crate::protocol::{Chat, Code, Ko, Reply};
+use crate::protocol::{Chat, Code, Ko, Port, Reply};
 use crate::store::UserId;
 use crate::transport::Stream;
 
@@ -59,9 +59,9 @@ pub struct Ctx {
     pub(super) closer: Closer,
     pub(super) shutting_down: AtomicBool,
     /// On a cluster's follower: the node that leads, to which it hands
-    /// its clients (`server::leader`); `None` on a single server and on
+    /// its clients (`server::Leader`); `None` on a single server and on
     /// the leader.
-    pub(super) leader: parking_lot::RwLock<Option<Arc<dyn super::leader::Leader>>>,
+    pub(super) leader: parking_lot::RwLock<Option<Arc<dyn Leader>>>,
     /// 1.3 (§27): the class network's links, with `--peers`.
     pub federation: std::sync::OnceLock<Arc<dyn Links>>,
     /// Why the server refuses writes for now, as its storage says (a
@@ -94,8 +94,8 @@ impl Ctx {
         self.refusing.lock().clone()
     }
 
-    /// The leader, on a cluster's follower (`server::leader`).
-    pub fn leader(&self) -> Option<Arc<dyn super::leader::Leader>> {
+    /// The leader, on a cluster's follower (`server::Leader`).
+    pub fn leader(&self) -> Option<Arc<dyn Leader>> {
         self.leader.read().clone()
     }
 
@@ -147,7 +147,7 @@ impl Ctx {
 
     /// This node follows `leader` from now on (`None`: it leads, or is
     /// alone).
-    pub fn follow(&self, leader: Option<Arc<dyn super::leader::Leader>>) {
+    pub fn follow(&self, leader: Option<Arc<dyn Leader>>) {
         *self.leader.write() = leader;
     }
 
@@ -240,4 +240,27 @@ impl Ctx {
         let ko = Ko::new(Code::BadRequest, "this port speaks TLS: connect with TLS (wachat --tls or --ca)");
         stream.refuse_plaintext(&Reply::Ko(ko).to_string());
     }
+}
+
+/// How a cluster's follower hands its clients to the node
+/// that leads (docs/CLUSTER.md, "Forwarding").
+///
+/// A follower serves no client itself: each connection it accepts, on
+/// the send port, the receive port or the web port's `/ws/…`, becomes
+/// one TCP connection to the leader, whose first line says whose it is
+/// (the client's address, for its limits, and which port it came to);
+/// the client's bytes then pass both ways as they are, and the leader
+/// serves them with the same `send::serve` or `recv::serve` as its own
+/// clients'. So every rule, limit and reply is the single server's, and
+/// every read sees every write answered before it, on any node.
+///
+/// A broken connection is the loss signal, as for a single server: the
+/// follower closes its client, which connects again and sends what got
+/// no answer with its ids. A single server, and the leader itself, have
+/// no `Leader`: `Ctx::leader` is `None`.
+pub trait Leader: Send + Sync {
+    /// Passes `client` (from `peer`, accepted on `port`) to the leader
+    /// until either end closes it; returns its stream for the caller to
+    /// close. One the leader cannot take is told why (`KO:UNAVAILABLE`).
+    fn relay(&self, ctx: &Arc<Ctx>, client: Arc<Stream>, peer: SocketAddr, port: Port);
 }

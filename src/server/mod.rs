@@ -25,7 +25,8 @@
 //! - `requests/info.rs`: `INFO` (1.2), the server's rules; [`operator`]: what an
 //!   administrator asks of the running server (changes to accounts,
 //!   live figures for `wachat users list`).
-//! - [`leader`]: what a cluster's follower hands to the node that leads;
+//! - [`Leader`] (in `ctx`): how a cluster's follower hands its clients to
+//!   the node that leads;
 //!   [`links`]: what the server asks of the class network (1.3);
 //!   [`calls_across`]: calls with a user of another server (1.3), whose
 //!   signals cross the link.
@@ -52,7 +53,6 @@ pub mod devices;
 pub mod files;
 pub mod health;
 pub mod known;
-pub mod leader;
 pub mod lifecycle;
 pub mod links;
 pub mod listener;
@@ -84,5 +84,5 @@ pub use config::{
     default_burst,
 };
 pub use connections::{Refusal, Slot};
-pub use ctx::Ctx;
+pub use ctx::{Ctx, Leader};
 pub use lifecycle::{NodeOf, Server, Storage};

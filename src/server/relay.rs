@@ -3,7 +3,7 @@
 //!
 //! [`relay`] pushes an [`Event`] to users through the router, which
 //! holds every receive connection (on a cluster, the leader's: the
-//! followers pass their clients on to it, `server::leader`). The version
+//! followers pass their clients on to it, `server::Leader`). The version
 //! gate is the outlet's ([`Event::since`]): a client that did not say
 //! `VERSION:1.<minor>` is not sent it.
 //!

@@ -253,7 +253,8 @@ pub fn touch<'a>(
 /// is: a single server writes them to its log; a cluster's leader writes
 /// them through the shared log, every node applies them, and the node
 /// that leads next has them.
-pub const DEVICE: Setting = Setting { name: "device", most: MAX_KNOWN, what: "devices" };
+pub const DEVICE: Setting =
+    Setting { name: "device", most: MAX_KNOWN, what: "devices", longest: crate::store::settings::MAX_VALUE };
 
 /// A device's key in [`DEVICE`]: `@` and its folded name, which no
 /// chat's name begins with (a name taken again forgets the settings

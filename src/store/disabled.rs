@@ -26,7 +26,12 @@ use super::settings::Setting;
 use crate::protocol::names::check_name;
 
 /// The setting whose one key marks its user disabled.
-pub const DISABLED: Setting = Setting { name: "disabled", most: 1, what: "marks of a disabled account" };
+pub const DISABLED: Setting = Setting {
+    name: "disabled",
+    most: 1,
+    what: "marks of a disabled account",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 /// The key of [`DISABLED`]: `@` and a word, which no user name begins
 /// with (a name taken again forgets every key about it,

@@ -31,11 +31,21 @@ use crate::protocol::{Code, Ko, Level, PrefLine};
 /// Whom a user blocked: key, the blocked user's folded name; value, the
 /// name as registered. (Its `most` is never reached first: [`may_block`]
 /// refuses at the same bound with its own words.)
-pub const BLOCK: Setting = Setting { name: "block", most: MAX_BLOCKS, what: "blocked users" };
+pub const BLOCK: Setting = Setting {
+    name: "block",
+    most: MAX_BLOCKS,
+    what: "blocked users",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 /// A chat's notification level and pin: key, the chat's folded name;
 /// value, its `PREFS` line. (Its `most` is [`changed`]'s bound.)
-pub const PREF: Setting = Setting { name: "pref", most: MAX_PREFS, what: "chats with a preference" };
+pub const PREF: Setting = Setting {
+    name: "pref",
+    most: MAX_PREFS,
+    what: "chats with a preference",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 /// Whether the user whose settings are `settings` blocked the user
 /// called `whom`: its [`BLOCK`] key of that name. The store asks

@@ -18,10 +18,11 @@ use crate::protocol::files::encode;
 use crate::protocol::profile::{MAX_PHOTO_BYTES, PHOTO_TAG_LEN, PrivacyKey, PrivacyLine};
 
 /// A user's display name, photo tag and privacy.
-pub const PROFILE: Setting = Setting { name: "profile", most: 4, what: "profile fields" };
+pub const PROFILE: Setting =
+    Setting { name: "profile", most: 4, what: "profile fields", longest: super::settings::MAX_VALUE };
 
 /// A user's photo, a JPEG in base64.
-pub const PHOTO: Setting = Setting { name: "photo", most: 1, what: "photos" };
+pub const PHOTO: Setting = Setting { name: "photo", most: 1, what: "photos", longest: PHOTO_VALUE };
 
 /// [`PROFILE`]'s key of the display name.
 pub const NAME: &str = "name";

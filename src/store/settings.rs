@@ -7,7 +7,7 @@
 //! declared by its request, in the request's own file:
 //!
 //! ```ignore
-//! pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
+//! pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats", longest: MAX_VALUE };
 //! ```
 //!
 //! and stored through the [`LocalStore`](super::LocalStore) methods that
@@ -78,6 +78,9 @@ pub struct Setting {
     /// What its keys are, in the plural, for the `KO:FULL` reason
     /// ("archived chats").
     pub what: &'static str,
+    /// Most bytes of one of its values: [`MAX_VALUE`], but for a
+    /// profile's photo (`store::profile::PHOTO`, a small JPEG in base64).
+    pub longest: usize,
 }
 
 /// Whether `key` and `value` may be stored: `KO:BAD_REQUEST` past
@@ -85,13 +88,6 @@ pub struct Setting {
 /// character in either.
 pub fn check(key: &str, value: Option<&str>) -> Result<(), Ko> {
     check_within(key, value, MAX_VALUE)
-}
-
-/// Most bytes of a value of `setting`: [`MAX_VALUE`], but for a profile's
-/// photo (`store::profile::PHOTO`), a small JPEG in base64, whose own
-/// bound is [`PHOTO_VALUE`](super::profile::PHOTO_VALUE).
-pub fn longest(setting: &Setting) -> usize {
-    if setting.name == super::profile::PHOTO.name { super::profile::PHOTO_VALUE } else { MAX_VALUE }
 }
 
 /// [`check`], with values of at most `longest` bytes.
@@ -199,7 +195,7 @@ pub type KeyChange<'c> = &'c mut dyn FnMut(&KeyView) -> Result<Option<String>, K
 /// (nothing is stored), `Ok(Some(value))` the key's new value.
 pub fn decide(setting: &Setting, kept: &KeyView, change: KeyChange) -> Result<Option<Option<String>>, Ko> {
     let new = change(kept)?;
-    check_within(kept.key, new.as_deref(), longest(setting))?;
+    check_within(kept.key, new.as_deref(), setting.longest)?;
     may_set(setting, kept.count(), kept.current().is_some(), new.is_some())?;
     Ok((new.as_deref() != kept.current()).then_some(new))
 }
@@ -272,7 +268,7 @@ impl Settings {
 mod tests {
     use super::*;
 
-    const TWO: Setting = Setting { name: "two", most: 2, what: "things" };
+    const TWO: Setting = Setting { name: "two", most: 2, what: "things", longest: MAX_VALUE };
 
     #[test]
     fn only_a_new_key_past_the_most_is_full() {

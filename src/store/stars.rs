@@ -26,7 +26,12 @@ pub const MAX_READ_BYTES: usize = super::search::MAX_READ_BYTES as usize;
 
 /// The setting stars are kept as: key, `<chat>:<from>:<id>` folded;
 /// value, the message's time (ms).
-pub const STAR: Setting = Setting { name: "star", most: MAX_STARRED, what: "starred messages" };
+pub const STAR: Setting = Setting {
+    name: "star",
+    most: MAX_STARRED,
+    what: "starred messages",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 /// `from`'s message `id` of `chat` as `HISTORY` shows it to `user`, if it
 /// is there and not deleted; the refusal that says why not otherwise.

@@ -1006,7 +1006,7 @@ fn the_labs_class_network_part_runs_as_printed() {
                     assert!(got.starts_with(prefix), "{lines:?} printed {got:?}, LAB.md says {prefix}…");
                 }
             }
-            Net::Not(_) => {}
+            Net::Not(why) => println!("not played: {:?} ({why})", lines[0]),
             Net::Output => {
                 let shown = without_seconds(&lines[0]);
                 let got: Vec<String> = net.output.lines().map(without_seconds).collect();

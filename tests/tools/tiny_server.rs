@@ -16,7 +16,7 @@ use support::tiny::Tiny;
 /// (1.3) in one section of its own at the end, "Federation". Bounds to
 /// notice growth by, not targets: it is never squeezed to meet them.
 const MOST_LINES: usize = 1012;
-const FEDERATION_MOST_LINES: usize = 540;
+const FEDERATION_MOST_LINES: usize = 550;
 
 /// `wachat conform <args> <more>` to its end (at most 4 minutes): its
 /// status and its stdout (its stderr shown, as the test's own).

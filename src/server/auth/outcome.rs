@@ -1,7 +1,5 @@
 //! What a frame sent before login leads to, apart from the code that
-//! decides it: a cluster's follower hears it from the leader
-//! (`server::leader`), which sits below the login's code (it is a part
-//! of the `Ctx` that code takes).
+//! decides it.
 
 use std::sync::Arc;
 

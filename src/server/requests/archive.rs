@@ -34,7 +34,12 @@ use super::row::{Kind, Row, Version};
 
 /// The setting archived chats are kept as: key, the folded chat name;
 /// value, the chat as first named.
-pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
+pub const ARCHIVE: Setting = Setting {
+    name: "archive",
+    most: MAX_ARCHIVED,
+    what: "archived chats",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored);
 

@@ -130,7 +130,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             if other.server().is_some() {
                 // Told across first: the peer's server may refuse it (no
                 // such call there), and then nothing changes here.
-                crate::server::calls_across::say(ctx, (&me, &other, id), &signal, true)?;
+                crate::server::call_relay::say(ctx, (&me, &other, id), &signal, true)?;
             }
             let outcome = ctx.router.calls.step(me.id, device, other.id, id, step)?;
             call_relay::tell(ctx, &me, &other, id, signal, outcome);

@@ -34,10 +34,20 @@ use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
 /// The chats marked unread: key, the folded chat name; value, the chat as first named.
-pub const MARKED_CHATS: Setting = Setting { name: "marked", most: MAX_MARKED, what: "chats marked unread" };
+pub const MARKED_CHATS: Setting = Setting {
+    name: "marked",
+    most: MAX_MARKED,
+    what: "chats marked unread",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 /// The chats deleted for oneself: key, the folded chat name; value, `<chat>:<ts>`.
-pub const HIDDEN_CHATS: Setting = Setting { name: "hidden", most: MAX_HIDDEN, what: "deleted chats" };
+pub const HIDDEN_CHATS: Setting = Setting {
+    name: "hidden",
+    most: MAX_HIDDEN,
+    what: "deleted chats",
+    longest: crate::store::settings::MAX_VALUE,
+};
 
 pub(super) const MARK: Row = Row::new(&["MARK", "UNMARK"], Version::V1_2, Kind::Stored);
 pub(super) const MARKED: Row = Row::new(&["MARKED"], Version::V1_2, Kind::Read);

@@ -14,8 +14,7 @@
 //! [`TABLE`] is the whole command set on one screen, [`cost`] below it.
 //! A row says the words a request is sent with, whether it may come
 //! before the login, the protocol version that has it (documentation,
-//! read by no code at run time) and what it leaves behind ([`Kind`]: a
-//! cluster's follower answers the reads itself, `server::leader`).
+//! read by no code at run time) and what it leaves behind ([`Kind`]).
 //! `tests/protocol/requests.rs` checks the table against docs/PROTOCOL.md
 //! (every word `Request::parse` knows has one row, with its version) and
 //! shows it in docs/CONTRIBUTING.md. A row is found by a line's word

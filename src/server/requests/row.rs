@@ -64,7 +64,6 @@ pub enum Kind {
     /// of what only the leader of a cluster knows (who is online where,
     /// the devices).
     Ephemeral,
-    /// Nothing kept: a read of what the store holds, which a cluster's
-    /// follower answers from its own copy (`server::leader`).
+    /// Nothing kept: a read of what the store holds.
     Read,
 }
