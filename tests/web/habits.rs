@@ -156,7 +156,8 @@ fn a_voice_message_plays_at_1_1_5_and_2_times_its_speed_said_in_its_name() {
         ana.click("#record");
         ana.wait_for("/Recording 0:0[2-9]/.test(document.getElementById('voice-bar')?.textContent)");
         ana.click("#voice-send");
-        let speed = "#messages .msg.mine:last-child .voice .speed";
+        // The newest of ana's bubbles, whatever the list draws after it.
+        let speed = "#messages .msg.mine:nth-last-child(1 of .msg.mine) .voice .speed";
         ana.wait_for(&format!("document.querySelector('{speed}')"));
         // What the speed control says, and the rate the sound plays at
         // (null: not fetched yet), once the bubble shows them.
@@ -180,8 +181,8 @@ fn a_voice_message_plays_at_1_1_5_and_2_times_its_speed_said_in_its_name() {
         ana.click(speed);
         said(&ana, json!(["1.5×", "Playback speed 1.5×", null]));
         // Played at the speed chosen before; changed while it plays.
-        ana.click("#messages .msg.mine:last-child .voice .play");
-        ana.wait_for("document.querySelector('#messages .msg.mine:last-child .voice').dataset.rate");
+        ana.click("#messages .msg.mine:nth-last-child(1 of .msg.mine) .voice .play");
+        ana.wait_for("document.querySelector('#messages .msg.mine:nth-last-child(1 of .msg.mine) .voice').dataset.rate");
         said(&ana, json!(["1.5×", "Playback speed 1.5×", 1.5]));
         ana.click(speed);
         said(&ana, json!(["2×", "Playback speed 2×", 2]));
