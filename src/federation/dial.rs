@@ -113,7 +113,7 @@ struct Dialer {
     /// Whether the bell is hung on the peer's queue account yet.
     hung: bool,
     backoff: Duration,
-    /// 1.3: call signals for the peer ([`Federation::tell_call`]), and
+    /// 1.3: call signals for the peer (`Links::tell_call`), and
     /// those taken from it that wait for the link.
     signals: Receiver<Told>,
     pending: VecDeque<Told>,

@@ -168,6 +168,11 @@ pub(super) enum Sent {
     Refused(String),
 }
 
+/// How the dialer writes a line on its link.
+pub(super) type WriteLine<'a> = &'a mut dyn FnMut(&str) -> Result<(), String>;
+/// How the dialer reads the peer's next answer on its link.
+pub(super) type ReadAnswer<'a> = &'a mut dyn FnMut() -> Result<Answer, String>;
+
 /// The dialer: sends the bytes of file `file` (this server's id) to the
 /// peer, writing on its link with `write_line` and reading each answer
 /// with `read_answer`, from where the peer says it has them: `UPLOAD`, then
@@ -176,10 +181,7 @@ pub(super) enum Sent {
 /// the link ends, and the next one resumes where the peer's bytes end.
 pub(super) fn send_bytes(
     ctx: &Ctx,
-    (write_line, read_answer): (
-        &mut dyn FnMut(&str) -> Result<(), String>,
-        &mut dyn FnMut() -> Result<Answer, String>,
-    ),
+    (write_line, read_answer): (WriteLine, ReadAnswer),
     (file, meta): (&str, &Meta),
 ) -> Result<Sent, String> {
     let upload = Frame::Upload {

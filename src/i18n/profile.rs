@@ -39,7 +39,7 @@ catalogue! {
         pt: "sua foto está definida: recortada em quadrado, como a vê quem compartilha um chat com você",
     },
     PhotoRemoved { en: "you have no photo now", es: "ya no tienes foto", pt: "você não tem mais foto" },
-    /// The privacy: `{seen}` and `{receipts}` are each [`On`] or [`Off`].
+    /// The privacy: `{seen}` and `{receipts}` are each `On` or `Off` (below).
     Privacy {
         en: "last seen: {seen} · read receipts: {receipts} (who hides them does not see others' either)",
         es: "última vez: {seen} · confirmaciones de lectura: {receipts} (quien las oculta tampoco ve las de otros)",
