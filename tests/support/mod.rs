@@ -18,7 +18,6 @@ pub mod files;
 pub mod json_lines;
 pub mod metrics;
 pub mod minimal;
-#[cfg(feature = "cluster")]
 pub mod old_data;
 pub mod paging;
 pub mod png;
