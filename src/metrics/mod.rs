@@ -13,7 +13,7 @@
 //!
 //! **Why one process-wide set.** Like the log, the metrics belong to the
 //! process: the store's group commit (batch sizes, fsync time), the router
-//! (deliveries), the handlers (replies) and a cluster's committer and bus
+//! (deliveries), the handlers (replies) and a cluster's committer and tail
 //! all count into them, and handing a handle through every one of those
 //! layers would change a dozen signatures for the sake of a few atomics.
 //! So [`get`] gives the one set, made on first use; a process that never

@@ -132,11 +132,6 @@ impl Db {
         })
     }
 
-    /// The database's name (it names the cluster's NATS subjects).
-    pub fn name(&self) -> &str {
-        &self.store.dbname
-    }
-
     /// A new connection to the primary (not from the pool): the host where
     /// it was last found first, then the others in turn.
     pub fn connect(&self) -> std::result::Result<PgLink, String> {
