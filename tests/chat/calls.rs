@@ -31,26 +31,10 @@ fn server(args: &[&str]) -> TestServer {
     server
 }
 
-/// `user`'s send connection and 1.2 receive connection on `device`.
-fn device(server: &TestServer, user: &str, device: &str) -> (Conn, Conn) {
-    let events = server.events_1_2(user, Some(device));
-    (server.login_send(&format!("{user}@{device}"), &format!("pw-{user}")), events)
-}
-
-/// The next `CALL` event (skipping presence and pings).
-fn call_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.next_event();
-        if line.starts_with("CALL:") {
-            return line;
-        }
-    }
-}
-
 /// The next `CALL` event of the call `id`, skipping other calls'.
 fn event_of(events: &mut Conn, id: &str) -> String {
     loop {
-        let line = call_event(events);
+        let line = events.next_call();
         if line.split(':').nth(2) == Some(id) {
             return line;
         }
@@ -72,36 +56,36 @@ fn nothing_before_typing(events: &mut Conn, from: &mut Conn, user: &str) {
 #[test]
 fn every_device_rings_the_first_answer_takes_the_call_and_a_hang_up_ends_both() {
     let server = server(&[]);
-    let (mut ana, mut ana_events) = device(&server, "ana", "laptop");
-    let (mut phone, mut phone_events) = device(&server, "bob", "phone");
-    let (mut laptop, mut laptop_events) = device(&server, "bob", "laptop");
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let (mut phone, mut phone_events) = server.device("bob", "phone");
+    let (mut laptop, mut laptop_events) = server.device("bob", "laptop");
 
     assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
     let ring = format!("CALL:ana:c1:OFFER:voice:{SDP}");
-    assert_eq!(call_event(&mut phone_events), ring);
-    assert_eq!(call_event(&mut laptop_events), ring);
+    assert_eq!(phone_events.next_call(), ring);
+    assert_eq!(laptop_events.next_call(), ring);
 
     // ana's candidates reach both ringing devices; the answering one uses them.
     assert_eq!(ana.request("CALL:bob:c1:ICE:{\"candidate\":\"a\"}"), "OK");
-    assert_eq!(call_event(&mut phone_events), "CALL:ana:c1:ICE:{\"candidate\":\"a\"}");
-    assert_eq!(call_event(&mut laptop_events), "CALL:ana:c1:ICE:{\"candidate\":\"a\"}");
+    assert_eq!(phone_events.next_call(), "CALL:ana:c1:ICE:{\"candidate\":\"a\"}");
+    assert_eq!(laptop_events.next_call(), "CALL:ana:c1:ICE:{\"candidate\":\"a\"}");
 
     assert_eq!(phone.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
     // Every device of bob's hears it, the phone too (which ignores its own).
-    assert_eq!(call_event(&mut phone_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(phone_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
     // The laptop hears bob answered: it stops ringing, "answered on another device".
-    assert_eq!(call_event(&mut laptop_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(laptop_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
     let late = laptop.request("CALL:ana:c1:ANSWER:v=0\\n");
     assert_eq!(late, "KO:BAD_REQUEST:the call was answered on another device");
 
     assert_eq!(phone.request("CALL:ana:c1:ICE:{\"candidate\":\"b\"}"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ICE:{\"candidate\":\"b\"}");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:ICE:{\"candidate\":\"b\"}");
 
     assert_eq!(ana.request("CALL:bob:c1:HANGUP"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c1:END:hangup");
-    assert_eq!(call_event(&mut phone_events), "CALL:ana:c1:END:hangup");
-    assert_eq!(call_event(&mut laptop_events), "CALL:ana:c1:END:hangup");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c1:END:hangup");
+    assert_eq!(phone_events.next_call(), "CALL:ana:c1:END:hangup");
+    assert_eq!(laptop_events.next_call(), "CALL:ana:c1:END:hangup");
     // Over: its id is free, and an answered call leaves its length in the
     // chat, on both sides.
     assert!(phone.request("CALL:ana:c1:ICE:x").starts_with("KO:BAD_REQUEST:no call c1"));
@@ -118,17 +102,17 @@ fn every_device_rings_the_first_answer_takes_the_call_and_a_hang_up_ends_both() 
 #[test]
 fn a_decline_ends_the_call_on_every_device_and_is_no_missed_call() {
     let server = server(&[]);
-    let (mut ana, mut ana_events) = device(&server, "ana", "laptop");
-    let (mut phone, mut phone_events) = device(&server, "bob", "phone");
-    let (_laptop, mut laptop_events) = device(&server, "bob", "laptop");
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let (mut phone, mut phone_events) = server.device("bob", "phone");
+    let (_laptop, mut laptop_events) = server.device("bob", "laptop");
 
     assert_eq!(ana.request(&format!("CALL:bob:c2:OFFER:video:{SDP}")), "OK");
-    assert!(call_event(&mut laptop_events).starts_with("CALL:ana:c2:OFFER:video:"));
-    assert!(call_event(&mut phone_events).starts_with("CALL:ana:c2:OFFER:video:"));
+    assert!(laptop_events.next_call().starts_with("CALL:ana:c2:OFFER:video:"));
+    assert!(phone_events.next_call().starts_with("CALL:ana:c2:OFFER:video:"));
     assert!(ana.request("CALL:bob:c2:DECLINE").starts_with("KO:BAD_REQUEST:"), "the caller hangs up");
     assert_eq!(phone.request("CALL:ana:c2:DECLINE"), "OK");
     for events in [&mut ana_events, &mut phone_events, &mut laptop_events] {
-        assert_eq!(call_event(events), "CALL:bob:c2:END:declined");
+        assert_eq!(events.next_call(), "CALL:bob:c2:END:declined");
     }
     let history = phone.listing("HISTORY:ana:5");
     assert_eq!(history.len(), 1, "{history:?}");
@@ -138,16 +122,16 @@ fn a_decline_ends_the_call_on_every_device_and_is_no_missed_call() {
 #[test]
 fn a_call_nobody_answers_is_a_missed_call_in_history_and_for_a_1_0_client_and_the_next_ones_fold_into_it() {
     let server = server(&[]);
-    let (mut ana, mut ana_events) = device(&server, "ana", "laptop");
-    let (_phone, mut phone_events) = device(&server, "bob", "phone");
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let (_phone, mut phone_events) = server.device("bob", "phone");
     // A 1.0 client of bob's: never rung, but it gets the missed call as a message.
     let mut old = server.login_recv("bob", "pw-bob");
 
     assert_eq!(ana.request(&format!("CALL:bob:c3:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut phone_events).starts_with("CALL:ana:c3:OFFER:voice:"));
+    assert!(phone_events.next_call().starts_with("CALL:ana:c3:OFFER:voice:"));
     // `--ring-seconds 1`: it ends by itself, on both sides.
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c3:END:missed");
-    assert_eq!(call_event(&mut phone_events), "CALL:ana:c3:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c3:END:missed");
+    assert_eq!(phone_events.next_call(), "CALL:ana:c3:END:missed");
     let msg = old.next_msg();
     assert!(msg.starts_with("MSG:") && msg.ends_with(&format!(":{MISSED}")), "{msg}");
     let mut bob = server.login_send("bob", "pw-bob");
@@ -161,21 +145,21 @@ fn a_call_nobody_answers_is_a_missed_call_in_history_and_for_a_1_0_client_and_th
     // reads as text, and every 1.2 client applies.
     assert_eq!(ana.request(&format!("CALL:bob:c4:OFFER:voice:{SDP}")), "OK");
     assert_eq!(ana.request("CALL:bob:c4:HANGUP"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c4:END:hangup");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c4:END:hangup");
     let msg = old.next_msg();
     assert!(msg.contains(":_e") && msg.contains(&format!("_{notice}:")), "{msg}");
     assert!(msg.ends_with(":✎ 📞 2 missed voice calls"), "{msg}");
     assert_eq!(ana.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c5:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c5:END:missed");
     let msg = old.next_msg();
     assert!(msg.contains(&format!("_{notice}:")) && msg.ends_with(":✎ 📞 3 missed voice calls"), "{msg}");
     // A video call is another line; so is a missed call after a word from bob.
     assert_eq!(ana.request(&format!("CALL:bob:c6:OFFER:video:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c6:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c6:END:missed");
     assert!(old.next_msg().ends_with(":📞 Missed video call"));
     assert!(bob.request("MSG:ana:b1:sorry, call me again").starts_with("OK:"));
     assert_eq!(ana.request(&format!("CALL:bob:c7:OFFER:video:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c7:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c7:END:missed");
     let history = bob.listing("HISTORY:ana:10");
     let texts: Vec<&str> = history.iter().map(|line| line.splitn(6, ':').nth(5).unwrap()).collect();
     assert_eq!(
@@ -195,11 +179,11 @@ fn a_call_nobody_answers_is_a_missed_call_in_history_and_for_a_1_0_client_and_th
 #[test]
 fn a_peer_in_a_call_is_busy_and_a_caller_rings_a_peer_once_and_a_few_at_once() {
     let server = server(&["--ring-seconds", "60"]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (mut bob, mut bob_events) = device(&server, "bob", "phone");
-    let (mut carl, mut carl_events) = device(&server, "carl", "phone");
-    let (_dan, _dan_events) = device(&server, "dan", "phone");
-    let (_eve, _eve_events) = device(&server, "eve", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (mut bob, mut bob_events) = server.device("bob", "phone");
+    let (mut carl, mut carl_events) = server.device("carl", "phone");
+    let (_dan, _dan_events) = server.device("dan", "phone");
+    let (_eve, _eve_events) = server.device("eve", "phone");
 
     // One ringing call per peer, and at most three at once.
     assert_eq!(ana.request(&format!("CALL:carl:r1:OFFER:voice:{SDP}")), "OK");
@@ -217,9 +201,9 @@ fn a_peer_in_a_call_is_busy_and_a_caller_rings_a_peer_once_and_a_few_at_once() {
 
     // ana and bob in a call: carl finds both busy, and neither rings.
     assert_eq!(ana.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:ana:c5:OFFER"));
+    assert!(bob_events.next_call().starts_with("CALL:ana:c5:OFFER"));
     assert_eq!(bob.request("CALL:ana:c5:ANSWER:v=0\\n"), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:bob:c5:ANSWER"));
+    assert!(bob_events.next_call().starts_with("CALL:bob:c5:ANSWER"));
     assert_eq!(carl.request(&format!("CALL:bob:c6:OFFER:voice:{SDP}")), "OK");
     assert_eq!(event_of(&mut carl_events, "c6"), "CALL:bob:c6:END:busy");
     assert_eq!(carl.request(&format!("CALL:ana:c7:OFFER:voice:{SDP}")), "OK");
@@ -237,35 +221,35 @@ fn a_peer_in_a_call_is_busy_and_a_caller_rings_a_peer_once_and_a_few_at_once() {
 #[test]
 fn a_device_that_vanishes_mid_call_ends_it_for_the_other_end() {
     let server = server(&[]);
-    let (mut ana, mut ana_events) = device(&server, "ana", "laptop");
-    let (mut phone, mut phone_events) = device(&server, "bob", "phone");
-    let (_laptop, mut laptop_events) = device(&server, "bob", "laptop");
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let (mut phone, mut phone_events) = server.device("bob", "phone");
+    let (_laptop, mut laptop_events) = server.device("bob", "laptop");
 
     assert_eq!(ana.request(&format!("CALL:bob:c9:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut phone_events).starts_with("CALL:ana:c9:OFFER"));
+    assert!(phone_events.next_call().starts_with("CALL:ana:c9:OFFER"));
     assert_eq!(phone.request("CALL:ana:c9:ANSWER:v=0\\n"), "OK");
-    assert!(call_event(&mut ana_events).starts_with("CALL:bob:c9:ANSWER"));
+    assert!(ana_events.next_call().starts_with("CALL:bob:c9:ANSWER"));
     // The phone's tab closes: its receive connection goes.
     drop(phone_events);
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c9:END:gone");
-    assert!(call_event(&mut laptop_events).starts_with("CALL:ana:c9:OFFER"));
-    assert!(call_event(&mut laptop_events).starts_with("CALL:bob:c9:ANSWER"));
-    assert_eq!(call_event(&mut laptop_events), "CALL:bob:c9:END:gone");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c9:END:gone");
+    assert!(laptop_events.next_call().starts_with("CALL:ana:c9:OFFER"));
+    assert!(laptop_events.next_call().starts_with("CALL:bob:c9:ANSWER"));
+    assert_eq!(laptop_events.next_call(), "CALL:bob:c9:END:gone");
     // ana may call again at once: the call is over on the server too.
     assert_eq!(ana.request(&format!("CALL:bob:c10:OFFER:voice:{SDP}")), "OK");
 
     // A caller that vanishes while it rings stops the ringing.
     drop(ana_events);
-    assert!(call_event(&mut laptop_events).starts_with("CALL:ana:c10:OFFER"));
-    assert_eq!(call_event(&mut laptop_events), "CALL:ana:c10:END:gone");
+    assert!(laptop_events.next_call().starts_with("CALL:ana:c10:OFFER"));
+    assert_eq!(laptop_events.next_call(), "CALL:ana:c10:END:gone");
 }
 
 #[test]
 fn a_blocked_user_an_offline_one_a_room_and_yourself_cannot_be_called() {
     let server = server(&[]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (mut bob, mut bob_events) = device(&server, "bob", "phone");
-    let (mut carl, _carl_events) = device(&server, "carl", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (mut bob, mut bob_events) = server.device("bob", "phone");
+    let (mut carl, _carl_events) = server.device("carl", "phone");
 
     assert_eq!(bob.request("BLOCK:ana"), "OK");
     // The same answer as for a user offline: a block is not told (§22).
@@ -289,8 +273,8 @@ fn a_blocked_user_an_offline_one_a_room_and_yourself_cannot_be_called() {
 #[test]
 fn a_user_cannot_ring_someone_it_blocked_either() {
     let server = server(&[]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (_bob, mut bob_events) = device(&server, "bob", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (_bob, mut bob_events) = server.device("bob", "phone");
 
     // The block is the caller's own (`blocked_either` asks both ways).
     assert_eq!(ana.request("BLOCK:BOB"), "OK");
@@ -299,14 +283,14 @@ fn a_user_cannot_ring_someone_it_blocked_either() {
     // Unblocked, the call rings: the first call bob hears is this one.
     assert_eq!(ana.request("UNBLOCK:bob"), "OK");
     assert_eq!(ana.request(&format!("CALL:bob:c19:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:ana:c19:OFFER:voice:"));
+    assert!(bob_events.next_call().starts_with("CALL:ana:c19:OFFER:voice:"));
 }
 
 #[test]
 fn an_sdp_past_its_limit_or_not_escaped_is_refused() {
     let server = server(&[]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (_bob, _bob_events) = device(&server, "bob", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (_bob, _bob_events) = server.device("bob", "phone");
     let big = "a".repeat(12 * 1024 + 1);
     let reply = ana.request(&format!("CALL:bob:c17:OFFER:video:{big}"));
     assert_eq!(reply, "KO:BAD_REQUEST:an SDP is 12289 bytes, the limit is 12288");
@@ -321,8 +305,8 @@ fn call_requests_cost_rate_tokens() {
     // (`requests/mod.rs`'s unit test holds every cost), so at most 5
     // candidates follow it before `KO:RATE_LIMITED`.
     let server = server(&["--rate", "1", "--rate-burst", "10"]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (_bob, _bob_events) = device(&server, "bob", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (_bob, _bob_events) = server.device("bob", "phone");
     assert_eq!(ana.request(&format!("CALL:bob:c18:OFFER:voice:{SDP}")), "OK");
     let passed = (0..20).take_while(|n| ana.request(&format!("CALL:bob:c18:ICE:{n}")) == "OK").count();
     assert!(passed <= 5, "{passed} candidates passed after the offer");
@@ -336,15 +320,15 @@ fn call_requests_cost_rate_tokens() {
 #[test]
 fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     let plain = server(&[]);
-    let (mut ana, _) = device(&plain, "ana", "laptop");
+    let (mut ana, _) = plain.device("ana", "laptop");
     assert_eq!(ana.request("TURN"), "OK");
     assert_eq!(ana.request("TURN:bob"), "OK");
     drop(plain);
 
     let turn = server(&["--turn", "turn:127.0.0.1:3478", "--turn-secret", "north", "--ring-seconds", "60"]);
-    let (mut ana, _ana_events) = device(&turn, "ana", "laptop");
-    let (mut bob, mut bob_events) = device(&turn, "bob", "phone");
-    let (mut carl, _carl_events) = device(&turn, "carl", "phone");
+    let (mut ana, _ana_events) = turn.device("ana", "laptop");
+    let (mut bob, mut bob_events) = turn.device("bob", "phone");
+    let (mut carl, _carl_events) = turn.device("carl", "phone");
     let forbidden = "KO:FORBIDDEN:TURN is for a call: you have none ringing or going on";
     assert_eq!(ana.request("TURN"), forbidden);
     assert_eq!(ana.request("TURN:dan"), "KO:OFFLINE:dan cannot be called now");
@@ -358,7 +342,7 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     assert_eq!(ana.request("TURN:bob"), "KO:FORBIDDEN:TURN is for a call: offer bob one first, then ask");
     assert_eq!(bob.request("TURN"), forbidden);
     assert_eq!(ana.request(&format!("CALL:bob:t1:OFFER:voice:{SDP}")), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:ana:t1:OFFER"));
+    assert!(bob_events.next_call().starts_with("CALL:ana:t1:OFFER"));
     let reply = ana.request("TURN:bob");
     let fields: Vec<&str> = reply.splitn(5, ':').collect();
     assert_eq!((fields[0], fields[2], fields[4]), ("OK", "127.0.0.1", "turn:127.0.0.1:3478"), "{reply}");
@@ -377,8 +361,8 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
     assert_eq!(carl.request("UNBLOCK:ana"), "OK");
     assert_eq!(carl.request("TURN:ana"), "KO:FULL:ana is in another call");
     assert_eq!(ana.request("CALL:bob:t1:HANGUP"), "OK");
-    assert!(call_event(&mut bob_events).starts_with("CALL:bob:t1:ANSWER"), "bob's own answer");
-    assert_eq!(call_event(&mut bob_events), "CALL:ana:t1:END:hangup");
+    assert!(bob_events.next_call().starts_with("CALL:bob:t1:ANSWER"), "bob's own answer");
+    assert_eq!(bob_events.next_call(), "CALL:ana:t1:END:hangup");
     assert_eq!(bob.request("TURN"), forbidden);
     assert_eq!(carl.request("TURN:ana"), "KO:FORBIDDEN:TURN is for a call: offer ana one first, then ask");
 }
@@ -389,11 +373,11 @@ fn turn_hands_out_credentials_of_minutes_only_for_a_call() {
 #[test]
 fn rings_per_caller_and_per_callee_and_candidates_per_call_are_bounded() {
     let server = server(&["--ring-seconds", "60"]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
-    let (mut bob, mut bob_events) = device(&server, "bob", "phone");
-    let (mut carl, _carl_events) = device(&server, "carl", "phone");
-    let (mut dan, _dan_events) = device(&server, "dan", "phone");
-    let (mut eve, mut eve_events) = device(&server, "eve", "phone");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
+    let (mut bob, mut bob_events) = server.device("bob", "phone");
+    let (mut carl, _carl_events) = server.device("carl", "phone");
+    let (mut dan, _dan_events) = server.device("dan", "phone");
+    let (mut eve, mut eve_events) = server.device("eve", "phone");
 
     for n in 0..6 {
         assert_eq!(ana.request(&format!("CALL:bob:a{n}:OFFER:voice:{SDP}")), "OK", "offer {n}");
@@ -413,7 +397,7 @@ fn rings_per_caller_and_per_callee_and_candidates_per_call_are_bounded() {
     // bob rings for carl, dan and fay at once: eve finds him busy, and he
     // does not ring for her.
     server.register(&["fay"]);
-    let (mut fay, _fay_events) = device(&server, "fay", "phone");
+    let (mut fay, _fay_events) = server.device("fay", "phone");
     for (caller, id) in [(&mut carl, "b1"), (&mut dan, "b2"), (&mut fay, "b3")] {
         assert_eq!(caller.request(&format!("CALL:bob:{id}:OFFER:voice:{SDP}")), "OK");
         assert!(event_of(&mut bob_events, id).contains(":OFFER:"));
@@ -447,7 +431,7 @@ fn waits_1_1_s_the_log_lines_callers_cause_are_limited() {
     let callers: Vec<String> = (0..20).map(|n| format!("caller{n}")).collect();
     let names: Vec<&str> = callers.iter().map(String::as_str).chain(["bob"]).collect();
     server.register(&names);
-    let (_bob, _bob_events) = device(&server, "bob", "phone");
+    let (_bob, _bob_events) = server.device("bob", "phone");
     let mut sends: Vec<Conn> = callers.iter().map(|c| server.login_send(c, &format!("pw-{c}"))).collect();
     let filler = "x".repeat(1000);
     for (caller, send) in callers.iter().zip(&mut sends) {
@@ -490,7 +474,7 @@ fn waits_1_1_s_the_log_lines_callers_cause_are_limited() {
 #[test]
 fn the_console_says_who_calls_and_the_missed_call_and_trace_shows_the_frames() {
     let server = server(&[]);
-    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
+    let (mut ana, _ana_events) = server.device("ana", "laptop");
     let dir = tempfile::tempdir().unwrap();
     let mut bob = Console::connected(&server, "bob", dir.path(), &["--device", "lab", "--trace"]);
 
@@ -632,10 +616,10 @@ fn the_console_says_each_call_line_from_its_side_and_missed_calls_folded_are_one
     let mut bob = Console::connected(&server, "bob", dir.path(), &["--device", "lab"]);
     // The caller's own console, another device of hers.
     let mut ana = Console::connected(&server, "ana", dir.path(), &["--device", "desk"]);
-    let (mut caller, mut events) = device(&server, "ana", "laptop");
+    let (mut caller, mut events) = server.device("ana", "laptop");
     for id in ["c30", "c31"] {
         assert_eq!(caller.request(&format!("CALL:bob:{id}:OFFER:voice:{SDP}")), "OK");
-        assert_eq!(call_event(&mut events), format!("CALL:ana:{id}:END:missed"));
+        assert_eq!(events.next_call(), format!("CALL:ana:{id}:END:missed"));
     }
     // Live: the line, then the same line with its new count, pointing at it, with no number of its own.
     bob.expect("[1] ana: 📞 Missed voice call");

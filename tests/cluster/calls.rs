@@ -20,16 +20,6 @@ fn device(node: &TestServer, user: &str, device: &str) -> (Conn, Conn) {
     (node.login_send(&format!("{user}@{device}"), PW), events)
 }
 
-/// The next `CALL` event (skipping presence, messages and pings).
-fn call_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.next_event();
-        if line.starts_with("CALL:") {
-            return line;
-        }
-    }
-}
-
 #[test]
 fn waits_1_5_s_a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_up() {
     let cluster = Cluster::start();
@@ -41,27 +31,27 @@ fn waits_1_5_s_a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time
     let (mut bob, mut bob_events) = device(&b, "bob", "phone");
 
     assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
     assert_eq!(bob.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
-    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(bob_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
     assert_eq!(ana.request("CALL:bob:c1:ICE:a"), "OK");
-    assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:ICE:a");
+    assert_eq!(bob_events.next_call(), "CALL:ana:c1:ICE:a");
     assert_eq!(bob.request("CALL:ana:c1:ICE:b"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ICE:b");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:ICE:b");
 
     // Past node a's ring time: the call was answered, so it is not missed.
     // (A timer that must not fire can only be waited out.)
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert_eq!(bob.request("CALL:ana:c1:HANGUP"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:END:hangup");
-    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:END:hangup");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:END:hangup");
+    assert_eq!(bob_events.next_call(), "CALL:bob:c1:END:hangup");
     // Node a heard the end: ana may call again at once.
     assert_eq!(ana.request(&format!("CALL:bob:c2:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c2:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana:c2:OFFER:voice:{SDP}"));
     // Nobody answers: missed on both sides, and in bob's history on node b.
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c2:END:missed");
-    assert_eq!(call_event(&mut bob_events), "CALL:ana:c2:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c2:END:missed");
+    assert_eq!(bob_events.next_call(), "CALL:ana:c2:END:missed");
     // The answered call, hung up on node b, left its length (told by node
     // a, which kept it: past its ring time, 0:01 at least).
     let history = bob.listing("HISTORY:ana:5");
@@ -83,11 +73,11 @@ fn strays(ana_at: &TestServer, bob_at: &TestServer) -> Vec<String> {
     let (mut carl, _carl_events) = device(bob_at, "carl", "phone");
     let mut seen: Vec<String> = STRAY.iter().map(|request| bob.request(request)).collect();
     assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
     seen.push(carl.request("CALL:ana:c1:ANSWER:v=0\\n"));
     seen.push(carl.request("CALL:ana:c1:HANGUP"));
     assert_eq!(bob.request(&format!("CALL:ana:c2:OFFER:voice:{SDP}")), "OK");
-    seen.push(call_event(&mut ana_events));
+    seen.push(ana_events.next_call());
     seen
 }
 
@@ -133,20 +123,20 @@ fn a_device_that_leaves_another_node_ends_the_calls_kept_for_it() {
         seen_online(&a, "ana", "laptop") && seen_online(&a, "bob", "phone")
     });
     assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
     drop(ana_events);
-    assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:END:gone");
+    assert_eq!(bob_events.next_call(), "CALL:ana:c1:END:gone");
     let mut bob = b.login_send("bob@phone", PW);
     let history = bob.listing("HISTORY:ana:5");
     assert!(history.iter().any(|l| l.ends_with(":📞 Missed voice call")), "{history:?}");
 
     let (mut carl, mut carl_events) = device(&a, "carl", "laptop");
     assert_eq!(carl.request(&format!("CALL:bob:c2:OFFER:video:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:carl:c2:OFFER:video:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:carl:c2:OFFER:video:{SDP}"));
     assert_eq!(bob.request("CALL:carl:c2:ANSWER:v=0\\n"), "OK");
-    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:ANSWER:v=0\\n");
+    assert_eq!(carl_events.next_call(), "CALL:bob:c2:ANSWER:v=0\\n");
     drop(bob_events);
-    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:END:gone");
+    assert_eq!(carl_events.next_call(), "CALL:bob:c2:END:gone");
     // The call is out of node a's table.
     assert_eq!(carl.request("CALL:bob:c2:HANGUP"), "KO:BAD_REQUEST:no call c2 (it ended, or never rang)");
 }
@@ -169,22 +159,22 @@ fn a_call_offered_on_one_node_is_judged_against_the_calls_of_the_others() {
         seen_online(&a, "bob", "phone") && seen_online(&a, "carl", "phone")
     });
     assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
     assert_eq!(bob.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
-    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(ana_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(bob_events.next_call(), "CALL:bob:c1:ANSWER:v=0\\n");
 
     assert_eq!(carl.request(&format!("CALL:bob:c2:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:END:busy");
+    assert_eq!(carl_events.next_call(), "CALL:bob:c2:END:busy");
     assert_eq!(carl.request(&format!("CALL:ana:c3:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut carl_events), "CALL:ana:c3:END:busy");
+    assert_eq!(carl_events.next_call(), "CALL:ana:c3:END:busy");
     let reused = bob.request(&format!("CALL:carl:c1:OFFER:voice:{SDP}"));
     assert_eq!(reused, "KO:BAD_REQUEST:the call id c1 is in use");
     let talking = bob.request(&format!("CALL:carl:c4:OFFER:voice:{SDP}"));
     assert_eq!(talking, "KO:FULL:you are in a call: hang up first");
     // Hung up: bob is free again on node b, for carl's next call.
     assert_eq!(ana.request("CALL:bob:c1:HANGUP"), "OK");
-    assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:END:hangup");
+    assert_eq!(bob_events.next_call(), "CALL:ana:c1:END:hangup");
     assert_eq!(carl.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:carl:c5:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:carl:c5:OFFER:voice:{SDP}"));
 }

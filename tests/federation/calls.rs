@@ -13,10 +13,10 @@ use super::support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::Conn;
 use support::federation::{Lab, give_key, start, write_roster};
 use support::ports::free_port;
 use support::tiny::Tiny;
-use support::{Conn, TestServer};
 
 const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\n";
 const ICE: &str = r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0"}"#;
@@ -37,22 +37,6 @@ fn two_labs(root: &Path, ring: &str) -> (Lab, Lab) {
         start(name, &dir, &roster, port, &flags)
     };
     (at("lab1", ports[0].1, "30"), at("lab2", ports[1].1, ring))
-}
-
-/// `user`'s send connection and 1.2 receive connection on `device`.
-fn device(server: &TestServer, user: &str, device: &str) -> (Conn, Conn) {
-    let events = server.events_1_2(user, Some(device));
-    (server.login_send(&format!("{user}@{device}"), &format!("pw-{user}")), events)
-}
-
-/// The next `CALL` event (skipping messages, statuses, presence).
-fn call_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.next_event();
-        if line.starts_with("CALL:") {
-            return line;
-        }
-    }
 }
 
 /// The text of the next `MSG` event, acknowledged.
@@ -84,9 +68,9 @@ fn a_call_across_rings_every_device_is_answered_and_leaves_its_line_in_both_chat
     let (lab1, lab2) = (&lab1.server, &lab2.server);
     lab1.register(&["ana"]);
     lab2.register(&["bob"]);
-    let (mut ana, mut ana_events) = device(lab1, "ana", "laptop");
-    let (mut phone, mut phone_events) = device(lab2, "bob", "phone");
-    let (_laptop, mut laptop_events) = device(lab2, "bob", "laptop");
+    let (mut ana, mut ana_events) = lab1.device("ana", "laptop");
+    let (mut phone, mut phone_events) = lab2.device("bob", "phone");
+    let (_laptop, mut laptop_events) = lab2.device("bob", "laptop");
 
     // No call yet: no TURN credential either side.
     assert_eq!(
@@ -95,34 +79,34 @@ fn a_call_across_rings_every_device_is_answered_and_leaves_its_line_in_both_chat
     );
     assert_eq!(ana.request(&format!("CALL:bob@lab2:c1:OFFER:video:{SDP}")), "OK");
     let ring = format!("CALL:ana@lab1:c1:OFFER:video:{SDP}");
-    assert_eq!(call_event(&mut phone_events), ring);
-    assert_eq!(call_event(&mut laptop_events), ring);
+    assert_eq!(phone_events.next_call(), ring);
+    assert_eq!(laptop_events.next_call(), ring);
     // Each side's credentials are its own server's.
     let (ana_turn, bob_turn) = (ana.request("TURN:bob@lab2"), phone.request("TURN"));
     assert!(ana_turn.starts_with("OK:") && ana_turn.ends_with(":turn:127.0.0.1:3478"), "{ana_turn}");
     assert!(bob_turn.starts_with("OK:") && bob_turn != ana_turn, "another secret: {bob_turn} {ana_turn}");
     assert_eq!(ana.request(&format!("CALL:bob@lab2:c1:ICE:{ICE}")), "OK");
-    assert_eq!(call_event(&mut phone_events), format!("CALL:ana@lab1:c1:ICE:{ICE}"));
-    assert_eq!(call_event(&mut laptop_events), format!("CALL:ana@lab1:c1:ICE:{ICE}"));
+    assert_eq!(phone_events.next_call(), format!("CALL:ana@lab1:c1:ICE:{ICE}"));
+    assert_eq!(laptop_events.next_call(), format!("CALL:ana@lab1:c1:ICE:{ICE}"));
 
     // The phone answers: ana hears it across, the laptop stops ringing.
     assert_eq!(phone.request(&format!("CALL:ana@lab1:c1:ANSWER:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), format!("CALL:bob@lab2:c1:ANSWER:{SDP}"));
-    assert_eq!(call_event(&mut laptop_events), format!("CALL:bob:c1:ANSWER:{SDP}"));
-    assert_eq!(call_event(&mut phone_events), format!("CALL:bob:c1:ANSWER:{SDP}"));
+    assert_eq!(ana_events.next_call(), format!("CALL:bob@lab2:c1:ANSWER:{SDP}"));
+    assert_eq!(laptop_events.next_call(), format!("CALL:bob:c1:ANSWER:{SDP}"));
+    assert_eq!(phone_events.next_call(), format!("CALL:bob:c1:ANSWER:{SDP}"));
     assert_eq!(
         phone.request(&format!("CALL:ana@lab1:c1:ANSWER:{SDP}")),
         "KO:BAD_REQUEST:the call was answered on another device",
         "lab1 keeps ana's end: a second answer is refused there"
     );
     assert_eq!(phone.request(&format!("CALL:ana@lab1:c1:ICE:{ICE}")), "OK");
-    assert_eq!(call_event(&mut ana_events), format!("CALL:bob@lab2:c1:ICE:{ICE}"));
+    assert_eq!(ana_events.next_call(), format!("CALL:bob@lab2:c1:ICE:{ICE}"));
 
     // bob hangs up on lab2: both ends hear it, and the line (stored by
     // the caller's server, lab1) is in both chats.
     assert_eq!(phone.request("CALL:ana@lab1:c1:HANGUP"), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob@lab2:c1:END:hangup");
-    assert_eq!(call_event(&mut phone_events), "CALL:bob:c1:END:hangup");
+    assert_eq!(ana_events.next_call(), "CALL:bob@lab2:c1:END:hangup");
+    assert_eq!(phone_events.next_call(), "CALL:bob:c1:END:hangup");
     assert_eq!(msg_text(&mut phone_events), "📞 Video call, 0:00");
     last_line(&mut ana, "bob@lab2", "📞 Video call, 0:00");
     last_line(&mut phone, "ana@lab1", "📞 Video call, 0:00");
@@ -131,10 +115,10 @@ fn a_call_across_rings_every_device_is_answered_and_leaves_its_line_in_both_chat
 
     // The other way: bob calls ana, ana declines.
     assert_eq!(phone.request(&format!("CALL:ana@lab1:c2:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), format!("CALL:bob@lab2:c2:OFFER:voice:{SDP}"));
+    assert_eq!(ana_events.next_call(), format!("CALL:bob@lab2:c2:OFFER:voice:{SDP}"));
     assert_eq!(ana.request("CALL:bob@lab2:c2:DECLINE"), "OK");
-    assert_eq!(call_event(&mut phone_events), "CALL:ana@lab1:c2:END:declined");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c2:END:declined");
+    assert_eq!(phone_events.next_call(), "CALL:ana@lab1:c2:END:declined");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c2:END:declined");
     last_line(&mut phone, "ana@lab1", "📞 Declined voice call");
     last_line(&mut ana, "bob@lab2", "📞 Declined voice call");
 }
@@ -146,25 +130,25 @@ fn a_call_across_rings_out_at_the_callee_s_ring_time_and_its_missed_line_is_in_b
     let (lab1, lab2) = (&lab1.server, &lab2.server);
     lab1.register(&["ana"]);
     lab2.register(&["bob", "dan"]);
-    let (mut ana, mut ana_events) = device(lab1, "ana", "laptop");
-    let (mut bob, mut bob_events) = device(lab2, "bob", "phone");
+    let (mut ana, mut ana_events) = lab1.device("ana", "laptop");
+    let (mut bob, mut bob_events) = lab2.device("bob", "phone");
 
     // lab1 rings for 30 s, lab2 for 1: the call is missed within ~1 s.
     let offered = Instant::now();
     assert_eq!(ana.request(&format!("CALL:bob@lab2:c1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana@lab1:c1:OFFER:voice:{SDP}"));
-    assert_eq!(call_event(&mut bob_events), "CALL:ana@lab1:c1:END:missed");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c1:END:missed");
+    assert_eq!(bob_events.next_call(), format!("CALL:ana@lab1:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), "CALL:ana@lab1:c1:END:missed");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c1:END:missed");
     let rang = offered.elapsed();
     assert!(rang < Duration::from_secs(20), "rang out at lab2's --ring-seconds 1, not lab1's 30: {rang:?}");
     assert_eq!(msg_text(&mut bob_events), "📞 Missed voice call");
     last_line(&mut ana, "bob@lab2", "📞 Missed voice call");
     // A second missed call folds into the first line, on both sides.
     assert_eq!(ana.request(&format!("CALL:bob@lab2:c2:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:ana@lab1:c2:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:ana@lab1:c2:OFFER:voice:{SDP}"));
     assert_eq!(ana.request("CALL:bob@lab2:c2:HANGUP"), "OK");
-    assert_eq!(call_event(&mut bob_events), "CALL:ana@lab1:c2:END:hangup");
-    assert_eq!(call_event(&mut ana_events), "CALL:ana:c2:END:hangup");
+    assert_eq!(bob_events.next_call(), "CALL:ana@lab1:c2:END:hangup");
+    assert_eq!(ana_events.next_call(), "CALL:ana:c2:END:hangup");
     last_line(&mut ana, "bob@lab2", "✎ 📞 2 missed voice calls");
     last_line(&mut bob, "ana@lab1", "✎ 📞 2 missed voice calls");
 
@@ -173,10 +157,10 @@ fn a_call_across_rings_out_at_the_callee_s_ring_time_and_its_missed_line_is_in_b
     let mut dan = lab2.login_send("dan", "pw-dan");
     let _dan_events = lab2.events_1_2("dan", None);
     assert_eq!(dan.request(&format!("CALL:bob:d1:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut bob_events), format!("CALL:dan:d1:OFFER:voice:{SDP}"));
+    assert_eq!(bob_events.next_call(), format!("CALL:dan:d1:OFFER:voice:{SDP}"));
     assert_eq!(bob.request(&format!("CALL:dan:d1:ANSWER:{SDP}")), "OK");
     assert_eq!(ana.request(&format!("CALL:bob@lab2:c3:OFFER:voice:{SDP}")), "OK");
-    assert_eq!(call_event(&mut ana_events), "CALL:bob@lab2:c3:END:busy");
+    assert_eq!(ana_events.next_call(), "CALL:bob@lab2:c3:END:busy");
 }
 
 #[test]
@@ -200,7 +184,7 @@ fn what_cannot_ring_across_is_refused_in_words_before_anything_rings() {
     let _lab3 = Tiny::start_with(&dir("lab3"), ["0", "0"], &lab3_args);
     lab1.server.register(&["ana"]);
     lab2.server.register(&["bob"]);
-    let (mut ana, _ana_events) = device(&lab1.server, "ana", "laptop");
+    let (mut ana, _ana_events) = lab1.server.device("ana", "laptop");
 
     let offer = |to: &str| format!("CALL:{to}:c1:OFFER:voice:{SDP}");
     assert_eq!(ana.request(&offer("bob@lab2")), "KO:OFFLINE:bob cannot be called now", "bob is offline");
@@ -215,7 +199,7 @@ fn what_cannot_ring_across_is_refused_in_words_before_anything_rings() {
     assert_eq!(ana.request("CALL:bob@lab2:c1:HANGUP"), "KO:BAD_REQUEST:no call c1 (it ended, or never rang)");
 
     // lab2 down: the caller hears why at once (lab1 dials it to ask).
-    let (mut bob, _bob_events) = device(&lab2.server, "bob", "phone");
+    let (mut bob, _bob_events) = lab2.server.device("bob", "phone");
     assert_eq!(bob.request("PING"), "OK");
     drop(lab2);
     let refused = ana.request(&offer("bob@lab2"));

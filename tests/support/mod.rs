@@ -419,6 +419,13 @@ impl TestServer {
         users.map(|user| self.login_send(user, &format!("pw-{user}")))
     }
 
+    /// `user`'s send connection and 1.2 receive connection on `device`
+    /// (password `pw-<user>`).
+    pub fn device(&self, user: &str, device: &str) -> (Conn, Conn) {
+        let events = self.events_1_2(user, Some(device));
+        (self.login_send(&format!("{user}@{device}"), &format!("pw-{user}")), events)
+    }
+
     /// A receive connection of `user` (on `device`, if any) that said
     /// `VERSION:1.2` before its login, so the server has read it.
     pub fn events_1_2(&self, user: &str, device: Option<&str>) -> Conn {
@@ -715,6 +722,16 @@ impl Conn {
             }
             if line == "PING" {
                 self.send("PONG");
+            }
+        }
+    }
+
+    /// The next `CALL` event, past messages, statuses and the rest.
+    pub fn next_call(&mut self) -> String {
+        loop {
+            let line = self.next_event();
+            if line.starts_with("CALL:") {
+                return line;
             }
         }
     }
