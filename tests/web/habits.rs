@@ -170,13 +170,14 @@ fn a_voice_message_plays_at_1_1_5_and_2_times_its_speed_said_in_its_name() {
             browser.wait_for(&format!("{got} === {:?}", want.to_string()));
         };
         said(&ana, json!(["1×", "Playback speed 1×", null]));
-        // In the bubble, after the time; a finger's size on a phone.
-        let place = ana.exec(
-            "const b = document.querySelector(arguments[0]), box = b.closest('.voice');
-             const r = b.getBoundingClientRect(), t = box.querySelector('.voice-time').getBoundingClientRect(), m = box.getBoundingClientRect();
-             return [r.left >= t.right, r.right <= m.right + 1, r.width >= (innerWidth < 500 ? 44 : 24), r.height >= (innerWidth < 500 ? 44 : 24)]",
-            json!([speed]),
-        );
+        // In the bubble, after the time; a finger's size on a phone. Asked
+        // until the bubble is there (the list may draw it again meanwhile).
+        let place = ana.wait_for(&format!(
+            "(() => {{ const b = document.querySelector('{speed}'), box = b?.closest('.voice');
+               if (!box) return null;
+               const r = b.getBoundingClientRect(), t = box.querySelector('.voice-time').getBoundingClientRect(), m = box.getBoundingClientRect();
+               return [r.left >= t.right, r.right <= m.right + 1, r.width >= (innerWidth < 500 ? 44 : 24), r.height >= (innerWidth < 500 ? 44 : 24)] }})()"
+        ));
         assert_eq!(place, json!([true, true, true, true]), "{width}×{height}");
         ana.click(speed);
         said(&ana, json!(["1.5×", "Playback speed 1.5×", null]));
