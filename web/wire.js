@@ -320,7 +320,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines: `Request::lists`'s, as tests/protocol/listings.rs checks. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'RECEIPTS', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];

@@ -662,6 +662,9 @@ impl LocalStore {
     /// the direct messages among them into DELIVERED. The devices'
     /// positions are `server::devices`'s: `seq` is already the lowest.
     pub fn ack(&self, user: UserId, seq: u64) {
+        // 1.2 (§31): the room messages it covers, read back first.
+        let after = self.inner.state.lock().users[user].inbox.acked;
+        let rooms = if seq > after { self.inner.acked_rooms(user, after, seq) } else { Vec::new() };
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -675,6 +678,7 @@ impl LocalStore {
                     state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
                 }
             }
+            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)?;
             state.commit(Record::Ack { ts, user: me, seq }, batch)
         });
         if let Err(e) = result {
@@ -687,6 +691,7 @@ impl LocalStore {
     /// messages after `after` up to `upto`, as `ack` makes them (two grey
     /// ticks on the first device), without trimming the inbox.
     pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let rooms = self.inner.acked_rooms(user, after, upto);
         let result = self.inner.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             let ts = state.next_ts(now_ms());
@@ -698,7 +703,7 @@ impl LocalStore {
                     state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
                 }
             }
-            Ok(())
+            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)
         });
         if let Err(e) = result {
             log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
