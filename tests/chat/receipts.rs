@@ -68,7 +68,7 @@ fn a_room_message_is_delivered_then_read_by_every_member_and_survives_a_kill() {
     for c in [&mut ana, &mut bob, &mut carl] {
         assert_eq!(c.request("JOIN:#lab"), "OK");
     }
-    let mut ana_events = server.events_1_2("ana", None);
+    let ana_events = server.events_1_2("ana", None);
     // ana's 1.0 laptop: it is sent nothing new.
     let mut laptop = server.recv_conn();
     assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");

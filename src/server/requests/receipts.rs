@@ -2,7 +2,7 @@
 //! message delivered, and who read it, with the times; the store decides
 //! (`store::local::room_receipts`), this writes its lines.
 
-use crate::protocol::{Ko, Reply};
+use crate::protocol::Reply;
 use crate::server::session::Flow;
 use crate::store::local::room_receipts::Receipts;
 use crate::store::state::receipts::RECEIPTS_MAX_MEMBERS;
@@ -19,7 +19,7 @@ pub(super) const COST: u32 = 11;
 pub(super) fn serve(mut a: Asking, room: String, id: String) -> Flow {
     a.settle();
     let answer = a.base.store.receipts(a.who.id, &room, &id).map(|r| Reply::listing(lines(&r)));
-    a.reply(answer.map_err(Ko::from))
+    a.reply(answer)
 }
 
 /// The listing's lines: `TO:<members>`, then `READ:<member>:<ts>` for
