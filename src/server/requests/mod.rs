@@ -415,6 +415,7 @@ mod tests {
             ("OP:#lab:bob", 2),
             ("DEOP:#lab:bob", 2),
             ("ROOMINFO:#lab", 1),
+            ("RECEIPTS:#lab:m1", 11),
             ("SEARCH:bob:x", 11),
             ("SEARCH:*:x", 20),
             ("PASSWD:old-pw:new-pw", 20),
