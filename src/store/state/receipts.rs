@@ -52,16 +52,21 @@ pub struct Counted {
 }
 
 /// THE rule: message `ord` of `sender` is delivered (or read) once every
-/// other counted member's mark is past it.
+/// other counted member's mark is past it (and it has one at least).
 pub fn all_past(members: &[Counted], sender: UserId, ord: u64, read: bool) -> bool {
-    members.iter().filter(|m| m.user != sender).all(|m| if read { m.read > ord } else { m.delivered > ord })
+    let mut others = members.iter().filter(|m| m.user != sender).peekable();
+    others.peek().is_some() && others.all(|m| if read { m.read > ord } else { m.delivered > ord })
 }
 
 impl State {
-    /// True if `room` keeps receipts (at most [`RECEIPTS_MAX_MEMBERS`]).
+    /// True if `room` keeps receipts: at most [`RECEIPTS_MAX_MEMBERS`]
+    /// members, all of this server (a member of another server (1.3)
+    /// acknowledges on its own server, which tells nobody here).
     pub fn keeps_receipts(&self, room: RoomId) -> bool {
         let r = self.room(room);
-        r.members.len() <= RECEIPTS_MAX_MEMBERS && !super::remote::is_copy(&r.name)
+        r.members.len() <= RECEIPTS_MAX_MEMBERS
+            && !super::remote::is_copy(&r.name)
+            && !r.members.keys().any(|&u| self.is_remote(u))
     }
 
     /// The marks of `member` of `room`: `(delivered, read)`, a read
@@ -71,15 +76,13 @@ impl State {
         Some((m.delivered.max(m.read), m.read))
     }
 
-    /// The members the rule counts, with their marks: this server's own
-    /// (a member of another server acknowledges on its server), a
-    /// member who turned read receipts off counted as read once delivered.
+    /// The members the rule counts, with their marks: a member who
+    /// turned read receipts off counted as read once delivered.
     pub fn counted(&self, room: RoomId) -> Vec<Counted> {
         let receipts = crate::protocol::profile::PrivacyKey::Receipts;
         self.room(room)
             .members
             .iter()
-            .filter(|(u, _)| !self.is_remote(**u))
             .map(|(&user, m)| {
                 let delivered = m.delivered.max(m.read);
                 let privacy = crate::store::profile::privacy_in(&self.users[user].settings);
@@ -206,5 +209,6 @@ mod tests {
         assert!(all_past(&members, 0, 0, true));
         assert!(!all_past(&members, 0, 1, true), "member 1 has not read message 1");
         assert!(!all_past(&members, 1, 0, false), "the sender 0 has nothing delivered");
+        assert!(!all_past(&members[..1], 0, 0, false), "alone in its room: nobody to have it");
     }
 }
