@@ -1,5 +1,5 @@
 //! 1.2: photos and files on a cluster (docs/PROTOCOL.md §21,
-//! docs/CLUSTER-OPS.md): two nodes on one PostgreSQL and one NATS
+//! docs/CLUSTER-OPS.md): two nodes on one PostgreSQL
 //! (`tests/support/cluster.rs`), and any node serves any file. A file
 //! uploaded through node A is fetched through node B byte for byte, its
 //! thumbnail too; an outsider is refused on B; a `DELETE` on B removes
