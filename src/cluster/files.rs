@@ -70,30 +70,39 @@ impl PgFiles {
         query: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<(String, Meta)>, Ko> {
-        const DOING: &str = "reading files";
-        let mut conn = self.db.get()?;
-        let mut files: Vec<(String, Meta)> =
-            conn.query(query, params).or_ko(DOING)?.iter().map(meta_of).collect();
-        if files.is_empty() {
-            return Ok(files);
-        }
-        let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
-        let rows = conn
-            .query(
-                "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
-                 WHERE file = ANY($1) ORDER BY attached",
-                &[&ids],
-            )
-            .or_ko(DOING)?;
-        for row in rows {
-            let file: &str = row.get(0);
-            if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
-                let left = Left { author: row.get(4), recipient: row.get(5) };
-                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
-            }
-        }
-        Ok(files)
+        files_of(&mut *self.db.get()?, query, params)
     }
+}
+
+/// The files of `query` (selecting [`META`]) read through `client` (a
+/// connection, or a transaction), each with its carriers.
+fn files_of(
+    client: &mut impl postgres::GenericClient,
+    query: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<(String, Meta)>, Ko> {
+    const DOING: &str = "reading files";
+    let mut files: Vec<(String, Meta)> =
+        client.query(query, params).or_ko(DOING)?.iter().map(meta_of).collect();
+    if files.is_empty() {
+        return Ok(files);
+    }
+    let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
+    let rows = client
+        .query(
+            "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
+             WHERE file = ANY($1) ORDER BY attached",
+            &[&ids],
+        )
+        .or_ko(DOING)?;
+    for row in rows {
+        let file: &str = row.get(0);
+        if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
+            let left = Left { author: row.get(4), recipient: row.get(5) };
+            meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
+        }
+    }
+    Ok(files)
 }
 
 impl FileStore for PgFiles {
@@ -292,38 +301,52 @@ impl FileStore for PgFiles {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
-    /// One transaction, by the owner's and the carriers' indexes (a
-    /// room's `chat_key` begins with `#`: never a name's).
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        const DOING: &str = "forgetting a deleted account's files";
-        let key = fold(name);
-        let mut ids: Vec<String> = Vec::new();
-        {
-            let mut conn = self.db.get()?;
-            let mut tx = conn.transaction().or_ko(DOING)?;
-            for change in [
-                "UPDATE files SET owner = '', owner_key = '' WHERE owner_key = $1 AND owner_key <> '' RETURNING id",
-                "UPDATE file_carriers SET author_left = true WHERE sender_key = $1 RETURNING file",
-                "UPDATE file_carriers SET recipient_left = true WHERE chat_key = $1 RETURNING file",
-            ] {
-                ids.extend(tx.query(change, &[&key]).or_ko(DOING)?.iter().map(|row| row.get::<_, String>(0)));
-            }
-            tx.commit().or_ko(DOING)?;
-        }
-        ids.sort();
-        ids.dedup();
-        self.files(&format!("SELECT {META} FROM files WHERE id = ANY($1)"), &[&ids])
+    /// By the owner's and the carriers' indexes (a room's `chat_key`
+    /// begins with `#`: never a name's).
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT id FROM files WHERE owner_key = $1 AND owner_key <> '' \
+                 UNION SELECT file FROM file_carriers WHERE sender_key = $1 \
+                 UNION SELECT file FROM file_carriers WHERE chat_key = $1",
+                &[&fold(name)],
+            )
+            .or_ko("reading a deleted account's files")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
+    /// One transaction, in which the file's row is locked first: the
+    /// changes of one file take turns, on any node.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko> {
+        const DOING: &str = "changing whose a file is";
         let mut conn = self.db.get()?;
-        let handed = conn
-            .execute(
-                "UPDATE files SET owner = $3, owner_key = $4 WHERE id = $1 AND owner_key = $2",
-                &[&id, &fold(from), &to, &fold(to)],
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let query = format!("SELECT {META} FROM files WHERE id = $1 FOR UPDATE");
+        let Some((_, mut meta)) = files_of(&mut tx, &query, &[&id])?.pop() else { return Ok(None) };
+        let before = meta.clone();
+        if !change(&mut meta) {
+            return Ok(Some((meta, false)));
+        }
+        if meta.owner != before.owner {
+            tx.execute(
+                "UPDATE files SET owner = $2, owner_key = $3 WHERE id = $1",
+                &[&id, &meta.owner, &fold(&meta.owner)],
             )
-            .or_ko("handing a file over")?;
-        Ok(handed == 1)
+            .or_ko(DOING)?;
+        }
+        for (now, was) in meta.carriers.iter().zip(&before.carriers).filter(|(now, was)| now.left != was.left)
+        {
+            let (from_key, to_key, msg) = was.key();
+            tx.execute(
+                "UPDATE file_carriers SET author_left = $4, recipient_left = $5 \
+                 WHERE sender_key = $1 AND chat_key = $2 AND msg = $3",
+                &[&from_key, &to_key, &msg, &now.left.author, &now.left.recipient],
+            )
+            .or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)?;
+        Ok(Some((meta, true)))
     }
 }
 

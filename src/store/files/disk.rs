@@ -258,42 +258,23 @@ impl FileStore for DiskFiles {
         Ok(old.take(limit).map(|(_, id)| id.clone()).collect())
     }
 
-    /// A look at every description (an account deletion is rare), then
-    /// each one it concerns rewritten as any change is.
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        let key = fold(name);
-        let concerns = |m: &Meta| {
-            (!m.owner.is_empty() && fold(&m.owner) == key)
-                || m.carriers.iter().any(|c| fold(&c.from) == key || fold(&c.to) == key)
-        };
-        let ids: Vec<String> =
-            self.index.lock().files.iter().filter(|(_, m)| concerns(m)).map(|(id, _)| id.clone()).collect();
-        let mut touched = Vec::with_capacity(ids.len());
-        for id in ids {
-            let changed = self.change(&id, |meta| {
-                if fold(&meta.owner) == key {
-                    meta.owner.clear();
-                }
-                for c in &mut meta.carriers {
-                    c.left.author |= fold(&c.from) == key;
-                    c.left.recipient |= fold(&c.to) == key;
-                }
-                meta.clone()
-            })?;
-            touched.extend(changed.map(|meta| (id, meta)));
-        }
-        Ok(touched)
+    /// A look at every description: an account deletion is rare.
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko> {
+        let index = self.index.lock();
+        Ok(index.files.iter().filter(|(_, m)| super::concerns(m, name)).map(|(id, _)| id.clone()).collect())
     }
 
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
-        let handed = self.change(id, |meta| {
-            let still = fold(&meta.owner) == fold(from);
-            if still {
-                meta.owner = to.to_string();
-            }
-            still
-        })?;
-        Ok(handed.unwrap_or(false))
+    /// Under the index's lock, its `.meta` rewritten as any change is.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko> {
+        let mut index = self.index.lock();
+        let Some(meta) = index.files.get(id) else { return Ok(None) };
+        let mut meta = meta.clone();
+        if !change(&mut meta) {
+            return Ok(Some((meta, false)));
+        }
+        write_synced(&self.path(id, ".meta"), meta_text(&meta).as_bytes()).map_err(internal)?;
+        index.insert(id, meta.clone());
+        Ok(Some((meta, true)))
     }
 }
 

@@ -162,13 +162,17 @@ pub trait FileStore: Send + Sync {
     /// At most `limit` uploads not complete that began at or before
     /// `before` (Unix ms), oldest first.
     fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
-    /// 1.2: the account of `name` was deleted. Its files
-    /// become nobody's (`owner` empty), and each message it wrote or
-    /// received marks that side [`Left`]: the files changed, as they are now.
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// File `id` becomes `to`'s (its quota's) if it is still `from`'s
-    /// (names as registered, compared ignoring case); true if it did.
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko>;
+    /// The files the account of `name` touched ([`concerns`](super::concerns)):
+    /// those it uploaded and those its messages, sent or received, carry.
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko>;
+    /// Runs `change` on the description of file `id` as it is now, and
+    /// keeps what it changed of the owner and of the carriers' [`Left`]
+    /// sides (nothing else) if it says it did, in one step: two changes
+    /// of one file take turns, each on what the other left. The
+    /// description after it, and whether it changed; `None`: no such file.
+    /// The changes are the rules' ([`disown`](super::disown),
+    /// [`pass_to_heir`](super::pass_to_heir)), never a store's.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko>;
 }
 
 /// What an owner's files take: their bytes (complete or not, an upload

@@ -34,8 +34,8 @@ mod rules;
 
 pub use kept::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
 pub use rules::{
-    PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, heir, is_orphan, is_owner, is_stale,
-    is_unread, may_fetch,
+    PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, concerns, disown, heir, is_orphan,
+    is_owner, is_stale, is_unread, may_fetch, pass_to_heir,
 };
 
 use names::new_id;
@@ -640,22 +640,19 @@ impl Files {
         let carrier = Carrier::new(from, to, id);
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
             Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
-            Some((file, meta)) => match heir(&meta) {
-                Some(heir) => {
-                    let handed = self.store.hand_over(&file, &meta.owner, heir)?;
-                    if handed {
-                        log::info!(
-                            "files: {file} is {heir}'s now: {} deleted the messages carrying it",
-                            meta.owner
-                        );
-                        let mut usage = self.usage.lock();
-                        usage.remove(&fold(&meta.owner));
-                        usage.remove(&fold(heir));
-                    }
-                    Ok(())
+            Some((file, meta)) => {
+                if let Some((now, true)) = self.store.reassign(&file, &pass_to_heir)? {
+                    log::info!(
+                        "files: {file} is {}'s now: {} deleted the messages carrying it",
+                        now.owner,
+                        meta.owner
+                    );
+                    let mut usage = self.usage.lock();
+                    usage.remove(&fold(&meta.owner));
+                    usage.remove(&fold(&now.owner));
                 }
-                None => Ok(()),
-            },
+                Ok(())
+            }
             None => Ok(()),
         });
         if let Err(ko) = done {
@@ -685,13 +682,15 @@ impl Files {
     /// bytes and description; what a recipient still has stays the
     /// recipient's. How many were removed.
     pub fn forget_account(&self, name: &str) -> Result<usize, Ko> {
-        let touched = self.store.disown(name)?;
         let mut removed = 0;
-        for (id, _) in touched.iter().filter(|(_, meta)| is_unread(meta)) {
-            let _turn = self.stripe(id).lock();
-            self.store.remove(id)?;
-            self.done(id);
-            removed += 1;
+        for id in self.store.concerning(name)? {
+            let _turn = self.stripe(&id).lock();
+            let Some((meta, _)) = self.store.reassign(&id, &|meta| disown(meta, name))? else { continue };
+            if is_unread(&meta) {
+                self.store.remove(&id)?;
+                self.done(&id);
+                removed += 1;
+            }
         }
         self.usage.lock().remove(&fold(name));
         Ok(removed)
