@@ -8,14 +8,17 @@
 //! then as safe as the message that carries it, and one more service is
 //! not needed to run a cluster in a class.
 //!
-//! This is a [`FileStore`] only: it keeps rows. What is allowed (quota,
-//! who fetches, the sweep, when a `DELETE` takes the bytes) is decided by
-//! `store::files::Files`, for this store and the disk's alike.
+//! Two stores that keep rows, and decide nothing: [`PgFiles`], a
+//! [`FileStore`], keeps the descriptions (`files`, `file_carriers`);
+//! [`PgBlobs`], [`Blobs`], the bytes (`file_chunks`, and each upload's
+//! `received`). What is allowed (quota, who fetches, the sweep, when a
+//! `DELETE` takes the bytes, what an account's deletion changes) is
+//! decided by `store::files::Files`, for these stores and the disk's alike.
 //!
 //! Bytes are never whole in memory: a part uploaded is one row of
 //! `file_chunks` (at most 12,000 bytes), a download reads the one or two
 //! rows it spans, and the last part's sha256 (unless the parts
-//! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
+//! committer hashed every part: [`PgBlobs::digest`]) and thumbnail read
 //! the rows back in batches ([`UploadReader`]). Each change is committed before
 //! its `OK`: the parts waiting share one transaction (`parts/`), every
 //! other change is one on a pooled connection.
@@ -30,18 +33,31 @@ use super::parts::Parts;
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored};
+use crate::store::files::{Blobs, Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored};
 
-/// The files of a cluster, in its database.
+/// The descriptions of a cluster's files, in its database: `files` and
+/// `file_carriers`.
 pub struct PgFiles {
+    db: Arc<Db>,
+}
+
+impl PgFiles {
+    pub fn new(db: Arc<Db>) -> PgFiles {
+        PgFiles { db }
+    }
+}
+
+/// The bytes of a cluster's files, in its database: `file_chunks`, and
+/// the bytes received of each upload (the `received` of its `files` row).
+pub struct PgBlobs {
     db: Arc<Db>,
     /// Where the parts go: committed several at a time.
     parts: Parts,
 }
 
-impl PgFiles {
-    pub fn new(db: Arc<Db>) -> PgFiles {
-        PgFiles { parts: Parts::new(db.clone()), db }
+impl PgBlobs {
+    pub fn new(db: Arc<Db>) -> PgBlobs {
+        PgBlobs { parts: Parts::new(db.clone()), db }
     }
 }
 
@@ -140,99 +156,11 @@ impl FileStore for PgFiles {
         Ok(self.files(&query, &[&id])?.pop().map(|(_, meta)| meta))
     }
 
-    fn received(&self, id: &str) -> Result<u64, Ko> {
+    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
         let mut conn = self.db.get()?;
-        let row =
-            conn.query_opt("SELECT received FROM files WHERE id = $1", &[&id]).or_ko("reading an upload")?;
-        Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
-    }
-
-    /// Through the parts committer ([`Parts`]), waited for.
-    fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
-        let (done, stored) = crossbeam_channel::bounded(1);
-        self.parts.append(id, offset, data.to_vec(), Box::new(move |r| drop(done.send(r))));
-        stored.recv().unwrap_or_else(|_| Err(super::db::down()))
-    }
-
-    fn appends_later(&self) -> bool {
-        true
-    }
-
-    /// Queued for a commit shared with the parts waiting (`parts/`).
-    fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
-        self.parts.append(id, offset, data, then);
-    }
-
-    /// The parts committer's hash ([`Parts::digest`]), if the rows hold
-    /// `size` bytes end to end from offset 0: what the hash cannot see
-    /// (an offset written wrong, a row twice or missing) read from the
-    /// rows' offsets and lengths, not their bytes (`length` of a bytea
-    /// stored apart, TOAST, reads its header only).
-    fn digest(&self, id: &str, size: u64) -> Result<Option<String>, Ko> {
-        let Some(digest) = self.parts.digest(id, size) else { return Ok(None) };
-        let mut conn = self.db.get()?;
-        let row = conn
-            .query_one(
-                "SELECT count(*) FILTER (WHERE off <> coalesce(ended, 0)), coalesce(sum(len), 0)::bigint \
-                 FROM (SELECT off, length(data) AS len, lag(off + length(data)) OVER (ORDER BY off) AS ended \
-                       FROM file_chunks WHERE file = $1 AND NOT thumb) AS rows",
-                &[&id],
-            )
-            .or_ko("checking an upload")?;
-        let (gaps, bytes): (i64, i64) = (row.get(0), row.get(1));
-        Ok((gaps == 0 && bytes as u64 == size).then_some(digest))
-    }
-
-    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
-        let size = self.received(id)?;
-        Ok(Box::new(UploadReader {
-            db: &self.db,
-            id: id.to_string(),
-            size,
-            pos: 0,
-            buf: Vec::new(),
-            buf_at: 0,
-        }))
-    }
-
-    /// The thumbnail's chunks and the file's new state in one transaction.
-    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
-        const DOING: &str = "completing a file";
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko(DOING)?;
-        for (i, chunk) in thumbnail.unwrap_or_default().chunks(PART_BYTES).enumerate() {
-            tx.execute(
-                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, true, $2, $3) ON CONFLICT DO NOTHING",
-                &[&id, &((i * PART_BYTES) as i64), &chunk],
-            )
-            .or_ko(DOING)?;
-        }
-        tx.execute("UPDATE files SET complete = true, type = $2 WHERE id = $1", &[&id, &kind])
-            .or_ko(DOING)?;
-        tx.commit().or_ko(DOING)
-    }
-
-    /// The rows that `[offset, offset + PART_BYTES)` spans: the one that
-    /// holds `offset`, and those that begin before the end.
-    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko> {
-        let mut conn = self.db.get()?;
-        let rows = conn
-            .query(
-                "SELECT off, data FROM file_chunks WHERE file = $1 AND thumb = $2 AND off < $3::bigint + $4::bigint \
-                 AND off >= (SELECT coalesce(max(off), 0) FROM file_chunks \
-                             WHERE file = $1 AND thumb = $2 AND off <= $3) \
-                 ORDER BY off",
-                &[&id, &thumb, &(offset as i64), &(PART_BYTES as i64)],
-            )
-            .or_ko("reading a file")?;
-        let mut out = Vec::with_capacity(PART_BYTES);
-        for row in rows {
-            let (off, data): (i64, &[u8]) = (row.get(0), row.get(1));
-            let skip = (offset.saturating_sub(off as u64) as usize).min(data.len());
-            let room = PART_BYTES - out.len();
-            out.extend_from_slice(&data[skip..data.len().min(skip + room)]);
-        }
-        Ok(out)
+        conn.execute("UPDATE files SET complete = true, type = $2 WHERE id = $1", &[&id, &kind])
+            .or_ko("completing a file")
+            .map(drop)
     }
 
     fn carry(&self, id: &str, c: &Carrier) -> Result<bool, Ko> {
@@ -347,6 +275,114 @@ impl FileStore for PgFiles {
         }
         tx.commit().or_ko(DOING)?;
         Ok(Some((meta, true)))
+    }
+}
+
+impl Blobs for PgBlobs {
+    /// Nothing: the upload's `files` row, made with its description,
+    /// holds the bytes received (0).
+    fn begin(&self, _id: &str) -> Result<(), Ko> {
+        Ok(())
+    }
+
+    fn received(&self, id: &str) -> Result<u64, Ko> {
+        let mut conn = self.db.get()?;
+        let row =
+            conn.query_opt("SELECT received FROM files WHERE id = $1", &[&id]).or_ko("reading an upload")?;
+        Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
+    }
+
+    /// Through the parts committer ([`Parts`]), waited for.
+    fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
+        let (done, stored) = crossbeam_channel::bounded(1);
+        self.parts.append(id, offset, data.to_vec(), Box::new(move |r| drop(done.send(r))));
+        stored.recv().unwrap_or_else(|_| Err(super::db::down()))
+    }
+
+    fn appends_later(&self) -> bool {
+        true
+    }
+
+    /// Queued for a commit shared with the parts waiting (`parts/`).
+    fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
+        self.parts.append(id, offset, data, then);
+    }
+
+    /// The parts committer's hash ([`Parts::digest`]), if the rows hold
+    /// `size` bytes end to end from offset 0: what the hash cannot see
+    /// (an offset written wrong, a row twice or missing) read from the
+    /// rows' offsets and lengths, not their bytes (`length` of a bytea
+    /// stored apart, TOAST, reads its header only).
+    fn digest(&self, id: &str, size: u64) -> Result<Option<String>, Ko> {
+        let Some(digest) = self.parts.digest(id, size) else { return Ok(None) };
+        let mut conn = self.db.get()?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FILTER (WHERE off <> coalesce(ended, 0)), coalesce(sum(len), 0)::bigint \
+                 FROM (SELECT off, length(data) AS len, lag(off + length(data)) OVER (ORDER BY off) AS ended \
+                       FROM file_chunks WHERE file = $1 AND NOT thumb) AS rows",
+                &[&id],
+            )
+            .or_ko("checking an upload")?;
+        let (gaps, bytes): (i64, i64) = (row.get(0), row.get(1));
+        Ok((gaps == 0 && bytes as u64 == size).then_some(digest))
+    }
+
+    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
+        let size = self.received(id)?;
+        Ok(Box::new(UploadReader {
+            db: &self.db,
+            id: id.to_string(),
+            size,
+            pos: 0,
+            buf: Vec::new(),
+            buf_at: 0,
+        }))
+    }
+
+    /// The thumbnail's chunks, in one transaction.
+    fn seal(&self, id: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
+        const DOING: &str = "storing a thumbnail";
+        let Some(thumbnail) = thumbnail else { return Ok(()) };
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        for (i, chunk) in thumbnail.chunks(PART_BYTES).enumerate() {
+            tx.execute(
+                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, true, $2, $3) ON CONFLICT DO NOTHING",
+                &[&id, &((i * PART_BYTES) as i64), &chunk],
+            )
+            .or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)
+    }
+
+    /// The rows that `[offset, offset + PART_BYTES)` spans: the one that
+    /// holds `offset`, and those that begin before the end.
+    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT off, data FROM file_chunks WHERE file = $1 AND thumb = $2 AND off < $3::bigint + $4::bigint \
+                 AND off >= (SELECT coalesce(max(off), 0) FROM file_chunks \
+                             WHERE file = $1 AND thumb = $2 AND off <= $3) \
+                 ORDER BY off",
+                &[&id, &thumb, &(offset as i64), &(PART_BYTES as i64)],
+            )
+            .or_ko("reading a file")?;
+        let mut out = Vec::with_capacity(PART_BYTES);
+        for row in rows {
+            let (off, data): (i64, &[u8]) = (row.get(0), row.get(1));
+            let skip = (offset.saturating_sub(off as u64) as usize).min(data.len());
+            let room = PART_BYTES - out.len();
+            out.extend_from_slice(&data[skip..data.len().min(skip + room)]);
+        }
+        Ok(out)
+    }
+
+    /// Its chunks and its thumbnail's (its `files` row takes them too).
+    fn remove(&self, id: &str) -> Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute("DELETE FROM file_chunks WHERE file = $1", &[&id]).or_ko("removing a file").map(drop)
     }
 }
 
