@@ -171,7 +171,12 @@ impl Files {
     }
 
     /// The files whose descriptions `store` keeps, and their bytes `blobs`.
-    pub fn new(store: Box<dyn FileStore>, blobs: Box<dyn Blobs>, max_size: u64, upload_ttl: Duration) -> Files {
+    pub fn new(
+        store: Box<dyn FileStore>,
+        blobs: Box<dyn Blobs>,
+        max_size: u64,
+        upload_ttl: Duration,
+    ) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
         let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));

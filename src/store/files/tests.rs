@@ -64,6 +64,33 @@ fn an_unfinished_upload_is_swept_and_a_restart_keeps_the_rest() {
     assert_eq!(again.fetch("ana", &id, 0, |_| false).unwrap(), b"abc");
 }
 
+/// What a crash leaves between a file's bytes and its description is
+/// removed at the next start: the room of an upload made before its
+/// `.meta` (`Files::create_upload`), the bytes of a file whose `.meta`
+/// went first (`Files::remove`), a `.meta` half written. What a `.meta`
+/// describes stays, and is served.
+#[test]
+fn bytes_that_nothing_describes_after_a_crash_are_removed_at_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = {
+        let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+        let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
+        files.part("ana", &id, 0, b"abc").unwrap();
+        id
+    };
+    let at = |name: &str| dir.path().join("files").join(name);
+    let left = ["0123.part", "4567", "4567.thumb", "89ab.meta.tmp"];
+    for name in left {
+        std::fs::write(at(name), b"left by a crash").unwrap();
+    }
+    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    for name in left {
+        assert!(!at(name).exists(), "{name} is removed");
+    }
+    assert!(at(&kept).exists() && at(&format!("{kept}.meta")).exists());
+    assert_eq!(files.fetch("ana", &kept, 0, |_| false).unwrap(), b"abc");
+}
+
 #[test]
 fn the_rules_in_a_few_lines() {
     let meta = |complete, created| Meta {
