@@ -79,17 +79,6 @@ fn meta_of(row: &Row) -> (String, Meta) {
     (row.get(0), meta)
 }
 
-impl PgFiles {
-    /// The files of `query` (selecting [`META`]), each with its carriers.
-    fn files(
-        &self,
-        query: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<(String, Meta)>, Ko> {
-        files_of(&mut *self.db.get()?, query, params)
-    }
-}
-
 /// The files of `query` (selecting [`META`]) read through `client` (a
 /// connection, or a transaction), each with its carriers.
 fn files_of(
@@ -153,7 +142,7 @@ impl FileStore for PgFiles {
 
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko> {
         let query = format!("SELECT {META} FROM files WHERE id = $1");
-        Ok(self.files(&query, &[&id])?.pop().map(|(_, meta)| meta))
+        Ok(files_of(&mut *self.db.get()?, &query, &[&id])?.pop().map(|(_, meta)| meta))
     }
 
     fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
@@ -197,7 +186,7 @@ impl FileStore for PgFiles {
             "SELECT {META} FROM files WHERE id = (SELECT file FROM file_carriers \
              WHERE sender_key = $1 AND chat_key = $2 AND msg = $3)"
         );
-        Ok(self.files(&query, &[&from_key, &to_key, &id])?.pop())
+        Ok(files_of(&mut *self.db.get()?, &query, &[&from_key, &to_key, &id])?.pop())
     }
 
     /// Its chunks and carriers go with it (`ON DELETE CASCADE`).
@@ -208,7 +197,7 @@ impl FileStore for PgFiles {
 
     fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
         let query = format!("SELECT {META} FROM files WHERE owner_key = $1");
-        self.files(&query, &[&fold(owner)])
+        files_of(&mut *self.db.get()?, &query, &[&fold(owner)])
     }
 
     /// One sum by the owner's index: asked for each burst of messages.
