@@ -131,7 +131,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     ::log::info!("cluster: node {name}, node links at {at}");
     Ok(Storage {
         backend: store.clone(),
-        files: Some(Box::new(files::PgFiles::new(db.clone()))),
+        files: Some((Box::new(files::PgFiles::new(db.clone())), Box::new(files::PgBlobs::new(db.clone())))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
         node: Some(Box::new(Keeping { node, restarted })),

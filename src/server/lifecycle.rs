@@ -23,7 +23,7 @@ use crate::protocol::Bye;
 use crate::router::Router;
 use crate::store::InLog;
 use crate::store::door::{Door, FolderDoor};
-use crate::store::files::FileStore;
+use crate::store::files::{Blobs, FileStore};
 use crate::store::{Hasher, LocalStore, Store};
 
 /// What the server runs on: its store (a single server's, or a cluster
@@ -33,7 +33,7 @@ use crate::store::{Hasher, LocalStore, Store};
 /// as nothing else of the store needs to know it.
 pub struct Storage {
     pub backend: Arc<LocalStore>,
-    pub files: Option<Box<dyn FileStore>>,
+    pub files: Option<(Box<dyn FileStore>, Box<dyn Blobs>)>,
     /// Where the requests of `wachat users` wait (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
