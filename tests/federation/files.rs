@@ -425,3 +425,179 @@ fn files_across_servers_in_the_browser(ana_size: (u32, u32), bob_size: (u32, u32
     bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value > 0");
     bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value >= 1");
 }
+
+#[test]
+fn files_across_servers_loaded_from_history_are_files_in_a_fresh_browser_on_a_phone() {
+    files_from_history_in_the_browser((390, 844), (1280, 800));
+}
+
+#[test]
+fn files_across_servers_loaded_from_history_are_files_in_a_fresh_browser_on_a_laptop() {
+    files_from_history_in_the_browser((1280, 800), (390, 844));
+}
+
+/// The photo in the open chat of `browser` whose caption is `caption`:
+/// drawn from its thumbnail, opened in the viewer whole (`width` pixels
+/// wide), its file id; the viewer closed again.
+fn photo_shown(browser: &support::browser::Browser, caption: &str, width: u32) -> String {
+    let bubble = format!(
+        "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === {caption:?})"
+    );
+    let img = format!("{bubble}?.querySelector('.file img.thumb')");
+    browser.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
+    browser.exec(&format!("{bubble}.querySelector('.file button.photo').click()"), serde_json::json!([]));
+    let full = "document.querySelector('.viewer img.full')";
+    browser.wait_for(&format!(
+        "{full}?.dataset.full === 'shown' && {full}.complete && {full}.naturalWidth === {width}"
+    ));
+    browser.exec(
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+        serde_json::json!([]),
+    );
+    browser.wait_for("!document.querySelector('.viewer')");
+    let file =
+        browser.exec(&format!("return {bubble}.querySelector('.file').dataset.file"), serde_json::json!([]));
+    file.as_str().unwrap_or_else(|| panic!("no file id: {file}")).to_string()
+}
+
+/// Waits until `conn`, a receive connection, has had `n` queued events,
+/// and `ACK`s them: the messages are then known from `HISTORY` only.
+fn ack_all(conn: &mut Conn, n: usize) {
+    let mut seq = String::new();
+    for _ in 0..n {
+        let event = next_message(conn);
+        seq = event.split(':').nth(1).unwrap().to_string();
+    }
+    conn.send(&format!("ACK:{seq}"));
+}
+
+/// A chat with a user of another server, and a room of another server
+/// whose post came from a third one (its text marked as relayed), opened
+/// in a browser that never got their events (a fresh device, then a
+/// reload): each file message loaded from `HISTORY` is drawn as a file,
+/// its photo opened in the viewer with its bytes equal, its voice note a
+/// player, its caption alone under it.
+fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)) {
+    use support::webapp::{app_url, log_in_again, logged_in};
+    let root = tempfile::tempdir().unwrap();
+    let flags = ["--web-port", "0", "--timeout", "10"];
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &flags);
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let [mut carl] = lab3.logged_in(["carl"]);
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    members_are(&mut bob, 3);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut carl_events = events_1_3(lab3, "carl");
+
+    // bob's photo and voice note to ana; ana's photo in lab2's room,
+    // which carl on lab3 has as relayed by lab2. Every event taken and
+    // acknowledged by a terminal: the browsers will know them from
+    // HISTORY only.
+    let board = photo(640, 480);
+    send_file(&mut bob, "ana@lab1", "p1", "whiteboard.png", &board, "the board");
+    let voice = noise(9_214, 3);
+    send_file(&mut bob, "ana@lab1", "v1", "voice-12s.webm", &voice, "");
+    let diagram = photo(800, 600);
+    send_file(&mut ana, "#lab@lab2", "p2", "diagram.png", &diagram, "friday's diagram");
+    ack_all(&mut ana_events, 2);
+    let relayed = room_file(&mut carl_events, "#lab@lab2");
+    assert!(relayed.contains(":[relayed by lab2] 📎 diagram.png"), "{relayed}");
+    carl_events.send(&format!("ACK:{}", relayed.split(':').nth(1).unwrap()));
+    let history = carl.listing("HISTORY:#lab@lab2:10");
+    assert!(
+        history.iter().any(|l| l.contains(":p2:") && l.contains(":[relayed by lab2] 📎 diagram.png")),
+        "{history:?}"
+    );
+
+    let (url1, url3) = (app_url(lab1), app_url(lab3));
+    let ana_browser = logged_in(&url1, "ana", ana_size.0, ana_size.1);
+    let carl_browser = logged_in(&url3, "carl", carl_size.0, carl_size.1);
+    for (browser, url, user) in [(&ana_browser, &url1, "ana"), (&carl_browser, &url3, "carl")] {
+        for again in [false, true] {
+            if again {
+                log_in_again(browser, url, user);
+            }
+            browser.watch_errors();
+            if user == "ana" {
+                let button = "#chat-list button[data-chat='bob@lab2']";
+                browser.wait_for(&format!("document.querySelector(\"{button}\")"));
+                browser.click(button);
+                let file = photo_shown(browser, "the board", 640);
+                let mut conn = lab1.login_send("ana", "pw-ana");
+                assert_eq!(
+                    sha256(&fetch(&mut conn, &file).unwrap()),
+                    sha256(&board),
+                    "ana's copy of bob's photo"
+                );
+                browser.wait_for("document.querySelector('#messages .msg .voice .play')");
+                let texts = "return [...document.querySelectorAll('#messages .msg .text')].map(t => t.hidden ? '' : t.textContent)";
+                let shown = browser.exec(texts, serde_json::json!([]));
+                assert!(!shown.to_string().contains("📎"), "no file shown as its text: {shown}");
+            } else {
+                let button = "#chat-list button[data-chat='#lab@lab2']";
+                browser.wait_for(&format!("document.querySelector(\"{button}\")"));
+                browser.click(button);
+                let file = photo_shown(browser, "friday's diagram", 800);
+                let mut conn = lab3.login_send("carl", "pw-carl");
+                assert_eq!(
+                    sha256(&fetch(&mut conn, &file).unwrap()),
+                    sha256(&diagram),
+                    "lab3's copy of ana's photo"
+                );
+                let by = "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.file'))?.querySelector('.from .relayed')?.textContent";
+                assert_eq!(
+                    browser.wait_for(by),
+                    serde_json::json!("relayed by lab2"),
+                    "its author's line says whose word it is"
+                );
+            }
+            assert_eq!(browser.errors(), serde_json::json!([]), "{user}");
+        }
+    }
+}
+
+/// A console on a new device opens a chat with a user of another server
+/// and a room of another server from `HISTORY`: `/save` saves each file,
+/// the relayed post's too, its bytes whole.
+#[test]
+fn the_console_saves_files_across_servers_known_from_history_only() {
+    use support::console::Console;
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    let [mut ana] = lab1.logged_in(["ana"]);
+    let [mut bob] = lab2.logged_in(["bob"]);
+    let [mut carl] = lab3.logged_in(["carl"]);
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    members_are(&mut bob, 3);
+    let mut carl_events = events_1_3(lab3, "carl");
+    let notes = noise(30_000, 9);
+    send_file(&mut bob, "carl@lab3", "f1", "notes.bin", &notes, "for friday");
+    let slides = noise(25_000, 10);
+    send_file(&mut ana, "#lab@lab2", "f2", "slides.bin", &slides, "");
+    ack_all(&mut carl_events, 2);
+
+    let dir = root.path().join("carl-console");
+    let mut console = Console::connected(lab3, "carl", &dir, &[]);
+    let saved = |name: &str| root.path().join(name);
+    console.type_line("/chat bob@lab2");
+    let line = console.expect("📎 notes.bin (30 KB) for friday");
+    let n = line.split('[').nth(1).and_then(|r| r.split(']').next()).unwrap().to_string();
+    console.type_line(&format!("/save {n} {}", saved("notes.bin").display()));
+    console.expect(&format!("[{n}] saved as "));
+    assert_eq!(sha256(&std::fs::read(saved("notes.bin")).unwrap()), sha256(&notes));
+    console.type_line("/chat #lab@lab2");
+    let line = console.expect("📎 slides.bin (25 KB)");
+    assert!(line.contains("ana@lab1 (relayed by lab2)"), "{line}");
+    let n = line.split('[').nth(1).and_then(|r| r.split(']').next()).unwrap().to_string();
+    console.type_line(&format!("/save {n} {}", saved("slides.bin").display()));
+    console.expect(&format!("[{n}] saved as "));
+    assert_eq!(sha256(&std::fs::read(saved("slides.bin")).unwrap()), sha256(&slides));
+    let _ = console.quit("/quit");
+}
