@@ -312,53 +312,69 @@ fn once_and_whole(lab2: &TestServer, id: &str, bytes: &[u8]) {
 }
 
 #[test]
-fn a_file_cut_by_kill_9_of_either_server_arrives_once_whole_after_the_restart() {
+fn a_file_cut_by_kill_9_of_the_receiving_server_arrives_once_whole_after_the_restart() {
+    file_cut_by_kill_9(1);
+}
+
+#[test]
+fn a_file_cut_by_kill_9_of_the_sending_server_arrives_once_whole_after_the_restart() {
+    file_cut_by_kill_9(0);
+}
+
+/// ana on lab1 sends bob on lab2 a message, a file of 12 MB and a
+/// message after it, all `OK`'d; server `killed` (0: lab1, the sender's,
+/// 1: lab2) is killed with SIGKILL while lab2 holds part of the bytes,
+/// and started again on its data. The file arrives once and whole, the
+/// messages once, in order around it; ana's ✓✓ of all three come once
+/// bob's device has them; no unfinished upload is left on lab2.
+fn file_cut_by_kill_9(killed: usize) {
     let root = tempfile::tempdir().unwrap();
     let mut labs = network(root.path(), &["lab1", "lab2"], &[]);
     labs[0].server.register(&["ana"]);
     labs[1].server.register(&["bob"]);
     let roster = root.path().join("class.csv");
-    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
-    let (dir1, dir2) = (labs[0].dir.clone(), labs[1].dir.clone());
+    let names = ["lab1", "lab2"];
+    let (port, dir) = (labs[killed].link.port(), labs[killed].dir.clone());
+    let lab2_dir = labs[1].dir.clone();
     // 1,000 parts: at most 1,000 frames a second on a link, so the
     // transfer lasts a second at least.
     let size = 1000 * 12_000;
-
-    // The receiving server killed in the middle of the bytes.
-    let first = noise(size, 11);
+    let bytes = noise(size, 11 + killed as u64);
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
-    send_file(&mut ana, "bob@lab2", "f1", "lecture.mp4", &first, "the recording");
-    wait_mid_transfer(&dir2, size as u64);
-    labs[1].server.kill();
-    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
-    once_and_whole(&labs[1].server, "f1", &first);
+    assert!(ana.request("MSG:bob@lab2:m1:the recording comes next").starts_with("OK:m1:"));
+    send_file(&mut ana, "bob@lab2", "f1", "lecture.mp4", &bytes, "the recording");
+    assert!(ana.request("MSG:bob@lab2:m2:did it come whole?").starts_with("OK:m2:"));
+    wait_mid_transfer(&lab2_dir, size as u64);
+    labs[killed].server.kill();
+    labs[killed] = start(names[killed], &dir, &roster, port, &[]);
+    once_and_whole(&labs[1].server, "f1", &bytes);
 
-    // The sending server killed in the middle of the bytes.
-    let second = noise(size, 12);
-    let mut ana = labs[0].server.login_send("ana", "pw-ana");
-    send_file(&mut ana, "bob@lab2", "f2", "lecture-2.mp4", &second, "");
-    wait_mid_transfer(&dir2, size as u64);
-    labs[0].server.kill();
-    labs[0] = start("lab1", &dir1, &roster, port1, &[]);
-    once_and_whole(&labs[1].server, "f2", &second);
-
-    // ana's ticks: both delivered once bob's device has them, none lost.
+    // bob's device gets the three once, in order; ana's ✓✓ follow its ACK.
     let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
-    let ids: Vec<String> =
-        (0..2).map(|_| bob_events.next_msg().split(':').nth(4).unwrap().to_string()).collect();
-    assert_eq!(ids, ["f1", "f2"]);
-    bob_events.send("ACK:2");
+    let got: Vec<(String, String)> = (0..3)
+        .map(|_| {
+            let event = bob_events.next_msg();
+            let f: Vec<&str> = event.split(':').collect();
+            (f[1].to_string(), f[4].to_string())
+        })
+        .collect();
+    let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, ["m1", "f1", "m2"]);
+    bob_events.send(&format!("ACK:{}", got[2].0));
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let history = ana.listing("HISTORY:bob@lab2:10");
-        if history.iter().filter(|l| l.contains(":DELIVERED:")).count() == 2 {
+        if history.iter().filter(|l| l.contains(":DELIVERED:")).count() == 3 {
+            assert_eq!(history.len(), 3, "each message once: {history:?}");
             break;
         }
         assert!(Instant::now() < deadline, "{history:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(part_bytes(&dir2), 0, "no upload left unfinished on lab2");
+    let history = labs[1].server.login_send("bob", "pw-bob").listing("HISTORY:ana@lab1:10");
+    assert_eq!(history.len(), 3, "each message once on lab2: {history:?}");
+    assert_eq!(part_bytes(&lab2_dir), 0, "no upload left unfinished on lab2");
 }
 
 #[test]
