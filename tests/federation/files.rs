@@ -578,7 +578,8 @@ fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)
 
 /// A console on a new device opens a chat with a user of another server
 /// and a room of another server from `HISTORY`: `/save` saves each file,
-/// the relayed post's too, its bytes whole.
+/// the relayed post's too, its bytes whole; the full screen draws the
+/// relayed one as it draws it live.
 #[test]
 fn the_console_saves_files_across_servers_known_from_history_only() {
     use support::console::Console;
@@ -616,4 +617,26 @@ fn the_console_saves_files_across_servers_known_from_history_only() {
     console.expect(&format!("[{n}] saved as "));
     assert_eq!(sha256(&std::fs::read(saved("slides.bin")).unwrap()), sha256(&slides));
     let _ = console.quit("/quit");
+
+    // The full screen on a new device: the relayed file, from HISTORY,
+    // drawn as when it comes live (its author relayed by the home, its
+    // file's line without the marker).
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", "carl"])
+        .args(support::console::connection_args(lab3.send, lab3.recv, &root.path().join("carl-tui")))
+        .env("WACHAT_PASSWORD", "pw-carl")
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("NO_COLOR");
+    let mut tui = support::pty::Pty::spawn_sized(command, 24, 100);
+    tui.wait_screen("the chat list", |s| s.rows[0].starts_with("┌ Chats "));
+    tui.type_keys("/chat #lab@lab2\r");
+    tui.wait_screen("the relayed file", |s| {
+        s.find("ana@lab1 (relayed by lab2): 📎 slides.bin (25 KB)").is_some()
+    });
+    tui.type_keys("\x03");
+    assert!(tui.wait().success());
 }
