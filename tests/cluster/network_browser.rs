@@ -122,7 +122,7 @@ fn cluster_and_single_server_in_the_browser(node: Node, ana_size: (u32, u32), bo
     let network = |name: &'static str, port: u16| -> Vec<String> {
         ["--name", name, "--peers", &roster_arg, "--link-port", &port.to_string(), "--web-port", "0"]
             .into_iter()
-            .chain(["--timeout", "10"])
+            .chain(["--timeout", "60"])
             .map(String::from)
             .collect()
     };

@@ -16,6 +16,11 @@ use support::ports::free_port;
 use support::tiny::Tiny;
 use support::{Conn, TestServer, without_ts};
 
+/// How long the servers wait for a quiet connection (`--timeout`): the
+/// tests' connections wait while browsers start on a loaded machine,
+/// past 10 s at times.
+const QUIET: &str = "60";
+
 /// The fields of a `FILE` event: `(from, to, id, file id, size, type,
 /// name, text)`.
 fn file_event(event: &str) -> (String, String, String, String, u64, String, String, String) {
@@ -59,7 +64,7 @@ fn wait_status(conn: &mut Conn, id: &str, state: &str) {
 #[test]
 fn a_file_a_photo_and_a_voice_note_cross_to_a_user_each_way_whole() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", QUIET]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -218,7 +223,7 @@ fn room_file(conn: &mut Conn, room: &str) -> String {
 #[test]
 fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", QUIET]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -393,7 +398,7 @@ fn a_photo_and_a_voice_note_across_servers_in_the_browser_on_a_laptop() {
 fn files_across_servers_in_the_browser(ana_size: (u32, u32), bob_size: (u32, u32)) {
     use support::webapp::{app_url, logged_in};
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &["--web-port", "0", "--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--web-port", "0", "--timeout", QUIET]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     lab1.register(&["ana"]);
     lab2.register(&["bob"]);
@@ -496,7 +501,7 @@ fn ack_all(conn: &mut Conn, n: usize) {
 fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)) {
     use support::webapp::{app_url, log_in_again, logged_in};
     let root = tempfile::tempdir().unwrap();
-    let flags = ["--web-port", "0", "--timeout", "10"];
+    let flags = ["--web-port", "0", "--timeout", QUIET];
     let labs = network(root.path(), &["lab1", "lab2", "lab3"], &flags);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
     let [mut ana] = lab1.logged_in(["ana"]);
@@ -584,7 +589,7 @@ fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)
 fn the_console_saves_files_across_servers_known_from_history_only() {
     use support::console::Console;
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", QUIET]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
