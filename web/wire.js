@@ -43,6 +43,9 @@ export function relayedBy(from, room, text) {
   const named = end < 0 ? '' : text.slice('[relayed by '.length, end);
   return fold(named) === fold(home) ? { home: named, words: text.slice(end + 2) } : null;
 }
+
+/** A message's text without the marker of a relayed post (a file's `📎 …` line as its author's server wrote it). */
+export const ownWords = (msg) => relayedBy(msg.from ?? '', msg.to ?? '', msg.text ?? '')?.words ?? msg.text ?? '';
 export const isId = (s) => ID.test(s);
 /** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
 const FILE_ID = /^[0-9a-f]{32}$/;

@@ -27,8 +27,8 @@ fn chaos(args: &[&str]) -> Output {
     support::chaos::run(args, Duration::from_secs(400))
 }
 
-/// Every guarantee held, and the run did what it is for: messages across
-/// servers, splits, restarts.
+/// Every guarantee held, and the run did what it is for: messages and
+/// files across servers, splits, restarts.
 fn held_under_faults(out: &Output) -> serde_json::Value {
     let (json, statuses) = report(out);
     assert!(
@@ -36,8 +36,10 @@ fn held_under_faults(out: &Output) -> serde_json::Value {
         "{json:#}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(statuses.len(), 7, "{json:#}");
+    assert_eq!(statuses.len(), 8, "{json:#}");
     assert!(json["oks"].as_u64().unwrap() > 100, "{json:#}");
+    assert!(json["file_oks"].as_u64().unwrap() > 5, "files across servers: {json:#}");
+    assert!(json["files_fetched"].as_u64().unwrap() > 5, "files checked where they arrived: {json:#}");
     assert!(json["fault_kinds"]["split"].as_u64().unwrap_or(0) >= 2, "{json:#}");
     assert!(json["fault_kinds"]["restart"].as_u64().unwrap_or(0) >= 2, "{json:#}");
     json
