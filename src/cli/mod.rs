@@ -261,6 +261,11 @@ pub struct ServeArgs {
     /// is bounced to its sender (90s, 10m, 24h, 2d).
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::federation::parse_duration)]
     pub give_up: Duration,
+    /// 1.3: whether users of other servers of the network may find this
+    /// server's users by the start of their names (PEOPLE:<start>@<server>):
+    /// on, or off (their searches get KO:FORBIDDEN).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off)]
+    pub people_across: bool,
     /// 1.3: messages that may wait for one peer server; past it, messages to
     /// its users get KO:FULL. 0 = no limit.
     #[arg(long, value_name = "FRAMES", default_value_t = crate::store::state::remote::LINK_QUEUE_MAX)]
@@ -371,6 +376,15 @@ pub(crate) fn days(value: f64, flag: &str) -> Result<Duration> {
         .ok()
         .filter(|_| value.is_finite())
         .ok_or_else(|| Error::Usage(format!("{flag} {value}: expected a number of days, 0 or more")))
+}
+
+/// `on` or `off`.
+fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("{other:?}: on or off")),
+    }
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {

@@ -292,6 +292,15 @@ fn take_frames(
                 say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
                 continue;
             }
+            // 1.3: a search of this server's people, answered at once.
+            Frame::People { asker, start } => {
+                let answer = super::people::answer(f, from, &asker, &start);
+                if let Err(ko) = &answer {
+                    log::debug!("link: {from}'s search of people refused: {}", ko.reason);
+                }
+                (&*stream).write_all(super::people::answer_lines(answer).as_bytes())?;
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let Some(ctx) = f.ctx() else {
                     return refuse(stream, Code::Unavailable, "shutting down".into());

@@ -174,9 +174,23 @@ pub enum Frame {
         offset: u64,
         data: Vec<u8>,
     },
+    /// 1.3: `PEOPLE:<asker>@<origin>:<start>`, unnumbered: a user of the
+    /// dialer looks for the acceptor's users whose names begin with
+    /// `<start>` (§26's `PEOPLE:<start>@<server>`). Answered at once, as
+    /// `PEOPLE` is on the send port: `OK:<n>` then `n` lines
+    /// `<user>:<ONLINE|ts|UNKNOWN>` (at most [`MAX_PEOPLE_ACROSS`]), or
+    /// `KO:<CODE>:<reason>`.
+    People {
+        asker: String,
+        start: String,
+    },
     Ping,
     Quit,
 }
+
+/// Most lines of a `PEOPLE` frame's answer: what `PEOPLE` answers on the
+/// send port.
+pub const MAX_PEOPLE_ACROSS: usize = super::request::MAX_PEOPLE;
 
 fn number(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
@@ -278,6 +292,15 @@ impl Frame {
                 let data = files::decode(f[2]).map_err(|e| (None, e))?;
                 Ok(Frame::Part { file: f[0].into(), offset, data })
             }
+            "PEOPLE" => {
+                let f: Vec<&str> = rest.split(':').collect();
+                if f.len() != 2 {
+                    return Err((None, "PEOPLE:<asker>@<origin>:<start of a name>".into()));
+                }
+                check_address(f[0]).map_err(|e| (None, e))?;
+                check_name(f[1]).map_err(|e| (None, format!("bad start of a name: {e}")))?;
+                Ok(Frame::People { asker: f[0].into(), start: f[1].into() })
+            }
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -305,9 +328,12 @@ impl Frame {
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. }
             | Frame::File { n, .. } => Some(*n),
-            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => {
-                None
-            }
+            Frame::Call { .. }
+            | Frame::Upload { .. }
+            | Frame::Part { .. }
+            | Frame::People { .. }
+            | Frame::Ping
+            | Frame::Quit => None,
         }
     }
 }
@@ -333,6 +359,7 @@ impl fmt::Display for Frame {
             }
             Frame::Upload { file, size, sha256, name } => write!(f, "UPLOAD:{file}:{size}:{sha256}:{name}"),
             Frame::Part { file, offset, data } => write!(f, "PART:{file}:{offset}:{}", files::encode(data)),
+            Frame::People { asker, start } => write!(f, "PEOPLE:{asker}:{start}"),
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -519,6 +546,7 @@ mod tests {
             "FILE:6:ana@lab1:bob@lab2:f1:1795500000400:f52d1252566a5125f87acd8e841eadca:📎 notes.txt (13 B) for friday",
             "UPLOAD:f52d1252566a5125f87acd8e841eadca:13:b482e431d2a3177119b78af53c10e01fc2ca43a95796433b95d5baa924b4e1a6:notes: v2.txt",
             "PART:f52d1252566a5125f87acd8e841eadca:6:IGxhYiAzCg==",
+            "PEOPLE:ana@lab1:bo",
             "PING",
             "QUIT",
         ] {
@@ -553,6 +581,9 @@ mod tests {
             Some(9)
         );
         assert!(Frame::parse("UPLOAD:f52d:1:00:a").is_err());
+        assert!(Frame::parse("PEOPLE:ana:bo").is_err(), "an asker without its server");
+        assert!(Frame::parse("PEOPLE:ana@lab1:b o").is_err());
+        assert!(Frame::parse("PEOPLE:ana@lab1:bo:x").is_err());
         assert!(Frame::parse("PART:f52d1252566a5125f87acd8e841eadca:0:!!").unwrap_err().0.is_none());
     }
 

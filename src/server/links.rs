@@ -37,6 +37,14 @@ pub trait Links: Send + Sync {
     /// timeout. Without (an end this server decided), the signal leaves
     /// as soon as the link is free, and its answer is only logged.
     fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko>;
+
+    /// 1.3: asks `server` (a peer of the roster) for its people whose
+    /// names begin with `start`, for `user`, a user of this server
+    /// (`PEOPLE:<start>@<server>`): the lines it answered, each naming
+    /// an address (`bob@lab2`); its refusal; `KO:OFFLINE` if it cannot be
+    /// reached, or does not answer within twice the link's timeout;
+    /// `KO:RATE_LIMITED` past `user`'s searches a minute.
+    fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<crate::protocol::SeenLine>, Ko>;
 }
 
 /// What a server without `--peers` answers for an address: what it

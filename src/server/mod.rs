@@ -61,6 +61,7 @@ pub mod moderation;
 pub mod operator;
 pub mod own_ids;
 pub mod p2p;
+pub mod people_across;
 pub mod prefs;
 pub mod presence;
 pub mod profile;
