@@ -264,7 +264,7 @@ pub struct ServeArgs {
     /// 1.3: whether users of other servers of the network may find this
     /// server's users by the start of their names (PEOPLE:<start>@<server>):
     /// on, or off (their searches get KO:FORBIDDEN).
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off)]
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     pub people_across: bool,
     /// 1.3: messages that may wait for one peer server; past it, messages to
     /// its users get KO:FULL. 0 = no limit.
