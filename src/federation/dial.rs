@@ -214,7 +214,10 @@ impl Dialer {
                 Ok(())
             }
             Err(why) => {
-                told.answer(Err(Ko::new(Code::Offline, format!("{} cannot be reached now: {why}", self.peer))));
+                told.answer(Err(Ko::new(
+                    Code::Offline,
+                    format!("{} cannot be reached now: {why}", self.peer),
+                )));
                 Err(why)
             }
         }

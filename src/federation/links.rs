@@ -357,7 +357,8 @@ impl Links for Federation {
         // before the signal; past this, the caller hears why not.
         let within = self.timeout * 2;
         let (answer, answered) = crossbeam_channel::bounded(1);
-        let told = Told { frame, until: Instant::now() + within, answer: wait.then_some(answer), listing: None };
+        let told =
+            Told { frame, until: Instant::now() + within, answer: wait.then_some(answer), listing: None };
         dialer.try_send(told).map_err(|_| {
             Ko::new(Code::Full, format!("{SIGNALS_WAITING} call signals wait for {name} already; try again"))
         })?;

@@ -40,8 +40,8 @@ mod accept;
 mod dial;
 mod files;
 pub mod key;
-pub mod people;
 pub mod links;
+pub mod people;
 pub mod roster;
 
 use std::net::SocketAddr;

@@ -56,7 +56,12 @@ struct Window {
 
 /// Counts one more in `who`'s window of `length` in `counts`: the time
 /// left in the window if it already holds `most`.
-fn count(counts: &Mutex<HashMap<String, Window>>, who: &str, most: u32, length: Duration) -> Result<(), Duration> {
+fn count(
+    counts: &Mutex<HashMap<String, Window>>,
+    who: &str,
+    most: u32,
+    length: Duration,
+) -> Result<(), Duration> {
     let mut counts = counts.lock();
     let now = Instant::now();
     if counts.len() >= KEPT {
@@ -145,11 +150,16 @@ pub(super) fn read_answer(
 ) -> Result<Result<Vec<SeenLine>, Ko>, String> {
     let n = match super::dial::read_answer(reader, timeout)? {
         Answer::Hello(n) if n as usize <= MAX_PEOPLE_ACROSS => n as usize,
-        Answer::Hello(n) => return Err(format!("a search answered {n} people, more than {MAX_PEOPLE_ACROSS}")),
+        Answer::Hello(n) => {
+            return Err(format!("a search answered {n} people, more than {MAX_PEOPLE_ACROSS}"));
+        }
         // A server that does not know the frame (the tiny server, an
         // earlier wachat): it does not search its people for others.
         Answer::Ko(None, Code::BadRequest, why) => {
-            log::info!("link to {peer}: it does not answer people searches (it answered: {})", clean_reason(&why));
+            log::info!(
+                "link to {peer}: it does not answer people searches (it answered: {})",
+                clean_reason(&why)
+            );
             let why = format!("{peer} does not search its people for other servers");
             return Ok(Err(Ko::new(Code::Unavailable, why)));
         }

@@ -44,7 +44,8 @@ pub trait Links: Send + Sync {
     /// an address (`bob@lab2`); its refusal; `KO:OFFLINE` if it cannot be
     /// reached, or does not answer within twice the link's timeout;
     /// `KO:RATE_LIMITED` past `user`'s searches a minute.
-    fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<crate::protocol::SeenLine>, Ko>;
+    fn ask_people(&self, user: &str, server: &str, start: &str)
+    -> Result<Vec<crate::protocol::SeenLine>, Ko>;
 }
 
 /// What a server without `--peers` answers for an address: what it

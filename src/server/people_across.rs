@@ -64,7 +64,9 @@ pub fn for_peer(ctx: &Ctx, asker: &str, start: &str, most: usize) -> Vec<SeenLin
         .map(|(user, name)| {
             let presence = match super::calls_across::blocks(ctx, user, asker) {
                 true => Presence::Unknown,
-                false => super::profile::seen_as(ctx, user, PrivacyLine::default(), presence::seen(ctx, user)),
+                false => {
+                    super::profile::seen_as(ctx, user, PrivacyLine::default(), presence::seen(ctx, user))
+                }
             };
             SeenLine { user: name.to_string(), presence }
         })

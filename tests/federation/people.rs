@@ -16,7 +16,8 @@ use support::ports::free_port;
 /// never started.
 fn four_labs(root: &Path) -> (Lab, Lab, Lab) {
     let roster = root.join("class.csv");
-    let servers = [("lab1", free_port()), ("lab2", free_port()), ("lab3", free_port()), ("lab4", free_port())];
+    let servers =
+        [("lab1", free_port()), ("lab2", free_port()), ("lab3", free_port()), ("lab4", free_port())];
     write_roster(&roster, &servers, "");
     let dir = |name: &str| {
         let dir = root.join(name);
@@ -101,7 +102,10 @@ fn a_user_searches_other_servers_at_most_30_times_a_minute() {
             assert_eq!(i, 30, "the 31st is refused, not the {}th", i + 1);
         } else {
             // lab2 may refuse past its own bound for lab1 (10 a second).
-            assert!(answer == "OK:1" || answer.starts_with("KO:RATE_LIMITED:lab1 asked for people"), "{answer}");
+            assert!(
+                answer == "OK:1" || answer.starts_with("KO:RATE_LIMITED:lab1 asked for people"),
+                "{answer}"
+            );
             if answer == "OK:1" {
                 assert_eq!(user_of(&ana.line()), "bob@lab2");
             }
