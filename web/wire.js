@@ -191,8 +191,9 @@ export const request = {
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
-  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
-  people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
+  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms;
+  // 1.3 (§27): `bo@lab2`, those of another server of the network, asked over its link.
+  people: (start) => (need(isUser(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   /** UNLINK:<device>, or (1.2 §16) UNLINK:<device>:<password> from a session that logged in with its token. */
   unlink: (device, password) => (need(isName(device) && (password === undefined || /^[^\n\r]+$/.test(password)), 'bad device or password'),

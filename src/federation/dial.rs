@@ -172,7 +172,7 @@ impl Dialer {
                 self.pending.push_front(told);
                 return Err(why);
             }
-            if !told.is_call() {
+            if matches!(told.frame, crate::protocol::link::Frame::People { .. }) {
                 self.ask_people(told, reader)?;
                 continue;
             }

@@ -395,6 +395,31 @@ impl Links for Federation {
         })
     }
 
+    /// 1.3: the photo and the profile of a user of ours, said by the
+    /// dialer of `server` as an end of a call is (no one waits for the
+    /// answer); past [`SIGNALS_WAITING`] waiting for it, not said (logged).
+    fn tell_profile(&self, server: &str, line: &crate::protocol::profile::ProfileLine, photo: Option<&str>) {
+        let Some(dialer) = self.signals.lock().get(&fold(server)).cloned() else { return };
+        let user = format!("{}@{}", line.user, self.me);
+        let until = Instant::now() + self.timeout * 2;
+        let photo = photo.filter(|_| !line.tag.is_empty()).map(|base64| Frame::Photo {
+            user: user.clone(),
+            tag: line.tag.clone(),
+            base64: base64.to_string(),
+        });
+        let profile = Frame::Profile { user, tag: line.tag.clone(), name: line.name.clone() };
+        for frame in photo.into_iter().chain([profile]) {
+            let told = Told { frame, until, answer: None, listing: None };
+            if dialer.try_send(told).is_err() {
+                log::info!(
+                    "link to {server}: {SIGNALS_WAITING} frames wait already: {}'s profile not told",
+                    line.user
+                );
+                return;
+            }
+        }
+    }
+
     /// Rings the dialer of `server`: something waits for it that no
     /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
     /// there, the messages a catch-up queued).

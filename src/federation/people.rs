@@ -13,6 +13,11 @@
 //! [`MAX_PEOPLE_ACROSS`] lines, and stores nothing of the question.
 //! `--people-across off` makes a server refuse every search
 //! (`KO:FORBIDDEN`).
+//!
+//! And the profiles (§30) of users who share a chat across servers: told
+//! by the user's server as `PHOTO` and `PROFILE` frames
+//! (`server::profile_across`), at most [`PROFILES_A_SECOND`] taken from
+//! one peer a second.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,6 +36,10 @@ pub const ASKED_A_MINUTE: u32 = 30;
 /// Searches one peer may ask this server a second; past it, `KO:RATE_LIMITED`.
 pub const ANSWERED_A_SECOND: u32 = 10;
 
+/// Profiles and photos (`PROFILE` and `PHOTO` frames together) one peer
+/// may tell this server a second; past it, `KO:RATE_LIMITED`.
+pub const PROFILES_A_SECOND: u32 = 50;
+
 /// Users (or peers) whose counts are kept at most: past it, those whose
 /// window ended are forgotten (a window lasts a minute at most).
 const KEPT: usize = 10_000;
@@ -45,6 +54,9 @@ pub struct PeopleAcross {
     asked: Mutex<HashMap<String, Window>>,
     /// Other servers' searches of this one, by folded peer name.
     answered: Mutex<HashMap<String, Window>>,
+    /// The profiles and photos other servers told this one, by folded
+    /// peer name.
+    told: Mutex<HashMap<String, Window>>,
 }
 
 /// A count within a window of time.
@@ -80,7 +92,7 @@ fn count(
 
 impl PeopleAcross {
     pub fn new(lists: bool) -> PeopleAcross {
-        PeopleAcross { lists, asked: Mutex::default(), answered: Mutex::default() }
+        PeopleAcross { lists, asked: Mutex::default(), answered: Mutex::default(), told: Mutex::default() }
     }
 
     /// Counts a search of `user` (of this server) of another server's
@@ -92,6 +104,19 @@ impl PeopleAcross {
                 format!(
                     "at most {ASKED_A_MINUTE} searches of other servers' people a minute; try again in {} s",
                     left.as_secs().max(1)
+                ),
+            )
+        })
+    }
+
+    /// Counts a `PROFILE` or `PHOTO` frame from `peer`: `KO:RATE_LIMITED`
+    /// past [`PROFILES_A_SECOND`].
+    pub(super) fn profiles_from(&self, peer: &str) -> Result<(), Ko> {
+        count(&self.told, peer, PROFILES_A_SECOND, Duration::from_secs(1)).map_err(|_| {
+            Ko::new(
+                Code::RateLimited,
+                format!(
+                    "{peer} told {PROFILES_A_SECOND} profiles and photos this second, the most; try again"
                 ),
             )
         })
@@ -170,6 +195,10 @@ pub(super) fn read_answer(
     for _ in 0..n {
         let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
         let mut seen = SeenLine::parse(line).map_err(|e| format!("a search's line: {}", clean_reason(&e)))?;
+        if seen.user.contains('@') {
+            // A peer lists its own users, by their names there.
+            return Err(format!("a search's line names {}, not a user of {peer}", clean_reason(&seen.user)));
+        }
         seen.user = format!("{}@{peer}", seen.user);
         lines.push(seen);
     }

@@ -65,6 +65,7 @@ pub mod people_across;
 pub mod prefs;
 pub mod presence;
 pub mod profile;
+pub mod profile_across;
 pub mod push;
 pub mod recv;
 pub mod registration;

@@ -227,6 +227,13 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 }
                 continue;
             }
+            // 1.3: a user's profile, told: the suite shows no profiles.
+            Frame::Profile { .. } | Frame::Photo { .. } => {
+                if conn.send("OK").is_err() {
+                    return;
+                }
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let answer = peer.change(|s| s.take_file_frame(&frame));
                 if conn.send(&answer).is_err() {

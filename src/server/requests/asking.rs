@@ -158,6 +158,12 @@ impl<'s, 'a> Asking<'s, 'a> {
         crate::server::people_across::ask(self.session.ctx, (self.who.id, self.who.name), start, server)
     }
 
+    /// 1.3: tells the servers whose users share a chat with the asker
+    /// its profile as it is now (`server::profile_across::tell`).
+    pub fn tell_profile_across(&self) {
+        crate::server::profile_across::tell(self.session.ctx, self.who.id, self.who.name);
+    }
+
     /// The ports users accept direct chats on (`P2P`, `PEER`).
     pub fn p2p_ports(&self) -> &'a Ports {
         &self.session.ctx.p2p_ports
