@@ -135,3 +135,105 @@ fn a_server_in_no_network_answers_an_address_as_before() {
         "KO:BAD_REQUEST:bad start of a name: '@' is not allowed in a name (only A-Z a-z 0-9 _ . -)"
     );
 }
+
+/// The next event that is no message nor status (those acknowledged on
+/// the way).
+fn next_told(events: &mut support::Conn) -> String {
+    loop {
+        let event = events.next_event();
+        if !event.starts_with("MSG:") && !event.starts_with("STATUS:") {
+            return event;
+        }
+        events.send(&format!("ACK:{}", event.split(':').nth(1).unwrap()));
+    }
+}
+
+/// `PHOTOOF:<user>`'s JPEG on `conn`.
+fn jpeg_of(conn: &mut support::Conn, user: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let reply = conn.request(&format!("PHOTOOF:{user}"));
+    let b64 = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("PHOTOOF:{user}: {reply}"));
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+/// `conn`'s `PROFILE:<user>` once it is `want` (the profile crosses the
+/// link while the test reads on).
+fn profile_becomes(conn: &mut support::Conn, user: &str, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = conn.request(&format!("PROFILE:{user}"));
+        if got == want {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "PROFILE:{user} is {got}, not {want}");
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling the other server's link
+    }
+}
+
+#[test]
+fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart_too() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut lab1, lab2, _lab3) = four_labs(root.path());
+    let [mut ana, mut dan] = lab1.server.logged_in(["ana", "dan"]);
+    let [mut bob, mut carl] = lab2.server.logged_in(["bob", "carl"]);
+    // carl set his name before anyone of lab1 wrote to him.
+    assert_eq!(carl.request("NAME:Carl ✏"), "OK");
+    // ana and bob share a chat; dan shares none with anyone of lab2.
+    assert!(ana.request("MSG:bob@lab2:a1:hi bob").starts_with("OK:a1:"));
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    let got = bob_events.next_msg();
+    bob_events.send(&format!("ACK:{}", got.split(':').nth(1).unwrap()));
+    let mut ana_events = lab1.server.events_1_2("ana", None);
+    let mut dan_events = lab1.server.events_1_2("dan", None);
+
+    // A name: ana's devices are told, lab1 answers for bob@lab2.
+    assert_eq!(bob.request("NAME:Bob Builder: TA 🎓"), "OK");
+    assert_eq!(next_told(&mut ana_events), "PROFILE:bob@lab2::Bob Builder: TA 🎓");
+    assert_eq!(ana.request("PROFILE:bob@lab2"), "OK:bob@lab2::Bob Builder: TA 🎓");
+    assert!(ana.listing("PROFILES").contains(&"bob@lab2::Bob Builder: TA 🎓".to_string()));
+    // A photo: the same JPEG lab2 made, its tag in the event.
+    let file = support::files::upload(&mut bob, "me.png", &support::files::photo(300, 200));
+    let tag = bob.request(&format!("PHOTO:{file}"));
+    let tag = tag.strip_prefix("OK:").unwrap_or_else(|| panic!("PHOTO: {tag}")).to_string();
+    assert_eq!(next_told(&mut ana_events), format!("PROFILE:bob@lab2:{tag}:Bob Builder: TA 🎓"));
+    let made = jpeg_of(&mut bob, "bob");
+    assert_eq!(jpeg_of(&mut ana, "bob@lab2"), made);
+    assert_eq!(ana.request(&format!("PROFILE:bob@lab2")), format!("OK:bob@lab2:{tag}:Bob Builder: TA 🎓"));
+
+    // carl's profile, set before the chat, comes with ana's first message.
+    assert_eq!(ana.request("PROFILE:carl@lab2"), "KO:UNKNOWN_USER:no user named carl@lab2");
+    assert!(ana.request("MSG:carl@lab2:a2:hi carl").starts_with("OK:a2:"));
+    profile_becomes(&mut ana, "carl@lab2", "OK:carl@lab2::Carl ✏");
+    assert_eq!(next_told(&mut ana_events), "PROFILE:carl@lab2::Carl ✏");
+
+    // Removed: told alike, and the photo is gone.
+    assert_eq!(bob.request("PHOTO:"), "OK");
+    assert_eq!(next_told(&mut ana_events), "PROFILE:bob@lab2::Bob Builder: TA 🎓");
+    assert_eq!(ana.request("PHOTOOF:bob@lab2"), "KO:UNKNOWN_FILE:bob@lab2 has no photo");
+    // dan was told nothing of lab2's users.
+    assert_eq!(dan.request("PING"), "OK");
+    assert!(dan_events.line_within(std::time::Duration::from_millis(300)).is_none());
+
+    // A new photo, then lab1 killed and started again: kept.
+    let file = support::files::upload(&mut bob, "me2.png", &support::files::photo(200, 300));
+    let tag = bob.request(&format!("PHOTO:{file}")).strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(next_told(&mut ana_events), format!("PROFILE:bob@lab2:{tag}:Bob Builder: TA 🎓"));
+    drop((ana, dan, ana_events, dan_events));
+    let roster = root.path().join("class.csv");
+    let port = lab1.link.port().to_string();
+    lab1.server.restart(&[
+        "--name",
+        "lab1",
+        "--peers",
+        roster.to_str().unwrap(),
+        "--link-port",
+        &port,
+        "--timeout",
+        "4",
+    ]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("PROFILE:bob@lab2"), format!("OK:bob@lab2:{tag}:Bob Builder: TA 🎓"));
+    assert_eq!(jpeg_of(&mut ana, "bob@lab2"), jpeg_of(&mut bob, "bob"));
+    // lab2's own name for its user is its user.
+    assert_eq!(bob.request("PROFILE:bob@lab2"), format!("OK:bob:{tag}:Bob Builder: TA 🎓"));
+}
