@@ -1150,3 +1150,70 @@ fn a_server_with_people_across_off_lists_nobody_to_a_peer() {
         "KO:FORBIDDEN:lab1 does not list its people to other servers (--people-across off)"
     );
 }
+
+/// A hostile peer's profiles: a photo over 12,000 bytes, one that is no
+/// JPEG or not of its tag, a profile naming a photo never sent, another
+/// server's user, a user nobody here shares a chat with: each refused,
+/// and a flood of profiles taken 50 a second at most; the link goes on.
+#[test]
+fn a_peer_s_profiles_and_photos_are_checked_and_bounded_to_50_a_second() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tag = |bytes: &[u8]| support::files::sha256(bytes)[..16].to_string();
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(ask(&link, &mut reader, "MSG:1:zed@lab9:bob@lab1:m1:1795500000100:hi bob"), "ACK:1");
+
+    let mut big = vec![0xFF, 0xD8, 0xFF];
+    big.resize(12_001, 7);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&big), b64(&big))),
+        "KO:TOO_LONG:a photo is at most 12000 bytes"
+    );
+    let png = support::files::photo(20, 20);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&png), b64(&png))),
+        "KO:BAD_REQUEST:a photo is a JPEG"
+    );
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    let wrong = "0123456789abcdef";
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{wrong}:{}", b64(&jpeg))),
+        format!("KO:BAD_REQUEST:the photo's tag is {}, not {wrong}", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PROFILE:zed@lab9:{}:Zed", tag(&jpeg))),
+        format!("KO:UNKNOWN_FILE:lab9 sent no photo {} of zed@lab9 before its profile", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:eve@lab3::Eve"),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:nobody@lab9::Nobody"),
+        "KO:UNKNOWN_USER:nobody here shares a chat with nobody@lab9: its profile is not kept"
+    );
+    let mut bob = lab1.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("PROFILE:zed@lab9"), "OK:zed@lab9::", "nothing of it was kept");
+
+    // A flood: 50 a second taken at most, each a name of its own.
+    std::thread::sleep(Duration::from_millis(1100)); // the attack's timing: a second of its own
+    let frames: Vec<String> = (0..300).map(|i| format!("PROFILE:zed@lab9::Zed {i}")).collect();
+    let started = Instant::now();
+    let answers = pipelined(&link, &mut reader, &frames);
+    let took = started.elapsed();
+    let taken: Vec<usize> = (0..answers.len()).filter(|&i| answers[i] == "OK").collect();
+    for answer in answers.iter().filter(|a| *a != "OK") {
+        assert_eq!(
+            answer,
+            "KO:RATE_LIMITED:lab9 told 50 profiles and photos this second, the most; try again"
+        );
+    }
+    let most = 50 * (took.as_secs() as usize + 1);
+    assert!((50..=most).contains(&taken.len()), "{} taken in {took:?}", taken.len());
+    let last = taken.last().unwrap();
+    assert_eq!(bob.request("PROFILE:zed@lab9"), format!("OK:zed@lab9::Zed {last}"));
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
