@@ -250,7 +250,7 @@ export const request = {
   name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
   photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
   profiles: () => 'PROFILES',
-  photoOf: (user) => (need(isName(user), 'bad user name'), `PHOTOOF:${user}`),
+  photoOf: (user) => (need(isUser(user), 'bad user name'), `PHOTOOF:${user}`),
   privacy: (key, on) => (key ? (need(['lastseen', 'receipts'].includes(key), 'bad privacy'), `PRIVACY:${key}:${on ? 'on' : 'off'}`) : 'PRIVACY'),
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
@@ -621,9 +621,9 @@ export function parseEvent(line) {
       }
     }
     case 'PROFILE': {
-      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo.
+      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo; 1.3: one of another server.
       const f = fields(line, 4);
-      return f && isName(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
+      return f && isUser(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
     }
     case 'PRIVACY': {
       // 1.2 (§30): my privacy, changed on this device or another.

@@ -237,3 +237,68 @@ fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart
     // lab2's own name for its user is its user.
     assert_eq!(bob.request("PROFILE:bob@lab2"), format!("OK:bob:{tag}:Bob Builder: TA 🎓"));
 }
+
+/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
+fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
+    let roster = root.join("class.csv");
+    let servers = [("lab1", free_port()), ("lab2", free_port())];
+    write_roster(&roster, &servers, "");
+    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &[]);
+    (lab1, lab2)
+}
+
+#[test]
+fn new_chat_finds_a_user_of_another_server_and_shows_his_name_on_a_phone() {
+    new_chat_finds_a_user_of_another_server((390, 844));
+}
+
+#[test]
+fn new_chat_finds_a_user_of_another_server_and_shows_his_name_on_a_laptop() {
+    new_chat_finds_a_user_of_another_server((1280, 800));
+}
+
+/// ana, in lab1's browser app of `width` × `height`, types `bo@lab2` in
+/// "New chat": lab2's bob and Bobby are listed; a tap opens bob's chat;
+/// her first message brings his display name, shown in the header and
+/// the list, and in "New chat" after. lab3's refusal is said in words.
+fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, lab2) = lab1_with_the_browser_app_and_lab2(root.path());
+    lab1.server.register(&["ana"]);
+    let [mut bob, _bobby, mut carl] = lab2.server.logged_in(["bob", "Bobby", "carl"]);
+    assert_eq!(bob.request("NAME:Bob Builder"), "OK");
+    assert_eq!(carl.request("LEAVE:#general"), "OK");
+
+    let url = support::webapp::app_url(&lab1.server);
+    let ana = support::webapp::logged_in(&url, "ana", width, height);
+    ana.type_into("#new-chat-name", "bo@lab2");
+    let names = "[...document.querySelectorAll('#people button')].map(b => b.querySelector('.chat-name').textContent).join(',')";
+    ana.wait_for(&format!("{names} === 'bob@lab2,Bobby@lab2'"));
+    // Nobody of lab2 by that start: said so, naming lab2.
+    let clear = || ana.exec("document.getElementById('new-chat-name').value = ''", serde_json::json!([]));
+    clear();
+    ana.type_into("#new-chat-name", "box@lab2");
+    ana.wait_for("document.querySelector('#people .note')?.textContent === 'lab2 lists nobody called box…'");
+    clear();
+    ana.type_into("#new-chat-name", "ca@lab2");
+    ana.wait_for("document.querySelector('#people .note')?.textContent === 'lab2 lists nobody called ca…'");
+    clear();
+    ana.type_into("#new-chat-name", "bob@lab2");
+    ana.wait_for(&format!("{names} === 'bob@lab2,Bobby@lab2'"));
+    ana.click("#people button");
+    ana.wait_for("document.getElementById('chat-title').textContent === 'bob@lab2' && !document.getElementById('people')");
+
+    // Her first message: lab2 tells bob's profile back, and it is drawn.
+    ana.type_into("#input", &format!("hi bob{}", support::webapp::ENTER));
+    ana.wait_for("document.getElementById('chat-title').textContent === 'Bob Builder (bob@lab2)'");
+    ana.wait_for("document.querySelector('#chat-list [data-chat=\"bob@lab2\"] .chat-name')?.textContent === 'Bob Builder (bob@lab2)'");
+    if width <= 480 {
+        ana.click("#back");
+    }
+    ana.type_into("#new-chat-name", "bob@lab2");
+    ana.wait_for(&format!("{names} === 'Bob Builder (bob@lab2),Bobby@lab2'"));
+}
