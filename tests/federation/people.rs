@@ -302,3 +302,28 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
     ana.type_into("#new-chat-name", "bob@lab2");
     ana.wait_for(&format!("{names} === 'Bob Builder (bob@lab2),Bobby@lab2'"));
 }
+
+#[test]
+fn the_console_finds_people_of_another_server_and_shows_their_profiles() {
+    use support::console::Console;
+    let root = tempfile::tempdir().unwrap();
+    let (lab1, lab2, _lab3) = four_labs(root.path());
+    lab1.server.register(&["ana"]);
+    let [mut bob] = lab2.server.logged_in(["bob"]);
+    assert_eq!(bob.request("NAME:Bob Builder"), "OK");
+    let mut ana = Console::connected(&lab1.server, "ana", &root.path().join("ana-console"), &[]);
+    ana.type_line("/people bo@lab2");
+    ana.expect("people named bo@lab2… (1):");
+    ana.expect("bob@lab2");
+    ana.type_line("/people zed@lab2");
+    ana.expect("nobody of lab2 named zed… is listed to you");
+    ana.type_line("/people be@lab3");
+    ana.expect("lab3 does not list its people to other servers");
+    // bob's profile, once ana wrote to him.
+    ana.type_line("/msg bob@lab2 hi bob");
+    let mut ana_raw = lab1.server.login_send("ana", "pw-ana");
+    profile_becomes(&mut ana_raw, "bob@lab2", "OK:bob@lab2::Bob Builder");
+    ana.type_line("/profile bob@lab2");
+    ana.expect("Bob Builder");
+    let _ = ana.quit("/quit");
+}

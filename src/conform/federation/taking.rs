@@ -484,12 +484,15 @@ fn files_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// 1.3 (§26, §27): the suite's user searches the server's people by the
 /// start of `b`'s name (`PEOPLE:<asker>@<suite>:<start>`, unnumbered):
 /// answered `OK:<n>` and `n` lines `<user>:<ONLINE|ts|UNKNOWN>` of its own
-/// users (at most 20), `b` among them; a server that declares it does not
+/// users (at most 20), `b` (in `#general`) among them; a server that declares it does not
 /// (`--no-people`) refuses with a `KO` and the link goes on. A search for
 /// another server's user is refused `FORBIDDEN`.
 fn people_searched(ctx: &mut LinkCtx) -> Result<(), Failure> {
     use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS};
-    let (_b, mut link) = setup(ctx)?;
+    // `b` stays in `#general`, whose members a server lists to the users
+    // of other servers (§26).
+    ctx.user_in_general("b")?;
+    let mut link = ctx.link("link")?;
     let name = ctx.name("b");
     link.send(&format!("PEOPLE:{}:{name}", ctx.remote("a")))?;
     let head = link.conn.line("OK:<n> (or, with --no-people, KO:<code>:…)")?;
