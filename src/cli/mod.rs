@@ -264,7 +264,8 @@ pub struct ServeArgs {
     /// 1.3: whether users of other servers of the network may find this
     /// server's users by the start of their names (PEOPLE:<start>@<server>):
     /// on, or off (their searches get KO:FORBIDDEN).
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    #[arg(long, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set,
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["on", "off"]), |s| s == "on"))]
     pub people_across: bool,
     /// 1.3: messages that may wait for one peer server; past it, messages to
     /// its users get KO:FULL. 0 = no limit.
@@ -376,15 +377,6 @@ pub(crate) fn days(value: f64, flag: &str) -> Result<Duration> {
         .ok()
         .filter(|_| value.is_finite())
         .ok_or_else(|| Error::Usage(format!("{flag} {value}: expected a number of days, 0 or more")))
-}
-
-/// `on` or `off`.
-fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
-    match s {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        other => Err(format!("{other:?}: on or off")),
-    }
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {

@@ -24,8 +24,10 @@ fn four_labs(root: &Path) -> (Lab, Lab, Lab) {
         std::fs::create_dir_all(&dir).unwrap();
         dir
     };
-    let lab1 = start("lab1", &dir("lab1"), &roster, servers[0].1, &[]);
-    let lab2 = start("lab2", &dir("lab2"), &roster, servers[1].1, &[]);
+    // A --timeout of 10 s: a test's receive connection reads nothing
+    // while it uploads a photo, which on a busy machine takes seconds.
+    let lab1 = start("lab1", &dir("lab1"), &roster, servers[0].1, &["--timeout", "10"]);
+    let lab2 = start("lab2", &dir("lab2"), &roster, servers[1].1, &["--timeout", "10"]);
     let lab3 = start("lab3", &dir("lab3"), &roster, servers[2].1, &["--people-across", "off"]);
     (lab1, lab2, lab3)
 }
@@ -229,7 +231,7 @@ fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart
         "--link-port",
         &port,
         "--timeout",
-        "4",
+        "10",
     ]);
     let mut ana = lab1.server.login_send("ana", "pw-ana");
     assert_eq!(ana.request("PROFILE:bob@lab2"), format!("OK:bob@lab2:{tag}:Bob Builder: TA 🎓"));
@@ -246,8 +248,8 @@ fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
     let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
     std::fs::create_dir_all(&dir1).unwrap();
     std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0"]);
-    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &[]);
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "10"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
     (lab1, lab2)
 }
 
