@@ -262,7 +262,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::federation::parse_duration)]
     pub give_up: Duration,
     /// 1.3: whether users of other servers of the network may find this
-    /// server's users by the start of their names (PEOPLE:<start>@<server>):
+    /// server's users by the start of their names (`PEOPLE:<start>@<server>`):
     /// on, or off (their searches get KO:FORBIDDEN).
     #[arg(long, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set,
         value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["on", "off"]), |s| s == "on"))]

@@ -200,7 +200,7 @@ fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart
     assert_eq!(next_told(&mut ana_events), format!("PROFILE:bob@lab2:{tag}:Bob Builder: TA 🎓"));
     let made = jpeg_of(&mut bob, "bob");
     assert_eq!(jpeg_of(&mut ana, "bob@lab2"), made);
-    assert_eq!(ana.request(&format!("PROFILE:bob@lab2")), format!("OK:bob@lab2:{tag}:Bob Builder: TA 🎓"));
+    assert_eq!(ana.request("PROFILE:bob@lab2"), format!("OK:bob@lab2:{tag}:Bob Builder: TA 🎓"));
 
     // carl's profile, set before the chat, comes with ana's first message.
     assert_eq!(ana.request("PROFILE:carl@lab2"), "KO:UNKNOWN_USER:no user named carl@lab2");
