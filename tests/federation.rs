@@ -8,6 +8,7 @@
 //! `bounces.rs` (a refused message shown failed, with its reason),
 //! `calls.rs` (calls across servers, and what cannot ring across),
 //! `files.rs` (files, photos and voice notes across servers),
+//! `people.rs` (`PEOPLE:<start>@<server>` across the link),
 //! `chaos.rs` (`wachat chaos --federation` over three servers: every
 //! message delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
@@ -27,3 +28,5 @@ mod conform;
 mod files;
 #[path = "federation/network.rs"]
 mod network;
+#[path = "federation/people.rs"]
+mod people;

@@ -194,8 +194,9 @@ export const request = {
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
-  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
-  people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
+  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms;
+  // 1.3 (§27): `bo@lab2`, those of another server of the network, asked over its link.
+  people: (start) => (need(isUser(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   /** UNLINK:<device>, or (1.2 §16) UNLINK:<device>:<password> from a session that logged in with its token. */
   unlink: (device, password) => (need(isName(device) && (password === undefined || /^[^\n\r]+$/.test(password)), 'bad device or password'),
@@ -252,7 +253,7 @@ export const request = {
   name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
   photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
   profiles: () => 'PROFILES',
-  photoOf: (user) => (need(isName(user), 'bad user name'), `PHOTOOF:${user}`),
+  photoOf: (user) => (need(isUser(user), 'bad user name'), `PHOTOOF:${user}`),
   privacy: (key, on) => (key ? (need(['lastseen', 'receipts'].includes(key), 'bad privacy'), `PRIVACY:${key}:${on ? 'on' : 'off'}`) : 'PRIVACY'),
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
@@ -623,9 +624,9 @@ export function parseEvent(line) {
       }
     }
     case 'PROFILE': {
-      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo.
+      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo; 1.3: one of another server.
       const f = fields(line, 4);
-      return f && isName(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
+      return f && isUser(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
     }
     case 'PRIVACY': {
       // 1.2 (§30): my privacy, changed on this device or another.

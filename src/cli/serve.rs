@@ -319,6 +319,7 @@ fn serve_links(server: &mut Server, peers: &std::path::Path, name: &str, args: &
         peers: peers.to_path_buf(),
         link_port: SocketAddr::new(args.host, args.link_port),
         give_up: args.give_up,
+        list_people: args.people_across,
     };
     let (federation, addr, thread) = crate::federation::start(server.ctx(), options)?;
     server.adopt_listener(addr, thread);

@@ -292,6 +292,30 @@ fn take_frames(
                 say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
                 continue;
             }
+            // 1.3: a search of this server's people, answered at once.
+            Frame::People { asker, start } => {
+                let answer = super::people::answer(f, from, &asker, &start);
+                if let Err(ko) = &answer {
+                    log::debug!("link: {from}'s search of people refused: {}", ko.reason);
+                }
+                (&*stream).write_all(super::people::answer_lines(answer).as_bytes())?;
+                continue;
+            }
+            // 1.3: a profile of one of its users, told at once.
+            Frame::Profile { .. } | Frame::Photo { .. } => {
+                let Some(ctx) = f.ctx() else {
+                    return refuse(stream, Code::Unavailable, "shutting down".into());
+                };
+                let taken = f
+                    .people
+                    .profiles_from(from)
+                    .and_then(|()| crate::server::profile_across::take(&ctx, from, &frame));
+                if let Err(ko) = &taken {
+                    log::debug!("link: {from}'s profile refused: {}", ko.reason);
+                }
+                say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let Some(ctx) = f.ctx() else {
                     return refuse(stream, Code::Unavailable, "shutting down".into());
@@ -329,6 +353,8 @@ fn take_frames(
         match taken {
             Ok(changed) => {
                 say(stream, &Answer::Ack(n))?;
+                // 1.3: the profile of whom its user wrote to, told back.
+                crate::server::profile_across::met(&ctx, from, &frame);
                 if let Some(m) = changed {
                     // A member server joined or left a room homed here:
                     // its local members are told as of a local member,

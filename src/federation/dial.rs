@@ -164,13 +164,17 @@ impl Dialer {
             if Instant::now() > told.until {
                 continue; // nobody waits for it any more: a late offer would ring for nothing
             }
-            if self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
+            if told.is_call() && self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
                 told.answer(Err(carries_no_calls(&self.peer)));
                 continue;
             }
             if let Err(why) = write_line(stream, &told.frame.to_string()) {
                 self.pending.push_front(told);
                 return Err(why);
+            }
+            if matches!(told.frame, crate::protocol::link::Frame::People { .. }) {
+                self.ask_people(told, reader)?;
+                continue;
             }
             let answer = match read_answer(reader, self.f.timeout) {
                 Ok(answer) => answer,
@@ -199,6 +203,24 @@ impl Dialer {
             }
         }
         Ok(())
+    }
+
+    /// 1.3: reads the answer to a `PEOPLE` frame just written
+    /// (`people.rs`) and says it to whoever waits for it.
+    fn ask_people(&self, told: Told, reader: &mut FrameReader<SharedStream>) -> std::result::Result<(), Why> {
+        match super::people::read_answer(reader, self.f.timeout, &self.peer) {
+            Ok(result) => {
+                told.answer_listing(result);
+                Ok(())
+            }
+            Err(why) => {
+                told.answer(Err(Ko::new(
+                    Code::Offline,
+                    format!("{} cannot be reached now: {why}", self.peer),
+                )));
+                Err(why)
+            }
+        }
     }
 
     fn status(&self, change: impl FnOnce(&mut PeerStatus)) {

@@ -17,7 +17,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use super::names::DeviceName;
-use super::names::check_name;
+use super::names::{check_address, check_name};
 use super::{Chat, MessageId, MsgState, Text, UserName, split_fields};
 
 /// A field that must be a number.
@@ -99,7 +99,10 @@ impl SeenLine {
     pub fn parse(fields: &str) -> Result<SeenLine, String> {
         let f =
             split_fields(fields, 2).ok_or_else(|| format!("expected <user>:<presence>, got {fields:?}"))?;
-        check_name(f[0])?;
+        // 1.3 (§27): a user of another server is named by its address.
+        if check_address(f[0]).is_err() {
+            check_name(f[0])?;
+        }
         Ok(SeenLine { user: f[0].to_string(), presence: Presence::parse(f[1])? })
     }
 }

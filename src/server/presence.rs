@@ -366,7 +366,7 @@ pub fn tell(
 }
 
 /// Whether one user is online, or since when not.
-fn seen(base: &Base, user: UserId) -> Presence {
+pub(super) fn seen(base: &Base, user: UserId) -> Presence {
     if base.router.is_online(user) {
         return Presence::Online;
     }

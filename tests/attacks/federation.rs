@@ -1083,3 +1083,137 @@ fn a_peer_s_files_stay_within_its_quota() {
     let over = ask(&link, &mut reader, &format!("UPLOAD:{}:60000:{sha}:b.bin", file_id(2)));
     assert_eq!(over, "KO:FULL:lab9's messages and files here reach its --peer-quota");
 }
+
+/// Writes `frames` on `link` from a thread of their own and reads the
+/// answer of each, a `PEOPLE` frame's `OK:<n>` with its `n` lines.
+fn searched(
+    link: &Link,
+    reader: &mut BufReader<Link>,
+    frames: usize,
+    frame: &str,
+) -> Vec<(String, Vec<String>)> {
+    let text = format!("{frame}\n").repeat(frames);
+    let mut writer = link.clone();
+    let written = std::thread::spawn(move || writer.write_all(text.as_bytes()));
+    let answers = (0..frames)
+        .map(|_| {
+            let head = line(reader);
+            let n = head.strip_prefix("OK:").map_or(0, |n| n.parse::<usize>().unwrap());
+            (head, (0..n).map(|_| line(reader)).collect())
+        })
+        .collect();
+    written.join().unwrap().unwrap();
+    answers
+}
+
+/// A peer searches a server's people at most 10 times a second, each
+/// answer at most 20 lines; it searches only for its own users, and
+/// `--people-across off` lists nobody.
+#[test]
+fn a_peer_s_people_searches_are_bounded_to_10_a_second_and_20_lines_each() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--exempt", "127.0.0.1"]);
+    let names: Vec<String> = (0..24).map(|i| format!("b{i:02}")).collect();
+    lab1.server.register(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(
+        ask(&link, &mut reader, "PEOPLE:eve@lab3:b"),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+
+    let started = Instant::now();
+    let answers = searched(&link, &mut reader, 200, "PEOPLE:zed@lab9:b");
+    let took = started.elapsed();
+    let found: Vec<&Vec<String>> =
+        answers.iter().filter(|(head, _)| head.starts_with("OK:")).map(|(_, l)| l).collect();
+    for (head, _) in answers.iter().filter(|(head, _)| !head.starts_with("OK:")) {
+        assert_eq!(head, "KO:RATE_LIMITED:lab9 asked for people 10 times this second, the most; try again");
+    }
+    // 10 in the first second, 10 more in each second the flood lasted.
+    let most = 10 * (took.as_secs() as usize + 1);
+    assert!((10..=most).contains(&found.len()), "{} answered in {took:?}", found.len());
+    for lines in found {
+        assert_eq!(lines.len(), 20, "at most 20 lines: {lines:?}");
+        assert_eq!(lines[0].split(':').next(), Some("b00"));
+    }
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
+
+#[test]
+fn a_server_with_people_across_off_lists_nobody_to_a_peer() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--people-across", "off"]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(
+        ask(&link, &mut reader, "PEOPLE:zed@lab9:b"),
+        "KO:FORBIDDEN:lab1 does not list its people to other servers (--people-across off)"
+    );
+}
+
+/// A hostile peer's profiles: a photo over 12,000 bytes, one that is no
+/// JPEG or not of its tag, a profile naming a photo never sent, another
+/// server's user, a user nobody here shares a chat with: each refused,
+/// and a flood of profiles taken 50 a second at most; the link goes on.
+#[test]
+fn a_peer_s_profiles_and_photos_are_checked_and_bounded_to_50_a_second() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tag = |bytes: &[u8]| support::files::sha256(bytes)[..16].to_string();
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(ask(&link, &mut reader, "MSG:1:zed@lab9:bob@lab1:m1:1795500000100:hi bob"), "ACK:1");
+
+    let mut big = vec![0xFF, 0xD8, 0xFF];
+    big.resize(12_001, 7);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&big), b64(&big))),
+        "KO:TOO_LONG:a photo is at most 12000 bytes"
+    );
+    let png = support::files::photo(20, 20);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&png), b64(&png))),
+        "KO:BAD_REQUEST:a photo is a JPEG"
+    );
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    let wrong = "0123456789abcdef";
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{wrong}:{}", b64(&jpeg))),
+        format!("KO:BAD_REQUEST:the photo's tag is {}, not {wrong}", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PROFILE:zed@lab9:{}:Zed", tag(&jpeg))),
+        format!("KO:UNKNOWN_FILE:lab9 sent no photo {} of zed@lab9 before its profile", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:eve@lab3::Eve"),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:nobody@lab9::Nobody"),
+        "KO:UNKNOWN_USER:nobody here shares a chat with nobody@lab9: its profile is not kept"
+    );
+    let mut bob = lab1.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("PROFILE:zed@lab9"), "OK:zed@lab9::", "nothing of it was kept");
+
+    // A flood: 50 a second taken at most, each a name of its own.
+    std::thread::sleep(Duration::from_millis(1100)); // the attack's timing: a second of its own
+    let frames: Vec<String> = (0..300).map(|i| format!("PROFILE:zed@lab9::Zed {i}")).collect();
+    let started = Instant::now();
+    let answers = pipelined(&link, &mut reader, &frames);
+    let took = started.elapsed();
+    let taken: Vec<usize> = (0..answers.len()).filter(|&i| answers[i] == "OK").collect();
+    for answer in answers.iter().filter(|a| *a != "OK") {
+        assert_eq!(
+            answer,
+            "KO:RATE_LIMITED:lab9 told 50 profiles and photos this second, the most; try again"
+        );
+    }
+    let most = 50 * (took.as_secs() as usize + 1);
+    assert!((50..=most).contains(&taken.len()), "{} taken in {took:?}", taken.len());
+    let last = taken.last().unwrap();
+    assert_eq!(bob.request("PROFILE:zed@lab9"), format!("OK:zed@lab9::Zed {last}"));
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}

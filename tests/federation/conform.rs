@@ -95,7 +95,8 @@ fn wachat_serve_passes_every_case_restarts_included() {
 /// suite asks (a crash, then the same data and ports): all pass but the
 /// give-up age's, which needs a server started with a short one, and the
 /// file cases of the other kind of server: `files` says whether it
-/// carries files (without: `--no-files`, and its refusal is checked).
+/// carries files and searches people across servers (without:
+/// `--no-files` and `--no-people`, and its refusals are checked).
 fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: impl FnMut()) {
     let restarts = Restarts::new(dir);
     let command = restarts.command();
@@ -104,8 +105,12 @@ fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: 
     if files {
         skipped.push("taking/files-refused-cleanly");
     } else {
-        flags.push("--no-files");
-        skipped.extend(["taking/file-taken-whole", "sending/file-sent-before-its-message"]);
+        flags.extend(["--no-files", "--no-people"]);
+        skipped.extend([
+            "taking/file-taken-whole",
+            "sending/file-sent-before-its-message",
+            "sending/people-asked-across",
+        ]);
     }
     let (out, restarted) = restarts.serve(|| federation(roster, ports, &flags), restart);
     assert_eq!(restarted, 2, "one restart per case that asks for one");
@@ -235,7 +240,11 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         give_key(Path::new(&roster), "lab1", &own.join("data"));
         let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
         let [send, recv] = server.ports.clone();
-        let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast", "--no-files"]);
+        let out = federation(
+            &roster,
+            [&send, &recv, &link],
+            &["--queue-max", "5", "--fast", "--no-files", "--no-people"],
+        );
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(with_status(&out, "fail"), want, "planted bug: {}\n{stdout}", bug.what);

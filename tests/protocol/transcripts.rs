@@ -788,6 +788,10 @@ const NETWORK_PLAN: &[Net] = &[
     // two mistakes, the bounce
     Net::Nc("terminal 3", &[]),
     Net::Nc("terminal 4", &[]),
+    // people of lab2, found from lab1; bob's display name reaches ana
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 5", &[]),
+    Net::Nc("terminal 4", &[]),
     // 3. lab9, by hand, with its key files
     Net::Shell(&[], None),
     Net::Nc("terminal 7", &[]),

@@ -27,6 +27,9 @@ pub enum Wants {
     Files,
     /// The server says it does not carry files (`--no-files`): its refusal.
     NoFiles,
+    /// 1.3: a user of the server searches the suite's people
+    /// (`PEOPLE:<start>@<suite>`): left out by `--no-people`.
+    People,
 }
 
 /// One case: as [`Case`](crate::conform::Case), run in a [`LinkCtx`].
@@ -67,6 +70,9 @@ pub struct Promised {
     pub queue_max: Option<u64>,
     /// `--no-files`: the server declares it does not carry files.
     pub no_files: bool,
+    /// `--no-people`: the server declares it neither lists its people to
+    /// peers nor searches theirs (§26, `PEOPLE:<start>@<server>`).
+    pub no_people: bool,
 }
 
 /// A case's context: the client side ([`CaseCtx`], which it derefs to:

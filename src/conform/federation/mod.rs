@@ -111,6 +111,12 @@ pub struct FederationCheck {
     /// cleanly (a KO, the link alive) instead of taking them.
     #[arg(long)]
     pub no_files: bool,
+    /// The server declares it does not search people across servers
+    /// (1.3, §26 `PEOPLE:<start>@<server>`): the case of its answer then
+    /// checks that it refuses a peer's search cleanly (a KO, the link
+    /// alive), and the case of its users' searches is left out.
+    #[arg(long)]
+    pub no_people: bool,
     /// A shell command that restarts the server on its data; the cases
     /// that need it are skipped without it.
     #[arg(long, value_name = "CMD")]
@@ -185,7 +191,12 @@ pub fn run(check: FederationCheck) -> Result<()> {
         return Ok(());
     }
     let setup = names(&check)?;
-    let plan = Promised { give_up: check.give_up, queue_max: check.queue_max, no_files: check.no_files };
+    let plan = Promised {
+        give_up: check.give_up,
+        queue_max: check.queue_max,
+        no_files: check.no_files,
+        no_people: check.no_people,
+    };
     let mut settings = SuiteConfig {
         fast: check.fast,
         restart: check.allow_restart.clone(),
@@ -329,6 +340,9 @@ fn run_one(
         }
         Wants::Files if plan.no_files => Some("the server does not carry files (--no-files)"),
         Wants::NoFiles if !plan.no_files => Some("the server carries files (without --no-files)"),
+        Wants::People if plan.no_people => {
+            Some("the server does not search people across servers (--no-people)")
+        }
         _ => None,
     };
     if let Some(why) = skip {

@@ -87,6 +87,9 @@ pub struct Seen {
     /// 1.3: the files the server sent the door (`UPLOAD`, `PART`), by its
     /// file id: the size and sha256 announced, and the bytes received.
     pub files: HashMap<String, (u64, String, Vec<u8>)>,
+    /// 1.3: the starts of names the server searched the suite's people
+    /// for (`PEOPLE` frames), oldest first.
+    pub searched: Vec<String>,
     /// Every hello of the run, oldest first.
     pub hellos: Vec<TheirHello>,
     /// What to do with the frame of a message, by its id (one frame each).

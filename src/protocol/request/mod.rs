@@ -35,7 +35,7 @@ use fields::{bad, chat, device, email, fields, id, password, query, room, sent_i
 use super::action::REACTIONS;
 use super::call::Signal;
 use super::moderation::{ActionFrame, ModAction, REQUEST_WORDS};
-use super::names::{check_id, check_name};
+use super::names::{check_address, check_id, check_name};
 use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
@@ -665,7 +665,11 @@ fn conversation(line: &str) -> Result<Request, Ko> {
         // A name's start is a name's shape: 1 to 32 of its characters.
         "PEOPLE" => {
             let f = fields(line, 2, "PEOPLE:<the start of a user name>")?;
-            check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            // 1.3 (§27): `<start>@<server>` asks another server; whether
+            // this server knows it is the server's to say.
+            if check_address(f[1]).is_err() {
+                check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            }
             Request::People { prefix: f[1].to_string() }
         }
         other => return Err(unknown(other)),

@@ -224,7 +224,12 @@ impl LocalStore {
                     return Err(ko(Code::Internal, "a file's frame is taken as its MSG"));
                 }
                 // Unnumbered: never taken into the store (`take_frames` answers them).
-                Frame::Call { .. } | Frame::Ping | Frame::Quit => {}
+                Frame::Call { .. }
+                | Frame::People { .. }
+                | Frame::Profile { .. }
+                | Frame::Photo { .. }
+                | Frame::Ping
+                | Frame::Quit => {}
             }
             let ts = state.next_ts(now_ms());
             let took = Record::Set {
