@@ -9,6 +9,7 @@ use std::fmt;
 use super::call::Signal;
 use super::escape::Text;
 use super::files;
+use super::lines::Presence;
 use super::names::{check_address, check_id, check_name, check_room_address};
 use super::reply::Code;
 
@@ -174,8 +175,42 @@ pub enum Frame {
         offset: u64,
         data: Vec<u8>,
     },
+    /// 1.3: `PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…`,
+    /// unnumbered: whether each of the dialer's users is online now, or
+    /// since when not, as its server shows it to the acceptor's users
+    /// (at most [`PRESENCE_BATCH`] users a frame); answered `OK` or
+    /// `KO:<CODE>:<reason>`. Told, never stored nor replayed.
+    Presence {
+        seen: Vec<(String, Presence)>,
+    },
     Ping,
     Quit,
+}
+
+/// Users one `PRESENCE` frame names, at most.
+pub const PRESENCE_BATCH: usize = 64;
+
+/// Reads the fields of a `PRESENCE` frame after its word.
+fn parse_presence(rest: &str) -> Result<Frame, (Option<u64>, String)> {
+    let bad = |e: String| (None, e);
+    let f: Vec<&str> = rest.split(':').collect();
+    if f.len() % 2 != 0 || f.is_empty() {
+        return Err(bad("PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…".into()));
+    }
+    if f.len() / 2 > PRESENCE_BATCH {
+        return Err(bad(format!("a PRESENCE names at most {PRESENCE_BATCH} users")));
+    }
+    let mut seen = Vec::with_capacity(f.len() / 2);
+    for pair in f.chunks(2) {
+        check_address(pair[0]).map_err(bad)?;
+        let presence = match Presence::parse(pair[1]) {
+            Ok(Presence::LastSeen(ts)) if ts > MAX_NUMBER => return Err(bad(format!("{ts} is past 2^53"))),
+            Ok(presence) => presence,
+            Err(e) => return Err(bad(e)),
+        };
+        seen.push((pair[0].to_string(), presence));
+    }
+    Ok(Frame::Presence { seen })
 }
 
 fn number(s: &str) -> Result<u64, String> {
@@ -278,6 +313,7 @@ impl Frame {
                 let data = files::decode(f[2]).map_err(|e| (None, e))?;
                 Ok(Frame::Part { file: f[0].into(), offset, data })
             }
+            "PRESENCE" => parse_presence(rest),
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -305,9 +341,12 @@ impl Frame {
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. }
             | Frame::File { n, .. } => Some(*n),
-            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => {
-                None
-            }
+            Frame::Call { .. }
+            | Frame::Upload { .. }
+            | Frame::Part { .. }
+            | Frame::Presence { .. }
+            | Frame::Ping
+            | Frame::Quit => None,
         }
     }
 }
@@ -333,6 +372,13 @@ impl fmt::Display for Frame {
             }
             Frame::Upload { file, size, sha256, name } => write!(f, "UPLOAD:{file}:{size}:{sha256}:{name}"),
             Frame::Part { file, offset, data } => write!(f, "PART:{file}:{offset}:{}", files::encode(data)),
+            Frame::Presence { seen } => {
+                f.write_str("PRESENCE")?;
+                for (user, presence) in seen {
+                    write!(f, ":{user}:{presence}")?;
+                }
+                Ok(())
+            }
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -519,6 +565,7 @@ mod tests {
             "FILE:6:ana@lab1:bob@lab2:f1:1795500000400:f52d1252566a5125f87acd8e841eadca:📎 notes.txt (13 B) for friday",
             "UPLOAD:f52d1252566a5125f87acd8e841eadca:13:b482e431d2a3177119b78af53c10e01fc2ca43a95796433b95d5baa924b4e1a6:notes: v2.txt",
             "PART:f52d1252566a5125f87acd8e841eadca:6:IGxhYiAzCg==",
+            "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
             "PING",
             "QUIT",
         ] {
@@ -554,6 +601,17 @@ mod tests {
         );
         assert!(Frame::parse("UPLOAD:f52d:1:00:a").is_err());
         assert!(Frame::parse("PART:f52d1252566a5125f87acd8e841eadca:0:!!").unwrap_err().0.is_none());
+        for presence in [
+            "PRESENCE",
+            "PRESENCE:bob@lab2",
+            "PRESENCE:bob:ONLINE",
+            "PRESENCE:bob@lab2:AWAY",
+            "PRESENCE:bob@lab2:99999999999999999999",
+        ] {
+            assert_eq!(Frame::parse(presence).unwrap_err().0, None, "{presence}");
+        }
+        let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
+        assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }
 
     #[test]

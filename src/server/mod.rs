@@ -63,6 +63,7 @@ pub mod own_ids;
 pub mod p2p;
 pub mod prefs;
 pub mod presence;
+pub mod presence_across;
 pub mod profile;
 pub mod push;
 pub mod recv;
