@@ -230,6 +230,7 @@ impl Peer {
         self.change(|s| {
             s.taken.clear();
             s.bad.clear();
+            s.presence_frames.clear();
             s.rules.clear();
             s.resume_at = None;
             s.holding = false;
