@@ -241,7 +241,11 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         give_key(Path::new(&roster), "lab1", &own.join("data"));
         let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
         let [send, recv] = server.ports.clone();
-        let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast", "--no-files"]);
+        let out = federation(
+            &roster,
+            [&send, &recv, &link],
+            &["--queue-max", "5", "--fast", "--no-files", "--no-rooms", "--no-presence"],
+        );
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(with_status(&out, "fail"), want, "planted bug: {}\n{stdout}", bug.what);

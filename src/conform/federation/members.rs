@@ -88,10 +88,12 @@ fn rooms_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
 }
 
 /// The server's user `b` writes to the suite's `a` (they share a chat),
-/// and the suite's link.
+/// its frame taken by the suite's door (so that no frame of this case
+/// comes during the next), and the suite's link.
 fn chat_and_link(ctx: &LinkCtx) -> Result<(crate::conform::wire::Conn, OpenedLink), Failure> {
     let mut b = ctx.user("b")?;
-    crate::conform::messages::send_msg(&mut b, &ctx.remote("a"), "b1", "hello a")?;
+    crate::conform::messages::send_msg(&mut b, &ctx.remote("a"), "p1", "hello a")?;
+    super::sending::frame_of(ctx, "p1")?;
     Ok((b, ctx.link("link")?))
 }
 
@@ -149,7 +151,8 @@ fn presence_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// frames at least 500 ms apart.
 fn presence_told(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let mut b = ctx.writer("b")?;
-    b.msg(ctx, &ctx.remote("a"), "b1", "hello a")?;
+    b.msg(ctx, &ctx.remote("a"), "p1", "hello a")?;
+    super::sending::frame_of(ctx, "p1")?;
     let _online = ctx.recv("b")?;
     let address = fold(&ctx.address("b"));
     let online = ctx.peer.wait_for(ctx.redial_deadline(), |s| {
