@@ -190,7 +190,8 @@ export const request = {
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
-  lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
+  // 1.3 (§27): a user of another server too (`bob@lab2`), as its server said.
+  lastseen: (user) => (need(isUser(user), 'bad user'), `LASTSEEN:${user}`),
   // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
   people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),

@@ -199,7 +199,7 @@ fn the_browser_lists_a_remote_rooms_members((width, height): (u32, u32)) {
             rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
         (app, rows)
     };
-    let (_ana_app, on_lab1) = pane(&labs[0].server, "ana", "#lab@lab2");
+    let (ana_app, on_lab1) = pane(&labs[0].server, "ana", "#lab@lab2");
     // ana, in lab1's browser, is online on lab2 once the link said so.
     let seen = until(|| members_of(&mut bob, "#lab", "lab2"), |m| m.contains(&"ana@lab1:ONLINE".into()));
     assert!(seen.contains(&"ana@lab1:ONLINE".to_string()), "{seen:?}");
@@ -216,4 +216,14 @@ fn the_browser_lists_a_remote_rooms_members((width, height): (u32, u32)) {
     assert!(row(&on_lab1, "cleo").contains("never"), "{on_lab1:?}");
     assert!(row(&on_lab2, "ana").contains("online"), "{on_lab2:?}");
     assert!(row(&on_lab2, "cleo").contains("never"), "{on_lab2:?}");
+
+    // A chat with bob of lab2: its header says he is online, as for a
+    // user of ana's own server. A phone shows the list or a chat: back
+    // to the list first (app.css, 480 px).
+    ana_app.click("#panel-close");
+    if width <= 480 {
+        ana_app.click("#back");
+    }
+    support::webapp::open_chat(&ana_app, "bob@lab2");
+    ana_app.wait_for("document.getElementById('chat-sub').textContent === 'online'");
 }
