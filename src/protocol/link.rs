@@ -194,7 +194,7 @@ pub const PRESENCE_BATCH: usize = 64;
 fn parse_presence(rest: &str) -> Result<Frame, (Option<u64>, String)> {
     let bad = |e: String| (None, e);
     let f: Vec<&str> = rest.split(':').collect();
-    if f.len() % 2 != 0 || f.is_empty() {
+    if !f.len().is_multiple_of(2) || f.is_empty() {
         return Err(bad("PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…".into()));
     }
     if f.len() / 2 > PRESENCE_BATCH {
