@@ -227,3 +227,64 @@ fn the_browser_lists_a_remote_rooms_members((width, height): (u32, u32)) {
     support::webapp::open_chat(&ana_app, "bob@lab2");
     ana_app.wait_for("document.getElementById('chat-sub').textContent === 'online'");
 }
+
+/// The home's own members cross as numbered frames (§27, "The home's own
+/// members"): lab1, the home of `#lab` where bob is, announces bob to
+/// lab9 when zoe of lab9 joins, before the room's messages; the frame is
+/// kept until lab9's `ACK` (a link cut before it brings it again under
+/// its number); bob's `LEAVE` crosses too; his presence follows the
+/// frames, unnumbered.
+#[test]
+fn a_homes_own_members_cross_as_numbered_frames_and_come_again_until_acknowledged() {
+    use std::io::{BufRead, BufReader, Write};
+    use support::federation::{ask, lab9_beside_lab1};
+
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let mut bob = lab1.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert!(bob.request("MSG:#lab:b1:welcome to lab1's room").starts_with("OK:b1:"));
+    let (link, mut reader, ok) = lab9.hello(lab1.link, "00000000000000000000000000000009");
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut reader, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+
+    // lab1 dials lab9: each link it opens, its hello answered.
+    let acceptor = lab9.key.acceptor().unwrap();
+    let port = lab9.port.try_clone().unwrap();
+    let next_link = move || {
+        let (tcp, _) = port.accept().unwrap();
+        let stream = wachat::transport::Stream::accept(tcp, Some(&acceptor)).unwrap();
+        let link = wachat::transport::SharedStream(std::sync::Arc::new(stream));
+        link.0.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut reader = BufReader::new(link.clone());
+        let mut hello = String::new();
+        reader.read_line(&mut hello).unwrap();
+        assert!(hello.starts_with("HELLO:1.3:lab1:lab9:"), "{hello}");
+        (link, reader)
+    };
+    let frame = |reader: &mut BufReader<support::federation::Link>| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim_end() != "PING" {
+            return line.trim_end().to_string();
+        }
+        writeln!(reader.get_ref().clone(), "PONG").unwrap();
+    };
+    let (first, mut frames) = next_link();
+    writeln!(first.clone(), "OK:0").unwrap();
+    assert_eq!(frame(&mut frames), "JOIN:1:bob@lab1:#lab@lab1", "bob announced before the room's messages");
+    // The link cut before any ACK: frame 1 comes again, under its number.
+    drop((first, frames));
+    let (second, mut frames) = next_link();
+    writeln!(second.clone(), "OK:0").unwrap();
+    assert_eq!(frame(&mut frames), "JOIN:1:bob@lab1:#lab@lab1", "sent again until acknowledged");
+    let b1 = frame(&mut frames);
+    assert!(b1.starts_with("MSG:2:bob@lab1:#lab@lab1:b1:"), "{b1}");
+    writeln!(second.clone(), "ACK:1\nACK:2").unwrap();
+    assert_eq!(frame(&mut frames), "PRESENCE:bob@lab1:UNKNOWN", "his presence after the frames");
+    writeln!(second.clone(), "OK").unwrap();
+    assert_eq!(bob.request("LEAVE:#lab"), "OK");
+    assert_eq!(frame(&mut frames), "LEAVE:3:bob@lab1:#lab@lab1");
+    writeln!(second.clone(), "ACK:3").unwrap();
+}

@@ -1080,6 +1080,12 @@ impl LocalStore {
         self.inner.state.lock().users_sharing_with(server)
     }
 
+    /// The servers with members in the room `room` of this server.
+    pub fn member_servers_of(&self, room: &str) -> Vec<String> {
+        let state = self.inner.state.lock();
+        state.room_id(room).map_or_else(Vec::new, |r| state.member_servers(r))
+    }
+
     /// The name of the account `user`, if it is one.
     pub fn name_of(&self, user: UserId) -> Option<Arc<str>> {
         self.inner.state.lock().users.get(user).map(|u| u.name.clone())
