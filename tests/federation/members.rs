@@ -201,6 +201,9 @@ fn the_browser_lists_a_remote_rooms_members((width, height): (u32, u32)) {
     };
     let (ana_app, on_lab1) = pane(&labs[0].server, "ana", "#lab@lab2");
     // ana, in lab1's browser, is online on lab2 once the link said so.
+    // (bob's connection is made when it is used: a browser's start on a
+    // busy machine may take longer than the servers' --timeout.)
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
     let seen = until(|| members_of(&mut bob, "#lab", "lab2"), |m| m.contains(&"ana@lab1:ONLINE".into()));
     assert!(seen.contains(&"ana@lab1:ONLINE".to_string()), "{seen:?}");
     let (_bob_app, on_lab2) = pane(&labs[1].server, "bob", "#lab");
