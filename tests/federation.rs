@@ -9,8 +9,10 @@
 //! `calls.rs` (calls across servers, and what cannot ring across),
 //! `files.rs` (files, photos and voice notes across servers),
 //! `people.rs` (`PEOPLE:<start>@<server>` across the link),
-//! `chaos.rs` (`wachat chaos --federation` over three servers: every
-//! message delivered once or bounced), `conform.rs` (`wachat conform
+//! `members.rs` (a room's members listed alike on every server,
+//! presence across servers, the browser's members pane), `chaos.rs`
+//! (`wachat chaos --federation` over three servers: every message
+//! delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
 //! `--class`).
 
@@ -26,6 +28,8 @@ mod chaos;
 mod conform;
 #[path = "federation/files.rs"]
 mod files;
+#[path = "federation/members.rs"]
+mod members;
 #[path = "federation/network.rs"]
 mod network;
 #[path = "federation/people.rs"]

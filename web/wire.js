@@ -193,7 +193,8 @@ export const request = {
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
-  lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
+  // 1.3 (§27): a user of another server too (`bob@lab2`), as its server said.
+  lastseen: (user) => (need(isUser(user), 'bad user'), `LASTSEEN:${user}`),
   // 1.2 (§26): the people whose names start with `start`, among the members of my rooms;
   // 1.3 (§27): `bo@lab2`, those of another server of the network, asked over its link.
   people: (start) => (need(isUser(start), 'bad start of a name'), `PEOPLE:${start}`),

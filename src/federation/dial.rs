@@ -30,6 +30,7 @@ use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Opening};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
+use crate::server::presence_across::PRESENCE_EVERY;
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
 use crate::transport::{SharedStream, Stream};
@@ -117,6 +118,8 @@ struct Dialer {
     /// those taken from it that wait for the link.
     signals: Receiver<Told>,
     pending: VecDeque<Told>,
+    /// 1.3: when the last `PRESENCE` left for the peer.
+    presence_sent: Option<Instant>,
 }
 
 /// Why a link ended.
@@ -126,7 +129,10 @@ impl Dialer {
     fn new(f: Arc<Federation>, peer: String, signals: Receiver<Told>) -> Dialer {
         let (bell_tx, bell) = crossbeam_channel::bounded(1);
         let (hung, backoff, pending) = (false, Duration::ZERO, VecDeque::new());
-        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending }
+        if let Some(ctx) = f.ctx() {
+            ctx.remote_seen.hang_bell(&peer, bell_tx.clone());
+        }
+        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending, presence_sent: None }
     }
 
     /// Waits at most `wait` for the bell or a call signal (kept in
@@ -223,6 +229,68 @@ impl Dialer {
         }
     }
 
+    /// 1.3: whether presence of this server's users waits for the peer
+    /// (`server::presence_across`), and the peer carries it.
+    fn presence_waits(&self) -> bool {
+        let carried = !self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_presence);
+        carried && self.f.ctx().is_some_and(|ctx| ctx.remote_seen.waiting(&self.peer))
+    }
+
+    /// How long until the next `PRESENCE` may leave, if one waits.
+    fn presence_due_in(&self) -> Option<Duration> {
+        if !self.presence_waits() {
+            return None;
+        }
+        let since = self.presence_sent.map_or(PRESENCE_EVERY, |at| at.elapsed());
+        Some(PRESENCE_EVERY.saturating_sub(since))
+    }
+
+    /// Says one `PRESENCE` batch, if one waits and the last left at least
+    /// [`PRESENCE_EVERY`] ago, answered at once. A peer that answers
+    /// `KO:BAD_REQUEST` does not carry presence: none is said to it
+    /// until the next hello (what waited is dropped; the next hello
+    /// notes everyone again).
+    fn say_presence(
+        &mut self,
+        stream: &Stream,
+        reader: &mut FrameReader<SharedStream>,
+    ) -> std::result::Result<(), Why> {
+        if self.presence_due_in() != Some(Duration::ZERO) {
+            return Ok(());
+        }
+        let Some(ctx) = self.f.ctx() else { return Ok(()) };
+        let seen = ctx.remote_seen.take_batch(&ctx, &self.peer, &self.f.me);
+        if seen.is_empty() {
+            return Ok(());
+        }
+        self.presence_sent = Some(Instant::now());
+        let frame = crate::protocol::link::Frame::Presence { seen };
+        let said = write_line(stream, &frame.to_string()).and_then(|()| read_answer(reader, self.f.timeout));
+        let crate::protocol::link::Frame::Presence { seen } = frame else { return Ok(()) };
+        match said {
+            Ok(Answer::Ok) => Ok(()),
+            Ok(Answer::Ko(None, Code::BadRequest, why)) => {
+                let why = crate::protocol::link::clean_reason(&why);
+                self.status(|s| s.no_presence = true);
+                ctx.remote_seen.drop_waiting(&self.peer);
+                log::info!("link to {}: it does not carry presence (it answered: {why})", self.peer);
+                Ok(())
+            }
+            Ok(Answer::Ko(None, code, why)) => {
+                log::debug!("link to {}: PRESENCE refused: {} {why}", self.peer, code.as_str());
+                Ok(())
+            }
+            Ok(other) => {
+                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
+                Err(format!("a PRESENCE answered {other}"))
+            }
+            Err(why) => {
+                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
+                Err(why)
+            }
+        }
+    }
+
     fn status(&self, change: impl FnOnce(&mut PeerStatus)) {
         change(self.f.status.lock().entry(self.peer.clone()).or_default());
     }
@@ -260,7 +328,7 @@ impl Dialer {
                 continue;
             }
             let facts = self.facts();
-            if facts.queued == 0 && !facts.behind && self.pending.is_empty() {
+            if facts.queued == 0 && !facts.behind && self.pending.is_empty() && !self.presence_waits() {
                 self.wait(Duration::from_secs(1));
                 continue;
             }
@@ -397,8 +465,10 @@ impl Dialer {
             s.retrying_since = None;
             s.last_error.clear();
             s.no_calls = false;
+            s.no_presence = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
+        ctx.remote_seen.linked_to(&ctx, &self.peer);
         let store = &ctx.store;
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
         // What was written on an earlier link and is above `<last>` is not
@@ -417,6 +487,9 @@ impl Dialer {
             self.say_signals(&stream, &mut reader)?;
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {
+                // Presence after the frames: the members a frame
+                // announces are known to the peer before their presence.
+                self.say_presence(&stream, &mut reader)?;
                 if self.f.ctx().is_none() {
                     let _ = write_line(&stream, "QUIT");
                     return Ok(());
@@ -437,7 +510,11 @@ impl Dialer {
                     continue;
                 }
                 let half = self.f.timeout / 2;
-                if !self.wait(half.saturating_sub(idle_since.elapsed())) {
+                let mut wait = half.saturating_sub(idle_since.elapsed());
+                if let Some(due) = self.presence_due_in() {
+                    wait = wait.min(due);
+                }
+                if !self.wait(wait) && idle_since.elapsed() >= half {
                     write_line(&stream, "PING")?;
                     match read_answer(&mut reader, self.f.timeout)? {
                         Answer::Pong => idle_since = Instant::now(),
@@ -516,6 +593,7 @@ impl Dialer {
             if let Some(why) = stop {
                 return Err(why);
             }
+            self.say_presence(&stream, &mut reader)?;
         }
     }
 }

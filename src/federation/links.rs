@@ -193,6 +193,9 @@ pub struct PeerStatus {
     /// link (it does not carry calls); forgotten at the next hello (the
     /// peer may have been upgraded).
     pub no_calls: bool,
+    /// 1.3: the peer answered a `PRESENCE` `KO:BAD_REQUEST` on this link
+    /// (it does not carry presence); forgotten at the next hello.
+    pub no_presence: bool,
 }
 
 impl Federation {

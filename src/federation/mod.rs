@@ -138,6 +138,7 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());
+    ctx.remote_seen.enable();
     let bells = Arc::downgrade(&federation);
     ctx.router.on_queued(Box::new(move |users| {
         if let Some(f) = bells.upgrade() {

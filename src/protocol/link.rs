@@ -9,6 +9,7 @@ use std::fmt;
 use super::call::Signal;
 use super::escape::Text;
 use super::files;
+use super::lines::Presence;
 use super::names::{check_address, check_id, check_name, check_room_address};
 use super::profile::{PHOTO_TAG_LEN, check_display_name};
 use super::reply::Code;
@@ -204,6 +205,14 @@ pub enum Frame {
         tag: String,
         base64: String,
     },
+    /// 1.3: `PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…`,
+    /// unnumbered: whether each of the dialer's users is online now, or
+    /// since when not, as its server shows it to the acceptor's users
+    /// (at most [`PRESENCE_BATCH`] users a frame); answered `OK` or
+    /// `KO:<CODE>:<reason>`. Told, never stored nor replayed.
+    Presence {
+        seen: Vec<(String, Presence)>,
+    },
     Ping,
     Quit,
 }
@@ -211,6 +220,32 @@ pub enum Frame {
 /// Most lines of a `PEOPLE` frame's answer: what `PEOPLE` answers on the
 /// send port.
 pub const MAX_PEOPLE_ACROSS: usize = super::request::MAX_PEOPLE;
+
+/// Users one `PRESENCE` frame names, at most.
+pub const PRESENCE_BATCH: usize = 64;
+
+/// Reads the fields of a `PRESENCE` frame after its word.
+fn parse_presence(rest: &str) -> Result<Frame, (Option<u64>, String)> {
+    let bad = |e: String| (None, e);
+    let f: Vec<&str> = rest.split(':').collect();
+    if !f.len().is_multiple_of(2) || f.is_empty() {
+        return Err(bad("PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…".into()));
+    }
+    if f.len() / 2 > PRESENCE_BATCH {
+        return Err(bad(format!("a PRESENCE names at most {PRESENCE_BATCH} users")));
+    }
+    let mut seen = Vec::with_capacity(f.len() / 2);
+    for pair in f.chunks(2) {
+        check_address(pair[0]).map_err(bad)?;
+        let presence = match Presence::parse(pair[1]) {
+            Ok(Presence::LastSeen(ts)) if ts > MAX_NUMBER => return Err(bad(format!("{ts} is past 2^53"))),
+            Ok(presence) => presence,
+            Err(e) => return Err(bad(e)),
+        };
+        seen.push((pair[0].to_string(), presence));
+    }
+    Ok(Frame::Presence { seen })
+}
 
 fn number(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
@@ -343,6 +378,7 @@ impl Frame {
                 let name = check_display_name(f[2]).map_err(|e| (None, e))?;
                 Ok(Frame::Profile { user, tag, name: name.into() })
             }
+            "PRESENCE" => parse_presence(rest),
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -376,6 +412,7 @@ impl Frame {
             | Frame::People { .. }
             | Frame::Profile { .. }
             | Frame::Photo { .. }
+            | Frame::Presence { .. }
             | Frame::Ping
             | Frame::Quit => None,
         }
@@ -406,6 +443,13 @@ impl fmt::Display for Frame {
             Frame::People { asker, start } => write!(f, "PEOPLE:{asker}:{start}"),
             Frame::Profile { user, tag, name } => write!(f, "PROFILE:{user}:{tag}:{name}"),
             Frame::Photo { user, tag, base64 } => write!(f, "PHOTO:{user}:{tag}:{base64}"),
+            Frame::Presence { seen } => {
+                f.write_str("PRESENCE")?;
+                for (user, presence) in seen {
+                    write!(f, ":{user}:{presence}")?;
+                }
+                Ok(())
+            }
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -596,6 +640,7 @@ mod tests {
             "PROFILE:ana@lab1:0123456789abcdef:Ana María: TA 🎓",
             "PROFILE:ana@lab1::",
             "PHOTO:ana@lab1:0123456789abcdef:/9j/4AAQ",
+            "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
             "PING",
             "QUIT",
         ] {
@@ -642,6 +687,17 @@ mod tests {
         );
         assert!(Frame::parse("PROFILE:ana@lab1::ana\u{202E}").is_err(), "an invisible character");
         assert!(Frame::parse("PART:f52d1252566a5125f87acd8e841eadca:0:!!").unwrap_err().0.is_none());
+        for presence in [
+            "PRESENCE",
+            "PRESENCE:bob@lab2",
+            "PRESENCE:bob:ONLINE",
+            "PRESENCE:bob@lab2:AWAY",
+            "PRESENCE:bob@lab2:99999999999999999999",
+        ] {
+            assert_eq!(Frame::parse(presence).unwrap_err().0, None, "{presence}");
+        }
+        let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
+        assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }
 
     #[test]

@@ -26,4 +26,6 @@ pub struct Base {
     /// Where the requests of `wachat users` wait (`store::door`): the
     /// data directory's files, or a cluster's database.
     pub door: Box<dyn Door>,
+    /// 1.3: presence across servers (`server::presence_across`).
+    pub remote_seen: super::presence_across::RemoteSeen,
 }

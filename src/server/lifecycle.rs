@@ -139,7 +139,7 @@ impl Server {
         .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
-            base: Base { files, config, store, router, door },
+            base: Base { files, config, store, router, door, remote_seen: Default::default() },
             p2p_ports: p2p::Ports::default(),
             devices,
             push,

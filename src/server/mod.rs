@@ -64,6 +64,7 @@ pub mod p2p;
 pub mod people_across;
 pub mod prefs;
 pub mod presence;
+pub mod presence_across;
 pub mod profile;
 pub mod profile_across;
 pub mod push;

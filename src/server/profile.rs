@@ -131,6 +131,7 @@ pub fn set_privacy(base: &Base, me: UserId, key: PrivacyKey, on: bool) -> Result
     base.store.wait(ticket)?;
     let line = privacy(base, me);
     relay::relay(base, [me], &Event::Privacy(line));
+    base.remote_seen.note(base, me); // 1.3: what other servers are told of it changes
     Ok(line)
 }
 

@@ -841,13 +841,16 @@ fn lab9_answers(lab9: &Lab9) -> std::sync::mpsc::Receiver<(Link, BufReader<Link>
     rx
 }
 
-/// The next frame lab1 sends on `reader` that is not a `PING`.
+/// The next frame lab1 sends on `reader` that is not a `PING` nor a
+/// `PRESENCE` (answered `OK`, as a peer does).
 fn next_frame(reader: &mut BufReader<Link>) -> String {
     loop {
         let mut frame = String::new();
         reader.read_line(&mut frame).unwrap();
         let frame = frame.trim_end().to_string();
-        if frame != "PING" {
+        if frame.starts_with("PRESENCE:") {
+            writeln!(reader.get_ref().clone(), "OK").unwrap();
+        } else if frame != "PING" {
             return frame;
         }
     }
@@ -1216,4 +1219,64 @@ fn a_peer_s_profiles_and_photos_are_checked_and_bounded_to_50_a_second() {
     let last = taken.last().unwrap();
     assert_eq!(bob.request("PROFILE:zed@lab9"), format!("OK:zed@lab9::Zed {last}"));
     assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
+
+/// Presence across servers (§27, "Presence across servers"): lab9 speaks
+/// for its own users only (a frame naming lab3's eve is refused whole,
+/// nothing of it kept), at most one `PRESENCE` every half second on a
+/// link (the next is `KO:RATE_LIMITED`), at most 64 users a frame (more
+/// is refused and the link closed), and users nobody here shares a chat
+/// with are not kept (they cost nothing). Its users online are last seen
+/// when its link ends.
+#[test]
+fn a_peer_s_presence_is_for_its_own_users_bounded_and_kept_only_for_known_users() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab3"], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    // zoe of lab9 shares a chat with ana: lab1 knows her.
+    assert!(ana.request("MSG:zoe@lab9:a1:hi zoe").starts_with("OK:a1:"));
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    let last_seen = |ana: &mut support::Conn, who: &str| ana.request(&format!("LASTSEEN:{who}"));
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:UNKNOWN");
+
+    assert_eq!(ask(&link, &mut reader, "PRESENCE:zoe@lab9:ONLINE"), "OK");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE");
+    // At once again: too soon, and nothing of it kept.
+    let soon = ask(&link, &mut reader, "PRESENCE:zoe@lab9:1795500000100");
+    assert!(soon.starts_with("KO:RATE_LIMITED:"), "{soon}");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE");
+    std::thread::sleep(Duration::from_millis(600)); // the documented gap, 500 ms
+    let forged = ask(&link, &mut reader, "PRESENCE:zoe@lab9:1795500000100:eve@lab3:ONLINE");
+    assert!(forged.starts_with("KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"), "{forged}");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE", "a refused frame changes nothing");
+    std::thread::sleep(Duration::from_millis(600));
+    // Users nobody here knows: taken, and kept nowhere.
+    let ghosts: String = (0..64).map(|i| format!(":ghost{i}@lab9:ONLINE")).collect();
+    assert_eq!(ask(&link, &mut reader, &format!("PRESENCE{ghosts}")), "OK");
+    assert_eq!(last_seen(&mut ana, "ghost1@lab9"), "OK:ghost1@lab9:UNKNOWN", "not kept");
+    // A flood of frames: each one within the gap is refused.
+    let flood: Vec<String> = (0..50).map(|_| "PRESENCE:zoe@lab9:1795500000300".to_string()).collect();
+    let answers = pipelined(&link, &mut reader, &flood);
+    let taken = answers.iter().filter(|a| *a == "OK").count();
+    assert!(taken <= 1, "50 frames at once: {taken} taken, the rest refused: {answers:?}");
+    assert!(answers.iter().all(|a| a == "OK" || a.starts_with("KO:RATE_LIMITED:")), "{answers:?}");
+    // 65 users in one frame: refused, and the link closed.
+    std::thread::sleep(Duration::from_millis(600));
+    let crowd: String = (0..65).map(|i| format!(":u{i}@lab9:ONLINE")).collect();
+    let refused = ask(&link, &mut reader, &format!("PRESENCE{crowd}"));
+    assert!(refused.starts_with("KO:BAD_REQUEST:a PRESENCE names at most 64 users"), "{refused}");
+
+    // The link is gone: zoe, online by its word, is last seen now.
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(ask(&link, &mut reader, "PRESENCE:zoe@lab9:ONLINE"), "OK");
+    drop((link, reader));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = last_seen(&mut ana, "zoe@lab9");
+    while seen.ends_with(":ONLINE") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50)); // polling for the link's end
+        seen = last_seen(&mut ana, "zoe@lab9");
+    }
+    let at = seen.rsplit(':').next().unwrap();
+    assert!(at.bytes().all(|b| b.is_ascii_digit()), "last seen when lab9's link ended: {seen}");
 }

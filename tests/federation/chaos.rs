@@ -366,12 +366,20 @@ struct PeerLink {
 }
 
 impl PeerLink {
+    /// The next line from lab1 within `wait`; a `PRESENCE` (§27: lab1's
+    /// users' presence, unnumbered) is answered `OK` as a peer does, and
+    /// skipped.
     fn line_within(&mut self, wait: Duration) -> Option<String> {
-        self.link.0.set_read_timeout(Some(wait)).unwrap();
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(1..) => Some(line.trim_end().to_string()),
-            _ => None,
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            self.link.0.set_read_timeout(Some(left)).unwrap();
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(1..) if line.starts_with("PRESENCE:") => self.send("OK"),
+                Ok(1..) => return Some(line.trim_end().to_string()),
+                _ => return None,
+            }
         }
     }
 

@@ -802,6 +802,8 @@ const NETWORK_PLAN: &[Net] = &[
     Net::Nc("terminal 4", &[]),
     Net::Nc("terminal 6", &[]),
     Net::Nc("terminal 5", &[]),
+    // members and presence across: ana's MEMBERS and LASTSEEN
+    Net::Nc("terminal 3", &[]),
     // 5. lab2 killed; "press Enter there, and nc ends"
     Net::Shell(&[], None),
     Net::Nc("terminal 3", &[Act::Enter("terminal 6")]),

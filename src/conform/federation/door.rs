@@ -234,6 +234,17 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 }
                 continue;
             }
+            // 1.3: the server's users' presence, noted for the cases.
+            Frame::Presence { seen } => {
+                peer.change(|s| {
+                    s.presence_frames.push(Instant::now());
+                    s.presence.extend(seen.iter().cloned());
+                });
+                if conn.send("OK").is_err() {
+                    return;
+                }
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let answer = peer.change(|s| s.take_file_frame(&frame));
                 if conn.send(&answer).is_err() {

@@ -92,6 +92,10 @@ pub struct Seen {
     pub searched: Vec<String>,
     /// Every hello of the run, oldest first.
     pub hellos: Vec<TheirHello>,
+    /// 1.3: each user's presence as the server's `PRESENCE` frames said
+    /// it last (its address), and when each frame came.
+    pub presence: HashMap<String, crate::protocol::Presence>,
+    pub presence_frames: Vec<Instant>,
     /// What to do with the frame of a message, by its id (one frame each).
     rules: HashMap<String, FrameRule>,
     /// The `OK:<last>` to say to the next hello instead of what was taken.
@@ -229,6 +233,7 @@ impl Peer {
         self.change(|s| {
             s.taken.clear();
             s.bad.clear();
+            s.presence_frames.clear();
             s.rules.clear();
             s.resume_at = None;
             s.holding = false;

@@ -30,7 +30,10 @@ use std::fmt;
 use std::num::IntErrorKind;
 
 pub use fields::{MAX_PEOPLE, MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
-use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
+use fields::{
+    bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at,
+    user_or_address,
+};
 
 use super::action::REACTIONS;
 use super::call::Signal;
@@ -660,7 +663,7 @@ fn conversation(line: &str) -> Result<Request, Ko> {
             }
         }
         "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
-        "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
+        "LASTSEEN" => Request::LastSeen { user: user_or_address(fields(line, 2, "LASTSEEN:<user>")?[1])? },
         "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
         // A name's start is a name's shape: 1 to 32 of its characters.
         "PEOPLE" => {

@@ -228,6 +228,7 @@ impl LocalStore {
                 | Frame::People { .. }
                 | Frame::Profile { .. }
                 | Frame::Photo { .. }
+                | Frame::Presence { .. }
                 | Frame::Ping
                 | Frame::Quit => {}
             }
@@ -621,6 +622,24 @@ impl Inner {
             .collect();
         let (name, read) = (state.room(room).name.clone(), state.room_link(room).ord);
         for user in others {
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::Join { ts, user, room: name.clone(), read }, &mut pending.batch)?;
+        }
+        self.announce_own_members(state, pending, room)
+    }
+
+    /// At a room's home: announces its members of this server, as
+    /// [`Inner::announce_members`] does those of other servers: a `JOIN`
+    /// record of each again, with its own read mark (so nothing of its
+    /// unread count changes), queued for every member server.
+    fn announce_own_members(&self, state: &mut State, pending: &mut Pending, room: RoomId) -> Result<(), Ko> {
+        let ours: Vec<(Arc<str>, u64)> = state
+            .members(room)
+            .filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted())
+            .map(|u| (state.users[u].name.clone(), state.room_read(room, u)))
+            .collect();
+        let name = state.room(room).name.clone();
+        for (user, read) in ours {
             let ts = state.next_ts(now_ms());
             state.commit(Record::Join { ts, user, room: name.clone(), read }, &mut pending.batch)?;
         }
@@ -1052,4 +1071,36 @@ fn given_up(aside: Option<(u64, u64)>, n: u64, record: Option<&Record>) -> bool 
         _ => false,
     };
     aside.is_some_and(|(first, last)| (first..=last).contains(&n)) && !room_fact
+}
+
+/// 1.3 (§27, "Presence across servers"): whose presence crosses to which
+/// peer (`server::presence_across`).
+impl LocalStore {
+    /// The servers (folded names) whose users share a chat with `user`.
+    pub fn servers_sharing_a_chat(&self, user: UserId) -> Vec<String> {
+        self.inner.state.lock().servers_sharing_a_chat(user)
+    }
+
+    /// This server's users who share a chat with a user of `server`.
+    pub fn users_sharing_with(&self, server: &str) -> Vec<UserId> {
+        self.inner.state.lock().users_sharing_with(server)
+    }
+
+    /// The servers with members in the room `room` of this server.
+    pub fn member_servers_of(&self, room: &str) -> Vec<String> {
+        let state = self.inner.state.lock();
+        state.room_id(room).map_or_else(Vec::new, |r| state.member_servers(r))
+    }
+
+    /// The name of the account `user`, if it is one.
+    pub fn name_of(&self, user: UserId) -> Option<Arc<str>> {
+        self.inner.state.lock().users.get(user).map(|u| u.name.clone())
+    }
+
+    /// Whether `user` is a user of another server known here (an account
+    /// named by its address).
+    pub fn is_remote_user(&self, user: UserId) -> bool {
+        let state = self.inner.state.lock();
+        user < state.users.len() && state.is_remote(user) && address(&state.users[user].name).is_some()
+    }
 }
