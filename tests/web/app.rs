@@ -664,7 +664,9 @@ fn an_archived_chat_notifies_only_when_it_mentions_me() {
 
 /// The README's pictures, from a real server with a little conversation:
 /// `cargo test --all-features --test web -- --ignored screenshots`
-/// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).
+/// writes docs/web-phone.png (390×844) and docs/web.png (1280×800). Made
+/// with Debian's `fonts-noto-color-emoji` installed (📌, 🔕 and the
+/// reactions are emoji; without it chromium draws empty boxes).
 #[test]
 #[ignore]
 fn screenshots_for_the_readme() {
@@ -691,6 +693,10 @@ fn screenshots_for_the_readme() {
         (prof, "MSG:#announcements:a1:No class on Monday."),
         (ana, "PIN:#os-lab"),
         (ana, "NOTIFY:#announcements:none"),
+        (carla, "NAME:Carla Gómez"),
+        (prof, "NAME:Prof. Ruiz"),
+        (bob, "REACT:#os-lab:p1:🎉"),
+        (carla, "REACT:#os-lab:p1:👍"),
     ] {
         assert!(raw[who].request(line).starts_with("OK"), "{line}");
     }
