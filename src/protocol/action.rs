@@ -173,16 +173,17 @@ fn pictographic(c: char) -> bool {
         (0x1FC00, 0x1FFFD),
     ];
     let c = c as u32;
-    RANGES.binary_search_by(|&(lo, hi)| {
-        if hi < c {
-            std::cmp::Ordering::Less
-        } else if lo > c {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    })
-    .is_ok()
+    RANGES
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// The longest message id an action may name: an action's own id
@@ -481,14 +482,33 @@ mod tests {
 
     #[test]
     fn a_reaction_is_one_emoji_of_at_most_32_bytes() {
-        for yes in REACTIONS.iter().copied().chain(["🦀", "👍🏿", "👩‍❤️‍👨", "🏳️‍🌈", "🇧🇷", "*️⃣", "5⃣", "©", "🫠"]) {
+        for yes in REACTIONS.iter().copied().chain(["🦀", "👍🏿", "👩‍❤️‍👨", "🏳️‍🌈", "🇧🇷", "*️⃣", "5⃣", "©", "🫠"])
+        {
             assert!(is_reaction(yes), "{yes}");
         }
         let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
         assert!(is_reaction(scotland) && scotland.len() == 28);
         let too_long = "👨‍👩‍👧‍👦‍👨‍👩‍👧‍👦";
         assert!(too_long.len() > MAX_REACTION_BYTES);
-        for no in ["", "a", "ok", "👍👍", "👍 ", " 👍", "👍a", "👍\u{301}", "\u{7}", "\u{200B}", "👍\u{200D}", "\u{1F3FD}", "\u{1F1E6}", "1", "#", "é", too_long] {
+        for no in [
+            "",
+            "a",
+            "ok",
+            "👍👍",
+            "👍 ",
+            " 👍",
+            "👍a",
+            "👍\u{301}",
+            "\u{7}",
+            "\u{200B}",
+            "👍\u{200D}",
+            "\u{1F3FD}",
+            "\u{1F1E6}",
+            "1",
+            "#",
+            "é",
+            too_long,
+        ] {
             assert!(!is_reaction(no), "{no:?}");
         }
         // A 1.2 client reads any such reaction from an action's text.

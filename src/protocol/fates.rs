@@ -138,7 +138,8 @@ impl Fates {
                 None => counts.push((emoji.clone(), 1)),
             }
         }
-        let rank = |e: &str| action::REACTIONS.iter().position(|&r| r == e).unwrap_or(action::REACTIONS.len());
+        let rank =
+            |e: &str| action::REACTIONS.iter().position(|&r| r == e).unwrap_or(action::REACTIONS.len());
         counts.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
         counts
     }

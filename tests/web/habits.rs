@@ -547,9 +547,15 @@ fn more_reactions_opens_the_emoji_picker_and_its_pick_is_the_reaction_on_both_si
                      r.width >= (innerWidth < 500 ? 44 : 24) && r.height >= (innerWidth < 500 ? 44 : 24)]",
             json!([]),
         );
-        assert_eq!(more, json!(["More reactions", ["👍", "❤️", "😂", "😮", "😢", "🙏"], "🙏", true]), "{width}×{height}");
+        assert_eq!(
+            more,
+            json!(["More reactions", ["👍", "❤️", "😂", "😮", "😢", "🙏"], "🙏", true]),
+            "{width}×{height}"
+        );
         ana.click("#messages .menu button[data-act='more-reactions']");
-        ana.wait_for("document.getElementById('emoji-picker') && document.activeElement.id === 'emoji-search'");
+        ana.wait_for(
+            "document.getElementById('emoji-picker') && document.activeElement.id === 'emoji-search'",
+        );
         let frame = ana.exec(
             "const p = document.getElementById('emoji-picker').getBoundingClientRect();
              return [p.left >= 0, p.right <= innerWidth, p.top >= 0, p.bottom <= innerHeight, p.height >= 150]",
@@ -559,9 +565,13 @@ fn more_reactions_opens_the_emoji_picker_and_its_pick_is_the_reaction_on_both_si
         ana.type_into("#emoji-search", "rocket");
         assert_eq!(picker(&ana)[0][1][0][0], json!("🚀"));
         ana.type_into("#emoji-search", ENTER);
-        ana.wait_for("!document.getElementById('emoji-picker') && !document.querySelector('#messages .menu')");
+        ana.wait_for(
+            "!document.getElementById('emoji-picker') && !document.querySelector('#messages .menu')",
+        );
         // On ana's screen, hers; on bob's, under his message.
-        ana.wait_for("document.querySelector('#messages .msg:not(.mine) .reaction.mine')?.textContent === '🚀 1'");
+        ana.wait_for(
+            "document.querySelector('#messages .msg:not(.mine) .reaction.mine')?.textContent === '🚀 1'",
+        );
         assert_eq!(chips(&ana, "theirs"), json!(["🚀 1"]));
         bob.wait_for("document.querySelector('#messages .msg.mine .reactions')?.textContent === '🚀 1'");
         // The picker's "Recently used" now starts with it.
@@ -579,8 +589,12 @@ fn more_reactions_opens_the_emoji_picker_and_its_pick_is_the_reaction_on_both_si
             assert!(raw.request(&line).starts_with("OK:_r"), "{line}");
         }
         ana.wait_for("document.querySelectorAll('#messages .msg:not(.mine) .reaction').length === 4");
-        let mut seen: Vec<String> =
-            chips(&ana, "theirs").as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+        let mut seen: Vec<String> = chips(&ana, "theirs")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
         seen.sort();
         let mut want: Vec<String> = ["🚀 1", "🏳️‍🌈 1", "🇦🇷 1", "👍🏽 1"].iter().map(|s| s.to_string()).collect();
         want.sort();
