@@ -170,7 +170,7 @@ export const request = {
     return `DELETE:${to}:${id}:${author}`;
   },
   react(to, id, emoji) {
-    need(isChat(to) && isTarget(id) && REACTIONS.includes(emoji), 'bad chat, id or reaction');
+    need(isChat(to) && isTarget(id) && isReaction(emoji), 'bad chat, id or reaction');
     return `REACT:${to}:${id}:${emoji}`;
   },
   /** `scope`: a peer, a #room or `*` (every chat). */
@@ -661,7 +661,23 @@ export function parseEvent(line) {
 // from <author> deleted)`. `readId` is the one reader; everything else
 // asks it.
 
+/** The reactions the menu offers first; 1.2 takes any one emoji (isReaction). */
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+/** An emoji as the server's rule reads one (§19, protocol::action::is_reaction). */
+const EMOJI = /^(?:\p{Extended_Pictographic}[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u200D\uFE0F\u{E0020}-\u{E007F}]*|\p{Regional_Indicator}{2}|[0-9#*]\uFE0F?\u20E3)$/u;
+let graphemes = null;
+/**
+ * Whether `text` is a reaction (1.2, §19): one character as shown (an
+ * extended grapheme cluster) of at most 32 bytes that is an emoji. The
+ * server checks it; this reads the same rule so that the browser sends
+ * only what it would take and draws no other word as a reaction.
+ */
+export function isReaction(text) {
+  if (typeof text !== 'string' || !text || text.endsWith('\u200D') || !EMOJI.test(text)) return false;
+  if (new TextEncoder().encode(text).length > 32) return false;
+  graphemes ??= new Intl.Segmenter();
+  return [...graphemes.segment(text)].length === 1;
+}
 export const DELETED = '(message deleted)';
 /** Most bytes of a SEARCH's words, and of the id an action names. */
 const MAX_QUERY = 200;
@@ -702,7 +718,7 @@ export function readId(id, text) {
     case 'react':
     case 'unreact': {
       const emoji = text.split(' ', 1)[0];
-      return REACTIONS.includes(emoji) ? { kind: 'action', action: { ...action, emoji } } : none;
+      return isReaction(emoji) ? { kind: 'action', action: { ...action, emoji } } : none;
     }
     case 'remove': {
       const author = REMOVED.exec(text);

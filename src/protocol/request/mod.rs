@@ -35,7 +35,7 @@ use fields::{
     user_or_address,
 };
 
-use super::action::REACTIONS;
+use super::action::{MAX_REACTION_BYTES, is_reaction};
 use super::call::Signal;
 use super::moderation::{ActionFrame, ModAction, REQUEST_WORDS};
 use super::names::{check_address, check_id, check_name};
@@ -705,9 +705,11 @@ fn message_action(line: &str) -> Result<Request, Ko> {
         }
         "REACT" => {
             let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
-            if !REACTIONS.contains(&f[3]) {
-                let list = REACTIONS.join(" ");
-                return Err(bad(format!("{:?} is not a reaction; one of {list}", truncate(f[3], 16))));
+            if !is_reaction(f[3]) {
+                return Err(bad(format!(
+                    "{:?} is not a reaction: one emoji (one character as shown, at most {MAX_REACTION_BYTES} bytes)",
+                    truncate(f[3], 16)
+                )));
             }
             Request::React { to: chat(f[1])?, id: target(f[2])?, emoji: f[3].to_string() }
         }
