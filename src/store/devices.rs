@@ -18,10 +18,11 @@
 //! A position is only a lower bound on what a device has: if the last
 //! second of positions is lost in a crash, the device is sent those
 //! events again, and clients drop a `MSG` whose `<from>`,`<id>` they
-//! already have (at-least-once, as the wire always was). So positions
-//! are written by the flusher once a second (`server::devices`), as
-//! records nobody waits for (`LocalStore::change_setting_unwaited`),
-//! never in the path of an `ACK`. A deleted account's devices go with its
+//! already have (at-least-once, as the wire always was). So a position
+//! is moved by the device's own `ACK` record (`Record::Ack` names the
+//! device, [`move_to`] applies it), a record nobody waits for
+//! (`LocalStore::ack_device`); when a device was last seen is written
+//! as its connection ends (`InLog::seen`). A deleted account's devices go with its
 //! `DELACCOUNT` record, which clears its settings.
 //!
 //! **On a full disk** a revocation must still win: its records are
@@ -98,9 +99,9 @@ pub enum Proof {
     Token,
 }
 
-/// Every user's devices, by folded user name, in memory: what a server
-/// knows of the record (`InLog`), with the positions and times that
-/// moved since it was last written (`server::devices`).
+/// Every user's devices, by folded user name, in memory: the record
+/// (`InLog`) as a server last read it, before a device counts
+/// (`server::devices`).
 #[derive(Default)]
 pub struct DeviceBook {
     users: HashMap<String, Vec<Device>>,
