@@ -351,6 +351,11 @@ pub struct ServeArgs {
     /// is every address), any free port].
     #[arg(long, value_name = "[HOST:]PORT", requires = "store", value_parser = crate::web::metrics::parse_addr)]
     pub node_port: Option<std::net::SocketAddr>,
+    /// Where the other nodes reach --node-port, when not at the address
+    /// it listens on (a proxy or a NAT between the nodes): HOST:PORT, what
+    /// the node says when it leads [default: --node-port's address].
+    #[arg(long, value_name = "HOST:PORT", requires = "store")]
+    pub node_advertise: Option<std::net::SocketAddr>,
     /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
     /// or HOST:PORT. Off unless given. `wachat top` reads them.
     #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]

@@ -36,6 +36,7 @@ fn start_node(
     let options = crate::cluster::ClusterOptions {
         store: args.store.clone().unwrap_or_default(),
         node_port: args.node_port.unwrap_or(SocketAddr::new(host, 0)),
+        node_advertise: args.node_advertise,
         tls: match &args.tls_cert {
             Some(cert) => Some(crate::federation::key::fingerprint(&crate::transport::tls::first_cert(
                 cert,

@@ -121,8 +121,7 @@ impl Server {
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
             .then(|| throttle::Throttle::new(address_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
-        let devices = devices::Devices::start(record, config.max_devices, config.device_days)
-            .map_err(|e| crate::error::Error::io("starting the devices' flusher", e))?;
+        let devices = devices::Devices::start(record, config.max_devices, config.device_days);
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let push = push::Pusher::start(

@@ -981,7 +981,7 @@ impl Inner {
             state
                 .commit(Record::Set { ts, user: user.clone(), name, key, value: None }, &mut pending.batch)?;
         }
-        state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)
+        state.commit(Record::Ack { ts, user, seq: through, device: None }, &mut pending.batch)
     }
 
     /// Gives up frames `after + 1` through `last` for `server`, past the
