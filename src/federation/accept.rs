@@ -299,7 +299,7 @@ fn take_frames(
             }
             // 1.3: a search of this server's people, answered at once.
             Frame::People { asker, start } => {
-                let answer = super::people::answer(f, from, &asker, &start);
+                let answer = people_answer(f, from, &asker, &start);
                 if let Err(ko) = &answer {
                     log::debug!("link: {from}'s search of people refused: {}", ko.reason);
                 }
@@ -426,4 +426,30 @@ fn first_words(ctx: &crate::server::Ctx, frame: &Frame) -> Option<crate::store::
     }
     let (user, _) = crate::store::state::remote::address(to)?;
     ctx.store.user_id(user)
+}
+
+/// A `PEOPLE` frame from `from` (the link's server): `asker` must be one
+/// of its users; this server must list its people to peers, and `from`
+/// be within its rate. Then the lines the send port's `PEOPLE` would
+/// give one of this server's users ([`crate::server::people_across::for_peer`]).
+fn people_answer(
+    f: &Federation,
+    from: &str,
+    asker: &str,
+    start: &str,
+) -> std::result::Result<Vec<crate::protocol::SeenLine>, crate::protocol::Ko> {
+    let theirs = crate::store::state::remote::address(asker).is_some_and(|(_, s)| fold(s) == fold(from));
+    if !theirs {
+        return Err(crate::protocol::Ko::new(
+            Code::Forbidden,
+            format!("{from} speaks only for its own users, not {asker}"),
+        ));
+    }
+    if !f.people.lists {
+        let why = format!("{} does not list its people to other servers (--people-across off)", f.me);
+        return Err(crate::protocol::Ko::new(Code::Forbidden, why));
+    }
+    f.people.answering(from)?;
+    let ctx = f.ctx().ok_or_else(|| crate::protocol::Ko::new(Code::Unavailable, "shutting down"))?;
+    Ok(crate::server::people_across::for_peer(&ctx, asker, start, crate::protocol::link::MAX_PEOPLE_ACROSS))
 }

@@ -27,9 +27,9 @@ use super::key;
 use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, carries_no_calls, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
-use crate::protocol::link::{Answer, Opening};
+use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, Opening, clean_reason};
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Ko};
+use crate::protocol::{Code, Ko, SeenLine};
 use crate::server::presence_across::PRESENCE_EVERY;
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
@@ -214,7 +214,7 @@ impl Dialer {
     /// 1.3: reads the answer to a `PEOPLE` frame just written
     /// (`people.rs`) and says it to whoever waits for it.
     fn ask_people(&self, told: Told, reader: &mut FrameReader<SharedStream>) -> std::result::Result<(), Why> {
-        match super::people::read_answer(reader, self.f.timeout, &self.peer) {
+        match read_people(reader, self.f.timeout, &self.peer) {
             Ok(result) => {
                 told.answer_listing(result);
                 Ok(())
@@ -619,4 +619,44 @@ fn random_u8() -> u8 {
     let mut b = [0u8; 1];
     let _ = getrandom::fill(&mut b);
     b[0]
+}
+
+/// Reads the answer of `peer` to a `PEOPLE` frame just written: its
+/// people as addresses (`bob@lab2`), or its refusal in words. The outer
+/// error is the link's: it broke, or the peer said what no answer says.
+fn read_people(
+    reader: &mut FrameReader<SharedStream>,
+    timeout: Duration,
+    peer: &str,
+) -> std::result::Result<std::result::Result<Vec<SeenLine>, Ko>, String> {
+    let n = match read_answer(reader, timeout)? {
+        Answer::Hello(n) if n as usize <= MAX_PEOPLE_ACROSS => n as usize,
+        Answer::Hello(n) => {
+            return Err(format!("a search answered {n} people, more than {MAX_PEOPLE_ACROSS}"));
+        }
+        // A server that does not know the frame (the tiny server, an
+        // earlier wachat): it does not search its people for others.
+        Answer::Ko(None, Code::BadRequest, why) => {
+            log::info!(
+                "link to {peer}: it does not answer people searches (it answered: {})",
+                clean_reason(&why)
+            );
+            let why = format!("{peer} does not search its people for other servers");
+            return Ok(Err(Ko::new(Code::Unavailable, why)));
+        }
+        Answer::Ko(None, code, why) => return Ok(Err(Ko::new(code, clean_reason(&why)))),
+        other => return Err(format!("a search answered {other}")),
+    };
+    let mut lines = Vec::with_capacity(n);
+    for _ in 0..n {
+        let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
+        let mut seen = SeenLine::parse(line).map_err(|e| format!("a search's line: {}", clean_reason(&e)))?;
+        if seen.user.contains('@') {
+            // A peer lists its own users, by their names there.
+            return Err(format!("a search's line names {}, not a user of {peer}", clean_reason(&seen.user)));
+        }
+        seen.user = format!("{}@{peer}", seen.user);
+        lines.push(seen);
+    }
+    Ok(Ok(lines))
 }

@@ -24,11 +24,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::links::{Federation, said};
-use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, clean_reason};
+use crate::protocol::link::Answer;
 use crate::protocol::names::fold;
-use crate::protocol::{Code, FrameReader, Ko, SeenLine};
-use crate::transport::SharedStream;
+use crate::protocol::{Code, Ko, SeenLine};
 
 /// Searches of other servers' people one user may ask a minute.
 pub const ASKED_A_MINUTE: u32 = 30;
@@ -123,7 +121,7 @@ impl PeopleAcross {
     }
 
     /// Counts a search from `peer`: `KO:RATE_LIMITED` past [`ANSWERED_A_SECOND`].
-    fn answering(&self, peer: &str) -> Result<(), Ko> {
+    pub(super) fn answering(&self, peer: &str) -> Result<(), Ko> {
         count(&self.answered, peer, ANSWERED_A_SECOND, Duration::from_secs(1)).map_err(|_| {
             Ko::new(
                 Code::RateLimited,
@@ -131,24 +129,6 @@ impl PeopleAcross {
             )
         })
     }
-}
-
-/// A `PEOPLE` frame from `from` (the link's server): `asker` must be one
-/// of its users; this server must list its people to peers, and `from`
-/// be within its rate. Then the lines the send port's `PEOPLE` would
-/// give one of this server's users ([`crate::server::people_across::for_peer`]).
-pub(super) fn answer(f: &Federation, from: &str, asker: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
-    let theirs = crate::store::state::remote::address(asker).is_some_and(|(_, s)| fold(s) == fold(from));
-    if !theirs {
-        return Err(Ko::new(Code::Forbidden, format!("{from} speaks only for its own users, not {asker}")));
-    }
-    if !f.people.lists {
-        let why = format!("{} does not list its people to other servers (--people-across off)", f.me);
-        return Err(Ko::new(Code::Forbidden, why));
-    }
-    f.people.answering(from)?;
-    let ctx = f.ctx().ok_or_else(|| Ko::new(Code::Unavailable, "shutting down"))?;
-    Ok(crate::server::people_across::for_peer(&ctx, asker, start, MAX_PEOPLE_ACROSS))
 }
 
 /// The answer to a `PEOPLE` frame, as its lines go on the link.
@@ -163,44 +143,4 @@ pub(super) fn answer_lines(answer: Result<Vec<SeenLine>, Ko>) -> String {
         }
         Err(ko) => format!("{}\n", Answer::Ko(None, ko.code, ko.reason)),
     }
-}
-
-/// Reads the answer of `peer` to a `PEOPLE` frame just written: its
-/// people as addresses (`bob@lab2`), or its refusal in words. The outer
-/// error is the link's: it broke, or the peer said what no answer says.
-pub(super) fn read_answer(
-    reader: &mut FrameReader<SharedStream>,
-    timeout: Duration,
-    peer: &str,
-) -> Result<Result<Vec<SeenLine>, Ko>, String> {
-    let n = match super::dial::read_answer(reader, timeout)? {
-        Answer::Hello(n) if n as usize <= MAX_PEOPLE_ACROSS => n as usize,
-        Answer::Hello(n) => {
-            return Err(format!("a search answered {n} people, more than {MAX_PEOPLE_ACROSS}"));
-        }
-        // A server that does not know the frame (the tiny server, an
-        // earlier wachat): it does not search its people for others.
-        Answer::Ko(None, Code::BadRequest, why) => {
-            log::info!(
-                "link to {peer}: it does not answer people searches (it answered: {})",
-                clean_reason(&why)
-            );
-            let why = format!("{peer} does not search its people for other servers");
-            return Ok(Err(Ko::new(Code::Unavailable, why)));
-        }
-        Answer::Ko(None, code, why) => return Ok(Err(Ko::new(code, clean_reason(&why)))),
-        other => return Err(format!("a search answered {other}")),
-    };
-    let mut lines = Vec::with_capacity(n);
-    for _ in 0..n {
-        let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
-        let mut seen = SeenLine::parse(line).map_err(|e| format!("a search's line: {}", clean_reason(&e)))?;
-        if seen.user.contains('@') {
-            // A peer lists its own users, by their names there.
-            return Err(format!("a search's line names {}, not a user of {peer}", clean_reason(&seen.user)));
-        }
-        seen.user = format!("{}@{peer}", seen.user);
-        lines.push(seen);
-    }
-    Ok(Ok(lines))
 }

@@ -9,10 +9,10 @@ use std::fmt;
 use super::call::Signal;
 use super::escape::Text;
 use super::files;
-use super::lines::Presence;
 use super::names::{check_address, check_id, check_name, check_room_address};
 use super::profile::{PHOTO_TAG_LEN, check_display_name};
 use super::reply::Code;
+use crate::protocol::Presence;
 
 /// The version a `HELLO` says.
 pub const LINK_VERSION: &str = "1.3";

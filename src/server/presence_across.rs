@@ -26,14 +26,12 @@
 //! `LASTSEEN` and `MEMBERS` read it as they read a local user's presence
 //! (`server::presence::seen`).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
 
-use super::base::Base;
+use super::base::{Base, RemoteSeen};
 use crate::protocol::link::PRESENCE_BATCH;
 use crate::protocol::names::fold;
 use crate::protocol::profile::PrivacyLine;
@@ -47,26 +45,6 @@ pub const PRESENCE_EVERY: Duration = Duration::from_secs(1);
 /// The shortest gap between two `PRESENCE` frames of one link that the
 /// acceptor takes: half of [`PRESENCE_EVERY`], for the network's jitter.
 pub const PRESENCE_MIN_GAP: Duration = Duration::from_millis(500);
-
-/// Presence across servers: what is to be said to each peer, and what
-/// each peer said of its users.
-#[derive(Default)]
-pub struct RemoteSeen {
-    /// This server is in a network (`--peers`): nothing is noted otherwise.
-    enabled: AtomicBool,
-    /// Users of this server whose presence each peer (folded name) is to
-    /// be told.
-    dirty: Mutex<HashMap<String, BTreeSet<UserId>>>,
-    /// Each peer's dialer's bell (folded name), rung when something is noted for it.
-    bells: Mutex<HashMap<String, Sender<()>>>,
-    /// Users of other servers (their accounts here), as their servers said.
-    seen: Mutex<HashMap<UserId, Presence>>,
-    /// Each peer's newest link whose presence is taken (folded name): a
-    /// link that ends forgets its users' `ONLINE` only if no newer one
-    /// came meanwhile.
-    links: Mutex<HashMap<String, u64>>,
-    next_link: AtomicU64,
-}
 
 impl RemoteSeen {
     /// Turns the noting on (the server starts its links).

@@ -288,17 +288,10 @@ pub fn decode(value: &str) -> Option<Device> {
     })
 }
 
-/// `user`'s `device` as the `SET` record that puts it on record: what a
-/// database or a data directory that kept devices apart is converted
-/// into (`cluster::upgrade`, `LocalStore::open`).
-pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
-    super::record::Record::Set {
-        ts,
-        user: user.into(),
-        name: DEVICE.name.to_string(),
-        key: key(&device.name),
-        value: Some(encode(device)),
-    }
+/// `device` as the setting that puts it on record: the setting's name,
+/// its key and its value (`Record::device` makes the `SET` record of it).
+pub fn setting(device: &Device) -> (String, String, String) {
+    (DEVICE.name.to_string(), key(&device.name), encode(device))
 }
 
 /// A user's devices on record, from its `settings` in the state.

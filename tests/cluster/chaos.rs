@@ -102,6 +102,11 @@ struct Harness<'a> {
 }
 
 impl Harness<'_> {
+    /// Whether the run is not yet `s` seconds old.
+    fn at_most(&self, s: u64) -> bool {
+        self.start.elapsed() < Duration::from_secs(s)
+    }
+
     fn at(&self, s: u64, stop: &AtomicBool) -> bool {
         while self.start.elapsed() < Duration::from_secs(s) {
             if stop.load(Ordering::SeqCst) {
@@ -156,6 +161,12 @@ impl Harness<'_> {
         self.proxies.iter().for_each(LinkProxy::freeze);
         self.note("the node links frozen (the proxies hold their bytes)");
         std::thread::sleep(Duration::from_secs(3)); // frozen, past a client's patience
+        // Frozen on while nothing has met the freeze yet (a cluster still
+        // coming back from PostgreSQL's crash may send nothing for a
+        // while), until the run's last second.
+        while self.proxies.iter().map(LinkProxy::held).sum::<u64>() == 0 && self.at_most(DURATION_S - 1) {
+            std::thread::sleep(Duration::from_millis(50)); // polling the proxies
+        }
         self.proxies.iter().for_each(LinkProxy::thaw);
         self.note("the node links thawed");
     }

@@ -164,7 +164,7 @@ fn bad_requests_say_why() {
     assert!(reason(&format!("PEOPLE:{}", "a".repeat(33))).contains("1 to 32"));
     assert!(reason("PEOPLE:bo@").contains("not allowed in a name"), "no server after the @");
     assert!(reason("PEOPLE:@lab2").contains("not allowed in a name"), "no start before the @");
-    assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
+    assert!(reason("REACT:bob:m1:🦀🦀").contains("not a reaction"));
     assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
     assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
     assert!(reason("DELETE:#lab3:m1:a b").contains("bad user name"));

@@ -29,7 +29,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
-use crate::store::devices::{self, Device, find, on_record};
+use crate::store::devices::{Device, find, on_record};
 use crate::store::invites;
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, KeptKey, KeyChange, KeyView, Keys, Setting};
@@ -703,7 +703,7 @@ impl LocalStore {
                 }
                 if forgotten(d) {
                     log::info!("devices: {} not seen for --device-days: forgotten", d.name);
-                    state.commit(devices::record(ts, &me, &Device { position: None, ..d.clone() }), batch)?;
+                    state.commit(Record::device(ts, &me, &Device { position: None, ..d.clone() }), batch)?;
                     forgot = true;
                 } else {
                     lowest = Some(lowest.map_or(position, |l| l.min(position)));

@@ -119,6 +119,17 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
     })
 }
 
+impl Record {
+    /// `user`'s `device` as the `SET` record that puts it on record: what a
+    /// database or a data directory that kept devices apart is converted
+    /// into (`cluster::upgrade`, `LocalStore::open`), and what a device
+    /// forgotten and back is written as.
+    pub fn device(ts: u64, user: &str, device: &crate::store::devices::Device) -> Record {
+        let (name, key, value) = crate::store::devices::setting(device);
+        Record::Set { ts, user: user.into(), name, key, value: Some(value) }
+    }
+}
+
 impl State {
     /// True if `DELIVERED` for message number `dord` from `sender` to
     /// `user` would move its state forward (not yet delivered, nor read).
