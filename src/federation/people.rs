@@ -10,7 +10,7 @@
 //! [`SIGNALS_WAITING`](super::links::SIGNALS_WAITING) wait for one peer,
 //! with its call signals); the answering one takes at most
 //! [`ANSWERED_A_SECOND`] from one peer a second, each answer at most
-//! [`MAX_PEOPLE_ACROSS`] lines, and stores nothing of the question.
+//! [`MAX_PEOPLE_ACROSS`](crate::protocol::link::MAX_PEOPLE_ACROSS) lines, and stores nothing of the question.
 //! `--people-across off` makes a server refuse every search
 //! (`KO:FORBIDDEN`).
 //!
