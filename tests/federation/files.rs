@@ -10,7 +10,7 @@ use super::support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::federation::{events_1_3, give_key, network, start, write_roster};
+use support::federation::{Lab, events_1_3, give_key, network, start, write_roster};
 use support::files::{fetch, noise, photo, sha256, upload};
 use support::ports::free_port;
 use support::tiny::Tiny;
@@ -200,6 +200,20 @@ fn a_file_to_a_server_that_does_not_carry_files_bounces_in_words() {
 }
 
 /// Waits until `MEMBERS:#lab` on the home lists `n` members.
+/// Three servers, lab1 to lab3, each with one user (ana, bob, carl)
+/// logged in, all three in `#lab`, homed on lab2.
+fn lab_room(root: &Path, flags: &[&str]) -> (Vec<Lab>, [Conn; 3]) {
+    let labs = network(root, &["lab1", "lab2", "lab3"], flags);
+    let [mut ana] = labs[0].server.logged_in(["ana"]);
+    let [mut bob] = labs[1].server.logged_in(["bob"]);
+    let [mut carl] = labs[2].server.logged_in(["carl"]);
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    members_are(&mut bob, 3);
+    (labs, [ana, bob, carl])
+}
+
 fn members_are(bob: &mut Conn, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while bob.listing("MEMBERS:#lab").len() < n {
@@ -223,15 +237,8 @@ fn room_file(conn: &mut Conn, room: &str) -> String {
 #[test]
 fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", QUIET]);
+    let (labs, [mut ana, mut bob, mut carl]) = lab_room(root.path(), &["--timeout", QUIET]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
-    let [mut ana] = lab1.logged_in(["ana"]);
-    let [mut bob] = lab2.logged_in(["bob"]);
-    let [mut carl] = lab3.logged_in(["carl"]);
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
-    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
-    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
-    members_are(&mut bob, 3);
     let mut ana_events = events_1_3(lab1, "ana");
     let mut bob_events = events_1_3(lab2, "bob");
     let mut carl_events = events_1_3(lab3, "carl");
@@ -502,15 +509,8 @@ fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)
     use support::webapp::{app_url, log_in_again, logged_in};
     let root = tempfile::tempdir().unwrap();
     let flags = ["--web-port", "0", "--timeout", QUIET];
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &flags);
-    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
-    let [mut ana] = lab1.logged_in(["ana"]);
-    let [mut bob] = lab2.logged_in(["bob"]);
-    let [mut carl] = lab3.logged_in(["carl"]);
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
-    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
-    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
-    members_are(&mut bob, 3);
+    let (labs, [mut ana, mut bob, mut carl]) = lab_room(root.path(), &flags);
+    let (lab1, lab3) = (&labs[0].server, &labs[2].server);
     let mut ana_events = events_1_3(lab1, "ana");
     let mut carl_events = events_1_3(lab3, "carl");
 
@@ -589,15 +589,8 @@ fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)
 fn the_console_saves_files_across_servers_known_from_history_only() {
     use support::console::Console;
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", QUIET]);
-    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
-    let [mut ana] = lab1.logged_in(["ana"]);
-    let [mut bob] = lab2.logged_in(["bob"]);
-    let [mut carl] = lab3.logged_in(["carl"]);
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
-    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
-    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
-    members_are(&mut bob, 3);
+    let (labs, [mut ana, mut bob, _carl]) = lab_room(root.path(), &["--timeout", QUIET]);
+    let lab3 = &labs[2].server;
     let mut carl_events = events_1_3(lab3, "carl");
     let notes = noise(30_000, 9);
     send_file(&mut bob, "carl@lab3", "f1", "notes.bin", &notes, "for friday");
