@@ -627,27 +627,9 @@ mod tests {
             }
             _ => {}
         }
-        let listing = crate::chaos::history::HistoryRead {
-            user: 0,
-            chat: "u1@lab2".into(),
-            lines: vec![
-                "u0:u1@lab2:m1:100:DELIVERED:chaos m1 from u0".into(),
-                "u0:u1@lab2:m2:101:DELIVERED:chaos m2 from u0".into(),
-            ],
-            limit: 1000,
-        };
-        Recording {
-            names: vec!["u0".into(), "u1".into()],
-            homes: vec!["lab1".into(), "lab2".into()],
-            room_homes: vec![],
-            devices: 1,
-            rooms: vec![],
-            frames,
-            faults: vec![],
-            listings: vec![listing],
-            duration_us: 40,
-            failovers: 0,
-        }
+        let history =
+            ["u0:u1@lab2:m1:100:DELIVERED:chaos m1 from u0", "u0:u1@lab2:m2:101:DELIVERED:chaos m2 from u0"];
+        across(frames, history.map(String::from).to_vec())
     }
 
     /// The plants every run across servers is judged on, each by the one
@@ -789,10 +771,16 @@ mod tests {
             frame(34, u1, 3, send, &format!("FETCH:{theirs}:5")),
             frame(35, u1, 3, ok, "OK:"),
         ]);
+        across(frames, vec![format!("u0:u1@lab2:m1:100:DELIVERED:{text}")])
+    }
+
+    /// A run across two servers, u0 of lab1 writing to u1 of lab2 with
+    /// `frames`, and u0's `HISTORY` of that chat read at its end.
+    fn across(frames: Vec<Observed>, history: Vec<String>) -> Recording {
         let listing = crate::chaos::history::HistoryRead {
             user: 0,
             chat: "u1@lab2".into(),
-            lines: vec![format!("u0:u1@lab2:m1:100:DELIVERED:{text}")],
+            lines: history,
             limit: 1000,
         };
         Recording {
