@@ -18,7 +18,9 @@
 //! (who leads: nodes started at once, a lease run out or let go),
 //! `links.rs` (the node links: TLS where the client ports have it, a link
 //! that cannot prove it is a node refused),
-//! `federation.rs` (a cluster as one server of the class network, 1.3), `schema.rs`
+//! `federation.rs` (a cluster as one server of the class network, 1.3),
+//! `network_browser.rs` (the browser on a follower of a cluster linked to
+//! a single server: a message, photos, a reply, a bounce), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER-OPS.md's run at 2,000 msgs/s: no connection
@@ -69,6 +71,8 @@ mod latency;
 mod lease;
 #[path = "cluster/links.rs"]
 mod links;
+#[path = "cluster/network_browser.rs"]
+mod network_browser;
 #[path = "cluster/people.rs"]
 mod people;
 #[path = "cluster/schema.rs"]

@@ -8,8 +8,11 @@
 //! `bounces.rs` (a refused message shown failed, with its reason),
 //! `calls.rs` (calls across servers, and what cannot ring across),
 //! `files.rs` (files, photos and voice notes across servers),
-//! `chaos.rs` (`wachat chaos --federation` over three servers: every
-//! message delivered once or bounced), `conform.rs` (`wachat conform
+//! `people.rs` (`PEOPLE:<start>@<server>` across the link),
+//! `members.rs` (a room's members listed alike on every server,
+//! presence across servers, the browser's members pane), `chaos.rs`
+//! (`wachat chaos --federation` over three servers: every message
+//! delivered once or bounced), `conform.rs` (`wachat conform
 //! federation` against `wachat serve` and the tiny server, planted bugs,
 //! `--class`).
 
@@ -25,5 +28,9 @@ mod chaos;
 mod conform;
 #[path = "federation/files.rs"]
 mod files;
+#[path = "federation/members.rs"]
+mod members;
 #[path = "federation/network.rs"]
 mod network;
+#[path = "federation/people.rs"]
+mod people;

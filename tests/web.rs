@@ -1254,7 +1254,7 @@ fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
     );
     assert!(more.as_f64().unwrap() >= 0.7, "the ⋯ of a touch screen is shown: {more}");
     ana.click("#messages .msg .more");
-    ana.wait_for("document.querySelectorAll('#messages .menu button').length === 9"); // six reactions, Reply, Forward, Star
+    ana.wait_for("document.querySelectorAll('#messages .menu button').length === 10"); // six reactions, More reactions, Reply, Forward, Star
     let fits = "const r = document.querySelector('#messages .menu').getBoundingClientRect(); \
         return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth";
     assert_eq!(ana.exec(fits, json!([])), json!(true));

@@ -1,6 +1,7 @@
 // actions.js: acting on a message (protocol 1.2, §19), loaded at the
 // first tap on a bubble's "⋯" (view.js draws it). Its menu: the six
-// reactions, Reply, Edit (yours, within the edit window), Delete for
+// reactions, "More reactions" (the emoji picker, emoji.js: any one emoji
+// is a reaction, 1.2), Reply, Edit (yours, within the edit window), Delete for
 // everyone (yours, or any in a room you run), tapped twice to confirm.
 //
 // Reply and Edit go through the composer, which says so above the text.
@@ -19,9 +20,9 @@ import { starred, toggle } from './starred.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward' },
-  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar' },
-  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar' },
+  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward', moreReactions: 'More reactions' },
+  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar', moreReactions: 'Más reacciones' },
+  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar', moreReactions: 'Mais reações' },
 });
 const closeMenus = () => document.querySelectorAll('#messages .menu').forEach((m) => m.remove());
 
@@ -82,6 +83,11 @@ export class Actions {
       b.dataset.react = emoji;
       menu.append(b);
     }
+    // Any other emoji: the composer's picker, its pick the reaction; the focus then back on the bubble's ⋯.
+    const more = button('+', t('moreReactions'), () => import('./emoji.js').then((m) => m.open(more, (emoji) => this.react(chat, msg, emoji), item.querySelector('.more'))));
+    more.dataset.act = 'more-reactions';
+    more.setAttribute('aria-haspopup', 'dialog');
+    menu.append(more);
     const add = (act, onClick) => {
       const b = button(t(act), '', onClick);
       b.dataset.act = act;

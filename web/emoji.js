@@ -4,7 +4,9 @@
 // Where the system has no emoji font (a lab PC), each shows its name
 // instead of an empty box. A search finds an emoji by its name in any of
 // the app's three languages; the ones used last come first, kept in this
-// browser (localStorage). A pick goes into the message at the caret.
+// browser (localStorage). A pick goes into the message at the caret, or
+// (opened by a message menu's "More reactions", actions.js) becomes a
+// reaction.
 
 import { t, addStrings } from './i18n.js';
 import { el } from './view.js';
@@ -325,13 +327,20 @@ export function open(anchor, onPick, back = anchor) {
   draw();
   box.append(search, grid);
   document.body.append(box);
-  // Above the button that opened it (above the whole composer, for its button), inside the window.
+  // Above the button that opened it (above the whole composer, for its button), inside the window;
+  // below it where there is more room there (a message's menu near the top of the chat).
   const r = anchor.getBoundingClientRect();
   const top = (anchor.closest('#composer') ?? anchor).getBoundingClientRect().top;
   const width = box.offsetWidth;
   box.style.left = `${Math.max(4, Math.min(r.left, innerWidth - width - 4))}px`;
-  box.style.bottom = `${Math.max(4, innerHeight - top + 4)}px`;
-  box.style.maxHeight = `${Math.max(160, Math.min(360, top - 8))}px`;
+  const below = innerHeight - r.bottom;
+  if (top < 260 && below > top) {
+    box.style.top = `${r.bottom + 4}px`;
+    box.style.maxHeight = `${Math.max(160, Math.min(360, below - 8))}px`;
+  } else {
+    box.style.bottom = `${Math.max(4, innerHeight - top + 4)}px`;
+    box.style.maxHeight = `${Math.max(160, Math.min(360, top - 8))}px`;
+  }
   anchor.setAttribute('aria-expanded', 'true');
   search.focus();
 }

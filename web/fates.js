@@ -122,20 +122,24 @@ function newest(chat, id) {
   return null;
 }
 
-/** The reactions on `msg`: `[{emoji, n, mine}]` in the order of REACTIONS. */
+/**
+ * The reactions on `msg`: `[{emoji, n, mine}]`, those of REACTIONS in its
+ * order, then any other emoji by code point (as the consoles list them).
+ */
 export function reactionsOn(chat, msg, me) {
   const on = chat.fates?.reacts.get(msg.id);
   if (!on || msg.deleted || newest(chat, msg.id) !== msg) return [];
-  const out = [];
-  for (const emoji of REACTIONS) {
-    let n = 0;
-    let mine = false;
-    for (const [who, r] of on) {
-      if (!r.on || !who.startsWith(`${emoji}\n`)) continue;
-      n += 1;
-      if (who === `${emoji}\n${fold(me)}`) mine = true;
-    }
-    if (n) out.push({ emoji, n, mine });
+  const counts = new Map();
+  for (const [key, r] of on) {
+    if (!r.on) continue;
+    const cut = key.indexOf('\n');
+    const emoji = key.slice(0, cut);
+    const count = counts.get(emoji) ?? { emoji, n: 0, mine: false };
+    count.n += 1;
+    if (key.slice(cut + 1) === fold(me)) count.mine = true;
+    counts.set(emoji, count);
   }
-  return out;
+  const rank = (e) => (REACTIONS.includes(e) ? REACTIONS.indexOf(e) : REACTIONS.length);
+  const byPoint = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...counts.values()].sort((a, b) => rank(a.emoji) - rank(b.emoji) || byPoint(a.emoji, b.emoji));
 }

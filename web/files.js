@@ -19,7 +19,7 @@
 // and an image is shown only for the four types the server decoded
 // itself (never SVG or HTML), from a blob: URL of the bytes fetched.
 
-import { request, parseFileOf, parseInfoLine, sizeWords, fileText } from './wire.js';
+import { request, parseFileOf, parseInfoLine, sizeWords, fileText, ownWords } from './wire.js';
 import { newId } from './chats.js';
 import { el, visible, rich, icon, shortTime, banner, FORWARDED } from './view.js';
 import { draw } from './chatlist.js';
@@ -348,10 +348,11 @@ export async function carry(app, chat, file, caption = '') {
   return added.msg;
 }
 
-/** What a file message says besides its file: its text after `📎 <name> (<size>)`, which the photo or card shows. */
+/** What a file message says besides its file: its text after `📎 <name> (<size>)` (and a relayed post's marker), which the photo or card and the author's line show. */
 export function captionOf(msg) {
   const head = fileText(msg.file.name, msg.file.size);
-  return msg.text.startsWith(head) ? msg.text.slice(head.length).replace(/^ /, '') : msg.text;
+  const words = ownWords(msg);
+  return words.startsWith(head) ? words.slice(head.length).replace(/^ /, '') : words;
 }
 
 /** The bytes of `msg`'s file as a Blob of `type`: kept here while it waits in the outbox (or was sent from here), else fetched. */
@@ -447,10 +448,10 @@ export function show(item, msg, link, chat) {
     open.addEventListener('click', () => viewer(msg, link));
     open.append(img);
     box.append(open);
-  } else if (msg.text.startsWith('📎 voice-')) {
+  } else if (ownWords(msg).startsWith('📎 voice-')) {
     // A voice message (`voice-…`): voice.js draws its player, if the name is one (else a card, as any file).
     import('./voice.js').then((m) => {
-      if (m.voice(msg.text)) m.player(box, msg, link, (_, __, type) => bytesOf(msg, link, type));
+      if (m.voice(ownWords(msg))) m.player(box, msg, link, (_, __, type) => bytesOf(msg, link, type));
       else card(box, link, msg);
     });
   } else card(box, link, msg);

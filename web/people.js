@@ -5,16 +5,36 @@
 // the list under the box shows each with its avatar and when it was
 // last seen, and a tap (or ↓, then Enter) opens the chat. A name typed
 // whole and Enter still open any chat, found or not. Names are set as text.
+// 1.3 (§27): `bo@lab2` asks lab2, over its server's link, for its people
+// named bo…; lab2's refusal, or that it cannot be reached, is said in the list.
 
-import { request, parseSeen, isName, fold } from './wire.js';
+import { request, parseSeen, isUser, serverOf, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { el, avatar, seenText } from './view.js';
+import { el, avatar, seenText, faces } from './view.js';
 import { openChat } from './conversation.js';
 
 addStrings({
-  en: { people: 'People', nobody: 'Nobody in your rooms is called {start}…' },
-  es: { people: 'Personas', nobody: 'Nadie en tus salas se llama {start}…' },
-  pt: { people: 'Pessoas', nobody: 'Ninguém nas suas salas se chama {start}…' },
+  en: {
+    people: 'People', nobody: 'Nobody in your rooms is called {start}…',
+    nobodyThere: '{server} lists nobody called {start}…',
+    notListed: '{server} does not list its people to other servers',
+    unreachable: '{server} cannot be reached now',
+    tooMany: 'Too many searches of other servers: try again in a minute',
+  },
+  es: {
+    people: 'Personas', nobody: 'Nadie en tus salas se llama {start}…',
+    nobodyThere: '{server} no muestra a nadie llamado {start}…',
+    notListed: '{server} no muestra sus personas a otros servidores',
+    unreachable: 'No se puede contactar con {server} ahora',
+    tooMany: 'Demasiadas búsquedas en otros servidores: prueba dentro de un minuto',
+  },
+  pt: {
+    people: 'Pessoas', nobody: 'Ninguém nas suas salas se chama {start}…',
+    nobodyThere: '{server} não mostra ninguém chamado {start}…',
+    notListed: '{server} não mostra as suas pessoas a outros servidores',
+    unreachable: 'Não é possível contactar {server} agora',
+    tooMany: 'Buscas demais em outros servidores: tente daqui a um minuto',
+  },
 });
 
 /** How long typing pauses before the server is asked. */
@@ -41,7 +61,7 @@ export function suggest(app) {
   const start = $('new-chat-name').value.trim();
   // The box's own list (my chats, who is online) where this one does not answer: a #room, or an older server.
   $('new-chat-name').setAttribute('list', served && !start.startsWith('#') ? '' : 'suggested');
-  if (!served || !isName(start) || !app.link || app.link.status !== 'online') {
+  if (!served || !isUser(start) || !app.link || app.link.status !== 'online') {
     close();
     return;
   }
@@ -58,14 +78,20 @@ async function ask(app, start) {
   }
   if (asked !== start || $('new-chat-name').value.trim() !== start) return;
   if (!answer.reply.ok) {
-    if (answer.reply.code === 'BAD_REQUEST') served = false;
-    close();
+    const server = serverOf(start);
+    // An older server does not know PEOPLE; an address's refusal is about that address only.
+    if (answer.reply.code === 'BAD_REQUEST' && !server) served = false;
+    const said = server && { FORBIDDEN: 'notListed', OFFLINE: 'unreachable', UNAVAILABLE: 'notListed', RATE_LIMITED: 'tooMany' }[answer.reply.code];
+    // A server not in the roster (still being typed, `bob@la`) is no news.
+    if (said) note(t(said, { server }));
+    else close();
     return;
   }
   show(app, start, answer.lines.map(parseSeen).filter(Boolean));
 }
 
-function show(app, start, people) {
+/** The list under the box, made if it is not there. */
+function listed() {
   let list = $('people');
   if (!list) {
     list = el('ul', 'people');
@@ -74,15 +100,26 @@ function show(app, start, people) {
     list.addEventListener('keydown', (e) => move(e, list));
     $('new-chat').after(list);
   }
+  return list;
+}
+
+/** A line of words in the list, in place of people. */
+function note(words) {
+  listed().replaceChildren(el('li', 'note', words));
+}
+
+function show(app, start, people) {
+  const list = listed();
   if (!people.length) {
-    list.replaceChildren(el('li', 'note', t('nobody', { start })));
+    const server = serverOf(start);
+    note(server ? t('nobodyThere', { server, start: start.slice(0, start.indexOf('@')) }) : t('nobody', { start }));
     return;
   }
   list.replaceChildren(...people.map(({ user, seen }) => {
     const pick = el('button', 'person');
     pick.type = 'button';
     pick.dataset.user = fold(user);
-    pick.append(avatar(user), el('span', 'chat-name', user), el('span', 'chat-last', seenText(seen)));
+    pick.append(avatar(user), el('span', 'chat-name', faces.shown(user)), el('span', 'chat-last', seenText(seen)));
     pick.addEventListener('click', () => {
       $('new-chat-name').value = '';
       close();

@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { addStrings, t, lang } from './i18n.js';
-import { DELETED, isNotice, isRoom, invitation, fold, relayedBy } from './wire.js';
+import { DELETED, isNotice, isRoom, invitation, fold, relayedBy, ownWords } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -508,8 +508,8 @@ export class Conversation {
       focused?.focus();
     }
     this.tick(msg);
-    // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY is asked FILEOF); session.js loads files.js for it.
-    if ((msg.file || msg.text?.startsWith('📎 ')) && !msg.deleted && this.onFile) this.onFile(item, msg);
+    // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY, a relayed one's too, is asked FILEOF); session.js loads files.js for it.
+    if ((msg.file || ownWords(msg).startsWith('📎 ')) && !msg.deleted && this.onFile) this.onFile(item, msg);
   }
 
   /** Changes a message's tick in place. */

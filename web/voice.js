@@ -14,6 +14,7 @@
 
 import { t, addStrings } from './i18n.js';
 import { el, voice, clock, banner, MAX_VOICE_SECONDS } from './view.js';
+import { ownWords } from './wire.js';
 
 addStrings({
   en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}', speed: 'Playback speed {x}' },
@@ -105,7 +106,7 @@ const sounds = new Map();
  * come from (files.js: kept here, or fetched).
  */
 export function player(box, msg, link, fetchBlob) {
-  const found = voice(msg.text);
+  const found = voice(ownWords(msg));
   const length = found.seconds;
   const key = `${msg.from}\n${msg.id}`;
   if (!sounds.has(key)) sounds.set(key, { audio: null, speed: 0, players: new Set() });

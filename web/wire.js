@@ -43,6 +43,9 @@ export function relayedBy(from, room, text) {
   const named = end < 0 ? '' : text.slice('[relayed by '.length, end);
   return fold(named) === fold(home) ? { home: named, words: text.slice(end + 2) } : null;
 }
+
+/** A message's text without the marker of a relayed post (a file's `📎 …` line as its author's server wrote it). */
+export const ownWords = (msg) => relayedBy(msg.from ?? '', msg.to ?? '', msg.text ?? '')?.words ?? msg.text ?? '';
 export const isId = (s) => ID.test(s);
 /** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
 const FILE_ID = /^[0-9a-f]{32}$/;
@@ -167,7 +170,7 @@ export const request = {
     return `DELETE:${to}:${id}:${author}`;
   },
   react(to, id, emoji) {
-    need(isChat(to) && isTarget(id) && REACTIONS.includes(emoji), 'bad chat, id or reaction');
+    need(isChat(to) && isTarget(id) && isReaction(emoji), 'bad chat, id or reaction');
     return `REACT:${to}:${id}:${emoji}`;
   },
   /** `scope`: a peer, a #room or `*` (every chat). */
@@ -190,9 +193,11 @@ export const request = {
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
-  lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
-  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms.
-  people: (start) => (need(isName(start), 'bad start of a name'), `PEOPLE:${start}`),
+  // 1.3 (§27): a user of another server too (`bob@lab2`), as its server said.
+  lastseen: (user) => (need(isUser(user), 'bad user'), `LASTSEEN:${user}`),
+  // 1.2 (§26): the people whose names start with `start`, among the members of my rooms;
+  // 1.3 (§27): `bo@lab2`, those of another server of the network, asked over its link.
+  people: (start) => (need(isUser(start), 'bad start of a name'), `PEOPLE:${start}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   /** UNLINK:<device>, or (1.2 §16) UNLINK:<device>:<password> from a session that logged in with its token. */
   unlink: (device, password) => (need(isName(device) && (password === undefined || /^[^\n\r]+$/.test(password)), 'bad device or password'),
@@ -249,7 +254,7 @@ export const request = {
   name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
   photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
   profiles: () => 'PROFILES',
-  photoOf: (user) => (need(isName(user), 'bad user name'), `PHOTOOF:${user}`),
+  photoOf: (user) => (need(isUser(user), 'bad user name'), `PHOTOOF:${user}`),
   privacy: (key, on) => (key ? (need(['lastseen', 'receipts'].includes(key), 'bad privacy'), `PRIVACY:${key}:${on ? 'on' : 'off'}`) : 'PRIVACY'),
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
@@ -620,9 +625,9 @@ export function parseEvent(line) {
       }
     }
     case 'PROFILE': {
-      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo.
+      // 1.2 (§30): someone who shares a chat with me (or I) changed a name or photo; 1.3: one of another server.
       const f = fields(line, 4);
-      return f && isName(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
+      return f && isUser(f[1]) && /^([0-9a-f]{16})?$/.test(f[2]) ? { kind, user: f[1], tag: f[2], name: f[3] } : null;
     }
     case 'PRIVACY': {
       // 1.2 (§30): my privacy, changed on this device or another.
@@ -656,7 +661,23 @@ export function parseEvent(line) {
 // from <author> deleted)`. `readId` is the one reader; everything else
 // asks it.
 
+/** The reactions the menu offers first; 1.2 takes any one emoji (isReaction). */
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+/** An emoji as the server's rule reads one (§19, protocol::action::is_reaction). */
+const EMOJI = /^(?:\p{Extended_Pictographic}[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u200D\uFE0F\u{E0020}-\u{E007F}]*|\p{Regional_Indicator}{2}|[0-9#*]\uFE0F?\u20E3)$/u;
+let graphemes = null;
+/**
+ * Whether `text` is a reaction (1.2, §19): one character as shown (an
+ * extended grapheme cluster) of at most 32 bytes that is an emoji. The
+ * server checks it; this reads the same rule so that the browser sends
+ * only what it would take and draws no other word as a reaction.
+ */
+export function isReaction(text) {
+  if (typeof text !== 'string' || !text || text.endsWith('\u200D') || !EMOJI.test(text)) return false;
+  if (new TextEncoder().encode(text).length > 32) return false;
+  graphemes ??= new Intl.Segmenter();
+  return [...graphemes.segment(text)].length === 1;
+}
 export const DELETED = '(message deleted)';
 /** Most bytes of a SEARCH's words, and of the id an action names. */
 const MAX_QUERY = 200;
@@ -697,7 +718,7 @@ export function readId(id, text) {
     case 'react':
     case 'unreact': {
       const emoji = text.split(' ', 1)[0];
-      return REACTIONS.includes(emoji) ? { kind: 'action', action: { ...action, emoji } } : none;
+      return isReaction(emoji) ? { kind: 'action', action: { ...action, emoji } } : none;
     }
     case 'remove': {
       const author = REMOVED.exec(text);

@@ -40,7 +40,7 @@ type Statuses = HashMap<(Dev, String, String, MsgState), Vec<(u64, usize)>>;
 type Receipts = HashMap<(Dev, usize, String), Vec<(u64, usize)>>;
 
 /// The guarantees, by the names docs/MODEL.md gives them.
-pub const GUARANTEES: [(&str, &str, Check); 7] = [
+pub const GUARANTEES: [(&str, &str, Check); 8] = [
     ("lost", "every OK'd MSG reaches each recipient (across servers: or is bounced to its sender)", lost),
     ("duplicated", "a (from, id) under one seq only; a resend gets the original OK, stored once", duplicated),
     (
@@ -52,6 +52,7 @@ pub const GUARANTEES: [(&str, &str, Check); 7] = [
     ("status", "DELIVERED after the ACK, READ after the READ, each once; on every device", status),
     ("history", "HISTORY shows every OK'd message once", history),
     ("bounced", "a bounce (FAILED) only for a message sent and never delivered, once", bounced),
+    ("files", "a file delivered is on its recipient's server whole: its sender's bytes (sha256)", files),
 ];
 
 pub fn all(model: &Model) -> Vec<Verdict> {
@@ -285,7 +286,7 @@ fn inversion(
 fn phantom(m: &Model) -> Vec<Example> {
     let mut out = Vec::new();
     for q in &m.queued {
-        let Event::Msg { from, to, id, text, .. } = &q.event else { continue };
+        let Some((from, to, id, text)) = Model::message(q) else { continue };
         let ours = |name: &str| m.user(name.split('@').next().unwrap_or(name)).is_some();
         let Some(sender) = m.user(from) else {
             if ours(from) {
@@ -299,9 +300,8 @@ fn phantom(m: &Model) -> Vec<Example> {
         // A post a room's home relayed from a third server is marked so
         // (§27): the words after the marker are the author's.
         let plain = text.unescaped();
-        let said =
-            crate::protocol::relayed::relayed_by(from, &to.to_string(), &plain).map_or(&*plain, |(_, w)| w);
-        let why = match m.sent.get(&(sender, id.clone())) {
+        let said = crate::protocol::relayed::relayed_by(from, to, &plain).map_or(&*plain, |(_, w)| w);
+        let why = match m.sent.get(&(sender, id.to_string())) {
             None => format!("{from} never sent {id}"),
             Some(s) if s.text != said => format!("{from}'s {id} came with another text"),
             Some(s) if !same(m, &s.chat, to) => {
@@ -482,6 +482,43 @@ fn bounced(m: &Model) -> Vec<Example> {
     out
 }
 
+/// Every file message a recipient got is on the recipient's own server
+/// whole: the bytes it fetched there at the end (`FILEOF`, then `FETCH`
+/// to the end) have the sha256 its sender's `UPLOAD` announced, which the
+/// sender's server checked before the message was taken. That it came
+/// once, in order, or at all, is judged as for any message.
+fn files(m: &Model) -> Vec<Example> {
+    let got = receipts(m);
+    let mut out = Vec::new();
+    for s in m.accepted() {
+        let Some(announced) = s.file.as_ref().and_then(|f| m.uploads.get(&(s.user, f.clone()))) else {
+            continue;
+        };
+        for r in m.recipients(s) {
+            let Some(&(_, frame)) = got.get(&(r, s.user, s.id.clone())).and_then(|g| g.first()) else {
+                continue;
+            };
+            let whose = format!("{}'s {} ({})", m.run.names[s.user], s.id, announced.name);
+            let Some((file, answered)) = m.files_of.get(&(r.0, s.user, s.id.clone())) else {
+                let what = format!("{} got {whose}, and its server named no file for it (FILEOF)", m.who(r));
+                out.push(example(m, vec![frame], what));
+                continue;
+            };
+            let bytes = m.fetched.get(&(r.0, file.clone())).map_or(&[][..], Vec::as_slice);
+            if super::schedule::sha256(bytes) != announced.sha256 {
+                let what = format!(
+                    "{} got {whose}: its server serves {} bytes of {}, not its sender's (sha256)",
+                    m.who(r),
+                    bytes.len(),
+                    announced.size
+                );
+                out.push(example(m, vec![frame, *answered], what));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,27 +627,9 @@ mod tests {
             }
             _ => {}
         }
-        let listing = crate::chaos::history::HistoryRead {
-            user: 0,
-            chat: "u1@lab2".into(),
-            lines: vec![
-                "u0:u1@lab2:m1:100:DELIVERED:chaos m1 from u0".into(),
-                "u0:u1@lab2:m2:101:DELIVERED:chaos m2 from u0".into(),
-            ],
-            limit: 1000,
-        };
-        Recording {
-            names: vec!["u0".into(), "u1".into()],
-            homes: vec!["lab1".into(), "lab2".into()],
-            room_homes: vec![],
-            devices: 1,
-            rooms: vec![],
-            frames,
-            faults: vec![],
-            listings: vec![listing],
-            duration_us: 40,
-            failovers: 0,
-        }
+        let history =
+            ["u0:u1@lab2:m1:100:DELIVERED:chaos m1 from u0", "u0:u1@lab2:m2:101:DELIVERED:chaos m2 from u0"];
+        across(frames, history.map(String::from).to_vec())
     }
 
     /// The plants every run across servers is judged on, each by the one
@@ -704,6 +723,90 @@ mod tests {
         let run = room_across("");
         let m = Model::build(&run);
         assert_eq!((m.room("#r0"), m.room("#R0@LAB2"), m.room("#r0@lab1")), (Some(0), Some(0), None));
+    }
+
+    /// A file across servers: u0 on lab1 uploads 5 bytes and sends them
+    /// to u1 on lab2 as m1, `OK`'d; u1 gets the `FILE` event (lab2's own
+    /// file id) and `ACK`s it, then fetches the file at the end. `plant`
+    /// names what goes wrong: `torn` (lab2 serves other bytes),
+    /// `unknown` (lab2 names no file for it), `duplicate` (the event
+    /// again, under a new number), `lost` (no event).
+    fn file_across(plant: &str) -> Recording {
+        let (send, ok, recv) = ((Port::Send, Way::Out), (Port::Send, Way::In), (Port::Receive, Way::In));
+        let (u0, u1) = ((0, None), (1, None));
+        let bytes = b"hello";
+        let sha = crate::chaos::schedule::sha256(bytes);
+        let (ours, theirs) = ("0".repeat(31) + "1", "0".repeat(31) + "2");
+        let text = "📎 f.bin (5 B) chaos m1 from u0";
+        let event = |seq: u64| {
+            format!("FILE:{seq}:u0@lab1:u1:m1:100:{theirs}:5:application/octet-stream:f.bin:{text}")
+        };
+        let mut frames = vec![
+            frame(1, u0, 1, send, &format!("UPLOAD:f.bin:5:{sha}")),
+            frame(2, u0, 1, ok, &format!("OK:{ours}")),
+            frame(3, u0, 1, send, &format!("PART:{ours}:0:aGVsbG8=")),
+            frame(4, u0, 1, ok, "OK:5"),
+            frame(5, u0, 1, send, &format!("FILE:u1@lab2:m1:{ours}:chaos m1 from u0")),
+            frame(6, u0, 1, ok, "OK:m1:100"),
+        ];
+        let got = match plant {
+            "lost" => vec![],
+            "duplicate" => vec![event(1), event(2)],
+            _ => vec![event(1)],
+        };
+        for (k, text) in got.iter().enumerate() {
+            frames.push(frame(10 + k as u64, u1, 2, recv, text));
+        }
+        frames.push(frame(20, u1, 2, (Port::Receive, Way::Out), &format!("ACK:{}", got.len())));
+        let answer = match plant {
+            "unknown" => "KO:UNKNOWN_FILE:no such file".to_string(),
+            _ => format!("OK:{theirs}:5:application/octet-stream:f.bin"),
+        };
+        let served = if plant == "torn" { "OK:aGVsbA==" } else { "OK:aGVsbG8=" };
+        frames.extend([
+            frame(30, u1, 3, send, "FILEOF:u0@lab1:u0@lab1:m1"),
+            frame(31, u1, 3, ok, &answer),
+            frame(32, u1, 3, send, &format!("FETCH:{theirs}:0")),
+            frame(33, u1, 3, ok, served),
+            frame(34, u1, 3, send, &format!("FETCH:{theirs}:5")),
+            frame(35, u1, 3, ok, "OK:"),
+        ]);
+        across(frames, vec![format!("u0:u1@lab2:m1:100:DELIVERED:{text}")])
+    }
+
+    /// A run across two servers, u0 of lab1 writing to u1 of lab2 with
+    /// `frames`, and u0's `HISTORY` of that chat read at its end.
+    fn across(frames: Vec<Observed>, history: Vec<String>) -> Recording {
+        let listing = crate::chaos::history::HistoryRead {
+            user: 0,
+            chat: "u1@lab2".into(),
+            lines: history,
+            limit: 1000,
+        };
+        Recording {
+            names: vec!["u0".into(), "u1".into()],
+            homes: vec!["lab1".into(), "lab2".into()],
+            room_homes: vec![],
+            devices: 1,
+            rooms: vec![],
+            frames,
+            faults: vec![],
+            listings: vec![listing],
+            duration_us: 40,
+            failovers: 0,
+        }
+    }
+
+    #[test]
+    fn a_file_across_servers_arrives_once_with_its_senders_bytes() {
+        assert_eq!(violated(&file_across("")), Vec::<&str>::new());
+        assert_eq!(violated(&file_across("torn")), ["files"]);
+        assert_eq!(violated(&file_across("unknown")), ["files"]);
+        assert_eq!(violated(&file_across("duplicate")), ["duplicated"]);
+        assert_eq!(violated(&file_across("lost")), ["lost"]);
+        let run = file_across("");
+        let m = Model::build(&run);
+        assert_eq!(m.accepted()[0].text, "📎 f.bin (5 B) chaos m1 from u0", "the text its recipients read");
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl Journal {
         let at_us = self.now_us();
         if dir == Way::In
             && port == Port::Receive
-            && (text.starts_with("MSG:") || text.starts_with("STATUS:"))
+            && (text.starts_with("MSG:") || text.starts_with("STATUS:") || text.starts_with("FILE:"))
         {
             self.last_event_us.store(at_us, Ordering::Relaxed);
         }

@@ -23,6 +23,27 @@ pub struct Authored {
     /// Its place among the user's messages, in the outbox's order.
     pub index: usize,
     pub frame: usize,
+    /// A file message's file, as its sender's server named the upload
+    /// (`FILE:<to>:<id>:<file id>:…`).
+    pub file: Option<String>,
+}
+
+/// An upload as its sender announced it: `UPLOAD:<name>:<size>:<sha256>`.
+#[derive(Clone, Debug)]
+pub struct Announced {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What a send connection's request asked, for its reply.
+enum Asked {
+    Nothing,
+    Msg(String),
+    Upload(Announced),
+    /// `FILEOF`: the sender's user (if one of the run's) and the id.
+    FileOf(Option<usize>, String),
+    Fetch(String, u64),
 }
 
 /// A queued event read on a receive connection.
@@ -97,6 +118,13 @@ pub struct Model<'a> {
     pub bounces: Vec<Bounced>,
     pub acks: Vec<Ack>,
     pub reads: Vec<ReadReq>,
+    /// By (uploader, file id): what its `UPLOAD` announced.
+    pub uploads: HashMap<(usize, String), Announced>,
+    /// By (recipient, sender, id): the file id `FILEOF` answered the
+    /// recipient, with the frame of the answer.
+    pub files_of: HashMap<(usize, usize, String), (String, usize)>,
+    /// By (user, file id): the bytes its `FETCH`es got, in order.
+    pub fetched: HashMap<(usize, String), Vec<u8>>,
 }
 
 impl<'a> Model<'a> {
@@ -109,8 +137,11 @@ impl<'a> Model<'a> {
             bounces: Vec::new(),
             acks: Vec::new(),
             reads: Vec::new(),
+            uploads: HashMap::new(),
+            files_of: HashMap::new(),
+            fetched: HashMap::new(),
         };
-        let mut asked: HashMap<u64, Option<String>> = HashMap::new();
+        let mut asked: HashMap<u64, Asked> = HashMap::new();
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for (i, f) in run.frames.iter().enumerate() {
             match (f.port, f.dir) {
@@ -119,8 +150,8 @@ impl<'a> Model<'a> {
                     asked.insert(f.conn, id);
                 }
                 (Port::Send, Way::In) => {
-                    if let Some(Some(id)) = asked.insert(f.conn, None) {
-                        m.reply(i, id);
+                    if let Some(request) = asked.insert(f.conn, Asked::Nothing) {
+                        m.reply(i, request);
                     }
                 }
                 (Port::Receive, Way::Out) => {
@@ -151,36 +182,69 @@ impl<'a> Model<'a> {
         m
     }
 
-    /// A request written on a send port; the id of a `MSG`.
-    fn request(&mut self, i: usize, counts: &mut HashMap<usize, usize>) -> Option<String> {
+    /// A request written on a send port: what its reply answers.
+    fn request(&mut self, i: usize, counts: &mut HashMap<usize, usize>) -> Asked {
         let f = &self.run.frames[i];
-        match Request::parse(&f.text).ok()? {
-            Request::Msg { to, id, text } => {
-                // A resend keeps the first write's place and frame.
-                if let std::collections::hash_map::Entry::Vacant(slot) = self.sent.entry((f.user, id.clone()))
-                {
-                    let n = counts.entry(f.user).or_default();
-                    *n += 1;
-                    let (chat, text) = (to.to_string(), text.unescaped());
-                    slot.insert(Authored { user: f.user, id: id.clone(), chat, text, index: *n, frame: i });
-                }
-                Some(id)
+        let Ok(request) = Request::parse(&f.text) else { return Asked::Nothing };
+        let (to, id, text, file) = match request {
+            Request::Msg { to, id, text } => (to, id, text.unescaped(), None),
+            Request::File { to, id, file, caption } => {
+                // The text every recipient reads: `📎 <name> (<size>) <caption>`.
+                let announced = self.uploads.get(&(f.user, file.clone()));
+                let text = announced
+                    .and_then(|a| {
+                        crate::protocol::files::readable_text(&a.name, a.size, caption.as_ref()).ok()
+                    })
+                    .map_or_else(String::new, |t| t.unescaped());
+                (to, id, text, Some(file))
             }
+            Request::Upload { name, size, sha256 } => return Asked::Upload(Announced { name, size, sha256 }),
+            Request::FileOf { from, id, .. } => return Asked::FileOf(self.user(&from), id),
+            Request::Fetch { file, offset } => return Asked::Fetch(file, offset),
             Request::Read { chat: Chat::User(peer), id } => {
                 self.reads.push(ReadReq { user: f.user, peer, id, frame: i });
-                None
+                return Asked::Nothing;
             }
-            _ => None,
+            _ => return Asked::Nothing,
+        };
+        // A resend keeps the first write's place and frame.
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.sent.entry((f.user, id.clone())) {
+            let n = counts.entry(f.user).or_default();
+            *n += 1;
+            let chat = to.to_string();
+            slot.insert(Authored { user: f.user, id: id.clone(), chat, text, index: *n, frame: i, file });
         }
+        Asked::Msg(id)
     }
 
-    fn reply(&mut self, i: usize, id: String) {
+    fn reply(&mut self, i: usize, asked: Asked) {
         let f = &self.run.frames[i];
-        if let Ok(Reply::OkWith(rest)) = Reply::parse(&f.text)
-            && let Ok(accepted) = Accepted::parse(&rest)
-            && accepted.id == id
-        {
-            self.oks.entry((f.user, id)).or_default().push((accepted.ts, i));
+        let Ok(Reply::OkWith(rest)) = Reply::parse(&f.text) else { return };
+        match asked {
+            Asked::Msg(id) => {
+                if let Ok(accepted) = Accepted::parse(&rest)
+                    && accepted.id == id
+                {
+                    self.oks.entry((f.user, id)).or_default().push((accepted.ts, i));
+                }
+            }
+            Asked::Upload(announced) => {
+                self.uploads.insert((f.user, rest), announced);
+            }
+            Asked::FileOf(Some(sender), id) => {
+                if let Ok(info) = crate::protocol::files::FileInfo::parse(&rest) {
+                    self.files_of.insert((f.user, sender, id), (info.id, i));
+                }
+            }
+            Asked::Fetch(file, offset) => {
+                let bytes = self.fetched.entry((f.user, file)).or_default();
+                if let Ok(part) = crate::protocol::files::decode(&rest)
+                    && offset == bytes.len() as u64
+                {
+                    bytes.extend_from_slice(&part);
+                }
+            }
+            Asked::FileOf(None, _) | Asked::Nothing => {}
         }
     }
 
@@ -242,17 +306,25 @@ impl<'a> Model<'a> {
         out
     }
 
-    /// The `MSG` events a device read, as (from, id, seq, frame).
+    /// The `MSG` and `FILE` events a device read, as (from, id, seq, frame).
     pub fn receipts(
         &self,
         (user, device): (usize, DeviceIndex),
     ) -> impl Iterator<Item = (&str, &str, u64, usize)> {
-        self.queued.iter().filter(move |q| q.user == user && q.device == device).filter_map(|q| {
-            match &q.event {
-                Event::Msg { from, id, .. } => Some((from.as_str(), id.as_str(), q.seq, q.frame)),
-                _ => None,
-            }
-        })
+        self.queued
+            .iter()
+            .filter(move |q| q.user == user && q.device == device)
+            .filter_map(|q| Model::message(q).map(|(from, _, id, _)| (from, id, q.seq, q.frame)))
+    }
+
+    /// A message event's (from, to, id, text): a `MSG`, or a `FILE` (its
+    /// text the `MSG`'s, §21).
+    pub fn message(q: &InboxRead) -> Option<(&str, &str, &str, &crate::protocol::Text)> {
+        match &q.event {
+            Event::Msg { from, to, id, text, .. } => Some((from, to, id, text)),
+            Event::File(file) => Some((&file.from, &file.to, &file.id, &file.text)),
+            _ => None,
+        }
     }
 
     /// The first frame at which a device had `ACK`ed `seq`, if ever.

@@ -35,6 +35,11 @@ pub struct Counts {
     pub oks: usize,
     /// Of those `OK`'d, the messages to a room.
     pub room_oks: usize,
+    /// Of those `OK`'d, the messages carrying a file (a federation's).
+    pub file_oks: usize,
+    /// The files their recipients' servers named at the end (`FILEOF`),
+    /// whose bytes the check of *files* compared.
+    pub files_fetched: usize,
     pub resends: usize,
     pub reads: usize,
     pub acks: usize,
@@ -51,7 +56,7 @@ pub struct Counts {
 
 pub fn counts(run: &Recording, m: &Model) -> Counts {
     let out_send = run.frames.iter().filter(|f| f.port == Port::Send && f.dir == Way::Out);
-    let msg_frames = out_send.filter(|f| f.text.starts_with("MSG:")).count();
+    let msg_frames = out_send.filter(|f| f.text.starts_with("MSG:") || f.text.starts_with("FILE:")).count();
     let mut conns: Vec<u64> = run.frames.iter().map(|f| f.conn).collect();
     conns.sort();
     conns.dedup();
@@ -59,6 +64,8 @@ pub fn counts(run: &Recording, m: &Model) -> Counts {
         msgs: m.sent.len(),
         oks: m.oks.len(),
         room_oks: m.accepted().iter().filter(|s| m.room(&s.chat).is_some()).count(),
+        file_oks: m.accepted().iter().filter(|s| s.file.is_some()).count(),
+        files_fetched: m.files_of.len(),
         resends: msg_frames.saturating_sub(m.sent.len()),
         reads: m.reads.len(),
         acks: m.acks.len(),
@@ -103,9 +110,13 @@ pub fn text(h: &Header, run: &Recording, m: &Model, verdicts: &[Verdict]) -> Str
     );
     let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let bounced = if c.bounces > 0 { format!(", {} bounced", c.bounces) } else { String::new() };
+    let files = match c.file_oks {
+        0 => String::new(),
+        n => format!(", {n} carrying a file, fetched {} times by recipients", c.files_fetched),
+    };
     let _ = write!(
         out,
-        "{} operations: {} messages ({} OK'd, {} of them to rooms, {} resends{bounced}), {} READs, {} ACKs, {} events read, {} connections; {} faults",
+        "{} operations: {} messages ({} OK'd, {} of them to rooms{files}, {} resends{bounced}), {} READs, {} ACKs, {} events read, {} connections; {} faults",
         c.operations,
         c.msgs,
         c.oks,
@@ -152,7 +163,7 @@ pub fn json(h: &Header, run: &Recording, m: &Model, verdicts: &[Verdict]) -> Str
     format!(
         concat!(
             "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
-            "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"room_oks\":{},\"resends\":{},",
+            "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"room_oks\":{},\"file_oks\":{},\"files_fetched\":{},\"resends\":{},",
             "\"reads\":{},\"acks\":{},\"events\":{},\"bounces\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},\"failovers\":{},",
             "\"guarantees\":[{}]}}\n"
         ),
@@ -169,6 +180,8 @@ pub fn json(h: &Header, run: &Recording, m: &Model, verdicts: &[Verdict]) -> Str
         c.msgs,
         c.oks,
         c.room_oks,
+        c.file_oks,
+        c.files_fetched,
         c.resends,
         c.reads,
         c.acks,

@@ -137,6 +137,7 @@ pub fn run(plan: &Plan) -> Result<Recording> {
         let _ = t.join();
     }
     let listings = listings(&team, plan);
+    fetch_files(&team);
     teardown(&team);
     // Each thread's frames are in order; the journal's lock may have
     // taken two threads' frames in the other order: by time (stable).
@@ -322,6 +323,44 @@ fn listings(team: &Team, plan: &Plan) -> Vec<HistoryRead> {
     out
 }
 
+/// Each user fetches, from its own server, every file it was sent
+/// (`FILEOF`, then `FETCH` to the end): frames of the run like any
+/// other, from which the model reads the bytes each recipient has.
+fn fetch_files(team: &Team) {
+    for user in 0..team.names.len() {
+        let mut got: Vec<(String, String, String)> =
+            team.users[user].files_got.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+        if got.is_empty() {
+            continue;
+        }
+        got.sort();
+        let Some(mut line) = team.login(user, team.device(0), Port::Send) else { continue };
+        for (chat, from, id) in got {
+            let Ok(chat) = Chat::parse(&chat) else { continue };
+            let request = Request::FileOf { chat, from, id };
+            let Ok(Ok(Reply::OkWith(fields))) =
+                line.request(&request.to_string(), Duration::from_secs(10)).map(|r| Reply::parse(&r))
+            else {
+                continue;
+            };
+            let Ok(info) = crate::protocol::files::FileInfo::parse(&fields) else { continue };
+            let mut offset = 0;
+            while offset < info.size {
+                let fetch = Request::Fetch { file: info.id.clone(), offset };
+                let reply = line.request(&fetch.to_string(), Duration::from_secs(10));
+                let part = match reply.map(|r| Reply::parse(&r)) {
+                    Ok(Ok(Reply::OkWith(b64))) => crate::protocol::files::decode(&b64).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                if part.is_empty() {
+                    break;
+                }
+                offset += part.len() as u64;
+            }
+        }
+    }
+}
+
 fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
     let mut chats: Vec<String> = plan
         .schedule
@@ -329,7 +368,7 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
         .iter()
         .filter(|s| s.user == user)
         .filter_map(|s| match &s.op {
-            Op::Msg { to, .. } | Op::Crash { to, .. } => Some(*to),
+            Op::Msg { to, .. } | Op::Crash { to, .. } | Op::File { to, .. } => Some(*to),
             _ => None,
         })
         .map(|to| match to {

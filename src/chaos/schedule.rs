@@ -83,6 +83,10 @@ pub enum Op {
     /// A message written, then the connection dropped before its `OK`
     /// (a client killed after its write): the outbox resends it.
     Crash { to: Destination, id: String },
+    /// In a federation, a message carrying a file ([`file_bytes`]): its
+    /// bytes uploaded (`UPLOAD`, `PART`), then `FILE` with the message's
+    /// text as its caption, from the outbox as a `MSG` is.
+    File { to: Destination, id: String },
     /// `READ` the latest direct message received from this user, if any.
     Read { peer: usize },
     /// Drop this connection and log in again.
@@ -172,7 +176,10 @@ pub fn draw(seed: u64, shape: Shape, duration_ms: u64, kinds: &[FaultKind]) -> S
         let mut at = rng.range(0, 300);
         let mut n = 0;
         while at < duration_ms {
-            let op = operation(&mut rng, user, users, &rooms, &mut n);
+            let mut op = operation(&mut rng, user, users, &rooms, &mut n);
+            if servers > 0 {
+                op = with_files(op, n);
+            }
             steps.push(Scheduled { at_ms: at, user, op });
             at += rng.range(60, 400);
         }
@@ -212,6 +219,36 @@ fn operation(rng: &mut Rng, user: usize, users: usize, rooms: &[Vec<usize>], n: 
         94..97 => Op::Reconnect(Port::Send),
         _ => Op::Reconnect(Port::Receive),
     }
+}
+
+/// In a federation, one message in eight (its number's) carries a file:
+/// the same draws, so the rest of the schedule is the seed's as before.
+fn with_files(op: Op, n: u64) -> Op {
+    match op {
+        Op::Msg { to, id } if n % 8 == 5 => Op::File { to, id },
+        op => op,
+    }
+}
+
+/// The bytes of the file message `id` carries: 1 to 40,000 bytes (up to
+/// four parts of §21), drawn from its id, so that a resend and the check
+/// at the end name the same bytes; its name says its size.
+pub fn file_bytes(id: &str) -> (String, Vec<u8>) {
+    let seed =
+        id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut rng = Rng::new(seed);
+    let size = rng.range(1, 40_001) as usize;
+    let mut bytes = Vec::with_capacity(size + 8);
+    while bytes.len() < size {
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    bytes.truncate(size);
+    (format!("{id}-{size}.bin"), bytes)
+}
+
+/// The sha256 of `bytes`, in hex, as `UPLOAD` says it.
+pub fn sha256(bytes: &[u8]) -> String {
+    crate::store::files::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 /// One fault every 0.3–1.5 s, of a kind `--faults` allows; a restart at
@@ -315,5 +352,22 @@ mod tests {
         // Without a federation, a split is not drawn (a reset in its place).
         let alone = draw(9, Shape { servers: 0, ..shape }, 60_000, &[FaultKind::Split]);
         assert!(alone.faults.iter().all(|f| matches!(f.fault, Fault::Reset { .. })));
+    }
+
+    #[test]
+    fn a_federation_sends_files_and_one_server_only_messages() {
+        let shape = Shape { users: 6, rooms: 2, servers: 3 };
+        let files = |s: &Schedule| s.steps.iter().filter(|s| matches!(s.op, Op::File { .. })).count();
+        let federation = draw(9, shape, 20_000, &[]);
+        let msgs = federation.steps.iter().filter(|s| matches!(s.op, Op::Msg { .. })).count();
+        assert!(files(&federation) > 10 && files(&federation) < msgs, "{federation:?}");
+        assert!(federation.steps.iter().any(|s| matches!(s.op, Op::File { to: Destination::Room(_), .. })));
+        assert_eq!(files(&draw(9, Shape { servers: 0, ..shape }, 20_000, &[])), 0);
+        // A file's bytes are its id's: the same each time, another id's differ.
+        let (name, bytes) = file_bytes("m2x13");
+        assert_eq!((name.clone(), bytes.clone()), file_bytes("m2x13"));
+        assert_eq!(name, format!("m2x13-{}.bin", bytes.len()));
+        assert!((1..=40_000).contains(&bytes.len()));
+        assert_ne!(file_bytes("m2x14").1, bytes);
     }
 }

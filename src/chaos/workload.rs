@@ -98,6 +98,9 @@ pub struct UserState {
     pub online: Vec<AtomicBool>,
     /// Per peer, the latest direct message received from it: (seq, id).
     latest_from: Mutex<HashMap<usize, (u64, String)>>,
+    /// The file messages received, as `FILEOF` names them: (chat, from,
+    /// id); the run fetches each at the end ([`super::run`]).
+    pub files_got: Mutex<HashSet<(String, String, String)>>,
 }
 
 impl UserState {
@@ -108,6 +111,7 @@ impl UserState {
             reconnect: flags(),
             online: flags(),
             latest_from: Mutex::default(),
+            files_got: Mutex::default(),
         }
     }
 
@@ -215,6 +219,30 @@ struct Composed {
     line: String,
     /// Drop the connection right after writing it (once).
     crash: bool,
+    /// The file it carries: `line` is then its `FILE` once the bytes are up.
+    file: Option<Attachment>,
+}
+
+/// A file message's bytes, and what the server said of them so far.
+#[derive(Clone)]
+struct Attachment {
+    to: Chat,
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    /// The server's id of the upload, once `UPLOAD` was answered.
+    file: Option<String>,
+    /// Every part answered: the server has the file whole, checked.
+    whole: bool,
+}
+
+/// Why an upload stopped.
+enum Stopped {
+    /// The connection broke, or the server asked to wait: again later,
+    /// resumed on the same upload.
+    Broken,
+    /// The server knows no such upload (removed, or never finished
+    /// before a restart lost it): again later, from a new `UPLOAD`.
+    Forgotten,
 }
 
 /// A user's sender: its steps, then its outbox until the run stops.
@@ -256,6 +284,7 @@ impl Sender {
         match op {
             Op::Msg { to, id } => self.queue(to, id, false),
             Op::Crash { to, id } => self.queue(to, id, true),
+            Op::File { to, id } => self.queue_file(to, id),
             Op::Read { peer } => self.read(peer),
             Op::Reconnect(Port::Send) => self.conn = None,
             Op::Reconnect(Port::Receive) => self.team.users[self.user].reconnect_all(),
@@ -266,8 +295,43 @@ impl Sender {
     fn queue(&mut self, to: Destination, id: String, crash: bool) {
         let text = Text::from_plain(&self.team.text(self.user, &id)).unwrap_or_else(|_| unreachable_text());
         let line = Request::Msg { to: self.team.chat(to, self.user), id: id.clone(), text }.to_string();
-        self.outbox.push_back(Composed { id, line, crash });
+        self.outbox.push_back(Composed { id, line, crash, file: None });
         self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+    }
+
+    fn queue_file(&mut self, to: Destination, id: String) {
+        let (name, bytes) = super::schedule::file_bytes(&id);
+        let to = self.team.chat(to, self.user);
+        let file = Attachment { to, name, bytes: Arc::new(bytes), file: None, whole: false };
+        self.outbox.push_back(Composed { id, line: String::new(), crash: false, file: Some(file) });
+        self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+    }
+
+    /// The `FILE` line of the file message `id` once its bytes are all
+    /// on the server (uploaded on this connection, or resumed: a part the
+    /// server has changes nothing, §21); `None` when the connection broke.
+    fn upload(&mut self, id: &str, mut file: Attachment) -> Option<String> {
+        let conn = self.connected()?;
+        let done = send_bytes(conn, &mut file);
+        if let Some(front) = self.outbox.front_mut() {
+            front.file = Some(file.clone());
+        }
+        match done {
+            Ok(upload) => {
+                let caption = Text::from_plain(&self.team.text(self.user, id)).ok();
+                Some(Request::File { to: file.to, id: id.into(), file: upload, caption }.to_string())
+            }
+            Err(Stopped::Forgotten) => {
+                if let Some(Some(file)) = self.outbox.front_mut().map(|f| f.file.as_mut()) {
+                    (file.file, file.whole) = (None, false);
+                }
+                None
+            }
+            Err(Stopped::Broken) => {
+                self.conn = None;
+                None
+            }
+        }
     }
 
     fn connected(&mut self) -> Option<&mut Wiretap> {
@@ -283,8 +347,14 @@ impl Sender {
     /// false when the connection broke (what is left is resent later).
     fn flush(&mut self) -> bool {
         while let Some(front) = self.outbox.front_mut() {
-            let (line, id, crash) = (front.line.clone(), front.id.clone(), front.crash);
+            let (mut line, id, crash) = (front.line.clone(), front.id.clone(), front.crash);
             front.crash = false;
+            if let Some(file) = front.file.clone() {
+                match self.upload(&id, file) {
+                    Some(file_line) => line = file_line,
+                    None => return false,
+                }
+            }
             let Some(conn) = self.connected() else { return false };
             if !conn.send(&line) {
                 self.conn = None;
@@ -350,6 +420,38 @@ impl Sender {
             self.conn = None;
         }
     }
+}
+
+/// Uploads `file`'s bytes on `conn`: `UPLOAD` unless the server named
+/// the upload already, then every part from the first (§21: a part the
+/// server has changes nothing, so a resumed upload sends again what it
+/// may have lost), unless every part was answered already; the server's
+/// id of the complete file.
+fn send_bytes(conn: &mut Wiretap, file: &mut Attachment) -> Result<String, Stopped> {
+    let upload = match &file.file {
+        Some(upload) if file.whole => return Ok(upload.clone()),
+        Some(upload) => upload.clone(),
+        None => {
+            let sha256 = super::schedule::sha256(&file.bytes);
+            let request = Request::Upload { name: file.name.clone(), size: file.bytes.len() as u64, sha256 };
+            match conn.request(&request.to_string(), REPLY_WAIT).map(|r| Reply::parse(&r)) {
+                Ok(Ok(Reply::OkWith(upload))) => upload,
+                _ => return Err(Stopped::Broken),
+            }
+        }
+    };
+    file.file = Some(upload.clone());
+    for (k, part) in file.bytes.chunks(crate::protocol::files::PART_BYTES).enumerate() {
+        let offset = (k * crate::protocol::files::PART_BYTES) as u64;
+        let request = Request::Part { file: upload.clone(), offset, data: part.to_vec() };
+        match conn.request(&request.to_string(), REPLY_WAIT).map(|r| Reply::parse(&r)) {
+            Ok(Ok(Reply::OkWith(_))) => {}
+            Ok(Ok(Reply::Ko(ko))) if ko.code == Code::UnknownFile => return Err(Stopped::Forgotten),
+            _ => return Err(Stopped::Broken),
+        }
+    }
+    file.whole = true;
+    Ok(upload)
 }
 
 fn unreachable_text() -> Text {
@@ -440,15 +542,24 @@ impl Receiver<'_> {
     }
 
     /// Remembers that a message was delivered (a room's, to one of its
-    /// members at least), and the latest direct message from each peer,
-    /// for `READ`.
+    /// members at least), the latest direct message from each peer, for
+    /// `READ`, and each file message, for the fetch at the end.
     fn note(&self, event: &Event, seq: u64) {
-        let Event::Msg { from, to, id, .. } = event else { return };
+        let (from, to, id) = match event {
+            Event::Msg { from, to, id, .. } => (from, to.clone(), id),
+            Event::File(file) => (&file.from, file.to.clone(), &file.id),
+            _ => return,
+        };
         let Some(peer) = self.team.user_of(from) else { return };
         if peer == self.user {
             return;
         }
         self.team.note(|l| l.settled.insert((peer, id.clone())));
+        if let Event::File(_) = event {
+            let chat = if to.starts_with('#') { to.clone() } else { from.clone() };
+            let mut got = self.team.users[self.user].files_got.lock().unwrap_or_else(|e| e.into_inner());
+            got.insert((chat, from.clone(), id.clone()));
+        }
         if to.starts_with('#') {
             return;
         }

@@ -261,6 +261,12 @@ pub struct ServeArgs {
     /// is bounced to its sender (90s, 10m, 24h, 2d).
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::federation::parse_duration)]
     pub give_up: Duration,
+    /// 1.3: whether users of other servers of the network may find this
+    /// server's users by the start of their names (`PEOPLE:<start>@<server>`):
+    /// on, or off (their searches get KO:FORBIDDEN).
+    #[arg(long, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set,
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["on", "off"]), |s| s == "on"))]
+    pub people_across: bool,
     /// 1.3: messages that may wait for one peer server; past it, messages to
     /// its users get KO:FULL. 0 = no limit.
     #[arg(long, value_name = "FRAMES", default_value_t = crate::store::state::remote::LINK_QUEUE_MAX)]
@@ -345,6 +351,11 @@ pub struct ServeArgs {
     /// is every address), any free port].
     #[arg(long, value_name = "[HOST:]PORT", requires = "store", value_parser = crate::web::metrics::parse_addr)]
     pub node_port: Option<std::net::SocketAddr>,
+    /// Where the other nodes reach --node-port, when not at the address
+    /// it listens on (a proxy or a NAT between the nodes): HOST:PORT, what
+    /// the node says when it leads [default: --node-port's address].
+    #[arg(long, value_name = "HOST:PORT", requires = "store")]
+    pub node_advertise: Option<std::net::SocketAddr>,
     /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
     /// or HOST:PORT. Off unless given. `wachat top` reads them.
     #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]

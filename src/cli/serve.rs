@@ -36,6 +36,7 @@ fn start_node(
     let options = crate::cluster::ClusterOptions {
         store: args.store.clone().unwrap_or_default(),
         node_port: args.node_port.unwrap_or(SocketAddr::new(host, 0)),
+        node_advertise: args.node_advertise,
         tls: match &args.tls_cert {
             Some(cert) => Some(crate::federation::key::fingerprint(&crate::transport::tls::first_cert(
                 cert,
@@ -319,6 +320,7 @@ fn serve_links(server: &mut Server, peers: &std::path::Path, name: &str, args: &
         peers: peers.to_path_buf(),
         link_port: SocketAddr::new(args.host, args.link_port),
         give_up: args.give_up,
+        list_people: args.people_across,
     };
     let (federation, addr, thread) = crate::federation::start(server.ctx(), options)?;
     server.adopt_listener(addr, thread);

@@ -211,13 +211,18 @@ impl Client {
     }
 
     /// The file `message` carries: as noted from its `FILE` event, else
-    /// (a message with a file's text, known from `HISTORY`) asked of the
-    /// server.
+    /// (a message with a file's text, known from `HISTORY`; in a room of
+    /// another server, a relayed post's text after its marker) asked of
+    /// the server.
     pub fn file_for(&self, message: &Message) -> Result<Option<FileInfo>> {
         if let Some(info) = self.file_of(message) {
             return Ok(Some(info));
         }
-        if !message.text.unescaped().starts_with(files::CLIP) {
+        let text = message.text.unescaped();
+        let to = message.to.to_string();
+        let words =
+            crate::protocol::relayed::relayed_by(&message.from, &to, &text).map_or(&*text, |(_, w)| w);
+        if !words.starts_with(files::CLIP) {
             return Ok(None);
         }
         self.file_of_message(&message.chat(self.me()), &message.from, &message.id)

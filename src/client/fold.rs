@@ -25,7 +25,7 @@ pub struct Folded {
     /// Edited, and not deleted since.
     pub edited: bool,
     /// Reactions on it, with their counts (none once deleted).
-    pub reactions: Vec<(&'static str, usize)>,
+    pub reactions: Vec<(String, usize)>,
 }
 
 /// The parts of each message of `messages` (oldest first) that is not an

@@ -8,14 +8,17 @@
 //! then as safe as the message that carries it, and one more service is
 //! not needed to run a cluster in a class.
 //!
-//! This is a [`FileStore`] only: it keeps rows. What is allowed (quota,
-//! who fetches, the sweep, when a `DELETE` takes the bytes) is decided by
-//! `store::files::Files`, for this store and the disk's alike.
+//! Two stores that keep rows, and decide nothing: [`PgFiles`], a
+//! [`FileStore`], keeps the descriptions (`files`, `file_carriers`);
+//! [`PgBlobs`], [`Blobs`], the bytes (`file_chunks`, and each upload's
+//! `received`). What is allowed (quota, who fetches, the sweep, when a
+//! `DELETE` takes the bytes, what an account's deletion changes) is
+//! decided by `store::files::Files`, for these stores and the disk's alike.
 //!
 //! Bytes are never whole in memory: a part uploaded is one row of
 //! `file_chunks` (at most 12,000 bytes), a download reads the one or two
 //! rows it spans, and the last part's sha256 (unless the parts
-//! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
+//! committer hashed every part: [`PgBlobs::digest`]) and thumbnail read
 //! the rows back in batches ([`UploadReader`]). Each change is committed before
 //! its `OK`: the parts waiting share one transaction (`parts/`), every
 //! other change is one on a pooled connection.
@@ -30,18 +33,31 @@ use super::parts::Parts;
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored};
+use crate::store::files::{Blobs, Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored};
 
-/// The files of a cluster, in its database.
+/// The descriptions of a cluster's files, in its database: `files` and
+/// `file_carriers`.
 pub struct PgFiles {
+    db: Arc<Db>,
+}
+
+impl PgFiles {
+    pub fn new(db: Arc<Db>) -> PgFiles {
+        PgFiles { db }
+    }
+}
+
+/// The bytes of a cluster's files, in its database: `file_chunks`, and
+/// the bytes received of each upload (the `received` of its `files` row).
+pub struct PgBlobs {
     db: Arc<Db>,
     /// Where the parts go: committed several at a time.
     parts: Parts,
 }
 
-impl PgFiles {
-    pub fn new(db: Arc<Db>) -> PgFiles {
-        PgFiles { parts: Parts::new(db.clone()), db }
+impl PgBlobs {
+    pub fn new(db: Arc<Db>) -> PgBlobs {
+        PgBlobs { parts: Parts::new(db.clone()), db }
     }
 }
 
@@ -63,37 +79,35 @@ fn meta_of(row: &Row) -> (String, Meta) {
     (row.get(0), meta)
 }
 
-impl PgFiles {
-    /// The files of `query` (selecting [`META`]), each with its carriers.
-    fn files(
-        &self,
-        query: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<(String, Meta)>, Ko> {
-        const DOING: &str = "reading files";
-        let mut conn = self.db.get()?;
-        let mut files: Vec<(String, Meta)> =
-            conn.query(query, params).or_ko(DOING)?.iter().map(meta_of).collect();
-        if files.is_empty() {
-            return Ok(files);
-        }
-        let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
-        let rows = conn
-            .query(
-                "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
-                 WHERE file = ANY($1) ORDER BY attached",
-                &[&ids],
-            )
-            .or_ko(DOING)?;
-        for row in rows {
-            let file: &str = row.get(0);
-            if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
-                let left = Left { author: row.get(4), recipient: row.get(5) };
-                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
-            }
-        }
-        Ok(files)
+/// The files of `query` (selecting [`META`]) read through `client` (a
+/// connection, or a transaction), each with its carriers.
+fn files_of(
+    client: &mut impl postgres::GenericClient,
+    query: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<(String, Meta)>, Ko> {
+    const DOING: &str = "reading files";
+    let mut files: Vec<(String, Meta)> =
+        client.query(query, params).or_ko(DOING)?.iter().map(meta_of).collect();
+    if files.is_empty() {
+        return Ok(files);
     }
+    let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
+    let rows = client
+        .query(
+            "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
+             WHERE file = ANY($1) ORDER BY attached",
+            &[&ids],
+        )
+        .or_ko(DOING)?;
+    for row in rows {
+        let file: &str = row.get(0);
+        if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
+            let left = Left { author: row.get(4), recipient: row.get(5) };
+            meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
+        }
+    }
+    Ok(files)
 }
 
 impl FileStore for PgFiles {
@@ -128,7 +142,136 @@ impl FileStore for PgFiles {
 
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko> {
         let query = format!("SELECT {META} FROM files WHERE id = $1");
-        Ok(self.files(&query, &[&id])?.pop().map(|(_, meta)| meta))
+        Ok(files_of(&mut *self.db.get()?, &query, &[&id])?.pop().map(|(_, meta)| meta))
+    }
+
+    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute("UPDATE files SET complete = true, type = $2 WHERE id = $1", &[&id, &kind])
+            .or_ko("completing a file")
+            .map(drop)
+    }
+
+    fn carry(&self, id: &str, c: &Carrier) -> Result<bool, Ko> {
+        let mut conn = self.db.get()?;
+        let (from_key, to_key, _) = c.key();
+        let added = conn
+            .execute(
+                "INSERT INTO file_carriers (file, sender, chat, msg, sender_key, chat_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&id, &c.from, &c.to, &c.id, &from_key, &to_key],
+            )
+            .or_ko("recording a file's message")?;
+        Ok(added == 1)
+    }
+
+    fn uncarry(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
+        let (from_key, to_key, id) = c.key();
+        let row = {
+            let mut conn = self.db.get()?;
+            conn.query_opt(
+                "DELETE FROM file_carriers WHERE sender_key = $1 AND chat_key = $2 AND msg = $3 RETURNING file",
+                &[&from_key, &to_key, &id],
+            )
+            .or_ko("forgetting a file's message")?
+        };
+        let Some(row) = row else { return Ok(None) };
+        let file: String = row.get(0);
+        Ok(self.meta(&file)?.map(|meta| (file, meta)))
+    }
+
+    fn carried(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
+        let (from_key, to_key, id) = c.key();
+        let query = format!(
+            "SELECT {META} FROM files WHERE id = (SELECT file FROM file_carriers \
+             WHERE sender_key = $1 AND chat_key = $2 AND msg = $3)"
+        );
+        Ok(files_of(&mut *self.db.get()?, &query, &[&from_key, &to_key, &id])?.pop())
+    }
+
+    /// Its chunks and carriers go with it (`ON DELETE CASCADE`).
+    fn remove(&self, id: &str) -> Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute("DELETE FROM files WHERE id = $1", &[&id]).or_ko("removing a file").map(drop)
+    }
+
+    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        let query = format!("SELECT {META} FROM files WHERE owner_key = $1");
+        files_of(&mut *self.db.get()?, &query, &[&fold(owner)])
+    }
+
+    /// One sum by the owner's index: asked for each burst of messages.
+    fn usage(&self, owner: &str) -> Result<Footprint, Ko> {
+        let mut conn = self.db.get()?;
+        usage_of(&mut *conn, &fold(owner))
+    }
+
+    /// By the index of the uploads under way (`files_uploads`, on `created`).
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT id FROM files WHERE NOT complete AND created <= $1 ORDER BY created LIMIT $2",
+                &[&(before as i64), &(limit as i64)],
+            )
+            .or_ko("listing uploads")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    /// By the owner's and the carriers' indexes (a room's `chat_key`
+    /// begins with `#`: never a name's).
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT id FROM files WHERE owner_key = $1 AND owner_key <> '' \
+                 UNION SELECT file FROM file_carriers WHERE sender_key = $1 \
+                 UNION SELECT file FROM file_carriers WHERE chat_key = $1",
+                &[&fold(name)],
+            )
+            .or_ko("reading a deleted account's files")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    /// One transaction, in which the file's row is locked first: the
+    /// changes of one file take turns, on any node.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko> {
+        const DOING: &str = "changing whose a file is";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let query = format!("SELECT {META} FROM files WHERE id = $1 FOR UPDATE");
+        let Some((_, mut meta)) = files_of(&mut tx, &query, &[&id])?.pop() else { return Ok(None) };
+        let before = meta.clone();
+        if !change(&mut meta) {
+            return Ok(Some((meta, false)));
+        }
+        if meta.owner != before.owner {
+            tx.execute(
+                "UPDATE files SET owner = $2, owner_key = $3 WHERE id = $1",
+                &[&id, &meta.owner, &fold(&meta.owner)],
+            )
+            .or_ko(DOING)?;
+        }
+        for (now, was) in meta.carriers.iter().zip(&before.carriers).filter(|(now, was)| now.left != was.left)
+        {
+            let (from_key, to_key, msg) = was.key();
+            tx.execute(
+                "UPDATE file_carriers SET author_left = $4, recipient_left = $5 \
+                 WHERE sender_key = $1 AND chat_key = $2 AND msg = $3",
+                &[&from_key, &to_key, &msg, &now.left.author, &now.left.recipient],
+            )
+            .or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)?;
+        Ok(Some((meta, true)))
+    }
+}
+
+impl Blobs for PgBlobs {
+    /// Nothing: the upload's `files` row, made with its description,
+    /// holds the bytes received (0).
+    fn begin(&self, _id: &str) -> Result<(), Ko> {
+        Ok(())
     }
 
     fn received(&self, id: &str) -> Result<u64, Ko> {
@@ -186,20 +329,19 @@ impl FileStore for PgFiles {
         }))
     }
 
-    /// The thumbnail's chunks and the file's new state in one transaction.
-    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
-        const DOING: &str = "completing a file";
+    /// The thumbnail's chunks, in one transaction.
+    fn seal(&self, id: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
+        const DOING: &str = "storing a thumbnail";
+        let Some(thumbnail) = thumbnail else { return Ok(()) };
         let mut conn = self.db.get()?;
         let mut tx = conn.transaction().or_ko(DOING)?;
-        for (i, chunk) in thumbnail.unwrap_or_default().chunks(PART_BYTES).enumerate() {
+        for (i, chunk) in thumbnail.chunks(PART_BYTES).enumerate() {
             tx.execute(
                 "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, true, $2, $3) ON CONFLICT DO NOTHING",
                 &[&id, &((i * PART_BYTES) as i64), &chunk],
             )
             .or_ko(DOING)?;
         }
-        tx.execute("UPDATE files SET complete = true, type = $2 WHERE id = $1", &[&id, &kind])
-            .or_ko(DOING)?;
         tx.commit().or_ko(DOING)
     }
 
@@ -226,104 +368,10 @@ impl FileStore for PgFiles {
         Ok(out)
     }
 
-    fn carry(&self, id: &str, c: &Carrier) -> Result<bool, Ko> {
-        let mut conn = self.db.get()?;
-        let (from_key, to_key, _) = c.key();
-        let added = conn
-            .execute(
-                "INSERT INTO file_carriers (file, sender, chat, msg, sender_key, chat_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[&id, &c.from, &c.to, &c.id, &from_key, &to_key],
-            )
-            .or_ko("recording a file's message")?;
-        Ok(added == 1)
-    }
-
-    fn uncarry(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
-        let (from_key, to_key, id) = c.key();
-        let row = {
-            let mut conn = self.db.get()?;
-            conn.query_opt(
-                "DELETE FROM file_carriers WHERE sender_key = $1 AND chat_key = $2 AND msg = $3 RETURNING file",
-                &[&from_key, &to_key, &id],
-            )
-            .or_ko("forgetting a file's message")?
-        };
-        let Some(row) = row else { return Ok(None) };
-        let file: String = row.get(0);
-        Ok(self.meta(&file)?.map(|meta| (file, meta)))
-    }
-
-    fn carried(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
-        let (from_key, to_key, id) = c.key();
-        let query = format!(
-            "SELECT {META} FROM files WHERE id = (SELECT file FROM file_carriers \
-             WHERE sender_key = $1 AND chat_key = $2 AND msg = $3)"
-        );
-        Ok(self.files(&query, &[&from_key, &to_key, &id])?.pop())
-    }
-
-    /// Its chunks and carriers go with it (`ON DELETE CASCADE`).
+    /// Its chunks and its thumbnail's (its `files` row takes them too).
     fn remove(&self, id: &str) -> Result<(), Ko> {
         let mut conn = self.db.get()?;
-        conn.execute("DELETE FROM files WHERE id = $1", &[&id]).or_ko("removing a file").map(drop)
-    }
-
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        let query = format!("SELECT {META} FROM files WHERE owner_key = $1");
-        self.files(&query, &[&fold(owner)])
-    }
-
-    /// One sum by the owner's index: asked for each burst of messages.
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko> {
-        let mut conn = self.db.get()?;
-        usage_of(&mut *conn, &fold(owner))
-    }
-
-    /// By the index of the uploads under way (`files_uploads`, on `created`).
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
-        let mut conn = self.db.get()?;
-        let rows = conn
-            .query(
-                "SELECT id FROM files WHERE NOT complete AND created <= $1 ORDER BY created LIMIT $2",
-                &[&(before as i64), &(limit as i64)],
-            )
-            .or_ko("listing uploads")?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
-    }
-
-    /// One transaction, by the owner's and the carriers' indexes (a
-    /// room's `chat_key` begins with `#`: never a name's).
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        const DOING: &str = "forgetting a deleted account's files";
-        let key = fold(name);
-        let mut ids: Vec<String> = Vec::new();
-        {
-            let mut conn = self.db.get()?;
-            let mut tx = conn.transaction().or_ko(DOING)?;
-            for change in [
-                "UPDATE files SET owner = '', owner_key = '' WHERE owner_key = $1 AND owner_key <> '' RETURNING id",
-                "UPDATE file_carriers SET author_left = true WHERE sender_key = $1 RETURNING file",
-                "UPDATE file_carriers SET recipient_left = true WHERE chat_key = $1 RETURNING file",
-            ] {
-                ids.extend(tx.query(change, &[&key]).or_ko(DOING)?.iter().map(|row| row.get::<_, String>(0)));
-            }
-            tx.commit().or_ko(DOING)?;
-        }
-        ids.sort();
-        ids.dedup();
-        self.files(&format!("SELECT {META} FROM files WHERE id = ANY($1)"), &[&ids])
-    }
-
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
-        let mut conn = self.db.get()?;
-        let handed = conn
-            .execute(
-                "UPDATE files SET owner = $3, owner_key = $4 WHERE id = $1 AND owner_key = $2",
-                &[&id, &fold(from), &to, &fold(to)],
-            )
-            .or_ko("handing a file over")?;
-        Ok(handed == 1)
+        conn.execute("DELETE FROM file_chunks WHERE file = $1", &[&id]).or_ko("removing a file").map(drop)
     }
 }
 

@@ -80,6 +80,9 @@ pub struct ClusterOptions {
     pub node: Option<String>,
     /// Where it takes node links when it leads (`links.rs`).
     pub node_port: std::net::SocketAddr,
+    /// Where the other nodes reach that port, if not where it listens
+    /// (a proxy or a NAT between the nodes): what the leader says.
+    pub node_advertise: Option<std::net::SocketAddr>,
     /// `--tls-cert`'s fingerprint: the node links speak TLS too.
     pub tls: Option<String>,
     /// The node's data directory: its copy of the store.
@@ -126,12 +129,15 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     let part = (store.clone(), shared);
     let node_port = crate::server::listener::bind(options.node_port)?;
     let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
-    let ports = (node_port, options.timeout, options.tls.clone());
+    let ports = (node_port, options.timeout, options.tls.clone(), options.node_advertise);
     let node = node::Node::start(name.clone(), db.clone(), part, ports, restart)?;
-    ::log::info!("cluster: node {name}, node links at {at}");
+    match options.node_advertise {
+        Some(reached) => ::log::info!("cluster: node {name}, node links at {at}, reached at {reached}"),
+        None => ::log::info!("cluster: node {name}, node links at {at}"),
+    }
     Ok(Storage {
         backend: store.clone(),
-        files: Some(Box::new(files::PgFiles::new(db.clone()))),
+        files: Some((Box::new(files::PgFiles::new(db.clone())), Box::new(files::PgBlobs::new(db.clone())))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
         node: Some(Box::new(Keeping { node, restarted })),

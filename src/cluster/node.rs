@@ -98,7 +98,7 @@ impl Node {
         name: String,
         db: Arc<Db>,
         (store, log): (Arc<LocalStore>, Arc<PgLog>),
-        (node_port, timeout, tls): (TcpListener, Duration, Option<String>),
+        (node_port, timeout, tls, advertised): (TcpListener, Duration, Option<String>, Option<SocketAddr>),
         restart: Sender<String>,
     ) -> Result<Arc<Node>> {
         let fail = |doing: &str, e: &postgres::Error| super::db::error(format!("cluster: {doing}"), e);
@@ -127,6 +127,7 @@ impl Node {
             Stance::Following { epoch, .. } | Stance::Leading { epoch } => epoch,
         };
         let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
+        let at = advertised.unwrap_or(at);
         let identity =
             links::identity(&mut client).map_err(|e| fail("reading the database's identity", &e))?;
         let node = Arc::new(Node {

@@ -28,7 +28,7 @@
 //!   after it get the numbers they had, which the devices' positions
 //!   (kept) count in;
 //! - then each room's rules, the server admins, the settings, the
-//!   devices (`store::devices::record`), the last-seen times, the
+//!   devices (`Record::device`), the last-seen times, the
 //!   deleted accounts.
 //!
 //! Its disabled accounts and invite codes were tables of their own:
@@ -48,7 +48,7 @@ use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, RoomMode};
 use crate::protocol::names::fold;
-use crate::store::devices::{self, Device, TokenHash};
+use crate::store::devices::{Device, TokenHash};
 use crate::store::moderation::Rule;
 use crate::store::record::{Pos, Record, StoredMessage};
 use crate::store::state::{DELETED, State};
@@ -832,7 +832,7 @@ impl<'a> Conversion<'a> {
             self.put(Record::Set { ts: now, user: self.name(*user)?, name, key, value })?;
         }
         for (user, device) in &old.devices {
-            self.put(devices::record(now, &self.name(*user)?, device))?;
+            self.put(Record::device(now, &self.name(*user)?, device))?;
         }
         for &id in &ids {
             let u = &old.users[id];

@@ -17,7 +17,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::i18n::actions::Msg;
 use crate::i18n::{Lang, tr};
-use crate::protocol::action::REACTIONS;
+use crate::protocol::action::{REACTIONS, is_reaction};
 
 /// A message action typed in a console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> Option<std::result::Result<M
         ("edit", _) => return Some(Err(usage(Msg::UsageEdit))),
         ("delete", Some(n)) if rest.is_empty() => MessageAction::Delete(n),
         ("delete", _) => return Some(Err(usage(Msg::UsageDelete))),
-        ("react", Some(n)) if REACTIONS.contains(&rest.trim()) => MessageAction::React(n, rest.trim().into()),
+        ("react", Some(n)) if is_reaction(rest.trim()) => MessageAction::React(n, rest.trim().into()),
         ("react", _) => return Some(Err(usage(Msg::UsageReact))),
         ("search", _) if !args.trim().is_empty() => MessageAction::Search(args.trim().to_string()),
         ("search", _) => return Some(Err(usage(Msg::UsageSearch))),
@@ -127,7 +127,10 @@ mod tests {
         assert_eq!(parsed("search café au"), Ok(MessageAction::Search("café au".into())));
         assert!(parsed("reply x hi").unwrap_err().starts_with("usage: /reply <n> <text>"));
         assert!(parsed("delete 0").unwrap_err().starts_with("usage: /delete"));
-        assert!(parsed("react 1 🦀").unwrap_err().contains("👍"));
+        assert_eq!(parsed("react 1 🦀"), Ok(MessageAction::React(1, "🦀".into())));
+        assert_eq!(parsed("react 1 🏳️‍🌈"), Ok(MessageAction::React(1, "🏳️‍🌈".into())));
+        assert!(parsed("react 1 🦀🦀").unwrap_err().contains("any one emoji"));
+        assert!(parsed("react 1 ok").unwrap_err().contains("👍"));
         assert!(parsed("search").is_err());
         assert_eq!(parse(Lang::En, "chat", "bob"), None);
     }

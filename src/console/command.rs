@@ -257,6 +257,7 @@ mod tests {
         assert_eq!(ok("/history 5"), Typed::History(5));
         assert_eq!(ok("/users"), Typed::Users);
         assert_eq!(ok("/people Bo"), Typed::People("Bo".into()));
+        assert_eq!(ok("/people bo@lab2"), Typed::People("bo@lab2".into()));
         assert_eq!(err("/people"), "usage: /people <start of a name>");
         assert!(err("/people #lab").contains("#lab"), "{}", err("/people #lab"));
         assert_eq!(ok("/chats"), Typed::Chats);

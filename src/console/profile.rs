@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::i18n::profile::Msg;
 use crate::i18n::{Lang, tr};
-use crate::protocol::names::check_name;
+use crate::protocol::names::{check_address, check_name};
 use crate::protocol::profile::{PrivacyKey, PrivacyLine, ProfileLine, check_display_name};
 
 /// The words of these commands.
@@ -33,7 +33,10 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<ProfileC
     match word {
         "profile" => match args.split_whitespace().collect::<Vec<_>>()[..] {
             [] => Ok(ProfileCommand::Show(None)),
-            [user] if check_name(user).is_ok() => Ok(ProfileCommand::Show(Some(user.to_string()))),
+            // 1.3: a user of another server, by its address.
+            [user] if check_name(user).is_ok() || check_address(user).is_ok() => {
+                Ok(ProfileCommand::Show(Some(user.to_string())))
+            }
             _ => Err(Msg::UsageProfile.text(lang).to_string()),
         },
         "name" => Ok(ProfileCommand::Name(check_display_name(args)?.to_string())),
@@ -105,6 +108,7 @@ mod tests {
         assert_eq!(parse(en, "profile", ""), Ok(ProfileCommand::Show(None)));
         assert_eq!(parse(en, "profile", " bob "), Ok(ProfileCommand::Show(Some("bob".into()))));
         assert_eq!(parse(en, "profile", "bob carl"), Err("usage: /profile [user]".into()));
+        assert_eq!(parse(en, "profile", "bob@lab2"), Ok(ProfileCommand::Show(Some("bob@lab2".into()))));
         assert_eq!(parse(en, "name", "Ana María: TA"), Ok(ProfileCommand::Name("Ana María: TA".into())));
         assert_eq!(parse(en, "name", ""), Ok(ProfileCommand::Name(String::new())));
         assert!(parse(en, "name", &"я".repeat(65)).unwrap_err().contains("at most 64 characters"));

@@ -378,20 +378,28 @@ impl<'a> ConsoleSession<'a> {
     }
 
     /// `/people <start>` (1.2, §26): who shares a room with me and is
-    /// named so, each online or last seen: `/chat` opens one.
+    /// named so, each online or last seen: `/chat` opens one. 1.3:
+    /// `/people <start>@<server>` asks another server for its people.
     fn people(&self, start: &str, out: &dyn Output) -> Result<()> {
         let lang = self.lang;
         let people = match self.client.people(start) {
             Ok(people) => people,
-            // An older server does not know the request.
-            Err(Error::Refused { ko, .. }) if ko.code == Code::BadRequest => {
+            // An older server does not know the request (1.3: an address
+            // it refuses, another server's refusal, are said as they are).
+            Err(Error::Refused { ko, .. }) if ko.code == Code::BadRequest && !start.contains('@') => {
                 out.line(Msg::PeopleUnknownServer.text(lang));
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
         if people.is_empty() {
-            out.line(&tr!(in lang; Msg::NobodyNamed, start = start));
+            match start.split_once('@') {
+                // 1.3 (§27): another server searched its own people.
+                Some((start, server)) => {
+                    out.line(&tr!(in lang; Msg::NobodyNamedThere, start = start, server = server))
+                }
+                None => out.line(&tr!(in lang; Msg::NobodyNamed, start = start)),
+            }
             return Ok(());
         }
         out.line(&tr!(in lang; Msg::PeopleNamed, start = start, n = people.len()));

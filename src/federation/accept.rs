@@ -113,8 +113,12 @@ fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool))
             {
                 let _ = old.shutdown(std::net::Shutdown::Both); // its older link
             }
+            let began = f.ctx().map(|ctx| ctx.remote_seen.link_began(&from));
             let taken = take_frames(f, &stream, &mut reader, (&from, took));
             f.incoming.lock().remove(&fold(&from));
+            if let (Some(ctx), Some(n)) = (f.ctx(), began) {
+                ctx.remote_seen.link_ended(&ctx, &from, n);
+            }
             taken
         }
     }
@@ -248,6 +252,7 @@ fn take_frames(
     (from, mut last): (&str, u64),
 ) -> std::io::Result<()> {
     let mut second = (Instant::now(), 0u32);
+    let mut last_presence = None;
     loop {
         let line = match reader.read_frame(Some(Instant::now() + f.timeout)) {
             Ok(line) => line.to_string(),
@@ -292,6 +297,36 @@ fn take_frames(
                 say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
                 continue;
             }
+            // 1.3: a search of this server's people, answered at once.
+            Frame::People { asker, start } => {
+                let answer = people_answer(f, from, &asker, &start);
+                if let Err(ko) = &answer {
+                    log::debug!("link: {from}'s search of people refused: {}", ko.reason);
+                }
+                (&*stream).write_all(super::people::answer_lines(answer).as_bytes())?;
+                continue;
+            }
+            // 1.3: a profile of one of its users, told at once.
+            Frame::Profile { .. } | Frame::Photo { .. } => {
+                let Some(ctx) = f.ctx() else {
+                    return refuse(stream, Code::Unavailable, "shutting down".into());
+                };
+                let taken = f
+                    .people
+                    .profiles_from(from)
+                    .and_then(|()| crate::server::profile_across::take(&ctx, from, &frame));
+                if let Err(ko) = &taken {
+                    log::debug!("link: {from}'s profile refused: {}", ko.reason);
+                }
+                say(stream, &taken.map_or_else(|ko| Answer::Ko(None, ko.code, ko.reason), |()| Answer::Ok))?;
+                continue;
+            }
+            // 1.3: the peer's users' presence, told and answered at once.
+            Frame::Presence { seen } => {
+                let answer = take_presence(f, from, &seen, &mut last_presence);
+                say(stream, &answer)?;
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let Some(ctx) = f.ctx() else {
                     return refuse(stream, Code::Unavailable, "shutting down".into());
@@ -322,6 +357,7 @@ fn take_frames(
         }
         let Some(ctx) = f.ctx() else { return refuse(stream, Code::Unavailable, "shutting down".into()) };
         let store = &ctx.store;
+        let first_words = first_words(&ctx, &frame);
         let taken = match &frame {
             Frame::File { .. } => super::files::take_file(&ctx, from, &f.me, &frame),
             _ => store.take_frame(from, &f.me, &frame),
@@ -329,6 +365,16 @@ fn take_frames(
         match taken {
             Ok(changed) => {
                 say(stream, &Answer::Ack(n))?;
+                // 1.3: the profile of whom its user wrote to, told back.
+                crate::server::profile_across::met(&ctx, from, &frame);
+                // 1.3: who shares a chat with the peer's users changed:
+                // its presence of ours goes again (`server::presence_across`).
+                if changed.is_some() {
+                    ctx.remote_seen.linked_to(&ctx, from);
+                }
+                if let Some(user) = first_words {
+                    ctx.remote_seen.note_for(from, user);
+                }
                 if let Some(m) = changed {
                     // A member server joined or left a room homed here:
                     // its local members are told as of a local member,
@@ -348,4 +394,62 @@ fn take_frames(
             }
         }
     }
+}
+
+/// A `PRESENCE` frame of `from`'s (`server::presence_across`): `OK`, or
+/// why not; `last` is when the link's previous one was taken.
+fn take_presence(
+    f: &Federation,
+    from: &str,
+    seen: &[(String, crate::protocol::Presence)],
+    last: &mut Option<Instant>,
+) -> Answer {
+    let Some(ctx) = f.ctx() else { return Answer::Ko(None, Code::Unavailable, "shutting down".into()) };
+    match ctx.remote_seen.take(&ctx, from, seen, *last) {
+        Ok(()) => {
+            *last = Some(Instant::now());
+            Answer::Ok
+        }
+        Err(ko) => {
+            log::debug!("link: {from}'s presence refused: {}", ko.reason);
+            Answer::Ko(None, ko.code, ko.reason)
+        }
+    }
+}
+
+/// The user of ours a direct message is to, if its author is a user of the
+/// peer not known here yet (a first message: they share a chat from now).
+fn first_words(ctx: &crate::server::Ctx, frame: &Frame) -> Option<crate::store::UserId> {
+    let (Frame::Msg { from, to, .. } | Frame::File { from, to, .. }) = frame else { return None };
+    if to.starts_with('#') || ctx.store.user_id(from).is_some() {
+        return None;
+    }
+    let (user, _) = crate::store::state::remote::address(to)?;
+    ctx.store.user_id(user)
+}
+
+/// A `PEOPLE` frame from `from` (the link's server): `asker` must be one
+/// of its users; this server must list its people to peers, and `from`
+/// be within its rate. Then the lines the send port's `PEOPLE` would
+/// give one of this server's users ([`crate::server::people_across::for_peer`]).
+fn people_answer(
+    f: &Federation,
+    from: &str,
+    asker: &str,
+    start: &str,
+) -> std::result::Result<Vec<crate::protocol::SeenLine>, crate::protocol::Ko> {
+    let theirs = crate::store::state::remote::address(asker).is_some_and(|(_, s)| fold(s) == fold(from));
+    if !theirs {
+        return Err(crate::protocol::Ko::new(
+            Code::Forbidden,
+            format!("{from} speaks only for its own users, not {asker}"),
+        ));
+    }
+    if !f.people.lists {
+        let why = format!("{} does not list its people to other servers (--people-across off)", f.me);
+        return Err(crate::protocol::Ko::new(Code::Forbidden, why));
+    }
+    f.people.answering(from)?;
+    let ctx = f.ctx().ok_or_else(|| crate::protocol::Ko::new(Code::Unavailable, "shutting down"))?;
+    Ok(crate::server::people_across::for_peer(&ctx, asker, start, crate::protocol::link::MAX_PEOPLE_ACROSS))
 }

@@ -27,9 +27,10 @@ use super::key;
 use super::links::{Federation, PeerStatus, SIGNALS_WAITING, Told, carries_no_calls, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
-use crate::protocol::link::{Answer, Opening};
+use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, Opening, clean_reason};
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Ko};
+use crate::protocol::{Code, Ko, SeenLine};
+use crate::server::presence_across::PRESENCE_EVERY;
 use crate::store::local::link::PeerFacts;
 use crate::store::now_ms;
 use crate::transport::{SharedStream, Stream};
@@ -117,6 +118,8 @@ struct Dialer {
     /// those taken from it that wait for the link.
     signals: Receiver<Told>,
     pending: VecDeque<Told>,
+    /// 1.3: when the last `PRESENCE` left for the peer.
+    presence_sent: Option<Instant>,
 }
 
 /// Why a link ended.
@@ -126,7 +129,10 @@ impl Dialer {
     fn new(f: Arc<Federation>, peer: String, signals: Receiver<Told>) -> Dialer {
         let (bell_tx, bell) = crossbeam_channel::bounded(1);
         let (hung, backoff, pending) = (false, Duration::ZERO, VecDeque::new());
-        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending }
+        if let Some(ctx) = f.ctx() {
+            ctx.remote_seen.hang_bell(&peer, bell_tx.clone());
+        }
+        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending, presence_sent: None }
     }
 
     /// Waits at most `wait` for the bell or a call signal (kept in
@@ -164,13 +170,17 @@ impl Dialer {
             if Instant::now() > told.until {
                 continue; // nobody waits for it any more: a late offer would ring for nothing
             }
-            if self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
+            if told.is_call() && self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_calls) {
                 told.answer(Err(carries_no_calls(&self.peer)));
                 continue;
             }
             if let Err(why) = write_line(stream, &told.frame.to_string()) {
                 self.pending.push_front(told);
                 return Err(why);
+            }
+            if matches!(told.frame, crate::protocol::link::Frame::People { .. }) {
+                self.ask_people(told, reader)?;
+                continue;
             }
             let answer = match read_answer(reader, self.f.timeout) {
                 Ok(answer) => answer,
@@ -199,6 +209,86 @@ impl Dialer {
             }
         }
         Ok(())
+    }
+
+    /// 1.3: reads the answer to a `PEOPLE` frame just written
+    /// (`people.rs`) and says it to whoever waits for it.
+    fn ask_people(&self, told: Told, reader: &mut FrameReader<SharedStream>) -> std::result::Result<(), Why> {
+        match read_people(reader, self.f.timeout, &self.peer) {
+            Ok(result) => {
+                told.answer_listing(result);
+                Ok(())
+            }
+            Err(why) => {
+                told.answer(Err(Ko::new(
+                    Code::Offline,
+                    format!("{} cannot be reached now: {why}", self.peer),
+                )));
+                Err(why)
+            }
+        }
+    }
+
+    /// 1.3: whether presence of this server's users waits for the peer
+    /// (`server::presence_across`), and the peer carries it.
+    fn presence_waits(&self) -> bool {
+        let carried = !self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_presence);
+        carried && self.f.ctx().is_some_and(|ctx| ctx.remote_seen.waiting(&self.peer))
+    }
+
+    /// How long until the next `PRESENCE` may leave, if one waits.
+    fn presence_due_in(&self) -> Option<Duration> {
+        if !self.presence_waits() {
+            return None;
+        }
+        let since = self.presence_sent.map_or(PRESENCE_EVERY, |at| at.elapsed());
+        Some(PRESENCE_EVERY.saturating_sub(since))
+    }
+
+    /// Says one `PRESENCE` batch, if one waits and the last left at least
+    /// [`PRESENCE_EVERY`] ago, answered at once. A peer that answers
+    /// `KO:BAD_REQUEST` does not carry presence: none is said to it
+    /// until the next hello (what waited is dropped; the next hello
+    /// notes everyone again).
+    fn say_presence(
+        &mut self,
+        stream: &Stream,
+        reader: &mut FrameReader<SharedStream>,
+    ) -> std::result::Result<(), Why> {
+        if self.presence_due_in() != Some(Duration::ZERO) {
+            return Ok(());
+        }
+        let Some(ctx) = self.f.ctx() else { return Ok(()) };
+        let seen = ctx.remote_seen.take_batch(&ctx, &self.peer, &self.f.me);
+        if seen.is_empty() {
+            return Ok(());
+        }
+        self.presence_sent = Some(Instant::now());
+        let frame = crate::protocol::link::Frame::Presence { seen };
+        let said = write_line(stream, &frame.to_string()).and_then(|()| read_answer(reader, self.f.timeout));
+        let crate::protocol::link::Frame::Presence { seen } = frame else { return Ok(()) };
+        match said {
+            Ok(Answer::Ok) => Ok(()),
+            Ok(Answer::Ko(None, Code::BadRequest, why)) => {
+                let why = crate::protocol::link::clean_reason(&why);
+                self.status(|s| s.no_presence = true);
+                ctx.remote_seen.drop_waiting(&self.peer);
+                log::info!("link to {}: it does not carry presence (it answered: {why})", self.peer);
+                Ok(())
+            }
+            Ok(Answer::Ko(None, code, why)) => {
+                log::debug!("link to {}: PRESENCE refused: {} {why}", self.peer, code.as_str());
+                Ok(())
+            }
+            Ok(other) => {
+                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
+                Err(format!("a PRESENCE answered {other}"))
+            }
+            Err(why) => {
+                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
+                Err(why)
+            }
+        }
     }
 
     fn status(&self, change: impl FnOnce(&mut PeerStatus)) {
@@ -238,7 +328,7 @@ impl Dialer {
                 continue;
             }
             let facts = self.facts();
-            if facts.queued == 0 && !facts.behind && self.pending.is_empty() {
+            if facts.queued == 0 && !facts.behind && self.pending.is_empty() && !self.presence_waits() {
                 self.wait(Duration::from_secs(1));
                 continue;
             }
@@ -375,8 +465,10 @@ impl Dialer {
             s.retrying_since = None;
             s.last_error.clear();
             s.no_calls = false;
+            s.no_presence = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
+        ctx.remote_seen.linked_to(&ctx, &self.peer);
         let store = &ctx.store;
         store.frames_done(&self.peer, last, &HashMap::new()).map_err(|ko| ko.reason)?;
         // What was written on an earlier link and is above `<last>` is not
@@ -395,6 +487,9 @@ impl Dialer {
             self.say_signals(&stream, &mut reader)?;
             let frames = store.frames_for(&self.peer, &self.f.me, 0, WINDOW).map_err(|ko| ko.reason)?;
             if frames.is_empty() {
+                // Presence after the frames: the members a frame
+                // announces are known to the peer before their presence.
+                self.say_presence(&stream, &mut reader)?;
                 if self.f.ctx().is_none() {
                     let _ = write_line(&stream, "QUIT");
                     return Ok(());
@@ -415,7 +510,11 @@ impl Dialer {
                     continue;
                 }
                 let half = self.f.timeout / 2;
-                if !self.wait(half.saturating_sub(idle_since.elapsed())) {
+                let mut wait = half.saturating_sub(idle_since.elapsed());
+                if let Some(due) = self.presence_due_in() {
+                    wait = wait.min(due);
+                }
+                if !self.wait(wait) && idle_since.elapsed() >= half {
                     write_line(&stream, "PING")?;
                     match read_answer(&mut reader, self.f.timeout)? {
                         Answer::Pong => idle_since = Instant::now(),
@@ -494,6 +593,7 @@ impl Dialer {
             if let Some(why) = stop {
                 return Err(why);
             }
+            self.say_presence(&stream, &mut reader)?;
         }
     }
 }
@@ -519,4 +619,44 @@ fn random_u8() -> u8 {
     let mut b = [0u8; 1];
     let _ = getrandom::fill(&mut b);
     b[0]
+}
+
+/// Reads the answer of `peer` to a `PEOPLE` frame just written: its
+/// people as addresses (`bob@lab2`), or its refusal in words. The outer
+/// error is the link's: it broke, or the peer said what no answer says.
+fn read_people(
+    reader: &mut FrameReader<SharedStream>,
+    timeout: Duration,
+    peer: &str,
+) -> std::result::Result<std::result::Result<Vec<SeenLine>, Ko>, String> {
+    let n = match read_answer(reader, timeout)? {
+        Answer::Hello(n) if n as usize <= MAX_PEOPLE_ACROSS => n as usize,
+        Answer::Hello(n) => {
+            return Err(format!("a search answered {n} people, more than {MAX_PEOPLE_ACROSS}"));
+        }
+        // A server that does not know the frame (the tiny server, an
+        // earlier wachat): it does not search its people for others.
+        Answer::Ko(None, Code::BadRequest, why) => {
+            log::info!(
+                "link to {peer}: it does not answer people searches (it answered: {})",
+                clean_reason(&why)
+            );
+            let why = format!("{peer} does not search its people for other servers");
+            return Ok(Err(Ko::new(Code::Unavailable, why)));
+        }
+        Answer::Ko(None, code, why) => return Ok(Err(Ko::new(code, clean_reason(&why)))),
+        other => return Err(format!("a search answered {other}")),
+    };
+    let mut lines = Vec::with_capacity(n);
+    for _ in 0..n {
+        let line = reader.read_frame(Some(Instant::now() + timeout)).map_err(|e| said(&e))?;
+        let mut seen = SeenLine::parse(line).map_err(|e| format!("a search's line: {}", clean_reason(&e)))?;
+        if seen.user.contains('@') {
+            // A peer lists its own users, by their names there.
+            return Err(format!("a search's line names {}, not a user of {peer}", clean_reason(&seen.user)));
+        }
+        seen.user = format!("{}@{peer}", seen.user);
+        lines.push(seen);
+    }
+    Ok(Ok(lines))
 }

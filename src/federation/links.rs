@@ -17,7 +17,7 @@ use super::roster::{self, Roster, RosterFile};
 use crate::protocol::call::Signal;
 use crate::protocol::link::Frame;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko};
+use crate::protocol::{Chat, Code, Ko, SeenLine};
 use crate::server::Ctx;
 use crate::server::links::Links;
 
@@ -63,14 +63,34 @@ pub(super) struct Told {
     /// Past it, nobody waits for the answer: the signal is not sent.
     pub until: Instant,
     pub answer: Option<Sender<Result<(), Ko>>>,
+    /// 1.3: who waits for the people a `PEOPLE` frame finds
+    /// (`people.rs`), in place of `answer`.
+    pub listing: Option<Sender<Result<Vec<SeenLine>, Ko>>>,
 }
 
 impl Told {
     /// Says `result` to whoever waits for it.
     pub fn answer(self, result: Result<(), Ko>) {
+        if let Some(listing) = &self.listing {
+            // Only a refusal is said of a search this way.
+            let _ = listing.try_send(result.clone().map(|()| Vec::new()));
+        }
         if let Some(answer) = self.answer {
             let _ = answer.try_send(result);
         }
+    }
+
+    /// Says the people a `PEOPLE` frame found (or its refusal) to whoever
+    /// waits for them.
+    pub fn answer_listing(self, result: Result<Vec<SeenLine>, Ko>) {
+        if let Some(listing) = self.listing {
+            let _ = listing.try_send(result);
+        }
+    }
+
+    /// Whether it is a call's signal (not a search of people).
+    pub fn is_call(&self) -> bool {
+        matches!(&self.frame, Frame::Call { .. })
     }
 
     /// Whether it is an offer (the signal that finds out whether the peer
@@ -130,6 +150,9 @@ pub struct Federation {
     /// name): the handlers of this server's users put them in, the dialer
     /// says them between windows of frames.
     pub(super) signals: Mutex<HashMap<String, Sender<Told>>>,
+    /// 1.3: `--people-across`, and the counts that bound searches of
+    /// people across servers (`people.rs`).
+    pub(super) people: super::people::PeopleAcross,
     pub(super) ctx: Weak<Ctx>,
 }
 
@@ -170,6 +193,9 @@ pub struct PeerStatus {
     /// link (it does not carry calls); forgotten at the next hello (the
     /// peer may have been upgraded).
     pub no_calls: bool,
+    /// 1.3: the peer answered a `PRESENCE` `KO:BAD_REQUEST` on this link
+    /// (it does not carry presence); forgotten at the next hello.
+    pub no_presence: bool,
 }
 
 impl Federation {
@@ -334,7 +360,8 @@ impl Links for Federation {
         // before the signal; past this, the caller hears why not.
         let within = self.timeout * 2;
         let (answer, answered) = crossbeam_channel::bounded(1);
-        let told = Told { frame, until: Instant::now() + within, answer: wait.then_some(answer) };
+        let told =
+            Told { frame, until: Instant::now() + within, answer: wait.then_some(answer), listing: None };
         dialer.try_send(told).map_err(|_| {
             Ko::new(Code::Full, format!("{SIGNALS_WAITING} call signals wait for {name} already; try again"))
         })?;
@@ -344,6 +371,56 @@ impl Links for Federation {
         answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
             Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
         })
+    }
+
+    /// 1.3: `user`'s search of the people of `server` whose names begin
+    /// with `start`: said by the dialer of `server` as call signals are
+    /// ([`Told`]), within [`people::ASKED_A_MINUTE`](super::people::ASKED_A_MINUTE)
+    /// of `user`'s, answered within twice the `--timeout`.
+    fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
+        let roster = self.roster();
+        let peer = roster
+            .peer(server)
+            .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
+        let name = peer.name.clone();
+        self.people.asking(user)?;
+        let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
+        let dialer = self.signals.lock().get(&fold(&name)).cloned().ok_or_else(unreachable)?;
+        let frame = Frame::People { asker: format!("{user}@{}", self.me), start: start.to_string() };
+        let within = self.timeout * 2;
+        let (listing, answered) = crossbeam_channel::bounded(1);
+        let told = Told { frame, until: Instant::now() + within, answer: None, listing: Some(listing) };
+        dialer.try_send(told).map_err(|_| {
+            Ko::new(Code::Full, format!("{SIGNALS_WAITING} requests wait for {name} already; try again"))
+        })?;
+        answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
+            Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
+        })
+    }
+
+    /// 1.3: the photo and the profile of a user of ours, said by the
+    /// dialer of `server` as an end of a call is (no one waits for the
+    /// answer); past [`SIGNALS_WAITING`] waiting for it, not said (logged).
+    fn tell_profile(&self, server: &str, line: &crate::protocol::profile::ProfileLine, photo: Option<&str>) {
+        let Some(dialer) = self.signals.lock().get(&fold(server)).cloned() else { return };
+        let user = format!("{}@{}", line.user, self.me);
+        let until = Instant::now() + self.timeout * 2;
+        let photo = photo.filter(|_| !line.tag.is_empty()).map(|base64| Frame::Photo {
+            user: user.clone(),
+            tag: line.tag.clone(),
+            base64: base64.to_string(),
+        });
+        let profile = Frame::Profile { user, tag: line.tag.clone(), name: line.name.clone() };
+        for frame in photo.into_iter().chain([profile]) {
+            let told = Told { frame, until, answer: None, listing: None };
+            if dialer.try_send(told).is_err() {
+                log::info!(
+                    "link to {server}: {SIGNALS_WAITING} frames wait already: {}'s profile not told",
+                    line.user
+                );
+                return;
+            }
+        }
     }
 
     /// Rings the dialer of `server`: something waits for it that no

@@ -15,6 +15,7 @@
 //! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
 //! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
 //! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store (a call's signal handed to `server::calls_across`) |
+//! | `people.rs` | a search of another server's people (`PEOPLE` frames): asked by a dialer, answered at once, bounded both ways |
 //! | `files.rs` | a message carrying a file: its bytes sent before it (`UPLOAD`, `PART`), resumed where the peer's end; kept at the acceptor as an upload of the peer's account |
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age; says this server's call signals between windows |
 //!
@@ -40,6 +41,7 @@ mod dial;
 mod files;
 pub mod key;
 pub mod links;
+pub mod people;
 pub mod roster;
 
 use std::net::SocketAddr;
@@ -78,6 +80,9 @@ pub struct Options {
     pub peers: std::path::PathBuf,
     pub link_port: SocketAddr,
     pub give_up: Duration,
+    /// `--people-across`: whether this server answers other servers'
+    /// searches of its people (`people.rs`).
+    pub list_people: bool,
 }
 
 /// Starts the links of `ctx`'s server: binds the link port, reads the
@@ -129,9 +134,11 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         status: Mutex::default(),
         dialers: Mutex::default(),
         signals: Mutex::default(),
+        people: people::PeopleAcross::new(options.list_people),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());
+    ctx.remote_seen.enable();
     let bells = Arc::downgrade(&federation);
     ctx.router.on_queued(Box::new(move |users| {
         if let Some(f) = bells.upgrade() {

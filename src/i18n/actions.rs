@@ -22,9 +22,9 @@ catalogue! {
         pt: "/delete <n>, n o número de uma das suas mensagens na tela (de qualquer um numa sala que você administra)",
     },
     UsageReact {
-        en: "/react <n> <emoji>, one of {emoji}",
-        es: "/react <n> <emoji>, uno de {emoji}",
-        pt: "/react <n> <emoji>, um de {emoji}",
+        en: "/react <n> <emoji>, any one emoji, such as {emoji}",
+        es: "/react <n> <emoji>, un emoji cualquiera, como {emoji}",
+        pt: "/react <n> <emoji>, um emoji qualquer, como {emoji}",
     },
     UsageSearch {
         en: "/search <words>",

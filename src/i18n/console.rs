@@ -112,6 +112,11 @@ catalogue! {
         es: "nadie llamado {start}… comparte una sala contigo: /chat <su nombre completo> abre el chat igualmente",
         pt: "ninguém chamado {start}… divide uma sala com você: /chat <nome completo> abre o chat mesmo assim",
     },
+    NobodyNamedThere {
+        en: "nobody of {server} named {start}… is listed to you: /chat <name>@{server} opens a chat anyway",
+        es: "{server} no te muestra a nadie llamado {start}…: /chat <nombre>@{server} abre el chat igualmente",
+        pt: "{server} não mostra ninguém chamado {start}…: /chat <nome>@{server} abre o chat mesmo assim",
+    },
     PeopleUnknownServer {
         en: "(this server cannot look for people: it is older than protocol 1.2's PEOPLE; /chat <full name> opens a chat)",
         es: "(este servidor no busca personas: es anterior al PEOPLE del protocolo 1.2; /chat <nombre completo> abre un chat)",
@@ -503,7 +508,7 @@ commands:
   /chat <user|#room>      open a chat and show its last 20 messages
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
   /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
-  /users, /people <start>   who is online, and last seen; people named <start>… in your rooms
+  /users, /people <start>   who is online; people named <start>… in your rooms or <start>@<server>
   /chats, /archived, /starred   your chats (unread, last message); /archive /unarchive <chat>
   /history [n], /file <path>, /save n   last n messages; send a file; save n's file
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
@@ -522,7 +527,7 @@ comandos:
   /chat <usuario|#sala>   abrir un chat y ver sus últimos 20 mensajes
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
   /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
-  /users, /people <inicio>   en línea y visto por última vez; personas <inicio>… de tus salas
+  /users, /people <inicio>   quién está en línea; personas <inicio>… en tus salas o <inicio>@<srv>
   /chats, /archived, /starred   tus chats (no leídos, último mensaje); /archive /unarchive <chat>
   /history [n], /file <ruta>, /save n   últimos n mensajes; enviar archivo; guardar el de n
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
@@ -541,7 +546,7 @@ comandos:
   /chat <usuário|#sala>   abrir um chat e ver suas últimas 20 mensagens
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
   /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
-  /users, /people <início>   online e visto por último; pessoas <início>… das suas salas
+  /users, /people <início>   quem está online; pessoas <início>… nas suas salas ou <início>@<srv>
   /chats, /archived, /starred   conversas (não lidas, última mensagem); /archive /unarchive <chat>
   /history [n], /file <arq.>, /save n   últimas n mensagens; enviar arquivo; salvar o de n
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)

@@ -118,9 +118,9 @@ catalogue! {
         pt: "apagar esta mensagem para todos? (s/n)",
     },
     ReactMenu {
-        en: "react with: {menu} (Esc: none)",
-        es: "reaccionar con: {menu} (Esc: ninguna)",
-        pt: "reagir com: {menu} (Esc: nenhuma)",
+        en: "react with: {menu} or type any emoji (Esc: none)",
+        es: "reaccionar con: {menu} o escribe cualquier emoji (Esc: ninguna)",
+        pt: "reagir com: {menu} ou digite qualquer emoji (Esc: nenhuma)",
     },
     NotYourMessage {
         en: "only its author may edit a message",

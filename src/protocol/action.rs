@@ -41,9 +41,230 @@ use std::fmt;
 use super::Text;
 use super::names::MAX_ID;
 
-/// The reactions a `REACT` may carry; anything else is `KO:BAD_REQUEST`.
-/// Short on purpose: a reaction is one tap, and the list is the menu.
+/// The reactions a menu offers first, one tap each (1.0–1.1 of §19
+/// allowed these only); 1.2 takes any single emoji ([`is_reaction`]).
 pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+
+/// The most bytes of a reaction: room for the longest emoji in use (a
+/// family with skin tones, 25 bytes; a subdivision flag, 28), and a
+/// bound on what a reaction costs everyone who folds it.
+pub const MAX_REACTION_BYTES: usize = 32;
+
+/// Whether `emoji` may be a reaction (§19, 1.2): one extended grapheme
+/// cluster (UAX #29, as `unicode-segmentation` cuts text, the way
+/// terminals and browsers do) of at most [`MAX_REACTION_BYTES`] bytes that
+/// is an emoji: either
+/// - an Extended_Pictographic character, then only more of those, skin
+///   tones (U+1F3FB–U+1F3FF), zero-width joiners (U+200D, never last),
+///   the emoji presentation selector U+FE0F and tags (U+E0020–U+E007F,
+///   a subdivision flag); or
+/// - a flag: two regional indicators (U+1F1E6–U+1F1FF); or
+/// - a keycap: `0`–`9`, `#` or `*`, an optional U+FE0F, then U+20E3.
+///
+/// So `👍`, `👍🏽`, `👩‍👩‍👧`, `🇦🇷` and `#️⃣` (and Scotland's flag, 🏴 and six tags) are reactions; `👍👍` (two
+/// clusters), `a`, `👍a`, a control character or a combining accent on an
+/// emoji are not. The server's check of `REACT`, a peer's reaction and
+/// every client's reading of one all ask this.
+pub fn is_reaction(emoji: &str) -> bool {
+    use unicode_segmentation::UnicodeSegmentation;
+    if emoji.is_empty() || emoji.len() > MAX_REACTION_BYTES || emoji.graphemes(true).count() != 1 {
+        return false;
+    }
+    let chars: Vec<char> = emoji.chars().collect();
+    let regional = |c: char| ('\u{1F1E6}'..='\u{1F1FF}').contains(&c);
+    match chars[..] {
+        [a, b] if regional(a) && regional(b) => true,
+        [k, '\u{FE0F}', '\u{20E3}'] | [k, '\u{20E3}'] => k.is_ascii_digit() || k == '#' || k == '*',
+        [first, ..] if pictographic(first) => {
+            chars.last() != Some(&'\u{200D}')
+                && chars[1..].iter().all(|&c| {
+                    pictographic(c)
+                        || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
+                        || c == '\u{200D}'
+                        || c == '\u{FE0F}'
+                        || ('\u{E0020}'..='\u{E007F}').contains(&c)
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Unicode's Extended_Pictographic property (emoji-data.txt, Unicode 17, as
+/// unicode-segmentation's own grapheme tables have it; a browser's
+/// `\p{Extended_Pictographic}` in web/wire.js reads the same): the
+/// characters that are emoji or were set aside for future ones.
+fn pictographic(c: char) -> bool {
+    const RANGES: &[(u32, u32)] = &[
+        (0xA9, 0xA9),
+        (0xAE, 0xAE),
+        (0x203C, 0x203C),
+        (0x2049, 0x2049),
+        (0x2122, 0x2122),
+        (0x2139, 0x2139),
+        (0x2194, 0x2199),
+        (0x21A9, 0x21AA),
+        (0x231A, 0x231B),
+        (0x2328, 0x2328),
+        (0x23CF, 0x23CF),
+        (0x23E9, 0x23F3),
+        (0x23F8, 0x23FA),
+        (0x24C2, 0x24C2),
+        (0x25AA, 0x25AB),
+        (0x25B6, 0x25B6),
+        (0x25C0, 0x25C0),
+        (0x25FB, 0x25FE),
+        (0x2600, 0x2604),
+        (0x260E, 0x260E),
+        (0x2611, 0x2611),
+        (0x2614, 0x2615),
+        (0x2618, 0x2618),
+        (0x261D, 0x261D),
+        (0x2620, 0x2620),
+        (0x2622, 0x2623),
+        (0x2626, 0x2626),
+        (0x262A, 0x262A),
+        (0x262E, 0x262F),
+        (0x2638, 0x263A),
+        (0x2640, 0x2640),
+        (0x2642, 0x2642),
+        (0x2648, 0x2653),
+        (0x265F, 0x2660),
+        (0x2663, 0x2663),
+        (0x2665, 0x2666),
+        (0x2668, 0x2668),
+        (0x267B, 0x267B),
+        (0x267E, 0x267F),
+        (0x2692, 0x2697),
+        (0x2699, 0x2699),
+        (0x269B, 0x269C),
+        (0x26A0, 0x26A1),
+        (0x26A7, 0x26A7),
+        (0x26AA, 0x26AB),
+        (0x26B0, 0x26B1),
+        (0x26BD, 0x26BE),
+        (0x26C4, 0x26C5),
+        (0x26C8, 0x26C8),
+        (0x26CE, 0x26CF),
+        (0x26D1, 0x26D1),
+        (0x26D3, 0x26D4),
+        (0x26E9, 0x26EA),
+        (0x26F0, 0x26F5),
+        (0x26F7, 0x26FA),
+        (0x26FD, 0x26FD),
+        (0x2702, 0x2702),
+        (0x2705, 0x2705),
+        (0x2708, 0x270D),
+        (0x270F, 0x270F),
+        (0x2712, 0x2712),
+        (0x2714, 0x2714),
+        (0x2716, 0x2716),
+        (0x271D, 0x271D),
+        (0x2721, 0x2721),
+        (0x2728, 0x2728),
+        (0x2733, 0x2734),
+        (0x2744, 0x2744),
+        (0x2747, 0x2747),
+        (0x274C, 0x274C),
+        (0x274E, 0x274E),
+        (0x2753, 0x2755),
+        (0x2757, 0x2757),
+        (0x2763, 0x2764),
+        (0x2795, 0x2797),
+        (0x27A1, 0x27A1),
+        (0x27B0, 0x27B0),
+        (0x27BF, 0x27BF),
+        (0x2934, 0x2935),
+        (0x2B05, 0x2B07),
+        (0x2B1B, 0x2B1C),
+        (0x2B50, 0x2B50),
+        (0x2B55, 0x2B55),
+        (0x3030, 0x3030),
+        (0x303D, 0x303D),
+        (0x3297, 0x3297),
+        (0x3299, 0x3299),
+        (0x1F004, 0x1F004),
+        (0x1F02C, 0x1F02F),
+        (0x1F094, 0x1F09F),
+        (0x1F0AF, 0x1F0B0),
+        (0x1F0C0, 0x1F0C0),
+        (0x1F0CF, 0x1F0D0),
+        (0x1F0F6, 0x1F0FF),
+        (0x1F170, 0x1F171),
+        (0x1F17E, 0x1F17F),
+        (0x1F18E, 0x1F18E),
+        (0x1F191, 0x1F19A),
+        (0x1F1AE, 0x1F1E5),
+        (0x1F201, 0x1F20F),
+        (0x1F21A, 0x1F21A),
+        (0x1F22F, 0x1F22F),
+        (0x1F232, 0x1F23A),
+        (0x1F23C, 0x1F23F),
+        (0x1F249, 0x1F25F),
+        (0x1F266, 0x1F321),
+        (0x1F324, 0x1F393),
+        (0x1F396, 0x1F397),
+        (0x1F399, 0x1F39B),
+        (0x1F39E, 0x1F3F0),
+        (0x1F3F3, 0x1F3F5),
+        (0x1F3F7, 0x1F3FA),
+        (0x1F400, 0x1F4FD),
+        (0x1F4FF, 0x1F53D),
+        (0x1F549, 0x1F54E),
+        (0x1F550, 0x1F567),
+        (0x1F56F, 0x1F570),
+        (0x1F573, 0x1F57A),
+        (0x1F587, 0x1F587),
+        (0x1F58A, 0x1F58D),
+        (0x1F590, 0x1F590),
+        (0x1F595, 0x1F596),
+        (0x1F5A4, 0x1F5A5),
+        (0x1F5A8, 0x1F5A8),
+        (0x1F5B1, 0x1F5B2),
+        (0x1F5BC, 0x1F5BC),
+        (0x1F5C2, 0x1F5C4),
+        (0x1F5D1, 0x1F5D3),
+        (0x1F5DC, 0x1F5DE),
+        (0x1F5E1, 0x1F5E1),
+        (0x1F5E3, 0x1F5E3),
+        (0x1F5E8, 0x1F5E8),
+        (0x1F5EF, 0x1F5EF),
+        (0x1F5F3, 0x1F5F3),
+        (0x1F5FA, 0x1F64F),
+        (0x1F680, 0x1F6C5),
+        (0x1F6CB, 0x1F6D2),
+        (0x1F6D5, 0x1F6E5),
+        (0x1F6E9, 0x1F6E9),
+        (0x1F6EB, 0x1F6F0),
+        (0x1F6F3, 0x1F6FF),
+        (0x1F7DA, 0x1F7FF),
+        (0x1F80C, 0x1F80F),
+        (0x1F848, 0x1F84F),
+        (0x1F85A, 0x1F85F),
+        (0x1F888, 0x1F88F),
+        (0x1F8AE, 0x1F8AF),
+        (0x1F8BC, 0x1F8BF),
+        (0x1F8C2, 0x1F8CF),
+        (0x1F8D9, 0x1F8FF),
+        (0x1F90C, 0x1F93A),
+        (0x1F93C, 0x1F945),
+        (0x1F947, 0x1F9FF),
+        (0x1FA58, 0x1FA5F),
+        (0x1FA6E, 0x1FAFF),
+        (0x1FC00, 0x1FFFD),
+    ];
+    let c = c as u32;
+    RANGES
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
 
 /// The longest message id an action may name: an action's own id
 /// (`_e<stamp>_<id>`, a stamp of up to 9 base-36 digits until 2059) must
@@ -312,7 +533,7 @@ impl Action {
             }
             Act::React | Act::Unreact => {
                 let emoji = plain.split(' ').next()?;
-                if !REACTIONS.contains(&emoji) {
+                if !is_reaction(emoji) {
                     return None;
                 }
                 Action::React { target: id.target, emoji: emoji.to_string(), added: id.act == Act::React }
@@ -337,6 +558,43 @@ mod tests {
 
     fn text(s: &str) -> Text {
         Text::from_plain(s).unwrap()
+    }
+
+    #[test]
+    fn a_reaction_is_one_emoji_of_at_most_32_bytes() {
+        for yes in REACTIONS.iter().copied().chain(["🦀", "👍🏿", "👩‍❤️‍👨", "🏳️‍🌈", "🇧🇷", "*️⃣", "5⃣", "©", "🫠"])
+        {
+            assert!(is_reaction(yes), "{yes}");
+        }
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+        assert!(is_reaction(scotland) && scotland.len() == 28);
+        let too_long = "👨‍👩‍👧‍👦‍👨‍👩‍👧‍👦";
+        assert!(too_long.len() > MAX_REACTION_BYTES);
+        for no in [
+            "",
+            "a",
+            "ok",
+            "👍👍",
+            "👍 ",
+            " 👍",
+            "👍a",
+            "👍\u{301}",
+            "\u{7}",
+            "\u{200B}",
+            "👍\u{200D}",
+            "\u{1F3FD}",
+            "\u{1F1E6}",
+            "1",
+            "#",
+            "é",
+            too_long,
+        ] {
+            assert!(!is_reaction(no), "{no:?}");
+        }
+        // A 1.2 client reads any such reaction from an action's text.
+        let read = Action::of("_r1_m1", &text("🦀 to: hi"));
+        assert_eq!(read, Some(Action::React { target: "m1".into(), emoji: "🦀".into(), added: true }));
+        assert_eq!(Action::of("_r1_m1", &text("🦀🦀 to: hi")), None);
     }
 
     #[test]

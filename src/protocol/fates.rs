@@ -124,17 +124,24 @@ impl Fates {
         self.reactions.get(&(who.to_string(), id.to_string(), emoji.to_string())).copied().unwrap_or(false)
     }
 
-    /// The reactions on the message `id`, each with how many have it on,
-    /// in the order of [`action::REACTIONS`].
-    pub fn reactions_on(&self, id: &str) -> Vec<(&'static str, usize)> {
-        action::REACTIONS
-            .iter()
-            .map(|&emoji| {
-                let n = self.reactions.iter().filter(|((_, i, e), on)| i == id && e == emoji && **on).count();
-                (emoji, n)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect()
+    /// The reactions on the message `id`, each with how many have it on:
+    /// those of [`action::REACTIONS`] in its order, then any other emoji
+    /// in the order of their code points (the same on every screen).
+    pub fn reactions_on(&self, id: &str) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for ((_, i, emoji), on) in &self.reactions {
+            if i != id || !on {
+                continue;
+            }
+            match counts.iter_mut().find(|(e, _)| e == emoji) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((emoji.clone(), 1)),
+            }
+        }
+        let rank =
+            |e: &str| action::REACTIONS.iter().position(|&r| r == e).unwrap_or(action::REACTIONS.len());
+        counts.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+        counts
     }
 
     /// A message's text now: its newest edit's, or its own.
@@ -263,7 +270,7 @@ mod tests {
         assert_eq!(fates.shown("ana", "m1", &text("helo")), text("hello!"));
         assert_eq!(fates.edit("ana", "m1").unwrap().0.id, "_e2_m1");
         assert!(fates.reacted("bob", "m1", "👍") && !fates.reacted("ana", "m1", "👍"));
-        assert_eq!(fates.reactions_on("m1"), vec![("👍", 1)]);
+        assert_eq!(fates.reactions_on("m1"), vec![("👍".to_string(), 1)]);
         assert!(fates.is_live("ana", "m1") && !fates.is_live("ana", "_e1_m1"));
     }
 

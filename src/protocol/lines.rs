@@ -15,10 +15,11 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 
 use super::names::DeviceName;
-use super::names::check_name;
-use super::{Chat, MessageId, MsgState, Text, UserName, split_fields};
+use super::names::{check_address, check_name};
+use super::{Chat, MessageId, Text, UserName, split_fields};
 
 /// A field that must be a number.
 fn number<T: std::str::FromStr>(field: &str, what: &str) -> Result<T, String> {
@@ -47,6 +48,66 @@ impl Accepted {
 impl fmt::Display for Accepted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.id, self.ts)
+    }
+}
+
+/// The states of a message, in the only order they may move (protocol §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MsgState {
+    /// `…` the client has it in its own files (not yet accepted by the server).
+    Sent,
+    /// `✓` the server stored it durably.
+    Received,
+    /// `✓✓` the recipient's client acknowledged it.
+    Delivered,
+    /// `✓✓ read` the recipient read it (or a later message).
+    Read,
+    /// 1.3 (§27): `✗` another server refused it, or it waited past the
+    /// give-up age: a bounce, final. Said by `HISTORY` only (the event is
+    /// `STATUS:…:FAILED:<ts>:<reason>`, `protocol::link::Bounce`).
+    Failed,
+}
+
+impl MsgState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MsgState::Sent => "SENT",
+            MsgState::Received => "RECEIVED",
+            MsgState::Delivered => "DELIVERED",
+            MsgState::Read => "READ",
+            MsgState::Failed => "FAILED",
+        }
+    }
+
+    /// The ticks a console shows for this state.
+    pub fn ticks(self) -> &'static str {
+        match self {
+            MsgState::Sent => "…",
+            MsgState::Received => "✓",
+            MsgState::Delivered => "✓✓",
+            MsgState::Read => "✓✓ read",
+            MsgState::Failed => "✗",
+        }
+    }
+}
+
+impl FromStr for MsgState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MsgState, String> {
+        match s {
+            "SENT" => Ok(MsgState::Sent),
+            "RECEIVED" => Ok(MsgState::Received),
+            "DELIVERED" => Ok(MsgState::Delivered),
+            "READ" => Ok(MsgState::Read),
+            "FAILED" => Ok(MsgState::Failed),
+            _ => Err(format!("unknown state {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for MsgState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -99,7 +160,10 @@ impl SeenLine {
     pub fn parse(fields: &str) -> Result<SeenLine, String> {
         let f =
             split_fields(fields, 2).ok_or_else(|| format!("expected <user>:<presence>, got {fields:?}"))?;
-        check_name(f[0])?;
+        // 1.3 (§27): a user of another server is named by its address.
+        if check_address(f[0]).is_err() {
+            check_name(f[0])?;
+        }
         Ok(SeenLine { user: f[0].to_string(), presence: Presence::parse(f[1])? })
     }
 }

@@ -10,7 +10,9 @@ use super::call::Signal;
 use super::escape::Text;
 use super::files;
 use super::names::{check_address, check_id, check_name, check_room_address};
+use super::profile::{PHOTO_TAG_LEN, check_display_name};
 use super::reply::Code;
+use crate::protocol::Presence;
 
 /// The version a `HELLO` says.
 pub const LINK_VERSION: &str = "1.3";
@@ -174,8 +176,75 @@ pub enum Frame {
         offset: u64,
         data: Vec<u8>,
     },
+    /// 1.3: `PEOPLE:<asker>@<origin>:<start>`, unnumbered: a user of the
+    /// dialer looks for the acceptor's users whose names begin with
+    /// `<start>` (§26's `PEOPLE:<start>@<server>`). Answered at once, as
+    /// `PEOPLE` is on the send port: `OK:<n>` then `n` lines
+    /// `<user>:<ONLINE|ts|UNKNOWN>` (at most [`MAX_PEOPLE_ACROSS`]), or
+    /// `KO:<CODE>:<reason>`.
+    People {
+        asker: String,
+        start: String,
+    },
+    /// 1.3: `PROFILE:<user>@<origin>:<photo tag>:<display name>`,
+    /// unnumbered: the dialer's user's profile (§30) as it is now, told to
+    /// a server where people share a chat with it; answered at once, `OK`
+    /// or `KO:<CODE>:<reason>`. The tag names the photo of the
+    /// [`Frame::Photo`] said before it (empty: no photo).
+    Profile {
+        user: String,
+        tag: String,
+        name: String,
+    },
+    /// 1.3: `PHOTO:<user>@<origin>:<photo tag>:<base64>`, unnumbered: the
+    /// photo (a JPEG the dialer made, at most `MAX_PHOTO_BYTES`) whose
+    /// tag a [`Frame::Profile`] after it names; the base64 is checked by
+    /// the acceptor (its size, that it is a JPEG of that tag).
+    Photo {
+        user: String,
+        tag: String,
+        base64: String,
+    },
+    /// 1.3: `PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…`,
+    /// unnumbered: whether each of the dialer's users is online now, or
+    /// since when not, as its server shows it to the acceptor's users
+    /// (at most [`PRESENCE_BATCH`] users a frame); answered `OK` or
+    /// `KO:<CODE>:<reason>`. Told, never stored nor replayed.
+    Presence {
+        seen: Vec<(String, Presence)>,
+    },
     Ping,
     Quit,
+}
+
+/// Most lines of a `PEOPLE` frame's answer: what `PEOPLE` answers on the
+/// send port.
+pub const MAX_PEOPLE_ACROSS: usize = super::request::MAX_PEOPLE;
+
+/// Users one `PRESENCE` frame names, at most.
+pub const PRESENCE_BATCH: usize = 64;
+
+/// Reads the fields of a `PRESENCE` frame after its word.
+fn parse_presence(rest: &str) -> Result<Frame, (Option<u64>, String)> {
+    let bad = |e: String| (None, e);
+    let f: Vec<&str> = rest.split(':').collect();
+    if !f.len().is_multiple_of(2) || f.is_empty() {
+        return Err(bad("PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…".into()));
+    }
+    if f.len() / 2 > PRESENCE_BATCH {
+        return Err(bad(format!("a PRESENCE names at most {PRESENCE_BATCH} users")));
+    }
+    let mut seen = Vec::with_capacity(f.len() / 2);
+    for pair in f.chunks(2) {
+        check_address(pair[0]).map_err(bad)?;
+        let presence = match Presence::parse(pair[1]) {
+            Ok(Presence::LastSeen(ts)) if ts > MAX_NUMBER => return Err(bad(format!("{ts} is past 2^53"))),
+            Ok(presence) => presence,
+            Err(e) => return Err(bad(e)),
+        };
+        seen.push((pair[0].to_string(), presence));
+    }
+    Ok(Frame::Presence { seen })
 }
 
 fn number(s: &str) -> Result<u64, String> {
@@ -278,6 +347,38 @@ impl Frame {
                 let data = files::decode(f[2]).map_err(|e| (None, e))?;
                 Ok(Frame::Part { file: f[0].into(), offset, data })
             }
+            "PEOPLE" => {
+                let f: Vec<&str> = rest.split(':').collect();
+                if f.len() != 2 {
+                    return Err((None, "PEOPLE:<asker>@<origin>:<start of a name>".into()));
+                }
+                check_address(f[0]).map_err(|e| (None, e))?;
+                check_name(f[1]).map_err(|e| (None, format!("bad start of a name: {e}")))?;
+                Ok(Frame::People { asker: f[0].into(), start: f[1].into() })
+            }
+            "PROFILE" | "PHOTO" => {
+                let f: Vec<&str> = rest.splitn(3, ':').collect();
+                let shape = if word == "PROFILE" {
+                    "PROFILE:<user>@<origin>:<photo tag>:<display name>"
+                } else {
+                    "PHOTO:<user>@<origin>:<photo tag>:<base64>"
+                };
+                if f.len() != 3 {
+                    return Err((None, shape.into()));
+                }
+                check_address(f[0]).map_err(|e| (None, e))?;
+                let tag_ok = f[1].len() == PHOTO_TAG_LEN && f[1].bytes().all(|b| b.is_ascii_hexdigit());
+                if !(tag_ok || (word == "PROFILE" && f[1].is_empty())) {
+                    return Err((None, format!("a photo tag is {PHOTO_TAG_LEN} hex digits, not {:?}", f[1])));
+                }
+                let (user, tag) = (f[0].to_string(), f[1].to_string());
+                if word == "PHOTO" {
+                    return Ok(Frame::Photo { user, tag, base64: f[2].into() });
+                }
+                let name = check_display_name(f[2]).map_err(|e| (None, e))?;
+                Ok(Frame::Profile { user, tag, name: name.into() })
+            }
+            "PRESENCE" => parse_presence(rest),
             "JOIN" | "LEAVE" => {
                 let f: Vec<&str> = rest.split(':').collect();
                 if f.len() != 3 {
@@ -305,9 +406,15 @@ impl Frame {
             | Frame::Join { n, .. }
             | Frame::Leave { n, .. }
             | Frame::File { n, .. } => Some(*n),
-            Frame::Call { .. } | Frame::Upload { .. } | Frame::Part { .. } | Frame::Ping | Frame::Quit => {
-                None
-            }
+            Frame::Call { .. }
+            | Frame::Upload { .. }
+            | Frame::Part { .. }
+            | Frame::People { .. }
+            | Frame::Profile { .. }
+            | Frame::Photo { .. }
+            | Frame::Presence { .. }
+            | Frame::Ping
+            | Frame::Quit => None,
         }
     }
 }
@@ -333,6 +440,16 @@ impl fmt::Display for Frame {
             }
             Frame::Upload { file, size, sha256, name } => write!(f, "UPLOAD:{file}:{size}:{sha256}:{name}"),
             Frame::Part { file, offset, data } => write!(f, "PART:{file}:{offset}:{}", files::encode(data)),
+            Frame::People { asker, start } => write!(f, "PEOPLE:{asker}:{start}"),
+            Frame::Profile { user, tag, name } => write!(f, "PROFILE:{user}:{tag}:{name}"),
+            Frame::Photo { user, tag, base64 } => write!(f, "PHOTO:{user}:{tag}:{base64}"),
+            Frame::Presence { seen } => {
+                f.write_str("PRESENCE")?;
+                for (user, presence) in seen {
+                    write!(f, ":{user}:{presence}")?;
+                }
+                Ok(())
+            }
             Frame::Ping => f.write_str("PING"),
             Frame::Quit => f.write_str("QUIT"),
         }
@@ -519,6 +636,11 @@ mod tests {
             "FILE:6:ana@lab1:bob@lab2:f1:1795500000400:f52d1252566a5125f87acd8e841eadca:📎 notes.txt (13 B) for friday",
             "UPLOAD:f52d1252566a5125f87acd8e841eadca:13:b482e431d2a3177119b78af53c10e01fc2ca43a95796433b95d5baa924b4e1a6:notes: v2.txt",
             "PART:f52d1252566a5125f87acd8e841eadca:6:IGxhYiAzCg==",
+            "PEOPLE:ana@lab1:bo",
+            "PROFILE:ana@lab1:0123456789abcdef:Ana María: TA 🎓",
+            "PROFILE:ana@lab1::",
+            "PHOTO:ana@lab1:0123456789abcdef:/9j/4AAQ",
+            "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
             "PING",
             "QUIT",
         ] {
@@ -553,7 +675,29 @@ mod tests {
             Some(9)
         );
         assert!(Frame::parse("UPLOAD:f52d:1:00:a").is_err());
+        assert!(Frame::parse("PEOPLE:ana:bo").is_err(), "an asker without its server");
+        assert!(Frame::parse("PEOPLE:ana@lab1:b o").is_err());
+        assert!(Frame::parse("PEOPLE:ana@lab1:bo:x").is_err());
+        assert!(Frame::parse("PROFILE:ana:0123456789abcdef:Ana").is_err(), "an author without its server");
+        assert!(Frame::parse("PROFILE:ana@lab1:xyz:Ana").is_err(), "a bad tag");
+        assert!(Frame::parse("PHOTO:ana@lab1::/9j/").is_err(), "a photo has a tag");
+        assert!(
+            Frame::parse(&format!("PROFILE:ana@lab1::{}", "é".repeat(65))).is_err(),
+            "64 characters at most"
+        );
+        assert!(Frame::parse("PROFILE:ana@lab1::ana\u{202E}").is_err(), "an invisible character");
         assert!(Frame::parse("PART:f52d1252566a5125f87acd8e841eadca:0:!!").unwrap_err().0.is_none());
+        for presence in [
+            "PRESENCE",
+            "PRESENCE:bob@lab2",
+            "PRESENCE:bob:ONLINE",
+            "PRESENCE:bob@lab2:AWAY",
+            "PRESENCE:bob@lab2:99999999999999999999",
+        ] {
+            assert_eq!(Frame::parse(presence).unwrap_err().0, None, "{presence}");
+        }
+        let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
+        assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }
 
     #[test]

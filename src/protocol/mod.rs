@@ -44,12 +44,12 @@ pub mod room_info;
 pub mod unread;
 
 pub use escape::Text;
-pub use event::{Bye, Event, EventRef, EventReply, MsgState};
+pub use event::{Bye, Event, EventRef, EventReply};
 pub use framing::{FrameError, FrameReader};
 pub use info::InfoLine;
 pub use lines::{
-    Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
-    SeenLine,
+    Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, MsgState, PeerIntro, Presence,
+    RoomLine, SeenLine,
 };
 pub use moderation::{Change, ModAction, RoomMode};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};

@@ -119,6 +119,13 @@ impl Ctx {
         {
             links.ring(home);
         }
+        // A room of this server: its member servers are told who joins or
+        // leaves it (§27, "The home's own members").
+        if let (Some(links), None) = (self.federation.get(), crate::store::state::remote::address(room)) {
+            for server in self.store.member_servers_of(room) {
+                links.ring(&server);
+            }
+        }
     }
 
     /// The chat of what does not cross servers (1.3, §27: `TYPING`): a local name or room as it is, this

@@ -15,19 +15,20 @@ use super::presence;
 use super::replies::Later;
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
-use crate::store::files::{Carrier, FileStore, Files};
+use crate::store::files::{Blobs, Carrier, FileStore, Files};
 use crate::store::{Ticket, UserId};
 
-/// The files of chats, within `limits`: in `store` if the storage has
-/// one (a cluster's database), else in the server's data directory.
+/// The files of chats, within `limits`: in `store` (descriptions) and
+/// its blobs (bytes) if the storage has them (a cluster's database),
+/// else in the server's data directory.
 pub fn open(
     data_dir: &std::path::Path,
     limits: FileLimits,
-    store: Option<Box<dyn FileStore>>,
+    store: Option<(Box<dyn FileStore>, Box<dyn Blobs>)>,
 ) -> crate::error::Result<Arc<Files>> {
     let FileLimits { max_size, upload_ttl } = limits;
     let files = match store {
-        Some(store) => Files::new(store, max_size, upload_ttl),
+        Some((store, blobs)) => Files::new(store, blobs, max_size, upload_ttl),
         None => Files::open(data_dir, max_size, upload_ttl)
             .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
     };

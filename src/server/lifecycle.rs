@@ -23,7 +23,7 @@ use crate::protocol::Bye;
 use crate::router::Router;
 use crate::store::InLog;
 use crate::store::door::{Door, FolderDoor};
-use crate::store::files::FileStore;
+use crate::store::files::{Blobs, FileStore};
 use crate::store::{Hasher, LocalStore, Store};
 
 /// What the server runs on: its store (a single server's, or a cluster
@@ -33,7 +33,7 @@ use crate::store::{Hasher, LocalStore, Store};
 /// as nothing else of the store needs to know it.
 pub struct Storage {
     pub backend: Arc<LocalStore>,
-    pub files: Option<Box<dyn FileStore>>,
+    pub files: Option<(Box<dyn FileStore>, Box<dyn Blobs>)>,
     /// Where the requests of `wachat users` wait (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
@@ -121,8 +121,7 @@ impl Server {
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
             .then(|| throttle::Throttle::new(address_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
-        let devices = devices::Devices::start(record, config.max_devices, config.device_days)
-            .map_err(|e| crate::error::Error::io("starting the devices' flusher", e))?;
+        let devices = devices::Devices::start(record, config.max_devices, config.device_days);
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let push = push::Pusher::start(
@@ -139,7 +138,7 @@ impl Server {
         .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
-            base: Base { files, config, store, router, door },
+            base: Base { files, config, store, router, door, remote_seen: Default::default() },
             p2p_ports: p2p::Ports::default(),
             devices,
             push,

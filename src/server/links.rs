@@ -11,7 +11,8 @@
 
 use crate::metrics::PeerLink;
 use crate::protocol::call::Signal;
-use crate::protocol::{Chat, Code, Ko};
+use crate::protocol::profile::ProfileLine;
+use crate::protocol::{Chat, Code, Ko, SeenLine};
 
 /// The class network's links, as the server's handlers use them.
 pub trait Links: Send + Sync {
@@ -37,6 +38,21 @@ pub trait Links: Send + Sync {
     /// timeout. Without (an end this server decided), the signal leaves
     /// as soon as the link is free, and its answer is only logged.
     fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko>;
+
+    /// 1.3: asks `server` (a peer of the roster) for its people whose
+    /// names begin with `start`, for `user`, a user of this server
+    /// (`PEOPLE:<start>@<server>`): the lines it answered, each naming
+    /// an address (`bob@lab2`); its refusal; `KO:OFFLINE` if it cannot be
+    /// reached, or does not answer within twice the link's timeout;
+    /// `KO:RATE_LIMITED` past `user`'s searches a minute.
+    fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko>;
+
+    /// 1.3: tells `server` the profile `line` of a user of this server
+    /// (its name as here), with its photo's base64 if it has one: the
+    /// photo first, then the profile, as soon as the link is free (within
+    /// twice the link's timeout, else not at all). Their answers are only
+    /// logged.
+    fn tell_profile(&self, server: &str, line: &ProfileLine, photo: Option<&str>);
 }
 
 /// What a server without `--peers` answers for an address: what it

@@ -244,6 +244,7 @@ impl Announcer {
         let say =
             self.ledger.lock().came_online(outlet.user, &outlet.name, Arc::downgrade(outlet), Instant::now());
         self.say(base, outlet.user, &outlet.name, say);
+        base.remote_seen.note(base, outlet.user); // 1.3: to the servers sharing a chat with it
     }
 
     /// `new` replaced `old` (the same user logged in again): not a change
@@ -260,6 +261,7 @@ impl Announcer {
         let session = Arc::downgrade(outlet);
         let say = self.ledger.lock().went_offline(outlet.user, &outlet.name, &session, Instant::now());
         self.say(base, outlet.user, &outlet.name, say);
+        base.remote_seen.note(base, outlet.user); // 1.3: to the servers sharing a chat with it
     }
 
     /// Stops the presence timer (shutdown): what it still holds is not
@@ -331,7 +333,7 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, settle: impl Fn(UserId
 
 /// Tells the online users who share a small room with `user` (named
 /// `name`) that it came online (`JOINED`) or went offline (`LEFT`).
-fn tell_roommates(base: &Base, user: UserId, name: &str, online: bool) {
+pub(super) fn tell_roommates(base: &Base, user: UserId, name: &str, online: bool) {
     let roommates = || base.store.roommates(user, base.config.presence_limit);
     tell(&base.router, name, online, roommates, || base.store.blocked(user));
 }
@@ -365,10 +367,14 @@ pub fn tell(
     }
 }
 
-/// Whether one user is online, or since when not.
-fn seen(base: &Base, user: UserId) -> Presence {
+/// Whether one user is online, or since when not: a user of another
+/// server as its server said it last (1.3, `server::presence_across`).
+pub(super) fn seen(base: &Base, user: UserId) -> Presence {
     if base.router.is_online(user) {
         return Presence::Online;
+    }
+    if let Some(remote) = base.remote_seen.of(user) {
+        return remote;
     }
     base.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
 }

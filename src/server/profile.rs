@@ -131,6 +131,7 @@ pub fn set_privacy(base: &Base, me: UserId, key: PrivacyKey, on: bool) -> Result
     base.store.wait(ticket)?;
     let line = privacy(base, me);
     relay::relay(base, [me], &Event::Privacy(line));
+    base.remote_seen.note(base, me); // 1.3: what other servers are told of it changes
     Ok(line)
 }
 
@@ -217,9 +218,35 @@ fn sharers(base: &Base, me: UserId) -> Vec<(UserId, String)> {
     people
 }
 
+/// 1.3 (§27): the servers of the network whose users share a chat with
+/// `me`: those of the remote users among [`sharers`], and the homes of
+/// the rooms of other servers `me` is in. Sorted, each once.
+pub fn servers_sharing(base: &Base, me: UserId) -> Vec<String> {
+    let mut servers: Vec<String> = sharers(base, me)
+        .into_iter()
+        .filter_map(|(_, name)| {
+            crate::store::state::remote::address(&name).map(|(_, server)| server.to_string())
+        })
+        .collect();
+    for (room, _) in base.store.rooms_of(me, 0) {
+        if let Some((_, home)) = crate::store::state::remote::address(&room.room) {
+            servers.push(home.to_string());
+        }
+    }
+    servers.sort_unstable_by_key(|server| fold(server));
+    servers.dedup_by_key(|server| fold(server));
+    servers
+}
+
+/// `user`'s profile as kept here, and its photo's base64 if it has one.
+pub fn kept(base: &Base, user: UserId, name: &str) -> (ProfileLine, Option<String>) {
+    let photo = base.store.settings(user, &PHOTO).into_iter().find(|(key, _)| key == JPEG).map(|(_, v)| v);
+    (line_of(base, user, name), photo)
+}
+
 /// Tells `me`'s devices and the people who share a chat with it its new
 /// profile (those online; the others ask `PROFILES` at their login).
-fn tell(base: &Base, me: UserId, my_name: &str) {
+pub(super) fn tell(base: &Base, me: UserId, my_name: &str) {
     let event = Event::Profile(line_of(base, me, my_name));
     let users: Vec<UserId> = sharers(base, me).into_iter().map(|(user, _)| user).collect();
     relay::relay(base, std::iter::once(me).chain(users), &event);

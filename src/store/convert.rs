@@ -127,7 +127,7 @@ fn write_log(
         let ts = now_ms();
         let Some(id) = c.state.user_id(&user) else { continue };
         let user = c.state.users[id].name.clone();
-        c.commit(Record::Ack { ts, user, seq })?;
+        c.commit(Record::Ack { ts, user, seq, device: None })?;
     }
     for (user, ts) in read_latest(disk.as_ref(), &dir.join("seen.csv"), "user,seen_ms")? {
         let Some(id) = c.state.user_id(&user) else { continue };

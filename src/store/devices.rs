@@ -18,10 +18,11 @@
 //! A position is only a lower bound on what a device has: if the last
 //! second of positions is lost in a crash, the device is sent those
 //! events again, and clients drop a `MSG` whose `<from>`,`<id>` they
-//! already have (at-least-once, as the wire always was). So positions
-//! are written by the flusher once a second (`server::devices`), as
-//! records nobody waits for (`LocalStore::change_setting_unwaited`),
-//! never in the path of an `ACK`. A deleted account's devices go with its
+//! already have (at-least-once, as the wire always was). So a position
+//! is moved by the device's own `ACK` record (`Record::Ack` names the
+//! device, [`move_to`] applies it), a record nobody waits for
+//! (`LocalStore::ack_device`); when a device was last seen is written
+//! as its connection ends (`InLog::seen`). A deleted account's devices go with its
 //! `DELACCOUNT` record, which clears its settings.
 //!
 //! **On a full disk** a revocation must still win: its records are
@@ -47,7 +48,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::disk::Disk;
-use super::settings::Setting;
+use super::settings::{Setting, Settings};
 use crate::protocol::names::{check_name, fold};
 
 /// Most devices a user may have on record (online or not): past it, the
@@ -98,9 +99,9 @@ pub enum Proof {
     Token,
 }
 
-/// Every user's devices, by folded user name, in memory: what a server
-/// knows of the record (`InLog`), with the positions and times that
-/// moved since it was last written (`server::devices`).
+/// Every user's devices, by folded user name, in memory: the record
+/// (`InLog`) as a server last read it, before a device counts
+/// (`server::devices`).
 #[derive(Default)]
 pub struct DeviceBook {
     users: HashMap<String, Vec<Device>>,
@@ -287,36 +288,29 @@ pub fn decode(value: &str) -> Option<Device> {
     })
 }
 
-/// `user`'s `device` as the `SET` record that puts it on record: what a
-/// database or a data directory that kept devices apart is converted
-/// into (`cluster::upgrade`, `LocalStore::open`).
-pub fn record(ts: u64, user: &str, device: &Device) -> super::record::Record {
-    super::record::Record::Set {
-        ts,
-        user: user.into(),
-        name: DEVICE.name.to_string(),
-        key: key(&device.name),
-        value: Some(encode(device)),
-    }
+/// `device` as the setting that puts it on record: the setting's name,
+/// its key and its value (`Record::device` makes the `SET` record of it).
+pub fn setting(device: &Device) -> (String, String, String) {
+    (DEVICE.name.to_string(), key(&device.name), encode(device))
 }
 
-/// What a server knows of one user's devices in memory, merged with
-/// what the record holds: the record's list (a device unlinked is gone,
-/// a token made is there, on any node), each at the further of both
-/// positions (the memory's moved since the flusher's last turn).
-pub fn merge(local: &[Device], shared: Vec<Device>) -> Vec<Device> {
-    shared
-        .into_iter()
-        .map(|mut d| {
-            if let Some(mine) = local.iter().find(|l| fold(&l.name) == fold(&d.name)) {
-                if let (Some(m), Some(p)) = (mine.position, d.position) {
-                    d.position = Some(m.max(p));
-                }
-                d.seen_ms = d.seen_ms.max(mine.seen_ms);
-            }
-            d
-        })
-        .collect()
+/// A user's devices on record, from its `settings` in the state.
+pub fn on_record(settings: &Settings) -> Vec<Device> {
+    settings.of(DEVICE.name).filter_map(|(_, value)| decode(value)).collect()
+}
+
+/// An `ACK` of `device` (`Record::Ack`): its position moves to
+/// `position`, never back, in the value of its setting. A device not on
+/// record (unlinked meanwhile) holds nothing; a forgotten one holds the
+/// inbox again from there.
+pub fn move_to(settings: &mut Settings, device: &str, position: u64) {
+    let key = key(device);
+    let Some(mut kept) = settings.get(DEVICE.name, &key).and_then(decode) else { return };
+    if kept.position.is_some_and(|p| p >= position) {
+        return;
+    }
+    kept.position = Some(position);
+    settings.set(DEVICE.name, &key, Some(&encode(&kept)));
 }
 
 /// The file in which a data directory of an older build keeps its
@@ -452,33 +446,25 @@ mod tests {
         assert_eq!(decode("a b c"), None);
     }
 
+    /// An `ACK` of a device moves its position forward only, brings a
+    /// forgotten one back, and puts no device on record.
     #[test]
-    fn a_merge_keeps_the_shared_list_at_the_further_positions() {
-        let device = |name: &str, position, seen_ms, token| Device {
-            name: name.into(),
-            position,
-            seen_ms,
-            address: HOME,
-            token,
-        };
-        let local = [
-            device("Laptop", Some(7), 50, None),
-            device("phone", Some(2), 90, None),
-            device("old", Some(1), 10, Some([1; 32])), // unlinked on another node
-        ];
-        let shared = vec![
-            device("laptop", Some(5), 60, None),
-            device("phone", Some(4), 80, Some([2; 32])), // linked on another node
-            device("tablet", None, 30, None),            // forgotten there
-        ];
-        let merged = merge(&local, shared);
-        assert_eq!(
-            merged,
-            [
-                device("laptop", Some(7), 60, None),
-                device("phone", Some(4), 90, Some([2; 32])),
-                device("tablet", None, 30, None),
-            ]
-        );
+    fn an_ack_moves_a_device_on_record_forward_only() {
+        let mut settings = Settings::default();
+        let laptop =
+            Device { name: "Laptop".into(), position: Some(4), seen_ms: 1, address: HOME, token: None };
+        let old = Device { name: "old".into(), position: None, ..laptop.clone() };
+        for d in [&laptop, &old] {
+            settings.set(DEVICE.name, &key(&d.name), Some(&encode(d)));
+        }
+        let position = |settings: &Settings, name: &str| find(&on_record(settings), name).map(|d| d.position);
+        move_to(&mut settings, "LAPTOP", 9);
+        move_to(&mut settings, "laptop", 7);
+        assert_eq!(position(&settings, "laptop"), Some(Some(9)), "forward only, whatever the case");
+        move_to(&mut settings, "old", 2);
+        assert_eq!(position(&settings, "old"), Some(Some(2)), "a forgotten device holds the inbox again");
+        move_to(&mut settings, "stranger", 5);
+        assert_eq!(position(&settings, "stranger"), None, "an ACK puts no device on record");
+        assert_eq!(on_record(&settings).len(), 2);
     }
 }

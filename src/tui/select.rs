@@ -26,7 +26,7 @@ use super::worker::{Intent, Work};
 use crate::client::fold::Folded;
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
-use crate::protocol::action::{REACTIONS, snippet};
+use crate::protocol::action::{REACTIONS, is_reaction, snippet};
 
 impl App {
     /// The open chat's messages as shown (actions folded in), and where
@@ -69,6 +69,11 @@ impl App {
                 self.select = None;
                 let emoji = REACTIONS[c as usize - '1' as usize].to_string();
                 return act(Intent::React { chat, target, emoji });
+            }
+            // Any other emoji typed (an emoji keyboard, a compose key): itself the reaction (1.2).
+            (Choosing::React, KeyCode::Char(c)) if is_reaction(c.encode_utf8(&mut [0; 4])) => {
+                self.select = None;
+                return act(Intent::React { chat, target, emoji: c.to_string() });
             }
             (Choosing::ConfirmDelete | Choosing::React, _) => self.set_step(Choosing::Chosen),
             (Choosing::Chosen, KeyCode::Up) => {
@@ -295,6 +300,15 @@ mod tests {
             Intent::React { target, emoji, .. } => {
                 assert_eq!((target.id.as_str(), emoji.as_str()), ("a1", "❤️"))
             }
+            other => panic!("{other:?}"),
+        }
+        // Any one emoji typed is a reaction too; a letter is not, and leaves the menu.
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('+'));
+        assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+        key(&mut app, KeyCode::Char('+'));
+        match the_act(key(&mut app, KeyCode::Char('🦀'))) {
+            Intent::React { emoji, .. } => assert_eq!(emoji, "🦀"),
             other => panic!("{other:?}"),
         }
     }

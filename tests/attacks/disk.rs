@@ -333,7 +333,7 @@ fn a_device_revoked_on_a_full_disk_is_revoked_for_good_or_not_at_all() {
     assert!(ana.request("MSG:bob:b1:before the disk fills").starts_with("OK:b1:"));
     assert!(thief_events.next_event().starts_with("MSG:1:ana:bob:b1:"), "ana's devices see what she sent");
     // Another program fills the disk. The revocation, or a write nobody
-    // waits for (the devices' positions, at the flusher's turn), meets it
+    // waits for (an acknowledgement, when a device was seen), meets it
     // and spends the ballast; the revocation goes in the room it left.
     disk.set_capacity(Some(disk.used_bytes()));
     assert_eq!(ana.request("UNLINK:stolen"), "OK");

@@ -841,13 +841,16 @@ fn lab9_answers(lab9: &Lab9) -> std::sync::mpsc::Receiver<(Link, BufReader<Link>
     rx
 }
 
-/// The next frame lab1 sends on `reader` that is not a `PING`.
+/// The next frame lab1 sends on `reader` that is not a `PING` nor a
+/// `PRESENCE` (answered `OK`, as a peer does).
 fn next_frame(reader: &mut BufReader<Link>) -> String {
     loop {
         let mut frame = String::new();
         reader.read_line(&mut frame).unwrap();
         let frame = frame.trim_end().to_string();
-        if frame != "PING" {
+        if frame.starts_with("PRESENCE:") {
+            writeln!(reader.get_ref().clone(), "OK").unwrap();
+        } else if frame != "PING" {
             return frame;
         }
     }
@@ -1082,4 +1085,198 @@ fn a_peer_s_files_stay_within_its_quota() {
     assert_eq!(ask(&link, &mut reader, &format!("UPLOAD:{}:60000:{sha}:a.bin", file_id(1))), "OK:0");
     let over = ask(&link, &mut reader, &format!("UPLOAD:{}:60000:{sha}:b.bin", file_id(2)));
     assert_eq!(over, "KO:FULL:lab9's messages and files here reach its --peer-quota");
+}
+
+/// Writes `frames` on `link` from a thread of their own and reads the
+/// answer of each, a `PEOPLE` frame's `OK:<n>` with its `n` lines.
+fn searched(
+    link: &Link,
+    reader: &mut BufReader<Link>,
+    frames: usize,
+    frame: &str,
+) -> Vec<(String, Vec<String>)> {
+    let text = format!("{frame}\n").repeat(frames);
+    let mut writer = link.clone();
+    let written = std::thread::spawn(move || writer.write_all(text.as_bytes()));
+    let answers = (0..frames)
+        .map(|_| {
+            let head = line(reader);
+            let n = head.strip_prefix("OK:").map_or(0, |n| n.parse::<usize>().unwrap());
+            (head, (0..n).map(|_| line(reader)).collect())
+        })
+        .collect();
+    written.join().unwrap().unwrap();
+    answers
+}
+
+/// A peer searches a server's people at most 10 times a second, each
+/// answer at most 20 lines; it searches only for its own users, and
+/// `--people-across off` lists nobody.
+#[test]
+fn a_peer_s_people_searches_are_bounded_to_10_a_second_and_20_lines_each() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--exempt", "127.0.0.1"]);
+    let names: Vec<String> = (0..24).map(|i| format!("b{i:02}")).collect();
+    lab1.server.register(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(
+        ask(&link, &mut reader, "PEOPLE:eve@lab3:b"),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+
+    let started = Instant::now();
+    let answers = searched(&link, &mut reader, 200, "PEOPLE:zed@lab9:b");
+    let took = started.elapsed();
+    let found: Vec<&Vec<String>> =
+        answers.iter().filter(|(head, _)| head.starts_with("OK:")).map(|(_, l)| l).collect();
+    for (head, _) in answers.iter().filter(|(head, _)| !head.starts_with("OK:")) {
+        assert_eq!(head, "KO:RATE_LIMITED:lab9 asked for people 10 times this second, the most; try again");
+    }
+    // 10 in the first second, 10 more in each second the flood lasted.
+    let most = 10 * (took.as_secs() as usize + 1);
+    assert!((10..=most).contains(&found.len()), "{} answered in {took:?}", found.len());
+    for lines in found {
+        assert_eq!(lines.len(), 20, "at most 20 lines: {lines:?}");
+        assert_eq!(lines[0].split(':').next(), Some("b00"));
+    }
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
+
+#[test]
+fn a_server_with_people_across_off_lists_nobody_to_a_peer() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--people-across", "off"]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(
+        ask(&link, &mut reader, "PEOPLE:zed@lab9:b"),
+        "KO:FORBIDDEN:lab1 does not list its people to other servers (--people-across off)"
+    );
+}
+
+/// A hostile peer's profiles: a photo over 12,000 bytes, one that is no
+/// JPEG or not of its tag, a profile naming a photo never sent, another
+/// server's user, a user nobody here shares a chat with: each refused,
+/// and a flood of profiles taken 50 a second at most; the link goes on.
+#[test]
+fn a_peer_s_profiles_and_photos_are_checked_and_bounded_to_50_a_second() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tag = |bytes: &[u8]| support::files::sha256(bytes)[..16].to_string();
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["bob"]);
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(ask(&link, &mut reader, "MSG:1:zed@lab9:bob@lab1:m1:1795500000100:hi bob"), "ACK:1");
+
+    let mut big = vec![0xFF, 0xD8, 0xFF];
+    big.resize(12_001, 7);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&big), b64(&big))),
+        "KO:TOO_LONG:a photo is at most 12000 bytes"
+    );
+    let png = support::files::photo(20, 20);
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{}:{}", tag(&png), b64(&png))),
+        "KO:BAD_REQUEST:a photo is a JPEG"
+    );
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    let wrong = "0123456789abcdef";
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PHOTO:zed@lab9:{wrong}:{}", b64(&jpeg))),
+        format!("KO:BAD_REQUEST:the photo's tag is {}, not {wrong}", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, &format!("PROFILE:zed@lab9:{}:Zed", tag(&jpeg))),
+        format!("KO:UNKNOWN_FILE:lab9 sent no photo {} of zed@lab9 before its profile", tag(&jpeg))
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:eve@lab3::Eve"),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"
+    );
+    assert_eq!(
+        ask(&link, &mut reader, "PROFILE:nobody@lab9::Nobody"),
+        "KO:UNKNOWN_USER:nobody here shares a chat with nobody@lab9: its profile is not kept"
+    );
+    let mut bob = lab1.server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("PROFILE:zed@lab9"), "OK:zed@lab9::", "nothing of it was kept");
+
+    // A flood: 50 a second taken at most, each a name of its own.
+    std::thread::sleep(Duration::from_millis(1100)); // the attack's timing: a second of its own
+    let frames: Vec<String> = (0..300).map(|i| format!("PROFILE:zed@lab9::Zed {i}")).collect();
+    let started = Instant::now();
+    let answers = pipelined(&link, &mut reader, &frames);
+    let took = started.elapsed();
+    let taken: Vec<usize> = (0..answers.len()).filter(|&i| answers[i] == "OK").collect();
+    for answer in answers.iter().filter(|a| *a != "OK") {
+        assert_eq!(
+            answer,
+            "KO:RATE_LIMITED:lab9 told 50 profiles and photos this second, the most; try again"
+        );
+    }
+    let most = 50 * (took.as_secs() as usize + 1);
+    assert!((50..=most).contains(&taken.len()), "{} taken in {took:?}", taken.len());
+    let last = taken.last().unwrap();
+    assert_eq!(bob.request("PROFILE:zed@lab9"), format!("OK:zed@lab9::Zed {last}"));
+    assert_eq!(ask(&link, &mut reader, "PING"), "PONG", "the link is alive");
+}
+
+/// Presence across servers (§27, "Presence across servers"): lab9 speaks
+/// for its own users only (a frame naming lab3's eve is refused whole,
+/// nothing of it kept), at most one `PRESENCE` every half second on a
+/// link (the next is `KO:RATE_LIMITED`), at most 64 users a frame (more
+/// is refused and the link closed), and users nobody here shares a chat
+/// with are not kept (they cost nothing). Its users online are last seen
+/// when its link ends.
+#[test]
+fn a_peer_s_presence_is_for_its_own_users_bounded_and_kept_only_for_known_users() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab3"], &[]);
+    lab1.server.register(&["ana"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    // zoe of lab9 shares a chat with ana: lab1 knows her.
+    assert!(ana.request("MSG:zoe@lab9:a1:hi zoe").starts_with("OK:a1:"));
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    let last_seen = |ana: &mut support::Conn, who: &str| ana.request(&format!("LASTSEEN:{who}"));
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:UNKNOWN");
+
+    assert_eq!(ask(&link, &mut reader, "PRESENCE:zoe@lab9:ONLINE"), "OK");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE");
+    // At once again: too soon, and nothing of it kept.
+    let soon = ask(&link, &mut reader, "PRESENCE:zoe@lab9:1795500000100");
+    assert!(soon.starts_with("KO:RATE_LIMITED:"), "{soon}");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE");
+    std::thread::sleep(Duration::from_millis(600)); // the documented gap, 500 ms
+    let forged = ask(&link, &mut reader, "PRESENCE:zoe@lab9:1795500000100:eve@lab3:ONLINE");
+    assert!(forged.starts_with("KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab3"), "{forged}");
+    assert_eq!(last_seen(&mut ana, "zoe@lab9"), "OK:zoe@lab9:ONLINE", "a refused frame changes nothing");
+    std::thread::sleep(Duration::from_millis(600));
+    // Users nobody here knows: taken, and kept nowhere.
+    let ghosts: String = (0..64).map(|i| format!(":ghost{i}@lab9:ONLINE")).collect();
+    assert_eq!(ask(&link, &mut reader, &format!("PRESENCE{ghosts}")), "OK");
+    assert_eq!(last_seen(&mut ana, "ghost1@lab9"), "OK:ghost1@lab9:UNKNOWN", "not kept");
+    // A flood of frames: each one within the gap is refused.
+    let flood: Vec<String> = (0..50).map(|_| "PRESENCE:zoe@lab9:1795500000300".to_string()).collect();
+    let answers = pipelined(&link, &mut reader, &flood);
+    let taken = answers.iter().filter(|a| *a == "OK").count();
+    assert!(taken <= 1, "50 frames at once: {taken} taken, the rest refused: {answers:?}");
+    assert!(answers.iter().all(|a| a == "OK" || a.starts_with("KO:RATE_LIMITED:")), "{answers:?}");
+    // 65 users in one frame: refused, and the link closed.
+    std::thread::sleep(Duration::from_millis(600));
+    let crowd: String = (0..65).map(|i| format!(":u{i}@lab9:ONLINE")).collect();
+    let refused = ask(&link, &mut reader, &format!("PRESENCE{crowd}"));
+    assert!(refused.starts_with("KO:BAD_REQUEST:a PRESENCE names at most 64 users"), "{refused}");
+
+    // The link is gone: zoe, online by its word, is last seen now.
+    let (link, mut reader) = linked(&lab9, lab1.link);
+    assert_eq!(ask(&link, &mut reader, "PRESENCE:zoe@lab9:ONLINE"), "OK");
+    drop((link, reader));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = last_seen(&mut ana, "zoe@lab9");
+    while seen.ends_with(":ONLINE") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50)); // polling for the link's end
+        seen = last_seen(&mut ana, "zoe@lab9");
+    }
+    let at = seen.rsplit(':').next().unwrap();
+    assert!(at.bytes().all(|b| b.is_ascii_digit()), "last seen when lab9's link ended: {seen}");
 }

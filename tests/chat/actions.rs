@@ -103,6 +103,66 @@ fn each_action_reaches_a_version_1_client_as_readable_text() {
     assert_eq!(without_ts(&ana_events.next_msg()), "MSG:4:bob:ana:b2:<ts>:still here");
 }
 
+/// 1.2: a reaction is any one emoji (§19): the six of the menu, and any
+/// other, a ZWJ sequence, a flag, a skin tone, a keycap, a subdivision
+/// flag; a 1.0 client reads it as text. Two emoji, letters, an emoji with
+/// a letter or an accent, a control or invisible character, or more than
+/// 32 bytes are `KO:BAD_REQUEST`, and change nothing: no event, nothing
+/// in `HISTORY`.
+#[test]
+fn any_one_emoji_is_a_reaction_and_anything_else_changes_nothing() {
+    let server = TestServer::start();
+    let (mut ana, mut bob) = users(&server);
+    let mut ana_events = server.login_recv("ana", "pw-ana"); // a 1.0 client: no VERSION
+    assert!(ana.request("MSG:bob:m1:hello there").starts_with("OK:m1:"));
+    let accepted = [
+        "👍",
+        "🦀",
+        "👍🏽",
+        "👩‍👩‍👧‍👦",
+        "👩🏽‍💻",
+        "🏳️‍🌈",
+        "🇦🇷",
+        "#️⃣",
+        "❤️",
+        "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}", // Scotland's flag, 28 bytes
+    ];
+    for emoji in accepted {
+        let id = accepted_id(&bob.request(&format!("REACT:ana:m1:{emoji}")));
+        assert!(id.starts_with("_r") && id.ends_with("_m1"), "{emoji}: {id}");
+        assert_eq!(msg(&ana_events.next_msg()), (id, format!("{emoji} to: hello there")));
+    }
+    let history_before = bob.listing("HISTORY:ana:50");
+    assert_eq!(history_before.len(), 1 + accepted.len(), "{history_before:?}");
+    let refused = [
+        "👍👍",       // two emoji
+        "🦀🇦🇷",       // two again
+        "ok",         // letters
+        "a",          // a letter
+        "👍a",        // an emoji and a letter
+        "👍\u{301}",  // an accent on an emoji: one cluster, not an emoji
+        "\u{7}",      // a control character
+        "👍\u{7}",    // an emoji and a control character
+        "\u{200B}👍", // an invisible character first
+        "👍\u{200D}", // a joiner with nothing after it
+        "\u{1F1E6}",  // half a flag
+        "1",          // a digit without its keycap
+        "",           // nothing
+        "👨‍👩‍👧‍👦‍👨‍👩‍👧‍👦",         // two families joined: one cluster, 50 bytes
+    ];
+    for emoji in refused {
+        let reply = bob.request(&format!("REACT:ana:m1:{emoji}"));
+        assert!(reply.starts_with("KO:BAD_REQUEST:"), "{emoji:?}: {reply}");
+        if !emoji.is_empty() {
+            assert!(reply.contains("is not a reaction: one emoji"), "{emoji:?}: {reply}");
+        }
+    }
+    // Nothing changed: the history as it was, and no event reached ana.
+    assert_eq!(bob.listing("HISTORY:ana:50"), history_before);
+    assert!(bob.request("MSG:ana:b2:still here").starts_with("OK:b2:"));
+    assert_eq!(msg(&ana_events.next_msg()), ("b2".into(), "still here".into()));
+}
+
 #[test]
 fn history_shows_an_edit_in_place() {
     let server = TestServer::start();
@@ -128,7 +188,7 @@ fn only_the_author_acts_on_a_message_and_only_in_time() {
     assert!(bob.request("DELETE:ana:m1").starts_with("KO:UNKNOWN_MESSAGE:"));
     assert!(ana.request("EDIT:bob:nope:x").starts_with("KO:UNKNOWN_MESSAGE:"));
     assert!(bob.request("REACT:ana:nope:👍").starts_with("KO:UNKNOWN_MESSAGE:"));
-    assert!(bob.request("REACT:ana:m1:🦀").starts_with("KO:BAD_REQUEST:\"🦀\" is not a reaction"));
+    assert!(bob.request("REACT:ana:m1:🦀🦀").starts_with("KO:BAD_REQUEST:\"🦀🦀\" is not a reaction"));
     // Carl is not in this conversation: ana's direct message is not his to see.
     let mut carl = server.login_send("carl", "pw-carl");
     assert!(carl.request("REACT:ana:m1:👍").starts_with("KO:UNKNOWN_MESSAGE:"));
@@ -271,6 +331,12 @@ fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
     bob.expect("[1] ana: the narwhal password is 1234");
     bob.type_line("/react 1 👍");
     bob.expect("👍 added to [1]");
+    // Any one emoji (1.2), a ZWJ sequence too; ana sees it on her message.
+    bob.type_line("/react 1 🏳️‍🌈");
+    bob.expect("🏳️‍🌈 added to [1]");
+    ana.expect("🏳️‍🌈");
+    bob.type_line("/react 1 🦀🦀");
+    bob.expect("usage: /react <n> <emoji>, any one emoji");
     bob.type_line("/reply 1 got it");
     bob.expect("> ana: the narwhal password is 1234");
     ana.expect("got it");

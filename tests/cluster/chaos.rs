@@ -12,7 +12,11 @@
 //!   until B sees another leader and cuts them;
 //! - PostgreSQL crashed (`pg_ctl stop -m immediate`) and started again;
 //! - the node links cut (`ss -K`: every connection a follower passed on
-//!   to the leader reset), a partition between the nodes.
+//!   to the leader reset), a partition between the nodes;
+//! - the node links frozen for 3 s: each node is reached through a proxy
+//!   of the test's (`--node-advertise`, [`LinkProxy`]), which passes no
+//!   byte either way meanwhile and connects no new link, the links open
+//!   (a partition that drops packets); then what it held goes on.
 //!
 //! Why the harness and not chaos's `--restart CMD`: these faults strike
 //! three processes and the sockets between them in different ways (a pause is not a
@@ -35,7 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use support::TestServer;
-use support::cluster::Cluster;
+use support::cluster::{Cluster, LinkProxy};
 use wachat::store::Record;
 
 /// The seed of the schedule (a failure here replays with it); another
@@ -47,7 +51,7 @@ fn seed() -> String {
 }
 
 /// Seconds of operations and faults.
-const DURATION_S: u64 = 30;
+const DURATION_S: u64 = 34;
 
 /// What a node of the test's cluster adds to [`Cluster::node_args`]:
 /// every new account allowed.
@@ -91,9 +95,18 @@ struct Harness<'a> {
     log: Vec<String>,
     /// Node B's log before its kill (its process is replaced).
     b_killed: Vec<String>,
+    /// Node B's flags besides the cluster's.
+    b_extra: &'a [&'a str],
+    /// The proxies in front of node A's and node B's node ports.
+    proxies: &'a [LinkProxy; 2],
 }
 
 impl Harness<'_> {
+    /// Whether the run is not yet `s` seconds old.
+    fn at_most(&self, s: u64) -> bool {
+        self.start.elapsed() < Duration::from_secs(s)
+    }
+
     fn at(&self, s: u64, stop: &AtomicBool) -> bool {
         while self.start.elapsed() < Duration::from_secs(s) {
             if stop.load(Ordering::SeqCst) {
@@ -116,7 +129,8 @@ impl Harness<'_> {
         self.b_killed = self.b.log();
         self.note("node B killed (kill -9)");
         std::thread::sleep(Duration::from_secs(2)); // node B down: its users go to A
-        self.b.restart_in_place(&self.cluster.node_args("b", EXEMPT));
+        self.b.restart_in_place(&self.cluster.node_args("b", self.b_extra));
+        self.proxies[1].to_node(self.b);
         self.note("node B started again");
         if !self.at(10, stop) {
             return;
@@ -141,6 +155,20 @@ impl Harness<'_> {
             support::cluster::cut_node_links(node);
         }
         self.note("the node links cut (ss -K)");
+        if !self.at(26, stop) {
+            return;
+        }
+        self.proxies.iter().for_each(LinkProxy::freeze);
+        self.note("the node links frozen (the proxies hold their bytes)");
+        std::thread::sleep(Duration::from_secs(3)); // frozen, past a client's patience
+        // Frozen on while nothing has met the freeze yet (a cluster still
+        // coming back from PostgreSQL's crash may send nothing for a
+        // while), until the run's last second.
+        while self.proxies.iter().map(LinkProxy::held).sum::<u64>() == 0 && self.at_most(DURATION_S - 1) {
+            std::thread::sleep(Duration::from_millis(50)); // polling the proxies
+        }
+        self.proxies.iter().for_each(LinkProxy::thaw);
+        self.note("the node links thawed");
     }
 }
 
@@ -176,11 +204,16 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str, 
 }
 
 #[test]
-fn a_cluster_holds_every_guarantee_through_node_kill_pause_database_restart_and_links_cut() {
+fn a_cluster_holds_every_guarantee_through_node_kill_pause_database_restart_and_links_cut_or_frozen() {
     let mut cluster = Cluster::start_own();
-    let mut a = TestServer::start_with(&cluster.node_args("a", EXEMPT));
+    let proxies = [LinkProxy::start(), LinkProxy::start()];
+    let reach = proxies.each_ref().map(|p| p.at.to_string());
+    let extra = reach.each_ref().map(|at| [EXEMPT, &["--node-advertise", at.as_str()]].concat());
+    let mut a = TestServer::start_with(&cluster.node_args("a", &extra[0]));
+    proxies[0].to_node(&a);
     // Node B is killed and started again at its address.
-    let mut b = TestServer::start_restartable(&cluster.node_args("b", EXEMPT));
+    let mut b = TestServer::start_restartable(&cluster.node_args("b", &extra[1]));
+    proxies[1].to_node(&b);
     let done = AtomicBool::new(false);
     // What a failure is read with: removed when every check passed.
     let kept = tempfile::Builder::new().prefix("wachat-chaos-").tempdir().expect("temp dir").keep();
@@ -195,9 +228,19 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_database_restart_and_
         });
         wait_for_setup(&cluster, &done);
         let start = Instant::now();
-        let mut harness =
-            Harness { cluster: &mut cluster, a: &mut a, b: &mut b, start, log: vec![], b_killed: vec![] };
+        let mut harness = Harness {
+            cluster: &mut cluster,
+            a: &mut a,
+            b: &mut b,
+            start,
+            log: vec![],
+            b_killed: vec![],
+            b_extra: &extra[1],
+            proxies: &proxies,
+        };
         harness.play(&done);
+        // A run that ended while they were frozen leaves them thawed.
+        proxies.iter().for_each(LinkProxy::thaw);
         let (log, b_killed) = (std::mem::take(&mut harness.log), std::mem::take(&mut harness.b_killed));
         (run.join().unwrap(), log, b_killed)
     });
@@ -216,7 +259,10 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_database_restart_and_
         "chaos, seed {}: {} operations, {} OK'd, faults {}, {} connections to the other node",
         json["seed"], json["operations"], json["oks"], json["fault_kinds"], json["failovers"]
     );
-    assert_eq!(log.len(), 7, "every process fault was done: {log:?}");
+    assert_eq!(log.len(), 9, "every process fault was done: {log:?}");
+    let held: Vec<u64> = proxies.iter().map(LinkProxy::held).collect();
+    eprintln!("chunks and links the frozen proxies held (node A's, node B's): {held:?}");
+    assert!(held.iter().sum::<u64>() > 0, "the freeze held no byte of any link");
     let deposed =
         a.log().iter().any(|l| l.contains("node a stops:") && l.contains("starts again as a follower"));
     assert!(deposed, "node A, woken after node B took the lease, was not deposed: {:?}", a.log());

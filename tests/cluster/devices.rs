@@ -170,14 +170,8 @@ fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
-    // Node a's flusher writes the position into the log within a second
-    // (a `SET` record of the setting `device`).
-    eventually("the laptop's position in the log", std::time::Duration::from_secs(10), || {
-        super::logged(&cluster).iter().any(|r| {
-            matches!(r, Record::Set { name, key, value: Some(value), .. }
-                if name == "device" && key == "@laptop" && value.starts_with("laptop 1 "))
-        })
-    });
+    // The position is the laptop's `ACK` record's, riding the next batch.
+    eventually("the laptop's ACK in the log", Duration::from_secs(10), || at_in_log(&cluster, "laptop", 1));
     // On node b, the phone (which never had m1) gets it; the laptop does not.
     let mut phone = device(&b, "ana", "phone");
     assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
@@ -201,12 +195,12 @@ fn wachat_migrate_carries_positions_and_tokens() {
     assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
-    // The flusher writes the position into the single server's log.
+    // The position is the laptop's `ACK` record in the single server's log.
     let log = single.data_dir.join("log");
-    eventually("the laptop's position in the log", std::time::Duration::from_secs(10), || {
+    eventually("the laptop's ACK in the log", Duration::from_secs(10), || {
         std::fs::read_dir(&log).unwrap().any(|segment| {
             let text = std::fs::read_to_string(segment.unwrap().path()).unwrap_or_default();
-            text.contains(",@laptop,device,,1,,laptop 1 ")
+            text.lines().any(|line| line.starts_with("ACK,") && line.contains(",ana,laptop,,1,"))
         })
     });
     let mut single = single;
@@ -220,6 +214,48 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let mut laptop = device(&a, "ana", "laptop");
     assert!(send_conn(&a, "bob").request("MSG:ana:m2:two").starts_with("OK:m2:"));
     assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+}
+
+/// True once the shared log holds an `ACK` record of `ana`'s `device`
+/// at `position`.
+fn at_in_log(cluster: &Cluster, device: &str, position: u64) -> bool {
+    super::logged(cluster).iter().any(|r| {
+        matches!(r, Record::Ack { user, device: Some((name, at)), .. }
+            if &**user == "ana" && &**name == device && *at == position)
+    })
+}
+
+/// A device's position is its `ACK` record's, which every node applies:
+/// the leader killed (`kill -9`) once that record is in the log, the
+/// device comes back through the node that leads next exactly where it
+/// was (nothing again), and the other device of its user, which had
+/// acknowledged nothing, from its own position.
+#[test]
+fn a_device_keeps_its_position_through_a_failover() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&b, "bob");
+    // Through the follower, b: the leader, a, serves them.
+    let mut laptop = device(&b, "ana", "laptop");
+    drop(device(&b, "ana", "phone"));
+    let mut bob = send_conn(&b, "bob");
+    for (n, id) in [(1, "m1"), (2, "m2")] {
+        assert!(bob.request(&format!("MSG:ana:{id}:text {n}")).starts_with(&format!("OK:{id}:")));
+        assert_eq!(without_ts(&laptop.next_event()), format!("MSG:{n}:bob:ana:{id}:<ts>:text {n}"));
+    }
+    laptop.send("ACK:2");
+    eventually("the laptop's ACK in the log", Duration::from_secs(10), || at_in_log(&cluster, "laptop", 2));
+    a.kill();
+    drop(laptop);
+    let mut bob = super::once_it_serves(&b, "bob", PW);
+    let mut laptop = device(&b, "ana", "laptop");
+    assert!(bob.request("MSG:ana:m3:text 3").starts_with("OK:m3:"));
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:3:bob:ana:m3:<ts>:text 3", "the laptop had 1 and 2");
+    let mut phone = device(&b, "ana", "phone");
+    for (n, id) in [(1, "m1"), (2, "m2"), (3, "m3")] {
+        assert_eq!(without_ts(&phone.next_event()), format!("MSG:{n}:bob:ana:{id}:<ts>:text {n}"));
+    }
 }
 
 /// How far `user`'s inbox is acknowledged (trimmed): its newest `ACK`

@@ -270,9 +270,9 @@ fn while_postgresql_is_down_writes_wait_or_are_refused_reads_go_on_and_the_nodes
     cluster.pg.stop();
     // The write that meets the database gone waits, unanswered, for it:
     // the leader keeps its batch and commits it again each second. That
-    // write may be the leader's own (where bob's device is since his
-    // login, written at the devices' flusher's turn, each second): m2,
-    // after it, is then refused as every later write is.
+    // write may be the leader's own (a record of bob's device, as its
+    // acknowledgements move it): m2, after it, is then refused as every
+    // later write is.
     ana.send("MSG:bob:m2:two");
     // A write the leader takes while that batch is still on its way to
     // the database joins the next one, and waits too (its reply is owed
@@ -370,9 +370,9 @@ fn a_follower_whose_reads_of_the_log_fail_goes_on_following() {
         failed(&mut pg) >= before + 3
     });
     pg.batch_execute("ALTER TABLE log_away RENAME TO log").unwrap();
-    // The leader's own write (where bob's device is, at the devices'
-    // flusher's turn) may have met the table gone: writes are then
-    // refused until its next try, a second later at most.
+    // The leader's own write (a record of bob's device, as its
+    // acknowledgements move it) may have met the table gone: writes are
+    // then refused until its next try, a second later at most.
     eventually("writes accepted", Duration::from_secs(20), || {
         ana_on_b.request("MSG:bob:m2:two").starts_with("OK:m2:")
     });

@@ -1,5 +1,5 @@
 //! 1.2: photos and files on a cluster (docs/PROTOCOL.md §21,
-//! docs/CLUSTER-OPS.md): two nodes on one PostgreSQL and one NATS
+//! docs/CLUSTER-OPS.md): two nodes on one PostgreSQL
 //! (`tests/support/cluster.rs`), and any node serves any file. A file
 //! uploaded through node A is fetched through node B byte for byte, its
 //! thumbnail too; an outsider is refused on B; a `DELETE` on B removes
@@ -19,7 +19,7 @@ use support::files::{
     PART, fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, send_parts, sha256, upload,
 };
 use wachat::cluster::db::Db;
-use wachat::cluster::files::PgFiles;
+use wachat::cluster::files::{PgBlobs, PgFiles};
 use wachat::protocol::Code;
 use wachat::store::files::{Carrier, Files};
 
@@ -164,7 +164,7 @@ fn both_stores(stale: Duration) -> (tempfile::TempDir, Files, Cluster, Files) {
     let cluster = Cluster::start();
     drop(cluster.node("a"));
     let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, stale);
+    let pg = Files::new(Box::new(PgFiles::new(db.clone())), Box::new(PgBlobs::new(db)), 1 << 20, stale);
     (dir, disk, cluster, pg)
 }
 
@@ -608,17 +608,18 @@ fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only(
 }
 
 /// The last part's sha256 is the parts committer's hash of the
-/// parts it committed (`PgFiles::digest`), without reading the file
+/// parts it committed (`PgBlobs::digest`), without reading the file
 /// back, only if this node stored every part, in order, and the rows
 /// hold them end to end; else there is none, and the bytes are read
 /// back (`Files::complete`).
 #[test]
 fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_part() {
-    use wachat::store::files::{FileStore, Meta};
+    use wachat::store::files::{Blobs, FileStore, Meta};
     let cluster = Cluster::start();
     drop(cluster.node("a")); // brings the schema up to date
     let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let (a, b) = (PgFiles::new(db.clone()), PgFiles::new(db));
+    let descriptions = PgFiles::new(db.clone());
+    let (a, b) = (PgBlobs::new(db.clone()), PgBlobs::new(db));
     let bytes = noise(3 * PART + 5, 9);
     let size = bytes.len() as u64;
     let upload = |id: &str| {
@@ -632,9 +633,9 @@ fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_pa
             complete: false,
             carriers: Vec::new(),
         };
-        a.create(id, &meta, &|_| Ok(())).unwrap();
+        descriptions.create(id, &meta, &|_| Ok(())).unwrap();
     };
-    let part = |node: &PgFiles, id: &str, k: usize| {
+    let part = |node: &PgBlobs, id: &str, k: usize| {
         let (from, to) = (k * PART, ((k + 1) * PART).min(bytes.len()));
         node.append(id, from as u64, &bytes[from..to]).unwrap();
     };

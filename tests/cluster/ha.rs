@@ -470,7 +470,19 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     let no_primary = || a.log().iter().filter(|l| l.contains("no primary database answers")).count();
     let refusing = no_primary();
     formation.signal(&killed, libc::SIGKILL);
-    eventually("node a finding no primary", Duration::from_secs(10), || no_primary() > refusing);
+    eventually_or(
+        Duration::from_secs(10),
+        || no_primary() > refusing,
+        || {
+            let log = a.log();
+            let tail = &log[log.len().saturating_sub(40)..];
+            format!(
+                "node a finding no primary: not after 10 s; the formation now {:?}; node a's last lines:\n{}",
+                formation.states(),
+                tail.join("\n")
+            )
+        },
+    );
     let offline = logins_while_down(&a);
     // A one-shot `wachat send` in the middle of it: it tries again, same
     // id, while the node answers KO:UNAVAILABLE, and succeeds.

@@ -94,18 +94,27 @@ fn wachat_serve_passes_every_case_restarts_included() {
 /// Every case against `lab1` at `ports`, `restart` restarting it when the
 /// suite asks (a crash, then the same data and ports): all pass but the
 /// give-up age's, which needs a server started with a short one, and the
-/// file cases of the other kind of server: `files` says whether it
-/// carries files (without: `--no-files`, and its refusal is checked).
+/// file, people, room and presence cases of the other kind of server:
+/// `files` says whether it carries them (without: `--no-files`,
+/// `--no-people`, `--no-rooms`, `--no-presence`, and its refusals are
+/// checked).
 fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: impl FnMut()) {
     let restarts = Restarts::new(dir);
     let command = restarts.command();
     let mut flags = vec!["--queue-max", "5", "--allow-restart", &command];
     let mut skipped = vec!["outage/bounced-after-the-give-up-age"];
     if files {
-        skipped.push("taking/files-refused-cleanly");
+        skipped.extend(["taking/files-refused-cleanly", "taking/rooms-refused-cleanly"]);
+        skipped.push("taking/presence-refused-cleanly");
     } else {
-        flags.push("--no-files");
+        // The tiny server carries neither files, nor people searches, nor
+        // rooms, nor presence across servers: it says so, and its refusals
+        // are checked.
+        flags.extend(["--no-files", "--no-people", "--no-rooms", "--no-presence"]);
         skipped.extend(["taking/file-taken-whole", "sending/file-sent-before-its-message"]);
+        skipped.push("sending/people-asked-across");
+        skipped.extend(["taking/room-members-announced", "taking/presence-taken"]);
+        skipped.extend(["taking/presence-of-another-server-forbidden", "sending/presence-told"]);
     }
     let (out, restarted) = restarts.serve(|| federation(roster, ports, &flags), restart);
     assert_eq!(restarted, 2, "one restart per case that asks for one");
@@ -235,7 +244,11 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         give_key(Path::new(&roster), "lab1", &own.join("data"));
         let server = Tiny::start_program(&program, &own.join("data"), ["0", "0"], &args);
         let [send, recv] = server.ports.clone();
-        let out = federation(&roster, [&send, &recv, &link], &["--queue-max", "5", "--fast", "--no-files"]);
+        let out = federation(
+            &roster,
+            [&send, &recv, &link],
+            &["--queue-max", "5", "--fast", "--no-files", "--no-people", "--no-rooms", "--no-presence"],
+        );
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(with_status(&out, "fail"), want, "planted bug: {}\n{stdout}", bug.what);

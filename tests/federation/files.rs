@@ -10,11 +10,16 @@ use super::support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::federation::{events_1_3, give_key, network, start, write_roster};
+use support::federation::{Lab, events_1_3, give_key, network, start, write_roster};
 use support::files::{fetch, noise, photo, sha256, upload};
 use support::ports::free_port;
 use support::tiny::Tiny;
 use support::{Conn, TestServer, without_ts};
+
+/// How long the servers wait for a quiet connection (`--timeout`): the
+/// tests' connections wait while browsers start on a loaded machine,
+/// past 10 s at times.
+const QUIET: &str = "60";
 
 /// The fields of a `FILE` event: `(from, to, id, file id, size, type,
 /// name, text)`.
@@ -59,7 +64,7 @@ fn wait_status(conn: &mut Conn, id: &str, state: &str) {
 #[test]
 fn a_file_a_photo_and_a_voice_note_cross_to_a_user_each_way_whole() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", QUIET]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     let [mut ana] = lab1.logged_in(["ana"]);
     let [mut bob] = lab2.logged_in(["bob"]);
@@ -195,6 +200,20 @@ fn a_file_to_a_server_that_does_not_carry_files_bounces_in_words() {
 }
 
 /// Waits until `MEMBERS:#lab` on the home lists `n` members.
+/// Three servers, lab1 to lab3, each with one user (ana, bob, carl)
+/// logged in, all three in `#lab`, homed on lab2.
+fn lab_room(root: &Path, flags: &[&str]) -> (Vec<Lab>, [Conn; 3]) {
+    let labs = network(root, &["lab1", "lab2", "lab3"], flags);
+    let [mut ana] = labs[0].server.logged_in(["ana"]);
+    let [mut bob] = labs[1].server.logged_in(["bob"]);
+    let [mut carl] = labs[2].server.logged_in(["carl"]);
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
+    members_are(&mut bob, 3);
+    (labs, [ana, bob, carl])
+}
+
 fn members_are(bob: &mut Conn, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while bob.listing("MEMBERS:#lab").len() < n {
@@ -218,15 +237,8 @@ fn room_file(conn: &mut Conn, room: &str) -> String {
 #[test]
 fn a_photo_with_its_caption_and_a_voice_note_cross_to_a_room_of_another_server() {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "10"]);
+    let (labs, [mut ana, mut bob, mut carl]) = lab_room(root.path(), &["--timeout", QUIET]);
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
-    let [mut ana] = lab1.logged_in(["ana"]);
-    let [mut bob] = lab2.logged_in(["bob"]);
-    let [mut carl] = lab3.logged_in(["carl"]);
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
-    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
-    assert_eq!(carl.request("JOIN:#lab@lab2"), "OK");
-    members_are(&mut bob, 3);
     let mut ana_events = events_1_3(lab1, "ana");
     let mut bob_events = events_1_3(lab2, "bob");
     let mut carl_events = events_1_3(lab3, "carl");
@@ -312,53 +324,69 @@ fn once_and_whole(lab2: &TestServer, id: &str, bytes: &[u8]) {
 }
 
 #[test]
-fn a_file_cut_by_kill_9_of_either_server_arrives_once_whole_after_the_restart() {
+fn a_file_cut_by_kill_9_of_the_receiving_server_arrives_once_whole_after_the_restart() {
+    file_cut_by_kill_9(1);
+}
+
+#[test]
+fn a_file_cut_by_kill_9_of_the_sending_server_arrives_once_whole_after_the_restart() {
+    file_cut_by_kill_9(0);
+}
+
+/// ana on lab1 sends bob on lab2 a message, a file of 12 MB and a
+/// message after it, all `OK`'d; server `killed` (0: lab1, the sender's,
+/// 1: lab2) is killed with SIGKILL while lab2 holds part of the bytes,
+/// and started again on its data. The file arrives once and whole, the
+/// messages once, in order around it; ana's ✓✓ of all three come once
+/// bob's device has them; no unfinished upload is left on lab2.
+fn file_cut_by_kill_9(killed: usize) {
     let root = tempfile::tempdir().unwrap();
     let mut labs = network(root.path(), &["lab1", "lab2"], &[]);
     labs[0].server.register(&["ana"]);
     labs[1].server.register(&["bob"]);
     let roster = root.path().join("class.csv");
-    let (port1, port2) = (labs[0].link.port(), labs[1].link.port());
-    let (dir1, dir2) = (labs[0].dir.clone(), labs[1].dir.clone());
+    let names = ["lab1", "lab2"];
+    let (port, dir) = (labs[killed].link.port(), labs[killed].dir.clone());
+    let lab2_dir = labs[1].dir.clone();
     // 1,000 parts: at most 1,000 frames a second on a link, so the
     // transfer lasts a second at least.
     let size = 1000 * 12_000;
-
-    // The receiving server killed in the middle of the bytes.
-    let first = noise(size, 11);
+    let bytes = noise(size, 11 + killed as u64);
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
-    send_file(&mut ana, "bob@lab2", "f1", "lecture.mp4", &first, "the recording");
-    wait_mid_transfer(&dir2, size as u64);
-    labs[1].server.kill();
-    labs[1] = start("lab2", &dir2, &roster, port2, &[]);
-    once_and_whole(&labs[1].server, "f1", &first);
+    assert!(ana.request("MSG:bob@lab2:m1:the recording comes next").starts_with("OK:m1:"));
+    send_file(&mut ana, "bob@lab2", "f1", "lecture.mp4", &bytes, "the recording");
+    assert!(ana.request("MSG:bob@lab2:m2:did it come whole?").starts_with("OK:m2:"));
+    wait_mid_transfer(&lab2_dir, size as u64);
+    labs[killed].server.kill();
+    labs[killed] = start(names[killed], &dir, &roster, port, &[]);
+    once_and_whole(&labs[1].server, "f1", &bytes);
 
-    // The sending server killed in the middle of the bytes.
-    let second = noise(size, 12);
-    let mut ana = labs[0].server.login_send("ana", "pw-ana");
-    send_file(&mut ana, "bob@lab2", "f2", "lecture-2.mp4", &second, "");
-    wait_mid_transfer(&dir2, size as u64);
-    labs[0].server.kill();
-    labs[0] = start("lab1", &dir1, &roster, port1, &[]);
-    once_and_whole(&labs[1].server, "f2", &second);
-
-    // ana's ticks: both delivered once bob's device has them, none lost.
+    // bob's device gets the three once, in order; ana's ✓✓ follow its ACK.
     let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
-    let ids: Vec<String> =
-        (0..2).map(|_| bob_events.next_msg().split(':').nth(4).unwrap().to_string()).collect();
-    assert_eq!(ids, ["f1", "f2"]);
-    bob_events.send("ACK:2");
+    let got: Vec<(String, String)> = (0..3)
+        .map(|_| {
+            let event = bob_events.next_msg();
+            let f: Vec<&str> = event.split(':').collect();
+            (f[1].to_string(), f[4].to_string())
+        })
+        .collect();
+    let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, ["m1", "f1", "m2"]);
+    bob_events.send(&format!("ACK:{}", got[2].0));
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let history = ana.listing("HISTORY:bob@lab2:10");
-        if history.iter().filter(|l| l.contains(":DELIVERED:")).count() == 2 {
+        if history.iter().filter(|l| l.contains(":DELIVERED:")).count() == 3 {
+            assert_eq!(history.len(), 3, "each message once: {history:?}");
             break;
         }
         assert!(Instant::now() < deadline, "{history:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(part_bytes(&dir2), 0, "no upload left unfinished on lab2");
+    let history = labs[1].server.login_send("bob", "pw-bob").listing("HISTORY:ana@lab1:10");
+    assert_eq!(history.len(), 3, "each message once on lab2: {history:?}");
+    assert_eq!(part_bytes(&lab2_dir), 0, "no upload left unfinished on lab2");
 }
 
 #[test]
@@ -377,7 +405,7 @@ fn a_photo_and_a_voice_note_across_servers_in_the_browser_on_a_laptop() {
 fn files_across_servers_in_the_browser(ana_size: (u32, u32), bob_size: (u32, u32)) {
     use support::webapp::{app_url, logged_in};
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &["--web-port", "0", "--timeout", "10"]);
+    let labs = network(root.path(), &["lab1", "lab2"], &["--web-port", "0", "--timeout", QUIET]);
     let (lab1, lab2) = (&labs[0].server, &labs[1].server);
     lab1.register(&["ana"]);
     lab2.register(&["bob"]);
@@ -424,4 +452,189 @@ fn files_across_servers_in_the_browser(ana_size: (u32, u32), bob_size: (u32, u32
     bob_browser.click("#messages .msg .voice .play");
     bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value > 0");
     bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value >= 1");
+}
+
+#[test]
+fn files_across_servers_loaded_from_history_are_files_in_a_fresh_browser_on_a_phone() {
+    files_from_history_in_the_browser((390, 844), (1280, 800));
+}
+
+#[test]
+fn files_across_servers_loaded_from_history_are_files_in_a_fresh_browser_on_a_laptop() {
+    files_from_history_in_the_browser((1280, 800), (390, 844));
+}
+
+/// The photo in the open chat of `browser` whose caption is `caption`:
+/// drawn from its thumbnail, opened in the viewer whole (`width` pixels
+/// wide), its file id; the viewer closed again.
+fn photo_shown(browser: &support::browser::Browser, caption: &str, width: u32) -> String {
+    let bubble = format!(
+        "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.text')?.textContent === {caption:?})"
+    );
+    let img = format!("{bubble}?.querySelector('.file img.thumb')");
+    browser.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
+    browser.exec(&format!("{bubble}.querySelector('.file button.photo').click()"), serde_json::json!([]));
+    let full = "document.querySelector('.viewer img.full')";
+    browser.wait_for(&format!(
+        "{full}?.dataset.full === 'shown' && {full}.complete && {full}.naturalWidth === {width}"
+    ));
+    browser.exec(
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+        serde_json::json!([]),
+    );
+    browser.wait_for("!document.querySelector('.viewer')");
+    let file =
+        browser.exec(&format!("return {bubble}.querySelector('.file').dataset.file"), serde_json::json!([]));
+    file.as_str().unwrap_or_else(|| panic!("no file id: {file}")).to_string()
+}
+
+/// Waits until `conn`, a receive connection, has had `n` queued events,
+/// and `ACK`s them: the messages are then known from `HISTORY` only.
+fn ack_all(conn: &mut Conn, n: usize) {
+    let mut seq = String::new();
+    for _ in 0..n {
+        let event = next_message(conn);
+        seq = event.split(':').nth(1).unwrap().to_string();
+    }
+    conn.send(&format!("ACK:{seq}"));
+}
+
+/// A chat with a user of another server, and a room of another server
+/// whose post came from a third one (its text marked as relayed), opened
+/// in a browser that never got their events (a fresh device, then a
+/// reload): each file message loaded from `HISTORY` is drawn as a file,
+/// its photo opened in the viewer with its bytes equal, its voice note a
+/// player, its caption alone under it.
+fn files_from_history_in_the_browser(ana_size: (u32, u32), carl_size: (u32, u32)) {
+    use support::webapp::{app_url, log_in_again, logged_in};
+    let root = tempfile::tempdir().unwrap();
+    let flags = ["--web-port", "0", "--timeout", QUIET];
+    let (labs, [mut ana, mut bob, mut carl]) = lab_room(root.path(), &flags);
+    let (lab1, lab3) = (&labs[0].server, &labs[2].server);
+    let mut ana_events = events_1_3(lab1, "ana");
+    let mut carl_events = events_1_3(lab3, "carl");
+
+    // bob's photo and voice note to ana; ana's photo in lab2's room,
+    // which carl on lab3 has as relayed by lab2. Every event taken and
+    // acknowledged by a terminal: the browsers will know them from
+    // HISTORY only.
+    let board = photo(640, 480);
+    send_file(&mut bob, "ana@lab1", "p1", "whiteboard.png", &board, "the board");
+    let voice = noise(9_214, 3);
+    send_file(&mut bob, "ana@lab1", "v1", "voice-12s.webm", &voice, "");
+    let diagram = photo(800, 600);
+    send_file(&mut ana, "#lab@lab2", "p2", "diagram.png", &diagram, "friday's diagram");
+    ack_all(&mut ana_events, 2);
+    let relayed = room_file(&mut carl_events, "#lab@lab2");
+    assert!(relayed.contains(":[relayed by lab2] 📎 diagram.png"), "{relayed}");
+    carl_events.send(&format!("ACK:{}", relayed.split(':').nth(1).unwrap()));
+    let history = carl.listing("HISTORY:#lab@lab2:10");
+    assert!(
+        history.iter().any(|l| l.contains(":p2:") && l.contains(":[relayed by lab2] 📎 diagram.png")),
+        "{history:?}"
+    );
+
+    let (url1, url3) = (app_url(lab1), app_url(lab3));
+    let ana_browser = logged_in(&url1, "ana", ana_size.0, ana_size.1);
+    let carl_browser = logged_in(&url3, "carl", carl_size.0, carl_size.1);
+    for (browser, url, user) in [(&ana_browser, &url1, "ana"), (&carl_browser, &url3, "carl")] {
+        for again in [false, true] {
+            if again {
+                log_in_again(browser, url, user);
+            }
+            browser.watch_errors();
+            if user == "ana" {
+                let button = "#chat-list button[data-chat='bob@lab2']";
+                browser.wait_for(&format!("document.querySelector(\"{button}\")"));
+                browser.click(button);
+                let file = photo_shown(browser, "the board", 640);
+                let mut conn = lab1.login_send("ana", "pw-ana");
+                assert_eq!(
+                    sha256(&fetch(&mut conn, &file).unwrap()),
+                    sha256(&board),
+                    "ana's copy of bob's photo"
+                );
+                browser.wait_for("document.querySelector('#messages .msg .voice .play')");
+                let texts = "return [...document.querySelectorAll('#messages .msg .text')].map(t => t.hidden ? '' : t.textContent)";
+                let shown = browser.exec(texts, serde_json::json!([]));
+                assert!(!shown.to_string().contains("📎"), "no file shown as its text: {shown}");
+            } else {
+                let button = "#chat-list button[data-chat='#lab@lab2']";
+                browser.wait_for(&format!("document.querySelector(\"{button}\")"));
+                browser.click(button);
+                let file = photo_shown(browser, "friday's diagram", 800);
+                let mut conn = lab3.login_send("carl", "pw-carl");
+                assert_eq!(
+                    sha256(&fetch(&mut conn, &file).unwrap()),
+                    sha256(&diagram),
+                    "lab3's copy of ana's photo"
+                );
+                let by = "[...document.querySelectorAll('#messages .msg')].find(m => m.querySelector('.file'))?.querySelector('.from .relayed')?.textContent";
+                assert_eq!(
+                    browser.wait_for(by),
+                    serde_json::json!("relayed by lab2"),
+                    "its author's line says whose word it is"
+                );
+            }
+            assert_eq!(browser.errors(), serde_json::json!([]), "{user}");
+        }
+    }
+}
+
+/// A console on a new device opens a chat with a user of another server
+/// and a room of another server from `HISTORY`: `/save` saves each file,
+/// the relayed post's too, its bytes whole; the full screen draws the
+/// relayed one as it draws it live.
+#[test]
+fn the_console_saves_files_across_servers_known_from_history_only() {
+    use support::console::Console;
+    let root = tempfile::tempdir().unwrap();
+    let (labs, [mut ana, mut bob, _carl]) = lab_room(root.path(), &["--timeout", QUIET]);
+    let lab3 = &labs[2].server;
+    let mut carl_events = events_1_3(lab3, "carl");
+    let notes = noise(30_000, 9);
+    send_file(&mut bob, "carl@lab3", "f1", "notes.bin", &notes, "for friday");
+    let slides = noise(25_000, 10);
+    send_file(&mut ana, "#lab@lab2", "f2", "slides.bin", &slides, "");
+    ack_all(&mut carl_events, 2);
+
+    let dir = root.path().join("carl-console");
+    let mut console = Console::connected(lab3, "carl", &dir, &[]);
+    let saved = |name: &str| root.path().join(name);
+    console.type_line("/chat bob@lab2");
+    let line = console.expect("📎 notes.bin (30 KB) for friday");
+    let n = line.split('[').nth(1).and_then(|r| r.split(']').next()).unwrap().to_string();
+    console.type_line(&format!("/save {n} {}", saved("notes.bin").display()));
+    console.expect(&format!("[{n}] saved as "));
+    assert_eq!(sha256(&std::fs::read(saved("notes.bin")).unwrap()), sha256(&notes));
+    console.type_line("/chat #lab@lab2");
+    let line = console.expect("📎 slides.bin (25 KB)");
+    assert!(line.contains("ana@lab1 (relayed by lab2)"), "{line}");
+    let n = line.split('[').nth(1).and_then(|r| r.split(']').next()).unwrap().to_string();
+    console.type_line(&format!("/save {n} {}", saved("slides.bin").display()));
+    console.expect(&format!("[{n}] saved as "));
+    assert_eq!(sha256(&std::fs::read(saved("slides.bin")).unwrap()), sha256(&slides));
+    let _ = console.quit("/quit");
+
+    // The full screen on a new device: the relayed file, from HISTORY,
+    // drawn as when it comes live (its author relayed by the home, its
+    // file's line without the marker).
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", "carl"])
+        .args(support::console::connection_args(lab3.send, lab3.recv, &root.path().join("carl-tui")))
+        .env("WACHAT_PASSWORD", "pw-carl")
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("NO_COLOR");
+    let mut tui = support::pty::Pty::spawn_sized(command, 24, 100);
+    tui.wait_screen("the chat list", |s| s.rows[0].starts_with("┌ Chats "));
+    tui.type_keys("/chat #lab@lab2\r");
+    tui.wait_screen("the relayed file", |s| {
+        s.find("ana@lab1 (relayed by lab2): 📎 slides.bin (25 KB)").is_some()
+    });
+    tui.type_keys("\x03");
+    assert!(tui.wait().success());
 }

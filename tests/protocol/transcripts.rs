@@ -767,11 +767,6 @@ enum Net {
     Not(&'static str),
 }
 
-/// Why step 2's file is not played: its events would number every later
-/// event of terminals 4 and 6 one higher than the document shows.
-/// tests/federation/files.rs sends files across.
-const FILE_ACROSS: &str = "its events renumber the later blocks of terminals 4 and 6";
-
 /// LAB.md part 12 as a student plays it, block by block.
 const NETWORK_PLAN: &[Net] = &[
     // 1. the roster, the two servers
@@ -787,11 +782,15 @@ const NETWORK_PLAN: &[Net] = &[
     Net::Nc("terminal 5", &[]),
     Net::Nc("terminal 4", &[]),
     // a file crosses: sent, read by bob's 1.0 connection, asked of lab2
-    Net::Not(FILE_ACROSS),
-    Net::Not(FILE_ACROSS),
-    Net::Not(FILE_ACROSS),
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 6", &[]),
+    Net::Nc("terminal 5", &[]),
     // two mistakes, the bounce
     Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 4", &[]),
+    // people of lab2, found from lab1; bob's display name reaches ana
+    Net::Nc("terminal 3", &[]),
+    Net::Nc("terminal 5", &[]),
     Net::Nc("terminal 4", &[]),
     // 3. lab9, by hand, with its key files
     Net::Shell(&[], None),
@@ -803,6 +802,8 @@ const NETWORK_PLAN: &[Net] = &[
     Net::Nc("terminal 4", &[]),
     Net::Nc("terminal 6", &[]),
     Net::Nc("terminal 5", &[]),
+    // members and presence across: ana's MEMBERS and LASTSEEN
+    Net::Nc("terminal 3", &[]),
     // 5. lab2 killed; "press Enter there, and nc ends"
     Net::Shell(&[], None),
     Net::Nc("terminal 3", &[Act::Enter("terminal 6")]),

@@ -66,7 +66,7 @@ fn serve_holds_every_guarantee(level: &str, devices: &str, seed: &str) {
     );
     let (json, statuses) = report(&out);
     assert!(out.status.success(), "{json:#}");
-    assert!(violated(&statuses).is_empty() && statuses.len() == 7, "{json:#}");
+    assert!(violated(&statuses).is_empty() && statuses.len() == 8, "{json:#}");
     assert!(restarts >= 1, "the seed's schedule has a restart");
     assert!(json["operations"].as_u64().unwrap() > 200 && json["oks"].as_u64().unwrap() > 50, "{json:#}");
     let page = std::fs::read_to_string(&html).unwrap();

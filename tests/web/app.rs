@@ -664,7 +664,10 @@ fn an_archived_chat_notifies_only_when_it_mentions_me() {
 
 /// The README's pictures, from a real server with a little conversation:
 /// `cargo test --all-features --test web -- --ignored screenshots`
-/// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).
+/// writes docs/web-phone.png (390×844), docs/web-profile-phone.png (its
+/// profile panel) and docs/web.png (1280×800). Made
+/// with Debian's `fonts-noto-color-emoji` installed (📌, 🔕 and the
+/// reactions are emoji; without it chromium draws empty boxes).
 #[test]
 #[ignore]
 fn screenshots_for_the_readme() {
@@ -691,6 +694,10 @@ fn screenshots_for_the_readme() {
         (prof, "MSG:#announcements:a1:No class on Monday."),
         (ana, "PIN:#os-lab"),
         (ana, "NOTIFY:#announcements:none"),
+        (carla, "NAME:Carla Gómez"),
+        (prof, "NAME:Prof. Ruiz"),
+        (bob, "REACT:#os-lab:p1:🎉"),
+        (carla, "REACT:#os-lab:p1:👍"),
     ] {
         assert!(raw[who].request(line).starts_with("OK"), "{line}");
     }
@@ -698,6 +705,13 @@ fn screenshots_for_the_readme() {
     let phone = logged_in(&url, "ana", 390, 844);
     phone.wait_for("document.querySelector(\"#chat-list button[data-chat='#os-lab'] .badge.mentions\")");
     std::fs::write(docs.join("web-phone.png"), phone.screenshot()).unwrap();
+    // The profile panel, under "Profile" in the list's header: ana names herself.
+    phone.click("#profile-button");
+    phone.wait_for("document.activeElement.id === 'display-name'");
+    phone.type_into("#display-name", &format!("Ana María{ENTER}"));
+    phone.wait_for("document.getElementById('profile-note').textContent === 'Saved'");
+    std::fs::write(docs.join("web-profile-phone.png"), phone.screenshot()).unwrap();
+    phone.click("#profile-button");
     drop(phone);
     let laptop = logged_in(&url, "ana", 1280, 800);
     laptop.click("#chat-list button[data-chat='#os-lab']");

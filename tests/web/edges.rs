@@ -225,6 +225,19 @@ fn a_banner_moves_off_a_message_menu_just_opened_and_never_takes_its_taps() {
         ana.wait_for("!document.getElementById('banner').hidden");
         ana.click("#messages .msg:last-child .more");
         ana.wait_for("document.querySelector('#messages .menu')");
+        // Apart once the menu has come to its place (it may scroll into
+        // view after it opens, and the banner follows it).
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while ana.exec(
+            "const b = document.getElementById('banner').getBoundingClientRect(); \
+             const m = document.querySelector('#messages .menu').getBoundingClientRect(); \
+             return b.bottom <= m.top || b.top >= m.bottom",
+            json!([]),
+        ) != json!(true)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50)); // polling the page
+        }
         let apart = ana.exec(
             "const b = document.getElementById('banner').getBoundingClientRect(); \
              const menu = document.querySelector('#messages .menu'); const m = menu.getBoundingClientRect(); \

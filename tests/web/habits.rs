@@ -509,3 +509,113 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_mark_pin_mute_archi
     ));
     phone.wait_for(&format!("document.querySelector(\"{}\")", row("bob")));
 }
+
+/// The reactions under the newest bubble of `side` (`mine` or `theirs`): its chips' texts.
+fn chips(browser: &Browser, side: &str) -> Value {
+    browser.exec(
+        "const all = [...document.querySelectorAll(arguments[0] === 'mine' ? '#messages .msg.mine' : '#messages .msg:not(.mine)')];
+         const last = all[all.length - 1];
+         return last ? [...last.querySelectorAll('.reactions .reaction')].map((r) => r.textContent) : null",
+        json!([side]),
+    )
+}
+
+/// A message's menu offers "More reactions", which opens the composer's
+/// picker: a search, a pick, and that emoji is the reaction, on both
+/// sides, and first in the picker's "Recently used". Any one emoji sent
+/// by another client (a ZWJ sequence, a flag) shows too.
+#[test]
+fn more_reactions_opens_the_emoji_picker_and_its_pick_is_the_reaction_on_both_sides() {
+    for (width, height) in [PHONE, LAPTOP] {
+        let (server, url) = web_server(&[]);
+        server.register(&["ana", "bob"]);
+        let bob = logged_in(&url, "bob", width, height);
+        open_chat(&bob, "ana");
+        bob.type_into("#input", &format!("lunch at noon?{ENTER}"));
+        bob.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
+        let ana = logged_in(&url, "ana", width, height);
+        open_chat(&ana, "bob");
+        ana.wait_for("[...document.querySelectorAll('#messages .msg:not(.mine) .text')].some((t) => t.textContent === 'lunch at noon?')");
+        ana.click("#messages .msg:not(.mine) .more");
+        ana.wait_for("document.querySelector(\"#messages .menu button[data-act='more-reactions']\")");
+        // After the six, named in words, a target a thumb can hit on a phone.
+        let more = ana.exec(
+            "const b = document.querySelector(\"#messages .menu button[data-act='more-reactions']\");
+             const r = b.getBoundingClientRect();
+             const six = [...b.parentElement.querySelectorAll('button[data-react]')].map((x) => x.dataset.react);
+             return [b.getAttribute('aria-label'), six, b.previousElementSibling.dataset.react,
+                     r.width >= (innerWidth < 500 ? 44 : 24) && r.height >= (innerWidth < 500 ? 44 : 24)]",
+            json!([]),
+        );
+        assert_eq!(
+            more,
+            json!(["More reactions", ["👍", "❤️", "😂", "😮", "😢", "🙏"], "🙏", true]),
+            "{width}×{height}"
+        );
+        ana.click("#messages .menu button[data-act='more-reactions']");
+        ana.wait_for(
+            "document.getElementById('emoji-picker') && document.activeElement.id === 'emoji-search'",
+        );
+        let frame = ana.exec(
+            "const p = document.getElementById('emoji-picker').getBoundingClientRect();
+             return [p.left >= 0, p.right <= innerWidth, p.top >= 0, p.bottom <= innerHeight, p.height >= 150]",
+            json!([]),
+        );
+        assert_eq!(frame, json!([true, true, true, true, true]), "{width}×{height}");
+        ana.type_into("#emoji-search", "rocket");
+        assert_eq!(picker(&ana)[0][1][0][0], json!("🚀"));
+        ana.type_into("#emoji-search", ENTER);
+        ana.wait_for(
+            "!document.getElementById('emoji-picker') && !document.querySelector('#messages .menu')",
+        );
+        // On ana's screen, hers; on bob's, under his message.
+        ana.wait_for(
+            "document.querySelector('#messages .msg:not(.mine) .reaction.mine')?.textContent === '🚀 1'",
+        );
+        assert_eq!(chips(&ana, "theirs"), json!(["🚀 1"]));
+        bob.wait_for("document.querySelector('#messages .msg.mine .reactions')?.textContent === '🚀 1'");
+        // The picker's "Recently used" now starts with it.
+        ana.click("#emoji-button");
+        ana.wait_for("document.getElementById('emoji-picker')");
+        let shown = picker(&ana);
+        assert_eq!((shown[0][0].clone(), shown[0][1][0][0].clone()), (json!("Recently used"), json!("🚀")));
+        ana.type_into("#emoji-search", "\u{E00C}");
+        ana.wait_for("!document.getElementById('emoji-picker')");
+        // Any one emoji from another client: a ZWJ sequence and a flag, after the six's order.
+        let id = bob.exec("return document.querySelector('#messages .msg.mine').dataset.id", json!([]));
+        let mut raw = server.login_send("bob", "pw-bob");
+        for emoji in ["🏳️‍🌈", "🇦🇷", "👍🏽"] {
+            let line = format!("REACT:ana:{}:{emoji}", id.as_str().expect("an id"));
+            assert!(raw.request(&line).starts_with("OK:_r"), "{line}");
+        }
+        ana.wait_for("document.querySelectorAll('#messages .msg:not(.mine) .reaction').length === 4");
+        let mut seen: Vec<String> = chips(&ana, "theirs")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        seen.sort();
+        let mut want: Vec<String> = ["🚀 1", "🏳️‍🌈 1", "🇦🇷 1", "👍🏽 1"].iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(seen, want, "{width}×{height}");
+        shot(&ana, &format!("more-reactions-{width}"));
+    }
+    // The control's name in Spanish and Portuguese.
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut raw = server.login_send("bob", "pw-bob");
+    assert!(raw.request("MSG:ana:b1:hola").starts_with("OK:b1:"));
+    for (lang, name) in [("es", "Más reacciones"), ("pt", "Mais reações")] {
+        let ana = logged_in_speaking(&url, "ana", PHONE.0, PHONE.1, lang);
+        open_chat(&ana, "bob");
+        ana.wait_for("document.querySelector('#messages .msg:not(.mine) .more')");
+        ana.click("#messages .msg:not(.mine) .more");
+        ana.wait_for("document.querySelector(\"#messages .menu button[data-act='more-reactions']\")");
+        let label = ana.exec(
+            "return document.querySelector(\"#messages .menu button[data-act='more-reactions']\").getAttribute('aria-label')",
+            json!([]),
+        );
+        assert_eq!(label, json!(name));
+    }
+}

@@ -112,6 +112,8 @@ pub struct Db {
     stuck: Arc<[AtomicUsize]>,
     /// Whether the last connection attempt reached a primary.
     reachable: AtomicBool,
+    /// When a connection attempt last reached a primary.
+    reached_at: Mutex<Option<Instant>>,
 }
 
 impl Db {
@@ -129,6 +131,7 @@ impl Db {
             retry_at: Mutex::new(None),
             stuck,
             reachable: AtomicBool::new(false),
+            reached_at: Mutex::new(None),
         })
     }
 
@@ -152,6 +155,7 @@ impl Db {
         {
             return Err("no database host answered a moment ago".into());
         }
+        let began = Instant::now();
         let first = self.primary.load(Ordering::Relaxed);
         let count = self.store.hosts.len();
         let mut why = Vec::new();
@@ -164,6 +168,7 @@ impl Db {
             match self.connect_to(i, left.min(per_host)) {
                 Ok(link) => {
                     *self.retry_at.lock() = None;
+                    *self.reached_at.lock() = Some(Instant::now());
                     self.now_reachable(true, "");
                     self.primary.store(i, Ordering::Relaxed);
                     if self.connected.swap(i, Ordering::Relaxed) != i {
@@ -176,8 +181,15 @@ impl Db {
                 Err(e) => why.push(e),
             }
         }
-        *self.retry_at.lock() = Some(Instant::now() + RETRY_AFTER);
         let why = why.join("; ");
+        // Several threads connect at once: an attempt that began before
+        // another reached a primary (it waited on a frozen host meanwhile)
+        // says nothing of the primary now, and must not mark it
+        // unreachable (which would also keep the next outage unlogged).
+        if self.reached_at.lock().is_some_and(|at| at > began) {
+            return Err(why);
+        }
+        *self.retry_at.lock() = Some(Instant::now() + RETRY_AFTER);
         self.now_reachable(false, &why);
         Err(why)
     }

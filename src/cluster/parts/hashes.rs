@@ -1,5 +1,5 @@
 //! The sha256 of each upload's bytes as the parts committer commits them
-//! (`FileStore::digest`), so that the last part's check does not read
+//! (`Blobs::digest`), so that the last part's check does not read
 //! the whole file back from PostgreSQL: that read took 65 to 150 ms of a
 //! 16 MB upload's 0.8 s on a node (docs/BENCHMARKS.md, "Files").
 //!
@@ -9,7 +9,7 @@
 //! (another node appended the bytes before it, a commit whose answer was
 //! lost but which took place) drops the hash, and the last part then
 //! reads the bytes back as before. What the hash cannot see, the rows'
-//! offsets and lengths, is checked from the rows (`PgFiles::digest`).
+//! offsets and lengths, is checked from the rows (`PgBlobs::digest`).
 
 use std::collections::HashMap;
 

@@ -27,6 +27,17 @@ pub enum Wants {
     Files,
     /// The server says it does not carry files (`--no-files`): its refusal.
     NoFiles,
+    /// 1.3: a user of the server searches the suite's people
+    /// (`PEOPLE:<start>@<suite>`): left out by `--no-people`.
+    People,
+    /// A room's membership crosses (1.3): left out by `--no-rooms`.
+    Rooms,
+    /// The server says it does not carry rooms across (`--no-rooms`): its refusal.
+    NoRooms,
+    /// Presence crosses (1.3): left out by `--no-presence`.
+    Presence,
+    /// The server says it does not carry presence (`--no-presence`): its refusal.
+    NoPresence,
 }
 
 /// One case: as [`Case`](crate::conform::Case), run in a [`LinkCtx`].
@@ -67,6 +78,13 @@ pub struct Promised {
     pub queue_max: Option<u64>,
     /// `--no-files`: the server declares it does not carry files.
     pub no_files: bool,
+    /// `--no-people`: the server declares it neither lists its people to
+    /// peers nor searches theirs (§26, `PEOPLE:<start>@<server>`).
+    pub no_people: bool,
+    /// `--no-rooms`: nor rooms across servers.
+    pub no_rooms: bool,
+    /// `--no-presence`: nor presence.
+    pub no_presence: bool,
 }
 
 /// A case's context: the client side ([`CaseCtx`], which it derefs to:

@@ -218,6 +218,33 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 }
                 continue;
             }
+            // 1.3: a search of the suite's people: it has one, whose name
+            // is the start searched for, never seen (`people_across`).
+            Frame::People { start, .. } => {
+                peer.change(|s| s.searched.push(start.clone()));
+                if conn.send(&format!("OK:1\n{start}:UNKNOWN")).is_err() {
+                    return;
+                }
+                continue;
+            }
+            // 1.3: a user's profile, told: the suite shows no profiles.
+            Frame::Profile { .. } | Frame::Photo { .. } => {
+                if conn.send("OK").is_err() {
+                    return;
+                }
+                continue;
+            }
+            // 1.3: the server's users' presence, noted for the cases.
+            Frame::Presence { seen } => {
+                peer.change(|s| {
+                    s.presence_frames.push(Instant::now());
+                    s.presence.extend(seen.iter().cloned());
+                });
+                if conn.send("OK").is_err() {
+                    return;
+                }
+                continue;
+            }
             Frame::Upload { .. } | Frame::Part { .. } => {
                 let answer = peer.change(|s| s.take_file_frame(&frame));
                 if conn.send(&answer).is_err() {

@@ -28,6 +28,7 @@ pub mod class;
 pub mod door;
 pub mod hello;
 pub mod link;
+pub mod members;
 pub mod outage;
 pub mod peer;
 pub mod sending;
@@ -111,6 +112,22 @@ pub struct FederationCheck {
     /// cleanly (a KO, the link alive) instead of taking them.
     #[arg(long)]
     pub no_files: bool,
+    /// The server declares it does not search people across servers
+    /// (1.3, §26 `PEOPLE:<start>@<server>`): the case of its answer then
+    /// checks that it refuses a peer's search cleanly (a KO, the link
+    /// alive), and the case of its users' searches is left out.
+    #[arg(long)]
+    pub no_people: bool,
+    /// The server declares it does not carry rooms across servers (1.3,
+    /// §27 "Rooms"): the membership cases then check that it refuses a
+    /// `JOIN` of its room cleanly.
+    #[arg(long)]
+    pub no_rooms: bool,
+    /// The server declares it does not carry presence (1.3, §27
+    /// "Presence across servers"): the presence cases then check that it
+    /// refuses a `PRESENCE` cleanly.
+    #[arg(long)]
+    pub no_presence: bool,
     /// A shell command that restarts the server on its data; the cases
     /// that need it are skipped without it.
     #[arg(long, value_name = "CMD")]
@@ -158,7 +175,15 @@ fn group(s: &str) -> std::result::Result<Group, String> {
 /// dial the suite again after a broken link come last (a server waits
 /// longer each time, up to a minute).
 pub fn all_cases() -> Vec<LinkCase> {
-    [hello::cases(), taking::cases(), sending::cases(), outage::cases()].concat()
+    [
+        hello::cases(),
+        taking::cases(),
+        members::taking(),
+        sending::cases(),
+        members::sending(),
+        outage::cases(),
+    ]
+    .concat()
 }
 
 /// The longest `--give-up` and `--link-queue-max` the cases wait out.
@@ -185,7 +210,14 @@ pub fn run(check: FederationCheck) -> Result<()> {
         return Ok(());
     }
     let setup = names(&check)?;
-    let plan = Promised { give_up: check.give_up, queue_max: check.queue_max, no_files: check.no_files };
+    let plan = Promised {
+        give_up: check.give_up,
+        queue_max: check.queue_max,
+        no_files: check.no_files,
+        no_people: check.no_people,
+        no_rooms: check.no_rooms,
+        no_presence: check.no_presence,
+    };
     let mut settings = SuiteConfig {
         fast: check.fast,
         restart: check.allow_restart.clone(),
@@ -329,6 +361,13 @@ fn run_one(
         }
         Wants::Files if plan.no_files => Some("the server does not carry files (--no-files)"),
         Wants::NoFiles if !plan.no_files => Some("the server carries files (without --no-files)"),
+        Wants::People if plan.no_people => {
+            Some("the server does not search people across servers (--no-people)")
+        }
+        Wants::Rooms if plan.no_rooms => Some("the server does not carry rooms across (--no-rooms)"),
+        Wants::NoRooms if !plan.no_rooms => Some("the server carries rooms across (without --no-rooms)"),
+        Wants::Presence if plan.no_presence => Some("the server does not carry presence (--no-presence)"),
+        Wants::NoPresence if !plan.no_presence => Some("the server carries presence (without --no-presence)"),
         _ => None,
     };
     if let Some(why) = skip {

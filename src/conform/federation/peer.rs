@@ -87,8 +87,15 @@ pub struct Seen {
     /// 1.3: the files the server sent the door (`UPLOAD`, `PART`), by its
     /// file id: the size and sha256 announced, and the bytes received.
     pub files: HashMap<String, (u64, String, Vec<u8>)>,
+    /// 1.3: the starts of names the server searched the suite's people
+    /// for (`PEOPLE` frames), oldest first.
+    pub searched: Vec<String>,
     /// Every hello of the run, oldest first.
     pub hellos: Vec<TheirHello>,
+    /// 1.3: each user's presence as the server's `PRESENCE` frames said
+    /// it last (its address), and when each frame came.
+    pub presence: HashMap<String, crate::protocol::Presence>,
+    pub presence_frames: Vec<Instant>,
     /// What to do with the frame of a message, by its id (one frame each).
     rules: HashMap<String, FrameRule>,
     /// The `OK:<last>` to say to the next hello instead of what was taken.
@@ -226,6 +233,7 @@ impl Peer {
         self.change(|s| {
             s.taken.clear();
             s.bad.clear();
+            s.presence_frames.clear();
             s.rules.clear();
             s.resume_at = None;
             s.holding = false;

@@ -37,6 +37,7 @@ pub fn cases() -> Vec<LinkCase> {
         c("own-name-is-this-server", "§27 Addresses", own_name_is_this_server),
         c("file-sent-before-its-message", "§27 Files across servers", file_sent_before_its_message)
             .wants(Wants::Files),
+        c("people-asked-across", "§26 Finding people", people_asked_across).wants(Wants::People),
     ]
 }
 
@@ -304,4 +305,23 @@ fn file_sent_before_its_message(ctx: &mut LinkCtx) -> Result<(), Failure> {
         Some((_, got)) => Err(Failure::new(want, format!("{frame} after {} bytes that differ", got.len()))),
         None => Err(Failure::new(want, format!("{frame} naming a file never announced"))),
     }
+}
+
+/// 1.3 (§26): a user's `PEOPLE:<start>@<suite>` crosses the link as a
+/// `PEOPLE` frame, and the suite's answer (one person, whose name is the
+/// start) comes back as the reply, by its address.
+fn people_asked_across(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let mut b = ctx.user("b")?;
+    let start = ctx.name("zed");
+    let lines = b.listing(&format!("PEOPLE:{start}@{}", ctx.peer.names.me))?;
+    let want = format!("OK:1 then {start}@{}:UNKNOWN", ctx.peer.names.me);
+    let got = format!("OK:{} then {}", lines.len(), lines.join(" "));
+    let them = format!("{start}@{}:UNKNOWN", ctx.peer.names.me);
+    check(lines.len() == 1 && lines[0].eq_ignore_ascii_case(&them), &want, got)?;
+    let searched = ctx.peer.seen().searched.clone();
+    check(
+        searched.iter().any(|s| s == &start),
+        format!("a PEOPLE frame for {start} at the suite's link port"),
+        format!("{searched:?}"),
+    )
 }

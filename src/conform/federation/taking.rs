@@ -58,6 +58,7 @@ pub fn cases() -> Vec<LinkCase> {
         c("calls-carried-or-refused-cleanly", "§27 Calls across servers", calls_carried_or_refused_cleanly),
         c("file-taken-whole", "§27 Files across servers", file_taken_whole).wants(Wants::Files),
         c("files-refused-cleanly", "§27 Files across servers", files_refused_cleanly).wants(Wants::NoFiles),
+        c("people-searched-or-declined", "§26 Finding people, §27 The frames", people_searched),
     ]
 }
 
@@ -478,4 +479,44 @@ fn files_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
     }
     link.alive()?;
     nothing_else(ctx, &mut link, &mut b)
+}
+
+/// 1.3 (§26, §27): the suite's user searches the server's people by the
+/// start of `b`'s name (`PEOPLE:<asker>@<suite>:<start>`, unnumbered):
+/// answered `OK:<n>` and `n` lines `<user>:<ONLINE|ts|UNKNOWN>` of its own
+/// users (at most 20), `b` (in `#general`) among them; a server that declares it does not
+/// (`--no-people`) refuses with a `KO` and the link goes on. A search for
+/// another server's user is refused `FORBIDDEN`.
+fn people_searched(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS};
+    // `b` stays in `#general`, whose members a server lists to the users
+    // of other servers (§26).
+    ctx.user_in_general("b")?;
+    let mut link = ctx.link("link")?;
+    let name = ctx.name("b");
+    link.send(&format!("PEOPLE:{}:{name}", ctx.remote("a")))?;
+    let head = link.conn.line("OK:<n> (or, with --no-people, KO:<code>:…)")?;
+    match (Answer::parse(&head), ctx.plan.no_people) {
+        (Ok(Answer::Ko(None, _, why)), true) if !why.is_empty() => return link.alive(),
+        (Ok(Answer::Hello(n)), false) if n as usize <= MAX_PEOPLE_ACROSS => {
+            let mut found = false;
+            for i in 0..n {
+                let line = link.conn.line(&format!("line {} of {n}: <user>:<presence>", i + 1))?;
+                let seen = crate::protocol::SeenLine::parse(&line)
+                    .map_err(|e| Failure::new("<user>:<ONLINE|ts|UNKNOWN>, a user of the server", e))?;
+                check(!seen.user.contains('@'), "a user of the server, by its name there", &line)?;
+                found |= seen.user.eq_ignore_ascii_case(&name);
+            }
+            check(found, format!("{name} among the people found"), "not listed")?;
+        }
+        (_, no_people) => {
+            let want = if no_people { "KO:<code>:<why> (--no-people)" } else { "OK:<n>, at most 20" };
+            return Err(Failure::new(want, head));
+        }
+    }
+    link.send(&format!("PEOPLE:{}@{}:{name}", ctx.name("eve"), ctx.name("elsewhere")))?;
+    let want = "KO:FORBIDDEN:… (a search for another server's user)";
+    let got = link.conn.line(want)?;
+    check(matches!(Answer::parse(&got), Ok(Answer::Ko(None, Code::Forbidden, _))), want, got)?;
+    link.alive()
 }

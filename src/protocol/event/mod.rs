@@ -12,70 +12,10 @@
 //! only to a connection that said `VERSION:1.2`.
 
 use std::fmt;
-use std::str::FromStr;
 
+use super::lines::MsgState;
 use super::moderation::{Change, EVENT_WORDS};
 use super::{Text, split_fields};
-
-/// The states of a message, in the only order they may move (protocol §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MsgState {
-    /// `…` the client has it in its own files (not yet accepted by the server).
-    Sent,
-    /// `✓` the server stored it durably.
-    Received,
-    /// `✓✓` the recipient's client acknowledged it.
-    Delivered,
-    /// `✓✓ read` the recipient read it (or a later message).
-    Read,
-    /// 1.3 (§27): `✗` another server refused it, or it waited past the
-    /// give-up age: a bounce, final. Said by `HISTORY` only (the event is
-    /// `STATUS:…:FAILED:<ts>:<reason>`, `protocol::link::Bounce`).
-    Failed,
-}
-
-impl MsgState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MsgState::Sent => "SENT",
-            MsgState::Received => "RECEIVED",
-            MsgState::Delivered => "DELIVERED",
-            MsgState::Read => "READ",
-            MsgState::Failed => "FAILED",
-        }
-    }
-
-    /// The ticks a console shows for this state.
-    pub fn ticks(self) -> &'static str {
-        match self {
-            MsgState::Sent => "…",
-            MsgState::Received => "✓",
-            MsgState::Delivered => "✓✓",
-            MsgState::Read => "✓✓ read",
-            MsgState::Failed => "✗",
-        }
-    }
-}
-
-impl FromStr for MsgState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<MsgState, String> {
-        match s {
-            "SENT" => Ok(MsgState::Sent),
-            "RECEIVED" => Ok(MsgState::Received),
-            "DELIVERED" => Ok(MsgState::Delivered),
-            "READ" => Ok(MsgState::Read),
-            "FAILED" => Ok(MsgState::Failed),
-            _ => Err(format!("unknown state {s:?}")),
-        }
-    }
-}
-
-impl fmt::Display for MsgState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why the server is closing a receive connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

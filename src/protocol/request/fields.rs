@@ -25,6 +25,15 @@ pub(super) fn user(name: &str) -> Result<String, Ko> {
     Ok(name.to_string())
 }
 
+/// `<user>` or (1.3, §27) an address `<user>@<server>`: whether this
+/// server knows the server is its to say.
+pub(super) fn user_or_address(field: &str) -> Result<String, Ko> {
+    match Chat::parse(field) {
+        Ok(Chat::User(name)) => Ok(name),
+        _ => user(field),
+    }
+}
+
 /// `<user>` or (1.2) `<user>@<device>`.
 pub(super) fn user_at(field: &str) -> Result<(String, Option<String>), Ko> {
     match field.split_once('@') {

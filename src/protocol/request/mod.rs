@@ -30,12 +30,15 @@ use std::fmt;
 use std::num::IntErrorKind;
 
 pub use fields::{MAX_PEOPLE, MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
-use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
+use fields::{
+    bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at,
+    user_or_address,
+};
 
-use super::action::REACTIONS;
+use super::action::{MAX_REACTION_BYTES, is_reaction};
 use super::call::Signal;
 use super::moderation::{ActionFrame, ModAction, REQUEST_WORDS};
-use super::names::{check_id, check_name};
+use super::names::{check_address, check_id, check_name};
 use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
@@ -670,12 +673,16 @@ fn conversation(line: &str) -> Result<Request, Ko> {
             }
         }
         "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
-        "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
+        "LASTSEEN" => Request::LastSeen { user: user_or_address(fields(line, 2, "LASTSEEN:<user>")?[1])? },
         "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
         // A name's start is a name's shape: 1 to 32 of its characters.
         "PEOPLE" => {
             let f = fields(line, 2, "PEOPLE:<the start of a user name>")?;
-            check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            // 1.3 (§27): `<start>@<server>` asks another server; whether
+            // this server knows it is the server's to say.
+            if check_address(f[1]).is_err() {
+                check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            }
             Request::People { prefix: f[1].to_string() }
         }
         other => return Err(unknown(other)),
@@ -708,9 +715,11 @@ fn message_action(line: &str) -> Result<Request, Ko> {
         }
         "REACT" => {
             let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
-            if !REACTIONS.contains(&f[3]) {
-                let list = REACTIONS.join(" ");
-                return Err(bad(format!("{:?} is not a reaction; one of {list}", truncate(f[3], 16))));
+            if !is_reaction(f[3]) {
+                return Err(bad(format!(
+                    "{:?} is not a reaction: one emoji (one character as shown, at most {MAX_REACTION_BYTES} bytes)",
+                    truncate(f[3], 16)
+                )));
             }
             Request::React { to: chat(f[1])?, id: target(f[2])?, emoji: f[3].to_string() }
         }

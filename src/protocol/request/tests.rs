@@ -54,6 +54,7 @@ fn every_request_round_trips() {
         "MEMBERS:#general",
         "PEOPLE:an",
         "PEOPLE:Bob.S",
+        "PEOPLE:bo@lab2",
         "SERVER",
         "TYPING:bob",
         "TYPING:#general",
@@ -161,7 +162,9 @@ fn bad_requests_say_why() {
     assert!(reason("PEOPLE:#general").contains("not allowed in a name"));
     assert!(reason("PEOPLE").contains("PEOPLE:<the start of a user name>"));
     assert!(reason(&format!("PEOPLE:{}", "a".repeat(33))).contains("1 to 32"));
-    assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
+    assert!(reason("PEOPLE:bo@").contains("not allowed in a name"), "no server after the @");
+    assert!(reason("PEOPLE:@lab2").contains("not allowed in a name"), "no start before the @");
+    assert!(reason("REACT:bob:m1:🦀🦀").contains("not a reaction"));
     assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
     assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
     assert!(reason("DELETE:#lab3:m1:a b").contains("bad user name"));

@@ -2,14 +2,16 @@
 //! one inbox per user, a position in it per device.
 //!
 //! The store keeps each user's inbox with one number `acked`: events up
-//! to it are gone. This module keeps, beside it, where each device is
-//! (`store::devices`: settings of the user in the log), and turns the
-//! devices' `ACK`s into the store's two operations:
+//! to it are gone. Beside it, each device's position (`store::devices`:
+//! settings of the user in the log) is the log's, moved by the `ACK`
+//! records themselves: a device's `ACK` is one write
+//! (`LocalStore::ack_device`) that
 //!
-//! - the inbox is trimmed (`LocalStore::ack`) up to the **lowest** position of
-//!   the live devices: an event leaves the inbox once every device has it;
-//! - direct messages become DELIVERED (`LocalStore::deliver`) up to the
-//!   **highest**: two grey ticks as soon as the first device has it.
+//! - trims the inbox up to the **lowest** position of the live devices:
+//!   an event leaves the inbox once every device has it;
+//! - turns direct messages into DELIVERED up to the **highest**: two grey
+//!   ticks as soon as the first device has it;
+//! - says where the device is now, in the same `ACK` record.
 //!
 //! A user with one device (every 1.0/1.1 client: the device `default`)
 //! has lowest = highest = its `ACK`: the inbox's own `ack`.
@@ -27,20 +29,18 @@
 //! The record is the log's ([`InLog`]), on a single server as on a
 //! cluster: a user's devices are read from it before they count (a
 //! receive login, a token, `DEVICES`, `UNLINK`), a token made or a device
-//! unlinked is written there before the client hears of it, and the
-//! flusher writes the positions that moved there once a [`FLUSH_EVERY`],
-//! never in the path of an `ACK`. So a token made on one node of a
-//! cluster logs in on any, and a device keeps its position through a
-//! restart or a move between nodes (to within the last [`FLUSH_EVERY`]):
-//! see [`record`].
+//! unlinked is written there before the client hears of it, and when a
+//! device was last seen is written as its connection ends. So a token
+//! made on one node of a cluster logs in on any, and a device keeps its
+//! position through a crash or a move between nodes: the position is
+//! its last `ACK` record's (one that rode no batch yet when the process
+//! died only makes the device get those events again): see [`record`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::base::Base;
@@ -55,9 +55,6 @@ use crate::store::InLog;
 use crate::store::devices::{self as book, Device, DeviceBook};
 use crate::store::{UserId, now_ms};
 
-/// How often the flusher thread writes positions that moved.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
 /// A code of `LINK`, waiting for its `PAIR` (`tokens.rs`).
 struct LinkCode {
     user: UserId,
@@ -68,8 +65,7 @@ struct LinkCode {
 pub struct Devices {
     /// The record of every user's devices: settings in the store's log.
     record: Arc<InLog>,
-    /// What this server knows of the record, with the positions and
-    /// times that moved since the flusher's last turn.
+    /// The record as last read (`Devices::refresh`), before a device counts.
     book: Mutex<DeviceBook>,
     /// `--max-devices`: receive connections per user at once.
     pub max_devices: usize,
@@ -77,38 +73,19 @@ pub struct Devices {
     forget_after_ms: u64,
     /// Link codes by code; one per user (a new `LINK` replaces it).
     codes: Mutex<HashMap<String, LinkCode>>,
-    /// Per user with devices behind the first: up to where DELIVERED was
-    /// asked of the store, so that each `ACK` asks only for what is new.
-    delivered: Mutex<HashMap<UserId, u64>>,
-    /// Users (folded) whose devices moved since they were last written
-    /// to the record.
-    moved: Mutex<HashSet<String>>,
-    /// The flusher thread and what stops it.
-    flusher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl Devices {
-    /// The devices on `record`, and the flusher thread started.
-    pub fn start(record: Arc<InLog>, max_devices: usize, device_days: f64) -> std::io::Result<Arc<Devices>> {
+    /// The devices on `record`.
+    pub fn start(record: Arc<InLog>, max_devices: usize, device_days: f64) -> Arc<Devices> {
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
-        let devices = Arc::new(Devices {
+        Arc::new(Devices {
             record,
             book: Mutex::new(DeviceBook::default()),
             max_devices: max_devices.max(1),
             forget_after_ms,
             codes: Mutex::new(HashMap::new()),
-            delivered: Mutex::new(HashMap::new()),
-            moved: Mutex::new(HashSet::new()),
-            flusher: Mutex::new(None),
-        });
-        let (stop, stopped) = crossbeam_channel::bounded(1);
-        let weak = Arc::downgrade(&devices);
-        let thread = std::thread::Builder::new()
-            .name("devices".into())
-            .stack_size(super::threads::STACK_SIZE)
-            .spawn(move || flush_loop(&weak, &stopped))?;
-        *devices.flusher.lock() = Some((stop, thread));
-        Ok(devices)
+        })
     }
 
     /// Makes `change` to `name`'s devices in memory, once its caller wrote
@@ -121,40 +98,32 @@ impl Devices {
         out
     }
 
-    /// Writes what moved and stops the flusher (server shutdown): every
-    /// device online is seen now.
+    /// Server shutdown: every device online was seen now.
     pub fn stop(&self, online: &[Arc<Outlet>]) {
-        let now = now_ms();
-        {
-            let mut book = self.book.lock();
-            for outlet in online {
-                if let Some(d) = book.device_mut(&outlet.name, &outlet.device) {
-                    d.seen_ms = d.seen_ms.max(now);
-                }
-            }
-        }
         for outlet in online {
-            self.moved(&outlet.name);
+            self.record.seen(&outlet.name, &outlet.device, outlet.peer_ip, now_ms(), false);
         }
-        if let Some((stop, thread)) = self.flusher.lock().take() {
-            let _ = stop.send(());
-            let _ = thread.join();
-        }
-        self.flush();
     }
 
     /// A receive connection of `outlet`'s device logged in from `address`:
     /// the position its replay starts after (0 for a new or forgotten
     /// device: what the inbox still holds), and whether the user now has
-    /// several devices that hold its inbox (see [`Devices::several`]).
+    /// several devices that hold its inbox (see [`Devices::several`]). A
+    /// forgotten device holds the inbox again from there on: on record
+    /// at 0, so that no other device's `ACK` trims what it was not sent.
     pub fn attach(&self, outlet: &Outlet, address: IpAddr) -> (u64, bool) {
-        let mut book = self.book.lock();
-        let device = book.touch(&outlet.name, &outlet.device, address, now_ms(), 0);
-        let position = *device.position.get_or_insert(0);
-        let live = book.devices(&outlet.name).iter().filter(|d| d.position.is_some()).count();
+        self.refresh(&outlet.name);
+        let book = self.book.lock();
+        let devices = book.devices(&outlet.name);
+        let mine = book::find(devices, &outlet.device);
+        let position = mine.and_then(|d| d.position);
+        let live = devices.iter().filter(|d| d.position.is_some()).count() + usize::from(position.is_none());
+        let back = mine.is_some() && position.is_none();
         drop(book);
-        self.moved(&outlet.name);
-        (position, live > 1)
+        if back {
+            self.record.seen(&outlet.name, &outlet.device, address, now_ms(), true);
+        }
+        (position.unwrap_or(0), live > 1)
     }
 
     /// Tells the store whether `user` has several devices: its inbox then
@@ -164,72 +133,18 @@ impl Devices {
         base.store.set_several(user, several);
     }
 
-    /// `outlet`'s connection ended: its device was seen now.
+    /// `outlet`'s connection ended: its device was seen now, from where
+    /// it came.
     pub fn detach(&self, outlet: &Outlet) {
-        let seen = match self.book.lock().device_mut(&outlet.name, &outlet.device) {
-            Some(d) => {
-                d.seen_ms = d.seen_ms.max(now_ms());
-                true
-            }
-            None => false,
-        };
-        if seen {
-            self.moved(&outlet.name);
-        }
+        self.record.seen(&outlet.name, &outlet.device, outlet.peer_ip, now_ms(), false);
     }
 
     /// `ACK:<seq>` from `outlet`'s device (see the module documentation).
     pub fn ack(&self, base: &Base, outlet: &Outlet, seq: u64) {
-        let user = outlet.user;
-        let online = online_devices(base, user);
-        // Lock order: the router (above), then the book; the store only
-        // once the book is let go (the store may deliver, through the router).
-        let trim = {
-            let mut book = self.book.lock();
-            let Some(device) = book.device_mut(&outlet.name, &outlet.device) else {
-                return; // unlinked meanwhile: it holds nothing
-            };
-            if device.position.is_some_and(|p| p >= seq) {
-                return;
-            }
-            device.position = Some(seq);
-            self.trim_point(book.devices_mut(&outlet.name), &online, now_ms())
-        };
-        if trim.forgot && trim.live <= 1 {
-            Devices::several(base, user, false);
-        }
-        let lowest = trim.lowest.unwrap_or(seq);
-        self.moved(&outlet.name);
-        if seq > lowest {
-            let mut delivered = self.delivered.lock();
-            let from = delivered.get(&user).copied().unwrap_or(0).max(lowest);
-            if seq > from {
-                base.store.deliver(user, from, seq);
-                delivered.insert(user, seq);
-            }
-        } else {
-            self.delivered.lock().remove(&user);
-        }
-        base.store.ack(user, lowest);
-    }
-
-    /// The lowest position of `devices` that are live (online, or seen
-    /// within `--device-days`), forgetting the others.
-    fn trim_point(&self, devices: &mut [Device], online: &[Arc<str>], now: u64) -> Trim {
-        let mut trim = Trim { lowest: None, live: 0, forgot: false };
-        for d in devices.iter_mut() {
-            let is_online = online.iter().any(|o| o.eq_ignore_ascii_case(&d.name));
-            if !is_online && d.position.is_some() && d.seen_ms.saturating_add(self.forget_after_ms) < now {
-                log::info!("devices: {} not seen for --device-days: forgotten", d.name);
-                d.position = None;
-                trim.forgot = true;
-            }
-            if let Some(p) = d.position {
-                trim.lowest = Some(trim.lowest.map_or(p, |l| l.min(p)));
-                trim.live += 1;
-            }
-        }
-        trim
+        let online = online_devices(base, outlet.user);
+        // Lock order: the router (above), then the store.
+        let forgotten = |d: &Device| forgotten(d, &online, now_ms(), self.forget_after_ms);
+        base.store.ack_device(outlet.user, Some((&outlet.device, seq)), &forgotten);
     }
 
     /// `DEVICES`: `user`'s devices, sorted by name.
@@ -272,7 +187,7 @@ impl Devices {
         })?;
         self.commit(name, |devices| book::remove(devices, device));
         base.router.sends.close_device(user, device, Some(asker));
-        self.trim(base, user, name);
+        self.trim(base, user);
         log::info!("{name}: device {device} unlinked");
         Ok(())
     }
@@ -280,50 +195,24 @@ impl Devices {
     /// `user`'s devices changed (one left): the inbox is trimmed to the
     /// lowest position of those still live, and whether it has several
     /// told again.
-    fn trim(&self, base: &Base, user: UserId, name: &str) {
+    fn trim(&self, base: &Base, user: UserId) {
         let online = online_devices(base, user);
-        let trim = {
-            let mut book = self.book.lock();
-            self.trim_point(book.devices_mut(name), &online, now_ms())
-        };
-        if trim.forgot {
-            self.moved(name);
-        }
-        if trim.live <= 1 {
-            Devices::several(base, user, false);
-        }
-        if let Some(lowest) = trim.lowest {
-            base.store.ack(user, lowest);
-        }
+        let forgotten = |d: &Device| forgotten(d, &online, now_ms(), self.forget_after_ms);
+        base.store.ack_device(user, None, &forgotten);
     }
 }
 
-/// What [`Devices::trim_point`] found.
-struct Trim {
-    /// The lowest position of a live device (`None`: none is live).
-    lowest: Option<u64>,
-    /// How many devices are live.
-    live: usize,
-    /// Some device was forgotten just now.
-    forgot: bool,
+/// True if `device` is to be forgotten at `now`: not online (`online`:
+/// the names of its user's devices that are), holding a position, and
+/// not seen for `forget_after_ms` (`--device-days`).
+fn forgotten(device: &Device, online: &[Arc<str>], now: u64, forget_after_ms: u64) -> bool {
+    let is_online = online.iter().any(|o| o.eq_ignore_ascii_case(&device.name));
+    !is_online && device.position.is_some() && device.seen_ms.saturating_add(forget_after_ms) < now
 }
 
 /// The names of `user`'s devices online.
 fn online_devices(base: &Base, user: UserId) -> Vec<Arc<str>> {
     base.router.outlets(user).iter().map(|o| o.device.clone()).collect()
-}
-
-/// The flusher: writes the positions that moved once a [`FLUSH_EVERY`].
-fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
-    loop {
-        match stop.recv_timeout(FLUSH_EVERY) {
-            Err(RecvTimeoutError::Timeout) => match devices.upgrade() {
-                Some(devices) => devices.flush(),
-                None => return,
-            },
-            _ => return,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -339,7 +228,7 @@ pub(super) mod tests {
         if store.find_account("ana").is_none() {
             store.register("ana", "", "pw-ana").unwrap();
         }
-        let devices = Devices::start(Arc::new(InLog::new(local.clone())), 5, 1.0).unwrap();
+        let devices = Devices::start(Arc::new(InLog::new(local.clone())), 5, 1.0);
         (devices, local)
     }
 
@@ -348,23 +237,19 @@ pub(super) mod tests {
     /// unless it is online.
     #[test]
     fn a_device_is_forgotten_past_its_days_unless_online() {
-        let dir = tempfile::tempdir().unwrap();
-        let (devices, _) = on_a_store(dir.path());
         let day_ms = 86_400_000;
-        let device = |name: &str| Device {
+        let device = |name: &str, position| Device {
             name: name.into(),
-            position: Some(3),
+            position,
             seen_ms: 1_000,
             address: IpAddr::from([127, 0, 0, 1]),
             token: None,
         };
-        let mut book = [device("phone"), device("old")];
-        let trim = devices.trim_point(&mut book, &[], 1_000 + day_ms);
-        assert!(!trim.forgot && trim.live == 2 && trim.lowest == Some(3), "a day exactly: kept");
-        let trim = devices.trim_point(&mut book, &["phone".into()], 1_000 + day_ms + 1);
-        assert!(trim.forgot && trim.live == 1, "past it: forgotten, but the phone is online");
-        assert_eq!(book.map(|d| d.position), [Some(3), None]);
-        devices.stop(&[]);
+        let old = device("old", Some(3));
+        assert!(!forgotten(&old, &[], 1_000 + day_ms, day_ms), "a day exactly: kept");
+        assert!(forgotten(&old, &[], 1_000 + day_ms + 1, day_ms), "past it: forgotten");
+        assert!(!forgotten(&old, &["OLD".into()], 1_000 + day_ms + 1, day_ms), "online: kept");
+        assert!(!forgotten(&device("old", None), &[], 1_000 + day_ms + 1, day_ms), "forgotten already");
     }
 
     /// Logging in under ever new names keeps at most `MAX_KNOWN` devices
@@ -384,6 +269,5 @@ pub(super) mod tests {
         assert_eq!(names.len(), book::MAX_KNOWN, "{names:?}");
         assert!(names.contains(&"linked") && !names.contains(&"d0") && !names.contains(&"d1"), "{names:?}");
         assert!(devices.token_matches("ana", "linked", &token));
-        devices.stop(&[]);
     }
 }

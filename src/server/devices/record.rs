@@ -2,10 +2,11 @@
 //! single server as on every node of a cluster).
 //!
 //! A user's devices are read from the record before they count, into
-//! this server's book ([`merge`]: the record's list, each device at the
-//! further position); a new device is put on record before its login
-//! claims the session, so that no later read drops it; positions and
-//! times that moved go to the record at the flusher's turn, only forward.
+//! this server's book; a new device is put on record before its login
+//! claims the session, so that no later read drops it; when a device
+//! was last seen, and from where, goes to the record as its connection
+//! ends. Its position is moved by its `ACK` records alone
+//! (`LocalStore::ack_device`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use super::Devices;
 use crate::protocol::Ko;
 use crate::protocol::names::fold;
-use crate::store::devices::{Device, merge};
+use crate::store::devices::Device;
 use crate::store::now_ms;
 
 impl Devices {
@@ -24,16 +25,15 @@ impl Devices {
         if rows.is_empty() && book.devices(user).is_empty() {
             return; // nobody's name makes no row in the book
         }
-        let devices = book.devices_mut(user);
-        *devices = merge(devices, rows);
+        *book.devices_mut(user) = rows;
         book.drop_if_empty(user);
     }
 
     /// A receive login of `user`'s `device` from `address`, before it
     /// claims its session: the user's devices are read from the record,
     /// and this one is written there now if new, so that no later read
-    /// forgets it (a device known already is seen again at the flusher's
-    /// turn). If it cannot be written (a full disk), the login goes on: the
+    /// forgets it (a device known already is seen again as its
+    /// connection ends). If it cannot be written (a full disk), the login goes on: the
     /// device is in memory only, and starts afresh at the next read.
     pub fn arrive(&self, user: &str, device: &str, address: IpAddr) {
         self.refresh(user);
@@ -88,26 +88,5 @@ impl Devices {
             }
         });
         Ok(())
-    }
-
-    /// Notes that `user`'s devices moved (written at the flusher's turn).
-    pub(super) fn moved(&self, user: &str) {
-        self.moved.lock().insert(fold(user));
-    }
-
-    /// Writes the positions and times that moved to the record (the
-    /// flusher's turn, and stop).
-    pub(super) fn flush(&self) {
-        let users: Vec<String> = self.moved.lock().drain().collect();
-        for (i, user) in users.iter().enumerate() {
-            let devices = self.book.lock().devices(user).to_vec();
-            if let Err(ko) = self.record.save(user, &devices) {
-                // The store refuses (stopping, a database away): the rest
-                // waits for the next turn.
-                log::warn!("devices: writing {user}'s devices: {}", ko.reason);
-                self.moved.lock().extend(users[i..].iter().cloned());
-                return;
-            }
-        }
     }
 }

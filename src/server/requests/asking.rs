@@ -151,6 +151,19 @@ impl<'s, 'a> Asking<'s, 'a> {
         self.session.ctx.ring_home(room);
     }
 
+    /// 1.3: `PEOPLE:<start>@<server>`: the people of another server,
+    /// asked over its link; this thread waits for the answer, so the
+    /// reply keeps its place (`server::people_across::ask`).
+    pub fn people_across(&self, start: &str, server: &str) -> Result<Vec<crate::protocol::SeenLine>, Ko> {
+        crate::server::people_across::ask(self.session.ctx, (self.who.id, self.who.name), start, server)
+    }
+
+    /// 1.3: tells the servers whose users share a chat with the asker
+    /// its profile as it is now (`server::profile_across::tell`).
+    pub fn tell_profile_across(&self) {
+        crate::server::profile_across::tell(self.session.ctx, self.who.id, self.who.name);
+    }
+
     /// The ports users accept direct chats on (`P2P`, `PEER`).
     pub fn p2p_ports(&self) -> &'a Ports {
         &self.session.ctx.p2p_ports

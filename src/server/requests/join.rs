@@ -22,6 +22,8 @@ pub(super) fn serve(mut a: Asking, room: String) -> Flow {
     if joined.is_ok() && changes {
         a.ring_home(&room);
         a.tell_members_when_durable(room, true);
+        // 1.3: its presence goes to the room's other servers.
+        a.base.remote_seen.note(a.base, a.who.id);
     }
     a.reply_durable(joined.map(|ticket| (Reply::Ok, ticket)))
 }

@@ -1,7 +1,9 @@
 //! `LASTSEEN:<user>` (protocol 1.1, §11): is `user` online, and if not,
-//! since when.
+//! since when. 1.3 (§27): `LASTSEEN:bob@lab2`, a user of another server,
+//! as its server said it (`server::presence_across`); one nobody here
+//! shares a chat with is `UNKNOWN`.
 
-use crate::protocol::Reply;
+use crate::protocol::{Chat, Presence, Reply, SeenLine};
 use crate::server::presence;
 use crate::server::session::Flow;
 
@@ -13,6 +15,14 @@ pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemer
 
 /// 1.2: `UNKNOWN` to someone `user` blocked (§22).
 pub(super) fn serve(a: Asking, user: String) -> Flow {
+    let user = match a.chat_here(Chat::User(user)) {
+        Ok(Chat::User(user)) => user,
+        Ok(Chat::Room(room)) => room, // never: a user stays a user
+        Err(ko) => return a.reply(Err(ko)),
+    };
+    if user.contains('@') && a.base.store.user_id(&user).is_none() {
+        return a.reply(Ok(Reply::with(SeenLine { user, presence: Presence::Unknown })));
+    }
     let seen = presence::last_seen(a.base, a.who.id, &user);
     a.reply(seen.map(Reply::with))
 }

@@ -3,8 +3,8 @@
 //! settings and told to whoever shares a chat with you
 //! (`server::profile`).
 
-use crate::protocol::Reply;
 use crate::protocol::profile::ProfileRequest;
+use crate::protocol::{Chat, Reply};
 use crate::server::profile;
 use crate::server::session::{Flow, listing};
 
@@ -38,6 +38,21 @@ pub(super) fn cost(request: &ProfileRequest) -> u32 {
 
 pub(super) fn serve(a: Asking, request: ProfileRequest) -> Flow {
     let (base, me, my_name) = (a.base, a.who.id, a.who.name);
+    // 1.3: another server's user (`bob@lab2`) is asked of the profile this
+    // server keeps of it (`server::profile_across`); this server's own
+    // address is its user; in no network, an address is refused as before.
+    let request = match request {
+        ProfileRequest::Profile(user) => match a.chat_here(Chat::User(user)) {
+            Ok(chat) => ProfileRequest::Profile(chat.to_string()),
+            Err(ko) => return a.reply(Err(ko)),
+        },
+        ProfileRequest::PhotoOf(user) => match a.chat_here(Chat::User(user)) {
+            Ok(chat) => ProfileRequest::PhotoOf(chat.to_string()),
+            Err(ko) => return a.reply(Err(ko)),
+        },
+        other => other,
+    };
+    let changes = matches!(request, ProfileRequest::Name(_) | ProfileRequest::Photo(_));
     let answer = match request {
         ProfileRequest::Name(name) => profile::set_name(base, me, my_name, &name).map(|()| Reply::Ok),
         ProfileRequest::Photo(file) => {
@@ -56,5 +71,8 @@ pub(super) fn serve(a: Asking, request: ProfileRequest) -> Flow {
             profile::set_privacy(base, me, key, on).map(|line| Reply::OkWith(line.to_string()))
         }
     };
+    if changes && answer.is_ok() {
+        a.tell_profile_across();
+    }
     a.reply(answer)
 }

@@ -1,5 +1,6 @@
 //! The files of a single server, on its disk, in `<data>/files/`, each
-//! named only by its server-chosen id:
+//! named only by its server-chosen id: the descriptions ([`DiskFiles`],
+//! `.meta`) and the bytes ([`DiskBlobs`], the others):
 //!
 //! | file | what |
 //! | --- | --- |
@@ -27,16 +28,37 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::{Carrier, FileStore, Footprint, Meta, ReadSeek, internal};
+use super::{Blobs, Carrier, FileStore, Footprint, Meta, ReadSeek, internal};
 use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
 use crate::sys::disk::At;
 use crate::sys::private::Mode;
 
-/// The `files/` directory of a data directory.
+/// The descriptions of the `files/` directory of a data directory (its
+/// `.meta` files), held in memory too.
 pub struct DiskFiles {
     dir: PathBuf,
     index: Mutex<Metas>,
+}
+
+/// The bytes of the `files/` directory of a data directory: `.part`,
+/// the complete file, `.thumb`.
+pub struct DiskBlobs {
+    dir: PathBuf,
+}
+
+/// Opens `<data_dir>/files`: its descriptions, every `.meta` loaded, and
+/// its bytes; files left half written by a crash (a `.tmp`, bytes
+/// without a `.meta`) are removed.
+pub fn open(data_dir: &Path) -> io::Result<(DiskFiles, DiskBlobs)> {
+    let files = DiskFiles::open(data_dir)?;
+    let blobs = DiskBlobs { dir: files.dir.clone() };
+    Ok((files, blobs))
+}
+
+/// `<dir>/<id><suffix>`.
+fn path(dir: &Path, id: &str, suffix: &str) -> PathBuf {
+    dir.join(format!("{id}{suffix}"))
 }
 
 /// What the `.meta` files say, in memory.
@@ -86,7 +108,7 @@ impl Metas {
 impl DiskFiles {
     /// Opens `<data_dir>/files`, loading every `.meta`; files left half
     /// written by a crash (a `.tmp`, bytes without a `.meta`) are removed.
-    pub fn open(data_dir: &Path) -> io::Result<DiskFiles> {
+    fn open(data_dir: &Path) -> io::Result<DiskFiles> {
         let dir = data_dir.join("files");
         // Private, as the rest of the data directory (store::permissions).
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
@@ -110,7 +132,7 @@ impl DiskFiles {
     }
 
     fn path(&self, id: &str, suffix: &str) -> PathBuf {
-        self.dir.join(format!("{id}{suffix}"))
+        path(&self.dir, id, suffix)
     }
 
     /// Removes what no `.meta` describes (a crash between writing bytes
@@ -146,7 +168,6 @@ impl FileStore for DiskFiles {
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko> {
         let mut index = self.index.lock();
         allow(index.owners.get(&fold(&meta.owner)).copied().unwrap_or_default())?;
-        private_file(&self.path(id, ".part")).map_err(internal)?;
         write_synced(&self.path(id, ".meta"), meta_text(meta).as_bytes()).map_err(internal)?;
         index.insert(id, meta.clone());
         Ok(())
@@ -156,43 +177,13 @@ impl FileStore for DiskFiles {
         Ok(self.index.lock().files.get(id).cloned())
     }
 
-    fn received(&self, id: &str) -> Result<u64, Ko> {
-        Ok(fs::metadata(self.path(id, ".part")).map_err(internal)?.len())
-    }
-
-    /// A part that meets a full disk is cut back out: the `.part` keeps
-    /// the parts that were whole, and `PART` goes on from its length.
-    fn append(&self, id: &str, _offset: u64, data: &[u8]) -> Result<(), Ko> {
-        let mut file = OpenOptions::new().append(true).open(self.path(id, ".part")).map_err(internal)?;
-        let before = file.metadata().map_err(internal)?.len();
-        file.write_all(data).map_err(|e| {
-            let _ = file.set_len(before);
-            internal(e)
-        })
-    }
-
-    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
-        Ok(Box::new(File::open(self.path(id, ".part")).map_err(internal)?))
-    }
-
-    /// The bytes are synced, renamed into place, the thumbnail written,
-    /// then the `.meta` that says it is complete.
-    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
-        let part = self.path(id, ".part");
-        File::open(&part).and_then(|f| f.sync_all()).map_err(internal)?;
-        fs::rename(&part, self.path(id, "")).map_err(internal)?;
-        if let Some(jpeg) = thumbnail {
-            write_synced(&self.path(id, ".thumb"), jpeg).map_err(internal)?;
-        }
+    /// The `.meta` that says it is complete, once its bytes were sealed.
+    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
         self.change(id, |meta| {
             meta.kind = kind.into();
             meta.complete = true;
         })
         .map(drop)
-    }
-
-    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko> {
-        read_part(&self.path(id, if thumb { ".thumb" } else { "" }), offset).map_err(internal)
     }
 
     fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko> {
@@ -234,9 +225,7 @@ impl FileStore for DiskFiles {
                 }
             }
         }
-        for suffix in [".meta", "", ".part", ".thumb"] {
-            let _ = fs::remove_file(self.path(id, suffix));
-        }
+        let _ = fs::remove_file(self.path(id, ".meta"));
         sync_dir(&self.dir).map_err(internal)
     }
 
@@ -258,42 +247,77 @@ impl FileStore for DiskFiles {
         Ok(old.take(limit).map(|(_, id)| id.clone()).collect())
     }
 
-    /// A look at every description (an account deletion is rare), then
-    /// each one it concerns rewritten as any change is.
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        let key = fold(name);
-        let concerns = |m: &Meta| {
-            (!m.owner.is_empty() && fold(&m.owner) == key)
-                || m.carriers.iter().any(|c| fold(&c.from) == key || fold(&c.to) == key)
-        };
-        let ids: Vec<String> =
-            self.index.lock().files.iter().filter(|(_, m)| concerns(m)).map(|(id, _)| id.clone()).collect();
-        let mut touched = Vec::with_capacity(ids.len());
-        for id in ids {
-            let changed = self.change(&id, |meta| {
-                if fold(&meta.owner) == key {
-                    meta.owner.clear();
-                }
-                for c in &mut meta.carriers {
-                    c.left.author |= fold(&c.from) == key;
-                    c.left.recipient |= fold(&c.to) == key;
-                }
-                meta.clone()
-            })?;
-            touched.extend(changed.map(|meta| (id, meta)));
-        }
-        Ok(touched)
+    /// A look at every description: an account deletion is rare.
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko> {
+        let index = self.index.lock();
+        Ok(index.files.iter().filter(|(_, m)| super::concerns(m, name)).map(|(id, _)| id.clone()).collect())
     }
 
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko> {
-        let handed = self.change(id, |meta| {
-            let still = fold(&meta.owner) == fold(from);
-            if still {
-                meta.owner = to.to_string();
-            }
-            still
-        })?;
-        Ok(handed.unwrap_or(false))
+    /// Under the index's lock, its `.meta` rewritten as any change is.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko> {
+        let mut index = self.index.lock();
+        let Some(meta) = index.files.get(id) else { return Ok(None) };
+        let mut meta = meta.clone();
+        if !change(&mut meta) {
+            return Ok(Some((meta, false)));
+        }
+        write_synced(&self.path(id, ".meta"), meta_text(&meta).as_bytes()).map_err(internal)?;
+        index.insert(id, meta.clone());
+        Ok(Some((meta, true)))
+    }
+}
+
+impl DiskBlobs {
+    fn path(&self, id: &str, suffix: &str) -> PathBuf {
+        path(&self.dir, id, suffix)
+    }
+}
+
+impl Blobs for DiskBlobs {
+    /// An empty `.part`.
+    fn begin(&self, id: &str) -> Result<(), Ko> {
+        private_file(&self.path(id, ".part")).map(drop).map_err(internal)
+    }
+
+    fn received(&self, id: &str) -> Result<u64, Ko> {
+        Ok(fs::metadata(self.path(id, ".part")).map_err(internal)?.len())
+    }
+
+    /// A part that meets a full disk is cut back out: the `.part` keeps
+    /// the parts that were whole, and `PART` goes on from its length.
+    fn append(&self, id: &str, _offset: u64, data: &[u8]) -> Result<(), Ko> {
+        let mut file = OpenOptions::new().append(true).open(self.path(id, ".part")).map_err(internal)?;
+        let before = file.metadata().map_err(internal)?.len();
+        file.write_all(data).map_err(|e| {
+            let _ = file.set_len(before);
+            internal(e)
+        })
+    }
+
+    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
+        Ok(Box::new(File::open(self.path(id, ".part")).map_err(internal)?))
+    }
+
+    /// The bytes are synced, renamed into place, the thumbnail written.
+    fn seal(&self, id: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
+        let part = self.path(id, ".part");
+        File::open(&part).and_then(|f| f.sync_all()).map_err(internal)?;
+        fs::rename(&part, self.path(id, "")).map_err(internal)?;
+        if let Some(jpeg) = thumbnail {
+            write_synced(&self.path(id, ".thumb"), jpeg).map_err(internal)?;
+        }
+        Ok(())
+    }
+
+    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko> {
+        read_part(&self.path(id, if thumb { ".thumb" } else { "" }), offset).map_err(internal)
+    }
+
+    fn remove(&self, id: &str) -> Result<(), Ko> {
+        for suffix in ["", ".part", ".thumb"] {
+            let _ = fs::remove_file(self.path(id, suffix));
+        }
+        sync_dir(&self.dir).map_err(internal)
     }
 }
 

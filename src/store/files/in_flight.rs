@@ -1,6 +1,6 @@
 //! The uploads with parts on their way to a store that appends later (a
 //! cluster's, which commits several parts together:
-//! `FileStore::append_later`). A pipelined upload's next `PART` comes
+//! `Blobs::append_later`). A pipelined upload's next `PART` comes
 //! before the one before it is committed: it is checked against the
 //! bytes received *with* those still on their way, and its upload's
 //! description is read from the store once, not once a part.

@@ -1,7 +1,8 @@
-//! What a file store keeps — bytes, a description ([`Meta`]) and the
-//! messages that carry a file ([`Carrier`]) — and the one interface
-//! every store implements ([`FileStore`]). A store decides nothing: the
-//! rules are `rules.rs`'s, applied by `Files` (`mod.rs`).
+//! What a file store keeps — a description ([`Meta`]) and the messages
+//! that carry a file ([`Carrier`]) behind [`FileStore`], the bytes behind
+//! [`Blobs`] — and the two interfaces every store implements. A store
+//! decides nothing: the rules are `rules.rs`'s, applied by `Files`
+//! (`mod.rs`).
 
 use std::io::{Read, Seek};
 
@@ -83,7 +84,7 @@ impl Meta {
 }
 
 /// What to do once a part is durable (`Err`: it never will be); see
-/// [`FileStore::append_later`].
+/// [`Blobs::append_later`].
 pub type Stored = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
 /// Bytes read back in order, and sought in (an image decoder needs both),
@@ -99,8 +100,9 @@ pub fn part_gap(received: u64) -> Ko {
     Ko::new(Code::BadRequest, format!("expected the part at offset {received}"))
 }
 
-/// Where files are kept. Each call is one change, durable when it
-/// returns `Ok`; none decides anything (that is [`Files`](super::Files)'s).
+/// Where files' descriptions are kept ([`Meta`], with their carriers),
+/// beside their bytes ([`Blobs`]). Each call is one change, durable when
+/// it returns `Ok`; none decides anything (that is [`Files`](super::Files)'s).
 pub trait FileStore: Send + Sync {
     /// Records a new upload `id` (not complete, carried by nothing) if
     /// `allow` lets it, asked with what the owner's files take now, in
@@ -110,18 +112,58 @@ pub trait FileStore: Send + Sync {
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
     /// The description of `id`, with its carriers.
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
+    /// Upload `id` is checked (its bytes [sealed](Blobs::seal)): it
+    /// becomes complete, of media type `kind`.
+    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko>;
+    /// `carrier` carries file `id`; false if it already did.
+    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
+    /// `carrier` carries nothing any more: the file it carried, and the
+    /// carriers that file has left.
+    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
+    /// The file `carrier` carries.
+    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
+    /// Removes the description of file `id` and its carriers (its bytes
+    /// are [`Blobs::remove`]'s).
+    fn remove(&self, id: &str) -> Result<(), Ko>;
+    /// Every file of `owner`, complete or not.
+    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
+    /// What `owner`'s files take, complete or not.
+    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
+    /// At most `limit` uploads not complete that began at or before
+    /// `before` (Unix ms), oldest first.
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
+    /// The files the account of `name` touched ([`concerns`](super::concerns)):
+    /// those it uploaded and those its messages, sent or received, carry.
+    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko>;
+    /// Runs `change` on the description of file `id` as it is now, and
+    /// keeps what it changed of the owner and of the carriers' [`Left`]
+    /// sides (nothing else) if it says it did, in one step: two changes
+    /// of one file take turns, each on what the other left. The
+    /// description after it, and whether it changed; `None`: no such file.
+    /// The changes are the rules' ([`disown`](super::disown),
+    /// [`pass_to_heir`](super::pass_to_heir)), never a store's.
+    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko>;
+}
+
+/// Where the bytes of files are kept, and nothing else: an upload's as
+/// they come, a complete file's and its thumbnail's, each named by the
+/// file's id. Who may read or write them, and when, is decided before
+/// (by [`Files`](super::Files), from the descriptions of [`FileStore`]).
+pub trait Blobs: Send + Sync {
+    /// Makes room for the bytes of a new upload `id`: none yet.
+    fn begin(&self, id: &str) -> Result<(), Ko>;
     /// Bytes of upload `id` received so far.
     fn received(&self, id: &str) -> Result<u64, Ko>;
     /// Appends `data`, which begins at `offset`, the bytes received so far.
     fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko>;
-    /// Whether [`FileStore::append_later`] answers later than it is
+    /// Whether [`Blobs::append_later`] answers later than it is
     /// called (a store that commits several parts together).
     fn appends_later(&self) -> bool {
         false
     }
-    /// [`FileStore::append`], but `then` says when `data` is durable:
+    /// [`Blobs::append`], but `then` says when `data` is durable:
     /// the default appends at once; a store that [appends
-    /// later](FileStore::appends_later) queues the part for a commit it
+    /// later](Blobs::appends_later) queues the part for a commit it
     /// shares with others, and calls `then` once that is committed, from
     /// its committer, in the order of the calls. `offset` is where the
     /// bytes received end once every earlier call's part is stored; an
@@ -136,39 +178,18 @@ pub trait FileStore: Send + Sync {
     /// hashed them as it stored them, all of them, in order, and its
     /// rows hold those bytes end to end (a cluster's parts committer:
     /// `cluster::parts`); `None` if not, and they are read back
-    /// ([`FileStore::open`]). Asked once, by the last part.
+    /// ([`Blobs::open`]). Asked once, by the last part.
     fn digest(&self, _id: &str, _size: u64) -> Result<Option<String>, Ko> {
         Ok(None)
     }
-    /// Upload `id` is checked: it becomes complete, of media type `kind`,
-    /// with its thumbnail if it has one.
-    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko>;
-    /// At most `files::PART_BYTES` of complete file `id` (or of its
+    /// Upload `id`'s bytes are checked: they are kept for good, with its
+    /// thumbnail if it has one.
+    fn seal(&self, id: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko>;
+    /// At most `files::PART_BYTES` of sealed file `id` (or of its
     /// thumbnail) from `offset`; empty at the end.
     fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko>;
-    /// `carrier` carries file `id`; false if it already did.
-    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
-    /// `carrier` carries nothing any more: the file it carried, and the
-    /// carriers that file has left.
-    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// The file `carrier` carries.
-    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// Removes file `id`: bytes, thumbnail, description, carriers.
+    /// Removes the bytes of `id`, sealed or not, and its thumbnail.
     fn remove(&self, id: &str) -> Result<(), Ko>;
-    /// Every file of `owner`, complete or not.
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
-    /// At most `limit` uploads not complete that began at or before
-    /// `before` (Unix ms), oldest first.
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
-    /// 1.2: the account of `name` was deleted. Its files
-    /// become nobody's (`owner` empty), and each message it wrote or
-    /// received marks that side [`Left`]: the files changed, as they are now.
-    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// File `id` becomes `to`'s (its quota's) if it is still `from`'s
-    /// (names as registered, compared ignoring case); true if it did.
-    fn hand_over(&self, id: &str, from: &str, to: &str) -> Result<bool, Ko>;
 }
 
 /// What an owner's files take: their bytes (complete or not, an upload

@@ -1,27 +1,30 @@
 //! 1.2: the files of chats (docs/PROTOCOL.md §21): the rules,
 //! and the one interface the server calls, whatever keeps the bytes.
 //!
-//! Two stores keep them, behind the trait [`FileStore`]:
+//! Two stores keep them, each behind two traits: [`FileStore`] keeps the
+//! descriptions ([`Meta`]) and the messages that carry a file
+//! ([`Carrier`]), [`Blobs`] the bytes, a handful of methods (`kept.rs`):
 //!
-//! | store | where | for |
-//! | --- | --- | --- |
-//! | [`disk::DiskFiles`] | `<data>/files/`, one file per upload | a single server |
-//! | `cluster::files::PgFiles` | PostgreSQL, `files` and `file_chunks` | a cluster: any node serves any file |
+//! | store | descriptions | bytes | for |
+//! | --- | --- | --- | --- |
+//! | [`disk`] | `<data>/files/<id>.meta` ([`disk::DiskFiles`]) | `<data>/files/<id>` ([`disk::DiskBlobs`]) | a single server |
+//! | `cluster::files` | `files`, `file_carriers` (`PgFiles`) | `file_chunks` (`PgBlobs`) | a cluster: any node serves any file |
 //!
-//! A store only keeps (`kept.rs`): bytes, a description ([`Meta`]) and
-//! the messages that carry a file ([`Carrier`]). What is allowed is
-//! decided here, in [`Files`], once for both, by the small functions of
-//! `rules.rs`: who may fetch ([`may_fetch`]), the quota
-//! ([`check_quota`]), which uploads are swept ([`is_stale`]), when a
-//! `DELETE` takes the bytes with it ([`is_orphan`]) and who pays for a
-//! forwarded file once its uploader deleted her messages ([`heir`]).
+//! What is allowed is decided here, in [`Files`], once for both, by the
+//! small functions of `rules.rs`: who may fetch ([`may_fetch`]), the
+//! quota ([`check_quota`]), which uploads are swept ([`is_stale`]), when
+//! a `DELETE` takes the bytes with it ([`is_orphan`]), who pays for a
+//! forwarded file once its uploader deleted her messages ([`heir`],
+//! [`pass_to_heir`]) and what an account's deletion does to the files it
+//! touched ([`disown`]); a store runs the last two on the description it
+//! holds ([`FileStore::reassign`]), it does not write them again.
 //! `tests/cluster/files.rs` runs the same story on both file stores and
 //! checks that they answer alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from
 //! the stored bytes read back (a buffer or a chunk at a time, never the
 //! whole file in memory), or, where the store hashed the bytes as it
-//! committed them ([`FileStore::digest`]: a cluster's, where reading
+//! committed them ([`Blobs::digest`]: a cluster's, where reading
 //! 16 MB back from PostgreSQL took a sixth of an upload), from those;
 //! only then is it marked complete and its thumbnail made
 //! (`store::thumbnail`).
@@ -32,10 +35,10 @@ mod kept;
 mod names;
 mod rules;
 
-pub use kept::{Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
+pub use kept::{Blobs, Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
 pub use rules::{
-    PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, heir, is_orphan, is_owner, is_stale,
-    is_unread, may_fetch,
+    PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, concerns, disown, heir, is_orphan,
+    is_owner, is_stale, is_unread, may_fetch, pass_to_heir,
 };
 
 use names::new_id;
@@ -86,6 +89,7 @@ const STRIPES: usize = 16;
 /// The files of a server, on whichever store.
 pub struct Files {
     store: Box<dyn FileStore>,
+    blobs: Box<dyn Blobs>,
     /// Largest file (`--max-file-mb`).
     pub max_size: u64,
     /// An upload not complete this long after it began is removed.
@@ -160,13 +164,19 @@ const SWEEP_AT_MOST: usize = 256;
 impl Files {
     /// The files of `<data_dir>/files` (a single server).
     pub fn open(data_dir: &Path, max_size: u64, upload_ttl: Duration) -> io::Result<Files> {
-        let files = Files::new(Box::new(disk::DiskFiles::open(data_dir)?), max_size, upload_ttl);
+        let (store, blobs) = disk::open(data_dir)?;
+        let files = Files::new(Box::new(store), Box::new(blobs), max_size, upload_ttl);
         files.sweep(crate::store::now_ms());
         Ok(files)
     }
 
-    /// The files of `store`.
-    pub fn new(store: Box<dyn FileStore>, max_size: u64, upload_ttl: Duration) -> Files {
+    /// The files whose descriptions `store` keeps, and their bytes `blobs`.
+    pub fn new(
+        store: Box<dyn FileStore>,
+        blobs: Box<dyn Blobs>,
+        max_size: u64,
+        upload_ttl: Duration,
+    ) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
         let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
@@ -174,6 +184,7 @@ impl Files {
         let completing = Mutex::default();
         Files {
             store,
+            blobs,
             max_size,
             upload_ttl,
             stripes,
@@ -268,7 +279,17 @@ impl Files {
             complete: false,
             carriers: Vec::new(),
         };
-        self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota))?;
+        // The room for its bytes first: a crash before its description
+        // leaves bytes nothing describes, which the store's start removes.
+        self.blobs.begin(&id)?;
+        let made = self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota));
+        if let Err(ko) = made {
+            // Left behind, they are removed at the next start.
+            if let Err(e) = self.blobs.remove(&id) {
+                log::warn!("files: removing the room of a refused upload {id}: {}", e.reason);
+            }
+            return Err(ko);
+        }
         self.usage.lock().remove(&fold(owner));
         Ok(id)
     }
@@ -294,7 +315,7 @@ impl Files {
                 let why = format!("the file {id} was announced with another owner, size or sha256");
                 return Err(Ko::new(Code::BadRequest, why));
             }
-            return if meta.complete { Ok(meta.size) } else { self.store.received(id) };
+            return if meta.complete { Ok(meta.size) } else { self.blobs.received(id) };
         }
         self.create_upload(id.to_string(), owner, (name, size, sha256), stored, quota)?;
         Ok(0)
@@ -315,7 +336,7 @@ impl Files {
     /// The next part of complete file `id` from `offset`, for whoever this
     /// server decided may have it (a link sends a file a message carries).
     pub fn read_part(&self, id: &str, offset: u64) -> Result<Vec<u8>, Ko> {
-        self.store.read(id, false, offset)
+        self.blobs.read(id, false, offset)
     }
 
     /// `UPLOAD` from `address`: [`Files::upload`] within
@@ -393,13 +414,13 @@ impl Files {
     }
 
     /// Whether a `PART`'s answer may come after [`Files::part_then`]
-    /// returned: the store commits parts together ([`FileStore::appends_later`]).
+    /// returned: the store commits parts together ([`Blobs::appends_later`]).
     pub fn parts_later(&self) -> bool {
-        self.store.appends_later()
+        self.blobs.appends_later()
     }
 
     /// [`Files::part_from`], answered through `then`: at once, or (a
-    /// store that [appends later](FileStore::appends_later), a part that
+    /// store that [appends later](Blobs::appends_later), a part that
     /// is not the last) once the part is durable, from the store's
     /// committer. The same rules either way: parts in order from the
     /// bytes received (those on their way included: `in_flight.rs`),
@@ -431,7 +452,7 @@ impl Files {
         // What was received already of it (a resend's overlap) is skipped.
         let skip = (received.min(end) - offset) as usize;
         let upto = received.max(end);
-        if upto < meta.size && self.store.appends_later() {
+        if upto < meta.size && self.blobs.appends_later() {
             let generation = self.in_flight.begin(id, &meta, upto);
             let (in_flight, file) = (self.in_flight.clone(), id.to_string());
             let stored: Stored = Box::new(move |stored| {
@@ -445,7 +466,7 @@ impl Files {
                 }
                 Cow::Borrowed(bytes) => bytes[skip..].to_vec(),
             };
-            self.store.append_later(id, received, new, stored);
+            self.blobs.append_later(id, received, new, stored);
             return Duration::ZERO;
         }
         if let Err(ko) = self.append_now(id, received, &data[skip..]) {
@@ -506,7 +527,7 @@ impl Files {
         let received = match received {
             Some(received) => received,
             None if meta.complete => return Ok(Checked::Complete(meta.size)),
-            None => self.store.received(id)?,
+            None => self.blobs.received(id)?,
         };
         if self.completing.lock().contains(id) {
             let why = "this file's last part is being completed: send this part again in a moment";
@@ -531,10 +552,10 @@ impl Files {
     /// (An empty `data` is still handed to a store that appends later: it
     /// waits there for the parts before it.)
     fn append_now(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
-        if data.is_empty() && !self.store.appends_later() {
+        if data.is_empty() && !self.blobs.appends_later() {
             return Ok(());
         }
-        self.store.append(id, offset, data)
+        self.blobs.append(id, offset, data)
     }
 
     /// The last part came: checks the sha256 from the stored bytes, makes
@@ -544,17 +565,17 @@ impl Files {
     /// the thumbnailer; an image waits within [`THUMBNAILS_QUEUED`] of its
     /// uploader's and its address's. How long its thumbnail took.
     fn complete(&self, id: &str, meta: &Meta, address: Option<IpAddr>) -> Result<Duration, Ko> {
-        let digest = match self.store.digest(id, meta.size)? {
+        let digest = match self.blobs.digest(id, meta.size)? {
             Some(digest) => digest,
-            None => sha256_of_reader(&mut *self.store.open(id)?).map_err(internal)?,
+            None => sha256_of_reader(&mut *self.blobs.open(id)?).map_err(internal)?,
         };
         if digest != meta.sha256 {
-            self.store.remove(id)?;
+            self.remove(id)?;
             let why = "the bytes received do not match the sha256 of the UPLOAD: the upload is removed, start again";
             return Err(Ko::new(Code::BadRequest, why));
         }
         let mut head = Vec::with_capacity(super::thumbnail::HEAD_BYTES);
-        let mut bytes = self.store.open(id)?;
+        let mut bytes = self.blobs.open(id)?;
         (&mut bytes).take(super::thumbnail::HEAD_BYTES as u64).read_to_end(&mut head).map_err(internal)?;
         let mut spent = Duration::ZERO;
         let thumb = if super::thumbnail::may_be_image(&head) {
@@ -576,7 +597,8 @@ impl Files {
             None
         };
         let kind = thumb.as_ref().map_or(OTHER_TYPE, |(kind, _)| kind);
-        self.store.finish(id, kind, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))?;
+        self.blobs.seal(id, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))?;
+        self.store.finish(id, kind)?;
         Ok(spent)
     }
 
@@ -639,23 +661,20 @@ impl Files {
     pub fn forget(&self, from: &str, to: &str, id: &str) {
         let carrier = Carrier::new(from, to, id);
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
-            Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
-            Some((file, meta)) => match heir(&meta) {
-                Some(heir) => {
-                    let handed = self.store.hand_over(&file, &meta.owner, heir)?;
-                    if handed {
-                        log::info!(
-                            "files: {file} is {heir}'s now: {} deleted the messages carrying it",
-                            meta.owner
-                        );
-                        let mut usage = self.usage.lock();
-                        usage.remove(&fold(&meta.owner));
-                        usage.remove(&fold(heir));
-                    }
-                    Ok(())
+            Some((file, meta)) if is_orphan(&meta) => self.remove(&file),
+            Some((file, meta)) => {
+                if let Some((now, true)) = self.store.reassign(&file, &pass_to_heir)? {
+                    log::info!(
+                        "files: {file} is {}'s now: {} deleted the messages carrying it",
+                        now.owner,
+                        meta.owner
+                    );
+                    let mut usage = self.usage.lock();
+                    usage.remove(&fold(&meta.owner));
+                    usage.remove(&fold(&now.owner));
                 }
-                None => Ok(()),
-            },
+                Ok(())
+            }
             None => Ok(()),
         });
         if let Err(ko) = done {
@@ -672,7 +691,7 @@ impl Files {
         if !meta.complete || !is_owner(&meta, owner) || !is_orphan(&meta) {
             return Ok(());
         }
-        self.store.remove(id)?;
+        self.remove(id)?;
         self.done(id);
         self.usage.lock().remove(&fold(owner));
         Ok(())
@@ -685,13 +704,15 @@ impl Files {
     /// bytes and description; what a recipient still has stays the
     /// recipient's. How many were removed.
     pub fn forget_account(&self, name: &str) -> Result<usize, Ko> {
-        let touched = self.store.disown(name)?;
         let mut removed = 0;
-        for (id, _) in touched.iter().filter(|(_, meta)| is_unread(meta)) {
-            let _turn = self.stripe(id).lock();
-            self.store.remove(id)?;
-            self.done(id);
-            removed += 1;
+        for id in self.store.concerning(name)? {
+            let _turn = self.stripe(&id).lock();
+            let Some((meta, _)) = self.store.reassign(&id, &|meta| disown(meta, name))? else { continue };
+            if is_unread(&meta) {
+                self.remove(&id)?;
+                self.done(&id);
+                removed += 1;
+            }
         }
         self.usage.lock().remove(&fold(name));
         Ok(removed)
@@ -716,7 +737,7 @@ impl Files {
             }
             log::info!("files: upload {id} not finished in time: removed");
             self.done(id);
-            if let Err(ko) = self.store.remove(id) {
+            if let Err(ko) = self.remove(id) {
                 log::warn!("files: removing upload {id}: {}", ko.reason);
             }
         }
@@ -732,6 +753,14 @@ impl Files {
             *swept = Some(Instant::now());
         }
         self.sweep(crate::store::now_ms());
+    }
+
+    /// Removes file `id`: its description and carriers first (nothing
+    /// serves it any more), then its bytes; a crash between leaves bytes
+    /// nothing describes, which the store's start removes.
+    fn remove(&self, id: &str) -> Result<(), Ko> {
+        self.store.remove(id)?;
+        self.blobs.remove(id)
     }
 
     /// The file a message carries, if any.
@@ -790,7 +819,7 @@ impl Files {
         if !may_fetch(&meta, reader, may_see) || (thumb && !meta.info(id).is_image()) {
             return Err(unknown());
         }
-        self.store.read(id, thumb, offset)
+        self.blobs.read(id, thumb, offset)
     }
 
     /// `FILEOF`: the file the message `carrier` carries, if [`may_fetch`]
@@ -823,7 +852,7 @@ impl Files {
     pub fn copy_to(&self, id: &str, out: &mut dyn io::Write) -> Result<u64, Ko> {
         let mut offset = 0;
         loop {
-            let part = self.store.read(id, false, offset)?;
+            let part = self.blobs.read(id, false, offset)?;
             if part.is_empty() {
                 return Ok(offset);
             }

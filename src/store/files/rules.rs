@@ -1,11 +1,16 @@
 //! The rules of files, one small function each, for every file store:
 //! the quota, who may fetch, which uploads are swept, when a `DELETE`
-//! takes the bytes with it, and who pays for a forwarded file. `Files`
-//! (`mod.rs`) applies them to what a store keeps (`kept.rs`).
+//! takes the bytes with it, who pays for a forwarded file, and what an
+//! account's deletion does to the files it touched. `Files` (`mod.rs`)
+//! applies them to what a store keeps (`kept.rs`); the two that change a
+//! file's description ([`disown`], [`pass_to_heir`]) are run by the
+//! store on the description it holds, in the same step as it keeps the
+//! result ([`FileStore::reassign`](super::FileStore::reassign)).
 
 use std::time::Duration;
 
 use super::kept::{Carrier, Footprint, Meta};
+use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, files};
 
 /// `KO:FULL` if a new `size` bytes on top of `used` (messages and files)
@@ -95,4 +100,43 @@ pub fn heir(meta: &Meta) -> Option<&str> {
         return None;
     }
     meta.carriers.iter().find(|c| !c.left.author).map(|c| c.from.as_str())
+}
+
+/// A file passes to its [`heir`], if it has one, quota and all: whether
+/// it did. Asked on the description as it is when the file is changed,
+/// so two deletions at once hand it over once, to whom the last one left.
+pub fn pass_to_heir(meta: &mut Meta) -> bool {
+    let Some(heir) = heir(meta).map(str::to_string) else { return false };
+    meta.owner = heir;
+    true
+}
+
+/// Whether the account of `name` touched the file `meta` describes: it
+/// uploaded it, or wrote or received a message that carries it (a room's
+/// `to` begins with `#`: never a name).
+pub fn concerns(meta: &Meta, name: &str) -> bool {
+    let key = fold(name);
+    is_owner(meta, name) || meta.carriers.iter().any(|c| fold(&c.from) == key || fold(&c.to) == key)
+}
+
+/// 1.2: what the deletion of `name`'s account does to a file: it is
+/// nobody's if it was that account's (no later account of the name is
+/// its owner), and each message the account wrote or received marks that
+/// side [`Left`](super::Left). Whether it changed anything.
+pub fn disown(meta: &mut Meta, name: &str) -> bool {
+    let key = fold(name);
+    let mut changed = false;
+    if is_owner(meta, name) {
+        meta.owner.clear();
+        changed = true;
+    }
+    for c in &mut meta.carriers {
+        for (left, side) in [(&mut c.left.author, &c.from), (&mut c.left.recipient, &c.to)] {
+            if !*left && fold(side) == key {
+                *left = true;
+                changed = true;
+            }
+        }
+    }
+    changed
 }

@@ -64,6 +64,33 @@ fn an_unfinished_upload_is_swept_and_a_restart_keeps_the_rest() {
     assert_eq!(again.fetch("ana", &id, 0, |_| false).unwrap(), b"abc");
 }
 
+/// What a crash leaves between a file's bytes and its description is
+/// removed at the next start: the room of an upload made before its
+/// `.meta` (`Files::create_upload`), the bytes of a file whose `.meta`
+/// went first (`Files::remove`), a `.meta` half written. What a `.meta`
+/// describes stays, and is served.
+#[test]
+fn bytes_that_nothing_describes_after_a_crash_are_removed_at_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = {
+        let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+        let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
+        files.part("ana", &id, 0, b"abc").unwrap();
+        id
+    };
+    let at = |name: &str| dir.path().join("files").join(name);
+    let left = ["0123.part", "4567", "4567.thumb", "89ab.meta.tmp"];
+    for name in left {
+        std::fs::write(at(name), b"left by a crash").unwrap();
+    }
+    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    for name in left {
+        assert!(!at(name).exists(), "{name} is removed");
+    }
+    assert!(at(&kept).exists() && at(&format!("{kept}.meta")).exists());
+    assert_eq!(files.fetch("ana", &kept, 0, |_| false).unwrap(), b"abc");
+}
+
 #[test]
 fn the_rules_in_a_few_lines() {
     let meta = |complete, created| Meta {
@@ -90,6 +117,42 @@ fn the_rules_in_a_few_lines() {
     assert_eq!(export_name("ab", "../../etc/passwd"), "ab");
     assert_eq!(export_name("ab", "x.tar/../y"), "ab");
     assert_eq!(export_name("ab", "noext"), "ab");
+}
+
+/// What an account's deletion and a forwarder's keeping do to a file's
+/// description, the two rules every store runs as it keeps the result
+/// (`FileStore::reassign`).
+#[test]
+fn a_deletion_disowns_and_a_forwarded_file_passes_to_its_heir() {
+    let meta = Meta {
+        owner: "Ana".into(),
+        name: "a".into(),
+        size: 3,
+        sha256: String::new(),
+        kind: OTHER_TYPE.into(),
+        created: 0,
+        complete: true,
+        carriers: vec![Carrier::new("bob", "ANA", "m1"), Carrier::new("ana", "#lab", "m2")],
+    };
+    assert!(concerns(&meta, "ana") && concerns(&meta, "BOB"), "its uploader, a message's author");
+    assert!(!concerns(&meta, "lab") && !concerns(&meta, "eve"), "a room's name is no account's");
+
+    let mut gone = meta.clone();
+    assert!(disown(&mut gone, "ana"));
+    assert_eq!(gone.owner, "", "nobody's: the next account of the name is not its owner");
+    assert_eq!(gone.carriers[0].left, Left { author: false, recipient: true }, "ana received m1");
+    assert_eq!(gone.carriers[1].left, Left { author: true, recipient: false }, "ana wrote m2");
+    assert!(!disown(&mut gone.clone(), "ana"), "a second time changes nothing");
+    assert!(!disown(&mut meta.clone(), "eve"), "an account it never touched");
+    assert!(!is_unread(&gone), "the room's message stays its members'");
+
+    let mut kept = meta.clone();
+    assert!(!pass_to_heir(&mut kept), "a message of its uploader still carries it");
+    kept.carriers.retain(|c| c.id != "m2");
+    assert!(pass_to_heir(&mut kept), "bob's message alone carries it");
+    assert_eq!(kept.owner, "bob");
+    assert!(!pass_to_heir(&mut kept), "bob's message carries it: it stays his");
+    assert!(!pass_to_heir(&mut gone), "a deleted account's file stays outside any quota");
 }
 
 /// One student cannot hold the thumbnailer: while it is busy (its lock

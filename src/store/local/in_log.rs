@@ -61,38 +61,38 @@ impl InLog {
         kept.iter().filter_map(|k| decode(&k.value)).collect()
     }
 
-    /// Writes where `user`'s `devices` are and when they were seen, for
-    /// those on record (one unlinked meanwhile stays gone). A position
-    /// only moves forward (or is forgotten: `None`); no token is written
-    /// here.
+    /// Writes that `user`'s device `name` was seen at `seen_ms` from
+    /// `address` (its connection ended, or a forgotten device came back:
+    /// then, `hold`, it holds the inbox again from position 0). One
+    /// unlinked meanwhile stays gone; its position is otherwise its
+    /// `ACK`s' (`LocalStore::ack_device`); no token is written here.
     ///
-    /// The flusher's turn: records nobody waits for
-    /// ([`LocalStore::change_setting_unwaited`]), as an acknowledgement's
-    /// are: they ride the next batch, and the flusher goes on at once,
-    /// whether the disk or the database answers or not. A cluster's
-    /// follower has none of its own to write: its devices are the
-    /// leader's, which it applies.
-    pub fn save(&self, user: &str, devices: &[Device]) -> Result<(), Ko> {
+    /// A record nobody waits for ([`LocalStore::change_setting_unwaited`]),
+    /// as an acknowledgement's is: it rides the next batch, whether the
+    /// disk or the database answers or not, and a failure is logged. A
+    /// cluster's follower has none of its own to write: its devices are
+    /// the leader's, which serves every session, and which it applies.
+    pub fn seen(&self, user: &str, name: &str, address: std::net::IpAddr, seen_ms: u64, hold: bool) {
         if !self.store.leads() {
-            return Ok(());
+            return;
         }
-        let Some(id) = self.user(user) else { return Ok(()) };
-        for d in devices {
-            let mut change = |kept: &KeyView| {
-                let Some(mut kept) = kept.current().and_then(decode) else {
-                    return Ok(None); // unlinked meanwhile: stays gone
-                };
-                kept.position = match (kept.position, d.position) {
-                    (Some(k), Some(p)) => Some(k.max(p)),
-                    _ => None,
-                };
-                kept.seen_ms = kept.seen_ms.max(d.seen_ms);
-                kept.address = d.address;
-                Ok(Some(encode(&kept)))
+        let Some(id) = self.user(user) else { return };
+        let mut change = |kept: &KeyView| {
+            let Some(mut kept) = kept.current().and_then(decode) else {
+                return Ok(None); // unlinked meanwhile: stays gone
             };
-            self.store.change_setting_unwaited(id, &DEVICE, &key(&d.name), &mut change)?;
+            if hold && kept.position.is_none() {
+                kept.position = Some(0);
+            }
+            kept.seen_ms = kept.seen_ms.max(seen_ms);
+            kept.address = address;
+            Ok(Some(encode(&kept)))
+        };
+        if let Err(ko) = self.store.change_setting_unwaited(id, &DEVICE, &key(name), &mut change) {
+            // At shutdown the server notes every device online before the
+            // store stops; a connection that ends after that lands here.
+            log::debug!("devices: when {user}'s device {name} was seen not stored: {}", ko.reason);
         }
-        Ok(())
     }
 
     /// Puts `user`'s `device` on record (a login, a link), with its token

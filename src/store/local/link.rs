@@ -224,7 +224,13 @@ impl LocalStore {
                     return Err(ko(Code::Internal, "a file's frame is taken as its MSG"));
                 }
                 // Unnumbered: never taken into the store (`take_frames` answers them).
-                Frame::Call { .. } | Frame::Ping | Frame::Quit => {}
+                Frame::Call { .. }
+                | Frame::People { .. }
+                | Frame::Profile { .. }
+                | Frame::Photo { .. }
+                | Frame::Presence { .. }
+                | Frame::Ping
+                | Frame::Quit => {}
             }
             let ts = state.next_ts(now_ms());
             let took = Record::Set {
@@ -619,6 +625,24 @@ impl Inner {
             let ts = state.next_ts(now_ms());
             state.commit(Record::Join { ts, user, room: name.clone(), read }, &mut pending.batch)?;
         }
+        self.announce_own_members(state, pending, room)
+    }
+
+    /// At a room's home: announces its members of this server, as
+    /// [`Inner::announce_members`] does those of other servers: a `JOIN`
+    /// record of each again, with its own read mark (so nothing of its
+    /// unread count changes), queued for every member server.
+    fn announce_own_members(&self, state: &mut State, pending: &mut Pending, room: RoomId) -> Result<(), Ko> {
+        let ours: Vec<(Arc<str>, u64)> = state
+            .members(room)
+            .filter(|&u| !state.is_remote(u) && !state.users[u].is_deleted())
+            .map(|u| (state.users[u].name.clone(), state.room_read(room, u)))
+            .collect();
+        let name = state.room(room).name.clone();
+        for (user, read) in ours {
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::Join { ts, user, room: name.clone(), read }, &mut pending.batch)?;
+        }
         Ok(())
     }
 
@@ -957,7 +981,7 @@ impl Inner {
             state
                 .commit(Record::Set { ts, user: user.clone(), name, key, value: None }, &mut pending.batch)?;
         }
-        state.commit(Record::Ack { ts, user, seq: through }, &mut pending.batch)
+        state.commit(Record::Ack { ts, user, seq: through, device: None }, &mut pending.batch)
     }
 
     /// Gives up frames `after + 1` through `last` for `server`, past the
@@ -1047,4 +1071,36 @@ fn given_up(aside: Option<(u64, u64)>, n: u64, record: Option<&Record>) -> bool 
         _ => false,
     };
     aside.is_some_and(|(first, last)| (first..=last).contains(&n)) && !room_fact
+}
+
+/// 1.3 (§27, "Presence across servers"): whose presence crosses to which
+/// peer (`server::presence_across`).
+impl LocalStore {
+    /// The servers (folded names) whose users share a chat with `user`.
+    pub fn servers_sharing_a_chat(&self, user: UserId) -> Vec<String> {
+        self.inner.state.lock().servers_sharing_a_chat(user)
+    }
+
+    /// This server's users who share a chat with a user of `server`.
+    pub fn users_sharing_with(&self, server: &str) -> Vec<UserId> {
+        self.inner.state.lock().users_sharing_with(server)
+    }
+
+    /// The servers with members in the room `room` of this server.
+    pub fn member_servers_of(&self, room: &str) -> Vec<String> {
+        let state = self.inner.state.lock();
+        state.room_id(room).map_or_else(Vec::new, |r| state.member_servers(r))
+    }
+
+    /// The name of the account `user`, if it is one.
+    pub fn name_of(&self, user: UserId) -> Option<Arc<str>> {
+        self.inner.state.lock().users.get(user).map(|u| u.name.clone())
+    }
+
+    /// Whether `user` is a user of another server known here (an account
+    /// named by its address).
+    pub fn is_remote_user(&self, user: UserId) -> bool {
+        let state = self.inner.state.lock();
+        user < state.users.len() && state.is_remote(user) && address(&state.users[user].name).is_some()
+    }
 }

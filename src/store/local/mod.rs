@@ -192,12 +192,12 @@ impl LocalStore {
 
     /// Converts a data directory's file of devices
     /// (`store::devices::OLD_FILE`) into the records that put each device
-    /// on record (`devices::record`, as the server writes them), in one
+    /// on record (`Record::device`, as the server writes them), in one
     /// batch, synced; then the file and the room it kept
     /// (`devices::OLD_SPARE`) go. A device of no account (or a deleted
     /// one), or past a user's `devices::MAX_KNOWN`, is left out.
     fn convert_devices(&self, dir: &Path) -> Result<()> {
-        use super::devices::{MAX_KNOWN, OLD_FILE, OLD_SPARE, in_old_file, record};
+        use super::devices::{MAX_KNOWN, OLD_FILE, OLD_SPARE, in_old_file};
         let disk = self.inner.disk.as_ref();
         let (file, spare) = (dir.join(OLD_FILE), dir.join(OLD_SPARE));
         if !disk.exists(&file) && !disk.exists(&spare) {
@@ -224,7 +224,7 @@ impl LocalStore {
                         continue;
                     }
                     let (ts, name) = (state.next_ts(super::now_ms()), state.users[id].name.clone());
-                    state.commit(record(ts, &name, device), batch)?;
+                    state.commit(Record::device(ts, &name, device), batch)?;
                 }
                 Ok(())
             })

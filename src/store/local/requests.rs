@@ -29,6 +29,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::page::Start;
 use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
+use crate::store::devices::{Device, find, on_record};
 use crate::store::invites;
 use crate::store::meaning::accounts;
 use crate::store::settings::{self, KeptKey, KeyChange, KeyView, Keys, Setting};
@@ -604,12 +605,12 @@ impl LocalStore {
     }
 
     /// A `SET` record that nobody waits for, as [`Self::change_setting`]
-    /// decides it: where a device is and when it was seen, at the
-    /// devices' flusher's turn (`store::InLog`). Like an
-    /// acknowledgement, it rides the next batch or the committer's, and
-    /// is applied while writes are refused too, to be written after the
-    /// batch that waits: the flusher never waits for the log, so a
-    /// database gone away cannot hold it, nor a shutdown that flushes.
+    /// decides it: when and where a device was last seen, as its
+    /// connection ends (`store::InLog::seen`). Like an acknowledgement,
+    /// it rides the next batch or the committer's, and is applied while
+    /// writes are refused too, to be written after the batch that waits:
+    /// a connection's end never waits for the log, so a database gone
+    /// away cannot hold it, nor a shutdown.
     pub fn change_setting_unwaited(
         &self,
         user: UserId,
@@ -655,46 +656,79 @@ impl LocalStore {
     }
 }
 
-/// What an `ACK` does to the inbox, from the devices' positions that
-/// `server::devices` keeps. Nobody waits for either.
+/// What an `ACK` does to the inbox and to the positions of the user's
+/// devices (`store::devices`): decided in one write from the state, so
+/// that a position is what the log says, on a single server as on every
+/// node of a cluster. Nobody waits for its records.
 impl LocalStore {
-    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
-    /// the direct messages among them into DELIVERED. The devices'
-    /// positions are `server::devices`'s: `seq` is already the lowest.
-    pub fn ack(&self, user: UserId, seq: u64) {
-        // 1.2 (§31): the room messages it covers, read back first.
-        let after = self.inner.state.lock().users[user].inbox.acked;
-        let rooms = if seq > after { self.inner.acked_rooms(user, after, seq) } else { Vec::new() };
+    /// `ACK:<seq>` from `user`'s device (`Some((device, seq))`), or
+    /// (`None`) a look at `user`'s devices after one left (`UNLINK`):
+    ///
+    /// - the devices that `forgotten` says were not seen for
+    ///   `--device-days` lose their position (a `SET` record each);
+    /// - the direct messages the device has now become DELIVERED: two
+    ///   grey ticks as soon as the first device has them;
+    /// - the inbox is trimmed up to the **lowest** position of the devices
+    ///   that still hold one: an event leaves once every device has it;
+    /// - the device is at `seq`: one `ACK` record says both.
+    ///
+    /// A user with one device (every 1.0/1.1 client: `default`) trims
+    /// its inbox at each `ACK`. A device no longer on record (unlinked
+    /// meanwhile) holds nothing, and its `ACK` changes nothing.
+    pub fn ack_device(&self, user: UserId, device: Option<(&str, u64)>, forgotten: &dyn Fn(&Device) -> bool) {
+        // 1.2 (§31): the room messages the device now has, read back from
+        // the log first (outside the lock); a room's mark never moves back.
+        let rooms = match device {
+            Some((name, seq)) => {
+                let from = {
+                    let state = self.inner.state.lock();
+                    let acked = state.users[user].inbox.acked;
+                    let devices = on_record(&state.users[user].settings);
+                    find(&devices, name).and_then(|d| d.position).unwrap_or(acked).max(acked)
+                };
+                if seq > from { self.inner.acked_rooms(user, from, seq) } else { Vec::new() }
+            }
+            None => Vec::new(),
+        };
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
-            if seq <= state.users[user].inbox.acked {
-                return Ok(()); // nothing new
-            }
+            let devices = on_record(&state.users[user].settings);
+            let acked = state.users[user].inbox.acked;
+            // The device that acknowledged: its name as on record, where
+            // it was, where it is now.
+            let acking = match device {
+                Some((name, seq)) => match find(&devices, name) {
+                    Some(d) if d.position.is_some_and(|p| p >= seq) => return Ok(()), // nothing new
+                    Some(d) => Some((d.name.clone(), d.position.unwrap_or(0), seq)),
+                    // None on record could be written (a full disk): the ACK trims alone.
+                    None if devices.is_empty() => Some((Arc::from(name), acked, seq)),
+                    None => return Ok(()),
+                },
+                None => None,
+            };
             let me = state.users[user].name.clone();
             let ts = state.next_ts(now_ms());
-            for (sender, dord, id) in state.acked_direct(user, seq) {
-                if state.would_deliver(sender, user, dord) {
-                    let chat = state.users[sender].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+            let (mut lowest, mut live, mut forgot) = (acking.as_ref().map(|a| a.2), 0, false);
+            live += usize::from(acking.is_some());
+            for d in &devices {
+                let Some(position) = d.position else { continue };
+                if acking.as_ref().is_some_and(|a| fold(&a.0) == fold(&d.name)) {
+                    continue;
+                }
+                if forgotten(d) {
+                    log::info!("devices: {} not seen for --device-days: forgotten", d.name);
+                    state.commit(Record::device(ts, &me, &Device { position: None, ..d.clone() }), batch)?;
+                    forgot = true;
+                } else {
+                    lowest = Some(lowest.map_or(position, |l| l.min(position)));
+                    live += 1;
                 }
             }
-            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)?;
-            state.commit(Record::Ack { ts, user: me, seq }, batch)
-        });
-        if let Err(e) = result {
-            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
-        }
-    }
-
-    /// 1.2: one device of `user` acknowledged up to `upto` while another
-    /// still holds the inbox at `after`: DELIVERED for the direct
-    /// messages after `after` up to `upto`, as `ack` makes them (two grey
-    /// ticks on the first device), without trimming the inbox.
-    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        let rooms = self.inner.acked_rooms(user, after, upto);
-        let result = self.inner.write_unwaited(|state, batch| {
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
+            if (forgot || acking.is_none()) && live <= 1 && state.users[user].several {
+                state.commit(Record::Devices { ts, user: me.clone(), several: false }, batch)?;
+            }
+            let trim = lowest.unwrap_or(acked).max(acked);
+            let (after, upto) = acking.as_ref().map_or((acked, trim), |a| (a.1.max(acked), a.2));
             for (_, queued) in state.queued(user, after, upto, usize::MAX) {
                 if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
                     && state.would_deliver(from, user, dord)
@@ -703,10 +737,23 @@ impl LocalStore {
                     state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
                 }
             }
-            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)
+            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)?;
+            if acking.is_none() && trim == acked {
+                return Ok(()); // nothing moved
+            }
+            // (The ACK of a device not on record names none.)
+            let device = acking.filter(|_| !devices.is_empty()).map(|(name, _, seq)| (name, seq));
+            state.commit(Record::Ack { ts, user: me, seq: trim, device }, batch)
         });
         if let Err(e) = result {
-            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+            log::warn!("store: an ACK of user #{user} not stored: {}", e.reason);
         }
+    }
+
+    /// `ACK:<seq>` of a user's one device, `default`, where no server
+    /// keeps devices (a tool, an example, a store's test): the inbox is
+    /// trimmed up to `seq` ([`Self::ack_device`]).
+    pub fn ack(&self, user: UserId, seq: u64) {
+        self.ack_device(user, Some((crate::protocol::DEFAULT_DEVICE, seq)), &|_| false);
     }
 }

@@ -294,7 +294,7 @@ fn the_retry_comes_while_records_nobody_waits_for_keep_calling_the_committer() {
     // A record nobody waits for every 100 ms, each a call of the committer.
     let deadline = Instant::now() + Duration::from_secs(10);
     let waited = loop {
-        store.deliver(bob, 0, 1);
+        store.ack(bob, 1);
         if let Ok(waited) = answer.recv_timeout(Duration::from_millis(100)) {
             break waited;
         }

@@ -56,7 +56,11 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         (room_delivered, "DELIVERED,5,bob,#club,m1,,,9\n"),
         (Record::Join { ts: 7, user: bob.clone(), room: club.clone(), read: 2 }, "JOIN,7,bob,#club,,,2\n"),
         (Record::Leave { ts: 8, user: bob.clone(), room: club }, "LEAVE,8,bob,#club\n"),
-        (Record::Ack { ts: 9, user: bob.clone(), seq: 12 }, "ACK,9,bob,,,,12\n"),
+        (Record::Ack { ts: 9, user: bob.clone(), seq: 12, device: None }, "ACK,9,bob,,,,12\n"),
+        (
+            Record::Ack { ts: 9, user: bob.clone(), seq: 12, device: Some((name("Phone"), 15)) },
+            "ACK,9,bob,Phone,,15,12\n",
+        ),
         (Record::Seen { ts: 10, user: bob.clone() }, "SEEN,10,bob\n"),
         (Record::Inbox { ts: 10, user: bob.clone(), seq: 30 }, "INBOX,10,bob,,,,30\n"),
         (rule(11, "#lab", Rule::Owner), "RULE,11,ana,#lab,OWNER\n"),

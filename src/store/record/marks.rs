@@ -14,9 +14,18 @@
 //! READ,<ts>,<reader>,<sender>,<id>,,,<dord>      a direct chat
 //! READ,<ts>,<reader>,<#room>,<id>,,<ord>          a room
 //! ACK,<ts>,<user>,,,,<seq>
+//! ACK,<ts>,<user>,<device>,,<position>,<seq>     1.2: a device's ACK
 //! SEEN,<ts>,<user>
 //! INBOX,<ts>,<user>,,,,<seq>
 //! ```
+//!
+//! An `ACK` trims the inbox up to `<seq>`. One that names a device (1.2)
+//! is that device's acknowledgement: the device's `<position>`, its
+//! place in the inbox, moves there (never back), in the value of its
+//! setting (`store::devices`), where `DEVICES`, a login and a checkpoint
+//! read it; `<seq>` is then where the server trims the inbox for all the
+//! user's devices (the lowest position of those that hold it). A log of
+//! an older build has only the first form, read as an `ACK` of no device.
 //!
 //! DELIVERED and READ are cumulative (protocol §5, §6): a mark says "the
 //! first N messages of this direction are delivered / read", so a record
@@ -55,10 +64,22 @@ pub(super) fn encode_read(line: &mut CsvLine, ts: u64, names: [&str; 3], ord: u6
     line.number(ord);
 }
 
-pub(super) fn encode_ack(line: &mut CsvLine, ts: u64, user: &str, seq: u64) {
+pub(super) fn encode_ack(
+    line: &mut CsvLine,
+    ts: u64,
+    user: &str,
+    seq: u64,
+    device: Option<&(Arc<str>, u64)>,
+) {
     line.word("ACK");
     line.number(ts);
-    line.fields(&[user, "", "", ""]);
+    match device {
+        Some((name, position)) => {
+            line.fields(&[user, name, ""]);
+            line.number(*position);
+        }
+        None => line.fields(&[user, "", "", ""]),
+    }
     line.number(seq);
 }
 
@@ -87,10 +108,27 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
             let ord = if chat.starts_with('#') { f.number(6)? } else { f.number(7)? };
             Record::Read { ts, user: name(2)?, chat, id: name(4)?, ord }
         }
-        "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
+        "ACK" => {
+            let device = match f.get(3)?.as_ref() {
+                "" => None,
+                device => Some((Arc::from(device), f.number(5)?)),
+            };
+            Record::Ack { ts, user: name(2)?, seq: f.number(6)?, device }
+        }
         "INBOX" => Record::Inbox { ts, user: name(2)?, seq: f.number(6)? },
         _ => Record::Seen { ts, user: name(2)? },
     })
+}
+
+impl Record {
+    /// `user`'s `device` as the `SET` record that puts it on record: what a
+    /// database or a data directory that kept devices apart is converted
+    /// into (`cluster::upgrade`, `LocalStore::open`), and what a device
+    /// forgotten and back is written as.
+    pub fn device(ts: u64, user: &str, device: &crate::store::devices::Device) -> Record {
+        let (name, key, value) = crate::store::devices::setting(device);
+        Record::Set { ts, user: user.into(), name, key, value: Some(value) }
+    }
 }
 
 impl State {
@@ -181,9 +219,18 @@ impl State {
         Ok(())
     }
 
-    /// `ACK`: `user`'s inbox is acknowledged up to `seq`.
-    pub(super) fn apply_ack(&mut self, user: &str, seq: u64) -> Result<(), String> {
+    /// `ACK`: `user`'s inbox is acknowledged up to `seq`; a device named
+    /// is at its position now.
+    pub(super) fn apply_ack(
+        &mut self,
+        user: &str,
+        seq: u64,
+        device: Option<&(Arc<str>, u64)>,
+    ) -> Result<(), String> {
         let user = self.need_user(user)?;
+        if let Some((device, position)) = device {
+            crate::store::devices::move_to(&mut self.users[user].settings, device, *position);
+        }
         let inbox = &mut self.users[user].inbox;
         if seq > inbox.acked {
             let mut left = seq - inbox.acked;

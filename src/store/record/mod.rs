@@ -115,8 +115,10 @@ pub enum Record {
     Join { ts: u64, user: Arc<str>, room: Arc<str>, read: u64 },
     /// `user` left `room`.
     Leave { ts: u64, user: Arc<str>, room: Arc<str> },
-    /// `user` acknowledged every event up to `seq`.
-    Ack { ts: u64, user: Arc<str>, seq: u64 },
+    /// `user` acknowledged every event up to `seq`. 1.2: `device`, when
+    /// named, is the device whose `ACK` this was, and where it now is in
+    /// the inbox (`store::devices`): its position is this record's.
+    Ack { ts: u64, user: Arc<str>, seq: u64, device: Option<(Arc<str>, u64)> },
     /// `user`'s receive connection ended at `ts` (last seen).
     Seen { ts: u64, user: Arc<str> },
     /// `user`'s inbox goes on after `seq`, nothing waiting: written only
@@ -220,7 +222,7 @@ impl Record {
                 marks::encode_delivered(l, *ts, [user, chat, id], *dord)
             }
             Record::Read { ts, user, chat, id, ord } => marks::encode_read(l, *ts, [user, chat, id], *ord),
-            Record::Ack { ts, user, seq } => marks::encode_ack(l, *ts, user, *seq),
+            Record::Ack { ts, user, seq, device } => marks::encode_ack(l, *ts, user, *seq, device.as_ref()),
             Record::Seen { ts, user } => marks::encode_seen(l, *ts, user),
             Record::Inbox { ts, user, seq } => marks::encode_inbox(l, *ts, user, *seq),
             Record::Join { ts, user, room, read } => rooms::encode_join(l, *ts, user, room, *read),
@@ -291,7 +293,7 @@ impl Record {
             Record::Read { ts, user, chat, id, ord } => {
                 state.apply_read(user, (chat, id, *ts), *ord, pos, push)
             }
-            Record::Ack { user, seq, .. } => state.apply_ack(user, *seq),
+            Record::Ack { user, seq, device, .. } => state.apply_ack(user, *seq, device.as_ref()),
             Record::Seen { ts, user } => state.apply_seen(user, *ts),
             Record::Inbox { user, seq, .. } => state.apply_inbox(user, *seq),
             Record::Join { user, room, read, .. } => state.apply_join(user, room, *read, pos),

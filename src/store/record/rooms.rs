@@ -87,8 +87,13 @@ impl State {
         let user = self.user_or_remote(user)?;
         let room = self.room_id(room).unwrap_or_else(|| self.create_room(room, pos));
         let member = self.room_mut(room).members.entry(user).or_default();
-        member.read = read;
-        member.own.clear();
+        // A member's `JOIN` again with its own read mark (1.3: the home's
+        // announcement of one of its users to a new member server)
+        // changes nothing of its unread count.
+        if member.read != read {
+            member.read = read;
+            member.own.clear();
+        }
         self.users[user].rooms.insert(room);
         let name = self.users[user].name.clone();
         self.room_mut(room).rules.joined(&name);
@@ -134,8 +139,21 @@ impl State {
                 }
                 Ok(())
             }
+            None => self.tell_member_servers(room, pos),
             _ => Ok(()),
         }
+    }
+
+    /// 1.3: at a room's home, one of this server's users joining or
+    /// leaving it is announced to the room's member servers, as a member
+    /// of another server is (so every member server lists the home's
+    /// members too).
+    fn tell_member_servers(&mut self, room: &str, pos: Pos) -> Result<(), String> {
+        let Some(r) = self.room_id(room) else { return Ok(()) }; // its last member left
+        for server in self.member_servers(r) {
+            self.fan_out(&server, pos, None, None)?;
+        }
+        Ok(())
     }
 
     /// Applies a `RULE` record. Its `ts` stands for "now", so a start

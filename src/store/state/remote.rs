@@ -256,6 +256,55 @@ impl State {
     }
 }
 
+/// 1.3 (§27, "Presence across servers"): who shares a chat with whom
+/// across servers, the rule of whose presence a peer is told.
+impl State {
+    /// The servers whose users share a chat with `user` (of this server):
+    /// a direct chat with one of them, a room of this server with one of
+    /// them in it, or a room of another server (its home's users are in
+    /// it, and the members it announced). Folded names, sorted, each once.
+    pub fn servers_sharing_a_chat(&self, user: UserId) -> Vec<String> {
+        let mut servers = std::collections::BTreeSet::new();
+        let mut of = |name: &str| {
+            if let Some((_, server)) = address(name) {
+                servers.insert(crate::protocol::names::fold(server));
+            }
+        };
+        for &peer in self.users[user].peers.iter() {
+            of(&self.users[peer].name);
+        }
+        for room in self.rooms_of(user) {
+            of(&self.room(room).name);
+            for member in self.members(room) {
+                of(&self.users[member].name);
+            }
+        }
+        servers.into_iter().collect()
+    }
+
+    /// This server's users who share a chat with a user of `server`
+    /// ([`State::servers_sharing_a_chat`] names `server` for each).
+    pub fn users_sharing_with(&self, server: &str) -> Vec<UserId> {
+        let mut users = std::collections::BTreeSet::new();
+        let ours = |u: UserId| !self.is_remote(u) && !self.users[u].is_deleted();
+        for (id, account) in self.users.iter().enumerate() {
+            if !is_of(&account.name, server) {
+                continue;
+            }
+            users.extend(self.users[id].peers.iter().copied().filter(|&p| ours(p)));
+            for room in self.rooms_of(id) {
+                users.extend(self.members(room).filter(|&m| ours(m)));
+            }
+        }
+        for (id, room) in self.rooms.iter().enumerate() {
+            if room.as_ref().is_some_and(|r| is_of(&r.name, server)) {
+                users.extend(self.members(id).filter(|&m| ours(m)));
+            }
+        }
+        users.into_iter().collect()
+    }
+}
+
 /// Whether `name` is the address of a user of `server`.
 fn is_of(name: &str, server: &str) -> bool {
     address(name).is_some_and(|(_, s)| s.eq_ignore_ascii_case(server))

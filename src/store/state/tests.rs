@@ -55,7 +55,7 @@ fn a_direct_message_is_numbered_queued_and_pushed_and_its_ack_delivers() {
         let delivered = Record::Delivered { ts: 6, user: "bob".into(), chat: "ana".into(), id, dord };
         s.commit(delivered, &mut batch).unwrap();
     }
-    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2, device: None }, &mut batch).unwrap();
     assert!(s.queued(bob, 0, 10, 10).is_empty());
     assert_eq!(s.marks(ana, bob), Marks { delivered: 2, read: 0 });
     assert_eq!(s.users[ana].inbox.last_seq, 2, "two STATUS events");
@@ -141,7 +141,7 @@ fn records_that_contradict_the_state_are_refused() {
     assert!(s.load(s.end, 10, &wrong).unwrap_err().contains("its place"));
     let ghost = Record::Delivered { ts: 1, user: "bob".into(), chat: "ana".into(), id: "zz".into(), dord: 5 };
     assert!(s.load(s.end, 10, &ghost).unwrap_err().contains("no message number 5"));
-    let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1 };
+    let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1, device: None };
     assert!(s.load(s.end, 10, &stranger).unwrap_err().contains("unknown user"));
 }
 
@@ -157,7 +157,7 @@ fn a_checkpoint_holds_the_state_of_the_moment_of_its_snapshot() {
     // with the snapshot, so copied now), a conversation, a room.
     msg(&mut s, &mut batch, "ana", "bob", "m2");
     msg(&mut s, &mut batch, "bob", "#general", "r2");
-    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2, device: None }, &mut batch).unwrap();
     let (_, late) = checkpoint::encode(&snapshot);
     assert_eq!(String::from_utf8(late).unwrap(), String::from_utf8(then.clone()).unwrap());
     let (_, now) = checkpoint::encode(&checkpoint::snapshot(&s));
@@ -248,11 +248,11 @@ fn room_messages_lengthen_a_run_and_the_inbox_does_not_grow_with_them() {
     );
     assert_eq!(s.inbox_end(cy, dm), 1000, "the direct message is not durable yet");
     // An ACK inside the run counts it as done; one past it drops it.
-    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 400 }, &mut batch).unwrap();
+    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 400, device: None }, &mut batch).unwrap();
     assert_eq!(s.queued(cy, 400, 1001, 10)[0].0, 401);
     assert_eq!(s.queued(cy, 400, 1001, 10)[0].1.width(), 600);
     assert_eq!(s.acked_direct(cy, 1001).len(), 1);
-    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 1000 }, &mut batch).unwrap();
+    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 1000, device: None }, &mut batch).unwrap();
     assert_eq!(s.users[cy].inbox.queue.len(), 1);
     // ana's own #other messages are not in its inbox: only the 667 of #general.
     assert_eq!(s.users[ana].inbox.last_seq, 667, "its own 333 are not in its inbox");
