@@ -212,6 +212,20 @@ fn ticks_and_info(size: (u32, u32), words: &Words) {
         ana.exec("return document.querySelector(\"#messages .menu button[data-act='info']\")", json!([])),
         json!(null)
     );
+    ana.type_into("#messages .menu button", "\u{E00C}");
+
+    // Forward opens the Info again; once Esc closed it, Back goes on to the chat list.
+    ana.forward();
+    ana.wait_for(
+        "!document.getElementById('info-panel').hidden && document.activeElement.id === 'info-close'",
+    );
+    ana.wait_for("document.querySelectorAll('#info-read time').length === 2");
+    ana.type_into("#info-close", "\u{E00C}");
+    ana.wait_for(&format!(
+        "document.getElementById('info-panel').hidden && document.activeElement === {more}"
+    ));
+    ana.back();
+    ana.wait_for("!document.getElementById('app').classList.contains('chat-open') && document.getElementById('info-panel').hidden");
 }
 
 #[test]
