@@ -14,7 +14,7 @@
 // each one. ✕, Esc and the phone's Back (back.js) close it, the focus
 // back on the message's ⋯.
 
-import { request, parseReceipts, fold } from './wire.js';
+import { request, parseReceipts, parseQuote, fold } from './wire.js';
 import { t, addStrings, lang } from './i18n.js';
 import { el, avatar, faces, preview, refusal } from './view.js';
 
@@ -62,8 +62,7 @@ document.addEventListener('keydown', (e) => {
 export function open(app, chat, msg) {
   if (!$('info-title')) build();
   shown = { app, chat, msg };
-  const text = $('info-text');
-  text.textContent = preview(msg.text, msg);
+  $('info-text').textContent = preview(parseQuote(msg.text)?.body ?? msg.text, msg); // a reply's own words
   $('info-panel').hidden = false;
   clearInterval(timer);
   timer = setInterval(() => { if (!document.hidden) ask(); }, EVERY_MS);
