@@ -519,7 +519,7 @@ export class Conversation {
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
-    tick.textContent = msg.failed ? '!' : this.chat && this.chat.room && msg.state !== 'SENT' ? '✓' : TICKS[msg.state];
+    tick.textContent = msg.failed ? '!' : TICKS[msg.state];
     tick.dataset.state = state;
     const label = msg.failed ? failedWords(msg) : t(msg.state.toLowerCase());
     tick.setAttribute('aria-label', label);

@@ -41,7 +41,8 @@ fn frame(seq: u64, event: &Pushed) -> String {
         Pushed::Status { peer, id, state, ts } => {
             EventRef::Status { seq, peer, id, state: *state, ts: *ts }.to_string()
         }
-        // Several devices (1.2) and bounces (1.3): none in this test.
+        // Several devices (1.2) and bounces (1.3): none in this test. (A
+        // room's STATUS, 1.2, is a `Pushed::Status` above.)
         Pushed::Copy(_) | Pushed::Mark { .. } | Pushed::Failed { .. } => event.frame(seq).to_string(),
     }
 }
@@ -116,7 +117,9 @@ fn check(store: &Store, promises: &mut Promises, users: &[String]) -> Result<(),
         let Some(user) = store.user_id(name) else { continue };
         let end = store.inbox_end(user);
         let mut replay = String::new();
-        let mut lines = store.replay(user, 0, end, 0);
+        // As a 1.2 connection gets them: every event pushed, a room's
+        // STATUS (1.2, §31) among them.
+        let mut lines = store.replay(user, 0, end, 2);
         while lines.next_chunk(&mut replay).map_err(|ko| ko.reason)? {}
         let replayed: HashMap<u64, &str> =
             replay.lines().map(|l| (l.split(':').nth(1).unwrap().parse().unwrap(), l)).collect();

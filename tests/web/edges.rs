@@ -466,7 +466,7 @@ const AUDIT: &str = "
   return problems;";
 
 /// What [`AUDIT`] finds in `browser` now, in both schemes; a screenshot of each.
-fn audit(browser: &Browser, what: &str) -> Vec<String> {
+pub(super) fn audit(browser: &Browser, what: &str) -> Vec<String> {
     let mut found = Vec::new();
     for dark in [false, true] {
         scheme(browser, dark);

@@ -55,6 +55,7 @@ mod read_receipt;
 pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
+pub mod room_receipts;
 pub mod search;
 pub mod seed;
 mod send;

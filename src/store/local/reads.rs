@@ -526,6 +526,16 @@ fn write_event(
         let _ = writeln!(out, "{}", EventRef::ReadMark { seq, chat: &chat, id: &id, ts });
         return Ok(());
     }
+    if let Queued::RoomStatus { id, read, .. } = queued {
+        // 1.2 (§31): the user's room message, delivered or read by all.
+        let (Record::Delivered { chat, ts, .. } | Record::Read { chat, ts, .. }) = Record::decode(line)?
+        else {
+            return Err("expected DELIVERED or READ for a room's STATUS".into());
+        };
+        let state = if *read { MsgState::Read } else { MsgState::Delivered };
+        let _ = writeln!(out, "{}", EventRef::Status { seq, peer: &chat, id, state, ts });
+        return Ok(());
+    }
     // A mark on a message the user sent: the one who got it or read it.
     let (peer, id, state, ts) = match Record::decode(line)? {
         Record::Delivered { user, id, ts, .. } => (user, id, MsgState::Delivered, ts),

@@ -45,12 +45,15 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         Record::Delivered { ts: 5, user: bob.clone(), chat: ana.clone(), id: name("m1"), dord: 4 };
     let read = Record::Read { ts: 6, user: bob.clone(), chat: ana.clone(), id: name("m1"), ord: 4 };
     let room_read = Record::Read { ts: 6, user: bob.clone(), chat: club.clone(), id: name("m1"), ord: 9 };
+    let room_delivered =
+        Record::Delivered { ts: 5, user: bob.clone(), chat: club.clone(), id: name("m1"), dord: 9 };
     vec![
         (msg("bob", "hi", NO_POS), "MSG,17,ana,bob,m1,,3,1,hi\n"),
         (msg("#club", "a, \"q\"\\n t", 120), "MSG,17,ana,#club,m1,120,3,1,\"a, \"\"q\"\"\\n t\"\n"),
         (delivered, "DELIVERED,5,bob,ana,m1,,,4\n"),
         (read, "READ,6,bob,ana,m1,,,4\n"),
         (room_read, "READ,6,bob,#club,m1,,9\n"),
+        (room_delivered, "DELIVERED,5,bob,#club,m1,,,9\n"),
         (Record::Join { ts: 7, user: bob.clone(), room: club.clone(), read: 2 }, "JOIN,7,bob,#club,,,2\n"),
         (Record::Leave { ts: 8, user: bob.clone(), room: club }, "LEAVE,8,bob,#club\n"),
         (Record::Ack { ts: 9, user: bob.clone(), seq: 12, device: None }, "ACK,9,bob,,,,12\n"),

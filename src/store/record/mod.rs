@@ -14,6 +14,7 @@
 //! |---|---|---|---|---|---|---|---|
 //! | `MSG` | sender | recipient or `#room` | message id | position of the conversation's previous message | its number in the conversation | its number among the sender's messages of this direct conversation | the text, escaped as on the wire |
 //! | `DELIVERED` | recipient | sender | id | | | the message's `dord` | |
+//! | `DELIVERED` (1.2, a room) | member | `#room` | id | | | the message's `ord` | |
 //! | `READ` | reader | sender or `#room` | id | | the message's `ord` (a room) | the message's `dord` (a direct chat) | |
 //! | `JOIN` | member | `#room` | | | the member's read mark | | |
 //! | `LEAVE` | member | `#room` | | | | | |
@@ -41,6 +42,7 @@
 //! |---|---|---|
 //! | `msg.rs` | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
 //! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN`, `INBOX` | (the core: `USER`, `DIRECT`) |
+//! | `receipts.rs` | (a room's `DELIVERED` and `READ`, 1.2) | `RECEIPT`, `PENDING` |
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` of older servers, read as `SET` | the same, read only |
@@ -93,6 +95,7 @@ pub mod marks;
 pub mod message;
 mod msg;
 mod prefs;
+mod receipts;
 mod rooms;
 mod settings;
 
@@ -333,11 +336,12 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 7] = [
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 8] = [
     &accounts::ROWS,
     &prefs::ROWS,
     &settings::ROWS,
     &rooms::ROWS,
+    &receipts::ROWS,
     &across::ROWS,
     &failed::ROWS,
     &invites::ROWS,

@@ -1,0 +1,185 @@
+//! Receipts of room messages (protocol 1.2, §31): a room message reaches
+//! ✓✓ once every other member has it on a device, and read once every
+//! one read it; its sender asks `RECEIPTS:<#room>:<id>` for who and when.
+//! Through a `kill -9`, with read receipts off (§30), in a room too large
+//! to keep them, and refused to anyone but the sender.
+
+use std::time::{Duration, Instant};
+
+use super::support;
+
+use support::{Conn, TestServer, without_ts};
+
+/// `RECEIPTS` until `done` holds of its lines (an `ACK` is stored
+/// without anyone waiting for it), without their times.
+fn receipts_until(conn: &mut Conn, ask: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines: Vec<String> = conn.listing(ask).iter().map(|l| untimed(l)).collect();
+        if done(&lines) {
+            return lines;
+        }
+        assert!(Instant::now() < deadline, "{ask}: still {lines:?}");
+        std::thread::sleep(Duration::from_millis(30)); // polling the store
+    }
+}
+
+/// A `READ:<member>:<ts>` or `DELIVERED:<member>:<ts>` line with `<ts>`
+/// checked to be a time and replaced.
+fn untimed(line: &str) -> String {
+    match line.rsplit_once(':') {
+        Some((head, ts)) if head.starts_with("READ:") || head.starts_with("DELIVERED:") => {
+            assert!(ts.parse::<u64>().is_ok_and(|t| t > 1_600_000_000_000), "no time in {line}");
+            format!("{head}:<ts>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// A 1.0 receive connection of `user` that acknowledges its next message.
+fn receives(server: &TestServer, user: &str) -> Conn {
+    server.login_recv(user, &format!("pw-{user}"))
+}
+
+fn ack_next(conn: &mut Conn) -> String {
+    let msg = conn.next_msg();
+    let seq = msg.split(':').nth(1).unwrap().to_string();
+    conn.send(&format!("ACK:{seq}"));
+    msg
+}
+
+/// The next `STATUS` on a 1.2 receive connection, acknowledged, without its time.
+fn next_status(conn: &mut Conn) -> String {
+    loop {
+        let event = conn.next_event();
+        if let Some(seq) = event.split(':').nth(1) {
+            conn.send(&format!("ACK:{seq}"));
+        }
+        if event.starts_with("STATUS:") {
+            return without_ts(&event);
+        }
+    }
+}
+
+#[test]
+fn a_room_message_is_delivered_then_read_by_every_member_and_survives_a_kill() {
+    let mut server = TestServer::start_restartable(&[]);
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for c in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    let ana_events = server.events_1_2("ana", None);
+    // ana's 1.0 laptop: it is sent nothing new.
+    let mut laptop = server.recv_conn();
+    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    assert!(ana.request("MSG:#lab:r1:hello lab").starts_with("OK:r1:"));
+    assert_eq!(ana.listing("RECEIPTS:#lab:r1"), ["TO:2"], "nobody has it yet");
+
+    // bob gets it: one of two, ana's message stays at ✓.
+    let mut bob_in = receives(&server, "bob");
+    ack_next(&mut bob_in);
+    let lines = receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.len() == 2);
+    assert_eq!(lines, ["TO:2", "DELIVERED:bob:<ts>"]);
+
+    // Killed: the receipt stays, and carl's acknowledgement after the
+    // start makes it ✓✓ for ana's devices that speak 1.2.
+    drop((ana, bob, carl, bob_in, ana_events, laptop));
+    server.restart_in_place(&[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut ana_events = server.events_1_2("ana", None);
+    let mut laptop = server.recv_conn();
+    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let lines: Vec<String> = ana.listing("RECEIPTS:#lab:r1").iter().map(|l| untimed(l)).collect();
+    assert_eq!(lines, ["TO:2", "DELIVERED:bob:<ts>"]);
+    let mut carl_in = receives(&server, "carl");
+    ack_next(&mut carl_in);
+    let delivered = next_status(&mut ana_events);
+    assert!(delivered.ends_with(":#lab:r1:DELIVERED:<ts>"), "{delivered}");
+
+    // Both read it: read (blue) for ana, and "Read by" lists them.
+    let mut bob = server.login_send("bob", "pw-bob");
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert_eq!(bob.request("READ:#lab:r1"), "OK");
+    let lines = receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.iter().any(|l| l == "READ:bob:<ts>"));
+    assert_eq!(lines, ["TO:2", "READ:bob:<ts>", "DELIVERED:carl:<ts>"]);
+    assert_eq!(carl.request("READ:#lab:r1"), "OK");
+    let read = next_status(&mut ana_events);
+    assert!(read.ends_with(":#lab:r1:READ:<ts>"), "{read}");
+    let lines =
+        receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.len() == 3 && !l[2].starts_with("DELIVERED"));
+    assert_eq!(lines.len(), 3);
+    assert!(lines.contains(&"READ:carl:<ts>".to_string()) && lines.contains(&"READ:bob:<ts>".to_string()));
+
+    // The 1.0 laptop was sent neither STATUS: its next event is bob's message.
+    assert!(bob.request("MSG:ana:d1:psst").starts_with("OK:d1:"));
+    let next = laptop.next_event();
+    assert!(next.starts_with("MSG:") && next.contains(":bob:ana:d1:"), "{next}");
+
+    // Only the sender asks; a stranger is not a member; no such message.
+    let refused = bob.request("RECEIPTS:#lab:r1");
+    assert!(refused.starts_with("KO:FORBIDDEN:"), "{refused}");
+    server.register(&["dee"]);
+    let mut dee = server.login_send("dee", "pw-dee");
+    assert!(dee.request("RECEIPTS:#lab:r1").starts_with("KO:NOT_MEMBER:"));
+    assert!(ana.request("RECEIPTS:#lab:zz").starts_with("KO:UNKNOWN_MESSAGE:"));
+    assert!(ana.request("RECEIPTS:lab:r1").starts_with("KO:BAD_REQUEST:"));
+}
+
+#[test]
+fn read_receipts_off_hide_a_reader_and_the_reads_of_others() {
+    let server = TestServer::start();
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for c in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    assert_eq!(carl.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
+    let mut ana_events = server.events_1_2("ana", None);
+    assert!(ana.request("MSG:#lab:r1:hello").starts_with("OK:r1:"));
+    let (mut bob_in, mut carl_in) = (receives(&server, "bob"), receives(&server, "carl"));
+    ack_next(&mut bob_in);
+    ack_next(&mut carl_in);
+    assert!(next_status(&mut ana_events).ends_with(":#lab:r1:DELIVERED:<ts>"));
+    assert_eq!(carl.request("READ:#lab:r1"), "OK");
+    assert_eq!(bob.request("READ:#lab:r1"), "OK");
+    // carl counts once delivered: bob's read makes it read; carl is not "Read by".
+    assert!(next_status(&mut ana_events).ends_with(":#lab:r1:READ:<ts>"));
+    let lines = receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.len() == 3);
+    assert_eq!(lines, ["TO:2", "READ:bob:<ts>", "DELIVERED:carl:<ts>"]);
+
+    // Who hides them does not see others': ana turns hers off.
+    assert_eq!(ana.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
+    let mut lines = ana.listing("RECEIPTS:#lab:r1").iter().map(|l| untimed(l)).collect::<Vec<_>>();
+    lines[1..].sort();
+    assert_eq!(lines, ["TO:2", "DELIVERED:bob:<ts>", "DELIVERED:carl:<ts>"]);
+    assert!(ana.request("MSG:#lab:r2:again").starts_with("OK:r2:"));
+    ack_next(&mut bob_in);
+    ack_next(&mut carl_in);
+    assert!(next_status(&mut ana_events).ends_with(":#lab:r2:DELIVERED:<ts>"));
+    assert_eq!(bob.request("READ:#lab:r2"), "OK");
+    // No READ comes: the next STATUS is that of the message after it.
+    assert!(ana.request("MSG:#lab:r3:and again").starts_with("OK:r3:"));
+    ack_next(&mut bob_in);
+    ack_next(&mut carl_in);
+    assert!(next_status(&mut ana_events).ends_with(":#lab:r3:DELIVERED:<ts>"));
+}
+
+#[test]
+fn a_room_of_more_than_64_members_keeps_its_messages_at_one_tick() {
+    let server = TestServer::start_with(&["--exempt", "127.0.0.1", "--rate", "0"]);
+    let names: Vec<String> = (0..65).map(|i| format!("u{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    server.register(&refs);
+    let mut sends: Vec<Conn> = names.iter().map(|n| server.login_send(n, &format!("pw-{n}"))).collect();
+    for c in &mut sends[..64] {
+        assert_eq!(c.request("JOIN:#big"), "OK");
+    }
+    assert!(sends[0].request("MSG:#big:s1:small still").starts_with("OK:s1:"));
+    assert_eq!(sends[0].listing("RECEIPTS:#big:s1"), ["TO:63"], "64 members keep receipts");
+    assert_eq!(sends[64].request("JOIN:#big"), "OK");
+    assert!(sends[0].request("MSG:#big:b1:hello all").starts_with("OK:b1:"));
+    let mut first = receives(&server, "u01");
+    ack_next(&mut first);
+    ack_next(&mut first);
+    assert_eq!(sends[0].listing("RECEIPTS:#big:b1"), ["LARGE:65:64"]);
+    assert_eq!(sends[0].listing("RECEIPTS:#big:s1"), ["LARGE:65:64"]);
+}
