@@ -540,7 +540,10 @@ fn every_control_is_a_finger_wide_and_every_text_readable_as_drawn_in_both_schem
 
 /// Opens the chat `name` from the list (a phone's list, after ← if a chat is open).
 fn open_from_list(browser: &Browser, name: &str) {
-    browser.exec("if (document.getElementById('chat-pane').checkVisibility()) document.getElementById('back').click()", json!([]));
+    browser.exec(
+        "if (document.getElementById('chat-pane').checkVisibility()) document.getElementById('back').click()",
+        json!([]),
+    );
     browser.wait_for(LIST_SHOWN);
     browser.click(&format!("#chat-list button[data-chat='{name}']"));
     browser.wait_for(&format!(
@@ -580,7 +583,8 @@ fn a_conversations_newer_controls_are_a_finger_wide_readable_and_named_in_both_s
     open_from_list(&phone, "bob");
     phone.wait_for("document.querySelectorAll('#messages .voice .speed').length === 2 && document.querySelector('#messages img.thumb')?.complete");
     phone.click("#messages .msg:not(.mine) .voice .speed");
-    phone.wait_for("document.querySelector('#messages .msg:not(.mine) .voice .speed').textContent === '1.5×'");
+    phone
+        .wait_for("document.querySelector('#messages .msg:not(.mine) .voice .speed').textContent === '1.5×'");
     found.extend(audit(&phone, "direct-speed"));
     // The composer's "Emoji".
     phone.click("#emoji-button");

@@ -136,7 +136,8 @@ fn a_rooms_sender_lines_and_its_row_say_a_member_by_the_display_name_with_the_ac
     assert_eq!(members[1].request("NAME:Bob Builder"), "OK");
     assert!(members[2].request("MSG:#lab:c1:the room moved to 2.14").starts_with("OK:"));
     assert!(members[1].request("MSG:#lab:b1:¿Vienes?").starts_with("OK:"));
-    let senders = "[...document.querySelectorAll('#messages .msg .from')].map((f) => f.textContent).join('|')";
+    let senders =
+        "[...document.querySelectorAll('#messages .msg .from')].map((f) => f.textContent).join('|')";
     let row = "document.querySelector(\"#chat-list button[data-chat='#lab'] .chat-last\")?.textContent";
     for (width, height) in [(390, 844), (1280, 800)] {
         let browser = logged_in(&url, "ana", width, height);
