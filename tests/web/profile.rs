@@ -66,6 +66,7 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
     );
     let (button, panel) = (rect(&laptop, "#profile-button"), rect(&laptop, "#profile-panel"));
     assert!(panel[1] >= button[3] - 1.0, "the panel opens under the header: {button:?} {panel:?}");
+    assert!(button[3] - button[1] >= 24.0, "a pointer's target, 24 px at least (WCAG 2.5.8): {button:?}");
 
     // A name the server refuses is said, and changes nothing.
     laptop.type_into("#display-name", "b\u{202E}ob\u{E007}");
