@@ -305,7 +305,7 @@ fn a_room_of_65_members_says_in_its_info_that_it_keeps_no_receipts() {
     );
     ana.click("#messages .menu button[data-act='info']");
     ana.wait_for(
-        "document.getElementById('info-to').textContent === 'As confirmações não são guardadas em salas com mais de 64 membros (#big tem 65): as mensagens ficam em ✓.'",
+        "document.getElementById('info-to')?.textContent === 'As confirmações não são guardadas em salas com mais de 64 membros (#big tem 65): as mensagens ficam em ✓.'",
     );
     let shown = ana.exec(
         "return [document.getElementById('info-title').textContent,
