@@ -92,6 +92,25 @@ impl State {
             .collect()
     }
 
+    /// The marks of `sender`'s own messages in `room`, as `HISTORY`
+    /// shows them to a 1.2 device (§31): `(delivered, read)`, its messages
+    /// numbered below `delivered` delivered to every other member the
+    /// rule counts ([`State::counted`]), below `read` read by all (0 if
+    /// `sender` turned read receipts off: it sees no one's reads). Both 0
+    /// in a room that keeps no receipts, or where `sender` is alone.
+    pub fn sender_marks(&self, room: RoomId, sender: UserId) -> (u64, u64) {
+        if !self.keeps_receipts(room) {
+            return (0, 0);
+        }
+        let others: Vec<Counted> = self.counted(room).into_iter().filter(|m| m.user != sender).collect();
+        let lowest = |f: fn(&Counted) -> u64| others.iter().map(f).min().unwrap_or(0);
+        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
+        let privacy = crate::store::profile::privacy_in(&self.users[sender].settings);
+        let sees_reads = crate::store::profile::shows(receipts, privacy, privacy);
+        let read = if sees_reads { lowest(|m| m.read) } else { 0 };
+        (lowest(|m| m.delivered), read)
+    }
+
     /// A room's new message `ord` from `sender`: waits for its receipts.
     pub(in crate::store) fn note_room_message(
         &mut self,
