@@ -133,7 +133,8 @@ fn read_receipts_off_hide_a_reader_and_the_reads_of_others() {
         assert_eq!(c.request("JOIN:#lab"), "OK");
     }
     assert_eq!(carl.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
-    let mut ana_events = server.events_1_2("ana", None);
+    // ana's 1.2 device (a room's STATUS goes to a user who logs in as one).
+    let mut ana_events = server.events_1_2("ana", Some("web"));
     assert!(ana.request("MSG:#lab:r1:hello").starts_with("OK:r1:"));
     let (mut bob_in, mut carl_in) = (receives(&server, "bob"), receives(&server, "carl"));
     ack_next(&mut bob_in);
@@ -267,4 +268,29 @@ fn history_shows_a_device_its_room_ticks_and_a_1_0_connection_what_it_always_saw
     let mut bob_web = server.login_send("bob@web", "pw-bob");
     let bobs = bob_web.listing("HISTORY:#lab:10");
     assert_eq!(states(&bobs), ["r1:RECEIVED", "r2:RECEIVED", "b1:RECEIVED"]);
+}
+
+#[test]
+fn a_user_who_never_named_a_device_keeps_the_inbox_numbers_of_version_1() {
+    let server = TestServer::start();
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for c in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    assert!(ana.request("MSG:#lab:r1:hello").starts_with("OK:r1:"));
+    let (mut bob_in, mut carl_in) = (receives(&server, "bob"), receives(&server, "carl"));
+    ack_next(&mut bob_in);
+    ack_next(&mut carl_in);
+    receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.len() == 3);
+    assert_eq!(bob.request("READ:#lab:r1"), "OK");
+    assert_eq!(carl.request("READ:#lab:r1"), "OK");
+    receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| {
+        l.iter().filter(|l| l.starts_with("READ:")).count() == 2
+    });
+    // Delivered and read by all, and ana's 1.0 inbox holds no STATUS of
+    // it: bob's direct message is her event 1, as in version 1.
+    assert!(bob.request("MSG:ana:d1:psst").starts_with("OK:d1:"));
+    let mut ana_in = receives(&server, "ana");
+    let first = ana_in.next_event();
+    assert!(first.starts_with("MSG:1:bob:ana:d1:"), "{first}");
 }
