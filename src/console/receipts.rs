@@ -7,7 +7,7 @@
 
 use super::numbers::Numbered;
 use super::view;
-use crate::client::{Client, MessageInfo, now_ms};
+use crate::client::{Client, Message, MessageInfo, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::receipts::Msg;
 use crate::i18n::{Lang, console::ticks, tr};
@@ -27,32 +27,41 @@ pub fn parse(lang: Lang, args: &str) -> std::result::Result<Option<usize>, Strin
 
 /// The lines of `/info n` for `client`; `screen` holds the numbers.
 pub fn act(lang: Lang, client: &Client, screen: &Numbered, n: usize) -> Result<Vec<String>> {
-    let me = client.me();
     let m = screen
         .get(n)
         .ok_or_else(|| Error::Usage(tr!(in lang; crate::i18n::actions::Msg::NoSuchNumber, n = n)))?;
+    of_message(lang, client, &format!("[{n}]"), &m)
+}
+
+/// The info of message `m`, named `which` (`[3]`, or its words in the
+/// full-screen console): who of its room has it, if it is the user's
+/// room message; else that only its sender sees that, or its ticks.
+pub fn of_message(lang: Lang, client: &Client, which: &str, m: &Message) -> Result<Vec<String>> {
+    let me = client.me();
     let room = match &m.to {
         Chat::Room(room) if m.is_from(me) => room.clone(),
-        Chat::Room(_) => return Ok(vec![tr!(in lang; Msg::NotMine, n = n)]),
+        Chat::Room(_) => return Ok(vec![tr!(in lang; Msg::NotMine, which = which)]),
         Chat::User(_) => {
             let to = m.chat(me);
-            return Ok(vec![tr!(in lang; Msg::Direct, n = n, to = to, ticks = ticks(lang, m.state))]);
+            return Ok(vec![tr!(in lang; Msg::Direct, which = which, to = to, ticks = ticks(lang, m.state))]);
         }
     };
-    Ok(lines(lang, n, &room, &client.receipts(&room, &m.id)?, now_ms()))
+    Ok(lines(lang, which, &room, &client.receipts(&room, &m.id)?, now_ms()))
 }
 
 /// The answer as lines: a title, "Read by", then "Delivered to", each
 /// member with when (or that the server no longer says when).
-pub fn lines(lang: Lang, n: usize, room: &str, info: &MessageInfo, now: u64) -> Vec<String> {
+pub fn lines(lang: Lang, which: &str, room: &str, info: &MessageInfo, now: u64) -> Vec<String> {
     let (to, read, delivered) = match info {
         MessageInfo::Large { members, limit } => {
             let room = room.trim_start_matches('#');
-            return vec![tr!(in lang; Msg::Large, n = n, room = room, members = members, limit = limit)];
+            return vec![
+                tr!(in lang; Msg::Large, which = which, room = room, members = members, limit = limit),
+            ];
         }
         MessageInfo::Kept { to, read, delivered } => (to, read, delivered),
     };
-    let mut out = vec![tr!(in lang; Msg::Title, n = n, to = to)];
+    let mut out = vec![tr!(in lang; Msg::Title, which = which, to = to)];
     for (title, who) in [(Msg::ReadBy, read), (Msg::DeliveredTo, delivered)] {
         out.push(format!("{}:", title.text(lang)));
         if who.is_empty() {
@@ -88,13 +97,14 @@ mod tests {
             read: vec![("bob".into(), Some(now_ms()))],
             delivered: vec![("carl".into(), None)],
         };
-        let en = lines(Lang::En, 2, "#lab", &info, now_ms());
+        let en = lines(Lang::En, "[2]", "#lab", &info, now_ms());
         assert_eq!(en[0], "[2] message info (3 other members):");
         assert_eq!((en[1].as_str(), en[3].as_str()), ("Read by:", "Delivered to:"));
         assert!(en[2].starts_with("  bob  ") && en[4] == "  carl  time no longer kept", "{en:?}");
-        let es = lines(Lang::Es, 2, "#lab", &info, now_ms());
+        let es = lines(Lang::Es, "[2]", "#lab", &info, now_ms());
         assert_eq!((es[1].as_str(), es[3].as_str()), ("Leído por:", "Entregado a:"));
-        let pt = lines(Lang::Pt, 2, "#lab", &MessageInfo::Kept { to: 1, read: vec![], delivered: vec![] }, 0);
+        let pt =
+            lines(Lang::Pt, "[2]", "#lab", &MessageInfo::Kept { to: 1, read: vec![], delivered: vec![] }, 0);
         assert_eq!(
             pt,
             [
@@ -105,7 +115,7 @@ mod tests {
                 "  ninguém ainda"
             ]
         );
-        let large = lines(Lang::En, 1, "#big", &MessageInfo::Large { members: 65, limit: 64 }, 0);
+        let large = lines(Lang::En, "[1]", "#big", &MessageInfo::Large { members: 65, limit: 64 }, 0);
         assert_eq!(large, ["[1] #big has 65 members, over 64: it keeps no receipts, its messages stay at ✓"]);
     }
 }

@@ -1,5 +1,6 @@
 //! Message info of a room message (protocol 1.2, §31) in the user's
-//! words: `/info <n>` in both consoles.
+//! words: `/info <n>` in both consoles (`i` on a chosen message in the
+//! full-screen one). `{which}` names the message: `[3]`, or its words.
 
 use super::catalogue;
 
@@ -10,9 +11,9 @@ catalogue! {
         pt: "/info (as regras do servidor), ou /info <n>, n o número de uma mensagem na tela",
     },
     Title {
-        en: "[{n}] message info ({to} other members):",
-        es: "[{n}] info del mensaje ({to} miembros más):",
-        pt: "[{n}] info da mensagem ({to} outros membros):",
+        en: "{which} message info ({to} other members):",
+        es: "{which} info del mensaje ({to} miembros más):",
+        pt: "{which} info da mensagem ({to} outros membros):",
     },
     ReadBy {
         en: "Read by",
@@ -35,18 +36,18 @@ catalogue! {
         pt: "hora não guardada",
     },
     Large {
-        en: "[{n}] #{room} has {members} members, over {limit}: it keeps no receipts, its messages stay at ✓",
-        es: "[{n}] #{room} tiene {members} miembros, más de {limit}: no guarda recibos, sus mensajes se quedan en ✓",
-        pt: "[{n}] #{room} tem {members} membros, mais de {limit}: não guarda recibos, suas mensagens ficam em ✓",
+        en: "{which} #{room} has {members} members, over {limit}: it keeps no receipts, its messages stay at ✓",
+        es: "{which} #{room} tiene {members} miembros, más de {limit}: no guarda recibos, sus mensajes se quedan en ✓",
+        pt: "{which} #{room} tem {members} membros, mais de {limit}: não guarda recibos, suas mensagens ficam em ✓",
     },
     NotMine {
-        en: "[{n}] is not your message: only its sender sees who has it",
-        es: "[{n}] no es tu mensaje: solo quien lo envió ve quién lo tiene",
-        pt: "[{n}] não é sua mensagem: só quem a enviou vê quem a tem",
+        en: "{which} is not your message: only its sender sees who has it",
+        es: "{which} no es tu mensaje: solo quien lo envió ve quién lo tiene",
+        pt: "{which} não é sua mensagem: só quem a enviou vê quem a tem",
     },
     Direct {
-        en: "[{n}] to {to}: {ticks}",
-        es: "[{n}] a {to}: {ticks}",
-        pt: "[{n}] para {to}: {ticks}",
+        en: "{which} to {to}: {ticks}",
+        es: "{which} a {to}: {ticks}",
+        pt: "{which} para {to}: {ticks}",
     },
 }
