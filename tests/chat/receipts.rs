@@ -133,7 +133,8 @@ fn read_receipts_off_hide_a_reader_and_the_reads_of_others() {
         assert_eq!(c.request("JOIN:#lab"), "OK");
     }
     assert_eq!(carl.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
-    let mut ana_events = server.events_1_2("ana", None);
+    // ana's 1.2 device (a room's STATUS goes to a user who logs in as one).
+    let mut ana_events = server.events_1_2("ana", Some("web"));
     assert!(ana.request("MSG:#lab:r1:hello").starts_with("OK:r1:"));
     let (mut bob_in, mut carl_in) = (receives(&server, "bob"), receives(&server, "carl"));
     ack_next(&mut bob_in);
@@ -182,4 +183,114 @@ fn a_room_of_more_than_64_members_keeps_its_messages_at_one_tick() {
     ack_next(&mut first);
     assert_eq!(sends[0].listing("RECEIPTS:#big:b1"), ["LARGE:65:64"]);
     assert_eq!(sends[0].listing("RECEIPTS:#big:s1"), ["LARGE:65:64"]);
+}
+
+/// A receive connection of `user`'s device `device` (1.2 login, 1.0 frames).
+fn device_receives(server: &TestServer, user: &str, device: &str) -> Conn {
+    let mut conn = server.recv_conn();
+    assert_eq!(conn.request(&format!("LOGIN:{user}@{device}:pw-{user}")), format!("OK:{user}"));
+    conn
+}
+
+/// `HISTORY` until its lines are `want` (receipts are stored without
+/// anyone waiting for them).
+fn history_until(conn: &mut Conn, ask: &str, want: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = conn.listing(ask);
+        if lines == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{ask}: still {lines:?}, not {want:?}");
+        std::thread::sleep(Duration::from_millis(30)); // polling the store
+    }
+}
+
+#[test]
+fn history_shows_a_device_its_room_ticks_and_a_1_0_connection_what_it_always_saw() {
+    let server = TestServer::start();
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for c in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    assert!(ana.request("MSG:#lab:r1:first").starts_with("OK:r1:"));
+    assert!(ana.request("MSG:#lab:r2:second").starts_with("OK:r2:"));
+    assert!(bob.request("MSG:#lab:b1:mine").starts_with("OK:b1:"));
+    let as_1_0 = ana.listing("HISTORY:#lab:10");
+    let states = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| format!("{}:{}", l.split(':').nth(2).unwrap(), l.split(':').nth(4).unwrap()))
+            .collect()
+    };
+    assert_eq!(states(&as_1_0), ["r1:RECEIVED", "r2:RECEIVED", "b1:RECEIVED"]);
+    // ana's browser (a device's login, 1.2) sees the same while nobody has them.
+    let mut web = server.login_send("ana@web", "pw-ana");
+    assert_eq!(web.listing("HISTORY:#lab:10"), as_1_0);
+
+    // One of bob's two devices has them: delivered to bob; carl's too: ✓✓.
+    let mut laptop = device_receives(&server, "bob", "laptop");
+    let _phone = device_receives(&server, "bob", "phone");
+    for _ in 0..2 {
+        let msg = laptop.next_msg();
+        laptop.send(&format!("ACK:{}", msg.split(':').nth(1).unwrap()));
+    }
+    let mut carl_in = receives(&server, "carl");
+    for _ in 0..2 {
+        ack_next(&mut carl_in);
+    }
+    let with = |lines: &[String], r1: &str, r2: &str| -> Vec<String> {
+        let mut out = lines.to_vec();
+        out[0] = out[0].replacen(":RECEIVED:", &format!(":{r1}:"), 1);
+        out[1] = out[1].replacen(":RECEIVED:", &format!(":{r2}:"), 1);
+        out
+    };
+    history_until(&mut web, "HISTORY:#lab:10", &with(&as_1_0, "DELIVERED", "DELIVERED"));
+
+    // bob read r1, carl r2 (and so r1): r1 read by all, r2 by carl only.
+    assert_eq!(bob.request("READ:#lab:r1"), "OK");
+    assert_eq!(carl.request("READ:#lab:b1"), "OK");
+    history_until(&mut web, "HISTORY:#lab:10", &with(&as_1_0, "READ", "DELIVERED"));
+    // A page (1.2) says the same; bob's message stays RECEIVED for ana.
+    assert_eq!(web.request("HISTORY:#lab:10:*"), "OK:3:", "the whole chat: no page before it");
+    let page: Vec<String> = (0..3).map(|_| web.line()).collect();
+    assert_eq!(page, with(&as_1_0, "READ", "DELIVERED"));
+
+    // After a reconnection: the 1.0 connection's HISTORY is byte for byte
+    // what it was; the device's keeps the ticks.
+    drop((ana, web));
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.listing("HISTORY:#lab:10"), as_1_0);
+    let mut web = server.login_send("ana@web", "pw-ana");
+    assert_eq!(web.listing("HISTORY:#lab:10"), with(&as_1_0, "READ", "DELIVERED"));
+    // bob's own view of his message: delivered to ana? ana's device never
+    // acknowledged it (she has no receive connection): RECEIVED.
+    let mut bob_web = server.login_send("bob@web", "pw-bob");
+    let bobs = bob_web.listing("HISTORY:#lab:10");
+    assert_eq!(states(&bobs), ["r1:RECEIVED", "r2:RECEIVED", "b1:RECEIVED"]);
+}
+
+#[test]
+fn a_user_who_never_named_a_device_keeps_the_inbox_numbers_of_version_1() {
+    let server = TestServer::start();
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for c in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    assert!(ana.request("MSG:#lab:r1:hello").starts_with("OK:r1:"));
+    let (mut bob_in, mut carl_in) = (receives(&server, "bob"), receives(&server, "carl"));
+    ack_next(&mut bob_in);
+    ack_next(&mut carl_in);
+    receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| l.len() == 3);
+    assert_eq!(bob.request("READ:#lab:r1"), "OK");
+    assert_eq!(carl.request("READ:#lab:r1"), "OK");
+    receipts_until(&mut ana, "RECEIPTS:#lab:r1", |l| {
+        l.iter().filter(|l| l.starts_with("READ:")).count() == 2
+    });
+    // Delivered and read by all, and ana's 1.0 inbox holds no STATUS of
+    // it: bob's direct message is her event 1, as in version 1.
+    assert!(bob.request("MSG:ana:d1:psst").starts_with("OK:d1:"));
+    let mut ana_in = receives(&server, "ana");
+    let first = ana_in.next_event();
+    assert!(first.starts_with("MSG:1:bob:ana:d1:"), "{first}");
 }

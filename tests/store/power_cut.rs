@@ -1,7 +1,7 @@
 //! Power cuts on a simulated disk ([`SimDisk`]): unlike SIGKILL (which
 //! keeps the kernel's page cache, see `tests/store/crash.rs`), a power cut keeps
 //! only what was synced. Users register, send direct and room messages,
-//! acknowledge and read, while the power is cut at random moments — in
+//! acknowledge, read and go offline, while the power is cut at random moments — in
 //! the middle of a batch, a segment roll, a checkpoint — and the store is
 //! opened again on what is left. After every cut:
 //!
@@ -216,7 +216,7 @@ fn step(
     }
     let from = random.below(users.len() as u64) as usize;
     let me = store.user_id(&users[from]).expect("registered");
-    match random.below(10) {
+    match random.below(11) {
         0..=5 => {
             let to = if random.below(3) == 0 {
                 "#general".to_string()
@@ -256,6 +256,16 @@ fn step(
             }
             // Acknowledgements ride the next batch; half the time none
             // comes before the flusher writes them alone, unsynced.
+            random.below(2) == 0 || local.write_pending().is_ok()
+        }
+        9 => {
+            // The user's receive connection ends: its last-seen time, a
+            // record written unsynced as an acknowledgement's is. (An
+            // ACK of room messages no longer goes alone: it carries the
+            // room's DELIVERED, which is synced. These keep unsynced
+            // writes before a segment's roll, which a skipped seal loses.)
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+            local.note_offline(me, now.as_millis() as u64);
             random.below(2) == 0 || local.write_pending().is_ok()
         }
         _ => {

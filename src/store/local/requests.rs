@@ -308,7 +308,21 @@ impl LocalStore {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, start, limit, max_bytes)
+        self.inner.history(user, chat, (start, false), limit, max_bytes)
+    }
+
+    /// 1.2 (§31): [`Self::history_page`] as a connection that logged in as
+    /// a device is shown it: `user`'s own messages of a room with their
+    /// ticks (`DELIVERED`, `READ`) where the room keeps receipts.
+    pub fn history_page_ticked(
+        &self,
+        user: UserId,
+        chat: &Chat,
+        start: Start,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
+        self.inner.history(user, chat, (start, true), limit, max_bytes)
     }
 
     /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)

@@ -92,6 +92,37 @@ impl State {
             .collect()
     }
 
+    /// Whether `user` has a device on record, other than `default`, that
+    /// holds its inbox: a 1.2 client (`LOGIN:<user>@<device>:…`). Only
+    /// such a user's inbox gets a room's `STATUS`: one who logs in only
+    /// without naming a device (every 1.0 and 1.1 client) keeps exactly
+    /// the inbox of version 1, its numbers included (§16).
+    pub fn has_named_device(&self, user: UserId) -> bool {
+        let default = crate::store::devices::key(crate::protocol::DEFAULT_DEVICE);
+        crate::store::devices::on_record(&self.users[user].settings)
+            .iter()
+            .any(|d| d.position.is_some() && crate::store::devices::key(&d.name) != default)
+    }
+
+    /// The marks of `sender`'s own messages in `room`, as `HISTORY`
+    /// shows them to a 1.2 device (§31): `(delivered, read)`, its messages
+    /// numbered below `delivered` delivered to every other member the
+    /// rule counts ([`State::counted`]), below `read` read by all (0 if
+    /// `sender` turned read receipts off: it sees no one's reads). Both 0
+    /// in a room that keeps no receipts, or where `sender` is alone.
+    pub fn sender_marks(&self, room: RoomId, sender: UserId) -> (u64, u64) {
+        if !self.keeps_receipts(room) {
+            return (0, 0);
+        }
+        let others: Vec<Counted> = self.counted(room).into_iter().filter(|m| m.user != sender).collect();
+        let lowest = |f: fn(&Counted) -> u64| others.iter().map(f).min().unwrap_or(0);
+        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
+        let privacy = crate::store::profile::privacy_in(&self.users[sender].settings);
+        let sees_reads = crate::store::profile::shows(receipts, privacy, privacy);
+        let read = if sees_reads { lowest(|m| m.read) } else { 0 };
+        (lowest(|m| m.delivered), read)
+    }
+
     /// A room's new message `ord` from `sender`: waits for its receipts.
     pub(in crate::store) fn note_room_message(
         &mut self,
@@ -183,7 +214,7 @@ impl State {
         self.room_mut(room).pending = pending;
         let name = self.room(room).name.clone();
         for (sender, id, read) in told {
-            if self.users[sender].is_deleted() || self.is_remote(sender) {
+            if self.users[sender].is_deleted() || self.is_remote(sender) || !self.has_named_device(sender) {
                 continue;
             }
             let state = if read { MsgState::Read } else { MsgState::Delivered };
