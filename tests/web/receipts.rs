@@ -242,7 +242,6 @@ fn a_room_messages_ticks_and_info_follow_its_members_on_a_laptop() {
 /// DELIVERED and READ of the sender's own room messages (§31), as the
 /// live STATUS did.
 #[test]
-#[ignore = "needs HISTORY to carry a room message's DELIVERED and READ to its sender (§31), the server's part"]
 fn a_reload_draws_a_room_messages_ticks_again() {
     for (size, lang) in [(PHONE, "es"), (LAPTOP, "en-US")] {
         let (server, url) = web_server(&[]);
