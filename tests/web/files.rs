@@ -231,7 +231,9 @@ fn the_browsers_sha256_is_the_servers_at_every_block_edge_and_in_any_pieces() {
     let lengths = [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 12_001, 100_000];
     let cases: Vec<Value> = lengths
         .iter()
-        .map(|&len| json!([base64::engine::general_purpose::STANDARD.encode(noise(len, len as u64 + 7)), len]))
+        .map(|&len| {
+            json!([base64::engine::general_purpose::STANDARD.encode(noise(len, len as u64 + 7)), len])
+        })
         .collect();
     let sums = browser.exec_async(
         "const [cases, done] = arguments;
