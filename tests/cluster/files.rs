@@ -654,3 +654,69 @@ fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_pa
     assert_eq!(gone.unwrap(), 1);
     assert_eq!(a.digest("h3", size).unwrap(), None, "a gap in the rows");
 }
+
+/// A single server's files move into a cluster with the rest
+/// (`wachat migrate --from`): their descriptions as records of the log,
+/// their bytes into the database. A node serves the file bob was sent
+/// byte for byte, a photo's thumbnail too, and ana's upload cut halfway
+/// goes on from the bytes it had.
+#[test]
+fn a_single_servers_files_move_into_a_cluster_and_its_upload_goes_on() {
+    let single = TestServer::start();
+    register(&single, &["ana", "bob"]);
+    let mut ana = single.login_send("ana", "pw-ana");
+    let bytes = noise(30_000, 5);
+    let id = upload(&mut ana, "notes.bin", &bytes);
+    let png = photo(600, 400);
+    let pic = upload(&mut ana, "board.png", &png);
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
+    assert!(ana.request(&format!("FILE:bob:f2:{pic}:")).starts_with("OK:f2:"));
+    let half = noise(2 * PART + 7, 6);
+    let reply = ana.request(&format!("UPLOAD:half.bin:{}:{}", half.len(), sha256(&half)));
+    let cut = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("{reply}")).to_string();
+    send_parts(&mut ana, &cut, &half[..PART], 0);
+    drop(ana);
+    let mut single = single;
+    assert!(single.terminate().success());
+
+    let cluster = Cluster::start_empty();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    assert!(moved.stdout.contains("files: the bytes of 3 files"), "{}", moved.stdout);
+    let a = cluster.node("a");
+    let mut bob = a.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes);
+    assert_eq!(fetch(&mut bob, &pic).unwrap(), png);
+    assert!(fetch(&mut bob, &format!("{pic}-t")).unwrap().starts_with(&[0xff, 0xd8]), "its thumbnail");
+    let mut ana = a.login_send("ana", "pw-ana");
+    let early = ana.request(&format!("PART:{cut}:{}:AA==", 2 * PART));
+    assert_eq!(early, format!("KO:BAD_REQUEST:expected the part at offset {PART}"));
+    send_parts(&mut ana, &cut, &half, PART);
+    assert_eq!(fetch(&mut ana, &cut).unwrap(), half);
+}
+
+/// An upload under way when its leader is killed goes on through the
+/// node that leads next: the new leader knows it (its `UPLOAD` record is
+/// the log's, which it applied) and the bytes it received (the database's).
+#[test]
+fn an_upload_goes_on_through_the_next_leader_after_a_kill_9() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    let b = cluster.node("b");
+    register(&a, &["ana"]);
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    let bytes = noise(3 * PART + 11, 8);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("{reply}")).to_string();
+    send_parts(&mut ana, &id, &bytes[..2 * PART], 0);
+    drop(ana);
+    a.kill();
+    b.wait_for_log("cluster: node b took over in");
+    let mut ana = b.login_send("ana", "pw-ana");
+    let early = ana.request(&format!("PART:{id}:{}:AA==", 3 * PART));
+    assert_eq!(early, format!("KO:BAD_REQUEST:expected the part at offset {}", 2 * PART));
+    send_parts(&mut ana, &id, &bytes, 2 * PART);
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
+}
