@@ -157,6 +157,13 @@ impl Blobs for PgBlobs {
         let mut conn = self.db.get()?;
         conn.execute("DELETE FROM file_blobs WHERE file = $1", &[&id]).or_ko("removing a file").map(drop)
     }
+
+    /// Every `file_blobs` row's (one column of the table's primary key).
+    fn kept(&self) -> Result<Vec<String>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn.query("SELECT file FROM file_blobs", &[]).or_ko("listing the files")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
 }
 
 /// Rows of `file_chunks` fetched per round trip while reading back.

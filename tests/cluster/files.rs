@@ -720,3 +720,32 @@ fn an_upload_goes_on_through_the_next_leader_after_a_kill_9() {
     send_parts(&mut ana, &id, &bytes, 2 * PART);
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
+
+/// Bytes that no record describes (a leader killed between a file's
+/// `GONE` record and the removal of its rows, or between the room of an
+/// upload and its `UPLOAD` record) are removed by the next leader's first
+/// sweep; the bytes of a file the log describes stay.
+#[test]
+fn on_a_cluster_bytes_that_nothing_describes_are_removed_by_the_next_leader() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let kept = upload(&mut ana, "kept.bin", b"abc");
+    drop(ana);
+    assert!(a.terminate().success());
+    let left = "0123456789abcdef0123456789abcdef";
+    cluster
+        .pg
+        .client()
+        .batch_execute(&format!(
+            "INSERT INTO file_blobs VALUES ('{left}', 3); INSERT INTO file_chunks VALUES ('{left}', false, 0, 'xyz')"
+        ))
+        .unwrap();
+    let a = cluster.node("a");
+    support::cluster::eventually("the bytes nothing describes removed", Duration::from_secs(20), || {
+        rows(&cluster, "file_chunks", left) == 0
+    });
+    assert_eq!(rows(&cluster, "file_blobs", left), 0);
+    assert_eq!(fetch(&mut a.login_send("ana", "pw-ana"), &kept).unwrap(), b"abc");
+}

@@ -42,8 +42,9 @@ pub struct DiskBlobs {
 }
 
 /// Opens `<data_dir>/files` for the log of `store`: the descriptions an
-/// older build kept in `.meta` files put into the log and removed, then
-/// what no record describes (bytes a crash left, a `.tmp`) removed.
+/// older build kept in `.meta` files put into the log and removed, and a
+/// `.tmp` a crash left removed (bytes that no record describes are
+/// `Files::remove_undescribed`'s).
 pub fn open(data_dir: &Path, store: &LocalStore) -> io::Result<DiskBlobs> {
     let dir = data_dir.join("files");
     // Private, as the rest of the data directory (store::permissions).
@@ -60,8 +61,7 @@ pub fn open(data_dir: &Path, store: &LocalStore) -> io::Result<DiskBlobs> {
     for entry in fs::read_dir(&dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let id = name.split('.').next().unwrap_or("");
-        if name.ends_with(".tmp") || name.ends_with(".meta") || !store.knows_file(id) {
+        if name.ends_with(".tmp") || name.ends_with(".meta") {
             let _ = fs::remove_file(&path);
         }
     }
@@ -144,6 +144,18 @@ impl Blobs for DiskBlobs {
             let _ = fs::remove_file(self.path(id, suffix));
         }
         sync_dir(&self.dir).map_err(internal)
+    }
+
+    /// Each id once, whatever its files (`<id>`, `.part`, `.thumb`).
+    fn kept(&self) -> Result<Vec<String>, Ko> {
+        let mut ids = std::collections::BTreeSet::new();
+        for entry in fs::read_dir(&self.dir).map_err(internal)? {
+            let name = entry.map_err(internal)?.file_name();
+            if let Some(id) = name.to_str().and_then(|n| n.split('.').next()) {
+                ids.insert(id.to_string());
+            }
+        }
+        Ok(ids.into_iter().collect())
     }
 }
 

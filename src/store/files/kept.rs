@@ -190,6 +190,8 @@ pub trait Blobs: Send + Sync {
     fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko>;
     /// Removes the bytes of `id`, sealed or not, and its thumbnail.
     fn remove(&self, id: &str) -> Result<(), Ko>;
+    /// The id of every file whose bytes are kept, sealed or not.
+    fn kept(&self) -> Result<Vec<String>, Ko>;
 }
 
 /// What an owner's files take: their bytes (complete or not, an upload

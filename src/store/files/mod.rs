@@ -123,6 +123,11 @@ pub struct Files {
     completing: Mutex<std::collections::HashSet<String>>,
     /// Uploads with parts on their way to a store that appends later.
     in_flight: std::sync::Arc<in_flight::InFlight>,
+    /// Held (shared) by each upload between the room for its bytes and
+    /// its description, and (alone) by [`Files::remove_undescribed`].
+    making: parking_lot::RwLock<()>,
+    /// Whether [`Files::remove_undescribed`] ran (once, at the first sweep).
+    undescribed_removed: std::sync::atomic::AtomicBool,
 }
 
 /// The uploads under way of each address, and each one's address.
@@ -207,6 +212,8 @@ impl Files {
             swept,
             completing,
             in_flight: Default::default(),
+            making: Default::default(),
+            undescribed_removed: Default::default(),
         }
     }
 
@@ -292,9 +299,14 @@ impl Files {
             carriers: Vec::new(),
         };
         // The room for its bytes first: a crash before its description
-        // leaves bytes nothing describes, which the store's start removes.
-        self.blobs.begin(&id)?;
-        let made = self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota));
+        // leaves bytes nothing describes, which the first sweep of the
+        // next server that leads removes ([`Files::remove_undescribed`]),
+        // and which waits for this meanwhile.
+        let made = {
+            let _making = self.making.read();
+            self.blobs.begin(&id)?;
+            self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota))
+        };
         if let Err(ko) = made {
             // Left behind, they are removed at the next start.
             if let Err(e) = self.blobs.remove(&id) {
@@ -732,9 +744,39 @@ impl Files {
         Ok(removed)
     }
 
+    /// Removes the bytes that no description is of, and says how many
+    /// files' it removed: what a crash left between a file's bytes and its
+    /// record (the room of an upload made before its `UPLOAD` record, the
+    /// bytes of a file whose `GONE` record went first). Run once by the
+    /// first [`Files::sweep`] (a single server's at its start, a
+    /// cluster's leader's as it leads); the uploads being made wait.
+    pub fn remove_undescribed(&self) -> Result<usize, Ko> {
+        let _no_upload_is_being_made = self.making.write();
+        let mut removed = 0;
+        for id in self.blobs.kept()? {
+            if self.store.meta(&id)?.is_none() {
+                self.blobs.remove(&id)?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            log::info!(
+                "files: the bytes of {removed} files that nothing describes (left by a crash) removed"
+            );
+        }
+        Ok(removed)
+    }
+
     /// Removes the uploads [`is_stale`] at `now`: their quota comes back.
     /// It reads the stale ones only (at most [`SWEEP_AT_MOST`] a time).
+    /// The first one also runs [`Files::remove_undescribed`].
     pub fn sweep(&self, now: u64) {
+        use std::sync::atomic::Ordering;
+        if !self.undescribed_removed.swap(true, Ordering::SeqCst)
+            && let Err(ko) = self.remove_undescribed()
+        {
+            log::warn!("files: removing the bytes nothing describes: {}", ko.reason);
+        }
         let ttl = u64::try_from(self.upload_ttl.as_millis()).unwrap_or(u64::MAX);
         let Some(before) = now.checked_sub(ttl) else { return };
         let stale = match self.store.stale(before, SWEEP_AT_MOST) {
@@ -771,7 +813,7 @@ impl Files {
 
     /// Removes file `id`: its description and carriers first (nothing
     /// serves it any more), then its bytes; a crash between leaves bytes
-    /// nothing describes, which the store's start removes.
+    /// nothing describes ([`Files::remove_undescribed`]).
     fn remove(&self, id: &str) -> Result<(), Ko> {
         self.store.remove(id)?;
         self.blobs.remove(id)

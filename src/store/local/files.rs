@@ -180,9 +180,4 @@ impl LocalStore {
         self.wait(ticket)?;
         Ok(count)
     }
-
-    /// Whether the state describes file `id` (its bytes are kept).
-    pub(in crate::store) fn knows_file(&self, id: &str) -> bool {
-        self.inner.state.lock().files.get(id).is_some()
-    }
 }
