@@ -23,6 +23,8 @@
 //! BASE,<user>,<peer>,<messages>        1.2, with a cut: messages the peer sent before it
 //! BLOCK,<user>,<whom>                  1.2, a block (`BLOCK` records)
 //! PREF,<user>,<chat>,<level>,<pinned 0|1>   1.2, a chat's preference (`PREF` records)
+//! FILE,<id>,<owner>,<size>,<sha256>,<type>,<created>,<complete 0|1>,<name>   1.2, a file's description (`FILE` records)
+//! CARRIER,<id>,<from>,<to>,<msg id>,<sides that left>                       1.2, a message carrying it, in order
 //! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Link, NO_POS, Record, StoredMessage};
 use crate::protocol::{Change, RoomMode, Text};
+use crate::store::files::{Carrier, FileChange, Left};
 use crate::store::invites::Mark;
 use crate::store::moderation::Rule;
 
@@ -134,7 +135,35 @@ fn every_kind() -> Vec<(Record, &'static str)> {
             Record::Backfill { ts: 29, peer: name("@lab1"), room: name("#lab"), positions: vec![18, 9021] },
             "BACKFILL,29,@lab1,#lab,,,,,18 9021\n",
         ),
+        // 1.2: each change of a file's description.
+        (
+            file(FileChange::Upload {
+                owner: "ana".into(),
+                name: "a, b.png".into(),
+                size: 30_000,
+                sha256: "9f86d081".into(),
+                created: 30,
+            }),
+            "FILE,31,0af3,UPLOAD,ana,30000,9f86d081,30,\"a, b.png\"\n",
+        ),
+        (file(FileChange::Done { kind: "image/png".into() }), "FILE,31,0af3,DONE,image/png\n"),
+        (file(FileChange::Carry(Carrier::new("ana", "#lab", "m1"))), "FILE,31,0af3,CARRY,ana,#lab,m1,\n"),
+        (
+            file(FileChange::Carry(Carrier {
+                left: Left { author: true, recipient: true },
+                ..Carrier::new("ana", "bob", "m2")
+            })),
+            "FILE,31,0af3,CARRY,ana,bob,m2,both\n",
+        ),
+        (file(FileChange::Uncarry(Carrier::new("ana", "bob", "m2"))), "FILE,31,0af3,UNCARRY,ana,bob,m2\n"),
+        (file(FileChange::Disown("ana".into())), "FILE,31,0af3,DISOWN,ana\n"),
+        (file(FileChange::Heir), "FILE,31,0af3,HEIR\n"),
+        (file(FileChange::Gone), "FILE,31,0af3,GONE\n"),
     ]
+}
+
+fn file(change: FileChange) -> Record {
+    Record::File { ts: 31, id: "0af3".into(), change }
 }
 
 #[test]
@@ -154,6 +183,7 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "DELIVERED",
         "DEVICES",
         "FAILED",
+        "FILE",
         "INBOX",
         "INVITE",
         "JOIN",

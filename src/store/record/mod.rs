@@ -32,6 +32,7 @@
 //! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`, `#lab@lab2`) | the message id (none: a `JOIN` refused) | | | | why it was not delivered |
 //! | `POST` (1.3) | the author | a room homed elsewhere (`#lab@lab2`) | the message id | | 0 | 0 | the text |
 //! | `BACKFILL` (1.3) | a peer's account (`@lab1`) | a room homed here | | | | | the positions of the messages it gets again |
+//! | `FILE` (1.2) | its own columns: the file's id, then the change (`UPLOAD`, `DONE`, `CARRY`, …) and its fields (`files.rs`) | | | | | | |
 //!
 //! ## One file per kind
 //!
@@ -49,6 +50,7 @@
 //! | `settings.rs` | `SET` | `SET` |
 //! | `failed.rs` | `FAILED` (1.3) | `BOUNCED` |
 //! | `across.rs` | `POST`, `BACKFILL` (1.3) | `POSTED` |
+//! | `files.rs` | `FILE` (1.2) | `FILE`, `CARRIER` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
@@ -90,6 +92,7 @@ mod accounts;
 mod across;
 mod failed;
 mod fields;
+mod files;
 mod invites;
 pub mod marks;
 pub mod message;
@@ -152,6 +155,8 @@ pub enum Record {
     /// Invite `code`, valid until `expires_ms`, was made, used or revoked
     /// (`store::invites`, `record/invites.rs`).
     Invite { ts: u64, code: String, mark: crate::store::invites::Mark, expires_ms: u64 },
+    /// 1.2 (§21): the description of the file `id` changed (`record/files.rs`).
+    File { ts: u64, id: String, change: crate::store::files::FileChange },
 }
 
 impl Record {
@@ -208,7 +213,8 @@ impl Record {
             | Record::Set { ts, .. }
             | Record::Failed { ts, .. }
             | Record::Backfill { ts, .. }
-            | Record::Invite { ts, .. } => *ts,
+            | Record::Invite { ts, .. }
+            | Record::File { ts, .. } => *ts,
         }
     }
 
@@ -245,6 +251,7 @@ impl Record {
             Record::Invite { ts, code, mark, expires_ms } => {
                 invites::encode(l, *ts, code, *mark, *expires_ms)
             }
+            Record::File { ts, id, change } => files::encode(l, *ts, id, change),
         }
         line.0.push(b'\n');
     }
@@ -268,6 +275,7 @@ impl Record {
             "FAILED" => failed::decode(&f, ts),
             "BACKFILL" => across::decode_backfill(&f, ts),
             "INVITE" => invites::decode(&f, ts),
+            "FILE" => files::decode(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -313,6 +321,7 @@ impl Record {
                 state.invites.mark(code, *expires_ms, *mark);
                 Ok(())
             }
+            Record::File { id, change, .. } => state.apply_file(id, change),
         }
     }
 }
@@ -345,6 +354,7 @@ pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 8] = [
     &across::ROWS,
     &failed::ROWS,
     &invites::ROWS,
+    &files::ROWS,
 ];
 
 #[cfg(test)]

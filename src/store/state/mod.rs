@@ -255,6 +255,8 @@ pub struct State {
     pub(super) server_admins: BTreeSet<UserId>,
     /// The invite codes, used or not (`store::invites`): `INVITE` records.
     pub invites: crate::store::invites::Invites,
+    /// 1.2: every file's description (`store::files`): `FILE` records.
+    pub files: crate::store::files::FileIndex,
 }
 
 mod apply;
