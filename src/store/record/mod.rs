@@ -345,7 +345,7 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 8] = [
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 9] = [
     &accounts::ROWS,
     &prefs::ROWS,
     &settings::ROWS,
