@@ -36,6 +36,17 @@ pub enum FileChange {
 }
 
 impl FileChange {
+    /// The [`FileChange::Upload`] that begins a file described by `meta`.
+    pub fn upload(meta: &Meta) -> FileChange {
+        FileChange::Upload {
+            owner: meta.owner.clone(),
+            name: meta.name.clone(),
+            size: meta.size,
+            sha256: meta.sha256.clone(),
+            created: meta.created,
+        }
+    }
+
     /// Runs a change of whose the file is ([`FileChange::Disown`],
     /// [`FileChange::Heir`]) on `meta`: whether it changed it. Any other
     /// change is no such rule: false.

@@ -52,14 +52,7 @@ impl FileStore for FilesInLog {
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko> {
         self.write(|state, batch| {
             allow(state.files.usage(&meta.owner))?;
-            let upload = FileChange::Upload {
-                owner: meta.owner.clone(),
-                name: meta.name.clone(),
-                size: meta.size,
-                sha256: meta.sha256.clone(),
-                created: meta.created,
-            };
-            commit(state, batch, id, upload)
+            commit(state, batch, id, FileChange::upload(meta))
         })
     }
 
@@ -159,14 +152,7 @@ impl LocalStore {
                 if state.files.get(id).is_some() {
                     continue;
                 }
-                let upload = FileChange::Upload {
-                    owner: meta.owner.clone(),
-                    name: meta.name.clone(),
-                    size: meta.size,
-                    sha256: meta.sha256.clone(),
-                    created: meta.created,
-                };
-                commit(state, batch, id, upload)?;
+                commit(state, batch, id, FileChange::upload(meta))?;
                 if meta.complete {
                     commit(state, batch, id, FileChange::Done { kind: meta.kind.clone() })?;
                 }
