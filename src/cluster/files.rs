@@ -26,7 +26,8 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use postgres::Row;
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::Row;
 
 use super::db::{Db, OrKo};
 use super::parts::Parts;

@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
-use postgres::Client;
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::Client;
 
 use super::checkpoint;
 use super::db::{Db, PgLink, describe};

@@ -30,6 +30,7 @@ use super::schema;
 use crate::error::{Error, Result};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
+use crate::cluster::db::postgres;
 
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");

@@ -69,6 +69,7 @@ use crate::router::Router;
 use crate::server::{Ctx, NodeOf, Storage};
 use crate::store::disk::RealDisk;
 use crate::store::{LocalStore, StoreOptions};
+use crate::cluster::db::postgres;
 
 /// Where a node finds the cluster (`wachat serve --store … --node …`).
 #[derive(Clone, Debug)]

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
-use postgres::fallible_iterator::FallibleIterator;
+use crate::cluster::db::postgres;
 
 use super::db::Db;
 use super::lease::{self, Lease};
@@ -252,26 +252,22 @@ impl Node {
             std::thread::sleep(POLL_EVERY);
             return false;
         };
-        let mut said = link.client.notifications();
         let mut lease = false;
         let mut broken = false;
-        let mut take =
-            |notice: std::result::Result<Option<postgres::Notification>, postgres::Error>| match notice {
-                Ok(Some(notice)) => {
-                    lease |= notice.payload() == shared::LEASE_TAKEN;
-                    true
-                }
-                Ok(None) => false,
-                Err(_) => {
-                    broken = true;
-                    false
-                }
-            };
-        if take(said.timeout_iter(POLL_EVERY).next()) {
-            let mut pending = said.iter();
-            while take(pending.next()) {}
+        let mut take = |notice: std::result::Result<Option<postgres::Notification>, postgres::Error>| match notice {
+            Ok(Some(notice)) => {
+                lease |= notice.payload() == shared::LEASE_TAKEN;
+                true
+            }
+            Ok(None) => false,
+            Err(_) => {
+                broken = true;
+                false
+            }
+        };
+        if take(link.client.notification(POLL_EVERY)) {
+            while take(link.client.notification(Duration::ZERO)) {}
         }
-        drop(said);
         if broken {
             *notices = None;
         }

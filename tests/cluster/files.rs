@@ -22,6 +22,7 @@ use wachat::cluster::db::Db;
 use wachat::cluster::files::{PgBlobs, PgFiles};
 use wachat::protocol::Code;
 use wachat::store::files::{Carrier, Files};
+use wachat::cluster::db::postgres;
 
 fn rows(cluster: &Cluster, table: &str, id: &str) -> i64 {
     let column = if table == "files" { "id" } else { "file" };

@@ -43,7 +43,8 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use postgres::types::Type;
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::types::Type;
 
 mod hashes;
 
