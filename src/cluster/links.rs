@@ -41,11 +41,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Port, Reply};
 use crate::server::{Ctx, Leader};
 use crate::transport::Stream;
-use crate::cluster::db::postgres;
 
 /// The account whose setting says where the leader takes node links: a
 /// peer account no server of a class network can have (`:` is in no name).

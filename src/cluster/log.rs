@@ -28,9 +28,9 @@ use std::io;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
 use crate::cluster::db::postgres;
 use crate::cluster::db::postgres::Client;
+use parking_lot::Mutex;
 
 use super::checkpoint;
 use super::db::{Db, PgLink, describe};

@@ -27,10 +27,10 @@ use std::path::Path;
 
 use super::db::Db;
 use super::schema;
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
-use crate::cluster::db::postgres;
 
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");

@@ -64,12 +64,12 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::router::Router;
 use crate::server::{Ctx, NodeOf, Storage};
 use crate::store::disk::RealDisk;
 use crate::store::{LocalStore, StoreOptions};
-use crate::cluster::db::postgres;
 
 /// Where a node finds the cluster (`wachat serve --store … --node …`).
 #[derive(Clone, Debug)]

@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::cluster::db::postgres;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
-use crate::cluster::db::postgres;
 
 use super::db::Db;
 use super::lease::{self, Lease};
@@ -254,17 +254,18 @@ impl Node {
         };
         let mut lease = false;
         let mut broken = false;
-        let mut take = |notice: std::result::Result<Option<postgres::Notification>, postgres::Error>| match notice {
-            Ok(Some(notice)) => {
-                lease |= notice.payload() == shared::LEASE_TAKEN;
-                true
-            }
-            Ok(None) => false,
-            Err(_) => {
-                broken = true;
-                false
-            }
-        };
+        let mut take =
+            |notice: std::result::Result<Option<postgres::Notification>, postgres::Error>| match notice {
+                Ok(Some(notice)) => {
+                    lease |= notice.payload() == shared::LEASE_TAKEN;
+                    true
+                }
+                Ok(None) => false,
+                Err(_) => {
+                    broken = true;
+                    false
+                }
+            };
         if take(link.client.notification(POLL_EVERY)) {
             while take(link.client.notification(Duration::ZERO)) {}
         }

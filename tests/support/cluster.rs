@@ -164,8 +164,7 @@ impl PgServer {
 
     /// A connection to its `postgres` database, to create and drop others.
     fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(&pg_url(self.port, "postgres"))
-            .expect("connect to the test's PostgreSQL")
+        postgres::Client::connect(&pg_url(self.port, "postgres")).expect("connect to the test's PostgreSQL")
     }
 }
 
@@ -326,8 +325,7 @@ impl Shared {
     }
 
     fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(&pg_url(self.pg_port, "postgres"))
-            .expect("connect to the run's PostgreSQL")
+        postgres::Client::connect(&pg_url(self.pg_port, "postgres")).expect("connect to the run's PostgreSQL")
     }
 }
 

@@ -91,7 +91,8 @@ pub struct DbError {
 impl DbError {
     /// Reads an `ErrorResponse`'s fields.
     fn parse(fields: &mut backend::ErrorFields<'_>) -> io::Result<DbError> {
-        let mut e = DbError { severity: String::new(), code: String::new(), message: String::new(), detail: None };
+        let mut e =
+            DbError { severity: String::new(), code: String::new(), message: String::new(), detail: None };
         while let Some(field) = fields.next()? {
             let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
             match field.type_() {
@@ -228,11 +229,12 @@ impl Config {
     /// `connect_timeout`, `target_session_attrs` (`any`, `read-write`) and
     /// `sslmode` (`disable`, `allow`, `prefer`: this client has no TLS).
     pub fn parse(text: &str) -> Result<Vec<Config>, Error> {
-        let pairs = if let Some(rest) = text.strip_prefix("postgres://").or(text.strip_prefix("postgresql://")) {
-            url_pairs(rest)?
-        } else {
-            keyword_pairs(text)?
-        };
+        let pairs =
+            if let Some(rest) = text.strip_prefix("postgres://").or(text.strip_prefix("postgresql://")) {
+                url_pairs(rest)?
+            } else {
+                keyword_pairs(text)?
+            };
         let (mut hosts, mut ports) = (Vec::new(), Vec::new());
         let mut one = Config {
             host: Host::Tcp(String::new()),
@@ -250,10 +252,17 @@ impl Config {
         for (key, value) in pairs {
             match key.as_str() {
                 "host" => {
-                    hosts = value
-                        .split(',')
-                        .map(|h| if h.starts_with('/') { Host::Unix(h.into()) } else { Host::Tcp(h.to_string()) })
-                        .collect()
+                    hosts =
+                        value
+                            .split(',')
+                            .map(|h| {
+                                if h.starts_with('/') {
+                                    Host::Unix(h.into())
+                                } else {
+                                    Host::Tcp(h.to_string())
+                                }
+                            })
+                            .collect()
                 }
                 "port" => {
                     let parse = |p: &str| p.parse::<u16>().map_err(|_| Error::config(format!("port {p:?}")));
@@ -265,7 +274,8 @@ impl Config {
                 "options" => one.options = value,
                 "application_name" => one.application_name = value,
                 "connect_timeout" => {
-                    let secs = value.parse().map_err(|_| Error::config(format!("connect_timeout {value:?}")))?;
+                    let secs =
+                        value.parse().map_err(|_| Error::config(format!("connect_timeout {value:?}")))?;
                     one.connect_timeout = Some(Duration::from_secs(secs)).filter(|d| !d.is_zero());
                 }
                 "target_session_attrs" => match value.as_str() {
@@ -275,7 +285,9 @@ impl Config {
                 },
                 "sslmode" => match value.as_str() {
                     "disable" | "allow" | "prefer" => {}
-                    other => return Err(Error::config(format!("sslmode {other:?} (this client has no TLS)"))),
+                    other => {
+                        return Err(Error::config(format!("sslmode {other:?} (this client has no TLS)")));
+                    }
                 },
                 other => return Err(Error::config(format!("unknown key {other:?}"))),
             }
@@ -374,7 +386,8 @@ fn url_pairs(rest: &str) -> Result<Vec<(String, String)>, Error> {
             // `[::1]:5432`, `name:5432` or `name`.
             let (name, port) = match host.strip_prefix('[') {
                 Some(v6) => {
-                    let (name, after) = v6.split_once(']').ok_or_else(|| Error::config(format!("host {host:?}")))?;
+                    let (name, after) =
+                        v6.split_once(']').ok_or_else(|| Error::config(format!("host {host:?}")))?;
                     (name, after.strip_prefix(':'))
                 }
                 None => host.split_once(':').map_or((host, None), |(n, p)| (n, Some(p))),
@@ -394,7 +407,8 @@ fn url_pairs(rest: &str) -> Result<Vec<(String, String)>, Error> {
         pairs.push(("dbname".into(), decode(dbname)?));
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').ok_or_else(|| Error::config(format!("{pair:?} has no value")))?;
+        let (key, value) =
+            pair.split_once('=').ok_or_else(|| Error::config(format!("{pair:?} has no value")))?;
         pairs.push((decode(key)?, decode(value)?));
     }
     Ok(pairs)
@@ -532,6 +546,13 @@ pub struct Row {
     body: DataRowBody,
     /// Where each value is in `body` (`None`: NULL).
     ranges: Vec<Option<Range<usize>>>,
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        write!(f, "Row {names:?}")
+    }
 }
 
 /// What names a column of a [`Row`]: its place, or its name.
@@ -747,7 +768,11 @@ impl Client {
         frontend::startup_message(params, &mut self.out)?;
         self.send()?;
         let password = || {
-            config.password.as_deref().map(str::as_bytes).ok_or_else(|| Error::config("the server asks a password"))
+            config
+                .password
+                .as_deref()
+                .map(str::as_bytes)
+                .ok_or_else(|| Error::config("the server asks a password"))
         };
         let mut scram = None;
         loop {
@@ -828,7 +853,11 @@ impl Client {
                 Some(Message::NotificationResponse(n)) => {
                     let channel = n.channel()?.to_string();
                     let payload = n.message()?.to_string();
-                    self.notifications.push_back(Notification { process_id: n.process_id(), channel, payload });
+                    self.notifications.push_back(Notification {
+                        process_id: n.process_id(),
+                        channel,
+                        payload,
+                    });
                 }
                 other => return Ok(other),
             }
@@ -840,7 +869,12 @@ impl Client {
         let mut chunk = [0; 8192];
         loop {
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the connection")),
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ));
+                }
                 Ok(n) => {
                     self.received.extend_from_slice(&chunk[..n]);
                     return Ok(());
@@ -875,7 +909,9 @@ impl Client {
                 Message::NoData | Message::EmptyQueryResponse | Message::PortalSuspended => {}
                 Message::ParameterDescription(body) => reply.params = body.parameters().collect()?,
                 Message::RowDescription(body) => {
-                    let column = |f: backend::Field<'_>| Ok(Column { name: f.name().into(), type_: type_of(f.type_oid()) });
+                    let column = |f: backend::Field<'_>| {
+                        Ok(Column { name: f.name().into(), type_: type_of(f.type_oid()) })
+                    };
                     let columns: Vec<Column> = body.fields().map(column).collect()?;
                     reply.columns = Some(columns.into());
                 }
@@ -931,7 +967,13 @@ impl Client {
 
     /// `Bind` `params` (converted to `types`) to `statement`, then
     /// `Execute` it; `Describe` the result first if `describe`.
-    fn bind_execute(&mut self, statement: &str, types: &[Type], params: &[Param<'_>], describe: bool) -> Result<(), Error> {
+    fn bind_execute(
+        &mut self,
+        statement: &str,
+        types: &[Type],
+        params: &[Param<'_>],
+        describe: bool,
+    ) -> Result<(), Error> {
         if types.len() != params.len() {
             let e = format!("{} parameters given for {}", params.len(), types.len());
             self.out.clear();
@@ -967,7 +1009,11 @@ impl Client {
 
     /// Runs `query` with `params`: the rows it gave and the rows it
     /// affected.
-    fn run<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<(Vec<Row>, u64), Error> {
+    fn run<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<(Vec<Row>, u64), Error> {
         let unnamed;
         let statement = match query.to_statement() {
             Query::Prepared(statement) => statement,
@@ -985,7 +1031,11 @@ impl Client {
     }
 
     /// Runs `query` with parameters of the types given, in one round trip.
-    fn run_typed(&mut self, query: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<(Vec<Row>, u64), Error> {
+    fn run_typed(
+        &mut self,
+        query: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<(Vec<Row>, u64), Error> {
         let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
         let values: Vec<Param<'_>> = params.iter().map(|(value, _)| *value).collect();
         frontend::parse("", query, types.iter().map(Type::oid), &mut self.out)?;
@@ -996,37 +1046,65 @@ impl Client {
     }
 
     /// The rows `query` gives.
-    pub fn query<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+    pub fn query<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error> {
         self.run(query, params).map(|(rows, _)| rows)
     }
 
     /// The one row `query` gives (an error if none or several).
-    pub fn query_one<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<Row, Error> {
+    pub fn query_one<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<Row, Error> {
         self.query_opt(query, params)?.ok_or_else(|| Error::conversion("no row where one was expected"))
     }
 
     /// The row `query` gives, if any (an error if several).
-    pub fn query_opt<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<Option<Row>, Error> {
+    pub fn query_opt<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<Option<Row>, Error> {
         one_at_most(self.query(query, params)?)
     }
 
     /// [`Client::query`], with the parameters' types given: one round trip.
-    pub fn query_typed(&mut self, query: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>, Error> {
+    pub fn query_typed(
+        &mut self,
+        query: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, Error> {
         self.run_typed(query, params).map(|(rows, _)| rows)
     }
 
     /// [`Client::query_opt`], with the parameters' types given.
-    pub fn query_typed_opt(&mut self, query: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Option<Row>, Error> {
+    pub fn query_typed_opt(
+        &mut self,
+        query: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Option<Row>, Error> {
         one_at_most(self.query_typed(query, params)?)
     }
 
     /// [`Client::execute`], with the parameters' types given.
-    pub fn execute_typed(&mut self, query: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<u64, Error> {
+    pub fn execute_typed(
+        &mut self,
+        query: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<u64, Error> {
         self.run_typed(query, params).map(|(_, affected)| affected)
     }
 
     /// Runs `query`: how many rows it affected.
-    pub fn execute<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<u64, Error> {
+    pub fn execute<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<u64, Error> {
         self.run(query, params).map(|(_, affected)| affected)
     }
 
@@ -1101,7 +1179,9 @@ impl Client {
             }
             match self.fill() {
                 Ok(()) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Ok(()),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Ok(());
+                }
                 Err(e) => return Err(self.broke(e)),
             }
         }
@@ -1115,7 +1195,9 @@ impl Client {
 
     /// Whether the server answers within `timeout` (an empty query).
     pub fn is_valid(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1)))).map_err(|e| self.broke(e))?;
+        self.stream
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .map_err(|e| self.broke(e))?;
         let answered = self.batch_execute("");
         self.stream.set_read_timeout(None).map_err(|e| self.broke(e))?;
         answered
@@ -1253,7 +1335,11 @@ pub trait GenericClient {
         self.client().query_one(query, params)
     }
 
-    fn query_opt<T: ToStatement + ?Sized>(&mut self, query: &T, params: &[Param<'_>]) -> Result<Option<Row>, Error> {
+    fn query_opt<T: ToStatement + ?Sized>(
+        &mut self,
+        query: &T,
+        params: &[Param<'_>],
+    ) -> Result<Option<Row>, Error> {
         self.client().query_opt(query, params)
     }
 
@@ -1319,6 +1405,52 @@ impl Drop for CopyIn<'_> {
         if !self.done && !self.client.closed {
             let _ = frontend::copy_fail("the copy was given up", &mut self.client.out);
             let _ = self.client.send().and_then(|()| self.client.reply());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_and_keywords_say_the_same_hosts_users_and_options() {
+        let url = "postgresql://us%40er:p%3Ass@[::1]:5433,db.example:5434/chat?options=-c%20a%3Db&application_name=x";
+        let keywords = r"host=::1,db.example port=5433,5434 user=us@er password='p:ss' dbname=chat options='-c a=b' application_name=x";
+        for text in [url, keywords] {
+            let hosts = Config::parse(text).unwrap();
+            let places: Vec<_> = hosts.iter().map(|c| (c.host.clone(), c.port)).collect();
+            assert_eq!(
+                places,
+                [(Host::Tcp("::1".into()), 5433), (Host::Tcp("db.example".into()), 5434)],
+                "{text}"
+            );
+            for one in &hosts {
+                assert_eq!((one.user.as_str(), one.password.as_deref()), ("us@er", Some("p:ss")));
+                assert_eq!((one.dbname.as_str(), one.options.as_str()), ("chat", "-c a=b"));
+                assert_eq!(one.application_name, "x");
+                assert!(!one.read_write);
+            }
+        }
+        let quoted = Config::parse(r"host=/run/pg user=u options='it\'s \\ here'").unwrap();
+        assert_eq!(quoted[0].host, Host::Unix("/run/pg".into()));
+        assert_eq!(quoted[0].options, r"it's \ here");
+        assert_eq!((quoted[0].port, quoted[0].dbname.as_str()), (5432, "u"), "libpq's defaults");
+    }
+
+    #[test]
+    fn what_this_client_cannot_honour_is_refused() {
+        for bad in [
+            "postgres://u@h/d?sslmode=require",
+            "postgres://u@h/d?target_session_attrs=standby",
+            "postgres://u@h/d?nonsense=1",
+            "postgres://u@h1:1,h2/d",
+            "postgres://u@h:99999/d",
+            "postgres://u@h/d%zz",
+            "host=h user=u password='open",
+            "host=h user",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad:?} taken");
         }
     }
 }
