@@ -252,7 +252,7 @@ fn start_up(db: &mut Client, lines: &[String]) -> Result<()> {
     for row in db.query("SELECT bytes FROM log_blobs ORDER BY pos", &[])? {
         let bytes: &[u8] = row.get(0);
         read += bytes.len() as u64;
-        for line in std::str::from_utf8(&bytes)?.lines() {
+        for line in std::str::from_utf8(bytes)?.lines() {
             // Decoded, not applied: the accounts are not in this state.
             Record::decode(line)?;
             decoded += 1;

@@ -1134,16 +1134,14 @@ impl Client {
     pub fn copy_in(&mut self, query: &str) -> Result<CopyIn<'_>, Error> {
         frontend::query(query, &mut self.out)?;
         self.send()?;
-        loop {
-            match self.recv()? {
-                Message::CopyInResponse(_) => return Ok(CopyIn { client: self, done: false }),
-                Message::ErrorResponse(body) => {
-                    let e = DbError::parse(&mut body.fields())?;
-                    while !matches!(self.recv()?, Message::ReadyForQuery(_)) {}
-                    return Err(Error(Box::new(ErrorKind::Db(e))));
-                }
-                _ => return Err(self.desync("no COPY where one was asked")),
+        match self.recv()? {
+            Message::CopyInResponse(_) => Ok(CopyIn { client: self, done: false }),
+            Message::ErrorResponse(body) => {
+                let e = DbError::parse(&mut body.fields())?;
+                while !matches!(self.recv()?, Message::ReadyForQuery(_)) {}
+                Err(Error(Box::new(ErrorKind::Db(e))))
             }
+            _ => Err(self.desync("no COPY where one was asked")),
         }
     }
 
