@@ -1175,6 +1175,9 @@ impl Client {
             if self.next_received()?.is_some() {
                 return Err(self.desync("a message outside any exchange"));
             }
+            if !self.notifications.is_empty() {
+                return Ok(()); // one came whole with what was read
+            }
             match self.fill() {
                 Ok(()) => {}
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
