@@ -35,6 +35,8 @@ mod prefs;
 mod profile;
 #[path = "chat/push.rs"]
 mod push;
+#[path = "chat/receipts.rs"]
+mod receipts;
 #[path = "chat/rooms.rs"]
 mod rooms;
 #[path = "chat/starred.rs"]

@@ -27,6 +27,8 @@ mod p2p;
 mod profile;
 #[path = "clients/python.rs"]
 mod python;
+#[path = "clients/receipts.rs"]
+mod receipts;
 #[path = "clients/servers.rs"]
 mod servers;
 #[path = "clients/starred.rs"]

@@ -11,7 +11,7 @@
 //! nodes), `devices.rs` (several devices of one user), `accounts.rs` (a
 //! new password on every node), `history.rs` (`HISTORY` a page at a time,
 //! 1.2, read on any node: nothing of the cluster's own), `people.rs`
-//! (`PEOPLE`, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
+//! (`PEOPLE`, 1.2), `receipts.rs` (a room message's ticks and receipts, 1.2), `calls.rs` (calls across nodes, 1.2), `checkpoints.rs`
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, PostgreSQL down, a node of the list down, the node links cut
@@ -78,6 +78,8 @@ mod links;
 mod network_browser;
 #[path = "cluster/people.rs"]
 mod people;
+#[path = "cluster/receipts.rs"]
+mod receipts;
 #[path = "cluster/schema.rs"]
 mod schema;
 #[path = "cluster/teacher.rs"]

@@ -5,8 +5,8 @@
 //! One test binary: the chat, rooms, actions and the account panel here,
 //! the rest by topic in `tests/web/` (the app's own features, accounts,
 //! calls, a user's day's rough edges, files, a long history, its look,
-//! media, the outbox, rough edges, starred messages, staying signed in,
-//! its words).
+//! media, the outbox, rough edges, a room message's receipts, starred
+//! messages, staying signed in, its words).
 
 mod support;
 
@@ -36,6 +36,8 @@ mod polish;
 mod profile;
 #[path = "web/push.rs"]
 mod push;
+#[path = "web/receipts.rs"]
+mod receipts;
 #[path = "web/starred.rs"]
 mod starred;
 #[path = "web/stay.rs"]
@@ -543,6 +545,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         }
         for state in ["DELIVERED", "READ", "SENT", "read"] {
             lines.push(format!("STATUS:{seq}:bob:m1:{state}:1795243272540"));
+            // 1.2 (§31): my message in a room.
+            lines.push(format!("STATUS:{seq}:#lab:m-2:{state}:1795243272540"));
         }
         // 1.2: a read on another of my devices.
         lines.push(format!("READMARK:{seq}:bob:m1:1795243272540"));

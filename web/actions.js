@@ -2,7 +2,8 @@
 // first tap on a bubble's "⋯" (view.js draws it). Its menu: the six
 // reactions, "More reactions" (the emoji picker, emoji.js: any one emoji
 // is a reaction, 1.2), Reply, Edit (yours, within the edit window), Delete for
-// everyone (yours, or any in a room you run), tapped twice to confirm.
+// everyone (yours, or any in a room you run), tapped twice to confirm;
+// Info of yours in a room (1.2, §31: who has it and read it, receipts.js).
 //
 // Reply and Edit go through the composer, which says so above the text.
 // A reply is a message (sending.js queues it in the outbox, its id
@@ -20,9 +21,9 @@ import { starred, toggle } from './starred.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward', moreReactions: 'More reactions' },
-  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar', moreReactions: 'Más reacciones' },
-  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar', moreReactions: 'Mais reações' },
+  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward', moreReactions: 'More reactions', info: 'Info' },
+  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar', moreReactions: 'Más reacciones', info: 'Info.' },
+  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar', moreReactions: 'Mais reações', info: 'Dados' },
 });
 const closeMenus = () => document.querySelectorAll('#messages .menu').forEach((m) => m.remove());
 
@@ -97,6 +98,8 @@ export class Actions {
     add(starred(chat, msg) ? 'unstar' : 'star', () => { closeMenus(); toggle(this.app, chat, msg); }); // 1.2 (§25)
     // Forward: forward.js, loaded at the first tap, not with the app.
     add('forward', () => { closeMenus(); import('./forward.js').then((m) => m.choose(this.app, msg)); });
+    // Who has it, who read it: receipts.js, loaded at the first tap.
+    if (msg.mine && chat.room) add('info', () => { closeMenus(); import('./receipts.js').then((m) => m.open(this.app, chat, msg)); });
     const age = Date.now() - msg.ts;
     if (msg.mine && age < this.limits.edit * 60000) add('edit', () => this.start('edit', chat, msg));
     const admin = chat.room && !msg.mine && isAdmin(this.app.rules);

@@ -1,6 +1,6 @@
 // back.js: the phone's Back and Forward inside the signed-in app. Each
 // view is an entry of the tab's history: the chat list, a chat opened
-// over it, a panel (a chat's Details, Devices) opened over that; Back
+// over it, a panel (a chat's Details, Devices, a message's Info) opened over that; Back
 // closes the top one, Forward opens it again. Below the list lies one
 // more entry of the app's own, where Back lands and is sent back to the
 // list: Back never leaves the app (a password login keeps nothing, so
@@ -20,6 +20,7 @@ const $ = (id) => document.getElementById(id);
 const PANELS = {
   'chat-panel': (app) => app.panel?.toggle(app), // loaded: it was opened before, to have an entry
   'devices-panel': (app) => import('./devices.js').then((m) => m.toggle(app)),
+  'info-panel': () => import('./receipts.js').then((m) => m.reopen()), // a message's Info (1.2, §31)
 };
 
 /** The app's state (state.js), and how a chat is opened and closed (conversation.js): the popstate listener's. */
@@ -94,6 +95,7 @@ function show(state) {
   for (const id of Object.keys(PANELS)) {
     if (state.panel === id || $(id).hidden) continue;
     if (id === 'chat-panel') app.panel?.close();
+    else if (id === 'info-panel') import('./receipts.js').then((m) => m.close());
     else {
       $(id).hidden = true;
       $('devices-button').setAttribute('aria-expanded', 'false');

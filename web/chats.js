@@ -110,14 +110,16 @@ export class Model {
     return { changed: [target], erased: [] };
   }
 
-  /** A STATUS: the messages whose tick changes (READ covers earlier ones). */
+  /** A STATUS: the messages whose tick changes (READ covers earlier ones;
+   *  in a room (1.2, §31) a DELIVERED does too: one is said for a burst). */
   status(peer, id, state) {
     const chat = this.chat(peer);
     const target = chat.keys.get(`${fold(this.me)}\n${id}`);
     if (!target) return [];
     const changed = [];
     for (const msg of chat.messages) {
-      const covered = msg === target || (state === 'READ' && msg.mine && msg.ts && msg.ts <= target.ts);
+      const cumulative = state === 'READ' || peer.startsWith('#');
+      const covered = msg === target || (cumulative && msg.mine && msg.ts && msg.ts <= target.ts);
       if (covered && raise(msg, state)) changed.push(msg);
     }
     return changed;

@@ -41,6 +41,7 @@ export async function openChat(app, name) {
   $('empty').hidden = true;
   $('composer').hidden = false;
   app.panel?.close();
+  closeInfo();
   $('search-scope').options[1].disabled = false;
   $('search-scope').value = 'here';
   $('typing').textContent = '';
@@ -64,6 +65,11 @@ export async function openChat(app, name) {
   $('input').focus();
 }
 
+/** A message's Info (receipts.js, 1.2 §31) is of the chat left: it closes. */
+function closeInfo() {
+  if (!$('info-panel').hidden) import('./receipts.js').then((m) => m.close());
+}
+
 /** Back to the list alone (a phone's ←, Leave room): no chat open. */
 export function closeChat(app) {
   app.openKey = null;
@@ -75,6 +81,7 @@ export function closeChat(app) {
   for (const id of ['chat-title', 'chat-sub', 'typing']) $(id).textContent = '';
   renderHeader(null);
   app.panel?.close();
+  closeInfo();
   $('room-note').hidden = true;
   $('composer').hidden = true;
   $('empty').hidden = false;

@@ -292,7 +292,7 @@ export function open(anchor, onPick, back = anchor) {
     onPick(e);
   };
   const section = (title, list) => {
-    const head = el('h4', 'emoji-head', title);
+    const head = el('h3', 'emoji-head', title);
     const row = el('div', 'emoji-row');
     row.setAttribute('role', 'group');
     row.setAttribute('aria-label', title);

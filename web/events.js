@@ -29,6 +29,7 @@ export function onEvent(app, event) {
       if (result.joinRefused) banner(t('joinRefused', { reason: result.joinRefused }));
       if (!added) return;
       app.arrivals += 1;
+      if (chat.room && !msg.mine) receiptsMoved(chat.name);
       const open = fold(chat.name) === openKey && view.chat === chat;
       if (open) {
         view.append(msg);
@@ -45,6 +46,7 @@ export function onEvent(app, event) {
     }
     case 'STATUS':
       for (const msg of model.status(event.peer, event.id, event.state)) if (view.chat) view.tick(msg);
+      receiptsMoved(event.peer);
       break;
     case 'READMARK': {
       // Read on another of my devices up to `id`: the badge goes, unless
@@ -107,6 +109,11 @@ export function onEvent(app, event) {
       if (isModeration(event)) onModeration(app, event);
       break;
   }
+}
+
+/** 1.2 (§31): something moved in `chat`; an Info open on one of its messages (receipts.js) asks again. */
+function receiptsMoved(chat) {
+  if (!$('info-panel').hidden) import('./receipts.js').then((m) => m.changed(chat));
 }
 
 /** A chat's level and pin (1.2), from PREFS or a PREF event. */

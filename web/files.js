@@ -75,7 +75,7 @@ function unb64(s) {
   return out;
 }
 
-// SHA-256, fed a part at a time (SubtleCrypto would need the whole file).
+// SHA-256, fed a piece at a time (SubtleCrypto would need the whole file).
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
   0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
@@ -95,49 +95,73 @@ export class Sha256 {
     this.w = new Uint32Array(64);
   }
 
+  /** Adds `bytes`: whole blocks straight from them, only a block's start or end through `block`. */
   update(bytes) {
     this.length += bytes.length;
-    for (const byte of bytes) {
-      this.block[this.used++] = byte;
-      if (this.used === 64) {
-        this.compress();
-        this.used = 0;
-      }
+    let at = 0;
+    if (this.used) {
+      at = Math.min(64 - this.used, bytes.length);
+      this.block.set(bytes.subarray(0, at), this.used);
+      this.used += at;
+      if (this.used < 64) return;
+      this.compress(this.block, 0);
+      this.used = 0;
     }
+    for (; at + 64 <= bytes.length; at += 64) this.compress(bytes, at);
+    this.block.set(bytes.subarray(at), 0);
+    this.used = bytes.length - at;
   }
 
-  compress() {
-    const { w, h, block } = this;
-    for (let i = 0; i < 16; i++) w[i] = (block[4 * i] << 24) | (block[4 * i + 1] << 16) | (block[4 * i + 2] << 8) | block[4 * i + 3];
-    const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+  /** One round of the 64 bytes of `bytes` from `at`. */
+  compress(bytes, at) {
+    const { w, h } = this;
+    for (let i = 0; i < 16; i++) {
+      const j = at + 4 * i;
+      w[i] = (bytes[j] << 24) | (bytes[j + 1] << 16) | (bytes[j + 2] << 8) | bytes[j + 3];
+    }
     for (let i = 16; i < 64; i++) {
-      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      const x = w[i - 15];
+      const y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
       w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
     }
-    let [a, b, c, d, e, f, g, k] = h;
+    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (let i = 0; i < 64; i++) {
-      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      [k, g, f, e, d, c, b, a] = [g, f, e, (d + t1) | 0, c, b, a, (t1 + t2) | 0];
+      const t1 = (k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      const t2 = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      k = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
     }
-    [a, b, c, d, e, f, g, k].forEach((v, i) => { h[i] = (h[i] + v) | 0; });
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
   }
 
   hex() {
     const bits = this.length * 8;
-    this.update(new Uint8Array([0x80]));
-    while (this.used !== 56) this.update(new Uint8Array([0]));
-    const tail = new Uint8Array(8);
-    new DataView(tail.buffer).setUint32(0, Math.floor(bits / 2 ** 32));
-    new DataView(tail.buffer).setUint32(4, bits >>> 0);
+    const tail = new Uint8Array((this.used < 56 ? 64 : 128) - this.used);
+    tail[0] = 0x80;
+    new DataView(tail.buffer).setUint32(tail.length - 8, Math.floor(bits / 2 ** 32));
+    new DataView(tail.buffer).setUint32(tail.length - 4, bits >>> 0);
     this.update(tail);
-    return [...this.h].map((v) => (v >>> 0).toString(16).padStart(8, '0')).join('');
+    return [...this.h].map((v) => v.toString(16).padStart(8, '0')).join('');
   }
 }
 
-async function slice(file, offset) {
-  return new Uint8Array(await file.slice(offset, offset + PART).arrayBuffer());
+async function slice(file, offset, length = PART) {
+  return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
 }
 
 /** A wait after `KO:RATE_LIMITED` (the server's --rate), before going on. */
@@ -295,13 +319,16 @@ export async function upload(link, blob, entry, save, progress) {
   let confirmed = 0;
   if (entry.upload) {
     const { reply } = await link.request(request.part(entry.upload.id, 0, b64(await slice(blob, 0))));
-    if (reply.ok) confirmed = Number(reply.value);
-    else if (reply.code === 'RATE_LIMITED') return pause().then(() => upload(link, blob, entry, save, progress));
+    if (reply.ok) {
+      confirmed = Number(reply.value);
+      progress(confirmed); // the new bar starts where the server's bytes end
+    } else if (reply.code === 'RATE_LIMITED') return pause().then(() => upload(link, blob, entry, save, progress));
     else entry.upload = null;
   }
   if (!entry.upload) {
     const hash = new Sha256();
-    for (let at = 0; at < blob.size; at += PART) hash.update(await slice(blob, at));
+    // A window's bytes a read: a read of a part each costs more than the hash.
+    for (let at = 0; at < blob.size; at += WINDOW * PART) hash.update(await slice(blob, at, WINDOW * PART));
     const { reply } = await link.request(request.upload(entry.file.name, blob.size, hash.hex()));
     if (!reply.ok) return reply;
     entry.upload = { id: reply.value };
@@ -309,8 +336,9 @@ export async function upload(link, blob, entry, save, progress) {
   }
   while (confirmed < blob.size) {
     const batch = [];
-    for (let at = confirmed; at < blob.size && batch.length < WINDOW; at += PART) {
-      batch.push(link.request(request.part(entry.upload.id, at, b64(await slice(blob, at)))));
+    const bytes = await slice(blob, confirmed, WINDOW * PART);
+    for (let at = 0; at < bytes.length; at += PART) {
+      batch.push(link.request(request.part(entry.upload.id, confirmed + at, b64(bytes.subarray(at, at + PART)))));
     }
     for (const waited of batch) {
       const { reply } = await waited;

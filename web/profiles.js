@@ -100,12 +100,14 @@ async function fetchPhoto(app, entry) {
   redraw(app);
 }
 
-/** The list, the open chat's header and its members, drawn again with what is known. */
+/** The list, the open chat's header, its members and a room's senders, drawn again with what is known. */
 function redraw(app) {
   draw(app);
   const chat = app.openKey && app.model.chat(app.openKey);
   if (chat && !chat.room) $('chat-title').textContent = faces.shown(chat.name);
   if (chat && chat.room && !$('chat-panel').hidden) app.panel?.showMembers(app);
+  // A room's sender lines (view.js): the name, before a relayed post's note.
+  for (const from of document.querySelectorAll('#messages .from[data-from]')) from.firstChild.textContent = faces.shown(from.dataset.from);
   if (!$('profile-panel').hidden) fill(app);
 }
 

@@ -184,6 +184,8 @@ async function enter(app, who) {
   $('app').hidden = false;
   $('me').textContent = `${link.user} · ${who.device}`;
   $('me').title = $('me').textContent;
+  // Named "Profile" and by what it shows (a spoken command names what is seen).
+  $('profile-button').setAttribute('aria-label', `${t('profile')}, ${$('me').textContent}`);
   hook(app);
   startHistory(app, (name) => openChat(app, name), () => closeChat(app));
   draw(app);

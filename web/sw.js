@@ -12,7 +12,8 @@ const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
   '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/autocomplete.js', '/stay.js',
   '/history.js', '/people.js', '/links.js', '/session.js', '/controls.js', '/chatlist.js', '/conversation.js', '/back.js', '/sending.js',
-  '/typing.js', '/events.js', '/notify.js', '/refresh.js', '/push.js', '/shortcuts.js', '/emoji.js', '/listmenu.js', '/profiles.js'];
+  '/typing.js', '/events.js', '/notify.js', '/refresh.js', '/push.js', '/shortcuts.js', '/emoji.js', '/listmenu.js', '/profiles.js',
+  '/receipts.js'];
 
 /** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {

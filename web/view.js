@@ -261,7 +261,7 @@ export function renderList(model, openKey, onOpen) {
     name.classList.toggle('silent', chat.level === 'none');
     button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
     const shown = chat.last && (chat.last.deleted ? t('deleted') : preview(replyQuote(chat, chat.last, model.server)?.body ?? chat.last.text, chat.last));
-    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${shown}`
+    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${faces.shown(chat.last.from)}: ` : ''}${shown}`
       : chat.room && chat.memberCount ? t('memberCount', { n: chat.memberCount }) : t('noMessages');
     const line = el('span', 'chat-last', last.slice(0, 200));
     line.dir = 'auto';
@@ -437,7 +437,9 @@ export class Conversation {
     item.classList.toggle('deleted', Boolean(msg.deleted));
     if (this.chat && this.chat.room && !msg.mine) {
       // Each sender's name in its own colour (its avatar's hue; app.css sets the lightness for the contrast).
-      const from = el('div', 'from', msg.from);
+      // By the display name with the account (§30), as the list and the header say people; profiles.js redraws it.
+      const from = el('div', 'from', faces.shown(msg.from));
+      from.dataset.from = msg.from;
       from.style.setProperty('--hue', hue(msg.from));
       // 1.3: a post only the room's home vouches for says so by its author.
       const relayed = !msg.deleted && relayedBy(msg.from, this.chat.name, msg.text);
@@ -519,7 +521,7 @@ export class Conversation {
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
-    tick.textContent = msg.failed ? '!' : this.chat && this.chat.room && msg.state !== 'SENT' ? '✓' : TICKS[msg.state];
+    tick.textContent = msg.failed ? '!' : TICKS[msg.state];
     tick.dataset.state = state;
     const label = msg.failed ? failedWords(msg) : t(msg.state.toLowerCase());
     tick.setAttribute('aria-label', label);

@@ -250,6 +250,8 @@ export const request = {
   // 1.2 (§25): starred messages, kept by the server for all my devices.
   star: (chat, from, id, on) => (need(isChat(chat) && isUser(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
   starred: () => 'STARRED',
+  // 1.2 (§31): who has my room message, and when.
+  receipts: (room, id) => (need(isRoom(room) && isId(id), 'bad room or id'), `RECEIPTS:${room}:${id}`),
   // 1.2 (§30): profiles and privacy, kept by the server for all my devices.
   name: (text) => (need([...text].length <= 64 && !/[\u0000-\u001f\u007f]/.test(text), 'bad display name'), `NAME:${text}`),
   photo: (file) => (need(file === null || FILE_ID.test(file), 'bad file id'), `PHOTO:${file ?? ''}`),
@@ -325,7 +327,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines: `Request::lists`'s, as tests/protocol/listings.rs checks. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'RECEIPTS', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -420,6 +422,18 @@ export function parseHistoryLine(line) {
   if (!f || !isUser(f[0]) || !isChat(f[1]) || !isId(f[2]) || !DIGITS.test(f[3])) return null;
   if (!STATES.includes(f[4]) || textProblem(f[5])) return null;
   return { from: f[0], to: f[1], id: f[2], ts: Number(f[3]), state: f[4], text: unescapeText(f[5]) };
+}
+
+/** RECEIPTS' lines (1.2, §31): `{to, read, delivered, large}`, each read or delivered `{user, ts}` (ts null: not known). */
+export function parseReceipts(lines) {
+  const got = { to: 0, read: [], delivered: [], large: null };
+  for (const [word, a, b = '', ...more] of lines.map((l) => l.split(':'))) {
+    if (more.length) continue;
+    if (word === 'TO' && DIGITS.test(a)) got.to = +a;
+    else if ((word === 'READ' || word === 'DELIVERED') && isUser(a) && /^\d{0,20}$/.test(b)) got[word.toLowerCase()].push({ user: a, ts: b ? +b : null });
+    else if (word === 'LARGE' && DIGITS.test(a) && DIGITS.test(b)) got.large = { members: +a, most: +b };
+  }
+  return got;
 }
 
 /** A CHATS line `<peer or #room>:<unread>`, or null. */
@@ -529,7 +543,8 @@ export function parseEvent(line) {
     }
     case 'STATUS': {
       const f = fields(line, 6);
-      if (!f || !DIGITS.test(f[1]) || !isUser(f[2]) || !isId(f[3])) return null;
+      // 1.2 (§31): a room's too.
+      if (!f || !DIGITS.test(f[1]) || !isChat(f[2]) || !isId(f[3])) return null;
       if (!['DELIVERED', 'READ'].includes(f[4]) || !DIGITS.test(f[5])) return null;
       return { kind, seq: f[1], peer: f[2], id: f[3], state: f[4], ts: Number(f[5]) };
     }

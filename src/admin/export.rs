@@ -61,7 +61,7 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
         })
         .collect();
     // Nothing is swept here (no upload is ever stale: `Duration::MAX`).
-    let stored = Files::open(data_dir, u64::MAX, Duration::MAX)
+    let stored = Files::open(data_dir, &store, u64::MAX, Duration::MAX)
         .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
     let mut source =
         StoreSource { store: &store, user: account.id, devices, files: Some((&stored, &account.name)) };

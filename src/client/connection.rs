@@ -374,8 +374,10 @@ fn listing_limit(request: &Request) -> Option<usize> {
         Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
         Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
         Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
+        // 1.2 (§31): `TO`, then a line per member of a room of at most 64.
+        Request::Receipts { .. } => Some(crate::store::state::receipts::RECEIPTS_MAX_MEMBERS + 1),
         Request::People { .. } => Some(crate::protocol::request::MAX_PEOPLE), // 1.2 (§26)
-        Request::Profile(p) if p.lists() => Some(MAX_LISTING_LINES),     // 1.2 (§30)
+        Request::Profile(p) if p.lists() => Some(MAX_LISTING_LINES),          // 1.2 (§30)
         _ => None,
     }
 }

@@ -97,6 +97,7 @@ mod prefs;
 mod private;
 mod profile;
 pub mod reads;
+mod receipts;
 mod receiver;
 mod requests;
 mod sender;
@@ -126,6 +127,7 @@ pub use options::{ClientOptions, Endpoint, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Unconfirmed};
 pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
 pub use pages::{Page, Resume, ServerPage};
+pub use receipts::MessageInfo;
 pub use requests::parse_history_line;
 
 use crate::error::{Error, Result};

@@ -416,14 +416,21 @@ impl ReceiverThread {
         notices: &mut Vec<Notice>,
     ) -> Result<()> {
         let me = &self.shared.me;
+        // 1.2 (§31): the `STATUS` of a room message names the `#room`.
+        let chat = match Chat::parse(peer) {
+            Ok(room @ Chat::Room(_)) => room,
+            _ => Chat::User(peer.to_string()),
+        };
         let mut log = self.shared.log.lock();
         let moved = match state {
             // READ is cumulative: every earlier message to that peer is read too.
             MsgState::Read => log.read_up_to(me, me, id, ts)? > 0,
+            // So is a room's DELIVERED (§31).
+            MsgState::Delivered if matches!(chat, Chat::Room(_)) => log.delivered_up_to(me, id, ts)? > 0,
             _ => log.advance(me, id, state, ts)?,
         };
         if moved {
-            notices.push(Notice::State { to: Chat::User(peer.to_string()), id: id.to_string(), state });
+            notices.push(Notice::State { to: chat, id: id.to_string(), state });
         }
         Ok(())
     }

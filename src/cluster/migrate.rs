@@ -16,8 +16,10 @@
 //!
 //! The data directory is first opened as its server opens it, and
 //! stopped: what a directory of an older build keeps in files of its own
-//! (its devices, disabled accounts, invite codes) becomes records of its
-//! log then, once (`LocalStore::open`), and is copied with the rest.
+//! (its devices, disabled accounts, invite codes, the descriptions of
+//! its files) becomes records of its log then, once (`LocalStore::open`,
+//! `store::files::disk::open`), and is copied with the rest. The bytes of
+//! its files go into `file_blobs` and `file_chunks` ([`copy_files`]).
 //!
 //! The cluster's log must be empty, and the data directory's whole: a
 //! log whose beginning retention removed (`--retain-days`) cannot be
@@ -39,7 +41,11 @@ fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
 
 pub fn run(from: &Path, to: &str) -> Result<()> {
     let options = crate::store::StoreOptions { report: false, ..crate::store::StoreOptions::default() };
-    drop(crate::store::LocalStore::open(from, options, Box::new(|_| {}))?);
+    let store = crate::store::LocalStore::open(from, options, Box::new(|_| {}))?;
+    // An older build's descriptions of files become records too.
+    crate::store::files::disk::open(from, &store)
+        .map_err(|e| Error::io(format!("migrate: {}", from.join("files").display()), e))?;
+    drop(store);
     let _lock = crate::store::lock::DataLock::acquire(from)?;
     let disk = RealDisk;
     let db = Db::new(to)?;
@@ -103,8 +109,10 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         tx.execute("UPDATE server SET actions_since = $1", &[&(since as i64)])
             .map_err(db_error(&db.url, "copying since when action ids are the server's"))?;
     }
+    let files = copy_files(&mut tx, &from.join("files"), &db.url)?;
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     println!("log: {records} records in {batches} batches, up to position {pos}");
+    println!("files: the bytes of {files} files");
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
 }
@@ -117,6 +125,50 @@ pub fn convert(to: &str) -> Result<()> {
     let db = Db::new(to)?;
     let mut client = db.connect_at_start()?;
     schema::convert(&mut client, &db.url)
+}
+
+/// The bytes of a data directory's files (`dir`: `store::files::disk`)
+/// into `file_blobs` and `file_chunks`, cut as a cluster's parts are: a
+/// complete file's, an upload's received so far, a thumbnail's. Their
+/// descriptions are the log's, copied with it. How many files.
+fn copy_files(tx: &mut postgres::Transaction, dir: &Path, url: &str) -> Result<usize> {
+    use crate::protocol::files::PART_BYTES;
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let read = |e| Error::io(format!("migrate: {}", dir.display()), e);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    // A file's bytes before its thumbnail, whose rows refer to them.
+    names.sort_by_key(|name| (name.ends_with(".thumb"), name.clone()));
+    let mut files = 0;
+    for name in names {
+        let (id, thumb) = match name.split_once('.') {
+            None => (name.as_str(), false),
+            Some((id, "part")) => (id, false),
+            Some((id, "thumb")) => (id, true),
+            Some(_) => continue,
+        };
+        let bytes = std::fs::read(dir.join(&name)).map_err(read)?;
+        if !thumb {
+            tx.execute(
+                "INSERT INTO file_blobs (file, received) VALUES ($1, $2)",
+                &[&id, &(bytes.len() as i64)],
+            )
+            .map_err(db_error(url, "copying a file"))?;
+            files += 1;
+        }
+        for (i, chunk) in bytes.chunks(PART_BYTES).enumerate() {
+            tx.execute(
+                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, $2, $3, $4)",
+                &[&id, &thumb, &((i * PART_BYTES) as i64), &chunk],
+            )
+            .map_err(db_error(url, "copying a file"))?;
+        }
+    }
+    Ok(files)
 }
 
 /// The log's segment files, oldest first: (position of the first record, path).

@@ -138,7 +138,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
     }
     Ok(Storage {
         backend: store.clone(),
-        files: Some((Box::new(files::PgFiles::new(db.clone())), Box::new(files::PgBlobs::new(db.clone())))),
+        files: Some(Box::new(files::PgBlobs::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
         node: Some(Box::new(Keeping { node, restarted })),

@@ -8,7 +8,8 @@
 //! refused before anything is read or written there: a newer one (a newer
 //! wachat made it) would be misread; one of the first design's last
 //! schema (version 18, wachat a2d2db5: accounts, messages … as rows of
-//! their own) is converted into the log by `wachat migrate --to` alone
+//! their own), or of version 22 (the files' descriptions as rows of
+//! their own), is converted into the log by `wachat migrate --to` alone
 //! ([`convert`], `upgrade.rs`), every node stopped, never at a node's
 //! start, so that a start never rewrites a database behind its operator's
 //! back.
@@ -22,11 +23,16 @@ use crate::error::{Error, Result};
 pub const SCHEMA: &str = include_str!("schema.sql");
 
 /// The version `schema.sql` makes.
-pub const CURRENT: i32 = 22;
+pub const CURRENT: i32 = 23;
 
-/// The one older version converted (by `wachat migrate`): the first
+/// An older version converted (by `wachat migrate`): the first
 /// design's last (`upgrade.rs`).
 pub const FIRST_DESIGN: i32 = 18;
+
+/// The other older version converted (by `wachat migrate`): the log's,
+/// with the files' descriptions in tables of their own (`files`,
+/// `file_carriers`), which become `FILE` records (`upgrade::files`).
+pub const FILES_IN_TABLES: i32 = 22;
 
 /// The advisory lock that starting nodes take while they look at the
 /// schema (any number that no other program on the database uses).
@@ -60,6 +66,17 @@ pub fn convert(client: &mut Client, url: &str) -> Result<()> {
     let mut tx = client.transaction().map_err(|e| fail("starting", e))?;
     match locked_version(&mut tx, url)? {
         FIRST_DESIGN => {}
+        FILES_IN_TABLES => {
+            tx.batch_execute(SCHEMA).map_err(|e| {
+                super::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
+            })?;
+            let files = super::upgrade::files(&mut tx, url)?;
+            println!("{files} descriptions of files moved into the log");
+            record(&mut tx, url)?;
+            tx.commit().map_err(|e| fail("committing the conversion", e))?;
+            println!("converted {url} to schema version {CURRENT}");
+            return Ok(());
+        }
         CURRENT => {
             return Err(Error::Usage(format!(
                 "migrate: {url}: the database is at schema version {CURRENT} already: nothing to convert"
@@ -95,7 +112,10 @@ pub fn convert(client: &mut Client, url: &str) -> Result<()> {
     }
     let disabled = super::upgrade::disabled(&mut tx, url)?;
     let invites = super::upgrade::invites(&mut tx, url)?;
-    println!("{disabled} disabled accounts and {invites} invite codes moved into the log");
+    let files = super::upgrade::files(&mut tx, url)?;
+    println!(
+        "{disabled} disabled accounts, {invites} invite codes and {files} descriptions of files moved into the log"
+    );
     record(&mut tx, url)?;
     tx.commit().map_err(|e| fail("committing the conversion", e))?;
     println!("converted {url} to schema version {CURRENT}");
@@ -138,6 +158,11 @@ fn refused(url: &str, version: i32) -> Error {
              {FIRST_DESIGN}): stop its nodes, convert it with `wachat migrate --to {url}`, then start \
              this wachat"
         ),
+        FILES_IN_TABLES => format!(
+            "cluster: {url}: the database's schema is version {FILES_IN_TABLES}, whose files' \
+             descriptions are tables of their own: stop its nodes, convert it with \
+             `wachat migrate --to {url}`, then start this wachat"
+        ),
         older if older < FIRST_DESIGN => format!(
             "cluster: {url}: the database's schema is version {older}, older than version \
              {FIRST_DESIGN}, the oldest this wachat converts: first bring it to version \
@@ -146,7 +171,8 @@ fn refused(url: &str, version: i32) -> Error {
         ),
         other => format!(
             "cluster: {url}: the database's schema is version {other}, which no release of wachat \
-             made (it reads version {CURRENT} and converts version {FIRST_DESIGN}): restore a backup \
+             made (it reads version {CURRENT} and converts versions {FIRST_DESIGN} and \
+             {FILES_IN_TABLES}): restore a backup \
              into a new database, or migrate the data again"
         ),
     })

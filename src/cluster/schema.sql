@@ -1,13 +1,15 @@
 -- A cluster's database, made by `schema.rs` in one transaction with the
 -- version it is (`wachat_schema`). What the cluster keeps here is what
 -- no node's copy of the store holds: the shared log and its lease, the
--- checkpoints, the files of chats, the door and the server's identity.
--- Everything else a single server keeps is in the log, the devices, the
--- disabled accounts and the invite codes too.
+-- checkpoints, the bytes of the files of chats, the door and the server's
+-- identity. Everything else a single server keeps is in the log, the
+-- devices, the disabled accounts, the invite codes and the files'
+-- descriptions too.
 --
--- (IF NOT EXISTS: a database of schema 18 has the tables of the files,
--- the door and the server's identity already, as they are here, and
--- `upgrade.rs` brings it to this schema with this file.)
+-- (IF NOT EXISTS: a database of schema 18 or 22 has the tables of the
+-- door and the server's identity already, as they are here, and the
+-- files' in their older shape; `wachat migrate` brings it to this schema
+-- with this file and `upgrade.rs`.)
 
 -- The cluster's identity, which protocol 1.1 tells clients: one row,
 -- made once and shared by every node, so that a client that fails over
@@ -110,30 +112,22 @@ CREATE TABLE IF NOT EXISTS admin_requests (
     answer   bytea
 );
 
--- Photos and files in chats (protocol 1.2, §21), so that any node serves
--- any file (`cluster::files`). A single server keeps them in
--- <data>/files/ (src/store/files/disk.rs), and src/store/files/mod.rs
--- holds the rules both follow. Names are kept as written and, in *_key
--- columns, folded (lowercased) for lookups.
-CREATE TABLE IF NOT EXISTS files (
-    id        text    PRIMARY KEY,          -- 128 random bits in hex
-    owner     text    NOT NULL,             -- the uploader, as registered ('' once deleted)
-    owner_key text    NOT NULL,
-    name      text    NOT NULL,             -- shown only, never a path
-    size      bigint  NOT NULL,
-    sha256    text    NOT NULL,
-    type      text    NOT NULL,             -- an image type or application/octet-stream
-    complete  boolean NOT NULL DEFAULT false,
-    created   bigint  NOT NULL,             -- Unix ms of the upload's start
-    received  bigint  NOT NULL DEFAULT 0    -- bytes in file_chunks so far
+-- The bytes of the photos and files in chats (protocol 1.2, §21), so that
+-- any node serves any file (`cluster::files`). Their descriptions (owner,
+-- name, size, sha256, the messages that carry them) are FILE records of
+-- the log, as on a single server, whose bytes are in <data>/files/
+-- (src/store/files/disk.rs); src/store/files/mod.rs holds the rules.
+-- A file's row: the bytes its upload received so far, which each part
+-- moves on from where they end (two parts of one upload take turns on it).
+CREATE TABLE IF NOT EXISTS file_blobs (
+    file     text   PRIMARY KEY,            -- 128 random bits in hex
+    received bigint NOT NULL DEFAULT 0      -- bytes in file_chunks so far
 );
-CREATE INDEX IF NOT EXISTS files_owner ON files (owner_key);
-CREATE INDEX IF NOT EXISTS files_uploads ON files (created) WHERE NOT complete;
 -- The bytes, a row per part uploaded (at most 12,000 bytes each), and the
 -- thumbnail's (thumb = true) cut the same way: a download reads one or two
 -- rows, never the whole file.
 CREATE TABLE IF NOT EXISTS file_chunks (
-    file  text    NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    file  text    NOT NULL REFERENCES file_blobs (file) ON DELETE CASCADE,
     thumb boolean NOT NULL,
     off   bigint  NOT NULL,
     data  bytea   NOT NULL,
@@ -141,23 +135,3 @@ CREATE TABLE IF NOT EXISTS file_chunks (
 );
 -- Photos and archives do not compress: stored as they are, out of line.
 ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
--- The messages that carry a file: a DELETE of the last one removes it.
--- They are listed in the order they were attached (`attached`), as a
--- single server keeps them. A file belongs to the account that uploaded
--- it, not to its name, which a new account may take once the old one is
--- deleted: each message a deleted account wrote or received marks that
--- side as left, and its name reads the file by it no more.
-CREATE TABLE IF NOT EXISTS file_carriers (
-    file           text      NOT NULL REFERENCES files (id) ON DELETE CASCADE,
-    sender         text      NOT NULL,
-    chat           text      NOT NULL,  -- a user or #room, as events show it
-    msg            text      NOT NULL,  -- the message's id
-    sender_key     text      NOT NULL,
-    chat_key       text      NOT NULL,
-    author_left    boolean   NOT NULL DEFAULT false,
-    recipient_left boolean   NOT NULL DEFAULT false,
-    attached       bigserial,
-    PRIMARY KEY (sender_key, chat_key, msg)
-);
-CREATE INDEX IF NOT EXISTS file_carriers_file ON file_carriers (file);
-CREATE INDEX IF NOT EXISTS file_carriers_chat ON file_carriers (chat_key);

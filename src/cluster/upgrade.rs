@@ -373,6 +373,67 @@ pub fn invites(tx: &mut Transaction, url: &str) -> Result<usize> {
     })
 }
 
+/// A database whose files' descriptions were tables (`files` and
+/// `file_carriers`: schemas 18 to 22): each file into the log, after its
+/// end, as the `FILE` records that make its description what its rows
+/// say (its upload, its completion, its carriers in the order they were
+/// attached, with their sides that left), its bytes received kept in
+/// `file_blobs` with its chunks, and the two tables dropped. Returns how
+/// many files went into the log (none if there is no such table).
+pub fn files(tx: &mut Transaction, url: &str) -> Result<usize> {
+    use crate::store::files::{Carrier, FileChange, Left};
+    let fail = |doing: &str| {
+        let context = format!("cluster: {url}: upgrading the files ({doing})");
+        move |e: postgres::Error| super::db::error(context.clone(), &e)
+    };
+    if !tx
+        .query_one("SELECT to_regclass('files') IS NOT NULL", &[])
+        .map_err(fail("looking"))?
+        .get::<_, bool>(0)
+    {
+        return Ok(0);
+    }
+    tx.batch_execute(
+        "INSERT INTO file_blobs (file, received) SELECT id, received FROM files ON CONFLICT DO NOTHING; \
+         ALTER TABLE file_chunks DROP CONSTRAINT IF EXISTS file_chunks_file_fkey; \
+         ALTER TABLE file_chunks ADD FOREIGN KEY (file) REFERENCES file_blobs (file) ON DELETE CASCADE",
+    )
+    .map_err(fail("keeping the bytes"))?;
+    into_the_log(tx, url, "files", "files", |tx| {
+        let now = crate::store::now_ms();
+        let mut records = Vec::new();
+        let rows = tx.query(
+            "SELECT id, owner, name, size, sha256, type, created, complete FROM files ORDER BY created, id",
+            &[],
+        )?;
+        let carriers = tx.query(
+            "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers ORDER BY attached",
+            &[],
+        )?;
+        for r in &rows {
+            let id: String = r.get(0);
+            let mut put = |change| Record::File { ts: now, id: id.clone(), change }.encode(&mut records);
+            put(FileChange::Upload {
+                owner: r.get(1),
+                name: r.get(2),
+                size: count(r.get(3)),
+                sha256: r.get(4),
+                created: count(r.get(6)),
+            });
+            if r.get(7) {
+                put(FileChange::Done { kind: r.get(5) });
+            }
+            for c in carriers.iter().filter(|c| c.get::<_, &str>(0) == id) {
+                let left = Left { author: c.get(4), recipient: c.get(5) };
+                put(FileChange::Carry(Carrier { left, ..Carrier::new(c.get(1), c.get(2), c.get(3)) }));
+            }
+        }
+        // Before `files`, which its rows refer to.
+        tx.batch_execute("DROP TABLE file_carriers")?;
+        Ok((records, rows.len()))
+    })
+}
+
 /// A table of an older schema (`what` its rows, for errors) into the
 /// log, if the database has it: the records `records` makes of its rows
 /// (with how many rows went), written after the log's end in the

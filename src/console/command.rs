@@ -49,6 +49,8 @@ pub enum Typed {
     Devices,
     /// `/info`: the server's rules (retention, quota, limits).
     Info,
+    /// 1.2 (§31): `/info N`: who has your room message `N` (`console::receipts`).
+    MessageInfo(usize),
     Help,
     /// 1.2: `/topic`, `/mode`, `/kick`, `/roominfo` … (see `console::moderation`).
     Moderation(super::moderation::ModCommand),
@@ -115,7 +117,7 @@ impl Parser {
             "people" => Ok(Typed::People(self.user(one_word(Msg::UsagePeople)?)?)),
             "chats" => no_args(Typed::Chats),
             "rooms" => no_args(Typed::Rooms),
-            "info" => no_args(Typed::Info),
+            "info" => Ok(super::receipts::parse(lang, args)?.map_or(Typed::Info, Typed::MessageInfo)),
             "members" => optional(args, || room(lang, one_word(Msg::UsageMembers)?)).map(Typed::Members),
             "join" => Ok(Typed::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
             "leave" => optional(args, || room(lang, one_word(Msg::UsageLeave)?)).map(Typed::Leave),

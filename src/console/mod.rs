@@ -44,6 +44,7 @@ pub mod moderation;
 mod numbers;
 pub mod prefs;
 pub mod profile;
+pub mod receipts;
 pub mod rules;
 pub mod session;
 pub mod stars;

@@ -189,6 +189,11 @@ impl<'a> ConsoleSession<'a> {
                     out.line(&line);
                 }
             }
+            Typed::MessageInfo(n) => {
+                for line in super::receipts::act(lang, self.client, &self.screen, n)? {
+                    out.line(&line);
+                }
+            }
             Typed::Star(command) => {
                 for line in super::stars::act(lang, self.client, &self.screen, &self.expected, command)? {
                     out.line(&line);

@@ -520,7 +520,7 @@ commands:
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
-       (room messages stop at ✓: a room has no delivered or read)",
+       in a room: ✓✓ once all members have it, read once all read it (/info n: who, when)",
         es: "\
 comandos:
   <texto>                 enviar al chat abierto (una línea que termina en \\ continúa)
@@ -539,7 +539,7 @@ comandos:
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
-        (los mensajes de una sala se quedan en ✓: una sala no tiene entregado ni leído)",
+        en una sala: ✓✓ si todos lo tienen, leído si todos lo leen (/info n: quién, cuándo)",
         pt: "\
 comandos:
   <texto>                 enviar para o chat aberto (uma linha terminada em \\ continua)
@@ -558,7 +558,7 @@ comandos:
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto
-        (mensagens de sala ficam em ✓: uma sala não tem entregue nem lido)",
+        numa sala: ✓✓ se todos a têm, lida se todos a leem (/info n: quem, quando)",
     },
 }
 

@@ -52,6 +52,7 @@ pub mod files;
 pub mod moderation;
 pub mod prefs;
 pub mod profile;
+pub mod receipts;
 pub mod rules;
 pub mod stars;
 pub mod tui;
@@ -288,6 +289,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
     all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
     all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
+    all.extend(receipts::Msg::ALL.iter().map(|m| area("receipts", m, m.texts())));
     all.extend(calls::Msg::ALL.iter().map(|m| area("calls", m, m.texts())));
     all
 }

@@ -105,9 +105,9 @@ catalogue! {
     // ── Acting on a message (1.2, `tui/select.rs`) ────────────────────────
     /// The line above the input while a message is chosen.
     Chosen {
-        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · * star · / search · Esc",
-        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · * destacar · / buscar · Esc",
-        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · * favoritar · / buscar · Esc",
+        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · * star · i info · / search · Esc",
+        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · * destacar · i info · / buscar · Esc",
+        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · * favoritar · i info · / buscar · Esc",
     },
     /// 1.2 (§25): what `*` on a chosen message did.
     StarredIt { en: "★ starred (on all your devices)", es: "★ destacado (en todos tus dispositivos)", pt: "★ favoritada (em todos os seus dispositivos)" },

@@ -210,7 +210,24 @@ pub fn history_page(
     start: Start,
     limit: usize,
 ) -> Result<(Vec<String>, Option<u64>), Ko> {
-    let listing = store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?;
+    history_page_as(store, user, chat, (start, false), limit)
+}
+
+/// [`history_page`], with (`room_ticks`, 1.2 §31) the asker's own room
+/// messages `DELIVERED` or `READ` as its direct ones are
+/// (`LocalStore::history_page_ticked`), for a connection that logged in
+/// as a device.
+pub fn history_page_as(
+    store: &LocalStore,
+    user: UserId,
+    chat: &Chat,
+    (start, room_ticks): (Start, bool),
+    limit: usize,
+) -> Result<(Vec<String>, Option<u64>), Ko> {
+    let listing = match room_ticks {
+        true => store.history_page_ticked(user, chat, start, limit, MAX_HISTORY_BYTES)?,
+        false => store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?,
+    };
     let before = listing.before;
     let lines = listing.messages()?;
     let fates = Fates::of(store.server().actions_since, &lines);

@@ -15,21 +15,22 @@ use super::presence;
 use super::replies::Later;
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
-use crate::store::files::{Blobs, Carrier, FileStore, Files};
+use crate::store::files::{Blobs, Carrier, Files};
+use crate::store::{FilesInLog, LocalStore};
 use crate::store::{Ticket, UserId};
 
-/// The files of chats, within `limits`: in `store` (descriptions) and
-/// its blobs (bytes) if the storage has them (a cluster's database),
-/// else in the server's data directory.
+/// The files of chats, within `limits`: their descriptions in the log of
+/// `store`, their bytes in `blobs` if the storage has them (a cluster's
+/// database), else in the server's data directory.
 pub fn open(
     data_dir: &std::path::Path,
     limits: FileLimits,
-    store: Option<(Box<dyn FileStore>, Box<dyn Blobs>)>,
+    (store, blobs): (&Arc<LocalStore>, Option<Box<dyn Blobs>>),
 ) -> crate::error::Result<Arc<Files>> {
     let FileLimits { max_size, upload_ttl } = limits;
-    let files = match store {
-        Some((store, blobs)) => Files::new(store, blobs, max_size, upload_ttl),
-        None => Files::open(data_dir, max_size, upload_ttl)
+    let files = match blobs {
+        Some(blobs) => Files::new(Box::new(FilesInLog::new(store.clone())), blobs, max_size, upload_ttl),
+        None => Files::open(data_dir, store, max_size, upload_ttl)
             .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
     };
     Ok(Arc::new(files))

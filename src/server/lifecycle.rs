@@ -23,17 +23,18 @@ use crate::protocol::Bye;
 use crate::router::Router;
 use crate::store::InLog;
 use crate::store::door::{Door, FolderDoor};
-use crate::store::files::{Blobs, FileStore};
+use crate::store::files::Blobs;
 use crate::store::{Hasher, LocalStore, Store};
 
 /// What the server runs on: its store (a single server's, or a cluster
 /// node's, opened by `cluster::open` and handed the router, to deliver
-/// through it), and (1.2) where the files of chats are kept if not in the
-/// data directory (a cluster's database): handed over once, at the start,
-/// as nothing else of the store needs to know it.
+/// through it), and (1.2) where the bytes of the files of chats are kept
+/// if not in the data directory (a cluster's database): handed over once,
+/// at the start, as nothing else of the store needs to know it. Their
+/// descriptions are the log's, as everything else.
 pub struct Storage {
     pub backend: Arc<LocalStore>,
-    pub files: Option<(Box<dyn FileStore>, Box<dyn Blobs>)>,
+    pub files: Option<Box<dyn Blobs>>,
     /// Where the requests of `wachat users` wait (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
@@ -62,7 +63,7 @@ pub trait NodeOf: Send + Sync {
 }
 
 impl Storage {
-    /// A single server's: no other node, its files in the data directory,
+    /// A single server's: no other node, its files' bytes in the data directory,
     /// its devices in its log.
     pub fn alone(store: Arc<LocalStore>) -> Storage {
         let devices = Arc::new(InLog::new(store.clone()));
@@ -114,6 +115,7 @@ impl Server {
         let router = Arc::new(Router::default());
         let Storage { backend, files: file_store, door, devices: record, node } = open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(FolderDoor::new(&config.data_dir)));
+        let files_log = backend.clone();
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
@@ -123,7 +125,7 @@ impl Server {
         let config_max_connections = config.max_connections;
         let devices = devices::Devices::start(record, config.max_devices, config.device_days);
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
-        let files = files::open(&config.data_dir, config.files, file_store)?;
+        let files = files::open(&config.data_dir, config.files, (&files_log, file_store))?;
         let push = push::Pusher::start(
             push::book::Book::open(&config.data_dir, &store)
                 .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?,

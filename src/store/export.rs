@@ -311,7 +311,11 @@ fn inbox(id: UserId, user: &super::state::User, walk: &ReplayNotes, out: &mut Ex
             // A cluster keeps no copies or read marks (docs/CLUSTER-OPS.md,
             // "Devices and the door"): the other devices read them in HISTORY. Their
             // numbers stay used.
-            Queued::Copy { .. } | Queued::Mark { .. } | Queued::Failed { .. } | Queued::Link { .. } => {
+            Queued::Copy { .. }
+            | Queued::Mark { .. }
+            | Queued::RoomStatus { .. }
+            | Queued::Failed { .. }
+            | Queued::Link { .. } => {
                 seq += 1;
                 continue;
             }

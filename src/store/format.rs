@@ -5,13 +5,14 @@
 //!
 //! ```text
 //! format,written_by
-//! 2,0.1.0
+//! 3,0.1.0
 //! ```
 //!
 //! | format | layout |
 //! |---|---|
 //! | 1 | four CSV files replayed whole (`rooms.csv`, `history.csv`, `inbox.csv`, `seen.csv`): converted once by `store::convert` |
 //! | 2 | the segmented log, checkpoints and the files beside them (module `store`); older builds of it wrote no `format.csv` |
+//! | 3 | the descriptions of the files of chats are `FILE` records of the log, no longer a `files/<id>.meta` beside their bytes: a format-2 directory's are put into the log when its files open (`store::files::disk::open`) |
 //!
 //! A directory without the file is of a build before the file (format 1
 //! or 2, which the store tells apart and opens); once opened, the store
@@ -33,7 +34,7 @@ pub const FILE: &str = "format.csv";
 const HEADER: &str = "format,written_by";
 
 /// The format this wachat writes, and the newest it reads.
-pub const CURRENT: u64 = 2;
+pub const CURRENT: u64 = 3;
 
 /// The format `dir` says it is in (`None`: it has no `format.csv`).
 pub fn read(disk: &dyn Disk, dir: &Path) -> Result<Option<u64>> {

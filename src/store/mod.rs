@@ -98,7 +98,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use interface::{Account, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
-pub use local::{InLog, LocalStore, StoreOptions};
+pub use local::{FilesInLog, InLog, LocalStore, StoreOptions};
 pub use password::Hasher;
 pub use record::{Record, StoredMessage};
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};

@@ -174,11 +174,13 @@ impl ChatView {
     }
 
     /// One of your messages moved to `state` (`READ` covers the earlier
-    /// ones too, except direct-chat messages, which have no `READ`).
+    /// ones too, except direct-chat messages, which have no `READ`; in a
+    /// room (1.2, §31) `DELIVERED` does too).
     pub fn set_state(&mut self, me: &str, id: &str, state: MsgState) {
         let mine = |m: &Message| m.is_from(me);
         let Some(at) = self.messages.iter().position(|m| mine(m) && m.id == id) else { return };
-        let upto = if state == MsgState::Read { 0 } else { at };
+        let room = matches!(self.chat, Chat::Room(_));
+        let upto = if state == MsgState::Read || (room && state == MsgState::Delivered) { 0 } else { at };
         for m in &mut self.messages[upto..=at] {
             if mine(m) && !(state == MsgState::Read && m.p2p) {
                 m.state = m.state.max(state);

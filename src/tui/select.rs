@@ -102,6 +102,10 @@ impl App {
                 let on = !self.is_starred(&target);
                 return act(Intent::Star { chat, target, on });
             }
+            (Choosing::Chosen, KeyCode::Char('i')) => {
+                self.select = None;
+                return act(Intent::Info { target });
+            }
             (Choosing::Chosen, KeyCode::Char('/')) => self.compose(Compose::Search, ""),
             // Anything else lets go of the message and does what it does.
             _ => {
@@ -233,6 +237,16 @@ mod tests {
             Some(Effect::Work(Work::Act(act))) => act,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn i_asks_the_info_of_the_chosen_message() {
+        let mut app = app();
+        key(&mut app, KeyCode::Up);
+        assert!(app.line.as_ref().unwrap().0.contains(" · i info · "));
+        let Intent::Info { target } = the_act(key(&mut app, KeyCode::Char('i'))) else { panic!("not info") };
+        assert_eq!(target.id, "a1");
+        assert!(app.select.is_none(), "the message is let go");
     }
 
     #[test]

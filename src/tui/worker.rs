@@ -63,6 +63,10 @@ pub enum Intent {
         target: Message,
         emoji: String,
     },
+    /// 1.2 (§31): `i` on a chosen message: who of its room has it.
+    Info {
+        target: Message,
+    },
     /// 1.2 (§25): `*` on a chosen message: starred (`on`) or the star taken back.
     Star {
         chat: Chat,
@@ -233,6 +237,10 @@ fn acted(session: &ConsoleSession, act: Intent) -> crate::error::Result<Done> {
                 on,
                 said: said.text(lang).to_string(),
             }
+        }
+        Intent::Info { target } => {
+            let which = format!("“{}”", crate::console::view::excerpt(&target.text.unescaped()));
+            Done::Answer(crate::console::receipts::of_message(lang, client, &which, &target)?)
         }
         Intent::Search(words) => Done::Found { messages: client.search(None, &words)?, words },
     })

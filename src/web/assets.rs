@@ -166,6 +166,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/listmenu.js", "listmenu.js", JS),
     // 1.2 (§30): profiles and privacy, after the login and at "Profile".
     asset!("/profiles.js", "profiles.js", JS),
+    // 1.2 (§31): a room message's Info, at its first "Info".
+    asset!("/receipts.js", "receipts.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -198,8 +200,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// ⚙ panel; and the keyboard shortcuts at the first `?` or Ctrl+Alt key,
 /// the emoji picker when first opened, a chat's menu in the list at the
 /// first right-click or long press on a chat; and (1.2, §30) the profiles,
-/// once logged in.
-pub const LOADED_LATER: [&str; 39] = [
+/// once logged in; and (1.2, §31) a room message's Info, at its first
+/// "Info".
+pub const LOADED_LATER: [&str; 40] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -239,6 +242,7 @@ pub const LOADED_LATER: [&str; 39] = [
     "/emoji.js",
     "/listmenu.js",
     "/profiles.js",
+    "/receipts.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.

@@ -4,8 +4,9 @@
 //! uploaded through node A is fetched through node B byte for byte, its
 //! thumbnail too; an outsider is refused on B; a `DELETE` on B removes
 //! its rows; a receiver on B gets the `FILE` event. And the rules are one:
-//! the same story told to the disk's store and to the database's gets
-//! the same answers (`FILEOF` too). Built with `--features cluster` only.
+//! the same story told to files whose bytes are on a disk and to files
+//! whose bytes are in the database (their descriptions the log's, both)
+//! gets the same answers (`FILEOF` too). Built with `--features cluster` only.
 #![cfg(feature = "cluster")]
 
 use super::support;
@@ -20,13 +21,13 @@ use support::files::{
 };
 use wachat::cluster::db::Db;
 use wachat::cluster::db::postgres;
-use wachat::cluster::files::{PgBlobs, PgFiles};
+use wachat::cluster::files::PgBlobs;
 use wachat::protocol::Code;
 use wachat::store::files::{Carrier, Files};
+use wachat::store::{FilesInLog, LocalStore};
 
 fn rows(cluster: &Cluster, table: &str, id: &str) -> i64 {
-    let column = if table == "files" { "id" } else { "file" };
-    let query = format!("SELECT count(*) FROM {table} WHERE {column} = $1");
+    let query = format!("SELECT count(*) FROM {table} WHERE file = $1");
     cluster.pg.client().query_one(&query, &[&id]).unwrap().get(0)
 }
 
@@ -88,15 +89,15 @@ fn a_file_uploaded_on_one_node_is_served_by_the_other() {
 
     // The rows are there, in chunks of at most a PART; a DELETE through B
     // of the one message that carries the file removes every row of it.
-    assert_eq!(rows(&cluster, "files", &id), 1);
+    assert_eq!(rows(&cluster, "file_blobs", &id), 1);
     assert_eq!(rows(&cluster, "file_chunks", &id), bytes.len().div_ceil(12_000) as i64);
     let mut ana_b = b.login_send("ana", "pw-ana");
     assert!(ana_b.request("DELETE:bob:f1").starts_with("OK:"));
-    for table in ["files", "file_chunks", "file_carriers"] {
+    for table in ["file_blobs", "file_chunks"] {
         assert_eq!(rows(&cluster, table, &id), 0, "{table} after the DELETE");
     }
     assert_eq!(fetch(&mut ana, &id).unwrap_err(), refused, "gone on A too");
-    assert_eq!(rows(&cluster, "files", &pic), 1, "another file is kept");
+    assert_eq!(rows(&cluster, "file_blobs", &pic), 1, "another file is kept");
 }
 
 /// What a store answered, step by step: an `OK`'s value or a `KO`'s code.
@@ -156,16 +157,23 @@ fn story(files: &Files) -> Vec<String> {
     out
 }
 
-/// The same files told to both stores: one on a disk (in `dir`), one in
-/// a new cluster's database (its schema brought up to date by a node),
-/// each with a 1 MiB quota and uploads left unfinished for `stale`.
+/// A store of its own in `dir`, whose log keeps the descriptions.
+fn log_in(dir: &std::path::Path) -> Arc<LocalStore> {
+    Arc::new(LocalStore::open(dir, Default::default(), Box::new(|_| {})).unwrap())
+}
+
+/// The same files told to both blob stores: bytes on a disk (in `dir`),
+/// and bytes in a new cluster's database (its schema brought up to date
+/// by a node), each with its descriptions in a log of its own, a 1 MiB
+/// quota and uploads left unfinished for `stale`.
 fn both_stores(stale: Duration) -> (tempfile::TempDir, Files, Cluster, Files) {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Files::open(dir.path(), 1 << 20, stale).unwrap();
+    let disk = Files::open(dir.path(), &log_in(dir.path()), 1 << 20, stale).unwrap();
     let cluster = Cluster::start();
     drop(cluster.node("a"));
     let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let pg = Files::new(Box::new(PgFiles::new(db.clone())), Box::new(PgBlobs::new(db)), 1 << 20, stale);
+    let descriptions = FilesInLog::new(log_in(&dir.path().join("pg")));
+    let pg = Files::new(Box::new(descriptions), Box::new(PgBlobs::new(db)), 1 << 20, stale);
     (dir, disk, cluster, pg)
 }
 
@@ -275,22 +283,19 @@ fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
         unknown,
     ];
     assert_eq!(on_disk, expected);
-    // Removed means its bytes and its rows too.
+    // Removed means its bytes too.
     let left = std::fs::read_dir(dir.path().join("files")).unwrap().count();
-    assert_eq!(left, 2 * 2, "two files left, their bytes and their .meta");
+    assert_eq!(left, 2, "two files left, their bytes");
 }
 
-/// One file's messages, as each store lists them: in the
-/// order they were attached, also where the database put a later row
-/// before an earlier one (`vacuum`: another file's rows deleted and
-/// their room taken back, which the next rows fill), once one of their
-/// rows changed (bob's side of `m1` marked left when his account is
-/// deleted), and once one was deleted and another attached. A cluster
-/// that read them in whatever order PostgreSQL found the rows would list
-/// them in `FILES` in another order than a single server's (the
-/// differential test plays such a case with seeds 316 and 317 at 800
-/// steps).
-fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
+/// One file's messages, as files on either blob store list them: in the
+/// order they were attached, also once another file's were removed, once
+/// one of theirs changed (bob's side of `m1` marked left when his account
+/// is deleted), and once one was deleted and another attached. A cluster
+/// that listed them in another order than a single server's would show
+/// them in `FILES` otherwise (the differential test plays such a case
+/// with seeds 316 and 317 at 800 steps).
+fn carriers_story(files: &Files) -> Vec<String> {
     let complete = |owner: &str| {
         let id = files.upload(owner, "f", 3, &sha256(b"abc"), 0, 0).unwrap();
         files.part(owner, &id, 0, b"abc").unwrap();
@@ -304,7 +309,6 @@ fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
     for msg in ["c1", "c2", "c3"] {
         files.forget("carl", "dan", msg);
     }
-    vacuum();
     for (to, msg) in [("carl", "m2"), ("#lab", "m3"), ("dan", "m4")] {
         files.carry(&id, Carrier::new("ana", to, msg)).unwrap();
     }
@@ -318,11 +322,10 @@ fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
 
 #[test]
 fn both_stores_list_a_files_messages_in_the_order_they_were_attached() {
-    let (_dir, disk, cluster, pg) = both_stores(Duration::from_secs(3600));
+    let (_dir, disk, _cluster, pg) = both_stores(Duration::from_secs(3600));
     let expected = ["bob:m1", "carl:m2", "dan:m4", "#lab:m5"];
-    assert_eq!(carriers_story(&disk, &|| ()), expected, "on a disk");
-    let vacuum = || cluster.pg.client().batch_execute("VACUUM file_carriers").unwrap();
-    assert_eq!(carriers_story(&pg, &vacuum), expected, "in the database");
+    assert_eq!(carriers_story(&disk), expected, "on a disk");
+    assert_eq!(carriers_story(&pg), expected, "in the database");
 }
 
 /// A forwarded file changes hands, told to a store: ana's file, sent to bob and
@@ -380,7 +383,7 @@ fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     let f2 = upload(&mut ana, "never-sent.pdf", &noise(100, 4));
     assert!(ana.request(&format!("FILE:bob:f1:{f1}:")).starts_with("OK:f1:"));
     assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
-    assert_eq!(rows(&cluster, "files", &f2), 0, "the unsent file's row");
+    assert_eq!(rows(&cluster, "file_blobs", &f2), 0, "the unsent file's row");
     assert_eq!(rows(&cluster, "file_chunks", &f2), 0, "and its bytes");
 
     let mut again = b.send_conn();
@@ -432,7 +435,7 @@ fn commits_of(cluster: &Cluster, id: &str) -> i64 {
 
 /// Bytes of upload `id` committed, as another connection sees them.
 fn received(cluster: &Cluster, id: &str) -> i64 {
-    cluster.pg.client().query_one("SELECT received FROM files WHERE id = $1", &[&id]).unwrap().get(0)
+    cluster.pg.client().query_one("SELECT received FROM file_blobs WHERE file = $1", &[&id]).unwrap().get(0)
 }
 
 /// `PART`s of `bytes` from `from`, `count` of them sent before any reply is read.
@@ -451,7 +454,7 @@ fn send_window(conn: &mut support::Conn, id: &str, bytes: &[u8], from: usize, co
 /// a node's `PART`s wait at their `UPDATE` until it is let go.
 fn lock_upload<'a>(client: &'a mut postgres::Client, id: &str) -> postgres::Transaction<'a> {
     let mut tx = client.transaction().unwrap();
-    tx.execute("SELECT 1 FROM files WHERE id = $1 FOR UPDATE", &[&id]).unwrap();
+    tx.execute("SELECT 1 FROM file_blobs WHERE file = $1 FOR UPDATE", &[&id]).unwrap();
     tx
 }
 
@@ -615,27 +618,14 @@ fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only(
 /// back (`Files::complete`).
 #[test]
 fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_part() {
-    use wachat::store::files::{Blobs, FileStore, Meta};
+    use wachat::store::files::Blobs;
     let cluster = Cluster::start();
     drop(cluster.node("a")); // brings the schema up to date
     let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let descriptions = PgFiles::new(db.clone());
     let (a, b) = (PgBlobs::new(db.clone()), PgBlobs::new(db));
     let bytes = noise(3 * PART + 5, 9);
     let size = bytes.len() as u64;
-    let upload = |id: &str| {
-        let meta = Meta {
-            owner: "ana".into(),
-            name: "h.bin".into(),
-            size,
-            sha256: sha256(&bytes),
-            kind: String::new(),
-            created: 0,
-            complete: false,
-            carriers: Vec::new(),
-        };
-        descriptions.create(id, &meta, &|_| Ok(())).unwrap();
-    };
+    let upload = |id: &str| a.begin(id).unwrap();
     let part = |node: &PgBlobs, id: &str, k: usize| {
         let (from, to) = (k * PART, ((k + 1) * PART).min(bytes.len()));
         node.append(id, from as u64, &bytes[from..to]).unwrap();
@@ -664,4 +654,99 @@ fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_pa
         .execute("DELETE FROM file_chunks WHERE file = 'h3' AND off = $1", &[&(PART as i64)]);
     assert_eq!(gone.unwrap(), 1);
     assert_eq!(a.digest("h3", size).unwrap(), None, "a gap in the rows");
+}
+
+/// A single server's files move into a cluster with the rest
+/// (`wachat migrate --from`): their descriptions as records of the log,
+/// their bytes into the database. A node serves the file bob was sent
+/// byte for byte, a photo's thumbnail too, and ana's upload cut halfway
+/// goes on from the bytes it had.
+#[test]
+fn a_single_servers_files_move_into_a_cluster_and_its_upload_goes_on() {
+    let single = TestServer::start();
+    register(&single, &["ana", "bob"]);
+    let mut ana = single.login_send("ana", "pw-ana");
+    let bytes = noise(30_000, 5);
+    let id = upload(&mut ana, "notes.bin", &bytes);
+    let png = photo(600, 400);
+    let pic = upload(&mut ana, "board.png", &png);
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
+    assert!(ana.request(&format!("FILE:bob:f2:{pic}:")).starts_with("OK:f2:"));
+    let half = noise(2 * PART + 7, 6);
+    let reply = ana.request(&format!("UPLOAD:half.bin:{}:{}", half.len(), sha256(&half)));
+    let cut = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("{reply}")).to_string();
+    send_parts(&mut ana, &cut, &half[..PART], 0);
+    drop(ana);
+    let mut single = single;
+    assert!(single.terminate().success());
+
+    let cluster = Cluster::start_empty();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    assert!(moved.stdout.contains("files: the bytes of 3 files"), "{}", moved.stdout);
+    let a = cluster.node("a");
+    let mut bob = a.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes);
+    assert_eq!(fetch(&mut bob, &pic).unwrap(), png);
+    assert!(fetch(&mut bob, &format!("{pic}-t")).unwrap().starts_with(&[0xff, 0xd8]), "its thumbnail");
+    let mut ana = a.login_send("ana", "pw-ana");
+    let early = ana.request(&format!("PART:{cut}:{}:AA==", 2 * PART));
+    assert_eq!(early, format!("KO:BAD_REQUEST:expected the part at offset {PART}"));
+    send_parts(&mut ana, &cut, &half, PART);
+    assert_eq!(fetch(&mut ana, &cut).unwrap(), half);
+}
+
+/// An upload under way when its leader is killed goes on through the
+/// node that leads next: the new leader knows it (its `UPLOAD` record is
+/// the log's, which it applied) and the bytes it received (the database's).
+#[test]
+fn an_upload_goes_on_through_the_next_leader_after_a_kill_9() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    let b = cluster.node("b");
+    register(&a, &["ana"]);
+    b.wait_for_log("node a leads (epoch 1): this node follows");
+    let bytes = noise(3 * PART + 11, 8);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("{reply}")).to_string();
+    send_parts(&mut ana, &id, &bytes[..2 * PART], 0);
+    drop(ana);
+    a.kill();
+    b.wait_for_log("cluster: node b took over in");
+    let mut ana = b.login_send("ana", "pw-ana");
+    let early = ana.request(&format!("PART:{id}:{}:AA==", 3 * PART));
+    assert_eq!(early, format!("KO:BAD_REQUEST:expected the part at offset {}", 2 * PART));
+    send_parts(&mut ana, &id, &bytes, 2 * PART);
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
+}
+
+/// Bytes that no record describes (a leader killed between a file's
+/// `GONE` record and the removal of its rows, or between the room of an
+/// upload and its `UPLOAD` record) are removed by the next leader's first
+/// sweep; the bytes of a file the log describes stay.
+#[test]
+fn on_a_cluster_bytes_that_nothing_describes_are_removed_by_the_next_leader() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let kept = upload(&mut ana, "kept.bin", b"abc");
+    drop(ana);
+    assert!(a.terminate().success());
+    let left = "0123456789abcdef0123456789abcdef";
+    cluster
+        .pg
+        .client()
+        .batch_execute(&format!(
+            "INSERT INTO file_blobs VALUES ('{left}', 3); INSERT INTO file_chunks VALUES ('{left}', false, 0, 'xyz')"
+        ))
+        .unwrap();
+    let a = cluster.node("a");
+    support::cluster::eventually("the bytes nothing describes removed", Duration::from_secs(20), || {
+        rows(&cluster, "file_chunks", left) == 0
+    });
+    assert_eq!(rows(&cluster, "file_blobs", left), 0);
+    assert_eq!(fetch(&mut a.login_send("ana", "pw-ana"), &kept).unwrap(), b"abc");
 }

@@ -630,3 +630,80 @@ fn make_the_schema_18_fixture() {
     std::fs::write(fixtures.join("cluster_v18.sql"), sql).unwrap();
     std::fs::write(fixtures.join("cluster_v18.answers"), out).unwrap();
 }
+
+/// A database of schema 22 kept the files' descriptions in tables of
+/// their own (`files`, `file_carriers`), which a node refuses, naming the
+/// command; `wachat migrate --to` writes each file into the log as the
+/// records that describe it as its rows did (its owner, its carriers in
+/// the order they were attached, a side that left), keeps its bytes, and
+/// drops the two tables: bob fetches the file byte for byte, the name of
+/// its deleted uploader does not read it, and cy's upload under way goes on.
+#[test]
+fn a_schema_22_database_has_its_files_tables_converted_into_the_log_by_wachat_migrate() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    for user in ["ana", "bob", "cy"] {
+        register(&a, user);
+    }
+    assert!(a.terminate().success());
+    let mut pg = cluster.pg.client();
+    // The tables as schema 22 had them, with a complete file whose
+    // uploader's account was deleted (ana's name now another account's),
+    // sent to bob and to #lab (ana's side of the first marked left), and
+    // an upload of cy's that received 3 of its 6 bytes.
+    let (done, upload) = ("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210");
+    let sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    pg.batch_execute(&format!(
+        "CREATE TABLE files (id text PRIMARY KEY, owner text NOT NULL, owner_key text NOT NULL, \
+           name text NOT NULL, size bigint NOT NULL, sha256 text NOT NULL, type text NOT NULL, \
+           complete boolean NOT NULL DEFAULT false, created bigint NOT NULL, received bigint NOT NULL DEFAULT 0); \
+         CREATE TABLE file_carriers (file text NOT NULL REFERENCES files (id) ON DELETE CASCADE, \
+           sender text NOT NULL, chat text NOT NULL, msg text NOT NULL, sender_key text NOT NULL, \
+           chat_key text NOT NULL, author_left boolean NOT NULL DEFAULT false, \
+           recipient_left boolean NOT NULL DEFAULT false, attached bigserial, \
+           PRIMARY KEY (sender_key, chat_key, msg)); \
+         INSERT INTO files VALUES ('{done}', '', '', 'a.txt', 3, '{sha_abc}', \
+           'application/octet-stream', true, 17, 3); \
+         INSERT INTO files VALUES ('{upload}', 'cy', 'cy', 'b.bin', 6, '{}', \
+           'application/octet-stream', false, {}, 3); \
+         INSERT INTO file_carriers (file, sender, chat, msg, sender_key, chat_key, author_left) \
+           VALUES ('{done}', 'ana', 'bob', 'f1', 'ana', 'bob', true); \
+         INSERT INTO file_carriers (file, sender, chat, msg, sender_key, chat_key) \
+           VALUES ('{done}', 'ana', '#lab', 'f2', 'ana', '#lab'); \
+         ALTER TABLE file_chunks DROP CONSTRAINT file_chunks_file_fkey; \
+         DROP TABLE file_blobs; \
+         ALTER TABLE file_chunks ADD CONSTRAINT file_chunks_file_fkey FOREIGN KEY (file) \
+           REFERENCES files (id) ON DELETE CASCADE; \
+         INSERT INTO file_chunks VALUES ('{done}', false, 0, 'abc'), ('{upload}', false, 0, 'abc'); \
+         UPDATE wachat_schema SET version = 22",
+        support::files::sha256(b"abcdef"),
+        wachat::store::now_ms(),
+    ))
+    .unwrap();
+    let stderr = refused_start(&cluster);
+    assert!(stderr.contains("schema is version 22") && stderr.contains("wachat migrate --to"), "{stderr}");
+    assert_eq!(schema_version(&mut pg), 22, "a start changes nothing");
+
+    let converted = wachat(&["migrate", "--to", &cluster.pg.url], "");
+    assert!(converted.status.success(), "{}{}", converted.stdout, converted.stderr);
+    assert!(converted.stdout.contains("2 descriptions of files moved into the log"), "{}", converted.stdout);
+    assert_eq!(schema_version(&mut pg), wachat::cluster::schema::CURRENT);
+    let tables: Vec<String> = pg
+        .query("SELECT tablename::text FROM pg_tables WHERE tablename LIKE 'file%' ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tables, ["file_blobs", "file_chunks"]);
+
+    let a = cluster.node("a");
+    let mut bob = send_conn(&a, "bob");
+    assert_eq!(support::files::fetch(&mut bob, done).unwrap(), b"abc");
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.listing("FILES"), Vec::<String>::new(), "not the name's next account's");
+    assert_eq!(ana.request("FILEOF:bob:ana:f1"), "KO:UNKNOWN_FILE:no such file that you may see");
+    assert!(bob.request("FILEOF:bob:ana:f1").starts_with(&format!("OK:{done}:")), "bob's side stays");
+    let mut cy = send_conn(&a, "cy");
+    assert_eq!(cy.request(&format!("PART:{upload}:3:ZGVm")), "OK:6", "cy's upload goes on from its 3 bytes");
+    assert_eq!(support::files::fetch(&mut cy, upload).unwrap(), b"abcdef");
+}

@@ -1,7 +1,7 @@
 //! Power cuts on a simulated disk ([`SimDisk`]): unlike SIGKILL (which
 //! keeps the kernel's page cache, see `tests/store/crash.rs`), a power cut keeps
 //! only what was synced. Users register, send direct and room messages,
-//! acknowledge and read, while the power is cut at random moments — in
+//! acknowledge, read and go offline, while the power is cut at random moments — in
 //! the middle of a batch, a segment roll, a checkpoint — and the store is
 //! opened again on what is left. After every cut:
 //!
@@ -41,7 +41,8 @@ fn frame(seq: u64, event: &Pushed) -> String {
         Pushed::Status { peer, id, state, ts } => {
             EventRef::Status { seq, peer, id, state: *state, ts: *ts }.to_string()
         }
-        // Several devices (1.2) and bounces (1.3): none in this test.
+        // Several devices (1.2) and bounces (1.3): none in this test. (A
+        // room's STATUS, 1.2, is a `Pushed::Status` above.)
         Pushed::Copy(_) | Pushed::Mark { .. } | Pushed::Failed { .. } => event.frame(seq).to_string(),
     }
 }
@@ -116,7 +117,9 @@ fn check(store: &Store, promises: &mut Promises, users: &[String]) -> Result<(),
         let Some(user) = store.user_id(name) else { continue };
         let end = store.inbox_end(user);
         let mut replay = String::new();
-        let mut lines = store.replay(user, 0, end, 0);
+        // As a 1.2 connection gets them: every event pushed, a room's
+        // STATUS (1.2, §31) among them.
+        let mut lines = store.replay(user, 0, end, 2);
         while lines.next_chunk(&mut replay).map_err(|ko| ko.reason)? {}
         let replayed: HashMap<u64, &str> =
             replay.lines().map(|l| (l.split(':').nth(1).unwrap().parse().unwrap(), l)).collect();
@@ -213,7 +216,7 @@ fn step(
     }
     let from = random.below(users.len() as u64) as usize;
     let me = store.user_id(&users[from]).expect("registered");
-    match random.below(10) {
+    match random.below(11) {
         0..=5 => {
             let to = if random.below(3) == 0 {
                 "#general".to_string()
@@ -253,6 +256,16 @@ fn step(
             }
             // Acknowledgements ride the next batch; half the time none
             // comes before the flusher writes them alone, unsynced.
+            random.below(2) == 0 || local.write_pending().is_ok()
+        }
+        9 => {
+            // The user's receive connection ends: its last-seen time, a
+            // record written unsynced as an acknowledgement's is. (An
+            // ACK of room messages no longer goes alone: it carries the
+            // room's DELIVERED, which is synced. These keep unsynced
+            // writes before a segment's roll, which a skipped seal loses.)
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+            local.note_offline(me, now.as_millis() as u64);
             random.below(2) == 0 || local.write_pending().is_ok()
         }
         _ => {

@@ -204,3 +204,25 @@ fn the_teachers_page_gathers_the_teachers_commands_and_its_links_hold() {
         assert!(root.join("docs").join(file).exists(), "docs/TEACHING.md links {target}, which is not there");
     }
 }
+
+/// Every picture README.md shows is in docs/ and under 100 KB (made
+/// smaller with pngquant, as tests/web/app.rs's `screenshots_for_the_readme`
+/// says): the page stays light to load on a phone.
+#[test]
+fn every_picture_the_readme_shows_is_there_and_under_100_kb() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let pictures: Vec<&str> = readme
+        .split("docs/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(".png").map(|(name, _)| name))
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .collect();
+    assert!(pictures.len() >= 20, "{} pictures found in README.md", pictures.len());
+    for name in pictures {
+        let size = std::fs::metadata(root.join("docs").join(format!("{name}.png")))
+            .unwrap_or_else(|e| panic!("docs/{name}.png: {e}"))
+            .len();
+        assert!(size < 100_000, "docs/{name}.png is {size} bytes");
+    }
+}

@@ -667,7 +667,9 @@ fn an_archived_chat_notifies_only_when_it_mentions_me() {
 /// writes docs/web-phone.png (390×844), docs/web-profile-phone.png (its
 /// profile panel) and docs/web.png (1280×800). Made
 /// with Debian's `fonts-noto-color-emoji` installed (📌, 🔕 and the
-/// reactions are emoji; without it chromium draws empty boxes).
+/// reactions are emoji; without it chromium draws empty boxes), then
+/// made smaller as the other pictures of docs/ are:
+/// `pngquant --quality=60-90 --nofs --strip --force --output F F` (each under 100 KB).
 #[test]
 #[ignore]
 fn screenshots_for_the_readme() {

@@ -403,8 +403,10 @@ fn the_first_call_leaves_the_page_as_it_was_its_buttons_are_icons_and_its_lines_
 /// box, summary, link outside a sentence) under 44×44 px; every text under
 /// 4.5:1 against what is drawn behind its centre (its colour and its
 /// ancestors' opacity over the backgrounds there, composed as the browser
-/// paints them); a message's time under 12 px; a control without a name;
-/// a list item outside a list, or a list given another role.
+/// paints them); a message's time under 12 px; a control without a name,
+/// or whose name leaves out the words it shows; a heading more than one
+/// level under the one before it; a list item outside a list, or a list
+/// given another role.
 const AUDIT: &str = "
   const problems = [];
   const shown = (e) => e.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true });
@@ -426,9 +428,13 @@ const AUDIT: &str = "
     }
     return colour;
   };
-  const controls = 'button, input:not([type=hidden]), select, textarea, summary, a[href], [role=button]';
+  const controls = 'button, input:not([type=hidden]), select, textarea, summary, a[href], [role=button], label.button';
+  // Visually hidden (app.css's .visually-hidden): clipped away, out of reach; its <label> is the target drawn.
+  const clipped = (e) => getComputedStyle(e).clipPath === 'inset(50%)';
+  // The words a control shows, which its name must contain (WCAG 2.5.3): none if only a symbol or a number.
+  const words = (e) => (e.innerText || '').replace(/\\s+/g, ' ').trim().toLowerCase();
   for (const e of document.querySelectorAll(controls)) {
-    if (!shown(e)) continue;
+    if (!shown(e) || clipped(e)) continue;
     const r = e.getBoundingClientRect();
     if (!onScreen(r)) continue;
     if (e.matches('a') && e.closest('.text, p, li.result')) continue; // a link in a sentence (WCAG 2.5.8's exception)
@@ -436,6 +442,18 @@ const AUDIT: &str = "
     const named = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.labels?.length
       || e.closest('label') || (e.matches('button, summary, a') && e.textContent.trim()) || e.title;
     if (!named) problems.push(`no name: ${who(e)}`);
+    const label = (e.getAttribute('aria-label') || '').replace(/\\s+/g, ' ').trim().toLowerCase();
+    if (label && e.matches('button, summary, a, [role=button]') && /[\\p{L}\\p{N}]{2}/u.test(words(e)) && !label.includes(words(e))) {
+      problems.push(`name without its words: ${who(e)} ${JSON.stringify(label)} shows ${JSON.stringify(words(e))}`);
+    }
+  }
+  // Headings one level down at a time after the first, in the page's order (a picker or a panel added at its end included).
+  let level = 6;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    if (!shown(h)) continue;
+    const n = Number(h.tagName[1]);
+    if (n > level + 1) problems.push(`heading h${n} after h${level}: ${who(h)} ${JSON.stringify(h.textContent.trim().slice(0, 30))}`);
+    level = n;
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -466,7 +484,7 @@ const AUDIT: &str = "
   return problems;";
 
 /// What [`AUDIT`] finds in `browser` now, in both schemes; a screenshot of each.
-fn audit(browser: &Browser, what: &str) -> Vec<String> {
+pub(super) fn audit(browser: &Browser, what: &str) -> Vec<String> {
     let mut found = Vec::new();
     for dark in [false, true] {
         scheme(browser, dark);
@@ -517,5 +535,92 @@ fn every_control_is_a_finger_wide_and_every_text_readable_as_drawn_in_both_schem
     phone.click("#members-button");
     phone.wait_for("!document.getElementById('chat-panel').hidden && document.querySelector('#chat-panel input[type=checkbox]')");
     found.extend(audit(&phone, "details"));
+    assert!(found.is_empty(), "{} problems:\n{}", found.len(), found.join("\n"));
+}
+
+/// Opens the chat `name` from the list (a phone's list, after ← if a chat is open).
+fn open_from_list(browser: &Browser, name: &str) {
+    browser.exec(
+        "if (document.getElementById('chat-pane').checkVisibility()) document.getElementById('back').click()",
+        json!([]),
+    );
+    browser.wait_for(LIST_SHOWN);
+    browser.click(&format!("#chat-list button[data-chat='{name}']"));
+    browser.wait_for(&format!(
+        "document.getElementById('chat-pane').checkVisibility() \
+         && document.querySelector(\"#chat-list button[data-chat='{name}']\").getAttribute('aria-current') === 'true'"
+    ));
+}
+
+#[test]
+fn a_conversations_newer_controls_are_a_finger_wide_readable_and_named_in_both_schemes() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_raw.request("JOIN:#lab"), "OK");
+    let mut others = joined(&server, "#lab", &["bob", "carla"]);
+    assert_eq!(others[0].request("NAME:Bob Builder"), "OK");
+    assert!(others[0].request("MSG:#lab:b1:¿Vienes al laboratorio?").starts_with("OK:"));
+    assert!(others[1].request("MSG:#lab:c1:the room moved to 2.14").starts_with("OK:"));
+    assert!(ana_raw.request("MSG:#lab:a1:Sí, voy").starts_with("OK:"));
+    assert!(others[1].request("REACT:#lab:c1:👍").starts_with("OK:"));
+    // A direct chat with a text, reactions, a photo and a voice message each way.
+    assert!(others[0].request("MSG:ana:d1:lunch at noon?").starts_with("OK:"));
+    assert!(ana_raw.request("MSG:bob:d2:yes").starts_with("OK:"));
+    assert!(others[0].request("REACT:ana:d2:❤️").starts_with("OK:"));
+    let board = upload(&mut others[0], "board.png", &photo(400, 300));
+    assert!(others[0].request(&format!("FILE:ana:d3:{board}:the board")).starts_with("OK:"));
+    let voice = upload(&mut others[0], "voice-3s.webm", &support::files::noise(2048, 7));
+    assert!(others[0].request(&format!("FILE:ana:d4:{voice}:")).starts_with("OK:"));
+    let mine = upload(&mut ana_raw, "voice-2s.webm", &support::files::noise(1536, 9));
+    assert!(ana_raw.request(&format!("FILE:bob:d5:{mine}:")).starts_with("OK:"));
+
+    let phone = logged_in(&url, "ana", PHONE.0, PHONE.1);
+    phone.wait_for("document.querySelector(\"#chat-list button[data-chat='bob']\")");
+    let mut found = audit(&phone, "chats");
+
+    // The direct chat, its voice message's speed just tapped.
+    open_from_list(&phone, "bob");
+    phone.wait_for("document.querySelectorAll('#messages .voice .speed').length === 2 && document.querySelector('#messages img.thumb')?.complete");
+    phone.click("#messages .msg:not(.mine) .voice .speed");
+    phone
+        .wait_for("document.querySelector('#messages .msg:not(.mine) .voice .speed').textContent === '1.5×'");
+    found.extend(audit(&phone, "direct-speed"));
+    // The composer's "Emoji".
+    phone.click("#emoji-button");
+    phone.wait_for("document.querySelector('#emoji-picker button[data-emoji]')");
+    found.extend(audit(&phone, "emoji"));
+    phone.click("#emoji-button");
+    phone.wait_for("!document.getElementById('emoji-picker')");
+    // A message's menu, then its "More reactions".
+    phone.click("#messages .msg:not(.mine) .more");
+    phone.wait_for("document.querySelector('#messages .menu [data-act=more-reactions]')");
+    found.extend(audit(&phone, "message-menu"));
+    phone.click("#messages .menu [data-act=more-reactions]");
+    phone.wait_for("document.querySelector('#emoji-picker button[data-emoji]')");
+    found.extend(audit(&phone, "more-reactions"));
+    phone.exec("document.getElementById('emoji-picker').shut()", json!([]));
+
+    // The room, with its senders and ticks.
+    open_from_list(&phone, "#lab");
+    phone.wait_for("document.querySelectorAll('#messages .msg').length === 3 && document.querySelector('#messages .msg.mine .tick')");
+    found.extend(audit(&phone, "room"));
+
+    // The list's menu on a chat, then the profile panel.
+    phone.click("#back");
+    phone.wait_for(LIST_SHOWN);
+    phone.exec(
+        "const row = document.querySelector(\"#chat-list button[data-chat='bob']\"); \
+         const r = row.getBoundingClientRect(); \
+         row.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, clientX: r.left + 20, clientY: r.top + 20 }))",
+        json!([]),
+    );
+    phone.wait_for("document.getElementById('list-menu')");
+    found.extend(audit(&phone, "list-menu"));
+    phone.exec("document.getElementById('list-menu').dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))", json!([]));
+    phone.wait_for("!document.getElementById('list-menu')");
+    phone.click("#profile-button");
+    phone.wait_for("document.activeElement?.id === 'display-name'");
+    found.extend(audit(&phone, "profile"));
     assert!(found.is_empty(), "{} problems:\n{}", found.len(), found.join("\n"));
 }

@@ -216,6 +216,47 @@ fn the_browser_keeps_a_bounded_number_of_thumbnails_and_lookups() {
     assert_eq!(out["most"], json!([200, 1000]));
 }
 
+/// The page's SHA-256 (web/files.js `Sha256`, which an `UPLOAD` says)
+/// is the server's: at every length around a block's edges (the padding
+/// in the same block or a block of its own), fed whole, a byte at a
+/// time, or in pieces that cut blocks anywhere. An upload feeds it whole
+/// windows, a multiple of a block; a wrong sum of a length the uploads
+/// do not meet would be refused only when a user sends that file.
+#[test]
+fn the_browsers_sha256_is_the_servers_at_every_block_edge_and_in_any_pieces() {
+    use base64::Engine as _;
+    let (_server, url) = web_server(&[]);
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let lengths = [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 12_001, 100_000];
+    let cases: Vec<Value> = lengths
+        .iter()
+        .map(|&len| {
+            json!([base64::engine::general_purpose::STANDARD.encode(noise(len, len as u64 + 7)), len])
+        })
+        .collect();
+    let sums = browser.exec_async(
+        "const [cases, done] = arguments;
+         import('/files.js').then((f) => done(cases.map(([encoded, len]) => {
+           const text = atob(encoded);
+           const bytes = new Uint8Array(text.length);
+           for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+           return [1, 3, 63, 64, 65, 1000, len || 1].map((piece) => {
+             const hash = new f.Sha256();
+             for (let at = 0; at < len; at += piece) hash.update(bytes.subarray(at, at + piece));
+             return hash.hex();
+           });
+         })));",
+        json!([cases]),
+    );
+    for (len, sums) in lengths.iter().zip(sums.as_array().unwrap()) {
+        let want = sha256(&noise(*len, *len as u64 + 7));
+        for (piece, sum) in [1, 3, 63, 64, 65, 1000, (*len).max(1)].iter().zip(sums.as_array().unwrap()) {
+            assert_eq!(sum, &json!(want), "{len} bytes in pieces of {piece}");
+        }
+    }
+}
+
 /// On a phone (390×844): a photo received shows inside the screen (no
 /// sideways scroll), and one sent with the 📎 button reaches the other
 /// side as a `FILE` event, thumbnail and all.

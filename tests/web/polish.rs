@@ -692,7 +692,7 @@ fn a_quiet_room_says_its_members_and_my_message_there_is_ticked() {
                 json!("Details")
             );
             ana.type_into("#input", &format!("first here{ENTER}"));
-            // The server keeps it: ✓ (a room's message has no DELIVERED or READ, docs/PROTOCOL.md).
+            // The server keeps it: ✓ (bob and carla have no receive connection: neither has it yet, §31).
             ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.textContent === '✓'");
             let label = ana.exec(
                 "return document.querySelector('#messages .msg.mine .tick').getAttribute('aria-label')",

@@ -6,13 +6,15 @@
 //! the server); a classmate's phone shows both in its chat list and the
 //! chat's header; a file that is not an image and a name the server
 //! refuses are said in the panel and change nothing; the privacy switches
-//! reach the server. tests/chat/profile.rs has the server's side.
+//! reach the server; a room's sender lines and its row in the list say a
+//! member by the display name with the account. tests/chat/profile.rs has
+//! the server's side.
 
 use super::support;
 
 use serde_json::json;
 use support::browser::Browser;
-use support::webapp::{logged_in, web_server};
+use support::webapp::{joined, logged_in, web_server};
 
 /// Chooses a file in the photo control as a person's file picker would:
 /// a PNG drawn on a canvas (`png`), else a text file.
@@ -51,7 +53,10 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
     phone.wait_for("document.querySelector('#chat-list [data-chat=\"ana\"]') !== null");
 
     // The header's "Profile" opens the panel, its name field focused.
-    laptop.wait_for("document.getElementById('profile-button').getAttribute('aria-label') === 'Profile'");
+    // Named "Profile" and by the words it shows, the account and this browser's device.
+    laptop.wait_for(
+        "/^Profile, ana · browser-[0-9a-f]{4}$/.test(document.getElementById('profile-button').getAttribute('aria-label'))",
+    );
     laptop.click("#profile-button");
     laptop.wait_for(
         "document.activeElement.id === 'display-name' \
@@ -61,6 +66,7 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
     );
     let (button, panel) = (rect(&laptop, "#profile-button"), rect(&laptop, "#profile-panel"));
     assert!(panel[1] >= button[3] - 1.0, "the panel opens under the header: {button:?} {panel:?}");
+    assert!(button[3] - button[1] >= 24.0, "a pointer's target, 24 px at least (WCAG 2.5.8): {button:?}");
 
     // A name the server refuses is said, and changes nothing.
     laptop.type_into("#display-name", "b\u{202E}ob\u{E007}");
@@ -121,4 +127,32 @@ fn a_name_and_a_photo_set_in_the_profile_show_in_a_classmates_list_and_header() 
     // The photo removed: bob's list goes back to the initials.
     laptop.click("#photo-remove");
     phone.wait_for("document.querySelector('#chat-list [data-chat=\"ana\"] .avatar img') === null");
+}
+
+#[test]
+fn a_rooms_sender_lines_and_its_row_say_a_member_by_the_display_name_with_the_account() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut members = joined(&server, "#lab", &["ana", "bob", "carla"]);
+    assert_eq!(members[1].request("NAME:Bob Builder"), "OK");
+    assert!(members[2].request("MSG:#lab:c1:the room moved to 2.14").starts_with("OK:"));
+    assert!(members[1].request("MSG:#lab:b1:¿Vienes?").starts_with("OK:"));
+    let senders =
+        "[...document.querySelectorAll('#messages .msg .from')].map((f) => f.textContent).join('|')";
+    let row = "document.querySelector(\"#chat-list button[data-chat='#lab'] .chat-last\")?.textContent";
+    for (width, height) in [(390, 844), (1280, 800)] {
+        let browser = logged_in(&url, "ana", width, height);
+        // The list's row: the last sender by name, carla (no display name) by her account.
+        browser.wait_for(&format!("{row} === 'Bob Builder (bob): ¿Vienes?'"));
+        browser.click("#chat-list button[data-chat='#lab']");
+        browser.wait_for(&format!("{senders} === 'carla|Bob Builder (bob)'"));
+        // A name changed meanwhile: the lines already drawn follow; one removed leaves the account.
+        assert_eq!(members[2].request("NAME:Carla Gómez"), "OK");
+        browser.wait_for(&format!("{senders} === 'Carla Gómez (carla)|Bob Builder (bob)'"));
+        assert_eq!(members[1].request("NAME:"), "OK");
+        browser.wait_for(&format!("{senders} === 'Carla Gómez (carla)|bob' && {row} === 'bob: ¿Vienes?'"));
+        support::webapp::shot(&browser, &format!("room-senders-by-name-{width}"));
+        assert_eq!(members[1].request("NAME:Bob Builder"), "OK");
+        assert_eq!(members[2].request("NAME:"), "OK");
+    }
 }

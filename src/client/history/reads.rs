@@ -33,6 +33,26 @@ impl History {
         Ok(unread.len())
     }
 
+    /// 1.2 (§31): a room's `STATUS … DELIVERED` of my message `id`
+    /// covers my earlier messages of that room too (one is said for a
+    /// burst): every one of them on the server (`RECEIVED`) is delivered.
+    /// Returns how many moved.
+    pub fn delivered_up_to(&mut self, me: &str, id: &str, ts: u64) -> Result<usize> {
+        let Some(last) = self.slot(me, id) else { return Ok(0) };
+        let chat = chat_key(&self.messages[last].chat(me));
+        let moved: Vec<String> = self.messages[..=last]
+            .iter()
+            .filter(|m| {
+                m.is_from(me) && !m.p2p && chat_key(&m.chat(me)) == chat && m.state == MsgState::Received
+            })
+            .map(|m| m.id.clone())
+            .collect();
+        for id in &moved {
+            self.advance(me, id, MsgState::Delivered, ts)?;
+        }
+        Ok(moved.len())
+    }
+
     /// A read made on another of my devices (1.2, `READMARK`): the
     /// messages to me in `chat` up to the message `id` (the newest one of
     /// that id there not from me) are read. Returns how many moved; none

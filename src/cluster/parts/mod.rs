@@ -275,7 +275,7 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
     }
     let end = (part.offset + part.data.len() as u64) as i64;
     let row = tx
-        .query_typed_opt("SELECT received FROM files WHERE id = $1", &[(&part.file, Type::TEXT)])
+        .query_typed_opt("SELECT received FROM file_blobs WHERE file = $1", &[(&part.file, Type::TEXT)])
         .or_ko(DOING)?;
     let received = row.map_or(0, |row| row.get::<_, i64>(0));
     if received >= end {
@@ -298,9 +298,9 @@ fn append_chunks(tx: &mut postgres::Transaction<'_>, run: &[Part], doing: &str) 
     let end = (last.offset + last.data.len() as u64) as i64;
     let appended = tx
         .execute_typed(
-            "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
+            "WITH moved AS (UPDATE file_blobs SET received = $3 WHERE file = $1 AND received = $2 RETURNING file) \
              INSERT INTO file_chunks (file, thumb, off, data) \
-             SELECT moved.id, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
+             SELECT moved.file, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
             &[
                 (&first.file, Type::TEXT),
                 (&offsets[0], Type::INT8),

@@ -132,6 +132,12 @@ pub enum Request {
     RoomInfo {
         room: String,
     },
+    /// 1.2 (§31): `RECEIPTS:<#room>:<id>`: who of the room has your
+    /// message `id` delivered, and who read it.
+    Receipts {
+        room: String,
+        id: String,
+    },
     /// 1.2: a message `id` that answers the message `re` of the chat `to`
     /// (docs/PROTOCOL.md §19): stored as a `MSG` whose text starts with
     /// a one-line quote of `re`.
@@ -374,7 +380,9 @@ impl Request {
             "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS"
             | "PEOPLE" => conversation(line),
             "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => message_action(line),
-            word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
+            word if word == "ROOMINFO" || word == "RECEIPTS" || REQUEST_WORDS.contains(&word) => {
+                room_request(line)
+            }
             account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" | account::LINK => {
                 account_request(line)
             }
@@ -410,6 +418,7 @@ impl Request {
             | Request::History { .. }
             | Request::Search { .. }
             | Request::RoomInfo { .. }
+            | Request::Receipts { .. }
             | Request::Blocks
             | Request::Prefs
             | Request::Archived
@@ -517,6 +526,7 @@ impl fmt::Display for Request {
             Request::Typing { to } => write!(f, "TYPING:{to}"),
             Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
             Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
+            Request::Receipts { room, id } => write!(f, "RECEIPTS:#{room}:{id}"),
             Request::Reply { to, id, re, text } => write!(f, "REPLY:{to}:{id}:{re}:{text}"),
             Request::Edit { to, id, text } => write!(f, "EDIT:{to}:{id}:{text}"),
             Request::Delete { to, id, author: None } => write!(f, "DELETE:{to}:{id}"),
@@ -728,6 +738,10 @@ fn message_action(line: &str) -> Result<Request, Ko> {
 fn room_request(line: &str) -> Result<Request, Ko> {
     if command_word(line) == "ROOMINFO" {
         return Ok(Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? });
+    }
+    if command_word(line) == "RECEIPTS" {
+        let f = fields(line, 3, "RECEIPTS:<#room>:<id>")?;
+        return Ok(Request::Receipts { room: room(f[1])?, id: target(f[2])? });
     }
     let (room, action) = ModAction::parse(line)?;
     Ok(Request::Moderate { room, action })

@@ -51,6 +51,13 @@ impl<'s, 'a> Asking<'s, 'a> {
         self.session.reply_durable(result)
     }
 
+    /// Whether the session's `LOGIN` named a device
+    /// (`LOGIN:<user>@<device>:…`): a 1.2 client, which a 1.0 or 1.1
+    /// one never is. `HISTORY` shows it its room messages' ticks (§31).
+    pub fn logged_in_as_device(&self) -> bool {
+        self.session.device.is_some()
+    }
+
     /// Waits until what this session wrote is on disk, before a read that
     /// must see it (a client sees its own writes).
     pub fn settle(&mut self) {

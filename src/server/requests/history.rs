@@ -33,8 +33,9 @@ fn served(limit: usize) -> usize {
 pub(super) fn serve(mut a: Asking, chat: Chat, limit: usize, page: Option<Start>) -> Flow {
     a.settle();
     // The lines, edits and deletions shown in place (1.2).
-    let shown =
-        actions::history_page(&a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
+    // 1.2 (§31): a device's connection sees its room messages' ticks.
+    let start = (page.unwrap_or(Start::Newest), a.logged_in_as_device());
+    let shown = actions::history_page_as(&a.base.store, a.who.id, &chat, start, served(limit));
     // 1.2 (§30): no `READ` shown where read receipts are off.
     let shown = shown.map(|(mut lines, before)| {
         if let Chat::User(_) = &chat {

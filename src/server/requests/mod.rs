@@ -101,6 +101,7 @@ mod push;
 mod quit;
 mod react;
 mod read;
+mod receipts;
 mod reply;
 mod roominfo;
 mod rooms;
@@ -145,6 +146,7 @@ pub static TABLE: &[Row] = &[
     info::ROW,
     moderate::ROW,
     roominfo::ROW,
+    receipts::ROW,
     reply::ROW,
     edit::ROW,
     delete::ROW,
@@ -214,6 +216,9 @@ pub fn cost(request: &Request) -> u32 {
         // A message action reads up to 1,000 messages of its chat first, a
         // full `HISTORY`.
         Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
+        // Reads up to 1,000 messages of the room to find it, then up to
+        // 8 MiB of the log after it for the receipts' times.
+        Request::Receipts { .. } => receipts::COST,
         Request::Star { starred, .. } => star::cost(*starred),
         Request::Starred => star::STARRED_COST,
         Request::Search { scope, .. } => search::cost(scope),
@@ -317,6 +322,7 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::Info => info::serve(asking(s)),
         Request::Moderate { room, action } => moderate::serve(asking(s), room, action),
         Request::RoomInfo { room } => roominfo::serve(asking(s), room),
+        Request::Receipts { room, id } => receipts::serve(asking(s), room, id),
         Request::Reply { to, id, re, text } => reply::serve(asking(s), to, id, re, text),
         Request::Edit { to, id, text } => edit::serve(asking(s), to, id, text),
         Request::Delete { to, id, author } => delete::serve(asking(s), to, id, author),
@@ -409,6 +415,7 @@ mod tests {
             ("OP:#lab:bob", 2),
             ("DEOP:#lab:bob", 2),
             ("ROOMINFO:#lab", 1),
+            ("RECEIPTS:#lab:m1", 11),
             ("SEARCH:bob:x", 11),
             ("SEARCH:*:x", 20),
             ("PASSWD:old-pw:new-pw", 20),

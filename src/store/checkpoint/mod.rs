@@ -23,6 +23,8 @@
 //! BASE,<user>,<peer>,<messages>        1.2, with a cut: messages the peer sent before it
 //! BLOCK,<user>,<whom>                  1.2, a block (`BLOCK` records)
 //! PREF,<user>,<chat>,<level>,<pinned 0|1>   1.2, a chat's preference (`PREF` records)
+//! FILE,<id>,<owner>,<size>,<sha256>,<type>,<created>,<complete 0|1>,<name>   1.2, a file's description (`FILE` records)
+//! CARRIER,<id>,<from>,<to>,<msg id>,<sides that left>                       1.2, a message carrying it, in order
 //! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
@@ -201,6 +203,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
                 Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
                 Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
+                Queued::RoomStatus { pos, id, read } => {
+                    out.row(&["QUEUED", &user.name, "T", &n(*pos), id, &n(u64::from(*read))])
+                }
                 Queued::Failed { pos } => out.row(&["QUEUED", &user.name, "F", &n(*pos)]),
                 Queued::Link { pos } => out.row(&["QUEUED", &user.name, "L", &n(*pos)]),
             }
@@ -339,7 +344,7 @@ pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String>
     Ok(head.covered)
 }
 
-/// `QUEUED,<user>,<D|G|S|C|M|R>,<position>,…`: an event of an inbox.
+/// `QUEUED,<user>,<D|G|S|C|M|T|R>,<position>,…`: an event of an inbox.
 fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
     let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
     let u = user(1)?;
@@ -353,6 +358,7 @@ fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> 
         "S" => Queued::Status { pos },
         "C" => Queued::Copy { pos },
         "M" => Queued::Mark { pos },
+        "T" => Queued::RoomStatus { pos, id: Arc::from(f.get(4)?.as_ref()), read: f.number(5)? == 1 },
         "F" => Queued::Failed { pos },
         "L" => Queued::Link { pos },
         other => return Err(format!("unknown event kind {other:?}")),
@@ -447,7 +453,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Heading) -> std::result:
                 .split_whitespace()
                 .map(|o| o.parse().map_err(|_| "bad number"))
                 .collect::<std::result::Result<_, _>>()?;
-            let member = Member { read: f.number(3)?, own };
+            let member = Member { read: f.number(3)?, own, ..Member::default() };
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
         }

@@ -72,8 +72,7 @@ pub struct Meta {
     pub created: u64,
     pub complete: bool,
     /// The messages that carry it, in the order they were attached (as
-    /// `FILES` lists them): both file stores keep that order (a cluster's rows
-    /// by their `attached` number).
+    /// `FILES` lists them): the order of their `FILE` records.
     pub carriers: Vec<Carrier>,
 }
 
@@ -135,14 +134,15 @@ pub trait FileStore: Send + Sync {
     /// The files the account of `name` touched ([`concerns`](super::concerns)):
     /// those it uploaded and those its messages, sent or received, carry.
     fn concerning(&self, name: &str) -> Result<Vec<String>, Ko>;
-    /// Runs `change` on the description of file `id` as it is now, and
-    /// keeps what it changed of the owner and of the carriers' [`Left`]
-    /// sides (nothing else) if it says it did, in one step: two changes
-    /// of one file take turns, each on what the other left. The
-    /// description after it, and whether it changed; `None`: no such file.
-    /// The changes are the rules' ([`disown`](super::disown),
-    /// [`pass_to_heir`](super::pass_to_heir)), never a store's.
-    fn reassign(&self, id: &str, change: &dyn Fn(&mut Meta) -> bool) -> Result<Option<(Meta, bool)>, Ko>;
+    /// Runs `change`, a change of whose the file is
+    /// ([`FileChange::Disown`](super::FileChange::Disown),
+    /// [`FileChange::Heir`](super::FileChange::Heir): the rules'
+    /// [`disown`](super::disown) and [`pass_to_heir`](super::pass_to_heir),
+    /// never a store's), on the description of file `id` as it is now,
+    /// and keeps it if it changed anything, in one step: two changes of
+    /// one file take turns, each on what the other left. The description
+    /// after it, and whether it changed; `None`: no such file.
+    fn reassign(&self, id: &str, change: &super::FileChange) -> Result<Option<(Meta, bool)>, Ko>;
 }
 
 /// Where the bytes of files are kept, and nothing else: an upload's as
@@ -190,6 +190,8 @@ pub trait Blobs: Send + Sync {
     fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko>;
     /// Removes the bytes of `id`, sealed or not, and its thumbnail.
     fn remove(&self, id: &str) -> Result<(), Ko>;
+    /// The id of every file whose bytes are kept, sealed or not.
+    fn kept(&self) -> Result<Vec<String>, Ko>;
 }
 
 /// What an owner's files take: their bytes (complete or not, an upload

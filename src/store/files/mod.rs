@@ -1,25 +1,28 @@
 //! 1.2: the files of chats (docs/PROTOCOL.md §21): the rules,
 //! and the one interface the server calls, whatever keeps the bytes.
 //!
-//! Two stores keep them, each behind two traits: [`FileStore`] keeps the
-//! descriptions ([`Meta`]) and the messages that carry a file
-//! ([`Carrier`]), [`Blobs`] the bytes, a handful of methods (`kept.rs`):
+//! A file is two things, each behind a trait: its description ([`Meta`],
+//! with the messages that carry it, [`Carrier`]) behind [`FileStore`], and
+//! its bytes behind [`Blobs`], a handful of methods (`kept.rs`). The
+//! descriptions are records of the log, on a single server as on a
+//! cluster (`FILE`: `store::record::files`, applied to the state's
+//! [`FileIndex`] as every record is, kept by `store::local::FilesInLog`);
+//! only the bytes differ:
 //!
-//! | store | descriptions | bytes | for |
-//! | --- | --- | --- | --- |
-//! | [`disk`] | `<data>/files/<id>.meta` ([`disk::DiskFiles`]) | `<data>/files/<id>` ([`disk::DiskBlobs`]) | a single server |
-//! | `cluster::files` | `files`, `file_carriers` (`PgFiles`) | `file_chunks` (`PgBlobs`) | a cluster: any node serves any file |
+//! | bytes | where | for |
+//! | --- | --- | --- |
+//! | [`disk::DiskBlobs`] | `<data>/files/<id>` | a single server |
+//! | `cluster::files::PgBlobs` | the `file_chunks` table | a cluster: any node serves any file |
 //!
-//! What is allowed is decided here, in [`Files`], once for both, by the
+//! What is allowed is decided here, in [`Files`], once, by the
 //! small functions of `rules.rs`: who may fetch ([`may_fetch`]), the
 //! quota ([`check_quota`]), which uploads are swept ([`is_stale`]), when
 //! a `DELETE` takes the bytes with it ([`is_orphan`]), who pays for a
 //! forwarded file once its uploader deleted her messages ([`heir`],
 //! [`pass_to_heir`]) and what an account's deletion does to the files it
-//! touched ([`disown`]); a store runs the last two on the description it
-//! holds ([`FileStore::reassign`]), it does not write them again.
-//! `tests/cluster/files.rs` runs the same story on both file stores and
-//! checks that they answer alike.
+//! touched ([`disown`]); the last two are named by their records
+//! ([`FileChange`]), whose applying runs them, on the leader and on each
+//! follower alike.
 //!
 //! An upload is checked before it is served: its sha256 is computed from
 //! the stored bytes read back (a buffer or a chunk at a time, never the
@@ -31,10 +34,12 @@
 
 pub mod disk;
 mod in_flight;
+mod index;
 mod kept;
 mod names;
 mod rules;
 
+pub use index::{FileChange, FileIndex};
 pub use kept::{Blobs, Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
 pub use rules::{
     PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, concerns, disown, heir, is_orphan,
@@ -118,6 +123,11 @@ pub struct Files {
     completing: Mutex<std::collections::HashSet<String>>,
     /// Uploads with parts on their way to a store that appends later.
     in_flight: std::sync::Arc<in_flight::InFlight>,
+    /// Held (shared) by each upload between the room for its bytes and
+    /// its description, and (alone) by [`Files::remove_undescribed`].
+    making: parking_lot::RwLock<()>,
+    /// Whether [`Files::remove_undescribed`] ran (once, at the first sweep).
+    undescribed_removed: std::sync::atomic::AtomicBool,
 }
 
 /// The uploads under way of each address, and each one's address.
@@ -162,10 +172,17 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_AT_MOST: usize = 256;
 
 impl Files {
-    /// The files of `<data_dir>/files` (a single server).
-    pub fn open(data_dir: &Path, max_size: u64, upload_ttl: Duration) -> io::Result<Files> {
-        let (store, blobs) = disk::open(data_dir)?;
-        let files = Files::new(Box::new(store), Box::new(blobs), max_size, upload_ttl);
+    /// The files of a single server: their descriptions in the log of
+    /// `store`, their bytes in `<data_dir>/files` ([`disk::open`]).
+    pub fn open(
+        data_dir: &Path,
+        store: &std::sync::Arc<crate::store::LocalStore>,
+        max_size: u64,
+        upload_ttl: Duration,
+    ) -> io::Result<Files> {
+        let blobs = disk::open(data_dir, store)?;
+        let descriptions = crate::store::FilesInLog::new(store.clone());
+        let files = Files::new(Box::new(descriptions), Box::new(blobs), max_size, upload_ttl);
         files.sweep(crate::store::now_ms());
         Ok(files)
     }
@@ -195,6 +212,8 @@ impl Files {
             swept,
             completing,
             in_flight: Default::default(),
+            making: Default::default(),
+            undescribed_removed: Default::default(),
         }
     }
 
@@ -280,9 +299,14 @@ impl Files {
             carriers: Vec::new(),
         };
         // The room for its bytes first: a crash before its description
-        // leaves bytes nothing describes, which the store's start removes.
-        self.blobs.begin(&id)?;
-        let made = self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota));
+        // leaves bytes nothing describes, which the first sweep of the
+        // next server that leads removes ([`Files::remove_undescribed`]),
+        // and which waits for this meanwhile.
+        let made = {
+            let _making = self.making.read();
+            self.blobs.begin(&id)?;
+            self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota))
+        };
         if let Err(ko) = made {
             // Left behind, they are removed at the next start.
             if let Err(e) = self.blobs.remove(&id) {
@@ -663,7 +687,7 @@ impl Files {
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
             Some((file, meta)) if is_orphan(&meta) => self.remove(&file),
             Some((file, meta)) => {
-                if let Some((now, true)) = self.store.reassign(&file, &pass_to_heir)? {
+                if let Some((now, true)) = self.store.reassign(&file, &FileChange::Heir)? {
                     log::info!(
                         "files: {file} is {}'s now: {} deleted the messages carrying it",
                         now.owner,
@@ -707,7 +731,9 @@ impl Files {
         let mut removed = 0;
         for id in self.store.concerning(name)? {
             let _turn = self.stripe(&id).lock();
-            let Some((meta, _)) = self.store.reassign(&id, &|meta| disown(meta, name))? else { continue };
+            let Some((meta, _)) = self.store.reassign(&id, &FileChange::Disown(name.to_string()))? else {
+                continue;
+            };
             if is_unread(&meta) {
                 self.remove(&id)?;
                 self.done(&id);
@@ -718,9 +744,39 @@ impl Files {
         Ok(removed)
     }
 
+    /// Removes the bytes that no description is of, and says how many
+    /// files' it removed: what a crash left between a file's bytes and its
+    /// record (the room of an upload made before its `UPLOAD` record, the
+    /// bytes of a file whose `GONE` record went first). Run once by the
+    /// first [`Files::sweep`] (a single server's at its start, a
+    /// cluster's leader's as it leads); the uploads being made wait.
+    pub fn remove_undescribed(&self) -> Result<usize, Ko> {
+        let _no_upload_is_being_made = self.making.write();
+        let mut removed = 0;
+        for id in self.blobs.kept()? {
+            if self.store.meta(&id)?.is_none() {
+                self.blobs.remove(&id)?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            log::info!(
+                "files: the bytes of {removed} files that nothing describes (left by a crash) removed"
+            );
+        }
+        Ok(removed)
+    }
+
     /// Removes the uploads [`is_stale`] at `now`: their quota comes back.
     /// It reads the stale ones only (at most [`SWEEP_AT_MOST`] a time).
+    /// The first one also runs [`Files::remove_undescribed`].
     pub fn sweep(&self, now: u64) {
+        use std::sync::atomic::Ordering;
+        if !self.undescribed_removed.swap(true, Ordering::SeqCst)
+            && let Err(ko) = self.remove_undescribed()
+        {
+            log::warn!("files: removing the bytes nothing describes: {}", ko.reason);
+        }
         let ttl = u64::try_from(self.upload_ttl.as_millis()).unwrap_or(u64::MAX);
         let Some(before) = now.checked_sub(ttl) else { return };
         let stale = match self.store.stale(before, SWEEP_AT_MOST) {
@@ -757,7 +813,7 @@ impl Files {
 
     /// Removes file `id`: its description and carriers first (nothing
     /// serves it any more), then its bytes; a crash between leaves bytes
-    /// nothing describes, which the store's start removes.
+    /// nothing describes ([`Files::remove_undescribed`]).
     fn remove(&self, id: &str) -> Result<(), Ko> {
         self.store.remove(id)?;
         self.blobs.remove(id)

@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// The files of a single server in `dir`: its store's log, its bytes.
+fn open(dir: &Path, max_size: u64, ttl: Duration) -> io::Result<Files> {
+    let store = crate::store::LocalStore::open(dir, Default::default(), Box::new(|_| {})).unwrap();
+    Files::open(dir, &std::sync::Arc::new(store), max_size, ttl)
+}
+
 fn sha(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -10,7 +16,7 @@ fn sha(bytes: &[u8]) -> String {
 #[test]
 fn an_upload_is_served_once_complete_and_only_to_who_may_see_it() {
     let dir = tempfile::tempdir().unwrap();
-    let files = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
+    let files = open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
     let bytes: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
     let id = files.upload("ana", "a.bin", bytes.len() as u64, &sha(&bytes), 0, 0).unwrap();
     assert_eq!(files.part("ana", &id, 0, &bytes[..12_000]).unwrap(), 12_000);
@@ -41,7 +47,7 @@ fn an_upload_is_served_once_complete_and_only_to_who_may_see_it() {
 #[test]
 fn a_wrong_hash_removes_the_upload_and_quota_and_size_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
     assert_eq!(files.upload("ana", "a", 101, &sha(b""), 0, 0).unwrap_err().code, Code::TooLong);
     assert_eq!(files.upload("ana", "a", 60, &sha(b""), 50, 100).unwrap_err().code, Code::Full);
     let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
@@ -52,28 +58,34 @@ fn a_wrong_hash_removes_the_upload_and_quota_and_size_are_checked() {
 #[test]
 fn an_unfinished_upload_is_swept_and_a_restart_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let files = Files::open(dir.path(), 100, Duration::from_millis(0)).unwrap();
+    let files = open(dir.path(), 100, Duration::from_millis(0)).unwrap();
     let stale = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
     files.sweep(crate::store::now_ms() + 1);
     assert_eq!(files.bytes_of("ana").unwrap(), 0);
     assert!(!dir.path().join("files").join(format!("{stale}.part")).exists());
-    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    drop(files);
+    let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
     let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
-    files.part("ana", &id, 0, b"abc").unwrap();
-    let again = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    files.part("ana", &id, 0, b"ab").unwrap();
+    drop(files);
+    // Restarted mid-upload: the upload goes on from the bytes received.
+    let again = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    assert_eq!(again.part("ana", &id, 2, b"c").unwrap(), 3);
+    drop(again);
+    let again = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
     assert_eq!(again.fetch("ana", &id, 0, |_| false).unwrap(), b"abc");
 }
 
 /// What a crash leaves between a file's bytes and its description is
 /// removed at the next start: the room of an upload made before its
-/// `.meta` (`Files::create_upload`), the bytes of a file whose `.meta`
-/// went first (`Files::remove`), a `.meta` half written. What a `.meta`
-/// describes stays, and is served.
+/// `UPLOAD` record (`Files::create_upload`), the bytes of a file whose
+/// `GONE` record went first (`Files::remove`), an older build's `.meta`
+/// half written. What the log describes stays, and is served.
 #[test]
 fn bytes_that_nothing_describes_after_a_crash_are_removed_at_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let kept = {
-        let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+        let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
         let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
         files.part("ana", &id, 0, b"abc").unwrap();
         id
@@ -83,12 +95,70 @@ fn bytes_that_nothing_describes_after_a_crash_are_removed_at_the_start() {
     for name in left {
         std::fs::write(at(name), b"left by a crash").unwrap();
     }
-    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
     for name in left {
         assert!(!at(name).exists(), "{name} is removed");
     }
-    assert!(at(&kept).exists() && at(&format!("{kept}.meta")).exists());
+    assert!(at(&kept).exists());
     assert_eq!(files.fetch("ana", &kept, 0, |_| false).unwrap(), b"abc");
+}
+
+/// An older build kept each description in a `.meta` beside the bytes:
+/// it becomes records of the log at the first start, the `.meta` goes,
+/// and the file is what it was (its owner gone, a carrier's sides that
+/// left, the order of its carriers), after a restart and a checkpoint too.
+#[test]
+fn an_older_builds_descriptions_become_records_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join("files").join(name);
+    std::fs::create_dir_all(at("")).unwrap();
+    let id = "0123456789abcdef0123456789abcdef";
+    std::fs::write(at(id), b"abc").unwrap();
+    let meta = format!(
+        "owner=\nname=a, b.txt\nsize=3\nsha256={}\ntype=application/octet-stream\ncreated=17\ncomplete=true\n\
+         msg=ana\tBob\tm1\tleft=author\nmsg=cy\t#lab\tm2\n",
+        sha(b"abc")
+    );
+    std::fs::write(at(&format!("{id}.meta")), meta).unwrap();
+    let upload = "fedcba9876543210fedcba9876543210";
+    std::fs::write(at(&format!("{upload}.part")), b"x").unwrap();
+    let now = crate::store::now_ms();
+    let half = format!(
+        "owner=ana\nname=u\nsize=2\nsha256=00\ntype=application/octet-stream\ncreated={now}\ncomplete=false\n"
+    );
+    std::fs::write(at(&format!("{upload}.meta")), half).unwrap();
+    let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    let expected = Meta {
+        owner: String::new(),
+        name: "a, b.txt".into(),
+        size: 3,
+        sha256: sha(b"abc"),
+        kind: OTHER_TYPE.into(),
+        created: 17,
+        complete: true,
+        carriers: vec![
+            Carrier { left: Left { author: true, recipient: false }, ..Carrier::new("ana", "Bob", "m1") },
+            Carrier::new("cy", "#lab", "m2"),
+        ],
+    };
+    let check = |files: &Files| {
+        assert_eq!(files.store.meta(id).unwrap().as_ref(), Some(&expected));
+        assert_eq!(files.fetch("bob", id, 0, |c| c.is_party("bob")).unwrap(), b"abc");
+        assert!(files.fetch("ana", id, 0, |c| c.is_party("ana")).is_err(), "ana left that message");
+        assert_eq!(files.bytes_of("ana").unwrap(), 2, "ana's upload under way is hers still");
+        let gap = files.part("ana", upload, 2, b"y").unwrap_err();
+        assert!(gap.reason.contains("offset 1"), "it received 1 byte: {}", gap.reason);
+    };
+    check(&files);
+    assert!(!at(&format!("{id}.meta")).exists() && !at(&format!("{upload}.meta")).exists());
+    drop(files);
+    let files = open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    check(&files);
+    drop(files);
+    let store = crate::store::LocalStore::open(dir.path(), Default::default(), Box::new(|_| {})).unwrap();
+    store.checkpoint().unwrap();
+    drop(store);
+    check(&open(dir.path(), 100, Duration::from_secs(3600)).unwrap());
 }
 
 #[test]
@@ -164,7 +234,7 @@ fn a_deletion_disowns_and_a_forwarded_file_passes_to_its_heir() {
 fn a_text_never_waits_for_the_thumbnailer_and_images_queue_within_a_bound() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let files = Arc::new(Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap());
+    let files = Arc::new(open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap());
     let photo = {
         let mut png = std::io::Cursor::new(Vec::new());
         image::RgbImage::from_pixel(64, 64, image::Rgb([1, 2, 3]))

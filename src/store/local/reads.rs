@@ -46,11 +46,14 @@ impl Inner {
     /// `HISTORY`: the messages of a conversation from `start` back (its
     /// newest, or a page's cursor: 1.2), at most `limit` of them, oldest
     /// first, and where the page before them starts.
+    /// 1.2 (§31): with `room_ticks`, a room's messages of `user` show
+    /// their ticks (`DELIVERED`, `READ`) as its direct messages do; else
+    /// every room message is `RECEIVED`, as in version 1.
     pub(in crate::store) fn history(
         self: &Arc<Self>,
         user: UserId,
         chat: &Chat,
-        start: Start,
+        (start, room_ticks): (Start, bool),
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
@@ -67,7 +70,8 @@ impl Inner {
                 }
                 Chat::Room(name) => {
                     let room = rooms::member(name, state.member_room(name, user))?;
-                    (state.room_head(room), None, since.max(state.room(room).born))
+                    let ticks = room_ticks.then(|| room_directions(&state, room, user));
+                    (state.room_head(room), ticks, since.max(state.room(room).born))
                 }
             }
         };
@@ -255,13 +259,30 @@ pub(super) fn directions(state: &State, user: UserId, name: &str) -> Result<(Use
         me: state.users[user].name.clone(),
         mine: state.marks(user, peer),
         theirs: state.marks(peer, user),
+        room: false,
     };
     Ok((peer, marks))
 }
 
+/// 1.2 (§31): a room's "directions" for `user`'s ticks there: its own
+/// messages are delivered below the lowest delivered mark of the other
+/// members the rule counts, read below their lowest read mark
+/// (`State::sender_marks`); the others' messages stay `RECEIVED`.
+fn room_directions(state: &State, room: crate::store::state::RoomId, user: UserId) -> Directions {
+    let (delivered, read) = state.sender_marks(room, user);
+    Directions {
+        me: state.users[user].name.clone(),
+        mine: Marks { delivered, read },
+        theirs: Marks::default(),
+        room: true,
+    }
+}
+
 /// A message's `HISTORY` line, borrowed from its record.
 fn history_line<'a>(m: &'a MsgRef, direct: Option<&Directions>) -> HistoryLineRef<'a> {
-    let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+    // A room's messages are numbered by the room (`ord`), a direct
+    // chat's by its direction (`dord`).
+    let state = direct.map_or(MsgState::Received, |d| d.state(m.from, if d.room { m.ord } else { m.dord }));
     HistoryLineRef { from: m.from, to: m.to, id: m.id, ts: m.ts, state, text: &m.text }
 }
 
@@ -299,6 +320,9 @@ pub(in crate::store) struct Directions {
     pub(in crate::store) mine: Marks,
     /// Marks of the messages the peer sent.
     pub(in crate::store) theirs: Marks,
+    /// 1.2 (§31): the marks of the user's own messages in a room, counted
+    /// by the room's numbers; every other member's message `RECEIVED`.
+    pub(in crate::store) room: bool,
 }
 
 impl Directions {
@@ -315,7 +339,8 @@ struct HistoryLines {
     /// The messages to show, oldest first: position, and line if kept.
     found: Vec<(Pos, Option<HistoryLine>)>,
     next: usize,
-    /// `None` for a room (every message is RECEIVED).
+    /// `None` for a room (every message is RECEIVED), but for a 1.2
+    /// asker of a room's ticks (`Directions::room`).
     direct: Option<Directions>,
     /// A page further back (1.2): the erasures pending as it was read.
     unerased: Option<Unerased>,
@@ -524,6 +549,16 @@ fn write_event(
             return Err("expected READ for a read mark".into());
         };
         let _ = writeln!(out, "{}", EventRef::ReadMark { seq, chat: &chat, id: &id, ts });
+        return Ok(());
+    }
+    if let Queued::RoomStatus { id, read, .. } = queued {
+        // 1.2 (§31): the user's room message, delivered or read by all.
+        let (Record::Delivered { chat, ts, .. } | Record::Read { chat, ts, .. }) = Record::decode(line)?
+        else {
+            return Err("expected DELIVERED or READ for a room's STATUS".into());
+        };
+        let state = if *read { MsgState::Read } else { MsgState::Delivered };
+        let _ = writeln!(out, "{}", EventRef::Status { seq, peer: &chat, id, state, ts });
         return Ok(());
     }
     // A mark on a message the user sent: the one who got it or read it.

@@ -308,7 +308,21 @@ impl LocalStore {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, start, limit, max_bytes)
+        self.inner.history(user, chat, (start, false), limit, max_bytes)
+    }
+
+    /// 1.2 (§31): [`Self::history_page`] as a connection that logged in as
+    /// a device is shown it: `user`'s own messages of a room with their
+    /// ticks (`DELIVERED`, `READ`) where the room keeps receipts.
+    pub fn history_page_ticked(
+        &self,
+        user: UserId,
+        chat: &Chat,
+        start: Start,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
+        self.inner.history(user, chat, (start, true), limit, max_bytes)
     }
 
     /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
@@ -676,6 +690,20 @@ impl LocalStore {
     /// its inbox at each `ACK`. A device no longer on record (unlinked
     /// meanwhile) holds nothing, and its `ACK` changes nothing.
     pub fn ack_device(&self, user: UserId, device: Option<(&str, u64)>, forgotten: &dyn Fn(&Device) -> bool) {
+        // 1.2 (§31): the room messages the device now has, read back from
+        // the log first (outside the lock); a room's mark never moves back.
+        let rooms = match device {
+            Some((name, seq)) => {
+                let from = {
+                    let state = self.inner.state.lock();
+                    let acked = state.users[user].inbox.acked;
+                    let devices = on_record(&state.users[user].settings);
+                    find(&devices, name).and_then(|d| d.position).unwrap_or(acked).max(acked)
+                };
+                if seq > from { self.inner.acked_rooms(user, from, seq) } else { Vec::new() }
+            }
+            None => Vec::new(),
+        };
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
             let devices = on_record(&state.users[user].settings);
@@ -723,6 +751,7 @@ impl LocalStore {
                     state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
                 }
             }
+            super::room_receipts::commit_room_deliveries(state, batch, user, &rooms)?;
             if acking.is_none() && trim == acked {
                 return Ok(()); // nothing moved
             }

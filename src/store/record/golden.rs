@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Link, NO_POS, Record, StoredMessage};
 use crate::protocol::{Change, RoomMode, Text};
+use crate::store::files::{Carrier, FileChange, Left};
 use crate::store::invites::Mark;
 use crate::store::moderation::Rule;
 
@@ -45,12 +46,15 @@ fn every_kind() -> Vec<(Record, &'static str)> {
         Record::Delivered { ts: 5, user: bob.clone(), chat: ana.clone(), id: name("m1"), dord: 4 };
     let read = Record::Read { ts: 6, user: bob.clone(), chat: ana.clone(), id: name("m1"), ord: 4 };
     let room_read = Record::Read { ts: 6, user: bob.clone(), chat: club.clone(), id: name("m1"), ord: 9 };
+    let room_delivered =
+        Record::Delivered { ts: 5, user: bob.clone(), chat: club.clone(), id: name("m1"), dord: 9 };
     vec![
         (msg("bob", "hi", NO_POS), "MSG,17,ana,bob,m1,,3,1,hi\n"),
         (msg("#club", "a, \"q\"\\n t", 120), "MSG,17,ana,#club,m1,120,3,1,\"a, \"\"q\"\"\\n t\"\n"),
         (delivered, "DELIVERED,5,bob,ana,m1,,,4\n"),
         (read, "READ,6,bob,ana,m1,,,4\n"),
         (room_read, "READ,6,bob,#club,m1,,9\n"),
+        (room_delivered, "DELIVERED,5,bob,#club,m1,,,9\n"),
         (Record::Join { ts: 7, user: bob.clone(), room: club.clone(), read: 2 }, "JOIN,7,bob,#club,,,2\n"),
         (Record::Leave { ts: 8, user: bob.clone(), room: club }, "LEAVE,8,bob,#club\n"),
         (Record::Ack { ts: 9, user: bob.clone(), seq: 12, device: None }, "ACK,9,bob,,,,12\n"),
@@ -131,7 +135,35 @@ fn every_kind() -> Vec<(Record, &'static str)> {
             Record::Backfill { ts: 29, peer: name("@lab1"), room: name("#lab"), positions: vec![18, 9021] },
             "BACKFILL,29,@lab1,#lab,,,,,18 9021\n",
         ),
+        // 1.2: each change of a file's description.
+        (
+            file(FileChange::Upload {
+                owner: "ana".into(),
+                name: "a, b.png".into(),
+                size: 30_000,
+                sha256: "9f86d081".into(),
+                created: 30,
+            }),
+            "FILE,31,0af3,UPLOAD,ana,30000,9f86d081,30,\"a, b.png\"\n",
+        ),
+        (file(FileChange::Done { kind: "image/png".into() }), "FILE,31,0af3,DONE,image/png\n"),
+        (file(FileChange::Carry(Carrier::new("ana", "#lab", "m1"))), "FILE,31,0af3,CARRY,ana,#lab,m1,\n"),
+        (
+            file(FileChange::Carry(Carrier {
+                left: Left { author: true, recipient: true },
+                ..Carrier::new("ana", "bob", "m2")
+            })),
+            "FILE,31,0af3,CARRY,ana,bob,m2,both\n",
+        ),
+        (file(FileChange::Uncarry(Carrier::new("ana", "bob", "m2"))), "FILE,31,0af3,UNCARRY,ana,bob,m2\n"),
+        (file(FileChange::Disown("ana".into())), "FILE,31,0af3,DISOWN,ana\n"),
+        (file(FileChange::Heir), "FILE,31,0af3,HEIR\n"),
+        (file(FileChange::Gone), "FILE,31,0af3,GONE\n"),
     ]
+}
+
+fn file(change: FileChange) -> Record {
+    Record::File { ts: 31, id: "0af3".into(), change }
 }
 
 #[test]
@@ -151,6 +183,7 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "DELIVERED",
         "DEVICES",
         "FAILED",
+        "FILE",
         "INBOX",
         "INVITE",
         "JOIN",

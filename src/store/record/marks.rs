@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! DELIVERED,<ts>,<recipient>,<sender>,<id>,,,<dord>
+//! DELIVERED,<ts>,<member>,<#room>,<id>,,,<ord>   a room (1.2, `state::receipts`)
 //! READ,<ts>,<reader>,<sender>,<id>,,,<dord>      a direct chat
 //! READ,<ts>,<reader>,<#room>,<id>,,<ord>          a room
 //! ACK,<ts>,<user>,,,,<seq>
@@ -152,6 +153,11 @@ impl State {
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
+        if sender.starts_with('#') {
+            // 1.2 (§31): a room's message reached a device of `user`.
+            let user = self.user_or_remote(user)?;
+            return self.apply_room_delivered(user, sender, dord, (ts, pos), push);
+        }
         let (user, sender) = (self.user_or_remote(user)?, self.user_or_remote(sender)?);
         self.need_sent(sender, user, dord)?;
         let marks = self.marks(sender, user);
@@ -185,9 +191,12 @@ impl State {
             let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
             let receipt = effects::read(member.read, ord, None, user, several);
             member.mark_read(ord + 1);
+            let mut push = push;
             if let Some(receipt) = receipt {
-                self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push);
+                self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push.as_deref_mut());
             }
+            // 1.2 (§31): the senders of what every member has read now.
+            self.settle(room, (ts, pos), push);
         } else {
             let sender = self.user_or_remote(chat)?;
             self.need_sent(sender, user, ord)?;

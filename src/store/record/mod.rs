@@ -14,6 +14,7 @@
 //! |---|---|---|---|---|---|---|---|
 //! | `MSG` | sender | recipient or `#room` | message id | position of the conversation's previous message | its number in the conversation | its number among the sender's messages of this direct conversation | the text, escaped as on the wire |
 //! | `DELIVERED` | recipient | sender | id | | | the message's `dord` | |
+//! | `DELIVERED` (1.2, a room) | member | `#room` | id | | | the message's `ord` | |
 //! | `READ` | reader | sender or `#room` | id | | the message's `ord` (a room) | the message's `dord` (a direct chat) | |
 //! | `JOIN` | member | `#room` | | | the member's read mark | | |
 //! | `LEAVE` | member | `#room` | | | | | |
@@ -31,6 +32,7 @@
 //! | `FAILED` (1.3) | the author | the address it wrote to (`bob@lab2`, `#lab@lab2`) | the message id (none: a `JOIN` refused) | | | | why it was not delivered |
 //! | `POST` (1.3) | the author | a room homed elsewhere (`#lab@lab2`) | the message id | | 0 | 0 | the text |
 //! | `BACKFILL` (1.3) | a peer's account (`@lab1`) | a room homed here | | | | | the positions of the messages it gets again |
+//! | `FILE` (1.2) | its own columns: the file's id, then the change (`UPLOAD`, `DONE`, `CARRY`, …) and its fields (`files.rs`) | | | | | | |
 //!
 //! ## One file per kind
 //!
@@ -41,12 +43,14 @@
 //! |---|---|---|
 //! | `msg.rs` | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
 //! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN`, `INBOX` | (the core: `USER`, `DIRECT`) |
+//! | `receipts.rs` | (a room's `DELIVERED` and `READ`, 1.2) | `RECEIPT`, `PENDING` |
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` of older servers, read as `SET` | the same, read only |
 //! | `settings.rs` | `SET` | `SET` |
 //! | `failed.rs` | `FAILED` (1.3) | `BOUNCED` |
 //! | `across.rs` | `POST`, `BACKFILL` (1.3) | `POSTED` |
+//! | `files.rs` | `FILE` (1.2) | `FILE`, `CARRIER` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
@@ -88,11 +92,13 @@ mod accounts;
 mod across;
 mod failed;
 mod fields;
+mod files;
 mod invites;
 pub mod marks;
 pub mod message;
 mod msg;
 mod prefs;
+mod receipts;
 mod rooms;
 mod settings;
 
@@ -149,6 +155,8 @@ pub enum Record {
     /// Invite `code`, valid until `expires_ms`, was made, used or revoked
     /// (`store::invites`, `record/invites.rs`).
     Invite { ts: u64, code: String, mark: crate::store::invites::Mark, expires_ms: u64 },
+    /// 1.2 (§21): the description of the file `id` changed (`record/files.rs`).
+    File { ts: u64, id: String, change: crate::store::files::FileChange },
 }
 
 impl Record {
@@ -205,7 +213,8 @@ impl Record {
             | Record::Set { ts, .. }
             | Record::Failed { ts, .. }
             | Record::Backfill { ts, .. }
-            | Record::Invite { ts, .. } => *ts,
+            | Record::Invite { ts, .. }
+            | Record::File { ts, .. } => *ts,
         }
     }
 
@@ -242,6 +251,7 @@ impl Record {
             Record::Invite { ts, code, mark, expires_ms } => {
                 invites::encode(l, *ts, code, *mark, *expires_ms)
             }
+            Record::File { ts, id, change } => files::encode(l, *ts, id, change),
         }
         line.0.push(b'\n');
     }
@@ -265,6 +275,7 @@ impl Record {
             "FAILED" => failed::decode(&f, ts),
             "BACKFILL" => across::decode_backfill(&f, ts),
             "INVITE" => invites::decode(&f, ts),
+            "FILE" => files::decode(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -310,6 +321,7 @@ impl Record {
                 state.invites.mark(code, *expires_ms, *mark);
                 Ok(())
             }
+            Record::File { id, change, .. } => state.apply_file(id, change),
         }
     }
 }
@@ -333,14 +345,16 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 7] = [
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 9] = [
     &accounts::ROWS,
     &prefs::ROWS,
     &settings::ROWS,
     &rooms::ROWS,
+    &receipts::ROWS,
     &across::ROWS,
     &failed::ROWS,
     &invites::ROWS,
+    &files::ROWS,
 ];
 
 #[cfg(test)]

@@ -221,6 +221,7 @@ impl State {
         r.count += 1;
         r.last_order = order;
         self.remember(from, msg, pos);
+        self.note_room_message(room, link.ord, from, &msg.id);
         // 1.3: the home's copy of a post of ours: it waits no more.
         if is_copy && self.users[from].hash != REMOTE {
             self.users[from].posts.done(&msg.to, &msg.id);

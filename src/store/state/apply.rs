@@ -165,6 +165,7 @@ impl State {
             last_order: 0,
             born,
             rules: Default::default(),
+            pending: Default::default(),
         };
         let id = match self.free_rooms.pop() {
             Some(id) => {

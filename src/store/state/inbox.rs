@@ -101,6 +101,10 @@ pub enum Queued {
     Copy { pos: Pos },
     /// 1.2: a `READMARK`: the user's own `READ` record at `pos`.
     Mark { pos: Pos },
+    /// 1.2 (§31): a `STATUS` of a room: the user's message `id` there is
+    /// delivered (or `read`) by every member, since the room's
+    /// `DELIVERED` or `READ` record at `pos`.
+    RoomStatus { pos: Pos, id: Arc<str>, read: bool },
     /// 1.3: a message of this user that was not delivered: the `FAILED`
     /// record at `pos`.
     Failed { pos: Pos },
@@ -141,6 +145,7 @@ impl Queued {
             | Queued::Status { pos }
             | Queued::Copy { pos }
             | Queued::Mark { pos }
+            | Queued::RoomStatus { pos, .. }
             | Queued::Failed { pos }
             | Queued::Link { pos } => *pos,
         }
@@ -150,7 +155,7 @@ impl Queued {
     /// connection is not sent copies and read marks (protocol 1.2, §16).
     pub fn since(&self) -> u8 {
         match self {
-            Queued::Copy { .. } | Queued::Mark { .. } => 2,
+            Queued::Copy { .. } | Queued::Mark { .. } | Queued::RoomStatus { .. } => 2,
             Queued::Direct { .. }
             | Queued::Rooms { .. }
             | Queued::Status { .. }
@@ -193,6 +198,8 @@ impl Pushed {
     pub fn since(&self) -> u8 {
         match self {
             Pushed::Copy(_) | Pushed::Mark { .. } => 2,
+            // 1.2 (§31): a room's message delivered or read by every member.
+            Pushed::Status { peer, .. } if peer.starts_with('#') => 2,
             Pushed::Msg(_) | Pushed::Status { .. } | Pushed::Failed { .. } => 0,
         }
     }

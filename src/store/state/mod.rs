@@ -195,6 +195,9 @@ pub struct Room {
     /// 1.2: its owner, admins, modes, topic, bans … (`store::moderation`);
     /// forgotten with the room when its last member leaves.
     pub rules: Rules,
+    /// 1.2: its messages not yet read by every member, whose senders
+    /// are still to be told (see [`receipts`]).
+    pub(super) pending: VecDeque<receipts::Pending>,
 }
 
 /// A member of a room.
@@ -206,6 +209,9 @@ pub(super) struct Member {
     /// Numbers of the member's own messages at or after `read`, oldest
     /// first: they are not unread (see [`OWN_UNREAD_WINDOW`]).
     pub(super) own: VecDeque<u64>,
+    /// 1.2: the room's messages numbered below this reached a device of
+    /// the member (see [`receipts`]); a read one is delivered too.
+    pub(super) delivered: u64,
 }
 
 impl Member {
@@ -249,12 +255,15 @@ pub struct State {
     pub(super) server_admins: BTreeSet<UserId>,
     /// The invite codes, used or not (`store::invites`): `INVITE` records.
     pub invites: crate::store::invites::Invites,
+    /// 1.2: every file's description (`store::files`): `FILE` records.
+    pub files: crate::store::files::FileIndex,
 }
 
 mod apply;
 pub mod bounces;
 mod inbox;
 pub mod posts;
+pub mod receipts;
 pub mod recent;
 pub mod remote;
 mod rules;
