@@ -38,6 +38,7 @@ mod postgres_of_our_own;
 
 use line_conn::{Conn, Result};
 use postgres_of_our_own::Postgres;
+use wachat::cluster::db::postgres;
 
 /// Records between the leader's checkpoints.
 const CHECKPOINT_RECORDS: &str = "100000";
@@ -68,7 +69,7 @@ fn main() -> Result<()> {
     let a = Node::start(&pg.url, "a", a_dir.path(), &["--checkpoint-records", CHECKPOINT_RECORDS])?;
     let whole = started.elapsed();
     println!("node a, no checkpoint yet, applied every row and listens after {:.2} s", whole.as_secs_f64());
-    let mut db = postgres::Client::connect(&pg.url, postgres::NoTls)?;
+    let mut db = postgres::Client::connect(&pg.url)?;
     wait_for(|| Ok(newest(&mut db)?.is_some()), "the first checkpoint")?;
     let mut sender = Conn::connect(a.send)?;
     expect_ok(sender.request("LOGIN:bench-s0:bench-password")?)?;

@@ -38,7 +38,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use wachat::cluster::db::postgres::Client;
 use wachat::store::Record;
 
 #[path = "support/filling.rs"]
@@ -104,7 +104,7 @@ fn main() -> Result<()> {
         bytes as f64 / lines.len() as f64,
     );
     let pg = Postgres::start()?;
-    let mut db = Client::connect(&pg.url, NoTls)?;
+    let mut db = Client::connect(&pg.url)?;
     db.batch_execute(SCHEMA)?;
     writes(&mut db, &lines, &plan)?;
     start_up(&mut db, &lines)?;
@@ -249,11 +249,10 @@ fn start_up(db: &mut Client, lines: &[String]) -> Result<()> {
     let started = Instant::now();
     let mut read = 0u64;
     let mut decoded = 0u64;
-    let rows = db.query_raw("SELECT bytes FROM log_blobs ORDER BY pos", std::iter::empty::<i64>())?;
-    for row in postgres::fallible_iterator::FallibleIterator::iterator(rows) {
-        let bytes: Vec<u8> = row?.get(0);
+    for row in db.query("SELECT bytes FROM log_blobs ORDER BY pos", &[])? {
+        let bytes: &[u8] = row.get(0);
         read += bytes.len() as u64;
-        for line in std::str::from_utf8(&bytes)?.lines() {
+        for line in std::str::from_utf8(bytes)?.lines() {
             // Decoded, not applied: the accounts are not in this state.
             Record::decode(line)?;
             decoded += 1;

@@ -36,6 +36,7 @@ mod postgres_of_our_own;
 use flooding::{flood, read_and_ack};
 use line_conn::{Conn, Result, spawn_serve};
 use postgres_of_our_own::Postgres;
+use wachat::cluster::db::postgres;
 
 const MEMBERS: usize = 200;
 const FLOODERS: usize = 20;
@@ -50,7 +51,7 @@ fn main() -> Result<()> {
         expect_ok(setup.request(&format!("REGISTER:{name}::password-{name}"))?)?;
         expect_ok(setup.request("JOIN:#flood")?)?;
     }
-    let mut db = postgres::Client::connect(&pg.url, postgres::NoTls)?;
+    let mut db = postgres::Client::connect(&pg.url)?;
     println!("{MEMBERS} members in #flood on two nodes, {FLOODERS} flood it, {} offline", MEMBERS - ONLINE);
     report(&mut db, &nodes, "before the flood")?;
 

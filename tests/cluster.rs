@@ -6,6 +6,7 @@
 //! A cluster is the single server replicated (`store::shared_log`): what
 //! a request means is tested once, on a single server; here, what only a
 //! cluster does. One test binary, its tests by topic in `tests/cluster/`:
+//! `client.rs` (the PostgreSQL client of the nodes),
 //! `chat.rs` (messages, rooms, statuses, sessions and presence across
 //! nodes), `devices.rs` (several devices of one user), `accounts.rs` (a
 //! new password on every node), `history.rs` (`HISTORY` a page at a time,
@@ -49,6 +50,8 @@ mod chaos;
 mod chat;
 #[path = "cluster/checkpoints.rs"]
 mod checkpoints;
+#[path = "cluster/client.rs"]
+mod client;
 #[path = "cluster/devices.rs"]
 mod devices;
 #[path = "cluster/differential.rs"]

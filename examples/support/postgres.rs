@@ -7,6 +7,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use wachat::cluster::db::postgres;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -30,7 +31,7 @@ impl Postgres {
         let log = pg.dir.path().join("log").display().to_string();
         pg.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])?;
         let admin = format!("postgres://wachat@127.0.0.1:{port}/postgres");
-        postgres::Client::connect(&admin, postgres::NoTls)?.batch_execute("CREATE DATABASE wachat")?;
+        postgres::Client::connect(&admin)?.batch_execute("CREATE DATABASE wachat")?;
         Ok(pg)
     }
 

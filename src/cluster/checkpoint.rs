@@ -43,7 +43,8 @@
 
 use std::path::Path;
 
-use postgres::{IsolationLevel, Transaction};
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::{IsolationLevel, Transaction};
 
 use super::db::{Db, PgLink};
 use crate::error::{Error, Result};

@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use postgres::Client;
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::Client;
 
 /// How long the lease lasts without a renewal: past it, another node may
 /// take it. Three renewals fit in it, so a leader late by one or two (a

@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Port, Reply};
 use crate::server::{Ctx, Leader};

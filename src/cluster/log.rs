@@ -28,8 +28,9 @@ use std::io;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::Client;
 use parking_lot::Mutex;
-use postgres::Client;
 
 use super::checkpoint;
 use super::db::{Db, PgLink, describe};

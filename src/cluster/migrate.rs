@@ -29,6 +29,7 @@ use std::path::Path;
 
 use super::db::Db;
 use super::schema;
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;

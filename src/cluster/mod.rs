@@ -64,6 +64,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 
+use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::router::Router;
 use crate::server::{Ctx, NodeOf, Storage};

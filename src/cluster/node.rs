@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::cluster::db::postgres;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
-use postgres::fallible_iterator::FallibleIterator;
 
 use super::db::Db;
 use super::lease::{self, Lease};
@@ -252,7 +252,6 @@ impl Node {
             std::thread::sleep(POLL_EVERY);
             return false;
         };
-        let mut said = link.client.notifications();
         let mut lease = false;
         let mut broken = false;
         let mut take =
@@ -267,11 +266,9 @@ impl Node {
                     false
                 }
             };
-        if take(said.timeout_iter(POLL_EVERY).next()) {
-            let mut pending = said.iter();
-            while take(pending.next()) {}
+        if take(link.client.notification(POLL_EVERY)) {
+            while take(link.client.notification(Duration::ZERO)) {}
         }
-        drop(said);
         if broken {
             *notices = None;
         }

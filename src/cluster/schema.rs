@@ -14,7 +14,8 @@
 //! start, so that a start never rewrites a database behind its operator's
 //! back.
 
-use postgres::{Client, Transaction};
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::{Client, Transaction};
 
 use crate::error::{Error, Result};
 

@@ -38,7 +38,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
-use postgres::Transaction;
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::Transaction;
 
 use std::net::{IpAddr, Ipv4Addr};
 

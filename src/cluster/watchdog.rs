@@ -4,7 +4,7 @@
 //! keepalives). That does not help when the server hangs — a SIGSTOPped
 //! primary, a machine swapping to death: its kernel still acknowledges
 //! every byte, keeps the TCP connection open, and nothing ever answers.
-//! The `postgres` crate's calls are blocking and have no deadline of their
+//! The client's calls (`db/postgres.rs`) are blocking and have no deadline of their
 //! own, so a request thread (or the leader writing the log) would wait
 //! for as long as the freeze lasts. (Nor is `statement_timeout` the answer: a `COMMIT`
 //! it cancels while waiting for the synchronous standby is committed on

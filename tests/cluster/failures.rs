@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, Conn, TestServer, without_ts};
 use super::{PW, recv_conn, register, send_conn, wachat};
+use wachat::cluster::db::postgres;
 
 /// A raw client that reports failures instead of panicking (the node it
 /// talks to is about to be killed).

@@ -20,6 +20,7 @@ use support::files::{
     PART, fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, send_parts, sha256, upload,
 };
 use wachat::cluster::db::Db;
+use wachat::cluster::db::postgres;
 use wachat::cluster::files::PgBlobs;
 use wachat::protocol::Code;
 use wachat::store::files::{Carrier, Files};

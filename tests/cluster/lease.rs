@@ -11,6 +11,7 @@ use super::support;
 use super::{recv_conn, register, send_conn};
 use support::cluster::{Cluster, eventually};
 use support::{TestServer, without_ts};
+use wachat::cluster::db::postgres;
 
 /// The lease's holder and epoch, as the database has them.
 fn lease(cluster: &Cluster) -> (String, i64) {

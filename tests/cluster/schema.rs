@@ -10,6 +10,7 @@ use std::process::Command;
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, Conn, TestServer, without_ts};
 use super::{PW, recv_conn, register, send_conn, wachat};
+use wachat::cluster::db::postgres;
 
 #[test]
 fn a_single_servers_data_moves_into_a_cluster_whole() {

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::TestServer;
 use super::ports::free_port;
+use wachat::cluster::db::postgres;
 
 /// How to get a missing program. `.ci/test`, the README's test command,
 /// installs it before it runs the tests.
@@ -68,7 +69,7 @@ fn pg_url(port: u16, database: &str) -> String {
 /// would create at its start.
 fn migrate(port: u16, database: &str) {
     let url = pg_url(port, database);
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the new database");
+    let mut client = postgres::Client::connect(&url).expect("connect to the new database");
     wachat::cluster::schema::upgrade(&mut client, &url).expect("migrate the test's database");
 }
 
@@ -163,8 +164,7 @@ impl PgServer {
 
     /// A connection to its `postgres` database, to create and drop others.
     fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(&pg_url(self.port, "postgres"), postgres::NoTls)
-            .expect("connect to the test's PostgreSQL")
+        postgres::Client::connect(&pg_url(self.port, "postgres")).expect("connect to the test's PostgreSQL")
     }
 }
 
@@ -252,7 +252,7 @@ impl Postgres {
 
     /// A client for checks.
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect")
+        postgres::Client::connect(&self.url).expect("connect")
     }
 }
 
@@ -325,8 +325,7 @@ impl Shared {
     }
 
     fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(&pg_url(self.pg_port, "postgres"), postgres::NoTls)
-            .expect("connect to the run's PostgreSQL")
+        postgres::Client::connect(&pg_url(self.pg_port, "postgres")).expect("connect to the run's PostgreSQL")
     }
 }
 

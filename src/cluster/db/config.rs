@@ -2,11 +2,9 @@
 //! database, one configuration each, with the deadlines every connection
 //! to them keeps (`db/mod.rs` makes and pools the connections).
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use postgres::config::{Host, TargetSessionAttrs};
-
+use super::postgres::{Config, Host};
 use crate::error::{Error, Result};
 
 /// How long the TCP connection to one host may take.
@@ -21,7 +19,7 @@ pub const DEADLINE: Duration = crate::store::deadline::DEADLINE;
 
 /// What `--store` says: one configuration per host, in the given order.
 pub struct StoreConfig {
-    pub hosts: Vec<postgres::Config>,
+    pub hosts: Vec<Config>,
     /// The database's name.
     pub dbname: String,
     /// `postgres://USER@HOST1:PORT1,HOST2:PORT2/DB`, without a password,
@@ -43,61 +41,35 @@ pub fn parse_store(text: &str) -> Result<StoreConfig> {
             hide_password(text)
         ))
     };
-    let all = postgres::Config::from_str(text).map_err(|e| usage(e.to_string()))?;
-    let hosts = all.get_hosts();
-    let ports = all.get_ports();
-    if hosts.is_empty() {
-        return Err(usage("no host".into()));
-    }
-    if ports.len() > 1 && ports.len() != hosts.len() {
-        return Err(usage(format!("{} hosts but {} ports", hosts.len(), ports.len())));
-    }
-    let user = all.get_user().ok_or_else(|| usage("no user".into()))?;
-    let dbname = all.get_dbname().unwrap_or(user).to_string();
-    let mut configs = Vec::new();
+    let mut hosts = Config::parse(text).map_err(|e| usage(e.to_string()))?;
     let mut shown = Vec::new();
-    for (i, host) in hosts.iter().enumerate() {
-        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        let mut one = postgres::Config::new();
-        match host {
-            Host::Tcp(name) => {
-                one.host(name);
-                shown.push(if name.contains(':') {
-                    format!("[{name}]:{port}")
-                } else {
-                    format!("{name}:{port}")
-                });
-            }
-            Host::Unix(path) => {
-                one.host_path(path);
-                shown.push(path.display().to_string());
-            }
-        }
-        one.port(port).user(user).dbname(&dbname).ssl_mode(all.get_ssl_mode());
-        if let Some(password) = all.get_password() {
-            one.password(password);
-        }
+    for one in &mut hosts {
+        shown.push(match &one.host {
+            Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", one.port),
+            Host::Tcp(name) => format!("{name}:{}", one.port),
+            Host::Unix(path) => path.display().to_string(),
+        });
         // No statement_timeout: a COMMIT waiting for the synchronous
         // standby that it cancels is committed on the primary alone and
         // reported as a success (with a WARNING). The watchdog cuts the
         // connection instead: a commit cut short never reaches the client.
-        let options = format!("{} -c client_min_messages=warning", all.get_options().unwrap_or_default());
-        one.options(options.trim_start());
-        one.application_name(all.get_application_name().unwrap_or("wachat"));
+        one.options = format!("{} -c client_min_messages=warning", one.options).trim_start().to_string();
+        if one.application_name.is_empty() {
+            one.application_name = "wachat".into();
+        }
         // The deadlines: a host that is gone is noticed by the kernel
         // (connect timeout; unacknowledged data: tcp_user_timeout; an idle
         // connection: keepalives), one that hangs by the watchdog.
-        one.connect_timeout(CONNECT_TIMEOUT);
-        one.tcp_user_timeout(DEADLINE);
-        one.keepalives(true).keepalives_idle(Duration::from_secs(2));
-        one.keepalives_interval(Duration::from_secs(1)).keepalives_retries(3);
+        one.connect_timeout = Some(CONNECT_TIMEOUT);
+        one.tcp_user_timeout = Some(DEADLINE);
+        one.keepalives = Some((Duration::from_secs(2), Duration::from_secs(1), 3));
         // A node writes: a standby (or a demoted primary) is refused at
         // connection, and the next host is tried.
-        one.target_session_attrs(TargetSessionAttrs::ReadWrite);
-        configs.push(one);
+        one.read_write = true;
     }
+    let (user, dbname) = (hosts[0].user.clone(), hosts[0].dbname.clone());
     let shown = format!("postgres://{user}@{}/{dbname}", shown.join(","));
-    Ok(StoreConfig { hosts: configs, dbname, shown })
+    Ok(StoreConfig { hosts, dbname, shown })
 }
 
 /// `text` with the value of a password (in a URL or a keyword) as `***`.
@@ -120,8 +92,8 @@ mod tests {
     use super::*;
 
     fn hosts(store: &StoreConfig) -> Vec<String> {
-        let host = |c: &postgres::Config| match &c.get_hosts()[0] {
-            Host::Tcp(h) => format!("{h}:{}", c.get_ports()[0]),
+        let host = |c: &Config| match &c.host {
+            Host::Tcp(h) => format!("{h}:{}", c.port),
             Host::Unix(p) => p.display().to_string(),
         };
         store.hosts.iter().map(host).collect()
@@ -139,11 +111,11 @@ mod tests {
             assert_eq!(store.dbname, "chat");
             assert_eq!(store.shown, "postgres://wachat@h1:5433,h2:5434/chat");
             for one in &store.hosts {
-                assert_eq!(one.get_user(), Some("wachat"));
-                assert_eq!(one.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
-                assert_eq!(one.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
-                assert_eq!(one.get_tcp_user_timeout(), Some(&DEADLINE));
-                assert!(!one.get_options().unwrap().contains("statement_timeout"), "see parse_store");
+                assert_eq!(one.user, "wachat");
+                assert!(one.read_write);
+                assert_eq!(one.connect_timeout, Some(CONNECT_TIMEOUT));
+                assert_eq!(one.tcp_user_timeout, Some(DEADLINE));
+                assert!(!one.options.contains("statement_timeout"), "see parse_store");
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Connections to PostgreSQL: how one is made, and a small pool of them.
 //!
-//! The `postgres` crate's client is synchronous: a thread that needs the
+//! The client is our own, synchronous (`db/postgres.rs`): a thread that needs the
 //! database for a moment (a file's chunk, a login's devices and door, a
 //! batch of uploads' parts) borrows a connection from the pool, runs its
 //! query and gives it back, like any blocking call. The leader's writes
@@ -24,10 +24,12 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use postgres::{Client, NoTls};
 
 mod config;
 mod pool;
+pub mod postgres;
+
+use self::postgres::Client;
 
 use self::config::CONNECT_TIMEOUT;
 pub use self::config::{DEADLINE, StoreConfig, parse_store};
@@ -210,9 +212,10 @@ impl Db {
         }
     }
 
-    /// Connects to host `i` within `within`. The `postgres`
-    /// crate cannot bound its startup handshake, so the attempt runs on a
-    /// thread of its own: one that misses the deadline is left behind,
+    /// Connects to host `i` within `within`. The attempt runs on a thread
+    /// of its own, bounded by the whole deadline rather than by the
+    /// socket's timeouts on each read (a server may answer slowly, byte
+    /// after byte): one that misses the deadline is left behind,
     /// blocked until the frozen server wakes or dies (a few at most per
     /// host, [`MAX_STUCK`]), and the caller goes on to the next host. A
     /// host with that many left behind is not tried; the others are,
@@ -333,7 +336,7 @@ impl Db {
 /// Connects with `config`, and finds the connection's socket for the
 /// watchdog (the server says which ports it is between).
 fn open(config: &postgres::Config) -> std::result::Result<PgLink, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
+    let mut client = config.connect()?;
     let row = client.query_one("SELECT inet_client_port(), inet_server_port()", &[])?;
     let ports = (row.get::<_, Option<i32>>(0), row.get::<_, Option<i32>>(1));
     let socket = match ports {
@@ -381,8 +384,7 @@ impl Drop for Borrowed<'_> {
     }
 }
 
-/// A database error in words: the server's message when there is one
-/// (`postgres::Error` alone says only "db error").
+/// A database error in words: the server's message when there is one.
 pub fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
@@ -436,8 +438,7 @@ pub fn down() -> Ko {
 /// connections (53300), a read-only server: a standby, or a primary
 /// just demoted (25006), a deadlock or serialization failure retried in
 /// vain (40).
-fn is_unavailable(code: &postgres::error::SqlState) -> bool {
-    let code = code.code();
+fn is_unavailable(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("57")
         || code.starts_with("40")
@@ -448,7 +449,7 @@ fn is_unavailable(code: &postgres::error::SqlState) -> bool {
 /// The server will not take writes on this connection again: read-only
 /// (25006) or shutting down (57P01-57P03).
 fn is_not_primary(e: &postgres::Error) -> bool {
-    matches!(e.code().map(|c| c.code()), Some("25006" | "57P01" | "57P02" | "57P03"))
+    matches!(e.code(), Some("25006" | "57P01" | "57P02" | "57P03"))
 }
 
 /// Shorthand: a database error while `doing` becomes its `KO` ([`unavailable`]).
@@ -468,19 +469,14 @@ mod tests {
 
     #[test]
     fn errors_that_pass_are_unavailable_and_others_internal() {
-        use postgres::error::SqlState;
-        for passing in [
-            SqlState::READ_ONLY_SQL_TRANSACTION,
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::QUERY_CANCELED,
-            SqlState::CONNECTION_FAILURE,
-            SqlState::T_R_DEADLOCK_DETECTED,
-            SqlState::TOO_MANY_CONNECTIONS,
-        ] {
-            assert!(is_unavailable(&passing), "{passing:?}");
+        // A read-only server, a shutdown, a statement cancelled, a
+        // connection failed, a deadlock, too many connections.
+        for passing in ["25006", "57P01", "57014", "08006", "40P01", "53300"] {
+            assert!(is_unavailable(passing), "{passing:?}");
         }
-        for lasting in [SqlState::UNIQUE_VIOLATION, SqlState::SYNTAX_ERROR, SqlState::DISK_FULL] {
-            assert!(!is_unavailable(&lasting), "{lasting:?}");
+        // A unique key violated, a syntax error, a full disk.
+        for lasting in ["23505", "42601", "53100"] {
+            assert!(!is_unavailable(lasting), "{lasting:?}");
         }
     }
 

@@ -41,9 +41,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use crate::cluster::db::postgres;
+use crate::cluster::db::postgres::types::Type;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use postgres::types::Type;
 
 mod hashes;
 

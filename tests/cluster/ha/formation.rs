@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::support::TestServer;
 use crate::support::cluster::eventually;
+use wachat::cluster::db::postgres;
 
 /// The formation of `examples/cluster_ha.sh`, stopped when dropped.
 pub struct Formation {
@@ -59,7 +60,7 @@ impl Formation {
 
     /// Each PostgreSQL node's name, reported and assigned states (the monitor's view).
     pub fn states(&self) -> Vec<(String, String, String)> {
-        let Ok(mut monitor) = postgres::Client::connect(self.get("MONITOR"), postgres::NoTls) else {
+        let Ok(mut monitor) = postgres::Client::connect(self.get("MONITOR")) else {
             return Vec::new();
         };
         let sql =

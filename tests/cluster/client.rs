@@ -1,0 +1,214 @@
+//! The cluster's PostgreSQL client (`src/cluster/db/postgres.rs`) against a
+//! real PostgreSQL: what the nodes ask of it, each way it can go.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use wachat::cluster::db::postgres::{Client, IsolationLevel, Type};
+
+use crate::support::cluster::Cluster;
+
+/// A client on a test's database, with a table of its own.
+fn client() -> (Cluster, Client) {
+    let cluster = Cluster::start_empty();
+    let mut db = Client::connect(&cluster.pg.url).expect("connect");
+    db.batch_execute("CREATE TABLE t (k int8 PRIMARY KEY, name text, data bytea, ok bool)").unwrap();
+    (cluster, db)
+}
+
+#[test]
+fn values_go_and_come_back_in_every_form_a_query_takes() {
+    let (_cluster, mut db) = client();
+    // Parameters whose types the server infers (two round trips).
+    let bytes: &[u8] = &[0, 1, 255, b'\n'];
+    let n = db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", &[&1i64, &"é 你", &bytes, &true]).unwrap();
+    assert_eq!(n, 1);
+    let row = db.query_one("SELECT k, name, data, ok FROM t WHERE k = $1", &[&1i64]).unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+    assert_eq!(row.get::<_, &str>(1), "é 你");
+    assert_eq!(row.get::<_, &[u8]>(2), bytes);
+    assert!(row.get::<_, bool>("ok"));
+    // NULL both ways.
+    db.execute("INSERT INTO t (k, name) VALUES ($1, $2)", &[&2i64, &None::<String>]).unwrap();
+    let name: Option<String> = db.query_one("SELECT name FROM t WHERE k = 2", &[]).unwrap().get(0);
+    assert_eq!(name, None);
+    // Types given: one round trip; arrays.
+    let keys: Vec<i64> = vec![3, 4, 5];
+    let datas: Vec<&[u8]> = vec![b"a", b"", b"ccc"];
+    let inserted = db
+        .execute_typed(
+            "INSERT INTO t (k, data) SELECT * FROM unnest($1::int8[], $2::bytea[])",
+            &[(&keys, Type::INT8_ARRAY), (&datas, Type::BYTEA_ARRAY)],
+        )
+        .unwrap();
+    assert_eq!(inserted, 3);
+    let got = db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&5i64, Type::INT8)]).unwrap();
+    assert_eq!(got.unwrap().get::<_, Vec<u8>>(0), b"ccc");
+    assert!(db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&9i64, Type::INT8)]).unwrap().is_none());
+    // A statement prepared once, run many times; closed on the server
+    // once dropped.
+    let statement = db.prepare("SELECT count(*) FROM t WHERE k >= $1").unwrap();
+    let counts: Vec<i64> =
+        [1i64, 3, 6].iter().map(|k| db.query_one(&statement, &[k]).unwrap().get(0)).collect();
+    assert_eq!(counts, [5, 3, 0]);
+    let prepared = |db: &mut Client| -> i64 {
+        db.query_one("SELECT count(*) FROM pg_prepared_statements", &[]).unwrap().get(0)
+    };
+    assert_eq!(prepared(&mut db), 1);
+    drop(statement);
+    assert_eq!(prepared(&mut db), 0, "closed with the next request");
+    // Rows: none, several; one asked of several is an error.
+    assert_eq!(db.query("SELECT k FROM t WHERE k > 100", &[]).unwrap().len(), 0);
+    assert_eq!(db.query("SELECT k FROM t ORDER BY k", &[]).unwrap().len(), 5);
+    assert!(db.query_opt("SELECT k FROM t", &[]).is_err());
+    assert!(db.query_one("SELECT k FROM t WHERE k > 100", &[]).is_err());
+    // A value read as a type it is not, or a parameter of the wrong
+    // type or count: an error, and the connection goes on.
+    let row = db.query_one("SELECT k FROM t WHERE k = 1", &[]).unwrap();
+    assert!(row.try_get::<_, String>(0).is_err());
+    assert!(row.try_get::<_, i64>(7).is_err());
+    assert!(db.query("SELECT k FROM t WHERE k = $1", &[&"one"]).is_err());
+    assert!(db.query("SELECT k FROM t WHERE k = $1", &[]).is_err());
+    assert_eq!(db.query_one("SELECT 41 + 1", &[]).unwrap().get::<_, i32>(0), 42);
+}
+
+#[test]
+fn the_servers_errors_carry_their_code_and_the_connection_goes_on() {
+    let (_cluster, mut db) = client();
+    db.execute("INSERT INTO t (k) VALUES (1)", &[]).unwrap();
+    let e = db.execute("INSERT INTO t (k) VALUES ($1)", &[&1i64]).unwrap_err();
+    assert_eq!(e.code(), Some("23505"), "{e}");
+    assert!(e.to_string().contains("duplicate key"), "{e}");
+    let e = db.batch_execute("SELECT 1; SELEKT 2").unwrap_err();
+    assert_eq!(e.code(), Some("42601"), "{e}");
+    assert!(!db.is_closed());
+    assert_eq!(db.query_one("SELECT count(*) FROM t", &[]).unwrap().get::<_, i64>(0), 1);
+}
+
+#[test]
+fn a_transaction_takes_effect_at_its_commit_and_none_when_dropped() {
+    let (cluster, mut db) = client();
+    let mut other = Client::connect(&cluster.pg.url).unwrap();
+    let count = |c: &mut Client| -> i64 { c.query_one("SELECT count(*) FROM t", &[]).unwrap().get(0) };
+    let mut tx = db.transaction().unwrap();
+    tx.execute("INSERT INTO t (k) VALUES (1)", &[]).unwrap();
+    assert_eq!(count(&mut other), 0, "not before the commit");
+    tx.commit().unwrap();
+    assert_eq!(count(&mut other), 1);
+    // Dropped (an error on the way): rolled back, and the connection is
+    // out of the transaction.
+    {
+        let mut tx = db.transaction().unwrap();
+        tx.execute("INSERT INTO t (k) VALUES (2)", &[]).unwrap();
+        assert!(tx.execute("INSERT INTO t (k) VALUES (1)", &[]).is_err());
+    }
+    assert_eq!(count(&mut db), 1);
+    db.transaction().unwrap().rollback().unwrap();
+    // An isolation level, read only: what the checkpoints' reader asks.
+    let mut tx = db
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .unwrap();
+    let level: String = tx.query_one("SHOW transaction_isolation", &[]).unwrap().get(0);
+    assert_eq!(level, "repeatable read");
+    assert_eq!(count(&mut tx), 1);
+    other.execute("INSERT INTO t (k) VALUES (3)", &[]).unwrap();
+    assert_eq!(count(&mut tx), 1, "the snapshot of its first read");
+    let e = tx.execute("INSERT INTO t (k) VALUES (4)", &[]).unwrap_err();
+    assert_eq!(e.code(), Some("25006"), "{e}");
+    drop(tx);
+    assert_eq!(count(&mut db), 2);
+}
+
+#[test]
+fn notifications_come_to_a_listener_whenever_they_are_sent() {
+    let (cluster, mut listener) = client();
+    let mut sender = Client::connect(&cluster.pg.url).unwrap();
+    listener.batch_execute("LISTEN news").unwrap();
+    // None: the wait ends after about the time given.
+    let started = Instant::now();
+    assert!(listener.notification(Duration::from_millis(200)).unwrap().is_none());
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    // One sent while the listener waits.
+    let waiting = std::thread::spawn(move || {
+        let got = listener.notification(Duration::from_secs(20)).unwrap();
+        (listener, got)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    sender.batch_execute("NOTIFY news, 'first'").unwrap();
+    let (mut listener, got) = waiting.join().unwrap();
+    assert_eq!(got.expect("the notification").payload(), "first");
+    // Several sent while the listener did something else (a query of its
+    // own): kept, then taken without waiting.
+    for n in 0..3 {
+        sender.execute("SELECT pg_notify('news', $1)", &[&n.to_string()]).unwrap();
+    }
+    assert_eq!(listener.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+    let mut payloads = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while payloads.len() < 3 && Instant::now() < deadline {
+        if let Some(n) = listener.notification(Duration::from_millis(100)).unwrap() {
+            payloads.push(n.payload().to_string());
+        }
+    }
+    assert_eq!(payloads, ["0", "1", "2"]);
+    assert!(listener.notification(Duration::ZERO).unwrap().is_none());
+    assert!(!listener.is_closed());
+}
+
+#[test]
+fn a_connection_the_server_ends_is_closed_with_the_servers_code() {
+    let (cluster, mut db) = client();
+    let pid: i32 = db.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let mut admin = Client::connect(&cluster.pg.url).unwrap();
+    admin.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+    let e = db.query_one("SELECT 1", &[]).unwrap_err();
+    assert!(e.code() == Some("57P01") || e.code().is_none(), "{e}");
+    assert!(db.is_closed() || db.query_one("SELECT 1", &[]).is_err());
+    assert!(db.is_closed());
+}
+
+#[test]
+fn the_first_host_that_takes_writes_is_the_one_connected() {
+    let (cluster, _db) = client();
+    let port = cluster.pg.port;
+    let name = cluster.pg.url.rsplit('/').next().unwrap().to_string();
+    // A port nobody listens on first: the next host is tried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("postgres://wachat@127.0.0.1:{dead},127.0.0.1:{port}/{name}");
+    let mut db = Client::connect(&url).expect("the second host");
+    assert_eq!(db.query_one("SELECT current_database()", &[]).unwrap().get::<_, String>(0), name);
+    // A server that takes no writes (as a standby) is refused when
+    // writes are asked, and taken otherwise.
+    let read_only = "options=-c%20default_transaction_read_only%3Don";
+    let url =
+        format!("postgres://wachat@127.0.0.1:{port}/{name}?{read_only}&target_session_attrs=read-write");
+    let e = Client::connect(&url).err().expect("refused");
+    assert!(e.to_string().contains("read-only"), "{e}");
+    let keywords = format!(
+        "host=127.0.0.1 port={port} user=wachat dbname={name} options='-c default_transaction_read_only=on'"
+    );
+    let mut db = Client::connect(&keywords).expect("any server");
+    assert_eq!(db.query_one("SHOW transaction_read_only", &[]).unwrap().get::<_, String>(0), "on");
+}
+
+#[test]
+fn rows_copied_in_arrive_and_a_copy_given_up_leaves_none() {
+    let (_cluster, mut db) = client();
+    let mut copy = db.copy_in("COPY t (k, name) FROM STDIN").unwrap();
+    for k in 0..1000 {
+        copy.write_all(format!("{k}\tname {k}\n").as_bytes()).unwrap();
+    }
+    assert_eq!(copy.finish().unwrap(), 1000);
+    let mut copy = db.copy_in("COPY t (k, name) FROM STDIN").unwrap();
+    copy.write_all(b"5000\tgiven up\n").unwrap();
+    drop(copy);
+    assert_eq!(db.query_one("SELECT count(*) FROM t", &[]).unwrap().get::<_, i64>(0), 1000);
+    let e = db.copy_in("COPY nowhere FROM STDIN").err().expect("no such table");
+    assert_eq!(e.code(), Some("42P01"), "{e}");
+    assert_eq!(db.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+}
