@@ -1,5 +1,5 @@
 //! What a file store keeps — a description ([`Meta`]) and the messages
-//! that carry a file ([`Carrier`]) behind [`FileStore`], the bytes behind
+//! that carry a file ([`Carrier`]) behind [`FileStore`](super::FileStore), the bytes behind
 //! [`Blobs`] — and the two interfaces every store implements. A store
 //! decides nothing: the rules are `rules.rs`'s, applied by `Files`
 //! (`mod.rs`).
@@ -99,56 +99,10 @@ pub fn part_gap(received: u64) -> Ko {
     Ko::new(Code::BadRequest, format!("expected the part at offset {received}"))
 }
 
-/// Where files' descriptions are kept ([`Meta`], with their carriers),
-/// beside their bytes ([`Blobs`]). Each call is one change, durable when
-/// it returns `Ok`; none decides anything (that is [`Files`](super::Files)'s).
-pub trait FileStore: Send + Sync {
-    /// Records a new upload `id` (not complete, carried by nothing) if
-    /// `allow` lets it, asked with what the owner's files take now, in
-    /// one step with the reservation: two `UPLOAD`s of one owner at once,
-    /// on one node or two, see each other's, so that together they never
-    /// pass the owner's quota.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
-    /// The description of `id`, with its carriers.
-    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
-    /// Upload `id` is checked (its bytes [sealed](Blobs::seal)): it
-    /// becomes complete, of media type `kind`.
-    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko>;
-    /// `carrier` carries file `id`; false if it already did.
-    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
-    /// `carrier` carries nothing any more: the file it carried, and the
-    /// carriers that file has left.
-    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// The file `carrier` carries.
-    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// Removes the description of file `id` and its carriers (its bytes
-    /// are [`Blobs::remove`]'s).
-    fn remove(&self, id: &str) -> Result<(), Ko>;
-    /// Every file of `owner`, complete or not.
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
-    /// At most `limit` uploads not complete that began at or before
-    /// `before` (Unix ms), oldest first.
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
-    /// The files the account of `name` touched ([`concerns`](super::concerns)):
-    /// those it uploaded and those its messages, sent or received, carry.
-    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko>;
-    /// Runs `change`, a change of whose the file is
-    /// ([`FileChange::Disown`](super::FileChange::Disown),
-    /// [`FileChange::Heir`](super::FileChange::Heir): the rules'
-    /// [`disown`](super::disown) and [`pass_to_heir`](super::pass_to_heir),
-    /// never a store's), on the description of file `id` as it is now,
-    /// and keeps it if it changed anything, in one step: two changes of
-    /// one file take turns, each on what the other left. The description
-    /// after it, and whether it changed; `None`: no such file.
-    fn reassign(&self, id: &str, change: &super::FileChange) -> Result<Option<(Meta, bool)>, Ko>;
-}
-
 /// Where the bytes of files are kept, and nothing else: an upload's as
 /// they come, a complete file's and its thumbnail's, each named by the
 /// file's id. Who may read or write them, and when, is decided before
-/// (by [`Files`](super::Files), from the descriptions of [`FileStore`]).
+/// (by [`Files`](super::Files), from the descriptions of [`FileStore`](super::FileStore)).
 pub trait Blobs: Send + Sync {
     /// Makes room for the bytes of a new upload `id`: none yet.
     fn begin(&self, id: &str) -> Result<(), Ko>;

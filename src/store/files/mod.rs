@@ -39,8 +39,8 @@ mod kept;
 mod names;
 mod rules;
 
-pub use index::{FileChange, FileIndex};
-pub use kept::{Blobs, Carrier, FileStore, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
+pub use index::{FileChange, FileIndex, FileStore};
+pub use kept::{Blobs, Carrier, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
 pub use rules::{
     PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, concerns, disown, heir, is_orphan,
     is_owner, is_stale, is_unread, may_fetch, pass_to_heir,
