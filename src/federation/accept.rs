@@ -108,14 +108,15 @@ fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool))
             let (from, took) = hello(f, &stream, (&from, &to), &identity)?;
             f.linked(from_ip);
             *linked = true;
-            if let Ok(copy) = stream.tcp().try_clone()
-                && let Some(old) = f.incoming.lock().insert(fold(&from), copy)
-            {
-                let _ = old.shutdown(std::net::Shutdown::Both); // its older link
-            }
             let began = f.ctx().map(|ctx| ctx.remote_seen.link_began(&from));
             let taken = take_frames(f, &stream, &mut reader, (&from, took));
-            f.incoming.lock().remove(&fold(&from));
+            // Only if it is still this link's place: a newer link took it.
+            let mut incoming = f.incoming.lock();
+            let this = stream.tcp().peer_addr().ok();
+            if incoming.get(&fold(&from)).is_some_and(|s| s.peer_addr().ok() == this) {
+                incoming.remove(&fold(&from));
+            }
+            drop(incoming);
             if let (Some(ctx), Some(n)) = (f.ctx(), began) {
                 ctx.remote_seen.link_ended(&ctx, &from, n);
             }
@@ -236,6 +237,13 @@ fn hello(
         }
     }
     let took = store.peer_facts(&peer.name).took;
+    // The link takes the peer's place before its `OK`: the peer's next
+    // hello, sent once this one is answered, finds it and closes it.
+    if let Ok(copy) = stream.tcp().try_clone()
+        && let Some(old) = f.incoming.lock().insert(fold(&peer.name), copy)
+    {
+        let _ = old.shutdown(std::net::Shutdown::Both); // its older link
+    }
     say(stream, &Answer::Hello(took))?;
     log::info!("link: {} linked to us (its frames from {})", peer.name, took + 1);
     Ok((peer.name, took))
