@@ -215,7 +215,7 @@ pub fn history_page(
 
 /// [`history_page`], with (`room_ticks`, 1.2 §31) the asker's own room
 /// messages `DELIVERED` or `READ` as its direct ones are
-/// (`LocalStore::history_page_ticked`), for a connection that logged in
+/// (`LocalStore::history_page`), for a connection that logged in
 /// as a device.
 pub fn history_page_as(
     store: &LocalStore,
@@ -224,10 +224,7 @@ pub fn history_page_as(
     (start, room_ticks): (Start, bool),
     limit: usize,
 ) -> Result<(Vec<String>, Option<u64>), Ko> {
-    let listing = match room_ticks {
-        true => store.history_page_ticked(user, chat, start, limit, MAX_HISTORY_BYTES)?,
-        false => store.history_page(user, chat, start, limit, MAX_HISTORY_BYTES)?,
-    };
+    let listing = store.history_page(user, chat, (start, room_ticks), limit, MAX_HISTORY_BYTES)?;
     let before = listing.before;
     let lines = listing.messages()?;
     let fates = Fates::of(store.server().actions_since, &lines);

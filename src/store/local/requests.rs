@@ -291,38 +291,27 @@ impl LocalStore {
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
     pub fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
-        self.history_page(user, chat, Start::Newest, limit, max_bytes)
+        self.history_page(user, chat, (Start::Newest, false), limit, max_bytes)
     }
 
     /// 1.2: a page of `HISTORY`: the messages from `start` back, at most
     /// `limit` of them and `max_bytes` of lines, oldest first, and where
     /// the page before starts (`protocol::page`). A cursor that is not a
     /// place in `user`'s conversation `chat` is refused with
-    /// [`not_a_page`](crate::protocol::page::not_a_page). The walk back
-    /// along the conversation is reads.rs's.
+    /// [`not_a_page`](crate::protocol::page::not_a_page). With
+    /// `room_ticks` (1.2 §31, a connection that logged in as a device),
+    /// `user`'s own messages of a room carry their ticks (`DELIVERED`,
+    /// `READ`) where the room keeps receipts. The walk back along the
+    /// conversation is reads.rs's.
     pub fn history_page(
         &self,
         user: UserId,
         chat: &Chat,
-        start: Start,
+        (start, room_ticks): (Start, bool),
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, (start, false), limit, max_bytes)
-    }
-
-    /// 1.2 (§31): [`Self::history_page`] as a connection that logged in as
-    /// a device is shown it: `user`'s own messages of a room with their
-    /// ticks (`DELIVERED`, `READ`) where the room keeps receipts.
-    pub fn history_page_ticked(
-        &self,
-        user: UserId,
-        chat: &Chat,
-        start: Start,
-        limit: usize,
-        max_bytes: usize,
-    ) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, (start, true), limit, max_bytes)
+        self.inner.history(user, chat, (start, room_ticks), limit, max_bytes)
     }
 
     /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)

@@ -385,12 +385,13 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         assert_eq!(history(&store, bob, "ana").len(), 3, "{how:?}");
         // ... a page at a time too (1.2), whose cursor the new ana may not use.
         let with_ana = Chat::parse("ana").unwrap();
-        let page = |user, start| store.history_page(user, &with_ana, start, 1, usize::MAX);
+        let page = |user, start| store.history_page(user, &with_ana, (start, false), 1, usize::MAX);
         let newest = page(bob, Start::Newest).unwrap();
         let older = page(bob, Start::At(newest.before.unwrap())).unwrap();
         assert_eq!((older.len, older.before.is_some()), (1, true), "{how:?}");
         let with_bob = Chat::parse("bob").unwrap();
-        let refused = store.history_page(ana, &with_bob, Start::At(newest.before.unwrap()), 1, usize::MAX);
+        let refused =
+            store.history_page(ana, &with_bob, (Start::At(newest.before.unwrap()), false), 1, usize::MAX);
         assert_eq!(refused.map(|l| l.len).unwrap_err().code, Code::BadRequest, "{how:?}");
         // ... the new ana's m1 is a new message, not a resend of the old one's ...
         send(&store, ana, "bob", "m1").unwrap();
