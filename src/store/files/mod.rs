@@ -84,9 +84,6 @@ fn unknown() -> Ko {
     Ko::new(Code::UnknownFile, "no such file that you may see")
 }
 
-/// How long a `MSG` trusts the file bytes it last read ([`Files::check_message`]).
-pub const USAGE_FOR: Duration = Duration::from_secs(1);
-
 /// Locks per file id, spread over a few mutexes: two `PART`s of one
 /// upload on this node take turns (two nodes: the store's keys decide).
 const STRIPES: usize = 16;
@@ -100,9 +97,6 @@ pub struct Files {
     /// An upload not complete this long after it began is removed.
     pub upload_ttl: Duration,
     stripes: [Mutex<()>; STRIPES],
-    /// Each owner's file bytes as a `MSG` last saw them, and when
-    /// ([`Files::check_message`]).
-    usage: Mutex<HashMap<String, (u64, Instant)>>,
     /// Thumbnails are made one at a time: what decoding costs in memory
     /// is then one image's, however many uploads complete at once.
     thumbnails: Mutex<()>,
@@ -195,7 +189,6 @@ impl Files {
         upload_ttl: Duration,
     ) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
-        let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
         let queued = Mutex::default();
         let completing = Mutex::default();
@@ -205,7 +198,6 @@ impl Files {
             max_size,
             upload_ttl,
             stripes,
-            usage,
             thumbnails,
             queued,
             by_address,
@@ -230,30 +222,14 @@ impl Files {
 
     /// Whether `owner` may store one more message: `KO:FULL` once its
     /// messages (`stored`) and its files reach `quota` (0: none). A burst
-    /// of `MSG`s asks once, and reads the messages' bytes only if there
-    /// are files; the file bytes are remembered for [`USAGE_FOR`] (a
-    /// cluster's are a query away), forgotten at once when an `UPLOAD`
-    /// adds some. Messages alone are the store's to check.
+    /// of `MSG`s asks once; an owner without files has nothing to add to
+    /// what the store checks (its messages alone), and its messages'
+    /// bytes are not read.
     pub fn check_message(&self, owner: &str, stored: impl FnOnce() -> u64, quota: u64) -> Result<(), Ko> {
         if quota == 0 {
             return Ok(());
         }
-        let key = fold(owner);
-        let known = self.usage.lock().get(&key).filter(|(_, at)| at.elapsed() < USAGE_FOR).map(|(b, _)| *b);
-        let files = match known {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = self.bytes_of(owner);
-                let mut usage = self.usage.lock();
-                if usage.len() >= 4096 {
-                    usage.retain(|_, (_, at)| at.elapsed() < USAGE_FOR);
-                }
-                usage.insert(key, (bytes, Instant::now()));
-                bytes
-            }
-        };
-        // The messages' bytes are read only for an owner with files (a
-        // cluster reads them from its database).
+        let files = self.bytes_of(owner);
         if files == 0 { Ok(()) } else { check_quota(stored() + files, 0, quota) }
     }
 
@@ -314,7 +290,6 @@ impl Files {
             }
             return Err(ko);
         }
-        self.usage.lock().remove(&fold(owner));
         Ok(id)
     }
 
@@ -693,9 +668,6 @@ impl Files {
                         now.owner,
                         meta.owner
                     );
-                    let mut usage = self.usage.lock();
-                    usage.remove(&fold(&meta.owner));
-                    usage.remove(&fold(&now.owner));
                 }
                 Ok(())
             }
@@ -717,7 +689,6 @@ impl Files {
         }
         self.remove(id)?;
         self.done(id);
-        self.usage.lock().remove(&fold(owner));
         Ok(())
     }
 
@@ -740,7 +711,6 @@ impl Files {
                 removed += 1;
             }
         }
-        self.usage.lock().remove(&fold(name));
         Ok(removed)
     }
 
