@@ -52,8 +52,7 @@ pub(super) fn take_upload(ctx: &Ctx, server: &str, upload: &Frame) -> Answer {
         let (stored, quota) = ctx.store.peer_stored(server);
         let id = peer_file_id(server, file);
         let have = ctx.files.receive(&id, &owner, (name, *size, sha256), stored, quota)?;
-        let complete = ctx.files.complete_of(&id, &owner)?;
-        Ok(if complete { have } else { have.min(size - 1) })
+        Ok(if ctx.files.complete_of(&id, &owner) { have } else { have.min(size - 1) })
     });
     answer(received.map_err(|ko| peer_words(ko, server)))
 }
@@ -114,7 +113,7 @@ pub(super) fn take_file(ctx: &Ctx, server: &str, me: &str, frame: &Frame) -> Res
         return ctx.store.take_frame(server, me, &msg);
     }
     let local = peer_file_id(server, file);
-    if !ctx.files.complete_of(&local, &peer_account(server))? {
+    if !ctx.files.complete_of(&local, &peer_account(server)) {
         let why = format!("{server} sent no file {file} whole on a link before this message");
         return Err(Ko::new(Code::UnknownFile, why));
     }
@@ -139,7 +138,7 @@ pub(super) fn carried(ctx: &Ctx, me: &str, frame: &Frame) -> Option<(String, Met
         return None;
     }
     let found = ctx.files.carried_meta(here(from, me), here(to, me), id);
-    found.ok().flatten().filter(|(_, meta)| meta.complete)
+    found.filter(|(_, meta)| meta.complete)
 }
 
 /// The dialer's `FILE` frame for the message `frame`, which carries the

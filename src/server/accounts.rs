@@ -221,10 +221,7 @@ impl Source for StoreSource<'_> {
 
     fn files(&mut self) -> crate::error::Result<Vec<String>> {
         let Some((files, owner)) = self.files else { return Ok(Vec::new()) };
-        match super::files::lines(files, owner).map_err(refused)? {
-            crate::protocol::Reply::Listing(lines) => Ok(lines),
-            _ => Ok(Vec::new()),
-        }
+        Ok(super::files::lines(files, owner))
     }
 
     fn save_file(&mut self, id: &str, dest: &Path) -> crate::error::Result<u64> {

@@ -179,14 +179,14 @@ fn may_see<'a>(base: &'a Base, user: UserId, reader: &'a str) -> impl Fn(&Carrie
 
 /// `FILES`: a line per complete file of `owner` and message of its that
 /// carries it (a file no message carries: one line, `<to>` and `<id>` empty).
-pub fn list(base: &Base, owner: &str) -> Result<Reply, Ko> {
-    lines(&base.files, owner)
+pub fn list(base: &Base, owner: &str) -> Reply {
+    Reply::listing(lines(&base.files, owner))
 }
 
 /// The lines of `FILES` for `owner`, from `files` (also the export's).
-pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
+pub fn lines(files: &Files, owner: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    for (id, meta) in files.of_owner(owner)? {
+    for (id, meta) in files.of_owner(owner) {
         let line = |message| FileLine { file: meta.info(&id), sha256: meta.sha256.clone(), message };
         // Only the owner's own messages: a forward (§21) is its sender's, and says nothing to the uploader.
         let own: Vec<_> = meta.carriers.iter().filter(|c| c.from.eq_ignore_ascii_case(owner)).collect();
@@ -197,7 +197,7 @@ pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
             lines.push(line(Some((c.to.clone(), c.id.clone()))).to_string());
         }
     }
-    Ok(Reply::listing(lines))
+    lines
 }
 
 /// Copies complete file `id` into `dest`, a new private file (0600), synced

@@ -30,7 +30,7 @@ pub fn ask(ctx: &Ctx, (me, my_name): (UserId, &str), start: &str, server: &str) 
         return Err(Ko::new(Code::BadRequest, format!("bad start of a name: {why}")));
     };
     if let Some(Chat::User(local)) = links.route(&Chat::User(address))? {
-        return presence::people(ctx, me, &local, crate::protocol::request::MAX_PEOPLE);
+        return Ok(presence::people(ctx, me, &local, crate::protocol::request::MAX_PEOPLE));
     }
     let mut lines = links.ask_people(my_name, server, start)?;
     // Who hides its own last seen sees nobody's (§30).

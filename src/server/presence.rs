@@ -428,7 +428,7 @@ pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, K
 /// members of `me`'s rooms (`me` left out), as [`members`] shows each: the
 /// people `MEMBERS` lets `me` see, in one read of the rooms and their
 /// members.
-pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<SeenLine>, Ko> {
+pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Vec<SeenLine> {
     let start = fold(prefix);
     let rooms = base.store.rooms_of(me, usize::MAX);
     let mut found: Vec<(UserId, Arc<str>)> = rooms
@@ -440,10 +440,10 @@ pub fn people(base: &Base, me: UserId, prefix: &str, most: usize) -> Result<Vec<
     found.dedup_by_key(|(user, _)| *user);
     found.truncate(most);
     let presence = seen_by(base, me);
-    Ok(found
+    found
         .into_iter()
         .map(|(user, name)| SeenLine { user: name.to_string(), presence: presence(user) })
-        .collect())
+        .collect()
 }
 
 /// True if `user` is in `room` now (to tell a `JOIN` that changes nothing).

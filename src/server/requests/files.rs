@@ -78,5 +78,5 @@ pub(super) fn file_of(a: Asking, chat: Chat, from: String, id: String) -> Flow {
 /// `FILES`: your files and the messages that carry them.
 pub(super) fn list(a: Asking) -> Flow {
     let listed = files::list(a.base, a.who.name);
-    a.reply(listed)
+    a.reply(Ok(listed))
 }

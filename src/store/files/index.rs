@@ -205,8 +205,10 @@ impl FileIndex {
 }
 
 /// Where files' descriptions are kept ([`Meta`], with their carriers),
-/// beside their bytes ([`Blobs`](super::Blobs)). Each call is one change, durable when
-/// it returns `Ok`; none decides anything (that is [`Files`](super::Files)'s).
+/// beside their bytes ([`Blobs`](super::Blobs)). Each change is one call, durable when
+/// it returns `Ok`; the reads answer from the descriptions as applied (a
+/// [`FileIndex`] in memory), and cannot fail. None decides anything (that
+/// is [`Files`](super::Files)'s).
 pub trait FileStore: Send + Sync {
     /// Records a new upload `id` (not complete, carried by nothing) if
     /// `allow` lets it, asked with what the owner's files take now, in
@@ -215,7 +217,7 @@ pub trait FileStore: Send + Sync {
     /// pass the owner's quota.
     fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
     /// The description of `id`, with its carriers.
-    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
+    fn meta(&self, id: &str) -> Option<Meta>;
     /// Upload `id` is checked (its bytes [sealed](super::Blobs::seal)): it
     /// becomes complete, of media type `kind`.
     fn finish(&self, id: &str, kind: &str) -> Result<(), Ko>;
@@ -225,20 +227,20 @@ pub trait FileStore: Send + Sync {
     /// carriers that file has left.
     fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
     /// The file `carrier` carries.
-    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
+    fn carried(&self, carrier: &Carrier) -> Option<(String, Meta)>;
     /// Removes the description of file `id` and its carriers (its bytes
     /// are [`Blobs::remove`](super::Blobs::remove)'s).
     fn remove(&self, id: &str) -> Result<(), Ko>;
     /// Every file of `owner`, complete or not.
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
+    fn of_owner(&self, owner: &str) -> Vec<(String, Meta)>;
     /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko>;
+    fn usage(&self, owner: &str) -> Footprint;
     /// At most `limit` uploads not complete that began at or before
     /// `before` (Unix ms), oldest first.
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
+    fn stale(&self, before: u64, limit: usize) -> Vec<String>;
     /// The files the account of `name` touched ([`concerns`](super::concerns)):
     /// those it uploaded and those its messages, sent or received, carry.
-    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko>;
+    fn concerning(&self, name: &str) -> Vec<String>;
     /// Runs `change`, a change of whose the file is
     /// ([`FileChange::Disown`],
     /// [`FileChange::Heir`]: the rules'

@@ -84,9 +84,6 @@ fn unknown() -> Ko {
     Ko::new(Code::UnknownFile, "no such file that you may see")
 }
 
-/// How long a `MSG` trusts the file bytes it last read ([`Files::check_message`]).
-pub const USAGE_FOR: Duration = Duration::from_secs(1);
-
 /// Locks per file id, spread over a few mutexes: two `PART`s of one
 /// upload on this node take turns (two nodes: the store's keys decide).
 const STRIPES: usize = 16;
@@ -100,9 +97,6 @@ pub struct Files {
     /// An upload not complete this long after it began is removed.
     pub upload_ttl: Duration,
     stripes: [Mutex<()>; STRIPES],
-    /// Each owner's file bytes as a `MSG` last saw them, and when
-    /// ([`Files::check_message`]).
-    usage: Mutex<HashMap<String, (u64, Instant)>>,
     /// Thumbnails are made one at a time: what decoding costs in memory
     /// is then one image's, however many uploads complete at once.
     thumbnails: Mutex<()>,
@@ -195,7 +189,6 @@ impl Files {
         upload_ttl: Duration,
     ) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
-        let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
         let queued = Mutex::default();
         let completing = Mutex::default();
@@ -205,7 +198,6 @@ impl Files {
             max_size,
             upload_ttl,
             stripes,
-            usage,
             thumbnails,
             queued,
             by_address,
@@ -224,36 +216,20 @@ impl Files {
 
     /// Bytes `owner`'s files take or have reserved (uploads under way):
     /// what counts in `--user-quota` beside its messages.
-    pub fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
-        Ok(self.store.usage(owner)?.bytes)
+    pub fn bytes_of(&self, owner: &str) -> u64 {
+        self.store.usage(owner).bytes
     }
 
     /// Whether `owner` may store one more message: `KO:FULL` once its
     /// messages (`stored`) and its files reach `quota` (0: none). A burst
-    /// of `MSG`s asks once, and reads the messages' bytes only if there
-    /// are files; the file bytes are remembered for [`USAGE_FOR`] (a
-    /// cluster's are a query away), forgotten at once when an `UPLOAD`
-    /// adds some. Messages alone are the store's to check.
+    /// of `MSG`s asks once; an owner without files has nothing to add to
+    /// what the store checks (its messages alone), and its messages'
+    /// bytes are not read.
     pub fn check_message(&self, owner: &str, stored: impl FnOnce() -> u64, quota: u64) -> Result<(), Ko> {
         if quota == 0 {
             return Ok(());
         }
-        let key = fold(owner);
-        let known = self.usage.lock().get(&key).filter(|(_, at)| at.elapsed() < USAGE_FOR).map(|(b, _)| *b);
-        let files = match known {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = self.bytes_of(owner)?;
-                let mut usage = self.usage.lock();
-                if usage.len() >= 4096 {
-                    usage.retain(|_, (_, at)| at.elapsed() < USAGE_FOR);
-                }
-                usage.insert(key, (bytes, Instant::now()));
-                bytes
-            }
-        };
-        // The messages' bytes are read only for an owner with files (a
-        // cluster reads them from its database).
+        let files = self.bytes_of(owner);
         if files == 0 { Ok(()) } else { check_quota(stored() + files, 0, quota) }
     }
 
@@ -287,7 +263,7 @@ impl Files {
             let mb = self.max_size / (1024 * 1024);
             return Err(Ko::new(Code::TooLong, format!("a file is at most {mb} MB (--max-file-mb)")));
         }
-        check_upload(self.store.usage(owner)?, stored, size, quota)?; // cheap refusals first
+        check_upload(self.store.usage(owner), stored, size, quota)?; // cheap refusals first
         let meta = Meta {
             owner: owner.into(),
             name: name.into(),
@@ -314,7 +290,6 @@ impl Files {
             }
             return Err(ko);
         }
-        self.usage.lock().remove(&fold(owner));
         Ok(id)
     }
 
@@ -334,7 +309,7 @@ impl Files {
     ) -> Result<u64, Ko> {
         // No stripe is held: making the upload may sweep others (one
         // link per peer at a time announces its files one by one).
-        if let Some(meta) = self.store.meta(id)? {
+        if let Some(meta) = self.store.meta(id) {
             if !is_owner(&meta, owner) || meta.size != size || meta.sha256 != sha256 {
                 let why = format!("the file {id} was announced with another owner, size or sha256");
                 return Err(Ko::new(Code::BadRequest, why));
@@ -347,14 +322,14 @@ impl Files {
 
     /// The file a message carries, with its description (its sha256
     /// among it), if any.
-    pub fn carried_meta(&self, from: &str, to: &str, id: &str) -> Result<Option<(String, Meta)>, Ko> {
+    pub fn carried_meta(&self, from: &str, to: &str, id: &str) -> Option<(String, Meta)> {
         self.store.carried(&Carrier::new(from, to, id))
     }
 
     /// Whether file `id` is complete and `owner`'s: a peer names only its
     /// own files in a `FILE` frame.
-    pub fn complete_of(&self, id: &str, owner: &str) -> Result<bool, Ko> {
-        Ok(self.store.meta(id)?.is_some_and(|meta| meta.complete && is_owner(&meta, owner)))
+    pub fn complete_of(&self, id: &str, owner: &str) -> bool {
+        self.store.meta(id).is_some_and(|meta| meta.complete && is_owner(&meta, owner))
     }
 
     /// The next part of complete file `id` from `offset`, for whoever this
@@ -543,7 +518,7 @@ impl Files {
         // knows it or the store tells, and before it says it is complete.
         let (meta, received) = match known {
             Some((meta, received)) => (meta, Some(received)),
-            None => (self.store.meta(id)?.ok_or_else(unknown)?, None),
+            None => (self.store.meta(id).ok_or_else(unknown)?, None),
         };
         if !is_owner(&meta, owner) {
             return Err(unknown());
@@ -657,7 +632,7 @@ impl Files {
         id: &str,
         may_see: impl Fn(&Carrier) -> bool,
     ) -> Result<Meta, Ko> {
-        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        let meta = self.store.meta(id).ok_or_else(unknown)?;
         if !meta.complete && is_owner(&meta, sender) {
             return Err(Ko::new(
                 Code::UnknownFile,
@@ -693,9 +668,6 @@ impl Files {
                         now.owner,
                         meta.owner
                     );
-                    let mut usage = self.usage.lock();
-                    usage.remove(&fold(&meta.owner));
-                    usage.remove(&fold(&now.owner));
                 }
                 Ok(())
             }
@@ -711,13 +683,12 @@ impl Files {
     /// comes back. Anyone else's file, or one a message carries, stays.
     pub fn discard(&self, owner: &str, id: &str) -> Result<(), Ko> {
         let _turn = self.stripe(id).lock();
-        let Some(meta) = self.store.meta(id)? else { return Ok(()) };
+        let Some(meta) = self.store.meta(id) else { return Ok(()) };
         if !meta.complete || !is_owner(&meta, owner) || !is_orphan(&meta) {
             return Ok(());
         }
         self.remove(id)?;
         self.done(id);
-        self.usage.lock().remove(&fold(owner));
         Ok(())
     }
 
@@ -729,7 +700,7 @@ impl Files {
     /// recipient's. How many were removed.
     pub fn forget_account(&self, name: &str) -> Result<usize, Ko> {
         let mut removed = 0;
-        for id in self.store.concerning(name)? {
+        for id in self.store.concerning(name) {
             let _turn = self.stripe(&id).lock();
             let Some((meta, _)) = self.store.reassign(&id, &FileChange::Disown(name.to_string()))? else {
                 continue;
@@ -740,7 +711,6 @@ impl Files {
                 removed += 1;
             }
         }
-        self.usage.lock().remove(&fold(name));
         Ok(removed)
     }
 
@@ -754,7 +724,7 @@ impl Files {
         let _no_upload_is_being_made = self.making.write();
         let mut removed = 0;
         for id in self.blobs.kept()? {
-            if self.store.meta(&id)?.is_none() {
+            if self.store.meta(&id).is_none() {
                 self.blobs.remove(&id)?;
                 removed += 1;
             }
@@ -779,17 +749,12 @@ impl Files {
         }
         let ttl = u64::try_from(self.upload_ttl.as_millis()).unwrap_or(u64::MAX);
         let Some(before) = now.checked_sub(ttl) else { return };
-        let stale = match self.store.stale(before, SWEEP_AT_MOST) {
-            Ok(stale) => stale,
-            Err(ko) => return log::warn!("files: listing uploads: {}", ko.reason),
-        };
-        for id in &stale {
+        for id in &self.store.stale(before, SWEEP_AT_MOST) {
             let _turn = self.stripe(id).lock();
             // Checked again under the upload's turn: its last part may
             // have just completed it.
-            match self.store.meta(id) {
-                Ok(Some(meta)) if is_stale(&meta, now, self.upload_ttl) => {}
-                _ => continue,
+            if !self.store.meta(id).is_some_and(|meta| is_stale(&meta, now, self.upload_ttl)) {
+                continue;
             }
             log::info!("files: upload {id} not finished in time: removed");
             self.done(id);
@@ -822,7 +787,7 @@ impl Files {
     /// The file a message carries, if any.
     pub fn carried(&self, from: &str, to: &str, id: &str) -> Option<FileInfo> {
         let carrier = Carrier::new(from, to, id);
-        let (file, meta) = self.store.carried(&carrier).ok()??;
+        let (file, meta) = self.store.carried(&carrier)?;
         Some(meta.info(&file))
     }
 
@@ -871,7 +836,7 @@ impl Files {
         may_see: impl Fn(&Carrier) -> bool,
     ) -> Result<Vec<u8>, Ko> {
         let (id, thumb) = files::split_thumb(what).map_err(|e| Ko::new(Code::BadRequest, e))?;
-        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        let meta = self.store.meta(id).ok_or_else(unknown)?;
         if !may_fetch(&meta, reader, may_see) || (thumb && !meta.info(id).is_image()) {
             return Err(unknown());
         }
@@ -887,7 +852,7 @@ impl Files {
         carrier: &Carrier,
         may_see: impl Fn(&Carrier) -> bool,
     ) -> Result<FileInfo, Ko> {
-        let (id, meta) = self.store.carried(carrier)?.ok_or_else(unknown)?;
+        let (id, meta) = self.store.carried(carrier).ok_or_else(unknown)?;
         let this_one = |c: &Carrier| c.key() == carrier.key() && may_see(c);
         if !may_fetch(&meta, reader, this_one) {
             return Err(unknown());
@@ -896,11 +861,11 @@ impl Files {
     }
 
     /// Every complete file of `owner`, oldest first: its id and description.
-    pub fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        let mut all = self.store.of_owner(owner)?;
+    pub fn of_owner(&self, owner: &str) -> Vec<(String, Meta)> {
+        let mut all = self.store.of_owner(owner);
         all.retain(|(_, m)| m.complete);
         all.sort_by_key(|(_, m)| m.created);
-        Ok(all)
+        all
     }
 
     /// Copies the bytes of complete file `id` to `out`, a part at a time

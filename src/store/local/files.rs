@@ -56,8 +56,8 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko> {
-        Ok(self.read(|state| state.files.get(id).cloned()))
+    fn meta(&self, id: &str) -> Option<Meta> {
+        self.read(|state| state.files.get(id).cloned())
     }
 
     fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
@@ -88,8 +88,8 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
-        Ok(self.read(|state| state.files.carried(carrier).map(|(id, meta)| (id.clone(), meta.clone()))))
+    fn carried(&self, carrier: &Carrier) -> Option<(String, Meta)> {
+        self.read(|state| state.files.carried(carrier).map(|(id, meta)| (id.clone(), meta.clone())))
     }
 
     fn remove(&self, id: &str) -> Result<(), Ko> {
@@ -101,26 +101,26 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
-        Ok(self.read(|state| {
+    fn of_owner(&self, owner: &str) -> Vec<(String, Meta)> {
+        self.read(|state| {
             let mine = state.files.all().filter(|(_, m)| m.owner.eq_ignore_ascii_case(owner));
             mine.map(|(id, m)| (id.clone(), m.clone())).collect()
-        }))
+        })
     }
 
-    fn usage(&self, owner: &str) -> Result<Footprint, Ko> {
-        Ok(self.read(|state| state.files.usage(owner)))
+    fn usage(&self, owner: &str) -> Footprint {
+        self.read(|state| state.files.usage(owner))
     }
 
-    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
-        Ok(self.read(|state| state.files.stale(before, limit)))
+    fn stale(&self, before: u64, limit: usize) -> Vec<String> {
+        self.read(|state| state.files.stale(before, limit))
     }
 
     /// A look at every description: an account deletion is rare.
-    fn concerning(&self, name: &str) -> Result<Vec<String>, Ko> {
-        Ok(self.read(|state| {
+    fn concerning(&self, name: &str) -> Vec<String> {
+        self.read(|state| {
             state.files.all().filter(|(_, m)| concerns(m, name)).map(|(id, _)| id.clone()).collect()
-        }))
+        })
     }
 
     /// The rule run on a copy under the state's lock; its record, if it
