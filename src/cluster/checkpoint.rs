@@ -210,9 +210,7 @@ pub fn trim(db: &Db, link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Op
 }
 
 /// The position of the newest checkpoint, if any.
-pub fn newest(
-    client: &mut impl postgres::GenericClient,
-) -> std::result::Result<Option<Pos>, postgres::Error> {
+pub fn newest(client: &mut postgres::Client) -> std::result::Result<Option<Pos>, postgres::Error> {
     let row = client.query_one("SELECT max(pos) FROM checkpoints", &[])?;
     Ok(row.get::<_, Option<i64>>(0).map(|pos| pos as Pos))
 }

@@ -1,6 +1,6 @@
 //! Connections to PostgreSQL: how one is made, and a small pool of them.
 //!
-//! The client is our own, synchronous (`db/postgres.rs`): a thread that needs the
+//! The client is libpq's, its calls blocking (`db/postgres.rs`): a thread that needs the
 //! database for a moment (a file's chunk, a login's devices and door, a
 //! batch of uploads' parts) borrows a connection from the pool, runs its
 //! query and gives it back, like any blocking call. The leader's writes
@@ -34,7 +34,7 @@ use self::postgres::Client;
 use self::config::CONNECT_TIMEOUT;
 pub use self::config::{DEADLINE, StoreConfig, parse_store};
 use self::pool::{Pool, Taken};
-use super::watchdog::{Socket, Watchdog, find_socket};
+use super::watchdog::{Socket, Watchdog};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -275,7 +275,7 @@ impl Db {
     }
 
     /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
-    /// was not found: a Unix socket).
+    /// could not be duplicated).
     pub fn arm(&self, link: &PgLink) -> Option<super::watchdog::Armed<'_>> {
         self.arm_until(link, Instant::now() + DEADLINE)
     }
@@ -333,16 +333,11 @@ impl Db {
     }
 }
 
-/// Connects with `config`, and finds the connection's socket for the
-/// watchdog (the server says which ports it is between).
-fn open(config: &postgres::Config) -> std::result::Result<PgLink, postgres::Error> {
-    let mut client = config.connect()?;
-    let row = client.query_one("SELECT inet_client_port(), inet_server_port()", &[])?;
-    let ports = (row.get::<_, Option<i32>>(0), row.get::<_, Option<i32>>(1));
-    let socket = match ports {
-        (Some(local), Some(remote)) => find_socket(local as u16, remote as u16),
-        _ => None, // a Unix socket: the kernel sees a frozen server's end
-    };
+/// Connects with `keywords`, and keeps a duplicate of the connection's
+/// socket for the watchdog.
+fn open(keywords: &config::Keywords) -> std::result::Result<PgLink, postgres::Error> {
+    let client = Client::connect_with(keywords)?;
+    let socket = client.socket().and_then(|fd| fd.try_clone_to_owned().ok()).map(Arc::new);
     Ok(PgLink { client, socket, generation: 0, host: 0 })
 }
 
