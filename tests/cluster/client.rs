@@ -353,3 +353,36 @@ fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused
         .get(0);
     assert_eq!(plain, 0);
 }
+
+/// Resumes a process stopped by the test, whatever happens to the test.
+struct Stopped(libc::pid_t);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the server process this test stopped.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+#[test]
+fn a_call_on_a_server_that_hangs_returns_when_the_watchdog_cuts_it_and_the_connection_is_closed() {
+    let cluster = Cluster::start();
+    let db = wachat::cluster::db::Db::new(&cluster.pg.url).unwrap();
+    let mut borrowed = db.get().expect("a connection, armed with the deadline");
+    let pid: i32 = borrowed.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    // Its server process paused: its kernel keeps the connection, nobody
+    // answers, and libpq's call blocks.
+    // SAFETY: kill(2) on the server process of this test's connection.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let _resume = Stopped(pid);
+    let began = Instant::now();
+    let e = borrowed.query_one("SELECT 1", &[]).err().expect("cut");
+    let waited = began.elapsed();
+    assert!(waited < wachat::cluster::db::DEADLINE + Duration::from_secs(10), "returned after {waited:?}");
+    assert!(e.code().is_none(), "the connection's error, not the server's: {e}");
+    assert!(borrowed.is_closed(), "{e}");
+    drop(borrowed);
+    // The next borrower connects anew.
+    let mut next = db.get().expect("a new connection");
+    assert_eq!(next.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+}

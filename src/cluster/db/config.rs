@@ -8,10 +8,6 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// How long the TCP connection to one host may take (libpq's
-/// `connect_timeout`, in whole seconds, at least 2).
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// The deadline of every database call a request waits for: a borrowed
 /// connection's whole use (`Db::get`), the leader's write of a batch of
 /// the log (`log.rs`). Past it the request gets `KO:UNAVAILABLE`
@@ -58,7 +54,8 @@ pub fn parse_store(text: &str) -> Result<StoreConfig> {
             return Err(usage(format!("{n} values of {what} for {count} hosts")));
         }
     }
-    // The node's own. No statement_timeout: a COMMIT waiting for the
+    // The node's own (and `connect_timeout`, set by `Db::connect_to` for
+    // each attempt). No statement_timeout: a COMMIT waiting for the
     // synchronous standby that it cancels is committed on the primary
     // alone and reported as a success (with a WARNING). The watchdog cuts
     // the connection instead: a commit cut short never reaches the
@@ -70,7 +67,6 @@ pub fn parse_store(text: &str) -> Result<StoreConfig> {
     let ours = [
         ("options", format!("{options} -c client_min_messages=warning").trim_start().to_string()),
         ("fallback_application_name", "wachat".into()),
-        ("connect_timeout", CONNECT_TIMEOUT.as_secs().to_string()),
         ("tcp_user_timeout", DEADLINE.as_millis().to_string()),
         ("keepalives", "1".into()),
         ("keepalives_idle", "2".into()),
@@ -149,7 +145,7 @@ mod tests {
                 assert_eq!(value(store, i, "dbname"), Some("chat"));
                 assert_eq!(value(store, i, "sslmode"), Some("require"), "libpq's own keywords pass");
                 assert_eq!(value(store, i, "target_session_attrs"), Some("read-write"));
-                assert_eq!(value(store, i, "connect_timeout"), Some("2"));
+                assert_eq!(value(store, i, "keepalives"), Some("1"));
                 assert_eq!(value(store, i, "tcp_user_timeout"), Some(&*DEADLINE.as_millis().to_string()));
                 assert!(
                     !value(store, i, "options").unwrap().contains("statement_timeout"),

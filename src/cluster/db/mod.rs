@@ -31,7 +31,6 @@ pub mod postgres;
 
 use self::postgres::Client;
 
-use self::config::CONNECT_TIMEOUT;
 pub use self::config::{DEADLINE, StoreConfig, parse_store};
 use self::pool::{Pool, Taken};
 use super::watchdog::{Socket, Watchdog};
@@ -71,6 +70,9 @@ const LEFT: u8 = 2;
 
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// How long that check may take.
+const CHECK_WITHIN: Duration = Duration::from_secs(2);
 
 /// Bumped whenever the primary may have changed (the node found it on
 /// another host, the server said it is read-only or shutting down, a
@@ -221,7 +223,12 @@ impl Db {
     /// host with that many left behind is not tried; the others are,
     /// so the standby promoted meanwhile is reached.
     fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
-        let config = self.store.hosts[i].clone();
+        // libpq gives up at the same deadline (whole seconds, at least 2:
+        // its `connect_timeout`), so an attempt left behind ends soon after.
+        let mut config = self.store.hosts[i].clone();
+        let seconds = (within.as_secs() + u64::from(within.subsec_nanos() > 0)).max(2);
+        config.retain(|(key, _)| key != "connect_timeout");
+        config.push(("connect_timeout".into(), seconds.to_string()));
         let host = format!("host {} of --store", i + 1);
         if self.stuck[i].load(Ordering::Relaxed) >= MAX_STUCK {
             return Err(format!("{host}: earlier connections still wait for an answer"));
@@ -309,7 +316,7 @@ impl Db {
             // One idle for a while may have lost its server (a restart):
             // a round trip tells, before a request is failed for it.
             Taken::Idle(mut link, since) if link.usable() => {
-                let check = until.saturating_duration_since(Instant::now()).min(CONNECT_TIMEOUT);
+                let check = until.saturating_duration_since(Instant::now()).min(CHECK_WITHIN);
                 if since.elapsed() < CHECK_AFTER || link.client.is_valid(check).is_ok() {
                     Ok(link)
                 } else {
