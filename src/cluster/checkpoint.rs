@@ -44,7 +44,7 @@
 use std::path::Path;
 
 use crate::cluster::db::postgres;
-use crate::cluster::db::postgres::{IsolationLevel, Transaction};
+use crate::cluster::db::postgres::Transaction;
 
 use super::db::{Db, PgLink};
 use crate::error::{Error, Result};
@@ -225,10 +225,7 @@ pub fn prepare(db: &Db, dir: &Path, options: &StoreOptions) -> Result<()> {
     let end = copy_end(dir, options.segment_size)?.filter(|&end| end > 0);
     let mut client = db.connect_at_start()?;
     let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
+        .transaction_with("ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .map_err(failed("reading the newest checkpoint"))?;
     let Some(pos) = newest(&mut tx).map_err(failed("reading the newest checkpoint"))? else {
         return Ok(()); // the log's rows from the first

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use wachat::cluster::db::postgres::{Client, IsolationLevel, Type};
+use wachat::cluster::db::postgres::{Client, Type};
 
 use super::{recv_conn, register, send_conn};
 use crate::support::TestServer;
@@ -111,12 +111,7 @@ fn a_transaction_takes_effect_at_its_commit_and_none_when_dropped() {
     assert_eq!(count(&mut db), 1);
     db.transaction().unwrap().rollback().unwrap();
     // An isolation level, read only: what the checkpoints' reader asks.
-    let mut tx = db
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .unwrap();
+    let mut tx = db.transaction_with("ISOLATION LEVEL REPEATABLE READ, READ ONLY").unwrap();
     let level: String = tx.query_one("SHOW transaction_isolation", &[]).unwrap().get(0);
     assert_eq!(level, "repeatable read");
     assert_eq!(count(&mut tx), 1);

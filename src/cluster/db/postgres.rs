@@ -128,7 +128,6 @@ impl std::error::Error for Error {}
 // ---------------------------------------------------------------- rows
 
 /// A column of a result: its name and type.
-#[derive(Debug)]
 pub struct Column {
     name: String,
     type_: Type,
@@ -204,7 +203,6 @@ impl Row {
 /// A notification sent by `NOTIFY` to a channel this connection `LISTEN`s to.
 #[derive(Debug, Clone)]
 pub struct Notification {
-    pub channel: String,
     payload: String,
 }
 
@@ -403,12 +401,14 @@ impl Client {
 
     /// Starts a transaction (`BEGIN`).
     pub fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
-        self.build_transaction().start()
+        self.transaction_with("")
     }
 
-    /// A transaction with an isolation level, or read only.
-    pub fn build_transaction(&mut self) -> TransactionBuilder<'_> {
-        TransactionBuilder { client: self, isolation: None, read_only: false }
+    /// Starts a transaction with `modes`, as `BEGIN` takes them
+    /// (`ISOLATION LEVEL REPEATABLE READ, READ ONLY`).
+    pub fn transaction_with(&mut self, modes: &str) -> Result<Transaction<'_>, Error> {
+        self.batch_execute(&format!("BEGIN {modes}"))?;
+        Ok(Transaction { client: self, done: false })
     }
 
     /// Starts `COPY … FROM STDIN`: the rows are written to the
@@ -428,8 +428,7 @@ impl Client {
         loop {
             self.conn.consume_input().map_err(|e| Error::connection(e.to_string()))?;
             if let Some(n) = self.conn.notifies() {
-                let text = |t: libpq::errors::Result<String>| t.unwrap_or_default();
-                return Ok(Some(Notification { channel: text(n.relname()), payload: text(n.extra()) }));
+                return Ok(Some(Notification { payload: n.extra().unwrap_or_default() }));
             }
             if !self.readable(until)? {
                 return Ok(None);
@@ -524,50 +523,6 @@ fn affected(rows: &Rows) -> u64 {
 }
 
 // ---------------------------------------------------------------- transactions
-
-/// The isolation levels of PostgreSQL (its manual, "Transaction Isolation").
-#[derive(Clone, Copy, Debug)]
-pub enum IsolationLevel {
-    ReadCommitted,
-    RepeatableRead,
-    Serializable,
-}
-
-/// A transaction about to start ([`Client::build_transaction`]).
-pub struct TransactionBuilder<'a> {
-    client: &'a mut Client,
-    isolation: Option<IsolationLevel>,
-    read_only: bool,
-}
-
-impl<'a> TransactionBuilder<'a> {
-    pub fn isolation_level(mut self, level: IsolationLevel) -> Self {
-        self.isolation = Some(level);
-        self
-    }
-
-    pub fn read_only(mut self, read_only: bool) -> Self {
-        self.read_only = read_only;
-        self
-    }
-
-    /// `BEGIN`, with what was asked.
-    pub fn start(self) -> Result<Transaction<'a>, Error> {
-        let mut begin = String::from("BEGIN");
-        if let Some(level) = self.isolation {
-            begin.push_str(match level {
-                IsolationLevel::ReadCommitted => " ISOLATION LEVEL READ COMMITTED",
-                IsolationLevel::RepeatableRead => " ISOLATION LEVEL REPEATABLE READ",
-                IsolationLevel::Serializable => " ISOLATION LEVEL SERIALIZABLE",
-            });
-        }
-        if self.read_only {
-            begin.push_str(" READ ONLY");
-        }
-        self.client.batch_execute(&begin)?;
-        Ok(Transaction { client: self.client, done: false })
-    }
-}
 
 /// A transaction: its statements are run through it as through the
 /// [`Client`] (it derefs to it), and take effect at [`Transaction::commit`];
