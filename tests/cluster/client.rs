@@ -371,7 +371,7 @@ fn a_call_on_a_server_that_hangs_returns_when_the_watchdog_cuts_it_and_the_conne
     assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
     let _resume = Stopped(pid);
     let began = Instant::now();
-    let e = borrowed.query_one("SELECT 1", &[]).err().expect("cut");
+    let e = borrowed.query_one("SELECT 1", &[]).expect_err("cut");
     let waited = began.elapsed();
     assert!(waited < wachat::cluster::db::DEADLINE + Duration::from_secs(10), "returned after {waited:?}");
     assert!(e.code().is_none(), "the connection's error, not the server's: {e}");
