@@ -79,8 +79,11 @@ impl DbError {
 }
 
 impl Error {
+    /// libpq's message, its lines (one a host tried) on one line.
     fn connection(why: impl Into<String>) -> Error {
-        Error(Box::new(ErrorKind::Connection(why.into().trim_end().to_string())))
+        let why = why.into();
+        let lines: Vec<&str> = why.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        Error(Box::new(ErrorKind::Connection(lines.join("; "))))
     }
 
     fn conversion(why: impl Into<String>) -> Error {
