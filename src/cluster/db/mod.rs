@@ -215,13 +215,12 @@ impl Db {
     }
 
     /// Connects to host `i` within `within`. The attempt runs on a thread
-    /// of its own, bounded by the whole deadline rather than by the
-    /// socket's timeouts on each read (a server may answer slowly, byte
-    /// after byte): one that misses the deadline is left behind,
-    /// blocked until the frozen server wakes or dies (a few at most per
-    /// host, [`MAX_STUCK`]), and the caller goes on to the next host. A
-    /// host with that many left behind is not tried; the others are,
-    /// so the standby promoted meanwhile is reached.
+    /// of its own, bounded by the deadline to the millisecond (libpq's
+    /// own timeout counts whole seconds): one that misses the deadline is
+    /// left behind until libpq gives up too (a few at most per host,
+    /// [`MAX_STUCK`]), and the caller goes on to the next host. A host
+    /// with that many left behind is not tried; the others are, so the
+    /// standby promoted meanwhile is reached.
     fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
         // libpq gives up at the same deadline (whole seconds, at least 2:
         // its `connect_timeout`), so an attempt left behind ends soon after.

@@ -1,18 +1,17 @@
-//! The cluster's PostgreSQL client: libpq, PostgreSQL's own C library,
-//! through the `libpq` crate's safe binding, with values converted by
-//! `postgres-types` (`ToSql`, `FromSql`) in PostgreSQL's binary formats.
-//! libpq is the client every PostgreSQL tool uses: it reads both forms of
-//! connection string, tries several hosts for the one that takes writes
-//! (`target_session_attrs=read-write`), does the passwords (~/.pgpass too)
-//! and TLS (`sslmode`), and its calls block, as a thread of wachat does.
+//! The cluster's PostgreSQL client: libpq, PostgreSQL's own C library
+//! (through the `libpq` crate), rather than a client of its own. libpq is
+//! what every PostgreSQL tool uses: both forms of connection string,
+//! several hosts and the one that takes writes, passwords (~/.pgpass) and
+//! TLS (`sslmode`), in blocking calls, as a thread of wachat makes them.
 //!
-//! What is added here: parameters sent in binary with their types, rows
-//! read with `FromSql`, transactions rolled back when dropped, a wait
-//! for `LISTEN`'s notifications with a timeout, and errors that carry the
-//! server's SQLSTATE code. A parameter's type is the server's (each query
-//! text prepared once per connection, `Client::statement`) or the caller's
-//! (`query_typed`). Deadlines are the watchdog's (`watchdog.rs`), which
-//! cuts the socket ([`Client::socket`]) under a call that hangs.
+//! What is added here: parameters sent in binary with their types and
+//! values read with `postgres-types` (`ToSql`, `FromSql`), transactions
+//! rolled back when dropped, a wait for `LISTEN`'s notifications with a
+//! timeout, and errors that carry the server's SQLSTATE code. A
+//! parameter's type is the server's (each query text prepared once per
+//! connection, `Client::statement`) or the caller's (`execute_typed`).
+//! Deadlines are the watchdog's (`watchdog.rs`), which cuts the socket
+//! ([`Client::socket`]) under a call that hangs.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_void};
