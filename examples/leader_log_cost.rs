@@ -145,11 +145,10 @@ fn writes(db: &mut Client, lines: &[String], plan: &Plan) -> Result<()> {
 
 /// The leader's committer for `seconds`: a transaction a batch.
 fn write_run(db: &mut Client, lines: &[String], batch: usize, way: Way, seconds: f64) -> Result<Run> {
-    let fence = db.prepare("SELECT epoch FROM lease FOR SHARE")?;
-    let rows = db.prepare(
-        "INSERT INTO log_rows (pos, epoch, line) SELECT p, $1, l FROM unnest($2::int8[], $3::text[]) AS t(p, l)",
-    )?;
-    let blob = db.prepare("INSERT INTO log_blobs (pos, epoch, records, bytes) VALUES ($1, $2, $3, $4)")?;
+    // Each prepared once on the connection, at its first use (the client's own).
+    let fence = "SELECT epoch FROM lease FOR SHARE";
+    let rows = "INSERT INTO log_rows (pos, epoch, line) SELECT p, $1, l FROM unnest($2::int8[], $3::text[]) AS t(p, l)";
+    let blob = "INSERT INTO log_blobs (pos, epoch, records, bytes) VALUES ($1, $2, $3, $4)";
     let epoch = 1i64;
     let (mut pos, mut committed, mut latencies) = (0i64, 0usize, Vec::new());
     let mut cursor = 0;
@@ -161,7 +160,7 @@ fn write_run(db: &mut Client, lines: &[String], batch: usize, way: Way, seconds:
         cursor += batch;
         let t = Instant::now();
         let mut tx = db.transaction()?;
-        let held: i64 = tx.query_one(&fence, &[])?.get(0);
+        let held: i64 = tx.query_one(fence, &[])?.get(0);
         if held != epoch {
             return Err("fenced".into());
         }
@@ -176,7 +175,7 @@ fn write_run(db: &mut Client, lines: &[String], batch: usize, way: Way, seconds:
                         p
                     })
                     .collect();
-                tx.execute(&rows, &[&epoch, &positions, &texts])?;
+                tx.execute(rows, &[&epoch, &positions, &texts])?;
                 pos = at;
             }
             Way::Copy => {
@@ -199,7 +198,7 @@ fn write_run(db: &mut Client, lines: &[String], batch: usize, way: Way, seconds:
                     bytes.extend_from_slice(text.as_bytes());
                     bytes.push(b'\n');
                 }
-                tx.execute(&blob, &[&pos, &epoch, &(batch as i32), &bytes])?;
+                tx.execute(blob, &[&pos, &epoch, &(batch as i32), &bytes])?;
                 pos += bytes.len() as i64;
             }
         }
@@ -236,14 +235,14 @@ fn median_run(runs: &[Run]) -> Run {
 fn start_up(db: &mut Client, lines: &[String]) -> Result<()> {
     db.batch_execute("TRUNCATE log_blobs")?;
     let mut pos = 0i64;
-    let insert = db.prepare("INSERT INTO log_blobs (pos, epoch, records, bytes) VALUES ($1, 1, $2, $3)")?;
+    let insert = "INSERT INTO log_blobs (pos, epoch, records, bytes) VALUES ($1, 1, $2, $3)";
     for chunk in lines.chunks(2_000) {
         let mut bytes = Vec::new();
         for line in chunk {
             bytes.extend_from_slice(line.as_bytes());
             bytes.push(b'\n');
         }
-        db.execute(&insert, &[&pos, &(chunk.len() as i32), &bytes])?;
+        db.execute(insert, &[&pos, &(chunk.len() as i32), &bytes])?;
         pos += bytes.len() as i64;
     }
     let started = Instant::now();

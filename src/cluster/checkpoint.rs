@@ -44,7 +44,7 @@
 use std::path::Path;
 
 use crate::cluster::db::postgres;
-use crate::cluster::db::postgres::{IsolationLevel, Transaction};
+use crate::cluster::db::postgres::Transaction;
 
 use super::db::{Db, PgLink};
 use crate::error::{Error, Result};
@@ -210,9 +210,7 @@ pub fn trim(db: &Db, link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Op
 }
 
 /// The position of the newest checkpoint, if any.
-pub fn newest(
-    client: &mut impl postgres::GenericClient,
-) -> std::result::Result<Option<Pos>, postgres::Error> {
+pub fn newest(client: &mut postgres::Client) -> std::result::Result<Option<Pos>, postgres::Error> {
     let row = client.query_one("SELECT max(pos) FROM checkpoints", &[])?;
     Ok(row.get::<_, Option<i64>>(0).map(|pos| pos as Pos))
 }
@@ -227,10 +225,7 @@ pub fn prepare(db: &Db, dir: &Path, options: &StoreOptions) -> Result<()> {
     let end = copy_end(dir, options.segment_size)?.filter(|&end| end > 0);
     let mut client = db.connect_at_start()?;
     let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
+        .transaction_with("ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .map_err(failed("reading the newest checkpoint"))?;
     let Some(pos) = newest(&mut tx).map_err(failed("reading the newest checkpoint"))? else {
         return Ok(()); // the log's rows from the first

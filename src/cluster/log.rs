@@ -256,7 +256,7 @@ pub fn write_unled(
     if records.is_empty() && accounts.iter().all(|(_, row)| row.is_empty()) {
         return Ok(0);
     }
-    let insert = tx.prepare("INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)")?;
+    let insert = "INSERT INTO log (pos, epoch, users, records) VALUES ($1, 0, $2, $3)";
     let mut accounts = accounts.into_iter().peekable();
     let (mut start, mut rows) = (0, 0);
     loop {
@@ -270,7 +270,7 @@ pub fn write_unled(
             end =
                 start + records[start..end].iter().rposition(|&b| b == b'\n').map_or(end - start, |i| i + 1);
         }
-        tx.execute(&insert, &[&((pos + start as Pos) as i64), &users, &&records[start..end]])?;
+        tx.execute(insert, &[&((pos + start as Pos) as i64), &users, &&records[start..end]])?;
         rows += 1;
         start = end;
         if start >= records.len() && accounts.peek().is_none() {
@@ -280,7 +280,7 @@ pub fn write_unled(
 }
 
 /// Where the log ends (0: empty).
-pub fn end(client: &mut impl postgres::GenericClient) -> Result<Pos, postgres::Error> {
+pub fn end(client: &mut postgres::Client) -> Result<Pos, postgres::Error> {
     let row =
         client.query_opt("SELECT pos + octet_length(records) FROM log ORDER BY pos DESC LIMIT 1", &[])?;
     Ok(row.map_or(0, |row| row.get::<_, i64>(0) as Pos))

@@ -4,21 +4,21 @@
 //! keepalives). That does not help when the server hangs — a SIGSTOPped
 //! primary, a machine swapping to death: its kernel still acknowledges
 //! every byte, keeps the TCP connection open, and nothing ever answers.
-//! The client's calls (`db/postgres.rs`) are blocking and have no deadline of their
+//! libpq's calls (`db/postgres.rs`) are blocking and have no deadline of their
 //! own, so a request thread (or the leader writing the log) would wait
 //! for as long as the freeze lasts. (Nor is `statement_timeout` the answer: a `COMMIT`
 //! it cancels while waiting for the synchronous standby is committed on
 //! the primary alone and reported as a success: `db::parse_store`.)
 //!
 //! So each connection keeps a duplicate of its socket's descriptor
-//! ([`find_socket`]), and while a call is under way it is *armed* here with
+//! (`db::open`, from libpq's `PQsocket`), and while a call is under way it is *armed* here with
 //! a deadline. A thread looks ten times a second; a connection past its
 //! deadline gets `shutdown(2)`: the blocked call returns at once with an
 //! error (the client sees `KO:UNAVAILABLE`), the connection counts as
 //! broken and is replaced by one to whichever server is primary now.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -95,53 +95,24 @@ impl Watchdog {
     }
 }
 
-/// The socket of this process connected from local port `local` to
-/// remote port `remote` (what the server says the connection is:
-/// `inet_client_port()`, `inet_server_port()`), duplicated. `None` for a
-/// Unix socket, or if it cannot be found.
-pub fn find_socket(local: u16, remote: u16) -> Option<Socket> {
-    let fds = std::fs::read_dir("/proc/self/fd").ok()?;
-    for entry in fds.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        // SAFETY: the descriptor may be closed (even reused) by another
-        // thread meanwhile; asking a closed one fails harmlessly, and the
-        // duplicate is checked again below.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        if !is_connection(borrowed, local, remote) {
-            continue;
-        }
-        if let Ok(dup) = borrowed.try_clone_to_owned()
-            && is_connection(dup.as_fd(), local, remote)
-        {
-            return Some(Arc::new(dup));
-        }
-    }
-    None
-}
-
-/// True if `fd` is a TCP socket from port `local` to port `remote`.
-fn is_connection(fd: BorrowedFd<'_>, local: u16, remote: u16) -> bool {
-    let socket = socket2::SockRef::from(&fd);
-    let port =
-        |addr: std::io::Result<socket2::SockAddr>| addr.ok().and_then(|a| a.as_socket()).map(|a| a.port());
-    port(socket.local_addr()) == Some(local) && port(socket.peer_addr()) == Some(remote)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
 
+    /// A duplicate of `stream`'s socket, as `db::open` keeps one.
+    fn dup(stream: &TcpStream) -> Socket {
+        Arc::new(std::os::fd::AsFd::as_fd(stream).try_clone_to_owned().unwrap())
+    }
+
     #[test]
-    fn a_call_past_its_deadline_returns_at_once_when_its_socket_is_found_and_cut() {
+    fn a_call_past_its_deadline_returns_at_once_when_its_socket_is_cut() {
         // A server that accepts and never answers: a frozen database.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (_server, _) = listener.accept().unwrap();
-        let (local, remote) = (client.local_addr().unwrap().port(), listener.local_addr().unwrap().port());
-        let socket = find_socket(local, remote).expect("the client's socket is found");
-        assert!(find_socket(remote, local).is_some(), "the server's side too, and no other");
+        let socket = dup(&client);
         let watchdog = Arc::new(Watchdog::default());
         let _armed = watchdog.arm(&socket, Instant::now() + Duration::from_millis(200));
         client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -157,11 +128,9 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (_server, _) = listener.accept().unwrap();
-        let socket =
-            find_socket(client.local_addr().unwrap().port(), listener.local_addr().unwrap().port()).unwrap();
+        let socket = dup(&client);
         let watchdog = Arc::new(Watchdog::default());
         drop(watchdog.arm(&socket, Instant::now()));
         assert_eq!(watchdog.cut_late(Instant::now() + Duration::from_secs(1)), 0);
-        assert!(find_socket(1, 1).is_none());
     }
 }

@@ -1,11 +1,15 @@
-//! The cluster's PostgreSQL client (`src/cluster/db/postgres.rs`) against a
-//! real PostgreSQL: what the nodes ask of it, each way it can go.
+//! The cluster's PostgreSQL client (`src/cluster/db/postgres.rs`, on libpq)
+//! against a real PostgreSQL: what the nodes ask of it, each way it can
+//! go, and the ways of reaching the server a node's `--store` may name (a
+//! password, a Unix socket, TLS).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use wachat::cluster::db::postgres::{Client, IsolationLevel, Type};
+use wachat::cluster::db::postgres::{Client, Type};
 
+use super::{recv_conn, register, send_conn};
+use crate::support::TestServer;
 use crate::support::cluster::Cluster;
 
 /// A client on a test's database, with a table of its own.
@@ -45,18 +49,20 @@ fn values_go_and_come_back_in_every_form_a_query_takes() {
     let got = db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&5i64, Type::INT8)]).unwrap();
     assert_eq!(got.unwrap().get::<_, Vec<u8>>(0), b"ccc");
     assert!(db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&9i64, Type::INT8)]).unwrap().is_none());
-    // A statement prepared once, run many times; closed on the server
-    // once dropped.
-    let statement = db.prepare("SELECT count(*) FROM t WHERE k >= $1").unwrap();
-    let counts: Vec<i64> =
-        [1i64, 3, 6].iter().map(|k| db.query_one(&statement, &[k]).unwrap().get(0)).collect();
+    // A query text with parameters is prepared once on its connection,
+    // and run again by its name with other values.
+    let counts: Vec<i64> = [1i64, 3, 6]
+        .iter()
+        .map(|k| db.query_one("SELECT count(*) FROM t WHERE k >= $1", &[k]).unwrap().get(0))
+        .collect();
     assert_eq!(counts, [5, 3, 0]);
-    let prepared = |db: &mut Client| -> i64 {
-        db.query_one("SELECT count(*) FROM pg_prepared_statements", &[]).unwrap().get(0)
-    };
-    assert_eq!(prepared(&mut db), 1);
-    drop(statement);
-    assert_eq!(prepared(&mut db), 0, "closed with the next request");
+    let prepared: Vec<String> = db
+        .query("SELECT statement FROM pg_prepared_statements", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(prepared.iter().filter(|s| s.contains("k >= $1")).count(), 1, "{prepared:?}");
     // Rows: none, several; one asked of several is an error.
     assert_eq!(db.query("SELECT k FROM t WHERE k > 100", &[]).unwrap().len(), 0);
     assert_eq!(db.query("SELECT k FROM t ORDER BY k", &[]).unwrap().len(), 5);
@@ -105,12 +111,7 @@ fn a_transaction_takes_effect_at_its_commit_and_none_when_dropped() {
     assert_eq!(count(&mut db), 1);
     db.transaction().unwrap().rollback().unwrap();
     // An isolation level, read only: what the checkpoints' reader asks.
-    let mut tx = db
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .unwrap();
+    let mut tx = db.transaction_with("ISOLATION LEVEL REPEATABLE READ, READ ONLY").unwrap();
     let level: String = tx.query_one("SHOW transaction_isolation", &[]).unwrap().get(0);
     assert_eq!(level, "repeatable read");
     assert_eq!(count(&mut tx), 1);
@@ -211,4 +212,172 @@ fn rows_copied_in_arrive_and_a_copy_given_up_leaves_none() {
     let e = db.copy_in("COPY nowhere FROM STDIN").err().expect("no such table");
     assert_eq!(e.code(), Some("42P01"), "{e}");
     assert_eq!(db.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+}
+
+/// Sets the test's own PostgreSQL's `pg_hba.conf` to `rules` and waits
+/// until the server took it (a reload is asynchronous): until `probe`
+/// connects.
+fn reload_hba(cluster: &Cluster, rules: &str, probe: &str) {
+    cluster.pg.write_data_file("pg_hba.conf", rules.as_bytes());
+    cluster.pg.client().query_one("SELECT pg_reload_conf()", &[]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Err(e) = Client::connect(probe) {
+        assert!(Instant::now() < deadline, "the new pg_hba.conf not taken: {e}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A node whose `--store` is `store`.
+fn node_on(store: &str) -> TestServer {
+    TestServer::start_with(&["--store", store, "--node", "a", "--rate", "0"])
+}
+
+#[test]
+fn a_password_is_given_in_the_url_or_a_password_file_and_a_wrong_one_is_refused() {
+    let cluster = Cluster::start_own();
+    let port = cluster.pg.port;
+    let mut admin = cluster.pg.client();
+    admin
+        .batch_execute("SET password_encryption = 'scram-sha-256'; CREATE ROLE alice LOGIN SUPERUSER PASSWORD 's@cret pass'")
+        .unwrap();
+    let stored: String =
+        admin.query_one("SELECT rolpassword FROM pg_authid WHERE rolname = 'alice'", &[]).unwrap().get(0);
+    assert!(stored.starts_with("SCRAM-SHA-256$"), "{stored}");
+    // alice gives her password over TCP; the test's own role is trusted.
+    let url = "postgres://alice:s%40cret%20pass@127.0.0.1";
+    let rules =
+        "host all alice 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nlocal all all trust\n";
+    reload_hba(&cluster, rules, &format!("{url}:{port}/wachat"));
+    let mut alice = Client::connect(&format!("{url}:{port}/wachat")).expect("the password in the URL");
+    assert_eq!(alice.query_one("SELECT current_user::text", &[]).unwrap().get::<_, String>(0), "alice");
+    // None (and no password file), or a wrong one: refused.
+    let none = format!("postgres://alice@127.0.0.1:{port}/wachat?passfile=/nonexistent");
+    let e = Client::connect(&none).err().expect("no password");
+    assert!(e.to_string().contains("password"), "{e}");
+    let e = Client::connect(&format!("postgres://alice:wrong@127.0.0.1:{port}/wachat")).err().expect("wrong");
+    assert!(e.to_string().contains("password authentication failed"), "{e}");
+    // A password file, as ~/.pgpass: HOST:PORT:DB:USER:PASSWORD, readable
+    // by its owner alone. A node reads it the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let passfile = dir.path().join("pgpass");
+    std::fs::write(&passfile, format!("127.0.0.1:{port}:wachat:alice:s@cret pass\n")).unwrap();
+    std::fs::set_permissions(&passfile, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let store =
+        format!("host=127.0.0.1 port={port} user=alice dbname=wachat passfile={}", passfile.display());
+    assert!(Client::connect(&store).is_ok());
+    let node = node_on(&store);
+    register(&node, "ana");
+    register(&node, "bob");
+    let mut bob = recv_conn(&node, "bob");
+    assert!(send_conn(&node, "ana").request("MSG:bob:m1:hola").starts_with("OK:m1:"));
+    assert!(bob.next_event().ends_with(":hola"));
+    let users: i64 = alice
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'alice' AND application_name = 'wachat'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(users > 0, "the node is connected as alice");
+}
+
+#[test]
+fn a_unix_socket_is_a_host_given_as_a_directory() {
+    let cluster = Cluster::start_own();
+    let dir = cluster.pg.own_dir().display().to_string();
+    let port = cluster.pg.port;
+    let store = format!("host={dir} port={port} user=wachat dbname=wachat");
+    let mut db = Client::connect(&store).expect("the socket");
+    let row = db.query_one("SELECT inet_server_port(), current_database()::text", &[]).unwrap();
+    assert_eq!(row.get::<_, Option<i32>>(0), None, "not TCP");
+    assert_eq!(row.get::<_, String>(1), "wachat");
+    // A node on it, the URL form: the directory percent-encoded as host.
+    let url = format!("postgres://wachat@{}:{port}/wachat", dir.replace('/', "%2F"));
+    let node = node_on(&url);
+    register(&node, "ana");
+    register(&node, "bob");
+    let mut bob = recv_conn(&node, "bob");
+    assert!(send_conn(&node, "ana").request("MSG:bob:m1:hola").starts_with("OK:m1:"));
+    assert!(bob.next_event().ends_with(":hola"));
+}
+
+#[test]
+fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused() {
+    let cluster = Cluster::start_own();
+    let port = cluster.pg.port;
+    // A self-signed certificate, as an operator makes one.
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("server.key"), dir.path().join("server.crt"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (apt-get install -y openssl)");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    cluster.pg.write_data_file("server.key", &std::fs::read(&key).unwrap());
+    cluster.pg.write_data_file("server.crt", &std::fs::read(&cert).unwrap());
+    cluster.pg.client().batch_execute("ALTER SYSTEM SET ssl = on").unwrap();
+    let tls = format!("postgres://wachat@127.0.0.1:{port}/wachat?sslmode=require");
+    let rules =
+        "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\nlocal all all trust\n";
+    reload_hba(&cluster, rules, &tls);
+    let mut db = Client::connect(&tls).unwrap();
+    let ssl: bool =
+        db.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().get(0);
+    assert!(ssl);
+    let plain = format!("postgres://wachat@127.0.0.1:{port}/wachat?sslmode=disable");
+    let e = Client::connect(&plain).err().expect("refused without TLS");
+    assert!(e.to_string().contains("no encryption"), "{e}");
+    // A node on it: every connection it makes is encrypted.
+    let node = node_on(&tls);
+    register(&node, "ana");
+    register(&node, "bob");
+    let mut bob = recv_conn(&node, "bob");
+    assert!(send_conn(&node, "ana").request("MSG:bob:m1:hola").starts_with("OK:m1:"));
+    assert!(bob.next_event().ends_with(":hola"));
+    let plain: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.application_name = 'wachat' AND NOT s.ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(plain, 0);
+}
+
+/// Resumes a process stopped by the test, whatever happens to the test.
+struct Stopped(libc::pid_t);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the server process this test stopped.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+#[test]
+fn a_call_on_a_server_that_hangs_returns_when_the_watchdog_cuts_it_and_the_connection_is_closed() {
+    let cluster = Cluster::start();
+    let db = wachat::cluster::db::Db::new(&cluster.pg.url).unwrap();
+    let mut borrowed = db.get().expect("a connection, armed with the deadline");
+    let pid: i32 = borrowed.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    // Its server process paused: its kernel keeps the connection, nobody
+    // answers, and libpq's call blocks.
+    // SAFETY: kill(2) on the server process of this test's connection.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let _resume = Stopped(pid);
+    let began = Instant::now();
+    let e = borrowed.query_one("SELECT 1", &[]).expect_err("cut");
+    let waited = began.elapsed();
+    assert!(waited < wachat::cluster::db::DEADLINE + Duration::from_secs(10), "returned after {waited:?}");
+    assert!(e.code().is_none(), "the connection's error, not the server's: {e}");
+    assert!(borrowed.is_closed(), "{e}");
+    drop(borrowed);
+    // The next borrower connects anew.
+    let mut next = db.get().expect("a new connection");
+    assert_eq!(next.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
 }

@@ -254,6 +254,25 @@ impl Postgres {
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url).expect("connect")
     }
+
+    /// The directory of a PostgreSQL of the test's own: its Unix socket
+    /// is there, its data (`pg_hba.conf`, `postgresql.auto.conf`…) in
+    /// `data/`.
+    pub fn own_dir(&self) -> &Path {
+        &self.own_server().dir
+    }
+
+    /// Writes `text` to `name` in the data directory of the test's own
+    /// PostgreSQL, readable by the server alone (as a key must be).
+    pub fn write_data_file(&self, name: &str, text: &[u8]) {
+        let path = self.own_dir().join("data").join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if is_root() {
+            let status = Command::new("chown").arg("postgres").arg(&path).status().unwrap();
+            assert!(status.success(), "chown to the postgres user");
+        }
+    }
 }
 
 impl Drop for Postgres {

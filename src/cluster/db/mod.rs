@@ -1,6 +1,6 @@
 //! Connections to PostgreSQL: how one is made, and a small pool of them.
 //!
-//! The client is our own, synchronous (`db/postgres.rs`): a thread that needs the
+//! The client is libpq's, its calls blocking (`db/postgres.rs`): a thread that needs the
 //! database for a moment (a file's chunk, a login's devices and door, a
 //! batch of uploads' parts) borrows a connection from the pool, runs its
 //! query and gives it back, like any blocking call. The leader's writes
@@ -31,10 +31,9 @@ pub mod postgres;
 
 use self::postgres::Client;
 
-use self::config::CONNECT_TIMEOUT;
 pub use self::config::{DEADLINE, StoreConfig, parse_store};
 use self::pool::{Pool, Taken};
-use super::watchdog::{Socket, Watchdog, find_socket};
+use super::watchdog::{Socket, Watchdog};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -71,6 +70,9 @@ const LEFT: u8 = 2;
 
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// How long that check may take.
+const CHECK_WITHIN: Duration = Duration::from_secs(2);
 
 /// Bumped whenever the primary may have changed (the node found it on
 /// another host, the server said it is read-only or shutting down, a
@@ -213,15 +215,19 @@ impl Db {
     }
 
     /// Connects to host `i` within `within`. The attempt runs on a thread
-    /// of its own, bounded by the whole deadline rather than by the
-    /// socket's timeouts on each read (a server may answer slowly, byte
-    /// after byte): one that misses the deadline is left behind,
-    /// blocked until the frozen server wakes or dies (a few at most per
-    /// host, [`MAX_STUCK`]), and the caller goes on to the next host. A
-    /// host with that many left behind is not tried; the others are,
-    /// so the standby promoted meanwhile is reached.
+    /// of its own, bounded by the deadline to the millisecond (libpq's
+    /// own timeout counts whole seconds): one that misses the deadline is
+    /// left behind until libpq gives up too (a few at most per host,
+    /// [`MAX_STUCK`]), and the caller goes on to the next host. A host
+    /// with that many left behind is not tried; the others are, so the
+    /// standby promoted meanwhile is reached.
     fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
-        let config = self.store.hosts[i].clone();
+        // libpq gives up at the same deadline (whole seconds, at least 2:
+        // its `connect_timeout`), so an attempt left behind ends soon after.
+        let mut config = self.store.hosts[i].clone();
+        let seconds = (within.as_secs() + u64::from(within.subsec_nanos() > 0)).max(2);
+        config.retain(|(key, _)| key != "connect_timeout");
+        config.push(("connect_timeout".into(), seconds.to_string()));
         let host = format!("host {} of --store", i + 1);
         if self.stuck[i].load(Ordering::Relaxed) >= MAX_STUCK {
             return Err(format!("{host}: earlier connections still wait for an answer"));
@@ -275,7 +281,7 @@ impl Db {
     }
 
     /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
-    /// was not found: a Unix socket).
+    /// could not be duplicated).
     pub fn arm(&self, link: &PgLink) -> Option<super::watchdog::Armed<'_>> {
         self.arm_until(link, Instant::now() + DEADLINE)
     }
@@ -309,7 +315,7 @@ impl Db {
             // One idle for a while may have lost its server (a restart):
             // a round trip tells, before a request is failed for it.
             Taken::Idle(mut link, since) if link.usable() => {
-                let check = until.saturating_duration_since(Instant::now()).min(CONNECT_TIMEOUT);
+                let check = until.saturating_duration_since(Instant::now()).min(CHECK_WITHIN);
                 if since.elapsed() < CHECK_AFTER || link.client.is_valid(check).is_ok() {
                     Ok(link)
                 } else {
@@ -333,16 +339,11 @@ impl Db {
     }
 }
 
-/// Connects with `config`, and finds the connection's socket for the
-/// watchdog (the server says which ports it is between).
-fn open(config: &postgres::Config) -> std::result::Result<PgLink, postgres::Error> {
-    let mut client = config.connect()?;
-    let row = client.query_one("SELECT inet_client_port(), inet_server_port()", &[])?;
-    let ports = (row.get::<_, Option<i32>>(0), row.get::<_, Option<i32>>(1));
-    let socket = match ports {
-        (Some(local), Some(remote)) => find_socket(local as u16, remote as u16),
-        _ => None, // a Unix socket: the kernel sees a frozen server's end
-    };
+/// Connects with `keywords`, and keeps a duplicate of the connection's
+/// socket for the watchdog.
+fn open(keywords: &config::Keywords) -> std::result::Result<PgLink, postgres::Error> {
+    let client = Client::connect_with(keywords)?;
+    let socket = client.socket().and_then(|fd| fd.try_clone_to_owned().ok()).map(Arc::new);
     Ok(PgLink { client, socket, generation: 0, host: 0 })
 }
 

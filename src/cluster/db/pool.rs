@@ -4,8 +4,7 @@
 //! A reader that finds them all busy waits for one to come back, until
 //! its request's deadline (`store::deadline`), rather than connecting one
 //! of its own: a new connection is a PostgreSQL process forked, its
-//! handshake, the primary checked and its socket found for the watchdog
-//! (`db/mod.rs`), tens of times the cost of the read itself, and a machine
+//! handshake and the primary checked (`db/mod.rs`), tens of times the cost of the read itself, and a machine
 //! that is slow already is made slower by every one (connecting and
 //! closing one per read past 16 idle ones took the p50 at 2,000 msgs/s
 //! on two nodes from ~5 ms to ~200 ms).
