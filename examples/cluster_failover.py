@@ -6,9 +6,16 @@ a steady load of messages, and the leader killed or frozen under it.
     cargo build --release --features cluster
     python3 examples/cluster_failover.py target/release/wachat kill [ROUNDS]
     python3 examples/cluster_failover.py target/release/wachat stop [ROUNDS]
+    python3 examples/cluster_failover.py target/release/wachat pg [ROUNDS]
 
 `kill`: the leader is killed (`kill -9`). `stop`: it is frozen (SIGSTOP)
-for FREEZE seconds, longer than its lease, then woken (SIGCONT).
+for FREEZE seconds, longer than its lease, then woken (SIGCONT). `pg`:
+the nodes run on a pg_auto_failover formation instead
+(`examples/cluster_ha.sh formation`: a monitor, a primary and its
+synchronous secondary) and PostgreSQL's primary is killed (`kill -9` of
+its keeper and its server); the leader keeps its lease, and the load
+runs AFTER_PG seconds after the fault (the secondary's promotion takes
+~10 s). Needs pg_autoctl (postgresql-15-auto-failover).
 
 The load: PAIRS senders, each sending RATE messages a second, one at a
 time, through the nodes in turn (each sender starts on its own node);
@@ -36,6 +43,8 @@ import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, t
 
 PAIRS, RATE, PW = 20, 25, "password1"
 WARM, AFTER, FREEZE = 5.0, 10.0, 8.0
+AFTER_PG = 25.0
+HA_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster_ha.sh")
 TIMEOUT = 5.0
 
 
@@ -87,32 +96,87 @@ def login(port, user, recv=False):
     return c
 
 
+def free_ports(n):
+    """The first of n consecutive free ports (a formation takes BASE and up)."""
+    while True:
+        base = free_port()
+        try:
+            socks = []
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+
+
 class Cluster:
-    def __init__(self, wachat):
+    def __init__(self, wachat, ha=False):
         self.root = os.geteuid() == 0
         self.dir = tempfile.mkdtemp(prefix="cluster-failover.")
         os.chmod(self.dir, 0o755)
         pgbin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
-        self.pgbin, self.wachat = pgbin, wachat
+        self.pgbin, self.wachat, self.ha = pgbin, wachat, ha
+        self.nodes = {}
+        if ha:
+            self.formation()
+        else:
+            self.single()
+        for name in "abc":  # a starts first: it leads
+            self.start(name)
+
+    def formation(self):
+        """A pg_auto_failover formation of cluster_ha.sh's (its settings)."""
+        pgdir = os.path.join(self.dir, "pg")
+        out = subprocess.run(["bash", HA_SH, "formation", pgdir, str(free_ports(3))], capture_output=True, text=True)
+        if out.returncode != 0:
+            subprocess.run(["bash", HA_SH, "stop", pgdir])
+            sys.exit(f"no formation: {out.stderr}")
+        env = dict(line.split("=", 1) for line in open(os.path.join(pgdir, "env")).read().split())
+        self.pgdir, self.store, self.monitor = pgdir, env["STORE"], env["MONITOR"]
+
+    def single(self):
         self.pg = free_port()
         data = os.path.join(self.dir, "data")
         if self.root:
             shutil.chown(self.dir, "postgres")
-        subprocess.run(as_pg([f"{pgbin}/initdb", "-D", data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"], self.root),
+        subprocess.run(as_pg([f"{self.pgbin}/initdb", "-D", data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"], self.root),
                        check=True, stdout=subprocess.DEVNULL)
         opts = f"-p {self.pg} -k {self.dir} -c listen_addresses=127.0.0.1"
-        subprocess.run(as_pg([f"{pgbin}/pg_ctl", "-D", data, "-o", opts, "-l", f"{self.dir}/pg.log", "-w", "start"], self.root),
+        subprocess.run(as_pg([f"{self.pgbin}/pg_ctl", "-D", data, "-o", opts, "-l", f"{self.dir}/pg.log", "-w", "start"], self.root),
                        check=True, stdout=subprocess.DEVNULL)
         self.sql("postgres", "CREATE DATABASE wachat")
         self.store = f"postgres://wachat@127.0.0.1:{self.pg}/wachat"
-        self.nodes = {}
-        for name in "abc":  # a starts first: it leads
-            self.start(name)
 
     def sql(self, db, query):
-        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg), "-U", "wachat", "-d", db, "-Atc", query],
-                             check=True, capture_output=True, text=True)
+        where = [self.store] if self.ha else ["-h", "127.0.0.1", "-p", str(self.pg), "-U", "wachat", "-d", db]
+        out = subprocess.run(["psql", *where, "-Atc", query], check=True, capture_output=True, text=True)
         return out.stdout.strip()
+
+    def kill_primary(self):
+        """kill -9 of the formation's primary: its keeper's process group
+        and its server (which has a session of its own once restarted)."""
+        name, deadline = "", time.time() + 60
+        while not name and time.time() < deadline:  # a new formation's primary: `wait_primary` a moment
+            name = subprocess.run(["psql", self.monitor, "-Atc", "SELECT nodename FROM pgautofailover.node "
+                                   "WHERE reportedstate = 'primary' AND goalstate = 'primary'"],
+                                  capture_output=True, text=True).stdout.strip()
+            time.sleep(0 if name else 0.2)
+        if not name:
+            sys.exit("the formation has no primary after 60 s")
+        pgid = int(open(os.path.join(self.pgdir, f"{name}.pgid")).read())
+        postmaster = int(open(os.path.join(self.pgdir, name, "postmaster.pid")).readline())
+        fault_at = time.time()
+        os.killpg(pgid, signal.SIGKILL)
+        try:
+            os.kill(postmaster, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return name, fault_at
 
     def start(self, name):
         send, recv = free_port(), free_port()
@@ -149,8 +213,11 @@ class Cluster:
             except OSError:
                 pass
             p.wait()
-        subprocess.run(as_pg([f"{self.pgbin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"], self.root),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.ha:
+            subprocess.run(["bash", HA_SH, "stop", self.pgdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            subprocess.run(as_pg([f"{self.pgbin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"], self.root),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if os.environ.get("KEEP"):
             print(f"kept: {self.dir}", file=sys.stderr)
         else:
@@ -229,7 +296,7 @@ def history(port, i):
 
 
 def round_(wachat, fault):
-    cl = Cluster(wachat)
+    cl = Cluster(wachat, ha=fault == "pg")
     try:
         first = cl.nodes["a"]
         for i in range(PAIRS):
@@ -250,9 +317,12 @@ def round_(wachat, fault):
         time.sleep(WARM)
         leader = cl.nodes[before[1]]["proc"]
         zombie, zombie_ids, zombie_oks = None, [], []
+        killed = None
         if fault == "kill":
             fault_at = time.time()
             leader.kill()
+        elif fault == "pg":
+            killed, fault_at = cl.kill_primary()
         else:
             zombie = login(cl.nodes[before[1]]["send"], "s0")
             fault_at = time.time()
@@ -272,7 +342,7 @@ def round_(wachat, fault):
             except (OSError, ConnectionError):
                 pass
             zombie.close()
-        time.sleep(AFTER)
+        time.sleep(AFTER_PG if fault == "pg" else AFTER)
         stop_send.set()
         for t in senders:
             t.join()
@@ -298,7 +368,8 @@ def round_(wachat, fault):
         late = cl.sql("wachat", f"SELECT count(*) FROM log WHERE epoch = {before[0]} AND pos > "
                                 f"(SELECT coalesce(min(pos), 0) FROM log WHERE epoch > {before[0]})")
         load = open("/proc/loadavg").read().split()[0]
-        line = (f"{fault}: without an OK {gap:.2f} s (first write accepted {resumed - fault_at:.2f} s after the fault), "
+        what = f"pg (primary {killed} killed)" if killed else fault
+        line = (f"{what}: without an OK {gap:.2f} s (first write accepted {resumed - fault_at:.2f} s after the fault), "
                 f"epoch {before[0]} ({before[1]}) -> {after[0]} ({after[1]}), acked {len(acked)}, "
                 f"refused {sum(s.refused for s in senders)}, lost {lost_recv} received / {lost_hist} in HISTORY, "
                 f"twice {twice}")
@@ -316,7 +387,7 @@ def round_(wachat, fault):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[2] not in ("kill", "stop"):
+    if len(sys.argv) < 3 or sys.argv[2] not in ("kill", "stop", "pg"):
         sys.exit(__doc__.split("\n\n")[1])
     wachat, fault = os.path.realpath(sys.argv[1]), sys.argv[2]
     for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
