@@ -267,6 +267,13 @@ struct Workload {
     started: Instant,
 }
 
+/// How many times each node started again so far (a leader deposed
+/// starts again as a follower), for a phase's figures.
+fn restarts(a: &TestServer, b: &TestServer) -> String {
+    let count = |n: &TestServer| n.log().iter().filter(|l| l.contains("starting again (")).count();
+    format!("started again so far: node a {} times, node b {}", count(a), count(b))
+}
+
 /// The last lines of both nodes' logs, for a failure's message.
 fn nodes_tail(a: &TestServer, b: &TestServer) -> String {
     let tail = |n: &TestServer| {
@@ -522,7 +529,7 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("primary frozen", fault, &sent, &received);
-    println!("primary frozen: the phase took {:?}", phase.elapsed());
+    println!("primary frozen: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("primary frozen", &received);
     assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}\n{}", sent.longest, sent.record(since));
     let followed =
@@ -565,7 +572,7 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("primary killed", fault, &sent, &received);
-    println!("primary killed: the phase took {:?}", phase.elapsed());
+    println!("primary killed: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("primary killed", &received);
     let mut ana = a.login_send("ana", "pw-ana");
     let last = ana.listing("HISTORY:bob:1000");
@@ -587,7 +594,7 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("the node links cut", fault, &sent, &received);
-    println!("the node links cut: the phase took {:?}", phase.elapsed());
+    println!("the node links cut: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("the node links cut", &received);
     let gap = delivery_gap(&received, fault);
     assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}\n{}", sent.record(since));
