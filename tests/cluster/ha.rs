@@ -73,6 +73,59 @@ struct Sent {
     refused: Vec<(String, Instant)>,
     /// The longest a `MSG` waited for its reply.
     longest: Duration,
+    /// Every login the sender tried: where, what it got (`(no answer)`
+    /// for a connection refused, closed or silent past its read timeout),
+    /// when it was sent and how long the answer took.
+    logins: Vec<Login>,
+}
+
+/// One login of the workload's sender, for a failure to explain itself.
+#[derive(Clone)]
+struct Login {
+    node: SocketAddr,
+    answer: String,
+    at: Instant,
+    took: Duration,
+}
+
+impl Sent {
+    /// The sender's record since `since`, a line per event: logins (with
+    /// their answer and duration), refusals, and acknowledgements as runs.
+    fn record(&self, since: Instant) -> String {
+        let mut events: Vec<(Instant, String)> = Vec::new();
+        for l in &self.logins {
+            events.push((l.at, format!("LOGIN on {} -> {:?} after {:?}", l.node, l.answer, l.took)));
+        }
+        for (code, at) in &self.refused {
+            events.push((*at, format!("MSG refused: {code}")));
+        }
+        // Acknowledgements, one line per run without a pause of a second.
+        let mut run: Option<(u64, Instant, u64, Instant)> = None;
+        let mut runs = Vec::new();
+        for &(n, at) in &self.acked {
+            match &mut run {
+                Some((_, _, last, last_at)) if at - *last_at < Duration::from_secs(1) => {
+                    (*last, *last_at) = (n, at);
+                }
+                _ => runs.extend(run.replace((n, at, n, at))),
+            }
+        }
+        runs.extend(run);
+        for (first, at, last, last_at) in runs {
+            events.push((
+                at,
+                format!("OK for {first}..={last} (until +{:?})", last_at.saturating_duration_since(since)),
+            ));
+        }
+        events.sort_by_key(|e| e.0);
+        let lines: Vec<String> = events
+            .into_iter()
+            .map(|(at, what)| {
+                format!("  +{:>8.3}s {what}", at.saturating_duration_since(since).as_secs_f64())
+            })
+            .collect();
+        lines.join("\n")
+    }
 }
 
 /// What bob's receiver got: seq → number, and when each number arrived.
@@ -107,7 +160,11 @@ fn sender(phase: char, nodes: Vec<SocketAddr>, stop: Arc<AtomicBool>, sent: Arc<
     let mut turn = 0;
     while !stop.load(Ordering::Relaxed) {
         let Some(conn) = line.as_mut() else {
-            line = Line::open(nodes[turn % nodes.len()], "LOGIN:ana:pw-ana");
+            let node = nodes[turn % nodes.len()];
+            let at = Instant::now();
+            let (opened, answer) = Line::open_saying(node, "LOGIN:ana:pw-ana");
+            sent.lock().unwrap().logins.push(Login { node, answer, at, took: at.elapsed() });
+            line = opened;
             if line.is_none() {
                 turn += 1;
                 std::thread::sleep(Duration::from_millis(100)); // a node is down: the next, after a pause
@@ -206,6 +263,24 @@ struct Workload {
     sent: Arc<Mutex<Sent>>,
     received: Arc<Mutex<Received>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// When it started: the record's times count from here.
+    started: Instant,
+}
+
+/// How many times each node started again so far (a leader deposed
+/// starts again as a follower), for a phase's figures.
+fn restarts(a: &TestServer, b: &TestServer) -> String {
+    let count = |n: &TestServer| n.log().iter().filter(|l| l.contains("starting again (")).count();
+    format!("started again so far: node a {} times, node b {}", count(a), count(b))
+}
+
+/// The last lines of both nodes' logs, for a failure's message.
+fn nodes_tail(a: &TestServer, b: &TestServer) -> String {
+    let tail = |n: &TestServer| {
+        let log = n.log();
+        log[log.len().saturating_sub(40)..].join("\n")
+    };
+    format!("node a's last lines:\n{}\nnode b's last lines:\n{}", tail(a), tail(b))
 }
 
 impl Workload {
@@ -220,7 +295,7 @@ impl Workload {
         let (s, sent2) = (stop.clone(), sent.clone());
         let nodes = vec![a.send, b.send];
         threads.push(std::thread::spawn(move || sender(phase, nodes, s, sent2)));
-        Workload { phase, stop, stop_receiving, sent, received, threads }
+        Workload { phase, stop, stop_receiving, sent, received, threads, started: Instant::now() }
     }
 
     fn acked(&self) -> usize {
@@ -228,8 +303,9 @@ impl Workload {
     }
 
     /// Waits until `more` messages beyond now are acknowledged.
-    /// Failing, it says what the sender got meanwhile.
-    fn wait_acked(&self, more: usize, within: Duration) {
+    /// Failing, it says what the sender got meanwhile, its record since
+    /// the workload started, and the nodes' last lines.
+    fn wait_acked(&self, more: usize, within: Duration, (a, b): (&TestServer, &TestServer)) {
         let start = self.acked();
         let why = || {
             let sent = self.sent.lock().unwrap();
@@ -239,10 +315,12 @@ impl Workload {
             }
             format!(
                 "{more} more messages acknowledged: {} after {within:?} ({} in all); refused {refused:?}; \
-                 longest MSG wait {:?}",
+                 longest MSG wait {:?}\nthe sender's record:\n{}\n{}",
                 sent.acked.len() - start,
                 sent.acked.len(),
-                sent.longest
+                sent.longest,
+                sent.record(self.started),
+                nodes_tail(a, b)
             )
         };
         eventually_or(within, || self.acked() >= start + more, why);
@@ -266,11 +344,10 @@ impl Workload {
         while !received.lock().unwrap().by_seq.values().any(|&n| n >= last) {
             if Instant::now() > deadline {
                 let got = received.lock().unwrap().by_seq.values().max().copied();
-                let tail = |n: &TestServer| n.log().into_iter().rev().take(15).collect::<Vec<_>>();
                 panic!(
-                    "received up to {got:?} of {last} after 45 s; node a: {:?}\nnode b: {:?}",
-                    tail(node),
-                    tail(other)
+                    "received up to {got:?} of {last} after 45 s\nthe sender's record:\n{}\n{}",
+                    sent.record(self.started),
+                    nodes_tail(node, other)
                 );
             }
             std::thread::sleep(Duration::from_millis(50)); // polling what the receiver got
@@ -436,7 +513,7 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     // 1. The primary frozen longer than the failover.
     let phase = Instant::now();
     let workload = Workload::start('f', &a, &b);
-    workload.wait_acked(50, Duration::from_secs(30));
+    workload.wait_acked(50, Duration::from_secs(30), (&a, &b));
     let frozen = formation.primary();
     let fault = Instant::now();
     formation.signal(&frozen, libc::SIGSTOP);
@@ -446,14 +523,15 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
             .iter()
             .any(|(name, r, g)| *name != frozen && r.contains("primary") && g.contains("primary"))
     });
-    workload.wait_acked(50, Duration::from_secs(30));
+    workload.wait_acked(50, Duration::from_secs(30), (&a, &b));
     formation.signal(&frozen, libc::SIGCONT);
-    workload.wait_acked(50, Duration::from_secs(30));
+    workload.wait_acked(50, Duration::from_secs(30), (&a, &b));
+    let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("primary frozen", fault, &sent, &received);
-    println!("primary frozen: the phase took {:?}", phase.elapsed());
+    println!("primary frozen: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("primary frozen", &received);
-    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
+    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}\n{}", sent.longest, sent.record(since));
     let followed =
         |node: &TestServer| node.log().iter().any(|l| l.contains("the primary database is now host"));
     assert!(followed(&a) && followed(&b), "{:?}", a.log());
@@ -462,7 +540,7 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     formation.wait_healthy(Duration::from_secs(90));
     let phase = Instant::now();
     let workload = Workload::start('k', &a, &b);
-    workload.wait_acked(50, Duration::from_secs(30));
+    workload.wait_acked(50, Duration::from_secs(30), (&a, &b));
     let killed = formation.primary();
     println!("killing {killed}: {:?}", formation.states());
     let fault = Instant::now();
@@ -487,41 +565,43 @@ fn a_frozen_primary_a_killed_primary_and_the_node_links_cut_lose_nothing() {
     // A one-shot `wachat send` in the middle of it: it tries again, same
     // id, while the node answers KO:UNAVAILABLE, and succeeds.
     let send = one_shot_send(&a, "sent during the failover");
-    workload.wait_acked(100, Duration::from_secs(60));
+    workload.wait_acked(100, Duration::from_secs(60), (&a, &b));
     check_answers_from_the_copy(&before, offline.join().unwrap());
     let send = send.join().unwrap();
     assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
+    let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("primary killed", fault, &sent, &received);
-    println!("primary killed: the phase took {:?}", phase.elapsed());
+    println!("primary killed: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("primary killed", &received);
     let mut ana = a.login_send("ana", "pw-ana");
     let last = ana.listing("HISTORY:bob:1000");
     assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
-    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
+    assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}\n{}", sent.longest, sent.record(since));
 
     // 3. The node links cut: every connection to either node's node port
     // reset, as a network that drops them would.
     let phase = Instant::now();
     let workload = Workload::start('n', &a, &b);
-    workload.wait_acked(50, Duration::from_secs(30));
+    workload.wait_acked(50, Duration::from_secs(30), (&a, &b));
     let fault = Instant::now();
     for node in [&a, &b] {
         support::cluster::cut_node_links(node);
     }
     // How long 200 take is the machine's speed: the deadline only
     // catches a cluster that stopped.
-    workload.wait_acked(200, Duration::from_secs(120));
+    workload.wait_acked(200, Duration::from_secs(120), (&a, &b));
+    let since = workload.started;
     let (sent, received) = workload.finish(&a, &b);
     report("the node links cut", fault, &sent, &received);
-    println!("the node links cut: the phase took {:?}", phase.elapsed());
+    println!("the node links cut: the phase took {:?}; {}", phase.elapsed(), restarts(&a, &b));
     assert_delivered_without_stall("the node links cut", &received);
     let gap = delivery_gap(&received, fault);
-    assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}");
+    assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}\n{}", sent.record(since));
     // Nothing refused. A request on its way over a link that was cut is
     // lost with it: its connection ends, and she sends it again with its
     // id (docs/CLUSTER.md, "Forwarding"), within the gap above.
     let refused: Vec<&(String, Instant)> =
         sent.refused.iter().filter(|r| r.1 > fault && r.0 != "lost").collect();
-    assert!(refused.is_empty(), "refusals: {refused:?}");
+    assert!(refused.is_empty(), "refusals: {refused:?}\n{}", sent.record(since));
 }

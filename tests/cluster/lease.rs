@@ -205,3 +205,56 @@ fn a_followers_health_is_503_while_no_node_leads() {
     signal(&a, libc::SIGCONT);
     a.kill();
 }
+
+/// A leader deposed while the first host of its `--store` hangs (a
+/// primary frozen: its kernel takes connections, nothing answers) starts
+/// again on the host where it found the primary since, not after waiting
+/// out the frozen one: meanwhile its clients wait on its ports. Host 1 is
+/// a proxy to the test's PostgreSQL that the test freezes, host 2 the
+/// same PostgreSQL direct; the lease is taken from the node by hand.
+#[test]
+fn a_deposed_leader_starts_again_on_the_host_it_last_found_the_primary_on() {
+    let cluster = Cluster::start();
+    let proxy = support::cluster::LinkProxy::start();
+    let pg: std::net::SocketAddr = format!("127.0.0.1:{}", cluster.pg.port).parse().unwrap();
+    proxy.to(pg);
+    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
+    assert!(cluster.pg.url.contains(&direct), "{}", cluster.pg.url);
+    let store = cluster.pg.url.replace(&direct, &format!("@{},127.0.0.1:{}/", proxy.at, cluster.pg.port))
+        + "?target_session_attrs=read-write";
+    let a = TestServer::start_with(&["--store", &store, "--node", "a", "--rate", "0"]);
+    a.wait_for_log("cluster: node a leads");
+    proxy.freeze();
+    // The keeper's connection through the proxy is cut at its deadline,
+    // and the next one made to host 2.
+    eventually("node a on host 2", Duration::from_secs(30), || {
+        a.log().iter().any(|l| l.contains("the primary database is now host 2"))
+    });
+    let (_, epoch) = lease(&cluster);
+    let taken = cluster
+        .pg
+        .client()
+        .execute(
+            "UPDATE lease SET epoch = epoch + 1, holder = 'b', renewed = now() WHERE epoch = $1",
+            &[&epoch],
+        )
+        .unwrap();
+    assert_eq!(taken, 1);
+    let deposed = std::time::Instant::now();
+    a.wait_for_log("it starts again as a follower");
+    // Started again: its second start says where it takes node links.
+    // Waiting out the frozen host first would take its start's whole
+    // deadline there (30 s).
+    let started = || a.log().iter().filter(|l| l.contains("node links at")).count() == 2;
+    support::cluster::eventually_or(Duration::from_secs(25), started, || {
+        let log = a.log();
+        format!("node a not started again {:?} after it was deposed:\n{}", deposed.elapsed(), log.join("\n"))
+    });
+    // And it answers its clients again (no node leads that it can reach:
+    // a refusal, at once).
+    let mut conn = a.send_conn();
+    conn.send("LOGIN:ana:pw-ana");
+    let reply = conn.line();
+    assert!(reply.starts_with("KO:"), "{reply}");
+    proxy.thaw();
+}

@@ -477,6 +477,11 @@ impl LinkProxy {
         *self.to.lock().unwrap() = Some(node_links_at(node));
     }
 
+    /// Passes links on to `at` (any TCP server: a PostgreSQL too).
+    pub fn to(&self, at: std::net::SocketAddr) {
+        *self.to.lock().unwrap() = Some(at);
+    }
+
     pub fn freeze(&self) {
         self.switch.frozen.store(true, Ordering::SeqCst);
     }

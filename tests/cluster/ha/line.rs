@@ -20,6 +20,18 @@ impl Line {
         Some(line)
     }
 
+    /// [`Line::open`], and what the login got: its answer, or `(no
+    /// answer)` (connection refused, closed, or no line within the read
+    /// timeout).
+    pub fn open_saying(addr: SocketAddr, login: &str) -> (Option<Line>, String) {
+        let Some(mut line) = Line::connect(addr) else { return (None, "(no connection)".into()) };
+        match line.request(login) {
+            Some(answer) if answer.starts_with("OK") => (Some(line), answer),
+            Some(answer) => (None, answer),
+            None => (None, "(no answer)".into()),
+        }
+    }
+
     pub fn connect(addr: SocketAddr) -> Option<Line> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
