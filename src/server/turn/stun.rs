@@ -19,6 +19,20 @@
 //! MD5(`username:realm:password`) (the "long-term credential"): the
 //! server's first answer is a `401` that gives the realm and a nonce, and
 //! the client asks again with them.
+//!
+//! A TURN server knows a client by its address and port (the "5-tuple"),
+//! and keeps what it knew of one for a while after the client is gone:
+//! coturn keeps the session of a client it refused, with the credential
+//! it signed with, for 60 s, and an allocation until it expires (one
+//! given back: 1 s more). A client the system gives that same port (it
+//! picks one at random among those free now) is answered `437`
+//! (Allocation Mismatch: "wrong credentials", "wrong transaction ID") for
+//! what it never asked, before anything is made for it or counted in its
+//! user's quota. So a first Allocate answered `437` is asked again from
+//! another port, as RFC 5766 §6.4 suggests ([`FRESH_PORTS`] in all).
+//! coturn's other `437` to an Allocate, no relay port it could open, did
+//! count in the quota, until its session ends 60 s later: a client
+//! counts [`FRESH_PORTS`] of those at most.
 
 use std::fmt;
 use std::io;
@@ -32,6 +46,13 @@ const MAGIC: u32 = 0x2112_A442;
 /// RFC 5389's 500 ms, doubled, three sends in all (3.5 s).
 const RETRANSMIT: [Duration; 3] =
     [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
+
+/// The ports a first Allocate is asked from while each is answered `437`
+/// (the server's state of a gone client on it: see the module's text).
+/// The system picks each at random among its ~28,000 ephemeral ports:
+/// three in a row each remembered for a gone client is all but
+/// impossible, so a third `437` is the server's own answer.
+pub const FRESH_PORTS: usize = 3;
 
 /// The largest answer read (a TURN answer is a few hundred bytes).
 const MAX_MESSAGE: usize = 2048;
@@ -227,6 +248,9 @@ fn read_answer(bytes: &[u8], id: &[u8; 12]) -> Option<StunResponse> {
 /// server tells allocations apart by the client's address and port).
 pub struct TurnClient {
     socket: UdpSocket,
+    /// Whether the server granted this socket an allocation (and it was
+    /// not released): a `437` is then about it.
+    allocated: bool,
     username: String,
     password: String,
     /// The realm and nonce of the server's last challenge, and the key
@@ -243,20 +267,65 @@ impl TurnClient {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let socket = UdpSocket::bind(any)?;
+        TurnClient::bound(any, server, username, password)
+    }
+
+    /// A client whose socket is bound to `local` (a port of 0: one the
+    /// system picks, as [`TurnClient::new`] does).
+    pub fn bound(
+        local: SocketAddr,
+        server: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> io::Result<TurnClient> {
+        let socket = UdpSocket::bind(local)?;
         socket.connect(server)?;
         let (username, password) = (username.to_string(), password.to_string());
-        Ok(TurnClient { socket, username, password, realm: Vec::new(), nonce: Vec::new(), key: None })
+        let (realm, nonce) = (Vec::new(), Vec::new());
+        Ok(TurnClient { socket, allocated: false, username, password, realm, nonce, key: None })
+    }
+
+    /// The address and port the server knows this client by.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
     }
 
     /// Asks for a relay address of `family` (IPv4 or IPv6: the peers it
     /// may reach) for `transport`.
+    ///
+    /// A first Allocate answered `437` is asked again from another port
+    /// ([`FRESH_PORTS`] in all): the server's `437` was about a gone
+    /// client's state on this one.
     pub fn allocate(&mut self, ipv6: bool, transport: Transport) -> StunResult<SocketAddr> {
-        let answer = self.ask(Method::Allocate, |r| {
-            let r = r.attr(attr::REQUESTED_TRANSPORT, &[transport as u8, 0, 0, 0]);
-            if ipv6 { r.attr(attr::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0]) } else { r }
-        })?;
-        Ok(answer.map(|a| a.relayed.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))))
+        let mut ports = 1;
+        loop {
+            let answer = self.ask(Method::Allocate, |r| {
+                let r = r.attr(attr::REQUESTED_TRANSPORT, &[transport as u8, 0, 0, 0]);
+                if ipv6 { r.attr(attr::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0]) } else { r }
+            })?;
+            match answer {
+                Err(TurnRefusal { code: 437, .. }) if !self.allocated && ports < FRESH_PORTS => {
+                    self.move_to_another_port()?;
+                    ports += 1;
+                }
+                answer => {
+                    self.allocated |= answer.is_ok();
+                    let relayed =
+                        |a: StunResponse| a.relayed.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+                    return Ok(answer.map(relayed));
+                }
+            }
+        }
+    }
+
+    /// A new socket on the same address, at a port the system picks, for
+    /// a server that knows nothing of it yet: no realm, nonce nor key.
+    fn move_to_another_port(&mut self) -> io::Result<()> {
+        let (local, server) = (self.socket.local_addr()?, self.socket.peer_addr()?);
+        self.socket = UdpSocket::bind(SocketAddr::new(local.ip(), 0))?;
+        self.socket.connect(server)?;
+        (self.realm, self.nonce, self.key) = (Vec::new(), Vec::new(), None);
+        Ok(())
     }
 
     /// Asks the server to let `peer` send to and receive from this
@@ -272,6 +341,7 @@ impl TurnClient {
     /// Gives the allocation back at once (a Refresh with a lifetime of 0).
     pub fn release(&mut self) -> StunResult<()> {
         let answer = self.ask(Method::Refresh, |r| r.attr(attr::LIFETIME, &0u32.to_be_bytes()))?;
+        self.allocated &= answer.is_err();
         Ok(answer.map(|_| ()))
     }
 
