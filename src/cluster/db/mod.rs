@@ -244,7 +244,9 @@ impl Db {
                 }
             }
             let reasons: Vec<String> = (why.iter().enumerate())
-                .map(|(i, why)| why.clone().unwrap_or_else(|| format!("host {} of --store: not tried", i + 1)))
+                .map(|(i, why)| {
+                    why.clone().unwrap_or_else(|| format!("host {} of --store: not tried", i + 1))
+                })
                 .collect();
             let reasons = reasons.join("; ");
             let left = until.saturating_duration_since(Instant::now());
@@ -252,7 +254,9 @@ impl Db {
                 return Err(format!("no primary database within {within:?}: {reasons}"));
             }
             if !said {
-                log::warn!("cluster: no primary database answers yet ({reasons}); trying again for {left:.0?}");
+                log::warn!(
+                    "cluster: no primary database answers yet ({reasons}); trying again for {left:.0?}"
+                );
                 said = true;
             }
             std::thread::sleep(START_ROUND_PAUSE.min(left));
@@ -598,6 +602,9 @@ mod tests {
         assert!(e.starts_with("no primary database within 5s: "), "{e}");
         assert!(e.contains("host 1 of --store: no answer within"), "tried again in the last round: {e}");
         assert!(e.contains("host 2 of --store: ") && e.contains("refused"), "{e}");
-        assert!(tried.load(Ordering::SeqCst) > MAX_STUCK, "host 1 tried again after the attempts left behind");
+        assert!(
+            tried.load(Ordering::SeqCst) > MAX_STUCK,
+            "host 1 tried again after the attempts left behind"
+        );
     }
 }
