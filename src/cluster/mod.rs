@@ -105,16 +105,8 @@ pub fn default_node_name(send_port: u16) -> String {
 /// Opens a node's storage: the schema brought up to date, the data
 /// directory made the cluster's (its identity), the copy caught up with the log, and the node's part taken.
 pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> Result<Storage> {
-    let (db, again) = database(&options.store)?;
-    let mut client = match db.connect_at_start() {
-        // Its last attempt found no host a moment ago, and it does not
-        // try again so soon: once more after that pause.
-        Err(_) if again => {
-            std::thread::sleep(AGAIN_AFTER);
-            db.connect_at_start()?
-        }
-        client => client?,
-    };
+    let db = Arc::new(db::Db::new(&options.store)?);
+    let mut client = db.connect_at_start()?;
     let was = schema::upgrade(&mut client, &db.url)?;
     ::log::info!("cluster: {} at schema version {} (was {was})", db.url, schema::CURRENT);
     let name = options.node.clone().unwrap_or_else(|| default_node_name(send_port));
@@ -151,31 +143,6 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         devices: Arc::new(crate::store::InLog::new(store)),
         node: Some(Box::new(Keeping { node, restarted })),
     })
-}
-
-/// How long a node started again waits before its database's second try
-/// (more than `db`'s pause after no host answered, 250 ms).
-const AGAIN_AFTER: Duration = Duration::from_millis(300);
-
-/// The database at `store`, and whether this process opened it before:
-/// a node deposed as the leader starts again in the same process
-/// (`wachat serve`) and goes on with the same [`db::Db`], which knows on
-/// which host of `--store` it last found the primary. A new one would try
-/// the first host first, and a primary that froze there (its kernel
-/// takes the connection, nothing answers) would hold the node's start
-/// for the whole deadline of a start (30 s) while its clients wait on
-/// its ports, in the middle of the failover that deposed it.
-fn database(store: &str) -> Result<(Arc<db::Db>, bool)> {
-    static OPENED: std::sync::Mutex<Option<(String, Arc<db::Db>)>> = std::sync::Mutex::new(None);
-    let mut opened = OPENED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((was, db)) = opened.as_ref()
-        && was == store
-    {
-        return Ok((db.clone(), true));
-    }
-    let db = Arc::new(db::Db::new(store)?);
-    *opened = Some((store.to_string(), db.clone()));
-    Ok((db, false))
 }
 
 /// The cluster's identity in the node's data directory: the id clients

@@ -1,5 +1,6 @@
 //! Failures: a node killed during a flood, the node links cut during a
-//! flood, PostgreSQL stopped, a node of a client's list down.
+//! flood, PostgreSQL stopped, slow, not up yet, or its first host
+//! frozen, a node of a client's list down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -328,6 +329,85 @@ fn waits_5_s_a_node_starts_on_a_database_that_answers_only_after_5_s() {
         register(&node, "ana");
         assert!(send_conn(&node, "ana").request("MSG:ana:m1:hi").starts_with("OK:m1:"));
     });
+}
+
+/// A node started before its PostgreSQL is up (both started at once, as
+/// by systemd), the database's port still closed, goes round its hosts
+/// again and again: it starts once the database is up, a few seconds
+/// later, instead of failing at the first refusal.
+#[test]
+fn a_node_started_before_its_postgresql_is_up_starts_once_it_is() {
+    let cluster = Cluster::start_own();
+    cluster.pg.stop();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(3)); // the database starts later: what this test is about
+            cluster.pg.start_again();
+        });
+        let node = cluster.node("a");
+        let waited = node.wait_for_log("no primary database answers yet");
+        assert!(waited.contains("host 1 of --store: ") && waited.contains("refused"), "{waited}");
+        register(&node, "ana");
+        assert!(send_conn(&node, "ana").request("MSG:ana:m1:hi").starts_with("OK:m1:"));
+    });
+}
+
+/// `--store` with a proxy to the test's PostgreSQL as host 1, and the
+/// same PostgreSQL direct as host 2: frozen ([`support::cluster::LinkProxy::freeze`]),
+/// host 1 is a primary frozen, whose kernel takes connections and nothing
+/// answers.
+pub(super) fn store_behind_a_proxy(cluster: &Cluster) -> (support::cluster::LinkProxy, String) {
+    let proxy = support::cluster::LinkProxy::start();
+    proxy.to(SocketAddr::from(([127, 0, 0, 1], cluster.pg.port)));
+    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
+    assert!(cluster.pg.url.contains(&direct), "{}", cluster.pg.url);
+    let store = cluster.pg.url.replace(&direct, &format!("@{},127.0.0.1:{}/", proxy.at, cluster.pg.port));
+    (proxy, store)
+}
+
+/// How long a start waited for a frozen host before trying the next (a
+/// start's whole deadline per host) when each host was given it in turn:
+/// a start or a command that ends before it did not wait that out.
+pub(super) const WAITING_OUT_A_FROZEN_HOST: Duration = Duration::from_secs(30);
+
+/// A node's first start while host 1 of its `--store` is frozen goes on
+/// to host 2 after a short attempt: it starts and serves without waiting
+/// out the frozen host.
+#[test]
+fn a_nodes_first_start_with_its_first_host_frozen_goes_on_to_the_second() {
+    let cluster = Cluster::start();
+    let (proxy, store) = store_behind_a_proxy(&cluster);
+    proxy.freeze();
+    let began = std::time::Instant::now();
+    let node = TestServer::start_with(&["--store", &store, "--node", "a", "--rate", "0"]);
+    let took = began.elapsed();
+    assert!(took < WAITING_OUT_A_FROZEN_HOST, "started in {took:?}:\n{}", node.log().join("\n"));
+    node.wait_for_log("the primary database is now host 2 of --store");
+    node.wait_for_log("cluster: node a leads");
+    register(&node, "ana");
+    assert!(send_conn(&node, "ana").request("MSG:ana:m1:hi").starts_with("OK:m1:"));
+    assert!(proxy.held() > 0, "host 1 was tried");
+    proxy.thaw();
+}
+
+/// `wachat users` with host 1 of its `--store` frozen goes on to host 2
+/// as a node's start does, and does what it was asked.
+#[test]
+fn wachat_users_with_the_first_host_frozen_goes_on_to_the_second() {
+    let cluster = Cluster::start();
+    let node = cluster.node("a");
+    register(&node, "ana");
+    let (proxy, store) = store_behind_a_proxy(&cluster);
+    proxy.freeze();
+    let args = ["disable", "ana", "--store", &store];
+    let run = support::run_wachat_output("users", &args, WAITING_OUT_A_FROZEN_HOST);
+    let said = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert!(run.status.success(), "{}", said(&run.stderr));
+    assert_eq!(said(&run.stdout), "ana disabled: its logins are refused, its sessions closed\n");
+    assert!(proxy.held() > 0, "host 1 was tried");
+    proxy.thaw();
+    let refused = node.send_conn().request(&format!("LOGIN:ana:{PW}"));
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
 }
 
 /// An `ACK` gets no reply, so no client sends it again: one that the

@@ -12,7 +12,9 @@
 //! `--store` may name several hosts: a primary and its standbys
 //! (pg_auto_failover, docs/CLUSTER-OPS.md). A connection is made to whichever
 //! takes writes, trying first the host where the primary was last found
-//! (`db/config.rs` reads `--store` and sets each host's deadlines).
+//! (`db/config.rs` reads `--store` and sets each host's deadlines); at a
+//! node's start, in rounds of short attempts that grow, until one does
+//! ([`Db::connect_at_start`]).
 //! Every call has a deadline ([`DEADLINE`]): the kernel's for a host gone
 //! (connect timeout, `tcp_user_timeout`, keepalives), and the watchdog's
 //! for a server that hangs or is slow (`watchdog.rs`: the connection is
@@ -43,13 +45,26 @@ use crate::protocol::{Code, Ko};
 /// `--store` is tried.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
 
-/// [`CONNECT_DEADLINE`] for a node that is starting (and `wachat
-/// migrate`, `wachat users`): nothing is served yet, so no request waits
-/// on it, and a database slowed down by a loaded machine (a connection
-/// took more than 3 s at a load of 29 here) delays the start instead of
-/// failing it. One that never answers still fails it, after this long
-/// per host, with the reason.
+/// How long a node that is starting (and `wachat migrate`, `wachat
+/// users`) may wait for a primary, per host of `--store`: the hosts share
+/// it ([`Db::connect_at_start`]). Nothing is served yet, so no request
+/// waits on it; a database that is still starting, failing over, or
+/// slowed down by a loaded machine delays the start instead of failing
+/// it. None found within it fails the start, with each host's reason.
 const START_CONNECT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The first attempt on each host at start: a server that answers at all
+/// answers within it, unless the machine is loaded. Each round after the
+/// first doubles it, up to [`LONGEST_START_ATTEMPT`]: a connection took
+/// more than 3 s at a load of 29 here.
+const FIRST_START_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// The longest attempt on one host at start.
+const LONGEST_START_ATTEMPT: Duration = Duration::from_secs(16);
+
+/// The pause at start between a round of the hosts that found no primary
+/// and the next: a refusal (a server not up yet) comes at once.
+const START_ROUND_PAUSE: Duration = Duration::from_millis(500);
 
 /// After no host could be reached, calls fail at once for this long
 /// before the next try: a database down must not cost every request a
@@ -142,13 +157,8 @@ impl Db {
     /// A new connection to the primary (not from the pool): the host where
     /// it was last found first, then the others in turn.
     pub fn connect(&self) -> std::result::Result<PgLink, String> {
-        self.connect_within(CONNECT_DEADLINE)
-    }
-
-    /// [`Db::connect`], each host given `per_host`.
-    fn connect_within(&self, per_host: Duration) -> std::result::Result<PgLink, String> {
-        let until = Instant::now() + per_host * self.store.hosts.len() as u32;
-        self.connect_until(until, per_host)
+        let until = Instant::now() + CONNECT_DEADLINE * self.store.hosts.len() as u32;
+        self.connect_until(until, CONNECT_DEADLINE)
     }
 
     /// [`Db::connect`], given up at `until`, each host given `per_host`
@@ -170,18 +180,7 @@ impl Db {
                 continue;
             }
             match self.connect_to(i, left.min(per_host)) {
-                Ok(link) => {
-                    *self.retry_at.lock() = None;
-                    *self.reached_at.lock() = Some(Instant::now());
-                    self.now_reachable(true, "");
-                    self.primary.store(i, Ordering::Relaxed);
-                    if self.connected.swap(i, Ordering::Relaxed) != i {
-                        log::warn!("cluster: the primary database is now host {} of --store", i + 1);
-                        self.forget_all();
-                        crate::metrics::get().pg_switches.inc();
-                    }
-                    return Ok(PgLink { generation: GENERATION.load(Ordering::Acquire), host: i, ..link });
-                }
+                Ok(link) => return Ok(self.reached(i, link)),
                 Err(e) => why.push(e),
             }
         }
@@ -196,6 +195,73 @@ impl Db {
         *self.retry_at.lock() = Some(Instant::now() + RETRY_AFTER);
         self.now_reachable(false, &why);
         Err(why)
+    }
+
+    /// `link`, just made to host `i`, which takes writes: the host tried
+    /// first from now on; connections to another host made before are not
+    /// used again.
+    fn reached(&self, i: usize, link: PgLink) -> PgLink {
+        *self.retry_at.lock() = None;
+        *self.reached_at.lock() = Some(Instant::now());
+        self.now_reachable(true, "");
+        self.primary.store(i, Ordering::Relaxed);
+        if self.connected.swap(i, Ordering::Relaxed) != i {
+            log::warn!("cluster: the primary database is now host {} of --store", i + 1);
+            self.forget_all();
+            crate::metrics::get().pg_switches.inc();
+        }
+        PgLink { generation: GENERATION.load(Ordering::Acquire), host: i, ..link }
+    }
+
+    /// A connection at start: rounds of the hosts, the one where the
+    /// primary was last found first, each attempt `first` long in the
+    /// first round and twice as long in each next one (up to
+    /// [`LONGEST_START_ATTEMPT`]), a pause between rounds, until one takes
+    /// writes or `within` has passed. A frozen host costs each round one short
+    /// attempt, and a host not up yet (or a standby not promoted yet) is
+    /// found once it is. The pause of requests after no host answered
+    /// ([`RETRY_AFTER`]) is not kept: nothing is served yet. An attempt
+    /// left behind on a frozen host ends when libpq's `connect_timeout`
+    /// does, about as long as the attempt (at least 2 s), so that few are
+    /// left behind at once, and a host that has [`MAX_STUCK`] is tried
+    /// again in a later round. The error names each host's last reason.
+    fn connect_in_rounds(&self, within: Duration, first: Duration) -> std::result::Result<PgLink, String> {
+        let until = Instant::now() + within;
+        let count = self.store.hosts.len();
+        let mut why: Vec<Option<String>> = vec![None; count];
+        let mut attempt = first;
+        let mut said = false;
+        loop {
+            let start = self.primary.load(Ordering::Relaxed);
+            for i in (0..count).map(|n| (start + n) % count) {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match self.connect_to(i, attempt.min(left)) {
+                    Ok(link) => return Ok(self.reached(i, link)),
+                    Err(e) => why[i] = Some(e),
+                }
+            }
+            let reasons: Vec<String> = (why.iter().enumerate())
+                .map(|(i, why)| {
+                    why.clone().unwrap_or_else(|| format!("host {} of --store: not tried", i + 1))
+                })
+                .collect();
+            let reasons = reasons.join("; ");
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!("no primary database within {within:?}: {reasons}"));
+            }
+            if !said {
+                log::warn!(
+                    "cluster: no primary database answers yet ({reasons}); trying again for {left:.0?}"
+                );
+                said = true;
+            }
+            std::thread::sleep(START_ROUND_PAUSE.min(left));
+            attempt = (attempt * 2).min(LONGEST_START_ATTEMPT);
+        }
     }
 
     /// Says (in the log and the metrics) when the node starts or stops
@@ -290,13 +356,15 @@ impl Db {
         link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
     }
 
-    /// A connection at start (the schema, `wachat migrate`), each host
-    /// given [`START_CONNECT_DEADLINE`]; an error says which database and
-    /// why.
+    /// A connection at start (the schema, the lease, `wachat migrate`,
+    /// `wachat users`): rounds of the hosts ([`Db::connect_in_rounds`])
+    /// for up to [`START_CONNECT_DEADLINE`] per host; an error says which
+    /// database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
         let context = format!("cluster: {}", self.url);
+        let within = START_CONNECT_DEADLINE * self.store.hosts.len() as u32;
         let link = self
-            .connect_within(START_CONNECT_DEADLINE)
+            .connect_in_rounds(within, FIRST_START_ATTEMPT)
             .map_err(|e| Error::io(context, std::io::Error::other(e)))?;
         Ok(link.client)
     }
@@ -501,5 +569,42 @@ mod tests {
         assert!(e.contains("earlier connections still wait"), "{e}");
         let e = db.connect_to(1, within).err().unwrap();
         assert!(e.contains("host 2 of --store: no answer within"), "{e}");
+    }
+
+    /// At start, the hosts are gone round until the deadline: a host that
+    /// refuses (a server not up yet) does not end the start at once, nor
+    /// does the pause of requests after no host answered; and a frozen
+    /// host with [`MAX_STUCK`] attempts left behind on it is tried again
+    /// in a later round, once libpq has given them up.
+    #[test]
+    fn a_start_goes_round_the_hosts_until_its_deadline_and_tries_a_frozen_one_again() {
+        // Host 1 accepts (its kernel does), and nothing answers; the
+        // connections it takes are counted and kept open. Host 2's port is
+        // closed.
+        let frozen = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p1 = frozen.local_addr().unwrap().port();
+        let p2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let tried = Arc::new(AtomicUsize::new(0));
+        let counted = tried.clone();
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            for conn in frozen.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                kept.push(conn);
+            }
+        });
+        let db = Db::new(&format!("postgres://wachat@127.0.0.1:{p1},127.0.0.1:{p2}/wachat")).unwrap();
+        for _ in 0..MAX_STUCK {
+            assert!(db.connect_to(0, Duration::from_millis(50)).is_err());
+        }
+        *db.retry_at.lock() = Some(Instant::now() + Duration::from_secs(3600));
+        let e = db.connect_in_rounds(Duration::from_secs(5), Duration::from_millis(200)).err().unwrap();
+        assert!(e.starts_with("no primary database within 5s: "), "{e}");
+        assert!(e.contains("host 1 of --store: no answer within"), "tried again in the last round: {e}");
+        assert!(e.contains("host 2 of --store: ") && e.contains("refused"), "{e}");
+        assert!(
+            tried.load(Ordering::SeqCst) > MAX_STUCK,
+            "host 1 tried again after the attempts left behind"
+        );
     }
 }
