@@ -15,7 +15,9 @@
 //! (a node's start from the cluster's checkpoint, the log trimmed), `durable.rs`
 //! (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, PostgreSQL down, a node of the list down, the node links cut
-//! or a follower restarted: its clients connect again), `lease.rs`
+//! or a follower restarted: its clients connect again; a node or `wachat
+//! users` started before PostgreSQL is up, or with the first host of
+//! `--store` frozen), `lease.rs`
 //! (who leads: nodes started at once, a lease run out or let go),
 //! `links.rs` (the node links: TLS where the client ports have it, a link
 //! that cannot prove it is a node refused),
