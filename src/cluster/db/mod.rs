@@ -170,21 +170,11 @@ impl Db {
             return Err("no database host answered a moment ago".into());
         }
         let began = Instant::now();
-        let first = self.primary.load(Ordering::Relaxed);
-        let count = self.store.hosts.len();
-        let mut why = Vec::new();
-        for i in (0..count).map(|n| (first + n) % count) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                why.push(format!("host {}: not tried, out of time", i + 1));
-                continue;
-            }
-            match self.connect_to(i, left.min(per_host)) {
-                Ok(link) => return Ok(self.reached(i, link)),
-                Err(e) => why.push(e),
-            }
+        let mut why = vec![None; self.store.hosts.len()];
+        if let Some(link) = self.round(until, per_host, &mut why) {
+            return Ok(link);
         }
-        let why = why.join("; ");
+        let why = reasons(&why);
         // Several threads connect at once: an attempt that began before
         // another reached a primary (it waited on a frozen host meanwhile)
         // says nothing of the primary now, and must not mark it
@@ -195,6 +185,26 @@ impl Db {
         *self.retry_at.lock() = Some(Instant::now() + RETRY_AFTER);
         self.now_reachable(false, &why);
         Err(why)
+    }
+
+    /// One round of the hosts, the one where the primary was last found
+    /// first, each given `per_host` at most, until `until`: the first
+    /// connection made, or each host's reason in `why` (a host not
+    /// reached by `until` keeps the one it had).
+    fn round(&self, until: Instant, per_host: Duration, why: &mut [Option<String>]) -> Option<PgLink> {
+        let first = self.primary.load(Ordering::Relaxed);
+        let count = self.store.hosts.len();
+        for i in (0..count).map(|n| (first + n) % count) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match self.connect_to(i, left.min(per_host)) {
+                Ok(link) => return Some(self.reached(i, link)),
+                Err(e) => why[i] = Some(e),
+            }
+        }
+        None
     }
 
     /// `link`, just made to host `i`, which takes writes: the host tried
@@ -227,28 +237,14 @@ impl Db {
     /// again in a later round. The error names each host's last reason.
     fn connect_in_rounds(&self, within: Duration, first: Duration) -> std::result::Result<PgLink, String> {
         let until = Instant::now() + within;
-        let count = self.store.hosts.len();
-        let mut why: Vec<Option<String>> = vec![None; count];
+        let mut why = vec![None; self.store.hosts.len()];
         let mut attempt = first;
         let mut said = false;
         loop {
-            let start = self.primary.load(Ordering::Relaxed);
-            for i in (0..count).map(|n| (start + n) % count) {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match self.connect_to(i, attempt.min(left)) {
-                    Ok(link) => return Ok(self.reached(i, link)),
-                    Err(e) => why[i] = Some(e),
-                }
+            if let Some(link) = self.round(until, attempt, &mut why) {
+                return Ok(link);
             }
-            let reasons: Vec<String> = (why.iter().enumerate())
-                .map(|(i, why)| {
-                    why.clone().unwrap_or_else(|| format!("host {} of --store: not tried", i + 1))
-                })
-                .collect();
-            let reasons = reasons.join("; ");
+            let reasons = reasons(&why);
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(format!("no primary database within {within:?}: {reasons}"));
@@ -405,6 +401,14 @@ impl Db {
         let armed = self.arm_until(&link, until);
         Ok(Borrowed { db: self, link: Some(link), pooled, _armed: armed })
     }
+}
+
+/// Each host's reason for no connection, in the order of `--store`.
+fn reasons(why: &[Option<String>]) -> String {
+    let said = why.iter().enumerate().map(|(i, why)| {
+        why.clone().unwrap_or_else(|| format!("host {} of --store: not tried, out of time", i + 1))
+    });
+    said.collect::<Vec<_>>().join("; ")
 }
 
 /// Connects with `keywords`, and keeps a duplicate of the connection's
