@@ -30,9 +30,9 @@
 //! what it never asked, before anything is made for it or counted in its
 //! user's quota. So a first Allocate answered `437` is asked again from
 //! another port, as RFC 5766 §6.4 suggests ([`FRESH_PORTS`] in all).
-//! coturn's other `437` to an Allocate, no relay port it could open, did
-//! count in the quota, until its session ends 60 s later: a client
-//! counts [`FRESH_PORTS`] of those at most.
+//! coturn's other `437` to an Allocate, no relay port it could open,
+//! counts in the quota until its session ends 60 s later: a client
+//! spends [`FRESH_PORTS`] of those at most.
 
 use std::fmt;
 use std::io;
