@@ -160,6 +160,34 @@ fn a_message_read_on_the_laptop_first_is_not_pushed_and_a_read_closes_a_notifica
     assert_eq!((json["type"].as_str(), json["body"].as_str()), (Some("read"), Some("")));
 }
 
+/// bob reads on his laptop while his phone's push is still with the
+/// push service (it answers 3 s late): the notification it shows is
+/// closed all the same, by a push queued behind it.
+#[test]
+fn a_read_while_the_push_service_has_not_answered_yet_closes_the_notification() {
+    let service = PushService::start();
+    service.answer(|n, _| {
+        if n == 0 { Answer::Late(Duration::from_secs(3), 201) } else { Answer::Status(201, None) }
+    });
+    let server = server(&service);
+    let browser = Browser::new();
+    let _phone = subscribe(&server, &service, &browser, "phone", "bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:read on the laptop").starts_with("OK:m1:"));
+    let pushes = service.wait_for("bob", 1, Duration::from_secs(10));
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(open(&browser, &pushes[0])["body"].as_str(), Some("read on the laptop"));
+    let answered = pushes[0].at + Duration::from_secs(3);
+    let mut laptop = server.login_send("bob@laptop", "pw-bob");
+    assert_eq!(laptop.request("READ:ana:m1"), "OK");
+    assert!(Instant::now() < answered, "the read came after the service's answer: the test proves nothing");
+    let pushes = service.wait_for("bob", 2, Duration::from_secs(15));
+    assert_eq!(pushes.len(), 2, "no closing push");
+    assert_eq!(header(&pushes[1], "topic"), header(&pushes[0], "topic"));
+    let json = open(&browser, &pushes[1]);
+    assert_eq!((json["type"].as_str(), json["body"].as_str()), (Some("read"), Some("")));
+}
+
 #[test]
 fn a_muted_chat_pushes_nothing_and_a_mentions_only_room_only_a_mention() {
     let service = PushService::start();

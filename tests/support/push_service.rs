@@ -27,6 +27,8 @@ pub enum Answer {
     Status(u16, Option<u64>),
     /// Nothing, ever: the connection is held open until the test ends.
     Never,
+    /// This status, after this long (a push service slow to answer).
+    Late(Duration, u16),
 }
 
 /// One request the service received.
@@ -193,6 +195,13 @@ fn serve(
         received.push(Received { at: Instant::now(), path: path.clone(), headers, body });
         (policy.lock().unwrap())(n, &path)
     };
+    let answer = match answer {
+        Answer::Late(wait, status) => {
+            std::thread::sleep(wait);
+            Answer::Status(status, None)
+        }
+        answer => answer,
+    };
     match answer {
         Answer::Status(status, retry_after) => {
             let retry = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
@@ -203,7 +212,7 @@ fn serve(
             tls.conn.send_close_notify();
             let _ = tls.flush();
         }
-        Answer::Never => {
+        Answer::Never | Answer::Late(..) => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -5,8 +5,9 @@
 //! (`NOTIFY`) rings for it. If another device of U is live, the push is
 //! *held* [`HOLD`] first: U may read it there, and a read of that chat in
 //! the meantime (its `READ`, `requests/read.rs`, or a `READMARK` event)
-//! drops it. A read of a chat whose notification a device was shown sends
-//! that device a push with the same `Topic` and no text, which closes it.
+//! drops it. A read of a chat whose notification a device was sent (its
+//! push on its way, or answered) sends that device a push with the same
+//! `Topic` and no text, which closes it.
 //! A call's offer to a user with no device online rings its subscribed
 //! devices by push.
 //!
@@ -101,7 +102,9 @@ struct State {
     held: Vec<Held>,
     /// Pushes in `queues` and `held`.
     count: usize,
-    /// The devices (endpoint urls) shown a notification of (user, chat).
+    /// The devices (endpoint urls) sent a notification of (user, chat),
+    /// from the moment its push goes: a closing push is harmless to a
+    /// device whose push the service then refused.
     shown: HashMap<(UserId, String), HashSet<String>>,
     stopping: bool,
 }
@@ -406,7 +409,14 @@ impl Pusher {
             if let Some((url, queue)) = ready {
                 queue.busy = true;
                 let push = queue.pushes.front().cloned()?;
-                return Some((url.clone(), queue.sub.clone(), push));
+                let (url, sub) = (url.clone(), queue.sub.clone());
+                // Counted as shown from the moment it goes: a read while the
+                // push service has it and has not answered yet closes it too
+                // (the closing push queued behind it, on the same device).
+                if let Some(chat) = &push.shows {
+                    state.shown.entry((sub.user, chat.clone())).or_default().insert(url.clone());
+                }
+                return Some((url, sub, push));
             }
             let soonest = state
                 .queues
@@ -463,13 +473,8 @@ impl Pusher {
         } else {
             queue.pushes.pop_front();
             state.count -= 1;
-            match status {
-                Some(200..=299) => {
-                    if let Some(chat) = &push.shows {
-                        state.shown.entry((sub.user, chat.clone())).or_default().insert(url.to_string());
-                    }
-                }
-                _ => log::warn!("push: {}'s device {}: {}; push dropped", sub.name, sub.device, why(&answer)),
+            if !matches!(status, Some(200..=299)) {
+                log::warn!("push: {}'s device {}: {}; push dropped", sub.name, sub.device, why(&answer));
             }
             if queue.pushes.is_empty() {
                 state.queues.remove(url);
