@@ -604,7 +604,12 @@ mod tests {
         *db.retry_at.lock() = Some(Instant::now() + Duration::from_secs(3600));
         let e = db.connect_in_rounds(Duration::from_secs(5), Duration::from_millis(200)).err().unwrap();
         assert!(e.starts_with("no primary database within 5s: "), "{e}");
-        assert!(e.contains("host 1 of --store: no answer within"), "tried again in the last round: {e}");
+        // Tried in the last round, not passed over: its reason is the
+        // attempt's end (ours, or libpq's own timeout on a loaded machine).
+        assert!(
+            e.contains("host 1 of --store: ") && !e.contains("earlier connections still wait"),
+            "tried again in the last round: {e}"
+        );
         assert!(e.contains("host 2 of --store: ") && e.contains("refused"), "{e}");
         assert!(
             tried.load(Ordering::SeqCst) > MAX_STUCK,
