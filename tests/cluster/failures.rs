@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Duration;
 
-use super::support::cluster::{Cluster, eventually};
+use super::support::cluster::{Cluster, WAITING_OUT_A_FROZEN_HOST, eventually, store_behind_a_proxy};
 use super::support::{self, Conn, TestServer, without_ts};
 use super::{PW, recv_conn, register, send_conn, wachat};
 use wachat::cluster::db::postgres;
@@ -351,24 +351,6 @@ fn a_node_started_before_its_postgresql_is_up_starts_once_it_is() {
         assert!(send_conn(&node, "ana").request("MSG:ana:m1:hi").starts_with("OK:m1:"));
     });
 }
-
-/// `--store` with a proxy to the test's PostgreSQL as host 1, and the
-/// same PostgreSQL direct as host 2: frozen ([`support::cluster::LinkProxy::freeze`]),
-/// host 1 is a primary frozen, whose kernel takes connections and nothing
-/// answers.
-pub(super) fn store_behind_a_proxy(cluster: &Cluster) -> (support::cluster::LinkProxy, String) {
-    let proxy = support::cluster::LinkProxy::start();
-    proxy.to(SocketAddr::from(([127, 0, 0, 1], cluster.pg.port)));
-    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
-    assert!(cluster.pg.url.contains(&direct), "{}", cluster.pg.url);
-    let store = cluster.pg.url.replace(&direct, &format!("@{},127.0.0.1:{}/", proxy.at, cluster.pg.port));
-    (proxy, store)
-}
-
-/// How long a start waited for a frozen host before trying the next (a
-/// start's whole deadline per host) when each host was given it in turn:
-/// a start or a command that ends before it did not wait that out.
-pub(super) const WAITING_OUT_A_FROZEN_HOST: Duration = Duration::from_secs(30);
 
 /// A node's first start while host 1 of its `--store` is frozen goes on
 /// to host 2 after a short attempt: it starts and serves without waiting

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::support;
 use super::{recv_conn, register, send_conn};
-use support::cluster::{Cluster, eventually};
+use support::cluster::{Cluster, WAITING_OUT_A_FROZEN_HOST, eventually, store_behind_a_proxy};
 use support::{TestServer, without_ts};
 use wachat::cluster::db::postgres;
 
@@ -215,7 +215,6 @@ fn a_followers_health_is_503_while_no_node_leads() {
 /// the node by hand.
 #[test]
 fn a_deposed_leader_starts_again_without_waiting_out_a_frozen_first_host() {
-    use super::failures::{WAITING_OUT_A_FROZEN_HOST, store_behind_a_proxy};
     let cluster = Cluster::start();
     let (proxy, store) = store_behind_a_proxy(&cluster);
     let a = TestServer::start_with(&["--store", &store, "--node", "a", "--rate", "0"]);

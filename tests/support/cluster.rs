@@ -474,7 +474,7 @@ impl LinkProxy {
 
     /// Passes links on to `node`'s node port (again after its restart).
     pub fn to_node(&self, node: &TestServer) {
-        *self.to.lock().unwrap() = Some(node_links_at(node));
+        self.to(node_links_at(node));
     }
 
     /// Passes links on to `at` (any TCP server: a PostgreSQL too).
@@ -529,6 +529,24 @@ fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, switch: &Swi
 pub fn eventually(what: &str, timeout: Duration, check: impl FnMut() -> bool) {
     eventually_or(timeout, check, || format!("{what}: not after {timeout:?}"));
 }
+
+/// `--store` with a proxy to `cluster`'s PostgreSQL as host 1, and the
+/// same PostgreSQL direct as host 2: frozen ([`LinkProxy::freeze`]),
+/// host 1 is a primary frozen, whose kernel takes connections and nothing
+/// answers.
+pub fn store_behind_a_proxy(cluster: &Cluster) -> (LinkProxy, String) {
+    let proxy = LinkProxy::start();
+    proxy.to(std::net::SocketAddr::from(([127, 0, 0, 1], cluster.pg.port)));
+    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
+    assert!(cluster.pg.url.contains(&direct), "{}", cluster.pg.url);
+    let store = cluster.pg.url.replace(&direct, &format!("@{},127.0.0.1:{}/", proxy.at, cluster.pg.port));
+    (proxy, store)
+}
+
+/// How long a start waited for a frozen host before trying the next (a
+/// start's whole deadline per host) when each host was given it in turn:
+/// a start or a command that ends before it did not wait that out.
+pub const WAITING_OUT_A_FROZEN_HOST: Duration = Duration::from_secs(30);
 
 /// [`eventually`], failing with what `why` says then (the state a
 /// failure needs to be understood).
