@@ -13,6 +13,7 @@ import { t, addStrings } from './i18n.js';
 import { seenText, refusal } from './view.js';
 import { setBlock } from './panel.js';
 import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
+import { render as renderPush } from './push.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -48,7 +49,7 @@ export async function toggle(app) {
     });
   }
   renderBlocked(app);
-  import('./push.js').then((m) => m.render(app)).catch(() => {}); // 1.2 (§28)
+  renderPush(app); // 1.2 (§28)
   if (!panel.hidden) await showDevices(app);
 }
 

@@ -1,5 +1,5 @@
 // push.js: notifications with the page closed (Web Push, protocol 1.2
-// §28), two switches in the ⚙ panel, loaded with it (devices.js).
+// §28), two switches in the ⚙ panel, drawn with it (devices.js).
 // "Notify me when this page is closed": the permission is asked at that
 // tap only, then the browser subscribes at its vendor's push service with
 // the server's key (PUSHKEY) and the subscription goes to the server

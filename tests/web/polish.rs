@@ -600,7 +600,18 @@ fn every_control_has_a_name_in_english_spanish_and_portuguese() {
     for lang in ["es", "pt-BR"] {
         let names = names_in(lang);
         let ids = |n: &[(String, String, bool)]| n.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&names), ids(&english), "{lang}: the same controls");
+        let (theirs, ours) = (ids(&names), ids(&english));
+        // Only what differs, so that a long list does not hide it.
+        let only =
+            |a: &[String], b: &[String]| a.iter().filter(|c| !b.contains(c)).cloned().collect::<Vec<_>>();
+        assert!(
+            theirs == ours,
+            "{lang}: not the same controls ({} against {} in English): {:?} only in {lang}, {:?} only in English",
+            theirs.len(),
+            ours.len(),
+            only(&theirs, &ours),
+            only(&ours, &theirs)
+        );
         for ((control, name, content), (_, in_english, _)) in names.iter().zip(&english) {
             assert!(!name.is_empty(), "{lang}: {control} has no name");
             // A chat's row (the list's, the forward chooser's) and a link in a message
