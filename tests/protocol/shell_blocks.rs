@@ -406,10 +406,11 @@ fn free_ports() -> &'static [u16] {
     PORTS_TAKEN.get_or_init(|| PORTS.iter().map(|_| support::ports::free_port()).collect())
 }
 
-/// `text` with its spaces squeezed and its random passwords (`--random`'s,
-/// after `password:`, and an import's passwords file, `<name>,<password>`:
-/// 12 letters and digits, made of any of them, all lower case too) made
-/// `<password>`: what differs from run to run.
+/// `text` with its spaces squeezed and its random passwords made
+/// `<password>`: what differs from run to run. A password is told by
+/// where it is printed (the word after `password:`, the field after a
+/// name in an import's passwords file), not by its letters: 12 letters
+/// and digits in any mix, all small letters too.
 fn squeezed(text: &str) -> String {
     let secret = |word: &str| word.len() == 12 && word.chars().all(|c| c.is_ascii_alphanumeric());
     let mut after_password = false;
@@ -473,7 +474,7 @@ fn the_labs_and_teachings_shell_blocks_run_as_written_or_say_why_not() {
 
 #[test]
 fn a_random_password_is_told_apart_whatever_its_letters() {
-    // One made with no capital letter (CI met it), one with no small one.
+    // `--random` now and then makes one with no capital letter, or no small one.
     let out = "added eva (a member of #general); password: 2d5nri4d8tmu\nbea,ysk6mrj4zmcv\nbob,4PUR8RIRZAMW";
     let want = "added eva (a member of #general); password: <password> bea,<password> bob,<password>";
     assert_eq!(squeezed(out), want);
