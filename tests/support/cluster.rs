@@ -543,9 +543,8 @@ pub fn store_behind_a_proxy(cluster: &Cluster) -> (LinkProxy, String) {
     (proxy, store)
 }
 
-/// How long a start waited for a frozen host before trying the next (a
-/// start's whole deadline per host) when each host was given it in turn:
-/// a start or a command that ends before it did not wait that out.
+/// A start's whole deadline per host of `--store` (30 s): a start or a
+/// command that ends before it has not waited a frozen host out.
 pub const WAITING_OUT_A_FROZEN_HOST: Duration = Duration::from_secs(30);
 
 /// [`eventually`], failing with what `why` says then (the state a

@@ -195,24 +195,21 @@ fn serve(
         received.push(Received { at: Instant::now(), path: path.clone(), headers, body });
         (policy.lock().unwrap())(n, &path)
     };
-    let answer = match answer {
-        Answer::Late(wait, status) => {
-            std::thread::sleep(wait);
-            Answer::Status(status, None)
-        }
-        answer => answer,
+    let mut reply = |status: u16, retry_after: Option<u64>| {
+        let retry = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+        let reply = format!("HTTP/1.1 {status} X\r\n{retry}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = tls.write_all(reply.as_bytes());
+        let _ = tls.flush();
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
     };
     match answer {
-        Answer::Status(status, retry_after) => {
-            let retry = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
-            let reply =
-                format!("HTTP/1.1 {status} X\r\n{retry}Content-Length: 0\r\nConnection: close\r\n\r\n");
-            let _ = tls.write_all(reply.as_bytes());
-            let _ = tls.flush();
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
+        Answer::Status(status, retry_after) => reply(status, retry_after),
+        Answer::Late(wait, status) => {
+            std::thread::sleep(wait);
+            reply(status, None);
         }
-        Answer::Never | Answer::Late(..) => {
+        Answer::Never => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -157,13 +157,12 @@ impl Db {
     /// A new connection to the primary (not from the pool): the host where
     /// it was last found first, then the others in turn.
     pub fn connect(&self) -> std::result::Result<PgLink, String> {
-        let until = Instant::now() + CONNECT_DEADLINE * self.store.hosts.len() as u32;
-        self.connect_until(until, CONNECT_DEADLINE)
+        self.connect_until(Instant::now() + CONNECT_DEADLINE * self.store.hosts.len() as u32)
     }
 
-    /// [`Db::connect`], given up at `until`, each host given `per_host`
-    /// at most.
-    fn connect_until(&self, until: Instant, per_host: Duration) -> std::result::Result<PgLink, String> {
+    /// [`Db::connect`], given up at `until`, each host given
+    /// [`CONNECT_DEADLINE`] at most.
+    fn connect_until(&self, until: Instant) -> std::result::Result<PgLink, String> {
         if let Some(at) = *self.retry_at.lock()
             && Instant::now() < at
         {
@@ -171,7 +170,7 @@ impl Db {
         }
         let began = Instant::now();
         let mut why = vec![None; self.store.hosts.len()];
-        if let Some(link) = self.round(until, per_host, &mut why) {
+        if let Some(link) = self.round(until, CONNECT_DEADLINE, &mut why) {
             return Ok(link);
         }
         let why = reasons(&why);
@@ -384,10 +383,10 @@ impl Db {
                     Ok(link)
                 } else {
                     self.forget_all(); // the others are from the same server: as dead
-                    self.connect_until(until, CONNECT_DEADLINE)
+                    self.connect_until(until)
                 }
             }
-            _ => self.connect_until(until, CONNECT_DEADLINE),
+            _ => self.connect_until(until),
         };
         let link = match link {
             Ok(link) => link,
