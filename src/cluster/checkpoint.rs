@@ -83,17 +83,9 @@ fn failed(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
 /// checkpoint's and the rows' accounts since (a row holding `pos` counts
 /// whole: its accounts are in the file before the checkpoint's records,
 /// as a single server's are).
-pub fn store(
-    db: &Db,
-    link: &mut PgLink,
-    epoch: i64,
-    pos: Pos,
-    state: &[u8],
-    erasures: &[u8],
-) -> Result<bool> {
+pub fn store(link: &mut PgLink, epoch: i64, pos: Pos, state: &[u8], erasures: &[u8]) -> Result<bool> {
     let at = pos as i64;
-    let armed = db.arm(link);
-    let mut tx = link.client.transaction().map_err(failed("storing a checkpoint"))?;
+    let mut tx = link.timed().transaction().map_err(failed("storing a checkpoint"))?;
     // One there already at this position or after it: this one is of no
     // use (the archive may hold what a node would need after it). A
     // deposed leader is told so all the same: its trim would be refused.
@@ -144,7 +136,6 @@ pub fn store(
         return Ok(false);
     }
     tx.commit().map_err(failed("storing a checkpoint"))?;
-    drop(armed);
     Ok(true)
 }
 
@@ -165,11 +156,10 @@ fn fenced(tx: &mut Transaction, epoch: i64) -> Result<bool> {
 /// the database's deadline. `Ok(None)`: refused, another node leads;
 /// else the rows moved. The newest row always stays: it says where the
 /// log ends.
-pub fn trim(db: &Db, link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Option<u64>> {
+pub fn trim(link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Option<u64>> {
     let mut moved = 0;
     loop {
-        let armed = db.arm(link);
-        let mut tx = link.client.transaction().map_err(failed("trimming the log"))?;
+        let mut tx = link.timed().transaction().map_err(failed("trimming the log"))?;
         let older: Option<i64> = tx
             .query_one("SELECT CASE WHEN count(*) >= $1 THEN min(pos) END FROM checkpoints", &[&KEEP])
             .map_err(failed("reading the checkpoints"))?
@@ -201,7 +191,6 @@ pub fn trim(db: &Db, link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Op
             return Ok(None);
         }
         tx.commit().map_err(failed("trimming the log"))?;
-        drop(armed);
         if step == 0 {
             return Ok(Some(moved));
         }

@@ -124,9 +124,7 @@ impl SharedLog for PgLog {
         };
         let why = match connected {
             Ok(mut l) => {
-                let armed = self.db.arm(&l);
-                let inserted = self.insert(&mut l.client, base, users, log);
-                drop(armed);
+                let inserted = self.insert(l.timed(), base, users, log);
                 match inserted {
                     Ok(true) => {
                         *link = Some(l);
@@ -179,11 +177,11 @@ impl SharedLog for PgLog {
             self.deposed();
             io::Error::other(format!("refused: epoch {epoch} does not lead any more"))
         };
-        let stored = checkpoint::store(&self.db, &mut link, epoch, pos, state, erasures);
+        let stored = checkpoint::store(&mut link, epoch, pos, state, erasures);
         if !stored.map_err(io::Error::other)? {
             return Err(refused());
         }
-        match checkpoint::trim(&self.db, &mut link, epoch, kept_from).map_err(io::Error::other)? {
+        match checkpoint::trim(&mut link, epoch, kept_from).map_err(io::Error::other)? {
             Some(moved) if moved > 0 => {
                 ::log::info!("cluster: {moved} pieces of the log moved to its archive")
             }

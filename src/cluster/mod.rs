@@ -33,7 +33,6 @@
 //! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
 //! | [`links`] | the node links: a follower passes each client on to the leader, one TCP connection each |
 //! | [`db`] | connections to PostgreSQL (`--store`, one host or several: a failover followed), their deadlines |
-//! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the database's tables (`schema.sql`), made at start |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
 //! | [`door`] | a teacher's requests, for the leader |
@@ -56,7 +55,6 @@ pub mod node;
 pub mod parts;
 pub mod schema;
 pub mod upgrade;
-pub mod watchdog;
 
 use std::path::PathBuf;
 use std::sync::Arc;

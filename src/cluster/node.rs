@@ -35,7 +35,6 @@ use super::db::Db;
 use super::lease::{self, Lease};
 use super::links::{self, Advert, Relay};
 use super::log::{self as shared, PgLog};
-use super::watchdog::Armed;
 use crate::error::{Error, Result};
 use crate::server::Ctx;
 use crate::store::LocalStore;
@@ -243,9 +242,8 @@ impl Node {
     fn notified(&self, notices: &mut Option<super::db::PgLink>) -> bool {
         if !notices.as_ref().is_some_and(|l| l.usable() && !l.client.is_closed()) {
             *notices = self.db.connect().ok().and_then(|mut link| {
-                let _armed = self.db.arm(&link);
                 let listen = format!("LISTEN {}", shared::CHANNEL);
-                link.client.batch_execute(&listen).ok().map(|()| link)
+                link.timed().batch_execute(&listen).ok().map(|()| link)
             });
         }
         let Some(link) = notices.as_mut() else {
@@ -276,16 +274,13 @@ impl Node {
     }
 
     /// A connection of its own to the database, made again when broken,
-    /// and armed with the watchdog's deadline (`db::DEADLINE`) while the
-    /// caller holds the guard. The keeper must never wait for a frozen
-    /// primary: while it waits, a follower applies nothing
-    /// and watches no lease, and a leader renews none. Cut, the call
-    /// fails, and the next one connects to whichever host is primary now.
-    fn client<'c>(
-        &self,
-        client: &'c mut Option<super::db::PgLink>,
-    ) -> Option<(&'c mut postgres::Client, Option<Armed<'_>>)> {
-        // Cut (a frozen primary) or gone: its host is tried last, as for
+    /// its calls to be answered within `db::DEADLINE` from now. The
+    /// keeper must never wait for a frozen primary: while it waits, a
+    /// follower applies nothing and watches no lease, and a leader renews
+    /// none. Past the deadline the call fails, and the next one connects
+    /// to whichever host is primary now.
+    fn client<'c>(&self, client: &'c mut Option<super::db::PgLink>) -> Option<&'c mut postgres::Client> {
+        // Closed (a frozen primary) or gone: its host is tried last, as for
         // every connection that breaks, so that the standby promoted
         // meanwhile is reached first, not the old primary once it wakes.
         if let Some(link) = client.as_ref().filter(|l| l.client.is_closed()) {
@@ -294,9 +289,7 @@ impl Node {
         if !client.as_ref().is_some_and(|l| l.usable()) {
             *client = self.db.connect().ok();
         }
-        let link = client.as_mut()?;
-        let armed = self.db.arm(link);
-        Some((&mut link.client, armed))
+        Some(client.as_mut()?.timed())
     }
 
     /// A follower reads the batches it has not applied from the table.
@@ -305,7 +298,7 @@ impl Node {
     /// that cannot take the log's next batch starts the node again. `unread`: the last read
     /// failed (said once, not at every poll).
     fn read_log(&self, client: &mut Option<super::db::PgLink>, unread: &mut bool) {
-        let Some((db, _armed)) = self.client(client) else { return };
+        let Some(db) = self.client(client) else { return };
         match catch_up_from(&self.store, db) {
             Ok(read) => {
                 crate::metrics::get().batches_read.inc_by(read);
@@ -330,7 +323,7 @@ impl Node {
         client: &mut Option<super::db::PgLink>,
         ran_out: &mut Option<(Lease, Instant)>,
     ) {
-        let Some((db, _armed)) = self.client(client) else {
+        let Some(db) = self.client(client) else {
             return self.leaderless(Some("no leader: the cluster's database does not answer".into()));
         };
         let held = match lease::read(db) {
@@ -442,7 +435,7 @@ impl Node {
             Stance::Leading { epoch, .. } => *epoch,
             Stance::Following { .. } => return,
         };
-        let Some((db, _armed)) = self.client(client) else { return };
+        let Some(db) = self.client(client) else { return };
         match lease::renew(db, epoch) {
             Ok(true) => {}
             Ok(false) => self.depose("another node took the lease"),
@@ -481,8 +474,7 @@ impl Node {
             && !was
             && let Ok(mut link) = self.db.connect()
         {
-            let _armed = self.db.arm(&link);
-            let _ = lease::release(&mut link.client, epoch);
+            let _ = lease::release(link.timed(), epoch);
         }
     }
 }

@@ -145,8 +145,8 @@ pub struct Metrics {
     /// it cannot (a failover: writes get `KO:UNAVAILABLE`); 0 on a single
     /// server.
     pub pg_reachable: Gauge,
-    /// Cluster: database connections cut by the watchdog (no answer
-    /// within the deadline: a frozen server).
+    /// Cluster: database connections closed for no answer within the
+    /// deadline (a frozen server: `cluster/db/postgres.rs`).
     pub pg_cut: Counter,
     /// Cluster: times this node found the primary on another host of
     /// `--store` than before (a failover followed).

@@ -154,10 +154,10 @@ fn a_checkpoint_of_a_deposed_leader_is_refused() {
     // At the log's end, and where one is stored already (node a's last,
     // at the end itself if it made one there before it was killed).
     for pos in [end, newest.expect("a checkpoint")] {
-        let stored = wachat::cluster::checkpoint::store(&db, &mut link, 1, pos as u64, &state, b"");
+        let stored = wachat::cluster::checkpoint::store(&mut link, 1, pos as u64, &state, b"");
         assert!(!stored.unwrap(), "a checkpoint under epoch 1 at {pos} is refused");
     }
-    let trimmed = wachat::cluster::checkpoint::trim(&db, &mut link, 1, end as u64);
+    let trimmed = wachat::cluster::checkpoint::trim(&mut link, 1, end as u64);
     assert_eq!(trimmed.unwrap(), None, "and so is a trim");
     assert_eq!(log_state(&cluster), before, "nothing changed");
     let epochs: Vec<i64> = cluster

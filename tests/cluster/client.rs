@@ -360,7 +360,7 @@ impl Drop for Stopped {
 }
 
 #[test]
-fn a_call_on_a_server_that_hangs_returns_when_the_watchdog_cuts_it_and_the_connection_is_closed() {
+fn a_call_on_a_server_that_hangs_returns_at_its_deadline_and_the_connection_is_closed() {
     let cluster = Cluster::start();
     let db = wachat::cluster::db::Db::new(&cluster.pg.url).unwrap();
     let mut borrowed = db.get().expect("a connection, armed with the deadline");

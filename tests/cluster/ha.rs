@@ -57,8 +57,8 @@ use support::cluster::{eventually, eventually_or};
 
 /// The longest a `MSG` may wait for its `OK`: one in the batch on its
 /// way to a primary that hangs or dies waits, kept by the leader, for
-/// the secondary's promotion (the watchdog cuts a hung call after the
-/// database's 5 s deadline; the promotion comes 6-10 s after the fault
+/// the secondary's promotion (a hung call fails at the database's 5 s
+/// deadline; the promotion comes 6-10 s after the fault
 /// with the formation's settings, docs/CLUSTER-OPS.md) and the commit's retry
 /// a second later; plus a margin for a loaded machine.
 const MSG_WAIT_MAX: Duration = Duration::from_secs(15);

@@ -54,15 +54,15 @@ pub fn parse_store(text: &str) -> Result<StoreConfig> {
             return Err(usage(format!("{n} values of {what} for {count} hosts")));
         }
     }
-    // The node's own (and `connect_timeout`, set by `Db::connect_to` for
-    // each attempt). No statement_timeout: a COMMIT waiting for the
+    // The node's own (a connection attempt's deadline is the caller's:
+    // `Db::connect_to`). No statement_timeout: a COMMIT waiting for the
     // synchronous standby that it cancels is committed on the primary
-    // alone and reported as a success (with a WARNING). The watchdog cuts
-    // the connection instead: a commit cut short never reaches the
-    // client. A host that is gone is noticed by the kernel (connect
-    // timeout; unacknowledged data: tcp_user_timeout; an idle connection:
-    // keepalives), one that hangs by the watchdog. A node writes: a
-    // standby (or a demoted primary) is refused at connection.
+    // alone and reported as a success (with a WARNING). The client closes
+    // the connection at the deadline instead (`db/postgres.rs`): a commit
+    // cut short never reaches the client. A host that is gone is noticed
+    // by the kernel (unacknowledged data: tcp_user_timeout; an idle
+    // connection: keepalives), one that hangs by the deadline. A node
+    // writes: a standby (or a demoted primary) is refused at connection.
     let options = value(&given, "options").unwrap_or_default();
     let ours = [
         ("options", format!("{options} -c client_min_messages=warning").trim_start().to_string()),

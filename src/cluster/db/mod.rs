@@ -16,13 +16,12 @@
 //! node's start, in rounds of short attempts that grow, until one does
 //! ([`Db::connect_at_start`]).
 //! Every call has a deadline ([`DEADLINE`]): the kernel's for a host gone
-//! (connect timeout, `tcp_user_timeout`, keepalives), and the watchdog's
-//! for a server that hangs or is slow (`watchdog.rs`: the connection is
-//! cut). Meanwhile requests get `KO:UNAVAILABLE`.
+//! (`tcp_user_timeout`, keepalives), and the client's own for a server
+//! that hangs or is slow (`db/postgres.rs`: the connection is closed).
+//! Meanwhile requests get `KO:UNAVAILABLE`.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -35,7 +34,6 @@ use self::postgres::Client;
 
 pub use self::config::{DEADLINE, StoreConfig, parse_store};
 use self::pool::{Pool, Taken};
-use super::watchdog::{Socket, Watchdog};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -68,20 +66,8 @@ const START_ROUND_PAUSE: Duration = Duration::from_millis(500);
 
 /// After no host could be reached, calls fail at once for this long
 /// before the next try: a database down must not cost every request a
-/// connection attempt (nor a thread, see [`Db::connect_to`]).
+/// connection attempt.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
-
-/// Connection attempts left behind on one host, still blocked on a
-/// frozen server (see [`Db::connect_to`]), beyond which no new one is
-/// started to that host; the others are still tried (the attempts under
-/// way in time are not counted: a node may connect many at once). At
-/// most this many threads per host of `--store`.
-const MAX_STUCK: usize = 4;
-
-/// The states of a connection attempt (see [`Db::connect_to`]).
-const RUNNING: u8 = 0;
-const FINISHED: u8 = 1;
-const LEFT: u8 = 2;
 
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
@@ -94,11 +80,9 @@ const CHECK_WITHIN: Duration = Duration::from_secs(2);
 /// connection was cut): connections made before are not used again.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// A connection, its socket (for the watchdog) and the generation it
-/// was made in.
+/// A connection, and the generation it was made in.
 pub struct PgLink {
     pub client: Client,
-    socket: Option<Socket>,
     generation: u64,
     /// Which host of `--store` it is to.
     host: usize,
@@ -109,6 +93,13 @@ impl PgLink {
     pub fn usable(&self) -> bool {
         !self.client.is_closed() && self.generation == GENERATION.load(Ordering::Acquire)
     }
+
+    /// Its client, whose calls from now on must be answered within
+    /// [`DEADLINE`].
+    pub fn timed(&mut self) -> &mut Client {
+        self.client.set_deadline(Some(Instant::now() + DEADLINE));
+        &mut self.client
+    }
 }
 
 /// The database of a cluster, and the idle connections to it.
@@ -118,7 +109,6 @@ pub struct Db {
     pub url: String,
     /// The readers' connections (`db/pool.rs`).
     pool: Pool,
-    watchdog: Arc<Watchdog>,
     /// The host (of `store.hosts`) tried first: where the primary was
     /// last found, unless its connection broke since.
     primary: AtomicUsize,
@@ -126,9 +116,6 @@ pub struct Db {
     connected: AtomicUsize,
     /// Until when calls fail at once (no host answered).
     retry_at: Mutex<Option<Instant>>,
-    /// Connection attempts left behind, blocked on a frozen server, by
-    /// host of `store.hosts`.
-    stuck: Arc<[AtomicUsize]>,
     /// Whether the last connection attempt reached a primary.
     reachable: AtomicBool,
     /// When a connection attempt last reached a primary.
@@ -139,16 +126,13 @@ impl Db {
     /// Parses `--store` ([`parse_store`]); connects nothing yet.
     pub fn new(store: &str) -> Result<Db> {
         let store = parse_store(store)?;
-        let stuck = store.hosts.iter().map(|_| AtomicUsize::new(0)).collect();
         Ok(Db {
             url: store.shown.clone(),
             store,
             pool: Pool::default(),
-            watchdog: Arc::default(),
             primary: AtomicUsize::new(0),
             connected: AtomicUsize::new(0),
             retry_at: Mutex::new(None),
-            stuck,
             reachable: AtomicBool::new(false),
             reached_at: Mutex::new(None),
         })
@@ -229,11 +213,8 @@ impl Db {
     /// writes or `within` has passed. A frozen host costs each round one short
     /// attempt, and a host not up yet (or a standby not promoted yet) is
     /// found once it is. The pause of requests after no host answered
-    /// ([`RETRY_AFTER`]) is not kept: nothing is served yet. An attempt
-    /// left behind on a frozen host ends when libpq's `connect_timeout`
-    /// does, about as long as the attempt (at least 2 s), so that few are
-    /// left behind at once, and a host that has [`MAX_STUCK`] is tried
-    /// again in a later round. The error names each host's last reason.
+    /// ([`RETRY_AFTER`]) is not kept: nothing is served yet. The error
+    /// names each host's last reason.
     fn connect_in_rounds(&self, within: Duration, first: Duration) -> std::result::Result<PgLink, String> {
         let until = Instant::now() + within;
         let mut why = vec![None; self.store.hosts.len()];
@@ -275,47 +256,14 @@ impl Db {
         }
     }
 
-    /// Connects to host `i` within `within`. The attempt runs on a thread
-    /// of its own, bounded by the deadline to the millisecond (libpq's
-    /// own timeout counts whole seconds): one that misses the deadline is
-    /// left behind until libpq gives up too (a few at most per host,
-    /// [`MAX_STUCK`]), and the caller goes on to the next host. A host
-    /// with that many left behind is not tried; the others are, so the
-    /// standby promoted meanwhile is reached.
+    /// Connects to host `i` within `within`, to the millisecond (libpq's
+    /// steps waited on by this thread, `Client::connect_with`): the
+    /// caller then goes on to the next host, so that the standby promoted
+    /// meanwhile is reached while the old primary is frozen.
     fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
-        // libpq gives up at the same deadline (whole seconds, at least 2:
-        // its `connect_timeout`), so an attempt left behind ends soon after.
-        let mut config = self.store.hosts[i].clone();
-        let seconds = (within.as_secs() + u64::from(within.subsec_nanos() > 0)).max(2);
-        config.retain(|(key, _)| key != "connect_timeout");
-        config.push(("connect_timeout".into(), seconds.to_string()));
-        let host = format!("host {} of --store", i + 1);
-        if self.stuck[i].load(Ordering::Relaxed) >= MAX_STUCK {
-            return Err(format!("{host}: earlier connections still wait for an answer"));
-        }
-        let (done, result) = crossbeam_channel::bounded(1);
-        // RUNNING, then FINISHED by the thread or LEFT by the caller (who
-        // then counts it stuck until it finishes), whichever comes first.
-        let state = Arc::new(AtomicU8::new(RUNNING));
-        let (stuck, attempt) = (self.stuck.clone(), state.clone());
-        let spawned = std::thread::Builder::new().name("pg-connect".into()).spawn(move || {
-            let _ = done.send(open(&config));
-            if attempt.compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-                stuck[i].fetch_sub(1, Ordering::Relaxed); // it was left behind
-            }
-        });
-        if let Err(e) = spawned {
-            return Err(format!("{host}: no thread to connect: {e}"));
-        }
-        let answer = match result.recv_timeout(within) {
-            Err(_) if state.compare_exchange(RUNNING, LEFT, Ordering::AcqRel, Ordering::Acquire).is_ok() => {
-                self.stuck[i].fetch_add(1, Ordering::Relaxed);
-                return Err(format!("{host}: no answer within {within:?}"));
-            }
-            Err(_) => result.recv().map_err(|_| format!("{host}: the connecting thread ended"))?, // just finished
-            Ok(answer) => answer,
-        };
-        answer.map_err(|e| format!("{host}: {}", describe(&e)))
+        let client = Client::connect_with(&self.store.hosts[i], Instant::now() + within);
+        let client = client.map_err(|e| format!("host {} of --store: {}", i + 1, describe(&e)))?;
+        Ok(PgLink { client, generation: 0, host: i })
     }
 
     /// `link` broke (cut for no answer, or the server went away): its host
@@ -341,16 +289,6 @@ impl Db {
         self.pool.forget_idle();
     }
 
-    /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
-    /// could not be duplicated).
-    pub fn arm(&self, link: &PgLink) -> Option<super::watchdog::Armed<'_>> {
-        self.arm_until(link, Instant::now() + DEADLINE)
-    }
-
-    fn arm_until(&self, link: &PgLink, until: Instant) -> Option<super::watchdog::Armed<'_>> {
-        link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
-    }
-
     /// A connection at start (the schema, the lease, `wachat migrate`,
     /// `wachat users`): rounds of the hosts ([`Db::connect_in_rounds`])
     /// for up to [`START_CONNECT_DEADLINE`] per host; an error says which
@@ -365,8 +303,8 @@ impl Db {
     }
 
     /// A connection from the pool (`db/pool.rs`: waiting for one while all
-    /// are busy), armed with [`DEADLINE`] (or what is left of the
-    /// request's, `store::deadline`) until given back; `KO:UNAVAILABLE` if
+    /// are busy), its calls to be answered within [`DEADLINE`] (or what is
+    /// left of the request's, `store::deadline`); `KO:UNAVAILABLE` if
     /// no primary can be reached (or no connection is free) by then.
     pub fn get(&self) -> std::result::Result<Borrowed<'_>, Ko> {
         let until = crate::store::deadline::until();
@@ -388,7 +326,7 @@ impl Db {
             }
             _ => self.connect_until(until),
         };
-        let link = match link {
+        let mut link = match link {
             Ok(link) => link,
             Err(e) => {
                 if pooled {
@@ -397,8 +335,8 @@ impl Db {
                 return Err(down_because("connecting", &e));
             }
         };
-        let armed = self.arm_until(&link, until);
-        Ok(Borrowed { db: self, link: Some(link), pooled, _armed: armed })
+        link.client.set_deadline(Some(until));
+        Ok(Borrowed { db: self, link: Some(link), pooled })
     }
 }
 
@@ -410,14 +348,6 @@ fn reasons(why: &[Option<String>]) -> String {
     said.collect::<Vec<_>>().join("; ")
 }
 
-/// Connects with `keywords`, and keeps a duplicate of the connection's
-/// socket for the watchdog.
-fn open(keywords: &config::Keywords) -> std::result::Result<PgLink, postgres::Error> {
-    let client = Client::connect_with(keywords)?;
-    let socket = client.socket().and_then(|fd| fd.try_clone_to_owned().ok()).map(Arc::new);
-    Ok(PgLink { client, socket, generation: 0, host: 0 })
-}
-
 /// A borrowed connection; back to the pool when dropped, unless broken.
 pub struct Borrowed<'a> {
     db: &'a Db,
@@ -425,8 +355,6 @@ pub struct Borrowed<'a> {
     /// Whether it holds one of the pool's places (else it is the
     /// borrower's own, closed when dropped: `db/pool.rs`).
     pooled: bool,
-    /// The watchdog's deadline while borrowed.
-    _armed: Option<super::watchdog::Armed<'a>>,
 }
 
 impl Deref for Borrowed<'_> {
@@ -552,33 +480,34 @@ mod tests {
         }
     }
 
-    /// A frozen primary holds the attempts left behind on it, and the
-    /// standby promoted meanwhile is still tried: the bound is per host
-    /// (a bound for all hosts kept a node off the new primary until the
-    /// frozen one woke, tests/cluster/ha.rs).
+    /// An attempt on a frozen host (its kernel accepts, nothing answers
+    /// the handshake) ends at its deadline and leaves nothing behind: its
+    /// socket is closed, and the next host is tried at once.
     #[test]
-    fn attempts_stuck_on_a_frozen_host_do_not_keep_the_others_from_being_tried() {
-        // Two servers that accept and never answer (their kernels do).
+    fn an_attempt_on_a_frozen_host_ends_at_its_deadline_and_leaves_nothing_behind() {
+        use std::io::Read;
         let frozen = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let (p1, p2) = (frozen.local_addr().unwrap().port(), other.local_addr().unwrap().port());
         let db = Db::new(&format!("postgres://wachat@127.0.0.1:{p1},127.0.0.1:{p2}/wachat")).unwrap();
-        let within = Duration::from_millis(50);
-        for _ in 0..MAX_STUCK {
-            let e = db.connect_to(0, within).err().unwrap();
-            assert!(e.contains("no answer within"), "{e}");
-        }
-        let e = db.connect_to(0, within).err().unwrap();
-        assert!(e.contains("earlier connections still wait"), "{e}");
-        let e = db.connect_to(1, within).err().unwrap();
-        assert!(e.contains("host 2 of --store: no answer within"), "{e}");
+        let began = Instant::now();
+        let e = db.connect_to(0, Duration::from_millis(200)).err().unwrap();
+        assert!(e.starts_with("host 1 of --store: ") && e.contains("no answer in time"), "{e}");
+        assert!(began.elapsed() >= Duration::from_millis(200), "{:?}", began.elapsed());
+        let (mut server_side, _) = frozen.accept().unwrap();
+        server_side.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut startup = Vec::new();
+        let closed = server_side.read_to_end(&mut startup);
+        assert!(closed.is_ok(), "the attempt's socket is closed when it is given up: {closed:?}");
+        assert!(!startup.is_empty(), "the attempt had sent its startup message");
+        let e = db.connect_to(1, Duration::from_millis(200)).err().unwrap();
+        assert!(e.starts_with("host 2 of --store: "), "{e}");
     }
 
     /// At start, the hosts are gone round until the deadline: a host that
     /// refuses (a server not up yet) does not end the start at once, nor
     /// does the pause of requests after no host answered; and a frozen
-    /// host with [`MAX_STUCK`] attempts left behind on it is tried again
-    /// in a later round, once libpq has given them up.
+    /// host is tried again in each round.
     #[test]
     fn a_start_goes_round_the_hosts_until_its_deadline_and_tries_a_frozen_one_again() {
         // Host 1 accepts (its kernel does), and nothing answers; the
@@ -587,7 +516,7 @@ mod tests {
         let frozen = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let p1 = frozen.local_addr().unwrap().port();
         let p2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let tried = Arc::new(AtomicUsize::new(0));
+        let tried = std::sync::Arc::new(AtomicUsize::new(0));
         let counted = tried.clone();
         std::thread::spawn(move || {
             let mut kept = Vec::new();
@@ -597,22 +526,11 @@ mod tests {
             }
         });
         let db = Db::new(&format!("postgres://wachat@127.0.0.1:{p1},127.0.0.1:{p2}/wachat")).unwrap();
-        for _ in 0..MAX_STUCK {
-            assert!(db.connect_to(0, Duration::from_millis(50)).is_err());
-        }
         *db.retry_at.lock() = Some(Instant::now() + Duration::from_secs(3600));
-        let e = db.connect_in_rounds(Duration::from_secs(5), Duration::from_millis(200)).err().unwrap();
-        assert!(e.starts_with("no primary database within 5s: "), "{e}");
-        // Tried in the last round, not passed over: its reason is the
-        // attempt's end (ours, or libpq's own timeout on a loaded machine).
-        assert!(
-            e.contains("host 1 of --store: ") && !e.contains("earlier connections still wait"),
-            "tried again in the last round: {e}"
-        );
+        let e = db.connect_in_rounds(Duration::from_secs(3), Duration::from_millis(200)).err().unwrap();
+        assert!(e.starts_with("no primary database within 3s: "), "{e}");
+        assert!(e.contains("host 1 of --store: ") && e.contains("no answer in time"), "{e}");
         assert!(e.contains("host 2 of --store: ") && e.contains("refused"), "{e}");
-        assert!(
-            tried.load(Ordering::SeqCst) > MAX_STUCK,
-            "host 1 tried again after the attempts left behind"
-        );
+        assert!(tried.load(Ordering::SeqCst) >= 2, "host 1 tried in more than one round");
     }
 }

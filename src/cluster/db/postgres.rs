@@ -2,23 +2,36 @@
 //! (through the `libpq` crate), rather than a client of its own. libpq is
 //! what every PostgreSQL tool uses: both forms of connection string,
 //! several hosts and the one that takes writes, passwords (~/.pgpass) and
-//! TLS (`sslmode`), in blocking calls, as a thread of wachat makes them.
+//! TLS (`sslmode`).
 //!
 //! What is added here: parameters sent in binary with their types and
 //! values read with `postgres-types` (`ToSql`, `FromSql`), transactions
 //! rolled back when dropped, a wait for `LISTEN`'s notifications with a
-//! timeout, and errors that carry the server's SQLSTATE code. A
-//! parameter's type is the server's (each query text prepared once per
-//! connection, `Client::statement`) or the caller's (`execute_typed`).
-//! Deadlines are the watchdog's (`watchdog.rs`), which cuts the socket
-//! ([`Client::socket`]) under a call that hangs.
+//! timeout, errors that carry the server's SQLSTATE code, and a deadline
+//! on every call. A parameter's type is the server's (each query text
+//! prepared once per connection, `Client::statement`) or the caller's
+//! (`execute_typed`).
+//!
+//! **Deadlines.** The kernel notices a machine that is gone
+//! (`tcp_user_timeout`, keepalives: `db/config.rs`). That does not help
+//! when the server hangs (a SIGSTOPped primary, a machine swapping to
+//! death): its kernel still acknowledges every byte and nothing ever
+//! answers. So each call is libpq's asynchronous one: the request is
+//! sent, and the answer waited for on the socket (`poll(2)`) until the
+//! deadline the connection's holder set ([`Client::set_deadline`]).
+//! Past it the connection is closed and the call fails (the client sees
+//! `KO:UNAVAILABLE`); the next one is made to whichever server is primary
+//! now. A connection is made the same way (`PQconnectPoll`), within the
+//! time its caller gives. Nor is `statement_timeout` the answer: a
+//! `COMMIT` it cancels while waiting for the synchronous standby is
+//! committed on the primary alone and reported as a success
+//! (`db::parse_store`).
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_void};
 use std::fmt;
 use std::io;
 use std::ops::{Deref, DerefMut};
-use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -231,6 +244,8 @@ pub struct Client {
     /// The query texts prepared on this connection: their statement's
     /// name and parameters' types.
     statements: HashMap<String, (String, Vec<Type>)>,
+    /// When the calls made now must be answered by (`None`: no limit).
+    until: Option<Instant>,
 }
 
 impl Client {
@@ -239,29 +254,46 @@ impl Client {
     /// keywords `host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB`;
     /// the first host that takes it).
     pub fn connect(text: &str) -> Result<Client, Error> {
-        Self::made(Connection::new(text))
+        Self::made(Connection::start(text), None)
     }
 
-    /// Connects with these keywords and values (libpq's, not expanded).
-    pub fn connect_with(params: &[(String, String)]) -> Result<Client, Error> {
-        let params: HashMap<&str, &str> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Self::made(Connection::with_params(&params, false))
+    /// Connects with these keywords and values (libpq's, not expanded),
+    /// given up at `until`. (A host's name is looked up by the system's
+    /// resolver, within its own timeout: `hostaddr` spares the lookup.)
+    pub fn connect_with(params: &[(String, String)], until: Instant) -> Result<Client, Error> {
+        let params: HashMap<String, String> = params.iter().cloned().collect();
+        Self::made(Connection::start_params(&params, false), Some(until))
     }
 
-    fn made(conn: libpq::errors::Result<Connection>) -> Result<Client, Error> {
+    /// A connection started, made: libpq's steps (`PQconnectPoll`), the
+    /// socket waited on as each says, until `until`.
+    fn made(conn: libpq::errors::Result<Connection>, until: Option<Instant>) -> Result<Client, Error> {
         let conn = conn.map_err(|e| Error::connection(e.to_string()))?;
         // SAFETY: `notice` is a function for the connection's whole life
         // and reads only the message libpq gives it.
         unsafe { conn.set_notice_processor(Some(notice), std::ptr::null_mut()) };
-        Ok(Client { conn, broken: false, statements: HashMap::new() })
+        let client = Client { conn, broken: false, statements: HashMap::new(), until: None };
+        let mut step = libpq::poll::Status::Writing;
+        loop {
+            let write = match step {
+                libpq::poll::Status::Ok => return Ok(client),
+                libpq::poll::Status::Failed => {
+                    return Err(Error::connection(client.conn.error_message().unwrap_or("refused")));
+                }
+                libpq::poll::Status::Writing => true,
+                libpq::poll::Status::Reading | libpq::poll::Status::Active => false,
+            };
+            if !client.ready(write, until)? {
+                return Err(Error::connection("no answer in time"));
+            }
+            step = client.conn.poll();
+        }
     }
 
-    /// The connection's socket, for the watchdog to cut; `None` once closed.
-    pub fn socket(&self) -> Option<BorrowedFd<'_>> {
-        let fd = self.conn.socket().ok()?;
-        // SAFETY: libpq keeps the socket open as long as the connection,
-        // which the borrow does not outlive.
-        Some(unsafe { BorrowedFd::borrow_raw(fd) })
+    /// Calls from now on must be answered by `until` (`None`: no limit);
+    /// one that is not closes the connection and fails.
+    pub fn set_deadline(&mut self, until: Option<Instant>) {
+        self.until = until;
     }
 
     /// Whether the connection broke (it is not used again).
@@ -311,11 +343,10 @@ impl Client {
         } else {
             String::new()
         };
-        self.rows(self.conn.prepare(Some(&name), query, &[]))?;
-        let described = self.conn.describe_prepared(Some(&name));
-        if described.status() != Status::CommandOk {
-            return Err(self.error_of(&described));
-        }
+        let sent = self.conn.send_prepare(Some(&name), query, &[]);
+        self.answer(sent)?;
+        let sent = self.conn.send_describe_prepared(Some(&name));
+        let described = &self.answer(sent)?.result;
         let types: Vec<Type> =
             (0..described.nparams()).map(|i| type_of(described.param_type(i).unwrap_or(0))).collect();
         if !name.is_empty() {
@@ -336,7 +367,8 @@ impl Client {
         let values = binary(params.iter().copied().zip(&types))?;
         let values: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
         let formats = vec![Format::Binary; values.len()];
-        self.rows(self.conn.exec_prepared(Some(&name), &values, &formats, Format::Binary))
+        let sent = self.conn.send_query_prepared(Some(&name), &values, &formats, Format::Binary);
+        self.answer(sent)
     }
 
     /// Runs `query` with parameters of the types given, in one round trip.
@@ -345,7 +377,8 @@ impl Client {
         let values: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
         let oids: Vec<u32> = params.iter().map(|(_, ty)| ty.oid()).collect();
         let formats = vec![Format::Binary; values.len()];
-        self.rows(self.conn.exec_params(query, &oids, &values, &formats, Format::Binary))
+        let sent = self.conn.send_query_params(query, &oids, &values, &formats, Format::Binary);
+        self.answer(sent)
     }
 
     /// The rows `query` gives.
@@ -398,7 +431,8 @@ impl Client {
     /// Runs `sql`, one statement or several apart by `;`, without
     /// parameters; their rows are not kept.
     pub fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
-        self.rows(self.conn.exec(sql)).map(drop)
+        let sent = self.conn.send_query(sql);
+        self.answer(sent).map(drop)
     }
 
     /// Starts a transaction (`BEGIN`).
@@ -416,9 +450,9 @@ impl Client {
     /// Starts `COPY … FROM STDIN`: the rows are written to the
     /// [`CopyIn`] returned, in COPY's text format, and sent by its `finish`.
     pub fn copy_in(&mut self, query: &str) -> Result<CopyIn<'_>, Error> {
-        let result = self.conn.exec(query);
-        if result.status() != Status::CopyIn {
-            return Err(self.error_of(&result));
+        let sent = self.conn.send_query(query);
+        if self.answer(sent)?.result.status() != Status::CopyIn {
+            return Err(Error::conversion(format!("not a COPY FROM STDIN: {query}")));
         }
         Ok(CopyIn { client: self, done: false })
     }
@@ -432,23 +466,56 @@ impl Client {
             if let Some(n) = self.conn.notifies() {
                 return Ok(Some(Notification { payload: n.extra().unwrap_or_default() }));
             }
-            if !self.readable(until)? {
+            if wait.is_zero() || !self.ready(false, Some(until))? {
                 return Ok(None);
             }
         }
     }
 
-    /// Waits until the socket has something to read (true) or `until`
-    /// (false).
-    fn readable(&self, until: Instant) -> Result<bool, Error> {
-        let fd = self.conn.socket().map_err(|e| Error::connection(e.to_string()))?;
+    /// The answer to the request just `sent`: its results, each waited
+    /// for within the deadline (past it the connection is closed); the
+    /// first error among them, else the last one's rows. A `COPY … FROM
+    /// STDIN` answers with its start: its rows go next.
+    fn answer(&mut self, sent: libpq::errors::Result) -> Result<Arc<Rows>, Error> {
+        sent.map_err(|e| Error::connection(e.to_string()))?;
+        let mut answer = None;
         loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(false);
+            while self.conn.is_busy() {
+                if !self.ready(false, self.until)? {
+                    self.broken = true;
+                    log::warn!("cluster: the database did not answer in time: connection closed");
+                    crate::metrics::get().pg_cut.inc();
+                    return Err(Error::connection("no answer in time"));
+                }
+                self.conn.consume_input().map_err(|e| Error::connection(e.to_string()))?;
             }
-            let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            let Some(result) = self.conn.result() else { break };
+            let copy = result.status() == Status::CopyIn;
+            let rows = self.rows(result);
+            if answer.as_ref().is_none_or(Result::is_ok) {
+                answer = Some(rows);
+            }
+            if copy {
+                break;
+            }
+        }
+        answer.unwrap_or_else(|| Err(Error::connection("no answer")))
+    }
+
+    /// Waits until the socket can be read (or written, `write`): true, or
+    /// false if `until` came first.
+    fn ready(&self, write: bool, until: Option<Instant>) -> Result<bool, Error> {
+        let fd = self.conn.socket().map_err(|e| Error::connection(e.to_string()))?;
+        let events = if write { libc::POLLOUT } else { libc::POLLIN };
+        loop {
+            let ms = match until {
+                None => -1,
+                Some(until) => match until.saturating_duration_since(Instant::now()) {
+                    left if left.is_zero() => return Ok(false),
+                    left => left.as_millis().clamp(1, i32::MAX as u128) as i32,
+                },
+            };
+            let mut poll = libc::pollfd { fd, events, revents: 0 };
             // SAFETY: one pollfd, on the stack, for the call's length.
             match unsafe { libc::poll(&mut poll, 1, ms) } {
                 n if n > 0 => return Ok(true),
@@ -460,26 +527,13 @@ impl Client {
     }
 
     /// Whether the server answers within `timeout` (an empty query). One
-    /// that does not is closed: its answer may still come.
+    /// that does not is closed.
     pub fn is_valid(&mut self, timeout: Duration) -> Result<(), Error> {
-        let until = Instant::now() + timeout;
-        self.conn.send_query("").map_err(|e| Error::connection(e.to_string()))?;
-        loop {
-            self.conn.consume_input().map_err(|e| Error::connection(e.to_string()))?;
-            if !self.conn.is_busy() {
-                break;
-            }
-            if !self.readable(until)? {
-                self.broken = true;
-                return Err(Error::connection(format!("no answer within {timeout:?}")));
-            }
-        }
-        let mut answer = Ok(());
-        while let Some(result) = self.conn.result() {
-            if let Err(e) = self.rows(result) {
-                answer = Err(e);
-            }
-        }
+        let until = self.until;
+        self.until = Some(until.map_or(Instant::now() + timeout, |u| u.min(Instant::now() + timeout)));
+        let sent = self.conn.send_query("");
+        let answer = self.answer(sent).map(drop);
+        self.until = until;
         answer
     }
 }
@@ -587,12 +641,8 @@ impl CopyIn<'_> {
     /// Ends the COPY, failed with `why` if given; the server's answer.
     fn end(&mut self, why: Option<&str>) -> Result<u64, Error> {
         let client = &mut *self.client;
-        client.conn.put_copy_end(why).map_err(|e| Error::connection(e.to_string()))?;
-        let mut answer = Err(Error::connection("no answer to the COPY"));
-        while let Some(result) = client.conn.result() {
-            answer = client.rows(result).map(|rows| affected(&rows));
-        }
-        answer
+        let sent = client.conn.put_copy_end(why);
+        client.answer(sent).map(|rows| affected(&rows))
     }
 }
 
