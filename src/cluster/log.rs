@@ -150,13 +150,12 @@ impl SharedLog for PgLog {
     }
 
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
-        let mut client = self.db.connect().map_err(io::Error::other)?;
+        let mut link = self.db.connect().map_err(io::Error::other)?;
         // In `log`, then in the archive: a row that the leader's trim
         // moves meanwhile (`cluster::checkpoint`) is found there by the
         // second statement, which sees what the move committed.
         for table in ["log", "log_archive"] {
-            client
-                .client
+            link.timed()
                 .execute(
                     &format!(
                         "UPDATE {table} SET records = overlay(records PLACING $2 FROM ($1 - pos + 1)::int)
