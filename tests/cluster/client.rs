@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use wachat::cluster::db::postgres::{Client, Type};
+use wachat::cluster::db::postgres::Client;
 
 use super::{recv_conn, register, send_conn};
 use crate::support::TestServer;
@@ -23,7 +23,7 @@ fn client() -> (Cluster, Client) {
 #[test]
 fn values_go_and_come_back_in_every_form_a_query_takes() {
     let (_cluster, mut db) = client();
-    // Parameters whose types the server infers (two round trips).
+    // Parameters, their types as the server infers them.
     let bytes: &[u8] = &[0, 1, 255, b'\n'];
     let n = db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", &[&1i64, &"é 你", &bytes, &true]).unwrap();
     assert_eq!(n, 1);
@@ -36,19 +36,16 @@ fn values_go_and_come_back_in_every_form_a_query_takes() {
     db.execute("INSERT INTO t (k, name) VALUES ($1, $2)", &[&2i64, &None::<String>]).unwrap();
     let name: Option<String> = db.query_one("SELECT name FROM t WHERE k = 2", &[]).unwrap().get(0);
     assert_eq!(name, None);
-    // Types given: one round trip; arrays.
+    // Arrays.
     let keys: Vec<i64> = vec![3, 4, 5];
     let datas: Vec<&[u8]> = vec![b"a", b"", b"ccc"];
     let inserted = db
-        .execute_typed(
-            "INSERT INTO t (k, data) SELECT * FROM unnest($1::int8[], $2::bytea[])",
-            &[(&keys, Type::INT8_ARRAY), (&datas, Type::BYTEA_ARRAY)],
-        )
+        .execute("INSERT INTO t (k, data) SELECT * FROM unnest($1::int8[], $2::bytea[])", &[&keys, &datas])
         .unwrap();
     assert_eq!(inserted, 3);
-    let got = db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&5i64, Type::INT8)]).unwrap();
+    let got = db.query_opt("SELECT data FROM t WHERE k = $1", &[&5i64]).unwrap();
     assert_eq!(got.unwrap().get::<_, Vec<u8>>(0), b"ccc");
-    assert!(db.query_typed_opt("SELECT data FROM t WHERE k = $1", &[(&9i64, Type::INT8)]).unwrap().is_none());
+    assert!(db.query_opt("SELECT data FROM t WHERE k = $1", &[&9i64]).unwrap().is_none());
     // A query text with parameters is prepared once on its connection,
     // and run again by its name with other values.
     let counts: Vec<i64> = [1i64, 3, 6]

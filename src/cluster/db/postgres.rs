@@ -8,9 +8,9 @@
 //! values read with `postgres-types` (`ToSql`, `FromSql`), transactions
 //! rolled back when dropped, a wait for `LISTEN`'s notifications with a
 //! timeout, errors that carry the server's SQLSTATE code, and a deadline
-//! on every call. A parameter's type is the server's (each query text
-//! prepared once per connection, `Client::statement`) or the caller's
-//! (`execute_typed`).
+//! on every call. A parameter's type is the server's: each query text
+//! is prepared once per connection (`Client::statement`) and run again
+//! by its name, in one round trip.
 //!
 //! **Deadlines.** The kernel notices a machine that is gone
 //! (`tcp_user_timeout`, keepalives: `db/config.rs`). That does not help
@@ -40,8 +40,8 @@ use libpq::result::ErrorField;
 use libpq::{Connection, Format, PQResult, Status};
 use postgres_types::Kind;
 
-pub use postgres_types as types;
-pub use postgres_types::{FromSql, ToSql, Type};
+use postgres_types as types;
+use postgres_types::{FromSql, ToSql, Type};
 
 /// A parameter of a statement.
 pub type Param<'a> = &'a (dyn ToSql + Sync);
@@ -355,10 +355,13 @@ impl Client {
         Ok((name, types))
     }
 
-    /// Runs `query` with `params`, as the server infers their types.
+    /// Runs `query` with `params`, as the server infers their types; a
+    /// query without parameters is run as it is, in one round trip, not
+    /// prepared.
     fn run(&mut self, query: &str, params: &[Param<'_>]) -> Result<Arc<Rows>, Error> {
         if params.is_empty() {
-            return self.run_typed(query, &[]);
+            let sent = self.conn.send_query_params(query, &[], &[], &[], Format::Binary);
+            return self.answer(sent);
         }
         let (name, types) = self.statement(query)?;
         if types.len() != params.len() {
@@ -368,16 +371,6 @@ impl Client {
         let values: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
         let formats = vec![Format::Binary; values.len()];
         let sent = self.conn.send_query_prepared(Some(&name), &values, &formats, Format::Binary);
-        self.answer(sent)
-    }
-
-    /// Runs `query` with parameters of the types given, in one round trip.
-    fn run_typed(&mut self, query: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Arc<Rows>, Error> {
-        let values = binary(params.iter().map(|(value, ty)| (*value, ty)))?;
-        let values: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
-        let oids: Vec<u32> = params.iter().map(|(_, ty)| ty.oid()).collect();
-        let formats = vec![Format::Binary; values.len()];
-        let sent = self.conn.send_query_params(query, &oids, &values, &formats, Format::Binary);
         self.answer(sent)
     }
 
@@ -394,33 +387,6 @@ impl Client {
     /// The row `query` gives, if any (an error if several).
     pub fn query_opt(&mut self, query: &str, params: &[Param<'_>]) -> Result<Option<Row>, Error> {
         one_at_most(self.run(query, params)?)
-    }
-
-    /// [`Client::query`], with the parameters' types given: one round trip.
-    pub fn query_typed(
-        &mut self,
-        query: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Vec<Row>, Error> {
-        Ok(all(self.run_typed(query, params)?))
-    }
-
-    /// [`Client::query_opt`], with the parameters' types given.
-    pub fn query_typed_opt(
-        &mut self,
-        query: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Option<Row>, Error> {
-        one_at_most(self.run_typed(query, params)?)
-    }
-
-    /// [`Client::execute`], with the parameters' types given.
-    pub fn execute_typed(
-        &mut self,
-        query: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<u64, Error> {
-        Ok(affected(&*self.run_typed(query, params)?))
     }
 
     /// Runs `query`: how many rows it affected.

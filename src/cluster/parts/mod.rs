@@ -42,7 +42,6 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::cluster::db::postgres;
-use crate::cluster::db::postgres::types::Type;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
@@ -274,9 +273,7 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
         return Ok(Ok(true));
     }
     let end = (part.offset + part.data.len() as u64) as i64;
-    let row = tx
-        .query_typed_opt("SELECT received FROM file_blobs WHERE file = $1", &[(&part.file, Type::TEXT)])
-        .or_ko(DOING)?;
+    let row = tx.query_opt("SELECT received FROM file_blobs WHERE file = $1", &[&part.file]).or_ko(DOING)?;
     let received = row.map_or(0, |row| row.get::<_, i64>(0));
     if received >= end {
         return Ok(Ok(false));
@@ -287,27 +284,18 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
 /// `run`'s chunks (parts of one upload, each following the one before,
 /// none empty) and the upload's new length, in one statement and one
 /// round trip, if the bytes received end where the run begins: whether
-/// it appended them. The statement goes with its parameters' types
-/// (`execute_typed`): one round trip, where preparing it first took
-/// three (prepare, run, close) on a pooled connection that keeps no
-/// prepared statements.
+/// it appended them.
 fn append_chunks(tx: &mut postgres::Transaction<'_>, run: &[Part], doing: &str) -> Result<bool, Ko> {
     let (first, last) = (&run[0], &run[run.len() - 1]);
     let offsets: Vec<i64> = run.iter().map(|part| part.offset as i64).collect();
     let chunks: Vec<&[u8]> = run.iter().map(|part| part.data.as_slice()).collect();
     let end = (last.offset + last.data.len() as u64) as i64;
     let appended = tx
-        .execute_typed(
+        .execute(
             "WITH moved AS (UPDATE file_blobs SET received = $3 WHERE file = $1 AND received = $2 RETURNING file) \
              INSERT INTO file_chunks (file, thumb, off, data) \
              SELECT moved.file, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
-            &[
-                (&first.file, Type::TEXT),
-                (&offsets[0], Type::INT8),
-                (&end, Type::INT8),
-                (&offsets, Type::INT8_ARRAY),
-                (&chunks, Type::BYTEA_ARRAY),
-            ],
+            &[&first.file, &offsets[0], &end, &offsets, &chunks],
         )
         .or_ko(doing)?;
     Ok(appended == run.len() as u64)
