@@ -236,8 +236,7 @@ fn run(bytes: &[u8], window: usize) -> Result<[f64; 5]> {
         Ok(())
     })?;
     figures[4] = (peak.into_inner().saturating_sub(idle)) as f64 / 1024.0;
-    let _ = child.kill();
-    let _ = child.wait();
+    line_conn::stop(&mut child);
     Ok(figures)
 }
 

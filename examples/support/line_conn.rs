@@ -51,6 +51,22 @@ pub fn spawn_serve<S: AsRef<OsStr>>(args: &[S]) -> Result<(Child, SocketAddr, So
     Ok((child, send, recv))
 }
 
+/// Stops a server as its operator does (SIGTERM), waiting up to 15 s
+/// for it to end, then kills it: a cluster node that stops so lets its
+/// lease go, and the next node started on the database leads at once.
+pub fn stop(child: &mut Child) {
+    // SAFETY: kill(2) on the child this example started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    for _ in 0..150 {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100)); // polling the child's end
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// One TCP connection, read a line at a time (each read waits 60 s at most).
 pub struct Conn {
     pub stream: TcpStream,
