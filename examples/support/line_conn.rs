@@ -52,16 +52,20 @@ pub fn spawn_serve<S: AsRef<OsStr>>(args: &[S]) -> Result<(Child, SocketAddr, So
 }
 
 /// Stops a server as its operator does (SIGTERM), waiting up to 15 s
-/// for it to end, then kills it: a cluster node that stops so lets its
-/// lease go, and the next node started on the database leads at once.
+/// for it to end, then kills it (elsewhere than Unix, at once): a
+/// cluster node that stops so lets its lease go, and the next node
+/// started on the database leads at once.
 pub fn stop(child: &mut Child) {
-    // SAFETY: kill(2) on the child this example started.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    for _ in 0..150 {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
+    #[cfg(unix)]
+    {
+        // SAFETY: kill(2) on the child this example started.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        for _ in 0..150 {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100)); // polling the child's end
         }
-        std::thread::sleep(Duration::from_millis(100)); // polling the child's end
     }
     let _ = child.kill();
     let _ = child.wait();

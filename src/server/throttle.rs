@@ -61,9 +61,14 @@ impl<K: Hash + Eq> Throttle<K> {
             buckets.prune_at = (2 * buckets.map.len()).max(PRUNE_ABOVE);
         }
         let bucket = buckets.map.entry(key).or_insert(Bucket { tokens: self.capacity, updated: now });
-        let elapsed = now.duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_sec).min(self.capacity);
-        bucket.updated = now;
+        // A caller reads the clock before it takes the lock: one that
+        // waited for it may bring an instant older than the bucket's,
+        // whose time has been refilled already.
+        if now > bucket.updated {
+            let elapsed = now.duration_since(bucket.updated).as_secs_f64();
+            bucket.tokens = (bucket.tokens + elapsed * self.per_sec).min(self.capacity);
+            bucket.updated = now;
+        }
         bucket
     }
 
@@ -154,6 +159,25 @@ pub fn whole_secs(wait: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threads read the clock before they wait for the lock: one that
+    /// waited brings an older instant than the bucket's. Its take refills
+    /// nothing, and the time between is not refilled again after it (8
+    /// connections of one address on a loaded machine were served 3,001
+    /// requests where the bucket allowed 2,946).
+    #[test]
+    fn a_take_with_an_older_instant_refills_no_time_twice() {
+        let throttle = Throttle::new(10, 10.0);
+        let t0 = Instant::now();
+        let at = |secs: f64| t0 + Duration::from_secs_f64(secs);
+        for _ in 0..10 {
+            throttle.try_take_at(1, 1, at(0.0)).unwrap();
+        }
+        throttle.try_take_at(1, 5, at(0.5)).unwrap(); // 5 refilled, 5 taken
+        assert!(throttle.try_take_at(1, 1, at(0.25)).is_err(), "empty");
+        assert!(throttle.try_take_at(1, 1, at(0.5)).is_err(), "0.25 to 0.5 s refilled a second time");
+        throttle.try_take_at(1, 1, at(0.6)).unwrap();
+    }
 
     #[test]
     fn empties_after_capacity_and_refills() {

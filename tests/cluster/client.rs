@@ -3,10 +3,13 @@
 //! go, and the ways of reaching the server a node's `--store` may name (a
 //! password, a Unix socket, TLS).
 
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wachat::cluster::db::postgres::Client;
+use wachat::transport::Stream;
 
 use super::{recv_conn, register, send_conn};
 use crate::support::TestServer;
@@ -298,13 +301,10 @@ fn a_unix_socket_is_a_host_given_as_a_directory() {
     assert!(bob.next_event().ends_with(":hola"));
 }
 
-#[test]
-fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused() {
-    let cluster = Cluster::start_own();
-    let port = cluster.pg.port;
-    // A self-signed certificate, as an operator makes one.
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("server.key"), dir.path().join("server.crt"));
+/// A self-signed certificate in `dir`, as an operator makes one: its key
+/// and its certificate.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, cert) = (dir.join("server.key"), dir.join("server.crt"));
     let made = std::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
         .arg("-keyout")
@@ -314,6 +314,15 @@ fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused
         .output()
         .expect("openssl (apt-get install -y openssl)");
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    (key, cert)
+}
+
+#[test]
+fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused() {
+    let cluster = Cluster::start_own();
+    let port = cluster.pg.port;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = self_signed(dir.path());
     cluster.pg.write_data_file("server.key", &std::fs::read(&key).unwrap());
     cluster.pg.write_data_file("server.crt", &std::fs::read(&cert).unwrap());
     cluster.pg.client().batch_execute("ALTER SYSTEM SET ssl = on").unwrap();
@@ -325,6 +334,21 @@ fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused
     let ssl: bool =
         db.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().get(0);
     assert!(ssl);
+    // Answers larger than a TLS record, each within its deadline: the
+    // client waits on the socket, and what TLS holds decrypted already
+    // must not be waited for there.
+    for round in 0..20 {
+        db.set_deadline(Some(Instant::now() + Duration::from_secs(5)));
+        let began = Instant::now();
+        let rows = db
+            .query("SELECT repeat(md5(i::text), 100) FROM generate_series(1, 2000) AS i", &[])
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(rows.len(), 2000);
+        let big: String = db.query_one("SELECT repeat('x', 1000000)", &[]).unwrap().get(0);
+        assert_eq!(big.len(), 1_000_000);
+        assert!(began.elapsed() < Duration::from_secs(4), "round {round}: {:?}", began.elapsed());
+    }
+    db.set_deadline(None);
     let plain = format!("postgres://wachat@127.0.0.1:{port}/wachat?sslmode=disable");
     let e = Client::connect(&plain).err().expect("refused without TLS");
     assert!(e.to_string().contains("no encryption"), "{e}");
@@ -344,6 +368,82 @@ fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused
         .unwrap()
         .get(0);
     assert_eq!(plain, 0);
+}
+
+/// A TLS front for the PostgreSQL at `pg_port` that passes on what the
+/// server says gathered, up to 64 KB at a time, so that TLS cuts it into
+/// records of 16 KB, its largest: as a server of another make writes,
+/// or PostgreSQL 17 a large message (PostgreSQL 15, here, writes 8 KB
+/// ones). Its port.
+fn big_record_front(pg_port: u16, tls: Arc<rustls::ServerConfig>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let tls = tls.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut ssl_request = [0u8; 8];
+                (&client).read_exact(&mut ssl_request)?;
+                (&client).write_all(b"S")?;
+                let client = Arc::new(Stream::accept(client, Some(&tls))?);
+                let server = TcpStream::connect(("127.0.0.1", pg_port))?;
+                let (from, mut to) = (client.clone(), server.try_clone()?);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut &*from, &mut to);
+                    let _ = to.shutdown(Shutdown::Both);
+                });
+                // What comes within 5 ms of the last bytes, up to 64 KB,
+                // in one write.
+                server.set_read_timeout(Some(Duration::from_millis(5)))?;
+                let (mut gathered, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+                loop {
+                    let read = (&server).read(&mut chunk);
+                    let ended = matches!(read, Ok(0));
+                    match read {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            gathered.extend_from_slice(&chunk[..n]);
+                            if gathered.len() < chunk.len() {
+                                continue;
+                            }
+                        }
+                        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                        Err(e) => return Err(e),
+                    }
+                    if !gathered.is_empty() {
+                        client.write_all_by(&gathered, Instant::now() + Duration::from_secs(10))?;
+                        gathered.clear();
+                    }
+                    if ended {
+                        return client.shutdown(Shutdown::Both);
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The client waits for the rest of an answer on the socket, which does
+/// not show what TLS holds decrypted already (libpq's own blocking wait
+/// asks OpenSSL). Answers of every size through records of 16 KB come
+/// whole, none left waiting for its deadline.
+#[test]
+fn answers_in_tls_records_larger_than_8_kb_come_whole_without_waiting_for_the_deadline() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = self_signed(dir.path());
+    let tls = wachat::transport::tls::server_config(&cert, &key).unwrap();
+    let front = big_record_front(cluster.pg.port, tls);
+    let database = cluster.pg.url.rsplit('/').next().unwrap();
+    let url = format!("postgres://wachat@127.0.0.1:{front}/{database}?sslmode=require&gssencmode=disable");
+    let mut db = Client::connect(&url).unwrap();
+    for size in (1_000..200_000).step_by(1_013) {
+        db.set_deadline(Some(Instant::now() + Duration::from_secs(5)));
+        let row = db.query_one("SELECT repeat('x', $1)", &[&(size as i32)]);
+        let text: String = row.unwrap_or_else(|e| panic!("{size} bytes: {e}")).get(0);
+        assert_eq!(text.len(), size);
+    }
 }
 
 /// Resumes a process stopped by the test, whatever happens to the test.
