@@ -162,9 +162,9 @@ mod tests {
 
     /// Threads read the clock before they wait for the lock: one that
     /// waited brings an older instant than the bucket's. Its take refills
-    /// nothing, and the time between is not refilled again after it (8
-    /// connections of one address on a loaded machine were served 3,001
-    /// requests where the bucket allowed 2,946).
+    /// nothing, and the time between is not refilled again after it, so
+    /// connections of one address flooding at once get no more than the
+    /// bucket holds.
     #[test]
     fn a_take_with_an_older_instant_refills_no_time_twice() {
         let throttle = Throttle::new(10, 10.0);
