@@ -51,15 +51,12 @@ pub fn spawn_serve<S: AsRef<OsStr>>(args: &[S]) -> Result<(Child, SocketAddr, So
     Ok((child, send, recv))
 }
 
-/// Stops a server as its operator does (SIGTERM), waiting up to 15 s
-/// for it to end, then kills it (elsewhere than Unix, at once): a
-/// cluster node that stops so lets its lease go, and the next node
-/// started on the database leads at once.
+/// Stops a server as its operator does (`sys::signals::terminate`:
+/// SIGTERM; on Windows, at once), waiting up to 15 s for it to end, then
+/// kills it: a cluster node that stops so lets its lease go, and the next
+/// node started on the database leads at once.
 pub fn stop(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // SAFETY: kill(2) on the child this example started.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    if wachat::sys::signals::terminate(child).is_ok() {
         for _ in 0..150 {
             if !matches!(child.try_wait(), Ok(None)) {
                 return;

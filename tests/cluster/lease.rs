@@ -106,7 +106,8 @@ fn a_lease_let_go_by_a_leader_that_stops_is_taken_at_once() {
     let b = cluster.node("b");
     register(&a, "ana");
     register(&a, "bob");
-    assert!(a.terminate().success());
+    let stopped = a.terminate();
+    assert!(stopped.success(), "node a stopped with {stopped}; its log:\n{}", a.log().join("\n"));
     b.wait_for_log("the lease (epoch 1) was let go: taking it");
     // It says so once the lease is its own, and leads once it took over.
     b.wait_for_log("cluster: node b took over in");
