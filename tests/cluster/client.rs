@@ -370,6 +370,20 @@ fn with_sslmode_require_the_connections_are_encrypted_and_a_plain_one_is_refused
     assert_eq!(plain, 0);
 }
 
+/// A pooled connection idle for longer than its last borrower's
+/// deadline is checked with a round trip of its own time, and used
+/// again: not closed as if its server had not answered.
+#[test]
+fn a_pooled_connection_idle_past_its_last_borrowers_deadline_is_used_again() {
+    let cluster = Cluster::start();
+    let db = wachat::cluster::db::Db::new(&cluster.pg.url).unwrap();
+    let backend = || -> i32 { db.get().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0) };
+    let first = backend();
+    // Idle past the deadline the first borrow had.
+    std::thread::sleep(wachat::cluster::db::DEADLINE + Duration::from_millis(500));
+    assert_eq!(backend(), first, "the idle connection was closed and another made");
+}
+
 /// A TLS front for the PostgreSQL at `pg_port` that passes on what the
 /// server says gathered, up to 64 KB at a time, so that TLS cuts it into
 /// records of 16 KB, its largest: as a server of another make writes,

@@ -492,14 +492,14 @@ impl Client {
         }
     }
 
-    /// Whether the server answers within `timeout` (an empty query). One
-    /// that does not is closed.
+    /// Whether the server answers within `timeout` (an empty query), the
+    /// check's own time: not the deadline a connection's last holder
+    /// left on it, which may be long past. One that does not is closed.
     pub fn is_valid(&mut self, timeout: Duration) -> Result<(), Error> {
-        let until = self.until;
-        self.until = Some(until.map_or(Instant::now() + timeout, |u| u.min(Instant::now() + timeout)));
+        let left = self.until.replace(Instant::now() + timeout);
         let sent = self.conn.send_query("");
         let answer = self.answer(sent).map(drop);
-        self.until = until;
+        self.until = left;
         answer
     }
 }
