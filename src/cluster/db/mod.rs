@@ -183,17 +183,17 @@ impl Db {
                 return None;
             }
             match self.connect_to(i, left.min(per_host)) {
-                Ok(link) => return Some(self.reached(i, link)),
+                Ok(client) => return Some(self.reached(i, client)),
                 Err(e) => why[i] = Some(e),
             }
         }
         None
     }
 
-    /// `link`, just made to host `i`, which takes writes: the host tried
-    /// first from now on; connections to another host made before are not
-    /// used again.
-    fn reached(&self, i: usize, link: PgLink) -> PgLink {
+    /// `client`, just connected to host `i`, which takes writes, as a link
+    /// of this generation: the host tried first from now on; connections
+    /// to another host made before are not used again.
+    fn reached(&self, i: usize, client: Client) -> PgLink {
         *self.retry_at.lock() = None;
         *self.reached_at.lock() = Some(Instant::now());
         self.now_reachable(true, "");
@@ -203,7 +203,7 @@ impl Db {
             self.forget_all();
             crate::metrics::get().pg_switches.inc();
         }
-        PgLink { generation: GENERATION.load(Ordering::Acquire), host: i, ..link }
+        PgLink { client, generation: GENERATION.load(Ordering::Acquire), host: i }
     }
 
     /// A connection at start: rounds of the hosts, the one where the
@@ -260,10 +260,9 @@ impl Db {
     /// steps waited on by this thread, `Client::connect_with`): the
     /// caller then goes on to the next host, so that the standby promoted
     /// meanwhile is reached while the old primary is frozen.
-    fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<PgLink, String> {
+    fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<Client, String> {
         let client = Client::connect_with(&self.store.hosts[i], Instant::now() + within);
-        let client = client.map_err(|e| format!("host {} of --store: {}", i + 1, describe(&e)))?;
-        Ok(PgLink { client, generation: 0, host: i })
+        client.map_err(|e| format!("host {} of --store: {}", i + 1, describe(&e)))
     }
 
     /// `link` broke (cut for no answer, or the server went away): its host
