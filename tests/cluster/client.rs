@@ -492,3 +492,41 @@ fn a_call_on_a_server_that_hangs_returns_at_its_deadline_and_the_connection_is_c
     let mut next = db.get().expect("a new connection");
     assert_eq!(next.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
 }
+
+/// A node frozen in the middle of a transaction: a checkpoint's, whose
+/// fence holds the lease's row `FOR SHARE` until its commit. Its
+/// connection goes through a proxy that the test freezes, so that the
+/// server hears nothing, neither the commit nor the close at the
+/// deadline. PostgreSQL ends the transaction once it has waited past the
+/// client's deadline, and another node takes the lease; without that, the
+/// row stays locked as long as the freeze lasts, and no node leads.
+#[test]
+fn a_transaction_its_frozen_client_left_open_holds_the_lease_no_longer_than_its_deadline() {
+    use crate::support::cluster::LinkProxy;
+    use wachat::cluster::lease;
+    let cluster = Cluster::start();
+    let proxy = LinkProxy::start();
+    proxy.to(std::net::SocketAddr::from(([127, 0, 0, 1], cluster.pg.port)));
+    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
+    let through = cluster.pg.url.replace(&direct, &format!("@{}/", proxy.at));
+    let mut other = Client::connect(&cluster.pg.url).unwrap();
+    let epoch = lease::take(&mut other, "a", None).unwrap().expect("nobody held it");
+    let deadline = Duration::from_secs(2);
+    let mut frozen = Client::connect(&through).unwrap();
+    frozen.set_deadline(Some(Instant::now() + deadline));
+    let mut tx = frozen.transaction().unwrap();
+    let fence = tx.query_opt("SELECT 1 FROM lease WHERE epoch = $1 FOR SHARE", &[&epoch]).unwrap();
+    assert!(fence.is_some(), "the lease holds epoch {epoch}");
+    proxy.freeze();
+    let e = tx.commit().expect_err("the commit is held by the proxy");
+    assert!(e.to_string().contains("no answer in time"), "{e}");
+    // The next leader's take (here: the row's update) waits for the lock.
+    let began = Instant::now();
+    other.set_deadline(Some(began + Duration::from_secs(30)));
+    let taken = other.execute("UPDATE lease SET epoch = epoch + 1, holder = 'b' WHERE epoch = $1", &[&epoch]);
+    let waited = began.elapsed();
+    assert_eq!(taken.unwrap_or_else(|e| panic!("the lease is still locked after {waited:?}: {e}")), 1);
+    println!("the lease was taken {waited:?} after the frozen client gave up");
+    assert!(waited < deadline + Duration::from_secs(5), "{waited:?}");
+    proxy.thaw();
+}

@@ -131,8 +131,8 @@ mod tests {
         let waiter = std::thread::spawn({
             let pool = pool.clone();
             move || {
-                // Every place busy: before, a reader connected one of its
-                // own (the regression); now it waits, until its deadline.
+                // Every place busy: a reader waits for one, until its
+                // deadline, and connects nothing of its own.
                 let started = Instant::now();
                 assert!(pool.take(started + Duration::from_millis(50)).is_none());
                 assert!(started.elapsed() >= Duration::from_millis(50));

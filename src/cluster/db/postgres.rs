@@ -408,8 +408,23 @@ impl Client {
 
     /// Starts a transaction with `modes`, as `BEGIN` takes them
     /// (`ISOLATION LEVEL REPEATABLE READ, READ ONLY`).
+    ///
+    /// Under a deadline, the server ends the transaction too if it waits
+    /// for this client past it (`idle_in_transaction_session_timeout`,
+    /// what is left of the deadline at `BEGIN`): by then the client has
+    /// given up. A client that is frozen, or cut off without the server
+    /// hearing of it, would otherwise leave the transaction open with its
+    /// locks until it wakes: a fence's lock on the lease's row
+    /// (`checkpoint::fenced`) would keep every node from taking the lease.
     pub fn transaction_with(&mut self, modes: &str) -> Result<Transaction<'_>, Error> {
-        self.batch_execute(&format!("BEGIN {modes}"))?;
+        let bound = match self.until {
+            Some(until) => {
+                let left = until.saturating_duration_since(Instant::now()).as_millis().max(1);
+                format!("; SET LOCAL idle_in_transaction_session_timeout = {left}")
+            }
+            None => String::new(),
+        };
+        self.batch_execute(&format!("BEGIN {modes}{bound}"))?;
         Ok(Transaction { client: self, done: false })
     }
 
