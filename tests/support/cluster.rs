@@ -250,9 +250,13 @@ impl Postgres {
         }
     }
 
-    /// A client for checks.
+    /// A client for checks. A statement of its that waits a minute (for
+    /// a lock a node holds) fails with PostgreSQL's words, rather than
+    /// holding the test until the runner's timeout.
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url).expect("connect")
+        let mut client = postgres::Client::connect(&self.url).expect("connect");
+        client.batch_execute("SET statement_timeout = '60s'").expect("a statement timeout");
+        client
     }
 
     /// The directory of a PostgreSQL of the test's own: its Unix socket
