@@ -502,13 +502,10 @@ fn a_call_on_a_server_that_hangs_returns_at_its_deadline_and_the_connection_is_c
 /// row stays locked as long as the freeze lasts, and no node leads.
 #[test]
 fn a_transaction_its_frozen_client_left_open_holds_the_lease_no_longer_than_its_deadline() {
-    use crate::support::cluster::LinkProxy;
     use wachat::cluster::lease;
     let cluster = Cluster::start();
-    let proxy = LinkProxy::start();
-    proxy.to(std::net::SocketAddr::from(([127, 0, 0, 1], cluster.pg.port)));
-    let direct = format!("@127.0.0.1:{}/", cluster.pg.port);
-    let through = cluster.pg.url.replace(&direct, &format!("@{}/", proxy.at));
+    // Host 1 the proxy, which takes the connection, host 2 the server direct.
+    let (proxy, through) = crate::support::cluster::store_behind_a_proxy(&cluster);
     let mut other = Client::connect(&cluster.pg.url).unwrap();
     let epoch = lease::take(&mut other, "a", None).unwrap().expect("nobody held it");
     let deadline = Duration::from_secs(2);
