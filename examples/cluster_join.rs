@@ -61,7 +61,7 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    wachat::cluster::migrate::run(single.path(), &pg.url)?;
+    wachat::migrate::run(single.path(), &pg.url)?;
     println!("moved into the cluster in {:.1} s", started.elapsed().as_secs_f64());
 
     let a_dir = tempfile::tempdir()?;

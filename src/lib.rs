@@ -20,7 +20,8 @@
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP; `GET /healthz` on both (`server::health` says whether the server takes writes). |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to the `LocalStore` behind it, through `Deref`), the one store — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit; a cluster replicates its log (`store::shared_log`). |
-//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it (woken by PostgreSQL's `NOTIFY`) and pass each of their clients' connections on to the leader over one TCP connection of its own; checkpoints, the files' bytes and the door in PostgreSQL (one schema file; devices and the files' descriptions are records of the log), `wachat migrate`. docs/CLUSTER.md. |
+//! | `cluster` | (cargo feature `cluster`) a node of several, each running the single server's store: a leader holding a lease in PostgreSQL writes each batch into the shared log there (fenced by its epoch), the others apply it (woken by PostgreSQL's `NOTIFY`) and pass each of their clients' connections on to the leader over one TCP connection of its own; checkpoints, the files' bytes and the door in PostgreSQL (one schema file; devices and the files' descriptions are records of the log). docs/CLUSTER.md. |
+//! | `migrate` | (cargo feature `cluster`) `wachat migrate`, every node stopped: a single server's data directory into a cluster's database, or a database of an older schema (the first design's rows) converted into the log. docs/CLUSTER-OPS.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -271,6 +272,8 @@ pub mod export;
 pub mod federation;
 pub mod i18n;
 pub mod metrics;
+#[cfg(feature = "cluster")]
+pub mod migrate;
 pub mod oneshot;
 pub mod p2p;
 pub mod pidlock;

@@ -13,8 +13,8 @@ use crate::server::{self, Config, Server, listener};
 #[cfg(feature = "cluster")]
 pub(super) fn migrate(args: &MigrateArgs) -> Result<()> {
     match &args.from {
-        Some(from) => crate::cluster::migrate::run(from, &args.to),
-        None => crate::cluster::migrate::convert(&args.to),
+        Some(from) => crate::migrate::run(from, &args.to),
+        None => crate::migrate::convert(&args.to),
     }
 }
 

@@ -33,11 +33,9 @@
 //! | [`checkpoint`] | the leader's checkpoints in the database, a node's start from the newest, the log trimmed |
 //! | [`links`] | the node links: a follower passes each client on to the leader, one TCP connection each |
 //! | [`db`] | connections to PostgreSQL (`--store`, one host or several: a failover followed), their deadlines |
-//! | [`schema`] | the database's tables (`schema.sql`), made at start |
+//! | [`schema`] | the database's tables (`schema.sql`), made at start; an older schema refused, naming `wachat migrate` (`src/migrate/`) |
 //! | [`files`], [`parts`] | photos and files (1.2): their bytes in chunks, so that any node serves any file; upload parts share a commit |
 //! | [`door`] | a teacher's requests, for the leader |
-//! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
-//! | [`upgrade`] | `wachat migrate --to`: a database of the cluster's first design (schema 18) into the log, once |
 //!
 //! docs/CLUSTER.md tells how it works and why it is safe (its numbered
 //! invariants name the code that keeps each); docs/CLUSTER-OPS.md how to
@@ -50,11 +48,9 @@ pub mod files;
 pub mod lease;
 pub mod links;
 pub mod log;
-pub mod migrate;
 pub mod node;
 pub mod parts;
 pub mod schema;
-pub mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::Arc;

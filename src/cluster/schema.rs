@@ -10,9 +10,8 @@
 //! schema (version 18, wachat a2d2db5: accounts, messages … as rows of
 //! their own), or of version 22 (the files' descriptions as rows of
 //! their own), is converted into the log by `wachat migrate --to` alone
-//! ([`convert`], `upgrade.rs`), every node stopped, never at a node's
-//! start, so that a start never rewrites a database behind its operator's
-//! back.
+//! (`migrate::convert`), every node stopped, never at a node's start, so
+//! that a start never rewrites a database behind its operator's back.
 
 use crate::cluster::db::postgres;
 use crate::cluster::db::postgres::{Client, Transaction};
@@ -26,12 +25,12 @@ pub const SCHEMA: &str = include_str!("schema.sql");
 pub const CURRENT: i32 = 23;
 
 /// An older version converted (by `wachat migrate`): the first
-/// design's last (`upgrade.rs`).
+/// design's last (`migrate::first_design`).
 pub const FIRST_DESIGN: i32 = 18;
 
 /// The other older version converted (by `wachat migrate`): the log's,
 /// with the files' descriptions in tables of their own (`files`,
-/// `file_carriers`), which become `FILE` records (`upgrade::files`).
+/// `file_carriers`), which become `FILE` records (`migrate::first_design::files`).
 pub const FILES_IN_TABLES: i32 = 22;
 
 /// The advisory lock that starting nodes take while they look at the
@@ -58,73 +57,9 @@ pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
     Ok(found)
 }
 
-/// `wachat migrate --to` alone: a database of the first design (schema
-/// 18) converted into the log, in one transaction, all of it or nothing
-/// (`upgrade.rs`); what it did, said on stdout.
-pub fn convert(client: &mut Client, url: &str) -> Result<()> {
-    let fail = |doing: &str, e: postgres::Error| super::db::error(format!("migrate: {url}: {doing}"), &e);
-    let mut tx = client.transaction().map_err(|e| fail("starting", e))?;
-    match locked_version(&mut tx, url)? {
-        FIRST_DESIGN => {}
-        FILES_IN_TABLES => {
-            tx.batch_execute(SCHEMA).map_err(|e| {
-                super::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
-            })?;
-            let files = super::upgrade::files(&mut tx, url)?;
-            println!("{files} descriptions of files moved into the log");
-            record(&mut tx, url)?;
-            tx.commit().map_err(|e| fail("committing the conversion", e))?;
-            println!("converted {url} to schema version {CURRENT}");
-            return Ok(());
-        }
-        CURRENT => {
-            return Err(Error::Usage(format!(
-                "migrate: {url}: the database is at schema version {CURRENT} already: nothing to convert"
-            )));
-        }
-        0 => {
-            return Err(Error::Usage(format!(
-                "migrate: {url}: no cluster there to convert (give --from DATA_DIR to move a single \
-                 server's data directory in)"
-            )));
-        }
-        other => return Err(refused(url, other)),
-    }
-    let started = std::time::Instant::now();
-    // The old `devices` is a table of the same name with other columns:
-    // set aside, for `upgrade.rs` to re-key its rows by user name.
-    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {SCHEMA}"))
-        .map_err(|e| super::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e))?;
-    match super::upgrade::run(&mut tx, url)? {
-        Some(done) => {
-            println!(
-                "the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",
-                done.messages,
-                done.records,
-                done.batches,
-                started.elapsed().as_millis()
-            );
-            for difference in &done.differences {
-                println!("warning: an upgraded inbox differs: {difference}");
-            }
-        }
-        None => println!("the first design's tables held no account"),
-    }
-    let disabled = super::upgrade::disabled(&mut tx, url)?;
-    let invites = super::upgrade::invites(&mut tx, url)?;
-    let files = super::upgrade::files(&mut tx, url)?;
-    println!(
-        "{disabled} disabled accounts, {invites} invite codes and {files} descriptions of files moved into the log"
-    );
-    record(&mut tx, url)?;
-    tx.commit().map_err(|e| fail("committing the conversion", e))?;
-    println!("converted {url} to schema version {CURRENT}");
-    Ok(())
-}
-
 /// The version the database is at, read under [`SCHEMA_LOCK`] (held until
 /// `tx` ends): one start, or one conversion, at a time gets past here.
-fn locked_version(tx: &mut Transaction, url: &str) -> Result<i32> {
+pub fn locked_version(tx: &mut Transaction, url: &str) -> Result<i32> {
     let fail = |doing: &str, e: postgres::Error| super::db::error(format!("cluster: {url}: {doing}"), &e);
     // Even creating the version table must not race.
     tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
@@ -138,7 +73,7 @@ fn locked_version(tx: &mut Transaction, url: &str) -> Result<i32> {
 }
 
 /// [`CURRENT`] recorded as the database's version.
-fn record(tx: &mut Transaction, url: &str) -> Result<()> {
+pub fn record(tx: &mut Transaction, url: &str) -> Result<()> {
     let fail = |e: postgres::Error| super::db::error(format!("cluster: {url}: recording the version"), &e);
     tx.execute("DELETE FROM wachat_schema", &[]).map_err(fail)?;
     tx.execute("INSERT INTO wachat_schema VALUES ($1)", &[&CURRENT]).map_err(fail)?;
@@ -147,7 +82,7 @@ fn record(tx: &mut Transaction, url: &str) -> Result<()> {
 
 /// Why a database at `version` (not [`CURRENT`], not new) is not used, and
 /// what to do.
-fn refused(url: &str, version: i32) -> Error {
+pub fn refused(url: &str, version: i32) -> Error {
     Error::Usage(match version {
         newer if newer > CURRENT => format!(
             "cluster: {url}: the database's schema is version {newer}, newer than this wachat knows \

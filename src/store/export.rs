@@ -1,5 +1,5 @@
 //! Everything a data directory holds, as plain rows: what `wachat
-//! migrate` (`cluster/migrate.rs`) moves into a cluster's database.
+//! migrate` (`src/migrate/`) moves into a cluster's database.
 //!
 //! It replays the whole log into a fresh [`State`] — the same code a
 //! start runs — and notes on the way what the state forgets: each

@@ -20,7 +20,7 @@
 //! The `BLOCK` and `PREF` records older servers wrote in the log are read
 //! as the `SET` records they mean (`record/prefs.rs`); a cluster database
 //! of schema 18 has its `settings` table written into the log as `SET`
-//! records (`cluster/upgrade.rs`).
+//! records (`migrate/first_design.rs`).
 
 use super::settings::{KeyView, Setting, Settings};
 use super::state::UserId;

@@ -25,9 +25,9 @@ const CORE: [&str; 5] = ["protocol", "transport", "store", "router", "server"];
 /// the cluster (a backend the server is given, not one it knows), the web
 /// port, and the HTTP endpoint of the metrics (the registry is a leaf the
 /// core may use).
-const OUTSIDE: [&str; 15] = [
-    "cluster", "web", "top", "conform", "admin", "export", "bench", "demo", "cli", "console", "tui",
-    "client", "p2p", "chaos", "oneshot",
+const OUTSIDE: [&str; 16] = [
+    "cluster", "migrate", "web", "top", "conform", "admin", "export", "bench", "demo", "cli", "console",
+    "tui", "client", "p2p", "chaos", "oneshot",
 ];
 
 /// Parents whose children's arrows back to them are not counted: each

@@ -123,7 +123,7 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
 impl Record {
     /// `user`'s `device` as the `SET` record that puts it on record: what a
     /// database or a data directory that kept devices apart is converted
-    /// into (`cluster::upgrade`, `LocalStore::open`), and what a device
+    /// into (`migrate::first_design`, `LocalStore::open`), and what a device
     /// forgotten and back is written as.
     pub fn device(ts: u64, user: &str, device: &crate::store::devices::Device) -> Record {
         let (name, key, value) = crate::store::devices::setting(device);
@@ -254,7 +254,7 @@ impl State {
 
     /// `INBOX`: `user`'s inbox goes on after `seq`, with nothing waiting:
     /// its next event is number `seq + 1`. An inbox converted from another
-    /// store (a cluster of the first design, `cluster::upgrade`) keeps its
+    /// store (a cluster of the first design, `migrate::first_design`) keeps its
     /// numbers so: the events the conversion's records gave it before this
     /// record were numbered by the conversion only, and go; those after it
     /// are the ones that waited, under the numbers they had (which the

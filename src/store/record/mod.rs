@@ -125,7 +125,7 @@ pub enum Record {
     /// `user`'s receive connection ended at `ts` (last seen).
     Seen { ts: u64, user: Arc<str> },
     /// `user`'s inbox goes on after `seq`, nothing waiting: written only
-    /// where an inbox kept by another store is converted (`cluster::upgrade`).
+    /// where an inbox kept by another store is converted (`migrate::first_design`).
     Inbox { ts: u64, user: Arc<str>, seq: u64 },
     /// 1.2: a rule of `room` changed, by `by` (see `store::moderation`).
     Rule { ts: u64, by: Arc<str>, room: Arc<str>, rule: Rule },

@@ -27,7 +27,7 @@ pub(super) fn encode(line: &mut CsvLine, ts: u64, user: &str, name: &str, key: &
 
 impl Record {
     /// `user` disabled (`on`) or enabled again (`store::disabled`), as
-    /// the `SET` record that puts it so: what `cluster/upgrade.rs` turns
+    /// the `SET` record that puts it so: what `migrate/first_design.rs` turns
     /// each row of a schema 18 database's `disabled` table into.
     pub fn disabled(ts: u64, user: &str, on: bool) -> Record {
         use crate::store::disabled::{DISABLED, KEY, ON};

@@ -1,6 +1,17 @@
-//! `wachat migrate --from DATA_DIR --to postgres://…`: a single server's
-//! data directory into a cluster; and `wachat migrate --to postgres://…`
-//! alone: a cluster of the first design converted in place ([`convert`]).
+//! `wachat migrate` (`--features cluster`): data moved into a cluster's
+//! database, every node stopped, never by a node itself.
+//!
+//! - `wachat migrate --from DATA_DIR --to postgres://…`: a single server's
+//!   data directory into an empty cluster ([`run`]);
+//! - `wachat migrate --to postgres://…` alone: a cluster of an older
+//!   schema converted in place ([`convert`]): the first design's rows
+//!   (schema 18), or the files' descriptions of schema 22, into the log
+//!   ([`first_design`]).
+//!
+//! A node knows only the current schema (`cluster::schema`): on an older
+//! one it refuses to start and names this command. So what a database of
+//! an older design held, and how it becomes records, is written here
+//! alone, beside the cluster it fills rather than inside it.
 //!
 //! A cluster keeps what a single server keeps, the same way: so moving
 //! one is copying its log. Its accounts (`users.csv`) and its records go
@@ -25,18 +36,20 @@
 //! log whose beginning retention removed (`--retain-days`) cannot be
 //! replayed. The single server must be stopped (its directory's lock).
 
+pub mod first_design;
+
 use std::path::Path;
 
-use super::db::Db;
-use super::schema;
+use crate::cluster::db::Db;
 use crate::cluster::db::postgres;
+use crate::cluster::schema::{self, CURRENT, FILES_IN_TABLES, FIRST_DESIGN, SCHEMA};
 use crate::error::{Error, Result};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
 
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");
-    move |e| super::db::error(context.clone(), &e)
+    move |e| crate::cluster::db::error(context.clone(), &e)
 }
 
 pub fn run(from: &Path, to: &str) -> Result<()> {
@@ -53,14 +66,14 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     schema::upgrade(&mut client, &db.url)?;
     // A running leader would go on from the state it holds, which has
     // none of what is copied here.
-    let lease = super::lease::read(&mut client).map_err(db_error(&db.url, "reading the lease"))?;
+    let lease = crate::cluster::lease::read(&mut client).map_err(db_error(&db.url, "reading the lease"))?;
     if let Some(lease) = lease.filter(|lease| !lease.expired) {
         return Err(Error::Usage(format!(
             "migrate: {}: node {} leads this cluster (epoch {}); stop every node, migrate, then start them",
             db.url, lease.holder, lease.epoch
         )));
     }
-    if super::log::end(&mut client).map_err(db_error(&db.url, "reading the log"))? > 0 {
+    if crate::cluster::log::end(&mut client).map_err(db_error(&db.url, "reading the log"))? > 0 {
         return Err(Error::Usage(format!(
             "migrate: {}: the cluster's log holds records already; migrate into an empty database",
             db.url
@@ -91,14 +104,14 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         let bytes = disk.read_all(path).map_err(|e| Error::io(format!("migrate: {}", path.display()), e))?;
         let body = bytes.splitn(2, |&b| b == b'\n').nth(1).unwrap_or(&[]);
         let accounts = users.take().map(|u| vec![(0, u)]).unwrap_or_default();
-        batches += super::log::write_unled(&mut tx, pos, accounts, body)
+        batches += crate::cluster::log::write_unled(&mut tx, pos, accounts, body)
             .map_err(db_error(&db.url, "copying the log"))?;
         pos += body.len() as u64;
         records += body.iter().filter(|&&b| b == b'\n').count() as u64;
     }
     // With the accounts if the log had no record.
     if let Some(users) = users {
-        batches += super::log::write_unled(&mut tx, pos, vec![(0, users)], &[])
+        batches += crate::cluster::log::write_unled(&mut tx, pos, vec![(0, users)], &[])
             .map_err(db_error(&db.url, "copying the accounts"))?;
     }
     if let Some(id) = crate::store::server_id::read(&disk, from)? {
@@ -117,14 +130,74 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     Ok(())
 }
 
-/// `wachat migrate --to` alone: the database of a cluster of the first
-/// design (schema 18) converted into the log (`schema::convert`). Its
+/// `wachat migrate --to` alone: a database of the first design (schema
+/// 18), or of schema 22, converted into the log, in one transaction, all
+/// of it or nothing ([`first_design`]); what it did, said on stdout. Its
 /// nodes must be stopped: a node of that build would go on writing rows
-/// the conversion has turned into records.
+/// the conversion turns into records.
 pub fn convert(to: &str) -> Result<()> {
     let db = Db::new(to)?;
-    let mut client = db.connect_at_start()?;
-    schema::convert(&mut client, &db.url)
+    let (mut client, url) = (db.connect_at_start()?, &db.url);
+    let fail =
+        |doing: &str, e: postgres::Error| crate::cluster::db::error(format!("migrate: {url}: {doing}"), &e);
+    let mut tx = client.transaction().map_err(|e| fail("starting", e))?;
+    match schema::locked_version(&mut tx, url)? {
+        FIRST_DESIGN => {}
+        FILES_IN_TABLES => {
+            tx.batch_execute(SCHEMA).map_err(|e| {
+                crate::cluster::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
+            })?;
+            let files = first_design::files(&mut tx, url)?;
+            println!("{files} descriptions of files moved into the log");
+            schema::record(&mut tx, url)?;
+            tx.commit().map_err(|e| fail("committing the conversion", e))?;
+            println!("converted {url} to schema version {CURRENT}");
+            return Ok(());
+        }
+        CURRENT => {
+            return Err(Error::Usage(format!(
+                "migrate: {url}: the database is at schema version {CURRENT} already: nothing to convert"
+            )));
+        }
+        0 => {
+            return Err(Error::Usage(format!(
+                "migrate: {url}: no cluster there to convert (give --from DATA_DIR to move a single \
+                 server's data directory in)"
+            )));
+        }
+        other => return Err(schema::refused(url, other)),
+    }
+    let started = std::time::Instant::now();
+    // The old `devices` is a table of the same name with other columns:
+    // set aside, for `first_design` to re-key its rows by user name.
+    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {SCHEMA}")).map_err(|e| {
+        crate::cluster::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
+    })?;
+    match first_design::run(&mut tx, url)? {
+        Some(done) => {
+            println!(
+                "the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",
+                done.messages,
+                done.records,
+                done.batches,
+                started.elapsed().as_millis()
+            );
+            for difference in &done.differences {
+                println!("warning: an upgraded inbox differs: {difference}");
+            }
+        }
+        None => println!("the first design's tables held no account"),
+    }
+    let disabled = first_design::disabled(&mut tx, url)?;
+    let invites = first_design::invites(&mut tx, url)?;
+    let files = first_design::files(&mut tx, url)?;
+    println!(
+        "{disabled} disabled accounts, {invites} invite codes and {files} descriptions of files moved into the log"
+    );
+    schema::record(&mut tx, url)?;
+    tx.commit().map_err(|e| fail("committing the conversion", e))?;
+    println!("converted {url} to schema version {CURRENT}");
+    Ok(())
 }
 
 /// The bytes of a data directory's files (`dir`: `store::files::disk`)

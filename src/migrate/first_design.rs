@@ -4,7 +4,7 @@
 //! It runs when `wachat migrate --to` alone opens such a database (a
 //! node refuses to start on one, naming that command), in the
 //! transaction that brings the schema to the current version
-//! (`schema::convert`): all of it, or nothing.
+//! ([`super::convert`]): all of it, or nothing.
 //! The tables the cluster still keeps (the files, the door, the server's
 //! identity) stay as they are; the rest, the devices too, is written into the log as the records a
 //! single server would have written to hold what the rows hold, checked
@@ -43,8 +43,8 @@ use crate::cluster::db::postgres::Transaction;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::db::count;
-use super::log::AccountRows;
+use crate::cluster::db::count;
+use crate::cluster::log::AccountRows;
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::moderation::{Change, RoomMode};
@@ -145,13 +145,13 @@ pub struct Upgraded {
 }
 
 /// Moves a schema-18 database's rows into the log of the current tables,
-/// which `schema.rs` has made beside the old ones (the old `devices`
-/// renamed `devices_v18`), and drops the old tables; `None` if it held no
-/// account.
+/// which [`super::convert`] has made (`schema.sql`) beside the old ones
+/// (the old `devices` renamed `devices_v18`), and drops the old tables;
+/// `None` if it held no account.
 pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Upgraded>> {
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading ({doing})");
-        move |e: postgres::Error| super::db::error(context.clone(), &e)
+        move |e: postgres::Error| crate::cluster::db::error(context.clone(), &e)
     };
     let accounts: i64 = tx.query_one("SELECT count(*) FROM users", &[]).map_err(fail("counting"))?.get(0);
     let done = if accounts == 0 {
@@ -159,7 +159,8 @@ pub fn run(tx: &mut Transaction, url: &str) -> Result<Option<Upgraded>> {
     } else {
         let old = read(tx).map_err(fail("reading the old tables"))?;
         let (accounts, records, mut done) = Conversion::new(&old).write()?;
-        done.batches = super::log::write_unled(tx, 0, accounts, &records).map_err(fail("writing the log"))?;
+        done.batches =
+            crate::cluster::log::write_unled(tx, 0, accounts, &records).map_err(fail("writing the log"))?;
         Some(done)
     };
     tx.batch_execute(DROP_FIRST_DESIGN).map_err(fail("dropping the first design's tables"))?;
@@ -303,8 +304,8 @@ fn in_place_of(
     records: &[u8],
     table: &str,
 ) -> std::result::Result<(), postgres::Error> {
-    let end = super::log::end(tx)?;
-    super::log::write_unled(tx, end, Vec::new(), records)?;
+    let end = crate::cluster::log::end(tx)?;
+    crate::cluster::log::write_unled(tx, end, Vec::new(), records)?;
     tx.batch_execute(&format!("DROP TABLE {table}"))
 }
 
@@ -384,7 +385,7 @@ pub fn files(tx: &mut Transaction, url: &str) -> Result<usize> {
     use crate::store::files::{Carrier, FileChange, Left};
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading the files ({doing})");
-        move |e: postgres::Error| super::db::error(context.clone(), &e)
+        move |e: postgres::Error| crate::cluster::db::error(context.clone(), &e)
     };
     if !tx
         .query_one("SELECT to_regclass('files') IS NOT NULL", &[])
@@ -447,7 +448,7 @@ fn into_the_log(
 ) -> Result<usize> {
     let fail = |doing: &str| {
         let context = format!("cluster: {url}: upgrading the {what} ({doing})");
-        move |e: postgres::Error| super::db::error(context.clone(), &e)
+        move |e: postgres::Error| crate::cluster::db::error(context.clone(), &e)
     };
     let there = format!("SELECT to_regclass('{table}') IS NOT NULL");
     if !tx.query_one(&there, &[]).map_err(fail("looking"))?.get::<_, bool>(0) {
