@@ -52,7 +52,7 @@ round() {
     BUS="--bus nats://127.0.0.1:$nats"
   fi
   local S="--store postgres://wachat@127.0.0.1:$pg/bench $BUS --rate 0 --exempt 127.0.0.1 --web-port off ${NODE_OPTS:-}"
-  # Each node its own data directory (its device cache), in the round's
+  # Each node its own data directory (its copy of the log), in the round's
   # temporary one: not the checkout's data/, nor one for both.
   "$BIN" serve $S --node a --data-dir "$D/node-a" --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
   up "$s1" "$D/a.log" # a migrates the schema (and takes the lease, on a build that has one)

@@ -11,9 +11,11 @@
 //! (`admin::invite`) ask it too: the running server (a cluster's leader)
 //! writes their records into its log.
 //!
-//! A cluster node's data directory holds only its device cache: a command
-//! pointed at it would edit accounts no server reads. It is refused
-//! ([`refuse_node_dir`]), with the `--store` to use instead.
+//! A cluster node's data directory holds the node's copy of the cluster's
+//! log, which only the log's batches change: a command pointed at it
+//! would write a change no other node has, after which the copy could no
+//! longer follow the log. It is refused ([`refuse_node_dir`]), with the
+//! `--store` to use instead.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -146,7 +148,7 @@ pub fn server_runs(dir: &Path) -> bool {
     dir.is_dir() && matches!(crate::store::lock::DataLock::acquire(dir), Err(Error::Locked { .. }))
 }
 
-/// Refuses `dir` if a cluster node keeps its device cache there
+/// Refuses `dir` if a cluster node keeps its copy of the log there
 /// (`store::door::NODE_MARK`): its accounts are in the cluster's database.
 pub fn refuse_node_dir(dir: &Path) -> Result<()> {
     match crate::store::door::node_of(dir) {

@@ -41,7 +41,8 @@
 //! checksums that `restore` ([`restore`]) checks before it copies a
 //! byte.
 //!
-//! A cluster node's directory holds only the node's device cache: the
+//! A cluster node's directory holds the node's copy of the cluster's log,
+//! made again from the database when it is missing or too far behind: the
 //! cluster's data is its PostgreSQL database, backed up with `pg_dump`
 //! (docs/CLUSTER-OPS.md), which `backup` says.
 
@@ -154,7 +155,7 @@ fn check_source(data_dir: &Path) -> Result<()> {
     }
     if let Some(node) = crate::store::door::node_of(data_dir) {
         return Err(Error::Usage(format!(
-            "backup: {} is cluster node {node}'s directory, which holds only its device cache; a \
+            "backup: {} is cluster node {node}'s directory, which holds its copy of the cluster's log; a \
              cluster's data is its PostgreSQL database: back it up with pg_dump (docs/CLUSTER-OPS.md, \"Backups\")",
             data_dir.display()
         )));

@@ -126,9 +126,9 @@ catalogue! {
         pt: "nenhum nó do cluster pegou o pedido em {secs} s: há algum rodando (wachat serve --store …)?",
     },
     NodeDirectory {
-        en: "{dir} is the data directory of cluster node {node}, which keeps only its device cache there: the accounts are in the cluster's database; give --store postgres://… instead",
-        es: "{dir} es el directorio de datos del nodo {node} de un clúster, que solo guarda allí su caché de dispositivos: las cuentas están en la base de datos del clúster; indique --store postgres://…",
-        pt: "{dir} é o diretório de dados do nó {node} de um cluster, que só guarda ali seu cache de dispositivos: as contas estão no banco de dados do cluster; use --store postgres://…",
+        en: "{dir} is the data directory of cluster node {node}, which keeps its copy of the cluster's log there: the accounts are in the cluster's database; give --store postgres://… instead",
+        es: "{dir} es el directorio de datos del nodo {node} de un clúster, que guarda allí su copia del registro del clúster: las cuentas están en la base de datos del clúster; indique --store postgres://…",
+        pt: "{dir} é o diretório de dados do nó {node} de um cluster, que guarda ali sua cópia do log do cluster: as contas estão no banco de dados do cluster; use --store postgres://…",
     },
     RemovedMark {
         en: "(removed)",

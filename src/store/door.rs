@@ -92,9 +92,9 @@ pub struct Asked {
 pub const LOOK_FOR_ANSWER: Duration = Duration::from_millis(50);
 
 /// The file a cluster node keeps in its data directory (the node's name):
-/// the directory holds only the node's device cache, so `wachat users`
-/// refuses it and names the cluster's `--store` instead of editing
-/// accounts no server reads. A single server started on the directory
+/// the directory holds the node's copy of the cluster's log, so `wachat
+/// users` refuses it and names the cluster's `--store` instead of
+/// writing a change into one copy that the log does not have. A single server started on the directory
 /// takes it back (the file goes).
 pub const NODE_MARK: &str = "cluster-node.txt";
 

@@ -2,7 +2,7 @@
 //! `--store` (add, import into a room, room, admin, passwd, export) are
 //! the whole cluster's while its nodes run, as they are a single
 //! server's beside it (tests/tools/teacher.rs); and a node's own data
-//! directory, which holds only its device cache, is refused.
+//! directory, which holds its copy of the cluster's log, is refused.
 
 use std::time::Duration;
 
@@ -111,7 +111,7 @@ fn a_teachers_commands_with_store_are_the_whole_clusters() {
     assert_eq!(left, 0, "every answered request is gone");
 }
 
-/// A node's data directory holds its device cache only: `wachat users`
+/// A node's data directory holds its copy of the cluster's log: `wachat users`
 /// pointed at it says so, names `--store`, and writes nothing there.
 #[test]
 fn a_nodes_data_directory_is_refused_with_the_store_to_use() {
