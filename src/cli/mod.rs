@@ -110,12 +110,12 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
     /// The data directory of the single server (no server may run on
-    /// it). Without it, the database of `--to` is converted from the
-    /// first design's schema.
+    /// it). Without it, the database of `--to` is converted from an older
+    /// schema (the first design's, 18, or 22) to the current one.
     #[arg(long, value_name = "DATA_DIR")]
     pub from: Option<PathBuf>,
-    /// The cluster's database: with no accounts yet (`--from`), or of the
-    /// first design (alone).
+    /// The cluster's database: with no accounts yet (`--from`), or of an
+    /// older schema (alone). Stop every node first.
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub to: String,
 }
