@@ -52,6 +52,7 @@ fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     move |e| crate::cluster::db::error(context.clone(), &e)
 }
 
+/// `wachat migrate --from DATA_DIR --to URL`: the copy described above.
 pub fn run(from: &Path, to: &str) -> Result<()> {
     let options = crate::store::StoreOptions { report: false, ..crate::store::StoreOptions::default() };
     let store = crate::store::LocalStore::open(from, options, Box::new(|_| {}))?;
@@ -138,9 +139,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
 pub fn convert(to: &str) -> Result<()> {
     let db = Db::new(to)?;
     let (mut client, url) = (db.connect_at_start()?, &db.url);
-    let fail =
-        |doing: &str, e: postgres::Error| crate::cluster::db::error(format!("migrate: {url}: {doing}"), &e);
-    let mut tx = client.transaction().map_err(|e| fail("starting", e))?;
+    let mut tx = client.transaction().map_err(db_error(url, "starting"))?;
     match schema::locked_version(&mut tx, url)? {
         FIRST_DESIGN => {}
         FILES_IN_TABLES => {
@@ -150,7 +149,7 @@ pub fn convert(to: &str) -> Result<()> {
             let files = first_design::files(&mut tx, url)?;
             println!("{files} descriptions of files moved into the log");
             schema::record(&mut tx, url)?;
-            tx.commit().map_err(|e| fail("committing the conversion", e))?;
+            tx.commit().map_err(db_error(url, "committing the conversion"))?;
             println!("converted {url} to schema version {CURRENT}");
             return Ok(());
         }
@@ -195,7 +194,7 @@ pub fn convert(to: &str) -> Result<()> {
         "{disabled} disabled accounts, {invites} invite codes and {files} descriptions of files moved into the log"
     );
     schema::record(&mut tx, url)?;
-    tx.commit().map_err(|e| fail("committing the conversion", e))?;
+    tx.commit().map_err(db_error(url, "committing the conversion"))?;
     println!("converted {url} to schema version {CURRENT}");
     Ok(())
 }
