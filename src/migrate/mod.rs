@@ -140,19 +140,9 @@ pub fn convert(to: &str) -> Result<()> {
     let db = Db::new(to)?;
     let (mut client, url) = (db.connect_at_start()?, &db.url);
     let mut tx = client.transaction().map_err(db_error(url, "starting"))?;
-    match schema::locked_version(&mut tx, url)? {
-        FIRST_DESIGN => {}
-        FILES_IN_TABLES => {
-            tx.batch_execute(SCHEMA).map_err(|e| {
-                crate::cluster::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
-            })?;
-            let files = first_design::files(&mut tx, url)?;
-            println!("{files} descriptions of files moved into the log");
-            schema::record(&mut tx, url)?;
-            tx.commit().map_err(db_error(url, "committing the conversion"))?;
-            println!("converted {url} to schema version {CURRENT}");
-            return Ok(());
-        }
+    let first = match schema::locked_version(&mut tx, url)? {
+        FIRST_DESIGN => true,
+        FILES_IN_TABLES => false,
         CURRENT => {
             return Err(Error::Usage(format!(
                 "migrate: {url}: the database is at schema version {CURRENT} already: nothing to convert"
@@ -165,34 +155,35 @@ pub fn convert(to: &str) -> Result<()> {
             )));
         }
         other => return Err(schema::refused(url, other)),
-    }
+    };
     let started = std::time::Instant::now();
-    // The old `devices` is a table of the same name with other columns:
-    // set aside, for `first_design` to re-key its rows by user name.
-    tx.batch_execute(&format!("ALTER TABLE devices RENAME TO devices_v18; {SCHEMA}")).map_err(|e| {
-        crate::cluster::db::error(format!("cluster: {url}: upgrading (making the tables)"), &e)
-    })?;
-    match first_design::run(&mut tx, url)? {
-        Some(done) => {
-            println!(
-                "the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",
-                done.messages,
-                done.records,
-                done.batches,
-                started.elapsed().as_millis()
-            );
-            for difference in &done.differences {
-                println!("warning: an upgraded inbox differs: {difference}");
+    // The first design's `devices` is a table of the same name with other
+    // columns: set aside, for `first_design` to re-key its rows by user name.
+    let set_aside = if first { "ALTER TABLE devices RENAME TO devices_v18;" } else { "" };
+    tx.batch_execute(&format!("{set_aside} {SCHEMA}")).map_err(db_error(url, "making the tables"))?;
+    let mut moved = String::new();
+    if first {
+        match first_design::run(&mut tx, url)? {
+            Some(done) => {
+                println!(
+                    "the first design's tables are now the log: {} messages, {} records in {} batches, in {} ms",
+                    done.messages,
+                    done.records,
+                    done.batches,
+                    started.elapsed().as_millis()
+                );
+                for difference in &done.differences {
+                    println!("warning: an upgraded inbox differs: {difference}");
+                }
             }
+            None => println!("the first design's tables held no account"),
         }
-        None => println!("the first design's tables held no account"),
+        let disabled = first_design::disabled(&mut tx, url)?;
+        let invites = first_design::invites(&mut tx, url)?;
+        moved = format!("{disabled} disabled accounts, {invites} invite codes and ");
     }
-    let disabled = first_design::disabled(&mut tx, url)?;
-    let invites = first_design::invites(&mut tx, url)?;
     let files = first_design::files(&mut tx, url)?;
-    println!(
-        "{disabled} disabled accounts, {invites} invite codes and {files} descriptions of files moved into the log"
-    );
+    println!("{moved}{files} descriptions of files moved into the log");
     schema::record(&mut tx, url)?;
     tx.commit().map_err(db_error(url, "committing the conversion"))?;
     println!("converted {url} to schema version {CURRENT}");
