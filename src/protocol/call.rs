@@ -176,7 +176,7 @@ impl fmt::Display for Signal {
 
 /// Checks an escaped text of at most `limit` bytes as it travels: only the
 /// escapes `\\` and `\n`, no control character (`escape::forbidden`).
-fn payload(escaped: &str, limit: usize, what: &str) -> Result<String, String> {
+pub(super) fn payload(escaped: &str, limit: usize, what: &str) -> Result<String, String> {
     if escaped.is_empty() {
         return Err(format!("{what} may not be empty"));
     }
@@ -244,18 +244,7 @@ impl CallLog {
         let (word, length) = rest.split_once(" call, ")?;
         let mut first = word.chars();
         let word = first.next()?.to_lowercase().chain(first).collect::<String>();
-        let part = |p: &str| {
-            (!p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| p.parse::<u64>().ok())
-                .flatten()
-        };
-        let parts: Vec<u64> = length.split(':').map(part).collect::<Option<_>>()?;
-        let seconds = match parts[..] {
-            [m, s] => m * 60 + s,
-            [h, m, s] => h * 3600 + m * 60 + s,
-            _ => return None,
-        };
-        Some(CallLog::Talked { media: media(&word)?, seconds })
+        Some(CallLog::Talked { media: media(&word)?, seconds: parse_clock(length)? })
     }
 }
 
@@ -276,9 +265,24 @@ impl fmt::Display for CallLog {
 }
 
 /// `4:12`, or `1:02:03` past an hour.
-fn clock(seconds: u64) -> String {
+pub(super) fn clock(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
     if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}
+
+/// The seconds of a [`clock`], `4:12` or `1:02:03`; `None` for any other text.
+pub(super) fn parse_clock(length: &str) -> Option<u64> {
+    let part = |p: &str| {
+        (!p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u64>().ok())
+            .flatten()
+    };
+    let parts: Vec<u64> = length.split(':').map(part).collect::<Option<_>>()?;
+    match parts[..] {
+        [m, s] => Some(m * 60 + s),
+        [h, m, s] => Some(h * 3600 + m * 60 + s),
+        _ => None,
+    }
 }
 
 /// 1.2: the `OK` of `TURN`: `<expiry>:<user>:<password>:<url>`, a TURN

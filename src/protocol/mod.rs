@@ -26,6 +26,7 @@ pub mod event;
 pub mod fates;
 pub mod files;
 pub mod framing;
+pub mod group_call;
 pub mod info;
 pub mod lines;
 pub mod link;

@@ -344,6 +344,8 @@ pub struct Router {
     /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
     /// Beside the connections: a connection that ends ends its calls.
     pub calls: crate::server::calls::Calls,
+    /// 1.2 (§32): the rooms' calls (`server::group_calls`), likewise.
+    pub group_calls: crate::server::group_calls::GroupCalls,
 }
 
 impl Router {

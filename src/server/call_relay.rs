@@ -50,8 +50,14 @@ pub fn ring(
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
     let ring = Duration::from_secs(ctx.config.ring_seconds);
-    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
-        ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
+    let rings = ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)?;
+    // 1.2 (§32): a callee in a room's call is busy too (the offer counted
+    // as any other against the caller's limits).
+    let rings = rings
+        && !(ctx.router.group_calls.is_in(callee.id)
+            && ctx.router.calls.take(caller.id, callee.id, id).is_ok());
+    if rings {
+        ctx.push.ring(callee.id, &caller.name, &caller.name, id, media, ctx.config.ring_seconds);
         let offer =
             Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
         relay(ctx, [callee.id], &offer);
@@ -246,10 +252,11 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                 if ctx.shutting_down() {
                     return;
                 }
+                let now = Instant::now();
                 let over: Vec<Over> = ctx
                     .router
                     .calls
-                    .rung_out(Instant::now())
+                    .rung_out(now)
                     .into_iter()
                     .map(|call| Over { by: call.caller.name.clone(), call, why: End::Missed })
                     .collect();
@@ -257,6 +264,8 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                     // Storing the lines waits for the storage as a request does.
                     crate::store::deadline::within(|| end(&ctx, &over));
                 }
+                // 1.2 (§32): the rooms' calls' rings, and members who left their rooms.
+                crate::store::deadline::within(|| super::group_call_relay::sweep(&ctx, now));
             }
         },
     )?;

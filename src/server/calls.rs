@@ -268,35 +268,41 @@ pub enum Stepped {
     Ended(Ended, End),
 }
 
-/// When each user offered its calls of the last minute: at most as many
-/// times as it may, per user; a user whose last is a minute old is
+/// When each key (a user; 1.2 §32, a room) did something counted in the
+/// last minute (offered a call, was rung, started a room's call): at most
+/// as many times as it may, per key; a key whose last is a minute old is
 /// forgotten (at the timer's sweep).
-#[derive(Default)]
-struct Offers(HashMap<UserId, VecDeque<Instant>>);
+pub(super) struct PerMinute<K = UserId>(HashMap<K, VecDeque<Instant>>);
+
+impl<K> Default for PerMinute<K> {
+    fn default() -> Self {
+        PerMinute(HashMap::new())
+    }
+}
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-impl Offers {
-    /// How many times of `user`'s are within the minute before `now`.
-    fn count(&mut self, user: UserId, now: Instant) -> usize {
-        let Some(times) = self.0.get_mut(&user) else { return 0 };
+impl<K: std::hash::Hash + Eq> PerMinute<K> {
+    /// How many times of `key`'s are within the minute before `now`.
+    pub(super) fn count(&mut self, key: &K, now: Instant) -> usize {
+        let Some(times) = self.0.get_mut(key) else { return 0 };
         while times.front().is_some_and(|t| now.duration_since(*t) >= MINUTE) {
             times.pop_front();
         }
         times.len()
     }
 
-    /// How long until the oldest of `user`'s times is a minute old.
-    fn wait(&self, user: UserId, now: Instant) -> Duration {
-        let oldest = self.0.get(&user).and_then(|times| times.front().copied()).unwrap_or(now);
+    /// How long until the oldest of `key`'s times is a minute old.
+    pub(super) fn wait(&self, key: &K, now: Instant) -> Duration {
+        let oldest = self.0.get(key).and_then(|times| times.front().copied()).unwrap_or(now);
         MINUTE.saturating_sub(now.duration_since(oldest))
     }
 
-    fn note(&mut self, user: UserId, now: Instant) {
-        self.0.entry(user).or_default().push_back(now);
+    pub(super) fn note(&mut self, key: K, now: Instant) {
+        self.0.entry(key).or_default().push_back(now);
     }
 
-    fn forget_old(&mut self, now: Instant) {
+    pub(super) fn forget_old(&mut self, now: Instant) {
         self.0.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < MINUTE));
     }
 }
@@ -307,9 +313,9 @@ impl Offers {
 struct Switchboard {
     calls: Vec<Call>,
     /// Offers each caller made ([`OFFERS_PER_MINUTE`]).
-    offers: Offers,
+    offers: PerMinute,
     /// Calls that rang each callee ([`RINGS_PER_MINUTE_CALLEE`]).
-    rung: Offers,
+    rung: PerMinute,
 }
 
 /// The table of calls, the server's (on a cluster, the leader's).
@@ -342,8 +348,8 @@ impl Calls {
         let now = Instant::now();
         let mut table = self.table.lock();
         let table = &mut *table;
-        if table.offers.count(caller.id, now) >= OFFERS_PER_MINUTE {
-            let wait = table.offers.wait(caller.id, now).as_secs() + 1;
+        if table.offers.count(&caller.id, now) >= OFFERS_PER_MINUTE {
+            let wait = table.offers.wait(&caller.id, now).as_secs() + 1;
             return Err(Ko::new(
                 Code::RateLimited,
                 format!("you offered {OFFERS_PER_MINUTE} calls in a minute, the most: try again in {wait} s"),
@@ -353,7 +359,7 @@ impl Calls {
         let free = may_ring(&known, &caller, &callee, id)?;
         table.offers.note(caller.id, now);
         let ringing = known.iter().filter(|c| !c.answered && c.callee == callee.id).count();
-        let rung = table.rung.count(callee.id, now);
+        let rung = table.rung.count(&callee.id, now);
         if !free || ringing >= MAX_RINGING_CALLEE || rung >= RINGS_PER_MINUTE_CALLEE {
             return Ok(false);
         }

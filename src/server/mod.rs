@@ -51,6 +51,8 @@ pub mod connections;
 pub mod ctx;
 pub mod devices;
 pub mod files;
+pub mod group_call_relay;
+pub mod group_calls;
 pub mod health;
 pub mod known;
 pub mod lifecycle;

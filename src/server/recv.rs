@@ -236,10 +236,11 @@ fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
 fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
-    // 1.2 (§24): a device that left ends its calls, unless a newer
-    // connection of the same device took its place.
+    // 1.2 (§24, §32): a device that left ends its calls and leaves its
+    // room's call, unless a newer connection of the same device took its place.
     if !ctx.router.outlets(outlet.user).iter().any(|o| !Arc::ptr_eq(o, outlet) && o.device == outlet.device) {
         super::call_relay::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
+        super::group_call_relay::device_gone(ctx, outlet.user, &outlet.device);
     }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,

@@ -109,6 +109,10 @@ pub enum Event {
     /// from `from` (the offer rings, the answer, a candidate), or its end
     /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
     Call { from: String, id: String, signal: super::call::Signal },
+    /// 1.2 (§32): `GROUPCALL:<#room>:<what>:…`: a room's call rings,
+    /// starts, is joined or left, stops ringing here, ends; or a member in
+    /// it signals to this device. Ephemeral, like `CALL`.
+    GroupCall { room: String, event: super::group_call::GroupEvent },
     /// 1.2 (§30): `PROFILE:<user>:<photo tag>:<display name>`: a user you
     /// share a chat with (or you, from another device) changed a display
     /// name or photo. Ephemeral, like `PREF`.
@@ -145,6 +149,7 @@ impl Event {
             | Event::Hide { .. }
             | Event::Star { .. }
             | Event::Call { .. }
+            | Event::GroupCall { .. }
             | Event::Profile(_)
             | Event::Privacy(_) => 2,
         }
@@ -206,6 +211,13 @@ impl Event {
                 let (from, id, signal) = super::call::split(line)
                     .ok_or_else(|| format!("expected CALL:<from>:<id>:<signal>, got {line:?}"))?;
                 Event::Call { from: from.into(), id: id.into(), signal: super::call::Signal::parse(signal)? }
+            }
+            "GROUPCALL" => {
+                let f = shape(3, "GROUPCALL:<#room>:<what>:…")?;
+                if !f[1].starts_with('#') {
+                    return Err(format!("expected GROUPCALL:<#room>:…, got {line:?}"));
+                }
+                Event::GroupCall { room: f[1].into(), event: super::group_call::GroupEvent::parse(f[2])? }
             }
             "TYPING" => {
                 let f = shape(3, "TYPING:<from>:<to>")?;
@@ -307,6 +319,7 @@ impl fmt::Display for Event {
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
             Event::Call { from, id, signal } => write!(f, "CALL:{from}:{id}:{signal}"),
+            Event::GroupCall { room, event } => write!(f, "GROUPCALL:{room}:{event}"),
             Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)

@@ -328,6 +328,14 @@ pub enum Request {
     Turn {
         peer: Option<String>,
     },
+    /// 1.2 (§32): `GROUPCALL:<#room>:<what>:…`: a room's call started,
+    /// joined, declined or left, or a signal to one member in it.
+    GroupCall {
+        room: String,
+        action: super::group_call::GroupRequest,
+    },
+    /// 1.2 (§32): `GROUPCALLS`: the calls going on in your rooms.
+    GroupCalls,
     /// 1.2 (§28): `PUSHKEY`: the server's VAPID public key (base64url),
     /// which a browser subscribes to its push service with.
     PushKey,
@@ -390,12 +398,13 @@ impl Request {
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
             | "UNSTAR" | "MARK" | "UNMARK" | "HIDE" => preference(line),
             "CALL" | "TURN" => call_request(line),
+            "GROUPCALL" => group_call_request(line),
             "PUSHKEY" | "PUSH" | "PREVIEWS" => push_request(line),
             word if super::profile::WORDS.contains(&word) => {
                 super::profile::ProfileRequest::parse(line).map(Request::Profile)
             }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "INFO" | "PING" | "QUIT" | "BLOCKS"
-            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" | "MARKED" | "HIDDEN" => bare(line),
+            | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" | "MARKED" | "HIDDEN" | "GROUPCALLS" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -425,7 +434,8 @@ impl Request {
             | Request::Marked
             | Request::Hidden
             | Request::Files
-            | Request::Starred => true,
+            | Request::Starred
+            | Request::GroupCalls => true,
             Request::Profile(p) => p.lists(),
             Request::Login { .. }
             | Request::Register { .. }
@@ -464,6 +474,7 @@ impl Request {
             | Request::Star { .. }
             | Request::Call { .. }
             | Request::Turn { .. }
+            | Request::GroupCall { .. }
             | Request::PushKey
             | Request::Push { .. }
             | Request::Previews { .. }
@@ -573,6 +584,8 @@ impl fmt::Display for Request {
             Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
             Request::Turn { peer: None } => f.write_str("TURN"),
             Request::Turn { peer: Some(peer) } => write!(f, "TURN:{peer}"),
+            Request::GroupCall { room, action } => write!(f, "GROUPCALL:#{room}:{action}"),
+            Request::GroupCalls => f.write_str("GROUPCALLS"),
             Request::PushKey => f.write_str("PUSHKEY"),
             Request::Push { subscription: None } => f.write_str("PUSH:OFF"),
             Request::Push { subscription: Some(s) } => {
@@ -880,6 +893,7 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "STARRED" => Request::Starred,
         "MARKED" => Request::Marked,
         "HIDDEN" => Request::Hidden,
+        "GROUPCALLS" => Request::GroupCalls,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),
@@ -913,6 +927,15 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             Ok(Request::Call { peer: callee(peer)?, id: fields::id(id)?, signal })
         }
     }
+}
+
+/// 1.2 (§32): a room's call, `GROUPCALL:<#room>:<what>:…`
+/// (`group_call::GroupRequest`).
+fn group_call_request(line: &str) -> Result<Request, Ko> {
+    let shape = super::group_call::REQUEST_SHAPE;
+    let f = fields(line, 3, shape)?;
+    let action = super::group_call::GroupRequest::parse(f[2]).map_err(bad)?;
+    Ok(Request::GroupCall { room: room(f[1])?, action })
 }
 
 /// 1.2 (§28): Web Push: `PUSHKEY`, `PUSH:<p256dh>:<auth>:<endpoint>`,

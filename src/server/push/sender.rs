@@ -292,18 +292,20 @@ impl Pusher {
         self.book.has(user)
     }
 
-    /// A call `id` from `from` rings `user`'s subscribed devices that are
+    /// A call `id` from `from` in `chat` (`from` itself, or 1.2 §32 the
+    /// room whose call it is) rings `user`'s subscribed devices that are
     /// not live, for `ring_s` seconds (the push's TTL: after it the call
     /// has rung out).
-    pub fn ring(&self, user: UserId, from: &str, id: &str, media: Media, ring_s: u64) {
+    pub fn ring(&self, user: UserId, from: &str, chat: &str, id: &str, media: Media, ring_s: u64) {
         let (subs, _) = self.targets(user);
         let Some(first) = subs.first() else { return };
         let media = media.as_str();
-        let title = format!("{from} is calling");
+        let title =
+            if chat == from { format!("{from} is calling") } else { format!("{chat}: {from} is calling") };
         let payload = payload(
             &[
                 ("type", "call"),
-                ("chat", from),
+                ("chat", chat),
                 ("from", from),
                 ("title", &title),
                 ("id", id),
@@ -312,7 +314,7 @@ impl Pusher {
             "",
         );
         let push = Push {
-            topic: topic(&first.name, from),
+            topic: topic(&first.name, chat),
             urgency: "high",
             ttl_s: ring_s.clamp(1, u64::from(u32::MAX)) as u32,
             payload: payload.into(),

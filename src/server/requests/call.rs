@@ -76,7 +76,8 @@ pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
 fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     let Some(peer) = peer else {
         let known = ctx.router.calls.known();
-        return match known.iter().any(|c| c.has(me.id)) {
+        // 1.2 (§32): a member in a room's call, once it joined.
+        return match known.iter().any(|c| c.has(me.id)) || ctx.router.group_calls.is_in(me.id) {
             true => Ok(()),
             false => Err(Ko::new(Code::Forbidden, "TURN is for a call: you have none ringing or going on")),
         };
@@ -151,6 +152,9 @@ fn offer(
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
     let callee = callee(ctx, me, peer)?;
+    if ctx.router.group_calls.is_in(me.id) {
+        return Err(Ko::new(Code::Full, "you are in a room's call: leave it first"));
+    }
     let caller = Party { id: me.id, name: me.name.to_string() };
     if callee.server().is_some() {
         return crate::server::calls_across::offer(ctx, (caller, device, callee), id, (media, sdp));

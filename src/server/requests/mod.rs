@@ -81,6 +81,7 @@ mod delete;
 mod devices;
 mod edit;
 mod files;
+mod group_call;
 mod history;
 mod info;
 mod join;
@@ -175,6 +176,8 @@ pub static TABLE: &[Row] = &[
     star::STARRED,
     call::ROW,
     call::TURN,
+    group_call::ROW,
+    group_call::GROUPCALLS,
     people::ROW,
     push::PUSHKEY,
     push::PUSH,
@@ -238,6 +241,7 @@ pub fn cost(request: &Request) -> u32 {
         // `MAX_PEOPLE` lines.
         Request::People { .. } => 5,
         Request::Call { signal, .. } => call::cost(signal),
+        Request::GroupCall { action, .. } => group_call::cost(action),
         // A first frame after the login: refused, for a token.
         Request::Pair { .. } => 1,
         // One record of the log.
@@ -273,6 +277,8 @@ pub fn cost(request: &Request) -> u32 {
         | Request::Marked
         | Request::Hidden
         | Request::Files => 1,
+        // The calls going on, in the server's memory, of the asker's rooms.
+        Request::GroupCalls => 1,
         // Who is online, and when last seen; the devices; a `TYPING`,
         // relayed to who is online.
         Request::Users
@@ -352,6 +358,8 @@ pub(in crate::server) fn serve(s: &mut Session, who: Who, request: Request) -> F
         Request::Starred => star::list(asking(s)),
         Request::Call { peer, id, signal } => call::serve(s, who, peer, id, signal),
         Request::Turn { peer } => call::turn(s, who, peer),
+        Request::GroupCall { room, action } => group_call::serve(s, who, room, action),
+        Request::GroupCalls => group_call::list(s, who),
         Request::People { prefix } => people::serve(asking(s), prefix),
         Request::PushKey => push::key(s),
         Request::Push { subscription } => push::subscribe(s, who, subscription),
@@ -450,6 +458,14 @@ mod tests {
             ("CALL:bob:c1:ICE:x", 1),
             ("CALL:bob:c1:HANGUP", 1),
             ("TURN", 1),
+            ("GROUPCALL:#lab:START:video", 10),
+            ("GROUPCALL:#lab:JOIN:c1", 2),
+            ("GROUPCALL:#lab:OFFER:c1:bob:v=0", 2),
+            ("GROUPCALL:#lab:ANSWER:c1:bob:v=0", 2),
+            ("GROUPCALL:#lab:ICE:c1:bob:x", 1),
+            ("GROUPCALL:#lab:DECLINE:c1", 1),
+            ("GROUPCALL:#lab:LEAVE:c1", 1),
+            ("GROUPCALLS", 1),
             ("PUSHKEY", 1),
             ("PUSH:OFF", 1),
             (
