@@ -21,6 +21,8 @@ mod devices;
 mod devices_props;
 #[path = "chat/files.rs"]
 mod files;
+#[path = "chat/group_calls.rs"]
+mod group_calls;
 #[path = "chat/history.rs"]
 mod history;
 #[path = "chat/marks.rs"]

@@ -237,6 +237,10 @@ pub enum Notice {
     /// Protocol 1.2 (§24): a call ended, because of `by` (you, or the
     /// other end); a missed call is also a message in the chat.
     CallEnded { by: String, why: crate::protocol::call::End },
+    /// Protocol 1.2 (§32): `by` started a call in `room` (`#lab`). A
+    /// console joins no call: it says to join in the browser, once (its
+    /// line in the room is a message).
+    GroupCall { room: String, by: String, media: crate::protocol::call::Media },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

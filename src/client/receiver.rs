@@ -299,6 +299,16 @@ impl ReceiverThread {
                     _ => None,
                 };
             }
+            // 1.2 (§32): a room's call started; the rest is the browser's.
+            Event::GroupCall { room, event } => {
+                use crate::protocol::group_call::GroupEvent;
+                return match event {
+                    GroupEvent::Ring { from, media, .. } | GroupEvent::Start { from, media, .. } => {
+                        push(notices, Notice::GroupCall { room, by: from, media })
+                    }
+                    _ => None,
+                };
+            }
             // 1.2 (§30): the consoles ask `PROFILE` when they show one.
             Event::Profile(_) | Event::Privacy(_) => return None,
             Event::Ping => return pong(conn).err().map(Exit::Lost),

@@ -203,7 +203,7 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. } => {
             super::prefs::notice(lang, n)
         }
-        Notice::Ringing { .. } | Notice::CallEnded { .. } => call_line(lang, n),
+        Notice::Ringing { .. } | Notice::CallEnded { .. } | Notice::GroupCall { .. } => call_line(lang, n),
     }
 }
 
@@ -228,6 +228,13 @@ fn call_line(lang: Lang, notice: &Notice) -> String {
                 End::Busy => Msg::EndedBusy,
             };
             tr!(in lang; msg, user = by)
+        }
+        Notice::GroupCall { room, by, media } => {
+            let media = match media {
+                Media::Voice => Msg::Voice,
+                Media::Video => Msg::Video,
+            };
+            tr!(in lang; Msg::GroupStarted, room = room, user = by, media = media.text(lang))
         }
         _ => String::new(),
     }
@@ -378,6 +385,11 @@ mod tests {
         assert_eq!(
             call_line(Lang::Es, &ringing),
             "📞 ana te está llamando (vídeo): contesta en el navegador"
+        );
+        let group = Notice::GroupCall { room: "#lab".into(), by: "ana".into(), media: Media::Voice };
+        assert_eq!(
+            call_line(Lang::En, &group),
+            "📞 #lab: call started by ana (voice) — join from the browser"
         );
         let gone = Notice::CallEnded { by: "bob".into(), why: End::Gone };
         assert_eq!(call_line(Lang::Pt, &gone), "📞 a chamada terminou: bob saiu");

@@ -77,4 +77,37 @@ catalogue! {
         es: "📞 Llamada de {media} saliente, rechazada",
         pt: "📞 Chamada de {media} efetuada, recusada",
     },
+    /// 1.2 (§32): a room's call started; a console joins no call.
+    GroupStarted {
+        en: "📞 {room}: call started by {user} ({media}) — join from the browser",
+        es: "📞 {room}: llamada iniciada por {user} ({media}) — únete desde el navegador",
+        pt: "📞 {room}: chamada iniciada por {user} ({media}) — entre pelo navegador",
+    },
+    /// 1.2 (§32): a room's call's line, said from this side (`console::calllog`).
+    GroupLineLive {
+        en: "📞 Group {media} call started by {user}",
+        es: "📞 Llamada de {media} en grupo iniciada por {user}",
+        pt: "📞 Chamada de {media} em grupo iniciada por {user}",
+    },
+    GroupLineOut {
+        en: "📞 Outgoing group {media} call, {length} · joined: {joined}",
+        es: "📞 Llamada de {media} en grupo saliente, {length} · se unieron: {joined}",
+        pt: "📞 Chamada de {media} em grupo efetuada, {length} · entraram: {joined}",
+    },
+    GroupLineIn {
+        en: "📞 Group {media} call from {user}, {length} · joined: {joined}",
+        es: "📞 Llamada de {media} en grupo de {user}, {length} · se unieron: {joined}",
+        pt: "📞 Chamada de {media} em grupo de {user}, {length} · entraram: {joined}",
+    },
+    GroupLineMissed {
+        en: "📞 Missed group {media} call from {user}",
+        es: "📞 Llamada de {media} en grupo perdida de {user}",
+        pt: "📞 Chamada de {media} em grupo perdida de {user}",
+    },
+    Nobody { en: "nobody", es: "nadie", pt: "ninguém" },
+    AndMore {
+        en: "{names} and {n} more",
+        es: "{names} y {n} más",
+        pt: "{names} e mais {n}",
+    },
 }

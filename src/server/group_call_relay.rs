@@ -138,8 +138,9 @@ fn end(ctx: &Ctx, call: &Ended, last: UserId) {
     let joined_or_starter = |name: &str| {
         fold(name) == fold(&call.starter.name) || call.joined.iter().any(|j| fold(j) == fold(name))
     };
-    let missed: Vec<String> =
+    let mut missed: Vec<String> =
         members.iter().map(|(_, name)| name.to_string()).filter(|name| !joined_or_starter(name)).collect();
+    missed.sort_by_key(|name| fold(name));
     let mut joined = Names::of(&call.joined);
     joined.more = joined.more.saturating_add(call.joined_more);
     let log = GroupLog::Ended {

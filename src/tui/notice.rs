@@ -77,7 +77,7 @@ impl App {
                 self.log_notice(notice);
             }
             // 1.2 (§24): said in the panel, like a change of another device.
-            Notice::Ringing { .. } | Notice::CallEnded { .. } => {
+            Notice::Ringing { .. } | Notice::CallEnded { .. } | Notice::GroupCall { .. } => {
                 self.log_notice(notice);
             }
         }
