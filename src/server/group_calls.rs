@@ -502,6 +502,18 @@ mod tests {
             let rung = calls.ring(&room(100 + n), &id, &[5], until);
             assert_eq!(rung.len(), usize::from(n < MAX_RINGING_CALLEE), "call {n}");
         }
+        // A member is rung by RINGS_PER_MINUTE_CALLEE rooms' calls a minute.
+        let rung = |n: usize| {
+            let (room, id) = (room(200 + n), format!("m{n}"));
+            calls.start(&room, &id, (party(400 + n as UserId, "u"), "d"), Media::Voice).unwrap();
+            let rung = calls.ring(&room, &id, &[6], until);
+            calls.decline(&room, &id, 6).ok();
+            rung
+        };
+        for n in 0..RINGS_PER_MINUTE_CALLEE {
+            assert_eq!(rung(n), [6], "ring {n}");
+        }
+        assert!(rung(RINGS_PER_MINUTE_CALLEE).is_empty(), "one more this minute");
         // In a call, a member is rung by no other.
         calls.join("#r100", "c0", (party(5, "eve"), "d")).unwrap();
         assert!(calls.ring("#r101", "c1", &[5], until).is_empty());

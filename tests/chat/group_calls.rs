@@ -348,3 +348,23 @@ fn the_console_says_where_to_join_and_says_the_line_from_its_side() {
     assert_eq!(bob.request(&format!("GROUPCALL:#lab:LEAVE:{id}")), "OK");
     dan.expect("📞 Missed group video call from ana");
 }
+
+/// A room of more than 64 members rings nobody: its call starts, its
+/// line is stored, its members are told `START`, and may join.
+#[test]
+fn a_room_of_more_than_64_members_starts_its_call_without_ringing() {
+    // 65 accounts from one address: more than one address may make, unless exempt.
+    let server = TestServer::start_with(&["--ring-seconds", "30", "--exempt", "127.0.0.1"]);
+    let users: Vec<String> = (0..65).map(|n| format!("member{n}")).collect();
+    let names: Vec<&str> = users.iter().map(String::as_str).collect();
+    server.register(&names);
+    for user in &names {
+        let mut c = server.login_send(user, &format!("pw-{user}"));
+        assert_eq!(c.request("JOIN:#hall"), "OK");
+    }
+    let (mut first, _) = server.device("member0", "d");
+    let (mut last, mut last_events) = server.device("member64", "d");
+    let id = id_of(&first.request("GROUPCALL:#hall:START:voice"));
+    assert_eq!(next_group(&mut last_events), format!("GROUPCALL:#hall:START:{id}:member0:voice"));
+    assert_eq!(last.request(&format!("GROUPCALL:#hall:JOIN:{id}")), "OK:member0");
+}
