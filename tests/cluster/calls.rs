@@ -5,7 +5,8 @@
 //! rings across nodes, the answer reaches ana and takes the call out of
 //! its ring time, a hang-up ends it on both; a call nobody answers is
 //! missed as on one server; a device that leaves another node ends its
-//! calls; a new call is judged against every call.
+//! calls; a new call is judged against every call. And (1.2, §32) a
+//! room's call with members on both nodes.
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, READ_TIMEOUT, TestServer};
@@ -177,4 +178,70 @@ fn a_call_offered_on_one_node_is_judged_against_the_calls_of_the_others() {
     assert_eq!(bob_events.next_call(), "CALL:ana:c1:END:hangup");
     assert_eq!(carl.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
     assert_eq!(bob_events.next_call(), format!("CALL:carl:c5:OFFER:voice:{SDP}"));
+}
+
+/// The next `GROUPCALL` event, past the rest.
+fn next_group(events: &mut Conn) -> String {
+    loop {
+        let line = events.next_event();
+        if line.starts_with("GROUPCALL:") {
+            return line;
+        }
+    }
+}
+
+/// 1.2 (§32): a room's call with members on both nodes: ana on node a
+/// starts it, bob and carl on node b ring and join, each signal goes from
+/// one node's connection to the other node's device in the call and to
+/// no one else, carl's device leaving node b takes him out, and the last
+/// one out ends the call, its line edited for everyone.
+#[test]
+fn a_room_s_call_rings_and_is_joined_from_a_follower_and_its_signals_cross_nodes() {
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--ring-seconds", "600"]);
+    let b = cluster.node_with("b", &["--ring-seconds", "600"]);
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+        assert_eq!(a.login_send(user, PW).request("JOIN:#lab"), "OK");
+    }
+    let (mut ana, mut ana_events) = device(&a, "ana", "laptop");
+    let (mut bob, mut bob_events) = device(&b, "bob", "phone");
+    let (mut carl, mut carl_events) = device(&b, "carl", "laptop");
+    eventually("node a sees bob and carl", READ_TIMEOUT, || {
+        seen_online(&a, "bob", "phone") && seen_online(&a, "carl", "laptop")
+    });
+    let id =
+        ana.request("GROUPCALL:#lab:START:video").strip_prefix("OK:").expect("the call's id").to_string();
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:RING:{id}:ana:video"));
+    assert_eq!(next_group(&mut carl_events), format!("GROUPCALL:#lab:RING:{id}:ana:video"));
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:JOIN:{id}")), "OK:ana");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:START:{id}:ana:video"));
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:JOINED:{id}:bob"));
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:OFFER:{id}:ana:{SDP}")), "OK");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:OFFER:{id}:bob:{SDP}"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab:ANSWER:{id}:bob:{SDP}")), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:bob"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:ANSWER:{id}:ana:{SDP}"));
+    // carl, on the follower, not in the call yet: nothing reaches him, nothing of his goes.
+    assert_eq!(
+        carl.request(&format!("GROUPCALL:#lab:ICE:{id}:ana:x")),
+        format!("KO:BAD_REQUEST:you are not in #lab's call {id}")
+    );
+    assert_eq!(carl.request(&format!("GROUPCALL:#lab:JOIN:{id}")), "OK:ana,bob");
+    assert_eq!(carl.request(&format!("GROUPCALL:#lab:OFFER:{id}:bob:{SDP}")), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:carl"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:OFFER:{id}:carl:{SDP}"));
+    // carl's laptop leaves node b: he is out of the call.
+    drop(carl_events);
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:carl"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab:LEAVE:{id}")), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:ana"));
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:LEAVE:{id}")), "OK");
+    let mut seen = Vec::new();
+    while seen.last() != Some(&format!("GROUPCALL:#lab:END:{id}")) {
+        seen.push(next_group(&mut ana_events));
+    }
+    assert!(seen.contains(&format!("GROUPCALL:#lab:LEFT:{id}:carl")), "{seen:?}");
+    let history = b.login_send("carl", PW).listing("HISTORY:#lab:1");
+    assert!(history[0].ends_with(" · joined: bob, carl · missed: nobody"), "{history:?}");
 }
