@@ -20,6 +20,8 @@ mod calls;
 mod edges;
 #[path = "web/files.rs"]
 mod files;
+#[path = "web/group_calls.rs"]
+mod group_calls;
 #[path = "web/habits.rs"]
 mod habits;
 #[path = "web/history.rs"]

@@ -54,13 +54,13 @@ const STATS_MS = 1000;
 const MOST_PENDING = 100;
 
 /**
- * The call screen's icons, lines drawn as the header's (view.js `icon`):
+ * The call screens' icons (a room's call's too, groupcall.js), lines drawn as the header's (view.js `icon`):
  * never an emoji, which a computer without an emoji font shows as a box.
  */
 const CAMERA = [['rect', { x: '2.5', y: '6', width: '13', height: '12', rx: '2' }], ['path', { d: 'M15.5 10.5 21.5 7v10l-6-3.5z' }]];
 const MIC = [['rect', { x: '9', y: '3', width: '6', height: '11', rx: '3' }], ['path', { d: 'M5 11a7 7 0 0 0 14 0M12 18v3' }]];
 const SLASH = ['path', { d: 'M4 4l16 16' }];
-const ICONS = {
+export const ICONS = {
   phone: () => icon(PHONE),
   camera: () => icon(...CAMERA),
   cameraOff: () => icon(...CAMERA, SLASH),
@@ -271,7 +271,7 @@ function hangUp(call, why) {
  * fold of a missed call into the one before) once the end is told,
  * which is after the line is stored.
  */
-async function caughtUp(app, peer) {
+export async function caughtUp(app, peer) {
   try {
     const { reply, lines } = await app.link.request(request.history(peer, 3));
     if (!reply.ok) return;
@@ -461,7 +461,7 @@ const TONES = {
 const TONE_GAIN = 0.15;
 
 /** Plays `kind` for `call` until stopTone (its screen says which, `data-tone`, once the sound runs). */
-function playTone(call, kind) {
+export function playTone(call, kind) {
   stopTone(call);
   const Context = window.AudioContext || window.webkitAudioContext;
   if (!Context) return;
@@ -500,7 +500,7 @@ function playTone(call, kind) {
   ctx.resume().then(shown, () => {});
 }
 
-function stopTone(call) {
+export function stopTone(call) {
   if (!call.tone) return;
   clearInterval(call.tone.timer);
   call.tone.ctx.close().catch(() => {});

@@ -89,6 +89,7 @@ export function draw(app) {
   renderList(app.model, app.openKey, app.open);
   showMarks(app.model);
   app.archive?.row(app.model, () => draw(app));
+  app.groupCalls?.then((g) => g.decorate()); // 1.2 (§32): "Join" beside a room whose call goes on
   suggest(app.model);
   // What a linked browser keeps for a start without the network, written a moment later.
   clearTimeout(app.keepTimer);

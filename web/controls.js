@@ -12,7 +12,7 @@ import { send, keepDraft } from './sending.js';
 import { typing } from './typing.js';
 import { newChat, markRead, paged } from './conversation.js';
 import { leave } from './back.js';
-import { calling } from './events.js';
+import { startCall } from './events.js';
 import { clearCount } from './notify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,9 +44,9 @@ export function hook(app) {
     newChat(app, $('new-chat-name').value.trim());
   });
   $('back').addEventListener('click', () => leave()); // as the phone's Back (back.js)
-  // 1.2 (§24): calls (call.js), loaded at the first call button or CALL event.
-  $('call-voice').addEventListener('click', () => calling(app).then((c) => c.start('voice')));
-  $('call-video').addEventListener('click', () => calling(app).then((c) => c.start('video')));
+  // 1.2 (§24, §32): calls (call.js; a room's, groupcall.js), loaded at the first call button or event.
+  $('call-voice').addEventListener('click', () => startCall(app, 'voice'));
+  $('call-video').addEventListener('click', () => startCall(app, 'video'));
   $('messages').addEventListener('scroll', () => {
     if ($('messages').scrollTop < 40) paged(app).then((m) => m.older(app), () => {});
   });

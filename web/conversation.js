@@ -36,7 +36,7 @@ export async function openChat(app, name) {
   opened(chat.name); // a history entry: the phone's Back comes back to the list
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.room ? chat.name : faces.shown(chat.name);
-  $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
+  $('call-voice').hidden = $('call-video').hidden = model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;

@@ -4,7 +4,7 @@
 // typing, a call, a room's moderation. Each changes the model and draws
 // what it changed.
 
-import { fold } from './wire.js';
+import { fold, request } from './wire.js';
 import { t } from './i18n.js';
 import { banner } from './view.js';
 import { aboutMe, isModeration } from './moderation.js';
@@ -17,6 +17,18 @@ const $ = (id) => document.getElementById(id);
 
 /** Calls (1.2, §24): call.js, loaded at the first call button or CALL event. */
 export const calling = (app) => (app.calls ||= import('./call.js').then((m) => m.setup(app)));
+
+/** A room's calls (1.2, §32): groupcall.js, loaded at the first call button of a room, GROUPCALL event, or call going on. */
+export const groupCalling = (app) => (app.groupCalls ||= import('./groupcall.js').then((m) => m.setup(app)));
+
+/** The header's call buttons, and a call's line: in a room, its call (joined if it goes on); else a 1:1 call. */
+export const startCall = (app, media) => (app.view.chat?.room ? groupCalling : calling)(app).then((c) => c.start(media));
+
+/** 1.2 (§32): the calls going on in my rooms, at the login and each reconnection: groupcall.js loads once there is one. */
+export async function refreshGroupCalls(app) {
+  const got = await app.link.request(request.groupCalls()).catch(() => null);
+  if (got?.reply.ok && (got.lines.length || app.groupCalls)) groupCalling(app).then((g) => g.listed(got.lines));
+}
 
 /** One event from the server. */
 export function onEvent(app, event) {
@@ -104,6 +116,9 @@ export function onEvent(app, event) {
       break;
     case 'CALL':
       calling(app).then((c) => c.onEvent(event));
+      break;
+    case 'GROUPCALL':
+      groupCalling(app).then((g) => g.onEvent(event));
       break;
     default:
       if (isModeration(event)) onModeration(app, event);

@@ -7,7 +7,7 @@
 import { request, parseHistoryLine, parseChatsLine, parseRoomsLine, parsePrefLine, parseInfoLine, isBlockable, isChat, fold } from './wire.js';
 import { draw, applied, archived, refreshMarks } from './chatlist.js';
 import { markRead, paged } from './conversation.js';
-import { onPref } from './events.js';
+import { onPref, refreshGroupCalls } from './events.js';
 import { flushOutbox } from './sending.js';
 
 /** HISTORY returns at most this many (protocol 1.1). */
@@ -38,6 +38,7 @@ export async function refresh(app) {
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isBlockable).map(fold));
     refreshStars(app);
     refreshMarks(app);
+    refreshGroupCalls(app);
     import('./profiles.js').then((m) => m.load(app)).catch(() => {}); // 1.2 (§30)
     model.online = new Set(users.lines.map(fold));
     let counts = chats.lines;

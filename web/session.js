@@ -18,7 +18,7 @@ import { Conversation, banner, refusal } from './view.js';
 import { draw } from './chatlist.js';
 import { newChat, openChat, closeChat, paged, updateSub } from './conversation.js';
 import { start as startHistory } from './back.js';
-import { onEvent, calling } from './events.js';
+import { onEvent, startCall } from './events.js';
 import { askNotifications } from './notify.js';
 import { refresh } from './refresh.js';
 import { enqueue } from './sending.js';
@@ -140,8 +140,8 @@ async function begin(app, who) {
     app.actionsLoading ||= import('./actions.js').then((m) => (app.actions = new m.Actions(app)));
     (await app.actionsLoading).menu(item, msg);
   };
-  // 1.2 (§24): a call's line calls back (call.js, loaded at the first call).
-  view.onCall = (media) => calling(app).then((c) => c.start(media));
+  // 1.2 (§24): a call's line calls back (call.js, loaded at the first call); a room's joins its call (§32).
+  view.onCall = (media) => startCall(app, media);
   // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
   view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, app.link, app.model.chatOf(msg).name));
   link.addEventListener('status', (e) => onStatus(app, e.detail));

@@ -69,6 +69,8 @@ export class App {
   store = null;
   /** Calls (1.2, §24): the promise of call.js's controls, events.js's `calling`. */
   calls = null;
+  /** A room's calls (1.2, §32): the promise of groupcall.js's controls, events.js's `groupCalling`. */
+  groupCalls = null;
 
   /**
    * Opens a chat by name and draws it (conversation.js's `openChat`),

@@ -10,7 +10,7 @@ const SHELL = ['/', '/app.css', '/app.js', '/state.js', '/wire.js', '/link.js', 
   '/i18n.js', '/fates.js', '/mentions.js', '/icon.svg', '/manifest.webmanifest'];
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
-  '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/autocomplete.js', '/stay.js',
+  '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/groupcall.js', '/groupcall.css', '/autocomplete.js', '/stay.js',
   '/history.js', '/people.js', '/links.js', '/session.js', '/controls.js', '/chatlist.js', '/conversation.js', '/back.js', '/sending.js',
   '/typing.js', '/events.js', '/notify.js', '/refresh.js', '/push.js', '/shortcuts.js', '/emoji.js', '/listmenu.js', '/profiles.js',
   '/receipts.js'];

@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { addStrings, t, lang } from './i18n.js';
-import { DELETED, isNotice, isRoom, invitation, fold, relayedBy, ownWords } from './wire.js';
+import { DELETED, isNotice, invitation, fold, relayedBy, ownWords } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -425,7 +425,7 @@ export class Conversation {
       item.append(again);
       callLogs ||= import('./calllog.js');
       callLogs.then((m) => {
-        text.textContent = m.said(msg);
+        text.textContent = m.said(msg, this.me);
         text.dataset.said = '';
         const media = m.media(msg);
         again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat?.name ?? '' }));
@@ -531,8 +531,8 @@ export class Conversation {
   }
 }
 
-/** 1.2 (§24): a call's line, stored by the server (`call-…`). */
-const isCallLine = (msg) => !msg.deleted && !isRoom(msg.to) && msg.id.startsWith('call-') && msg.text.startsWith('📞 ');
+/** 1.2 (§24): a call's line, stored by the server (`call-…`); in a room, its call's (§32). */
+const isCallLine = (msg) => !msg.deleted && msg.id.startsWith('call-') && msg.text.startsWith('📞 ');
 let callLogs = null;
 
 /** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */

@@ -285,11 +285,31 @@ export const request = {
     if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
     return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
   },
-  /** 1.2 (§24): the TURN server's credentials for a call with `peer`, `OK` alone if there is none. */
+  /** 1.2 (§24): the TURN server's credentials for a call with `peer` (no peer: the call I am in), `OK` alone if there is none. */
   turn(peer) {
+    if (peer === undefined) return 'TURN';
     need(isUser(peer), 'bad user name');
     return `TURN:${peer}`;
   },
+  /**
+   * 1.2 (§32): a room's call: `{start: media}`, `{join: id}`, `{decline:
+   * id}`, `{leave: id}`, or a signal to one member in it, `{id, to,
+   * offer: sdp}` (`answer`, `ice` alike), escaped as a call's (§24).
+   */
+  groupCall(room, action) {
+    need(isRoom(room), 'bad room');
+    if (action.start) return `GROUPCALL:${room}:START:${action.start === 'video' ? 'video' : 'voice'}`;
+    for (const word of ['join', 'decline', 'leave']) {
+      if (action[word] === undefined) continue;
+      need(isId(action[word]), 'bad call id');
+      return `GROUPCALL:${room}:${word.toUpperCase()}:${action[word]}`;
+    }
+    need(isId(action.id) && isUser(action.to), 'bad call id or member');
+    const word = ['offer', 'answer', 'ice'].find((w) => typeof action[w] === 'string');
+    need(word, 'no signal');
+    return `GROUPCALL:${room}:${word.toUpperCase()}:${action.id}:${action.to}:${escapeText(action[word].replace(/\r\n/g, '\n'))}`;
+  },
+  groupCalls: () => 'GROUPCALLS',
   /** 1.2 (§28): Web Push: the server's key, this browser's subscription (or none), the previews setting. */
   pushKey: () => 'PUSHKEY',
   push: (p256dh, auth, endpoint) => (need(/^[A-Za-z0-9_-]+$/.test(p256dh) && /^[A-Za-z0-9_-]+$/.test(auth)
@@ -327,7 +347,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines: `Request::lists`'s, as tests/protocol/listings.rs checks. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'RECEIPTS', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'RECEIPTS', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED', 'PEOPLE', 'MARKED', 'HIDDEN', 'PROFILES', 'FILES', 'GROUPCALLS'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -386,6 +406,14 @@ function callText(escaped, limit) {
   if (!escaped || new TextEncoder().encode(escaped).length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
   if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
   return unescaped(escaped);
+}
+
+/** 1.2 (§32): a GROUPCALLS line, `{room, id, by, media, since, members}`, or null. */
+export function parseGroupCallLine(line) {
+  const f = fields(line, 6);
+  if (!f || !isRoom(f[0]) || !isId(f[1]) || !isUser(f[2]) || !['voice', 'video'].includes(f[3]) || !DIGITS.test(f[4])) return null;
+  const members = f[5].split(',').filter(Boolean);
+  return members.every(isUser) ? { room: f[0], id: f[1], by: f[2], media: f[3], since: Number(f[4]), members } : null;
 }
 
 /** 1.2 (§24): `TURN`'s `OK:<expiry>:<user>:<password>:<url>`, or null (`OK` alone: no TURN server). */
@@ -635,6 +663,39 @@ export function parseEvent(line) {
         }
         case 'END':
           return ['declined', 'hangup', 'missed', 'gone', 'busy'].includes(rest) ? { kind, from, id, what, why: rest } : null;
+        default:
+          return null;
+      }
+    }
+    case 'GROUPCALL': {
+      // 1.2 (§32): a room's call; a signal's SDP gets its `\r\n` back.
+      const f = fields(line, 4);
+      if (!f || !isRoom(f[1])) return null;
+      const [, room, what, rest] = f;
+      const g = fields(rest, 3);
+      switch (what) {
+        case 'RING':
+        case 'START':
+          return g && isId(g[0]) && isUser(g[1]) && ['voice', 'video'].includes(g[2]) ? { kind, room, what, id: g[0], from: g[1], media: g[2] } : null;
+        case 'JOINED':
+        case 'LEFT': {
+          const h = fields(rest, 2);
+          return h && isId(h[0]) && isUser(h[1]) ? { kind, room, what, id: h[0], user: h[1] } : null;
+        }
+        case 'STOP': {
+          const h = fields(rest, 2);
+          return h && isId(h[0]) && ['declined', 'missed'].includes(h[1]) ? { kind, room, what, id: h[0], why: h[1] } : null;
+        }
+        case 'END':
+          return isId(rest) ? { kind, room, what, id: rest } : null;
+        case 'OFFER':
+        case 'ANSWER':
+        case 'ICE': {
+          if (!g || !isId(g[0]) || !isUser(g[1])) return null;
+          const text = callText(g[2], what === 'ICE' ? MAX_CANDIDATE : MAX_SDP);
+          if (!text) return null;
+          return { kind, room, what, id: g[0], from: g[1], text: what === 'ICE' ? text : text.replace(/\r?\n/g, '\r\n') };
+        }
         default:
           return null;
       }

@@ -138,6 +138,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("/call.js", "call.js", JS),
     asset!("/call.css", "call.css", "text/css; charset=utf-8"),
     asset!("/calllog.js", "calllog.js", JS),
+    // 1.2 (§32): a room's call, at the first call button of a room, GROUPCALL event or call going on.
+    asset!("/groupcall.js", "groupcall.js", JS),
+    asset!("/groupcall.css", "groupcall.css", "text/css; charset=utf-8"),
     asset!("/autocomplete.js", "autocomplete.js", JS),
     // A token of this browser's own: "Link with a code", "Stay signed in" (`PAIR`).
     asset!("/stay.js", "stay.js", JS),
@@ -189,7 +192,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// is archived; forwarding at the first "Forward", voice messages at the
 /// first 🎤 or voice message; and (1.2, §25) starred messages with the
 /// message menu, the ★ button, or a first star; and (1.2, §24) calls, at
-/// the first call button or incoming call; and the @mentions' list at the
+/// the first call button or incoming call, and (1.2, §32) a room's calls,
+/// at the first call button of a room or call going on in one; and the
+/// @mentions' list at the
 /// first `@` typed in a room; and `PAIR` when this browser gets a token of
 /// its own ("Link with a code", "stay signed in"); and (1.2, §4) the pages
 /// of a conversation, once logged in; and (1.2, §26) the people "New chat"
@@ -202,7 +207,7 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// first right-click or long press on a chat; and (1.2, §30) the profiles,
 /// once logged in; and (1.2, §31) a room message's Info, at its first
 /// "Info".
-pub const LOADED_LATER: [&str; 40] = [
+pub const LOADED_LATER: [&str; 42] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -222,6 +227,8 @@ pub const LOADED_LATER: [&str; 40] = [
     "/call.js",
     "/call.css",
     "/calllog.js",
+    "/groupcall.js",
+    "/groupcall.css",
     "/autocomplete.js",
     "/stay.js",
     "/history.js",

@@ -182,6 +182,12 @@ impl Browser {
         }
     }
 
+    /// The process id of its chromedriver, under which its chromium runs
+    /// (tests/web/group_calls.rs adds up their CPU).
+    pub fn pid(&self) -> u32 {
+        self.driver.id()
+    }
+
     pub fn goto(&self, url: &str) {
         self.call("POST", "/url", json!({ "url": url }));
     }

@@ -1,0 +1,627 @@
+// groupcall.js: a room's call, a group call (protocol 1.2, §32), loaded
+// at the first call button of a room, the first GROUPCALL event, or a
+// call going on at the login (GROUPCALLS).
+//
+// The server starts the call, rings the room's members, says who joins
+// and leaves, and passes each offer, answer and candidate from one
+// member in the call to another's device in it, never to anyone else.
+// The media go from this browser to each other member's (a mesh: one
+// RTCPeerConnection per member, straight or through the TURN server the
+// server names), never through wachat. Whoever joins offers to each
+// member already in, who answers: two never offer to each other.
+// Drawn with text nodes only: every byte from the network is text.
+
+import { request, parseTurn, parseGroupCallLine, fold, isUser } from './wire.js';
+import { addStrings, t } from './i18n.js';
+import { clock } from './voice.js';
+import { say } from './view.js';
+import { playTone, stopTone, caughtUp, ICONS } from './call.js';
+
+// The grid's look, loaded with this module (call.js brings the call screens' own).
+document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/groupcall.css' }));
+
+addStrings({
+  en: {
+    groupIncoming: 'Group {media} call from {who}', joinCall: 'Join', joinCallIn: 'Join the call in {room}', leaveCall: 'Leave',
+    groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', groupOut: 'You are out of the call',
+    joinedElsewhere: 'Joined on another device', groupMuted: 'muted', groupNoPicture: 'camera off', groupSpeaking: 'speaking',
+  },
+  es: {
+    groupIncoming: 'Llamada de {media} en grupo de {who}', joinCall: 'Unirse', joinCallIn: 'Unirse a la llamada de {room}', leaveCall: 'Salir',
+    groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', groupOut: 'Estás fuera de la llamada',
+    joinedElsewhere: 'Unido en otro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'cámara apagada', groupSpeaking: 'hablando',
+  },
+  pt: {
+    groupIncoming: 'Chamada de {media} em grupo de {who}', joinCall: 'Entrar', joinCallIn: 'Entrar na chamada de {room}', leaveCall: 'Sair',
+    groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', groupOut: 'Você está fora da chamada',
+    joinedElsewhere: 'Entrou em outro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'câmera desligada', groupSpeaking: 'falando',
+  },
+});
+
+/** How often the screen reads each connection's getStats(). */
+const STATS_MS = 1000;
+/** A member whose sound (or picture) did not move for this long shows muted (or its initial). */
+const QUIET_MS = 2500;
+/** Most ICE candidates of a member kept before its description is set. */
+const MOST_PENDING = 100;
+/** How much of the sound's energy a second makes a member "speaking" (getStats' totalAudioEnergy). */
+const SPEAKING_ENERGY = 1e-5;
+/** How long the chat's foot says how the call ended. */
+const ENDED_MS = 5000;
+/**
+ * The picture each member sends: in a mesh each browser encodes its
+ * picture once for every other member, and shows every other member's
+ * in a tile, so a tile's size is enough (docs/CALLS.md measures what it
+ * costs): 480x360 at 15 frames a second at most, and 300 kbit/s to each.
+ */
+const VIDEO = { width: { ideal: 480 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 15 } };
+const VIDEO_BITRATE = 300_000;
+
+/** The calls going on in my rooms, by folded room: `{room, id, by, media, members: Map<folded, name>}`. */
+const live = new Map();
+/** The call ringing here (`{app, room, id, by, media, screen}`), or null. */
+let ringing = null;
+/** The call this browser is in, or null (`newCall`). */
+let mine = null;
+
+/** Called once, by events.js's `groupCalling`: the controls of a room's calls for `app`, the app's state (state.js). */
+export function setup(app) {
+  return {
+    start: (media) => start(app, media),
+    onEvent: (event) => onEvent(app, event),
+    listed: (lines) => listed(app, lines),
+    decorate: () => decorate(app),
+  };
+}
+
+/** `localStorage['wachat:relay'] = '1'` forces the TURN relay (docs/CALLS.md), as for a 1:1 call. */
+const relayPolicy = () => (localStorage.getItem('wachat:relay') === '1' ? 'relay' : 'all');
+
+/** The TURN server for the call I am in (`TURN`, granted to a member in a call), or none. */
+async function iceServers(app) {
+  try {
+    const { reply } = await app.link.request(request.turn());
+    const turn = reply.ok ? parseTurn(reply.value) : null;
+    if (!turn) return [];
+    return [{ urls: turn.urls.replace(/^turns?:/, 'stun:').replace(/\?.*$/, '') }, turn];
+  } catch (_) {
+    return [];
+  }
+}
+
+/** The call button in a room: joins its call if one goes on, else starts one. */
+async function start(app, media) {
+  const chat = app.view.chat;
+  if (!chat?.room || mine) return;
+  const going = live.get(fold(chat.name));
+  if (going) return join(app, going);
+  const room = chat.name;
+  const call = newCall(app, room, null, media);
+  draw(call);
+  call.screen.dataset.startedAt = String(Date.now()); // for the time from the start to the first ring (docs/CALLS.md)
+  try {
+    const { reply } = await app.link.request(request.groupCall(room, { start: media }));
+    if (!reply.ok) return finish(call, t('endFailed', { why: reply.reason || reply.code }));
+    call.id = reply.value;
+    note({ room, id: call.id, by: app.model.me, media, members: [app.model.me] });
+    draw(call);
+    caughtUp(app, room); // the call's line, stored in my name: no event brings it here
+    ready(call);
+    await call.ready;
+  } catch (e) {
+    hangUp(call, e.message || String(e));
+  }
+}
+
+/** Joins `going`, a call of my rooms: each member in it gets an offer. */
+async function join(app, going) {
+  if (mine) return;
+  if (ringing?.id === going.id) stopRing(null);
+  const call = newCall(app, going.room, going.id, going.media);
+  draw(call);
+  try {
+    const { reply } = await app.link.request(request.groupCall(going.room, { join: going.id }));
+    if (!reply.ok) return finish(call, t('endFailed', { why: reply.reason || reply.code }));
+    ready(call);
+    await call.ready;
+    for (const other of reply.value.split(',').filter(isUser)) offerTo(call, other);
+  } catch (e) {
+    hangUp(call, e.message || String(e));
+  }
+}
+
+/** The call I am in now: `id` null until the server says it (a start). */
+function newCall(app, room, id, media) {
+  mine = { app, room, id, media, peers: new Map(), local: null, iceServers: [], ready: null, screen: null, since: performance.now(), mic: true, camera: true };
+  return mine;
+}
+
+/** My camera and microphone, and the TURN server (asked once I am in the call): what every connection waits for. */
+function ready(call) {
+  call.ready = (async () => {
+    call.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === 'video' && VIDEO });
+    call.iceServers = await iceServers(call.app);
+    drawSelf(call);
+  })();
+}
+
+/** Sends a signal to member `peer` in the call; a refusal (it left meanwhile) drops that member's connection. */
+async function signal(call, peer, what) {
+  try {
+    const { reply } = await call.app.link.request(request.groupCall(call.room, { id: call.id, to: peer.name, ...what }));
+    if (!reply.ok) drop(call, fold(peer.name));
+  } catch (_) {
+    /* offline: the call ends with this device's connection */
+  }
+}
+
+/** The connection to member `name` (made at its first need), with my tracks, the ones I turned off sending nothing. */
+function peerOf(call, name) {
+  const key = fold(name);
+  const known = call.peers.get(key);
+  if (known?.pc) return known;
+  const pc = new RTCPeerConnection({ iceServers: call.iceServers, iceTransportPolicy: relayPolicy() });
+  const peer = Object.assign(known || { name, tile: null }, { pc, pending: [], unsent: [], sent: false, since: performance.now(), seen: {} });
+  call.peers.set(key, peer);
+  pc.onicecandidate = (e) => {
+    if (!e.candidate || !e.candidate.candidate) return;
+    const json = JSON.stringify(e.candidate.toJSON());
+    if (peer.sent) signal(call, peer, { ice: json });
+    else peer.unsent.push(json);
+  };
+  pc.ontrack = (e) => {
+    peer.stream = e.streams[0];
+    drawTile(call, peer);
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === 'failed') drop(call, key);
+  };
+  peer.senders = {};
+  for (const track of call.local.getTracks()) {
+    const sender = pc.addTrack(track, call.local);
+    peer.senders[track.kind] = sender;
+    if (!on(call, track.kind)) sender.replaceTrack(null);
+    if (track.kind === 'video') {
+      const params = sender.getParameters();
+      params.encodings = [{ ...(params.encodings?.[0] || {}), maxBitrate: VIDEO_BITRATE }];
+      sender.setParameters(params).catch(() => { /* before negotiation some browsers refuse: the default then */ });
+    }
+  }
+  drawTile(call, peer);
+  watchMedia(call, peer);
+  return peer;
+}
+
+/**
+ * From my Join (a member I offer to) or its offer's coming (one who
+ * offers to me) to its first sound and first picture, read every 20 ms
+ * as a 1:1 call's (call.js): kept on its tile (`data-audio-ms`,
+ * `data-video-ms`) for docs/CALLS.md's figures.
+ */
+function watchMedia(call, peer) {
+  const { pc } = peer;
+  const look = async () => {
+    if (mine !== call || peer.pc !== pc || pc.connectionState === 'closed') return;
+    const got = { audio: 0, frames: 0 };
+    (await pc.getStats().catch(() => new Map())).forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      if (r.kind === 'audio') got.audio += r.bytesReceived || 0;
+      if (r.kind === 'video') got.frames += r.framesDecoded || 0;
+    });
+    const d = peer.tile?.dataset;
+    if (!d) return;
+    const ms = String(Math.round(performance.now() - peer.since));
+    if (got.audio > 0 && !d.audioMs) d.audioMs = ms;
+    if (got.frames > 0 && !d.videoMs) d.videoMs = ms;
+    if (!d.audioMs || (call.media === 'video' && !d.videoMs)) setTimeout(look, 20);
+  };
+  look();
+}
+
+/** Whether I send my sound (`audio`) or picture (`video`) now. */
+const on = (call, kind) => (kind === 'audio' ? call.mic : call.camera);
+
+/** My first signal to `peer` went: my candidates follow it. */
+function sent(call, peer) {
+  peer.sent = true;
+  for (const json of peer.unsent.splice(0)) signal(call, peer, { ice: json });
+}
+
+async function offerTo(call, name) {
+  const peer = peerOf(call, name);
+  peer.since = call.since; // its first sound and picture are timed from my Join
+  try {
+    await peer.pc.setLocalDescription(await peer.pc.createOffer());
+    await signal(call, peer, { offer: peer.pc.localDescription.sdp });
+    sent(call, peer);
+  } catch (_) {
+    drop(call, fold(name));
+  }
+}
+
+async function answerTo(call, from, sdp) {
+  await call.ready;
+  const peer = peerOf(call, from);
+  try {
+    await peer.pc.setRemoteDescription({ type: 'offer', sdp });
+    await addCandidates(peer);
+    await peer.pc.setLocalDescription(await peer.pc.createAnswer());
+    await signal(call, peer, { answer: peer.pc.localDescription.sdp });
+    sent(call, peer);
+  } catch (_) {
+    drop(call, fold(from));
+  }
+}
+
+/** Candidates from a member wait until its description is set. */
+async function addCandidates(peer) {
+  if (!peer.pc?.remoteDescription) return;
+  for (const json of peer.pending.splice(0)) {
+    try {
+      await peer.pc.addIceCandidate(JSON.parse(json));
+    } catch (_) {
+      /* a candidate this browser cannot use: the others may do */
+    }
+  }
+}
+
+/** The connection to a member who left (or failed) closed, its tile gone. */
+function drop(call, key) {
+  const peer = call.peers.get(key);
+  if (!peer) return;
+  call.peers.delete(key);
+  peer.pc?.close();
+  peer.tile?.remove();
+  layout(call);
+}
+
+/** GROUPCALLS' lines (at the login, each reconnection): the calls going on in my rooms. */
+function listed(app, lines) {
+  live.clear();
+  for (const call of lines.map(parseGroupCallLine).filter(Boolean)) note(call);
+  decorate(app);
+}
+
+/** A call going on: kept by its room. */
+function note({ room, id, by, media, members }) {
+  live.set(fold(room), { room, id, by, media, members: new Map(members.map((m) => [fold(m), m])) });
+}
+
+/** A GROUPCALL event (wire.js's parseEvent). */
+function onEvent(app, e) {
+  const key = fold(e.room);
+  const call = live.get(key)?.id === e.id ? live.get(key) : null;
+  const here = mine && mine.id === e.id && fold(mine.room) === key ? mine : null;
+  switch (e.what) {
+    case 'RING':
+    case 'START':
+      note({ room: e.room, id: e.id, by: e.from, media: e.media, members: [e.from] });
+      if (app.model.isMe(e.from) && !here) caughtUp(app, e.room); // started on another device of mine
+      if (e.what === 'RING' && !mine && !ringing && !app.model.isMe(e.from)) ring(app, live.get(key));
+      break;
+    case 'JOINED':
+      call?.members.set(fold(e.user), e.user);
+      if (app.model.isMe(e.user)) {
+        if (ringing?.id === e.id && !here) stopRing(t('joinedElsewhere'));
+      } else if (here && !here.peers.has(fold(e.user))) {
+        // It offers to me once its JOIN is answered: its tile waits for it.
+        here.peers.set(fold(e.user), { name: e.user, tile: null });
+        drawTile(here, here.peers.get(fold(e.user)));
+      }
+      break;
+    case 'LEFT':
+      call?.members.delete(fold(e.user));
+      if (here && app.model.isMe(e.user)) finish(here, t('groupOut')); // the server took me out (the room, another device)
+      else if (here) drop(here, fold(e.user));
+      break;
+    case 'STOP':
+      if (ringing?.id === e.id) stopRing(e.why === 'declined' ? t('endDeclined') : t('endMissed'));
+      break;
+    case 'END':
+      live.delete(key);
+      if (ringing?.id === e.id) stopRing(t('endMissed'));
+      if (here) finish(here, t('groupEnded'));
+      if (call && app.model.isMe(call.by)) caughtUp(app, e.room); // my line, edited in my name
+      break;
+    case 'OFFER':
+      // Only from a member in the call (the server checks it too).
+      if (here && call?.members.has(fold(e.from))) answerTo(here, e.from, e.text);
+      break;
+    case 'ANSWER': {
+      const peer = here?.peers.get(fold(e.from));
+      if (peer?.pc) peer.pc.setRemoteDescription({ type: 'answer', sdp: e.text }).then(() => addCandidates(peer)).catch(() => drop(here, fold(e.from)));
+      break;
+    }
+    case 'ICE': {
+      const peer = here?.peers.get(fold(e.from));
+      if (!peer?.pc) return;
+      if (peer.pending.length < MOST_PENDING) peer.pending.push(e.text);
+      addCandidates(peer);
+      break;
+    }
+  }
+  decorate(app);
+}
+
+/** A room's call rings here: its screen, the ringtone, a notification if the tab is hidden. */
+function ring(app, call) {
+  ringing = { app, ...call, screen: null };
+  const screen = section(ringing, 'ringing-here');
+  screen.dataset.rungAt = String(Date.now());
+  screen.append(header(call.room, t('groupIncoming', { who: call.by, media: t(call.media) })));
+  screen.append(node('div', 'call-avatar', call.room.slice(1, 2).toUpperCase()));
+  const controls = node('div', 'call-controls');
+  controls.append(
+    button('phone', 'decline', 'call-decline', () => {
+      app.link.request(request.groupCall(call.room, { decline: call.id })).catch(() => {});
+      stopRing(t('endDeclined'));
+    }),
+    button(call.media === 'video' ? 'camera' : 'phone', 'joinCall', 'call-answer', () => join(app, call)),
+  );
+  screen.append(controls);
+  playTone(ringing, 'ringtone');
+  if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+    try {
+      ringing.notification = new Notification(`${call.room}: ${t('groupIncoming', { who: call.by, media: t(call.media) })}`, { tag: `wachat-call-${call.id}` });
+      ringing.notification.onclick = () => window.focus();
+    } catch (_) {
+      /* a phone notifies through its service worker only */
+    }
+  }
+}
+
+/** The ring here stops (`text`: why, said in the chat's foot). */
+function stopRing(text) {
+  if (!ringing) return;
+  stopTone(ringing);
+  ringing.notification?.close();
+  ringing.screen?.remove();
+  ringing = null;
+  if (text) sayFor(text);
+}
+
+function hangUp(call, why) {
+  if (call.id) call.app.link.request(request.groupCall(call.room, { leave: call.id })).catch(() => {});
+  finish(call, why ? t('endFailed', { why }) : t('endHangup'));
+}
+
+/** The call is over here: every connection closed, my camera and microphone off, the screen gone. */
+function finish(call, text) {
+  if (mine !== call) return;
+  mine = null;
+  clearInterval(call.timer);
+  for (const peer of call.peers.values()) peer.pc?.close();
+  call.local?.getTracks().forEach((track) => track.stop());
+  call.screen?.remove();
+  sayFor(text);
+  decorate(call.app);
+}
+
+/** Says `text` in the chat's foot for a while. */
+function sayFor(text) {
+  say(text);
+  setTimeout(() => { if (document.getElementById('typing').textContent === text) say(''); }, ENDED_MS);
+}
+
+// ----- The screens: made once, tiles added and taken away as members come and go.
+
+const node = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+/** A round button of the call's screen (call.css's look). */
+function button(shape, key, cls, act) {
+  const b = node('button', `call-button ${cls}`);
+  b.type = 'button';
+  b.setAttribute('aria-label', t(key));
+  const drawn = node('span', 'call-icon');
+  drawn.append(ICONS[shape]());
+  b.append(drawn, node('span', 'call-label', t(key)));
+  b.addEventListener('click', act);
+  return b;
+}
+
+/** The screen of `call` in `state`, over the app (full screen on a phone). */
+function section(call, state) {
+  const screen = node('section', 'call-screen group-call');
+  screen.setAttribute('role', 'dialog');
+  screen.setAttribute('aria-label', call.room);
+  Object.assign(screen.dataset, { state, media: call.media, room: call.room, call: call.id || '' });
+  document.body.append(screen);
+  call.screen = screen;
+  return screen;
+}
+
+function header(title, status) {
+  const who = node('header', 'call-who');
+  who.append(node('h2', null, title), node('p', 'call-duration', status));
+  return who;
+}
+
+/** The in-call screen: the room, how long, how many; the grid of tiles; mute, camera, leave. */
+function draw(call) {
+  if (call.screen) {
+    call.screen.dataset.call = call.id || '';
+    return;
+  }
+  const screen = section(call, 'in-call');
+  const status = header(call.room, t('connecting'));
+  const grid = node('div', 'call-grid');
+  const controls = node('div', 'call-controls');
+  screen.append(status, grid, controls);
+  const toggle = (b, kind, keys, shapes) => {
+    const enabled = on(call, kind);
+    b.setAttribute('aria-pressed', String(!enabled));
+    b.setAttribute('aria-label', t(keys[enabled ? 0 : 1]));
+    b.querySelector('.call-icon').replaceChildren(ICONS[shapes[enabled ? 0 : 1]]());
+    b.querySelector('.call-label').textContent = t(keys[enabled ? 0 : 1]);
+  };
+  // Off, a track sends nothing to anyone (`replaceTrack(null)`): the others see the sound, or the picture, stop.
+  const turn = (kind, b, keys, shapes) => {
+    if (kind === 'audio') call.mic = !call.mic;
+    else call.camera = !call.camera;
+    const track = call.local?.getTracks().find((tr) => tr.kind === kind);
+    for (const peer of call.peers.values()) peer.senders?.[kind]?.replaceTrack(on(call, kind) ? track : null).catch(() => {});
+    screen.dataset[kind === 'audio' ? 'mic' : 'camera'] = on(call, kind) ? 'on' : 'off';
+    toggle(b, kind, keys, shapes);
+    drawSelf(call);
+  };
+  const mute = button('mic', 'mute', 'call-mute', () => turn('audio', mute, ['mute', 'unmute'], ['mic', 'micOff']));
+  controls.append(mute);
+  if (call.media === 'video') {
+    const camera = button('camera', 'cameraOff', 'call-camera', () => turn('video', camera, ['cameraOff', 'cameraOn'], ['camera', 'cameraOff']));
+    controls.append(camera);
+  }
+  controls.append(button('phone', 'leaveCall', 'call-hangup', () => hangUp(call)));
+  Object.assign(screen.dataset, { mic: 'on', camera: call.media === 'video' ? 'on' : 'off' });
+  call.grid = grid;
+  call.status = status.querySelector('p');
+  call.timer = setInterval(() => tick(call), STATS_MS);
+  drawSelf(call);
+}
+
+/** My own tile, first: my picture (never my sound), or my initial. */
+function drawSelf(call) {
+  if (!call.grid) return;
+  let tile = call.grid.querySelector('.call-tile.self');
+  if (!tile) {
+    tile = tileFor(call.app.model.me, t('you'));
+    tile.classList.add('self');
+    call.grid.prepend(tile);
+  }
+  const video = tile.querySelector('video');
+  video.muted = true;
+  if (call.local && video.srcObject !== call.local) video.srcObject = call.local;
+  tile.dataset.video = call.media === 'video' && call.camera ? 'on' : 'off';
+  tile.dataset.muted = String(!call.mic);
+  layout(call);
+}
+
+/** An empty tile for `user`, named `label`: a picture, an initial under it, the name, marks for muted and speaking. */
+function tileFor(user, label) {
+  const tile = node('div', 'call-tile');
+  tile.dataset.user = fold(user);
+  tile.dataset.video = 'off';
+  const video = node('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  const name = node('span', 'call-name', label);
+  const muted = node('span', 'call-muted');
+  muted.append(ICONS.micOff());
+  muted.setAttribute('aria-label', t('groupMuted'));
+  tile.append(node('div', 'call-initial', user.slice(0, 1).toUpperCase()), video, name, muted);
+  return tile;
+}
+
+/** A member's tile: its picture and sound once its connection brings them. */
+function drawTile(call, peer) {
+  if (!call.grid) return;
+  if (!peer.tile) {
+    peer.tile = tileFor(peer.name, peer.name);
+    call.grid.append(peer.tile);
+  }
+  const video = peer.tile.querySelector('video');
+  // A voice call plays the sound through the same element, unseen.
+  if (peer.stream && video.srcObject !== peer.stream) video.srcObject = peer.stream;
+  layout(call);
+}
+
+/** The grid's columns for its tiles: one or two on a phone, up to three on a laptop. */
+function layout(call) {
+  if (!call.grid) return;
+  const n = call.grid.children.length;
+  const phone = innerWidth <= 600;
+  const columns = phone ? (n <= 2 ? 1 : 2) : n <= 1 ? 1 : n <= 4 ? 2 : 3;
+  call.grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+  call.grid.style.gridTemplateRows = `repeat(${Math.ceil(n / columns)}, minmax(0, 1fr))`;
+  call.screen.dataset.count = String(n);
+}
+
+/**
+ * Once a second: how long, how many; and each member's connection read
+ * (getStats): the bytes of sound and picture that came, the path
+ * (`host`, `relay`), whether it speaks now, whether its sound or its
+ * picture stopped (muted, camera off); and what this browser sent and
+ * got in all (`data-bytes-out`, `-in`).
+ */
+async function tick(call) {
+  const others = [...call.peers.values()].filter((p) => p.pc);
+  call.status.textContent = others.length ? `${clock((performance.now() - call.since) / 1000)} · ${t('groupCount', { n: others.length + 1 })}` : t('groupWaiting');
+  let sent = 0;
+  let got = 0;
+  let selfEnergy = null;
+  for (const peer of others) {
+    const stats = await peer.pc.getStats().catch(() => null);
+    if (!stats || !peer.tile) continue;
+    const now = { audio: 0, video: 0, energy: 0, frames: 0 };
+    let pair = null;
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind in now) {
+        now[r.kind] += r.bytesReceived || 0;
+        if (r.kind === 'audio') now.energy += r.totalAudioEnergy || 0;
+        if (r.kind === 'video') now.frames += r.framesDecoded || 0;
+      }
+      if (r.type === 'outbound-rtp') sent += r.bytesSent || 0;
+      if (r.type === 'media-source' && r.kind === 'audio') selfEnergy = Math.max(selfEnergy || 0, r.totalAudioEnergy || 0);
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+    });
+    got += now.audio + now.video;
+    const d = peer.tile.dataset;
+    const seen = peer.seen;
+    const at = performance.now();
+    if (now.audio !== seen.audio) seen.audioAt = at;
+    if (now.frames !== seen.frames) seen.framesAt = at;
+    d.speaking = String(now.energy - (seen.energy || 0) > SPEAKING_ENERGY);
+    d.muted = String(at - (seen.audioAt || peer.since) > QUIET_MS);
+    d.video = call.media === 'video' && now.frames > 0 && at - (seen.framesAt || 0) <= QUIET_MS ? 'on' : 'off';
+    Object.assign(seen, now);
+    Object.assign(d, { inboundAudio: now.audio, inboundVideo: now.video, frames: now.frames, energy: now.energy.toFixed(6) });
+    const path = pair && stats.get(pair.localCandidateId)?.candidateType;
+    if (path) d.path = path;
+    peer.tile.setAttribute('aria-label', [peer.name, d.muted === 'true' ? t('groupMuted') : d.speaking === 'true' ? t('groupSpeaking') : '', d.video === 'off' && call.media === 'video' ? t('groupNoPicture') : ''].filter(Boolean).join(', '));
+  }
+  const self = call.grid?.querySelector('.call-tile.self');
+  if (self && selfEnergy !== null) {
+    self.dataset.speaking = String(call.mic && selfEnergy - (call.selfEnergy || 0) > SPEAKING_ENERGY);
+    call.selfEnergy = selfEnergy;
+  }
+  Object.assign(call.screen.dataset, { bytesOut: sent, bytesIn: got });
+}
+
+// ----- Where a call going on shows: a "Join" on its room's row and on its line in the room.
+
+/**
+ * Marks the calls going on: a Join button beside each room's row in the
+ * list (chatlist.js draws the rows again often: this runs after each
+ * time), and "Join" on the open room's line of its call (view.js draws
+ * the line; a tap on it joins, through the room's call button's way).
+ */
+function decorate(app) {
+  for (const row of document.querySelectorAll('#chat-list button[data-chat]')) {
+    const call = live.get(row.dataset.chat);
+    const item = row.parentNode;
+    let joinButton = item.querySelector(':scope > .call-join');
+    if (!call || (mine && mine.id === call.id)) {
+      joinButton?.remove();
+      continue;
+    }
+    if (!joinButton) {
+      joinButton = node('button', 'call-join small');
+      joinButton.type = 'button';
+      item.append(joinButton);
+      item.classList.add('has-call');
+    }
+    joinButton.replaceChildren(ICONS[call.media === 'video' ? 'camera' : 'phone'](), ` ${t('joinCall')}`);
+    joinButton.setAttribute('aria-label', t('joinCallIn', { room: call.room }));
+    joinButton.onclick = () => join(app, call);
+  }
+  for (const line of document.querySelectorAll('#messages li.call-log[data-id]')) {
+    const call = [...live.values()].find((c) => c.id === line.dataset.id);
+    const mark = line.querySelector('.call-live');
+    if (!call || (mine && mine.id === call.id)) mark?.remove();
+    else if (!mark) line.querySelector('.call-again')?.append(node('span', 'call-live', t('joinCall')));
+  }
+}
