@@ -68,6 +68,23 @@ export const ICONS = {
   micOff: () => icon(...MIC, SLASH),
 };
 
+/** A round button of a call's screen (call.css's look; a room's call's too, groupcall.js): `shape`'s icon, `key`'s words. */
+export function callButton(shape, key, cls, act) {
+  const b = document.createElement('button');
+  b.className = `call-button ${cls}`;
+  b.type = 'button';
+  b.setAttribute('aria-label', t(key));
+  const drawn = document.createElement('span');
+  drawn.className = 'call-icon';
+  drawn.append(ICONS[shape]());
+  const label = document.createElement('span');
+  label.className = 'call-label';
+  label.textContent = t(key);
+  b.append(drawn, label);
+  b.addEventListener('click', act);
+  return b;
+}
+
 /** The calls of this browser by id: at most one answered, and those ringing here. */
 const calls = new Map();
 
@@ -388,13 +405,7 @@ function draw(call) {
 
   const controls = node('div', 'call-controls');
   const button = (shape, key, cls, act) => {
-    const b = node('button', `call-button ${cls}`);
-    b.type = 'button';
-    b.setAttribute('aria-label', t(key));
-    const drawn = node('span', 'call-icon');
-    drawn.append(ICONS[shape]());
-    b.append(drawn, node('span', 'call-label', t(key)));
-    b.addEventListener('click', act);
+    const b = callButton(shape, key, cls, act);
     controls.append(b);
     return b;
   };

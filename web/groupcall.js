@@ -15,7 +15,7 @@ import { request, parseTurn, parseGroupCallLine, fold, isUser } from './wire.js'
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
 import { say } from './view.js';
-import { playTone, stopTone, caughtUp, ICONS } from './call.js';
+import { playTone, stopTone, caughtUp, ICONS, callButton } from './call.js';
 
 // The grid's look, loaded with this module (call.js brings the call screens' own).
 document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/groupcall.css' }));
@@ -352,11 +352,11 @@ function ring(app, call) {
   screen.append(node('div', 'call-avatar', call.room.slice(1, 2).toUpperCase()));
   const controls = node('div', 'call-controls');
   controls.append(
-    button('phone', 'decline', 'call-decline', () => {
+    callButton('phone', 'decline', 'call-decline', () => {
       app.link.request(request.groupCall(call.room, { decline: call.id })).catch(() => {});
       stopRing(t('endDeclined'));
     }),
-    button(call.media === 'video' ? 'camera' : 'phone', 'joinCall', 'call-answer', () => join(app, call)),
+    callButton(call.media === 'video' ? 'camera' : 'phone', 'joinCall', 'call-answer', () => join(app, call)),
   );
   screen.append(controls);
   playTone(ringing, 'ringtone');
@@ -412,18 +412,6 @@ const node = (tag, cls, text) => {
   return e;
 };
 
-/** A round button of the call's screen (call.css's look). */
-function button(shape, key, cls, act) {
-  const b = node('button', `call-button ${cls}`);
-  b.type = 'button';
-  b.setAttribute('aria-label', t(key));
-  const drawn = node('span', 'call-icon');
-  drawn.append(ICONS[shape]());
-  b.append(drawn, node('span', 'call-label', t(key)));
-  b.addEventListener('click', act);
-  return b;
-}
-
 /** The screen of `call` in `state`, over the app (full screen on a phone). */
 function section(call, state) {
   const screen = node('section', 'call-screen group-call');
@@ -469,13 +457,13 @@ function draw(call) {
     toggle(b, kind, keys, shapes);
     drawSelf(call);
   };
-  const mute = button('mic', 'mute', 'call-mute', () => turn('audio', mute, ['mute', 'unmute'], ['mic', 'micOff']));
+  const mute = callButton('mic', 'mute', 'call-mute', () => turn('audio', mute, ['mute', 'unmute'], ['mic', 'micOff']));
   controls.append(mute);
   if (call.media === 'video') {
-    const camera = button('camera', 'cameraOff', 'call-camera', () => turn('video', camera, ['cameraOff', 'cameraOn'], ['camera', 'cameraOff']));
+    const camera = callButton('camera', 'cameraOff', 'call-camera', () => turn('video', camera, ['cameraOff', 'cameraOn'], ['camera', 'cameraOff']));
     controls.append(camera);
   }
-  controls.append(button('phone', 'leaveCall', 'call-hangup', () => hangUp(call)));
+  controls.append(callButton('phone', 'leaveCall', 'call-hangup', () => hangUp(call)));
   Object.assign(screen.dataset, { mic: 'on', camera: call.media === 'video' ? 'on' : 'off' });
   call.grid = grid;
   call.status = status.querySelector('p');
