@@ -67,12 +67,9 @@ pub use restore::RestoreArgs;
 /// `wachat backup`.
 #[derive(Args, Debug)]
 pub struct BackupArgs {
-    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
+    // The server's data directory (a server may be running on it).
     #[command(flatten)]
-    pub config: crate::cli::ConfigFile,
-    /// The server's data directory (a server may be running on it).
-    #[arg(long, value_name = "DATA")]
-    pub data_dir: PathBuf,
+    pub dir: crate::cli::DataDirArgs,
     /// Where the backup goes: a directory that does not exist yet, or an
     /// empty one (made 0700: it holds password hashes and messages).
     #[arg(value_name = "OUT")]
@@ -90,11 +87,11 @@ const CHUNK: usize = 256 * 1024;
 /// Runs `wachat backup`, printing what it took.
 pub fn run(args: &BackupArgs) -> Result<()> {
     let started = Instant::now();
-    let manifest = backup(&args.data_dir, &args.out)?;
+    let manifest = backup(&args.dir.data_dir, &args.out)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     println!(
         "backup of {} in {}: {} files, {} bytes, the log up to position {} ({} segments), in {:.2} s",
-        args.data_dir.display(),
+        args.dir.data_dir.display(),
         args.out.display(),
         manifest.files.len(),
         bytes,

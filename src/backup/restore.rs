@@ -26,14 +26,11 @@ use crate::error::{Error, Result};
 /// `wachat restore`.
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
+    // The data directory to restore into: new, or empty (no server may
+    // run on it).
     #[command(flatten)]
-    pub config: crate::cli::ConfigFile,
-    /// The data directory to restore into: new, or empty (no server may
-    /// run on it).
-    #[arg(long, value_name = "DATA")]
-    pub data_dir: PathBuf,
-    /// Replace what DATA holds (everything in it is removed first).
+    pub dir: crate::cli::DataDirArgs,
+    /// Replace what the data directory holds (everything in it is removed first).
     #[arg(long)]
     pub force: bool,
     /// The backup, a directory made by `wachat backup`.
@@ -43,16 +40,16 @@ pub struct RestoreArgs {
 
 /// Runs `wachat restore`, printing what it restored.
 pub fn run(args: &RestoreArgs) -> Result<()> {
-    let manifest = restore(&args.data_dir, &args.input, args.force)?;
+    let manifest = restore(&args.dir.data_dir, &args.input, args.force)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     let taken = crate::display::local_time(manifest.taken_ms);
-    let accounts = crate::admin::live::read_accounts(&args.data_dir)
+    let accounts = crate::admin::live::read_accounts(&args.dir.data_dir)
         .map_or(0, |a| a.iter().filter(|a| !a.removed).count());
     println!(
         "restored {} into {}: {} files, {} bytes; server id {}; {accounts} accounts; the log up to position {} \
          ({} segments), as it was at {} {} (Unix ms {}): anything the server wrote after that is not in it",
         args.input.display(),
-        args.data_dir.display(),
+        args.dir.data_dir.display(),
         manifest.files.len(),
         bytes,
         if manifest.server_id.is_empty() { "(none yet)" } else { &manifest.server_id },

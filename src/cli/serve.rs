@@ -45,7 +45,7 @@ fn start_node(
             None => None,
         },
         node: args.node.clone(),
-        data_dir: args.data_dir.clone(),
+        data_dir: args.dir.data_dir.clone(),
         options: store_options(args),
         timeout: config.timeout,
     };
@@ -53,8 +53,8 @@ fn start_node(
     // `wachat users --data-dir` on this directory is refused from now on:
     // the accounts are the database's.
     let node = args.node.clone().unwrap_or_else(|| crate::cluster::default_node_name(port));
-    crate::store::door::mark_node(&args.data_dir, &node)
-        .map_err(|e| Error::io(format!("{}", args.data_dir.display()), e))?;
+    crate::store::door::mark_node(&args.dir.data_dir, &node)
+        .map_err(|e| Error::io(format!("{}", args.dir.data_dir.display()), e))?;
     Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, port))
 }
 
@@ -93,6 +93,15 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if let Some(store) = &args.store {
         check_store(store)?;
     }
+    if let Some(owner) = crate::sys::owner::foreign(&args.dir.data_dir) {
+        return Err(Error::Usage(format!(
+            "{} belongs to the user {name}, and this server runs as root: what it wrote there would be \
+             root's, which {name} cannot read. Run the server as {name}: the Debian package's service \
+             with `sudo systemctl start wachat`, or `sudo -u {name} wachat serve …`",
+            args.dir.data_dir.display(),
+            name = owner.name
+        )));
+    }
     prepare_process(&args)?;
     let config = fit_to_system(config(&args)?, args.max_connections.is_some());
     let tls = config.tls.is_some();
@@ -111,7 +120,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         }
         if args.store.is_none() {
             let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
-            crate::admin::web_port::record(&args.data_dir, served);
+            crate::admin::web_port::record(&args.dir.data_dir, served);
         }
         if let Some(addr) = args.metrics {
             serve_metrics(&mut server, addr, &args)?;
@@ -192,7 +201,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
             }
             (None, None) => None,
         },
-        ..Config::new(&args.data_dir)
+        ..Config::new(&args.dir.data_dir)
     })
 }
 
@@ -253,13 +262,13 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
     let tls = config.tls.is_some();
     let server = match &args.store {
         None => {
-            crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
+            crate::store::door::unmark_node(&args.dir.data_dir); // a node's directory no more
             Server::start(send, recv, config)?
         }
         Some(_) => start_node(send, recv, config, args)?,
     };
     match &args.store {
-        None => log::info!("data directory: {}", args.data_dir.display()),
+        None => log::info!("data directory: {}", args.dir.data_dir.display()),
         Some(store) => log::info!("cluster node on {store}"),
     }
     if tls {
@@ -283,7 +292,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
         server::registration::Registration::Invite => log::info!(
             "registration: invite-only: a new account needs a code \
              (wachat users invite --count N --data-dir {})",
-            args.data_dir.display()
+            args.dir.data_dir.display()
         ),
         server::registration::Registration::Closed => {
             log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")

@@ -201,6 +201,19 @@ impl TestServer {
         Self::spawn(command, data_dir)
     }
 
+    /// A server run as the user `uid` (group `gid`) on an existing data
+    /// directory, as a packaged server runs as its own user: started
+    /// through `setpriv`, which becomes that user and then is the server
+    /// (no process in between to pass signals on). Every folder above
+    /// `data_dir` must let that user through.
+    pub fn start_as(uid: u32, gid: u32, data_dir: &Path, args: &[&str]) -> TestServer {
+        let mut command = Command::new("setpriv");
+        let (uid, gid) = (uid.to_string(), gid.to_string());
+        command.args(["--reuid", &uid, "--regid", &gid, "--clear-groups", "--", wachat_bin()]);
+        command.args(serve_args(data_dir, 0, 0, args));
+        Self::spawn(command, data_dir)
+    }
+
     /// A server whose files may not grow past `max_file_bytes` (`ulimit -f`):
     /// a disk that fills up.
     pub fn start_with_file_limit(data_dir: &Path, max_file_bytes: u64, args: &[&str]) -> TestServer {
