@@ -73,8 +73,6 @@ pub struct ClusterOptions {
     pub store: String,
     /// This node's name (default: host name and send port).
     pub node: Option<String>,
-    /// Where it takes node links when it leads (`links.rs`).
-    pub node_port: std::net::SocketAddr,
     /// Where the other nodes reach that port, if not where it listens
     /// (a proxy or a NAT between the nodes): what the leader says.
     pub node_advertise: Option<std::net::SocketAddr>,
@@ -98,7 +96,15 @@ pub fn default_node_name(send_port: u16) -> String {
 
 /// Opens a node's storage: the schema brought up to date, the data
 /// directory made the cluster's (its identity), the copy caught up with the log, and the node's part taken.
-pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> Result<Storage> {
+/// `node_port` is where it takes node links when it leads (`links.rs`):
+/// bound once by `wachat serve`, as the client ports are, and handed to
+/// each start of the node (a deposed leader starts again on it).
+pub fn open(
+    router: &Arc<Router>,
+    options: &ClusterOptions,
+    send_port: u16,
+    node_port: std::net::TcpListener,
+) -> Result<Storage> {
     let db = Arc::new(db::Db::new(&options.store)?);
     let mut client = db.connect_at_start()?;
     let was = schema::upgrade(&mut client, &db.url)?;
@@ -122,7 +128,6 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         Arc::new(LocalStore::open_follower(&options.data_dir, store_options, deliver, shared.clone())?);
     let (restart, restarted) = crossbeam_channel::unbounded();
     let part = (store.clone(), shared);
-    let node_port = crate::server::listener::bind(options.node_port)?;
     let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
     let ports = (node_port, options.timeout, options.tls.clone(), options.node_advertise);
     let node = node::Node::start(name.clone(), db.clone(), part, ports, restart)?;

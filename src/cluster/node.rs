@@ -66,9 +66,12 @@ pub struct Node {
     log: Arc<PgLog>,
     ctx: OnceLock<Weak<Ctx>>,
     part: Mutex<Stance>,
-    /// Where this node takes node links, and the port (taken by the
-    /// thread that serves it once the server runs).
+    /// Where the other nodes reach this node's links, and the port (taken
+    /// by the thread that serves it once the server runs).
     node_port: (SocketAddr, Mutex<Option<TcpListener>>),
+    /// The address the node port listens on: its thread is woken there
+    /// when the server stops.
+    listening: SocketAddr,
     /// While it leads: what a link must say (`links::proof`).
     proof: Arc<Mutex<String>>,
     /// Its database's identity (`links::identity`).
@@ -125,8 +128,8 @@ impl Node {
         let epoch = match part {
             Stance::Following { epoch, .. } | Stance::Leading { epoch } => epoch,
         };
-        let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
-        let at = advertised.unwrap_or(at);
+        let listening = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
+        let at = advertised.unwrap_or(listening);
         let identity =
             links::identity(&mut client).map_err(|e| fail("reading the database's identity", &e))?;
         let node = Arc::new(Node {
@@ -137,6 +140,7 @@ impl Node {
             ctx: OnceLock::new(),
             part: Mutex::new(part),
             node_port: (at, Mutex::new(Some(node_port))),
+            listening,
             proof: Arc::default(),
             relay: Arc::new(Relay::new(epoch, timeout, identity.clone())),
             identity,
@@ -460,9 +464,13 @@ impl Node {
 
     /// The server stops: a follower's connections passed on to the
     /// leader are cut (a leader's, its followers' among them, end with
-    /// the server's own).
+    /// the server's own), and the node port's thread is woken, to find
+    /// the server stopping and end. The port stays bound (`wachat serve`
+    /// holds it): a node that starts again, deposed, takes links there,
+    /// and only there, with its own thread.
     pub fn stopping(&self) {
         self.relay.close();
+        crate::server::listener::wake(self.listening);
     }
 
     /// The server stopped, its last batch written: a leader lets its

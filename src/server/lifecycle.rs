@@ -7,7 +7,7 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -225,7 +225,7 @@ impl Server {
         }
         // Wake each accept loop, blocked in accept(), with a connection.
         for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
-            let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
+            listener::wake(addr);
         }
         for thread in self.accept_threads.drain(..) {
             let _ = thread.join();
@@ -254,20 +254,6 @@ impl Server {
         }
         log::info!("stopped");
     }
-}
-
-/// The address to connect to in order to reach a listener bound to `addr`
-/// (a listener on 0.0.0.0 is reached on 127.0.0.1).
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            [127, 0, 0, 1].into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    addr
 }
 
 /// How long shutdown waits for the requests in progress, twice: once
