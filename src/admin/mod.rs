@@ -464,6 +464,8 @@ fn check(data_dir: &Path) -> Result<()> {
     if !log_dir.is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = log_dir.display())));
     }
+    // A directory a newer wachat wrote is its to read (`store::format`).
+    crate::store::format::check(&crate::store::disk::RealDisk, data_dir)?;
     let problems = crate::store::damage::check_dir(&log_dir)
         .map_err(|e| Error::io(format!("reading {}", log_dir.display()), e))?;
     for problem in &problems {
@@ -487,6 +489,9 @@ fn repair(data_dir: &Path) -> Result<()> {
     if !data_dir.join("log").is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.join("log").display())));
     }
+    // A directory a newer wachat wrote may hold what this one cannot
+    // read, which is not damage: refused before anything changes.
+    crate::store::format::check(&crate::store::disk::RealDisk, data_dir)?;
     // No server may write the log while it is rewritten.
     let _lock = crate::store::lock::DataLock::acquire(data_dir)?;
     let repaired = crate::store::damage::repair_dir(data_dir)
