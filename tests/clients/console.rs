@@ -186,7 +186,7 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
 }
 
 #[test]
-fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
+fn a_client_started_offline_keeps_its_outbox_until_the_next_start_and_says_if_it_never_reached_the_server() {
     let server_dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_restartable_in(server_dir.path(), &[]);
     server.register(&["ana", "bob"]);
@@ -194,9 +194,12 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     drop(server); // killed: the ports are free again, nothing listens
     let dir = tempfile::tempdir().unwrap();
 
+    // Never connected from here: the first line says the server was not
+    // reached, and where it was looked for (a wrong port reads so).
     let mut ana = Console::start_at(send, recv, "ana", dir.path(), &[]);
-    ana.expect("working offline as ana");
+    ana.expect(&format!("could not reach the server at 127.0.0.1:{}: is it running", send.port()));
     ana.expect("(offline:");
+    assert_eq!(ana.count("working offline"), 0, "{:?}", ana.seen);
     ana.type_line("@bob: written offline");
     ana.expect("you → bob: written offline …");
     let (status, lines) = ana.quit("/sair");
@@ -213,6 +216,12 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     ana.expect("✓✓  (to bob: written offline)");
     assert!(ana.quit("/quit").0.success());
     assert!(bob.quit("/quit").0.success());
+    // Connected once, a start without the server works offline on what
+    // this device has.
+    drop(server);
+    let mut ana = Console::start_at(send, recv, "ana", dir.path(), &[]);
+    ana.expect("working offline as ana");
+    assert!(ana.quit("/quit").0.success());
 }
 
 #[test]
