@@ -154,12 +154,6 @@ impl DeviceBook {
         }
     }
 
-    /// `user`'s device `name`, if on record.
-    pub fn device_mut(&mut self, user: &str, name: &str) -> Option<&mut Device> {
-        let key = fold(name);
-        self.users.get_mut(&fold(user))?.iter_mut().find(|d| fold(&d.name) == key)
-    }
-
     /// `user`'s device `name`, made if new (at `position`), within
     /// [`MAX_KNOWN`]; it is seen now, from `address`.
     pub fn touch(
