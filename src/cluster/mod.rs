@@ -91,7 +91,7 @@ pub struct ClusterOptions {
 
 /// The default name of a node: this machine's host name and send port.
 pub fn default_node_name(send_port: u16) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = crate::sys::host::name();
     let host = host.trim();
     format!("{}-{send_port}", if host.is_empty() { "node" } else { host })
 }
