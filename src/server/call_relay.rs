@@ -3,8 +3,7 @@
 //! relayed to the other end, an end told to both ends, and the call's
 //! line in the chat (`📞 Voice call, 4:12`, `📞 Missed voice call`: a
 //! [`CallLog`]) stored for both; and the timer thread that ends the calls
-//! that rang out (and, on a cluster, those whose device left another
-//! node), all of one sweep stored together.
+//! that rang out, all of one sweep stored together.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};

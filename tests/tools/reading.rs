@@ -89,7 +89,7 @@ fn the_reader_of_stops_reads_a_stop() {
 
 /// The code, its help and its documents cite docs/PROTOCOL.md,
 /// never a file outside the repository that a reader of the checkout
-/// does not have (`shared/protocol.md`).
+/// does not have (shared/protocol.md, the draft the protocol began as).
 #[test]
 fn nothing_cites_the_protocol_outside_the_repository() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

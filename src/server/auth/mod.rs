@@ -314,9 +314,9 @@ fn attempt(
                 // restart, which forgets it) within the relearn bucket.
                 // Still checked against the stored hash (the cache of
                 // recent logins, else one argon2): it may have been changed
-                // since (`PASSWD`, 1.2), on another node of a cluster too,
-                // whose known pairs this node's `forget_password` did not
-                // reach. A wrong guess gets here only past a restart, each
+                // since (`PASSWD`, 1.2), on a cluster by another node while
+                // it led, whose `forget_password` did not reach this
+                // node's known pairs. A wrong guess gets here only past a restart, each
                 // a relearn token.
                 if let Ok((id, name)) = ctx.store.login(user, password, false) {
                     ctx.auth.let_in(user, addr, password, second);

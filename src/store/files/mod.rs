@@ -105,8 +105,8 @@ pub struct Files {
     queued: Mutex<HashMap<Queuer, usize>>,
     /// The uploads under way that each address began here, and when
     /// ([`PENDING_PER_ADDRESS`]); one is let go when it completes here, or
-    /// once it is `upload_ttl` old (it was completed on another node, or
-    /// swept).
+    /// once it is `upload_ttl` old (it was completed by a cluster's leader
+    /// before a failover, or swept).
     by_address: Mutex<AddressUploads>,
     /// When [`Files::sweep`] last ran from an `UPLOAD`.
     swept: Mutex<Option<Instant>>,
