@@ -1,8 +1,8 @@
 //! Which texts a `DELETE` erases (protocol 1.2, docs/PROTOCOL.md §19,
 //! "What a deletion erases"): the one rule that the store's eraser
-//! ([`crate::store::local::erase`], overwriting its log: a single
+//! (`store::local::erase`, overwriting its log: a single
 //! server's, and each cluster node's copy) and the client
-//! ([`crate::client::history::erase`], overwriting `history.csv`) apply,
+//! (`client::history::erase`, overwriting `history.csv`) apply,
 //! each with its own I/O.
 //!
 //! Given a conversation's messages, oldest first, and the deleted
