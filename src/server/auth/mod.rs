@@ -387,16 +387,14 @@ fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr, invi
     })
 }
 
-/// 1.2: before a deleted account's name gets a new account,
-/// what the old one's devices and files owed to its name is forgotten,
-/// again: a crash between `DELACCOUNT`'s steps (the account, then its
-/// devices and files) must not hand a token or a file to the new account.
+/// 1.2: before a deleted account's name gets a new account, what the
+/// old one's files owed to its name is forgotten, again: a crash between
+/// `DELACCOUNT`'s steps (the account, then its files) must not hand a
+/// file to the new account. (Its devices went with the `DELACCOUNT`
+/// record itself, which clears its settings.)
 fn forget_deleted(ctx: &Ctx, user: &str) -> Result<(), Ko> {
     match ctx.store.find_account(user) {
-        Some(old) if old.is_deleted() => {
-            ctx.devices.forget_all(&old.name);
-            ctx.files.forget_account(&old.name).map(drop)
-        }
+        Some(old) if old.is_deleted() => ctx.files.forget_account(&old.name).map(drop),
         _ => Ok(()),
     }
 }

@@ -42,8 +42,7 @@ impl Devices {
         stream: &Arc<Stream>,
     ) {
         let device = device.unwrap_or(DEFAULT_DEVICE);
-        self.refresh(name);
-        let standing = self.book.lock().standing(name, device);
+        let standing = crate::store::devices::standing(&self.record.load(name), device);
         base.router.sends.add(user, id, (device.into(), standing, proof), stream);
     }
 
@@ -64,8 +63,7 @@ impl Devices {
         let Some((device, then, proof)) = base.router.sends.device(user, id) else {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
-        self.refresh(name);
-        let now = self.book.lock().standing(name, &device);
+        let now = crate::store::devices::standing(&self.record.load(name), &device);
         if !still_linked(then, now) {
             log::warn!("{name}: LINK from the unlinked device {device} refused");
             return Err(Ko::new(
