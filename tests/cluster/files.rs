@@ -173,7 +173,7 @@ fn both_stores(stale: Duration) -> (tempfile::TempDir, Files, Cluster, Files) {
     drop(cluster.node("a"));
     let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
     let descriptions = FilesInLog::new(log_in(&dir.path().join("pg")));
-    let pg = Files::new(Box::new(descriptions), Box::new(PgBlobs::new(db)), 1 << 20, stale);
+    let pg = Files::new(descriptions, Box::new(PgBlobs::new(db)), 1 << 20, stale);
     (dir, disk, cluster, pg)
 }
 
