@@ -342,9 +342,6 @@ pub struct Router {
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
-    /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
-    /// Beside the connections: a connection that ends ends its calls.
-    pub calls: crate::server::calls::Calls,
 }
 
 impl Router {

@@ -31,7 +31,7 @@
 //! [`TICK`], so a missed call ends within `--ring-seconds` and a quarter
 //! of a second, its line stored with those of the same sweep.
 //!
-//! This file is the table, which the router holds; `call_relay.rs` tells
+//! This file is the table, which the server's `Ctx` holds; `call_relay.rs` tells
 //! the two ends what happened to their call, stores the missed call, and
 //! runs the timer.
 //!

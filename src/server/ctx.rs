@@ -40,6 +40,9 @@ pub struct Ctx {
     pub devices: Arc<Devices>,
     /// 1.2 (§28): Web Push: subscriptions, the server's key, the senders.
     pub push: Arc<super::push::Pusher>,
+    /// 1.2 (§24): the calls ringing or under way (`calls`); a receive
+    /// connection that ends ends its device's (`call_relay::device_gone`).
+    pub(super) calls: super::calls::Calls,
     /// Who was told `JOINED`, and how often (see `presence`).
     pub(super) presence: Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).

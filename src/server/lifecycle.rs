@@ -142,6 +142,7 @@ impl Server {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             base: Base { files, config, store, router, door, remote_seen: Default::default() },
             p2p_ports: p2p::Ports::default(),
+            calls: Default::default(),
             devices,
             push,
             presence,
