@@ -56,8 +56,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
-
 use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::router::Router;
@@ -135,7 +133,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         files: Some(Box::new(files::PgBlobs::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
-        node: Some(Box::new(Keeping { node, restarted })),
+        node: Some((Box::new(node), restarted)),
     })
 }
 
@@ -167,25 +165,16 @@ fn identity(client: &mut postgres::Client, dir: &std::path::Path, url: &str) -> 
 }
 
 /// The node, as the server sees it (`server::NodeOf`).
-struct Keeping {
-    node: Arc<node::Node>,
-    restarted: Receiver<String>,
-}
-
-impl NodeOf for Keeping {
+impl NodeOf for Arc<node::Node> {
     fn started(&self, ctx: &Arc<Ctx>) -> Result<()> {
-        self.node.started(ctx)
-    }
-
-    fn restart(&self) -> Receiver<String> {
-        self.restarted.clone()
+        node::Node::started(self, ctx)
     }
 
     fn stopping(&self) {
-        self.node.stopping();
+        node::Node::stopping(self);
     }
 
     fn stopped(&self) {
-        self.node.stopped();
+        node::Node::stopped(self);
     }
 }
