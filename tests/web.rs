@@ -488,13 +488,11 @@ fn a_websocket_message_past_the_frame_limit_closes_the_socket() {
 /// engine's `\p{Extended_Pictographic}`) is the server's
 /// (`action::is_reaction`, on its own table), for every code point alone
 /// and for the sequences emoji are made of (flags, keycaps, skin tones,
-/// joiners, tags) and the ones that are no emoji.
-#[test]
-fn the_browsers_reaction_rule_is_the_servers_over_every_code_point() {
+/// joiners, tags) and the ones that are no emoji. Part of the next test,
+/// on its page: each browser started costs the browser tests' group, the
+/// suite's longest, a few seconds.
+fn the_browsers_reaction_rule_is_the_servers_over_every_code_point(browser: &Browser) {
     use wachat::protocol::action::is_reaction;
-    let (_server, url) = web_server(&[]);
-    let browser = Browser::start(800, 600);
-    browser.goto(&url);
     // The code points the browser takes alone, as ranges [first, last].
     let browsers = browser.exec_async(
         "const done = arguments[0];
@@ -687,6 +685,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
             Some(_) => assert_ne!(got, &Value::Null, "{line}"),
         }
     }
+    // 1.2 (§19): reactions.
+    the_browsers_reaction_rule_is_the_servers_over_every_code_point(&browser);
 }
 
 #[test]
