@@ -101,10 +101,10 @@ pub enum Command {
     Chaos(crate::chaos::command::ChaosArgs),
     /// Copy a server's data directory while it runs (a backup with a
     /// checksum per file; README, "Backups").
-    Backup(crate::backup::BackupArgs),
+    Backup(BackupArgs),
     /// Put a backup made by `wachat backup` back as a data directory
     /// (checked first; no server may run on it).
-    Restore(crate::backup::RestoreArgs),
+    Restore(RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -118,6 +118,39 @@ pub struct MigrateArgs {
     /// older schema (alone). Stop every node first.
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub to: String,
+}
+
+/// `wachat backup`.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// The server's data directory (a server may be running on it).
+    #[arg(long, value_name = "DATA")]
+    pub data_dir: PathBuf,
+    /// Where the backup goes: a directory that does not exist yet, or an
+    /// empty one (made 0700: it holds password hashes and messages).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+}
+
+/// `wachat restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// The data directory to restore into: new, or empty (no server may
+    /// run on it).
+    #[arg(long, value_name = "DATA")]
+    pub data_dir: PathBuf,
+    /// Replace what DATA holds (everything in it is removed first).
+    #[arg(long)]
+    pub force: bool,
+    /// The backup, a directory made by `wachat backup`.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
 }
 
 /// When the server forces its writes to disk.
@@ -429,7 +462,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
         Command::Chaos(args) => crate::chaos::command::run_command(args),
-        Command::Backup(args) => crate::backup::run(&args),
-        Command::Restore(args) => crate::backup::restore::run(&args),
+        Command::Backup(args) => crate::backup::run(&args.data_dir, &args.out),
+        Command::Restore(args) => crate::backup::restore::run(&args.data_dir, &args.input, args.force),
     }
 }
