@@ -125,18 +125,7 @@ impl Server {
         let devices = devices::Devices::start(record, config.max_devices, config.device_days);
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, (&files_log, file_store))?;
-        let push = push::Pusher::start(
-            push::book::Book::open(&config.data_dir, &store)
-                .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?,
-            push::keys::load_or_make(&config.data_dir)?,
-            match &config.push_test_ca {
-                Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
-                None => None,
-            },
-            config.push_test_ca.is_some(),
-            (router.clone(), store.clone()),
-        )
-        .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
+        let push = start_push(&config, &router, &store)?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             base: Base { files, config, store, router, door, remote_seen: Default::default() },
@@ -254,6 +243,21 @@ impl Server {
         }
         log::info!("stopped");
     }
+}
+
+/// The server's Web Push (`push`), its threads started: the devices'
+/// subscriptions and the server's key, read from the data directory (the
+/// key made at the first start), and the CA of `--push-test-ca`.
+fn start_push(config: &Config, router: &Arc<Router>, store: &Arc<Store>) -> Result<Arc<push::Pusher>> {
+    let book = push::book::Book::open(&config.data_dir, store)
+        .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?;
+    let tls = match &config.push_test_ca {
+        Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
+        None => None,
+    };
+    let key = push::keys::load_or_make(&config.data_dir)?;
+    push::Pusher::start(book, key, tls, config.push_test_ca.is_some(), (router.clone(), store.clone()))
+        .map_err(|e| crate::error::Error::io("starting the push threads", e))
 }
 
 /// The address to connect to in order to reach a listener bound to `addr`
