@@ -143,7 +143,7 @@ impl FilesInLog {
         self.read(|state| state.files.stale(before, limit))
     }
 
-    /// The files the account of `name` touched ([`concerns`](crate::store::files::concerns)):
+    /// The files the account of `name` touched ([`concerns`]):
     /// those it uploaded and those its messages, sent or received, carry.
     ///
     /// A look at every description: an account deletion is rare.
