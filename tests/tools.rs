@@ -31,6 +31,8 @@ mod layers;
 mod log_format;
 #[path = "tools/metrics.rs"]
 mod metrics;
+#[path = "tools/names.rs"]
+mod names;
 #[path = "tools/packaged.rs"]
 mod packaged;
 #[path = "tools/portable.rs"]

@@ -484,6 +484,87 @@ fn a_websocket_message_past_the_frame_limit_closes_the_socket() {
     assert_eq!(read_text(&mut ws), "OK:ana");
 }
 
+/// The browser's reaction rule (web/wire.js's `isReaction`, on its
+/// engine's `\p{Extended_Pictographic}`) is the server's
+/// (`action::is_reaction`, on its own table), for every code point alone
+/// and for the sequences emoji are made of (flags, keycaps, skin tones,
+/// joiners, tags) and the ones that are no emoji. Part of the next test,
+/// on its page: each browser started costs the browser tests' group, the
+/// suite's longest, a few seconds.
+fn the_browsers_reaction_rule_is_the_servers_over_every_code_point(browser: &Browser) {
+    use wachat::protocol::action::is_reaction;
+    // The code points the browser takes alone, as ranges [first, last].
+    let browsers = browser.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const ranges = [];
+           for (let c = 0; c <= 0x10FFFF; c++) {
+             if (c >= 0xD800 && c <= 0xDFFF) continue; // no character alone
+             if (!w.isReaction(String.fromCodePoint(c))) continue;
+             const last = ranges[ranges.length - 1];
+             if (last && last[1] === c - 1) last[1] = c; else ranges.push([c, c]);
+           }
+           done(ranges);
+         });",
+        json!([]),
+    );
+    let mut servers: Vec<[u32; 2]> = Vec::new();
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        if !is_reaction(c.encode_utf8(&mut [0; 4])) {
+            continue;
+        }
+        let c = c as u32;
+        match servers.last_mut() {
+            Some(last) if last[1] + 1 == c => last[1] = c,
+            _ => servers.push([c, c]),
+        }
+    }
+    assert!(servers.len() > 100, "{} ranges", servers.len());
+    assert_eq!(browsers, json!(servers), "the code points each takes as a reaction");
+    let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    let sequences = [
+        "🇦🇷",
+        "🇦",
+        "🇦🇷🇧",
+        "#️⃣",
+        "#⃣",
+        "5⃣",
+        "x⃣",
+        "*️⃣",
+        "👍🏽",
+        "🏽",
+        "👍🏽🏽",
+        "👩‍👩‍👧",
+        "👩‍❤️‍👨",
+        "🏳️‍🌈",
+        "👍\u{200D}",
+        "\u{200D}👍",
+        "👍👍",
+        "👍a",
+        "a👍",
+        "👍\u{301}",
+        "©️",
+        "©",
+        "☺️",
+        "☺\u{FE0E}",
+        scotland,
+        "🏴\u{E0067}",
+        "👨‍👩‍👧‍👦‍👨‍👩‍👧‍👦",
+        "👨‍👩‍👧‍👦",
+        "",
+        " ",
+        "🫠",
+    ];
+    let browsers = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(s => w.isReaction(s))));",
+        json!([sequences]),
+    );
+    for (sequence, browsers) in sequences.iter().zip(browsers.as_array().unwrap()) {
+        assert_eq!(browsers, &json!(is_reaction(sequence)), "{sequence:?}");
+    }
+}
+
 #[test]
 fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     use wachat::protocol::{Event, Text, names};
@@ -604,6 +685,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
             Some(_) => assert_ne!(got, &Value::Null, "{line}"),
         }
     }
+    // 1.2 (§19): reactions.
+    the_browsers_reaction_rule_is_the_servers_over_every_code_point(&browser);
 }
 
 #[test]
@@ -775,14 +858,24 @@ fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
     ana.wait_for("document.title === '(2) wachat'");
 }
 
+/// The page is read once the app has applied its language: the page's
+/// own `lang` is English (`<html lang="en">`) until the app says which it
+/// speaks, so a page read before that, on a slow machine, reads English.
 #[test]
 fn the_app_speaks_the_browsers_language() {
     let (_server, url) = web_server(&[]);
-    for (lang, login) in [("es", "Entrar"), ("pt-BR", "Entrar"), ("en-US", "Log in"), ("de", "Log in")] {
+    let languages = [
+        ("es", "es", "Entrar"),
+        ("pt-BR", "pt", "Entrar"),
+        ("en-US", "en", "Log in"),
+        ("de", "en", "Log in"),
+    ];
+    for (lang, spoken, login) in languages {
         let browser = Browser::start_in(800, 600, lang);
         browser.goto(&url);
-        let shown = browser
-            .wait_for("document.documentElement.lang && document.getElementById('login-button').textContent");
+        let shown = browser.wait_for(&format!(
+            "document.documentElement.lang === '{spoken}' && document.getElementById('login-button').textContent"
+        ));
         assert_eq!(shown, json!(login), "{lang}");
         let register =
             browser.exec("return document.getElementById('register-button').textContent", json!([]));

@@ -5,7 +5,7 @@
 //! files of the directory, or the rows of the cluster's `admin_requests`
 //! (`cluster/door.rs`). What the command asks
 //! of a running server it leaves there ([`OpenedDoor::ask`]); the server
-//! (one node of a cluster) answers from its own state.
+//! (a cluster's leader) answers from its own state.
 //!
 //! `disable`/`enable` (`admin::disable`) and `invite`/`invites`/`revoke`
 //! (`admin::invite`) ask it too: the running server (a cluster's leader)

@@ -115,7 +115,7 @@ pub enum Command {
     /// backup is its maker's, 0700: on a packaged server, `sudo wachat
     /// backup --config /etc/wachat/wachat.toml OUT` makes a backup only
     /// root can read.
-    Backup(crate::backup::BackupArgs),
+    Backup(BackupArgs),
     /// Put a backup made by `wachat backup` back as a data directory
     /// (checked first; no server may run on it).
     ///
@@ -125,7 +125,7 @@ pub enum Command {
     /// server's: `sudo wachat restore --config /etc/wachat/wachat.toml
     /// --force IN`, the service stopped), what it restores is given to
     /// that user, whose server can then read it.
-    Restore(crate::backup::RestoreArgs),
+    Restore(RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +139,33 @@ pub struct MigrateArgs {
     /// older schema (alone). Stop every node first.
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub to: String,
+}
+
+/// `wachat backup`.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    // The server's data directory (a server may be running on it).
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+    /// Where the backup goes: a directory that does not exist yet, or an
+    /// empty one (made 0700: it holds password hashes and messages).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+}
+
+/// `wachat restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    // The data directory to restore into: new, or empty (no server may
+    // run on it).
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+    /// Replace what the data directory holds (everything in it is removed first).
+    #[arg(long)]
+    pub force: bool,
+    /// The backup, a directory made by `wachat backup`.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
 }
 
 /// When the server forces its writes to disk.
@@ -485,10 +512,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
         Command::Chaos(args) => crate::chaos::command::run_command(args),
-        Command::Backup(args) => crate::backup::run(&args),
-        Command::Restore(args) => {
-            as_its_owner(Some(&args.dir.data_dir), || crate::backup::restore::run(&args))
-        }
+        Command::Backup(args) => crate::backup::run(&args.dir.data_dir, &args.out),
+        Command::Restore(args) => as_its_owner(Some(&args.dir.data_dir), || {
+            crate::backup::restore::run(&args.dir.data_dir, &args.input, args.force)
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The node links: how a follower hands its clients to the leader
-//! (`server::leader`), over one TCP connection each.
+//! The node links: how a follower hands its clients to the leader, over
+//! one TCP connection each, which the leader serves as its own clients'
+//! (`server::send::serve`).
 //!
 //! ```text
 //!   client ──▶ follower ── NODE:<secret>:send:<client's address> ──▶ leader's node port

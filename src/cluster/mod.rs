@@ -56,8 +56,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
-
 use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::router::Router;
@@ -89,7 +87,7 @@ pub struct ClusterOptions {
 
 /// The default name of a node: this machine's host name and send port.
 pub fn default_node_name(send_port: u16) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = crate::sys::host::name();
     let host = host.trim();
     format!("{}-{send_port}", if host.is_empty() { "node" } else { host })
 }
@@ -140,7 +138,7 @@ pub fn open(
         files: Some(Box::new(files::PgBlobs::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
-        node: Some(Box::new(Keeping { node, restarted })),
+        node: Some((Box::new(node), restarted)),
     })
 }
 
@@ -172,25 +170,16 @@ fn identity(client: &mut postgres::Client, dir: &std::path::Path, url: &str) -> 
 }
 
 /// The node, as the server sees it (`server::NodeOf`).
-struct Keeping {
-    node: Arc<node::Node>,
-    restarted: Receiver<String>,
-}
-
-impl NodeOf for Keeping {
+impl NodeOf for Arc<node::Node> {
     fn started(&self, ctx: &Arc<Ctx>) -> Result<()> {
-        self.node.started(ctx)
-    }
-
-    fn restart(&self) -> Receiver<String> {
-        self.restarted.clone()
+        node::Node::started(self, ctx)
     }
 
     fn stopping(&self) {
-        self.node.stopping();
+        node::Node::stopping(self);
     }
 
     fn stopped(&self) {
-        self.node.stopped();
+        node::Node::stopped(self);
     }
 }

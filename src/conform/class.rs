@@ -39,8 +39,9 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 
-use super::report::{counts, json_str};
+use super::report::counts;
 use super::{CaseOutcome, Group, Status, SuiteConfig, all_cases, runner};
+use crate::display::json_str;
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
 

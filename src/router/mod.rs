@@ -21,7 +21,8 @@
 //!
 //! The router also keeps the logged-in *send* connections
 //! ([`SendSessions`]), by user and device, so that logging a device out
-//! (`UNLINK`, `PASSWD`) closes it on both ports, on any node of a cluster.
+//! (`UNLINK`, `PASSWD`) closes it on both ports (on a cluster, the
+//! leader holds every session).
 //!
 //! How an outlet ends (`BYE`, then a half-close that lets the kernel
 //! send what it holds) is in `closing.rs`, beside this file.
@@ -341,9 +342,6 @@ pub struct Router {
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
-    /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
-    /// Beside the connections: a connection that ends ends its calls.
-    pub calls: crate::server::calls::Calls,
 }
 
 impl Router {
@@ -522,8 +520,8 @@ impl Router {
         names
     }
 
-    /// True while no user is online here (a cluster node tells the
-    /// presence of another node's users to nobody then, and reads nothing).
+    /// True while no user is online (presence is told to nobody then,
+    /// and reads nothing).
     pub fn nobody_online(&self) -> bool {
         self.online.lock().is_empty()
     }

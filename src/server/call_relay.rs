@@ -1,10 +1,9 @@
 //! 1.2 (§24): what the server tells as a call changes (`calls.rs` keeps
-//! the table of calls, which the router holds): an answer or a candidate
+//! the table of calls, which the server's `Ctx` holds): an answer or a candidate
 //! relayed to the other end, an end told to both ends, and the call's
 //! line in the chat (`📞 Voice call, 4:12`, `📞 Missed voice call`: a
 //! [`CallLog`]) stored for both; and the timer thread that ends the calls
-//! that rang out (and, on a cluster, those whose device left another
-//! node), all of one sweep stored together.
+//! that rang out, all of one sweep stored together.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
@@ -50,7 +49,7 @@ pub fn ring(
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
     let ring = Duration::from_secs(ctx.config.ring_seconds);
-    if ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
+    if ctx.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)? {
         ctx.push.ring(callee.id, &caller.name, id, media, ctx.config.ring_seconds);
         let offer =
             Event::Call { from: caller.name, id: id.to_string(), signal: Signal::Offer { media, sdp } };
@@ -225,7 +224,6 @@ fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
 /// (`END:gone`), within the time the server takes to see a connection go.
 pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
     let over: Vec<Over> = ctx
-        .router
         .calls
         .of_device(user, device)
         .into_iter()
@@ -247,7 +245,6 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                     return;
                 }
                 let over: Vec<Over> = ctx
-                    .router
                     .calls
                     .rung_out(Instant::now())
                     .into_iter()

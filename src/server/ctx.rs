@@ -1,5 +1,6 @@
 //! [`Ctx`]: what every handler thread of the server shares: the [`Base`]
-//! every part stands on (the store, the router, the other nodes), and the
+//! every part stands on (the config, the store, the router, the files,
+//! the door), and the
 //! parts built on it (devices, presence, the limits, the connections);
 //! and the questions asked of several of them together: whether a request
 //! is within its `--rate`, whether a connection may open. Made once by
@@ -31,7 +32,7 @@ use crate::transport::Stream;
 
 /// What every handler thread shares.
 pub struct Ctx {
-    /// The config, the store, the router, the other nodes, the files.
+    /// The config, the store, the router, the files, the door.
     pub base: Base,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: Ports,
@@ -39,6 +40,9 @@ pub struct Ctx {
     pub devices: Arc<Devices>,
     /// 1.2 (§28): Web Push: subscriptions, the server's key, the senders.
     pub push: Arc<super::push::Pusher>,
+    /// 1.2 (§24): the calls ringing or under way (`calls`); a receive
+    /// connection that ends ends its device's (`call_relay::device_gone`).
+    pub(super) calls: super::calls::Calls,
     /// Who was told `JOINED`, and how often (see `presence`).
     pub(super) presence: Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).

@@ -149,7 +149,8 @@ impl Session<'_> {
     }
 
     /// [`Session::send_msgs`], within one deadline for the storage: the
-    /// quota, the blocks and the commit on a cluster's database.
+    /// quota, the blocks and the commit (on a cluster, into the shared log
+    /// in PostgreSQL).
     fn send_burst(&mut self) {
         let Some((user, name)) = &self.user else { return };
         let user = *user;

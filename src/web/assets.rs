@@ -271,16 +271,16 @@ pub fn first_load(gzip: bool) -> usize {
 /// bytes of bodies.
 pub const FIRST_LOAD_BUDGET: usize = 58_000;
 
-/// The first load of a phone that also fetches the largest icon of the manifest.
-pub fn first_load_with_an_icon(gzip: bool) -> usize {
-    let largest =
-        INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| sent(a, gzip).len()).max().unwrap_or(0);
-    first_load(gzip) + largest
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first load of a phone that also fetches the largest icon of the manifest.
+    fn first_load_with_an_icon(gzip: bool) -> usize {
+        let largest =
+            INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| sent(a, gzip).len()).max().unwrap_or(0);
+        first_load(gzip) + largest
+    }
 
     #[test]
     fn each_text_file_is_gzipped_once_and_comes_back_whole() {

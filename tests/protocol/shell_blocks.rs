@@ -227,13 +227,19 @@ fn commands(lines: &[String]) -> Vec<Typed> {
 }
 
 /// A command with this run's ports and paths: each port of [`PORTS`]
-/// (whole numbers only: 6666, not the 6666 of 16666) its free one, the
-/// checkout's `examples/`, loopback for every address, the group's
-/// directory `dir` for `/tmp/`, and what the prose has a root reader add
-/// ([`as_root`]).
+/// (whole numbers only: 6666, not the 6666 of 16666) its free one,
+/// loopback for every address, the group's directory `dir` for `/tmp/`,
+/// the checkout's `examples/`, and what the prose has a root reader add
+/// ([`as_root`]). The command's own words are rewritten first, the
+/// directories put in after: a checkout or a directory under `/tmp`, or
+/// whose name holds a port's digits, is never rewritten itself.
 fn here(command: &str, dir: &Path) -> String {
-    let examples = format!(" {}/examples/", env!("CARGO_MANIFEST_DIR"));
-    let command = command.replace(" examples/", &examples).replace("0.0.0.0", "127.0.0.1");
+    rewritten(command, dir, Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// [`here`], the checkout at `checkout`.
+fn rewritten(command: &str, dir: &Path, checkout: &Path) -> String {
+    let command = command.replace("0.0.0.0", "127.0.0.1");
     let mut mapped = String::new();
     let mut digits = String::new();
     for c in command.chars().chain(['\u{0}']) {
@@ -250,7 +256,30 @@ fn here(command: &str, dir: &Path) -> String {
             mapped.push(c);
         }
     }
-    as_root(&mapped.replace("/tmp/", &format!("{}/", dir.display())))
+    let examples = format!(" {}/examples/", checkout.display());
+    let mapped = mapped.replace("/tmp/", &format!("{}/", dir.display())).replace(" examples/", &examples);
+    as_root(&mapped)
+}
+
+/// A clone under `/tmp`, or one whose path holds a port's digits, is
+/// not rewritten: only the command's own words are (a clone under
+/// `/tmp` had its own path's `/tmp/` replaced once, and Python was told
+/// to run `…/tmp/.tmp…/wachat/examples/minimal_server.py` where the
+/// checkout is `/tmp/…/wachat`).
+#[test]
+fn a_command_is_rewritten_and_never_the_directories_put_in_it() {
+    let checkout = Path::new("/tmp/wachat-test.6666/tmp/.tmpAb/wachat");
+    let dir = Path::new("/tmp/wachat-test.6666/tmp/.tmp9999");
+    let command = "python3 examples/minimal_server.py 6666 & wachat serve --data-dir /tmp/lab1 --port 6666";
+    let free = free(6666);
+    assert_eq!(
+        rewritten(command, dir, checkout),
+        format!(
+            "python3 {}/examples/minimal_server.py {free} & wachat serve --data-dir {}/lab1 --port {free}",
+            checkout.display(),
+            dir.display()
+        )
+    );
 }
 
 /// What part 11's prose has a reader who is root do, since PostgreSQL

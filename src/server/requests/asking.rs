@@ -1,7 +1,6 @@
 //! [`Asking`]: what the handler of a plain request sees: who asks, the
 //! server's [`Base`] (the store, the config, and through `relay` the
-//! users online here and on a cluster's other nodes), and where its reply
-//! goes. Not the connection's internals (its socket, its buffers, the
+//! users online), and where its reply goes. Not the connection's internals (its socket, its buffers, the
 //! `MSG`s it gathered) and not the whole `Ctx` (the devices, the
 //! connections, the limits' tables): a request served through it cannot
 //! touch them. What a request needs beyond the base is one narrow method
@@ -29,7 +28,7 @@ use crate::store::Ticket;
 pub(in crate::server) struct Asking<'s, 'a> {
     /// The logged-in user it comes from.
     pub who: Who<'s>,
-    /// The store, the config, the router and the other nodes.
+    /// The config, the store, the router, the files, the door.
     pub base: &'s Base,
     /// The reply sink: the session, reached only through the methods below.
     session: &'s mut Session<'a>,

@@ -75,14 +75,14 @@ pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
 /// server for minutes.
 fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     let Some(peer) = peer else {
-        let known = ctx.router.calls.known();
+        let known = ctx.calls.known();
         return match known.iter().any(|c| c.has(me.id)) {
             true => Ok(()),
             false => Err(Ko::new(Code::Forbidden, "TURN is for a call: you have none ringing or going on")),
         };
     };
     let other = callee(ctx, me, peer)?;
-    let known = ctx.router.calls.known();
+    let known = ctx.calls.known();
     if known.iter().any(|c| c.has(me.id) && c.has(other.id)) {
         return Ok(());
     }
@@ -132,7 +132,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
                 // such call there), and then nothing changes here.
                 crate::server::call_relay::say(ctx, (&me, &other, id), &signal, true)?;
             }
-            let outcome = ctx.router.calls.step(me.id, device, other.id, id, step)?;
+            let outcome = ctx.calls.step(me.id, device, other.id, id, step)?;
             call_relay::tell(ctx, &me, &other, id, signal, outcome);
             Ok(())
         }

@@ -135,11 +135,6 @@ pub const QUOTA_PROBE: usize = 25;
 /// its allocations count against nobody's quota.
 const USER: &str = "+check";
 
-/// coturn's flags that deny [`DENIED`], one `--denied-peer-ip` a range.
-pub fn denied_flags() -> Vec<String> {
-    DENIED.iter().map(|r| format!("--denied-peer-ip={}-{}", r.first, r.last)).collect()
-}
-
 /// What the check found.
 #[derive(Debug)]
 pub struct Findings {
@@ -387,6 +382,11 @@ pub fn in_range(range: &Range, addr: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// coturn's flags that deny [`DENIED`], one `--denied-peer-ip` a range.
+    fn denied_flags() -> Vec<String> {
+        DENIED.iter().map(|r| format!("--denied-peer-ip={}-{}", r.first, r.last)).collect()
+    }
 
     #[test]
     fn each_range_holds_its_probe_and_the_ranges_do_not_overlap() {

@@ -29,7 +29,7 @@
 //! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
 
 use super::{Delivery, Pushed, Queued, RoomId, State, UserId};
-use crate::store::record::Pos;
+use crate::store::record::message::Pos;
 use std::sync::Arc;
 
 /// The hash of a remote user's or a peer's account: not a PHC string, so
