@@ -69,8 +69,9 @@ pub struct Node {
     /// Where this node takes node links, and the port (taken by the
     /// thread that serves it once the server runs).
     node_port: (SocketAddr, Mutex<Option<TcpListener>>),
-    /// While it leads: what a link must say (`links::proof`).
-    proof: Arc<Mutex<String>>,
+    /// While it leads: what a link's answer to its challenge is keyed
+    /// with (`links::key`).
+    link_key: Arc<Mutex<String>>,
     /// Its database's identity (`links::identity`).
     identity: String,
     /// Its certificate's fingerprint, with `--tls-cert`: its node links
@@ -137,7 +138,7 @@ impl Node {
             ctx: OnceLock::new(),
             part: Mutex::new(part),
             node_port: (at, Mutex::new(Some(node_port))),
-            proof: Arc::default(),
+            link_key: Arc::default(),
             relay: Arc::new(Relay::new(epoch, timeout, identity.clone())),
             identity,
             tls,
@@ -158,7 +159,7 @@ impl Node {
             ctx.follow(Some(self.relay.clone()));
         }
         if let Some(port) = self.node_port.1.lock().take() {
-            links::spawn_port(port, Arc::downgrade(ctx), self.proof.clone())?;
+            links::spawn_port(port, Arc::downgrade(ctx), self.link_key.clone())?;
         }
         let node = self.clone();
         std::thread::Builder::new()
@@ -181,7 +182,7 @@ impl Node {
         self.log.lead(epoch, deposed);
         self.store.lead()?;
         let secret = links::new_secret();
-        *self.proof.lock() = links::proof(&secret, &self.identity);
+        *self.link_key.lock() = links::key(&secret, &self.identity);
         let tls = self.tls.clone();
         links::advertise(&self.store, &Advert { at: self.node_port.0, epoch, secret, tls })?;
         if let Err(e) = shared::announce(client) {
@@ -469,7 +470,7 @@ impl Node {
     /// lease go, so that another node leads at once; the threads end.
     pub fn stopped(&self) {
         let was = self.deposed.swap(true, Ordering::SeqCst);
-        self.proof.lock().clear();
+        self.link_key.lock().clear();
         if let Stance::Leading { epoch } = *self.part.lock()
             && !was
             && let Ok(mut link) = self.db.connect()
