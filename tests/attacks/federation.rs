@@ -1470,3 +1470,60 @@ fn a_peer_s_presence_is_for_its_own_users_bounded_and_kept_only_for_known_users(
     let at = seen.rsplit(':').next().unwrap();
     assert!(at.bytes().all(|b| b.is_ascii_digit()), "last seen when lab9's link ended: {seen}");
 }
+
+/// Two students keep the default `--data-dir data` in a shared folder:
+/// their servers share one link key, and lab3's `wachat roster-line`
+/// prints lab9's fingerprint. A roster that gives one key to two servers
+/// is refused: the running lab1 keeps the roster it had and says why
+/// (lab9 still links), and a server started with it does not start,
+/// naming both lines and what to do.
+#[test]
+fn a_roster_that_gives_one_key_to_two_servers_is_refused_naming_both() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
+    let shared = support::federation::key_dir(&roster, "lab9");
+    let out = support::run_wachat_output(
+        "roster-line",
+        &["--data-dir", shared.to_str().unwrap(), "--name", "lab3", "--link-addr", "127.0.0.1:7003"],
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut text = std::fs::read_to_string(&roster).unwrap();
+    text.push_str(String::from_utf8_lossy(&out.stdout).trim_end());
+    text.push('\n');
+    std::fs::write(&roster, text).unwrap();
+
+    let said = lab1.server.wait_for_log("the roster is not read again");
+    assert!(said.contains("lab3 has the link key of lab9"), "{said}");
+    let (_link, _reader, ok) = lab9.hello(lab1.link, LAB9_ID);
+    assert!(ok.starts_with("OK:"), "{ok}");
+
+    let dir = root.path().join("lab1-again");
+    std::fs::create_dir_all(&dir).unwrap();
+    support::federation::give_key(&roster, "lab1", &dir);
+    let ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+    let out = support::run_wachat_output(
+        "serve",
+        &[
+            "--name",
+            "lab1",
+            "--peers",
+            roster.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--link-port",
+            &ports[0],
+            "--send-port",
+            &ports[1],
+            "--recv-port",
+            &ports[2],
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it started: {stderr}");
+    assert!(
+        stderr.contains("lab3 has the link key of lab9 (line 2)") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+}
