@@ -5,8 +5,8 @@
 //! or with a key the roster does not have), and the strangers share a
 //! room of their own, well below the port's whole: [`MAX_HELLOS`] in
 //! all, [`MAX_PER_ADDRESS`] of one address (an IPv4 address or an IPv6
-//! /64: `server::throttle::address_key`), each for the hello's deadline
-//! at most (`links::HELLO_WITHIN_MAX`).
+//! /64: [`address_key`]), each for the hello's deadline at most
+//! ([`HELLO_WITHIN_MAX`](super::links::HELLO_WITHIN_MAX)).
 //!
 //! A new connection past its address's share is refused `KO:BUSY` (no
 //! thread spent on it). One that finds the strangers' room full makes

@@ -155,7 +155,8 @@ struct Shares {
     hosts: HashMap<String, usize>,
     /// Attempts in flight, by account.
     accounts: HashMap<UserId, usize>,
-    /// Attempts in flight that were slow's when they began.
+    /// Attempts in flight that began as slow ones (their host or their
+    /// account slow).
     slow: usize,
     /// Until when each host, and each account, is slow.
     slow_hosts: HashMap<String, Instant>,
