@@ -235,8 +235,18 @@ fn serve(
     }
 }
 
-/// When each connection came, and when it ended (`None`: open).
-pub type Seen = Arc<Mutex<Vec<(Instant, Option<Instant>)>>>;
+/// One connection to a [`Dripper`].
+#[derive(Clone, Copy, Debug)]
+pub struct Dripped {
+    /// The host it came to: its index in [`Dripper::start`]'s `hosts`.
+    pub host: usize,
+    pub at: Instant,
+    /// When it ended (`None`: open).
+    pub end: Option<Instant>,
+}
+
+/// Every connection that came, in the order they came.
+pub type Seen = Arc<Mutex<Vec<Dripped>>>;
 
 /// A hostile push service that needs no certificate: on each connection
 /// it sends the first bytes of a TLS record (a handshake's), one every
@@ -254,8 +264,8 @@ impl Dripper {
         let seen: Seen = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let mut ports = Vec::new();
-        for host in hosts {
-            let listener = TcpListener::bind((*host, 0)).unwrap();
+        for (host, name) in hosts.iter().enumerate() {
+            let listener = TcpListener::bind((*name, 0)).unwrap();
             let addr = listener.local_addr().unwrap();
             ports.push((addr.ip(), addr.port()));
             let (seen, stop) = (seen.clone(), stop.clone());
@@ -269,7 +279,7 @@ impl Dripper {
                     std::thread::spawn(move || {
                         let i = {
                             let mut seen = seen.lock().unwrap();
-                            seen.push((Instant::now(), None));
+                            seen.push(Dripped { host, at: Instant::now(), end: None });
                             seen.len() - 1
                         };
                         // A ServerHello's record header, then its body, a byte at a time.
@@ -299,7 +309,7 @@ impl Dripper {
                                 break;
                             }
                         }
-                        seen.lock().unwrap()[i].1 = Some(Instant::now());
+                        seen.lock().unwrap()[i].end = Some(Instant::now());
                     });
                 }
             });
@@ -315,12 +325,12 @@ impl Dripper {
 
     /// Connections open now.
     pub fn open(&self) -> usize {
-        self.seen.lock().unwrap().iter().filter(|(_, end)| end.is_none()).count()
+        self.seen.lock().unwrap().iter().filter(|d| d.end.is_none()).count()
     }
 
     /// When the first connection came, if one did.
     pub fn first(&self) -> Option<Instant> {
-        self.seen.lock().unwrap().first().map(|(at, _)| *at)
+        self.seen.lock().unwrap().first().map(|d| d.at)
     }
 }
 
