@@ -449,22 +449,10 @@ impl Drop for Siege {
 /// IPv6 one of a prefix routed to this machine (bound with
 /// `IPV6_FREEBIND`: the address need not be configured).
 fn open_from(link: SocketAddr, source: std::net::IpAddr) -> std::io::Result<TcpStream> {
-    use std::os::fd::AsRawFd;
     let domain = if source.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
     let socket = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
     if source.is_ipv6() {
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket and a c_int option of its size.
-        let set = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::IPPROTO_IPV6,
-                libc::IPV6_FREEBIND,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(set, 0, "IPV6_FREEBIND");
+        socket.set_freebind_v6(true)?;
     }
     socket.bind(&SocketAddr::new(source, 0).into())?;
     socket.connect_timeout(&link.into(), Duration::from_secs(1))?;
