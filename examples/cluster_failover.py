@@ -51,55 +51,21 @@ only; needs PostgreSQL's binaries and `psql`."""
 import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lines import Line, free_port  # noqa: E402
 from push_service import PushService  # noqa: E402
 
 PAIRS, RATE, PW = 20, 25, "password1"
 WARM, AFTER, FREEZE = 5.0, 10.0, 8.0
 AFTER_PG = 25.0
 HA_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster_ha.sh")
-TIMEOUT = 5.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def as_pg(argv, root):
     return ["runuser", "-u", "postgres", "--"] + argv if root else argv
 
 
-class Line:
-    """One connection, lines in and out, every read with a deadline."""
-
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b"\n")
-
-    def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace")
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def login(port, user, recv=False):
-    c = Line(port)
+def login(port, user, recv=False, timeout=5.0):
+    c = Line(port, timeout=timeout)
     c.send(f"LOGIN:{user}:{PW}")
     reply = c.line()
     if reply != f"OK:{user.split('@')[0]}":
@@ -300,7 +266,9 @@ class Receiver(threading.Thread):
 
 
 def history(port, i):
-    c = login(port, f"s{i}")
+    # A check, not a figure: time for a LOGIN's password hash through a
+    # follower on a loaded machine.
+    c = login(port, f"s{i}", timeout=60)
     c.send(f"HISTORY:r{i}:1000")
     head = c.line()
     assert head.startswith("OK:"), head

@@ -28,49 +28,11 @@ took to arrive after the last restart. Standard library only."""
 import os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lines import Line, free_port  # noqa: E402
 from push_service import PushService  # noqa: E402
 
 PAIRS, RATE, PW = 10, 20, "password1"
 KILL_EVERY, DOWN, WARM = 4.0, 1.0, 4.0
-TIMEOUT = 5.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Line:
-    """One connection, lines in and out, every read with a deadline."""
-
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b"\n")
-
-    def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace")
-
-    def request(self, text):
-        self.send(text)
-        return self.line()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def login(port, user):
