@@ -73,7 +73,9 @@ self.addEventListener('push', (event) => {
     requireInteraction: call,
     data: { chat: push.chat },
   };
-  event.waitUntil(self.registration.showNotification(String(push.title || push.from || 'wachat'), options));
+  // The title is the server's to say (the sender, or with previews off
+  // none): without one, the app's name, never a sender read elsewhere.
+  event.waitUntil(self.registration.showNotification(String(push.title || 'wachat'), options));
 });
 
 // A tap on a notification (notify.js's, or a push's) brings the app back,

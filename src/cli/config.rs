@@ -365,6 +365,12 @@ impl<'c> Key<'c> {
         let secret = ["secret", "password", "token"].iter().any(|word| self.name.contains(word));
         if secret { toml_string("********") } else { mask_password(&toml) }
     }
+
+    /// Whether `words`, this key's value, holds what [`Key::masked`] hides.
+    fn holds_secret(&self, words: &[String]) -> bool {
+        let toml = self.toml(words);
+        self.masked(toml.clone()) != toml
+    }
 }
 
 impl Kind {
@@ -499,7 +505,7 @@ impl File {
             let key = e.span().map(|span| key_at(&text, span.start)).unwrap_or_default();
             format!("{shown}{at}: not valid TOML: {}{key}", e.message().trim_end())
         })?;
-        let mut entries = Vec::new();
+        let (mut entries, mut secrets) = (Vec::new(), Vec::new());
         for (name, value) in table.get_ref() {
             let at = line(name.span().start);
             let Some(key) = keys.iter().find(|k| k.name == name.get_ref().as_ref()) else {
@@ -512,6 +518,9 @@ impl File {
             let words = key
                 .words(value.get_ref(), folder)
                 .map_err(|why| format!("{shown}:{at}: {}: {why}", key.name))?;
+            if key.holds_secret(&words) {
+                secrets.push(key.name);
+            }
             entries.push(Entry {
                 key: key.name.to_string(),
                 line: at,
@@ -519,8 +528,36 @@ impl File {
                 switch: key.kind == Kind::Switch,
             });
         }
+        refuse_if_others_read(path, &secrets)?;
         Ok(File { path: path.to_path_buf(), entries })
     }
+}
+
+/// A file that holds `secrets` (keys `--print-config` masks: a
+/// `turn-secret`, a database password) is refused if other users can
+/// read it: every account of the machine (a lab machine's students) could
+/// mint TURN credentials or write to the database. Refused, not warned
+/// of: a warning at each start is a line nobody reads while the secret
+/// stays open, and the fix is one `chmod`. (A file without a secret is
+/// read whatever its mode; on Windows, modes are not read.)
+fn refuse_if_others_read(path: &Path, secrets: &[&str]) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        if !secrets.is_empty() && mode & 0o004 != 0 {
+            let shown = path.display();
+            return Err(format!(
+                "{shown}: other users can read this file (mode {mode:04o}), and it holds {}: take \
+                 their reading away (chmod o-r {shown}: its owner and its group still read it, a \
+                 service's user among them), then change the secret: whoever read it may have kept it",
+                secrets.join(", ")
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, secrets);
+    Ok(())
 }
 
 /// ` (key K)` for the key that starts the line at `offset`, where TOML's

@@ -148,7 +148,10 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub dir: DataDirArgs,
     /// Where the backup goes: a directory that does not exist yet, or an
-    /// empty one (made 0700: it holds password hashes and messages).
+    /// empty one (made 0700: it holds messages, password hashes, device
+    /// tokens' hashes, and the server's private keys: its link key,
+    /// link-key.pem, by which a class network knows it, and its Web Push
+    /// key, vapid.pk8; whoever reads a backup can pass for this server).
     #[arg(value_name = "OUT")]
     pub out: PathBuf,
 }

@@ -72,8 +72,9 @@ pub struct Node {
     /// The address the node port listens on: its thread is woken there
     /// when the server stops.
     listening: SocketAddr,
-    /// While it leads: what a link must say (`links::proof`).
-    proof: Arc<Mutex<String>>,
+    /// While it leads: what a link's answer to its challenge is keyed
+    /// with (`links::key`).
+    link_key: Arc<Mutex<String>>,
     /// Its database's identity (`links::identity`).
     identity: String,
     /// Its certificate's fingerprint, with `--tls-cert`: its node links
@@ -141,7 +142,7 @@ impl Node {
             part: Mutex::new(part),
             node_port: (at, Mutex::new(Some(node_port))),
             listening,
-            proof: Arc::default(),
+            link_key: Arc::default(),
             relay: Arc::new(Relay::new(epoch, timeout, identity.clone())),
             identity,
             tls,
@@ -162,7 +163,7 @@ impl Node {
             ctx.follow(Some(self.relay.clone()));
         }
         if let Some(port) = self.node_port.1.lock().take() {
-            links::spawn_port(port, Arc::downgrade(ctx), self.proof.clone())?;
+            links::spawn_port(port, Arc::downgrade(ctx), self.link_key.clone())?;
         }
         let node = self.clone();
         std::thread::Builder::new()
@@ -185,7 +186,7 @@ impl Node {
         self.log.lead(epoch, deposed);
         self.store.lead()?;
         let secret = links::new_secret();
-        *self.proof.lock() = links::proof(&secret, &self.identity);
+        *self.link_key.lock() = links::key(&secret, &self.identity);
         let tls = self.tls.clone();
         links::advertise(&self.store, &Advert { at: self.node_port.0, epoch, secret, tls })?;
         if let Err(e) = shared::announce(client) {
@@ -477,7 +478,7 @@ impl Node {
     /// lease go, so that another node leads at once; the threads end.
     pub fn stopped(&self) {
         let was = self.deposed.swap(true, Ordering::SeqCst);
-        self.proof.lock().clear();
+        self.link_key.lock().clear();
         if let Stance::Leading { epoch } = *self.part.lock()
             && !was
             && let Ok(mut link) = self.db.connect()

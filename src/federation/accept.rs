@@ -5,12 +5,13 @@
 //! answered in order.
 
 use std::io::Write;
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::doorway::Ticket;
 use super::key;
 use super::links::{FRAME_WINDOW, Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
@@ -31,23 +32,26 @@ pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHan
                 }
                 let Ok(stream) = stream else { continue };
                 let Ok(peer) = stream.peer_addr() else { continue };
-                if let Err(why) = f.opened(peer.ip()) {
-                    let _ = writeln!(&stream, "KO:BUSY:{why}");
-                    continue;
-                }
+                // A stranger until its key shows (`doorway.rs`).
+                let ticket = match f.opened(peer.ip(), &stream) {
+                    Ok(ticket) => ticket,
+                    Err(why) => {
+                        let _ = writeln!(&stream, "KO:BUSY:{why}");
+                        continue;
+                    }
+                };
                 let f = f.clone();
                 let spawned = std::thread::Builder::new().name("link-in".into()).spawn({
                     let f = f.clone();
                     move || {
-                        let mut linked = false;
-                        if let Err(e) = serve(&f, stream, (peer.ip(), &mut linked)) {
+                        if let Err(e) = serve(&f, stream, ticket) {
                             log::debug!("link from {peer}: {e}");
                         }
-                        f.closed(peer.ip(), linked);
+                        f.closed(ticket);
                     }
                 });
                 if spawned.is_err() {
-                    f.closed(peer.ip(), false);
+                    f.closed(ticket);
                     log::warn!("link: no thread for a connection");
                 }
             }
@@ -64,10 +68,10 @@ fn refuse(stream: &Stream, code: Code, why: String) -> std::io::Result<()> {
     Err(std::io::Error::other(why))
 }
 
-/// One connection to the link port, from `from_ip`; `linked` is set once
-/// its hello was taken (it is a link from then on, see [`Federation::linked`]).
-/// The TLS handshake happens as the hello is read, within its deadline.
-fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool)) -> std::io::Result<()> {
+/// One connection to the link port, at the door as `ticket`. The TLS
+/// handshake happens as the hello is read, within its deadline; the key
+/// it showed then says whether it is a stranger ([`Federation::vouch`]).
+fn serve(f: &Federation, tcp: TcpStream, ticket: Ticket) -> std::io::Result<()> {
     tcp.set_write_timeout(Some(f.timeout))?;
     if !f.leads() {
         return relay(f, tcp);
@@ -101,13 +105,14 @@ fn serve(f: &Federation, tcp: TcpStream, (from_ip, linked): (IpAddr, &mut bool))
         Err(FrameError::Io(e)) => return Err(e),
         Err(e) => return refuse(&stream, code_of(&e), said(&e)),
     };
+    if let Err(why) = f.vouch(ticket, stream.peer_certificate().as_deref()) {
+        return refuse(&stream, Code::Busy, why);
+    }
     match Opening::parse(&first) {
         Err(e) => refuse(&stream, Code::BadRequest, e),
         Ok(Opening::Verify { .. }) => refuse(&stream, Code::BadRequest, NO_DIALBACK.into()),
         Ok(Opening::Hello { from, to, identity, .. }) => {
             let (from, took) = hello(f, &stream, (&from, &to), &identity)?;
-            f.linked(from_ip);
-            *linked = true;
             let began = f.ctx().map(|ctx| ctx.remote_seen.link_began(&from));
             let taken = take_frames(f, &stream, &mut reader, (&from, took));
             // Only if it is still this link's place: a newer link took it.

@@ -13,26 +13,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 use parking_lot::{Mutex, RwLock};
 
-use super::roster::{self, Roster, RosterFile};
+use super::doorway::{Doorway, Ticket};
+use super::roster::{Roster, RosterFile};
 use crate::protocol::call::Signal;
 use crate::protocol::link::Frame;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
 use crate::server::Ctx;
 use crate::server::links::Links;
-
-/// Most connections to the link port at once: a roster's servers twice
-/// over, and a few strangers.
-pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
-
-/// Most connections to the link port at once from one address that are
-/// not links yet (no hello taken: silent, in the TLS handshake, saying a
-/// hello): a class of 32 servers on one machine, each with two hellos
-/// under way. So one address, silent, holds at most this many
-/// of [`MAX_LINKS`], and a peer at another address still links. A link
-/// whose hello was taken no longer counts here (a cluster's follower
-/// passes every peer's link to its leader from its one address).
-pub const MAX_PER_ADDRESS: usize = 64;
 
 /// The longest wait for the first frame of a connection to the link
 /// port (its TLS handshake and its hello): half the `--timeout`, at
@@ -127,8 +115,9 @@ pub struct Federation {
     pub(super) key: super::key::LinkKey,
     /// The link port's TLS configuration, of that key.
     pub(super) acceptor: Arc<rustls::ServerConfig>,
-    /// Connections to the link port open now.
-    pub(super) links_open: Mutex<Doorway>,
+    /// Connections to the link port open now: strangers, and those that
+    /// showed a roster key (`doorway.rs`).
+    pub(super) links_open: Mutex<Doorway<std::net::TcpStream>>,
     /// Where this server takes links, as other nodes of its cluster reach
     /// it (`host:port`).
     pub(super) link_at: String,
@@ -154,25 +143,6 @@ pub struct Federation {
     /// people across servers (`people.rs`).
     pub(super) people: super::people::PeopleAcross,
     pub(super) ctx: Weak<Ctx>,
-}
-
-/// The connections to the link port open now: how many, and of those
-/// not linked yet, how many from each address.
-#[derive(Default)]
-pub struct Doorway {
-    open: usize,
-    unlinked: HashMap<IpAddr, usize>,
-}
-
-impl Doorway {
-    fn release(&mut self, from: IpAddr) {
-        if let Some(here) = self.unlinked.get_mut(&from) {
-            *here -= 1;
-            if *here == 0 {
-                self.unlinked.remove(&from);
-            }
-        }
-    }
 }
 
 /// What a dialer is doing (for the metrics and `wachat top`).
@@ -260,37 +230,42 @@ impl Federation {
             .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
     }
 
-    /// Counts a connection from `from` to the link port, if it is within
-    /// [`MAX_LINKS`] and [`MAX_PER_ADDRESS`]; the refusal's words if not.
-    /// Each one counted is given back by [`Federation::closed`].
-    pub(super) fn opened(&self, from: IpAddr) -> Result<(), String> {
-        let mut doors = self.links_open.lock();
-        if doors.open >= MAX_LINKS {
-            return Err("too many links open; try later".into());
+    /// Takes a connection from `from` to the link port, `tcp`, as a
+    /// stranger ([`Doorway::admit`]), or says why not; the connection
+    /// closed to make room for it, if one was, is closed here. Each taken
+    /// is given back by [`Federation::closed`].
+    pub(super) fn opened(&self, from: IpAddr, tcp: &std::net::TcpStream) -> Result<Ticket, String> {
+        let copy = tcp.try_clone().map_err(|e| format!("{e}; try later"))?;
+        let (ticket, closed) = self.links_open.lock().admit(from, copy, Instant::now())?;
+        if let Some(closed) = closed {
+            let _ = closed.shutdown(std::net::Shutdown::Both);
         }
-        let here = doors.unlinked.entry(from).or_default();
-        if *here >= MAX_PER_ADDRESS {
-            return Err(format!("too many links open from {from}; try later"));
+        Ok(ticket)
+    }
+
+    /// The connection of `ticket` showed `cert` in its TLS handshake: if
+    /// it is the key of a server of the roster, it is no stranger any
+    /// more ([`Doorway::vouch`]: an older connection of that key may
+    /// close for it). Refused if the roster's room is full, or if the
+    /// connection was closed to make room for another.
+    pub(super) fn vouch(&self, ticket: Ticket, cert: Option<&[u8]>) -> Result<(), String> {
+        let Some(shown) = cert.map(super::key::fingerprint) else { return Ok(()) };
+        let roster = self.roster();
+        let ours =
+            roster.peers.iter().filter_map(|p| p.fingerprint.as_deref()).any(|f| super::key::same(f, &shown));
+        if !ours {
+            return Ok(());
         }
-        *here += 1;
-        doors.open += 1;
+        let older = self.links_open.lock().vouch(ticket, &shown)?;
+        if let Some(older) = older {
+            let _ = older.shutdown(std::net::Shutdown::Both);
+        }
         Ok(())
     }
 
-    /// The connection from `from` is a link now (its hello was taken): it
-    /// no longer counts toward its address's [`MAX_PER_ADDRESS`].
-    pub(super) fn linked(&self, from: IpAddr) {
-        self.links_open.lock().release(from);
-    }
-
-    /// A connection counted by [`Federation::opened`] closed; `linked`:
-    /// [`Federation::linked`] was said of it.
-    pub(super) fn closed(&self, from: IpAddr, linked: bool) {
-        let mut doors = self.links_open.lock();
-        doors.open -= 1;
-        if !linked {
-            doors.release(from);
-        }
+    /// The connection of `ticket` ended.
+    pub(super) fn closed(&self, ticket: Ticket) {
+        self.links_open.lock().close(ticket);
     }
 
     /// How long a new connection has to say its first frame.

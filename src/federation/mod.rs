@@ -14,13 +14,14 @@
 //! | `roster.rs` | the roster file, read again when it changes |
 //! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
 //! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
+//! | `doorway.rs` | who may hold the link port's connections: strangers in a room of their own, most from whoever holds most, and the roster's servers, known by their keys, in theirs |
 //! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store (a call's signal handed to `server::calls_across`) |
 //! | `people.rs` | a search of another server's people (`PEOPLE` frames): asked by a dialer, answered at once, bounded both ways |
 //! | `files.rs` | a message carrying a file: its bytes sent before it (`UPLOAD`, `PART`), resumed where the peer's end; kept at the acceptor as an upload of the peer's account |
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age; says this server's call signals between windows |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
-//! [`links::MAX_LINKS`] at once), a `link-<peer>` dialer per peer of the
+//! [`doorway::MAX_LINKS`] at once, the strangers among them far fewer), a `link-<peer>` dialer per peer of the
 //! roster, and `roster`, which reads the roster each second and starts
 //! the dialer of a peer added to it (a dialer whose peer left ends). No async: each blocks on its one socket, with deadlines.
 //!
@@ -38,6 +39,7 @@
 
 mod accept;
 mod dial;
+pub mod doorway;
 mod files;
 pub mod key;
 pub mod links;

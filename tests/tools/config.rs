@@ -119,6 +119,7 @@ fn a_file_with_every_key_prints_the_same_configuration_as_the_same_flags() {
         }
     }
     std::fs::write(&file, lines.join("\n") + "\n").expect("write");
+    only_mine(&file); // it holds turn-secret
     let file = file.to_str().expect("utf-8");
 
     let defaults = print_config(&[], &[]);
@@ -208,6 +209,52 @@ fn refused(text: Option<&str>, expected: &[&str]) {
         assert!(said.contains(needle), "{needle:?} not in {said:?} (file {text:?})");
     }
     assert!(!Path::new(data).exists(), "nothing started");
+}
+
+/// Makes `file` readable by its owner only (a file holding a secret
+/// must be).
+fn only_mine(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// A file holding a secret (`turn-secret`, a database password in
+/// `store`) that other users can read is refused, saying what to do;
+/// made the owner's alone, or its group's too (0640: a service's user
+/// reads it), it is read; a file without a secret is read whatever its
+/// mode.
+#[test]
+fn a_file_holding_a_secret_that_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("wachat.toml");
+    let shown = file.to_str().expect("utf-8");
+    for (text, holds) in [
+        ("turn = \"turn:turn.example.org:3478\"\nturn-secret = \"s3cret\"\n", "turn-secret"),
+        ("send-port = 7001\nstore = \"postgres://wachat:hunter2@db.example.org/chat\"\n", "store"),
+    ] {
+        std::fs::write(&file, text).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let out = wachat(&["serve", "--config", shown, "--print-config"], &[]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "read: {said}");
+        for needle in [
+            format!("{shown}: other users can read this file (mode 0644), and it holds {holds}"),
+            format!("chmod o-r {shown}"),
+        ] {
+            assert!(said.contains(&needle), "{needle:?} not in {said:?}");
+        }
+        assert!(!said.contains("s3cret") && !said.contains("hunter2"), "{said}");
+        for mode in [0o600, 0o640] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            let out = wachat(&["serve", "--config", shown, "--print-config"], &[]);
+            assert!(out.status.success(), "{mode:o}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    std::fs::write(&file, "send-port = 7001\n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = wachat(&["serve", "--config", shown, "--print-config"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
