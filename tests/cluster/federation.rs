@@ -1,7 +1,8 @@
 //! A cluster is one server of the class network (protocol 1.3, §27): its
 //! leader links to the peers, with the queues the cluster replicates; a
 //! follower opens no link, and passes the links it is given to the
-//! leader; after a failover the new leader links, and sends what waited.
+//! leader; after a failover the new leader links, and sends what waited;
+//! every request and event that names a user takes an address on it.
 
 use std::path::Path;
 
@@ -103,4 +104,39 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     }
     assert_eq!(got, "bob@lab2:ana:b2:through the follower");
     assert!(!a.log().iter().any(|l| l.contains("link to lab2: linked")), "a follower again: no link");
+}
+
+/// One grammar for a user (1.3, §27) on a cluster: every request whose
+/// field means a user takes `bob@lab2` from ana on a follower, and every
+/// event that names a user names bob by his address
+/// (tests/support/addresses.rs walks them).
+#[test]
+fn on_a_follower_every_request_and_event_naming_a_user_takes_an_address() {
+    let cluster = Cluster::start();
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let (port_a, port_b, port2) = (free_port(), free_port(), free_port());
+    write_roster(&roster, port_a, port2);
+    let roster_arg = roster.to_str().unwrap();
+    let network = |port: u16| -> Vec<String> {
+        ["--name", "lab1", "--peers", roster_arg, "--link-port", &port.to_string(), "--timeout", "10"]
+            .map(String::from)
+            .to_vec()
+    };
+    let (dir_a, dir_b, dir2) = (root.path().join("a"), root.path().join("b"), root.path().join("lab2"));
+    give_key(&roster, "lab1", &dir_a);
+    give_key(&roster, "lab1", &dir_b);
+    give_key(&roster, "lab2", &dir2);
+    let args_a = network(port_a);
+    let a = TestServer::start_in(&dir_a, &cluster.node_args("a", &as_str(&args_a)));
+    a.wait_for_log("node a leads (epoch 1");
+    let args_b = network(port_b);
+    let b = TestServer::start_in(&dir_b, &cluster.node_args("b", &as_str(&args_b)));
+    b.wait_for_log("this node follows");
+    let port2 = port2.to_string();
+    let lab2 = TestServer::start_in(
+        &dir2,
+        &["--name", "lab2", "--peers", roster_arg, "--link-port", &port2, "--timeout", "10"],
+    );
+    super::support::addresses::across(&b, &lab2);
 }
