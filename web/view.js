@@ -10,9 +10,9 @@ import { reactionsOn, replyQuote } from './fates.js';
 const $ = (id) => document.getElementById(id);
 
 addStrings({
-  en: { emptyRoom: 'No messages in {room} yet. What is written here goes to every member; others join by its name, {room}, or by an invitation (Details).', emptyChat: 'No messages with {who} yet: say hello.' },
-  es: { emptyRoom: 'Aún no hay mensajes en {room}. Lo que se escribe aquí llega a todos sus miembros; otros se unen por su nombre, {room}, o por invitación (Detalles).', emptyChat: 'Aún no hay mensajes con {who}: salúdalo.' },
-  pt: { emptyRoom: 'Ainda não há mensagens em {room}. O que se escreve aqui chega a todos os membros; outros entram pelo nome, {room}, ou por convite (Detalhes).', emptyChat: 'Ainda não há mensagens com {who}: diga olá.' },
+  en: { emptyRoom: 'No messages in {room} yet. What is written here goes to every member; others join by its name, {room}, or by an invitation (Details).', emptyChat: 'No messages with {who} yet: say hello.', noAnswer: '{what} did not answer within {s} s' },
+  es: { emptyRoom: 'Aún no hay mensajes en {room}. Lo que se escribe aquí llega a todos sus miembros; otros se unen por su nombre, {room}, o por invitación (Detalles).', emptyChat: 'Aún no hay mensajes con {who}: salúdalo.', noAnswer: '{what} no respondió en {s} s' },
+  pt: { emptyRoom: 'Ainda não há mensagens em {room}. O que se escreve aqui chega a todos os membros; outros entram pelo nome, {room}, ou por convite (Detalhes).', emptyChat: 'Ainda não há mensagens com {who}: diga olá.', noAnswer: '{what} não respondeu em {s} s' },
 });
 
 /** An element with a class and, optionally, a text (as text). */
@@ -119,6 +119,24 @@ export const faces = {
   name: () => '',
   shown: (name) => (faces.name(name) ? `${faces.name(name)} (${name})` : name),
 };
+
+/**
+ * `promise`, or an Error saying that `what` (words for the user) did not
+ * answer within `ms`: every wait of the app for something outside the
+ * browser's page (a push service, the camera, the server) has a limit,
+ * and says what happened when it is reached. `late` gets what comes after
+ * the limit (a subscription to take back).
+ */
+export function within(promise, ms, what, late = () => {}) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      promise.then(late, () => {});
+      reject(new Error(t('noAnswer', { what, s: Math.round(ms / 1000) })));
+    }, ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
 
 /** An avatar: the person's photo, else the initials on the name's colour. */
 export function avatar(name) {
