@@ -356,6 +356,8 @@ function draw(call) {
     document.body.append(call.screen);
   }
   const screen = call.screen;
+  // The phone's Back makes the screen small, the call going on (back.js); a tap brings it back.
+  screen.shut = () => screen.classList.add('minimized');
   screen.replaceChildren();
   screen.dataset.state = call.state;
   screen.dataset.media = call.media;
@@ -391,6 +393,10 @@ function draw(call) {
   who.append(status);
   screen.append(who);
 
+  const back = node('button', 'call-return', t('returnToCall', { who: faces.shown(call.peer) }));
+  back.type = 'button';
+  back.addEventListener('click', () => screen.classList.remove('minimized'));
+  screen.append(back);
   const controls = node('div', 'call-controls');
   const button = (shape, key, cls, act) => {
     const b = node('button', `call-button ${cls}`);

@@ -558,6 +558,7 @@ export function viewer(msg, link) {
   name.title = `${msg.from} · ${shortTime(msg.ts)}`;
   bar.append(name, downloadButton(link, msg, file.type), forward, close);
   const box = el('div', 'viewer');
+  box.shut = shut; // the phone's Back closes it as ✕ does (back.js)
   box.setAttribute('role', 'dialog');
   box.setAttribute('aria-modal', 'true');
   box.setAttribute('aria-label', file.name);

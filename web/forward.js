@@ -39,6 +39,7 @@ export function choose(app, msg) {
     document.removeEventListener('keydown', onKey, true);
     back?.focus?.();
   };
+  box.shut = shut; // the phone's Back closes it as ✕ does (back.js)
   const close = el('button', 'secondary icon', '✕');
   close.type = 'button';
   close.setAttribute('aria-label', t('close'));
