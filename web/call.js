@@ -233,7 +233,7 @@ function ring(call) {
   playTone(call, 'ringtone');
   if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
     try {
-      call.notification = new Notification(t('incoming', { who: call.peer, media: t(call.media) }), { tag: `wachat-call-${call.id}` });
+      call.notification = new Notification(t('incoming', { who: faces.shown(call.peer), media: t(call.media) }), { tag: `wachat-call-${call.id}` });
       call.notification.onclick = () => window.focus();
     } catch (_) {
       /* a phone notifies through its service worker only: the screen is there */
@@ -310,7 +310,7 @@ function endText(event, call) {
     case 'declined': return t('endDeclined');
     case 'missed': return t('endMissed');
     case 'gone': return t('endGone');
-    case 'busy': return t('endBusy', { who: call.peer });
+    case 'busy': return t('endBusy', { who: faces.shown(call.peer) });
     default: return t('endHangup');
   }
 }
@@ -361,7 +361,7 @@ function draw(call) {
   screen.replaceChildren();
   screen.dataset.state = call.state;
   screen.dataset.media = call.media;
-  screen.setAttribute('aria-label', call.peer);
+  screen.setAttribute('aria-label', faces.shown(call.peer));
   const node = (tag, cls, text) => {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -380,23 +380,29 @@ function draw(call) {
     if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
     screen.append(remote);
   }
-  if (call.media !== 'video' || call.state === 'ringing-here') screen.append(node('div', 'call-avatar', call.peer.slice(0, 1).toUpperCase()));
+  if (call.media !== 'video' || call.state === 'ringing-here') {
+    // The other's photo (profiles.js's), else the initial of the name the app knows them by.
+    const photo = faces.photo(call.peer);
+    const face = node('div', 'call-avatar', photo ? undefined : (faces.name(call.peer) || call.peer).slice(0, 1).toUpperCase());
+    if (photo) face.append(Object.assign(node('img'), { src: photo, alt: '' }));
+    screen.append(face);
+  }
   if (call.media === 'video' && call.state !== 'ringing-here') {
     const self = media('video', 'self');
     self.muted = true; // never this side's own sound
     if (call.local) self.srcObject = call.local;
     screen.append(self);
   }
-  const who = node('header', 'call-who');
-  who.append(node('h2', null, call.peer));
-  const status = node('p', 'call-duration', statusText(call));
-  who.append(status);
-  screen.append(who);
-
   const back = node('button', 'call-return', t('returnToCall', { who: faces.shown(call.peer) }));
   back.type = 'button';
   back.addEventListener('click', () => screen.classList.remove('minimized'));
   screen.append(back);
+  const who = node('header', 'call-who');
+  who.append(node('h2', null, faces.shown(call.peer)));
+  const status = node('p', 'call-duration', statusText(call));
+  who.append(status);
+  screen.append(who);
+
   const controls = node('div', 'call-controls');
   const button = (shape, key, cls, act) => {
     const b = node('button', `call-button ${cls}`);

@@ -6,7 +6,7 @@
 
 import { request, parseRoomsLine, parseSeen, isRoom, isChat, serverOf, fold } from './wire.js';
 import { t } from './i18n.js';
-import { seenText, banner, refusal, faces } from './view.js';
+import { seenText, banner, refusal, faces, drawChatFace } from './view.js';
 import { loadRules, renderHeader, whyNotWrite } from './moderation.js';
 import { draw } from './chatlist.js';
 import { opened, closed } from './back.js';
@@ -36,6 +36,7 @@ export async function openChat(app, name) {
   opened(chat.name); // a history entry: the phone's Back comes back to the list
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.room ? chat.name : faces.shown(chat.name);
+  drawChatFace(chat);
   $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
@@ -79,6 +80,7 @@ export function closeChat(app) {
   $('input').value = ''; // the chat's draft stays with it
   // No chat, no header: its title, its details and their panel go.
   for (const id of ['chat-title', 'chat-sub', 'typing']) $(id).textContent = '';
+  drawChatFace(null);
   renderHeader(null);
   app.panel?.close();
   closeInfo();

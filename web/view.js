@@ -121,6 +121,24 @@ export const faces = {
 };
 
 /**
+ * One's own place in the list's header: one's face and the name others see
+ * (the display name, else the account), the account and this device in
+ * its title and in the Profile button's name. Drawn at the login, and by
+ * profiles.js when the profile is known or changes.
+ */
+export function drawMe(me, device) {
+  const node = $('me');
+  node.replaceChildren(avatar(me), el('span', 'me-name', faces.name(me) || me));
+  node.title = `${faces.shown(me)} · ${device}`;
+  $('profile-button').setAttribute('aria-label', `${t('profile')}, ${node.title}`);
+}
+
+/** The open chat's face in its header: the person's photo (or the room's initials), as the list shows it. */
+export function drawChatFace(chat) {
+  $('chat-face').replaceChildren(...(chat ? [avatar(chat.name)] : []));
+}
+
+/**
  * `promise`, or an Error saying that `what` (words for the user) did not
  * answer within `ms`: every wait of the app for something outside the
  * browser's page (a push service, the camera, the server) has a limit,
@@ -141,7 +159,9 @@ export function within(promise, ms, what, late = () => {}) {
 /** An avatar: the person's photo, else the initials on the name's colour. */
 export function avatar(name) {
   const photo = faces.photo(name);
-  const node = el('span', 'avatar', photo ? '' : initials(name));
+  const node = el('span', 'avatar');
+  // The initials are drawn (app.css), not text: a control that shows a face names itself by its words alone.
+  if (!photo) node.dataset.initials = initials(name);
   node.setAttribute('aria-hidden', 'true');
   // Dark enough for its white initials at 4.5:1 whatever the hue (yellow's is the lightest); CSSOM, which the CSP allows.
   node.style.background = `hsl(${hue(name)}, 45%, 32%)`;
@@ -446,7 +466,7 @@ export class Conversation {
         text.textContent = m.said(msg);
         text.dataset.said = '';
         const media = m.media(msg);
-        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat?.name ?? '' }));
+        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat ? faces.shown(this.chat.name) : '' }));
         again.onclick = () => media && this.onCall?.(media);
       }, () => { text.textContent = visible(msg.text.replace(/^📞 /u, '')); });
       return;
@@ -468,7 +488,7 @@ export class Conversation {
     const quote = msg.deleted ? null : replyQuote(this.chat, msg, this.server);
     if (quote) {
       const deleted = quote.quoted === DELETED;
-      const said = el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
+      const said = el('div', 'quote', `${faces.shown(quote.author)}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
       said.dir = 'auto';
       item.append(said);
     }
