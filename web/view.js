@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { addStrings, t, lang } from './i18n.js';
-import { DELETED, isNotice, isRoom, invitation, fold, relayedBy, ownWords } from './wire.js';
+import { DELETED, isNotice, isRoom, invitation, fold, relayedBy, ownWords, parseQuote, snippet } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -257,6 +257,9 @@ const PHOTO_NAME = /\.(png|jpe?g|gif|webp)$/i;
  * itself, whose file type, if known, says whether it is a photo.
  */
 export function preview(text, msg = null) {
+  // A post its room's home relayed (1.3): its author's words, as its bubble shows them, never the marker.
+  const relayed = msg && relayedBy(msg.from ?? '', msg.to ?? '', text);
+  if (relayed) text = parseQuote(relayed.words)?.body ?? relayed.words;
   const room = msg && invitation(msg);
   if (room) return t('youInvited', { by: msg.from, room });
   const sound = voice(text);
