@@ -24,6 +24,8 @@ export async function openChat(app, name) {
   const { model } = app;
   const chat = model.chat(name);
   if (app.openKey !== fold(chat.name)) {
+    // A banner is about the chat left: it does not follow into this one.
+    $('banner').hidden = true;
     // The draft of the chat left stays with it (sending.js's keepDraft); this chat's own comes back.
     app.actions?.cancel();
     $('mention-list')?.remove();
