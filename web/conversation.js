@@ -54,7 +54,8 @@ export async function openChat(app, name) {
   if (chat.room) showRules(app, chat);
   const unread = chat.unread;
   try {
-    if (chat.cursor === undefined) await (await paged(app)).newest(app, chat); // older pages on scrolling up
+    // The first page reaches the first unread message; older pages come on scrolling up.
+    if (chat.cursor === undefined) await (await paged(app)).newest(app, chat, false, unread);
   } catch (_) {
     /* offline: show what is known */
   }

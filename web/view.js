@@ -380,7 +380,8 @@ export class Conversation {
   /** Adds a message at the end (scrolling along if the reader was at the bottom), after the unread divider if asked. */
   append(msg, follow = true, divider = false) {
     this.list.querySelector(':scope > .chat-start')?.remove();
-    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    // Read only when it follows: a layout forced at each of a chat's messages drawn at its opening is quadratic (1,000 unread).
+    const atBottom = follow && this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
     const day = msg.ts ? dayKey(msg.ts) : dayKey(Date.now());
     if (day !== this.lastDay) {
       this.list.append(el('li', 'day', dayLabel(msg.ts || Date.now())));
