@@ -545,7 +545,9 @@ export class Conversation {
       // Actions (1.2) on a message the server has: session.js loads actions.js at the first tap.
       const more = el('button', 'more secondary', '⋯');
       more.type = 'button';
-      more.setAttribute('aria-label', t('actions'));
+      // Each ⋯ says whose message and which (a screen reader lists them all), the words cut as a quote's.
+      const said = { who: faces.shown(msg.from), time: shortTime(msg.ts), what: snippet(preview(parseQuote(msg.text)?.body ?? msg.text, msg)) };
+      more.setAttribute('aria-label', t(msg.mine ? 'actionsOnMine' : 'actionsOn', said));
       more.addEventListener('click', () => this.onMore(item, msg));
       item.append(more);
       if (menu) item.append(menu);
