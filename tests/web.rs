@@ -28,6 +28,8 @@ mod history;
 mod look;
 #[path = "web/media.rs"]
 mod media;
+#[path = "web/network.rs"]
+mod network;
 #[path = "web/outbox.rs"]
 mod outbox;
 #[path = "web/polish.rs"]
