@@ -28,6 +28,8 @@ mod history;
 mod look;
 #[path = "web/media.rs"]
 mod media;
+#[path = "web/network.rs"]
+mod network;
 #[path = "web/outbox.rs"]
 mod outbox;
 #[path = "web/polish.rs"]
@@ -588,12 +590,16 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     cases.push("ñ".repeat(2048));
     cases.push("ñ".repeat(2049));
     cases.push("\\n".repeat(4096));
+    // 1.3: addresses, and what is none.
+    for user in ["bob@lab2", "b.o-b_2@lab-2", "bob@", "@lab2", "bob@lab2@lab3", "#lab@lab2", "bob@lab 2"] {
+        cases.push(user.to_string());
+    }
     let js = browser.exec_async(
         "const done = arguments[1];
          import('/wire.js').then(w => done(arguments[0].map(s => {
            let plain = null; try { plain = w.unescapeText(s); } catch (_) {}
            return [w.textProblem(s) === null, plain, w.isName(s), w.isId(s), w.isRoom(s),
-                   w.escapeText(s), w.isChat(s)];
+                   w.escapeText(s), w.isChat(s), w.isUser(s)];
          })));",
         json!([cases]),
     );
@@ -606,6 +612,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         assert_eq!(got[4], json!(names::Chat::parse_room(case).is_ok()), "room {case:?}");
         // 1.3: `bob@lab2` and `#lab@lab2` are chats too.
         assert_eq!(got[6], json!(names::Chat::parse(case).is_ok()), "chat {case:?}");
+        // One grammar for a user (protocol::names::check_user).
+        assert_eq!(got[7], json!(names::check_user(case).is_ok()), "user {case:?}");
         if !case.is_empty() && case.len() < 2000 {
             let escaped = Text::from_plain(case).map(|t| t.as_escaped().to_string());
             assert_eq!(
@@ -639,6 +647,22 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     lines.push("MSG:4:ana@lab1:#lab@lab2:m1:1795243272540:hi room".into());
     lines.push("MSG:5:ana:#nope@lab2:_x1795243272540_failed:1795243272540:⚠ not joined: no room".into());
     lines.push("STATUS:6:bob@lab2:m1:READ:1795243272540".into());
+    // Every event that names a user names one of another server by its address.
+    for line in [
+        "JOINED:bob@lab2",
+        "LEFT:bob@lab2",
+        "MEMBER:#lab:bob@lab2:JOINED",
+        "TYPING:bob@lab2:ana",
+        "KICKED:#lab:ana:bob@lab2",
+        "MUTED:#lab@lab2:bob@lab2:cyd@lab3:1795243272540",
+        "OPPED:#lab:ana:bob@lab2",
+        "STAR:bob@lab2:bob@lab2:m1:starred",
+        "BLOCKED:bob@lab2",
+        "PROFILE:bob@lab2::Bob Builder",
+        "CALL:bob@lab2:c1:END:missed",
+    ] {
+        lines.push(line.into());
+    }
     lines.push("BYE:UNLINKED".into());
     lines.push("MSG:1:ana:bob:m1:5".into());
     lines.push("STATUS:1:bob:m1:READ".into());
@@ -685,6 +709,14 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
             Some(_) => assert_ne!(got, &Value::Null, "{line}"),
         }
     }
+    // What is no user is no event (the server never sends one).
+    let none = ["JOINED:bob@", "LEFT:@lab2", "TYPING:bob@lab2@lab3:ana", "KICKED:#lab:ana:bob@"];
+    let js = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(l => w.parseEvent(l))));",
+        json!([none]),
+    );
+    assert_eq!(js, json!([null, null, null, null]));
     // 1.2 (§19): reactions.
     the_browsers_reaction_rule_is_the_servers_over_every_code_point(&browser);
 }
@@ -725,15 +757,10 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         "/",
         "/app.css",
         "/app.js",
+        "/state.js",
         "/wire.js",
-        "/link.js",
-        "/chats.js",
-        "/view.js",
-        "/moderation.js",
         "/i18n.js",
-        "/fates.js",
         "/icon.svg",
-        "/mentions.js",
         "/sw.js",
         "/manifest.webmanifest",
     ] {

@@ -8,6 +8,7 @@
 // button that calls back (`media`).
 
 import { addStrings, t } from './i18n.js';
+import { USER } from './wire.js';
 
 addStrings({
   en: {
@@ -42,7 +43,7 @@ addStrings({
  * other text (shown as it is).
  */
 export function parse(text) {
-  let m = /^📞 Missed (voice|video) call( from [A-Za-z0-9_.-]{1,32})?$/.exec(text);
+  let m = new RegExp(`^📞 Missed (voice|video) call( from ${USER})?$`).exec(text);
   if (m) return { what: 'missed', media: m[1], count: 1 };
   if ((m = /^📞 ([1-9][0-9]{0,8}) missed (voice|video) calls$/.exec(text)) && m[1] !== '1') {
     return { what: 'missed', media: m[2], count: Number(m[1]) };

@@ -209,6 +209,15 @@ impl Console<'_> {
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
             // The local log has it read already (`/chats` counts no more).
             Notice::ReadElsewhere { .. } => return,
+            // A missed call is said once, by its line (or the fold of missed calls
+            // into it) that the server stores, from each side (`calllog`).
+            Notice::CallEnded { why: crate::protocol::call::End::Missed, .. } => return,
+            // A call's line wears no ticks (`calllog`): nor is its news said.
+            Notice::State { id, .. }
+                if self.client.local_message(me, id).is_some_and(|m| calllog::is_call_line(&m)) =>
+            {
+                return;
+            }
             // 1.2: a change made here was said by its command.
             Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. }
                 if self.session.expected.is_echo(notice) =>

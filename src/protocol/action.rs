@@ -530,7 +530,7 @@ impl Action {
             Act::Delete => Action::Delete { target: id.target },
             Act::Remove => {
                 let author = plain.strip_prefix(REMOVED_START)?.strip_suffix(REMOVED_END)?;
-                super::names::check_name(author).ok()?;
+                super::names::check_user(author).ok()?;
                 Action::Remove { target: id.target, author: author.to_string() }
             }
             Act::React | Act::Unreact => {

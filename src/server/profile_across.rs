@@ -10,8 +10,13 @@
 //! answered at once ([`tell`]); told while the link is up or comes up
 //! within twice the `--timeout`, not queued nor replayed. It is told
 //! too with the first message a user of another server sends the user
-//! (since the server's start, or since the profile changed: [`met`]), so
-//! that a profile set before a chat began reaches it.
+//! (since the server's start, or since the profile changed: [`met`]), and
+//! with the user's presence whenever that is noted for a server that was
+//! not told the profile since this start or its last hello ([`untold`],
+//! from `server::presence_across`: a link up, a `JOIN`, a first message
+//! either way), so that a profile set before a chat began reaches it,
+//! a room's members' included, and a link broken with a profile on its
+//! way (a server killed) gets it again at its next hello.
 //!
 //! **Kept as its own.** The receiving server keeps them as settings of its
 //! account of that remote user (`bob@lab2`, which it has since a chat
@@ -55,8 +60,29 @@ pub fn tell(ctx: &Ctx, me: UserId, my_name: &str) {
     }
 }
 
+/// Whether `server` is to be told `user`'s profile (`name`, one of this
+/// server's users): it has one, and `server` was not told it as it is now
+/// since this start or its last hello.
+pub fn untold(ctx: &Ctx, server: &str, user: UserId, name: &str) -> bool {
+    let (line, _) = super::profile::kept(ctx, user, name);
+    if line.is_empty() {
+        return false;
+    }
+    let told = TOLD.lock().as_ref().and_then(|told| told.get(&(fold(server), user)).cloned());
+    told.as_deref() != Some(line.to_string().as_str())
+}
+
+/// `server` said hello again: what it was told may be lost (a link that
+/// broke, the server killed), so each profile is told it again with its
+/// users' presence ([`untold`], then [`tell_to`]).
+pub fn forget_told(server: &str) {
+    if let Some(told) = TOLD.lock().as_mut() {
+        told.retain(|(to, _), _| *to != fold(server));
+    }
+}
+
 /// Tells `server` the profile of `me` (`my_name`), and notes it told.
-fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
+pub(super) fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
     let Some(links) = ctx.federation.get() else { return };
     let (line, photo) = super::profile::kept(ctx, me, my_name);
     {
@@ -82,12 +108,7 @@ pub fn met(ctx: &Ctx, server: &str, frame: &Frame) {
     }
     let local = to.split_once('@').map_or(to.as_str(), |(user, _)| user);
     let Some(account) = ctx.store.find_account(local).filter(|a| !a.is_deleted()) else { return };
-    let (line, _) = super::profile::kept(ctx, account.id, &account.name);
-    if line.is_empty() {
-        return;
-    }
-    let known = TOLD.lock().as_ref().and_then(|told| told.get(&(fold(server), account.id)).cloned());
-    if known.as_deref() != Some(line.to_string().as_str()) {
+    if untold(ctx, server, account.id, &account.name) {
         tell_to(ctx, server, account.id, &account.name);
     }
 }

@@ -176,6 +176,11 @@ impl Session<'_> {
             };
             let ko = full.clone().or(routed).or_else(|| self.over_rate(user));
             let kept = ko.is_none();
+            if kept {
+                // 1.3: a first message across carries the writer's presence
+                // and profile to whom it writes to (`presence_across`).
+                self.ctx.remote_seen.wrote_to(self.ctx, to, user);
+            }
             refused.extend(ko.map(|ko| (at, ko)));
             at += 1;
             kept

@@ -201,8 +201,11 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the emoji picker when first opened, a chat's menu in the list at the
 /// first right-click or long press on a chat; and (1.2, §30) the profiles,
 /// once logged in; and (1.2, §31) a room message's Info, at its first
-/// "Info".
-pub const LOADED_LATER: [&str; 40] = [
+/// "Info"; and what the signed-in app is made of beside the wire (the
+/// link, the chats, their view, a room's rules, what actions did to
+/// messages, mentions), at the first login: the login form needs none of
+/// them.
+pub const LOADED_LATER: [&str; 46] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -243,6 +246,12 @@ pub const LOADED_LATER: [&str; 40] = [
     "/listmenu.js",
     "/profiles.js",
     "/receipts.js",
+    "/link.js",
+    "/chats.js",
+    "/view.js",
+    "/moderation.js",
+    "/fates.js",
+    "/mentions.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.

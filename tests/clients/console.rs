@@ -680,3 +680,61 @@ fn a_message_refused_unavailable_is_sent_again_with_its_id() {
     let (_, lines) = ana.quit("/quit");
     assert!(!lines.iter().any(|l| l.contains("UNAVAILABLE") || l.contains("offline")), "{lines:?}");
 }
+
+/// Missed calls in a row fold into one line: the console prints each fold
+/// once, as the line it is, and a call's line wears no ticks (it is the
+/// server's record of a call, not a message sent); from both sides.
+#[test]
+fn a_missed_calls_fold_is_printed_once_and_a_calls_line_has_no_ticks() {
+    const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\n";
+    let server = TestServer::start_with(&["--ring-seconds", "1"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let mut ana_console = Console::start(&server, "ana", dir.path(), &[]);
+    ana_console.expect("connected to 127.0.0.1 as ana");
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected to 127.0.0.1 as bob");
+    bob.type_line("/chat ana");
+    ana_console.type_line("/chat bob");
+    for (id, folded) in
+        [("c1", "Missed voice call"), ("c2", "2 missed voice calls"), ("c3", "3 missed voice calls")]
+    {
+        assert_eq!(ana.request(&format!("CALL:bob:{id}:OFFER:voice:{SDP}")), "OK");
+        assert_eq!(ana_events.next_call(), format!("CALL:ana:{id}:END:missed"));
+        bob.expect(folded);
+    }
+    // The chat opened again: its history, the line as last edited, its folds not again.
+    bob.type_line("/chat ana");
+    bob.expect("── ana");
+    std::thread::sleep(Duration::from_millis(500)); // anything printed twice is printed by now
+    let (_, bob_lines) = bob.quit("/quit");
+    let (_, ana_lines) = ana_console.quit("/quit");
+    // cyd was away: her console starts with the calls waiting (the line and its two folds).
+    server.register(&["cyd"]);
+    let _cyd_phone = server.device("cyd", "phone"); // the calls ring there
+    for id in ["d1", "d2", "d3"] {
+        assert_eq!(ana.request(&format!("CALL:cyd:{id}:OFFER:voice:{SDP}")), "OK");
+        assert_eq!(ana_events.next_call(), format!("CALL:ana:{id}:END:missed"));
+    }
+    let mut cyd = Console::start(&server, "cyd", dir.path(), &[]);
+    cyd.expect("3 missed voice calls");
+    std::thread::sleep(Duration::from_millis(500)); // anything printed twice is printed by now
+    let (_, cyd_lines) = cyd.quit("/quit");
+    let folds: Vec<&String> = cyd_lines.iter().filter(|l| l.contains("📞")).collect();
+    assert_eq!(folds.len(), 3, "the line and its two folds, each once: {folds:#?}");
+    for (who, lines, said) in
+        [("bob", &bob_lines, "missed voice calls"), ("ana", &ana_lines, "outgoing voice calls, no answer")]
+    {
+        let calls: Vec<&String> =
+            lines.iter().filter(|l| l.contains("📞") && !l.contains("is calling")).collect();
+        // Said once each, by its line: no second line that nobody answered.
+        assert!(calls.iter().all(|l| !l.contains("nobody answered")), "{who}: {calls:#?}");
+        let live = if who == "bob" { 2 } else { 1 }; // bob's history shows the line as last edited once more
+        for (fold, times) in [("2 ", 1), ("3 ", live)] {
+            let printed = calls.iter().filter(|l| l.contains(&format!("{fold}{said}"))).count();
+            assert_eq!(printed, times, "{who}'s console prints the fold {fold}{times} time(s): {calls:#?}");
+        }
+        assert!(calls.iter().all(|l| !l.contains('✓')), "{who}: no ticks on a call's line: {calls:#?}");
+    }
+}

@@ -329,3 +329,52 @@ fn the_console_finds_people_of_another_server_and_shows_their_profiles() {
     ana.expect("Bob Builder");
     let _ = ana.quit("/quit");
 }
+
+/// `conn`'s `PROFILE:<user>` once it ends with `name`, for 20 s (a
+/// profile rides with its user's presence, a batch a second); the last answer.
+fn name_of(conn: &mut support::Conn, user: &str, name: &str) -> String {
+    support::addresses::until(
+        || conn.request(&format!("PROFILE:{user}")),
+        |got| got.ends_with(&format!(":{name}")),
+    )
+}
+
+#[test]
+fn names_set_before_any_chat_reach_every_server_whoever_wrote_first_and_after_a_kill() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = support::federation::network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "3"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[2].server.register(&["cyd"]);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut cyd = labs[2].server.login_send("cyd", "pw-cyd");
+    // Names first, as a student sets hers in the browser on the first day.
+    for (conn, name) in [(&mut ana, "Ana Lima"), (&mut bob, "Bob Builder"), (&mut cyd, "Cyd Chen")] {
+        assert_eq!(conn.request(&format!("NAME:{name}")), "OK");
+    }
+    // bob writes first: his name reaches lab1 with his message, ana's lab2.
+    assert!(bob.request("MSG:ana@lab1:b1:hi ana").starts_with("OK:"));
+    assert!(name_of(&mut ana, "bob@lab2", "Bob Builder").ends_with(":Bob Builder"));
+    assert!(name_of(&mut bob, "ana@lab1", "Ana Lima").ends_with(":Ana Lima"));
+    // A room of lab2 shared with cyd of lab3, no direct message between them.
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(cyd.request("JOIN:#lab@lab2"), "OK");
+    assert!(cyd.request("MSG:#lab@lab2:c1:hello room").starts_with("OK:"));
+    assert!(name_of(&mut bob, "cyd@lab3", "Cyd Chen").ends_with(":Cyd Chen"), "lab2 learns cyd's name");
+    assert!(name_of(&mut cyd, "bob@lab2", "Bob Builder").ends_with(":Bob Builder"), "lab3 learns bob's");
+
+    // cyd renames herself while lab2 is down, longer than a profile waits
+    // for a link (twice the timeout): lab2, back, is told it at its hello.
+    labs[1].server.kill();
+    assert_eq!(cyd.request("NAME:Cyd the TA"), "OK");
+    std::thread::sleep(std::time::Duration::from_secs(7)); // past the 6 s a told profile waits for its link
+    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1] =
+        support::federation::start("lab2", &dir, &root.path().join("class.csv"), port, &["--timeout", "3"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert!(
+        name_of(&mut bob, "cyd@lab3", "Cyd the TA").ends_with(":Cyd the TA"),
+        "told again after the kill"
+    );
+}

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod addresses;
 pub mod browser;
 pub mod chaos;
 #[cfg(feature = "cluster")]

@@ -327,8 +327,8 @@ impl Pusher {
         let payload = match self.book.previews(&first.name) {
             true => {
                 let title = match chat.starts_with('#') {
-                    true => format!("{from} in {chat}"),
-                    false => from.to_string(),
+                    true => format!("{} in {chat}", self.named(from)),
+                    false => self.named(from),
                 };
                 payload(&[("type", "message"), ("chat", chat), ("from", from), ("title", &title)], text)
             }
@@ -367,6 +367,15 @@ impl Pusher {
         }
         drop(state);
         self.wake.notify_all();
+    }
+
+    /// How a notification's title names `from`: its display name (§30),
+    /// as the app names people, else its name.
+    fn named(&self, from: &str) -> String {
+        let id = self.store.user_id(from);
+        let kept = id.map(|id| self.store.settings(id, &crate::store::profile::PROFILE)).unwrap_or_default();
+        let name = kept.into_iter().find(|(key, _)| key == crate::store::profile::NAME).map(|(_, name)| name);
+        name.filter(|name| !name.is_empty()).unwrap_or_else(|| from.to_string())
     }
 
     /// Whether a message of `chat` notifies `name` as its level says
@@ -420,7 +429,7 @@ impl Pusher {
         let (subs, _) = self.targets(user);
         let Some(first) = subs.first() else { return };
         let media = media.as_str();
-        let title = format!("{from} is calling");
+        let title = format!("{} is calling", self.named(from));
         let payload = match self.book.previews(&first.name) {
             true => payload(
                 &[

@@ -131,6 +131,16 @@ impl<'s, 'a> Asking<'s, 'a> {
         Ok(self.session.ctx.route(&chat)?.unwrap_or(chat))
     }
 
+    /// 1.3 (§27): the user a request names (`protocol::names::check_user`)
+    /// as this server keeps it, routed as [`Asking::chat_here`] routes a
+    /// direct chat: `cyd@lab1` on lab1 is `cyd`, `bob@lab2` stays an
+    /// address (the account of a user of lab2), a server the roster does
+    /// not have is `KO:UNKNOWN_SERVER`, and on a server in no network an
+    /// address is the `KO:BAD_REQUEST` a name with `@` always got.
+    pub fn user_here(&self, user: String) -> Result<String, Ko> {
+        Ok(self.chat_here(Chat::User(user))?.to_string())
+    }
+
     /// 1.3 (§27): checks that `@<server>` names a peer of the roster:
     /// this server's own name is `KO:BAD_REQUEST`, another the roster
     /// does not have `KO:UNKNOWN_SERVER`, and on a server that is not in a
