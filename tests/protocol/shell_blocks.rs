@@ -538,10 +538,9 @@ fn posix_only(command: &str) -> Option<String> {
         Some("a heredoc".into())
     } else if command.contains("/tmp/") {
         Some("/tmp".into())
-    } else if let Some(tool) = TOOLS.iter().find(|t| **t == first).or(piped_into.as_ref()) {
-        Some(format!("`{tool}` is no command of PowerShell or cmd"))
     } else {
-        None
+        let tool = TOOLS.iter().find(|t| **t == first).or(piped_into.as_ref());
+        tool.map(|tool| format!("`{tool}` is no command of PowerShell or cmd"))
     }
 }
 
