@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 /** The panels that are an entry of their own, and how each is opened again. */
 const PANELS = {
   'chat-panel': (app) => app.panel?.toggle(app), // loaded: it was opened before, to have an entry
-  'devices-panel': (app) => app.devices?.toggle(app), // loaded too
+  'devices-panel': (app) => import('./devices.js').then((m) => m.toggle(app)),
   'info-panel': () => import('./receipts.js').then((m) => m.reopen()), // a message's Info (1.2, §31)
 };
 
