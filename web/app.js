@@ -45,7 +45,7 @@ $('link-mode').addEventListener('click', () => {
 });
 
 // The devices panel (devices.js) and the chat's panel (panel.js) load when first opened.
-$('devices-button').addEventListener('click', () => import('./devices.js').then((m) => (app.devices = m).toggle(app)));
+$('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
 $('members-button').addEventListener('click', () => import('./panel.js').then((m) => (app.panel = m).toggle(app)));
 
 // The server's rules (rules.js) load when they are shown.
@@ -60,7 +60,7 @@ document.addEventListener('keydown', (e) => {
     menu.parentNode.querySelector('.more')?.focus(); // back on the ⋯ that opened it
     menu.remove();
   } else if (open('chat-panel')) app.panel?.toggle(app);
-  else if (open('devices-panel')) app.devices?.toggle(app);
+  else if (open('devices-panel')) import('./devices.js').then((m) => m.toggle(app));
   else if (open('search-panel')) $('search-panel').hidden = true;
   else if (open('rules')) $('rules').hidden = true;
 });

@@ -11,6 +11,8 @@
 import { request } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { el, banner, refusal } from './view.js';
+import { draw } from './chatlist.js';
+import { closeChat } from './conversation.js';
 
 addStrings({
   en: { lmMarkUnread: 'Mark as unread', lmMarkRead: 'Mark as read', lmDelete: 'Delete chat', lmSure: 'Delete this chat? Tap again', chatMenu: 'Chat menu: {chat}', lmPin: 'Pin chat', lmUnpin: 'Unpin chat', lmMute: 'Mute notifications', lmUnmute: 'Unmute notifications', lmArchive: 'Archive chat', lmUnarchive: 'Unarchive chat' },
@@ -46,11 +48,9 @@ export function close(refocus = true) {
 /**
  * Opens the menu of the chat `key` (its folded name) at the point `x, y`
  * of the window (kept inside it), its first entry focused. Esc, a tap
- * elsewhere or an entry closes it; ↑ ↓ move between entries. `redraw`
- * draws the list again after an entry (chatlist.js's, which loads this
- * module).
+ * elsewhere or an entry closes it; ↑ ↓ move between entries.
  */
-export function open(app, key, x, y, redraw) {
+export function open(app, key, x, y) {
   close(false);
   const chat = app.model.chats.get(key);
   if (!chat) return;
@@ -71,7 +71,7 @@ export function open(app, key, x, y, redraw) {
         return;
       }
       close();
-      if (entry.sure && app.openKey === key) app.close();
+      if (entry.sure && app.openKey === key) closeChat(app);
       try {
         const { reply } = await app.link.request(entry.line);
         if (!reply.ok) throw reply;
@@ -79,7 +79,7 @@ export function open(app, key, x, y, redraw) {
       } catch (reply) {
         banner(refusal(reply));
       }
-      redraw();
+      draw(app);
     });
     menu.append(b);
   }

@@ -61,8 +61,6 @@ export class App {
   actionsLoading = null;
   /** The chat's panel (panel.js): app.js, at the first "Details". */
   panel = null;
-  /** The devices panel (devices.js): app.js, at the first "Devices". */
-  devices = null;
   /** The chat list's "Archived" row (archive.js): chatlist.js, once a chat is archived (1.2, §23). */
   archive = null;
   /** A chat's pages (1.2, §4): the promise of history.js, conversation.js's `paged`; null again if it failed to load. */
@@ -78,12 +76,6 @@ export class App {
    * conversation.js imports to draw the list, so it cannot import back.
    */
   open = null;
-  /**
-   * Closes the open chat (conversation.js's `closeChat`), set by
-   * session.js: the chat list's menu calls it (listmenu.js), which the
-   * chat list loads, for the same reason as `open`.
-   */
-  close = null;
   /** Whether the signed-in app's controls are hooked (controls.js, at the first login). */
   hooked = false;
 

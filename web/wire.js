@@ -688,10 +688,7 @@ export function parseEvent(line) {
 
 /** The reactions the menu offers first; 1.2 takes any one emoji (isReaction). */
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
-/**
- * An emoji as the server's rule reads one (§19, protocol::action::is_reaction):
- * tests/web.rs holds `isReaction` to the server's table over every code point.
- */
+/** An emoji as the server's rule reads one (§19, protocol::action::is_reaction). */
 const EMOJI = /^(?:\p{Extended_Pictographic}[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u200D\uFE0F\u{E0020}-\u{E007F}]*|\p{Regional_Indicator}{2}|[0-9#*]\uFE0F?\u20E3)$/u;
 let graphemes = null;
 /**

@@ -132,7 +132,8 @@ impl LocalStore {
 
     /// Bytes `server`'s users' messages and its rooms' copies take here
     /// (what `--peer-quota` counts), and the quota (0: none): a peer's
-    /// files are counted against it with them (`server::files::receive`).
+    /// files are counted against it with them, as the link takes them
+    /// (`federation::files`).
     pub fn peer_stored(&self, server: &str) -> (u64, u64) {
         let state = self.inner.state.lock();
         let used = state.peer_queue(server).map_or(0, |peer| state.usage.of_peer(peer));
