@@ -18,7 +18,6 @@ use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame, Opening};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError};
-use crate::server::links::Links;
 use crate::transport::{SharedStream, Stream};
 
 pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHandle<()>> {
@@ -385,11 +384,10 @@ fn take_frames(
                 }
                 if let Some(m) = changed {
                     // A member server joined or left a room homed here:
-                    // its local members are told as of a local member,
-                    // and a first member server gets the room's last
-                    // messages (queued with the JOIN).
+                    // its local members are told as of a local member (a
+                    // first member server's backfill, queued with the
+                    // JOIN, wakes its link as any frame does).
                     crate::server::presence::tell_members(&ctx, m.user, &m.name, &m.room, m.joined);
-                    f.ring(from);
                 }
             }
             Err(ko) if Answer::for_now(ko.code) => {

@@ -110,9 +110,6 @@ struct Dialer {
     f: Arc<Federation>,
     peer: String,
     bell: Receiver<()>,
-    bell_tx: crossbeam_channel::Sender<()>,
-    /// Whether the bell is hung on the peer's queue account yet.
-    hung: bool,
     backoff: Duration,
     /// 1.3: call signals for the peer (`Links::tell_call`), and
     /// those taken from it that wait for the link.
@@ -128,11 +125,12 @@ type Why = String;
 impl Dialer {
     fn new(f: Arc<Federation>, peer: String, signals: Receiver<Told>) -> Dialer {
         let (bell_tx, bell) = crossbeam_channel::bounded(1);
-        let (hung, backoff, pending) = (false, Duration::ZERO, VecDeque::new());
+        let (backoff, pending) = (Duration::ZERO, VecDeque::new());
         if let Some(ctx) = f.ctx() {
             ctx.remote_seen.hang_bell(&peer, bell_tx.clone());
         }
-        Dialer { f, peer, bell, bell_tx, hung, backoff, signals, pending, presence_sent: None }
+        f.bells.write().insert(fold(&peer), bell_tx);
+        Dialer { f, peer, bell, backoff, signals, pending, presence_sent: None }
     }
 
     /// Waits at most `wait` for the bell or a call signal (kept in
@@ -295,18 +293,10 @@ impl Dialer {
         change(self.f.status.lock().entry(self.peer.clone()).or_default());
     }
 
-    /// What the store knows of the peer (nothing if it is going), with
-    /// the bell hung on its queue's account once that exists.
+    /// What the store knows of the peer (nothing if it is going).
     fn facts(&mut self) -> PeerFacts {
         let Some(ctx) = self.f.ctx() else { return PeerFacts::default() };
-        let store = &ctx.store;
-        if !self.hung
-            && let Some(id) = store.peer_account_id(&self.peer)
-        {
-            self.f.bells.write().insert(id, self.bell_tx.clone());
-            self.hung = true;
-        }
-        let facts = store.peer_facts(&self.peer);
+        let facts = ctx.store.peer_facts(&self.peer);
         self.status(|s| {
             s.queued = facts.queued;
             s.oldest_ms = facts.oldest_ms;
@@ -375,7 +365,7 @@ impl Dialer {
         }
         dialers.remove(&fold(&self.peer));
         drop(dialers);
-        self.f.bells.write().retain(|_, bell| !bell.same_channel(&self.bell_tx));
+        self.f.bells.write().remove(&fold(&self.peer));
         self.f.signals.lock().remove(&fold(&self.peer));
         self.f.status.lock().remove(&self.peer);
         log::info!("link to {}: no longer in the roster", self.peer);
@@ -474,7 +464,7 @@ impl Dialer {
         // What was written on an earlier link and is above `<last>` is not
         // there: no longer in doubt.
         store.written_through(&self.peer, last).map_err(|ko| ko.reason)?;
-        let (mut idle_since, mut not_yet_on_disk) = (Instant::now(), 0);
+        let mut idle_since = Instant::now();
         loop {
             if !self.f.leads() {
                 let _ = write_line(&stream, "QUIT");
@@ -502,13 +492,6 @@ impl Dialer {
                     log::info!("link to {}: caught up with {n} messages of rooms homed here", self.peer);
                     continue;
                 }
-                if facts.queued > 0 && not_yet_on_disk < 500 {
-                    // Queued, not on disk yet (a bell rung by a request
-                    // before its batch was written): soon.
-                    not_yet_on_disk += 1;
-                    let _ = self.bell.recv_timeout(Duration::from_millis(2));
-                    continue;
-                }
                 let half = self.f.timeout / 2;
                 let mut wait = half.saturating_sub(idle_since.elapsed());
                 if let Some(due) = self.presence_due_in() {
@@ -524,7 +507,6 @@ impl Dialer {
                 continue;
             }
             idle_since = Instant::now();
-            not_yet_on_disk = 0;
             // A message carrying a file goes alone, once the peer has its
             // bytes (`files.rs`); the frames before it go first.
             let mut frames = frames;

@@ -1,8 +1,7 @@
 //! The links of this server: what they share ([`Federation`]: the
 //! roster, the link key, each dialer's bell, each
 //! peer's status), the limits on them, and what the server's handlers ask
-//! of them ([`Links`]: where an address goes, a dialer rung, each link for
-//! the metrics).
+//! of them ([`Links`]: where an address goes, each link for the metrics).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -137,9 +136,9 @@ pub struct Federation {
     /// The open incoming link of each peer (folded name): a new hello from
     /// the same peer closes the older.
     pub(super) incoming: Mutex<HashMap<String, std::net::TcpStream>>,
-    /// Each dialer's bell, by its peer's queue account: rung when a batch
-    /// adds to that queue.
-    pub(super) bells: RwLock<HashMap<crate::store::UserId, Sender<()>>>,
+    /// Each dialer's bell, by its peer's folded name: rung once a batch
+    /// that added to the peer's queue is on disk ([`Federation::queued`]).
+    pub(super) bells: RwLock<HashMap<String, Sender<()>>>,
     /// What each peer's link is doing, for `INFO`, the log and metrics.
     pub status: Mutex<HashMap<String, PeerStatus>>,
     /// The peers (folded names) whose dialer runs: the roster's watcher
@@ -293,6 +292,21 @@ impl Federation {
         }
     }
 
+    /// A batch is on disk (the router's hook): the dialer of each peer
+    /// whose queue it added to is rung, and finds its frames
+    /// (`LocalStore::frames_for` gives only what is on disk).
+    pub(super) fn queued(&self, batch: &crate::store::state::Batch) {
+        if batch.links.is_empty() {
+            return;
+        }
+        let bells = self.bells.read();
+        for account in &batch.links {
+            if let Some(bell) = bells.get(&fold(account.trim_start_matches('@'))) {
+                let _ = bell.try_send(());
+            }
+        }
+    }
+
     /// How long a new connection has to say its first frame.
     pub(super) fn hello_within(&self) -> Duration {
         (self.timeout / 2).min(HELLO_WITHIN_MAX)
@@ -420,17 +434,6 @@ impl Links for Federation {
                 );
                 return;
             }
-        }
-    }
-
-    /// Rings the dialer of `server`: something waits for it that no
-    /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
-    /// there, the messages a catch-up queued).
-    fn ring(&self, server: &str) {
-        let Some(ctx) = self.ctx() else { return };
-        let Some(id) = ctx.store.peer_account_id(server) else { return };
-        if let Some(bell) = self.bells.read().get(&id) {
-            let _ = bell.try_send(());
         }
     }
 }

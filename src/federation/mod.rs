@@ -139,18 +139,10 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
     });
     let _ = ctx.federation.set(federation.clone());
     ctx.remote_seen.enable();
-    let bells = Arc::downgrade(&federation);
-    ctx.router.on_queued(Box::new(move |users| {
-        if let Some(f) = bells.upgrade() {
-            let bells = f.bells.read();
-            if bells.is_empty() {
-                return;
-            }
-            for user in users {
-                if let Some(bell) = bells.get(&user) {
-                    let _ = bell.try_send(());
-                }
-            }
+    let links = Arc::downgrade(&federation);
+    ctx.router.on_queued(Box::new(move |batch| {
+        if let Some(f) = links.upgrade() {
+            f.queued(batch);
         }
     }));
     let accept = accept::spawn(listener, federation.clone())?;

@@ -125,11 +125,6 @@ impl LocalStore {
         self.inner.sync_through(ticket.0)
     }
 
-    /// The account whose inbox is `server`'s queue, once it exists.
-    pub fn peer_account_id(&self, server: &str) -> Option<UserId> {
-        self.inner.state.lock().peer_queue(server)
-    }
-
     /// Bytes `server`'s users' messages and its rooms' copies take here
     /// (what `--peer-quota` counts), and the quota (0: none): a peer's
     /// files are counted against it with them (`server::files::receive`).
