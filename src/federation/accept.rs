@@ -16,7 +16,7 @@ use super::frames::{self, Flow, Taking, hello, refuse};
 use super::links::{Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
-use crate::protocol::link::{Answer, Frame, PresenceFrame};
+use crate::protocol::link::{Answer, Frame};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError};
 use crate::transport::{SharedStream, Stream};
@@ -191,26 +191,6 @@ fn take_frames(link: &mut Taking, reader: &mut FrameReader<SharedStream>) -> std
         };
         if let Flow::Done = flow {
             return Ok(());
-        }
-    }
-}
-
-/// A `PRESENCE` frame of the link's peer (`server::presence_across`):
-/// `OK`, or why not; `link.last_presence` is when the link's previous one
-/// was taken.
-pub(super) fn take_presence(link: &mut Taking, presence: PresenceFrame) -> std::io::Result<Flow> {
-    let from = link.from;
-    let Some(ctx) = link.f.ctx() else {
-        return link.say(&Answer::Ko(None, Code::Unavailable, "shutting down".into()));
-    };
-    match ctx.remote_seen.take(&ctx, from, &presence.seen, link.last_presence) {
-        Ok(()) => {
-            link.last_presence = Some(Instant::now());
-            link.say(&Answer::Ok)
-        }
-        Err(ko) => {
-            log::debug!("link: {from}'s presence refused: {}", ko.reason);
-            link.say(&Answer::Ko(None, ko.code, ko.reason))
         }
     }
 }

@@ -24,16 +24,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::frames::file::{self, Carried};
-use super::frames::{Dialing, Why, hello};
+use super::frames::{Dialing, Why, hello, presence};
 use super::key;
 use super::links::{Federation, PeerStatus};
 use super::outbound::Outbound;
 use crate::error::{Error, Result};
-use crate::protocol::link::{Answer, PresenceFrame};
+use crate::protocol::link::Answer;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::server::Ctx;
-use crate::server::presence_across::PRESENCE_EVERY;
 use crate::store::local::link::{PeerFacts, Unacked};
 use crate::store::now_ms;
 use crate::transport::Stream;
@@ -148,64 +147,6 @@ impl Dialer {
         Ok(())
     }
 
-    /// 1.3: whether presence of this server's users waits for the peer
-    /// (`server::presence_across`), and the peer carries it.
-    fn presence_waits(&self) -> bool {
-        let carried = !self.f.status.lock().get(&self.peer).is_some_and(|s| s.no_presence);
-        carried && self.f.ctx().is_some_and(|ctx| ctx.remote_seen.waiting(&self.peer))
-    }
-
-    /// How long until the next `PRESENCE` may leave, if one waits.
-    fn presence_due_in(&self) -> Option<Duration> {
-        if !self.presence_waits() {
-            return None;
-        }
-        let since = self.presence_sent.map_or(PRESENCE_EVERY, |at| at.elapsed());
-        Some(PRESENCE_EVERY.saturating_sub(since))
-    }
-
-    /// Says one `PRESENCE` batch, if one waits and the last left at least
-    /// [`PRESENCE_EVERY`] ago, answered at once. A peer that answers
-    /// `KO:BAD_REQUEST` does not carry presence: none is said to it
-    /// until the next hello (what waited is dropped; the next hello
-    /// notes everyone again).
-    fn say_presence(&mut self, d: &mut Dialing) -> std::result::Result<(), Why> {
-        if self.presence_due_in() != Some(Duration::ZERO) {
-            return Ok(());
-        }
-        let Some(ctx) = self.f.ctx() else { return Ok(()) };
-        let seen = ctx.remote_seen.take_batch(&ctx, &self.peer, &self.f.me);
-        if seen.is_empty() {
-            return Ok(());
-        }
-        self.presence_sent = Some(Instant::now());
-        let frame = PresenceFrame { seen };
-        let said = d.write(&frame.to_string()).and_then(|()| d.answer());
-        let seen = frame.seen;
-        match said {
-            Ok(Answer::Ok) => Ok(()),
-            Ok(Answer::Ko(None, Code::BadRequest, why)) => {
-                let why = crate::protocol::link::clean_reason(&why);
-                self.status(|s| s.no_presence = true);
-                ctx.remote_seen.drop_waiting(&self.peer);
-                log::info!("link to {}: it does not carry presence (it answered: {why})", self.peer);
-                Ok(())
-            }
-            Ok(Answer::Ko(None, code, why)) => {
-                log::debug!("link to {}: PRESENCE refused: {} {why}", self.peer, code.as_str());
-                Ok(())
-            }
-            Ok(other) => {
-                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
-                Err(format!("a PRESENCE answered {other}"))
-            }
-            Err(why) => {
-                ctx.remote_seen.put_back(&ctx, &self.peer, &seen);
-                Err(why)
-            }
-        }
-    }
-
     fn status(&self, change: impl FnOnce(&mut PeerStatus)) {
         change(self.f.status.lock().entry(self.peer.clone()).or_default());
     }
@@ -241,7 +182,7 @@ impl Dialer {
             }
             let facts = self.facts();
             let told = !self.outbound.waiting.is_empty();
-            if facts.queued == 0 && !facts.behind && !told && !self.presence_waits() {
+            if facts.queued == 0 && !facts.behind && !told && !presence::waits(&self.f, &self.peer) {
                 self.sleep(Duration::from_secs(1));
                 continue;
             }
@@ -393,12 +334,12 @@ impl Dialer {
             if !frames.is_empty() {
                 idle_since = Instant::now();
                 self.send_window(ctx, d, frames)?;
-                self.say_presence(d)?;
+                presence::say(d, &mut self.presence_sent)?;
                 continue;
             }
             // Presence after the frames: the members a frame announces
             // are known to the peer before their presence.
-            self.say_presence(d)?;
+            presence::say(d, &mut self.presence_sent)?;
             if self.f.ctx().is_none() {
                 hello::quit(d);
                 return Ok(());
@@ -413,7 +354,7 @@ impl Dialer {
             }
             let half = self.f.timeout / 2;
             let mut wait = half.saturating_sub(idle_since.elapsed());
-            if let Some(due) = self.presence_due_in() {
+            if let Some(due) = presence::due_in(&self.f, &self.peer, self.presence_sent) {
                 wait = wait.min(due);
             }
             if !self.sleep(wait) && idle_since.elapsed() >= half {

@@ -11,9 +11,8 @@
 //! | `call.rs` | | `CALL` | handed to `server::calls_across` | a user's signal, its answer to the user |
 //! | `people.rs` | | `PEOPLE` | answered at once, bounded | a user's search, the lines to the user |
 //! | `profile.rs` | | `PROFILE` `PHOTO` | kept by `server::profile_across` | told when a profile changes |
+//! | `presence.rs` | | `PRESENCE` | kept by `server::presence_across` | what it noted, a batch a second |
 //! | `file.rs` | `FILE` | `UPLOAD` `PART` | an upload of the peer's, its message | the bytes before their message |
-//!
-//! (`PRESENCE`, told, is `accept.rs`'s and `dial.rs`'s.)
 //!
 //! # The accepting side
 //!
@@ -59,6 +58,7 @@ pub(super) mod file;
 pub(super) mod hello;
 pub(super) mod message;
 pub(super) mod people;
+pub(super) mod presence;
 pub(super) mod profile;
 pub(super) mod room;
 
@@ -76,7 +76,7 @@ pub(super) fn take(link: &mut Taking, frame: Frame) -> std::io::Result<Flow> {
         Frame::Call(call) => call::take(link, call),
         Frame::People(search) => people::take(link, search),
         Frame::Profile(profile) => profile::take(link, profile),
-        Frame::Presence(presence) => super::accept::take_presence(link, presence),
+        Frame::Presence(presence) => presence::take(link, presence),
         Frame::File(file) => file::take(link, file),
     }
 }

@@ -27,8 +27,6 @@
 use std::fmt;
 
 use super::reply::Code;
-use crate::protocol::Presence;
-use crate::protocol::names::check_address;
 
 mod bounce;
 mod call;
@@ -36,6 +34,7 @@ mod file;
 mod hello;
 mod message;
 mod people;
+mod presence;
 mod profile;
 mod room;
 
@@ -45,6 +44,7 @@ pub use file::FileFrame;
 pub use hello::{LINK_VERSION, Opening, check_identity, check_key, check_secret};
 pub use message::{LinkState, MessageFrame};
 pub use people::{MAX_PEOPLE_ACROSS, PeopleFrame};
+pub use presence::{PRESENCE_BATCH, PresenceFrame};
 pub use profile::ProfileFrame;
 pub use room::RoomFrame;
 
@@ -76,7 +76,7 @@ pub static FAMILIES: &[Family] = &[
     call::FAMILY,
     people::FAMILY,
     profile::FAMILY,
-    PRESENCE_FAMILY,
+    presence::FAMILY,
     file::FAMILY,
 ];
 
@@ -111,57 +111,6 @@ pub enum Frame {
     Presence(PresenceFrame),
     /// `FILE`, numbered; `UPLOAD` and `PART`, told.
     File(FileFrame),
-}
-
-/// `PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…`:
-/// whether each of the dialer's users is online now, or since when not,
-/// as its server shows it to the acceptor's users (at most
-/// [`PRESENCE_BATCH`] users a frame); answered `OK` or
-/// `KO:<CODE>:<reason>`. Told, never stored nor replayed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PresenceFrame {
-    pub seen: Vec<(String, Presence)>,
-}
-
-/// The presence family's row of [`FAMILIES`].
-const PRESENCE_FAMILY: Family =
-    Family { name: "presence", numbered: &[], told: &["PRESENCE"], parse: parse_presence };
-
-/// Users one `PRESENCE` frame names, at most.
-pub const PRESENCE_BATCH: usize = 64;
-
-/// Reads a `PRESENCE` frame.
-fn parse_presence(word: &str, rest: Option<&str>) -> Parsed {
-    let Some(rest) = rest else { return Err(unknown(word, rest)) };
-    let bad = |e: String| (None, e);
-    let f: Vec<&str> = rest.split(':').collect();
-    if !f.len().is_multiple_of(2) || f.is_empty() {
-        return Err(bad("PRESENCE:<user>@<origin>:<ONLINE|ts|UNKNOWN>[:<user>@<origin>:<…>]…".into()));
-    }
-    if f.len() / 2 > PRESENCE_BATCH {
-        return Err(bad(format!("a PRESENCE names at most {PRESENCE_BATCH} users")));
-    }
-    let mut seen = Vec::with_capacity(f.len() / 2);
-    for pair in f.chunks(2) {
-        check_address(pair[0]).map_err(bad)?;
-        let presence = match Presence::parse(pair[1]) {
-            Ok(Presence::LastSeen(ts)) if ts > MAX_NUMBER => return Err(bad(format!("{ts} is past 2^53"))),
-            Ok(presence) => presence,
-            Err(e) => return Err(bad(e)),
-        };
-        seen.push((pair[0].to_string(), presence));
-    }
-    Ok(Frame::Presence(PresenceFrame { seen }))
-}
-
-impl fmt::Display for PresenceFrame {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PRESENCE")?;
-        for (user, presence) in &self.seen {
-            write!(f, ":{user}:{presence}")?;
-        }
-        Ok(())
-    }
 }
 
 /// A number of a frame (`<n>`, `<ts>`, a size, an offset): decimal
