@@ -3,7 +3,7 @@
 //! included, no header; `fingerprint` is its link key's (`key.rs`), as
 //! `wachat roster-line` prints the line. A teacher collects the lines and
 //! gives everyone the same file; the server reads it again whenever it
-//! changes (`Roster::reload`), so a class adds or moves a server without
+//! changes (`RosterFile::reload`), so a class adds or moves a server without
 //! restarts.
 //!
 //! A line of the earlier form `name,host,port,secret` is read, with no

@@ -149,13 +149,11 @@ fn store_password(ctx: &Ctx, user: UserId, hash: String) -> Result<(), Ko> {
 pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
     // 1.3: the deletion queues a `LEAVE` for the home of each of its rooms
-    // on other servers (`#lab@lab2`), whose links are then woken for it.
-    let rooms = if ctx.federation.get().is_some() { ctx.store.rooms(me.user) } else { Vec::new() };
+    // on other servers (`#lab@lab2`), whose links wake once it is on disk.
     // Its devices go with the `DELACCOUNT` record, which clears its
     // settings: counted before, for the log.
     let forgot = ctx.devices.on_record(me.name).len();
     ctx.store.wait(ctx.store.delete_account(me.user)?)?;
-    rooms.iter().for_each(|r| ctx.ring_home(&r.room));
     // 1.2: its files are its account's, not its name's: a new account
     // under the name gets none of them.
     let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {

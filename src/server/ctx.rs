@@ -114,24 +114,6 @@ impl Ctx {
         }
     }
 
-    /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), for which a
-    /// `JOIN`, a `LEAVE` or the deletion of an account queued a frame; a
-    /// room of this server, or a server in no network, wakes nothing.
-    pub fn ring_home(&self, room: &str) {
-        if let (Some(links), Some((_, home))) =
-            (self.federation.get(), crate::store::state::remote::address(room))
-        {
-            links.ring(home);
-        }
-        // A room of this server: its member servers are told who joins or
-        // leaves it (§27, "The home's own members").
-        if let (Some(links), None) = (self.federation.get(), crate::store::state::remote::address(room)) {
-            for server in self.store.member_servers_of(room) {
-                links.ring(&server);
-            }
-        }
-    }
-
     /// The chat of what does not cross servers (1.3, §27: `TYPING`): a local name or room as it is, this
     /// server's own address as the local chat ([`Ctx::route`]); an address
     /// of another server is refused, `KO:BAD_REQUEST:<what> does not cross

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use super::Ctx;
-use crate::protocol::link::Frame;
+use crate::protocol::link::ProfileFrame;
 use crate::protocol::names::fold;
 use crate::protocol::profile::MAX_PHOTO_BYTES;
 use crate::protocol::{Code, Ko};
@@ -96,17 +96,16 @@ pub(super) fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
     links.tell_profile(server, &line, photo.as_deref());
 }
 
-/// A direct message (or file) of `server`'s user to one of ours was
-/// taken: that user's profile is told to `server`, if it has one and
+/// A direct message (or file) of `server`'s user to `to`, one of ours,
+/// was taken: that user's profile is told to `server`, if it has one and
 /// `server` was not told it as it is now (since this start). So the
 /// profile of whom a user of another server writes to reaches it with
 /// the first message, whenever it was set.
-pub fn met(ctx: &Ctx, server: &str, frame: &Frame) {
-    let (Frame::Msg { to, .. } | Frame::File { to, .. }) = frame else { return };
+pub fn met(ctx: &Ctx, server: &str, to: &str) {
     if to.starts_with('#') {
         return;
     }
-    let local = to.split_once('@').map_or(to.as_str(), |(user, _)| user);
+    let local = to.split_once('@').map_or(to, |(user, _)| user);
     let Some(account) = ctx.store.find_account(local).filter(|a| !a.is_deleted()) else { return };
     if untold(ctx, server, account.id, &account.name) {
         tell_to(ctx, server, account.id, &account.name);
@@ -115,10 +114,8 @@ pub fn met(ctx: &Ctx, server: &str, frame: &Frame) {
 
 /// A `PHOTO` or `PROFILE` frame from `server` (the link's): taken as the
 /// profile of its user, or refused with why.
-pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
-    let (Frame::Photo { user, tag, .. } | Frame::Profile { user, tag, .. }) = frame else {
-        return Err(Ko::new(Code::BadRequest, "not a profile's frame"));
-    };
+pub fn take(ctx: &Ctx, server: &str, frame: &ProfileFrame) -> Result<(), Ko> {
+    let (ProfileFrame::Photo { user, tag, .. } | ProfileFrame::Profile { user, tag, .. }) = frame;
     let theirs = crate::store::state::remote::address(user).is_some_and(|(_, s)| fold(s) == fold(server));
     if !theirs {
         return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for its own users, not {user}")));
@@ -135,7 +132,7 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
         jpeg.map(|jpeg| kept::tag(&jpeg))
     };
     match frame {
-        Frame::Photo { base64, .. } => {
+        ProfileFrame::Photo { base64, .. } => {
             let jpeg = photo_of(base64, tag)?;
             if stored_tag().as_deref() == Some(tag.as_str()) {
                 return Ok(()); // told again: nothing changes
@@ -144,7 +141,7 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
             ctx.store.wait(ctx.store.set_setting(account.id, &PHOTO, JPEG, Some(&value))?)?;
             Ok(())
         }
-        Frame::Profile { name, .. } => {
+        ProfileFrame::Profile { name, .. } => {
             if !tag.is_empty() && stored_tag().as_deref() != Some(tag.as_str()) {
                 let why = format!("{server} sent no photo {tag} of {user} before its profile");
                 return Err(Ko::new(Code::UnknownFile, why));
@@ -162,7 +159,6 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
             super::profile::tell(ctx, account.id, &account.name);
             Ok(())
         }
-        _ => Err(Ko::new(Code::BadRequest, "not a profile's frame")),
     }
 }
 

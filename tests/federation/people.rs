@@ -128,6 +128,39 @@ fn a_user_searches_other_servers_at_most_30_times_a_minute() {
     assert_eq!(user_of(&cleo.line()), "bob@lab2");
 }
 
+/// A search across opens lab1's link to lab2 for its one frame; a
+/// message to lab2 written while that link is up must wake its dialer at
+/// once. A wake missed costs the link's idle wait, half the `--timeout`
+/// (5 s with the default 10): the bound below, well under it, is what is
+/// tested, not a speed.
+#[test]
+fn a_message_written_after_a_search_across_leaves_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let servers = [("lab1", free_port()), ("lab2", free_port())];
+    write_roster(&roster, &servers, "");
+    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--timeout", "10"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+
+    let found = ana.listing("PEOPLE:bob@lab2");
+    assert_eq!(found.iter().map(|l| user_of(l)).collect::<Vec<_>>(), ["bob@lab2"]);
+    let sent = std::time::Instant::now();
+    assert!(ana.request("MSG:bob@lab2:m1:hi bob").starts_with("OK:m1:"));
+    let got = bob.next_msg();
+    let took = sent.elapsed();
+    assert_eq!(support::without_ts(&got), "MSG:1:ana@lab1:bob:m1:<ts>:hi bob");
+    assert!(
+        took < std::time::Duration::from_millis(2500),
+        "delivered {took:?} after it was sent: the dialer, linked for the search, was not woken"
+    );
+}
+
 #[test]
 fn a_server_in_no_network_answers_an_address_as_before() {
     let server = TestServer::start();

@@ -161,12 +161,6 @@ impl<'s, 'a> Asking<'s, 'a> {
         self.session.ctx.here_only(chat, what)
     }
 
-    /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), which a
-    /// `JOIN` or `LEAVE` of it queued a frame for.
-    pub fn ring_home(&self, room: &str) {
-        self.session.ctx.ring_home(room);
-    }
-
     /// 1.3: `PEOPLE:<start>@<server>`: the people of another server,
     /// asked over its link; this thread waits for the answer, so the
     /// reply keeps its place (`server::people_across::ask`).

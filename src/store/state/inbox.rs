@@ -256,6 +256,10 @@ pub struct Batch {
     pub unlinked: Vec<(UserId, String)>,
     /// Some record needs a sync before anyone hears of it.
     pub sync: bool,
+    /// 1.3: the peers whose queues of frames its records added to (their
+    /// accounts' names, `@lab2`): their links are woken once it is
+    /// written (`State::note_links`).
+    pub links: Vec<Arc<str>>,
 }
 
 impl Batch {
@@ -269,6 +273,7 @@ impl Batch {
         self.deliveries.clear();
         self.disabled.clear();
         self.unlinked.clear();
+        self.links.clear();
         self.sync = false;
     }
 }
