@@ -7,6 +7,7 @@ a steady load of messages, and the leader killed or frozen under it.
     python3 examples/cluster_failover.py target/release/wachat kill [ROUNDS]
     python3 examples/cluster_failover.py target/release/wachat stop [ROUNDS]
     python3 examples/cluster_failover.py target/release/wachat pg [ROUNDS]
+    python3 examples/cluster_failover.py target/release/wachat kill [ROUNDS] push
 
 `kill`: the leader is killed (`kill -9`). `stop`: it is frozen (SIGSTOP)
 for FREEZE seconds, longer than its lease, then woken (SIGCONT). `pg`:
@@ -37,60 +38,37 @@ what it gets. Printed per round:
   anywhere in the log, and rows of the old epoch written after the new
   one's first (0: the fence held).
 
+`push`: Web Push subscriptions live through the fault. The nodes trust
+a push service of the script's own (examples/push_service.py,
+`--push-test-ca`); each receiver's phone subscribes (`PUSH`, through the
+node that leads at first, whose data directory keeps it: push is a
+node's, docs/PROTOCOL.md §28), and its messages, unread, are pushed after
+the 2 s its live device holds them. Printed besides: the pushes before
+and after the fault.
+
 As root, PostgreSQL runs under `runuser -u postgres`. Standard library
 only; needs PostgreSQL's binaries and `psql`."""
 import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lines import Line, free_port  # noqa: E402
+from push_service import PushService  # noqa: E402
 
 PAIRS, RATE, PW = 20, 25, "password1"
 WARM, AFTER, FREEZE = 5.0, 10.0, 8.0
 AFTER_PG = 25.0
 HA_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster_ha.sh")
-TIMEOUT = 5.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def as_pg(argv, root):
     return ["runuser", "-u", "postgres", "--"] + argv if root else argv
 
 
-class Line:
-    """One connection, lines in and out, every read with a deadline."""
-
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b"\n")
-
-    def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace")
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def login(port, user, recv=False):
-    c = Line(port)
+def login(port, user, recv=False, timeout=5.0):
+    c = Line(port, timeout=timeout)
     c.send(f"LOGIN:{user}:{PW}")
     reply = c.line()
-    if reply != f"OK:{user}":
+    if reply != f"OK:{user.split('@')[0]}":
         c.close()
         raise ConnectionError(reply)
     return c
@@ -115,12 +93,13 @@ def free_ports(n):
 
 
 class Cluster:
-    def __init__(self, wachat, ha=False):
+    def __init__(self, wachat, ha=False, push=False):
         self.root = os.geteuid() == 0
         self.dir = tempfile.mkdtemp(prefix="cluster-failover.")
         os.chmod(self.dir, 0o755)
         pgbin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
         self.pgbin, self.wachat, self.ha = pgbin, wachat, ha
+        self.push = PushService(wachat, self.dir) if push else None
         self.nodes = {}
         if ha:
             self.formation()
@@ -185,7 +164,8 @@ class Cluster:
                                  "--data-dir", os.path.join(self.dir, f"node-{name}"), "--send-port", str(send),
                                  "--recv-port", str(recv), "--web-port", "off", "--rate", "0", "--exempt", "127.0.0.1",
                                  # a shared machine's disk: the floor is not what is measured
-                                 "--min-free", "100MiB"],
+                                 "--min-free", "100MiB"]
+                                + (["--push-test-ca", self.push.ca] if self.push else []),
                                 stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
         self.nodes[name] = {"proc": proc, "send": send, "recv": recv}
         # Its ports are bound before it joins the cluster: ready once it
@@ -286,7 +266,9 @@ class Receiver(threading.Thread):
 
 
 def history(port, i):
-    c = login(port, f"s{i}")
+    # A check, not a figure: time for a LOGIN's password hash through a
+    # follower on a loaded machine.
+    c = login(port, f"s{i}", timeout=60)
     c.send(f"HISTORY:r{i}:1000")
     head = c.line()
     assert head.startswith("OK:"), head
@@ -295,8 +277,8 @@ def history(port, i):
     return ids
 
 
-def round_(wachat, fault):
-    cl = Cluster(wachat, ha=fault == "pg")
+def round_(wachat, fault, push=False):
+    cl = Cluster(wachat, ha=fault == "pg", push=push)
     try:
         first = cl.nodes["a"]
         for i in range(PAIRS):
@@ -306,6 +288,11 @@ def round_(wachat, fault):
                 reply = setup.line()
                 assert reply == f"OK:{user}", reply
                 setup.close()
+            if push:
+                phone = login(first["send"], f"r{i}@phone")
+                phone.send(cl.push.push_line(f"r{i}"))
+                assert phone.line() == "OK"
+                phone.close()
         before = cl.lease()
         sends = [cl.nodes[n]["send"] for n in "abc"]
         recvs = [cl.nodes[n]["recv"] for n in "abc"]
@@ -377,6 +364,9 @@ def round_(wachat, fault):
             deposed = "starts again as a follower" in cl.log_of(before[1])
             line += (f"; frozen leader: OKs after waking {len(zombie_oks)}, its ids in the log {in_log}, "
                      f"rows of its epoch after the new one's {late}, deposed and restarted as a follower: {deposed}")
+        if push:
+            line += (f"; pushes {cl.push.count()} ({cl.push.count(since=fault_at)} after the fault, "
+                     f"to {len(cl.push.paths())} of {PAIRS} phones)")
         print(line + f" (load average {load})", flush=True)
     except Exception:
         for name in cl.nodes:  # what the nodes said, to see why
@@ -390,5 +380,7 @@ if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[2] not in ("kill", "stop", "pg"):
         sys.exit(__doc__.split("\n\n")[1])
     wachat, fault = os.path.realpath(sys.argv[1]), sys.argv[2]
-    for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
-        round_(wachat, fault)
+    push = "push" in sys.argv[3:]
+    rounds = next((int(a) for a in sys.argv[3:] if a.isdigit()), 1)
+    for _ in range(rounds):
+        round_(wachat, fault, push)

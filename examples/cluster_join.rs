@@ -84,7 +84,7 @@ fn main() -> Result<()> {
         let trimmed = "SELECT (SELECT count(*) FROM checkpoints) >= 2 AND NOT EXISTS (
                            SELECT 1 FROM log WHERE pos + octet_length(records) <= (SELECT min(pos) FROM checkpoints)
                            AND pos < (SELECT max(pos) FROM log))";
-        wait_for(|| Ok(db.query_one(trimmed, &[])?.get::<_, bool>(0)), "the log's older rows archived")?;
+        wait_for(|| Ok(db.query_one(trimmed, &[])?.get::<bool>(0)), "the log's older rows archived")?;
     }
     report(&mut db)?;
 
@@ -153,14 +153,14 @@ fn report(db: &mut postgres::Client) -> Result<()> {
                 (SELECT max(pos + octet_length(records)) FROM log)",
         &[],
     )?;
-    let mib = |i: usize| row.get::<_, i64>(i) as f64 / (1 << 20) as f64;
+    let mib = |i: usize| row.get::<i64>(i) as f64 / (1 << 20) as f64;
     let (newest, end): (i64, i64) = (row.get(4), row.get(6));
     println!(
         "the database: {} rows in log ({:.1} MiB), {} pieces in log_archive ({:.1} MiB); \
          the newest checkpoint at {newest} ({:.2} MiB), {:.1} MiB of log after it",
-        row.get::<_, i64>(0),
+        row.get::<i64>(0),
         mib(1),
-        row.get::<_, i64>(2),
+        row.get::<i64>(2),
         mib(3),
         mib(5),
         (end - newest) as f64 / (1 << 20) as f64

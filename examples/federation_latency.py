@@ -24,43 +24,11 @@ server. Each server gets its own temporary directory and free ports,
 only."""
 import os, shutil, socket, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lines import Line, free_port  # noqa: E402
+
 PW = "pw-secret"
 TIMEOUT = 30.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Line:
-    """One connection, lines in and out, every read with a deadline."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buf = b""
-
-    def send(self, line):
-        self.sock.sendall((line + "\n").encode())
-
-    def read(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
-
-    def ask(self, line):
-        self.send(line)
-        return self.read()
-
-    def close(self):
-        self.sock.close()
 
 
 class Server:
@@ -98,22 +66,22 @@ class Server:
         self.proc.wait()
 
     def user(self, name):
-        conn = Line(self.send)
-        reply = conn.ask(f"REGISTER:{name}::{PW}")
+        conn = Line(self.send, timeout=TIMEOUT)
+        reply = conn.request(f"REGISTER:{name}::{PW}")
         if not reply.startswith("OK"):
-            reply = conn.ask(f"LOGIN:{name}:{PW}")
+            reply = conn.request(f"LOGIN:{name}:{PW}")
         assert reply.startswith("OK"), reply
         return conn
 
     def events(self, name):
-        conn = Line(self.recv)
-        assert conn.ask(f"LOGIN:{name}:{PW}").startswith("OK"), name
+        conn = Line(self.recv, timeout=TIMEOUT)
+        assert conn.request(f"LOGIN:{name}:{PW}").startswith("OK"), name
         return conn
 
 
 def next_msg(events):
     while True:
-        line = events.read()
+        line = events.line()
         if line == "PING":
             events.send("PONG")
         elif line.startswith("MSG:"):
@@ -124,7 +92,7 @@ def latencies(ana, bob_events, to, n, tag):
     out = []
     for i in range(n):
         start = time.perf_counter()
-        reply = ana.ask(f"MSG:{to}:{tag}{i}:number {i}")
+        reply = ana.request(f"MSG:{to}:{tag}{i}:number {i}")
         assert reply.startswith(f"OK:{tag}{i}:"), reply
         line = next_msg(bob_events)
         out.append((time.perf_counter() - start) * 1000)
@@ -160,7 +128,7 @@ def one_round(binary, n, queued, r):
         for i in range(queued):
             ana.send(f"MSG:bob@lab2:q{r}_{i}:queued {i}")
         for i in range(queued):
-            reply = ana.read()
+            reply = ana.line()
             assert reply.startswith(f"OK:q{r}_{i}:"), reply
         start = time.perf_counter()
         lab2.start()

@@ -238,8 +238,12 @@ pub fn json_line(
     line
 }
 
-/// A JSON string literal (quotes, backslashes and control characters
-/// escaped): a value can never end the object or the line.
+/// A JSON string literal (RFC 8259 §7), wachat's one: quotes,
+/// backslashes and control characters escaped (DEL too), and the two line
+/// separators a JavaScript reader would break a line at (U+2028, U+2029):
+/// a value can never end the object or the line, nor clear a terminal
+/// that shows it. The log's JSON lines, the reports of `conform` and
+/// `chaos`, an account's export and a push's payload are written with it.
 pub fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -247,7 +251,9 @@ pub fn json_str(s: &str) -> String {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),

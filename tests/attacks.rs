@@ -2,7 +2,7 @@
 //! it: costs a client can cause, hostile logins, moderation and policy,
 //! a full disk, text that would forge lines, the web port over raw
 //! sockets, the teacher's tools (`top`, `conform`) against hostile
-//! endpoints.
+//! endpoints, Web Push against hostile push services.
 //!
 //! One test binary, its tests by topic in `tests/attacks/`.
 
@@ -20,6 +20,8 @@ mod federation;
 mod hardening;
 #[path = "attacks/policy.rs"]
 mod policy;
+#[path = "attacks/push.rs"]
+mod push;
 #[path = "attacks/text_rules.rs"]
 mod text_rules;
 #[path = "attacks/tools.rs"]

@@ -3,7 +3,8 @@
 //! cluster as one server of the network is in `tests/cluster/`).
 //!
 //! One test binary, its tests by topic in `tests/federation/`:
-//! `network.rs` (messages, statuses, rooms, bounces, outages and the
+//! `addresses.rs` (every request and event that names a user, with an
+//! address), `network.rs` (messages, statuses, rooms, bounces, outages and the
 //! test as a peer; the metrics, `top`, the consoles and the browser),
 //! `bounces.rs` (a refused message shown failed, with its reason),
 //! `calls.rs` (calls across servers, and what cannot ring across),
@@ -18,6 +19,8 @@
 
 mod support;
 
+#[path = "federation/addresses.rs"]
+mod addresses;
 #[path = "federation/bounces.rs"]
 mod bounces;
 #[path = "federation/calls.rs"]

@@ -31,6 +31,10 @@ mod layers;
 mod log_format;
 #[path = "tools/metrics.rs"]
 mod metrics;
+#[path = "tools/names.rs"]
+mod names;
+#[path = "tools/packaged.rs"]
+mod packaged;
 #[path = "tools/portable.rs"]
 mod portable;
 #[path = "tools/reading.rs"]

@@ -30,6 +30,8 @@ mod history;
 mod look;
 #[path = "web/media.rs"]
 mod media;
+#[path = "web/network.rs"]
+mod network;
 #[path = "web/outbox.rs"]
 mod outbox;
 #[path = "web/polish.rs"]
@@ -486,6 +488,87 @@ fn a_websocket_message_past_the_frame_limit_closes_the_socket() {
     assert_eq!(read_text(&mut ws), "OK:ana");
 }
 
+/// The browser's reaction rule (web/wire.js's `isReaction`, on its
+/// engine's `\p{Extended_Pictographic}`) is the server's
+/// (`action::is_reaction`, on its own table), for every code point alone
+/// and for the sequences emoji are made of (flags, keycaps, skin tones,
+/// joiners, tags) and the ones that are no emoji. Part of the next test,
+/// on its page: each browser started costs the browser tests' group, the
+/// suite's longest, a few seconds.
+fn the_browsers_reaction_rule_is_the_servers_over_every_code_point(browser: &Browser) {
+    use wachat::protocol::action::is_reaction;
+    // The code points the browser takes alone, as ranges [first, last].
+    let browsers = browser.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const ranges = [];
+           for (let c = 0; c <= 0x10FFFF; c++) {
+             if (c >= 0xD800 && c <= 0xDFFF) continue; // no character alone
+             if (!w.isReaction(String.fromCodePoint(c))) continue;
+             const last = ranges[ranges.length - 1];
+             if (last && last[1] === c - 1) last[1] = c; else ranges.push([c, c]);
+           }
+           done(ranges);
+         });",
+        json!([]),
+    );
+    let mut servers: Vec<[u32; 2]> = Vec::new();
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        if !is_reaction(c.encode_utf8(&mut [0; 4])) {
+            continue;
+        }
+        let c = c as u32;
+        match servers.last_mut() {
+            Some(last) if last[1] + 1 == c => last[1] = c,
+            _ => servers.push([c, c]),
+        }
+    }
+    assert!(servers.len() > 100, "{} ranges", servers.len());
+    assert_eq!(browsers, json!(servers), "the code points each takes as a reaction");
+    let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    let sequences = [
+        "🇦🇷",
+        "🇦",
+        "🇦🇷🇧",
+        "#️⃣",
+        "#⃣",
+        "5⃣",
+        "x⃣",
+        "*️⃣",
+        "👍🏽",
+        "🏽",
+        "👍🏽🏽",
+        "👩‍👩‍👧",
+        "👩‍❤️‍👨",
+        "🏳️‍🌈",
+        "👍\u{200D}",
+        "\u{200D}👍",
+        "👍👍",
+        "👍a",
+        "a👍",
+        "👍\u{301}",
+        "©️",
+        "©",
+        "☺️",
+        "☺\u{FE0E}",
+        scotland,
+        "🏴\u{E0067}",
+        "👨‍👩‍👧‍👦‍👨‍👩‍👧‍👦",
+        "👨‍👩‍👧‍👦",
+        "",
+        " ",
+        "🫠",
+    ];
+    let browsers = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(s => w.isReaction(s))));",
+        json!([sequences]),
+    );
+    for (sequence, browsers) in sequences.iter().zip(browsers.as_array().unwrap()) {
+        assert_eq!(browsers, &json!(is_reaction(sequence)), "{sequence:?}");
+    }
+}
+
 #[test]
 fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     use wachat::protocol::{Event, Text, names};
@@ -509,12 +592,16 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     cases.push("ñ".repeat(2048));
     cases.push("ñ".repeat(2049));
     cases.push("\\n".repeat(4096));
+    // 1.3: addresses, and what is none.
+    for user in ["bob@lab2", "b.o-b_2@lab-2", "bob@", "@lab2", "bob@lab2@lab3", "#lab@lab2", "bob@lab 2"] {
+        cases.push(user.to_string());
+    }
     let js = browser.exec_async(
         "const done = arguments[1];
          import('/wire.js').then(w => done(arguments[0].map(s => {
            let plain = null; try { plain = w.unescapeText(s); } catch (_) {}
            return [w.textProblem(s) === null, plain, w.isName(s), w.isId(s), w.isRoom(s),
-                   w.escapeText(s), w.isChat(s)];
+                   w.escapeText(s), w.isChat(s), w.isUser(s)];
          })));",
         json!([cases]),
     );
@@ -527,6 +614,8 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         assert_eq!(got[4], json!(names::Chat::parse_room(case).is_ok()), "room {case:?}");
         // 1.3: `bob@lab2` and `#lab@lab2` are chats too.
         assert_eq!(got[6], json!(names::Chat::parse(case).is_ok()), "chat {case:?}");
+        // One grammar for a user (protocol::names::check_user).
+        assert_eq!(got[7], json!(names::check_user(case).is_ok()), "user {case:?}");
         if !case.is_empty() && case.len() < 2000 {
             let escaped = Text::from_plain(case).map(|t| t.as_escaped().to_string());
             assert_eq!(
@@ -560,6 +649,22 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     lines.push("MSG:4:ana@lab1:#lab@lab2:m1:1795243272540:hi room".into());
     lines.push("MSG:5:ana:#nope@lab2:_x1795243272540_failed:1795243272540:⚠ not joined: no room".into());
     lines.push("STATUS:6:bob@lab2:m1:READ:1795243272540".into());
+    // Every event that names a user names one of another server by its address.
+    for line in [
+        "JOINED:bob@lab2",
+        "LEFT:bob@lab2",
+        "MEMBER:#lab:bob@lab2:JOINED",
+        "TYPING:bob@lab2:ana",
+        "KICKED:#lab:ana:bob@lab2",
+        "MUTED:#lab@lab2:bob@lab2:cyd@lab3:1795243272540",
+        "OPPED:#lab:ana:bob@lab2",
+        "STAR:bob@lab2:bob@lab2:m1:starred",
+        "BLOCKED:bob@lab2",
+        "PROFILE:bob@lab2::Bob Builder",
+        "CALL:bob@lab2:c1:END:missed",
+    ] {
+        lines.push(line.into());
+    }
     lines.push("BYE:UNLINKED".into());
     lines.push("MSG:1:ana:bob:m1:5".into());
     lines.push("STATUS:1:bob:m1:READ".into());
@@ -606,6 +711,16 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
             Some(_) => assert_ne!(got, &Value::Null, "{line}"),
         }
     }
+    // What is no user is no event (the server never sends one).
+    let none = ["JOINED:bob@", "LEFT:@lab2", "TYPING:bob@lab2@lab3:ana", "KICKED:#lab:ana:bob@"];
+    let js = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(l => w.parseEvent(l))));",
+        json!([none]),
+    );
+    assert_eq!(js, json!([null, null, null, null]));
+    // 1.2 (§19): reactions.
+    the_browsers_reaction_rule_is_the_servers_over_every_code_point(&browser);
 }
 
 #[test]
@@ -644,15 +759,10 @@ fn only_the_embedded_files_are_served_with_the_policy() {
         "/",
         "/app.css",
         "/app.js",
+        "/state.js",
         "/wire.js",
-        "/link.js",
-        "/chats.js",
-        "/view.js",
-        "/moderation.js",
         "/i18n.js",
-        "/fates.js",
         "/icon.svg",
-        "/mentions.js",
         "/sw.js",
         "/manifest.webmanifest",
     ] {
@@ -777,14 +887,24 @@ fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
     ana.wait_for("document.title === '(2) wachat'");
 }
 
+/// The page is read once the app has applied its language: the page's
+/// own `lang` is English (`<html lang="en">`) until the app says which it
+/// speaks, so a page read before that, on a slow machine, reads English.
 #[test]
 fn the_app_speaks_the_browsers_language() {
     let (_server, url) = web_server(&[]);
-    for (lang, login) in [("es", "Entrar"), ("pt-BR", "Entrar"), ("en-US", "Log in"), ("de", "Log in")] {
+    let languages = [
+        ("es", "es", "Entrar"),
+        ("pt-BR", "pt", "Entrar"),
+        ("en-US", "en", "Log in"),
+        ("de", "en", "Log in"),
+    ];
+    for (lang, spoken, login) in languages {
         let browser = Browser::start_in(800, 600, lang);
         browser.goto(&url);
-        let shown = browser
-            .wait_for("document.documentElement.lang && document.getElementById('login-button').textContent");
+        let shown = browser.wait_for(&format!(
+            "document.documentElement.lang === '{spoken}' && document.getElementById('login-button').textContent"
+        ));
         assert_eq!(shown, json!(login), "{lang}");
         let register =
             browser.exec("return document.getElementById('register-button').textContent", json!([]));

@@ -14,7 +14,7 @@
 
 import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REACTIONS, DELETED } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { preview, say, clearBanner } from './view.js';
+import { preview, say, clearBanner, faces } from './view.js';
 import { applied } from './chatlist.js';
 import { isAdmin } from './moderation.js';
 import { starred, toggle } from './starred.js';
@@ -125,7 +125,7 @@ export class Actions {
     const quote = parseQuote(msg.text);
     const body = quote ? quote.body : msg.text;
     $('compose-what').textContent = kind === 'edit' ? t('editing')
-      : `${t('replyingTo', { who: msg.from })}: ${snippet(preview(body, msg))}`;
+      : `${t('replyingTo', { who: faces.shown(msg.from) })}: ${snippet(preview(body, msg))}`;
     $('compose-note').hidden = false;
     if (kind === 'edit') $('input').value = body;
     $('input').focus();

@@ -14,6 +14,8 @@ const app = new App();
 
 translate(document);
 $('user').value = sessionStorage.getItem(USER_KEY) || localStorage.getItem(USER_KEY) || '';
+// The first field to fill has the focus: User, or the password of a user this browser remembers.
+($('user').value ? $('password') : $('user')).focus();
 if (sessionStorage.getItem(UNTOLD_KEY)) import('./account.js').then((m) => m.untold(UNTOLD_KEY));
 // The app's files kept for a start without the network (sw.js); never a WebSocket or a token.
 if ('serviceWorker' in navigator) {

@@ -1,85 +1,158 @@
-// back.js: the phone's Back and Forward inside the signed-in app. Each
-// view is an entry of the tab's history: the chat list, a chat opened
-// over it, a panel (a chat's Details, Devices, a message's Info) opened over that; Back
-// closes the top one, Forward opens it again. Below the list lies one
-// more entry of the app's own, where Back lands and is sent back to the
-// list: Back never leaves the app (a password login keeps nothing, so
-// leaving would mean the login form again, Forward included).
+// back.js: the phone's Back and Forward inside the signed-in app, as a
+// stack of layers. Each view is an entry of the tab's history: the chat
+// list, a chat opened over it, and each layer opened over that (a chat's
+// Details, Devices, a message's Info, the profile, starred messages, the
+// search results, the server's rules, the photo viewer, the forward
+// chooser, the emoji picker, a call's screen, a room's call's too): Back
+// closes exactly the top one, Forward opens a panel again. Below the list
+// lies one more entry of the app's own, where Back lands and is sent back
+// to the list: Back never leaves the app (a password login keeps nothing,
+// so leaving would mean the login form again, Forward included).
 //
-// Each entry's state says what it shows (`{wachat: 'list'}`, `{wachat:
-// 'chat', chat}`, `{wachat: 'panel', panel, chat}`); a popstate makes
-// the page show it. What the user opens or closes with the page's own
-// controls is compared with the entry: only a change pushes, so showing
-// an entry pushes nothing.
+// One mechanism for every layer: a layer is an element of `LAYERS` that is
+// in the page, not hidden and not minimized (a call's screen, which Back
+// makes small: the call goes on). A MutationObserver sees layers open and
+// close, however their modules open and close them (their buttons, Esc, a
+// pick): one that opens pushes its entry; one that closes by itself takes
+// its entry back if it is the current one. Back to an entry under open
+// layers closes them, each as its own ✕ does.
+//
+// Each entry's state says what it shows and where it stands (`at`: 0 for
+// the base, 1 for the list, 2 for a chat, one more for each layer):
+// `{wachat: 'list', at}`, `{wachat: 'chat', chat, at}`, `{wachat: 'layer',
+// layer, chat, at}`. What the user opens or closes with the page's own
+// controls is compared with the entry: only a change pushes, so showing an
+// entry pushes nothing.
 
 import { fold } from './wire.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** The panels that are an entry of their own, and how each is opened again. */
-const PANELS = {
-  'chat-panel': (app) => app.panel?.toggle(app), // loaded: it was opened before, to have an entry
-  'devices-panel': (app) => import('./devices.js').then((m) => m.toggle(app)),
-  'info-panel': () => import('./receipts.js').then((m) => m.reopen()), // a message's Info (1.2, §31)
+/**
+ * Every layer, by the selector that finds it: how Back closes it, and how
+ * Forward opens it again (a panel, drawn from what the app holds; an
+ * overlay's moment is gone, and Forward passes over its entry).
+ */
+const LAYERS = {
+  '#chat-panel': { close: (app) => app.panel?.close(), reopen: (app) => app.panel?.toggle(app) },
+  '#devices-panel': { close: (app) => devices(app), reopen: (app) => devices(app) },
+  '#info-panel': { close: () => import('./receipts.js').then((m) => m.close()), reopen: () => import('./receipts.js').then((m) => m.reopen()) }, // 1.2, §31
+  '#profile-panel': { close: (app) => profile(app), reopen: (app) => profile(app) },
+  '#starred-panel': { close: () => hide('starred-panel', 'starred-button'), reopen: (app) => import('./starred.js').then((m) => m.show(app)) },
+  '#search-panel': { close: () => hide('search-panel') },
+  '#rules': { close: () => hide('rules') },
+  // Overlays made when they open: each closes as its own ✕ does (`shut`).
+  '.viewer': { close: shut },
+  '#forward': { close: shut },
+  '#emoji-picker': { close: shut },
+  '.call-screen': { close: shut }, // made small, the call going on (call.js, a room's: groupcall.js)
 };
+const SELECTOR = Object.keys(LAYERS).join(', ');
+
+const devices = (app) => import('./devices.js').then((m) => m.toggle(app));
+const profile = (app) => import('./profiles.js').then((m) => m.toggle(app));
+function hide(id, button) {
+  $(id).hidden = true;
+  if (button) $(button).setAttribute('aria-expanded', 'false');
+}
+function shut(_, element) {
+  element.shut?.();
+}
 
 /** The app's state (state.js), and how a chat is opened and closed (conversation.js): the popstate listener's. */
 let app = null;
 let views = null;
+/** The layers open, bottom first: `{element, key, at}` (`at`: its entry's place, null once another entry took it). */
+let stack = [];
+/** Where the current entry stands (its state's `at`). */
+let position = 0;
+/** True while an entry is being shown (Back, Forward): what that closes is no change of the app's own. */
+let showing = false;
 
 /** At each login: the page is the list, over the app's own base entry. */
 export function start(state, open, close) {
   app = state;
   views = { open, close };
-  history.replaceState({ wachat: 'base' }, '');
-  history.pushState({ wachat: 'list' }, '');
+  stack = [];
+  history.replaceState({ wachat: 'base', at: 0 }, '');
+  history.pushState({ wachat: 'list', at: 1 }, '');
+  position = 1;
   if (start.hooked) return;
   start.hooked = true;
   addEventListener('popstate', (e) => show(e.state));
-  const watch = new MutationObserver(() => panelsChanged());
-  for (const id of Object.keys(PANELS)) watch.observe($(id), { attributes: true, attributeFilter: ['hidden'] });
+  new MutationObserver(layersChanged).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden', 'class'] });
 }
 
 const here = () => history.state || {};
 const signedIn = () => app && app.link && !$('app').hidden;
+const chatShown = () => (app.openKey ? app.model.chat(app.openKey).name : undefined);
+
+/** Pushes the entry `state`, one place above the current one. */
+function push(state) {
+  position += 1;
+  history.pushState({ ...state, at: position }, '');
+}
+
+/** The current entry becomes `state`: the layers that stood on it lose their entry. */
+function replace(state) {
+  for (const layer of stack) if (layer.at === position) layer.at = null;
+  history.replaceState({ ...state, at: position }, '');
+}
 
 /** A chat was opened (from the list, a search, a notification): its entry, over the list's. */
 export function opened(name) {
   if (!signedIn()) return;
   const now = here();
-  if (now.wachat === 'chat' && fold(now.chat) === fold(name)) return;
+  if ((now.wachat === 'chat' || now.wachat === 'layer') && fold(now.chat ?? '') === fold(name)) return;
   const entry = { wachat: 'chat', chat: name };
-  // Another chat opened beside the first (a laptop's list): Back still goes to the list.
-  if (now.wachat === 'chat' || now.wachat === 'panel') history.replaceState(entry, '');
-  else history.pushState(entry, '');
+  // Another chat opened beside the first (a laptop's list) takes its entry, so Back still goes to
+  // the list; one opened from a layer (a starred message, a search's result) goes over it, and Back
+  // comes back to that layer.
+  if (now.wachat === 'chat') replace(entry);
+  else push(entry);
 }
 
 /** The chat was closed by the app itself (Leave room): its entry becomes the list's. */
 export function closed() {
-  if (signedIn() && (here().wachat === 'chat' || here().wachat === 'panel')) history.replaceState({ wachat: 'list' }, '');
+  if (signedIn() && !showing && (here().wachat === 'chat' || here().wachat === 'layer')) replace({ wachat: 'list' });
 }
 
-/** The header's ←: Back, as the phone's gesture does (down to the list). */
+/** The header's ←: Back down to the list, every layer over the chat closed on the way. */
 export function leave() {
-  const now = here().wachat;
-  if (now === 'chat') history.back();
-  else if (now === 'panel') history.go(-2);
+  if (position > 1) history.go(1 - position);
   else views.close();
 }
 
-/** A panel opened or closed by its own button (or Esc): opened, it pushes its entry; closed, its entry goes. */
-function panelsChanged() {
+/** Whether `element`, a layer, is open: in the page, not hidden, not made small. */
+const isOpen = (element) => element.isConnected && !element.hidden && !element.classList.contains('minimized');
+
+/** What the page shows changed: layers that opened push their entries, those that closed take theirs back. */
+function layersChanged() {
   if (!signedIn()) return;
-  const now = here();
-  for (const id of Object.keys(PANELS)) {
-    const shown = !$(id).hidden;
-    if (shown && now.panel !== id) {
-      history.pushState({ wachat: 'panel', panel: id, chat: app.openKey && app.model.chat(app.openKey).name }, '');
-      return;
-    }
-    if (!shown && now.panel === id) {
-      history.back();
-      return;
+  const open = [...document.querySelectorAll(SELECTOR)].filter(isOpen);
+  let gone = stack.filter((layer) => !open.includes(layer.element));
+  stack = stack.filter((layer) => open.includes(layer.element));
+  // One that takes the place of a layer of its kind closed at once (a room call's ringing screen
+  // giving way to the call's, as its Join is pressed) takes its entry: the same layer, drawn again.
+  for (const element of open) {
+    const key = Object.keys(LAYERS).find((selector) => element.matches(selector));
+    const heir = gone.find((layer) => layer.key === key);
+    if (!heir || stack.some((layer) => layer.element === element)) continue;
+    gone = gone.filter((layer) => layer !== heir);
+    stack.push({ element, key, at: heir.at });
+  }
+  // Closed by itself (its ✕, Esc, a pick): its entry goes if it is the current one.
+  if (gone.some((layer) => layer.at !== null && layer.at === position)) history.back();
+  for (const element of open) {
+    if (stack.some((layer) => layer.element === element)) continue;
+    const key = Object.keys(LAYERS).find((selector) => element.matches(selector));
+    const now = here();
+    // Opened again by Forward (`show`): its entry is the current one already.
+    if (now.wachat === 'layer' && now.layer === key && !stack.some((layer) => layer.at === position)) {
+      stack.push({ element, key, at: position });
+    } else {
+      push({ wachat: 'layer', layer: key, chat: chatShown() });
+      stack.push({ element, key, at: position });
     }
   }
 }
@@ -87,21 +160,34 @@ function panelsChanged() {
 /** Makes the page show the entry `state` (Back or Forward). */
 function show(state) {
   if (!signedIn()) return;
+  showing = true;
+  try {
+    showEntry(state);
+  } finally {
+    showing = false;
+  }
+}
+
+function showEntry(state) {
+  const from = position;
+  position = state?.at ?? 0;
   if (!state || state.wachat === 'base') {
     // Below the list: forward to it again (what lies beyond stays for Forward), never out of the app.
     history.forward();
     return;
   }
-  for (const id of Object.keys(PANELS)) {
-    if (state.panel === id || $(id).hidden) continue;
-    if (id === 'chat-panel') app.panel?.close();
-    else if (id === 'info-panel') import('./receipts.js').then((m) => m.close());
-    else {
-      $(id).hidden = true;
-      $('devices-button').setAttribute('aria-expanded', 'false');
-    }
+  // Back: every layer above this entry closes, the top one first, as its own ✕ closes it.
+  for (const layer of [...stack].reverse()) {
+    if (layer.at === null || layer.at <= position) continue;
+    stack = stack.filter((l) => l !== layer);
+    LAYERS[layer.key].close(app, layer.element);
   }
   if (state.chat && app.openKey !== fold(state.chat)) views.open(state.chat);
   if (!state.chat && app.openKey) views.close();
-  if (state.panel && $(state.panel).hidden) PANELS[state.panel](app);
+  if (state.wachat !== 'layer' || stack.some((layer) => layer.at === position)) return;
+  // A layer's entry whose layer is not open: Forward opens a panel again; an overlay's entry
+  // (Forward then shows nothing new), or one whose layer closed while another stood on it, is passed over.
+  const reopen = position > from && LAYERS[state.layer]?.reopen;
+  if (reopen) reopen(app);
+  else history.back();
 }

@@ -11,7 +11,7 @@
 import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
-import { say, icon, PHONE } from './view.js';
+import { say, icon, faces, within, PHONE } from './view.js';
 import { draw as drawList, applied } from './chatlist.js';
 
 // The screens' look, loaded with this module (the first visit fetches neither).
@@ -24,7 +24,7 @@ addStrings({
     cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device', connecting: 'Connecting…',
     callDetails: 'Details', callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
     endGone: 'Call ended: the other side left', endBusy: '{who} is in another call', endFailed: 'Call failed: {why}',
-    callBytes: '↓ audio {audio} · video {video}', via: 'Path: {path}',
+    callBytes: '↓ audio {audio} · video {video}', via: 'Path: {path}', returnToCall: 'Back to the call with {who}', cameraAndMic: 'The camera and microphone', microphone: 'The microphone',
   },
   es: {
     calling: 'Llamando…', incomingVoice: 'Llamada de voz entrante', incomingVideo: 'Videollamada entrante', incoming: '{who} te llama ({media})',
@@ -32,7 +32,7 @@ addStrings({
     cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo', connecting: 'Conectando…',
     callDetails: 'Detalles', callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
     endGone: 'Llamada terminada: el otro lado se fue', endBusy: '{who} está en otra llamada', endFailed: 'La llamada falló: {why}',
-    callBytes: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}',
+    callBytes: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}', returnToCall: 'Volver a la llamada con {who}', cameraAndMic: 'La cámara y el micrófono', microphone: 'El micrófono',
   },
   pt: {
     calling: 'Ligando…', incomingVoice: 'Chamada de voz recebida', incomingVideo: 'Chamada de vídeo recebida', incoming: '{who} está ligando ({media})',
@@ -40,7 +40,7 @@ addStrings({
     cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo', connecting: 'Conectando…',
     callDetails: 'Detalhes', callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
     endGone: 'Chamada encerrada: o outro lado saiu', endBusy: '{who} está em outra chamada', endFailed: 'A chamada falhou: {why}',
-    callBytes: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}',
+    callBytes: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}', returnToCall: 'Voltar à chamada com {who}', cameraAndMic: 'A câmera e o microfone', microphone: 'O microfone',
   },
 });
 
@@ -50,6 +50,9 @@ const DISCONNECTED_MS = 10000;
 const ENDED_MS = 5000;
 /** How often the in-call screen reads getStats(). */
 const STATS_MS = 1000;
+/** How long the camera and microphone (and their permission's prompt) may take: 30 s, then the call fails saying so. */
+const DEVICES_MS = 30000;
+
 /** Most ICE candidates of the peer kept before the remote side is set. */
 const MOST_PENDING = 100;
 
@@ -147,7 +150,9 @@ async function connect(call) {
     if (media && e.streams[0]) media.srcObject = e.streams[0];
   };
   pc.onconnectionstatechange = () => connectionChanged(call);
-  call.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === 'video' });
+  // The permission's prompt and the devices: a limit, and the call fails saying which did not answer.
+  const devices = navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === 'video' });
+  call.local = await within(devices, DEVICES_MS, t(call.media === 'video' ? 'cameraAndMic' : 'microphone'), (late) => late.getTracks().forEach((track) => track.stop()));
   for (const track of call.local.getTracks()) pc.addTrack(track, call.local);
   const self = call.screen?.querySelector('video.self');
   if (self) self.srcObject = call.local;
@@ -245,7 +250,7 @@ function ring(call) {
   playTone(call, 'ringtone');
   if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
     try {
-      call.notification = new Notification(t('incoming', { who: call.peer, media: t(call.media) }), { tag: `wachat-call-${call.id}` });
+      call.notification = new Notification(t('incoming', { who: faces.shown(call.peer), media: t(call.media) }), { tag: `wachat-call-${call.id}` });
       call.notification.onclick = () => window.focus();
     } catch (_) {
       /* a phone notifies through its service worker only: the screen is there */
@@ -322,7 +327,7 @@ function endText(event, call) {
     case 'declined': return t('endDeclined');
     case 'missed': return t('endMissed');
     case 'gone': return t('endGone');
-    case 'busy': return t('endBusy', { who: call.peer });
+    case 'busy': return t('endBusy', { who: faces.shown(call.peer) });
     default: return t('endHangup');
   }
 }
@@ -368,10 +373,12 @@ function draw(call) {
     document.body.append(call.screen);
   }
   const screen = call.screen;
+  // The phone's Back makes the screen small, the call going on (back.js); a tap brings it back.
+  screen.shut = () => screen.classList.add('minimized');
   screen.replaceChildren();
   screen.dataset.state = call.state;
   screen.dataset.media = call.media;
-  screen.setAttribute('aria-label', call.peer);
+  screen.setAttribute('aria-label', faces.shown(call.peer));
   const node = (tag, cls, text) => {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -390,15 +397,25 @@ function draw(call) {
     if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
     screen.append(remote);
   }
-  if (call.media !== 'video' || call.state === 'ringing-here') screen.append(node('div', 'call-avatar', call.peer.slice(0, 1).toUpperCase()));
+  if (call.media !== 'video' || call.state === 'ringing-here') {
+    // The other's photo (profiles.js's), else the initial of the name the app knows them by.
+    const photo = faces.photo(call.peer);
+    const face = node('div', 'call-avatar', photo ? undefined : (faces.name(call.peer) || call.peer).slice(0, 1).toUpperCase());
+    if (photo) face.append(Object.assign(node('img'), { src: photo, alt: '' }));
+    screen.append(face);
+  }
   if (call.media === 'video' && call.state !== 'ringing-here') {
     const self = media('video', 'self');
     self.muted = true; // never this side's own sound
     if (call.local) self.srcObject = call.local;
     screen.append(self);
   }
+  const back = node('button', 'call-return', t('returnToCall', { who: faces.shown(call.peer) }));
+  back.type = 'button';
+  back.addEventListener('click', () => screen.classList.remove('minimized'));
+  screen.append(back);
   const who = node('header', 'call-who');
-  who.append(node('h2', null, call.peer));
+  who.append(node('h2', null, faces.shown(call.peer)));
   const status = node('p', 'call-duration', statusText(call));
   who.append(status);
   screen.append(who);

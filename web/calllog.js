@@ -14,6 +14,7 @@
 // or missed. Its tap joins the call while it goes on (groupcall.js).
 
 import { addStrings, t } from './i18n.js';
+import { USER, isUser } from './wire.js';
 
 addStrings({
   en: {
@@ -59,7 +60,7 @@ addStrings({
 export function parse(text) {
   const group = parseGroup(text);
   if (group) return group;
-  let m = /^📞 Missed (voice|video) call( from [A-Za-z0-9_.-]{1,32})?$/.exec(text);
+  let m = new RegExp(`^📞 Missed (voice|video) call( from ${USER})?$`).exec(text);
   if (m) return { what: 'missed', media: m[1], count: 1 };
   if ((m = /^📞 ([1-9][0-9]{0,8}) missed (voice|video) calls$/.exec(text)) && m[1] !== '1') {
     return { what: 'missed', media: m[2], count: Number(m[1]) };
@@ -71,10 +72,8 @@ export function parse(text) {
   return null;
 }
 
-/** A member's name, or (1.3) address. */
-const MEMBER = '[A-Za-z0-9_.-]{1,32}(?:@[A-Za-z0-9_.-]{1,32})?';
-const GROUP_STARTED = new RegExp(`^📞 Group (voice|video) call started by (${MEMBER})$`, 'u');
-const GROUP_ENDED = new RegExp(`^📞 Group (voice|video) call by (${MEMBER}), (?:([0-9]{1,4}):)?([0-9]{1,4}):([0-9]{1,4}) · joined: (.+) · missed: (.+)$`, 'u');
+const GROUP_STARTED = new RegExp(`^📞 Group (voice|video) call started by (${USER})$`, 'u');
+const GROUP_ENDED = new RegExp(`^📞 Group (voice|video) call by (${USER}), (?:([0-9]{1,4}):)?([0-9]{1,4}):([0-9]{1,4}) · joined: (.+) · missed: (.+)$`, 'u');
 /** Most names a list of the line holds (protocol/group_call.rs's LINE_NAMES). */
 const LINE_NAMES = 12;
 
@@ -83,8 +82,7 @@ function names(s) {
   if (s === 'nobody') return { names: [], more: 0 };
   const m = / and ([1-9][0-9]{0,9}) more$/.exec(s);
   const list = (m ? s.slice(0, m.index) : s).split(', ');
-  const member = new RegExp(`^${MEMBER}$`);
-  return list.length <= LINE_NAMES && list.every((n) => member.test(n)) ? { names: list, more: m ? Number(m[1]) : 0 } : null;
+  return list.length <= LINE_NAMES && list.every(isUser) ? { names: list, more: m ? Number(m[1]) : 0 } : null;
 }
 
 /** 1.2 (§32): a room's call's line: `{what: 'group', media, by}` while it goes on, with `seconds, joined, missed` once ended; or null. */

@@ -6,7 +6,7 @@
 
 import { request, parseRoomsLine, parseSeen, isRoom, isChat, serverOf, fold } from './wire.js';
 import { t } from './i18n.js';
-import { seenText, banner, refusal, faces } from './view.js';
+import { seenText, banner, refusal, faces, drawChatFace } from './view.js';
 import { loadRules, renderHeader, whyNotWrite } from './moderation.js';
 import { draw } from './chatlist.js';
 import { opened, closed } from './back.js';
@@ -24,6 +24,8 @@ export async function openChat(app, name) {
   const { model } = app;
   const chat = model.chat(name);
   if (app.openKey !== fold(chat.name)) {
+    // A banner is about the chat left: it does not follow into this one.
+    $('banner').hidden = true;
     // The draft of the chat left stays with it (sending.js's keepDraft); this chat's own comes back.
     app.actions?.cancel();
     $('mention-list')?.remove();
@@ -36,6 +38,7 @@ export async function openChat(app, name) {
   opened(chat.name); // a history entry: the phone's Back comes back to the list
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.room ? chat.name : faces.shown(chat.name);
+  drawChatFace(chat);
   $('call-voice').hidden = $('call-video').hidden = model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
@@ -51,7 +54,8 @@ export async function openChat(app, name) {
   if (chat.room) showRules(app, chat);
   const unread = chat.unread;
   try {
-    if (chat.cursor === undefined) await (await paged(app)).newest(app, chat); // older pages on scrolling up
+    // The first page reaches the first unread message; older pages come on scrolling up.
+    if (chat.cursor === undefined) await (await paged(app)).newest(app, chat, false, unread);
   } catch (_) {
     /* offline: show what is known */
   }
@@ -79,6 +83,7 @@ export function closeChat(app) {
   $('input').value = ''; // the chat's draft stays with it
   // No chat, no header: its title, its details and their panel go.
   for (const id of ['chat-title', 'chat-sub', 'typing']) $(id).textContent = '';
+  drawChatFace(null);
   renderHeader(null);
   app.panel?.close();
   closeInfo();

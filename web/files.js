@@ -268,9 +268,9 @@ function forget(id) {
 export async function queue(app, enqueue, file, name = file.name, caption = '') {
   const chat = app.view.chat;
   if (!chat) return;
-  const most = await limitOf(app.link);
-  if (!file.size || (most && file.size > most)) {
-    banner(t('failed', { reason: file.size ? t('tooBig', { limit: sizeWords(most) }) : t('emptyFile') }));
+  const refused = refusedSize(file.size, await limitOf(app.link));
+  if (refused) {
+    banner(t('failed', { reason: refused }));
     return;
   }
   const type = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
@@ -558,6 +558,7 @@ export function viewer(msg, link) {
   name.title = `${msg.from} · ${shortTime(msg.ts)}`;
   bar.append(name, downloadButton(link, msg, file.type), forward, close);
   const box = el('div', 'viewer');
+  box.shut = shut; // the phone's Back closes it as ✕ does (back.js)
   box.setAttribute('role', 'dialog');
   box.setAttribute('aria-modal', 'true');
   box.setAttribute('aria-label', file.name);
@@ -717,4 +718,20 @@ function stage(app, enqueue, file, name) {
   bar.append(el('span', 'attach-name', fileText(name, file.size)), caption, go, cancel);
   $('composer').before(bar);
   caption.focus();
+  // A file the server would refuse is said so before Send, which stays off (`queue` checks again).
+  limitOf(app.link).then((most) => {
+    const why = refusedSize(file.size, most);
+    if (!why || !bar.isConnected) return;
+    go.disabled = caption.disabled = true;
+    const said = el('span', 'attach-why', why);
+    said.setAttribute('role', 'alert');
+    caption.replaceWith(said);
+    cancel.focus();
+  });
+}
+
+/** Why a file of `size` bytes cannot go to a server whose limit is `most` (null: not known), or null if it can. */
+function refusedSize(size, most) {
+  if (!size) return t('emptyFile');
+  return most && size > most ? t('tooBig', { limit: sizeWords(most) }) : null;
 }

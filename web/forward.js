@@ -13,7 +13,7 @@
 import { request, parseMsgOk, parseQuote } from './wire.js';
 import { newId } from './chats.js';
 import { t, addStrings } from './i18n.js';
-import { el, banner, refusal, FORWARDED } from './view.js';
+import { el, avatar, banner, refusal, faces, FORWARDED } from './view.js';
 import { draw } from './chatlist.js';
 import { carry, captionOf } from './files.js';
 
@@ -39,20 +39,24 @@ export function choose(app, msg) {
     document.removeEventListener('keydown', onKey, true);
     back?.focus?.();
   };
+  box.shut = shut; // the phone's Back closes it as ✕ does (back.js)
   const close = el('button', 'secondary icon', '✕');
   close.type = 'button';
   close.setAttribute('aria-label', t('close'));
   close.addEventListener('click', shut);
   const list = el('ul', 'forward-list');
   for (const chat of app.model.ordered()) {
-    const pick = el('button', 'secondary', chat.name);
+    // A person by the name the app knows them by (profiles.js), with their face, as the chat list shows them.
+    const shown = chat.room ? chat.name : faces.shown(chat.name);
+    const pick = el('button', 'secondary');
+    pick.append(avatar(chat.name), el('span', 'chat-name', shown));
     pick.type = 'button';
     pick.dataset.chat = chat.name.toLowerCase();
     pick.addEventListener('click', async () => {
       shut();
       try {
         await forward(app, msg, chat);
-        banner(t('forwardedTo', { chat: chat.name }), true);
+        banner(t('forwardedTo', { chat: shown }), true);
       } catch (e) {
         banner(refusal(e));
       }

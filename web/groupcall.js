@@ -22,17 +22,17 @@ document.head.append(Object.assign(document.createElement('link'), { rel: 'style
 
 addStrings({
   en: {
-    groupIncoming: 'Group {media} call from {who}', joinCall: 'Join', joinCallIn: 'Join the call in {room}', leaveCall: 'Leave',
+    returnToRoomCall: 'Back to the call in {room}', groupIncoming: 'Group {media} call from {who}', joinCall: 'Join', joinCallIn: 'Join the call in {room}', leaveCall: 'Leave',
     groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', groupOut: 'You are out of the call',
     joinedElsewhere: 'Joined on another device', groupMuted: 'muted', groupNoPicture: 'camera off', groupSpeaking: 'speaking',
   },
   es: {
-    groupIncoming: 'Llamada de {media} en grupo de {who}', joinCall: 'Unirse', joinCallIn: 'Unirse a la llamada de {room}', leaveCall: 'Salir',
+    returnToRoomCall: 'Volver a la llamada de {room}', groupIncoming: 'Llamada de {media} en grupo de {who}', joinCall: 'Unirse', joinCallIn: 'Unirse a la llamada de {room}', leaveCall: 'Salir',
     groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', groupOut: 'Estás fuera de la llamada',
     joinedElsewhere: 'Unido en otro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'cámara apagada', groupSpeaking: 'hablando',
   },
   pt: {
-    groupIncoming: 'Chamada de {media} em grupo de {who}', joinCall: 'Entrar', joinCallIn: 'Entrar na chamada de {room}', leaveCall: 'Sair',
+    returnToRoomCall: 'Voltar à chamada de {room}', groupIncoming: 'Chamada de {media} em grupo de {who}', joinCall: 'Entrar', joinCallIn: 'Entrar na chamada de {room}', leaveCall: 'Sair',
     groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', groupOut: 'Você está fora da chamada',
     joinedElsewhere: 'Entrou em outro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'câmera desligada', groupSpeaking: 'falando',
   },
@@ -418,6 +418,12 @@ function section(call, state) {
   screen.setAttribute('role', 'dialog');
   screen.setAttribute('aria-label', call.room);
   Object.assign(screen.dataset, { state, media: call.media, room: call.room, call: call.id || '' });
+  // The phone's Back makes the screen small, the call going on (back.js); a tap brings it back.
+  screen.shut = () => screen.classList.add('minimized');
+  const back = node('button', 'call-return', t('returnToRoomCall', { room: call.room }));
+  back.type = 'button';
+  back.addEventListener('click', () => screen.classList.remove('minimized'));
+  screen.append(back);
   document.body.append(screen);
   call.screen = screen;
   return screen;

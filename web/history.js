@@ -21,6 +21,12 @@ import { applied } from './chatlist.js';
 
 /** Messages asked for when a chat opens. */
 export const FIRST_PAGE = 50;
+/**
+ * The most a first page asks for, to reach a chat's first unread message
+ * (the unread line goes above it): the server's `HISTORY` gives at most its
+ * `max_history`, 1,000 by default.
+ */
+const MOST_FIRST_PAGE = 1000;
 /** Messages asked for each time the reader scrolls to the top. */
 export const OLDER_PAGE = 100;
 /** Tries of a page the server refuses for its rate (--rate), each after the wait it says. */
@@ -37,12 +43,14 @@ let reading = false;
 
 /**
  * The newest page of `chat`, merged with what the app holds; `draw`: the
- * open chat is drawn again where that changed it.
+ * open chat is drawn again where that changed it. With `unread` messages
+ * not read, the page reaches the first of them (and a few before it).
  */
-export async function newest(app, chat, draw = false) {
+export async function newest(app, chat, draw = false, unread = 0) {
   const view = app.view;
   const held = holding(chat);
-  const page = await askPage(app.link, chat, FIRST_PAGE, '*');
+  const size = Math.min(MOST_FIRST_PAGE, Math.max(FIRST_PAGE, unread + 10));
+  const page = await askPage(app.link, chat, size, '*');
   if (!page) return;
   const was = view.chat === chat ? drawn(view, chat) : null;
   merge(app.model, chat, page, held, (result) => applied(app, result));

@@ -4,7 +4,7 @@
 const STRINGS = {
   en: {
     mentioned: '{n} mentions of you', details: 'Details', youBlocked: 'You blocked {who}', mentionFrom: '{who} mentioned you',
-    actions: 'Message actions', edited: 'edited', deleted: '(message deleted)', search: 'Search messages', searchIn: 'Where to search', allChats: 'All chats', thisChat: 'This chat', find: 'Find',
+    actions: 'Message actions', actionsOn: 'Actions on the message of {who}, {time}: {what}', actionsOnMine: 'Actions on your message, {time}: {what}', edited: 'edited', deleted: '(message deleted)', search: 'Search messages', searchIn: 'Where to search', allChats: 'All chats', thisChat: 'This chat', find: 'Find',
     user: 'User', password: 'Password', email: 'Email (optional)', login: 'Log in', register: 'Register',
     chats: 'Chats', newChat: 'New chat: a user or #room', open: 'Open', back: 'Back to chats',
     message: 'Message', send: 'Send', members: 'Members', leave: 'Leave room',
@@ -42,7 +42,7 @@ const STRINGS = {
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
-    actions: 'Acciones del mensaje', edited: 'editado', deleted: '(mensaje eliminado)', search: 'Buscar mensajes', searchIn: 'Dónde buscar', allChats: 'Todos los chats', thisChat: 'Este chat', find: 'Buscar',
+    actions: 'Acciones del mensaje', actionsOn: 'Acciones del mensaje de {who}, {time}: {what}', actionsOnMine: 'Acciones de tu mensaje, {time}: {what}', edited: 'editado', deleted: '(mensaje eliminado)', search: 'Buscar mensajes', searchIn: 'Dónde buscar', allChats: 'Todos los chats', thisChat: 'Este chat', find: 'Buscar',
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
     chats: 'Chats', newChat: 'Nuevo chat: un usuario o #sala', open: 'Abrir', back: 'Volver a los chats',
     message: 'Mensaje', send: 'Enviar', members: 'Miembros', leave: 'Salir de la sala',
@@ -80,7 +80,7 @@ const STRINGS = {
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
-    actions: 'Ações da mensagem', edited: 'editada', deleted: '(mensagem apagada)', search: 'Buscar mensagens', searchIn: 'Onde buscar', allChats: 'Todas as conversas', thisChat: 'Esta conversa', find: 'Buscar',
+    actions: 'Ações da mensagem', actionsOn: 'Ações da mensagem de {who}, {time}: {what}', actionsOnMine: 'Ações da sua mensagem, {time}: {what}', edited: 'editada', deleted: '(mensagem apagada)', search: 'Buscar mensagens', searchIn: 'Onde buscar', allChats: 'Todas as conversas', thisChat: 'Esta conversa', find: 'Buscar',
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
     chats: 'Conversas', newChat: 'Nova conversa: um usuário ou #sala', open: 'Abrir', back: 'Voltar às conversas',
     message: 'Mensagem', send: 'Enviar', members: 'Membros', leave: 'Sair da sala',

@@ -86,6 +86,8 @@ export class Link extends EventTarget {
       ws.onclose = () => this.dropped(sockets);
       ws.onerror = () => this.dropped(sockets);
     }
+    // A server that takes the connection and never logs it in is one that cannot be reached: tried again later.
+    sockets.late = setTimeout(() => this.dropped(sockets), REPLY_MS);
   }
 
   /**
@@ -112,6 +114,7 @@ export class Link extends EventTarget {
     const sockets = this.sockets;
     this.sockets = null;
     if (sockets) {
+      clearTimeout(sockets.late);
       for (const ws of [sockets.send, sockets.recv]) {
         ws.onclose = ws.onerror = ws.onmessage = null;
         try {
@@ -149,6 +152,7 @@ export class Link extends EventTarget {
   /** Both sockets logged in. */
   up(sockets) {
     if (!sockets.sendUp || !sockets.recvUp) return;
+    clearTimeout(sockets.late);
     this.backoff = 500;
     this.throttledOnce = false;
     this.loggedInOnce = true;

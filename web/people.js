@@ -6,7 +6,8 @@
 // last seen, and a tap (or ↓, then Enter) opens the chat. A name typed
 // whole and Enter still open any chat, found or not. Names are set as text.
 // 1.3 (§27): `bo@lab2` asks lab2, over its server's link, for its people
-// named bo…; lab2's refusal, or that it cannot be reached, is said in the list.
+// named bo…; lab2's refusal, that it cannot be reached, or that the network
+// has no such server, is said in the list.
 
 import { request, parseSeen, isUser, serverOf, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
@@ -20,6 +21,7 @@ addStrings({
     notListed: '{server} does not list its people to other servers',
     unreachable: '{server} cannot be reached now',
     tooMany: 'Too many searches of other servers: try again in a minute',
+    noServer: 'There is no server {server} in this class network', noNetwork: 'This server is in no class network: {server} cannot be asked',
   },
   es: {
     people: 'Personas', nobody: 'Nadie en tus salas se llama {start}…',
@@ -27,6 +29,7 @@ addStrings({
     notListed: '{server} no muestra sus personas a otros servidores',
     unreachable: 'No se puede contactar con {server} ahora',
     tooMany: 'Demasiadas búsquedas en otros servidores: prueba dentro de un minuto',
+    noServer: 'No hay ningún servidor {server} en esta red de la clase', noNetwork: 'Este servidor no está en ninguna red de la clase: no se puede preguntar a {server}',
   },
   pt: {
     people: 'Pessoas', nobody: 'Ninguém nas suas salas se chama {start}…',
@@ -34,6 +37,7 @@ addStrings({
     notListed: '{server} não mostra as suas pessoas a outros servidores',
     unreachable: 'Não é possível contactar {server} agora',
     tooMany: 'Buscas demais em outros servidores: tente daqui a um minuto',
+    noServer: 'Não há nenhum servidor {server} nesta rede da turma', noNetwork: 'Este servidor não está em nenhuma rede da turma: não é possível perguntar a {server}',
   },
 });
 
@@ -81,8 +85,10 @@ async function ask(app, start) {
     const server = serverOf(start);
     // An older server does not know PEOPLE; an address's refusal is about that address only.
     if (answer.reply.code === 'BAD_REQUEST' && !server) served = false;
-    const said = server && { FORBIDDEN: 'notListed', OFFLINE: 'unreachable', UNAVAILABLE: 'notListed', RATE_LIMITED: 'tooMany' }[answer.reply.code];
-    // A server not in the roster (still being typed, `bob@la`) is no news.
+    const said = server && {
+      FORBIDDEN: 'notListed', OFFLINE: 'unreachable', UNAVAILABLE: 'notListed', RATE_LIMITED: 'tooMany',
+      UNKNOWN_SERVER: 'noServer', BAD_REQUEST: 'noNetwork',
+    }[answer.reply.code];
     if (said) note(t(said, { server }));
     else close();
     return;

@@ -11,7 +11,7 @@
 
 import { request, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { faces, refusal } from './view.js';
+import { faces, refusal, drawMe, drawChatFace } from './view.js';
 import { draw } from './chatlist.js';
 
 addStrings({
@@ -105,6 +105,8 @@ function redraw(app) {
   draw(app);
   const chat = app.openKey && app.model.chat(app.openKey);
   if (chat && !chat.room) $('chat-title').textContent = faces.shown(chat.name);
+  drawChatFace(chat);
+  if (app.link) drawMe(app.model.me, app.link.who.device);
   if (chat && chat.room && !$('chat-panel').hidden) app.panel?.showMembers(app);
   // A room's sender lines (view.js): the name, before a relayed post's note.
   for (const from of document.querySelectorAll('#messages .from[data-from]')) from.firstChild.textContent = faces.shown(from.dataset.from);

@@ -12,6 +12,7 @@ import { newId } from './chats.js';
 import { addStrings, t } from './i18n.js';
 import { banner } from './view.js';
 import { draw } from './chatlist.js';
+import { paged } from './conversation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -124,13 +125,20 @@ export function enqueue(app, entry) {
 
 /** Sends every entry of the outbox (after a login or a reconnection). */
 export function flushOutbox(app) {
-  for (const entry of app.outbox.entries) trySend(app, entry);
+  for (const entry of app.outbox.entries) {
+    if (!inFlight.has(entry.id)) waited.add(entry.id); // it did not go before this login
+    trySend(app, entry);
+  }
 }
 
 /** Sends an outbox entry if online; it leaves the outbox at the server's answer. */
 function trySend(app, entry) {
   const { link } = app;
-  if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
+  if (inFlight.has(entry.id)) return;
+  if (!link || link.status !== 'online') {
+    waited.add(entry.id);
+    return;
+  }
   inFlight.add(entry.id);
   // A file goes through files.js (its bytes, then its FILE), a text in one line.
   const sending = entry.file ? import('./files.js').then((m) => m.deliver(app, entry, () => app.outbox.save())) : link.request(sendLine(entry));
@@ -156,6 +164,7 @@ function trySend(app, entry) {
         if (ok) msg.ts = ok.ts;
         if (msg.state === 'SENT') msg.state = 'RECEIVED';
         if (entry.file) msg.file = { ...entry.file, id: entry.upload.id }; // now the server's, to fetch and forward
+        if (waited.delete(entry.id)) placeAsStored(app, chat);
       } else {
         msg.failed = reply.reason || reply.code;
         banner(t('failed', { reason: msg.failed }));
@@ -170,6 +179,28 @@ function trySend(app, entry) {
       inFlight.delete(entry.id);
       if (app.link && app.link.status === 'online') setTimeout(() => trySend(app, entry), 250);
     });
+}
+
+/**
+ * The ids of outbox entries that could not go at once (written offline,
+ * or kept across a reload): the server stores each when it gets it, after
+ * what others sent meanwhile, which may come later than it here.
+ */
+const waited = new Set();
+
+/**
+ * A message that waited was stored: the chat is read again from the server
+ * (its newest page, asked after the message on the same connection, so it
+ * holds it), and drawn in the server's order, which a reload shows too.
+ * A chat not open is read again when it opens.
+ */
+function placeAsStored(app, chat) {
+  if (app.view.chat !== chat) {
+    chat.cursor = undefined;
+    return;
+  }
+  if (chat.rereading) return;
+  chat.rereading = paged(app).then((m) => m.newest(app, chat, true)).catch(() => {}).finally(() => { chat.rereading = null; });
 }
 
 /** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */

@@ -14,7 +14,7 @@ import { Link } from './link.js';
 import { Model, Outbox, Drafts } from './chats.js';
 import { isName, isId, fold, normalizeCode } from './wire.js';
 import { addStrings, t } from './i18n.js';
-import { Conversation, banner, refusal } from './view.js';
+import { Conversation, banner, refusal, drawMe } from './view.js';
 import { draw } from './chatlist.js';
 import { newChat, openChat, closeChat, paged, updateSub } from './conversation.js';
 import { start as startHistory } from './back.js';
@@ -182,10 +182,8 @@ async function enter(app, who) {
   for (const entry of outbox.entries) model.queue(entry);
   $('login').hidden = true;
   $('app').hidden = false;
-  $('me').textContent = `${link.user} · ${who.device}`;
-  $('me').title = $('me').textContent;
   // Named "Profile" and by what it shows (a spoken command names what is seen).
-  $('profile-button').setAttribute('aria-label', `${t('profile')}, ${$('me').textContent}`);
+  drawMe(link.user, who.device);
   hook(app);
   startHistory(app, (name) => openChat(app, name), () => closeChat(app));
   draw(app);

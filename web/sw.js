@@ -5,15 +5,14 @@
 // new version of the app shows at the next load.
 
 const CACHE = 'wachat-shell';
-/** The first load's files; the modules loaded later join when first used. */
-const SHELL = ['/', '/app.css', '/app.js', '/state.js', '/wire.js', '/link.js', '/chats.js', '/view.js', '/moderation.js',
-  '/i18n.js', '/fates.js', '/mentions.js', '/icon.svg', '/manifest.webmanifest'];
+/** The first load's files (the login form's); the modules loaded later join when first used (at a login, the signed-in app's). */
+const SHELL = ['/', '/app.css', '/app.js', '/state.js', '/wire.js', '/i18n.js', '/icon.svg', '/manifest.webmanifest'];
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
   '/devices.js', '/qr.js', '/store.js', '/files.js', '/widgets.js', '/archive.js', '/starred.js',
   '/forward.js', '/voice.js', '/call.js', '/call.css', '/calllog.js', '/groupcall.js', '/groupcall.css', '/autocomplete.js', '/stay.js',
   '/history.js', '/people.js', '/links.js', '/session.js', '/controls.js', '/chatlist.js', '/conversation.js', '/back.js', '/sending.js',
   '/typing.js', '/events.js', '/notify.js', '/refresh.js', '/push.js', '/shortcuts.js', '/emoji.js', '/listmenu.js', '/profiles.js',
-  '/receipts.js'];
+  '/receipts.js', '/link.js', '/chats.js', '/view.js', '/moderation.js', '/fates.js', '/mentions.js'];
 
 /** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {
@@ -73,7 +72,9 @@ self.addEventListener('push', (event) => {
     requireInteraction: call,
     data: { chat: push.chat },
   };
-  event.waitUntil(self.registration.showNotification(String(push.title || push.from || 'wachat'), options));
+  // The title is the server's to say (the sender, or with previews off
+  // none): without one, the app's name, never a sender read elsewhere.
+  event.waitUntil(self.registration.showNotification(String(push.title || 'wachat'), options));
 });
 
 // A tap on a notification (notify.js's, or a push's) brings the app back,

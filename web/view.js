@@ -4,15 +4,15 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { addStrings, t, lang } from './i18n.js';
-import { DELETED, isNotice, invitation, fold, relayedBy, ownWords } from './wire.js';
+import { DELETED, isNotice, invitation, fold, relayedBy, ownWords, parseQuote, snippet } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
 
 addStrings({
-  en: { emptyRoom: 'No messages in {room} yet. What is written here goes to every member; others join by its name, {room}, or by an invitation (Details).', emptyChat: 'No messages with {who} yet: say hello.' },
-  es: { emptyRoom: 'Aún no hay mensajes en {room}. Lo que se escribe aquí llega a todos sus miembros; otros se unen por su nombre, {room}, o por invitación (Detalles).', emptyChat: 'Aún no hay mensajes con {who}: salúdalo.' },
-  pt: { emptyRoom: 'Ainda não há mensagens em {room}. O que se escreve aqui chega a todos os membros; outros entram pelo nome, {room}, ou por convite (Detalhes).', emptyChat: 'Ainda não há mensagens com {who}: diga olá.' },
+  en: { emptyRoom: 'No messages in {room} yet. What is written here goes to every member; others join by its name, {room}, or by an invitation (Details).', emptyChat: 'No messages with {who} yet: say hello.', noAnswer: '{what} did not answer within {s} s' },
+  es: { emptyRoom: 'Aún no hay mensajes en {room}. Lo que se escribe aquí llega a todos sus miembros; otros se unen por su nombre, {room}, o por invitación (Detalles).', emptyChat: 'Aún no hay mensajes con {who}: salúdalo.', noAnswer: '{what} no respondió en {s} s' },
+  pt: { emptyRoom: 'Ainda não há mensagens em {room}. O que se escreve aqui chega a todos os membros; outros entram pelo nome, {room}, ou por convite (Detalhes).', emptyChat: 'Ainda não há mensagens com {who}: diga olá.', noAnswer: '{what} não respondeu em {s} s' },
 });
 
 /** An element with a class and, optionally, a text (as text). */
@@ -120,10 +120,48 @@ export const faces = {
   shown: (name) => (faces.name(name) ? `${faces.name(name)} (${name})` : name),
 };
 
+/**
+ * One's own place in the list's header: one's face and the name others see
+ * (the display name, else the account), the account and this device in
+ * its title and in the Profile button's name. Drawn at the login, and by
+ * profiles.js when the profile is known or changes.
+ */
+export function drawMe(me, device) {
+  const node = $('me');
+  node.replaceChildren(avatar(me), el('span', 'me-name', faces.name(me) || me));
+  node.title = `${faces.shown(me)} · ${device}`;
+  $('profile-button').setAttribute('aria-label', `${t('profile')}, ${node.title}`);
+}
+
+/** The open chat's face in its header: the person's photo (or the room's initials), as the list shows it. */
+export function drawChatFace(chat) {
+  $('chat-face').replaceChildren(...(chat ? [avatar(chat.name)] : []));
+}
+
+/**
+ * `promise`, or an Error saying that `what` (words for the user) did not
+ * answer within `ms`: every wait of the app for something outside the
+ * browser's page (a push service, the camera, the server) has a limit,
+ * and says what happened when it is reached. `late` gets what comes after
+ * the limit (a subscription to take back).
+ */
+export function within(promise, ms, what, late = () => {}) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      promise.then(late, () => {});
+      reject(new Error(t('noAnswer', { what, s: Math.round(ms / 1000) })));
+    }, ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
 /** An avatar: the person's photo, else the initials on the name's colour. */
 export function avatar(name) {
   const photo = faces.photo(name);
-  const node = el('span', 'avatar', photo ? '' : initials(name));
+  const node = el('span', 'avatar');
+  // The initials are drawn (app.css), not text: a control that shows a face names itself by its words alone.
+  if (!photo) node.dataset.initials = initials(name);
   node.setAttribute('aria-hidden', 'true');
   // Dark enough for its white initials at 4.5:1 whatever the hue (yellow's is the lightest); CSSOM, which the CSP allows.
   node.style.background = `hsl(${hue(name)}, 45%, 32%)`;
@@ -219,6 +257,9 @@ const PHOTO_NAME = /\.(png|jpe?g|gif|webp)$/i;
  * itself, whose file type, if known, says whether it is a photo.
  */
 export function preview(text, msg = null) {
+  // A post its room's home relayed (1.3): its author's words, as its bubble shows them, never the marker.
+  const relayed = msg && relayedBy(msg.from ?? '', msg.to ?? '', text);
+  if (relayed) text = parseQuote(relayed.words)?.body ?? relayed.words;
   const room = msg && invitation(msg);
   if (room) return t('youInvited', { by: msg.from, room });
   const sound = voice(text);
@@ -339,7 +380,8 @@ export class Conversation {
   /** Adds a message at the end (scrolling along if the reader was at the bottom), after the unread divider if asked. */
   append(msg, follow = true, divider = false) {
     this.list.querySelector(':scope > .chat-start')?.remove();
-    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    // Read only when it follows: a layout forced at each of a chat's messages drawn at its opening is quadratic (1,000 unread).
+    const atBottom = follow && this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
     const day = msg.ts ? dayKey(msg.ts) : dayKey(Date.now());
     if (day !== this.lastDay) {
       this.list.append(el('li', 'day', dayLabel(msg.ts || Date.now())));
@@ -428,7 +470,7 @@ export class Conversation {
         text.textContent = m.said(msg, this.me);
         text.dataset.said = '';
         const media = m.media(msg);
-        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat?.name ?? '' }));
+        again.setAttribute('aria-label', t('callBack', { said: text.textContent, who: this.chat ? faces.shown(this.chat.name) : '' }));
         again.onclick = () => media && this.onCall?.(media);
       }, () => { text.textContent = visible(msg.text.replace(/^📞 /u, '')); });
       return;
@@ -450,7 +492,7 @@ export class Conversation {
     const quote = msg.deleted ? null : replyQuote(this.chat, msg, this.server);
     if (quote) {
       const deleted = quote.quoted === DELETED;
-      const said = el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
+      const said = el('div', 'quote', `${faces.shown(quote.author)}: ${deleted ? t('deleted') : preview(quote.quoted)}`);
       said.dir = 'auto';
       item.append(said);
     }
@@ -503,7 +545,9 @@ export class Conversation {
       // Actions (1.2) on a message the server has: session.js loads actions.js at the first tap.
       const more = el('button', 'more secondary', '⋯');
       more.type = 'button';
-      more.setAttribute('aria-label', t('actions'));
+      // Each ⋯ says whose message and which (a screen reader lists them all), the words cut as a quote's.
+      const said = { who: faces.shown(msg.from), time: shortTime(msg.ts), what: snippet(preview(parseQuote(msg.text)?.body ?? msg.text, msg)) };
+      more.setAttribute('aria-label', t(msg.mine ? 'actionsOnMine' : 'actionsOn', said));
       more.addEventListener('click', () => this.onMore(item, msg));
       item.append(more);
       if (menu) item.append(menu);

@@ -13,17 +13,20 @@
 // played from a blob: URL of its bytes.
 
 import { t, addStrings } from './i18n.js';
-import { el, voice, clock, banner, MAX_VOICE_SECONDS } from './view.js';
+import { el, voice, clock, banner, within, MAX_VOICE_SECONDS } from './view.js';
 import { ownWords } from './wire.js';
 
 addStrings({
-  en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}', speed: 'Playback speed {x}' },
-  es: { recording: 'Grabando {t}', stopSend: 'Enviar mensaje de voz', play: 'Reproducir mensaje de voz', pause: 'Pausa', voiceOf: 'Mensaje de voz, {t}', noMic: 'Sin micrófono: {reason}', speed: 'Velocidad de reproducción {x}' },
-  pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}', speed: 'Velocidade de reprodução {x}' },
+  en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}', speed: 'Playback speed {x}', theMic: 'The microphone' },
+  es: { recording: 'Grabando {t}', stopSend: 'Enviar mensaje de voz', play: 'Reproducir mensaje de voz', pause: 'Pausa', voiceOf: 'Mensaje de voz, {t}', noMic: 'Sin micrófono: {reason}', speed: 'Velocidad de reproducción {x}', theMic: 'El micrófono' },
+  pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}', speed: 'Velocidade de reprodução {x}', theMic: 'O microfone' },
 });
 
 /** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web/media.rs ask them here. */
 export { voice, clock };
+
+/** How long the microphone (and its permission's prompt) may take before the recording is given up, said so. */
+const MIC_MS = 30000;
 
 /** The speeds a voice message plays at, in the order its speed control goes through them. */
 const SPEEDS = [1, 1.5, 2];
@@ -40,7 +43,8 @@ export async function record(app, sendFile) {
   if (document.getElementById('voice-bar')) return;
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    // The permission's prompt and the device: a limit, said as any refusal is (view.js's `within`).
+    stream = await within(navigator.mediaDevices.getUserMedia({ audio: true }), MIC_MS, t('theMic'), (late) => late.getTracks().forEach((track) => track.stop()));
   } catch (e) {
     banner(t('noMic', { reason: e.message || e.name }));
     return;

@@ -9,20 +9,29 @@
 /** Longest text in bytes, after unescaping (protocol §1). */
 export const MAX_TEXT = 4096;
 
-const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-/** 1.3 (§27): `bob@lab2`, a user of another server of the class network. */
-const ADDRESS = /^[A-Za-z0-9_.-]{1,32}@[A-Za-z0-9_.-]{1,32}$/;
+/** A name of this server (protocol::names::check_name): 1 to 32 of `A-Z a-z 0-9 _ . -`. */
+const NAME_CHARS = '[A-Za-z0-9_.-]{1,32}';
+const NAME = new RegExp(`^${NAME_CHARS}$`);
+/**
+ * A user, as every request, event and reply line that means one names it: a
+ * name of this server, or (1.3, §27) an address of another server of the class
+ * network, `bob@lab2` (protocol::names::check_user, the one grammar, which
+ * tests/web.rs checks this against). The pattern, for the texts that name a
+ * user (a quote's author, a notice, a call's line); `isUser` for a field.
+ */
+export const USER = `${NAME_CHARS}(?:@${NAME_CHARS})?`;
+const USER_ONLY = new RegExp(`^${USER}$`);
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DIGITS = /^[0-9]{1,20}$/;
 /** A HISTORY line's states; 1.3: `FAILED`, a message of mine that bounced (its bounce's line follows it). */
 const STATES = ['RECEIVED', 'DELIVERED', 'READ', 'FAILED'];
 
-/** A name of this server: an account, a device, a room without its `#`. */
+/** A name of this server: one's own account, a device, a room without its `#`. */
 export const isName = (s) => NAME.test(s);
-/** A user a conversation may name: of this server, or (1.3) of another of its network, `bob@lab2`. */
-export const isUser = (s) => NAME.test(s) || ADDRESS.test(s);
+/** Whether `s` is a user (`USER`): of this server, or (1.3) of another of its network, `bob@lab2`. */
+export const isUser = (s) => USER_ONLY.test(s);
 /** Whom a block names: a user, or (1.3) a whole server of the network, `@lab2`. */
-export const isBlockable = (s) => NAME.test(s) || (s.startsWith('@') && NAME.test(s.slice(1)));
+export const isBlockable = (s) => isUser(s) || (s.startsWith('@') && NAME.test(s.slice(1)));
 /** A room: `#lab`, or (1.3) one homed on another server, `#lab@lab2`. */
 export const isRoom = (s) => s.length > 1 && s[0] === '#' && isUser(s.slice(1));
 export const isChat = (s) => isUser(s) || isRoom(s);
@@ -337,7 +346,7 @@ function sendable(plain) {
 }
 
 function onUser(word, room, user) {
-  need(isRoom(room) && isName(user), 'bad room or user');
+  need(isRoom(room) && isUser(user), 'bad room or user');
   return `${word}:${room}:${user}`;
 }
 
@@ -367,7 +376,7 @@ export function parsePrefLine(line) {
  */
 export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
 
-const INVITATION = /^\* ([A-Za-z0-9_.-]{1,32}) invites you to (#[A-Za-z0-9_.-]{1,32}): join it with JOIN:\2$/;
+const INVITATION = new RegExp(`^\\* (${USER}) invites you to (#${USER}): join it with JOIN:\\2$`);
 /**
  * The room a direct message invites me to, or null: the notice the
  * server writes for an `INVITE` (§18), `* <by> invites you to <#room>:
@@ -514,8 +523,8 @@ export function parseRoomInfo(lines) {
     if (!f) continue;
     const [word, value] = f;
     if (word === 'ROOM' && isRoom(value)) info.room = value;
-    else if (word === 'OWNER' && isName(value)) info.owner = value;
-    else if (word === 'ADMIN' && isName(value)) info.admins.push(value);
+    else if (word === 'OWNER' && isUser(value)) info.owner = value;
+    else if (word === 'ADMIN' && isUser(value)) info.admins.push(value);
     else if (word === 'MODE' && value === '+announce') info.announce = true;
     else if (word === 'MODE' && value === '+invite') info.invite = true;
     else if (word === 'TOPIC' && !textProblem(value)) info.topic = unescapeText(value);
@@ -532,14 +541,14 @@ export const MODERATION = ['TOPIC', 'MODE', 'INVITED', 'KICKED', 'BANNED', 'UNBA
 function parseModeration(kind, line) {
   const timed = kind === 'BANNED' || kind === 'MUTED';
   const f = fields(line, timed ? 5 : 4);
-  if (!f || !isRoom(f[1]) || !isName(f[2])) return null;
+  if (!f || !isRoom(f[1]) || !isUser(f[2])) return null;
   const event = { kind, room: f[1], by: f[2] };
   if (kind === 'TOPIC') {
     if (f[3] && textProblem(f[3])) return null;
     return { ...event, topic: f[3] ? unescapeText(f[3]) : '' };
   }
   if (kind === 'MODE') return MODES.includes(f[3]) ? { ...event, mode: f[3] } : null;
-  if (!isName(f[3])) return null;
+  if (!isUser(f[3])) return null;
   if (timed) return DIGITS.test(f[4]) ? { ...event, user: f[3], until: Number(f[4]) } : null;
   return { ...event, user: f[3] };
 }
@@ -586,8 +595,9 @@ export function parseEvent(line) {
     case 'LEFT':
     case 'BLOCKED': // 1.2: I blocked `user`, on this device or another; 1.3: or a whole server, `@lab2`
     case 'UNBLOCKED': {
+      // 1.3 (§27): a user of another server, `LEFT:bob@lab2`, as a local one.
       const user = line.slice(kind.length + 1);
-      const named = kind.endsWith('BLOCKED') ? isBlockable(user) : isName(user);
+      const named = kind.endsWith('BLOCKED') ? isBlockable(user) : isUser(user);
       return line[kind.length] === ':' && named ? { kind, user } : null;
     }
     case 'MEMBER': {
@@ -597,11 +607,11 @@ export function parseEvent(line) {
     }
     case 'TYPING': {
       const f = fields(line, 3);
-      return f && isName(f[1]) && isChat(f[2]) ? { kind, from: f[1], to: f[2] } : null;
+      return f && isUser(f[1]) && isChat(f[2]) ? { kind, from: f[1], to: f[2] } : null;
     }
     case 'P2P': {
       const f = fields(line, 3);
-      return f && isName(f[1]) ? { kind, from: f[1], token: f[2] } : null;
+      return f && isUser(f[1]) ? { kind, from: f[1], token: f[2] } : null;
     }
     case 'TOPIC':
     case 'MODE':
@@ -764,9 +774,9 @@ const ACTION_ID = /^_([edrux])([0-9A-Za-z]+)_(.+)$/;
 const BOUNCE_ID = /^_x[0-9]+_failed$/;
 const NOT_DELIVERED = /^⚠ not delivered: (.*) \(your message ([A-Za-z0-9_-]{1,64})\)$/;
 const NOT_JOINED = '⚠ not joined: ';
-const REMOVED = /^\(message from ([A-Za-z0-9_.-]{1,32}) deleted\)$/;
+const REMOVED = new RegExp(`^\\(message from (${USER}) deleted\\)$`);
 /** A quote's author: a user of this server, or (1.3) of another, `bob@lab2`. */
-const QUOTE = /^> ([A-Za-z0-9_.-]{1,32}(?:@[A-Za-z0-9_.-]{1,32})?): ([^\n]*)\n/;
+const QUOTE = new RegExp(`^> (${USER}): ([^\\n]*)\\n`);
 
 /**
  * What a message's id (and text) says, as `{kind, …}`:

@@ -14,8 +14,8 @@
 //! - **running**: it leaves the name at the server's door
 //!   (`store::door::Inquiry::Export`: `export.request`, or a row of a
 //!   cluster's database, `--store`); the server's operator thread (twice
-//!   a second; on a cluster, a node's) answers with the export from its
-//!   own store, the same [`StoreSource`] (`export.jsonl`, or the row);
+//!   a second; on a cluster, the leader's) answers with the export from
+//!   its own store, the same [`StoreSource`] (`export.jsonl`, or the row);
 //!   this command copies it out.
 //!
 //! Either way the lines are the account's own requests' answers (`ROOMS`,

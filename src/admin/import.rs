@@ -45,7 +45,7 @@ pub(super) fn import(
     let out = out.unwrap_or_else(|| passwords_path(roster));
     let maker = match OpenedDoor::running(at)? {
         Some(door) => Maker::Server(door),
-        None => Maker::Command(Accounts::open(&at.data_dir)?),
+        None => Maker::Command(Accounts::open(&at.data.data_dir)?),
     };
     let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
     let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
@@ -88,14 +88,14 @@ pub(super) fn import(
             return Ok(());
         }
     };
-    let dir = at.data_dir.display();
+    let dir = at.data.data_dir.display();
     // Made 0600 (see `store::disk`): only its owner may read the passwords.
     std::sync::Arc::new(RealDisk)
         .replace(&out, &table)
         .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
     if let Err(e) = accounts.add(new) {
         let _ = std::fs::remove_file(&out);
-        return Err(explain(e, &at.data_dir, &rows, label));
+        return Err(explain(e, &at.data.data_dir, &rows, label));
     }
     println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
     drop(accounts); // its lock: the room's joins take it again

@@ -33,10 +33,10 @@ impl Codes {
     fn open(at: &ServerAt) -> Result<Codes> {
         match OpenedDoor::running(at)? {
             Some(door) => Ok(Codes::Asking(door)),
-            None if !at.data_dir.is_dir() => {
-                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
+            None if !at.data.data_dir.is_dir() => {
+                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data.data_dir.display())))
             }
-            None => Ok(Codes::Here(Accounts::open(&at.data_dir)?, at.data_dir.clone())),
+            None => Ok(Codes::Here(Accounts::open(&at.data.data_dir)?, at.data.data_dir.clone())),
         }
     }
 
@@ -190,7 +190,7 @@ fn invite_link(at: &ServerAt, code: &str) -> String {
     let served = match &at.store {
         // A cluster's nodes each say their own; the database knows none.
         Some(_) => None,
-        None => web_port::recorded(&at.data_dir),
+        None => web_port::recorded(&at.data.data_dir),
     };
     match served {
         Some(served) => {
@@ -204,7 +204,7 @@ fn invite_link(at: &ServerAt, code: &str) -> String {
         None => format!(
             "in a browser: the server serves no web app now (serve --web-port off, or it never ran on {}); \
              once it does, its address with #invite=CODE, e.g. http://<server>:{}/#invite={code}",
-            at.data_dir.display(),
+            at.data.data_dir.display(),
             crate::web::DEFAULT_WEB_PORT
         ),
     }

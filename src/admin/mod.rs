@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
+use crate::cli::DataDirArgs;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
@@ -76,8 +77,9 @@ pub enum UsersCommand {
     /// Remove an account: it can no longer log in; its messages stay.
     Remove {
         name: String,
+        // The server's data directory (no server may be running on it).
         #[command(flatten)]
-        data: DataDir,
+        data: DataDirArgs,
     },
     /// Give an account a new password. Works while the server runs.
     Passwd {
@@ -134,9 +136,9 @@ pub enum UsersCommand {
     /// `damaged/`, puts every other record back at its position, and says
     /// exactly what was lost.
     Check {
-        /// The server's data directory (the server may be running, unless --repair).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        // The server's data directory (the server may be running, unless --repair).
+        #[command(flatten)]
+        data: DataDirArgs,
         /// Repair the log (the server must be stopped): a damaged line
         /// becomes spaces of the lost record's length, or goes if it was an
         /// inserted blank line; nothing else changes.
@@ -203,14 +205,6 @@ pub enum UsersCommand {
     },
 }
 
-/// Which data directory, for a command of a single server's only.
-#[derive(Args, Debug)]
-pub struct DataDir {
-    /// The server's data directory (no server may be running on it).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
-}
-
 /// How hard to hash new passwords.
 #[derive(Args, Debug)]
 pub struct Hashing {
@@ -241,7 +235,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let email = email.unwrap_or_default();
             match OpenedDoor::running(&at)? {
                 Some(door) => room::add_live(&name, &email, &password, &door, &hashing)?,
-                None => add(&name, &email, &password, &at.data_dir, &hashing)?,
+                None => add(&name, &email, &password, &at.data.data_dir, &hashing)?,
             }
         }
         UsersCommand::List { all, at } => {
@@ -253,7 +247,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
                     print!("{}", live::format(&shown));
                     hidden.len()
                 }
-                None => list(existing(&at.data_dir)?, all)?,
+                None => list(existing(&at.data.data_dir)?, all)?,
             };
             if hidden > 0 {
                 // Apart from the list, which a script may read.
@@ -267,13 +261,13 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         UsersCommand::Passwd { name, password, at, hashing } => match OpenedDoor::running(&at)? {
             Some(door) => room::passwd_live(&name, &password, &door, &hashing)?,
-            None => passwd(&name, &password, &at.data_dir, &hashing)?,
+            None => passwd(&name, &password, &at.data.data_dir, &hashing)?,
         },
         UsersCommand::Admin { name, remove, at } => {
             match OpenedDoor::running(&at)? {
                 Some(door) => room::admin_live(&name, !remove, &door)?,
                 None => {
-                    let dir = existing(&at.data_dir)?;
+                    let dir = existing(&at.data.data_dir)?;
                     let mut accounts = Accounts::open(dir)?;
                     accounts
                         .set_admin(&name, !remove)
@@ -298,19 +292,19 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Invite { count, days, at } => invite::invite(count, days, &at)?,
         UsersCommand::Invites { all, at } => invite::invites(all, &at)?,
         UsersCommand::Revoke { codes, unused, at } => invite::revoke(&codes, unused, &at)?,
-        UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
-        UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
+        UsersCommand::Check { data, repair: false } => check(&data.data_dir)?,
+        UsersCommand::Check { data, repair: true } => repair(&data.data_dir)?,
         UsersCommand::Export { name, out, at } => {
             let door = match OpenedDoor::running(&at)? {
                 Some(door) => Some(door),
-                None if !at.data_dir.is_dir() => {
-                    return Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())));
+                None if !at.data.data_dir.is_dir() => {
+                    return Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data.data_dir.display())));
                 }
                 None => None,
             };
             crate::export::to(out.as_deref(), |w, files| match &door {
                 Some(door) => export::ask_live(door, &name, w),
-                None => export::export(&at.data_dir, &name, w, files),
+                None => export::export(&at.data.data_dir, &name, w, files),
             })?;
         }
         UsersCommand::Disable { name, at } => {
@@ -329,7 +323,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
 
 impl UsersCommand {
     /// The data directory it works on, if a single server's (no `--store`).
-    fn data_dir(&self) -> Option<&Path> {
+    pub fn data_dir(&self) -> Option<&Path> {
         let at = match self {
             UsersCommand::Add { at, .. }
             | UsersCommand::List { at, .. }
@@ -344,9 +338,9 @@ impl UsersCommand {
             | UsersCommand::Invites { at, .. }
             | UsersCommand::Revoke { at, .. } => at,
             UsersCommand::Remove { data, .. } => return Some(&data.data_dir),
-            UsersCommand::Check { data_dir, .. } => return Some(data_dir),
+            UsersCommand::Check { data, .. } => return Some(&data.data_dir),
         };
-        at.store.is_none().then_some(at.data_dir.as_path())
+        at.store.is_none().then_some(at.data.data_dir.as_path())
     }
 }
 
@@ -470,6 +464,8 @@ fn check(data_dir: &Path) -> Result<()> {
     if !log_dir.is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = log_dir.display())));
     }
+    // A directory a newer wachat wrote is its to read (`store::format`).
+    crate::store::format::check(&crate::store::disk::RealDisk, data_dir)?;
     let problems = crate::store::damage::check_dir(&log_dir)
         .map_err(|e| Error::io(format!("reading {}", log_dir.display()), e))?;
     for problem in &problems {
@@ -493,6 +489,9 @@ fn repair(data_dir: &Path) -> Result<()> {
     if !data_dir.join("log").is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.join("log").display())));
     }
+    // A directory a newer wachat wrote may hold what this one cannot
+    // read, which is not damage: refused before anything changes.
+    crate::store::format::check(&crate::store::disk::RealDisk, data_dir)?;
     // No server may write the log while it is rewritten.
     let _lock = crate::store::lock::DataLock::acquire(data_dir)?;
     let repaired = crate::store::damage::repair_dir(data_dir)

@@ -5,7 +5,7 @@
 //! files of the directory, or the rows of the cluster's `admin_requests`
 //! (`cluster/door.rs`). What the command asks
 //! of a running server it leaves there ([`OpenedDoor::ask`]); the server
-//! (one node of a cluster) answers from its own state.
+//! (a cluster's leader) answers from its own state.
 //!
 //! `disable`/`enable` (`admin::disable`) and `invite`/`invites`/`revoke`
 //! (`admin::invite`) ask it too: the running server (a cluster's leader)
@@ -31,9 +31,9 @@ use crate::store::door::{Door, FolderDoor, Inquiry};
 /// Which server a command works on.
 #[derive(Args, Debug)]
 pub struct ServerAt {
-    /// The server's data directory (the server may be running).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
+    // The server's data directory (the server may be running).
+    #[command(flatten)]
+    pub data: crate::cli::DataDirArgs,
     /// A cluster's database instead (its nodes may be running): the
     /// command is every node's (docs/CLUSTER-OPS.md).
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
@@ -57,10 +57,10 @@ impl OpenedDoor {
             Some(store) => Ok(OpenedDoor::Cluster(crate::cluster::door::PgDoor::open(store)?)),
             #[cfg(not(feature = "cluster"))]
             Some(_) => Err(Error::Usage(crate::error::NO_CLUSTER.to_string())),
-            None if !at.data_dir.is_dir() => {
-                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
+            None if !at.data.data_dir.is_dir() => {
+                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data.data_dir.display())))
             }
-            None => Ok(OpenedDoor::Folder(FolderDoor::new(&at.data_dir), at.data_dir.clone())),
+            None => Ok(OpenedDoor::Folder(FolderDoor::new(&at.data.data_dir), at.data.data_dir.clone())),
         }
     }
 
@@ -68,7 +68,7 @@ impl OpenedDoor {
     /// directory's when a server runs on it. `None`: no server runs on the
     /// directory, which the command may edit itself.
     pub fn running(at: &ServerAt) -> Result<Option<OpenedDoor>> {
-        if at.store.is_none() && !server_runs(&at.data_dir) {
+        if at.store.is_none() && !server_runs(&at.data.data_dir) {
             return Ok(None);
         }
         OpenedDoor::open(at).map(Some)

@@ -143,7 +143,7 @@ pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
             let asked: Vec<AccountChange> = names.iter().map(|n| AccountChange::join(n, room)).collect();
             ask(&door, &asked)?
         }
-        None => join_here(&room_name, names, &at.data_dir)?,
+        None => join_here(&room_name, names, &at.data.data_dir)?,
     };
     let mut failed = Vec::new();
     for (name, outcome) in names.iter().zip(&outcomes) {

@@ -55,29 +55,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blake2::{Blake2b512, Digest};
-use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::store::record::LOG_HEADER;
 use crate::sys::private::Mode;
 use manifest::{DATA, Entry, MANIFEST, Manifest};
-
-pub use restore::RestoreArgs;
-
-/// `wachat backup`.
-#[derive(Args, Debug)]
-pub struct BackupArgs {
-    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
-    #[command(flatten)]
-    pub config: crate::cli::ConfigFile,
-    /// The server's data directory (a server may be running on it).
-    #[arg(long, value_name = "DATA")]
-    pub data_dir: PathBuf,
-    /// Where the backup goes: a directory that does not exist yet, or an
-    /// empty one (made 0700: it holds password hashes and messages).
-    #[arg(value_name = "OUT")]
-    pub out: PathBuf,
-}
 
 /// How many times the copy starts again when a checkpoint or a segment
 /// vanishes under it (each time means the server wrote a new checkpoint
@@ -87,15 +69,15 @@ const ATTEMPTS: usize = 5;
 /// Bytes copied at once.
 const CHUNK: usize = 256 * 1024;
 
-/// Runs `wachat backup`, printing what it took.
-pub fn run(args: &BackupArgs) -> Result<()> {
+/// Runs `wachat backup`: copies `data_dir` into `out`, printing what it took.
+pub fn run(data_dir: &Path, out: &Path) -> Result<()> {
     let started = Instant::now();
-    let manifest = backup(&args.data_dir, &args.out)?;
+    let manifest = backup(data_dir, out)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     println!(
         "backup of {} in {}: {} files, {} bytes, the log up to position {} ({} segments), in {:.2} s",
-        args.data_dir.display(),
-        args.out.display(),
+        data_dir.display(),
+        out.display(),
         manifest.files.len(),
         bytes,
         manifest.log_end,

@@ -15,44 +15,27 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use blake2::{Blake2b512, Digest};
-use clap::Args;
 
 use super::manifest::{self, DATA, Entry, MANIFEST, Manifest};
 use crate::error::{Error, Result};
 
-/// `wachat restore`.
-#[derive(Args, Debug)]
-pub struct RestoreArgs {
-    /// The server's configuration file, for its `data-dir` (as `serve` reads it).
-    #[command(flatten)]
-    pub config: crate::cli::ConfigFile,
-    /// The data directory to restore into: new, or empty (no server may
-    /// run on it).
-    #[arg(long, value_name = "DATA")]
-    pub data_dir: PathBuf,
-    /// Replace what DATA holds (everything in it is removed first).
-    #[arg(long)]
-    pub force: bool,
-    /// The backup, a directory made by `wachat backup`.
-    #[arg(value_name = "IN")]
-    pub input: PathBuf,
-}
-
-/// Runs `wachat restore`, printing what it restored.
-pub fn run(args: &RestoreArgs) -> Result<()> {
-    let manifest = restore(&args.data_dir, &args.input, args.force)?;
+/// Runs `wachat restore`: checks the backup `input` and copies it into
+/// `data_dir` (`force`: whatever it holds is removed first), printing what
+/// it restored.
+pub fn run(data_dir: &Path, input: &Path, force: bool) -> Result<()> {
+    let manifest = restore(data_dir, input, force)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     let taken = crate::display::local_time(manifest.taken_ms);
-    let accounts = crate::admin::live::read_accounts(&args.data_dir)
-        .map_or(0, |a| a.iter().filter(|a| !a.removed).count());
+    let accounts =
+        crate::admin::live::read_accounts(data_dir).map_or(0, |a| a.iter().filter(|a| !a.removed).count());
     println!(
         "restored {} into {}: {} files, {} bytes; server id {}; {accounts} accounts; the log up to position {} \
          ({} segments), as it was at {} {} (Unix ms {}): anything the server wrote after that is not in it",
-        args.input.display(),
-        args.data_dir.display(),
+        input.display(),
+        data_dir.display(),
         manifest.files.len(),
         bytes,
         if manifest.server_id.is_empty() { "(none yet)" } else { &manifest.server_id },

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::check::Verdict;
 use super::history::{Recording, Way};
 use super::model::Model;
-use crate::conform::report::json_str;
+use crate::display::json_str;
 use crate::protocol::Port;
 
 /// How many examples a report shows per guarantee.

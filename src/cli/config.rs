@@ -13,10 +13,19 @@
 //! value from the file is parsed, and checked against the other flags
 //! (`--turn` needs `--turn-secret`), exactly as the same flag would be.
 //!
+//! A value that names a file or a folder (a flag whose value is a path)
+//! is, when relative, the configuration file's folder's, wherever the
+//! command runs: `data-dir = "data"` in `/etc/wachat/wachat.toml` is
+//! `/etc/wachat/data`. A repeatable flag's variable takes several values
+//! separated by commas (`WACHAT_EXEMPT=10.0.0.9,10.0.0.8`), as its flag
+//! does.
+//!
 //! Any subcommand with a `--config` flag ([`ConfigFile`], flattened into its
 //! arguments) reads the same file, the server's: it takes the keys it has
 //! a flag for (`wachat backup` its `data-dir`) and ignores the others,
-//! after the whole file was checked against `serve`'s flags.
+//! after the whole file was checked against `serve`'s flags. Every command
+//! that works on a data directory has both, through one definition
+//! ([`super::DataDirArgs`]).
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -48,7 +57,8 @@ const ENV_PREFIX: &str = "WACHAT_";
 pub struct ConfigFile {
     /// A configuration file (TOML): any flag of `wachat serve` as a key,
     /// without its `--` (`send-port = 6666`; a repeatable flag is an
-    /// array). A flag, then its WACHAT_ variable, win over the file.
+    /// array; a relative path is the file's folder's). A flag, then its
+    /// WACHAT_ variable, win over the file.
     #[arg(long, value_name = "FILE", env = "WACHAT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -97,13 +107,22 @@ impl fmt::Display for Setting {
 
 /// The command line's definition with a `WACHAT_` variable on every key:
 /// on `serve`'s flags, and on those flags of every other subcommand that
-/// reads the configuration file (`--data-dir`, not its own `--force`).
+/// reads the configuration file (`--data-dir`, not its own `--force`),
+/// however deep (`users add`). A repeatable key takes several values at
+/// once, separated by commas: its variable has but one value
+/// (`WACHAT_EXEMPT=10.0.0.9,10.0.0.8`), and its flag takes the same.
 pub fn command() -> Command {
     let cli = Cli::command();
     let serve = cli.find_subcommand(SERVER).expect("wachat has a serve subcommand");
     let keys: Vec<String> =
         serve.get_arguments().filter(|a| is_key(a)).filter_map(|a| a.get_long()).map(String::from).collect();
-    cli.mut_subcommands(|sub| {
+    with_variables(cli, &keys)
+}
+
+/// `cmd`'s subcommands, and theirs, with [`command`]'s variables.
+fn with_variables(cmd: Command, keys: &[String]) -> Command {
+    cmd.mut_subcommands(|sub| {
+        let sub = with_variables(sub, keys);
         if !takes_config(&sub) {
             return sub;
         }
@@ -111,12 +130,22 @@ pub fn command() -> Command {
             match arg.get_long().filter(|long| is_key(&arg) && keys.iter().any(|k| k == long)) {
                 Some(long) => {
                     let name = env_name(long);
-                    arg.env(name)
+                    let list = matches!(arg.get_action(), ArgAction::Append);
+                    let arg = arg.env(name);
+                    if list && arg.get_value_delimiter().is_none() { arg.value_delimiter(',') } else { arg }
                 }
                 None => arg,
             }
         })
     })
+}
+
+/// The subcommand a command line names, however deep (`users add`): its
+/// definition and what was matched.
+fn deepest<'a>(cmd: &'a Command, matches: &'a ArgMatches) -> Option<(&'a Command, &'a ArgMatches)> {
+    let (name, sub) = matches.subcommand()?;
+    let def = cmd.find_subcommand(name)?;
+    Some(deepest(def, sub).unwrap_or((def, sub)))
 }
 
 /// Parses the process's command line: [`try_parse_from`] of `std::env::args_os`.
@@ -139,32 +168,35 @@ where
     // required --data-dir, --turn-secret for --turn): which subcommand,
     // which file, and what the flags and the variables set.
     let first = command().ignore_errors(true).try_get_matches_from(&argv).ok();
-    let found = first.as_ref().and_then(|m| m.subcommand());
-    if let Some((name, _)) = found {
-        check_variables(cmd.find_subcommand(name).expect("clap matched it"))?;
+    let found = first.as_ref().and_then(|m| deepest(&cmd, m));
+    if let Some((sub, _)) = found {
+        check_variables(sub)?;
     }
-    let file = match found.map(|(_, sub)| sub.try_get_one::<PathBuf>("config")) {
+    let file = match found.map(|(_, matched)| matched.try_get_one::<PathBuf>("config")) {
         Some(Ok(Some(path))) => Some(File::load(path, &server_keys(&cmd)).map_err(usage)?),
         _ => None,
     };
     // The file's keys that this subcommand has and that neither a flag
-    // nor a variable set, as flags after the command line's own.
+    // nor a variable set, as flags after the command line's own (before a
+    // `--`, after which they would be taken for operands).
     let mut from_file = HashMap::new();
-    if let (Some(file), Some((name, sub))) = (&file, found) {
-        let args = cmd.find_subcommand(name).expect("clap matched it");
+    if let (Some(file), Some((args, matched))) = (&file, found) {
+        let mut flags = Vec::new();
         for entry in &file.entries {
             let Some(arg) = args.get_arguments().find(|a| a.get_long() == Some(entry.key.as_str())) else {
                 continue;
             };
             if matches!(
-                sub.value_source(arg.get_id().as_str()),
+                matched.value_source(arg.get_id().as_str()),
                 Some(ValueSource::CommandLine | ValueSource::EnvVariable)
             ) {
                 continue;
             }
             from_file.insert(entry.key.clone(), entry.line);
-            argv.extend(entry.flags());
+            flags.extend(entry.flags());
         }
+        let end = argv.iter().position(|word| word == "--").unwrap_or(argv.len());
+        argv.splice(end..end, flags);
     }
     let matches = cmd.clone().try_get_matches_from(&argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
@@ -226,6 +258,9 @@ struct Key<'c> {
     kind: Kind,
     /// A repeatable flag: an array of values.
     list: bool,
+    /// A flag that names a file or a folder: a relative path in the file
+    /// is the file's folder's.
+    path: bool,
 }
 
 impl<'c> Key<'c> {
@@ -254,29 +289,34 @@ impl<'c> Key<'c> {
             Kind::Text
         };
         let name = arg.get_long().expect("a key is a long flag");
-        Key { arg, name, kind, list: matches!(arg.get_action(), ArgAction::Append) }
+        let list = matches!(arg.get_action(), ArgAction::Append);
+        Key { arg, name, kind, list, path: made == TypeId::of::<PathBuf>() }
     }
 
     /// The flag's words for a TOML value (`["7000"]`, `["true"]`), or why
-    /// the value is not one this key takes.
-    fn words(&self, value: &DeValue<'_>) -> Result<Vec<String>, String> {
+    /// the value is not one this key takes. A relative path is `folder`'s,
+    /// the file's.
+    fn words(&self, value: &DeValue<'_>, folder: &Path) -> Result<Vec<String>, String> {
         if !self.list {
-            return Ok(vec![self.word(value)?]);
+            return Ok(vec![self.word(value, folder)?]);
         }
         let Some(items) = value.as_array() else {
             return Err(format!("expected an array (the flag is repeatable), found {}", value.type_str()));
         };
-        items.iter().map(|item| self.word(item.get_ref())).collect()
+        items.iter().map(|item| self.word(item.get_ref(), folder)).collect()
     }
 
     /// One value's word, checked by the flag's own value parser.
-    fn word(&self, value: &DeValue<'_>) -> Result<String, String> {
+    fn word(&self, value: &DeValue<'_>, folder: &Path) -> Result<String, String> {
         let word = match (self.kind, value) {
             (Kind::Switch, DeValue::Boolean(b)) => return Ok(b.to_string()),
             (Kind::Integer | Kind::IntegerOrText | Kind::Text | Kind::Float, DeValue::Integer(n)) => {
                 i128::from_str_radix(n.as_str(), n.radix()).map_err(|e| e.to_string())?.to_string()
             }
             (Kind::Float, DeValue::Float(x)) => x.as_str().replace('_', ""),
+            (Kind::Text, DeValue::String(s)) if self.path && Path::new(s.as_ref()).is_relative() => {
+                folder.join(s.as_ref()).display().to_string()
+            }
             (Kind::IntegerOrText | Kind::Text, DeValue::String(s)) => s.to_string(),
             (kind, value) => return Err(format!("expected {}, found {}", kind.expected(), value.type_str())),
         };
@@ -324,6 +364,12 @@ impl<'c> Key<'c> {
     fn masked(&self, toml: String) -> String {
         let secret = ["secret", "password", "token"].iter().any(|word| self.name.contains(word));
         if secret { toml_string("********") } else { mask_password(&toml) }
+    }
+
+    /// Whether `words`, this key's value, holds what [`Key::masked`] hides.
+    fn holds_secret(&self, words: &[String]) -> bool {
+        let toml = self.toml(words);
+        self.masked(toml.clone()) != toml
     }
 }
 
@@ -453,12 +499,13 @@ impl File {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{shown}: cannot read the configuration: {e}"))?;
         let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let folder = path.parent().unwrap_or(Path::new(""));
         let table = DeTable::parse(&text).map_err(|e| {
             let at = e.span().map_or(String::new(), |span| format!(":{}", line(span.start)));
             let key = e.span().map(|span| key_at(&text, span.start)).unwrap_or_default();
             format!("{shown}{at}: not valid TOML: {}{key}", e.message().trim_end())
         })?;
-        let mut entries = Vec::new();
+        let (mut entries, mut secrets) = (Vec::new(), Vec::new());
         for (name, value) in table.get_ref() {
             let at = line(name.span().start);
             let Some(key) = keys.iter().find(|k| k.name == name.get_ref().as_ref()) else {
@@ -468,8 +515,12 @@ impl File {
                 };
                 return Err(format!("{shown}:{at}: unknown key {}{hint}", name.get_ref()));
             };
-            let words =
-                key.words(value.get_ref()).map_err(|why| format!("{shown}:{at}: {}: {why}", key.name))?;
+            let words = key
+                .words(value.get_ref(), folder)
+                .map_err(|why| format!("{shown}:{at}: {}: {why}", key.name))?;
+            if key.holds_secret(&words) {
+                secrets.push(key.name);
+            }
             entries.push(Entry {
                 key: key.name.to_string(),
                 line: at,
@@ -477,8 +528,36 @@ impl File {
                 switch: key.kind == Kind::Switch,
             });
         }
+        refuse_if_others_read(path, &secrets)?;
         Ok(File { path: path.to_path_buf(), entries })
     }
+}
+
+/// A file that holds `secrets` (keys `--print-config` masks: a
+/// `turn-secret`, a database password) is refused if other users can
+/// read it: every account of the machine (a lab machine's students) could
+/// mint TURN credentials or write to the database. Refused, not warned
+/// of: a warning at each start is a line nobody reads while the secret
+/// stays open, and the fix is one `chmod`. (A file without a secret is
+/// read whatever its mode; on Windows, modes are not read.)
+fn refuse_if_others_read(path: &Path, secrets: &[&str]) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        if !secrets.is_empty() && mode & 0o004 != 0 {
+            let shown = path.display();
+            return Err(format!(
+                "{shown}: other users can read this file (mode {mode:04o}), and it holds {}: take \
+                 their reading away (chmod o-r {shown}: its owner and its group still read it, a \
+                 service's user among them), then change the secret: whoever read it may have kept it",
+                secrets.join(", ")
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, secrets);
+    Ok(())
 }
 
 /// ` (key K)` for the key that starts the line at `offset`, where TOML's

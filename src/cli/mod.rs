@@ -26,7 +26,7 @@ pub use crate::prompt::MIN_NEW_PASSWORD;
 pub(crate) use crate::prompt::{read_new_password, read_password};
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -66,6 +66,14 @@ pub enum Command {
     Send(SendArgs),
     /// List the users online now; or, with a subcommand, manage the
     /// accounts of a data directory (add, list, remove, passwd, import, invite, check).
+    ///
+    /// The data directory is `--data-dir`, `WACHAT_DATA_DIR` or the
+    /// `data-dir` of `--config FILE`, as `wachat serve` reads them. On a
+    /// packaged server (the Debian package's service runs as the user
+    /// `wachat`): `sudo wachat users … --config /etc/wachat/wachat.toml`.
+    /// Run as root on a data directory that another user owns, what a
+    /// command writes there is given to that user, whose server can then
+    /// read it.
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
@@ -101,10 +109,23 @@ pub enum Command {
     Chaos(crate::chaos::command::ChaosArgs),
     /// Copy a server's data directory while it runs (a backup with a
     /// checksum per file; README, "Backups").
-    Backup(crate::backup::BackupArgs),
+    ///
+    /// The data directory is `--data-dir`, `WACHAT_DATA_DIR` or the
+    /// `data-dir` of `--config FILE`, as `wachat serve` reads them. The
+    /// backup is its maker's, 0700: on a packaged server, `sudo wachat
+    /// backup --config /etc/wachat/wachat.toml OUT` makes a backup only
+    /// root can read.
+    Backup(BackupArgs),
     /// Put a backup made by `wachat backup` back as a data directory
     /// (checked first; no server may run on it).
-    Restore(crate::backup::RestoreArgs),
+    ///
+    /// The data directory is `--data-dir`, `WACHAT_DATA_DIR` or the
+    /// `data-dir` of `--config FILE`, as `wachat serve` reads them. Run as
+    /// root on a data directory that another user owns (a packaged
+    /// server's: `sudo wachat restore --config /etc/wachat/wachat.toml
+    /// --force IN`, the service stopped), what it restores is given to
+    /// that user, whose server can then read it.
+    Restore(RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -118,6 +139,36 @@ pub struct MigrateArgs {
     /// older schema (alone). Stop every node first.
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
     pub to: String,
+}
+
+/// `wachat backup`.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    // The server's data directory (a server may be running on it).
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+    /// Where the backup goes: a directory that does not exist yet, or an
+    /// empty one (made 0700: it holds messages, password hashes, device
+    /// tokens' hashes, and the server's private keys: its link key,
+    /// link-key.pem, by which a class network knows it, and its Web Push
+    /// key, vapid.pk8; whoever reads a backup can pass for this server).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+}
+
+/// `wachat restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    // The data directory to restore into: new, or empty (no server may
+    // run on it).
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+    /// Replace what the data directory holds (everything in it is removed first).
+    #[arg(long)]
+    pub force: bool,
+    /// The backup, a directory made by `wachat backup`.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
 }
 
 /// When the server forces its writes to disk.
@@ -146,9 +197,8 @@ pub struct ServeArgs {
     /// Port for pushed events (0 picks a free one).
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
-    /// Directory of the CSV files (created if missing).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DataDirArgs,
     /// Seconds a connection may go without sending a complete frame, or
     /// without reading what it was sent.
     #[arg(long, default_value_t = server::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -185,7 +235,7 @@ pub struct ServeArgs {
     /// For tests only: trust this CA (a PEM file) for the push services'
     /// HTTPS too, and allow push endpoints on loopback, so that a test's
     /// push service can stand in for a browser vendor's (Web Push, 1.2).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
     pub push_test_ca: Option<std::path::PathBuf>,
     /// Devices one user may have online at once (protocol 1.2); one more
     /// gets KO:TOO_MANY_DEVICES.
@@ -193,11 +243,11 @@ pub struct ServeArgs {
     pub max_devices: usize,
     /// Days after which a device not seen is forgotten and stops holding
     /// its user's inbox (fractions allowed: 0.0001 is about 9 s).
-    #[arg(long, default_value_t = server::DEFAULT_DEVICE_DAYS)]
+    #[arg(long, default_value_t = server::DEFAULT_DEVICE_DAYS, value_parser = not_negative)]
     pub device_days: f64,
     /// 1.2: days a deleted account's name stays reserved before REGISTER
     /// may take it for a new account (fractions allowed; 0: at once).
-    #[arg(long, default_value_t = crate::store::NAME_QUARANTINE_DAYS)]
+    #[arg(long, default_value_t = crate::store::NAME_QUARANTINE_DAYS, value_parser = not_negative)]
     pub name_quarantine_days: f64,
     /// Connections on both ports together beyond which new ones get KO:BUSY
     /// [default: 20000, or what the system's limits allow if fewer].
@@ -208,7 +258,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = server::DEFAULT_MAX_PER_ADDRESS)]
     pub max_per_address: usize,
     /// An address with no per-address limit (connections, registrations,
-    /// failed logins): a lab's NAT, or 127.0.0.1 for a benchmark. Repeatable.
+    /// failed logins): a lab's NAT, or 127.0.0.1 for a benchmark. Repeatable,
+    /// or a comma list.
     #[arg(long, value_name = "IP")]
     pub exempt: Vec<IpAddr>,
     /// Bytes of events that may wait for a receiver that does not read
@@ -216,7 +267,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = server::DEFAULT_MAX_PENDING)]
     pub max_pending: usize,
     /// Requests per second a user may make (KO:RATE_LIMITED beyond); 0 = no limit.
-    #[arg(long, default_value_t = server::DEFAULT_RATE)]
+    #[arg(long, default_value_t = server::DEFAULT_RATE, value_parser = not_negative)]
     pub rate: f64,
     /// Who may create an account over the network: open (REGISTER), invite
     /// (only with a code from `wachat users invite`), closed (only `wachat
@@ -229,7 +280,7 @@ pub struct ServeArgs {
     /// Requests per second from one address (an IPv6 /64), all its users
     /// together, 10 seconds' worth at once; 0 = no limit (nor with --rate 0).
     /// --exempt lifts it for an address.
-    #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
+    #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE, value_parser = not_negative)]
     pub address_rate: f64,
     /// Remove log segments whose messages are all older than this many
     /// days (once no undelivered message needs them); HISTORY then starts
@@ -252,7 +303,7 @@ pub struct ServeArgs {
     /// (its own line included; `wachat roster-line` prints a server's):
     /// link to those servers, over TLS with the link key of --data-dir
     /// (docs/PROTOCOL.md §27). Without it the server is alone, linked to no other.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
     pub peers: Option<std::path::PathBuf>,
     /// 1.3: the port other servers of the network link to (0: any free one).
     #[arg(long, value_name = "PORT", default_value_t = crate::federation::LINK_PORT)]
@@ -309,17 +360,17 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = crate::store::local::CHECKPOINT_RECORDS, value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_records: u64,
     /// Speak TLS on both ports with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires = "tls_key", value_parser = existing_file)]
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert", value_parser = existing_file)]
     pub tls_key: Option<PathBuf>,
     /// Port of the browser app and its WebSockets (0 picks a free one;
     /// `off` serves none) [default: 8080, skipped with a warning if taken].
     #[arg(long, value_name = "PORT|off")]
     pub web_port: Option<crate::web::WebPort>,
     /// An origin besides the app's own whose pages may open WebSockets
-    /// here, e.g. `https://chat.school.example`. Repeatable.
+    /// here, e.g. `https://chat.school.example`. Repeatable, or a comma list.
     #[arg(long, value_name = "ORIGIN")]
     pub web_origin: Vec<String>,
     /// A name besides localhost (and IP addresses) by which browsers may
@@ -329,7 +380,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub web_host: Vec<String>,
     /// A reverse proxy in front of the web port whose X-Forwarded-For is
-    /// believed (the client's address for limits). Repeatable.
+    /// believed (the client's address for limits). Repeatable, or a comma list.
     #[arg(long, value_name = "IP")]
     pub trusted_proxy: Vec<IpAddr>,
     /// Be a node of a cluster on this PostgreSQL database: the shared log
@@ -361,11 +412,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]
     pub metrics: Option<std::net::SocketAddr>,
     /// An address besides loopback that may scrape --metrics (0.0.0.0 or
-    /// :: for any). Repeatable.
+    /// :: for any). Repeatable, or a comma list.
     #[arg(long, value_name = "IP", requires = "metrics")]
     pub metrics_allow: Vec<IpAddr>,
-    #[command(flatten)]
-    pub config: ConfigFile,
     /// Print every setting (`key = value  # flag|env WACHAT_…|file
     /// PATH:LINE|default`: where it came from), secrets masked, and exit.
     #[arg(long)]
@@ -375,6 +424,20 @@ pub struct ServeArgs {
     pub settings: Vec<config::Setting>,
 }
 
+/// The server's data directory, for `serve` and for every command that
+/// works on one (`users …`, `backup`, `restore`): one definition, so that
+/// each reads it as `serve` does, from `--data-dir`, its variable
+/// `WACHAT_DATA_DIR`, or the `data-dir` of the `--config` file
+/// ([`config`]), in that order.
+#[derive(Args, Debug, Clone)]
+pub struct DataDirArgs {
+    /// The server's data directory: its CSV files (serve makes it if missing).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFile,
+}
+
 /// A flag's number of days (fractions allowed) as a duration: a negative,
 /// infinite or huge number is a usage error, not a panic.
 pub(crate) fn days(value: f64, flag: &str) -> Result<Duration> {
@@ -382,6 +445,26 @@ pub(crate) fn days(value: f64, flag: &str) -> Result<Duration> {
         .ok()
         .filter(|_| value.is_finite())
         .ok_or_else(|| Error::Usage(format!("{flag} {value}: expected a number of days, 0 or more")))
+}
+
+/// A number of a flag that counts (a rate, days): 0 or more, finite.
+fn not_negative(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+        Ok(n) if n < 0.0 => Err(format!("{s} is negative: expected 0 or more")),
+        _ => Err(format!("{s:?} is not a number (0 or more)")),
+    }
+}
+
+/// A file the server reads at its start (a certificate, a key, the
+/// roster): one that is not there is the flag's error, so that a wrong
+/// path in the configuration file is named by its file and line.
+fn existing_file(s: &str) -> std::result::Result<PathBuf, String> {
+    match std::fs::metadata(s) {
+        Ok(meta) if meta.is_file() => Ok(PathBuf::from(s)),
+        Ok(_) => Err(format!("{s}: not a file")),
+        Err(e) => Err(format!("{s}: {e}")),
+    }
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -412,7 +495,10 @@ pub fn run(cli: Cli) -> Result<()> {
             oneshot::send_file(&options(&server)?, &to, &path, &text.join(" "))
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
-        Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
+        Command::Users(UsersArgs { admin: Some(command), .. }) => {
+            let dir = command.data_dir().map(Path::to_path_buf);
+            as_its_owner(dir.as_deref(), || crate::admin::run(command))
+        }
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
         Command::Users(_) => Err(Error::Usage(tr!(
             Msg::UsersNeedsUser,
@@ -429,7 +515,25 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
         Command::Chaos(args) => crate::chaos::command::run_command(args),
-        Command::Backup(args) => crate::backup::run(&args),
-        Command::Restore(args) => crate::backup::restore::run(&args),
+        Command::Backup(args) => crate::backup::run(&args.dir.data_dir, &args.out),
+        Command::Restore(args) => as_its_owner(Some(&args.dir.data_dir), || {
+            crate::backup::restore::run(&args.dir.data_dir, &args.input, args.force)
+        }),
     }
+}
+
+/// Runs a command that writes in the data directory `dir`. Run as root on
+/// a directory that another user owns (a packaged server's, `wachat`'s),
+/// what it left there is given to that user afterwards, whether it
+/// succeeded or not, so that the server, which runs as that user, can
+/// read it ([`crate::sys::owner`]).
+fn as_its_owner(dir: Option<&Path>, command: impl FnOnce() -> Result<()>) -> Result<()> {
+    let Some((dir, owner)) = dir.and_then(|dir| Some((dir, crate::sys::owner::foreign(dir)?))) else {
+        return command();
+    };
+    let done = command();
+    let given = owner.give(dir).map_err(|e| {
+        Error::io(format!("giving what was written in {} to its owner, {}", dir.display(), owner.name), e)
+    });
+    done.and(given.map(drop))
 }

@@ -23,19 +23,27 @@ pub(super) fn migrate(_args: &MigrateArgs) -> Result<()> {
     Err(Error::Usage(format!("migrate: {}", crate::error::NO_CLUSTER)))
 }
 
-/// Starts a server that is a node of a cluster (`--store`).
+/// A cluster node's port for the other nodes' links (`--node-port`, or
+/// any free port on the send port's host, loopback if that is every
+/// address): bound once, as the client ports are, so that a node that
+/// starts again (a deposed leader) is on the same port.
+fn bind_node_port(args: &ServeArgs, send: &TcpListener) -> Result<TcpListener> {
+    let host = send.local_addr()?.ip();
+    let host = if host.is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { host };
+    listener::bind(args.node_port.unwrap_or(SocketAddr::new(host, 0)))
+}
+
+/// Starts a server that is a node of a cluster (`--store`), on the node
+/// port `bind_node_port` bound.
 #[cfg(feature = "cluster")]
 fn start_node(
-    send: std::net::TcpListener,
-    recv: std::net::TcpListener,
+    (send, recv, node_port): (TcpListener, TcpListener, &TcpListener),
     config: Config,
     args: &ServeArgs,
 ) -> Result<Server> {
-    let host = send.local_addr()?.ip();
-    let host = if host.is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { host };
+    let node_port = node_port.try_clone()?;
     let options = crate::cluster::ClusterOptions {
         store: args.store.clone().unwrap_or_default(),
-        node_port: args.node_port.unwrap_or(SocketAddr::new(host, 0)),
         node_advertise: args.node_advertise,
         tls: match &args.tls_cert {
             Some(cert) => Some(crate::federation::key::fingerprint(&crate::transport::tls::first_cert(
@@ -45,7 +53,7 @@ fn start_node(
             None => None,
         },
         node: args.node.clone(),
-        data_dir: args.data_dir.clone(),
+        data_dir: args.dir.data_dir.clone(),
         options: store_options(args),
         timeout: config.timeout,
     };
@@ -53,15 +61,14 @@ fn start_node(
     // `wachat users --data-dir` on this directory is refused from now on:
     // the accounts are the database's.
     let node = args.node.clone().unwrap_or_else(|| crate::cluster::default_node_name(port));
-    crate::store::door::mark_node(&args.data_dir, &node)
-        .map_err(|e| Error::io(format!("{}", args.data_dir.display()), e))?;
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, port))
+    crate::store::door::mark_node(&args.dir.data_dir, &node)
+        .map_err(|e| Error::io(format!("{}", args.dir.data_dir.display()), e))?;
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, port, node_port))
 }
 
 #[cfg(not(feature = "cluster"))]
 fn start_node(
-    _send: std::net::TcpListener,
-    _recv: std::net::TcpListener,
+    _ports: (TcpListener, TcpListener, &TcpListener),
     _config: Config,
     _args: &ServeArgs,
 ) -> Result<Server> {
@@ -93,25 +100,40 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if let Some(store) = &args.store {
         check_store(store)?;
     }
+    if let Some(owner) = crate::sys::owner::foreign(&args.dir.data_dir) {
+        return Err(Error::Usage(format!(
+            "{} belongs to the user {name}, and this server runs as root: what it wrote there would be \
+             root's, which {name} cannot read. Run the server as {name}: the Debian package's service \
+             with `sudo systemctl start wachat`, or `sudo -u {name} wachat serve …`",
+            args.dir.data_dir.display(),
+            name = owner.name
+        )));
+    }
     prepare_process(&args)?;
     let config = fit_to_system(config(&args)?, args.max_connections.is_some());
     let tls = config.tls.is_some();
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let web = crate::web::bind(args.host, args.web_port)?;
+    let node_port = match &args.store {
+        Some(_) => Some(bind_node_port(&args, &send)?),
+        None => None,
+    };
     let mut stop =
         crate::sys::signals::Stop::listen().map_err(|e| Error::io("installing signal handlers", e))?;
     // A cluster's node that was deposed starts again on the same ports,
-    // as a follower (`cluster::node`); a single server runs once.
+    // its node port included, as a follower (`cluster::node`); a single
+    // server runs once.
     loop {
-        let mut server = start(send.try_clone()?, recv.try_clone()?, config.clone(), &args)?;
+        let ports = (send.try_clone()?, recv.try_clone()?, node_port.as_ref());
+        let mut server = start(ports, config.clone(), &args)?;
         let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
         if let Some(web) = &web {
             serve_web(&mut server, web.try_clone()?, tls, &args)?;
         }
         if args.store.is_none() {
             let served = web_port.map(|port| crate::admin::web_port::Served { tls, port });
-            crate::admin::web_port::record(&args.data_dir, served);
+            crate::admin::web_port::record(&args.dir.data_dir, served);
         }
         if let Some(addr) = args.metrics {
             serve_metrics(&mut server, addr, &args)?;
@@ -192,7 +214,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
             }
             (None, None) => None,
         },
-        ..Config::new(&args.data_dir)
+        ..Config::new(&args.dir.data_dir)
     })
 }
 
@@ -249,17 +271,21 @@ fn fit_to_system(config: Config, asked: bool) -> Config {
 
 /// Starts the server on its two bound ports, on a data directory or as a
 /// cluster node; says where it listens and whether in clear.
-fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs) -> Result<Server> {
+fn start(
+    (send, recv, node_port): (TcpListener, TcpListener, Option<&TcpListener>),
+    config: Config,
+    args: &ServeArgs,
+) -> Result<Server> {
     let tls = config.tls.is_some();
-    let server = match &args.store {
+    let server = match node_port {
         None => {
-            crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
+            crate::store::door::unmark_node(&args.dir.data_dir); // a node's directory no more
             Server::start(send, recv, config)?
         }
-        Some(_) => start_node(send, recv, config, args)?,
+        Some(node_port) => start_node((send, recv, node_port), config, args)?,
     };
     match &args.store {
-        None => log::info!("data directory: {}", args.data_dir.display()),
+        None => log::info!("data directory: {}", args.dir.data_dir.display()),
         Some(store) => log::info!("cluster node on {store}"),
     }
     if tls {
@@ -283,7 +309,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
         server::registration::Registration::Invite => log::info!(
             "registration: invite-only: a new account needs a code \
              (wachat users invite --count N --data-dir {})",
-            args.data_dir.display()
+            args.dir.data_dir.display()
         ),
         server::registration::Registration::Closed => {
             log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")

@@ -353,31 +353,23 @@ impl Connection {
     }
 }
 
-/// For the requests whose `OK:<n>` is followed by `n` lines, the largest
-/// `n` accepted; `None` for the others.
+/// For the requests whose `OK:<n>` is followed by `n` lines (the one
+/// rule of which those are: [`Request::lists`]), the largest `n` taken;
+/// `None` for the others. A listing the protocol bounds is held to its
+/// bound, any other to [`MAX_LISTING_LINES`].
 fn listing_limit(request: &Request) -> Option<usize> {
-    match request {
-        Request::Users
-        | Request::Rooms
-        | Request::Chats
-        | Request::Members { .. }
-        | Request::Devices
-        | Request::Info => Some(MAX_LISTING_LINES),
-        Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
-        Request::Search { .. } => Some(crate::protocol::request::MAX_SEARCH_RESULTS),
-        // 1.2: a few lines (room, owner, modes, topic, role, mute) and an
-        // ADMIN line per room admin.
-        Request::RoomInfo { .. } => Some(MAX_LISTING_LINES),
-        // 1.2 (§22): bounded by the server (`protocol::prefs`).
-        Request::Blocks => Some(crate::protocol::prefs::MAX_BLOCKS),
-        Request::Prefs => Some(crate::protocol::prefs::MAX_PREFS),
-        Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
-        Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
-        Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
-        // 1.2 (§31): `TO`, then a line per member of a room of at most 64.
-        Request::Receipts { .. } => Some(crate::store::state::receipts::RECEIPTS_MAX_MEMBERS + 1),
-        Request::People { .. } => Some(crate::protocol::request::MAX_PEOPLE), // 1.2 (§26)
-        Request::Profile(p) if p.lists() => Some(MAX_LISTING_LINES),          // 1.2 (§30)
-        _ => None,
+    if !request.lists() {
+        return None;
     }
+    Some(match request {
+        Request::History { limit, .. } => (*limit).min(MAX_LISTING_LINES),
+        Request::Search { .. } => crate::protocol::request::MAX_SEARCH_RESULTS,
+        Request::Blocks => crate::protocol::prefs::MAX_BLOCKS,
+        Request::Prefs => crate::protocol::prefs::MAX_PREFS,
+        Request::Archived => crate::protocol::prefs::MAX_ARCHIVED,
+        // 1.2 (§31): `TO`, then a line per member of a room of at most 64.
+        Request::Receipts { .. } => crate::store::state::receipts::RECEIPTS_MAX_MEMBERS + 1,
+        Request::People { .. } => crate::protocol::request::MAX_PEOPLE,
+        _ => MAX_LISTING_LINES,
+    })
 }

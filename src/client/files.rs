@@ -31,9 +31,6 @@ use crate::protocol::{Accepted, Chat, Code, Reply, Request, Text};
 /// two together).
 pub const WINDOW: usize = super::sender::BATCH;
 
-/// Bytes of a window of whole parts: 768,000.
-pub const WINDOW_BYTES: usize = WINDOW * PART_BYTES;
-
 /// What the local note of files is called in a device's folder.
 const NOTES: &str = "files.csv";
 
@@ -251,13 +248,13 @@ pub fn note_event(dir: &Path, event: &FileEvent) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{WINDOW, WINDOW_BYTES};
+    use super::{PART_BYTES, WINDOW};
 
     /// The browser sends the same window as the console (web/files.js).
     #[test]
     fn the_browser_sends_the_same_window() {
         let js = include_str!("../../web/files.js");
         assert!(js.contains(&format!("const WINDOW = {WINDOW};")), "web/files.js's WINDOW is not {WINDOW}");
-        assert_eq!(WINDOW_BYTES, 768_000);
+        assert_eq!(WINDOW * PART_BYTES, 768_000, "bytes of a window of whole parts");
     }
 }

@@ -268,6 +268,10 @@ pub struct Client {
     threads: Vec<JoinHandle<()>>,
     /// The outbox's length before the sender started.
     pending_at_start: usize,
+    /// Why the server could not be reached at the start, when this device
+    /// never reached it before: nothing of it is here yet, and the address
+    /// or the port may well be wrong.
+    never_reached: Option<String>,
 }
 
 impl Client {
@@ -361,6 +365,15 @@ impl Client {
     /// the sender may have sent them all).
     pub fn pending_at_start(&self) -> usize {
         self.pending_at_start
+    }
+
+    /// Why the server could not be reached when this client started, if
+    /// this device has never reached it (no record of it in the folder:
+    /// its id, a message, a message waiting, a device token). A welcome
+    /// says so: "working offline" would read as a success to someone who
+    /// typed a wrong port. `None` once it ever connected, or online.
+    pub fn never_reached(&self) -> Option<&str> {
+        self.never_reached.as_deref()
     }
 
     /// Logs out and stops the threads, after sending what the outbox holds

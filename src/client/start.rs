@@ -13,7 +13,9 @@
 //! A server that cannot be reached is not an error: each login step gives
 //! a [`Reached`], the connection or why not, and the client starts
 //! offline with that reason ([`Notice::Offline`]); its threads keep
-//! trying. A refused login is an error, and so is registering without a
+//! trying. A device that never reached that server is told so apart
+//! ([`Client::never_reached`]): a wrong address or port is the likely
+//! cause. A refused login is an error, and so is registering without a
 //! server: there is nothing to wait for.
 
 use std::net::TcpListener;
@@ -70,7 +72,9 @@ impl Client {
         options.device = Some(folder.device.clone());
         let uses_token = token::use_saved_or_pair(&mut options, &folder.dir)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
+        let been_here = been_here(&folder, uses_token);
         let (mut send, mut server_timeout) = login_send(&options, uses_token, &mut folder, &notices_tx)?;
+        let never_reached = send.as_ref().err().filter(|_| !been_here).cloned();
         let mut uses_token = uses_token;
         if options.stay
             && !uses_token
@@ -104,8 +108,24 @@ impl Client {
         if let Err(why) = &recv {
             let _ = shared.notices.send(Notice::Offline(why.clone()));
         }
-        start_threads(shared, send.ok().map(|(conn, _)| conn), recv.ok(), listener, notices)
+        let mut client =
+            start_threads(shared, send.ok().map(|(conn, _)| conn), recv.ok(), listener, notices)?;
+        client.never_reached = never_reached;
+        Ok(client)
     }
+}
+
+/// Whether this device's folder holds anything of an earlier session with
+/// this server: the server's id, a message of the log or the outbox (more
+/// than a header line), a device token.
+fn been_here(folder: &server_id::Folder, uses_token: bool) -> bool {
+    let has_records = |name: &str| {
+        let mut first = [0u8; 1024];
+        let read = std::fs::File::open(folder.dir.join(name))
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut first));
+        read.is_ok_and(|n| first[..n].iter().filter(|&&b| b == b'\n').count() > 1)
+    };
+    uses_token || folder.files_of.is_some() || has_records("history.csv") || has_records("outbox_tmp.csv")
 }
 
 /// The first login on the send port, and the server's timeout if it said
@@ -261,6 +281,7 @@ fn start_threads(
         typed: Mutex::default(),
         threads,
         pending_at_start,
+        never_reached: None,
     })
 }
 

@@ -96,7 +96,7 @@ pub fn store(link: &mut PgLink, epoch: i64, pos: Pos, state: &[u8], erasures: &[
     let before = tx
         .query_opt("SELECT pos, users FROM checkpoints WHERE pos < $1 ORDER BY pos DESC LIMIT 1", &[&at])
         .map_err(failed("reading the previous checkpoint"))?;
-    let (from, mut users) = before.map_or((0, Vec::new()), |row| (row.get::<_, i64>(0), row.get(1)));
+    let (from, mut users) = before.map_or((0, Vec::new()), |row| (row.get::<i64>(0), row.get(1)));
     let rows = tx
         .query_one(
             "SELECT coalesce(string_agg(users, ''::bytea ORDER BY pos), ''::bytea),
@@ -114,7 +114,7 @@ pub fn store(link: &mut PgLink, epoch: i64, pos: Pos, state: &[u8], erasures: &[
             end.unwrap_or(0)
         )));
     }
-    users.extend_from_slice(rows.get::<_, &[u8]>(0));
+    users.extend_from_slice(rows.get::<&[u8]>(0));
     let parts: Vec<&[u8]> = state.chunks(PART).collect();
     let head = "INSERT INTO checkpoints (pos, epoch, users, erasures, parts) VALUES ($1, $2, $3, $4, $5)";
     tx.execute(head, &[&at, &epoch, &users, &erasures, &(parts.len() as i32)])
@@ -201,7 +201,7 @@ pub fn trim(link: &mut PgLink, epoch: i64, kept_from: Pos) -> Result<Option<u64>
 /// The position of the newest checkpoint, if any.
 pub fn newest(client: &mut postgres::Client) -> std::result::Result<Option<Pos>, postgres::Error> {
     let row = client.query_one("SELECT max(pos) FROM checkpoints", &[])?;
-    Ok(row.get::<_, Option<i64>>(0).map(|pos| pos as Pos))
+    Ok(row.get::<Option<i64>>(0).map(|pos| pos as Pos))
 }
 
 /// Readies a node's data directory before its store opens (see the
@@ -277,7 +277,7 @@ fn copy(tx: &mut Transaction, dir: &Path, pos: Pos, segment_size: u64) -> Result
         )));
     }
     for row in &rows {
-        state.extend_from_slice(row.get::<_, &[u8]>(0));
+        state.extend_from_slice(row.get::<&[u8]>(0));
     }
     let start: i64 = tx
         .query_one("SELECT coalesce((SELECT min(pos) FROM log_archive), (SELECT min(pos) FROM log), 0)", &[])
@@ -302,7 +302,7 @@ fn copy(tx: &mut Transaction, dir: &Path, pos: Pos, segment_size: u64) -> Result
             if base as Pos != filling.end() {
                 return Err(out_of_place("log_archive", base, filling.end()));
             }
-            filling.append(piece.get::<_, &[u8]>(1))?;
+            filling.append(piece.get::<&[u8]>(1))?;
         }
     }
     while filling.end() < pos {

@@ -75,7 +75,7 @@ impl PgDoor {
         let rows = conn
             .query("SELECT users FROM log WHERE octet_length(users) > 0 ORDER BY pos", &[])
             .or_ko("reading the accounts")?;
-        Ok(rows.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect())
+        Ok(rows.iter().flat_map(|row| row.get::<Vec<u8>>(0)).collect())
     }
 }
 
@@ -106,7 +106,7 @@ impl Door for PgDoor {
             let mut conn = self.db.get()?;
             let row =
                 conn.query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
-            if let Some(answer) = row.get::<_, Option<Vec<u8>>>(0) {
+            if let Some(answer) = row.get::<Option<Vec<u8>>>(0) {
                 break Some(answer);
             }
             let led = lease::read(&mut conn).or_ko(DOING)?.is_some_and(|lease| !lease.expired);

@@ -61,7 +61,7 @@ impl Blobs for PgBlobs {
         let row = conn
             .query_opt("SELECT received FROM file_blobs WHERE file = $1", &[&id])
             .or_ko("reading an upload")?;
-        Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
+        Ok(row.map_or(0, |row| row.get::<i64>(0) as u64))
     }
 
     /// Through the parts committer ([`Parts`]), waited for.
@@ -195,9 +195,9 @@ impl UploadReader<'_> {
             )
             .map_err(|e| io::Error::other(super::db::describe(&e)))?;
         self.buf.clear();
-        self.buf_at = rows.first().map_or(self.pos, |row| row.get::<_, i64>(0) as u64);
+        self.buf_at = rows.first().map_or(self.pos, |row| row.get::<i64>(0) as u64);
         for row in &rows {
-            self.buf.extend_from_slice(row.get::<_, &[u8]>(1));
+            self.buf.extend_from_slice(row.get::<&[u8]>(1));
         }
         Ok(())
     }

@@ -1,25 +1,33 @@
-//! The node links: how a follower hands its clients to the leader
-//! (`server::leader`), over one TCP connection each.
+//! The node links: how a follower hands its clients to the leader, over
+//! one TCP connection each, which the leader serves as its own clients'
+//! (`server::send::serve`).
 //!
 //! ```text
-//!   client ──▶ follower ── NODE:<secret>:send:<client's address> ──▶ leader's node port
-//!                 │        then the client's bytes, as they are      │ send::serve, as for
-//!                 ◀──────── the leader's bytes, as they are ─────────┘ a client of its own
+//!   client ──▶ follower ◀─ NONCE:<nonce> ──────────────────────────── leader's node port
+//!                 │ ──── NODE:<answer>:send:<client's address> ─────▶ │ checked, then
+//!                 │      then the client's bytes, as they are         │ send::serve, as for
+//!                 ◀──────── the leader's bytes, as they are ──────────┘ a client of its own
 //! ```
 //!
 //! Every node listens on its node port (`--node-port`); only the leader
 //! takes connections there. It says where in the replicated state (the
 //! setting `at` of the account `@:nodes`, as the class network's leader
 //! says where it takes links: `federation::accept`), with its epoch and a
-//! secret drawn when it took the lease. A follower's first line proves
-//! that it read the log, of the same database: a hash of the secret and
-//! of the database's identity (PostgreSQL's system identifier and the
-//! database's name, which a standby shares and a restored dump does not).
-//! So a client cannot pass for a node to choose the address its limits
-//! are counted under, and a cluster restored from a dump never passes its
-//! clients to the leader of the cluster it was dumped from. A follower
-//! that has not applied the new leader's first batch yet knows that it
-//! does not know where it is.
+//! secret drawn when it took the lease. A link proves that it read the
+//! log, of the same database, by a challenge: the leader says a nonce
+//! of its own drawing, fresh for each link, and the follower answers
+//! with an HMAC of the nonce, the port and the client's address
+//! ([`answer`]) under a key made of the secret and of the database's
+//! identity ([`key`]: PostgreSQL's system identifier and the database's
+//! name, which a standby shares and a restored dump does not). An answer
+//! seen on the wire (the links are plaintext where the client ports
+//! are) answers no other nonce: replayed, it gets the connection closed
+//! unserved; and it vouches for its one client's address, which is
+//! believed from no one else. So a client cannot pass for a node to
+//! choose the address its limits are counted under, and a cluster
+//! restored from a dump never passes its clients to the leader of the
+//! cluster it was dumped from. A follower that has not applied the new
+//! leader's first batch yet knows that it does not know where it is.
 //!
 //! Where the client ports speak TLS (`--tls-cert`), so do the links: the
 //! leader takes them with the same certificate, and says its fingerprint
@@ -110,19 +118,20 @@ pub fn new_secret() -> String {
 
 /// The node port: the leader serves each link with the single server's
 /// session code; a node that does not lead closes them.
-/// `proof`: what a link must say while this node leads (empty: it does not).
-pub fn spawn_port(listener: TcpListener, ctx: Weak<Ctx>, proof: Arc<Mutex<String>>) -> Result<()> {
+/// `key`: what a link's answer is keyed with while this node leads
+/// ([`key`]; empty: it does not).
+pub fn spawn_port(listener: TcpListener, ctx: Weak<Ctx>, key: Arc<Mutex<String>>) -> Result<()> {
     std::thread::Builder::new()
         .name("accept-node".into())
         .spawn(move || {
             for tcp in listener.incoming() {
                 let Some(ctx) = ctx.upgrade().filter(|ctx| !ctx.shutting_down()) else { return };
                 let Ok(tcp) = tcp else { continue };
-                let proof = proof.lock().clone();
+                let key = key.lock().clone();
                 let spawned = std::thread::Builder::new()
                     .name("node-link".into())
                     .stack_size(crate::server::threads::STACK_SIZE)
-                    .spawn(move || take(&ctx, tcp, &proof));
+                    .spawn(move || take(&ctx, tcp, &key));
                 if let Err(e) = spawned {
                     log::warn!("cluster: no thread for a node link: {e}");
                 }
@@ -132,13 +141,26 @@ pub fn spawn_port(listener: TcpListener, ctx: Weak<Ctx>, proof: Arc<Mutex<String
         .map_err(|e| Error::io("cluster: starting the node port's thread", e))
 }
 
-/// What proves a link: the leader's `secret`, of the database `identity`.
-pub fn proof(secret: &str, identity: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{secret}/{identity}").as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// What a link's answers are keyed with (in hex): a hash of the leader's
+/// `secret` and of the database `identity`. It never crosses the wire.
+pub fn key(secret: &str, identity: &str) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, format!("{secret}/{identity}").as_bytes()).as_ref())
 }
 
-/// The identity of the database `client` is connected to ([`proof`]).
+/// A link's answer to the leader's challenge `nonce`, for a client of
+/// `port` at `client`: an HMAC-SHA256 of the three under `key`, its first
+/// 16 bytes in hex. Another nonce, port or client, another answer.
+pub fn answer(key: &str, nonce: &str, port: Port, client: SocketAddr) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes());
+    let said = format!("{nonce}:{}:{client}", port.label());
+    hex(&ring::hmac::sign(&key, said.as_bytes()).as_ref()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The identity of the database `client` is connected to ([`key`]).
 pub fn identity(client: &mut postgres::Client) -> std::result::Result<String, postgres::Error> {
     let row = client.query_one(
         "SELECT system_identifier::text || '/' || current_database() FROM pg_control_system()",
@@ -147,17 +169,18 @@ pub fn identity(client: &mut postgres::Client) -> std::result::Result<String, po
     Ok(row.get(0))
 }
 
-/// A link's first line: `NODE:<proof>:<send|receive>:<client's address>`.
+/// A link's first line, its answer to the challenge:
+/// `NODE:<answer>:<send|receive>:<client's address>`.
 fn hello(line: &str) -> Option<(&str, Port, SocketAddr)> {
     let rest = line.strip_prefix("NODE:")?;
-    let (secret, rest) = rest.split_once(':')?;
+    let (answer, rest) = rest.split_once(':')?;
     let (port, client) = rest.split_once(':')?;
     let port = match port {
         "send" => Port::Send,
         "receive" => Port::Receive,
         _ => return None,
     };
-    Some((secret, port, client.parse().ok()?))
+    Some((answer, port, client.parse().ok()?))
 }
 
 /// Reads one line, a byte at a time: what follows it is the client's, and
@@ -175,22 +198,31 @@ fn read_line(link: &Stream) -> Option<String> {
     None
 }
 
-/// A link to this node's port: checked, then served as a connection of
-/// the client it says it carries, under that client's limits.
-fn take(ctx: &Arc<Ctx>, tcp: TcpStream, proof: &str) {
+/// A link to this node's port: challenged, checked, then served as a
+/// connection of the client it says it carries, under that client's
+/// limits.
+fn take(ctx: &Arc<Ctx>, tcp: TcpStream, key: &str) {
     let from = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = tcp.set_read_timeout(Some(HELLO_WITHIN));
     let _ = tcp.set_nodelay(true);
+    if !ctx.store.leads() || key.is_empty() {
+        return; // the follower hears the connection end, and so its client
+    }
     let Ok(link) = Stream::accept(tcp, ctx.config.tls.as_ref()) else { return };
+    let _ = link.set_read_timeout(Some(HELLO_WITHIN));
+    // A nonce of this link's own: an answer seen on another is no answer here.
+    let nonce = new_secret();
+    if link.write_all_by(format!("NONCE:{nonce}\n").as_bytes(), Instant::now() + HELLO_WITHIN).is_err() {
+        return;
+    }
     let Some(line) = read_line(&link) else { return };
     let Some((said, port, client)) = hello(&line) else {
         return log::info!("cluster: a link from {from} said no node's first line: closed");
     };
-    if !ctx.store.leads() || proof.is_empty() {
-        return; // the follower hears the connection end, and so its client
-    }
-    if !same(said, proof) {
-        return log::warn!("cluster: a link from {from} is not of this cluster (its proof differs): closed");
+    if !same(said, &answer(key, &nonce, port, client)) {
+        return log::warn!(
+            "cluster: a link from {from} is not of this cluster (its answer to the challenge differs): closed"
+        );
     }
     let _ = link.set_read_timeout(None);
     match ctx.admit(client.ip()) {
@@ -199,7 +231,7 @@ fn take(ctx: &Arc<Ctx>, tcp: TcpStream, proof: &str) {
     }
 }
 
-/// Compares two proofs in a time that does not tell how much of one
+/// Compares two answers in a time that does not tell how much of one
 /// matched.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |d, (x, y)| d | (x ^ y)) == 0
@@ -218,7 +250,7 @@ pub struct Relay {
     /// `--timeout`: how long the leader may take to answer a connect,
     /// and either side to take what is passed to it.
     timeout: Duration,
-    /// The identity of this node's database ([`proof`]).
+    /// The identity of this node's database ([`key`]).
     identity: String,
 }
 
@@ -281,7 +313,16 @@ impl Relay {
         let deadline = Instant::now() + self.timeout;
         let link =
             Stream::connect(tcp, tls.as_ref(), &advert.at.ip().to_string(), deadline).map_err(failed)?;
-        let hello = format!("NODE:{}:{}:{peer}\n", proof(&advert.secret, &self.identity), port.label());
+        // The leader's challenge, then the answer.
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        let _ = link.set_read_timeout(Some(left));
+        let nonce = read_line(&link).and_then(|line| line.strip_prefix("NONCE:").map(str::to_string));
+        let Some(nonce) = nonce else {
+            return Err(unavailable(format!("the leader at {} sent no challenge; try again", advert.at)));
+        };
+        let _ = link.set_read_timeout(None);
+        let key = key(&advert.secret, &self.identity);
+        let hello = format!("NODE:{}:{}:{peer}\n", answer(&key, &nonce, port, peer), port.label());
         link.write_all_by(hello.as_bytes(), deadline).map_err(failed)?;
         Ok(link)
     }
@@ -364,7 +405,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_link_says_its_secret_its_port_and_its_client() {
+    fn a_link_says_its_answer_its_port_and_its_client() {
         let (secret, port, client) = hello("NODE:ab12:receive:10.0.0.7:51000").unwrap();
         assert_eq!((secret, port, client), ("ab12", Port::Receive, "10.0.0.7:51000".parse().unwrap()));
         assert!(hello("NODE:ab12:other:10.0.0.7:51000").is_none());
@@ -381,10 +422,29 @@ mod tests {
         assert_eq!(advert.tls.as_deref(), Some("AB:CD"));
         assert!(Advert::parse("127.0.0.1:7000 x 00ff -").is_none());
         assert!(same("00ff", "00ff") && !same("00ff", "00fe") && !same("00ff", "00f"));
-        let one = proof("00ff", "7712995429423742320/chat");
+        let one = key("00ff", "7712995429423742320/chat");
+        assert_eq!(one.len(), 64);
+        assert_eq!(one, key("00ff", "7712995429423742320/chat"));
+        assert_ne!(one, key("00ff", "7712995429423742320/chat_restored"), "another database");
+        assert_ne!(one, key("00fe", "7712995429423742320/chat"), "another leader");
+    }
+
+    #[test]
+    fn an_answer_holds_for_its_nonce_its_port_and_its_client_only() {
+        let key = key("00ff", "7712995429423742320/chat");
+        let client: SocketAddr = "10.0.0.7:51000".parse().unwrap();
+        let one = answer(&key, "aa11", Port::Send, client);
         assert_eq!(one.len(), 32);
-        assert_eq!(one, proof("00ff", "7712995429423742320/chat"));
-        assert_ne!(one, proof("00ff", "7712995429423742320/chat_restored"), "another database");
-        assert_ne!(one, proof("00fe", "7712995429423742320/chat"), "another leader");
+        assert_eq!(one, answer(&key, "aa11", Port::Send, client));
+        assert_ne!(one, answer(&key, "aa12", Port::Send, client), "another nonce: a replay");
+        assert_ne!(one, answer(&key, "aa11", Port::Receive, client), "another port");
+        assert_ne!(
+            one,
+            answer(&key, "aa11", Port::Send, "10.66.66.1:5555".parse().unwrap()),
+            "another client"
+        );
+        let other = super::key("00fe", "7712995429423742320/chat");
+        assert_ne!(one, answer(&other, "aa11", Port::Send, client), "another key");
+        assert!(!one.contains(&key[..16]), "the key does not show in the answer");
     }
 }

@@ -111,7 +111,7 @@ impl PgLog {
         // its answer lost), or another's, or the fence refused.
         let there = client.query_opt("SELECT epoch, records FROM log WHERE pos = $1", &[&(base as i64)])?;
         let epoch = self.epoch.load(Ordering::SeqCst);
-        Ok(there.is_some_and(|row| row.get::<_, i64>(0) == epoch && row.get::<_, Vec<u8>>(1) == records))
+        Ok(there.is_some_and(|row| row.get::<i64>(0) == epoch && row.get::<Vec<u8>>(1) == records))
     }
 }
 
@@ -212,7 +212,7 @@ pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<LogRow>, postgres
     )?;
     let mut batches = Vec::new();
     for row in rows {
-        let batch = LogRow { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) };
+        let batch = LogRow { base: row.get::<i64>(0) as Pos, users: row.get(1), records: row.get(2) };
         let inside = (from - batch.base.min(from)) as usize;
         match batch.records.get(..inside) {
             _ if batch.base >= from => batches.push(batch),
@@ -280,5 +280,5 @@ pub fn write_unled(
 pub fn end(client: &mut postgres::Client) -> Result<Pos, postgres::Error> {
     let row =
         client.query_opt("SELECT pos + octet_length(records) FROM log ORDER BY pos DESC LIMIT 1", &[])?;
-    Ok(row.map_or(0, |row| row.get::<_, i64>(0) as Pos))
+    Ok(row.map_or(0, |row| row.get::<i64>(0) as Pos))
 }

@@ -56,8 +56,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
-
 use crate::cluster::db::postgres;
 use crate::error::{Error, Result};
 use crate::router::Router;
@@ -73,8 +71,6 @@ pub struct ClusterOptions {
     pub store: String,
     /// This node's name (default: host name and send port).
     pub node: Option<String>,
-    /// Where it takes node links when it leads (`links.rs`).
-    pub node_port: std::net::SocketAddr,
     /// Where the other nodes reach that port, if not where it listens
     /// (a proxy or a NAT between the nodes): what the leader says.
     pub node_advertise: Option<std::net::SocketAddr>,
@@ -91,14 +87,22 @@ pub struct ClusterOptions {
 
 /// The default name of a node: this machine's host name and send port.
 pub fn default_node_name(send_port: u16) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = crate::sys::host::name();
     let host = host.trim();
     format!("{}-{send_port}", if host.is_empty() { "node" } else { host })
 }
 
 /// Opens a node's storage: the schema brought up to date, the data
 /// directory made the cluster's (its identity), the copy caught up with the log, and the node's part taken.
-pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> Result<Storage> {
+/// `node_port` is where it takes node links when it leads (`links.rs`):
+/// bound once by `wachat serve`, as the client ports are, and handed to
+/// each start of the node (a deposed leader starts again on it).
+pub fn open(
+    router: &Arc<Router>,
+    options: &ClusterOptions,
+    send_port: u16,
+    node_port: std::net::TcpListener,
+) -> Result<Storage> {
     let db = Arc::new(db::Db::new(&options.store)?);
     let mut client = db.connect_at_start()?;
     let was = schema::upgrade(&mut client, &db.url)?;
@@ -122,7 +126,6 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         Arc::new(LocalStore::open_follower(&options.data_dir, store_options, deliver, shared.clone())?);
     let (restart, restarted) = crossbeam_channel::unbounded();
     let part = (store.clone(), shared);
-    let node_port = crate::server::listener::bind(options.node_port)?;
     let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
     let ports = (node_port, options.timeout, options.tls.clone(), options.node_advertise);
     let node = node::Node::start(name.clone(), db.clone(), part, ports, restart)?;
@@ -135,7 +138,7 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         files: Some(Box::new(files::PgBlobs::new(db.clone()))),
         door: Some(Box::new(door::PgDoor::new(db, &name))),
         devices: Arc::new(crate::store::InLog::new(store)),
-        node: Some(Box::new(Keeping { node, restarted })),
+        node: Some((Box::new(node), restarted)),
     })
 }
 
@@ -167,25 +170,16 @@ fn identity(client: &mut postgres::Client, dir: &std::path::Path, url: &str) -> 
 }
 
 /// The node, as the server sees it (`server::NodeOf`).
-struct Keeping {
-    node: Arc<node::Node>,
-    restarted: Receiver<String>,
-}
-
-impl NodeOf for Keeping {
+impl NodeOf for Arc<node::Node> {
     fn started(&self, ctx: &Arc<Ctx>) -> Result<()> {
-        self.node.started(ctx)
-    }
-
-    fn restart(&self) -> Receiver<String> {
-        self.restarted.clone()
+        node::Node::started(self, ctx)
     }
 
     fn stopping(&self) {
-        self.node.stopping();
+        node::Node::stopping(self);
     }
 
     fn stopped(&self) {
-        self.node.stopped();
+        node::Node::stopped(self);
     }
 }

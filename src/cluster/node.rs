@@ -66,11 +66,15 @@ pub struct Node {
     log: Arc<PgLog>,
     ctx: OnceLock<Weak<Ctx>>,
     part: Mutex<Stance>,
-    /// Where this node takes node links, and the port (taken by the
-    /// thread that serves it once the server runs).
+    /// Where the other nodes reach this node's links, and the port (taken
+    /// by the thread that serves it once the server runs).
     node_port: (SocketAddr, Mutex<Option<TcpListener>>),
-    /// While it leads: what a link must say (`links::proof`).
-    proof: Arc<Mutex<String>>,
+    /// The address the node port listens on: its thread is woken there
+    /// when the server stops.
+    listening: SocketAddr,
+    /// While it leads: what a link's answer to its challenge is keyed
+    /// with (`links::key`).
+    link_key: Arc<Mutex<String>>,
     /// Its database's identity (`links::identity`).
     identity: String,
     /// Its certificate's fingerprint, with `--tls-cert`: its node links
@@ -125,8 +129,8 @@ impl Node {
         let epoch = match part {
             Stance::Following { epoch, .. } | Stance::Leading { epoch } => epoch,
         };
-        let at = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
-        let at = advertised.unwrap_or(at);
+        let listening = node_port.local_addr().map_err(|e| Error::io("cluster: the node port", e))?;
+        let at = advertised.unwrap_or(listening);
         let identity =
             links::identity(&mut client).map_err(|e| fail("reading the database's identity", &e))?;
         let node = Arc::new(Node {
@@ -137,7 +141,8 @@ impl Node {
             ctx: OnceLock::new(),
             part: Mutex::new(part),
             node_port: (at, Mutex::new(Some(node_port))),
-            proof: Arc::default(),
+            listening,
+            link_key: Arc::default(),
             relay: Arc::new(Relay::new(epoch, timeout, identity.clone())),
             identity,
             tls,
@@ -158,7 +163,7 @@ impl Node {
             ctx.follow(Some(self.relay.clone()));
         }
         if let Some(port) = self.node_port.1.lock().take() {
-            links::spawn_port(port, Arc::downgrade(ctx), self.proof.clone())?;
+            links::spawn_port(port, Arc::downgrade(ctx), self.link_key.clone())?;
         }
         let node = self.clone();
         std::thread::Builder::new()
@@ -181,7 +186,7 @@ impl Node {
         self.log.lead(epoch, deposed);
         self.store.lead()?;
         let secret = links::new_secret();
-        *self.proof.lock() = links::proof(&secret, &self.identity);
+        *self.link_key.lock() = links::key(&secret, &self.identity);
         let tls = self.tls.clone();
         links::advertise(&self.store, &Advert { at: self.node_port.0, epoch, secret, tls })?;
         if let Err(e) = shared::announce(client) {
@@ -460,16 +465,20 @@ impl Node {
 
     /// The server stops: a follower's connections passed on to the
     /// leader are cut (a leader's, its followers' among them, end with
-    /// the server's own).
+    /// the server's own), and the node port's thread is woken, to find
+    /// the server stopping and end. The port stays bound (`wachat serve`
+    /// holds it): a node that starts again, deposed, takes links there,
+    /// and only there, with its own thread.
     pub fn stopping(&self) {
         self.relay.close();
+        crate::server::listener::wake(self.listening);
     }
 
     /// The server stopped, its last batch written: a leader lets its
     /// lease go, so that another node leads at once; the threads end.
     pub fn stopped(&self) {
         let was = self.deposed.swap(true, Ordering::SeqCst);
-        self.proof.lock().clear();
+        self.link_key.lock().clear();
         if let Stance::Leading { epoch } = *self.part.lock()
             && !was
             && let Ok(mut link) = self.db.connect()

@@ -9,7 +9,7 @@
 -- (IF NOT EXISTS: a database of schema 18 or 22 has the tables of the
 -- door and the server's identity already, as they are here, and the
 -- files' in their older shape; `wachat migrate` brings it to this schema
--- with this file and `upgrade.rs`.)
+-- with this file, `migrate::convert`.)
 
 -- The cluster's identity, which protocol 1.1 tells clients: one row,
 -- made once and shared by every node, so that a client that fails over

@@ -16,10 +16,16 @@
 //! - **Points.** Each group of cases weighs some points (default
 //!   [`DEFAULT_WEIGHT`], `--weight GROUP=POINTS` to change one); a student
 //!   earns a group's weight times the share of its cases run that passed.
-//!   A group none of whose cases ran (`--fast`, no restart command) is
-//!   left out of that student's maximum. In the text table, the JSON
-//!   (one object per student) and `--csv FILE`, one row per student for
-//!   a grading script or a spreadsheet.
+//!   A case may weigh points of its own instead (`--weight CASE=POINTS`),
+//!   earned whole if it passed, beside its group's, which its group's
+//!   share leaves out: the lab's core ([`CORE`]: the replay after a
+//!   reconnect, `DELIVERED` only after the `ACK`, a resent message stored
+//!   once) weighs [`CORE_POINTS`] each by default, so that a server that
+//!   fails one of them cannot pass with 98 %. A group or a case that did
+//!   not run (`--fast`, no restart command) is left out of that student's
+//!   maximum. In the text table, the JSON (one object per student) and
+//!   `--csv FILE`, one row per student for a grading script or a
+//!   spreadsheet.
 //! - **Why**: the class page (`--html`) links each failing case of each
 //!   student to its transcript and sequence diagram, on the same page.
 //! - **Exit code**: non-zero when any server failed a case, was not
@@ -33,8 +39,9 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 
-use super::report::{counts, json_str};
+use super::report::counts;
 use super::{CaseOutcome, Group, Status, SuiteConfig, all_cases, runner};
+use crate::display::json_str;
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
 
@@ -43,6 +50,25 @@ pub const DEFAULT_JOBS: u64 = 8;
 
 /// A group's points unless `--weight` says otherwise.
 pub const DEFAULT_WEIGHT: f64 = 10.0;
+
+/// The lab's core (LAB.md parts 3 to 5, "lose nothing"): the cases a
+/// server fails when it loses a message (no replay of what was not
+/// acknowledged after a reconnect), lies about a status (`DELIVERED`
+/// before the recipient's `ACK`) or stores a message twice (a resent id
+/// delivered again). Each weighs [`CORE_POINTS`] of its own unless
+/// `--weight CASE=POINTS` says otherwise.
+pub const CORE: [&str; 3] = [
+    "receive/unacked-replayed-after-reconnect",
+    "status/delivered-only-after-ack",
+    "messages/resend-gets-original-ok",
+];
+
+/// A core case's points. With three of them beside groups of 10 points,
+/// failing one leaves at most (G + 150) / (G + 225) of the maximum, G
+/// the groups' points: 76 % at level 1.0 without restarts (G = 90), 78 %
+/// at level 1.2 with them (G = 120). Below 80 % either way, whatever else
+/// passed.
+pub const CORE_POINTS: f64 = 75.0;
 
 /// One row of the roster: `student,host,send_port,recv_port[,restart]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,10 +100,10 @@ pub struct ClassRow {
     /// `host:send:recv` as the roster gave them.
     pub address: String,
     pub checked: Grade,
-    /// The groups with a case the run would not skip (the level, `--only`,
-    /// `--fast`, this row's restart command): what a server that answers
-    /// is graded on, and so the maximum of one that does not.
-    pub gradable: Vec<Group>,
+    /// The cases the run would not skip (the level, `--only`, `--fast`,
+    /// this row's restart command), with their groups: what a server that
+    /// answers is graded on, and so the maximum of one that does not.
+    pub gradable: Vec<(Group, String)>,
 }
 
 /// A group's part of a student's grade.
@@ -92,40 +118,83 @@ pub struct GroupGrade {
     pub points: Option<f64>,
 }
 
-/// The weights of the groups: [`DEFAULT_WEIGHT`] each, but those given.
+/// A case's part of a student's grade: a case that weighs points of its
+/// own ([`Weights::of_case`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseGrade {
+    /// `group/name`.
+    pub id: String,
+    pub weight: f64,
+    /// `weight` if it passed, 0 if it failed; `None` if it did not run.
+    pub points: Option<f64>,
+}
+
+/// What one `--weight` weighs: a group, or one case (`group/name`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Weighed {
+    Group(Group),
+    Case(String),
+}
+
+/// The weights: [`DEFAULT_WEIGHT`] each group and [`CORE_POINTS`] each
+/// core case, but those given (the last given for each wins).
 #[derive(Clone, Debug, Default)]
-pub struct Weights(pub Vec<(Group, f64)>);
+pub struct Weights(pub Vec<(Weighed, f64)>);
 
 impl Weights {
     pub fn of(&self, group: Group) -> f64 {
-        self.0.iter().rev().find(|(g, _)| *g == group).map_or(DEFAULT_WEIGHT, |(_, w)| *w)
+        let given = self.0.iter().rev().find(|(w, _)| *w == Weighed::Group(group));
+        given.map_or(DEFAULT_WEIGHT, |(_, points)| *points)
+    }
+
+    /// The points `id` weighs of its own; `None`: it has a share of its
+    /// group's.
+    pub fn of_case(&self, id: &str) -> Option<f64> {
+        let given = self.0.iter().rev().find(|(w, _)| matches!(w, Weighed::Case(case) if case == id));
+        given.map(|(_, points)| *points).or_else(|| CORE.contains(&id).then_some(CORE_POINTS))
     }
 }
 
-/// `--weight GROUP=POINTS`.
-pub fn parse_weight(s: &str) -> std::result::Result<(Group, f64), String> {
-    let (group, points) = s.split_once('=').ok_or_else(|| format!("{s:?}: GROUP=POINTS, e.g. restart=30"))?;
-    let group = Group::from_str(group.trim(), true).map_err(|_| {
-        let all: Vec<&str> = Group::value_variants().iter().map(|g| g.as_str()).collect();
-        format!("{group:?} is no group: {}", all.join(", "))
-    })?;
+/// `--weight GROUP=POINTS` or `--weight CASE=POINTS` (a case as `--list`
+/// names it: `receive/acked-not-replayed`).
+pub fn parse_weight(s: &str) -> std::result::Result<(Weighed, f64), String> {
+    let (what, points) =
+        s.split_once('=').ok_or_else(|| format!("{s:?}: GROUP=POINTS or CASE=POINTS, e.g. restart=30"))?;
+    let what = what.trim();
+    let weighed = if what.contains('/') {
+        if !all_cases().iter().any(|c| c.id() == what) {
+            return Err(format!("{what:?} is no case (wachat conform server --list names them)"));
+        }
+        Weighed::Case(what.to_string())
+    } else {
+        Weighed::Group(Group::from_str(what, true).map_err(|_| {
+            let all: Vec<&str> = Group::value_variants().iter().map(|g| g.as_str()).collect();
+            format!("{what:?} is no group: {}", all.join(", "))
+        })?)
+    };
     match points.trim().parse::<f64>() {
-        Ok(p) if p.is_finite() && p >= 0.0 => Ok((group, p)),
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok((weighed, p)),
         _ => Err(format!("{points:?}: points are a number, 0 or more")),
     }
 }
 
 impl ClassRow {
-    /// The grade per group, in the suite's order of groups.
-    pub fn grades(&self, weights: &Weights) -> Vec<GroupGrade> {
-        let outcomes = match &self.checked {
+    fn outcomes(&self) -> &[CaseOutcome] {
+        match &self.checked {
             Grade::Ran(outcomes) => outcomes.as_slice(),
             _ => &[],
-        };
+        }
+    }
+
+    /// The grade per group, in the suite's order of groups: its cases
+    /// that weigh points of their own left out.
+    pub fn grades(&self, weights: &Weights) -> Vec<GroupGrade> {
+        let shared = |o: &&CaseOutcome| weights.of_case(&o.id).is_none();
         Group::value_variants()
             .iter()
             .map(|&group| {
-                let (pass, fail, skip) = counts(outcomes.iter().filter(|o| o.group == group));
+                let (pass, fail, skip) =
+                    counts(self.outcomes().iter().filter(|o| o.group == group).filter(shared));
                 let weight = weights.of(group);
                 let points = (pass + fail > 0).then(|| weight * pass as f64 / (pass + fail) as f64);
                 GroupGrade { group, pass, fail, skip, weight, points }
@@ -133,17 +202,42 @@ impl ClassRow {
             .collect()
     }
 
+    /// The grade of each case that weighs points of its own, in the
+    /// suite's order; `points` is `None` for one that did not run.
+    pub fn case_grades(&self, weights: &Weights) -> Vec<CaseGrade> {
+        self.outcomes()
+            .iter()
+            .filter_map(|o| {
+                let weight = weights.of_case(&o.id)?;
+                let points = match o.status {
+                    Status::Pass => Some(weight),
+                    Status::Fail(_) => Some(0.0),
+                    Status::Skip(_) => None,
+                };
+                Some(CaseGrade { id: o.id.clone(), weight, points })
+            })
+            .collect()
+    }
+
     /// Points earned and the most there were to earn. A server not
-    /// reachable or not checked earns nothing of its gradable groups.
+    /// reachable or not checked earns nothing of what it would have been
+    /// graded on: its gradable groups and cases.
     pub fn points(&self, weights: &Weights) -> (f64, f64) {
-        match self.checked {
-            Grade::Ran(_) => self
-                .grades(weights)
-                .iter()
-                .filter_map(|g| Some((g.points?, g.weight)))
-                .fold((0.0, 0.0), |(p, m), (gp, gm)| (p + gp, m + gm)),
-            _ => (0.0, self.gradable.iter().map(|&g| weights.of(g)).sum()),
+        if let Grade::Ran(_) = self.checked {
+            let groups = self.grades(weights).into_iter().filter_map(|g| Some((g.points?, g.weight)));
+            let cases = self.case_grades(weights).into_iter().filter_map(|c| Some((c.points?, c.weight)));
+            return groups.chain(cases).fold((0.0, 0.0), |(p, m), (gp, gm)| (p + gp, m + gm));
         }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut max = 0.0;
+        for (group, id) in &self.gradable {
+            match weights.of_case(id) {
+                Some(points) => max += points,
+                None if !groups.contains(group) => groups.push(*group),
+                None => {}
+            }
+        }
+        (0.0, max + groups.iter().map(|&g| weights.of(g)).sum::<f64>())
     }
 
     /// `passing`, `failing` (a case failed), `not reachable`, `not checked`.
@@ -259,9 +353,8 @@ fn check_one(row: RosterEntry, settings: &(dyn Fn(&RosterEntry) -> Result<SuiteC
         }
     };
     let cases = runner::selected(all_cases(), &settings);
-    let mut gradable: Vec<Group> =
-        cases.iter().filter(|c| runner::skipped(c, &settings).is_none()).map(|c| c.group).collect();
-    gradable.dedup(); // the cases come group by group
+    let gradable: Vec<(Group, String)> =
+        cases.iter().filter(|c| runner::skipped(c, &settings).is_none()).map(|c| (c.group, c.id())).collect();
     let checked = match reachable(&settings) {
         Err(why) => Grade::Unreachable(why),
         Ok(()) => match super::preflight::check(&mut settings) {
@@ -359,13 +452,22 @@ pub fn json(rows: &[ClassRow], weights: &Weights) -> String {
                     )
                 })
                 .collect();
+            let cases: Vec<String> = row
+                .case_grades(weights)
+                .iter()
+                .map(|c| {
+                    let points = c.points.map_or("null".to_string(), |p| format!("{p:.2}"));
+                    format!(r#"{}:{{"weight":{},"points":{points}}}"#, json_str(&c.id), c.weight)
+                })
+                .collect();
             format!(
-                r#"{{"student":{},"address":{},"status":"{}","why":{},"pass":{p},"fail":{f},"skip":{s},"points":{points:.2},"max":{max},"groups":{{{}}},"failing":[{}]}}"#,
+                r#"{{"student":{},"address":{},"status":"{}","why":{},"pass":{p},"fail":{f},"skip":{s},"points":{points:.2},"max":{max},"groups":{{{}}},"cases":{{{}}},"failing":[{}]}}"#,
                 json_str(&row.student),
                 json_str(&row.address),
                 row.status(),
                 row.why_not().map_or("null".to_string(), json_str),
                 groups.join(","),
+                cases.join(","),
                 failing.join(",")
             ) + "\n"
         })
@@ -373,13 +475,16 @@ pub fn json(rows: &[ClassRow], weights: &Weights) -> String {
 }
 
 /// The class as CSV, for a grading script or a spreadsheet: one row per
-/// student, its points and maximum, then each group's points (empty when
-/// none of its cases ran).
+/// student, its points and maximum, then each group's points, then those
+/// of each case that weighs points of its own (empty when it did not run).
 pub fn csv(rows: &[ClassRow], weights: &Weights) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let groups = Group::value_variants();
+    let weighed: Vec<String> =
+        all_cases().iter().map(|c| c.id()).filter(|id| weights.of_case(id).is_some()).collect();
     let mut header = vec!["student", "address", "status", "points", "max", "pass", "fail", "skip"];
     header.extend(groups.iter().map(|g| g.as_str()));
+    header.extend(weighed.iter().map(String::as_str));
     let fail = |e: csv::Error| Error::Usage(format!("writing the class CSV: {e}"));
     out.write_record(&header).map_err(fail)?;
     for row in rows {
@@ -398,6 +503,11 @@ pub fn csv(rows: &[ClassRow], weights: &Weights) -> Result<String> {
         record.extend(
             row.grades(weights).iter().map(|g| g.points.map_or(String::new(), |p| format!("{p:.2}"))),
         );
+        let cases = row.case_grades(weights);
+        record.extend(weighed.iter().map(|id| {
+            let points = cases.iter().find(|c| &c.id == id).and_then(|c| c.points);
+            points.map_or(String::new(), |p| format!("{p:.2}"))
+        }));
         out.write_record(&record).map_err(fail)?;
     }
     let bytes = out.into_inner().map_err(|e| Error::Usage(format!("writing the class CSV: {e}")))?;
@@ -453,9 +563,10 @@ mod tests {
                 outcome(Group::Auth, "e", Status::Pass),
                 outcome(Group::Restart, "f", Status::Skip("needs --allow-restart CMD")),
             ]),
-            gradable: vec![Group::Framing, Group::Auth],
+            gradable: vec![(Group::Framing, "framing/a".into()), (Group::Auth, "auth/e".into())],
         };
-        let weights = Weights(vec![(Group::Framing, 20.0), (Group::Auth, 5.0)]);
+        let weights =
+            Weights(vec![(Weighed::Group(Group::Framing), 20.0), (Weighed::Group(Group::Auth), 5.0)]);
         let grades = row.grades(&weights);
         let framing = grades.iter().find(|g| g.group == Group::Framing).unwrap();
         assert_eq!((framing.pass, framing.fail, framing.points), (3, 1, Some(15.0)));
@@ -472,13 +583,62 @@ mod tests {
 
     #[test]
     fn weights_are_read_from_the_flag() {
-        assert_eq!(parse_weight("restart=30"), Ok((Group::Restart, 30.0)));
-        assert_eq!(parse_weight("v1.2 = 0"), Ok((Group::V12, 0.0)));
+        assert_eq!(parse_weight("restart=30"), Ok((Weighed::Group(Group::Restart), 30.0)));
+        assert_eq!(parse_weight("v1.2 = 0"), Ok((Weighed::Group(Group::V12), 0.0)));
         assert!(parse_weight("nothing=3").unwrap_err().contains("framing, auth"));
         assert!(parse_weight("auth=-1").is_err());
         assert!(parse_weight("auth").is_err());
-        let weights = Weights(vec![(Group::Auth, 1.0), (Group::Auth, 2.0)]);
+        let case = "receive/acked-not-replayed";
+        assert_eq!(parse_weight(&format!("{case}=20")), Ok((Weighed::Case(case.into()), 20.0)));
+        assert!(parse_weight("receive/nothing=20").unwrap_err().contains("is no case"));
+        let weights = Weights(vec![
+            (Weighed::Group(Group::Auth), 1.0),
+            (Weighed::Group(Group::Auth), 2.0),
+            (Weighed::Case(CORE[0].into()), 5.0),
+        ]);
         assert_eq!((weights.of(Group::Auth), weights.of(Group::Rooms)), (2.0, DEFAULT_WEIGHT));
+        assert_eq!(weights.of_case(CORE[0]), Some(5.0), "a core case as the teacher weighs it");
+        assert_eq!(weights.of_case(CORE[1]), Some(CORE_POINTS));
+        assert_eq!(weights.of_case(case), None, "a share of its group's");
+        assert!(CORE.iter().all(|id| all_cases().iter().any(|c| c.id() == *id)), "the core names cases");
+    }
+
+    /// A server that passes every case but one of the lab's core scores
+    /// below 80 %, at every level, restarts graded or not: each group of
+    /// the level a full share, the core case's own points lost.
+    #[test]
+    fn failing_one_core_case_is_below_80_percent_at_every_level() {
+        for level in [ProtocolLevel::V1_0, ProtocolLevel::V1_1, ProtocolLevel::V1_2] {
+            for restarts in [false, true] {
+                for core in CORE {
+                    let outcomes: Vec<CaseOutcome> = all_cases()
+                        .iter()
+                        .filter(|c| c.level <= level && (restarts || c.group != Group::Restart))
+                        .map(|c| {
+                            let status = if c.id() == core { fail() } else { Status::Pass };
+                            CaseOutcome {
+                                id: c.id(),
+                                group: c.group,
+                                level: c.level,
+                                ..outcome(c.group, c.name, status)
+                            }
+                        })
+                        .collect();
+                    let row = ClassRow {
+                        student: "bob".into(),
+                        address: "h:1:2".into(),
+                        checked: Grade::Ran(outcomes),
+                        gradable: Vec::new(),
+                    };
+                    let (points, max) = row.points(&Weights::default());
+                    assert!(
+                        points / max < 0.8,
+                        "{core} failed at {level:?}, restarts {restarts}: {points}/{max}"
+                    );
+                    assert!(points / max > 0.7, "the rest counts: {points}/{max}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -512,7 +672,7 @@ mod tests {
             student: "ana".into(),
             address: "h:1:2".into(),
             checked: Grade::Ran(vec![outcome(Group::Auth, "e", Status::Pass)]),
-            gradable: vec![Group::Auth],
+            gradable: vec![(Group::Auth, "auth/e".into())],
         }];
         let text = csv(&rows, &Weights::default()).unwrap();
         let mut lines = text.lines();

@@ -81,10 +81,14 @@ pub struct ServerCheck {
     /// With --class: how many servers are checked at once.
     #[arg(long, default_value_t = super::class::DEFAULT_JOBS, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: u64,
-    /// With --class: the points a group of cases weighs (default 10 each);
-    /// repeatable, e.g. --weight restart=30 --weight v1.2=0.
-    #[arg(long, value_name = "GROUP=POINTS", value_parser = super::class::parse_weight)]
-    pub weight: Vec<(Group, f64)>,
+    /// With --class: the points a group of cases weighs (default 10 each,
+    /// shared by its cases), or a case (`group/name`, as --list names it)
+    /// weighs of its own, beside its group's (the lab's core, the replay
+    /// after a reconnect, DELIVERED only after the ACK and a resent message
+    /// stored once, 75 each by default); repeatable, e.g. --weight
+    /// restart=30 --weight v1.2=0 --weight receive/acked-not-replayed=20.
+    #[arg(long, value_name = "GROUP=POINTS|CASE=POINTS", value_parser = super::class::parse_weight)]
+    pub weight: Vec<(super::class::Weighed, f64)>,
     /// With --class: also write the grades as CSV, one row per student
     /// (points, maximum, each group's points), for a grading script.
     #[arg(long, value_name = "FILE")]

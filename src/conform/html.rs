@@ -108,10 +108,14 @@ pub fn class_page(rows: &[ClassRow], weights: &Weights) -> String {
     out.push_str("</table>\n");
     for (s, row) in rows.iter().enumerate() {
         let _ = writeln!(out, "<h2 id=\"s{s}\">{} ({})</h2>", escape(&row.student), escape(&row.address));
-        let grades: Vec<String> = row
+        let groups = row
             .grades(weights)
-            .iter()
-            .filter_map(|g| Some(format!("{} {:.1}/{}", g.group.as_str(), g.points?, g.weight)))
+            .into_iter()
+            .filter_map(|g| Some((g.group.as_str().to_string(), g.points?, g.weight)));
+        let cases = row.case_grades(weights).into_iter().filter_map(|c| Some((c.id, c.points?, c.weight)));
+        let grades: Vec<String> = groups
+            .chain(cases)
+            .map(|(what, points, weight)| format!("{what} {points:.1}/{weight}"))
             .collect();
         let _ =
             writeln!(out, "<p>{}. {}</p>", row.status(), escape(row.why_not().unwrap_or(&grades.join(", "))));

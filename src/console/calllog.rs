@@ -26,6 +26,14 @@ use crate::protocol::group_call::{GroupLog, Names};
 /// The ids the server gives the call lines it stores (`call-<ms>-<n>`).
 const CALL_ID: &str = "call-";
 
+/// Whether `m` is a call's line, or the server's edit of one (a 1:1
+/// call's or, 1.2 §32, a room's): the server's record of a call, which
+/// wears no ticks (a call is not a message sent: WhatsApp's call lines
+/// have none either).
+pub fn is_call_line(m: &Message) -> bool {
+    m.id.starts_with(CALL_ID) || is_fold(m)
+}
+
 /// Whether `m` is the server's edit of a call line (missed calls folded
 /// into it; a room's call ended).
 pub fn is_fold(m: &Message) -> bool {
@@ -35,7 +43,7 @@ pub fn is_fold(m: &Message) -> bool {
 /// The words of `text`, `m`'s (its text as shown: an edit's, or the line
 /// as last edited), if `m` is a call's line; as this side, `me`, says them.
 pub fn said(lang: Lang, me: &str, m: &Message, text: &str) -> Option<String> {
-    if !(m.id.starts_with(CALL_ID) || is_fold(m)) {
+    if !is_call_line(m) {
         return None;
     }
     // An edit's text is marked `✎ `; a line listed with its edits folded in, ` ✎`: neither is the reader's news.

@@ -78,6 +78,8 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
         options.trace = Some(Arc::new(move |frame: &str| printer.line(frame)));
     }
     let server = options.server.clone();
+    // Where it was looked for (with its port), said if it never answered.
+    let address = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
     let folder = options.user_dir();
     let client = Client::connect(options)?;
@@ -91,7 +93,7 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
         day: Mutex::new(local_time(now_ms())),
         typing: Mutex::new(HashMap::new()),
     };
-    console.welcome(&server);
+    console.welcome(&server, &address);
     for line in rules::first_time(lang, &client, &folder) {
         console.say(&line);
     }
@@ -152,13 +154,16 @@ impl Console<'_> {
         self.printer.line(line);
     }
 
-    fn welcome(&self, server: &str) {
+    fn welcome(&self, server: &str, address: &str) {
         let me = self.client.me();
         let lang = self.lang;
-        match self.client.is_online() {
-            true => self
+        match (self.client.is_online(), self.client.never_reached()) {
+            (true, _) => self
                 .say(&tr!(in lang; Msg::Connected, server = server, me = me, device = self.client.device())),
-            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device())),
+            (false, Some(_)) => self.say(&tr!(in lang; Msg::NeverReached, server = address)),
+            (false, None) => {
+                self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device()))
+            }
         }
         let waiting = self.client.pending_at_start();
         if waiting > 0 {
@@ -204,6 +209,15 @@ impl Console<'_> {
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
             // The local log has it read already (`/chats` counts no more).
             Notice::ReadElsewhere { .. } => return,
+            // A missed call is said once, by its line (or the fold of missed calls
+            // into it) that the server stores, from each side (`calllog`).
+            Notice::CallEnded { why: crate::protocol::call::End::Missed, .. } => return,
+            // A call's line wears no ticks (`calllog`): nor is its news said.
+            Notice::State { id, .. }
+                if self.client.local_message(me, id).is_some_and(|m| calllog::is_call_line(&m)) =>
+            {
+                return;
+            }
             // 1.2: a change made here was said by its command.
             Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. }
                 if self.session.expected.is_echo(notice) =>

@@ -13,7 +13,7 @@ use crate::display::local_time;
 use crate::error::{Error, Result};
 use crate::i18n::moderation::Msg;
 use crate::i18n::{Lang, tr};
-use crate::protocol::names::{check_name, fold};
+use crate::protocol::names::{check_user, fold};
 use crate::protocol::{Change, ModAction, Reply, Request, Role, RoomInfoLine, RoomMode, Text};
 
 /// A moderation command, once parsed: the room (`None`: the open chat)
@@ -41,7 +41,8 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<ModComma
     let words: Vec<&str> = rest.split_whitespace().collect();
     let user = |i: usize| -> std::result::Result<String, String> {
         let name = words.get(i).ok_or_else(usage)?;
-        check_name(name).map_err(|e| e.to_string())?;
+        // 1.3: a member of another server too, `bob@lab2`.
+        check_user(name).map_err(|e| e.to_string())?;
         Ok(name.to_string())
     };
     let minutes = |i: usize, default: Option<u64>| -> std::result::Result<u64, String> {

@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::i18n::profile::Msg;
 use crate::i18n::{Lang, tr};
-use crate::protocol::names::{check_address, check_name};
+use crate::protocol::names::check_user;
 use crate::protocol::profile::{PrivacyKey, PrivacyLine, ProfileLine, check_display_name};
 
 /// The words of these commands.
@@ -34,9 +34,7 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<ProfileC
         "profile" => match args.split_whitespace().collect::<Vec<_>>()[..] {
             [] => Ok(ProfileCommand::Show(None)),
             // 1.3: a user of another server, by its address.
-            [user] if check_name(user).is_ok() || check_address(user).is_ok() => {
-                Ok(ProfileCommand::Show(Some(user.to_string())))
-            }
+            [user] if check_user(user).is_ok() => Ok(ProfileCommand::Show(Some(user.to_string()))),
             _ => Err(Msg::UsageProfile.text(lang).to_string()),
         },
         "name" => Ok(ProfileCommand::Name(check_display_name(args)?.to_string())),

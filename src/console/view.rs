@@ -147,8 +147,8 @@ fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> 
     match (&m.refused, mine) {
         // The reason is the server's, as the local log kept it.
         (Some(reason), _) => format!("{line} ✗ ({reason})"),
-        (None, true) => format!("{line} {}", ticks(lang, m.state)),
-        (None, false) => line,
+        (None, true) if !super::calllog::is_call_line(m) => format!("{line} {}", ticks(lang, m.state)),
+        (None, _) => line,
     }
 }
 
@@ -251,9 +251,7 @@ fn state_change(lang: Lang, to: &Chat, state: MsgState, m: Option<&Message>) -> 
     let ticks = ticks(lang, state);
     match m {
         Some(m) => {
-            // A tick is news of my own message: a call's line as its caller says it.
-            let text = m.text.unescaped();
-            let excerpt = excerpt(&super::calllog::said(lang, &m.from, m, &text).unwrap_or(text));
+            let excerpt = excerpt(&m.text.unescaped());
             tr!(in lang; Msg::StateOfMessage, ticks = ticks, to = to, excerpt = excerpt)
         }
         None => tr!(in lang; Msg::StateOfUnknown, ticks = ticks, to = to),

@@ -13,7 +13,7 @@
 //!   the handshake (so that a wrong one is told why in words, after it),
 //!   and once the hello names the server it claims to be, takes the link
 //!   only if the certificate's fingerprint is that server's in the
-//!   roster (`accept::hello`), before any frame is read.
+//!   roster (`frames::hello::open`), before any frame is read.
 //!
 //! rustls checks at the handshake that each end holds the private key of
 //! the certificate it shows; the fingerprint says whose key it is. Names

@@ -1,8 +1,9 @@
 //! The links of this server: what they share ([`Federation`]: the
-//! roster, the link key, each dialer's bell, each
-//! peer's status), the limits on them, and what the server's handlers ask
-//! of them ([`Links`]: where an address goes, a dialer rung, each link for
-//! the metrics).
+//! roster, the link key, each peer's outbound queue and status), the
+//! limits on them, and what the server's handlers ask of them
+//! ([`Links`]: where an address goes, each link for the metrics, the
+//! told frames of `frames::call`, `frames::people` and
+//! `frames::profile`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -10,29 +11,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use parking_lot::{Mutex, RwLock};
 
-use super::roster::{self, Roster, RosterFile};
+use super::doorway::{Doorway, Ticket};
+use super::roster::{Roster, RosterFile};
 use crate::protocol::call::Signal;
-use crate::protocol::link::Frame;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
 use crate::server::Ctx;
 use crate::server::links::Links;
-
-/// Most connections to the link port at once: a roster's servers twice
-/// over, and a few strangers.
-pub const MAX_LINKS: usize = 2 * roster::MAX_SERVERS + 16;
-
-/// Most connections to the link port at once from one address that are
-/// not links yet (no hello taken: silent, in the TLS handshake, saying a
-/// hello): a class of 32 servers on one machine, each with two hellos
-/// under way. So one address, silent, holds at most this many
-/// of [`MAX_LINKS`], and a peer at another address still links. A link
-/// whose hello was taken no longer counts here (a cluster's follower
-/// passes every peer's link to its leader from its one address).
-pub const MAX_PER_ADDRESS: usize = 64;
 
 /// The longest wait for the first frame of a connection to the link
 /// port (its TLS handshake and its hello): half the `--timeout`, at
@@ -52,60 +39,10 @@ pub const FRAME_WINDOW: u64 = 1_000_000;
 /// peer is read more slowly, and TCP makes it wait.
 pub const LINK_RATE: u32 = 1_000;
 
-/// Call signals waiting for one peer's dialer, at most: a peer that is
-/// slow to answer makes a signal past it `KO:FULL` at once, not a wait.
+/// Told frames (call signals, searches, profiles) waiting for one
+/// peer's dialer, at most: a peer that is slow to answer makes a signal
+/// past it `KO:FULL` at once, not a wait.
 pub const SIGNALS_WAITING: usize = 64;
-
-/// A call's signal for a peer, with who waits for its answer (none: an
-/// end this server decided, told as soon as the link is free).
-pub(super) struct Told {
-    pub frame: Frame,
-    /// Past it, nobody waits for the answer: the signal is not sent.
-    pub until: Instant,
-    pub answer: Option<Sender<Result<(), Ko>>>,
-    /// 1.3: who waits for the people a `PEOPLE` frame finds
-    /// (`people.rs`), in place of `answer`.
-    pub listing: Option<Sender<Result<Vec<SeenLine>, Ko>>>,
-}
-
-impl Told {
-    /// Says `result` to whoever waits for it.
-    pub fn answer(self, result: Result<(), Ko>) {
-        if let Some(listing) = &self.listing {
-            // Only a refusal is said of a search this way.
-            let _ = listing.try_send(result.clone().map(|()| Vec::new()));
-        }
-        if let Some(answer) = self.answer {
-            let _ = answer.try_send(result);
-        }
-    }
-
-    /// Says the people a `PEOPLE` frame found (or its refusal) to whoever
-    /// waits for them.
-    pub fn answer_listing(self, result: Result<Vec<SeenLine>, Ko>) {
-        if let Some(listing) = self.listing {
-            let _ = listing.try_send(result);
-        }
-    }
-
-    /// Whether it is a call's signal (not a search of people).
-    pub fn is_call(&self) -> bool {
-        matches!(&self.frame, Frame::Call { .. })
-    }
-
-    /// Whether it is an offer (the signal that finds out whether the peer
-    /// carries calls).
-    pub fn is_offer(&self) -> bool {
-        matches!(&self.frame, Frame::Call { signal: crate::protocol::call::Signal::Offer { .. }, .. })
-    }
-}
-
-/// What a caller is told of a peer that answered an offer `BAD_REQUEST`
-/// (its own words go to the log: a peer's echo of an SDP is no sentence
-/// for a call screen).
-pub(super) fn carries_no_calls(peer: &str) -> Ko {
-    Ko::new(Code::BadRequest, format!("{peer} does not carry calls"))
-}
 
 /// What the links of this server share.
 pub struct Federation {
@@ -127,8 +64,9 @@ pub struct Federation {
     pub(super) key: super::key::LinkKey,
     /// The link port's TLS configuration, of that key.
     pub(super) acceptor: Arc<rustls::ServerConfig>,
-    /// Connections to the link port open now.
-    pub(super) links_open: Mutex<Doorway>,
+    /// Connections to the link port open now: strangers, and those that
+    /// showed a roster key (`doorway.rs`).
+    pub(super) links_open: Mutex<Doorway<std::net::TcpStream>>,
     /// Where this server takes links, as other nodes of its cluster reach
     /// it (`host:port`).
     pub(super) link_at: String,
@@ -137,42 +75,16 @@ pub struct Federation {
     /// The open incoming link of each peer (folded name): a new hello from
     /// the same peer closes the older.
     pub(super) incoming: Mutex<HashMap<String, std::net::TcpStream>>,
-    /// Each dialer's bell, by its peer's queue account: rung when a batch
-    /// adds to that queue.
-    pub(super) bells: RwLock<HashMap<crate::store::UserId, Sender<()>>>,
+    /// Each peer's outbound queue (by folded name), while its dialer
+    /// runs: the roster's watcher adds one as it starts the dialer, the
+    /// dialer takes it out as it ends (its peer left the roster).
+    pub(super) outbound: RwLock<HashMap<String, Arc<super::outbound::Outbound>>>,
     /// What each peer's link is doing, for `INFO`, the log and metrics.
     pub status: Mutex<HashMap<String, PeerStatus>>,
-    /// The peers (folded names) whose dialer runs: the roster's watcher
-    /// adds one as it starts its dialer, the dialer takes itself out as it
-    /// ends (its peer left the roster).
-    pub(super) dialers: Mutex<std::collections::HashSet<String>>,
-    /// 1.3: each dialer's call signals to send (by its peer's folded
-    /// name): the handlers of this server's users put them in, the dialer
-    /// says them between windows of frames.
-    pub(super) signals: Mutex<HashMap<String, Sender<Told>>>,
     /// 1.3: `--people-across`, and the counts that bound searches of
-    /// people across servers (`people.rs`).
-    pub(super) people: super::people::PeopleAcross,
+    /// people across servers (`frames::people`).
+    pub(super) people: super::frames::people::PeopleAcross,
     pub(super) ctx: Weak<Ctx>,
-}
-
-/// The connections to the link port open now: how many, and of those
-/// not linked yet, how many from each address.
-#[derive(Default)]
-pub struct Doorway {
-    open: usize,
-    unlinked: HashMap<IpAddr, usize>,
-}
-
-impl Doorway {
-    fn release(&mut self, from: IpAddr) {
-        if let Some(here) = self.unlinked.get_mut(&from) {
-            *here -= 1;
-            if *here == 0 {
-                self.unlinked.remove(&from);
-            }
-        }
-    }
 }
 
 /// What a dialer is doing (for the metrics and `wachat top`).
@@ -247,50 +159,42 @@ impl Federation {
         true
     }
 
-    /// A room message relayed by its home whose author is of a server the
-    /// roster does not have: refused before the store sees it (an author
-    /// of ours, or of a server of the roster, is the store's to check).
-    pub(super) fn stranger(&self, frame: &crate::protocol::link::Frame) -> Option<Ko> {
-        use crate::protocol::link::Frame;
-        let (Frame::Msg { from, to, .. } | Frame::File { from, to, .. }) = frame else { return None };
-        let (_, home) = to.split_once('@').filter(|_| to.starts_with('#'))?;
-        let (_, origin) = from.split_once('@')?;
-        let known = fold(origin) == fold(&self.me) || self.roster().peer(origin).is_some();
-        (fold(home) != fold(&self.me) && !known)
-            .then(|| Ko::new(Code::Forbidden, format!("{origin} of {from} is not in the roster")))
+    /// Takes a connection from `from` to the link port, `tcp`, as a
+    /// stranger ([`Doorway::admit`]), or says why not; the connection
+    /// closed to make room for it, if one was, is closed here. Each taken
+    /// is given back by [`Federation::closed`].
+    pub(super) fn opened(&self, from: IpAddr, tcp: &std::net::TcpStream) -> Result<Ticket, String> {
+        let copy = tcp.try_clone().map_err(|e| format!("{e}; try later"))?;
+        let (ticket, closed) = self.links_open.lock().admit(from, copy, Instant::now())?;
+        if let Some(closed) = closed {
+            let _ = closed.shutdown(std::net::Shutdown::Both);
+        }
+        Ok(ticket)
     }
 
-    /// Counts a connection from `from` to the link port, if it is within
-    /// [`MAX_LINKS`] and [`MAX_PER_ADDRESS`]; the refusal's words if not.
-    /// Each one counted is given back by [`Federation::closed`].
-    pub(super) fn opened(&self, from: IpAddr) -> Result<(), String> {
-        let mut doors = self.links_open.lock();
-        if doors.open >= MAX_LINKS {
-            return Err("too many links open; try later".into());
+    /// The connection of `ticket` showed `cert` in its TLS handshake: if
+    /// it is the key of a server of the roster, it is no stranger any
+    /// more ([`Doorway::vouch`]: an older connection of that key may
+    /// close for it). Refused if the roster's room is full, or if the
+    /// connection was closed to make room for another.
+    pub(super) fn vouch(&self, ticket: Ticket, cert: Option<&[u8]>) -> Result<(), String> {
+        let Some(shown) = cert.map(super::key::fingerprint) else { return Ok(()) };
+        let roster = self.roster();
+        let ours =
+            roster.peers.iter().filter_map(|p| p.fingerprint.as_deref()).any(|f| super::key::same(f, &shown));
+        if !ours {
+            return Ok(());
         }
-        let here = doors.unlinked.entry(from).or_default();
-        if *here >= MAX_PER_ADDRESS {
-            return Err(format!("too many links open from {from}; try later"));
+        let older = self.links_open.lock().vouch(ticket, &shown)?;
+        if let Some(older) = older {
+            let _ = older.shutdown(std::net::Shutdown::Both);
         }
-        *here += 1;
-        doors.open += 1;
         Ok(())
     }
 
-    /// The connection from `from` is a link now (its hello was taken): it
-    /// no longer counts toward its address's [`MAX_PER_ADDRESS`].
-    pub(super) fn linked(&self, from: IpAddr) {
-        self.links_open.lock().release(from);
-    }
-
-    /// A connection counted by [`Federation::opened`] closed; `linked`:
-    /// [`Federation::linked`] was said of it.
-    pub(super) fn closed(&self, from: IpAddr, linked: bool) {
-        let mut doors = self.links_open.lock();
-        doors.open -= 1;
-        if !linked {
-            doors.release(from);
-        }
+    /// The connection of `ticket` ended.
+    pub(super) fn closed(&self, ticket: Ticket) {
+        self.links_open.lock().close(ticket);
     }
 
     /// How long a new connection has to say its first frame.
@@ -340,98 +244,16 @@ impl Links for Federation {
             .collect()
     }
 
-    /// A signal to a peer that does not carry calls is refused at once
-    /// (its dialer learnt it from an earlier offer); one for a peer whose
-    /// dialer has [`SIGNALS_WAITING`] already is `KO:FULL`.
-    fn tell_call(&self, (from, to, id): (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko> {
-        let server = crate::store::state::remote::address(to).map_or("", |(_, server)| server);
-        let frame = Frame::Call { from: format!("{from}@{}", self.me), to: to.into(), id: id.into(), signal };
-        let roster = self.roster();
-        let peer = roster
-            .peer(server)
-            .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
-        let name = peer.name.clone();
-        if self.status.lock().get(&name).is_some_and(|s| s.no_calls) {
-            return Err(carries_no_calls(&name));
-        }
-        let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
-        let dialer = self.signals.lock().get(&fold(&name)).cloned().ok_or_else(unreachable)?;
-        // The dialer may have to dial (at most 10 s) and say its hello
-        // before the signal; past this, the caller hears why not.
-        let within = self.timeout * 2;
-        let (answer, answered) = crossbeam_channel::bounded(1);
-        let told =
-            Told { frame, until: Instant::now() + within, answer: wait.then_some(answer), listing: None };
-        dialer.try_send(told).map_err(|_| {
-            Ko::new(Code::Full, format!("{SIGNALS_WAITING} call signals wait for {name} already; try again"))
-        })?;
-        if !wait {
-            return Ok(());
-        }
-        answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
-            Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
-        })
+    fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko> {
+        super::frames::call::tell(self, call, signal, wait)
     }
 
-    /// 1.3: `user`'s search of the people of `server` whose names begin
-    /// with `start`: said by the dialer of `server` as call signals are
-    /// ([`Told`]), within [`people::ASKED_A_MINUTE`](super::people::ASKED_A_MINUTE)
-    /// of `user`'s, answered within twice the `--timeout`.
     fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
-        let roster = self.roster();
-        let peer = roster
-            .peer(server)
-            .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
-        let name = peer.name.clone();
-        self.people.asking(user)?;
-        let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
-        let dialer = self.signals.lock().get(&fold(&name)).cloned().ok_or_else(unreachable)?;
-        let frame = Frame::People { asker: format!("{user}@{}", self.me), start: start.to_string() };
-        let within = self.timeout * 2;
-        let (listing, answered) = crossbeam_channel::bounded(1);
-        let told = Told { frame, until: Instant::now() + within, answer: None, listing: Some(listing) };
-        dialer.try_send(told).map_err(|_| {
-            Ko::new(Code::Full, format!("{SIGNALS_WAITING} requests wait for {name} already; try again"))
-        })?;
-        answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
-            Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
-        })
+        super::frames::people::ask(self, user, server, start)
     }
 
-    /// 1.3: the photo and the profile of a user of ours, said by the
-    /// dialer of `server` as an end of a call is (no one waits for the
-    /// answer); past [`SIGNALS_WAITING`] waiting for it, not said (logged).
     fn tell_profile(&self, server: &str, line: &crate::protocol::profile::ProfileLine, photo: Option<&str>) {
-        let Some(dialer) = self.signals.lock().get(&fold(server)).cloned() else { return };
-        let user = format!("{}@{}", line.user, self.me);
-        let until = Instant::now() + self.timeout * 2;
-        let photo = photo.filter(|_| !line.tag.is_empty()).map(|base64| Frame::Photo {
-            user: user.clone(),
-            tag: line.tag.clone(),
-            base64: base64.to_string(),
-        });
-        let profile = Frame::Profile { user, tag: line.tag.clone(), name: line.name.clone() };
-        for frame in photo.into_iter().chain([profile]) {
-            let told = Told { frame, until, answer: None, listing: None };
-            if dialer.try_send(told).is_err() {
-                log::info!(
-                    "link to {server}: {SIGNALS_WAITING} frames wait already: {}'s profile not told",
-                    line.user
-                );
-                return;
-            }
-        }
-    }
-
-    /// Rings the dialer of `server`: something waits for it that no
-    /// event of a batch announced (a `JOIN` or `LEAVE` of a room homed
-    /// there, the messages a catch-up queued).
-    fn ring(&self, server: &str) {
-        let Some(ctx) = self.ctx() else { return };
-        let Some(id) = ctx.store.peer_account_id(server) else { return };
-        if let Some(bell) = self.bells.read().get(&id) {
-            let _ = bell.try_send(());
-        }
+        super::frames::profile::tell(self, server, line, photo)
     }
 }
 

@@ -14,13 +14,14 @@
 //! | `roster.rs` | the roster file, read again when it changes |
 //! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
 //! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
-//! | `accept.rs` | the link port: one thread per connection, TLS; `HELLO` (the key shown is the claimed server's, identity) then frames taken into the store (a call's signal handed to `server::calls_across`) |
-//! | `people.rs` | a search of another server's people (`PEOPLE` frames): asked by a dialer, answered at once, bounded both ways |
-//! | `files.rs` | a message carrying a file: its bytes sent before it (`UPLOAD`, `PART`), resumed where the peer's end; kept at the acceptor as an upload of the peer's account |
-//! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, sends the queue, records the answers, waits with backoff while it is unreachable, bounces past the give-up age; says this server's call signals between windows |
+//! | `accept.rs` | the link port: one thread per connection, TLS; the hello, then each frame read, at most a rate a second, and handed to its family |
+//! | `doorway.rs` | who may hold the link port's connections: strangers in a room of their own, most from whoever holds most, and the roster's servers, known by their keys, in theirs |
+//! | `frames/` | each family of frames (`protocol::link`'s table): what the acceptor does with its frames and how the dialer sends them, a file a family, one `match` |
+//! | `outbound.rs` | each peer's outbound queue: the store's queue for it (numbered frames, rung once on disk) and the told frames a handler has for it, each with its reply slot |
+//! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, says the told frames, sends the queue in windows, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
-//! [`links::MAX_LINKS`] at once), a `link-<peer>` dialer per peer of the
+//! [`doorway::MAX_LINKS`] at once, the strangers among them far fewer), a `link-<peer>` dialer per peer of the
 //! roster, and `roster`, which reads the roster each second and starts
 //! the dialer of a peer added to it (a dialer whose peer left ends). No async: each blocks on its one socket, with deadlines.
 //!
@@ -38,10 +39,11 @@
 
 mod accept;
 mod dial;
-mod files;
+pub mod doorway;
+mod frames;
 pub mod key;
 pub mod links;
-pub mod people;
+mod outbound;
 pub mod roster;
 
 use std::net::SocketAddr;
@@ -130,27 +132,17 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         link_at,
         advertised: Default::default(),
         incoming: Mutex::default(),
-        bells: RwLock::default(),
+        outbound: RwLock::default(),
         status: Mutex::default(),
-        dialers: Mutex::default(),
-        signals: Mutex::default(),
-        people: people::PeopleAcross::new(options.list_people),
+        people: frames::people::PeopleAcross::new(options.list_people),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());
     ctx.remote_seen.enable();
-    let bells = Arc::downgrade(&federation);
-    ctx.router.on_queued(Box::new(move |users| {
-        if let Some(f) = bells.upgrade() {
-            let bells = f.bells.read();
-            if bells.is_empty() {
-                return;
-            }
-            for user in users {
-                if let Some(bell) = bells.get(&user) {
-                    let _ = bell.try_send(());
-                }
-            }
+    let links = Arc::downgrade(&federation);
+    ctx.router.on_queued(Box::new(move |batch| {
+        if let Some(f) = links.upgrade() {
+            f.queued(batch);
         }
     }));
     let accept = accept::spawn(listener, federation.clone())?;

@@ -3,7 +3,7 @@
 //! included, no header; `fingerprint` is its link key's (`key.rs`), as
 //! `wachat roster-line` prints the line. A teacher collects the lines and
 //! gives everyone the same file; the server reads it again whenever it
-//! changes (`Roster::reload`), so a class adds or moves a server without
+//! changes (`RosterFile::reload`), so a class adds or moves a server without
 //! restarts.
 //!
 //! A line of the earlier form `name,host,port,secret` is read, with no
@@ -81,6 +81,8 @@ impl Roster {
     /// names the line and what is wrong with it.
     pub fn parse(text: &str, me: &str) -> Result<Roster, String> {
         let mut all: Vec<Entry> = Vec::new();
+        // Each fingerprint's first line, and its server's name.
+        let mut keys: Vec<(String, usize, String)> = Vec::new();
         let mut reader =
             csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
         for (i, row) in reader.records().enumerate() {
@@ -114,6 +116,18 @@ impl Roster {
             };
             if let Some(fingerprint) = fingerprint {
                 check_fingerprint(fingerprint).map_err(|e| format!("line {line}: {e}"))?;
+                if let Some((_, first, other)) =
+                    keys.iter().find(|(k, _, _)| k.eq_ignore_ascii_case(fingerprint))
+                {
+                    return Err(format!(
+                        "line {line}: {name} has the link key of {other} (line {first}): that key would link \
+                         as both. Each server needs a key of its own: servers started from one data \
+                         directory share its key (two students keeping the default --data-dir data in a \
+                         shared folder); give each its own --data-dir, run `wachat roster-line` there, and \
+                         put the line it prints in the roster"
+                    ));
+                }
+                keys.push((fingerprint.to_string(), line, name.to_string()));
             }
             if all.iter().any(|e| fold(&e.name) == fold(name)) {
                 return Err(format!("line {line}: {name} is named twice"));
@@ -216,5 +230,16 @@ mod tests {
         assert!(bad("lab1,h,1,AB:CD\n").contains("a fingerprint is 32 bytes"));
         assert!(bad("lab1,h,1,s x\n").contains("secret"));
         assert!(bad("lab1,h,1,s\nLAB1,h,2,t\n").contains("named twice"));
+    }
+
+    #[test]
+    fn one_key_on_two_lines_is_refused_naming_both() {
+        let text = format!("lab1,h,1,{}\nlab2,h,2,{}\nlab3,h,3,{}\n", print("AB"), print("cd"), print("CD"));
+        let why = Roster::parse(&text, "lab1").unwrap_err();
+        assert!(why.starts_with("line 3: lab3 has the link key of lab2 (line 2)"), "{why}");
+        assert!(why.contains("--data-dir") && why.contains("wachat roster-line"), "{why}");
+        // An old line with a secret and the same fingerprint, too.
+        let text = format!("lab1,h,1,{}\nlab2,h,2,s2,{}\n", print("AB"), print("ab"));
+        assert!(Roster::parse(&text, "lab2").unwrap_err().contains("lab2 has the link key of lab1"));
     }
 }

@@ -14,17 +14,25 @@ catalogue! {
         es: "conectado a {server} como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
         pt: "conectado a {server} como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
-    /// The first line when the server could not be reached.
     /// A READMARK: the chat was read on another of your devices.
     ReadElsewhere {
         en: "{chat}: read on another of your devices",
         es: "{chat}: leído en otro de tus dispositivos",
         pt: "{chat}: lido em outro dos seus dispositivos",
     },
+    /// The first line when the server could not be reached this time
+    /// (this device reached it before).
     WorkingOffline {
         en: "working offline as {me} (this device: {device}); type /help for the commands",
         es: "trabajando sin conexión como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
         pt: "trabalhando sem conexão como {me} (este dispositivo: {device}); digite /help para ver os comandos",
+    },
+    /// The first line when the server could not be reached, and this
+    /// device never reached it: a wrong address or port, likely.
+    NeverReached {
+        en: "could not reach the server at {server}: is it running, and are these its address and ports? This device has never connected to it: what you write waits here until it answers; type /help for the commands",
+        es: "no se pudo llegar al servidor en {server}: ¿está en marcha, y son estos su dirección y sus puertos? Este dispositivo nunca se ha conectado a él: lo que escribas espera aquí hasta que responda; escribe /help para ver los comandos",
+        pt: "não foi possível alcançar o servidor em {server}: ele está rodando, e são estes o endereço e as portas dele? Este dispositivo nunca se conectou a ele: o que você escrever espera aqui até ele responder; digite /help para ver os comandos",
     },
     OutboxFromLastTime {
         en: "{n} message(s) from last time wait in the outbox",

@@ -252,51 +252,51 @@ fn placeholder(s: &str) -> Option<&str> {
     valid.then_some(name)
 }
 
-/// The placeholder names of a template, sorted, each once.
-pub fn placeholders(template: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(at) = rest.find('{') {
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("{{") {
-            rest = after;
-            continue;
-        }
-        match placeholder(tail) {
-            Some(name) => {
-                names.push(name);
-                rest = &tail[name.len() + 2..];
-            }
-            None => rest = &tail[1..],
-        }
-    }
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
-/// Every message of every area as `(area and key, [en, es, pt])`, for the
-/// test that checks the catalogue is complete.
-pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
-    let area = |name: &str, key: &dyn fmt::Debug, texts| (format!("{name}::{key:?}"), texts);
-    let mut all = Vec::new();
-    all.extend(console::Msg::ALL.iter().map(|m| area("console", m, m.texts())));
-    all.extend(client::Msg::ALL.iter().map(|m| area("client", m, m.texts())));
-    all.extend(commands::Msg::ALL.iter().map(|m| area("commands", m, m.texts())));
-    all.extend(demo::Msg::ALL.iter().map(|m| area("demo", m, m.texts())));
-    all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
-    all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
-    all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
-    all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
-    all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
-    all.extend(receipts::Msg::ALL.iter().map(|m| area("receipts", m, m.texts())));
-    all.extend(calls::Msg::ALL.iter().map(|m| area("calls", m, m.texts())));
-    all
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The placeholder names of a template, sorted, each once.
+    fn placeholders(template: &str) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut rest = template;
+        while let Some(at) = rest.find('{') {
+            let tail = &rest[at..];
+            if let Some(after) = tail.strip_prefix("{{") {
+                rest = after;
+                continue;
+            }
+            match placeholder(tail) {
+                Some(name) => {
+                    names.push(name);
+                    rest = &tail[name.len() + 2..];
+                }
+                None => rest = &tail[1..],
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Every message of every area as `(area and key, [en, es, pt])`, for the
+    /// test that checks the catalogue is complete.
+    fn all_messages() -> Vec<(String, [&'static str; 3])> {
+        let area = |name: &str, key: &dyn fmt::Debug, texts| (format!("{name}::{key:?}"), texts);
+        let mut all = Vec::new();
+        all.extend(console::Msg::ALL.iter().map(|m| area("console", m, m.texts())));
+        all.extend(client::Msg::ALL.iter().map(|m| area("client", m, m.texts())));
+        all.extend(commands::Msg::ALL.iter().map(|m| area("commands", m, m.texts())));
+        all.extend(demo::Msg::ALL.iter().map(|m| area("demo", m, m.texts())));
+        all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
+        all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
+        all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
+        all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
+        all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
+        all.extend(receipts::Msg::ALL.iter().map(|m| area("receipts", m, m.texts())));
+        all.extend(calls::Msg::ALL.iter().map(|m| area("calls", m, m.texts())));
+        all
+    }
 
     #[test]
     fn every_message_has_all_three_languages_with_the_same_placeholders() {

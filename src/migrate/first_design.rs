@@ -191,7 +191,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<FirstDesign, postgres::Erro
             last_seq: r.get(8),
             several: r.get(9),
         };
-        users.insert(r.get::<_, Id>(0), user);
+        users.insert(r.get::<Id>(0), user);
     }
     let acked: HashMap<Id, i64> =
         tx.query("SELECT user_id, acked FROM inboxes", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -256,7 +256,7 @@ fn read(tx: &mut Transaction) -> std::result::Result<FirstDesign, postgres::Erro
         tx.query("SELECT user_id, seq, count, kind, sender, recipient, room, ord, ts FROM events", &[])?
     {
         let (user, seq, count, kind): (Id, i64, i32, i16) = (r.get(0), r.get(1), r.get(2), r.get(3));
-        let (stream, ord, ts) = (stream(r.get(6), r.get(4), r.get(5)), r.get::<_, i64>(7), r.get(8));
+        let (stream, ord, ts) = (stream(r.get(6), r.get(4), r.get(5)), r.get::<i64>(7), r.get(8));
         let acked = acked.get(&user).copied().unwrap_or(0);
         for i in 0..i64::from(count) {
             if seq + i > acked {
@@ -290,9 +290,9 @@ fn device(r: &postgres::Row) -> Option<Device> {
     let token: Option<Vec<u8>> = r.get(5);
     Some(Device {
         name: name.into(),
-        position: r.get::<_, Option<i64>>(2).map(count),
+        position: r.get::<Option<i64>>(2).map(count),
         seen_ms: count(r.get(3)),
-        address: r.get::<_, String>(4).parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        address: r.get::<String>(4).parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         token: token.and_then(|t| TokenHash::try_from(t.as_slice()).ok()),
     })
 }
@@ -387,10 +387,7 @@ pub fn files(tx: &mut Transaction, url: &str) -> Result<usize> {
         let context = format!("cluster: {url}: upgrading the files ({doing})");
         move |e: postgres::Error| crate::cluster::db::error(context.clone(), &e)
     };
-    if !tx
-        .query_one("SELECT to_regclass('files') IS NOT NULL", &[])
-        .map_err(fail("looking"))?
-        .get::<_, bool>(0)
+    if !tx.query_one("SELECT to_regclass('files') IS NOT NULL", &[]).map_err(fail("looking"))?.get::<bool>(0)
     {
         return Ok(0);
     }
@@ -424,7 +421,7 @@ pub fn files(tx: &mut Transaction, url: &str) -> Result<usize> {
             if r.get(7) {
                 put(FileChange::Done { kind: r.get(5) });
             }
-            for c in carriers.iter().filter(|c| c.get::<_, &str>(0) == id) {
+            for c in carriers.iter().filter(|c| c.get::<&str>(0) == id) {
                 let left = Left { author: c.get(4), recipient: c.get(5) };
                 put(FileChange::Carry(Carrier { left, ..Carrier::new(c.get(1), c.get(2), c.get(3)) }));
             }
@@ -451,7 +448,7 @@ fn into_the_log(
         move |e: postgres::Error| crate::cluster::db::error(context.clone(), &e)
     };
     let there = format!("SELECT to_regclass('{table}') IS NOT NULL");
-    if !tx.query_one(&there, &[]).map_err(fail("looking"))?.get::<_, bool>(0) {
+    if !tx.query_one(&there, &[]).map_err(fail("looking"))?.get::<bool>(0) {
         return Ok(0);
     }
     let (records, moved) = records(tx).map_err(fail("reading them"))?;

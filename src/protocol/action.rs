@@ -89,10 +89,12 @@ pub fn is_reaction(emoji: &str) -> bool {
     }
 }
 
-/// Unicode's Extended_Pictographic property (emoji-data.txt, Unicode 17, as
-/// unicode-segmentation's own grapheme tables have it; a browser's
-/// `\p{Extended_Pictographic}` in web/wire.js reads the same): the
-/// characters that are emoji or were set aside for future ones.
+/// Unicode's Extended_Pictographic property (emoji-data.txt, Unicode 17):
+/// the characters that are emoji or were set aside for future ones. The
+/// reaction rule's one table: a unit test holds it to the grapheme
+/// clusters of `unicode-segmentation` (which need the same property), and
+/// tests/web.rs holds the browser's rule (web/wire.js's `isReaction`, on
+/// its own `\p{Extended_Pictographic}`) to it, code point by code point.
 fn pictographic(c: char) -> bool {
     const RANGES: &[(u32, u32)] = &[
         (0xA9, 0xA9),
@@ -528,7 +530,7 @@ impl Action {
             Act::Delete => Action::Delete { target: id.target },
             Act::Remove => {
                 let author = plain.strip_prefix(REMOVED_START)?.strip_suffix(REMOVED_END)?;
-                super::names::check_name(author).ok()?;
+                super::names::check_user(author).ok()?;
                 Action::Remove { target: id.target, author: author.to_string() }
             }
             Act::React | Act::Unreact => {
@@ -558,6 +560,36 @@ mod tests {
 
     fn text(s: &str) -> Text {
         Text::from_plain(s).unwrap()
+    }
+
+    /// The table is Extended_Pictographic as the grapheme clusters of
+    /// `unicode-segmentation` read it, over every code point: a character
+    /// joins an emoji and a zero-width joiner into one cluster (UAX #29's
+    /// rule GB11) if and only if it is one, and does not join a letter
+    /// and a joiner (as a combining mark or a joiner does after anything).
+    /// tests/web.rs holds the browser's rule to the same table.
+    #[test]
+    fn the_pictographic_table_is_the_one_the_grapheme_clusters_use() {
+        use unicode_segmentation::GraphemeCursor;
+        // Whether `c` joins what `before` ends with (a joiner).
+        let joins = |before: &str, c: char| {
+            let text = format!("{before}{c}");
+            let mut cursor = GraphemeCursor::new(before.len(), text.len(), true);
+            !cursor.is_boundary(&text, 0).unwrap()
+        };
+        let mut differ = Vec::new();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let gb11 = joins("\u{1F600}\u{200D}", c) && !joins("a\u{200D}", c);
+            if pictographic(c) != gb11 {
+                differ.push(format!("U+{:04X}", c as u32));
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{} characters differ: {:?}",
+            differ.len(),
+            &differ[..differ.len().min(20)]
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Which texts a `DELETE` erases (protocol 1.2, docs/PROTOCOL.md §19,
-//! "What a deletion erases"): the one rule that the local store's eraser
-//! (`store::local::erase`, overwriting its log), the cluster
-//! (`cluster::erase`, rewriting rows) and the client (`client::erase`,
-//! overwriting `history.csv`) apply, each with its own I/O.
+//! "What a deletion erases"): the one rule that the store's eraser
+//! (`store::local::erase`, overwriting its log: a single
+//! server's, and each cluster node's copy) and the client
+//! (`client::history::erase`, overwriting `history.csv`) apply,
+//! each with its own I/O.
 //!
 //! Given a conversation's messages, oldest first, and the deleted
 //! message (its author, compared ignoring case as names are unique so,

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use super::names::DeviceName;
-use super::names::{check_address, check_name};
+use super::names::{check_name, check_user};
 use super::{Chat, MessageId, Text, UserName, split_fields};
 
 /// A field that must be a number.
@@ -161,9 +161,7 @@ impl SeenLine {
         let f =
             split_fields(fields, 2).ok_or_else(|| format!("expected <user>:<presence>, got {fields:?}"))?;
         // 1.3 (§27): a user of another server is named by its address.
-        if check_address(f[0]).is_err() {
-            check_name(f[0])?;
-        }
+        check_user(f[0])?;
         Ok(SeenLine { user: f[0].to_string(), presence: Presence::parse(f[1])? })
     }
 }

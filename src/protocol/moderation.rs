@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use super::names::check_name;
+use super::names::check_user;
 use super::{Chat, Code, Ko, Text, split_fields};
 
 /// The longest topic, in bytes of its escaped form: a line in a header,
@@ -103,8 +103,10 @@ fn bad(reason: impl Into<String>) -> Ko {
     Ko::new(Code::BadRequest, reason)
 }
 
+/// The user an action is about: a name, or (1.3, §27) an address, a
+/// member of another server in a room homed here.
 fn user(name: &str) -> Result<String, Ko> {
-    check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
+    check_user(name).map_err(|e| bad(format!("bad user name: {e}")))?;
     Ok(name.to_string())
 }
 
@@ -185,8 +187,9 @@ impl ModAction {
         }
     }
 
-    /// The user the action is about (`None`: the room itself).
-    pub fn target(&self) -> Option<&str> {
+    /// The user the action is about, to name it as the server keeps it
+    /// (`None`: the room itself).
+    pub fn target_mut(&mut self) -> Option<&mut String> {
         match self {
             ModAction::Topic(_) | ModAction::Mode(..) => None,
             ModAction::Invite(u)

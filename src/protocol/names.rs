@@ -55,6 +55,22 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// Checks a user as every request, event and reply line that means a
+/// user names one: a name of this server (`bob`), or (1.3, §27) an
+/// address (`bob@lab2`), a user of another server of the class network,
+/// whose server is the server's to know ([`check_address`]). The one
+/// grammar of a user: [`Chat::parse`] reads a direct chat and the part of
+/// a room after its `#` with it, and the browser's `isUser` (web/wire.js)
+/// is checked against it (tests/web.rs). What is not an address is
+/// refused as a name, so a client of 1.0 or 1.1 reads the refusal it
+/// always read (`'@' is not allowed in a name`).
+pub fn check_user(user: &str) -> Result<(), String> {
+    if user.contains('@') && check_address(user).is_ok() {
+        return Ok(());
+    }
+    check_name(user)
+}
+
 /// 1.3 (§27): checks an address `<user>@<server>`, a user of another
 /// server: both parts names.
 pub fn check_address(address: &str) -> Result<(&str, &str), String> {
@@ -106,31 +122,18 @@ pub enum Chat {
 }
 
 impl Chat {
-    /// Parses `ana` or `#general`.
+    /// Parses `ana` or `#general`; 1.3 (§27): `bob@lab2`, a user of
+    /// another server, or `#lab@lab2`, a room homed there (whether this
+    /// server knows `lab2` is its to say). Both are [`check_user`]'s
+    /// grammar, the room's after its `#`.
     pub fn parse(s: &str) -> Result<Chat, String> {
         match s.strip_prefix('#') {
-            // 1.3 (§27): `#lab@lab2`, a room whose home is another
-            // server; whether this server knows `lab2` is its to say.
-            Some(room) if room.contains('@') => match check_room_address(s) {
-                Ok(_) => Ok(Chat::Room(room.to_string())),
-                Err(_) => check_name(room)
-                    .map(|_| Chat::Room(room.to_string()))
-                    .map_err(|e| format!("bad room name: {e}")),
-            },
             Some(room) => {
-                check_name(room).map_err(|e| format!("bad room name: {e}"))?;
+                check_user(room).map_err(|e| format!("bad room name: {e}"))?;
                 Ok(Chat::Room(room.to_string()))
             }
-            // 1.3 (§27): `bob@lab2`, a user of another server; whether
-            // this server knows `lab2` is the server's to say.
-            None if s.contains('@') => match check_address(s) {
-                Ok(_) => Ok(Chat::User(s.to_string())),
-                Err(_) => check_name(s)
-                    .map(|_| Chat::User(s.to_string()))
-                    .map_err(|e| format!("bad user name: {e}")),
-            },
             None => {
-                check_name(s).map_err(|e| format!("bad user name: {e}"))?;
+                check_user(s).map_err(|e| format!("bad user name: {e}"))?;
                 Ok(Chat::User(s.to_string()))
             }
         }
@@ -196,6 +199,25 @@ mod tests {
         assert!(check_id(&"9".repeat(65)).is_err());
         assert!(check_device("lab-3f2a").is_ok());
         assert!(check_device("a@b").unwrap_err().contains("bad device name"));
+    }
+
+    #[test]
+    fn a_user_is_a_name_or_an_address() {
+        for user in ["bob", "bob@lab2", "b.o-b_2@lab-2.x"] {
+            assert_eq!(check_user(user), Ok(()), "{user}");
+        }
+        // What is no address is refused as a name, as before 1.3.
+        let at = "'@' is not allowed in a name (only A-Z a-z 0-9 _ . -)";
+        for user in ["bob@", "@lab2", "bob@lab2@lab3", "@"] {
+            assert_eq!(check_user(user).unwrap_err(), at, "{user}");
+        }
+        assert!(check_user("bob@lab 2").is_err());
+        assert!(check_user(&format!("{}@lab2", "b".repeat(33))).is_err());
+        assert!(check_user("").is_err());
+        assert_eq!(Chat::parse("bob@lab2").unwrap(), Chat::User("bob@lab2".into()));
+        assert_eq!(Chat::parse("#lab@lab2").unwrap(), Chat::Room("lab@lab2".into()));
+        assert_eq!(Chat::parse("bob@").unwrap_err(), format!("bad user name: {at}"));
+        assert_eq!(Chat::parse("#lab@").unwrap_err(), format!("bad room name: {at}"));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 use std::fmt;
 
 use super::escape::{check_name_text, forbidden};
-use super::names::{check_address, check_name};
+use super::names::check_user;
 use super::{Code, Ko, split_fields};
 
 /// Most characters (not bytes: any script counts alike) of a display name.
@@ -65,9 +65,7 @@ impl ProfileRequest {
             let name = rest.ok_or_else(|| bad(format!("expected {shape}")))?;
             // 1.3 (§27): a user of another server, by its address; whether
             // this server knows it is the server's to say.
-            if check_address(name).is_err() {
-                check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
-            }
+            check_user(name).map_err(|e| bad(format!("bad user name: {e}")))?;
             Ok::<_, Ko>(name.to_string())
         };
         Ok(match word {

@@ -70,13 +70,6 @@ impl Ko {
         Ko::new(Code::Internal, "the database is unavailable; try again")
     }
 
-    /// `KO:UNAVAILABLE`: a cluster's node could not reach the node that
-    /// leads it in time (a failover): the request may have been done, and
-    /// is recognised when sent again with the same id.
-    pub fn no_leader() -> Ko {
-        Ko::new(Code::Unavailable, "the cluster's leader did not answer in time; try again")
-    }
-
     /// `KO:RATE_LIMITED`: a request over a budget of requests, `whose`
     /// (`""` for the user's own, `" from your address"`), named by the
     /// server flag that sets it (`--rate`, `--address-rate`), with how

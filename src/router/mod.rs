@@ -21,7 +21,8 @@
 //!
 //! The router also keeps the logged-in *send* connections
 //! ([`SendSessions`]), by user and device, so that logging a device out
-//! (`UNLINK`, `PASSWD`) closes it on both ports, on any node of a cluster.
+//! (`UNLINK`, `PASSWD`) closes it on both ports (on a cluster, the
+//! leader holds every session).
 //!
 //! How an outlet ends (`BYE`, then a half-close that lets the kernel
 //! send what it holds) is in `closing.rs`, beside this file.
@@ -321,8 +322,9 @@ fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed, minor: u8) {
     let _ = writeln!(out, "{}", event.frame_for(seq, minor));
 }
 
-/// What the router tells of each batch's events besides its outlets (1.3).
-pub type OnQueued = Box<dyn Fn(&mut dyn Iterator<Item = UserId>) + Send + Sync>;
+/// What the router tells of each durable batch besides its outlets (1.3):
+/// the class network's links look in it for what their peers' queues got.
+pub type OnQueued = Box<dyn Fn(&crate::store::state::Batch) + Send + Sync>;
 
 /// What the router tells of each batch's events to Web Push (1.2).
 pub type OnDelivered = Box<dyn Fn(&[Delivery]) + Send + Sync>;
@@ -332,8 +334,8 @@ pub type OnDelivered = Box<dyn Fn(&[Delivery]) + Send + Sync>;
 #[derive(Default)]
 pub struct Router {
     online: Mutex<IdMap<UserId, Vec<Arc<Outlet>>>>,
-    /// 1.3 (§27): told the users of every durable batch's events, so that
-    /// a link's dialer wakes when its peer's queue grows.
+    /// 1.3 (§27): told every durable batch, so that a link's dialer wakes
+    /// when its peer's queue grows.
     on_queued: std::sync::OnceLock<OnQueued>,
     /// 1.2 (§28): told every durable batch's events, for Web Push
     /// (`server::push`), which decides what becomes a push.
@@ -341,11 +343,6 @@ pub struct Router {
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
-    /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
-    /// Beside the connections: a connection that ends ends its calls.
-    pub calls: crate::server::calls::Calls,
-    /// 1.2 (§32): the rooms' calls (`server::group_calls`), likewise.
-    pub group_calls: crate::server::group_calls::GroupCalls,
 }
 
 impl Router {
@@ -433,6 +430,9 @@ impl Router {
     /// sessions here of each account it disabled closed, and the receive
     /// connection here of each device it removed logged out.
     pub fn written(&self, batch: &crate::store::state::Batch) {
+        if let Some(queued) = self.on_queued.get() {
+            queued(batch);
+        }
         self.deliver(&batch.deliveries);
         for (user, name) in &batch.disabled {
             self.close_disabled(*user, name);
@@ -467,9 +467,6 @@ impl Router {
         if deliveries.is_empty() {
             return;
         }
-        if let Some(queued) = self.on_queued.get() {
-            queued(&mut deliveries.iter().map(|d| d.user));
-        }
         if let Some(delivered) = self.on_delivered.get() {
             delivered(deliveries);
         }
@@ -494,7 +491,7 @@ impl Router {
         count_deliveries(per_user.values().flat_map(|(_, events)| events.iter().map(|(_, e)| *e)));
     }
 
-    /// 1.3: `hook` is told the users of each batch's events from now on.
+    /// 1.3: `hook` is told each durable batch from now on.
     pub fn on_queued(&self, hook: OnQueued) {
         let _ = self.on_queued.set(hook);
     }
@@ -524,8 +521,8 @@ impl Router {
         names
     }
 
-    /// True while no user is online here (a cluster node tells the
-    /// presence of another node's users to nobody then, and reads nothing).
+    /// True while no user is online (presence is told to nobody then,
+    /// and reads nothing).
     pub fn nobody_online(&self) -> bool {
         self.online.lock().is_empty()
     }

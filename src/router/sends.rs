@@ -4,9 +4,10 @@
 //! account, an unlinked device (`UNLINK`). The receive
 //! connections are the router's outlets.
 //!
-//! Why here and not in `server`: a cluster node holds the router, not the
-//! server's context, and an `UNLINK` on another node must close this
-//! node's send connections of that device too (`cluster::node`).
+//! Why here and not in `server`: the batch that disables an account is
+//! told to the router once it is durable (the store's `Deliver`,
+//! [`Router::written`](super::Router::written)), which logs the account
+//! out on both ports at once, its receive connections first.
 
 use std::collections::HashMap;
 use std::net::Shutdown;

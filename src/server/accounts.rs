@@ -17,8 +17,8 @@
 //!    **other** device are revoked, written before the password is
 //!    (`Devices::revoke_tokens`): a disk with no room for that refuses
 //!    the change before anything changed;
-//! 5. the hash is stored durably (a `PASSWD` record on a single server,
-//!    the `users` row on a cluster) before the `OK`; if it cannot be, the
+//! 5. the hash is stored durably (a `PASSWD` record) before the `OK`;
+//!    if it cannot be, the
 //!    tokens are put back and the change is refused. What the login
 //!    limits remember of the old password is forgotten
 //!    (`auth::forget_password`), and the cache of recent logins no longer
@@ -32,7 +32,7 @@
 //! An administrator's `wachat users passwd` beside a running server
 //! (`server::operator::changes`) is the same change from step 4, with no
 //! device kept: every token of the account is revoked and every session
-//! of it closed, on every node of a cluster ([`new_password`]): it is
+//! of it closed ([`new_password`]): it is
 //! how a student who lost both laptop and password gets the account
 //! back, and the laptop's sessions and token must end with it.
 //!
@@ -40,9 +40,7 @@
 //!
 //! 1. the password is checked as `PASSWD`'s old one is, within the
 //!    failed-login limits;
-//! 2. a `DELACCOUNT` record (a single server) or the `users` row and the
-//!    account's rows of the database (a cluster) are stored before the
-//!    `OK`: the hash is gone (no password matches what replaces it), the
+//! 2. a `DELACCOUNT` record is stored before the `OK`: the hash is gone (no password matches what replaces it), the
 //!    inbox is emptied, the account leaves every room with its read
 //!    marks (1.3: a room homed on another server gets the `LEAVE` its
 //!    user's own would send, queued for its home, whose link is woken).
@@ -112,7 +110,7 @@ pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result
 /// every device but `keep` (its name and the send connection that
 /// asked; none: an administrator's reset, every device): their tokens
 /// revoked first, then the password stored, then their sessions closed
-/// (on a cluster, the leader's router holds every node's sessions).
+/// (on a cluster, the leader's router holds every session).
 /// Refused (`KO`) with nothing
 /// changed: the tokens are put back if the password cannot be stored.
 /// Returns how many devices were logged out or revoked.
@@ -151,11 +149,11 @@ fn store_password(ctx: &Ctx, user: UserId, hash: String) -> Result<(), Ko> {
 pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
     // 1.3: the deletion queues a `LEAVE` for the home of each of its rooms
-    // on other servers (`#lab@lab2`), whose links are then woken for it.
-    let rooms = if ctx.federation.get().is_some() { ctx.store.rooms(me.user) } else { Vec::new() };
+    // on other servers (`#lab@lab2`), whose links wake once it is on disk.
+    // Its devices go with the `DELACCOUNT` record, which clears its
+    // settings: counted before, for the log.
+    let forgot = ctx.devices.on_record(me.name).len();
     ctx.store.wait(ctx.store.delete_account(me.user)?)?;
-    rooms.iter().for_each(|r| ctx.ring_home(&r.room));
-    let devices = ctx.devices.forget_all(me.name);
     // 1.2: its files are its account's, not its name's: a new account
     // under the name gets none of them.
     let files = ctx.files.forget_account(me.name).unwrap_or_else(|ko| {
@@ -171,7 +169,6 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     for outlet in ctx.router.outlets(me.user) {
         outlet.log_out(LoggedOut::AccountDeleted);
     }
-    let forgot = devices.len();
     log::info!(
         "{}: {} deleted its account ({forgot} devices forgotten, {files} files removed)",
         me.peer,

@@ -8,7 +8,7 @@
 //! every node (a follower passes its clients on to it, `server::Leader`),
 //! so who is online is the leader's router's answer.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
@@ -56,4 +56,8 @@ pub struct RemoteSeen {
     /// came meanwhile.
     pub(super) links: Mutex<HashMap<String, u64>>,
     pub(super) next_link: AtomicU64,
+    /// (chat, user) pairs of this server's users who wrote to a user or a
+    /// room of another server (folded address) since this start: their
+    /// first message noted them for it (`RemoteSeen::wrote_to`).
+    pub(super) introduced: Mutex<HashSet<(String, UserId)>>,
 }

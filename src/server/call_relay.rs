@@ -1,10 +1,9 @@
 //! 1.2 (§24): what the server tells as a call changes (`calls.rs` keeps
-//! the table of calls, which the router holds): an answer or a candidate
+//! the table of calls, which the server's `Ctx` holds): an answer or a candidate
 //! relayed to the other end, an end told to both ends, and the call's
 //! line in the chat (`📞 Voice call, 4:12`, `📞 Missed voice call`: a
 //! [`CallLog`]) stored for both; and the timer thread that ends the calls
-//! that rang out (and, on a cluster, those whose device left another
-//! node), all of one sweep stored together.
+//! that rang out, all of one sweep stored together.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
@@ -50,12 +49,11 @@ pub fn ring(
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
     let ring = Duration::from_secs(ctx.config.ring_seconds);
-    let rings = ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)?;
+    let rings = ctx.calls.ring(caller.clone(), device, callee.clone(), id, media, ring)?;
     // 1.2 (§32): a callee in a room's call is busy too (the offer counted
     // as any other against the caller's limits).
-    let rings = rings
-        && !(ctx.router.group_calls.is_in(callee.id)
-            && ctx.router.calls.take(caller.id, callee.id, id).is_ok());
+    let rings =
+        rings && !(ctx.group_calls.is_in(callee.id) && ctx.calls.take(caller.id, callee.id, id).is_ok());
     if rings {
         ctx.push.ring(callee.id, &caller.name, &caller.name, id, media, ctx.config.ring_seconds);
         let offer =
@@ -231,7 +229,6 @@ fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
 /// (`END:gone`), within the time the server takes to see a connection go.
 pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
     let over: Vec<Over> = ctx
-        .router
         .calls
         .of_device(user, device)
         .into_iter()
@@ -254,7 +251,6 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                 }
                 let now = Instant::now();
                 let over: Vec<Over> = ctx
-                    .router
                     .calls
                     .rung_out(now)
                     .into_iter()

@@ -23,15 +23,15 @@
 //!
 //! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer,
 //! and [`OFFERS_PER_MINUTE`] offers a minute; at most
-//! [`MAX_RINGING_CALLEE`] calls ringing one callee (past it, busy), counted
-//! over the calls other nodes keep too, so a cluster rings no more than
-//! one server, and [`RINGS_PER_MINUTE_CALLEE`] a minute (busy past it); [`MAX_CANDIDATES`] ICE candidates from each end of a call.
+//! [`MAX_RINGING_CALLEE`] calls ringing one callee (past it, busy), and
+//! [`RINGS_PER_MINUTE_CALLEE`] a minute (busy past it); [`MAX_CANDIDATES`]
+//! ICE candidates from each end of a call.
 //! The table holds at most [`MAX_RINGING`] calls per online user. The
 //! timer thread wakes every
 //! [`TICK`], so a missed call ends within `--ring-seconds` and a quarter
 //! of a second, its line stored with those of the same sweep.
 //!
-//! This file is the table, which the router holds; `call_relay.rs` tells
+//! This file is the table, which the server's `Ctx` holds; `call_relay.rs` tells
 //! the two ends what happened to their call, stores the missed call, and
 //! runs the timer.
 //!
@@ -165,13 +165,10 @@ impl Brief {
 }
 
 /// The one rule for a new call from `caller` to `callee` with `id`, over
-/// every call the server knows of (`calls`: its own table's and, on a
-/// cluster, those the other nodes keep): refused if the id is in use, if
-/// the caller rings this peer already or [`MAX_RINGING`] peers, or is in
-/// a call (`KO:FULL`); `Ok(false)` if the callee is in a call (busy: it
-/// does not ring). A cluster node that read its own table alone would
-/// ring a callee in a call kept on another node, or take an id in use
-/// there (the differential test finds it, seed 26 at 200 steps).
+/// every call the server knows of (`calls`, its table's): refused if the
+/// id is in use, if the caller rings this peer already or [`MAX_RINGING`]
+/// peers, or is in a call (`KO:FULL`); `Ok(false)` if the callee is in a
+/// call (busy: it does not ring).
 pub fn may_ring(calls: &[Brief], caller: &Party, callee: &Party, id: &str) -> Result<bool, Ko> {
     if calls.iter().any(|c| c.id == id && c.has(caller.id)) {
         return Err(Ko::new(Code::BadRequest, format!("the call id {id} is in use")));

@@ -49,7 +49,7 @@ pub fn offer(
     id: &str,
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
-    if !ctx.router.calls.ring(caller.clone(), device, callee.clone(), id, media, RING_ACROSS_MAX)? {
+    if !ctx.calls.ring(caller.clone(), device, callee.clone(), id, media, RING_ACROSS_MAX)? {
         // In a call with another user of this server: busy, told here.
         let call = Ended { id: id.to_string(), caller, callee: callee.clone(), media, answered: None };
         call_relay::end_calls(ctx, &[Over { call, by: callee.name, why: End::Busy }], false);
@@ -58,7 +58,7 @@ pub fn offer(
     let said = call_relay::say(ctx, (&caller, &callee, id), &Signal::Offer { media, sdp }, true);
     if let Err(ko) = said {
         // Never rang: no line, nothing to tell.
-        let _ = ctx.router.calls.take(caller.id, callee.id, id);
+        let _ = ctx.calls.take(caller.id, callee.id, id);
         return Err(ko);
     }
     Ok(())
@@ -83,7 +83,7 @@ pub fn take(ctx: &Ctx, server: &str, (from, to, id): (&str, &str, &str), signal:
     match signal {
         Signal::Offer { media, sdp } => ring(ctx, (remote, &device, ours), id, (media, sdp)),
         Signal::End(why) => {
-            let call = ctx.router.calls.take(remote.id, ours.id, id)?;
+            let call = ctx.calls.take(remote.id, ours.id, id)?;
             // A missed call is its caller's (§24); any other end, who ended it.
             let by = if why == End::Missed { call.caller.name.clone() } else { remote.name };
             call_relay::end_calls(ctx, &[Over { call, by, why }], false);
@@ -91,7 +91,7 @@ pub fn take(ctx: &Ctx, server: &str, (from, to, id): (&str, &str, &str), signal:
         }
         signal => {
             let step = calls::Step::of(&signal).ok_or_else(|| Ko::new(Code::BadRequest, "not a signal"))?;
-            let outcome = ctx.router.calls.step(remote.id, &device, ours.id, id, step)?;
+            let outcome = ctx.calls.step(remote.id, &device, ours.id, id, step)?;
             call_relay::tell(ctx, &remote, &ours, id, signal, outcome);
             Ok(())
         }

@@ -1,5 +1,6 @@
 //! [`Ctx`]: what every handler thread of the server shares: the [`Base`]
-//! every part stands on (the store, the router, the other nodes), and the
+//! every part stands on (the config, the store, the router, the files,
+//! the door), and the
 //! parts built on it (devices, presence, the limits, the connections);
 //! and the questions asked of several of them together: whether a request
 //! is within its `--rate`, whether a connection may open. Made once by
@@ -31,7 +32,7 @@ use crate::transport::Stream;
 
 /// What every handler thread shares.
 pub struct Ctx {
-    /// The config, the store, the router, the other nodes, the files.
+    /// The config, the store, the router, the files, the door.
     pub base: Base,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: Ports,
@@ -39,6 +40,12 @@ pub struct Ctx {
     pub devices: Arc<Devices>,
     /// 1.2 (§28): Web Push: subscriptions, the server's key, the senders.
     pub push: Arc<super::push::Pusher>,
+    /// 1.2 (§24): the calls ringing or under way (`calls`); a receive
+    /// connection that ends ends its device's (`call_relay::device_gone`).
+    pub(super) calls: super::calls::Calls,
+    /// 1.2 (§32): the rooms' calls (`group_calls`); likewise, a receive
+    /// connection that ends takes its device out (`group_call_relay`).
+    pub(super) group_calls: super::group_calls::GroupCalls,
     /// Who was told `JOINED`, and how often (see `presence`).
     pub(super) presence: Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -107,24 +114,6 @@ impl Ctx {
         match self.federation.get() {
             Some(links) => links.route(chat),
             None => not_linked(chat).map_or(Ok(None), Err),
-        }
-    }
-
-    /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), for which a
-    /// `JOIN`, a `LEAVE` or the deletion of an account queued a frame; a
-    /// room of this server, or a server in no network, wakes nothing.
-    pub fn ring_home(&self, room: &str) {
-        if let (Some(links), Some((_, home))) =
-            (self.federation.get(), crate::store::state::remote::address(room))
-        {
-            links.ring(home);
-        }
-        // A room of this server: its member servers are told who joins or
-        // leaves it (§27, "The home's own members").
-        if let (Some(links), None) = (self.federation.get(), crate::store::state::remote::address(room)) {
-            for server in self.store.member_servers_of(room) {
-                links.ring(&server);
-            }
         }
     }
 

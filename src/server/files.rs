@@ -29,7 +29,7 @@ pub fn open(
 ) -> crate::error::Result<Arc<Files>> {
     let FileLimits { max_size, upload_ttl } = limits;
     let files = match blobs {
-        Some(blobs) => Files::new(Box::new(FilesInLog::new(store.clone())), blobs, max_size, upload_ttl),
+        Some(blobs) => Files::new(FilesInLog::new(store.clone()), blobs, max_size, upload_ttl),
         None => Files::open(data_dir, store, max_size, upload_ttl)
             .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
     };

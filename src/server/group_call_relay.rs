@@ -41,7 +41,7 @@ pub fn start(
     media: Media,
 ) -> Result<String, Ko> {
     let id = super::own_ids::own_message_id("call");
-    let calls = &ctx.router.group_calls;
+    let calls = &ctx.group_calls;
     calls.start(room, &id, (starter.clone(), device), media)?;
     let line = GroupLog::Started { media, by: starter.name.clone() }.to_string();
     if let Err(ko) = store_line(ctx, starter, room, &id, &line) {
@@ -72,7 +72,7 @@ pub fn start(
 fn may_ring(ctx: &Ctx, starter: &Party, others: Vec<UserId>) -> Vec<UserId> {
     let blockers = ctx.store.blockers(starter.id);
     let talking: Vec<UserId> =
-        ctx.router.calls.known().iter().filter(|c| c.answered).flat_map(|c| [c.caller, c.callee]).collect();
+        ctx.calls.known().iter().filter(|c| c.answered).flat_map(|c| [c.caller, c.callee]).collect();
     let shown = ctx.store.shown_to(starter.id, others);
     shown.into_iter().filter(|u| !blockers.contains(u) && !talking.contains(u)).collect()
 }
@@ -108,7 +108,7 @@ pub fn joined(ctx: &Ctx, room: &str, id: &str, who: &Party) {
 
 /// The ids of those in the call `id` of `room` now.
 fn in_call(ctx: &Ctx, room: &str, id: &str) -> Vec<UserId> {
-    let calls = ctx.router.group_calls.summaries();
+    let calls = ctx.group_calls.summaries();
     let call = calls.iter().find(|c| c.id == id && same_room(&c.room, room));
     call.map(|c| c.members.iter().map(|p| p.id).collect()).unwrap_or_default()
 }
@@ -191,7 +191,7 @@ fn store_line(ctx: &Ctx, by: &Party, room: &str, id: &str, text: &str) -> Result
 
 /// The receive connection of `user`'s `device` ended: it leaves its call.
 pub fn device_gone(ctx: &Ctx, user: UserId, device: &str) {
-    for out in ctx.router.group_calls.of_device(user, device) {
+    for out in ctx.group_calls.of_device(user, device) {
         left(ctx, out);
     }
 }
@@ -200,7 +200,7 @@ pub fn device_gone(ctx: &Ctx, user: UserId, device: &str) {
 /// each member in a call who is no longer a member of its room is taken
 /// out of it.
 pub fn sweep(ctx: &Ctx, now: Instant) {
-    let calls = &ctx.router.group_calls;
+    let calls = &ctx.group_calls;
     for (room, id, user) in calls.rung_out(now) {
         tell(ctx, &room, &[user], GroupEvent::Stop { id, why: Stop::Missed });
     }

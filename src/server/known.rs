@@ -35,9 +35,10 @@
 //! data directory could try a dictionary against far faster than the
 //! argon2 of `users.csv`.
 //!
-//! A cluster node keeps its own file, in its own `--data-dir`: a pair is
-//! known on the nodes where it logged in (a class behind one NAT usually
-//! reaches one node); each node's file is its own, as its buckets are.
+//! A cluster node keeps its own file, in its own `--data-dir`. The leader
+//! serves every login (a follower passes its clients on), so a pair is
+//! known on the nodes that led when it logged in; each node's file is its
+//! own, as its buckets are.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};

@@ -7,7 +7,7 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -43,8 +43,9 @@ pub struct Storage {
     pub devices: Arc<InLog>,
     /// A cluster's node: what it does once the server's parts are made,
     /// before it accepts a connection (it takes its part, `cluster::node`),
-    /// and before the store stops.
-    pub node: Option<Box<dyn NodeOf>>,
+    /// and before the store stops; and where it tells why the server must
+    /// start again (a deposed leader).
+    pub node: Option<(Box<dyn NodeOf>, crossbeam_channel::Receiver<String>)>,
 }
 
 /// What a cluster's node (`cluster::node`) does at the server's start and
@@ -52,8 +53,6 @@ pub struct Storage {
 pub trait NodeOf: Send + Sync {
     /// The server's parts are made: the node takes its part.
     fn started(&self, ctx: &Arc<Ctx>) -> Result<()>;
-    /// Told why when the server must start again (a deposed leader).
-    fn restart(&self) -> crossbeam_channel::Receiver<String>;
     /// The server stops: the connections of other nodes that a leader
     /// serves end (before its own clients are told `BYE:SHUTDOWN`).
     fn stopping(&self);
@@ -82,8 +81,8 @@ pub struct Server {
     more_listeners: Vec<SocketAddr>,
     /// Tells presence changes held back by their limit (see `presence`).
     presence_timer: Option<JoinHandle<()>>,
-    /// A cluster's node (see [`Storage::node`]).
-    node: Option<Box<dyn NodeOf>>,
+    /// A cluster's node, and why it must start again (see [`Storage::node`]).
+    node: Option<(Box<dyn NodeOf>, crossbeam_channel::Receiver<String>)>,
 }
 
 impl Server {
@@ -126,22 +125,13 @@ impl Server {
         let devices = devices::Devices::start(record, config.max_devices, config.device_days);
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let files = files::open(&config.data_dir, config.files, (&files_log, file_store))?;
-        let push = push::Pusher::start(
-            push::book::Book::open(&config.data_dir, &store)
-                .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?,
-            push::keys::load_or_make(&config.data_dir)?,
-            match &config.push_test_ca {
-                Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
-                None => None,
-            },
-            config.push_test_ca.is_some(),
-            (router.clone(), store.clone()),
-        )
-        .map_err(|e| crate::error::Error::io("starting the push threads", e))?;
+        let push = start_push(&config, &router, &store)?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             base: Base { files, config, store, router, door, remote_seen: Default::default() },
             p2p_ports: p2p::Ports::default(),
+            calls: Default::default(),
+            group_calls: Default::default(),
             devices,
             push,
             presence,
@@ -169,7 +159,7 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
         call_relay::start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
-        if let Some(node) = &node {
+        if let Some((node, _)) = &node {
             node.started(&ctx)?;
         }
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
@@ -191,7 +181,7 @@ impl Server {
     /// A cluster's node: told why when this server must start again (it
     /// was deposed as the leader); `None` for a single server.
     pub fn restart(&self) -> Option<crossbeam_channel::Receiver<String>> {
-        self.node.as_ref().map(|node| node.restart())
+        self.node.as_ref().map(|(_, restart)| restart.clone())
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -220,12 +210,12 @@ impl Server {
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
-        if let Some(node) = &self.node {
+        if let Some((node, _)) = &self.node {
             node.stopping();
         }
         // Wake each accept loop, blocked in accept(), with a connection.
         for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
-            let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
+            listener::wake(addr);
         }
         for thread in self.accept_threads.drain(..) {
             let _ = thread.join();
@@ -249,25 +239,26 @@ impl Server {
         self.ctx.connections.stop_reading(SHUTDOWN_GRACE);
         // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
-        if let Some(node) = &self.node {
+        if let Some((node, _)) = &self.node {
             node.stopped();
         }
         log::info!("stopped");
     }
 }
 
-/// The address to connect to in order to reach a listener bound to `addr`
-/// (a listener on 0.0.0.0 is reached on 127.0.0.1).
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            [127, 0, 0, 1].into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    addr
+/// The server's Web Push (`push`), its threads started: the devices'
+/// subscriptions and the server's key, read from the data directory (the
+/// key made at the first start), and the CA of `--push-test-ca`.
+fn start_push(config: &Config, router: &Arc<Router>, store: &Arc<Store>) -> Result<Arc<push::Pusher>> {
+    let book = push::book::Book::open(&config.data_dir, store)
+        .map_err(|e| crate::error::Error::io(format!("reading {}", push::book::FILE), e))?;
+    let tls = match &config.push_test_ca {
+        Some(ca) => Some(crate::transport::tls::Tls::system_and(Some(ca), "--push-test-ca")?),
+        None => None,
+    };
+    let key = push::keys::load_or_make(&config.data_dir)?;
+    push::Pusher::start(book, key, tls, config.push_test_ca.is_some(), (router.clone(), store.clone()))
+        .map_err(|e| crate::error::Error::io("starting the push threads", e))
 }
 
 /// How long shutdown waits for the requests in progress, twice: once

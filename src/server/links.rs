@@ -1,9 +1,9 @@
 //! [`Links`]: what the server asks of the class network (protocol 1.3,
 //! docs/PROTOCOL.md §27), which `--peers` starts (`crate::federation`,
 //! built on the server as the cluster is). The server routes its
-//! clients' addresses (`bob@lab2`, `#lab@lab2`) through it, wakes the
-//! link to a room's home when a `JOIN` or `LEAVE` queued a frame for it,
-//! and shows each link in the metrics.
+//! clients' addresses (`bob@lab2`, `#lab@lab2`) through it, and shows
+//! each link in the metrics. What a request queues for a peer wakes its
+//! link once it is on disk, whatever queued it (`State::note_links`).
 //!
 //! A server without `--peers` has none (`Ctx::federation` is unset): an
 //! address gets the `KO:BAD_REQUEST` a name with `@` always got
@@ -22,10 +22,6 @@ pub trait Links: Send + Sync {
     /// on lab1 is `bob`, `#lab@lab1` is `#lab`); `KO:UNKNOWN_SERVER` for
     /// a server not in the roster.
     fn route(&self, chat: &Chat) -> Result<Option<Chat>, Ko>;
-
-    /// Rings the dialer of `server`: something waits for it that no event
-    /// of a batch announced (a `JOIN` or `LEAVE` of a room homed there).
-    fn ring(&self, server: &str);
 
     /// Each peer of the roster's link as it is now, for the metrics and
     /// `wachat top`.

@@ -34,6 +34,26 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// Wakes the thread blocked in `accept()` on the listener bound to `addr`
+/// with a connection, so that it finds its server shutting down and ends.
+pub fn wake(addr: SocketAddr) {
+    let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
+}
+
+/// The address to connect to in order to reach a listener bound to `addr`
+/// (a listener on 0.0.0.0 is reached on 127.0.0.1).
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr
+}
+
 /// Starts the accept loop of one port in its own thread.
 pub fn spawn_accept_loop(listener: TcpListener, ctx: Arc<Ctx>, port: Port) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()

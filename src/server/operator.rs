@@ -17,7 +17,7 @@
 //! for `users disable`: every login asks the state
 //! ([`refuse_disabled`](super::auth::refuse_disabled)), and the record,
 //! once written, closes the account's sessions (the router's `written`;
-//! on a cluster, every node as it applies the record).
+//! on a cluster, the leader's router holds them all).
 //!
 //! Why files on a single server: the data directory is
 //! private to its owner (0700), so whoever may write there is the
@@ -64,7 +64,7 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
                 return;
             }
             // A cluster's follower leaves it all to the leader, which
-            // answers the door and logs out every node's sessions.
+            // answers the door and holds every session.
             if ctx.leader().is_some() {
                 continue;
             }

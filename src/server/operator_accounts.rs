@@ -211,7 +211,7 @@ fn add(ctx: &Ctx, c: &AccountChange) -> Applied {
 /// A new password, as the user's own `PASSWD` would set it (a record in
 /// the log, which wins over `users.csv` at the next start), keeping no
 /// device: every token of the account is revoked and every session of
-/// it closed, on every node (`accounts::new_password`). It is how a
+/// it closed (`accounts::new_password`). It is how a
 /// student who lost laptop and password gets the account back.
 fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Applied {
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
@@ -246,7 +246,7 @@ fn admin(ctx: &Ctx, name: &str, on: bool) -> Applied {
 }
 
 /// `name` disabled (`on`) or enabled again: the record written, which
-/// closes its sessions here and on every node that applies it.
+/// closes its sessions once durable (the router's `written`).
 fn disable(ctx: &Ctx, name: &str, on: bool) -> Applied {
     let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
     match ctx.store.set_disabled(account.id, on) {

@@ -165,38 +165,20 @@ impl<S: ReceiveEnd> PresenceLedger<S> {
         }
     }
 
-    /// The timer's turn for `user`: its state now is `here` (its session
-    /// on this server) or `online` (on any node). What to say, if its
-    /// roommates were told otherwise.
-    fn settle(
-        &mut self,
-        user: UserId,
-        here: Option<S>,
-        online: bool,
-        now: Instant,
-    ) -> (Say, Option<Arc<str>>) {
+    /// The timer's turn for `user`: its state now is `here`, its session
+    /// (`None`: offline). What to say, if its roommates were told
+    /// otherwise.
+    fn settle(&mut self, user: UserId, here: Option<S>, now: Instant) -> (Say, Option<Arc<str>>) {
         let Some(name) = self.changed.remove(&user) else { return (Say::Nothing, None) };
-        let say = match (self.told.contains_key(&user), online) {
-            (true, true) => {
-                // Back on another node of a cluster only: that node's end
-                // of the session says `LEFT`, not the one that ended here.
-                if here.is_none() {
-                    self.told.remove(&user);
-                }
-                Say::Nothing
-            }
-            (false, false) => Say::Nothing,
-            (true, false) => {
+        let say = match (self.told.contains_key(&user), here) {
+            (true, Some(_)) | (false, None) => Say::Nothing,
+            (true, None) => {
                 self.told.remove(&user);
                 Say::Left
             }
-            (false, true) => match self.pairs.try_take_at(user, 1, now) {
+            (false, Some(session)) => match self.pairs.try_take_at(user, 1, now) {
                 Ok(()) => {
-                    // Online on another node only: that node's end of the
-                    // session reaches our roommates as `LEFT` (cluster).
-                    if let Some(session) = here {
-                        self.told.insert(user, session);
-                    }
+                    self.told.insert(user, session);
                     Say::Joined
                 }
                 Err(wait) => self.note_change(user, &name, now + wait),
@@ -272,10 +254,8 @@ impl Announcer {
 
     /// The timer's turn for `user`: tells its state now, if it changed.
     pub fn settle(&self, base: &Base, user: UserId) {
-        let here = base.router.get(user);
-        let online = here.is_some();
-        let here = here.as_ref().map(Arc::downgrade);
-        let (say, name) = self.ledger.lock().settle(user, here, online, Instant::now());
+        let here = base.router.get(user).as_ref().map(Arc::downgrade);
+        let (say, name) = self.ledger.lock().settle(user, here, Instant::now());
         if let Some(name) = name {
             self.say(base, user, &name, say);
         }
@@ -338,14 +318,12 @@ pub(super) fn tell_roommates(base: &Base, user: UserId, name: &str, online: bool
     tell(&base.router, name, online, roommates, || base.store.blocked(user));
 }
 
-/// THE way a user's coming online (`online`) or going is told on a node:
-/// `JOINED:<name>` or `LEFT:<name>` to its `roommates` online here, but
+/// THE way a user's coming online (`online`) or going is told:
+/// `JOINED:<name>` or `LEFT:<name>` to its `roommates` online, but
 /// those it `blocked` (1.2, §22: [`prefs::shown_to`](crate::store::prefs::shown_to)).
-/// Each read is made only where it may change whom to tell: none while
-/// nobody is online here, the blocks only for a roommate online here (a
-/// class logging in at once on a cluster made two reads of PostgreSQL
-/// per login on every node). A single server's users and a cluster
-/// node's telling of another node's (`cluster::presence`) come here.
+/// Each read is made only where it may change whom to tell: the
+/// roommates none while nobody is online, the blocks only once a
+/// roommate is (a class logging in at once reads little).
 pub fn tell(
     router: &Router,
     name: &str,
@@ -454,11 +432,9 @@ pub fn is_member(base: &Base, user: UserId, room: &str) -> bool {
 /// `who` joined or left `room` (already durable): tells the other members
 /// online that opted in to 1.1, but those `who` blocked (1.2), wherever
 /// their receive connection is; but never of `#general`, see
-/// [`announced`]. The members are read once, here, by the node that
-/// served the request: each is told once, and only those who were
-/// members when it happened (were the other nodes of a cluster to read the
-/// list again, they would read it later, and this node would hear its own
-/// notice too).
+/// [`announced`]. The members are read once, here, as the change is
+/// durable: each is told once, and only those who were members when it
+/// happened.
 pub fn tell_members(base: &Base, who: UserId, name: &str, room: &str, joined: bool) {
     if !announced(room) {
         return;
@@ -506,7 +482,7 @@ mod tests {
     fn left(ledger: &mut PresenceLedger<u32>, name: &Arc<str>, session: u32, now: Instant) {
         let at = now + PRESENCE_GRACE;
         assert_eq!(ledger.went_offline(ANA, name, &session, now), Say::Later(at), "LEFT waits");
-        assert_eq!(ledger.settle(ANA, None, false, at), (Say::Left, Some(name.clone())));
+        assert_eq!(ledger.settle(ANA, None, at), (Say::Left, Some(name.clone())));
     }
 
     /// `PRESENCE_BURST` sessions, each announced and ended; the next one
@@ -534,9 +510,9 @@ mod tests {
         assert_eq!(ledger.came_online(ANA, &name, 101, now), Say::Nothing);
         assert_eq!(ledger.changed.len(), 1);
         // At the deadline ana is online (session 101): JOINED, and its end LEFT.
-        assert_eq!(ledger.settle(ANA, Some(101), true, at), (Say::Joined, Some(name.clone())));
+        assert_eq!(ledger.settle(ANA, Some(101), at), (Say::Joined, Some(name.clone())));
         assert!(ledger.changed.is_empty(), "settled: no entry left");
-        assert_eq!(ledger.settle(ANA, Some(101), true, at).0, Say::Nothing, "settled once");
+        assert_eq!(ledger.settle(ANA, Some(101), at).0, Say::Nothing, "settled once");
         left(&mut ledger, &name, 101, at);
     }
 
@@ -559,7 +535,7 @@ mod tests {
         assert_eq!(ledger.went_offline(ANA, &name, &1, now), Say::Later(at));
         let back = now + Duration::from_millis(300);
         assert_eq!(ledger.came_online(ANA, &name, 2, back), Say::Nothing, "no JOINED: no LEFT was said");
-        assert_eq!(ledger.settle(ANA, Some(2), true, at), (Say::Nothing, Some(name.clone())));
+        assert_eq!(ledger.settle(ANA, Some(2), at), (Say::Nothing, Some(name.clone())));
         // The new session is the told one: its end says LEFT, after the grace.
         left(&mut ledger, &name, 2, at);
         assert!(ledger.told.is_empty() && ledger.changed.is_empty());
@@ -571,7 +547,7 @@ mod tests {
         let at = burst_then_held(&mut ledger, &name, now);
         assert_eq!(ledger.went_offline(ANA, &name, &100, now), Say::Nothing);
         // Last told LEFT, offline now: nothing to say, nothing kept.
-        assert_eq!(ledger.settle(ANA, None, false, at), (Say::Nothing, Some(name)));
+        assert_eq!(ledger.settle(ANA, None, at), (Say::Nothing, Some(name)));
         assert!(ledger.changed.is_empty() && ledger.told.is_empty());
     }
 
@@ -585,34 +561,24 @@ mod tests {
         let back = at + PRESENCE_GRACE;
         assert_eq!(ledger.came_online(ANA, &name, 201, back), Say::Later(at + PRESENCE_EVERY));
         // The timer's turn for that change finds no pair before it: put off.
-        let Say::Later(next) = ledger.settle(ANA, Some(201), true, back).0 else { panic!("not put off") };
+        let Say::Later(next) = ledger.settle(ANA, Some(201), back).0 else { panic!("not put off") };
         assert_eq!(ledger.changed.len(), 1);
-        assert_eq!(ledger.settle(ANA, Some(201), true, next).0, Say::Joined);
+        assert_eq!(ledger.settle(ANA, Some(201), next).0, Say::Joined);
     }
 
     #[test]
     fn a_user_told_online_whose_session_ended_untold_is_told_left() {
-        // (A session replaced on another node of a cluster ends without
-        // `went_offline` here.)
+        // However the session ended, the timer settles by the router.
         let (mut ledger, name, now) = ledger();
         let at = burst_then_held(&mut ledger, &name, now);
         ledger.told.insert(ANA, 100);
-        assert_eq!(ledger.settle(ANA, None, false, at).0, Say::Left);
+        assert_eq!(ledger.settle(ANA, None, at).0, Say::Left);
         assert!(ledger.told.is_empty());
     }
 
-    #[test]
-    fn a_user_online_on_another_node_is_announced_but_not_tracked() {
-        let (mut ledger, name, now) = ledger();
-        let at = burst_then_held(&mut ledger, &name, now);
-        ledger.went_offline(ANA, &name, &100, now);
-        assert_eq!(ledger.settle(ANA, None, true, at).0, Say::Joined);
-        assert!(ledger.told.is_empty(), "that node's notice says LEFT");
-    }
-
-    /// `tell` reads nothing while nobody is online on the node, and the
-    /// blocks only for a roommate online here; it tells the roommates
-    /// online here but those the user blocked.
+    /// `tell` reads nothing while nobody is online, and the blocks only
+    /// for a roommate online; it tells the roommates online but those the
+    /// user blocked.
     #[test]
     fn presence_is_read_only_where_it_may_change_whom_to_tell() {
         use std::cell::Cell;
@@ -635,13 +601,13 @@ mod tests {
             }
         };
         tell(&router, "ana", true, roommates(vec![2, 3]), blocks(vec![]));
-        assert_eq!((roommates_read.get(), blocks_read.get()), (0, 0), "nobody online here");
+        assert_eq!((roommates_read.get(), blocks_read.get()), (0, 0), "nobody online");
 
-        // bob (2) online here, on a real connection.
+        // bob (2) online, on a real connection.
         let client = crate::router::online_for_tests(&router, 2, "bob");
 
         tell(&router, "ana", true, roommates(vec![3]), blocks(vec![]));
-        assert_eq!((roommates_read.get(), blocks_read.get()), (1, 0), "no roommate online here");
+        assert_eq!((roommates_read.get(), blocks_read.get()), (1, 0), "no roommate online");
         tell(&router, "ana", false, roommates(vec![2, 3]), blocks(vec![2]));
         assert_eq!((roommates_read.get(), blocks_read.get()), (2, 1));
         tell(&router, "carl", true, roommates(vec![2, 3]), blocks(vec![3]));

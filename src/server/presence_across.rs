@@ -25,17 +25,26 @@
 //!
 //! `LASTSEEN` and `MEMBERS` read it as they read a local user's presence
 //! (`server::presence::seen`).
+//!
+//! Who is noted for a peer is who has just come to share a chat with its
+//! users (a hello, a `JOIN`, a first message either way), so the same
+//! batch carries each one's **profile** where the peer was not told it
+//! since this start or its last hello (`server::profile_across::untold`):
+//! a name set before a chat began reaches the other servers with the
+//! user's presence, whichever side wrote first, a room's members
+//! included.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use super::Ctx;
 use super::base::{Base, RemoteSeen};
 use crate::protocol::link::PRESENCE_BATCH;
 use crate::protocol::names::fold;
 use crate::protocol::profile::PrivacyLine;
-use crate::protocol::{Code, Ko, Presence};
+use crate::protocol::{Chat, Code, Ko, Presence};
 use crate::store::UserId;
 use crate::store::state::remote::address;
 
@@ -45,6 +54,16 @@ pub const PRESENCE_EVERY: Duration = Duration::from_secs(1);
 /// The shortest gap between two `PRESENCE` frames of one link that the
 /// acceptor takes: half of [`PRESENCE_EVERY`], for the network's jitter.
 pub const PRESENCE_MIN_GAP: Duration = Duration::from_millis(500);
+
+/// Most profiles told with one `PRESENCE` batch: each is two frames at
+/// most (a photo, then the profile), which wait in the dialer's queue of
+/// signals (`SIGNALS_WAITING`, 64) with the calls'; the others wait for
+/// the next batch, a second later.
+pub const PROFILES_PER_BATCH: usize = 16;
+
+/// Most (peer, user) pairs [`RemoteSeen::wrote_to`] keeps: past it, it
+/// starts again empty (a user then noted once more).
+const INTRODUCED_KEPT: usize = 10_000;
 
 impl RemoteSeen {
     /// Turns the noting on (the server starts its links).
@@ -87,6 +106,30 @@ impl RemoteSeen {
         }
     }
 
+    /// `user` (of this server) wrote to `chat`, a user or a room of
+    /// another server: the first time since this start, it is noted for
+    /// that server (for a room, for every server sharing a chat with it,
+    /// the room's members' among them), so that its presence and profile
+    /// reach whom it wrote to, who may know nothing of it.
+    pub fn wrote_to(&self, base: &Base, chat: &Chat, user: UserId) {
+        let Some(server) = chat.server() else { return };
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let first = {
+            let mut introduced = self.introduced.lock();
+            if introduced.len() >= INTRODUCED_KEPT {
+                introduced.clear();
+            }
+            introduced.insert((fold(&chat.to_string()), user))
+        };
+        match chat {
+            Chat::User(_) if first => self.note_for(server, user),
+            Chat::Room(_) if first => self.note(base, user),
+            _ => {}
+        }
+    }
+
     /// The dialer of `peer` rings `bell` when something is noted for it.
     pub fn hang_bell(&self, peer: &str, bell: Sender<()>) {
         self.bells.lock().insert(fold(peer), bell);
@@ -94,9 +137,11 @@ impl RemoteSeen {
 
     /// A link to `peer` is up, or a frame of it changed who shares a room
     /// with its users (a `JOIN`): every user of this server who shares a
-    /// chat with its users is to be told again (it may know nothing of
-    /// them).
+    /// chat with its users is to be told again, presence and profile (it
+    /// may know nothing of them, or have lost what a link that broke
+    /// carried).
     pub fn linked_to(&self, base: &Base, peer: &str) {
+        super::profile_across::forget_told(peer);
         let users = base.store.users_sharing_with(peer);
         if !users.is_empty() {
             self.dirty.lock().entry(fold(peer)).or_default().extend(users);
@@ -113,8 +158,12 @@ impl RemoteSeen {
 
     /// The next `PRESENCE` batch for `peer` (at most [`PRESENCE_BATCH`]
     /// users, taken out of what waits), each user's state read now, named
-    /// by its address (`<user>@<me>`). Empty if nothing waits.
-    pub fn take_batch(&self, base: &Base, peer: &str, me: &str) -> Vec<(String, Presence)> {
+    /// by its address (`<user>@<me>`). Empty if nothing waits. The
+    /// profiles of its users that `peer` was not told are told with it
+    /// (at most [`PROFILES_PER_BATCH`]; the others wait, noted, for the
+    /// next batch).
+    pub fn take_batch(&self, ctx: &Ctx, peer: &str, me: &str) -> Vec<(String, Presence)> {
+        let base: &Base = ctx;
         let users: Vec<UserId> = {
             let mut dirty = self.dirty.lock();
             let Some(waiting) = dirty.get_mut(&fold(peer)) else { return Vec::new() };
@@ -124,13 +173,26 @@ impl RemoteSeen {
             }
             users
         };
-        users
+        let (mut greeted, mut later) = (0, Vec::new());
+        let batch = users
             .into_iter()
             .filter_map(|user| {
                 let name = base.store.name_of(user)?;
+                if super::profile_across::untold(ctx, peer, user, &name) {
+                    if greeted < PROFILES_PER_BATCH {
+                        greeted += 1;
+                        super::profile_across::tell_to(ctx, peer, user, &name);
+                    } else {
+                        later.push(user);
+                    }
+                }
                 Some((format!("{name}@{me}"), told_to(base, user, peer)))
             })
-            .collect()
+            .collect();
+        if !later.is_empty() {
+            self.dirty.lock().entry(fold(peer)).or_default().extend(later);
+        }
+        batch
     }
 
     /// Forgets what waits for `peer` (it does not carry presence).

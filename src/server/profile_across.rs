@@ -10,8 +10,13 @@
 //! answered at once ([`tell`]); told while the link is up or comes up
 //! within twice the `--timeout`, not queued nor replayed. It is told
 //! too with the first message a user of another server sends the user
-//! (since the server's start, or since the profile changed: [`met`]), so
-//! that a profile set before a chat began reaches it.
+//! (since the server's start, or since the profile changed: [`met`]), and
+//! with the user's presence whenever that is noted for a server that was
+//! not told the profile since this start or its last hello ([`untold`],
+//! from `server::presence_across`: a link up, a `JOIN`, a first message
+//! either way), so that a profile set before a chat began reaches it,
+//! a room's members' included, and a link broken with a profile on its
+//! way (a server killed) gets it again at its next hello.
 //!
 //! **Kept as its own.** The receiving server keeps them as settings of its
 //! account of that remote user (`bob@lab2`, which it has since a chat
@@ -28,7 +33,7 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use super::Ctx;
-use crate::protocol::link::Frame;
+use crate::protocol::link::ProfileFrame;
 use crate::protocol::names::fold;
 use crate::protocol::profile::MAX_PHOTO_BYTES;
 use crate::protocol::{Code, Ko};
@@ -55,8 +60,29 @@ pub fn tell(ctx: &Ctx, me: UserId, my_name: &str) {
     }
 }
 
+/// Whether `server` is to be told `user`'s profile (`name`, one of this
+/// server's users): it has one, and `server` was not told it as it is now
+/// since this start or its last hello.
+pub fn untold(ctx: &Ctx, server: &str, user: UserId, name: &str) -> bool {
+    let (line, _) = super::profile::kept(ctx, user, name);
+    if line.is_empty() {
+        return false;
+    }
+    let told = TOLD.lock().as_ref().and_then(|told| told.get(&(fold(server), user)).cloned());
+    told.as_deref() != Some(line.to_string().as_str())
+}
+
+/// `server` said hello again: what it was told may be lost (a link that
+/// broke, the server killed), so each profile is told it again with its
+/// users' presence ([`untold`], then [`tell_to`]).
+pub fn forget_told(server: &str) {
+    if let Some(told) = TOLD.lock().as_mut() {
+        told.retain(|(to, _), _| *to != fold(server));
+    }
+}
+
 /// Tells `server` the profile of `me` (`my_name`), and notes it told.
-fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
+pub(super) fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
     let Some(links) = ctx.federation.get() else { return };
     let (line, photo) = super::profile::kept(ctx, me, my_name);
     {
@@ -70,34 +96,26 @@ fn tell_to(ctx: &Ctx, server: &str, me: UserId, my_name: &str) {
     links.tell_profile(server, &line, photo.as_deref());
 }
 
-/// A direct message (or file) of `server`'s user to one of ours was
-/// taken: that user's profile is told to `server`, if it has one and
+/// A direct message (or file) of `server`'s user to `to`, one of ours,
+/// was taken: that user's profile is told to `server`, if it has one and
 /// `server` was not told it as it is now (since this start). So the
 /// profile of whom a user of another server writes to reaches it with
 /// the first message, whenever it was set.
-pub fn met(ctx: &Ctx, server: &str, frame: &Frame) {
-    let (Frame::Msg { to, .. } | Frame::File { to, .. }) = frame else { return };
+pub fn met(ctx: &Ctx, server: &str, to: &str) {
     if to.starts_with('#') {
         return;
     }
-    let local = to.split_once('@').map_or(to.as_str(), |(user, _)| user);
+    let local = to.split_once('@').map_or(to, |(user, _)| user);
     let Some(account) = ctx.store.find_account(local).filter(|a| !a.is_deleted()) else { return };
-    let (line, _) = super::profile::kept(ctx, account.id, &account.name);
-    if line.is_empty() {
-        return;
-    }
-    let known = TOLD.lock().as_ref().and_then(|told| told.get(&(fold(server), account.id)).cloned());
-    if known.as_deref() != Some(line.to_string().as_str()) {
+    if untold(ctx, server, account.id, &account.name) {
         tell_to(ctx, server, account.id, &account.name);
     }
 }
 
 /// A `PHOTO` or `PROFILE` frame from `server` (the link's): taken as the
 /// profile of its user, or refused with why.
-pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
-    let (Frame::Photo { user, tag, .. } | Frame::Profile { user, tag, .. }) = frame else {
-        return Err(Ko::new(Code::BadRequest, "not a profile's frame"));
-    };
+pub fn take(ctx: &Ctx, server: &str, frame: &ProfileFrame) -> Result<(), Ko> {
+    let (ProfileFrame::Photo { user, tag, .. } | ProfileFrame::Profile { user, tag, .. }) = frame;
     let theirs = crate::store::state::remote::address(user).is_some_and(|(_, s)| fold(s) == fold(server));
     if !theirs {
         return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for its own users, not {user}")));
@@ -114,7 +132,7 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
         jpeg.map(|jpeg| kept::tag(&jpeg))
     };
     match frame {
-        Frame::Photo { base64, .. } => {
+        ProfileFrame::Photo { base64, .. } => {
             let jpeg = photo_of(base64, tag)?;
             if stored_tag().as_deref() == Some(tag.as_str()) {
                 return Ok(()); // told again: nothing changes
@@ -123,7 +141,7 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
             ctx.store.wait(ctx.store.set_setting(account.id, &PHOTO, JPEG, Some(&value))?)?;
             Ok(())
         }
-        Frame::Profile { name, .. } => {
+        ProfileFrame::Profile { name, .. } => {
             if !tag.is_empty() && stored_tag().as_deref() != Some(tag.as_str()) {
                 let why = format!("{server} sent no photo {tag} of {user} before its profile");
                 return Err(Ko::new(Code::UnknownFile, why));
@@ -141,7 +159,6 @@ pub fn take(ctx: &Ctx, server: &str, frame: &Frame) -> Result<(), Ko> {
             super::profile::tell(ctx, account.id, &account.name);
             Ok(())
         }
-        _ => Err(Ko::new(Code::BadRequest, "not a profile's frame")),
     }
 }
 

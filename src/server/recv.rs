@@ -44,7 +44,7 @@ const READ_BUFFER: usize = 1024;
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
 /// would `dup` the descriptor and halve how many users fit, see `sys::limits`).
 ///
-/// On a cluster's follower, the leader serves it (`server::Leader`).
+/// On a cluster's follower, the leader serves it ([`Leader`](super::Leader)).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     // Registered like a send connection: a shutdown waits for this thread

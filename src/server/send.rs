@@ -66,7 +66,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// Serves one send-port connection until it closes; returns its socket
 /// for the caller to close (after giving back the connection's slot). On
-/// a cluster's follower, the leader serves it (`server::leader`).
+/// a cluster's follower, the leader serves it ([`Leader`](super::Leader)).
 ///
 /// One socket, one file descriptor: the registry (for shutdown) shares it
 /// through an `Arc`, and reading and writing both go through `&stream`.

@@ -149,7 +149,8 @@ impl Session<'_> {
     }
 
     /// [`Session::send_msgs`], within one deadline for the storage: the
-    /// quota, the blocks and the commit on a cluster's database.
+    /// quota, the blocks and the commit (on a cluster, into the shared log
+    /// in PostgreSQL).
     fn send_burst(&mut self) {
         let Some((user, name)) = &self.user else { return };
         let user = *user;
@@ -175,6 +176,11 @@ impl Session<'_> {
             };
             let ko = full.clone().or(routed).or_else(|| self.over_rate(user));
             let kept = ko.is_none();
+            if kept {
+                // 1.3: a first message across carries the writer's presence
+                // and profile to whom it writes to (`presence_across`).
+                self.ctx.remote_seen.wrote_to(self.ctx, to, user);
+            }
             refused.extend(ko.map(|ko| (at, ko)));
             at += 1;
             kept

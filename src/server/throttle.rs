@@ -137,17 +137,15 @@ impl<K: Hash + Eq> Throttle<K> {
 
 /// The key of an address for per-address limits. An IPv6 client usually
 /// holds a whole /64 (and can pick any address in it), so IPv6 addresses
-/// count by their /64; an IPv4 address in IPv6 form counts as itself.
+/// count by their /64; an IPv4 address in an IPv6 form (mapped, 6to4…:
+/// `turn::check::meaning`) counts as the IPv4 address it stands for.
 pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
+    match crate::server::turn::check::meaning(ip) {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
     }
 }
 
@@ -264,6 +262,10 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:bbbb::7"), "2001:db8:1:2::");
         assert_eq!(key("::ffff:10.0.0.1"), "10.0.0.1");
         assert_eq!(key("10.0.0.1"), "10.0.0.1");
+        // 6to4 gives an IPv4 address a /48 (65,536 /64s): one address still.
+        assert_eq!(key("2002:5db8:d70e:1::1"), "93.184.215.14");
+        assert_eq!(key("2002:5db8:d70e:ffff::1"), "93.184.215.14");
+        assert_eq!(key("::1"), "::");
     }
 
     #[test]

@@ -6,14 +6,15 @@
 //! [`write()`], each from a [`Source`] of its own. The format is described in
 //! `crate::export`.
 //!
-//! JSON is written here by hand (the library has no JSON dependency):
-//! strings are escaped as RFC 8259 says, `"`, `\\` and every control
-//! character, so a message's text cannot break a line or the format.
+//! JSON is written here by hand (the library has no JSON dependency),
+//! its strings by [`json_str`], wachat's one JSON string writer: a
+//! message's text cannot break a line or the format.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::display::json_str;
 use crate::error::{Error, Result};
 use crate::protocol::files::FileLine;
 use crate::protocol::{Chat, ChatLine, DeviceLine, HistoryLine, Presence, RoomLine};
@@ -55,13 +56,13 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
     let chats = source.chats()?;
     let fail = |e| Error::io("export: writing", e);
     let mut line = String::new();
-    object(&mut line, &[("type", J::S("account")), ("user", J::S(me)), ("server", J::S(&server))]);
+    object(&mut line, &[("type", "account"), ("user", me), ("server", &server)]);
     push_number(&mut line, "exported_ms", now_ms());
     writeln!(out, "{line}").map_err(fail)?;
     for room in &rooms {
         let room = RoomLine::parse(room).map_err(|e| Error::Protocol(format!("ROOMS line {room:?}: {e}")))?;
         line.clear();
-        object(&mut line, &[("type", J::S("room")), ("room", J::S(&format!("#{}", room.room)))]);
+        object(&mut line, &[("type", "room"), ("room", &format!("#{}", room.room))]);
         push_number(&mut line, "members", room.members);
         writeln!(out, "{line}").map_err(fail)?;
     }
@@ -72,7 +73,7 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
     let mut progress = Progress::new(chats.len());
     for chat in &chats {
         line.clear();
-        object(&mut line, &[("type", J::S("chat")), ("chat", J::S(&chat.chat.to_string()))]);
+        object(&mut line, &[("type", "chat"), ("chat", &chat.chat.to_string())]);
         push_number(&mut line, "unread", chat.unread);
         writeln!(out, "{line}").map_err(fail)?;
         let lines = source.history(&chat.chat)?;
@@ -104,10 +105,10 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
         object(
             &mut line,
             &[
-                ("type", J::S("device")),
-                ("device", J::S(&d.device)),
-                ("address", J::S(&d.address.to_string())),
-                ("presence", J::S(presence)),
+                ("type", "device"),
+                ("device", &d.device),
+                ("address", &d.address.to_string()),
+                ("presence", presence),
             ],
         );
         push_number(&mut line, "last_seen_ms", seen);
@@ -148,12 +149,12 @@ pub fn write_files(me: &str, source: &mut dyn Source, out: &mut dyn Write, dir: 
             object(
                 &mut line,
                 &[
-                    ("type", J::S("file")),
-                    ("file", J::S(id)),
-                    ("name", J::S(&f.file.name)),
-                    ("media", J::S(&f.file.kind)),
-                    ("sha256", J::S(&f.sha256)),
-                    ("path", J::S(&path)),
+                    ("type", "file"),
+                    ("file", id),
+                    ("name", &f.file.name),
+                    ("media", &f.file.kind),
+                    ("sha256", &f.sha256),
+                    ("path", &path),
                 ],
             );
             push_number(&mut line, "size", f.file.size);
@@ -162,12 +163,12 @@ pub fn write_files(me: &str, source: &mut dyn Source, out: &mut dyn Write, dir: 
         if let Some((to, msg)) = &f.message {
             line.clear();
             let fields = [
-                ("type", J::S("attachment")),
-                ("file", J::S(id)),
-                ("from", J::S(me)),
-                ("to", J::S(to)),
-                ("id", J::S(msg)),
-                ("path", J::S(&path)),
+                ("type", "attachment"),
+                ("file", id),
+                ("from", me),
+                ("to", to),
+                ("id", msg),
+                ("path", &path),
             ];
             object(&mut line, &fields);
             line.push('}'); // no number to end it
@@ -203,66 +204,40 @@ fn now_ms() -> u64 {
 fn message(line: &mut String, (kind, chat): (&str, Option<&str>), m: &HistoryLine) {
     line.clear();
     let (to, text) = (m.to.to_string(), m.text.unescaped());
-    let mut fields = vec![("type", J::S(kind))];
-    fields.extend(chat.map(|chat| ("chat", J::S(chat))));
+    let mut fields = vec![("type", kind)];
+    fields.extend(chat.map(|chat| ("chat", chat)));
     fields.extend([
-        ("from", J::S(&m.from)),
-        ("to", J::S(&to)),
-        ("id", J::S(&m.id)),
-        ("state", J::S(m.state.as_str())),
-        ("text", J::S(&text)),
+        ("from", m.from.as_str()),
+        ("to", &to),
+        ("id", &m.id),
+        ("state", m.state.as_str()),
+        ("text", &text),
     ]);
     object(line, &fields);
     push_number(line, "ts", m.ts);
 }
 
-/// A JSON value this file writes.
-enum J<'a> {
-    S(&'a str),
-}
-
 /// `{"k":"v",…` without its closing brace (numbers follow, then `}` is
 /// added by [`push_number`]; every object here ends with one number).
-fn object(out: &mut String, fields: &[(&str, J<'_>)]) {
+fn object(out: &mut String, fields: &[(&str, &str)]) {
     out.push('{');
     for (i, (key, value)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_string(out, key);
+        out.push_str(&json_str(key));
         out.push(':');
-        match value {
-            J::S(s) => push_string(out, s),
-        }
+        out.push_str(&json_str(value));
     }
 }
 
 /// `,"key":n}`: the object's last field, and its end.
 fn push_number(out: &mut String, key: &str, n: u64) {
     out.push(',');
-    push_string(out, key);
+    out.push_str(&json_str(key));
     out.push(':');
     out.push_str(&n.to_string());
     out.push('}');
-}
-
-/// A JSON string (RFC 8259 §7): quotes, `\`, and control characters escaped.
-pub fn push_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The progress bar on stderr, if it is a terminal: chats done of all,
@@ -310,11 +285,10 @@ mod tests {
 
     #[test]
     fn json_strings_cannot_break_the_line_or_the_format() {
-        let mut out = String::new();
-        push_string(&mut out, "a\"b\\c\nd\u{1b}[2J\u{2028}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u001b[2J\u2028é""#);
+        let out = json_str("a\"b\\c\nd\u{1b}[2J\u{2028}é\r\t\u{7f}");
+        assert_eq!(out, r#""a\"b\\c\nd\u001b[2J\u2028é\r\t\u007f""#);
         let mut line = String::new();
-        object(&mut line, &[("type", J::S("room")), ("room", J::S("#tea"))]);
+        object(&mut line, &[("type", "room"), ("room", "#tea")]);
         push_number(&mut line, "members", 2);
         assert_eq!(line, r##"{"type":"room","room":"#tea","members":2}"##);
     }

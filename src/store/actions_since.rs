@@ -14,7 +14,7 @@
 //! and have it taken for an edit) is read as the plain message it is,
 //! and every message after it, whose action id only the server can have
 //! made, as an action. A cluster keeps the same time in its `server` row
-//! (migration `009_actions_since.sql`).
+//! (`cluster/schema.sql`).
 
 use std::path::Path;
 

@@ -27,9 +27,8 @@
 //! owner of a room who sends 2,000 `TOPIC`s a second fills the disk as a
 //! flood of messages would. So every moderation request is checked
 //! against its author's quota ([`Quota::check`], with the store's own
-//! counter: [`Budget::quota`] on a single server, `cluster::budget::quota`
-//! on a node) before anything is stored, and its records are counted as
-//! its messages are.
+//! counter: [`Budget::quota`]) before anything is stored, and its records
+//! are counted as its messages are.
 //!
 //! **Why the inbox is the recipient's budget but the sender's `KO`.** The
 //! recipient cannot refuse what it never sees; the sender is the one who

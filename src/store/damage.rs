@@ -38,6 +38,15 @@
 //! closed segment from where the next segment begins. What is lost is the
 //! damaged line alone: its bytes and the segment as it was are kept in
 //! `damaged/`.
+//!
+//! A repair sets aside only what it can tell is damage. A sound line of a
+//! kind this wachat does not know ([`Record::newer_kind`]) is a record a
+//! newer wachat wrote, maybe the only description of a file: `check`
+//! names it as such, the repair leaves it where it is, and a start that
+//! meets it says to run the newer wachat (or restore the backup made
+//! before it) instead of advising a repair. Both commands refuse a
+//! directory whose format is newer than this wachat's (`store::format`)
+//! before they read it.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -45,8 +54,10 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::log::Log;
 use super::log::MAX_LINE;
+use super::log::{Header, Log};
+#[cfg(test)]
+use super::record::OLDER_LOG_HEADER;
 use super::record::{LOG_HEADER, MsgRef, NO_POS, Pos, Record};
 
 /// How far back `HISTORY` looks for the message before a damaged one.
@@ -124,7 +135,7 @@ pub fn check_dir(log_dir: &Path) -> std::io::Result<Vec<String>> {
                 break;
             }
             if n == 0 {
-                if line != LOG_HEADER.as_bytes() {
+                if Header::of(&bytes[..(line.len() + 1).min(bytes.len())]).is_none() {
                     problems.push(format!("{shown}: expected the header {LOG_HEADER:?}"));
                 }
                 continue;
@@ -132,15 +143,24 @@ pub fn check_dir(log_dir: &Path) -> std::io::Result<Vec<String>> {
             let why = match std::str::from_utf8(line) {
                 _ if line.iter().all(|&b| b == b' ' || b == b'\r') => "a blank line".to_string(),
                 Err(_) => "not UTF-8".to_string(),
-                Ok(text) => match Record::decode(text) {
-                    Ok(_) => continue,
-                    Err(e) => format!("not a record: {e}"),
+                Ok(text) => match (Record::decode(text), Record::newer_kind(text)) {
+                    (Ok(_), _) => continue,
+                    (Err(_), Some(kind)) => newer(&kind),
+                    (Err(e), None) => format!("not a record: {e}"),
                 },
             };
             problems.push(format!("{shown}: {why}"));
         }
     }
     Ok(problems)
+}
+
+/// What `check` says of a record of a kind this wachat does not know.
+fn newer(kind: &str) -> String {
+    format!(
+        "a record of a kind this wachat does not know ({kind}): not damage, a newer wachat wrote it; \
+         run that one on this directory, or restore the backup made before it (a repair leaves it)"
+    )
 }
 
 /// A damaged line that [`repair_dir`] set aside.
@@ -218,8 +238,8 @@ fn repair_segment(
     next: Option<Pos>,
 ) -> std::io::Result<Vec<Repaired>> {
     let bytes = std::fs::read(path)?;
-    let header = format!("{LOG_HEADER}\n");
-    if !bytes.starts_with(header.as_bytes()) {
+    let header = &bytes[..bytes.len().min(LOG_HEADER.len() + 1)];
+    if Header::of(header).is_none() {
         return Err(invalid(path, format!("expected the header {LOG_HEADER:?}; not repaired")));
     }
     // A torn last line of the newest segment is the start's to cut.
@@ -243,7 +263,7 @@ fn repair_segment(
         }
         return Ok(Vec::new());
     }
-    let mut out = header.clone().into_bytes();
+    let mut out = header.to_vec();
     let mut repaired = Vec::new();
     let aside_dir = data_dir.join("damaged");
     std::fs::create_dir_all(&aside_dir)?;
@@ -341,9 +361,13 @@ fn found_lines(bytes: &[u8], from: usize) -> Vec<Scanned> {
         if offset >= bytes.len() {
             break;
         }
+        // A record of a kind a newer wachat wrote is no damage: kept, as
+        // a record that links nowhere.
         let record = std::str::from_utf8(line).ok().and_then(|text| {
-            Record::decode(text).ok()?;
-            Some(MsgRef::decode(text).map_or(NO_POS, |m| m.prev))
+            Record::decode(text)
+                .is_ok()
+                .then(|| MsgRef::decode(text).map_or(NO_POS, |m| m.prev))
+                .or_else(|| Record::newer_kind(text).map(|_| NO_POS))
         });
         lines.push(Scanned { offset, len: line.len(), record });
         offset += line.len() + 1;
@@ -413,5 +437,40 @@ mod tests {
         assert_eq!(shown[0], "00000000000000000000.csv line 3: a blank line");
         assert!(shown[1].starts_with("00000000000000000000.csv line 5: not a record"), "{shown:?}");
         assert_eq!(shown[2], "00000000000000000100.csv line 2: a torn last line (cut at the next start)");
+    }
+
+    /// A record of a kind this wachat does not know, among a damaged
+    /// line and sound records, in a segment of the older header: the
+    /// repair sets the damaged line aside and leaves that record, and the
+    /// header, as they were; `check` names it as no damage.
+    #[test]
+    fn a_repair_leaves_a_record_of_a_newer_kind_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        std::fs::create_dir(&log).unwrap();
+        let mut seen = Vec::new();
+        Record::Seen { ts: 7, user: "ana".into() }.encode(&mut seen);
+        let seen = String::from_utf8(seen).unwrap();
+        let shelf = "SHELF,8,ana,,f1,,,,a description only a newer wachat reads\n";
+        assert_eq!(Record::newer_kind(shelf.trim_end()).as_deref(), Some("SHELF"));
+        assert_eq!(Record::newer_kind("SHELF,yesterday,ana"), None, "its time is no number: damage");
+        assert_eq!(Record::newer_kind("MSG,x"), None, "a kind it knows, torn: damage");
+        let segment = log.join(format!("{:020}.csv", 0));
+        let text = format!("{OLDER_LOG_HEADER}\n{seen}{shelf}#garbled#\n{seen}");
+        std::fs::write(&segment, &text).unwrap();
+        let problems = check_dir(&log).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].ends_with(&format!("line 3: {}", newer("SHELF"))), "{problems:?}");
+        assert!(problems[1].contains("line 4: not a record"), "{problems:?}");
+        let repaired = repair_dir(dir.path()).unwrap();
+        assert_eq!(repaired.len(), 1, "the damaged line alone: {repaired:?}");
+        assert_eq!(repaired[0].line, 4);
+        let after = std::fs::read_to_string(&segment).unwrap();
+        assert!(
+            after.starts_with(&format!("{OLDER_LOG_HEADER}\n{seen}{shelf}")),
+            "kept, in place: {after:?}"
+        );
+        assert!(after.ends_with(&format!(" \n{seen}")), "{after:?}");
+        assert_eq!(after.len(), text.len(), "nothing moved");
     }
 }

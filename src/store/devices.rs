@@ -41,7 +41,6 @@
 //! store's start writes its rows as the same `SET` records, once, then
 //! removes both ([`in_old_file`], `LocalStore::open`).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -99,14 +98,6 @@ pub enum Proof {
     Token,
 }
 
-/// Every user's devices, by folded user name, in memory: the record
-/// (`InLog`) as a server last read it, before a device counts
-/// (`server::devices`).
-#[derive(Default)]
-pub struct DeviceBook {
-    users: HashMap<String, Vec<Device>>,
-}
-
 /// The SHA-256 of a token.
 pub fn hash_token(token: &str) -> TokenHash {
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
@@ -135,67 +126,18 @@ fn unhex(s: &str) -> Option<TokenHash> {
     Some(hash)
 }
 
-impl DeviceBook {
-    /// `user`'s devices (none: an empty slice).
-    pub fn devices(&self, user: &str) -> &[Device] {
-        self.users.get(&fold(user)).map_or(&[], Vec::as_slice)
+/// What the device `name` of a user's `devices` is on record as now.
+pub fn standing(devices: &[Device], name: &str) -> Standing {
+    match find(devices, name) {
+        Some(device) => Standing::Recorded(device.token),
+        None => Standing::Unrecorded,
     }
+}
 
-    /// `user`'s devices, to change.
-    pub fn devices_mut(&mut self, user: &str) -> &mut Vec<Device> {
-        self.users.entry(fold(user)).or_default()
-    }
-
-    /// Forgets `user` if a change left it no device.
-    pub fn drop_if_empty(&mut self, user: &str) {
-        let key = fold(user);
-        if self.users.get(&key).is_some_and(Vec::is_empty) {
-            self.users.remove(&key);
-        }
-    }
-
-    /// `user`'s device `name`, if on record.
-    pub fn device_mut(&mut self, user: &str, name: &str) -> Option<&mut Device> {
-        let key = fold(name);
-        self.users.get_mut(&fold(user))?.iter_mut().find(|d| fold(&d.name) == key)
-    }
-
-    /// `user`'s device `name`, made if new (at `position`), within
-    /// [`MAX_KNOWN`]; it is seen now, from `address`.
-    pub fn touch(
-        &mut self,
-        user: &str,
-        name: &str,
-        address: IpAddr,
-        now_ms: u64,
-        position: u64,
-    ) -> &mut Device {
-        touch(self.devices_mut(user), name, address, now_ms, position)
-    }
-
-    /// Removes `user`'s device `name` (`UNLINK`); `None` if there is none.
-    pub fn remove(&mut self, user: &str, name: &str) -> Option<Device> {
-        let devices = self.users.get_mut(&fold(user))?;
-        let device = remove(devices, name)?;
-        if devices.is_empty() {
-            self.users.remove(&fold(user));
-        }
-        Some(device)
-    }
-
-    /// What `user`'s device `name` is on record as now.
-    pub fn standing(&self, user: &str, name: &str) -> Standing {
-        match find(self.devices(user), name) {
-            Some(device) => Standing::Recorded(device.token),
-            None => Standing::Unrecorded,
-        }
-    }
-
-    /// True if `token` is the token of `user`'s device `name`.
-    pub fn token_matches(&self, user: &str, name: &str, token: &str) -> bool {
-        let Some(device) = find(self.devices(user), name) else { return false };
-        device.token.is_some_and(|hash| same_hash(&hash, &hash_token(token)))
-    }
+/// True if `token` is the token of the device `name` of a user's `devices`.
+pub fn token_matches(devices: &[Device], name: &str, token: &str) -> bool {
+    let Some(device) = find(devices, name) else { return false };
+    device.token.is_some_and(|hash| same_hash(&hash, &hash_token(token)))
 }
 
 /// The device `name` of a user's `devices` (names compared ignoring case).
@@ -369,17 +311,20 @@ mod tests {
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
 
     #[test]
-    fn a_book_finds_devices_and_tokens_whatever_the_case() {
-        let mut book = DeviceBook::default();
-        book.touch("Ana", "laptop", HOME, 5, 0).position = Some(12);
-        book.touch("ana", "LAPTOP", HOME, 9, 0);
-        book.touch("ana", "tui", "::1".parse().unwrap(), 7, 3).token = Some(hash_token("secret"));
-        assert_eq!(book.devices("ANA").len(), 2, "one laptop, whatever its case");
-        assert_eq!(book.devices("ana")[0].seen_ms, 9);
-        assert_eq!(book.devices("ana")[0].position, Some(12));
-        assert!(book.token_matches("ana", "TUI", "secret"));
-        assert!(!book.token_matches("ana", "tui", "secreT"));
-        assert!(!book.token_matches("ana", "laptop", "secret"), "a token is its own device's");
+    fn devices_and_tokens_are_found_whatever_the_case() {
+        let mut devices = Vec::new();
+        touch(&mut devices, "laptop", HOME, 5, 0).position = Some(12);
+        touch(&mut devices, "LAPTOP", HOME, 9, 0);
+        touch(&mut devices, "tui", "::1".parse().unwrap(), 7, 3).token = Some(hash_token("secret"));
+        assert_eq!(devices.len(), 2, "one laptop, whatever its case");
+        assert_eq!(devices[0].seen_ms, 9);
+        assert_eq!(devices[0].position, Some(12));
+        assert!(token_matches(&devices, "TUI", "secret"));
+        assert!(!token_matches(&devices, "tui", "secreT"));
+        assert!(!token_matches(&devices, "laptop", "secret"), "a token is its own device's");
+        assert_eq!(standing(&devices, "Tui"), Standing::Recorded(Some(hash_token("secret"))));
+        assert_eq!(standing(&devices, "laptop"), Standing::Recorded(None));
+        assert_eq!(standing(&devices, "phone"), Standing::Unrecorded);
     }
 
     /// The file of an older build: each row that parses, the others skipped.
@@ -412,16 +357,16 @@ mod tests {
 
     #[test]
     fn new_names_past_the_limit_push_out_the_oldest_untokened() {
-        let mut book = DeviceBook::default();
-        book.touch("ana", "linked", HOME, 0, 0).token = Some(hash_token("t"));
+        let mut devices = Vec::new();
+        touch(&mut devices, "linked", HOME, 0, 0).token = Some(hash_token("t"));
         for i in 1..=MAX_KNOWN as u64 {
-            book.touch("ana", &format!("d{i}"), HOME, i, 0);
+            touch(&mut devices, &format!("d{i}"), HOME, i, 0);
         }
-        let names: Vec<&str> = book.devices("ana").iter().map(|d| &*d.name).collect();
+        let names: Vec<&str> = devices.iter().map(|d| &*d.name).collect();
         assert_eq!(names.len(), MAX_KNOWN);
         assert!(names.contains(&"linked") && !names.contains(&"d1"));
-        assert!(book.remove("ana", "LINKED").is_some());
-        assert!(book.remove("ana", "linked").is_none());
+        assert!(remove(&mut devices, "LINKED").is_some());
+        assert!(remove(&mut devices, "linked").is_none());
     }
 
     /// A device's value in the log comes back as it went, and the

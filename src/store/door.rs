@@ -138,7 +138,12 @@ impl Door for FolderDoor {
         // Written aside, then renamed: the server, looking twice a second,
         // must never read a request half written.
         let aside = request.with_extension("tmp");
+        // Run as root beside a server that runs as the directory's owner
+        // (a packaged server's), the request is given to that owner, who
+        // must read it whatever root's umask made it.
+        let owner = crate::sys::owner::foreign(&self.data_dir);
         std::fs::write(&aside, body)
+            .and_then(|()| owner.map_or(Ok(()), |owner| owner.give_file(&aside)))
             .and_then(|()| std::fs::rename(&aside, &request))
             .map_err(|e| failed(&request, e))?;
         let deadline = Instant::now() + within;

@@ -13,6 +13,7 @@
 //! | 1 | four CSV files replayed whole (`rooms.csv`, `history.csv`, `inbox.csv`, `seen.csv`): converted once by `store::convert` |
 //! | 2 | the segmented log, checkpoints and the files beside them (module `store`); older builds of it wrote no `format.csv` |
 //! | 3 | the descriptions of the files of chats are `FILE` records of the log, no longer a `files/<id>.meta` beside their bytes: a format-2 directory's are put into the log when its files open (`store::files::disk::open`) |
+//! | 4 | the log's segments begin with the header `…,dord,body`, no longer `…,dord,text` (`store::record::LOG_HEADER`, as long: no record moves); the log gives an older segment the new header when it opens (`store::log`). Nothing else changed: the new header is what makes a build older than this file refuse the directory. Such a build requires its header to the byte, so its start stops at the first segment, and its `users check --repair`, which would set aside every `FILE` record (a kind it does not know: the files' only descriptions), refuses that segment before it changes one |
 //!
 //! A directory without the file is of a build before the file (format 1
 //! or 2, which the store tells apart and opens); once opened, the store
@@ -20,6 +21,9 @@
 //! [`CURRENT`] stops the start before anything is read or changed.
 //! A change to a file's layout that an older wachat would misread takes
 //! the next number, and this table gets its row.
+//!
+//! Builds before this file (formats 1 and 2) know nothing of it; what keeps them from a newer directory is format
+//! 4's header, which they refuse by themselves (the table).
 //!
 //! A cluster's database has its own version (`cluster::schema`), which a
 //! node checks the same way.
@@ -34,7 +38,7 @@ pub const FILE: &str = "format.csv";
 const HEADER: &str = "format,written_by";
 
 /// The format this wachat writes, and the newest it reads.
-pub const CURRENT: u64 = 3;
+pub const CURRENT: u64 = 4;
 
 /// The format `dir` says it is in (`None`: it has no `format.csv`).
 pub fn read(disk: &dyn Disk, dir: &Path) -> Result<Option<u64>> {

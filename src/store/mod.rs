@@ -34,8 +34,6 @@
 //!   a directory a newer wachat wrote is refused, naming both versions.
 //! - [`server_id`]: the data directory's random identity (`server.csv`),
 //!   which `SERVER` (protocol 1.1) answers.
-//! - [`export`]: the whole store as records, for `wachat migrate` (a
-//!   single server's data into a cluster).
 //! - [`moderation`]: the rules of a room (protocol 1.2): owner, admins,
 //!   modes, topic, invitations, bans and mutes, and who may do what.
 //! - [`shared_log`]: one store on several servers: a cluster's leader
@@ -65,7 +63,6 @@ pub mod devices;
 pub mod disabled;
 pub mod disk;
 pub mod door;
-pub mod export;
 pub mod files;
 pub mod format;
 pub mod ids;

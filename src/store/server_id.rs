@@ -20,7 +20,7 @@
 //!
 //! A data directory from before the id (or a converted one of the first
 //! layout) gets one at its next start. A cluster keeps its id in the
-//! database instead (migration `002_server_id.sql`), one for all its nodes;
+//! database instead (its `server` row, `cluster/schema.sql`), one for all its nodes;
 //! `wachat migrate` carries a data directory's id into the cluster.
 
 use std::path::Path;

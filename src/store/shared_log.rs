@@ -11,7 +11,7 @@
 //!   then needs no fsync: the shared log is the durable copy). So a node's
 //!   own log is never ahead of the shared one.
 //! - a **follower** writes no batch of its own: it passes every client
-//!   on to the leader (`server::leader`). It reads the leader's batches
+//!   on to the leader ([`server::Leader`](crate::server::Leader)). It reads the leader's batches
 //!   from the shared log, in order, and applies each with
 //!   [`LocalStore::apply_shared`](super::LocalStore::apply_shared): the
 //!   same records, applied by the same code at the same positions, give

@@ -14,6 +14,7 @@
 //! | [`socket`] | waiting on sockets, a send or receive that does not wait, waking a poll | `poll`, `MSG_DONTWAIT`, a Unix socket pair | the same | `WSAPoll`, asked before a send or receive; two loopback UDP sockets |
 //! | [`disk`] | reads and writes at an offset, blocks reserved, a directory's names made durable | `pread`/`pwrite`, `posix_fallocate`, `fsync` on the directory | the same, `F_PREALLOCATE` (fs4) | `ReadFile`/`WriteFile` at an offset, the allocation size (fs4), none (NTFS's journal) |
 //! | [`private`] | files for their owner only | modes 0600 / 0700 | the same | the folder's access list, inherited |
+//! | [`owner`] | what a command run as root leaves in another user's data directory, given to that user | `lchown`, `getpwuid_r` | the same | nothing to give: a file takes its folder's access list |
 //! | [`limits`] | open files, threads, memory maps | `RLIMIT_NOFILE`, `/proc/sys` | `RLIMIT_NOFILE` | no such limits |
 //! | [`process`] | a process's memory and CPU time | `/proc/<pid>` | not read | not read |
 //! | [`signals`] | a request to stop | `SIGINT`, `SIGTERM`; `SIGXFSZ` ignored | the same | Ctrl+C |
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod disk;
 pub mod host;
 pub mod limits;
+pub mod owner;
 pub mod places;
 pub mod private;
 pub mod process;

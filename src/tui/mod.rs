@@ -99,11 +99,16 @@ pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     let folder = client.folder().to_path_buf();
     let log_path = folder.join(crate::client::local::LOG_FILE);
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
-    let welcome = match client.is_online() {
-        true => tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device()),
-        false => {
+    let welcome = match (client.is_online(), client.never_reached()) {
+        (true, _) => {
+            tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device())
+        }
+        (false, never) => {
             app.link = ConnectionStatus::Offline(String::new());
-            tr!(in lang; Words::WorkingOffline, me = client.me(), device = client.device())
+            match never {
+                Some(_) => tr!(in lang; Words::NeverReached, server = server),
+                None => tr!(in lang; Words::WorkingOffline, me = client.me(), device = client.device()),
+            }
         }
     };
     app.log_lines([welcome.as_str()]);

@@ -206,8 +206,11 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the emoji picker when first opened, a chat's menu in the list at the
 /// first right-click or long press on a chat; and (1.2, §30) the profiles,
 /// once logged in; and (1.2, §31) a room message's Info, at its first
-/// "Info".
-pub const LOADED_LATER: [&str; 42] = [
+/// "Info"; and what the signed-in app is made of beside the wire (the
+/// link, the chats, their view, a room's rules, what actions did to
+/// messages, mentions), at the first login: the login form needs none of
+/// them.
+pub const LOADED_LATER: [&str; 48] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -250,6 +253,12 @@ pub const LOADED_LATER: [&str; 42] = [
     "/listmenu.js",
     "/profiles.js",
     "/receipts.js",
+    "/link.js",
+    "/chats.js",
+    "/view.js",
+    "/moderation.js",
+    "/fates.js",
+    "/mentions.js",
 ];
 
 /// The icons of the manifest: what installing the app shows.
@@ -278,16 +287,16 @@ pub fn first_load(gzip: bool) -> usize {
 /// bytes of bodies.
 pub const FIRST_LOAD_BUDGET: usize = 58_000;
 
-/// The first load of a phone that also fetches the largest icon of the manifest.
-pub fn first_load_with_an_icon(gzip: bool) -> usize {
-    let largest =
-        INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| sent(a, gzip).len()).max().unwrap_or(0);
-    first_load(gzip) + largest
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first load of a phone that also fetches the largest icon of the manifest.
+    fn first_load_with_an_icon(gzip: bool) -> usize {
+        let largest =
+            INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| sent(a, gzip).len()).max().unwrap_or(0);
+        first_load(gzip) + largest
+    }
 
     #[test]
     fn each_text_file_is_gzipped_once_and_comes_back_whole() {

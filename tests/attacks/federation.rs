@@ -21,10 +21,12 @@ use wachat::federation::key::LinkKey;
 
 /// The longest frame, its `\n` included (`--max-frame`'s default).
 const MAX_FRAME: usize = 16384;
-/// Most connections to the link port at once (`links::MAX_LINKS`).
-const MAX_LINKS: usize = 528;
-/// Most of them from one address (`links::MAX_PER_ADDRESS`).
-const MAX_PER_ADDRESS: usize = 64;
+/// Most strangers at the link port at once (`doorway::MAX_HELLOS`).
+const MAX_HELLOS: usize = 128;
+/// Most of them from one address (`doorway::MAX_PER_ADDRESS`).
+const MAX_PER_ADDRESS: usize = 32;
+/// How old a stranger must be to be closed for a newer one (`doorway::GRACE`).
+const GRACE: Duration = Duration::from_secs(1);
 /// lab9's identity in its hellos.
 const LAB9_ID: &str = "00000000000000000000000000000009";
 
@@ -146,9 +148,9 @@ fn assert_busy(link: SocketAddr, source: [u8; 4], why: &str) {
     assert_closed(&mut refused);
 }
 
-/// Opens 64 connections from `source`, the most one address holds: the
-/// next is refused `BUSY`, and the 64th was taken (it waits for its
-/// hello: asked, it answers and is closed). The 63 others, open.
+/// Opens 32 connections from `source`, the most one address holds: the
+/// next is refused `BUSY`, and the 32nd was taken (it waits for its
+/// hello: asked, it answers and is closed). The 31 others, open.
 fn fill_from(link: SocketAddr, source: [u8; 4]) -> Vec<(TcpStream, BufReader<TcpStream>)> {
     let mut open: Vec<(TcpStream, BufReader<TcpStream>)> =
         (0..MAX_PER_ADDRESS).map(|_| connect_from(link, source, READ_TIMEOUT)).collect();
@@ -162,39 +164,49 @@ fn fill_from(link: SocketAddr, source: [u8; 4]) -> Vec<(TcpStream, BufReader<Tcp
 }
 
 #[test]
-fn the_link_port_takes_64_connections_from_one_address_and_528_in_all_then_busy_until_some_close() {
+fn the_link_port_takes_32_strangers_of_one_address_and_128_in_all_then_takes_from_the_richest_addresses_oldest()
+ {
     let root = tempfile::tempdir().unwrap();
     // Long enough that none of the test's silent connections is closed
     // for want of a hello while it opens the others.
     let (_lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
     // The port takes connections in the order they came: all of these
-    // are counted before the next one. 64 from 127.0.0.3, the most from
-    // one address (63 stay open).
+    // are counted before the next one. 32 from 127.0.0.3, the most from
+    // one address (31 stay open).
     let mut open = fill_from(lab1.link, [127, 0, 0, 3]);
-    // Others come from other addresses, up to 528 in all.
-    for i in 0..MAX_LINKS - open.len() {
+    // Then the oldest of them is the oldest of all: others come from 4
+    // more addresses, 32 each but the last, up to 128 strangers in all.
+    let opened = Instant::now();
+    let (oldest, mut oldest_reader) = open.remove(0);
+    for i in 0..MAX_HELLOS - (open.len() + 1) {
         let source = [127, 0, 1, 1 + (i / MAX_PER_ADDRESS) as u8];
         open.push(connect_from(lab1.link, source, READ_TIMEOUT));
     }
-    assert_busy(lab1.link, [127, 0, 2, 1], "too many links open; try later");
+    // The room is full: a fifth address takes the place of the oldest
+    // connection of the addresses that hold more (once it is older than
+    // GRACE), 127.0.0.3's first.
+    std::thread::sleep(GRACE.saturating_sub(opened.elapsed()));
+    assert!(takes_one_more(lab1.link, [127, 0, 2, 1]));
+    assert_closed(&mut oldest_reader);
+    drop(oldest);
 
-    // A few closed: new connections are taken again, once the server saw
-    // them close.
+    // A few closed: new connections are taken again at once, once the
+    // server saw them close.
     open.truncate(open.len() - 10);
     let deadline = Instant::now() + READ_TIMEOUT;
-    while !takes_one_more(lab1.link, [127, 0, 2, 1]) {
+    while !takes_one_more(lab1.link, [127, 0, 2, 2]) {
         assert!(Instant::now() < deadline, "the port stayed busy after 10 connections closed");
         std::thread::sleep(Duration::from_millis(50)); // the closed ones' threads end
     }
 }
 
 #[test]
-fn a_link_whose_hello_was_taken_no_longer_counts_toward_its_address() {
+fn a_connection_that_showed_a_roster_key_is_no_stranger_and_strangers_of_its_address_take_nothing_from_it() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--timeout", "120"]);
     // lab9 links from 127.0.0.3 (a cluster's follower passes every peer's
-    // link from its one address), then 64 silent connections come from
-    // there too: the link is not among the 64.
+    // link from its one address), then 32 silent connections come from
+    // there too: the link is not among the 32.
     let (tcp, _) = connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT);
     let link = tls_on(tcp, &lab9.key, &lab9.lab1).unwrap();
     let (link, mut reader, ok) =
@@ -349,7 +361,7 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
 
     // 528 connections from 127.0.0.3 that say nothing, held open.
     let quiet: Vec<(TcpStream, BufReader<TcpStream>)> =
-        (0..MAX_LINKS).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
+        (0..528).map(|_| connect_from(lab1.link, [127, 0, 0, 3], READ_TIMEOUT)).collect();
     // 40 hellos claiming lab2 from 127.0.0.4, with a key not lab2's.
     let hellos: Vec<String> = (0..40)
         .map(|_| {
@@ -373,6 +385,172 @@ fn a_peer_at_another_address_links_within_5_s_while_one_address_holds_528_connec
     eprintln!("delivered {took:?} after its OK");
     assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
     drop(quiet);
+}
+
+/// The attack on the link port: `per_source` connections from each of
+/// `sources`, silent, each opened again as soon as the port closes it
+/// (its hello's deadline, or room made for another) or refuses it
+/// (`KO:BUSY`), a round every 50 ms, until dropped.
+struct Siege {
+    stop: Arc<AtomicBool>,
+    /// Connections opened, and how many of them ended, once stopped.
+    thread: Option<std::thread::JoinHandle<(usize, usize)>>,
+}
+
+impl Siege {
+    fn start(link: SocketAddr, sources: Vec<std::net::IpAddr>, per_source: usize) -> Siege {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut slots: Vec<(std::net::IpAddr, Option<TcpStream>)> =
+                sources.iter().flat_map(|s| std::iter::repeat_n(*s, per_source)).map(|s| (s, None)).collect();
+            let (mut opened, mut ended) = (0, 0);
+            let mut buf = [0u8; 256];
+            while !stopping.load(Ordering::SeqCst) {
+                for (source, slot) in &mut slots {
+                    let alive = match slot {
+                        Some(tcp) => {
+                            matches!((&*tcp).read(&mut buf), Err(e) if e.kind() == ErrorKind::WouldBlock)
+                        }
+                        None => false,
+                    };
+                    if alive {
+                        continue;
+                    }
+                    ended += usize::from(slot.take().is_some());
+                    if let Ok(tcp) = open_from(link, *source) {
+                        tcp.set_nonblocking(true).unwrap();
+                        *slot = Some(tcp);
+                        opened += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (opened, ended)
+        });
+        Siege { stop, thread: Some(thread) }
+    }
+
+    /// Stops the attack: how many connections it opened, and how many
+    /// of them the port ended.
+    fn end(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Siege {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A connection to `link` from `source`: a loopback IPv4 address, or an
+/// IPv6 one of a prefix routed to this machine (bound with
+/// `IPV6_FREEBIND`: the address need not be configured).
+fn open_from(link: SocketAddr, source: std::net::IpAddr) -> std::io::Result<TcpStream> {
+    let domain = if source.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
+    if source.is_ipv6() {
+        socket.set_freebind_v6(true)?;
+    }
+    socket.bind(&SocketAddr::new(source, 0).into())?;
+    socket.connect_timeout(&link.into(), Duration::from_secs(1))?;
+    Ok(socket.into())
+}
+
+/// lab1 and lab2 real (`--timeout 10`: a hello within 5 s), lab1's
+/// link port on `host`; ana on lab1 and bob on lab2, logged in.
+fn lab1_and_lab2_on(
+    root: &std::path::Path,
+    host: &str,
+) -> (Vec<support::federation::Lab>, support::Conn, support::Conn) {
+    let roster = root.join("class.csv");
+    let (port1, port2) = (free_port(), free_port());
+    write_roster(&roster, &[("lab1", port1), ("lab2", port2)], "");
+    let labs: Vec<_> = [("lab1", port1, host), ("lab2", port2, "127.0.0.1")]
+        .into_iter()
+        .map(|(name, port, host)| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            start(name, &dir, &roster, port, &["--timeout", "10", "--host", host])
+        })
+        .collect();
+    labs[0].server.register(&["ana"]);
+    let ana = labs[0].server.login_recv("ana", "pw-ana");
+    let [bob] = labs[1].server.logged_in(["bob"]);
+    (labs, ana, bob)
+}
+
+/// bob of lab2 writes to ana of lab1: how long after its `OK` ana has it.
+fn delivered_after(ana: &mut support::Conn, bob: &mut support::Conn, id: &str) -> Duration {
+    let ok = bob.request(&format!("MSG:ana@lab1:{id}:through the siege"));
+    let sent = Instant::now();
+    let ts = ok.strip_prefix(&format!("OK:{id}:")).unwrap_or_else(|| panic!("{ok}"));
+    let event = ana.next_msg();
+    assert!(event.ends_with(&format!(":bob@lab2:ana:{id}:{ts}:through the siege")), "{event}");
+    sent.elapsed()
+}
+
+/// The attack as a hostile student made it: 59 silent connections from
+/// each of 9 addresses, each opened again as the hello's deadline (5 s)
+/// closes it. lab2, a server of the roster, links to lab1 meanwhile and
+/// its message reaches ana within 5 s (before: 60.2 s; 1.0 s with no
+/// attack): its connection is taken by closing a stranger of an address
+/// that holds more, and once its key shows it is no stranger.
+#[test]
+fn a_roster_peer_delivers_within_5_s_while_nine_addresses_hold_59_silent_connections_each() {
+    let root = tempfile::tempdir().unwrap();
+    let (_labs, mut ana, mut bob) = lab1_and_lab2_on(root.path(), "127.0.0.1");
+    let link = _labs[0].link;
+    let sources = (3..12).map(|i| std::net::IpAddr::from([127, 0, 0, i])).collect();
+    let siege = Siege::start(link, sources, 59);
+    // A hello's deadline and more: the strangers closed, and opened again.
+    std::thread::sleep(Duration::from_secs(6));
+    let took = delivered_after(&mut ana, &mut bob, "b1");
+    let (opened, ended) = siege.end();
+    println!(
+        "9 addresses × 59 silent connections ({opened} opened, {ended} ended or refused): delivered {took:?} after its OK"
+    );
+    assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
+}
+
+/// The same from one IPv6 /64: 531 connections, each from an address of
+/// its own in `fd77:6163:6174:99::/64` (routed to this machine for the
+/// test: `ip -6 route replace local … dev lo`, which needs root), are one
+/// address: they hold 32 strangers' places, and lab2 delivers within 5 s.
+#[test]
+fn a_roster_peer_delivers_within_5_s_while_one_ipv6_64_holds_531_silent_connections() {
+    const PREFIX: &str = "fd77:6163:6174:99::/64";
+    struct Route;
+    impl Drop for Route {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip")
+                .args(["-6", "route", "del", "local", PREFIX, "dev", "lo"])
+                .status();
+        }
+    }
+    let added = std::process::Command::new("ip")
+        .args(["-6", "route", "replace", "local", PREFIX, "dev", "lo"])
+        .status();
+    assert!(
+        added.is_ok_and(|s| s.success()),
+        "`ip -6 route replace local {PREFIX} dev lo` failed: this test needs root and IPv6 on loopback"
+    );
+    let _route = Route;
+    let root = tempfile::tempdir().unwrap();
+    let (labs, mut ana, mut bob) = lab1_and_lab2_on(root.path(), "::");
+    let link = SocketAddr::new("fd77:6163:6174:99::1".parse().unwrap(), labs[0].link.port());
+    let sources =
+        (2..533u16).map(|i| std::net::IpAddr::from([0xfd77, 0x6163, 0x6174, 0x99, i, 0, 0, 1])).collect();
+    let siege = Siege::start(link, sources, 1);
+    std::thread::sleep(Duration::from_secs(6));
+    let took = delivered_after(&mut ana, &mut bob, "b1");
+    let (opened, ended) = siege.end();
+    println!(
+        "one /64, 531 silent connections ({opened} opened, {ended} ended or refused): delivered {took:?} after its OK"
+    );
+    assert!(took < Duration::from_secs(5), "delivered {took:?} after its OK");
 }
 
 /// lab1 and lab2 real, each on a link port of `free_port`'s (so that
@@ -1279,4 +1457,61 @@ fn a_peer_s_presence_is_for_its_own_users_bounded_and_kept_only_for_known_users(
     }
     let at = seen.rsplit(':').next().unwrap();
     assert!(at.bytes().all(|b| b.is_ascii_digit()), "last seen when lab9's link ended: {seen}");
+}
+
+/// Two students keep the default `--data-dir data` in a shared folder:
+/// their servers share one link key, and lab3's `wachat roster-line`
+/// prints lab9's fingerprint. A roster that gives one key to two servers
+/// is refused: the running lab1 keeps the roster it had and says why
+/// (lab9 still links), and a server started with it does not start,
+/// naming both lines and what to do.
+#[test]
+fn a_roster_that_gives_one_key_to_two_servers_is_refused_naming_both() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, roster) = lab9_beside_lab1(root.path(), &[], &[]);
+    let shared = support::federation::key_dir(&roster, "lab9");
+    let out = support::run_wachat_output(
+        "roster-line",
+        &["--data-dir", shared.to_str().unwrap(), "--name", "lab3", "--link-addr", "127.0.0.1:7003"],
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut text = std::fs::read_to_string(&roster).unwrap();
+    text.push_str(String::from_utf8_lossy(&out.stdout).trim_end());
+    text.push('\n');
+    std::fs::write(&roster, text).unwrap();
+
+    let said = lab1.server.wait_for_log("the roster is not read again");
+    assert!(said.contains("lab3 has the link key of lab9"), "{said}");
+    let (_link, _reader, ok) = lab9.hello(lab1.link, LAB9_ID);
+    assert!(ok.starts_with("OK:"), "{ok}");
+
+    let dir = root.path().join("lab1-again");
+    std::fs::create_dir_all(&dir).unwrap();
+    support::federation::give_key(&roster, "lab1", &dir);
+    let ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+    let out = support::run_wachat_output(
+        "serve",
+        &[
+            "--name",
+            "lab1",
+            "--peers",
+            roster.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--link-port",
+            &ports[0],
+            "--send-port",
+            &ports[1],
+            "--recv-port",
+            &ports[2],
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it started: {stderr}");
+    assert!(
+        stderr.contains("lab3 has the link key of lab9 (line 2)") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
 }

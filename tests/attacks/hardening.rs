@@ -1,7 +1,7 @@
 //! Every cost a client can make the server pay is bounded:
 //! each test plays one attack against a real server and checks the limit
 //! that stops it — the `KO`, the drop or the throttle. The figures (how
-//! fast, how much memory) are measured by `examples/abuse.rs`, never here.
+//! fast, how much memory) are measured by `examples/abuse/`, never here.
 
 use super::support;
 
@@ -440,7 +440,8 @@ fn the_default_burst_is_two_seconds_of_rate_and_every_request_counts() {
 
 #[test]
 fn server_costs_a_token_like_any_read_and_ping_stays_free() {
-    // On a cluster node SERVER is a query to the database: it is metered.
+    // A client asks SERVER once per connection; one that loops on it is
+    // metered like any read, and only PING is free.
     let server = TestServer::start_with(&["--rate", "5"]);
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");

@@ -2,8 +2,9 @@
 //! them: moderation that would store past `--user-quota`, a `MSG` with an
 //! action's id to be taken for an edit, a muted member's `TYPING`,
 //! invisible characters in names, a text that draws itself as a quote,
-//! a forgotten room's past. Black-box, over sockets (and a browser for
-//! the quote).
+//! a forgotten room's past, another member's message with your id to
+//! hide your receipts. Black-box, over sockets (and a browser for the
+//! quote).
 
 use super::support;
 
@@ -227,4 +228,25 @@ fn exam_ids(conn: &mut support::Conn) -> [Vec<String>; 2] {
     ["SEARCH:#old:exam", "SEARCH:*:exam"].map(|search| {
         conn.listing(search).iter().map(|line| line.split(':').nth(2).unwrap().to_string()).collect()
     })
+}
+
+// ----- a message's receipts are its author's ------------------------------
+
+/// eve posts in `#lab` with the id of ana's message, after it: ana's
+/// `RECEIPTS` of that id still finds her own message (ids are each
+/// sender's; a message is its id and its author), and eve's own id is
+/// still hers alone to ask about.
+#[test]
+fn another_members_message_with_my_id_does_not_hide_my_receipts() {
+    let server = TestServer::start();
+    let [mut ana, mut bob, mut eve] = server.logged_in(["ana", "bob", "eve"]);
+    for c in [&mut ana, &mut bob, &mut eve] {
+        assert_eq!(c.request("JOIN:#lab"), "OK");
+    }
+    assert!(ana.request("MSG:#lab:r1:ana's question").starts_with("OK:r1:"));
+    assert!(eve.request("MSG:#lab:r1:same id, eve's").starts_with("OK:r1:"));
+    assert_eq!(ana.listing("RECEIPTS:#lab:r1"), ["TO:2"], "ana's own message, nobody has it yet");
+    assert_eq!(eve.listing("RECEIPTS:#lab:r1"), ["TO:2"], "eve's own, too");
+    let refused = bob.request("RECEIPTS:#lab:r1");
+    assert!(refused.starts_with("KO:FORBIDDEN:"), "bob sent no r1: {refused}");
 }

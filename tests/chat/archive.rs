@@ -2,8 +2,7 @@
 //! server: `ARCHIVE`, `UNARCHIVE`, `ARCHIVED`, the `ARCHIVE` event on
 //! every 1.2 device (and never on a 1.0 one), the bound of
 //! `MAX_ARCHIVED`, and that they survive a `kill -9` and a checkpoint and
-//! go with a deleted account. tests/cluster/archive.rs runs them on a
-//! cluster.
+//! go with a deleted account.
 
 use super::support;
 
@@ -152,7 +151,6 @@ fn a_deleted_account_takes_its_archived_chats_along() {
 
 #[test]
 fn the_session_of_protocol_md_section_23_plays_back() {
-    // tests/cluster/archive.rs plays the very same across two nodes.
     let server = TestServer::start();
     support::prefs::play_session("## 23. Version 1.2: archived chats", 25, |who| match who {
         "P" => server.recv_conn(),

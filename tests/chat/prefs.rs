@@ -2,8 +2,7 @@
 //! a single server: `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`, `PIN`, `UNPIN`,
 //! `PREFS`, the `PREF`/`BLOCKED`/`UNBLOCKED` events on every device, what
 //! a block hides (messages, invitations, presence, `TYPING`), and that it
-//! all survives a `kill -9`. tests/cluster/prefs.rs runs the same on a
-//! cluster.
+//! all survives a `kill -9`.
 
 use super::support;
 
@@ -55,7 +54,7 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
 }
 
 /// A block is the last check of a direct message, so that it
-/// shows in no answer (tests/cluster/prefs.rs plays the same on a cluster).
+/// shows in no answer.
 #[test]
 fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
     let server = TestServer::start_with(&["--user-quota", "16KiB", "--rate", "0"]);
@@ -66,9 +65,9 @@ fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
 /// A blocked user's `DELETE` of his own earlier message is stored
 /// nowhere, like his other messages to you, and so deletes and erases
 /// nothing, not even at the eraser's next pass (it must not be queued
-/// for erasure either, on any backend); sent again, it gets the same
-/// `OK`. tests/cluster/differential.rs plays it
-/// on both backends.
+/// for erasure either); sent again, it gets the same `OK`.
+/// tests/cluster/differential.rs plays it on a single server and a
+/// cluster alike.
 #[test]
 fn a_delete_hidden_by_a_block_leaves_the_message_and_answers_alike_twice() {
     let mut server = TestServer::start_restartable(&["--erase-minutes", "0"]);
@@ -203,8 +202,6 @@ fn a_client_of_1_0_knows_none_of_it_and_gets_bad_request() {
 
 #[test]
 fn the_session_of_protocol_md_section_21_plays_back() {
-    // tests/cluster/prefs.rs plays the very same on a cluster: both
-    // backends answer it byte for byte alike.
     let server = TestServer::start();
     support::prefs::play_section_21(|who| match who {
         "P" => server.recv_conn(),
@@ -304,8 +301,7 @@ fn a_log_with_the_old_block_and_pref_records_replays_to_the_same_state() {
 }
 
 /// What other users kept about a deleted account does not
-/// apply to the next account of its name (tests/cluster/prefs.rs: the
-/// same on a cluster), after a restart too.
+/// apply to the next account of its name, after a restart too.
 #[test]
 fn a_name_taken_again_is_somebody_else_to_those_who_kept_settings_about_it() {
     let at_once = ["--name-quarantine-days", "0"];

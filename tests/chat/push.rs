@@ -319,6 +319,8 @@ fn without_the_test_ca_no_endpoint_reaches_this_machine_in_any_notation() {
     let mut bob = server.login_send("bob", "pw-bob");
     for host in
         ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "2130706433", "0x7f.0.0.1", "localhost", "0.0.0.0"]
+            .into_iter()
+            .chain(["[::127.0.0.1]", "[::7f00:1]", "[::ffff:0:7f00:1]", "[2002:7f00:1::1]"])
     {
         let reply = bob.request(&format!("PUSH:{KEY}:{AUTH}:https://{host}:8443/push"));
         assert!(reply.starts_with("KO:BAD_REQUEST:the endpoint's host"), "{host}: {reply}");
@@ -326,6 +328,12 @@ fn without_the_test_ca_no_endpoint_reaches_this_machine_in_any_notation() {
     assert_eq!(
         bob.request(&format!("PUSH:{KEY}:{AUTH}:https://2130706433/x")),
         "KO:BAD_REQUEST:the endpoint's host 2130706433 is 127.0.0.1 (loopback: this machine's own ports)"
+    );
+    // An IPv6 form of 127.0.0.1 is refused as what it stands for.
+    assert_eq!(
+        bob.request(&format!("PUSH:{KEY}:{AUTH}:https://[2002:7f00:1::1]/x")),
+        "KO:BAD_REQUEST:the endpoint's host 2002:7f00:1::1 is 2002:7f00:1::1, which stands for 127.0.0.1 \
+         (loopback: this machine's own ports)"
     );
 }
 

@@ -3,7 +3,6 @@
 //! device (and never on a 1.0 one), what may be starred, what a deletion
 //! does, the bound of 500, and that stars survive a `kill -9` and a
 //! checkpoint, go with a deleted account and are in an account's export.
-//! tests/cluster/starred.rs runs them across two nodes.
 
 use super::support;
 
@@ -27,7 +26,6 @@ fn no_ts(line: &str) -> String {
 
 #[test]
 fn the_session_of_protocol_md_section_25_plays_back() {
-    // tests/cluster/starred.rs plays the very same across two nodes.
     let server = TestServer::start_with(&["--erase-minutes", "0"]);
     support::prefs::play_session("## 25. Version 1.2: starred messages", 50, |who| match who {
         "P" => server.recv_conn(),

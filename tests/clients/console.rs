@@ -186,7 +186,7 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
 }
 
 #[test]
-fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
+fn a_client_started_offline_keeps_its_outbox_until_the_next_start_and_says_if_it_never_reached_the_server() {
     let server_dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_restartable_in(server_dir.path(), &[]);
     server.register(&["ana", "bob"]);
@@ -194,9 +194,12 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     drop(server); // killed: the ports are free again, nothing listens
     let dir = tempfile::tempdir().unwrap();
 
+    // Never connected from here: the first line says the server was not
+    // reached, and where it was looked for (a wrong port reads so).
     let mut ana = Console::start_at(send, recv, "ana", dir.path(), &[]);
-    ana.expect("working offline as ana");
+    ana.expect(&format!("could not reach the server at 127.0.0.1:{}: is it running", send.port()));
     ana.expect("(offline:");
+    assert_eq!(ana.count("working offline"), 0, "{:?}", ana.seen);
     ana.type_line("@bob: written offline");
     ana.expect("you → bob: written offline …");
     let (status, lines) = ana.quit("/sair");
@@ -213,6 +216,12 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     ana.expect("✓✓  (to bob: written offline)");
     assert!(ana.quit("/quit").0.success());
     assert!(bob.quit("/quit").0.success());
+    // Connected once, a start without the server works offline on what
+    // this device has.
+    drop(server);
+    let mut ana = Console::start_at(send, recv, "ana", dir.path(), &[]);
+    ana.expect("working offline as ana");
+    assert!(ana.quit("/quit").0.success());
 }
 
 #[test]
@@ -670,4 +679,62 @@ fn a_message_refused_unavailable_is_sent_again_with_its_id() {
     });
     let (_, lines) = ana.quit("/quit");
     assert!(!lines.iter().any(|l| l.contains("UNAVAILABLE") || l.contains("offline")), "{lines:?}");
+}
+
+/// Missed calls in a row fold into one line: the console prints each fold
+/// once, as the line it is, and a call's line wears no ticks (it is the
+/// server's record of a call, not a message sent); from both sides.
+#[test]
+fn a_missed_calls_fold_is_printed_once_and_a_calls_line_has_no_ticks() {
+    const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\n";
+    let server = TestServer::start_with(&["--ring-seconds", "1"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ana, mut ana_events) = server.device("ana", "laptop");
+    let mut ana_console = Console::start(&server, "ana", dir.path(), &[]);
+    ana_console.expect("connected to 127.0.0.1 as ana");
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected to 127.0.0.1 as bob");
+    bob.type_line("/chat ana");
+    ana_console.type_line("/chat bob");
+    for (id, folded) in
+        [("c1", "Missed voice call"), ("c2", "2 missed voice calls"), ("c3", "3 missed voice calls")]
+    {
+        assert_eq!(ana.request(&format!("CALL:bob:{id}:OFFER:voice:{SDP}")), "OK");
+        assert_eq!(ana_events.next_call(), format!("CALL:ana:{id}:END:missed"));
+        bob.expect(folded);
+    }
+    // The chat opened again: its history, the line as last edited, its folds not again.
+    bob.type_line("/chat ana");
+    bob.expect("── ana");
+    std::thread::sleep(Duration::from_millis(500)); // anything printed twice is printed by now
+    let (_, bob_lines) = bob.quit("/quit");
+    let (_, ana_lines) = ana_console.quit("/quit");
+    // cyd was away: her console starts with the calls waiting (the line and its two folds).
+    server.register(&["cyd"]);
+    let _cyd_phone = server.device("cyd", "phone"); // the calls ring there
+    for id in ["d1", "d2", "d3"] {
+        assert_eq!(ana.request(&format!("CALL:cyd:{id}:OFFER:voice:{SDP}")), "OK");
+        assert_eq!(ana_events.next_call(), format!("CALL:ana:{id}:END:missed"));
+    }
+    let mut cyd = Console::start(&server, "cyd", dir.path(), &[]);
+    cyd.expect("3 missed voice calls");
+    std::thread::sleep(Duration::from_millis(500)); // anything printed twice is printed by now
+    let (_, cyd_lines) = cyd.quit("/quit");
+    let folds: Vec<&String> = cyd_lines.iter().filter(|l| l.contains("📞")).collect();
+    assert_eq!(folds.len(), 3, "the line and its two folds, each once: {folds:#?}");
+    for (who, lines, said) in
+        [("bob", &bob_lines, "missed voice calls"), ("ana", &ana_lines, "outgoing voice calls, no answer")]
+    {
+        let calls: Vec<&String> =
+            lines.iter().filter(|l| l.contains("📞") && !l.contains("is calling")).collect();
+        // Said once each, by its line: no second line that nobody answered.
+        assert!(calls.iter().all(|l| !l.contains("nobody answered")), "{who}: {calls:#?}");
+        let live = if who == "bob" { 2 } else { 1 }; // bob's history shows the line as last edited once more
+        for (fold, times) in [("2 ", 1), ("3 ", live)] {
+            let printed = calls.iter().filter(|l| l.contains(&format!("{fold}{said}"))).count();
+            assert_eq!(printed, times, "{who}'s console prints the fold {fold}{times} time(s): {calls:#?}");
+        }
+        assert!(calls.iter().all(|l| !l.contains('✓')), "{who}: no ticks on a call's line: {calls:#?}");
+    }
 }

@@ -62,8 +62,8 @@ fn a_message_to_an_offline_user_is_delivered_when_it_logs_in_on_the_other_node()
     assert_eq!(without_ts(&again.next_event()), "MSG:3:ana:bob:m3:<ts>:three");
 }
 
-/// A pipelined burst shares a batch, whose events a node stores as runs
-/// (`src/cluster/work.rs`): they still come one by one, are acknowledged
+/// A pipelined burst shares a batch, whose events an inbox keeps as runs
+/// (`Queued::width`, in `src/store/state/inbox.rs`): they still come one by one, are acknowledged
 /// part way, and the rest is replayed from where the acknowledgement
 /// stopped, on either node; their DELIVERED ticks likewise.
 #[test]
@@ -213,8 +213,9 @@ fn a_peer_on_another_node_is_introduced() {
     // carl's node said it: the reason names carl once.
     register(&a, "carl");
     let _carl_recv = recv_conn(&b, "carl");
-    // Node A learns of carl's login on B through the bus: until then it
-    // rightly says carl is not connected.
+    // carl's receive connection on B reaches the leader, A, through a
+    // node link of its own: until it is there, A rightly says carl is not
+    // connected.
     let mut answer = String::new();
     eventually("carl online on node A", Duration::from_secs(10), || {
         answer = ana.request("PEER:carl");

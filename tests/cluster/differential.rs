@@ -674,8 +674,9 @@ impl Player {
         match step.line.as_str() {
             "<relink>" => return self.relink(user),
             "<pair>" => return self.pair(user),
-            // Who is online on the other node is told by a notice, a
-            // moment after the change (a login, a `DELACCOUNT` there):
+            // A connection through the other node reaches the leader a
+            // moment after its client made it (a login, a `DELACCOUNT`
+            // there):
             // what shows it (`USERS`, and `MEMBERS` and `LASTSEEN`, seed
             // 124), or depends on it (`PEER`, and calls, which need the
             // peer online and end as a device leaves: seed 5 offers a call
@@ -1194,14 +1195,13 @@ fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
     }
 }
 
-/// A device logged out by its user is told alike by both backends,
-/// whatever version it speaks (`router::LoggedOut`): an unlinked 1.1
-/// device hears `BYE:REPLACED`, and a deleted account's 1.0 and 1.1
-/// devices are closed without a word (docs/PROTOCOL.md §20). Carl's
-/// phone and eve's device receive through the node that does not serve
-/// their requests, so on the cluster they are told by the notice, which
-/// must not say `BYE:REPLACED` for a deleted account (the differential
-/// script with older devices, seeds 1–20, plays it).
+/// A device logged out by its user is told alike by a single server and
+/// the cluster, whatever version it speaks (`router::LoggedOut`): an
+/// unlinked 1.1 device hears `BYE:REPLACED`, and a deleted account's 1.0
+/// and 1.1 devices are closed without a word (docs/PROTOCOL.md §20).
+/// Carl's phone and eve's device receive through the other node than
+/// their requests, their connections passed on to the leader (the
+/// differential script with older devices, seeds 1–20, plays it).
 #[test]
 fn an_older_device_logged_out_is_told_alike_on_both_backends() {
     let [eve, carl] = [2, 3];

@@ -1,20 +1,54 @@
 //! A cluster is one server of the class network (protocol 1.3, §27): its
 //! leader links to the peers, with the queues the cluster replicates; a
 //! follower opens no link, and passes the links it is given to the
-//! leader; after a failover the new leader links, and sends what waited.
+//! leader; after a failover the new leader links, and sends what waited;
+//! every request and event that names a user takes an address on it.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::support::cluster::Cluster;
 use super::support::federation::{give_key, roster_line};
 use super::support::ports::free_port;
 use super::support::{Conn, TestServer};
 
-/// The roster of lab1 (the cluster, at `lab1`'s port) and lab2, each
-/// line as `wachat roster-line` prints it.
-fn write_roster(path: &Path, lab1: u16, lab2: u16) {
-    let lines = format!("{}\n{}\n", roster_line(path, "lab1", lab1), roster_line(path, "lab2", lab2));
-    std::fs::write(path, lines).unwrap();
+/// A test's class network: its directory, the roster of lab1 (the
+/// cluster, at node a's link port) and lab2, each line as `wachat
+/// roster-line` prints it, and the link keys in the data directories
+/// `a` and `b` (the cluster's nodes share lab1's, copied into each:
+/// docs/CLUSTER-OPS.md) and `lab2`.
+struct Network {
+    root: tempfile::TempDir,
+    roster: PathBuf,
+    /// The link ports of node a, node b (in no roster: a follower opens
+    /// no link) and lab2.
+    ports: [u16; 3],
+}
+
+impl Network {
+    fn new() -> Network {
+        let root = tempfile::tempdir().unwrap();
+        let roster = root.path().join("class.csv");
+        let ports = [free_port(), free_port(), free_port()];
+        let lines = format!(
+            "{}\n{}\n",
+            roster_line(&roster, "lab1", ports[0]),
+            roster_line(&roster, "lab2", ports[2])
+        );
+        std::fs::write(&roster, lines).unwrap();
+        for (dir, server) in [("a", "lab1"), ("b", "lab1"), ("lab2", "lab2")] {
+            give_key(&roster, server, &root.path().join(dir));
+        }
+        Network { root, roster, ports }
+    }
+
+    /// The data directory `name` (a, b or lab2).
+    fn dir(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    fn roster_arg(&self) -> &str {
+        self.roster.to_str().unwrap()
+    }
 }
 
 fn as_str(args: &[String]) -> Vec<&str> {
@@ -31,11 +65,8 @@ fn next(events: &mut Conn) -> String {
 #[test]
 fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     let cluster = Cluster::start();
-    let root = tempfile::tempdir().unwrap();
-    let roster = root.path().join("class.csv");
-    let (port_a, port_b, port2) = (free_port(), free_port(), free_port());
-    write_roster(&roster, port_a, port2);
-    let roster_arg = roster.to_str().unwrap();
+    let net = Network::new();
+    let ([port_a, port_b, port2], roster_arg) = (net.ports, net.roster_arg());
     let node_args = |node: &'static str, port: u16| -> Vec<String> {
         let mut args: Vec<String> = ["--store", &cluster.pg.url, "--node", node].map(String::from).to_vec();
         args.extend(
@@ -45,18 +76,13 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
         args.extend(["--timeout", "4"].map(String::from));
         args
     };
-    // The cluster's nodes share lab1's link key, copied into each data
-    // directory (docs/CLUSTER-OPS.md).
-    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
-    give_key(&roster, "lab1", &dir_a);
-    give_key(&roster, "lab1", &dir_b);
+    let (dir_a, dir_b) = (net.dir("a"), net.dir("b"));
     let args_a = node_args("a", port_a);
     let mut a = TestServer::start_restartable_in(&dir_a, &as_str(&args_a));
     a.wait_for_log("node a leads (epoch 1");
     let b = TestServer::start_in(&dir_b, &as_str(&node_args("b", port_b)));
     b.wait_for_log("this node follows");
-    let dir2 = root.path().join("lab2");
-    give_key(&roster, "lab2", &dir2);
+    let dir2 = net.dir("lab2");
     let lab2_args =
         ["--name", "lab2", "--peers", roster_arg, "--link-port", &port2.to_string(), "--timeout", "4"];
     let mut lab2 = TestServer::start_restartable_in(&dir2, &lab2_args);
@@ -103,4 +129,33 @@ fn a_cluster_is_one_server_its_leader_links_and_a_new_leader_takes_over() {
     }
     assert_eq!(got, "bob@lab2:ana:b2:through the follower");
     assert!(!a.log().iter().any(|l| l.contains("link to lab2: linked")), "a follower again: no link");
+}
+
+/// One grammar for a user (1.3, §27) on a cluster: every request whose
+/// field means a user takes `bob@lab2` from ana on a follower, and every
+/// event that names a user names bob by his address
+/// (tests/support/addresses.rs walks them).
+#[test]
+fn on_a_follower_every_request_and_event_naming_a_user_takes_an_address() {
+    let cluster = Cluster::start();
+    let net = Network::new();
+    let ([port_a, port_b, port2], roster_arg) = (net.ports, net.roster_arg());
+    let network = |port: u16| -> Vec<String> {
+        ["--name", "lab1", "--peers", roster_arg, "--link-port", &port.to_string(), "--timeout", "10"]
+            .map(String::from)
+            .to_vec()
+    };
+    let (dir_a, dir_b, dir2) = (net.dir("a"), net.dir("b"), net.dir("lab2"));
+    let args_a = network(port_a);
+    let a = TestServer::start_in(&dir_a, &cluster.node_args("a", &as_str(&args_a)));
+    a.wait_for_log("node a leads (epoch 1");
+    let args_b = network(port_b);
+    let b = TestServer::start_in(&dir_b, &cluster.node_args("b", &as_str(&args_b)));
+    b.wait_for_log("this node follows");
+    let port2 = port2.to_string();
+    let lab2 = TestServer::start_in(
+        &dir2,
+        &["--name", "lab2", "--peers", roster_arg, "--link-port", &port2, "--timeout", "10"],
+    );
+    super::support::addresses::across(&b, &lab2);
 }

@@ -329,8 +329,7 @@ fn schema_version(pg: &mut postgres::Client) -> i32 {
 
 /// Whether the database has a table `name`.
 fn has_table(pg: &mut postgres::Client, name: &str) -> bool {
-    pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = $1", &[&name]).unwrap().get::<_, i64>(0)
-        > 0
+    pg.query_one("SELECT count(*) FROM pg_tables WHERE tablename = $1", &[&name]).unwrap().get::<i64>(0) > 0
 }
 
 fn sections(text: &str) -> BTreeMap<String, Vec<String>> {

@@ -128,6 +128,39 @@ fn a_user_searches_other_servers_at_most_30_times_a_minute() {
     assert_eq!(user_of(&cleo.line()), "bob@lab2");
 }
 
+/// A search across opens lab1's link to lab2 for its one frame; a
+/// message to lab2 written while that link is up must wake its dialer at
+/// once. A wake missed costs the link's idle wait, half the `--timeout`
+/// (5 s with the default 10): the bound below, well under it, is what is
+/// tested, not a speed.
+#[test]
+fn a_message_written_after_a_search_across_leaves_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let servers = [("lab1", free_port()), ("lab2", free_port())];
+    write_roster(&roster, &servers, "");
+    let (dir1, dir2) = (root.path().join("lab1"), root.path().join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--timeout", "10"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
+    lab2.server.register(&["bob"]);
+    let mut bob = lab2.server.login_recv("bob", "pw-bob");
+    let [mut ana] = lab1.server.logged_in(["ana"]);
+
+    let found = ana.listing("PEOPLE:bob@lab2");
+    assert_eq!(found.iter().map(|l| user_of(l)).collect::<Vec<_>>(), ["bob@lab2"]);
+    let sent = std::time::Instant::now();
+    assert!(ana.request("MSG:bob@lab2:m1:hi bob").starts_with("OK:m1:"));
+    let got = bob.next_msg();
+    let took = sent.elapsed();
+    assert_eq!(support::without_ts(&got), "MSG:1:ana@lab1:bob:m1:<ts>:hi bob");
+    assert!(
+        took < std::time::Duration::from_millis(2500),
+        "delivered {took:?} after it was sent: the dialer, linked for the search, was not woken"
+    );
+}
+
 #[test]
 fn a_server_in_no_network_answers_an_address_as_before() {
     let server = TestServer::start();
@@ -328,4 +361,53 @@ fn the_console_finds_people_of_another_server_and_shows_their_profiles() {
     ana.type_line("/profile bob@lab2");
     ana.expect("Bob Builder");
     let _ = ana.quit("/quit");
+}
+
+/// `conn`'s `PROFILE:<user>` once it ends with `name`, for 20 s (a
+/// profile rides with its user's presence, a batch a second); the last answer.
+fn name_of(conn: &mut support::Conn, user: &str, name: &str) -> String {
+    support::addresses::until(
+        || conn.request(&format!("PROFILE:{user}")),
+        |got| got.ends_with(&format!(":{name}")),
+    )
+}
+
+#[test]
+fn names_set_before_any_chat_reach_every_server_whoever_wrote_first_and_after_a_kill() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = support::federation::network(root.path(), &["lab1", "lab2", "lab3"], &["--timeout", "3"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[2].server.register(&["cyd"]);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut cyd = labs[2].server.login_send("cyd", "pw-cyd");
+    // Names first, as a student sets hers in the browser on the first day.
+    for (conn, name) in [(&mut ana, "Ana Lima"), (&mut bob, "Bob Builder"), (&mut cyd, "Cyd Chen")] {
+        assert_eq!(conn.request(&format!("NAME:{name}")), "OK");
+    }
+    // bob writes first: his name reaches lab1 with his message, ana's lab2.
+    assert!(bob.request("MSG:ana@lab1:b1:hi ana").starts_with("OK:"));
+    assert!(name_of(&mut ana, "bob@lab2", "Bob Builder").ends_with(":Bob Builder"));
+    assert!(name_of(&mut bob, "ana@lab1", "Ana Lima").ends_with(":Ana Lima"));
+    // A room of lab2 shared with cyd of lab3, no direct message between them.
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(cyd.request("JOIN:#lab@lab2"), "OK");
+    assert!(cyd.request("MSG:#lab@lab2:c1:hello room").starts_with("OK:"));
+    assert!(name_of(&mut bob, "cyd@lab3", "Cyd Chen").ends_with(":Cyd Chen"), "lab2 learns cyd's name");
+    assert!(name_of(&mut cyd, "bob@lab2", "Bob Builder").ends_with(":Bob Builder"), "lab3 learns bob's");
+
+    // cyd renames herself while lab2 is down, longer than a profile waits
+    // for a link (twice the timeout): lab2, back, is told it at its hello.
+    labs[1].server.kill();
+    assert_eq!(cyd.request("NAME:Cyd the TA"), "OK");
+    std::thread::sleep(std::time::Duration::from_secs(7)); // past the 6 s a told profile waits for its link
+    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1] =
+        support::federation::start("lab2", &dir, &root.path().join("class.csv"), port, &["--timeout", "3"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert!(
+        name_of(&mut bob, "cyd@lab3", "Cyd the TA").ends_with(":Cyd the TA"),
+        "told again after the kill"
+    );
 }

@@ -1,19 +1,27 @@
 //! Which replies are listings (`OK:<n>` and `n` lines) is known only to
-//! who asked: `Request::lists` says it, and a cluster's follower reads the
-//! replies the leader sends it by it (`cluster::forward`). A listing
-//! missing there has its lines taken for the replies of the requests
-//! after it, and a request there that answers one line eats the replies
-//! after it. So a real server is asked a line of every word, each after a
-//! state that makes every listing hold lines, and the lines it answers are
-//! counted against what `Request::lists` expects.
+//! who asked: `Request::lists` says it, and the clients read their
+//! replies by it (the client library's `Connection::request`, the
+//! browser's `LISTINGS`). A listing missing there has its lines taken for
+//! the replies of the requests after it, and a request there that
+//! answers one line eats the replies after it. So a real server is asked
+//! a line of every word, each after a state that makes every listing hold
+//! lines, and the lines it answers are counted against what
+//! `Request::lists` expects; then the client library asks every listing
+//! again.
 
+use std::time::Duration;
+
+use wachat::client::{Connection, Login};
+use wachat::protocol::Port;
 use wachat::protocol::page;
 use wachat::protocol::request::command_word;
 use wachat::protocol::{Reply, Request};
-use wachat::server::requests::{Kind, TABLE, by_word};
+use wachat::server::requests::TABLE;
 
 use super::support::files::{login_recv_1_2, upload};
 use super::support::{Conn, TestServer};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The words whose requests cannot be asked in the middle of a logged-in
 /// session, and why: none answers a listing (docs/PROTOCOL.md).
@@ -180,15 +188,24 @@ fn every_listing_and_no_other_reply_is_read_whole_by_request_lists() {
         if request.lists() {
             assert!(head.starts_with("OK:") && expected > 0, "{line}: a listing with lines to list: {head}");
             listings += 1;
-            // A follower forwards what it does not answer from its own
-            // copy, and reads the leader's listing by its `OK:<n>`.
-            if by_word(command_word(line)).is_some_and(|row| row.kind != Kind::Read) {
-                let n = Reply::parse(head).ok().and_then(|reply| reply.listing_len());
-                assert_eq!(n, Some(expected), "{line}: a forwarded listing is OK:<n>");
-            }
         }
     }
     assert_eq!(listings, 22, "every listing of the protocol was asked");
+    // The client library reads each of them whole by the same rule: a
+    // `PING` after each is answered `OK`, not with a line left over.
+    let mut client =
+        Connection::open("127.0.0.1", server.send.port(), Port::Send, TIMEOUT, None, None).unwrap();
+    client.login("ana", "pw-ana", &Login::Existing).unwrap();
+    for line in asked.iter().filter(|line| Request::parse(line).is_ok_and(|request| request.lists())) {
+        let request = Request::parse(line).unwrap();
+        let reply = client.request(&request).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let lines = match reply {
+            Reply::Listing(lines) | Reply::Page { lines, .. } => lines,
+            other => panic!("{line}: the client read {other:?}"),
+        };
+        assert!(!lines.is_empty(), "{line}: a listing with lines to list");
+        assert_eq!(client.request(&Request::Ping).unwrap(), Reply::Ok, "after {line}");
+    }
     for word in TABLE.iter().flat_map(|row| row.words) {
         let in_list = asked.iter().any(|line| command_word(line) == *word);
         let left_out = NOT_ASKED.iter().any(|(w, _)| w == word);

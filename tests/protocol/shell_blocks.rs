@@ -142,7 +142,7 @@ const PLAN: &[(&str, &str, Run)] = &[
     ("LAB.md", "wachat roster-line --data-dir /tmp/lab9 --name lab9 --link-a", Run::Not(NETWORK)),
     ("LAB.md", "kill -9 $(pgrep -f -- '--name lab2')", Run::Not(NETWORK)),
     ("LAB.md", "wachat top 9101 --once", Run::Not(NETWORK)),
-    ("LAB.md", "time (until wachat top 9101", Run::Not(NETWORK)),
+    ("LAB.md", "until wachat top 9101 --once | grep -q 'lab2 .* linked';", Run::Not(NETWORK)),
     ("LAB.md", "wachat serve --name lab1 --peers /tmp/class.csv", Run::Not(NETWORK)),
     ("TEACHING.md", "wachat cert --host chat.school.example", Run::Here("teaching")),
     (
@@ -227,13 +227,19 @@ fn commands(lines: &[String]) -> Vec<Typed> {
 }
 
 /// A command with this run's ports and paths: each port of [`PORTS`]
-/// (whole numbers only: 6666, not the 6666 of 16666) its free one, the
-/// checkout's `examples/`, loopback for every address, the group's
-/// directory `dir` for `/tmp/`, and what the prose has a root reader add
-/// ([`as_root`]).
+/// (whole numbers only: 6666, not the 6666 of 16666) its free one,
+/// loopback for every address, the group's directory `dir` for `/tmp/`,
+/// the checkout's `examples/`, and what the prose has a root reader add
+/// ([`as_root`]). The command's own words are rewritten first, the
+/// directories put in after: a checkout or a directory under `/tmp`, or
+/// whose name holds a port's digits, is never rewritten itself.
 fn here(command: &str, dir: &Path) -> String {
-    let examples = format!(" {}/examples/", env!("CARGO_MANIFEST_DIR"));
-    let command = command.replace(" examples/", &examples).replace("0.0.0.0", "127.0.0.1");
+    rewritten(command, dir, Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// [`here`], the checkout at `checkout`.
+fn rewritten(command: &str, dir: &Path, checkout: &Path) -> String {
+    let command = command.replace("0.0.0.0", "127.0.0.1");
     let mut mapped = String::new();
     let mut digits = String::new();
     for c in command.chars().chain(['\u{0}']) {
@@ -250,7 +256,30 @@ fn here(command: &str, dir: &Path) -> String {
             mapped.push(c);
         }
     }
-    as_root(&mapped.replace("/tmp/", &format!("{}/", dir.display())))
+    let examples = format!(" {}/examples/", checkout.display());
+    let mapped = mapped.replace("/tmp/", &format!("{}/", dir.display())).replace(" examples/", &examples);
+    as_root(&mapped)
+}
+
+/// A clone under `/tmp`, or one whose path holds a port's digits, is
+/// not rewritten: only the command's own words are (a clone under
+/// `/tmp` had its own path's `/tmp/` replaced once, and Python was told
+/// to run `…/tmp/.tmp…/wachat/examples/minimal_server.py` where the
+/// checkout is `/tmp/…/wachat`).
+#[test]
+fn a_command_is_rewritten_and_never_the_directories_put_in_it() {
+    let checkout = Path::new("/tmp/wachat-test.6666/tmp/.tmpAb/wachat");
+    let dir = Path::new("/tmp/wachat-test.6666/tmp/.tmp9999");
+    let command = "python3 examples/minimal_server.py 6666 & wachat serve --data-dir /tmp/lab1 --port 6666";
+    let free = free(6666);
+    assert_eq!(
+        rewritten(command, dir, checkout),
+        format!(
+            "python3 {}/examples/minimal_server.py {free} & wachat serve --data-dir {}/lab1 --port {free}",
+            checkout.display(),
+            dir.display()
+        )
+    );
 }
 
 /// What part 11's prose has a reader who is root do, since PostgreSQL
@@ -480,4 +509,117 @@ fn a_random_password_is_told_apart_whatever_its_letters() {
     assert_eq!(squeezed(out), want);
     // A twelve-letter word elsewhere is text.
     assert_eq!(squeezed("every  participants"), "every participants");
+}
+
+/// Why a command, as LAB.md writes it, runs in a POSIX shell only (bash,
+/// zsh) and in neither PowerShell nor cmd; `None` if it runs in them as
+/// written, once the Windows table's substitutions are made (`ncat` for
+/// `nc`, `py` for `python3`).
+fn posix_only(command: &str) -> Option<String> {
+    const TOOLS: [&str; 24] = [
+        "export", "tail", "head", "cat", "kill", "pkill", "pgrep", "grep", "seq", "ss", "top", "sleep", "ls",
+        "rm", "sed", "awk", "chmod", "sudo", "runuser", "source", "ulimit", "while", "for", "jq",
+    ];
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let first = *words.first()?;
+    let assigns = first.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    });
+    let piped_into = words.windows(2).find(|w| w[0] == "|" && TOOLS.contains(&w[1])).map(|w| w[1]);
+    if assigns {
+        Some(format!("{first}: a variable set for one command"))
+    } else if command.trim_end().ends_with(" &") {
+        Some("`&`: a command put in the background".into())
+    } else if command.contains("$(") {
+        Some("`$(…)`: a command's output in a command".into())
+    } else if words.windows(2).any(|w| w == ["sh", "-c"]) {
+        Some("`sh -c`".into())
+    } else if command.contains("<<") {
+        Some("a heredoc".into())
+    } else if command.contains("/tmp/") {
+        Some("/tmp".into())
+    } else {
+        let tool = TOOLS.iter().find(|t| **t == first).or(piped_into.as_ref());
+        tool.map(|tool| format!("`{tool}` is no command of PowerShell or cmd"))
+    }
+}
+
+/// LAB.md's table of what each part needs on Windows is true line by
+/// line: in every part the table gives to PowerShell or cmd, each command
+/// of a block (`sh`, or a transcript's `$` lines) that only a POSIX shell
+/// runs has its Windows lines beside it, a `powershell` block after its
+/// own with nothing but prose between; and each such command in a
+/// sentence (a code span of two words or more) has them in the same
+/// paragraph (`PowerShell: …`), or is marked there as what Windows has
+/// not.
+#[test]
+fn the_labs_windows_table_is_true_line_by_line() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LAB.md")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The table: `| 1, 2, 6 | PowerShell or cmd, … |`.
+    let table = lines.iter().skip_while(|l| !l.starts_with("| part | on Windows |")).skip(2);
+    let mut windows: Vec<String> = Vec::new();
+    for row in table.take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if cells[2].starts_with("PowerShell") {
+            windows.extend(cells[1].split(',').map(|p| p.trim().to_string()));
+        }
+    }
+    assert!(windows.len() >= 9, "the table gives PowerShell or cmd parts 0 to 8: {windows:?}");
+    let mut wrong = Vec::new();
+    let mut part: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if let Some(heading) = line.strip_prefix("## ") {
+            part = heading.split_once('.').map(|(n, _)| n.to_string()).filter(|n| n.parse::<u32>().is_ok());
+        }
+        let on_windows = part.as_ref().is_some_and(|p| windows.contains(p));
+        if let Some(lang) = line.strip_prefix("```") {
+            let end = i + 1 + lines[i + 1..].iter().position(|l| *l == "```").expect("a closed block");
+            let body: Vec<String> = lines[i + 1..end].iter().map(|l| l.to_string()).collect();
+            let typed = match lang {
+                "sh" => commands(&body).into_iter().map(|t| t.command).collect(),
+                "text" | "" => body.iter().filter_map(|l| l.strip_prefix("$ ")).map(String::from).collect(),
+                _ => Vec::new(),
+            };
+            // The next block, with only prose between.
+            let next = lines[end + 1..].iter().find(|l| l.starts_with("```") || l.starts_with('#'));
+            let beside = next.is_some_and(|l| *l == "```powershell");
+            for command in typed.iter().filter(|_| on_windows && !beside) {
+                if let Some(why) = posix_only(command) {
+                    let n = part.as_deref().unwrap_or("?");
+                    wrong.push(format!("part {n}, line {}: `{command}`: {why}", i + 1));
+                }
+            }
+            i = end + 1;
+            continue;
+        }
+        if on_windows && !line.trim().is_empty() && !line.starts_with('|') && !line.starts_with('#') {
+            // A paragraph of prose: its code spans.
+            let end =
+                i + lines[i..].iter().position(|l| l.trim().is_empty() || l.starts_with("```")).unwrap_or(0);
+            let end = end.max(i + 1);
+            let paragraph = lines[i..end].join(" ");
+            let spans = paragraph.split('`').skip(1).step_by(2);
+            // Its Windows form (`PowerShell: …`), or a sentence about
+            // Windows that marks it as POSIX's.
+            let windows_beside = paragraph.contains("PowerShell") || paragraph.contains("Windows");
+            for span in spans.filter(|s| s.split_whitespace().count() >= 2) {
+                if let Some(why) = posix_only(span).filter(|_| !windows_beside) {
+                    let n = part.as_deref().unwrap_or("?");
+                    wrong.push(format!("part {n}, line {}: `{span}`: {why}", i + 1));
+                }
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    assert!(
+        wrong.is_empty(),
+        "LAB.md's Windows table gives these parts to PowerShell or cmd, but these lines run in a POSIX \
+         shell only, with no Windows line beside them:\n{}",
+        wrong.join("\n")
+    );
 }

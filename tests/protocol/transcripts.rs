@@ -852,17 +852,15 @@ impl Network {
         }
     }
 
-    /// A line of LAB.md with its ports and files those of this test.
+    /// A line of LAB.md with its ports and files those of this test: the
+    /// ports of the line as written, then its files, so that nothing
+    /// rewrites the test's own directory (its name may hold a port's
+    /// digits).
     fn here(&self, line: &str) -> String {
-        let root = self.root.path().display().to_string();
-        let mut out = line.replace("/tmp/class.csv", &format!("{root}/class.csv"));
-        for lab in ["lab1", "lab2", "lab9"] {
-            out = out.replace(&format!("/tmp/{lab}"), &format!("{root}/{lab}"));
-        }
         // Whole numbers only: 7001, not the 7001 of 17001.
         let mut mapped = String::new();
         let mut digits = String::new();
-        for c in out.chars().chain(std::iter::once('\u{0}')) {
+        for c in line.chars().chain(std::iter::once('\u{0}')) {
             if c.is_ascii_digit() {
                 digits.push(c);
                 continue;
@@ -876,7 +874,12 @@ impl Network {
                 mapped.push(c);
             }
         }
-        mapped
+        let root = self.root.path().display().to_string();
+        let mut out = mapped.replace("/tmp/class.csv", &format!("{root}/class.csv"));
+        for lab in ["lab1", "lab2", "lab9"] {
+            out = out.replace(&format!("/tmp/{lab}"), &format!("{root}/{lab}"));
+        }
+        out
     }
 
     fn act(&mut self, act: &Act) {

@@ -6,7 +6,7 @@
 //!
 //! The server runs with small log segments and frequent checkpoints, so
 //! that kills also land in the middle of a segment roll and of a checkpoint
-//! (`src/store/local_tests.rs` crashes at every step of each, on a
+//! (`src/store/local/tests.rs` crashes at every step of each, on a
 //! simulated disk).
 //!
 //! CI runs a few kills; the long run is

@@ -431,12 +431,22 @@ pub fn node_links_at(node: &TestServer) -> std::net::SocketAddr {
 /// way, passes on no connection's end and connects no new link onward:
 /// what it has is held, as by a network that drops packets (TCP sends
 /// them again), and the links stay open, frozen. Thawed, what was held
-/// goes on, in order.
+/// goes on, in order. It keeps every byte it passed, each way, as a
+/// listener on the path between the nodes would.
 pub struct LinkProxy {
     /// Where the nodes reach it.
     pub at: std::net::SocketAddr,
     to: Arc<Mutex<Option<std::net::SocketAddr>>>,
     switch: Arc<Switch>,
+    /// What it passed on, toward the node and back from it.
+    seen: Arc<Seen>,
+}
+
+/// What a [`LinkProxy`] passed on, each way.
+#[derive(Default)]
+struct Seen {
+    onward: Mutex<Vec<u8>>,
+    back: Mutex<Vec<u8>>,
 }
 
 /// A [`LinkProxy`]'s state: frozen or not, and how many chunks (or
@@ -464,16 +474,25 @@ impl LinkProxy {
     /// until [`LinkProxy::to_node`].
     pub fn start() -> LinkProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
-        let proxy =
-            LinkProxy { at: listener.local_addr().unwrap(), to: Arc::default(), switch: Arc::default() };
-        let (to, switch) = (proxy.to.clone(), proxy.switch.clone());
+        let proxy = LinkProxy {
+            at: listener.local_addr().unwrap(),
+            to: Arc::default(),
+            switch: Arc::default(),
+            seen: Arc::default(),
+        };
+        let (to, switch, seen) = (proxy.to.clone(), proxy.switch.clone(), proxy.seen.clone());
         std::thread::spawn(move || {
             for link in listener.incoming().flatten() {
-                let (to, switch) = (to.clone(), switch.clone());
-                std::thread::spawn(move || pass_on(link, &to, &switch));
+                let (to, switch, seen) = (to.clone(), switch.clone(), seen.clone());
+                std::thread::spawn(move || pass_on(link, &to, &switch, &seen));
             }
         });
         proxy
+    }
+
+    /// Every byte passed on toward the node so far, and back from it.
+    pub fn seen(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.seen.onward.lock().unwrap().clone(), self.seen.back.lock().unwrap().clone())
     }
 
     /// Passes links on to `node`'s node port (again after its restart).
@@ -502,25 +521,31 @@ impl LinkProxy {
 
 /// One link through a [`LinkProxy`]: connected onward once not frozen,
 /// then each way a thread.
-fn pass_on(link: std::net::TcpStream, to: &Mutex<Option<std::net::SocketAddr>>, switch: &Switch) {
+fn pass_on(
+    link: std::net::TcpStream,
+    to: &Mutex<Option<std::net::SocketAddr>>,
+    switch: &Switch,
+    seen: &Seen,
+) {
     switch.pass();
     let Some(node) = *to.lock().unwrap() else { return };
     let Ok(onward) = std::net::TcpStream::connect_timeout(&node, Duration::from_secs(5)) else { return };
     let (link_in, onward_in) = (link.try_clone().unwrap(), onward.try_clone().unwrap());
     std::thread::scope(|scope| {
-        scope.spawn(|| pump(link_in, onward, switch));
-        pump(onward_in, link, switch);
+        scope.spawn(|| pump(link_in, onward, switch, &seen.onward));
+        pump(onward_in, link, switch, &seen.back);
     });
 }
 
 /// Copies `from` to `to` until either ends, holding each chunk (and the
-/// end) while frozen; then closes both.
-fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, switch: &Switch) {
+/// end) while frozen, keeping a copy in `seen`; then closes both.
+fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, switch: &Switch, seen: &Mutex<Vec<u8>>) {
     use std::io::{Read, Write};
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = from.read(&mut buf).unwrap_or(0);
         switch.pass();
+        seen.lock().unwrap().extend_from_slice(&buf[..n]);
         if n == 0 || to.write_all(&buf[..n]).is_err() {
             break;
         }

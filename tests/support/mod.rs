@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod addresses;
 pub mod browser;
 pub mod chaos;
 #[cfg(feature = "cluster")]
@@ -198,6 +199,19 @@ impl TestServer {
     fn start_serve(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> TestServer {
         let mut command = Command::new(wachat_bin());
         command.args(serve_args(data_dir, send_port, recv_port, args));
+        Self::spawn(command, data_dir)
+    }
+
+    /// A server run as the user `uid` (group `gid`) on an existing data
+    /// directory, as a packaged server runs as its own user: started
+    /// through `setpriv`, which becomes that user and then is the server
+    /// (no process in between to pass signals on). Every folder above
+    /// `data_dir` must let that user through.
+    pub fn start_as(uid: u32, gid: u32, data_dir: &Path, args: &[&str]) -> TestServer {
+        let mut command = Command::new("setpriv");
+        let (uid, gid) = (uid.to_string(), gid.to_string());
+        command.args(["--reuid", &uid, "--regid", &gid, "--clear-groups", "--", wachat_bin()]);
+        command.args(serve_args(data_dir, 0, 0, args));
         Self::spawn(command, data_dir)
     }
 

@@ -1,6 +1,7 @@
-//! The session of docs/PROTOCOL.md §22 (blocks, notification levels,
-//! pins), played back against a single server (tests/chat/prefs.rs) and a
-//! cluster (tests/cluster/prefs.rs): both backends must answer it alike.
+//! The sessions of docs/PROTOCOL.md's preferences (§22: blocks,
+//! notification levels, pins; §23: archived chats; §25: stars), played
+//! back against a server, and the steps the tests of tests/chat/ share
+//! about them.
 
 use std::collections::HashMap;
 
@@ -70,7 +71,7 @@ pub fn play_session(heading: &str, least: usize, connect: impl Fn(&str) -> Conn)
 /// The password of the accounts [`a_name_taken_again_is_somebody_else`] makes.
 pub const REUSE_PW: &str = "pw-again";
 
-/// On the backend whose fresh send connections `connect` makes
+/// On the server whose fresh send connections `connect` makes
 /// (started with `--name-quarantine-days 0`): ana keeps a block, a level,
 /// a pin, an archive and a star about bob; bob deletes his account, and
 /// they stay while his name is reserved; then somebody registers the name

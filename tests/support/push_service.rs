@@ -29,6 +29,9 @@ pub enum Answer {
     Never,
     /// This status, after this long (a push service slow to answer).
     Late(Duration, u16),
+    /// One byte of an answer every this long, for ever (a hostile push
+    /// service, after the TLS handshake and the request).
+    Drip(Duration),
 }
 
 /// One request the service received.
@@ -113,7 +116,13 @@ impl PushService {
 
     /// An endpoint of this service, `https://127.0.0.1:<port>/push/<name>`.
     pub fn endpoint(&self, name: &str) -> String {
-        format!("https://127.0.0.1:{}/push/{name}", self.addr.port())
+        self.endpoint_at("127.0.0.1", name)
+    }
+
+    /// An endpoint of this service under the host name `host` (one its
+    /// certificate carries: `127.0.0.1` or `localhost`).
+    pub fn endpoint_at(&self, host: &str, name: &str) -> String {
+        format!("https://{host}:{}/push/{name}", self.addr.port())
     }
 
     /// From now on, the `n`th request (from 0) to `path` is answered `policy(n, path)`.
@@ -213,6 +222,123 @@ fn serve(
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));
             }
+        }
+        Answer::Drip(every) => {
+            for byte in b"HTTP/1.1 201 Created\r\n".iter().cycle() {
+                if stop.load(Ordering::SeqCst) || tls.write_all(&[*byte]).and_then(|()| tls.flush()).is_err()
+                {
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        }
+    }
+}
+
+/// One connection to a [`Dripper`].
+#[derive(Clone, Copy, Debug)]
+pub struct Dripped {
+    /// The host it came to: its index in [`Dripper::start`]'s `hosts`.
+    pub host: usize,
+    pub at: Instant,
+    /// When it ended (`None`: open).
+    pub end: Option<Instant>,
+}
+
+/// Every connection that came, in the order they came.
+pub type Seen = Arc<Mutex<Vec<Dripped>>>;
+
+/// A hostile push service that needs no certificate: on each connection
+/// it sends the first bytes of a TLS record (a handshake's), one every
+/// `every`, for ever, at each of its addresses (127.0.0.x: a host each).
+/// It notes when each connection came and when it ended.
+pub struct Dripper {
+    ports: Vec<(std::net::IpAddr, u16)>,
+    pub seen: Seen,
+    stop: Arc<AtomicBool>,
+}
+
+impl Dripper {
+    /// A dripper listening at each of `hosts`.
+    pub fn start(hosts: &[&str], every: Duration) -> Dripper {
+        let seen: Seen = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut ports = Vec::new();
+        for (host, name) in hosts.iter().enumerate() {
+            let listener = TcpListener::bind((*name, 0)).unwrap();
+            let addr = listener.local_addr().unwrap();
+            ports.push((addr.ip(), addr.port()));
+            let (seen, stop) = (seen.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(mut stream) = stream else { continue };
+                    let (seen, stop) = (seen.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        let i = {
+                            let mut seen = seen.lock().unwrap();
+                            seen.push(Dripped { host, at: Instant::now(), end: None });
+                            seen.len() - 1
+                        };
+                        // A ServerHello's record header, then its body, a byte at a time.
+                        let record = [0x16u8, 0x03, 0x03, 0x40, 0x00, 0x02];
+                        for byte in record.iter().chain(std::iter::repeat(&0u8)) {
+                            if stop.load(Ordering::SeqCst) || stream.write_all(&[*byte]).is_err() {
+                                break;
+                            }
+                            // The client's end is seen as soon as it comes
+                            // (a read of its end, within the wait).
+                            stream.set_read_timeout(Some(every)).unwrap();
+                            let mut buf = [0u8; 4096];
+                            let ended = loop {
+                                match stream.read(&mut buf) {
+                                    Ok(0) => break true,
+                                    Ok(_) => continue, // its ClientHello
+                                    Err(e)
+                                        if e.kind() == std::io::ErrorKind::WouldBlock
+                                            || e.kind() == std::io::ErrorKind::TimedOut =>
+                                    {
+                                        break false;
+                                    }
+                                    Err(_) => break true,
+                                }
+                            };
+                            if ended {
+                                break;
+                            }
+                        }
+                        seen.lock().unwrap()[i].end = Some(Instant::now());
+                    });
+                }
+            });
+        }
+        Dripper { ports, seen, stop }
+    }
+
+    /// The endpoint `name` at its `i`th address.
+    pub fn endpoint(&self, i: usize, name: &str) -> String {
+        let (ip, port) = self.ports[i];
+        format!("https://{ip}:{port}/push/{name}")
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.seen.lock().unwrap().iter().filter(|d| d.end.is_none()).count()
+    }
+
+    /// When the first connection came, if one did.
+    pub fn first(&self) -> Option<Instant> {
+        self.seen.lock().unwrap().first().map(|d| d.at)
+    }
+}
+
+impl Drop for Dripper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for (ip, port) in &self.ports {
+            let _ = TcpStream::connect((*ip, *port));
         }
     }
 }

@@ -188,3 +188,16 @@ fn backups_taken_while_segments_roll_and_checkpoints_are_written_each_hold_a_who
         assert!(ids.len() >= *before, "backup {n}: {} of the {before} acknowledged before it", ids.len());
     }
 }
+
+/// `wachat backup --help` says what a backup holds that must stay
+/// private: the server's private keys as well as messages and hashes.
+#[test]
+fn backup_help_names_the_keys_a_backup_holds() {
+    let out = support::run_wachat_output("backup", &["--help"], Duration::from_secs(20));
+    let help = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(out.status.success());
+    for needle in ["password hashes", "link-key.pem", "vapid.pk8", "pass for this server"] {
+        assert!(help.contains(needle), "{needle:?} not in {help}");
+    }
+}

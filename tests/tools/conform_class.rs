@@ -250,8 +250,8 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     for i in 0..6 {
         let away = line(&format!("away{i}"));
         assert!(
-            away.contains(" not reachable ") && away.contains(" 0.0/90 "),
-            "what a server without a restart command is graded on: {away}"
+            away.contains(" not reachable ") && away.contains(" 0.0/315 "),
+            "what a server without a restart command is graded on (9 groups of 10, 3 core cases of 75): {away}"
         );
         assert!(away.to_lowercase().contains("refused"), "{away}");
     }
@@ -287,6 +287,125 @@ fn a_class_of_30_servers_is_graded_in_parallel_with_restarts_points_and_transcri
     drop(tinies);
 }
 
+/// A mistake of the lab's core planted in a copy of the tiny server: a
+/// substitution, and the core case it fails.
+struct CoreMistake {
+    what: &'static str,
+    from: &'static str,
+    to: &'static str,
+    fails: &'static str,
+}
+
+const CORE_MISTAKES: [CoreMistake; 3] = [
+    CoreMistake {
+        what: "the inbox forgotten once replayed, not once acknowledged: a reconnect replays nothing",
+        from: "        self.users[me].inbox.iter().map(|(_, line, _)| line.clone()).collect()",
+        to: "        self.users.get_mut(me).expect(\"known\").inbox.drain(..).map(|(_, line, _)| line).collect()",
+        fails: "receive/unacked-replayed-after-reconnect",
+    },
+    CoreMistake {
+        what: "DELIVERED as soon as the message is written to an online recipient, before the ACK",
+        from: "            self.push(&target, Some(i), &event);\n",
+        to: "            self.push(&target, Some(i), &event);\n            if is_direct(&self.messages[i]) && self.online.contains_key(&target) {\n                self.set_state(i, State::Delivered, at);\n            }\n",
+        fails: "status/delivered-only-after-ack",
+    },
+    CoreMistake {
+        what: "a resent id stored and delivered again",
+        from: "self.users[&fold(me)].sent.get(&id) {",
+        to: "self.users[&fold(me)].sent.get(&id).filter(|_| false) {",
+        fails: "messages/resend-gets-original-ok",
+    },
+];
+
+/// The reference class of `--class`'s grades: the tiny server as written,
+/// and a copy of it with each mistake of the lab's core planted. The
+/// mistakes' rows fail their core case, and each scores below 80 % of
+/// its maximum, however well it does the rest (with the default weights:
+/// the groups 10 points each, each core case 75 of its own); the tiny
+/// server scores all its points.
+#[test]
+fn a_planted_mistake_of_the_labs_core_ranks_below_80_percent() {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let programs: Vec<PathBuf> = std::thread::scope(|scope| {
+        let built: Vec<_> = CORE_MISTAKES
+            .iter()
+            .enumerate()
+            .map(|(n, mistake)| {
+                assert_eq!(
+                    source.matches(mistake.from).count(),
+                    1,
+                    "the substitution for {:?} must match once",
+                    mistake.what
+                );
+                let program = dir.path().join(format!("mistake{n}"));
+                let source = source.replace(mistake.from, mistake.to);
+                scope.spawn(move || {
+                    support::examples::compile_copy(
+                        "tiny_server",
+                        &source,
+                        &["argon2", "getrandom", "rustls", "rcgen", "ring"],
+                        &program,
+                    );
+                    program
+                })
+            })
+            .collect();
+        built.into_iter().map(|b| b.join().unwrap()).collect()
+    });
+    let mut roster = String::from("student,host,send_port,recv_port\n");
+    let mut servers = Vec::new();
+    for (n, program) in std::iter::once(example("tiny_server")).chain(programs).enumerate() {
+        let data = dir.path().join(format!("data{n}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let server = support::tiny::Tiny::start_program(&program, &data, ["0", "0"], &["--timeout", "2"]);
+        roster += &format!("s{n},127.0.0.1,{},{}\n", server.ports[0], server.ports[1]);
+        servers.push(server);
+    }
+    let roster_path = dir.path().join("class.csv");
+    std::fs::write(&roster_path, roster).unwrap();
+    let csv = dir.path().join("grades.csv");
+    let out = support::run_wachat_output(
+        "conform",
+        &[
+            "server",
+            "--class",
+            roster_path.to_str().unwrap(),
+            "--fast",
+            "--timeout",
+            "2",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+        Duration::from_secs(600),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{stdout}");
+    let grades = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = grades.lines().next().unwrap().split(',').collect();
+    for mistake in &CORE_MISTAKES {
+        assert!(header.contains(&mistake.fails), "a column of its own for {}: {header:?}", mistake.fails);
+    }
+    let row = |n: usize| -> Vec<String> {
+        let line = grades
+            .lines()
+            .find(|l| l.starts_with(&format!("s{n},")))
+            .unwrap_or_else(|| panic!("s{n}: {grades}"));
+        line.split(',').map(String::from).collect()
+    };
+    let share = |fields: &[String]| fields[3].parse::<f64>().unwrap() / fields[4].parse::<f64>().unwrap();
+    let tiny = row(0);
+    assert_eq!((tiny[2].as_str(), share(&tiny)), ("passing", 1.0), "the tiny server: {tiny:?}\n{stdout}");
+    for (n, mistake) in CORE_MISTAKES.iter().enumerate() {
+        let fields = row(n + 1);
+        let column = header.iter().position(|c| *c == mistake.fails).unwrap();
+        assert_eq!(fields[column], "0.00", "{}: its core case earns nothing: {fields:?}", mistake.what);
+        println!("{}: {:.1} %", mistake.what, 100.0 * share(&fields));
+        assert!(share(&fields) < 0.8, "{}: {fields:?}\n{stdout}", mistake.what);
+    }
+}
+
 /// docs/CONFORM.md's table of groups and its totals say what `--list`
 /// lists: a case added without its line in the table fails here.
 #[test]
@@ -316,6 +435,33 @@ fn conform_md_counts_the_cases_that_list_gives() {
     for group in groups_listed {
         assert!(doc.contains(&format!("| `{group}` |")), "docs/CONFORM.md has no line for the group {group}");
     }
+    // The federation's groups (`| `taking` | 30 (9 of what crosses) | …`).
+    let federation =
+        support::run_wachat_output("conform", &["federation", "--list"], Duration::from_secs(60));
+    let federation = String::from_utf8(federation.stdout).unwrap();
+    let mut federation_groups = BTreeSet::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let group = cells[1].trim_matches('`');
+        let counted = federation.lines().filter(|l| l.starts_with(&format!("{group}/"))).count();
+        if counted == 0 {
+            continue;
+        }
+        let said: usize = cells[2].split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert_eq!(
+            said, counted,
+            "docs/CONFORM.md says {said} cases in {group}; conform federation --list lists {counted}"
+        );
+        federation_groups.insert(group.to_string());
+    }
+    for group in federation.lines().filter_map(|l| l.split('/').next()) {
+        assert!(
+            federation_groups.contains(group),
+            "docs/CONFORM.md has no line for the federation's group {group}"
+        );
+    }
+    let said = format!("That is {} cases", federation.lines().count());
+    assert!(doc.contains(&said), "docs/CONFORM.md should say, of the federation: {said}");
     let totals: Vec<usize> = ["1.0", "1.1", "1.2"].iter().map(|l| listed(l).lines().count()).collect();
     let said =
         format!("That is {} cases at level 1.0, {} at 1.1 and {} at 1.2", totals[0], totals[1], totals[2]);

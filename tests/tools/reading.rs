@@ -76,6 +76,59 @@ fn every_stop_of_the_reading_path_exists_and_the_path_stays_short() {
     }
 }
 
+/// The cluster's stops ("The same log on every node", A to H) point at
+/// code that exists too: each names its files (`src/…`), and every
+/// function it names (`Node::keep`, `look_at_lease`, a trait's method) is
+/// a `fn` of one of them, every type or constant (`SharedLog`, `CONFIRM`)
+/// a word of one of them.
+#[test]
+fn every_cluster_stop_names_files_and_functions_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/READING.md")).unwrap();
+    let section = doc
+        .split("## The same log on every node")
+        .nth(1)
+        .expect("docs/READING.md has the cluster's stops")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let stops: Vec<&str> = section.split("\n- **").skip(1).collect();
+    let letters: String = stops.iter().map(|stop| &stop[..1]).collect();
+    assert_eq!(letters, "ABCDEFGH", "the cluster's stops");
+    for stop in stops {
+        let spans: Vec<&str> = stop.split('`').skip(1).step_by(2).collect();
+        let files: Vec<&str> =
+            spans.iter().copied().filter(|s| s.starts_with("src/") && s.ends_with(".rs")).collect();
+        assert!(!files.is_empty(), "stop {} names no file", &stop[..1]);
+        let sources: Vec<String> = files
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(root.join(f))
+                    .unwrap_or_else(|e| panic!("stop {}: {f}: {e}", &stop[..1]))
+            })
+            .collect();
+        let declares = |name: &str| {
+            sources.iter().any(|s| s.contains(&format!("fn {name}(")) || s.contains(&format!("fn {name}<")))
+        };
+        let has_word = |word: &str| sources.iter().any(|s| s.contains(word));
+        for span in spans {
+            let name = match span.split_once("::") {
+                Some((ty, name)) if ty.starts_with(char::is_uppercase) => name,
+                Some(_) => continue, // a module's path: tests/tools/names.rs reads it
+                None => span,
+            };
+            if !name.chars().all(|c| c.is_alphanumeric() || c == '_') || name.is_empty() {
+                continue;
+            }
+            if name.starts_with(char::is_lowercase) {
+                assert!(declares(name), "docs/READING.md stop {}: no fn {name} in {files:?}", &stop[..1]);
+            } else {
+                assert!(has_word(name), "docs/READING.md stop {}: no {name} in {files:?}", &stop[..1]);
+            }
+        }
+    }
+}
+
 #[test]
 fn the_reader_of_stops_reads_a_stop() {
     let doc = "1. **`src/a.rs` — `Thing::run`**\n\n12. **`src/b.rs` — `go`**\n";
@@ -89,7 +142,7 @@ fn the_reader_of_stops_reads_a_stop() {
 
 /// The code, its help and its documents cite docs/PROTOCOL.md,
 /// never a file outside the repository that a reader of the checkout
-/// does not have (`shared/protocol.md`).
+/// does not have (shared/protocol.md, the draft the protocol began as).
 #[test]
 fn nothing_cites_the_protocol_outside_the_repository() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

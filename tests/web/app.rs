@@ -49,9 +49,9 @@ fn the_header_never_cuts_a_label_at_360_390_and_1280_px() {
         (360, 740, "pt-BR"),
     ] {
         let ana = logged_in_speaking(&url, "ana", width, height, lang);
-        // A device name as long as names go.
+        // One's display name as long as they go (64 characters).
         ana.exec(
-            "document.getElementById('me').textContent = 'ana · browser-with-a-very-long-name-32'",
+            "document.querySelector('#me .me-name').textContent = 'Ana María de los Ángeles Fernández-Villanueva, TA of the lab 3'",
             json!([]),
         );
         assert_labels_fit(&ana, &format!("the chat list at {width} px in {lang}"));
@@ -376,7 +376,7 @@ fn the_little_things_name_scope_suggestions_and_avatars() {
         "{suggested}"
     );
     // Initials on a colour that is the same for the same name, wherever it is drawn.
-    let faces = ana.exec("return [...document.querySelectorAll('#chat-list .avatar')].map(a => [a.firstChild.textContent, a.style.background])", json!([]));
+    let faces = ana.exec("return [...document.querySelectorAll('#chat-list .avatar')].map(a => [a.dataset.initials, a.style.background])", json!([]));
     let faces = faces.as_array().unwrap();
     assert!(
         faces.iter().any(|f| f[0] == json!("B")) && faces.iter().any(|f| f[0] == json!("L")),

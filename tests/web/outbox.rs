@@ -204,13 +204,13 @@ fn a_file_the_server_refuses_is_said_in_words_as_an_error() {
         let ana = support::webapp::logged_in(&url, "ana", width, height);
         open_chat(&ana, "bob");
         ana.wait_for("document.getElementById('attach')");
-        // Too big: refused before a byte is read, and the connection stays.
+        // Too big: said when it is picked, in the error colour, Send off: nothing is sent, and the connection stays.
         let before = ana.exec("return document.querySelectorAll('#messages .msg.mine').length", json!([]));
-        send_file(&ana, "big.bin", "application/octet-stream", &noise(1024 * 1024 + 1, 3), "");
-        let said = banner(&ana);
-        assert_eq!(said[0], json!("not sent: This file is too big: the limit is 1.0 MB"));
-        assert_eq!(said[1], json!(true), "an error's banner");
-        assert_eq!(said[2], json!("rgb(179, 38, 30)"), "in the error colour");
+        attach(&ana, "big.bin", "application/octet-stream", &noise(1024 * 1024 + 1, 3));
+        let why = "document.querySelector('#attach-bar .attach-why')";
+        ana.wait_for(why);
+        let said = ana.exec(&format!("return [{why}.textContent, getComputedStyle({why}).color, document.getElementById('attach-send').disabled]"), json!([]));
+        assert_eq!(said, json!(["This file is too big: the limit is 1.0 MB", "rgb(179, 38, 30)", true]));
         assert_eq!(
             ana.exec("return document.querySelectorAll('#messages .msg.mine').length", json!([])),
             before
@@ -220,7 +220,7 @@ fn a_file_the_server_refuses_is_said_in_words_as_an_error() {
             json!("status online")
         );
         shot(&ana, &format!("file-too-big-{width}"));
-        ana.click("#banner-close");
+        ana.click("#attach-bar button.icon");
         // Over the quota (what the earlier turn stored counts too): the server's refusal, in words.
         let mut quota = String::new();
         for round in 0..3 {

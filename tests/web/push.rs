@@ -5,7 +5,8 @@
 //! chromium's push service being out of reach here), carrying what the
 //! server sent to the test's push service, decrypted, shows the chat's
 //! notification with the page closed; and what its tap opens, `/#chat=`,
-//! opens that chat.
+//! opens that chat. With previews off, the notification names neither
+//! the sender nor the room.
 //!
 //! The boundary replaced: `PushManager.subscribe` answers the subscription
 //! the test made (its keys are the test's, so that it can decrypt what
@@ -69,22 +70,40 @@ fn the_switch_subscribes_and_a_push_shows_the_chats_notification_with_the_page_c
     let pushes = service.wait_for("bob", 1, Duration::from_secs(15));
     assert_eq!(pushes.len(), 1);
     let payload = subscriber.decrypt(&pushes[0].body).unwrap();
-    bob.cdp(
-        "ServiceWorker.deliverPushMessage",
-        json!({ "origin": url, "registrationId": registration, "data": payload }),
-    );
+    // With previews off, a room's message: its notification names
+    // neither ana nor the room.
+    assert_eq!(raw.request("JOIN:#lab"), "OK");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    assert_eq!(raw.request("PREVIEWS:OFF"), "OK");
+    assert!(ana.request("MSG:#lab:r1:the secret plan").starts_with("OK:r1:"));
+    let pushes = service.wait_for("bob", 2, Duration::from_secs(15));
+    assert_eq!(pushes.len(), 2);
+    let hidden = subscriber.decrypt(&pushes[1].body).unwrap();
+    for data in [payload, hidden] {
+        bob.cdp(
+            "ServiceWorker.deliverPushMessage",
+            json!({ "origin": url, "registrationId": registration, "data": data }),
+        );
+    }
 
     // The notification, read back from a page of the app opened again.
     bob.goto(&url);
     let shown = bob.wait_for(
-        "window.shown?.length ? window.shown : (navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => { window.shown = ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon })); }), null)",
+        "window.shown?.length >= 2 ? window.shown : (navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => { window.shown = ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon })); }), null)",
     );
-    let shown: Vec<Value> = serde_json::from_value(shown).unwrap();
-    assert_eq!(shown.len(), 1, "{shown:?}");
-    assert_eq!(shown[0]["title"], "ana");
-    assert_eq!(shown[0]["body"], "lunch at noon?");
-    assert_eq!(shown[0]["tag"], "chat:ana");
-    assert!(shown[0]["icon"].as_str().unwrap().ends_with("/icon-192.png"));
+    let mut shown: Vec<Value> = serde_json::from_value(shown).unwrap();
+    shown.sort_by_key(|n| n["tag"].as_str().unwrap_or("").to_string());
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert_eq!(shown[1]["title"], "ana");
+    assert_eq!(shown[1]["body"], "lunch at noon?");
+    assert_eq!(shown[1]["tag"], "chat:ana");
+    assert!(shown[1]["icon"].as_str().unwrap().ends_with("/icon-192.png"));
+    assert_eq!(
+        (&shown[0]["title"], &shown[0]["body"]),
+        (&json!("wachat"), &json!("New message")),
+        "{shown:?}"
+    );
+    assert_eq!(shown[0]["tag"], "chat:#lab");
 
     // Its tap, with no window of the app open, opens /#chat=ana: that chat.
     log_in_again(&bob, &format!("{url}/#chat=ana"), "bob");

@@ -1,8 +1,15 @@
 //! What `--store` says ([`parse_store`]): the hosts of a cluster's
 //! database, the keywords to connect to each alone, with the deadlines
-//! every connection to them keeps (`db/mod.rs` makes and pools the
-//! connections). libpq reads the string; the hosts are told apart here
-//! only so that the node chooses which to try first.
+//! every connection to them keeps ([`super`] makes and pools the
+//! connections). libpq reads the string. It would go round several hosts
+//! of one string itself, but not within a deadline: a node connects with
+//! libpq's asynchronous steps (`PQconnectPoll`, so that it can give up
+//! on time: [`super::postgres`]), which have no timeout of their own
+//! (libpq ignores `connect_timeout` there): a frozen host would take the
+//! whole attempt's time, and the hosts after it would never be tried. So
+//! the hosts are told apart here, and the node gives each its own
+//! deadline and tries first the one where the primary was last found
+//! ([`super::Db::connect`]).
 
 use std::time::Duration;
 

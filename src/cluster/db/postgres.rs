@@ -43,6 +43,8 @@ use postgres_types::Kind;
 use postgres_types as types;
 use postgres_types::{FromSql, ToSql, Type};
 
+use crate::sys::socket::{self, Waiting};
+
 /// A parameter of a statement.
 pub type Param<'a> = &'a (dyn ToSql + Sync);
 
@@ -167,51 +169,17 @@ impl fmt::Debug for Row {
     }
 }
 
-/// What names a column of a [`Row`]: its place, or its name.
-pub trait RowIndex {
-    fn index(&self, columns: &[Column]) -> Option<usize>;
-}
-
-impl RowIndex for usize {
-    fn index(&self, columns: &[Column]) -> Option<usize> {
-        (*self < columns.len()).then_some(*self)
-    }
-}
-
-impl RowIndex for str {
-    fn index(&self, columns: &[Column]) -> Option<usize> {
-        columns.iter().position(|c| c.name == self)
-    }
-}
-
-impl<T: RowIndex + ?Sized> RowIndex for &T {
-    fn index(&self, columns: &[Column]) -> Option<usize> {
-        (**self).index(columns)
-    }
-}
-
 impl Row {
-    /// The value of column `idx` as a `T`; panics if there is no such
-    /// column or it does not convert (a bug of the query, not of the data:
-    /// use [`Row::try_get`] otherwise).
-    pub fn get<'a, I: RowIndex + fmt::Debug, T: FromSql<'a>>(&'a self, idx: I) -> T {
-        match self.try_get(&idx) {
-            Ok(value) => value,
-            Err(e) => panic!("column {idx:?}: {e}"),
-        }
-    }
-
-    /// The value of column `idx` as a `T`.
-    pub fn try_get<'a, I: RowIndex + fmt::Debug, T: FromSql<'a>>(&'a self, idx: I) -> Result<T, Error> {
-        let columns = &self.rows.columns;
-        let i = idx.index(columns).ok_or_else(|| Error::conversion(format!("no column {idx:?}")))?;
-        let ty = &columns[i].type_;
+    /// The value of column `i` as a `T`; panics if there is no such
+    /// column or it does not convert: a bug of the query, not of the
+    /// data (a column that may be NULL is read as an `Option`).
+    pub fn get<'a, T: FromSql<'a>>(&'a self, i: usize) -> T {
+        let ty = &self.rows.columns.get(i).unwrap_or_else(|| panic!("no column {i}")).type_;
         if !T::accepts(ty) {
-            let rust = std::any::type_name::<T>();
-            return Err(Error::conversion(format!("a {ty} column is not read as {rust}")));
+            panic!("column {i}: a {ty} column is not read as {}", std::any::type_name::<T>());
         }
         let raw = self.rows.result.value(self.row, i);
-        T::from_sql_nullable(ty, raw).map_err(|e| Error::conversion(format!("column {idx:?}: {e}")))
+        T::from_sql_nullable(ty, raw).unwrap_or_else(|e| panic!("column {i}: {e}"))
     }
 }
 
@@ -487,7 +455,10 @@ impl Client {
     /// false if `until` came first.
     fn ready(&self, write: bool, until: Option<Instant>) -> Result<bool, Error> {
         let fd = self.conn.socket().map_err(|e| Error::connection(e.to_string()))?;
-        let events = if write { libc::POLLOUT } else { libc::POLLIN };
+        // SAFETY: the socket is libpq's, open as long as `self.conn` is,
+        // which outlives this call.
+        let libpqs = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let events = if write { socket::WRITABLE } else { socket::READABLE };
         loop {
             let ms = match until {
                 None => -1,
@@ -496,13 +467,11 @@ impl Client {
                     left => left.as_millis().clamp(1, i32::MAX as u128) as i32,
                 },
             };
-            let mut poll = libc::pollfd { fd, events, revents: 0 };
-            // SAFETY: one pollfd, on the stack, for the call's length.
-            match unsafe { libc::poll(&mut poll, 1, ms) } {
-                n if n > 0 => return Ok(true),
-                0 => {}
-                _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-                _ => return Err(Error::connection(io::Error::last_os_error().to_string())),
+            match socket::poll(&mut [Waiting::new(&libpqs, events)], ms) {
+                Ok(0) => {}
+                Ok(_) => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::connection(e.to_string())),
             }
         }
     }
@@ -574,12 +543,6 @@ impl Transaction<'_> {
     pub fn commit(mut self) -> Result<(), Error> {
         self.done = true;
         self.client.batch_execute("COMMIT")
-    }
-
-    /// `ROLLBACK`.
-    pub fn rollback(mut self) -> Result<(), Error> {
-        self.done = true;
-        self.client.batch_execute("ROLLBACK")
     }
 }
 

@@ -274,7 +274,7 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
     }
     let end = (part.offset + part.data.len() as u64) as i64;
     let row = tx.query_opt("SELECT received FROM file_blobs WHERE file = $1", &[&part.file]).or_ko(DOING)?;
-    let received = row.map_or(0, |row| row.get::<_, i64>(0));
+    let received = row.map_or(0, |row| row.get::<i64>(0));
     if received >= end {
         return Ok(Ok(false));
     }

@@ -3,9 +3,11 @@
 //! connection, as in `wachat serve`, each TLS with the suite's link key.
 //! The first frame is the server's `HELLO`: the door checks who is
 //! speaking (its name, the suite's name, the key its connection showed
-//! against its roster fingerprint), answers `OK:<last>`, then takes its
-//! numbered frames and answers each (`ACK`, or what a case's
-//! [`FrameRule`] says), noting every one for the cases.
+//! against its roster fingerprint), answers `OK:<last>`, then reads its
+//! frames with the server's own table of families and answers each in
+//! one `match` on the family, as `wachat serve`'s acceptor does: a told
+//! one at once, a numbered one with `ACK` or what a case's [`FrameRule`]
+//! says, noting every one for the cases.
 //!
 //! Every line goes to the peer's transcript, labelled `in<k>` (the k-th
 //! connection to the door).
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::peer::{FrameRule, Peer, TheirHello};
 use crate::conform::wire::Conn;
 use crate::protocol::Code;
-use crate::protocol::link::{Answer, Frame, Opening};
+use crate::protocol::link::{Answer, FileFrame, Frame, MessageFrame, Opening};
 use crate::protocol::names::fold;
 
 /// The suite's link port, opened and closed as the cases ask (a peer
@@ -179,8 +181,11 @@ fn hello_of(peer: &Peer, conn: &mut Conn, mut hello: TheirHello) -> bool {
     conn.send(&Answer::Hello(peer.resume()).to_string()).is_ok()
 }
 
-/// The stream: each numbered frame answered in order, as a case's rule
-/// says or with `ACK`; ends when the link closes or a rule closes it.
+/// The stream: each frame read with the server's own grammar (the table
+/// of families, `protocol::link::FAMILIES`) and answered in order by its
+/// family, as the suite plays a peer: a told one at once, a numbered one
+/// as a case's rule says or with `ACK`. Ends when the link closes or a
+/// rule closes it.
 fn take_frames(peer: &Peer, conn: &mut Conn) {
     // A linked server sends PING every half --timeout: an hour of silence
     // is a link that is gone (the door's close cuts it sooner).
@@ -195,105 +200,90 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 continue;
             }
         };
-        let (n, id) = match &frame {
-            Frame::Ping => {
-                let _ = conn.send("PONG");
-                continue;
-            }
+        let told = match &frame {
+            Frame::Ping => "PONG".to_string(),
             Frame::Quit => {
                 let _ = conn.send("OK");
                 conn.close();
                 return;
             }
+            Frame::Message(_) | Frame::Room(_) | Frame::File(FileFrame::File { .. }) => {
+                if take_numbered(peer, conn, frame) {
+                    continue;
+                }
+                return;
+            }
             // The suite's peer has no users to ring: it answers a call's
             // signal as a server that does not carry calls (§27).
-            Frame::Call { .. } => {
-                let no = Answer::Ko(
-                    None,
-                    Code::BadRequest,
-                    "the conformance suite's peer carries no calls".into(),
-                );
-                if conn.send(&no.to_string()).is_err() {
-                    return;
-                }
-                continue;
+            Frame::Call(_) => {
+                let why = "the conformance suite's peer carries no calls";
+                Answer::Ko(None, Code::BadRequest, why.into()).to_string()
             }
             // 1.3: a search of the suite's people: it has one, whose name
             // is the start searched for, never seen (`people_across`).
-            Frame::People { start, .. } => {
-                peer.change(|s| s.searched.push(start.clone()));
-                if conn.send(&format!("OK:1\n{start}:UNKNOWN")).is_err() {
-                    return;
-                }
-                continue;
+            Frame::People(search) => {
+                peer.change(|s| s.searched.push(search.start.clone()));
+                format!("OK:1\n{}:UNKNOWN", search.start)
             }
             // 1.3: a user's profile, told: the suite shows no profiles.
-            Frame::Profile { .. } | Frame::Photo { .. } => {
-                if conn.send("OK").is_err() {
-                    return;
-                }
-                continue;
-            }
+            Frame::Profile(_) => "OK".to_string(),
             // 1.3: the server's users' presence, noted for the cases.
-            Frame::Presence { seen } => {
+            Frame::Presence(presence) => {
                 peer.change(|s| {
                     s.presence_frames.push(Instant::now());
-                    s.presence.extend(seen.iter().cloned());
+                    s.presence.extend(presence.seen.iter().cloned());
                 });
-                if conn.send("OK").is_err() {
-                    return;
-                }
-                continue;
+                "OK".to_string()
             }
-            Frame::Upload { .. } | Frame::Part { .. } => {
-                let answer = peer.change(|s| s.take_file_frame(&frame));
-                if conn.send(&answer).is_err() {
-                    return;
-                }
-                continue;
-            }
-            Frame::Msg { n, id, .. } | Frame::Status { n, id, .. } | Frame::File { n, id, .. } => {
-                (*n, id.clone())
-            }
-            // The suite is the home of no room: a room's JOIN or LEAVE is
-            // taken like any frame, and no case has a rule for it.
-            Frame::Join { n, .. } | Frame::Leave { n, .. } => (*n, String::new()),
+            Frame::File(file) => peer.change(|s| s.take_file_frame(file)),
         };
-        let rule = match &frame {
-            Frame::Msg { .. } | Frame::File { .. } => peer.take_rule(&id),
-            _ => None,
-        };
-        match rule {
-            None => {
-                // Answered before it is noted: a case that acts on the note
-                // (goes down) does so after the ACK left.
-                let sent = conn.send(&Answer::Ack(n).to_string());
-                peer.note_frame(frame, true, true);
-                if sent.is_err() {
-                    return;
-                }
-            }
-            Some(FrameRule::Refuse(code, why)) => {
-                peer.note_frame(frame, false, false);
-                let _ = conn.send(&format!("KO:{n}:{}:{why}", code.as_str()));
-                if Answer::for_now(code) {
-                    conn.note("the suite refused it for now, and closes the link (§27)");
-                    conn.close();
-                    return;
-                }
-            }
-            Some(FrameRule::Lose) => {
-                peer.note_frame(frame, false, false);
-                conn.note("the suite closes the link without an answer, the frame not taken");
+        if conn.send(&told).is_err() {
+            return;
+        }
+    }
+}
+
+/// A numbered frame, answered as a case's rule for its message says, or
+/// with `ACK`; false once the link is closed.
+fn take_numbered(peer: &Peer, conn: &mut Conn, frame: Frame) -> bool {
+    let Some(n) = frame.number() else { return true };
+    let rule = match &frame {
+        Frame::Message(MessageFrame::Msg { id, .. }) | Frame::File(FileFrame::File { id, .. }) => {
+            peer.take_rule(id)
+        }
+        // The suite is the home of no room: a room's JOIN or LEAVE is
+        // taken like any frame, and no case has a rule for it.
+        _ => None,
+    };
+    match rule {
+        None => {
+            // Answered before it is noted: a case that acts on the note
+            // (goes down) does so after the ACK left.
+            let sent = conn.send(&Answer::Ack(n).to_string());
+            peer.note_frame(frame, true, true);
+            sent.is_ok()
+        }
+        Some(FrameRule::Refuse(code, why)) => {
+            peer.note_frame(frame, false, false);
+            let _ = conn.send(&format!("KO:{n}:{}:{why}", code.as_str()));
+            if Answer::for_now(code) {
+                conn.note("the suite refused it for now, and closes the link (§27)");
                 conn.close();
-                return;
+                return false;
             }
-            Some(FrameRule::TakeSilently) => {
-                peer.note_frame(frame, true, false);
-                conn.note("the suite took the frame, and closes the link before its ACK");
-                conn.close();
-                return;
-            }
+            true
+        }
+        Some(FrameRule::Lose) => {
+            peer.note_frame(frame, false, false);
+            conn.note("the suite closes the link without an answer, the frame not taken");
+            conn.close();
+            false
+        }
+        Some(FrameRule::TakeSilently) => {
+            peer.note_frame(frame, true, false);
+            conn.note("the suite took the frame, and closes the link before its ACK");
+            conn.close();
+            false
         }
     }
 }

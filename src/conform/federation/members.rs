@@ -20,7 +20,7 @@ use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::link::OpenedLink;
 use crate::conform::case::check;
 use crate::conform::{Failure, Group};
-use crate::protocol::link::{Answer, Frame};
+use crate::protocol::link::{Answer, Frame, RoomFrame};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Presence};
 
@@ -57,7 +57,11 @@ fn room_members_announced(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let (want_user, want_room) = (fold(&ctx.address("b")), fold(&format!("{room}@{}", ctx.them())));
     let announced = ctx.peer.wait_for(ctx.redial_deadline(), |s| {
         s.taken.iter().find_map(|t| match &t.frame {
-            Frame::Join { user, room, .. } if fold(user) == want_user && fold(room) == want_room => Some(()),
+            Frame::Room(RoomFrame { user, room, joined: true, .. })
+                if fold(user) == want_user && fold(room) == want_room =>
+            {
+                Some(())
+            }
             _ => None,
         })
     });

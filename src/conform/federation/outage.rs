@@ -16,7 +16,7 @@ use super::sending::{bounce, frame_of};
 use crate::conform::case::check;
 use crate::conform::messages::next_msg;
 use crate::conform::{Failure, Group};
-use crate::protocol::link::{Frame, LinkState};
+use crate::protocol::link::{Frame, LinkState, MessageFrame};
 
 pub fn cases() -> Vec<LinkCase> {
     let c = |name, section, run| case(Group::Outage, name, section, run);
@@ -66,7 +66,7 @@ fn peer_down_then_back(ctx: &mut LinkCtx) -> Result<(), Failure> {
         let taken = frame_of(ctx, &format!("d{}", i + 1))?;
         let n = taken.frame.number().unwrap_or(0);
         let got_ts = match &taken.frame {
-            Frame::Msg { ts, .. } => *ts,
+            Frame::Message(MessageFrame::Msg { ts, .. }) => *ts,
             _ => 0,
         };
         let want = format!("d{} numbered after the one before, with <ts> {ts}", i + 1);
@@ -112,8 +112,13 @@ fn full_queue_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
     // what waited when it said KO:FULL, the frames of earlier cases that
     // were still waiting (a status, say) included. Exactly --link-queue-max.
     let came: Vec<Frame> = ctx.peer.seen().taken[mark..].iter().map(|t| t.frame.clone()).collect();
-    let upto = came.iter().position(|f| matches!(f, Frame::Msg { id, .. } if *id == last)).unwrap_or(0) + 1;
-    let messages = came[..upto].iter().filter(|f| matches!(f, Frame::Msg { .. })).count();
+    let upto = came
+        .iter()
+        .position(|f| matches!(f, Frame::Message(MessageFrame::Msg { id, .. }) if *id == last))
+        .unwrap_or(0)
+        + 1;
+    let messages =
+        came[..upto].iter().filter(|f| matches!(f, Frame::Message(MessageFrame::Msg { .. }))).count();
     check(
         messages <= max && upto == max,
         format!("KO:FULL when {max} frames waited"),

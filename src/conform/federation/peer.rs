@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::conform::wire::Transcript;
 use crate::protocol::Code;
-use crate::protocol::link::{Frame, LinkState};
+use crate::protocol::link::{FileFrame, Frame, LinkState, MessageFrame};
 use crate::protocol::names::fold;
 
 /// Who the suite is in the network, and where the server under test is.
@@ -111,14 +111,14 @@ pub struct Seen {
 impl Seen {
     /// The door takes a file's `UPLOAD` or `PART` as §27 says an acceptor
     /// does: its answer.
-    pub(super) fn take_file_frame(&mut self, frame: &Frame) -> String {
+    pub(super) fn take_file_frame(&mut self, frame: &FileFrame) -> String {
         match frame {
-            Frame::Upload { file, size, sha256, .. } => {
+            FileFrame::Upload { file, size, sha256, .. } => {
                 let entry =
                     self.files.entry(file.clone()).or_insert_with(|| (*size, sha256.clone(), Vec::new()));
                 format!("OK:{}", entry.2.len())
             }
-            Frame::Part { file, offset, data } => {
+            FileFrame::Part { file, offset, data } => {
                 let Some((size, _, bytes)) = self.files.get_mut(file) else {
                     return format!("KO:UNKNOWN_FILE:no file {file} was announced");
                 };
@@ -135,7 +135,7 @@ impl Seen {
                 }
                 format!("OK:{}", bytes.len())
             }
-            _ => "KO:BAD_REQUEST:not a file's frame".into(),
+            FileFrame::File { .. } => "KO:BAD_REQUEST:a FILE is numbered, not told".into(),
         }
     }
 }
@@ -249,7 +249,7 @@ impl Peer {
             s.taken
                 .iter()
                 .filter(new)
-                .find(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id))
+                .find(|t| matches!(&t.frame, Frame::Message(MessageFrame::Msg { id: i, .. }) if i == id))
                 .cloned()
         })
     }
@@ -258,13 +258,20 @@ impl Peer {
     /// answered.
     pub fn any_msg(&self, id: &str, deadline: Instant) -> Option<ReadFrame> {
         self.wait_for(deadline, |s| {
-            s.taken.iter().find(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).cloned()
+            s.taken
+                .iter()
+                .find(|t| matches!(&t.frame, Frame::Message(MessageFrame::Msg { id: i, .. }) if i == id))
+                .cloned()
         })
     }
 
     /// How many frames of message `id` the door read (replays included).
     pub fn frames_of(&self, id: &str) -> usize {
-        self.seen().taken.iter().filter(|t| matches!(&t.frame, Frame::Msg { id: i, .. } if i == id)).count()
+        self.seen()
+            .taken
+            .iter()
+            .filter(|t| matches!(&t.frame, Frame::Message(MessageFrame::Msg { id: i, .. }) if i == id))
+            .count()
     }
 
     /// The first `FILE` frame of message `id` the door acknowledged, and
@@ -272,10 +279,11 @@ impl Peer {
     /// announced.
     pub fn file_frame(&self, id: &str, deadline: Instant) -> Option<(Frame, Option<Received>)> {
         self.wait_for(deadline, |s| {
-            let found =
-                s.taken.iter().find(|t| t.acked && matches!(&t.frame, Frame::File { id: i, .. } if i == id));
+            let found = s.taken.iter().find(|t| {
+                t.acked && matches!(&t.frame, Frame::File(FileFrame::File { id: i, .. }) if i == id)
+            });
             let frame = found?.frame.clone();
-            let Frame::File { file, .. } = &frame else { return None };
+            let Frame::File(FileFrame::File { file, .. }) = &frame else { return None };
             let bytes = s.files.get(file).map(|(_, sha, bytes)| (sha.clone(), bytes.clone()));
             Some((frame, bytes))
         })
@@ -289,7 +297,7 @@ impl Peer {
                 .find(|t| {
                     t.acked
                         && !t.again
-                        && matches!(&t.frame, Frame::Status { id: i, state: st, .. } if i == id && *st == state)
+                        && matches!(&t.frame, Frame::Message(MessageFrame::Status { id: i, state: st, .. }) if i == id && *st == state)
                 })
                 .cloned()
         })

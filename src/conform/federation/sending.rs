@@ -17,7 +17,7 @@ use crate::conform::case::check;
 use crate::conform::messages::{next_msg, send_msg};
 use crate::conform::wire::Conn;
 use crate::conform::{Failure, Group};
-use crate::protocol::link::{Frame, LinkState, ReadBounce};
+use crate::protocol::link::{FileFrame, Frame, LinkState, MessageFrame, ReadBounce};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Event, HistoryLine, MsgState};
 
@@ -93,7 +93,7 @@ fn message_frame(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let taken = frame_of(ctx, "b1")?;
     let want = format!("MSG:<n>:{}:{}:b1:{ts}:{text}", ctx.address("b"), ctx.remote("a"));
     match &taken.frame {
-        Frame::Msg { from, to, ts: got_ts, text: got, .. }
+        Frame::Message(MessageFrame::Msg { from, to, ts: got_ts, text: got, .. })
             if fold(from) == fold(&ctx.address("b"))
                 && fold(to) == fold(&ctx.remote("a"))
                 && *got_ts == ts
@@ -128,7 +128,7 @@ fn statuses_sent(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// the suite's.
 fn status_names(ctx: &LinkCtx, taken: Option<ReadFrame>, want: String) -> Result<(), Failure> {
     match taken.map(|t| t.frame) {
-        Some(Frame::Status { reader, author, .. })
+        Some(Frame::Message(MessageFrame::Status { reader, author, .. }))
             if fold(&reader) == fold(&ctx.address("b")) && fold(&author) == fold(&ctx.remote("a")) =>
         {
             Ok(())
@@ -298,7 +298,9 @@ fn file_sent_before_its_message(ctx: &mut LinkCtx) -> Result<(), Failure> {
         .peer
         .file_frame("f1", ctx.redial_deadline())
         .ok_or_else(|| Failure::new(want, "no FILE frame of f1"))?;
-    let Frame::File { text, .. } = &frame else { return Err(Failure::new(want, frame.to_string())) };
+    let Frame::File(FileFrame::File { text, .. }) = &frame else {
+        return Err(Failure::new(want, frame.to_string()));
+    };
     check(text.as_escaped() == "📎 lab3.bin (30 KB) for friday", want, frame.to_string())?;
     match got {
         Some((announced, got)) if announced == sha && got == bytes => Ok(()),

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::protocol::action::{MAX_TARGET_ID, check_sent_id};
-use crate::protocol::names::{check_device, check_id, check_name};
+use crate::protocol::names::{check_device, check_id, check_name, check_user};
 use crate::protocol::{Chat, Code, Ko, split_fields};
 
 pub(super) fn bad(reason: impl Into<String>) -> Ko {
@@ -20,25 +20,26 @@ pub(super) fn fields<'a>(line: &'a str, n: usize, shape: &str) -> Result<Vec<&'a
     split_fields(line, n).ok_or_else(|| bad(format!("expected {shape}")))
 }
 
-pub(super) fn user(name: &str) -> Result<String, Ko> {
+/// One's own account, as a first frame names it (`LOGIN`, `REGISTER`,
+/// `REDEEM`, `PAIR`): a name of this server, where `@` says a device.
+pub(super) fn account(name: &str) -> Result<String, Ko> {
     check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
     Ok(name.to_string())
 }
 
-/// `<user>` or (1.3, §27) an address `<user>@<server>`: whether this
-/// server knows the server is its to say.
-pub(super) fn user_or_address(field: &str) -> Result<String, Ko> {
-    match Chat::parse(field) {
-        Ok(Chat::User(name)) => Ok(name),
-        _ => user(field),
-    }
+/// A user a request names: `<user>` or (1.3, §27) an address
+/// `<user>@<server>` ([`check_user`], the one grammar of a user);
+/// whether this server knows the server is its to say.
+pub(super) fn user(field: &str) -> Result<String, Ko> {
+    check_user(field).map_err(|e| bad(format!("bad user name: {e}")))?;
+    Ok(field.to_string())
 }
 
 /// `<user>` or (1.2) `<user>@<device>`.
 pub(super) fn user_at(field: &str) -> Result<(String, Option<String>), Ko> {
     match field.split_once('@') {
-        None => Ok((user(field)?, None)),
-        Some((name, device)) => Ok((user(name)?, Some(self::device(device)?))),
+        None => Ok((account(field)?, None)),
+        Some((name, device)) => Ok((account(name)?, Some(self::device(device)?))),
     }
 }
 

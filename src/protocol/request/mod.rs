@@ -31,14 +31,13 @@ use std::num::IntErrorKind;
 
 pub use fields::{MAX_PEOPLE, MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
 use fields::{
-    bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at,
-    user_or_address,
+    account, bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at,
 };
 
 use super::action::{MAX_REACTION_BYTES, is_reaction};
 use super::call::Signal;
 use super::moderation::{ActionFrame, ModAction, REQUEST_WORDS};
-use super::names::{check_address, check_id, check_name};
+use super::names::{check_id, check_name, check_user};
 use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
@@ -95,10 +94,13 @@ pub enum Request {
     P2p {
         port: u16,
     },
+    /// `PEER:<user>`; 1.3: an address names a user of another server,
+    /// which P2P does not reach (`KO:BAD_REQUEST`, said so).
     Peer {
         user: String,
     },
-    /// 1.1: is `user` online, and if not, since when.
+    /// 1.1: is `user` online, and if not, since when; 1.3: `user` may be
+    /// an address (`bob@lab2`), as its server said.
     LastSeen {
         user: String,
     },
@@ -155,7 +157,8 @@ pub enum Request {
     },
     /// 1.2: your message `id` to `to` is deleted for everyone; or, with
     /// an `author` (`DELETE:<#room>:<id>:<author>`, for a room's admins),
-    /// that author's message `id` in the room.
+    /// that author's message `id` in the room (1.3: an author of another
+    /// server, `bob@lab2`, in a room homed here).
     Delete {
         to: Chat,
         id: String,
@@ -256,6 +259,7 @@ pub enum Request {
         user: String,
     },
     /// `UNBLOCK:<user>`: what they send from now on reaches you again.
+    /// (1.3: `<user>` may be an address, `bob@lab2`, for both.)
     Unblock {
         user: String,
     },
@@ -302,7 +306,8 @@ pub enum Request {
     Hidden,
     /// 1.2 (§25): `STAR:<chat>:<from>:<id>` or `UNSTAR:<chat>:<from>:<id>`
     /// (`starred` false): `from`'s message `id` of `chat` is starred (or
-    /// no more) on every device.
+    /// no more) on every device; 1.3: `from` may be an address, a
+    /// message from another server.
     Star {
         chat: Chat,
         from: String,
@@ -630,17 +635,17 @@ fn first_frame(line: &str) -> Result<Request, Ko> {
             // throttled, not a malformed request.
             let code = f[2].to_string();
             check_id(&code).map_err(|_| bad(format!("bad link code {:?}", truncate(&code, 64))))?;
-            Request::Pair { user: user(name)?, device: device(dev)?, code }
+            Request::Pair { user: account(name)?, device: device(dev)?, code }
         }
         "REGISTER" => {
             let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
-            Request::Register { user: user(f[1])?, email: email(f[2])?, password: password(f[3])? }
+            Request::Register { user: account(f[1])?, email: email(f[2])?, password: password(f[3])? }
         }
         "REDEEM" => {
             let f = fields(line, 5, "REDEEM:<code>:<user>:<email>:<password>")?;
             let code = f[1].to_string();
             check_id(&code).map_err(|_| bad(format!("bad invite code {:?}", truncate(&code, 64))))?;
-            Request::Redeem { code, user: user(f[2])?, email: email(f[3])?, password: password(f[4])? }
+            Request::Redeem { code, user: account(f[2])?, email: email(f[3])?, password: password(f[4])? }
         }
         other => return Err(unknown(other)),
     })
@@ -686,16 +691,14 @@ fn conversation(line: &str) -> Result<Request, Ko> {
             }
         }
         "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
-        "LASTSEEN" => Request::LastSeen { user: user_or_address(fields(line, 2, "LASTSEEN:<user>")?[1])? },
+        "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
         "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
         // A name's start is a name's shape: 1 to 32 of its characters.
         "PEOPLE" => {
             let f = fields(line, 2, "PEOPLE:<the start of a user name>")?;
             // 1.3 (§27): `<start>@<server>` asks another server; whether
             // this server knows it is the server's to say.
-            if check_address(f[1]).is_err() {
-                check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
-            }
+            check_user(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
             Request::People { prefix: f[1].to_string() }
         }
         other => return Err(unknown(other)),
@@ -811,12 +814,10 @@ fn file_request(line: &str) -> Result<Request, Ko> {
         }
         "FILEOF" => {
             let f = fields(line, 4, "FILEOF:<#room or user>:<from>:<id>")?;
-            // 1.3: `<from>` may be an address (`ana@lab1`), as a chat may.
-            let from = match chat(f[2])? {
-                Chat::User(from) => from,
-                Chat::Room(_) => return Err(bad("FILEOF's <from> is a user, not a #room")),
-            };
-            Request::FileOf { chat: chat(f[1])?, from, id: id(f[3])? }
+            if f[2].starts_with('#') {
+                return Err(bad("FILEOF's <from> is a user, not a #room"));
+            }
+            Request::FileOf { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])? }
         }
         other => return Err(unknown(other)),
     })
@@ -911,7 +912,7 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             if peer.starts_with('#') {
                 return Err(bad(format!("{peer} is a room: only a user can be called")));
             }
-            Ok(Request::Turn { peer: Some(callee(peer)?) })
+            Ok(Request::Turn { peer: Some(user(peer)?) })
         }
         _ => {
             let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
@@ -924,7 +925,7 @@ fn call_request(line: &str) -> Result<Request, Ko> {
             if matches!(signal, Signal::End(_)) {
                 return Err(bad("END is the server's: send HANGUP or DECLINE"));
             }
-            Ok(Request::Call { peer: callee(peer)?, id: fields::id(id)?, signal })
+            Ok(Request::Call { peer: user(peer)?, id: fields::id(id)?, signal })
         }
     }
 }
@@ -963,14 +964,4 @@ fn push_request(line: &str) -> Result<Request, Ko> {
         },
         other => return Err(unknown(other)),
     })
-}
-
-/// The user a call names: a name or (1.3, §27) an address `bob@lab2`,
-/// whose server the call's signals cross to (`server::calls_across`; a
-/// server without `--peers` refuses the `@`).
-fn callee(peer: &str) -> Result<String, Ko> {
-    match chat(peer)? {
-        Chat::User(user) => Ok(user),
-        Chat::Room(room) => Err(bad(format!("#{room} is a room: only a user can be called"))),
-    }
 }

@@ -106,6 +106,28 @@ fn every_request_round_trips() {
         "STAR:bob:bob:m1",
         "UNSTAR:#lab3:ana:2024-05-01_17",
         "STARRED",
+        // 1.3 (§27): every field that means a user takes an address.
+        "STAR:bob@lab2:bob@lab2:m1",
+        "UNSTAR:#lab@lab2:cyd@lab3:m1",
+        "BLOCK:bob@lab2",
+        "UNBLOCK:bob@lab2",
+        "PEER:bob@lab2",
+        "LASTSEEN:bob@lab2",
+        "PEOPLE:bo@lab2",
+        "DELETE:#lab3:m1:bob@lab2",
+        "FILEOF:#lab3:bob@lab2:m9",
+        "KICK:#lab3:bob@lab2",
+        "BAN:#lab3:bob@lab2:0",
+        "MUTE:#lab3:bob@lab2:10",
+        "UNMUTE:#lab3:bob@lab2",
+        "UNBAN:#lab3:bob@lab2",
+        "INVITE:#lab3:bob@lab2",
+        "OP:#lab3:bob@lab2",
+        "DEOP:#lab3:bob@lab2",
+        "CALL:bob@lab2:c1:HANGUP",
+        "TURN:bob@lab2",
+        "PROFILE:bob@lab2",
+        "PHOTOOF:bob@lab2",
     ] {
         assert_eq!(Request::parse(line).unwrap().to_string(), line);
     }
@@ -177,7 +199,15 @@ fn bad_requests_say_why() {
     assert!(reason("BLOCK:@").contains("bad server name"));
     assert!(reason("UNBLOCK:@lab 2").contains("bad server name"));
     assert!(reason("BLOCK:@lab2@lab3").contains("bad server name"));
-    assert!(reason("BLOCK:bob@lab2").contains("bad user name"));
+    // 1.3: a user's field takes an address, and nothing that is none.
+    for line in ["BLOCK:bob@", "STAR:bob:@lab2:m1", "KICK:#lab3:bob@lab2@lab3", "PEER:bob@lab 2"] {
+        assert!(reason(line).contains("bad user name"), "{line}");
+    }
+    assert!(reason("DELETE:#lab3:m1:#lab@lab2").contains("bad user name"));
+    assert!(
+        reason("LOGIN:ana@lab2@laptop:pw").contains("bad device name"),
+        "a login names one's own account"
+    );
     assert!(reason("NOTIFY:bob:loud").contains("all, mentions or none"));
     assert!(reason("NOTIFY:bob").contains("NOTIFY:<user or #room>"));
     assert!(reason("PIN:#").contains("bad room name"));

@@ -314,9 +314,9 @@ fn attempt(
                 // restart, which forgets it) within the relearn bucket.
                 // Still checked against the stored hash (the cache of
                 // recent logins, else one argon2): it may have been changed
-                // since (`PASSWD`, 1.2), on another node of a cluster too,
-                // whose known pairs this node's `forget_password` did not
-                // reach. A wrong guess gets here only past a restart, each
+                // since (`PASSWD`, 1.2), on a cluster by another node while
+                // it led, whose `forget_password` did not reach this
+                // node's known pairs. A wrong guess gets here only past a restart, each
                 // a relearn token.
                 if let Ok((id, name)) = ctx.store.login(user, password, false) {
                     ctx.auth.let_in(user, addr, password, second);
@@ -387,16 +387,14 @@ fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr, invi
     })
 }
 
-/// 1.2: before a deleted account's name gets a new account,
-/// what the old one's devices and files owed to its name is forgotten,
-/// again: a crash between `DELACCOUNT`'s steps (the account, then its
-/// devices and files) must not hand a token or a file to the new account.
+/// 1.2: before a deleted account's name gets a new account, what the
+/// old one's files owed to its name is forgotten, again: a crash between
+/// `DELACCOUNT`'s steps (the account, then its files) must not hand a
+/// file to the new account. (Its devices went with the `DELACCOUNT`
+/// record itself, which clears its settings.)
 fn forget_deleted(ctx: &Ctx, user: &str) -> Result<(), Ko> {
     match ctx.store.find_account(user) {
-        Some(old) if old.is_deleted() => {
-            ctx.devices.forget_all(&old.name);
-            ctx.files.forget_account(&old.name).map(drop)
-        }
+        Some(old) if old.is_deleted() => ctx.files.forget_account(&old.name).map(drop),
         _ => Ok(()),
     }
 }

@@ -52,7 +52,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Code, DeviceLine, Ko, Presence};
 use crate::router::Outlet;
 use crate::store::InLog;
-use crate::store::devices::{self as book, Device, DeviceBook};
+use crate::store::devices::{self as book, Device};
 use crate::store::{UserId, now_ms};
 
 /// A code of `LINK`, waiting for its `PAIR` (`tokens.rs`).
@@ -63,10 +63,9 @@ struct LinkCode {
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
-    /// The record of every user's devices: settings in the store's log.
+    /// The record of every user's devices: settings in the store's log,
+    /// read before a device counts.
     record: Arc<InLog>,
-    /// The record as last read (`Devices::refresh`), before a device counts.
-    book: Mutex<DeviceBook>,
     /// `--max-devices`: receive connections per user at once.
     pub max_devices: usize,
     /// `--device-days`, in ms: a device not seen for longer is forgotten.
@@ -81,21 +80,15 @@ impl Devices {
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
         Arc::new(Devices {
             record,
-            book: Mutex::new(DeviceBook::default()),
             max_devices: max_devices.max(1),
             forget_after_ms,
             codes: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Makes `change` to `name`'s devices in memory, once its caller wrote
-    /// it on record (a token made, a device unlinked: durable before the
-    /// client hears of it; refused, nothing changed).
-    fn commit<T>(&self, name: &str, change: impl FnOnce(&mut Vec<Device>) -> T) -> T {
-        let mut book = self.book.lock();
-        let out = change(book.devices_mut(name));
-        book.drop_if_empty(name);
-        out
+    /// Every device of `name` on record now.
+    pub fn on_record(&self, name: &str) -> Vec<Device> {
+        self.record.load(name)
     }
 
     /// Server shutdown: every device online was seen now.
@@ -112,14 +105,11 @@ impl Devices {
     /// forgotten device holds the inbox again from there on: on record
     /// at 0, so that no other device's `ACK` trims what it was not sent.
     pub fn attach(&self, outlet: &Outlet, address: IpAddr) -> (u64, bool) {
-        self.refresh(&outlet.name);
-        let book = self.book.lock();
-        let devices = book.devices(&outlet.name);
-        let mine = book::find(devices, &outlet.device);
+        let devices = self.record.load(&outlet.name);
+        let mine = book::find(&devices, &outlet.device);
         let position = mine.and_then(|d| d.position);
         let live = devices.iter().filter(|d| d.position.is_some()).count() + usize::from(position.is_none());
         let back = mine.is_some() && position.is_none();
-        drop(book);
         if back {
             self.record.seen(&outlet.name, &outlet.device, address, now_ms(), true);
         }
@@ -149,11 +139,10 @@ impl Devices {
 
     /// `DEVICES`: `user`'s devices, sorted by name.
     pub fn list(&self, base: &Base, user: UserId, name: &str) -> Vec<DeviceLine> {
-        self.refresh(name);
         let online = online_devices(base, user);
-        let book = self.book.lock();
-        let mut lines: Vec<DeviceLine> = book
-            .devices(name)
+        let mut lines: Vec<DeviceLine> = self
+            .record
+            .load(name)
             .iter()
             .map(|d| {
                 let is_online = online.iter().any(|o| o.eq_ignore_ascii_case(&d.name));
@@ -178,14 +167,12 @@ impl Devices {
         device: &str,
         asker: u64,
     ) -> Result<(), Ko> {
-        self.refresh(name);
-        if book::find(self.book.lock().devices(name), device).is_none() {
+        if book::find(&self.record.load(name), device).is_none() {
             return Err(Ko::new(Code::UnknownDevice, format!("you have no device named {device}")));
         }
         self.record.remove(name, device).inspect_err(|ko| {
             log::error!("devices: removing {name}'s device {device}: {}", ko.reason);
         })?;
-        self.commit(name, |devices| book::remove(devices, device));
         base.router.sends.close_device(user, device, Some(asker));
         self.trim(base, user);
         log::info!("{name}: device {device} unlinked");

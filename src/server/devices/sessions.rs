@@ -1,12 +1,12 @@
 //! A device's send connections: an unlinked device keeps no
 //! session open. `UNLINK` closes every connection of the device, on both
-//! ports (on a cluster, the leader holds every node's sessions);
+//! ports (on a cluster, the leader holds every session);
 //! and `LINK`, the one request that makes a new credential (a code that
 //! trades for a permanent token), checks against the record that the
 //! asking session's device is still what it was when the session logged
 //! in. So a stolen phone unlinked by its owner can neither read on nor
 //! link itself a new device, even if its connection outlived the closing
-//! (a race, a node that did not hear).
+//! (a race).
 //!
 //! And a token is one device's: a session that logged in with a device's
 //! token (not the password) may not make another credential with it.
@@ -42,8 +42,7 @@ impl Devices {
         stream: &Arc<Stream>,
     ) {
         let device = device.unwrap_or(DEFAULT_DEVICE);
-        self.refresh(name);
-        let standing = self.book.lock().standing(name, device);
+        let standing = crate::store::devices::standing(&self.record.load(name), device);
         base.router.sends.add(user, id, (device.into(), standing, proof), stream);
     }
 
@@ -64,8 +63,7 @@ impl Devices {
         let Some((device, then, proof)) = base.router.sends.device(user, id) else {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
-        self.refresh(name);
-        let now = self.book.lock().standing(name, &device);
+        let now = crate::store::devices::standing(&self.record.load(name), &device);
         if !still_linked(then, now) {
             log::warn!("{name}: LINK from the unlinked device {device} refused");
             return Err(Ko::new(

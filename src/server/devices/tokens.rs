@@ -8,7 +8,6 @@
 //! before the client hears `OK`.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Devices, LinkCode};
@@ -26,11 +25,9 @@ impl Devices {
     /// closed once the password is stored, or their tokens put back
     /// ([`Devices::restore_tokens`]) if it cannot be.
     pub fn revoke_tokens(&self, name: &str, keep: Option<&str>) -> Result<Vec<Device>, Ko> {
-        let revoked = self.record.revoke_tokens(name, keep).inspect_err(|ko| {
+        self.record.revoke_tokens(name, keep).inspect_err(|ko| {
             log::error!("devices: revoking {name}'s tokens: {}", ko.reason);
-        })?;
-        self.refresh(name);
-        Ok(revoked)
+        })
     }
 
     /// Puts back the tokens that [`Devices::revoke_tokens`] took from
@@ -42,18 +39,6 @@ impl Devices {
         if let Err(ko) = self.record.restore_tokens(name, revoked) {
             log::error!("devices: {name}'s tokens stay revoked: {}", ko.reason);
         }
-        self.refresh(name);
-    }
-
-    /// `DELACCOUNT`, once the account is deleted: every device of `name`
-    /// is forgotten, tokens and positions. Its `DELACCOUNT` record took
-    /// them off the record already (it clears the account's settings):
-    /// here the book forgets them too. Returns their names.
-    pub fn forget_all(&self, name: &str) -> Vec<Arc<str>> {
-        let gone: Vec<Arc<str>> = self.book.lock().devices(name).iter().map(|d| d.name.clone()).collect();
-        self.refresh(name);
-        self.commit(name, Vec::clear);
-        gone
     }
 
     /// `LINK`: a new one-time code for `user` (replacing its previous one).
@@ -90,8 +75,7 @@ impl Devices {
             .map_err(|e| Ko::new(Code::Internal, format!("no random numbers: {e}")))?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let hash = hash_token(&token);
-        self.refresh(name);
-        let (made, dropped) = self.put(name, |devices| {
+        let (made, dropped) = super::record::put(self.record.load(name), |devices| {
             let made = book::touch(devices, device, address, now_ms(), 0);
             made.token = Some(hash);
             made.clone()
@@ -102,12 +86,11 @@ impl Devices {
         Ok(token)
     }
 
-    /// True if `secret` is the token of `user`'s `device`. The record is
-    /// read first: a token made on any node of a cluster counts, one
-    /// unlinked does not.
+    /// True if `secret` is the token of `user`'s `device` on record: one
+    /// made by any leader of a cluster counts, one unlinked or revoked
+    /// does not.
     pub fn token_matches(&self, user: &str, device: &str, secret: &str) -> bool {
-        self.refresh(user);
-        self.book.lock().token_matches(user, device, secret)
+        book::token_matches(&self.record.load(user), device, secret)
     }
 }
 

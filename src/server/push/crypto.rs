@@ -15,6 +15,7 @@ use ring::agreement::{ECDH_P256, EphemeralPrivateKey, UnparsedPublicKey, agree_e
 use ring::hkdf::{HKDF_SHA256, KeyType, Salt};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use ring::{digest, hmac};
 
 /// The record size written in the header: one record holds the whole
 /// message, and push services take bodies of up to 4,096 bytes.
@@ -143,6 +144,10 @@ fn expand<const N: usize>(prk: &ring::hkdf::Prk, info: &[u8]) -> Result<[u8; N],
 /// PKCS#8 in the data directory (`push::keys`).
 pub struct Vapid {
     pair: EcdsaKeyPair,
+    /// The key of the pushes' `Topic`s ([`Vapid::topic`]): a hash of the
+    /// private key and a label of its own, so a secret that lives (and is
+    /// backed up, and restored) with the key, and tells nothing of it.
+    topic_key: hmac::Key,
 }
 
 /// How long a VAPID token is good for: RFC 8292 §2 allows up to 24 hours;
@@ -159,7 +164,13 @@ impl Vapid {
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Vapid, String> {
         let rng = SystemRandom::new();
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-            .map(|pair| Vapid { pair })
+            .map(|pair| {
+                let mut label = b"wachat push Topic key\0".to_vec();
+                label.extend_from_slice(pkcs8);
+                let topic_key =
+                    hmac::Key::new(hmac::HMAC_SHA256, digest::digest(&digest::SHA256, &label).as_ref());
+                Vapid { pair, topic_key }
+            })
             .map_err(|e| format!("not a P-256 key in PKCS#8: {e}"))
     }
 
@@ -185,6 +196,17 @@ impl Vapid {
         let input = format!("{header}.{claims}");
         let signature = self.pair.sign(&SystemRandom::new(), input.as_bytes())?;
         Ok(format!("{input}.{}", encode(signature.as_ref())))
+    }
+
+    /// The `Topic` of `user`'s notifications of `chat` (RFC 8030 §5.4: at
+    /// most 32 base64url characters, so 24 bytes): an HMAC of the two
+    /// names (folded) under this server's secret, so that a push service
+    /// that knows a class's names cannot hash them and learn who writes
+    /// to whom; the same for a chat at every push, so that the service
+    /// keeps only its latest.
+    pub fn topic(&self, user: &str, chat: &str) -> String {
+        let names = format!("{}\n{}", crate::protocol::names::fold(user), crate::protocol::names::fold(chat));
+        encode(&hmac::sign(&self.topic_key, names.as_bytes()).as_ref()[..24])
     }
 
     /// The `Authorization` header's value (RFC 8292 §3).

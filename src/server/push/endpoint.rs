@@ -9,8 +9,9 @@
 //! again before each connection, which goes to an address just checked.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Instant;
 
-use crate::server::turn::check::refused;
+use crate::server::turn::check::{meaning, refused};
 
 /// The longest endpoint taken, in bytes.
 pub const MAX_ENDPOINT: usize = 1024;
@@ -89,24 +90,49 @@ impl Endpoint {
             Ok(addrs) => addrs.collect(),
             Err(e) => return Err(format!("the endpoint's host {} does not resolve: {e}", self.host)),
         };
+        self.allowed(addrs, loopback)
+    }
+
+    /// [`Endpoint::addresses`], the name's lookup before `deadline`: the
+    /// system's resolver has timeouts of its own (`/etc/resolv.conf`),
+    /// longer than a push's, so a name is looked up by a thread of its
+    /// own, left to end by itself if it is late. An address needs none.
+    pub fn addresses_by(&self, loopback: bool, deadline: Instant) -> Result<Vec<SocketAddr>, String> {
+        if self.host.parse::<IpAddr>().is_ok() {
+            return self.addresses(loopback);
+        }
+        let (tell, told) = crossbeam_channel::bounded(1);
+        let endpoint = self.clone();
+        let looking = std::thread::Builder::new()
+            .name("push-lookup".into())
+            .stack_size(crate::server::threads::STACK_SIZE)
+            .spawn(move || {
+                let _ = tell.send(endpoint.addresses(loopback));
+            });
+        if let Err(e) = looking {
+            return Err(format!("no thread to look {} up: {e}", self.host));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        told.recv_timeout(left).unwrap_or_else(|_| Err(format!("{} was not looked up in time", self.host)))
+    }
+
+    /// `addrs`, if every one of them is allowed.
+    fn allowed(&self, addrs: Vec<SocketAddr>, loopback: bool) -> Result<Vec<SocketAddr>, String> {
         if addrs.is_empty() {
             return Err(format!("the endpoint's host {} has no address", self.host));
         }
         for addr in &addrs {
-            if loopback && is_loopback(addr.ip()) {
+            if loopback && meaning(addr.ip()).is_loopback() {
                 continue;
             }
             if let Some(what) = refused(addr.ip()) {
-                return Err(format!("the endpoint's host {} is {} ({what})", self.host, addr.ip()));
+                let (ip, meant) = (addr.ip(), meaning(addr.ip()));
+                let stands = if meant == ip { String::new() } else { format!(", which stands for {meant}") };
+                return Err(format!("the endpoint's host {} is {ip}{stands} ({what})", self.host));
             }
         }
         Ok(addrs)
     }
-}
-
-/// Loopback in IPv4, IPv6, or IPv4 mapped into IPv6.
-fn is_loopback(ip: IpAddr) -> bool {
-    ip.to_canonical().is_loopback()
 }
 
 #[cfg(test)]
@@ -156,6 +182,13 @@ mod tests {
             "[fe80::1]",
             "[fd00::1]",
             "localhost",
+            // IPv4-compatible, SIIT's and 6to4's forms of 127.0.0.1 and 10.0.0.1.
+            "[::127.0.0.1]",
+            "[::7f00:1]",
+            "[::ffff:0:7f00:1]",
+            "[2002:7f00:1::1]",
+            "[::a00:1]",
+            "[2002:a00:1::1]",
         ] {
             let e = Endpoint::parse(&format!("https://{host}/push")).unwrap();
             assert!(e.addresses(false).is_err(), "{host}");

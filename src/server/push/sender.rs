@@ -20,11 +20,32 @@
 //! 429 and 5xx, or no answer, tried again after `Retry-After` or a
 //! backoff, up to [`MAX_ATTEMPTS`]; any other answer drops the push.
 //!
+//! ## Who may hold the sending threads
+//!
+//! An attempt holds its thread for [`http::ATTEMPT`] at most, the whole
+//! exchange. A push service that drips its bytes holds it that long,
+//! each attempt: so no one may hold many at once. In flight at once:
+//! one attempt per device (its queue's order), [`PER_ACCOUNT`] for one
+//! account's devices, [`PER_HOST`] to one push host (the endpoint's host
+//! name), and [`SLOW_SENDERS`] in all to hosts and for accounts *seen
+//! slow* (an attempt of theirs took over [`SLOW_AFTER`], in the last
+//! [`SLOW_FOR`]). A push past a share waits, and goes as soon as one of
+//! its share's attempts ends. Of the pushes that may go, those of hosts
+//! and accounts not seen slow go first, then those of the host with the
+//! fewest attempts in flight, then the oldest.
+//!
+//! So slow services of one host, or of one account (however many
+//! devices), hold at most [`PER_HOST`] or [`PER_ACCOUNT`] of the
+//! [`SENDERS`]: another service's push is sent at once. Holding them all
+//! takes 8 accounts and 2 hosts never seen slow, for one attempt: a push
+//! to a host with nothing in flight then waits [`http::ATTEMPT`] at most
+//! (every thread is free again by then, and the slow ones it found are
+//! slow from then on).
+//!
 //! Bounds (docs/RELIABILITY.md): [`MAX_PER_DEVICE`] pushes queued per
 //! device, [`MAX_QUEUED`] in all (held ones included), each at most
 //! `crypto::RECORD_SIZE` bytes; beyond, the oldest of the device or the
-//! new one is dropped. A push service that never answers holds a thread
-//! for `http::CONNECT_TIMEOUT` + 2 × `http::IO_TIMEOUT` at most an attempt.
+//! new one is dropped.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock, Weak};
@@ -45,7 +66,20 @@ use crate::store::{Delivery, Pushed, Store, UserId, now_ms};
 use crate::transport::tls::Tls;
 
 /// Sending threads.
-pub const SENDERS: usize = 4;
+pub const SENDERS: usize = 16;
+/// Attempts in flight at once for one account's devices.
+pub const PER_ACCOUNT: usize = 2;
+/// Attempts in flight at once to one push host (an endpoint's host
+/// name): half the threads.
+pub const PER_HOST: usize = SENDERS / 2;
+/// Attempts in flight at once to hosts and for accounts seen slow, all
+/// together.
+pub const SLOW_SENDERS: usize = 4;
+/// An attempt that took longer (or ran out of its time) makes its host
+/// and its account slow.
+pub const SLOW_AFTER: Duration = Duration::from_secs(5);
+/// How long a host or an account stays slow after its last slow attempt.
+pub const SLOW_FOR: Duration = Duration::from_secs(600);
 /// Pushes queued for one device (the one being sent included).
 pub const MAX_PER_DEVICE: usize = 64;
 /// Pushes queued and held in all.
@@ -74,6 +108,8 @@ struct Push {
     /// call), for the closing push a read sends later.
     shows: Option<String>,
     attempts: u32,
+    /// When it was made: of the pushes that may go, the oldest goes first.
+    made: Instant,
 }
 
 /// One device's queue.
@@ -106,7 +142,86 @@ struct State {
     /// from the moment its push goes: a closing push is harmless to a
     /// device whose push the service then refused.
     shown: HashMap<(UserId, String), HashSet<String>>,
+    /// The attempts in flight: the shares of the sending threads.
+    sending: Shares,
     stopping: bool,
+}
+
+/// Who holds the sending threads, and who was seen slow
+/// (the module's documentation).
+#[derive(Default)]
+struct Shares {
+    /// Attempts in flight, by push host.
+    hosts: HashMap<String, usize>,
+    /// Attempts in flight, by account.
+    accounts: HashMap<UserId, usize>,
+    /// Attempts in flight that began as slow ones (their host or their
+    /// account slow).
+    slow: usize,
+    /// Until when each host, and each account, is slow.
+    slow_hosts: HashMap<String, Instant>,
+    slow_accounts: HashMap<UserId, Instant>,
+}
+
+/// One attempt in flight: whose share it holds.
+struct Attempt {
+    url: String,
+    sub: Subscription,
+    push: Push,
+    /// It counts among the slow ones' [`SLOW_SENDERS`].
+    slow: bool,
+    began: Instant,
+}
+
+impl Shares {
+    /// Whether `sub`'s host or account is slow now.
+    fn is_slow(&self, sub: &Subscription, now: Instant) -> bool {
+        self.slow_hosts.get(&sub.endpoint.host).is_some_and(|until| *until > now)
+            || self.slow_accounts.get(&sub.user).is_some_and(|until| *until > now)
+    }
+
+    /// Whether an attempt to `sub` is within every share; if so, whether
+    /// it is slow's and how many attempts its host has in flight (its
+    /// order among those that may go: the smallest first).
+    fn may_go(&self, sub: &Subscription, now: Instant) -> Option<(bool, usize)> {
+        let host = self.hosts.get(&sub.endpoint.host).copied().unwrap_or(0);
+        let account = self.accounts.get(&sub.user).copied().unwrap_or(0);
+        let slow = self.is_slow(sub, now);
+        let within = host < PER_HOST && account < PER_ACCOUNT && (!slow || self.slow < SLOW_SENDERS);
+        within.then_some((slow, host))
+    }
+
+    fn begin(&mut self, sub: &Subscription, slow: bool) {
+        *self.hosts.entry(sub.endpoint.host.clone()).or_default() += 1;
+        *self.accounts.entry(sub.user).or_default() += 1;
+        self.slow += usize::from(slow);
+    }
+
+    /// `attempt` ended; `late`: it took over [`SLOW_AFTER`], which makes
+    /// its host and its account slow for [`SLOW_FOR`].
+    fn end(&mut self, attempt: &Attempt, late: bool) {
+        let sub = &attempt.sub;
+        release(&mut self.hosts, &sub.endpoint.host);
+        release(&mut self.accounts, &sub.user);
+        self.slow -= usize::from(attempt.slow);
+        if late {
+            let now = Instant::now();
+            self.slow_hosts.retain(|_, until| *until > now);
+            self.slow_accounts.retain(|_, until| *until > now);
+            self.slow_hosts.insert(sub.endpoint.host.clone(), now + SLOW_FOR);
+            self.slow_accounts.insert(sub.user, now + SLOW_FOR);
+        }
+    }
+}
+
+/// One less in `counts` for `key`, gone at 0.
+fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
 }
 
 /// The server's Web Push: the subscriptions, the key, the queues.
@@ -165,7 +280,7 @@ impl Pusher {
 
     /// Stops the threads (server shutdown); what is queued is dropped. A
     /// thread waiting for a push service's answer is not waited for (up
-    /// to 25 s): it ends with its attempt, or with the process.
+    /// to [`http::ATTEMPT`]): it ends with its attempt, or with the process.
     pub fn stop(&self) {
         self.state.lock().stopping = true;
         self.wake.notify_all();
@@ -205,23 +320,28 @@ impl Pusher {
         if !self.rings(user, &first.name, chat, text) {
             return;
         }
-        let body = match self.book.previews(&first.name) {
-            true => text.to_string(),
-            false => "New message".to_string(),
+        // Previews off: the notification shows "New message" under the
+        // app's name, neither sender nor room (the chat stays in the
+        // payload, unseen: it tags the notification, which a read of
+        // that chat closes, and its tap opens it).
+        let payload = match self.book.previews(&first.name) {
+            true => {
+                let title = match chat.starts_with('#') {
+                    true => format!("{} in {chat}", self.named(from)),
+                    false => self.named(from),
+                };
+                payload(&[("type", "message"), ("chat", chat), ("from", from), ("title", &title)], text)
+            }
+            false => payload(&[("type", "message"), ("chat", chat)], "New message"),
         };
-        let title = match chat.starts_with('#') {
-            true => format!("{from} in {chat}"),
-            false => from.to_string(),
-        };
-        let payload =
-            payload(&[("type", "message"), ("chat", chat), ("from", from), ("title", &title)], &body);
         let push = Push {
-            topic: topic(&first.name, chat),
+            topic: self.vapid.topic(&first.name, chat),
             urgency: "normal",
             ttl_s: MESSAGE_TTL_S,
             payload: payload.into(),
             shows: Some(chat.to_string()),
             attempts: 0,
+            made: Instant::now(),
         };
         if !live_elsewhere {
             return self.enqueue_to_each(subs, push);
@@ -247,6 +367,15 @@ impl Pusher {
         }
         drop(state);
         self.wake.notify_all();
+    }
+
+    /// How a notification's title names `from`: its display name (§30),
+    /// as the app names people, else its name.
+    fn named(&self, from: &str) -> String {
+        let id = self.store.user_id(from);
+        let kept = id.map(|id| self.store.settings(id, &crate::store::profile::PROFILE)).unwrap_or_default();
+        let name = kept.into_iter().find(|(key, _)| key == crate::store::profile::NAME).map(|(_, name)| name);
+        name.filter(|name| !name.is_empty()).unwrap_or_else(|| from.to_string())
     }
 
     /// Whether a message of `chat` notifies `name` as its level says
@@ -276,12 +405,13 @@ impl Pusher {
             self.book.of(user).into_iter().filter(|s| devices.contains(&s.endpoint.url)).collect();
         let Some(first) = subs.first() else { return };
         let push = Push {
-            topic: topic(&first.name, chat),
+            topic: self.vapid.topic(&first.name, chat),
             urgency: "normal",
             ttl_s: CLOSE_TTL_S,
             payload: payload(&[("type", "read"), ("chat", chat)], "").into(),
             shows: None,
             attempts: 0,
+            made: Instant::now(),
         };
         self.enqueue_to_each(subs, push);
     }
@@ -300,32 +430,41 @@ impl Pusher {
         let (subs, _) = self.targets(user);
         let Some(first) = subs.first() else { return };
         let media = media.as_str();
-        let title =
-            if chat == from { format!("{from} is calling") } else { format!("{chat}: {from} is calling") };
-        let payload = payload(
-            &[
-                ("type", "call"),
-                ("chat", chat),
-                ("from", from),
-                ("title", &title),
-                ("id", id),
-                ("media", media),
-            ],
-            "",
-        );
+        let title = match chat == from {
+            true => format!("{} is calling", self.named(from)),
+            false => format!("{chat}: {} is calling", self.named(from)),
+        };
+        let payload = match self.book.previews(&first.name) {
+            true => payload(
+                &[
+                    ("type", "call"),
+                    ("chat", chat),
+                    ("from", from),
+                    ("title", &title),
+                    ("id", id),
+                    ("media", media),
+                ],
+                "",
+            ),
+            // As a message's: not who calls.
+            false => payload(&[("type", "call"), ("chat", chat), ("id", id), ("media", media)], ""),
+        };
         let push = Push {
-            topic: topic(&first.name, chat),
+            topic: self.vapid.topic(&first.name, chat),
             urgency: "high",
             ttl_s: ring_s.clamp(1, u64::from(u32::MAX)) as u32,
             payload: payload.into(),
             shows: None,
             attempts: 0,
+            made: Instant::now(),
         };
         self.enqueue_to_each(subs, push);
     }
 
-    /// Sends one push now, from a sending thread: the service's answer.
+    /// Sends one push now, from a sending thread, all of it within
+    /// [`http::ATTEMPT`]: the service's answer.
     fn send(&self, sub: &Subscription, push: &Push) -> Result<http::Answer, String> {
+        let deadline = Instant::now() + http::ATTEMPT;
         let body = crypto::encrypt(&sub.keys, push.payload.as_bytes())
             .map_err(|_| "encryption failed".to_string())?;
         let authorization = self
@@ -345,7 +484,7 @@ impl Pusher {
                 self.tls.get_or_init(|| tls)
             }
         };
-        http::post(tls, &sub.endpoint, self.loopback, &headers, &body).map_err(|e| e.to_string())
+        http::post(tls, (&sub.endpoint, self.loopback), &headers, &body, deadline).map_err(|e| e.to_string())
     }
 }
 
@@ -379,61 +518,77 @@ fn enqueue(state: &mut State, sub: Subscription, push: Push) {
 fn send_loop(pusher: &Weak<Pusher>) {
     loop {
         let Some(p) = pusher.upgrade() else { return };
-        let Some((url, sub, push)) = p.next() else { return };
-        let answer = p.send(&sub, &push);
-        p.answered(&url, &sub, push, answer);
+        let Some(attempt) = p.next() else { return };
+        let answer = p.send(&attempt.sub, &attempt.push);
+        p.answered(attempt, answer);
     }
 }
 
 impl Pusher {
-    /// Waits for a push that may go now; `None` once stopping.
-    fn next(&self) -> Option<(String, Subscription, Push)> {
-        let mut state = self.state.lock();
+    /// Waits for a push that may go now (within the shares, module
+    /// documentation); `None` once stopping.
+    fn next(&self) -> Option<Attempt> {
+        let mut guard = self.state.lock();
         loop {
-            if state.stopping {
+            if guard.stopping {
                 return None;
             }
             let now = Instant::now();
-            let due = take_due(&mut state, now);
+            let due = take_due(&mut guard, now);
             if !due.is_empty() {
                 // The router's table is taken before this lock, never under it.
-                let targets: Vec<(Vec<Subscription>, Push)> = MutexGuard::unlocked(&mut state, || {
+                let targets: Vec<(Vec<Subscription>, Push)> = MutexGuard::unlocked(&mut guard, || {
                     due.into_iter().map(|h| (self.targets(h.user).0, h.push)).collect()
                 });
                 for (subs, push) in targets {
                     for sub in subs {
-                        enqueue(&mut state, sub, push.clone());
+                        enqueue(&mut guard, sub, push.clone());
                     }
                 }
             }
-            let ready =
-                state.queues.iter_mut().find(|(_, q)| !q.busy && !q.pushes.is_empty() && q.not_before <= now);
-            if let Some((url, queue)) = ready {
+            let state = &mut *guard;
+            let ready = state
+                .queues
+                .iter_mut()
+                .filter(|(_, q)| !q.busy && q.not_before <= now)
+                .filter_map(|(url, q)| {
+                    let made = q.pushes.front()?.made;
+                    let (slow, host) = state.sending.may_go(&q.sub, now)?;
+                    Some(((slow, host, made), url, q))
+                })
+                .min_by_key(|(order, _, _)| *order);
+            if let Some(((slow, _, _), url, queue)) = ready {
                 queue.busy = true;
                 let push = queue.pushes.front().cloned()?;
                 let (url, sub) = (url.clone(), queue.sub.clone());
+                state.sending.begin(&sub, slow);
                 // Counted as shown from the moment it goes: a read while the
                 // push service has it and has not answered yet closes it too
                 // (the closing push queued behind it, on the same device).
                 if let Some(chat) = &push.shows {
                     state.shown.entry((sub.user, chat.clone())).or_default().insert(url.clone());
                 }
-                return Some((url, sub, push));
+                return Some(Attempt { url, sub, push, slow, began: now });
             }
+            // Nothing may go now: wait for a retry's time, a held push's,
+            // or the end of an attempt (which wakes the threads).
             let soonest = state
                 .queues
                 .values()
-                .filter(|q| !q.busy && !q.pushes.is_empty())
+                .filter(|q| !q.busy && !q.pushes.is_empty() && q.not_before > now)
                 .map(|q| q.not_before)
                 .chain(state.held.iter().map(|h| h.due))
                 .min()
                 .unwrap_or(now + Duration::from_secs(1));
-            self.wake.wait_until(&mut state, soonest.min(now + Duration::from_secs(1)));
+            self.wake.wait_until(&mut guard, soonest.min(now + Duration::from_secs(1)));
         }
     }
 
-    /// Acts on the push service's answer to `push`, the first of `url`'s queue.
-    fn answered(&self, url: &str, sub: &Subscription, push: Push, answer: Result<http::Answer, String>) {
+    /// Acts on the push service's answer to `attempt`'s push, the first
+    /// of its device's queue, and gives its share back.
+    fn answered(&self, attempt: Attempt, answer: Result<http::Answer, String>) {
+        let late = attempt.began.elapsed() > SLOW_AFTER;
+        let (url, sub) = (attempt.url.as_str(), &attempt.sub);
         let (status, retry_after) = match &answer {
             Ok(a) => (Some(a.status), a.retry_after),
             Err(_) => (None, None),
@@ -448,18 +603,27 @@ impl Pusher {
                 );
             }
             let mut state = self.state.lock();
+            state.sending.end(&attempt, late);
             if let Some(queue) = state.queues.remove(url) {
                 state.count -= queue.pushes.len();
             }
             for devices in state.shown.values_mut() {
                 devices.remove(url);
             }
+            drop(state);
+            self.wake.notify_all();
             return;
         }
         let mut guard = self.state.lock();
         let state = &mut *guard;
-        let Some(queue) = state.queues.get_mut(url) else { return };
+        state.sending.end(&attempt, late);
+        let Some(queue) = state.queues.get_mut(url) else {
+            drop(guard);
+            self.wake.notify_all();
+            return;
+        };
         queue.busy = false;
+        let push = &attempt.push;
         let retry = match status {
             Some(200..=299) => false,
             Some(429 | 500..=599) | None => push.attempts + 1 < MAX_ATTEMPTS,
@@ -512,15 +676,6 @@ fn why(answer: &Result<http::Answer, String>) -> String {
     }
 }
 
-/// The `Topic` of `user`'s notifications of `chat` (RFC 8030 §5.4: at
-/// most 32 base64url characters): a hash, so that the push service does
-/// not read the names.
-fn topic(user: &str, chat: &str) -> String {
-    let folded = format!("{}\n{}", crate::protocol::names::fold(user), crate::protocol::names::fold(chat));
-    let digest = ring::digest::digest(&ring::digest::SHA256, folded.as_bytes());
-    crypto::encode(&digest.as_ref()[..24])
-}
-
 /// The JSON the service worker reads: `fields`, then `body` cut so that
 /// the whole stays within [`MAX_PLAINTEXT`] bytes.
 fn payload(fields: &[(&str, &str)], body: &str) -> String {
@@ -547,13 +702,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_topic_is_32_base64url_characters_per_user_and_chat() {
-        let t = topic("bob", "ana");
+    fn a_topic_is_32_base64url_characters_per_user_and_chat_salted_by_the_servers_key() {
+        let vapid = Vapid::from_pkcs8(&Vapid::generate().unwrap()).unwrap();
+        let t = vapid.topic("bob", "ana");
         assert_eq!(t.len(), 32);
         assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(t, topic("Bob", "ANA"));
-        assert_ne!(t, topic("bob", "#lab"));
-        assert_ne!(t, topic("carol", "ana"));
+        assert_eq!(t, vapid.topic("Bob", "ANA"));
+        assert_ne!(t, vapid.topic("bob", "#lab"));
+        assert_ne!(t, vapid.topic("carol", "ana"));
+        // Not the names' bare hash, which anyone with a class list can make.
+        let bare = ring::digest::digest(&ring::digest::SHA256, b"bob\nana");
+        assert_ne!(t, crypto::encode(&bare.as_ref()[..24]));
+        // Another server's key: another topic; the same key read again: the same.
+        let other = Vapid::from_pkcs8(&Vapid::generate().unwrap()).unwrap();
+        assert_ne!(t, other.topic("bob", "ana"));
     }
 
     #[test]

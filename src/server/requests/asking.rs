@@ -1,7 +1,6 @@
 //! [`Asking`]: what the handler of a plain request sees: who asks, the
 //! server's [`Base`] (the store, the config, and through `relay` the
-//! users online here and on a cluster's other nodes), and where its reply
-//! goes. Not the connection's internals (its socket, its buffers, the
+//! users online), and where its reply goes. Not the connection's internals (its socket, its buffers, the
 //! `MSG`s it gathered) and not the whole `Ctx` (the devices, the
 //! connections, the limits' tables): a request served through it cannot
 //! touch them. What a request needs beyond the base is one narrow method
@@ -29,7 +28,7 @@ use crate::store::Ticket;
 pub(in crate::server) struct Asking<'s, 'a> {
     /// The logged-in user it comes from.
     pub who: Who<'s>,
-    /// The store, the config, the router and the other nodes.
+    /// The config, the store, the router, the files, the door.
     pub base: &'s Base,
     /// The reply sink: the session, reached only through the methods below.
     session: &'s mut Session<'a>,
@@ -132,6 +131,16 @@ impl<'s, 'a> Asking<'s, 'a> {
         Ok(self.session.ctx.route(&chat)?.unwrap_or(chat))
     }
 
+    /// 1.3 (§27): the user a request names (`protocol::names::check_user`)
+    /// as this server keeps it, routed as [`Asking::chat_here`] routes a
+    /// direct chat: `cyd@lab1` on lab1 is `cyd`, `bob@lab2` stays an
+    /// address (the account of a user of lab2), a server the roster does
+    /// not have is `KO:UNKNOWN_SERVER`, and on a server in no network an
+    /// address is the `KO:BAD_REQUEST` a name with `@` always got.
+    pub fn user_here(&self, user: String) -> Result<String, Ko> {
+        Ok(self.chat_here(Chat::User(user))?.to_string())
+    }
+
     /// 1.3 (§27): checks that `@<server>` names a peer of the roster:
     /// this server's own name is `KO:BAD_REQUEST`, another the roster
     /// does not have `KO:UNKNOWN_SERVER`, and on a server that is not in a
@@ -150,12 +159,6 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// refusal of an address of another server (`Ctx::here_only`).
     pub fn here_only(&self, chat: Chat, what: &str) -> Result<Chat, Ko> {
         self.session.ctx.here_only(chat, what)
-    }
-
-    /// 1.3: wakes the link to the home of `room` (`#lab@lab2`), which a
-    /// `JOIN` or `LEAVE` of it queued a frame for.
-    pub fn ring_home(&self, room: &str) {
-        self.session.ctx.ring_home(room);
     }
 
     /// 1.3: `PEOPLE:<start>@<server>`: the people of another server,

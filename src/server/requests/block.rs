@@ -15,9 +15,14 @@ pub(super) const BLOCKS: Row = Row::new(&["BLOCKS"], Version::V1_2, Kind::Read);
 
 /// `BLOCK` (`on`) or `UNBLOCK`: one change of one setting, on or off.
 pub(super) fn serve(a: Asking, user: String, on: bool) -> Flow {
-    // 1.3: a server blocked must be a peer; one left the roster may be unblocked.
-    let peer = |whom: &str| if on && whom.starts_with('@') { a.peer_server(whom) } else { Ok(()) };
-    let answer = peer(&user).and_then(|()| prefs::block(a.base, a.who.id, &user, on)).map(|()| Reply::Ok);
+    // 1.3: a server blocked must be a peer; one left the roster may be
+    // unblocked. A user is routed as a chat is (`bob@lab2`, `cyd@lab1` on lab1).
+    let whom = match user.starts_with('@') {
+        true if on => a.peer_server(&user).map(|()| user),
+        true => Ok(user),
+        false => a.user_here(user),
+    };
+    let answer = whom.and_then(|whom| prefs::block(a.base, a.who.id, &whom, on)).map(|()| Reply::Ok);
     a.reply(answer)
 }
 

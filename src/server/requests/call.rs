@@ -75,15 +75,15 @@ pub(super) fn turn(s: &mut Session, who: Who, peer: Option<String>) -> Flow {
 /// server for minutes.
 fn may_relay(ctx: &Ctx, me: Who, peer: Option<&str>) -> Result<(), Ko> {
     let Some(peer) = peer else {
-        let known = ctx.router.calls.known();
+        let known = ctx.calls.known();
         // 1.2 (§32): a member in a room's call, once it joined.
-        return match known.iter().any(|c| c.has(me.id)) || ctx.router.group_calls.is_in(me.id) {
+        return match known.iter().any(|c| c.has(me.id)) || ctx.group_calls.is_in(me.id) {
             true => Ok(()),
             false => Err(Ko::new(Code::Forbidden, "TURN is for a call: you have none ringing or going on")),
         };
     };
     let other = callee(ctx, me, peer)?;
-    let known = ctx.router.calls.known();
+    let known = ctx.calls.known();
     if known.iter().any(|c| c.has(me.id) && c.has(other.id)) {
         return Ok(());
     }
@@ -133,7 +133,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
                 // such call there), and then nothing changes here.
                 crate::server::call_relay::say(ctx, (&me, &other, id), &signal, true)?;
             }
-            let outcome = ctx.router.calls.step(me.id, device, other.id, id, step)?;
+            let outcome = ctx.calls.step(me.id, device, other.id, id, step)?;
             call_relay::tell(ctx, &me, &other, id, signal, outcome);
             Ok(())
         }
@@ -152,7 +152,7 @@ fn offer(
     (media, sdp): (Media, String),
 ) -> Result<(), Ko> {
     let callee = callee(ctx, me, peer)?;
-    if ctx.router.group_calls.is_in(me.id) {
+    if ctx.group_calls.is_in(me.id) {
         return Err(Ko::new(Code::Full, "you are in a room's call: leave it first"));
     }
     let caller = Party { id: me.id, name: me.name.to_string() };

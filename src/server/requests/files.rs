@@ -47,7 +47,7 @@ pub(super) fn part(a: Asking, file: String, offset: u64, data: Vec<u8>) -> Flow 
 /// already stored (`Session::handle` sends them before any other request).
 pub(super) fn send(a: Asking, to: Chat, id: String, file: String, caption: Option<Text>) -> Flow {
     // 1.3 (§27): to a user or room of another server, the file crosses
-    // its link with the message (`federation::files`).
+    // its link with the message (`federation::frames::file`).
     let to = match a.chat_here(to) {
         Ok(to) => to,
         Err(ko) => return a.reply(Err(ko)),

@@ -48,7 +48,6 @@ pub(super) fn list(s: &mut Session, who: Who) -> Flow {
     let rooms: Vec<String> = s.ctx.store.rooms_of(who.id, 0).into_iter().map(|(line, _)| line.room).collect();
     let lines: Vec<GroupCallLine> = s
         .ctx
-        .router
         .group_calls
         .summaries()
         .into_iter()
@@ -73,7 +72,7 @@ fn act(ctx: &Ctx, me: Who, device: &str, room: &str, action: GroupRequest) -> Re
     };
     let (room, members) = member_of(ctx, me, &room)?;
     let party = Party { id: me.id, name: me.name.to_string() };
-    let calls = &ctx.router.group_calls;
+    let calls = &ctx.group_calls;
     match action {
         GroupRequest::Start { media } => {
             not_talking(ctx, me)?;
@@ -117,7 +116,7 @@ fn member_of(ctx: &Ctx, me: Who, room: &str) -> Result<(std::sync::Arc<str>, Mem
 
 /// `KO:FULL` for a member in a 1:1 call (§24): one call at a time.
 fn not_talking(ctx: &Ctx, me: Who) -> Result<(), Ko> {
-    match ctx.router.calls.known().iter().any(|c| c.answered && c.has(me.id)) {
+    match ctx.calls.known().iter().any(|c| c.answered && c.has(me.id)) {
         true => Err(Ko::new(Code::Full, "you are in a call: hang up first")),
         false => Ok(()),
     }

@@ -20,7 +20,6 @@ pub(super) fn serve(mut a: Asking, room: String) -> Flow {
     let changes = !presence::is_member(a.base, a.who.id, &room);
     let joined = a.base.store.join(a.who.id, &room);
     if joined.is_ok() && changes {
-        a.ring_home(&room);
         a.tell_members_when_durable(room, true);
         // 1.3: its presence goes to the room's other servers.
         a.base.remote_seen.note(a.base, a.who.id);

@@ -3,7 +3,7 @@
 //! as its server said it (`server::presence_across`); one nobody here
 //! shares a chat with is `UNKNOWN`.
 
-use crate::protocol::{Chat, Presence, Reply, SeenLine};
+use crate::protocol::{Presence, Reply, SeenLine};
 use crate::server::presence;
 use crate::server::session::Flow;
 
@@ -15,9 +15,8 @@ pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemer
 
 /// 1.2: `UNKNOWN` to someone `user` blocked (§22).
 pub(super) fn serve(a: Asking, user: String) -> Flow {
-    let user = match a.chat_here(Chat::User(user)) {
-        Ok(Chat::User(user)) => user,
-        Ok(Chat::Room(room)) => room, // never: a user stays a user
+    let user = match a.user_here(user) {
+        Ok(user) => user,
         Err(ko) => return a.reply(Err(ko)),
     };
     if user.contains('@') && a.base.store.user_id(&user).is_none() {

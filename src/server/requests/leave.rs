@@ -16,7 +16,6 @@ pub(super) fn serve(mut a: Asking, room: String) -> Flow {
     };
     let left = a.base.store.leave(a.who.id, &room);
     if left.is_ok() {
-        a.ring_home(&room);
         a.tell_members_when_durable(room, false);
     }
     a.reply_durable(left.map(|ticket| (Reply::Ok, ticket)))

@@ -50,8 +50,8 @@
 //! # What a handler sees
 //!
 //! Most handlers are given an `Asking` (`asking.rs`): who asks, the
-//! server's `Base` (the store, the config, the relay to users here and on
-//! other nodes) and the reply sink, not the connection nor the whole
+//! server's `Base` (the store, the config, the relay to the users online)
+//! and the reply sink, not the connection nor the whole
 //! `Ctx`; what a request needs beyond the base is one narrow method of it
 //! each (charging the address's `--rate` for work known once done, a
 //! reply written later, telling a room's members once its change is on

@@ -19,6 +19,15 @@ pub(super) fn serve(mut a: Asking, room: String, action: ModAction) -> Flow {
         let why = format!("#{room} is run by its home server, {home}");
         return a.reply(Err(crate::protocol::Ko::new(crate::protocol::Code::Forbidden, why)));
     }
+    // 1.3: the user an action is about may be a member of another
+    // server (`bob@lab2`), named as a chat is.
+    let mut action = action;
+    if let Some(target) = action.target_mut() {
+        match a.user_here(std::mem::take(target)) {
+            Ok(here) => *target = here,
+            Err(ko) => return a.reply(Err(ko)),
+        }
+    }
     a.settle(); // its notice follows this session's messages
     let answer = moderation::moderate(a.base, a.who.id, a.who.name, &room, action).map(|()| Reply::Ok);
     a.reply(answer)

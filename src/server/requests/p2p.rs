@@ -2,7 +2,7 @@
 //! peer-to-peer chat, refused on a TLS server (whose users expect every
 //! byte encrypted). The ports and the introductions are `server::p2p`.
 
-use crate::protocol::Reply;
+use crate::protocol::{Chat, Reply};
 use crate::server::p2p;
 use crate::server::session::Flow;
 
@@ -27,6 +27,11 @@ pub(super) fn introduce(a: Asking, peer: String) -> Flow {
     if a.base.config.tls.is_some() {
         return a.reply(Err(p2p::not_with_tls()));
     }
+    // 1.3: a user of another server is out of reach of a direct connection.
+    let peer = match a.here_only(Chat::User(peer), "P2P") {
+        Ok(peer) => peer.to_string(),
+        Err(ko) => return a.reply(Err(ko)),
+    };
     let introduced = a.p2p_ports().introduce(a.base, a.who.name, &peer);
     a.reply(introduced.map(Reply::with))
 }

@@ -3,8 +3,8 @@
 //! settings and told to whoever shares a chat with you
 //! (`server::profile`).
 
+use crate::protocol::Reply;
 use crate::protocol::profile::ProfileRequest;
-use crate::protocol::{Chat, Reply};
 use crate::server::profile;
 use crate::server::session::{Flow, listing};
 
@@ -42,12 +42,12 @@ pub(super) fn serve(a: Asking, request: ProfileRequest) -> Flow {
     // server keeps of it (`server::profile_across`); this server's own
     // address is its user; in no network, an address is refused as before.
     let request = match request {
-        ProfileRequest::Profile(user) => match a.chat_here(Chat::User(user)) {
-            Ok(chat) => ProfileRequest::Profile(chat.to_string()),
+        ProfileRequest::Profile(user) => match a.user_here(user) {
+            Ok(user) => ProfileRequest::Profile(user),
             Err(ko) => return a.reply(Err(ko)),
         },
-        ProfileRequest::PhotoOf(user) => match a.chat_here(Chat::User(user)) {
-            Ok(chat) => ProfileRequest::PhotoOf(chat.to_string()),
+        ProfileRequest::PhotoOf(user) => match a.user_here(user) {
+            Ok(user) => ProfileRequest::PhotoOf(user),
             Err(ko) => return a.reply(Err(ko)),
         },
         other => other,

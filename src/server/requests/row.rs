@@ -7,7 +7,7 @@ use std::fmt;
 
 /// One request's row: the words it is sent with, and what the server
 /// needs to know of a line of it before the line is parsed (whether it
-/// may open a session, whether a cluster's follower answers it).
+/// may open a session), with what the table documents of it.
 pub struct Row {
     /// The command words it is sent with (`MSG`; a moderation has ten).
     pub words: &'static [&'static str],
@@ -18,9 +18,9 @@ pub struct Row {
     pub since: Version,
     /// A first frame: allowed before the login, and only then.
     pub first_frame: bool,
-    /// Whether its effect is kept on the server's disk, and whether a
-    /// cluster's follower answers it ([`Kind::Read`]); checked and shown
-    /// by the same test as [`Row::since`].
+    /// Whether its effect is kept on the server's disk ([`Kind`]):
+    /// documentation too, checked and shown by the same test as
+    /// [`Row::since`].
     pub kind: Kind,
 }
 
@@ -61,8 +61,8 @@ pub enum Kind {
     /// device) before its `OK`: it survives a restart.
     Stored,
     /// Nothing kept: something relayed to whoever is online, or a read
-    /// of what only the leader of a cluster knows (who is online where,
-    /// the devices).
+    /// of what the server knows of its connections (who is online, the
+    /// devices' sessions).
     Ephemeral,
     /// Nothing kept: a read of what the store holds.
     Read,

@@ -1,7 +1,7 @@
 //! `SERVER` (protocol 1.1, §12): which server this is, the random
-//! identity of its data. It costs one token like any read: a client asks
-//! once per connection, and on a cluster node it is a query to the
-//! database.
+//! identity of its data, read from the store's memory. It costs one
+//! token like any read (a client asks once per connection): only `PING`
+//! keeps a connection alive for nothing.
 
 use crate::protocol::Reply;
 use crate::server::session::Flow;

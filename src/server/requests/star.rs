@@ -53,6 +53,12 @@ pub(super) const STARRED_COST: u32 = 11;
 
 /// `STAR:<chat>:<from>:<id>` (`starred`) or `UNSTAR:…`.
 pub(super) fn serve(mut a: Asking, chat: Chat, from: String, id: String, starred: bool) -> Flow {
+    // 1.3: a message of another server's user (`bob@lab2`), or in a
+    // room homed there, is named by its addresses, routed as a chat is.
+    let (chat, from) = match a.chat_here(chat).and_then(|chat| Ok((chat, a.user_here(from)?))) {
+        Ok(routed) => routed,
+        Err(ko) => return a.reply(Err(ko)),
+    };
     a.settle();
     let marked = mark(a.base, a.who, &chat, &from, &id, starred);
     a.reply(marked.map(|()| Reply::Ok))

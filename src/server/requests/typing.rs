@@ -1,6 +1,6 @@
 //! `TYPING:<user or #room>` (protocol 1.2, §15): "ana is typing…". A
 //! relayed request: nothing is stored, the event goes to whoever is online
-//! (`server::relay`, which also crosses a cluster's nodes), and a client
+//! (`server::relay`), and a client
 //! that did not say `VERSION:1.2` is not sent it.
 
 use crate::protocol::{Chat, Event, Ko, Reply};

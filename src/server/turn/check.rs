@@ -53,7 +53,7 @@ const X: u16 = 0xffff;
 /// and its cloud live. docs/CALLS.md's coturn line denies each
 /// (`--denied-peer-ip=<first>-<last>`, coturn's form), and a unit test
 /// holds the two together.
-pub const DENIED: [Range; 22] = [
+pub const DENIED: [Range; 25] = [
     range(v4(0, 0, 0, 0), v4(0, 255, 255, 255), v4(0, 0, 0, 1), "\"this network\""),
     range(v4(10, 0, 0, 0), v4(10, 255, 255, 255), v4(10, 1, 2, 3), "private"),
     range(v4(100, 64, 0, 0), v4(100, 127, 255, 255), v4(100, 64, 0, 1), "carrier-grade NAT"),
@@ -82,11 +82,26 @@ pub const DENIED: [Range; 22] = [
         v6(0, 0, 0, 0, 0, 0, 0, 1),
         "IPv6 loopback",
     ),
+    // The IPv6 forms of IPv4 addresses, whole: what they stand for
+    // ([`meaning`]) is an IPv4 peer, reached by its own address. coturn
+    // cannot read what a form stands for, so the ranges are denied whole.
+    range(
+        v6(0, 0, 0, 0, 0, 0, 0, 2),
+        v6(0, 0, 0, 0, 0, 0, X, X),
+        v6(0, 0, 0, 0, 0, 0, 0x7f00, 1),
+        "IPv4-compatible (deprecated): an IPv4 address in IPv6 form",
+    ),
     range(
         v6(0, 0, 0, 0, 0, X, 0, 0),
         v6(0, 0, 0, 0, 0, X, X, X),
         v6(0, 0, 0, 0, 0, X, 0x0a00, 1),
         "IPv4-mapped: IPv4 behind an IPv6 relay",
+    ),
+    range(
+        v6(0, 0, 0, 0, X, 0, 0, 0),
+        v6(0, 0, 0, 0, X, 0, X, X),
+        v6(0, 0, 0, 0, X, 0, 0x7f00, 1),
+        "SIIT's IPv4-translated: an IPv4 address in IPv6 form",
     ),
     range(
         v6(0x64, 0xff9b, 0, 0, 0, 0, 0, 0),
@@ -105,6 +120,12 @@ pub const DENIED: [Range; 22] = [
         v6(0x2001, 0xdb8, X, X, X, X, X, X),
         v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7),
         "IPv6 documentation",
+    ),
+    range(
+        v6(0x2002, 0, 0, 0, 0, 0, 0, 0),
+        v6(0x2002, X, X, X, X, X, X, X),
+        v6(0x2002, 0x7f00, 1, 0, 0, 0, 0, 1),
+        "6to4 (deprecated): an IPv4 address's network in IPv6 form",
     ),
     range(
         v6(0xfc00, 0, 0, 0, 0, 0, 0, 0),
@@ -134,11 +155,6 @@ pub const QUOTA_PROBE: usize = 25;
 /// The TURN user the check allocates as: `+` is in no account's name, so
 /// its allocations count against nobody's quota.
 const USER: &str = "+check";
-
-/// coturn's flags that deny [`DENIED`], one `--denied-peer-ip` a range.
-pub fn denied_flags() -> Vec<String> {
-    DENIED.iter().map(|r| format!("--denied-peer-ip={}-{}", r.first, r.last)).collect()
-}
 
 /// What the check found.
 #[derive(Debug)]
@@ -365,13 +381,40 @@ pub fn check_in_background(turn: Turn) {
 }
 
 /// What `addr` is if it lies where no relay (and no push, `server::push`)
-/// may reach: the range of [`DENIED`] that holds it, or `::`, the
-/// unspecified IPv6 address, which coturn refuses on its own.
+/// may reach: the range of [`DENIED`] that holds what it stands for
+/// ([`meaning`]: `::127.0.0.1` is loopback) or the address itself (every
+/// IPv6 form of IPv4 is a range of its own), or unspecified (`::`, which
+/// coturn refuses on its own, and `0.0.0.0`).
 pub fn refused(addr: IpAddr) -> Option<&'static str> {
-    if addr.is_unspecified() {
+    let meant = meaning(addr);
+    if addr.is_unspecified() || meant.is_unspecified() {
         return Some("unspecified");
     }
-    DENIED.iter().find(|range| in_range(range, addr)).map(|range| range.what)
+    let holding = |addr: IpAddr| DENIED.iter().find(|range| in_range(range, addr)).map(|range| range.what);
+    holding(meant).or_else(|| holding(addr))
+}
+
+/// What an address stands for: the IPv4 address an IPv6 form of one
+/// carries (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`,
+/// SIIT's IPv4-translated `::ffff:0:a.b.c.d`, NAT64's `64:ff9b::a.b.c.d`,
+/// and 6to4's `2002:aabb:ccdd::/48`, the network of `a.b.c.d`), or the
+/// address itself (`::` and `::1` are IPv6's own). The one reading of an
+/// address wherever what it reaches matters: the denied ranges
+/// ([`refused`], a push's loopback exception) and the per-address limits
+/// (`server::throttle::address_key`).
+pub fn meaning(addr: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = addr else { return addr };
+    let s = v6.segments();
+    let o = v6.octets();
+    let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => {
+            IpAddr::V4(low)
+        }
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => IpAddr::V4(low),
+        [0x2002, ..] => IpAddr::V4(Ipv4Addr::new(o[2], o[3], o[4], o[5])),
+        _ => addr,
+    }
 }
 
 /// Whether `addr` lies in `range` (an IPv4 address is never in an IPv6
@@ -387,6 +430,11 @@ pub fn in_range(range: &Range, addr: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// coturn's flags that deny [`DENIED`], one `--denied-peer-ip` a range.
+    fn denied_flags() -> Vec<String> {
+        DENIED.iter().map(|r| format!("--denied-peer-ip={}-{}", r.first, r.last)).collect()
+    }
 
     #[test]
     fn each_range_holds_its_probe_and_the_ranges_do_not_overlap() {
@@ -404,7 +452,38 @@ mod tests {
         assert!(DENIED.iter().filter(|r| r.first.is_unspecified()).all(|r| r.first.is_ipv4()));
         let flags = denied_flags();
         assert_eq!(flags[1], "--denied-peer-ip=10.0.0.0-10.255.255.255");
-        assert_eq!(flags[15], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
+        assert_eq!(flags[16], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
+    }
+
+    #[test]
+    fn an_ipv6_form_of_a_denied_ipv4_address_is_refused_as_what_it_stands_for() {
+        let loopback = Some("loopback: this machine's own ports");
+        for form in [
+            "::127.0.0.1",
+            "::7f00:1",
+            "::ffff:127.0.0.1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::1",
+            "64:ff9b::7f00:1",
+        ] {
+            let addr: IpAddr = form.parse().unwrap();
+            assert_eq!(meaning(addr), v4(127, 0, 0, 1), "{form}");
+            assert_eq!(refused(addr), loopback, "{form}");
+        }
+        assert_eq!(refused("2002:a01:203::1".parse().unwrap()), Some("private"));
+        assert_eq!(refused("::ffff:0:0.0.0.0".parse().unwrap()), Some("unspecified"));
+        // IPv6's own loopback and unspecified are themselves; a public
+        // address's 6to4 form is refused as 6to4 (coturn denies it whole).
+        for own in ["::1", "::", "2606:4700::1111"] {
+            let addr: IpAddr = own.parse().unwrap();
+            assert_eq!(meaning(addr), addr, "{own}");
+        }
+        assert_eq!(refused("::1".parse().unwrap()), Some("IPv6 loopback"));
+        assert_eq!(refused("2606:4700::1111".parse().unwrap()), None);
+        let public_6to4: IpAddr = "2002:5db8:d70e::1".parse().unwrap();
+        assert_eq!(meaning(public_6to4), v4(93, 184, 215, 14));
+        assert!(refused(public_6to4).unwrap().starts_with("6to4"));
+        assert_eq!(refused(v4(93, 184, 215, 14)), None);
     }
 
     /// docs/CALLS.md's coturn line denies every range of [`DENIED`], and
@@ -432,7 +511,7 @@ mod tests {
         report.quota = Some((12, TurnRefusal { code: 486, reason: "Allocation Quota Reached".into() }));
         assert!(report.is_safe(), "{}", report.line());
         report.own = Some((v4(127, 0, 0, 1), Err(forbidden.clone())));
-        assert!(report.line().contains("22 of 22 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
+        assert!(report.line().contains("25 of 25 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
         report.peers[4].1 = Ok(());
         report.quota = None;
         report.own = Some((v4(198, 51, 100, 9), Ok(())));

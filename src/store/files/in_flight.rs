@@ -10,8 +10,9 @@
 //! waits for their `OK`s, then sends the next window, whose first part
 //! then needs no reads either. An entry is only this node's knowledge
 //! of the upload: a part it would refuse as past the bytes received is
-//! checked again against the store (another node may have appended
-//! them), and the upload's end on this node (completed, removed) drops
+//! checked again against the store (a cluster's leader before a
+//! failover may have appended them), and the upload's end on this node
+//! (completed, removed) drops
 //! it. A part that was not stored drops its entry at once: the next part
 //! reads the store again and is told where to go on from
 //! (`KO:BAD_REQUEST`, as any part past the bytes received), and the

@@ -8,14 +8,13 @@
 //! file is run the rule itself ([`disown`], [`pass_to_heir`]), so that the
 //! leader and each follower run the same function on the same description.
 //!
-//! [`FileStore`] is what `Files` (`mod.rs`) asks of the place that keeps
-//! these descriptions and their changes (`store::local::files`, over the log).
+//! `Files` (`mod.rs`) asks the log for these descriptions and their
+//! changes (`store::local::FilesInLog`).
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::kept::{Carrier, Footprint, Meta};
 use super::rules::{disown, pass_to_heir};
-use crate::protocol::Ko;
 use crate::protocol::files::OTHER_TYPE;
 use crate::protocol::names::fold;
 
@@ -202,52 +201,4 @@ impl FileIndex {
         self.pending.remove(&(meta.created, id.to_string()));
         Some(meta)
     }
-}
-
-/// Where files' descriptions are kept ([`Meta`], with their carriers),
-/// beside their bytes ([`Blobs`](super::Blobs)). Each change is one call, durable when
-/// it returns `Ok`; the reads answer from the descriptions as applied (a
-/// [`FileIndex`] in memory), and cannot fail. None decides anything (that
-/// is [`Files`](super::Files)'s).
-pub trait FileStore: Send + Sync {
-    /// Records a new upload `id` (not complete, carried by nothing) if
-    /// `allow` lets it, asked with what the owner's files take now, in
-    /// one step with the reservation: two `UPLOAD`s of one owner at once,
-    /// on one node or two, see each other's, so that together they never
-    /// pass the owner's quota.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko>;
-    /// The description of `id`, with its carriers.
-    fn meta(&self, id: &str) -> Option<Meta>;
-    /// Upload `id` is checked (its bytes [sealed](super::Blobs::seal)): it
-    /// becomes complete, of media type `kind`.
-    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko>;
-    /// `carrier` carries file `id`; false if it already did.
-    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
-    /// `carrier` carries nothing any more: the file it carried, and the
-    /// carriers that file has left.
-    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
-    /// The file `carrier` carries.
-    fn carried(&self, carrier: &Carrier) -> Option<(String, Meta)>;
-    /// Removes the description of file `id` and its carriers (its bytes
-    /// are [`Blobs::remove`](super::Blobs::remove)'s).
-    fn remove(&self, id: &str) -> Result<(), Ko>;
-    /// Every file of `owner`, complete or not.
-    fn of_owner(&self, owner: &str) -> Vec<(String, Meta)>;
-    /// What `owner`'s files take, complete or not.
-    fn usage(&self, owner: &str) -> Footprint;
-    /// At most `limit` uploads not complete that began at or before
-    /// `before` (Unix ms), oldest first.
-    fn stale(&self, before: u64, limit: usize) -> Vec<String>;
-    /// The files the account of `name` touched ([`concerns`](super::concerns)):
-    /// those it uploaded and those its messages, sent or received, carry.
-    fn concerning(&self, name: &str) -> Vec<String>;
-    /// Runs `change`, a change of whose the file is
-    /// ([`FileChange::Disown`],
-    /// [`FileChange::Heir`]: the rules'
-    /// [`disown`] and [`pass_to_heir`],
-    /// never a store's), on the description of file `id` as it is now,
-    /// and keeps it if it changed anything, in one step: two changes of
-    /// one file take turns, each on what the other left. The description
-    /// after it, and whether it changed; `None`: no such file.
-    fn reassign(&self, id: &str, change: &FileChange) -> Result<Option<(Meta, bool)>, Ko>;
 }

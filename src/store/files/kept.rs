@@ -1,6 +1,7 @@
 //! What a file store keeps — a description ([`Meta`]) and the messages
-//! that carry a file ([`Carrier`]) behind [`FileStore`](super::FileStore), the bytes behind
-//! [`Blobs`] — and the two interfaces every store implements. A store
+//! that carry a file ([`Carrier`]), kept in the log
+//! ([`FilesInLog`](crate::store::FilesInLog)), the bytes behind
+//! [`Blobs`] — and the interface every store of bytes implements. A store
 //! decides nothing: the rules are `rules.rs`'s, applied by `Files`
 //! (`mod.rs`).
 
@@ -102,7 +103,7 @@ pub fn part_gap(received: u64) -> Ko {
 /// Where the bytes of files are kept, and nothing else: an upload's as
 /// they come, a complete file's and its thumbnail's, each named by the
 /// file's id. Who may read or write them, and when, is decided before
-/// (by [`Files`](super::Files), from the descriptions of [`FileStore`](super::FileStore)).
+/// (by [`Files`](super::Files), from the descriptions of [`FilesInLog`](crate::store::FilesInLog)).
 pub trait Blobs: Send + Sync {
     /// Makes room for the bytes of a new upload `id`: none yet.
     fn begin(&self, id: &str) -> Result<(), Ko>;

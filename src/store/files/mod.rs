@@ -1,13 +1,12 @@
 //! 1.2: the files of chats (docs/PROTOCOL.md §21): the rules,
 //! and the one interface the server calls, whatever keeps the bytes.
 //!
-//! A file is two things, each behind a trait: its description ([`Meta`],
-//! with the messages that carry it, [`Carrier`]) behind [`FileStore`], and
-//! its bytes behind [`Blobs`], a handful of methods (`kept.rs`). The
-//! descriptions are records of the log, on a single server as on a
-//! cluster (`FILE`: `store::record::files`, applied to the state's
-//! [`FileIndex`] as every record is, kept by `store::local::FilesInLog`);
-//! only the bytes differ:
+//! A file is two things: its description ([`Meta`], with the messages
+//! that carry it, [`Carrier`]), and its bytes, behind [`Blobs`], a
+//! handful of methods (`kept.rs`). The descriptions are records of the
+//! log, on a single server as on a cluster (`FILE`:
+//! `store::record::files`, applied to the state's [`FileIndex`] as every
+//! record is, kept by [`FilesInLog`]); only the bytes differ:
 //!
 //! | bytes | where | for |
 //! | --- | --- | --- |
@@ -39,7 +38,7 @@ mod kept;
 mod names;
 mod rules;
 
-pub use index::{FileChange, FileIndex, FileStore};
+pub use index::{FileChange, FileIndex};
 pub use kept::{Blobs, Carrier, Footprint, Left, Meta, ReadSeek, Stored, part_gap};
 pub use rules::{
     PENDING_PER_ADDRESS, PENDING_PER_USER, check_quota, check_upload, concerns, disown, heir, is_orphan,
@@ -61,6 +60,7 @@ use parking_lot::Mutex;
 use crate::protocol::files::{FileEvent, FileInfo, OTHER_TYPE};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, EventRef, Ko, Text, files};
+use crate::store::FilesInLog;
 
 /// Default `--max-file-mb`.
 pub const MAX_FILE_MB: u64 = 16;
@@ -90,7 +90,7 @@ const STRIPES: usize = 16;
 
 /// The files of a server, on whichever store.
 pub struct Files {
-    store: Box<dyn FileStore>,
+    store: FilesInLog,
     blobs: Box<dyn Blobs>,
     /// Largest file (`--max-file-mb`).
     pub max_size: u64,
@@ -105,8 +105,8 @@ pub struct Files {
     queued: Mutex<HashMap<Queuer, usize>>,
     /// The uploads under way that each address began here, and when
     /// ([`PENDING_PER_ADDRESS`]); one is let go when it completes here, or
-    /// once it is `upload_ttl` old (it was completed on another node, or
-    /// swept).
+    /// once it is `upload_ttl` old (it was completed by a cluster's leader
+    /// before a failover, or swept).
     by_address: Mutex<AddressUploads>,
     /// When [`Files::sweep`] last ran from an `UPLOAD`.
     swept: Mutex<Option<Instant>>,
@@ -175,19 +175,13 @@ impl Files {
         upload_ttl: Duration,
     ) -> io::Result<Files> {
         let blobs = disk::open(data_dir, store)?;
-        let descriptions = crate::store::FilesInLog::new(store.clone());
-        let files = Files::new(Box::new(descriptions), Box::new(blobs), max_size, upload_ttl);
+        let files = Files::new(FilesInLog::new(store.clone()), Box::new(blobs), max_size, upload_ttl);
         files.sweep(crate::store::now_ms());
         Ok(files)
     }
 
     /// The files whose descriptions `store` keeps, and their bytes `blobs`.
-    pub fn new(
-        store: Box<dyn FileStore>,
-        blobs: Box<dyn Blobs>,
-        max_size: u64,
-        upload_ttl: Duration,
-    ) -> Files {
+    pub fn new(store: FilesInLog, blobs: Box<dyn Blobs>, max_size: u64, upload_ttl: Duration) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
         let queued = Mutex::default();

@@ -5,7 +5,7 @@
 //! applies them to what a store keeps (`kept.rs`); the two that change a
 //! file's description ([`disown`], [`pass_to_heir`]) are run by the
 //! store on the description it holds, in the same step as it keeps the
-//! result ([`FileStore::reassign`](super::FileStore::reassign)).
+//! result ([`FilesInLog::reassign`](crate::store::FilesInLog::reassign)).
 
 use std::time::Duration;
 

@@ -191,7 +191,7 @@ fn the_rules_in_a_few_lines() {
 
 /// What an account's deletion and a forwarder's keeping do to a file's
 /// description, the two rules every store runs as it keeps the result
-/// (`FileStore::reassign`).
+/// (`FilesInLog::reassign`).
 #[test]
 fn a_deletion_disowns_and_a_forwarded_file_passes_to_its_heir() {
     let meta = Meta {

@@ -9,11 +9,17 @@ use std::sync::Arc;
 
 use super::LocalStore;
 use crate::protocol::{Code, Ko};
-use crate::store::files::{Carrier, FileChange, FileStore, Footprint, Meta, concerns};
+use crate::store::files::{Carrier, FileChange, Footprint, Meta, concerns};
 use crate::store::record::Record;
 use crate::store::state::{Batch, State};
 
-/// The descriptions of files, in the log of `store`.
+/// The descriptions of files ([`Meta`], with their carriers), kept in
+/// the log of `store`, beside their bytes
+/// ([`Blobs`](crate::store::files::Blobs)). Each change is one call,
+/// durable when it returns `Ok`; the reads answer from the descriptions
+/// as applied (a [`FileIndex`](crate::store::files::FileIndex) in
+/// memory), and cannot fail. None decides anything (that is
+/// [`Files`](crate::store::files::Files)'s).
 pub struct FilesInLog {
     store: Arc<LocalStore>,
 }
@@ -46,28 +52,40 @@ fn unknown() -> Ko {
     Ko::new(Code::UnknownFile, "no such file that you may see")
 }
 
-impl FileStore for FilesInLog {
-    /// The check and the record under the state's lock: two `UPLOAD`s of
-    /// one owner take turns, and see each other's.
-    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Footprint) -> Result<(), Ko>) -> Result<(), Ko> {
+impl FilesInLog {
+    /// Records a new upload `id` (not complete, carried by nothing) if
+    /// `allow` lets it, asked with what the owner's files take now, in
+    /// one step with the reservation (under the state's lock): two
+    /// `UPLOAD`s of one owner at once take turns and see each other's, so
+    /// that together they never pass the owner's quota.
+    pub fn create(
+        &self,
+        id: &str,
+        meta: &Meta,
+        allow: &dyn Fn(Footprint) -> Result<(), Ko>,
+    ) -> Result<(), Ko> {
         self.write(|state, batch| {
             allow(state.files.usage(&meta.owner))?;
             commit(state, batch, id, FileChange::upload(meta))
         })
     }
 
-    fn meta(&self, id: &str) -> Option<Meta> {
+    /// The description of `id`, with its carriers.
+    pub fn meta(&self, id: &str) -> Option<Meta> {
         self.read(|state| state.files.get(id).cloned())
     }
 
-    fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
+    /// Upload `id` is checked (its bytes [sealed](crate::store::files::Blobs::seal)): it
+    /// becomes complete, of media type `kind`.
+    pub fn finish(&self, id: &str, kind: &str) -> Result<(), Ko> {
         self.write(|state, batch| {
             state.files.get(id).ok_or_else(unknown)?;
             commit(state, batch, id, FileChange::Done { kind: kind.to_string() })
         })
     }
 
-    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko> {
+    /// `carrier` carries file `id`; false if it already did.
+    pub fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko> {
         self.write(|state, batch| {
             let meta = state.files.get(id).ok_or_else(unknown)?;
             let key = carrier.key();
@@ -79,7 +97,9 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
+    /// `carrier` carries nothing any more: the file it carried, and the
+    /// carriers that file has left.
+    pub fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
         self.write(|state, batch| {
             let Some((file, _)) = state.files.carried(carrier) else { return Ok(None) };
             let file = file.clone();
@@ -88,11 +108,14 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn carried(&self, carrier: &Carrier) -> Option<(String, Meta)> {
+    /// The file `carrier` carries.
+    pub fn carried(&self, carrier: &Carrier) -> Option<(String, Meta)> {
         self.read(|state| state.files.carried(carrier).map(|(id, meta)| (id.clone(), meta.clone())))
     }
 
-    fn remove(&self, id: &str) -> Result<(), Ko> {
+    /// Removes the description of file `id` and its carriers (its bytes
+    /// are [`Blobs::remove`](crate::store::files::Blobs::remove)'s).
+    pub fn remove(&self, id: &str) -> Result<(), Ko> {
         self.write(|state, batch| {
             if state.files.get(id).is_none() {
                 return Ok(());
@@ -101,32 +124,46 @@ impl FileStore for FilesInLog {
         })
     }
 
-    fn of_owner(&self, owner: &str) -> Vec<(String, Meta)> {
+    /// Every file of `owner`, complete or not.
+    pub fn of_owner(&self, owner: &str) -> Vec<(String, Meta)> {
         self.read(|state| {
             let mine = state.files.all().filter(|(_, m)| m.owner.eq_ignore_ascii_case(owner));
             mine.map(|(id, m)| (id.clone(), m.clone())).collect()
         })
     }
 
-    fn usage(&self, owner: &str) -> Footprint {
+    /// What `owner`'s files take, complete or not.
+    pub fn usage(&self, owner: &str) -> Footprint {
         self.read(|state| state.files.usage(owner))
     }
 
-    fn stale(&self, before: u64, limit: usize) -> Vec<String> {
+    /// At most `limit` uploads not complete that began at or before
+    /// `before` (Unix ms), oldest first.
+    pub fn stale(&self, before: u64, limit: usize) -> Vec<String> {
         self.read(|state| state.files.stale(before, limit))
     }
 
+    /// The files the account of `name` touched ([`concerns`]):
+    /// those it uploaded and those its messages, sent or received, carry.
+    ///
     /// A look at every description: an account deletion is rare.
-    fn concerning(&self, name: &str) -> Vec<String> {
+    pub fn concerning(&self, name: &str) -> Vec<String> {
         self.read(|state| {
             state.files.all().filter(|(_, m)| concerns(m, name)).map(|(id, _)| id.clone()).collect()
         })
     }
 
-    /// The rule run on a copy under the state's lock; its record, if it
-    /// changed anything, runs it again where it is applied (here, and on
-    /// each follower).
-    fn reassign(&self, id: &str, change: &FileChange) -> Result<Option<(Meta, bool)>, Ko> {
+    /// Runs `change`, a change of whose the file is
+    /// ([`FileChange::Disown`], [`FileChange::Heir`]: the rules'
+    /// [`disown`](crate::store::files::disown) and
+    /// [`pass_to_heir`](crate::store::files::pass_to_heir), never a
+    /// store's), on the description of file `id` as it is now, and keeps
+    /// it if it changed anything, in one step: two changes of one file
+    /// take turns, each on what the other left. The description after it,
+    /// and whether it changed; `None`: no such file. The rule runs on a
+    /// copy under the state's lock; its record, if it changed anything,
+    /// runs it again where it is applied (here, and on each follower).
+    pub fn reassign(&self, id: &str, change: &FileChange) -> Result<Option<(Meta, bool)>, Ko> {
         self.write(|state, batch| {
             let Some(meta) = state.files.get(id) else { return Ok(None) };
             let mut meta = meta.clone();

@@ -27,7 +27,7 @@ use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::action::check_peer_id;
-use crate::protocol::link::{Frame, LinkState, clean_reason};
+use crate::protocol::link::{Frame, LinkState, MessageFrame, RoomFrame, clean_reason};
 use crate::protocol::relayed;
 use crate::protocol::{Code, Ko};
 use crate::store::prefs;
@@ -125,14 +125,10 @@ impl LocalStore {
         self.inner.sync_through(ticket.0)
     }
 
-    /// The account whose inbox is `server`'s queue, once it exists.
-    pub fn peer_account_id(&self, server: &str) -> Option<UserId> {
-        self.inner.state.lock().peer_queue(server)
-    }
-
     /// Bytes `server`'s users' messages and its rooms' copies take here
     /// (what `--peer-quota` counts), and the quota (0: none): a peer's
-    /// files are counted against it with them (`server::files::receive`).
+    /// files are counted against it with them, as the link takes them
+    /// (`federation::files`).
     pub fn peer_stored(&self, server: &str) -> (u64, u64) {
         let state = self.inner.state.lock();
         let used = state.peer_queue(server).map_or(0, |peer| state.usage.of_peer(peer));
@@ -199,7 +195,7 @@ impl LocalStore {
             let sides = (server, me);
             let mut changed = None;
             match frame {
-                Frame::Msg { from, to, id, ts, text, .. } => {
+                Frame::Message(MessageFrame::Msg { from, to, id, ts, text, .. }) => {
                     let msg = (from.as_str(), to.as_str(), id.as_str(), *ts, text);
                     if to.starts_with('#') {
                         self.inner.take_room_msg(state, pending, sides, msg)?
@@ -207,30 +203,31 @@ impl LocalStore {
                         self.inner.take_msg(state, pending, sides, msg)?
                     }
                 }
-                Frame::Status { reader, author, id, state: what, .. } => {
+                Frame::Message(MessageFrame::Status { reader, author, id, state: what, .. }) => {
                     self.inner.take_status(state, pending, sides, (reader, author, id), *what)?
                 }
-                Frame::Join { user, room, .. } | Frame::Leave { user, room, .. } => {
-                    let joined = matches!(frame, Frame::Join { .. });
+                Frame::Room(RoomFrame { user, room, joined, .. }) => {
+                    let joined = *joined;
                     changed = if homed_at(room, server) {
                         self.inner.take_announced(state, pending, sides, (user, room), joined)?
                     } else {
                         self.inner.take_membership(state, pending, sides, (user, room), joined)?
                     }
                 }
-                // A file's message is taken as its `MSG` (`federation::files`),
+                // A file's message is taken as its `MSG` (`federation::frames::file`),
                 // its bytes are the file store's.
-                Frame::File { .. } | Frame::Upload { .. } | Frame::Part { .. } => {
+                Frame::File(_) => {
                     return Err(ko(Code::Internal, "a file's frame is taken as its MSG"));
                 }
-                // Unnumbered: never taken into the store (`take_frames` answers them).
-                Frame::Call { .. }
-                | Frame::People { .. }
-                | Frame::Profile { .. }
-                | Frame::Photo { .. }
-                | Frame::Presence { .. }
+                // Told: never taken into the store (`federation::frames` answers them).
+                Frame::Call(_)
+                | Frame::People(_)
+                | Frame::Profile(_)
+                | Frame::Presence(_)
                 | Frame::Ping
-                | Frame::Quit => {}
+                | Frame::Quit => {
+                    return Err(ko(Code::Internal, "a told frame is not taken into the store"));
+                }
             }
             let ts = state.next_ts(now_ms());
             let took = Record::Set {
@@ -294,7 +291,8 @@ impl LocalStore {
                     let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
                     let text = crate::protocol::Text::parse(&m.text).map_err(|e| read_failed(pos, e))?;
                     let from = format!("{}@{me}", m.from);
-                    (Frame::Msg { n, from, to: m.to.into(), id: m.id.into(), ts: m.ts, text }, m.ts)
+                    let msg = MessageFrame::Msg { n, from, to: m.to.into(), id: m.id.into(), ts: m.ts, text };
+                    (Frame::Message(msg), m.ts)
                 }
                 Queued::Status { .. } => {
                     let (reader, author, id, state, ts) =
@@ -307,14 +305,14 @@ impl LocalStore {
                         };
                     let reader = format!("{reader}@{me}");
                     (
-                        Frame::Status {
+                        Frame::Message(MessageFrame::Status {
                             n,
                             reader,
                             author: author.to_string(),
                             id: id.to_string(),
                             state,
                             ts,
-                        },
+                        }),
                         ts,
                     )
                 }
@@ -432,26 +430,30 @@ fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
         // One of ours joins a room homed elsewhere: for its home; or a
         // user of another server joins a room homed here: for the other
         // member servers (the home announces its room's members).
-        Record::Join { user, room, .. } => Frame::Join { n, user: ours(&user), room: ours(&room) },
-        Record::Leave { user, room, .. } => Frame::Leave { n, user: ours(&user), room: ours(&room) },
+        Record::Join { user, room, .. } => {
+            Frame::Room(RoomFrame { n, user: ours(&user), room: ours(&room), joined: true })
+        }
+        Record::Leave { user, room, .. } => {
+            Frame::Room(RoomFrame { n, user: ours(&user), room: ours(&room), joined: false })
+        }
         // A message of ours to a room homed elsewhere: for its home.
-        Record::Post { msg } => Frame::Msg {
+        Record::Post { msg } => Frame::Message(MessageFrame::Msg {
             n,
             from: ours(&msg.from),
             to: msg.to.to_string(),
             id: msg.id.to_string(),
             ts: msg.ts,
             text: msg.text.clone(),
-        },
+        }),
         // A message of a room homed here: for a member server.
-        Record::Msg { msg, .. } => Frame::Msg {
+        Record::Msg { msg, .. } => Frame::Message(MessageFrame::Msg {
             n,
             from: ours(&msg.from),
             to: format!("{}@{me}", msg.to),
             id: msg.id.to_string(),
             ts: msg.ts,
             text: msg.text.clone(),
-        },
+        }),
         other => return Err(format!("a peer's frame is {other:?}")),
     })
 }

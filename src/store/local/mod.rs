@@ -516,7 +516,7 @@ fn load(
     // A checkpoint adds no account of users.csv's, only (1.3) the
     // remote users' and peers' accounts that records made.
     debug_assert!((0..state.users.len()).filter(|&u| !state.is_remote(u)).count() == accounts);
-    // The quotas' counts (`store::budget::Usage`) cover the log from
+    // The quotas' counts (`store::state::usage::Usage`) cover the log from
     // `usage.from`; a checkpoint from before quotas, or one written before
     // retention removed segments it counted (a crash in between), is
     // counted again from the log's start: the messages before the

@@ -16,6 +16,7 @@ use super::committer::Goal;
 use super::reader::{RecordReader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, LocalStore};
+use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::meaning::rooms;
 
@@ -110,37 +111,43 @@ pub(super) fn commit_room_deliveries(
 
 impl LocalStore {
     /// `RECEIPTS:<#room>:<id>`: who of `room` has `user`'s message `id`
-    /// (its newest by that id) delivered, and who read it.
+    /// (its newest by that id) delivered, and who read it. A message is
+    /// its author's id and its author: another member's message with the
+    /// same id (ids are each sender's own) is passed over, so that no
+    /// member can take `user`'s id to hide its receipts from it.
     pub fn receipts(&self, user: UserId, name: &str, id: &str) -> Result<Receipts, Ko> {
         let inner = &self.inner;
-        let (head, since, end) = {
+        let (head, since, end, me) = {
             let state = inner.state.lock();
             let room = rooms::member(name, state.member_room(name, user))?;
-            (state.room_head(room), state.users[user].since, state.end)
+            (state.room_head(room), state.users[user].since, state.end, state.users[user].name.clone())
         };
         let mut reader = RecordReader::new(inner.clone());
-        let (mut pos, mut found) = (head, None);
+        let (mut pos, mut found, mut others_id) = (head, None, false);
         for _ in 0..SEARCH_LIMIT {
             if pos == NO_POS || pos < since {
                 break;
             }
             let Some(line) = reader.line(pos, true)? else { break };
             let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
-            if m.id == id {
-                found = Some((pos, m.ord, m.from.to_string()));
+            if m.id == id && fold(m.from) == fold(&me) {
+                found = Some((pos, m.ord));
                 break;
             }
+            others_id |= m.id == id;
             pos = m.prev;
         }
         let unknown =
             || Ko::new(Code::UnknownMessage, format!("no message {id} in #{}", name.trim_start_matches('#')));
-        let (at, ord, from) = found.ok_or_else(unknown)?;
+        let Some((at, ord)) = found else {
+            return Err(match others_id {
+                true => Ko::new(Code::Forbidden, "only its sender sees who has a message"),
+                false => unknown(),
+            });
+        };
         let (others, kept, wanted, asker_sees, room_name) = {
             let state = inner.state.lock();
             let room = rooms::member(name, state.member_room(name, user))?;
-            if state.user_id(&from) != Some(user) {
-                return Err(Ko::new(Code::Forbidden, "only its sender sees who has a message"));
-            }
             if at < state.room(room).born || ord >= state.room_link(room).ord {
                 return Err(unknown());
             }

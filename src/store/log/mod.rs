@@ -6,7 +6,10 @@
 //! ```
 //!
 //! A segment is a CSV file: the header line [`LOG_HEADER`], then records,
-//! one per line. Its name is the position of its first record: positions
+//! one per line. A segment of an older format's header
+//! ([`OLDER_LOG_HEADER`], as long) is read as well, and given the
+//! current header when the log opens: a build older than the format
+//! marker then refuses the directory (`store::format`, format 4). Its name is the position of its first record: positions
 //! count the bytes of records only (not the header lines), as if the
 //! segments were one file, so a position says which segment holds a record
 //! and where (`offset = position − base + header`), and the committer can
@@ -33,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::RwLock;
 
 use super::disk::{Disk, ReadAt, SyncPoint};
-use super::record::{LOG_HEADER, Pos};
+use super::record::{LOG_HEADER, OLDER_LOG_HEADER, Pos, Record};
 use crate::error::{Error, Result};
 
 mod writer;
@@ -66,6 +69,27 @@ pub const MAX_LINE: usize = 20 * 1024;
 /// records into the middle of others, which only
 /// `wachat users check --repair` puts back.
 pub const BLANK_LINES_PASSED: usize = 4;
+
+/// Which header a segment begins with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// [`LOG_HEADER`].
+    Current,
+    /// [`OLDER_LOG_HEADER`], of formats 2 and 3.
+    Older,
+}
+
+impl Header {
+    /// The header a segment's first line (`\n` included) is, if either.
+    pub fn of(first_line: &[u8]) -> Option<Header> {
+        let (line, end) = first_line.split_at(first_line.len().saturating_sub(1));
+        match (line, end) {
+            (line, b"\n") if line == LOG_HEADER.as_bytes() => Some(Header::Current),
+            (line, b"\n") if line == OLDER_LOG_HEADER.as_bytes() => Some(Header::Older),
+            _ => None,
+        }
+    }
+}
 
 /// One segment file.
 struct Segment {
@@ -122,6 +146,7 @@ impl Log {
         }
         let last = *bases.last().expect("not empty");
         let mut segments = Vec::new();
+        let mut older = Vec::new();
         let mut expected = bases[0];
         for &base in &bases {
             let path = dir.join(segment_name(base));
@@ -132,13 +157,17 @@ impl Log {
                 );
                 return Err(Error::Corrupt { path, line: 0, reason });
             }
-            let len = if base == last { log.repair_last(&path)? } else { log.check_sealed(&path)? };
+            let (len, header) = if base == last { log.repair_last(&path)? } else { log.check_sealed(&path)? };
+            if header == Header::Older {
+                older.push(path.clone());
+            }
             let reader =
                 disk.open_read(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
             segments.push(Arc::new(Segment { base, path, reader, newest_ts: AtomicU64::new(0) }));
             expected = base + (len - HEADER_LEN);
         }
         *log.segments.write() = segments;
+        log.mark_headers(&older)?;
         let path = dir.join(segment_name(last));
         let file = disk.open_append(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
         let writer = LogWriter { log: log.clone(), file, base: last, end: expected, segment_size };
@@ -165,8 +194,8 @@ impl Log {
     }
 
     /// The last segment: cuts a torn last line (or a torn header: a crash
-    /// while it was being started). Returns its length.
-    fn repair_last(&self, path: &Path) -> Result<u64> {
+    /// while it was being started). Returns its length and its header.
+    fn repair_last(&self, path: &Path) -> Result<(u64, Header)> {
         let ctx = |e| Error::io(format!("store: {}", path.display()), e);
         let reader = self.disk.open_read(path).map_err(ctx)?;
         let len = reader.len().map_err(ctx)?;
@@ -178,9 +207,9 @@ impl Log {
             file.truncate(0).map_err(ctx)?;
             file.append(format!("{LOG_HEADER}\n").as_bytes()).map_err(ctx)?;
             file.sync(SyncPoint::SegmentSeal).map_err(ctx)?;
-            return Ok(HEADER_LEN);
+            return Ok((HEADER_LEN, Header::Current));
         }
-        self.check_header(path, reader.as_ref())?;
+        let header = self.check_header(path, reader.as_ref())?;
         if keep < len {
             log::warn!(
                 "store: {}: dropped a torn last line ({} bytes) left by a crash",
@@ -190,32 +219,52 @@ impl Log {
             let mut file = self.disk.open_append(path).map_err(ctx)?;
             file.truncate(keep).map_err(ctx)?;
         }
-        Ok(keep)
+        Ok((keep, header))
     }
 
     /// A segment before the last: it was synced whole before the next one
-    /// began, so it must end with a complete line.
-    fn check_sealed(&self, path: &Path) -> Result<u64> {
+    /// began, so it must end with a complete line. Returns its length and
+    /// its header.
+    fn check_sealed(&self, path: &Path) -> Result<(u64, Header)> {
         let ctx = |e| Error::io(format!("store: {}", path.display()), e);
         let reader = self.disk.open_read(path).map_err(ctx)?;
         let len = reader.len().map_err(ctx)?;
-        self.check_header(path, reader.as_ref())?;
+        let header = self.check_header(path, reader.as_ref())?;
         if complete_length(reader.as_ref(), len).map_err(ctx)? != len {
             let reason = format!(
                 "the segment ends in the middle of a line, and it is not the last one; {REPAIR_HINT}"
             );
             return Err(Error::Corrupt { path: path.to_path_buf(), line: 0, reason });
         }
-        Ok(len)
+        Ok((len, header))
     }
 
-    fn check_header(&self, path: &Path, reader: &dyn ReadAt) -> Result<()> {
+    fn check_header(&self, path: &Path, reader: &dyn ReadAt) -> Result<Header> {
         let mut first = vec![0; HEADER_LEN as usize];
         let n =
             reader.read_at(&mut first, 0).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
-        if first[..n] != *format!("{LOG_HEADER}\n").as_bytes() {
+        Header::of(&first[..n]).ok_or_else(|| {
             let reason = format!("expected the header {LOG_HEADER:?}");
-            return Err(Error::Corrupt { path: path.to_path_buf(), line: 1, reason });
+            Error::Corrupt { path: path.to_path_buf(), line: 1, reason }
+        })
+    }
+
+    /// Gives each segment of `older` the current header, in place (as long
+    /// as the older one: no record moves) and synced. A crash part way
+    /// leaves segments of both headers, which the next start reads alike
+    /// and finishes.
+    fn mark_headers(&self, older: &[PathBuf]) -> Result<()> {
+        for path in older {
+            self.disk
+                .write_at(path, 0, LOG_HEADER.as_bytes())
+                .map_err(|e| Error::io(format!("store: {} (its header)", path.display()), e))?;
+        }
+        if !older.is_empty() {
+            log::info!(
+                "store: {}: the header of {} segments is the current one now ({LOG_HEADER:?}, data format 4)",
+                self.dir.display(),
+                older.len()
+            );
         }
         Ok(())
     }
@@ -393,7 +442,19 @@ impl Log {
                     log::warn!("store: {}: skipped a blank line at position {pos}", path.display());
                 } else {
                     let line = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".into()))?;
-                    each(pos, line).map_err(|reason| corrupt(format!("position {pos}: {reason}")))?;
+                    each(pos, line).map_err(|reason| match Record::newer_kind(line) {
+                        // Not damage: no repair is advised, which would set it aside.
+                        Some(kind) => Error::Corrupt {
+                            path: path.clone(),
+                            line: line_no,
+                            reason: format!(
+                                "position {pos}: a record of a kind this wachat does not know ({kind}): a \
+                                 newer wachat wrote it; run that one on this directory, or restore the \
+                                 backup made before it"
+                            ),
+                        },
+                        None => corrupt(format!("position {pos}: {reason}")),
+                    })?;
                 }
                 if line_no > 0 {
                     line_no += 1;

@@ -12,8 +12,20 @@ pub type Pos = u64;
 /// "No position": the end of a chain.
 pub const NO_POS: Pos = u64::MAX;
 
-/// The header line of every log segment.
-pub const LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,text";
+/// The header line of every log segment: the columns' names, the last
+/// one a record's body (a message's text, a file's description, a
+/// password's hash, …). Since data format 4 (`store::format`): a build
+/// older than the format marker requires [`OLDER_LOG_HEADER`] to the
+/// byte, so it refuses this directory, its start and its `users check
+/// --repair` alike, before it changes anything.
+pub const LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,body";
+
+/// The header of the segments of formats 2 and 3, which this build reads
+/// and replaces with [`LOG_HEADER`] when it opens the log (`store::log`).
+/// As long as it, so that no record moves.
+pub const OLDER_LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,text";
+
+const _: () = assert!(LOG_HEADER.len() == OLDER_LOG_HEADER.len());
 
 /// A message as the server keeps it.
 #[derive(Debug, PartialEq, Eq)]

@@ -8,9 +8,9 @@
 //! ## The log's lines
 //!
 //! One record per line, CSV, under the header [`LOG_HEADER`]
-//! `kind,ts,user,chat,id,prev,ord,dord,text`:
+//! `kind,ts,user,chat,id,prev,ord,dord,body`:
 //!
-//! | kind | user | chat | id | prev | ord | dord | text |
+//! | kind | user | chat | id | prev | ord | dord | body |
 //! |---|---|---|---|---|---|---|---|
 //! | `MSG` | sender | recipient or `#room` | message id | position of the conversation's previous message | its number in the conversation | its number among the sender's messages of this direct conversation | the text, escaped as on the wire |
 //! | `DELIVERED` | recipient | sender | id | | | the message's `dord` | |
@@ -82,7 +82,7 @@
 use std::sync::Arc;
 
 pub use fields::{CsvLine, Fields, Rows, push_field};
-pub use message::{LOG_HEADER, Link, NO_POS, Pos, StoredMessage};
+pub use message::{LOG_HEADER, Link, NO_POS, OLDER_LOG_HEADER, Pos, StoredMessage};
 pub use msg::MsgRef;
 
 use super::moderation::Rule;
@@ -276,8 +276,20 @@ impl Record {
             "BACKFILL" => across::decode_backfill(&f, ts),
             "INVITE" => invites::decode(&f, ts),
             "FILE" => files::decode(&f, ts),
-            other => Err(format!("unknown kind {other:?}")),
+            other => Err(unknown_kind(other)),
         }
+    }
+
+    /// The kind a line names when it is a record of a kind this wachat
+    /// does not know, and sound but for that: its fields split, its kind a
+    /// word of capitals, its time a number. Only a newer wachat writes such
+    /// a line; it is not damage, and a repair leaves it (`store::damage`).
+    pub fn newer_kind(line: &str) -> Option<String> {
+        let f = Fields::split(line).ok()?;
+        let word = f.get(0).ok()?;
+        let a_word = (1..=24).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_uppercase());
+        let dated = f.number(1).is_ok();
+        (a_word && dated && Record::decode(line) == Err(unknown_kind(word))).then(|| word.to_string())
     }
 
     /// Applies the record, found at `pos` in the log, to `state`; events
@@ -356,6 +368,11 @@ pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 9] = [
     &invites::ROWS,
     &files::ROWS,
 ];
+
+/// Why [`Record::decode`] refuses a line of a kind it does not know.
+fn unknown_kind(kind: &str) -> String {
+    format!("unknown kind {kind:?}")
+}
 
 #[cfg(test)]
 mod golden;

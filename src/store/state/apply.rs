@@ -43,6 +43,9 @@ impl State {
         self.exact_ids.insert(name.clone(), id);
         // Everything else starts empty: a field a record kind adds to
         // `User` needs no line here.
+        if super::remote::is_peer_account(&name) {
+            self.peer_queues.push((id, 0));
+        }
         self.users.push(User { name, hash: hash.to_string(), ..User::default() });
         Ok(id)
     }
@@ -66,6 +69,7 @@ impl State {
         record.apply(self, self.end, Some(&mut batch.deliveries))?;
         self.note_disabled(record, batch);
         self.note_unlinked(record, batch);
+        self.note_links(batch);
         self.count_usage(record, len);
         self.end += len;
         self.sync_end = self.end;
@@ -85,6 +89,7 @@ impl State {
         }
         self.note_disabled(&record, batch);
         self.note_unlinked(&record, batch);
+        self.note_links(batch);
         self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {

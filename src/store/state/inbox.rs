@@ -4,15 +4,14 @@
 //! in a [`Batch`]). An inbox numbers them ([`Inbox::enqueue`]); the record
 //! kinds store the events each record makes (`store/record/`), as
 //! `store::meaning::effects` names them. A pushed event's frame is
-//! [`Pushed::frame`], and a cluster's node reads the frames of the events
-//! other nodes committed back into events by [`Pushed::parse`].
+//! [`Pushed::frame`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::UserId;
 use crate::protocol::link::Bounce;
-use crate::protocol::{Event, EventRef, MsgState};
+use crate::protocol::{EventRef, MsgState};
 use crate::store::record::message::{NO_POS, Pos, StoredMessage};
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
@@ -228,27 +227,6 @@ impl Pushed {
             Pushed::Mark { chat, id, ts } => EventRef::ReadMark { seq, chat, id, ts: *ts },
         }
     }
-
-    /// The event a [`frame`](Self::frame) is, with its number: how a
-    /// cluster's node reads the events another node committed (`Notice::Event`
-    /// and `Notice::Copy` carry frames, `cluster::dispatch`). A copy's
-    /// frame is a message's: it reads as [`Pushed::Msg`], and what carried
-    /// it says which it is. `None` for any other frame.
-    pub fn parse(frame: &str) -> Option<(u64, Pushed)> {
-        match Event::parse(frame).ok()? {
-            Event::Msg { seq, from, to, id, ts, text } => {
-                let message = StoredMessage { from: from.into(), to: to.into(), id: id.into(), ts, text };
-                Some((seq, Pushed::Msg(Arc::new(message))))
-            }
-            Event::Status { seq, peer, id, state, ts } => {
-                Some((seq, Pushed::Status { peer: peer.into(), id: id.into(), state, ts }))
-            }
-            Event::ReadMark { seq, chat, id, ts } => {
-                Some((seq, Pushed::Mark { chat: chat.into(), id: id.into(), ts }))
-            }
-            _ => None,
-        }
-    }
 }
 
 /// A numbered event for one user (room messages share one [`Pushed`]).
@@ -278,6 +256,10 @@ pub struct Batch {
     pub unlinked: Vec<(UserId, String)>,
     /// Some record needs a sync before anyone hears of it.
     pub sync: bool,
+    /// 1.3: the peers whose queues of frames its records added to (their
+    /// accounts' names, `@lab2`): their links are woken once it is
+    /// written (`State::note_links`).
+    pub links: Vec<Arc<str>>,
 }
 
 impl Batch {
@@ -291,42 +273,7 @@ impl Batch {
         self.deliveries.clear();
         self.disabled.clear();
         self.unlinked.clear();
+        self.links.clear();
         self.sync = false;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::Text;
-
-    /// What a node reads back is what the committing node wrote: each
-    /// kind of event, its frame parsed and written again; a copy as the
-    /// message it copies.
-    #[test]
-    fn a_frame_parses_back_to_its_event() {
-        let frames = [
-            "MSG:7:ana:bob:m1:1700000000000:hi there",
-            "STATUS:8:bob:m1:READ:1700000000001",
-            "READMARK:9:#tea:m2:1700000000002",
-        ];
-        for frame in frames {
-            let (seq, event) = Pushed::parse(frame).expect(frame);
-            assert_eq!(event.frame(seq).to_string(), frame);
-        }
-        let text = Text::parse("hi").unwrap();
-        let copy = Pushed::Copy(Arc::new(StoredMessage {
-            from: "ana".into(),
-            to: "bob".into(),
-            id: "m1".into(),
-            ts: 1,
-            text,
-        }));
-        let frame = copy.frame(3).to_string();
-        let (seq, read) = Pushed::parse(&frame).unwrap();
-        assert!(matches!(read, Pushed::Msg(_)));
-        assert_eq!(read.frame(seq).to_string(), frame);
-        assert!(Pushed::parse("JOINED:ana").is_none());
-        assert!(Pushed::parse("not a frame").is_none());
     }
 }

@@ -257,6 +257,9 @@ pub struct State {
     pub invites: crate::store::invites::Invites,
     /// 1.2: every file's description (`store::files`): `FILE` records.
     pub files: crate::store::files::FileIndex,
+    /// 1.3: each peer's queue account (`@lab2`, `remote.rs`) and the last
+    /// number of its queue a batch noted ([`State::note_links`]).
+    pub(super) peer_queues: Vec<(UserId, u64)>,
 }
 
 mod apply;

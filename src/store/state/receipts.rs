@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::{Delivery, Pushed, Queued, RoomId, State, UserId};
 use crate::protocol::MsgState;
-use crate::store::record::Pos;
+use crate::store::record::message::Pos;
 
 /// The most members a room keeps receipts for: a larger room's messages
 /// stay at ✓ (`RECEIPTS` says so).

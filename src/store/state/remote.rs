@@ -28,8 +28,8 @@
 //! (a start that reads the same records makes them again), never by a
 //! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
 
-use super::{Delivery, Pushed, Queued, RoomId, State, UserId};
-use crate::store::record::Pos;
+use super::{Batch, Delivery, Pushed, Queued, RoomId, State, UserId};
+use crate::store::record::message::Pos;
 use std::sync::Arc;
 
 /// The hash of a remote user's or a peer's account: not a PHC string, so
@@ -102,7 +102,33 @@ pub fn peer_account(server: &str) -> String {
     format!("@{server}")
 }
 
+/// Whether `name` is a peer's account (`@lab2`), whose inbox is the
+/// queue of frames for it.
+pub fn is_peer_account(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('@')
+}
+
 impl State {
+    /// Notes in `batch` each peer whose queue grew since a batch last
+    /// noted it (its account's name, `@lab2`): once the batch is durable,
+    /// the router's hook wakes the peer's link (`federation`), which
+    /// sends what is on disk. Whatever queued the frames (a message, a
+    /// status, a room's `JOIN`, a member server's backfill), this is
+    /// the one place a link learns of them.
+    pub(super) fn note_links(&mut self, batch: &mut Batch) {
+        let users = &self.users;
+        for (peer, noted) in &mut self.peer_queues {
+            let last = users[*peer].inbox.last_seq;
+            if last > *noted {
+                *noted = last;
+                let name = &users[*peer].name;
+                if !batch.links.contains(name) {
+                    batch.links.push(name.clone());
+                }
+            }
+        }
+    }
+
     /// The account a record names: made if it is a remote user's address
     /// (with its server's queue) or a peer's queue seen for the first time.
     pub(in crate::store) fn user_or_remote(&mut self, name: &str) -> Result<UserId, String> {
@@ -113,7 +139,7 @@ impl State {
             self.user_or_remote(&peer_account(server))?;
             return self.add_user(name, REMOTE);
         }
-        if name.len() > 1 && name.starts_with('@') {
+        if is_peer_account(name) {
             return self.add_user(name, REMOTE);
         }
         Err(format!("unknown user {name:?}"))

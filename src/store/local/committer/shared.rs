@@ -27,11 +27,6 @@ impl LocalStore {
         }
     }
 
-    /// Where the log is durable up to.
-    pub fn durable_end(&self) -> Pos {
-        self.inner.durable.synced()
-    }
-
     /// Where this node's copy of the log ends: the leader's next batch
     /// applies there.
     pub fn end(&self) -> Pos {
