@@ -20,7 +20,7 @@
 //! separated by commas (`WACHAT_EXEMPT=10.0.0.9,10.0.0.8`), as its flag
 //! does.
 //!
-//! Any subcommand with a `--config` flag ([`ConfigFile`], flattened into its
+//! Any subcommand with a `--config` flag ([`super::ConfigFile`], flattened into its
 //! arguments) reads the same file, the server's: it takes the keys it has
 //! a flag for (`wachat backup` its `data-dir`) and ignores the others,
 //! after the whole file was checked against `serve`'s flags. Every command
@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
-use clap::{Arg, ArgAction, ArgMatches, Args, Command, CommandFactory, FromArgMatches};
+use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use toml::de::{DeTable, DeValue};
 
 use super::{Cli, Command as Subcommand};
@@ -50,18 +50,6 @@ const NOT_KEYS: [&str; 2] = ["config", "print_config"];
 
 /// The prefix of every setting's environment variable.
 const ENV_PREFIX: &str = "WACHAT_";
-
-/// `--config FILE`, for any subcommand that reads the server's
-/// configuration file (flatten it into the subcommand's arguments).
-#[derive(Args, Debug, Clone, Default)]
-pub struct ConfigFile {
-    /// A configuration file (TOML): any flag of `wachat serve` as a key,
-    /// without its `--` (`send-port = 6666`; a repeatable flag is an
-    /// array; a relative path is the file's folder's). A flag, then its
-    /// WACHAT_ variable, win over the file.
-    #[arg(long, value_name = "FILE", env = "WACHAT_CONFIG")]
-    pub config: Option<PathBuf>,
-}
 
 /// One line of `wachat serve --print-config`: a key, its value as TOML
 /// (`None`: not set) and where it came from.

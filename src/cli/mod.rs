@@ -14,13 +14,15 @@
 mod account;
 mod client_args;
 pub mod config;
+mod data_dir;
 mod serve;
 
 pub use client_args::{
     ConnectArgs, ExportArgs, HistoryArgs, RegisterArgs, SendArgs, ServerArgs, UsersArgs, parse_server_list,
 };
 use client_args::{options, with_password};
-pub use config::{ConfigFile, try_parse, try_parse_from};
+pub use config::{try_parse, try_parse_from};
+pub use data_dir::{ConfigFile, DataDirArgs};
 
 pub use crate::prompt::MIN_NEW_PASSWORD;
 pub(crate) use crate::prompt::{read_new_password, read_password};
@@ -422,20 +424,6 @@ pub struct ServeArgs {
     /// What --print-config prints, filled by [`try_parse_from`].
     #[arg(skip)]
     pub settings: Vec<config::Setting>,
-}
-
-/// The server's data directory, for `serve` and for every command that
-/// works on one (`users …`, `backup`, `restore`): one definition, so that
-/// each reads it as `serve` does, from `--data-dir`, its variable
-/// `WACHAT_DATA_DIR`, or the `data-dir` of the `--config` file
-/// ([`config`]), in that order.
-#[derive(Args, Debug, Clone)]
-pub struct DataDirArgs {
-    /// The server's data directory: its CSV files (serve makes it if missing).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
-    #[command(flatten)]
-    pub config: ConfigFile,
 }
 
 /// A flag's number of days (fractions allowed) as a duration: a negative,

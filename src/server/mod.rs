@@ -40,6 +40,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod address;
 pub mod auth;
 pub mod base;
 pub mod call_relay;

@@ -138,9 +138,9 @@ impl<K: Hash + Eq> Throttle<K> {
 /// The key of an address for per-address limits. An IPv6 client usually
 /// holds a whole /64 (and can pick any address in it), so IPv6 addresses
 /// count by their /64; an IPv4 address in an IPv6 form (mapped, 6to4…:
-/// `turn::check::meaning`) counts as the IPv4 address it stands for.
+/// [`super::address::meaning`]) counts as the IPv4 address it stands for.
 pub fn address_key(ip: IpAddr) -> IpAddr {
-    match crate::server::turn::check::meaning(ip) {
+    match super::address::meaning(ip) {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
             let s = v6.segments();

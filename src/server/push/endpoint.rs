@@ -11,7 +11,8 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Instant;
 
-use crate::server::turn::check::{meaning, refused};
+use crate::server::address::meaning;
+use crate::server::turn::check::refused;
 
 /// The longest endpoint taken, in bytes.
 pub const MAX_ENDPOINT: usize = 1024;
