@@ -32,6 +32,12 @@ const DRIVER: &str = "/usr/bin/chromedriver";
 /// The whole browser, which Debian's chromium-driver brings along.
 const WHOLE_CHROMIUM: &str = "/usr/lib/chromium/chromium";
 
+/// The HTTP client that speaks WebDriver to chromedriver: a command that
+/// takes longer than `limit` fails the test.
+fn agent(limit: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(limit)).build().into()
+}
+
 /// One headless browser (its own profile: its own localStorage).
 pub struct Browser {
     driver: Child,
@@ -79,11 +85,7 @@ impl Browser {
                  `apt-get install -y chromium-headless-shell chromium-driver` (as root), or run .ci/test"
             );
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let agent = agent(Duration::from_secs(60));
         // The port is free when picked, not when chromedriver binds it: one
         // that exits at once (its port was taken meanwhile) gets another.
         let mut tries = 0;
@@ -180,6 +182,15 @@ impl Browser {
             let rect = json!({"width": 2 * width - w, "height": 2 * height - h});
             self.call("POST", "/window/rect", rect);
         }
+    }
+
+    /// Gives each WebDriver command `limit` instead of a minute, for a
+    /// page known to be busy (tests/web/group_calls.rs: a room's call of
+    /// eight, each page holding seven connections, on a loaded machine
+    /// answered a script after more than a minute).
+    pub fn patient(mut self, limit: Duration) -> Browser {
+        self.agent = agent(limit);
+        self
     }
 
     /// The process id of its chromedriver, under which its chromium runs
