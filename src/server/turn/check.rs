@@ -89,7 +89,9 @@ pub const DENIED: [Range; 25] = [
     range(
         v6(0, 0, 0, 0, 0, 0, 0, 2),
         v6(0, 0, 0, 0, 0, 0, X, X),
-        v6(0, 0, 0, 0, 0, 0, 0x7f00, 1),
+        // 10.0.0.1: a loopback probe would test the flag tests add,
+        // `--allow-loopback-peers`, which lets coturn relay to `::7f00:1`.
+        v6(0, 0, 0, 0, 0, 0, 0x0a00, 1),
         "IPv4-compatible (deprecated): an IPv4 address in IPv6 form",
     ),
     range(
