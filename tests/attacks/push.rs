@@ -201,6 +201,10 @@ fn fifty_slow_endpoints_of_ten_accounts_on_ten_hosts_delay_anothers_push_one_att
     let seen = dripper.seen.lock().unwrap().clone();
     let open_at = |t: Instant| seen.iter().filter(|d| d.at <= t && d.end.is_none_or(|end| end > t)).count();
     let most = seen.iter().map(|d| open_at(d.at)).max().unwrap();
+    // The first round: every slow attempt is held to its deadline, so none
+    // begun within half of it followed one that ended (the dripper sees an
+    // end up to 2 s late: `most` may count an attempt and the one after it).
+    let first_round = seen.iter().filter(|d| d.at < first + ATTEMPT / 2).count();
     let later = seen.iter().map(|d| d.at).filter(|at| *at >= settled).chain([settled]);
     let most_later = later.map(open_at).max().unwrap();
     println!(
@@ -211,7 +215,7 @@ fn fifty_slow_endpoints_of_ten_accounts_on_ten_hosts_delay_anothers_push_one_att
         seen.len(),
         (watched - first).as_secs_f64()
     );
-    assert_eq!(most, SENDERS, "the first attempts take every sender");
+    assert_eq!(first_round, SENDERS, "the first attempts take every sender");
     assert!(most_later <= SLOW_SENDERS, "{most_later} slow attempts at once once every one was seen slow");
     assert!(seen.iter().any(|d| d.at >= settled), "no attempt watched once all were seen slow");
     // Its documented bound: one attempt (plus its own, and a generous
