@@ -529,8 +529,11 @@ impl File {
 /// stays open, and the fix is one `chmod`. (A file without a secret is
 /// read whatever its mode; on Windows, modes are not read.)
 fn refuse_if_others_read(path: &Path, secrets: &[&str]) -> Result<(), String> {
+    if secrets.is_empty() {
+        return Ok(());
+    }
     let mode = std::fs::metadata(path).ok().and_then(|m| crate::sys::private::mode_of(&m)).unwrap_or(0);
-    if !secrets.is_empty() && mode & 0o004 != 0 {
+    if mode & 0o004 != 0 {
         let shown = path.display();
         return Err(format!(
             "{shown}: other users can read this file (mode {:04o}), and it holds {}: take \
