@@ -529,22 +529,20 @@ impl File {
 /// stays open, and the fix is one `chmod`. (A file without a secret is
 /// read whatever its mode; on Windows, modes are not read.)
 fn refuse_if_others_read(path: &Path, secrets: &[&str]) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
-        if !secrets.is_empty() && mode & 0o004 != 0 {
-            let shown = path.display();
-            return Err(format!(
-                "{shown}: other users can read this file (mode {mode:04o}), and it holds {}: take \
-                 their reading away (chmod o-r {shown}: its owner and its group still read it, a \
-                 service's user among them), then change the secret: whoever read it may have kept it",
-                secrets.join(", ")
-            ));
-        }
+    if secrets.is_empty() {
+        return Ok(());
     }
-    #[cfg(not(unix))]
-    let _ = (path, secrets);
+    let mode = std::fs::metadata(path).ok().and_then(|m| crate::sys::private::mode_of(&m)).unwrap_or(0);
+    if mode & 0o004 != 0 {
+        let shown = path.display();
+        return Err(format!(
+            "{shown}: other users can read this file (mode {:04o}), and it holds {}: take \
+             their reading away (chmod o-r {shown}: its owner and its group still read it, a \
+             service's user among them), then change the secret: whoever read it may have kept it",
+            mode & 0o777,
+            secrets.join(", ")
+        ));
+    }
     Ok(())
 }
 

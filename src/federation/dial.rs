@@ -3,7 +3,7 @@
 //! (TLS, the peer's key checked against the roster's fingerprint and
 //! this server's shown, then `HELLO`, answered `OK:<last>`), drops what
 //! the peer says it has, and then, until the link ends: the told frames
-//! waiting, each answered at once into its reply slot (`frames::Told`);
+//! waiting, each answered at once into its reply slot (`outbound::Told`);
 //! the numbered ones in windows, each window's answers recorded in the
 //! store (`ACK`s drop frames, a refusal for good bounces a message to
 //! its author, a refusal for now ends the link); this server's users'
@@ -135,7 +135,7 @@ impl Dialer {
     }
 
     /// Says the told frames waiting, each answered at once into its reply
-    /// slot by its family ([`Told::say`](super::frames::Told::say)); one
+    /// slot by its family ([`Told::say`](super::outbound::Told::say)); one
     /// nobody waits for any more is dropped.
     fn say_told(&self, d: &mut Dialing) -> std::result::Result<(), Why> {
         while let Ok(told) = self.outbound.waiting.try_recv() {

@@ -1,9 +1,7 @@
 //! The links of this server: what they share ([`Federation`]: the
-//! roster, the link key, each peer's outbound queue and status), the
-//! limits on them, and what the server's handlers ask of them
-//! ([`Links`]: where an address goes, each link for the metrics, the
-//! told frames of `frames::call`, `frames::people` and
-//! `frames::profile`).
+//! roster, the link key, each peer's outbound queue and status, the
+//! counts of people and profiles across), and the limits on them. What
+//! the server's handlers ask of them is `asked.rs`'s.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,12 +12,11 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use super::doorway::{Doorway, Ticket};
+use super::frames::counts::PeopleAcross;
+use super::outbound::Outbound;
 use super::roster::{Roster, RosterFile};
-use crate::protocol::call::Signal;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko, SeenLine};
 use crate::server::Ctx;
-use crate::server::links::Links;
 
 /// The longest wait for the first frame of a connection to the link
 /// port (its TLS handshake and its hello): half the `--timeout`, at
@@ -38,11 +35,6 @@ pub const FRAME_WINDOW: u64 = 1_000_000;
 /// Frames read from one link a second, at most (`link_rate`): a faster
 /// peer is read more slowly, and TCP makes it wait.
 pub const LINK_RATE: u32 = 1_000;
-
-/// Told frames (call signals, searches, profiles) waiting for one
-/// peer's dialer, at most: a peer that is slow to answer makes a signal
-/// past it `KO:FULL` at once, not a wait.
-pub const SIGNALS_WAITING: usize = 64;
 
 /// What the links of this server share.
 pub struct Federation {
@@ -78,12 +70,12 @@ pub struct Federation {
     /// Each peer's outbound queue (by folded name), while its dialer
     /// runs: the roster's watcher adds one as it starts the dialer, the
     /// dialer takes it out as it ends (its peer left the roster).
-    pub(super) outbound: RwLock<HashMap<String, Arc<super::outbound::Outbound>>>,
+    pub(super) outbound: RwLock<HashMap<String, Arc<Outbound>>>,
     /// What each peer's link is doing, for `INFO`, the log and metrics.
     pub status: Mutex<HashMap<String, PeerStatus>>,
     /// 1.3: `--people-across`, and the counts that bound searches of
     /// people across servers (`frames::people`).
-    pub(super) people: super::frames::people::PeopleAcross,
+    pub(super) people: PeopleAcross,
     pub(super) ctx: Weak<Ctx>,
 }
 
@@ -201,59 +193,25 @@ impl Federation {
     pub(super) fn hello_within(&self) -> Duration {
         (self.timeout / 2).min(HELLO_WITHIN_MAX)
     }
-}
 
-impl Links for Federation {
-    /// An address goes by the roster as it is now: this server's own
-    /// name is the local chat, a peer's stays, another is unknown.
-    fn route(&self, chat: &Chat) -> std::result::Result<Option<Chat>, Ko> {
-        let Some(server) = chat.server() else { return Ok(None) };
-        if fold(server) == fold(&self.me) {
-            return Ok(Some(chat.local_part()));
+    /// The outbound queue of `peer` (its dialer runs), if it has one.
+    pub(super) fn outbound(&self, peer: &str) -> Option<std::sync::Arc<Outbound>> {
+        self.outbound.read().get(&fold(peer)).cloned()
+    }
+
+    /// A batch is on disk (the router's hook): the dialer of each peer
+    /// whose queue it added to is rung, and finds its frames
+    /// (`LocalStore::frames_for` gives only what is on disk).
+    pub(super) fn queued(&self, batch: &crate::store::state::Batch) {
+        if batch.links.is_empty() {
+            return;
         }
-        match self.roster().peer(server) {
-            Some(_) => Ok(None),
-            None => Err(Ko::new(Code::UnknownServer, format!("no server named {server} in the roster"))),
+        let outbound = self.outbound.read();
+        for account in &batch.links {
+            if let Some(peer) = outbound.get(&fold(account.trim_start_matches('@'))) {
+                peer.ring();
+            }
         }
-    }
-
-    /// Each peer of the roster's link as it is now, for the metrics and
-    /// `wachat top`: up or retrying (the dialers' word), what waits for it
-    /// (the store's, read now: a dialer waiting out its backoff has not
-    /// looked for a while).
-    fn peer_links(&self) -> Vec<crate::metrics::PeerLink> {
-        let Some(ctx) = self.ctx() else { return Vec::new() };
-        let store = &ctx.store;
-        let status = self.status.lock().clone();
-        let now = crate::store::now_ms();
-        self.roster()
-            .peers
-            .iter()
-            .map(|peer| {
-                let facts = store.peer_facts(&peer.name);
-                let seen = status.get(&peer.name).cloned().unwrap_or_default();
-                crate::metrics::PeerLink {
-                    peer: peer.name.clone(),
-                    up: seen.linked,
-                    retrying_since: seen.retrying_since.map_or(0, |ms| ms / 1000),
-                    queued: facts.queued,
-                    oldest_age: facts.oldest_ms.map_or(0, |ms| now.saturating_sub(ms) / 1000),
-                    behind: facts.behind,
-                }
-            })
-            .collect()
-    }
-
-    fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko> {
-        super::frames::call::tell(self, call, signal, wait)
-    }
-
-    fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
-        super::frames::people::ask(self, user, server, start)
-    }
-
-    fn tell_profile(&self, server: &str, line: &crate::protocol::profile::ProfileLine, photo: Option<&str>) {
-        super::frames::profile::tell(self, server, line, photo)
     }
 }
 

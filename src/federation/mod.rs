@@ -12,12 +12,13 @@
 //! | file | what |
 //! |---|---|
 //! | `roster.rs` | the roster file, read again when it changes |
-//! | `links.rs` | what the links share ([`Federation`]) and their limits; what the server asks of them (`server::links::Links`) |
+//! | `links.rs` | what the links share ([`Federation`]) and their limits |
+//! | `asked.rs` | what the server's handlers ask of the links (`server::links::Links`): routes, each link for the metrics, the told frames of calls, people and profiles |
 //! | `key.rs` | this server's link key (made in its data directory) and the TLS both ends of a link speak with it |
 //! | `accept.rs` | the link port: one thread per connection, TLS; the hello, then each frame read, at most a rate a second, and handed to its family |
 //! | `doorway.rs` | who may hold the link port's connections: strangers in a room of their own, most from whoever holds most, and the roster's servers, known by their keys, in theirs |
 //! | `frames/` | each family of frames (`protocol::link`'s table): what the acceptor does with its frames and how the dialer sends them, a file a family, one `match` |
-//! | `outbound.rs` | each peer's outbound queue: the store's queue for it (numbered frames, rung once on disk) and the told frames a handler has for it, each with its reply slot |
+//! | `outbound.rs` | each peer's outbound queue: the store's queue for it (numbered frames, rung once on disk) and the told frames a handler has for it, each with its reply slot, at most `SIGNALS_WAITING` |
 //! | `dial.rs` | one thread per peer: dials it while something waits for it, replays from its `OK:<last>`, says the told frames, sends the queue in windows, records the answers, waits with backoff while it is unreachable, bounces past the give-up age |
 //!
 //! Threads: `accept-link`, a handler thread per link connection (at most
@@ -38,6 +39,7 @@
 //! (docs/CLUSTER.md).
 
 mod accept;
+mod asked;
 mod dial;
 pub mod doorway;
 mod frames;
@@ -134,7 +136,7 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         incoming: Mutex::default(),
         outbound: RwLock::default(),
         status: Mutex::default(),
-        people: frames::people::PeopleAcross::new(options.list_people),
+        people: frames::counts::PeopleAcross::new(options.list_people),
         ctx: Arc::downgrade(ctx),
     });
     let _ = ctx.federation.set(federation.clone());

@@ -1,23 +1,31 @@
 //! What waits to go to one peer: its outbound queue, which its dialer
-//! (`dial.rs`) empties.
+//! (`dial.rs`) empties, held by the links (`links.rs`) while the dialer
+//! runs.
 //!
 //! - The **numbered** frames are the store's queue for the peer (the
 //!   inbox of its account, `store::state::remote`): on disk before they
 //!   are sent, dropped by the peer's `ACK`s, replayed from its
 //!   `OK:<last>`. A batch that adds to it rings the peer's bell once it
-//!   is on disk ([`Federation::queued`], told by the router of every
+//!   is on disk (`Federation::queued`, told by the router of every
 //!   durable batch): whatever queued the frames, that is how the dialer
 //!   learns of them, and it finds them all when it looks.
 //! - The **told** frames a handler has for the peer (a call's signal, a
 //!   search of people, a profile) wait here, at most
 //!   [`SIGNALS_WAITING`], each a [`Told`] with its reply slot; telling
-//!   one rings the bell too.
+//!   one rings the bell too. How each is said is its family's
+//!   (`frames::Told::say`).
+
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::frames::Told;
-use super::links::{Federation, SIGNALS_WAITING};
-use crate::protocol::names::fold;
+use crate::protocol::link::{CallFrame, PeopleFrame, ProfileFrame};
+use crate::protocol::{Ko, SeenLine};
+
+/// Told frames (call signals, searches, profiles) waiting for one
+/// peer's dialer, at most: a peer that is slow to answer makes a signal
+/// past it `KO:FULL` at once, not a wait.
+pub const SIGNALS_WAITING: usize = 64;
 
 /// One peer's outbound queue: its bell, and the told frames waiting.
 pub(super) struct Outbound {
@@ -59,24 +67,33 @@ impl Outbound {
     }
 }
 
-impl Federation {
-    /// The outbound queue of `peer` (its dialer runs), if it has one.
-    pub(super) fn outbound(&self, peer: &str) -> Option<std::sync::Arc<Outbound>> {
-        self.outbound.read().get(&fold(peer)).cloned()
-    }
+/// A told frame a handler of this server has for a peer, waiting in its
+/// [`Outbound`].
+pub struct Told {
+    /// Past it, nobody waits for the answer: it is not said.
+    pub until: Instant,
+    pub tell: Tell,
+}
 
-    /// A batch is on disk (the router's hook): the dialer of each peer
-    /// whose queue it added to is rung, and finds its frames
-    /// (`LocalStore::frames_for` gives only what is on disk).
-    pub(super) fn queued(&self, batch: &crate::store::state::Batch) {
-        if batch.links.is_empty() {
-            return;
-        }
-        let outbound = self.outbound.read();
-        for account in &batch.links {
-            if let Some(peer) = outbound.get(&fold(account.trim_start_matches('@'))) {
-                peer.ring();
-            }
+/// What is told, with its reply slot: where the peer's answer goes.
+pub enum Tell {
+    /// A call's signal, and who waits for the peer's `OK` or refusal
+    /// (nobody: an end this server decided, told as soon as the link is
+    /// free).
+    Call(CallFrame, Option<Sender<Result<(), Ko>>>),
+    /// A search of the peer's people, and who waits for the lines found.
+    People(PeopleFrame, Sender<Result<Vec<SeenLine>, Ko>>),
+    /// A profile or a photo of a user of this server; nobody waits.
+    Profile(ProfileFrame),
+}
+
+impl Told {
+    /// The peer cannot be told now: `ko` is the answer, to whoever waits.
+    pub fn refuse(self, ko: Ko) {
+        match self.tell {
+            Tell::Call(_, Some(answer)) => drop(answer.try_send(Err(ko))),
+            Tell::People(_, listing) => drop(listing.try_send(Err(ko))),
+            Tell::Call(_, None) | Tell::Profile(_) => {}
         }
     }
 }

@@ -201,18 +201,29 @@ fn fifty_slow_endpoints_of_ten_accounts_on_ten_hosts_delay_anothers_push_one_att
     let seen = dripper.seen.lock().unwrap().clone();
     let open_at = |t: Instant| seen.iter().filter(|d| d.at <= t && d.end.is_none_or(|end| end > t)).count();
     let most = seen.iter().map(|d| open_at(d.at)).max().unwrap();
+    // The first round: every slow attempt is held to its deadline, so none
+    // begun within half of it followed one that ended (the dripper sees an
+    // end up to 2 s late: `most` may count an attempt and the one after it).
+    let first_round = seen.iter().filter(|d| d.at < first + ATTEMPT / 2).count();
+    // Once every host was seen slow: a sender holds a slow attempt to its
+    // deadline, so no more than the slow ones' share begin within half of
+    // it (counted by their starts, which the dripper sees at once).
+    let begun_within = |t: Instant| seen.iter().filter(|d| d.at >= t && d.at < t + ATTEMPT / 2).count();
     let later = seen.iter().map(|d| d.at).filter(|at| *at >= settled).chain([settled]);
-    let most_later = later.map(open_at).max().unwrap();
+    let most_later = later.map(begun_within).max().unwrap();
     println!(
         "50 slow endpoints of 10 accounts on 10 hosts: {most} attempts in flight at most, every host seen slow \
-         {:.1} s after the first attempt, then {most_later} at most ({} attempts in {:.0} s); bob's push {took:?} \
+         {:.1} s after the first attempt, then at most {most_later} begun within half an attempt ({} attempts in {:.0} s); bob's push {took:?} \
          after ana's OK",
         (all_slow - first).as_secs_f64(),
         seen.len(),
         (watched - first).as_secs_f64()
     );
-    assert_eq!(most, SENDERS, "the first attempts take every sender");
-    assert!(most_later <= SLOW_SENDERS, "{most_later} slow attempts at once once every one was seen slow");
+    assert_eq!(first_round, SENDERS, "the first attempts take every sender");
+    assert!(
+        most_later <= SLOW_SENDERS,
+        "{most_later} slow attempts begun within half an attempt once every one was seen slow"
+    );
     assert!(seen.iter().any(|d| d.at >= settled), "no attempt watched once all were seen slow");
     // Its documented bound: one attempt (plus its own, and a generous
     // margin for a loaded machine).

@@ -97,7 +97,9 @@ fn a_server_that_answers_every_hello_with_a_crafted_ko_is_not_ok_in_the_class_ta
     });
     let dir = tempfile::tempdir().unwrap();
     let roster = dir.path().join("class.csv");
-    std::fs::write(&roster, format!("lab1,127.0.0.1,{port},{PRINT}\nlab2,127.0.0.1,{port},{PRINT}\n"))
+    // Each server its own key (a roster giving one key to two is refused).
+    let lab2_print = PRINT.replace("AB", "CD");
+    std::fs::write(&roster, format!("lab1,127.0.0.1,{port},{PRINT}\nlab2,127.0.0.1,{port},{lab2_print}\n"))
         .unwrap();
     let out = run_wachat_output(
         "conform",

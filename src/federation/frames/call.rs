@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::super::links::{Federation, SIGNALS_WAITING};
-use super::{Dialing, Flow, Taking, Tell, Told, Why};
+use super::super::links::Federation;
+use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
+use super::{Dialing, Flow, Taking, Why};
 use crate::protocol::call::Signal;
 use crate::protocol::link::{Answer, CallFrame, clean_reason};
 use crate::protocol::{Code, Ko};
@@ -43,7 +44,7 @@ fn carries_no_calls(peer: &str) -> Ko {
 /// once (its dialer learnt it from an earlier offer); one for a peer
 /// whose outbound queue holds [`SIGNALS_WAITING`] told frames already is
 /// `KO:FULL`.
-pub(in crate::federation) fn tell(
+pub fn tell(
     f: &Federation,
     (from, to, id): (&str, &str, &str),
     signal: Signal,

@@ -167,11 +167,7 @@ fn take_file(ctx: &Ctx, (server, me): (&str, &str), msg: MessageFrame, file: &st
 /// once the peer has the file's bytes (sent now), as a `FILE` frame.
 /// The peer may refuse the bytes for good: then the message bounces
 /// with its words.
-pub(in crate::federation) fn carry(
-    ctx: &Ctx,
-    d: &mut Dialing,
-    frames: &mut Vec<Unacked>,
-) -> Result<Carried, Why> {
+pub fn carry(ctx: &Ctx, d: &mut Dialing, frames: &mut Vec<Unacked>) -> Result<Carried, Why> {
     let me = &d.f.me;
     let Some(at) = frames.iter().position(|o| carried(ctx, me, &o.frame).is_some()) else {
         return Ok(Carried::Ready);
@@ -195,7 +191,7 @@ pub(in crate::federation) fn carry(
 }
 
 /// What became of a window of the queue ([`carry`]).
-pub(in crate::federation) enum Carried {
+pub enum Carried {
     /// It goes as it is now.
     Ready,
     /// The message `<n>`, alone in it, bounces with these words: the

@@ -29,11 +29,7 @@ const UNUSED_KEY: &str = "0000000000000000";
 /// on `stream`. A hello that passes every check is answered `OK:<last>`:
 /// the peer's name as in the roster, and that `<last>`. Anything else is
 /// refused, and the connection ends.
-pub(in crate::federation) fn open(
-    f: &Federation,
-    stream: &Stream,
-    first: &str,
-) -> std::io::Result<(String, u64)> {
+pub fn open(f: &Federation, stream: &Stream, first: &str) -> std::io::Result<(String, u64)> {
     match Opening::parse(first) {
         Err(e) => refuse(stream, Code::BadRequest, e),
         Ok(Opening::Verify { .. }) => refuse(stream, Code::BadRequest, NO_DIALBACK.into()),
@@ -123,7 +119,7 @@ pub(super) fn take_quit(link: &mut Taking) -> std::io::Result<Flow> {
 /// The sending side: this server's hello to `to`, the peer's name as in
 /// the roster; the `<last>` it answered (the last of this server's
 /// frames it has).
-pub(in crate::federation) fn say(d: &mut Dialing, to: &str) -> Result<u64, Why> {
+pub fn say(d: &mut Dialing, to: &str) -> Result<u64, Why> {
     // The secret and the key of the hello have no role since links are
     // proved by TLS keys: a fixed word fills each (§27).
     let hello = Opening::Hello {
@@ -141,7 +137,7 @@ pub(in crate::federation) fn say(d: &mut Dialing, to: &str) -> Result<u64, Why> 
 }
 
 /// The sending side of a `PING`: answered `PONG`, or the link ends.
-pub(in crate::federation) fn ping(d: &mut Dialing) -> Result<(), Why> {
+pub fn ping(d: &mut Dialing) -> Result<(), Why> {
     d.write("PING")?;
     match d.answer()? {
         Answer::Pong => Ok(()),
@@ -151,6 +147,6 @@ pub(in crate::federation) fn ping(d: &mut Dialing) -> Result<(), Why> {
 
 /// The sending side of a `QUIT`: said as this server lets the link go,
 /// its answer not awaited.
-pub(in crate::federation) fn quit(d: &Dialing) {
+pub fn quit(d: &Dialing) {
     let _ = d.write("QUIT");
 }

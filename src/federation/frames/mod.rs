@@ -14,6 +14,10 @@
 //! | `presence.rs` | | `PRESENCE` | kept by `server::presence_across` | what it noted, a batch a second |
 //! | `file.rs` | `FILE` | `UPLOAD` `PART` | an upload of the peer's, its message | the bytes before their message |
 //!
+//! The counts that bound the people and profile families (and
+//! `--people-across`) are `counts.rs`'s, held by the links
+//! ([`Federation`]).
+//!
 //! # The accepting side
 //!
 //! `accept.rs` reads a link's frames and hands each to [`take`]: one
@@ -30,7 +34,8 @@
 //! their `ACK`s; the told frames a handler has for the peer wait in its
 //! [`Outbound`](super::outbound::Outbound), each a [`Told`] with its
 //! reply slot, said between windows by its family's `say`
-//! ([`Told::say`]), with a [`Dialing`], the dialer's side of the link.
+//! ([`Told::say`], here), with a [`Dialing`], the dialer's side of the
+//! link.
 //!
 //! # Adding a family
 //!
@@ -44,16 +49,16 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::Sender;
-
 use super::links::{FRAME_WINDOW, Federation, PeerStatus, said};
+use super::outbound::{Tell, Told};
 use crate::protocol::framing::FrameReader;
-use crate::protocol::link::{Answer, CallFrame, Frame, PeopleFrame, ProfileFrame};
-use crate::protocol::{Code, Ko, SeenLine};
+use crate::protocol::link::{Answer, Frame};
+use crate::protocol::{Code, Ko};
 use crate::server::Ctx;
 use crate::transport::{SharedStream, Stream};
 
 pub(super) mod call;
+pub(super) mod counts;
 pub(super) mod file;
 pub(super) mod hello;
 pub(super) mod message;
@@ -184,36 +189,8 @@ impl<'a> Taking<'a> {
     }
 }
 
-/// A told frame a handler of this server has for a peer, waiting in its
-/// [`Outbound`](super::outbound::Outbound).
-pub(super) struct Told {
-    /// Past it, nobody waits for the answer: it is not said.
-    pub until: Instant,
-    pub tell: Tell,
-}
-
-/// What is told, with its reply slot: where the peer's answer goes.
-pub(super) enum Tell {
-    /// A call's signal, and who waits for the peer's `OK` or refusal
-    /// (nobody: an end this server decided, told as soon as the link is
-    /// free).
-    Call(CallFrame, Option<Sender<Result<(), Ko>>>),
-    /// A search of the peer's people, and who waits for the lines found.
-    People(PeopleFrame, Sender<Result<Vec<SeenLine>, Ko>>),
-    /// A profile or a photo of a user of this server; nobody waits.
-    Profile(ProfileFrame),
-}
-
+/// The sending side of a told frame: its family's.
 impl Told {
-    /// The peer cannot be told now: `ko` is the answer, to whoever waits.
-    pub fn refuse(self, ko: Ko) {
-        match self.tell {
-            Tell::Call(_, Some(answer)) => drop(answer.try_send(Err(ko))),
-            Tell::People(_, listing) => drop(listing.try_send(Err(ko))),
-            Tell::Call(_, None) | Tell::Profile(_) => {}
-        }
-    }
-
     /// Says it on the link, and its answer to whoever waits (the sending
     /// side of its family); `Err` if the link broke or the peer said what
     /// no answer says: the link ends.

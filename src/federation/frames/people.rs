@@ -6,133 +6,27 @@
 //!
 //! - **Accepting**: the asker must be the peer's own user, this server
 //!   must list its people to peers (`--people-across`, else
-//!   `KO:FORBIDDEN`), and the peer within [`ANSWERED_A_SECOND`]; then
+//!   `KO:FORBIDDEN`), and the peer within [`ANSWERED_A_SECOND`](super::counts::ANSWERED_A_SECOND); then
 //!   whom one of this server's users would be shown
 //!   (`server::people_across::for_peer`), at most
 //!   [`MAX_PEOPLE_ACROSS`] lines. Nothing of the question is stored.
 //! - **Sending**: each user of this server asks at most
-//!   [`ASKED_A_MINUTE`] searches of other servers a minute, and at most
+//!   [`ASKED_A_MINUTE`](super::counts::ASKED_A_MINUTE) searches of other servers a minute, and at most
 //!   [`SIGNALS_WAITING`] told frames wait for one peer ([`ask`]); the
 //!   lines it answers name addresses (`bob@lab2`) ([`say`]).
 //!
-//! And the profiles (§30) of users who share a chat across servers,
-//! `PHOTO` and `PROFILE` frames (`profile.rs`): at most
-//! [`PROFILES_A_SECOND`] taken from one peer a second, counted here.
+//! The counts (and `--people-across`) are `counts.rs`'s.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
 
-use super::super::links::{Federation, SIGNALS_WAITING};
-use super::{Dialing, Flow, Taking, Tell, Told, Why};
+use super::super::links::Federation;
+use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
+use super::{Dialing, Flow, Taking, Why};
 use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, PeopleFrame, clean_reason};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, SeenLine};
-
-/// Searches of other servers' people one user may ask a minute.
-pub const ASKED_A_MINUTE: u32 = 30;
-
-/// Searches one peer may ask this server a second; past it, `KO:RATE_LIMITED`.
-pub const ANSWERED_A_SECOND: u32 = 10;
-
-/// Profiles and photos (`PROFILE` and `PHOTO` frames together) one peer
-/// may tell this server a second; past it, `KO:RATE_LIMITED`.
-pub const PROFILES_A_SECOND: u32 = 50;
-
-/// Users (or peers) whose counts are kept at most: past it, those whose
-/// window ended are forgotten (a window lasts a minute at most).
-const KEPT: usize = 10_000;
-
-/// How a server lists its people to other servers, and how much they
-/// and its own users have asked.
-pub struct PeopleAcross {
-    /// `--people-across`: whether this server answers other servers'
-    /// searches (`false`: `KO:FORBIDDEN`).
-    pub lists: bool,
-    /// This server's users' searches of other servers, by folded name.
-    asked: Mutex<HashMap<String, Window>>,
-    /// Other servers' searches of this one, by folded peer name.
-    answered: Mutex<HashMap<String, Window>>,
-    /// The profiles and photos other servers told this one, by folded
-    /// peer name.
-    told: Mutex<HashMap<String, Window>>,
-}
-
-/// A count within a window of time.
-#[derive(Clone, Copy)]
-struct Window {
-    since: Instant,
-    count: u32,
-}
-
-/// Counts one more in `who`'s window of `length` in `counts`: the time
-/// left in the window if it already holds `most`.
-fn count(
-    counts: &Mutex<HashMap<String, Window>>,
-    who: &str,
-    most: u32,
-    length: Duration,
-) -> Result<(), Duration> {
-    let mut counts = counts.lock();
-    let now = Instant::now();
-    if counts.len() >= KEPT {
-        counts.retain(|_, w| now.duration_since(w.since) < length);
-    }
-    let window = counts.entry(fold(who)).or_insert(Window { since: now, count: 0 });
-    if now.duration_since(window.since) >= length {
-        *window = Window { since: now, count: 0 };
-    }
-    if window.count >= most {
-        return Err(length.saturating_sub(now.duration_since(window.since)));
-    }
-    window.count += 1;
-    Ok(())
-}
-
-impl PeopleAcross {
-    pub fn new(lists: bool) -> PeopleAcross {
-        PeopleAcross { lists, asked: Mutex::default(), answered: Mutex::default(), told: Mutex::default() }
-    }
-
-    /// Counts a search of `user` (of this server) of another server's
-    /// people: `KO:RATE_LIMITED` past [`ASKED_A_MINUTE`].
-    pub(super) fn asking(&self, user: &str) -> Result<(), Ko> {
-        count(&self.asked, user, ASKED_A_MINUTE, Duration::from_secs(60)).map_err(|left| {
-            Ko::new(
-                Code::RateLimited,
-                format!(
-                    "at most {ASKED_A_MINUTE} searches of other servers' people a minute; try again in {} s",
-                    left.as_secs().max(1)
-                ),
-            )
-        })
-    }
-
-    /// Counts a `PROFILE` or `PHOTO` frame from `peer`: `KO:RATE_LIMITED`
-    /// past [`PROFILES_A_SECOND`].
-    pub(super) fn profiles_from(&self, peer: &str) -> Result<(), Ko> {
-        count(&self.told, peer, PROFILES_A_SECOND, Duration::from_secs(1)).map_err(|_| {
-            Ko::new(
-                Code::RateLimited,
-                format!(
-                    "{peer} told {PROFILES_A_SECOND} profiles and photos this second, the most; try again"
-                ),
-            )
-        })
-    }
-
-    /// Counts a search from `peer`: `KO:RATE_LIMITED` past [`ANSWERED_A_SECOND`].
-    pub(super) fn answering(&self, peer: &str) -> Result<(), Ko> {
-        count(&self.answered, peer, ANSWERED_A_SECOND, Duration::from_secs(1)).map_err(|_| {
-            Ko::new(
-                Code::RateLimited,
-                format!("{peer} asked for people {ANSWERED_A_SECOND} times this second, the most; try again"),
-            )
-        })
-    }
-}
 
 /// The accepting side of a `PEOPLE` frame: its answer's lines.
 pub(super) fn take(link: &mut Taking, search: PeopleFrame) -> std::io::Result<Flow> {
@@ -176,14 +70,9 @@ fn answer_lines(answer: Result<Vec<SeenLine>, Ko>) -> String {
 
 /// The sending side, for `server::links::Links::ask_people`: `user`'s
 /// search of the people of `server` whose names begin with `start`,
-/// queued for its dialer, within [`ASKED_A_MINUTE`] of `user`'s; answered
+/// queued for its dialer, within [`ASKED_A_MINUTE`](super::counts::ASKED_A_MINUTE) of `user`'s; answered
 /// within twice the `--timeout`.
-pub(in crate::federation) fn ask(
-    f: &Federation,
-    user: &str,
-    server: &str,
-    start: &str,
-) -> Result<Vec<SeenLine>, Ko> {
+pub fn ask(f: &Federation, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
     let roster = f.roster();
     let peer = roster
         .peer(server)

@@ -38,14 +38,14 @@ pub(super) fn take(link: &mut Taking, presence: PresenceFrame) -> std::io::Resul
 
 /// Whether presence of this server's users waits for `peer`, and the
 /// peer carries it.
-pub(in crate::federation) fn waits(f: &Federation, peer: &str) -> bool {
+pub fn waits(f: &Federation, peer: &str) -> bool {
     let carried = !f.status.lock().get(peer).is_some_and(|s| s.no_presence);
     carried && f.ctx().is_some_and(|ctx| ctx.remote_seen.waiting(peer))
 }
 
 /// How long until the next `PRESENCE` may leave for `peer`, if one
 /// waits; `sent` is when the last left.
-pub(in crate::federation) fn due_in(f: &Federation, peer: &str, sent: Option<Instant>) -> Option<Duration> {
+pub fn due_in(f: &Federation, peer: &str, sent: Option<Instant>) -> Option<Duration> {
     if !waits(f, peer) {
         return None;
     }
@@ -58,7 +58,7 @@ pub(in crate::federation) fn due_in(f: &Federation, peer: &str, sent: Option<Ins
 /// peer that answers `KO:BAD_REQUEST` does not carry presence: none is
 /// said to it until the next hello (what waited is dropped; the next
 /// hello notes everyone again).
-pub(in crate::federation) fn say(d: &mut Dialing, sent: &mut Option<Instant>) -> Result<(), Why> {
+pub fn say(d: &mut Dialing, sent: &mut Option<Instant>) -> Result<(), Why> {
     if due_in(d.f, d.peer, *sent) != Some(Duration::ZERO) {
         return Ok(());
     }

@@ -1,7 +1,7 @@
 //! The profile family (`protocol::link::profile`, §30): `PHOTO` and
 //! `PROFILE`, told.
 //!
-//! - **Accepting**: at most [`PROFILES_A_SECOND`](super::people::PROFILES_A_SECOND)
+//! - **Accepting**: at most [`PROFILES_A_SECOND`](super::counts::PROFILES_A_SECOND)
 //!   from one peer a second, each kept as the profile of the peer's user
 //!   (`server::profile_across::take`), answered at once.
 //! - **Sending**: a user's photo, then its profile, for the servers whose
@@ -11,8 +11,9 @@
 
 use std::time::Instant;
 
-use super::super::links::{Federation, SIGNALS_WAITING};
-use super::{Dialing, Flow, Taking, Tell, Told, Why};
+use super::super::links::Federation;
+use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
+use super::{Dialing, Flow, Taking, Why};
 use crate::protocol::link::{Answer, ProfileFrame};
 use crate::protocol::profile::ProfileLine;
 
@@ -31,7 +32,7 @@ pub(super) fn take(link: &mut Taking, profile: ProfileFrame) -> std::io::Result<
 /// (its base64, if it has one) and the profile `line` of a user of this
 /// server, queued for the dialer of `server`, photo first; past
 /// [`SIGNALS_WAITING`] told frames waiting for it, not told (logged).
-pub(in crate::federation) fn tell(f: &Federation, server: &str, line: &ProfileLine, photo: Option<&str>) {
+pub fn tell(f: &Federation, server: &str, line: &ProfileLine, photo: Option<&str>) {
     let Some(outbound) = f.outbound(server) else { return };
     let user = format!("{}@{}", line.user, f.me);
     let until = Instant::now() + f.timeout * 2;

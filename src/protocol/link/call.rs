@@ -6,10 +6,7 @@ use std::fmt;
 
 use super::super::call::Signal;
 use super::super::names::{check_address, check_id};
-use super::{Family, Frame, Parsed, unknown};
-
-/// The call family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family = Family { name: "call", numbered: &[], told: &["CALL"], parse };
+use super::fields::{Refused, unknown};
 
 /// `CALL:<from>@<origin>:<to>@<dest>:<call id>:<signal>`, a call's
 /// signal from a user of the sender's server to one of the other's;
@@ -22,7 +19,9 @@ pub struct CallFrame {
     pub signal: Signal,
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `CALL`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<CallFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let bad = |e: String| (None, e);
     let f: Vec<&str> = rest.splitn(4, ':').collect();
@@ -33,7 +32,7 @@ fn parse(word: &str, rest: Option<&str>) -> Parsed {
     check_address(f[1]).map_err(bad)?;
     check_id(f[2]).map_err(bad)?;
     let signal = Signal::parse(f[3]).map_err(bad)?;
-    Ok(Frame::Call(CallFrame { from: f[0].into(), to: f[1].into(), id: f[2].into(), signal }))
+    Ok(CallFrame { from: f[0].into(), to: f[1].into(), id: f[2].into(), signal })
 }
 
 impl fmt::Display for CallFrame {

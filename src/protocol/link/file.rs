@@ -6,13 +6,9 @@
 use std::fmt;
 
 use super::super::files;
+use super::fields::{Refused, first_number, number, unknown};
 use super::message::{MessageFrame, msg};
-use super::{Family, Frame, Parsed, first_number, number, unknown};
 use crate::protocol::escape::Text;
-
-/// The file family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family =
-    Family { name: "file", numbered: &["FILE"], told: &["UPLOAD", "PART"], parse };
 
 /// A frame of the file family.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,18 +28,19 @@ pub enum FileFrame {
     Part { file: String, offset: u64, data: Vec<u8> },
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `FILE`, an `UPLOAD` or a `PART`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<FileFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
-    let frame = match word {
-        "FILE" => file(rest)?,
-        "UPLOAD" => upload(rest).map_err(|e| (None, e))?,
-        _ => part(rest).map_err(|e| (None, e))?,
-    };
-    Ok(Frame::File(frame))
+    match word {
+        "FILE" => file(rest),
+        "UPLOAD" => upload(rest).map_err(|e| (None, e)),
+        _ => part(rest).map_err(|e| (None, e)),
+    }
 }
 
 /// A `FILE`: a `MSG` with the file id between its time and its text.
-fn file(rest: &str) -> Result<FileFrame, (Option<u64>, String)> {
+fn file(rest: &str) -> Result<FileFrame, Refused> {
     let bad = |e: String| (first_number(rest), e);
     let f: Vec<&str> = rest.splitn(7, ':').collect();
     if f.len() != 7 {

@@ -1,25 +1,13 @@
 //! The hello family: a link's first frame ([`Opening`]: `HELLO`, and
 //! `VERIFY`, the dialback that is gone, refused in words), and the frames
 //! that keep a link: `PING` (answered `PONG`) and `QUIT` (answered `OK`,
-//! then closed). None is numbered.
+//! then closed), each its word alone, read by their row of
+//! [`FAMILIES`](super::FAMILIES) as [`Frame::Ping`](super::Frame::Ping)
+//! and [`Frame::Quit`](super::Frame::Quit). None is numbered.
 
 use std::fmt;
 
 use super::super::names::check_name;
-use super::{Family, Frame, Parsed, unknown};
-
-/// The hello family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family =
-    Family { name: "hello", numbered: &[], told: &["PING", "QUIT"], parse: parse_upkeep };
-
-/// `PING` and `QUIT`, each a line of its word alone.
-fn parse_upkeep(word: &str, rest: Option<&str>) -> Parsed {
-    match (word, rest) {
-        ("PING", None) => Ok(Frame::Ping),
-        ("QUIT", None) => Ok(Frame::Quit),
-        _ => Err(unknown(word, rest)),
-    }
-}
 
 /// The version a `HELLO` says.
 pub const LINK_VERSION: &str = "1.3";

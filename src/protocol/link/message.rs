@@ -7,11 +7,7 @@ use std::fmt;
 
 use super::super::escape::Text;
 use super::super::names::{check_address, check_id, check_room_address};
-use super::{Family, Frame, Parsed, first_number, number, unknown};
-
-/// The message family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family =
-    Family { name: "message and status", numbered: &["MSG", "STATUS"], told: &[], parse };
+use super::fields::{Refused, first_number, number, unknown};
 
 /// A state a `STATUS` frame carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,17 +35,18 @@ impl MessageFrame {
     }
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `MSG` or a `STATUS`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<MessageFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
-    let frame = match word {
-        "MSG" => msg(rest)?,
-        _ => status(rest)?,
-    };
-    Ok(Frame::Message(frame))
+    match word {
+        "MSG" => msg(rest),
+        _ => status(rest),
+    }
 }
 
 /// The fields of a `MSG` after its word (a `FILE` is one, with a file id).
-pub(super) fn msg(rest: &str) -> Result<MessageFrame, (Option<u64>, String)> {
+pub(super) fn msg(rest: &str) -> Result<MessageFrame, Refused> {
     let bad = |e: String| (first_number(rest), e);
     let f: Vec<&str> = rest.splitn(6, ':').collect();
     if f.len() != 6 {
@@ -64,7 +61,7 @@ pub(super) fn msg(rest: &str) -> Result<MessageFrame, (Option<u64>, String)> {
     Ok(MessageFrame::Msg { n, from: f[1].into(), to: f[2].into(), id: f[3].into(), ts, text })
 }
 
-fn status(rest: &str) -> Result<MessageFrame, (Option<u64>, String)> {
+fn status(rest: &str) -> Result<MessageFrame, Refused> {
     let bad = |e: String| (first_number(rest), e);
     let f: Vec<&str> = rest.split(':').collect();
     if f.len() != 6 {

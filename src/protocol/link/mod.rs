@@ -11,25 +11,30 @@
 //! whole link on one screen: each family's words, which of them are
 //! **numbered** (stored by the acceptor, answered `ACK:<n>`, replayed
 //! from the peer's `OK:<last>` until they are) and which are **told**
-//! (unnumbered: answered at once, never stored nor replayed). A line is
-//! read by its word's row ([`Frame::parse`]); a [`Frame`] has a variant
-//! per family. What each side of a link does with a family's frames is
-//! `crate::federation::frames`, one file a family too, beside these.
+//! (unnumbered: answered at once, never stored nor replayed), and its
+//! `parse`, whose frame the row wraps in the family's variant of
+//! [`Frame`]. A line is read by its word's row ([`Frame::parse`]). The
+//! fields every grammar reads (a frame's numbers, a refusal) are
+//! `fields.rs`'s. What each side of a link does with a family's frames
+//! is `crate::federation::frames`, one file a family too, beside these.
 //!
 //! # Adding a family
 //!
-//! A file here, `<family>.rs`: the type of its frames, `parse`,
-//! `Display`, and its row, `pub(super) const FAMILY: Family`; then
-//! `mod <family>;`, its row in [`FAMILIES`], its variant of [`Frame`]
-//! (the compiler asks for its arms in [`Frame::number`] and `Display`,
-//! and in the acceptor's `match`), documented in docs/PROTOCOL.md §27.
+//! A file here, `<family>.rs`: the type of its frames, `parse` (a line's
+//! word and what follows it, to that type or a [`Refused`]) and
+//! `Display`; then `mod <family>;`, its variant of [`Frame`] and its row
+//! in [`FAMILIES`] (the compiler asks for its arms in [`Frame::number`]
+//! and `Display`, and in the acceptor's `match`), documented in
+//! docs/PROTOCOL.md §27.
 
 use std::fmt;
 
 use super::reply::Code;
+use fields::{number, unknown};
 
 mod bounce;
 mod call;
+mod fields;
 mod file;
 mod hello;
 mod message;
@@ -40,6 +45,7 @@ mod room;
 
 pub use bounce::{Bounce, ReadBounce};
 pub use call::CallFrame;
+pub use fields::{MAX_NUMBER, Refused};
 pub use file::FileFrame;
 pub use hello::{LINK_VERSION, Opening, check_identity, check_key, check_secret};
 pub use message::{LinkState, MessageFrame};
@@ -65,30 +71,72 @@ pub struct Family {
 
 /// A frame read, or what is wrong with the line and the frame's number
 /// if it had one (its `KO:<n>:…` names it).
-pub type Parsed = Result<Frame, (Option<u64>, String)>;
+pub type Parsed = Result<Frame, Refused>;
 
 /// The table: every family of frames of the link, found by word
-/// ([`by_word`]).
+/// ([`by_word`]); each row's `parse` is its file's, its frame wrapped in
+/// the family's variant of [`Frame`].
 pub static FAMILIES: &[Family] = &[
-    hello::FAMILY,
-    message::FAMILY,
-    room::FAMILY,
-    call::FAMILY,
-    people::FAMILY,
-    profile::FAMILY,
-    presence::FAMILY,
-    file::FAMILY,
+    Family { name: "hello", numbered: &[], told: &["PING", "QUIT"], parse: upkeep },
+    Family {
+        name: "message and status",
+        numbered: &["MSG", "STATUS"],
+        told: &[],
+        parse: |word, rest| message::parse(word, rest).map(Frame::Message),
+    },
+    Family {
+        name: "room",
+        numbered: &["JOIN", "LEAVE"],
+        told: &[],
+        parse: |word, rest| room::parse(word, rest).map(Frame::Room),
+    },
+    Family {
+        name: "call",
+        numbered: &[],
+        told: &["CALL"],
+        parse: |word, rest| call::parse(word, rest).map(Frame::Call),
+    },
+    Family {
+        name: "people",
+        numbered: &[],
+        told: &["PEOPLE"],
+        parse: |word, rest| people::parse(word, rest).map(Frame::People),
+    },
+    Family {
+        name: "profile",
+        numbered: &[],
+        told: &["PROFILE", "PHOTO"],
+        parse: |word, rest| profile::parse(word, rest).map(Frame::Profile),
+    },
+    Family {
+        name: "presence",
+        numbered: &[],
+        told: &["PRESENCE"],
+        parse: |word, rest| presence::parse(word, rest).map(Frame::Presence),
+    },
+    Family {
+        name: "file",
+        numbered: &["FILE"],
+        told: &["UPLOAD", "PART"],
+        parse: |word, rest| file::parse(word, rest).map(Frame::File),
+    },
 ];
+
+/// `PING` and `QUIT` (the hello family's told frames), each a line of
+/// its word alone.
+fn upkeep(word: &str, rest: Option<&str>) -> Parsed {
+    match (word, rest) {
+        ("PING", None) => Ok(Frame::Ping),
+        ("QUIT", None) => Ok(Frame::Quit),
+        _ => Err(unknown(word, rest)),
+    }
+}
 
 /// The family whose frames are sent with `word`; `None` for a word that
 /// is no frame of the link.
 pub fn by_word(word: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|family| family.numbered.contains(&word) || family.told.contains(&word))
 }
-
-/// Largest number a frame may carry (`<n>`, `<ts>`, `<last>`): what a
-/// double holds exactly, so a client in any language reads it whole.
-pub const MAX_NUMBER: u64 = (1 << 53) - 1;
 
 /// A frame of the stream, after the hello: a variant per family.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,27 +159,6 @@ pub enum Frame {
     Presence(PresenceFrame),
     /// `FILE`, numbered; `UPLOAD` and `PART`, told.
     File(FileFrame),
-}
-
-/// A number of a frame (`<n>`, `<ts>`, a size, an offset): decimal
-/// digits, at most [`MAX_NUMBER`].
-fn number(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(n) if n <= MAX_NUMBER && !s.starts_with('+') => Ok(n),
-        _ => Err(format!("{s:?} is not a number up to 2^53")),
-    }
-}
-
-/// The number a refusal of a frame names: its first field's, if that is
-/// one.
-fn first_number(rest: &str) -> Option<u64> {
-    rest.split(':').next().and_then(|n| number(n).ok())
-}
-
-/// What a line whose word is no frame (or a frame's word used so, as
-/// `PING:x`) is told.
-fn unknown(word: &str, rest: Option<&str>) -> (Option<u64>, String) {
-    (rest.and_then(first_number), format!("unknown frame {word:?}"))
 }
 
 impl Frame {

@@ -6,10 +6,7 @@
 use std::fmt;
 
 use super::super::names::{check_address, check_name};
-use super::{Family, Frame, Parsed, unknown};
-
-/// The people family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family = Family { name: "people", numbered: &[], told: &["PEOPLE"], parse };
+use super::fields::{Refused, unknown};
 
 /// Most lines of a `PEOPLE` frame's answer: what `PEOPLE` answers on the
 /// send port.
@@ -25,7 +22,9 @@ pub struct PeopleFrame {
     pub start: String,
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `PEOPLE`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<PeopleFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let f: Vec<&str> = rest.split(':').collect();
     if f.len() != 2 {
@@ -33,7 +32,7 @@ fn parse(word: &str, rest: Option<&str>) -> Parsed {
     }
     check_address(f[0]).map_err(|e| (None, e))?;
     check_name(f[1]).map_err(|e| (None, format!("bad start of a name: {e}")))?;
-    Ok(Frame::People(PeopleFrame { asker: f[0].into(), start: f[1].into() }))
+    Ok(PeopleFrame { asker: f[0].into(), start: f[1].into() })
 }
 
 impl fmt::Display for PeopleFrame {

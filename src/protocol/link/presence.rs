@@ -7,10 +7,7 @@ use std::fmt;
 
 use super::super::Presence;
 use super::super::names::check_address;
-use super::{Family, Frame, MAX_NUMBER, Parsed, unknown};
-
-/// The presence family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family = Family { name: "presence", numbered: &[], told: &["PRESENCE"], parse };
+use super::fields::{MAX_NUMBER, Refused, unknown};
 
 /// Users one `PRESENCE` frame names, at most.
 pub const PRESENCE_BATCH: usize = 64;
@@ -25,7 +22,9 @@ pub struct PresenceFrame {
     pub seen: Vec<(String, Presence)>,
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `PRESENCE`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<PresenceFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let bad = |e: String| (None, e);
     let f: Vec<&str> = rest.split(':').collect();
@@ -45,7 +44,7 @@ fn parse(word: &str, rest: Option<&str>) -> Parsed {
         };
         seen.push((pair[0].to_string(), presence));
     }
-    Ok(Frame::Presence(PresenceFrame { seen }))
+    Ok(PresenceFrame { seen })
 }
 
 impl fmt::Display for PresenceFrame {

@@ -8,11 +8,7 @@ use std::fmt;
 
 use super::super::names::check_address;
 use super::super::profile::{PHOTO_TAG_LEN, check_display_name};
-use super::{Family, Frame, Parsed, unknown};
-
-/// The profile family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family =
-    Family { name: "profile", numbered: &[], told: &["PROFILE", "PHOTO"], parse };
+use super::fields::{Refused, unknown};
 
 /// A frame of the profile family, each answered at once, `OK` or
 /// `KO:<CODE>:<reason>`.
@@ -29,7 +25,9 @@ pub enum ProfileFrame {
     Photo { user: String, tag: String, base64: String },
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `PROFILE` or a `PHOTO`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<ProfileFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let f: Vec<&str> = rest.splitn(3, ':').collect();
     let shape = if word == "PROFILE" {
@@ -47,10 +45,10 @@ fn parse(word: &str, rest: Option<&str>) -> Parsed {
     }
     let (user, tag) = (f[0].to_string(), f[1].to_string());
     if word == "PHOTO" {
-        return Ok(Frame::Profile(ProfileFrame::Photo { user, tag, base64: f[2].into() }));
+        return Ok(ProfileFrame::Photo { user, tag, base64: f[2].into() });
     }
     let name = check_display_name(f[2]).map_err(|e| (None, e))?;
-    Ok(Frame::Profile(ProfileFrame::Profile { user, tag, name: name.into() }))
+    Ok(ProfileFrame::Profile { user, tag, name: name.into() })
 }
 
 impl fmt::Display for ProfileFrame {

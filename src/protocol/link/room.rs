@@ -6,10 +6,7 @@
 use std::fmt;
 
 use super::super::names::{check_address, check_room_address};
-use super::{Family, Frame, Parsed, first_number, number, unknown};
-
-/// The room family's row of [`FAMILIES`](super::FAMILIES).
-pub(super) const FAMILY: Family = Family { name: "room", numbered: &["JOIN", "LEAVE"], told: &[], parse };
+use super::fields::{Refused, first_number, number, unknown};
 
 /// `JOIN:<n>:<user>@<origin>:<#room>@<home>` (`joined`), or `LEAVE:…`:
 /// `user` joins, or leaves, `room`. Sent by a member's server to the
@@ -22,7 +19,9 @@ pub struct RoomFrame {
     pub joined: bool,
 }
 
-fn parse(word: &str, rest: Option<&str>) -> Parsed {
+/// Reads a `JOIN` or a `LEAVE`; its row of [`FAMILIES`](super::FAMILIES) makes it a
+/// [`Frame`](super::Frame).
+pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<RoomFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let bad = |e: String| (first_number(rest), e);
     let f: Vec<&str> = rest.split(':').collect();
@@ -33,7 +32,7 @@ fn parse(word: &str, rest: Option<&str>) -> Parsed {
     check_address(f[1]).map_err(bad)?;
     check_room_address(f[2]).map_err(bad)?;
     let (user, room) = (f[1].to_string(), f[2].to_string());
-    Ok(Frame::Room(RoomFrame { n, user, room, joined: word == "JOIN" }))
+    Ok(RoomFrame { n, user, room, joined: word == "JOIN" })
 }
 
 impl fmt::Display for RoomFrame {

@@ -764,7 +764,7 @@ fn room_request(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2: the account and its devices: `PASSWD`, `PASSWDKEEP` and
-/// `DELACCOUNT` (§20, see [`account`]), `UNLINK` and `LINK` (§16).
+/// `DELACCOUNT` (§20, see [`account`](mod@account)), `UNLINK` and `LINK` (§16).
 fn account_request(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         account::PASSWD | account::PASSWD_KEEP => {

@@ -54,7 +54,7 @@ const X: u16 = 0xffff;
 /// and its cloud live. docs/CALLS.md's coturn line denies each
 /// (`--denied-peer-ip=<first>-<last>`, coturn's form), and a unit test
 /// holds the two together.
-pub const DENIED: [Range; 25] = [
+pub const DENIED: [Range; 24] = [
     range(v4(0, 0, 0, 0), v4(0, 255, 255, 255), v4(0, 0, 0, 1), "\"this network\""),
     range(v4(10, 0, 0, 0), v4(10, 255, 255, 255), v4(10, 1, 2, 3), "private"),
     range(v4(100, 64, 0, 0), v4(100, 127, 255, 255), v4(100, 64, 0, 1), "carrier-grade NAT"),
@@ -86,12 +86,6 @@ pub const DENIED: [Range; 25] = [
     // The IPv6 forms of IPv4 addresses, whole: what they stand for
     // ([`meaning`]) is an IPv4 peer, reached by its own address. coturn
     // cannot read what a form stands for, so the ranges are denied whole.
-    range(
-        v6(0, 0, 0, 0, 0, 0, 0, 2),
-        v6(0, 0, 0, 0, 0, 0, X, X),
-        v6(0, 0, 0, 0, 0, 0, 0x7f00, 1),
-        "IPv4-compatible (deprecated): an IPv4 address in IPv6 form",
-    ),
     range(
         v6(0, 0, 0, 0, 0, X, 0, 0),
         v6(0, 0, 0, 0, 0, X, X, X),
@@ -430,7 +424,7 @@ mod tests {
         assert!(DENIED.iter().filter(|r| r.first.is_unspecified()).all(|r| r.first.is_ipv4()));
         let flags = denied_flags();
         assert_eq!(flags[1], "--denied-peer-ip=10.0.0.0-10.255.255.255");
-        assert_eq!(flags[16], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
+        assert_eq!(flags[15], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
     }
 
     #[test]
@@ -489,7 +483,7 @@ mod tests {
         report.quota = Some((12, TurnRefusal { code: 486, reason: "Allocation Quota Reached".into() }));
         assert!(report.is_safe(), "{}", report.line());
         report.own = Some((v4(127, 0, 0, 1), Err(forbidden.clone())));
-        assert!(report.line().contains("25 of 25 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
+        assert!(report.line().contains("24 of 24 denied ranges refused, its own address 127.0.0.1 refused, TCP relays refused (442), one user held to 12 allocations (486)"), "{}", report.line());
         report.peers[4].1 = Ok(());
         report.quota = None;
         report.own = Some((v4(198, 51, 100, 9), Ok(())));
