@@ -187,9 +187,13 @@ impl Browser {
     /// Gives each WebDriver command `limit` instead of a minute, for a
     /// page known to be busy (tests/web/group_calls.rs: a room's call of
     /// eight, each page holding seven connections, on a loaded machine
-    /// answered a script after more than a minute).
+    /// answered a script after more than a minute): the wait for
+    /// chromedriver's answer, and chromedriver's own wait for the page
+    /// to run a script (its `script` timeout, 30 s unless told).
     pub fn patient(mut self, limit: Duration) -> Browser {
         self.agent = agent(limit);
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self.call("POST", "/timeouts", json!({ "script": ms }));
         self
     }
 
@@ -333,7 +337,21 @@ impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
             let url = format!("{}/session/{}", self.base, self.session);
-            let _ = self.agent.delete(&url).call();
+            // A test that failed may have failed on a page that no longer
+            // answers: its session is ended with a short wait, not a
+            // patient one (eight such pages waited 24 minutes, their
+            // chromiums loading the machine all along).
+            let agent =
+                if std::thread::panicking() { agent(Duration::from_secs(15)) } else { self.agent.clone() };
+            if agent.delete(&url).call().is_err() {
+                // Its chromium would outlive its driver: it goes first.
+                let pid = self.driver.id();
+                let children =
+                    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+                for child in children.split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", child]).status();
+                }
+            }
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
