@@ -341,10 +341,13 @@ impl Drop for Browser {
             // answers: its session is ended with a short wait, not a
             // patient one (eight such pages waited 24 minutes, their
             // chromiums loading the machine all along).
-            let agent =
-                if std::thread::panicking() { agent(Duration::from_secs(15)) } else { self.agent.clone() };
-            if agent.delete(&url).call().is_err() {
-                // Its chromium would outlive its driver: it goes first.
+            let panicking = std::thread::panicking();
+            let agent = if panicking { agent(Duration::from_secs(15)) } else { self.agent.clone() };
+            let _ = agent.delete(&url).call();
+            if panicking {
+                // Its chromium, if the session's end did not close it
+                // (no answer, or chromedriver's own error), would outlive
+                // its driver: it goes first.
                 let pid = self.driver.id();
                 let children =
                     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
