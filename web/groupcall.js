@@ -38,14 +38,23 @@ addStrings({
   },
 });
 
-/** How often the screen reads each connection's getStats(). */
-const STATS_MS = 1000;
+/**
+ * How often the screen listens to each member's connection (4 times a
+ * second; its picture once a second): the level and the time stamp of
+ * the last packet of sound and of picture its receivers kept
+ * (`getSynchronizationSources()`, a read of what the receiver holds,
+ * where `getStats()` gathers a report of everything the connection
+ * counts, too dear to ask often of seven).
+ */
+const LISTEN_MS = 250;
 /** A member whose sound (or picture) did not move for this long shows muted (or its initial). */
 const QUIET_MS = 2500;
 /** Most ICE candidates of a member kept before its description is set. */
 const MOST_PENDING = 100;
-/** How much of the sound's energy a second makes a member "speaking" (getStats' totalAudioEnergy). */
-const SPEAKING_ENERGY = 1e-5;
+/** The level of sound (0 to 1, 1 being the loudest, -34 dBov here) above which a member speaks. */
+const SPEAKING_LEVEL = 0.02;
+/** How long a member shows speaking after its last loud packet: words have gaps. */
+const SPEAKING_HOLD_MS = 750;
 /** How long the chat's foot says how the call ended. */
 const ENDED_MS = 5000;
 /**
@@ -145,11 +154,13 @@ function ready(call) {
   })();
 }
 
-/** Sends a signal to member `peer` in the call; a refusal (it left meanwhile) drops that member's connection. */
+/** Sends a signal to member `peer` in the call (`what`: an offer, an answer or a candidate). */
 async function signal(call, peer, what) {
   try {
     const { reply } = await call.app.link.request(request.groupCall(call.room, { id: call.id, to: peer.name, ...what }));
-    if (!reply.ok) drop(call, fold(peer.name));
+    // Refused as not in the call, the member left meanwhile; past a bound
+    // (FULL, RATE_LIMITED) this signal alone is lost.
+    if (!reply.ok && reply.code === 'BAD_REQUEST') drop(call, fold(peer.name));
   } catch (_) {
     /* offline: the call ends with this device's connection */
   }
@@ -172,9 +183,14 @@ function peerOf(call, name) {
   pc.ontrack = (e) => {
     peer.stream = e.streams[0];
     drawTile(call, peer);
+    timeFirst(peer, e.track);
   };
+  // A path that broke (a network that changed, a machine too busy to
+  // answer the checks) is looked for again by the one who offered (an
+  // ICE restart: new candidates, one offer and its answer); the other
+  // waits for it. A member who left is dropped by its LEFT.
   pc.onconnectionstatechange = () => {
-    if (pc.connectionState === 'failed') drop(call, key);
+    if (pc.connectionState === 'failed' && peer.offered) restart(call, peer);
   };
   peer.senders = {};
   for (const track of call.local.getTracks()) {
@@ -188,34 +204,23 @@ function peerOf(call, name) {
     }
   }
   drawTile(call, peer);
-  watchMedia(call, peer);
   return peer;
 }
 
 /**
  * From my Join (a member I offer to) or its offer's coming (one who
- * offers to me) to its first sound and first picture, read every 20 ms
- * as a 1:1 call's (call.js): kept on its tile (`data-audio-ms`,
- * `data-video-ms`) for docs/CALLS.md's figures.
+ * offers to me) to its first sound and first picture: a remote track
+ * is muted until its first packet comes, and unmutes then. Kept on its
+ * tile (`data-audio-ms`, `data-video-ms`) for docs/CALLS.md's figures.
  */
-function watchMedia(call, peer) {
-  const { pc } = peer;
-  const look = async () => {
-    if (mine !== call || peer.pc !== pc || pc.connectionState === 'closed') return;
-    const got = { audio: 0, frames: 0 };
-    (await pc.getStats().catch(() => new Map())).forEach((r) => {
-      if (r.type !== 'inbound-rtp') return;
-      if (r.kind === 'audio') got.audio += r.bytesReceived || 0;
-      if (r.kind === 'video') got.frames += r.framesDecoded || 0;
-    });
+function timeFirst(peer, track) {
+  const key = track.kind === 'audio' ? 'audioMs' : 'videoMs';
+  const mark = () => {
     const d = peer.tile?.dataset;
-    if (!d) return;
-    const ms = String(Math.round(performance.now() - peer.since));
-    if (got.audio > 0 && !d.audioMs) d.audioMs = ms;
-    if (got.frames > 0 && !d.videoMs) d.videoMs = ms;
-    if (!d.audioMs || (call.media === 'video' && !d.videoMs)) setTimeout(look, 20);
+    if (d && !d[key]) d[key] = String(Math.round(performance.now() - peer.since));
   };
-  look();
+  if (track.muted) track.addEventListener('unmute', mark, { once: true });
+  else mark();
 }
 
 /** Whether I send my sound (`audio`) or picture (`video`) now. */
@@ -230,12 +235,23 @@ function sent(call, peer) {
 async function offerTo(call, name) {
   const peer = peerOf(call, name);
   peer.since = call.since; // its first sound and picture are timed from my Join
+  peer.offered = true;
   try {
     await peer.pc.setLocalDescription(await peer.pc.createOffer());
     await signal(call, peer, { offer: peer.pc.localDescription.sdp });
     sent(call, peer);
   } catch (_) {
     drop(call, fold(name));
+  }
+}
+
+/** My connection to `peer` failed: an offer with new candidates (`iceRestart`). */
+async function restart(call, peer) {
+  try {
+    await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart: true }));
+    await signal(call, peer, { offer: peer.pc.localDescription.sdp });
+  } catch (_) {
+    drop(call, fold(peer.name));
   }
 }
 
@@ -473,7 +489,8 @@ function draw(call) {
   Object.assign(screen.dataset, { mic: 'on', camera: call.media === 'video' ? 'on' : 'off' });
   call.grid = grid;
   call.status = status.querySelector('p');
-  call.timer = setInterval(() => tick(call), STATS_MS);
+  call.timer = setInterval(() => listen(call), LISTEN_MS);
+  screen.measure = () => measure(call);
   drawSelf(call);
 }
 
@@ -535,21 +552,70 @@ function layout(call) {
 }
 
 /**
- * Once a second: how long, how many; and each member's connection read
- * (getStats): the bytes of sound and picture that came, the path
- * (`host`, `relay`), whether it speaks now, whether its sound or its
- * picture stopped (muted, camera off); and what this browser sent and
- * got in all (`data-bytes-out`, `-in`).
+ * Four times a second: how long, how many; and, from each member's
+ * receivers, whether its sound and its picture still come (the time
+ * stamp of their last packet moved) and how loud its last packet of
+ * sound was: a member whose sound stopped shows muted, one whose picture
+ * stopped shows its initial, one loud shows speaking.
  */
-async function tick(call) {
+function listen(call) {
   const others = [...call.peers.values()].filter((p) => p.pc);
-  call.status.textContent = others.length ? `${clock((performance.now() - call.since) / 1000)} · ${t('groupCount', { n: others.length + 1 })}` : t('groupWaiting');
+  const status = others.length ? `${clock((performance.now() - call.since) / 1000)} · ${t('groupCount', { n: others.length + 1 })}` : t('groupWaiting');
+  if (call.status.textContent !== status) call.status.textContent = status;
+  const at = performance.now();
+  call.ticks = (call.ticks || 0) + 1;
+  for (const peer of others) {
+    if (!peer.tile) continue;
+    const seen = peer.seen;
+    // A read waits for the browser's WebRTC threads: none before the
+    // connection is up (nothing to read, and a starved page needs its
+    // time for the offers and answers), and the picture, which only
+    // shows whether it stopped, once a second.
+    const up = peer.pc.connectionState === 'connected';
+    for (const receiver of up ? peer.pc.getReceivers() : []) {
+      const kind = receiver.track.kind;
+      if (kind === 'video' && call.ticks % 4) continue;
+      // One source a receiver here: each member sends one sound and one picture.
+      const last = receiver.getSynchronizationSources().reduce((a, b) => (!a || b.timestamp > a.timestamp ? b : a), null);
+      if (!last) continue;
+      if (last.rtpTimestamp !== seen[kind]) Object.assign(seen, { [kind]: last.rtpTimestamp, [`${kind}At`]: at });
+      if (kind === 'audio' && (last.audioLevel || 0) > SPEAKING_LEVEL && seen.audioAt === at) seen.loudAt = at;
+    }
+    const d = peer.tile.dataset;
+    const flag = (key, value) => { if (d[key] !== value) d[key] = value; };
+    flag('muted', String(at - (seen.audioAt || peer.since) > QUIET_MS));
+    flag('speaking', String(d.muted === 'false' && at - (seen.loudAt || -Infinity) <= SPEAKING_HOLD_MS));
+    flag('video', call.media === 'video' && seen.videoAt !== undefined && at - seen.videoAt <= QUIET_MS ? 'on' : 'off');
+    const label = [peer.name, d.muted === 'true' ? t('groupMuted') : d.speaking === 'true' ? t('groupSpeaking') : '', d.video === 'off' && call.media === 'video' ? t('groupNoPicture') : ''].filter(Boolean).join(', ');
+    if (peer.tile.getAttribute('aria-label') !== label) peer.tile.setAttribute('aria-label', label);
+  }
+}
+
+/**
+ * What each member's connection carried so far, read when asked (the
+ * tests, or a student in DevTools: `document.querySelector('.group-call')
+ * .measure()`), never on a timer: its `getStats()`, the bytes of sound
+ * and picture that came, the frames decoded, the sound's energy, the
+ * path (`host`, `relay`), kept on its tile (`data-inbound-audio`,
+ * `-video`, `data-frames`, `data-energy`, `data-path`, and the
+ * connection's state, `data-connection`); what this
+ * browser sent and got in all (`data-bytes-out`, `-in`), and when it was
+ * read (`data-measured-at`, `Date.now()`). One reading at a time: asked
+ * again meanwhile, it answers with the one under way.
+ */
+function measure(call) {
+  call.measuring ||= readStats(call).finally(() => { call.measuring = null; });
+  return call.measuring;
+}
+
+async function readStats(call) {
+  const others = [...call.peers.values()].filter((p) => p.pc && p.tile);
+  const reports = await Promise.all(others.map((p) => p.pc.getStats().catch(() => null)));
   let sent = 0;
   let got = 0;
-  let selfEnergy = null;
-  for (const peer of others) {
-    const stats = await peer.pc.getStats().catch(() => null);
-    if (!stats || !peer.tile) continue;
+  others.forEach((peer, i) => {
+    const stats = reports[i];
+    if (!stats) return;
     const now = { audio: 0, video: 0, energy: 0, frames: 0 };
     let pair = null;
     stats.forEach((r) => {
@@ -559,30 +625,16 @@ async function tick(call) {
         if (r.kind === 'video') now.frames += r.framesDecoded || 0;
       }
       if (r.type === 'outbound-rtp') sent += r.bytesSent || 0;
-      if (r.type === 'media-source' && r.kind === 'audio') selfEnergy = Math.max(selfEnergy || 0, r.totalAudioEnergy || 0);
       if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
     });
     got += now.audio + now.video;
     const d = peer.tile.dataset;
-    const seen = peer.seen;
-    const at = performance.now();
-    if (now.audio !== seen.audio) seen.audioAt = at;
-    if (now.frames !== seen.frames) seen.framesAt = at;
-    d.speaking = String(now.energy - (seen.energy || 0) > SPEAKING_ENERGY);
-    d.muted = String(at - (seen.audioAt || peer.since) > QUIET_MS);
-    d.video = call.media === 'video' && now.frames > 0 && at - (seen.framesAt || 0) <= QUIET_MS ? 'on' : 'off';
-    Object.assign(seen, now);
+    d.connection = peer.pc.connectionState;
     Object.assign(d, { inboundAudio: now.audio, inboundVideo: now.video, frames: now.frames, energy: now.energy.toFixed(6) });
     const path = pair && stats.get(pair.localCandidateId)?.candidateType;
     if (path) d.path = path;
-    peer.tile.setAttribute('aria-label', [peer.name, d.muted === 'true' ? t('groupMuted') : d.speaking === 'true' ? t('groupSpeaking') : '', d.video === 'off' && call.media === 'video' ? t('groupNoPicture') : ''].filter(Boolean).join(', '));
-  }
-  const self = call.grid?.querySelector('.call-tile.self');
-  if (self && selfEnergy !== null) {
-    self.dataset.speaking = String(call.mic && selfEnergy - (call.selfEnergy || 0) > SPEAKING_ENERGY);
-    call.selfEnergy = selfEnergy;
-  }
-  Object.assign(call.screen.dataset, { bytesOut: sent, bytesIn: got });
+  });
+  if (call.screen) Object.assign(call.screen.dataset, { bytesOut: sent, bytesIn: got, measuredAt: Date.now() });
 }
 
 // ----- Where a call going on shows: a "Join" on its room's row and on its line in the room.

@@ -3,7 +3,8 @@
 //! with chromium's fake camera and microphone, at 390x844 and 1280x800.
 //! A video call of four from a room: everyone's devices ring, the media
 //! flow between every two of them (frames and sound measured from
-//! `getStats()`, which each tile keeps), one joins late from the chat
+//! `getStats()` when the test asks, the screen's `measure()`, which keeps
+//! them on each tile), each shows the others speaking, one joins late from the chat
 //! list's Join, one mutes, one turns the camera off, the one who started
 //! it leaves early; a member who never joins sees Join on the call's
 //! line while it lasts, and the call as missed after; the line in the
@@ -38,8 +39,32 @@ fn tile(user: &str) -> String {
     format!("{GROUP}?.querySelector('.call-tile[data-user=\"{user}\"]')")
 }
 
-/// A number of `user`'s tile's data (its bytes of sound, its frames…), 0 while there is none.
+/// `js`'s value, the call's screen asked to measure its connections
+/// again (its `measure()`: each one's `getStats()`, read at the test's
+/// pace, never on the page's own timer). The script does not wait for the
+/// reading, which a starved page may take long over: `js` reads the last
+/// one done, and the next call the one asked now.
+fn measured(browser: &Browser, js: &str) -> serde_json::Value {
+    browser.exec(&format!("{GROUP}?.measure?.(); return {js};"), json!([]))
+}
+
+/// Asks `browser`'s call screen for a reading and waits for it: what it
+/// read (its `data-measured-at`, `-bytes-out`, `-bytes-in`).
+fn fresh_reading(browser: &Browser) -> (f64, f64, f64) {
+    let asked = browser.exec(&format!("{GROUP}?.measure?.(); return Date.now();"), json!([]));
+    let asked = asked.as_f64().unwrap_or(0.0);
+    wait_long(browser, &format!("Number({GROUP}?.dataset.measuredAt) >= {asked}"));
+    let v = browser.exec(
+        &format!("const d = {GROUP}.dataset; return [Number(d.measuredAt), Number(d.bytesOut || 0), Number(d.bytesIn || 0)];"),
+        json!([]),
+    );
+    (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0), v[2].as_f64().unwrap_or(0.0))
+}
+
+/// A number of `user`'s tile's data (its bytes of sound, its frames…)
+/// in a reading asked now, 0 while there is none.
 fn tile_data(browser: &Browser, user: &str, key: &str) -> f64 {
+    fresh_reading(browser);
     let value = browser.exec(&format!("return Number({}?.dataset.{key} || 0)", tile(user)), json!([]));
     value.as_f64().unwrap_or(0.0)
 }
@@ -70,15 +95,24 @@ fn open_lab(browser: &Browser) {
 /// How long a browser may take to connect to the others and get their
 /// media: a mesh of four video calls, each browser encoding its picture
 /// three times, on a busy 2-core machine, takes longer than a page's
-/// usual wait (`Browser::wait_for`'s 10 s).
-const MEDIA_WAIT: Duration = Duration::from_secs(90);
+/// usual wait (`Browser::wait_for`'s 10 s); in a call of eight at a load
+/// of 60 a pair's first sound came 89 s after its offer.
+const MEDIA_WAIT: Duration = Duration::from_secs(240);
 
-/// Polls `js` in `browser` until it is truthy, for [`MEDIA_WAIT`] at most.
+/// Polls `js` in `browser`, each time measured, until it is truthy, for
+/// [`MEDIA_WAIT`] at most; a timeout says what each tile had.
 fn wait_long(browser: &Browser, js: &str) {
     let deadline = Instant::now() + MEDIA_WAIT;
-    while !browser.exec(&format!("return Boolean({js});"), json!([])).as_bool().unwrap_or(false) {
-        assert!(Instant::now() < deadline, "timed out ({MEDIA_WAIT:?}) waiting for {js}");
-        std::thread::sleep(Duration::from_millis(200)); // polling the page
+    while !measured(browser, &format!("Boolean({js})")).as_bool().unwrap_or(false) {
+        if Instant::now() >= deadline {
+            let tiles = browser.exec(
+                &format!("return [...({GROUP}?.querySelectorAll('.call-tile') || [])].map((t) => JSON.stringify(t.dataset));"),
+                json!([]),
+            );
+            panic!("timed out ({MEDIA_WAIT:?}) waiting for {js}; the tiles: {tiles}");
+        }
+        // Polling the page, which is asked for a reading each time: once a second is enough.
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -98,9 +132,11 @@ fn sees_and_hears(browser: &Browser, others: &[&str], video: bool) -> Vec<String
         coming += " && t.dataset.video === 'on' && t.querySelector('video').videoWidth > 0";
     }
     wait_long(browser, &each(&coming));
-    let before = browser.exec(
-        &format!("return Object.fromEntries({list}.map((u) => {{ const t = {GROUP}.querySelector(`.call-tile[data-user=\"${{u}}\"]`); return [u, [Number(t.dataset.inboundAudio), Number(t.dataset.frames)]]; }}))"),
-        json!([]),
+    let before = measured(
+        browser,
+        &format!(
+            "Object.fromEntries({list}.map((u) => {{ const t = {GROUP}.querySelector(`.call-tile[data-user=\"${{u}}\"]`); return [u, [Number(t.dataset.inboundAudio), Number(t.dataset.frames)]]; }}))"
+        ),
     );
     let grown = format!(
         "Number(t.dataset.inboundAudio) > {before}[t.dataset.user][0] + 4000 && (!{video} || Number(t.dataset.frames) > {before}[t.dataset.user][1] + 3)"
@@ -117,6 +153,16 @@ fn sees_and_hears(browser: &Browser, others: &[&str], video: bool) -> Vec<String
                 .to_string()
         })
         .collect()
+}
+
+/// Waits until `browser` shows each of `others` speaking, one after
+/// another: chromium's fake microphone beeps twice a second, and the page
+/// reads each member's level four times a second, so a member shows
+/// speaking now and then.
+fn seen_speaking(browser: &Browser, others: &[&str]) {
+    for o in others {
+        wait_long(browser, &format!("{}?.dataset.speaking === 'true'", tile(o)));
+    }
 }
 
 /// Each tile's time from the join (or the offer) to its first sound and picture, as the page timed it.
@@ -168,26 +214,19 @@ fn tree_cpu_ms(pid: u32) -> u64 {
 /// What each of `browsers` spends over `window` of a call: CPU (% of one
 /// core) and the bandwidth its getStats counts, up and down (kbit/s).
 /// Each browser is read at its own times, before and after: reading a
-/// busy page takes a while.
+/// busy page takes a while. The CPU over the test's clock, the bytes
+/// over the page's (when each reading was done).
 fn cost(browsers: &[(&str, &Browser)], window: Duration) -> Vec<String> {
-    let read = |b: &Browser| {
-        let v = b.exec(
-            &format!(
-                "return [Number({GROUP}?.dataset.bytesOut || 0), Number({GROUP}?.dataset.bytesIn || 0)]"
-            ),
-            json!([]),
-        );
-        (Instant::now(), tree_cpu_ms(b.pid()), v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0))
-    };
+    let read = |b: &Browser| (Instant::now(), tree_cpu_ms(b.pid()), fresh_reading(b));
     let before: Vec<_> = browsers.iter().map(|(_, b)| read(b)).collect();
     std::thread::sleep(window); // the window measured: nothing to wait for
     browsers
         .iter()
         .zip(before)
-        .map(|((name, b), (at, cpu, out, got))| {
-            let (at2, cpu2, out2, got2) = read(b);
-            let seconds = (at2 - at).as_secs_f64();
-            let cpu = cpu2.saturating_sub(cpu) as f64 / seconds / 10.0;
+        .map(|((name, b), (at, cpu, (read_at, out, got)))| {
+            let (at2, cpu2, (read_at2, out2, got2)) = read(b);
+            let cpu = cpu2.saturating_sub(cpu) as f64 / (at2 - at).as_secs_f64() / 10.0;
+            let seconds = (read_at2 - read_at) / 1000.0;
             let kbit = |n: f64| n * 8.0 / 1000.0 / seconds;
             format!(
                 "{name}: CPU {cpu:.0}%, up {:.0} kbit/s, down {:.0} kbit/s",
@@ -266,6 +305,7 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
         paths.extend(sees_and_hears(b, &["dan"], true));
     }
     println!("dan joined late: {}", timings(&dan, &["ana", "bob", "carl"]));
+    seen_speaking(&ana, &["bob", "carl", "dan"]);
     let spent = cost(&[("ana", &ana), ("bob", &bob), ("carl", &carl), ("dan", &dan)], Duration::from_secs(5));
     println!("video of 4, {}: {}", if relay { "through coturn" } else { "direct" }, spent.join("; "));
     shot(&ana, "web-groupcall-video");
@@ -284,8 +324,11 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
         wait_long(b, &format!("Number({}?.dataset.frames) > {}", tile(other), frames + 3.0));
         assert_eq!(tile_data(b, "carl", "inboundAudio"), carl_audio, "carl is muted: no sound of his");
         assert_eq!(tile_data(b, "bob", "frames"), bob_frames, "bob's camera is off: no picture of his");
-        // bob's sound and carl's picture still come.
+        // bob's sound and carl's picture still come; carl, muted, never shows speaking.
         assert!(tile_data(b, "carl", "frames") > 0.0 && tile_data(b, "bob", "inboundAudio") > 0.0);
+        seen_speaking(b, &["bob"]);
+        let carl_speaks = format!("return {}?.dataset.speaking", tile("carl"));
+        assert_eq!(b.exec(&carl_speaks, json!([])), json!("false"));
     }
     shot(&ana, "web-groupcall-muted");
 
@@ -394,6 +437,7 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
         let named: Vec<(&str, &Browser)> = names[..n].iter().copied().zip(browsers.iter()).collect();
         println!("voice of {n}: {}", cost(&named, Duration::from_secs(5)).join("; "));
     }
+    seen_speaking(&browsers[1], &[&names[..1], &names[2..]].concat());
     shot(&browsers[0], "web-groupcall-voice");
     shot(&browsers[1], "web-groupcall-voice-phone");
     println!("mem8 joined last: {}", timings(&browsers[7], &names[..7]));
