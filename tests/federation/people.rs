@@ -307,6 +307,7 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
     let [mut bob, _bobby, mut carl] = lab2.server.logged_in(["bob", "Bobby", "carl"]);
     assert_eq!(bob.request("NAME:Bob Builder"), "OK");
     assert_eq!(carl.request("LEAVE:#general"), "OK");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
 
     let url = support::webapp::app_url(&lab1.server);
     let ana = support::webapp::logged_in(&url, "ana", width, height);
@@ -327,8 +328,21 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
     ana.click("#people button");
     ana.wait_for("document.getElementById('chat-title').textContent === 'bob@lab2' && !document.getElementById('people')");
 
-    // Her first message: lab2 tells bob's profile back, and it is drawn.
+    // Her first message, written while the link the search opened is
+    // up, leaves at once (a dialer not woken for it would hold it for the
+    // link's idle wait, 5 s here: the bound is that, not a speed); lab2
+    // tells bob's profile back, and it is drawn.
     ana.type_into("#input", &format!("hi bob{}", support::webapp::ENTER));
+    let sent = std::time::Instant::now(); // Enter pressed: the typing is not counted
+    let got = bob_events.next_msg();
+    let took = sent.elapsed();
+    assert!(got.ends_with(":hi bob"), "{got}");
+    assert!(
+        took < std::time::Duration::from_millis(2500),
+        "delivered {took:?} after Enter: the dialer was not woken"
+    );
+    bob_events.send(&format!("ACK:{}", got.split(':').nth(1).unwrap()));
+    ana.wait_for("document.querySelector('#messages .tick[data-state=\"DELIVERED\"]')");
     ana.wait_for("document.getElementById('chat-title').textContent === 'Bob Builder (bob@lab2)'");
     ana.wait_for("document.querySelector('#chat-list [data-chat=\"bob@lab2\"] .chat-name')?.textContent === 'Bob Builder (bob@lab2)'");
     if width <= 480 {
