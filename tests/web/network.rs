@@ -171,6 +171,7 @@ fn a_day_on_three_servers(size: (u32, u32)) {
     let bob_key = "#chat-list button[data-chat='bob@lab2']";
     ana.wait_for(&format!("document.querySelector(\"{bob_key}\")"));
 
+    first_message_after_a_search(&ana, &day);
     names_everywhere(&ana, &mut day, size);
     no_wire_text_in_the_list(&ana, size);
     star_kept_after_a_reload(&ana, &day, size);
@@ -185,6 +186,30 @@ fn a_day_on_three_servers(size: (u32, u32)) {
     presence_follows_bob_and_lab2(&ana, &mut day, size);
     assert_eq!(ana.errors(), json!([]));
     drop(day.root);
+}
+
+/// New chat finds cyd on lab3 (a people search across, which opens the
+/// link for its frame); the message ana writes then reaches cyd's device
+/// well within the link's idle wait (half lab1's `--timeout`, 30 s),
+/// which a dialer not woken for it would hold it for: a bound, not a speed.
+fn first_message_after_a_search(ana: &Browser, day: &Day) {
+    let mut cyd = day.lab3.server.login_recv("cyd", "pw-cyd");
+    to_list(ana);
+    ana.type_into("#new-chat-name", "cyd@lab3");
+    ana.wait_for("document.querySelector('#people button')");
+    ana.click("#people button");
+    ana.wait_for(&chat_shown("Cyd Chen (cyd@lab3)"));
+    ana.type_into("#input", &format!("found you, cyd{ENTER}"));
+    let sent = Instant::now(); // Enter pressed: the typing is not counted
+    let got = loop {
+        let line = cyd.next_msg();
+        cyd.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+        if line.ends_with(":found you, cyd") {
+            break sent.elapsed();
+        }
+    };
+    assert!(got < Duration::from_millis(2500), "delivered {got:?} after Enter: the dialer was not woken");
+    ana.wait_for("[...document.querySelectorAll('#messages .msg.mine .tick')].some((t) => t.dataset.state === 'DELIVERED')");
 }
 
 /// Display names wherever a name shows, for every pair: each server knows
@@ -498,7 +523,13 @@ fn written_offline_keeps_its_place_after_a_reload(ana: &Browser, day: &mut Day, 
     let order =
         "[...document.querySelectorAll('#messages .msg')].map((m) => m.querySelector('.text')?.textContent)";
     // The server's order (its HISTORY, each line's text), which the chat takes once what waited was stored.
-    let texts = ["hi ana, from lab3", "written offline, one", "written offline, two", "while you were away"];
+    let texts = [
+        "hi ana, from lab3",
+        "found you, cyd",
+        "written offline, one",
+        "written offline, two",
+        "while you were away",
+    ];
     let stored: Vec<Value> = day
         .send("ana")
         .listing("HISTORY:cyd@lab3:10")
@@ -506,7 +537,7 @@ fn written_offline_keeps_its_place_after_a_reload(ana: &Browser, day: &mut Day, 
         .filter_map(|line| texts.iter().find(|text| line.ends_with(*text)))
         .map(|text| json!(text))
         .collect();
-    assert_eq!(stored.len(), 4, "lab1 keeps the four: {stored:?}");
+    assert_eq!(stored.len(), 5, "lab1 keeps the five: {stored:?}");
     let deadline = Instant::now() + Duration::from_secs(15);
     while value(ana, order) != json!(stored) {
         assert!(Instant::now() < deadline, "the chat shows {}, lab1 keeps {stored:?}", value(ana, order));
