@@ -98,10 +98,11 @@ fn a_member_of_another_server_is_listed_delivered_then_read_and_kill_9_loses_no_
     let lines = receipts_until(&mut ana, "#lab", "r1", |l| listed(l, "DELIVERED", "bob@lab2"));
     assert_eq!(who(&lines), ["TO:2", "DELIVERED:bob@lab2"]);
     // cyd, who hides her reads, gets it and reads it; then bob reads it.
-    // Their frames cross on one link, in order: once bob's read is
-    // here, cyd's would be too.
+    // Their frames cross on one link, in the order of their `OK`s: once
+    // bob's read is here, cyd's would be too.
     let mut cyd_events = labs[1].server.login_recv("cyd", "pw-cyd");
     ack_until(&mut cyd_events, "r1");
+    receipts_until(&mut ana, "#lab", "r1", |l| listed(l, "DELIVERED", "cyd@lab2"));
     assert_eq!(cyd.request("READ:#lab@lab1:r1"), "OK");
     assert_eq!(bob.request("READ:#lab@lab1:r1"), "OK");
     let lines = receipts_until(&mut ana, "#lab", "r1", |l| listed(l, "READ", "bob@lab2"));
