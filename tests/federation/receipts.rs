@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::Conn;
-use support::federation::{Lab, ask, lab9_beside_lab1, network, start, write_roster};
+use support::federation::{Lab, ask, lab1_with_the_browser_app_and_lab2, lab9_beside_lab1, network, start};
 use support::webapp::{ENTER, app_url, logged_in, open_chat};
 
 /// `RECEIPTS:<room>:<id>` on `conn` until `done` holds of its lines (the
@@ -217,19 +217,6 @@ fn a_peer_reports_only_its_own_members_and_only_messages_of_their_rooms() {
         "a mark already past it"
     );
     assert_eq!(who(&ana.listing("RECEIPTS:#lab:r1")), ["TO:1", "READ:zoe@lab9"]);
-}
-
-/// lab1 with the browser app, and lab2, linked.
-fn lab1_with_the_browser_app_and_lab2(root: &std::path::Path) -> (Lab, Lab) {
-    let roster = root.join("class.csv");
-    let servers = [("lab1", support::ports::free_port()), ("lab2", support::ports::free_port())];
-    write_roster(&roster, &servers, "");
-    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
-    std::fs::create_dir_all(&dir1).unwrap();
-    std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "10"]);
-    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
-    (lab1, lab2)
 }
 
 /// ana's browser on lab1, in a room of hers with bob of lab2: Info on
