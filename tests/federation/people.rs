@@ -9,7 +9,7 @@ use super::support;
 use std::path::Path;
 
 use support::TestServer;
-use support::federation::{Lab, start, write_roster};
+use support::federation::{Lab, lab1_with_the_browser_app_and_lab2, start, write_roster};
 use support::ports::free_port;
 
 /// lab1, lab2, lab3 (`--people-across off`), and lab4, in the roster but
@@ -271,19 +271,6 @@ fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart
     assert_eq!(jpeg_of(&mut ana, "bob@lab2"), jpeg_of(&mut bob, "bob"));
     // lab2's own name for its user is its user.
     assert_eq!(bob.request("PROFILE:bob@lab2"), format!("OK:bob:{tag}:Bob Builder: TA 🎓"));
-}
-
-/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
-fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
-    let roster = root.join("class.csv");
-    let servers = [("lab1", free_port()), ("lab2", free_port())];
-    write_roster(&roster, &servers, "");
-    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
-    std::fs::create_dir_all(&dir1).unwrap();
-    std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "10"]);
-    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
-    (lab1, lab2)
 }
 
 #[test]

@@ -207,7 +207,7 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 conn.close();
                 return;
             }
-            Frame::Message(_) | Frame::Room(_) | Frame::File(FileFrame::File { .. }) => {
+            Frame::Message(_) | Frame::Room(_) | Frame::Receipt(_) | Frame::File(FileFrame::File { .. }) => {
                 if take_numbered(peer, conn, frame) {
                     continue;
                 }
@@ -251,8 +251,9 @@ fn take_numbered(peer: &Peer, conn: &mut Conn, frame: Frame) -> bool {
         Frame::Message(MessageFrame::Msg { id, .. }) | Frame::File(FileFrame::File { id, .. }) => {
             peer.take_rule(id)
         }
-        // The suite is the home of no room: a room's JOIN or LEAVE is
-        // taken like any frame, and no case has a rule for it.
+        // The suite is the home of no room: a room's JOIN or LEAVE, or
+        // a member's RECEIPT, is taken like any frame, and no case has a
+        // rule for it.
         _ => None,
     };
     match rule {

@@ -13,6 +13,7 @@
 //! | `profile.rs` | | `PROFILE` `PHOTO` | kept by `server::profile_across` | told when a profile changes |
 //! | `presence.rs` | | `PRESENCE` | kept by `server::presence_across` | what it noted, a batch a second |
 //! | `file.rs` | `FILE` | `UPLOAD` `PART` | an upload of the peer's, its message | the bytes before their message |
+//! | `receipt.rs` | `RECEIPT` | | a member's mark, taken into the store | the store's queue |
 //!
 //! The counts that bound the people and profile families (and
 //! `--people-across`) are `counts.rs`'s, held by the links
@@ -65,6 +66,7 @@ pub(super) mod message;
 pub(super) mod people;
 pub(super) mod presence;
 pub(super) mod profile;
+pub(super) mod receipt;
 pub(super) mod room;
 
 /// Why a link ended, in words (the dialer's).
@@ -83,6 +85,7 @@ pub(super) fn take(link: &mut Taking, frame: Frame) -> std::io::Result<Flow> {
         Frame::Profile(profile) => profile::take(link, profile),
         Frame::Presence(presence) => presence::take(link, presence),
         Frame::File(file) => file::take(link, file),
+        Frame::Receipt(receipt) => receipt::take(link, receipt),
     }
 }
 

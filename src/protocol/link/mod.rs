@@ -41,6 +41,7 @@ mod message;
 mod people;
 mod presence;
 mod profile;
+mod receipt;
 mod room;
 
 pub use bounce::{Bounce, ReadBounce};
@@ -52,6 +53,7 @@ pub use message::{LinkState, MessageFrame};
 pub use people::{MAX_PEOPLE_ACROSS, PeopleFrame};
 pub use presence::{PRESENCE_BATCH, PresenceFrame};
 pub use profile::ProfileFrame;
+pub use receipt::ReceiptFrame;
 pub use room::RoomFrame;
 
 /// A family of frames: its row of [`FAMILIES`].
@@ -120,6 +122,12 @@ pub static FAMILIES: &[Family] = &[
         told: &["UPLOAD", "PART"],
         parse: |word, rest| file::parse(word, rest).map(Frame::File),
     },
+    Family {
+        name: "receipt",
+        numbered: &["RECEIPT"],
+        told: &[],
+        parse: |word, rest| receipt::parse(word, rest).map(Frame::Receipt),
+    },
 ];
 
 /// `PING` and `QUIT` (the hello family's told frames), each a line of
@@ -159,6 +167,8 @@ pub enum Frame {
     Presence(PresenceFrame),
     /// `FILE`, numbered; `UPLOAD` and `PART`, told.
     File(FileFrame),
+    /// `RECEIPT`, numbered.
+    Receipt(ReceiptFrame),
 }
 
 impl Frame {
@@ -182,6 +192,7 @@ impl Frame {
             Frame::Message(m) => Some(m.number()),
             Frame::Room(r) => Some(r.n),
             Frame::File(FileFrame::File { n, .. }) => Some(*n),
+            Frame::Receipt(r) => Some(r.n),
             Frame::File(FileFrame::Upload { .. } | FileFrame::Part { .. })
             | Frame::Call(_)
             | Frame::People(_)
@@ -205,6 +216,7 @@ impl fmt::Display for Frame {
             Frame::Profile(p) => p.fmt(f),
             Frame::Presence(p) => p.fmt(f),
             Frame::File(file) => file.fmt(f),
+            Frame::Receipt(r) => r.fmt(f),
         }
     }
 }
@@ -307,6 +319,8 @@ mod tests {
             "PROFILE:ana@lab1::",
             "PHOTO:ana@lab1:0123456789abcdef:/9j/4AAQ",
             "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
+            "RECEIPT:7:bob@lab2:#lab@lab1:ana@lab1:r1:DELIVERED:1795500000600",
+            "RECEIPT:8:bob@lab2:#lab@lab1:ana@lab1:r1:READ:1795500000700",
             "PING",
             "QUIT",
         ] {
@@ -362,6 +376,13 @@ mod tests {
         ] {
             assert_eq!(Frame::parse(presence).unwrap_err().0, None, "{presence}");
         }
+        assert_eq!(Frame::parse("RECEIPT:9:bob:#lab@lab1:ana@lab1:r1:READ:1").unwrap_err().0, Some(9));
+        assert!(
+            Frame::parse("RECEIPT:9:bob@lab2:#lab:ana@lab1:r1:READ:1").is_err(),
+            "a room without its home"
+        );
+        assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:FAILED:1").is_err());
+        assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:READ").is_err());
         let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
         assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }

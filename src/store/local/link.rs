@@ -214,6 +214,7 @@ impl LocalStore {
                         self.inner.take_membership(state, pending, sides, (user, room), joined)?
                     }
                 }
+                Frame::Receipt(receipt) => self.inner.take_receipt(state, pending, sides, receipt)?,
                 // A file's message is taken as its `MSG` (`federation::frames::file`),
                 // its bytes are the file store's.
                 Frame::File(_) => {
@@ -295,14 +296,22 @@ impl LocalStore {
                     (Frame::Message(msg), m.ts)
                 }
                 Queued::Status { .. } => {
-                    let (reader, author, id, state, ts) =
-                        match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
-                            Record::Delivered { user, chat, id, ts, .. } => {
-                                (user, chat, id, LinkState::Delivered, ts)
-                            }
-                            Record::Read { user, chat, id, ts, .. } => (user, chat, id, LinkState::Read, ts),
-                            other => return Err(read_failed(pos, format!("a link's status is {other:?}"))),
-                        };
+                    let record = Record::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    if let Record::Delivered { chat, .. } | Record::Read { chat, .. } = &record
+                        && chat.starts_with('#')
+                    {
+                        // A member of ours got or read a room's messages.
+                        let Some(frame) = self.inner.receipt_frame(n, &record, me)? else { continue };
+                        out.push(Unacked { n, frame, ts: record.ts() });
+                        continue;
+                    }
+                    let (reader, author, id, state, ts) = match record {
+                        Record::Delivered { user, chat, id, ts, .. } => {
+                            (user, chat, id, LinkState::Delivered, ts)
+                        }
+                        Record::Read { user, chat, id, ts, .. } => (user, chat, id, LinkState::Read, ts),
+                        other => return Err(read_failed(pos, format!("a link's status is {other:?}"))),
+                    };
                     let reader = format!("{reader}@{me}");
                     (
                         Frame::Message(MessageFrame::Status {
@@ -922,7 +931,7 @@ impl Inner {
     }
 
     /// The line at `pos`, from the pending batch or the log.
-    fn line(&self, pending: &Pending, pos: Pos) -> Result<Option<String>, Ko> {
+    pub(super) fn line(&self, pending: &Pending, pos: Pos) -> Result<Option<String>, Ko> {
         match pending.line_at(pos) {
             Some(line) => Ok(Some(line)),
             None => self.log.read_line(pos).map_err(|e| read_failed(pos, e)),
