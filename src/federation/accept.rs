@@ -13,7 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::doorway::Ticket;
-use super::frames::{self, Flow, Taking, hello, refuse};
+use super::frames::sides::{Flow, Taking, refuse};
+use super::frames::{self, hello};
 use super::links::{Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;

@@ -11,7 +11,7 @@
 
 use super::super::key;
 use super::super::links::Federation;
-use super::{Dialing, Flow, Taking, Why, refuse, say as say_on};
+use super::sides::{Dialing, Flow, Taking, Why, refuse, say as say_on};
 use crate::protocol::Code;
 use crate::protocol::link::{Answer, Opening};
 use crate::protocol::names::fold;
