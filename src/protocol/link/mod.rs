@@ -48,7 +48,9 @@ pub use bounce::{Bounce, ReadBounce};
 pub use call::CallFrame;
 pub use fields::{MAX_NUMBER, Refused};
 pub use file::FileFrame;
-pub use hello::{LINK_VERSION, Opening, check_identity, check_key, check_secret};
+pub use hello::{
+    LINK_VERSION, NO_DIALBACK, Opening, UNUSED_KEY, UNUSED_SECRET, check_identity, check_key, check_secret,
+};
 pub use message::{LinkState, MessageFrame};
 pub use people::{MAX_PEOPLE_ACROSS, PeopleFrame};
 pub use presence::{PRESENCE_BATCH, PresenceFrame};
@@ -227,7 +229,7 @@ pub enum Answer {
     /// `OK:<last>`, to a `HELLO`; and `OK:<bytes received>` to an
     /// `UPLOAD` or a `PART` (the same line: the dialer knows what it asked).
     Hello(u64),
-    /// `OK`, to a `VERIFY` or a `QUIT`.
+    /// `OK`, to a `QUIT` or a told frame taken.
     Ok,
     /// `ACK:<n>`.
     Ack(u64),
@@ -326,8 +328,12 @@ mod tests {
         ] {
             assert_eq!(Frame::parse(line).unwrap().to_string(), line);
         }
-        let hello = "HELLO:1.3:lab9:lab1:s9:Zk3q9wPpXc41LmNb:00000000000000000000000000000009";
+        let hello = "HELLO:1.3:lab9:lab1:-:0000000000000000:00000000000000000000000000000009";
         assert_eq!(Opening::parse(hello).unwrap().to_string(), hello);
+        // Any well-formed words in the fields with no role: said again with the unused ones.
+        let old = "HELLO:1.3:lab9:lab1:s9:Zk3q9wPpXc41LmNb:00000000000000000000000000000009";
+        assert_eq!(Opening::parse(old).unwrap().to_string(), hello);
+        assert!(check_secret(UNUSED_SECRET).is_ok() && check_key(UNUSED_KEY).is_ok());
         for answer in
             ["OK:0", "OK", "ACK:7", "KO:2:UNKNOWN_USER:lab2 has no user nobody", "KO:AUTH_FAILED:no", "PONG"]
         {
@@ -347,6 +353,8 @@ mod tests {
         assert!(Frame::parse("MSG:8:ana@lab1:#lab:r1:1:hi").is_err());
         assert!(Opening::parse("HELLO:1.2:a:b:s:Zk3q9wPpXc41LmNb:00000000000000000000000000000009").is_err());
         assert!(Opening::parse("HELLO:1.3:a:b:s:short:00000000000000000000000000000009").is_err());
+        assert_eq!(Opening::parse("VERIFY:lab1:lab9:Zk3q9wPpXc41LmNb").unwrap_err(), NO_DIALBACK);
+        assert_eq!(Opening::parse("VERIFY:lab1:lab9").unwrap_err(), "VERIFY:<asker>:<dialer>:<key>");
         assert!(Answer::parse("KO:1:NOPE:x").is_err());
         assert!(Frame::parse("CALL:ana:bob@lab2:c1:HANGUP").is_err(), "an author without its server");
         assert!(Frame::parse("CALL:ana@lab1:bob@lab2:c1:OFFER:voice:a\\rb").is_err(), "an SDP's bad escape");
