@@ -6,8 +6,8 @@
 //!   server's copy of it): so `RECEIPTS` lists it, and the room's ✓✓
 //!   counts it, by the same code. Refused for good (`FORBIDDEN`) when the
 //!   reader is not the peer's, (`NOT_MEMBER`) not a member of the room
-//!   here, (`UNKNOWN_MESSAGE`) for a message not among the room's last
-//!   1,000.
+//!   here, (`UNKNOWN_MESSAGE`) for a message that is not the room's
+//!   among its author's last 256 here (its resend window).
 //! - **Sending**: a member of this server's `DELIVERED` or `READ` in a
 //!   room with members of other servers is queued for each of their
 //!   servers (`state::receipts`), and sent from the store's queue as the
@@ -15,7 +15,7 @@
 //!   answers `KO:<n>:BAD_REQUEST:unknown frame …`: refused for good, the
 //!   receipt is dropped (nobody is bounced), and the link goes on.
 
-use super::{Flow, Taking};
+use super::sides::{Flow, Taking};
 use crate::protocol::link::{Frame, ReceiptFrame};
 
 /// The accepting side of a `RECEIPT`.
