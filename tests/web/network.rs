@@ -174,6 +174,7 @@ fn a_day_on_three_servers(size: (u32, u32)) {
     first_message_after_a_search(&ana, &day);
     names_everywhere(&ana, &mut day, size);
     no_wire_text_in_the_list(&ana, size);
+    info_lists_the_readers_of_the_other_servers(&ana, &day, size);
     star_kept_after_a_reload(&ana, &day, size);
     back_closes_only_the_top_layer(&ana, &mut day, size);
     a_banner_stays_with_its_chat(&ana, size);
@@ -271,6 +272,42 @@ fn no_wire_text_in_the_list(ana: &Browser, size: (u32, u32)) {
     let said = value(ana, row);
     assert_eq!(said, json!("Cyd Chen (cyd@lab3): 📷 the board"), "the list's line");
     look(ana, "list-photo", size);
+}
+
+/// Info on ana's message in `#lab@lab2` (homed on lab2, cyd of lab3 a
+/// member): bob and cyd got it, then read it on their own servers, and
+/// the open Info lists them both, by name, under "Read by" (their servers
+/// tell lab1 across the link); Back closes only Info.
+fn info_lists_the_readers_of_the_other_servers(ana: &Browser, day: &Day, size: (u32, u32)) {
+    open(ana, "#lab@lab2");
+    ana.type_into("#input", &format!("who read this?{ENTER}"));
+    let id = ana.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
+    let id = id.as_str().expect("its id").to_string();
+    for (server, user) in [(&day.lab2.server, "bob"), (&day.lab3.server, "cyd")] {
+        let mut events = server.login_recv(user, &format!("pw-{user}"));
+        loop {
+            let line = events.next_msg();
+            events.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+            if line.split(':').nth(4) == Some(id.as_str()) {
+                break;
+            }
+        }
+    }
+    menu(ana, &id, "info");
+    ana.wait_for("!document.getElementById('info-panel').hidden");
+    ana.wait_for("document.querySelectorAll('#info-delivered .who').length === 2");
+    // bob reads it in `#lab`, his server's own room; cyd in `#lab@lab2`.
+    for (user, room) in [("bob", "#lab"), ("cyd", "#lab@lab2")] {
+        assert_eq!(day.send(user).request(&format!("READ:{room}:{id}")), "OK");
+    }
+    ana.wait_for("document.querySelectorAll('#info-read .who').length === 2");
+    let read =
+        value(ana, "[...document.querySelectorAll('#info-read .who')].map((e) => e.textContent).sort()");
+    assert_eq!(read, json!(["Bob Builder (bob@lab2)", "Cyd Chen (cyd@lab3)"]));
+    look(ana, "info-across", size);
+    ana.back();
+    ana.wait_for("document.getElementById('info-panel').hidden");
+    ana.wait_for("document.getElementById('chat-pane').checkVisibility() && document.getElementById('app').classList.contains('chat-open')");
 }
 
 /// A star on bob's message (of lab2): kept by lab1, listed after a reload,
