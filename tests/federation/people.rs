@@ -294,7 +294,6 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
     let [mut bob, _bobby, mut carl] = lab2.server.logged_in(["bob", "Bobby", "carl"]);
     assert_eq!(bob.request("NAME:Bob Builder"), "OK");
     assert_eq!(carl.request("LEAVE:#general"), "OK");
-    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
 
     let url = support::webapp::app_url(&lab1.server);
     let ana = support::webapp::logged_in(&url, "ana", width, height);
@@ -317,8 +316,9 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
 
     // Her first message, written while the link the search opened is
     // up, leaves at once (a dialer not woken for it would hold it for the
-    // link's idle wait, 5 s here: the bound is that, not a speed); lab2
-    // tells bob's profile back, and it is drawn.
+    // link's idle wait, 30 s here: the bound is well under that, not a
+    // speed); lab2 tells bob's profile back, and it is drawn.
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
     ana.type_into("#input", &format!("hi bob{}", support::webapp::ENTER));
     let sent = std::time::Instant::now(); // Enter pressed: the typing is not counted
     let got = bob_events.next_msg();

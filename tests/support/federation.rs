@@ -190,7 +190,9 @@ pub fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
     let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
     std::fs::create_dir_all(&dir1).unwrap();
     std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "10"]);
-    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
+    // A --timeout of 60 s: a browser's steps on a loaded machine may keep
+    // a test's raw connections idle longer than the default's 10 s.
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "60"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "60"]);
     (lab1, lab2)
 }
