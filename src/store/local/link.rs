@@ -918,20 +918,34 @@ impl Inner {
         to: UserId,
         id: &str,
     ) -> Result<Option<u64>, Ko> {
+        let to = crate::protocol::names::fold(&state.users[to].name);
+        self.sent_by(state, pending, (author, id), |_, m| {
+            (crate::protocol::names::fold(m.to) == to).then_some(m.dord)
+        })
+    }
+
+    /// What `pick` reads in the first of `author`'s messages with the id
+    /// `id` (among its last ones, its resend window, newest first) that it
+    /// takes, given its position: each read back from the batch or the log.
+    pub(super) fn sent_by(
+        &self,
+        state: &State,
+        pending: &Pending,
+        (author, id): (UserId, &str),
+        pick: impl Fn(Pos, &MsgRef) -> Option<u64>,
+    ) -> Result<Option<u64>, Ko> {
         for pos in state.sent_candidates(author, id) {
             let Some(line) = self.line(pending, pos)? else { continue };
             let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-            if m.id == id
-                && crate::protocol::names::fold(m.to) == crate::protocol::names::fold(&state.users[to].name)
-            {
-                return Ok(Some(m.dord));
+            if let Some(found) = (m.id == id).then(|| pick(pos, &m)).flatten() {
+                return Ok(Some(found));
             }
         }
         Ok(None)
     }
 
     /// The line at `pos`, from the pending batch or the log.
-    pub(super) fn line(&self, pending: &Pending, pos: Pos) -> Result<Option<String>, Ko> {
+    fn line(&self, pending: &Pending, pos: Pos) -> Result<Option<String>, Ko> {
         match pending.line_at(pos) {
             Some(line) => Ok(Some(line)),
             None => self.log.read_line(pos).map_err(|e| read_failed(pos, e)),

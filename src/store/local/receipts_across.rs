@@ -128,14 +128,9 @@ impl Inner {
         (r, author): (super::super::state::RoomId, UserId),
         id: &str,
     ) -> Result<Option<u64>, Ko> {
-        let name = fold(&state.room(r).name);
-        for pos in state.sent_candidates(author, id) {
-            let Some(line) = self.line(pending, pos)? else { continue };
-            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-            if m.id == id && !m.posted && fold(m.to) == name && pos >= state.room(r).born {
-                return Ok(Some(m.ord));
-            }
-        }
-        Ok(None)
+        let (name, born) = (fold(&state.room(r).name), state.room(r).born);
+        self.sent_by(state, pending, (author, id), |pos, m| {
+            (!m.posted && fold(m.to) == name && pos >= born).then_some(m.ord)
+        })
     }
 }
