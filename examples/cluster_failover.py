@@ -48,10 +48,10 @@ and after the fault.
 
 As root, PostgreSQL runs under `runuser -u postgres`. Standard library
 only; needs PostgreSQL's binaries and `psql`."""
-import glob, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import glob, itertools, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lines import Line, free_port  # noqa: E402
+from lines import Line, free_port, receive  # noqa: E402
 from push_service import PushService  # noqa: E402
 
 PAIRS, RATE, PW = 20, 25, "password1"
@@ -244,25 +244,15 @@ class Receiver(threading.Thread):
         self.seqs = {}  # id -> set of seqs
 
     def run(self):
-        node, conn = self.i + 1, None
-        while not self.stop.is_set():
-            try:
-                if conn is None:
-                    conn = login(self.ports[node % len(self.ports)], f"r{self.i}", recv=True)
-                line = conn.line()
-                if line.startswith("MSG:"):
-                    f = line.split(":", 6)
-                    self.seqs.setdefault(f[4], set()).add(int(f[1]))
-                    conn.send(f"ACK:{f[1]}")
-                elif line == "PING":
-                    conn.send("PONG")
-            except socket.timeout:
-                continue
-            except (OSError, ConnectionError):
-                if conn:
-                    conn.close()
-                conn, node = None, node + 1
-                time.sleep(0.05)
+        nodes = itertools.count(self.i + 1)  # the node after its sender's, the next one after each break
+
+        def connect():
+            return login(self.ports[next(nodes) % len(self.ports)], f"r{self.i}", recv=True)
+
+        receive(self.stop, connect, self.took, pause=0.05)
+
+    def took(self, f):
+        self.seqs.setdefault(f[4], set()).add(int(f[1]))
 
 
 def history(port, i):

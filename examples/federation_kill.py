@@ -28,7 +28,7 @@ took to arrive after the last restart. Standard library only."""
 import os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lines import Line, free_port  # noqa: E402
+from lines import Line, free_port, receive  # noqa: E402
 from push_service import PushService  # noqa: E402
 
 PAIRS, RATE, PW = 10, 20, "password1"
@@ -114,26 +114,11 @@ class Receiver(threading.Thread):
         self.last = 0.0
 
     def run(self):
-        conn = None
-        while not self.stop.is_set():
-            try:
-                if conn is None:
-                    conn = login(self.port, self.me)
-                line = conn.line()
-                if line.startswith("MSG:"):
-                    f = line.split(":", 6)
-                    self.seqs.setdefault((f[2], f[4]), set()).add(int(f[1]))
-                    self.last = time.time()
-                    conn.send(f"ACK:{f[1]}")
-                elif line == "PING":
-                    conn.send("PONG")
-            except socket.timeout:
-                continue
-            except (OSError, ConnectionError):
-                if conn:
-                    conn.close()
-                conn = None
-                time.sleep(0.1)
+        receive(self.stop, lambda: login(self.port, self.me), self.took, pause=0.1)
+
+    def took(self, f):
+        self.seqs.setdefault((f[2], f[4]), set()).add(int(f[1]))
+        self.last = time.time()
 
 
 def round_(wachat, kills):

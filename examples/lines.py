@@ -1,9 +1,10 @@
 """What the example scripts (examples/federation_kill.py,
 examples/cluster_failover.py, examples/federation_latency.py) speak
 wachat with: a connection that sends and reads lines, every read within
-a deadline, and a free port for a server to listen on. Standard library
-only."""
+a deadline, a receiver's loop, and a free port for a server to listen
+on. Standard library only."""
 import socket
+import time
 
 
 def free_port():
@@ -42,3 +43,30 @@ class Line:
             self.sock.close()
         except OSError:
             pass
+
+
+def receive(stop, connect, took, pause):
+    """A receiver's loop, until `stop` is set: logs in with `connect()` (and
+    again after any break, `pause` seconds later), hands each `MSG` to
+    `took` as its fields (`f[1]` the sequence number, `f[2]` the author,
+    `f[4]` the id) and acknowledges it, and answers the server's `PING`. A
+    read that times out is no break: the server may have nothing to say."""
+    conn = None
+    while not stop.is_set():
+        try:
+            if conn is None:
+                conn = connect()
+            line = conn.line()
+            if line.startswith("MSG:"):
+                f = line.split(":", 6)
+                took(f)
+                conn.send(f"ACK:{f[1]}")
+            elif line == "PING":
+                conn.send("PONG")
+        except socket.timeout:
+            continue
+        except (OSError, ConnectionError):
+            if conn:
+                conn.close()
+            conn = None
+            time.sleep(pause)

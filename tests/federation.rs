@@ -10,6 +10,7 @@
 //! `calls.rs` (calls across servers, and what cannot ring across),
 //! `files.rs` (files, photos and voice notes across servers),
 //! `people.rs` (`PEOPLE:<start>@<server>` across the link),
+//! `receipts.rs` (who got and read a room's message, across servers),
 //! `members.rs` (a room's members listed alike on every server,
 //! presence across servers, the browser's members pane), `chaos.rs`
 //! (`wachat chaos --federation` over three servers: every message
@@ -37,3 +38,5 @@ mod members;
 mod network;
 #[path = "federation/people.rs"]
 mod people;
+#[path = "federation/receipts.rs"]
+mod receipts;

@@ -35,10 +35,10 @@ const $ = (id) => document.getElementById(id);
  */
 const LAYERS = {
   '#chat-panel': { close: (app) => app.panel?.close(), reopen: (app) => app.panel?.toggle(app) },
-  '#devices-panel': { close: (app) => devices(app), reopen: (app) => devices(app) },
+  '#devices-panel': { close: () => press('devices-button'), reopen: () => press('devices-button') },
   '#info-panel': { close: () => import('./receipts.js').then((m) => m.close()), reopen: () => import('./receipts.js').then((m) => m.reopen()) }, // 1.2, §31
-  '#profile-panel': { close: (app) => profile(app), reopen: (app) => profile(app) },
-  '#starred-panel': { close: () => hide('starred-panel', 'starred-button'), reopen: (app) => import('./starred.js').then((m) => m.show(app)) },
+  '#profile-panel': { close: () => press('profile-button'), reopen: () => press('profile-button') },
+  '#starred-panel': { close: () => hide('starred-panel', 'starred-button'), reopen: () => press('starred-button') },
   '#search-panel': { close: () => hide('search-panel') },
   '#rules': { close: () => hide('rules') },
   // Overlays made when they open: each closes as its own ✕ does (`shut`).
@@ -49,8 +49,8 @@ const LAYERS = {
 };
 const SELECTOR = Object.keys(LAYERS).join(', ');
 
-const devices = (app) => import('./devices.js').then((m) => m.toggle(app));
-const profile = (app) => import('./profiles.js').then((m) => m.toggle(app));
+/** A panel of the header opens and closes as its button does (app.js loads its module): one way, the user's. */
+const press = (button) => $(button).click();
 function hide(id, button) {
   $(id).hidden = true;
   if (button) $(button).setAttribute('aria-expanded', 'false');

@@ -30,7 +30,7 @@ function hookMenu(app) {
   hooked = true;
   const list = $('chat-list');
   const row = (target) => target.closest?.('button[data-chat]');
-  const menu = (button, x, y) => import('./listmenu.js').then((m) => m.open(app, button.dataset.chat, x, y));
+  const menu = (button, x, y) => import('./listmenu.js').then((m) => m.open(app, button.dataset.chat, x, y, () => draw(app)));
   list.addEventListener('contextmenu', (e) => {
     const button = row(e.target);
     if (!button) return;

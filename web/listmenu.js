@@ -1,18 +1,17 @@
 // listmenu.js: a chat's menu in the chat list, as WhatsApp's: opened by
 // a right-click (or the keyboard's menu key, Shift+F10) on a chat's row,
-// or a long press on a phone (chatlist.js sees those, and loads this at
-// the first). It pins, mutes and archives the chat with the requests the
-// chat's Details use (1.2: `PIN`, `NOTIFY`, `ARCHIVE`, §22 and §23), so
-// every device of mine follows, as they follow Details; it marks it
-// unread (`MARK`) and deletes it for me (`HIDE`, after a second tap: it
-// leaves the list of every device of mine until a newer message), 1.2
-// §29.
+// or a long press on a phone (chatlist.js sees those, loads this at the
+// first, and gives it the way to draw the list again; the open chat is
+// closed with `app.close`). It pins, mutes and archives the chat with the
+// requests the chat's Details use (1.2: `PIN`, `NOTIFY`, `ARCHIVE`, §22
+// and §23), so every device of mine follows, as they follow Details; it
+// marks it unread (`MARK`) and deletes it for me (`HIDE`, after a second
+// tap: it leaves the list of every device of mine until a newer
+// message), 1.2 §29.
 
 import { request } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { el, banner, refusal } from './view.js';
-import { draw } from './chatlist.js';
-import { closeChat } from './conversation.js';
 
 addStrings({
   en: { lmMarkUnread: 'Mark as unread', lmMarkRead: 'Mark as read', lmDelete: 'Delete chat', lmSure: 'Delete this chat? Tap again', chatMenu: 'Chat menu: {chat}', lmPin: 'Pin chat', lmUnpin: 'Unpin chat', lmMute: 'Mute notifications', lmUnmute: 'Unmute notifications', lmArchive: 'Archive chat', lmUnarchive: 'Unarchive chat' },
@@ -48,9 +47,10 @@ export function close(refocus = true) {
 /**
  * Opens the menu of the chat `key` (its folded name) at the point `x, y`
  * of the window (kept inside it), its first entry focused. Esc, a tap
- * elsewhere or an entry closes it; ↑ ↓ move between entries.
+ * elsewhere or an entry closes it; ↑ ↓ move between entries. After an
+ * entry, `redraw` draws the list again (chatlist.js's).
  */
-export function open(app, key, x, y) {
+export function open(app, key, x, y, redraw) {
   close(false);
   const chat = app.model.chats.get(key);
   if (!chat) return;
@@ -71,7 +71,7 @@ export function open(app, key, x, y) {
         return;
       }
       close();
-      if (entry.sure && app.openKey === key) closeChat(app);
+      if (entry.sure && app.openKey === key) app.close();
       try {
         const { reply } = await app.link.request(entry.line);
         if (!reply.ok) throw reply;
@@ -79,7 +79,7 @@ export function open(app, key, x, y) {
       } catch (reply) {
         banner(refusal(reply));
       }
-      draw(app);
+      redraw();
     });
     menu.append(b);
   }

@@ -133,6 +133,7 @@ async function begin(app, who) {
   app.drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`, app.storage);
   const view = app.view = new Conversation();
   app.open = (name) => openChat(app, name);
+  app.close = () => closeChat(app);
   // An invitation's Join (§18): JOIN, then the room opens.
   view.onJoin = (room) => newChat(app, room);
   view.isIn = (room) => app.model.chats.has(fold(room));

@@ -78,6 +78,8 @@ export class App {
    * conversation.js imports to draw the list, so it cannot import back.
    */
   open = null;
+  /** Closes the open chat (conversation.js's `closeChat`), set by session.js: the chat list's menu calls it (listmenu.js), for the same reason. */
+  close = null;
   /** Whether the signed-in app's controls are hooked (controls.js, at the first login). */
   hooked = false;
 

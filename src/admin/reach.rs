@@ -33,7 +33,7 @@ use crate::store::door::{Door, FolderDoor, Inquiry};
 pub struct ServerAt {
     // The server's data directory (the server may be running).
     #[command(flatten)]
-    pub data: crate::cli::DataDirArgs,
+    pub data: crate::cli::data_dir::DataDirArgs,
     /// A cluster's database instead (its nodes may be running): the
     /// command is every node's (docs/CLUSTER-OPS.md).
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]

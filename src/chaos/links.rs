@@ -197,10 +197,7 @@ fn speaker(first: &[u8]) -> Option<String> {
         return server_name(first);
     }
     let line = std::str::from_utf8(first).ok()?.trim_end_matches(['\n', '\r']);
-    match Opening::parse(line).ok()? {
-        Opening::Hello { from, .. } => Some(from),
-        Opening::Verify { .. } => None,
-    }
+    Opening::parse(line).ok().map(|hello| hello.from)
 }
 
 /// The server name (SNI, RFC 6066 §3) of the TLS ClientHello that begins

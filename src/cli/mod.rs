@@ -14,7 +14,7 @@
 mod account;
 mod client_args;
 pub mod config;
-mod data_dir;
+pub mod data_dir;
 mod serve;
 
 pub use client_args::{

@@ -69,9 +69,6 @@ const HELLO_WITHIN: Duration = Duration::from_secs(5);
 /// new leader takes links (its first batch, applied within a poll).
 const ADVERT_WAIT: Duration = Duration::from_secs(3);
 
-/// Bytes passed on at once, each way.
-const CHUNK: usize = 64 * 1024;
-
 /// Where the leader of `epoch` takes node links, the secret a link
 /// proves it read the log with, and the fingerprint of its certificate
 /// if the links speak TLS: the value of the setting, `<address> <epoch>
@@ -345,59 +342,12 @@ impl Leader for Relay {
         if self.closed.load(Ordering::SeqCst) {
             let _ = link.tcp().shutdown(std::net::Shutdown::Both); // cut as it opened
         }
-        let back = {
-            let (link, client, timeout) = (link.clone(), client.clone(), self.timeout);
-            std::thread::Builder::new()
-                .name("node-relay".into())
-                .stack_size(crate::server::threads::STACK_SIZE)
-                .spawn(move || back_to_client(&link, &client, timeout))
-                .ok()
-        };
-        if back.is_some() {
-            on_to_leader(&client, &link, self.timeout);
-        }
-        let _ = link.tcp().shutdown(std::net::Shutdown::Both);
-        if let Some(back) = back {
-            let _ = back.join();
-        }
+        let back = std::thread::Builder::new()
+            .name("node-relay".into())
+            .stack_size(crate::server::threads::STACK_SIZE);
+        crate::transport::relay::both_ways(&client, &link, self.timeout, back);
         self.open.lock().remove(&id);
     }
-}
-
-/// The client's bytes to the leader, until the client closes (the leader
-/// hears its end, as a session of its own would) or the link breaks. A
-/// leader that takes none of them within `timeout` is given up.
-fn on_to_leader(client: &Stream, link: &Stream, timeout: Duration) {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        match (&*client).read(&mut buf) {
-            Ok(0) => {
-                // Its replies still come back: only the way there ends.
-                let _ = link.shutdown(std::net::Shutdown::Write);
-                return;
-            }
-            Ok(n) if link.write_all_by(&buf[..n], Instant::now() + timeout).is_ok() => {}
-            _ => return,
-        }
-    }
-}
-
-/// The leader's bytes to the client, until the leader closes or the link
-/// breaks; then the client's connection ends too. A client that does not
-/// take them within `timeout` is cut.
-fn back_to_client(link: &Stream, client: &Stream, timeout: Duration) {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        match (&*link).read(&mut buf) {
-            Ok(n) if n > 0 && client.write_all_by(&buf[..n], Instant::now() + timeout).is_ok() => {}
-            _ => break,
-        }
-    }
-    // The writing side only: what the kernel holds still reaches the
-    // client. Its reading side ends once the client hangs up, or after a
-    // timeout ([`on_to_leader`] returns either way).
-    let _ = client.shutdown(std::net::Shutdown::Write);
-    let _ = client.set_read_timeout(Some(timeout));
 }
 
 #[cfg(test)]

@@ -13,14 +13,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::doorway::Ticket;
-use super::frames::{self, Flow, Taking, hello, refuse};
+use super::frames::sides::{Flow, Taking, refuse};
+use super::frames::{self, hello};
 use super::links::{Federation, LINK_RATE, said};
 use crate::error::{Error, Result};
 use crate::protocol::framing::FrameReader;
 use crate::protocol::link::{Answer, Frame};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError};
-use crate::transport::{SharedStream, Stream};
+use crate::server::threads::STACK_SIZE;
+use crate::transport::{SharedStream, Stream, relay};
 
 pub(super) fn spawn(listener: TcpListener, f: Arc<Federation>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -120,41 +122,33 @@ const PLAINTEXT: &str = "this link port speaks TLS with a link key (docs/PROTOCO
     openssl s_client -connect HOST:PORT -cert DATA/link-cert.pem -key DATA/link-key.pem";
 
 /// A follower of a cluster passes a connection to its link port to the
-/// leader, byte for byte both ways, until either side closes it or is
+/// leader, byte for byte both ways ([`relay::both_ways`], as a cluster's
+/// follower passes on its clients), until either side closes it or is
 /// silent for three timeouts (a link pings every half timeout). The
 /// leader checks everything, as for a connection of its own.
 fn relay(f: &Federation, stream: TcpStream) -> std::io::Result<()> {
     // Nothing is said in TLS here (the leader holds the TLS session): a
     // refusal is the connection closed, and the peer dials again.
-    let refuse = |_: &TcpStream, _: Code, why: String| Err(std::io::Error::other(why));
-    let Some(ctx) = f.ctx() else { return refuse(&stream, Code::Unavailable, "shutting down".into()) };
+    let Some(ctx) = f.ctx() else { return Err(std::io::Error::other("shutting down")) };
     let leader = ctx.store.leader_link(&f.me).filter(|at| *at != f.link_at);
     let Some(at) = leader else {
         let why =
             format!("this node of {} does not lead its cluster and knows no leader yet; try again", f.me);
-        return refuse(&stream, Code::Unavailable, why);
+        return Err(std::io::Error::other(why));
     };
     let upstream = match super::dial::connect(&at, f.timeout) {
         Ok(upstream) => upstream,
         Err(e) => {
             let why = format!("{}'s leader at {at} does not answer: {e}; try again", f.me);
-            return refuse(&stream, Code::Unavailable, why);
+            return Err(std::io::Error::other(why));
         }
     };
     let silent = Some(f.timeout * 3);
     stream.set_read_timeout(silent)?;
     upstream.set_read_timeout(silent)?;
-    let (mut from_peer, mut to_leader) = (stream.try_clone()?, upstream.try_clone()?);
-    let (mut from_leader, mut to_peer) = (upstream, stream);
-    let back = std::thread::Builder::new().name("link-relay".into()).spawn(move || {
-        let _ = std::io::copy(&mut from_leader, &mut to_peer);
-        let _ = to_peer.shutdown(std::net::Shutdown::Both);
-        let _ = from_leader.shutdown(std::net::Shutdown::Both);
-    })?;
-    let _ = std::io::copy(&mut from_peer, &mut to_leader);
-    let _ = to_leader.shutdown(std::net::Shutdown::Both);
-    let _ = from_peer.shutdown(std::net::Shutdown::Both);
-    let _ = back.join();
+    let (near, far) = (Arc::new(Stream::plain(stream)), Arc::new(Stream::plain(upstream)));
+    let back = std::thread::Builder::new().name("link-relay".into()).stack_size(STACK_SIZE);
+    relay::both_ways(&near, &far, f.timeout, back);
     Ok(())
 }
 

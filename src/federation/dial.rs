@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::frames::file::{self, Carried};
-use super::frames::{Dialing, Why, hello, presence};
+use super::frames::sides::{Dialing, Why};
+use super::frames::{hello, presence};
 use super::key;
 use super::links::{Federation, PeerStatus};
 use super::outbound::Outbound;

@@ -6,6 +6,8 @@
 //!
 //! - `stream_io`: `Read` and `Write` for a [`Stream`] and a [`SharedStream`] one, the
 //!   face the rest of wachat sees;
+//! - [`relay`]: a connection passed on to another server, byte for byte
+//!   both ways;
 //! - [`tls`]: the configurations: the server's certificate and key from
 //!   PEM files, the client's trusted roots (the system's, or one
 //!   certificate), and what a handshake failure means in words.
@@ -34,6 +36,7 @@
 //! A plaintext stream is just the socket: every call goes straight to it,
 //! so the classroom's `nc` path costs nothing more than before.
 
+pub mod relay;
 mod stream_io;
 pub mod tls;
 pub mod websocket;

@@ -173,7 +173,10 @@ fn the_browser_lists_a_remote_rooms_members_alike_with_presence_on_a_phone() {
 
 fn the_browser_lists_a_remote_rooms_members((width, height): (u32, u32)) {
     let root = tempfile::tempdir().unwrap();
-    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10", "--web-port", "0"]);
+    // A --timeout of 60 s: bob's receive connection below reads nothing
+    // while the browsers start, which on a loaded machine may take longer
+    // than 10 s (he would be logged out, "last seen").
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "60", "--web-port", "0"]);
     labs[0].server.register(&["ana"]);
     labs[1].server.register(&["bob", "cleo"]);
     let mut bob = labs[1].server.login_send("bob", "pw-bob");

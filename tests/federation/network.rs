@@ -176,6 +176,36 @@ fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
     );
 }
 
+/// The hello's `<secret>` and `<key>` have no role: any well-formed words
+/// are taken (an earlier dialer's as a dialer of now's). `VERIFY`, the
+/// dialback that is gone, is refused in words, its grammar as before.
+#[test]
+fn a_hello_takes_any_words_in_its_unused_fields_and_a_verify_is_refused_in_words() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _roster) = lab9_beside_lab1(root.path(), &[], &[]);
+    let id = "00000000000000000000000000000009";
+    let first = |line: &str| {
+        let link = tls_to(lab1.link, &lab9.key, &lab9.lab1).unwrap();
+        hello_on(&link, line).2
+    };
+    assert_eq!(first(&format!("HELLO:1.3:lab9:lab1:s9:Zk3q9wPpXc41LmNb:{id}")), "OK:0");
+    assert_eq!(first(&format!("HELLO:1.3:lab9:lab1:-:0000000000000000:{id}")), "OK:0");
+    assert_eq!(
+        first(&format!("HELLO:1.3:lab9:lab1:s9:short:{id}")),
+        "KO:BAD_REQUEST:a key has 16 to 64 characters from A-Z a-z 0-9"
+    );
+    assert_eq!(
+        first("VERIFY:lab1:lab9:Zk3q9wPpXc41LmNb"),
+        "KO:BAD_REQUEST:there is no dialback: a link proves which server it is by its TLS key (§27)"
+    );
+    assert_eq!(first("VERIFY:lab1:lab9"), "KO:BAD_REQUEST:VERIFY:<asker>:<dialer>:<key>");
+    assert_eq!(
+        first("VERIFY:lab1:lab9:short"),
+        "KO:BAD_REQUEST:a key has 16 to 64 characters from A-Z a-z 0-9"
+    );
+    assert_eq!(first("HOLA:lab9"), "KO:BAD_REQUEST:a link starts with HELLO or VERIFY, not \"HOLA\"");
+}
+
 #[test]
 fn a_peer_speaks_only_for_itself_duplicates_are_dropped_and_identity_is_pinned() {
     let root = tempfile::tempdir().unwrap();

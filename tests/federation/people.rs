@@ -9,7 +9,7 @@ use super::support;
 use std::path::Path;
 
 use support::TestServer;
-use support::federation::{Lab, start, write_roster};
+use support::federation::{Lab, lab1_with_the_browser_app_and_lab2, start, write_roster};
 use support::ports::free_port;
 
 /// lab1, lab2, lab3 (`--people-across off`), and lab4, in the roster but
@@ -273,19 +273,6 @@ fn a_remote_users_name_and_photo_reach_who_shares_a_chat_with_it_after_a_restart
     assert_eq!(bob.request("PROFILE:bob@lab2"), format!("OK:bob:{tag}:Bob Builder: TA 🎓"));
 }
 
-/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
-fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
-    let roster = root.join("class.csv");
-    let servers = [("lab1", free_port()), ("lab2", free_port())];
-    write_roster(&roster, &servers, "");
-    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
-    std::fs::create_dir_all(&dir1).unwrap();
-    std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "10"]);
-    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "10"]);
-    (lab1, lab2)
-}
-
 #[test]
 fn new_chat_finds_a_user_of_another_server_and_shows_his_name_on_a_phone() {
     new_chat_finds_a_user_of_another_server((390, 844));
@@ -327,8 +314,22 @@ fn new_chat_finds_a_user_of_another_server((width, height): (u32, u32)) {
     ana.click("#people button");
     ana.wait_for("document.getElementById('chat-title').textContent === 'bob@lab2' && !document.getElementById('people')");
 
-    // Her first message: lab2 tells bob's profile back, and it is drawn.
+    // Her first message, written while the link the search opened is
+    // up, leaves at once (a dialer not woken for it would hold it for the
+    // link's idle wait, 30 s here: the bound is well under that, not a
+    // speed); lab2 tells bob's profile back, and it is drawn.
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
     ana.type_into("#input", &format!("hi bob{}", support::webapp::ENTER));
+    let sent = std::time::Instant::now(); // Enter pressed: the typing is not counted
+    let got = bob_events.next_msg();
+    let took = sent.elapsed();
+    assert!(got.ends_with(":hi bob"), "{got}");
+    assert!(
+        took < std::time::Duration::from_millis(2500),
+        "delivered {took:?} after Enter: the dialer was not woken"
+    );
+    bob_events.send(&format!("ACK:{}", got.split(':').nth(1).unwrap()));
+    ana.wait_for("document.querySelector('#messages .tick[data-state=\"DELIVERED\"]')");
     ana.wait_for("document.getElementById('chat-title').textContent === 'Bob Builder (bob@lab2)'");
     ana.wait_for("document.querySelector('#chat-list [data-chat=\"bob@lab2\"] .chat-name')?.textContent === 'Bob Builder (bob@lab2)'");
     if width <= 480 {

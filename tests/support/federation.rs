@@ -181,3 +181,18 @@ pub fn events_1_3(server: &TestServer, user: &str) -> super::Conn {
     assert_eq!(events.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
     events
 }
+
+/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
+pub fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
+    let roster = root.join("class.csv");
+    let servers = [("lab1", super::ports::free_port()), ("lab2", super::ports::free_port())];
+    write_roster(&roster, &servers, "");
+    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
+    std::fs::create_dir_all(&dir1).unwrap();
+    std::fs::create_dir_all(&dir2).unwrap();
+    // A --timeout of 60 s: a browser's steps on a loaded machine may keep
+    // a test's raw connections idle longer than the default's 10 s.
+    let lab1 = start("lab1", &dir1, &roster, servers[0].1, &["--web-port", "0", "--timeout", "60"]);
+    let lab2 = start("lab2", &dir2, &roster, servers[1].1, &["--timeout", "60"]);
+    (lab1, lab2)
+}

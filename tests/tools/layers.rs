@@ -215,12 +215,13 @@ fn read_tree(s: &str, mut at: usize) -> (Vec<Vec<String>>, usize) {
     }
 }
 
-/// `child::x` written in the file that declares `mod child;` is
+/// `child::x` written in the file that declares `mod child;` (of any
+/// visibility: `pub`, `pub(crate)`, `pub(super)`, `pub(in …)`) is
 /// `self::child::x`: rewritten so, for [`paths_in`] to see it.
 fn children_as_self(code: &str) -> String {
     let children: Vec<String> = code
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("pub ").unwrap_or(l.trim()).strip_prefix("mod "))
+        .filter_map(|l| without_visibility(l.trim()).strip_prefix("mod "))
         .filter_map(|rest| rest.strip_suffix(';'))
         .map(str::to_string)
         .collect();
@@ -242,6 +243,19 @@ fn children_as_self(code: &str) -> String {
         out = rewritten;
     }
     out
+}
+
+/// A declaration without its visibility: `pub(super) mod x;` is `mod x;`.
+fn without_visibility(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix("pub") else { return line };
+    let rest = match rest.strip_prefix('(') {
+        Some(inside) => inside.split_once(')').map_or(rest, |(_, after)| after),
+        None => rest,
+    };
+    match rest.strip_prefix(' ') {
+        Some(rest) => rest.trim_start(),
+        None => line, // `pubx`: a name, not a visibility
+    }
 }
 
 /// The graph: file → files it imports, the children of
@@ -376,6 +390,8 @@ fn the_reader_sees_the_imports_it_should() {
         has("store/local/committer/write.rs", "store/log/mod.rs")
             || has("store/local/committer/write.rs", "store/log/writer.rs")
     );
+    // A child declared `pub(super) mod`, named without `self::` by its parent.
+    assert!(has("federation/frames/mod.rs", "federation/frames/hello.rs"));
 }
 
 #[test]

@@ -87,6 +87,27 @@ fn back_closes_what_was_opened_never_leaves_the_app_and_forward_opens_it_again()
     open_chat(&ana, "bob");
     ana.back();
     ana.wait_for(&format!("{LIST_SHOWN} && {same_page}"));
+
+    // The panels of the header: Back closes each, Forward opens it again, as its button does.
+    for (button, panel) in [
+        ("#devices-button", "devices-panel"),
+        ("#profile-button", "profile-panel"),
+        ("#starred-button", "starred-panel"),
+    ] {
+        // The starred messages' panel is made when it first opens.
+        let (open, shut) = (
+            format!("document.getElementById('{panel}')?.hidden === false"),
+            format!("document.getElementById('{panel}').hidden"),
+        );
+        ana.click(button);
+        ana.wait_for(&open);
+        ana.back();
+        ana.wait_for(&format!("{shut} && {LIST_SHOWN}"));
+        ana.forward();
+        ana.wait_for(&format!("{open} && {same_page}"));
+        ana.back();
+        ana.wait_for(&format!("{shut} && {LIST_SHOWN} && {same_page}"));
+    }
 }
 
 #[test]

@@ -488,14 +488,20 @@ fn a_right_click_or_a_long_press_on_a_chat_opens_its_menu_to_mark_pin_mute_archi
     ana.wait_for(&format!("!document.querySelector(\"{} .badge.marked\")", row("bob")));
     assert_eq!(ana_raw.listing("MARKED"), Vec::<String>::new());
 
-    // Delete chat, on the laptop: a second tap confirms; it leaves the
-    // list on both devices, the server keeps when; a newer message brings it back.
+    // Delete chat, on the laptop, bob's chat open: a second tap confirms; it
+    // leaves the list on both devices and closes, the server keeps when; a
+    // newer message brings it back.
+    ana.click(&row("bob"));
+    ana.wait_for("document.getElementById('app').classList.contains('chat-open')");
     let (x, y) = centre(&ana, &row("bob"));
     mouse(&ana, "right", x, y);
     ana.click("#list-menu button[data-act='delete']");
     ana.wait_for("document.querySelector('#list-menu button[data-act=confirm]')?.textContent === 'Delete this chat? Tap again'");
     ana.click("#list-menu button[data-act='confirm']");
-    ana.wait_for(&format!("!document.querySelector(\"{}\")", row("bob")));
+    ana.wait_for(&format!(
+        "!document.querySelector(\"{}\") && !document.getElementById('app').classList.contains('chat-open')",
+        row("bob")
+    ));
     let hidden = ana_raw.listing("HIDDEN");
     assert!(hidden.len() == 1 && hidden[0].starts_with("bob:"), "{hidden:?}");
     phone.click("#back");

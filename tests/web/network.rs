@@ -171,8 +171,10 @@ fn a_day_on_three_servers(size: (u32, u32)) {
     let bob_key = "#chat-list button[data-chat='bob@lab2']";
     ana.wait_for(&format!("document.querySelector(\"{bob_key}\")"));
 
+    first_message_after_a_search(&ana, &day);
     names_everywhere(&ana, &mut day, size);
     no_wire_text_in_the_list(&ana, size);
+    info_lists_the_readers_of_the_other_servers(&ana, &day, size);
     star_kept_after_a_reload(&ana, &day, size);
     back_closes_only_the_top_layer(&ana, &mut day, size);
     a_banner_stays_with_its_chat(&ana, size);
@@ -185,6 +187,30 @@ fn a_day_on_three_servers(size: (u32, u32)) {
     presence_follows_bob_and_lab2(&ana, &mut day, size);
     assert_eq!(ana.errors(), json!([]));
     drop(day.root);
+}
+
+/// New chat finds cyd on lab3 (a people search across, which opens the
+/// link for its frame); the message ana writes then reaches cyd's device
+/// well within the link's idle wait (half lab1's `--timeout`, 30 s),
+/// which a dialer not woken for it would hold it for: a bound, not a speed.
+fn first_message_after_a_search(ana: &Browser, day: &Day) {
+    let mut cyd = day.lab3.server.login_recv("cyd", "pw-cyd");
+    to_list(ana);
+    ana.type_into("#new-chat-name", "cyd@lab3");
+    ana.wait_for("document.querySelector('#people button')");
+    ana.click("#people button");
+    ana.wait_for(&chat_shown("Cyd Chen (cyd@lab3)"));
+    ana.type_into("#input", &format!("found you, cyd{ENTER}"));
+    let sent = Instant::now(); // Enter pressed: the typing is not counted
+    let got = loop {
+        let line = cyd.next_msg();
+        cyd.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+        if line.ends_with(":found you, cyd") {
+            break sent.elapsed();
+        }
+    };
+    assert!(got < Duration::from_millis(2500), "delivered {got:?} after Enter: the dialer was not woken");
+    ana.wait_for("[...document.querySelectorAll('#messages .msg.mine .tick')].some((t) => t.dataset.state === 'DELIVERED')");
 }
 
 /// Display names wherever a name shows, for every pair: each server knows
@@ -246,6 +272,42 @@ fn no_wire_text_in_the_list(ana: &Browser, size: (u32, u32)) {
     let said = value(ana, row);
     assert_eq!(said, json!("Cyd Chen (cyd@lab3): 📷 the board"), "the list's line");
     look(ana, "list-photo", size);
+}
+
+/// Info on ana's message in `#lab@lab2` (homed on lab2, cyd of lab3 a
+/// member): bob and cyd got it, then read it on their own servers, and
+/// the open Info lists them both, by name, under "Read by" (their servers
+/// tell lab1 across the link); Back closes only Info.
+fn info_lists_the_readers_of_the_other_servers(ana: &Browser, day: &Day, size: (u32, u32)) {
+    open(ana, "#lab@lab2");
+    ana.type_into("#input", &format!("who read this?{ENTER}"));
+    let id = ana.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
+    let id = id.as_str().expect("its id").to_string();
+    for (server, user) in [(&day.lab2.server, "bob"), (&day.lab3.server, "cyd")] {
+        let mut events = server.login_recv(user, &format!("pw-{user}"));
+        loop {
+            let line = events.next_msg();
+            events.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+            if line.split(':').nth(4) == Some(id.as_str()) {
+                break;
+            }
+        }
+    }
+    menu(ana, &id, "info");
+    ana.wait_for("!document.getElementById('info-panel').hidden");
+    ana.wait_for("document.querySelectorAll('#info-delivered .who').length === 2");
+    // bob reads it in `#lab`, his server's own room; cyd in `#lab@lab2`.
+    for (user, room) in [("bob", "#lab"), ("cyd", "#lab@lab2")] {
+        assert_eq!(day.send(user).request(&format!("READ:{room}:{id}")), "OK");
+    }
+    ana.wait_for("document.querySelectorAll('#info-read .who').length === 2");
+    let read =
+        value(ana, "[...document.querySelectorAll('#info-read .who')].map((e) => e.textContent).sort()");
+    assert_eq!(read, json!(["Bob Builder (bob@lab2)", "Cyd Chen (cyd@lab3)"]));
+    look(ana, "info-across", size);
+    ana.back();
+    ana.wait_for("document.getElementById('info-panel').hidden");
+    ana.wait_for("document.getElementById('chat-pane').checkVisibility() && document.getElementById('app').classList.contains('chat-open')");
 }
 
 /// A star on bob's message (of lab2): kept by lab1, listed after a reload,
@@ -498,7 +560,13 @@ fn written_offline_keeps_its_place_after_a_reload(ana: &Browser, day: &mut Day, 
     let order =
         "[...document.querySelectorAll('#messages .msg')].map((m) => m.querySelector('.text')?.textContent)";
     // The server's order (its HISTORY, each line's text), which the chat takes once what waited was stored.
-    let texts = ["hi ana, from lab3", "written offline, one", "written offline, two", "while you were away"];
+    let texts = [
+        "hi ana, from lab3",
+        "found you, cyd",
+        "written offline, one",
+        "written offline, two",
+        "while you were away",
+    ];
     let stored: Vec<Value> = day
         .send("ana")
         .listing("HISTORY:cyd@lab3:10")
@@ -506,7 +574,7 @@ fn written_offline_keeps_its_place_after_a_reload(ana: &Browser, day: &mut Day, 
         .filter_map(|line| texts.iter().find(|text| line.ends_with(*text)))
         .map(|text| json!(text))
         .collect();
-    assert_eq!(stored.len(), 4, "lab1 keeps the four: {stored:?}");
+    assert_eq!(stored.len(), 5, "lab1 keeps the five: {stored:?}");
     let deadline = Instant::now() + Duration::from_secs(15);
     while value(ana, order) != json!(stored) {
         assert!(Instant::now() < deadline, "the chat shows {}, lab1 keeps {stored:?}", value(ana, order));

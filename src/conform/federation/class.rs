@@ -133,11 +133,9 @@ fn probe(from: &Entry, to: &Entry, key: &LinkKey, (wait, timeout): (Duration, Du
         }
         Err(_) => return Cell::Down,
     };
-    let hello = Opening::Hello {
+    let hello = Opening {
         from: from.name.clone(),
         to: to.name.clone(),
-        secret: "-".into(),
-        key: super::peer::UNUSED_KEY.into(),
         identity: super::peer::identity(&from.name, "class probe"),
     };
     if conn.send(&hello.to_string()).is_err() {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::peer::{FrameRule, Peer, TheirHello};
 use crate::conform::wire::Conn;
 use crate::protocol::Code;
-use crate::protocol::link::{Answer, FileFrame, Frame, MessageFrame, Opening};
+use crate::protocol::link::{Answer, FileFrame, Frame, MessageFrame, NO_DIALBACK, Opening};
 use crate::protocol::names::fold;
 
 /// The suite's link port, opened and closed as the cases ask (a peer
@@ -132,16 +132,14 @@ fn serve(peer: &Peer, stream: TcpStream) {
     };
     let Ok(Some(first)) = conn.read_within(peer.timeout + peer.wait) else { return };
     match Opening::parse(&first) {
-        Ok(Opening::Verify { .. }) => {
-            let _ = conn.send(
-                "KO:BAD_REQUEST:there is no dialback: a link proves which server it is by its TLS key (§27)",
-            );
+        Err(why) if why == NO_DIALBACK => {
+            let _ = conn.send(&format!("KO:BAD_REQUEST:{why}"));
             conn.close();
         }
-        Ok(Opening::Hello { from, to, secret, key, identity }) => {
+        Ok(Opening { from, to, identity }) => {
             let shown =
                 conn.peer_certificate().map(|c| crate::federation::key::fingerprint(&c)).unwrap_or_default();
-            let hello = TheirHello { from, to, secret, key, identity, shown, wrong: None };
+            let hello = TheirHello { from, to, identity, line: first.clone(), shown, wrong: None };
             if hello_of(peer, &mut conn, hello) {
                 peer.change(|s| s.links.push(copy));
                 take_frames(peer, &mut conn);
@@ -207,7 +205,7 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 conn.close();
                 return;
             }
-            Frame::Message(_) | Frame::Room(_) | Frame::File(FileFrame::File { .. }) => {
+            Frame::Message(_) | Frame::Room(_) | Frame::Receipt(_) | Frame::File(FileFrame::File { .. }) => {
                 if take_numbered(peer, conn, frame) {
                     continue;
                 }
@@ -251,8 +249,9 @@ fn take_numbered(peer: &Peer, conn: &mut Conn, frame: Frame) -> bool {
         Frame::Message(MessageFrame::Msg { id, .. }) | Frame::File(FileFrame::File { id, .. }) => {
             peer.take_rule(id)
         }
-        // The suite is the home of no room: a room's JOIN or LEAVE is
-        // taken like any frame, and no case has a rule for it.
+        // The suite is the home of no room: a room's JOIN or LEAVE, or
+        // a member's RECEIPT, is taken like any frame, and no case has a
+        // rule for it.
         _ => None,
     };
     match rule {

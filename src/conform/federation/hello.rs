@@ -13,7 +13,7 @@ use super::link::closed_with;
 use crate::conform::case::check;
 use crate::conform::{Failure, Group};
 use crate::protocol::Code;
-use crate::protocol::link::Answer;
+use crate::protocol::link::{Answer, UNUSED_KEY, UNUSED_SECRET};
 
 pub fn cases() -> Vec<LinkCase> {
     let c = |name, section, run| case(Group::Hello, name, section, run);
@@ -58,8 +58,8 @@ fn meant_for_another_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// A hello of another version, a key too short, a field missing.
 fn malformed_hello_refused(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let hello = ctx.hello();
-    let (me, them, secret, id) = (&hello.from, &hello.to, &hello.secret, &hello.identity);
-    let key = &hello.key;
+    let (me, them, id) = (&hello.from, &hello.to, &hello.identity);
+    let (secret, key) = (UNUSED_SECRET, UNUSED_KEY);
     let lines = [
         format!("HELLO:1.2:{me}:{them}:{secret}:{key}:{id}"),
         format!("HELLO:1.3:{me}:{them}:{secret}:short:{id}"),

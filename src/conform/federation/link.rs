@@ -17,8 +17,6 @@ use crate::protocol::link::{Answer, Opening};
 pub struct Hello {
     pub from: String,
     pub to: String,
-    pub secret: String,
-    pub key: String,
     pub identity: String,
     /// Said on a connection that shows a key of nobody's in the roster
     /// (an impostor's), not the suite's.
@@ -27,8 +25,8 @@ pub struct Hello {
 
 impl Hello {
     pub fn line(&self) -> String {
-        let Hello { from, to, secret, key, identity, .. } = self.clone();
-        Opening::Hello { from, to, secret, key, identity }.to_string()
+        let Hello { from, to, identity, .. } = self.clone();
+        Opening { from, to, identity }.to_string()
     }
 }
 
@@ -45,8 +43,6 @@ impl LinkCtx<'_> {
         Hello {
             from: self.peer.names.me.clone(),
             to: self.peer.names.them.clone(),
-            secret: "-".into(),
-            key: super::peer::UNUSED_KEY.into(),
             identity: self.peer.identity.clone(),
             stranger: false,
         }

@@ -64,9 +64,9 @@ pub struct ReadFrame {
 pub struct TheirHello {
     pub from: String,
     pub to: String,
-    pub secret: String,
-    pub key: String,
     pub identity: String,
+    /// The hello as it was said.
+    pub line: String,
     /// The fingerprint of the key its connection showed.
     pub shown: String,
     /// What was wrong with it (the door refused it), if anything.
@@ -171,9 +171,6 @@ pub fn identity(me: &str, under: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
-
-/// The key field of the suite's hellos, which no server reads (§27).
-pub const UNUSED_KEY: &str = "0000000000000000";
 
 /// The time now, Unix milliseconds (the `<ts>` of the suite's frames).
 pub fn now_ms() -> u64 {

@@ -17,7 +17,7 @@ use crossbeam_channel::Sender;
 
 use super::super::links::Federation;
 use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
-use super::{Dialing, Flow, Taking, Why};
+use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::call::Signal;
 use crate::protocol::link::{Answer, CallFrame, clean_reason};
 use crate::protocol::{Code, Ko};

@@ -28,7 +28,7 @@
 //!   ([`carry`]).
 
 use super::message::{first_words, stranger, told_back};
-use super::{Dialing, Flow, Taking, Why};
+use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::files::CLIP;
 use crate::protocol::link::{Answer, FileFrame, Frame, MessageFrame};
 use crate::protocol::names::fold;

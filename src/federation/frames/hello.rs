@@ -11,39 +11,27 @@
 
 use super::super::key;
 use super::super::links::Federation;
-use super::{Dialing, Flow, Taking, Why, refuse, say as say_on};
+use super::sides::{Dialing, Flow, Taking, Why, refuse, say as say_on};
 use crate::protocol::Code;
 use crate::protocol::link::{Answer, Opening};
 use crate::protocol::names::fold;
 use crate::transport::Stream;
 
-/// What a `VERIFY` is told: links prove who they are by their keys.
-const NO_DIALBACK: &str = "there is no dialback: a link proves which server it is by its TLS key (§27)";
-
-/// The secret field of a hello, which no server reads any more.
-const UNUSED_SECRET: &str = "-";
-/// The key field of a hello (the dialback's, which is gone).
-const UNUSED_KEY: &str = "0000000000000000";
-
 /// The accepting side: the first frame of a connection, `first`, read
 /// on `stream`. A hello that passes every check is answered `OK:<last>`:
 /// the peer's name as in the roster, and that `<last>`. Anything else is
-/// refused, and the connection ends.
+/// refused (a `VERIFY` too, [`Opening::parse`] says why), and the
+/// connection ends.
 pub fn open(f: &Federation, stream: &Stream, first: &str) -> std::io::Result<(String, u64)> {
     match Opening::parse(first) {
         Err(e) => refuse(stream, Code::BadRequest, e),
-        Ok(Opening::Verify { .. }) => refuse(stream, Code::BadRequest, NO_DIALBACK.into()),
-        Ok(Opening::Hello { from, to, identity, .. }) => hello(f, stream, (&from, &to), &identity),
+        Ok(hello) => checked(f, stream, &hello),
     }
 }
 
 /// The checks of a hello, in the order §27 lists them.
-fn hello(
-    f: &Federation,
-    stream: &Stream,
-    (from, to): (&str, &str),
-    identity: &str,
-) -> std::io::Result<(String, u64)> {
+fn checked(f: &Federation, stream: &Stream, hello: &Opening) -> std::io::Result<(String, u64)> {
+    let (from, to, identity) = (hello.from.as_str(), hello.to.as_str(), hello.identity.as_str());
     if fold(to) != fold(&f.me) {
         return refuse(stream, Code::UnknownServer, format!("this is {}, not {to}", f.me));
     }
@@ -120,15 +108,7 @@ pub(super) fn take_quit(link: &mut Taking) -> std::io::Result<Flow> {
 /// the roster; the `<last>` it answered (the last of this server's
 /// frames it has).
 pub fn say(d: &mut Dialing, to: &str) -> Result<u64, Why> {
-    // The secret and the key of the hello have no role since links are
-    // proved by TLS keys: a fixed word fills each (§27).
-    let hello = Opening::Hello {
-        from: d.f.me.clone(),
-        to: to.to_string(),
-        secret: UNUSED_SECRET.into(),
-        key: UNUSED_KEY.into(),
-        identity: d.f.identity.clone(),
-    };
+    let hello = Opening { from: d.f.me.clone(), to: to.to_string(), identity: d.f.identity.clone() };
     d.write(&hello.to_string())?;
     match d.answer()? {
         Answer::Hello(last) => Ok(last),

@@ -13,7 +13,7 @@
 //!   for good bounces a message to its author.
 
 use super::super::links::Federation;
-use super::{Flow, Taking};
+use super::sides::{Flow, Taking};
 use crate::protocol::link::{Frame, MessageFrame};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};

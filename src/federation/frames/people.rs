@@ -23,7 +23,7 @@ use crossbeam_channel::Sender;
 
 use super::super::links::Federation;
 use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
-use super::{Dialing, Flow, Taking, Why};
+use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, PeopleFrame, clean_reason};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, SeenLine};

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use super::super::links::Federation;
-use super::{Dialing, Flow, Taking, Why};
+use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::Code;
 use crate::protocol::link::{Answer, PresenceFrame};
 use crate::server::presence_across::PRESENCE_EVERY;

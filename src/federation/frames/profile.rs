@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::super::links::Federation;
 use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
-use super::{Dialing, Flow, Taking, Why};
+use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::link::{Answer, ProfileFrame};
 use crate::protocol::profile::ProfileLine;
 

@@ -12,7 +12,7 @@
 //! - **Sending**: what waits for the peer is its queue in the store, as
 //!   the message family's.
 
-use super::{Flow, Taking};
+use super::sides::{Flow, Taking};
 use crate::protocol::link::{Frame, RoomFrame};
 
 /// The accepting side of a `JOIN` or a `LEAVE`.

@@ -16,6 +16,25 @@ pub enum LinkState {
     Read,
 }
 
+impl LinkState {
+    /// Its word on the link: `DELIVERED` or `READ`.
+    pub fn word(self) -> &'static str {
+        match self {
+            LinkState::Delivered => "DELIVERED",
+            LinkState::Read => "READ",
+        }
+    }
+
+    /// Reads its word; the error says what a link's state may be.
+    pub(super) fn parse(word: &str) -> Result<LinkState, String> {
+        match word {
+            "DELIVERED" => Ok(LinkState::Delivered),
+            "READ" => Ok(LinkState::Read),
+            other => Err(format!("a link's STATUS is DELIVERED or READ, not {other:?}")),
+        }
+    }
+}
+
 /// A frame of the message family.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageFrame {
@@ -71,11 +90,7 @@ fn status(rest: &str) -> Result<MessageFrame, Refused> {
     check_address(f[1]).map_err(bad)?;
     check_address(f[2]).map_err(bad)?;
     check_id(f[3]).map_err(bad)?;
-    let state = match f[4] {
-        "DELIVERED" => LinkState::Delivered,
-        "READ" => LinkState::Read,
-        other => return Err(bad(format!("a link's STATUS is DELIVERED or READ, not {other:?}"))),
-    };
+    let state = LinkState::parse(f[4]).map_err(bad)?;
     let ts = number(f[5]).map_err(bad)?;
     Ok(MessageFrame::Status { n, reader: f[1].into(), author: f[2].into(), id: f[3].into(), state, ts })
 }
@@ -87,11 +102,7 @@ impl fmt::Display for MessageFrame {
                 write!(f, "MSG:{n}:{from}:{to}:{id}:{ts}:{}", text.as_escaped())
             }
             MessageFrame::Status { n, reader, author, id, state, ts } => {
-                let state = match state {
-                    LinkState::Delivered => "DELIVERED",
-                    LinkState::Read => "READ",
-                };
-                write!(f, "STATUS:{n}:{reader}:{author}:{id}:{state}:{ts}")
+                write!(f, "STATUS:{n}:{reader}:{author}:{id}:{}:{ts}", state.word())
             }
         }
     }

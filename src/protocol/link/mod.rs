@@ -41,17 +41,21 @@ mod message;
 mod people;
 mod presence;
 mod profile;
+mod receipt;
 mod room;
 
 pub use bounce::{Bounce, ReadBounce};
 pub use call::CallFrame;
 pub use fields::{MAX_NUMBER, Refused};
 pub use file::FileFrame;
-pub use hello::{LINK_VERSION, Opening, check_identity, check_key, check_secret};
+pub use hello::{
+    LINK_VERSION, NO_DIALBACK, Opening, UNUSED_KEY, UNUSED_SECRET, check_identity, check_key, check_secret,
+};
 pub use message::{LinkState, MessageFrame};
 pub use people::{MAX_PEOPLE_ACROSS, PeopleFrame};
 pub use presence::{PRESENCE_BATCH, PresenceFrame};
 pub use profile::ProfileFrame;
+pub use receipt::ReceiptFrame;
 pub use room::RoomFrame;
 
 /// A family of frames: its row of [`FAMILIES`].
@@ -120,6 +124,12 @@ pub static FAMILIES: &[Family] = &[
         told: &["UPLOAD", "PART"],
         parse: |word, rest| file::parse(word, rest).map(Frame::File),
     },
+    Family {
+        name: "receipt",
+        numbered: &["RECEIPT"],
+        told: &[],
+        parse: |word, rest| receipt::parse(word, rest).map(Frame::Receipt),
+    },
 ];
 
 /// `PING` and `QUIT` (the hello family's told frames), each a line of
@@ -159,6 +169,8 @@ pub enum Frame {
     Presence(PresenceFrame),
     /// `FILE`, numbered; `UPLOAD` and `PART`, told.
     File(FileFrame),
+    /// `RECEIPT`, numbered.
+    Receipt(ReceiptFrame),
 }
 
 impl Frame {
@@ -182,6 +194,7 @@ impl Frame {
             Frame::Message(m) => Some(m.number()),
             Frame::Room(r) => Some(r.n),
             Frame::File(FileFrame::File { n, .. }) => Some(*n),
+            Frame::Receipt(r) => Some(r.n),
             Frame::File(FileFrame::Upload { .. } | FileFrame::Part { .. })
             | Frame::Call(_)
             | Frame::People(_)
@@ -205,6 +218,7 @@ impl fmt::Display for Frame {
             Frame::Profile(p) => p.fmt(f),
             Frame::Presence(p) => p.fmt(f),
             Frame::File(file) => file.fmt(f),
+            Frame::Receipt(r) => r.fmt(f),
         }
     }
 }
@@ -215,7 +229,7 @@ pub enum Answer {
     /// `OK:<last>`, to a `HELLO`; and `OK:<bytes received>` to an
     /// `UPLOAD` or a `PART` (the same line: the dialer knows what it asked).
     Hello(u64),
-    /// `OK`, to a `VERIFY` or a `QUIT`.
+    /// `OK`, to a `QUIT` or a told frame taken.
     Ok,
     /// `ACK:<n>`.
     Ack(u64),
@@ -307,13 +321,19 @@ mod tests {
             "PROFILE:ana@lab1::",
             "PHOTO:ana@lab1:0123456789abcdef:/9j/4AAQ",
             "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
+            "RECEIPT:7:bob@lab2:#lab@lab1:ana@lab1:r1:DELIVERED:1795500000600",
+            "RECEIPT:8:bob@lab2:#lab@lab1:ana@lab1:r1:READ:1795500000700",
             "PING",
             "QUIT",
         ] {
             assert_eq!(Frame::parse(line).unwrap().to_string(), line);
         }
-        let hello = "HELLO:1.3:lab9:lab1:s9:Zk3q9wPpXc41LmNb:00000000000000000000000000000009";
+        let hello = "HELLO:1.3:lab9:lab1:-:0000000000000000:00000000000000000000000000000009";
         assert_eq!(Opening::parse(hello).unwrap().to_string(), hello);
+        // Any well-formed words in the fields with no role: said again with the unused ones.
+        let old = "HELLO:1.3:lab9:lab1:s9:Zk3q9wPpXc41LmNb:00000000000000000000000000000009";
+        assert_eq!(Opening::parse(old).unwrap().to_string(), hello);
+        assert!(check_secret(UNUSED_SECRET).is_ok() && check_key(UNUSED_KEY).is_ok());
         for answer in
             ["OK:0", "OK", "ACK:7", "KO:2:UNKNOWN_USER:lab2 has no user nobody", "KO:AUTH_FAILED:no", "PONG"]
         {
@@ -333,6 +353,8 @@ mod tests {
         assert!(Frame::parse("MSG:8:ana@lab1:#lab:r1:1:hi").is_err());
         assert!(Opening::parse("HELLO:1.2:a:b:s:Zk3q9wPpXc41LmNb:00000000000000000000000000000009").is_err());
         assert!(Opening::parse("HELLO:1.3:a:b:s:short:00000000000000000000000000000009").is_err());
+        assert_eq!(Opening::parse("VERIFY:lab1:lab9:Zk3q9wPpXc41LmNb").unwrap_err(), NO_DIALBACK);
+        assert_eq!(Opening::parse("VERIFY:lab1:lab9").unwrap_err(), "VERIFY:<asker>:<dialer>:<key>");
         assert!(Answer::parse("KO:1:NOPE:x").is_err());
         assert!(Frame::parse("CALL:ana:bob@lab2:c1:HANGUP").is_err(), "an author without its server");
         assert!(Frame::parse("CALL:ana@lab1:bob@lab2:c1:OFFER:voice:a\\rb").is_err(), "an SDP's bad escape");
@@ -362,6 +384,13 @@ mod tests {
         ] {
             assert_eq!(Frame::parse(presence).unwrap_err().0, None, "{presence}");
         }
+        assert_eq!(Frame::parse("RECEIPT:9:bob:#lab@lab1:ana@lab1:r1:READ:1").unwrap_err().0, Some(9));
+        assert!(
+            Frame::parse("RECEIPT:9:bob@lab2:#lab:ana@lab1:r1:READ:1").is_err(),
+            "a room without its home"
+        );
+        assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:FAILED:1").is_err());
+        assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:READ").is_err());
         let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
         assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }

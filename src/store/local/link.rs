@@ -214,6 +214,7 @@ impl LocalStore {
                         self.inner.take_membership(state, pending, sides, (user, room), joined)?
                     }
                 }
+                Frame::Receipt(receipt) => self.inner.take_receipt(state, pending, sides, receipt)?,
                 // A file's message is taken as its `MSG` (`federation::frames::file`),
                 // its bytes are the file store's.
                 Frame::File(_) => {
@@ -295,14 +296,22 @@ impl LocalStore {
                     (Frame::Message(msg), m.ts)
                 }
                 Queued::Status { .. } => {
-                    let (reader, author, id, state, ts) =
-                        match Record::decode(&line).map_err(|e| read_failed(pos, e))? {
-                            Record::Delivered { user, chat, id, ts, .. } => {
-                                (user, chat, id, LinkState::Delivered, ts)
-                            }
-                            Record::Read { user, chat, id, ts, .. } => (user, chat, id, LinkState::Read, ts),
-                            other => return Err(read_failed(pos, format!("a link's status is {other:?}"))),
-                        };
+                    let record = Record::decode(&line).map_err(|e| read_failed(pos, e))?;
+                    if let Record::Delivered { chat, .. } | Record::Read { chat, .. } = &record
+                        && chat.starts_with('#')
+                    {
+                        // A member of ours got or read a room's messages.
+                        let Some(frame) = self.inner.receipt_frame(n, &record, me)? else { continue };
+                        out.push(Unacked { n, frame, ts: record.ts() });
+                        continue;
+                    }
+                    let (reader, author, id, state, ts) = match record {
+                        Record::Delivered { user, chat, id, ts, .. } => {
+                            (user, chat, id, LinkState::Delivered, ts)
+                        }
+                        Record::Read { user, chat, id, ts, .. } => (user, chat, id, LinkState::Read, ts),
+                        other => return Err(read_failed(pos, format!("a link's status is {other:?}"))),
+                    };
                     let reader = format!("{reader}@{me}");
                     (
                         Frame::Message(MessageFrame::Status {
@@ -909,13 +918,27 @@ impl Inner {
         to: UserId,
         id: &str,
     ) -> Result<Option<u64>, Ko> {
+        let to = crate::protocol::names::fold(&state.users[to].name);
+        self.sent_by(state, pending, (author, id), |_, m| {
+            (crate::protocol::names::fold(m.to) == to).then_some(m.dord)
+        })
+    }
+
+    /// What `pick` reads in the first of `author`'s messages with the id
+    /// `id` (among its last ones, its resend window, newest first) that it
+    /// takes, given its position: each read back from the batch or the log.
+    pub(super) fn sent_by(
+        &self,
+        state: &State,
+        pending: &Pending,
+        (author, id): (UserId, &str),
+        pick: impl Fn(Pos, &MsgRef) -> Option<u64>,
+    ) -> Result<Option<u64>, Ko> {
         for pos in state.sent_candidates(author, id) {
             let Some(line) = self.line(pending, pos)? else { continue };
             let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-            if m.id == id
-                && crate::protocol::names::fold(m.to) == crate::protocol::names::fold(&state.users[to].name)
-            {
-                return Ok(Some(m.dord));
+            if let Some(found) = (m.id == id).then(|| pick(pos, &m)).flatten() {
+                return Ok(Some(found));
             }
         }
         Ok(None)

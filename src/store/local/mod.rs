@@ -56,6 +56,7 @@ mod moderation;
 mod read_receipt;
 pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
+mod receipts_across;
 mod requests;
 pub mod room_receipts;
 pub mod search;

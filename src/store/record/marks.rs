@@ -156,7 +156,11 @@ impl State {
         if sender.starts_with('#') {
             // 1.2 (§31): a room's message reached a device of `user`.
             let user = self.user_or_remote(user)?;
-            return self.apply_room_delivered(user, sender, dord, (ts, pos), push);
+            let mut push = push;
+            self.apply_room_delivered(user, sender, dord, (ts, pos), push.as_deref_mut())?;
+            let room = self.need_room(sender)?;
+            self.share_mark((room, user), (id, false, ts), pos, push);
+            return Ok(());
         }
         let (user, sender) = (self.user_or_remote(user)?, self.user_or_remote(sender)?);
         self.need_sent(sender, user, dord)?;
@@ -196,7 +200,8 @@ impl State {
                 self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push.as_deref_mut());
             }
             // 1.2 (§31): the senders of what every member has read now.
-            self.settle(room, (ts, pos), push);
+            self.settle(room, (ts, pos), push.as_deref_mut());
+            self.share_mark((room, user), (id, true, ts), pos, push);
         } else {
             let sender = self.user_or_remote(chat)?;
             self.need_sent(sender, user, ord)?;

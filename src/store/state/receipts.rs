@@ -60,13 +60,45 @@ pub fn all_past(members: &[Counted], sender: UserId, ord: u64, read: bool) -> bo
 
 impl State {
     /// True if `room` keeps receipts: at most [`RECEIPTS_MAX_MEMBERS`]
-    /// members, all of this server (a member of another server (1.3)
-    /// acknowledges on its own server, which tells nobody here).
+    /// members. A member of another server (1.3) acknowledges and reads
+    /// on its own server, which says so here with a `RECEIPT` frame
+    /// (`federation::frames::receipt`), taken as this server's member's
+    /// record would be: a room homed here and this server's copy of a
+    /// room homed elsewhere keep them alike.
     pub fn keeps_receipts(&self, room: RoomId) -> bool {
-        let r = self.room(room);
-        r.members.len() <= RECEIPTS_MAX_MEMBERS
-            && !super::remote::is_copy(&r.name)
-            && !r.members.keys().any(|&u| self.is_remote(u))
+        self.room(room).members.len() <= RECEIPTS_MAX_MEMBERS
+    }
+
+    /// 1.3: the record at `pos` (a `DELIVERED`, or a `READ` if `read`)
+    /// moved the mark of `member` in `room`: if it is a member of this
+    /// server, in a room that keeps receipts, the record is queued for
+    /// each other server with members there, as a `RECEIPT` frame; a
+    /// `READ` of a member who turned read receipts off (§30) is not, as
+    /// its reads show nowhere here either.
+    pub(in crate::store) fn share_mark(
+        &mut self,
+        (room, member): (RoomId, UserId),
+        (id, read, ts): (&Arc<str>, bool, u64),
+        pos: Pos,
+        mut push: Option<&mut Vec<Delivery>>,
+    ) {
+        if self.is_remote(member) || !self.keeps_receipts(room) {
+            return;
+        }
+        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
+        let privacy = crate::store::profile::privacy_in(&self.users[member].settings);
+        if read && !crate::store::profile::shows(receipts, privacy, privacy) {
+            return;
+        }
+        let state = if read { MsgState::Read } else { MsgState::Delivered };
+        for server in self.member_servers(room) {
+            let Ok(at) = self.user_or_remote(&super::remote::peer_account(&server)) else { continue };
+            // The event rings the link's dialer, as a direct message's status does.
+            let event = push.is_some().then(|| {
+                Arc::new(Pushed::Status { peer: self.users[member].name.clone(), id: id.clone(), state, ts })
+            });
+            self.users[at].inbox.enqueue(at, Queued::Status { pos }, event, push.as_deref_mut());
+        }
     }
 
     /// The marks of `member` of `room`: `(delivered, read)`, a read
