@@ -66,6 +66,18 @@ const ENDED_MS = 5000;
 const VIDEO = { width: { ideal: 480 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 15 } };
 const VIDEO_BITRATE = 300_000;
 
+/**
+ * How I ask the others to send me their sound, said in each description
+ * I send (`lean`): Opus in packets of 60 ms (`a=ptime`, where a browser
+ * sends 20 ms: a third of the packets, each crossing the network, the
+ * browser's processes and the decoder's queue) and nothing while its
+ * sender is quiet (`usedtx=1`, Opus's discontinuous transmission: a
+ * packet every 400 ms of silence). A call of eight brings each browser
+ * seven sounds, most of them quiet most of the time (docs/CALLS.md
+ * measures what that saves).
+ */
+const SOUND_PTIME_MS = 60;
+
 /** The calls going on in my rooms, by folded room: `{room, id, by, media, members: Map<folded, name>}`. */
 const live = new Map();
 /** The call ringing here (`{app, room, id, by, media, screen}`), or null. */
@@ -232,13 +244,33 @@ function sent(call, peer) {
   for (const json of peer.unsent.splice(0)) signal(call, peer, { ice: json });
 }
 
+/**
+ * `sdp`, my description, as sent to a member: its Opus line asking for
+ * discontinuous transmission and its sound section for 60 ms packets
+ * (SOUND_PTIME_MS). What I send is what the other's encoder follows;
+ * my own description stays the browser's.
+ */
+function lean(sdp) {
+  const lines = sdp.split('\r\n');
+  const opus = lines.map((l) => /^a=rtpmap:(\d+) opus\/48000/i.exec(l)?.[1]).find(Boolean);
+  const audio = lines.findIndex((l) => l.startsWith('m=audio '));
+  if (!opus || audio < 0) return sdp;
+  const end = lines.findIndex((l, i) => i > audio && l.startsWith('m='));
+  const section = lines.slice(audio, end < 0 ? lines.length : end);
+  const fmtp = section.findIndex((l) => l.startsWith(`a=fmtp:${opus} `));
+  if (fmtp < 0) return sdp;
+  if (!/(^|;)usedtx=/.test(section[fmtp].split(' ')[1])) section[fmtp] += ';usedtx=1';
+  if (!section.some((l) => l.startsWith('a=ptime:'))) section.splice(fmtp + 1, 0, `a=ptime:${SOUND_PTIME_MS}`);
+  return [...lines.slice(0, audio), ...section, ...(end < 0 ? [] : lines.slice(end))].join('\r\n');
+}
+
 async function offerTo(call, name) {
   const peer = peerOf(call, name);
   peer.since = call.since; // its first sound and picture are timed from my Join
   peer.offered = true;
   try {
     await peer.pc.setLocalDescription(await peer.pc.createOffer());
-    await signal(call, peer, { offer: peer.pc.localDescription.sdp });
+    await signal(call, peer, { offer: lean(peer.pc.localDescription.sdp) });
     sent(call, peer);
   } catch (_) {
     drop(call, fold(name));
@@ -249,7 +281,7 @@ async function offerTo(call, name) {
 async function restart(call, peer) {
   try {
     await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart: true }));
-    await signal(call, peer, { offer: peer.pc.localDescription.sdp });
+    await signal(call, peer, { offer: lean(peer.pc.localDescription.sdp) });
   } catch (_) {
     drop(call, fold(peer.name));
   }
@@ -262,7 +294,7 @@ async function answerTo(call, from, sdp) {
     await peer.pc.setRemoteDescription({ type: 'offer', sdp });
     await addCandidates(peer);
     await peer.pc.setLocalDescription(await peer.pc.createAnswer());
-    await signal(call, peer, { answer: peer.pc.localDescription.sdp });
+    await signal(call, peer, { answer: lean(peer.pc.localDescription.sdp) });
     sent(call, peer);
   } catch (_) {
     drop(call, fold(from));

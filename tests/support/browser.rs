@@ -375,12 +375,16 @@ impl Drop for Browser {
             if panicking {
                 // Its chromium, if the session's end did not close it
                 // (no answer, or chromedriver's own error), would outlive
-                // its driver: it goes first.
+                // its driver: it goes first. chromedriver starts it from
+                // a thread of its own, and a process's children are
+                // listed under the thread that made them.
                 let pid = self.driver.id();
-                let children =
-                    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-                for child in children.split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", child]).status();
+                let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+                for task in tasks {
+                    let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                    for child in children.split_whitespace() {
+                        let _ = Command::new("kill").args(["-KILL", child]).status();
+                    }
                 }
             }
         }

@@ -412,7 +412,7 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
     let names: Vec<&str> = users.iter().map(String::as_str).collect();
     server.register(&names);
     // mem1 made the room: it owns it, and may remove a member.
-    let mut owner = joined(&server, "#lab", &names).swap_remove(0);
+    drop(joined(&server, "#lab", &names));
     let browsers: Vec<Browser> = names
         .iter()
         .enumerate()
@@ -420,11 +420,16 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
         .collect();
     open_lab(&browsers[0]);
     browsers[0].click("#call-voice");
+    let started = browsers[0].wait_for(&format!("{GROUP}?.dataset.startedAt"));
+    let started = started.as_str().unwrap().parse::<u64>().unwrap();
+    let mut rings = Vec::new();
     // The first four join, then the four others: what each browser
     // spends with 4 in the call, then with 8.
     for (n, at) in [(4, 1..4), (8, 4..8)] {
-        for b in &browsers[at] {
+        for (b, name) in browsers[at.clone()].iter().zip(&names[at]) {
             b.wait_for(&format!("{GROUP}?.dataset.state === 'ringing-here'"));
+            let rung = b.exec(&format!("return Number({GROUP}.dataset.rungAt)"), json!([])).as_u64().unwrap();
+            rings.push(format!("{name} {} ms", rung.saturating_sub(started)));
             b.click(".group-call .call-answer");
             b.wait_for(&format!("{GROUP}?.dataset.state === 'in-call'"));
         }
@@ -437,12 +442,16 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
         let named: Vec<(&str, &Browser)> = names[..n].iter().copied().zip(browsers.iter()).collect();
         println!("voice of {n}: {}", cost(&named, Duration::from_secs(5)).join("; "));
     }
+    println!("voice, start to ring: {}", rings.join(", "));
     seen_speaking(&browsers[1], &[&names[..1], &names[2..]].concat());
     shot(&browsers[0], "web-groupcall-voice");
     shot(&browsers[1], "web-groupcall-voice-phone");
     println!("mem8 joined last: {}", timings(&browsers[7], &names[..7]));
     // mem1 removes mem8 from the room: mem8 is out of the call, its screen
     // gone with its words, and the seven others no longer have its tile.
+    // (A connection of its own, made now: one kept since the room was
+    // made would have idled past the server's --timeout during the call.)
+    let mut owner = server.login_send("mem1", "pw-mem1");
     assert_eq!(owner.request("KICK:#lab:mem8"), "OK");
     wait_long(
         &browsers[7],
