@@ -155,6 +155,21 @@ fn sees_and_hears(browser: &Browser, others: &[&str], video: bool) -> Vec<String
         .collect()
 }
 
+/// [`sees_and_hears`] for each browser and the members it waits for, all
+/// at once (a thread each: each browser has its own chromedriver): the
+/// call's browsers spend their CPU as long as the test waits, and one
+/// after another the waits of eight took minutes on a busy machine. The
+/// paths, in the order given.
+fn each_sees_and_hears(members: &[(&Browser, &[&str])], video: bool) -> Vec<String> {
+    std::thread::scope(|scope| {
+        let waits: Vec<_> = members
+            .iter()
+            .map(|&(browser, others)| scope.spawn(move || sees_and_hears(browser, others, video)))
+            .collect();
+        waits.into_iter().flat_map(|wait| wait.join().expect("a member's wait")).collect()
+    })
+}
+
 /// Waits until `browser` shows each of `others` speaking, one after
 /// another: chromium's fake microphone beeps twice a second, and the page
 /// reads each member's level four times a second, so a member shows
@@ -278,10 +293,10 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
     carl.click(".group-call .call-answer");
     dan.click(".group-call .call-decline");
     dan.wait_for(&format!("!{GROUP}"));
-    let mut paths = Vec::new();
-    paths.extend(sees_and_hears(&ana, &["bob", "carl"], true));
-    paths.extend(sees_and_hears(&bob, &["ana", "carl"], true));
-    paths.extend(sees_and_hears(&carl, &["ana", "bob"], true));
+    let mut paths = each_sees_and_hears(
+        &[(&ana, &["bob", "carl"]), (&bob, &["ana", "carl"]), (&carl, &["ana", "bob"])],
+        true,
+    );
     println!("joined at once: bob {}; carl {}", timings(&bob, &["ana"]), timings(&carl, &["ana", "bob"]));
     // bob's phone: Back makes the call's screen small, the call going on over #lab (the screen
     // he answered on gave way to the call's, one layer); its button brings it back.
@@ -300,10 +315,10 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
     dan.wait_for("document.querySelector('#chat-list .call-join')");
     shot(&dan, "web-groupcall-join");
     dan.click("#chat-list .call-join");
-    paths.extend(sees_and_hears(&dan, &["ana", "bob", "carl"], true));
-    for b in [&ana, &bob, &carl] {
-        paths.extend(sees_and_hears(b, &["dan"], true));
-    }
+    paths.extend(each_sees_and_hears(
+        &[(&dan, &["ana", "bob", "carl"]), (&ana, &["dan"]), (&bob, &["dan"]), (&carl, &["dan"])],
+        true,
+    ));
     println!("dan joined late: {}", timings(&dan, &["ana", "bob", "carl"]));
     seen_speaking(&ana, &["bob", "carl", "dan"]);
     let spent = cost(&[("ana", &ana), ("bob", &bob), ("carl", &carl), ("dan", &dan)], Duration::from_secs(5));
@@ -433,12 +448,13 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
             b.click(".group-call .call-answer");
             b.wait_for(&format!("{GROUP}?.dataset.state === 'in-call'"));
         }
-        for (i, b) in browsers[..n].iter().enumerate() {
-            let others: Vec<&str> =
-                names[..n].iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| *n).collect();
-            let paths = sees_and_hears(b, &others, false);
-            assert!(paths.iter().all(|p| p == "host"), "{paths:?}");
-        }
+        let others: Vec<Vec<&str>> = (0..n)
+            .map(|i| names[..n].iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| *n).collect())
+            .collect();
+        let members: Vec<(&Browser, &[&str])> =
+            browsers[..n].iter().zip(&others).map(|(b, o)| (b, o.as_slice())).collect();
+        let paths = each_sees_and_hears(&members, false);
+        assert!(paths.iter().all(|p| p == "host"), "{paths:?}");
         let named: Vec<(&str, &Browser)> = names[..n].iter().copied().zip(browsers.iter()).collect();
         println!("voice of {n}: {}", cost(&named, Duration::from_secs(5)).join("; "));
     }
