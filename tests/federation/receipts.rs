@@ -201,6 +201,62 @@ fn a_member_of_another_server_who_hides_her_reads_counts_read_once_delivered() {
     assert_eq!(read, ["READ:bob@lab2", "READ:cyd@lab2", "TO:2"]);
 }
 
+/// ana's console on lab1, in lab2's room with bob and cyd (who hides
+/// her reads): ✓✓ once both have it, read once bob reads it, and
+/// `/info 1` names them by their addresses.
+#[test]
+fn the_console_s_info_in_a_room_of_another_server_names_its_readers() {
+    use support::console::Console;
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob", "cyd"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let mut cyd = labs[1].server.login_send("cyd", "pw-cyd");
+    assert_eq!(cyd.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
+    assert_eq!(cyd.request("JOIN:#lab"), "OK");
+    let dir = root.path().join("ana-console");
+    let mut lab = Console::connected(&labs[0].server, "ana", &dir, &["--device", "lab"]);
+    lab.type_line("/join #lab@lab2");
+    lab.type_line("/chat #lab@lab2");
+    // The console's JOIN crosses to lab2; its answer comes back on it.
+    let mut ana = labs[0].server.login_send("ana@raw", "pw-ana");
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    loop {
+        let head = ana.request("MEMBERS:#lab@lab2");
+        let n = head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = n {
+            (0..n).for_each(|_| drop(ana.line()));
+            if n == 3 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "ana's console never joined #lab@lab2: {head}");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+    lab.type_line("lab at 10?");
+    lab.expect("you: lab at 10?");
+
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let mut cyd_events = labs[1].server.login_recv("cyd", "pw-cyd");
+    let msg = bob_events.next_msg();
+    bob_events.send(&format!("ACK:{}", msg.split(':').nth(1).unwrap()));
+    let id = msg.split(':').nth(4).unwrap().to_string();
+    ack_until(&mut cyd_events, &id);
+    lab.expect("✓✓  (to #lab@lab2: lab at 10?)");
+    assert_eq!(bob.request(&format!("READ:#lab:{id}")), "OK");
+    lab.expect("✓✓ read  (to #lab@lab2: lab at 10?)");
+    lab.type_line("/info 1");
+    lab.expect("[1] message info (2 other members):");
+    lab.expect("Read by:");
+    lab.expect("  bob@lab2  ");
+    lab.expect("Delivered to:");
+    lab.expect("  cyd@lab2  ");
+    let (status, _) = lab.quit("/quit");
+    assert!(status.success());
+}
+
 #[test]
 fn info_in_a_room_of_three_servers_lists_the_members_of_the_other_two() {
     let root = tempfile::tempdir().unwrap();
