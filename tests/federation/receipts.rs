@@ -66,6 +66,21 @@ fn members_until(conn: &mut Conn, room: &str, n: usize) {
     }
 }
 
+/// The next `STATUS` among `events`, each event acknowledged: its
+/// message's id and state (`("r1", "READ")`).
+fn next_status(events: &mut Conn) -> (String, String) {
+    loop {
+        let event = events.next_event();
+        if let Some(seq) = event.split(':').nth(1) {
+            events.send(&format!("ACK:{seq}"));
+        }
+        if event.starts_with("STATUS:") {
+            let f: Vec<&str> = event.split(':').collect();
+            return (f[3].to_string(), f[4].to_string());
+        }
+    }
+}
+
 /// Starts `lab` again in its directory, on its link port.
 fn restart(root: &std::path::Path, lab: &Lab, name: &'static str) -> Lab {
     start(name, &lab.dir, &root.join("class.csv"), lab.link.port(), &["--timeout", "10"])
@@ -128,6 +143,118 @@ fn a_member_of_another_server_is_listed_delivered_then_read_and_kill_9_loses_no_
         listed(&ana.listing("RECEIPTS:#lab:r1"), "READ", "bob@lab2"),
         "r1's receipts kept across kill -9"
     );
+}
+
+/// cyd of lab2 hides her reads: lab1 counts her as one of its own who
+/// does (read once delivered, listed as delivered), as lab2's `PRIVATE`
+/// receipts say; once she shows them again, her plain receipts say so
+/// and ana's message waits for her read.
+#[test]
+fn a_member_of_another_server_who_hides_her_reads_counts_read_once_delivered() {
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob", "cyd"]);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut cyd = labs[1].server.login_send("cyd", "pw-cyd");
+    for member in [&mut bob, &mut cyd] {
+        assert_eq!(member.request("JOIN:#lab@lab1"), "OK");
+    }
+    assert_eq!(cyd.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
+    members_until(&mut ana, "#lab", 3);
+    // ana's 1.2 device: a room's STATUS goes to a user who logs in as one.
+    let mut ana_events = labs[0].server.events_1_2("ana", Some("web"));
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let mut cyd_events = labs[1].server.login_recv("cyd", "pw-cyd");
+    let status = |id: &str, state: &str| (id.to_string(), state.to_string());
+
+    assert!(ana.request("MSG:#lab:r1:lab at 10?").starts_with("OK:"));
+    ack_until(&mut bob_events, "r1");
+    ack_until(&mut cyd_events, "r1");
+    assert_eq!(next_status(&mut ana_events), status("r1", "DELIVERED"));
+    assert_eq!(cyd.request("READ:#lab@lab1:r1"), "OK");
+    assert_eq!(bob.request("READ:#lab@lab1:r1"), "OK");
+    assert_eq!(next_status(&mut ana_events), status("r1", "READ"), "cyd counts once delivered");
+    let lines = receipts_until(&mut ana, "#lab", "r1", |l| listed(l, "READ", "bob@lab2"));
+    assert_eq!(who(&lines), ["TO:2", "READ:bob@lab2", "DELIVERED:cyd@lab2"], "her read is not shown");
+
+    // She shows them again: r2 is read only once she reads it.
+    assert_eq!(cyd.request("PRIVACY:receipts:on"), "OK:lastseen:on:receipts:on");
+    assert!(ana.request("MSG:#lab:r2:room 4").starts_with("OK:"));
+    ack_until(&mut bob_events, "r2");
+    ack_until(&mut cyd_events, "r2");
+    assert_eq!(next_status(&mut ana_events), status("r2", "DELIVERED"));
+    assert_eq!(bob.request("READ:#lab@lab1:r2"), "OK");
+    receipts_until(&mut ana, "#lab", "r2", |l| listed(l, "READ", "bob@lab2"));
+    // Had bob's read made r2 read, its READ would come before r3's DELIVERED.
+    assert!(ana.request("MSG:#lab:r3:bring laptops").starts_with("OK:"));
+    ack_until(&mut bob_events, "r3");
+    ack_until(&mut cyd_events, "r3");
+    assert_eq!(next_status(&mut ana_events), status("r3", "DELIVERED"), "r2 waits for cyd's read");
+    assert_eq!(cyd.request("READ:#lab@lab1:r2"), "OK");
+    assert_eq!(next_status(&mut ana_events), status("r2", "READ"));
+    let lines = receipts_until(&mut ana, "#lab", "r2", |l| listed(l, "READ", "cyd@lab2"));
+    let mut read = who(&lines);
+    read.sort();
+    assert_eq!(read, ["READ:bob@lab2", "READ:cyd@lab2", "TO:2"]);
+}
+
+/// ana's console on lab1, in lab2's room with bob and cyd (who hides
+/// her reads): ✓✓ once both have it, read once bob reads it, and
+/// `/info 1` names them by their addresses.
+#[test]
+fn the_console_s_info_in_a_room_of_another_server_names_its_readers() {
+    use support::console::Console;
+    let root = tempfile::tempdir().unwrap();
+    let labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "10"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob", "cyd"]);
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let mut cyd = labs[1].server.login_send("cyd", "pw-cyd");
+    assert_eq!(cyd.request("PRIVACY:receipts:off"), "OK:lastseen:on:receipts:off");
+    assert_eq!(cyd.request("JOIN:#lab"), "OK");
+    let dir = root.path().join("ana-console");
+    let mut lab = Console::connected(&labs[0].server, "ana", &dir, &["--device", "lab"]);
+    lab.type_line("/join #lab@lab2");
+    lab.type_line("/chat #lab@lab2");
+    // The console's JOIN crosses to lab2; its answer comes back on it.
+    let mut ana = labs[0].server.login_send("ana@raw", "pw-ana");
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    loop {
+        let head = ana.request("MEMBERS:#lab@lab2");
+        let n = head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = n {
+            (0..n).for_each(|_| drop(ana.line()));
+            if n == 3 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "ana's console never joined #lab@lab2: {head}");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+    lab.type_line("lab at 10?");
+    lab.expect("you: lab at 10?");
+
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    let mut cyd_events = labs[1].server.login_recv("cyd", "pw-cyd");
+    let msg = bob_events.next_msg();
+    bob_events.send(&format!("ACK:{}", msg.split(':').nth(1).unwrap()));
+    let id = msg.split(':').nth(4).unwrap().to_string();
+    ack_until(&mut cyd_events, &id);
+    lab.expect("✓✓  (to #lab@lab2: lab at 10?)");
+    assert_eq!(bob.request(&format!("READ:#lab:{id}")), "OK");
+    lab.expect("✓✓ read  (to #lab@lab2: lab at 10?)");
+    lab.type_line("/info 1");
+    lab.expect("[1] message info (2 other members):");
+    lab.expect("Read by:");
+    lab.expect("  bob@lab2  ");
+    lab.expect("Delivered to:");
+    lab.expect("  cyd@lab2  ");
+    let (status, _) = lab.quit("/quit");
+    assert!(status.success());
 }
 
 #[test]
@@ -217,6 +344,16 @@ fn a_peer_reports_only_its_own_members_and_only_messages_of_their_rooms() {
         "a mark already past it"
     );
     assert_eq!(who(&ana.listing("RECEIPTS:#lab:r1")), ["TO:1", "READ:zoe@lab9"]);
+    // zoe hides her reads: what she got counts as read, listed as delivered.
+    let mut ana_events = lab1.server.events_1_2("ana", Some("web"));
+    assert!(ana.request("MSG:#lab:r2:room 4").starts_with("OK:"));
+    assert_eq!(ask("RECEIPT:<n>:zoe@lab9:#lab@lab1:ana@lab1:r2:PRIVATE:1795500000600"), "ACK:9");
+    assert_eq!(next_status(&mut ana_events), ("r2".to_string(), "READ".to_string()));
+    assert_eq!(who(&ana.listing("RECEIPTS:#lab:r2")), ["TO:1", "DELIVERED:zoe@lab9"]);
+    assert_eq!(
+        ask("RECEIPT:<n>:zoe@lab9:#lab@lab1:ana@lab1:r2:SEEN:1795500000700"),
+        "KO:10:BAD_REQUEST:a RECEIPT's state is DELIVERED, READ or PRIVATE, not \"SEEN\"",
+    );
 }
 
 /// ana's browser on lab1, in a room of hers with bob of lab2: Info on

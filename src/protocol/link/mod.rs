@@ -55,7 +55,7 @@ pub use message::{LinkState, MessageFrame};
 pub use people::{MAX_PEOPLE_ACROSS, PeopleFrame};
 pub use presence::{PRESENCE_BATCH, PresenceFrame};
 pub use profile::ProfileFrame;
-pub use receipt::ReceiptFrame;
+pub use receipt::{ReceiptFrame, ReceiptState};
 pub use room::RoomFrame;
 
 /// A family of frames: its row of [`FAMILIES`].
@@ -323,6 +323,7 @@ mod tests {
             "PRESENCE:bob@lab2:ONLINE:cleo@lab2:1795500000500:dan@lab2:UNKNOWN",
             "RECEIPT:7:bob@lab2:#lab@lab1:ana@lab1:r1:DELIVERED:1795500000600",
             "RECEIPT:8:bob@lab2:#lab@lab1:ana@lab1:r1:READ:1795500000700",
+            "RECEIPT:9:cyd@lab2:#lab@lab1:ana@lab1:r1:PRIVATE:1795500000800",
             "PING",
             "QUIT",
         ] {

@@ -15,9 +15,11 @@ use super::super::state::remote::{address, is_copy};
 use super::super::state::{State, UserId};
 use super::reader::{RecordReader, read_failed};
 use super::{Inner, Pending};
-use crate::protocol::link::{Frame, LinkState, ReceiptFrame};
+use crate::protocol::link::{Frame, ReceiptFrame, ReceiptState};
 use crate::protocol::names::fold;
+use crate::protocol::profile::PrivacyKey;
 use crate::protocol::{Code, Ko};
+use crate::store::profile;
 
 /// How far back from a room's newest message the record's message is
 /// looked for, to name its author: as far as `READ` looks.
@@ -34,17 +36,23 @@ impl Inner {
         record: &Record,
         me: &str,
     ) -> Result<Option<Frame>, Ko> {
-        let (user, chat, id, ord, state, ts) = match record {
-            Record::Delivered { user, chat, id, dord, ts } => {
-                (user, chat, id, *dord, LinkState::Delivered, *ts)
-            }
-            Record::Read { user, chat, id, ord, ts } => (user, chat, id, *ord, LinkState::Read, *ts),
+        let (user, chat, id, ord, read, ts) = match record {
+            Record::Delivered { user, chat, id, dord, ts } => (user, chat, id, *dord, false, *ts),
+            Record::Read { user, chat, id, ord, ts } => (user, chat, id, *ord, true, *ts),
             _ => return Ok(None),
         };
-        let head = {
+        // The reader's privacy as it is now: one who hides its reads is
+        // said `PRIVATE` (a read of its, queued before it hid them, too).
+        let (head, shows_reads) = {
             let state = self.state.lock();
             let Some(room) = state.room_id(chat) else { return Ok(None) };
-            state.room_head(room)
+            let shows_reads = state.user_id(user).is_none_or(|u| state.shows_reads(u));
+            (state.room_head(room), shows_reads)
+        };
+        let state = match (shows_reads, read) {
+            (false, _) => ReceiptState::Private,
+            (true, false) => ReceiptState::Delivered,
+            (true, true) => ReceiptState::Read,
         };
         let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
         let mut reader = RecordReader::new(self.clone());
@@ -70,7 +78,12 @@ impl Inner {
     /// A peer's `RECEIPT` (the peer is `server`, this server `me`): its
     /// user's mark in the room here moves to the message named, as its
     /// `DELIVERED` or `READ` record; a mark past it already, or a room
-    /// too large to keep receipts, changes nothing. Refused for good:
+    /// too large to keep receipts, changes nothing. Whether the user
+    /// hides its reads is kept, with a receipt that moves its mark, as
+    /// its account's privacy here (a `SET` record when it changes:
+    /// `PRIVATE` hides them, the other two show them), so that the
+    /// room's rule counts it as a member of this server who hides them
+    /// (`State::counted`). Refused for good:
     /// a reader not of the peer (a peer speaks only for its own users),
     /// not a member of the room here, or a message that is not the
     /// room's among its author's last ones here.
@@ -107,13 +120,28 @@ impl Inner {
             return Ok(());
         }
         let (delivered, read) = state.room_marks(r, member).unwrap_or_default();
+        let moves = match what {
+            ReceiptState::Delivered | ReceiptState::Private => ord >= delivered,
+            ReceiptState::Read => ord >= read,
+        };
+        if !moves {
+            return Ok(()); // the mark is past it already
+        }
+        // Its privacy first, so that the record is counted by it.
+        let hides = *what == ReceiptState::Private;
+        if hides == state.shows_reads(member) {
+            let off = hides.then(|| profile::OFF.to_string());
+            let key = profile::privacy_key(PrivacyKey::Receipts);
+            super::requests::set(state, &mut pending.batch, member, &profile::PROFILE, key, &mut |_| {
+                Ok(off.clone())
+            })?;
+        }
         let ts = state.next_ts(now_ms());
         let (user, chat, id) =
             (state.users[member].name.clone(), state.room(r).name.clone(), Arc::from(id.as_str()));
         let record = match what {
-            LinkState::Delivered if ord >= delivered => Record::Delivered { ts, user, chat, id, dord: ord },
-            LinkState::Read if ord >= read => Record::Read { ts, user, chat, id, ord },
-            _ => return Ok(()), // the mark is past it already
+            ReceiptState::Read => Record::Read { ts, user, chat, id, ord },
+            _ => Record::Delivered { ts, user, chat, id, dord: ord },
         };
         state.commit(record, &mut pending.batch)
     }

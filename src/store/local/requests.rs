@@ -453,7 +453,7 @@ impl LocalStore {
 
 /// The `SET` record of `user`'s `key` of `setting` that `change` decides
 /// from what is kept; nothing if nothing changes.
-fn set(
+pub(super) fn set(
     state: &mut State,
     batch: &mut Batch,
     user: UserId,

@@ -74,7 +74,8 @@ impl State {
     /// server, in a room that keeps receipts, the record is queued for
     /// each other server with members there, as a `RECEIPT` frame; a
     /// `READ` of a member who turned read receipts off (§30) is not, as
-    /// its reads show nowhere here either.
+    /// its reads show nowhere here either, and its `DELIVERED` is said
+    /// `PRIVATE` (`store::local`'s `receipt_frame`).
     pub(in crate::store) fn share_mark(
         &mut self,
         (room, member): (RoomId, UserId),
@@ -85,9 +86,7 @@ impl State {
         if self.is_remote(member) || !self.keeps_receipts(room) {
             return;
         }
-        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
-        let privacy = crate::store::profile::privacy_in(&self.users[member].settings);
-        if read && !crate::store::profile::shows(receipts, privacy, privacy) {
+        if read && !self.shows_reads(member) {
             return;
         }
         let state = if read { MsgState::Read } else { MsgState::Delivered };
@@ -111,17 +110,23 @@ impl State {
     /// The members the rule counts, with their marks: a member who
     /// turned read receipts off counted as read once delivered.
     pub fn counted(&self, room: RoomId) -> Vec<Counted> {
-        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
         self.room(room)
             .members
             .iter()
             .map(|(&user, m)| {
                 let delivered = m.delivered.max(m.read);
-                let privacy = crate::store::profile::privacy_in(&self.users[user].settings);
-                let on = crate::store::profile::shows(receipts, privacy, privacy);
-                Counted { user, delivered, read: if on { m.read } else { delivered } }
+                Counted { user, delivered, read: if self.shows_reads(user) { m.read } else { delivered } }
             })
             .collect()
+    }
+
+    /// Whether `user` shows its reads, read receipts on (§30): which is
+    /// also whether it sees others' (`store::profile::shows`, the rule
+    /// of reciprocity). A member of another server hides them as its
+    /// server's `RECEIPT` frames last said (`PRIVATE`, 1.3).
+    pub fn shows_reads(&self, user: UserId) -> bool {
+        let privacy = crate::store::profile::privacy_in(&self.users[user].settings);
+        crate::store::profile::shows(crate::protocol::profile::PrivacyKey::Receipts, privacy, privacy)
     }
 
     /// Whether `user` has a device on record, other than `default`, that
@@ -148,10 +153,7 @@ impl State {
         }
         let others: Vec<Counted> = self.counted(room).into_iter().filter(|m| m.user != sender).collect();
         let lowest = |f: fn(&Counted) -> u64| others.iter().map(f).min().unwrap_or(0);
-        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
-        let privacy = crate::store::profile::privacy_in(&self.users[sender].settings);
-        let sees_reads = crate::store::profile::shows(receipts, privacy, privacy);
-        let read = if sees_reads { lowest(|m| m.read) } else { 0 };
+        let read = if self.shows_reads(sender) { lowest(|m| m.read) } else { 0 };
         (lowest(|m| m.delivered), read)
     }
 
@@ -216,11 +218,6 @@ impl State {
             return;
         }
         let counted = self.counted(room);
-        let receipts = crate::protocol::profile::PrivacyKey::Receipts;
-        let sees_reads = |s: &State, u: UserId| {
-            let privacy = crate::store::profile::privacy_in(&s.users[u].settings);
-            crate::store::profile::shows(receipts, privacy, privacy)
-        };
         // (sender, id, read), the newest per sender and state last.
         let mut told: Vec<(UserId, Arc<str>, bool)> = Vec::new();
         let mut tell = |sender: UserId, id: &Arc<str>, read: bool| {
@@ -230,7 +227,7 @@ impl State {
         let mut pending = std::mem::take(&mut self.room_mut(room).pending);
         pending.retain_mut(|p| {
             if all_past(&counted, p.sender, p.ord, true) {
-                if sees_reads(self, p.sender) {
+                if self.shows_reads(p.sender) {
                     tell(p.sender, &p.id, true);
                 } else if !p.delivered {
                     tell(p.sender, &p.id, false);
