@@ -161,12 +161,17 @@ fn audience(ctx: &Ctx, members: &Members, those: &[UserId]) -> Vec<UserId> {
 }
 
 /// Tells `users` `event` about `room`'s call: a user of this server on
-/// its devices, (1.3) a member of another server through its server
-/// (`server::group_calls_across`).
+/// its devices; (1.3) a member of another server, by its account here,
+/// through its server's link (a `GROUPEVENT`, as soon as the link is
+/// free: `server::group_calls_across` says what that server does).
 fn tell(ctx: &Ctx, room: &str, users: &[UserId], event: GroupEvent) {
     let (remote, local): (Vec<UserId>, Vec<UserId>) =
         users.iter().partition(|&&user| ctx.store.is_remote_user(user));
-    super::group_calls_across::tell(ctx, room, &remote, &event);
+    if let Some(links) = ctx.federation.get() {
+        for name in remote.into_iter().filter_map(|user| ctx.store.name_of(user)) {
+            links.tell_group_call((room, &name), event.clone());
+        }
+    }
     relay(ctx, local, &Event::GroupCall { room: room.to_string(), event });
 }
 

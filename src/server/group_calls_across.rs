@@ -19,7 +19,7 @@
 //! - the **home** judges a peer's request as its own member's
 //!   ([`take_request`], `group_call_relay::judge`) and tells each member
 //!   of another server the call's events through its server
-//!   (`GROUPEVENT` frames, [`tell`]);
+//!   (`GROUPEVENT` frames, `group_call_relay`'s `tell`);
 //! - a member's server hands an event to its member's devices
 //!   ([`take_event`]): a ring within the member's rings a minute counted
 //!   here, a signal only to its device in the call.
@@ -178,18 +178,6 @@ fn local_name(ctx: &Ctx, name: String) -> String {
     match ctx.route(&Chat::User(name.clone())) {
         Ok(Some(Chat::User(local))) => local,
         _ => name,
-    }
-}
-
-/// Tells each of `users` (members of another server, by their accounts
-/// here) `event` of the call of `room`, a room homed here: through
-/// their servers' links, as soon as they are free.
-pub fn tell(ctx: &Ctx, room: &str, users: &[UserId], event: &GroupEvent) {
-    let Some(links) = ctx.federation.get() else { return };
-    for &user in users {
-        if let Some(name) = ctx.store.name_of(user) {
-            links.tell_group_call((room, &name), event.clone());
-        }
     }
 }
 

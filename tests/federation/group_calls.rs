@@ -85,7 +85,7 @@ fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
 }
 
 #[test]
-fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_line_is_on_each_server() {
+fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_home_keeps_its_line() {
     let root = tempfile::tempdir().unwrap();
     let (labs, _lab4) = three_labs_and_a_tiny_one(root.path());
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
