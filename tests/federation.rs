@@ -32,6 +32,8 @@ mod chaos;
 mod conform;
 #[path = "federation/files.rs"]
 mod files;
+#[path = "federation/group_calls.rs"]
+mod group_calls;
 #[path = "federation/members.rs"]
 mod members;
 #[path = "federation/network.rs"]

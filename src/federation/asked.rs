@@ -1,12 +1,13 @@
 //! What the server's handlers ask of the links ([`Links`],
 //! `server::links`): where an address goes (by the roster), each link
 //! as it is now (for the metrics), and the told frames of
-//! `frames::call`, `frames::people` and `frames::profile`, each handed to
+//! `frames::call`, `frames::group_call`, `frames::people` and `frames::profile`, each handed to
 //! its family.
 
-use super::frames::{call, people, profile};
+use super::frames::{call, group_call, people, profile};
 use super::links::Federation;
 use crate::protocol::call::Signal;
+use crate::protocol::group_call::{GroupEvent, GroupRequest};
 use crate::protocol::names::fold;
 use crate::protocol::profile::ProfileLine;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
@@ -55,6 +56,19 @@ impl Links for Federation {
 
     fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko> {
         call::tell(self, call, signal, wait)
+    }
+
+    fn ask_group_call(
+        &self,
+        call: (&str, &str),
+        request: GroupRequest,
+        start_id: Option<String>,
+    ) -> Result<Vec<String>, Ko> {
+        group_call::ask(self, call, request, start_id)
+    }
+
+    fn tell_group_call(&self, call: (&str, &str), event: GroupEvent) {
+        group_call::tell(self, call, event)
     }
 
     fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {

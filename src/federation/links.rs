@@ -100,6 +100,10 @@ pub struct PeerStatus {
     /// 1.3: the peer answered a `PRESENCE` `KO:BAD_REQUEST` on this link
     /// (it does not carry presence); forgotten at the next hello.
     pub no_presence: bool,
+    /// 1.3: the peer answered a room's call's start `KO:BAD_REQUEST`
+    /// on this link (it does not carry group calls); forgotten at the
+    /// next hello.
+    pub no_group_calls: bool,
 }
 
 impl Federation {

@@ -10,7 +10,7 @@
 //!   durable batch): whatever queued the frames, that is how the dialer
 //!   learns of them, and it finds them all when it looks.
 //! - The **told** frames a handler has for the peer (a call's signal, a
-//!   search of people, a profile) wait here, at most
+//!   search of people, a profile, a room's call's request or event) wait here, at most
 //!   [`SIGNALS_WAITING`], each a [`Told`] with its reply slot; telling
 //!   one rings the bell too. How each is said is its family's
 //!   (`frames::Told::say`).
@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::protocol::link::{CallFrame, PeopleFrame, ProfileFrame};
+use crate::protocol::link::{CallFrame, GroupCallFrame, PeopleFrame, ProfileFrame};
 use crate::protocol::{Ko, SeenLine};
 
 /// Told frames (call signals, searches, profiles) waiting for one
@@ -85,6 +85,10 @@ pub enum Tell {
     People(PeopleFrame, Sender<Result<Vec<SeenLine>, Ko>>),
     /// A profile or a photo of a user of this server; nobody waits.
     Profile(ProfileFrame),
+    /// A member's request about a room's call, and who waits for the
+    /// home's answer (the members in the call, for a `JOIN`); or the
+    /// home's event for a member, which nobody waits for.
+    GroupCall(GroupCallFrame, Option<Sender<Result<Vec<String>, Ko>>>),
 }
 
 impl Told {
@@ -93,7 +97,8 @@ impl Told {
         match self.tell {
             Tell::Call(_, Some(answer)) => drop(answer.try_send(Err(ko))),
             Tell::People(_, listing) => drop(listing.try_send(Err(ko))),
-            Tell::Call(_, None) | Tell::Profile(_) => {}
+            Tell::GroupCall(_, Some(answer)) => drop(answer.try_send(Err(ko))),
+            Tell::Call(_, None) | Tell::GroupCall(_, None) | Tell::Profile(_) => {}
         }
     }
 }

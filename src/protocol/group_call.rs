@@ -236,6 +236,20 @@ impl GroupEvent {
         })
     }
 
+    /// The same event with each member it names renamed by `rename`:
+    /// 1.3, a member as the link names it (`bob@lab2`) and as a server
+    /// names it to its own users (`bob` on lab2).
+    pub fn renamed(self, rename: impl Fn(String) -> String) -> GroupEvent {
+        match self {
+            GroupEvent::Ring { id, from, media } => GroupEvent::Ring { id, from: rename(from), media },
+            GroupEvent::Start { id, from, media } => GroupEvent::Start { id, from: rename(from), media },
+            GroupEvent::Joined { id, user } => GroupEvent::Joined { id, user: rename(user) },
+            GroupEvent::Left { id, user } => GroupEvent::Left { id, user: rename(user) },
+            GroupEvent::Signal { id, from, signal } => GroupEvent::Signal { id, from: rename(from), signal },
+            event @ (GroupEvent::Stop { .. } | GroupEvent::End { .. }) => event,
+        }
+    }
+
     /// The call it is about.
     pub fn id(&self) -> &str {
         match self {

@@ -24,23 +24,97 @@ use super::log_limit::log_limited;
 use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
 use crate::protocol::call::Media;
-use crate::protocol::group_call::{GroupEvent, GroupLog, Names, RING_MAX_MEMBERS, Stop};
+use crate::protocol::group_call::{
+    GroupEvent, GroupLog, GroupRequest, Names, PeerSignal, RING_MAX_MEMBERS, Stop,
+};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Event, Ko, Text};
+use crate::protocol::{Chat, Code, Event, Ko, Text};
 use crate::store::{Members, UserId};
 
-/// Starts the call of `room` (as registered, `#lab`, with its `members`) by
-/// `starter` on `device`: kept in the table, its line stored (and waited
-/// for: whoever is rung finds it in `HISTORY`), then the other members
-/// rung. Its id, or why not: the table's refusal, or the line's (a member
-/// who may not write in the room may not start its call).
-pub fn start(
+/// A member's request about the call of `room`, a room of this server
+/// (`#lab`), as this server judges it: `party`'s own on `device`, or
+/// (1.3) a member of another server's, whose device is that server
+/// (`calls::remote_device`). A start's call takes `start_id` (its line's
+/// id). The members in the call already for a `JOIN` (each offers to
+/// them); nothing for the others.
+pub fn judge(
+    ctx: &Ctx,
+    (party, device): (&Party, &str),
+    room: &str,
+    action: GroupRequest,
+    start_id: Option<String>,
+) -> Result<Option<Vec<String>>, Ko> {
+    let (room, members) = member_of(ctx, party.id, room)?;
+    let calls = &ctx.group_calls;
+    match action {
+        GroupRequest::Start { media } => {
+            not_talking(ctx, party.id)?;
+            let id = start_id.ok_or_else(|| Ko::new(Code::Internal, "a call's start without its id"))?;
+            start(ctx, (&room, &members), (party, device), media, &id)?;
+            Ok(None)
+        }
+        GroupRequest::Join { id } => {
+            not_talking(ctx, party.id)?;
+            let others = calls.join(&room, &id, (party.clone(), device))?;
+            joined(ctx, &room, &id, party);
+            Ok(Some(others))
+        }
+        GroupRequest::Decline { id } => {
+            calls.decline(&room, &id, party.id)?;
+            declined(ctx, &room, &id, party.id);
+            Ok(None)
+        }
+        GroupRequest::Leave { id } => {
+            left(ctx, calls.leave(&room, &id, party.id)?);
+            Ok(None)
+        }
+        GroupRequest::Signal { id, to, signal } => {
+            let ice = matches!(signal, PeerSignal::Ice { .. });
+            let (user, on) = calls.route(&room, &id, (party.id, device), &to, ice)?;
+            let event = GroupEvent::Signal { id, from: party.name.clone(), signal };
+            match ctx.store.is_remote_user(user) {
+                true => tell(ctx, &room, &[user], event),
+                false => {
+                    if let Some(outlet) = ctx.router.device(user, &on) {
+                        outlet.push(&Event::GroupCall { room: room.to_string(), event });
+                    }
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The room `room` as registered and its members, if `user` is one of
+/// them (`KO:NOT_MEMBER` otherwise, whether the room exists or not, as
+/// for a message).
+fn member_of(ctx: &Ctx, user: UserId, room: &str) -> Result<(Arc<str>, Members), Ko> {
+    let found =
+        ctx.store.room_members(room).filter(|(_, members)| members.iter().any(|&(member, _)| member == user));
+    found.ok_or_else(|| Ko::not_member(room))
+}
+
+/// `KO:FULL` for a member in a 1:1 call (§24): one call at a time.
+fn not_talking(ctx: &Ctx, user: UserId) -> Result<(), Ko> {
+    match ctx.calls.known().iter().any(|c| c.answered && c.has(user)) {
+        true => Err(Ko::new(Code::Full, "you are in a call: hang up first")),
+        false => Ok(()),
+    }
+}
+
+/// Starts the call `id` of `room` (as registered, `#lab`, with its
+/// `members`) by `starter` on `device`: kept in the table, its line
+/// stored (and waited for: whoever is rung finds it in `HISTORY`), then
+/// the other members rung. Or why not: the table's refusal, or the
+/// line's (a member who may not write in the room may not start its call).
+fn start(
     ctx: &Ctx,
     (room, members): (&Arc<str>, &Members),
     (starter, device): (&Party, &str),
     media: Media,
-) -> Result<String, Ko> {
-    let id = super::own_ids::own_message_id("call");
+    id: &str,
+) -> Result<(), Ko> {
+    let id = id.to_string();
     let calls = &ctx.group_calls;
     calls.start(room, &id, (starter.clone(), device), media)?;
     let line = GroupLog::Started { media, by: starter.name.clone() }.to_string();
@@ -64,7 +138,7 @@ pub fn start(
     let quiet: Vec<UserId> =
         audience(ctx, members, &[starter.id]).into_iter().filter(|u| !rung.contains(u)).collect();
     tell(ctx, room, &quiet, GroupEvent::Start { id: id_, from, media });
-    Ok(id)
+    Ok(())
 }
 
 /// Those of `others` whom `starter`'s call may ring: no block either way
@@ -86,9 +160,19 @@ fn audience(ctx: &Ctx, members: &Members, those: &[UserId]) -> Vec<UserId> {
     }
 }
 
-/// Tells `users` `event` about `room`'s call.
+/// Tells `users` `event` about `room`'s call: a user of this server on
+/// its devices; (1.3) a member of another server, by its account here,
+/// through its server's link (a `GROUPEVENT`, as soon as the link is
+/// free: `server::group_calls_across` says what that server does).
 fn tell(ctx: &Ctx, room: &str, users: &[UserId], event: GroupEvent) {
-    relay(ctx, users.iter().copied(), &Event::GroupCall { room: room.to_string(), event });
+    let (remote, local): (Vec<UserId>, Vec<UserId>) =
+        users.iter().partition(|&&user| ctx.store.is_remote_user(user));
+    if let Some(links) = ctx.federation.get() {
+        for name in remote.into_iter().filter_map(|user| ctx.store.name_of(user)) {
+            links.tell_group_call((room, &name), event.clone());
+        }
+    }
+    relay(ctx, local, &Event::GroupCall { room: room.to_string(), event });
 }
 
 /// Tells the room's news of its call: to its members, or those in the call.
@@ -101,7 +185,7 @@ fn tell_room(ctx: &Ctx, room: &str, in_call: &[UserId], event: GroupEvent) {
 
 /// `who` joined the call `id` of `room`: its devices stop ringing, the
 /// others in it expect its offers.
-pub fn joined(ctx: &Ctx, room: &str, id: &str, who: &Party) {
+fn joined(ctx: &Ctx, room: &str, id: &str, who: &Party) {
     let in_call = in_call(ctx, room, id);
     tell_room(ctx, room, &in_call, GroupEvent::Joined { id: id.to_string(), user: who.name.clone() });
 }
@@ -114,7 +198,7 @@ fn in_call(ctx: &Ctx, room: &str, id: &str) -> Vec<UserId> {
 }
 
 /// `user` declined the call `id` of `room`: each of its devices stops ringing.
-pub fn declined(ctx: &Ctx, room: &str, id: &str, user: UserId) {
+fn declined(ctx: &Ctx, room: &str, id: &str, user: UserId) {
     tell(ctx, room, &[user], GroupEvent::Stop { id: id.to_string(), why: Stop::Declined });
 }
 
@@ -179,13 +263,13 @@ fn end(ctx: &Ctx, call: &Ended, last: UserId) {
 /// Stores `text` as `by`'s message `id` in `room`, and waits until it is
 /// durable.
 fn store_line(ctx: &Ctx, by: &Party, room: &str, id: &str, text: &str) -> Result<(), Ko> {
-    let text = Text::from_plain(text).map_err(|e| Ko::new(crate::protocol::Code::Internal, e))?;
+    let text = Text::from_plain(text).map_err(|e| Ko::new(Code::Internal, e))?;
     let chat = Chat::Room(room.trim_start_matches('#').to_string());
     let (results, ticket) = ctx.store.send(by.id, &[(chat, id.to_string(), text)]);
     match results.into_iter().next() {
         Some(Ok(_)) => ctx.store.wait(ticket),
         Some(Err(ko)) => Err(ko),
-        None => Err(Ko::new(crate::protocol::Code::Internal, "the call's line was not stored")),
+        None => Err(Ko::new(Code::Internal, "the call's line was not stored")),
     }
 }
 

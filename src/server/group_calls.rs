@@ -138,11 +138,26 @@ pub struct Summary {
     pub members: Vec<Party>,
 }
 
+/// 1.3: a user of this server in the call of a room homed on another
+/// server, which keeps that call (`server::group_calls_across`): the
+/// device its signals come from and go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Away {
+    pub user: UserId,
+    pub device: String,
+    /// The room's address, `#lab@lab2`.
+    pub room: String,
+    pub id: String,
+}
+
 /// The calls, and who started or was rung lately (one lock: a start is
 /// judged against all of it at once).
 #[derive(Default)]
 struct Board {
     calls: Vec<GroupCall>,
+    /// Users of this server in calls of rooms homed elsewhere (one call
+    /// each, as here).
+    away: Vec<Away>,
     /// Calls started in each room (by its folded name), a minute.
     room_starts: PerMinute<String>,
     /// Calls started by each member, a minute.
@@ -189,7 +204,7 @@ impl GroupCalls {
                 format!("{room} has a call going on: join it, GROUPCALL:{room}:JOIN:{}", going.id),
             ));
         }
-        if board.calls.iter().any(|c| c.has(starter.id)) {
+        if board.busy(starter.id) {
             return Err(Ko::new(Code::Full, "you are in a call: leave it first"));
         }
         let key = fold(room.trim_start_matches('#'));
@@ -239,7 +254,7 @@ impl GroupCalls {
         let board = &mut *board;
         let mut rung = Vec::new();
         for &user in users {
-            let in_one = board.calls.iter().any(|c| c.has(user));
+            let in_one = board.busy(user);
             let ringing = board.calls.iter().filter(|c| c.ringing.iter().any(|(u, _)| *u == user)).count();
             if in_one
                 || ringing >= MAX_RINGING_CALLEE
@@ -261,6 +276,9 @@ impl GroupCalls {
     /// it has [`MAX_IN_CALL`] in it (`KO:FULL`).
     pub fn join(&self, room: &str, id: &str, (who, device): (Party, &str)) -> Result<Vec<String>, Ko> {
         let mut board = self.board.lock();
+        if board.away.iter().any(|a| a.user == who.id) {
+            return Err(Ko::new(Code::Full, "you are in another call: leave it first"));
+        }
         if let Some(other) = board.calls.iter().find(|c| c.has(who.id)) {
             let on = other.members.iter().find(|m| m.party.id == who.id).map_or("", |m| m.device.as_str());
             return Err(match other.is(room, id) {
@@ -397,9 +415,63 @@ impl GroupCalls {
         board.calls.iter().map(summary).collect()
     }
 
-    /// Whether `user` is in a room's call.
+    /// Whether `user` is in a room's call (here, or 1.3 of a room homed
+    /// elsewhere).
     pub fn is_in(&self, user: UserId) -> bool {
-        self.board.lock().calls.iter().any(|c| c.has(user))
+        self.board.lock().busy(user)
+    }
+
+    /// 1.3: `away.user` is in the call of a room homed elsewhere, as its
+    /// home answered, on `away.device`; `KO:FULL` if it is in a call
+    /// already (here, or of another room homed elsewhere).
+    pub fn went_away(&self, away: Away) -> Result<(), Ko> {
+        let mut board = self.board.lock();
+        if board.busy(away.user) {
+            return Err(Ko::new(Code::Full, "you are in a call: leave it first"));
+        }
+        board.away.push(away);
+        Ok(())
+    }
+
+    /// 1.3: the device of `user` in the call `id` of `room`, a room homed
+    /// elsewhere (`#lab@lab2`), if it is in it.
+    pub fn away_device(&self, user: UserId, room: &str, id: &str) -> Option<String> {
+        let board = self.board.lock();
+        let away = board.away.iter().find(|a| a.user == user && a.id == id && same_room(&a.room, room));
+        away.map(|a| a.device.clone())
+    }
+
+    /// 1.3: `user` is out of the call `id` of `room`, homed elsewhere.
+    pub fn came_back(&self, user: UserId, room: &str, id: &str) {
+        self.board.lock().away.retain(|a| !(a.user == user && a.id == id && same_room(&a.room, room)));
+    }
+
+    /// 1.3: the calls of rooms homed elsewhere that `user`'s `device` is
+    /// in, taken out (its receive connection ended).
+    pub fn away_of_device(&self, user: UserId, device: &str) -> Vec<Away> {
+        let mut board = self.board.lock();
+        board.away.extract_if(.., |a| a.user == user && a.device.eq_ignore_ascii_case(device)).collect()
+    }
+
+    /// 1.3: whether a room's call homed elsewhere may ring `user` (its
+    /// home judged the room's bounds): not while it is in a call, and
+    /// [`RINGS_PER_MINUTE_CALLEE`] a minute from every room together,
+    /// counted here, where the member is.
+    pub fn may_ring_away(&self, user: UserId) -> bool {
+        let now = Instant::now();
+        let mut board = self.board.lock();
+        if board.busy(user) || board.rung.count(&user, now) >= RINGS_PER_MINUTE_CALLEE {
+            return false;
+        }
+        board.rung.note(user, now);
+        true
+    }
+}
+
+impl Board {
+    /// Whether `user` is in a call: here, or (1.3) of a room homed elsewhere.
+    fn busy(&self, user: UserId) -> bool {
+        self.calls.iter().any(|c| c.has(user)) || self.away.iter().any(|a| a.user == user)
     }
 }
 

@@ -11,6 +11,7 @@
 
 use crate::metrics::PeerLink;
 use crate::protocol::call::Signal;
+use crate::protocol::group_call::{GroupEvent, GroupRequest};
 use crate::protocol::profile::ProfileLine;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
 
@@ -34,6 +35,24 @@ pub trait Links: Send + Sync {
     /// timeout. Without (an end this server decided), the signal leaves
     /// as soon as the link is free, and its answer is only logged.
     fn tell_call(&self, call: (&str, &str, &str), signal: Signal, wait: bool) -> Result<(), Ko>;
+
+    /// 1.3: asks the home of `room` (`#lab@lab2`) what `member`, a user of
+    /// this server, asks of the room's call (a link's `GROUPCALL` frame;
+    /// `start_id`, the id a start's line takes), and waits for its
+    /// answer: the members in the call already (a `JOIN`'s, as
+    /// addresses), its refusal, or `KO:OFFLINE` if it cannot be reached
+    /// within twice the link's timeout.
+    fn ask_group_call(
+        &self,
+        call: (&str, &str),
+        request: GroupRequest,
+        start_id: Option<String>,
+    ) -> Result<Vec<String>, Ko>;
+
+    /// 1.3: tells the server of `member` (`ana@lab1`) `event` of the call
+    /// of `room`, a room homed here (a link's `GROUPEVENT` frame), as soon
+    /// as the link is free; its answer is only logged.
+    fn tell_group_call(&self, call: (&str, &str), event: GroupEvent);
 
     /// 1.3: asks `server` (a peer of the roster) for its people whose
     /// names begin with `start`, for `user`, a user of this server

@@ -54,6 +54,7 @@ pub mod devices;
 pub mod files;
 pub mod group_call_relay;
 pub mod group_calls;
+pub mod group_calls_across;
 pub mod health;
 pub mod known;
 pub mod lifecycle;

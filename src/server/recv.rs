@@ -241,6 +241,7 @@ fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     if !ctx.router.outlets(outlet.user).iter().any(|o| !Arc::ptr_eq(o, outlet) && o.device == outlet.device) {
         super::call_relay::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
         super::group_call_relay::device_gone(ctx, outlet.user, &outlet.device);
+        super::group_calls_across::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
     }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,

@@ -14,6 +14,7 @@
 //! | `presence.rs` | | `PRESENCE` | kept by `server::presence_across` | what it noted, a batch a second |
 //! | `file.rs` | `FILE` | `UPLOAD` `PART` | an upload of the peer's, its message | the bytes before their message |
 //! | `receipt.rs` | `RECEIPT` | | a member's mark, taken into the store | the store's queue |
+//! | `group_call.rs` | | `GROUPCALL` `GROUPEVENT` | judged by `server::group_calls_across` | a member's request, the home's events |
 //!
 //! The counts that bound the people and profile families (and
 //! `--people-across`) are `counts.rs`'s, held by the links
@@ -55,6 +56,7 @@ use sides::{Dialing, Flow, Taking, Why};
 pub(super) mod call;
 pub(super) mod counts;
 pub(super) mod file;
+pub(super) mod group_call;
 pub(super) mod hello;
 pub(super) mod message;
 pub(super) mod people;
@@ -78,6 +80,7 @@ pub(super) fn take(link: &mut Taking, frame: Frame) -> std::io::Result<Flow> {
         Frame::Presence(presence) => presence::take(link, presence),
         Frame::File(file) => file::take(link, file),
         Frame::Receipt(receipt) => receipt::take(link, receipt),
+        Frame::GroupCall(group) => group_call::take(link, group),
     }
 }
 
@@ -91,6 +94,7 @@ impl Told {
             Tell::Call(frame, answer) => call::say(d, frame, answer),
             Tell::People(frame, listing) => people::say(d, frame, listing),
             Tell::Profile(frame) => profile::say(d, frame),
+            Tell::GroupCall(frame, answer) => group_call::say(d, frame, answer),
         }
     }
 }

@@ -36,6 +36,7 @@ mod bounce;
 mod call;
 mod fields;
 mod file;
+mod group_call;
 mod hello;
 mod message;
 mod people;
@@ -48,6 +49,7 @@ pub use bounce::{Bounce, ReadBounce};
 pub use call::CallFrame;
 pub use fields::{MAX_NUMBER, Refused};
 pub use file::FileFrame;
+pub use group_call::GroupCallFrame;
 pub use hello::{
     LINK_VERSION, NO_DIALBACK, Opening, UNUSED_KEY, UNUSED_SECRET, check_identity, check_key, check_secret,
 };
@@ -130,6 +132,12 @@ pub static FAMILIES: &[Family] = &[
         told: &[],
         parse: |word, rest| receipt::parse(word, rest).map(Frame::Receipt),
     },
+    Family {
+        name: "group call",
+        numbered: &[],
+        told: &["GROUPCALL", "GROUPEVENT"],
+        parse: |word, rest| group_call::parse(word, rest).map(Frame::GroupCall),
+    },
 ];
 
 /// `PING` and `QUIT` (the hello family's told frames), each a line of
@@ -171,6 +179,8 @@ pub enum Frame {
     File(FileFrame),
     /// `RECEIPT`, numbered.
     Receipt(ReceiptFrame),
+    /// `GROUPCALL` and `GROUPEVENT`, told.
+    GroupCall(GroupCallFrame),
 }
 
 impl Frame {
@@ -197,6 +207,7 @@ impl Frame {
             Frame::Receipt(r) => Some(r.n),
             Frame::File(FileFrame::Upload { .. } | FileFrame::Part { .. })
             | Frame::Call(_)
+            | Frame::GroupCall(_)
             | Frame::People(_)
             | Frame::Profile(_)
             | Frame::Presence(_)
@@ -219,6 +230,7 @@ impl fmt::Display for Frame {
             Frame::Presence(p) => p.fmt(f),
             Frame::File(file) => file.fmt(f),
             Frame::Receipt(r) => r.fmt(f),
+            Frame::GroupCall(g) => g.fmt(f),
         }
     }
 }
@@ -324,6 +336,12 @@ mod tests {
             "RECEIPT:7:bob@lab2:#lab@lab1:ana@lab1:r1:DELIVERED:1795500000600",
             "RECEIPT:8:bob@lab2:#lab@lab1:ana@lab1:r1:READ:1795500000700",
             "RECEIPT:9:cyd@lab2:#lab@lab1:ana@lab1:r1:PRIVATE:1795500000800",
+            "GROUPCALL:#lab@lab2:ana@lab1:START:video:call-1-0",
+            "GROUPCALL:#lab@lab2:ana@lab1:JOIN:call-1-0",
+            "GROUPCALL:#lab@lab2:ana@lab1:OFFER:call-1-0:cyd@lab3:v=0\\n",
+            "GROUPEVENT:#lab@lab2:ana@lab1:RING:call-1-0:bob@lab2:video",
+            "GROUPEVENT:#lab@lab2:ana@lab1:ICE:call-1-0:cyd@lab3:{}",
+            "GROUPEVENT:#lab@lab2:ana@lab1:END:call-1-0",
             "PING",
             "QUIT",
         ] {
@@ -392,6 +410,16 @@ mod tests {
         );
         assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:FAILED:1").is_err());
         assert!(Frame::parse("RECEIPT:9:bob@lab2:#lab@lab1:ana@lab1:r1:READ").is_err());
+        for group in [
+            "GROUPCALL:#lab@lab2:ana@lab1:START:video",
+            "GROUPCALL:#lab:ana@lab1:JOIN:c1",
+            "GROUPCALL:#lab@lab2:ana:JOIN:c1",
+            "GROUPCALL:#lab@lab2:ana@lab1:HANGUP:c1",
+            "GROUPEVENT:#lab@lab2:ana@lab1:RING:c1:bob@lab2:audio",
+            "GROUPEVENT:#lab@lab2:ana@lab1",
+        ] {
+            assert_eq!(Frame::parse(group).unwrap_err().0, None, "{group}");
+        }
         let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
         assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }

@@ -5,14 +5,13 @@
 //! candidate from one member in the call to another's device in it,
 //! never to anyone else. The media go from browser to browser.
 
-use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest, PeerSignal};
-use crate::protocol::{Chat, Code, DEFAULT_DEVICE, Event, Ko, MAX_LISTING, Reply};
+use crate::protocol::group_call::{GroupCallLine, GroupRequest, PeerSignal};
+use crate::protocol::{Chat, DEFAULT_DEVICE, Ko, MAX_LISTING, Reply};
 use crate::server::Ctx;
 use crate::server::calls::Party;
-use crate::server::group_call_relay;
 use crate::server::group_calls::same_room;
 use crate::server::session::{Flow, Session, Who};
-use crate::store::Members;
+use crate::server::{group_call_relay, group_calls_across};
 
 use super::row::{Kind, Row, Version};
 
@@ -65,59 +64,25 @@ pub(super) fn list(s: &mut Session, who: Who) -> Flow {
     s.reply(Ok(Reply::listing(lines)))
 }
 
-/// One `GROUPCALL` of `me` (on `device`) about `room`'s call.
+/// One `GROUPCALL` of `me` (on `device`) about `room`'s call: judged
+/// here for a room of this server, asked of its home for a room of
+/// another (1.3, `server::group_calls_across`).
 fn act(ctx: &Ctx, me: Who, device: &str, room: &str, action: GroupRequest) -> Result<Reply, Ko> {
-    let Chat::Room(room) = ctx.here_only(Chat::Room(room.to_string()), "a room's call")? else {
-        return Err(Ko::not_member(room));
+    let chat = Chat::Room(room.to_string());
+    let room = match ctx.route(&chat)? {
+        Some(Chat::Room(local)) => local,
+        Some(Chat::User(_)) => return Err(Ko::not_member(room)),
+        None if chat.server().is_some() => {
+            let address = format!("#{}", room.trim_start_matches('#'));
+            return group_calls_across::ask(ctx, (me.id, me.name, device), &address, action);
+        }
+        None => room.to_string(),
     };
-    let (room, members) = member_of(ctx, me, &room)?;
     let party = Party { id: me.id, name: me.name.to_string() };
-    let calls = &ctx.group_calls;
-    match action {
-        GroupRequest::Start { media } => {
-            not_talking(ctx, me)?;
-            group_call_relay::start(ctx, (&room, &members), (&party, device), media).map(Reply::with)
-        }
-        GroupRequest::Join { id } => {
-            not_talking(ctx, me)?;
-            let others = calls.join(&room, &id, (party.clone(), device))?;
-            group_call_relay::joined(ctx, &room, &id, &party);
-            Ok(Reply::with(others.join(",")))
-        }
-        GroupRequest::Decline { id } => {
-            calls.decline(&room, &id, me.id)?;
-            group_call_relay::declined(ctx, &room, &id, me.id);
-            Ok(Reply::Ok)
-        }
-        GroupRequest::Leave { id } => {
-            group_call_relay::left(ctx, calls.leave(&room, &id, me.id)?);
-            Ok(Reply::Ok)
-        }
-        GroupRequest::Signal { id, to, signal } => {
-            let ice = matches!(signal, PeerSignal::Ice { .. });
-            let (user, on) = calls.route(&room, &id, (me.id, device), &to, ice)?;
-            let event = GroupEvent::Signal { id, from: party.name, signal };
-            if let Some(outlet) = ctx.router.device(user, &on) {
-                outlet.push(&Event::GroupCall { room: room.to_string(), event });
-            }
-            Ok(Reply::Ok)
-        }
-    }
-}
-
-/// The room `room` as registered and its members, if `me` is one of them
-/// (`KO:NOT_MEMBER` otherwise, whether the room exists or not, as for a
-/// message).
-fn member_of(ctx: &Ctx, me: Who, room: &str) -> Result<(std::sync::Arc<str>, Members), Ko> {
-    let found =
-        ctx.store.room_members(room).filter(|(_, members)| members.iter().any(|&(user, _)| user == me.id));
-    found.ok_or_else(|| Ko::not_member(room))
-}
-
-/// `KO:FULL` for a member in a 1:1 call (§24): one call at a time.
-fn not_talking(ctx: &Ctx, me: Who) -> Result<(), Ko> {
-    match ctx.calls.known().iter().any(|c| c.answered && c.has(me.id)) {
-        true => Err(Ko::new(Code::Full, "you are in a call: hang up first")),
-        false => Ok(()),
+    let start_id =
+        matches!(action, GroupRequest::Start { .. }).then(|| crate::server::own_ids::own_message_id("call"));
+    match group_call_relay::judge(ctx, (&party, device), &room, action, start_id.clone())? {
+        Some(others) => Ok(Reply::with(others.join(","))),
+        None => Ok(start_id.map_or(Reply::Ok, Reply::with)),
     }
 }

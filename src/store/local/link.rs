@@ -222,6 +222,7 @@ impl LocalStore {
                 }
                 // Told: never taken into the store (`federation::frames` answers them).
                 Frame::Call(_)
+                | Frame::GroupCall(_)
                 | Frame::People(_)
                 | Frame::Profile(_)
                 | Frame::Presence(_)

@@ -1,0 +1,220 @@
+//! The group call family (`protocol::link::group_call`): `GROUPCALL`
+//! and `GROUPEVENT`, told.
+//!
+//! - **Accepting**: a `GROUPCALL` (a member of the peer asks of a room
+//!   homed here) is judged by this server's table of rooms' calls as its
+//!   own member's request (`server::group_calls_across::take_request`),
+//!   answered `OK`, a `JOIN` `OK:<n>` and the members in the call
+//!   already, or the refusal; a `GROUPEVENT` (the home of a room tells
+//!   one of this server's members) is handed to the member's devices
+//!   (`server::group_calls_across::take_event`), answered `OK` or the
+//!   refusal.
+//! - **Sending**: a member's request waits in the home's outbound queue
+//!   and its handler waits for the answer; the home's events leave as
+//!   soon as the link is free, their answers only logged. A peer that
+//!   answers a `START` (either frame) `KO:BAD_REQUEST` does not carry
+//!   group calls: a member's request for it is refused in words
+//!   (`<peer> does not carry group calls`) and no ring is told it,
+//!   until its next hello.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::super::links::Federation;
+use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
+use super::sides::{Dialing, Flow, Taking, Why};
+use crate::protocol::group_call::{GroupEvent, GroupRequest, MAX_IN_CALL};
+use crate::protocol::link::{Answer, GroupCallFrame, clean_reason};
+use crate::protocol::names::check_address;
+use crate::protocol::{Code, Ko};
+use crate::server::group_calls_across;
+
+/// Where a member's request's answer goes: the members in the call
+/// already (a `JOIN`'s), or the refusal.
+pub type Answered = Sender<Result<Vec<String>, Ko>>;
+
+/// The accepting side of a `GROUPCALL` or a `GROUPEVENT`.
+pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<Flow> {
+    let ctx = link.ctx()?;
+    match frame {
+        GroupCallFrame::Request { room, member, request, start_id } => {
+            let taken =
+                group_calls_across::take_request(&ctx, link.from, (&room, &member), request, start_id);
+            match taken {
+                Ok(Some(others)) => {
+                    let mut lines = format!("{}\n", Answer::Hello(others.len() as u64));
+                    for other in others {
+                        lines.push_str(&format!("{}\n", address(other, &link.f.me)));
+                    }
+                    link.say_lines(&lines)
+                }
+                Ok(None) => link.answer_told("group call request", Ok(())),
+                Err(ko) => link.answer_told("group call request", Err(ko)),
+            }
+        }
+        GroupCallFrame::Event { room, member, event } => {
+            let taken = group_calls_across::take_event(&ctx, link.from, (&room, &member), event);
+            link.answer_told("group call event", taken)
+        }
+    }
+}
+
+/// What a member is told of a home that does not carry group calls.
+fn carries_no_group_calls(peer: &str) -> Ko {
+    Ko::new(Code::BadRequest, format!("{peer} does not carry group calls"))
+}
+
+/// The peer of the roster that `address` (`#lab@lab2`, `ana@lab1`) names,
+/// and its outbound queue; refused if it does not carry group calls.
+fn outbound_of(
+    f: &Federation,
+    address: &str,
+) -> Result<(String, std::sync::Arc<super::super::outbound::Outbound>), Ko> {
+    let server = crate::store::state::remote::address(address).map_or("", |(_, server)| server);
+    let roster = f.roster();
+    let peer = roster
+        .peer(server)
+        .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
+    let name = peer.name.clone();
+    if f.status.lock().get(&name).is_some_and(|s| s.no_group_calls) {
+        return Err(carries_no_group_calls(&name));
+    }
+    let unreachable = Ko::new(Code::Offline, format!("{name} cannot be reached now"));
+    let outbound = f.outbound(&name).ok_or(unreachable)?;
+    Ok((name, outbound))
+}
+
+/// The sending side, for `server::links::Links::ask_group_call`: the
+/// request of `member` (a user of this server) about the call of `room`
+/// (`#lab@lab2`), queued for the room's home, whose answer it waits for.
+pub fn ask(
+    f: &Federation,
+    (room, member): (&str, &str),
+    request: GroupRequest,
+    start_id: Option<String>,
+) -> Result<Vec<String>, Ko> {
+    let (name, outbound) = outbound_of(f, room)?;
+    let member = format!("{member}@{}", f.me);
+    let request = match request {
+        GroupRequest::Signal { id, to, signal } => {
+            GroupRequest::Signal { id, to: address(to, &f.me), signal }
+        }
+        other => other,
+    };
+    let frame = GroupCallFrame::Request { room: room.into(), member, request, start_id };
+    let within = f.timeout * 2;
+    let (answer, answered) = crossbeam_channel::bounded(1);
+    let told = Told { until: Instant::now() + within, tell: Tell::GroupCall(frame, Some(answer)) };
+    if !outbound.tell(told) {
+        let why = format!("{SIGNALS_WAITING} call signals wait for {name} already; try again");
+        return Err(Ko::new(Code::Full, why));
+    }
+    let others = answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
+        Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
+    })?;
+    Ok(others.into_iter().map(|other| local(other, &f.me)).collect())
+}
+
+/// A member as the link names it: a user of this server (`bob`) with
+/// the server's name, `bob@lab2`; another's address as it is.
+fn address(name: String, me: &str) -> String {
+    match name.contains('@') {
+        true => name,
+        false => format!("{name}@{me}"),
+    }
+}
+
+/// A member as this server names it to its users: its own user without
+/// the server's name (`bob@lab2` on lab2 is `bob`), another's address as
+/// it is.
+fn local(name: String, me: &str) -> String {
+    match crate::store::state::remote::address(&name) {
+        Some((user, server)) if crate::protocol::names::fold(server) == crate::protocol::names::fold(me) => {
+            user.to_string()
+        }
+        _ => name,
+    }
+}
+
+/// The sending side, for `server::links::Links::tell_group_call`: the
+/// event of the call of `room` (homed here, `#lab`) for `member`
+/// (`bob@lab2`), queued for its server; nobody waits for the answer. A
+/// peer that does not carry group calls, or whose queue is full, is not
+/// told (the call's line reaches its members as any room message).
+pub fn tell(f: &Federation, (room, member): (&str, &str), event: GroupEvent) {
+    let Ok((name, outbound)) = outbound_of(f, member) else { return };
+    let (room, member) = (format!("{room}@{}", f.me), member.to_string());
+    let frame = GroupCallFrame::Event { room, member, event: event.renamed(|n| address(n, &f.me)) };
+    let told = Told { until: Instant::now() + f.timeout * 2, tell: Tell::GroupCall(frame, None) };
+    if !outbound.tell(told) {
+        log::debug!("link to {name}: a group call's event dropped, {SIGNALS_WAITING} told frames wait");
+    }
+}
+
+/// The sending side, on the link: says `frame`, and its answer to
+/// whoever waits (`answer`).
+pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answered>) -> Result<(), Why> {
+    let reply = |result: Result<Vec<String>, Ko>| {
+        if let Some(answer) = &answer {
+            let _ = answer.try_send(result);
+        }
+    };
+    if d.f.status.lock().get(d.peer).is_some_and(|s| s.no_group_calls) {
+        reply(Err(carries_no_group_calls(d.peer)));
+        return Ok(());
+    }
+    let start = matches!(
+        &frame,
+        GroupCallFrame::Request { request: GroupRequest::Start { .. }, .. }
+            | GroupCallFrame::Event { event: GroupEvent::Ring { .. } | GroupEvent::Start { .. }, .. }
+    );
+    match d.write(&frame.to_string()).and_then(|()| d.answer()) {
+        Ok(Answer::Ok) => reply(Ok(Vec::new())),
+        Ok(Answer::Hello(n)) if n as usize <= MAX_IN_CALL => {
+            let mut others = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let read = d.line().and_then(|line| {
+                    check_address(line)
+                        .map_err(|e| format!("a group call's member: {}", clean_reason(&e)))?;
+                    Ok(line.to_string())
+                });
+                match read {
+                    Ok(other) => others.push(other),
+                    Err(why) => {
+                        reply(Err(Ko::new(Code::Offline, format!("{} answered no member: {why}", d.peer))));
+                        return Err(why);
+                    }
+                }
+            }
+            reply(Ok(others));
+        }
+        Ok(Answer::Ko(None, Code::BadRequest, why)) if start => {
+            let why = clean_reason(&why);
+            d.status(|s| s.no_group_calls = true);
+            log::info!("link to {}: it does not carry group calls (it answered: {why})", d.peer);
+            reply(Err(carries_no_group_calls(d.peer)));
+        }
+        Ok(Answer::Ko(None, code, why)) => {
+            log::debug!("link to {}: {} refused: {} {why}", d.peer, frame_word(&frame), code.as_str());
+            reply(Err(Ko::new(code, clean_reason(&why))));
+        }
+        Ok(other) => {
+            reply(Err(Ko::new(Code::Offline, format!("{} answered {other}", d.peer))));
+            return Err(format!("a group call's frame answered {other}"));
+        }
+        Err(why) => {
+            reply(Err(Ko::new(Code::Offline, format!("{} cannot be reached now: {why}", d.peer))));
+            return Err(why);
+        }
+    }
+    Ok(())
+}
+
+/// The frame's word, for the log (a signal's payload is no log line).
+fn frame_word(frame: &GroupCallFrame) -> &'static str {
+    match frame {
+        GroupCallFrame::Request { .. } => "GROUPCALL",
+        GroupCallFrame::Event { .. } => "GROUPEVENT",
+    }
+}

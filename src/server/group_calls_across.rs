@@ -1,0 +1,239 @@
+//! 1.3 (§27, §32): a room's call whose room has members on several
+//! servers of the class network (`#lab@lab2`, with ana of lab1 and cyd
+//! of lab3 among its members).
+//!
+//! The call is kept by the room's **home**, in its own table
+//! (`group_calls.rs`), as for its own members: the home keeps the room's
+//! members and its messages, so it alone can say who may start, join or
+//! be rung, and it stores the call's line, which reaches every server as
+//! the room's messages do. A member of another server is in that table
+//! as its account there (`ana@lab1`), on a device named by its server
+//! (`@lab1`, `calls::remote_device`). So:
+//!
+//! - a **member's server** asks the home what its member asks of the
+//!   call (`GROUPCALL` frames, [`ask`]) and waits for the answer, which
+//!   is the member's reply; it keeps which of its users is in which such
+//!   call on which device (`group_calls::Away`), so that their signals
+//!   come from, and go to, that device alone, and a device that goes
+//!   takes its user out of the call at the home;
+//! - the **home** judges a peer's request as its own member's
+//!   ([`take_request`], `group_call_relay::judge`) and tells each member
+//!   of another server the call's events through its server
+//!   (`GROUPEVENT` frames, `group_call_relay`'s `tell`);
+//! - a member's server hands an event to its member's devices
+//!   ([`take_event`]): a ring within the member's rings a minute counted
+//!   here, a signal only to its device in the call.
+//!
+//! A peer speaks only for its own users (a `GROUPCALL` for another's
+//! user is refused `FORBIDDEN`), and only a room's home for its room's
+//! call (a `GROUPEVENT` of another's room is refused `FORBIDDEN`); a
+//! signal for a member who is not in the call is refused, so nothing a
+//! peer sends makes a browser here connect to someone outside its call.
+
+use super::Ctx;
+use super::calls::{Party, remote_device};
+use super::group_call_relay;
+use super::group_calls::Away;
+use super::relay::relay;
+use crate::protocol::group_call::{GroupEvent, GroupRequest};
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Event, Ko, Reply};
+use crate::store::UserId;
+
+/// The class network's links; `BAD_REQUEST` on a server without peers
+/// (which never routes a room's address here).
+fn links(ctx: &Ctx) -> Result<&std::sync::Arc<dyn super::links::Links>, Ko> {
+    ctx.federation.get().ok_or_else(|| Ko::new(Code::BadRequest, "this server is in no network"))
+}
+
+/// The request of `me` (on `device`) about the call of `room`, a room
+/// homed on another server (`#lab@lab2`): asked of its home, whose
+/// answer is the reply. This server keeps its user's own rules first:
+/// one call at a time, and its signals from its device in the call.
+pub fn ask(
+    ctx: &Ctx,
+    (me, name, device): (UserId, &str, &str),
+    room: &str,
+    action: GroupRequest,
+) -> Result<Reply, Ko> {
+    let calls = &ctx.group_calls;
+    let away =
+        |id: &str| Away { user: me, device: device.to_string(), room: room.to_string(), id: id.into() };
+    match action {
+        GroupRequest::Start { .. } | GroupRequest::Join { .. } if calls.is_in(me) => {
+            Err(Ko::new(Code::Full, "you are in a call: leave it first"))
+        }
+        GroupRequest::Start { media } => {
+            let id = super::own_ids::own_message_id("call");
+            links(ctx)?.ask_group_call((room, name), GroupRequest::Start { media }, Some(id.clone()))?;
+            took(ctx, (room, name), away(&id))?;
+            Ok(Reply::with(id))
+        }
+        GroupRequest::Join { id } => {
+            let others =
+                links(ctx)?.ask_group_call((room, name), GroupRequest::Join { id: id.clone() }, None)?;
+            took(ctx, (room, name), away(&id))?;
+            Ok(Reply::with(others.join(",")))
+        }
+        GroupRequest::Signal { ref id, .. } => {
+            match calls.away_device(me, room, id) {
+                Some(on) if on.eq_ignore_ascii_case(device) => {}
+                Some(on) => {
+                    return Err(Ko::new(Code::BadRequest, format!("you are in {room}'s call on {on}")));
+                }
+                None => return Err(Ko::new(Code::BadRequest, format!("you are not in {room}'s call {id}"))),
+            }
+            links(ctx)?.ask_group_call((room, name), action, None).map(|_| Reply::Ok)
+        }
+        GroupRequest::Leave { ref id } => {
+            let id = id.clone();
+            let asked = links(ctx)?.ask_group_call((room, name), action, None);
+            if asked.is_ok() || calls.away_device(me, room, &id).is_some() {
+                calls.came_back(me, room, &id);
+            }
+            asked.map(|_| Reply::Ok)
+        }
+        GroupRequest::Decline { .. } => {
+            links(ctx)?.ask_group_call((room, name), action, None).map(|_| Reply::Ok)
+        }
+    }
+}
+
+/// Notes that the home took `away.user` into its call; if a second
+/// request of the user's won the race meanwhile, the home is told it
+/// left again.
+fn took(ctx: &Ctx, (room, name): (&str, &str), away: Away) -> Result<(), Ko> {
+    let id = away.id.clone();
+    ctx.group_calls.went_away(away).inspect_err(|_| {
+        let _ = links(ctx).map(|l| l.ask_group_call((room, name), GroupRequest::Leave { id }, None));
+    })
+}
+
+/// The receive connection of `user`'s `device` ended: it leaves the calls
+/// of rooms homed elsewhere it was in (told to each home, without
+/// waiting for the answer on this thread).
+pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
+    let gone = ctx.group_calls.away_of_device(user, device);
+    let Some(links) = ctx.federation.get().filter(|_| !gone.is_empty()) else { return };
+    let (links, who) = (links.clone(), name.to_string());
+
+    // Bounded by the user's devices: each is in one call at most.
+    let spawned = std::thread::Builder::new().name("group-call-gone".into()).spawn(move || {
+        let name = who.as_str();
+        for away in gone {
+            let leave = GroupRequest::Leave { id: away.id.clone() };
+            if let Err(ko) = links.ask_group_call((&away.room, name), leave, None) {
+                log::debug!("{name} left {}'s call {}, not told: {}", away.room, away.id, ko.reason);
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        log::warn!("{name}'s device left a call across, not told: {e}");
+    }
+}
+
+/// A `GROUPCALL` frame from `server`: the request of `member`, its user,
+/// about the call of `room`, a room homed here (`#lab@lab2` on lab2),
+/// judged as this server's own member's. A `JOIN`'s members in the call
+/// already.
+pub fn take_request(
+    ctx: &Ctx,
+    server: &str,
+    (room, member): (&str, &str),
+    request: GroupRequest,
+    start_id: Option<String>,
+) -> Result<Option<Vec<String>>, Ko> {
+    let theirs = crate::store::state::remote::address(member).is_some_and(|(_, s)| fold(s) == fold(server));
+    if !theirs {
+        return Err(Ko::new(
+            Code::Forbidden,
+            format!("{server} speaks only for its own users, not {member}"),
+        ));
+    }
+    let Ok(Some(Chat::Room(local))) = ctx.route(&Chat::Room(room.to_string())) else {
+        return Err(Ko::new(Code::NotMember, format!("{room} is not a room of this server")));
+    };
+    let account =
+        ctx.store.find_account(member).filter(|a| !a.is_deleted()).ok_or_else(|| Ko::not_member(room))?;
+    let party = Party { id: account.id, name: account.name.to_string() };
+    let request = match request {
+        GroupRequest::Signal { id, to, signal } => {
+            GroupRequest::Signal { id, to: local_name(ctx, to), signal }
+        }
+        other => other,
+    };
+    let start = matches!(request, GroupRequest::Start { .. });
+    let judged = group_call_relay::judge(ctx, (&party, &remote_device(server)), &local, request, start_id);
+    // The start's own fault is no sign that this server does not carry
+    // group calls, which `BAD_REQUEST` to a start says on the link.
+    judged.map_err(|ko| match start && ko.code == Code::BadRequest {
+        true => Ko::new(Code::Forbidden, ko.reason),
+        false => ko,
+    })
+}
+
+/// A member as this server names it: its own user without the server's
+/// name (`bob@lab2` on lab2 is `bob`), another's address as it is.
+fn local_name(ctx: &Ctx, name: String) -> String {
+    match ctx.route(&Chat::User(name.clone())) {
+        Ok(Some(Chat::User(local))) => local,
+        _ => name,
+    }
+}
+
+/// A `GROUPEVENT` frame from `server`: `event` of the call of `room`, a
+/// room homed there, for `member`, a user of this server and a member of
+/// the room here: a ring within the member's rings a minute (past them,
+/// the call starts for it without ringing); a signal to its device in
+/// the call, refused if it is not in it; anything else to its devices.
+pub fn take_event(
+    ctx: &Ctx,
+    server: &str,
+    (room, member): (&str, &str),
+    event: GroupEvent,
+) -> Result<(), Ko> {
+    let home = crate::store::state::remote::address(room).map(|(_, home)| home);
+    if home.is_none_or(|home| fold(home) != fold(server)) {
+        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for the calls of its own rooms")));
+    }
+    let Ok(Some(Chat::User(local))) = ctx.route(&Chat::User(member.to_string())) else {
+        return Err(Ko::new(Code::UnknownServer, format!("{member} is not a user of this server")));
+    };
+    let account =
+        ctx.store.find_account(&local).filter(|a| !a.is_deleted()).ok_or_else(|| Ko::no_user(&local))?;
+    let user = account.id;
+    let event = event.renamed(|name| local_name(ctx, name));
+    // Its own leaving reaches a member who left the room (the home took
+    // it out of the call for that): its devices leave the call too.
+    let itself = matches!(&event, GroupEvent::Left { user: who, .. } if fold(who) == fold(&local));
+    let members = ctx.store.room_members(room).map(|(_, members)| members).unwrap_or_default();
+    if !itself && !members.iter().any(|&(m, _)| m == user) {
+        return Err(Ko::not_member(room));
+    }
+    let wrap = |event| Event::GroupCall { room: room.to_string(), event };
+    let calls = &ctx.group_calls;
+    match event {
+        GroupEvent::Signal { ref id, .. } => {
+            let not_in = || Ko::new(Code::BadRequest, format!("{local} is not in {room}'s call {id}"));
+            let device = calls.away_device(user, room, id).ok_or_else(not_in)?;
+            if let Some(outlet) = ctx.router.device(user, &device) {
+                outlet.push(&wrap(event));
+            }
+            return Ok(());
+        }
+        GroupEvent::Ring { id, from, media } if calls.may_ring_away(user) => {
+            ctx.push.ring(user, &from, room, &id, media, ctx.config.ring_seconds);
+            relay(ctx, [user], &wrap(GroupEvent::Ring { id, from, media }));
+            return Ok(());
+        }
+        GroupEvent::Ring { id, from, media } => {
+            relay(ctx, [user], &wrap(GroupEvent::Start { id, from, media }));
+            return Ok(());
+        }
+        GroupEvent::Left { ref id, .. } if itself => calls.came_back(user, room, id),
+        GroupEvent::End { ref id } => calls.came_back(user, room, id),
+        _ => {}
+    }
+    relay(ctx, [user], &wrap(event));
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! A room's call across the class network (1.3, docs/PROTOCOL.md §27,
+//! "A room's call across servers", and §32), byte for byte on the ports
+//! of three linked `wachat serve` and a tiny server: a room homed on
+//! lab2, with members on lab1 and lab3, calls all three. A start rings
+//! every other member's device on every server (with the room's name as
+//! each server says it), members join and are told who is in it, an
+//! offer, an answer and a candidate cross only between two members in
+//! the call, members leave, the last one out ends it, and the call's
+//! line, as it starts and as it ends, is in the room's chat at its home. A peer that does not
+//! carry group calls (the tiny server) is named in words. And what a
+//! hostile peer sends (the test as lab9) is refused: a member that is
+//! not its own, a call of a room that is not its own, a signal for
+//! someone outside the call.
+
+use super::support;
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::Conn;
+use support::federation::{Lab, ask, give_key, lab9_beside_lab1, start, write_roster};
+use support::ports::free_port;
+use support::tiny::Tiny;
+
+const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\n";
+const ICE: &str = r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0"}"#;
+
+/// The next `GROUPCALL` event, past messages (acknowledged) and the rest.
+fn next_group(events: &mut Conn) -> String {
+    loop {
+        let line = events.next_event();
+        if line.starts_with("GROUPCALL:") {
+            return line;
+        }
+        if line.starts_with("MSG:") {
+            events.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+        }
+    }
+}
+
+/// Polls `MEMBERS:<room>` on `conn` until it lists `n` members.
+fn members_until(conn: &mut Conn, room: &str, n: usize) {
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    while conn.listing(&format!("MEMBERS:{room}")).len() != n {
+        assert!(Instant::now() < deadline, "{room} never had {n} members");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+}
+
+/// Polls the last line of `room` on `conn` until its text holds `want`
+/// (the call's line and its edit cross the link as messages; a server
+/// other than the starter's and the home marks them `[relayed by
+/// lab2]`, as every message the home relays for a third server's user).
+fn last_line_with(conn: &mut Conn, room: &str, want: &str) -> String {
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    loop {
+        let history = conn.listing(&format!("HISTORY:{room}:1"));
+        let text = history.last().and_then(|l| l.splitn(6, ':').nth(5)).unwrap_or_default().to_string();
+        if text.contains(want) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "the last line of {room} is {history:?}, not {want:?}…");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+}
+
+/// lab1, lab2 and lab3 linked, and lab4, the tiny server, in their roster.
+fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
+    let roster = root.join("class.csv");
+    let ports = [("lab1", free_port()), ("lab2", free_port()), ("lab3", free_port()), ("lab4", free_port())];
+    write_roster(&roster, &ports, "");
+    let dir = |name: &str| {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let flags = ["--timeout", "10", "--ring-seconds", "30"];
+    let labs =
+        ports[..3].iter().map(|&(name, port)| start(name, &dir(name), &roster, port, &flags)).collect();
+    give_key(&roster, "lab4", &dir("lab4"));
+    let (path, link) = (roster.display().to_string(), ports[3].1.to_string());
+    let args = ["--name", "lab4", "--peers", &path, "--link-port", &link, "--timeout", "4"];
+    (labs, Tiny::start_with(&dir("lab4"), ["0", "0"], &args))
+}
+
+#[test]
+fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_home_keeps_its_line() {
+    let root = tempfile::tempdir().unwrap();
+    let (labs, _lab4) = three_labs_and_a_tiny_one(root.path());
+    let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
+    lab1.register(&["ana", "dan"]);
+    lab2.register(&["bob"]);
+    lab3.register(&["cyd"]);
+    let (mut bob, mut bob_events) = lab2.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, mut ana_events) = lab1.device("ana", "laptop");
+    let (mut dan, mut dan_events) = lab1.device("dan", "phone");
+    let (mut cyd, mut cyd_events) = lab3.device("cyd", "laptop");
+    for member in [&mut ana, &mut dan, &mut cyd] {
+        assert_eq!(member.request("JOIN:#lab@lab2"), "OK");
+    }
+    members_until(&mut bob, "#lab", 4);
+
+    // ana of lab1 starts it: the home (lab2) keeps it and rings bob,
+    // cyd of lab3 and dan of lab1, each named as his server names them.
+    let started = ana.request("GROUPCALL:#lab@lab2:START:video");
+    let id = started.strip_prefix("OK:").unwrap_or_else(|| panic!("{started}")).to_string();
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:RING:{id}:ana@lab1:video"));
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana@lab1:video"));
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana:video"));
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:START:{id}:ana:video"));
+    // The line as it starts, in the room's chat on each server.
+    // The line as it starts, in the room's chat at its home.
+    last_line_with(&mut bob, "#lab", "📞 Group video call started by ana@lab1");
+
+    // bob (of the home) and cyd (of lab3) join; each is told who is in it.
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:JOIN:{id}")), "OK:ana@lab1");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:bob@lab2"));
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:bob@lab2"));
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:bob@lab2"));
+    assert_eq!(cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:ana@lab1,bob@lab2");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:cyd"), "her own");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:cyd@lab3"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:bob"), "his own");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:cyd@lab3"));
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:JOINED:{id}:cyd@lab3"));
+    assert_eq!(
+        cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")),
+        "KO:FULL:you are in a call: leave it first",
+        "in it already (lab3 knows)"
+    );
+
+    // cyd (lab3) offers to ana (lab1) through lab2, and to bob (lab2);
+    // the answers and candidates come back; nothing reaches dan.
+    assert_eq!(cyd.request(&format!("GROUPCALL:#lab@lab2:OFFER:{id}:ana@lab1:{SDP}")), "OK");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:OFFER:{id}:cyd@lab3:{SDP}"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:ANSWER:{id}:cyd@lab3:{SDP}")), "OK");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:ANSWER:{id}:ana@lab1:{SDP}"));
+    assert_eq!(cyd.request(&format!("GROUPCALL:#lab@lab2:OFFER:{id}:bob@lab2:{SDP}")), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:OFFER:{id}:cyd@lab3:{SDP}"));
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:ICE:{id}:cyd@lab3:{ICE}")), "OK");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:ICE:{id}:bob@lab2:{ICE}"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:ICE:{id}:bob@lab2:{ICE}")), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:ICE:{id}:ana@lab1:{ICE}"));
+    assert_eq!(
+        cyd.request(&format!("GROUPCALL:#lab@lab2:OFFER:{id}:dan@lab1:{SDP}")),
+        format!("KO:BAD_REQUEST:dan@lab1 is not in #lab's call {id}"),
+        "dan, rung, is not in it: the home refuses"
+    );
+    assert_eq!(
+        dan.request(&format!("GROUPCALL:#lab@lab2:OFFER:{id}:ana:{SDP}")),
+        format!("KO:BAD_REQUEST:you are not in #lab@lab2's call {id}"),
+        "dan's own server refuses"
+    );
+
+    // ana leaves, then bob; cyd, the last, ends it: the line is edited on
+    // every server, dan missed it.
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:LEAVE:{id}")), "OK");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:LEFT:{id}:ana@lab1"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:ana@lab1"));
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:LEFT:{id}:ana"));
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:LEFT:{id}:ana"));
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:LEAVE:{id}")), "OK");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:LEFT:{id}:bob@lab2"));
+    assert_eq!(cyd.request(&format!("GROUPCALL:#lab@lab2:LEAVE:{id}")), "OK");
+    for (events, room) in
+        [(&mut ana_events, "#lab@lab2"), (&mut bob_events, "#lab"), (&mut dan_events, "#lab@lab2")]
+    {
+        loop {
+            let event = next_group(events);
+            if event == format!("GROUPCALL:{room}:END:{id}") {
+                break;
+            }
+            assert!(event.contains(":LEFT:") || event.contains(":STOP:"), "{event}");
+        }
+    }
+    // The line as it ended, at the room's home.
+    let line = last_line_with(&mut bob, "#lab", "📞 Group video call by ana@lab1, 0:");
+    assert!(line.ends_with(" · joined: bob, cyd@lab3 · missed: dan@lab1"), "{line}");
+    assert_eq!(
+        cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")),
+        format!("KO:BAD_REQUEST:no call {id} in #lab (it ended, or never started)")
+    );
+
+    // lab4, the tiny server, carries no group calls: said in words, at
+    // once the second time.
+    let refused = ana.request("GROUPCALL:#lab@lab4:START:voice");
+    assert_eq!(refused, "KO:BAD_REQUEST:lab4 does not carry group calls");
+    assert_eq!(ana.request("GROUPCALL:#lab@lab4:START:voice"), refused);
+    assert!(ana.request("MSG:carl@lab4:m1:hi").starts_with("OK:m1:"), "the link goes on");
+}
+
+#[test]
+fn a_member_s_device_that_goes_leaves_the_call_of_a_room_homed_elsewhere() {
+    let root = tempfile::tempdir().unwrap();
+    let (labs, _lab4) = three_labs_and_a_tiny_one(root.path());
+    let (lab1, lab2) = (&labs[0].server, &labs[1].server);
+    lab1.register(&["ana"]);
+    lab2.register(&["bob"]);
+    let (mut bob, mut bob_events) = lab2.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, ana_events) = lab1.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    members_until(&mut bob, "#lab", 2);
+    let started = bob.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:START:{id}:bob:voice"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:ana@lab1"));
+    // ana's laptop goes: lab1 takes her out of lab2's call.
+    drop(ana_events);
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:ana@lab1"));
+    // She joins again from her phone, then leaves the room: out of the call.
+    let (mut ana, mut ana_events) = lab1.device("ana", "phone");
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:ana@lab1"));
+    assert_eq!(ana.request("LEAVE:#lab@lab2"), "OK");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:ana@lab1"));
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:LEFT:{id}:ana"));
+    assert_eq!(
+        bob.request(&format!("GROUPCALL:#lab:OFFER:{id}:ana@lab1:{SDP}")),
+        format!("KO:BAD_REQUEST:ana@lab1 is not in #lab's call {id}")
+    );
+}
+
+#[test]
+fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outside_a_call() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &["--ring-seconds", "30"]);
+    lab1.server.register(&["ana", "dan"]);
+    let (mut ana, mut ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let (mut dan, mut dan_events) = lab1.server.device("dan", "phone");
+    assert_eq!(dan.request("JOIN:#lab"), "OK");
+    assert_eq!(dan.request("JOIN:#evil@lab9"), "OK");
+    let (link, mut r, ok) = lab9.hello(lab1.link, "00000000000000000000000000000009");
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+    members_until(&mut ana, "#lab", 3);
+    let started = ana.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+
+    // As a member's server: for its own users only, members of the room.
+    let say = |r: &mut std::io::BufReader<_>, frame: String| ask(&link, r, &frame);
+    assert_eq!(
+        say(&mut r, format!("GROUPCALL:#lab@lab1:eve@lab2:JOIN:{id}")),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not eve@lab2"
+    );
+    assert_eq!(
+        say(&mut r, format!("GROUPCALL:#lab@lab1:zed@lab9:JOIN:{id}")),
+        "KO:NOT_MEMBER:you are not in #lab@lab1"
+    );
+    assert_eq!(
+        say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:OFFER:{id}:ana@lab1:{SDP}")),
+        format!("KO:BAD_REQUEST:you are not in #lab's call {id}"),
+        "zoe is not in the call yet"
+    );
+    assert_eq!(say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:JOIN:{id}")), "OK:1");
+    let mut member = String::new();
+    r.read_line(&mut member).unwrap();
+    assert_eq!(member.trim_end(), "ana@lab1", "who is in it, as an address");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:START:{id}:ana:voice"));
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
+    assert_eq!(
+        say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:OFFER:{id}:dan@lab1:{SDP}")),
+        format!("KO:BAD_REQUEST:dan is not in #lab's call {id}"),
+        "dan, a member of the room, is not in the call"
+    );
+    assert_eq!(say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:OFFER:{id}:ana@lab1:{SDP}")), "OK");
+    assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:OFFER:{id}:zoe@lab9:{SDP}"));
+
+    // As a room's home: for its own rooms only, to their members, a
+    // signal only to one in the call.
+    assert_eq!(
+        say(&mut r, "GROUPEVENT:#lab@lab2:dan@lab1:RING:c1:bob@lab2:video".to_string()),
+        "KO:FORBIDDEN:lab9 speaks only for the calls of its own rooms"
+    );
+    assert_eq!(
+        say(&mut r, "GROUPEVENT:#evil@lab9:ana@lab1:RING:c1:eve@lab9:video".to_string()),
+        "KO:NOT_MEMBER:you are not in #evil@lab9"
+    );
+    assert_eq!(
+        say(&mut r, format!("GROUPEVENT:#evil@lab9:dan@lab1:OFFER:c1:eve@lab9:{SDP}")),
+        "KO:BAD_REQUEST:dan is not in #evil@lab9's call c1"
+    );
+    assert_eq!(say(&mut r, "GROUPEVENT:#evil@lab9:dan@lab1:RING:c1:eve@lab9:video".to_string()), "OK");
+    // dan's phone: the room's own call first, then lab9's ring, and no offer.
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:RING:{id}:ana:voice"));
+    assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
+    assert_eq!(next_group(&mut dan_events), "GROUPCALL:#evil@lab9:RING:c1:eve@lab9:video");
+}
