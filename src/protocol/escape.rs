@@ -48,7 +48,7 @@ impl Text {
         let text = Text::parse(escaped)?;
         // The escapes are `\\` and `\n`, neither a control character, so a
         // forbidden character in the escaped form is one in the real text.
-        match escaped.chars().find(|&c| forbidden(c)) {
+        match first_forbidden(escaped) {
             Some(c) => Err(format!("a text may not hold {}", describe(c))),
             None => Ok(text),
         }
@@ -104,6 +104,18 @@ impl fmt::Display for Text {
 /// JavaScript.
 pub fn forbidden(c: char) -> bool {
     (c.is_control() && c != '\t') || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// The first character of `text` that [`forbidden`] refuses. Every
+/// `MSG` is checked here, and most texts are ASCII (`is_ascii` looks at a
+/// word at a time): theirs are looked at byte by byte, where
+/// [`forbidden`] is an ASCII control byte but tab (a test checks every
+/// ASCII byte), without decoding characters or asking Unicode's tables.
+fn first_forbidden(text: &str) -> Option<char> {
+    if text.is_ascii() {
+        return text.bytes().find(|&b| b.is_ascii_control() && b != b'\t').map(char::from);
+    }
+    text.chars().find(|&c| forbidden(c))
 }
 
 /// Invisible characters that reorder or hide text: the bidirectional
@@ -166,21 +178,27 @@ fn describe(c: char) -> String {
 }
 
 /// Length in bytes of the unescaped text, or why the escaping is wrong.
+/// The escapes are ASCII, so the text between them is skipped whole:
+/// `memchr2` finds the next backslash or raw newline a word at a time,
+/// and each escape makes the text one byte shorter than its escaped form.
 fn unescaped_len(escaped: &str) -> Result<usize, String> {
-    let mut len = 0;
-    let mut chars = escaped.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('\\') | Some('n') => len += 1,
-                Some(other) => return Err(format!("bad escape \\{other} (only \\\\ and \\n)")),
-                None => return Err("the text ends with a lone backslash".into()),
-            },
-            '\n' => return Err("raw newline in text".into()),
-            c => len += c.len_utf8(),
+    let bytes = escaped.as_bytes();
+    let mut escapes = 0;
+    let mut from = 0;
+    while let Some(found) = memchr::memchr2(b'\\', b'\n', &bytes[from..]) {
+        let at = from + found;
+        if bytes[at] == b'\n' {
+            return Err("raw newline in text".into());
         }
+        // `at` is a backslash, one byte: `at + 1` starts a character.
+        match escaped[at + 1..].chars().next() {
+            Some('\\') | Some('n') => escapes += 1,
+            Some(other) => return Err(format!("bad escape \\{other} (only \\\\ and \\n)")),
+            None => return Err("the text ends with a lone backslash".into()),
+        }
+        from = at + 2;
     }
-    Ok(len)
+    Ok(bytes.len() - escapes)
 }
 
 #[cfg(test)]
@@ -204,6 +222,17 @@ mod tests {
         assert!(Text::parse(&"x".repeat(MAX_TEXT + 1)).is_err());
         // 4096 newlines escaped are 8192 characters but 4096 bytes of text.
         assert!(Text::parse(&"\\n".repeat(MAX_TEXT)).is_ok());
+    }
+
+    #[test]
+    fn each_escape_is_one_byte_of_text_among_characters_of_any_length() {
+        for (escaped, len) in [("ñ\\nñ", 5), ("\\\\\\n", 2), ("€\\\\", 4), ("a\\\\nb", 4)] {
+            assert_eq!(unescaped_len(escaped), Ok(len), "{escaped:?}");
+            assert_eq!(Text::parse(escaped).unwrap().unescaped().len(), len, "{escaped:?}");
+        }
+        assert_eq!(unescaped_len("a\\ñ").unwrap_err(), "bad escape \\ñ (only \\\\ and \\n)");
+        assert_eq!(unescaped_len("a\nb").unwrap_err(), "raw newline in text");
+        assert_eq!(unescaped_len("ñ\\").unwrap_err(), "the text ends with a lone backslash");
     }
 
     #[test]
@@ -232,6 +261,15 @@ mod tests {
         assert!(Text::parse_sent("").unwrap_err().contains("empty"));
         assert!(Text::parse_sent("a\\tb").unwrap_err().contains("bad escape"));
         assert_eq!(Text::parse("a\rb\u{1b}").unwrap().unescaped(), "a\rb\u{1b}");
+    }
+
+    #[test]
+    fn an_ascii_text_is_checked_by_the_same_rule() {
+        for b in 0..0x80u8 {
+            let text = format!("a{}b", char::from(b));
+            let expected = forbidden(char::from(b)).then_some(char::from(b));
+            assert_eq!(first_forbidden(&text), expected, "{b:#04x}");
+        }
     }
 
     #[test]

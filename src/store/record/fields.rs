@@ -29,9 +29,8 @@ impl CsvLine<'_> {
     }
 
     pub fn number(&mut self, n: u64) {
-        use std::io::Write;
         self.0.push(b',');
-        let _ = write!(self.0, "{n}"); // into a Vec: cannot fail
+        self.0.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
     pub fn pos(&mut self, pos: Pos) {

@@ -229,7 +229,9 @@ pub(super) fn write(
     }
     files.log.append(log)?;
     let metrics = crate::metrics::get();
-    metrics.batch_records.observe(log.iter().filter(|&&b| b == b'\n').count() as f64);
+    // One record a line, counted by memchr a word at a time: every byte
+    // every message writes passes here.
+    metrics.batch_records.observe(memchr::memchr_iter(b'\n', log).count() as f64);
     if sync && fsync {
         let started = Instant::now();
         files.log.sync()?;
