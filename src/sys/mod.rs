@@ -16,7 +16,7 @@
 //! | [`private`] | files for their owner only | modes 0600 / 0700 | the same | the folder's access list, inherited |
 //! | [`owner`] | what a command run as root leaves in another user's data directory, given to that user | `lchown`, `getpwuid_r` | the same | nothing to give: a file takes its folder's access list |
 //! | [`limits`] | open files, threads, memory maps | `RLIMIT_NOFILE`, `/proc/sys` | `RLIMIT_NOFILE` | no such limits |
-//! | [`process`] | a process's memory and CPU time | `/proc/<pid>` | not read | not read |
+//! | [`process`] | a process's memory and CPU time; a child without the right to raise its threads' priority | `/proc/<pid>`; `prctl`, `setrlimit` | not read; nothing to drop | not read; nothing to drop |
 //! | [`signals`] | a request to stop | `SIGINT`, `SIGTERM`; `SIGXFSZ` ignored | the same | Ctrl+C |
 //! | [`terminal`] | the line editor's terminal settings | termios | termios | the console's mode |
 //! | [`clock`] | the local time zone | `localtime_r` | `localtime_r` | `localtime_s` |

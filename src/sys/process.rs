@@ -2,6 +2,9 @@
 //! CPU time, read from Linux's `/proc`. Other systems keep these figures
 //! elsewhere (`task_info` on macOS, `GetProcessMemoryInfo` on Windows);
 //! there the functions answer `None` and a report leaves the figure out.
+//! And a child started without the right to raise its threads'
+//! priority, as a user's program runs ([`without_raised_priority`]: the
+//! tests' browsers, started as root).
 
 use std::fs;
 
@@ -34,4 +37,43 @@ fn ticks_per_second() -> Option<f64> {
 #[cfg(not(unix))]
 fn ticks_per_second() -> Option<f64> {
     None
+}
+
+/// Starts `command` without the right to raise a thread above the
+/// others, as a user's program runs. On Linux a program started by root
+/// may, and chromium then runs its audio threads in real time (SCHED_RR)
+/// and its media threads at nice -8: the tests' browsers (run as root
+/// here and on CI) in a room's call of eight took 95 % of two cores (the
+/// kernel's share for real-time threads), and the pages' own threads,
+/// chromedriver and the server starved. So the child drops
+/// CAP_SYS_NICE from its bounding set and gets no real-time or raised
+/// priority by rlimit, and every thread of it gets its fair share. A
+/// user who never had the capability changes nothing. Other systems
+/// give a user's program no such right: nothing to do.
+#[cfg(target_os = "linux")]
+pub fn without_raised_priority(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl and setrlimit are async-signal-safe, as pre_exec needs.
+    unsafe { command.pre_exec(drop_the_right_to_raise) };
+}
+
+/// The same where a program gets no right that a user's lacks.
+#[cfg(not(target_os = "linux"))]
+pub fn without_raised_priority(_command: &mut std::process::Command) {}
+
+/// In the child, after its fork and before its exec.
+#[cfg(target_os = "linux")]
+fn drop_the_right_to_raise() -> std::io::Result<()> {
+    /// linux/capability.h's number for it (libc does not name it).
+    const CAP_SYS_NICE: libc::c_ulong = 23;
+    let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on this (forked, not yet exec'd) process.
+    unsafe {
+        libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0);
+        if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 || libc::setrlimit(libc::RLIMIT_NICE, &none) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

@@ -15,7 +15,6 @@
 //! A missing browser is a failure with the command that installs it, never
 //! a skipped test (.ci/test installs both packages).
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,34 +31,6 @@ const CHROMIUM: &str = "/usr/lib/chromium/chromium-headless-shell";
 const DRIVER: &str = "/usr/bin/chromedriver";
 /// The whole browser, which Debian's chromium-driver brings along.
 const WHOLE_CHROMIUM: &str = "/usr/lib/chromium/chromium";
-
-/// Takes from chromedriver, and so from its chromium, the right to raise
-/// a thread above the others: chromium runs its audio threads (the
-/// microphone's, the playout's, the audio service's processing) in
-/// real time (SCHED_RR) and its media threads at nice -8 when it may,
-/// which root (the tests' user here and on CI) may and a user's desktop
-/// browser may not. A room's call of eight on two cores asked more than
-/// the machine of those threads, which then took 95% of it (the
-/// kernel's share for real-time threads): the pages' own threads,
-/// chromedriver and the server starved, and a page did not answer for
-/// minutes. Without that right (no CAP_SYS_NICE after exec, no
-/// real-time or raised priority by rlimit) every thread of the browser
-/// gets its fair share, as on a user's machine. Failing to drop the
-/// capability (a user without it to begin with) changes nothing.
-fn as_a_user_runs_it() -> std::io::Result<()> {
-    /// linux/capability.h's number for it (libc does not name it).
-    const CAP_SYS_NICE: libc::c_ulong = 23;
-    let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: plain system calls on this (forked, not yet exec'd) process.
-    unsafe {
-        libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0);
-        if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 || libc::setrlimit(libc::RLIMIT_NICE, &none) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
 
 /// The HTTP client that speaks WebDriver to chromedriver: a command that
 /// takes longer than `limit` fails the test.
@@ -123,8 +94,8 @@ impl Browser {
             let port = free_port();
             let mut command = Command::new(DRIVER);
             command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
-            // SAFETY: prctl and setrlimit are async-signal-safe, as pre_exec needs.
-            unsafe { command.pre_exec(as_a_user_runs_it) };
+            // As a user's browser runs: no thread raised above the others.
+            wachat::sys::process::without_raised_priority(&mut command);
             let driver = command.spawn().expect("start chromedriver");
             let base = format!("http://127.0.0.1:{port}");
             let mut browser = Browser { driver, base, session: String::new(), agent: agent.clone() };
