@@ -53,27 +53,26 @@ fn ticks_per_second() -> Option<f64> {
 #[cfg(target_os = "linux")]
 pub fn without_raised_priority(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
+    /// linux/capability.h's number for it (libc does not name it).
+    const CAP_SYS_NICE: libc::c_ulong = 23;
+    // In the child, after its fork and before its exec.
+    let drop_the_right = || {
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: plain system calls on the forked, not yet exec'd, child.
+        unsafe {
+            libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0);
+            if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0
+                || libc::setrlimit(libc::RLIMIT_NICE, &none) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
     // SAFETY: prctl and setrlimit are async-signal-safe, as pre_exec needs.
-    unsafe { command.pre_exec(drop_the_right_to_raise) };
+    unsafe { command.pre_exec(drop_the_right) };
 }
 
 /// The same where a program gets no right that a user's lacks.
 #[cfg(not(target_os = "linux"))]
 pub fn without_raised_priority(_command: &mut std::process::Command) {}
-
-/// In the child, after its fork and before its exec.
-#[cfg(target_os = "linux")]
-fn drop_the_right_to_raise() -> std::io::Result<()> {
-    /// linux/capability.h's number for it (libc does not name it).
-    const CAP_SYS_NICE: libc::c_ulong = 23;
-    let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: plain system calls on this (forked, not yet exec'd) process.
-    unsafe {
-        libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0);
-        if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 || libc::setrlimit(libc::RLIMIT_NICE, &none) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
