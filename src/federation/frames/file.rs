@@ -36,19 +36,10 @@ use crate::protocol::{Code, Ko};
 use crate::server::Ctx;
 use crate::store::files::{Carrier, Meta, peer_file_id};
 use crate::store::local::link::Unacked;
-use crate::store::state::remote::{address, peer_account};
+use crate::store::state::remote::{address, here, peer_account};
 
 /// Parts written before their answers are read.
 const PARTS_AHEAD: usize = 8;
-
-/// `name` as this server `me` writes it: `ana@lab1` on lab1 is `ana`,
-/// `#lab@lab1` is `#lab`; any other address stays as it is.
-fn here<'a>(name: &'a str, me: &str) -> &'a str {
-    match address(name) {
-        Some((local, server)) if fold(server) == fold(me) => local,
-        _ => name,
-    }
-}
 
 /// The accepting side of a frame of the file family.
 pub(super) fn take(link: &mut Taking, frame: FileFrame) -> std::io::Result<Flow> {

@@ -29,6 +29,7 @@ use crate::protocol::link::{Answer, GroupCallFrame, clean_reason};
 use crate::protocol::names::check_address;
 use crate::protocol::{Code, Ko};
 use crate::server::group_calls_across;
+use crate::store::state::remote::{here, on_the_link};
 
 /// Where a member's request's answer goes: the members in the call
 /// already (a `JOIN`'s), or the refusal.
@@ -45,7 +46,7 @@ pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<
                 Ok(Some(others)) => {
                     let mut lines = format!("{}\n", Answer::Hello(others.len() as u64));
                     for other in others {
-                        lines.push_str(&format!("{}\n", address(other, &link.f.me)));
+                        lines.push_str(&format!("{}\n", on_the_link(&other, &link.f.me)));
                     }
                     link.say_lines(&lines)
                 }
@@ -98,7 +99,7 @@ pub fn ask(
     let member = format!("{member}@{}", f.me);
     let request = match request {
         GroupRequest::Signal { id, to, signal } => {
-            GroupRequest::Signal { id, to: address(to, &f.me), signal }
+            GroupRequest::Signal { id, to: on_the_link(&to, &f.me), signal }
         }
         other => other,
     };
@@ -113,28 +114,7 @@ pub fn ask(
     let others = answered.recv_timeout(within + Duration::from_millis(100)).unwrap_or_else(|_| {
         Err(Ko::new(Code::Offline, format!("{name} did not answer within {} s", within.as_secs())))
     })?;
-    Ok(others.into_iter().map(|other| local(other, &f.me)).collect())
-}
-
-/// A member as the link names it: a user of this server (`bob`) with
-/// the server's name, `bob@lab2`; another's address as it is.
-fn address(name: String, me: &str) -> String {
-    match name.contains('@') {
-        true => name,
-        false => format!("{name}@{me}"),
-    }
-}
-
-/// A member as this server names it to its users: its own user without
-/// the server's name (`bob@lab2` on lab2 is `bob`), another's address as
-/// it is.
-fn local(name: String, me: &str) -> String {
-    match crate::store::state::remote::address(&name) {
-        Some((user, server)) if crate::protocol::names::fold(server) == crate::protocol::names::fold(me) => {
-            user.to_string()
-        }
-        _ => name,
-    }
+    Ok(others.iter().map(|other| here(other, &f.me).to_string()).collect())
 }
 
 /// The sending side, for `server::links::Links::tell_group_call`: the
@@ -145,7 +125,7 @@ fn local(name: String, me: &str) -> String {
 pub fn tell(f: &Federation, (room, member): (&str, &str), event: GroupEvent) {
     let Ok((name, outbound)) = outbound_of(f, member) else { return };
     let (room, member) = (format!("{room}@{}", f.me), member.to_string());
-    let frame = GroupCallFrame::Event { room, member, event: event.renamed(|n| address(n, &f.me)) };
+    let frame = GroupCallFrame::Event { room, member, event: event.renamed(|n| on_the_link(&n, &f.me)) };
     let told = Told { until: Instant::now() + f.timeout * 2, tell: Tell::GroupCall(frame, None) };
     if !outbound.tell(told) {
         log::debug!("link to {name}: a group call's event dropped, {SIGNALS_WAITING} told frames wait");

@@ -21,7 +21,7 @@ use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
 use super::super::state::remote::{
-    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, peer_account,
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, on_the_link, peer_account,
 };
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
@@ -435,7 +435,7 @@ impl LocalStore {
 /// The frame number `n` that the record of a [`Queued::Link`] entry is,
 /// this server being `me`.
 fn link_frame(n: u64, record: Record, me: &str) -> Result<Frame, String> {
-    let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
+    let ours = |name: &str| on_the_link(name, me);
     Ok(match record {
         // One of ours joins a room homed elsewhere: for its home; or a
         // user of another server joins a room homed here: for the other

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::super::now_ms;
 use super::super::record::{MsgRef, NO_POS, Record};
-use super::super::state::remote::{address, is_copy};
+use super::super::state::remote::{address, here, is_copy, on_the_link};
 use super::super::state::{State, UserId};
 use super::reader::{RecordReader, read_failed};
 use super::{Inner, Pending};
@@ -54,7 +54,7 @@ impl Inner {
             (true, false) => ReceiptState::Delivered,
             (true, true) => ReceiptState::Read,
         };
-        let ours = |name: &str| if name.contains('@') { name.to_string() } else { format!("{name}@{me}") };
+        let ours = |name: &str| on_the_link(name, me);
         let mut reader = RecordReader::new(self.clone());
         let mut pos = head;
         for _ in 0..SEARCH_LIMIT {
@@ -101,20 +101,14 @@ impl Inner {
         }
         // The room as this server names it: `#lab` homed here, its copy
         // `#lab@lab2` otherwise.
-        let here = match address(room) {
-            Some((name, home)) if home.eq_ignore_ascii_case(me) => name,
-            _ => room.as_str(),
-        };
+        let room_here = here(room, me);
         let not_member = || Ko::new(Code::NotMember, format!("{reader} is not in {room}"));
-        let r = state.room_id(here).filter(|&r| here == room.as_str() || !is_copy(&state.room(r).name));
+        let r =
+            state.room_id(room_here).filter(|&r| room_here == room.as_str() || !is_copy(&state.room(r).name));
         let r = r.ok_or_else(not_member)?;
         let member = state.user_id(reader).filter(|&u| state.is_member(r, u)).ok_or_else(not_member)?;
         let unknown = || Ko::new(Code::UnknownMessage, format!("{room} has no message {id} of {author}"));
-        let author = match address(author) {
-            Some((user, origin)) if origin.eq_ignore_ascii_case(me) => user,
-            _ => author.as_str(),
-        };
-        let author = state.user_id(author).ok_or_else(unknown)?;
+        let author = state.user_id(here(author, me)).ok_or_else(unknown)?;
         let ord = self.room_message(state, pending, (r, author), id)?.ok_or_else(unknown)?;
         if !state.keeps_receipts(r) {
             return Ok(());

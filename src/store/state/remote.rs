@@ -97,6 +97,23 @@ pub fn address(name: &str) -> Option<(&str, &str)> {
     name.split_once('@').filter(|(user, server)| !user.is_empty() && !server.is_empty())
 }
 
+/// A name as the link says it, this server being `me`: its own user or
+/// room with the server's name (`bob` → `bob@lab1`), another server's
+/// address as it is.
+pub fn on_the_link(name: &str, me: &str) -> String {
+    if name.contains('@') { name.to_string() } else { format!("{name}@{me}") }
+}
+
+/// A name as this server says it to its users, this server being `me`:
+/// its own user or room without the server's name (`bob@lab1` → `bob`),
+/// another server's address as it is.
+pub fn here<'a>(name: &'a str, me: &str) -> &'a str {
+    match address(name) {
+        Some((local, server)) if server.eq_ignore_ascii_case(me) => local,
+        _ => name,
+    }
+}
+
 /// The account whose inbox is the queue of frames for `server`: `@lab2`.
 pub fn peer_account(server: &str) -> String {
     format!("@{server}")
