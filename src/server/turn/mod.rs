@@ -106,9 +106,14 @@ mod tests {
     #[test]
     fn a_user_holds_at_most_two_good_credentials() {
         let turn = Turn::new("turn:127.0.0.1:3478", "north").unwrap();
-        let expiry =
-            |now| turn.credentials("ana", now).username.split(':').next().unwrap().parse::<u64>().unwrap();
         let start = 1_700_000_000;
+        // The expiry of the credential handed out at each second from
+        // TURN_SECONDS before the first `now` below to the last.
+        let first = start - TURN_SECONDS;
+        let expiries: Vec<u64> = (first..start + 2 * TURN_SECONDS)
+            .map(|now| turn.credentials("ana", now).username.split(':').next().unwrap().parse().unwrap())
+            .collect();
+        let expiry = |now: u64| expiries[(now - first) as usize];
         for now in start..start + 2 * TURN_SECONDS {
             let left = expiry(now) - now;
             assert!(left > TURN_SECONDS / 2 && left <= TURN_SECONDS, "{now}: {left} s left");
