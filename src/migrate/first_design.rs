@@ -456,6 +456,32 @@ fn into_the_log(
     Ok(moved)
 }
 
+/// Where the records that are not facts go among the facts
+/// ([`Conversion::timeline`]), each by the fact or the position (in the
+/// order of the facts) it goes beside.
+#[derive(Default)]
+struct Timeline {
+    /// Before a fact: the `INBOX` of each user whose first waiting event
+    /// it makes, with the number before that event's.
+    inboxes: HashMap<Fact, Vec<(Id, i64)>>,
+    /// Before a position, in order: the names registered again whose cut
+    /// it is.
+    reused: Vec<(usize, Id)>,
+    /// Before a position: the members who join (room, user, read mark).
+    joins: HashMap<usize, Vec<(Id, Id, i64)>>,
+    /// After a position: the direct marks brought there (read or
+    /// delivered, sender, recipient, the message's number).
+    direct_marks: HashMap<usize, Vec<(bool, Id, Id, i64)>>,
+    /// After a position: the members whose read mark is set there.
+    reads: HashMap<usize, Vec<(Id, Id, i64)>>,
+    /// After a position: the members who leave.
+    leaves: HashMap<usize, Vec<(Id, Id)>>,
+    /// Each room's last message's position.
+    room_last: HashMap<Id, usize>,
+    /// Members who took part in nothing: they join after every fact.
+    at_end: Vec<(Id, Id, i64)>,
+}
+
 /// The records, worked out from the rows.
 struct Conversion<'a> {
     old: &'a FirstDesign,
@@ -656,33 +682,94 @@ impl<'a> Conversion<'a> {
     fn write(mut self) -> Result<(AccountRows, Vec<u8>, Upgraded)> {
         let old = self.old;
         let facts = self.order();
-        let now = self.now;
-        // The accounts.
-        let mut users = Vec::new();
         let mut ids: Vec<&Id> = old.users.keys().collect();
         ids.sort();
-        for &id in &ids {
+        let users = self.accounts(&ids)?;
+        let timeline = self.timeline(&facts);
+        let reuse_rows = self.facts(&facts, timeline)?;
+        self.the_rest(&ids)?;
+        let differences = self.differences();
+        let done = Upgraded { records: self.records, batches: 0, messages: old.messages.len(), differences };
+        // The rows of the names registered again go with their `REUSE`'s batch.
+        let mut rows = vec![(0, users)];
+        rows.extend(reuse_rows);
+        Ok((rows, self.out, done))
+    }
+
+    /// The accounts, in the order of their ids: their `users.csv` rows,
+    /// and the `DEVICES` record of each that has several.
+    fn accounts(&mut self, ids: &[&Id]) -> Result<Vec<u8>> {
+        let old = self.old;
+        let mut users = Vec::new();
+        for &id in ids {
             let u = &old.users[id];
             let hash = if u.since > 0 { format!("{DELETED}:{}", u.created) } else { u.hash.clone() };
             users_row(&mut users, &u.name, &u.email, &hash, u.created);
             self.state.add_user(&u.name, &hash).map_err(bad)?;
         }
-        for &id in &ids {
+        for &id in ids {
             if old.users[id].several {
                 let user = self.name(*id)?;
                 self.put(Record::Devices { ts: 0, user, several: true })?;
             }
         }
-        // Where each user's first waiting event is made, and who takes
-        // part in each room message (its sender, those it waits for).
-        let mut cut_at: HashMap<Fact, Vec<(Id, i64)>> = HashMap::new();
-        let mut part: HashMap<(Id, Id), (usize, usize)> = HashMap::new();
+        Ok(users)
+    }
+
+    /// Where the records that are not facts go among the facts.
+    fn timeline(&self, facts: &[Fact]) -> Timeline {
+        let old = self.old;
         let position: HashMap<Fact, usize> = facts.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        let mut timeline = Timeline::default();
+        // Where each user's first waiting event is made.
         let mut cut_pos: HashMap<Id, usize> = HashMap::new();
         for (&user, (first, facts)) in &self.waiting {
-            cut_at.entry(facts[0]).or_default().push((user, first - 1));
+            timeline.inboxes.entry(facts[0]).or_default().push((user, first - 1));
             cut_pos.insert(user, position[&facts[0]]);
         }
+        // A reused name's account joins its rooms after its cut.
+        let reuse_at: HashMap<Id, usize> = old
+            .users
+            .iter()
+            .filter(|(_, u)| u.since > 0)
+            .map(|(&id, u)| {
+                let i = old.messages.partition_point(|m| m.id < u.since);
+                (id, if i < old.messages.len() { position[&Fact::Msg(i)] } else { facts.len() })
+            })
+            .collect();
+        timeline.reused = reuse_at.iter().map(|(&u, &at)| (at, u)).collect();
+        timeline.reused.sort();
+        for (i, m) in old.messages.iter().enumerate() {
+            if let Thread::Room(room) = m.stream {
+                let at = timeline.room_last.entry(room).or_default();
+                *at = (*at).max(position[&Fact::Msg(i)]);
+            }
+        }
+        let joined = self.memberships(&position, &reuse_at, &mut timeline);
+        // The first waiting receipt of each stream, reader and kind.
+        let mut first_mark: HashMap<(Thread, Id, bool), i64> = HashMap::new();
+        for (m, _) in &self.marks {
+            let first = first_mark.entry((m.stream, m.reader, m.read)).or_insert(m.ord);
+            *first = (*first).min(m.ord);
+        }
+        self.read_marks(&position, &first_mark, &joined, &mut timeline);
+        self.direct_marks(&position, &first_mark, &cut_pos, &mut timeline);
+        timeline
+    }
+
+    /// When each member of a room joins and leaves: with the first and
+    /// after the last of the room's messages that she sent, that waits
+    /// for her or that her waiting read mark names (a reused name not
+    /// before its cut); one who is still a member never leaves. Returns
+    /// where each joined.
+    fn memberships(
+        &self,
+        position: &HashMap<Fact, usize>,
+        reuse_at: &HashMap<Id, usize>,
+        timeline: &mut Timeline,
+    ) -> HashMap<(Id, Id), usize> {
+        let old = self.old;
+        let mut part: HashMap<(Id, Id), (usize, usize)> = HashMap::new();
         let mut take_part = |room: Id, user: Id, at: usize| {
             let span = part.entry((room, user)).or_insert((at, at));
             span.0 = span.0.min(at);
@@ -705,52 +792,35 @@ impl<'a> Conversion<'a> {
                 take_part(room, mark.reader, position[&Fact::Mark(i)]);
             }
         }
-        // A reused name's account joins its rooms after its cut.
-        let reuse_at: HashMap<Id, usize> = old
-            .users
-            .iter()
-            .filter(|(_, u)| u.since > 0)
-            .map(|(&id, u)| {
-                let i = old.messages.partition_point(|m| m.id < u.since);
-                (id, if i < old.messages.len() { position[&Fact::Msg(i)] } else { facts.len() })
-            })
-            .collect();
-        let mut joins: HashMap<usize, Vec<(Id, Id, i64)>> = HashMap::new();
-        let mut joined: HashMap<(Id, Id), usize> = HashMap::new();
-        let mut leaves: HashMap<usize, Vec<(Id, Id)>> = HashMap::new();
-        let room_of: HashMap<Id, &RoomRow> = old.rooms.iter().map(|r| (r.id, r)).collect();
-        let mut room_last: HashMap<Id, usize> = HashMap::new();
-        for (i, m) in old.messages.iter().enumerate() {
-            if let Thread::Room(room) = m.stream {
-                let at = room_last.entry(room).or_default();
-                *at = (*at).max(position[&Fact::Msg(i)]);
-            }
-        }
-        let mut spans: Vec<_> = part.iter().map(|(&k, &v)| (k, v)).collect();
+        let mut spans: Vec<_> = part.into_iter().collect();
         spans.sort();
+        let mut joined = HashMap::new();
         for ((room, user), (first, last)) in spans {
             let final_member = old.members.contains_key(&(room, user));
             let first = match reuse_at.get(&user) {
                 Some(&cut) if final_member => first.max(cut),
                 _ => first,
             };
-            joins.entry(first).or_default().push((room, user, 0));
+            timeline.joins.entry(first).or_default().push((room, user, 0));
             joined.insert((room, user), first);
             if !final_member {
-                leaves.entry(last).or_default().push((room, user));
+                timeline.leaves.entry(last).or_default().push((room, user));
             }
         }
-        // The first waiting receipt of each stream, reader and kind.
-        let mut first_mark: HashMap<(Thread, Id, bool), i64> = HashMap::new();
-        for (m, _) in &self.marks {
-            let first = first_mark.entry((m.stream, m.reader, m.read)).or_insert(m.ord);
-            *first = (*first).min(m.ord);
-        }
-        // A member's read mark: set after the message before it, unless a
-        // waiting read mark moves it there.
-        let mut reads: HashMap<usize, Vec<(Id, Id, i64)>> = HashMap::new();
-        let mut at_end: Vec<(Id, Id, i64)> = Vec::new();
-        let mut members: Vec<(&(Id, Id), &i64)> = old.members.iter().collect();
+        joined
+    }
+
+    /// A member's read mark: set after the message before it, unless a
+    /// waiting read mark moves it there; with her join if that comes
+    /// later; at the end for a member who took part in nothing.
+    fn read_marks(
+        &self,
+        position: &HashMap<Fact, usize>,
+        first_mark: &HashMap<(Thread, Id, bool), i64>,
+        joined: &HashMap<(Id, Id), usize>,
+        timeline: &mut Timeline,
+    ) {
+        let mut members: Vec<(&(Id, Id), &i64)> = self.old.members.iter().collect();
         members.sort();
         for (&(room, user), &read) in members {
             let waiting = first_mark.get(&(Thread::Room(room), user, true)).copied();
@@ -760,20 +830,29 @@ impl<'a> Conversion<'a> {
                 .then(|| self.by_ord.get(&(Thread::Room(room), read - 1)).map(|&i| position[&Fact::Msg(i)]))
                 .flatten();
             match (joined, after) {
-                (Some(j), Some(a)) if a >= j => reads.entry(a).or_default().push((room, user, read)),
+                (Some(j), Some(a)) if a >= j => timeline.reads.entry(a).or_default().push((room, user, read)),
                 (Some(j), _) => {
-                    if let Some(list) = joins.get_mut(&j) {
+                    if let Some(list) = timeline.joins.get_mut(&j) {
                         for join in list.iter_mut().filter(|(r, u, _)| (*r, *u) == (room, user)) {
                             join.2 = read;
                         }
                     }
                 }
-                (None, _) => at_end.push((room, user, read)),
+                (None, _) => timeline.at_end.push((room, user, read)),
             }
         }
-        // Direct marks: brought to the value before the first waiting
-        // receipt (which moves them on), after the message before it.
-        let mut marks_after: HashMap<usize, Vec<(bool, Id, Id, i64)>> = HashMap::new();
+    }
+
+    /// Direct marks: brought to the value before the first waiting
+    /// receipt (which moves them on), after the message before it.
+    fn direct_marks(
+        &self,
+        position: &HashMap<Fact, usize>,
+        first_mark: &HashMap<(Thread, Id, bool), i64>,
+        cut_pos: &HashMap<Id, usize>,
+        timeline: &mut Timeline,
+    ) {
+        let old = self.old;
         let mut directions: Vec<_> = old.directions.iter().map(|(&k, &v)| (k, v)).collect();
         directions.sort();
         for ((from, to), (delivered, read)) in directions {
@@ -792,7 +871,7 @@ impl<'a> Conversion<'a> {
                         && old.users.get(&to).is_some_and(|u| u.several)
                         && position[&Fact::Msg(i)] >= told(to))
                 {
-                    marks_after.entry(position[&Fact::Msg(i)]).or_default().push((
+                    timeline.direct_marks.entry(position[&Fact::Msg(i)]).or_default().push((
                         is_read,
                         from,
                         to,
@@ -801,13 +880,19 @@ impl<'a> Conversion<'a> {
                 }
             }
         }
-        // The records, fact by fact.
+    }
+
+    /// The records, fact by fact, each with what the timeline puts
+    /// beside it; then the members who took part in nothing. Returns the
+    /// `users.csv` rows of the names registered again, each with where
+    /// its `REUSE` record starts.
+    fn facts(&mut self, facts: &[Fact], timeline: Timeline) -> Result<Vec<(usize, Vec<u8>)>> {
+        let old = self.old;
+        let room_of: HashMap<Id, &RoomRow> = old.rooms.iter().map(|r| (r.id, r)).collect();
         let mut in_room: HashMap<Id, HashSet<Id>> = HashMap::new();
         let mut held: HashMap<Id, Vec<Id>> = HashMap::new();
         let mut reuse_rows: Vec<(usize, Vec<u8>)> = Vec::new();
-        let mut reused: Vec<(usize, Id)> = reuse_at.iter().map(|(&u, &at)| (at, u)).collect();
-        reused.sort();
-        let mut reused = reused.into_iter().peekable();
+        let mut reused = timeline.reused.into_iter().peekable();
         for (at, &fact) in facts.iter().enumerate() {
             while let Some((_, user)) = reused.next_if(|(cut, _)| *cut == at) {
                 let u = &old.users[&user];
@@ -817,10 +902,10 @@ impl<'a> Conversion<'a> {
                 let hash = u.hash.as_str().into();
                 self.put(Record::Reuse { ts: u.created as u64, user: self.name(user)?, hash })?;
             }
-            for &(user, seq) in cut_at.get(&fact).map_or(&[][..], |v| v) {
+            for &(user, seq) in timeline.inboxes.get(&fact).map_or(&[][..], |v| v) {
                 self.put(Record::Inbox { ts: 0, user: self.name(user)?, seq: seq as u64 })?;
             }
-            for &(room, user, read) in joins.get(&at).map_or(&[][..], |v| v) {
+            for &(room, user, read) in timeline.joins.get(&at).map_or(&[][..], |v| v) {
                 self.join(room_of[&room], user, read, &mut in_room, &mut held)?;
             }
             match fact {
@@ -830,15 +915,15 @@ impl<'a> Conversion<'a> {
                     self.receipt(mark, ts, &room_of)?;
                 }
             }
-            for &(is_read, from, to, ord) in marks_after.get(&at).map_or(&[][..], |v| v) {
+            for &(is_read, from, to, ord) in timeline.direct_marks.get(&at).map_or(&[][..], |v| v) {
                 let mark =
                     WaitingReceipt { read: is_read, reader: to, stream: Thread::Direct(from, to), ord };
                 self.receipt(mark, old.messages[self.by_ord[&(mark.stream, ord)]].ts, &room_of)?;
             }
-            for &(room, user, read) in reads.get(&at).map_or(&[][..], |v| v) {
+            for &(room, user, read) in timeline.reads.get(&at).map_or(&[][..], |v| v) {
                 self.join(room_of[&room], user, read, &mut in_room, &mut held)?;
             }
-            for &(room, user) in leaves.get(&at).map_or(&[][..], |v| v) {
+            for &(room, user) in timeline.leaves.get(&at).map_or(&[][..], |v| v) {
                 let members = in_room.entry(room).or_default();
                 if members.len() > 1 {
                     self.leave(room_of[&room], user, &mut in_room)?;
@@ -851,7 +936,7 @@ impl<'a> Conversion<'a> {
             if let Fact::Msg(i) = fact
                 && let Thread::Room(room) = old.messages[i].stream
                 && !room_of[&room].live
-                && room_last.get(&room) == Some(&at)
+                && timeline.room_last.get(&room) == Some(&at)
             {
                 held.remove(&room);
                 let mut left: Vec<Id> = in_room.get(&room).into_iter().flatten().copied().collect();
@@ -861,10 +946,7 @@ impl<'a> Conversion<'a> {
                 }
             }
         }
-        // What remains: members who took part in nothing, inboxes with
-        // nothing waiting, rules, admins, settings, last-seen times, the
-        // deleted accounts.
-        for (room, user, read) in at_end {
+        for (room, user, read) in timeline.at_end {
             self.join(room_of[&room], user, read, &mut in_room, &mut held)?;
         }
         for (room, users) in std::mem::take(&mut held) {
@@ -872,7 +954,14 @@ impl<'a> Conversion<'a> {
                 self.leave(room_of[&room], user, &mut in_room)?;
             }
         }
-        for &id in &ids {
+        Ok(reuse_rows)
+    }
+
+    /// What the facts leave: inboxes with nothing waiting, rules, admins,
+    /// settings, devices, last-seen times, the deleted accounts.
+    fn the_rest(&mut self, ids: &[&Id]) -> Result<()> {
+        let (old, now) = (self.old, self.now);
+        for &id in ids {
             if !self.waiting.contains_key(id) {
                 let seq = old.users[id].last_seq as u64;
                 self.put(Record::Inbox { ts: now, user: self.name(*id)?, seq })?;
@@ -881,7 +970,7 @@ impl<'a> Conversion<'a> {
         for room in old.rooms.iter().filter(|r| r.live) {
             self.rules(room)?;
         }
-        for &id in &ids {
+        for &id in ids {
             if old.users[id].admin {
                 let by = self.name(*id)?;
                 self.put(Record::Rule { ts: now, by, room: "".into(), rule: Rule::ServerAdmin(true) })?;
@@ -894,7 +983,7 @@ impl<'a> Conversion<'a> {
         for (user, device) in &old.devices {
             self.put(Record::device(now, &self.name(*user)?, device))?;
         }
-        for &id in &ids {
+        for &id in ids {
             let u = &old.users[id];
             if let Some(seen) = u.last_seen {
                 self.put(Record::Seen { ts: seen as u64, user: self.name(*id)? })?;
@@ -904,12 +993,7 @@ impl<'a> Conversion<'a> {
                 self.put(Record::DelAccount { ts, user: self.name(*id)? })?;
             }
         }
-        let differences = self.differences();
-        let done = Upgraded { records: self.records, batches: 0, messages: old.messages.len(), differences };
-        // The rows of the names registered again go with their `REUSE`'s batch.
-        let mut rows = vec![(0, users)];
-        rows.extend(reuse_rows);
-        Ok((rows, self.out, done))
+        Ok(())
     }
 
     fn join(
