@@ -6,8 +6,10 @@
 //! each server says it), members join and are told who is in it, an
 //! offer, an answer and a candidate cross only between two members in
 //! the call, members leave, the last one out ends it, and the call's
-//! line, as it starts and as it ends, is in the room's chat at its home. A peer that does not
-//! carry group calls (the tiny server) is named in words. And what a
+//! line, as it starts and as it ends, is in the room's chat on every
+//! server and every device, each naming the members as its server names
+//! them. A peer that does not carry group calls (the tiny server) is
+//! named in words. And what a
 //! hostile peer sends (the test as lab9) is refused: a member that is
 //! not its own, a call of a room that is not its own, a signal for
 //! someone outside the call.
@@ -65,6 +67,22 @@ fn last_line_with(conn: &mut Conn, room: &str, want: &str) -> String {
     }
 }
 
+/// Reads `events` until a message whose text holds `want` (acknowledging
+/// each message, past the rest), and returns its text.
+fn message_with(events: &mut Conn, want: &str) -> String {
+    loop {
+        let line = events.next_event();
+        if let Some(rest) = line.strip_prefix("MSG:") {
+            let seq = rest.split(':').next().unwrap().to_string();
+            events.send(&format!("ACK:{seq}"));
+            let text = line.splitn(7, ':').nth(6).unwrap_or_default().to_string();
+            if text.contains(want) {
+                return text;
+            }
+        }
+    }
+}
+
 /// lab1, lab2 and lab3 linked, and lab4, the tiny server, in their roster.
 fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
     let roster = root.join("class.csv");
@@ -85,7 +103,7 @@ fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
 }
 
 #[test]
-fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_home_keeps_its_line() {
+fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_line_reaches_every_copy() {
     let root = tempfile::tempdir().unwrap();
     let (labs, _lab4) = three_labs_and_a_tiny_one(root.path());
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
@@ -101,6 +119,13 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
         assert_eq!(member.request("JOIN:#lab@lab2"), "OK");
     }
     members_until(&mut bob, "#lab", 4);
+    // Their other devices, read only for the call's line at the end.
+    let mut others = [
+        (lab1.events_1_2("ana", Some("phone")), "ana's phone"),
+        (lab1.events_1_2("dan", Some("laptop")), "dan's laptop"),
+        (lab3.events_1_2("cyd", Some("phone")), "cyd's phone"),
+        (lab2.events_1_2("bob", Some("laptop")), "bob's laptop"),
+    ];
 
     // ana of lab1 starts it: the home (lab2) keeps it and rings bob,
     // cyd of lab3 and dan of lab1, each named as his server names them.
@@ -110,9 +135,11 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
     assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana@lab1:video"));
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana:video"));
     assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:START:{id}:ana:video"));
-    // The line as it starts, in the room's chat on each server.
-    // The line as it starts, in the room's chat at its home.
+    // The line as it starts, in the room's chat on each server, each
+    // naming the starter as its server names her.
     last_line_with(&mut bob, "#lab", "📞 Group video call started by ana@lab1");
+    last_line_with(&mut dan, "#lab@lab2", "📞 Group video call started by ana");
+    last_line_with(&mut cyd, "#lab@lab2", "📞 Group video call started by ana@lab1");
 
     // bob (of the home) and cyd (of lab3) join; each is told who is in it.
     assert_eq!(bob.request(&format!("GROUPCALL:#lab:JOIN:{id}")), "OK:ana@lab1");
@@ -175,9 +202,24 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
             assert!(event.contains(":LEFT:") || event.contains(":STOP:"), "{event}");
         }
     }
-    // The line as it ended, at the room's home.
+    // The line as it ended, in the room's chat on every server, each
+    // naming its members as its server names them: dan, of lab1, missed it.
     let line = last_line_with(&mut bob, "#lab", "📞 Group video call by ana@lab1, 0:");
     assert!(line.ends_with(" · joined: bob, cyd@lab3 · missed: dan@lab1"), "{line}");
+    let line = last_line_with(&mut dan, "#lab@lab2", "📞 Group video call by ana, 0:");
+    assert!(line.ends_with(" · joined: bob@lab2, cyd@lab3 · missed: dan"), "{line}");
+    let line = last_line_with(&mut cyd, "#lab@lab2", "📞 Group video call by ana@lab1, 0:");
+    assert!(line.ends_with(" · joined: bob@lab2, cyd · missed: dan@lab1"), "{line}");
+    assert!(!line.contains("relayed"), "the home's word about its call, no words of ana's: {line}");
+    // On every device, as it started and as it ended.
+    for (events, whose) in &mut others {
+        let started = message_with(events, "📞 Group video call started by ");
+        let ended = message_with(events, "📞 Group video call by ");
+        assert!(
+            ended.starts_with("✎ ") && ended.contains(" · missed: dan"),
+            "{whose}: {started} then {ended}"
+        );
+    }
     assert_eq!(
         cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")),
         format!("KO:BAD_REQUEST:no call {id} in #lab (it ended, or never started)")
@@ -300,4 +342,24 @@ fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outs
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:RING:{id}:ana:voice"));
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
     assert_eq!(next_group(&mut dan_events), "GROUPCALL:#evil@lab9:RING:c1:eve@lab9:video");
+
+    // As a room's home, a call's line in the name of a user of lab1's
+    // only if it names her as its starter: no words of hers, the home's
+    // word about its call (its names said as lab1 says them).
+    assert_eq!(
+        say(
+            &mut r,
+            "MSG:2:dan@lab1:#evil@lab9:call-e1:1795500000100:📞 Group voice call started by eve@lab9".into()
+        ),
+        "KO:2:FORBIDDEN:lab9 speaks only for its own users and rooms: dan@lab1 sent no call-e1 to #evil@lab9"
+    );
+    assert_eq!(
+        say(
+            &mut r,
+            "MSG:3:dan@lab1:#evil@lab9:call-e2:1795500000200:📞 Group voice call started by dan@lab1".into()
+        ),
+        "ACK:3"
+    );
+    let line = last_line_with(&mut dan, "#evil@lab9", "📞 Group voice call started by dan");
+    assert_eq!(line, "📞 Group voice call started by dan");
 }
