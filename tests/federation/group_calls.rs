@@ -8,7 +8,9 @@
 //! the call, members leave, the last one out ends it, and the call's
 //! line, as it starts and as it ends, is in the room's chat on every
 //! server and every device, each naming the members as its server names
-//! them. A peer that does not carry group calls (the tiny server) is
+//! them. `GROUPCALLS` on a member's server lists a call of a room homed
+//! elsewhere while it goes on, as its home answers, also after a link
+//! dropped. A peer that does not carry group calls (the tiny server) is
 //! named in words. And what a
 //! hostile peer sends (the test as lab9) is refused: a member that is
 //! not its own, a call of a room that is not its own, a signal for
@@ -81,6 +83,17 @@ fn message_with(events: &mut Conn, want: &str) -> String {
             }
         }
     }
+}
+
+/// `GROUPCALLS` on `conn`, each line without its start time (which the
+/// home chose): `<#room>:<call id>:<starter>:<media>:<in it>`.
+fn calls(conn: &mut Conn) -> Vec<String> {
+    let lines = conn.listing("GROUPCALLS");
+    let timeless = |line: &String| {
+        let f: Vec<&str> = line.split(':').collect();
+        format!("{}:{}:{}:{}:{}", f[0], f[1], f[2], f[3], f[5])
+    };
+    lines.iter().map(timeless).collect()
 }
 
 /// lab1, lab2 and lab3 linked, and lab4, the tiny server, in their roster.
@@ -157,6 +170,11 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_li
         "KO:FULL:you are in a call: leave it first",
         "in it already (lab3 knows)"
     );
+    // GROUPCALLS on every server lists the call as its server names it,
+    // asked of the home now (a browser that logs in now shows Join).
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:ana@lab1:video:ana@lab1,bob,cyd@lab3")]);
+    assert_eq!(calls(&mut dan), [format!("#lab@lab2:{id}:ana:video:ana,bob@lab2,cyd@lab3")]);
+    assert_eq!(calls(&mut cyd), [format!("#lab@lab2:{id}:ana@lab1:video:ana@lab1,bob@lab2,cyd")]);
 
     // cyd (lab3) offers to ana (lab1) through lab2, and to bob (lab2);
     // the answers and candidates come back; nothing reaches dan.
@@ -220,6 +238,10 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_li
             "{whose}: {started} then {ended}"
         );
     }
+    // No call goes on, on any server.
+    for conn in [&mut ana, &mut bob, &mut cyd, &mut dan] {
+        assert_eq!(calls(conn), Vec::<String>::new());
+    }
     assert_eq!(
         cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")),
         format!("KO:BAD_REQUEST:no call {id} in #lab (it ended, or never started)")
@@ -278,6 +300,58 @@ fn a_member_s_device_that_goes_leaves_the_call_of_a_room_homed_elsewhere() {
 }
 
 #[test]
+fn a_call_whose_home_went_away_is_listed_while_it_answers_and_leaves_nobody_in_it_when_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut labs, _lab4) = three_labs_and_a_tiny_one(root.path());
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let (mut bob, mut bob_events) = labs[1].server.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, mut ana_events) = labs[0].server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    members_until(&mut bob, "#lab", 2);
+    let started = bob.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:START:{id}:bob:voice"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:ana@lab1"));
+    assert_eq!(calls(&mut ana), [format!("#lab@lab2:{id}:bob@lab2:voice:bob@lab2,ana")]);
+
+    // lab2 goes mid-call (killed: lab1's link to it drops). lab1 lists
+    // no call of a home it cannot reach, at once, and keeps ana in hers
+    // (its news may come back with the link).
+    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
+    drop((bob, bob_events));
+    drop(labs.remove(1));
+    assert_eq!(calls(&mut ana), Vec::<String>::new());
+    assert_eq!(ana.request("GROUPCALL:#lab@lab2:START:voice"), "KO:FULL:you are in a call: leave it first");
+
+    // lab2 comes back without the call (a start ends every call). bob
+    // starts another: once lab2 answers lab1's GROUPCALLS, ana is out of
+    // the first (her device told it ended), and joins the second.
+    let flags = ["--timeout", "10", "--ring-seconds", "30"];
+    let lab2 = start("lab2", &dir, &root.path().join("class.csv"), port, &flags);
+    let (mut bob, _bob_events) = lab2.server.device("bob", "phone");
+    let started = bob.request("GROUPCALL:#lab:START:video");
+    let second = started.strip_prefix("OK:").unwrap_or_else(|| panic!("{started}")).to_string();
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    while calls(&mut ana) != [format!("#lab@lab2:{second}:bob@lab2:video:bob@lab2")] {
+        assert!(Instant::now() < deadline, "lab1 never listed lab2's second call");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        told.push(next_group(&mut ana_events));
+    }
+    assert!(told.contains(&format!("GROUPCALL:#lab@lab2:END:{id}")), "{told:?}");
+    // (Rung, or only told it started while lab1 still had her in the first.)
+    let rung = [format!("RING:{second}:bob@lab2:video"), format!("START:{second}:bob@lab2:video")];
+    assert!(rung.iter().any(|r| told.contains(&format!("GROUPCALL:#lab@lab2:{r}"))), "{told:?}");
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{second}")), "OK:bob@lab2");
+    assert_eq!(calls(&mut ana), [format!("#lab@lab2:{second}:bob@lab2:video:bob@lab2,ana")]);
+}
+
+#[test]
 fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outside_a_call() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &["--ring-seconds", "30"]);
@@ -322,6 +396,20 @@ fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outs
     );
     assert_eq!(say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:OFFER:{id}:ana@lab1:{SDP}")), "OK");
     assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:OFFER:{id}:zoe@lab9:{SDP}"));
+    // Its user's calls, listed by addresses; another's, refused.
+    assert_eq!(say(&mut r, "GROUPCALLS:zoe@lab9".to_string()), "OK:1");
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let f: Vec<&str> = line.trim_end().split(':').collect();
+    assert_eq!(
+        (f[0], f[1], f[2], f[3], f[5]),
+        ("#lab@lab1", id.as_str(), "ana@lab1", "voice", "ana@lab1,zoe@lab9")
+    );
+    assert_eq!(
+        say(&mut r, "GROUPCALLS:ana@lab1".to_string()),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not ana@lab1"
+    );
+    assert_eq!(say(&mut r, "GROUPCALLS:nobody@lab9".to_string()), "OK:0", "a user it does not know");
 
     // As a room's home: for its own rooms only, to their members, a
     // signal only to one in the call.
