@@ -22,7 +22,11 @@
 //!   (`GROUPEVENT` frames, `group_call_relay`'s `tell`);
 //! - a member's server hands an event to its member's devices
 //!   ([`take_event`]): a ring within the member's rings a minute counted
-//!   here, a signal only to its device in the call.
+//!   here, a signal only to its device in the call;
+//! - a member's server lists its user's calls there by asking each home
+//!   when the user asks `GROUPCALLS` ([`listed`]; the home answers with
+//!   [`listing`]), keeping nothing of the answers, which also settle
+//!   which of its users it keeps in which of that home's calls.
 //!
 //! A peer speaks only for its own users (a `GROUPCALL` for another's
 //! user is refused `FORBIDDEN`), and only a room's home for its room's

@@ -1,5 +1,5 @@
-//! The group call family (`protocol::link::group_call`): `GROUPCALL`
-//! and `GROUPEVENT`, told.
+//! The group call family (`protocol::link::group_call`): `GROUPCALL`,
+//! `GROUPEVENT` and `GROUPCALLS`, told.
 //!
 //! - **Accepting**: a `GROUPCALL` (a member of the peer asks of a room
 //!   homed here) is judged by this server's table of rooms' calls as its
@@ -12,12 +12,12 @@
 //!   answered the calls of this server's rooms it is in
 //!   (`server::group_calls_across::listing`).
 //! - **Sending**: a member's request, or a listing of its calls, waits
-//!   in the home's outbound queue and its handler waits for the answer; the home's events leave as
-//!   soon as the link is free, their answers only logged. A peer that
-//!   answers a `START` (either frame) `KO:BAD_REQUEST` does not carry
-//!   group calls: a member's request for it is refused in words
-//!   (`<peer> does not carry group calls`) and no ring is told it,
-//!   until its next hello.
+//!   in the home's outbound queue and its handler waits for the answer;
+//!   the home's events leave as soon as the link is free, their answers
+//!   only logged. A peer that answers a `START` (either frame)
+//!   `KO:BAD_REQUEST` does not carry group calls: a member's request for
+//!   it is refused in words (`<peer> does not carry group calls`) and no
+//!   ring is told it, until its next hello.
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ use crate::store::state::remote::{here, on_the_link};
 /// already (a `JOIN`'s), or the refusal.
 pub type Answered = Sender<Result<Vec<String>, Ko>>;
 
-/// The accepting side of a `GROUPCALL` or a `GROUPEVENT`.
+/// The accepting side of a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`.
 pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<Flow> {
     let ctx = link.ctx()?;
     match frame {

@@ -1,21 +1,21 @@
 //! The group call family: a room's call (§32) whose room has members on
 //! several servers. The call's state is kept by the room's **home**
-//! (the server that keeps its messages), so two frames cross the link:
+//! (the server that keeps its messages), so three frames cross the link:
 //!
 //! - `GROUPCALL`, from a member's server to the room's home: its
 //!   member's request (§32's `GROUPCALL:<#room>:<what>`), which the home
 //!   judges as its own member's;
 //! - `GROUPEVENT`, from the home to a member's server: an event of the
 //!   call for one of that server's members, which it hands to the
-//!   member's devices (a signal, to its device in the call only).
-//!
-//! - `GROUPCALLS` (1.3), from a member's server to a room's home: the
+//!   member's devices (a signal, to its device in the call only);
+//! - `GROUPCALLS`, from a member's server to a room's home: the
 //!   calls going on in the home's rooms that one of its users is a
 //!   member of, which the home answers as lines of §32's `GROUPCALLS`.
 //!
 //! Told, never stored nor replayed: a ring or a signal late is for
-//! nobody, and a listing is asked again each time it is wanted. The names in both are addresses (`ana@lab1`, `bob@lab2`), so
-//! each server says them to its own users as they are named there.
+//! nobody, and a listing is asked again each time it is wanted. The
+//! names in all three are addresses (`ana@lab1`, `bob@lab2`), so each
+//! server says them to its own users as they are named there.
 
 use std::fmt;
 
@@ -48,7 +48,7 @@ pub enum GroupCallFrame {
 const REQUEST: &str = "GROUPCALL:<#room>@<home>:<member>@<origin>:<request>";
 const EVENT: &str = "GROUPEVENT:<#room>@<home>:<member>@<dest>:<event>";
 
-/// Reads a `GROUPCALL` or a `GROUPEVENT`; its row of
+/// Reads a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`; its row of
 /// [`FAMILIES`](super::FAMILIES) makes it a [`Frame`](super::Frame).
 pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<GroupCallFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
