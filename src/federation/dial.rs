@@ -304,7 +304,6 @@ impl Dialer {
             s.last_error.clear();
             s.no_calls = false;
             s.no_presence = false;
-            s.no_group_calls = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
         ctx.remote_seen.linked_to(&ctx, &self.peer);

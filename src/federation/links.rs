@@ -100,10 +100,25 @@ pub struct PeerStatus {
     /// 1.3: the peer answered a `PRESENCE` `KO:BAD_REQUEST` on this link
     /// (it does not carry presence); forgotten at the next hello.
     pub no_presence: bool,
-    /// 1.3: the peer answered a room's call's start `KO:BAD_REQUEST`
-    /// on this link (it does not carry group calls); forgotten at the
-    /// next hello.
-    pub no_group_calls: bool,
+    /// 1.3: when the peer answered a room's call's start or a listing of
+    /// its calls `KO:BAD_REQUEST` (it does not carry group calls). Believed
+    /// for [`NO_GROUP_CALLS_FOR`], across hellos: a wachat that predates
+    /// group calls closes a link on a word it does not know, and would be
+    /// asked again (and the link closed again) on the link dialed next.
+    pub no_group_calls: Option<Instant>,
+}
+
+/// How long a peer that refused a room's call's frame as one it does not
+/// carry is not asked another: a peer upgraded meanwhile is asked again
+/// after it.
+pub const NO_GROUP_CALLS_FOR: Duration = Duration::from_secs(10 * 60);
+
+impl PeerStatus {
+    /// The peer refused a room's call's frame less than
+    /// [`NO_GROUP_CALLS_FOR`] ago.
+    pub fn carries_no_group_calls(&self) -> bool {
+        self.no_group_calls.is_some_and(|when| when.elapsed() < NO_GROUP_CALLS_FOR)
+    }
 }
 
 impl Federation {

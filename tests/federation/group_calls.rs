@@ -464,3 +464,86 @@ fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outs
     let line = last_line_with(&mut dan, "#evil@lab9", "📞 Group voice call started by dan");
     assert_eq!(line, "📞 Group voice call started by dan");
 }
+
+/// A home that predates group calls (a wachat of an earlier round)
+/// answers a `GROUPCALLS` `KO:BAD_REQUEST` and closes the link, as it
+/// does for any word it does not know: its member's server does not ask
+/// it again on the link it dials next, so each login of a member does
+/// not cost that link (for ten minutes; a home upgraded meanwhile is
+/// asked after them).
+#[test]
+fn a_home_that_predates_group_calls_is_not_asked_for_its_calls_again_on_the_next_link() {
+    use std::io::Write;
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &[]);
+    lab1.server.register(&["dan"]);
+    let (mut dan, _dan_events) = lab1.server.device("dan", "phone");
+    assert_eq!(dan.request("JOIN:#old@lab9"), "OK");
+
+    // lab9's side of each link lab1 dials: its hello answered, then each
+    // frame answered as a wachat without group calls answers it, told
+    // to the test (the link's number, the frame) until dan's message m1.
+    let acceptor = lab9.key.acceptor().unwrap();
+    let port = lab9.port.try_clone().unwrap();
+    let (frames, seen) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for n in 0..3 {
+            let Ok((tcp, _)) = port.accept() else { return };
+            let stream = wachat::transport::Stream::accept(tcp, Some(&acceptor)).unwrap();
+            let link = wachat::transport::SharedStream(std::sync::Arc::new(stream));
+            link.0.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut reader = std::io::BufReader::new(link.clone());
+            let mut hello = String::new();
+            reader.read_line(&mut hello).unwrap();
+            assert!(hello.starts_with("HELLO:1.3:lab1:lab9:"), "{hello}");
+            writeln!(link.clone(), "OK:0").unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = line.trim_end().to_string();
+                let word = line.split(':').next().unwrap_or("").to_string();
+                let number = line.split(':').nth(1).filter(|n| n.parse::<u64>().is_ok());
+                let answer = match (word.as_str(), number) {
+                    ("PING", _) => "PONG".to_string(),
+                    (_, Some(n)) => format!("ACK:{n}"),
+                    ("GROUPCALLS" | "GROUPCALL" | "GROUPEVENT", None) => {
+                        format!("KO:BAD_REQUEST:unknown frame {word:?}")
+                    }
+                    _ => "OK".to_string(),
+                };
+                let _ = frames.send((n, line.clone()));
+                writeln!(link.clone(), "{answer}").unwrap();
+                if answer.starts_with("KO:") || line.contains(":m1:") {
+                    break; // an unnumbered word it does not know closes the link
+                }
+            }
+        }
+    });
+    let until = |want: &dyn Fn(&(i32, String)) -> bool| {
+        let mut got = Vec::new();
+        loop {
+            let frame = seen.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("{got:?}"));
+            let done = want(&frame);
+            got.push(frame);
+            if done {
+                return got;
+            }
+        }
+    };
+
+    // The first listing asks lab9, which refuses it and closes the link.
+    assert_eq!(dan.request("GROUPCALLS"), "OK:0");
+    let first = until(&|(_, f)| f.starts_with("GROUPCALLS"));
+    assert_eq!(first.last().unwrap(), &(0, "GROUPCALLS:dan@lab1".to_string()));
+    // Once lab1 is linked to lab9 again (dan's m0 crossed), the next
+    // listing does not ask it: the next frame lab9 gets is dan's m1.
+    assert!(dan.request("MSG:#old@lab9:m0:on the next link").starts_with("OK:m0:"));
+    let relinked = until(&|(_, f)| f.contains(":m0:"));
+    assert_eq!(relinked.last().unwrap().0, 1, "{relinked:?}");
+    assert_eq!(dan.request("GROUPCALLS"), "OK:0");
+    assert!(dan.request("MSG:#old@lab9:m1:the mark").starts_with("OK:m1:"));
+    let after = until(&|(_, f)| f.contains(":m1:"));
+    assert!(!after.iter().any(|(_, f)| f.starts_with("GROUPCALLS")), "asked again: {after:?}");
+}

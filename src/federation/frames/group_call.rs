@@ -14,10 +14,12 @@
 //! - **Sending**: a member's request, or a listing of its calls, waits
 //!   in the home's outbound queue and its handler waits for the answer;
 //!   the home's events leave as soon as the link is free, their answers
-//!   only logged. A peer that answers a `START` (either frame)
-//!   `KO:BAD_REQUEST` does not carry group calls: a member's request for
-//!   it is refused in words (`<peer> does not carry group calls`) and no
-//!   ring is told it, until its next hello.
+//!   only logged. A peer that answers a `START` (either frame) or a
+//!   `GROUPCALLS` `KO:BAD_REQUEST` does not carry group calls: for ten
+//!   minutes ([`NO_GROUP_CALLS_FOR`](super::super::links::NO_GROUP_CALLS_FOR),
+//!   links dialed again included), a member's request for it is refused
+//!   in words (`<peer> does not carry group calls`), its calls are not
+//!   asked for, and no ring is told it.
 
 use std::time::{Duration, Instant};
 
@@ -101,7 +103,7 @@ fn outbound_of(
         .peer(server)
         .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
     let name = peer.name.clone();
-    if f.status.lock().get(&name).is_some_and(|s| s.no_group_calls) {
+    if f.status.lock().get(&name).is_some_and(|s| s.carries_no_group_calls()) {
         return Err(carries_no_group_calls(&name));
     }
     let unreachable = Ko::new(Code::Offline, format!("{name} cannot be reached now"));
@@ -196,7 +198,7 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
             let _ = answer.try_send(result);
         }
     };
-    if d.f.status.lock().get(d.peer).is_some_and(|s| s.no_group_calls) {
+    if d.f.status.lock().get(d.peer).is_some_and(|s| s.carries_no_group_calls()) {
         reply(Err(carries_no_group_calls(d.peer)));
         return Ok(());
     }
@@ -206,6 +208,7 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
         GroupCallFrame::Request { request: GroupRequest::Start { .. }, .. }
             | GroupCallFrame::Event { event: GroupEvent::Ring { .. } | GroupEvent::Start { .. }, .. }
     );
+    let listing = matches!(&frame, GroupCallFrame::Calls { .. });
     match d.write(&frame.to_string()).and_then(|()| d.answer()) {
         Ok(Answer::Ok) => reply(Ok(Vec::new())),
         Ok(Answer::Hello(n)) if n as usize <= most => {
@@ -225,9 +228,9 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
             }
             reply(Ok(others));
         }
-        Ok(Answer::Ko(None, Code::BadRequest, why)) if start => {
+        Ok(Answer::Ko(None, Code::BadRequest, why)) if start || listing => {
             let why = clean_reason(&why);
-            d.status(|s| s.no_group_calls = true);
+            d.status(|s| s.no_group_calls = Some(std::time::Instant::now()));
             log::info!("link to {}: it does not carry group calls (it answered: {why})", d.peer);
             reply(Err(carries_no_group_calls(d.peer)));
         }
