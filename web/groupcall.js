@@ -23,17 +23,17 @@ document.head.append(Object.assign(document.createElement('link'), { rel: 'style
 addStrings({
   en: {
     returnToRoomCall: 'Back to the call in {room}', groupIncoming: 'Group {media} call from {who}', joinCall: 'Join', joinCallIn: 'Join the call in {room}', leaveCall: 'Leave',
-    groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', groupOut: 'You are out of the call',
+    groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', outOfCall: 'You are out of the call',
     joinedElsewhere: 'Joined on another device', groupMuted: 'muted', groupNoPicture: 'camera off', groupSpeaking: 'speaking',
   },
   es: {
     returnToRoomCall: 'Volver a la llamada de {room}', groupIncoming: 'Llamada de {media} en grupo de {who}', joinCall: 'Unirse', joinCallIn: 'Unirse a la llamada de {room}', leaveCall: 'Salir',
-    groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', groupOut: 'Estás fuera de la llamada',
+    groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', outOfCall: 'Estás fuera de la llamada',
     joinedElsewhere: 'Unido en otro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'cámara apagada', groupSpeaking: 'hablando',
   },
   pt: {
     returnToRoomCall: 'Voltar à chamada de {room}', groupIncoming: 'Chamada de {media} em grupo de {who}', joinCall: 'Entrar', joinCallIn: 'Entrar na chamada de {room}', leaveCall: 'Sair',
-    groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', groupOut: 'Você está fora da chamada',
+    groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', outOfCall: 'Você está fora da chamada',
     joinedElsewhere: 'Entrou em outro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'câmera desligada', groupSpeaking: 'falando',
   },
 });
@@ -359,7 +359,7 @@ function onEvent(app, e) {
       break;
     case 'LEFT':
       call?.members.delete(fold(e.user));
-      if (here && app.model.isMe(e.user)) finish(here, t('groupOut')); // the server took me out (the room, another device)
+      if (here && app.model.isMe(e.user)) finish(here, t('outOfCall')); // the server took me out (the room, another device)
       else if (here) drop(here, fold(e.user));
       break;
     case 'STOP':
@@ -490,7 +490,7 @@ function draw(call) {
     return;
   }
   const screen = section(call, 'in-call');
-  const status = header(call.room, t('connecting'));
+  const status = header(call.room, t('callConnecting'));
   const grid = node('div', 'call-grid');
   const controls = node('div', 'call-controls');
   screen.append(status, grid, controls);
