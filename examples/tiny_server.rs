@@ -15,7 +15,7 @@
 //! It is written to be read on a projector, so it is as long as plain
 //! code needs (about 1,000 lines, and 550 for the network, its TLS included): one thing a
 //! line. `wachat conform --level 1.0`, at its default timeout too, and
-//! `wachat conform federation --no-files --no-people --no-rooms --no-presence` pass against it (tests/tools/tiny_server.rs,
+//! `wachat conform federation --no-files --no-people --no-rooms --no-presence --no-group-calls` pass against it (tests/tools/tiny_server.rs,
 //! tests/federation/conform.rs).
 //!
 //! The idea of wachat in one sitting; read it before `src/`: **two

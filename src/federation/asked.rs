@@ -7,7 +7,7 @@
 use super::frames::{call, group_call, people, profile};
 use super::links::Federation;
 use crate::protocol::call::Signal;
-use crate::protocol::group_call::{GroupEvent, GroupRequest};
+use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest};
 use crate::protocol::names::fold;
 use crate::protocol::profile::ProfileLine;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
@@ -69,6 +69,10 @@ impl Links for Federation {
 
     fn tell_group_call(&self, call: (&str, &str), event: GroupEvent) {
         group_call::tell(self, call, event)
+    }
+
+    fn ask_group_calls(&self, member: &str, homes: &[String]) -> Vec<(String, Vec<GroupCallLine>)> {
+        group_call::ask_calls(self, member, homes)
     }
 
     fn ask_people(&self, user: &str, server: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {

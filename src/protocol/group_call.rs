@@ -364,6 +364,44 @@ pub enum GroupLog {
 }
 
 impl GroupLog {
+    /// 1.3: the call's line that the room's message `id` reads as
+    /// (`text`, unescaped): the line itself, or its edit as the call
+    /// ends (an edit's id, `✎ <line>`), and whether it is the edit.
+    /// `None` for any other message.
+    pub fn of_message(id: &str, text: &str) -> Option<(GroupLog, bool)> {
+        let edit = super::action::ActionId::parse(id).map(|a| a.act);
+        match edit {
+            None => Some((GroupLog::parse(text)?, false)),
+            Some(super::action::Act::Edit) => Some((GroupLog::parse(text.strip_prefix("✎ ")?)?, true)),
+            Some(_) => None,
+        }
+    }
+
+    /// Who started the call.
+    pub fn by(&self) -> &str {
+        match self {
+            GroupLog::Started { by, .. } | GroupLog::Ended { by, .. } => by,
+        }
+    }
+
+    /// The same line with each member it names renamed by `rename`: 1.3,
+    /// a member as the room's home names it (`bob`, `ana@lab1` on lab2)
+    /// and as a member server names it to its own users (`bob@lab2`,
+    /// `ana` on lab1).
+    pub fn renamed(self, rename: impl Fn(&str) -> String) -> GroupLog {
+        let names = |names: Names| Names { names: names.names.iter().map(|n| rename(n)).collect(), ..names };
+        match self {
+            GroupLog::Started { media, by } => GroupLog::Started { media, by: rename(&by) },
+            GroupLog::Ended { media, by, seconds, joined, missed } => GroupLog::Ended {
+                media,
+                by: rename(&by),
+                seconds,
+                joined: names(joined),
+                missed: names(missed),
+            },
+        }
+    }
+
     /// Reads a group call's line; `None` for any other text.
     pub fn parse(text: &str) -> Option<GroupLog> {
         let rest = text.strip_prefix("📞 Group ")?;
@@ -538,6 +576,29 @@ mod tests {
         ] {
             assert_eq!(GroupLog::parse(not), None, "{not}");
         }
+    }
+
+    #[test]
+    fn a_line_is_read_from_its_message_and_renamed_member_by_member() {
+        let ended =
+            "📞 Group voice call by ana@lab1, 0:05 · joined: bob, cyd@lab3 · missed: dan@lab1 and 2 more";
+        let (log, edit) = GroupLog::of_message("_emwy3eogg_call-1-0", &format!("✎ {ended}")).unwrap();
+        assert!(edit);
+        assert_eq!(log.by(), "ana@lab1");
+        let on_lab1 = log.renamed(|n| match n.strip_suffix("@lab1") {
+            Some(ours) => ours.to_string(),
+            None if n.contains('@') => n.to_string(),
+            None => format!("{n}@lab2"),
+        });
+        assert_eq!(
+            on_lab1.to_string(),
+            "📞 Group voice call by ana, 0:05 · joined: bob@lab2, cyd@lab3 · missed: dan and 2 more"
+        );
+        let (started, edit) = GroupLog::of_message("call-1-0", "📞 Group video call started by bob").unwrap();
+        assert_eq!((started.by(), edit), ("bob", false));
+        assert_eq!(GroupLog::of_message("_emwy3eogg_call-1-0", "📞 Group video call started by bob"), None);
+        assert_eq!(GroupLog::of_message("_rmwy3eogg_call-1-0", "📞 Group video call started by bob"), None);
+        assert_eq!(GroupLog::of_message("m1", "📞 Group call, I promise"), None);
     }
 
     #[test]

@@ -25,10 +25,10 @@ use super::relay::relay;
 use crate::protocol::action::{Act, ActionId};
 use crate::protocol::call::Media;
 use crate::protocol::group_call::{
-    GroupEvent, GroupLog, GroupRequest, Names, PeerSignal, RING_MAX_MEMBERS, Stop,
+    GroupCallLine, GroupEvent, GroupLog, GroupRequest, Names, PeerSignal, RING_MAX_MEMBERS, Stop,
 };
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Event, Ko, Text};
+use crate::protocol::{Chat, Code, Event, Ko, MAX_LISTING, Text};
 use crate::store::{Members, UserId};
 
 /// A member's request about the call of `room`, a room of this server
@@ -83,6 +83,27 @@ pub fn judge(
             Ok(None)
         }
     }
+}
+
+/// The calls going on in this server's rooms that `user` is a member
+/// of, as `GROUPCALLS` lists them (a member of another server asks it
+/// through its server, 1.3).
+pub fn calls_of(ctx: &Ctx, user: UserId) -> Vec<GroupCallLine> {
+    let rooms: Vec<String> = ctx.store.rooms_of(user, 0).into_iter().map(|(line, _)| line.room).collect();
+    ctx.group_calls
+        .summaries()
+        .into_iter()
+        .filter(|c| rooms.iter().any(|room| same_room(room, &c.room)))
+        .map(|c| GroupCallLine {
+            room: c.room.to_string(),
+            id: c.id,
+            by: c.starter,
+            media: c.media,
+            since: c.since_ms,
+            members: c.members.into_iter().map(|p| p.name).collect(),
+        })
+        .take(MAX_LISTING)
+        .collect()
 }
 
 /// The room `room` as registered and its members, if `user` is one of

@@ -446,6 +446,12 @@ impl GroupCalls {
         self.board.lock().away.retain(|a| !(a.user == user && a.id == id && same_room(&a.room, room)));
     }
 
+    /// 1.3: the calls of rooms homed elsewhere that `user` is in (one at
+    /// most).
+    pub fn away_of(&self, user: UserId) -> Vec<Away> {
+        self.board.lock().away.iter().filter(|a| a.user == user).cloned().collect()
+    }
+
     /// 1.3: the calls of rooms homed elsewhere that `user`'s `device` is
     /// in, taken out (its receive connection ended).
     pub fn away_of_device(&self, user: UserId, device: &str) -> Vec<Away> {

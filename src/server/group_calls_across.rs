@@ -22,7 +22,11 @@
 //!   (`GROUPEVENT` frames, `group_call_relay`'s `tell`);
 //! - a member's server hands an event to its member's devices
 //!   ([`take_event`]): a ring within the member's rings a minute counted
-//!   here, a signal only to its device in the call.
+//!   here, a signal only to its device in the call;
+//! - a member's server lists its user's calls there by asking each home
+//!   when the user asks `GROUPCALLS` ([`listed`]; the home answers with
+//!   [`listing`]), keeping nothing of the answers, which also settle
+//!   which of its users it keeps in which of that home's calls.
 //!
 //! A peer speaks only for its own users (a `GROUPCALL` for another's
 //! user is refused `FORBIDDEN`), and only a room's home for its room's
@@ -33,9 +37,9 @@
 use super::Ctx;
 use super::calls::{Party, remote_device};
 use super::group_call_relay;
-use super::group_calls::Away;
+use super::group_calls::{Away, same_room};
 use super::relay::relay;
-use crate::protocol::group_call::{GroupEvent, GroupRequest};
+use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Event, Ko, Reply};
 use crate::store::UserId;
@@ -59,6 +63,13 @@ pub fn ask(
     let calls = &ctx.group_calls;
     let away =
         |id: &str| Away { user: me, device: device.to_string(), room: room.to_string(), id: id.into() };
+    // In a call of a room homed elsewhere, maybe ended while a link was
+    // down: its home's word settles it first.
+    let starts = matches!(action, GroupRequest::Start { .. } | GroupRequest::Join { .. });
+    if starts && calls.is_in(me) && !calls.away_of(me).is_empty() {
+        let rooms: Vec<String> = calls.away_of(me).into_iter().map(|a| a.room).collect();
+        listed(ctx, (me, name), &rooms);
+    }
     match action {
         GroupRequest::Start { .. } | GroupRequest::Join { .. } if calls.is_in(me) => {
             Err(Ko::new(Code::Full, "you are in a call: leave it first"))
@@ -170,6 +181,77 @@ pub fn take_request(
         true => Ko::new(Code::Forbidden, ko.reason),
         false => ko,
     })
+}
+
+/// A `GROUPCALLS` frame from `server`: the calls going on in this
+/// server's rooms that `member`, its user, is a member of (none if this
+/// server knows no such member), each named as this server names it
+/// (the link's side says them as addresses).
+pub fn listing(ctx: &Ctx, server: &str, member: &str) -> Result<Vec<GroupCallLine>, Ko> {
+    let theirs = crate::store::state::remote::address(member).is_some_and(|(_, s)| fold(s) == fold(server));
+    if !theirs {
+        return Err(Ko::new(
+            Code::Forbidden,
+            format!("{server} speaks only for its own users, not {member}"),
+        ));
+    }
+    let account = ctx.store.find_account(member).filter(|a| !a.is_deleted());
+    Ok(account.map(|a| group_call_relay::calls_of(ctx, a.id)).unwrap_or_default())
+}
+
+/// 1.3: the calls going on in the rooms homed elsewhere that `user`
+/// (named `name` here) is a member of (`rooms`, its rooms, the copies
+/// among them, `#lab@lab2`), as their homes answer now
+/// ([`Links::ask_group_calls`](super::links::Links::ask_group_calls)):
+/// nothing is kept of them here, so a listing is never older than its
+/// question, whatever links dropped meanwhile. Each home speaks only for
+/// its own rooms; each name is said as this server says it.
+///
+/// A home's answer also settles this server's word on `user`'s calls
+/// there: a call of that home that this server keeps `user` in (on a
+/// device, `Away`), which the home no longer has `user` in (the call
+/// ended, or `user` was taken out of it, while the link was down and
+/// the news were lost), is left here too: `user`'s devices are told
+/// `END` (or `LEFT`), and `user` may start or join another.
+pub fn listed(ctx: &Ctx, (user, name): (UserId, &str), rooms: &[String]) -> Vec<GroupCallLine> {
+    let mut homes: Vec<String> = Vec::new();
+    for room in rooms {
+        if let Some((_, home)) = crate::store::state::remote::address(room)
+            && !homes.iter().any(|h| fold(h) == fold(home))
+        {
+            homes.push(home.to_string());
+        }
+    }
+    let Some(links) = ctx.federation.get().filter(|_| !homes.is_empty()) else { return Vec::new() };
+    let mut listed = Vec::new();
+    for (home, calls) in links.ask_group_calls(name, &homes) {
+        let of_home = |room: &str| {
+            crate::store::state::remote::address(room).is_some_and(|(_, h)| fold(h) == fold(&home))
+        };
+        let calls: Vec<GroupCallLine> = calls
+            .into_iter()
+            .filter(|c| of_home(&c.room) && rooms.iter().any(|r| same_room(r, &c.room)))
+            .map(|c| GroupCallLine {
+                by: local_name(ctx, c.by),
+                members: c.members.into_iter().map(|m| local_name(ctx, m)).collect(),
+                ..c
+            })
+            .collect();
+        for away in ctx.group_calls.away_of(user).into_iter().filter(|a| of_home(&a.room)) {
+            let going = calls.iter().find(|c| c.id == away.id && same_room(&c.room, &away.room));
+            if going.is_some_and(|c| c.members.iter().any(|m| fold(m) == fold(name))) {
+                continue;
+            }
+            ctx.group_calls.came_back(user, &away.room, &away.id);
+            let event = match going {
+                Some(_) => GroupEvent::Left { id: away.id, user: name.to_string() },
+                None => GroupEvent::End { id: away.id },
+            };
+            relay(ctx, [user], &Event::GroupCall { room: away.room, event });
+        }
+        listed.extend(calls);
+    }
+    listed
 }
 
 /// A member as this server names it: its own user without the server's

@@ -11,7 +11,7 @@
 
 use crate::metrics::PeerLink;
 use crate::protocol::call::Signal;
-use crate::protocol::group_call::{GroupEvent, GroupRequest};
+use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest};
 use crate::protocol::profile::ProfileLine;
 use crate::protocol::{Chat, Code, Ko, SeenLine};
 
@@ -53,6 +53,14 @@ pub trait Links: Send + Sync {
     /// of `room`, a room homed here (a link's `GROUPEVENT` frame), as soon
     /// as the link is free; its answer is only logged.
     fn tell_group_call(&self, call: (&str, &str), event: GroupEvent);
+
+    /// 1.3: asks each of `homes` (peers of the roster) which calls go on
+    /// in its rooms that `member`, a user of this server, is a member of
+    /// (a link's `GROUPCALLS` frame), all at once, and waits for their
+    /// answers: each home that answered within twice the link's timeout,
+    /// and its calls, every name an address (a home that cannot be
+    /// reached is left out: none of its calls can be joined now).
+    fn ask_group_calls(&self, member: &str, homes: &[String]) -> Vec<(String, Vec<GroupCallLine>)>;
 
     /// 1.3: asks `server` (a peer of the roster) for its people whose
     /// names begin with `start`, for `user`, a user of this server

@@ -94,10 +94,10 @@ fn wachat_serve_passes_every_case_restarts_included() {
 /// Every case against `lab1` at `ports`, `restart` restarting it when the
 /// suite asks (a crash, then the same data and ports): all pass but the
 /// give-up age's, which needs a server started with a short one, and the
-/// file, people, room and presence cases of the other kind of server:
-/// `files` says whether it carries them (without: `--no-files`,
-/// `--no-people`, `--no-rooms`, `--no-presence`, and its refusals are
-/// checked).
+/// file, people, room, presence and group call cases of the other kind
+/// of server: `files` says whether it carries them (without:
+/// `--no-files`, `--no-people`, `--no-rooms`, `--no-presence`,
+/// `--no-group-calls`, and its refusals are checked).
 fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: impl FnMut()) {
     let restarts = Restarts::new(dir);
     let command = restarts.command();
@@ -105,16 +105,18 @@ fn every_case(dir: &Path, roster: &str, ports: [&str; 3], files: bool, restart: 
     let mut skipped = vec!["outage/bounced-after-the-give-up-age"];
     if files {
         skipped.extend(["taking/files-refused-cleanly", "taking/rooms-refused-cleanly"]);
-        skipped.push("taking/presence-refused-cleanly");
+        skipped.extend(["taking/presence-refused-cleanly", "taking/group-calls-refused-cleanly"]);
     } else {
         // The tiny server carries neither files, nor people searches, nor
-        // rooms, nor presence across servers: it says so, and its refusals
-        // are checked.
-        flags.extend(["--no-files", "--no-people", "--no-rooms", "--no-presence"]);
+        // rooms, nor presence, nor rooms' calls across servers: it says
+        // so, and its refusals are checked.
+        flags.extend(["--no-files", "--no-people", "--no-rooms", "--no-presence", "--no-group-calls"]);
         skipped.extend(["taking/file-taken-whole", "sending/file-sent-before-its-message"]);
         skipped.push("sending/people-asked-across");
         skipped.extend(["taking/room-members-announced", "taking/presence-taken"]);
         skipped.extend(["taking/presence-of-another-server-forbidden", "sending/presence-told"]);
+        skipped.extend(["taking/group-call-joined-across", "taking/group-call-of-another-s-user-forbidden"]);
+        skipped.push("sending/group-call-rings-across");
     }
     let (out, restarted) = restarts.serve(|| federation(roster, ports, &flags), restart);
     assert_eq!(restarted, 2, "one restart per case that asks for one");
@@ -247,7 +249,16 @@ fn each_planted_bug_fails_the_cases_that_name_it_and_no_other() {
         let out = federation(
             &roster,
             [&send, &recv, &link],
-            &["--queue-max", "5", "--fast", "--no-files", "--no-people", "--no-rooms", "--no-presence"],
+            &[
+                "--queue-max",
+                "5",
+                "--fast",
+                "--no-files",
+                "--no-people",
+                "--no-rooms",
+                "--no-presence",
+                "--no-group-calls",
+            ],
         );
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         let stdout = String::from_utf8_lossy(&out.stdout);

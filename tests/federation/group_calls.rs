@@ -6,8 +6,12 @@
 //! each server says it), members join and are told who is in it, an
 //! offer, an answer and a candidate cross only between two members in
 //! the call, members leave, the last one out ends it, and the call's
-//! line, as it starts and as it ends, is in the room's chat at its home. A peer that does not
-//! carry group calls (the tiny server) is named in words. And what a
+//! line, as it starts and as it ends, is in the room's chat on every
+//! server and every device, each naming the members as its server names
+//! them. `GROUPCALLS` on a member's server lists a call of a room homed
+//! elsewhere while it goes on, as its home answers, also after a link
+//! dropped. A peer that does not carry group calls (the tiny server) is
+//! named in words. And what a
 //! hostile peer sends (the test as lab9) is refused: a member that is
 //! not its own, a call of a room that is not its own, a signal for
 //! someone outside the call.
@@ -65,6 +69,33 @@ fn last_line_with(conn: &mut Conn, room: &str, want: &str) -> String {
     }
 }
 
+/// Reads `events` until a message whose text holds `want` (acknowledging
+/// each message, past the rest), and returns its text.
+fn message_with(events: &mut Conn, want: &str) -> String {
+    loop {
+        let line = events.next_event();
+        if let Some(rest) = line.strip_prefix("MSG:") {
+            let seq = rest.split(':').next().unwrap().to_string();
+            events.send(&format!("ACK:{seq}"));
+            let text = line.splitn(7, ':').nth(6).unwrap_or_default().to_string();
+            if text.contains(want) {
+                return text;
+            }
+        }
+    }
+}
+
+/// `GROUPCALLS` on `conn`, each line without its start time (which the
+/// home chose): `<#room>:<call id>:<starter>:<media>:<in it>`.
+fn calls(conn: &mut Conn) -> Vec<String> {
+    let lines = conn.listing("GROUPCALLS");
+    let timeless = |line: &String| {
+        let f: Vec<&str> = line.split(':').collect();
+        format!("{}:{}:{}:{}:{}", f[0], f[1], f[2], f[3], f[5])
+    };
+    lines.iter().map(timeless).collect()
+}
+
 /// lab1, lab2 and lab3 linked, and lab4, the tiny server, in their roster.
 fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
     let roster = root.join("class.csv");
@@ -85,7 +116,7 @@ fn three_labs_and_a_tiny_one(root: &Path) -> (Vec<Lab>, Tiny) {
 }
 
 #[test]
-fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_home_keeps_its_line() {
+fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_line_reaches_every_copy() {
     let root = tempfile::tempdir().unwrap();
     let (labs, _lab4) = three_labs_and_a_tiny_one(root.path());
     let (lab1, lab2, lab3) = (&labs[0].server, &labs[1].server, &labs[2].server);
@@ -101,6 +132,13 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
         assert_eq!(member.request("JOIN:#lab@lab2"), "OK");
     }
     members_until(&mut bob, "#lab", 4);
+    // Their other devices, read only for the call's line at the end.
+    let mut others = [
+        (lab1.events_1_2("ana", Some("phone")), "ana's phone"),
+        (lab1.events_1_2("dan", Some("laptop")), "dan's laptop"),
+        (lab3.events_1_2("cyd", Some("phone")), "cyd's phone"),
+        (lab2.events_1_2("bob", Some("laptop")), "bob's laptop"),
+    ];
 
     // ana of lab1 starts it: the home (lab2) keeps it and rings bob,
     // cyd of lab3 and dan of lab1, each named as his server names them.
@@ -110,9 +148,11 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
     assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana@lab1:video"));
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab@lab2:RING:{id}:ana:video"));
     assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab@lab2:START:{id}:ana:video"));
-    // The line as it starts, in the room's chat on each server.
-    // The line as it starts, in the room's chat at its home.
+    // The line as it starts, in the room's chat on each server, each
+    // naming the starter as its server names her.
     last_line_with(&mut bob, "#lab", "📞 Group video call started by ana@lab1");
+    last_line_with(&mut dan, "#lab@lab2", "📞 Group video call started by ana");
+    last_line_with(&mut cyd, "#lab@lab2", "📞 Group video call started by ana@lab1");
 
     // bob (of the home) and cyd (of lab3) join; each is told who is in it.
     assert_eq!(bob.request(&format!("GROUPCALL:#lab:JOIN:{id}")), "OK:ana@lab1");
@@ -130,6 +170,11 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
         "KO:FULL:you are in a call: leave it first",
         "in it already (lab3 knows)"
     );
+    // GROUPCALLS on every server lists the call as its server names it,
+    // asked of the home now (a browser that logs in now shows Join).
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:ana@lab1:video:ana@lab1,bob,cyd@lab3")]);
+    assert_eq!(calls(&mut dan), [format!("#lab@lab2:{id}:ana:video:ana,bob@lab2,cyd@lab3")]);
+    assert_eq!(calls(&mut cyd), [format!("#lab@lab2:{id}:ana@lab1:video:ana@lab1,bob@lab2,cyd")]);
 
     // cyd (lab3) offers to ana (lab1) through lab2, and to bob (lab2);
     // the answers and candidates come back; nothing reaches dan.
@@ -175,9 +220,28 @@ fn a_room_of_lab2_calls_lab1_and_lab3_signals_cross_between_two_in_it_and_its_ho
             assert!(event.contains(":LEFT:") || event.contains(":STOP:"), "{event}");
         }
     }
-    // The line as it ended, at the room's home.
+    // The line as it ended, in the room's chat on every server, each
+    // naming its members as its server names them: dan, of lab1, missed it.
     let line = last_line_with(&mut bob, "#lab", "📞 Group video call by ana@lab1, 0:");
     assert!(line.ends_with(" · joined: bob, cyd@lab3 · missed: dan@lab1"), "{line}");
+    let line = last_line_with(&mut dan, "#lab@lab2", "📞 Group video call by ana, 0:");
+    assert!(line.ends_with(" · joined: bob@lab2, cyd@lab3 · missed: dan"), "{line}");
+    let line = last_line_with(&mut cyd, "#lab@lab2", "📞 Group video call by ana@lab1, 0:");
+    assert!(line.ends_with(" · joined: bob@lab2, cyd · missed: dan@lab1"), "{line}");
+    assert!(!line.contains("relayed"), "the home's word about its call, no words of ana's: {line}");
+    // On every device, as it started and as it ended.
+    for (events, whose) in &mut others {
+        let started = message_with(events, "📞 Group video call started by ");
+        let ended = message_with(events, "📞 Group video call by ");
+        assert!(
+            ended.starts_with("✎ ") && ended.contains(" · missed: dan"),
+            "{whose}: {started} then {ended}"
+        );
+    }
+    // No call goes on, on any server.
+    for conn in [&mut ana, &mut bob, &mut cyd, &mut dan] {
+        assert_eq!(calls(conn), Vec::<String>::new());
+    }
     assert_eq!(
         cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")),
         format!("KO:BAD_REQUEST:no call {id} in #lab (it ended, or never started)")
@@ -236,6 +300,58 @@ fn a_member_s_device_that_goes_leaves_the_call_of_a_room_homed_elsewhere() {
 }
 
 #[test]
+fn a_call_whose_home_went_away_is_listed_while_it_answers_and_leaves_nobody_in_it_when_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut labs, _lab4) = three_labs_and_a_tiny_one(root.path());
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let (mut bob, mut bob_events) = labs[1].server.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, mut ana_events) = labs[0].server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    members_until(&mut bob, "#lab", 2);
+    let started = bob.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:START:{id}:bob:voice"));
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:JOINED:{id}:ana@lab1"));
+    assert_eq!(calls(&mut ana), [format!("#lab@lab2:{id}:bob@lab2:voice:bob@lab2,ana")]);
+
+    // lab2 goes mid-call (killed: lab1's link to it drops). lab1 lists
+    // no call of a home it cannot reach, at once, and keeps ana in hers
+    // (its news may come back with the link).
+    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
+    drop((bob, bob_events));
+    drop(labs.remove(1));
+    assert_eq!(calls(&mut ana), Vec::<String>::new());
+    assert_eq!(ana.request("GROUPCALL:#lab@lab2:START:voice"), "KO:FULL:you are in a call: leave it first");
+
+    // lab2 comes back without the call (a start ends every call). bob
+    // starts another: once lab2 answers lab1's GROUPCALLS, ana is out of
+    // the first (her device told it ended), and joins the second.
+    let flags = ["--timeout", "10", "--ring-seconds", "30"];
+    let lab2 = start("lab2", &dir, &root.path().join("class.csv"), port, &flags);
+    let (mut bob, _bob_events) = lab2.server.device("bob", "phone");
+    let started = bob.request("GROUPCALL:#lab:START:video");
+    let second = started.strip_prefix("OK:").unwrap_or_else(|| panic!("{started}")).to_string();
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    while calls(&mut ana) != [format!("#lab@lab2:{second}:bob@lab2:video:bob@lab2")] {
+        assert!(Instant::now() < deadline, "lab1 never listed lab2's second call");
+        std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
+    }
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        told.push(next_group(&mut ana_events));
+    }
+    assert!(told.contains(&format!("GROUPCALL:#lab@lab2:END:{id}")), "{told:?}");
+    // (Rung, or only told it started while lab1 still had her in the first.)
+    let rung = [format!("RING:{second}:bob@lab2:video"), format!("START:{second}:bob@lab2:video")];
+    assert!(rung.iter().any(|r| told.contains(&format!("GROUPCALL:#lab@lab2:{r}"))), "{told:?}");
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{second}")), "OK:bob@lab2");
+    assert_eq!(calls(&mut ana), [format!("#lab@lab2:{second}:bob@lab2:video:bob@lab2,ana")]);
+}
+
+#[test]
 fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outside_a_call() {
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &["--ring-seconds", "30"]);
@@ -280,6 +396,20 @@ fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outs
     );
     assert_eq!(say(&mut r, format!("GROUPCALL:#lab@lab1:zoe@lab9:OFFER:{id}:ana@lab1:{SDP}")), "OK");
     assert_eq!(next_group(&mut ana_events), format!("GROUPCALL:#lab:OFFER:{id}:zoe@lab9:{SDP}"));
+    // Its user's calls, listed by addresses; another's, refused.
+    assert_eq!(say(&mut r, "GROUPCALLS:zoe@lab9".to_string()), "OK:1");
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let f: Vec<&str> = line.trim_end().split(':').collect();
+    assert_eq!(
+        (f[0], f[1], f[2], f[3], f[5]),
+        ("#lab@lab1", id.as_str(), "ana@lab1", "voice", "ana@lab1,zoe@lab9")
+    );
+    assert_eq!(
+        say(&mut r, "GROUPCALLS:ana@lab1".to_string()),
+        "KO:FORBIDDEN:lab9 speaks only for its own users, not ana@lab1"
+    );
+    assert_eq!(say(&mut r, "GROUPCALLS:nobody@lab9".to_string()), "OK:0", "a user it does not know");
 
     // As a room's home: for its own rooms only, to their members, a
     // signal only to one in the call.
@@ -300,4 +430,24 @@ fn a_peer_speaks_only_for_its_own_members_and_its_own_rooms_calls_and_never_outs
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:RING:{id}:ana:voice"));
     assert_eq!(next_group(&mut dan_events), format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
     assert_eq!(next_group(&mut dan_events), "GROUPCALL:#evil@lab9:RING:c1:eve@lab9:video");
+
+    // As a room's home, a call's line in the name of a user of lab1's
+    // only if it names her as its starter: no words of hers, the home's
+    // word about its call (its names said as lab1 says them).
+    assert_eq!(
+        say(
+            &mut r,
+            "MSG:2:dan@lab1:#evil@lab9:call-e1:1795500000100:📞 Group voice call started by eve@lab9".into()
+        ),
+        "KO:2:FORBIDDEN:lab9 speaks only for its own users and rooms: dan@lab1 sent no call-e1 to #evil@lab9"
+    );
+    assert_eq!(
+        say(
+            &mut r,
+            "MSG:3:dan@lab1:#evil@lab9:call-e2:1795500000200:📞 Group voice call started by dan@lab1".into()
+        ),
+        "ACK:3"
+    );
+    let line = last_line_with(&mut dan, "#evil@lab9", "📞 Group voice call started by dan");
+    assert_eq!(line, "📞 Group voice call started by dan");
 }

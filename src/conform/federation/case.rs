@@ -38,6 +38,10 @@ pub enum Wants {
     Presence,
     /// The server says it does not carry presence (`--no-presence`): its refusal.
     NoPresence,
+    /// A room's call crosses (1.3): left out by `--no-group-calls`.
+    GroupCalls,
+    /// The server says it does not carry group calls (`--no-group-calls`): its refusal.
+    NoGroupCalls,
 }
 
 /// One case: as [`Case`](crate::conform::Case), run in a [`LinkCtx`].
@@ -85,6 +89,8 @@ pub struct Promised {
     pub no_rooms: bool,
     /// `--no-presence`: nor presence.
     pub no_presence: bool,
+    /// `--no-group-calls`: nor a room's call across servers.
+    pub no_group_calls: bool,
 }
 
 /// A case's context: the client side ([`CaseCtx`], which it derefs to:

@@ -217,12 +217,16 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 let why = "the conformance suite's peer carries no calls";
                 Answer::Ko(None, Code::BadRequest, why.into()).to_string()
             }
-            // 1.3: a room's call: the suite's peer homes no room and has
-            // no users to ring, so it carries no group calls either.
-            Frame::GroupCall(_) => {
-                let why = "the conformance suite's peer carries no group calls";
-                Answer::Ko(None, Code::BadRequest, why.into()).to_string()
-            }
+            // 1.3: a room's call: the suite's peer is a member's server,
+            // which takes the home's events for its members (noted for
+            // the cases), and homes no room.
+            Frame::GroupCall(group) => match super::group_calls::door_answer(group) {
+                Ok(()) => {
+                    peer.change(|s| s.group_events.push(group.clone()));
+                    "OK".to_string()
+                }
+                Err(why) => Answer::Ko(None, Code::BadRequest, why).to_string(),
+            },
             // 1.3: a search of the suite's people: it has one, whose name
             // is the start searched for, never seen (`people_across`).
             Frame::People(search) => {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::case::{LinkCase, LinkCtx, Wants, case};
 use super::link::OpenedLink;
 use crate::conform::case::check;
+use crate::conform::wire::Conn;
 use crate::conform::{Failure, Group};
 use crate::protocol::link::{Answer, Frame, RoomFrame};
 use crate::protocol::names::fold;
@@ -44,16 +45,23 @@ pub fn sending() -> Vec<LinkCase> {
     vec![c("presence-told", "§27 Presence across servers", presence_told).wants(Wants::Presence)]
 }
 
-/// The suite's user `a` joins the server's room, where its user `b` is:
-/// the server announces `b` to the suite (a `JOIN` frame of its own
-/// user, its home's word), and lists `a` among the room's members.
-fn room_members_announced(ctx: &mut LinkCtx) -> Result<(), Failure> {
+/// The server's user `b` in its room `r`, and the suite's `a` a member
+/// of it (a `JOIN` frame, acknowledged): `b`, the room, the suite's link.
+pub(super) fn room_of_both(ctx: &LinkCtx) -> Result<(Conn, String, OpenedLink), Failure> {
     let mut b = ctx.user("b")?;
     let room = ctx.room("r");
     b.ok(&format!("JOIN:{room}"))?;
     let mut link = ctx.link("link")?;
     let n = ctx.peer.number();
     link.acked(n, &format!("JOIN:{n}:{}:{room}@{}", ctx.remote("a"), ctx.them()))?;
+    Ok((b, room, link))
+}
+
+/// The suite's user `a` joins the server's room, where its user `b` is:
+/// the server announces `b` to the suite (a `JOIN` frame of its own
+/// user, its home's word), and lists `a` among the room's members.
+fn room_members_announced(ctx: &mut LinkCtx) -> Result<(), Failure> {
+    let (mut b, room, _link) = room_of_both(ctx)?;
     let (want_user, want_room) = (fold(&ctx.address("b")), fold(&format!("{room}@{}", ctx.them())));
     let announced = ctx.peer.wait_for(ctx.redial_deadline(), |s| {
         s.taken.iter().find_map(|t| match &t.frame {
@@ -94,7 +102,7 @@ fn rooms_refused_cleanly(ctx: &mut LinkCtx) -> Result<(), Failure> {
 /// The server's user `b` writes to the suite's `a` (they share a chat),
 /// its frame taken by the suite's door (so that no frame of this case
 /// comes during the next), and the suite's link.
-fn chat_and_link(ctx: &LinkCtx) -> Result<(crate::conform::wire::Conn, OpenedLink), Failure> {
+fn chat_and_link(ctx: &LinkCtx) -> Result<(Conn, OpenedLink), Failure> {
     let mut b = ctx.user("b")?;
     crate::conform::messages::send_msg(&mut b, &ctx.remote("a"), "p1", "hello a")?;
     super::sending::frame_of(ctx, "p1")?;

@@ -26,6 +26,7 @@
 pub mod case;
 pub mod class;
 pub mod door;
+pub mod group_calls;
 pub mod hello;
 pub mod link;
 pub mod members;
@@ -128,6 +129,12 @@ pub struct FederationCheck {
     /// refuses a `PRESENCE` cleanly.
     #[arg(long)]
     pub no_presence: bool,
+    /// The server declares it does not carry a room's call across servers
+    /// (1.3, §27 "A room's call across servers"): the group call cases
+    /// then check that it refuses a start with `KO:BAD_REQUEST`, its word
+    /// for it.
+    #[arg(long)]
+    pub no_group_calls: bool,
     /// A shell command that restarts the server on its data; the cases
     /// that need it are skipped without it.
     #[arg(long, value_name = "CMD")]
@@ -179,8 +186,10 @@ pub fn all_cases() -> Vec<LinkCase> {
         hello::cases(),
         taking::cases(),
         members::taking(),
+        group_calls::taking(),
         sending::cases(),
         members::sending(),
+        group_calls::sending(),
         outage::cases(),
     ]
     .concat()
@@ -217,6 +226,7 @@ pub fn run(check: FederationCheck) -> Result<()> {
         no_people: check.no_people,
         no_rooms: check.no_rooms,
         no_presence: check.no_presence,
+        no_group_calls: check.no_group_calls,
     };
     let mut settings = SuiteConfig {
         fast: check.fast,
@@ -368,6 +378,12 @@ fn run_one(
         Wants::NoRooms if !plan.no_rooms => Some("the server carries rooms across (without --no-rooms)"),
         Wants::Presence if plan.no_presence => Some("the server does not carry presence (--no-presence)"),
         Wants::NoPresence if !plan.no_presence => Some("the server carries presence (without --no-presence)"),
+        Wants::GroupCalls if plan.no_group_calls => {
+            Some("the server does not carry group calls (--no-group-calls)")
+        }
+        Wants::NoGroupCalls if !plan.no_group_calls => {
+            Some("the server carries group calls (without --no-group-calls)")
+        }
         _ => None,
     };
     if let Some(why) = skip {

@@ -96,6 +96,9 @@ pub struct Seen {
     /// it last (its address), and when each frame came.
     pub presence: HashMap<String, crate::protocol::Presence>,
     pub presence_frames: Vec<Instant>,
+    /// 1.3: the server's `GROUPEVENT` frames for the suite's members,
+    /// since the case began.
+    pub group_events: Vec<crate::protocol::link::GroupCallFrame>,
     /// What to do with the frame of a message, by its id (one frame each).
     rules: HashMap<String, FrameRule>,
     /// The `OK:<last>` to say to the next hello instead of what was taken.
@@ -231,6 +234,7 @@ impl Peer {
             s.taken.clear();
             s.bad.clear();
             s.presence_frames.clear();
+            s.group_events.clear();
             s.rules.clear();
             s.resume_at = None;
             s.holding = false;

@@ -1,5 +1,5 @@
-//! The group call family (`protocol::link::group_call`): `GROUPCALL`
-//! and `GROUPEVENT`, told.
+//! The group call family (`protocol::link::group_call`): `GROUPCALL`,
+//! `GROUPEVENT` and `GROUPCALLS`, told.
 //!
 //! - **Accepting**: a `GROUPCALL` (a member of the peer asks of a room
 //!   homed here) is judged by this server's table of rooms' calls as its
@@ -8,14 +8,16 @@
 //!   already, or the refusal; a `GROUPEVENT` (the home of a room tells
 //!   one of this server's members) is handed to the member's devices
 //!   (`server::group_calls_across::take_event`), answered `OK` or the
-//!   refusal.
-//! - **Sending**: a member's request waits in the home's outbound queue
-//!   and its handler waits for the answer; the home's events leave as
-//!   soon as the link is free, their answers only logged. A peer that
-//!   answers a `START` (either frame) `KO:BAD_REQUEST` does not carry
-//!   group calls: a member's request for it is refused in words
-//!   (`<peer> does not carry group calls`) and no ring is told it,
-//!   until its next hello.
+//!   refusal; a `GROUPCALLS` (a member of the peer lists its calls) is
+//!   answered the calls of this server's rooms it is in
+//!   (`server::group_calls_across::listing`).
+//! - **Sending**: a member's request, or a listing of its calls, waits
+//!   in the home's outbound queue and its handler waits for the answer;
+//!   the home's events leave as soon as the link is free, their answers
+//!   only logged. A peer that answers a `START` (either frame)
+//!   `KO:BAD_REQUEST` does not carry group calls: a member's request for
+//!   it is refused in words (`<peer> does not carry group calls`) and no
+//!   ring is told it, until its next hello.
 
 use std::time::{Duration, Instant};
 
@@ -24,10 +26,10 @@ use crossbeam_channel::Sender;
 use super::super::links::Federation;
 use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
 use super::sides::{Dialing, Flow, Taking, Why};
-use crate::protocol::group_call::{GroupEvent, GroupRequest, MAX_IN_CALL};
+use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest, MAX_IN_CALL};
 use crate::protocol::link::{Answer, GroupCallFrame, clean_reason};
 use crate::protocol::names::check_address;
-use crate::protocol::{Code, Ko};
+use crate::protocol::{Code, Ko, MAX_LISTING};
 use crate::server::group_calls_across;
 use crate::store::state::remote::{here, on_the_link};
 
@@ -35,7 +37,7 @@ use crate::store::state::remote::{here, on_the_link};
 /// already (a `JOIN`'s), or the refusal.
 pub type Answered = Sender<Result<Vec<String>, Ko>>;
 
-/// The accepting side of a `GROUPCALL` or a `GROUPEVENT`.
+/// The accepting side of a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`.
 pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<Flow> {
     let ctx = link.ctx()?;
     match frame {
@@ -58,6 +60,23 @@ pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<
             let taken = group_calls_across::take_event(&ctx, link.from, (&room, &member), event);
             link.answer_told("group call event", taken)
         }
+        GroupCallFrame::Calls { member } => match group_calls_across::listing(&ctx, link.from, &member) {
+            Ok(calls) => {
+                let mut lines = format!("{}\n", Answer::Hello(calls.len() as u64));
+                for call in calls {
+                    let named = |name: &str| on_the_link(name, &link.f.me);
+                    let call = GroupCallLine {
+                        room: named(&call.room),
+                        by: named(&call.by),
+                        members: call.members.iter().map(|m| named(m)).collect(),
+                        ..call
+                    };
+                    lines.push_str(&format!("{call}\n"));
+                }
+                link.say_lines(&lines)
+            }
+            Err(ko) => link.answer_told("group calls listing", Err(ko)),
+        },
     }
 }
 
@@ -66,13 +85,17 @@ fn carries_no_group_calls(peer: &str) -> Ko {
     Ko::new(Code::BadRequest, format!("{peer} does not carry group calls"))
 }
 
-/// The peer of the roster that `address` (`#lab@lab2`, `ana@lab1`) names,
-/// and its outbound queue; refused if it does not carry group calls.
+/// The server of `address` (`#lab@lab2`, `ana@lab1`).
+fn server_of(address: &str) -> &str {
+    crate::store::state::remote::address(address).map_or("", |(_, server)| server)
+}
+
+/// The peer of the roster named `server`, and its outbound queue;
+/// refused if it does not carry group calls.
 fn outbound_of(
     f: &Federation,
-    address: &str,
+    server: &str,
 ) -> Result<(String, std::sync::Arc<super::super::outbound::Outbound>), Ko> {
-    let server = crate::store::state::remote::address(address).map_or("", |(_, server)| server);
     let roster = f.roster();
     let peer = roster
         .peer(server)
@@ -95,7 +118,7 @@ pub fn ask(
     request: GroupRequest,
     start_id: Option<String>,
 ) -> Result<Vec<String>, Ko> {
-    let (name, outbound) = outbound_of(f, room)?;
+    let (name, outbound) = outbound_of(f, server_of(room))?;
     let member = format!("{member}@{}", f.me);
     let request = match request {
         GroupRequest::Signal { id, to, signal } => {
@@ -123,13 +146,46 @@ pub fn ask(
 /// peer that does not carry group calls, or whose queue is full, is not
 /// told (the call's line reaches its members as any room message).
 pub fn tell(f: &Federation, (room, member): (&str, &str), event: GroupEvent) {
-    let Ok((name, outbound)) = outbound_of(f, member) else { return };
+    let Ok((name, outbound)) = outbound_of(f, server_of(member)) else { return };
     let (room, member) = (format!("{room}@{}", f.me), member.to_string());
     let frame = GroupCallFrame::Event { room, member, event: event.renamed(|n| on_the_link(&n, &f.me)) };
     let told = Told { until: Instant::now() + f.timeout * 2, tell: Tell::GroupCall(frame, None) };
     if !outbound.tell(told) {
         log::debug!("link to {name}: a group call's event dropped, {SIGNALS_WAITING} told frames wait");
     }
+}
+
+/// The sending side, for `server::links::Links::ask_group_calls`: the
+/// calls going on in the rooms of each of `homes` that `member` (a user
+/// of this server) is a member of, asked of all of them at once; the
+/// calls of each that answered within twice the link's timeout (every
+/// name an address), the others left out: a home that cannot be reached
+/// has no call its member could join now.
+pub fn ask_calls(f: &Federation, member: &str, homes: &[String]) -> Vec<(String, Vec<GroupCallLine>)> {
+    let member = format!("{member}@{}", f.me);
+    let within = f.timeout * 2;
+    let mut asked = Vec::new();
+    for home in homes {
+        let Ok((name, outbound)) = outbound_of(f, home) else { continue };
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let frame = GroupCallFrame::Calls { member: member.clone() };
+        let told = Told { until: Instant::now() + within, tell: Tell::GroupCall(frame, Some(answer)) };
+        if outbound.tell(told) {
+            asked.push((name, answered));
+        }
+    }
+    let until = Instant::now() + within + Duration::from_millis(100);
+    let mut calls = Vec::new();
+    for (name, answered) in asked {
+        match answered.recv_deadline(until) {
+            Ok(Ok(lines)) => {
+                calls.push((name, lines.iter().filter_map(|line| GroupCallLine::parse(line).ok()).collect()))
+            }
+            Ok(Err(ko)) => log::debug!("link to {name}: its group calls not listed: {}", ko.reason),
+            Err(_) => log::debug!("link to {name}: its group calls not listed within {} s", within.as_secs()),
+        }
+    }
+    calls
 }
 
 /// The sending side, on the link: says `frame`, and its answer to
@@ -144,6 +200,7 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
         reply(Err(carries_no_group_calls(d.peer)));
         return Ok(());
     }
+    let (most, check) = answer_lines(&frame);
     let start = matches!(
         &frame,
         GroupCallFrame::Request { request: GroupRequest::Start { .. }, .. }
@@ -151,12 +208,11 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
     );
     match d.write(&frame.to_string()).and_then(|()| d.answer()) {
         Ok(Answer::Ok) => reply(Ok(Vec::new())),
-        Ok(Answer::Hello(n)) if n as usize <= MAX_IN_CALL => {
+        Ok(Answer::Hello(n)) if n as usize <= most => {
             let mut others = Vec::with_capacity(n as usize);
             for _ in 0..n {
                 let read = d.line().and_then(|line| {
-                    check_address(line)
-                        .map_err(|e| format!("a group call's member: {}", clean_reason(&e)))?;
+                    check(line).map_err(|e| clean_reason(&e))?;
                     Ok(line.to_string())
                 });
                 match read {
@@ -191,10 +247,29 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
     Ok(())
 }
 
+/// A check of one line of an answer: what is wrong with it.
+type LineCheck = fn(&str) -> Result<(), String>;
+
+/// What follows the `OK:<n>` that answers `frame`: how many lines at
+/// most, and the check of each. A join is answered the members in the
+/// call, an address a line; a listing its calls, a line of §32's
+/// `GROUPCALLS` each.
+fn answer_lines(frame: &GroupCallFrame) -> (usize, LineCheck) {
+    match frame {
+        GroupCallFrame::Calls { .. } => (MAX_LISTING, |line| {
+            GroupCallLine::parse(line).map(drop).map_err(|e| format!("a group call listed: {e}"))
+        }),
+        _ => (MAX_IN_CALL, |line| {
+            check_address(line).map(drop).map_err(|e| format!("a group call's member: {e}"))
+        }),
+    }
+}
+
 /// The frame's word, for the log (a signal's payload is no log line).
 fn frame_word(frame: &GroupCallFrame) -> &'static str {
     match frame {
         GroupCallFrame::Request { .. } => "GROUPCALL",
         GroupCallFrame::Event { .. } => "GROUPEVENT",
+        GroupCallFrame::Calls { .. } => "GROUPCALLS",
     }
 }

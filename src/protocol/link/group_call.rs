@@ -1,17 +1,21 @@
 //! The group call family: a room's call (§32) whose room has members on
 //! several servers. The call's state is kept by the room's **home**
-//! (the server that keeps its messages), so two frames cross the link:
+//! (the server that keeps its messages), so three frames cross the link:
 //!
 //! - `GROUPCALL`, from a member's server to the room's home: its
 //!   member's request (§32's `GROUPCALL:<#room>:<what>`), which the home
 //!   judges as its own member's;
 //! - `GROUPEVENT`, from the home to a member's server: an event of the
 //!   call for one of that server's members, which it hands to the
-//!   member's devices (a signal, to its device in the call only).
+//!   member's devices (a signal, to its device in the call only);
+//! - `GROUPCALLS`, from a member's server to a room's home: the
+//!   calls going on in the home's rooms that one of its users is a
+//!   member of, which the home answers as lines of §32's `GROUPCALLS`.
 //!
 //! Told, never stored nor replayed: a ring or a signal late is for
-//! nobody. The names in both are addresses (`ana@lab1`, `bob@lab2`), so
-//! each server says them to its own users as they are named there.
+//! nobody, and a listing is asked again each time it is wanted. The
+//! names in all three are addresses (`ana@lab1`, `bob@lab2`), so each
+//! server says them to its own users as they are named there.
 
 use std::fmt;
 
@@ -33,16 +37,26 @@ pub enum GroupCallFrame {
     /// of the room's call, for `member`, a user of the receiver; answered
     /// `OK` or `KO:<CODE>:<reason>`.
     Event { room: String, member: String, event: GroupEvent },
+    /// `GROUPCALLS:<member>@<origin>`: the calls going on in the rooms
+    /// of the receiver that `member`, a user of the sender, is a member
+    /// of. Answered `OK:<n>` and `n` lines of §32's `GROUPCALLS`
+    /// (`<#room>@<home>:<call id>:<starter>:<media>:<since>:<in it>`,
+    /// every name an address), or `KO:<CODE>:<reason>`.
+    Calls { member: String },
 }
 
 const REQUEST: &str = "GROUPCALL:<#room>@<home>:<member>@<origin>:<request>";
 const EVENT: &str = "GROUPEVENT:<#room>@<home>:<member>@<dest>:<event>";
 
-/// Reads a `GROUPCALL` or a `GROUPEVENT`; its row of
+/// Reads a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`; its row of
 /// [`FAMILIES`](super::FAMILIES) makes it a [`Frame`](super::Frame).
 pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<GroupCallFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
     let bad = |e: String| (None, e);
+    if word == "GROUPCALLS" {
+        check_address(rest).map_err(bad)?;
+        return Ok(GroupCallFrame::Calls { member: rest.to_string() });
+    }
     let shape = if word == "GROUPCALL" { REQUEST } else { EVENT };
     let f: Vec<&str> = rest.splitn(3, ':').collect();
     if f.len() != 3 {
@@ -79,6 +93,7 @@ impl fmt::Display for GroupCallFrame {
                 write!(f, "GROUPCALL:{room}:{member}:{request}")
             }
             GroupCallFrame::Event { room, member, event } => write!(f, "GROUPEVENT:{room}:{member}:{event}"),
+            GroupCallFrame::Calls { member } => write!(f, "GROUPCALLS:{member}"),
         }
     }
 }

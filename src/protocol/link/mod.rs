@@ -135,7 +135,7 @@ pub static FAMILIES: &[Family] = &[
     Family {
         name: "group call",
         numbered: &[],
-        told: &["GROUPCALL", "GROUPEVENT"],
+        told: &["GROUPCALL", "GROUPEVENT", "GROUPCALLS"],
         parse: |word, rest| group_call::parse(word, rest).map(Frame::GroupCall),
     },
 ];
@@ -179,7 +179,7 @@ pub enum Frame {
     File(FileFrame),
     /// `RECEIPT`, numbered.
     Receipt(ReceiptFrame),
-    /// `GROUPCALL` and `GROUPEVENT`, told.
+    /// `GROUPCALL`, `GROUPEVENT` and `GROUPCALLS`, told.
     GroupCall(GroupCallFrame),
 }
 
@@ -342,6 +342,7 @@ mod tests {
             "GROUPEVENT:#lab@lab2:ana@lab1:RING:call-1-0:bob@lab2:video",
             "GROUPEVENT:#lab@lab2:ana@lab1:ICE:call-1-0:cyd@lab3:{}",
             "GROUPEVENT:#lab@lab2:ana@lab1:END:call-1-0",
+            "GROUPCALLS:ana@lab1",
             "PING",
             "QUIT",
         ] {
@@ -417,6 +418,8 @@ mod tests {
             "GROUPCALL:#lab@lab2:ana@lab1:HANGUP:c1",
             "GROUPEVENT:#lab@lab2:ana@lab1:RING:c1:bob@lab2:audio",
             "GROUPEVENT:#lab@lab2:ana@lab1",
+            "GROUPCALLS:ana",
+            "GROUPCALLS",
         ] {
             assert_eq!(Frame::parse(group).unwrap_err().0, None, "{group}");
         }

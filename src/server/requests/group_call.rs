@@ -5,11 +5,10 @@
 //! candidate from one member in the call to another's device in it,
 //! never to anyone else. The media go from browser to browser.
 
-use crate::protocol::group_call::{GroupCallLine, GroupRequest, PeerSignal};
+use crate::protocol::group_call::{GroupRequest, PeerSignal};
 use crate::protocol::{Chat, DEFAULT_DEVICE, Ko, MAX_LISTING, Reply};
 use crate::server::Ctx;
 use crate::server::calls::Party;
-use crate::server::group_calls::same_room;
 use crate::server::session::{Flow, Session, Who};
 use crate::server::{group_call_relay, group_calls_across};
 
@@ -42,25 +41,14 @@ pub(super) fn serve(s: &mut Session, who: Who, room: String, action: GroupReques
     s.reply(act(s.ctx, who, &device, &room, action))
 }
 
-/// `GROUPCALLS`: the calls going on in the asker's rooms, one line each.
+/// `GROUPCALLS`: the calls going on in the asker's rooms, one line each:
+/// those of rooms of this server, then (1.3) those of rooms homed
+/// elsewhere, as their homes answer now (`server::group_calls_across`).
 pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+    let mut lines = group_call_relay::calls_of(s.ctx, who.id);
     let rooms: Vec<String> = s.ctx.store.rooms_of(who.id, 0).into_iter().map(|(line, _)| line.room).collect();
-    let lines: Vec<GroupCallLine> = s
-        .ctx
-        .group_calls
-        .summaries()
-        .into_iter()
-        .filter(|c| rooms.iter().any(|room| same_room(room, &c.room)))
-        .map(|c| GroupCallLine {
-            room: c.room.to_string(),
-            id: c.id,
-            by: c.starter,
-            media: c.media,
-            since: c.since_ms,
-            members: c.members.into_iter().map(|p| p.name).collect(),
-        })
-        .take(MAX_LISTING)
-        .collect();
+    lines.extend(group_calls_across::listed(s.ctx, (who.id, who.name), &rooms));
+    lines.truncate(MAX_LISTING);
     s.reply(Ok(Reply::listing(lines)))
 }
 

@@ -21,12 +21,14 @@ use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
 use super::super::state::remote::{
-    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, is_copy, on_the_link, peer_account,
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, here, is_copy, on_the_link,
+    peer_account,
 };
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::action::check_peer_id;
+use crate::protocol::group_call::GroupLog;
 use crate::protocol::link::{Frame, LinkState, MessageFrame, RoomFrame, clean_reason};
 use crate::protocol::relayed;
 use crate::protocol::{Code, Ko};
@@ -515,6 +517,29 @@ fn someone(state: &State, r: RoomId, user: &str) -> Someone {
     }
 }
 
+/// A room's message from its home `server` (to this server, `me`) that
+/// is its call's line, or the line's edit as the call ends, in the name
+/// of the call's starter `from`: its text with each member it names as
+/// this server names them (the home names its own users without the
+/// server, `bob`, and this server names its own so, `ana` for
+/// `ana@lab1`). `None` for any other message, one whose line names
+/// another starter among them.
+fn relayed_call_line(
+    server: &str,
+    me: &str,
+    from: &str,
+    id: &str,
+    text: &crate::protocol::Text,
+) -> Result<Option<crate::protocol::Text>, Ko> {
+    let Some((line, edit)) = GroupLog::of_message(id, &text.unescaped()) else { return Ok(None) };
+    if !on_the_link(line.by(), server).eq_ignore_ascii_case(from) {
+        return Ok(None);
+    }
+    let said = line.renamed(|name| here(&on_the_link(name, server), me).to_string());
+    let said = if edit { format!("✎ {said}") } else { said.to_string() };
+    crate::protocol::Text::from_plain(&said).map(Some).map_err(|why| ko(Code::BadRequest, why))
+}
+
 /// Whether the room `room` (`#lab@lab2`) is homed at `server`.
 fn homed_at(room: &str, server: &str) -> bool {
     address(room).is_some_and(|(_, home)| home.eq_ignore_ascii_case(server))
@@ -709,6 +734,12 @@ impl Inner {
         let Some(copy) = state.room_id(to) else {
             return Ok(()); // none of ours is in the room now: taken, stored nowhere
         };
+        // But a room's call's line, in its starter's name: the home keeps
+        // the room's call and makes its line (§32), so the line is the
+        // home's word about its call, no words of the starter's. It is
+        // taken as the home says it, without a post of ours or a marker,
+        // each member it names said as this server names them.
+        let call_line = relayed_call_line(server, me, from, id, text)?;
         let ours = address(from).filter(|(_, origin)| origin.eq_ignore_ascii_case(me));
         let (author, waited): (Arc<str>, bool) = match ours {
             Some((user, _)) => {
@@ -738,11 +769,13 @@ impl Inner {
             ));
         }
         let marked;
-        let text = if third {
-            marked = relayed::mark(server, id, text).map_err(|why| ko(Code::BadRequest, why))?;
-            &marked
-        } else {
-            text
+        let text = match &call_line {
+            Some(line) => line,
+            None if third => {
+                marked = relayed::mark(server, id, text).map_err(|why| ko(Code::BadRequest, why))?;
+                &marked
+            }
+            None => text,
         };
         if !waited {
             if let Some(a) = state.user_id(&author)
@@ -750,7 +783,7 @@ impl Inner {
             {
                 return Ok(()); // in the copy already (a catch-up overlaps what came)
             }
-            if ours.is_some() {
+            if ours.is_some() && call_line.is_none() {
                 let why =
                     format!("{server} speaks only for its own users and rooms: {from} sent no {id} to {to}");
                 return Err(ko(Code::Forbidden, why));
