@@ -11,7 +11,7 @@
 // member already in, who answers: two never offer to each other.
 // Drawn with text nodes only: every byte from the network is text.
 
-import { request, parseTurn, parseGroupCallLine, fold, isUser } from './wire.js';
+import { request, parseTurn, parseGroupCallLine, fold, isUser, serverOf } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
 import { say } from './view.js';
@@ -130,7 +130,7 @@ async function start(app, media) {
     call.id = reply.value;
     note({ room, id: call.id, by: app.model.me, media, members: [app.model.me] });
     draw(call);
-    caughtUp(app, room); // the call's line, stored in my name: no event brings it here
+    myLine(app, room, call.id, false); // the call's line, stored in my name: no event brings it here
     ready(call);
     await call.ready;
   } catch (e) {
@@ -168,6 +168,26 @@ function ready(call) {
     call.iceServers = await iceServers(call.app);
     drawSelf(call);
   })();
+}
+
+/**
+ * The line of my call `id` in `room`, stored in my name (as it starts,
+ * or, `ended`, edited as it ends), which no event brings to my own
+ * devices: read from the room's last messages. A room of this server
+ * stores it before it answers the start or tells the end; one of another
+ * server (1.3) stores it at its home, which sends it across the link
+ * beside the call's events, and this server takes it when it comes, maybe
+ * after them: asked again, a few times over some 15 s, until it is there
+ * (and reads ended).
+ */
+async function myLine(app, room, id, ended) {
+  const { parse } = await import('./calllog.js');
+  for (const wait of serverOf(room) ? [0, 250, 500, 1000, 2000, 4000, 8000] : [0]) {
+    if (wait) await new Promise((done) => setTimeout(done, wait));
+    await caughtUp(app, room);
+    const line = app.model.chat(room).keys.get(`${fold(app.model.me)}\n${id}`);
+    if (line && (!ended || parse(line.text)?.seconds !== undefined)) return;
+  }
 }
 
 /** Sends a signal to member `peer` in the call (`what`: an offer, an answer or a candidate). */
@@ -373,7 +393,7 @@ function onEvent(app, e) {
       live.delete(key);
       if (ringing?.id === e.id) stopRing(t('endMissed'));
       if (here) finish(here, t('groupEnded'));
-      if (call && app.model.isMe(call.by)) caughtUp(app, e.room); // my line, edited in my name
+      if (call && app.model.isMe(call.by)) myLine(app, e.room, e.id, true); // my line, edited in my name
       break;
     case 'OFFER':
       // Only from a member in the call (the server checks it too).
