@@ -7,10 +7,11 @@
 //! the room's name as their server says it, one answers, one declines and
 //! joins late from the chat list's Join, all three see and hear each other
 //! (frames and sound measured as tests/web/group_calls.rs does), one mutes,
-//! one turns the camera off, the one who started it leaves early. Then,
-//! with the same browsers, the same room calls again with the relay
+//! one turns the camera off, the one who started it leaves early; the
+//! call's line in the room's copy on every server, said from each side.
+//! Then, with the same browsers, the same room calls again with the relay
 //! forced: every member's media through its own server's coturn, every
-//! relay of each coturn released once the call ends.
+//! relay of each coturn released once the call ends, and its line too.
 //!
 //! Prints the time from the start to each ring, from each join to the
 //! first sound and picture, each browser's CPU and bandwidth, and the
@@ -177,8 +178,11 @@ fn a_room_of_lab2_calls_its_members_on_three_servers_direct_then_through_each_se
         b.wait_for(&format!("!{GROUP}"));
     }
     println!("[{:.0} s] ana left, then bob and cyd", at());
-    // The call's line, in the room's chat of each server.
+    // The call's line, in the room's copy on each server, each naming
+    // the members as its server names them.
+    line_reads(&ana, "Outgoing group video call, … · joined: bob@lab2, cyd@lab3");
     line_reads(&bob, "Group video call from ana@lab1, … · joined: bob, cyd@lab3");
+    line_reads(&cyd, "Group video call from ana@lab1, … · joined: bob@lab2, cyd");
 
     // The same browsers, the relay forced (what docs/CALLS.md tells a
     // student to type): bob of the home calls, ana and cyd answer, each
@@ -188,7 +192,9 @@ fn a_room_of_lab2_calls_its_members_on_three_servers_direct_then_through_each_se
     }
     let rings = start_and_ring(&bob, &[("ana", &ana, "#lab@lab2"), ("cyd", &cyd, "#lab@lab2")]);
     println!("[{:.0} s] video across, through coturn: start to ring: {rings}", at());
+    // ana joins before cyd (bob shows her), the order of the line's names.
     ana.click(".group-call .call-answer");
+    bob.wait_for(&tile("ana@lab1"));
     cyd.click(".group-call .call-answer");
     let paths = each_sees_and_hears(
         &[
@@ -211,7 +217,9 @@ fn a_room_of_lab2_calls_its_members_on_three_servers_direct_then_through_each_se
         b.click(".group-call .call-hangup");
         b.wait_for(&format!("!{GROUP}"));
     }
+    line_reads(&ana, "Group video call from bob@lab2, … · joined: ana, cyd@lab3");
     line_reads(&bob, "Outgoing group video call, … · joined: ana@lab1, cyd@lab3");
+    line_reads(&cyd, "Group video call from bob@lab2, … · joined: ana@lab1, cyd");
     // Each browser relayed through its own server's coturn (each server
     // names only its own), and each coturn released every relay it made.
     for (lab, coturn) in &labs {
