@@ -8,6 +8,8 @@
 //! test as a peer; the metrics, `top`, the consoles and the browser),
 //! `bounces.rs` (a refused message shown failed, with its reason),
 //! `calls.rs` (calls across servers, and what cannot ring across),
+//! `group_call_browsers.rs` (a room's call between browsers on three
+//! servers, direct and through each server's coturn),
 //! `files.rs` (files, photos and voice notes across servers),
 //! `people.rs` (`PEOPLE:<start>@<server>` across the link),
 //! `receipts.rs` (who got and read a room's message, across servers),
@@ -32,6 +34,8 @@ mod chaos;
 mod conform;
 #[path = "federation/files.rs"]
 mod files;
+#[path = "federation/group_call_browsers.rs"]
+mod group_call_browsers;
 #[path = "federation/group_calls.rs"]
 mod group_calls;
 #[path = "federation/members.rs"]

@@ -21,9 +21,9 @@ import { starred, toggle } from './starred.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward', moreReactions: 'More reactions', info: 'Info' },
-  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar', moreReactions: 'Más reacciones', info: 'Info.' },
-  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar', moreReactions: 'Mais reações', info: 'Dados' },
+  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', moreReactions: 'More reactions', info: 'Info' },
+  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', moreReactions: 'Más reacciones', info: 'Info.' },
+  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', moreReactions: 'Mais reações', info: 'Dados' },
 });
 const closeMenus = () => document.querySelectorAll('#messages .menu').forEach((m) => m.remove());
 

@@ -20,24 +20,24 @@ document.head.append(Object.assign(document.createElement('link'), { rel: 'style
 addStrings({
   en: {
     calling: 'Calling…', incomingVoice: 'Incoming voice call', incomingVideo: 'Incoming video call', incoming: '{who} is calling ({media})',
-    voice: 'voice', video: 'video', answer: 'Answer', decline: 'Decline', hangUp: 'Hang up', mute: 'Mute', unmute: 'Unmute',
-    cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device', connecting: 'Connecting…',
+    voice: 'voice', video: 'video', answer: 'Answer', decline: 'Decline', hangUp: 'Hang up', unmute: 'Unmute',
+    cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device', callConnecting: 'Connecting…',
     callDetails: 'Details', callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
     endGone: 'Call ended: the other side left', endBusy: '{who} is in another call', endFailed: 'Call failed: {why}',
     callBytes: '↓ audio {audio} · video {video}', via: 'Path: {path}', returnToCall: 'Back to the call with {who}', cameraAndMic: 'The camera and microphone', microphone: 'The microphone',
   },
   es: {
     calling: 'Llamando…', incomingVoice: 'Llamada de voz entrante', incomingVideo: 'Videollamada entrante', incoming: '{who} te llama ({media})',
-    voice: 'voz', video: 'vídeo', answer: 'Contestar', decline: 'Rechazar', hangUp: 'Colgar', mute: 'Silenciar', unmute: 'Activar micrófono',
-    cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo', connecting: 'Conectando…',
+    voice: 'voz', video: 'vídeo', answer: 'Contestar', decline: 'Rechazar', hangUp: 'Colgar', unmute: 'Activar micrófono',
+    cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo', callConnecting: 'Conectando…',
     callDetails: 'Detalles', callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
     endGone: 'Llamada terminada: el otro lado se fue', endBusy: '{who} está en otra llamada', endFailed: 'La llamada falló: {why}',
     callBytes: '↓ audio {audio} · vídeo {video}', via: 'Camino: {path}', returnToCall: 'Volver a la llamada con {who}', cameraAndMic: 'La cámara y el micrófono', microphone: 'El micrófono',
   },
   pt: {
     calling: 'Ligando…', incomingVoice: 'Chamada de voz recebida', incomingVideo: 'Chamada de vídeo recebida', incoming: '{who} está ligando ({media})',
-    voice: 'voz', video: 'vídeo', answer: 'Atender', decline: 'Recusar', hangUp: 'Desligar', mute: 'Silenciar', unmute: 'Ativar microfone',
-    cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo', connecting: 'Conectando…',
+    voice: 'voz', video: 'vídeo', answer: 'Atender', decline: 'Recusar', hangUp: 'Desligar', unmute: 'Ativar microfone',
+    cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo', callConnecting: 'Conectando…',
     callDetails: 'Detalhes', callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
     endGone: 'Chamada encerrada: o outro lado saiu', endBusy: '{who} está em outra chamada', endFailed: 'A chamada falhou: {why}',
     callBytes: '↓ áudio {audio} · vídeo {video}', via: 'Caminho: {path}', returnToCall: 'Voltar à chamada com {who}', cameraAndMic: 'A câmera e o microfone', microphone: 'O microfone',
@@ -472,7 +472,7 @@ function statusText(call) {
     case 'ringing-here': return t(call.media === 'video' ? 'incomingVideo' : 'incomingVoice');
     case 'calling': return t('calling');
     case 'in-call': return duration(Date.now() - call.since);
-    default: return t('connecting');
+    default: return t('callConnecting');
   }
 }
 

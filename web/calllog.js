@@ -18,7 +18,7 @@ import { USER, isUser } from './wire.js';
 
 addStrings({
   en: {
-    callVoice: 'voice call', callVideo: 'video call', callsVoice: 'voice calls', callsVideo: 'video calls',
+    lineVoice: 'voice call', lineVideo: 'video call', callsVoice: 'voice calls', callsVideo: 'video calls',
     callOut: 'Outgoing {call}, {length}', callIn: 'Incoming {call}, {length}',
     callMissed: 'Missed {call}', callMissedN: '{n} missed {calls}',
     callUnanswered: 'Outgoing {call}, no answer', callUnansweredN: '{n} outgoing {calls}, no answer',
@@ -26,10 +26,10 @@ addStrings({
     callBack: '{said}. Call {who} again',
     groupLive: 'Group {call} started by {who}', groupOut: 'Outgoing group {call}, {length} · joined: {joined}',
     groupIn: 'Group {call} from {who}, {length} · joined: {joined}', groupMissed: 'Missed group {call} from {who}',
-    nobody: 'nobody', andMore: '{names} and {n} more',
+    noOne: 'nobody', andMore: '{names} and {n} more',
   },
   es: {
-    callVoice: 'llamada de voz', callVideo: 'videollamada', callsVoice: 'llamadas de voz', callsVideo: 'videollamadas',
+    lineVoice: 'llamada de voz', lineVideo: 'videollamada', callsVoice: 'llamadas de voz', callsVideo: 'videollamadas',
     callOut: '{Call} saliente, {length}', callIn: '{Call} entrante, {length}',
     callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
     callUnanswered: '{Call} saliente, sin respuesta', callUnansweredN: '{n} {calls} salientes, sin respuesta',
@@ -37,10 +37,10 @@ addStrings({
     callBack: '{said}. Llamar de nuevo a {who}',
     groupLive: '{Call} en grupo iniciada por {who}', groupOut: '{Call} en grupo saliente, {length} · se unieron: {joined}',
     groupIn: '{Call} en grupo de {who}, {length} · se unieron: {joined}', groupMissed: '{Call} en grupo perdida de {who}',
-    nobody: 'nadie', andMore: '{names} y {n} más',
+    noOne: 'nadie', andMore: '{names} y {n} más',
   },
   pt: {
-    callVoice: 'chamada de voz', callVideo: 'chamada de vídeo', callsVoice: 'chamadas de voz', callsVideo: 'chamadas de vídeo',
+    lineVoice: 'chamada de voz', lineVideo: 'chamada de vídeo', callsVoice: 'chamadas de voz', callsVideo: 'chamadas de vídeo',
     callOut: '{Call} efetuada, {length}', callIn: '{Call} recebida, {length}',
     callMissed: '{Call} perdida', callMissedN: '{n} {calls} perdidas',
     callUnanswered: '{Call} efetuada, sem resposta', callUnansweredN: '{n} {calls} efetuadas, sem resposta',
@@ -48,7 +48,7 @@ addStrings({
     callBack: '{said}. Ligar de novo para {who}',
     groupLive: '{Call} em grupo iniciada por {who}', groupOut: '{Call} em grupo efetuada, {length} · entraram: {joined}',
     groupIn: '{Call} em grupo de {who}, {length} · entraram: {joined}', groupMissed: '{Call} em grupo perdida de {who}',
-    nobody: 'ninguém', andMore: '{names} e mais {n}',
+    noOne: 'ninguém', andMore: '{names} e mais {n}',
   },
 });
 
@@ -113,7 +113,7 @@ export function said(msg, me = '') {
   const call = parse(msg.text);
   if (!call) return msg.text.replace(/^📞 /u, '');
   const media = call.media === 'video' ? 'Video' : 'Voice';
-  const word = t(`call${media}`);
+  const word = t(`line${media}`);
   const words = { call: word, Call: word[0].toUpperCase() + word.slice(1), calls: t(`calls${media}`), n: call.count };
   switch (call.what) {
     case 'group': {
@@ -132,7 +132,7 @@ export function said(msg, me = '') {
 
 /** A list of a group call's line, in words. */
 function list({ names: named, more }) {
-  if (!named.length) return t('nobody');
+  if (!named.length) return t('noOne');
   return more ? t('andMore', { names: named.join(', '), n: more }) : named.join(', ');
 }
 

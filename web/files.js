@@ -27,19 +27,19 @@ import { t, addStrings } from './i18n.js';
 
 addStrings({
   en: {
-    recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', sending: 'Sending {name}…', photoOf: 'Photo: {name}', forward: 'Forward',
+    recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', sending: 'Sending {name}…', photoOf: 'Photo: {name}',
     tooBig: 'This file is too big: the limit is {limit}', emptyFile: 'This file is empty', badName: 'This file\'s name cannot be sent: rename it and try again',
     quotaFull: 'Your space on this server is full ({quota}): delete some messages or files first', tooManyUploads: 'Too many files are on their way: wait until some are sent',
     serverFull: 'The server has no room for files now: try again later', fileGone: 'This file is no longer on the server', notKept: 'This browser did not keep the file: send it again',
   },
   es: {
-    recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}', forward: 'Reenviar',
+    recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}',
     tooBig: 'Este archivo es demasiado grande: el límite es {limit}', emptyFile: 'Este archivo está vacío', badName: 'El nombre de este archivo no se puede enviar: cámbialo e inténtalo otra vez',
     quotaFull: 'Tu espacio en este servidor está lleno ({quota}): borra antes algunos mensajes o archivos', tooManyUploads: 'Hay demasiados archivos en camino: espera a que se envíen algunos',
     serverFull: 'El servidor no tiene sitio para archivos ahora: inténtalo más tarde', fileGone: 'Este archivo ya no está en el servidor', notKept: 'Este navegador no guardó el archivo: envíalo otra vez',
   },
   pt: {
-    recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}', forward: 'Encaminhar',
+    recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', sending: 'Enviando {name}…', photoOf: 'Foto: {name}',
     tooBig: 'Este arquivo é grande demais: o limite é {limit}', emptyFile: 'Este arquivo está vazio', badName: 'O nome deste arquivo não pode ser enviado: renomeie-o e tente de novo',
     quotaFull: 'Seu espaço neste servidor está cheio ({quota}): apague antes algumas mensagens ou arquivos', tooManyUploads: 'Há arquivos demais a caminho: espere alguns serem enviados',
     serverFull: 'O servidor está sem espaço para arquivos agora: tente mais tarde', fileGone: 'Este arquivo não está mais no servidor', notKept: 'Este navegador não guardou o arquivo: envie-o de novo',

@@ -11,7 +11,7 @@
 // member already in, who answers: two never offer to each other.
 // Drawn with text nodes only: every byte from the network is text.
 
-import { request, parseTurn, parseGroupCallLine, fold, isUser } from './wire.js';
+import { request, parseTurn, parseGroupCallLine, fold, isUser, serverOf } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
 import { say } from './view.js';
@@ -23,30 +23,34 @@ document.head.append(Object.assign(document.createElement('link'), { rel: 'style
 addStrings({
   en: {
     returnToRoomCall: 'Back to the call in {room}', groupIncoming: 'Group {media} call from {who}', joinCall: 'Join', joinCallIn: 'Join the call in {room}', leaveCall: 'Leave',
-    groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', groupOut: 'You are out of the call',
+    groupWaiting: 'Waiting for the others…', groupCount: '{n} in the call', groupEnded: 'The call ended', outOfCall: 'You are out of the call',
     joinedElsewhere: 'Joined on another device', groupMuted: 'muted', groupNoPicture: 'camera off', groupSpeaking: 'speaking',
   },
   es: {
     returnToRoomCall: 'Volver a la llamada de {room}', groupIncoming: 'Llamada de {media} en grupo de {who}', joinCall: 'Unirse', joinCallIn: 'Unirse a la llamada de {room}', leaveCall: 'Salir',
-    groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', groupOut: 'Estás fuera de la llamada',
+    groupWaiting: 'Esperando a los demás…', groupCount: '{n} en la llamada', groupEnded: 'La llamada terminó', outOfCall: 'Estás fuera de la llamada',
     joinedElsewhere: 'Unido en otro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'cámara apagada', groupSpeaking: 'hablando',
   },
   pt: {
     returnToRoomCall: 'Voltar à chamada de {room}', groupIncoming: 'Chamada de {media} em grupo de {who}', joinCall: 'Entrar', joinCallIn: 'Entrar na chamada de {room}', leaveCall: 'Sair',
-    groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', groupOut: 'Você está fora da chamada',
+    groupWaiting: 'Esperando os outros…', groupCount: '{n} na chamada', groupEnded: 'A chamada terminou', outOfCall: 'Você está fora da chamada',
     joinedElsewhere: 'Entrou em outro dispositivo', groupMuted: 'silenciado', groupNoPicture: 'câmera desligada', groupSpeaking: 'falando',
   },
 });
 
 /**
- * How often the screen listens to each member's connection (4 times a
- * second; its picture once a second): the level and the time stamp of
- * the last packet of sound and of picture its receivers kept
- * (`getSynchronizationSources()`, a read of what the receiver holds,
+ * How often the screen listens to each member's connection (about 4
+ * times a second; its picture about once a second): the level and the
+ * time stamp of the last packet of sound and of picture its receivers
+ * kept (`getSynchronizationSources()`, a read of what the receiver holds,
  * where `getStats()` gathers a report of everything the connection
- * counts, too dear to ask often of seven).
+ * counts, too dear to ask often of seven). 230 ms, not 250: a read sees
+ * the last packet only, and a sound that comes back every half second
+ * (chromium's fake microphone beeps 20 ms of every 500) would be read at
+ * the same two moments of it for as long as the clocks agree, every time
+ * between its beeps; at 230 the reads fall on every part of it in turn.
  */
-const LISTEN_MS = 250;
+const LISTEN_MS = 230;
 /** A member whose sound (or picture) did not move for this long shows muted (or its initial). */
 const QUIET_MS = 2500;
 /** Most ICE candidates of a member kept before its description is set. */
@@ -126,7 +130,7 @@ async function start(app, media) {
     call.id = reply.value;
     note({ room, id: call.id, by: app.model.me, media, members: [app.model.me] });
     draw(call);
-    caughtUp(app, room); // the call's line, stored in my name: no event brings it here
+    myLine(app, room, call.id, false); // the call's line, stored in my name: no event brings it here
     ready(call);
     await call.ready;
   } catch (e) {
@@ -164,6 +168,26 @@ function ready(call) {
     call.iceServers = await iceServers(call.app);
     drawSelf(call);
   })();
+}
+
+/**
+ * The line of my call `id` in `room`, stored in my name (as it starts,
+ * or, `ended`, edited as it ends), which no event brings to my own
+ * devices: read from the room's last messages. A room of this server
+ * stores it before it answers the start or tells the end; one of another
+ * server (1.3) stores it at its home, which sends it across the link
+ * beside the call's events, and this server takes it when it comes, maybe
+ * after them: asked again, a few times over some 15 s, until it is there
+ * (and reads ended).
+ */
+async function myLine(app, room, id, ended) {
+  const { parse } = await import('./calllog.js');
+  for (const wait of serverOf(room) ? [0, 250, 500, 1000, 2000, 4000, 8000] : [0]) {
+    if (wait) await new Promise((done) => setTimeout(done, wait));
+    await caughtUp(app, room);
+    const line = app.model.chat(room).keys.get(`${fold(app.model.me)}\n${id}`);
+    if (line && (!ended || parse(line.text)?.seconds !== undefined)) return;
+  }
 }
 
 /** Sends a signal to member `peer` in the call (`what`: an offer, an answer or a candidate). */
@@ -359,7 +383,7 @@ function onEvent(app, e) {
       break;
     case 'LEFT':
       call?.members.delete(fold(e.user));
-      if (here && app.model.isMe(e.user)) finish(here, t('groupOut')); // the server took me out (the room, another device)
+      if (here && app.model.isMe(e.user)) finish(here, t('outOfCall')); // the server took me out (the room, another device)
       else if (here) drop(here, fold(e.user));
       break;
     case 'STOP':
@@ -369,7 +393,7 @@ function onEvent(app, e) {
       live.delete(key);
       if (ringing?.id === e.id) stopRing(t('endMissed'));
       if (here) finish(here, t('groupEnded'));
-      if (call && app.model.isMe(call.by)) caughtUp(app, e.room); // my line, edited in my name
+      if (call && app.model.isMe(call.by)) myLine(app, e.room, e.id, true); // my line, edited in my name
       break;
     case 'OFFER':
       // Only from a member in the call (the server checks it too).
@@ -490,7 +514,7 @@ function draw(call) {
     return;
   }
   const screen = section(call, 'in-call');
-  const status = header(call.room, t('connecting'));
+  const status = header(call.room, t('callConnecting'));
   const grid = node('div', 'call-grid');
   const controls = node('div', 'call-controls');
   screen.append(status, grid, controls);

@@ -16,26 +16,26 @@ import { openChat } from './conversation.js';
 
 addStrings({
   en: {
-    people: 'People', nobody: 'Nobody in your rooms is called {start}…',
+    people: 'People', nobodyNamed: 'Nobody in your rooms is called {start}…',
     nobodyThere: '{server} lists nobody called {start}…',
     notListed: '{server} does not list its people to other servers',
-    unreachable: '{server} cannot be reached now',
+    serverUnreachable: '{server} cannot be reached now',
     tooMany: 'Too many searches of other servers: try again in a minute',
     noServer: 'There is no server {server} in this class network', noNetwork: 'This server is in no class network: {server} cannot be asked',
   },
   es: {
-    people: 'Personas', nobody: 'Nadie en tus salas se llama {start}…',
+    people: 'Personas', nobodyNamed: 'Nadie en tus salas se llama {start}…',
     nobodyThere: '{server} no muestra a nadie llamado {start}…',
     notListed: '{server} no muestra sus personas a otros servidores',
-    unreachable: 'No se puede contactar con {server} ahora',
+    serverUnreachable: 'No se puede contactar con {server} ahora',
     tooMany: 'Demasiadas búsquedas en otros servidores: prueba dentro de un minuto',
     noServer: 'No hay ningún servidor {server} en esta red de la clase', noNetwork: 'Este servidor no está en ninguna red de la clase: no se puede preguntar a {server}',
   },
   pt: {
-    people: 'Pessoas', nobody: 'Ninguém nas suas salas se chama {start}…',
+    people: 'Pessoas', nobodyNamed: 'Ninguém nas suas salas se chama {start}…',
     nobodyThere: '{server} não mostra ninguém chamado {start}…',
     notListed: '{server} não mostra as suas pessoas a outros servidores',
-    unreachable: 'Não é possível contactar {server} agora',
+    serverUnreachable: 'Não é possível contactar {server} agora',
     tooMany: 'Buscas demais em outros servidores: tente daqui a um minuto',
     noServer: 'Não há nenhum servidor {server} nesta rede da turma', noNetwork: 'Este servidor não está em nenhuma rede da turma: não é possível perguntar a {server}',
   },
@@ -86,7 +86,7 @@ async function ask(app, start) {
     // An older server does not know PEOPLE; an address's refusal is about that address only.
     if (answer.reply.code === 'BAD_REQUEST' && !server) served = false;
     const said = server && {
-      FORBIDDEN: 'notListed', OFFLINE: 'unreachable', UNAVAILABLE: 'notListed', RATE_LIMITED: 'tooMany',
+      FORBIDDEN: 'notListed', OFFLINE: 'serverUnreachable', UNAVAILABLE: 'notListed', RATE_LIMITED: 'tooMany',
       UNKNOWN_SERVER: 'noServer', BAD_REQUEST: 'noNetwork',
     }[answer.reply.code];
     if (said) note(t(said, { server }));
@@ -118,7 +118,7 @@ function show(app, start, people) {
   const list = listed();
   if (!people.length) {
     const server = serverOf(start);
-    note(server ? t('nobodyThere', { server, start: start.slice(0, start.indexOf('@')) }) : t('nobody', { start }));
+    note(server ? t('nobodyThere', { server, start: start.slice(0, start.indexOf('@')) }) : t('nobodyNamed', { start }));
     return;
   }
   list.replaceChildren(...people.map(({ user, seen }) => {

@@ -15,15 +15,15 @@ import { faces, refusal, drawMe, drawChatFace } from './view.js';
 import { draw } from './chatlist.js';
 
 addStrings({
-  en: { displayName: 'Display name', photo: 'Photo', removePhoto: 'Remove photo', save: 'Save', saved: 'Saved',
+  en: { displayName: 'Display name', removePhoto: 'Remove photo', save: 'Save', saved: 'Saved',
     privacy: 'Privacy', showLastSeen: 'Show when I was last online', sendReceipts: 'Send read receipts',
     privacyNote: 'Who hides them does not see others\' either.', notImage: 'Choose an image (PNG, JPEG, GIF or WebP)',
     photoTooLarge: 'That image is over {mb} MB', photoSet: 'Your photo is set', profileTitle: 'Your profile' },
-  es: { displayName: 'Nombre visible', photo: 'Foto', removePhoto: 'Quitar la foto', save: 'Guardar', saved: 'Guardado',
+  es: { displayName: 'Nombre visible', removePhoto: 'Quitar la foto', save: 'Guardar', saved: 'Guardado',
     privacy: 'Privacidad', showLastSeen: 'Mostrar mi última vez en línea', sendReceipts: 'Enviar confirmaciones de lectura',
     privacyNote: 'Quien las oculta tampoco ve las de otros.', notImage: 'Elige una imagen (PNG, JPEG, GIF o WebP)',
     photoTooLarge: 'Esa imagen pasa de {mb} MB', photoSet: 'Tu foto está puesta', profileTitle: 'Tu perfil' },
-  pt: { displayName: 'Nome de exibição', photo: 'Foto', removePhoto: 'Remover a foto', save: 'Salvar', saved: 'Salvo',
+  pt: { displayName: 'Nome de exibição', removePhoto: 'Remover a foto', save: 'Salvar', saved: 'Salvo',
     privacy: 'Privacidade', showLastSeen: 'Mostrar quando estive online por último', sendReceipts: 'Enviar confirmações de leitura',
     privacyNote: 'Quem as oculta também não vê as dos outros.', notImage: 'Escolha uma imagem (PNG, JPEG, GIF ou WebP)',
     photoTooLarge: 'Essa imagem passa de {mb} MB', photoSet: 'Sua foto está definida', profileTitle: 'Seu perfil' },

@@ -13,9 +13,9 @@ import { el, confirmed } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { kick: 'Remove', ban: 'Ban', op: 'Make admin', deop: 'Remove admin', topic: 'Topic', setTopic: 'Set', announceMode: 'Only admins write', inviteMode: 'Invitation only', inviteWho: 'User to invite', invite: 'Invite', muteFor: 'Mute for', mute: 'Mute', m10: '10 minutes', h1: '1 hour', d1: '1 day', w1: '1 week' },
-  es: { kick: 'Sacar', ban: 'Expulsar', op: 'Hacer admin', deop: 'Quitar admin', topic: 'Tema', setTopic: 'Poner', announceMode: 'Solo escriben los admins', inviteMode: 'Solo con invitación', inviteWho: 'Usuario a invitar', invite: 'Invitar', muteFor: 'Silenciar por', mute: 'Silenciar', m10: '10 minutos', h1: '1 hora', d1: '1 día', w1: '1 semana' },
-  pt: { kick: 'Remover', ban: 'Banir', op: 'Tornar admin', deop: 'Tirar admin', topic: 'Tópico', setTopic: 'Definir', announceMode: 'Só admins escrevem', inviteMode: 'Só com convite', inviteWho: 'Usuário a convidar', invite: 'Convidar', muteFor: 'Silenciar por', mute: 'Silenciar', m10: '10 minutos', h1: '1 hora', d1: '1 dia', w1: '1 semana' },
+  en: { kick: 'Remove', ban: 'Ban', op: 'Make admin', deop: 'Remove admin', topic: 'Topic', setTopic: 'Set', announceMode: 'Only admins write', inviteMode: 'Invitation only', inviteWho: 'User to invite', invite: 'Invite', muteFor: 'Mute for', m10: '10 minutes', h1: '1 hour', d1: '1 day', w1: '1 week' },
+  es: { kick: 'Sacar', ban: 'Expulsar', op: 'Hacer admin', deop: 'Quitar admin', topic: 'Tema', setTopic: 'Poner', announceMode: 'Solo escriben los admins', inviteMode: 'Solo con invitación', inviteWho: 'Usuario a invitar', invite: 'Invitar', muteFor: 'Silenciar por', m10: '10 minutos', h1: '1 hora', d1: '1 día', w1: '1 semana' },
+  pt: { kick: 'Remover', ban: 'Banir', op: 'Tornar admin', deop: 'Tirar admin', topic: 'Tópico', setTopic: 'Definir', announceMode: 'Só admins escrevem', inviteMode: 'Só com convite', inviteWho: 'Usuário a convidar', invite: 'Convidar', muteFor: 'Silenciar por', m10: '10 minutos', h1: '1 hora', d1: '1 dia', w1: '1 semana' },
 });
 
 /** How long a mute may be chosen for, in minutes. */

@@ -95,6 +95,27 @@ impl Coturn {
         std::fs::read_to_string(self._dir.path().join("turnserver.log")).unwrap_or_default()
     }
 
+    /// Waits until coturn has closed every session it allocated a relay
+    /// for, and at least one: the relays made and the sessions closed, as
+    /// its log counts them (a coturn started with `--verbose`, without which
+    /// coturn 4.6 logs neither). Fails if one is still held after 20 s.
+    pub fn relays_made_and_freed(&self) -> (usize, usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = self.log();
+            let made = log.matches("ALLOCATE processed, success").count();
+            let freed = log.matches("closed (2nd stage)").count();
+            if made > 0 && freed >= made {
+                return (made, freed);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "coturn holds relays past the call: {made} made, {freed} closed"
+            );
+            std::thread::sleep(Duration::from_millis(200)); // polling coturn's log
+        }
+    }
+
     /// `turn:127.0.0.1:<port>`, as `wachat serve --turn` names it.
     pub fn url(&self) -> String {
         format!("turn:127.0.0.1:{}", self.port)

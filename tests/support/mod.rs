@@ -16,6 +16,7 @@ pub mod examples;
 pub mod fake_telegram;
 pub mod federation;
 pub mod files;
+pub mod group_call;
 pub mod json_lines;
 pub mod metrics;
 pub mod minimal;

@@ -20,237 +20,17 @@
 
 use super::support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use support::TestServer;
 use support::browser::Browser;
 use support::coturn::{self, Coturn};
-use support::webapp::{CALL_FLAGS, ENTER, joined, logged_in_with, shot, web_server};
-
-/// The room's call's screen, as web/groupcall.js draws it.
-const GROUP: &str = "document.querySelector('.call-screen.group-call')";
-
-const PHONE: (u32, u32) = (390, 844);
-const LAPTOP: (u32, u32) = (1280, 800);
-
-/// `user`'s tile on the call's screen.
-fn tile(user: &str) -> String {
-    format!("{GROUP}?.querySelector('.call-tile[data-user=\"{user}\"]')")
-}
-
-/// `js`'s value, the call's screen asked to measure its connections
-/// again (its `measure()`: each one's `getStats()`, read at the test's
-/// pace, never on the page's own timer). The script does not wait for the
-/// reading, which a starved page may take long over: `js` reads the last
-/// one done, and the next call the one asked now.
-fn measured(browser: &Browser, js: &str) -> serde_json::Value {
-    browser.exec(&format!("{GROUP}?.measure?.(); return {js};"), json!([]))
-}
-
-/// Asks `browser`'s call screen for a reading and waits for it: what it
-/// read (its `data-measured-at`, `-bytes-out`, `-bytes-in`).
-fn fresh_reading(browser: &Browser) -> (f64, f64, f64) {
-    let asked = browser.exec(&format!("{GROUP}?.measure?.(); return Date.now();"), json!([]));
-    let asked = asked.as_f64().unwrap_or(0.0);
-    wait_long(browser, &format!("Number({GROUP}?.dataset.measuredAt) >= {asked}"));
-    let v = browser.exec(
-        &format!("const d = {GROUP}.dataset; return [Number(d.measuredAt), Number(d.bytesOut || 0), Number(d.bytesIn || 0)];"),
-        json!([]),
-    );
-    (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0), v[2].as_f64().unwrap_or(0.0))
-}
-
-/// A number of `user`'s tile's data (its bytes of sound, its frames…)
-/// in a reading asked now, 0 while there is none.
-fn tile_data(browser: &Browser, user: &str, key: &str) -> f64 {
-    fresh_reading(browser);
-    let value = browser.exec(&format!("return Number({}?.dataset.{key} || 0)", tile(user)), json!([]));
-    value.as_f64().unwrap_or(0.0)
-}
-
-/// How long a member's page may take to answer one WebDriver command: a
-/// page in a call of eight encodes and decodes for seven connections, and
-/// on a loaded machine one took more than the usual minute.
-const BUSY_PAGE: Duration = Duration::from_secs(180);
-
-/// A browser logged in as `user` at `size`, with the relay forced if `relay`.
-fn member(url: &str, user: &str, size: (u32, u32), relay: bool) -> Browser {
-    let browser = logged_in_with(url, user, size, &CALL_FLAGS).patient(BUSY_PAGE);
-    if relay {
-        // What docs/CALLS.md tells a student to type: the relay forced.
-        browser.exec("localStorage.setItem('wachat:relay', '1')", json!([]));
-    }
-    browser
-}
-
-/// Opens the room `#lab` (its call buttons in its header).
-fn open_lab(browser: &Browser) {
-    browser.type_into("#new-chat-name", &format!("#lab{ENTER}"));
-    browser.wait_for(
-        "document.getElementById('chat-title').textContent === '#lab' && !document.getElementById('call-video').hidden",
-    );
-}
-
-/// How long a browser may take to connect to the others and get their
-/// media: a mesh of four video calls, each browser encoding its picture
-/// three times, on a busy 2-core machine, takes longer than a page's
-/// usual wait (`Browser::wait_for`'s 10 s); in a call of eight at a load
-/// of 60 a pair's first sound came 89 s after its offer.
-const MEDIA_WAIT: Duration = Duration::from_secs(240);
-
-/// Polls `js` in `browser`, each time measured, until it is truthy, for
-/// [`MEDIA_WAIT`] at most; a timeout says what each tile had.
-fn wait_long(browser: &Browser, js: &str) {
-    let deadline = Instant::now() + MEDIA_WAIT;
-    while !measured(browser, &format!("Boolean({js})")).as_bool().unwrap_or(false) {
-        if Instant::now() >= deadline {
-            let tiles = browser.exec(
-                &format!("return [...({GROUP}?.querySelectorAll('.call-tile') || [])].map((t) => JSON.stringify(t.dataset));"),
-                json!([]),
-            );
-            panic!("timed out ({MEDIA_WAIT:?}) waiting for {js}; the tiles: {tiles}");
-        }
-        // Polling the page, which is asked for a reading each time: once a second is enough.
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-/// Waits until `browser` gets sound and, for a video call, pictures from
-/// each of `others`, and both keep coming (4 KB more of each one's sound,
-/// about a second of it, and 3 more of its frames), all asked at once.
-/// The path each took.
-fn sees_and_hears(browser: &Browser, others: &[&str], video: bool) -> Vec<String> {
-    let list = serde_json::to_string(others).unwrap();
-    let each = |test: &str| {
-        format!(
-            "{list}.every((u) => {{ const t = {GROUP}?.querySelector(`.call-tile[data-user=\"${{u}}\"]`); return t && ({test}); }})"
-        )
-    };
-    let mut coming = "Number(t.dataset.inboundAudio) > 0 && Number(t.dataset.energy) > 0".to_string();
-    if video {
-        coming += " && t.dataset.video === 'on' && t.querySelector('video').videoWidth > 0";
-    }
-    wait_long(browser, &each(&coming));
-    let before = measured(
-        browser,
-        &format!(
-            "Object.fromEntries({list}.map((u) => {{ const t = {GROUP}.querySelector(`.call-tile[data-user=\"${{u}}\"]`); return [u, [Number(t.dataset.inboundAudio), Number(t.dataset.frames)]]; }}))"
-        ),
-    );
-    let grown = format!(
-        "Number(t.dataset.inboundAudio) > {before}[t.dataset.user][0] + 4000 && (!{video} || Number(t.dataset.frames) > {before}[t.dataset.user][1] + 3)"
-    );
-    wait_long(browser, &each(&grown));
-    wait_long(browser, &each("t.dataset.path"));
-    others
-        .iter()
-        .map(|o| {
-            browser
-                .exec(&format!("return {}?.dataset.path", tile(o)), json!([]))
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect()
-}
-
-/// [`sees_and_hears`] for each browser and the members it waits for, all
-/// at once (a thread each: each browser has its own chromedriver): the
-/// call's browsers spend their CPU as long as the test waits, and one
-/// after another the waits of eight took minutes on a busy machine. The
-/// paths, in the order given.
-fn each_sees_and_hears(members: &[(&Browser, &[&str])], video: bool) -> Vec<String> {
-    std::thread::scope(|scope| {
-        let waits: Vec<_> = members
-            .iter()
-            .map(|&(browser, others)| scope.spawn(move || sees_and_hears(browser, others, video)))
-            .collect();
-        waits.into_iter().flat_map(|wait| wait.join().expect("a member's wait")).collect()
-    })
-}
-
-/// Waits until `browser` shows each of `others` speaking, one after
-/// another: chromium's fake microphone beeps twice a second, and the page
-/// reads each member's level four times a second, so a member shows
-/// speaking now and then.
-fn seen_speaking(browser: &Browser, others: &[&str]) {
-    for o in others {
-        wait_long(browser, &format!("{}?.dataset.speaking === 'true'", tile(o)));
-    }
-}
-
-/// Each tile's time from the join (or the offer) to its first sound and picture, as the page timed it.
-fn timings(browser: &Browser, others: &[&str]) -> String {
-    others
-        .iter()
-        .map(|o| {
-            let ms = |key| browser.exec(&format!("return {}?.dataset.{key} || '?'", tile(o)), json!([]));
-            format!("{o} audio {} ms video {} ms", ms("audioMs"), ms("videoMs"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The call's line in the open room, as this side says it (calllog.js), once it reads `want`.
-fn line_reads(browser: &Browser, want: &str) {
-    let said = "[...document.querySelectorAll('#messages .call-log .text')].map(e => e.textContent.replace(/, [0-9:]+ ·/, ', … ·'))";
-    browser.wait_for(&format!("{said}.includes({want:?})"));
-}
-
-/// CPU time of process `pid` and every process under it (a browser's
-/// driver and its chromium's processes), in ms (`/proc/<pid>/stat`).
-fn tree_cpu_ms(pid: u32) -> u64 {
-    let stat = |p: &str| std::fs::read_to_string(format!("/proc/{p}/stat")).ok();
-    let fields =
-        |s: &str| -> Vec<String> { s[s.rfind(')').unwrap() + 2..].split(' ').map(String::from).collect() };
-    let mut parent = std::collections::HashMap::new();
-    let mut cpu = std::collections::HashMap::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Ok(p) = name.parse::<u32>() else { continue };
-        let Some(s) = stat(&name) else { continue };
-        let f = fields(&s);
-        parent.insert(p, f[1].parse::<u32>().unwrap_or(0));
-        cpu.insert(p, (f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0)) * 10);
-    }
-    let under = |mut p: u32| loop {
-        if p == pid {
-            return true;
-        }
-        match parent.get(&p) {
-            Some(&up) if up > 1 => p = up,
-            _ => return false,
-        }
-    };
-    cpu.iter().filter(|(p, _)| under(**p)).map(|(_, ms)| ms).sum()
-}
-
-/// What each of `browsers` spends over `window` of a call: CPU (% of one
-/// core) and the bandwidth its getStats counts, up and down (kbit/s).
-/// Each browser is read at its own times, before and after: reading a
-/// busy page takes a while. The CPU over the test's clock, the bytes
-/// over the page's (when each reading was done).
-fn cost(browsers: &[(&str, &Browser)], window: Duration) -> Vec<String> {
-    let read = |b: &Browser| (Instant::now(), tree_cpu_ms(b.pid()), fresh_reading(b));
-    let before: Vec<_> = browsers.iter().map(|(_, b)| read(b)).collect();
-    std::thread::sleep(window); // the window measured: nothing to wait for
-    browsers
-        .iter()
-        .zip(before)
-        .map(|((name, b), (at, cpu, (read_at, out, got)))| {
-            let (at2, cpu2, (read_at2, out2, got2)) = read(b);
-            let cpu = cpu2.saturating_sub(cpu) as f64 / (at2 - at).as_secs_f64() / 10.0;
-            let seconds = (read_at2 - read_at) / 1000.0;
-            let kbit = |n: f64| n * 8.0 / 1000.0 / seconds;
-            format!(
-                "{name}: CPU {cpu:.0}%, up {:.0} kbit/s, down {:.0} kbit/s",
-                kbit(out2 - out),
-                kbit(got2 - got)
-            )
-        })
-        .collect()
-}
+use support::group_call::{
+    GROUP, LAPTOP, PHONE, cost, each_sees_and_hears, line_reads, member, open_room, seen_speaking,
+    sees_and_hears, tile, tile_data, timings, wait_long,
+};
+use support::webapp::{joined, shot, web_server};
 
 /// The video call of four (and eve, who never joins), direct or
 /// through coturn (`relay`): the paths the media took.
@@ -264,7 +44,7 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
     let dan = member(url, "dan", LAPTOP, relay);
     let eve = member(url, "eve", PHONE, relay);
     for b in [&ana, &bob, &carl, &eve] {
-        open_lab(b);
+        open_room(b, "#lab");
     }
     // ana starts it: the others' devices ring, with the room's name.
     ana.click("#call-video");
@@ -364,7 +144,7 @@ fn video_call_of_four(server: &TestServer, url: &str, relay: bool) -> Vec<String
     for b in [&bob, &carl] {
         line_reads(b, "Group video call from ana, … · joined: bob, carl, dan");
     }
-    open_lab(&dan);
+    open_room(&dan, "#lab");
     line_reads(&dan, "Group video call from ana, … · joined: bob, carl, dan");
     line_reads(&eve, "Missed group video call from ana");
     eve.wait_for("!document.querySelector('#messages .call-live')");
@@ -406,18 +186,8 @@ fn the_same_video_call_of_four_through_the_documented_coturn_frees_its_relays() 
     let paths = video_call_of_four(&server, &web, true);
     assert!(paths.iter().all(|p| p == "relay"), "{paths:?}");
     // Each browser closed its connections: coturn deleted every allocation it made.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = coturn.log();
-        let made = log.matches("ALLOCATE processed, success").count();
-        let freed = log.matches("closed (2nd stage)").count();
-        if made > 0 && freed >= made {
-            println!("coturn: {made} allocations made, {freed} sessions closed");
-            break;
-        }
-        assert!(Instant::now() < deadline, "coturn holds relays past the call: {made} made, {freed} closed");
-        std::thread::sleep(Duration::from_millis(200)); // polling coturn's log
-    }
+    let (made, freed) = coturn.relays_made_and_freed();
+    println!("coturn: {made} allocations made, {freed} sessions closed");
 }
 
 #[test]
@@ -433,7 +203,7 @@ fn eight_in_a_voice_call_each_hear_the_seven_others_and_one_removed_from_the_roo
         .enumerate()
         .map(|(i, u)| member(&url, u, if i % 2 == 0 { LAPTOP } else { PHONE }, false))
         .collect();
-    open_lab(&browsers[0]);
+    open_room(&browsers[0], "#lab");
     browsers[0].click("#call-voice");
     let started = browsers[0].wait_for(&format!("{GROUP}?.dataset.startedAt"));
     let started = started.as_str().unwrap().parse::<u64>().unwrap();

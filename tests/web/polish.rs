@@ -772,10 +772,14 @@ fn keys_by_language(src: &str, at: usize) -> std::collections::BTreeMap<String, 
     langs
 }
 
+/// Every module's strings in the three languages, and each key one
+/// module's: `addStrings` merges them all into one table, where a key two
+/// modules define would say whichever loaded last, in both.
 #[test]
 fn every_string_of_the_app_is_in_english_spanish_and_portuguese() {
     let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     let mut modules = 0;
+    let (mut owner, mut twice) = (std::collections::BTreeMap::<String, String>::new(), Vec::new());
     for entry in std::fs::read_dir(&web).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "js") {
@@ -799,6 +803,12 @@ fn every_string_of_the_app_is_in_english_spanish_and_portuguese() {
             keys.sort();
             assert_eq!(keys, english, "{name}: {lang} says other things than en");
         }
+        for key in english {
+            if let Some(other) = owner.insert(key.clone(), name.to_string()) {
+                twice.push(format!("{key} ({other}, {name})"));
+            }
+        }
     }
     assert!(modules >= 10, "only {modules} modules with strings");
+    assert!(twice.is_empty(), "strings of two modules, each saying the other's words: {twice:?}");
 }
