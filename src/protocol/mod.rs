@@ -148,8 +148,9 @@ pub fn truncate(s: &str, max: usize) -> &str {
 /// rest of the line, colons included (passwords, message text).
 /// Returns `None` when the frame has fewer than `n` fields (`n` ≥ 1).
 ///
-/// Each `:` is found by memchr: `str::splitn`'s searcher cost ~230
-/// instructions a field, a tenth of a `MSG`'s parse (docs/BENCHMARKS.md).
+/// Each `:` is found by memchr: a `MSG`'s four fields cost 370
+/// instructions so, 733 with `str::splitn`'s searcher and `collect`
+/// (docs/BENCHMARKS.md).
 pub fn split_fields(line: &str, n: usize) -> Option<Vec<&str>> {
     let mut fields = Vec::with_capacity(n);
     let mut rest = line;

@@ -94,9 +94,10 @@ pub fn is_copy(room: &str) -> bool {
 /// `bob@lab2` → `("bob", "lab2")`, `#lab@lab2` → `("#lab", "lab2")`;
 /// `None` for a local name.
 ///
-/// Asked of every name a message's records carry, several times a
-/// message: the `@` is found by memchr, which costs a tenth of
-/// `split_once('@')`'s searcher on a short name (docs/BENCHMARKS.md).
+/// Asked of the names a message's records carry, several times a
+/// message: the `@` is found by memchr, where `split_once('@')`'s
+/// searcher cost half as much again (~130 instructions a name against
+/// ~85, docs/BENCHMARKS.md).
 pub fn address(name: &str) -> Option<(&str, &str)> {
     let at = memchr::memchr(b'@', name.as_bytes())?;
     let (user, server) = (&name[..at], &name[at + 1..]);
