@@ -93,7 +93,7 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
     /// not block. Handlers use it to answer a burst of pipelined requests
     /// with one `write()` and one disk commit.
     pub fn has_frame(&self) -> bool {
-        self.inner.buffer().contains(&b'\n')
+        memchr::memchr(b'\n', self.inner.buffer()).is_some()
     }
 
     /// Reads the next frame, without its `\r\n`, before `deadline`.

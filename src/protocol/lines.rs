@@ -47,7 +47,19 @@ impl Accepted {
 
 impl fmt::Display for Accepted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.id, self.ts)
+        write!(f, "{}:{}", self.id, Number(self.ts))
+    }
+}
+
+/// A number of a frame that every message carries (an `OK`'s `<ts>`, an
+/// event's `<seq>` and `<ts>`), written by itoa: `fmt`'s path for
+/// integers (its padding and flags, which a frame never uses) cost
+/// ~250 instructions a number (docs/BENCHMARKS.md).
+pub struct Number(pub u64);
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(itoa::Buffer::new().format(self.0))
     }
 }
 

@@ -85,6 +85,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         peer,
         reader,
         user: None,
+        frame: String::new(),
         replies: Vec::new(),
         queued: 0,
         out: String::new(),
@@ -133,11 +134,26 @@ impl Session<'_> {
                             return Err(io::Error::new(io::ErrorKind::TimedOut, "replies not read"));
                         }
                     }
-                    other => break other.map(str::to_string),
+                    // The frame is copied into the session's own buffer
+                    // (kept for its capacity: no allocation a request), as
+                    // the reader's is borrowed while the request is served.
+                    other => {
+                        break other.map(|line| {
+                            self.frame.clear();
+                            self.frame.push_str(line);
+                        });
+                    }
                 }
             };
             let flow = match frame {
-                Ok(line) => self.handle(&line),
+                Ok(()) => {
+                    let line = std::mem::take(&mut self.frame);
+                    let flow = self.handle(&line);
+                    // A large frame (a file's part) leaves no large buffer behind.
+                    self.frame = line;
+                    self.frame.shrink_to(READ_BUFFER);
+                    flow
+                }
                 Err(FrameError::NotUtf8) => self.refuse(Ko::new(Code::BadRequest, "the frame is not UTF-8")),
                 Err(FrameError::TooLong) => {
                     let limit = self.ctx.config.max_frame;

@@ -50,6 +50,9 @@ pub(super) struct Session<'a> {
     pub reader: FrameReader<&'a Stream>,
     /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
     pub user: Option<(UserId, Arc<str>)>,
+    /// The request being served, copied out of `reader` (kept for its
+    /// capacity).
+    pub frame: String,
     /// Replies not written yet; `true` marks one that is only valid once
     /// `ticket` is durable.
     pub replies: Vec<(Reply, bool)>,

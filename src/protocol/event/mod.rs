@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::lines::MsgState;
+use super::lines::{MsgState, Number};
 use super::moderation::{Change, EVENT_WORDS};
 use super::{Text, split_fields};
 
@@ -368,9 +368,11 @@ impl fmt::Display for EventRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventRef::Msg { seq, from, to, id, ts, text } => {
+                let (seq, ts) = (Number(*seq), Number(*ts));
                 write!(f, "MSG:{seq}:{from}:{to}:{id}:{ts}:{text}")
             }
             EventRef::Status { seq, peer, id, state, ts } => {
+                let (seq, ts) = (Number(*seq), Number(*ts));
                 write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
             }
             EventRef::ReadMark { seq, chat, id, ts } => write!(f, "READMARK:{seq}:{chat}:{id}:{ts}"),
