@@ -17,19 +17,22 @@
 //! all count into them, and handing a handle through every one of those
 //! layers would change a dozen signatures for the sake of a few atomics.
 //! So [`get`] gives the one set, made on first use; a process that never
-//! serves `--metrics` pays a few atomic adds and nothing else.
+//! serves `--metrics` pays a few atomic adds and nothing else: its
+//! histograms are observed only once it serves them ([`timed`]).
 //!
 //! **Cheap on the hot path.** A counter is an atomic add. Labelled
 //! children (`port`, `result`) are looked up once, here, and kept; only a
 //! `KO`'s code is looked up by label when it happens (refusals are not
 //! the hot path). A histogram observation takes a short lock of its own
-//! (prometheus-client's), once per reply batch or message, never under
-//! another lock of the server's. BENCHMARKS.md, "Metrics", has the
-//! before/after figures.
+//! (prometheus-client's) and scans its buckets, once per reply batch or
+//! message, never under another lock of the server's: two a message, some
+//! 590 instructions, which a server that serves no metrics does not pay.
+//! BENCHMARKS.md, "Metrics", has the before/after figures.
 
 pub mod sample;
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -170,6 +173,21 @@ pub struct Metrics {
 pub fn get() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
     &METRICS
+}
+
+/// This process serves its metrics (`--metrics`): from then on its
+/// histograms are observed.
+static SERVED: AtomicBool = AtomicBool::new(false);
+
+/// The process serves its metrics from now on (`web::metrics::spawn`).
+pub fn serving() {
+    SERVED.store(true, Ordering::Relaxed);
+}
+
+/// The metrics, if this process serves them: where a histogram is
+/// observed (the counters count whether or not).
+pub fn timed() -> Option<&'static Metrics> {
+    SERVED.load(Ordering::Relaxed).then(get)
 }
 
 /// Latency buckets: 50 µs to ~2.8 s, each 1.5 times the one before, so

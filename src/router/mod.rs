@@ -304,16 +304,15 @@ impl Outlet {
 /// each message took from its acceptance (its `<ts>`) to here, for the
 /// metrics (see `metrics`).
 pub(crate) fn count_deliveries<'a>(events: impl Iterator<Item = &'a Pushed>) {
-    let metrics = crate::metrics::get();
-    let now = crate::store::now_ms();
+    let timed = crate::metrics::timed().map(|metrics| (metrics, crate::store::now_ms()));
     let mut count = 0;
     for event in events {
         count += 1;
-        if let Pushed::Msg(m) = event {
+        if let (Some((metrics, now)), Pushed::Msg(m)) = (timed, event) {
             metrics.delivery_latency.observe(now.saturating_sub(m.ts) as f64 / 1000.0);
         }
     }
-    metrics.deliveries.inc_by(count);
+    crate::metrics::get().deliveries.inc_by(count);
 }
 
 /// Writes the frame of event `seq`, `\n` included.

@@ -110,6 +110,7 @@ pub struct Access {
 /// wakes it with one: `Server::adopt_listener`); a scrape under way ends
 /// by its deadline.
 pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, access: Access) -> Result<JoinHandle<()>> {
+    crate::metrics::serving();
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || accept_loop(&listener, &ctx, &Arc::new(access)))

@@ -227,9 +227,11 @@ fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<
     }
     let committing = Instant::now();
     tx.commit().or_ko(DOING)?;
+    if let Some(timed) = crate::metrics::timed() {
+        timed.pg_commit.observe(committing.elapsed().as_secs_f64());
+        timed.pg_transaction.observe(began.elapsed().as_secs_f64());
+    }
     let metrics = crate::metrics::get();
-    metrics.pg_commit.observe(committing.elapsed().as_secs_f64());
-    metrics.pg_transaction.observe(began.elapsed().as_secs_f64());
     metrics.part_commits.inc();
     metrics.parts_committed.inc_by(batch.len() as u64);
     Ok(results)

@@ -211,7 +211,9 @@ pub(super) fn write(
     if let Some(shared) = shared {
         let started = Instant::now();
         shared.commit(base, users, log).map_err(|e| Error::io("store: the shared log", e))?;
-        crate::metrics::get().fsync.observe(started.elapsed().as_secs_f64());
+        if let Some(metrics) = crate::metrics::timed() {
+            metrics.fsync.observe(started.elapsed().as_secs_f64());
+        }
     }
     let fsync = inner.options.fsync && shared.is_none();
     if !users.is_empty() {
@@ -228,14 +230,18 @@ pub(super) fn write(
         users.clear();
     }
     files.log.append(log)?;
-    let metrics = crate::metrics::get();
-    // One record a line, counted by memchr a word at a time: every byte
-    // every message writes passes here.
-    metrics.batch_records.observe(memchr::memchr_iter(b'\n', log).count() as f64);
+    let metrics = crate::metrics::timed();
+    if let Some(metrics) = metrics {
+        // One record a line, counted by memchr a word at a time: every
+        // byte every message writes passes here.
+        metrics.batch_records.observe(memchr::memchr_iter(b'\n', log).count() as f64);
+    }
     if sync && fsync {
         let started = Instant::now();
         files.log.sync()?;
-        metrics.fsync.observe(started.elapsed().as_secs_f64());
+        if let Some(metrics) = metrics {
+            metrics.fsync.observe(started.elapsed().as_secs_f64());
+        }
     }
     Ok(())
 }
