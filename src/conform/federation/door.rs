@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::peer::{FrameRule, Peer, TheirHello};
 use crate::conform::wire::Conn;
 use crate::protocol::Code;
-use crate::protocol::link::{Answer, FileFrame, Frame, MessageFrame, NO_DIALBACK, Opening};
+use crate::protocol::link::{Answer, FileFrame, Frame, GroupCallFrame, MessageFrame, NO_DIALBACK, Opening};
 use crate::protocol::names::fold;
 
 /// The suite's link port, opened and closed as the cases ask (a peer
@@ -219,14 +219,16 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
             }
             // 1.3: a room's call: the suite's peer is a member's server,
             // which takes the home's events for its members (noted for
-            // the cases), and homes no room.
-            Frame::GroupCall(group) => match super::group_calls::door_answer(group) {
-                Ok(()) => {
-                    peer.change(|s| s.group_events.push(group.clone()));
-                    "OK".to_string()
-                }
-                Err(why) => Answer::Ko(None, Code::BadRequest, why).to_string(),
-            },
+            // the cases), and homes no room: a request or a listing is
+            // refused.
+            Frame::GroupCall(group @ GroupCallFrame::Event { .. }) => {
+                peer.change(|s| s.group_events.push(group.clone()));
+                "OK".to_string()
+            }
+            Frame::GroupCall(GroupCallFrame::Request { .. } | GroupCallFrame::Calls { .. }) => {
+                let why = "the conformance suite's peer homes no room with a call";
+                Answer::Ko(None, Code::BadRequest, why.into()).to_string()
+            }
             // 1.3: a search of the suite's people: it has one, whose name
             // is the start searched for, never seen (`people_across`).
             Frame::People(search) => {

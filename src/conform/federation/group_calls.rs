@@ -139,15 +139,3 @@ fn rings_across(ctx: &mut LinkCtx) -> Result<(), Failure> {
     let rung = rung.ok_or_else(|| Failure::new(&want, "none"))?;
     check(rung.starts_with("RING:") || rung.starts_with("START:"), want, rung)
 }
-
-/// How the suite's door takes `frame`, as a member's server: the home's
-/// event for its member is taken (`Ok`, and noted); a request or a
-/// listing is refused, the suite homing no room.
-pub fn door_answer(frame: &GroupCallFrame) -> Result<(), String> {
-    match frame {
-        GroupCallFrame::Event { .. } => Ok(()),
-        GroupCallFrame::Request { .. } | GroupCallFrame::Calls { .. } => {
-            Err("the conformance suite's peer homes no room with a call".into())
-        }
-    }
-}
