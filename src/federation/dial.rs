@@ -302,8 +302,6 @@ impl Dialer {
             s.linked = true;
             s.retrying_since = None;
             s.last_error.clear();
-            s.no_calls = false;
-            s.no_presence = false;
         });
         let ctx = self.f.ctx().ok_or("shutting down")?;
         ctx.remote_seen.linked_to(&ctx, &self.peer);

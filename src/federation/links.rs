@@ -93,31 +93,43 @@ pub struct PeerStatus {
     /// Messages of rooms homed here were not queued for it (its queue was
     /// full): it catches up when the queue is empty.
     pub behind: bool,
-    /// 1.3: the peer answered a call's offer `KO:BAD_REQUEST` on this
-    /// link (it does not carry calls); forgotten at the next hello (the
-    /// peer may have been upgraded).
-    pub no_calls: bool,
-    /// 1.3: the peer answered a `PRESENCE` `KO:BAD_REQUEST` on this link
-    /// (it does not carry presence); forgotten at the next hello.
-    pub no_presence: bool,
-    /// 1.3: when the peer answered a room's call's start or a listing of
-    /// its calls `KO:BAD_REQUEST` (it does not carry group calls). Believed
-    /// for [`NO_GROUP_CALLS_FOR`], across hellos: a wachat that predates
-    /// group calls closes a link on a word it does not know, and would be
-    /// asked again (and the link closed again) on the link dialed next.
+    /// 1.3: when the peer last answered `KO:BAD_REQUEST`, as to a frame
+    /// it does not carry, a call's offer (`no_calls`), a `PRESENCE`
+    /// (`no_presence`), a room's call's start or a listing of its calls
+    /// (`no_group_calls`). Each is believed for [`NOT_CARRIED_FOR`],
+    /// across hellos: a wachat that predates a family closes a link on a
+    /// word it does not know, and would be asked again (and the link
+    /// closed again) on the link dialed next.
+    pub no_calls: Option<Instant>,
+    pub no_presence: Option<Instant>,
     pub no_group_calls: Option<Instant>,
 }
 
-/// How long a peer that refused a room's call's frame as one it does not
-/// carry is not asked another: a peer upgraded meanwhile is asked again
-/// after it.
-pub const NO_GROUP_CALLS_FOR: Duration = Duration::from_secs(10 * 60);
+/// How long a peer that refused a family's frame as one it does not
+/// carry is told no other of that family: a peer upgraded meanwhile is
+/// told them again after it.
+pub const NOT_CARRIED_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// A refusal (`PeerStatus::no_calls` and its kin) still believed.
+fn refused_lately(refused: Option<Instant>) -> bool {
+    refused.is_some_and(|when| when.elapsed() < NOT_CARRIED_FOR)
+}
 
 impl PeerStatus {
+    /// The peer refused a call's offer less than [`NOT_CARRIED_FOR`] ago.
+    pub fn carries_no_calls(&self) -> bool {
+        refused_lately(self.no_calls)
+    }
+
+    /// The peer refused a `PRESENCE` less than [`NOT_CARRIED_FOR`] ago.
+    pub fn carries_no_presence(&self) -> bool {
+        refused_lately(self.no_presence)
+    }
+
     /// The peer refused a room's call's frame less than
-    /// [`NO_GROUP_CALLS_FOR`] ago.
+    /// [`NOT_CARRIED_FOR`] ago.
     pub fn carries_no_group_calls(&self) -> bool {
-        self.no_group_calls.is_some_and(|when| when.elapsed() < NO_GROUP_CALLS_FOR)
+        refused_lately(self.no_group_calls)
     }
 }
 

@@ -7,9 +7,11 @@
 //!   ([`tell`]) and its handler waits for the peer's answer (an end this
 //!   server decided waits for nothing); said between windows of numbered
 //!   frames ([`say`]). An offer refused `BAD_REQUEST` says the peer does
-//!   not carry calls: the signals after it are refused here, until the
-//!   next hello (the peer may have been upgraded). A signal waiting is
-//!   reason enough to dial.
+//!   not carry calls: the signals after it are refused here for ten
+//!   minutes, links dialed again included
+//!   ([`NOT_CARRIED_FOR`](super::super::links::NOT_CARRIED_FOR); the peer
+//!   may have been upgraded since). A signal waiting is reason enough to
+//!   dial.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +59,7 @@ pub fn tell(
         .peer(server)
         .ok_or_else(|| Ko::new(Code::UnknownServer, format!("no server named {server} in the roster")))?;
     let name = peer.name.clone();
-    if f.status.lock().get(&name).is_some_and(|s| s.no_calls) {
+    if f.status.lock().get(&name).is_some_and(|s| s.carries_no_calls()) {
         return Err(carries_no_calls(&name));
     }
     let unreachable = || Ko::new(Code::Offline, format!("{name} cannot be reached now"));
@@ -91,7 +93,7 @@ pub(super) fn say(
             let _ = answer.try_send(result);
         }
     };
-    if d.f.status.lock().get(d.peer).is_some_and(|s| s.no_calls) {
+    if d.f.status.lock().get(d.peer).is_some_and(|s| s.carries_no_calls()) {
         reply(Err(carries_no_calls(d.peer)));
         return Ok(());
     }
@@ -100,7 +102,7 @@ pub(super) fn say(
         Ok(Answer::Ok) => reply(Ok(())),
         Ok(Answer::Ko(None, Code::BadRequest, why)) if offer => {
             let why = clean_reason(&why);
-            d.status(|s| s.no_calls = true);
+            d.status(|s| s.no_calls = Some(Instant::now()));
             log::info!("link to {}: it does not carry calls (it answered: {why})", d.peer);
             reply(Err(carries_no_calls(d.peer)));
         }

@@ -16,7 +16,7 @@
 //!   the home's events leave as soon as the link is free, their answers
 //!   only logged. A peer that answers a `START` (either frame) or a
 //!   `GROUPCALLS` `KO:BAD_REQUEST` does not carry group calls: for ten
-//!   minutes ([`NO_GROUP_CALLS_FOR`](super::super::links::NO_GROUP_CALLS_FOR),
+//!   minutes ([`NOT_CARRIED_FOR`](super::super::links::NOT_CARRIED_FOR),
 //!   links dialed again included), a member's request for it is refused
 //!   in words (`<peer> does not carry group calls`), its calls are not
 //!   asked for, and no ring is told it.
@@ -230,7 +230,7 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
         }
         Ok(Answer::Ko(None, Code::BadRequest, why)) if start || listing => {
             let why = clean_reason(&why);
-            d.status(|s| s.no_group_calls = Some(std::time::Instant::now()));
+            d.status(|s| s.no_group_calls = Some(Instant::now()));
             log::info!("link to {}: it does not carry group calls (it answered: {why})", d.peer);
             reply(Err(carries_no_group_calls(d.peer)));
         }

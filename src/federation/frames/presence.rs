@@ -39,7 +39,7 @@ pub(super) fn take(link: &mut Taking, presence: PresenceFrame) -> std::io::Resul
 /// Whether presence of this server's users waits for `peer`, and the
 /// peer carries it.
 pub fn waits(f: &Federation, peer: &str) -> bool {
-    let carried = !f.status.lock().get(peer).is_some_and(|s| s.no_presence);
+    let carried = !f.status.lock().get(peer).is_some_and(|s| s.carries_no_presence());
     carried && f.ctx().is_some_and(|ctx| ctx.remote_seen.waiting(peer))
 }
 
@@ -56,8 +56,9 @@ pub fn due_in(f: &Federation, peer: &str, sent: Option<Instant>) -> Option<Durat
 /// The sending side: one `PRESENCE` batch, if one waits and the last
 /// left (`sent`) at least [`PRESENCE_EVERY`] ago, answered at once. A
 /// peer that answers `KO:BAD_REQUEST` does not carry presence: none is
-/// said to it until the next hello (what waited is dropped; the next
-/// hello notes everyone again).
+/// said to it for ten minutes, links dialed again included
+/// ([`NOT_CARRIED_FOR`](super::super::links::NOT_CARRIED_FOR)); what
+/// waited is dropped, and the next hello after them notes everyone again.
 pub fn say(d: &mut Dialing, sent: &mut Option<Instant>) -> Result<(), Why> {
     if due_in(d.f, d.peer, *sent) != Some(Duration::ZERO) {
         return Ok(());
@@ -75,7 +76,7 @@ pub fn say(d: &mut Dialing, sent: &mut Option<Instant>) -> Result<(), Why> {
         Ok(Answer::Ok) => Ok(()),
         Ok(Answer::Ko(None, Code::BadRequest, why)) => {
             let why = crate::protocol::link::clean_reason(&why);
-            d.status(|s| s.no_presence = true);
+            d.status(|s| s.no_presence = Some(Instant::now()));
             ctx.remote_seen.drop_waiting(d.peer);
             log::info!("link to {}: it does not carry presence (it answered: {why})", d.peer);
             Ok(())
