@@ -466,10 +466,33 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        // A failed test shows what each of its servers said last, and
+        // whether one had died: the panic alone cannot tell a server that
+        // closed a connection on purpose from one that exited.
+        if std::thread::panicking() {
+            let exited = self.child.try_wait().ok().flatten();
+            let log = self.log.lock().map(|log| log.clone()).unwrap_or_default();
+            let mut said = format!(
+                "the server on send {} / receive {} ({}){}; its last {} of {} log lines:\n",
+                self.send,
+                self.recv,
+                self.data_dir.display(),
+                exited.map_or(String::new(), |status| format!(" had exited: {status}")),
+                log.len().min(LOG_LINES_SHOWN),
+                log.len()
+            );
+            for line in &log[log.len().saturating_sub(LOG_LINES_SHOWN)..] {
+                said.push_str(&format!("    {line}\n"));
+            }
+            eprint!("{said}");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
+
+/// How many of its last log lines a server shows when its test fails.
+const LOG_LINES_SHOWN: usize = 40;
 
 fn unsafe_kill(pid: u32, signal: &str) {
     let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
