@@ -22,8 +22,9 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
 use support::Conn;
-use support::federation::{Lab, ask, give_key, lab9_beside_lab1, start, write_roster};
+use support::federation::{Lab, Lab9, ask, give_key, lab9_beside_lab1, start, write_roster};
 use support::ports::free_port;
 use support::proxy::LinkProxy;
 use support::tiny::Tiny;
@@ -653,6 +654,63 @@ fn a_member_whose_link_only_dropped_stays_in_the_home_s_call() {
     group_until(&mut ana_events, &format!("GROUPCALL:#lab@lab2:OFFER:{id}:bob@lab2:{SDP}"));
 }
 
+/// lab9's side of the links lab1 dials to it (the test as lab9): each
+/// hello answered `OK:0`, each frame but `PING` told to the test, a
+/// `GROUPIN` answered with the test's next answer (a `KO` closes the
+/// link, as a wachat closes it on a word it does not know), a numbered
+/// frame `ACK`, the rest `OK`.
+fn lab9_takes_lab1_s_links(lab9: &Lab9) -> (Sender<String>, Receiver<String>) {
+    use std::io::Write;
+    let (answers, answer) = crossbeam_channel::unbounded::<String>();
+    let (frames, seen) = crossbeam_channel::unbounded();
+    let acceptor = lab9.key.acceptor().unwrap();
+    let port = lab9.port.try_clone().unwrap();
+    std::thread::spawn(move || {
+        while let Ok((tcp, _)) = port.accept() {
+            let Ok(stream) = wachat::transport::Stream::accept(tcp, Some(&acceptor)) else { continue };
+            let link = wachat::transport::SharedStream(std::sync::Arc::new(stream));
+            let _ = link.0.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut reader = std::io::BufReader::new(link.clone());
+            let mut hello = String::new();
+            if reader.read_line(&mut hello).unwrap_or(0) == 0 || writeln!(link.clone(), "OK:0").is_err() {
+                continue; // a dial lab1 gave up on before this thread took it
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let frame = line.trim_end().to_string();
+                line.clear();
+                let number = frame.split(':').nth(1).filter(|n| n.parse::<u64>().is_ok());
+                let said = match (frame.split(':').next().unwrap_or(""), number) {
+                    ("PING", _) => "PONG".to_string(),
+                    ("GROUPIN", _) => {
+                        let _ = frames.send(frame.clone());
+                        answer.recv_timeout(Duration::from_secs(20)).unwrap_or_default()
+                    }
+                    (_, Some(n)) => format!("ACK:{n}"),
+                    _ => "OK".to_string(),
+                };
+                if !frame.starts_with("PING") && !frame.starts_with("GROUPIN") {
+                    let _ = frames.send(frame);
+                }
+                if writeln!(link.clone(), "{said}").is_err() || said.starts_with("KO:") {
+                    break;
+                }
+            }
+        }
+    });
+    (answers, seen)
+}
+
+/// The next `GROUPIN` lab1 said to lab9, past its other frames.
+fn next_groupin(frames: &Receiver<String>) -> String {
+    loop {
+        let frame = frames.recv_timeout(Duration::from_secs(30)).expect("lab1 asked nothing");
+        if frame.starts_with("GROUPIN:") {
+            return frame;
+        }
+    }
+}
+
 /// Which of a server's users are in a room's call (`GROUPIN`) is asked
 /// only by the room's home, and only of the server's own users; and a
 /// member's server answers only for its own users it was asked about:
@@ -660,7 +718,6 @@ fn a_member_whose_link_only_dropped_stays_in_the_home_s_call() {
 /// test as lab9, a home and then a member's server, beside lab1).
 #[test]
 fn who_is_in_a_call_is_asked_by_its_home_only_and_answered_only_for_the_users_asked_about() {
-    use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &["--ring-seconds", "30"]);
     lab1.server.register(&["ana", "dan"]);
@@ -692,43 +749,8 @@ fn who_is_in_a_call_is_asked_by_its_home_only_and_answered_only_for_the_users_as
     r.read_line(&mut member).unwrap();
     group_until(&mut ana_events, &format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
 
-    // lab9's side of the links lab1 dials: each GROUPIN told to the test
-    // and answered as it says, anything else taken.
-    let (answers, answer) = crossbeam_channel::unbounded::<String>();
-    let (questions, asked) = crossbeam_channel::unbounded();
-    let acceptor = lab9.key.acceptor().unwrap();
-    let port = lab9.port.try_clone().unwrap();
-    std::thread::spawn(move || {
-        while let Ok((tcp, _)) = port.accept() {
-            let Ok(stream) = wachat::transport::Stream::accept(tcp, Some(&acceptor)) else { continue };
-            let link = wachat::transport::SharedStream(std::sync::Arc::new(stream));
-            let _ = link.0.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut reader = std::io::BufReader::new(link.clone());
-            let mut hello = String::new();
-            if reader.read_line(&mut hello).unwrap_or(0) == 0 || writeln!(link.clone(), "OK:0").is_err() {
-                continue; // a dial lab1 gave up on before this thread took it
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                let frame = line.trim_end().to_string();
-                line.clear();
-                let number = frame.split(':').nth(1).filter(|n| n.parse::<u64>().is_ok());
-                let said = match (frame.split(':').next().unwrap_or(""), number) {
-                    ("PING", _) => "PONG".to_string(),
-                    ("GROUPIN", _) => {
-                        let _ = questions.send(frame.clone());
-                        answer.recv_timeout(Duration::from_secs(20)).unwrap_or_default()
-                    }
-                    (_, Some(n)) => format!("ACK:{n}"),
-                    _ => "OK".to_string(),
-                };
-                if writeln!(link.clone(), "{said}").is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let question = || asked.recv_timeout(Duration::from_secs(30)).expect("lab1 asked nothing");
+    let (answers, frames) = lab9_takes_lab1_s_links(&lab9);
+    let question = || next_groupin(&frames);
 
     // lab9 links again: lab1 asks about zoe. An answer naming ana, a
     // user of lab1's, is refused: zoe stays in the call.
@@ -747,4 +769,48 @@ fn who_is_in_a_call_is_asked_by_its_home_only_and_answered_only_for_the_users_as
     assert_eq!(question(), format!("GROUPIN:#lab@lab1:{id}:zoe@lab9"));
     group_until(&mut ana_events, &format!("GROUPCALL:#lab:LEFT:{id}:zoe@lab9"));
     assert_eq!(calls(&mut ana), [format!("#lab:{id}:ana:voice:ana")]);
+}
+
+/// A member's server that predates `GROUPIN` (a wachat of an earlier
+/// round) answers it `KO:BAD_REQUEST` and closes the link, as it does
+/// for any word it does not know: the home takes nobody out of its
+/// call, and does not ask it again on the links it takes next (for ten
+/// minutes), which would each cost a link.
+#[test]
+fn a_member_s_server_that_predates_groupin_is_not_asked_again_on_the_next_link() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--ring-seconds", "30"]);
+    lab1.server.register(&["ana"]);
+    let (mut ana, _ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let identity = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, identity);
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+    members_until(&mut ana, "#lab", 2);
+    let started = ana.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ask(&link, &mut r, &format!("GROUPCALL:#lab@lab1:zoe@lab9:JOIN:{id}")), "OK:1");
+    let mut member = String::new();
+    r.read_line(&mut member).unwrap();
+
+    let (answers, frames) = lab9_takes_lab1_s_links(&lab9);
+    answers.send("KO:BAD_REQUEST:unknown frame \"GROUPIN\"".into()).unwrap();
+    let _again = lab9.hello(lab1.link, identity);
+    assert_eq!(next_groupin(&frames), format!("GROUPIN:#lab@lab1:{id}:zoe@lab9"));
+
+    // lab9 links once more, and ana's message to the room (zoe's too)
+    // is the mark: lab1 asks nothing before it; zoe is in the call still.
+    let _once_more = lab9.hello(lab1.link, identity);
+    assert!(ana.request("MSG:#lab:m1:the mark").starts_with("OK:m1:"));
+    let mut before = Vec::new();
+    loop {
+        let frame = frames.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("{before:?}"));
+        if frame.contains(":m1:") {
+            break;
+        }
+        before.push(frame);
+    }
+    assert!(!before.iter().any(|f| f.starts_with("GROUPIN")), "asked again: {before:?}");
+    assert_eq!(calls(&mut ana), [format!("#lab:{id}:ana:voice:ana,zoe@lab9")]);
 }
