@@ -103,6 +103,7 @@ fn serve(f: &Federation, tcp: TcpStream, ticket: Ticket) -> std::io::Result<()> 
     }
     let (from, took) = hello::open(f, &stream, &first)?;
     let began = f.ctx().map(|ctx| ctx.remote_seen.link_began(&from));
+    frames::group_call::linked_from(f, &from);
     let taken = take_frames(&mut Taking::new(f, &from, &stream, took), &mut reader);
     // Only if it is still this link's place: a newer link took it.
     let mut incoming = f.incoming.lock();

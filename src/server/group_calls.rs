@@ -415,6 +415,18 @@ impl GroupCalls {
         board.calls.iter().map(summary).collect()
     }
 
+    /// 1.3: the calls that members on `device` are in (a peer's,
+    /// `@lab1`: its users), each with those members: `(room, call id,
+    /// members)`.
+    pub fn on_device(&self, device: &str) -> Vec<(Arc<str>, String, Vec<Party>)> {
+        let board = self.board.lock();
+        let on = |m: &&InCall| m.device.eq_ignore_ascii_case(device);
+        let members =
+            |c: &GroupCall| c.members.iter().filter(on).map(|m| m.party.clone()).collect::<Vec<_>>();
+        let calls = board.calls.iter().map(|c| (c.room.clone(), c.id.clone(), members(c)));
+        calls.filter(|(_, _, members)| !members.is_empty()).collect()
+    }
+
     /// Whether `user` is in a room's call (here, or 1.3 of a room homed
     /// elsewhere).
     pub fn is_in(&self, user: UserId) -> bool {
@@ -550,6 +562,34 @@ mod tests {
             (vec!["bob".to_string(), "carl".to_string()], "ana")
         );
         assert!(calls.summaries().is_empty() && !calls.is_in(2));
+    }
+
+    #[test]
+    fn the_calls_of_a_peer_s_users_are_found_by_their_server_s_device() {
+        let calls = GroupCalls::default();
+        let (lab, net): (Arc<str>, Arc<str>) = ("#lab".into(), "#net".into());
+        calls.start(&lab, "g1", (party(1, "bob"), "phone"), Media::Voice).unwrap();
+        calls.join("#lab", "g1", (party(2, "ana@lab1"), "@lab1")).unwrap();
+        calls.join("#lab", "g1", (party(3, "cyd@lab3"), "@lab3")).unwrap();
+        calls.start(&net, "g2", (party(4, "dan@lab1"), "@LAB1"), Media::Video).unwrap();
+        let mut found: Vec<(String, Vec<String>)> = calls
+            .on_device("@lab1")
+            .into_iter()
+            .map(|(room, id, members)| {
+                (format!("{room} {id}"), members.into_iter().map(|p| p.name).collect())
+            })
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("#lab g1".to_string(), vec!["ana@lab1".to_string()]),
+                ("#net g2".into(), vec!["dan@lab1".into()])
+            ]
+        );
+        assert!(calls.on_device("@lab9").is_empty(), "nobody of lab9's in a call");
+        assert!(calls.take("#lab", "g1", 2).unwrap().ended.is_none(), "bob and cyd talk on");
+        assert_eq!(calls.on_device("@lab1").len(), 1, "ana is out of #lab's");
     }
 
     #[test]

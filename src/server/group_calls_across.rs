@@ -26,7 +26,14 @@
 //! - a member's server lists its user's calls there by asking each home
 //!   when the user asks `GROUPCALLS` ([`listed`]; the home answers with
 //!   [`listing`]), keeping nothing of the answers, which also settle
-//!   which of its users it keeps in which of that home's calls.
+//!   which of its users it keeps in which of that home's calls;
+//! - once a member's server links to the home again (a hello taken), the
+//!   home asks it which of its users it has in the home's calls are in
+//!   them on its word (`GROUPIN` frames, [`theirs_in_calls`]; the
+//!   member's server answers with [`which_in`]) and takes the others out
+//!   as if they had left ([`settle`]): a member's server that restarted
+//!   (a restart ends every call) leaves nobody in them, and one whose
+//!   link only dropped keeps its users in.
 //!
 //! A peer speaks only for its own users (a `GROUPCALL` for another's
 //! user is refused `FORBIDDEN`), and only a room's home for its room's
@@ -252,6 +259,74 @@ pub fn listed(ctx: &Ctx, (user, name): (UserId, &str), rooms: &[String]) -> Vec<
         listed.extend(calls);
     }
     listed
+}
+
+/// 1.3: the calls homed here that users of `server` are in (on its
+/// device, `@lab1`), each with them: what this server asks `server`
+/// about once it linked to it again (a `GROUPIN` a call), and settles
+/// by its answer ([`settle`]).
+pub fn theirs_in_calls(ctx: &Ctx, server: &str) -> Vec<(std::sync::Arc<str>, String, Vec<Party>)> {
+    ctx.group_calls.on_device(&remote_device(server))
+}
+
+/// A `GROUPIN` frame from `server`, the home of `room` (`#lab@lab2`):
+/// those of `members`, users of this server, that are in its call `id`
+/// on this server's word (each in it on a device, `Away`). After a
+/// restart of this server, none: a restart ends every call. A room of
+/// another server's, or a member that is not a user of this server, is
+/// refused.
+pub fn which_in(
+    ctx: &Ctx,
+    server: &str,
+    (room, id): (&str, &str),
+    members: &[String],
+) -> Result<Vec<String>, Ko> {
+    let home = crate::store::state::remote::address(room).map(|(_, home)| home);
+    if home.is_none_or(|home| fold(home) != fold(server)) {
+        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for the calls of its own rooms")));
+    }
+    let mut users = Vec::with_capacity(members.len());
+    for member in members {
+        let Ok(Some(Chat::User(local))) = ctx.route(&Chat::User(member.clone())) else {
+            return Err(Ko::new(Code::UnknownServer, format!("{member} is not a user of this server")));
+        };
+        users.push((member, ctx.store.find_account(&local).filter(|a| !a.is_deleted()).map(|a| a.id)));
+    }
+    let is_in =
+        |user: Option<UserId>| user.is_some_and(|u| ctx.group_calls.away_device(u, room, id).is_some());
+    Ok(users.into_iter().filter(|&(_, user)| is_in(user)).map(|(member, _)| member.clone()).collect())
+}
+
+/// `server`'s answer to a `GROUPIN` about the call `id` of `room` (homed
+/// here, `#lab`): of `asked`, its users this server had in the call,
+/// those that `server` did not name (`kept`) are not in it there, and
+/// leave it here as if they had left: the others in it are told, the
+/// last one out ends it, with its line. An answer that names anyone not
+/// asked about (a server speaks only for its users in the call) is
+/// refused whole, and changes nothing.
+pub fn settle(ctx: &Ctx, server: &str, (room, id): (&str, &str), asked: &[Party], kept: &[String]) {
+    if let Some(stranger) = kept.iter().find(|k| !asked.iter().any(|p| fold(&p.name) == fold(k))) {
+        log::info!("{room}'s call {id}: {server} answered {stranger}, whom it was not asked about: refused");
+        return;
+    }
+    let named = |p: &&Party| kept.iter().any(|k| fold(k) == fold(&p.name));
+    let (still, gone): (Vec<&Party>, Vec<&Party>) = asked.iter().partition(named);
+    let mut out = Vec::new();
+    for party in gone {
+        if let Some(left) = ctx.group_calls.take(room, id, party.id) {
+            out.push(party.name.clone());
+            group_call_relay::left(ctx, left);
+        }
+    }
+    let out = match out.is_empty() {
+        true => String::new(),
+        false => format!(", not {}: taken out", out.join(", ")),
+    };
+    log::info!(
+        "{room}'s call {id}: {server} says {} of its {} users in it are in it there{out}",
+        still.len(),
+        asked.len()
+    );
 }
 
 /// A member as this server names it: its own user without the server's

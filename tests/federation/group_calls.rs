@@ -22,9 +22,11 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
 use support::Conn;
-use support::federation::{Lab, ask, give_key, lab9_beside_lab1, start, write_roster};
+use support::federation::{Lab, Lab9, ask, give_key, lab9_beside_lab1, start, write_roster};
 use support::ports::free_port;
+use support::proxy::LinkProxy;
 use support::tiny::Tiny;
 
 const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\n";
@@ -546,4 +548,269 @@ fn a_home_that_predates_group_calls_is_not_asked_for_its_calls_again_on_the_next
     assert!(dan.request("MSG:#old@lab9:m1:the mark").starts_with("OK:m1:"));
     let after = until(&|(_, f)| f.contains(":m1:"));
     assert!(!after.iter().any(|(_, f)| f.starts_with("GROUPCALLS")), "asked again: {after:?}");
+}
+
+/// Reads `events` until the `GROUPCALL` event `want`; none before it is
+/// another's leaving nor the call's end.
+fn group_until(events: &mut Conn, want: &str) {
+    loop {
+        let event = next_group(events);
+        if event == want {
+            return;
+        }
+        assert!(!event.contains(":LEFT:") && !event.contains(":END:"), "{event} before {want}");
+    }
+}
+
+/// lab1 goes mid-call (killed) while ana is in lab2's call with bob of
+/// lab2 and cyd of lab3: lab2 keeps her in it while lab1 is away (for
+/// all lab2 knows, only a link dropped). lab1 starts again on its data
+/// (a start ends every call, its users' in other servers' calls too)
+/// and links to lab2: lab2 asks it which of its users are in its call,
+/// and takes ana out as if she had left; bob and cyd talk on.
+#[test]
+fn a_member_whose_server_restarted_mid_call_leaves_the_home_s_call_once_it_links_again() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut labs, _lab4) = three_labs_and_a_tiny_one(root.path());
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[2].server.register(&["cyd"]);
+    let (mut bob, mut bob_events) = labs[1].server.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, ana_events) = labs[0].server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    let (mut cyd, mut cyd_events) = labs[2].server.device("cyd", "phone");
+    assert_eq!(cyd.request("JOIN:#lab@lab2"), "OK");
+    members_until(&mut bob, "#lab", 3);
+    let started = bob.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    assert_eq!(cyd.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2,ana@lab1");
+    group_until(&mut bob_events, &format!("GROUPCALL:#lab:JOINED:{id}:cyd@lab3"));
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:bob:voice:bob,ana@lab1,cyd@lab3")]);
+
+    // lab1 is killed: its links drop, and lab2 keeps ana in the call.
+    let (dir, port) = (labs[0].dir.clone(), labs[0].link.port());
+    drop(labs.remove(0));
+    drop((ana, ana_events));
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:bob:voice:bob,ana@lab1,cyd@lab3")]);
+
+    // lab1 starts again and links to lab2 (ana's laptop is back): lab2
+    // takes ana out, bob's and cyd's devices are told, and the call goes
+    // on for them, where ana may join again.
+    let flags = ["--timeout", "10", "--ring-seconds", "30"];
+    let lab1 = start("lab1", &dir, &root.path().join("class.csv"), port, &flags);
+    let (mut ana, _ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(next_group(&mut bob_events), format!("GROUPCALL:#lab:LEFT:{id}:ana@lab1"));
+    group_until(&mut cyd_events, &format!("GROUPCALL:#lab@lab2:LEFT:{id}:ana@lab1"));
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:bob:voice:bob,cyd@lab3")]);
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:OFFER:{id}:cyd@lab3:{SDP}")), "OK");
+    assert_eq!(next_group(&mut cyd_events), format!("GROUPCALL:#lab@lab2:OFFER:{id}:bob@lab2:{SDP}"));
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2,cyd@lab3");
+}
+
+/// The links between lab1 and lab2 cut (each through a proxy) while
+/// both run, mid-call, and dialed again: lab2 asks lab1 which of its
+/// users are in its call, and lab1 has ana in it still: she stays, on
+/// both sides, and signals still reach her.
+#[test]
+fn a_member_whose_link_only_dropped_stays_in_the_home_s_call() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let proxies = [LinkProxy::start(), LinkProxy::start()];
+    let links = [free_port(), free_port()];
+    write_roster(&roster, &[("lab1", proxies[0].at.port()), ("lab2", proxies[1].at.port())], "");
+    let dir = |name: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let flags = ["--timeout", "10", "--ring-seconds", "30"];
+    let lab1 = start("lab1", &dir("lab1"), &roster, links[0], &flags);
+    let lab2 = start("lab2", &dir("lab2"), &roster, links[1], &flags);
+    proxies[0].to(lab1.link);
+    proxies[1].to(lab2.link);
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let (mut bob, mut bob_events) = lab2.server.device("bob", "phone");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let (mut ana, mut ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab@lab2"), "OK");
+    members_until(&mut bob, "#lab", 2);
+    let started = bob.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ana.request(&format!("GROUPCALL:#lab@lab2:JOIN:{id}")), "OK:bob@lab2");
+    group_until(&mut bob_events, &format!("GROUPCALL:#lab:JOINED:{id}:ana@lab1"));
+
+    // Both links cut; ana's next message dials lab2 again, whose answer
+    // to lab1's hello is its question about ana, answered: she is in.
+    proxies.iter().for_each(LinkProxy::cut);
+    assert!(ana.request("MSG:#lab@lab2:m1:still here").starts_with("OK:m1:"));
+    assert_eq!(message_with(&mut bob_events, "still here"), "still here");
+    lab2.server.wait_for_log(&format!("#lab's call {id}: lab1 says 1 of its 1 users in it are in it there"));
+    assert_eq!(calls(&mut bob), [format!("#lab:{id}:bob:voice:bob,ana@lab1")]);
+    assert_eq!(calls(&mut ana), [format!("#lab@lab2:{id}:bob@lab2:voice:bob@lab2,ana")]);
+    assert_eq!(bob.request(&format!("GROUPCALL:#lab:OFFER:{id}:ana@lab1:{SDP}")), "OK");
+    group_until(&mut ana_events, &format!("GROUPCALL:#lab@lab2:OFFER:{id}:bob@lab2:{SDP}"));
+}
+
+/// lab9's side of the links lab1 dials to it (the test as lab9): each
+/// hello answered `OK:0`, each frame but `PING` told to the test, a
+/// `GROUPIN` answered with the test's next answer (a `KO` closes the
+/// link, as a wachat closes it on a word it does not know), a numbered
+/// frame `ACK`, the rest `OK`.
+fn lab9_takes_lab1_s_links(lab9: &Lab9) -> (Sender<String>, Receiver<String>) {
+    use std::io::Write;
+    let (answers, answer) = crossbeam_channel::unbounded::<String>();
+    let (frames, seen) = crossbeam_channel::unbounded();
+    let acceptor = lab9.key.acceptor().unwrap();
+    let port = lab9.port.try_clone().unwrap();
+    std::thread::spawn(move || {
+        while let Ok((tcp, _)) = port.accept() {
+            let Ok(stream) = wachat::transport::Stream::accept(tcp, Some(&acceptor)) else { continue };
+            let link = wachat::transport::SharedStream(std::sync::Arc::new(stream));
+            let _ = link.0.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut reader = std::io::BufReader::new(link.clone());
+            let mut hello = String::new();
+            if reader.read_line(&mut hello).unwrap_or(0) == 0 || writeln!(link.clone(), "OK:0").is_err() {
+                continue; // a dial lab1 gave up on before this thread took it
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let frame = line.trim_end().to_string();
+                line.clear();
+                let number = frame.split(':').nth(1).filter(|n| n.parse::<u64>().is_ok());
+                let said = match (frame.split(':').next().unwrap_or(""), number) {
+                    ("PING", _) => "PONG".to_string(),
+                    ("GROUPIN", _) => {
+                        let _ = frames.send(frame.clone());
+                        answer.recv_timeout(Duration::from_secs(20)).unwrap_or_default()
+                    }
+                    (_, Some(n)) => format!("ACK:{n}"),
+                    _ => "OK".to_string(),
+                };
+                if !frame.starts_with("PING") && !frame.starts_with("GROUPIN") {
+                    let _ = frames.send(frame);
+                }
+                if writeln!(link.clone(), "{said}").is_err() || said.starts_with("KO:") {
+                    break;
+                }
+            }
+        }
+    });
+    (answers, seen)
+}
+
+/// The next `GROUPIN` lab1 said to lab9, past its other frames.
+fn next_groupin(frames: &Receiver<String>) -> String {
+    loop {
+        let frame = frames.recv_timeout(Duration::from_secs(30)).expect("lab1 asked nothing");
+        if frame.starts_with("GROUPIN:") {
+            return frame;
+        }
+    }
+}
+
+/// Which of a server's users are in a room's call (`GROUPIN`) is asked
+/// only by the room's home, and only of the server's own users; and a
+/// member's server answers only for its own users it was asked about:
+/// an answer naming another is refused whole and changes nothing (the
+/// test as lab9, a home and then a member's server, beside lab1).
+#[test]
+fn who_is_in_a_call_is_asked_by_its_home_only_and_answered_only_for_the_users_asked_about() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &["lab2"], &["--ring-seconds", "30"]);
+    lab1.server.register(&["ana", "dan"]);
+    let (mut ana, mut ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let identity = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, identity);
+    assert_eq!(ok, "OK:0");
+
+    // As a home asking lab1: of its own rooms' calls, of lab1's users.
+    let say = |r: &mut std::io::BufReader<_>, frame: &str| ask(&link, r, frame);
+    assert_eq!(
+        say(&mut r, "GROUPIN:#lab@lab2:c1:ana@lab1"),
+        "KO:FORBIDDEN:lab9 speaks only for the calls of its own rooms"
+    );
+    assert_eq!(
+        say(&mut r, "GROUPIN:#evil@lab9:c1:dan@lab1,zoe@lab9"),
+        "KO:UNKNOWN_SERVER:zoe@lab9 is not a user of this server"
+    );
+    assert_eq!(say(&mut r, "GROUPIN:#evil@lab9:c1:ana@lab1,dan@lab1"), "OK:0", "in no call of lab9's");
+
+    // As a member's server: zoe of lab9 in the call of lab1's #lab.
+    assert_eq!(say(&mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+    members_until(&mut ana, "#lab", 2);
+    let started = ana.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(say(&mut r, &format!("GROUPCALL:#lab@lab1:zoe@lab9:JOIN:{id}")), "OK:1");
+    let mut member = String::new();
+    r.read_line(&mut member).unwrap();
+    group_until(&mut ana_events, &format!("GROUPCALL:#lab:JOINED:{id}:zoe@lab9"));
+
+    let (answers, frames) = lab9_takes_lab1_s_links(&lab9);
+    let question = || next_groupin(&frames);
+
+    // lab9 links again: lab1 asks about zoe. An answer naming ana, a
+    // user of lab1's, is refused: zoe stays in the call.
+    answers.send("OK:1\nana@lab1".into()).unwrap();
+    let (_link, _r, ok) = lab9.hello(lab1.link, identity);
+    assert_eq!(ok, "OK:1", "lab1 took its JOIN");
+    assert_eq!(question(), format!("GROUPIN:#lab@lab1:{id}:zoe@lab9"));
+    lab1.server
+        .wait_for_log(&format!("#lab's call {id}: lab9 answered ana@lab1, whom it was not asked about"));
+    assert_eq!(calls(&mut ana), [format!("#lab:{id}:ana:voice:ana,zoe@lab9")]);
+
+    // Once more, answered none of them: zoe is out, ana's laptop told.
+    answers.send("OK:0".into()).unwrap();
+    let (_link, _r, ok) = lab9.hello(lab1.link, identity);
+    assert_eq!(ok, "OK:1");
+    assert_eq!(question(), format!("GROUPIN:#lab@lab1:{id}:zoe@lab9"));
+    group_until(&mut ana_events, &format!("GROUPCALL:#lab:LEFT:{id}:zoe@lab9"));
+    assert_eq!(calls(&mut ana), [format!("#lab:{id}:ana:voice:ana")]);
+}
+
+/// A member's server that predates `GROUPIN` (a wachat of an earlier
+/// round) answers it `KO:BAD_REQUEST` and closes the link, as it does
+/// for any word it does not know: the home takes nobody out of its
+/// call, and does not ask it again on the links it takes next (for ten
+/// minutes), which would each cost a link.
+#[test]
+fn a_member_s_server_that_predates_groupin_is_not_asked_again_on_the_next_link() {
+    let root = tempfile::tempdir().unwrap();
+    let (lab9, lab1, _) = lab9_beside_lab1(root.path(), &[], &["--ring-seconds", "30"]);
+    lab1.server.register(&["ana"]);
+    let (mut ana, _ana_events) = lab1.server.device("ana", "laptop");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let identity = "00000000000000000000000000000009";
+    let (link, mut r, ok) = lab9.hello(lab1.link, identity);
+    assert_eq!(ok, "OK:0");
+    assert_eq!(ask(&link, &mut r, "JOIN:1:zoe@lab9:#lab@lab1"), "ACK:1");
+    members_until(&mut ana, "#lab", 2);
+    let started = ana.request("GROUPCALL:#lab:START:voice");
+    let id = started.strip_prefix("OK:").unwrap().to_string();
+    assert_eq!(ask(&link, &mut r, &format!("GROUPCALL:#lab@lab1:zoe@lab9:JOIN:{id}")), "OK:1");
+    let mut member = String::new();
+    r.read_line(&mut member).unwrap();
+
+    let (answers, frames) = lab9_takes_lab1_s_links(&lab9);
+    answers.send("KO:BAD_REQUEST:unknown frame \"GROUPIN\"".into()).unwrap();
+    let _again = lab9.hello(lab1.link, identity);
+    assert_eq!(next_groupin(&frames), format!("GROUPIN:#lab@lab1:{id}:zoe@lab9"));
+
+    // lab9 links once more, and ana's message to the room (zoe's too)
+    // is the mark: lab1 asks nothing before it; zoe is in the call still.
+    let _once_more = lab9.hello(lab1.link, identity);
+    assert!(ana.request("MSG:#lab:m1:the mark").starts_with("OK:m1:"));
+    let mut before = Vec::new();
+    loop {
+        let frame = frames.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("{before:?}"));
+        if frame.contains(":m1:") {
+            break;
+        }
+        before.push(frame);
+    }
+    assert!(!before.iter().any(|f| f.starts_with("GROUPIN")), "asked again: {before:?}");
+    assert_eq!(calls(&mut ana), [format!("#lab:{id}:ana:voice:ana,zoe@lab9")]);
 }

@@ -25,6 +25,7 @@ pub mod paging;
 pub mod png;
 pub mod ports;
 pub mod prefs;
+pub mod proxy;
 pub mod pty;
 pub mod push_service;
 pub mod tiny;

@@ -229,6 +229,14 @@ fn take_frames(peer: &Peer, conn: &mut Conn) {
                 let why = "the conformance suite's peer homes no room with a call";
                 Answer::Ko(None, Code::BadRequest, why.into()).to_string()
             }
+            // 1.3: a home asks which of the suite's members it has in a
+            // call are in it: the suite's peer leaves a call only by
+            // saying so, so each of them is.
+            Frame::GroupCall(GroupCallFrame::In { members, .. }) => {
+                let mut lines = Answer::Hello(members.len() as u64).to_string();
+                members.iter().for_each(|m| lines.push_str(&format!("\n{m}")));
+                lines
+            }
             // 1.3: a search of the suite's people: it has one, whose name
             // is the start searched for, never seen (`people_across`).
             Frame::People(search) => {

@@ -1,5 +1,5 @@
 //! The group call family (`protocol::link::group_call`): `GROUPCALL`,
-//! `GROUPEVENT` and `GROUPCALLS`, told.
+//! `GROUPEVENT`, `GROUPCALLS` and `GROUPIN`, told.
 //!
 //! - **Accepting**: a `GROUPCALL` (a member of the peer asks of a room
 //!   homed here) is judged by this server's table of rooms' calls as its
@@ -10,29 +10,40 @@
 //!   (`server::group_calls_across::take_event`), answered `OK` or the
 //!   refusal; a `GROUPCALLS` (a member of the peer lists its calls) is
 //!   answered the calls of this server's rooms it is in
-//!   (`server::group_calls_across::listing`).
+//!   (`server::group_calls_across::listing`); a `GROUPIN` (the home of
+//!   a room asks which of this server's users it has in its call are in
+//!   it) is answered those this server has in it
+//!   (`server::group_calls_across::which_in`).
 //! - **Sending**: a member's request, or a listing of its calls, waits
 //!   in the home's outbound queue and its handler waits for the answer;
 //!   the home's events leave as soon as the link is free, their answers
-//!   only logged. A peer that answers a `START` (either frame) or a
-//!   `GROUPCALLS` `KO:BAD_REQUEST` does not carry group calls: for ten
+//!   only logged. Once a peer linked to this server again (its hello
+//!   taken), the calls of this server's rooms that its users are in are
+//!   asked of it, a `GROUPIN` each ([`linked_from`]), and its answer
+//!   settles them (`server::group_calls_across::settle`). A peer that
+//!   answers a `START` (either frame), a `GROUPCALLS` or a `GROUPIN`
+//!   `KO:BAD_REQUEST` does not carry group calls: for ten
 //!   minutes ([`NOT_CARRIED_FOR`](super::super::links::NOT_CARRIED_FOR),
 //!   links dialed again included), a member's request for it is refused
 //!   in words (`<peer> does not carry group calls`), its calls are not
-//!   asked for, and no ring is told it.
+//!   asked for, nor its users in this server's calls, and no ring is
+//!   told it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use parking_lot::Mutex;
 
 use super::super::links::Federation;
-use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
+use super::super::outbound::{Outbound, SIGNALS_WAITING, Tell, Told};
 use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest, MAX_IN_CALL};
 use crate::protocol::link::{Answer, GroupCallFrame, clean_reason};
-use crate::protocol::names::check_address;
+use crate::protocol::names::{check_address, fold};
 use crate::protocol::{Code, Ko, MAX_LISTING};
-use crate::server::group_calls_across;
+use crate::server::calls::Party;
+use crate::server::{Ctx, group_calls_across};
 use crate::store::state::remote::{here, on_the_link};
 
 /// Where a member's request's answer goes: the members in the call
@@ -79,6 +90,18 @@ pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<
             }
             Err(ko) => link.answer_told("group calls listing", Err(ko)),
         },
+        GroupCallFrame::In { room, id, members } => {
+            match group_calls_across::which_in(&ctx, link.from, (&room, &id), &members) {
+                Ok(inside) => {
+                    let mut lines = format!("{}\n", Answer::Hello(inside.len() as u64));
+                    for member in inside {
+                        lines.push_str(&format!("{member}\n"));
+                    }
+                    link.say_lines(&lines)
+                }
+                Err(ko) => link.answer_told("group call's members", Err(ko)),
+            }
+        }
     }
 }
 
@@ -190,6 +213,117 @@ pub fn ask_calls(f: &Federation, member: &str, homes: &[String]) -> Vec<(String,
     calls
 }
 
+/// How many times at most the home asks a call's `GROUPIN` that found
+/// no link: the link it dialed to a server that restarted meanwhile is
+/// found broken by the first, and dialed again for the next.
+const IN_TRIES: usize = 3;
+
+/// The peers whose users in this server's calls are being asked about
+/// (this server's name and the peer's, folded), and whether the peer
+/// linked again meanwhile: one thread each at most, however often a
+/// peer links, which asks again once more if it did.
+static ASKING: Mutex<Vec<((String, String), bool)>> = Mutex::new(Vec::new());
+
+/// The home's side, once `peer` linked to this server again (its hello
+/// taken): each call of this server's rooms that users of `peer` are in
+/// is asked of it (a `GROUPIN`, those users named), on a thread of its
+/// own, one a peer at most, which settles each call by the answer
+/// (`server::group_calls_across::settle`): its users that `peer` does
+/// not name leave the call. No answer (a link found broken, a peer gone
+/// again), none is taken out. Nothing to ask, no thread.
+pub fn linked_from(f: &Federation, peer: &str) {
+    let Some(ctx) = f.ctx() else { return };
+    let calls = group_calls_across::theirs_in_calls(&ctx, peer);
+    drop(ctx);
+    if calls.is_empty() {
+        return;
+    }
+    let Ok((name, outbound)) = outbound_of(f, peer) else { return };
+    let key = (fold(&f.me), fold(&name));
+    {
+        let mut asking = ASKING.lock();
+        if let Some((_, again)) = asking.iter_mut().find(|(k, _)| *k == key) {
+            *again = true; // its thread asks again once it is done
+            return;
+        }
+        asking.push((key.clone(), false));
+    }
+    let asker = Asker { ctx: f.ctx.clone(), outbound, me: f.me.clone(), peer: name, within: f.timeout * 2 };
+    let gone = key.clone();
+    let spawned = std::thread::Builder::new().name("group-call-in".into()).spawn(move || {
+        let mut calls = calls;
+        loop {
+            asker.settle(calls);
+            let mut asking = ASKING.lock();
+            let again =
+                asking.iter_mut().find(|(k, _)| *k == key).is_some_and(|(_, again)| std::mem::take(again));
+            let ctx = asker.ctx.upgrade().filter(|ctx| !ctx.shutting_down());
+            match (again, ctx) {
+                (true, Some(ctx)) => calls = group_calls_across::theirs_in_calls(&ctx, &asker.peer),
+                _ => {
+                    asking.retain(|(k, _)| *k != key);
+                    return;
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        ASKING.lock().retain(|(k, _)| *k != gone);
+        log::warn!("link from {peer}: its users in our calls not asked about: {e}");
+    }
+}
+
+/// A call of this server's room and the users of a peer in it.
+type TheirsIn = (Arc<str>, String, Vec<Party>);
+
+/// What [`linked_from`]'s thread holds: no `Ctx` while it waits, so a
+/// server shutting down is not held by it.
+struct Asker {
+    ctx: std::sync::Weak<Ctx>,
+    outbound: Arc<Outbound>,
+    me: String,
+    peer: String,
+    within: Duration,
+}
+
+impl Asker {
+    /// Asks `calls` of the peer, all at once, each answered call settled;
+    /// those that found no link asked again, [`IN_TRIES`] times at most.
+    fn settle(&self, mut calls: Vec<TheirsIn>) {
+        for _ in 0..IN_TRIES {
+            let mut asked = Vec::new();
+            for call in calls.drain(..) {
+                let (room, id, members) = &call;
+                let members = members.iter().map(|p| on_the_link(&p.name, &self.me)).collect();
+                let frame = GroupCallFrame::In { room: on_the_link(room, &self.me), id: id.clone(), members };
+                let (answer, answered) = crossbeam_channel::bounded(1);
+                let until = Instant::now() + self.within;
+                if self.outbound.tell(Told { until, tell: Tell::GroupCall(frame, Some(answer)) }) {
+                    asked.push((call, answered));
+                }
+            }
+            let until = Instant::now() + self.within + Duration::from_millis(100);
+            for (call, answered) in asked {
+                let (room, id, members) = &call;
+                match answered.recv_deadline(until) {
+                    Ok(Ok(kept)) => match self.ctx.upgrade().filter(|ctx| !ctx.shutting_down()) {
+                        Some(ctx) => group_calls_across::settle(&ctx, &self.peer, (room, id), members, &kept),
+                        None => return,
+                    },
+                    Ok(Err(ko)) if ko.code != Code::Offline => {
+                        log::debug!("link to {}: {room}'s call {id} not settled: {}", self.peer, ko.reason);
+                    }
+                    Ok(Err(_)) | Err(_) => calls.push(call),
+                }
+            }
+            if calls.is_empty() {
+                return;
+            }
+        }
+        log::debug!("link to {}: {} calls not settled: it did not answer", self.peer, calls.len());
+    }
+}
+
 /// The sending side, on the link: says `frame`, and its answer to
 /// whoever waits (`answer`).
 pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answered>) -> Result<(), Why> {
@@ -208,7 +342,7 @@ pub(super) fn say(d: &mut Dialing, frame: GroupCallFrame, answer: Option<Answere
         GroupCallFrame::Request { request: GroupRequest::Start { .. }, .. }
             | GroupCallFrame::Event { event: GroupEvent::Ring { .. } | GroupEvent::Start { .. }, .. }
     );
-    let listing = matches!(&frame, GroupCallFrame::Calls { .. });
+    let listing = matches!(&frame, GroupCallFrame::Calls { .. } | GroupCallFrame::In { .. });
     match d.write(&frame.to_string()).and_then(|()| d.answer()) {
         Ok(Answer::Ok) => reply(Ok(Vec::new())),
         Ok(Answer::Hello(n)) if n as usize <= most => {
@@ -274,5 +408,6 @@ fn frame_word(frame: &GroupCallFrame) -> &'static str {
         GroupCallFrame::Request { .. } => "GROUPCALL",
         GroupCallFrame::Event { .. } => "GROUPEVENT",
         GroupCallFrame::Calls { .. } => "GROUPCALLS",
+        GroupCallFrame::In { .. } => "GROUPIN",
     }
 }

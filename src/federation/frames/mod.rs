@@ -14,7 +14,7 @@
 //! | `presence.rs` | | `PRESENCE` | kept by `server::presence_across` | what it noted, a batch a second |
 //! | `file.rs` | `FILE` | `UPLOAD` `PART` | an upload of the peer's, its message | the bytes before their message |
 //! | `receipt.rs` | `RECEIPT` | | a member's mark, taken into the store | the store's queue |
-//! | `group_call.rs` | | `GROUPCALL` `GROUPEVENT` `GROUPCALLS` | judged by `server::group_calls_across` | a member's request and listing, the home's events |
+//! | `group_call.rs` | | `GROUPCALL` `GROUPEVENT` `GROUPCALLS` `GROUPIN` | judged by `server::group_calls_across` | a member's request and listing, the home's events and its question once a member's server is back |
 //!
 //! The counts that bound the people and profile families (and
 //! `--people-across`) are `counts.rs`'s, held by the links

@@ -1,6 +1,6 @@
 //! The group call family: a room's call (§32) whose room has members on
 //! several servers. The call's state is kept by the room's **home**
-//! (the server that keeps its messages), so three frames cross the link:
+//! (the server that keeps its messages), so four frames cross the link:
 //!
 //! - `GROUPCALL`, from a member's server to the room's home: its
 //!   member's request (§32's `GROUPCALL:<#room>:<what>`), which the home
@@ -10,16 +10,20 @@
 //!   member's devices (a signal, to its device in the call only);
 //! - `GROUPCALLS`, from a member's server to a room's home: the
 //!   calls going on in the home's rooms that one of its users is a
-//!   member of, which the home answers as lines of §32's `GROUPCALLS`.
+//!   member of, which the home answers as lines of §32's `GROUPCALLS`;
+//! - `GROUPIN`, from the home to a member's server that linked to it
+//!   again: which of the users of that server it has in one of its
+//!   calls are in it there, which the member's server answers from its
+//!   own word (none, if it restarted: a restart ends every call).
 //!
 //! Told, never stored nor replayed: a ring or a signal late is for
 //! nobody, and a listing is asked again each time it is wanted. The
-//! names in all three are addresses (`ana@lab1`, `bob@lab2`), so each
+//! names in all four are addresses (`ana@lab1`, `bob@lab2`), so each
 //! server says them to its own users as they are named there.
 
 use std::fmt;
 
-use super::super::group_call::{GroupEvent, GroupRequest};
+use super::super::group_call::{GroupEvent, GroupRequest, MAX_IN_CALL};
 use super::super::names::{check_address, check_id, check_room_address};
 use super::fields::{Refused, unknown};
 
@@ -43,12 +47,20 @@ pub enum GroupCallFrame {
     /// (`<#room>@<home>:<call id>:<starter>:<media>:<since>:<in it>`,
     /// every name an address), or `KO:<CODE>:<reason>`.
     Calls { member: String },
+    /// `GROUPIN:<#room>@<home>:<call id>:<member>@<dest>[,<member>@<dest>]…`
+    /// (1.3): which of `members` (1 to [`MAX_IN_CALL`], users of the
+    /// receiver, which the sender, the room's home, has in the call `id`)
+    /// are in that call on the receiver's word. Answered `OK:<n>` and the
+    /// `n` of them that are (each a line, an address), or
+    /// `KO:<CODE>:<reason>`.
+    In { room: String, id: String, members: Vec<String> },
 }
 
 const REQUEST: &str = "GROUPCALL:<#room>@<home>:<member>@<origin>:<request>";
 const EVENT: &str = "GROUPEVENT:<#room>@<home>:<member>@<dest>:<event>";
+const IN: &str = "GROUPIN:<#room>@<home>:<call id>:<member>@<dest>[,<member>@<dest>]…";
 
-/// Reads a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`; its row of
+/// Reads a `GROUPCALL`, a `GROUPEVENT`, a `GROUPCALLS` or a `GROUPIN`; its row of
 /// [`FAMILIES`](super::FAMILIES) makes it a [`Frame`](super::Frame).
 pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<GroupCallFrame, Refused> {
     let Some(rest) = rest else { return Err(unknown(word, rest)) };
@@ -56,6 +68,25 @@ pub(super) fn parse(word: &str, rest: Option<&str>) -> Result<GroupCallFrame, Re
     if word == "GROUPCALLS" {
         check_address(rest).map_err(bad)?;
         return Ok(GroupCallFrame::Calls { member: rest.to_string() });
+    }
+    if word == "GROUPIN" {
+        let f: Vec<&str> = rest.splitn(3, ':').collect();
+        if f.len() != 3 {
+            return Err(bad(format!("expected {IN}")));
+        }
+        check_room_address(f[0]).map_err(bad)?;
+        check_id(f[1]).map_err(bad)?;
+        let members: Vec<&str> = f[2].split(',').collect();
+        if members.len() > MAX_IN_CALL {
+            return Err(bad(format!(
+                "a GROUPIN names at most {MAX_IN_CALL} members, as many as a call holds"
+            )));
+        }
+        for member in &members {
+            check_address(member).map_err(bad)?;
+        }
+        let members = members.into_iter().map(String::from).collect();
+        return Ok(GroupCallFrame::In { room: f[0].to_string(), id: f[1].to_string(), members });
     }
     let shape = if word == "GROUPCALL" { REQUEST } else { EVENT };
     let f: Vec<&str> = rest.splitn(3, ':').collect();
@@ -94,6 +125,9 @@ impl fmt::Display for GroupCallFrame {
             }
             GroupCallFrame::Event { room, member, event } => write!(f, "GROUPEVENT:{room}:{member}:{event}"),
             GroupCallFrame::Calls { member } => write!(f, "GROUPCALLS:{member}"),
+            GroupCallFrame::In { room, id, members } => {
+                write!(f, "GROUPIN:{room}:{id}:{}", members.join(","))
+            }
         }
     }
 }

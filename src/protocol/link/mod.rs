@@ -135,7 +135,7 @@ pub static FAMILIES: &[Family] = &[
     Family {
         name: "group call",
         numbered: &[],
-        told: &["GROUPCALL", "GROUPEVENT", "GROUPCALLS"],
+        told: &["GROUPCALL", "GROUPEVENT", "GROUPCALLS", "GROUPIN"],
         parse: |word, rest| group_call::parse(word, rest).map(Frame::GroupCall),
     },
 ];
@@ -179,7 +179,7 @@ pub enum Frame {
     File(FileFrame),
     /// `RECEIPT`, numbered.
     Receipt(ReceiptFrame),
-    /// `GROUPCALL`, `GROUPEVENT` and `GROUPCALLS`, told.
+    /// `GROUPCALL`, `GROUPEVENT`, `GROUPCALLS` and `GROUPIN`, told.
     GroupCall(GroupCallFrame),
 }
 
@@ -343,6 +343,7 @@ mod tests {
             "GROUPEVENT:#lab@lab2:ana@lab1:ICE:call-1-0:cyd@lab3:{}",
             "GROUPEVENT:#lab@lab2:ana@lab1:END:call-1-0",
             "GROUPCALLS:ana@lab1",
+            "GROUPIN:#lab@lab2:call-1-0:ana@lab1,dan@lab1",
             "PING",
             "QUIT",
         ] {
@@ -420,9 +421,21 @@ mod tests {
             "GROUPEVENT:#lab@lab2:ana@lab1",
             "GROUPCALLS:ana",
             "GROUPCALLS",
+            "GROUPIN:#lab@lab2:call-1-0",
+            "GROUPIN:#lab@lab2:call-1-0:",
+            "GROUPIN:#lab:call-1-0:ana@lab1",
+            "GROUPIN:#lab@lab2:c 1:ana@lab1",
+            "GROUPIN:#lab@lab2:c1:ana@lab1,dan",
         ] {
             assert_eq!(Frame::parse(group).unwrap_err().0, None, "{group}");
         }
+        let in_one = |n: usize| (0..n).map(|i| format!("u{i}@lab1")).collect::<Vec<_>>().join(",");
+        let most = crate::protocol::group_call::MAX_IN_CALL;
+        assert!(Frame::parse(&format!("GROUPIN:#lab@lab2:c1:{}", in_one(most))).is_ok());
+        assert!(
+            Frame::parse(&format!("GROUPIN:#lab@lab2:c1:{}", in_one(most + 1))).is_err(),
+            "more than a call holds"
+        );
         let crowd: String = (0..=PRESENCE_BATCH).map(|i| format!(":u{i}@lab2:ONLINE")).collect();
         assert!(Frame::parse(&format!("PRESENCE{crowd}")).is_err(), "one user more than a batch");
     }
