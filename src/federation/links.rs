@@ -71,8 +71,9 @@ pub struct Federation {
     /// runs: the roster's watcher adds one as it starts the dialer, the
     /// dialer takes it out as it ends (its peer left the roster).
     pub(super) outbound: RwLock<HashMap<String, Arc<Outbound>>>,
-    /// What each peer's link is doing, for `INFO`, the log and metrics.
-    pub status: Mutex<HashMap<String, PeerStatus>>,
+    /// What each peer's link is doing, for `INFO`, the log and metrics
+    /// (shared with a thread asking a peer about its users in our calls).
+    pub status: Arc<Mutex<HashMap<String, PeerStatus>>>,
     /// 1.3: `--people-across`, and the counts that bound searches of
     /// people across servers (`frames::people`).
     pub(super) people: PeopleAcross,
@@ -103,6 +104,11 @@ pub struct PeerStatus {
     pub no_calls: Option<Instant>,
     pub no_presence: Option<Instant>,
     pub no_group_calls: Option<Instant>,
+    /// 1.3: a thread is asking the peer which of its users in this
+    /// server's calls are in them (`frames::group_call::linked_from`),
+    /// and whether the peer linked again since it began (it then asks
+    /// once more): one such thread a peer at most.
+    pub asking_who_is_in: Option<bool>,
 }
 
 /// How long a peer that refused a family's frame as one it does not

@@ -135,7 +135,7 @@ pub fn start(ctx: &Arc<Ctx>, options: Options) -> Result<(Arc<Federation>, Socke
         advertised: Default::default(),
         incoming: Mutex::default(),
         outbound: RwLock::default(),
-        status: Mutex::default(),
+        status: Arc::default(),
         people: frames::counts::PeopleAcross::new(options.list_people),
         ctx: Arc::downgrade(ctx),
     });

@@ -29,18 +29,19 @@
 //!   asked for, nor its users in this server's calls, and no ring is
 //!   told it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
-use super::super::links::Federation;
+use super::super::links::{Federation, PeerStatus};
 use super::super::outbound::{Outbound, SIGNALS_WAITING, Tell, Told};
 use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest, MAX_IN_CALL};
 use crate::protocol::link::{Answer, GroupCallFrame, clean_reason};
-use crate::protocol::names::{check_address, fold};
+use crate::protocol::names::check_address;
 use crate::protocol::{Code, Ko, MAX_LISTING};
 use crate::server::calls::Party;
 use crate::server::{Ctx, group_calls_across};
@@ -218,12 +219,6 @@ pub fn ask_calls(f: &Federation, member: &str, homes: &[String]) -> Vec<(String,
 /// found broken by the first, and dialed again for the next.
 const IN_TRIES: usize = 3;
 
-/// The peers whose users in this server's calls are being asked about
-/// (this server's name and the peer's, folded), and whether the peer
-/// linked again meanwhile: one thread each at most, however often a
-/// peer links, which asks again once more if it did.
-static ASKING: Mutex<Vec<((String, String), bool)>> = Mutex::new(Vec::new());
-
 /// The home's side, once `peer` linked to this server again (its hello
 /// taken): each call of this server's rooms that users of `peer` are in
 /// is asked of it (a `GROUPIN`, those users named), on a thread of its
@@ -239,36 +234,48 @@ pub fn linked_from(f: &Federation, peer: &str) {
         return;
     }
     let Ok((name, outbound)) = outbound_of(f, peer) else { return };
-    let key = (fold(&f.me), fold(&name));
     {
-        let mut asking = ASKING.lock();
-        if let Some((_, again)) = asking.iter_mut().find(|(k, _)| *k == key) {
+        let mut status = f.status.lock();
+        let asking = &mut status.entry(name.clone()).or_default().asking_who_is_in;
+        if let Some(again) = asking {
             *again = true; // its thread asks again once it is done
             return;
         }
-        asking.push((key.clone(), false));
+        *asking = Some(false);
     }
-    let asker = Asker { ctx: f.ctx.clone(), outbound, me: f.me.clone(), peer: name, within: f.timeout * 2 };
-    let gone = key.clone();
+    let asker = Asker {
+        ctx: f.ctx.clone(),
+        status: Arc::downgrade(&f.status),
+        outbound,
+        me: f.me.clone(),
+        peer: name.clone(),
+        within: f.timeout * 2,
+    };
     let spawned = std::thread::Builder::new().name("group-call-in".into()).spawn(move || {
         let mut calls = calls;
         loop {
             asker.settle(calls);
-            let mut asking = ASKING.lock();
-            let again =
-                asking.iter_mut().find(|(k, _)| *k == key).is_some_and(|(_, again)| std::mem::take(again));
-            let ctx = asker.ctx.upgrade().filter(|ctx| !ctx.shutting_down());
-            match (again, ctx) {
-                (true, Some(ctx)) => calls = group_calls_across::theirs_in_calls(&ctx, &asker.peer),
+            let Some(status) = asker.status.upgrade() else { return };
+            let mut status = status.lock();
+            let asking = &mut status.entry(asker.peer.clone()).or_default().asking_who_is_in;
+            let again = asking.is_some_and(|again| again);
+            match (again, asker.ctx.upgrade().filter(|ctx| !ctx.shutting_down())) {
+                (true, Some(ctx)) => {
+                    *asking = Some(false);
+                    drop(status);
+                    calls = group_calls_across::theirs_in_calls(&ctx, &asker.peer);
+                }
                 _ => {
-                    asking.retain(|(k, _)| *k != key);
+                    *asking = None;
                     return;
                 }
             }
         }
     });
     if let Err(e) = spawned {
-        ASKING.lock().retain(|(k, _)| *k != gone);
+        if let Some(status) = f.status.lock().get_mut(&name) {
+            status.asking_who_is_in = None;
+        }
         log::warn!("link from {peer}: its users in our calls not asked about: {e}");
     }
 }
@@ -280,6 +287,8 @@ type TheirsIn = (Arc<str>, String, Vec<Party>);
 /// server shutting down is not held by it.
 struct Asker {
     ctx: std::sync::Weak<Ctx>,
+    /// The links' statuses, where the peer's `asking_who_is_in` is kept.
+    status: std::sync::Weak<Mutex<HashMap<String, PeerStatus>>>,
     outbound: Arc<Outbound>,
     me: String,
     peer: String,
