@@ -68,10 +68,7 @@ pub fn offer(
 /// taken as its user's signal, with the answer the link says (`OK`, or
 /// the refusal).
 pub fn take(ctx: &Ctx, server: &str, (from, to, id): (&str, &str, &str), signal: Signal) -> Result<(), Ko> {
-    let theirs = crate::store::state::remote::address(from).is_some_and(|(_, s)| fold(s) == fold(server));
-    if !theirs {
-        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for its own users, not {from}")));
-    }
+    crate::store::state::remote::speaks_for(server, from)?;
     let local = match ctx.route(&Chat::User(to.to_string())) {
         Ok(Some(Chat::User(local))) => local,
         _ => return Err(Ko::new(Code::UnknownServer, format!("{to} is not a user of this server"))),

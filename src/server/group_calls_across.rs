@@ -50,6 +50,7 @@ use crate::protocol::group_call::{GroupCallLine, GroupEvent, GroupRequest};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Event, Ko, Reply};
 use crate::store::UserId;
+use crate::store::state::remote::{homed_at, speaks_for};
 
 /// The class network's links; `BAD_REQUEST` on a server without peers
 /// (which never routes a room's address here).
@@ -161,13 +162,7 @@ pub fn take_request(
     request: GroupRequest,
     start_id: Option<String>,
 ) -> Result<Option<Vec<String>>, Ko> {
-    let theirs = crate::store::state::remote::address(member).is_some_and(|(_, s)| fold(s) == fold(server));
-    if !theirs {
-        return Err(Ko::new(
-            Code::Forbidden,
-            format!("{server} speaks only for its own users, not {member}"),
-        ));
-    }
+    speaks_for(server, member)?;
     let Ok(Some(Chat::Room(local))) = ctx.route(&Chat::Room(room.to_string())) else {
         return Err(Ko::new(Code::NotMember, format!("{room} is not a room of this server")));
     };
@@ -195,13 +190,7 @@ pub fn take_request(
 /// server knows no such member), each named as this server names it
 /// (the link's side says them as addresses).
 pub fn listing(ctx: &Ctx, server: &str, member: &str) -> Result<Vec<GroupCallLine>, Ko> {
-    let theirs = crate::store::state::remote::address(member).is_some_and(|(_, s)| fold(s) == fold(server));
-    if !theirs {
-        return Err(Ko::new(
-            Code::Forbidden,
-            format!("{server} speaks only for its own users, not {member}"),
-        ));
-    }
+    speaks_for(server, member)?;
     let account = ctx.store.find_account(member).filter(|a| !a.is_deleted());
     Ok(account.map(|a| group_call_relay::calls_of(ctx, a.id)).unwrap_or_default())
 }
@@ -281,15 +270,10 @@ pub fn which_in(
     (room, id): (&str, &str),
     members: &[String],
 ) -> Result<Vec<String>, Ko> {
-    let home = crate::store::state::remote::address(room).map(|(_, home)| home);
-    if home.is_none_or(|home| fold(home) != fold(server)) {
-        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for the calls of its own rooms")));
-    }
+    its_room(server, room)?;
     let mut users = Vec::with_capacity(members.len());
     for member in members {
-        let Ok(Some(Chat::User(local))) = ctx.route(&Chat::User(member.clone())) else {
-            return Err(Ko::new(Code::UnknownServer, format!("{member} is not a user of this server")));
-        };
+        let local = our_user(ctx, member)?;
         users.push((member, ctx.store.find_account(&local).filter(|a| !a.is_deleted()).map(|a| a.id)));
     }
     let is_in =
@@ -329,6 +313,26 @@ pub fn settle(ctx: &Ctx, server: &str, (room, id): (&str, &str), asked: &[Party]
     );
 }
 
+/// Only a room's home speaks for its calls: `room` (`#lab@lab2`) must
+/// be homed on `server`.
+fn its_room(server: &str, room: &str) -> Result<(), Ko> {
+    match homed_at(room, server) {
+        true => Ok(()),
+        false => {
+            Err(Ko::new(Code::Forbidden, format!("{server} speaks only for the calls of its own rooms")))
+        }
+    }
+}
+
+/// `member`, an address a peer names, as a user of this server (its
+/// local name), or refused.
+fn our_user(ctx: &Ctx, member: &str) -> Result<String, Ko> {
+    match ctx.route(&Chat::User(member.to_string())) {
+        Ok(Some(Chat::User(local))) => Ok(local),
+        _ => Err(Ko::new(Code::UnknownServer, format!("{member} is not a user of this server"))),
+    }
+}
+
 /// A member as this server names it: its own user without the server's
 /// name (`bob@lab2` on lab2 is `bob`), another's address as it is.
 fn local_name(ctx: &Ctx, name: String) -> String {
@@ -349,13 +353,8 @@ pub fn take_event(
     (room, member): (&str, &str),
     event: GroupEvent,
 ) -> Result<(), Ko> {
-    let home = crate::store::state::remote::address(room).map(|(_, home)| home);
-    if home.is_none_or(|home| fold(home) != fold(server)) {
-        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for the calls of its own rooms")));
-    }
-    let Ok(Some(Chat::User(local))) = ctx.route(&Chat::User(member.to_string())) else {
-        return Err(Ko::new(Code::UnknownServer, format!("{member} is not a user of this server")));
-    };
+    its_room(server, room)?;
+    let local = our_user(ctx, member)?;
     let account =
         ctx.store.find_account(&local).filter(|a| !a.is_deleted()).ok_or_else(|| Ko::no_user(&local))?;
     let user = account.id;

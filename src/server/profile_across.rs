@@ -116,10 +116,7 @@ pub fn met(ctx: &Ctx, server: &str, to: &str) {
 /// profile of its user, or refused with why.
 pub fn take(ctx: &Ctx, server: &str, frame: &ProfileFrame) -> Result<(), Ko> {
     let (ProfileFrame::Photo { user, tag, .. } | ProfileFrame::Profile { user, tag, .. }) = frame;
-    let theirs = crate::store::state::remote::address(user).is_some_and(|(_, s)| fold(s) == fold(server));
-    if !theirs {
-        return Err(Ko::new(Code::Forbidden, format!("{server} speaks only for its own users, not {user}")));
-    }
+    crate::store::state::remote::speaks_for(server, user)?;
     let account = ctx.store.find_account(user).filter(|a| !a.is_deleted()).ok_or_else(|| {
         Ko::new(Code::UnknownUser, format!("nobody here shares a chat with {user}: its profile is not kept"))
     })?;

@@ -25,7 +25,6 @@ use super::super::links::Federation;
 use super::super::outbound::{SIGNALS_WAITING, Tell, Told};
 use super::sides::{Dialing, Flow, Taking, Why};
 use crate::protocol::link::{Answer, MAX_PEOPLE_ACROSS, PeopleFrame, clean_reason};
-use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, SeenLine};
 
 /// The accepting side of a `PEOPLE` frame: its answer's lines.
@@ -42,10 +41,7 @@ pub(super) fn take(link: &mut Taking, search: PeopleFrame) -> std::io::Result<Fl
 /// be within its rate. Then the lines the send port's `PEOPLE` would
 /// give one of this server's users ([`crate::server::people_across::for_peer`]).
 fn answer(f: &Federation, from: &str, asker: &str, start: &str) -> Result<Vec<SeenLine>, Ko> {
-    let theirs = crate::store::state::remote::address(asker).is_some_and(|(_, s)| fold(s) == fold(from));
-    if !theirs {
-        return Err(Ko::new(Code::Forbidden, format!("{from} speaks only for its own users, not {asker}")));
-    }
+    crate::store::state::remote::speaks_for(from, asker)?;
     if !f.people.lists {
         let why = format!("{} does not list its people to other servers (--people-across off)", f.me);
         return Err(Ko::new(Code::Forbidden, why));

@@ -21,8 +21,8 @@ use super::super::interface::Ticket;
 use super::super::now_ms;
 use super::super::record::{Link, MsgRef, NO_POS, Pos, Record, StoredMessage};
 use super::super::state::remote::{
-    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, here, is_copy, on_the_link,
-    peer_account,
+    AT, BACKFILL_MAX, BEHIND, LINK, PIN, SET_ASIDE, TOOK, WROTE, address, here, homed_at, is_copy,
+    on_the_link, peer_account, speaks_for,
 };
 use super::super::state::{Queued, RoomId, State, UserId};
 use super::reader::read_failed;
@@ -540,19 +540,11 @@ fn relayed_call_line(
     crate::protocol::Text::from_plain(&said).map(Some).map_err(|why| ko(Code::BadRequest, why))
 }
 
-/// Whether the room `room` (`#lab@lab2`) is homed at `server`.
-fn homed_at(room: &str, server: &str) -> bool {
-    address(room).is_some_and(|(_, home)| home.eq_ignore_ascii_case(server))
-}
-
 /// The two sides of a frame from `server` to this server, `me`: the one
 /// who speaks must be `server`'s user (a peer speaks only for its own),
 /// the other one of ours, whose local name is returned.
 fn sides<'a>((server, me): (&str, &str), speaker: &str, ours: &'a str) -> Result<&'a str, Ko> {
-    let (_, origin) = address(speaker).unwrap_or((speaker, ""));
-    if !origin.eq_ignore_ascii_case(server) {
-        return Err(ko(Code::Forbidden, format!("{server} speaks only for its own users, not {speaker}")));
-    }
+    speaks_for(server, speaker)?;
     let (user, dest) = address(ours).unwrap_or((ours, ""));
     if !dest.eq_ignore_ascii_case(me) {
         return Err(ko(Code::UnknownServer, format!("this is {me}, not {dest}")));

@@ -29,6 +29,7 @@
 //! login: `LOGIN:bob@lab2:…` is bob's device `lab2`, and `@lab2` is no name.
 
 use super::{Batch, Delivery, Pushed, Queued, RoomId, State, UserId};
+use crate::protocol::{Code, Ko};
 use crate::store::record::message::Pos;
 use std::sync::Arc;
 
@@ -102,6 +103,21 @@ pub fn address(name: &str) -> Option<(&str, &str)> {
     let at = memchr::memchr(b'@', name.as_bytes())?;
     let (user, server) = (&name[..at], &name[at + 1..]);
     (!user.is_empty() && !server.is_empty()).then_some((user, server))
+}
+
+/// A peer speaks only for its own users: `user`, an address that a frame
+/// from `server` names as its own, is one of `server`'s, or the frame is
+/// refused `FORBIDDEN`.
+pub fn speaks_for(server: &str, user: &str) -> Result<(), Ko> {
+    match address(user) {
+        Some((_, origin)) if origin.eq_ignore_ascii_case(server) => Ok(()),
+        _ => Err(Ko::new(Code::Forbidden, format!("{server} speaks only for its own users, not {user}"))),
+    }
+}
+
+/// Whether the room `room` (`#lab@lab2`) is homed at `server`.
+pub fn homed_at(room: &str, server: &str) -> bool {
+    address(room).is_some_and(|(_, home)| home.eq_ignore_ascii_case(server))
 }
 
 /// A name as the link says it, this server being `me`: its own user or
