@@ -47,9 +47,13 @@ use crate::server::calls::Party;
 use crate::server::{Ctx, group_calls_across};
 use crate::store::state::remote::{here, on_the_link};
 
-/// Where a member's request's answer goes: the members in the call
-/// already (a `JOIN`'s), or the refusal.
-pub type Answered = Sender<Result<Vec<String>, Ko>>;
+/// A told frame's answer: its lines (a `JOIN`'s members in the call
+/// already, a listing's calls, a `GROUPIN`'s members in it), or the
+/// refusal.
+pub type Said = Result<Vec<String>, Ko>;
+
+/// Where a told frame's answer goes.
+pub type Answered = Sender<Said>;
 
 /// The accepting side of a `GROUPCALL`, a `GROUPEVENT` or a `GROUPCALLS`.
 pub(super) fn take(link: &mut Taking, frame: GroupCallFrame) -> std::io::Result<Flow> {
@@ -190,28 +194,41 @@ pub fn tell(f: &Federation, (room, member): (&str, &str), event: GroupEvent) {
 pub fn ask_calls(f: &Federation, member: &str, homes: &[String]) -> Vec<(String, Vec<GroupCallLine>)> {
     let member = format!("{member}@{}", f.me);
     let within = f.timeout * 2;
-    let mut asked = Vec::new();
-    for home in homes {
-        let Ok((name, outbound)) = outbound_of(f, home) else { continue };
-        let (answer, answered) = crossbeam_channel::bounded(1);
-        let frame = GroupCallFrame::Calls { member: member.clone() };
-        let told = Told { until: Instant::now() + within, tell: Tell::GroupCall(frame, Some(answer)) };
-        if outbound.tell(told) {
-            asked.push((name, answered));
-        }
-    }
-    let until = Instant::now() + within + Duration::from_millis(100);
+    let asks = homes.iter().filter_map(|home| outbound_of(f, home).ok());
+    let asks =
+        asks.map(|(name, outbound)| (name, outbound, GroupCallFrame::Calls { member: member.clone() }));
     let mut calls = Vec::new();
-    for (name, answered) in asked {
-        match answered.recv_deadline(until) {
-            Ok(Ok(lines)) => {
+    for (name, answer) in ask_at_once(asks, within) {
+        match answer {
+            Some(Ok(lines)) => {
                 calls.push((name, lines.iter().filter_map(|line| GroupCallLine::parse(line).ok()).collect()))
             }
-            Ok(Err(ko)) => log::debug!("link to {name}: its group calls not listed: {}", ko.reason),
-            Err(_) => log::debug!("link to {name}: its group calls not listed within {} s", within.as_secs()),
+            Some(Err(ko)) => log::debug!("link to {name}: its group calls not listed: {}", ko.reason),
+            None => log::debug!("link to {name}: its group calls not listed within {} s", within.as_secs()),
         }
     }
     calls
+}
+
+/// Tells each frame to its peer's outbound queue, all at once, and then
+/// waits for their answers until one deadline, `within` (and 100 ms for
+/// an answer to cross): each frame's key with its answer, or `None` if
+/// none came by then. A frame that found its queue full is left out: it
+/// was never said.
+fn ask_at_once<K>(
+    asks: impl IntoIterator<Item = (K, Arc<Outbound>, GroupCallFrame)>,
+    within: Duration,
+) -> Vec<(K, Option<Said>)> {
+    let mut asked = Vec::new();
+    for (key, outbound, frame) in asks {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let told = Told { until: Instant::now() + within, tell: Tell::GroupCall(frame, Some(answer)) };
+        if outbound.tell(told) {
+            asked.push((key, answered));
+        }
+    }
+    let until = Instant::now() + within + Duration::from_millis(100);
+    asked.into_iter().map(|(key, answered)| (key, answered.recv_deadline(until).ok())).collect()
 }
 
 /// How many times at most the home asks a call's `GROUPIN` that found
@@ -300,29 +317,23 @@ impl Asker {
     /// those that found no link asked again, [`IN_TRIES`] times at most.
     fn settle(&self, mut calls: Vec<TheirsIn>) {
         for _ in 0..IN_TRIES {
-            let mut asked = Vec::new();
-            for call in calls.drain(..) {
+            let asks = calls.drain(..).map(|call| {
                 let (room, id, members) = &call;
                 let members = members.iter().map(|p| on_the_link(&p.name, &self.me)).collect();
                 let frame = GroupCallFrame::In { room: on_the_link(room, &self.me), id: id.clone(), members };
-                let (answer, answered) = crossbeam_channel::bounded(1);
-                let until = Instant::now() + self.within;
-                if self.outbound.tell(Told { until, tell: Tell::GroupCall(frame, Some(answer)) }) {
-                    asked.push((call, answered));
-                }
-            }
-            let until = Instant::now() + self.within + Duration::from_millis(100);
-            for (call, answered) in asked {
+                (call, self.outbound.clone(), frame)
+            });
+            for (call, answer) in ask_at_once(asks, self.within) {
                 let (room, id, members) = &call;
-                match answered.recv_deadline(until) {
-                    Ok(Ok(kept)) => match self.ctx.upgrade().filter(|ctx| !ctx.shutting_down()) {
+                match answer {
+                    Some(Ok(kept)) => match self.ctx.upgrade().filter(|ctx| !ctx.shutting_down()) {
                         Some(ctx) => group_calls_across::settle(&ctx, &self.peer, (room, id), members, &kept),
                         None => return,
                     },
-                    Ok(Err(ko)) if ko.code != Code::Offline => {
+                    Some(Err(ko)) if ko.code != Code::Offline => {
                         log::debug!("link to {}: {room}'s call {id} not settled: {}", self.peer, ko.reason);
                     }
-                    Ok(Err(_)) | Err(_) => calls.push(call),
+                    Some(Err(_)) | None => calls.push(call),
                 }
             }
             if calls.is_empty() {
