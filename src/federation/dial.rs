@@ -11,7 +11,9 @@
 //! its bell, rung once frames are on disk or a frame is told.
 //!
 //! An unreachable peer is dialed again after 1 s, 2 s, 4 s … at most 60 s
-//! apart, ± 20 % (a told frame cuts the wait short: a caller hears at
+//! apart, ± 20 %, counted from the last link that was made (its hello
+//! answered): a link that breaks is dialed again after 1 s, whatever
+//! broke before it (a told frame cuts the wait short: a caller hears at
 //! once whether the peer is back); a message that waited past
 //! `--give-up` is bounced, unless it was written on a link that broke
 //! before its `ACK`: the store records how far frames were written
@@ -187,9 +189,8 @@ impl Dialer {
                 self.sleep(Duration::from_secs(1));
                 continue;
             }
-            match self.link() {
-                Ok(()) => self.backoff = Duration::ZERO,
-                Err(why) => self.unreachable(why),
+            if let Err(why) = self.link() {
+                self.unreachable(why);
             }
         }
     }
@@ -199,8 +200,9 @@ impl Dialer {
     /// out the backoff (a told frame cuts it short).
     fn unreachable(&mut self, why: Why) {
         let since = now_ms();
+        let mut was_linked = false;
         self.status(|s| {
-            s.linked = false;
+            was_linked = std::mem::replace(&mut s.linked, false);
             s.retrying_since.get_or_insert(since);
             s.last_error = why.clone();
         });
@@ -208,7 +210,12 @@ impl Dialer {
         // after a while takes what waited (its `OK:<last>` may say it
         // has it already).
         self.give_up();
-        log::debug!("link to {}: {why}", self.peer);
+        if was_linked {
+            // One line per link made: at most one a second, the backoff's least.
+            log::info!("link to {}: broken: {why}", self.peer);
+        } else {
+            log::debug!("link to {}: {why}", self.peer);
+        }
         self.refuse_told(&Ko::new(Code::Offline, format!("{} cannot be reached now: {why}", self.peer)));
         self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
         let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
@@ -298,6 +305,7 @@ impl Dialer {
                 None => String::new(),
             }
         );
+        self.backoff = Duration::ZERO;
         self.status(|s| {
             s.linked = true;
             s.retrying_since = None;

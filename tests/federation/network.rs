@@ -155,6 +155,48 @@ fn queues_drain_after_an_outage_and_survive_kill_9_on_both_sides() {
     assert_eq!(bob_again.line_within(Duration::from_millis(500)), None);
 }
 
+/// A link that breaks again and again (a flaky network between two
+/// labs) is dialed again about a second after each break: the dialer's
+/// backoff counts from the last link made, not from the first break.
+/// Each cut is noticed when ana's next message is written to it; that
+/// message reaches bob well within the 8 s a fourth consecutive doubling
+/// would wait (a bound, not a speed).
+#[test]
+fn a_link_that_breaks_again_and_again_is_dialed_again_a_second_after_each_break() {
+    let root = tempfile::tempdir().unwrap();
+    let roster = root.path().join("class.csv");
+    let proxy = support::proxy::LinkProxy::start();
+    let port1 = free_port();
+    write_roster(&roster, &[("lab1", port1), ("lab2", proxy.at.port())], "");
+    let dir = |name: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let lab1 = start("lab1", &dir("lab1"), &roster, port1, &[]);
+    let lab2 = start("lab2", &dir("lab2"), &roster, free_port(), &[]);
+    proxy.to(lab2.link);
+    lab1.server.register(&["ana"]);
+    lab2.server.register(&["bob"]);
+    let mut ana = lab1.server.login_send("ana", "pw-ana");
+    let mut bob_events = lab2.server.login_recv("bob", "pw-bob");
+    for cut in 0..6 {
+        if cut > 0 {
+            proxy.cut();
+        }
+        let sent = Instant::now();
+        let ok = ana.request(&format!("MSG:bob@lab2:m{cut}:after cut {cut}"));
+        assert!(ok.starts_with(&format!("OK:m{cut}:")), "{ok}");
+        let line = bob_events.next_msg();
+        bob_events.send(&format!("ACK:{}", line.split(':').nth(1).unwrap()));
+        assert!(line.ends_with(&format!(":after cut {cut}")), "{line}");
+        let took = sent.elapsed();
+        assert!(took < Duration::from_secs(5), "after cut {cut}, delivered in {took:?}: the backoff grew");
+    }
+    let broken = lab1.server.log().iter().filter(|l| l.contains("link to lab2: broken")).count();
+    assert_eq!(broken, 5, "one line per link that broke");
+}
+
 #[test]
 fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
     let root = tempfile::tempdir().unwrap();
