@@ -81,7 +81,9 @@ fn start(dir: &Path) -> Result<Server> {
     // it may time out, nor get a PING (at half the timeout) in the middle
     // of a step's frames.
     let config = Config { kdf_cost: DEMO_KDF_COST, timeout: DEMO_TIMEOUT, ..Config::new(dir) };
-    Server::start(listener::bind(any_port)?, listener::bind(any_port)?, config)
+    let server = Server::start(listener::bind(any_port)?, listener::bind(any_port)?, config)?;
+    server.open();
+    Ok(server)
 }
 
 /// Steps 1 to 8. Returns bob's receive connection, which hears the restart.

@@ -141,6 +141,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         if let (Some(peers), Some(name)) = (&args.peers, &args.name) {
             serve_links(&mut server, peers, name, &args)?;
         }
+        server.open();
         let restart = wait_for(&mut stop, server.restart());
         server.shutdown();
         match restart {

@@ -64,6 +64,8 @@ pub struct Ctx {
     pub(super) logs: Logs,
     /// The thread that lingers over closing sockets (see `closer`).
     pub(super) closer: Closer,
+    /// Whether the accept loops take clients yet ([`Doors`]).
+    pub doors: Doors,
     pub(super) shutting_down: AtomicBool,
     /// On a cluster's follower: the node that leads, to which it hands
     /// its clients (`server::Leader`); `None` on a single server and on
@@ -75,6 +77,34 @@ pub struct Ctx {
     /// cluster's follower that sees no leader); `None`: it does not. For
     /// `server::health`.
     pub(super) refusing: parking_lot::Mutex<Option<String>>,
+}
+
+/// Whether the server takes its clients yet: its send, receive and web
+/// ports are bound as it starts, and their accept loops wait here until
+/// every part is set up (`Server::open`: the class network's links
+/// included), so that no request is answered by a server not yet whole
+/// (an address refused as on a server in no network). A client that
+/// connects meanwhile waits in the port's backlog.
+#[derive(Default)]
+pub struct Doors {
+    open: parking_lot::Mutex<bool>,
+    opened: parking_lot::Condvar,
+}
+
+impl Doors {
+    /// The accept loops take clients from now on.
+    pub fn open(&self) {
+        *self.open.lock() = true;
+        self.opened.notify_all();
+    }
+
+    /// Waits until the doors are open.
+    pub fn wait(&self) {
+        let mut open = self.open.lock();
+        while !*open {
+            self.opened.wait(&mut open);
+        }
+    }
 }
 
 impl std::ops::Deref for Ctx {

@@ -2,7 +2,8 @@
 //! router and the threads wired together into a [`Ctx`]) to its shutdown.
 //!
 //! [`Server::start`] takes listeners that are already bound, so tests bind
-//! port 0 and never collide. [`Server::shutdown`] stops in this order: stop
+//! port 0 and never collide; they take clients once [`Server::open`] says
+//! every part is set up. [`Server::shutdown`] stops in this order: stop
 //! accepting, say `BYE:SHUTDOWN` on every receive connection, stop reading
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
@@ -142,6 +143,7 @@ impl Server {
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
+            doors: Default::default(),
             shutting_down: AtomicBool::new(false),
             leader: Default::default(),
             federation: Default::default(),
@@ -178,6 +180,12 @@ impl Server {
         })
     }
 
+    /// Takes clients on every port from now on: called once every part
+    /// of the server is set up (`ctx::Doors`).
+    pub fn open(&self) {
+        self.ctx.doors.open();
+    }
+
     /// A cluster's node: told why when this server must start again (it
     /// was deposed as the leader); `None` for a single server.
     pub fn restart(&self) -> Option<crossbeam_channel::Receiver<String>> {
@@ -210,6 +218,7 @@ impl Server {
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
+        self.ctx.doors.open(); // accept loops that never took a client end too
         if let Some((node, _)) = &self.node {
             node.stopping();
         }

@@ -63,6 +63,7 @@ pub fn spawn_accept_loop(listener: TcpListener, ctx: Arc<Ctx>, port: Port) -> Re
 }
 
 fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
+    ctx.doors.wait();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,

@@ -117,6 +117,7 @@ pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, options: WebOptions) -> Resul
 }
 
 fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, options: &Arc<WebOptions>) {
+    ctx.doors.wait();
     loop {
         let (tcp, peer) = match listener.accept() {
             Ok(accepted) => accepted,

@@ -262,13 +262,15 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
     config.rate = 0.0;
     config.kdf_cost = 8;
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
-    Server::start_with(listen(), listen(), config, move |router| {
+    let server = Server::start_with(listen(), listen(), config, move |router| {
         let router = router.clone();
         let deliver = Box::new(move |batch: &wachat::store::state::Batch| router.written(batch));
         let local = LocalStore::open_on(d.clone(), Path::new("/data"), no_floor(), deliver, None)?;
         Ok(Storage::alone(Arc::new(local)))
     })
-    .unwrap()
+    .unwrap();
+    server.open();
+    server
 }
 
 // ----- a device revoked on a full disk --------------------------------------

@@ -426,3 +426,34 @@ fn no_password_ever_reaches_the_log() {
     let users = std::fs::read_to_string(server.data_dir.join("users.csv")).unwrap();
     assert!(!users.contains("Secret") && users.contains("$argon2id$"), "{users}");
 }
+
+/// A server takes clients only once it is whole (`Server::open`, after
+/// its links and browser app are set up): a client that connects while
+/// it starts waits in the port's backlog and is answered once it opens;
+/// a server stopped before it opened stops all the same.
+#[test]
+fn a_client_that_connects_while_the_server_starts_is_answered_once_it_is_whole() {
+    use std::time::Duration;
+    use wachat::server::{Config, Server};
+    let dir = tempfile::tempdir().unwrap();
+    let listen = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let starting = |dir: &std::path::Path| {
+        let config = Config { kdf_cost: 8, ..Config::new(dir) };
+        Server::start(listen(), listen(), config).unwrap()
+    };
+    let server = starting(&dir.path().join("a"));
+    let mut early = Conn::connect(server.send_addr());
+    early.send("PING");
+    assert_eq!(early.line_within(Duration::from_millis(300)), None, "answered before it opened");
+    server.open();
+    assert!(early.line().starts_with("KO:AUTH_REQUIRED:"), "the PING is answered as any first line");
+    server.shutdown();
+
+    let never_opened = starting(&dir.path().join("b"));
+    let (stopped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        never_opened.shutdown();
+        let _ = stopped.send(());
+    });
+    done.recv_timeout(support::READ_TIMEOUT).expect("a server stopped before it opened stops");
+}
