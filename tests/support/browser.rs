@@ -29,6 +29,8 @@ use super::ports::free_port;
 /// script and leave the browser running.
 const CHROMIUM: &str = "/usr/lib/chromium/chromium-headless-shell";
 const DRIVER: &str = "/usr/bin/chromedriver";
+/// The most of a page's text a failed wait prints ([`Browser::shown`]).
+const SHOWN_CHARS: usize = 3000;
 /// The whole browser, which Debian's chromium-driver brings along.
 const WHOLE_CHROMIUM: &str = "/usr/lib/chromium/chromium";
 
@@ -265,8 +267,23 @@ impl Browser {
             if !(value.is_null() || value == json!(false) || value == json!(0) || value == json!("")) {
                 return value;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {js}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {js}\nthe page then showed: {}",
+                self.shown()
+            );
             std::thread::sleep(Duration::from_millis(50)); // polling the page
+        }
+    }
+
+    /// What the page shows, as its text (at most [`SHOWN_CHARS`]
+    /// characters), for a test's failure to say.
+    fn shown(&self) -> String {
+        let text = "return document.body ? document.body.innerText.slice(0, arguments[0]) : '(no body)'";
+        match self.try_call("POST", "/execute/sync", json!({ "script": text, "args": [SHOWN_CHARS] })) {
+            Ok(Value::String(text)) => format!("{text:?}"),
+            Ok(other) => other.to_string(),
+            Err((error, message)) => format!("(the page could not be read: {error}: {message})"),
         }
     }
 
@@ -277,7 +294,7 @@ impl Browser {
             if found == json!(true) {
                 break;
             }
-            assert!(Instant::now() < deadline, "no element {css}");
+            assert!(Instant::now() < deadline, "no element {css}\nthe page then showed: {}", self.shown());
             std::thread::sleep(Duration::from_millis(50)); // polling the page
         }
         let value = self.call("POST", "/element", json!({"using": "css selector", "value": css}));
