@@ -13,8 +13,9 @@
 //! An unreachable peer is dialed again after 1 s, 2 s, 4 s … at most 60 s
 //! apart, ± 20 %, counted from the last link that was made (its hello
 //! answered): a link that breaks is dialed again after 1 s, whatever
-//! broke before it (a told frame cuts the wait short: a caller hears at
-//! once whether the peer is back); a message that waited past
+//! broke before it. A told frame cuts the wait short (a caller hears at
+//! once whether the peer is back), and so does the peer's own link to
+//! us (it is back: what waited for it goes now); a message that waited past
 //! `--give-up` is bounced, unless it was written on a link that broke
 //! before its `ACK`: the store records how far frames were written
 //! before a window leaves, and such a frame waits for the peer's
@@ -197,7 +198,8 @@ impl Dialer {
 
     /// The link could not be made, or broke: what waited past the give-up
     /// age bounces, the told frames are refused, and the next dial waits
-    /// out the backoff (a told frame cuts it short).
+    /// out the backoff (a told frame, or the peer linking to us, cuts it
+    /// short).
     fn unreachable(&mut self, why: Why) {
         let since = now_ms();
         let mut was_linked = false;
@@ -221,6 +223,9 @@ impl Dialer {
         let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
         let until = Instant::now() + self.backoff.mul_f64(jitter);
         while Instant::now() < until && self.f.ctx().is_some() && self.outbound.waiting.is_empty() {
+            if self.outbound.came_back() {
+                break;
+            }
             self.sleep(Duration::from_millis(100).min(until - Instant::now()));
         }
     }
@@ -306,6 +311,7 @@ impl Dialer {
             }
         );
         self.backoff = Duration::ZERO;
+        self.outbound.came_back(); // linked: that the peer linked to us before is news no more
         self.status(|s| {
             s.linked = true;
             s.retrying_since = None;

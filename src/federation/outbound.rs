@@ -15,6 +15,7 @@
 //!   one rings the bell too. How each is said is its family's
 //!   (`frames::Told::say`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -36,13 +37,28 @@ pub(super) struct Outbound {
     told: Sender<Told>,
     /// The told frames, oldest first.
     pub waiting: Receiver<Told>,
+    /// The peer linked to us since the dialer last linked to it: it is
+    /// back, and a dialer waiting out its backoff dials it at once.
+    back: AtomicBool,
 }
 
 impl Outbound {
     pub fn new() -> Outbound {
         let (bell, rung) = crossbeam_channel::bounded(1);
         let (told, waiting) = crossbeam_channel::bounded(SIGNALS_WAITING);
-        Outbound { bell, rung, told, waiting }
+        Outbound { bell, rung, told, waiting, back: AtomicBool::new(false) }
+    }
+
+    /// The peer linked to us (its hello taken): a dialer waiting out its
+    /// backoff dials it now.
+    pub fn peer_is_back(&self) {
+        self.back.store(true, Ordering::SeqCst);
+        self.ring();
+    }
+
+    /// Whether the peer linked to us since this was last asked.
+    pub fn came_back(&self) -> bool {
+        self.back.swap(false, Ordering::SeqCst)
     }
 
     /// Wakes the dialer.

@@ -197,6 +197,37 @@ fn a_link_that_breaks_again_and_again_is_dialed_again_a_second_after_each_break(
     assert_eq!(broken, 5, "one line per link that broke");
 }
 
+/// lab2 down long enough for lab1's backoff to reach 16 s, then back:
+/// its first link to lab1 (bob writes to ana) tells lab1 it is back, and
+/// lab1 dials it at once, so that what waited for bob reaches him within
+/// seconds of lab2's restart, not at lab1's next try (a bound, not a
+/// speed: up to 16 s later without the hello's word).
+#[test]
+fn a_peer_that_links_to_us_is_dialed_at_once_whatever_our_backoff() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = network(root.path(), &["lab1", "lab2"], &["--timeout", "60"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    labs[1].server.kill();
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob@lab2:m1:while you were away").starts_with("OK:m1:"));
+    // lab1 dials at about 1, 3, 7 and 15 s, each failing, then waits 16 s.
+    std::thread::sleep(Duration::from_secs(17)); // the outage
+    let (dir2, port2) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1] = start("lab2", &dir2, &root.path().join("class.csv"), port2, &["--timeout", "60"]);
+    let back = Instant::now();
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");
+    assert!(bob.request("MSG:ana@lab1:b1:I am back").starts_with("OK:b1:"));
+    let line = bob_events.next_msg();
+    assert!(line.ends_with(":while you were away"), "{line}");
+    let took = back.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "delivered {took:?} after lab2 was back: lab1 waited out its backoff"
+    );
+}
+
 #[test]
 fn a_peer_unreachable_past_the_give_up_age_is_bounced() {
     let root = tempfile::tempdir().unwrap();
