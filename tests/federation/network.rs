@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::federation::{
-    Lab, Link, ask, events_1_3, hello_on, key_dir, lab9_beside_lab1, network, roster_line, start, tls_to,
-    write_roster,
+    Lab, Link, ask, events_1_3, hello_on, key_dir, lab1_with_the_browser_app_and_lab2, lab9_beside_lab1,
+    network, roster_line, start, tls_to, write_roster,
 };
 use support::ports::free_port;
 use support::webapp::app_url;
@@ -824,19 +824,6 @@ fn the_metrics_and_top_show_each_peer_s_link() {
     );
     let info = ana.listing("INFO");
     assert!(info.contains(&"name=lab1".to_string()), "{info:?}");
-}
-
-/// lab1, serving the browser app, and lab2, linked, in directories of `root`.
-fn lab1_with_the_browser_app_and_lab2(root: &Path) -> (Lab, Lab) {
-    let roster = root.join("class.csv");
-    write_roster(&roster, &[("lab1", 1), ("lab2", 1)], "");
-    let (dir1, dir2) = (root.join("lab1"), root.join("lab2"));
-    std::fs::create_dir_all(&dir1).unwrap();
-    std::fs::create_dir_all(&dir2).unwrap();
-    let lab1 = start("lab1", &dir1, &roster, 0, &["--web-port", "0"]);
-    let lab2 = start("lab2", &dir2, &roster, 0, &[]);
-    write_roster(&roster, &[("lab1", lab1.link.port()), ("lab2", lab2.link.port())], "");
-    (lab1, lab2)
 }
 
 #[test]
