@@ -173,8 +173,9 @@ fn a_link_that_breaks_again_and_again_is_dialed_again_a_second_after_each_break(
         std::fs::create_dir_all(&dir).unwrap();
         dir
     };
-    let lab1 = start("lab1", &dir("lab1"), &roster, port1, &[]);
-    let lab2 = start("lab2", &dir("lab2"), &roster, free_port(), &[]);
+    // A --timeout of 60 s: ana's connection waits, idle, for each delivery.
+    let lab1 = start("lab1", &dir("lab1"), &roster, port1, &["--timeout", "60"]);
+    let lab2 = start("lab2", &dir("lab2"), &roster, free_port(), &["--timeout", "60"]);
     proxy.to(lab2.link);
     lab1.server.register(&["ana"]);
     lab2.server.register(&["bob"]);
