@@ -94,6 +94,12 @@ impl Day {
         // cyd's photo in the room: lab1 gets it relayed by lab2, its home.
         let file = upload(&mut cyd, "board.png", &photo(600, 400));
         assert!(cyd.request(&format!("FILE:#lab@lab2:p1:{file}:the board")).starts_with("OK:"));
+        // What was written to ana is on lab1 before her browser looks: the
+        // day tests what the app shows, and a relay that did not come
+        // fails here, by name, not as something a page did not draw.
+        for (chat, id) in [("bob@lab2", "b1"), ("cyd@lab3", "c1"), ("#lab@lab2", "r1"), ("#lab@lab2", "p1")] {
+            at_lab1(&mut ana, chat, id);
+        }
         let url = app_url(&lab1);
         Day { root, lab1, lab2, lab3, link1: ports[0], url }
     }
@@ -107,6 +113,21 @@ impl Day {
             _ => &self.lab3.server,
         };
         server.login_send(user, &format!("pw-{user}"))
+    }
+}
+
+/// Waits until ana's `HISTORY` of `chat` on lab1 has the message `id`:
+/// within 20 s, well within the 30 s a link's dialer, not woken, would
+/// hold it (its idle wait, half the servers' `--timeout`).
+fn at_lab1(ana: &mut Conn, chat: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = ana.listing(&format!("HISTORY:{chat}:10"));
+        if history.iter().any(|line| line.split(':').nth(2) == Some(id)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never reached lab1's {chat}: {history:?}");
+        std::thread::sleep(Duration::from_millis(50)); // polling lab1
     }
 }
 
