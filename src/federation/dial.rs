@@ -15,7 +15,9 @@
 //! answered): a link that breaks is dialed again after 1 s, whatever
 //! broke before it. A told frame cuts the wait short (a caller hears at
 //! once whether the peer is back), and so does the peer's own link to
-//! us (it is back: what waited for it goes now); a message that waited past
+//! us, once a second has passed (it is back: what waited for it goes
+//! now; a peer that links again and again makes us dial it at most once
+//! a second); a message that waited past
 //! `--give-up` is bounced, unless it was written on a link that broke
 //! before its `ACK`: the store records how far frames were written
 //! before a window leaves, and such a frame waits for the peer's
@@ -43,6 +45,9 @@ use crate::transport::Stream;
 
 /// Frames sent before their answers are read.
 const WINDOW: usize = 256;
+/// The shortest wait between two dials of an unreachable peer, however
+/// often the peer links to us.
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest wait between two dials of an unreachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -213,17 +218,18 @@ impl Dialer {
         // has it already).
         self.give_up();
         if was_linked {
-            // One line per link made: at most one a second, the backoff's least.
+            // One line per link made: at most one a second (MIN_BACKOFF), or one per told frame.
             log::info!("link to {}: broken: {why}", self.peer);
         } else {
             log::debug!("link to {}: {why}", self.peer);
         }
         self.refuse_told(&Ko::new(Code::Offline, format!("{} cannot be reached now: {why}", self.peer)));
-        self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
+        self.backoff = (self.backoff * 2).clamp(MIN_BACKOFF, MAX_BACKOFF);
         let jitter = 0.8 + 0.4 * f64::from(random_u8()) / 255.0;
-        let until = Instant::now() + self.backoff.mul_f64(jitter);
+        let started = Instant::now();
+        let until = started + self.backoff.mul_f64(jitter);
         while Instant::now() < until && self.f.ctx().is_some() && self.outbound.waiting.is_empty() {
-            if self.outbound.came_back() {
+            if started.elapsed() >= MIN_BACKOFF && self.outbound.came_back() {
                 break;
             }
             self.sleep(Duration::from_millis(100).min(until - Instant::now()));

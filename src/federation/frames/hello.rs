@@ -91,7 +91,7 @@ fn checked(f: &Federation, stream: &Stream, hello: &Opening) -> std::io::Result<
     }
     say_on(stream, &Answer::Hello(took))?;
     log::info!("link: {} linked to us (its frames from {})", peer.name, took + 1);
-    if let Some(outbound) = f.outbound.read().get(&fold(&peer.name)) {
+    if let Some(outbound) = f.outbound(&peer.name) {
         outbound.peer_is_back(); // our dialer, if it waits out a backoff, need wait no more
     }
     Ok((peer.name, took))
