@@ -1,5 +1,7 @@
 //! A dialer per peer, emptying the peer's outbound queue
-//! (`outbound.rs`): while something waits for the peer, it links to it
+//! (`outbound.rs`): while something waits for the peer, or once the peer
+//! linked to us since our last link (it may have restarted: our hello
+//! has our users' presence and profiles told it again), it links to it
 //! (TLS, the peer's key checked against the roster's fingerprint and
 //! this server's shown, then `HELLO`, answered `OK:<last>`), drops what
 //! the peer says it has, and then, until the link ends: the told frames
@@ -191,7 +193,12 @@ impl Dialer {
             }
             let facts = self.facts();
             let told = !self.outbound.waiting.is_empty();
-            if facts.queued == 0 && !facts.behind && !told && !presence::waits(&self.f, &self.peer) {
+            // A peer that linked to us since our last link may have
+            // restarted, without what our users' presence and profiles
+            // told it: our link tells them again (`linked_to`), though
+            // nothing else waits for it.
+            let back = self.outbound.is_back();
+            if facts.queued == 0 && !facts.behind && !told && !back && !presence::waits(&self.f, &self.peer) {
                 self.sleep(Duration::from_secs(1));
                 continue;
             }

@@ -38,7 +38,8 @@ pub(super) struct Outbound {
     /// The told frames, oldest first.
     pub waiting: Receiver<Told>,
     /// The peer linked to us since the dialer last linked to it: it is
-    /// back, and a dialer waiting out its backoff dials it at once.
+    /// back (maybe restarted, without what it was told), and the dialer
+    /// links to it, at once if it waits out a backoff.
     back: AtomicBool,
 }
 
@@ -49,8 +50,8 @@ impl Outbound {
         Outbound { bell, rung, told, waiting, back: AtomicBool::new(false) }
     }
 
-    /// The peer linked to us (its hello taken): a dialer waiting out its
-    /// backoff dials it now.
+    /// The peer linked to us (its hello taken): the dialer links to it,
+    /// a dialer waiting out its backoff now.
     pub fn peer_is_back(&self) {
         self.back.store(true, Ordering::SeqCst);
         self.ring();
@@ -59,6 +60,12 @@ impl Outbound {
     /// Whether the peer linked to us since this was last asked.
     pub fn came_back(&self) -> bool {
         self.back.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether the peer linked to us since [`Outbound::came_back`] was
+    /// last asked (it is not asked by this).
+    pub fn is_back(&self) -> bool {
+        self.back.load(Ordering::SeqCst)
     }
 
     /// Wakes the dialer.

@@ -15,8 +15,10 @@
 //! not told the profile since this start or its last hello ([`untold`],
 //! from `server::presence_across`: a link up, a `JOIN`, a first message
 //! either way), so that a profile set before a chat began reaches it,
-//! a room's members' included, and a link broken with a profile on its
-//! way (a server killed) gets it again at its next hello.
+//! a room's members' included, and a server that lost a profile on its
+//! way (a link broken, a server killed) gets it again once it links back:
+//! its hello has our dialer link to it (`federation::dial`), and ours
+//! notes every user it shares a chat with.
 //!
 //! **Kept as its own.** The receiving server keeps them as settings of its
 //! account of that remote user (`bob@lab2`, which it has since a chat

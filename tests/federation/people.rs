@@ -373,6 +373,38 @@ fn name_of(conn: &mut support::Conn, user: &str, name: &str) -> String {
     )
 }
 
+/// A name changed while the other server was down, past the time a told
+/// profile waits for its link, reaches it when it is back, though nothing
+/// else waits for it here: its link to us (its hello) has us tell our
+/// users' presence and profiles again, and so link to it. A direct chat
+/// only: no room frame of the peer's brings that about.
+#[test]
+fn a_name_changed_while_the_other_server_was_down_reaches_it_when_it_links_back() {
+    let root = tempfile::tempdir().unwrap();
+    let mut labs = support::federation::network(root.path(), &["lab1", "lab2"], &["--timeout", "3"]);
+    labs[0].server.register(&["ana"]);
+    labs[1].server.register(&["bob"]);
+    let mut ana = labs[0].server.login_send("ana", "pw-ana");
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert_eq!(ana.request("NAME:Ana Lima"), "OK");
+    assert!(ana.request("MSG:bob@lab2:a1:hi bob").starts_with("OK:"));
+    assert!(bob.request("MSG:ana@lab1:b1:hi ana").starts_with("OK:"));
+    name_of(&mut bob, "ana@lab1", "Ana Lima");
+    labs[1].server.kill();
+    assert_eq!(ana.request("NAME:Ana the TA"), "OK");
+    std::thread::sleep(std::time::Duration::from_secs(7)); // past the 6 s a told profile waits for its link
+    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
+    labs[1] =
+        support::federation::start("lab2", &dir, &root.path().join("class.csv"), port, &["--timeout", "3"]);
+    // bob writes again: lab2 links to lab1 to carry it.
+    let mut bob = labs[1].server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana@lab1:b2:are you there?").starts_with("OK:"));
+    assert!(
+        name_of(&mut bob, "ana@lab1", "Ana the TA").ends_with(":Ana the TA"),
+        "told when lab2 linked back"
+    );
+}
+
 #[test]
 fn names_set_before_any_chat_reach_every_server_whoever_wrote_first_and_after_a_kill() {
     let root = tempfile::tempdir().unwrap();
