@@ -16,15 +16,25 @@ use support::webapp::{ENTER, app_url, logged_in, open_chat};
 
 /// `RECEIPTS:<room>:<id>` on `conn` until `done` holds of its lines (the
 /// other server's word crosses the link), for at most
-/// [`support::READ_TIMEOUT`]; its lines.
+/// [`support::READ_TIMEOUT`]; its lines. A post to a room of another
+/// server is known to its sender's server once the home's copy comes back
+/// (`KO:UNKNOWN_MESSAGE` until then), which may be after its members have it.
 fn receipts_until(conn: &mut Conn, room: &str, id: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
     let deadline = Instant::now() + support::READ_TIMEOUT;
     loop {
-        let lines = conn.listing(&format!("RECEIPTS:{room}:{id}"));
-        if done(&lines) {
-            return lines;
+        let head = conn.request(&format!("RECEIPTS:{room}:{id}"));
+        let lines: Option<Vec<String>> = match head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => Some((0..n).map(|_| conn.line()).collect()),
+            None if head.starts_with("KO:UNKNOWN_MESSAGE:") => None,
+            None => panic!("RECEIPTS:{room}:{id}: {head}"),
+        };
+        if let Some(lines) = &lines
+            && done(lines)
+        {
+            return lines.clone();
         }
-        assert!(Instant::now() < deadline, "still {lines:?}");
+        assert!(Instant::now() < deadline, "still {head} {lines:?}");
         std::thread::sleep(Duration::from_millis(50)); // polling the other server's word
     }
 }
