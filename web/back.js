@@ -17,6 +17,14 @@
 // its entry back if it is the current one. Back to an entry under open
 // layers closes them, each as its own ✕ does.
 //
+// A move of the tab's history (`history.back()`, `go`, `forward`) lands
+// later, when its popstate comes: on a slow phone, after a layer opened
+// meanwhile (the forward chooser the viewer's Forward opens as it closes,
+// the photo tapped again just after Esc). Until the move this module asked
+// for has landed, the current entry is still the one it leaves, so nothing
+// is pushed or replaced: what opened, closed, or which chat was opened
+// meanwhile is taken in once it has (`travel`, `show`).
+//
 // Each entry's state says what it shows and where it stands (`at`: 0 for
 // the base, 1 for the list, 2 for a chat, one more for each layer):
 // `{wachat: 'list', at}`, `{wachat: 'chat', chat, at}`, `{wachat: 'layer',
@@ -68,12 +76,18 @@ let stack = [];
 let position = 0;
 /** True while an entry is being shown (Back, Forward): what that closes is no change of the app's own. */
 let showing = false;
+/** How many moves of the tab's history this module asked for (`travel`) have not landed yet. */
+let travelling = 0;
+/** What waits for those moves to land: a chat opened or closed meanwhile (`settled`). */
+let waiting = [];
 
 /** At each login: the page is the list, over the app's own base entry. */
 export function start(state, open, close) {
   app = state;
   views = { open, close };
   stack = [];
+  travelling = 0;
+  waiting = [];
   history.replaceState({ wachat: 'base', at: 0 }, '');
   history.pushState({ wachat: 'list', at: 1 }, '');
   position = 1;
@@ -84,6 +98,18 @@ export function start(state, open, close) {
 }
 
 const here = () => history.state || {};
+
+/** Moves the tab's history by `delta` entries; its popstate (`show`) says when it has landed. */
+function travel(delta) {
+  travelling += 1;
+  history.go(delta);
+}
+
+/** Runs `step` now, or once the moves asked for have landed (until then the current entry is the one they leave). */
+function settled(step) {
+  if (travelling) waiting.push(step);
+  else step();
+}
 const signedIn = () => app && app.link && !$('app').hidden;
 const chatShown = () => (app.openKey ? app.model.chat(app.openKey).name : undefined);
 
@@ -102,6 +128,10 @@ function replace(state) {
 /** A chat was opened (from the list, a search, a notification): its entry, over the list's. */
 export function opened(name) {
   if (!signedIn()) return;
+  if (travelling) {
+    waiting.push(() => opened(name));
+    return;
+  }
   const now = here();
   if ((now.wachat === 'chat' || now.wachat === 'layer') && fold(now.chat ?? '') === fold(name)) return;
   const entry = { wachat: 'chat', chat: name };
@@ -114,13 +144,18 @@ export function opened(name) {
 
 /** The chat was closed by the app itself (Leave room): its entry becomes the list's. */
 export function closed() {
-  if (signedIn() && !showing && (here().wachat === 'chat' || here().wachat === 'layer')) replace({ wachat: 'list' });
+  if (!signedIn() || showing) return;
+  settled(() => {
+    if (here().wachat === 'chat' || here().wachat === 'layer') replace({ wachat: 'list' });
+  });
 }
 
 /** The header's ←: Back down to the list, every layer over the chat closed on the way. */
 export function leave() {
-  if (position > 1) history.go(1 - position);
-  else views.close();
+  settled(() => {
+    if (position > 1) travel(1 - position);
+    else views.close();
+  });
 }
 
 /** Whether `element`, a layer, is open: in the page, not hidden, not made small. */
@@ -128,7 +163,8 @@ const isOpen = (element) => element.isConnected && !element.hidden && !element.c
 
 /** What the page shows changed: layers that opened push their entries, those that closed take theirs back. */
 function layersChanged() {
-  if (!signedIn()) return;
+  // While a move asked for is on its way, `show` calls this again once it has landed.
+  if (!signedIn() || travelling) return;
   const open = [...document.querySelectorAll(SELECTOR)].filter(isOpen);
   let gone = stack.filter((layer) => !open.includes(layer.element));
   stack = stack.filter((layer) => open.includes(layer.element));
@@ -142,7 +178,11 @@ function layersChanged() {
     stack.push({ element, key, at: heir.at });
   }
   // Closed by itself (its ✕, Esc, a pick): its entry goes if it is the current one.
-  if (gone.some((layer) => layer.at !== null && layer.at === position)) history.back();
+  // Any layer opened with it gets its entry once that Back has landed (`show`), over the entry under.
+  if (gone.some((layer) => layer.at !== null && layer.at === position)) {
+    travel(-1);
+    return;
+  }
   for (const element of open) {
     if (stack.some((layer) => layer.element === element)) continue;
     const key = Object.keys(LAYERS).find((selector) => element.matches(selector));
@@ -157,15 +197,22 @@ function layersChanged() {
   }
 }
 
-/** Makes the page show the entry `state` (Back or Forward). */
+/** Makes the page show the entry `state` (Back or Forward, the user's or `travel`'s). */
 function show(state) {
   if (!signedIn()) return;
+  const asked = travelling > 0;
+  if (asked) travelling -= 1;
   showing = true;
   try {
     showEntry(state);
   } finally {
     showing = false;
   }
+  if (!asked) return;
+  // A move of this module's own has landed: what the page did meanwhile, from this entry
+  // (unless `showEntry` moved on again, and this waits for that move too).
+  layersChanged();
+  for (const step of waiting.splice(0)) settled(step);
 }
 
 function showEntry(state) {
@@ -173,7 +220,7 @@ function showEntry(state) {
   position = state?.at ?? 0;
   if (!state || state.wachat === 'base') {
     // Below the list: forward to it again (what lies beyond stays for Forward), never out of the app.
-    history.forward();
+    travel(1);
     return;
   }
   // Back: every layer above this entry closes, the top one first, as its own ✕ closes it.
@@ -189,5 +236,5 @@ function showEntry(state) {
   // (Forward then shows nothing new), or one whose layer closed while another stood on it, is passed over.
   const reopen = position > from && LAYERS[state.layer]?.reopen;
   if (reopen) reopen(app);
-  else history.back();
+  else travel(-1);
 }

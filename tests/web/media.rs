@@ -199,3 +199,60 @@ fn a_voice_message_is_recorded_sent_as_a_file_and_played_with_its_length() {
     bob_browser.wait_for("document.querySelector('#messages .msg .voice .play').getAttribute('aria-label') === 'Play voice message' && document.querySelector('#messages .msg .voice progress').value >= 1");
     shot(&bob_browser, "voice-player-1280");
 }
+
+/// The page's own moves of its history (`history.back()`, `go`, `forward`)
+/// held until `land()` lets them go, as on a slow phone where each lands
+/// late: `moving` counts those let go and not landed yet (each lands with
+/// a popstate).
+const SLOW_HISTORY: &str = "window.moving = 0; const held = [];
+    addEventListener('popstate', () => { if (moving > 0) moving -= 1; });
+    for (const f of ['back', 'forward', 'go']) {
+      const real = history[f].bind(history);
+      history[f] = (...a) => held.push(() => real(...a));
+    }
+    window.land = () => { for (const move of held.splice(0)) { moving += 1; move(); } };";
+
+/// Lets the held moves go and waits for them to land; what the current entry says.
+fn land(browser: &Browser) -> serde_json::Value {
+    browser.exec("land()", json!([]));
+    browser.wait_for("moving === 0");
+    browser.exec("return [history.state.wachat, history.state.layer ?? null, history.state.at]", json!([]))
+}
+
+#[test]
+fn a_slow_history_closes_neither_a_photo_tapped_again_after_esc_nor_the_forward_chooser() {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut carla = server.login_send("carla", "pw-carla");
+    assert!(carla.request("MSG:bob:c1:hi bob").starts_with("OK:"));
+    let id = upload(&mut ana, "whiteboard.png", &photo(300, 200));
+    assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
+    let bob = logged_in(&url, "bob", 1280, 800);
+    bob.click("#chat-list button[data-chat='ana']");
+    bob.wait_for("document.querySelector('#messages .msg .file img.thumb')?.naturalWidth > 0");
+    bob.exec(SLOW_HISTORY, json!([]));
+    let shown = "return [!!document.querySelector('.viewer'), !!document.querySelector('#forward')]";
+    // Esc closes the viewer, and the photo is tapped again before the viewer's Back has landed.
+    bob.click("#messages .msg .file button.photo");
+    bob.wait_for("document.querySelector('.viewer')");
+    assert_eq!(land(&bob), json!(["layer", ".viewer", 3]));
+    let esc =
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))";
+    bob.exec(esc, json!([]));
+    bob.wait_for("!document.querySelector('.viewer') && document.activeElement.classList.contains('photo')");
+    bob.click("#messages .msg .file button.photo");
+    bob.wait_for("document.querySelector('.viewer')");
+    assert_eq!(land(&bob), json!(["layer", ".viewer", 3]));
+    assert_eq!(bob.exec(shown, json!([])), json!([true, false]), "the viewer stays open");
+    // Forward closes the viewer and opens the chooser before the viewer's Back has landed.
+    bob.click(".viewer button[aria-label='Forward']");
+    bob.wait_for("document.querySelector(\"#forward button[data-chat='carla']\")");
+    assert_eq!(land(&bob), json!(["layer", "#forward", 3]));
+    assert_eq!(bob.exec(shown, json!([])), json!([false, true]), "the chooser stays open");
+    // Back closes the chooser, and only it.
+    bob.back();
+    bob.wait_for("!document.querySelector('#forward')");
+    assert_eq!(land(&bob), json!(["chat", null, 2]));
+    assert_eq!(bob.exec("return !!document.querySelector('#messages .msg .file')", json!([])), json!(true));
+}
