@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use support::Conn;
-use support::federation::{Lab, network, start};
+use support::federation::{Lab, network};
 use support::webapp::app_url;
 
 /// How long presence may take to cross: the documented figure (one
@@ -95,8 +95,7 @@ fn a_rooms_members_are_the_same_on_its_home_and_on_a_member_server() {
     // lab1 killed and started again: the members it was told are on its disk.
     let mut labs = labs;
     labs[0].server.kill();
-    let (dir, port) = (labs[0].dir.clone(), labs[0].link.port());
-    labs[0] = start("lab1", &dir, &root.path().join("class.csv"), port, &["--timeout", "10"]);
+    labs[0] = labs[0].restart(&root.path().join("class.csv"), &["--timeout", "10"]);
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
     assert_eq!(addresses(&mut ana, "#lab@lab2", "lab1"), now, "kept across kill -9");
 }

@@ -214,8 +214,7 @@ fn a_peer_that_links_to_us_is_dialed_at_once_whatever_our_backoff() {
     assert!(ana.request("MSG:bob@lab2:m1:while you were away").starts_with("OK:m1:"));
     // lab1 dials at about 1, 3, 7 and 15 s, each failing, then waits 16 s.
     std::thread::sleep(Duration::from_secs(17)); // the outage
-    let (dir2, port2) = (labs[1].dir.clone(), labs[1].link.port());
-    labs[1] = start("lab2", &dir2, &root.path().join("class.csv"), port2, &["--timeout", "60"]);
+    labs[1] = labs[1].restart(&root.path().join("class.csv"), &["--timeout", "60"]);
     let back = Instant::now();
     let mut bob = labs[1].server.login_send("bob", "pw-bob");
     let mut bob_events = labs[1].server.login_recv("bob", "pw-bob");

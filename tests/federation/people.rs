@@ -393,9 +393,7 @@ fn a_name_changed_while_the_other_server_was_down_reaches_it_when_it_links_back(
     labs[1].server.kill();
     assert_eq!(ana.request("NAME:Ana the TA"), "OK");
     std::thread::sleep(std::time::Duration::from_secs(7)); // past the 6 s a told profile waits for its link
-    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
-    labs[1] =
-        support::federation::start("lab2", &dir, &root.path().join("class.csv"), port, &["--timeout", "3"]);
+    labs[1] = labs[1].restart(&root.path().join("class.csv"), &["--timeout", "3"]);
     // bob writes again: lab2 links to lab1 to carry it.
     let mut bob = labs[1].server.login_send("bob", "pw-bob");
     assert!(bob.request("MSG:ana@lab1:b2:are you there?").starts_with("OK:"));
@@ -435,9 +433,7 @@ fn names_set_before_any_chat_reach_every_server_whoever_wrote_first_and_after_a_
     labs[1].server.kill();
     assert_eq!(cyd.request("NAME:Cyd the TA"), "OK");
     std::thread::sleep(std::time::Duration::from_secs(7)); // past the 6 s a told profile waits for its link
-    let (dir, port) = (labs[1].dir.clone(), labs[1].link.port());
-    labs[1] =
-        support::federation::start("lab2", &dir, &root.path().join("class.csv"), port, &["--timeout", "3"]);
+    labs[1] = labs[1].restart(&root.path().join("class.csv"), &["--timeout", "3"]);
     let mut bob = labs[1].server.login_send("bob", "pw-bob");
     assert!(
         name_of(&mut bob, "cyd@lab3", "Cyd the TA").ends_with(":Cyd the TA"),

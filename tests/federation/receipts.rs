@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::Conn;
-use support::federation::{Lab, ask, lab1_with_the_browser_app_and_lab2, lab9_beside_lab1, network, start};
+use support::federation::{ask, lab1_with_the_browser_app_and_lab2, lab9_beside_lab1, network};
 use support::webapp::{ENTER, app_url, logged_in, open_chat};
 
 /// `RECEIPTS:<room>:<id>` on `conn` until `done` holds of its lines (the
@@ -91,11 +91,6 @@ fn next_status(events: &mut Conn) -> (String, String) {
     }
 }
 
-/// Starts `lab` again in its directory, on its link port.
-fn restart(root: &std::path::Path, lab: &Lab, name: &'static str) -> Lab {
-    start(name, &lab.dir, &root.join("class.csv"), lab.link.port(), &["--timeout", "10"])
-}
-
 #[test]
 fn a_member_of_another_server_is_listed_delivered_then_read_and_kill_9_loses_no_receipt() {
     let root = tempfile::tempdir().unwrap();
@@ -144,8 +139,9 @@ fn a_member_of_another_server_is_listed_delivered_then_read_and_kill_9_loses_no_
     assert_eq!(bob.request("READ:#lab@lab1:r2"), "OK");
     labs[1].server.kill();
     drop((bob_events, cyd_events));
-    labs[1] = restart(root.path(), &labs[1], "lab2");
-    labs[0] = restart(root.path(), &labs[0], "lab1");
+    let roster = root.path().join("class.csv");
+    labs[1] = labs[1].restart(&roster, &["--timeout", "10"]);
+    labs[0] = labs[0].restart(&roster, &["--timeout", "10"]);
     let mut ana = labs[0].server.login_send("ana", "pw-ana");
     let lines = receipts_until(&mut ana, "#lab", "r2", |l| listed(l, "READ", "bob@lab2"));
     assert_eq!(who(&lines), ["TO:2", "READ:bob@lab2"], "cyd's device never got r2: {lines:?}");

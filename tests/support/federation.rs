@@ -27,6 +27,14 @@ pub struct Lab {
     pub dir: PathBuf,
 }
 
+impl Lab {
+    /// This server started again (after a kill) in its data directory, on
+    /// its link port, with the roster `roster` and `more` flags.
+    pub fn restart(&self, roster: &Path, more: &[&str]) -> Lab {
+        start(self.name, &self.dir, roster, self.link.port(), more)
+    }
+}
+
 /// The link port `server` listens on, as its log says.
 pub fn link_port(server: &TestServer) -> SocketAddr {
     let line = server.wait_for_log("listening: link ");
